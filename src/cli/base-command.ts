@@ -1,0 +1,75 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, Flags, type Interfaces } from '@oclif/core';
+import { resolveSettings, type ResolvedSettings } from '../core/config/settings.js';
+import { FltsError, exitCodeFor, toFltsError } from '../core/errors.js';
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof FltsCommand)['baseFlags'] & T['flags']>;
+
+const DEFAULT_CONFIG_FILE = 'flts.config.json';
+
+/**
+ * Every flts command extends this: it owns `--json`, the shared flags, settings layering and the mapping
+ * of errors to exit codes and JSON envelopes, so command files only parse, call core and render.
+ */
+export abstract class FltsCommand<TResult> extends Command {
+  static override enableJsonFlag = true;
+
+  static override baseFlags = {
+    config: Flags.string({ description: `Config file (default: ./${DEFAULT_CONFIG_FILE} when present).`, helpGroup: 'GLOBAL' }),
+    home: Flags.string({ description: 'Data directory of the embedded store (env FLTS_HOME, default ./.flts).', helpGroup: 'GLOBAL' }),
+    'log-level': Flags.string({ description: 'Log level: trace, debug, info, warn, error, silent.', helpGroup: 'GLOBAL' }),
+    debug: Flags.boolean({ description: 'Show stack traces on errors.', helpGroup: 'GLOBAL', default: false }),
+  };
+
+  protected debugErrors = false;
+
+  abstract override run(): Promise<TResult>;
+
+  /** Reads the config file and layers defaults < file < env < flags. `flagSettings` maps dot paths to flag values. */
+  protected loadSettings(flags: { config?: string; home?: string; 'log-level'?: string }, flagSettings: Record<string, unknown> = {}): ResolvedSettings {
+    const file = this.readConfigFile(flags.config);
+    return resolveSettings({
+      file,
+      env: process.env,
+      flags: { home: flags.home, logLevel: flags['log-level'], ...flagSettings },
+    });
+  }
+
+  private readConfigFile(explicit?: string): Record<string, unknown> | undefined {
+    const candidate = explicit ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+    if (!candidate) return undefined;
+    try {
+      const parsed = JSON.parse(readFileSync(path.resolve(candidate), 'utf8')) as unknown;
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the top level must be a JSON object');
+      return parsed as Record<string, unknown>;
+    } catch (cause) {
+      throw new FltsError('FLTS_CONFIG_FILE_UNREADABLE', `Cannot read config file ${candidate}: ${(cause as Error).message}`, { cause, details: { file: candidate } });
+    }
+  }
+
+  /** Human output only: silent under --json. */
+  protected say(message = ''): void {
+    if (!this.jsonEnabled()) this.log(message);
+  }
+
+  protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
+    // oclif's own parse errors (unknown flag, missing arg) become usage errors with exit code 2.
+    const parseError = error.oclif !== undefined && !(error instanceof FltsError);
+    const flts = parseError ? new FltsError('FLTS_USAGE_INVALID_FLAG', error.message) : toFltsError(error);
+    const exitCode = exitCodeFor(flts);
+    if (this.jsonEnabled()) {
+      this.logJson({ status: 'error', error: flts.toJSON() });
+    } else {
+      process.stderr.write(`Error ${flts.code}: ${flts.message}\n`);
+      if (flts.hint) process.stderr.write(`Hint: ${flts.hint}\n`);
+      if (this.debugErrors || process.argv.includes('--debug')) process.stderr.write(`${(flts.cause as Error)?.stack ?? flts.stack}\n`);
+    }
+    process.exitCode = exitCode;
+    this.exit(exitCode);
+  }
+
+  protected override toSuccessJson(result: unknown): unknown {
+    return { status: 'ok', result };
+  }
+}

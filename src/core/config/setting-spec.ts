@@ -1,0 +1,137 @@
+import { FltsError } from '../errors.js';
+
+/**
+ * A setting is declared once: where it lives in the settings tree, its type, default, the environment
+ * names that set it (the reference system's names first) and what values it accepts. Parsing, validation,
+ * layering and docs/config.md are all driven by these declarations.
+ */
+export type SettingType = 'boolean' | 'integer' | 'number' | 'string' | 'list';
+
+export interface SettingSpec {
+  /** Dot path in the settings tree, e.g. `preprocess.handleNans.threshold`. */
+  readonly path: string;
+  readonly type: SettingType;
+  readonly default: unknown;
+  readonly description: string;
+  readonly env?: readonly string[];
+  /** Accepted values for strings (and for every element of a list). */
+  readonly choices?: readonly string[];
+  /** Environment text is upper/lower-cased before validation, like the reference system. */
+  readonly envCase?: 'lower' | 'upper' | 'trim';
+  readonly min?: number;
+  readonly max?: number;
+  /** `null` is a valid value (JSON null in a file, an empty string in the environment). */
+  readonly nullable?: boolean;
+  /** Secrets are never echoed back in error messages or `--json` output. */
+  readonly secret?: boolean;
+}
+
+export type SettingSource = 'default' | 'file' | 'env' | 'flag';
+
+const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
+const FALSE_WORDS = new Set(['0', 'false', 'no', 'off', '']);
+
+function describeOrigin(spec: SettingSpec, source: SettingSource, envName?: string): string {
+  if (source === 'env' && envName) return `${envName} (setting ${spec.path})`;
+  if (source === 'flag') return `flag for ${spec.path}`;
+  if (source === 'file') return `${spec.path} in the config file`;
+  return spec.path;
+}
+
+function reject(spec: SettingSpec, source: SettingSource, raw: unknown, accepted: string, envName?: string): never {
+  const shown = spec.secret ? '<hidden>' : JSON.stringify(raw);
+  throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `${describeOrigin(spec, source, envName)} = ${shown} is not valid: expected ${accepted}.`, {
+    details: { setting: spec.path, source, env: envName, accepted },
+  });
+}
+
+function acceptedText(spec: SettingSpec): string {
+  if (spec.choices) return `one of ${spec.choices.map((c) => JSON.stringify(c)).join(', ')}`;
+  const range = spec.min !== undefined || spec.max !== undefined ? ` in [${spec.min ?? '-inf'}, ${spec.max ?? 'inf'}]` : '';
+  switch (spec.type) {
+    case 'boolean':
+      return 'a boolean (1/true/yes/on or 0/false/no/off)';
+    case 'integer':
+      return `an integer${range}`;
+    case 'number':
+      return `a number${range}`;
+    case 'list':
+      return 'a comma-separated list';
+    default:
+      return 'a string';
+  }
+}
+
+function checkRange(spec: SettingSpec, source: SettingSource, raw: unknown, value: number, envName?: string): number {
+  if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) reject(spec, source, raw, acceptedText(spec), envName);
+  return value;
+}
+
+function checkChoice(spec: SettingSpec, source: SettingSource, raw: unknown, value: string, envName?: string): string {
+  if (spec.choices && !spec.choices.includes(value)) reject(spec, source, raw, acceptedText(spec), envName);
+  return value;
+}
+
+function applyCase(spec: SettingSpec, text: string): string {
+  if (spec.envCase === 'lower') return text.trim().toLowerCase();
+  if (spec.envCase === 'upper') return text.trim().toUpperCase();
+  if (spec.envCase === 'trim') return text.trim();
+  return text;
+}
+
+/** Parses environment text (or a CLI flag's string) into the setting's type. */
+export function parseSettingText(spec: SettingSpec, text: string, source: SettingSource, envName?: string): unknown {
+  if (spec.nullable && text === '') return null;
+  switch (spec.type) {
+    case 'boolean': {
+      const word = text.trim().toLowerCase();
+      if (TRUE_WORDS.has(word)) return true;
+      if (FALSE_WORDS.has(word)) return false;
+      return reject(spec, source, text, acceptedText(spec), envName);
+    }
+    case 'integer': {
+      if (!/^\s*[-+]?\d+\s*$/.test(text)) reject(spec, source, text, acceptedText(spec), envName);
+      return checkRange(spec, source, text, Number.parseInt(text, 10), envName);
+    }
+    case 'number': {
+      const value = Number(text.trim());
+      if (text.trim() === '' || !Number.isFinite(value)) reject(spec, source, text, acceptedText(spec), envName);
+      return checkRange(spec, source, text, value, envName);
+    }
+    case 'list': {
+      const items = text
+        .split(',')
+        .map((item) => applyCase(spec, item.trim()))
+        .filter((item) => item !== '');
+      items.forEach((item) => checkChoice(spec, source, text, item, envName));
+      return items;
+    }
+    default:
+      return checkChoice(spec, source, text, applyCase(spec, text), envName);
+  }
+}
+
+/** Validates a typed value (from a config file or a programmatic override). */
+export function validateSettingValue(spec: SettingSpec, value: unknown, source: SettingSource): unknown {
+  if (value === null && spec.nullable) return null;
+  switch (spec.type) {
+    case 'boolean':
+      if (typeof value !== 'boolean') reject(spec, source, value, acceptedText(spec));
+      return value;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) reject(spec, source, value, acceptedText(spec));
+      return checkRange(spec, source, value, value as number);
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) reject(spec, source, value, acceptedText(spec));
+      return checkRange(spec, source, value, value as number);
+    case 'list': {
+      const items = typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter(Boolean) : value;
+      if (!Array.isArray(items) || items.some((item) => typeof item !== 'string')) reject(spec, source, value, acceptedText(spec));
+      (items as string[]).forEach((item) => checkChoice(spec, source, value, item));
+      return items;
+    }
+    default:
+      if (typeof value !== 'string') reject(spec, source, value, acceptedText(spec));
+      return checkChoice(spec, source, value, value as string);
+  }
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { FltsError } from '../errors.js';
+import { resolveSettings } from './settings.js';
+
+function errorOf(fn: () => unknown): FltsError {
+  try {
+    fn();
+  } catch (error) {
+    return error as FltsError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('core > config > settings', () => {
+  it('layers defaults < file < env < flags', () => {
+    const file = { data: { sampleTrainRows: 10, sampleTestRows: 20 }, preprocess: { outliers: { factor: 2 } } };
+    const { settings, sources } = resolveSettings({ file, env: { SAMPLE_TEST_ROWS: '30', CLIP_FACTOR: '3' }, flags: { 'preprocess.outliers.factor': 4 } });
+    expect(settings.data.sampleTrainRows).toBe(10);
+    expect(sources['data.sampleTrainRows']).toBe('file');
+    expect(settings.data.sampleTestRows).toBe(30);
+    expect(sources['data.sampleTestRows']).toBe('env');
+    expect(settings.preprocess.outliers.factor).toBe(4);
+    expect(sources['preprocess.outliers.factor']).toBe('flag');
+    expect(settings.preprocess.handleNans.threshold).toBe(0.33);
+  });
+
+  it('parses the reference env spellings: booleans, lower-cased choices, stripped scaler, empty scaler', () => {
+    const { settings } = resolveSettings({ env: { HANDLE_NANS: 'Off', CLIP_METHOD: 'PERCENTILE', SCALER: ' StandardScaler ', TIME_FEATURES_ENABLE: 'yes' } });
+    expect(settings.preprocess.handleNans.enabled).toBe(false);
+    expect(settings.preprocess.outliers.method).toBe('percentile');
+    expect(settings.preprocess.scaling.method).toBe('StandardScaler');
+    expect(settings.preprocess.timeFeatures.enabled).toBe(true);
+    expect(resolveSettings({ env: { SCALER: '' } }).settings.preprocess.scaling.method).toBe('');
+  });
+
+  it.each([
+    [{ SAMPLE_TRAIN_ROWS: 'fifty' }, 'SAMPLE_TRAIN_ROWS', 'an integer'],
+    [{ SAMPLE_STRATEGY: 'tail' }, 'SAMPLE_STRATEGY', '"head", "random"'],
+    [{ SCALER: 'ZScaler' }, 'SCALER', '"MinMaxScaler"'],
+    [{ HANDLE_NANS: 'maybe' }, 'HANDLE_NANS', 'a boolean'],
+    [{ NANS_THRESHOLD: '1.5' }, 'NANS_THRESHOLD', '[0, 1]'],
+  ])('rejects %o naming the setting and the accepted values', (env, name, accepted) => {
+    const error = errorOf(() => resolveSettings({ env }));
+    expect(error.code).toBe('FLTS_CONFIG_INVALID_VALUE');
+    expect(error.message).toContain(name);
+    expect(error.message).toContain(accepted);
+  });
+
+  it('rejects unknown keys and mistyped values in the config file', () => {
+    expect(errorOf(() => resolveSettings({ file: { preprocess: { scalling: {} } } })).code).toBe('FLTS_CONFIG_UNKNOWN_KEY');
+    expect(errorOf(() => resolveSettings({ file: { data: { sampleTrainRows: '10' } } })).message).toContain('data.sampleTrainRows');
+  });
+});

@@ -1,0 +1,93 @@
+import { FltsError } from '../errors.js';
+import { parseSettingText, validateSettingValue, type SettingSource, type SettingSpec } from './setting-spec.js';
+import { ALL_SPECS, type Settings } from './specs/index.js';
+
+export type { Settings } from './specs/index.js';
+
+export type EnvironmentLike = Readonly<Record<string, string | undefined>>;
+
+export interface ResolveSettingsOptions {
+  /** Parsed config file contents (nested like Settings). */
+  file?: Record<string, unknown>;
+  /** The process environment, passed in as a plain object (core never reads process.env). */
+  env?: EnvironmentLike;
+  /** Flag values by dot path; `undefined` entries are ignored. Strings are parsed like env text. */
+  flags?: Readonly<Record<string, unknown>>;
+  specs?: readonly SettingSpec[];
+}
+
+export interface ResolvedSettings {
+  settings: Settings;
+  /** Which layer each setting came from, for `--json` provenance and error messages. */
+  sources: Record<string, SettingSource>;
+}
+
+function getPath(tree: Record<string, unknown> | undefined, path: string): unknown {
+  let node: unknown = tree;
+  for (const part of path.split('.')) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+function setPath(tree: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = tree;
+  for (const part of parts.slice(0, -1)) {
+    if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]] = value;
+}
+
+function collectLeafPaths(tree: Record<string, unknown>, prefix = ''): string[] {
+  return Object.entries(tree).flatMap(([key, value]) => {
+    const path = prefix ? `${prefix}.${key}` : key;
+    const isBranch = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0;
+    return isBranch ? collectLeafPaths(value as Record<string, unknown>, path) : [path];
+  });
+}
+
+function assertKnownFileKeys(file: Record<string, unknown>, specs: readonly SettingSpec[]): void {
+  const known = new Set(specs.map((spec) => spec.path));
+  const unknown = collectLeafPaths(file).filter((path) => !known.has(path) && !path.startsWith('$'));
+  if (unknown.length > 0) {
+    throw new FltsError('FLTS_CONFIG_UNKNOWN_KEY', `Unknown setting(s) in the config file: ${unknown.join(', ')}.`, { details: { keys: unknown } });
+  }
+}
+
+/** defaults < config file < environment < flags; every value validated against its spec. */
+export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedSettings {
+  const specs = options.specs ?? ALL_SPECS;
+  const env = options.env ?? {};
+  if (options.file) assertKnownFileKeys(options.file, specs);
+  const tree: Record<string, unknown> = {};
+  const sources: Record<string, SettingSource> = {};
+  for (const spec of specs) {
+    let value: unknown = spec.default;
+    let source: SettingSource = 'default';
+    const fromFile = getPath(options.file, spec.path);
+    if (fromFile !== undefined) {
+      value = validateSettingValue(spec, fromFile, 'file');
+      source = 'file';
+    }
+    const envName = spec.env?.find((name) => env[name] !== undefined);
+    if (envName !== undefined) {
+      value = parseSettingText(spec, env[envName] as string, 'env', envName);
+      source = 'env';
+    }
+    const fromFlag = options.flags?.[spec.path];
+    if (fromFlag !== undefined) {
+      value = typeof fromFlag === 'string' && spec.type !== 'string' ? parseSettingText(spec, fromFlag, 'flag') : validateSettingValue(spec, fromFlag, 'flag');
+      source = 'flag';
+    }
+    setPath(tree, spec.path, value);
+    sources[spec.path] = source;
+  }
+  return { settings: tree as unknown as Settings, sources };
+}
+
+export function defaultSettings(): Settings {
+  return resolveSettings().settings;
+}

@@ -1,0 +1,26 @@
+import type { SettingSpec } from '../setting-spec.js';
+
+/** Where raw data comes from and how it is sampled: the reference's `_data` section, plus paths. */
+export const DATA_SPECS: readonly SettingSpec[] = [
+  { path: 'data.datasetName', type: 'string', default: '', env: ['DATASET_NAME'], envCase: 'trim', description: 'Dataset name; the train/test files default to <name>.csv and <name>_test.csv.' },
+  { path: 'data.trainFile', type: 'string', default: '', env: ['TRAIN_FILE'], envCase: 'trim', description: 'Training data file (CSV or Parquet). Only its file name enters config_hash.' },
+  { path: 'data.testFile', type: 'string', default: '', env: ['TEST_FILE'], envCase: 'trim', description: 'Held-out test data file, continuing the training series in time.' },
+  { path: 'data.dataDir', type: 'string', default: '', env: ['FLTS_DATA_DIR'], description: 'Directory that relative train/test file names are resolved against (default: the working directory).' },
+  { path: 'data.sampleTrainRows', type: 'integer', default: 0, min: 0, env: ['SAMPLE_TRAIN_ROWS'], description: 'Keep only this many training rows (0 = all).' },
+  { path: 'data.sampleTestRows', type: 'integer', default: 0, min: 0, env: ['SAMPLE_TEST_ROWS'], description: 'Keep only this many test rows (0 = all).' },
+  { path: 'data.sampleStrategy', type: 'string', default: 'head', choices: ['head', 'random'], envCase: 'lower', env: ['SAMPLE_STRATEGY'], description: 'head = first rows; random = seeded random rows, kept in time order.' },
+  { path: 'data.sampleSeed', type: 'integer', default: 42, env: ['SAMPLE_SEED'], description: 'Seed for random sampling (recorded in the sidecar; not part of config_hash).' },
+  { path: 'data.forceReprocess', type: 'boolean', default: false, env: ['FORCE_REPROCESS'], description: 'Recompute processed data even when cached output matches.' },
+];
+
+export interface DataSettings {
+  datasetName: string;
+  trainFile: string;
+  testFile: string;
+  dataDir: string;
+  sampleTrainRows: number;
+  sampleTestRows: number;
+  sampleStrategy: 'head' | 'random';
+  sampleSeed: number;
+  forceReprocess: boolean;
+}

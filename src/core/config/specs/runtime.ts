@@ -1,0 +1,22 @@
+import type { SettingSpec } from '../setting-spec.js';
+
+/** Where flts keeps its state, and how it talks to the outside world. */
+export const RUNTIME_SPECS: readonly SettingSpec[] = [
+  { path: 'home', type: 'string', default: '.flts', env: ['FLTS_HOME'], description: 'Data directory of the embedded (filesystem) store.' },
+  { path: 'identifier', type: 'string', default: '', env: ['IDENTIFIER'], description: 'Deployment identifier; scopes promotion pointers and logs ("" = global).' },
+  { path: 'logLevel', type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], envCase: 'lower', env: ['FLTS_LOG_LEVEL', 'LOG_LEVEL'], description: 'Structured log level.' },
+  { path: 'store.kind', type: 'string', default: 'fs', choices: ['fs', 's3'], envCase: 'lower', env: ['FLTS_STORE'], description: 'fs = files under `home`; s3 = an S3-compatible server.' },
+  { path: 'store.buckets.dataset', type: 'string', default: 'dataset', env: ['INPUT_BUCKET'], description: 'Bucket of raw datasets.' },
+  { path: 'store.buckets.processed', type: 'string', default: 'processed-data', env: ['OUTPUT_BUCKET', 'PROCESSED_BUCKET'], description: 'Bucket of processed data and sidecars.' },
+  { path: 'store.buckets.runs', type: 'string', default: 'runs', env: ['FLTS_RUNS_BUCKET'], description: 'Bucket of the run registry (run.json, model, scaler, metrics).' },
+  { path: 'store.buckets.promotion', type: 'string', default: 'model-promotion', env: ['PROMOTION_BUCKET'], description: 'Bucket of promotion history and pointers.' },
+  { path: 'store.buckets.inferenceLogs', type: 'string', default: 'inference-logs', env: ['INFERENCE_LOG_BUCKET'], description: 'Bucket of JSONL prediction logs.' },
+  { path: 'store.objects.trainOutput', type: 'string', default: 'processed_data', env: ['OUTPUT_TRAIN'], description: 'Object name (without .parquet) of processed training data.' },
+  { path: 'store.objects.testOutput', type: 'string', default: 'test_processed_data', env: ['OUTPUT_TEST'], description: 'Object name (without .parquet) of processed test data.' },
+];
+
+export interface StoreSettings {
+  kind: 'fs' | 's3';
+  buckets: { dataset: string; processed: string; runs: string; promotion: string; inferenceLogs: string };
+  objects: { trainOutput: string; testOutput: string };
+}

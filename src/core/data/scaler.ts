@@ -1,0 +1,85 @@
+import { FltsError } from '../errors.js';
+import type { ScalerMethod } from '../config/specs/preprocess.js';
+import type { TimeFrame } from './time-frame.js';
+
+/**
+ * Every scikit-learn scaler the reference supports is affine per column: scaled = (x - offset) / scale.
+ * Fitted on training data only and saved with each run, so inputs and outputs are always on one scale.
+ * A constant column gets scale 1 (never a division by zero or NaN).
+ */
+export interface ScalerParams {
+  readonly method: ScalerMethod;
+  readonly columns: readonly string[];
+  readonly offset: readonly number[];
+  readonly scale: readonly number[];
+}
+
+function sortedFinite(values: Float64Array): Float64Array {
+  return Float64Array.from(values.filter((v) => Number.isFinite(v))).sort();
+}
+
+/** Linear-interpolated quantile (numpy's default), on sorted values. */
+export function quantileSorted(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const position = (sorted.length - 1) * q;
+  const lower = Math.floor(position);
+  const upper = Math.ceil(position);
+  return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
+}
+
+function fitColumn(method: ScalerMethod, values: Float64Array): { offset: number; scale: number } {
+  const sorted = sortedFinite(values);
+  if (sorted.length === 0) return { offset: 0, scale: 1 };
+  const safe = (scale: number): number => (scale > 0 && Number.isFinite(scale) ? scale : 1);
+  switch (method) {
+    case 'MinMaxScaler':
+      return { offset: sorted[0], scale: safe(sorted[sorted.length - 1] - sorted[0]) };
+    case 'StandardScaler': {
+      const mean = sorted.reduce((sum, v) => sum + v, 0) / sorted.length;
+      const variance = sorted.reduce((sum, v) => sum + (v - mean) ** 2, 0) / sorted.length;
+      return { offset: mean, scale: safe(Math.sqrt(variance)) };
+    }
+    case 'RobustScaler':
+      return { offset: quantileSorted(sorted, 0.5), scale: safe(quantileSorted(sorted, 0.75) - quantileSorted(sorted, 0.25)) };
+    case 'MaxAbsScaler':
+      return { offset: 0, scale: safe(Math.max(Math.abs(sorted[0]), Math.abs(sorted[sorted.length - 1]))) };
+    default:
+      return { offset: 0, scale: 1 };
+  }
+}
+
+export function fitScaler(method: ScalerMethod, frame: TimeFrame): ScalerParams {
+  const fitted = frame.columns.map((column) => fitColumn(method, frame.values[column]));
+  return { method, columns: [...frame.columns], offset: fitted.map((f) => f.offset), scale: fitted.map((f) => f.scale) };
+}
+
+function columnIndex(params: ScalerParams, column: string): number {
+  const index = params.columns.indexOf(column);
+  if (index < 0) throw new FltsError('FLTS_MODEL_TARGET_MISSING', `Column "${column}" is not known to the scaler (known: ${params.columns.join(', ')}).`);
+  return index;
+}
+
+export function scaleColumn(params: ScalerParams, column: string, values: ArrayLike<number>): Float64Array {
+  const i = columnIndex(params, column);
+  const { offset, scale } = { offset: params.offset[i], scale: params.scale[i] };
+  return Float64Array.from(values, (v) => (v - offset) / scale);
+}
+
+export function inverseScaleColumn(params: ScalerParams, column: string, values: ArrayLike<number>): Float64Array {
+  const i = columnIndex(params, column);
+  const { offset, scale } = { offset: params.offset[i], scale: params.scale[i] };
+  return Float64Array.from(values, (v) => v * scale + offset);
+}
+
+/** Applies a fitted scaler to every column it knows; other columns pass through unchanged. */
+export function applyScaler(params: ScalerParams, frame: TimeFrame): TimeFrame {
+  const values: Record<string, Float64Array> = {};
+  for (const column of frame.columns) {
+    values[column] = params.columns.includes(column) ? scaleColumn(params, column, frame.values[column]) : frame.values[column];
+  }
+  return { time: frame.time, columns: frame.columns, values };
+}
+
+export function identityScaler(columns: readonly string[]): ScalerParams {
+  return { method: '', columns: [...columns], offset: columns.map(() => 0), scale: columns.map(() => 1) };
+}

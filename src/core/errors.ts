@@ -1,0 +1,121 @@
+/**
+ * One catalogue of every error flts can raise. The `kind` of an entry decides both the CLI exit code and
+ * the HTTP status (see `exitCodeFor` / `httpStatusFor`), so a new error never needs its own mapping.
+ * docs/errors.md has a row per code; a test keeps the two in step. Retired codes are never reused.
+ */
+
+export type ErrorKind = 'usage' | 'input' | 'not_found' | 'conflict' | 'unavailable' | 'not_implemented' | 'internal';
+
+interface CatalogueEntry {
+  readonly kind: ErrorKind;
+  readonly retriable: boolean;
+  readonly hint: string;
+}
+
+export const ERROR_CATALOGUE = {
+  FLTS_CONFIG_INVALID_VALUE: { kind: 'usage', retriable: false, hint: 'Fix the setting named in the message; `--help` lists accepted values.' },
+  FLTS_CONFIG_UNKNOWN_KEY: { kind: 'usage', retriable: false, hint: 'Remove or correct the key; docs/config.md lists every setting.' },
+  FLTS_CONFIG_FILE_UNREADABLE: { kind: 'usage', retriable: false, hint: 'Check the path given to --config and that the file is valid JSON.' },
+  FLTS_USAGE_INVALID_FLAG: { kind: 'usage', retriable: false, hint: 'Run the command with --help to see its flags.' },
+  FLTS_NOT_IMPLEMENTED: { kind: 'not_implemented', retriable: false, hint: 'This command is part of a later release.' },
+  FLTS_STORE_KEY_INVALID: { kind: 'input', retriable: false, hint: 'Object keys are relative, use "/" separators and never contain "..".' },
+  FLTS_STORE_KEY_OUTSIDE_ROOT: { kind: 'input', retriable: false, hint: 'Object keys must stay inside the store root.' },
+  FLTS_STORE_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'Check the bucket and key; `flts preprocess` writes processed data first.' },
+  FLTS_STORE_UNAVAILABLE: { kind: 'unavailable', retriable: true, hint: 'Check that the object store is reachable and the credentials are right.' },
+  FLTS_DATA_UNREADABLE: { kind: 'input', retriable: false, hint: 'The file must be a CSV with a header row or a Parquet file.' },
+  FLTS_DATA_FILE_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'Check the path given to --train / --test (or TRAIN_FILE / TEST_FILE).' },
+  FLTS_DATA_MISSING_TIME_COLUMN: { kind: 'input', retriable: false, hint: "The data needs a 'time' column with timestamps." },
+  FLTS_DATA_INVALID_TIMESTAMPS: { kind: 'input', retriable: false, hint: 'Timestamps must parse and be unique.' },
+  FLTS_DATA_NO_NUMERIC_COLUMNS: { kind: 'input', retriable: false, hint: 'The data needs at least one numeric column besides time.' },
+  FLTS_DATA_EMPTY: { kind: 'input', retriable: false, hint: 'The data has no rows left after sampling and cleaning.' },
+  FLTS_DATA_NOT_PROCESSED: { kind: 'not_found', retriable: false, hint: 'Run `flts preprocess` first (or pass --config-hash of existing processed data).' },
+  FLTS_MODEL_UNKNOWN_TYPE: { kind: 'usage', retriable: false, hint: 'Known model types: LSTM, GRU, PROPHET, NAIVE.' },
+  FLTS_MODEL_NOT_FITTED: { kind: 'internal', retriable: false, hint: 'Fit the model before predicting.' },
+  FLTS_MODEL_TARGET_MISSING: { kind: 'input', retriable: false, hint: 'The forecast target must be one of the processed columns.' },
+  FLTS_MODEL_TOO_FEW_ROWS: { kind: 'input', retriable: false, hint: 'Provide more rows than the input window plus the horizon.' },
+  FLTS_MODEL_ARTIFACT_MISSING: { kind: 'not_found', retriable: false, hint: 'The run has no saved model; it may have failed or been deleted.' },
+  FLTS_BACKEND_UNAVAILABLE: { kind: 'usage', retriable: false, hint: 'Choose one of the available backends: node, wasm, cpu.' },
+  FLTS_TRAIN_FAILED: { kind: 'internal', retriable: false, hint: 'See the error recorded in the run (run.json).' },
+  FLTS_TRAIN_ABORTED: { kind: 'conflict', retriable: false, hint: 'The run was stopped before it finished and is recorded as KILLED.' },
+  FLTS_RUN_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'List runs with `flts eval`; run ids are printed by `flts train`.' },
+  FLTS_RUN_NOT_SUCCESSFUL: { kind: 'conflict', retriable: false, hint: 'Only runs with status SUCCESS can be promoted (or use --force).' },
+  FLTS_EVAL_NO_RUNS: { kind: 'not_found', retriable: false, hint: 'Train at least one model for this config_hash first.' },
+  FLTS_EVAL_GATE_FAILED: { kind: 'conflict', retriable: false, hint: 'The run does not pass the quality gate; use --force to promote anyway.' },
+  FLTS_PROMOTE_NOTHING_TO_ROLLBACK: { kind: 'not_found', retriable: false, hint: 'There is no earlier promotion to return to.' },
+  FLTS_PROMOTE_CONFLICT: { kind: 'conflict', retriable: true, hint: 'Another promotion changed the pointer at the same time; retry.' },
+  FLTS_SERVE_NO_MODEL: { kind: 'unavailable', retriable: true, hint: 'Promote a run (`flts promote`) or pass --run to serve a pinned run.' },
+  FLTS_REQUEST_INVALID: { kind: 'input', retriable: false, hint: 'Fix the request body as the message says.' },
+  FLTS_REQUEST_TOO_LARGE: { kind: 'input', retriable: false, hint: 'Send a smaller request body.' },
+  FLTS_BUS_UNAVAILABLE: { kind: 'unavailable', retriable: true, hint: 'Check that the Kafka brokers are reachable (KAFKA_BOOTSTRAP_SERVERS).' },
+  FLTS_BUS_MESSAGE_INVALID: { kind: 'input', retriable: false, hint: 'The message does not match the topic contract; it goes to the DLQ.' },
+  FLTS_OFFSETS_GROUP_ACTIVE: { kind: 'conflict', retriable: true, hint: 'Stop the group members or pass --wait.' },
+  FLTS_TRACKING_UNAVAILABLE: { kind: 'unavailable', retriable: true, hint: 'Check MLFLOW_TRACKING_URI; local tracking continues meanwhile.' },
+  FLTS_BENCH_FAILED: { kind: 'internal', retriable: false, hint: 'See the error; the servers under test may have failed to start.' },
+  FLTS_INTERNAL: { kind: 'internal', retriable: false, hint: 'This is a bug in flts; please report it with the command and --debug output.' },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export const EXIT_CODE_BY_KIND: Readonly<Record<ErrorKind, number>> = {
+  usage: 2,
+  input: 3,
+  not_found: 4,
+  conflict: 5,
+  unavailable: 6,
+  not_implemented: 7,
+  internal: 1,
+};
+
+export const HTTP_STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
+  usage: 400,
+  input: 400,
+  not_found: 404,
+  conflict: 409,
+  unavailable: 503,
+  not_implemented: 501,
+  internal: 500,
+};
+
+export type ErrorDetails = Record<string, unknown>;
+
+export class FltsError extends Error {
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
+  readonly hint: string;
+  readonly retriable: boolean;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, options: { details?: ErrorDetails; cause?: unknown; hint?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    const entry: CatalogueEntry = ERROR_CATALOGUE[code];
+    this.name = 'FltsError';
+    this.code = code;
+    this.kind = entry.kind;
+    this.retriable = entry.retriable;
+    this.hint = options.hint ?? entry.hint;
+    this.details = options.details ?? {};
+  }
+
+  toJSON(): { code: ErrorCode; kind: ErrorKind; message: string; hint: string; details: ErrorDetails } {
+    return { code: this.code, kind: this.kind, message: this.message, hint: this.hint, details: this.details };
+  }
+}
+
+export function isFltsError(value: unknown): value is FltsError {
+  return value instanceof FltsError;
+}
+
+/** Wraps anything thrown into an FltsError, keeping FltsErrors as they are. */
+export function toFltsError(value: unknown): FltsError {
+  if (isFltsError(value)) return value;
+  const message = value instanceof Error ? value.message : String(value);
+  return new FltsError('FLTS_INTERNAL', message, { cause: value });
+}
+
+export function exitCodeFor(error: unknown): number {
+  return EXIT_CODE_BY_KIND[toFltsError(error).kind];
+}
+
+export function httpStatusFor(error: unknown): number {
+  return HTTP_STATUS_BY_KIND[toFltsError(error).kind];
+}

@@ -1,0 +1,33 @@
+export const MODEL_TYPES = ['LSTM', 'GRU', 'PROPHET', 'NAIVE'] as const;
+export type ModelType = (typeof MODEL_TYPES)[number];
+
+/** What a model consumes and produces; saved with the run, read back by serving. */
+export interface WindowSpec {
+  /** Rows of history per forecast. */
+  readonly inputSeqLen: number;
+  /** Steps forecast per window (the model horizon). */
+  readonly outputSeqLen: number;
+  /** Input columns in order (processed names, including time features). */
+  readonly features: readonly string[];
+  /** Forecast columns in order; each is also one of `features`. */
+  readonly targets: readonly string[];
+}
+
+export interface PredictBatch {
+  /** `size` windows, row-major [size][inputSeqLen][features.length], on the scaled (processed) scale. */
+  readonly windows: Float32Array;
+  readonly size: number;
+  /** Timestamps (epoch ms) of the forecast steps, [size][outputSeqLen]; models of time (Prophet) use these. */
+  readonly forecastTimes: Float64Array;
+}
+
+/**
+ * A fitted model loaded and ready to predict. Serving batches concurrent requests into one call.
+ * Returns scaled predictions, row-major [size][outputSeqLen][targets.length].
+ */
+export interface ForecastModel {
+  readonly modelType: ModelType;
+  readonly window: WindowSpec;
+  predict(batch: PredictBatch): Promise<Float32Array>;
+  dispose(): void;
+}

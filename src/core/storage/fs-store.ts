@@ -1,0 +1,132 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { randomUUID } from 'node:crypto';
+import { FltsError } from '../errors.js';
+import { assertBucketName, assertObjectKey } from './keys.js';
+import type { ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
+
+/** Temporary files live beside their target so the final rename never crosses a filesystem. */
+const TEMP_MARKER = '.flts-tmp-';
+
+function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+/** The embedded store: `<root>/<bucket>/<key>`, every write a temp file renamed into place. */
+export function createFsStore(root: string): ObjectStore {
+  const absoluteRoot = path.resolve(root);
+
+  function objectPath(bucket: string, key: string): string {
+    assertBucketName(bucket);
+    assertObjectKey(key);
+    const bucketDir = path.join(absoluteRoot, bucket);
+    const target = path.resolve(bucketDir, ...key.split('/'));
+    if (!target.startsWith(bucketDir + path.sep)) {
+      throw new FltsError('FLTS_STORE_KEY_OUTSIDE_ROOT', `Object key ${JSON.stringify(key)} resolves outside the store.`, { details: { key } });
+    }
+    return target;
+  }
+
+  function notFound(bucket: string, key: string, cause: unknown): FltsError {
+    return new FltsError('FLTS_STORE_NOT_FOUND', `Object '${key}' not found in bucket '${bucket}'.`, { cause, details: { bucket, key } });
+  }
+
+  async function atomicWrite(target: string, write: (temp: string) => Promise<void>): Promise<void> {
+    await mkdir(path.dirname(target), { recursive: true });
+    const temp = `${path.dirname(target)}/${TEMP_MARKER}${randomUUID()}`;
+    try {
+      await write(temp);
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  async function walk(dir: string, relative: string, out: ObjectInfo[]): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const key = relative ? `${relative}/${entry.name}` : entry.name;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full, key, out);
+      else if (entry.isFile() && !entry.name.startsWith(TEMP_MARKER)) {
+        const info = await stat(full);
+        out.push({ key, size: info.size, lastModified: info.mtime });
+      }
+    }
+  }
+
+  const store: ObjectStore = {
+    kind: 'fs',
+    location: absoluteRoot,
+    async ensureBucket(bucket) {
+      assertBucketName(bucket);
+      await mkdir(path.join(absoluteRoot, bucket), { recursive: true });
+    },
+    async put(bucket, key, body: ObjectBody) {
+      const target = objectPath(bucket, key);
+      await atomicWrite(target, (temp) => writeFile(temp, body));
+    },
+    async putFile(bucket, key, filePath) {
+      const target = objectPath(bucket, key);
+      await atomicWrite(target, (temp) => copyFile(filePath, temp));
+    },
+    async get(bucket, key) {
+      try {
+        return await readFile(objectPath(bucket, key));
+      } catch (error) {
+        if (isNotFound(error)) throw notFound(bucket, key, error);
+        throw error;
+      }
+    },
+    async getStream(bucket, key): Promise<Readable> {
+      const target = objectPath(bucket, key);
+      try {
+        await stat(target);
+      } catch (error) {
+        if (isNotFound(error)) throw notFound(bucket, key, error);
+        throw error;
+      }
+      return createReadStream(target);
+    },
+    async getFile(bucket, key, filePath) {
+      const source = await store.getStream(bucket, key);
+      await mkdir(path.dirname(path.resolve(filePath)), { recursive: true });
+      await pipeline(source, createWriteStream(filePath));
+    },
+    async stat(bucket, key) {
+      try {
+        const info = await stat(objectPath(bucket, key));
+        return info.isFile() ? { key, size: info.size, lastModified: info.mtime } : undefined;
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
+    async exists(bucket, key) {
+      return (await store.stat(bucket, key)) !== undefined;
+    },
+    async list(bucket, prefix = '') {
+      assertBucketName(bucket);
+      const out: ObjectInfo[] = [];
+      // Start the walk at the deepest directory the prefix names, so listing one run does not scan them all.
+      const dirPart = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+      if (dirPart) assertObjectKey(dirPart);
+      await walk(path.join(absoluteRoot, bucket, ...dirPart.split('/').filter(Boolean)), dirPart, out);
+      return out.filter((info) => info.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    },
+    async delete(bucket, key) {
+      await rm(objectPath(bucket, key), { force: true });
+    },
+  };
+  return store;
+}

@@ -1,0 +1,40 @@
+import { FltsError } from '../errors.js';
+import type { ObjectStore } from './object-store.js';
+
+export async function putJson(store: ObjectStore, bucket: string, key: string, value: unknown): Promise<void> {
+  await store.put(bucket, key, `${JSON.stringify(value, null, 2)}\n`, { contentType: 'application/json' });
+}
+
+/**
+ * Reads JSON written by flts or by the reference system, which stored some objects as multipart/form-data
+ * envelopes around the JSON and wrote bare NaN/Infinity tokens.
+ */
+export function parseLenientJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    const first = text.indexOf('{');
+    const last = text.lastIndexOf('}');
+    const body = first >= 0 && last > first ? text.slice(first, last + 1) : text;
+    const strict = body.replace(/(?<=[:,[]\s*)(-?Infinity|NaN)(?=\s*[,\]}])/g, 'null');
+    return JSON.parse(strict);
+  }
+}
+
+export async function getJson<T>(store: ObjectStore, bucket: string, key: string): Promise<T> {
+  const text = (await store.get(bucket, key)).toString('utf8');
+  try {
+    return parseLenientJson(text) as T;
+  } catch (cause) {
+    throw new FltsError('FLTS_DATA_UNREADABLE', `Object ${bucket}/${key} is not valid JSON.`, { cause, details: { bucket, key } });
+  }
+}
+
+export async function getJsonIfExists<T>(store: ObjectStore, bucket: string, key: string): Promise<T | undefined> {
+  try {
+    return await getJson<T>(store, bucket, key);
+  } catch (error) {
+    if (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND') return undefined;
+    throw error;
+  }
+}

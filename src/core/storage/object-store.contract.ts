@@ -1,0 +1,73 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FltsError } from '../errors.js';
+import { getJson, putJson } from './json-objects.js';
+import type { ObjectStore } from './object-store.js';
+
+/** Behaviour every ObjectStore must have; run against the filesystem and the S3 implementation alike. */
+export function describeObjectStoreContract(name: string, createStore: () => Promise<ObjectStore>, bucketPrefix = 'flts-contract'): void {
+  describe(`${name} (ObjectStore contract)`, () => {
+    let store: ObjectStore;
+    const bucket = `${bucketPrefix}-${Math.random().toString(36).slice(2, 8)}`;
+
+    beforeAll(async () => {
+      store = await createStore();
+      await store.ensureBucket(bucket);
+    });
+
+    it('round-trips bytes and text, and replaces on put', async () => {
+      await store.put(bucket, 'a/b/c.txt', 'first');
+      await store.put(bucket, 'a/b/c.txt', Buffer.from('second'));
+      expect((await store.get(bucket, 'a/b/c.txt')).toString()).toBe('second');
+      expect((await store.stat(bucket, 'a/b/c.txt'))?.size).toBe(6);
+    });
+
+    it('reports a missing object as FLTS_STORE_NOT_FOUND and exists() false', async () => {
+      const error = await store.get(bucket, 'nope/missing.json').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FltsError);
+      expect((error as FltsError).code).toBe('FLTS_STORE_NOT_FOUND');
+      expect(await store.exists(bucket, 'nope/missing.json')).toBe(false);
+      expect(await store.stat(bucket, 'nope/missing.json')).toBeUndefined();
+    });
+
+    it('lists by prefix, recursively, sorted by key', async () => {
+      await store.put(bucket, 'list/x/2.json', '2');
+      await store.put(bucket, 'list/x/1.json', '1');
+      await store.put(bucket, 'list/y.json', 'y');
+      await store.put(bucket, 'listing.json', 'z');
+      expect((await store.list(bucket, 'list/')).map((o) => o.key)).toEqual(['list/x/1.json', 'list/x/2.json', 'list/y.json']);
+      expect((await store.list(bucket, 'list/x/')).map((o) => o.key)).toEqual(['list/x/1.json', 'list/x/2.json']);
+      expect((await store.list(bucket, 'list')).map((o) => o.key)).toContain('listing.json');
+    });
+
+    it('deletes, and deleting a missing object is not an error', async () => {
+      await store.put(bucket, 'del/me.txt', 'x');
+      await store.delete(bucket, 'del/me.txt');
+      await store.delete(bucket, 'del/me.txt');
+      expect(await store.exists(bucket, 'del/me.txt')).toBe(false);
+    });
+
+    it('streams files in and out', async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-store-'));
+      const source = path.join(dir, 'in.bin');
+      const payload = Buffer.alloc(300_000, 7);
+      await writeFile(source, payload);
+      await store.putFile(bucket, 'files/in.bin', source);
+      await store.getFile(bucket, 'files/in.bin', path.join(dir, 'out.bin'));
+      expect((await readFile(path.join(dir, 'out.bin'))).equals(payload)).toBe(true);
+    });
+
+    it('never shows a torn JSON pointer to concurrent readers', async () => {
+      const writes = Array.from({ length: 20 }, (_, i) => putJson(store, bucket, 'ptr/current.json', { run_id: `run-${i}`, pad: 'x'.repeat(5000 + i) }));
+      const reads = Array.from({ length: 20 }, () => getJson<{ run_id: string }>(store, bucket, 'ptr/current.json').catch((e: FltsError) => (e.code === 'FLTS_STORE_NOT_FOUND' ? { run_id: 'run-0' } : Promise.reject(e))));
+      const results = await Promise.all([...writes, ...reads]);
+      for (const value of results.slice(20)) expect((value as { run_id: string }).run_id).toMatch(/^run-\d+$/);
+    });
+
+    it.each(['../escape', 'a/../../b', '/abs/key', 'a//b', 'a\\b', ''])('rejects the key %j', async (key) => {
+      await expect(store.put(bucket, key, 'x')).rejects.toMatchObject({ code: expect.stringMatching(/^FLTS_STORE_KEY_/) });
+    });
+  });
+}
