@@ -9,7 +9,7 @@ export type EnvironmentLike = Readonly<Record<string, string | undefined>>;
 export interface ResolveSettingsOptions {
   /** Parsed config file contents (nested like Settings). */
   file?: Record<string, unknown>;
-  /** The process environment, passed in as a plain object (core never reads process.env). */
+  /** The process environment, passed in as a plain object: core never reads it itself. */
   env?: EnvironmentLike;
   /** Flag values by dot path; `undefined` entries are ignored. Strings are parsed like env text. */
   flags?: Readonly<Record<string, unknown>>;

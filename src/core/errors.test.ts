@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { ERROR_CATALOGUE, FltsError, exitCodeFor, httpStatusFor, toFltsError } from './errors.js';
+
+describe('core > errors', () => {
+  it('maps kinds to distinct exit codes and to HTTP statuses', () => {
+    expect(exitCodeFor(new FltsError('FLTS_CONFIG_INVALID_VALUE', 'x'))).toBe(2);
+    expect(httpStatusFor(new FltsError('FLTS_REQUEST_INVALID', 'x'))).toBe(400);
+    expect(httpStatusFor(new FltsError('FLTS_RUN_NOT_FOUND', 'x'))).toBe(404);
+    expect(httpStatusFor(new FltsError('FLTS_SERVE_NO_MODEL', 'x'))).toBe(503);
+    expect(exitCodeFor(new Error('boom'))).toBe(1);
+  });
+
+  it('wraps foreign errors as FLTS_INTERNAL and keeps the cause', () => {
+    const cause = new TypeError('bad');
+    const wrapped = toFltsError(cause);
+    expect(wrapped.code).toBe('FLTS_INTERNAL');
+    expect(wrapped.cause).toBe(cause);
+  });
+
+  it('serialises without a stack and with the catalogue hint', () => {
+    const json = new FltsError('FLTS_RUN_NOT_FOUND', 'Run x not found', { details: { runId: 'x' } }).toJSON();
+    expect(json).toEqual({ code: 'FLTS_RUN_NOT_FOUND', kind: 'not_found', message: 'Run x not found', hint: ERROR_CATALOGUE.FLTS_RUN_NOT_FOUND.hint, details: { runId: 'x' } });
+    expect(JSON.stringify(json)).not.toContain('at ');
+  });
+
+  it('has codes of the form FLTS_<AREA>_<PROBLEM>', () => {
+    for (const code of Object.keys(ERROR_CATALOGUE)) expect(code).toMatch(/^FLTS_[A-Z]+(_[A-Z]+)+$|^FLTS_INTERNAL$/);
+  });
+});

@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const BIN = path.resolve(__dirname, '../bin/run.js');
+
+async function flts(args: string[], cwd: string, env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('cli > base command', () => {
+  it('lists every command in --help', async () => {
+    const { code, stdout } = await flts(['--help'], os.tmpdir());
+    expect(code).toBe(0);
+    for (const command of ['preprocess', 'train', 'eval', 'promote', 'promote-manual', 'serve', 'bench', 'replay-offsets']) expect(stdout).toContain(command);
+  });
+
+  it('reports an unreadable config file as a usage error with a JSON envelope', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-cli-'));
+    await writeFile(path.join(dir, 'bad.json'), '{ not json');
+    const { code, stdout } = await flts(['preprocess', '--config', 'bad.json', '--json'], dir);
+    expect(code).toBe(2);
+    const body = JSON.parse(stdout);
+    expect(body.status).toBe('error');
+    expect(body.error.code).toBe('FLTS_CONFIG_FILE_UNREADABLE');
+    expect(body.error.message).toContain('bad.json');
+  });
+
+  it('rejects an unknown key in flts.config.json, found in the working directory', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-cli-'));
+    await writeFile(path.join(dir, 'flts.config.json'), JSON.stringify({ preprocess: { scalling: { method: 'x' } } }));
+    const { code, stderr } = await flts(['preprocess'], dir);
+    expect(code).toBe(2);
+    expect(stderr).toContain('FLTS_CONFIG_UNKNOWN_KEY');
+    expect(stderr).toContain('preprocess.scalling.method');
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('rejects an invalid reference env value naming the variable, without a stack trace', async () => {
+    const { code, stderr } = await flts(['preprocess'], os.tmpdir(), { SCALER: 'ZScaler' });
+    expect(code).toBe(2);
+    expect(stderr).toContain('SCALER');
+    expect(stderr).toContain('"MinMaxScaler"');
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('answers an unknown flag with exit code 2', async () => {
+    const { code, stderr } = await flts(['eval', '--no-such-flag'], os.tmpdir());
+    expect(code).toBe(2);
+    expect(stderr).toContain('--no-such-flag');
+  });
+});
