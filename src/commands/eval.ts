@@ -1,11 +1,38 @@
+import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { notImplemented } from '../cli/not-implemented.js';
+import { renderMlflowScoreboard } from '../cli/mlflow-scoreboard-table.js';
+import { renderScoreboard } from '../cli/scoreboard-table.js';
+import { evaluateRuns, resolveEvalConfigHash, type EvaluateRunsResult } from '../core/eval/evaluate-runs.js';
+import { createObjectStore } from '../core/storage/index.js';
+import { rankMlflowRunsByConfigHash, type MlflowScoreboard } from '../core/tracking/index.js';
 
-export default class Eval extends FltsCommand<never> {
-  static override summary = 'Rank every run of a config_hash on held-out metrics. Not implemented yet.';
+export type EvalResult = EvaluateRunsResult | MlflowScoreboard;
 
-  async run(): Promise<never> {
-    await this.parse(Eval);
-    return notImplemented('eval');
+export default class Eval extends FltsCommand<EvalResult> {
+  static override summary = 'Rank every SUCCESS run of a config_hash on held-out test metrics.';
+  static override description =
+    'Score = 0.5*rmse + 0.3*mae + 0.2*mse on the scaled test metrics (lower is better, ties to the newest run), with the RMSE improvement over NAIVE and the optional quality gate (--min-improvement or QUALITY_GATE_MIN_IMPROVEMENT_PCT).';
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --config-hash <hash> --plot --json'];
+
+  static override flags = {
+    'config-hash': Flags.string({ description: 'Processed data version (default: the latest).' }),
+    plot: Flags.boolean({ description: 'Write forecast-vs-actual and residual SVG plots for the top runs.', default: false }),
+    'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over NAIVE.' }),
+    source: Flags.string({ description: 'local = the run registry; mlflow = MLflow runs with params.config_hash (MLFLOW_TRACKING_URI), including reference trainers\' runs.', options: ['local', 'mlflow'], default: 'local' }),
+  };
+
+  async run(): Promise<EvalResult> {
+    const { flags } = await this.parse(Eval);
+    const { settings } = this.loadSettings(flags, { 'eval.minImprovementPct': flags['min-improvement'] });
+    const store = await createObjectStore(settings);
+    if (flags.source === 'mlflow') {
+      const board = await rankMlflowRunsByConfigHash(settings, await resolveEvalConfigHash(store, settings, flags['config-hash']));
+      for (const line of renderMlflowScoreboard(board)) this.say(line);
+      return board;
+    }
+    const result = await evaluateRuns({ configHash: flags['config-hash'], plot: flags.plot }, settings, { store });
+    for (const line of renderScoreboard(result)) this.say(line);
+    for (const plot of result.plots) this.say(`plots for ${plot.run_id}: ${plot.objects.map((o) => `${result.store_location}/${o}`).join(', ')}`);
+    return result;
   }
 }

@@ -1,11 +1,61 @@
+import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { notImplemented } from '../cli/not-implemented.js';
+import { runPreprocess, type PreprocessResult } from '../core/preprocess/run-preprocess.js';
+import { createObjectStore } from '../core/storage/index.js';
 
-export default class Preprocess extends FltsCommand<never> {
+export type PreprocessCommandResult = PreprocessResult;
+
+export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
   static override summary = 'Turn raw CSV/Parquet into versioned, hashed training data.';
+  static override description =
+    'Reads the train and test files, samples, cleans, adds time features and scales (scaler fitted on train only), then writes Parquet plus JSON sidecars to the processed-data bucket. The same settings and the same file contents give "cached".';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --train examples/data/example.csv --test examples/data/example_test.csv',
+    '<%= config.bin %> <%= command.id %> --dataset PobleSec --sample-train-rows 500 --sample-strategy random --json',
+  ];
 
-  async run(): Promise<never> {
-    await this.parse(Preprocess);
-    return notImplemented('preprocess');
+  static override flags = {
+    train: Flags.string({ description: 'Training data file, CSV or Parquet (env TRAIN_FILE).' }),
+    test: Flags.string({ description: 'Test data file continuing the series in time (env TEST_FILE).' }),
+    dataset: Flags.string({ description: 'Dataset name: <name>.csv and <name>_test.csv (env DATASET_NAME).' }),
+    'sample-train-rows': Flags.string({ description: 'Keep only this many training rows, 0 = all (env SAMPLE_TRAIN_ROWS).' }),
+    'sample-test-rows': Flags.string({ description: 'Keep only this many test rows, 0 = all (env SAMPLE_TEST_ROWS).' }),
+    'sample-strategy': Flags.string({ description: 'head or random; both keep time order (env SAMPLE_STRATEGY).' }),
+    'sample-seed': Flags.string({ description: 'Seed for random sampling (env SAMPLE_SEED).' }),
+    salt: Flags.string({ description: 'Extra text mixed into config_hash (env EXTRA_HASH_SALT).' }),
+    force: Flags.boolean({ description: 'Recompute even when cached output matches (env FORCE_REPROCESS).', default: false }),
+  };
+
+  async run(): Promise<PreprocessCommandResult> {
+    const { flags } = await this.parse(Preprocess);
+    const { settings } = this.loadSettings(flags, {
+      'data.trainFile': flags.train,
+      'data.testFile': flags.test,
+      'data.datasetName': flags.dataset,
+      'data.sampleTrainRows': flags['sample-train-rows'],
+      'data.sampleTestRows': flags['sample-test-rows'],
+      'data.sampleStrategy': flags['sample-strategy'],
+      'data.sampleSeed': flags['sample-seed'],
+      'data.forceReprocess': flags.force ? true : undefined,
+      'preprocess.hashSalt': flags.salt,
+    });
+    const store = await createObjectStore(settings);
+    const result = await runPreprocess(settings, { store });
+    this.render(result);
+    return result;
+  }
+
+  private render(result: PreprocessResult): void {
+    for (const [role, input] of Object.entries(result.inputs)) {
+      const shape = input.rows === undefined ? '' : `: ${input.rows} rows, ${input.columns} columns`;
+      const dropped = input.droppedColumns?.length ? ` (dropped non-numeric: ${input.droppedColumns.join(', ')})` : '';
+      this.say(`read ${role.padEnd(5)} ${input.path} (${input.bytes} bytes, sha256 ${result.fingerprints[role as 'train' | 'test'].sha256.slice(0, 12)})${shape}${dropped}`);
+    }
+    this.say(`config_hash ${result.configHash}`);
+    const outcome = result.status === 'cached' ? 'cached (same config_hash and input fingerprints; nothing recomputed)' : 'processed';
+    this.say(`${outcome}: train ${result.train.rows} x ${result.train.columns}, test ${result.test.rows} x ${result.test.columns}`);
+    this.say(`outputs: ${result.storeLocation}/${result.bucket}/ (latest) and ${result.configHash}/ (this version)`);
+    const t = result.timings;
+    this.say(`time ${t.totalMs.toFixed(0)} ms (read ${t.readMs.toFixed(0)}, transform ${t.transformMs.toFixed(0)}, write ${t.writeMs.toFixed(0)})`);
   }
 }

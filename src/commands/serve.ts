@@ -1,11 +1,52 @@
+import { Flags } from '@oclif/core';
+import { pino } from 'pino';
 import { FltsCommand } from '../cli/base-command.js';
-import { notImplemented } from '../cli/not-implemented.js';
+import { startInferenceService } from '../core/serve/start-inference-service.js';
+import { createObjectStore } from '../core/storage/index.js';
 
-export default class Serve extends FltsCommand<never> {
-  static override summary = 'Serve the promoted model over HTTP. Not implemented yet.';
+export interface ServeResult {
+  url: string;
+  runId: string | null;
+  stoppedBy: string;
+}
 
-  async run(): Promise<never> {
-    await this.parse(Serve);
-    return notImplemented('serve');
+export default class Serve extends FltsCommand<ServeResult> {
+  static override summary = 'Serve the promoted (or a pinned) model over HTTP until interrupted.';
+  static override description =
+    'Loads the run named by the promotion pointer (current.json, global/current.json, <identifier>/current.json) and reloads it when the pointer changes; --run pins one run. Routes: POST /predict, GET /healthz, /readyz, /ready, /metrics (Prometheus), /stats, /openapi.json, and the Open Inference Protocol under /v2. Logs are JSON lines on stderr.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --run 3f2a9c1e --port 8080',
+    'FLTS_SERVE_PORT=9000 <%= config.bin %> <%= command.id %> --host 0.0.0.0',
+  ];
+
+  static override flags = {
+    run: Flags.string({ description: 'Serve this run id and ignore promotions (env FLTS_SERVE_RUN).' }),
+    port: Flags.string({ char: 'p', description: 'TCP port (env FLTS_SERVE_PORT or PORT, default 8000; 0 = any free port).' }),
+    host: Flags.string({ description: 'Interface to bind (env FLTS_SERVE_HOST, default 127.0.0.1).' }),
+  };
+
+  async run(): Promise<ServeResult> {
+    const { flags } = await this.parse(Serve);
+    const { settings } = this.loadSettings(flags, { 'serve.runId': flags.run, 'serve.port': flags.port, 'serve.host': flags.host });
+    // Logs go to stderr so stdout stays human lines or the --json result.
+    const logger = pino({ level: settings.logLevel, base: { service: 'inference-api' } }, pino.destination(2));
+    const store = await createObjectStore(settings);
+    const service = await startInferenceService(settings, {
+      store,
+      logger,
+      onEvent: (event) => {
+        if (event.type === 'serve.listening') this.say(`Listening on ${event.url}`);
+        if (event.type === 'serve.model_loaded') this.say(`Serving run ${event.runId} (${event.modelType}, config_hash ${event.configHash})`);
+        if (event.type === 'serve.model_load_failed') this.say(`Run ${event.runId} could not be loaded: ${event.message}`);
+      },
+    });
+    const signal = await new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    });
+    const runId = service.holder.status().current?.runId ?? null;
+    await service.close();
+    return { url: service.url, runId, stoppedBy: signal };
   }
 }

@@ -1,11 +1,74 @@
+import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { notImplemented } from '../cli/not-implemented.js';
+import { createTrainProgress } from '../cli/progress.js';
+import { createObjectStore } from '../core/storage/index.js';
+import { trainModels, type TrainModelsResult } from '../core/train/train-models.js';
+import { syncRunsToTracking } from '../core/tracking/index.js';
 
-export default class Train extends FltsCommand<never> {
-  static override summary = 'Train models (LSTM, GRU, PROPHET, NAIVE) on processed data. Not implemented yet.';
+export type TrainResult = TrainModelsResult;
 
-  async run(): Promise<never> {
-    await this.parse(Train);
-    return notImplemented('train');
+export default class Train extends FltsCommand<TrainResult> {
+  static override summary = 'Train models (LSTM, GRU, PROPHET, NAIVE) on processed data and record each as a run.';
+  static override description =
+    'Uses the latest processed data (or --config-hash). Each model becomes a run in the runs bucket: run.json, metrics, model, scaler and loss curve. Test metrics are on the processed test file; early stopping uses the tail of the training data.';
+  static override examples = ['<%= config.bin %> <%= command.id %> --model LSTM', '<%= config.bin %> <%= command.id %> --model LSTM,GRU,PROPHET,NAIVE --epochs 3 --json'];
+
+  static override flags = {
+    model: Flags.string({ char: 'm', description: 'Model type or comma list: LSTM, GRU, PROPHET, NAIVE (env MODEL_TYPE).' }),
+    'config-hash': Flags.string({ description: 'Processed data version to train on (default: the latest).' }),
+    targets: Flags.string({ description: 'Columns to forecast, comma list (env TARGETS, default down).' }),
+    epochs: Flags.string({ description: 'Maximum epochs (env EPOCHS).' }),
+    'batch-size': Flags.string({ description: 'Batch size (env BATCH_SIZE).' }),
+    'learning-rate': Flags.string({ description: 'Adam learning rate (env LEARNING_RATE).' }),
+    'hidden-size': Flags.string({ description: 'Units per recurrent layer (env HIDDEN_SIZE).' }),
+    'num-layers': Flags.string({ description: 'Recurrent layers (env NUM_LAYERS).' }),
+    'input-seq-len': Flags.string({ description: 'Input window length (env INPUT_SEQ_LEN).' }),
+    'output-seq-len': Flags.string({ description: 'Forecast horizon (env OUTPUT_SEQ_LEN).' }),
+    patience: Flags.string({ description: 'Early-stopping patience in epochs (env PATIENCE).' }),
+    'early-stopping': Flags.string({ description: 'true/false (env EARLY_STOPPING).' }),
+    'validation-split': Flags.string({ description: 'Share of training windows (the tail) for validation (env VALIDATION_SPLIT).' }),
+    seed: Flags.string({ description: 'Random seed (env SEED).' }),
+    backend: Flags.string({ description: 'auto, node, wasm or cpu (env FLTS_BACKEND).' }),
+  };
+
+  async run(): Promise<TrainResult> {
+    const { flags } = await this.parse(Train);
+    const { settings } = this.loadSettings(flags, {
+      'training.models': flags.model?.toUpperCase(),
+      'training.targets': flags.targets,
+      'training.epochs': flags.epochs,
+      'training.batchSize': flags['batch-size'],
+      'training.learningRate': flags['learning-rate'],
+      'training.hiddenSize': flags['hidden-size'],
+      'training.numLayers': flags['num-layers'],
+      'training.inputSeqLen': flags['input-seq-len'],
+      'training.outputSeqLen': flags['output-seq-len'],
+      'training.patience': flags.patience,
+      'training.earlyStopping': flags['early-stopping'],
+      'training.validationSplit': flags['validation-split'],
+      'training.seed': flags.seed,
+      'training.backend': flags.backend?.toLowerCase(),
+    });
+    const store = await createObjectStore(settings);
+    const progress = createTrainProgress({ json: this.jsonEnabled(), tty: process.stderr.isTTY === true, say: (line) => this.say(line) });
+    const abort = new AbortController();
+    const onSignal = (): void => abort.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const result = await trainModels({ models: settings.training.models, configHash: flags['config-hash'] }, settings, { store, signal: abort.signal, onEvent: progress.onEvent });
+      for (const run of result.runs) {
+        const m = run.metrics?.test.targets[run.window.targets[0]];
+        this.say(`${run.model_type.padEnd(7)} ${run.run_id} ${run.status}: test rmse ${run.metrics?.test_rmse.toFixed(5)} (scaled), r2 ${m?.original.r2.toFixed(4)}, ${((run.timings.duration_ms ?? 0) / 1000).toFixed(1)} s`);
+      }
+      // Mirrors to MLflow when MLFLOW_TRACKING_URI is set; never throws, a dead server is only reported.
+      const tracking = await syncRunsToTracking(store, settings, { runIds: result.runs.map((run) => run.run_id) });
+      if (tracking.status === 'unavailable') this.say(`mlflow: not mirrored now (${tracking.message}); the next sync catches up.`);
+      return result;
+    } finally {
+      progress.stop();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   }
 }

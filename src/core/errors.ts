@@ -46,10 +46,13 @@ export const ERROR_CATALOGUE = {
   FLTS_SERVE_NO_MODEL: { kind: 'unavailable', retriable: true, hint: 'Promote a run (`flts promote`) or pass --run to serve a pinned run.' },
   FLTS_REQUEST_INVALID: { kind: 'input', retriable: false, hint: 'Fix the request body as the message says.' },
   FLTS_REQUEST_TOO_LARGE: { kind: 'input', retriable: false, hint: 'Send a smaller request body.' },
+  FLTS_REQUEST_ROUTE_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'GET /openapi.json lists every route of the API.' },
+  FLTS_REQUEST_METHOD_NOT_ALLOWED: { kind: 'input', retriable: false, hint: 'The Allow header lists the methods this route accepts.' },
   FLTS_BUS_UNAVAILABLE: { kind: 'unavailable', retriable: true, hint: 'Check that the Kafka brokers are reachable (KAFKA_BOOTSTRAP_SERVERS).' },
   FLTS_BUS_MESSAGE_INVALID: { kind: 'input', retriable: false, hint: 'The message does not match the topic contract; it goes to the DLQ.' },
   FLTS_OFFSETS_GROUP_ACTIVE: { kind: 'conflict', retriable: true, hint: 'Stop the group members or pass --wait.' },
   FLTS_TRACKING_UNAVAILABLE: { kind: 'unavailable', retriable: true, hint: 'Check MLFLOW_TRACKING_URI; local tracking continues meanwhile.' },
+  FLTS_TRACKING_REJECTED: { kind: 'input', retriable: false, hint: 'The MLflow server refused the request (its error code is in details); check the credentials and the experiment or run named.' },
   FLTS_BENCH_FAILED: { kind: 'internal', retriable: false, hint: 'See the error; the servers under test may have failed to start.' },
   FLTS_INTERNAL: { kind: 'internal', retriable: false, hint: 'This is a bug in flts; please report it with the command and --debug output.' },
 } as const satisfies Record<string, CatalogueEntry>;

@@ -27,22 +27,39 @@ export function quantileSorted(sorted: Float64Array, q: number): number {
   return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
 }
 
+function finiteStats(values: Float64Array): { count: number; min: number; max: number; mean: number; variance: number } {
+  let count = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  let sum = 0;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    count++;
+    sum += v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const mean = count > 0 ? sum / count : Number.NaN;
+  let squares = 0;
+  for (const v of values) if (Number.isFinite(v)) squares += (v - mean) ** 2;
+  return { count, min, max, mean, variance: count > 0 ? squares / count : Number.NaN };
+}
+
 function fitColumn(method: ScalerMethod, values: Float64Array): { offset: number; scale: number } {
-  const sorted = sortedFinite(values);
-  if (sorted.length === 0) return { offset: 0, scale: 1 };
+  const stats = finiteStats(values);
+  if (stats.count === 0) return { offset: 0, scale: 1 };
   const safe = (scale: number): number => (scale > 0 && Number.isFinite(scale) ? scale : 1);
   switch (method) {
     case 'MinMaxScaler':
-      return { offset: sorted[0], scale: safe(sorted[sorted.length - 1] - sorted[0]) };
-    case 'StandardScaler': {
-      const mean = sorted.reduce((sum, v) => sum + v, 0) / sorted.length;
-      const variance = sorted.reduce((sum, v) => sum + (v - mean) ** 2, 0) / sorted.length;
-      return { offset: mean, scale: safe(Math.sqrt(variance)) };
-    }
-    case 'RobustScaler':
+      return { offset: stats.min, scale: safe(stats.max - stats.min) };
+    case 'StandardScaler':
+      return { offset: stats.mean, scale: safe(Math.sqrt(stats.variance)) };
+    case 'RobustScaler': {
+      const sorted = sortedFinite(values);
       return { offset: quantileSorted(sorted, 0.5), scale: safe(quantileSorted(sorted, 0.75) - quantileSorted(sorted, 0.25)) };
+    }
     case 'MaxAbsScaler':
-      return { offset: 0, scale: safe(Math.max(Math.abs(sorted[0]), Math.abs(sorted[sorted.length - 1]))) };
+      return { offset: 0, scale: safe(Math.max(Math.abs(stats.min), Math.abs(stats.max))) };
     default:
       return { offset: 0, scale: 1 };
   }
@@ -61,14 +78,20 @@ function columnIndex(params: ScalerParams, column: string): number {
 
 export function scaleColumn(params: ScalerParams, column: string, values: ArrayLike<number>): Float64Array {
   const i = columnIndex(params, column);
-  const { offset, scale } = { offset: params.offset[i], scale: params.scale[i] };
-  return Float64Array.from(values, (v) => (v - offset) / scale);
+  const offset = params.offset[i];
+  const scale = params.scale[i];
+  const out = new Float64Array(values.length);
+  for (let row = 0; row < values.length; row++) out[row] = (values[row] - offset) / scale;
+  return out;
 }
 
 export function inverseScaleColumn(params: ScalerParams, column: string, values: ArrayLike<number>): Float64Array {
   const i = columnIndex(params, column);
-  const { offset, scale } = { offset: params.offset[i], scale: params.scale[i] };
-  return Float64Array.from(values, (v) => v * scale + offset);
+  const offset = params.offset[i];
+  const scale = params.scale[i];
+  const out = new Float64Array(values.length);
+  for (let row = 0; row < values.length; row++) out[row] = values[row] * scale + offset;
+  return out;
 }
 
 /** Applies a fitted scaler to every column it knows; other columns pass through unchanged. */

@@ -34,3 +34,14 @@ export function toRowMajor(frame: TimeFrame, columns: readonly string[], start =
   });
   return out;
 }
+
+/** Builds a frame from plain arrays (copied to Float64Array), e.g. rows of a request or a test fixture. */
+export function timeFrameFromColumns(values: Readonly<Record<string, ArrayLike<number>>>, time: ArrayLike<number>): TimeFrame {
+  const columns = Object.keys(values);
+  return { time: Float64Array.from(time), columns, values: Object.fromEntries(columns.map((column) => [column, Float64Array.from(values[column])])) };
+}
+
+/** `count` timestamps from `startMs`, `stepMs` apart. */
+export function regularTimes(count: number, startMs: number, stepMs: number): Float64Array {
+  return Float64Array.from({ length: count }, (_, i) => startMs + i * stepMs);
+}

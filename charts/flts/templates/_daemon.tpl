@@ -1,0 +1,85 @@
+{{/* A daemon Deployment. Input: dict with "root" (the chart context) and "instance" (name, role, env, replicas, resources). */}}
+{{- define "flts.daemonDeployment" -}}
+{{- $root := .root }}
+{{- $i := .instance }}
+{{- $d := $root.Values.daemon }}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "flts.fullname" $root }}-{{ $i.name }}
+  labels:
+    {{- include "flts.labels" $root | nindent 4 }}
+    app.kubernetes.io/component: daemon
+    flts.io/daemon: {{ $i.name }}
+    flts.io/role: {{ $i.role }}
+spec:
+  replicas: {{ $i.replicas }}
+  revisionHistoryLimit: 5
+  selector:
+    matchLabels:
+      {{- include "flts.selectorLabels" $root | nindent 6 }}
+      app.kubernetes.io/component: daemon
+      flts.io/daemon: {{ $i.name }}
+  template:
+    metadata:
+      labels:
+        {{- include "flts.selectorLabels" $root | nindent 8 }}
+        app.kubernetes.io/component: daemon
+        flts.io/daemon: {{ $i.name }}
+        flts.io/role: {{ $i.role }}
+      annotations:
+        {{- include "flts.configChecksums" $root | nindent 8 }}
+    spec:
+      {{- include "flts.podCommon" $root | nindent 6 }}
+      # Lets the daemon finish or abandon its current step and leave its consumer group cleanly.
+      terminationGracePeriodSeconds: 60
+      containers:
+        - name: daemon
+          image: {{ include "flts.image" $root }}
+          imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+          args: ["daemon"]
+          ports:
+            - name: metrics
+              containerPort: {{ $d.metricsPort }}
+              protocol: TCP
+          {{- include "flts.commonEnv" $root | nindent 10 }}
+            - name: FLTS_DAEMON_ROLES
+              value: {{ $i.role | quote }}
+            {{- with $i.env }}
+            {{- include "flts.envList" . | trim | nindent 12 }}
+            {{- end }}
+          readinessProbe:
+            httpGet:
+              path: {{ $d.readinessProbe.path }}
+              port: metrics
+            periodSeconds: {{ $d.readinessProbe.periodSeconds }}
+            timeoutSeconds: {{ $d.readinessProbe.timeoutSeconds }}
+            failureThreshold: {{ $d.readinessProbe.failureThreshold }}
+          livenessProbe:
+            httpGet:
+              path: {{ $d.livenessProbe.path }}
+              port: metrics
+            periodSeconds: {{ $d.livenessProbe.periodSeconds }}
+            timeoutSeconds: {{ $d.livenessProbe.timeoutSeconds }}
+            failureThreshold: {{ $d.livenessProbe.failureThreshold }}
+          resources:
+            {{- toYaml $i.resources | nindent 12 }}
+          securityContext:
+            {{- toYaml $root.Values.containerSecurityContext | nindent 12 }}
+          volumeMounts:
+            {{- include "flts.scratchMounts" $root | nindent 12 }}
+      volumes:
+        {{- include "flts.scratchVolumes" $root | nindent 8 }}
+      {{- with $d.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $d.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $d.affinity }}
+      affinity:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+{{- end }}

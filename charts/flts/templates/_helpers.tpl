@@ -1,0 +1,138 @@
+{{/* Chart name, truncated to the 63 characters Kubernetes allows in names and labels. */}}
+{{- define "flts.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Release-scoped base name of every object. */}}
+{{- define "flts.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "flts.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "flts.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "flts.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "flts.labels" -}}
+helm.sh/chart: {{ include "flts.chart" . }}
+{{ include "flts.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: flts
+{{- end }}
+
+{{- define "flts.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "flts.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The image reference. A digest pins the exact build; "latest" is refused because a re-used mutable
+tag with pullPolicy IfNotPresent leaves nodes running stale code without any sign of it.
+*/}}
+{{- define "flts.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag | toString }}
+{{- if eq $tag "latest" }}
+{{- fail "image.tag must not be \"latest\": use a version or set image.digest, so every node runs the same build" }}
+{{- end }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the Secret holding the object-store credentials. */}}
+{{- define "flts.credentialsSecretName" -}}
+{{- default (include "flts.fullname" .) .Values.store.existingSecret }}
+{{- end }}
+
+{{/* True when the chart renders its own Secret (credentials and/or extra secret env). */}}
+{{- define "flts.createSecret" -}}
+{{- if or (not .Values.store.existingSecret) .Values.secretEnv }}true{{- end }}
+{{- end }}
+
+{{/* Environment shared by every flts container: settings ConfigMap, Secret, credentials. */}}
+{{- define "flts.commonEnv" -}}
+envFrom:
+  - configMapRef:
+      name: {{ include "flts.fullname" . }}
+{{- if include "flts.createSecret" . }}
+  - secretRef:
+      name: {{ include "flts.fullname" . }}
+{{- end }}
+{{- if .Values.store.existingSecret }}
+env:
+  - name: MINIO_ROOT_USER
+    valueFrom:
+      secretKeyRef:
+        name: {{ .Values.store.existingSecret }}
+        key: {{ .Values.store.existingSecretKeys.accessKey }}
+  - name: MINIO_ROOT_PASSWORD
+    valueFrom:
+      secretKeyRef:
+        name: {{ .Values.store.existingSecret }}
+        key: {{ .Values.store.existingSecretKeys.secretKey }}
+{{- else }}
+env:
+{{- end }}
+{{- end }}
+
+{{/* Render a map of environment variables as an env list, keys sorted, values as strings. */}}
+{{- define "flts.envList" -}}
+{{- range $key, $value := . }}
+- name: {{ $key }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Pod-level fields shared by every flts pod. */}}
+{{- define "flts.podCommon" -}}
+serviceAccountName: {{ include "flts.serviceAccountName" . }}
+automountServiceAccountToken: false
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end }}
+
+{{/* Writable scratch space for a read-only root filesystem: /tmp and FLTS_HOME (/data). */}}
+{{- define "flts.scratchVolumes" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.scratch.tmpSizeLimit }}
+- name: data
+  emptyDir:
+    sizeLimit: {{ .Values.scratch.dataSizeLimit }}
+{{- end }}
+
+{{- define "flts.scratchMounts" -}}
+- name: tmp
+  mountPath: /tmp
+- name: data
+  mountPath: /data
+{{- end }}
+
+{{/* Checksums that roll the pods when settings or credentials change. */}}
+{{- define "flts.configChecksums" -}}
+checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
+checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
+{{- end }}

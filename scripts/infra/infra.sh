@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# Local infrastructure for distributed mode, on loopback, without Docker:
+#   - Kafka 3.9.1, single node, KRaft (broker + controller), PLAINTEXT
+#   - S3Proxy (S3-compatible server, filesystem backend)
+# Both are resolved from Maven Central with Maven and cached outside the work tree.
+#
+# Usage: infra.sh up | down | status | start <kafka|s3> | stop <kafka|s3>
+#   up      start both (idempotent), wait until they answer, write .infra/env
+#   down    stop both and delete their state (.infra/)
+#   status  print what runs where; exit 0 only when both are up
+#   stop/start one server and keep its data (e.g. to restart Kafka mid-pipeline in a test)
+#
+# Environment: FLTS_INFRA_CACHE (downloads, default ~/.cache/flts-infra), FLTS_INFRA_DIR (state, default
+# <repo>/.infra), FLTS_INFRA_KAFKA_PORT (19092), FLTS_INFRA_KAFKA_CONTROLLER_PORT (19093), FLTS_INFRA_S3_PORT
+# (19000), FLTS_INFRA_S3_USER / FLTS_INFRA_S3_PASSWORD (minioadmin), FLTS_INFRA_TIMEOUT (seconds, 120).
+# A default port that is already taken is replaced by a free one; ports set explicitly are used as given.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+CACHE="${FLTS_INFRA_CACHE:-$HOME/.cache/flts-infra}"
+STATE="${FLTS_INFRA_DIR:-$REPO_ROOT/.infra}"
+TIMEOUT="${FLTS_INFRA_TIMEOUT:-120}"
+KAFKA_VERSION=3.9.1
+S3PROXY_VERSION=2.6.0
+KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
+S3PROXY_LIBS="$CACHE/s3proxy-$S3PROXY_VERSION/libs"
+S3_USER="${FLTS_INFRA_S3_USER:-minioadmin}"
+S3_PASSWORD="${FLTS_INFRA_S3_PASSWORD:-minioadmin}"
+
+log() { echo "infra: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ---------------------------------------------------------------- downloads
+fetch_libs() { # name pom dest
+  local name="$1" pom="$2" dest="$3"
+  [ -f "$dest/.complete" ] && return 0
+  log "resolving $name from Maven Central into $dest (first run only)"
+  rm -rf "$dest.partial"
+  mkdir -p "$dest.partial"
+  # A private local repository per artifact set: the two resolutions run in parallel and never share a lock.
+  if ! mvn -B -q -f "$pom" -Dmaven.repo.local="$CACHE/m2-$name" \
+      dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dest.partial" >"$CACHE/$name-resolve.log" 2>&1; then
+    tail -n 30 "$CACHE/$name-resolve.log" >&2
+    die "could not resolve $name with Maven (log: $CACHE/$name-resolve.log)"
+  fi
+  rm -rf "$dest"
+  mv "$dest.partial" "$dest"
+  touch "$dest/.complete"
+}
+
+fetch_all() {
+  command -v java >/dev/null || die "java is not installed (Java 17+ is needed for Kafka and S3Proxy)"
+  command -v mvn >/dev/null || die "mvn is not installed (Maven resolves the server jars)"
+  mkdir -p "$CACHE"
+  local pids=()
+  [ -f "$KAFKA_LIBS/.complete" ] || { fetch_libs kafka "$SCRIPT_DIR/kafka.pom.xml" "$KAFKA_LIBS" & pids+=($!); }
+  [ -f "$S3PROXY_LIBS/.complete" ] || { fetch_libs s3proxy "$SCRIPT_DIR/s3proxy.pom.xml" "$S3PROXY_LIBS" & pids+=($!); }
+  local failed=0
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  [ "$failed" -eq 0 ] || die "downloading the servers failed"
+}
+
+# ---------------------------------------------------------------- processes and ports
+pid_of() { [ -f "$STATE/$1.pid" ] && cat "$STATE/$1.pid" || true; }
+is_running() { local pid; pid="$(pid_of "$1")"; [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'; }
+
+# Ports are chosen once per state directory and kept, so a stopped server restarts where clients expect it.
+choose_port() { # key explicit default
+  local key="$1" explicit="$2" default="$3" file="$STATE/ports"
+  local saved; saved="$( [ -f "$file" ] && sed -n "s/^$key=//p" "$file" || true)"
+  if [ -n "$saved" ]; then echo "$saved"; return; fi
+  local port="$explicit"
+  if [ -z "$port" ]; then
+    port="$default"
+    if ! port_free "$port"; then port="$(free_port)"; log "port $default is taken; $key uses $port"; fi
+  fi
+  echo "$key=$port" >>"$file"
+  echo "$port"
+}
+
+resolve_ports() {
+  mkdir -p "$STATE"
+  KAFKA_PORT="$(choose_port kafka "${FLTS_INFRA_KAFKA_PORT:-}" 19092)"
+  CONTROLLER_PORT="$(choose_port controller "${FLTS_INFRA_KAFKA_CONTROLLER_PORT:-}" 19093)"
+  S3_PORT="$(choose_port s3 "${FLTS_INFRA_S3_PORT:-}" 19000)"
+}
+
+launch() { # name log command...
+  local name="$1" logfile="$2"; shift 2
+  # setsid: the server outlives this script and is not hit by signals sent to the caller's process group.
+  nohup setsid "$@" >"$logfile" 2>&1 </dev/null &
+  echo $! >"$STATE/$name.pid"
+}
+
+# ---------------------------------------------------------------- kafka
+start_kafka() {
+  if is_running kafka; then log "kafka already running (pid $(pid_of kafka))"; return; fi
+  local dir="$STATE/kafka"
+  mkdir -p "$dir/data"
+  cat >"$dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+num.network.threads=2
+num.io.threads=2
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+group.initial.rebalance.delay.ms=0
+# flts creates its topics explicitly, with the configured partition count.
+auto.create.topics.enable=false
+EOF
+  cat >"$dir/log4j.properties" <<'EOF'
+log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.org.apache.kafka=WARN
+log4j.logger.kafka.request.logger=WARN
+EOF
+  local java_opts=(-Xms128m -Xmx512m -XX:+UseSerialGC -Djava.awt.headless=true "-Dlog4j.configuration=file:$dir/log4j.properties")
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    local cluster_id
+    cluster_id="$(node -e 'console.log(require("crypto").randomBytes(16).toString("base64url"))')"
+    java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format "--cluster-id=$cluster_id" --config "$dir/server.properties" >"$dir/format.log" 2>&1 \
+      || { tail -n 20 "$dir/format.log" >&2; die "formatting Kafka storage failed"; }
+  fi
+  launch kafka "$dir/server.log" java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties"
+  log "kafka starting on 127.0.0.1:$KAFKA_PORT (pid $(pid_of kafka))"
+}
+
+# ---------------------------------------------------------------- s3proxy
+start_s3() {
+  if is_running s3; then log "s3proxy already running (pid $(pid_of s3))"; return; fi
+  local dir="$STATE/s3"
+  mkdir -p "$dir/data"
+  cat >"$dir/s3proxy.conf" <<EOF
+s3proxy.endpoint=http://127.0.0.1:$S3_PORT
+s3proxy.authorization=aws-v2-or-v4
+s3proxy.identity=$S3_USER
+s3proxy.credential=$S3_PASSWORD
+jclouds.provider=filesystem-nio2
+jclouds.identity=$S3_USER
+jclouds.credential=$S3_PASSWORD
+jclouds.filesystem.basedir=$dir/data
+EOF
+  cat >"$dir/logback.xml" <<'EOF'
+<configuration>
+  <appender name="OUT" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%d{HH:mm:ss.SSS} %-5level %logger{20} - %msg%n</pattern></encoder>
+  </appender>
+  <root level="WARN"><appender-ref ref="OUT"/></root>
+  <logger name="org.gaul.s3proxy" level="INFO"/>
+</configuration>
+EOF
+  launch s3 "$dir/server.log" java -Xms64m -Xmx256m -XX:+UseSerialGC "-Dlogback.configurationFile=$dir/logback.xml" \
+    -cp "$S3PROXY_LIBS/*" org.gaul.s3proxy.Main --properties "$dir/s3proxy.conf"
+  log "s3proxy starting on 127.0.0.1:$S3_PORT (pid $(pid_of s3))"
+}
+
+# ---------------------------------------------------------------- readiness, env file
+write_env() {
+  cat >"$STATE/env" <<EOF
+KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
+MINIO_ENDPOINT=127.0.0.1:$S3_PORT
+MINIO_ROOT_USER=$S3_USER
+MINIO_ROOT_PASSWORD=$S3_PASSWORD
+MINIO_SECURE=false
+AWS_DEFAULT_REGION=us-east-1
+EOF
+}
+
+wait_ready() { # names...
+  local deadline=$((SECONDS + TIMEOUT)) name
+  for name in "$@"; do
+    while :; do
+      if ! is_running "$name"; then
+        tail -n 40 "$STATE/$name/server.log" >&2 || true
+        die "$name exited during startup (log: $STATE/$name/server.log)"
+      fi
+      if (set -a; . "$STATE/env"; node "$SCRIPT_DIR/probe.mjs" "$name") 2>"$STATE/$name/probe.err"; then break; fi
+      if [ "$SECONDS" -ge "$deadline" ]; then
+        tail -n 40 "$STATE/$name/server.log" >&2 || true
+        log "last probe error: $(tail -n 1 "$STATE/$name/probe.err")"
+        die "$name not ready after ${TIMEOUT}s (log: $STATE/$name/server.log); stop it with: npm run infra:down"
+      fi
+      sleep 0.5
+    done
+    log "$name ready"
+  done
+}
+
+stop_one() { # name
+  local name="$1" pid
+  pid="$(pid_of "$name")"
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    if kill -0 "$pid" 2>/dev/null; then log "$name did not stop in 30s; killing"; kill -KILL "$pid" 2>/dev/null || true; fi
+    log "$name stopped (pid $pid)"
+  fi
+  rm -f "$STATE/$name.pid"
+}
+
+component() {
+  case "${1:-}" in
+    kafka | s3) echo "$1" ;;
+    *) die "name one server: kafka or s3" ;;
+  esac
+}
+
+cmd="${1:-}"
+case "$cmd" in
+  up)
+    started=$SECONDS
+    fetch_all
+    resolve_ports
+    write_env
+    start_kafka
+    start_s3
+    wait_ready kafka s3
+    log "up in $((SECONDS - started))s; endpoints in $STATE/env"
+    cat "$STATE/env"
+    ;;
+  start)
+    name="$(component "${2:-}")"
+    fetch_all
+    resolve_ports
+    write_env
+    if [ "$name" = kafka ]; then start_kafka; else start_s3; fi
+    wait_ready "$name"
+    ;;
+  stop)
+    stop_one "$(component "${2:-}")"
+    ;;
+  down)
+    stop_one kafka
+    stop_one s3
+    rm -rf "$STATE"
+    log "down; state removed"
+    ;;
+  status)
+    ok=0
+    for name in kafka s3; do
+      if is_running "$name"; then echo "$name: running (pid $(pid_of "$name"))"; else echo "$name: stopped"; ok=3; fi
+    done
+    [ -f "$STATE/env" ] && cat "$STATE/env"
+    exit "$ok"
+    ;;
+  *)
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac

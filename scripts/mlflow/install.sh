@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the MLflow tracking server from PyPI into a cached venv (skipped when the pinned version is there).
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+
+if [ "$(mlflow_installed_version || true)" = "$MLFLOW_VERSION" ]; then
+  echo "mlflow $MLFLOW_VERSION already installed in $MLFLOW_VENV"
+  exit 0
+fi
+start=$(date +%s)
+rm -rf "$MLFLOW_VENV"
+mkdir -p "$MLFLOW_CACHE"
+"$MLFLOW_PYTHON" -m venv "$MLFLOW_VENV"
+"$MLFLOW_VENV/bin/python" -m pip install --quiet --upgrade pip
+"$MLFLOW_VENV/bin/python" -m pip install --quiet "mlflow==$MLFLOW_VERSION"
+echo "$MLFLOW_VERSION" >"$MLFLOW_MARKER"
+echo "mlflow $(mlflow_installed_version) installed in $MLFLOW_VENV in $(( $(date +%s) - start )) s"

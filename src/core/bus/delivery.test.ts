@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { FltsError } from '../errors.js';
+import { silentLogger } from '../logger.js';
+import { backoffMs, deliverWithRetries } from './delivery.js';
+import type { OutgoingMessage, ReceivedMessage } from './message-bus.js';
+
+const message: ReceivedMessage = { topic: 'training-data', partition: 0, offset: '7', key: 'train-claim', value: '{"bucket": "b", "size": NaN}', headers: {}, timestamp: 0 };
+const policy = { maxAttempts: 3, initialBackoffMs: 1, maxBackoffMs: 4 };
+
+function deps(dead: Array<{ topic: string; message: OutgoingMessage }>, signal = new AbortController().signal) {
+  return { policy, signal, logger: silentLogger, dlqOperation: 'train', publishDlq: async (topic: string, out: OutgoingMessage) => void dead.push({ topic, message: out }) };
+}
+
+describe('core > bus > delivery', () => {
+  it('doubles the backoff per failure up to the cap', () => {
+    expect([1, 2, 3, 4, 5].map((n) => backoffMs({ maxAttempts: 9, initialBackoffMs: 100, maxBackoffMs: 1000 }, n))).toEqual([100, 200, 400, 800, 1000]);
+  });
+
+  it('retries outages without using up attempts, then handles the message', async () => {
+    const dead: Array<{ topic: string; message: OutgoingMessage }> = [];
+    let calls = 0;
+    const result = await deliverWithRetries(message, async () => {
+      calls += 1;
+      if (calls <= 5) throw new FltsError('FLTS_STORE_UNAVAILABLE', 'store down');
+    }, deps(dead));
+    expect(result).toEqual({ outcome: 'handled', attempts: 6 });
+    expect(dead).toEqual([]);
+  });
+
+  it('dead-letters to DLQ-<topic> with the lenient-parsed payload and the source position in headers', async () => {
+    const dead: Array<{ topic: string; message: OutgoingMessage }> = [];
+    const result = await deliverWithRetries(message, async () => Promise.reject(new Error('boom')), deps(dead));
+    expect(result.outcome).toBe('dead-lettered');
+    expect(result.attempts).toBe(3);
+    expect(dead[0].topic).toBe('DLQ-training-data');
+    expect(JSON.parse(dead[0].message.value)).toMatchObject({ operation: 'train', status: 'Failure', error: 'boom', payload: { bucket: 'b', size: null } });
+    expect(dead[0].message.headers).toEqual({ 'flts-source-topic': 'training-data', 'flts-source-partition': '0', 'flts-source-offset': '7' });
+  });
+
+  it('abandons (no DLQ, no commit) when the subscription stops during a failure', async () => {
+    const dead: Array<{ topic: string; message: OutgoingMessage }> = [];
+    const controller = new AbortController();
+    const result = await deliverWithRetries(message, async () => {
+      controller.abort();
+      throw new Error('interrupted');
+    }, deps(dead, controller.signal));
+    expect(result.outcome).toBe('abandoned');
+    expect(dead).toEqual([]);
+  });
+
+  it('fails the delivery when the DLQ cannot be written, so the offset is not committed', async () => {
+    const failingDeps = { ...deps([]), publishDlq: async () => Promise.reject(new FltsError('FLTS_BUS_UNAVAILABLE', 'broker down')) };
+    await expect(deliverWithRetries(message, async () => Promise.reject(new FltsError('FLTS_BUS_MESSAGE_INVALID', 'bad')), failingDeps)).rejects.toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE' });
+  });
+});

@@ -1,0 +1,112 @@
+import { isFltsError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { parseLenientJson } from '../storage/json-objects.js';
+import type { DeliveryOutcome, MessageHandler, OutgoingMessage, ReceivedMessage, RetryPolicy } from './message-bus.js';
+import { dlqTopic } from './topics.js';
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 3, initialBackoffMs: 500, maxBackoffMs: 10_000 };
+
+/** The reference DLQ envelope (every service, no key): `timestamp` is unix seconds as a float. */
+export interface DlqEnvelope {
+  operation: string;
+  status: 'Failure';
+  error: string;
+  payload: unknown;
+  timestamp: number;
+}
+
+export function buildDlqEnvelope(operation: string, error: unknown, payload: unknown, nowMs = Date.now()): DlqEnvelope {
+  const text = isFltsError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+  return { operation, status: 'Failure', error: text, payload, timestamp: nowMs / 1000 };
+}
+
+/** The original message as the envelope's payload: its JSON when it parses (leniently), else the raw text. */
+function payloadOf(message: ReceivedMessage): unknown {
+  try {
+    return parseLenientJson(message.value);
+  } catch {
+    return message.value;
+  }
+}
+
+export function dlqMessageFor(message: ReceivedMessage, operation: string, error: unknown, nowMs = Date.now()): OutgoingMessage {
+  return {
+    key: null,
+    value: JSON.stringify(buildDlqEnvelope(operation, error, payloadOf(message), nowMs)),
+    // Not part of the reference contract; lets an operator find and replay the original.
+    headers: { 'flts-source-topic': message.topic, 'flts-source-partition': String(message.partition), 'flts-source-offset': message.offset },
+  };
+}
+
+/**
+ * Failures the message cannot cause: the store, the broker or the tracking server is down. Retrying them
+ * does not use up the message's attempts (it would otherwise land in the DLQ because of an outage).
+ */
+export function isOutage(error: unknown): boolean {
+  return isFltsError(error) && error.kind === 'unavailable' && error.retriable;
+}
+
+/** A malformed or invalid message fails the same way every time: no point in retrying it. */
+export function isPoison(error: unknown): boolean {
+  return isFltsError(error) && (error.kind === 'input' || error.kind === 'usage') && !error.retriable;
+}
+
+export function backoffMs(policy: RetryPolicy, failedAttempts: number): number {
+  return Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** Math.max(0, failedAttempts - 1));
+}
+
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted || ms <= 0) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export interface DeliveryDeps {
+  policy: RetryPolicy;
+  signal: AbortSignal;
+  logger: Logger;
+  dlqOperation: string;
+  /** Writes to `DLQ-<topic>`; must throw when the DLQ message could not be stored. */
+  publishDlq: (topic: string, message: OutgoingMessage) => Promise<void>;
+}
+
+/**
+ * Runs the handler until it succeeds, the message is dead-lettered, or the subscription stops. The caller
+ * commits the offset for 'handled' and 'dead-lettered' and leaves it uncommitted for 'abandoned'.
+ */
+export async function deliverWithRetries(message: ReceivedMessage, handler: MessageHandler, deps: DeliveryDeps): Promise<{ outcome: DeliveryOutcome; attempts: number; error?: unknown }> {
+  const { policy, signal, logger } = deps;
+  let attempts = 0;
+  let failures = 0;
+  for (;;) {
+    if (signal.aborted) return { outcome: 'abandoned', attempts };
+    attempts += 1;
+    try {
+      await handler(message, { attempt: attempts, signal });
+      return { outcome: 'handled', attempts };
+    } catch (error) {
+      if (signal.aborted) return { outcome: 'abandoned', attempts, error };
+      const where = { topic: message.topic, partition: message.partition, offset: message.offset, attempt: attempts, err: error };
+      if (isOutage(error)) {
+        logger.warn(where, 'bus_handler_outage_retry');
+        await abortableSleep(policy.maxBackoffMs, signal);
+        continue;
+      }
+      failures += 1;
+      if (isPoison(error) || failures >= policy.maxAttempts) {
+        logger.error(where, 'bus_message_dead_lettered');
+        await deps.publishDlq(dlqTopic(message.topic), dlqMessageFor(message, deps.dlqOperation, error));
+        return { outcome: 'dead-lettered', attempts, error };
+      }
+      logger.warn({ ...where, retryInMs: backoffMs(policy, failures) }, 'bus_handler_retry');
+      await abortableSleep(backoffMs(policy, failures), signal);
+    }
+  }
+}

@@ -1,0 +1,285 @@
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { FltsError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { DEFAULT_RETRY_POLICY, abortableSleep, deliverWithRetries } from './delivery.js';
+import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
+
+export interface FsBusOptions {
+  /** Directory of the bus; `<home>/bus` in flts. */
+  root: string;
+  retry?: RetryPolicy;
+  logger?: Logger;
+  /** How often a subscription looks for messages appended by other processes. */
+  pollIntervalMs?: number;
+  onDelivery?: DeliveryListener;
+}
+
+interface LogRecord {
+  key: string | null;
+  value: string;
+  headers?: Record<string, string>;
+  timestamp: number;
+}
+
+const TOPIC_PATTERN = /^[A-Za-z0-9._-]{1,249}$/;
+
+function assertTopicName(topic: string): void {
+  if (!TOPIC_PATTERN.test(topic) || topic === '.' || topic === '..') {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `Topic name ${JSON.stringify(topic)} is not valid: use 1-249 letters, digits, ".", "_" or "-".`, { details: { topic } });
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The embedded bus: one append-only JSON-lines log per topic (`<root>/topics/<topic>.log`, a single
+ * partition whose offsets are line numbers) and one committed-offset file per group and topic
+ * (`<root>/groups/<group>/<topic>.offset`). Messages survive restarts like Kafka's.
+ *
+ * Concurrency: several processes may publish to the same topic (each message is one O_APPEND write), but a
+ * consumer group is consumed by one subscription at a time; a lock file with the owner's pid rejects a
+ * second live consumer of the group (FLTS_OFFSETS_GROUP_ACTIVE) and is taken over when its owner died.
+ */
+export function createFsBus(options: FsBusOptions): MessageBus {
+  const root = path.resolve(options.root);
+  const policy = options.retry ?? DEFAULT_RETRY_POLICY;
+  const logger = options.logger ?? silentLogger;
+  const pollIntervalMs = options.pollIntervalMs ?? 200;
+  const subscriptions = new Set<Subscription>();
+  const wakers = new Set<() => void>();
+  const appendChains = new Map<string, Promise<void>>();
+
+  const topicFile = (topic: string): string => path.join(root, 'topics', `${topic}.log`);
+  const groupDir = (group: string): string => path.join(root, 'groups', encodeURIComponent(group));
+  const offsetFile = (group: string, topic: string): string => path.join(groupDir(group), `${topic}.offset`);
+
+  async function append(topic: string, message: OutgoingMessage): Promise<void> {
+    assertTopicName(topic);
+    const record: LogRecord = { key: message.key, value: message.value, headers: message.headers, timestamp: Date.now() };
+    const line = Buffer.from(`${JSON.stringify(record)}\n`);
+    await mkdir(path.dirname(topicFile(topic)), { recursive: true });
+    const handle = await open(topicFile(topic), 'a+');
+    try {
+      // A crash mid-write leaves a line without its newline; terminate it so the next record stays parseable.
+      const { size } = await handle.stat();
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        await handle.read(last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) await handle.write('\n');
+      }
+      await handle.write(line);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async function readCommitted(group: string, topic: string): Promise<number | undefined> {
+    try {
+      const value = Number.parseInt((await readFile(offsetFile(group, topic), 'utf8')).trim(), 10);
+      return Number.isFinite(value) && value >= 0 ? value : undefined;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async function commit(group: string, topic: string, nextOffset: number): Promise<void> {
+    const target = offsetFile(group, topic);
+    const temp = `${target}.${randomUUID()}.tmp`;
+    await writeFile(temp, `${nextOffset}\n`);
+    await rename(temp, target);
+  }
+
+  async function countLines(topic: string): Promise<number> {
+    try {
+      const data = await readFile(topicFile(topic));
+      let lines = 0;
+      for (const byte of data) if (byte === 0x0a) lines += 1;
+      return lines;
+    } catch (error) {
+      if (isMissing(error)) return 0;
+      throw error;
+    }
+  }
+
+  async function lockGroup(group: string): Promise<() => Promise<void>> {
+    await mkdir(groupDir(group), { recursive: true });
+    const lockFile = path.join(groupDir(group), 'consumer.lock');
+    const owner = `${process.pid} ${randomUUID()}`;
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      try {
+        await writeFile(lockFile, owner, { flag: 'wx' });
+        return async () => {
+          const current = await readFile(lockFile, 'utf8').catch(() => '');
+          if (current === owner) await rm(lockFile, { force: true });
+        };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const holder = (await readFile(lockFile, 'utf8').catch(() => '')).split(' ')[0];
+        const pid = Number.parseInt(holder, 10);
+        if (Number.isFinite(pid) && processAlive(pid)) {
+          throw new FltsError('FLTS_OFFSETS_GROUP_ACTIVE', `Consumer group "${group}" of the file bus is already being consumed (pid ${pid}); the file bus allows one consumer per group.`, { details: { group, pid } });
+        }
+        await rm(lockFile, { force: true });
+      }
+    }
+    throw new FltsError('FLTS_OFFSETS_GROUP_ACTIVE', `Consumer group "${group}" of the file bus could not be locked.`, { details: { group } });
+  }
+
+  function sleepUntilWoken(ms: number, signal: AbortSignal): Promise<void> {
+    const wake = new AbortController();
+    const onAbort = (): void => wake.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const waker = (): void => wake.abort();
+    wakers.add(waker);
+    return abortableSleep(ms, wake.signal).finally(() => {
+      wakers.delete(waker);
+      signal.removeEventListener('abort', onAbort);
+    });
+  }
+
+  async function subscribe(subscribeOptions: SubscribeOptions, handler: MessageHandler): Promise<Subscription> {
+    const { group, topics } = subscribeOptions;
+    topics.forEach(assertTopicName);
+    const retry: RetryPolicy = { ...policy, ...subscribeOptions.retry };
+    const unlock = await lockGroup(group);
+    const controller = new AbortController();
+    // Per topic: the next offset to deliver and the byte position of that line in the log.
+    const cursors = new Map<string, { nextOffset: number; bytePosition: number }>();
+    for (const topic of topics) {
+      await bus.ensureTopics([topic]);
+      const committed = await readCommitted(group, topic);
+      const start = committed ?? (subscribeOptions.fromBeginning === false ? await countLines(topic) : 0);
+      const data = await readFile(topicFile(topic));
+      let position = 0;
+      for (let line = 0; line < start && position < data.length; line += 1) {
+        const newline = data.indexOf(0x0a, position);
+        if (newline < 0) break;
+        position = newline + 1;
+      }
+      cursors.set(topic, { nextOffset: start, bytePosition: position });
+    }
+
+    async function readNewLines(topic: string): Promise<Array<{ offset: number; line: string }>> {
+      const cursor = cursors.get(topic)!;
+      const { size } = await stat(topicFile(topic));
+      if (size <= cursor.bytePosition) return [];
+      const handle = await open(topicFile(topic), 'r');
+      try {
+        const buffer = Buffer.alloc(size - cursor.bytePosition);
+        await handle.read(buffer, 0, buffer.length, cursor.bytePosition);
+        const text = buffer.toString('utf8');
+        const end = text.lastIndexOf('\n');
+        if (end < 0) return [];
+        cursor.bytePosition += Buffer.byteLength(text.slice(0, end + 1));
+        return text
+          .slice(0, end)
+          .split('\n')
+          .map((line) => ({ offset: cursor.nextOffset++, line }));
+      } finally {
+        await handle.close();
+      }
+    }
+
+    async function consumeOne(topic: string, offset: number, line: string): Promise<boolean> {
+      let record: LogRecord;
+      try {
+        record = JSON.parse(line) as LogRecord;
+      } catch {
+        // A torn line from a crashed writer: it never was a message.
+        logger.warn({ topic, offset }, 'bus_fs_skipped_torn_line');
+        return true;
+      }
+      const message: ReceivedMessage = { topic, partition: 0, offset: String(offset), key: record.key ?? null, value: record.value ?? '', headers: record.headers ?? {}, timestamp: record.timestamp ?? 0 };
+      const result = await deliverWithRetries(message, handler, {
+        policy: retry,
+        signal: controller.signal,
+        logger,
+        dlqOperation: subscribeOptions.dlqOperation ?? `consume ${topic}`,
+        publishDlq: (dlq, dlqMessage) => bus.publish(dlq, dlqMessage),
+      });
+      options.onDelivery?.({ group, message, ...result });
+      if (result.outcome === 'abandoned') return false;
+      await commit(group, topic, offset + 1);
+      return true;
+    }
+
+    async function loop(): Promise<void> {
+      while (!controller.signal.aborted) {
+        let delivered = 0;
+        for (const topic of topics) {
+          for (const { offset, line } of await readNewLines(topic)) {
+            if (controller.signal.aborted) return;
+            if (line.trim() === '') continue;
+            if (!(await consumeOne(topic, offset, line))) return;
+            delivered += 1;
+          }
+        }
+        if (delivered === 0) await sleepUntilWoken(pollIntervalMs, controller.signal);
+      }
+    }
+
+    const running = loop().catch((error: unknown) => logger.error({ group, err: error }, 'bus_fs_consumer_failed'));
+    let stopping: Promise<void> | undefined;
+    const subscription: Subscription = {
+      group,
+      topics: [...topics],
+      stop() {
+        stopping ??= (async () => {
+          controller.abort();
+          await running;
+          await unlock();
+          subscriptions.delete(subscription);
+        })();
+        return stopping;
+      },
+    };
+    subscriptions.add(subscription);
+    return subscription;
+  }
+
+  const bus: MessageBus = {
+    kind: 'fs',
+    async ensureTopics(names) {
+      names.forEach(assertTopicName);
+      await mkdir(path.join(root, 'topics'), { recursive: true });
+      for (const name of names) await (await open(topicFile(name), 'a')).close();
+    },
+    async publish(topic, message) {
+      // Appends from this process are serialised per topic, so the torn-line check never races our own writes.
+      const previous = appendChains.get(topic) ?? Promise.resolve();
+      const next = previous.catch(() => {}).then(() => append(topic, message));
+      appendChains.set(topic, next);
+      await next;
+      for (const wake of wakers) wake();
+    },
+    subscribe,
+    async lag(group, topics): Promise<PartitionLag[]> {
+      const out: PartitionLag[] = [];
+      for (const topic of topics) {
+        const endOffset = await countLines(topic);
+        const committed = await readCommitted(group, topic);
+        out.push({ topic, partition: 0, committedOffset: committed ?? -1, endOffset, lag: endOffset - (committed ?? 0) });
+      }
+      return out;
+    },
+    async close() {
+      await Promise.all([...subscriptions].map((subscription) => subscription.stop()));
+    },
+  };
+  return bus;
+}

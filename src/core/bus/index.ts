@@ -1,0 +1,45 @@
+import path from 'node:path';
+import type { Settings } from '../config/settings.js';
+import type { Logger } from '../logger.js';
+import { createFsBus } from './fs-bus.js';
+import { createKafkaBus } from './kafka-bus.js';
+import type { DeliveryListener, MessageBus, RetryPolicy } from './message-bus.js';
+
+export type { DeliveryListener, DeliveryOutcome, HandlerContext, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
+export { createFsBus, type FsBusOptions } from './fs-bus.js';
+export { createKafkaBus, type KafkaBusOptions } from './kafka-bus.js';
+export { DEFAULT_RETRY_POLICY, buildDlqEnvelope, dlqMessageFor, type DlqEnvelope } from './delivery.js';
+export { invalidMessage } from './message-fields.js';
+export * from './messages.js';
+export * from './topics.js';
+
+/** The embedded bus keeps its topic logs and group offsets under `<home>/bus`. */
+export function fsBusRoot(settings: Settings): string {
+  return path.resolve(settings.home, 'bus');
+}
+
+export function retryPolicyFrom(settings: Settings): RetryPolicy {
+  return { ...settings.bus.retry };
+}
+
+/** The configured bus, or undefined when `bus.kind` is none (commands then skip publishing). */
+export function createMessageBus(settings: Settings, deps: { logger?: Logger; onDelivery?: DeliveryListener } = {}): MessageBus | undefined {
+  const retry = retryPolicyFrom(settings);
+  switch (settings.bus.kind) {
+    case 'fs':
+      return createFsBus({ root: fsBusRoot(settings), retry, logger: deps.logger, onDelivery: deps.onDelivery });
+    case 'kafka':
+      return createKafkaBus({
+        brokers: settings.bus.kafka.brokers,
+        clientId: settings.bus.kafka.clientId,
+        connectionTimeoutMs: settings.bus.kafka.connectionTimeoutMs,
+        partitions: settings.bus.partitions,
+        replicationFactor: settings.bus.replicationFactor,
+        retry,
+        logger: deps.logger,
+        onDelivery: deps.onDelivery,
+      });
+    default:
+      return undefined;
+  }
+}

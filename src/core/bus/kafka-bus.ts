@@ -1,0 +1,261 @@
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type IHeaders, type KafkaMessage, type Producer, type logCreator } from 'kafkajs';
+import { FltsError, isFltsError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
+import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
+import { dlqTopic } from './topics.js';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  connectionTimeoutMs?: number;
+  /** Partitions of topics this bus creates. */
+  partitions?: number;
+  /** -1 = the broker's default.replication.factor. */
+  replicationFactor?: number;
+  retry?: RetryPolicy;
+  logger?: Logger;
+  /** A member silent for this long is dropped from its group (its partitions move to another member). */
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /** Longest fetch long-poll; also bounds how long stop() waits for an idle consumer. */
+  maxWaitTimeMs?: number;
+  /** How long `subscribe` waits for the group join before returning anyway. */
+  joinTimeoutMs?: number;
+  onDelivery?: DeliveryListener;
+  /** Client-level retries of retriable broker errors (default 8: about half a minute of a broker being away). */
+  brokerRetries?: number;
+}
+
+/** kafkajs' own chatter goes to debug; its warnings and errors stay visible. */
+function kafkaLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ namespace, level, log }) => {
+      const { message, ...fields } = log;
+      const entry = { kafka: namespace, ...fields };
+      if (level === KafkaLogLevel.ERROR) logger.error(entry, message);
+      else if (level === KafkaLogLevel.WARN) logger.warn(entry, message);
+      else logger.debug(entry, message);
+    };
+}
+
+function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) out[name] = first.toString();
+  }
+  return out;
+}
+
+function toReceived(topic: string, partition: number, message: KafkaMessage): ReceivedMessage {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key ? message.key.toString('utf8') : null,
+    value: message.value ? message.value.toString('utf8') : '',
+    headers: headersToStrings(message.headers),
+    timestamp: Number(message.timestamp),
+  };
+}
+
+function unavailable(action: string, brokers: string[], error: unknown): FltsError {
+  if (isFltsError(error)) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new FltsError('FLTS_BUS_UNAVAILABLE', `Kafka ${action} failed (brokers ${brokers.join(',')}): ${reason}`, { cause: error, details: { brokers, kafkaError: (error as Error)?.name } });
+}
+
+/**
+ * The bus on Kafka (kafkajs). Topics are created explicitly (publishing or subscribing creates missing
+ * ones with the configured partition count; brokers may keep auto-creation off). Consumers commit each
+ * offset after its handler returned or the message was dead-lettered, never before.
+ */
+export function createKafkaBus(options: KafkaBusOptions): MessageBus {
+  if (options.brokers.length === 0) {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', 'KAFKA_BOOTSTRAP_SERVERS (setting bus.kafka.brokers) is empty: expected host:port[,host:port...] when the bus is kafka.', { details: { setting: 'bus.kafka.brokers' } });
+  }
+  const logger = options.logger ?? silentLogger;
+  const policy = options.retry ?? DEFAULT_RETRY_POLICY;
+  const partitions = options.partitions ?? 1;
+  const replicationFactor = options.replicationFactor ?? -1;
+  const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+  const heartbeatInterval = options.heartbeatIntervalMs ?? 3_000;
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+    // Retriable broker errors (leader moves, a restarting broker) are retried before they surface.
+    retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: options.brokerRetries ?? 8 },
+    logLevel: KafkaLogLevel.INFO,
+    logCreator: kafkaLogCreator(logger),
+  });
+  const knownTopics = new Set<string>();
+  const subscriptions = new Set<Subscription>();
+  let admin: Promise<Admin> | undefined;
+  let producer: Promise<Producer> | undefined;
+
+  function connectAdmin(): Promise<Admin> {
+    admin ??= (async () => {
+      const client = kafka.admin();
+      await client.connect();
+      return client;
+    })().catch((error: unknown) => {
+      admin = undefined;
+      throw unavailable('admin connect', options.brokers, error);
+    });
+    return admin;
+  }
+
+  function connectProducer(): Promise<Producer> {
+    producer ??= (async () => {
+      const client = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      await client.connect();
+      return client;
+    })().catch((error: unknown) => {
+      producer = undefined;
+      throw unavailable('producer connect', options.brokers, error);
+    });
+    return producer;
+  }
+
+  async function ensureTopics(names: string[], count = partitions): Promise<void> {
+    const wanted = [...new Set(names)].filter((name) => !knownTopics.has(name));
+    if (wanted.length === 0) return;
+    const client = await connectAdmin();
+    try {
+      const existing = new Set(await client.listTopics());
+      const missing = wanted.filter((name) => !existing.has(name));
+      if (missing.length > 0) {
+        await client.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: count, replicationFactor })) }).catch((error: unknown) => {
+          // Another client created it first.
+          const errors = (error as { errors?: Array<{ type?: string }> }).errors;
+          if (!errors?.every((e) => e.type === 'TOPIC_ALREADY_EXISTS')) throw error;
+        });
+        logger.info({ topics: missing, partitions: count }, 'bus_topics_created');
+      }
+    } catch (error) {
+      throw unavailable(`creating topics ${wanted.join(',')}`, options.brokers, error);
+    }
+    wanted.forEach((name) => knownTopics.add(name));
+  }
+
+  async function publish(topic: string, message: OutgoingMessage): Promise<void> {
+    await ensureTopics([topic]);
+    const client = await connectProducer();
+    try {
+      await client.send({ topic, acks: -1, messages: [{ key: message.key, value: message.value, headers: message.headers }] });
+    } catch (error) {
+      throw unavailable(`publish to ${topic}`, options.brokers, error);
+    }
+  }
+
+  async function subscribe(subscribeOptions: SubscribeOptions, handler: MessageHandler): Promise<Subscription> {
+    const { group, topics } = subscribeOptions;
+    await ensureTopics([...topics, ...topics.map(dlqTopic)]);
+    const retry: RetryPolicy = { ...policy, ...subscribeOptions.retry };
+    const controller = new AbortController();
+    const consumer: Consumer = kafka.consumer({
+      groupId: group,
+      sessionTimeout,
+      heartbeatInterval,
+      maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
+      allowAutoTopicCreation: false,
+      // A crashed consumer (e.g. the broker restarted) always rejoins; stop() is the only way out.
+      retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: options.brokerRetries ?? 8, restartOnFailure: async () => !controller.signal.aborted },
+    });
+    let joined: () => void = () => {};
+    const joinedOnce = new Promise<void>((resolve) => (joined = resolve));
+    consumer.on(consumer.events.GROUP_JOIN, () => joined());
+    consumer.on(consumer.events.CRASH, (event) => logger.warn({ group, err: event.payload.error, restart: event.payload.restart }, 'bus_consumer_crashed'));
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics, fromBeginning: subscribeOptions.fromBeginning ?? true });
+      await consumer.run({
+        autoCommit: false,
+        eachMessage: async ({ topic, partition, message, heartbeat }) => {
+          if (controller.signal.aborted) return;
+          const received = toReceived(topic, partition, message);
+          // Long handlers (training) must not cost the partition: keep heartbeating while they run.
+          const beat = setInterval(() => heartbeat().catch(() => {}), heartbeatInterval);
+          let result;
+          try {
+            result = await deliverWithRetries(received, handler, {
+              policy: retry,
+              signal: controller.signal,
+              logger,
+              dlqOperation: subscribeOptions.dlqOperation ?? `consume ${topic}`,
+              publishDlq: publish,
+            });
+          } finally {
+            clearInterval(beat);
+          }
+          options.onDelivery?.({ group, message: received, ...result });
+          if (result.outcome === 'abandoned') return;
+          // Throwing here (commit failed) restarts the consumer from the last commit: the message is redelivered.
+          await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+        },
+      });
+    } catch (error) {
+      await consumer.disconnect().catch(() => {});
+      throw unavailable(`subscribing group ${group} to ${topics.join(',')}`, options.brokers, error);
+    }
+    const joinTimeout = options.joinTimeoutMs ?? sessionTimeout;
+    let timer: NodeJS.Timeout | undefined;
+    const joinedInTime = await Promise.race([joinedOnce.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), joinTimeout)))]);
+    clearTimeout(timer);
+    if (!joinedInTime) logger.warn({ group, topics, joinTimeoutMs: joinTimeout }, 'bus_group_join_slow');
+
+    let stopping: Promise<void> | undefined;
+    const subscription: Subscription = {
+      group,
+      topics: [...topics],
+      stop() {
+        stopping ??= (async () => {
+          controller.abort();
+          await consumer.disconnect().catch((error: unknown) => logger.warn({ group, err: error }, 'bus_consumer_disconnect_failed'));
+          subscriptions.delete(subscription);
+        })();
+        return stopping;
+      },
+    };
+    subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async function lag(group: string, topics: string[]): Promise<PartitionLag[]> {
+    const client = await connectAdmin();
+    try {
+      const committed = await client.fetchOffsets({ groupId: group, topics });
+      const out: PartitionLag[] = [];
+      for (const topic of topics) {
+        const ends = await client.fetchTopicOffsets(topic);
+        const groupTopic = committed.find((entry) => entry.topic === topic);
+        for (const end of ends) {
+          const committedOffset = Number(groupTopic?.partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
+          const endOffset = Number(end.high);
+          const from = committedOffset >= 0 ? committedOffset : Number(end.low);
+          out.push({ topic, partition: end.partition, committedOffset, endOffset, lag: Math.max(0, endOffset - from) });
+        }
+      }
+      return out;
+    } catch (error) {
+      throw unavailable(`reading the lag of group ${group}`, options.brokers, error);
+    }
+  }
+
+  return {
+    kind: 'kafka',
+    ensureTopics,
+    publish,
+    subscribe,
+    lag,
+    async close() {
+      await Promise.all([...subscriptions].map((subscription) => subscription.stop()));
+      const clients = await Promise.allSettled([producer, admin].filter((p): p is Promise<Producer> | Promise<Admin> => p !== undefined));
+      producer = undefined;
+      admin = undefined;
+      await Promise.all(clients.map((c) => (c.status === 'fulfilled' ? c.value.disconnect().catch(() => {}) : undefined)));
+    },
+  };
+}

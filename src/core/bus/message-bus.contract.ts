@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FltsError } from '../errors.js';
+import { decodeDeadLetter, decodeTrainClaim, encodeTrainClaim } from './messages.js';
+import type { MessageBus, ReceivedMessage, RetryPolicy, Subscription } from './message-bus.js';
+import { dlqTopic } from './topics.js';
+
+const FAST_RETRY: RetryPolicy = { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 40 };
+const HASH = 'eb6b5e16f3511014c92388ba6b80a5fd5598ccc6af7355175d49f38fbb579f96';
+
+/** Polls a condition (no fixed sleeps): resolves as soon as it holds, fails after `timeoutMs`. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function claim(object: string) {
+  return { bucket: 'processed-data', object, size: 10, configHash: HASH, identifier: '' };
+}
+
+/**
+ * Behaviour every MessageBus must have (at-least-once, commit after the handler, bounded retries then
+ * DLQ with the reference envelope, resume from the committed offset). Run against the file bus and a
+ * real Kafka broker alike. `createBus` may be called several times; the buses must share their state.
+ */
+export function describeMessageBusContract(name: string, createBus: () => Promise<MessageBus>): void {
+  describe(`${name} (MessageBus contract)`, () => {
+    const open: Array<MessageBus | Subscription> = [];
+    const unique = (label: string): string => `it-${label}-${randomUUID().slice(0, 8)}`;
+
+    async function bus(): Promise<MessageBus> {
+      const created = await createBus();
+      open.push(created);
+      return created;
+    }
+
+    async function collect(target: MessageBus, topic: string, group = unique('collector')): Promise<ReceivedMessage[]> {
+      const received: ReceivedMessage[] = [];
+      open.push(await target.subscribe({ group, topics: [topic] }, async (message) => void received.push(message)));
+      return received;
+    }
+
+    afterEach(async () => {
+      for (const item of open.reverse()) await ('close' in item ? item.close() : item.stop());
+      open.length = 0;
+    });
+
+    it('delivers a published claim with its reference key and fields', async () => {
+      const b = await bus();
+      const topic = unique('training-data');
+      await b.ensureTopics([topic], 2);
+      await b.publish(topic, encodeTrainClaim(claim('processed_data.parquet')));
+      const received = await collect(b, topic);
+      await waitFor(() => received.length === 1, 'the claim');
+      expect(received[0].key).toBe('train-claim');
+      expect(received[0].topic).toBe(topic);
+      expect(decodeTrainClaim(received[0])).toEqual(claim('processed_data.parquet'));
+    });
+
+    it('decodes a reference-format message with NaN tokens and object_key', async () => {
+      const b = await bus();
+      const topic = unique('training-data');
+      const value = `{"operation": "post: train data", "bucket": "processed-data", "object_key": "processed_data.parquet", "size": NaN, "v": 1, "config_hash": "${HASH}", "identifier": ""}`;
+      await b.publish(topic, { key: 'train-claim', value });
+      const received = await collect(b, topic);
+      await waitFor(() => received.length === 1, 'the reference claim');
+      expect(received[0].value).toBe(value);
+      expect(decodeTrainClaim(received[0])).toEqual({ ...claim('processed_data.parquet'), size: 0 });
+    });
+
+    it('retries a failing handler, dead-letters the message with the reference envelope, and keeps consuming', async () => {
+      const b = await bus();
+      const topic = unique('model-training');
+      const attempts: number[] = [];
+      const handled: string[] = [];
+      await b.publish(topic, encodeTrainClaim(claim('poison.parquet')));
+      await b.publish(topic, encodeTrainClaim(claim('good.parquet')));
+      const dead = await collect(b, dlqTopic(topic));
+      open.push(
+        await b.subscribe({ group: unique('trainer'), topics: [topic], retry: FAST_RETRY, dlqOperation: 'train' }, async (message, context) => {
+          const decoded = decodeTrainClaim(message);
+          if (decoded.object === 'poison.parquet') {
+            attempts.push(context.attempt);
+            throw new Error('training exploded');
+          }
+          handled.push(decoded.object);
+        }),
+      );
+      await waitFor(() => handled.length === 1 && dead.length === 1, 'the DLQ entry and the next message');
+      expect(attempts).toEqual([1, 2, 3]);
+      expect(handled).toEqual(['good.parquet']);
+      expect(dead[0].key).toBeNull();
+      const envelope = JSON.parse(dead[0].value);
+      expect(Object.keys(envelope)).toEqual(['operation', 'status', 'error', 'payload', 'timestamp']);
+      expect(decodeDeadLetter(dead[0])).toMatchObject({ operation: 'train', error: 'training exploded' });
+      expect(envelope.status).toBe('Failure');
+      expect(envelope.payload).toMatchObject({ object: 'poison.parquet', config_hash: HASH });
+      expect(envelope.timestamp).toBeGreaterThan(1_600_000_000);
+      expect(envelope.timestamp).toBeLessThan(Date.now() / 1000 + 60);
+    });
+
+    it('dead-letters an invalid message at once, without retries', async () => {
+      const b = await bus();
+      const topic = unique('training-data');
+      let calls = 0;
+      await b.publish(topic, { key: 'train-claim', value: '{"bucket": "processed-data"}' });
+      const dead = await collect(b, dlqTopic(topic));
+      open.push(
+        await b.subscribe({ group: unique('trainer'), topics: [topic], retry: FAST_RETRY }, async (message) => {
+          calls += 1;
+          decodeTrainClaim(message);
+        }),
+      );
+      await waitFor(() => dead.length === 1, 'the DLQ entry');
+      expect(calls).toBe(1);
+      expect(decodeDeadLetter(dead[0]).error).toContain('FLTS_BUS_MESSAGE_INVALID');
+    });
+
+    it('commits only after the handler returns: a consumer stopped mid-handler resumes at that message', async () => {
+      const b = await bus();
+      const topic = unique('training-data');
+      const group = unique('trainer');
+      for (const object of ['a', 'b', 'c']) await b.publish(topic, encodeTrainClaim(claim(object)));
+      const first: string[] = [];
+      const subscription = await b.subscribe({ group, topics: [topic] }, async (message, { signal }) => {
+        const { object } = decodeTrainClaim(message);
+        first.push(object);
+        // Simulates a long training step that the shutdown interrupts.
+        if (object === 'b') await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        if (signal.aborted) throw new FltsError('FLTS_TRAIN_ABORTED', 'stopped');
+      });
+      await waitFor(() => first.length === 2, 'the second message to start');
+      await subscription.stop();
+
+      const restarted = await bus();
+      const second: string[] = [];
+      open.push(await restarted.subscribe({ group, topics: [topic] }, async (message) => void second.push(decodeTrainClaim(message).object)));
+      await waitFor(() => second.length === 2, 'the redelivered and the next message');
+      expect(first).toEqual(['a', 'b']);
+      expect(second).toEqual(['b', 'c']);
+      expect((await restarted.lag(group, [topic])).reduce((sum, p) => sum + p.endOffset, 0)).toBe(3);
+    });
+
+    it('reports lag as end offset minus committed offset', async () => {
+      const b = await bus();
+      const topic = unique('inference-data');
+      const group = unique('lag');
+      await b.ensureTopics([topic], 1);
+      for (const object of ['a', 'b']) await b.publish(topic, encodeTrainClaim(claim(object)));
+      expect(await b.lag(group, [topic])).toEqual([{ topic, partition: 0, committedOffset: -1, endOffset: 2, lag: 2 }]);
+      const seen: string[] = [];
+      open.push(await b.subscribe({ group, topics: [topic] }, async (message) => void seen.push(message.offset)));
+      await waitFor(() => seen.length === 2, 'both messages');
+      // The commit follows the handler's return.
+      await waitFor(async () => (await b.lag(group, [topic]))[0].lag === 0, 'the commit');
+      expect(await b.lag(group, [topic])).toEqual([{ topic, partition: 0, committedOffset: 2, endOffset: 2, lag: 0 }]);
+    });
+  });
+}

@@ -1,0 +1,88 @@
+/**
+ * The message bus the pipeline talks through: Kafka in distributed mode, durable local files otherwise.
+ * Delivery is at-least-once: a message's offset is committed only after its handler returned (or after
+ * it was dead-lettered), so a crash or a stop mid-handler redelivers it. Handlers must be idempotent.
+ */
+
+export interface OutgoingMessage {
+  /** Partitioning key; `null` for the reference's key-less messages (RUNNING, DLQ envelopes). */
+  key: string | null;
+  /** The message body, normally JSON text produced by an encoder in messages.ts. */
+  value: string;
+  headers?: Record<string, string>;
+}
+
+export interface ReceivedMessage {
+  topic: string;
+  partition: number;
+  /** Offset of this message within its partition (decimal string, as Kafka reports it). */
+  offset: string;
+  key: string | null;
+  value: string;
+  headers: Record<string, string>;
+  /** Broker (or append) time, epoch milliseconds. */
+  timestamp: number;
+}
+
+export interface HandlerContext {
+  /** 1 on the first delivery attempt within this process. */
+  attempt: number;
+  /** Aborted when the subscription stops; a handler may give up early (the message is then redelivered later). */
+  signal: AbortSignal;
+}
+
+export type MessageHandler = (message: ReceivedMessage, context: HandlerContext) => Promise<void>;
+
+export interface RetryPolicy {
+  /** Attempts before a failing message is dead-lettered (reference FAILURE_MAX_RETRIES = 3). */
+  maxAttempts: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export interface SubscribeOptions {
+  /** Consumer group; see topics.ts for the per-role names. */
+  group: string;
+  topics: string[];
+  /** Where a group with no committed offset starts: true (default, the reference's `earliest`) or the end. */
+  fromBeginning?: boolean;
+  /** Overrides the bus-wide retry policy for this subscription. */
+  retry?: Partial<RetryPolicy>;
+  /** `operation` written into DLQ envelopes; default `consume <topic>`. */
+  dlqOperation?: string;
+}
+
+export interface Subscription {
+  readonly group: string;
+  readonly topics: readonly string[];
+  /** Stops fetching, aborts the running handler's signal, waits for it, disconnects. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** Next offset to consume (committed), or -1 when the group has committed nothing. */
+  committedOffset: number;
+  endOffset: number;
+  lag: number;
+}
+
+export type DeliveryOutcome = 'handled' | 'dead-lettered' | 'abandoned';
+
+/** Observes every message's fate, for metrics and logs. */
+export type DeliveryListener = (event: { group: string; message: ReceivedMessage; outcome: DeliveryOutcome; attempts: number; error?: unknown }) => void;
+
+export interface MessageBus {
+  readonly kind: 'fs' | 'kafka';
+  /** Creates missing topics with `partitions` partitions (default: the configured count); existing ones are kept. */
+  ensureTopics(names: string[], partitions?: number): Promise<void>;
+  /** Resolves once the message is durably stored (Kafka: acknowledged by all in-sync replicas). */
+  publish(topic: string, message: OutgoingMessage): Promise<void>;
+  /** Resolves once the consumer is running (Kafka: it joined its group). */
+  subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription>;
+  /** Committed position vs end of every partition of `topics` for `group`. */
+  lag(group: string, topics: string[]): Promise<PartitionLag[]>;
+  /** Stops every subscription and releases connections. */
+  close(): Promise<void>;
+}

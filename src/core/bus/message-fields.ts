@@ -1,0 +1,59 @@
+import { FltsError } from '../errors.js';
+import { parseLenientJson } from '../storage/json-objects.js';
+
+/** A message that breaks its topic's contract: non-retriable, so it goes straight to the DLQ. */
+export function invalidMessage(topic: string, reason: string, details: Record<string, unknown> = {}): FltsError {
+  return new FltsError('FLTS_BUS_MESSAGE_INVALID', `Message on ${topic} is invalid: ${reason}.`, { details: { topic, ...details } });
+}
+
+/** What a decoder needs from a received message. */
+export interface EncodedMessage {
+  topic?: string;
+  key: string | null;
+  value: string;
+}
+
+export type JsonRecord = Record<string, unknown>;
+
+/**
+ * Reads a message body the way the reference's consumers do: Python `json.dumps` output, so bare
+ * NaN/Infinity tokens are tolerated (they become null).
+ */
+export function parseMessageBody(message: EncodedMessage, topic: string): JsonRecord {
+  let body: unknown;
+  try {
+    body = parseLenientJson(message.value);
+  } catch {
+    throw invalidMessage(topic, 'the value is not JSON', { value: message.value.slice(0, 200) });
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalidMessage(topic, 'the value is not a JSON object');
+  return body as JsonRecord;
+}
+
+export function requireString(body: JsonRecord, topic: string, ...names: string[]): string {
+  for (const name of names) {
+    const value = body[name];
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  throw invalidMessage(topic, `field ${names.map((n) => JSON.stringify(n)).join(' or ')} must be a non-empty string`, { fields: names });
+}
+
+export function optionalString(body: JsonRecord, name: string, fallback = ''): string {
+  const value = body[name];
+  if (value === undefined || value === null) return fallback;
+  return typeof value === 'string' ? value : String(value);
+}
+
+/** NaN tokens arrive as null; callers decide what a missing number means. */
+export function optionalNumber(body: JsonRecord, topic: string, name: string): number | null {
+  const value = body[name];
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  throw invalidMessage(topic, `field "${name}" must be a number`, { field: name });
+}
+
+/** JSON text with the fields in the order given (the reference's field order). */
+export function encodeFields(fields: JsonRecord): string {
+  return JSON.stringify(fields);
+}

@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { FltsError } from '../errors.js';
+import {
+  decodeDeadLetter,
+  decodeInferenceClaim,
+  decodeInferenceNotice,
+  decodePromotion,
+  decodeTrainClaim,
+  decodeTrainingEvent,
+  encodeDeadLetter,
+  encodeInferenceClaim,
+  encodeInferenceNotice,
+  encodePromotion,
+  encodeTrainClaim,
+  encodeTrainingEvent,
+} from './messages.js';
+import { trainerGroupId, servingGroupId, pipelineTopics, DEFAULT_TOPICS } from './topics.js';
+
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/messages');
+const HASH = 'eb6b5e16f3511014c92388ba6b80a5fd5598ccc6af7355175d49f38fbb579f96';
+
+function fixture(name: string): { topic: string; key: string | null; value: string } {
+  return JSON.parse(readFileSync(path.join(FIXTURES, `${name}.reference.json`), 'utf8'));
+}
+
+function invalidCode(action: () => unknown): string | undefined {
+  try {
+    action();
+  } catch (error) {
+    return (error as FltsError).code;
+  }
+  return undefined;
+}
+
+describe('core > bus > messages (reference-format fixtures)', () => {
+  it('decodes the reference train claim, which has "object" and no operation', () => {
+    expect(decodeTrainClaim(fixture('train-claim'))).toEqual({ bucket: 'processed-data', object: 'processed_data.parquet', size: 18640, configHash: HASH, identifier: '' });
+  });
+
+  it('decodes the developer-guide train claim with "object_key", an operation and a NaN size', () => {
+    expect(decodeTrainClaim(fixture('train-claim-object-key'))).toEqual({ bucket: 'processed-data', object: 'processed_data.parquet', size: 0, configHash: HASH, identifier: 'poblesec' });
+  });
+
+  it('decodes the inference claim', () => {
+    expect(decodeInferenceClaim(fixture('inference-claim'))).toEqual({ bucket: 'processed-data', object: 'test_processed_data.parquet', size: 18711, configHash: HASH, identifier: '' });
+  });
+
+  it('decodes RUNNING and SUCCESS training messages, taking the model type from the operation', () => {
+    expect(decodeTrainingEvent(fixture('training-running'))).toEqual({ status: 'RUNNING', modelType: 'GRU', experiment: 'Default', runName: 'GRU', configHash: HASH });
+    expect(decodeTrainingEvent(fixture('training-success'))).toEqual({ status: 'SUCCESS', modelType: 'GRU', experiment: 'Default', runName: 'GRU', configHash: HASH, runId: '4f1c2b7e9a8d4e6f8b0a1c2d3e4f5a6b' });
+    expect(decodeTrainingEvent(fixture('training-success-prophet'))).toMatchObject({ status: 'SUCCESS', modelType: 'PROPHET', experiment: 'NonML' });
+  });
+
+  it('decodes promotions, keeping every field and turning NaN/Infinity tokens into null', () => {
+    const promotion = decodePromotion(fixture('promotion'));
+    expect(promotion).toMatchObject({ run_id: '4f1c2b7e9a8d4e6f8b0a1c2d3e4f5a6b', model_type: 'GRU', score: 0.0299628, model_uri: 'runs:/4f1c2b7e9a8d4e6f8b0a1c2d3e4f5a6b/GRU', weights: { rmse: 0.5, mae: 0.3, mse: 0.2 } });
+    const nan = decodePromotion(fixture('promotion-nan-score'));
+    expect(nan).toMatchObject({ identifier: 'k8s', model_type: 'AUTOMFLES', rmse: null, mse: null, score: null });
+  });
+
+  it('decodes the performance-eval notice and a DLQ envelope', () => {
+    expect(decodeInferenceNotice(fixture('performance-eval'))).toEqual({
+      identifier: '',
+      logBucket: 'inference-logs',
+      logObjectKey: 'global/2025-11-04/predictions.jsonl',
+      runId: '4f1c2b7e9a8d4e6f8b0a1c2d3e4f5a6b',
+      modelType: 'GRU',
+      configHash: HASH,
+      rows: 4070,
+    });
+    const dead = decodeDeadLetter(fixture('dlq-model-training'));
+    expect(dead).toMatchObject({ operation: 'train', error: 'Input contains NaN', timestamp: 1762196201.896064 });
+    expect(decodeTrainClaim({ key: 'train-claim', value: JSON.stringify(dead.payload) }).object).toBe('processed_data.parquet');
+  });
+});
+
+describe('core > bus > messages (encoders emit the reference fields)', () => {
+  const claim = { bucket: 'processed-data', object: 'processed_data.parquet', size: 1729985, configHash: HASH, identifier: 'site-a' };
+
+  it('train claim: key train-claim, fields in reference order, no operation', () => {
+    const message = encodeTrainClaim(claim);
+    expect(message.key).toBe('train-claim');
+    expect(Object.entries(JSON.parse(message.value))).toEqual([
+      ['bucket', 'processed-data'],
+      ['object', 'processed_data.parquet'],
+      ['size', 1729985],
+      ['v', 1],
+      ['config_hash', HASH],
+      ['identifier', 'site-a'],
+    ]);
+    expect(decodeTrainClaim(message)).toEqual(claim);
+  });
+
+  it('inference claim: key inference-claim, object and object_key, operation "post: test data"', () => {
+    const message = encodeInferenceClaim(claim);
+    expect(message.key).toBe('inference-claim');
+    expect(Object.keys(JSON.parse(message.value))).toEqual(['bucket', 'object', 'object_key', 'size', 'operation', 'v', 'config_hash', 'identifier']);
+    expect(JSON.parse(message.value)).toMatchObject({ object_key: 'processed_data.parquet', operation: 'post: test data' });
+    expect(decodeInferenceClaim(message)).toEqual(claim);
+  });
+
+  it('training events: RUNNING without key, SUCCESS keyed trained-<MT>, FAILED keyed failed-<MT> with the error', () => {
+    const running = encodeTrainingEvent({ status: 'RUNNING', modelType: 'lstm', experiment: 'Default', configHash: HASH });
+    expect(running.key).toBeNull();
+    expect(JSON.parse(running.value)).toEqual({ operation: 'Training Started: LSTM', status: 'RUNNING', experiment: 'Default', run_name: 'LSTM', config_hash: HASH });
+    const success = encodeTrainingEvent({ status: 'SUCCESS', modelType: 'LSTM', experiment: 'Default', configHash: HASH, runId: 'r-1' });
+    expect(success.key).toBe('trained-LSTM');
+    expect(Object.keys(JSON.parse(success.value))).toEqual(['operation', 'status', 'experiment', 'run_name', 'config_hash', 'run_id']);
+    expect(JSON.parse(success.value).operation).toBe('Trained: LSTM');
+    const failed = encodeTrainingEvent({ status: 'FAILED', modelType: 'LSTM', experiment: 'Default', configHash: HASH, runId: null, error: 'out of memory' });
+    expect(failed.key).toBe('failed-LSTM');
+    expect(decodeTrainingEvent(failed)).toEqual({ status: 'FAILED', modelType: 'LSTM', experiment: 'Default', runName: 'LSTM', configHash: HASH, runId: null, error: 'out of memory' });
+  });
+
+  it('promotion: key promotion, value is the record itself; inference notice has no key', () => {
+    const record = JSON.parse(fixture('promotion').value);
+    const message = encodePromotion(record);
+    expect(message.key).toBe('promotion');
+    expect(JSON.parse(message.value)).toEqual(record);
+    const notice = encodeInferenceNotice({ identifier: '', logBucket: 'inference-logs', logObjectKey: 'a.jsonl', runId: 'r', modelType: 'GRU', configHash: HASH, rows: 3 });
+    expect(notice.key).toBeNull();
+    expect(Object.keys(JSON.parse(notice.value))).toEqual(['operation', 'status', 'identifier', 'log_bucket', 'log_object_key', 'run_id', 'model_type', 'config_hash', 'rows']);
+  });
+
+  it('DLQ envelope: operation, status Failure, error, payload, unix-seconds timestamp', () => {
+    const message = encodeDeadLetter('preprocess', new Error('disk full'), { config_hash: HASH }, 1_762_196_201_896);
+    expect(message.key).toBeNull();
+    expect(JSON.parse(message.value)).toEqual({ operation: 'preprocess', status: 'Failure', error: 'disk full', payload: { config_hash: HASH }, timestamp: 1762196201.896 });
+  });
+});
+
+describe('core > bus > messages (invalid messages are poison)', () => {
+  it.each([
+    ['not JSON', 'train-claim{'],
+    ['a JSON array', '[1,2]'],
+    ['no config_hash', '{"bucket":"b","object":"o","size":1,"v":1}'],
+    ['no object nor object_key', `{"bucket":"b","size":1,"v":1,"config_hash":"${HASH}"}`],
+    ['the inference operation on a train claim', `{"bucket":"b","object":"o","operation":"post: test data","config_hash":"${HASH}"}`],
+    ['an unknown claim version', `{"bucket":"b","object":"o","v":2,"config_hash":"${HASH}"}`],
+    ['a non-numeric size', `{"bucket":"b","object":"o","size":"big","config_hash":"${HASH}"}`],
+  ])('rejects a train claim with %s', (_reason, value) => {
+    expect(invalidCode(() => decodeTrainClaim({ key: 'train-claim', value }))).toBe('FLTS_BUS_MESSAGE_INVALID');
+  });
+
+  it('rejects training messages with an unknown status or a SUCCESS without run_id', () => {
+    expect(invalidCode(() => decodeTrainingEvent({ key: null, value: '{"operation":"Trained: GRU","status":"DONE","config_hash":"h"}' }))).toBe('FLTS_BUS_MESSAGE_INVALID');
+    expect(invalidCode(() => decodeTrainingEvent({ key: 'trained-GRU', value: '{"operation":"Trained: GRU","status":"SUCCESS","config_hash":"h"}' }))).toBe('FLTS_BUS_MESSAGE_INVALID');
+  });
+});
+
+describe('core > bus > topics', () => {
+  it('names one group per trainer type (reference names) and one per serving replica', () => {
+    expect(['GRU', 'LSTM', 'PROPHET'].map((type) => trainerGroupId(type))).toEqual(['train-gru', 'train-lstm', 'nonml-prophet']);
+    expect(trainerGroupId('PROPHET', 'site-a-train-')).toBe('site-a-train-prophet');
+    expect(servingGroupId('host1-4242')).toBe('serve-host1-4242');
+  });
+
+  it('lists every pipeline topic with its DLQ', () => {
+    const topics = pipelineTopics(DEFAULT_TOPICS);
+    expect(topics).toContain('training-data');
+    expect(topics).toContain('DLQ-model-selected');
+    expect(topics).toHaveLength(10);
+  });
+});

@@ -1,0 +1,64 @@
+import type { BusSettings } from '../config/specs/distributed.js';
+
+/** The reference topic names (each overridable by its reference environment variable, see specs/distributed.ts). */
+export const DEFAULT_TOPICS = {
+  trainingData: 'training-data',
+  inferenceData: 'inference-data',
+  modelTraining: 'model-training',
+  modelSelected: 'model-selected',
+  performanceEval: 'performance-eval',
+} as const;
+
+export type TopicNames = { [K in keyof typeof DEFAULT_TOPICS]: string };
+
+/** Message keys of the reference contract. */
+export const MESSAGE_KEYS = {
+  trainClaim: 'train-claim',
+  inferenceClaim: 'inference-claim',
+  promotion: 'promotion',
+  trainedPrefix: 'trained-',
+  /** Ours: the reference had no FAILED message. */
+  failedPrefix: 'failed-',
+} as const;
+
+export function trainedKey(modelType: string): string {
+  return `${MESSAGE_KEYS.trainedPrefix}${modelType}`;
+}
+
+export function failedKey(modelType: string): string {
+  return `${MESSAGE_KEYS.failedPrefix}${modelType}`;
+}
+
+export const DLQ_PREFIX = 'DLQ-';
+
+export function dlqTopic(topic: string): string {
+  return `${DLQ_PREFIX}${topic}`;
+}
+
+export function topicNames(bus: Pick<BusSettings, 'topics'>): TopicNames {
+  return { ...bus.topics };
+}
+
+/** Every topic the pipeline uses, with its DLQ: what a daemon creates at startup. */
+export function pipelineTopics(topics: TopicNames): string[] {
+  const base = Object.values(topics);
+  return [...base, ...base.map(dlqTopic)];
+}
+
+/**
+ * One consumer group per trainer model type, so every trainer type receives every claim: `train-gru`,
+ * `train-lstm`, and the reference's `nonml-prophet` for PROPHET with the default prefix.
+ */
+export function trainerGroupId(modelType: string, prefix = 'train-'): string {
+  const type = modelType.toLowerCase();
+  if (prefix === 'train-' && type === 'prophet') return 'nonml-prophet';
+  return `${prefix}${type}`;
+}
+
+/**
+ * Serving replicas each need their own group: with a shared group only one replica would receive each
+ * promotion (reference F11).
+ */
+export function servingGroupId(replicaId: string, prefix = 'serve-'): string {
+  return `${prefix}${replicaId}`;
+}

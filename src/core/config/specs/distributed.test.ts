@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { resolveSettings } from '../settings.js';
+
+describe('core > config > specs > distributed', () => {
+  it('reads the reference MinIO and Kafka variable names', () => {
+    const { settings } = resolveSettings({
+      env: { MINIO_ENDPOINT: 'minio:9000', MINIO_ROOT_USER: 'user', MINIO_ROOT_PASSWORD: 'pass', KAFKA_BOOTSTRAP_SERVERS: 'kafka:9092, kafka2:9092', EVAL_GROUP_ID: 'evaluator', FAILURE_MAX_RETRIES: '5', MODEL_SELECTED_TOPIC: 'promotions' },
+    });
+    expect(settings.store.s3).toMatchObject({ endpoint: 'minio:9000', accessKey: 'user', secretKey: 'pass', secure: null, region: 'us-east-1' });
+    expect(settings.bus.kafka.brokers).toEqual(['kafka:9092', 'kafka2:9092']);
+    expect(settings.bus.groups.promoter).toBe('evaluator');
+    expect(settings.bus.retry.maxAttempts).toBe(5);
+    expect(settings.bus.topics).toEqual({ trainingData: 'training-data', inferenceData: 'inference-data', modelTraining: 'model-training', modelSelected: 'promotions', performanceEval: 'performance-eval' });
+  });
+
+  it('falls back to the AWS names and prefers the MinIO ones', () => {
+    const aws = resolveSettings({ env: { AWS_ACCESS_KEY_ID: 'ak', AWS_SECRET_ACCESS_KEY: 'sk', MLFLOW_S3_ENDPOINT_URL: 'https://s3.local', AWS_DEFAULT_REGION: 'eu-west-1' } }).settings;
+    expect(aws.store.s3).toMatchObject({ endpoint: 'https://s3.local', accessKey: 'ak', secretKey: 'sk', region: 'eu-west-1' });
+    const both = resolveSettings({ env: { AWS_ACCESS_KEY_ID: 'ak', MINIO_ROOT_USER: 'minio-user' } }).settings;
+    expect(both.store.s3.accessKey).toBe('minio-user');
+  });
+
+  it('rejects an unknown bus kind and never echoes the secret key', () => {
+    expect(() => resolveSettings({ env: { FLTS_BUS: 'rabbit' } })).toThrow(/FLTS_BUS.*"none", "fs", "kafka"/);
+    expect(() => resolveSettings({ file: { store: { s3: { secretKey: 42 } } } })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('42') }));
+    expect(resolveSettings({ env: { MINIO_SECURE: 'true' } }).settings.store.s3.secure).toBe(true);
+  });
+});

@@ -1,0 +1,32 @@
+import type { SettingSpec } from '../setting-spec.js';
+
+/** `flts serve`: where it listens, which model it serves, how it batches and logs predictions. */
+export const SERVE_SPECS: readonly SettingSpec[] = [
+  { path: 'serve.host', type: 'string', default: '127.0.0.1', envCase: 'trim', env: ['FLTS_SERVE_HOST'], description: 'Interface the inference API binds to (0.0.0.0 for all).' },
+  { path: 'serve.port', type: 'integer', default: 8000, min: 0, max: 65535, env: ['FLTS_SERVE_PORT', 'PORT'], description: 'TCP port of the inference API (0 = any free port).' },
+  { path: 'serve.runId', type: 'string', default: '', envCase: 'trim', env: ['FLTS_SERVE_RUN'], description: 'Serve this run and ignore promotions ("" = follow the promotion pointer).' },
+  { path: 'serve.pollIntervalMs', type: 'integer', default: 5000, min: 0, env: ['FLTS_SERVE_POLL_INTERVAL_MS'], description: 'How often the promotion pointer is re-read for hot reload (0 = never).' },
+  { path: 'serve.retryFailedMs', type: 'integer', default: 30000, min: 0, env: ['FLTS_SERVE_RETRY_FAILED_MS'], description: 'Wait before retrying a promoted run that failed to load (meanwhile the last good model is served).' },
+  { path: 'serve.inferenceLength', type: 'integer', default: 0, min: 0, max: 10000, env: ['INFERENCE_LENGTH'], description: 'Forecast rows per request when the request does not say (0 = the model horizon).' },
+  { path: 'serve.batchMaxSize', type: 'integer', default: 64, min: 1, max: 4096, env: ['FLTS_SERVE_BATCH_MAX_SIZE'], description: 'Most windows run in one forward pass.' },
+  { path: 'serve.batchMaxWaitMs', type: 'number', default: 0, min: 0, max: 1000, env: ['FLTS_SERVE_BATCH_MAX_WAIT_MS'], description: 'How long a lone request waits for others to batch with (0 = only those already received).' },
+  { path: 'serve.bodyLimitBytes', type: 'integer', default: 8388608, min: 1024, env: ['FLTS_SERVE_BODY_LIMIT_BYTES'], description: 'Largest accepted request body; larger ones get HTTP 413.' },
+  { path: 'serve.modelName', type: 'string', default: 'flts', envCase: 'trim', env: ['FLTS_SERVE_MODEL_NAME'], description: 'Model name in the Open Inference Protocol paths (/v2/models/<name>).' },
+  { path: 'serve.predictionLog.enabled', type: 'boolean', default: true, env: ['FLTS_SERVE_PREDICTION_LOG'], description: 'Write one JSONL record per prediction to the inference-logs bucket.' },
+  { path: 'serve.predictionLog.flushIntervalMs', type: 'integer', default: 2000, min: 10, env: ['FLTS_SERVE_PREDICTION_LOG_FLUSH_MS'], description: 'How often buffered prediction records are written (one new object per flush).' },
+  { path: 'serve.predictionLog.maxBuffered', type: 'integer', default: 10000, min: 1, env: ['FLTS_SERVE_PREDICTION_LOG_MAX_BUFFERED'], description: 'Records held between flushes at most; older ones are dropped beyond it.' },
+];
+
+export interface ServeSettings {
+  host: string;
+  port: number;
+  runId: string;
+  pollIntervalMs: number;
+  retryFailedMs: number;
+  inferenceLength: number;
+  batchMaxSize: number;
+  batchMaxWaitMs: number;
+  bodyLimitBytes: number;
+  modelName: string;
+  predictionLog: { enabled: boolean; flushIntervalMs: number; maxBuffered: number };
+}

@@ -1,0 +1,32 @@
+import type { SettingSpec } from '../setting-spec.js';
+
+/**
+ * MLflow experiment tracking. Off unless MLFLOW_TRACKING_URI is set: the run registry in the object store
+ * stays the source of truth, MLflow is a mirror that may lag behind and catch up.
+ */
+export const TRACKING_SPECS: readonly SettingSpec[] = [
+  { path: 'tracking.uri', type: 'string', default: '', envCase: 'trim', env: ['MLFLOW_TRACKING_URI'], description: 'MLflow tracking server (http or https URL); empty = tracking off.' },
+  { path: 'tracking.experiments.neural', type: 'string', default: 'Default', env: ['FLTS_MLFLOW_EXPERIMENT_NEURAL', 'EXPERIMENT_NAME'], description: 'MLflow experiment of LSTM/GRU runs (the reference NN trainers used "Default").' },
+  { path: 'tracking.experiments.statistical', type: 'string', default: 'NonML', env: ['FLTS_MLFLOW_EXPERIMENT_STATISTICAL'], description: 'MLflow experiment of PROPHET/NAIVE runs (the reference non-ML trainer used "NonML").' },
+  { path: 'tracking.timeoutMs', type: 'integer', default: 10_000, min: 100, max: 600_000, env: ['FLTS_MLFLOW_TIMEOUT_MS'], description: 'Time limit of one MLflow HTTP call (connect, headers and body).' },
+  { path: 'tracking.retries', type: 'integer', default: 3, min: 0, max: 10, env: ['FLTS_MLFLOW_RETRIES'], description: 'Retries of a failed MLflow call (network error, timeout, 429 or 5xx), with exponential backoff and jitter.' },
+  { path: 'tracking.backoffMs', type: 'integer', default: 500, min: 0, max: 60_000, env: ['FLTS_MLFLOW_BACKOFF_MS'], description: 'First retry delay; doubles per retry (capped at 20x), with jitter.' },
+  { path: 'tracking.alias', type: 'string', default: 'champion', env: ['FLTS_MLFLOW_ALIAS'], description: 'Registered-model alias set on the promoted run\'s model version.' },
+  { path: 'tracking.registeredModel', type: 'string', default: '', env: ['FLTS_MLFLOW_REGISTERED_MODEL'], description: 'Registered model that promotions version ("" = flts-<identifier>, or flts-global without one).' },
+  { path: 'tracking.token', type: 'string', default: '', secret: true, env: ['MLFLOW_TRACKING_TOKEN'], description: 'Bearer token for the tracking server.' },
+  { path: 'tracking.username', type: 'string', default: '', env: ['MLFLOW_TRACKING_USERNAME'], description: 'Basic-auth user for the tracking server.' },
+  { path: 'tracking.password', type: 'string', default: '', secret: true, env: ['MLFLOW_TRACKING_PASSWORD'], description: 'Basic-auth password for the tracking server.' },
+];
+
+export interface TrackingSettings {
+  uri: string;
+  experiments: { neural: string; statistical: string };
+  timeoutMs: number;
+  retries: number;
+  backoffMs: number;
+  alias: string;
+  registeredModel: string;
+  token: string;
+  username: string;
+  password: string;
+}

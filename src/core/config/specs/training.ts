@@ -1,0 +1,70 @@
+import type { SettingSpec } from '../setting-spec.js';
+
+export const TRAINABLE_MODEL_TYPES = ['LSTM', 'GRU', 'PROPHET', 'NAIVE'] as const;
+
+/**
+ * Model and training settings. Defaults are the reference system's deployed configuration (Helm/K8s runs):
+ * window 10 -> 1, 2 layers x 128 units, batch 64, Adam 1e-4, 10 epochs, early stopping with patience 30.
+ */
+export const TRAINING_SPECS: readonly SettingSpec[] = [
+  { path: 'training.models', type: 'list', default: ['LSTM'], choices: TRAINABLE_MODEL_TYPES, envCase: 'upper', env: ['MODEL_TYPE'], description: 'Model types to train (comma list).' },
+  { path: 'training.targets', type: 'list', default: ['down'], env: ['TARGETS'], envCase: 'trim', description: 'Processed columns to forecast.' },
+  { path: 'training.inputSeqLen', type: 'integer', default: 10, min: 1, env: ['INPUT_SEQ_LEN'], description: 'Rows of history per forecast window.' },
+  { path: 'training.outputSeqLen', type: 'integer', default: 1, min: 1, env: ['OUTPUT_SEQ_LEN'], description: 'Steps forecast per window (horizon).' },
+  { path: 'training.hiddenSize', type: 'integer', default: 128, min: 1, env: ['HIDDEN_SIZE'], description: 'Units per recurrent layer.' },
+  { path: 'training.numLayers', type: 'integer', default: 2, min: 1, env: ['NUM_LAYERS'], description: 'Stacked recurrent layers.' },
+  { path: 'training.batchSize', type: 'integer', default: 64, min: 1, env: ['BATCH_SIZE'], description: 'Windows per gradient step.' },
+  { path: 'training.epochs', type: 'integer', default: 10, min: 1, env: ['EPOCHS'], description: 'Maximum passes over the training windows.' },
+  { path: 'training.learningRate', type: 'number', default: 1e-4, min: 0, env: ['LEARNING_RATE'], description: 'Adam learning rate.' },
+  { path: 'training.earlyStopping', type: 'boolean', default: true, env: ['EARLY_STOPPING'], description: 'Stop when the validation loss has not improved for `patience` epochs.' },
+  { path: 'training.patience', type: 'integer', default: 30, min: 1, env: ['PATIENCE'], description: 'Epochs without validation improvement before stopping.' },
+  { path: 'training.validationSplit', type: 'number', default: 0.1, min: 0.01, max: 0.5, env: ['VALIDATION_SPLIT'], description: 'Chronological tail of the training windows used for early stopping.' },
+  { path: 'training.seed', type: 'integer', default: 42, env: ['SEED'], description: 'Seed of weight initialisation, shuffling and Prophet.' },
+  { path: 'training.backend', type: 'string', default: 'auto', choices: ['auto', 'node', 'wasm', 'cpu'], envCase: 'lower', env: ['FLTS_BACKEND'], description: 'TensorFlow.js backend: auto = node, else wasm, else cpu.' },
+  { path: 'training.prophet.nChangepoints', type: 'integer', default: 25, min: 0, env: ['N_CHANGEPOINTS'], description: 'Prophet potential changepoints.' },
+  { path: 'training.prophet.changepointRange', type: 'number', default: 0.8, min: 0, max: 1, env: ['CHANGEPOINT_RANGE'], description: 'Share of the history where changepoints may fall.' },
+  { path: 'training.prophet.changepointPriorScale', type: 'number', default: 0.05, min: 0, env: ['CHANGEPOINT_PRIOR_SCALE'], description: 'Prophet trend flexibility.' },
+  { path: 'training.prophet.seasonalityPriorScale', type: 'number', default: 10, min: 0, env: ['SEASONALITY_PRIOR_SCALE'], description: 'Prophet seasonality strength.' },
+  { path: 'training.prophet.seasonalityMode', type: 'string', default: 'additive', choices: ['additive', 'multiplicative'], envCase: 'lower', env: ['SEASONALITY_MODE'], description: 'Prophet seasonality mode.' },
+];
+
+/** Quality gate and scoreboard settings used by `flts eval` and `flts promote`. */
+export const EVAL_SPECS: readonly SettingSpec[] = [
+  { path: 'eval.minImprovementPct', type: 'number', default: null, nullable: true, env: ['QUALITY_GATE_MIN_IMPROVEMENT_PCT'], description: 'Quality gate: minimum % RMSE improvement over NAIVE for promotion (null = no gate).' },
+  { path: 'eval.scoreboardLimit', type: 'integer', default: 50, min: 1, env: ['PROMOTION_SCOREBOARD_LIMIT'], description: 'Rows shown on the scoreboard.' },
+  { path: 'eval.plotTop', type: 'integer', default: 3, min: 1, env: ['EVAL_PLOT_TOP'], description: 'Runs plotted by `flts eval --plot`.' },
+];
+
+export type TrainableModelType = (typeof TRAINABLE_MODEL_TYPES)[number];
+
+export interface ProphetSettings {
+  nChangepoints: number;
+  changepointRange: number;
+  changepointPriorScale: number;
+  seasonalityPriorScale: number;
+  seasonalityMode: 'additive' | 'multiplicative';
+}
+
+export interface TrainingSettings {
+  models: TrainableModelType[];
+  targets: string[];
+  inputSeqLen: number;
+  outputSeqLen: number;
+  hiddenSize: number;
+  numLayers: number;
+  batchSize: number;
+  epochs: number;
+  learningRate: number;
+  earlyStopping: boolean;
+  patience: number;
+  validationSplit: number;
+  seed: number;
+  backend: 'auto' | 'node' | 'wasm' | 'cpu';
+  prophet: ProphetSettings;
+}
+
+export interface EvalSettings {
+  minImprovementPct: number | null;
+  scoreboardLimit: number;
+  plotTop: number;
+}

@@ -1,0 +1,41 @@
+import pl from 'nodejs-polars';
+import { FltsError } from '../errors.js';
+import { TIME_COLUMN, timeFrameFromPolars, timeFrameToPolars } from './polars-frame.js';
+import { addParquetKeyValueMetadata } from './parquet-key-value.js';
+import type { TimeFrame } from './time-frame.js';
+
+/**
+ * Processed data on disk: `time` as Datetime(ms) first, then float64 columns; optional key-value metadata
+ * (the reference stores `preprocess_config` and `config_hash` there, which its trainers read).
+ */
+export function encodeFrameParquet(frame: TimeFrame, metadata: Readonly<Record<string, string>> = {}): Buffer {
+  const bytes = timeFrameToPolars(frame).writeParquet({ compression: 'snappy' });
+  // pyarrow prefers an embedded ARROW:schema over the file's key-value metadata (and so would ignore the
+  // pandas entry); the Parquet schema alone describes these plain types completely.
+  return addParquetKeyValueMetadata(bytes, { pandas: pandasMetadata(frame), ...metadata }, { drop: ['ARROW:schema'] });
+}
+
+/**
+ * pandas metadata makes `pd.read_parquet` restore `time` as the DatetimeIndex, the shape the reference
+ * system's readers expect; other readers simply see a `time` column.
+ */
+function pandasMetadata(frame: TimeFrame): string {
+  const column = (name: string, pandasType: string, numpyType: string) => ({ name, field_name: name, pandas_type: pandasType, numpy_type: numpyType, metadata: null });
+  return JSON.stringify({
+    index_columns: [TIME_COLUMN],
+    column_indexes: [{ name: null, field_name: null, pandas_type: 'unicode', numpy_type: 'object', metadata: { encoding: 'UTF-8' } }],
+    columns: [...frame.columns.map((name) => column(name, 'float64', 'float64')), column(TIME_COLUMN, 'datetime', 'datetime64[ns]')],
+    creator: { library: 'flts', version: '1' },
+    pandas_version: '2.2.3',
+  });
+}
+
+export function decodeFrameParquet(bytes: Buffer, source: string): TimeFrame {
+  let df: pl.DataFrame;
+  try {
+    df = pl.readParquet(bytes);
+  } catch (cause) {
+    throw new FltsError('FLTS_DATA_UNREADABLE', `${source}: not a readable Parquet file: ${(cause as Error).message}`, { cause, details: { source } });
+  }
+  return timeFrameFromPolars(df, source).frame;
+}

@@ -1,0 +1,206 @@
+import { FltsError } from '../errors.js';
+
+/**
+ * nodejs-polars cannot write Parquet key-value metadata, so it is added to the footer afterwards. The footer
+ * is a Thrift (compact protocol) FileMetaData struct; field 5 is `key_value_metadata: list<KeyValue>`.
+ * Only the footer is rewritten: column chunks keep their absolute offsets because the footer comes last.
+ */
+
+const MAGIC = 'PAR1';
+const KEY_VALUE_FIELD = 5;
+const TYPE_BINARY = 8;
+const TYPE_LIST = 9;
+const TYPE_STRUCT = 12;
+
+class CompactReader {
+  position: number;
+  constructor(private readonly bytes: Uint8Array, start: number) {
+    this.position = start;
+  }
+
+  byte(): number {
+    if (this.position >= this.bytes.length) throw new Error('truncated Thrift data');
+    return this.bytes[this.position++];
+  }
+
+  varint(): bigint {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      const b = this.byte();
+      result |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return result;
+      shift += 7n;
+    }
+  }
+
+  binary(): Uint8Array {
+    const length = Number(this.varint());
+    const out = this.bytes.subarray(this.position, this.position + length);
+    this.position += length;
+    return out;
+  }
+
+  /** Advances past one value of the given compact type. */
+  skip(type: number): void {
+    switch (type) {
+      case 1: case 2: return; // bools live in the field header
+      case 3: this.position += 1; return;
+      case 4: case 5: case 6: this.varint(); return;
+      case 7: this.position += 8; return;
+      case 8: this.binary(); return;
+      case 9: case 10: {
+        const header = this.byte();
+        const size = header >> 4 === 15 ? Number(this.varint()) : header >> 4;
+        const elementType = header & 0x0f;
+        for (let i = 0; i < size; i++) (elementType === 1 || elementType === 2 ? this.byte() : this.skip(elementType));
+        return;
+      }
+      case 11: {
+        const size = Number(this.varint());
+        if (size === 0) return;
+        const types = this.byte();
+        for (let i = 0; i < size; i++) {
+          this.skip(types >> 4);
+          this.skip(types & 0x0f);
+        }
+        return;
+      }
+      case 12: {
+        let fieldId = 0;
+        for (;;) {
+          const header = this.byte();
+          if (header === 0) return;
+          fieldId = this.fieldId(header, fieldId);
+          this.skip(header & 0x0f);
+        }
+      }
+      default:
+        throw new Error(`unknown Thrift compact type ${type}`);
+    }
+  }
+
+  fieldId(header: number, previous: number): number {
+    const delta = header >> 4;
+    if (delta !== 0) return previous + delta;
+    const zigzag = Number(this.varint());
+    return (zigzag >>> 1) ^ -(zigzag & 1);
+  }
+}
+
+interface RawField {
+  id: number;
+  type: number;
+  payload: Uint8Array;
+}
+
+function varintBytes(value: number): number[] {
+  const out: number[] = [];
+  let v = value;
+  while (v >= 0x80) {
+    out.push((v & 0x7f) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+  return out;
+}
+
+function binaryBytes(text: string): number[] {
+  const utf8 = Buffer.from(text, 'utf8');
+  return [...varintBytes(utf8.length), ...utf8];
+}
+
+function encodeKeyValueList(entries: ReadonlyArray<readonly [string, string]>): Uint8Array {
+  const out: number[] = entries.length < 15 ? [(entries.length << 4) | TYPE_STRUCT] : [0xf0 | TYPE_STRUCT, ...varintBytes(entries.length)];
+  for (const [key, value] of entries) out.push(0x10 | TYPE_BINARY, ...binaryBytes(key), 0x10 | TYPE_BINARY, ...binaryBytes(value), 0);
+  return Uint8Array.from(out);
+}
+
+function footerBounds(file: Uint8Array): { start: number; end: number } {
+  const buffer = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+  if (file.length < 12 || buffer.toString('latin1', 0, 4) !== MAGIC || buffer.toString('latin1', file.length - 4) !== MAGIC) {
+    throw new Error('not a Parquet file (missing PAR1 magic)');
+  }
+  const length = buffer.readUInt32LE(file.length - 8);
+  return { start: file.length - 8 - length, end: file.length - 8 };
+}
+
+function readTopLevelFields(file: Uint8Array): { fields: RawField[]; footerStart: number } {
+  const { start, end } = footerBounds(file);
+  const reader = new CompactReader(file.subarray(0, end), start);
+  const fields: RawField[] = [];
+  let fieldId = 0;
+  for (;;) {
+    const header = reader.byte();
+    if (header === 0) break;
+    fieldId = reader.fieldId(header, fieldId);
+    const payloadStart = reader.position;
+    reader.skip(header & 0x0f);
+    fields.push({ id: fieldId, type: header & 0x0f, payload: file.subarray(payloadStart, reader.position) });
+  }
+  return { fields, footerStart: start };
+}
+
+function decodeKeyValueList(payload: Uint8Array): Array<[string, string]> {
+  const reader = new CompactReader(payload, 0);
+  const header = reader.byte();
+  const size = header >> 4 === 15 ? Number(reader.varint()) : header >> 4;
+  const entries: Array<[string, string]> = [];
+  for (let i = 0; i < size; i++) {
+    let key = '';
+    let value = '';
+    let fieldId = 0;
+    for (;;) {
+      const fieldHeader = reader.byte();
+      if (fieldHeader === 0) break;
+      fieldId = reader.fieldId(fieldHeader, fieldId);
+      if ((fieldHeader & 0x0f) === TYPE_BINARY && (fieldId === 1 || fieldId === 2)) {
+        const text = Buffer.from(reader.binary()).toString('utf8');
+        if (fieldId === 1) key = text;
+        else value = text;
+      } else {
+        reader.skip(fieldHeader & 0x0f);
+      }
+    }
+    entries.push([key, value]);
+  }
+  return entries;
+}
+
+/** The file's key-value metadata (for example `ARROW:schema`, `config_hash`). */
+export function readParquetKeyValueMetadata(file: Uint8Array): Record<string, string> {
+  const field = readTopLevelFields(file).fields.find((f) => f.id === KEY_VALUE_FIELD && f.type === TYPE_LIST);
+  return Object.fromEntries(field ? decodeKeyValueList(field.payload) : []);
+}
+
+/** Returns a copy of the Parquet file with the given entries added to (or replacing) its key-value metadata, minus `drop`. */
+export function addParquetKeyValueMetadata(file: Uint8Array, metadata: Readonly<Record<string, string>>, options: { drop?: readonly string[] } = {}): Buffer {
+  try {
+    const { fields, footerStart } = readTopLevelFields(file);
+    const existing = fields.find((f) => f.id === KEY_VALUE_FIELD);
+    const merged = new Map(existing ? decodeKeyValueList(existing.payload) : []);
+    for (const key of options.drop ?? []) merged.delete(key);
+    for (const [key, value] of Object.entries(metadata)) merged.set(key, value);
+    const replaced = [...fields.filter((f) => f.id !== KEY_VALUE_FIELD), { id: KEY_VALUE_FIELD, type: TYPE_LIST, payload: encodeKeyValueList([...merged]) }];
+    replaced.sort((a, b) => a.id - b.id);
+    const footer: number[] = [];
+    let previous = 0;
+    const parts: Uint8Array[] = [file.subarray(0, footerStart)];
+    for (const field of replaced) {
+      const delta = field.id - previous;
+      const header = delta > 0 && delta <= 15 ? [(delta << 4) | field.type] : [field.type, ...varintBytes((field.id << 1) ^ (field.id >> 15))];
+      parts.push(Uint8Array.from(header), field.payload);
+      footer.push(header.length + field.payload.length);
+      previous = field.id;
+    }
+    parts.push(Uint8Array.of(0));
+    const footerLength = footer.reduce((sum, n) => sum + n, 0) + 1;
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(footerLength, 0);
+    trailer.write(MAGIC, 4, 'latin1');
+    parts.push(trailer);
+    return Buffer.concat(parts);
+  } catch (cause) {
+    throw new FltsError('FLTS_INTERNAL', `Cannot add metadata to the Parquet footer: ${(cause as Error).message}`, { cause });
+  }
+}

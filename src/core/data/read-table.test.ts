@@ -1,0 +1,85 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodeFrameParquet } from './frame-parquet.js';
+import { readTable, readTableBytes } from './read-table.js';
+
+const csv = (text: string): Buffer => Buffer.from(text);
+
+describe('core > data > read-table', () => {
+  it('reads a CSV into epoch-ms time and float64 columns, empty cells as NaN', () => {
+    const { frame, droppedColumns, format } = readTableBytes(csv('time,down,count\n2018-02-05 23:40:00,1.5,7\n2018-02-05 23:42:00,,8\n'), 'x.csv');
+    expect(format).toBe('csv');
+    expect(droppedColumns).toEqual([]);
+    expect(Array.from(frame.time)).toEqual([Date.UTC(2018, 1, 5, 23, 40), Date.UTC(2018, 1, 5, 23, 42)]);
+    expect(frame.columns).toEqual(['down', 'count']);
+    expect(frame.values.down[0]).toBe(1.5);
+    expect(frame.values.down[1]).toBeNaN();
+    expect(frame.values.count).toBeInstanceOf(Float64Array);
+    expect(Array.from(frame.values.count)).toEqual([7, 8]);
+  });
+
+  it('drops a non-numeric column and keeps the numeric ones', () => {
+    const { frame, droppedColumns } = readTableBytes(csv('time,site,down\n2018-01-01 00:00:00,a,1\n2018-01-01 00:02:00,b,2\n'), 'x.csv');
+    expect(droppedColumns).toEqual(['site']);
+    expect(frame.columns).toEqual(['down']);
+  });
+
+  it('treats pandas missing-value tokens as empty, not as text', () => {
+    const { frame, droppedColumns } = readTableBytes(csv('time,v\n2018-01-01 00:00:00,NA\n2018-01-01 00:02:00,n/a\n2018-01-01 00:04:00,3\n'), 'x.csv');
+    expect(droppedColumns).toEqual([]);
+    expect(frame.values.v[0]).toBeNaN();
+    expect(frame.values.v[1]).toBeNaN();
+    expect(frame.values.v[2]).toBe(3);
+  });
+
+  it('drops a mostly numeric column holding a word', () => {
+    const { frame, droppedColumns } = readTableBytes(csv('time,v,w\n2018-01-01 00:00:00,1,1\n2018-01-01 00:02:00,oops,2\n'), 'x.csv');
+    expect(droppedColumns).toEqual(['v']);
+    expect(frame.columns).toEqual(['w']);
+  });
+
+  it('finds floats below integer-looking first rows', () => {
+    const rows = Array.from({ length: 300 }, (_, i) => `2018-01-01 ${String(Math.floor(i / 30)).padStart(2, '0')}:${String((i % 30) * 2).padStart(2, '0')}:00,${i === 299 ? '2.5' : i}`);
+    const { frame } = readTableBytes(csv(`time,v\n${rows.join('\n')}\n`), 'x.csv');
+    expect(frame.values.v[299]).toBe(2.5);
+  });
+
+  it('rejects a table without a time column', () => {
+    expect(() => readTableBytes(csv('date,down\n2018-01-01,1\n'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_MISSING_TIME_COLUMN' }));
+  });
+
+  it('rejects unparsable and duplicate timestamps, naming them', () => {
+    expect(() => readTableBytes(csv('time,v\n2018-01-01 00:00:00,1\nnot a time,2\n'), 'x.csv')).toThrow(/row 2 .*not a time/);
+    expect(() => readTableBytes(csv('time,v\n2018-01-01 00:00:00,1\n2018-01-01 00:00:00,2\n'), 'x.csv')).toThrow(
+      expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', message: expect.stringContaining('2018-01-01 00:00:00') }),
+    );
+  });
+
+  it('sorts rows by time, keeping each row whole', () => {
+    const { frame } = readTableBytes(csv('time,v\n2018-01-01 00:04:00,3\n2018-01-01 00:00:00,1\n2018-01-01 00:02:00,2\n'), 'x.csv');
+    expect(Array.from(frame.values.v)).toEqual([1, 2, 3]);
+    expect(frame.time[0]).toBe(Date.UTC(2018, 0, 1, 0, 0));
+  });
+
+  it('rejects a table with no numeric column', () => {
+    expect(() => readTableBytes(csv('time,site\n2018-01-01 00:00:00,a\n'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_NO_NUMERIC_COLUMNS' }));
+  });
+
+  it('reads Parquet written by flts', () => {
+    const source = { time: Float64Array.of(Date.UTC(2020, 0, 1), Date.UTC(2020, 0, 1, 0, 2)), columns: ['a'], values: { a: Float64Array.of(1, Number.NaN) } };
+    const { frame, format } = readTableBytes(encodeFrameParquet(source), 'x.parquet');
+    expect(format).toBe('parquet');
+    expect(Array.from(frame.time)).toEqual(Array.from(source.time));
+    expect(frame.values.a[0]).toBe(1);
+    expect(frame.values.a[1]).toBeNaN();
+  });
+
+  it('reports a missing file with its own code', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-read-'));
+    await expect(readTable(path.join(dir, 'absent.csv'))).rejects.toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND' });
+    writeFileSync(path.join(dir, 'ok.csv'), 'time,v\n2018-01-01 00:00:00,1\n');
+    await expect(readTable(path.join(dir, 'ok.csv'))).resolves.toMatchObject({ format: 'csv' });
+  });
+});

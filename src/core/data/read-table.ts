@@ -1,0 +1,100 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import pl from 'nodejs-polars';
+import { FltsError } from '../errors.js';
+import { TIME_COLUMN, timeFrameFromPolars, type FromPolarsResult } from './polars-frame.js';
+
+export type TableFormat = 'csv' | 'parquet';
+
+export interface ReadTableResult extends FromPolarsResult {
+  format: TableFormat;
+}
+
+const PARQUET_MAGIC = 'PAR1';
+const FULL_SCHEMA_SCAN = 1_000_000_000;
+
+export function detectTableFormat(bytes: Uint8Array, name = ''): TableFormat {
+  const head = Buffer.from(bytes.subarray(0, 4)).toString('latin1');
+  if (head === PARQUET_MAGIC || /\.(parquet|pq)$/i.test(name)) return 'parquet';
+  return 'csv';
+}
+
+function headerNames(bytes: Buffer): string[] {
+  const end = bytes.indexOf(10);
+  const line = bytes.subarray(0, end < 0 ? bytes.length : end).toString('utf8').replace(/^\uFEFF/, '').replace(/\r$/, '');
+  return line.split(',').map((name) => name.trim().replace(/^"(.*)"$/, '$1'));
+}
+
+/** Text pandas reads as missing by default; polars leaves some of it null already. */
+const MISSING_TOKENS = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null']);
+
+/**
+ * A float64 read turns text such as "abc" into null without complaint, so every column with nulls is
+ * re-read as text: a null that was not empty (or a missing-value token) means the column is not numeric.
+ */
+function nonNumericColumns(bytes: Buffer, df: pl.DataFrame): string[] {
+  const floats = new Map(df.getColumns().filter((series) => series.name !== TIME_COLUMN && series.nullCount() > 0).map((series) => [series.name, series]));
+  if (floats.size === 0) return [];
+  const text = pl.readCSV(bytes, { columns: [...floats.keys()], inferSchemaLength: 0 });
+  return text.getColumns().filter((raw) => {
+    const parsed = floats.get(raw.name) as pl.Series;
+    // Every null came from an empty cell: the common case, decided without touching the values.
+    if (raw.nullCount() === parsed.nullCount()) return false;
+    const parsedValues = parsed.toArray() as (number | null)[];
+    const rawValues = raw.toArray() as (string | null)[];
+    return parsedValues.some((value, row) => value === null && rawValues[row] !== null && !MISSING_TOKENS.has((rawValues[row] as string).trim()));
+  }).map((raw) => raw.name);
+}
+
+/**
+ * Fast path: every column but time declared float64 up front (no inference pass). Duplicate or odd header
+ * names take the slower full-scan read (`null` would read everything as text in this binding, hence the
+ * large number), which finds the numeric columns by inference.
+ */
+function readCsv(bytes: Buffer): { df: pl.DataFrame; droppedColumns: string[] } {
+  const names = headerNames(bytes);
+  if (new Set(names).size === names.length && names.includes(TIME_COLUMN)) {
+    try {
+      const df = pl.readCSV(bytes, { dtypes: Object.fromEntries(names.map((name) => [name, name === TIME_COLUMN ? pl.Utf8 : pl.Float64])) });
+      const droppedColumns = nonNumericColumns(bytes, df);
+      return { df: droppedColumns.length > 0 ? df.select(...df.columns.filter((name) => !droppedColumns.includes(name))) : df, droppedColumns };
+    } catch {
+      // fall through to inference
+    }
+  }
+  return { df: pl.readCSV(bytes, { inferSchemaLength: FULL_SCHEMA_SCAN, dtypes: { [TIME_COLUMN]: pl.Utf8 } }), droppedColumns: [] };
+}
+
+/** Parses CSV or Parquet bytes already in memory (so the bytes fingerprinted are exactly the bytes read). */
+export function readTableBytes(bytes: Buffer, source: string): ReadTableResult {
+  const format = detectTableFormat(bytes, source);
+  let df: pl.DataFrame;
+  let droppedColumns: string[] = [];
+  try {
+    if (format === 'parquet') df = pl.readParquet(bytes);
+    else ({ df, droppedColumns } = readCsv(bytes));
+  } catch (cause) {
+    throw new FltsError('FLTS_DATA_UNREADABLE', `${source}: cannot read as ${format}: ${(cause as Error).message}`, { cause, details: { source, format } });
+  }
+  if (df.height === 0) throw new FltsError('FLTS_DATA_EMPTY', `${source}: the file has no data rows.`, { details: { source } });
+  const converted = timeFrameFromPolars(df, source);
+  return { frame: converted.frame, droppedColumns: [...droppedColumns, ...converted.droppedColumns], format };
+}
+
+export async function readFileBytes(filePath: string): Promise<Buffer> {
+  try {
+    return await readFile(filePath);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file not found: ${filePath}`, { cause, details: { file: filePath } });
+    }
+    if (code === 'EISDIR') throw new FltsError('FLTS_DATA_UNREADABLE', `${filePath} is a directory, not a data file.`, { cause, details: { file: filePath } });
+    throw new FltsError('FLTS_DATA_UNREADABLE', `Cannot read ${filePath}: ${(cause as Error).message}`, { cause, details: { file: filePath } });
+  }
+}
+
+/** Reads a CSV or Parquet file with a `time` column into a TimeFrame. */
+export async function readTable(filePath: string): Promise<ReadTableResult> {
+  return readTableBytes(await readFileBytes(filePath), path.basename(filePath));
+}

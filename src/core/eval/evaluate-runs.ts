@@ -1,0 +1,50 @@
+import type { Settings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
+import { readProcessedSidecar } from '../preprocess/processed-data.js';
+import { listRunRecords, runsBucket } from '../registry/run-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { writeForecastPlots } from './forecast-plots.js';
+import { buildScoreboard, type Scoreboard } from './scoreboard.js';
+
+export interface EvaluateRunsInput {
+  /** Default: the latest processed data's config_hash, else the newest run's. */
+  configHash?: string;
+  /** Write forecast/residual plots for the top runs. */
+  plot?: boolean;
+}
+
+export interface EvaluateRunsResult extends Scoreboard {
+  /** Plots written, as `<bucket>/<key>` plus where the store keeps them. */
+  plots: { run_id: string; objects: string[] }[];
+  store_location: string;
+}
+
+export async function resolveEvalConfigHash(store: ObjectStore, settings: Settings, configHash?: string): Promise<string> {
+  if (configHash) return configHash;
+  const sidecar = await readProcessedSidecar(store, settings).catch(() => undefined);
+  if (sidecar?.config_hash) return sidecar.config_hash;
+  const runs = await listRunRecords(store, settings);
+  const newest = runs[runs.length - 1];
+  if (!newest) throw new FltsError('FLTS_EVAL_NO_RUNS', `No runs in bucket '${runsBucket(settings)}' and no processed data to name a config_hash.`);
+  return newest.config_hash;
+}
+
+/** The scoreboard of every SUCCESS run of a config_hash (FLTS_EVAL_NO_RUNS when there is none). */
+export async function evaluateRuns(input: EvaluateRunsInput, settings: Settings, deps: { store: ObjectStore }): Promise<EvaluateRunsResult> {
+  const configHash = await resolveEvalConfigHash(deps.store, settings, input.configHash);
+  const runs = await listRunRecords(deps.store, settings, { configHash });
+  const scoreboard = buildScoreboard(configHash, runs, settings.eval.minImprovementPct);
+  if (scoreboard.rows.length === 0) {
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${configHash} (${runs.length} run(s) in other states).`, {
+      details: { configHash, runs: runs.map((r) => ({ run_id: r.run_id, status: r.status })) },
+    });
+  }
+  const plots: EvaluateRunsResult['plots'] = [];
+  if (input.plot) {
+    for (const row of scoreboard.rows.slice(0, settings.eval.plotTop)) {
+      const keys = await writeForecastPlots(deps.store, settings, row.run_id, `#${row.rank} ${row.model_type} ${row.run_id.slice(0, 8)}`);
+      plots.push({ run_id: row.run_id, objects: keys.map((key) => `${runsBucket(settings)}/${key}`) });
+    }
+  }
+  return { ...scoreboard, rows: scoreboard.rows.slice(0, settings.eval.scoreboardLimit), plots, store_location: deps.store.location };
+}

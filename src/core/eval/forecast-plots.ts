@@ -1,0 +1,48 @@
+import type { Settings } from '../config/settings.js';
+import { getJsonIfExists } from '../storage/json-objects.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { RUN_FILES } from '../registry/run-record.js';
+import { runKey, runsBucket } from '../registry/run-store.js';
+import type { PredictionsArtifact } from '../train/predictions-artifact.js';
+import { renderLineChart } from './svg-chart.js';
+
+export const PLOT_FILES = { forecast: 'plots/forecast-vs-actual.svg', residuals: 'plots/residuals.svg' } as const;
+
+/** Step-1 series of the first target: what the plots show. */
+function firstStep(values: number[], horizon: number): number[] {
+  return values.filter((_, i) => i % horizon === 0);
+}
+
+/**
+ * Writes forecast-vs-actual and residual plots of a run's test predictions into the run
+ * (`<run_id>/plots/`). Returns the keys written, or [] when the run has no predictions.
+ */
+export async function writeForecastPlots(store: ObjectStore, settings: Settings, runId: string, label: string): Promise<string[]> {
+  const bucket = runsBucket(settings);
+  const predictions = await getJsonIfExists<PredictionsArtifact>(store, bucket, runKey(runId, RUN_FILES.predictions));
+  if (!predictions || predictions.targets.length === 0) return [];
+  const target = predictions.targets[0];
+  const actual = firstStep(predictions.actual[target], predictions.horizon);
+  const predicted = firstStep(predictions.predicted[target], predictions.horizon);
+  const residuals = actual.map((value, i) => value - predicted[i]);
+  const forecastSvg = renderLineChart({
+    title: `${label}: ${target} forecast vs actual (test, step 1)`,
+    xLabel: 'test row',
+    yLabel: `${target} (original units)`,
+    series: [
+      { name: 'actual', values: actual, color: '#333333' },
+      { name: 'forecast', values: predicted, color: '#d62728' },
+    ],
+  });
+  const residualSvg = renderLineChart({
+    title: `${label}: ${target} residuals (actual - forecast)`,
+    xLabel: 'test row',
+    yLabel: 'residual (original units)',
+    series: [{ name: 'residual', values: residuals, points: true }],
+    baseline: 0,
+  });
+  const keys = [runKey(runId, PLOT_FILES.forecast), runKey(runId, PLOT_FILES.residuals)];
+  await store.put(bucket, keys[0], forecastSvg, { contentType: 'image/svg+xml' });
+  await store.put(bucket, keys[1], residualSvg, { contentType: 'image/svg+xml' });
+  return keys;
+}

@@ -1,0 +1,84 @@
+import type { ScalerParams } from '../data/scaler.js';
+import { inverseScaleColumn } from '../data/scaler.js';
+
+export interface MetricSet {
+  mse: number;
+  rmse: number;
+  mae: number;
+  r2: number;
+}
+
+export interface TargetMetrics {
+  scaled: MetricSet;
+  original: MetricSet;
+  /** One entry per forecast step, only when the horizon is longer than 1. */
+  perStep?: { step: number; scaled: MetricSet; original: MetricSet }[];
+}
+
+/** Held-out metrics of one model: `overall` on the scaled values (what the score uses), then per target. */
+export interface ForecastMetrics {
+  count: number;
+  overall: MetricSet;
+  targets: Record<string, TargetMetrics>;
+}
+
+/** mse, rmse, mae and r2 (scikit-learn's definition: 1 for a perfect fit of a constant, else 0 for zero variance). */
+export function computeMetrics(actual: ArrayLike<number>, predicted: ArrayLike<number>): MetricSet {
+  const n = actual.length;
+  if (n === 0) return { mse: Number.NaN, rmse: Number.NaN, mae: Number.NaN, r2: Number.NaN };
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += actual[i];
+  mean /= n;
+  let sse = 0;
+  let sae = 0;
+  let sst = 0;
+  for (let i = 0; i < n; i++) {
+    const error = actual[i] - predicted[i];
+    sse += error * error;
+    sae += Math.abs(error);
+    sst += (actual[i] - mean) ** 2;
+  }
+  const mse = sse / n;
+  const r2 = sst > 0 ? 1 - sse / sst : sse === 0 ? 1 : 0;
+  return { mse, rmse: Math.sqrt(mse), mae: sae / n, r2 };
+}
+
+/** Values of one (step, target) cell from a [size][horizon][targets] array, or of every step when step is undefined. */
+export function pickSeries(values: ArrayLike<number>, horizon: number, targets: number, target: number, step?: number): Float64Array {
+  const size = values.length / (horizon * targets);
+  const steps = step === undefined ? horizon : 1;
+  const out = new Float64Array(size * steps);
+  for (let w = 0; w < size; w++) {
+    for (let s = 0; s < steps; s++) out[w * steps + s] = values[(w * horizon + (step ?? s)) * targets + target];
+  }
+  return out;
+}
+
+/**
+ * Metrics of scaled forecasts against scaled actuals, [size][horizon][targets] each. Original units come from
+ * inverting the scaler that produced the data. `overall` pools every value (the reference's flattened arrays)
+ * with r2 averaged over targets.
+ */
+export function evaluateForecasts(actual: ArrayLike<number>, predicted: ArrayLike<number>, horizon: number, targetNames: readonly string[], scaler: ScalerParams): ForecastMetrics {
+  const nt = targetNames.length;
+  const targets: Record<string, TargetMetrics> = {};
+  targetNames.forEach((name, t) => {
+    const scaledActual = pickSeries(actual, horizon, nt, t);
+    const scaledPredicted = pickSeries(predicted, horizon, nt, t);
+    const metrics: TargetMetrics = {
+      scaled: computeMetrics(scaledActual, scaledPredicted),
+      original: computeMetrics(inverseScaleColumn(scaler, name, scaledActual), inverseScaleColumn(scaler, name, scaledPredicted)),
+    };
+    if (horizon > 1) {
+      metrics.perStep = Array.from({ length: horizon }, (_, step) => {
+        const a = pickSeries(actual, horizon, nt, t, step);
+        const p = pickSeries(predicted, horizon, nt, t, step);
+        return { step: step + 1, scaled: computeMetrics(a, p), original: computeMetrics(inverseScaleColumn(scaler, name, a), inverseScaleColumn(scaler, name, p)) };
+      });
+    }
+    targets[name] = metrics;
+  });
+  const pooled = computeMetrics(actual, predicted);
+  const r2 = targetNames.reduce((sum, name) => sum + targets[name].scaled.r2, 0) / Math.max(1, nt);
+  return { count: actual.length / (horizon * Math.max(1, nt)), overall: { ...pooled, r2 }, targets };
+}

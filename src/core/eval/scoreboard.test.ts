@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { fakeRun } from '../registry/run-record.fixture.js';
+import { buildScoreboard, referenceScore } from './scoreboard.js';
+
+const HASH = 'c'.repeat(64);
+
+describe('core > eval > scoreboard', () => {
+  it('uses the reference weights 0.5 rmse + 0.3 mae + 0.2 mse (worked example of the reference)', () => {
+    expect(referenceScore({ rmse: 0.04159637, mae: 0.02939517, mse: 0.00173026 })).toBeCloseTo(0.0299628, 6);
+    expect(referenceScore({ rmse: 1, mae: 1 })).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('ranks by score, sends NaN last, breaks ties to the newest run and ignores other hashes and states', () => {
+    const runs = [
+      fakeRun('old-tie', 'LSTM', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2025-01-01T00:00:00.000Z'),
+      fakeRun('new-tie', 'GRU', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2025-01-02T00:00:00.000Z'),
+      fakeRun('nan', 'PROPHET', { rmse: Number.NaN, mae: 0.1, mse: 0.01 }, '2025-01-03T00:00:00.000Z'),
+      fakeRun('best', 'LSTM', { rmse: 0.05, mae: 0.05, mse: 0.0025 }, '2024-12-01T00:00:00.000Z'),
+      fakeRun('naive', 'NAIVE', { rmse: 0.2, mae: 0.1, mse: 0.04 }, '2024-12-01T00:00:00.000Z'),
+      fakeRun('failed', 'LSTM', { rmse: 0.001, mae: 0.001, mse: 0.000001 }, '2025-01-01T00:00:00.000Z', 'FAILED'),
+      fakeRun('other', 'LSTM', { rmse: 0.001, mae: 0.001, mse: 0.000001 }, '2025-01-01T00:00:00.000Z', 'SUCCESS', 'd'.repeat(64)),
+    ];
+    const board = buildScoreboard(HASH, runs);
+    expect(board.rows.map((r) => r.run_id)).toEqual(['best', 'new-tie', 'old-tie', 'naive', 'nan']);
+    expect(board.rows.map((r) => r.rank)).toEqual([1, 2, 3, 4, 5]);
+    expect(board.naive_run_id).toBe('naive');
+    expect(board.rows[0].improvement_over_naive_pct).toBeCloseTo(75, 10);
+    expect(board.rows[0].gate.passed).toBe(true);
+  });
+
+  it('applies the quality gate against NAIVE', () => {
+    const runs = [
+      fakeRun('good', 'LSTM', { rmse: 0.09, mae: 0.05, mse: 0.0081 }, '2025-01-01T00:00:00.000Z'),
+      fakeRun('meh', 'GRU', { rmse: 0.098, mae: 0.05, mse: 0.0096 }, '2025-01-01T00:00:00.000Z'),
+      fakeRun('naive', 'NAIVE', { rmse: 0.1, mae: 0.05, mse: 0.01 }, '2025-01-01T00:00:00.000Z'),
+    ];
+    const board = buildScoreboard(HASH, runs, 5);
+    const gate = Object.fromEntries(board.rows.map((r) => [r.run_id, r.gate.passed]));
+    expect(gate).toEqual({ good: true, meh: false, naive: false });
+    const withoutNaive = buildScoreboard(HASH, runs.slice(0, 2), 5);
+    expect(withoutNaive.rows.every((r) => !r.gate.passed && /no NAIVE/.test(r.gate.reason))).toBe(true);
+  });
+});

@@ -1,0 +1,93 @@
+import type { RunRecord } from '../registry/run-record.js';
+
+export const SCORE_WEIGHTS = { rmse: 0.5, mae: 0.3, mse: 0.2 } as const;
+
+export interface ScoreboardRow {
+  rank: number;
+  run_id: string;
+  model_type: string;
+  experiment: string;
+  started_at: string;
+  /** Scaled test metrics (the reference's `test_*`). */
+  rmse: number;
+  mae: number;
+  mse: number;
+  r2: number;
+  /** 0.5 rmse + 0.3 mae + 0.2 mse; lower is better. */
+  score: number;
+  /** First target in original units. */
+  target: string;
+  rmse_original: number;
+  r2_original: number;
+  /** % RMSE reduction against the NAIVE run of the same config_hash (null without one). */
+  improvement_over_naive_pct: number | null;
+  gate: { passed: boolean; reason: string };
+}
+
+export interface Scoreboard {
+  config_hash: string;
+  rows: ScoreboardRow[];
+  naive_run_id: string | null;
+  gate_min_improvement_pct: number | null;
+}
+
+/** The reference score: a missing metric counts as +Infinity, a NaN one makes the score NaN. */
+export function referenceScore(metrics: { rmse?: number; mae?: number; mse?: number }): number {
+  const part = (value: number | undefined): number => (value === undefined || value === null ? Number.POSITIVE_INFINITY : value);
+  return SCORE_WEIGHTS.rmse * part(metrics.rmse) + SCORE_WEIGHTS.mae * part(metrics.mae) + SCORE_WEIGHTS.mse * part(metrics.mse);
+}
+
+/** Score ascending, NaN last, ties to the newest run (then run id, so the order is total). */
+export function compareScored(a: { score: number; started_at: string; run_id: string }, b: { score: number; started_at: string; run_id: string }): number {
+  const aNaN = Number.isNaN(a.score);
+  const bNaN = Number.isNaN(b.score);
+  if (aNaN !== bNaN) return aNaN ? 1 : -1;
+  if (!aNaN && a.score !== b.score) return a.score < b.score ? -1 : 1;
+  if (a.started_at !== b.started_at) return a.started_at > b.started_at ? -1 : 1;
+  return a.run_id < b.run_id ? -1 : a.run_id > b.run_id ? 1 : 0;
+}
+
+function gateFor(improvement: number | null, minImprovementPct: number | null, isNaive: boolean): ScoreboardRow['gate'] {
+  if (minImprovementPct === null) return { passed: true, reason: 'no quality gate' };
+  if (isNaive) return { passed: false, reason: 'NAIVE is the baseline of the gate' };
+  if (improvement === null) return { passed: false, reason: 'no NAIVE run to compare with' };
+  if (!(improvement >= minImprovementPct)) return { passed: false, reason: `RMSE improvement over NAIVE ${improvement.toFixed(2)}% < ${minImprovementPct}%` };
+  return { passed: true, reason: `RMSE improvement over NAIVE ${improvement.toFixed(2)}% >= ${minImprovementPct}%` };
+}
+
+/**
+ * Ranks every SUCCESS run of one config_hash on its held-out test metrics. NAIVE runs compete like any
+ * other and also serve as the baseline (the newest one) for the improvement column and the quality gate.
+ */
+export function buildScoreboard(configHash: string, runs: readonly RunRecord[], minImprovementPct: number | null = null): Scoreboard {
+  const eligible = runs.filter((run) => run.status === 'SUCCESS' && run.config_hash === configHash && run.metrics);
+  const naive = eligible.filter((run) => run.model_type === 'NAIVE').sort((a, b) => compareScored({ score: 0, started_at: a.timings.started_at, run_id: a.run_id }, { score: 0, started_at: b.timings.started_at, run_id: b.run_id }))[0];
+  const naiveRmse = naive?.metrics?.test_rmse;
+  const rows = eligible
+    .map((run) => {
+      const m = run.metrics!;
+      const target = run.window.targets[0];
+      const original = m.test.targets[target]?.original;
+      const improvement = naiveRmse !== undefined && naiveRmse > 0 && Number.isFinite(m.test_rmse) ? ((naiveRmse - m.test_rmse) / naiveRmse) * 100 : null;
+      return {
+        rank: 0,
+        run_id: run.run_id,
+        model_type: run.model_type,
+        experiment: run.experiment,
+        started_at: run.timings.started_at,
+        rmse: m.test_rmse,
+        mae: m.test_mae,
+        mse: m.test_mse,
+        r2: m.test_r2,
+        score: referenceScore({ rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse }),
+        target,
+        rmse_original: original?.rmse ?? Number.NaN,
+        r2_original: original?.r2 ?? Number.NaN,
+        improvement_over_naive_pct: improvement,
+        gate: gateFor(improvement, minImprovementPct, run.model_type === 'NAIVE'),
+      };
+    })
+    .sort(compareScored)
+    .map((row, index) => ({ ...row, rank: index + 1 }));
+  return { config_hash: configHash, rows, naive_run_id: naive?.run_id ?? null, gate_min_improvement_pct: minImprovementPct };
+}

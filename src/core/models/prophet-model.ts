@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { initSync, Prophet, type ProphetOptions } from '@bsull/augurs/prophet';
+import { optimizer as wasmstanOptimizer } from '@bsull/augurs-prophet-wasmstan';
+import type { ProphetSettings } from '../config/specs/training.js';
+import type { TimeFrame } from '../data/time-frame.js';
+import { FltsError } from '../errors.js';
+import type { ForecastModel, WindowSpec } from './forecast-model.js';
+
+type Optimizer = ProphetOptions['optimizer'];
+type OptimizeOutput = ReturnType<Optimizer['optimize']>;
+
+/** The optimiser's result, JSON-safe. */
+export interface ProphetFittedParams {
+  k: number;
+  m: number;
+  sigmaObs: number;
+  delta: number[];
+  beta: number[];
+  trend: number[];
+}
+
+/**
+ * augurs' Prophet has no serialisation, so a run stores what a fit consumes (options, the training series in
+ * seconds) and what the optimiser found. Loading re-runs the fit with an optimiser that returns the stored
+ * parameters: the loaded model is the trained one exactly, with no optimisation and no randomness at load.
+ */
+export interface ProphetArtifact {
+  format: 'flts-prophet-v1';
+  options: ProphetSettings & { uncertaintySamples: 0 };
+  seed: number;
+  series: { target: string; ds: number[]; y: number[]; params: ProphetFittedParams }[];
+}
+
+let initialised = false;
+
+function ensureProphetWasm(): void {
+  if (initialised) return;
+  // The bindings fetch their .wasm by URL, which Node's fetch cannot do for files: hand them the bytes.
+  const require = createRequire(import.meta.url);
+  initSync({ module: readFileSync(new URL('prophet_bg.wasm', `file://${require.resolve('@bsull/augurs/prophet')}`)) });
+  initialised = true;
+}
+
+function prophetOptions(settings: ProphetSettings, optimizer: Optimizer): ProphetOptions {
+  return {
+    optimizer,
+    nChangepoints: settings.nChangepoints,
+    changepointRange: settings.changepointRange,
+    changepointPriorScale: settings.changepointPriorScale,
+    seasonalityPriorScale: settings.seasonalityPriorScale,
+    seasonalityMode: settings.seasonalityMode,
+    uncertaintySamples: 0,
+  };
+}
+
+function toJsonParams(output: OptimizeOutput): ProphetFittedParams {
+  const p = output.params;
+  return { k: p.k, m: p.m, sigmaObs: p.sigmaObs, delta: Array.from(p.delta), beta: Array.from(p.beta), trend: Array.from(p.trend) };
+}
+
+function replayOptimizer(params: ProphetFittedParams): Optimizer {
+  const output = {
+    logs: { debug: '', info: '', warn: '', error: '', fatal: '' },
+    params: { ...params, delta: Float64Array.from(params.delta), beta: Float64Array.from(params.beta), trend: Float64Array.from(params.trend) },
+  };
+  return { optimize: () => output as OptimizeOutput };
+}
+
+function fitOne(options: ProphetOptions, ds: number[], y: number[], seed: number): Prophet {
+  const prophet = new Prophet(options);
+  try {
+    prophet.fit({ ds, y }, { seed });
+  } catch (cause) {
+    prophet.free();
+    throw new FltsError('FLTS_TRAIN_FAILED', `Prophet fit failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+  return prophet;
+}
+
+function wrap(window: WindowSpec, fitted: Prophet[]): ForecastModel {
+  const nt = window.targets.length;
+  return {
+    modelType: 'PROPHET',
+    window,
+    async predict(batch) {
+      const out = new Float32Array(batch.size * window.outputSeqLen * nt);
+      if (batch.size === 0) return out;
+      const ds = Array.from(batch.forecastTimes, (ms) => ms / 1000);
+      fitted.forEach((prophet, t) => {
+        const yhat = prophet.predict({ ds }).yhat.point;
+        yhat.forEach((value, i) => {
+          out[i * nt + t] = value;
+        });
+      });
+      return out;
+    },
+    dispose() {
+      fitted.splice(0).forEach((prophet) => prophet.free());
+    },
+  };
+}
+
+/** One Prophet per target, fitted on the (scaled) training series; predicts the forecast timestamps. */
+export function fitProphetModel(train: TimeFrame, window: WindowSpec, settings: ProphetSettings, seed: number): { model: ForecastModel; artifact: ProphetArtifact } {
+  ensureProphetWasm();
+  const ds = Array.from(train.time, (ms) => ms / 1000);
+  const series: ProphetArtifact['series'] = [];
+  const fitted: Prophet[] = [];
+  for (const target of window.targets) {
+    const y = Array.from(train.values[target]);
+    let captured: ProphetFittedParams | undefined;
+    const recording: Optimizer = {
+      optimize: (init, data, opts) => {
+        const output = wasmstanOptimizer.optimize(init as never, data as never, opts as never) as unknown as OptimizeOutput;
+        captured = toJsonParams(output);
+        return output;
+      },
+    };
+    fitted.push(fitOne(prophetOptions(settings, recording), ds, y, seed));
+    if (!captured) throw new FltsError('FLTS_TRAIN_FAILED', `Prophet fit for ${target} produced no parameters.`);
+    series.push({ target, ds, y, params: captured });
+  }
+  return { model: wrap(window, fitted), artifact: { format: 'flts-prophet-v1', options: { ...settings, uncertaintySamples: 0 }, seed, series } };
+}
+
+export function loadProphetModel(artifact: ProphetArtifact, window: WindowSpec): ForecastModel {
+  ensureProphetWasm();
+  const fitted = window.targets.map((target) => {
+    const entry = artifact.series.find((s) => s.target === target);
+    if (!entry) throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `The Prophet artifact has no series for target "${target}".`);
+    return fitOne(prophetOptions(artifact.options, replayOptimizer(entry.params)), entry.ds, entry.y, artifact.seed);
+  });
+  return wrap(window, fitted);
+}

@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs';
+import { FltsError } from '../errors.js';
+import type { ForecastModel, PredictBatch, WindowSpec } from './forecast-model.js';
+
+export type RecurrentKind = 'LSTM' | 'GRU';
+
+export interface RecurrentParams {
+  hiddenSize: number;
+  numLayers: number;
+}
+
+/**
+ * The reference's LSTM/GRU: stacked recurrent layers, the last step's state, then one dense layer to
+ * outputSeqLen x targets values. Weights start like PyTorch's defaults, U(-1/sqrt(fan), 1/sqrt(fan)), with
+ * one seed per layer so the same seed gives the same network.
+ */
+export function buildRecurrentNetwork(kind: RecurrentKind, spec: WindowSpec, params: RecurrentParams, seed: number): tf.LayersModel {
+  const bound = 1 / Math.sqrt(params.hiddenSize);
+  let seedOffset = 0;
+  const uniform = (limit: number): ReturnType<typeof tf.initializers.randomUniform> => tf.initializers.randomUniform({ minval: -limit, maxval: limit, seed: seed + 7919 * ++seedOffset });
+  const model = tf.sequential();
+  for (let layer = 0; layer < params.numLayers; layer++) {
+    const config = {
+      units: params.hiddenSize,
+      returnSequences: layer < params.numLayers - 1,
+      kernelInitializer: uniform(bound),
+      recurrentInitializer: uniform(bound),
+      biasInitializer: uniform(bound),
+      ...(layer === 0 ? { inputShape: [spec.inputSeqLen, spec.features.length] } : {}),
+    };
+    model.add(kind === 'LSTM' ? tf.layers.lstm(config) : tf.layers.gru(config));
+  }
+  model.add(tf.layers.dense({ units: spec.outputSeqLen * spec.targets.length, kernelInitializer: uniform(bound), biasInitializer: uniform(bound) }));
+  return model;
+}
+
+export function assertBatchShape(batch: PredictBatch, spec: WindowSpec): void {
+  const expected = batch.size * spec.inputSeqLen * spec.features.length;
+  if (batch.windows.length !== expected) {
+    throw new FltsError('FLTS_REQUEST_INVALID', `Expected ${batch.size} windows of ${spec.inputSeqLen} x ${spec.features.length} values (${expected}), got ${batch.windows.length}.`, {
+      details: { expected, received: batch.windows.length },
+    });
+  }
+}
+
+/** Serving wrapper: one forward pass per batch inside tf.tidy, so no tensor outlives a call. */
+export function createRecurrentForecastModel(kind: RecurrentKind, window: WindowSpec, network: tf.LayersModel): ForecastModel {
+  let disposed = false;
+  return {
+    modelType: kind,
+    window,
+    async predict(batch) {
+      if (disposed) throw new FltsError('FLTS_MODEL_NOT_FITTED', `The ${kind} model was disposed.`);
+      assertBatchShape(batch, window);
+      if (batch.size === 0) return new Float32Array(0);
+      const output = tf.tidy(() => network.predict(tf.tensor3d(batch.windows, [batch.size, window.inputSeqLen, window.features.length])) as tf.Tensor);
+      try {
+        return (await output.data()) as Float32Array;
+      } finally {
+        output.dispose();
+      }
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      network.dispose();
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import type { TimeFrame } from '../data/time-frame.js';
+import { buildWindows, prependHistory, sliceWindows } from './windows.js';
+
+function frame(rows: number, start = 0): TimeFrame {
+  const time = Float64Array.from({ length: rows }, (_, i) => (start + i) * 1000);
+  const a = Float64Array.from({ length: rows }, (_, i) => start + i);
+  const b = Float64Array.from({ length: rows }, (_, i) => 100 + start + i);
+  return { time, columns: ['a', 'b'], values: { a, b } };
+}
+
+const spec = { inputSeqLen: 3, outputSeqLen: 2, features: ['a', 'b'], targets: ['b'] };
+
+describe('core > models > windows', () => {
+  it('builds rows - in - out + 1 windows of every feature and the following target steps', () => {
+    const set = buildWindows(frame(8), spec);
+    expect(set.size).toBe(4);
+    // window 1 covers rows 1..3 and forecasts rows 4, 5
+    expect(Array.from(set.x.subarray(6, 12))).toEqual([1, 101, 2, 102, 3, 103]);
+    expect(Array.from(set.y.subarray(2, 4))).toEqual([104, 105]);
+    expect(Array.from(set.forecastTimes.subarray(2, 4))).toEqual([4000, 5000]);
+  });
+
+  it('rejects a frame too short for one window and an unknown target', () => {
+    expect(() => buildWindows(frame(4), spec)).toThrow(/cannot make one window/);
+    expect(() => buildWindows(frame(8), { ...spec, targets: ['zzz'] })).toThrow(/zzz/);
+  });
+
+  it('gives every test row a forecast when the last training rows are prepended', () => {
+    const joined = prependHistory(frame(10), frame(5, 10), 3);
+    expect(Array.from(joined.values.a)).toEqual([7, 8, 9, 10, 11, 12, 13, 14]);
+    const set = buildWindows(joined, { ...spec, outputSeqLen: 1 }, 3);
+    expect(set.size).toBe(5);
+    expect(Array.from(set.forecastTimes)).toEqual([10000, 11000, 12000, 13000, 14000]);
+    expect(Array.from(set.x.subarray(0, 6))).toEqual([7, 107, 8, 108, 9, 109]);
+  });
+
+  it('slices windows chronologically', () => {
+    const set = buildWindows(frame(8), spec);
+    const tail = sliceWindows(set, 3, 4, spec);
+    expect(tail.size).toBe(1);
+    expect(Array.from(tail.y)).toEqual([106, 107]);
+  });
+});

@@ -1,0 +1,90 @@
+import type { TimeFrame } from '../data/time-frame.js';
+import { FltsError } from '../errors.js';
+import type { WindowSpec } from './forecast-model.js';
+
+/**
+ * Supervised windows over a frame: X[i] = every feature over rows [i, i + inputSeqLen), y[i] = the targets
+ * over the next outputSeqLen rows. Layouts are row-major and match `PredictBatch` / `ForecastModel.predict`.
+ */
+export interface WindowSet {
+  size: number;
+  /** [size][inputSeqLen][features]. */
+  x: Float32Array;
+  /** [size][outputSeqLen][targets] on the frame's (scaled) scale. */
+  y: Float32Array;
+  /** Epoch ms of each forecast step, [size][outputSeqLen]. */
+  forecastTimes: Float64Array;
+}
+
+export function assertWindowColumns(frame: TimeFrame, spec: WindowSpec): void {
+  const missing = [...spec.features, ...spec.targets].filter((column) => !frame.values[column]);
+  if (missing.length > 0) {
+    const code = spec.targets.some((t) => missing.includes(t)) ? 'FLTS_MODEL_TARGET_MISSING' : 'FLTS_REQUEST_INVALID';
+    throw new FltsError(code, `Column(s) ${missing.join(', ')} not in the data (columns: ${frame.columns.join(', ')}).`, { details: { missing } });
+  }
+}
+
+export function windowCount(rows: number, spec: WindowSpec): number {
+  return Math.max(0, rows - spec.inputSeqLen - spec.outputSeqLen + 1);
+}
+
+/** Windows whose first forecast row is in [firstTargetRow, rows); earlier rows only serve as history. */
+export function buildWindows(frame: TimeFrame, spec: WindowSpec, firstTargetRow = spec.inputSeqLen): WindowSet {
+  assertWindowColumns(frame, spec);
+  const { inputSeqLen: seq, outputSeqLen: horizon } = spec;
+  const rows = frame.time.length;
+  const start = Math.max(0, firstTargetRow - seq);
+  const size = windowCount(rows - start, spec);
+  if (size === 0) {
+    throw new FltsError('FLTS_MODEL_TOO_FEW_ROWS', `${rows - start} rows cannot make one window of ${seq} inputs + ${horizon} outputs.`, {
+      details: { rows: rows - start, inputSeqLen: seq, outputSeqLen: horizon },
+    });
+  }
+  const nf = spec.features.length;
+  const nt = spec.targets.length;
+  const features = spec.features.map((c) => frame.values[c]);
+  const targets = spec.targets.map((c) => frame.values[c]);
+  const x = new Float32Array(size * seq * nf);
+  const y = new Float32Array(size * horizon * nt);
+  const forecastTimes = new Float64Array(size * horizon);
+  for (let w = 0; w < size; w++) {
+    const row0 = start + w;
+    for (let s = 0; s < seq; s++) {
+      const base = (w * seq + s) * nf;
+      for (let f = 0; f < nf; f++) x[base + f] = features[f][row0 + s];
+    }
+    for (let h = 0; h < horizon; h++) {
+      const row = row0 + seq + h;
+      forecastTimes[w * horizon + h] = frame.time[row];
+      for (let t = 0; t < nt; t++) y[(w * horizon + h) * nt + t] = targets[t][row];
+    }
+  }
+  return { size, x, y, forecastTimes };
+}
+
+/** Concatenates the last `rows` rows of `history` before `frame`, so the first rows of `frame` get forecasts too. */
+export function prependHistory(history: TimeFrame, frame: TimeFrame, rows: number): TimeFrame {
+  const take = Math.min(rows, history.time.length);
+  const from = history.time.length - take;
+  const join = (a: Float64Array, b: Float64Array): Float64Array => {
+    const out = new Float64Array(take + b.length);
+    out.set(a.subarray(from), 0);
+    out.set(b, take);
+    return out;
+  };
+  const values: Record<string, Float64Array> = {};
+  for (const column of frame.columns) values[column] = join(history.values[column] ?? new Float64Array(history.time.length).fill(Number.NaN), frame.values[column]);
+  return { time: join(history.time, frame.time), columns: frame.columns, values };
+}
+
+/** Copies windows [from, to) of a set (chronological splits). */
+export function sliceWindows(set: WindowSet, from: number, to: number, spec: WindowSpec): WindowSet {
+  const xw = spec.inputSeqLen * spec.features.length;
+  const yw = spec.outputSeqLen * spec.targets.length;
+  return {
+    size: to - from,
+    x: set.x.slice(from * xw, to * xw),
+    y: set.y.slice(from * yw, to * yw),
+    forecastTimes: set.forecastTimes.slice(from * spec.outputSeqLen, to * spec.outputSeqLen),
+  };
+}

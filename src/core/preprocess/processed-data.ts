@@ -1,0 +1,55 @@
+import type { Settings } from '../config/settings.js';
+import { decodeFrameParquet } from '../data/frame-parquet.js';
+import type { ScalerParams } from '../data/scaler.js';
+import type { TimeFrame } from '../data/time-frame.js';
+import { FltsError } from '../errors.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { getJsonIfExists } from '../storage/json-objects.js';
+import { processedKeys, type ProcessedSidecar } from './processed-layout.js';
+
+export interface LoadProcessedDataOptions {
+  /** A specific processed version; without it, the latest (the objects at the bucket root). */
+  configHash?: string;
+}
+
+export interface ProcessedData {
+  configHash: string;
+  sidecar: ProcessedSidecar;
+  train: TimeFrame;
+  test: TimeFrame;
+  /** Fitted on the training data; the test data is already on this scale. */
+  scaler: ScalerParams;
+  /** Feature columns in order (without `time`). */
+  columns: string[];
+}
+
+function notProcessed(message: string, details: Record<string, unknown>): FltsError {
+  return new FltsError('FLTS_DATA_NOT_PROCESSED', message, { details });
+}
+
+/** Reads only the train sidecar: enough to know which version is latest and what produced it. */
+export async function readProcessedSidecar(store: ObjectStore, settings: Settings, configHash?: string): Promise<ProcessedSidecar | undefined> {
+  return getJsonIfExists<ProcessedSidecar>(store, settings.store.buckets.processed, processedKeys(settings, configHash).trainSidecar);
+}
+
+/** Processed train and test data plus the scaler that produced them, as written by `flts preprocess`. */
+export async function loadProcessedData(store: ObjectStore, settings: Settings, options: LoadProcessedDataOptions = {}): Promise<ProcessedData> {
+  const bucket = settings.store.buckets.processed;
+  const keys = processedKeys(settings, options.configHash);
+  const where = options.configHash ? `config_hash ${options.configHash}` : 'the latest version';
+  const sidecar = await getJsonIfExists<ProcessedSidecar>(store, bucket, keys.trainSidecar);
+  if (!sidecar) throw notProcessed(`No processed data for ${where} in bucket '${bucket}' (${keys.trainSidecar} is missing).`, { bucket, key: keys.trainSidecar });
+  if (!sidecar.flts) {
+    throw notProcessed(`Processed data in '${bucket}' was written without its scaler (by another tool); run \`flts preprocess\` to rewrite it.`, { bucket, key: keys.trainSidecar });
+  }
+  const configHash = sidecar.config_hash;
+  if (options.configHash && configHash !== options.configHash) {
+    throw notProcessed(`${keys.trainSidecar} records config_hash ${configHash}, not ${options.configHash}.`, { bucket, key: keys.trainSidecar });
+  }
+  const read = async (key: string): Promise<TimeFrame> => {
+    if (!(await store.exists(bucket, key))) throw notProcessed(`Processed data for ${where} is incomplete: ${bucket}/${key} is missing.`, { bucket, key });
+    return decodeFrameParquet(await store.get(bucket, key), `${bucket}/${key}`);
+  };
+  const [train, test] = await Promise.all([read(keys.trainParquet), read(keys.testParquet)]);
+  return { configHash, sidecar, train, test, scaler: sidecar.flts.scaler, columns: [...train.columns] };
+}

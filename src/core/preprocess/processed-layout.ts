@@ -1,0 +1,75 @@
+import type { Settings } from '../config/settings.js';
+import type { ScalerParams } from '../data/scaler.js';
+import { FltsError } from '../errors.js';
+import { joinKey } from '../storage/keys.js';
+
+/** Content fingerprint of one input file: the lineage that config_hash (file names only) cannot give. */
+export interface InputFingerprint {
+  file: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** What flts adds to the reference sidecar, under its own key so reference readers ignore it. */
+export interface FltsSidecarExtras {
+  version: string;
+  fingerprints: { train: InputFingerprint; test: InputFingerprint };
+  sample_seed: number;
+  sample_strategy: string;
+  scaler: ScalerParams;
+  time_column: string;
+  dropped_columns: string[];
+  imputed_cells: number;
+}
+
+/** The reference's `<name>.meta.json` (compact JSON), plus `flts`. */
+export interface ProcessedSidecar {
+  identifier: string;
+  source_bucket: string;
+  train_source_object: string;
+  test_source_object: string;
+  config: string;
+  config_hash: string;
+  created_at: string;
+  scaler_type: string;
+  output_object: string;
+  row_count: number;
+  column_names: string[];
+  flts?: FltsSidecarExtras;
+}
+
+export interface ProcessedKeys {
+  trainParquet: string;
+  testParquet: string;
+  trainSidecar: string;
+  testSidecar: string;
+  /** Only under `<config_hash>/`: the fitted scaler on its own, for readers that want nothing else. */
+  scaler?: string;
+}
+
+const CONFIG_HASH_PATTERN = /^[0-9a-f]{64}$/;
+
+export function assertConfigHash(configHash: string): void {
+  if (!CONFIG_HASH_PATTERN.test(configHash)) {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `Invalid config hash ${JSON.stringify(configHash)}: expected 64 lower-case hex characters.`, {
+      details: { configHash },
+    });
+  }
+}
+
+/**
+ * The reference layout at the bucket root (the latest processed data, what reference trainers read), and the
+ * same files under `<config_hash>/` so any earlier processed version stays addressable.
+ */
+export function processedKeys(settings: Settings, configHash?: string): ProcessedKeys {
+  const prefix = configHash ?? '';
+  if (configHash !== undefined) assertConfigHash(configHash);
+  const { trainOutput, testOutput } = settings.store.objects;
+  return {
+    trainParquet: joinKey(prefix, `${trainOutput}.parquet`),
+    testParquet: joinKey(prefix, `${testOutput}.parquet`),
+    trainSidecar: joinKey(prefix, `${trainOutput}.meta.json`),
+    testSidecar: joinKey(prefix, `${testOutput}.meta.json`),
+    ...(configHash !== undefined ? { scaler: joinKey(prefix, 'scaler.json') } : {}),
+  };
+}

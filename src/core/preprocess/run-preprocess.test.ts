@@ -1,0 +1,140 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveSettings, type Settings } from '../config/settings.js';
+import type { FltsEvent } from '../events.js';
+import { createFsStore } from '../storage/fs-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { loadProcessedData } from './processed-data.js';
+import { runPreprocess } from './run-preprocess.js';
+
+const BUCKET = 'processed-data';
+
+function csv(rows: number, shift = 0): string {
+  const lines = ['time,down,up'];
+  for (let i = 0; i < rows; i++) {
+    const t = new Date(Date.UTC(2018, 1, 5) + i * 120_000).toISOString().slice(0, 19).replace('T', ' ');
+    lines.push(`${t},${100 + ((i * 37 + shift) % 50)},${i % 7 === 3 ? '' : i % 11}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+let dir: string;
+let store: ObjectStore;
+
+function settingsFor(flags: Record<string, unknown> = {}): Settings {
+  return resolveSettings({ flags: { 'data.dataDir': dir, 'data.trainFile': 'train.csv', 'data.testFile': 'test.csv', ...flags } }).settings;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'flts-preprocess-'));
+  writeFileSync(path.join(dir, 'train.csv'), csv(60));
+  writeFileSync(path.join(dir, 'test.csv'), csv(20, 5));
+  store = createFsStore(path.join(dir, 'store'));
+});
+
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('core > preprocess > run-preprocess', () => {
+  it('processes, then reports cached for the same settings and bytes', async () => {
+    const events: FltsEvent[] = [];
+    const first = await runPreprocess(settingsFor(), { store, onEvent: (e) => events.push(e) });
+    expect(first.status).toBe('processed');
+    expect(first.train).toEqual({ rows: 60, columns: 8 });
+    expect(first.test).toEqual({ rows: 20, columns: 8 });
+    expect(first.inputs.train).toMatchObject({ file: 'train.csv', rows: 60, columns: 2 });
+    expect(first.fingerprints.train.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.outputKeys).toEqual(expect.arrayContaining(['processed_data.parquet', `${first.configHash}/scaler.json`, `${first.configHash}/test_processed_data.meta.json`]));
+    expect(events.map((e) => e.type)).toEqual(['preprocess.read', 'preprocess.read', 'preprocess.done']);
+
+    const second = await runPreprocess(settingsFor(), { store, onEvent: (e) => events.push(e) });
+    expect(second).toMatchObject({ status: 'cached', configHash: first.configHash, train: first.train, test: first.test, columns: first.columns });
+    expect(events.at(-1)).toEqual({ type: 'preprocess.cached', configHash: first.configHash });
+  });
+
+  it('recomputes when a file changes under the same name (same config_hash)', async () => {
+    const first = await runPreprocess(settingsFor(), { store });
+    writeFileSync(path.join(dir, 'train.csv'), csv(61));
+    const second = await runPreprocess(settingsFor(), { store });
+    expect(second.configHash).toBe(first.configHash);
+    expect(second.status).toBe('processed');
+    expect(second.train.rows).toBe(61);
+  });
+
+  it('recomputes when forced', async () => {
+    await runPreprocess(settingsFor(), { store });
+    expect((await runPreprocess(settingsFor({ 'data.forceReprocess': true }), { store })).status).toBe('processed');
+  });
+
+  it('recomputes when an output was deleted, at the root or in the versioned copy', async () => {
+    const first = await runPreprocess(settingsFor(), { store });
+    await store.delete(BUCKET, 'test_processed_data.parquet');
+    expect((await runPreprocess(settingsFor(), { store })).status).toBe('processed');
+    expect(await store.exists(BUCKET, 'test_processed_data.parquet')).toBe(true);
+    await store.delete(BUCKET, `${first.configHash}/scaler.json`);
+    expect((await runPreprocess(settingsFor(), { store })).status).toBe('processed');
+  });
+
+  it('a new seed is a cache miss under random sampling only', async () => {
+    const random = { 'data.sampleTrainRows': 30, 'data.sampleStrategy': 'random' };
+    await runPreprocess(settingsFor({ ...random, 'data.sampleSeed': 1 }), { store });
+    expect((await runPreprocess(settingsFor({ ...random, 'data.sampleSeed': 1 }), { store })).status).toBe('cached');
+    const reseeded = await runPreprocess(settingsFor({ ...random, 'data.sampleSeed': 2 }), { store });
+    expect(reseeded.status).toBe('processed');
+    expect(reseeded.train.rows).toBe(30);
+    await runPreprocess(settingsFor({ 'data.sampleSeed': 1 }), { store });
+    expect((await runPreprocess(settingsFor({ 'data.sampleSeed': 2 }), { store })).status).toBe('cached');
+  });
+
+  it('never trusts a sidecar without fingerprints (written by the reference system)', async () => {
+    const first = await runPreprocess(settingsFor(), { store });
+    const sidecar = JSON.parse((await store.get(BUCKET, 'processed_data.meta.json')).toString());
+    delete sidecar.flts;
+    await store.put(BUCKET, 'processed_data.meta.json', JSON.stringify(sidecar));
+    const second = await runPreprocess(settingsFor(), { store });
+    expect(second).toMatchObject({ status: 'processed', configHash: first.configHash });
+  });
+
+  it('writes reference sidecars and loads any processed version back', async () => {
+    const first = await runPreprocess(settingsFor(), { store, now: () => new Date(Date.UTC(2025, 10, 4, 12, 0, 0)) });
+    const sidecar = JSON.parse((await store.get(BUCKET, 'processed_data.meta.json')).toString());
+    expect(sidecar).toMatchObject({
+      identifier: '',
+      source_bucket: 'dataset',
+      train_source_object: 'train.csv',
+      test_source_object: 'test.csv',
+      config: first.config,
+      config_hash: first.configHash,
+      created_at: '2025-11-04T12:00:00Z',
+      scaler_type: 'MinMaxScaler',
+      output_object: 'processed_data.parquet',
+      row_count: 60,
+      column_names: first.columns,
+      flts: { sample_seed: 42, time_column: 'time', fingerprints: first.fingerprints, imputed_cells: 9 + 3 },
+    });
+    const second = await runPreprocess(settingsFor({ 'preprocess.hashSalt': 'other' }), { store });
+    expect(second.configHash).not.toBe(first.configHash);
+
+    const latest = await loadProcessedData(store, settingsFor());
+    expect(latest.configHash).toBe(second.configHash);
+    const earlier = await loadProcessedData(store, settingsFor(), { configHash: first.configHash });
+    expect(earlier.configHash).toBe(first.configHash);
+    expect(earlier.columns).toEqual(first.columns);
+    expect(earlier.train.time.length).toBe(60);
+    expect(earlier.test.time[0]).toBe(Date.UTC(2018, 1, 5));
+    expect(earlier.scaler.columns).toEqual(first.columns);
+    // the test set is on the training scale: values come back through the same scaler
+    const downIndex = earlier.scaler.columns.indexOf('down');
+    expect(earlier.scaler.offset[downIndex]).toBe(100);
+
+    await expect(loadProcessedData(store, settingsFor(), { configHash: 'f'.repeat(64) })).rejects.toMatchObject({ code: 'FLTS_DATA_NOT_PROCESSED' });
+    await expect(loadProcessedData(store, settingsFor(), { configHash: '../x' })).rejects.toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE' });
+    await expect(loadProcessedData(createFsStore(path.join(dir, 'empty')), settingsFor())).rejects.toMatchObject({ code: 'FLTS_DATA_NOT_PROCESSED' });
+  });
+
+  it('rejects a test file without the training columns', async () => {
+    writeFileSync(path.join(dir, 'test.csv'), 'time,down\n2018-02-06 00:00:00,1\n');
+    await expect(runPreprocess(settingsFor(), { store })).rejects.toMatchObject({ code: 'FLTS_DATA_UNREADABLE', message: expect.stringContaining('up') });
+  });
+});

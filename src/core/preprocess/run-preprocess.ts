@@ -1,0 +1,157 @@
+import { computeConfigHash, resolveDataFiles } from '../config/config-hash.js';
+import type { Settings } from '../config/settings.js';
+import { TIME_COLUMN } from '../data/polars-frame.js';
+import { readFileBytes, readTableBytes, type ReadTableResult } from '../data/read-table.js';
+import { selectColumns, type TimeFrame } from '../data/time-frame.js';
+import { FltsError } from '../errors.js';
+import { ignoreEvents, type EventSink } from '../events.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { fingerprintBytes } from './input-fingerprint.js';
+import { findCachedOutputs } from './processed-cache.js';
+import { processedKeys, type InputFingerprint } from './processed-layout.js';
+import { sampleFrame } from './sampling.js';
+import { toolVersion } from './tool-version.js';
+import { assertTransformSettings, runTransformPipeline, type TransformReport } from './transform-pipeline.js';
+import { writeProcessedOutputs } from './write-processed.js';
+
+export interface PreprocessDeps {
+  store: ObjectStore;
+  logger?: Logger;
+  onEvent?: EventSink;
+  /** For tests: the clock that stamps `created_at`. */
+  now?: () => Date;
+}
+
+export interface PreprocessInput {
+  path: string;
+  file: string;
+  bytes: number;
+  /** Rows and columns as read (only when the data was processed, not when cached). */
+  rows?: number;
+  columns?: number;
+  droppedColumns?: string[];
+}
+
+export interface PreprocessResult {
+  status: 'processed' | 'cached';
+  configHash: string;
+  /** The canonical config string that config_hash is the SHA-256 of. */
+  config: string;
+  fingerprints: { train: InputFingerprint; test: InputFingerprint };
+  sampleSeed: number;
+  inputs: { train: PreprocessInput; test: PreprocessInput };
+  train: { rows: number; columns: number };
+  test: { rows: number; columns: number };
+  columns: string[];
+  bucket: string;
+  storeLocation: string;
+  /** Root keys (latest) first, then the versioned copy under `<config_hash>/` (written now, or found cached). */
+  outputKeys: string[];
+  report?: TransformReport;
+  timings: { readMs: number; transformMs: number; writeMs: number; totalMs: number };
+}
+
+/** The test set must carry the training columns; extra test columns are ignored. */
+function alignTestColumns(train: TimeFrame, test: TimeFrame, testFile: string): TimeFrame {
+  const missing = train.columns.filter((column) => !test.columns.includes(column));
+  if (missing.length > 0) {
+    throw new FltsError('FLTS_DATA_UNREADABLE', `${testFile} lacks training column(s) ${missing.join(', ')}.`, { details: { file: testFile, missing } });
+  }
+  return selectColumns(test, train.columns);
+}
+
+/** Raw files -> processed, hashed, versioned train/test data in the object store (or the cached copy). */
+export async function runPreprocess(settings: Settings, deps: PreprocessDeps): Promise<PreprocessResult> {
+  const started = performance.now();
+  const logger = (deps.logger ?? silentLogger).child({ service: 'preprocess' });
+  const emit = deps.onEvent ?? ignoreEvents;
+  assertTransformSettings(settings.preprocess);
+  const { canonical, configHash } = computeConfigHash(settings.preprocess, settings.data);
+  const files = resolveDataFiles(settings.data);
+  const { data } = settings;
+  const bucket = settings.store.buckets.processed;
+
+  const [trainBytes, testBytes] = await Promise.all([readFileBytes(files.trainPath), readFileBytes(files.testPath)]);
+  const fingerprints = { train: fingerprintBytes(files.trainPath, trainBytes), test: fingerprintBytes(files.testPath, testBytes) };
+  const inputs = {
+    train: { path: files.trainPath, file: files.trainName, bytes: trainBytes.byteLength },
+    test: { path: files.testPath, file: files.testName, bytes: testBytes.byteLength },
+  };
+  const seedMatters = data.sampleStrategy === 'random' && (data.sampleTrainRows > 0 || data.sampleTestRows > 0);
+  const base = { configHash, config: canonical, fingerprints, sampleSeed: data.sampleSeed, bucket, storeLocation: deps.store.location };
+
+  if (data.forceReprocess) {
+    logger.info({ event: 'force_reprocess', reason: 'forceReprocess', config_hash: configHash }, 'force_reprocess');
+  } else {
+    const hit = await findCachedOutputs(deps.store, settings, { configHash, fingerprints, sampleSeed: seedMatters ? data.sampleSeed : undefined });
+    if (hit) {
+      logger.info({ event: 'skip_idempotent', config_hash: configHash, result: 'cached' }, 'skip_idempotent');
+      emit({ type: 'preprocess.cached', configHash });
+      const columns = hit.sidecar.column_names;
+      const totalMs = performance.now() - started;
+      return {
+        ...base,
+        status: 'cached',
+        inputs,
+        train: { rows: hit.sidecar.row_count, columns: columns.length },
+        test: { rows: hit.testRows, columns: columns.length },
+        columns,
+        outputKeys: [processedKeys(settings), processedKeys(settings, configHash)].flatMap((keys) => Object.values(keys).filter((key): key is string => key !== undefined)),
+        timings: { readMs: 0, transformMs: 0, writeMs: 0, totalMs },
+      };
+    }
+  }
+
+  const parsed = [readTableBytes(trainBytes, files.trainName), readTableBytes(testBytes, files.testName)] as const;
+  const describe = (input: PreprocessInput, table: ReadTableResult): PreprocessInput => ({
+    ...input,
+    rows: table.frame.time.length,
+    columns: table.frame.columns.length,
+    droppedColumns: table.droppedColumns,
+  });
+  for (const [input, table] of [[inputs.train, parsed[0]], [inputs.test, parsed[1]]] as const) {
+    emit({ type: 'preprocess.read', file: input.file, rows: table.frame.time.length, columns: table.frame.columns.length });
+  }
+  const rawTrain = sampleFrame(parsed[0].frame, { rows: data.sampleTrainRows, strategy: data.sampleStrategy, seed: data.sampleSeed });
+  const rawTest = sampleFrame(alignTestColumns(parsed[0].frame, parsed[1].frame, files.testName), { rows: data.sampleTestRows, strategy: data.sampleStrategy, seed: data.sampleSeed });
+  const read = performance.now();
+
+  const { train, test, scaler, report } = runTransformPipeline(rawTrain, rawTest, settings.preprocess);
+  const transformed = performance.now();
+
+  const outputKeys = await writeProcessedOutputs(deps.store, settings, {
+    configHash,
+    canonicalConfig: canonical,
+    train,
+    test,
+    trainSource: files.trainName,
+    testSource: files.testName,
+    createdAt: (deps.now ?? (() => new Date()))(),
+    extras: {
+      version: toolVersion(),
+      fingerprints,
+      sample_seed: data.sampleSeed,
+      sample_strategy: data.sampleStrategy,
+      scaler,
+      time_column: TIME_COLUMN,
+      dropped_columns: [...parsed[0].droppedColumns, ...report.droppedColumns],
+      imputed_cells: report.imputedCells.train + report.imputedCells.test,
+    },
+  });
+  const finished = performance.now();
+  const timings = { readMs: read - started, transformMs: transformed - read, writeMs: finished - transformed, totalMs: finished - started };
+  logger.info({ event: 'success', config_hash: configHash, duration_ms: Math.round(timings.totalMs), result: 'ok' }, 'success');
+  emit({ type: 'preprocess.done', configHash, durationMs: timings.totalMs });
+  return {
+    ...base,
+    status: 'processed',
+    inputs: { train: describe(inputs.train, parsed[0]), test: describe(inputs.test, parsed[1]) },
+    train: { rows: train.time.length, columns: train.columns.length },
+    test: { rows: test.time.length, columns: test.columns.length },
+    columns: [...train.columns],
+    outputKeys,
+    report,
+    timings,
+  };
+}

@@ -1,0 +1,67 @@
+import type { Settings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
+import { getJsonIfExists, putJson } from '../storage/json-objects.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord } from './pointers.js';
+
+const HISTORY_FILE = /(^|\/)promotion-[^/]+\.json$/;
+const SYNC_ATTEMPTS = 5;
+
+/** `<scope>/<config_hash>/promotion-<timestamp with ":" -> "->.json`, the reference's history layout. */
+export function historyKey(record: PromotionRecord): string {
+  return `${record.identifier || 'global'}/${record.config_hash}/promotion-${record.timestamp.replace(/:/g, '-')}.json`;
+}
+
+/** UTC ISO timestamp with microseconds, like the reference's Python `isoformat() + "Z"`. */
+export function promotionTimestamp(date: Date, micros = 0): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, (_, ms: string) => `.${ms}${String(micros).padStart(3, '0')}Z`);
+}
+
+function byTimestamp(a: PromotionRecord, b: PromotionRecord): number {
+  return a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.run_id < b.run_id ? -1 : a.run_id > b.run_id ? 1 : 0;
+}
+
+/** Promotion history records, oldest first; `scope` limits them to one identifier (or "global"). */
+export async function listPromotionHistory(store: ObjectStore, settings: Settings, scope?: string): Promise<PromotionRecord[]> {
+  const bucket = settings.store.buckets.promotion;
+  const keys = (await store.list(bucket, scope ? `${scope}/` : '')).map((info) => info.key).filter((key) => HISTORY_FILE.test(key) && key.split('/').length === 3);
+  const records = await Promise.all(keys.map((key) => getJsonIfExists<PromotionRecord>(store, bucket, key).catch(() => undefined)));
+  return records.filter((r): r is PromotionRecord => r !== undefined && typeof r.run_id === 'string' && typeof r.timestamp === 'string').sort(byTimestamp);
+}
+
+/** Writes a history record under a key nobody else used (a same-microsecond collision moves the timestamp on). */
+export async function appendHistory(store: ObjectStore, settings: Settings, record: PromotionRecord): Promise<PromotionRecord> {
+  const bucket = settings.store.buckets.promotion;
+  let candidate = record;
+  for (let bump = 1; await store.exists(bucket, historyKey(candidate)); bump++) {
+    const micros = Number(record.timestamp.slice(-4, -1)) + bump;
+    candidate = { ...record, timestamp: `${record.timestamp.slice(0, -4)}${String(micros % 1000).padStart(3, '0')}Z` };
+  }
+  await putJson(store, bucket, historyKey(candidate), candidate);
+  return candidate;
+}
+
+function same(a: PromotionRecord | undefined, b: PromotionRecord | undefined): boolean {
+  return a !== undefined && b !== undefined && a.timestamp === b.timestamp && a.run_id === b.run_id && a.identifier === b.identifier;
+}
+
+/**
+ * Makes both pointers equal the newest history record: the scoped pointer the newest of this scope, the root
+ * pointer the newest of all scopes. Every writer derives the pointers from the history and re-checks after
+ * writing, so concurrent promotions converge on the newest record and can never leave the pointers mixed.
+ */
+export async function syncPointers(store: ObjectStore, settings: Settings): Promise<PromotionRecord | undefined> {
+  const bucket = settings.store.buckets.promotion;
+  const scope = promotionScope(settings);
+  for (let attempt = 0; attempt < SYNC_ATTEMPTS; attempt++) {
+    const all = await listPromotionHistory(store, settings);
+    const scoped = all.filter((r) => (r.identifier || 'global') === scope).at(-1);
+    const newest = all.at(-1);
+    if (scoped) await putJson(store, bucket, scopedPointerKey(settings), scoped);
+    if (newest) await putJson(store, bucket, ROOT_POINTER, newest);
+    const [againAll, scopedNow, rootNow] = await Promise.all([listPromotionHistory(store, settings), readPointerAt(store, settings, scopedPointerKey(settings)), readPointerAt(store, settings, ROOT_POINTER)]);
+    const expectedScoped = againAll.filter((r) => (r.identifier || 'global') === scope).at(-1);
+    if ((!expectedScoped || same(scopedNow, expectedScoped)) && (!againAll.at(-1) || same(rootNow, againAll.at(-1)))) return expectedScoped;
+  }
+  throw new FltsError('FLTS_PROMOTE_CONFLICT', `The promotion pointers kept changing during ${SYNC_ATTEMPTS} attempts to write them; other promotions are running.`);
+}

@@ -1,0 +1,78 @@
+import type { ForecastMetrics } from '../eval/metrics.js';
+import type { ModelType } from '../models/forecast-model.js';
+
+export type RunStatus = 'RUNNING' | 'SUCCESS' | 'FAILED' | 'KILLED';
+
+/** The window a run's model consumes and produces (serving builds its inputs from this). */
+export interface RunWindow {
+  features: string[];
+  targets: string[];
+  inputSeqLen: number;
+  outputSeqLen: number;
+}
+
+/** Reference-style flat metric names (what the score uses: scaled, on the processed test file) plus the details. */
+export interface RunMetrics {
+  test_mse: number;
+  test_rmse: number;
+  test_mae: number;
+  test_r2: number;
+  /** Validation loss (MSE, scaled) of the kept epoch; NN models only. */
+  val_loss?: number;
+  test: ForecastMetrics;
+}
+
+export interface RunTimings {
+  started_at: string;
+  finished_at?: string;
+  duration_ms?: number;
+  /** Time spent fitting (training loop or Prophet optimisation). */
+  fit_ms?: number;
+  /** Training windows processed per second of the training loop (NN models). */
+  samples_per_sec?: number;
+}
+
+/** Lineage of the data a run was trained on, copied from the processed-data sidecar. */
+export interface RunDataLineage {
+  processed_bucket: string;
+  processed_created_at: string;
+  train_rows: number;
+  test_rows: number;
+  train_source_object: string;
+  test_source_object: string;
+  fingerprints?: { train: { file: string; sha256: string; bytes: number }; test: { file: string; sha256: string; bytes: number } };
+  /** How test forecasts were produced: the last inputSeqLen training rows are prepended as history. */
+  test_windows: 'prepend-train-history';
+}
+
+/** `<run_id>/run.json` in the runs bucket: everything known about one training run. */
+export interface RunRecord {
+  run_id: string;
+  model_type: ModelType;
+  /** Reference experiment names: "Default" for neural networks, "NonML" otherwise. */
+  experiment: string;
+  config_hash: string;
+  status: RunStatus;
+  error?: { code: string; message: string };
+  params: Record<string, string | number | boolean | string[]>;
+  window: RunWindow;
+  data: RunDataLineage;
+  backend?: string;
+  seed: number;
+  timings: RunTimings;
+  best_epoch?: number;
+  epochs_run?: number;
+  metrics?: RunMetrics;
+  /** Object keys inside the run, relative to `<run_id>/`. */
+  artifacts: Record<string, string>;
+  flts_version: string;
+}
+
+export const RUN_FILES = {
+  record: 'run.json',
+  history: 'metrics.json',
+  scaler: 'scaler.json',
+  lossCurve: 'loss-curve.svg',
+  predictions: 'predictions.json',
+  modelDir: 'model',
+} as const;

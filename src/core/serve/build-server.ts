@@ -1,0 +1,77 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { silentLogger, type Logger } from '../logger.js';
+import { installErrorHandlers, installJsonParser } from './error-handler.js';
+import type { ModelHolder } from './model-holder.js';
+import type { PredictionLog } from './prediction-log.js';
+import { createRouteTable } from './route-table.js';
+import { registerHealthRoutes } from './routes/health-routes.js';
+import { registerKserveRoutes } from './routes/kserve-routes.js';
+import { registerMetricsRoutes } from './routes/metrics-routes.js';
+import { registerPredictRoutes } from './routes/predict-routes.js';
+import { errorResponseSchema } from './schemas/common.js';
+import type { ServeContext } from './serve-context.js';
+import { createServeMetrics, type ServeMetrics } from './serve-metrics.js';
+import { createServeStats } from './serve-stats.js';
+
+export interface BuildServerDeps {
+  /** The served model; the caller starts and stops it (`holder.start()` / `holder.stop()`). */
+  holder: ModelHolder;
+  /** Defaults to a fresh registry with process metrics; pass the one given to the holder to see reload metrics. */
+  metrics?: ServeMetrics;
+  /** Optional JSONL prediction log; the caller closes it. */
+  predictionLog?: PredictionLog;
+  logger?: Logger;
+  identifier?: string;
+  modelName?: string;
+  /** Default forecast rows per request (0 = the model horizon). */
+  inferenceLength?: number;
+  bodyLimitBytes?: number;
+}
+
+/**
+ * The inference API as a fastify instance that is not yet listening: reference routes (/predict, /healthz,
+ * /ready, /stats), /readyz, Prometheus /metrics, the Open Inference Protocol under /v2 and /openapi.json.
+ */
+export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstance> {
+  const bodyLimit = deps.bodyLimitBytes ?? 8 * 1024 * 1024;
+  const logger = (deps.logger ?? silentLogger).child({ component: 'inference-api' });
+  const app = Fastify({ logger: false, bodyLimit, return503OnClosing: true, forceCloseConnections: 'idle' });
+  const metrics = deps.metrics ?? createServeMetrics();
+  const stats = createServeStats();
+  const context: ServeContext = {
+    holder: deps.holder,
+    metrics,
+    stats,
+    predictionLog: deps.predictionLog,
+    logger,
+    routes: createRouteTable(app),
+    identifier: deps.identifier ?? '',
+    modelName: deps.modelName ?? 'flts',
+    inferenceLength: deps.inferenceLength ?? 0,
+  };
+
+  installJsonParser(app, bodyLimit);
+  installErrorHandlers(app, bodyLimit, logger);
+  app.addSchema(errorResponseSchema);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'flts inference API', version: '1', description: 'Forecasts from the promoted (or pinned) flts run. Errors: docs/errors.md.' },
+    },
+  });
+  // A body-less POST is an empty request, like `{}`.
+  app.addHook('preValidation', async (request) => {
+    if (request.method === 'POST' && (request.body === undefined || request.body === null)) request.body = {};
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+  app.addHook('onClose', async () => stats.close());
+
+  registerPredictRoutes(context);
+  registerHealthRoutes(context);
+  registerMetricsRoutes(app, context);
+  registerKserveRoutes(context);
+  context.routes.addMethodNotAllowedRoutes();
+  return app;
+}

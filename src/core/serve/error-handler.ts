@@ -1,0 +1,67 @@
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { FltsError, httpStatusFor, isFltsError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+/** fastify's error body plus our code, and the reference's (FastAPI) `detail`. Never a stack. */
+export interface ErrorBody {
+  error: string;
+  code: string;
+  message: string;
+  statusCode: number;
+  detail: string;
+}
+
+export function errorBody(status: number, code: ErrorCode, message: string): ErrorBody {
+  return { error: STATUS_CODES[status] ?? 'Error', code, message, statusCode: status, detail: message };
+}
+
+const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = { FLTS_REQUEST_TOO_LARGE: 413, FLTS_REQUEST_METHOD_NOT_ALLOWED: 405 };
+
+/** Maps anything a request can throw to a status and a coded message. Client mistakes are 4xx, never 500. */
+export function classifyError(error: unknown, bodyLimit: number): { status: number; code: ErrorCode; message: string } {
+  if (isFltsError(error)) return { status: STATUS_BY_CODE[error.code] ?? httpStatusFor(error), code: error.code, message: error.message };
+  const fastifyError = error as Partial<FastifyError> & { validation?: unknown };
+  if (fastifyError.validation) return { status: 400, code: 'FLTS_REQUEST_INVALID', message: `Invalid request: ${fastifyError.message}.` };
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, code: 'FLTS_REQUEST_TOO_LARGE', message: `Request body is larger than the limit of ${bodyLimit} bytes.` };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 400, code: 'FLTS_REQUEST_INVALID', message: `${fastifyError.message}; send the body as application/json.` };
+    default:
+      break;
+  }
+  const status = typeof fastifyError.statusCode === 'number' ? fastifyError.statusCode : 500;
+  if (status >= 400 && status < 500) return { status, code: 'FLTS_REQUEST_INVALID', message: fastifyError.message ?? 'Invalid request.' };
+  return { status: 500, code: 'FLTS_INTERNAL', message: 'Internal error while handling the request; it has been logged.' };
+}
+
+/** JSON bodies: an empty body is an empty request ({}), anything unparsable a 400 naming the parse error. */
+export function installJsonParser(app: FastifyInstance, bodyLimit: number): void {
+  // JSON only: fastify's default text/plain parser would hand a string to routes that expect an object.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(new FltsError('FLTS_REQUEST_INVALID', `Malformed JSON body: ${(error as Error).message}.`), undefined);
+    }
+  });
+}
+
+/** One error handler and one not-found handler for the whole API. */
+export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, logger: Logger): void {
+  app.setErrorHandler((error, request, reply) => {
+    const { status, code, message } = classifyError(error, bodyLimit);
+    if (status >= 500) logger.error({ reqId: request.id, err: error instanceof Error ? error.stack : String(error) }, 'request_failed');
+    const allow = isFltsError(error) ? error.details.allow : undefined;
+    if (typeof allow === 'string') void reply.header('allow', allow);
+    void reply.status(status).send(errorBody(status, code, message));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const message = `No route ${request.method} ${request.url.split('?')[0]}; see GET /openapi.json.`;
+    void reply.status(404).send(errorBody(404, 'FLTS_REQUEST_ROUTE_NOT_FOUND', message));
+  });
+}

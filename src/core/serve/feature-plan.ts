@@ -1,0 +1,70 @@
+import type { ScalerParams } from '../data/scaler.js';
+import { FltsError } from '../errors.js';
+import type { WindowSpec } from '../models/forecast-model.js';
+import { TIME_FEATURE_COLUMNS, timeFeatureValues } from '../preprocess/time-features.js';
+
+/**
+ * How a served run turns raw request values into model inputs and model outputs back into original units,
+ * worked out once per loaded run. Every feature has its affine scaling from the run's own scaler (identity
+ * for a column the scaler does not know), so requests are encoded exactly as the training data was (F12, F32).
+ */
+export interface FeaturePlan {
+  readonly window: WindowSpec;
+  /** Feature columns a request must send: the features minus the computed time features, in model order. */
+  readonly rawColumns: readonly string[];
+  /** Per feature: index into TIME_FEATURE_COLUMNS, or -1 for a raw column. */
+  readonly timeFeatureIndex: Int32Array;
+  readonly offset: Float64Array;
+  readonly scale: Float64Array;
+  /** Per target: its position among the features. */
+  readonly targetFeature: Int32Array;
+}
+
+export function createFeaturePlan(window: WindowSpec, scaler: ScalerParams): FeaturePlan {
+  const timeNames: readonly string[] = TIME_FEATURE_COLUMNS;
+  const n = window.features.length;
+  const offset = new Float64Array(n);
+  const scale = new Float64Array(n).fill(1);
+  const timeFeatureIndex = new Int32Array(n);
+  window.features.forEach((feature, f) => {
+    timeFeatureIndex[f] = timeNames.indexOf(feature);
+    const s = scaler.columns.indexOf(feature);
+    if (s >= 0) {
+      offset[f] = scaler.offset[s];
+      scale[f] = scaler.scale[s];
+    }
+  });
+  const targetFeature = Int32Array.from(window.targets, (target) => {
+    const index = window.features.indexOf(target);
+    if (index < 0) throw new FltsError('FLTS_MODEL_TARGET_MISSING', `Target "${target}" is not among the run's features (${window.features.join(', ')}).`);
+    return index;
+  });
+  return {
+    window,
+    rawColumns: window.features.filter((_, f) => timeFeatureIndex[f] < 0),
+    timeFeatureIndex,
+    offset,
+    scale,
+    targetFeature,
+  };
+}
+
+/** Writes the scaled time features of `epochMs` into `row` (one row of `features.length` values). */
+export function fillTimeFeatures(plan: FeaturePlan, epochMs: number, row: Float32Array | Float64Array): void {
+  let values: number[] | undefined;
+  for (let f = 0; f < plan.timeFeatureIndex.length; f++) {
+    const t = plan.timeFeatureIndex[f];
+    if (t < 0) continue;
+    values ??= timeFeatureValues(epochMs);
+    row[f] = (values[t] - plan.offset[f]) / plan.scale[f];
+  }
+}
+
+export function scaleValue(plan: FeaturePlan, feature: number, value: number): number {
+  return (value - plan.offset[feature]) / plan.scale[feature];
+}
+
+export function unscaleTarget(plan: FeaturePlan, target: number, scaled: number): number {
+  const f = plan.targetFeature[target];
+  return scaled * plan.scale[f] + plan.offset[f];
+}

@@ -1,0 +1,90 @@
+import type { TimeFrame } from '../data/time-frame.js';
+import { FltsError } from '../errors.js';
+import { fillTimeFeatures, scaleValue, unscaleTarget, type FeaturePlan } from './feature-plan.js';
+
+/** The last `inputSeqLen` rows of a series on the model's scale, in feature order, plus its step. */
+export interface ScaledHistory {
+  readonly time: Float64Array;
+  /** [inputSeqLen][features], row-major. */
+  readonly rows: Float32Array;
+  readonly cadenceMs: number;
+}
+
+export type PredictWindows = (windows: Float32Array, forecastTimes: Float64Array, size: number) => Promise<Float32Array>;
+
+export interface Forecast {
+  /** Epoch ms of each forecast row, continuing the input cadence after the last input row. */
+  readonly time: Float64Array;
+  /** Per target, in original units. */
+  readonly values: Float64Array[];
+  /** True when the horizon was exceeded and predictions were fed back as inputs. */
+  readonly recursive: boolean;
+  readonly forwardPasses: number;
+}
+
+/**
+ * The model's input window from a frame. `scaled` frames (processed test data) already hold every feature on
+ * the model's scale; raw frames (requests) hold the raw columns in original units, and the time features are
+ * computed from the timestamps with the training implementation.
+ */
+export function historyFromFrame(plan: FeaturePlan, frame: TimeFrame, cadenceMs: number, scaled: boolean): ScaledHistory {
+  const { inputSeqLen: seq, features } = plan.window;
+  const rows = frame.time.length;
+  if (rows < seq) throw new FltsError('FLTS_REQUEST_INVALID', `Too few rows: ${rows} given, the model needs at least ${seq} (its input window).`, { details: { rows, inputSeqLen: seq } });
+  const nf = features.length;
+  const first = rows - seq;
+  const window = new Float32Array(seq * nf);
+  const row = new Float64Array(nf);
+  for (let r = 0; r < seq; r++) {
+    const source = first + r;
+    if (!scaled) fillTimeFeatures(plan, frame.time[source], row);
+    for (let f = 0; f < nf; f++) {
+      if (scaled) row[f] = frame.values[features[f]][source];
+      else if (plan.timeFeatureIndex[f] < 0) row[f] = scaleValue(plan, f, frame.values[features[f]][source]);
+    }
+    window.set(row, r * nf);
+  }
+  return { time: frame.time.slice(first), rows: window, cadenceMs };
+}
+
+/**
+ * Forecasts `length` rows. Within the horizon this is one forward pass. Beyond it the forecast is recursive:
+ * each predicted step becomes an input row, with the targets set to the prediction, other raw features
+ * carried from the last row and the time features recomputed for the new timestamp.
+ */
+export async function forecastFromHistory(plan: FeaturePlan, history: ScaledHistory, length: number, predict: PredictWindows): Promise<Forecast> {
+  const { inputSeqLen: seq, outputSeqLen: horizon, features, targets } = plan.window;
+  const nf = features.length;
+  const nt = targets.length;
+  const time = new Float64Array(length);
+  const values = targets.map(() => new Float64Array(length));
+  let window = history.rows;
+  let lastTime = history.time[history.time.length - 1];
+  let produced = 0;
+  let forwardPasses = 0;
+  while (produced < length) {
+    const stepTimes = Float64Array.from({ length: horizon }, (_, h) => lastTime + (h + 1) * history.cadenceMs);
+    const predicted = await predict(window, stepTimes, 1);
+    forwardPasses++;
+    const take = Math.min(horizon, length - produced);
+    for (let h = 0; h < take; h++) {
+      time[produced + h] = stepTimes[h];
+      for (let t = 0; t < nt; t++) values[t][produced + h] = unscaleTarget(plan, t, predicted[h * nt + t]);
+    }
+    produced += take;
+    if (produced >= length) break;
+    const next = new Float32Array(seq * nf);
+    const kept = Math.max(0, seq - horizon);
+    next.set(window.subarray((seq - kept) * nf), 0);
+    const lastRow = window.subarray((seq - 1) * nf, seq * nf);
+    for (let h = Math.max(0, horizon - seq), r = kept; h < horizon; h++, r++) {
+      const row = next.subarray(r * nf, (r + 1) * nf);
+      row.set(lastRow);
+      for (let t = 0; t < nt; t++) row[plan.targetFeature[t]] = predicted[h * nt + t];
+      fillTimeFeatures(plan, stepTimes[h], row);
+    }
+    window = next;
+    lastTime = stepTimes[horizon - 1];
+  }
+  return { time, values, recursive: length > horizon, forwardPasses };
+}

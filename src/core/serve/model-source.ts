@@ -1,0 +1,39 @@
+import type { ScalerParams } from '../data/scaler.js';
+import type { TimeFrame } from '../data/time-frame.js';
+import type { ForecastModel } from '../models/forecast-model.js';
+
+/** What serving needs to know about a run; everything else stays in the registry. */
+export interface ServedRunInfo {
+  readonly runId: string;
+  readonly modelType: string;
+  readonly configHash: string;
+}
+
+/** A run loaded for serving: the fitted model and the scaler it was trained with (F12). */
+export interface LoadedRun {
+  readonly run: ServedRunInfo;
+  readonly model: ForecastModel;
+  readonly scaler: ScalerParams;
+}
+
+/** The part of a promotion pointer serving acts on. */
+export interface PointerTarget {
+  readonly runId: string;
+  readonly configHash: string;
+  readonly modelType: string;
+  /** Where the pointer was found (`current.json`, `global/current.json`, ...), for health output. */
+  readonly source?: string;
+  readonly timestamp?: string;
+}
+
+/**
+ * Where served models come from. The registry-backed implementation reads run records, artifacts and the
+ * promotion pointer cascade from the object store; tests construct their own models behind the same API.
+ */
+export interface ModelSource {
+  loadRun(runId: string): Promise<LoadedRun>;
+  /** The promoted run, or undefined when no pointer exists. Throws when the store cannot be read. */
+  readPointer(): Promise<PointerTarget | undefined>;
+  /** The processed (scaled) test frame of a config_hash, used when a request brings no data. */
+  loadTestFrame(configHash: string): Promise<TimeFrame>;
+}

@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+/** One JSONL line: the reference's inference result record (7.3), plus flts' request id. */
+export interface PredictionLogRecord {
+  timestamp: string;
+  identifier: string;
+  run_id: string;
+  model_type: string;
+  config_hash: string;
+  status: 'SUCCESS';
+  req_id: string;
+  prediction_hash: string;
+  metrics: Record<string, unknown>;
+  samples: unknown[];
+}
+
+export interface PredictionLogOptions {
+  store: ObjectStore;
+  bucket: string;
+  /** Deployment identifier; "" logs under `default/`. */
+  identifier: string;
+  flushIntervalMs: number;
+  /** Records kept in memory at most; beyond it the oldest are dropped (and counted) rather than growing. */
+  maxBuffered: number;
+  logger: Logger;
+}
+
+export interface PredictionLog {
+  /** Never blocks and never throws: the record is written by a later background flush. */
+  append(record: PredictionLogRecord): void;
+  flush(): Promise<void>;
+  /** Stops the timer and writes what is buffered. */
+  close(): Promise<void>;
+  readonly dropped: number;
+}
+
+/**
+ * Buffers prediction records and writes each flush as a NEW object
+ * `<identifier|default>/<YYYYMMDD>/<HHMMSSmmm>-<random>.jsonl`. Nothing is ever read back and rewritten,
+ * so concurrent servers cannot overwrite each other's lines (F22) and the cost of a write does not grow
+ * with the day's volume.
+ */
+export function createPredictionLog(options: PredictionLogOptions): PredictionLog {
+  const prefix = options.identifier || 'default';
+  let buffer: PredictionLogRecord[] = [];
+  let dropped = 0;
+  let writing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => void flush(), options.flushIntervalMs);
+  timer.unref();
+
+  function objectKey(day: string, now: Date): string {
+    const time = now.toISOString().slice(11, 23).replace(/[:.]/g, '');
+    return `${prefix}/${day}/${time}-${randomBytes(6).toString('hex')}.jsonl`;
+  }
+
+  async function writeBatch(records: PredictionLogRecord[]): Promise<void> {
+    const byDay = new Map<string, PredictionLogRecord[]>();
+    for (const record of records) {
+      const day = record.timestamp.slice(0, 10).replace(/-/g, '');
+      byDay.set(day, [...(byDay.get(day) ?? []), record]);
+    }
+    for (const [day, dayRecords] of byDay) {
+      const body = dayRecords.map((record) => JSON.stringify(record)).join('\n') + '\n';
+      try {
+        await options.store.put(options.bucket, objectKey(day, new Date()), body, { contentType: 'application/x-ndjson' });
+      } catch (error) {
+        options.logger.warn({ err: error, records: dayRecords.length }, 'prediction_log_write_failed');
+        buffer = [...dayRecords, ...buffer].slice(0, options.maxBuffered);
+      }
+    }
+  }
+
+  function flush(): Promise<void> {
+    writing = writing.then(async () => {
+      if (buffer.length === 0) return;
+      const records = buffer;
+      buffer = [];
+      await writeBatch(records);
+    });
+    return writing;
+  }
+
+  return {
+    append(record) {
+      buffer.push(record);
+      if (buffer.length > options.maxBuffered) {
+        buffer.shift();
+        dropped++;
+      }
+    },
+    flush,
+    async close() {
+      clearInterval(timer);
+      await flush();
+    },
+    get dropped() {
+      return dropped;
+    },
+  };
+}

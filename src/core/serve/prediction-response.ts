@@ -1,0 +1,100 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { PredictionLogRecord } from './prediction-log.js';
+import type { PredictionResult } from './run-prediction.js';
+import { formatTimestamp } from './timestamps.js';
+
+export type PredictionRow = { ts: string } & Record<string, number | null | string>;
+
+export interface PredictResponse {
+  status: 'SUCCESS';
+  identifier: string;
+  run_id: string;
+  model_type: string;
+  config_hash: string;
+  predictions: PredictionRow[];
+  req_id: string;
+  cached: false;
+  inference_length: number;
+  horizon: number;
+  recursive: boolean;
+  note?: string;
+  source: PredictionResult['source'];
+}
+
+export function newRequestId(): string {
+  return randomBytes(4).toString('hex');
+}
+
+const finiteOrNull = (value: number): number | null => (Number.isFinite(value) ? value : null);
+
+export function predictionRows(result: PredictionResult): PredictionRow[] {
+  const { time, values } = result.forecast;
+  const rows: PredictionRow[] = new Array(time.length);
+  for (let i = 0; i < time.length; i++) {
+    const row: PredictionRow = { ts: formatTimestamp(time[i]) };
+    result.targets.forEach((target, t) => (row[target] = finiteOrNull(values[t][i])));
+    rows[i] = row;
+  }
+  return rows;
+}
+
+/** The reference response shape (7.4), plus which model answered and whether the forecast was recursive. */
+export function buildPredictResponse(result: PredictionResult, identifier: string, reqId: string): PredictResponse {
+  const length = result.forecast.time.length;
+  return {
+    status: 'SUCCESS',
+    identifier: identifier || 'default',
+    run_id: result.run.runId,
+    model_type: result.run.modelType,
+    config_hash: result.run.configHash,
+    predictions: predictionRows(result),
+    req_id: reqId,
+    cached: false,
+    inference_length: length,
+    horizon: result.horizon,
+    recursive: result.forecast.recursive,
+    ...(result.forecast.recursive
+      ? { note: `inference_length ${length} exceeds the model horizon ${result.horizon}: steps after the first ${result.horizon} were forecast recursively from earlier predictions.` }
+      : {}),
+    source: result.source,
+  };
+}
+
+/** First 16 hex characters of SHA-256 over the first three prediction rows (the reference's fingerprint length). */
+export function predictionHash(rows: readonly PredictionRow[]): string {
+  return createHash('sha256').update(JSON.stringify(rows.slice(0, 3))).digest('hex').slice(0, 16);
+}
+
+/** Sample rows at the reference's positions {0, n/10, n/2, 9n/10, n-1}, first three target columns. */
+function samples(rows: readonly PredictionRow[], targets: readonly string[]): unknown[] {
+  const n = rows.length;
+  const positions = [...new Set([0, n - 1, Math.floor(n / 10), Math.floor(n / 2), Math.floor((9 * n) / 10)])].filter((p) => p >= 0 && p < n).sort((a, b) => a - b);
+  const columns = targets.slice(0, 3);
+  return positions.map((step) => ({
+    step,
+    ts: rows[step].ts,
+    pred: Object.fromEntries(columns.map((c) => [c, rows[step][c]])),
+    actual: null,
+    abs_err: null,
+  }));
+}
+
+/**
+ * The reference JSONL record. Forecasts always start after the last input row, so no actuals overlap them
+ * and `metrics` carries only the fingerprint and row count (the reference's no-overlap case).
+ */
+export function buildPredictionLogRecord(response: PredictResponse, targets: readonly string[], now: Date): PredictionLogRecord {
+  const hash = predictionHash(response.predictions);
+  return {
+    timestamp: now.toISOString(),
+    identifier: response.identifier,
+    run_id: response.run_id,
+    model_type: response.model_type,
+    config_hash: response.config_hash,
+    status: 'SUCCESS',
+    req_id: response.req_id,
+    prediction_hash: hash,
+    metrics: { prediction_hash: hash, rows_predicted: response.predictions.length },
+    samples: samples(response.predictions, targets),
+  };
+}

@@ -1,0 +1,28 @@
+import type { Settings } from '../config/settings.js';
+import { loadProcessedData } from '../preprocess/processed-data.js';
+import { loadRunForServing } from '../registry/load-run.js';
+import { readPromotionPointerWithSource } from '../registry/pointers.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { ModelSource } from './model-source.js';
+
+/**
+ * The run registry as a model source: runs (model, scaler, window) from the runs bucket, the promoted run
+ * from the reference pointer cascade, test data from the processed-data bucket under the run's config_hash.
+ */
+export function createRegistryModelSource(store: ObjectStore, settings: Settings): ModelSource {
+  return {
+    async loadRun(runId) {
+      const { run, model, scaler } = await loadRunForServing(store, settings, runId);
+      return { run: { runId: run.run_id, modelType: run.model_type, configHash: run.config_hash }, model, scaler };
+    },
+    async readPointer() {
+      const found = await readPromotionPointerWithSource(store, settings);
+      if (!found) return undefined;
+      const { record, key } = found;
+      return { runId: record.run_id, configHash: record.config_hash, modelType: record.model_type, source: key, timestamp: record.timestamp };
+    },
+    async loadTestFrame(configHash) {
+      return (await loadProcessedData(store, settings, { configHash })).test;
+    },
+  };
+}

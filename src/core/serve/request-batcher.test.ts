@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import type { ForecastModel, PredictBatch, WindowSpec } from '../models/forecast-model.js';
+import { createNaiveModel } from '../models/naive-model.js';
+import { createRequestBatcher } from './request-batcher.js';
+
+const WINDOW: WindowSpec = { inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] };
+
+/** Persistence, recording the size of every forward pass. */
+function recordingModel(): { model: ForecastModel; sizes: number[] } {
+  const inner = createNaiveModel(WINDOW);
+  const sizes: number[] = [];
+  return { model: { ...inner, predict: (batch: PredictBatch) => (sizes.push(batch.size), inner.predict(batch)) }, sizes };
+}
+
+const window = (last: number): Float32Array => Float32Array.from([0, last]);
+
+describe('core > serve > request-batcher', () => {
+  it('runs concurrent requests as one forward pass and hands each caller its own rows', async () => {
+    const { model, sizes } = recordingModel();
+    const batcher = createRequestBatcher(model, { maxBatch: 64, maxWaitMs: 0 });
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => batcher.predict(window(i), new Float64Array(1), 1)));
+    expect(sizes).toEqual([10]);
+    expect(results.map((r) => r[0])).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(batcher.queued).toBe(0);
+  });
+
+  it('never exceeds maxBatch windows per pass, including multi-window requests', async () => {
+    const { model, sizes } = recordingModel();
+    const batcher = createRequestBatcher(model, { maxBatch: 4, maxWaitMs: 1 });
+    const two = Float32Array.from([0, 100, 0, 101]);
+    const results = await Promise.all([
+      batcher.predict(two, new Float64Array(2), 2),
+      ...Array.from({ length: 7 }, (_, i) => batcher.predict(window(i), new Float64Array(1), 1)),
+    ]);
+    expect(sizes.every((size) => size <= 4)).toBe(true);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(9);
+    expect([...results[0]]).toEqual([100, 101]);
+    expect(results.slice(1).map((r) => r[0])).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('rejects every request of a failed pass and keeps serving later ones', async () => {
+    let fail = true;
+    const inner = createNaiveModel(WINDOW);
+    const model: ForecastModel = {
+      ...inner,
+      predict: async (batch) => {
+        if (fail) throw new Error('forward pass failed');
+        return inner.predict(batch);
+      },
+    };
+    const batcher = createRequestBatcher(model, { maxBatch: 8, maxWaitMs: 0 });
+    const failed = await Promise.allSettled([batcher.predict(window(1), new Float64Array(1), 1), batcher.predict(window(2), new Float64Array(1), 1)]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    expect((await batcher.predict(window(3), new Float64Array(1), 1))[0]).toBe(3);
+  });
+});

@@ -1,0 +1,42 @@
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import { FltsError } from '../errors.js';
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+/**
+ * Records the routes it registers so that, once all are known, every other method on a known path answers
+ * 405 with an Allow header (fastify alone answers 404 there).
+ */
+export interface RouteTable {
+  route(options: RouteOptions): void;
+  addMethodNotAllowedRoutes(): void;
+}
+
+export function createRouteTable(app: FastifyInstance): RouteTable {
+  const methodsByUrl = new Map<string, Set<string>>();
+  return {
+    route(options) {
+      const methods = Array.isArray(options.method) ? options.method : [options.method];
+      const known = methodsByUrl.get(options.url) ?? new Set<string>();
+      for (const method of methods) known.add(method);
+      if (known.has('GET')) known.add('HEAD');
+      methodsByUrl.set(options.url, known);
+      app.route(options);
+    },
+    addMethodNotAllowedRoutes() {
+      for (const [url, known] of methodsByUrl) {
+        const others = HTTP_METHODS.filter((method) => !known.has(method));
+        if (others.length === 0) continue;
+        const allow = [...known].join(', ');
+        app.route({
+          method: others,
+          url,
+          schema: { hide: true },
+          handler: async (request) => {
+            throw new FltsError('FLTS_REQUEST_METHOD_NOT_ALLOWED', `Method ${request.method} is not allowed on ${url}; allowed: ${allow}.`, { details: { allow } });
+          },
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import type { TimeFrame } from '../data/time-frame.js';
+import { FltsError } from '../errors.js';
+import { forecastFromHistory, historyFromFrame, type Forecast, type ScaledHistory } from './forecast.js';
+import type { ModelHolder } from './model-holder.js';
+import type { ServedRunInfo } from './model-source.js';
+import { parseRequestSeries } from './request-frame.js';
+import type { ServedModel } from './served-model.js';
+import { detectCadence } from './timestamps.js';
+
+export interface PredictionInput {
+  /** Column-oriented raw data; absent = forecast from the latest window of the stored test data. */
+  data?: unknown;
+  indexCol?: string;
+  /** Forecast rows; absent = the configured default, or the model horizon. */
+  inferenceLength?: number;
+}
+
+export interface PredictionResult {
+  run: ServedRunInfo;
+  targets: readonly string[];
+  horizon: number;
+  forecast: Forecast;
+  source: 'request' | 'stored-test-data';
+  /** Milliseconds spent waiting for forward passes (queueing included). */
+  modelMs: number;
+}
+
+const cadenceByFrame = new WeakMap<TimeFrame, number>();
+
+async function storedHistory(served: ServedModel): Promise<ScaledHistory> {
+  const frame = await served.testFrame();
+  let cadence = cadenceByFrame.get(frame);
+  if (cadence === undefined) {
+    cadence = detectCadence(frame.time);
+    cadenceByFrame.set(frame, cadence);
+  }
+  const missing = served.plan.window.features.filter((feature) => !frame.values[feature]);
+  if (missing.length > 0) {
+    throw new FltsError('FLTS_DATA_NOT_PROCESSED', `The stored test data of config_hash ${served.run.configHash} lacks the run's features: ${missing.join(', ')}.`);
+  }
+  return historyFromFrame(served.plan, frame, cadence, true);
+}
+
+/**
+ * One prediction, start to end, on the model current when it starts: the model is held for the whole
+ * request, so a hot reload meanwhile neither changes nor disposes it under the request.
+ */
+export async function runPrediction(holder: ModelHolder, input: PredictionInput, defaultLength: number): Promise<PredictionResult> {
+  const { served, release } = holder.acquire();
+  try {
+    const { window } = served.plan;
+    const length = input.inferenceLength ?? (defaultLength > 0 ? defaultLength : window.outputSeqLen);
+    const hasData = input.data !== undefined && input.data !== null;
+    let history: ScaledHistory;
+    if (hasData) {
+      const series = parseRequestSeries(input.data, served.plan.rawColumns, window.inputSeqLen, input.indexCol);
+      history = historyFromFrame(served.plan, series.frame, series.cadenceMs, false);
+    } else {
+      history = await storedHistory(served);
+    }
+    let modelMs = 0;
+    const forecast = await forecastFromHistory(served.plan, history, length, async (windows, times, size) => {
+      const started = performance.now();
+      try {
+        return await served.batcher.predict(windows, times, size);
+      } finally {
+        modelMs += performance.now() - started;
+      }
+    });
+    return { run: served.run, targets: window.targets, horizon: window.outputSeqLen, forecast, source: hasData ? 'request' : 'stored-test-data', modelMs };
+  } finally {
+    release();
+  }
+}

@@ -1,0 +1,59 @@
+const modelFields = {
+  run_id: { type: ['string', 'null'] },
+  model_type: { type: ['string', 'null'] },
+  config_hash: { type: ['string', 'null'] },
+  loaded_at: { type: ['string', 'null'] },
+  degraded: { type: 'boolean' },
+  degraded_reason: { type: ['string', 'null'] },
+  pinned_run_id: { type: ['string', 'null'] },
+} as const;
+
+export const healthzSchema = {
+  summary: 'Liveness, with the served model and degraded state',
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        status: { type: 'string' },
+        service: { type: 'string' },
+        model_ready: { type: 'boolean' },
+        queue_length: { type: 'integer' },
+        startup_ready_ms: { type: ['integer', 'null'] },
+        ...modelFields,
+      },
+    },
+  },
+} as const;
+
+const readinessBody = { type: 'object', properties: { status: { type: 'string', enum: ['ready', 'not_ready'] }, reason: { type: 'string' }, ...modelFields } } as const;
+
+export const readyzSchema = {
+  summary: 'Readiness: 200 once a model is loaded and warm, 503 before',
+  response: { 200: readinessBody, 503: readinessBody },
+} as const;
+
+export const readySchema = {
+  summary: "Readiness in the reference API's shape",
+  response: {
+    200: { type: 'object', properties: { status: { type: 'string' } } },
+    503: { type: 'object', properties: { status: { type: 'string' } } },
+  },
+} as const;
+
+export const predictPingSchema = {
+  summary: "The reference API's model probe",
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        status: { type: 'string' },
+        model_loaded: { type: 'boolean' },
+        has_df: { type: 'boolean' },
+        busy: { type: 'boolean' },
+        active_jobs: { type: 'integer' },
+        input_seq_len: { type: ['integer', 'null'] },
+        output_seq_len: { type: ['integer', 'null'] },
+      },
+    },
+  },
+} as const;

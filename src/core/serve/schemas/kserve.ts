@@ -1,0 +1,82 @@
+import { errorResponses } from './common.js';
+
+/** Open Inference Protocol (KServe v2) REST shapes, JSON only. */
+const tensorSchema = {
+  type: 'object',
+  required: ['name', 'shape', 'datatype', 'data'],
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    shape: { type: 'array', items: { type: 'integer', minimum: -1 } },
+    datatype: { type: 'string' },
+    parameters: { type: 'object' },
+    data: { type: 'array' },
+  },
+} as const;
+
+const tensorMetadata = { type: 'object', properties: { name: { type: 'string' }, datatype: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } } } } as const;
+
+export interface InferTensor {
+  name: string;
+  shape: number[];
+  datatype: string;
+  data: unknown[];
+  parameters?: Record<string, unknown>;
+}
+
+export interface InferRequest {
+  id?: string;
+  parameters?: { inference_length?: number; index_col?: string } & Record<string, unknown>;
+  inputs: InferTensor[];
+}
+
+export const modelParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
+
+export const inferSchema = {
+  summary: 'Open Inference Protocol inference: one input tensor per raw feature plus a timestamp tensor',
+  params: modelParams,
+  body: {
+    type: 'object',
+    required: ['inputs'],
+    properties: {
+      id: { type: 'string' },
+      parameters: {
+        type: 'object',
+        properties: { inference_length: { type: 'integer', minimum: 1, maximum: 10000 }, index_col: { type: 'string', minLength: 1 } },
+      },
+      inputs: { type: 'array', minItems: 1, items: tensorSchema },
+      outputs: { type: 'array' },
+    },
+  },
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        model_name: { type: 'string' },
+        model_version: { type: 'string' },
+        id: { type: 'string' },
+        parameters: { type: 'object', additionalProperties: true },
+        outputs: { type: 'array', items: { type: 'object', additionalProperties: true } },
+      },
+    },
+    ...errorResponses(400, 404, 413, 503),
+  },
+} as const;
+
+export const modelMetadataSchema = {
+  summary: 'Open Inference Protocol model metadata',
+  params: modelParams,
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        name: { type: 'string' },
+        versions: { type: 'array', items: { type: 'string' } },
+        platform: { type: 'string' },
+        inputs: { type: 'array', items: tensorMetadata },
+        outputs: { type: 'array', items: tensorMetadata },
+        parameters: { type: 'object', additionalProperties: true },
+      },
+    },
+    ...errorResponses(404, 503),
+  },
+} as const;

@@ -1,0 +1,70 @@
+import { errorResponses } from './common.js';
+
+const inferenceLength = { type: 'integer', minimum: 1, maximum: 10000, description: 'Forecast rows; beyond the model horizon the forecast is recursive.' } as const;
+
+export interface PredictBody {
+  data?: Record<string, unknown[]> | null;
+  index_col?: string;
+  inference_length?: number;
+}
+
+export interface PredictQuery {
+  inference_length?: number;
+}
+
+export const predictSchema = {
+  summary: 'Forecast the next rows of a series',
+  description:
+    'Reference request: `data` is column-oriented raw data in original units with a timestamp column (`index_col`, else ts/timestamp/time/date) and every raw feature of the served run; unique, strictly increasing timestamps. Without `data` the forecast starts after the latest window of the stored test data (computed per request, never cached). Predictions are in original units.',
+  body: {
+    type: 'object',
+    properties: {
+      data: { type: ['object', 'null'], description: 'Column name -> array of values (one per row).' },
+      index_col: { type: 'string', minLength: 1 },
+      inference_length: inferenceLength,
+    },
+  },
+  querystring: { type: 'object', properties: { inference_length: inferenceLength } },
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        status: { type: 'string', enum: ['SUCCESS'] },
+        identifier: { type: 'string' },
+        run_id: { type: 'string' },
+        model_type: { type: 'string' },
+        config_hash: { type: 'string' },
+        predictions: {
+          type: 'array',
+          items: { type: 'object', properties: { ts: { type: 'string' } }, additionalProperties: { type: ['number', 'null'] } },
+        },
+        req_id: { type: 'string' },
+        cached: { type: 'boolean' },
+        inference_length: { type: 'integer' },
+        horizon: { type: 'integer' },
+        recursive: { type: 'boolean' },
+        note: { type: 'string' },
+        source: { type: 'string', enum: ['request', 'stored-test-data'] },
+      },
+      required: ['status', 'identifier', 'run_id', 'predictions', 'req_id', 'cached'],
+    },
+    ...errorResponses(400, 413, 503),
+  },
+} as const;
+
+export const reloadSchema = {
+  summary: 'Re-read the promotion pointer and load the promoted run if it changed',
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        status: { type: 'string', enum: ['loaded', 'not_loaded'] },
+        result: { type: 'string' },
+        run_id: { type: ['string', 'null'] },
+        model_type: { type: ['string', 'null'] },
+        config_hash: { type: ['string', 'null'] },
+        message: { type: 'string' },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ServedRunInfo } from './model-source.js';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+export type ReloadResult = 'success' | 'failure';
+
+/**
+ * The Prometheus side of serving, on a registry of its own so several servers in one process (tests, the
+ * benchmark) never share counters.
+ */
+export interface ServeMetrics {
+  readonly registry: Registry;
+  observeRequest(route: string, method: string, status: number, seconds: number): void;
+  countPredictions(rows: number): void;
+  observeBatch(size: number): void;
+  countReload(result: ReloadResult): void;
+  setModel(run: ServedRunInfo | undefined): void;
+  setModelReady(ready: boolean, degraded: boolean): void;
+}
+
+export function createServeMetrics(options: { processMetrics?: boolean } = {}): ServeMetrics {
+  const registry = new Registry();
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  const requests = new Counter({ name: 'flts_http_requests_total', help: 'HTTP requests by route, method and status.', labelNames: ['route', 'method', 'status'], registers: [registry] });
+  const duration = new Histogram({ name: 'flts_http_request_duration_seconds', help: 'HTTP request latency by route.', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers: [registry] });
+  const predictions = new Counter({ name: 'flts_predictions_total', help: 'Forecast rows returned.', registers: [registry] });
+  const batchSize = new Histogram({ name: 'flts_prediction_batch_size', help: 'Windows per forward pass.', buckets: BATCH_BUCKETS, registers: [registry] });
+  const reloads = new Counter({ name: 'flts_model_reloads_total', help: 'Model loads by result.', labelNames: ['result'], registers: [registry] });
+  const info = new Gauge({ name: 'flts_model_info', help: 'The served model (value 1).', labelNames: ['run_id', 'model_type', 'config_hash'], registers: [registry] });
+  const ready = new Gauge({ name: 'flts_model_ready', help: '1 when a model is loaded and warm.', registers: [registry] });
+  const degraded = new Gauge({ name: 'flts_model_degraded', help: '1 when the promoted model could not be loaded and an older one is served.', registers: [registry] });
+  for (const result of ['success', 'failure']) reloads.inc({ result }, 0);
+
+  return {
+    registry,
+    observeRequest(route, method, status, seconds) {
+      requests.inc({ route, method, status: String(status) });
+      duration.observe({ route }, seconds);
+    },
+    countPredictions: (rows) => predictions.inc(rows),
+    observeBatch: (size) => batchSize.observe(size),
+    countReload: (result) => reloads.inc({ result }),
+    setModel(run) {
+      info.reset();
+      if (run) info.set({ run_id: run.runId, model_type: run.modelType, config_hash: run.configHash }, 1);
+    },
+    setModelReady(isReady, isDegraded) {
+      ready.set(isReady ? 1 : 0);
+      degraded.set(isDegraded ? 1 : 0);
+    },
+  };
+}

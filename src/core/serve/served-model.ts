@@ -1,0 +1,95 @@
+import type { ScalerParams } from '../data/scaler.js';
+import type { TimeFrame } from '../data/time-frame.js';
+import type { ForecastModel } from '../models/forecast-model.js';
+import { createFeaturePlan, type FeaturePlan } from './feature-plan.js';
+import type { LoadedRun, ServedRunInfo } from './model-source.js';
+import { createRequestBatcher, type RequestBatcher, type RequestBatcherOptions } from './request-batcher.js';
+
+/**
+ * One loaded run as serving uses it: model, scaler, feature plan, its own batcher, and a count of the
+ * requests using it, so a replaced model is disposed only after its last in-flight request finished.
+ */
+export interface ServedModel {
+  readonly run: ServedRunInfo;
+  readonly model: ForecastModel;
+  readonly scaler: ScalerParams;
+  readonly plan: FeaturePlan;
+  readonly batcher: RequestBatcher;
+  readonly loadedAt: string;
+  /** Marks one request as using this model; call the returned function when it is done. */
+  acquire(): () => void;
+  /** No new requests will come; dispose the model once the in-flight ones are done. */
+  retire(): void;
+  readonly inFlight: number;
+  readonly disposed: boolean;
+  /** The processed test frame of the run's config_hash, read once and kept (the forecast is computed per request). */
+  testFrame(): Promise<TimeFrame>;
+}
+
+export interface ServedModelOptions {
+  batching: Omit<RequestBatcherOptions, 'onBatch'>;
+  onBatch?: (size: number) => void;
+  loadTestFrame: (configHash: string) => Promise<TimeFrame>;
+  now?: () => Date;
+}
+
+export function createServedModel(loaded: LoadedRun, options: ServedModelOptions): ServedModel {
+  const plan = createFeaturePlan(loaded.model.window, loaded.scaler);
+  const batcher = createRequestBatcher(loaded.model, { ...options.batching, onBatch: options.onBatch });
+  let inFlight = 0;
+  let retired = false;
+  let disposed = false;
+  let frame: Promise<TimeFrame> | undefined;
+
+  function disposeIfIdle(): void {
+    if (retired && inFlight === 0 && !disposed) {
+      disposed = true;
+      loaded.model.dispose();
+    }
+  }
+
+  return {
+    run: loaded.run,
+    model: loaded.model,
+    scaler: loaded.scaler,
+    plan,
+    batcher,
+    loadedAt: (options.now?.() ?? new Date()).toISOString(),
+    acquire() {
+      inFlight++;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        inFlight--;
+        disposeIfIdle();
+      };
+    },
+    retire() {
+      retired = true;
+      disposeIfIdle();
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    get disposed() {
+      return disposed;
+    },
+    testFrame() {
+      frame ??= options.loadTestFrame(loaded.run.configHash);
+      // A failed read is retried by the next request instead of being remembered.
+      frame.catch(() => (frame = undefined));
+      return frame;
+    },
+  };
+}
+
+/** Runs the model once at batch size 1 and once at the largest batch, so the first requests pay no warm-up. */
+export async function warmServedModel(served: ServedModel, maxBatch: number): Promise<void> {
+  const { inputSeqLen, outputSeqLen, features } = served.model.window;
+  for (const size of [1, maxBatch]) {
+    const windows = new Float32Array(size * inputSeqLen * features.length);
+    const forecastTimes = new Float64Array(size * outputSeqLen);
+    await served.model.predict({ windows, forecastTimes, size });
+  }
+}

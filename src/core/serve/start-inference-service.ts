@@ -1,0 +1,88 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Settings } from '../config/settings.js';
+import type { EventSink } from '../events.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { buildServer } from './build-server.js';
+import { createModelHolder, type ModelHolder } from './model-holder.js';
+import type { ModelSource } from './model-source.js';
+import { createPredictionLog, type PredictionLog } from './prediction-log.js';
+import { createRegistryModelSource } from './registry-model-source.js';
+import { createServeMetrics } from './serve-metrics.js';
+
+export interface InferenceServiceDeps {
+  store: ObjectStore;
+  logger?: Logger;
+  onEvent?: EventSink;
+  /** Defaults to the run registry in `store`. */
+  source?: ModelSource;
+}
+
+export interface InferenceService {
+  url: string;
+  app: FastifyInstance;
+  holder: ModelHolder;
+  /** Stops listening (in-flight requests finish), stops reloads, writes buffered prediction logs. */
+  close(): Promise<void>;
+}
+
+/**
+ * `flts serve` as a library call: listens at once (so liveness answers while the model loads), then loads
+ * the pinned run or follows the promotion pointer. A pinned run that cannot be loaded is an error; a broken
+ * pointer is not (the service waits, unready, and keeps polling).
+ */
+export async function startInferenceService(settings: Settings, deps: InferenceServiceDeps): Promise<InferenceService> {
+  const logger = deps.logger ?? silentLogger;
+  const serve = settings.serve;
+  const metrics = createServeMetrics();
+  const holder = createModelHolder({
+    source: deps.source ?? createRegistryModelSource(deps.store, settings),
+    pinnedRunId: serve.runId || undefined,
+    pollIntervalMs: serve.pollIntervalMs,
+    retryFailedMs: serve.retryFailedMs,
+    batching: { maxBatch: serve.batchMaxSize, maxWaitMs: serve.batchMaxWaitMs },
+    metrics,
+    logger,
+    onEvent: deps.onEvent,
+  });
+  let predictionLog: PredictionLog | undefined;
+  if (serve.predictionLog.enabled) {
+    await deps.store.ensureBucket(settings.store.buckets.inferenceLogs);
+    predictionLog = createPredictionLog({
+      store: deps.store,
+      bucket: settings.store.buckets.inferenceLogs,
+      identifier: settings.identifier,
+      flushIntervalMs: serve.predictionLog.flushIntervalMs,
+      maxBuffered: serve.predictionLog.maxBuffered,
+      logger,
+    });
+  }
+  const app = await buildServer({
+    holder,
+    metrics,
+    predictionLog,
+    logger,
+    identifier: settings.identifier,
+    modelName: serve.modelName,
+    inferenceLength: serve.inferenceLength,
+    bodyLimitBytes: serve.bodyLimitBytes,
+  });
+  const close = async (): Promise<void> => {
+    await app.close();
+    await holder.stop();
+    await predictionLog?.close();
+  };
+  await app.listen({ port: serve.port, host: serve.host });
+  const { port } = app.server.address() as AddressInfo;
+  const url = `http://${serve.host.includes(':') ? `[${serve.host}]` : serve.host}:${port}`;
+  deps.onEvent?.({ type: 'serve.listening', url });
+  logger.info({ url }, 'serve_listening');
+  try {
+    await holder.start();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { url, app, holder, close };
+}

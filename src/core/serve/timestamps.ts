@@ -1,0 +1,70 @@
+import { FltsError } from '../errors.js';
+
+const ISO_LIKE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * Parses one request timestamp to epoch ms. Naive wall-clock text is read as UTC (how flts stores time);
+ * text with an offset is converted to UTC. Numbers are epoch milliseconds. Anything else is NaN.
+ */
+export function parseTimestamp(value: unknown): number {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : Number.NaN;
+  if (typeof value !== 'string') return Number.NaN;
+  const match = ISO_LIKE.exec(value.trim());
+  if (!match) return Number.NaN;
+  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = match;
+  const ms = Number((frac + '000').slice(0, 3));
+  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
+  const check = new Date(utc);
+  // Date.UTC silently rolls 2018-02-30 over to March; reject instead.
+  if (check.getUTCDate() !== Number(d) || check.getUTCMonth() !== Number(mo) - 1 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return Number.NaN;
+  if (!zone || zone.toUpperCase() === 'Z') return utc;
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  const offsetMinutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4));
+  return utc - sign * offsetMinutes * 60_000;
+}
+
+/** Pandas-style ISO text without a zone ("2018-02-06T00:02:00"), what the reference API returns. */
+export function formatTimestamp(epochMs: number): string {
+  const iso = new Date(epochMs).toISOString();
+  return iso.endsWith('.000Z') ? iso.slice(0, 19) : iso.slice(0, 23);
+}
+
+/**
+ * The series step: the most common difference between consecutive timestamps. Callers guarantee strictly
+ * increasing times, so the step is always positive (the reference's F9 "division by zero" cannot happen).
+ */
+export function detectCadence(time: Float64Array): number {
+  if (time.length < 2) throw new FltsError('FLTS_REQUEST_INVALID', 'At least two timestamps are needed to know the series step.');
+  const counts = new Map<number, number>();
+  let best = 0;
+  let bestCount = 0;
+  for (let i = 1; i < time.length; i++) {
+    const step = time[i] - time[i - 1];
+    const count = (counts.get(step) ?? 0) + 1;
+    counts.set(step, count);
+    if (count > bestCount || (count === bestCount && step < best)) {
+      best = step;
+      bestCount = count;
+    }
+  }
+  if (!(best > 0)) throw new FltsError('FLTS_REQUEST_INVALID', `The series step is ${best} ms; timestamps must be strictly increasing.`);
+  return best;
+}
+
+/** Strictly increasing, finite times, or a 400 naming the first offending row. */
+export function assertStrictlyIncreasing(time: Float64Array, column: string): void {
+  for (let i = 1; i < time.length; i++) {
+    const step = time[i] - time[i - 1];
+    if (step === 0) {
+      throw new FltsError('FLTS_REQUEST_INVALID', `Column '${column}' has a duplicate timestamp at rows ${i - 1} and ${i} (${formatTimestamp(time[i])}); timestamps must be unique (a zero time step).`, {
+        details: { column, row: i },
+      });
+    }
+    if (step < 0) {
+      throw new FltsError('FLTS_REQUEST_INVALID', `Column '${column}' is not increasing at row ${i} (${formatTimestamp(time[i])} after ${formatTimestamp(time[i - 1])}); send rows in time order.`, {
+        details: { column, row: i },
+      });
+    }
+  }
+}

@@ -1,0 +1,222 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { randomUUID } from 'node:crypto';
+import { Client } from 'minio';
+import { FltsError } from '../errors.js';
+import { assertBucketName, assertObjectKey } from './keys.js';
+import type { ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
+
+export interface S3StoreOptions {
+  /** `host:port`, `host`, or a URL (`http://host:9000`, `https://s3.example.com`). */
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  /** TLS; `null`/undefined = decided by the endpoint URL's scheme (plain host:port = no TLS). */
+  secure?: boolean | null;
+  region?: string;
+}
+
+export interface S3Endpoint {
+  host: string;
+  port: number;
+  useSSL: boolean;
+}
+
+/** Accepts the reference's `minio:9000` form as well as MLflow-style `http://minio:9000` URLs. */
+export function parseS3Endpoint(endpoint: string, secure?: boolean | null): S3Endpoint {
+  const text = endpoint.trim();
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
+  let url: URL;
+  try {
+    url = new URL(hasScheme ? text : `http://${text}`);
+  } catch (cause) {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `S3 endpoint ${JSON.stringify(endpoint)} is not valid: expected host:port or an http(s) URL.`, { cause, details: { setting: 'store.s3.endpoint' } });
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || !url.hostname || (url.pathname !== '/' && url.pathname !== '')) {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `S3 endpoint ${JSON.stringify(endpoint)} is not valid: expected host:port or an http(s) URL without a path.`, { details: { setting: 'store.s3.endpoint' } });
+  }
+  const useSSL = secure ?? (hasScheme && url.protocol === 'https:');
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = url.port ? Number(url.port) : useSSL ? 443 : hasScheme ? 80 : 9000;
+  return { host, port, useSSL };
+}
+
+const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket', 'NoSuchObject']);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+const SERVER_BUSY_CODES = new Set(['InternalError', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout', 'XMinioServerNotInitialized']);
+const AUTH_CODES = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken']);
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** S3 and socket errors -> the catalogue: missing -> NOT_FOUND; unreachable, overloaded or refused -> UNAVAILABLE. */
+export function translateS3Error(error: unknown, where: { endpoint: string; bucket?: string; key?: string }): unknown {
+  if (error instanceof FltsError) return error;
+  const code = errorCode(error);
+  const details = { ...where, s3Code: code };
+  const target = where.key ? `Object '${where.key}' in bucket '${where.bucket}'` : `Bucket '${where.bucket}'`;
+  if (code && NOT_FOUND_CODES.has(code)) {
+    return new FltsError('FLTS_STORE_NOT_FOUND', where.key ? `Object '${where.key}' not found in bucket '${where.bucket}'.` : `Bucket '${where.bucket}' not found.`, { cause: error, details });
+  }
+  if (code && (NETWORK_CODES.has(code) || SERVER_BUSY_CODES.has(code))) {
+    return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} is unavailable (${code}) while accessing ${target}.`, { cause: error, details });
+  }
+  if (code && AUTH_CODES.has(code)) {
+    return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} refused the credentials (${code}); check MINIO_ROOT_USER / MINIO_ROOT_PASSWORD.`, { cause: error, details, hint: 'Set the access and secret key of the S3 server (MINIO_ROOT_USER / MINIO_ROOT_PASSWORD or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).' });
+  }
+  return error;
+}
+
+function toBuffer(body: ObjectBody): Buffer {
+  return typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** ObjectStore on any S3-compatible server (MinIO, S3Proxy, AWS S3) through the minio client. */
+export function createS3Store(options: S3StoreOptions): ObjectStore {
+  const endpoint = parseS3Endpoint(options.endpoint, options.secure);
+  const region = options.region || 'us-east-1';
+  const location = `${endpoint.useSSL ? 'https' : 'http'}://${endpoint.host}:${endpoint.port}`;
+  const client = new Client({
+    endPoint: endpoint.host,
+    port: endpoint.port,
+    useSSL: endpoint.useSSL,
+    accessKey: options.accessKey,
+    secretKey: options.secretKey,
+    region,
+    // Keep-alive: the daemon and the server issue many small requests; a fresh TCP connection each is wasteful.
+    transportAgent: endpoint.useSSL ? new https.Agent({ keepAlive: true, maxSockets: 32 }) : new http.Agent({ keepAlive: true, maxSockets: 32 }),
+  });
+  const knownBuckets = new Set<string>();
+
+  async function call<T>(where: { bucket: string; key?: string }, action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      throw translateS3Error(error, { endpoint: location, ...where });
+    }
+  }
+
+  async function ensureBucket(bucket: string): Promise<void> {
+    assertBucketName(bucket);
+    if (knownBuckets.has(bucket)) return;
+    await call({ bucket }, async () => {
+      if (!(await client.bucketExists(bucket))) {
+        try {
+          await client.makeBucket(bucket, region);
+        } catch (error) {
+          // Another process created it between our check and our create: that is the outcome we wanted.
+          if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes(errorCode(error) ?? '')) throw error;
+        }
+      }
+    });
+    knownBuckets.add(bucket);
+  }
+
+  /** Writes create the bucket on first use, so a fresh server needs no setup step. */
+  async function write(bucket: string, key: string, action: () => Promise<unknown>): Promise<void> {
+    assertBucketName(bucket);
+    assertObjectKey(key);
+    try {
+      await action();
+    } catch (error) {
+      if (errorCode(error) !== 'NoSuchBucket') throw translateS3Error(error, { endpoint: location, bucket, key });
+      knownBuckets.delete(bucket);
+      await ensureBucket(bucket);
+      await call({ bucket, key }, action);
+    }
+  }
+
+  function checked(bucket: string, key: string): void {
+    assertBucketName(bucket);
+    assertObjectKey(key);
+  }
+
+  const store: ObjectStore = {
+    kind: 's3',
+    location,
+    ensureBucket,
+    async put(bucket, key, body, putOptions) {
+      const buffer = toBuffer(body);
+      const meta = { 'Content-Type': putOptions?.contentType ?? 'application/octet-stream' };
+      await write(bucket, key, () => client.putObject(bucket, key, buffer, buffer.length, meta));
+    },
+    async putFile(bucket, key, filePath, putOptions) {
+      const meta = { 'Content-Type': putOptions?.contentType ?? 'application/octet-stream' };
+      await write(bucket, key, () => client.fPutObject(bucket, key, filePath, meta));
+    },
+    async get(bucket, key) {
+      checked(bucket, key);
+      return call({ bucket, key }, async () => collect(await client.getObject(bucket, key)));
+    },
+    async getStream(bucket, key) {
+      checked(bucket, key);
+      return call({ bucket, key }, () => client.getObject(bucket, key));
+    },
+    async getFile(bucket, key, filePath) {
+      const source = await store.getStream(bucket, key);
+      const target = path.resolve(filePath);
+      await mkdir(path.dirname(target), { recursive: true });
+      // Download beside the target and rename, so a failed transfer never leaves a truncated file in place.
+      const temp = `${target}.${randomUUID()}.part`;
+      try {
+        await call({ bucket, key }, () => pipeline(source, createWriteStream(temp)));
+        await rename(temp, target);
+      } catch (error) {
+        await rm(temp, { force: true });
+        throw error;
+      }
+    },
+    async stat(bucket, key): Promise<ObjectInfo | undefined> {
+      checked(bucket, key);
+      try {
+        const info = await call({ bucket, key }, () => client.statObject(bucket, key));
+        return { key, size: info.size, lastModified: info.lastModified };
+      } catch (error) {
+        if (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND') return undefined;
+        throw error;
+      }
+    },
+    async exists(bucket, key) {
+      return (await store.stat(bucket, key)) !== undefined;
+    },
+    async list(bucket, prefix = '') {
+      assertBucketName(bucket);
+      const out: ObjectInfo[] = [];
+      try {
+        await call({ bucket }, async () => {
+          for await (const item of client.listObjectsV2(bucket, prefix, true)) {
+            if (item.name) out.push({ key: item.name, size: item.size, lastModified: item.lastModified });
+          }
+        });
+      } catch (error) {
+        // Like the filesystem store: a bucket nobody wrote to yet is simply empty.
+        if (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND') return [];
+        throw error;
+      }
+      return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    },
+    async delete(bucket, key) {
+      checked(bucket, key);
+      try {
+        await call({ bucket, key }, () => client.removeObject(bucket, key));
+      } catch (error) {
+        if (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND') return;
+        throw error;
+      }
+    },
+  };
+  return store;
+}

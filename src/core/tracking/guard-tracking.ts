@@ -1,0 +1,26 @@
+import type { Settings } from '../config/settings.js';
+import { toFltsError } from '../errors.js';
+import { silentLogger } from '../logger.js';
+import type { TrackingDeps } from './tracking-deps.js';
+
+export type GuardedTracking<T> =
+  | { status: 'disabled' }
+  | { status: 'ok'; uri: string; value: T }
+  | { status: 'unavailable'; uri: string; code: string; message: string; elapsedMs: number };
+
+/**
+ * Runs a tracking action so that it can never fail its caller: off when no tracking URI is set, and any
+ * error (a dead server after its bounded retries, a refusal, a bug) comes back as a reported outcome.
+ */
+export async function guardTracking<T>(settings: Settings, deps: TrackingDeps, action: () => Promise<T>, context: { runId?: string } = {}): Promise<GuardedTracking<T>> {
+  if (!settings.tracking.uri) return { status: 'disabled' };
+  const started = Date.now();
+  try {
+    return { status: 'ok', uri: settings.tracking.uri, value: await action() };
+  } catch (error) {
+    const flts = toFltsError(error);
+    (deps.logger ?? silentLogger).warn({ code: flts.code, err: flts.message, uri: settings.tracking.uri, ...context }, 'mlflow tracking step skipped');
+    deps.onEvent?.({ type: 'tracking.unavailable', runId: context.runId, code: flts.code, message: flts.message });
+    return { status: 'unavailable', uri: settings.tracking.uri, code: flts.code, message: flts.message, elapsedMs: Date.now() - started };
+  }
+}

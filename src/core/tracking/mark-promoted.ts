@@ -1,0 +1,72 @@
+import type { Settings } from '../config/settings.js';
+import { FltsError, isFltsError } from '../errors.js';
+import { silentLogger } from '../logger.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { MlflowClient } from './mlflow-client.js';
+import type { MlflowRun } from './mlflow-types.js';
+import { findMirroredRun, mirrorRun, trackingClientFor } from './mirror-run.js';
+import { filterLiteral, type TrackingDeps } from './tracking-deps.js';
+
+/** The fields of a promotion record this needs (the reference's record carries them all). */
+export interface PromotedRun {
+  /** A flts run id, or the id of an MLflow run (e.g. one logged by a reference trainer). */
+  readonly run_id: string;
+  readonly model_type: string;
+  readonly identifier?: string;
+}
+
+export type PromotionMarker =
+  | { marker: 'alias'; mlflowRunId: string; registeredModel: string; version: string; alias: string }
+  | { marker: 'tag'; mlflowRunId: string; tag: string; reason: string };
+
+export const PROMOTED_TAG = 'promoted';
+
+/** "" = one registered model per deployment identifier, like the promotion pointers' scopes. */
+export function registeredModelName(settings: Settings, identifier?: string): string {
+  return settings.tracking.registeredModel || `flts-${identifier || settings.identifier || 'global'}`;
+}
+
+async function resolveRun(client: MlflowClient, store: ObjectStore | undefined, settings: Settings, runId: string, deps: TrackingDeps): Promise<MlflowRun> {
+  const mirrored = await findMirroredRun(client, runId);
+  if (mirrored) return mirrored;
+  const direct = await client.getRun(runId);
+  if (direct) return direct;
+  if (store) {
+    const { mlflowRunId } = await mirrorRun(store, settings, runId, { ...deps, client });
+    const created = await client.getRun(mlflowRunId);
+    if (created) return created;
+  }
+  throw new FltsError('FLTS_RUN_NOT_FOUND', `Run ${runId} is neither mirrored in MLflow (${client.uri}) nor an MLflow run id.`, { details: { runId } });
+}
+
+/**
+ * Shows MLflow users which run is in service: the run's model becomes a version of the deployment's
+ * registered model (created once per run) and the alias (`champion`) moves to it. A server without a
+ * usable model registry gets the reference's run tag `promoted=true` instead.
+ */
+export async function markPromoted(store: ObjectStore | undefined, settings: Settings, promotion: PromotedRun, deps: TrackingDeps = {}): Promise<PromotionMarker> {
+  const logger = (deps.logger ?? silentLogger).child({ component: 'tracking', runId: promotion.run_id });
+  const client = trackingClientFor(settings, deps);
+  const run = await resolveRun(client, store, settings, promotion.run_id, deps);
+  const mlflowRunId = run.info.run_id;
+  const name = registeredModelName(settings, promotion.identifier);
+  const alias = settings.tracking.alias;
+  let outcome: PromotionMarker;
+  try {
+    await client.getOrCreateRegisteredModel(name);
+    const versions = await client.searchModelVersions(`name=${filterLiteral(name)} and run_id=${filterLiteral(mlflowRunId)}`);
+    const version =
+      versions[0] ??
+      (await client.createModelVersion({ name, runId: mlflowRunId, source: `${run.info.artifact_uri ?? `runs:/${mlflowRunId}`}/${promotion.model_type}`, tags: [{ key: 'flts.run_id', value: promotion.run_id }] }));
+    await client.setRegisteredModelAlias(name, alias, version.version);
+    outcome = { marker: 'alias', mlflowRunId, registeredModel: name, version: version.version, alias };
+  } catch (error) {
+    // Only a refusal means "no registry here"; an unreachable server is reported to the caller.
+    if (!isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
+    logger.warn({ err: error.message }, 'mlflow model registry unavailable; tagging the run instead');
+    await client.setTag(mlflowRunId, PROMOTED_TAG, 'true');
+    outcome = { marker: 'tag', mlflowRunId, tag: PROMOTED_TAG, reason: error.message };
+  }
+  deps.onEvent?.({ type: 'tracking.promoted', runId: promotion.run_id, mlflowRunId, marker: outcome.marker });
+  return outcome;
+}

@@ -1,0 +1,69 @@
+import type { Settings } from '../config/settings.js';
+import { isFltsError, toFltsError } from '../errors.js';
+import { silentLogger } from '../logger.js';
+import { RUN_FILES } from '../registry/run-record.js';
+import { runsBucket } from '../registry/run-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { toRecord } from './mlflow-types.js';
+import { mirrorRun, trackingClientFor, type MirrorRunResult } from './mirror-run.js';
+import { MIRROR_TAGS, type TrackingDeps } from './tracking-deps.js';
+
+export interface MirrorPendingResult {
+  /** Runs in the registry whose MLflow mirror was missing or incomplete before this call. */
+  pending: string[];
+  mirrored: MirrorRunResult[];
+  failed: Array<{ runId: string; code: string; message: string }>;
+  /** Runs not attempted because the server became unavailable: the next catch-up takes them. */
+  deferred: string[];
+}
+
+/** Ids of flts runs that already have a complete MLflow mirror, in any active experiment. */
+async function completeMirrors(client: ReturnType<typeof trackingClientFor>): Promise<Set<string>> {
+  const experiments = await client.searchExperiments();
+  if (experiments.length === 0) return new Set();
+  const runs = await client.searchRuns({ experimentIds: experiments.map((e) => e.experiment_id), filter: `tags.\`${MIRROR_TAGS.complete}\` = 'true'` });
+  return new Set(runs.map((run) => toRecord(run.data.tags)[MIRROR_TAGS.runId]).filter((id): id is string => id !== undefined));
+}
+
+/**
+ * Mirrors every run of the registry that MLflow does not have completely, oldest first: what lets a
+ * tracking server that was down (or wiped) catch up. Which runs are mirrored is read from MLflow itself,
+ * never from a local marker that could disagree with it. Stops at the first FLTS_TRACKING_UNAVAILABLE
+ * so a dead server costs one call's time limit, not one per run.
+ */
+export interface MirrorPendingOptions {
+  /** Runs to mirror first (e.g. the ones just trained); the rest follow oldest first. */
+  readonly runIds?: readonly string[];
+  /** Mirror at most this many runs now; the others are returned as deferred. */
+  readonly limit?: number;
+}
+
+export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, options: MirrorPendingOptions = {}, deps: TrackingDeps = {}): Promise<MirrorPendingResult> {
+  const logger = (deps.logger ?? silentLogger).child({ component: 'tracking' });
+  const client = trackingClientFor(settings, deps);
+  const done = await completeMirrors(client);
+  const objects = await store.list(runsBucket(settings));
+  const runIds = objects
+    .filter((info) => info.key.split('/').length === 2 && info.key.endsWith(`/${RUN_FILES.record}`))
+    .sort((a, b) => a.lastModified.getTime() - b.lastModified.getTime())
+    .map((info) => info.key.split('/')[0]);
+  const first = new Set(options.runIds ?? []);
+  const pending = [...runIds.filter((id) => first.has(id)), ...runIds.filter((id) => !first.has(id))].filter((id) => !done.has(id));
+  const result: MirrorPendingResult = { pending, mirrored: [], failed: [], deferred: [] };
+  const batch = pending.slice(0, options.limit ?? pending.length);
+  result.deferred.push(...pending.slice(batch.length));
+  for (const [index, runId] of batch.entries()) {
+    try {
+      result.mirrored.push(await mirrorRun(store, settings, runId, { ...deps, client }));
+    } catch (error) {
+      const flts = toFltsError(error);
+      result.failed.push({ runId, code: flts.code, message: flts.message });
+      if (isFltsError(error) && error.code === 'FLTS_TRACKING_UNAVAILABLE') {
+        result.deferred.push(...batch.slice(index + 1));
+        break;
+      }
+      logger.warn({ runId, code: flts.code, err: flts.message }, 'run could not be mirrored to mlflow');
+    }
+  }
+  return result;
+}

@@ -1,0 +1,124 @@
+import type { Settings } from '../config/settings.js';
+import type { TrackingSettings } from '../config/specs/tracking.js';
+import { silentLogger } from '../logger.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { createMlflowClient, type MlflowClient } from './mlflow-client.js';
+import { encodeMetricValue, toRecord, type MlflowKeyValue, type MlflowMetric, type MlflowRun, type MlflowRunStatus } from './mlflow-types.js';
+import { loadMirrorSource, type MirrorSource } from './mirror-source.js';
+import { filterLiteral, MIRROR_TAGS, type TrackingDeps } from './tracking-deps.js';
+
+/** MLflow keeps at most this many characters of a param value. */
+const MAX_PARAM_LENGTH = 6000;
+const NEURAL_TYPES = new Set(['LSTM', 'GRU']);
+
+export interface MirrorRunResult {
+  runId: string;
+  mlflowRunId: string;
+  experimentId: string;
+  /** A new MLflow run was created (false: an existing mirror was found and completed or left as it was). */
+  created: boolean;
+  /** The existing mirror was already complete, so nothing was sent. */
+  upToDate: boolean;
+  artifacts: string[];
+}
+
+/** Experiments follow the reference trainers: neural networks in one, statistical models in another. */
+export function experimentNameFor(modelType: string, tracking: TrackingSettings): string {
+  return NEURAL_TYPES.has(modelType.toUpperCase()) ? tracking.experiments.neural : tracking.experiments.statistical;
+}
+
+export function trackingClientFor(settings: Settings, deps: TrackingDeps): MlflowClient {
+  return deps.client ?? createMlflowClient(settings.tracking, deps);
+}
+
+/** Every active MLflow run tagged as the mirror of `runId`, across experiments (the setting may have changed). */
+async function mirrorsOf(client: MlflowClient, runId: string): Promise<MlflowRun[]> {
+  const experiments = await client.searchExperiments();
+  if (experiments.length === 0) return [];
+  const runs = await client.searchRuns({ experimentIds: experiments.map((e) => e.experiment_id), filter: `tags.\`${MIRROR_TAGS.runId}\` = ${filterLiteral(runId)}`, maxResults: 50 });
+  // One deterministic choice among duplicates, so concurrent mirrors agree on which run to keep.
+  return runs.sort((a, b) => a.info.run_id.localeCompare(b.info.run_id));
+}
+
+/** The MLflow run mirroring flts run `runId`, if any. */
+export async function findMirroredRun(client: MlflowClient, runId: string): Promise<MlflowRun | undefined> {
+  return (await mirrorsOf(client, runId))[0];
+}
+
+/**
+ * Creates the mirror run. Two writers racing (say the daemon and a CLI sync) may both create one; each then
+ * sees both, keeps the same one, and the loser deletes its own.
+ */
+async function createMirror(client: MlflowClient, source: MirrorSource, settings: Settings, tags: Record<string, string>): Promise<MlflowRun> {
+  const experiment = await client.getOrCreateExperiment(experimentNameFor(source.modelType, settings.tracking));
+  const created = await client.createRun({ experimentId: experiment.experiment_id, runName: source.modelType, startTime: source.startTime, tags: pairs(tags) });
+  const keeper = (await mirrorsOf(client, source.runId))[0];
+  if (!keeper || keeper.info.run_id === created.info.run_id) return created;
+  await client.deleteRun(created.info.run_id);
+  return keeper;
+}
+
+function mlflowStatus(status: MirrorSource['status']): MlflowRunStatus {
+  if (status === 'SUCCESS') return 'FINISHED';
+  if (status === 'FAILED' || status === 'KILLED') return status;
+  return 'RUNNING';
+}
+
+const sanitiseKey = (key: string): string => key.replace(/[^\w\-. /]/g, '_');
+const pairs = (record: Record<string, string>): MlflowKeyValue[] => Object.entries(record).map(([key, value]) => ({ key: sanitiseKey(key), value: value.slice(0, MAX_PARAM_LENGTH) }));
+
+function metricPoints(source: MirrorSource): MlflowMetric[] {
+  const points: MlflowMetric[] = [];
+  for (const row of source.history) {
+    for (const [key, value] of Object.entries(row.values)) points.push({ key, value: encodeMetricValue(value), timestamp: row.timestamp, step: row.step });
+  }
+  // Final metrics sit at the last epoch's step, at the run's end: fixed values, so re-sending them is a no-op.
+  const finalStep = source.history.at(-1)?.step ?? 0;
+  const finalTime = source.endTime ?? source.startTime;
+  for (const [key, value] of Object.entries(source.metrics)) points.push({ key: sanitiseKey(key), value: encodeMetricValue(value), timestamp: finalTime, step: finalStep });
+  return points;
+}
+
+/**
+ * Creates or completes the MLflow run that mirrors flts run `runId`, idempotently: an existing mirror is
+ * found by its `flts.run_id` tag, params it already has are not re-sent (MLflow forbids changing them),
+ * metric points carry fixed timestamps so MLflow drops repeats, and `flts.mirror_complete` is set last, so
+ * an interrupted mirror is finished by the next call instead of duplicated.
+ */
+export async function mirrorRun(store: ObjectStore, settings: Settings, runId: string, deps: TrackingDeps = {}): Promise<MirrorRunResult> {
+  const logger = (deps.logger ?? silentLogger).child({ component: 'tracking', runId });
+  const source = await loadMirrorSource(store, settings, runId);
+  const client = trackingClientFor(settings, deps);
+  const status = mlflowStatus(source.status);
+  const existing = await findMirroredRun(client, runId);
+  const existingTags = toRecord(existing?.data.tags);
+  if (existing && existingTags[MIRROR_TAGS.complete] === 'true' && existing.info.status === status) {
+    return { runId, mlflowRunId: existing.info.run_id, experimentId: existing.info.experiment_id, created: false, upToDate: true, artifacts: [] };
+  }
+
+  const tags = { ...source.tags, [MIRROR_TAGS.status]: source.status, 'mlflow.source.name': 'flts', 'mlflow.source.type': 'LOCAL' };
+  const run = existing ?? (await createMirror(client, source, settings, tags));
+  const mlflowRunId = run.info.run_id;
+
+  const loggedParams = toRecord(run.data.params);
+  const newParams = pairs(source.params).filter((param) => {
+    if (loggedParams[param.key] === undefined) return true;
+    if (loggedParams[param.key] !== param.value) logger.warn({ param: param.key, logged: loggedParams[param.key], now: param.value }, 'mlflow param differs from the run record; MLflow params cannot change');
+    return false;
+  });
+  await client.logBatch(mlflowRunId, { params: newParams, tags: pairs(tags), metrics: metricPoints(source) });
+
+  const uploaded: string[] = [];
+  for (const artifact of source.artifacts) {
+    await client.uploadArtifact(run.info.artifact_uri, artifact.artifactPath, await store.get(settings.store.buckets.runs, artifact.key));
+    uploaded.push(artifact.artifactPath);
+  }
+
+  if (status !== 'RUNNING') {
+    await client.updateRun(mlflowRunId, { status, endTime: source.endTime ?? source.startTime });
+    await client.setTag(mlflowRunId, MIRROR_TAGS.complete, 'true');
+  }
+  logger.info({ mlflowRunId, created: !existing, artifacts: uploaded.length }, 'run mirrored to mlflow');
+  deps.onEvent?.({ type: 'tracking.mirrored', runId, mlflowRunId, created: !existing });
+  return { runId, mlflowRunId, experimentId: run.info.experiment_id, created: !existing, upToDate: false, artifacts: uploaded };
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { backoffDelayMs, maxTotalBackoffMs, retryWithBackoff } from './retry-with-backoff.js';
+
+class Transient extends Error {}
+
+describe('core > tracking > retry-with-backoff', () => {
+  it('retries retriable errors up to the limit, then rethrows the last one', async () => {
+    let attempts = 0;
+    const failing = retryWithBackoff(
+      async () => {
+        attempts += 1;
+        throw new Transient(`attempt ${attempts}`);
+      },
+      { retries: 3, baseDelayMs: 0 },
+      { isRetriable: (e) => e instanceof Transient },
+    );
+    await expect(failing).rejects.toThrow('attempt 4');
+    expect(attempts).toBe(4);
+  });
+
+  it('never retries an error the caller does not mark retriable', async () => {
+    let attempts = 0;
+    const failing = retryWithBackoff(
+      async () => {
+        attempts += 1;
+        throw new Error('bad request');
+      },
+      { retries: 5, baseDelayMs: 0 },
+      { isRetriable: (e) => e instanceof Transient },
+    );
+    await expect(failing).rejects.toThrow('bad request');
+    expect(attempts).toBe(1);
+  });
+
+  it('returns the first success and reports each retry', async () => {
+    const retries: number[] = [];
+    const value = await retryWithBackoff(
+      async (n) => {
+        if (n < 3) throw new Transient('not yet');
+        return n;
+      },
+      { retries: 5, baseDelayMs: 0 },
+      { isRetriable: () => true, onRetry: ({ attempt }) => retries.push(attempt) },
+    );
+    expect(value).toBe(3);
+    expect(retries).toEqual([1, 2]);
+  });
+
+  it('doubles the delay per retry with jitter in [d/2, d], capped at 20x the base', () => {
+    const policy = { retries: 10, baseDelayMs: 100 };
+    expect(backoffDelayMs(policy, 1, () => 0)).toBe(50);
+    expect(backoffDelayMs(policy, 1, () => 1)).toBe(100);
+    expect(backoffDelayMs(policy, 3, () => 1)).toBe(400);
+    expect(backoffDelayMs(policy, 9, () => 1)).toBe(2000);
+    expect(maxTotalBackoffMs({ retries: 3, baseDelayMs: 100 })).toBe(100 + 200 + 400);
+  });
+
+  it('stops waiting when the signal aborts', async () => {
+    const controller = new AbortController();
+    const failing = retryWithBackoff(
+      async () => {
+        controller.abort(new Error('shutting down'));
+        throw new Transient('down');
+      },
+      { retries: 3, baseDelayMs: 60_000 },
+      { isRetriable: () => true, signal: controller.signal },
+    );
+    await expect(failing).rejects.toThrow('down');
+  });
+});

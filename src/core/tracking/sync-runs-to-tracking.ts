@@ -1,0 +1,28 @@
+import type { Settings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { guardTracking, type GuardedTracking } from './guard-tracking.js';
+import { markPromoted, type PromotedRun, type PromotionMarker } from './mark-promoted.js';
+import { mirrorPendingRuns, type MirrorPendingOptions, type MirrorPendingResult } from './mirror-pending-runs.js';
+import { trackingClientFor } from './mirror-run.js';
+import type { TrackingDeps } from './tracking-deps.js';
+
+/**
+ * The one call commands and the daemon make after writing runs: mirrors the given runs, then any other
+ * run a previous outage left unmirrored, and never throws. A slow or dead tracking server costs at most
+ * one call's time budget and comes back as `unavailable`, so it cannot fail or stall a training run that
+ * otherwise succeeded (F4); the registry stays the source of truth and the next sync catches up.
+ */
+export async function syncRunsToTracking(store: ObjectStore, settings: Settings, options: MirrorPendingOptions = {}, deps: TrackingDeps = {}): Promise<GuardedTracking<MirrorPendingResult>> {
+  return guardTracking(settings, deps, async () => {
+    const result = await mirrorPendingRuns(store, settings, options, { ...deps, client: trackingClientFor(settings, deps) });
+    const outage = result.failed.find((failure) => failure.code === 'FLTS_TRACKING_UNAVAILABLE');
+    if (outage) throw new FltsError('FLTS_TRACKING_UNAVAILABLE', outage.message, { details: { runId: outage.runId, deferred: result.deferred, mirrored: result.mirrored.length } });
+    return result;
+  });
+}
+
+/** `markPromoted` for commands: off without a tracking URI, never throws. */
+export async function trackPromotion(store: ObjectStore | undefined, settings: Settings, promotion: PromotedRun, deps: TrackingDeps = {}): Promise<GuardedTracking<PromotionMarker>> {
+  return guardTracking(settings, deps, () => markPromoted(store, settings, promotion, deps), { runId: promotion.run_id });
+}

@@ -1,0 +1,138 @@
+import * as tf from '@tensorflow/tfjs';
+import { FltsError } from '../errors.js';
+import type { EventSink } from '../events.js';
+import { ignoreEvents } from '../events.js';
+import type { WindowSpec } from '../models/forecast-model.js';
+import type { WindowSet } from '../models/windows.js';
+import { createRandom, shuffledIndices } from './seeded-random.js';
+
+export interface FitNetworkOptions {
+  runId: string;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  earlyStopping: boolean;
+  patience: number;
+  seed: number;
+  signal?: AbortSignal;
+  onEvent?: EventSink;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  val_loss: number;
+  duration_ms: number;
+  samples_per_sec: number;
+}
+
+export interface FitNetworkResult {
+  history: EpochRecord[];
+  /** 1-based epoch whose weights the network holds after fitting (lowest validation loss). */
+  bestEpoch: number;
+  bestValLoss: number;
+  stoppedEarly: boolean;
+  fitMs: number;
+  samplesPerSec: number;
+}
+
+const EVAL_CHUNK = 1024;
+/** Batch losses are read back this many times per epoch at most: every read is a sync point. */
+const LOSS_READS_PER_EPOCH = 50;
+
+function aborted(signal?: AbortSignal): boolean {
+  return signal?.aborted === true;
+}
+
+/** Mean squared error of the network over a window set, read back once. */
+async function meanSquaredError(network: tf.LayersModel, set: WindowSet, spec: WindowSpec): Promise<number> {
+  const width = spec.outputSeqLen * spec.targets.length;
+  let total: tf.Tensor = tf.scalar(0);
+  for (let from = 0; from < set.size; from += EVAL_CHUNK) {
+    const to = Math.min(set.size, from + EVAL_CHUNK);
+    const next = tf.tidy(() => {
+      const x = tf.tensor3d(set.x.subarray(from * spec.inputSeqLen * spec.features.length, to * spec.inputSeqLen * spec.features.length), [to - from, spec.inputSeqLen, spec.features.length]);
+      const y = tf.tensor2d(set.y.subarray(from * width, to * width), [to - from, width]);
+      return total.add(tf.sub(network.predict(x) as tf.Tensor, y).square().sum());
+    });
+    total.dispose();
+    total = next;
+  }
+  const value = (await total.data())[0];
+  total.dispose();
+  return value / (set.size * width);
+}
+
+/**
+ * Mini-batch Adam on MSE with a seeded shuffle, validation on a chronological tail, early stopping with
+ * patience, and the best epoch's weights restored at the end. Loss values stay on the backend and are read
+ * back a few times per epoch only.
+ */
+export async function fitNetwork(network: tf.LayersModel, train: WindowSet, validation: WindowSet, spec: WindowSpec, options: FitNetworkOptions): Promise<FitNetworkResult> {
+  const emit = options.onEvent ?? ignoreEvents;
+  const width = spec.outputSeqLen * spec.targets.length;
+  const xs = tf.tensor3d(train.x, [train.size, spec.inputSeqLen, spec.features.length]);
+  const ys = tf.tensor2d(train.y, [train.size, width]);
+  const optimizer = tf.train.adam(options.learningRate);
+  const variables = network.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  const random = createRandom(options.seed);
+  const batches = Math.ceil(train.size / options.batchSize);
+  const readEvery = Math.max(1, Math.floor(batches / LOSS_READS_PER_EPOCH));
+  const history: EpochRecord[] = [];
+  let best: { epoch: number; loss: number; weights: tf.Tensor[] } | undefined;
+  let stoppedEarly = false;
+  const fitStart = performance.now();
+  let trainedSamples = 0;
+  try {
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      const epochStart = performance.now();
+      const order = shuffledIndices(train.size, random);
+      let lossSum: tf.Tensor = tf.scalar(0);
+      let lastLoss = Number.NaN;
+      for (let b = 0; b < batches; b++) {
+        // Give signal handlers (Ctrl-C) a turn: the loop is otherwise synchronous compute.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (aborted(options.signal)) throw new FltsError('FLTS_TRAIN_ABORTED', `Training of run ${options.runId} was stopped.`);
+        const indices = order.subarray(b * options.batchSize, Math.min(train.size, (b + 1) * options.batchSize));
+        const batchLoss = tf.tidy(() => {
+          const idx = tf.tensor1d(indices, 'int32');
+          const xb = tf.gather(xs, idx);
+          const yb = tf.gather(ys, idx);
+          const loss = optimizer.minimize(() => tf.losses.meanSquaredError(yb, network.apply(xb, { training: true }) as tf.Tensor) as tf.Scalar, true, variables);
+          return loss as tf.Scalar;
+        });
+        const summed = tf.tidy(() => lossSum.add(batchLoss.mul(indices.length)));
+        lossSum.dispose();
+        lossSum = summed;
+        if (b % readEvery === 0 || b === batches - 1) lastLoss = (await batchLoss.data())[0];
+        batchLoss.dispose();
+        trainedSamples += indices.length;
+        emit({ type: 'train.batch_end', runId: options.runId, epoch, batch: b + 1, loss: lastLoss });
+      }
+      const loss = (await lossSum.data())[0] / train.size;
+      lossSum.dispose();
+      if (!Number.isFinite(loss)) throw new FltsError('FLTS_TRAIN_FAILED', `Training loss became ${loss} in epoch ${epoch}; try a lower learning rate.`, { details: { epoch } });
+      const valLoss = validation.size > 0 ? await meanSquaredError(network, validation, spec) : loss;
+      const durationMs = performance.now() - epochStart;
+      const record = { epoch, loss, val_loss: valLoss, duration_ms: Math.round(durationMs), samples_per_sec: train.size / (durationMs / 1000) };
+      history.push(record);
+      emit({ type: 'train.epoch_end', runId: options.runId, epoch, loss, valLoss, samplesPerSec: record.samples_per_sec });
+      if (!best || valLoss < best.loss) {
+        best?.weights.forEach((w) => w.dispose());
+        best = { epoch, loss: valLoss, weights: network.getWeights().map((w) => w.clone()) };
+      } else if (options.earlyStopping && epoch - best.epoch >= options.patience) {
+        stoppedEarly = true;
+        break;
+      }
+    }
+    if (!best) throw new FltsError('FLTS_TRAIN_FAILED', 'No epoch completed.');
+    network.setWeights(best.weights);
+    const fitMs = performance.now() - fitStart;
+    return { history, bestEpoch: best.epoch, bestValLoss: best.loss, stoppedEarly, fitMs, samplesPerSec: trainedSamples / (fitMs / 1000) };
+  } finally {
+    best?.weights.forEach((w) => w.dispose());
+    xs.dispose();
+    ys.dispose();
+    optimizer.dispose();
+  }
+}

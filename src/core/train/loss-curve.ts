@@ -1,0 +1,14 @@
+import { renderLineChart } from '../eval/svg-chart.js';
+import type { EpochRecord } from './fit-network.js';
+
+export function renderLossCurve(modelType: string, history: readonly EpochRecord[], bestEpoch?: number): string {
+  return renderLineChart({
+    title: `${modelType} loss per epoch${bestEpoch ? ` (kept epoch ${bestEpoch})` : ''}`,
+    xLabel: 'epoch',
+    yLabel: 'MSE (scaled)',
+    series: [
+      { name: 'train loss', values: history.map((h) => h.loss) },
+      { name: 'validation loss', values: history.map((h) => h.val_loss) },
+    ],
+  });
+}

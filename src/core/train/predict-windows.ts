@@ -1,0 +1,22 @@
+import type { ForecastModel } from '../models/forecast-model.js';
+import type { WindowSet } from '../models/windows.js';
+
+const CHUNK = 1024;
+
+/** Runs a model over a window set in chunks (bounded memory), returning [size][horizon][targets]. */
+export async function predictWindows(model: ForecastModel, set: WindowSet): Promise<Float32Array> {
+  const { inputSeqLen, outputSeqLen, features, targets } = model.window;
+  const xWidth = inputSeqLen * features.length;
+  const yWidth = outputSeqLen * targets.length;
+  const out = new Float32Array(set.size * yWidth);
+  for (let from = 0; from < set.size; from += CHUNK) {
+    const to = Math.min(set.size, from + CHUNK);
+    const predicted = await model.predict({
+      windows: set.x.subarray(from * xWidth, to * xWidth),
+      size: to - from,
+      forecastTimes: set.forecastTimes.subarray(from * outputSeqLen, to * outputSeqLen),
+    });
+    out.set(predicted, from * yWidth);
+  }
+  return out;
+}

@@ -1,0 +1,36 @@
+import { FltsError } from '../errors.js';
+import type { WindowSpec } from '../models/forecast-model.js';
+import { buildWindows, prependHistory, sliceWindows, type WindowSet } from '../models/windows.js';
+import type { ProcessedData } from '../preprocess/processed-data.js';
+
+export interface PreparedWindows {
+  /** Training windows minus the validation tail. */
+  fit: WindowSet;
+  /** The chronologically last `validationSplit` share of the training windows (early stopping). */
+  validation: WindowSet;
+  /** One window per test row: the last inputSeqLen training rows are prepended as history. */
+  test: WindowSet;
+}
+
+/**
+ * A real chronological hold-out: fit on the start of the training data, stop early on its tail, and report
+ * on the processed test file, which no model ever sees while fitting.
+ */
+export function prepareWindows(data: ProcessedData, spec: WindowSpec, validationSplit: number): PreparedWindows {
+  const missing = spec.targets.filter((target) => !data.columns.includes(target));
+  if (missing.length > 0) {
+    throw new FltsError('FLTS_MODEL_TARGET_MISSING', `Target(s) ${missing.join(', ')} not among the processed columns (${data.columns.join(', ')}).`, {
+      details: { missing, columns: data.columns },
+    });
+  }
+  const all = buildWindows(data.train, spec);
+  const validationSize = Math.max(1, Math.floor(all.size * validationSplit));
+  if (all.size - validationSize < 1) {
+    throw new FltsError('FLTS_MODEL_TOO_FEW_ROWS', `${data.train.time.length} training rows leave no windows to fit after the validation split.`, {
+      details: { rows: data.train.time.length, windows: all.size, validationSize },
+    });
+  }
+  const history = Math.min(spec.inputSeqLen, data.train.time.length);
+  const test = buildWindows(prependHistory(data.train, data.test, history), spec, history);
+  return { fit: sliceWindows(all, 0, all.size - validationSize, spec), validation: sliceWindows(all, all.size - validationSize, all.size, spec), test };
+}

@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defaultSettings, type Settings } from '../config/settings.js';
+import { inverseScaleColumn } from '../data/scaler.js';
+import { computeMetrics } from '../eval/metrics.js';
+import { loadRunForServing } from '../registry/load-run.js';
+import { readRunRecord } from '../registry/run-store.js';
+import { createFsStore } from '../storage/fs-store.js';
+import { getJson } from '../storage/json-objects.js';
+import type { PredictionsArtifact } from './predictions-artifact.js';
+import { prepareWindows } from './prepare-windows.js';
+import { syntheticProcessedData } from './synthetic-data.fixture.js';
+import { trainRun } from './train-run.js';
+import type { EpochRecord } from './fit-network.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'flts-train-'));
+const store = createFsStore(root);
+const data = syntheticProcessedData(300, 60);
+
+function settings(): Settings {
+  const s = defaultSettings();
+  s.training = { ...s.training, hiddenSize: 8, numLayers: 2, epochs: 3, batchSize: 32, learningRate: 0.01, backend: 'wasm' };
+  return s;
+}
+
+async function loadedPredictions(runId: string): Promise<{ predicted: number[]; artifact: PredictionsArtifact; leaked: number }> {
+  const s = settings();
+  const { model, scaler, run } = await loadRunForServing(store, s, runId);
+  const windows = prepareWindows(data, run.window, s.training.validationSplit).test;
+  const before = tf.memory().numTensors;
+  const scaled = await model.predict({ windows: windows.x, size: windows.size, forecastTimes: windows.forecastTimes });
+  await model.predict({ windows: windows.x.subarray(0, run.window.inputSeqLen * run.window.features.length), size: 1, forecastTimes: windows.forecastTimes.subarray(0, 1) });
+  const leaked = tf.memory().numTensors - before;
+  model.dispose();
+  const artifact = await getJson<PredictionsArtifact>(store, s.store.buckets.runs, `${runId}/predictions.json`);
+  return { predicted: Array.from(inverseScaleColumn(scaler, 'down', scaled)), artifact, leaked };
+}
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('core > train > train-run', () => {
+  it('records an LSTM run whose saved model reproduces its test predictions without leaking tensors', async () => {
+    const record = await trainRun('LSTM', data, settings(), { store });
+    expect(record.status).toBe('SUCCESS');
+    expect(await readRunRecord(store, settings(), record.run_id)).toEqual(record);
+    for (const file of ['run.json', 'metrics.json', 'scaler.json', 'loss-curve.svg', 'predictions.json', 'model/model.json', 'model/weights.bin']) {
+      expect(await store.exists('runs', `${record.run_id}/${file}`), file).toBe(true);
+    }
+    const { predicted, artifact, leaked } = await loadedPredictions(record.run_id);
+    expect(leaked).toBe(0);
+    expect(predicted.length).toBe(data.test.time.length);
+    predicted.forEach((v, i) => expect(v).toBeCloseTo(artifact.predicted.down[i], -1));
+    // reported metrics are those of the predictions stored in the run (original units)
+    const fromArtifact = computeMetrics(artifact.actual.down, artifact.predicted.down);
+    expect(record.metrics!.test.targets.down.original.rmse).toBeCloseTo(fromArtifact.rmse, -1);
+  });
+
+  it('keeps the best epoch and is reproducible with the same seed', async () => {
+    const s = settings();
+    s.training.epochs = 4;
+    const first = await trainRun('GRU', data, s, { store });
+    const second = await trainRun('GRU', data, s, { store });
+    expect(second.metrics!.test_rmse).toBe(first.metrics!.test_rmse);
+    const { epochs } = await getJson<{ epochs: EpochRecord[] }>(store, 'runs', `${first.run_id}/metrics.json`);
+    const best = epochs.reduce((a, b) => (b.val_loss < a.val_loss ? b : a));
+    expect(first.best_epoch).toBe(best.epoch);
+    expect(first.metrics!.val_loss).toBe(best.val_loss);
+    s.training.seed = 7;
+    const other = await trainRun('GRU', data, s, { store });
+    expect(other.metrics!.test_rmse).not.toBe(first.metrics!.test_rmse);
+  });
+
+  it('records NAIVE with the persistence metrics of the test file', async () => {
+    const record = await trainRun('NAIVE', data, settings(), { store });
+    const actual = inverseScaleColumn(data.scaler, 'down', data.test.values.down);
+    const previous = [inverseScaleColumn(data.scaler, 'down', data.train.values.down.subarray(-1))[0], ...Array.from(actual.subarray(0, -1))];
+    expect(record.metrics!.test.targets.down.original.rmse).toBeCloseTo(computeMetrics(actual, previous).rmse, 0);
+  });
+
+  it('loads a Prophet run that predicts exactly what the trained model predicted', async () => {
+    const record = await trainRun('PROPHET', data, settings(), { store });
+    expect(record.status).toBe('SUCCESS');
+    const { predicted, artifact } = await loadedPredictions(record.run_id);
+    predicted.forEach((v, i) => expect(v).toBeCloseTo(artifact.predicted.down[i], -1));
+  });
+
+  it('records FAILED with the error and rethrows it', async () => {
+    const s = settings();
+    s.training.targets = ['nope'];
+    const error = await trainRun('LSTM', data, s, { store }).catch((e: unknown) => e as { code: string; details: { runId: string } });
+    expect(error.code).toBe('FLTS_MODEL_TARGET_MISSING');
+    const record = await readRunRecord(store, s, error.details.runId);
+    expect(record.status).toBe('FAILED');
+    expect(record.error?.message).toMatch(/nope/);
+  });
+
+  it('stops on abort and records KILLED', async () => {
+    const abort = new AbortController();
+    const error = await trainRun('LSTM', data, settings(), {
+      store,
+      signal: abort.signal,
+      onEvent: (event) => {
+        if (event.type === 'train.batch_end' && event.batch === 2) abort.abort();
+      },
+    }).catch((e: unknown) => e as { code: string; details: { runId: string } });
+    expect(error.code).toBe('FLTS_TRAIN_ABORTED');
+    expect((await readRunRecord(store, settings(), error.details.runId)).status).toBe('KILLED');
+  });
+});

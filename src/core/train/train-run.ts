@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import type { Settings } from '../config/settings.js';
+import type { TrainableModelType } from '../config/specs/training.js';
+import { FltsError, toFltsError } from '../errors.js';
+import { ignoreEvents, type EventSink } from '../events.js';
+import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import type { ProcessedData } from '../preprocess/processed-data.js';
+import { toolVersion } from '../preprocess/tool-version.js';
+import { putJson } from '../storage/json-objects.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { RUN_FILES, type RunRecord } from '../registry/run-record.js';
+import { runKey, runsBucket, saveRunRecord } from '../registry/run-store.js';
+import { fitModel } from './fit-model.js';
+import { prepareWindows } from './prepare-windows.js';
+import { predictWindows } from './predict-windows.js';
+import { evaluateForecasts } from '../eval/metrics.js';
+import { renderLossCurve } from './loss-curve.js';
+import { buildPredictionsArtifact } from './predictions-artifact.js';
+
+export interface TrainRunDeps {
+  store: ObjectStore;
+  logger?: Logger;
+  signal?: AbortSignal;
+  onEvent?: EventSink;
+  /** Clock for timestamps (tests pin it). */
+  now?: () => Date;
+}
+
+function modelParams(modelType: TrainableModelType, settings: Settings, inputSize: number): RunRecord['params'] {
+  const t = settings.training;
+  const common = {
+    model_type: modelType,
+    input_size: inputSize,
+    input_sequence_length: t.inputSeqLen,
+    output_sequence_length: t.outputSeqLen,
+    targets: [...t.targets],
+    seed: t.seed,
+  };
+  if (modelType === 'LSTM' || modelType === 'GRU') {
+    return { ...common, hidden_size: t.hiddenSize, num_layers: t.numLayers, batch_size: t.batchSize, epochs: t.epochs, learning_rate: t.learningRate, early_stopping: t.earlyStopping, patience: t.patience, validation_split: t.validationSplit };
+  }
+  if (modelType === 'PROPHET') {
+    const p = t.prophet;
+    return { ...common, n_changepoints: p.nChangepoints, changepoint_range: p.changepointRange, changepoint_prior_scale: p.changepointPriorScale, seasonality_prior_scale: p.seasonalityPriorScale, seasonality_mode: p.seasonalityMode };
+  }
+  return common;
+}
+
+function initialRecord(runId: string, modelType: TrainableModelType, data: ProcessedData, settings: Settings, startedAt: Date): RunRecord {
+  const sidecar = data.sidecar;
+  return {
+    run_id: runId,
+    model_type: modelType,
+    experiment: modelType === 'LSTM' || modelType === 'GRU' ? 'Default' : 'NonML',
+    config_hash: data.configHash,
+    status: 'RUNNING',
+    params: modelParams(modelType, settings, data.columns.length),
+    window: { features: [...data.columns], targets: [...settings.training.targets], inputSeqLen: settings.training.inputSeqLen, outputSeqLen: settings.training.outputSeqLen },
+    data: {
+      processed_bucket: settings.store.buckets.processed,
+      processed_created_at: sidecar.created_at,
+      train_rows: data.train.time.length,
+      test_rows: data.test.time.length,
+      train_source_object: sidecar.train_source_object,
+      test_source_object: sidecar.test_source_object,
+      ...(sidecar.flts?.fingerprints ? { fingerprints: sidecar.flts.fingerprints } : {}),
+      test_windows: 'prepend-train-history',
+    },
+    seed: settings.training.seed,
+    timings: { started_at: startedAt.toISOString() },
+    artifacts: {},
+    flts_version: toolVersion(),
+  };
+}
+
+/**
+ * Trains one model on processed data and records it as a run: RUNNING first, then the artifacts, then
+ * SUCCESS with held-out metrics; FAILED or KILLED with the error otherwise (and the error is rethrown).
+ */
+export async function trainRun(modelType: TrainableModelType, data: ProcessedData, settings: Settings, deps: TrainRunDeps): Promise<RunRecord> {
+  const now = deps.now ?? (() => new Date());
+  const logger = (deps.logger ?? silentLogger).child({ modelType });
+  const emit = deps.onEvent ?? ignoreEvents;
+  const runId = randomUUID().replace(/-/g, '');
+  const bucket = runsBucket(settings);
+  const started = now();
+  let record = initialRecord(runId, modelType, data, settings, started);
+  await deps.store.ensureBucket(bucket);
+  await saveRunRecord(deps.store, settings, record);
+  logger.info({ runId, configHash: data.configHash }, 'train_start');
+  try {
+    const windows = prepareWindows(data, record.window, settings.training.validationSplit);
+    const fitted = await fitModel(modelType, data, windows, settings, { store: deps.store, runId, signal: deps.signal, onEvent: emit, logger });
+    try {
+      const predicted = await predictWindows(fitted.model, windows.test);
+      const test = evaluateForecasts(windows.test.y, predicted, record.window.outputSeqLen, record.window.targets, data.scaler);
+      await putJson(deps.store, bucket, runKey(runId, RUN_FILES.scaler), data.scaler);
+      await putJson(deps.store, bucket, runKey(runId, RUN_FILES.history), { run_id: runId, model_type: modelType, epochs: fitted.history ?? [] });
+      await putJson(deps.store, bucket, runKey(runId, RUN_FILES.predictions), buildPredictionsArtifact(windows.test, predicted, record.window, data.scaler));
+      const artifacts: Record<string, string> = { model: fitted.artifact, scaler: RUN_FILES.scaler, metrics: RUN_FILES.history, predictions: RUN_FILES.predictions };
+      if (fitted.history && fitted.history.length > 0) {
+        await deps.store.put(bucket, runKey(runId, RUN_FILES.lossCurve), renderLossCurve(modelType, fitted.history, fitted.bestEpoch), { contentType: 'image/svg+xml' });
+        artifacts.loss_curve = RUN_FILES.lossCurve;
+      }
+      const finished = now();
+      record = {
+        ...record,
+        status: 'SUCCESS',
+        backend: fitted.backend,
+        best_epoch: fitted.bestEpoch,
+        epochs_run: fitted.history?.length,
+        metrics: { test_mse: test.overall.mse, test_rmse: test.overall.rmse, test_mae: test.overall.mae, test_r2: test.overall.r2, ...(fitted.bestValLoss !== undefined ? { val_loss: fitted.bestValLoss } : {}), test },
+        timings: { ...record.timings, finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime(), fit_ms: Math.round(fitted.fitMs), ...(fitted.samplesPerSec ? { samples_per_sec: fitted.samplesPerSec } : {}) },
+        artifacts,
+      };
+      // SUCCESS is written last, only once every artifact exists.
+      await saveRunRecord(deps.store, settings, record);
+      emit({ type: 'train.done', runId, status: 'SUCCESS' });
+      logger.info({ runId, test_rmse: test.overall.rmse, test_r2: test.overall.r2 }, 'train_complete');
+      return record;
+    } finally {
+      fitted.model.dispose();
+    }
+  } catch (error) {
+    const flts = toFltsError(error);
+    const status = flts.code === 'FLTS_TRAIN_ABORTED' || deps.signal?.aborted ? 'KILLED' : 'FAILED';
+    const finished = now();
+    record = { ...record, status, error: { code: flts.code, message: flts.message }, timings: { ...record.timings, finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime() } };
+    await saveRunRecord(deps.store, settings, record);
+    emit({ type: 'train.done', runId, status });
+    logger.error({ runId, status, code: flts.code, err: flts.message }, 'train_failed');
+    throw status === 'KILLED' && flts.code !== 'FLTS_TRAIN_ABORTED'
+      ? new FltsError('FLTS_TRAIN_ABORTED', `Run ${runId} was stopped and is recorded as KILLED.`, { cause: error, details: { runId } })
+      : new FltsError(flts.code, flts.message, { cause: flts.cause ?? error, details: { ...flts.details, runId, status } });
+  }
+}

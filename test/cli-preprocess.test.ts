@@ -1,0 +1,116 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolveSettings } from '../src/core/config/settings.js';
+import { loadProcessedData } from '../src/core/preprocess/processed-data.js';
+import { createFsStore } from '../src/core/storage/fs-store.js';
+import { REPO_ROOT, runCli } from './helpers/run-cli.js';
+
+const DATASETS = path.resolve(REPO_ROOT, '../shared/datasets');
+const TRAIN = path.join(DATASETS, 'PobleSec.csv');
+const TEST = path.join(DATASETS, 'PobleSec_test.csv');
+const DEFAULT_HASH = '6ce79cfae0029f0499e5ca7a14f996ee0fe8c7d4f2a4bbf2fe78d3ae6b155ea9';
+const COLUMNS = ['down', 'up', 'rnti_count', 'mcs_down', 'mcs_down_var', 'mcs_up', 'mcs_up_var', 'rb_down', 'rb_down_var', 'rb_up', 'rb_up_var', 'min_of_day_sin', 'min_of_day_cos', 'day_of_week_sin', 'day_of_week_cos', 'day_of_year_sin', 'day_of_year_cos'];
+
+const homes: string[] = [];
+function tempHome(): string {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'flts-cli-preprocess-'));
+  homes.push(home);
+  return home;
+}
+afterAll(() => homes.forEach((home) => rmSync(home, { recursive: true, force: true })));
+
+/** The raw `down` column, read without flts code. */
+function rawDown(file: string): number[] {
+  return readFileSync(file, 'utf8').trim().split('\n').slice(1).map((line) => Number(line.split(',')[1]));
+}
+
+describe.skipIf(!existsSync(TRAIN))('cli > preprocess (PobleSec)', () => {
+  const home = tempHome();
+  const args = ['preprocess', '--home', home, '--train', TRAIN, '--test', TEST];
+
+  it('processes the reference dataset with the reference default hash, then reports cached', async () => {
+    const first = await runCli(args);
+    expect(first.stderr).not.toMatch(/Error FLTS_/);
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout).toContain(`config_hash ${DEFAULT_HASH}`);
+    expect(first.stdout).toMatch(/processed: train 15927 x 17, test 3982 x 17/);
+    expect(first.stdout).toContain('PobleSec.csv');
+
+    const second = await runCli(args);
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout).toContain(DEFAULT_HASH);
+    expect(second.stdout).toMatch(/^cached/m);
+  });
+
+  it('wrote outputs: 17 columns in reference order, train scaled into [0, 1], test on the train scale', async () => {
+    const settings = resolveSettings({ flags: { home } }).settings;
+    const data = await loadProcessedData(createFsStore(path.join(home, 'store')), settings);
+    expect(data.configHash).toBe(DEFAULT_HASH);
+    expect(data.columns).toEqual(COLUMNS);
+    expect(data.train.time.length).toBe(15927);
+    expect(data.test.time.length).toBe(3982);
+    expect(data.train.time[0]).toBe(Date.UTC(2018, 1, 5, 23, 40));
+    expect(data.test.time[3981]).toBe(Date.UTC(2018, 2, 5, 15, 16));
+    for (const column of COLUMNS) {
+      const values = data.train.values[column];
+      expect(Math.min(...values), column).toBe(0);
+      expect(Math.max(...values), column).toBeCloseTo(1, 12);
+    }
+    const trainDown = rawDown(TRAIN);
+    const testDown = rawDown(TEST);
+    const min = Math.min(...trainDown);
+    const max = Math.max(...trainDown);
+    expect(min).toBe(8607664); // the reference documents down from 8.6e6
+    const i = data.scaler.columns.indexOf('down');
+    expect(data.scaler.offset[i]).toBe(min);
+    expect(data.scaler.scale[i]).toBe(max - min);
+    // test is transformed with the train min/max, not re-fitted on itself
+    expect(data.test.values.down[0]).toBeCloseTo((testDown[0] - min) / (max - min), 12);
+    expect(data.sidecar.flts?.imputed_cells).toBe(22); // the reference counts 22 NaN cells in train, none in test
+    expect(data.sidecar).toMatchObject({ row_count: 15927, train_source_object: 'PobleSec.csv', scaler_type: 'MinMaxScaler' });
+  });
+
+  it('--json returns the result object', async () => {
+    const run = await runCli([...args, '--json']);
+    expect(run.exitCode).toBe(0);
+    expect(run.json).toMatchObject({
+      status: 'ok',
+      result: {
+        status: 'cached',
+        configHash: DEFAULT_HASH,
+        train: { rows: 15927, columns: 17 },
+        test: { rows: 3982, columns: 17 },
+        columns: COLUMNS,
+        bucket: 'processed-data',
+        fingerprints: { train: { file: 'PobleSec.csv', bytes: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } },
+        timings: { totalMs: expect.any(Number) },
+      },
+    });
+    const forced = await runCli([...args, '--json', '--force']);
+    expect(forced.json.result).toMatchObject({ status: 'processed', outputKeys: expect.arrayContaining(['processed_data.parquet', `${DEFAULT_HASH}/scaler.json`]) });
+    expect(forced.json.result.inputs.train).toMatchObject({ rows: 15927, columns: 11 });
+  });
+});
+
+describe('cli > preprocess (errors)', () => {
+  it('rejects an invalid environment value with exit 2, naming the setting', async () => {
+    const run = await runCli(['preprocess', '--home', tempHome()], { env: { SAMPLE_STRATEGY: 'tail' } });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain('SAMPLE_STRATEGY');
+    expect(run.stderr).toMatch(/head/);
+  });
+
+  it('reports a missing input file with exit 4 and a JSON error', async () => {
+    const run = await runCli(['preprocess', '--home', tempHome(), '--train', 'nope.csv', '--test', 'nope_test.csv', '--json']);
+    expect(run.exitCode).toBe(4);
+    expect(run.json).toMatchObject({ status: 'error', error: { code: 'FLTS_DATA_FILE_NOT_FOUND' } });
+  });
+
+  it('processes the shipped example data', async () => {
+    const run = await runCli(['preprocess', '--home', tempHome(), '--train', 'examples/data/example.csv', '--test', 'examples/data/example_test.csv', '--json']);
+    expect(run.exitCode).toBe(0);
+    expect(run.json.result).toMatchObject({ status: 'processed', train: { rows: 5040, columns: 17 }, test: { rows: 1440, columns: 17 } });
+  });
+});

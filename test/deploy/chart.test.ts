@@ -1,0 +1,281 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  byKind, CHART_DIR, component, containerEnv, helmTemplate, helmTemplateError, KUBE_VERSIONS, type Manifest,
+  missingTools, parseManifests, podSpec, REPO_ROOT, run, SCHEMA_DIR, tools,
+} from './deploy-tools.js';
+
+const missing = missingTools();
+const inCi = Boolean(process.env.CI) && process.env.CI !== 'false';
+// Skips only on a developer machine without the tools; in CI a missing tool is a failure.
+const skipReason = missing.length > 0 && !inCi ? `missing ${missing.join(', ')}: run scripts/deploy/install-tools.sh` : '';
+if (skipReason) console.warn(`[test/deploy] chart checks skipped: ${skipReason}`);
+
+describe('deploy > tools', () => {
+  it.runIf(inCi)('are installed in CI (scripts/deploy/install-tools.sh)', () => {
+    expect(missing).toEqual([]);
+  });
+});
+
+describe.skipIf(Boolean(skipReason))(`deploy > chart${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  let dev: Manifest[];
+  let prod: Manifest[];
+  let workDir: string;
+
+  beforeAll(() => {
+    dev = helmTemplate({ values: ['values-dev.yaml'] });
+    prod = helmTemplate({ values: ['values-prod.yaml'] });
+    workDir = mkdtempSync(join(tmpdir(), 'flts-deploy-'));
+  });
+  afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+  function kubeconform(file: string, kubeVersion: string): { status: number; summary: { valid: number; invalid: number; errors: number; skipped: number }; output: string } {
+    const res = run(tools.kubeconform, [
+      '-strict', '-summary', '-output', 'json', '-kubernetes-version', kubeVersion,
+      '-schema-location', `${SCHEMA_DIR}/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json`,
+      '-skip', 'ServiceMonitor', file,
+    ]);
+    const report = JSON.parse(res.stdout) as { summary: { valid: number; invalid: number; errors: number; skipped: number } };
+    return { status: res.status, summary: report.summary, output: res.stdout };
+  }
+
+  describe('scripts/deploy/validate.sh', () => {
+    let validation: { status: number; stdout: string; stderr: string };
+    beforeAll(() => {
+      validation = run('bash', ['scripts/deploy/validate.sh'], REPO_ROOT, undefined, { OUT_DIR: join(workDir, 'validate') });
+    });
+
+    it('passes every check (helm lint, helm template, kubeconform, docker-compose config, hadolint, haproxy -c, line endings)', () => {
+      expect(validation.status, validation.stdout + validation.stderr).toBe(0);
+      expect(validation.stdout).not.toMatch(/^FAIL/m);
+      for (const profile of ['dev', 'prod']) expect(validation.stdout).toContain(`PASS helm lint --strict (${profile})`);
+      expect(validation.stdout).toMatch(/^PASS docker-compose config/m);
+      expect(validation.stdout).toMatch(/^PASS haproxy -c/m);
+    });
+
+    for (const profile of ['dev', 'prod'] as const) {
+      for (const kubeVersion of KUBE_VERSIONS) {
+        it(`finds every ${profile} object schema-valid for Kubernetes ${kubeVersion}, skipping only the ServiceMonitor CRD`, () => {
+          const line = validation.stdout.split('\n').find((l) => l.startsWith(`PASS kubeconform -strict (${profile}, Kubernetes ${kubeVersion})`));
+          expect(line, validation.stdout).toBeDefined();
+          const [, valid, invalid, errors, skipped] = /Valid: (\d+), Invalid: (\d+), Errors: (\d+), Skipped: (\d+)/.exec(line!)!.map(Number);
+          const objects = profile === 'dev' ? dev : prod;
+          const crds = byKind(objects, 'ServiceMonitor').length;
+          expect({ valid, invalid, errors, skipped }).toEqual({ valid: objects.length - crds, invalid: 0, errors: 0, skipped: crds });
+          // The file kubeconform checked is the same chart render the other tests inspect.
+          const rendered = parseManifests(readFileSync(join(workDir, 'validate', `${profile}-${kubeVersion}.yaml`), 'utf8'));
+          expect(rendered.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`));
+        });
+      }
+    }
+  });
+
+  it('has a schema check that rejects invalid manifests (unknown field, wrong type, unknown kind)', () => {
+    const file = join(workDir, 'broken.yaml');
+    writeFileSync(file, [
+      'apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 80, targetPorts: http}]}',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b}\nspec: {replicas: "two", selector: {}, template: {spec: {containers: []}}}',
+      'apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: c}',
+    ].join('\n---\n'));
+    const { status, summary } = kubeconform(file, KUBE_VERSIONS[1]);
+    expect(status).not.toBe(0);
+    expect(summary.invalid + summary.errors).toBe(3);
+  });
+
+  it('points the serve Service at the container port named http (8000)', () => {
+    for (const objects of [dev, prod]) {
+      const [service] = byKind(component(objects, 'serve'), 'Service');
+      const [deployment] = byKind(component(objects, 'serve'), 'Deployment');
+      expect(service.spec.ports).toEqual([expect.objectContaining({ name: 'http', port: 8000, targetPort: 'http' })]);
+      const container = podSpec(deployment).containers[0];
+      expect(container.ports).toEqual([expect.objectContaining({ name: 'http', containerPort: 8000 })]);
+      expect(containerEnv(container)).toMatchObject({ FLTS_SERVE_PORT: '8000', PORT: '8000', FLTS_SERVE_HOST: '0.0.0.0' });
+      // The Service selects exactly the serve pods.
+      expect(deployment.spec.template.metadata.labels).toMatchObject(service.spec.selector);
+    }
+  });
+
+  it('follows a changed serve port through the named port', () => {
+    const objects = helmTemplate({ values: ['values-dev.yaml'], set: { 'serve.port': '9000' } });
+    const [service] = byKind(component(objects, 'serve'), 'Service');
+    const container = podSpec(byKind(component(objects, 'serve'), 'Deployment')[0]).containers[0];
+    expect(container.ports[0].containerPort).toBe(9000);
+    expect(service.spec.ports[0].targetPort).toBe('http');
+    expect(containerEnv(container).FLTS_SERVE_PORT).toBe('9000');
+  });
+
+  it('probes readiness on /readyz and liveness on /healthz of the real ports', () => {
+    const serve = podSpec(byKind(component(prod, 'serve'), 'Deployment')[0]).containers[0];
+    expect(serve.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(serve.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(serve.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    const daemons = byKind(component(prod, 'daemon'), 'Deployment');
+    expect(daemons.length).toBeGreaterThan(0);
+    for (const daemon of daemons) {
+      const container = podSpec(daemon).containers[0];
+      expect(container.ports).toEqual([expect.objectContaining({ name: 'metrics', containerPort: 9100 })]);
+      expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+      expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    }
+  });
+
+  it('runs one trainer per model type in prod and one trainer for the list in dev, plus the promoter', () => {
+    const roleEnv = (objects: Manifest[]) => byKind(component(objects, 'daemon'), 'Deployment')
+      .map((d) => containerEnv(podSpec(d).containers[0]))
+      .map((env) => ({ roles: env.FLTS_DAEMON_ROLES, models: env.FLTS_TRAINER_MODELS, expected: env.EXPECTED_MODEL_TYPES }));
+    expect(roleEnv(prod)).toEqual([
+      { roles: 'trainer', models: 'LSTM', expected: undefined },
+      { roles: 'trainer', models: 'GRU', expected: undefined },
+      { roles: 'trainer', models: 'PROPHET', expected: undefined },
+      { roles: 'promoter', models: undefined, expected: 'LSTM,GRU,PROPHET' },
+    ]);
+    expect(roleEnv(dev)).toEqual([
+      { roles: 'trainer', models: 'LSTM,GRU,PROPHET', expected: undefined },
+      { roles: 'promoter', models: undefined, expected: 'LSTM,GRU,PROPHET' },
+    ]);
+    const names = byKind(component(prod, 'daemon'), 'Deployment').map((d) => d.metadata.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('autoscales serve in prod on CPU and requests/s, with a disruption budget over the serve pods', () => {
+    const serve = component(prod, 'serve');
+    const [hpa] = byKind(serve, 'HorizontalPodAutoscaler');
+    const [deployment] = byKind(serve, 'Deployment');
+    const [pdb] = byKind(serve, 'PodDisruptionBudget');
+    expect(hpa.apiVersion).toBe('autoscaling/v2');
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
+    expect(hpa.spec.metrics.map((m: { type: string }) => m.type)).toEqual(['Resource', 'Pods']);
+    expect(hpa.spec.metrics[0].resource).toMatchObject({ name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } });
+    expect(hpa.spec.minReplicas).toBeLessThanOrEqual(hpa.spec.maxReplicas);
+    // With an HPA the Deployment leaves the replica count alone, or every upgrade would reset it.
+    expect(deployment.spec.replicas).toBeUndefined();
+    expect(deployment.spec.template.metadata.labels).toMatchObject(pdb.spec.selector.matchLabels);
+    expect(byKind(component(dev, 'serve'), 'HorizontalPodAutoscaler')).toEqual([]);
+    expect(byKind(dev, 'PodDisruptionBudget')).toEqual([]);
+    expect(byKind(component(dev, 'serve'), 'Deployment')[0].spec.replicas).toBe(1);
+  });
+
+  it('renders nothing for a component whose enabled flag is false', () => {
+    const base = { values: ['values-prod.yaml'] };
+    const noServe = helmTemplate({ ...base, set: { 'serve.enabled': 'false' } });
+    expect(component(noServe, 'serve')).toEqual([]);
+    expect(byKind(noServe, 'Ingress')).toEqual([]);
+    expect(byKind(noServe, 'HorizontalPodAutoscaler')).toEqual([]);
+    expect(byKind(noServe, 'Pod')).toEqual([]);
+
+    const noTrainer = helmTemplate({ ...base, set: { 'daemon.trainer.enabled': 'false' } });
+    expect(byKind(component(noTrainer, 'daemon'), 'Deployment').map((d) => d.metadata.name)).toEqual(['flts-promoter']);
+
+    const noDaemons = helmTemplate({ ...base, set: { 'daemon.trainer.enabled': 'false', 'daemon.promoter.enabled': 'false' } });
+    expect(component(noDaemons, 'daemon')).toEqual([]);
+
+    const optional = helmTemplate({
+      ...base,
+      set: {
+        'preprocess.enabled': 'false', 'metrics.serviceMonitor.enabled': 'false', 'metrics.grafanaDashboard.enabled': 'false',
+        'tests.enabled': 'false', 'serve.ingress.enabled': 'false', 'serve.pdb.enabled': 'false', 'serve.autoscaling.enabled': 'false',
+      },
+    });
+    expect(byKind(optional, 'Job')).toEqual([]);
+    expect(byKind(optional, 'ServiceMonitor')).toEqual([]);
+    expect(byKind(optional, 'Pod')).toEqual([]);
+    expect(byKind(optional, 'Ingress')).toEqual([]);
+    expect(byKind(optional, 'PodDisruptionBudget')).toEqual([]);
+    expect(byKind(optional, 'HorizontalPodAutoscaler')).toEqual([]);
+    expect(byKind(optional, 'ConfigMap').map((c) => c.metadata.name)).toEqual(['flts']);
+    // Turning things off removes exactly those objects and keeps the rest.
+    expect(byKind(optional, 'Deployment').length).toBe(byKind(prod, 'Deployment').length);
+  });
+
+  it('reads credentials from an existing Secret when one is named, and creates none for them', () => {
+    expect(byKind(prod, 'Secret')).toEqual([]);
+    for (const workload of prod.filter((o) => podSpec(o))) {
+      for (const container of podSpec(workload).containers) {
+        if (workload.kind === 'Pod') continue; // the helm test pod talks HTTP only
+        expect(containerEnv(container)).toMatchObject({
+          MINIO_ROOT_USER: 'secret:flts-minio/MINIO_ROOT_USER',
+          MINIO_ROOT_PASSWORD: 'secret:flts-minio/MINIO_ROOT_PASSWORD',
+        });
+      }
+    }
+    const customKeys = helmTemplate({ values: ['values-prod.yaml'], set: { 'store.existingSecretKeys.secretKey': 'password' } });
+    const serve = podSpec(byKind(component(customKeys, 'serve'), 'Deployment')[0]).containers[0];
+    expect(containerEnv(serve).MINIO_ROOT_PASSWORD).toBe('secret:flts-minio/password');
+  });
+
+  it('creates a Secret from inline credentials and refuses to render without any', () => {
+    const [secret] = byKind(dev, 'Secret');
+    expect(secret.stringData).toMatchObject({ MINIO_ROOT_USER: 'minioadmin', MINIO_ROOT_PASSWORD: 'minioadmin' });
+    const serve = podSpec(byKind(component(dev, 'serve'), 'Deployment')[0]).containers[0];
+    expect(serve.envFrom).toContainEqual({ secretRef: { name: secret.metadata.name } });
+    expect(helmTemplateError({})).toMatch(/credentials missing: set store.existingSecret/);
+  });
+
+  it('runs every container as non-root with a read-only root filesystem and a writable /tmp', () => {
+    for (const objects of [dev, prod]) {
+      const workloads = objects.filter((o) => podSpec(o));
+      expect(workloads.length).toBeGreaterThan(3);
+      for (const workload of workloads) {
+        const pod = podSpec(workload);
+        expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+        expect(pod.automountServiceAccountToken).toBe(false);
+        const volumes = new Map<string, unknown>((pod.volumes ?? []).map((v: { name: string }) => [v.name, v]));
+        for (const container of [...(pod.initContainers ?? []), ...pod.containers]) {
+          const ctx = { ...pod.securityContext, ...container.securityContext };
+          expect(ctx.runAsNonRoot, `${workload.metadata.name}/${container.name}`).toBe(true);
+          expect(ctx.runAsUser).toBeGreaterThan(0);
+          expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+          const tmp = container.volumeMounts.find((m: { mountPath: string }) => m.mountPath === '/tmp');
+          expect(volumes.get(tmp.name)).toMatchObject({ emptyDir: expect.any(Object) });
+          expect(container.resources.requests).toBeDefined();
+          expect(container.resources.limits).toBeDefined();
+        }
+      }
+    }
+  });
+
+  it('tests the release with the flts image itself against the serve Service', () => {
+    const [testPod] = byKind(prod, 'Pod');
+    expect(testPod.metadata.annotations?.['helm.sh/hook']).toBe('test');
+    const serveImage = podSpec(byKind(component(prod, 'serve'), 'Deployment')[0]).containers[0].image;
+    const images = new Set(prod.filter((o) => podSpec(o)).flatMap((o) => podSpec(o).containers.map((c: { image: string }) => c.image)));
+    expect([...images]).toEqual([serveImage]);
+    const [service] = byKind(component(prod, 'serve'), 'Service');
+    const check = testPod.spec.containers[0];
+    expect(containerEnv(check).SERVE_URL).toBe(`http://${service.metadata.name}:${service.spec.ports[0].port}`);
+    expect(check.args.join('\n')).toMatch(/\/healthz[\s\S]*\/readyz[\s\S]*\/metrics/);
+  });
+
+  it('refuses the mutable "latest" tag and pins a digest when given', () => {
+    expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'image.tag': 'latest' } })).toMatch(/must not be "latest"/);
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const pinned = helmTemplate({ values: ['values-prod.yaml'], set: { 'image.digest': digest } });
+    const serve = podSpec(byKind(component(pinned, 'serve'), 'Deployment')[0]).containers[0];
+    expect(serve.image).toBe(`registry.example.com/flts@${digest}`);
+  });
+
+  it('selects its own pods in every Deployment, Service and ServiceMonitor', () => {
+    const templates = prod.filter((o) => o.kind === 'Deployment').map((d) => d.spec.template.metadata.labels as Record<string, string>);
+    const matches = (selector: Record<string, string>) => templates.filter((labels) => Object.entries(selector).every(([k, v]) => labels[k] === v)).length;
+    for (const deployment of byKind(prod, 'Deployment')) {
+      expect(deployment.spec.template.metadata.labels).toMatchObject(deployment.spec.selector.matchLabels);
+      expect(matches(deployment.spec.selector.matchLabels)).toBe(1);
+    }
+    expect(matches(byKind(component(prod, 'serve'), 'Service')[0].spec.selector)).toBe(1);
+    expect(matches(byKind(component(prod, 'daemon'), 'Service')[0].spec.selector)).toBe(4);
+    const services = byKind(prod, 'Service');
+    for (const monitor of byKind(prod, 'ServiceMonitor')) {
+      const target = services.find((s) => Object.entries(monitor.spec.selector.matchLabels as Record<string, string>).every(([k, v]) => s.metadata.labels?.[k] === v));
+      expect(target, monitor.metadata.name).toBeDefined();
+      expect(target!.spec.ports.map((p: { name: string }) => p.name)).toContain(monitor.spec.endpoints[0].port);
+    }
+  });
+
+  it('ships the same Grafana dashboard as the compose stack', () => {
+    const [dashboard] = byKind(prod, 'ConfigMap').filter((c) => c.metadata.name.endsWith('-dashboard'));
+    const composeDashboard = readFileSync(join(REPO_ROOT, 'compose/grafana/dashboards/flts-overview.json'), 'utf8');
+    expect(JSON.parse(dashboard.data['flts-overview.json'])).toEqual(JSON.parse(composeDashboard));
+  });
+});

@@ -1,0 +1,186 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { COMPOSE_DIR, missingTools, REPO_ROOT, run, tools } from './deploy-tools.js';
+
+const inCi = Boolean(process.env.CI) && process.env.CI !== 'false';
+const composeMissing = missingTools().includes('docker-compose');
+const hadolintMissing = missingTools().includes('hadolint');
+const composeSkip = composeMissing && !inCi ? 'docker-compose missing: run scripts/deploy/install-tools.sh' : '';
+const hadolintSkip = hadolintMissing && !inCi ? 'hadolint missing: run scripts/deploy/install-tools.sh' : '';
+for (const reason of [composeSkip, hadolintSkip].filter(Boolean)) console.warn(`[test/deploy] skipped: ${reason}`);
+
+// Loose shape of a service in `docker-compose config` output.
+type ComposeService = Record<string, any>;
+
+const FLTS_SERVICES = ['trainer', 'promoter', 'preprocess', 'serve'];
+/** Every metric the flts processes export that the dashboard may query. */
+const FLTS_METRICS = new Set([
+  'flts_http_requests_total', 'flts_http_request_duration_seconds_bucket', 'flts_predictions_total', 'flts_model_info',
+  'flts_model_reloads_total', 'flts_daemon_steps_total', 'flts_daemon_consumer_lag', 'flts_training_runs_total',
+]);
+
+/** Volumes of a service as {source, target}, whichever syntax (short string or long form) the config printed. */
+function volumes(service: ComposeService): { source?: string; target: string }[] {
+  return (service.volumes ?? []).map((v: string | { source?: string; target: string }) => {
+    if (typeof v !== 'string') return v;
+    const [source, target] = v.split(':');
+    return target === undefined || target === 'ro' || target === 'rw' ? { target: source } : { source, target };
+  });
+}
+
+/** Environment of a service with every value as a string (Compose versions print numbers differently). */
+function env(service: ComposeService): Record<string, string> {
+  return Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, String(v)]));
+}
+
+/** Files under dir, leaving out compose/datasets (user data, whatever its line endings). */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (path === join(COMPOSE_DIR, 'datasets')) return [];
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+describe.skipIf(Boolean(composeSkip))(`deploy > compose${composeSkip ? ` (skipped: ${composeSkip})` : ''}`, () => {
+  let services: Record<string, ComposeService>;
+
+  beforeAll(() => {
+    const res = run(tools.dockerCompose, ['-f', 'docker-compose.yml', 'config'], COMPOSE_DIR);
+    if (res.status !== 0) throw new Error(`docker-compose config failed: ${res.stderr}`);
+    services = parse(res.stdout).services;
+  });
+
+  it('defines the full stack', () => {
+    expect(Object.keys(services).sort()).toEqual(
+      ['grafana', 'kafka', 'lb', 'minio', 'minio-init', 'preprocess', 'prometheus', 'promoter', 'serve', 'trainer'],
+    );
+    expect(services.kafka.image).toBe('apache/kafka:3.9.1');
+    expect(env(services.kafka)).toMatchObject({ KAFKA_PROCESS_ROLES: 'broker,controller', KAFKA_ADVERTISED_LISTENERS: expect.stringContaining('PLAINTEXT://kafka:9092') });
+  });
+
+  it('runs the flts services from one image with the Kafka and MinIO settings', () => {
+    const images = new Set(FLTS_SERVICES.map((name) => services[name].image));
+    expect(images.size).toBe(1);
+    for (const name of FLTS_SERVICES) {
+      expect(services[name].build).toMatchObject({ context: REPO_ROOT, dockerfile: 'Dockerfile' });
+      expect(env(services[name])).toMatchObject({
+        FLTS_STORE: 's3', MINIO_ENDPOINT: 'minio:9000', FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: 'kafka:9092', FLTS_HOME: '/data',
+      });
+    }
+    expect(services.trainer.command).toEqual(['daemon']);
+    expect(env(services.trainer)).toMatchObject({ FLTS_DAEMON_ROLES: 'trainer', FLTS_TRAINER_MODELS: 'LSTM,GRU,PROPHET' });
+    expect(env(services.promoter)).toMatchObject({ FLTS_DAEMON_ROLES: 'promoter', EXPECTED_MODEL_TYPES: 'LSTM,GRU,PROPHET' });
+    expect(services.serve.command).toEqual(['serve']);
+    expect(env(services.serve)).toMatchObject({ FLTS_SERVE_HOST: '0.0.0.0', FLTS_SERVE_PORT: '8000' });
+    expect(services.preprocess.command).toEqual(['preprocess']);
+  });
+
+  it('starts services in dependency order through health and completion conditions', () => {
+    expect(services['minio-init'].depends_on).toEqual({ minio: { condition: 'service_healthy' } });
+    expect(services.trainer.depends_on).toEqual({
+      kafka: { condition: 'service_healthy' }, 'minio-init': { condition: 'service_completed_successfully' },
+    });
+    expect(services.preprocess.depends_on).toEqual({ trainer: { condition: 'service_healthy' }, promoter: { condition: 'service_healthy' } });
+    expect(services.grafana.depends_on).toEqual({ prometheus: { condition: 'service_healthy' } });
+    // Every service another one waits on for health has a health check.
+    for (const service of Object.values(services)) {
+      for (const [dependency, { condition }] of Object.entries((service.depends_on ?? {}) as Record<string, { condition: string }>)) {
+        if (condition === 'service_healthy') expect(services[dependency].healthcheck?.test, dependency).toBeDefined();
+      }
+    }
+    expect(services.trainer.healthcheck.test.join(' ')).toContain('http://127.0.0.1:9100/readyz');
+    expect(services.serve.healthcheck.test.join(' ')).toContain('http://127.0.0.1:8000/healthz');
+  });
+
+  it('lets serve scale: no container name, no host port, replicas behind the load balancer', () => {
+    expect(services.serve.container_name).toBeUndefined();
+    expect(services.serve.ports).toBeUndefined();
+    expect(services.serve.deploy.replicas).toBeGreaterThanOrEqual(2);
+    expect(services.lb.ports).toEqual([expect.objectContaining({ target: 8080 })]);
+    const haproxy = readFileSync(join(COMPOSE_DIR, 'haproxy/haproxy.cfg'), 'utf8');
+    expect(haproxy).toMatch(/^\s*bind :8080$/m);
+    expect(haproxy).toMatch(/^\s*server-template serve \d+ serve:8000 check .*resolvers docker/m);
+    expect(haproxy).toMatch(/^\s*http-check send meth GET uri \/readyz$/m);
+    expect(volumes(services.lb)).toContainEqual({ source: join(COMPOSE_DIR, 'haproxy/haproxy.cfg'), target: '/usr/local/etc/haproxy/haproxy.cfg' });
+  });
+
+  it('creates every bucket flts uses before anything starts', () => {
+    const script = services['minio-init'].command.join('\n');
+    for (const bucket of ['dataset', 'processed-data', 'runs', 'model-promotion', 'inference-logs']) expect(script).toContain(bucket);
+    expect(services['minio-init'].restart).toBe('no');
+  });
+
+  it('scrapes serve replicas and daemons with Prometheus', () => {
+    const config = parse(readFileSync(join(COMPOSE_DIR, 'prometheus/prometheus.yml'), 'utf8'));
+    const jobs = new Map<string, ComposeService>(config.scrape_configs.map((j: ComposeService) => [j.job_name, j]));
+    expect(jobs.get('flts-serve')?.dns_sd_configs).toEqual([expect.objectContaining({ names: ['serve'], port: 8000 })]);
+    const daemonTargets = jobs.get('flts-daemon')?.static_configs.flatMap((s: { targets: string[] }) => s.targets);
+    expect(daemonTargets).toEqual(['trainer:9100', 'promoter:9100']);
+    expect(volumes(services.prometheus)).toContainEqual({ source: join(COMPOSE_DIR, 'prometheus/prometheus.yml'), target: '/etc/prometheus/prometheus.yml' });
+  });
+
+  it('provisions Grafana with the Prometheus datasource and a dashboard over the flts metrics', () => {
+    const datasource = parse(readFileSync(join(COMPOSE_DIR, 'grafana/provisioning/datasources/prometheus.yml'), 'utf8'));
+    expect(datasource.datasources[0]).toMatchObject({ type: 'prometheus', uid: 'prometheus', url: 'http://prometheus:9090' });
+    const provider = parse(readFileSync(join(COMPOSE_DIR, 'grafana/provisioning/dashboards/flts.yml'), 'utf8'));
+    const dashboardsMount = volumes(services.grafana).find((v) => v.target === provider.providers[0].options.path);
+    expect(dashboardsMount?.source).toBe(join(COMPOSE_DIR, 'grafana/dashboards'));
+
+    const dashboard = JSON.parse(readFileSync(join(COMPOSE_DIR, 'grafana/dashboards/flts-overview.json'), 'utf8'));
+    const panels = dashboard.panels.filter((p: { type: string }) => p.type !== 'row');
+    const exprs: string[] = panels.flatMap((p: { targets: { expr: string }[] }) => p.targets.map((t) => t.expr));
+    const used = new Set(exprs.flatMap((e) => e.match(/\bflts_[a-z_]+/g) ?? []));
+    expect([...used].filter((m) => !FLTS_METRICS.has(m))).toEqual([]);
+    expect([...FLTS_METRICS].filter((m) => !used.has(m))).toEqual([]);
+    const titles = panels.map((p: { title: string }) => p.title.toLowerCase()).join(' | ');
+    for (const topic of ['request rate', 'latency', 'error', 'model in service', 'training runs', 'failed training', 'consumer lag']) {
+      expect(titles).toContain(topic);
+    }
+    expect(exprs.some((e) => /histogram_quantile\(0\.99,/.test(e))).toBe(true);
+    const ids = dashboard.panels.map((p: { id: number }) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('deploy > files', () => {
+  it('has no CRLF line endings or byte-order marks (compose runs them with /bin/sh)', () => {
+    const files = [
+      join(REPO_ROOT, 'Dockerfile'), join(REPO_ROOT, '.dockerignore'),
+      ...filesUnder(COMPOSE_DIR), ...filesUnder(join(REPO_ROOT, 'charts')), ...filesUnder(join(REPO_ROOT, 'scripts/deploy')),
+    ];
+    const bad = files.filter((file) => {
+      const bytes = readFileSync(file);
+      return bytes.includes(13) || (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf);
+    });
+    expect(bad.map((f) => relative(REPO_ROOT, f))).toEqual([]);
+  });
+
+  it('builds a small non-root image from node:20-slim in stages', () => {
+    const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    const instructions = dockerfile.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    expect(instructions).toContain('ARG NODE_IMAGE=node:20-slim');
+    const stages = instructions.filter((l) => l.startsWith('FROM '));
+    expect(stages).toEqual(['FROM ${NODE_IMAGE} AS build', 'FROM ${NODE_IMAGE} AS runtime']);
+    const runtime = instructions.slice(instructions.indexOf('FROM ${NODE_IMAGE} AS runtime'));
+    expect(runtime.filter((l) => l.startsWith('USER ')).at(-1)).toMatch(/^USER [1-9]\d*:[1-9]\d*$/);
+    expect(runtime.join('\n')).toMatch(/FLTS_HOME=\/data/);
+    // Only compiled output and production modules reach the runtime stage; no sources, no dev tooling.
+    const copies = runtime.filter((l) => l.startsWith('COPY'));
+    expect(copies.filter((l) => !l.startsWith('COPY --from=build ')).map((l) => l.split(/\s+/)[1])).toEqual(['examples']);
+    expect(copies.some((l) => / (src|test)\b/.test(l))).toBe(false);
+    expect(instructions.join('\n')).toMatch(/npm ci[\s\S]*npm prune --omit=dev/);
+    expect(instructions.some((l) => l.startsWith('HEALTHCHECK '))).toBe(true);
+
+    const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    expect(ignore[ignore.findIndex((l) => l && !l.startsWith('#'))]).toBe('*');
+    for (const needed of ['!package.json', '!package-lock.json', '!src/', '!bin/', '!examples/']) expect(ignore).toContain(needed);
+  });
+
+  it.skipIf(Boolean(hadolintSkip))(`passes hadolint${hadolintSkip ? ` (skipped: ${hadolintSkip})` : ''}`, () => {
+    const res = run(tools.hadolint, ['--no-color', 'Dockerfile']);
+    expect(res.status, res.stdout + res.stderr).toBe(0);
+  });
+});

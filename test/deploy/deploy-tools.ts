@@ -1,0 +1,113 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+
+/** Repository root, chart and tool locations shared by the deployment tests. */
+export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+export const CHART_DIR = join(REPO_ROOT, 'charts/flts');
+export const COMPOSE_DIR = join(REPO_ROOT, 'compose');
+export const TOOLS_DIR = process.env.FLTS_TOOLS_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'flts-tools');
+export const SCHEMA_DIR = join(TOOLS_DIR, 'kubernetes-json-schema');
+/** The oldest Kubernetes version the chart supports and a current one; install-tools.sh unpacks both. */
+export const KUBE_VERSIONS = ['1.25.0', '1.36.0'] as const;
+
+export const tools = {
+  helm: join(TOOLS_DIR, 'bin/helm'),
+  kubeconform: join(TOOLS_DIR, 'bin/kubeconform'),
+  hadolint: join(TOOLS_DIR, 'bin/hadolint'),
+  dockerCompose: 'docker-compose',
+  haproxy: 'haproxy',
+};
+
+function onPath(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).status === 0;
+}
+
+/** Tools (or schema sets) that scripts/deploy/install-tools.sh would provide but are not there. */
+export function missingTools(): string[] {
+  const missing: string[] = [];
+  for (const name of ['helm', 'kubeconform', 'hadolint'] as const) {
+    if (!existsSync(tools[name])) missing.push(name);
+  }
+  for (const version of KUBE_VERSIONS) {
+    if (!existsSync(join(SCHEMA_DIR, `v${version}-standalone-strict/deployment-apps-v1.json`))) missing.push(`schemas v${version}`);
+  }
+  if (!onPath(tools.dockerCompose)) missing.push('docker-compose');
+  if (!onPath(tools.haproxy) && !existsSync('/usr/sbin/haproxy')) missing.push('haproxy');
+  return missing;
+}
+
+export interface RunResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(command: string, args: string[], cwd = REPO_ROOT, input?: string, env: Record<string, string> = {}): RunResult {
+  const res = spawnSync(command, args, { cwd, encoding: 'utf8', input, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+  if (res.error) throw res.error;
+  return { status: res.status ?? -1, stdout: res.stdout, stderr: res.stderr };
+}
+
+// Loose shape of a rendered Kubernetes object: the tests read nested fields they know exist.
+export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [field: string]: any };
+
+export function parseManifests(text: string): Manifest[] {
+  return parseAllDocuments(text)
+    .map((doc) => doc.toJS() as Manifest | null)
+    .filter((doc): doc is Manifest => doc !== null && typeof doc === 'object');
+}
+
+export interface TemplateOptions {
+  values?: string[];
+  set?: Record<string, string>;
+  kubeVersion?: string;
+}
+
+function templateArgs({ values = [], set = {}, kubeVersion = KUBE_VERSIONS[1] }: TemplateOptions): string[] {
+  const args = ['template', 'flts', CHART_DIR, '--kube-version', kubeVersion];
+  for (const file of values) args.push('-f', join(CHART_DIR, file));
+  for (const [key, value] of Object.entries(set)) args.push('--set', `${key}=${value}`);
+  return args;
+}
+
+/** `helm template` of the chart; throws with helm's message when rendering fails. */
+export function helmTemplate(options: TemplateOptions = {}): Manifest[] {
+  const res = run(tools.helm, templateArgs(options));
+  if (res.status !== 0) throw new Error(`helm template failed: ${res.stderr}`);
+  return parseManifests(res.stdout);
+}
+
+/** helm's error output for a render that is expected to fail ("" if it rendered). */
+export function helmTemplateError(options: TemplateOptions = {}): string {
+  const res = run(tools.helm, templateArgs(options));
+  return res.status === 0 ? '' : res.stderr;
+}
+
+export function byKind(objects: Manifest[], kind: string): Manifest[] {
+  return objects.filter((o) => o.kind === kind);
+}
+
+export function component(objects: Manifest[], name: string): Manifest[] {
+  return objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === name);
+}
+
+/** The pod spec of a workload (Deployment, Job, Pod), or undefined for other kinds. */
+export function podSpec(o: Manifest): any {
+  if (o.kind === 'Pod') return o.spec;
+  if (o.kind === 'Deployment' || o.kind === 'Job' || o.kind === 'StatefulSet' || o.kind === 'DaemonSet') return o.spec.template.spec;
+  return undefined;
+}
+
+/** Environment of a container as name -> value (secret references as "secret:<name>/<key>"). */
+export function containerEnv(container: any): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of container.env ?? []) {
+    const ref = entry.valueFrom?.secretKeyRef;
+    env[entry.name] = ref ? `secret:${ref.name}/${ref.key}` : String(entry.value);
+  }
+  return env;
+}

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMessageBus } from '../../src/core/bus/index.js';
+import { createKafkaBus } from '../../src/core/bus/kafka-bus.js';
+import { describeMessageBusContract, waitFor } from '../../src/core/bus/message-bus.contract.js';
+import type { MessageBus } from '../../src/core/bus/message-bus.js';
+import { decodeTrainingEvent, encodeTrainClaim, encodeTrainingEvent } from '../../src/core/bus/messages.js';
+import { resolveSettings } from '../../src/core/config/settings.js';
+import { INFRA_HINT, infraSkipReason, loadInfraEnv } from './infra-env.js';
+
+const skipReason = infraSkipReason();
+const infra = loadInfraEnv();
+const FAST = { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 40 };
+
+async function reachableBus(): Promise<MessageBus> {
+  const bus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'flts-it', retry: FAST, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 });
+  try {
+    await bus.ensureTopics(['flts-it-probe']);
+  } catch (error) {
+    await bus.close();
+    throw new Error(`Kafka not reachable at ${infra.kafkaBrokers.join(',')}: ${(error as Error).message}; ${INFRA_HINT}`);
+  }
+  return bus;
+}
+
+if (skipReason) {
+  describe('integration > kafka-bus', () => {
+    it.skip(`skipped: ${skipReason}`, () => {});
+  });
+} else {
+  describeMessageBusContract('integration > kafka-bus', reachableBus);
+
+  describe('integration > kafka-bus topics and settings', () => {
+    const admin = new Kafka({ clientId: 'flts-it-admin', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+    afterAll(() => admin.disconnect());
+
+    it('creates topics explicitly with the configured partition count, and keeps existing ones', async () => {
+      const { settings } = resolveSettings({ env: { ...infra.vars, FLTS_BUS: 'kafka', FLTS_BUS_PARTITIONS: '3' } });
+      const bus = createMessageBus(settings)!;
+      try {
+        const topic = `it-partitions-${randomUUID().slice(0, 8)}`;
+        await bus.publish(topic, encodeTrainClaim({ bucket: 'processed-data', object: 'o', size: 1, configHash: 'h', identifier: '' }));
+        await bus.ensureTopics([topic], 5);
+        await admin.connect();
+        const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+        expect(metadata.topics[0].partitions).toHaveLength(3);
+      } finally {
+        await bus.close();
+      }
+    });
+
+    it('keeps a model type’s status messages in order on one partition (keyed by the reference keys)', async () => {
+      const bus = await reachableBus();
+      try {
+        const topic = `it-model-training-${randomUUID().slice(0, 8)}`;
+        await bus.ensureTopics([topic], 4);
+        const base = { modelType: 'GRU', experiment: 'Default', configHash: 'h' };
+        await bus.publish(topic, encodeTrainingEvent({ ...base, status: 'SUCCESS', runId: 'r1' }));
+        await bus.publish(topic, encodeTrainingEvent({ ...base, status: 'SUCCESS', runId: 'r2' }));
+        const seen: Array<{ partition: number; runId: string }> = [];
+        await bus.subscribe({ group: `it-eval-${randomUUID().slice(0, 8)}`, topics: [topic] }, async (message) => {
+          const event = decodeTrainingEvent(message);
+          if (event.status === 'SUCCESS') seen.push({ partition: message.partition, runId: event.runId });
+        });
+        await waitFor(() => seen.length === 2, 'both SUCCESS messages');
+        expect(seen.map((s) => s.runId)).toEqual(['r1', 'r2']);
+        expect(seen[0].partition).toBe(seen[1].partition);
+      } finally {
+        await bus.close();
+      }
+    });
+
+    it('reports an unreachable broker as retriable FLTS_BUS_UNAVAILABLE', async () => {
+      const server = net.createServer();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as net.AddressInfo;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const bus = createKafkaBus({ brokers: [`127.0.0.1:${port}`], clientId: 'flts-it', brokerRetries: 0, connectionTimeoutMs: 500 });
+      await expect(bus.publish('training-data', { key: null, value: '{}' })).rejects.toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true });
+      await bus.close();
+    });
+  });
+}

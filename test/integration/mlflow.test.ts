@@ -1,0 +1,331 @@
+/**
+ * Against a real MLflow tracking server (sqlite backend, local artifacts behind --serve-artifacts), as
+ * started by `npm run mlflow:up` (which .ci/run does before `npm test`). Outside CI the suite is skipped,
+ * with the reason in its title, when no server answers; in CI a missing server fails it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
+import type { FltsEvent } from '../../src/core/events.js';
+import type { RunRecord } from '../../src/core/registry/run-record.js';
+import { saveRunRecord } from '../../src/core/registry/run-store.js';
+import { createFsStore, putJson, type ObjectStore } from '../../src/core/storage/index.js';
+import {
+  createMlflowClient,
+  findMirroredRun,
+  markPromoted,
+  mirrorRun,
+  rankMlflowRunsByConfigHash,
+  listMlflowRunsByConfigHash,
+  syncRunsToTracking,
+  trackingCallBudgetMs,
+} from '../../src/core/tracking/index.js';
+
+function configuredUri(): string | undefined {
+  if (process.env.FLTS_TEST_MLFLOW_URI) return process.env.FLTS_TEST_MLFLOW_URI;
+  const stateFile = path.join(process.env.FLTS_MLFLOW_STATE ?? path.join(homedir(), '.cache/flts-mlflow/server'), 'uri');
+  return existsSync(stateFile) ? readFileSync(stateFile, 'utf8').trim() : undefined;
+}
+
+async function answers(uri: string | undefined): Promise<boolean> {
+  if (!uri) return false;
+  try {
+    return (await fetch(`${uri}/health`, { signal: AbortSignal.timeout(3000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+const MLFLOW_URI = configuredUri();
+const SERVER_UP = await answers(MLFLOW_URI);
+const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+const SKIP = !SERVER_UP && !IN_CI;
+const TITLE = SKIP
+  ? `integration > mlflow (skipped: no MLflow server at ${MLFLOW_URI ?? 'FLTS_TEST_MLFLOW_URI (unset)'}; start one with npm run mlflow:up)`
+  : 'integration > mlflow';
+
+// The default reporter hides skipped titles, so the reason is printed as well.
+if (SKIP) console.warn(`[mlflow integration] ${TITLE}`);
+
+const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+const homes: string[] = [];
+
+async function freshSetup(uri = MLFLOW_URI ?? '', extraEnv: Record<string, string> = {}): Promise<{ store: ObjectStore; settings: Settings }> {
+  const home = await mkdtemp(path.join(tmpdir(), 'flts-mlflow-'));
+  homes.push(home);
+  const { settings } = resolveSettings({
+    env: {
+      FLTS_HOME: home,
+      MLFLOW_TRACKING_URI: uri,
+      FLTS_MLFLOW_EXPERIMENT_NEURAL: `flts-it-${suffix}-nn`,
+      FLTS_MLFLOW_EXPERIMENT_STATISTICAL: `flts-it-${suffix}-stat`,
+      FLTS_MLFLOW_TIMEOUT_MS: '5000',
+      FLTS_MLFLOW_RETRIES: '2',
+      FLTS_MLFLOW_BACKOFF_MS: '50',
+      FLTS_MLFLOW_REGISTERED_MODEL: `flts-it-${suffix}`,
+      ...extraEnv,
+    },
+  });
+  return { store: createFsStore(path.join(home, 'store')), settings };
+}
+
+let runCounter = 0;
+
+/** A finished run as the registry writes it: run.json, metrics.json, model files, scaler, loss curve. */
+async function writeRun(store: ObjectStore, settings: Settings, options: { modelType: 'LSTM' | 'GRU' | 'PROPHET'; configHash: string; rmse: number; epochs?: number }): Promise<RunRecord> {
+  runCounter += 1;
+  const runId = `it-${suffix}-${runCounter}`;
+  const epochs = options.epochs ?? 3;
+  const started = new Date(Date.UTC(2026, 0, 1, 12, 0, runCounter));
+  const history = Array.from({ length: epochs }, (_, i) => ({ epoch: i + 1, loss: 0.5 / (i + 1), val_loss: 0.6 / (i + 1), duration_ms: 1000, samples_per_sec: 100 }));
+  const scaled = { rmse: options.rmse, mae: options.rmse * 0.8, mse: options.rmse ** 2, r2: 0.5 };
+  const original = { rmse: options.rmse * 1000, mae: options.rmse * 800, mse: (options.rmse * 1000) ** 2, r2: 0.5 };
+  const record: RunRecord = {
+    run_id: runId,
+    model_type: options.modelType,
+    experiment: options.modelType === 'PROPHET' ? 'NonML' : 'Default',
+    config_hash: options.configHash,
+    status: 'SUCCESS',
+    params: { epochs, batch_size: 64, learning_rate: 0.0001, hidden_size: 16, targets: ['down'] },
+    window: { features: ['down', 'up'], targets: ['down'], inputSeqLen: 10, outputSeqLen: 1 },
+    data: {
+      processed_bucket: 'processed-data',
+      processed_created_at: started.toISOString(),
+      train_rows: 100,
+      test_rows: 20,
+      train_source_object: 'processed_data.parquet',
+      test_source_object: 'test_processed_data.parquet',
+      fingerprints: { train: { file: 'train.csv', sha256: 'a'.repeat(64), bytes: 1000 }, test: { file: 'test.csv', sha256: 'b'.repeat(64), bytes: 200 } },
+      test_windows: 'prepend-train-history',
+    },
+    backend: 'cpu',
+    seed: 42,
+    timings: { started_at: started.toISOString(), finished_at: new Date(started.getTime() + epochs * 1000 + 500).toISOString(), duration_ms: epochs * 1000 + 500 },
+    best_epoch: epochs,
+    epochs_run: epochs,
+    metrics: {
+      test_rmse: scaled.rmse,
+      test_mae: scaled.mae,
+      test_mse: scaled.mse,
+      test_r2: scaled.r2,
+      val_loss: history.at(-1)?.val_loss,
+      test: { count: 20, overall: scaled, targets: { down: { scaled, original } } },
+    },
+    artifacts: { model: 'model/model.json', scaler: 'scaler.json' },
+    flts_version: '0.1.0',
+  };
+  const bucket = settings.store.buckets.runs;
+  await store.ensureBucket(bucket);
+  await putJson(store, bucket, `${runId}/metrics.json`, { history });
+  await putJson(store, bucket, `${runId}/model/model.json`, { format: 'layers-model', weightsManifest: [] });
+  await store.put(bucket, `${runId}/model/weights.bin`, new Uint8Array([1, 2, 3, 4]));
+  await putJson(store, bucket, `${runId}/scaler.json`, { kind: 'minmax', columns: {} });
+  await store.put(bucket, `${runId}/loss-curve.svg`, '<svg xmlns="http://www.w3.org/2000/svg"></svg>');
+  await saveRunRecord(store, settings, record);
+  return record;
+}
+
+async function closedPortUri(): Promise<string> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
+
+/** Logs a run the way the reference Python trainers did, straight through the REST API. */
+async function logReferenceRun(experimentName: string, runName: string, params: Record<string, string>, metrics: Record<string, number>, startTime: number): Promise<string> {
+  const call = async (method: string, route: string, body?: unknown): Promise<any> => {
+    const response = await fetch(`${MLFLOW_URI}/api/2.0/mlflow/${route}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: response.status, body: await response.json() };
+  };
+  let experiment = await call('GET', `experiments/get-by-name?experiment_name=${encodeURIComponent(experimentName)}`);
+  if (experiment.status !== 200) {
+    await call('POST', 'experiments/create', { name: experimentName });
+    experiment = await call('GET', `experiments/get-by-name?experiment_name=${encodeURIComponent(experimentName)}`);
+  }
+  const created = await call('POST', 'runs/create', { experiment_id: experiment.body.experiment.experiment_id, run_name: runName, start_time: startTime });
+  const runId = created.body.run.info.run_id as string;
+  await call('POST', 'runs/log-batch', {
+    run_id: runId,
+    params: Object.entries(params).map(([key, value]) => ({ key, value })),
+    metrics: Object.entries(metrics).map(([key, value]) => ({ key, value: Number.isNaN(value) ? 'NaN' : value, timestamp: startTime, step: 1 })),
+  });
+  await call('POST', 'runs/update', { run_id: runId, status: 'FINISHED', end_time: startTime + 1000 });
+  return runId;
+}
+
+afterAll(async () => {
+  await Promise.all(homes.map((home) => rm(home, { recursive: true, force: true })));
+});
+
+describe.skipIf(SKIP)(TITLE, () => {
+  beforeAll(() => {
+    if (!SERVER_UP) throw new Error(`CI=true but no MLflow server answers at ${MLFLOW_URI ?? '(FLTS_TEST_MLFLOW_URI unset)'}: .ci/run must start it (npm run mlflow:up).`);
+  });
+
+  it('mirrors a training run with its params, metrics, per-epoch history, tags and artifacts', async () => {
+    const { store, settings } = await freshSetup();
+    const record = await writeRun(store, settings, { modelType: 'LSTM', configHash: `hash-${suffix}-mirror`, rmse: 0.04, epochs: 3 });
+    const events: FltsEvent[] = [];
+    const result = await mirrorRun(store, settings, record.run_id, { onEvent: (e) => events.push(e) });
+    expect(result.created).toBe(true);
+    expect(events).toContainEqual({ type: 'tracking.mirrored', runId: record.run_id, mlflowRunId: result.mlflowRunId, created: true });
+
+    const client = createMlflowClient(settings.tracking);
+    const run = await client.getRun(result.mlflowRunId);
+    expect(run?.info.status).toBe('FINISHED');
+    expect(run?.info.run_name).toBe('LSTM');
+    const experiment = await client.getExperimentByName(settings.tracking.experiments.neural);
+    expect(run?.info.experiment_id).toBe(experiment?.experiment_id);
+    const params = Object.fromEntries((run?.data.params ?? []).map((p) => [p.key, p.value]));
+    expect(params).toMatchObject({ config_hash: record.config_hash, model_type: 'LSTM', epochs: '3', batch_size: '64', input_sequence_length: '10', output_sequence_length: '1' });
+    const tags = Object.fromEntries((run?.data.tags ?? []).map((t) => [t.key, t.value]));
+    expect(tags).toMatchObject({ 'flts.run_id': record.run_id, 'flts.backend': 'cpu', 'flts.data.train_sha256': 'a'.repeat(64), 'flts.mirror_complete': 'true' });
+    const metrics = Object.fromEntries((run?.data.metrics ?? []).map((m) => [m.key, Number(m.value)]));
+    expect(metrics.test_rmse).toBeCloseTo(record.metrics!.test_rmse, 12);
+    expect(metrics.test_mae).toBeCloseTo(record.metrics!.test_mae, 12);
+    expect(metrics.test_mse).toBeCloseTo(record.metrics!.test_mse, 12);
+    expect(metrics.test_rmse_down_original).toBeCloseTo(record.metrics!.test.targets.down.original.rmse, 9);
+
+    const trainLoss = await client.getMetricHistory(result.mlflowRunId, 'train_loss');
+    expect(trainLoss.map((m) => [m.step, Number(m.value)])).toEqual([
+      [1, 0.5],
+      [2, 0.25],
+      [3, 0.5 / 3],
+    ]);
+    expect((await client.getMetricHistory(result.mlflowRunId, 'val_loss')).map((m) => m.step)).toEqual([1, 2, 3]);
+
+    const root = (await client.listArtifacts(run?.info.artifact_uri)).map((f) => f.path).sort();
+    expect(root).toEqual(expect.arrayContaining(['LSTM', 'scaler', 'plots']));
+    const model = (await client.listArtifacts(run?.info.artifact_uri, 'LSTM')).map((f) => f.path).sort();
+    expect(model).toEqual(['LSTM/model.json', 'LSTM/weights.bin']);
+    expect((await client.listArtifacts(run?.info.artifact_uri, 'scaler')).map((f) => f.path)).toEqual(['scaler/scaler.json']);
+    expect((await client.listArtifacts(run?.info.artifact_uri, 'plots')).map((f) => f.path)).toEqual(['plots/loss_curve.svg']);
+  });
+
+  it('mirrors a run once: a second mirror changes nothing, and an interrupted one is completed without duplicates', async () => {
+    const { store, settings } = await freshSetup();
+    const record = await writeRun(store, settings, { modelType: 'GRU', configHash: `hash-${suffix}-idem`, rmse: 0.05, epochs: 4 });
+    const first = await mirrorRun(store, settings, record.run_id);
+    const second = await mirrorRun(store, settings, record.run_id);
+    expect(second).toMatchObject({ mlflowRunId: first.mlflowRunId, created: false, upToDate: true });
+
+    // Simulate a mirror cut off before it finished: the next one completes the same run.
+    const client = createMlflowClient(settings.tracking);
+    await client.setTag(first.mlflowRunId, 'flts.mirror_complete', 'false');
+    const third = await mirrorRun(store, settings, record.run_id);
+    expect(third).toMatchObject({ mlflowRunId: first.mlflowRunId, created: false, upToDate: false });
+
+    const experiment = await client.getExperimentByName(settings.tracking.experiments.neural);
+    const runs = await client.searchRuns({ experimentIds: [experiment!.experiment_id], filter: `tags.\`flts.run_id\` = '${record.run_id}'` });
+    expect(runs).toHaveLength(1);
+    expect(await client.getMetricHistory(first.mlflowRunId, 'train_loss')).toHaveLength(4);
+    expect(await client.getMetricHistory(first.mlflowRunId, 'test_rmse')).toHaveLength(1);
+  });
+
+  it('two writers mirroring the same run at once end with one MLflow run', async () => {
+    const { store, settings } = await freshSetup();
+    const record = await writeRun(store, settings, { modelType: 'LSTM', configHash: `hash-${suffix}-race`, rmse: 0.05 });
+    const [a, b] = await Promise.all([mirrorRun(store, settings, record.run_id), mirrorRun(store, settings, record.run_id)]);
+    expect(a.mlflowRunId).toBe(b.mlflowRunId);
+    const client = createMlflowClient(settings.tracking);
+    const experiment = await client.getExperimentByName(settings.tracking.experiments.neural);
+    const runs = await client.searchRuns({ experimentIds: [experiment!.experiment_id], filter: `tags.\`flts.run_id\` = '${record.run_id}'` });
+    expect(runs.map((r) => r.info.run_id)).toEqual([a.mlflowRunId]);
+    expect(await client.getMetricHistory(a.mlflowRunId, 'train_loss')).toHaveLength(3);
+  });
+
+  it('promotion moves the champion alias to the promoted run, reusing its model version', async () => {
+    const { store, settings } = await freshSetup();
+    const hash = `hash-${suffix}-promo`;
+    const lstm = await writeRun(store, settings, { modelType: 'LSTM', configHash: hash, rmse: 0.03 });
+    const gru = await writeRun(store, settings, { modelType: 'GRU', configHash: hash, rmse: 0.02 });
+    const client = createMlflowClient(settings.tracking);
+    const name = settings.tracking.registeredModel;
+
+    // Not mirrored yet: promotion mirrors it first.
+    const firstMark = await markPromoted(store, settings, { run_id: lstm.run_id, model_type: 'LSTM' });
+    expect(firstMark).toMatchObject({ marker: 'alias', registeredModel: name, alias: 'champion' });
+    const lstmMirror = await findMirroredRun(client, lstm.run_id);
+    expect((await client.getModelVersionByAlias(name, 'champion'))?.run_id).toBe(lstmMirror?.info.run_id);
+
+    await mirrorRun(store, settings, gru.run_id);
+    const secondMark = await markPromoted(store, settings, { run_id: gru.run_id, model_type: 'GRU' });
+    const champion = await client.getModelVersionByAlias(name, 'champion');
+    expect(champion?.run_id).toBe((await findMirroredRun(client, gru.run_id))?.info.run_id);
+    expect(champion?.source).toMatch(/\/GRU$/);
+
+    // Rolling back to the LSTM run moves the alias back to its existing version.
+    const rollback = await markPromoted(store, settings, { run_id: lstm.run_id, model_type: 'LSTM' });
+    expect(rollback.marker === 'alias' && firstMark.marker === 'alias' && rollback.version === firstMark.version).toBe(true);
+    expect(secondMark.marker === 'alias' && secondMark.version !== rollback.version).toBe(true);
+    expect(await client.searchModelVersions(`name='${name}'`)).toHaveLength(2);
+  });
+
+  it('promotion falls back to the run tag promoted=true when the registry refuses the model', async () => {
+    // MLflow refuses registered-model names containing ":", which stands in for a server without a usable registry.
+    const { store, settings } = await freshSetup(MLFLOW_URI, { FLTS_MLFLOW_REGISTERED_MODEL: `flts:${suffix}` });
+    const run = await writeRun(store, settings, { modelType: 'GRU', configHash: `hash-${suffix}-tag`, rmse: 0.02 });
+    const mark = await markPromoted(store, settings, { run_id: run.run_id, model_type: 'GRU' });
+    expect(mark.marker).toBe('tag');
+    const mirrored = await findMirroredRun(createMlflowClient(settings.tracking), run.run_id);
+    expect(mirrored?.data.tags).toContainEqual({ key: 'promoted', value: 'true' });
+  });
+
+  it('a stopped server is reported within the call budget without failing, and the runs are caught up once it is back', async () => {
+    const downUri = await closedPortUri();
+    const { store, settings: downSettings } = await freshSetup(downUri);
+    const missed = await writeRun(store, downSettings, { modelType: 'LSTM', configHash: `hash-${suffix}-catchup`, rmse: 0.04 });
+    const events: FltsEvent[] = [];
+    const outcome = await syncRunsToTracking(store, downSettings, { runIds: [missed.run_id] }, { onEvent: (e) => events.push(e) });
+    expect(outcome.status).toBe('unavailable');
+    if (outcome.status !== 'unavailable') return;
+    expect(outcome.code).toBe('FLTS_TRACKING_UNAVAILABLE');
+    expect(outcome.message).toContain(downUri);
+    const budget = trackingCallBudgetMs({ timeoutMs: downSettings.tracking.timeoutMs, retry: { retries: downSettings.tracking.retries, baseDelayMs: downSettings.tracking.backoffMs } });
+    expect(outcome.elapsedMs).toBeLessThanOrEqual(budget);
+    expect(events.map((e) => e.type)).toEqual(['tracking.unavailable']);
+
+    // The server is back (same store, tracking URI pointing at the live server): the missed run is mirrored once.
+    const upSettings = { ...downSettings, tracking: { ...downSettings.tracking, uri: MLFLOW_URI ?? '' } };
+    const caughtUp = await syncRunsToTracking(store, upSettings);
+    expect(caughtUp.status).toBe('ok');
+    if (caughtUp.status !== 'ok') return;
+    expect(caughtUp.value.mirrored.map((m) => m.runId)).toEqual([missed.run_id]);
+    const again = await syncRunsToTracking(store, upSettings);
+    expect(again.status === 'ok' && again.value.pending).toEqual([]);
+    expect((await findMirroredRun(createMlflowClient(upSettings.tracking), missed.run_id))?.info.status).toBe('FINISHED');
+  });
+
+  it('finds and ranks runs of a config_hash logged by the reference trainers next to flts runs', async () => {
+    const { store, settings } = await freshSetup();
+    const hash = `hash-${suffix}-ref`;
+    const t0 = Date.UTC(2026, 0, 2);
+    // Score = 0.5 rmse + 0.3 mae + 0.2 mse: GRU-new and GRU-old tie (0.5*0.04+0.3*0.03+0.2*0.002 = 0.0294), the newer wins.
+    const gruOld = await logReferenceRun('Default', 'GRU', { config_hash: hash, model_type: 'GRU' }, { test_rmse: 0.04, test_mae: 0.03, test_mse: 0.002 }, t0);
+    const gruNew = await logReferenceRun('Default', 'GRU', { config_hash: hash, model_type: 'GRU' }, { test_rmse: 0.04, test_mae: 0.03, test_mse: 0.002 }, t0 + 60_000);
+    const prophet = await logReferenceRun('NonML', 'PROPHET', { config_hash: hash, model_type: 'PROPHET' }, { test_rmse: 0.26, test_mae: 0.2, test_mse: 0.07 }, t0 + 1000);
+    const mfles = await logReferenceRun('NonML', 'AUTOMFLES', { config_hash: hash, model_type: 'AUTOMFLES' }, {}, t0 + 2000);
+    const nan = await logReferenceRun('Default', 'LSTM', { config_hash: hash, model_type: 'LSTM' }, { test_rmse: Number.NaN, test_mae: 0.01, test_mse: 0.001 }, t0 + 3000);
+    await logReferenceRun('Default', 'GRU', { config_hash: `${hash}-other`, model_type: 'GRU' }, { test_rmse: 0.001, test_mae: 0.001, test_mse: 0.001 }, t0);
+    // A flts run with the same hash and a better score (0.5*0.02 + 0.3*0.016 + 0.2*0.0004 = 0.01488).
+    const flts = await writeRun(store, settings, { modelType: 'LSTM', configHash: hash, rmse: 0.02 });
+    const mirrored = await mirrorRun(store, settings, flts.run_id);
+
+    const listed = await listMlflowRunsByConfigHash(settings, hash);
+    expect(listed.map((r) => r.mlflowRunId).sort()).toEqual([gruOld, gruNew, prophet, mfles, nan, mirrored.mlflowRunId].sort());
+    const gru = listed.find((r) => r.mlflowRunId === gruNew);
+    expect(gru).toMatchObject({ modelType: 'GRU', experimentName: 'Default', configHash: hash, testRmse: 0.04, testMae: 0.03, testMse: 0.002, startTime: t0 + 60_000, modelUri: `runs:/${gruNew}/GRU` });
+    expect(listed.find((r) => r.mlflowRunId === prophet)?.experimentName).toBe('NonML');
+    expect(listed.find((r) => r.mlflowRunId === mirrored.mlflowRunId)?.fltsRunId).toBe(flts.run_id);
+
+    const board = await rankMlflowRunsByConfigHash(settings, hash);
+    expect(board.rows.map((r) => r.mlflowRunId)).toEqual([mirrored.mlflowRunId, gruNew, gruOld, prophet, mfles, nan]);
+    expect(board.rows[1].score).toBeCloseTo(0.5 * 0.04 + 0.3 * 0.03 + 0.2 * 0.002, 12);
+  });
+});

@@ -1,0 +1,178 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
+import { TIME_FEATURE_COLUMNS, timeFeatureValues } from '../../src/core/preprocess/time-features.js';
+import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
+import { loadRunForServing } from '../../src/core/registry/load-run.js';
+import type { PromotionRecord } from '../../src/core/registry/pointers.js';
+import type { RunRecord } from '../../src/core/registry/run-record.js';
+import { putJson } from '../../src/core/storage/json-objects.js';
+import { startInferenceService, type InferenceService } from '../../src/core/serve/start-inference-service.js';
+import { createFsStore } from '../../src/core/storage/fs-store.js';
+import type { ObjectStore } from '../../src/core/storage/object-store.js';
+import { trainModels } from '../../src/core/train/train-models.js';
+import { postJson } from './serve-fixtures.js';
+
+const DATASETS = path.resolve(__dirname, '../../../shared/datasets');
+
+/** A reference-shaped promotion record, written where reference eval writes the root pointer. */
+async function promote(store: ObjectStore, settings: Settings, run: Pick<RunRecord, 'run_id' | 'config_hash' | 'model_type'>): Promise<void> {
+  const record: PromotionRecord = {
+    identifier: '',
+    config_hash: run.config_hash,
+    run_id: run.run_id,
+    model_type: run.model_type,
+    experiment: 'Default',
+    model_uri: `runs:/${run.run_id}/${run.model_type}`,
+    rmse: null,
+    mae: null,
+    mse: null,
+    score: null,
+    timestamp: new Date().toISOString(),
+    weights: { rmse: 0.5, mae: 0.3, mse: 0.2 },
+    source: 'manual',
+    previous_run_id: null,
+    reason: 'test',
+  };
+  await putJson(store, settings.store.buckets.promotion, 'current.json', record);
+}
+
+/** The first `rows` rows of the raw PobleSec test file, column-oriented as a request sends them. */
+function rawTestRows(rows: number): Record<string, Array<string | number>> {
+  const [header, ...lines] = readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').trim().split('\n');
+  const names = header.split(',');
+  const data: Record<string, Array<string | number>> = Object.fromEntries(names.map((name) => [name, []]));
+  for (const line of lines.slice(0, rows)) line.split(',').forEach((cell, c) => data[names[c]].push(c === 0 ? cell : Number(cell)));
+  return data;
+}
+
+describe('serve > a trained LSTM from the run registry', () => {
+  let home: string;
+  let store: ObjectStore;
+  let settings: Settings;
+  let runId: string;
+  let naive: RunRecord;
+  let service: InferenceService;
+
+  beforeAll(async () => {
+    home = mkdtempSync(path.join(os.tmpdir(), 'flts-serve-'));
+    store = createFsStore(path.join(home, 'store'));
+    settings = resolveSettings({
+      flags: {
+        home,
+        'data.dataDir': DATASETS,
+        'data.trainFile': 'PobleSec.csv',
+        'data.testFile': 'PobleSec_test.csv',
+        'data.sampleTrainRows': 400,
+        'data.sampleTestRows': 60,
+        'training.models': ['LSTM', 'NAIVE'],
+        'training.epochs': 1,
+        'training.hiddenSize': 8,
+        'training.numLayers': 1,
+        'serve.port': 0,
+        'serve.pollIntervalMs': 0,
+        'serve.predictionLog.flushIntervalMs': 50,
+      },
+    }).settings;
+    await runPreprocess(settings, { store });
+    const trained = await trainModels({ models: ['LSTM', 'NAIVE'] }, settings, { store });
+    runId = trained.runs[0].run_id;
+    naive = trained.runs[1];
+    await promote(store, settings, trained.runs[0]);
+    service = await startInferenceService(settings, { store });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('is ready with the run the root pointer names', async () => {
+    const response = await fetch(`${service.url}/readyz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ready', run_id: runId, model_type: 'LSTM' });
+  });
+
+  it('answers raw PobleSec rows with what the run computes on its own scaled window, in original units', async () => {
+    const data = rawTestRows(15);
+    const { status, json } = await postJson(`${service.url}/predict`, { data, index_col: 'time' });
+    expect(status).toBe(200);
+
+    const { run, model, scaler } = await loadRunForServing(store, settings, runId);
+    try {
+      const { features, inputSeqLen } = run.window;
+      const windows = new Float32Array(inputSeqLen * features.length);
+      for (let r = 0; r < inputSeqLen; r++) {
+        const row = 15 - inputSeqLen + r;
+        const time = Date.parse(`${String(data.time[row]).replace(' ', 'T')}Z`);
+        features.forEach((feature, f) => {
+          const t = (TIME_FEATURE_COLUMNS as readonly string[]).indexOf(feature);
+          const raw = t >= 0 ? timeFeatureValues(time)[t] : Number(data[feature][row]);
+          const s = scaler.columns.indexOf(feature);
+          windows[r * features.length + f] = (raw - scaler.offset[s]) / scaler.scale[s];
+        });
+      }
+      const scaled = await model.predict({ windows, forecastTimes: new Float64Array(run.window.outputSeqLen), size: 1 });
+      const d = scaler.columns.indexOf('down');
+      const expected = scaled[0] * scaler.scale[d] + scaler.offset[d];
+      expect(json.predictions).toHaveLength(1);
+      expect(Math.abs(json.predictions[0].down - expected) / Math.abs(expected)).toBeLessThan(1e-5);
+      expect(json.predictions[0].ts).toBe('2018-02-28T03:04:00');
+      expect(json).toMatchObject({ run_id: runId, model_type: 'LSTM', config_hash: run.config_hash, identifier: 'default' });
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('forecasts from the stored test data when the body is empty', async () => {
+    const { status, json } = await postJson(`${service.url}/predict`, '');
+    expect(status).toBe(200);
+    expect(json.source).toBe('stored-test-data');
+    expect(Number.isFinite(json.predictions[0].down)).toBe(true);
+  });
+
+  it('keeps tf.memory().numTensors flat across many concurrent requests', async () => {
+    const data = rawTestRows(20);
+    const before = tf.memory().numTensors;
+    const responses = await Promise.all(Array.from({ length: 60 }, (_, i) => postJson(`${service.url}/predict`, { data, inference_length: 1 + (i % 3) })));
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('follows a new promotion, and stays on it when the next pointer names a run that does not exist', async () => {
+    await promote(store, settings, naive);
+    expect(await service.holder.reloadFromPointer()).toEqual({ result: 'loaded', runId: naive.run_id });
+    const served = await postJson(`${service.url}/predict`, { data: rawTestRows(12) });
+    expect(served.json).toMatchObject({ run_id: naive.run_id, model_type: 'NAIVE' });
+    const lastDown = Number(rawTestRows(12).down[11]);
+    // Persistence in original units, through float32 scaling and back.
+    expect(Math.abs(served.json.predictions[0].down - lastDown) / lastDown).toBeLessThan(1e-6);
+
+    await promote(store, settings, { run_id: 'deleted-run', config_hash: naive.config_hash, model_type: 'LSTM' });
+    expect((await service.holder.reloadFromPointer()).result).toBe('failed');
+    const health = await (await fetch(`${service.url}/healthz`)).json();
+    expect(health).toMatchObject({ model_ready: true, run_id: naive.run_id, degraded: true });
+    expect((await postJson(`${service.url}/predict`, { data: rawTestRows(12) })).status).toBe(200);
+  });
+
+  it('writes each flush of prediction records as a new JSONL object under inference-logs/default/<day>/', async () => {
+    await postJson(`${service.url}/predict`, { data: rawTestRows(12) });
+    await service.close();
+    const objects = await store.list(settings.store.buckets.inferenceLogs, 'default/');
+    expect(objects.length).toBeGreaterThan(0);
+    for (const object of objects) expect(object.key).toMatch(/^default\/\d{8}\/\d{9}-[0-9a-f]{12}\.jsonl$/);
+    const lines = (await Promise.all(objects.map(async (o) => (await store.get(settings.store.buckets.inferenceLogs, o.key)).toString('utf8'))))
+      .join('')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.length).toBeGreaterThanOrEqual(60);
+    expect(lines[0]).toMatchObject({ identifier: 'default', run_id: runId, model_type: 'LSTM', status: 'SUCCESS' });
+    expect(lines[0].prediction_hash).toMatch(/^[0-9a-f]{16}$/);
+    expect(lines[0].metrics).toMatchObject({ prediction_hash: lines[0].prediction_hash, rows_predicted: expect.any(Number) });
+    expect(lines[0].samples[0]).toMatchObject({ step: 0, ts: expect.any(String), pred: { down: expect.any(Number) } });
+  });
+});
