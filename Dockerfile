@@ -4,23 +4,31 @@
 #   docker run --rm -p 8000:8000 flts:dev serve
 ARG NODE_IMAGE=node:20-slim
 
-# ---- build: full dependency tree, compile TypeScript, then drop dev dependencies ----
+# ---- build: full dependency tree, compile, then keep only what the package ships ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
+COPY scripts ./scripts
 COPY src ./src
+COPY examples ./examples
 # `npm ci` runs `prepare` (= npm run build), so the sources must be in place before it. When the lockfile
 # lacks other platforms' optional packages, `npm ci` calls it out of sync; `npm install` then installs the
 # locked versions for this platform.
+# Source maps are dropped (about 200 MB, mostly TensorFlow.js browser bundles). `npm pack` then collects
+# exactly the files package.json ships ("files": dist, bin, examples, the oclif manifest), and the
+# production node_modules join them in /out.
 RUN --mount=type=cache,target=/root/.npm \
     { npm ci || npm install; } \
  && test -f dist/commands/serve.js \
  && npm prune --omit=dev \
- && find dist -name '*.map' -delete
+ && find dist node_modules -name '*.map' -type f -delete \
+ && mkdir -p /out \
+ && tar -xzf "$(npm pack --ignore-scripts --silent)" -C /out --strip-components=1 \
+ && mv node_modules /out/node_modules
 
-# ---- runtime: production node_modules + compiled output only ----
+# ---- runtime: the packed package + production node_modules only ----
 FROM ${NODE_IMAGE} AS runtime
 # tini forwards SIGTERM to node so `serve` and `daemon` can drain and commit offsets on shutdown.
 # The base image tag is the pin; a pinned Debian package version would vanish with its next security update.
@@ -39,11 +47,7 @@ ENV NODE_ENV=production \
     FLTS_SERVE_HOST=0.0.0.0 \
     FLTS_SERVE_PORT=8000 \
     FLTS_HEALTH_URL=http://127.0.0.1:8000/healthz
-COPY --from=build /app/package.json /app/package-lock.json ./
-COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
-COPY --from=build /app/bin ./bin
-COPY examples ./examples
+COPY --from=build /out /app
 RUN ln -s /app/bin/run.js /usr/local/bin/flts
 USER 10001:10001
 VOLUME ["/data"]

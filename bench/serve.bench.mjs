@@ -70,27 +70,30 @@ try {
   if (probe.status !== 'SUCCESS') throw new Error(`probe request failed: ${JSON.stringify(probe)}`);
   await autocannon(url, body, 16).catch(() => undefined); // warm-up: JIT, wasm kernels, sockets
 
+  const batchTotals = async () => {
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    return { sum: Number(/flts_prediction_batch_size_sum (\S+)/.exec(metrics)?.[1]), count: Number(/flts_prediction_batch_size_count (\S+)/.exec(metrics)?.[1]) };
+  };
   const tensorsBefore = tf.memory().numTensors;
   const rows = [];
   for (const c of connections) {
+    const before = await batchTotals();
     const r = await autocannon(url, body, c);
-    rows.push({ c, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, non2xx: r.non2xx, errors: r.errors + r.timeouts });
+    const after = await batchTotals();
+    const batch = (after.sum - before.sum) / (after.count - before.count);
+    rows.push({ c, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, non2xx: r.non2xx, errors: r.errors + r.timeouts, batch });
   }
   const tensorsAfter = tf.memory().numTensors;
-  const metrics = await (await fetch(`${service.url}/metrics`)).text();
-  const batchSum = Number(/flts_prediction_batch_size_sum (\S+)/.exec(metrics)?.[1]);
-  const batchCount = Number(/flts_prediction_batch_size_count (\S+)/.exec(metrics)?.[1]);
 
   const cpus = os.cpus();
   console.log(`machine: ${os.platform()} ${cpus[0]?.model ?? '?'} x${cpus.length}, node ${process.version}, backend ${currentBackend()?.name}, load ${os.loadavg()[0].toFixed(2)}`);
   console.log(`model: ${run.model_type} ${settings.training.numLayers}x${settings.training.hiddenSize}, window ${settings.training.inputSeqLen} x ${run.window.features.length} -> ${settings.training.outputSeqLen}, trained 1 epoch on ${settings.data.sampleTrainRows} rows in ${trainSeconds.toFixed(1)} s (run ${run.run_id})`);
   console.log(`serving: batch max ${settings.serve.batchMaxSize}, max wait ${settings.serve.batchMaxWaitMs} ms, prediction log ${settings.serve.predictionLog.enabled ? 'on' : 'off'}; ${seconds} s per level, body ${body.length} B (12 raw rows)`);
   console.log('');
-  console.log('| connections | req/s | p50 ms | p99 ms | requests | non-2xx | errors |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.c} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.total} | ${r.non2xx} | ${r.errors} |`);
+  console.log('| connections | req/s | p50 ms | p99 ms | requests | non-2xx | errors | windows per forward pass |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.c} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.total} | ${r.non2xx} | ${r.errors} | ${r.batch.toFixed(1)} |`);
   console.log('');
-  console.log(`mean windows per forward pass (all levels): ${(batchSum / batchCount).toFixed(1)}`);
   console.log(`tf.memory().numTensors: ${tensorsBefore} before, ${tensorsAfter} after`);
 } finally {
   await service?.close();

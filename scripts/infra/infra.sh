@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local infrastructure for distributed mode, on loopback, without Docker:
 #   - Kafka 3.9.1, single node, KRaft (broker + controller), PLAINTEXT
-#   - S3Proxy (S3-compatible server, filesystem backend)
+#   - S3Proxy (S3-compatible server, in-memory backend by default)
 # Both are resolved from Maven Central with Maven and cached outside the work tree.
 #
 # Usage: infra.sh up | down | status | start <kafka|s3> | stop <kafka|s3>
@@ -12,7 +12,8 @@
 #
 # Environment: FLTS_INFRA_CACHE (downloads, default ~/.cache/flts-infra), FLTS_INFRA_DIR (state, default
 # <repo>/.infra), FLTS_INFRA_KAFKA_PORT (19092), FLTS_INFRA_KAFKA_CONTROLLER_PORT (19093), FLTS_INFRA_S3_PORT
-# (19000), FLTS_INFRA_S3_USER / FLTS_INFRA_S3_PASSWORD (minioadmin), FLTS_INFRA_TIMEOUT (seconds, 120).
+# (19000), FLTS_INFRA_S3_USER / FLTS_INFRA_S3_PASSWORD (minioadmin), FLTS_INFRA_S3_BACKEND (transient, or
+# filesystem-nio2 to keep objects across restarts without atomic replacement), FLTS_INFRA_TIMEOUT (seconds, 120).
 # A default port that is already taken is replaced by a free one; ports set explicitly are used as given.
 set -euo pipefail
 
@@ -27,6 +28,10 @@ KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
 S3PROXY_LIBS="$CACHE/s3proxy-$S3PROXY_VERSION/libs"
 S3_USER="${FLTS_INFRA_S3_USER:-minioadmin}"
 S3_PASSWORD="${FLTS_INFRA_S3_PASSWORD:-minioadmin}"
+# transient = in memory: objects are lost when S3Proxy stops, but a PUT replaces an object atomically for
+# concurrent readers. S3Proxy's filesystem backends serve a GET that races a PUT of the same key as a torn or
+# aborted response, which breaks the ObjectStore contract (promotion pointers rely on atomic replacement).
+S3_BACKEND="${FLTS_INFRA_S3_BACKEND:-transient}"
 
 log() { echo "infra: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -152,7 +157,7 @@ s3proxy.endpoint=http://127.0.0.1:$S3_PORT
 s3proxy.authorization=aws-v2-or-v4
 s3proxy.identity=$S3_USER
 s3proxy.credential=$S3_PASSWORD
-jclouds.provider=filesystem-nio2
+jclouds.provider=$S3_BACKEND
 jclouds.identity=$S3_USER
 jclouds.credential=$S3_PASSWORD
 jclouds.filesystem.basedir=$dir/data
@@ -166,7 +171,7 @@ EOF
   <logger name="org.gaul.s3proxy" level="INFO"/>
 </configuration>
 EOF
-  launch s3 "$dir/server.log" java -Xms64m -Xmx256m -XX:+UseSerialGC "-Dlogback.configurationFile=$dir/logback.xml" \
+  launch s3 "$dir/server.log" java -Xms64m -Xmx512m -XX:+UseSerialGC "-Dlogback.configurationFile=$dir/logback.xml" \
     -cp "$S3PROXY_LIBS/*" org.gaul.s3proxy.Main --properties "$dir/s3proxy.conf"
   log "s3proxy starting on 127.0.0.1:$S3_PORT (pid $(pid_of s3))"
 }
@@ -261,7 +266,7 @@ case "$cmd" in
     exit "$ok"
     ;;
   *)
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     exit 2
     ;;
 esac

@@ -1,11 +1,80 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { notImplemented } from '../cli/not-implemented.js';
+import { renderOffsetPlan } from '../cli/screens/offset-plan-table.js';
+import { FltsError } from '../core/errors.js';
+import { createKafkaOffsetsAdmin, encodeOffsetCsv, parseIsoDuration, replayOffsets, resolveReplayRequest, ROLE_SYNTAX, type ReplayOffsetsResult } from '../core/offsets/index.js';
+import { createObjectStore } from '../core/storage/index.js';
 
-export default class ReplayOffsets extends FltsCommand<never> {
-  static override summary = 'Reset Kafka consumer-group offsets safely (dry run by default). Not implemented yet.';
+export type ReplayOffsetsCommandResult = ReplayOffsetsResult & { exported_to?: string };
 
-  async run(): Promise<never> {
-    await this.parse(ReplayOffsets);
-    return notImplemented('replay-offsets');
+export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResult> {
+  static override summary = 'Reset a consumer group\'s committed offsets like kafka-consumer-groups --reset-offsets (dry run by default).';
+  static override description =
+    'Plans the new offset of every partition in scope (clamped to the partition\'s range) and prints it with the lag before and after. --execute applies it to an empty group with real offsets, reads them back and appends an audit entry to <promotion bucket>/audit/offset-resets/. Date-times without a zone are UTC.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --role promoter --to-datetime 2025-11-04T09:00:00Z',
+    '<%= config.bin %> <%= command.id %> --role trainer:LSTM --to-earliest --execute --reason "retrain after outage"',
+    '<%= config.bin %> <%= command.id %> --group eval-promoter --topic model-training:0,2 --shift-by=-10 --export plan.csv',
+    '<%= config.bin %> <%= command.id %> --group eval-promoter --from-file plan.csv --execute --wait',
+  ];
+
+  static override flags = {
+    group: Flags.string({ description: 'Consumer group id.' }),
+    role: Flags.string({ description: `flts role whose group to reset: ${ROLE_SYNTAX}.` }),
+    topic: Flags.string({ description: 'Topic, or topic:<partition>[,<partition>...]; repeatable. Default with --role: the role\'s topics.', multiple: true }),
+    'all-topics': Flags.boolean({ description: 'Every topic the group has committed offsets for.', default: false }),
+    'to-earliest': Flags.boolean({ description: 'Target: the log start.' }),
+    'to-latest': Flags.boolean({ description: 'Target: the log end.' }),
+    'to-current': Flags.boolean({ description: 'Target: the committed offset (the log end where none).' }),
+    'to-offset': Flags.integer({ description: 'Target: this offset.' }),
+    'shift-by': Flags.integer({ description: 'Target: the committed offset plus N (negative: --shift-by=-N).' }),
+    'to-datetime': Flags.string({ description: 'Target: the first offset at or after this ISO-8601 time.' }),
+    'by-duration': Flags.string({ description: 'Target: the first offset at or after now minus this ISO-8601 duration (PnDTnHnMnS).' }),
+    'from-file': Flags.string({ description: 'Target: a plan CSV (topic,partition,offset), as --export writes it.' }),
+    export: Flags.string({ description: 'Write the plan as CSV (Kafka\'s format) to this file.' }),
+    execute: Flags.boolean({ description: 'Apply the plan (default: dry run).', default: false }),
+    wait: Flags.boolean({ description: 'With --execute: wait until the group has no active members.', default: false }),
+    'wait-timeout': Flags.string({ description: 'How long --wait waits (ISO-8601 duration).', default: 'PT5M' }),
+    reason: Flags.string({ description: 'Why; stored in the audit entry.' }),
+  };
+
+  async run(): Promise<ReplayOffsetsCommandResult> {
+    const { flags: f } = await this.parse(ReplayOffsets);
+    const { settings } = this.loadSettings(f);
+    if (f.wait && !f.execute) throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--wait only applies with --execute.');
+    const request = resolveReplayRequest(
+      { group: f.group, role: f.role, topics: f.topic, allTopics: f['all-topics'], toEarliest: f['to-earliest'], toLatest: f['to-latest'], toCurrent: f['to-current'], toOffset: f['to-offset'], shiftBy: f['shift-by'], toDatetime: f['to-datetime'], byDuration: f['by-duration'], fromFile: f['from-file'] === undefined ? undefined : readPlanFile(f['from-file']) },
+      settings.bus,
+    );
+    const admin = createKafkaOffsetsAdmin({ brokers: settings.bus.kafka.brokers, clientId: `${settings.bus.kafka.clientId}-replay-offsets`, connectionTimeoutMs: settings.bus.kafka.connectionTimeoutMs });
+    const abort = new AbortController();
+    const onSigint = (): void => abort.abort(new FltsError('FLTS_USAGE_INVALID_FLAG', 'Interrupted while waiting for the group to empty; nothing was changed.'));
+    process.once('SIGINT', onSigint);
+    try {
+      const audit = f.execute ? { store: await createObjectStore(settings), bucket: settings.store.buckets.promotion } : undefined;
+      const wait = f.wait ? { timeoutMs: parseIsoDuration(f['wait-timeout']) } : undefined;
+      const operator = process.env.FLTS_OPERATOR || os.userInfo().username;
+      const result: ReplayOffsetsCommandResult = await replayOffsets({ ...request, execute: f.execute, wait, operator, reason: f.reason }, { admin, audit, signal: abort.signal });
+      if (f.export) {
+        writeFileSync(f.export, encodeOffsetCsv(result.partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.new_offset }))));
+        result.exported_to = f.export;
+      }
+      for (const line of renderOffsetPlan(result)) this.say(line);
+      if (f.export) this.say(`Plan written to ${f.export}.`);
+      return result;
+    } finally {
+      process.off('SIGINT', onSigint);
+      await admin.close();
+    }
+  }
+}
+
+function readPlanFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new FltsError('FLTS_OFFSETS_PLAN_INVALID', `Cannot read plan file ${file}: ${(cause as Error).message}`, { cause, details: { file } });
   }
 }

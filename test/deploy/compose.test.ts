@@ -18,7 +18,7 @@ const FLTS_SERVICES = ['trainer', 'promoter', 'preprocess', 'serve'];
 /** Every metric the flts processes export that the dashboard may query. */
 const FLTS_METRICS = new Set([
   'flts_http_requests_total', 'flts_http_request_duration_seconds_bucket', 'flts_predictions_total', 'flts_model_info',
-  'flts_model_reloads_total', 'flts_daemon_steps_total', 'flts_daemon_consumer_lag', 'flts_training_runs_total',
+  'flts_model_reloads_total', 'flts_model_ready', 'flts_daemon_steps_total', 'flts_daemon_consumer_lag', 'flts_training_runs_total',
 ]);
 
 /** Volumes of a service as {source, target}, whichever syntax (short string or long form) the config printed. */
@@ -167,16 +167,25 @@ describe('deploy > files', () => {
     const runtime = instructions.slice(instructions.indexOf('FROM ${NODE_IMAGE} AS runtime'));
     expect(runtime.filter((l) => l.startsWith('USER ')).at(-1)).toMatch(/^USER [1-9]\d*:[1-9]\d*$/);
     expect(runtime.join('\n')).toMatch(/FLTS_HOME=\/data/);
-    // Only compiled output and production modules reach the runtime stage; no sources, no dev tooling.
-    const copies = runtime.filter((l) => l.startsWith('COPY'));
-    expect(copies.filter((l) => !l.startsWith('COPY --from=build ')).map((l) => l.split(/\s+/)[1])).toEqual(['examples']);
-    expect(copies.some((l) => / (src|test)\b/.test(l))).toBe(false);
-    expect(instructions.join('\n')).toMatch(/npm ci[\s\S]*npm prune --omit=dev/);
+    // The runtime stage gets only the packed package (package.json "files") and production modules.
+    expect(runtime.filter((l) => l.startsWith('COPY') || l.startsWith('ADD'))).toEqual(['COPY --from=build /out /app']);
+    expect(instructions.join('\n')).toMatch(/npm ci[\s\S]*npm prune --omit=dev[\s\S]*npm pack --ignore-scripts/);
     expect(instructions.some((l) => l.startsWith('HEALTHCHECK '))).toBe(true);
 
     const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
     expect(ignore[ignore.findIndex((l) => l && !l.startsWith('#'))]).toBe('*');
-    for (const needed of ['!package.json', '!package-lock.json', '!src/', '!bin/', '!examples/']) expect(ignore).toContain(needed);
+    for (const needed of ['!package.json', '!package-lock.json', '!src/', '!bin/', '!scripts/', '!examples/']) expect(ignore).toContain(needed);
+  });
+
+  it('packs what the image runs: the CLI launcher, compiled commands and the oclif manifest, no sources', () => {
+    // The image's build stage unpacks `npm pack`, so the packed file list is the image's /app.
+    const res = run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts']);
+    expect(res.status, res.stderr).toBe(0);
+    const files: string[] = JSON.parse(res.stdout)[0].files.map((f: { path: string }) => f.path);
+    for (const needed of ['package.json', 'bin/run.js', 'dist/commands/serve.js', 'dist/commands/preprocess.js', 'oclif.manifest.json']) {
+      expect(files).toContain(needed);
+    }
+    expect(files.filter((f) => /^(src|test|charts|compose|scripts)\//.test(f) || f.endsWith('.test.js'))).toEqual([]);
   });
 
   it.skipIf(Boolean(hadolintSkip))(`passes hadolint${hadolintSkip ? ` (skipped: ${hadolintSkip})` : ''}`, () => {

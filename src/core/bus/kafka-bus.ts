@@ -119,21 +119,36 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     return producer;
   }
 
+  /** Retries errors kafkajs marks retriable (leader elections, a broker still starting) a few more times. */
+  async function withBrokerRetries<T>(action: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await action();
+      } catch (error) {
+        const retriable = (error as { retriable?: boolean }).retriable === true || (error as { cause?: { retriable?: boolean } }).cause?.retriable === true;
+        if (!retriable || attempt >= 6) throw error;
+        logger.debug({ attempt, err: error }, 'bus_kafka_retry');
+        await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
   async function ensureTopics(names: string[], count = partitions): Promise<void> {
     const wanted = [...new Set(names)].filter((name) => !knownTopics.has(name));
     if (wanted.length === 0) return;
     const client = await connectAdmin();
     try {
-      const existing = new Set(await client.listTopics());
-      const missing = wanted.filter((name) => !existing.has(name));
-      if (missing.length > 0) {
+      await withBrokerRetries(async () => {
+        const existing = new Set(await client.listTopics());
+        const missing = wanted.filter((name) => !existing.has(name));
+        if (missing.length === 0) return;
         await client.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: count, replicationFactor })) }).catch((error: unknown) => {
           // Another client created it first.
           const errors = (error as { errors?: Array<{ type?: string }> }).errors;
           if (!errors?.every((e) => e.type === 'TOPIC_ALREADY_EXISTS')) throw error;
         });
         logger.info({ topics: missing, partitions: count }, 'bus_topics_created');
-      }
+      });
     } catch (error) {
       throw unavailable(`creating topics ${wanted.join(',')}`, options.brokers, error);
     }
@@ -144,7 +159,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     await ensureTopics([topic]);
     const client = await connectProducer();
     try {
-      await client.send({ topic, acks: -1, messages: [{ key: message.key, value: message.value, headers: message.headers }] });
+      await withBrokerRetries(() => client.send({ topic, acks: -1, messages: [{ key: message.key, value: message.value, headers: message.headers }] }));
     } catch (error) {
       throw unavailable(`publish to ${topic}`, options.brokers, error);
     }

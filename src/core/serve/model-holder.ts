@@ -72,7 +72,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
   let degraded: DegradedState | undefined;
   let startedAt: number | undefined;
   let startupReadyMs: number | null = null;
-  let lastFailure: { runId: string; at: number } | undefined;
+  let lastFailure: { runId: string; at: number; error: FltsError } | undefined;
   let loading: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -126,7 +126,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
 
   function recordFailure(runId: string, error: unknown): FltsError {
     const flts = toFltsError(error);
-    lastFailure = { runId, at: now() };
+    lastFailure = { runId, at: now(), error: flts };
     options.metrics?.countReload('failure');
     logger.error({ runId, code: flts.code, err: flts.message }, 'serve_model_load_failed');
     options.onEvent?.({ type: 'serve.model_load_failed', runId, code: flts.code, message: flts.message });
@@ -152,7 +152,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
       return { result: 'unchanged', runId: pointer.runId };
     }
     if (!force && lastFailure?.runId === pointer.runId && now() - lastFailure.at < retryFailedMs) {
-      return { result: 'failed', runId: pointer.runId, error: new FltsError('FLTS_MODEL_ARTIFACT_MISSING', degraded?.reason ?? `Run ${pointer.runId} failed to load recently.`) };
+      return { result: 'failed', runId: pointer.runId, error: lastFailure.error };
     }
     try {
       await swapIn(pointer.runId);

@@ -1,6 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import type { TrackingSettings } from '../config/specs/tracking.js';
-import { silentLogger } from '../logger.js';
+import { isFltsError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createMlflowClient, type MlflowClient } from './mlflow-client.js';
 import { encodeMetricValue, toRecord, type MlflowKeyValue, type MlflowMetric, type MlflowRun, type MlflowRunStatus } from './mlflow-types.js';
@@ -31,13 +32,17 @@ export function trackingClientFor(settings: Settings, deps: TrackingDeps): Mlflo
   return deps.client ?? createMlflowClient(settings.tracking, deps);
 }
 
-/** Every active MLflow run tagged as the mirror of `runId`, across experiments (the setting may have changed). */
+/**
+ * Active MLflow runs tagged as the mirror of `runId`, across experiments (the setting may have changed),
+ * the one to keep first: a complete mirror before incomplete ones, then the smallest run id. Every writer
+ * applies the same order, so concurrent mirrors of one run (say the daemon and a CLI sync) settle on one.
+ */
 async function mirrorsOf(client: MlflowClient, runId: string): Promise<MlflowRun[]> {
   const experiments = await client.searchExperiments();
   if (experiments.length === 0) return [];
   const runs = await client.searchRuns({ experimentIds: experiments.map((e) => e.experiment_id), filter: `tags.\`${MIRROR_TAGS.runId}\` = ${filterLiteral(runId)}`, maxResults: 50 });
-  // One deterministic choice among duplicates, so concurrent mirrors agree on which run to keep.
-  return runs.sort((a, b) => a.info.run_id.localeCompare(b.info.run_id));
+  const complete = (run: MlflowRun): number => (toRecord(run.data.tags)[MIRROR_TAGS.complete] === 'true' ? 0 : 1);
+  return runs.sort((a, b) => complete(a) - complete(b) || a.info.run_id.localeCompare(b.info.run_id));
 }
 
 /** The MLflow run mirroring flts run `runId`, if any. */
@@ -45,17 +50,18 @@ export async function findMirroredRun(client: MlflowClient, runId: string): Prom
   return (await mirrorsOf(client, runId))[0];
 }
 
-/**
- * Creates the mirror run. Two writers racing (say the daemon and a CLI sync) may both create one; each then
- * sees both, keeps the same one, and the loser deletes its own.
- */
+/** Deletes `mine` when another mirror of the same run is the one to keep, and returns the keeper. */
+async function settleDuplicates(client: MlflowClient, runId: string, mine: MlflowRun): Promise<MlflowRun> {
+  const keeper = (await mirrorsOf(client, runId))[0];
+  if (!keeper || keeper.info.run_id === mine.info.run_id) return mine;
+  await client.deleteRun(mine.info.run_id);
+  return keeper;
+}
+
 async function createMirror(client: MlflowClient, source: MirrorSource, settings: Settings, tags: Record<string, string>): Promise<MlflowRun> {
   const experiment = await client.getOrCreateExperiment(experimentNameFor(source.modelType, settings.tracking));
   const created = await client.createRun({ experimentId: experiment.experiment_id, runName: source.modelType, startTime: source.startTime, tags: pairs(tags) });
-  const keeper = (await mirrorsOf(client, source.runId))[0];
-  if (!keeper || keeper.info.run_id === created.info.run_id) return created;
-  await client.deleteRun(created.info.run_id);
-  return keeper;
+  return settleDuplicates(client, source.runId, created);
 }
 
 function mlflowStatus(status: MirrorSource['status']): MlflowRunStatus {
@@ -80,6 +86,28 @@ function metricPoints(source: MirrorSource): MlflowMetric[] {
 }
 
 /**
+ * Logs the params the run does not have yet (MLflow forbids changing a param). A concurrent writer may
+ * insert the same params between our read and our write, which MLflow refuses; one re-read settles it.
+ */
+async function logMissingParams(client: MlflowClient, run: MlflowRun, params: MlflowKeyValue[], logger: Logger): Promise<void> {
+  const missing = (logged: Record<string, string>): MlflowKeyValue[] =>
+    params.filter((param) => {
+      if (logged[param.key] === undefined) return true;
+      if (logged[param.key] !== param.value) logger.warn({ param: param.key, logged: logged[param.key], now: param.value }, 'mlflow param differs from the run record; MLflow params cannot change');
+      return false;
+    });
+  const first = missing(toRecord(run.data.params));
+  if (first.length === 0) return;
+  try {
+    await client.logBatch(run.info.run_id, { params: first });
+  } catch (error) {
+    if (!isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
+    const again = missing(toRecord((await client.getRun(run.info.run_id))?.data.params));
+    if (again.length > 0) await client.logBatch(run.info.run_id, { params: again });
+  }
+}
+
+/**
  * Creates or completes the MLflow run that mirrors flts run `runId`, idempotently: an existing mirror is
  * found by its `flts.run_id` tag, params it already has are not re-sent (MLflow forbids changing them),
  * metric points carry fixed timestamps so MLflow drops repeats, and `flts.mirror_complete` is set last, so
@@ -100,13 +128,8 @@ export async function mirrorRun(store: ObjectStore, settings: Settings, runId: s
   const run = existing ?? (await createMirror(client, source, settings, tags));
   const mlflowRunId = run.info.run_id;
 
-  const loggedParams = toRecord(run.data.params);
-  const newParams = pairs(source.params).filter((param) => {
-    if (loggedParams[param.key] === undefined) return true;
-    if (loggedParams[param.key] !== param.value) logger.warn({ param: param.key, logged: loggedParams[param.key], now: param.value }, 'mlflow param differs from the run record; MLflow params cannot change');
-    return false;
-  });
-  await client.logBatch(mlflowRunId, { params: newParams, tags: pairs(tags), metrics: metricPoints(source) });
+  await logMissingParams(client, run, pairs(source.params), logger);
+  await client.logBatch(mlflowRunId, { tags: pairs(tags), metrics: metricPoints(source) });
 
   const uploaded: string[] = [];
   for (const artifact of source.artifacts) {
@@ -114,6 +137,11 @@ export async function mirrorRun(store: ObjectStore, settings: Settings, runId: s
     uploaded.push(artifact.artifactPath);
   }
 
+  // A concurrent writer may have created another mirror meanwhile: only the keeper is marked complete.
+  const kept = await settleDuplicates(client, runId, run);
+  if (kept.info.run_id !== mlflowRunId) {
+    return { runId, mlflowRunId: kept.info.run_id, experimentId: kept.info.experiment_id, created: false, upToDate: false, artifacts: uploaded };
+  }
   if (status !== 'RUNNING') {
     await client.updateRun(mlflowRunId, { status, endTime: source.endTime ?? source.startTime });
     await client.setTag(mlflowRunId, MIRROR_TAGS.complete, 'true');

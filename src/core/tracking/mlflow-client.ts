@@ -85,8 +85,9 @@ function createMlflowClientFromHttp(http: MlflowHttp) {
       const { experiment_id } = await http<{ experiment_id: string }>({ method: 'POST', path: '/api/2.0/mlflow/experiments/create', json: { name } });
       return { experiment_id, name };
     } catch (error) {
-      // Another writer created it between our lookup and create.
-      if (!isMlflowError(error, 'RESOURCE_ALREADY_EXISTS')) throw error;
+      // Another writer created it between our lookup and create (MLflow answers RESOURCE_ALREADY_EXISTS,
+      // or a bare database constraint error when the two inserts overlap).
+      if (!isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
       const created = await getExperimentByName(name);
       if (!created) throw error;
       return created;

@@ -43,8 +43,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('core > train > train-run', () => {
   it('records an LSTM run whose saved model reproduces its test predictions without leaking tensors', async () => {
+    const tensorsBefore = tf.memory().numTensors;
     const record = await trainRun('LSTM', data, settings(), { store });
     expect(record.status).toBe('SUCCESS');
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
     expect(await readRunRecord(store, settings(), record.run_id)).toEqual(record);
     for (const file of ['run.json', 'metrics.json', 'scaler.json', 'loss-curve.svg', 'predictions.json', 'model/model.json', 'model/weights.bin']) {
       expect(await store.exists('runs', `${record.run_id}/${file}`), file).toBe(true);
@@ -60,7 +62,7 @@ describe('core > train > train-run', () => {
 
   it('keeps the best epoch and is reproducible with the same seed', async () => {
     const s = settings();
-    s.training.epochs = 4;
+    s.training.epochs = 3;
     const first = await trainRun('GRU', data, s, { store });
     const second = await trainRun('GRU', data, s, { store });
     expect(second.metrics!.test_rmse).toBe(first.metrics!.test_rmse);
@@ -90,7 +92,7 @@ describe('core > train > train-run', () => {
   it('records FAILED with the error and rethrows it', async () => {
     const s = settings();
     s.training.targets = ['nope'];
-    const error = await trainRun('LSTM', data, s, { store }).catch((e: unknown) => e as { code: string; details: { runId: string } });
+    const error = (await trainRun('LSTM', data, s, { store }).catch((e: unknown) => e)) as { code: string; details: { runId: string } };
     expect(error.code).toBe('FLTS_MODEL_TARGET_MISSING');
     const record = await readRunRecord(store, s, error.details.runId);
     expect(record.status).toBe('FAILED');
@@ -99,13 +101,13 @@ describe('core > train > train-run', () => {
 
   it('stops on abort and records KILLED', async () => {
     const abort = new AbortController();
-    const error = await trainRun('LSTM', data, settings(), {
+    const error = (await trainRun('LSTM', data, settings(), {
       store,
       signal: abort.signal,
       onEvent: (event) => {
         if (event.type === 'train.batch_end' && event.batch === 2) abort.abort();
       },
-    }).catch((e: unknown) => e as { code: string; details: { runId: string } });
+    }).catch((e: unknown) => e)) as { code: string; details: { runId: string } };
     expect(error.code).toBe('FLTS_TRAIN_ABORTED');
     expect((await readRunRecord(store, settings(), error.details.runId)).status).toBe('KILLED');
   });

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { createTrainProgress } from './progress.js';
+
+const events = [
+  { type: 'train.start', runId: 'r1', modelType: 'LSTM', backend: 'wasm', epochs: 2, batchesPerEpoch: 3 },
+  { type: 'train.batch_end', runId: 'r1', epoch: 1, batch: 1, loss: 0.5 },
+  { type: 'train.epoch_end', runId: 'r1', epoch: 1, loss: 0.25, valLoss: 0.125, samplesPerSec: 321.4 },
+  { type: 'train.done', runId: 'r1', status: 'SUCCESS' },
+] as const;
+
+describe('cli > progress', () => {
+  it('prints one plain line per epoch when not on a terminal', () => {
+    const lines: string[] = [];
+    const progress = createTrainProgress({ json: false, tty: false, say: (line) => lines.push(line) });
+    events.forEach((event) => progress.onEvent(event));
+    progress.stop();
+    expect(lines).toEqual(['LSTM run r1: 2 epochs x 3 batches, backend wasm', 'LSTM epoch 1/2: loss 2.500e-1, val_loss 1.250e-1, 321 samples/s']);
+  });
+
+  it('prints nothing under --json', () => {
+    const lines: string[] = [];
+    const progress = createTrainProgress({ json: true, tty: true, say: (line) => lines.push(line) });
+    events.forEach((event) => progress.onEvent(event));
+    expect(lines).toEqual([]);
+  });
+
+  it('draws a bar with the loss on a terminal stream', () => {
+    const written: string[] = [];
+    const stream = { isTTY: true, columns: 120, write: (chunk: string) => written.push(chunk), cursorTo: () => true, clearLine: () => true, moveCursor: () => true } as unknown as NodeJS.WriteStream;
+    const progress = createTrainProgress({ json: false, tty: true, say: () => {}, stream });
+    progress.onEvent(events[0]);
+    progress.onEvent(events[1]);
+    progress.stop();
+    expect(written.join('')).toMatch(/LSTM epoch 1\/2 .* 1\/3 loss 5\.000e-1/);
+  });
+});

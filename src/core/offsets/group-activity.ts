@@ -1,0 +1,53 @@
+import { FltsError } from '../errors.js';
+import type { GroupDescription, OffsetsAdmin } from './offsets-admin.js';
+
+export interface WaitForEmptyGroup {
+  timeoutMs: number;
+  /** Between two looks at the group; default 1 s. */
+  pollMs?: number;
+}
+
+function describeMembers(description: GroupDescription): string {
+  return description.members.map((m) => `member ${m.memberId} (client ${m.clientId}, host ${m.host})`).join('; ');
+}
+
+function activeError(description: GroupDescription, waitedMs?: number): FltsError {
+  const n = description.members.length;
+  const waited = waitedMs === undefined ? '' : ` after waiting ${Math.round(waitedMs / 1000)}s`;
+  return new FltsError(
+    'FLTS_OFFSETS_GROUP_ACTIVE',
+    `Group ${description.group} still has ${n} active member${n === 1 ? '' : 's'}${waited} (state ${description.state}): ${describeMembers(description)}. Kafka only resets the offsets of an empty group: stop these consumers, or pass --wait to wait until the group is empty.`,
+    { details: { group: description.group, state: description.state, members: description.members } },
+  );
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Resolves with the group's description once it has no members. Without `wait` an active group is refused at
+ * once; with it the group is looked at again every `pollMs` until it empties or `timeoutMs` passes.
+ */
+export async function assertGroupInactive(admin: OffsetsAdmin, group: string, options: { wait?: WaitForEmptyGroup; signal?: AbortSignal; now?: () => number } = {}): Promise<GroupDescription> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  for (;;) {
+    const description = await admin.describeGroup(group);
+    if (description.members.length === 0) return description;
+    const waited = now() - started;
+    if (!options.wait || waited >= options.wait.timeoutMs) throw activeError(description, options.wait ? waited : undefined);
+    await delay(Math.min(options.wait.pollMs ?? 1_000, Math.max(1, options.wait.timeoutMs - waited)), options.signal);
+  }
+}

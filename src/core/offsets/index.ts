@@ -1,0 +1,11 @@
+export { appendOffsetAudit, listOffsetAudit, OFFSET_AUDIT_PREFIX, type OffsetAuditEntry } from './audit-log.js';
+export { assertGroupInactive, type WaitForEmptyGroup } from './group-activity.js';
+export { parseIsoDuration, parseResetDateTime } from './iso-duration.js';
+export { decodeOffsetCsv, encodeOffsetCsv, type OffsetCsvRow } from './offset-csv.js';
+export { createKafkaOffsetsAdmin, type CommittedOffset, type GroupDescription, type GroupMember, type KafkaOffsetsAdminOptions, type OffsetsAdmin, type TopicPartitionRange } from './offsets-admin.js';
+export { planOffsetReset, type OffsetResetPlanEntry, type ResetScope } from './plan-offset-reset.js';
+export { replayOffsets, type ReplayOffsetsDeps, type ReplayOffsetsInput, type ReplayOffsetsResult } from './replay-offsets.js';
+export { clampOffset, describeTarget, resolvePartitionOffset, type ResetTarget } from './reset-target.js';
+export { resolveRoleGroup, ROLE_SYNTAX, type RoleGroup } from './role-groups.js';
+export { parseTopicScope, type TopicScope } from './topic-scope.js';
+export { resolveReplayRequest, type ReplayRequest, type ReplayRequestOptions } from './replay-request.js';

@@ -1,0 +1,132 @@
+import { Kafka, logLevel as KafkaLogLevel, type Admin } from 'kafkajs';
+import { FltsError, isFltsError } from '../errors.js';
+
+export interface GroupMember {
+  memberId: string;
+  clientId: string;
+  host: string;
+}
+
+export interface GroupDescription {
+  group: string;
+  /** Kafka's group state: Empty, Stable, PreparingRebalance, CompletingRebalance, Dead. */
+  state: string;
+  members: GroupMember[];
+}
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  /** null when the group has committed nothing for this partition. */
+  offset: number | null;
+}
+
+export interface TopicPartitionRange {
+  partition: number;
+  logStart: number;
+  logEnd: number;
+}
+
+/** The few broker calls an offset reset needs, behind an interface so planning can be tested without Kafka. */
+export interface OffsetsAdmin {
+  describeGroup(group: string): Promise<GroupDescription>;
+  /** The group's committed offsets for `topics`, or for every topic it has committed to when omitted. */
+  committedOffsets(group: string, topics?: string[]): Promise<CommittedOffset[]>;
+  /** Throws FLTS_OFFSETS_TOPIC_NOT_FOUND for a topic the cluster does not have. */
+  topicRanges(topic: string): Promise<TopicPartitionRange[]>;
+  /** Per partition, the first offset whose timestamp is >= `timestampMs` (the log end when none is). */
+  offsetsForTimestamp(topic: string, timestampMs: number): Promise<Map<number, number>>;
+  /** Commits real offsets for an empty group. */
+  commitOffsets(group: string, topic: string, offsets: Array<{ partition: number; offset: number }>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface KafkaOffsetsAdminOptions {
+  brokers: string[];
+  clientId: string;
+  connectionTimeoutMs?: number;
+  /** Client retries of retriable broker errors; kept low so an unreachable broker is reported quickly. */
+  retries?: number;
+}
+
+function unavailable(action: string, brokers: string[], error: unknown): FltsError {
+  if (isFltsError(error)) return error;
+  return new FltsError('FLTS_BUS_UNAVAILABLE', `Kafka ${action} failed (brokers ${brokers.join(',')}): ${(error as Error)?.message ?? String(error)}`, { cause: error, details: { brokers } });
+}
+
+/** The kafkajs implementation. Offsets are written with `setOffsets`, never `resetOffsets` (which commits -1/-2 sentinels). */
+export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): OffsetsAdmin {
+  if (options.brokers.length === 0) {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', 'KAFKA_BOOTSTRAP_SERVERS (setting bus.kafka.brokers) is empty: offsets live in Kafka, so replay-offsets needs the brokers.', { details: { setting: 'bus.kafka.brokers' } });
+  }
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+    retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: options.retries ?? 3 },
+    logLevel: KafkaLogLevel.NOTHING,
+  });
+  let connected: Promise<Admin> | undefined;
+  const admin = (): Promise<Admin> => {
+    connected ??= (async () => {
+      const client = kafka.admin();
+      await client.connect();
+      return client;
+    })().catch((error: unknown) => {
+      connected = undefined;
+      throw unavailable('admin connect', options.brokers, error);
+    });
+    return connected;
+  };
+  const call = async <T>(action: string, fn: (client: Admin) => Promise<T>): Promise<T> => {
+    const client = await admin();
+    try {
+      return await fn(client);
+    } catch (error) {
+      throw unavailable(action, options.brokers, error);
+    }
+  };
+
+  return {
+    describeGroup: (group) =>
+      call(`describing group ${group}`, async (client) => {
+        const described = (await client.describeGroups([group])).groups.find((g) => g.groupId === group);
+        return {
+          group,
+          state: described?.state ?? 'Dead',
+          members: (described?.members ?? []).map((m) => ({ memberId: m.memberId, clientId: m.clientId, host: m.clientHost.replace(/^\//, '') })),
+        };
+      }),
+    committedOffsets: (group, topics) =>
+      call(`reading the offsets of group ${group}`, async (client) => {
+        const fetched = await client.fetchOffsets(topics ? { groupId: group, topics } : { groupId: group });
+        return fetched.flatMap((entry) => entry.partitions.map((p) => ({ topic: entry.topic, partition: p.partition, offset: Number(p.offset) >= 0 ? Number(p.offset) : null })));
+      }),
+    async topicRanges(topic) {
+      const exists = await call('listing topics', async (client) => (await client.listTopics()).includes(topic));
+      if (!exists) throw new FltsError('FLTS_OFFSETS_TOPIC_NOT_FOUND', `Topic ${JSON.stringify(topic)} does not exist on ${options.brokers.join(',')}.`, { details: { topic } });
+      return call(`reading the offsets of topic ${topic}`, async (client) =>
+        (await client.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, logStart: Number(p.low), logEnd: Number(p.high) })).sort((a, b) => a.partition - b.partition),
+      );
+    },
+    offsetsForTimestamp: (topic, timestampMs) =>
+      call(`looking up offsets of ${topic} by time`, async (client) => new Map((await client.fetchTopicOffsetsByTimestamp(topic, timestampMs)).map((p) => [p.partition, Number(p.offset)]))),
+    async commitOffsets(group, topic, offsets) {
+      const client = await admin();
+      try {
+        await client.setOffsets({ groupId: group, topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: String(o.offset) })) });
+      } catch (error) {
+        // kafkajs refuses when a member joined between our check and the write.
+        if (/no running instances/i.test((error as Error)?.message ?? '')) {
+          throw new FltsError('FLTS_OFFSETS_GROUP_ACTIVE', `Group ${group} gained active members while its offsets were being written; nothing more was changed.`, { cause: error, details: { group, topic } });
+        }
+        throw unavailable(`committing offsets of group ${group} on ${topic}`, options.brokers, error);
+      }
+    },
+    async close() {
+      const pending = connected;
+      connected = undefined;
+      if (pending) await pending.then((client) => client.disconnect()).catch(() => {});
+    },
+  };
+}

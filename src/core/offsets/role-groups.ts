@@ -1,0 +1,31 @@
+import { servingGroupId, trainerGroupId } from '../bus/topics.js';
+import type { BusSettings } from '../config/specs/distributed.js';
+import { FltsError } from '../errors.js';
+
+export interface RoleGroup {
+  role: string;
+  group: string;
+  /** The topics the role consumes, when fixed; serving replicas use whatever they committed to. */
+  topics?: string[];
+}
+
+export const ROLE_SYNTAX = 'trainer:<MODEL_TYPE> (e.g. trainer:LSTM), promoter, or serving:<replica id>';
+
+/** flts' own consumer groups by role, named as the daemon names them from the same settings. */
+export function resolveRoleGroup(role: string, bus: Pick<BusSettings, 'groups' | 'topics'>): RoleGroup {
+  const [name, arg] = role.trim().split(/:(.*)/s, 2);
+  switch (name.toLowerCase()) {
+    case 'trainer':
+      if (arg) return { role, group: trainerGroupId(arg, bus.groups.trainerPrefix), topics: [bus.topics.trainingData] };
+      break;
+    case 'promoter':
+    case 'eval':
+      if (!arg) return { role, group: bus.groups.promoter, topics: [bus.topics.modelTraining] };
+      break;
+    case 'serving':
+    case 'serve':
+      if (arg) return { role, group: servingGroupId(arg, bus.groups.servingPrefix) };
+      break;
+  }
+  throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--role ${JSON.stringify(role)} is not a flts role: expected ${ROLE_SYNTAX}.`, { details: { value: role } });
+}

@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafkaBus } from '../../src/core/bus/kafka-bus.js';
+import { waitFor } from '../../src/core/bus/message-bus.contract.js';
+import { decodeTrainClaim, encodeTrainClaim } from '../../src/core/bus/messages.js';
+import { defaultSettings } from '../../src/core/config/settings.js';
+import { createKafkaOffsetsAdmin, decodeOffsetCsv, encodeOffsetCsv, listOffsetAudit, replayOffsets, resolveReplayRequest, type OffsetsAdmin, type ReplayRequestOptions } from '../../src/core/offsets/index.js';
+import { fakeRun } from '../../src/core/registry/run-record.fixture.js';
+import { saveRunRecord } from '../../src/core/registry/run-store.js';
+import { decideTraining, type TrainingDecision } from '../../src/core/registry/training-decision.js';
+import { createFsStore } from '../../src/core/storage/fs-store.js';
+import type { ObjectStore } from '../../src/core/storage/object-store.js';
+import { runCli } from '../helpers/run-cli.js';
+import { INFRA_HINT, infraSkipReason, loadInfraEnv } from './infra-env.js';
+
+const skipReason = infraSkipReason();
+const infra = loadInfraEnv();
+
+const PARTITIONS = 3;
+const PER_PARTITION = 10;
+const STEP_MS = 60_000;
+/** Every test group starts from these committed offsets (partition -> offset). */
+const COMMITTED = [5, 3, 8];
+
+if (skipReason) {
+  describe('integration > replay-offsets', () => {
+    it.skip(`skipped: ${skipReason}`, () => {});
+  });
+} else {
+  describe('integration > replay-offsets', () => {
+    const kafka = new Kafka({ clientId: 'flts-it-replay', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+    let raw: Admin;
+    let producer: Producer;
+    let offsetsAdmin: OffsetsAdmin;
+    let root: string;
+    let store: ObjectStore;
+    const topic = `it-replay-${randomUUID().slice(0, 8)}`;
+    // Message i of every partition carries timestamp t0 + i minutes; t0 is an hour ago so retention keeps it.
+    const start = new Date();
+    const t0 = Math.floor(start.getTime() / STEP_MS) * STEP_MS - 60 * STEP_MS;
+    const bus = defaultSettings().bus;
+
+    beforeAll(async () => {
+      raw = kafka.admin();
+      try {
+        await raw.connect();
+      } catch (error) {
+        throw new Error(`Kafka not reachable at ${infra.kafkaBrokers.join(',')}: ${(error as Error).message}; ${INFRA_HINT}`);
+      }
+      await raw.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: PARTITIONS }] });
+      producer = kafka.producer();
+      await producer.connect();
+      for (let p = 0; p < PARTITIONS; p++) {
+        await producer.send({ topic, acks: -1, messages: Array.from({ length: PER_PARTITION }, (_, i) => ({ partition: p, value: `m${p}-${i}`, timestamp: String(t0 + i * STEP_MS) })) });
+      }
+      offsetsAdmin = createKafkaOffsetsAdmin({ brokers: infra.kafkaBrokers, clientId: 'flts-it-replay-admin' });
+      root = mkdtempSync(path.join(tmpdir(), 'flts-replay-'));
+      store = createFsStore(root);
+    });
+
+    afterAll(async () => {
+      await offsetsAdmin?.close();
+      await producer?.disconnect();
+      await raw?.disconnect();
+      if (root) rmSync(root, { recursive: true, force: true });
+    });
+
+    /** A fresh group whose committed offsets are COMMITTED, written with kafkajs directly (not the code under test). */
+    async function groupAtKnownOffsets(): Promise<string> {
+      const group = `it-replay-group-${randomUUID().slice(0, 8)}`;
+      await raw.setOffsets({ groupId: group, topic, partitions: COMMITTED.map((offset, partition) => ({ partition, offset: String(offset) })) });
+      expect(await committed(group)).toEqual(COMMITTED);
+      return group;
+    }
+
+    async function committed(group: string): Promise<Array<number | null>> {
+      const [entry] = await raw.fetchOffsets({ groupId: group, topics: [topic] });
+      return [...entry.partitions].sort((a, b) => a.partition - b.partition).map((p) => (Number(p.offset) >= 0 ? Number(p.offset) : null));
+    }
+
+    async function reset(group: string, options: Omit<ReplayRequestOptions, 'group'>, execute = true) {
+      const request = resolveReplayRequest({ group, topics: [topic], ...options }, bus, start);
+      return replayOffsets({ ...request, execute, operator: 'it-operator', reason: 'integration test' }, { admin: offsetsAdmin, audit: { store, bucket: 'model-promotion' } });
+    }
+
+    const cases: Array<[string, Omit<ReplayRequestOptions, 'group'>, number[]]> = [
+      ['--to-earliest', { toEarliest: true }, [0, 0, 0]],
+      ['--to-latest', { toLatest: true }, [10, 10, 10]],
+      ['--to-current', { toCurrent: true }, COMMITTED],
+      ['--to-offset 7', { toOffset: 7 }, [7, 7, 7]],
+      ['--to-offset 50 (clamped to the log end)', { toOffset: 50 }, [10, 10, 10]],
+      ['--shift-by -4 (partition 1 clamped to the log start)', { shiftBy: -4 }, [1, 0, 4]],
+      ['--shift-by +4 (partition 2 clamped to the log end)', { shiftBy: 4 }, [9, 7, 10]],
+      // t0 + 4.5 min: the first message at or after it is message 5 on every partition.
+      ['--to-datetime', { toDatetime: new Date(t0 + 4.5 * STEP_MS).toISOString() }, [5, 5, 5]],
+      ['--to-datetime after the newest message (log end)', { toDatetime: new Date(t0 + 30 * STEP_MS).toISOString() }, [10, 10, 10]],
+      // now (start) - 52.5 min = t0 + 7.5 min (+ the seconds of start past the minute, < 1 min): message 8 or 9.
+      ['--by-duration', { byDuration: `PT${60 - 7}M` }, expectedByDuration(53)],
+    ];
+
+    function expectedByDuration(minutes: number): number[] {
+      const at = start.getTime() - minutes * STEP_MS;
+      const first = Math.min(PER_PARTITION, Math.max(0, Math.ceil((at - t0) / STEP_MS)));
+      return [first, first, first];
+    }
+
+    for (const [name, options, expected] of cases) {
+      it(`${name}: the committed offsets read back are the target's`, async () => {
+        const group = await groupAtKnownOffsets();
+        const result = await reset(group, options);
+        expect(result.executed).toBe(true);
+        expect(await committed(group)).toEqual(expected);
+        expect(result.partitions.map((p) => p.current_offset)).toEqual(COMMITTED);
+        expect(result.partitions.map((p) => p.lag_after)).toEqual(expected.map((o) => PER_PARTITION - o));
+      });
+    }
+
+    it('limits the reset to the named partitions (topic:0,2)', async () => {
+      const group = await groupAtKnownOffsets();
+      const request = resolveReplayRequest({ group, topics: [`${topic}:0,2`], toEarliest: true }, bus, start);
+      await replayOffsets({ ...request, execute: true, operator: 'it' }, { admin: offsetsAdmin, audit: { store, bucket: 'model-promotion' } });
+      expect(await committed(group)).toEqual([0, COMMITTED[1], 0]);
+    });
+
+    it('plans without changing anything in a dry run, and audits only executed resets', async () => {
+      const group = await groupAtKnownOffsets();
+      const plan = await reset(group, { toEarliest: true }, false);
+      expect(plan.executed).toBe(false);
+      expect(plan.partitions.map((p) => [p.current_offset, p.new_offset, p.lag_before, p.lag_after])).toEqual(COMMITTED.map((c) => [c, 0, PER_PARTITION - c, PER_PARTITION]));
+      expect(await committed(group)).toEqual(COMMITTED);
+      expect(await listOffsetAudit(store, 'model-promotion', group)).toEqual([]);
+
+      await reset(group, { toOffset: 2 });
+      const [entry] = await listOffsetAudit(store, 'model-promotion', group);
+      expect(entry).toMatchObject({ who: 'it-operator', group, reason: 'integration test', target: 'to-offset 2' });
+      expect(entry.partitions.map((p) => [p.partition, p.before, p.after])).toEqual(COMMITTED.map((c, p) => [p, c, 2]));
+      expect(Date.parse(entry.when)).not.toBeNaN();
+    });
+
+    it('refuses a group with a live member, naming it, and --wait applies the reset once the member leaves', async () => {
+      const group = await groupAtKnownOffsets();
+      const consumer: Consumer = kafka.consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 500 });
+      let joined = false;
+      consumer.on(consumer.events.GROUP_JOIN, () => (joined = true));
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic] });
+      await consumer.pause([{ topic }]);
+      await consumer.run({ autoCommit: false, eachMessage: async () => {} });
+      try {
+        await waitFor(() => joined, 'the live consumer joining its group', 30_000);
+        const [described] = (await raw.describeGroups([group])).groups;
+        const member = described.members[0];
+        const refusal = reset(group, { toEarliest: true });
+        await expect(refusal).rejects.toMatchObject({ code: 'FLTS_OFFSETS_GROUP_ACTIVE', details: { members: [{ memberId: member.memberId, clientId: 'flts-it-replay' }] } });
+        await expect(refusal).rejects.toThrow(member.memberId);
+        expect(await committed(group)).toEqual(COMMITTED);
+
+        const request = resolveReplayRequest({ group, topics: [topic], toEarliest: true }, bus, start);
+        const waiting = replayOffsets({ ...request, execute: true, operator: 'it', wait: { timeoutMs: 60_000, pollMs: 200 } }, { admin: offsetsAdmin, audit: { store, bucket: 'model-promotion' } });
+        await consumer.disconnect();
+        expect((await waiting).executed).toBe(true);
+        expect(await committed(group)).toEqual([0, 0, 0]);
+      } finally {
+        await consumer.disconnect();
+      }
+    });
+
+    it('round-trips a plan through Kafka\'s CSV: export, then --from-file applies exactly it', async () => {
+      const group = await groupAtKnownOffsets();
+      const plan = await reset(group, { shiftBy: -2 }, false);
+      const csv = encodeOffsetCsv(plan.partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.new_offset })));
+      expect(csv).toBe(`${topic},0,3\n${topic},1,1\n${topic},2,6\n`);
+      const fromFile = resolveReplayRequest({ group, fromFile: csv }, bus, start);
+      expect(fromFile.target).toEqual({ kind: 'file', rows: decodeOffsetCsv(csv) });
+      await replayOffsets({ ...fromFile, execute: true, operator: 'it' }, { admin: offsetsAdmin, audit: { store, bucket: 'model-promotion' } });
+      expect(await committed(group)).toEqual([3, 1, 6]);
+    });
+
+    it('works end to end through the CLI: --export writes the CSV, --from-file --execute applies it', async () => {
+      const group = await groupAtKnownOffsets();
+      const home = mkdtempSync(path.join(tmpdir(), 'flts-replay-cli-'));
+      const file = path.join(home, 'plan.csv');
+      const env = { KAFKA_BOOTSTRAP_SERVERS: infra.kafkaBrokers.join(','), FLTS_HOME: home, FLTS_OPERATOR: 'cli-operator' };
+      try {
+        const dry = await runCli(['replay-offsets', '--group', group, '--topic', `${topic}:1`, '--to-offset=1', '--export', file, '--json'], { env });
+        expect(dry.exitCode).toBe(0);
+        expect(dry.json.result).toMatchObject({ executed: false, partitions: [{ partition: 1, current_offset: 3, new_offset: 1 }] });
+        expect(readFileSync(file, 'utf8')).toBe(`${topic},1,1\n`);
+        expect(await committed(group)).toEqual(COMMITTED);
+
+        const applied = await runCli(['replay-offsets', '--group', group, '--from-file', file, '--execute', '--reason', 'cli round trip', '--json'], { env });
+        expect(applied.exitCode).toBe(0);
+        expect(await committed(group)).toEqual([COMMITTED[0], 1, COMMITTED[2]]);
+        const [entry] = await listOffsetAudit(createFsStore(path.join(home, 'store')), 'model-promotion', group);
+        expect(entry).toMatchObject({ who: 'cli-operator', reason: 'cli round trip', partitions: [{ topic, partition: 1, before: 3, after: 1 }] });
+
+        const missing = await runCli(['replay-offsets', '--group', group, '--topic', `${topic}:7`, '--to-earliest', '--json'], { env });
+        expect(missing.exitCode).toBe(4);
+        expect(missing.json.error.code).toBe('FLTS_OFFSETS_TOPIC_NOT_FOUND');
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    });
+
+    it('after a reset to earliest, replayed train claims meet the registry-based decision and nothing done is retrained', async () => {
+      const settings = defaultSettings();
+      const claims = `it-training-data-${randomUUID().slice(0, 8)}`;
+      const group = `train-lstm-it-${randomUUID().slice(0, 8)}`;
+      const [doneHash, newHash] = ['a'.repeat(64), 'b'.repeat(64)];
+      await saveRunRecord(store, settings, fakeRun('run-done-lstm', 'LSTM', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2025-01-01T00:00:00.000Z', 'SUCCESS', doneHash));
+      await saveRunRecord(store, settings, fakeRun('run-failed-lstm', 'LSTM', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2025-01-02T00:00:00.000Z', 'FAILED', newHash));
+      const kafkaBus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'flts-it-trainer', partitions: 2, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 });
+      const decisions: Array<{ offset: string; hash: string; decision: TrainingDecision }> = [];
+      const consume = () =>
+        kafkaBus.subscribe({ group, topics: [claims] }, async (message) => {
+          const claim = decodeTrainClaim(message);
+          decisions.push({ offset: `${message.partition}:${message.offset}`, hash: claim.configHash, decision: await decideTraining(store, settings, { configHash: claim.configHash, modelType: 'LSTM' }) });
+        });
+      try {
+        await kafkaBus.ensureTopics([claims], 2);
+        for (const hash of [doneHash, newHash]) await kafkaBus.publish(claims, encodeTrainClaim({ bucket: 'processed-data', object: `${hash}/processed_data.parquet`, size: 1, configHash: hash, identifier: '' }));
+        let subscription = await consume();
+        await waitFor(() => decisions.length === 2, 'both claims consumed');
+        await subscription.stop();
+        const firstPass = decisions.splice(0);
+
+        const request = resolveReplayRequest({ group, topics: [claims], toEarliest: true }, bus, start);
+        await replayOffsets({ ...request, execute: true, operator: 'it' }, { admin: offsetsAdmin, audit: { store, bucket: 'model-promotion' } });
+        subscription = await consume();
+        await waitFor(() => decisions.length === 2, 'both claims re-read after the reset');
+        await subscription.stop();
+
+        expect(decisions.map((d) => d.offset).sort()).toEqual(firstPass.map((d) => d.offset).sort());
+        const byHash = Object.fromEntries(decisions.map((d) => [d.hash, d.decision]));
+        expect(byHash[doneHash]).toMatchObject({ action: 'skip', runId: 'run-done-lstm' });
+        // A FAILED run is not done work: that claim is trained again.
+        expect(byHash[newHash]).toMatchObject({ action: 'train' });
+      } finally {
+        await kafkaBus.close();
+      }
+    });
+  });
+}
