@@ -1,0 +1,76 @@
+/**
+ * flts as a library: the pipeline the CLI runs, called from TypeScript. Everything takes settings and
+ * explicit dependencies, so an application decides where data lives and where progress goes.
+ *
+ *   npm install && npx vite-node examples/library-usage.ts     (or any TypeScript runner)
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { mkdtemp } from 'node:fs/promises';
+import {
+  createObjectStore,
+  evaluateRuns,
+  promoteBest,
+  resolveSettings,
+  runPreprocess,
+  startInferenceService,
+  trainModels,
+  type FltsEvent,
+} from 'flts';
+
+export interface LibraryExampleResult {
+  configHash: string;
+  winner: string;
+  forecast: Array<Record<string, number | string | null>>;
+}
+
+export async function runLibraryExample(home: string, overrides: Record<string, unknown> = {}): Promise<LibraryExampleResult> {
+  const examples = path.dirname(new URL(import.meta.url).pathname);
+  // The same layering as the CLI: defaults < (no file here) < environment < explicit values.
+  const { settings } = resolveSettings({
+    env: {},
+    flags: {
+      home,
+      'data.trainFile': path.join(examples, 'data/example.csv'),
+      'data.testFile': path.join(examples, 'data/example_test.csv'),
+      'training.epochs': 2,
+      'training.hiddenSize': 32,
+      'serve.port': 0,
+      ...overrides,
+    },
+  });
+  const store = await createObjectStore(settings);
+  const onEvent = (event: FltsEvent): void => {
+    if (event.type === 'train.epoch_end') console.log(`epoch ${event.epoch}: loss ${event.loss.toExponential(3)}`);
+  };
+
+  const processed = await runPreprocess(settings, { store, onEvent });
+  await trainModels({ models: ['NAIVE', 'LSTM'] }, settings, { store, onEvent });
+  const scoreboard = await evaluateRuns({ configHash: processed.configHash }, settings, { store });
+  const promotion = await promoteBest(processed.configHash, settings, { store }, { reason: 'library example' });
+
+  const service = await startInferenceService(settings, { store });
+  try {
+    await waitUntilReady(service.url);
+    const response = await fetch(`${service.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const body = (await response.json()) as { predictions: LibraryExampleResult['forecast'] };
+    console.log(`scoreboard winner ${scoreboard.rows[0]?.model_type}, serving ${promotion.record.model_type}`, body.predictions);
+    return { configHash: processed.configHash, winner: promotion.record.run_id, forecast: body.predictions };
+  } finally {
+    await service.close();
+  }
+}
+
+async function waitUntilReady(url: string): Promise<void> {
+  for (let attempt = 0; attempt < 240; attempt++) {
+    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (ready) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`service at ${url} did not become ready`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  const home = await mkdtemp(path.join(os.tmpdir(), 'flts-library-'));
+  await runLibraryExample(home);
+}

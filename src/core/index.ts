@@ -1,0 +1,53 @@
+/**
+ * flts as a library: the same core the CLI and the daemon use. Each area is a small set of functions that
+ * take settings and explicit dependencies (store, bus, logger, AbortSignal, event sink); nothing here prints
+ * or reads the process environment, so callers decide where output and configuration come from.
+ */
+export { FltsError, ERROR_CATALOGUE, exitCodeFor, httpStatusFor, isFltsError, toFltsError } from './errors.js';
+export type { ErrorCode, ErrorKind } from './errors.js';
+export type { FltsEvent, EventSink } from './events.js';
+export type { Logger } from './logger.js';
+export { silentLogger } from './logger.js';
+
+export { resolveSettings, defaultSettings } from './config/settings.js';
+export type { Settings, ResolvedSettings, ResolveSettingsOptions, EnvironmentLike } from './config/settings.js';
+export { computeConfigHash, buildCanonicalConfig, resolveDataFiles } from './config/config-hash.js';
+export { canonicalPythonJson, pyFloat } from './config/python-json.js';
+
+export { createObjectStore, createFsStore, getJson, getJsonIfExists, putJson } from './storage/index.js';
+export type { ObjectStore, ObjectInfo } from './storage/index.js';
+export { createS3Store } from './storage/s3-store.js';
+
+export type { TimeFrame } from './data/time-frame.js';
+export type { ScalerParams } from './data/scaler.js';
+export { readTable } from './data/read-table.js';
+export { runPreprocess } from './preprocess/run-preprocess.js';
+export type { PreprocessResult } from './preprocess/run-preprocess.js';
+export { loadProcessedData } from './preprocess/processed-data.js';
+export type { ProcessedData } from './preprocess/processed-data.js';
+export { timeFeatureValues } from './preprocess/time-features.js';
+
+export { MODEL_TYPES } from './models/forecast-model.js';
+export type { ForecastModel, ModelType, WindowSpec } from './models/forecast-model.js';
+export { selectBackend } from './tf/backend.js';
+export { trainModels } from './train/train-models.js';
+export type { TrainModelsResult } from './train/train-models.js';
+
+export { evaluateRuns } from './eval/evaluate-runs.js';
+export { buildScoreboard, referenceScore } from './eval/scoreboard.js';
+export type { Scoreboard, ScoreboardRow } from './eval/scoreboard.js';
+
+export type { RunRecord } from './registry/run-record.js';
+export { listRunRecords, readRunRecord } from './registry/run-store.js';
+export { loadRunForServing } from './registry/load-run.js';
+export { readPromotionPointer } from './registry/pointers.js';
+export type { PromotionRecord } from './registry/pointers.js';
+export { promoteRun, promoteBest, rollbackPromotion } from './registry/promotion.js';
+export { listPromotionHistory } from './registry/promotion-history.js';
+
+export { buildServer } from './serve/build-server.js';
+export { startInferenceService } from './serve/start-inference-service.js';
+export type { InferenceService } from './serve/start-inference-service.js';
+
+export { createMessageBus } from './bus/index.js';
+export type { MessageBus } from './bus/index.js';

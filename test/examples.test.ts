@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { runLibraryExample } from '../examples/library-usage.js';
+
+const ROOT = path.resolve(__dirname, '..');
+const FAST = { EPOCHS: '1', HIDDEN_SIZE: '8' };
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function runScript(script: string, env: Record<string, string>): Promise<string> {
+  const { stdout } = await promisify(execFile)('bash', [script], { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
+  return stdout;
+}
+
+describe('examples', () => {
+  it('quickstart.sh runs the whole local pipeline and gets forecasts from the served model', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'flts-quickstart-'));
+    const stdout = await runScript('examples/quickstart.sh', { ...FAST, FLTS_HOME: home, PORT: String(await freePort()) });
+    const bodies = stdout.split('\n').filter((line) => line.startsWith('{"status"')).map((line) => JSON.parse(line));
+    expect(bodies).toHaveLength(2);
+    expect(bodies[0].status).toBe('SUCCESS');
+    expect(bodies[0].predictions[0].down).toEqual(expect.any(Number));
+    expect(bodies[1].predictions).toHaveLength(3);
+    expect(bodies[0].run_id).toBe(bodies[1].run_id);
+  });
+
+  it('custom-dataset.sh forecasts a target of its own over a multi-step horizon', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'flts-energy-'));
+    const stdout = await runScript('examples/custom-dataset.sh', { ...FAST, FLTS_HOME: home });
+    expect(stdout).toMatch(/LSTM\s+\w+ SUCCESS/);
+    expect(stdout).toContain('rmse(load_mw)');
+  });
+
+  it('library-usage.ts runs the pipeline through the public API', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'flts-library-'));
+    const result = await runLibraryExample(home, { 'training.epochs': 1, 'training.hiddenSize': 8 });
+    expect(result.configHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(result.forecast[0].down).toEqual(expect.any(Number));
+  });
+});
