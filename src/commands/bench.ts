@@ -1,11 +1,66 @@
+import path from 'node:path';
+import { Flags } from '@oclif/core';
+import { createBenchProgress } from '../cli/bench-progress.js';
+import { renderBenchTable } from '../cli/bench-table.js';
 import { FltsCommand } from '../cli/base-command.js';
-import { notImplemented } from '../cli/not-implemented.js';
+import type { BenchReport } from '../core/bench/bench-types.js';
+import { parseCountList, parseDurationSeconds } from '../core/bench/parse-matrix.js';
+import { runBench } from '../core/bench/run-bench.js';
+import { resolveDataFiles } from '../core/config/config-hash.js';
 
-export default class Bench extends FltsCommand<never> {
-  static override summary = 'Benchmark serving across replicas and connections. Not implemented yet.';
+export default class Bench extends FltsCommand<BenchReport> {
+  static override summary = 'Load-test POST /predict across replica and connection counts, against the HTTP ceiling.';
+  static override description =
+    'Starts N `flts serve` processes as Node cluster workers sharing one port (the primary hands connections out round robin: no proxy hop per request, which on a 2-core machine would cost the CPU the replicas need), waits until every replica has loaded its model and /readyz answers, then drives each cell with autocannon: GET /healthz (the baseline ceiling of the HTTP stack) and POST /predict with raw rows cut from the test CSV. Reports req/s, p50/p90/p99/max latency (HDR histogram, microsecond resolution), errors by kind and server CPU (/proc), and writes bench.csv, bench.md, bench.json and bench.svg to --out.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --replicas 1,2,4,8 --connections 16,64,256 --duration 30s',
+    '<%= config.bin %> <%= command.id %> --run 3f2a9c1e --replicas 1 --connections 64 --duration 10s',
+    '<%= config.bin %> <%= command.id %> --target http://127.0.0.1:8000 --connections 64',
+  ];
 
-  async run(): Promise<never> {
-    await this.parse(Bench);
-    return notImplemented('bench');
+  static override flags = {
+    replicas: Flags.string({ description: 'Comma-separated replica counts.', default: '1,2,4,8' }),
+    connections: Flags.string({ description: 'Comma-separated concurrent connection counts.', default: '16,64,256' }),
+    duration: Flags.string({ description: 'Load per /predict cell (30s, 500ms, 2m).', default: '30s' }),
+    'baseline-duration': Flags.string({ description: 'Load per baseline (GET /healthz) cell; default min(5s, --duration).' }),
+    warmup: Flags.string({ description: 'Unrecorded load before each replica group (0 = none).', default: '2s' }),
+    run: Flags.string({ description: 'Serve this run (default: the promoted run).' }),
+    target: Flags.string({ description: 'Benchmark this running service instead of starting replicas.' }),
+    'payload-rows': Flags.integer({ description: 'Raw rows per request body.', default: 16, min: 2 }),
+    out: Flags.string({ description: 'Output directory (default bench-results/<timestamp>/).' }),
+  };
+
+  async run(): Promise<BenchReport> {
+    const { flags } = await this.parse(Bench);
+    const { settings } = this.loadSettings(flags);
+    const durationSec = parseDurationSeconds(flags.duration, 'duration');
+    const warmup = flags.warmup.trim() === '0' ? 0 : parseDurationSeconds(flags.warmup, 'warmup');
+    const serveArgs = ['serve', '--port', '0', '--host', '127.0.0.1', '--home', settings.home, '--log-level', 'info', ...(flags.config ? ['--config', flags.config] : []), ...(flags.run ? ['--run', flags.run] : [])];
+    const progress = createBenchProgress({ json: this.jsonEnabled(), tty: Boolean(process.stderr.isTTY), say: (line) => this.say(line) });
+    const abort = new AbortController();
+    process.once('SIGINT', () => abort.abort());
+    try {
+      const report = await runBench(
+        {
+          replicas: parseCountList(flags.replicas, 'replicas', 64),
+          connections: parseCountList(flags.connections, 'connections'),
+          durationSec,
+          baselineDurationSec: flags['baseline-duration'] ? parseDurationSeconds(flags['baseline-duration'], 'baseline-duration') : Math.min(5, durationSec),
+          warmupSec: warmup,
+          target: flags.target,
+          payloadFile: resolveDataFiles(settings.data).testPath,
+          payloadRows: flags['payload-rows'],
+          server: { exec: path.join(this.config.root, 'bin', 'run.js'), args: serveArgs },
+          outDir: flags.out ?? path.join('bench-results', new Date().toISOString().replace(/[:.]/g, '-')),
+        },
+        { onEvent: progress.onEvent, signal: abort.signal },
+      );
+      this.say('');
+      this.say(renderBenchTable(report));
+      if (report.files) this.say(`\nWrote ${report.files.csv}, ${report.files.markdown}, ${report.files.json}, ${report.files.svg}`);
+      return report;
+    } finally {
+      progress.stop();
+    }
   }
 }

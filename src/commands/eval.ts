@@ -3,6 +3,7 @@ import { FltsCommand } from '../cli/base-command.js';
 import { renderMlflowScoreboard } from '../cli/mlflow-scoreboard-table.js';
 import { renderScoreboard } from '../cli/scoreboard-table.js';
 import { evaluateRuns, resolveEvalConfigHash, type EvaluateRunsResult } from '../core/eval/evaluate-runs.js';
+import { evaluateRunsByBacktest } from '../core/backtest/backtest-ranking.js';
 import { createObjectStore } from '../core/storage/index.js';
 import { rankMlflowRunsByConfigHash, type MlflowScoreboard } from '../core/tracking/index.js';
 
@@ -18,6 +19,7 @@ export default class Eval extends FltsCommand<EvalResult> {
     'config-hash': Flags.string({ description: 'Processed data version (default: the latest).' }),
     plot: Flags.boolean({ description: 'Write forecast-vs-actual and residual SVG plots for the top runs.', default: false }),
     'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over NAIVE.' }),
+    'rank-by': Flags.string({ description: 'test = the held-out test split; backtest = the mean fold metrics of `flts backtest`.', options: ['test', 'backtest'], default: 'test' }),
     source: Flags.string({ description: 'local = the run registry; mlflow = MLflow runs with params.config_hash (MLFLOW_TRACKING_URI), including reference trainers\' runs.', options: ['local', 'mlflow'], default: 'local' }),
   };
 
@@ -30,7 +32,10 @@ export default class Eval extends FltsCommand<EvalResult> {
       for (const line of renderMlflowScoreboard(board)) this.say(line);
       return board;
     }
-    const result = await evaluateRuns({ configHash: flags['config-hash'], plot: flags.plot }, settings, { store });
+    const result =
+      flags['rank-by'] === 'backtest'
+        ? await evaluateRunsByBacktest({ configHash: flags['config-hash'] }, settings, { store })
+        : await evaluateRuns({ configHash: flags['config-hash'], plot: flags.plot }, settings, { store });
     for (const line of renderScoreboard(result)) this.say(line);
     for (const plot of result.plots) this.say(`plots for ${plot.run_id}: ${plot.objects.map((o) => `${result.store_location}/${o}`).join(', ')}`);
     return result;

@@ -1,5 +1,7 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { createMessageBus } from '../core/bus/index.js';
+import { publishPreprocessClaims, publishPreprocessFailure } from '../core/daemon/preprocess-claims.js';
 import { runPreprocess, type PreprocessResult } from '../core/preprocess/run-preprocess.js';
 import { createObjectStore } from '../core/storage/index.js';
 
@@ -40,9 +42,25 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
       'preprocess.hashSalt': flags.salt,
     });
     const store = await createObjectStore(settings);
-    const result = await runPreprocess(settings, { store });
-    this.render(result);
-    return result;
+    // With a bus configured, the claims go out like the reference preprocess's (also when cached).
+    const bus = createMessageBus(settings);
+    try {
+      let result: PreprocessResult;
+      try {
+        result = await runPreprocess(settings, { store });
+      } catch (error) {
+        if (bus) await publishPreprocessFailure(bus, error, settings);
+        throw error;
+      }
+      this.render(result);
+      if (bus) {
+        const claims = await publishPreprocessClaims(bus, result, settings, store);
+        this.say(`published ${settings.bus.topics.trainingData} (${claims.train.object}, size ${claims.train.size}) and ${settings.bus.topics.inferenceData} (${claims.inference.object})`);
+      }
+      return result;
+    } finally {
+      await bus?.close();
+    }
   }
 
   private render(result: PreprocessResult): void {

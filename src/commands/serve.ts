@@ -1,6 +1,8 @@
 import { Flags } from '@oclif/core';
 import { pino } from 'pino';
 import { FltsCommand } from '../cli/base-command.js';
+import { createMessageBus } from '../core/bus/index.js';
+import { startServingCompanion } from '../core/daemon/serving-companion.js';
 import { startInferenceService } from '../core/serve/start-inference-service.js';
 import { createObjectStore } from '../core/storage/index.js';
 
@@ -41,11 +43,20 @@ export default class Serve extends FltsCommand<ServeResult> {
         if (event.type === 'serve.model_load_failed') this.say(`Run ${event.runId} could not be loaded: ${event.message}`);
       },
     });
+    // With a bus, this replica also follows model-selected in a consumer group of its own (F11).
+    const bus = createMessageBus(settings, { logger });
+    const companion = bus ? await startServingCompanion({ settings, bus, holder: service.holder, logger }).catch(async (error: unknown) => {
+      await service.close();
+      throw error;
+    }) : undefined;
+    if (companion) this.say(`Following ${settings.bus.topics.modelSelected} as group ${companion.group}`);
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));
       process.once('SIGTERM', () => resolve('SIGTERM'));
     });
     const runId = service.holder.status().current?.runId ?? null;
+    await companion?.stop();
+    await bus?.close();
     await service.close();
     return { url: service.url, runId, stoppedBy: signal };
   }

@@ -17,6 +17,14 @@ export type FltsEvent =
   | { type: 'tracking.mirrored'; runId: string; mlflowRunId: string; created: boolean }
   | { type: 'tracking.promoted'; runId: string; mlflowRunId: string; marker: 'alias' | 'tag' }
   | { type: 'tracking.unavailable'; runId?: string; code: string; message: string }
+  | { type: 'batch.progress'; windows: number; total: number }
+  | { type: 'batch.done'; runId: string; predictionHash: string; duplicate: boolean; rows: number }
+  | { type: 'backtest.fold'; modelType: string; fold: number; folds: number; rmse: number }
+  | { type: 'bench.replicas_starting'; replicas: number }
+  | { type: 'bench.replicas_ready'; replicas: number | null; url: string; pids: number[] }
+  | { type: 'bench.cell_start'; phase: 'predict' | 'baseline' | 'warmup'; replicas: number | null; connections: number; durationSec: number }
+  | { type: 'bench.cell_progress'; phase: 'predict' | 'baseline' | 'warmup'; replicas: number | null; connections: number; durationSec: number; elapsedSec: number; requests: number }
+  | { type: 'bench.cell_done'; phase: 'predict' | 'baseline' | 'warmup'; replicas: number | null; connections: number; requestsPerSec: number; p99Ms: number; errors: number }
   | { type: 'log'; level: 'info' | 'warn'; message: string };
 
 export type EventSink = (event: FltsEvent) => void;

@@ -6,12 +6,15 @@ import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafka
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaBus } from '../../src/core/bus/kafka-bus.js';
 import { waitFor } from '../../src/core/bus/message-bus.contract.js';
-import { decodeTrainClaim, encodeTrainClaim } from '../../src/core/bus/messages.js';
+import { encodeTrainClaim } from '../../src/core/bus/messages.js';
 import { defaultSettings } from '../../src/core/config/settings.js';
 import { createKafkaOffsetsAdmin, decodeOffsetCsv, encodeOffsetCsv, listOffsetAudit, replayOffsets, resolveReplayRequest, type OffsetsAdmin, type ReplayRequestOptions } from '../../src/core/offsets/index.js';
 import { fakeRun } from '../../src/core/registry/run-record.fixture.js';
-import { saveRunRecord } from '../../src/core/registry/run-store.js';
-import { decideTraining, type TrainingDecision } from '../../src/core/registry/training-decision.js';
+import { listRunRecords, saveRunRecord } from '../../src/core/registry/run-store.js';
+import { trainerGroupId } from '../../src/core/bus/topics.js';
+import { createDaemonMetrics } from '../../src/core/daemon/daemon-metrics.js';
+import { startTrainerRole } from '../../src/core/daemon/trainer-role.js';
+import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -60,6 +63,7 @@ if (skipReason) {
       offsetsAdmin = createKafkaOffsetsAdmin({ brokers: infra.kafkaBrokers, clientId: 'flts-it-replay-admin' });
       root = mkdtempSync(path.join(tmpdir(), 'flts-replay-'));
       store = createFsStore(root);
+      await seedGroups(16);
     });
 
     afterAll(async () => {
@@ -69,10 +73,19 @@ if (skipReason) {
       if (root) rmSync(root, { recursive: true, force: true });
     });
 
-    /** A fresh group whose committed offsets are COMMITTED, written with kafkajs directly (not the code under test). */
+    const seeded: string[] = [];
+
+    /** Groups whose committed offsets are COMMITTED, written with kafkajs' own admin.setOffsets (not the code under test), all at once. */
+    async function seedGroups(count: number): Promise<void> {
+      const groups = Array.from({ length: count }, () => `it-replay-group-${randomUUID().slice(0, 8)}`);
+      await Promise.all(groups.map((group) => raw.setOffsets({ groupId: group, topic, partitions: COMMITTED.map((offset, partition) => ({ partition, offset: String(offset) })) })));
+      seeded.push(...groups);
+    }
+
+    /** A fresh group at the known offsets. */
     async function groupAtKnownOffsets(): Promise<string> {
-      const group = `it-replay-group-${randomUUID().slice(0, 8)}`;
-      await raw.setOffsets({ groupId: group, topic, partitions: COMMITTED.map((offset, partition) => ({ partition, offset: String(offset) })) });
+      const group = seeded.pop();
+      if (!group) throw new Error('seed more groups in beforeAll');
       expect(await committed(group)).toEqual(COMMITTED);
       return group;
     }
@@ -148,8 +161,8 @@ if (skipReason) {
       consumer.on(consumer.events.GROUP_JOIN, () => (joined = true));
       await consumer.connect();
       await consumer.subscribe({ topics: [topic] });
-      await consumer.pause([{ topic }]);
       await consumer.run({ autoCommit: false, eachMessage: async () => {} });
+      consumer.pause([{ topic }]);
       try {
         await waitFor(() => joined, 'the live consumer joining its group', 30_000);
         const [described] = (await raw.describeGroups([group])).groups;
@@ -206,40 +219,44 @@ if (skipReason) {
       }
     });
 
-    it('after a reset to earliest, replayed train claims meet the registry-based decision and nothing done is retrained', async () => {
+    it('after a reset to earliest, the daemon\'s trainer re-reads every claim and, deciding from the registry, retrains nothing', async () => {
+      const id = randomUUID().slice(0, 8);
       const settings = defaultSettings();
-      const claims = `it-training-data-${randomUUID().slice(0, 8)}`;
-      const group = `train-lstm-it-${randomUUID().slice(0, 8)}`;
-      const [doneHash, newHash] = ['a'.repeat(64), 'b'.repeat(64)];
-      await saveRunRecord(store, settings, fakeRun('run-done-lstm', 'LSTM', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2025-01-01T00:00:00.000Z', 'SUCCESS', doneHash));
-      await saveRunRecord(store, settings, fakeRun('run-failed-lstm', 'LSTM', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2025-01-02T00:00:00.000Z', 'FAILED', newHash));
-      const kafkaBus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'flts-it-trainer', partitions: 2, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 });
-      const decisions: Array<{ offset: string; hash: string; decision: TrainingDecision }> = [];
-      const consume = () =>
-        kafkaBus.subscribe({ group, topics: [claims] }, async (message) => {
-          const claim = decodeTrainClaim(message);
-          decisions.push({ offset: `${message.partition}:${message.offset}`, hash: claim.configHash, decision: await decideTraining(store, settings, { configHash: claim.configHash, modelType: 'LSTM' }) });
-        });
+      settings.bus.topics.trainingData = `it-training-data-${id}`;
+      settings.bus.topics.modelTraining = `it-model-training-${id}`;
+      settings.bus.groups.trainerPrefix = `it-${id}-train-`;
+      settings.daemon.trainerModels = ['LSTM'];
+      settings.daemon.resyncIntervalMs = 0;
+      const group = trainerGroupId('LSTM', settings.bus.groups.trainerPrefix);
+      const hashes = ['a'.repeat(64), 'b'.repeat(64)];
+      for (const [i, hash] of hashes.entries()) await saveRunRecord(store, settings, fakeRun(`run-done-${i}`, 'LSTM', { rmse: 0.1, mae: 0.1, mse: 0.01 }, `2025-01-0${i + 1}T00:00:00.000Z`, 'SUCCESS', hash));
+      const runsBefore = (await listRunRecords(store, settings)).length;
+
+      const outcomes: Array<{ msg: string; configHash?: string; runId?: string }> = [];
+      const logger: Logger = { ...silentLogger, info: (obj, msg) => void ((msg === 'daemon_train_skipped' || msg === 'daemon_trained') && outcomes.push({ msg, ...(obj as object) })), child: () => logger };
+      const kafkaBus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'flts-it-trainer', sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 });
+      const stopping = new AbortController();
+      const context = { settings, store, bus: kafkaBus, logger, metrics: createDaemonMetrics(), owner: `it-${id}`, signal: stopping.signal };
       try {
-        await kafkaBus.ensureTopics([claims], 2);
-        for (const hash of [doneHash, newHash]) await kafkaBus.publish(claims, encodeTrainClaim({ bucket: 'processed-data', object: `${hash}/processed_data.parquet`, size: 1, configHash: hash, identifier: '' }));
-        let subscription = await consume();
-        await waitFor(() => decisions.length === 2, 'both claims consumed');
-        await subscription.stop();
-        const firstPass = decisions.splice(0);
+        await kafkaBus.ensureTopics([settings.bus.topics.trainingData], 2);
+        for (const hash of hashes) await kafkaBus.publish(settings.bus.topics.trainingData, encodeTrainClaim({ bucket: 'processed-data', object: `${hash}/processed_data.parquet`, size: 1, configHash: hash, identifier: '' }));
+        let trainer = await startTrainerRole(context);
+        await waitFor(() => outcomes.length === 2, 'the trainer handling both claims');
+        await trainer.stop();
 
-        const request = resolveReplayRequest({ group, topics: [claims], toEarliest: true }, bus, start);
-        await replayOffsets({ ...request, execute: true, operator: 'it' }, { admin: offsetsAdmin, audit: { store, bucket: 'model-promotion' } });
-        subscription = await consume();
-        await waitFor(() => decisions.length === 2, 'both claims re-read after the reset');
-        await subscription.stop();
+        const request = resolveReplayRequest({ role: 'trainer:LSTM', toEarliest: true }, settings.bus, start);
+        expect(request.group).toBe(group);
+        const reset = await replayOffsets({ ...request, execute: true, operator: 'it' }, { admin: offsetsAdmin, audit: { store, bucket: 'model-promotion' } });
+        expect(reset.partitions.map((p) => p.new_offset)).toEqual([0, 0]);
 
-        expect(decisions.map((d) => d.offset).sort()).toEqual(firstPass.map((d) => d.offset).sort());
-        const byHash = Object.fromEntries(decisions.map((d) => [d.hash, d.decision]));
-        expect(byHash[doneHash]).toMatchObject({ action: 'skip', runId: 'run-done-lstm' });
-        // A FAILED run is not done work: that claim is trained again.
-        expect(byHash[newHash]).toMatchObject({ action: 'train' });
+        trainer = await startTrainerRole(context);
+        await waitFor(() => outcomes.length === 4, 'the trainer re-reading both claims after the reset');
+        await trainer.stop();
+        expect(outcomes.map((o) => o.msg)).toEqual(Array(4).fill('daemon_train_skipped'));
+        expect(outcomes.slice(2).map((o) => o.configHash).sort()).toEqual(hashes);
+        expect((await listRunRecords(store, settings)).length).toBe(runsBefore);
       } finally {
+        stopping.abort();
         await kafkaBus.close();
       }
     });

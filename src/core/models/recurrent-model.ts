@@ -12,7 +12,8 @@ export interface RecurrentParams {
 /**
  * The reference's LSTM/GRU: stacked recurrent layers, the last step's state, then one dense layer to
  * outputSeqLen x targets values. Weights start like PyTorch's defaults, U(-1/sqrt(fan), 1/sqrt(fan)), with
- * one seed per layer so the same seed gives the same network.
+ * one seed per layer so the same seed gives the same network. Gates use the logistic sigmoid like PyTorch's
+ * nn.LSTM/nn.GRU (tfjs-layers would default to hardSigmoid), which the fused training path also implements.
  */
 export function buildRecurrentNetwork(kind: RecurrentKind, spec: WindowSpec, params: RecurrentParams, seed: number): tf.LayersModel {
   const bound = 1 / Math.sqrt(params.hiddenSize);
@@ -26,6 +27,7 @@ export function buildRecurrentNetwork(kind: RecurrentKind, spec: WindowSpec, par
       kernelInitializer: uniform(bound),
       recurrentInitializer: uniform(bound),
       biasInitializer: uniform(bound),
+      recurrentActivation: 'sigmoid' as const,
       ...(layer === 0 ? { inputShape: [spec.inputSeqLen, spec.features.length] } : {}),
     };
     model.add(kind === 'LSTM' ? tf.layers.lstm(config) : tf.layers.gru(config));

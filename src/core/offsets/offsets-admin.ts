@@ -1,5 +1,6 @@
 import { Kafka, logLevel as KafkaLogLevel, type Admin } from 'kafkajs';
 import { FltsError, isFltsError } from '../errors.js';
+import { commitAsSoleMember } from './commit-as-sole-member.js';
 
 export interface GroupMember {
   memberId: string;
@@ -54,7 +55,10 @@ function unavailable(action: string, brokers: string[], error: unknown): FltsErr
   return new FltsError('FLTS_BUS_UNAVAILABLE', `Kafka ${action} failed (brokers ${brokers.join(',')}): ${(error as Error)?.message ?? String(error)}`, { cause: error, details: { brokers } });
 }
 
-/** The kafkajs implementation. Offsets are written with `setOffsets`, never `resetOffsets` (which commits -1/-2 sentinels). */
+/**
+ * The kafkajs implementation. Offsets are computed here and committed as real values, never through
+ * `admin.resetOffsets` (which commits the -1/-2 sentinels).
+ */
 export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): OffsetsAdmin {
   if (options.brokers.length === 0) {
     throw new FltsError('FLTS_CONFIG_INVALID_VALUE', 'KAFKA_BOOTSTRAP_SERVERS (setting bus.kafka.brokers) is empty: offsets live in Kafka, so replay-offsets needs the brokers.', { details: { setting: 'bus.kafka.brokers' } });
@@ -112,12 +116,11 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
     offsetsForTimestamp: (topic, timestampMs) =>
       call(`looking up offsets of ${topic} by time`, async (client) => new Map((await client.fetchTopicOffsetsByTimestamp(topic, timestampMs)).map((p) => [p.partition, Number(p.offset)]))),
     async commitOffsets(group, topic, offsets) {
-      const client = await admin();
+      await admin();
       try {
-        await client.setOffsets({ groupId: group, topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: String(o.offset) })) });
+        await commitAsSoleMember(kafka, group, topic, offsets, async () => (await call(`describing group ${group}`, (client) => client.describeGroups([group]))).groups[0]?.members.length ?? 0);
       } catch (error) {
-        // kafkajs refuses when a member joined between our check and the write.
-        if (/no running instances/i.test((error as Error)?.message ?? '')) {
+        if (/rebalanc|generation|unknown member/i.test((error as Error)?.message ?? '')) {
           throw new FltsError('FLTS_OFFSETS_GROUP_ACTIVE', `Group ${group} gained active members while its offsets were being written; nothing more was changed.`, { cause: error, details: { group, topic } });
         }
         throw unavailable(`committing offsets of group ${group} on ${topic}`, options.brokers, error);

@@ -4,7 +4,7 @@ import { FltsError } from '../errors.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { createNaiveModel } from '../models/naive-model.js';
 import { loadProphetModel, type ProphetArtifact } from '../models/prophet-model.js';
-import { createRecurrentForecastModel } from '../models/recurrent-model.js';
+import { createRecurrentInferenceModel } from '../models/recurrent-inference.js';
 import { selectBackend } from '../tf/backend.js';
 import { getJsonIfExists, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -48,7 +48,7 @@ export async function loadRunModel(store: ObjectStore, settings: Settings, recor
       const key = runKey(record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
       if (!(await store.exists(bucket, key))) throw missing(record, key);
       const network = await tf.loadLayersModel(objectStoreIOHandler(store, bucket, runKey(record.run_id, RUN_FILES.modelDir)));
-      return createRecurrentForecastModel(record.model_type, window, network);
+      return createRecurrentInferenceModel(record.model_type, window, network);
     }
     case 'PROPHET': {
       const key = runKey(record.run_id, MODEL_ARTIFACT_FILES.PROPHET);

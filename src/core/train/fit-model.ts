@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Settings } from '../config/settings.js';
 import type { TrainableModelType } from '../config/specs/training.js';
 import type { EventSink } from '../events.js';
@@ -53,13 +54,18 @@ export async function fitModel(modelType: TrainableModelType, data: ProcessedDat
         seed: t.seed,
         signal: deps.signal,
         onEvent: deps.onEvent,
+        engine: t.engine,
+        workers: t.workers,
+        backend: backend.name,
+        // Native TensorFlow already spreads each op over the cores.
+        cores: backend.name === 'node' ? 1 : os.availableParallelism(),
       });
       await saveNetwork(deps.store, settings, deps.runId, network);
       return {
         model: createRecurrentForecastModel(modelType, window, network),
         artifact: MODEL_ARTIFACT_FILES[modelType],
         fitMs: result.fitMs,
-        backend: backend.matMulFix ? `${backend.name}+matmul-fix` : backend.name,
+        backend: result.engine === 'fused' ? `${backend.name}+fused${result.threads > 1 ? `x${result.threads}` : ''}` : backend.matMulFix ? `${backend.name}+matmul-fix` : backend.name,
         history: result.history,
         bestEpoch: result.bestEpoch,
         bestValLoss: result.bestValLoss,

@@ -5,6 +5,14 @@ import { ignoreEvents } from '../events.js';
 import type { WindowSpec } from '../models/forecast-model.js';
 import type { WindowSet } from '../models/windows.js';
 import { createRandom, shuffledIndices } from './seeded-random.js';
+import type { BackendChoice } from '../tf/backend.js';
+import { fitFused } from './fused/fit-fused.js';
+import { createLocalEngine, type GradientEngine } from './fused/gradient-engine.js';
+import { fusedLayoutOf } from './fused/network-parameters.js';
+import { createWorkerPoolEngine } from './parallel/worker-pool-engine.js';
+
+export const TRAIN_ENGINES = ['auto', 'fused', 'layers'] as const;
+export type TrainEngineChoice = (typeof TRAIN_ENGINES)[number];
 
 export interface FitNetworkOptions {
   runId: string;
@@ -16,6 +24,18 @@ export interface FitNetworkOptions {
   seed: number;
   signal?: AbortSignal;
   onEvent?: EventSink;
+  /**
+   * fused = hand-written LSTM/GRU forward and backward (one input multiply for all steps, weight gradients
+   * as single multiplies over all steps), optionally on worker threads; layers = tfjs-layers' own
+   * training step. auto = fused whenever the network is one the fused path implements.
+   */
+  engine?: TrainEngineChoice;
+  /** Gradient threads for the fused path; 0 or undefined = auto (one per core, at most 2). */
+  workers?: number;
+  /** Backend the worker threads select (the main thread's choice). */
+  backend?: BackendChoice;
+  /** Cores available (auto worker count); defaults to 1. */
+  cores?: number;
 }
 
 export interface EpochRecord {
@@ -34,6 +54,9 @@ export interface FitNetworkResult {
   stoppedEarly: boolean;
   fitMs: number;
   samplesPerSec: number;
+  engine: 'fused' | 'layers';
+  /** Threads that computed gradients. */
+  threads: number;
 }
 
 const EVAL_CHUNK = 1024;
@@ -69,6 +92,26 @@ async function meanSquaredError(network: tf.LayersModel, set: WindowSet, spec: W
  * back a few times per epoch only.
  */
 export async function fitNetwork(network: tf.LayersModel, train: WindowSet, validation: WindowSet, spec: WindowSpec, options: FitNetworkOptions): Promise<FitNetworkResult> {
+  const engine = options.engine ?? 'auto';
+  const layout = engine === 'layers' ? undefined : fusedLayoutOf(network);
+  if (engine === 'fused' && !layout) {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', 'training.engine = "fused" supports stacked LSTM/GRU layers with sigmoid gates followed by one linear dense layer; use "layers" or "auto".');
+  }
+  if (!layout) return fitWithLayers(network, train, validation, spec, options);
+  // Shards below ~16 windows make the multiplies too small to gain from a second thread.
+  const auto = Math.max(1, Math.min(2, options.cores ?? 1, Math.floor(options.batchSize / 16)));
+  const threads = Math.max(1, options.workers || auto);
+  const init = { layout, steps: spec.inputSeqLen, train, validation };
+  const gradients: GradientEngine = threads > 1 ? await createWorkerPoolEngine(init, validation.size, threads, options.backend ?? 'auto') : createLocalEngine(init, validation.size);
+  try {
+    return await fitFused(network, layout, gradients, train, validation, spec, options);
+  } finally {
+    await gradients.close();
+  }
+}
+
+/** tfjs-layers' own training step (any network): the reference point for the fused path. */
+async function fitWithLayers(network: tf.LayersModel, train: WindowSet, validation: WindowSet, spec: WindowSpec, options: FitNetworkOptions): Promise<FitNetworkResult> {
   const emit = options.onEvent ?? ignoreEvents;
   const width = spec.outputSeqLen * spec.targets.length;
   const xs = tf.tensor3d(train.x, [train.size, spec.inputSeqLen, spec.features.length]);
@@ -128,7 +171,7 @@ export async function fitNetwork(network: tf.LayersModel, train: WindowSet, vali
     if (!best) throw new FltsError('FLTS_TRAIN_FAILED', 'No epoch completed.');
     network.setWeights(best.weights);
     const fitMs = performance.now() - fitStart;
-    return { history, bestEpoch: best.epoch, bestValLoss: best.loss, stoppedEarly, fitMs, samplesPerSec: trainedSamples / (fitMs / 1000) };
+    return { history, bestEpoch: best.epoch, bestValLoss: best.loss, stoppedEarly, fitMs, samplesPerSec: trainedSamples / (fitMs / 1000), engine: 'layers', threads: 1 };
   } finally {
     best?.weights.forEach((w) => w.dispose());
     xs.dispose();

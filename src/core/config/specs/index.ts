@@ -1,4 +1,6 @@
 import type { SettingSpec } from '../setting-spec.js';
+import { BATCH_SPECS, type BacktestSettings, type BatchSettings } from './batch.js';
+import { DAEMON_SPECS, type DaemonSettings } from './daemon.js';
 import { DATA_SPECS, type DataSettings } from './data.js';
 import { DISTRIBUTED_SPECS, type BusSettings, type S3Settings } from './distributed.js';
 import { PREPROCESS_SPECS, type PreprocessSettings } from './preprocess.js';
@@ -8,7 +10,7 @@ import { EVAL_SPECS, TRAINING_SPECS, type EvalSettings, type TrainingSettings } 
 import { TRACKING_SPECS, type TrackingSettings } from './tracking.js';
 
 /** Every setting flts knows. Each area declares its own specs in a file beside this one. */
-export const ALL_SPECS: readonly SettingSpec[] = [...RUNTIME_SPECS, ...DATA_SPECS, ...PREPROCESS_SPECS, ...TRAINING_SPECS, ...EVAL_SPECS, ...TRACKING_SPECS, ...SERVE_SPECS, ...DISTRIBUTED_SPECS];
+export const ALL_SPECS: readonly SettingSpec[] = [...RUNTIME_SPECS, ...DATA_SPECS, ...PREPROCESS_SPECS, ...TRAINING_SPECS, ...EVAL_SPECS, ...TRACKING_SPECS, ...SERVE_SPECS, ...DISTRIBUTED_SPECS, ...DAEMON_SPECS, ...BATCH_SPECS];
 
 export interface Settings {
   home: string;
@@ -22,4 +24,7 @@ export interface Settings {
   tracking: TrackingSettings;
   serve: ServeSettings;
   bus: BusSettings;
+  daemon: DaemonSettings;
+  batch: BatchSettings;
+  backtest: BacktestSettings;
 }

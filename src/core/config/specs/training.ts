@@ -21,6 +21,8 @@ export const TRAINING_SPECS: readonly SettingSpec[] = [
   { path: 'training.validationSplit', type: 'number', default: 0.1, min: 0.01, max: 0.5, env: ['VALIDATION_SPLIT'], description: 'Chronological tail of the training windows used for early stopping.' },
   { path: 'training.seed', type: 'integer', default: 42, env: ['SEED'], description: 'Seed of weight initialisation, shuffling and Prophet.' },
   { path: 'training.backend', type: 'string', default: 'auto', choices: ['auto', 'node', 'wasm', 'cpu'], envCase: 'lower', env: ['FLTS_BACKEND'], description: 'TensorFlow.js backend: auto = node, else wasm, else cpu.' },
+  { path: 'training.engine', type: 'string', default: 'auto', choices: ['auto', 'fused', 'layers'], envCase: 'lower', env: ['FLTS_TRAIN_ENGINE'], description: 'LSTM/GRU training step: fused = hand-written forward/backward (fastest), layers = tfjs-layers; auto = fused when the network allows.' },
+  { path: 'training.workers', type: 'integer', default: 0, min: 0, max: 64, env: ['FLTS_TRAIN_WORKERS'], description: 'Worker threads computing gradients of each batch on the fused path (data parallel); 0 = one per core, at most 2.' },
   { path: 'training.prophet.nChangepoints', type: 'integer', default: 25, min: 0, env: ['N_CHANGEPOINTS'], description: 'Prophet potential changepoints.' },
   { path: 'training.prophet.changepointRange', type: 'number', default: 0.8, min: 0, max: 1, env: ['CHANGEPOINT_RANGE'], description: 'Share of the history where changepoints may fall.' },
   { path: 'training.prophet.changepointPriorScale', type: 'number', default: 0.05, min: 0, env: ['CHANGEPOINT_PRIOR_SCALE'], description: 'Prophet trend flexibility.' },
@@ -60,6 +62,8 @@ export interface TrainingSettings {
   validationSplit: number;
   seed: number;
   backend: 'auto' | 'node' | 'wasm' | 'cpu';
+  engine: 'auto' | 'fused' | 'layers';
+  workers: number;
   prophet: ProphetSettings;
 }
 

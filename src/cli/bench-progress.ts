@@ -1,0 +1,51 @@
+import cliProgress from 'cli-progress';
+import type { EventSink, FltsEvent } from '../core/events.js';
+
+export interface BenchProgressOptions {
+  json: boolean;
+  tty: boolean;
+  say: (line: string) => void;
+  stream?: NodeJS.WriteStream;
+}
+
+type CellEvent = Extract<FltsEvent, { type: 'bench.cell_start' | 'bench.cell_progress' | 'bench.cell_done' }>;
+
+const label = (event: CellEvent): string => `${event.replicas === null ? 'target' : `${event.replicas} replica(s)`}, ${event.connections} conn., ${event.phase === 'baseline' ? 'GET /healthz' : event.phase === 'warmup' ? 'warm-up' : 'POST /predict'}`;
+
+/** Draws bench events: a live bar per cell (elapsed seconds, requests, req/s) on a terminal, one line per cell otherwise. */
+export function createBenchProgress(options: BenchProgressOptions): { onEvent: EventSink; stop(): void } {
+  if (options.json) return { onEvent: () => {}, stop: () => {} };
+  let bar: cliProgress.SingleBar | undefined;
+  const stopBar = (): void => {
+    bar?.stop();
+    bar = undefined;
+  };
+  const onEvent = (event: FltsEvent): void => {
+    switch (event.type) {
+      case 'bench.replicas_starting':
+        options.say(`Starting ${event.replicas} serve replica(s) behind the Node cluster balancer...`);
+        break;
+      case 'bench.replicas_ready':
+        options.say(`Ready at ${event.url}${event.pids.length ? ` (pids ${event.pids.join(', ')})` : ''}`);
+        break;
+      case 'bench.cell_start':
+        if (!options.tty) break;
+        bar = new cliProgress.SingleBar(
+          { format: `${label(event)} [{bar}] {value}/{total} s | {requests} requests | {rate} req/s`, stream: options.stream ?? process.stderr, hideCursor: true, clearOnComplete: true },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(Math.ceil(event.durationSec), 0, { requests: 0, rate: 0 });
+        break;
+      case 'bench.cell_progress':
+        bar?.update(Math.min(Math.ceil(event.durationSec), Math.floor(event.elapsedSec)), { requests: event.requests, rate: event.elapsedSec > 0 ? Math.round(event.requests / event.elapsedSec) : 0 });
+        break;
+      case 'bench.cell_done':
+        stopBar();
+        options.say(`${label(event)}: ${event.requestsPerSec.toFixed(0)} req/s, p99 ${event.p99Ms.toFixed(2)} ms, ${event.errors} errors`);
+        break;
+      default:
+        break;
+    }
+  };
+  return { onEvent, stop: stopBar };
+}

@@ -1,0 +1,116 @@
+import { Box, Text, useApp, useInput } from 'ink';
+import { useRef, useState } from 'react';
+import type { ManualPromotionResult, PromotionCandidates } from '../../core/runbooks/index.js';
+import { CandidateDiff } from './candidate-diff.js';
+
+export type ScreenOutcome = { kind: 'promoted'; result: ManualPromotionResult } | { kind: 'cancelled' } | { kind: 'failed'; error: unknown };
+
+export interface PromoteManualScreenProps {
+  candidates: PromotionCandidates;
+  force: boolean;
+  onPromote: (runId: string, reason: string) => Promise<ManualPromotionResult>;
+  onExit: (outcome: ScreenOutcome) => void;
+}
+
+type Step = 'list' | 'reason' | 'confirm' | 'working' | 'done';
+interface ViewState {
+  step: Step;
+  cursor: number;
+  reason: string;
+  notice: string;
+  outcome?: ScreenOutcome;
+}
+const VISIBLE = 12;
+const num = (value: number | null): string => (value === null ? '-' : value.toFixed(5));
+
+/**
+ * The manual promotion runbook: pick a run (arrows or j/k, enter), read its difference to the promoted run,
+ * type a reason, confirm with y. q or escape leaves the list, escape steps back elsewhere, Ctrl-C cancels
+ * anywhere before the confirmation; nothing is written until then. Plain text and keys only (works over SSH).
+ */
+export function PromoteManualScreen({ candidates, force, onPromote, onExit }: PromoteManualScreenProps) {
+  const { exit } = useApp();
+  const rows = candidates.candidates;
+  // Keys are read from a ref, not from render state: a key arriving before React re-subscribes the handler
+  // (fast typing, a paste right after enter) must still see the step it belongs to.
+  const state = useRef<ViewState>({ step: 'list', cursor: 0, reason: '', notice: '' });
+  const [, setVersion] = useState(0);
+  const update = (patch: Partial<ViewState>): void => {
+    state.current = { ...state.current, ...patch };
+    setVersion((v) => v + 1);
+  };
+  const { step, cursor, reason, notice, outcome } = state.current;
+  const selected = rows[cursor];
+
+  const finish = (result: ScreenOutcome): void => {
+    update({ step: 'done', outcome: result });
+    onExit(result);
+    exit();
+  };
+
+  useInput((input, key) => {
+    const { step, cursor, reason } = state.current;
+    const selected = rows[cursor];
+    if (step === 'working' || step === 'done') return;
+    if (key.ctrl && input === 'c') return finish({ kind: 'cancelled' });
+    update({ notice: '' });
+    if (step === 'list') {
+      if (input === 'q' || key.escape) return finish({ kind: 'cancelled' });
+      if (key.upArrow || input === 'k') update({ cursor: Math.max(0, cursor - 1) });
+      else if (key.downArrow || input === 'j') update({ cursor: Math.min(rows.length - 1, cursor + 1) });
+      else if (key.return && selected) {
+        if (selected.diff.same_run) update({ notice: `${selected.run_id} is already the promoted run.` });
+        else if (selected.problems.length > 0 && !force) update({ notice: `${selected.run_id} cannot be promoted without --force.` });
+        else update({ step: 'reason' });
+      }
+    } else if (step === 'reason') {
+      if (key.escape) update({ step: 'list' });
+      else if (key.return) update(reason.trim() ? { step: 'confirm' } : { notice: 'A reason is required.' });
+      else if (key.backspace || key.delete) update({ reason: reason.slice(0, -1) });
+      else if (input && !key.ctrl && !key.meta) update({ reason: reason + input });
+    } else if (step === 'confirm') {
+      if (input === 'y' || input === 'Y') {
+        update({ step: 'working' });
+        onPromote(selected.run_id, reason.trim()).then(
+          (result) => finish({ kind: 'promoted', result }),
+          (error: unknown) => finish({ kind: 'failed', error }),
+        );
+      } else if (input === 'n' || input === 'N' || key.escape) update({ step: 'reason' });
+    }
+  });
+
+  if (rows.length === 0) {
+    return <Text>No runs{candidates.config_hash ? ` for config_hash ${candidates.config_hash}` : ''}. Press q to leave.</Text>;
+  }
+  const first = Math.min(Math.max(0, cursor - Math.floor(VISIBLE / 2)), Math.max(0, rows.length - VISIBLE));
+  return (
+    <Box flexDirection="column">
+      <Text bold>
+        flts promote-manual — {candidates.config_hash ? `config_hash ${candidates.config_hash.slice(0, 12)}` : 'recent runs'}; current: {candidates.current ? `${candidates.current.model_type} ${candidates.current.run_id}` : 'none'}
+      </Text>
+      <Text dimColor>   {'model'.padEnd(8)} {'run_id'.padEnd(28)} {'status'.padEnd(8)} {'score'.padStart(9)} {'rmse'.padStart(9)} {'mae'.padStart(9)} rank</Text>
+      {rows.slice(first, first + VISIBLE).map((row, i) => {
+        const index = first + i;
+        const mark = `${index === cursor ? '>' : ' '}${row.is_current ? '*' : ' '}${row.problems.length > 0 ? '!' : ' '}`;
+        return (
+          <Text key={row.run_id} inverse={index === cursor}>
+            {mark}{row.model_type.padEnd(8)} {row.run_id.padEnd(28)} {row.status.padEnd(8)} {num(row.score).padStart(9)} {num(row.metrics?.rmse ?? null).padStart(9)} {num(row.metrics?.mae ?? null).padStart(9)} {row.rank ?? '-'}
+          </Text>
+        );
+      })}
+      <Text dimColor>* promoted  ! needs --force   up/down or j/k move, enter select, q quit</Text>
+      {selected ? <CandidateDiff candidate={selected} force={force} /> : null}
+      {step === 'reason' || step === 'confirm' ? (
+        <Box marginTop={1}>
+          <Text>{`Reason: ${reason}${step === 'reason' ? '_' : ''}`}</Text>
+        </Box>
+      ) : null}
+      {step === 'confirm' ? <Text bold>Promote {selected.model_type} run {selected.run_id}{candidates.current ? `, replacing ${candidates.current.run_id}` : ''}? [y/N]</Text> : null}
+      {step === 'working' ? <Text>Promoting {selected.run_id}…</Text> : null}
+      {outcome?.kind === 'promoted' ? <Text color="green">Promoted {outcome.result.record.run_id}; history {outcome.result.history_key}</Text> : null}
+      {outcome?.kind === 'cancelled' ? <Text>Cancelled; nothing was written.</Text> : null}
+      {outcome?.kind === 'failed' ? <Text color="red">Promotion failed: {(outcome.error as Error)?.message ?? String(outcome.error)}</Text> : null}
+      {notice ? <Text color="yellow">{notice}</Text> : null}
+    </Box>
+  );
+}

@@ -1,0 +1,34 @@
+import { render } from 'ink';
+import type { ManualPromotionResult } from '../../core/runbooks/index.js';
+import { PromoteManualScreen, type PromoteManualScreenProps, type ScreenOutcome } from './promote-manual-screen.js';
+
+/**
+ * Runs the interactive screen until the operator promotes or leaves. Ctrl-C arrives as a key in raw mode
+ * and is handled by the screen; a SIGINT/SIGTERM from outside closes it too, except while the promotion is
+ * being written (it then finishes, so the history and pointers are never left half-done).
+ */
+export async function runPromoteManualScreen(props: Omit<PromoteManualScreenProps, 'onExit'>): Promise<ScreenOutcome> {
+  let outcome: ScreenOutcome = { kind: 'cancelled' };
+  let writing = false;
+  const onPromote = async (runId: string, reason: string): Promise<ManualPromotionResult> => {
+    writing = true;
+    try {
+      return await props.onPromote(runId, reason);
+    } finally {
+      writing = false;
+    }
+  };
+  const app = render(<PromoteManualScreen {...props} onPromote={onPromote} onExit={(result) => (outcome = result)} />, { exitOnCtrlC: false });
+  const onSignal = (): void => {
+    if (!writing) app.unmount();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await app.waitUntilExit();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return outcome;
+}

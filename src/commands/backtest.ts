@@ -1,0 +1,41 @@
+import { writeFile } from 'node:fs/promises';
+import { Flags } from '@oclif/core';
+import { FltsCommand } from '../cli/base-command.js';
+import { renderBacktestChart } from '../core/backtest/backtest-chart.js';
+import { runBacktest, type RunBacktestResult } from '../core/backtest/run-backtest.js';
+import { createObjectStore } from '../core/storage/index.js';
+
+export default class Backtest extends FltsCommand<RunBacktestResult> {
+  static override summary = 'Rolling-origin backtest of every model type over the test period.';
+  static override description =
+    'Fold origins step through the processed test data (the last fold ends at its last row); each fold forecasts --horizon steps from the rows before its origin only. LSTM/GRU/PROPHET use their newest SUCCESS run of the config_hash (refitted every --refit-every folds on the data before the origin when asked), NAIVE is the persistence baseline. Metrics per fold and aggregated are stored in the runs bucket (backtests/<config_hash>/backtest.json and <run_id>/backtest.json) with an error-over-time SVG; `flts eval --rank-by backtest` ranks on them.';
+  static override examples = ['<%= config.bin %> <%= command.id %> --horizon 12 --folds 10', '<%= config.bin %> <%= command.id %> --models NAIVE,PROPHET,LSTM --refit-every 5 --plot-out backtest.svg --json'];
+
+  static override flags = {
+    'config-hash': Flags.string({ description: 'Processed data version (default: the latest).' }),
+    models: Flags.string({ description: 'Comma list of model types (default: NAIVE plus every type with a SUCCESS run; env FLTS_BACKTEST_MODELS).' }),
+    horizon: Flags.string({ description: 'Steps per fold (default: the model horizon; env FLTS_BACKTEST_HORIZON).' }),
+    stride: Flags.string({ description: 'Rows between fold origins (default: the horizon; env FLTS_BACKTEST_STRIDE).' }),
+    folds: Flags.string({ description: 'Number of folds (default: as many as fit; env FLTS_BACKTEST_FOLDS).' }),
+    'refit-every': Flags.string({ description: 'Refit every k folds (default 0 = use the trained models; env FLTS_BACKTEST_REFIT_EVERY).' }),
+    'plot-out': Flags.string({ description: 'Also write the error-over-time SVG to this local file.' }),
+  };
+
+  async run(): Promise<RunBacktestResult> {
+    const { flags } = await this.parse(Backtest);
+    const { settings } = this.loadSettings(flags, {
+      'backtest.models': flags.models,
+      'backtest.horizon': flags.horizon,
+      'backtest.stride': flags.stride,
+      'backtest.folds': flags.folds,
+      'backtest.refitEvery': flags['refit-every'],
+    });
+    const store = await createObjectStore(settings);
+    const result = await runBacktest(settings, { store, onEvent: (event) => event.type === 'backtest.fold' && event.fold === event.folds - 1 && this.say(`${event.modelType}: ${event.folds} folds done`) }, { configHash: flags['config-hash'] });
+    if (flags['plot-out']) await writeFile(flags['plot-out'], renderBacktestChart(result));
+    this.say(`config_hash ${result.config_hash}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, refit every ${result.refit_every || 'never'}`);
+    for (const row of result.ranking) this.say(`#${row.rank} ${row.model_type.padEnd(8)} ${row.run_id ?? '(no run)'}  rmse ${row.rmse.toPrecision(5)}  score ${row.score.toPrecision(5)}`);
+    this.say(`stored: ${result.objects.map((o) => `${result.store_location}/${o}`).join(', ')}`);
+    return result;
+  }
+}

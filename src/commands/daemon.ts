@@ -1,0 +1,51 @@
+import { Flags } from '@oclif/core';
+import { pino } from 'pino';
+import { FltsCommand } from '../cli/base-command.js';
+import { createMessageBus } from '../core/bus/index.js';
+import { startDaemon } from '../core/daemon/index.js';
+import { FltsError } from '../core/errors.js';
+import { createObjectStore } from '../core/storage/index.js';
+
+export interface DaemonResult {
+  url: string;
+  roles: string[];
+  stoppedBy: string;
+}
+
+export default class Daemon extends FltsCommand<DaemonResult> {
+  static override summary = 'Run the automatic pipeline: train on claims, promote the best model, keep serving replicas current.';
+  static override description =
+    'Roles (any combination): trainer (one consumer group per model type on training-data), promoter (group eval-promoter on model-training; promotes once every EXPECTED_MODEL_TYPES type has a SUCCESS run), serving (the inference API following model-selected), batch (forecasts for inference-data claims). Decisions come from the run registry and promotion history, so restarts and replayed messages never train or promote twice. Health on /healthz, /readyz, /metrics, /status. Needs a bus (FLTS_BUS=kafka or fs). Stops cleanly on SIGTERM/SIGINT.';
+  static override examples = [
+    'FLTS_BUS=kafka FLTS_STORE=s3 <%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --roles trainer --models LSTM,GRU --port 9101',
+    'FLTS_DAEMON_ROLES=promoter,serving <%= config.bin %> <%= command.id %>',
+  ];
+
+  static override flags = {
+    roles: Flags.string({ description: 'Comma list of roles: trainer, promoter, serving, batch (env FLTS_DAEMON_ROLES, default trainer,promoter).' }),
+    models: Flags.string({ description: 'Model types the trainer trains (env FLTS_TRAINER_MODELS, default LSTM,GRU,PROPHET).' }),
+    port: Flags.string({ char: 'p', description: 'Port of the health and metrics server (env FLTS_DAEMON_PORT, default 9100; 0 = any free port).' }),
+  };
+
+  async run(): Promise<DaemonResult> {
+    const { flags } = await this.parse(Daemon);
+    const { settings } = this.loadSettings(flags, { 'daemon.roles': flags.roles, 'daemon.trainerModels': flags.models, 'daemon.port': flags.port });
+    // Logs go to stderr so stdout stays human lines or the --json result.
+    const logger = pino({ level: settings.logLevel, base: { service: 'flts-daemon' } }, pino.destination(2));
+    const store = await createObjectStore(settings);
+    const bus = createMessageBus(settings, { logger });
+    if (!bus) throw new FltsError('FLTS_CONFIG_INVALID_VALUE', 'bus.kind is "none": the daemon needs a message bus (FLTS_BUS=kafka or fs).', { details: { setting: 'bus.kind' } });
+    const stopped = new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    });
+    const daemon = await startDaemon(settings, { store, bus, logger });
+    const roles = daemon.roles().map((role) => role.name);
+    this.say(`Daemon listening on ${daemon.url} (roles: ${roles.join(', ')})`);
+    const signal = await stopped;
+    this.say(`${signal}: stopping`);
+    await daemon.stop();
+    return { url: daemon.url, roles, stoppedBy: signal };
+  }
+}

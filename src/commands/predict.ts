@@ -1,0 +1,49 @@
+import { existsSync } from 'node:fs';
+import { Flags } from '@oclif/core';
+import { pino } from 'pino';
+import { FltsCommand } from '../cli/base-command.js';
+import { createMessageBus } from '../core/bus/index.js';
+import type { InferenceDataRef, InputScale } from '../core/batch/inference-input.js';
+import { runBatchInference, type BatchInferenceResult } from '../core/batch/run-batch-inference.js';
+import { createObjectStore } from '../core/storage/index.js';
+
+/** An existing local file wins; otherwise `<bucket>/<key>` names an object in the store. */
+function dataRef(value: string): InferenceDataRef {
+  const slash = value.indexOf('/');
+  if (existsSync(value) || slash <= 0) return value;
+  return { bucket: value.slice(0, slash), key: value.slice(slash + 1) };
+}
+
+export default class Predict extends FltsCommand<BatchInferenceResult> {
+  static override summary = 'Batch inference: forecast every window of a dataset with the promoted (or a pinned) run.';
+  static override description =
+    'Forecasts from every input window of the data (a local CSV/Parquet file, or <bucket>/<key> in the store), in original units, exactly as POST /predict would for the same rows. Stores the forecasts next to the actuals with the run, writes one JSONL result record to inference-logs/<identifier|default>/<YYYYMMDD>/ and, with a bus configured, announces it on performance-eval. A result already recorded for the same run and predictions is reported as a duplicate.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --data ../shared/datasets/PobleSec_test.csv --out forecasts.csv',
+    '<%= config.bin %> <%= command.id %> --data processed-data/test_processed_data.parquet --run 3f2a9c1e --json',
+  ];
+
+  static override flags = {
+    data: Flags.string({ description: 'Data to forecast over: a local file, or <bucket>/<key> in the store.', required: true }),
+    run: Flags.string({ description: 'Use this run instead of the promoted one.' }),
+    out: Flags.string({ description: 'Also write the forecast table here (.csv or .parquet).' }),
+    scale: Flags.string({ description: 'auto (default), scaled = processed data, raw = original units like a /predict request.', options: ['auto', 'scaled', 'raw'], default: 'auto' }),
+  };
+
+  async run(): Promise<BatchInferenceResult> {
+    const { flags } = await this.parse(Predict);
+    const { settings } = this.loadSettings(flags);
+    const logger = pino({ level: settings.logLevel }, pino.destination(2));
+    const store = await createObjectStore(settings);
+    const bus = createMessageBus(settings, { logger });
+    try {
+      const result = await runBatchInference(settings, { store, bus, logger }, { data: dataRef(flags.data), runId: flags.run, outFile: flags.out, scale: flags.scale as InputScale });
+      this.say(`${result.status === 'duplicate' ? 'Duplicate of an earlier result' : 'Forecast'}: ${result.rows_predicted} rows from ${result.windows} windows, run ${result.run_id} (${result.model_type})`);
+      if (result.metrics.rmse !== undefined) this.say(`vs actuals (${result.metrics.overlap_rows} rows): rmse ${result.metrics.rmse.toPrecision(5)}, mae ${result.metrics.mae_mean?.toPrecision(5)}`);
+      this.say(`record: ${result.log_bucket}/${result.log_object_key}; forecasts: ${result.forecast_bucket}/${result.forecast_key}${result.out_file ? ` and ${result.out_file}` : ''}`);
+      return result;
+    } finally {
+      await bus?.close();
+    }
+  }
+}

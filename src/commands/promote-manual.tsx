@@ -1,0 +1,67 @@
+import os from 'node:os';
+import { Flags } from '@oclif/core';
+import { FltsCommand } from '../cli/base-command.js';
+import { runPromoteManualScreen } from '../cli/screens/run-promote-manual-screen.js';
+import { createMessageBus } from '../core/bus/index.js';
+import { FltsError } from '../core/errors.js';
+import { listPromotionCandidates, promoteManually, type ManualPromotionResult } from '../core/runbooks/index.js';
+import { createObjectStore } from '../core/storage/index.js';
+import { trackPromotion } from '../core/tracking/index.js';
+
+export type PromoteManualResult = ManualPromotionResult | { cancelled: true };
+
+export default class PromoteManual extends FltsCommand<PromoteManualResult> {
+  static override summary = 'Promote a run by hand: pick it, see how it differs from the promoted run, give a reason, confirm.';
+  static override description =
+    'Interactive in a terminal (arrows or j/k, enter, q/esc; Ctrl-C leaves with exit code 130 and writes nothing). Without a terminal, or with --yes, promotes --run directly with --reason. Runs that are not SUCCESS, miss artifacts or fail the quality gate are refused unless --force, which the promotion record keeps. Writes history and pointers with source "manual" and publishes model-selected when a bus is configured. Undo with `flts promote --rollback`; list with `flts promote --history`.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --config-hash <hash>',
+    '<%= config.bin %> <%= command.id %> --yes --run <run_id> --reason "GRU regressed on weekends"',
+  ];
+
+  static override flags = {
+    'config-hash': Flags.string({ description: 'List the runs of this config_hash (default: the 50 most recent runs).' }),
+    limit: Flags.integer({ description: 'Recent runs to list without --config-hash.', default: 50, min: 1 }),
+    run: Flags.string({ description: 'Run id to promote (non-interactive).' }),
+    reason: Flags.string({ description: 'Why; stored in the promotion record (non-interactive).' }),
+    yes: Flags.boolean({ description: 'Do not ask: promote --run with --reason.', default: false }),
+    force: Flags.boolean({ description: 'Promote despite a non-SUCCESS status, missing artifacts or a failed gate (recorded).', default: false }),
+    identifier: Flags.string({ description: 'Deployment identifier scoping the pointer (env IDENTIFIER; default global).' }),
+  };
+
+  async run(): Promise<PromoteManualResult> {
+    const { flags } = await this.parse(PromoteManual);
+    const { settings } = this.loadSettings(flags, { identifier: flags.identifier });
+    const store = await createObjectStore(settings);
+    const bus = createMessageBus(settings);
+    const operator = process.env.FLTS_OPERATOR || os.userInfo().username;
+    const promote = (runId: string, reason: string) => promoteManually({ runId, reason, force: flags.force, operator }, settings, { store, bus });
+    try {
+      const interactive = !flags.yes && !this.jsonEnabled() && Boolean(process.stdin.isTTY && process.stdout.isTTY);
+      let result: ManualPromotionResult;
+      if (interactive) {
+        const candidates = await listPromotionCandidates({ configHash: flags['config-hash'], limit: flags.limit }, settings, { store });
+        const outcome = await runPromoteManualScreen({ candidates, force: flags.force, onPromote: promote });
+        if (outcome.kind === 'cancelled') {
+          process.exitCode = 130;
+          return { cancelled: true };
+        }
+        if (outcome.kind === 'failed') throw outcome.error;
+        result = outcome.result;
+      } else {
+        if (!flags.run || !flags.reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'Without a terminal (or with --yes), pass --run <run_id> and --reason "...".');
+        result = await promote(flags.run, flags.reason);
+        const r = result.record;
+        this.say(`promoted ${r.model_type} run ${r.run_id} (manual${r.forced ? ', forced over: ' + r.forced_over.join('; ') : ''}) — ${r.reason}`);
+        this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
+      }
+      if (result.published && !result.published.ok) this.say(`warning: ${result.published.topic} not published (${result.published.error}); serving still follows the pointers.`);
+      const tracking = await trackPromotion(store, settings, result.record);
+      if (tracking.status === 'unavailable') this.say(`mlflow: promotion not marked (${tracking.message}).`);
+      return result;
+    } finally {
+      await bus?.close();
+    }
+  }
+}

@@ -1,0 +1,14 @@
+import { renderLineChart } from '../eval/svg-chart.js';
+import type { BacktestRecord } from './backtest-record.js';
+
+/** Scaled RMSE of every fold per model, fold origins in time order: how the error moves through the test period. */
+export function renderBacktestChart(record: BacktestRecord): string {
+  const first = record.origins[0] ?? '';
+  const last = record.origins.at(-1) ?? '';
+  return renderLineChart({
+    title: `Backtest error over time, horizon ${record.horizon} (origins ${first} .. ${last})`,
+    xLabel: `fold (origins every ${record.stride} rows)`,
+    yLabel: 'RMSE (scaled)',
+    series: record.models.map((model) => ({ name: model.model_type, values: model.folds.map((fold) => fold.metrics.rmse) })),
+  });
+}

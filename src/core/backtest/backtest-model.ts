@@ -1,0 +1,119 @@
+import type { ScalerParams } from '../data/scaler.js';
+import type { TimeFrame } from '../data/time-frame.js';
+import { computeMetrics, evaluateForecasts, type MetricSet } from '../eval/metrics.js';
+import { referenceScore } from '../eval/scoreboard.js';
+import type { EventSink } from '../events.js';
+import type { WindowSpec } from '../models/forecast-model.js';
+import { createFeaturePlan, scaleValue } from '../serve/feature-plan.js';
+import { forecastFromHistory, historyFromFrame } from '../serve/forecast.js';
+import { formatTimestamp } from '../serve/timestamps.js';
+import type { FoldModelProvider } from './fold-models.js';
+
+export interface FoldResult {
+  fold: number;
+  /** Timestamp of the first forecast row. */
+  origin: string;
+  origin_row: number;
+  /** Timestamp of the last input row the forecast saw (always before the origin). */
+  input_end: string;
+  /** Timestamp of the last row the model was fitted on; null when nothing was fitted on this series. */
+  fitted_end: string | null;
+  refitted: boolean;
+  /** Scaled, over every step and target (what the score uses). */
+  metrics: MetricSet;
+  /** Per target, original units. */
+  targets: Record<string, { rmse: number; mae: number }>;
+  /** Forecast timestamps and values (original units) per target. */
+  forecast: { time: string[] } & Record<string, number[] | string[]>;
+}
+
+export interface BacktestModelResult {
+  model_type: string;
+  run_id: string | null;
+  model_origin: FoldModelProvider['origin'];
+  folds: FoldResult[];
+  aggregate: {
+    /** Means of the per-fold scaled metrics. */
+    rmse: number;
+    mae: number;
+    mse: number;
+    /** Every fold's forecasts pooled. */
+    pooled: MetricSet;
+    /** The reference score (0.5 rmse + 0.3 mae + 0.2 mse) of the fold means. */
+    score: number;
+    targets: Record<string, { rmse: number; mae: number }>;
+  };
+}
+
+export interface BacktestModelInput {
+  /** Training rows followed by the test rows, on the processed (scaled) scale. */
+  series: TimeFrame;
+  origins: readonly number[];
+  horizon: number;
+  cadenceMs: number;
+  window: WindowSpec;
+  scaler: ScalerParams;
+  provider: FoldModelProvider;
+  onEvent?: EventSink;
+}
+
+const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length);
+
+/**
+ * Rolling-origin evaluation of one model. A fold's forecast is built from the `inputSeqLen` rows before its
+ * origin only (the history is cut from the series at the origin), forecast recursively past the model horizon,
+ * and compared with the `horizon` rows from the origin on.
+ */
+export async function backtestModel(input: BacktestModelInput): Promise<BacktestModelResult> {
+  const { series, horizon, window, provider } = input;
+  const plan = createFeaturePlan(window, input.scaler);
+  const nt = window.targets.length;
+  const folds: FoldResult[] = [];
+  const allActual: number[] = [];
+  const allPredicted: number[] = [];
+  for (const [fold, originRow] of input.origins.entries()) {
+    const { model, fittedRows } = await provider.modelFor(fold, originRow, series);
+    const seen: TimeFrame = { time: series.time.subarray(0, originRow), columns: series.columns, values: Object.fromEntries(series.columns.map((c) => [c, series.values[c].subarray(0, originRow)])) };
+    const history = historyFromFrame(plan, seen, input.cadenceMs, true);
+    const forecast = await forecastFromHistory(plan, history, horizon, (windows, forecastTimes, size) => model.predict({ windows, forecastTimes, size }));
+    const actual = new Float32Array(horizon * nt);
+    const predicted = new Float32Array(horizon * nt);
+    window.targets.forEach((target, t) => {
+      const feature = plan.targetFeature[t];
+      for (let h = 0; h < horizon; h++) {
+        actual[h * nt + t] = series.values[target][originRow + h];
+        predicted[h * nt + t] = scaleValue(plan, feature, forecast.values[t][h]);
+      }
+    });
+    allActual.push(...actual);
+    allPredicted.push(...predicted);
+    const evaluated = evaluateForecasts(actual, predicted, horizon, window.targets, input.scaler);
+    const result: FoldResult = {
+      fold,
+      origin: formatTimestamp(series.time[originRow]),
+      origin_row: originRow,
+      input_end: formatTimestamp(history.time[history.time.length - 1]),
+      fitted_end: fittedRows === null ? null : formatTimestamp(series.time[fittedRows - 1]),
+      refitted: provider.origin === 'fitted' && fittedRows === originRow,
+      metrics: evaluated.overall,
+      targets: Object.fromEntries(window.targets.map((name) => [name, { rmse: evaluated.targets[name].original.rmse, mae: evaluated.targets[name].original.mae }])),
+      forecast: { time: Array.from(forecast.time, formatTimestamp), ...Object.fromEntries(window.targets.map((name, t) => [name, Array.from(forecast.values[t])])) },
+    };
+    folds.push(result);
+    input.onEvent?.({ type: 'backtest.fold', modelType: provider.modelType, fold, folds: input.origins.length, rmse: result.metrics.rmse });
+  }
+  const fold = (pick: (f: FoldResult) => number): number => mean(folds.map(pick));
+  const aggregate = { rmse: fold((f) => f.metrics.rmse), mae: fold((f) => f.metrics.mae), mse: fold((f) => f.metrics.mse) };
+  return {
+    model_type: provider.modelType,
+    run_id: provider.runId,
+    model_origin: provider.origin,
+    folds,
+    aggregate: {
+      ...aggregate,
+      pooled: computeMetrics(allActual, allPredicted),
+      score: referenceScore(aggregate),
+      targets: Object.fromEntries(window.targets.map((name) => [name, { rmse: fold((f) => f.targets[name].rmse), mae: fold((f) => f.targets[name].mae) }])),
+    },
+  };
+}

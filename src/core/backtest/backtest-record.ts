@@ -1,0 +1,47 @@
+import type { Settings } from '../config/settings.js';
+import { runKey, runsBucket } from '../registry/run-store.js';
+import { getJsonIfExists, putJson } from '../storage/json-objects.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { BacktestModelResult } from './backtest-model.js';
+
+/** Everything one backtest of a config_hash found, as stored in the runs bucket. */
+export interface BacktestRecord {
+  config_hash: string;
+  created_at: string;
+  horizon: number;
+  stride: number;
+  refit_every: number;
+  /** Timestamps of the fold origins, oldest first. */
+  origins: string[];
+  models: BacktestModelResult[];
+  /** Model types by aggregate score, best first. */
+  ranking: { rank: number; model_type: string; run_id: string | null; score: number; rmse: number }[];
+}
+
+/** `backtests/<config_hash>/` in the runs bucket; run records live at `<run_id>/run.json`, so the two never mix. */
+export function backtestKeys(configHash: string): { record: string; chart: string } {
+  return { record: `backtests/${configHash}/backtest.json`, chart: `backtests/${configHash}/error-over-time.svg` };
+}
+
+/** A run's own backtest, next to its run.json. */
+export function runBacktestKey(runId: string): string {
+  return runKey(runId, 'backtest.json');
+}
+
+export async function readBacktestRecord(store: ObjectStore, settings: Settings, configHash: string): Promise<BacktestRecord | undefined> {
+  return getJsonIfExists<BacktestRecord>(store, runsBucket(settings), backtestKeys(configHash).record);
+}
+
+export async function saveBacktestRecord(store: ObjectStore, settings: Settings, record: BacktestRecord): Promise<string[]> {
+  const bucket = runsBucket(settings);
+  const keys = [backtestKeys(record.config_hash).record];
+  await putJson(store, bucket, keys[0], record);
+  for (const model of record.models) {
+    if (!model.run_id) continue;
+    const key = runBacktestKey(model.run_id);
+    const { models: _models, ranking: _ranking, ...context } = record;
+    await putJson(store, bucket, key, { ...context, run_id: model.run_id, result: model });
+    keys.push(key);
+  }
+  return keys;
+}

@@ -1,0 +1,115 @@
+import type { Settings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
+import type { EventSink } from '../events.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-model.js';
+import { prependHistory } from '../models/windows.js';
+import { loadProcessedData } from '../preprocess/processed-data.js';
+import { loadRunForServing } from '../registry/load-run.js';
+import type { RunRecord } from '../registry/run-record.js';
+import { listRunRecords, runsBucket } from '../registry/run-store.js';
+import { detectCadence } from '../serve/timestamps.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { renderBacktestChart } from './backtest-chart.js';
+import { backtestModel, type BacktestModelResult } from './backtest-model.js';
+import { backtestKeys, saveBacktestRecord, type BacktestRecord } from './backtest-record.js';
+import { createFoldModelProvider } from './fold-models.js';
+import { planFoldOrigins } from './fold-plan.js';
+
+export interface RunBacktestInput {
+  /** Processed data version; the latest when omitted. */
+  configHash?: string;
+  /** Default: the `backtest.models` setting, else NAIVE plus every type with a SUCCESS run. */
+  modelTypes?: ModelType[];
+  /** Overrides of the `backtest.*` settings (0 = the setting's own default rule). */
+  horizon?: number;
+  stride?: number;
+  folds?: number;
+  refitEvery?: number;
+}
+
+export interface RunBacktestDeps {
+  store: ObjectStore;
+  logger?: Logger;
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+export interface RunBacktestResult extends BacktestRecord {
+  /** Objects written in the runs bucket: the record, each run's own backtest.json, the chart. */
+  objects: string[];
+  store_location: string;
+}
+
+function newestRunByType(runs: readonly RunRecord[]): Map<string, RunRecord> {
+  const byType = new Map<string, RunRecord>();
+  for (const run of runs) if (run.status === 'SUCCESS') byType.set(run.model_type, run); // oldest first, so the newest wins
+  return byType;
+}
+
+function rank(models: readonly BacktestModelResult[]): BacktestRecord['ranking'] {
+  return [...models]
+    .sort((a, b) => (Number.isNaN(a.aggregate.score) ? 1 : Number.isNaN(b.aggregate.score) ? -1 : a.aggregate.score - b.aggregate.score))
+    .map((model, index) => ({ rank: index + 1, model_type: model.model_type, run_id: model.run_id, score: model.aggregate.score, rmse: model.aggregate.rmse }));
+}
+
+/**
+ * Rolling-origin backtest over the test period of one processed data version, for each model type: fold
+ * origins step through the test rows, each fold forecasts `horizon` steps from the rows before its origin,
+ * and models are refitted every `refitEvery` folds on the data before the origin (never by default: the
+ * trained runs' models are used as they are). Stores the record, each run's share and an error-over-time chart.
+ */
+export async function runBacktest(settings: Settings, deps: RunBacktestDeps, input: RunBacktestInput = {}): Promise<RunBacktestResult> {
+  const logger = (deps.logger ?? silentLogger).child({ component: 'backtest' });
+  const data = await loadProcessedData(deps.store, settings, { configHash: input.configHash });
+  const runs = newestRunByType(await listRunRecords(deps.store, settings, { configHash: data.configHash }));
+  const configured = (input.modelTypes?.length ? input.modelTypes : settings.backtest.models) as ModelType[];
+  const modelTypes: ModelType[] = configured.length > 0 ? [...new Set(configured)] : ['NAIVE', ...([...runs.keys()].filter((type) => type !== 'NAIVE') as ModelType[])];
+  const t = settings.training;
+  const horizon = input.horizon || settings.backtest.horizon || t.outputSeqLen;
+  const stride = input.stride || settings.backtest.stride || horizon;
+  const refitEvery = input.refitEvery ?? settings.backtest.refitEvery;
+  const series = prependHistory(data.train, data.test, data.train.time.length);
+  const trainRows = data.train.time.length;
+  const origins = planFoldOrigins({ firstTestRow: trainRows, totalRows: series.time.length, horizon, stride, folds: input.folds ?? settings.backtest.folds });
+  const cadenceMs = detectCadence(series.time);
+  const defaultWindow: WindowSpec = { features: [...data.columns], targets: [...t.targets], inputSeqLen: t.inputSeqLen, outputSeqLen: t.outputSeqLen };
+
+  const models: BacktestModelResult[] = [];
+  for (const modelType of modelTypes) {
+    deps.signal?.throwIfAborted();
+    const run = runs.get(modelType);
+    let runModel: ForecastModel | undefined;
+    if (run && refitEvery === 0 && modelType !== 'NAIVE') runModel = (await loadRunForServing(deps.store, settings, run.run_id)).model;
+    const window = run?.window ?? defaultWindow;
+    if (origins[0] < window.inputSeqLen) {
+      throw new FltsError('FLTS_MODEL_TOO_FEW_ROWS', `The first fold origin (row ${origins[0]}) leaves fewer than ${window.inputSeqLen} rows of history.`);
+    }
+    const provider = createFoldModelProvider({ modelType, window, run: run && runModel ? { runId: run.run_id, model: runModel } : undefined, trainRows, refitEvery, settings, signal: deps.signal });
+    try {
+      const result = await backtestModel({ series, origins, horizon, cadenceMs, window, scaler: data.scaler, provider, onEvent: deps.onEvent });
+      // A refitted (or NAIVE) model is not loaded from the run, but it stands for the run's configuration.
+      models.push(run ? { ...result, run_id: run.run_id } : result);
+      logger.info({ modelType, runId: result.run_id, rmse: result.aggregate.rmse, folds: origins.length }, 'backtest_model_done');
+    } finally {
+      provider.dispose();
+      runModel?.dispose();
+    }
+  }
+
+  const record: BacktestRecord = {
+    config_hash: data.configHash,
+    created_at: (deps.now?.() ?? new Date()).toISOString(),
+    horizon,
+    stride,
+    refit_every: refitEvery,
+    origins: models[0]?.folds.map((fold) => fold.origin) ?? [],
+    models,
+    ranking: rank(models),
+  };
+  const objects = await saveBacktestRecord(deps.store, settings, record);
+  const chartKey = backtestKeys(data.configHash).chart;
+  await deps.store.put(runsBucket(settings), chartKey, renderBacktestChart(record), { contentType: 'image/svg+xml' });
+  return { ...record, objects: [...objects, chartKey].map((key) => `${runsBucket(settings)}/${key}`), store_location: deps.store.location };
+}

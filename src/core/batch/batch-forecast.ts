@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import type { TimeFrame } from '../data/time-frame.js';
+import type { ForecastModel } from '../models/forecast-model.js';
+import { unscaleTarget, type FeaturePlan } from '../serve/feature-plan.js';
+import { forecastFromHistory, historyFromFrame } from '../serve/forecast.js';
+import { createRequestBatcher } from '../serve/request-batcher.js';
+import { formatTimestamp } from '../serve/timestamps.js';
+import type { InferenceInput } from './inference-input.js';
+
+/**
+ * Forecasts of every input window of a series, long format: one row per (window, step). `origin` is the
+ * timestamp of the window's last input row; `time` the forecast timestamp. Values are in original units.
+ */
+export interface BatchForecast {
+  readonly targets: readonly string[];
+  /** Forecast rows per window (the model horizon). */
+  readonly horizon: number;
+  readonly windows: number;
+  readonly origin: Float64Array;
+  readonly time: Float64Array;
+  /** 1-based step within the window's forecast. */
+  readonly step: Int32Array;
+  /** Per target. */
+  readonly predicted: Float64Array[];
+  /** Per target; NaN where the data has no row at the forecast timestamp. */
+  readonly actual: Float64Array[];
+  readonly forwardPasses: number;
+}
+
+export interface BatchForecastOptions {
+  /** Windows per forward pass. */
+  chunkSize: number;
+  signal?: AbortSignal;
+  onChunk?: (done: number, total: number) => void;
+}
+
+/** Rows [from, to) as views, without copying. */
+function rowView(frame: TimeFrame, from: number, to: number): TimeFrame {
+  const values: Record<string, Float64Array> = {};
+  for (const column of frame.columns) values[column] = frame.values[column].subarray(from, to);
+  return { time: frame.time.subarray(from, to), columns: frame.columns, values };
+}
+
+/**
+ * One forecast per input window (every run of `inputSeqLen` consecutive rows), computed with the serving
+ * code itself: `historyFromFrame` builds the window exactly as `/predict` does and `forecastFromHistory`
+ * un-scales the output, while a request batcher gathers a chunk of windows into one `model.predict`.
+ * So a batch forecast equals the `/predict` answer for the same rows.
+ */
+export async function forecastEveryWindow(plan: FeaturePlan, model: ForecastModel, input: InferenceInput, options: BatchForecastOptions): Promise<BatchForecast> {
+  const { inputSeqLen: seq, outputSeqLen: horizon, targets } = plan.window;
+  const { frame } = input;
+  const windows = frame.time.length - seq + 1;
+  const rows = windows * horizon;
+  const origin = new Float64Array(rows);
+  const time = new Float64Array(rows);
+  const step = new Int32Array(rows);
+  const predicted = targets.map(() => new Float64Array(rows));
+  const actual = targets.map(() => new Float64Array(rows).fill(Number.NaN));
+  const rowOfTime = new Map<number, number>();
+  frame.time.forEach((ms, row) => rowOfTime.set(ms, row));
+  let forwardPasses = 0;
+  const batcher = createRequestBatcher(model, { maxBatch: options.chunkSize, maxWaitMs: 0, onBatch: () => forwardPasses++ });
+  const predict = (w: Float32Array, t: Float64Array, size: number): Promise<Float32Array> => batcher.predict(w, t, size);
+
+  for (let from = 0; from < windows; from += options.chunkSize) {
+    options.signal?.throwIfAborted();
+    const to = Math.min(windows, from + options.chunkSize);
+    const forecasts = await Promise.all(
+      Array.from({ length: to - from }, (_, i) => {
+        const first = from + i;
+        return forecastFromHistory(plan, historyFromFrame(plan, rowView(frame, first, first + seq), input.cadenceMs, input.scaled), horizon, predict);
+      }),
+    );
+    forecasts.forEach((forecast, i) => {
+      const w = from + i;
+      const last = frame.time[w + seq - 1];
+      for (let h = 0; h < horizon; h++) {
+        const r = w * horizon + h;
+        origin[r] = last;
+        time[r] = forecast.time[h];
+        step[r] = h + 1;
+        const actualRow = rowOfTime.get(forecast.time[h]);
+        targets.forEach((target, t) => {
+          predicted[t][r] = forecast.values[t][h];
+          if (actualRow !== undefined) {
+            const value = frame.values[target][actualRow];
+            actual[t][r] = input.scaled ? unscaleTarget(plan, t, value) : value;
+          }
+        });
+      }
+    });
+    options.onChunk?.(to, windows);
+  }
+  return { targets, horizon, windows, origin, time, step, predicted, actual, forwardPasses };
+}
+
+/**
+ * 16 hex characters of SHA-256 over every forecast row (origin, time, predicted values): the reference's
+ * fingerprint length, but over the whole result instead of its first three rows, so two different
+ * datasets that merely start alike are not taken for duplicates.
+ */
+export function batchPredictionHash(forecast: BatchForecast): string {
+  const hash = createHash('sha256');
+  for (let r = 0; r < forecast.time.length; r++) {
+    const values = forecast.predicted.map((column) => (Number.isFinite(column[r]) ? column[r] : null));
+    hash.update(`${formatTimestamp(forecast.origin[r])}|${formatTimestamp(forecast.time[r])}|${JSON.stringify(values)}\n`);
+  }
+  return hash.digest('hex').slice(0, 16);
+}

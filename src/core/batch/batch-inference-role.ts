@@ -1,0 +1,29 @@
+import { decodeInferenceClaim } from '../bus/messages.js';
+import type { RoleContext, RoleHandle } from '../daemon/role-registry.js';
+import { handleInferenceClaim } from './inference-claim-handler.js';
+import type { BatchInferenceResult } from './run-batch-inference.js';
+
+/** One group for every replica: each claim is forecast once, and a redelivered one is skipped as a duplicate. */
+export const BATCH_INFERENCE_GROUP = 'batch-inference';
+
+/** The daemon role answering `inference-data` claims with batch inference (`--roles batch`). */
+export async function startBatchInferenceRole(context: RoleContext): Promise<RoleHandle> {
+  const { settings, store, bus, onEvent } = context;
+  const logger = context.logger.child({ role: 'batch' });
+  const topic = settings.bus.topics.inferenceData;
+  await bus.ensureTopics([topic, settings.bus.topics.performanceEval]);
+  let last: Pick<BatchInferenceResult, 'status' | 'run_id' | 'prediction_hash' | 'log_object_key'> | undefined;
+  let handled = 0;
+  const subscription = await bus.subscribe({ group: BATCH_INFERENCE_GROUP, topics: [topic], dlqOperation: 'Data Fetch/Inference' }, async (message, { signal }) => {
+    const claim = decodeInferenceClaim(message);
+    const result = await handleInferenceClaim(claim, { settings, store, bus, logger, onEvent, signal });
+    last = { status: result.status, run_id: result.run_id, prediction_hash: result.prediction_hash, log_object_key: result.log_object_key };
+    handled++;
+  });
+  return {
+    name: 'batch',
+    subscriptions: [subscription],
+    status: () => ({ claims_handled: handled, last_result: last ?? null }),
+    stop: () => subscription.stop(),
+  };
+}

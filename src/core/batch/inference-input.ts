@@ -1,0 +1,75 @@
+import type { Settings } from '../config/settings.js';
+import { readTable, readTableBytes } from '../data/read-table.js';
+import type { TimeFrame } from '../data/time-frame.js';
+import { FltsError } from '../errors.js';
+import type { FeaturePlan } from '../serve/feature-plan.js';
+import { assertStrictlyIncreasing, detectCadence } from '../serve/timestamps.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+/** A local CSV/Parquet file, or an object in the store (what an `inference-data` claim names). */
+export type InferenceDataRef = string | { bucket: string; key: string };
+
+/**
+ * `scaled`: every model feature on the model's scale, as `flts preprocess` writes the processed test data.
+ * `raw`: the raw columns in original units, like a `/predict` request (time features computed, values scaled).
+ * `auto`: scaled when the data carries the run's computed time-feature columns (raw data never does) or
+ * comes from the processed-data bucket.
+ */
+export type InputScale = 'auto' | 'scaled' | 'raw';
+
+export interface InferenceInput {
+  frame: TimeFrame;
+  scaled: boolean;
+  cadenceMs: number;
+  /** `<bucket>/<key>` or the file path, for records and messages. */
+  source: string;
+}
+
+export function describeDataRef(data: InferenceDataRef): string {
+  return typeof data === 'string' ? data : `${data.bucket}/${data.key}`;
+}
+
+async function readData(store: ObjectStore, data: InferenceDataRef): Promise<TimeFrame> {
+  if (typeof data === 'string') return (await readTable(data)).frame;
+  return readTableBytes(await store.get(data.bucket, data.key), `${data.bucket}/${data.key}`).frame;
+}
+
+function decideScaled(plan: FeaturePlan, frame: TimeFrame, data: InferenceDataRef, scale: InputScale, settings: Settings): boolean {
+  if (scale !== 'auto') return scale === 'scaled';
+  const timeFeatures = plan.window.features.filter((_, f) => plan.timeFeatureIndex[f] >= 0);
+  if (timeFeatures.length > 0) return timeFeatures.every((name) => frame.values[name] !== undefined);
+  return typeof data !== 'string' && data.bucket === settings.store.buckets.processed;
+}
+
+/**
+ * Reads the data to forecast over and checks it the way `/predict` checks a request: every needed column
+ * present and finite, timestamps strictly increasing (so the step is never zero, F9).
+ */
+export async function loadInferenceInput(store: ObjectStore, settings: Settings, plan: FeaturePlan, data: InferenceDataRef, scale: InputScale = 'auto'): Promise<InferenceInput> {
+  const source = describeDataRef(data);
+  const frame = await readData(store, data);
+  const scaled = decideScaled(plan, frame, data, scale, settings);
+  const needed = scaled ? plan.window.features : plan.rawColumns;
+  const missing = needed.filter((name) => frame.values[name] === undefined);
+  if (missing.length > 0) {
+    const expected = scaled ? 'processed (scaled) data with every model feature' : 'raw data with the raw model columns';
+    throw new FltsError('FLTS_REQUEST_INVALID', `${source} lacks column(s) ${missing.join(', ')}; read as ${expected} (columns: ${frame.columns.join(', ')}).`, {
+      details: { source, missing, scaled },
+    });
+  }
+  for (const name of needed) {
+    const row = frame.values[name].findIndex((value) => !Number.isFinite(value));
+    if (row >= 0) {
+      throw new FltsError('FLTS_REQUEST_INVALID', `${source}: column '${name}' has a missing, NaN or infinite value at row ${row}; every feature value must be a finite number.`, {
+        details: { source, column: name, row },
+      });
+    }
+  }
+  if (frame.time.length < plan.window.inputSeqLen || frame.time.length < 2) {
+    throw new FltsError('FLTS_MODEL_TOO_FEW_ROWS', `${source} has ${frame.time.length} rows; the model needs at least ${Math.max(2, plan.window.inputSeqLen)} (its input window).`, {
+      details: { source, rows: frame.time.length, inputSeqLen: plan.window.inputSeqLen },
+    });
+  }
+  assertStrictlyIncreasing(frame.time, 'time');
+  return { frame, scaled, cadenceMs: detectCadence(frame.time), source };
+}

@@ -1,0 +1,108 @@
+import { formatTimestamp } from '../serve/timestamps.js';
+import type { BatchForecast } from './batch-forecast.js';
+
+/** Forecast quality where forecast timestamps overlap the data (reference 7.3), in original units. */
+export interface BatchMetrics {
+  overlap_rows?: number;
+  mae_mean?: number;
+  mse_mean?: number;
+  rmse?: number;
+  mae?: Record<string, number>;
+  mse?: Record<string, number>;
+  /** Per forecast row in order, while actuals exist (at most `maxErrorSteps`): mean absolute error over targets. */
+  step_mae?: { step: number; mae: number }[];
+  /** flts: mean absolute error per step of the model horizon (1 = one step ahead). */
+  horizon_mae?: { step: number; mae: number }[];
+  prediction_hash: string;
+  rows_predicted: number;
+}
+
+export interface BatchSample {
+  step: number;
+  ts: string;
+  pred: Record<string, number | null>;
+  actual: Record<string, number | null> | null;
+  abs_err: Record<string, number | null> | null;
+}
+
+/** The reference JSONL inference result record, plus what flts adds (source, forecast table, windows). */
+export interface BatchResultRecord {
+  timestamp: string;
+  identifier: string;
+  run_id: string;
+  model_type: string;
+  config_hash: string;
+  status: 'SUCCESS';
+  metrics: BatchMetrics;
+  samples: BatchSample[];
+  prediction_hash: string;
+  rows_predicted: number;
+  source: string;
+  scaled_input: boolean;
+  windows: number;
+  horizon: number;
+  forecast_object: string;
+}
+
+const finite = (value: number): number | null => (Number.isFinite(value) ? value : null);
+
+export function batchMetrics(forecast: BatchForecast, predictionHash: string, maxErrorSteps: number): BatchMetrics {
+  const rows = forecast.time.length;
+  const base = { prediction_hash: predictionHash, rows_predicted: rows };
+  const overlapping: number[] = [];
+  for (let r = 0; r < rows; r++) if (forecast.actual.some((column) => Number.isFinite(column[r]))) overlapping.push(r);
+  if (overlapping.length === 0) return base;
+  const mae: Record<string, number> = {};
+  const mse: Record<string, number> = {};
+  forecast.targets.forEach((target, t) => {
+    let n = 0;
+    let sae = 0;
+    let sse = 0;
+    for (const r of overlapping) {
+      const error = forecast.predicted[t][r] - forecast.actual[t][r];
+      if (!Number.isFinite(error)) continue;
+      n++;
+      sae += Math.abs(error);
+      sse += error * error;
+    }
+    // NaN features are omitted, as in the reference.
+    if (n > 0) {
+      mae[target] = sae / n;
+      mse[target] = sse / n;
+    }
+  });
+  const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length);
+  const rowMae = (r: number): number => mean(forecast.targets.map((_, t) => Math.abs(forecast.predicted[t][r] - forecast.actual[t][r])).filter(Number.isFinite));
+  const horizonErrors = Array.from({ length: forecast.horizon }, () => [] as number[]);
+  for (const r of overlapping) horizonErrors[forecast.step[r] - 1].push(rowMae(r));
+  const mseMean = mean(Object.values(mse));
+  return {
+    overlap_rows: overlapping.length,
+    mae_mean: mean(Object.values(mae)),
+    mse_mean: mseMean,
+    rmse: Math.sqrt(mseMean),
+    mae,
+    mse,
+    step_mae: overlapping.slice(0, maxErrorSteps).map((r) => ({ step: r, mae: rowMae(r) })),
+    horizon_mae: horizonErrors.map((errors, h) => ({ step: h + 1, mae: mean(errors) })).filter((_, h) => horizonErrors[h].length > 0),
+    ...base,
+  };
+}
+
+/** Rows at the reference's positions {0, n//10, n//2, 9n//10, n-1}, first `columns` forecast columns. */
+export function batchSamples(forecast: BatchForecast, columns: number): BatchSample[] {
+  const n = forecast.time.length;
+  const positions = [...new Set([0, n - 1, Math.floor(n / 10), Math.floor(n / 2), Math.floor((9 * n) / 10)])].filter((p) => p >= 0 && p < n).sort((a, b) => a - b);
+  const shown = forecast.targets.slice(0, columns);
+  return positions.map((r) => {
+    const hasActual = shown.some((_, t) => Number.isFinite(forecast.actual[t][r]));
+    const pick = (value: (t: number) => number): Record<string, number | null> => Object.fromEntries(shown.map((name, t) => [name, finite(value(t))]));
+    return {
+      step: r,
+      ts: formatTimestamp(forecast.time[r]),
+      pred: pick((t) => forecast.predicted[t][r]),
+      actual: hasActual ? pick((t) => forecast.actual[t][r]) : null,
+      abs_err: hasActual ? pick((t) => Math.abs(forecast.predicted[t][r] - forecast.actual[t][r])) : null,
+    };
+  });
+}

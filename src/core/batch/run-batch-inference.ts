@@ -1,0 +1,169 @@
+import { encodeInferenceNotice } from '../bus/messages.js';
+import type { MessageBus } from '../bus/message-bus.js';
+import type { Settings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
+import { ignoreEvents, type EventSink } from '../events.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { loadRunForServing } from '../registry/load-run.js';
+import { readPromotionPointer } from '../registry/pointers.js';
+import { runsBucket } from '../registry/run-store.js';
+import { createFeaturePlan } from '../serve/feature-plan.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { batchPredictionHash, forecastEveryWindow } from './batch-forecast.js';
+import { encodeForecastTable, writeForecastFile } from './forecast-table.js';
+import { loadInferenceInput, type InferenceDataRef, type InputScale } from './inference-input.js';
+import { forecastObjectKey, readResultMarker, resultLogKey, writeResultMarker, type ResultMarker } from './result-marker.js';
+import { batchMetrics, batchSamples, type BatchMetrics, type BatchResultRecord } from './result-record.js';
+
+export interface BatchInferenceDeps {
+  store: ObjectStore;
+  /** When given, each new result is announced on `performance-eval`. */
+  bus?: MessageBus;
+  logger?: Logger;
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+export interface BatchInferenceInput {
+  data: InferenceDataRef;
+  /** Default: `serve.runId` when pinned, else the promoted run. */
+  runId?: string;
+  /** Scopes the log key; default the `identifier` setting. */
+  identifier?: string;
+  scale?: InputScale;
+  /** Also write the forecast table to this local file (.csv or .parquet). */
+  outFile?: string;
+}
+
+export interface BatchInferenceResult {
+  /** `duplicate`: this (run_id, prediction_hash) was logged before, so nothing was written or published again. */
+  status: 'written' | 'duplicate';
+  run_id: string;
+  model_type: string;
+  config_hash: string;
+  prediction_hash: string;
+  rows_predicted: number;
+  windows: number;
+  horizon: number;
+  scaled_input: boolean;
+  source: string;
+  log_bucket: string;
+  log_object_key: string;
+  forecast_bucket: string;
+  forecast_key: string;
+  published: boolean;
+  metrics: BatchMetrics;
+  out_file?: string;
+  duration_ms: number;
+}
+
+async function resolveRunId(store: ObjectStore, settings: Settings, runId?: string): Promise<string> {
+  const chosen = runId || settings.serve.runId;
+  if (chosen) return chosen;
+  const pointer = await readPromotionPointer(store, settings);
+  if (!pointer) throw new FltsError('FLTS_SERVE_NO_MODEL', 'No run given and no promotion pointer found (current.json, global/current.json, <identifier>/current.json).');
+  return pointer.run_id;
+}
+
+/**
+ * Windowed forecasts over a whole dataset with the promoted (or pinned) run, in original units. A new result
+ * is stored as a forecast table with the run, one JSONL record in `inference-logs` and a `performance-eval`
+ * notice; a result already recorded (same run, same predictions) is reported as a duplicate instead.
+ *
+ * Order: table, log record, notice, then the marker. A crash before the marker repeats the whole sequence
+ * on redelivery, rewriting the same keys (no second record) and announcing again (at-least-once notices,
+ * each naming the same log object). Replicas racing on one claim converge the same way.
+ */
+export async function runBatchInference(settings: Settings, deps: BatchInferenceDeps, input: BatchInferenceInput): Promise<BatchInferenceResult> {
+  const started = performance.now();
+  const logger = (deps.logger ?? silentLogger).child({ component: 'batch-inference' });
+  const emit = deps.onEvent ?? ignoreEvents;
+  const now = deps.now ?? (() => new Date());
+  const { store } = deps;
+  const runId = await resolveRunId(store, settings, input.runId);
+  const { run, model, scaler } = await loadRunForServing(store, settings, runId);
+  try {
+    const plan = createFeaturePlan(model.window, scaler);
+    const data = await loadInferenceInput(store, settings, plan, input.data, input.scale);
+    const forecast = await forecastEveryWindow(plan, model, data, {
+      chunkSize: settings.batch.chunkSize,
+      signal: deps.signal,
+      onChunk: (windows, total) => emit({ type: 'batch.progress', windows, total }),
+    });
+    const predictionHash = batchPredictionHash(forecast);
+    const metrics = batchMetrics(forecast, predictionHash, settings.batch.maxErrorSteps);
+    const identifier = input.identifier ?? settings.identifier;
+    const outFile = input.outFile ? (await writeForecastFile(forecast, input.outFile, settings.batch.format), input.outFile) : undefined;
+    const summary = {
+      run_id: run.run_id,
+      model_type: run.model_type,
+      config_hash: run.config_hash,
+      prediction_hash: predictionHash,
+      rows_predicted: forecast.time.length,
+      windows: forecast.windows,
+      horizon: forecast.horizon,
+      scaled_input: data.scaled,
+      source: data.source,
+      metrics,
+      ...(outFile ? { out_file: outFile } : {}),
+    };
+
+    const existing = await readResultMarker(store, settings, run.run_id, predictionHash);
+    if (existing) {
+      logger.info({ runId: run.run_id, predictionHash, logObjectKey: existing.log_object_key }, 'duplicate_prediction_skip');
+      emit({ type: 'batch.done', runId: run.run_id, predictionHash, duplicate: true, rows: forecast.time.length });
+      return { status: 'duplicate', ...summary, ...markerLocation(existing), published: false, duration_ms: performance.now() - started };
+    }
+
+    const at = now();
+    const marker: ResultMarker = {
+      run_id: run.run_id,
+      prediction_hash: predictionHash,
+      log_bucket: settings.store.buckets.inferenceLogs,
+      log_object_key: resultLogKey(identifier, at, run.run_id, predictionHash),
+      forecast_bucket: runsBucket(settings),
+      forecast_key: forecastObjectKey(run.run_id, predictionHash, settings.batch.format),
+      rows_predicted: forecast.time.length,
+      created_at: at.toISOString(),
+    };
+    await store.put(marker.forecast_bucket, marker.forecast_key, encodeForecastTable(forecast, settings.batch.format), {
+      contentType: settings.batch.format === 'parquet' ? 'application/vnd.apache.parquet' : 'text/csv',
+    });
+    const record: BatchResultRecord = {
+      timestamp: at.toISOString(),
+      identifier: identifier || 'default',
+      run_id: run.run_id,
+      model_type: run.model_type,
+      config_hash: run.config_hash,
+      status: 'SUCCESS',
+      metrics,
+      samples: batchSamples(forecast, settings.batch.logFeatureLimit),
+      prediction_hash: predictionHash,
+      rows_predicted: forecast.time.length,
+      source: data.source,
+      scaled_input: data.scaled,
+      windows: forecast.windows,
+      horizon: forecast.horizon,
+      forecast_object: `${marker.forecast_bucket}/${marker.forecast_key}`,
+    };
+    await store.ensureBucket(marker.log_bucket);
+    await store.put(marker.log_bucket, marker.log_object_key, `${JSON.stringify(record)}\n`, { contentType: 'application/x-ndjson' });
+    if (deps.bus) {
+      await deps.bus.publish(
+        settings.bus.topics.performanceEval,
+        encodeInferenceNotice({ identifier, logBucket: marker.log_bucket, logObjectKey: marker.log_object_key, runId: run.run_id, modelType: run.model_type, configHash: run.config_hash, rows: forecast.time.length }),
+      );
+    }
+    await writeResultMarker(store, settings, marker);
+    logger.info({ runId: run.run_id, predictionHash, rows: forecast.time.length, logObjectKey: marker.log_object_key, rmse: metrics.rmse }, 'batch_inference_logged');
+    emit({ type: 'batch.done', runId: run.run_id, predictionHash, duplicate: false, rows: forecast.time.length });
+    return { status: 'written', ...summary, ...markerLocation(marker), published: deps.bus !== undefined, duration_ms: performance.now() - started };
+  } finally {
+    model.dispose();
+  }
+}
+
+function markerLocation(marker: ResultMarker): Pick<BatchInferenceResult, 'log_bucket' | 'log_object_key' | 'forecast_bucket' | 'forecast_key'> {
+  return { log_bucket: marker.log_bucket, log_object_key: marker.log_object_key, forecast_bucket: marker.forecast_bucket, forecast_key: marker.forecast_key };
+}

@@ -1,0 +1,22 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { renderBenchChart } from './bench-chart.js';
+import { benchCsv, benchMarkdown } from './bench-table.js';
+import type { BenchFiles, BenchReport } from './bench-types.js';
+
+/** Writes bench.csv, bench.md, bench.json and bench.svg into `dir` (created if needed). */
+export async function writeBenchFiles(report: BenchReport, dir: string): Promise<BenchFiles> {
+  await mkdir(dir, { recursive: true });
+  const files: BenchFiles = {
+    dir,
+    csv: path.join(dir, 'bench.csv'),
+    markdown: path.join(dir, 'bench.md'),
+    json: path.join(dir, 'bench.json'),
+    svg: path.join(dir, 'bench.svg'),
+  };
+  await writeFile(files.csv, benchCsv(report));
+  await writeFile(files.markdown, benchMarkdown(report));
+  await writeFile(files.svg, renderBenchChart(report));
+  await writeFile(files.json, `${JSON.stringify({ ...report, files }, null, 2)}\n`);
+  return files;
+}

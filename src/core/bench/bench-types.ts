@@ -1,0 +1,82 @@
+/** What `flts bench` measures and reports; the report is plain data, rendered by the CLI and the file writers. */
+
+export type CellPhase = 'predict' | 'baseline';
+
+export interface LatencySummary {
+  /** Milliseconds, from an HDR histogram recorded at microsecond resolution. */
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export interface ErrorSummary {
+  /** Responses with a status outside 2xx, by status code. */
+  non2xx: Record<string, number>;
+  timeouts: number;
+  /** Connection-level failures (reset, refused, ...), by error code. */
+  connection: Record<string, number>;
+  total: number;
+}
+
+export interface CpuSummary {
+  /** Mean CPU of all server processes together, in percent of one core (200 = both cores of a 2-core machine). */
+  serversPercent: number;
+  /** Highest single server process mean, in percent of one core. */
+  busiestServerPercent: number;
+  /** The load generator (this process), in percent of one core. */
+  loadGeneratorPercent: number;
+  /** Whole machine busy share over the cell, in percent of all cores. */
+  machinePercent: number;
+}
+
+export interface BenchCell {
+  phase: CellPhase;
+  /** Server processes behind the load balancer; null for --target (unknown). */
+  replicas: number | null;
+  connections: number;
+  durationSec: number;
+  route: string;
+  requests: number;
+  /** Successful (2xx) responses per second. */
+  requestsPerSec: number;
+  latency: LatencySummary;
+  errors: ErrorSummary;
+  cpu: CpuSummary | null;
+  /** requestsPerSec / the baseline cell's requestsPerSec at the same replicas and connections. */
+  fractionOfBaseline: number | null;
+}
+
+export interface BenchMachine {
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  platform: string;
+  loadAverageStart: number[];
+  loadAverageEnd: number[];
+}
+
+export interface BenchReport {
+  startedAt: string;
+  finishedAt: string;
+  /** How the replicas are balanced, or 'external' for --target. */
+  balancer: 'node-cluster' | 'external';
+  target: string | null;
+  runId: string | null;
+  modelType: string | null;
+  payload: { source: string; rowsPerRequest: number; distinctBodies: number; meanBytes: number };
+  matrix: { replicas: number[]; connections: number[]; durationSec: number; baselineDurationSec: number; warmupSec: number };
+  machine: BenchMachine;
+  cells: BenchCell[];
+  files?: BenchFiles;
+}
+
+export interface BenchFiles {
+  dir: string;
+  csv: string;
+  markdown: string;
+  json: string;
+  svg: string;
+}

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+
+/** Clock ticks per second of /proc/<pid>/stat times; 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+
+/** utime + stime of a process in seconds, or undefined when it is gone or /proc is absent. */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+function machineTimes(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const cpu of os.cpus()) {
+    const t = cpu.times;
+    busy += t.user + t.nice + t.sys + t.irq;
+    total += t.user + t.nice + t.sys + t.irq + t.idle;
+  }
+  return { busy, total };
+}
+
+export interface CpuWindow {
+  /** Ends the window: mean CPU per pid (percent of one core), this process's, and the machine's busy share. */
+  stop(): { perPid: Map<number, number>; self: number; machine: number };
+}
+
+/** Measures CPU use of `pids`, of this process and of the machine between start and stop (like pidusage). */
+export function startCpuWindow(pids: readonly number[]): CpuWindow {
+  const startedAt = performance.now();
+  const before = new Map(pids.map((pid) => [pid, processCpuSeconds(pid)]));
+  const selfBefore = process.cpuUsage();
+  const machineBefore = machineTimes();
+  return {
+    stop() {
+      const seconds = (performance.now() - startedAt) / 1000;
+      const perPid = new Map<number, number>();
+      for (const pid of pids) {
+        const start = before.get(pid);
+        const end = processCpuSeconds(pid);
+        if (start !== undefined && end !== undefined) perPid.set(pid, ((end - start) / seconds) * 100);
+      }
+      const self = process.cpuUsage(selfBefore);
+      const machineAfter = machineTimes();
+      const total = machineAfter.total - machineBefore.total;
+      return {
+        perPid,
+        self: ((self.user + self.system) / 1e6 / seconds) * 100,
+        machine: total > 0 ? ((machineAfter.busy - machineBefore.busy) / total) * 100 : 0,
+      };
+    },
+  };
+}

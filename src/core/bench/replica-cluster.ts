@@ -1,0 +1,101 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
+import { FltsError } from '../errors.js';
+
+/** How to start one `flts serve` process: the script the cluster workers run and its arguments. */
+export interface ServerCommand {
+  exec: string;
+  args: readonly string[];
+  env?: Record<string, string>;
+}
+
+export interface ReplicaSet {
+  url: string;
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+export interface StartReplicasOptions {
+  readyTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Waits for the worker's own "model loaded" log line (its pino JSON on stderr) or its failure. */
+function watchWorker(worker: Worker): { listening: Promise<number>; loaded: Promise<void> } {
+  let stderrTail = '';
+  const exited = new Promise<never>((_, reject) => {
+    worker.once('exit', (code, signal) => reject(new FltsError('FLTS_BENCH_FAILED', `A serve replica exited before it was ready (code ${code}, signal ${signal}): ${stderrTail.slice(-600)}`)));
+  });
+  exited.catch(() => undefined);
+  const listening = Promise.race([exited, new Promise<number>((resolve) => worker.once('listening', (address: AddressInfo) => resolve(address.port)))]);
+  const loaded = Promise.race([
+    exited,
+    new Promise<void>((resolve, reject) => {
+      const lines = createInterface({ input: worker.process.stderr as NodeJS.ReadableStream });
+      lines.on('line', (line) => {
+        stderrTail = `${stderrTail}${line}\n`.slice(-2000);
+        if (!line.startsWith('{')) return;
+        try {
+          const record = JSON.parse(line) as { msg?: string; err?: string; code?: string };
+          if (record.msg === 'serve_model_loaded') resolve();
+          if (record.msg === 'serve_model_load_failed') reject(new FltsError('FLTS_BENCH_FAILED', `A serve replica could not load its model: ${record.code ?? ''} ${record.err ?? ''}`.trim()));
+        } catch {
+          // not a log record
+        }
+      });
+    }),
+  ]);
+  worker.process.stdout?.resume();
+  return { listening, loaded };
+}
+
+function stopWorker(worker: Worker, graceMs: number): Promise<void> {
+  if (worker.isDead()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => worker.process.kill('SIGKILL'), graceMs);
+    worker.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    worker.process.kill('SIGINT');
+  });
+}
+
+/**
+ * Starts `count` serve processes as Node cluster workers of this process. The workers share one listening
+ * port and the primary hands each new connection to the next worker (round robin), so a keep-alive
+ * connection costs no proxy hop per request: on a 2-core machine a proxy would spend a large share of
+ * the CPU the replicas need. Resolves once every worker has loaded its model.
+ */
+export async function startReplicas(count: number, command: ServerCommand, options: StartReplicasOptions = {}): Promise<ReplicaSet> {
+  if (!cluster.isPrimary) throw new FltsError('FLTS_BENCH_FAILED', 'Replicas can only be started from a cluster primary process.');
+  cluster.setupPrimary({ exec: command.exec, args: [...command.args], silent: true });
+  const workers: Worker[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(workers.map((worker) => stopWorker(worker, 5000)));
+  };
+  try {
+    const watched = Array.from({ length: count }, () => {
+      const worker = cluster.fork(command.env ?? {});
+      workers.push(worker);
+      return watchWorker(worker);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = options.readyTimeoutMs ?? 120_000;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new FltsError('FLTS_BENCH_FAILED', `Serve replicas were not ready after ${timeoutMs / 1000} s.`)), timeoutMs);
+    });
+    const aborted = new Promise<never>((_, reject) => options.signal?.addEventListener('abort', () => reject(new FltsError('FLTS_BENCH_FAILED', 'Benchmark aborted.')), { once: true }));
+    try {
+      const ports = await Promise.race([Promise.all(watched.map((w) => w.listening)), timeout, aborted]);
+      await Promise.race([Promise.all(watched.map((w) => w.loaded)), timeout, aborted]);
+      return { url: `http://127.0.0.1:${ports[0]}`, pids: workers.map((worker) => worker.process.pid as number), stop };
+    } finally {
+      clearTimeout(timer);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,36 @@
+import { readTable } from '../data/read-table.js';
+import { FltsError } from '../errors.js';
+
+export interface RequestPayloads {
+  /** JSON bodies in the reference request shape, each a different slice of the data. */
+  bodies: string[];
+  source: string;
+  rowsPerRequest: number;
+  meanBytes: number;
+}
+
+const formatTime = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+
+/**
+ * Request bodies cut from a raw data file (the PobleSec test CSV): consecutive `rows` rows in original units,
+ * column-oriented with the timestamp column `time`, as the reference clients send them. Bodies start at
+ * evenly spread offsets so the load never repeats one request (no response can be served from a cache).
+ */
+export async function buildRequestPayloads(file: string, rows: number, count = 64): Promise<RequestPayloads> {
+  const { frame } = await readTable(file);
+  const total = frame.time.length;
+  if (total < rows) {
+    throw new FltsError('FLTS_DATA_EMPTY', `${file} has ${total} rows; --payload-rows ${rows} needs at least that many.`, { details: { file, rows: total } });
+  }
+  const starts = Math.min(count, total - rows + 1);
+  const bodies: string[] = [];
+  for (let k = 0; k < starts; k++) {
+    const start = starts === 1 ? 0 : Math.floor((k * (total - rows)) / (starts - 1));
+    const data: Record<string, Array<string | number>> = { time: [] };
+    for (let r = start; r < start + rows; r++) data.time.push(formatTime(frame.time[r]));
+    for (const column of frame.columns) data[column] = Array.from(frame.values[column].subarray(start, start + rows));
+    bodies.push(JSON.stringify({ index_col: 'time', data }));
+  }
+  const meanBytes = Math.round(bodies.reduce((sum, body) => sum + Buffer.byteLength(body), 0) / bodies.length);
+  return { bodies, source: file, rowsPerRequest: rows, meanBytes };
+}

@@ -1,0 +1,54 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type StepResult = 'done' | 'skipped' | 'waiting' | 'failed' | 'aborted';
+
+export interface CurrentWork {
+  role: string;
+  step: string;
+  configHash: string;
+  modelType: string;
+  since: string;
+}
+
+/**
+ * The daemon's Prometheus metrics, on a registry of its own. Lag gauges are filled at scrape time by
+ * the health server; everything else is counted where the work happens.
+ */
+export interface DaemonMetrics {
+  readonly registry: Registry;
+  countStep(role: string, step: string, result: StepResult): void;
+  countTrainingRun(modelType: string, status: string): void;
+  setLag(group: string, topic: string, partition: number, lag: number): void;
+  /** Marks a step as in progress until the returned function is called. */
+  beginWork(work: Omit<CurrentWork, 'since'>): () => void;
+  currentWork(): CurrentWork[];
+}
+
+export function createDaemonMetrics(options: { processMetrics?: boolean } = {}): DaemonMetrics {
+  const registry = new Registry();
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  const steps = new Counter({ name: 'flts_daemon_steps_total', help: 'Reconcile steps by role, step and result.', labelNames: ['role', 'step', 'result'], registers: [registry] });
+  const runs = new Counter({ name: 'flts_training_runs_total', help: 'Training runs finished by this daemon, by model type and status.', labelNames: ['model_type', 'status'], registers: [registry] });
+  const lag = new Gauge({ name: 'flts_daemon_consumer_lag', help: 'Messages not yet committed, per consumer group and partition.', labelNames: ['group', 'topic', 'partition'], registers: [registry] });
+  const working = new Gauge({ name: 'flts_daemon_current_work', help: '1 for each step in progress.', labelNames: ['role', 'step', 'config_hash', 'model_type'], registers: [registry] });
+  const current = new Set<CurrentWork>();
+
+  return {
+    registry,
+    countStep: (role, step, result) => steps.inc({ role, step, result }),
+    countTrainingRun: (modelType, status) => runs.inc({ model_type: modelType, status }),
+    setLag: (group, topic, partition, value) => lag.set({ group, topic, partition: String(partition) }, value),
+    beginWork(work) {
+      const entry: CurrentWork = { ...work, since: new Date().toISOString() };
+      const labels = { role: work.role, step: work.step, config_hash: work.configHash, model_type: work.modelType };
+      current.add(entry);
+      working.inc(labels);
+      return () => {
+        if (!current.delete(entry)) return;
+        working.dec(labels);
+        if ([...current].every((w) => w.role !== work.role || w.step !== work.step || w.configHash !== work.configHash || w.modelType !== work.modelType)) working.remove(labels);
+      };
+    },
+    currentWork: () => [...current],
+  };
+}

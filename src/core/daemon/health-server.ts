@@ -1,0 +1,72 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { MessageBus } from '../bus/message-bus.js';
+import type { Settings } from '../config/settings.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { DaemonMetrics } from './daemon-metrics.js';
+import type { RoleHandle } from './role-registry.js';
+
+export interface HealthServerDeps {
+  settings: Settings;
+  store: ObjectStore;
+  bus: MessageBus;
+  metrics: DaemonMetrics;
+  /** The roles running now (empty while starting or stopping). */
+  roles: () => readonly RoleHandle[];
+  /** True once every configured role started, false again while stopping. */
+  started: () => boolean;
+  probeTimeoutMs?: number;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+async function probe(check: () => Promise<unknown>, ms: number): Promise<boolean> {
+  try {
+    await withTimeout(check(), ms);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Fills the lag gauges from the broker: one lag query per subscription. */
+async function refreshLag(deps: HealthServerDeps, ms: number): Promise<void> {
+  for (const role of deps.roles()) {
+    for (const subscription of role.subscriptions) {
+      const lags = await withTimeout(deps.bus.lag(subscription.group, [...subscription.topics]), ms).catch(() => []);
+      for (const lag of lags) deps.metrics.setLag(subscription.group, lag.topic, lag.partition, lag.lag);
+    }
+  }
+}
+
+/**
+ * /healthz (alive), /readyz (roles started and the broker and the store answer NOW: computed per request,
+ * never cached at startup, reference F5), /metrics (Prometheus) and /status (roles and current work).
+ * Built, not listening: the caller listens.
+ */
+export async function buildHealthServer(deps: HealthServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  const ms = deps.probeTimeoutMs ?? 3000;
+  app.get('/healthz', async () => ({ status: 'ok', service: 'flts-daemon', roles: deps.roles().map((role) => role.name) }));
+  app.get('/readyz', async (_request, reply) => {
+    const firstGroup = deps.roles().flatMap((role) => role.subscriptions)[0];
+    const [bus, store] = await Promise.all([
+      probe(() => (firstGroup ? deps.bus.lag(firstGroup.group, [...firstGroup.topics]) : deps.bus.ensureTopics([deps.settings.bus.topics.modelTraining])), ms),
+      probe(() => deps.store.list(deps.settings.store.buckets.runs, 'leases/'), ms),
+    ]);
+    const roles = deps.started();
+    const ready = roles && bus && store;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', components: { roles, bus, store } });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    await refreshLag(deps, ms);
+    return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  app.get('/status', async () => ({
+    roles: deps.roles().map((role) => ({ name: role.name, groups: role.subscriptions.map((s) => s.group), ...role.status() })),
+    current_work: deps.metrics.currentWork(),
+  }));
+  return app;
+}

@@ -1,0 +1,46 @@
+import { encodeDeadLetter, encodeInferenceClaim, encodeTrainClaim, type DataClaim } from '../bus/messages.js';
+import type { MessageBus } from '../bus/message-bus.js';
+import { dlqTopic } from '../bus/topics.js';
+import { computeConfigHash } from '../config/config-hash.js';
+import type { Settings } from '../config/settings.js';
+import { processedKeys } from '../preprocess/processed-layout.js';
+import type { PreprocessResult } from '../preprocess/run-preprocess.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+export interface PreprocessClaims {
+  train: DataClaim;
+  inference: DataClaim;
+}
+
+/**
+ * The reference preprocess's two claim checks: the root objects (what reference consumers read), with
+ * `size` in bytes, or the row count when the run was cached (the reference's idempotent re-emit).
+ */
+export async function buildPreprocessClaims(result: PreprocessResult, settings: Settings, store: ObjectStore): Promise<PreprocessClaims> {
+  const keys = processedKeys(settings);
+  const sizeOf = async (key: string, rows: number): Promise<number> => (result.status === 'cached' ? rows : ((await store.stat(result.bucket, key))?.size ?? 0));
+  const base = { bucket: result.bucket, configHash: result.configHash, identifier: settings.identifier };
+  return {
+    train: { ...base, object: keys.trainParquet, size: await sizeOf(keys.trainParquet, result.train.rows) },
+    inference: { ...base, object: keys.testParquet, size: await sizeOf(keys.testParquet, result.test.rows) },
+  };
+}
+
+/** Publishes `training-data` (key `train-claim`) then `inference-data` (key `inference-claim`). */
+export async function publishPreprocessClaims(bus: MessageBus, result: PreprocessResult, settings: Settings, store: ObjectStore): Promise<PreprocessClaims> {
+  const claims = await buildPreprocessClaims(result, settings, store);
+  await bus.publish(settings.bus.topics.trainingData, encodeTrainClaim(claims.train));
+  await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim(claims.inference));
+  return claims;
+}
+
+/** Like the reference: a failed preprocess leaves `{config_hash}` in DLQ-preprocess (never throws). */
+export async function publishPreprocessFailure(bus: MessageBus, error: unknown, settings: Settings): Promise<void> {
+  let configHash: string | null = null;
+  try {
+    configHash = computeConfigHash(settings.preprocess, settings.data).configHash;
+  } catch {
+    // Invalid settings have no hash; the envelope still records the error.
+  }
+  await bus.publish(dlqTopic('preprocess'), encodeDeadLetter('preprocess', error, { config_hash: configHash })).catch(() => undefined);
+}

@@ -1,0 +1,54 @@
+import { decodeTrainingEvent, encodePromotion } from '../bus/messages.js';
+import { readProcessedSidecar } from '../preprocess/processed-data.js';
+import { promotionScope } from '../registry/pointers.js';
+import { listPromotionHistory } from '../registry/promotion-history.js';
+import { listRunRecords } from '../registry/run-store.js';
+import { reconcilePromotion } from './promoter-reconciler.js';
+import type { RoleContext, RoleHandle } from './role-registry.js';
+import { createSerialQueue, startResyncTimer } from './serial-queue.js';
+
+/**
+ * The config_hashes worth a look without a message: the latest processed data's, and every hash with a
+ * SUCCESS run newer than this scope's newest promotion (older complete hashes were superseded, and
+ * promoting them now would move the pointer backwards).
+ */
+export async function promotionCandidates(context: RoleContext): Promise<string[]> {
+  const { store, settings } = context;
+  const latest = (await readProcessedSidecar(store, settings))?.config_hash;
+  const newestPromotion = (await listPromotionHistory(store, settings, promotionScope(settings))).at(-1);
+  const since = newestPromotion ? Date.parse(newestPromotion.timestamp.replace(/(\.\d{3})\d+Z$/, '$1Z')) : -Infinity;
+  const recent = (await listRunRecords(store, settings)).filter((run) => run.status === 'SUCCESS' && Date.parse(run.timings.finished_at ?? run.timings.started_at) > since).map((run) => run.config_hash);
+  return [...new Set([...(latest ? [latest] : []), ...recent])];
+}
+
+/** The promoter role (group `eval-promoter`): wakes on `model-training` SUCCESS, at startup and on resync. */
+export async function startPromoterRole(context: RoleContext): Promise<RoleHandle> {
+  const { settings, bus, logger } = context;
+  const queue = createSerialQueue();
+  await bus.ensureTopics([settings.bus.topics.modelSelected]);
+  const resync = async (): Promise<void> => {
+    for (const configHash of await promotionCandidates(context)) {
+      await queue.run(() => reconcilePromotion(context, configHash, context.signal)).catch((error: unknown) => {
+        if (!context.signal.aborted) logger.error({ configHash, err: error }, 'daemon_promoter_resync_failed');
+      });
+    }
+  };
+  const subscription = await bus.subscribe({ group: settings.bus.groups.promoter, topics: [settings.bus.topics.modelTraining], dlqOperation: 'promotion' }, async (message, { attempt, signal }) => {
+    const event = decodeTrainingEvent(message);
+    if (event.status !== 'SUCCESS') return;
+    const outcome = await queue.run(() => reconcilePromotion(context, event.configHash, AbortSignal.any([signal, context.signal])));
+    // A redelivery after a failed model-selected publish: the promotion exists but replicas may not know.
+    if (outcome.result === 'already-promoted' && attempt > 1) await bus.publish(settings.bus.topics.modelSelected, encodePromotion({ ...outcome.record }));
+  });
+  const startup = resync().catch((error: unknown) => logger.error({ err: error }, 'daemon_promoter_resync_failed'));
+  startResyncTimer(settings.daemon.resyncIntervalMs, context.signal, resync, (error) => logger.error({ err: error }, 'daemon_promoter_resync_failed'));
+  return {
+    name: 'promoter',
+    subscriptions: [subscription],
+    status: () => ({ expectedModelTypes: settings.daemon.expectedModelTypes }),
+    async stop() {
+      await subscription.stop();
+      await startup;
+    },
+  };
+}

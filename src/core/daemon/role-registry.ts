@@ -1,0 +1,62 @@
+import type { MessageBus, Subscription } from '../bus/message-bus.js';
+import type { Settings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
+import type { EventSink } from '../events.js';
+import type { Logger } from '../logger.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { DaemonMetrics } from './daemon-metrics.js';
+
+/** What every role gets from the daemon. */
+export interface RoleContext {
+  settings: Settings;
+  store: ObjectStore;
+  bus: MessageBus;
+  logger: Logger;
+  metrics: DaemonMetrics;
+  /** Unique per process: owner of the work leases this daemon takes. */
+  owner: string;
+  /** Aborted when the daemon shuts down. */
+  signal: AbortSignal;
+  onEvent?: EventSink;
+}
+
+/** A running role: its subscriptions (for lag and readiness) and how to stop it. */
+export interface RoleHandle {
+  readonly name: string;
+  readonly subscriptions: readonly Subscription[];
+  /** Extra facts for /status (e.g. the serving URL). */
+  status(): Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+export type RoleFactory = (context: RoleContext) => Promise<RoleHandle>;
+
+/**
+ * The roles a daemon can run, by name. The built-in ones are trainer, promoter and serving; another
+ * module adds its own (e.g. batch inference on `inference-data` claims) with `register` and it is then
+ * selectable with `--roles` / FLTS_DAEMON_ROLES like the others.
+ */
+export interface RoleRegistry {
+  register(name: string, factory: RoleFactory): void;
+  get(name: string): RoleFactory;
+  names(): string[];
+}
+
+export function createRoleRegistry(initial: Record<string, RoleFactory> = {}): RoleRegistry {
+  const factories = new Map(Object.entries(initial));
+  return {
+    register(name, factory) {
+      factories.set(name.toLowerCase(), factory);
+    },
+    get(name) {
+      const factory = factories.get(name.toLowerCase());
+      if (!factory) {
+        throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `Daemon role ${JSON.stringify(name)} is unknown: expected one of ${[...factories.keys()].join(', ')} (setting daemon.roles, env FLTS_DAEMON_ROLES).`, {
+          details: { setting: 'daemon.roles', value: name, accepted: [...factories.keys()] },
+        });
+      }
+      return factory;
+    },
+    names: () => [...factories.keys()],
+  };
+}

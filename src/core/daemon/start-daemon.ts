@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { MessageBus } from '../bus/message-bus.js';
+import { pipelineTopics, topicNames } from '../bus/topics.js';
+import type { Settings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
+import type { EventSink } from '../events.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
+import { buildHealthServer } from './health-server.js';
+import { startPromoterRole } from './promoter-role.js';
+import { createRoleRegistry, type RoleContext, type RoleHandle, type RoleRegistry } from './role-registry.js';
+import { startServingRole } from './serving-role.js';
+import { startBatchInferenceRole } from '../batch/batch-inference-role.js';
+import { startTrainerRole } from './trainer-role.js';
+
+export interface DaemonDeps {
+  store: ObjectStore;
+  bus: MessageBus;
+  logger?: Logger;
+  onEvent?: EventSink;
+  /** Roles beyond the built-in ones; see role-registry.ts. */
+  registry?: RoleRegistry;
+  metrics?: DaemonMetrics;
+}
+
+export interface Daemon {
+  /** Base URL of the health and metrics server. */
+  url: string;
+  app: FastifyInstance;
+  roles(): readonly RoleHandle[];
+  /** Stops the roles (an in-flight training step is aborted and recorded KILLED; its claim stays uncommitted), the bus and the server. */
+  stop(): Promise<void>;
+}
+
+/** trainer, promoter, serving and batch (forecasts for `inference-data` claims); other modules may register more. */
+export function defaultRoleRegistry(): RoleRegistry {
+  return createRoleRegistry({ trainer: startTrainerRole, promoter: startPromoterRole, serving: startServingRole, batch: startBatchInferenceRole });
+}
+
+/**
+ * Runs the configured roles against the bus and the store until stopped. Each role is level-triggered:
+ * messages wake it up, and what it does is decided from durable state (processed-data sidecars, run
+ * registry, promotion history), also at startup, so a restart at any point resumes and finishes.
+ */
+export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise<Daemon> {
+  const logger = (deps.logger ?? silentLogger).child({ service: 'flts-daemon' });
+  const registry = deps.registry ?? defaultRoleRegistry();
+  const roleNames = [...new Set(settings.daemon.roles.map((role) => role.toLowerCase()))];
+  if (roleNames.length === 0) throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `daemon.roles is empty: expected one or more of ${registry.names().join(', ')}.`, { details: { setting: 'daemon.roles' } });
+  const factories = roleNames.map((name) => ({ name, factory: registry.get(name) }));
+  const metrics = deps.metrics ?? createDaemonMetrics();
+  const controller = new AbortController();
+  const handles: RoleHandle[] = [];
+  let started = false;
+  const app = await buildHealthServer({ settings, store: deps.store, bus: deps.bus, metrics, roles: () => handles, started: () => started });
+  await app.listen({ host: settings.daemon.host, port: settings.daemon.port });
+  const { port } = app.server.address() as AddressInfo;
+  const url = `http://${settings.daemon.host.includes(':') ? `[${settings.daemon.host}]` : settings.daemon.host}:${port}`;
+  logger.info({ url, roles: roleNames }, 'daemon_listening');
+
+  const stop = async (): Promise<void> => {
+    started = false;
+    controller.abort();
+    const running = handles.splice(0).reverse();
+    for (const handle of running) await handle.stop().catch((error: unknown) => logger.error({ role: handle.name, err: error }, 'daemon_role_stop_failed'));
+    await deps.bus.close().catch((error: unknown) => logger.warn({ err: error }, 'daemon_bus_close_failed'));
+    await app.close();
+    logger.info({}, 'daemon_stopped');
+  };
+
+  try {
+    for (const bucket of [settings.store.buckets.runs, settings.store.buckets.promotion, settings.store.buckets.processed]) await deps.store.ensureBucket(bucket);
+    await deps.bus.ensureTopics(pipelineTopics(topicNames(settings.bus)));
+    const context: RoleContext = {
+      settings,
+      store: deps.store,
+      bus: deps.bus,
+      logger,
+      metrics,
+      owner: `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      signal: controller.signal,
+      onEvent: deps.onEvent,
+    };
+    for (const { name, factory } of factories) {
+      handles.push(await factory({ ...context, logger: logger.child({ role: name }) }));
+      logger.info({ role: name }, 'daemon_role_started');
+    }
+    started = true;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, app, roles: () => handles, stop };
+}

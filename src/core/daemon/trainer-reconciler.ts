@@ -1,0 +1,148 @@
+import { abortableSleep } from '../bus/delivery.js';
+import { encodeTrainingEvent } from '../bus/messages.js';
+import type { Settings } from '../config/settings.js';
+import type { TrainableModelType } from '../config/specs/training.js';
+import { FltsError, toFltsError } from '../errors.js';
+import { loadProcessedData } from '../preprocess/processed-data.js';
+import type { RunRecord } from '../registry/run-record.js';
+import { listRunRecords, saveRunRecord } from '../registry/run-store.js';
+import { syncRunsToTracking } from '../tracking/index.js';
+import { trainRun } from '../train/train-run.js';
+import type { RoleContext } from './role-registry.js';
+import type { SerialQueue } from './serial-queue.js';
+import { acquireLease, isLeaseFresh, leaseKey, readLease, type HeldLease } from './work-lease.js';
+
+export interface TrainTarget {
+  configHash: string;
+  modelType: TrainableModelType;
+  /** The claim's bucket, when it names one other than the configured processed-data bucket. */
+  processedBucket?: string;
+}
+
+export type TrainingOutcome =
+  | { result: 'trained'; runId: string }
+  | { result: 'skipped'; runId: string; reason: string }
+  | { result: 'gave-up'; failedRuns: number; reason: string };
+
+export interface TrainerContext extends RoleContext {
+  /** One model trains at a time per process. */
+  queue: SerialQueue;
+}
+
+type Decision = { kind: 'done'; outcome: TrainingOutcome } | { kind: 'wait'; reason: string };
+
+function experimentOf(modelType: string): string {
+  return modelType === 'LSTM' || modelType === 'GRU' ? 'Default' : 'NonML';
+}
+
+function aborted(): FltsError {
+  return new FltsError('FLTS_TRAIN_ABORTED', 'The daemon is stopping; the step resumes on the next start.');
+}
+
+/** RUNNING runs nobody heartbeats any more: their process died (SIGKILL, OOM, power loss). */
+async function markOrphansKilled(context: TrainerContext, runs: RunRecord[], nowMs: number): Promise<void> {
+  const staleMs = context.settings.daemon.leaseStaleMs;
+  for (const run of runs) {
+    if (run.status !== 'RUNNING' || nowMs - Date.parse(run.timings.started_at) < staleMs) continue;
+    const killed: RunRecord = {
+      ...run,
+      status: 'KILLED',
+      error: { code: 'FLTS_TRAIN_ABORTED', message: `No trainer heartbeat for over ${staleMs} ms: the process training this run stopped; the model is retrained.` },
+      timings: { ...run.timings, finished_at: new Date(nowMs).toISOString() },
+    };
+    await saveRunRecord(context.store, context.settings, killed);
+    context.metrics.countTrainingRun(run.model_type, 'KILLED');
+    context.logger.warn({ runId: run.run_id, modelType: run.model_type, configHash: run.config_hash }, 'daemon_orphan_run_killed');
+  }
+}
+
+async function train(context: TrainerContext, target: TrainTarget, lease: HeldLease, signal: AbortSignal): Promise<TrainingOutcome> {
+  const { settings, store, bus, logger, metrics } = context;
+  const topic = settings.bus.topics.modelTraining;
+  const dataSettings: Settings = target.processedBucket ? { ...settings, store: { ...settings.store, buckets: { ...settings.store.buckets, processed: target.processedBucket } } } : settings;
+  const data = await loadProcessedData(store, dataSettings, { configHash: target.configHash });
+  const event = { modelType: target.modelType, experiment: experimentOf(target.modelType), configHash: target.configHash };
+  await bus.publish(topic, encodeTrainingEvent({ ...event, status: 'RUNNING' }));
+  let record: RunRecord;
+  try {
+    record = await trainRun(target.modelType, data, settings, {
+      store,
+      logger,
+      signal,
+      onEvent: (e) => {
+        if (e.type === 'train.start') lease.attachRun(e.runId);
+        context.onEvent?.(e);
+      },
+    });
+  } catch (error) {
+    const flts = toFltsError(error);
+    const status = typeof flts.details.status === 'string' ? flts.details.status : signal.aborted ? 'KILLED' : 'FAILED';
+    metrics.countTrainingRun(target.modelType, status);
+    if (status !== 'KILLED') {
+      const runId = typeof flts.details.runId === 'string' ? flts.details.runId : null;
+      await bus.publish(topic, encodeTrainingEvent({ ...event, status: 'FAILED', runId, error: `${flts.code}: ${flts.message}` })).catch((e: unknown) => logger.error({ err: e }, 'daemon_publish_failed_event_failed'));
+    }
+    throw flts;
+  }
+  metrics.countTrainingRun(target.modelType, 'SUCCESS');
+  await bus.publish(topic, encodeTrainingEvent({ ...event, status: 'SUCCESS', runId: record.run_id }));
+  await syncRunsToTracking(store, settings, { runIds: [record.run_id] }, { logger, signal });
+  return { result: 'trained', runId: record.run_id };
+}
+
+async function decideAndTrain(context: TrainerContext, target: TrainTarget, signal: AbortSignal): Promise<Decision> {
+  const { settings, store } = context;
+  if (signal.aborted) throw aborted();
+  const runs = (await listRunRecords(store, settings, { configHash: target.configHash })).filter((run) => run.model_type === target.modelType);
+  const success = runs.filter((run) => run.status === 'SUCCESS').at(-1);
+  if (success) return { kind: 'done', outcome: { result: 'skipped', runId: success.run_id, reason: `run ${success.run_id} already trained ${target.modelType} for config_hash ${target.configHash}` } };
+  const failed = runs.filter((run) => run.status === 'FAILED').length;
+  if (failed >= settings.bus.retry.maxAttempts) {
+    return { kind: 'done', outcome: { result: 'gave-up', failedRuns: failed, reason: `${failed} FAILED ${target.modelType} runs for config_hash ${target.configHash} (limit bus.retry.maxAttempts = ${settings.bus.retry.maxAttempts})` } };
+  }
+  const work = { step: 'train', configHash: target.configHash, modelType: target.modelType };
+  const lease = await acquireLease({ store, settings, owner: context.owner, logger: context.logger }, work, signal);
+  if (!lease) {
+    const holder = await readLease(store, settings, leaseKey(work.step, work.configHash, work.modelType));
+    return { kind: 'wait', reason: `${holder?.owner ?? 'another trainer'} is training it (run ${holder?.run_id ?? 'starting'})` };
+  }
+  const done = context.metrics.beginWork({ role: 'trainer', step: 'train', configHash: target.configHash, modelType: target.modelType });
+  try {
+    await markOrphansKilled(context, runs, Date.now());
+    return { kind: 'done', outcome: await train(context, target, lease, signal) };
+  } finally {
+    done();
+    await lease.release();
+  }
+}
+
+/**
+ * Brings one (config_hash, model type) to "has a SUCCESS run", deciding only from the run registry and
+ * the leases: a SUCCESS run means nothing to do (a duplicated or replayed claim), a fresh lease of another
+ * process means wait for it, a RUNNING run without a live lease is marked KILLED and the model retrained.
+ * Training failures are rethrown (the bus retries, then dead-letters) after a FAILED message.
+ */
+export async function reconcileTraining(context: TrainerContext, target: TrainTarget, signal: AbortSignal): Promise<TrainingOutcome> {
+  const { metrics, logger } = context;
+  for (;;) {
+    let decision: Decision;
+    try {
+      decision = await context.queue.run(() => decideAndTrain(context, target, signal));
+    } catch (error) {
+      metrics.countStep('trainer', 'train', signal.aborted ? 'aborted' : 'failed');
+      throw error;
+    }
+    if (decision.kind === 'done') {
+      const outcome = decision.outcome;
+      metrics.countStep('trainer', 'train', outcome.result === 'trained' ? 'done' : 'skipped');
+      logger.info({ configHash: target.configHash, modelType: target.modelType, ...outcome }, outcome.result === 'trained' ? 'daemon_trained' : 'daemon_train_skipped');
+      return outcome;
+    }
+    metrics.countStep('trainer', 'train', 'waiting');
+    logger.info({ configHash: target.configHash, modelType: target.modelType, reason: decision.reason }, 'daemon_train_waiting');
+    const lease = await readLease(context.store, context.settings, leaseKey('train', target.configHash, target.modelType));
+    const staleIn = lease && isLeaseFresh(lease, context.settings.daemon.leaseStaleMs, Date.now()) ? context.settings.daemon.leaseStaleMs - (Date.now() - Date.parse(lease.heartbeat_at)) : 0;
+    await abortableSleep(Math.max(context.settings.daemon.heartbeatMs, Math.min(staleIn + 50, context.settings.daemon.leaseStaleMs)), signal);
+    if (signal.aborted) throw aborted();
+  }
+}

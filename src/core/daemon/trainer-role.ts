@@ -1,0 +1,61 @@
+import { decodeTrainClaim, encodeTrainingEvent } from '../bus/messages.js';
+import type { Subscription } from '../bus/message-bus.js';
+import { trainerGroupId } from '../bus/topics.js';
+import { readProcessedSidecar } from '../preprocess/processed-data.js';
+import type { RoleContext, RoleHandle } from './role-registry.js';
+import { createSerialQueue, startResyncTimer } from './serial-queue.js';
+import { reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
+
+/** Reconciles the latest processed data for every configured model type (startup and periodic resync). */
+async function reconcileLatest(context: TrainerContext): Promise<void> {
+  const sidecar = await readProcessedSidecar(context.store, context.settings);
+  if (!sidecar) {
+    context.logger.info({ bucket: context.settings.store.buckets.processed }, 'daemon_trainer_no_processed_data');
+    return;
+  }
+  await Promise.all(
+    context.settings.daemon.trainerModels.map((modelType) =>
+      reconcileTraining(context, { configHash: sidecar.config_hash, modelType }, context.signal).catch((error: unknown) => {
+        if (!context.signal.aborted) context.logger.error({ modelType, configHash: sidecar.config_hash, err: error }, 'daemon_trainer_resync_failed');
+      }),
+    ),
+  );
+}
+
+/**
+ * The trainer role: one consumer group per model type on `training-data` (so every type sees every
+ * claim), each claim reconciled from the run registry, plus the latest processed data at startup.
+ */
+export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
+  const context: TrainerContext = { ...base, queue: createSerialQueue() };
+  const { settings, bus } = context;
+  const topic = settings.bus.topics.trainingData;
+  await bus.ensureTopics([settings.bus.topics.modelTraining]);
+  const subscriptions: Subscription[] = [];
+  for (const modelType of settings.daemon.trainerModels) {
+    const subscription = await bus.subscribe(
+      { group: trainerGroupId(modelType, settings.bus.groups.trainerPrefix), topics: [topic], dlqOperation: 'train' },
+      async (message, { attempt, signal }) => {
+        const claim = decodeTrainClaim(message);
+        const combined = AbortSignal.any([signal, context.signal]);
+        const outcome = await reconcileTraining(context, { configHash: claim.configHash, modelType, processedBucket: claim.bucket === settings.store.buckets.processed ? undefined : claim.bucket }, combined);
+        // A redelivery after a failed SUCCESS publish: the run exists but consumers may not know yet.
+        if (outcome.result === 'skipped' && attempt > 1) {
+          await bus.publish(settings.bus.topics.modelTraining, encodeTrainingEvent({ status: 'SUCCESS', modelType, experiment: modelType === 'LSTM' || modelType === 'GRU' ? 'Default' : 'NonML', configHash: claim.configHash, runId: outcome.runId }));
+        }
+      },
+    );
+    subscriptions.push(subscription);
+  }
+  const startup = reconcileLatest(context);
+  startResyncTimer(settings.daemon.resyncIntervalMs, context.signal, () => reconcileLatest(context), (error) => context.logger.error({ err: error }, 'daemon_trainer_resync_failed'));
+  return {
+    name: 'trainer',
+    subscriptions,
+    status: () => ({ models: settings.daemon.trainerModels }),
+    async stop() {
+      await Promise.all(subscriptions.map((s) => s.stop()));
+      await startup;
+    },
+  };
+}

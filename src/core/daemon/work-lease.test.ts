@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolveSettings } from '../config/settings.js';
+import { silentLogger } from '../logger.js';
+import { createFsStore } from '../storage/fs-store.js';
+import { acquireLease, isLeaseFresh, leaseKey, readLease } from './work-lease.js';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'flts-lease-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const { settings } = resolveSettings({ env: { FLTS_DAEMON_HEARTBEAT_MS: '50', FLTS_DAEMON_LEASE_STALE_MS: '1000' } });
+const work = { step: 'train', configHash: 'c'.repeat(64), modelType: 'LSTM' };
+
+describe('core > daemon > work-lease', () => {
+  it('is fresh until its heartbeat is older than the stale limit', () => {
+    const lease = { owner: 'a', step: 'train', config_hash: '', model_type: 'LSTM', acquired_at: '', heartbeat_at: '2026-01-01T00:00:00.000Z' };
+    const at = Date.parse(lease.heartbeat_at);
+    expect(isLeaseFresh(lease, 1000, at + 999)).toBe(true);
+    expect(isLeaseFresh(lease, 1000, at + 1000)).toBe(false);
+    expect(isLeaseFresh(undefined, 1000, at)).toBe(false);
+  });
+
+  it('refuses a fresh lease of another owner, records the run, and is free again after release', async () => {
+    const store = createFsStore(root);
+    const first = await acquireLease({ store, settings, owner: 'one', logger: silentLogger }, work);
+    expect(first).toBeDefined();
+    expect(await acquireLease({ store, settings, owner: 'two', logger: silentLogger }, work)).toBeUndefined();
+    first!.attachRun('run-1');
+    await expect.poll(async () => (await readLease(store, settings, leaseKey('train', work.configHash, 'LSTM')))?.run_id).toBe('run-1');
+    await first!.release();
+    expect(await readLease(store, settings, leaseKey('train', work.configHash, 'LSTM'))).toBeUndefined();
+    const second = await acquireLease({ store, settings, owner: 'two', logger: silentLogger }, work);
+    expect(second).toBeDefined();
+    await second!.release();
+  });
+
+  it('takes over a lease whose owner stopped heartbeating', async () => {
+    const store = createFsStore(root);
+    const stale = new Date(Date.now() - 5_000).toISOString();
+    await store.put(settings.store.buckets.runs, leaseKey('train', work.configHash, 'GRU'), JSON.stringify({ owner: 'dead', step: 'train', config_hash: work.configHash, model_type: 'GRU', acquired_at: stale, heartbeat_at: stale }));
+    const lease = await acquireLease({ store, settings, owner: 'alive', logger: silentLogger }, { ...work, modelType: 'GRU' });
+    expect(lease).toBeDefined();
+    expect((await readLease(store, settings, leaseKey('train', work.configHash, 'GRU')))?.owner).toBe('alive');
+    await lease!.release();
+  });
+});

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { assertGroupInactive } from './group-activity.js';
+import type { GroupDescription, OffsetsAdmin } from './offsets-admin.js';
+
+const member = { memberId: 'flts-1f2e', clientId: 'flts-daemon', host: '10.0.0.7' };
+
+/** An admin whose group has a member for the first `busyLooks` descriptions. */
+function adminWithMember(busyLooks: number): { admin: OffsetsAdmin; looks: () => number } {
+  let looks = 0;
+  const describeGroup = async (group: string): Promise<GroupDescription> => {
+    looks++;
+    return looks <= busyLooks ? { group, state: 'Stable', members: [member] } : { group, state: 'Empty', members: [] };
+  };
+  return { admin: { describeGroup } as unknown as OffsetsAdmin, looks: () => looks };
+}
+
+describe('core > offsets > group-activity', () => {
+  it('refuses an active group at once, naming each member, its client and host', async () => {
+    const { admin, looks } = adminWithMember(1);
+    const refusal = assertGroupInactive(admin, 'train-lstm');
+    await expect(refusal).rejects.toMatchObject({ code: 'FLTS_OFFSETS_GROUP_ACTIVE', details: { members: [member] } });
+    await expect(refusal).rejects.toThrow('member flts-1f2e (client flts-daemon, host 10.0.0.7)');
+    expect(looks()).toBe(1);
+  });
+
+  it('with wait, looks again until the group is empty', async () => {
+    const { admin, looks } = adminWithMember(3);
+    await expect(assertGroupInactive(admin, 'g', { wait: { timeoutMs: 60_000, pollMs: 1 } })).resolves.toMatchObject({ state: 'Empty' });
+    expect(looks()).toBe(4);
+  });
+
+  it('gives up when the wait runs out, saying how long it waited', async () => {
+    const { admin } = adminWithMember(Number.POSITIVE_INFINITY);
+    let clock = 0;
+    const now = (): number => (clock += 20_000);
+    await expect(assertGroupInactive(admin, 'g', { wait: { timeoutMs: 45_000, pollMs: 1 }, now })).rejects.toThrow(/after waiting \d+s/);
+  });
+});

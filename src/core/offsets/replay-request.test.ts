@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { defaultSettings } from '../config/settings.js';
+import { resolveReplayRequest } from './replay-request.js';
+
+const bus = defaultSettings().bus;
+const now = new Date('2025-11-04T12:00:00Z');
+
+describe('core > offsets > replay-request', () => {
+  it('resolves flts roles to the daemon\'s group names and their topics', () => {
+    expect(resolveReplayRequest({ role: 'trainer:LSTM', toEarliest: true }, bus)).toMatchObject({ group: 'train-lstm', scope: { topics: [{ topic: 'training-data' }] } });
+    expect(resolveReplayRequest({ role: 'trainer:PROPHET', toEarliest: true }, bus).group).toBe('nonml-prophet');
+    expect(resolveReplayRequest({ role: 'promoter', toLatest: true }, bus)).toMatchObject({ group: 'eval-promoter', scope: { topics: [{ topic: 'model-training' }] } });
+    expect(resolveReplayRequest({ role: 'serving:replica-1', toLatest: true }, bus)).toMatchObject({ group: 'serve-replica-1', scope: { allTopics: true } });
+    expect(resolveReplayRequest({ role: 'promoter', topics: ['model-training:0,2'], toCurrent: true }, bus).scope).toEqual({ topics: [{ topic: 'model-training', partitions: [0, 2] }] });
+    expect(() => resolveReplayRequest({ role: 'janitor', toEarliest: true }, bus)).toThrow(/trainer:<MODEL_TYPE>/);
+  });
+
+  it('turns --by-duration into the instant now minus the duration', () => {
+    const request = resolveReplayRequest({ group: 'g', topics: ['t'], byDuration: 'PT1H30M' }, bus, now);
+    expect(request.target).toMatchObject({ kind: 'duration', timestampMs: Date.UTC(2025, 10, 4, 10, 30) });
+  });
+
+  it('refuses missing or ambiguous choices with a usage error', () => {
+    const usage = expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG' });
+    expect(() => resolveReplayRequest({ group: 'g', topics: ['t'] }, bus)).toThrow(usage);
+    expect(() => resolveReplayRequest({ group: 'g', topics: ['t'], toEarliest: true, toLatest: true }, bus)).toThrow(/exactly one reset target.*--to-earliest, --to-latest/);
+    expect(() => resolveReplayRequest({ topics: ['t'], toEarliest: true }, bus)).toThrow(usage);
+    expect(() => resolveReplayRequest({ group: 'g', toEarliest: true }, bus)).toThrow(/--topic/);
+    expect(() => resolveReplayRequest({ group: 'g', topics: ['t'], allTopics: true, toEarliest: true }, bus)).toThrow(usage);
+    expect(() => resolveReplayRequest({ group: 'g', topics: ['t:a'], toEarliest: true }, bus)).toThrow(usage);
+    expect(() => resolveReplayRequest({ group: 'g', topics: ['t'], toOffset: -1 }, bus)).toThrow(usage);
+  });
+
+  it('keeps only the plan-file lines of the group, and refuses a file without any', () => {
+    const file = 'g,t,0,5\nother,t,0,9\n';
+    expect(resolveReplayRequest({ group: 'g', fromFile: file }, bus).target).toEqual({ kind: 'file', rows: [{ topic: 't', partition: 0, offset: 5 }] });
+    expect(() => resolveReplayRequest({ group: 'nobody', fromFile: file }, bus)).toThrow(expect.objectContaining({ code: 'FLTS_OFFSETS_PLAN_INVALID', message: expect.stringContaining('g, other') }));
+    expect(() => resolveReplayRequest({ group: 'g', fromFile: file, topics: ['t'] }, bus)).toThrow(/from the file/);
+  });
+});

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createFsBus } from '../bus/fs-bus.js';
+import { waitFor } from '../bus/message-bus.contract.js';
+import { decodePromotion } from '../bus/messages.js';
+import { defaultSettings, type Settings } from '../config/settings.js';
+import { readPromotionPointer } from '../registry/pointers.js';
+import { listPromotionHistory } from '../registry/promotion-history.js';
+import { promoteRun } from '../registry/promotion.js';
+import { fakeRun } from '../registry/run-record.fixture.js';
+import { createFsStore } from '../storage/fs-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { listPromotionCandidates } from './promotion-candidates.js';
+import { promoteManually } from './promote-manually.js';
+import { addRunWithArtifacts, RUNBOOK_HASH, seedRunbookRegistry } from './runbook-registry.fixture.js';
+
+let root: string;
+let store: ObjectStore;
+let settings: Settings;
+
+beforeEach(async () => {
+  root = mkdtempSync(path.join(tmpdir(), 'flts-runbook-'));
+  store = createFsStore(path.join(root, 'store'));
+  settings = defaultSettings();
+  await seedRunbookRegistry(store, settings);
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe('core > runbooks > promote-manually', () => {
+  it('records source manual, the reason and the operator, moves both pointers and publishes model-selected', async () => {
+    await promoteRun('runA', settings, { store }, { source: 'auto' });
+    const bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
+    try {
+      const result = await promoteManually({ runId: 'runC', reason: '  GRU drifts on holidays  ', operator: 'ana' }, settings, { store, bus });
+      expect(result.record).toMatchObject({ run_id: 'runC', source: 'manual', reason: 'GRU drifts on holidays', operator: 'ana', previous_run_id: 'runA', forced: false, forced_over: [] });
+      expect(result.published).toEqual({ topic: 'model-selected', ok: true });
+      expect((await readPromotionPointer(store, settings))?.run_id).toBe('runC');
+      const received: unknown[] = [];
+      const subscription = await bus.subscribe({ group: 'serve-test', topics: ['model-selected'] }, async (message) => void received.push(decodePromotion(message)));
+      await waitFor(() => received.length === 1, 'the model-selected message');
+      await subscription.stop();
+      expect(received).toEqual([expect.objectContaining({ run_id: 'runC', source: 'manual', reason: 'GRU drifts on holidays', model_type: 'NAIVE' })]);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('refuses non-SUCCESS runs, missing artifacts and an empty reason, writing nothing', async () => {
+    await addRunWithArtifacts(store, settings, fakeRun('runNoWeights', 'GRU', { rmse: 0.01, mae: 0.01, mse: 0.0001 }, '2025-01-05T00:00:00.000Z'), ['weights.bin']);
+    await expect(promoteManually({ runId: 'runF', reason: 'x' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_SUCCESSFUL', message: expect.stringContaining('--force') });
+    await expect(promoteManually({ runId: 'runNoWeights', reason: 'x' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_MODEL_ARTIFACT_MISSING', message: expect.stringContaining('runNoWeights/model/weights.bin is missing') });
+    await expect(promoteManually({ runId: 'runB', reason: '   ' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG' });
+    await expect(promoteManually({ runId: 'nope', reason: 'x' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_FOUND' });
+    expect(await listPromotionHistory(store, settings)).toEqual([]);
+  });
+
+  it('with force, promotes anyway and keeps what was overridden in the record', async () => {
+    settings.eval.minImprovementPct = 50;
+    const result = await promoteManually({ runId: 'runA', reason: 'rollback target for a demo', force: true }, settings, { store });
+    expect(result.record).toMatchObject({ forced: true, forced_over: [expect.stringMatching(/^quality gate: RMSE improvement over NAIVE -19\.05% < 50%/)] });
+    const [stored] = await listPromotionHistory(store, settings);
+    expect(stored).toMatchObject({ run_id: 'runA', forced: true });
+  });
+
+  it('lists candidates by score with problems, the current run marked and a diff even when the promoted run is gone', async () => {
+    await promoteRun('runA', settings, { store });
+    await store.delete('runs', 'runA/run.json');
+    const listed = await listPromotionCandidates({ configHash: RUNBOOK_HASH }, settings, { store });
+    expect(listed.candidates.map((c) => c.run_id)).toEqual(['runB', 'runC', 'runF']);
+    expect(listed.candidates[2].problems).toEqual([{ kind: 'status', message: 'status is FAILED, not SUCCESS' }]);
+    const diff = listed.candidates[0].diff;
+    expect(diff).toMatchObject({ current_run_id: 'runA', model_type: { current: 'LSTM', selected: 'GRU', changed: true }, params: [] });
+    expect(diff.metrics.find((m) => m.name === 'rmse')).toMatchObject({ current: 0.05, selected: 0.04 });
+    expect(diff.metrics.find((m) => m.name === 'rmse')?.delta).toBeCloseTo(-0.01, 12);
+  });
+});

@@ -1,0 +1,78 @@
+import type { Settings } from '../config/settings.js';
+import { buildScoreboard, compareScored, referenceScore } from '../eval/scoreboard.js';
+import { readPromotionPointer, type PromotionRecord } from '../registry/pointers.js';
+import type { RunRecord } from '../registry/run-record.js';
+import { findRunRecord, listRunRecords } from '../registry/run-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { runProblems, type PromotionProblem } from './promotion-checks.js';
+import { diffRuns, type RunDiff } from './run-diff.js';
+
+export interface PromotionCandidate {
+  run_id: string;
+  model_type: string;
+  experiment: string;
+  config_hash: string;
+  status: string;
+  started_at: string;
+  /** Held-out (scaled) test metrics; null when the run has none. */
+  metrics: { rmse: number; mae: number; mse: number; r2: number } | null;
+  score: number | null;
+  /** Place on its config_hash's scoreboard (SUCCESS runs only). */
+  rank: number | null;
+  is_current: boolean;
+  /** Empty when the run can be promoted without --force. */
+  problems: PromotionProblem[];
+  /** Against the promoted run. */
+  diff: RunDiff;
+}
+
+export interface PromotionCandidates {
+  config_hash: string | null;
+  current: PromotionRecord | null;
+  /** With a config_hash: scoreboard order, unpromotable runs last; otherwise newest first. */
+  candidates: PromotionCandidate[];
+}
+
+export interface ListCandidatesInput {
+  configHash?: string;
+  /** Without a config_hash: how many recent runs (default 50, the reference's LOOKBACK_RUNS). */
+  limit?: number;
+}
+
+function ranks(runs: readonly RunRecord[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const hash of new Set(runs.map((r) => r.config_hash))) for (const row of buildScoreboard(hash, runs).rows) out.set(row.run_id, row.rank);
+  return out;
+}
+
+/** The runs an operator can choose from, each with its metrics, score, problems and difference to the promoted run. */
+export async function listPromotionCandidates(input: ListCandidatesInput, settings: Settings, deps: { store: ObjectStore }): Promise<PromotionCandidates> {
+  const all = await listRunRecords(deps.store, settings, { configHash: input.configHash });
+  const runs = input.configHash ? all : all.slice(-(input.limit ?? 50)).reverse();
+  const pointer = await readPromotionPointer(deps.store, settings);
+  const current = pointer ? { pointer, run: await findRunRecord(deps.store, settings, pointer.run_id).catch(() => undefined) } : undefined;
+  const rankOf = ranks(all);
+  const candidates = await Promise.all(
+    runs.map(async (run): Promise<PromotionCandidate> => {
+      const m = run.metrics;
+      return {
+        run_id: run.run_id,
+        model_type: run.model_type,
+        experiment: run.experiment,
+        config_hash: run.config_hash,
+        status: run.status,
+        started_at: run.timings.started_at,
+        metrics: m ? { rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse, r2: m.test_r2 } : null,
+        score: m ? referenceScore({ rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse }) : null,
+        rank: rankOf.get(run.run_id) ?? null,
+        is_current: pointer?.run_id === run.run_id,
+        problems: await runProblems(deps.store, settings, run),
+        diff: diffRuns(run, current),
+      };
+    }),
+  );
+  if (input.configHash) {
+    candidates.sort((a, b) => Number(a.problems.length > 0) - Number(b.problems.length > 0) || compareScored({ score: a.score ?? Number.NaN, started_at: a.started_at, run_id: a.run_id }, { score: b.score ?? Number.NaN, started_at: b.started_at, run_id: b.run_id }));
+  }
+  return { config_hash: input.configHash ?? null, current: pointer ?? null, candidates };
+}

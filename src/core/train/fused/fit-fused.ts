@@ -1,0 +1,64 @@
+import type * as tf from '@tensorflow/tfjs';
+import { FltsError } from '../../errors.js';
+import { ignoreEvents } from '../../events.js';
+import type { WindowSpec } from '../../models/forecast-model.js';
+import type { WindowSet } from '../../models/windows.js';
+import type { EpochRecord, FitNetworkOptions, FitNetworkResult } from '../fit-network.js';
+import { createRandom, shuffledIndices } from '../seeded-random.js';
+import { createFlatAdam } from './adam.js';
+import type { GradientEngine } from './gradient-engine.js';
+import { readParameters, writeParameters, type NetworkLayout } from './network-parameters.js';
+
+/**
+ * The training loop of the fused path: the same seeded shuffle, Adam, validation, early stopping and
+ * best-epoch restore as the tfjs-layers loop, with gradients from `engine` and Adam on the flat weights.
+ * The network only receives the best weights at the end (and is what gets saved).
+ */
+export async function fitFused(network: tf.LayersModel, layout: NetworkLayout, engine: GradientEngine, train: WindowSet, validation: WindowSet, spec: WindowSpec, options: FitNetworkOptions): Promise<FitNetworkResult> {
+  const emit = options.onEvent ?? ignoreEvents;
+  const width = spec.outputSeqLen * spec.targets.length;
+  const weights = engine.weights;
+  weights.set(readParameters(network, layout));
+  const gradient = new Float32Array(layout.size);
+  const adam = createFlatAdam(layout.size, options.learningRate);
+  const random = createRandom(options.seed);
+  const batches = Math.ceil(train.size / options.batchSize);
+  const history: EpochRecord[] = [];
+  let best: { epoch: number; loss: number; weights: Float32Array } | undefined;
+  let stoppedEarly = false;
+  const fitStart = performance.now();
+  let trainedSamples = 0;
+  for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    const epochStart = performance.now();
+    engine.setOrder(shuffledIndices(train.size, random));
+    let squaredErrors = 0;
+    for (let b = 0; b < batches; b++) {
+      // Give signal handlers (Ctrl-C) a turn between steps.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (options.signal?.aborted) throw new FltsError('FLTS_TRAIN_ABORTED', `Training of run ${options.runId} was stopped.`);
+      const from = b * options.batchSize;
+      const to = Math.min(train.size, from + options.batchSize);
+      const sse = await engine.gradients(from, to, gradient);
+      adam.step(weights, gradient);
+      squaredErrors += sse;
+      trainedSamples += to - from;
+      emit({ type: 'train.batch_end', runId: options.runId, epoch, batch: b + 1, loss: sse / ((to - from) * width) });
+    }
+    const loss = squaredErrors / (train.size * width);
+    if (!Number.isFinite(loss)) throw new FltsError('FLTS_TRAIN_FAILED', `Training loss became ${loss} in epoch ${epoch}; try a lower learning rate.`, { details: { epoch } });
+    const valLoss = validation.size > 0 ? (await engine.validationSse()) / (validation.size * width) : loss;
+    const durationMs = performance.now() - epochStart;
+    const record = { epoch, loss, val_loss: valLoss, duration_ms: Math.round(durationMs), samples_per_sec: train.size / (durationMs / 1000) };
+    history.push(record);
+    emit({ type: 'train.epoch_end', runId: options.runId, epoch, loss, valLoss, samplesPerSec: record.samples_per_sec });
+    if (!best || valLoss < best.loss) best = { epoch, loss: valLoss, weights: weights.slice() };
+    else if (options.earlyStopping && epoch - best.epoch >= options.patience) {
+      stoppedEarly = true;
+      break;
+    }
+  }
+  if (!best) throw new FltsError('FLTS_TRAIN_FAILED', 'No epoch completed.');
+  writeParameters(network, layout, best.weights);
+  const fitMs = performance.now() - fitStart;
+  return { history, bestEpoch: best.epoch, bestValLoss: best.loss, stoppedEarly, fitMs, samplesPerSec: trainedSamples / (fitMs / 1000), engine: 'fused', threads: engine.threads };
+}

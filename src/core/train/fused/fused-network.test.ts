@@ -1,0 +1,106 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { WindowSpec } from '../../models/forecast-model.js';
+import { buildRecurrentNetwork, type RecurrentKind } from '../../models/recurrent-model.js';
+import { selectBackend } from '../../tf/backend.js';
+import { createRandom } from '../seeded-random.js';
+import { fusedLossAndGradients, fusedPredict } from './fused-network.js';
+import { createGradientComputer } from './gradient-computer.js';
+import { fusedLayoutOf, readParameters, writeParameters } from './network-parameters.js';
+
+const spec: WindowSpec = { features: ['a', 'b', 'c', 'd'], targets: ['a', 'b'], inputSeqLen: 5, outputSeqLen: 1 };
+const BATCH = 6;
+const OUT = 2;
+
+function randomArray(n: number, seed: number): Float32Array {
+  const random = createRandom(seed);
+  return Float32Array.from({ length: n }, () => 2 * random() - 1);
+}
+
+/** [batch, steps, features] row-major -> time-major [steps * batch, features]. */
+function timeMajor(x: Float32Array, batch: number): tf.Tensor2D {
+  return tf.tidy(() => tf.transpose(tf.tensor3d(x, [batch, spec.inputSeqLen, spec.features.length]), [1, 0, 2]).reshape([spec.inputSeqLen * batch, spec.features.length]));
+}
+
+function maxRelativeError(actual: Float32Array, expected: Float32Array): number {
+  const scale = Math.max(1e-6, ...Array.from(expected, Math.abs));
+  return Math.max(...Array.from(actual, (v, i) => Math.abs(v - expected[i]))) / scale;
+}
+
+describe('core > train > fused > fused-network', () => {
+  beforeAll(async () => {
+    await selectBackend('wasm');
+  });
+
+  for (const kind of ['LSTM', 'GRU'] as RecurrentKind[]) {
+    it(`${kind}: forward output equals the tfjs-layers network for the same weights`, () => {
+      const network = buildRecurrentNetwork(kind, spec, { hiddenSize: 8, numLayers: 2 }, 7);
+      const layout = fusedLayoutOf(network);
+      expect(layout?.size).toBe(network.countParams());
+      // Larger weights than the initialiser's so the gates leave their linear range.
+      writeParameters(network, layout!, randomArray(layout!.size, 3).map((v) => v * 1.5));
+      const x = randomArray(BATCH * spec.inputSeqLen * spec.features.length, 11);
+      const expected = tf.tidy(() => (network.predict(tf.tensor3d(x, [BATCH, spec.inputSeqLen, spec.features.length])) as tf.Tensor).dataSync() as Float32Array);
+      const actual = tf.tidy(() => {
+        const params = network.getWeights();
+        return fusedPredict(layout!, params, timeMajor(x, BATCH), spec.inputSeqLen, BATCH).dataSync() as Float32Array;
+      });
+      expect(actual.length).toBe(BATCH * OUT);
+      expect(maxRelativeError(actual, expected)).toBeLessThan(1e-5);
+      network.dispose();
+    });
+
+    it(`${kind}: gradients equal tfjs autodiff of the tfjs-layers network's MSE`, () => {
+      const network = buildRecurrentNetwork(kind, spec, { hiddenSize: 8, numLayers: 2 }, 5);
+      const layout = fusedLayoutOf(network)!;
+      writeParameters(network, layout, randomArray(layout.size, 4));
+      const x = randomArray(BATCH * spec.inputSeqLen * spec.features.length, 12);
+      const y = randomArray(BATCH * OUT, 13);
+      const variables = network.trainableWeights.map((w) => w.read() as tf.Variable);
+      const reference = tf.tidy(() => {
+        const { grads } = tf.variableGrads(
+          () => tf.losses.meanSquaredError(tf.tensor2d(y, [BATCH, OUT]), network.apply(tf.tensor3d(x, [BATCH, spec.inputSeqLen, spec.features.length]), { training: true }) as tf.Tensor) as tf.Scalar,
+          variables,
+        );
+        return variables.map((v) => grads[v.name].dataSync() as Float32Array);
+      });
+      const fused = tf.tidy(() => {
+        const { sse, grads } = fusedLossAndGradients(layout, network.getWeights(), timeMajor(x, BATCH), tf.tensor2d(y, [BATCH, OUT]), spec.inputSeqLen, BATCH, 1 / (BATCH * OUT));
+        const predicted = network.predict(tf.tensor3d(x, [BATCH, spec.inputSeqLen, spec.features.length])) as tf.Tensor;
+        expect(sse.dataSync()[0]).toBeCloseTo(tf.sum(tf.square(tf.sub(predicted, tf.tensor2d(y, [BATCH, OUT])))).dataSync()[0], 4);
+        return grads.map((g) => g.dataSync() as Float32Array);
+      });
+      expect(fused.length).toBe(reference.length);
+      fused.forEach((g, i) => {
+        expect(g.length).toBe(reference[i].length);
+        expect(maxRelativeError(g, reference[i])).toBeLessThan(1e-4);
+      });
+      network.dispose();
+    });
+  }
+
+  it('a gradient step leaves the tensor count flat and matches reading the network back', () => {
+    const network = buildRecurrentNetwork('LSTM', spec, { hiddenSize: 8, numLayers: 2 }, 9);
+    const layout = fusedLayoutOf(network)!;
+    const size = 40;
+    const computer = createGradientComputer({ layout, steps: spec.inputSeqLen, train: { x: randomArray(size * 20, 1), y: randomArray(size * OUT, 2) }, validation: { x: randomArray(8 * 20, 3), y: randomArray(8 * OUT, 4) } });
+    const weights = readParameters(network, layout);
+    const order = Int32Array.from({ length: size }, (_, i) => (i * 7) % size);
+    const gradient = new Float32Array(layout.size);
+    computer.gradients(weights, order, 0, 16, 16, gradient);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) {
+      computer.gradients(weights, order, 16, 32, 16, gradient);
+      computer.validationSse(weights, 0, 8);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(gradient.some((g) => g !== 0)).toBe(true);
+    network.dispose();
+  });
+
+  it('networks the fused path does not implement are left to tfjs-layers', () => {
+    const model = tf.sequential({ layers: [tf.layers.lstm({ units: 4, inputShape: [5, 4] }), tf.layers.dense({ units: 1 })] });
+    expect(fusedLayoutOf(model)).toBeUndefined(); // hardSigmoid gates (the tfjs default)
+    model.dispose();
+  });
+});

@@ -1,0 +1,31 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * tanh(z) = 2 sigmoid(2z) - 1. The wasm backend's sigmoid is vectorised and its tanh is not (about 10x
+ * slower), so every tanh of the fused path goes through sigmoid.
+ */
+export function tanhViaSigmoid(z: tf.Tensor): tf.Tensor {
+  return tf.sub(tf.mul(tf.sigmoid(tf.mul(z, 2)), 2), 1);
+}
+
+/** A [blocks * units] row vector with `value` on block `block` and 1 elsewhere (per-gate column scale). */
+export function blockScale(blocks: number, units: number, block: number, value: number): tf.Tensor1D {
+  const data = new Float32Array(blocks * units).fill(1);
+  data.fill(value, block * units, (block + 1) * units);
+  return tf.tensor1d(data);
+}
+
+/** Rows [t * batch, (t + 1) * batch) of a time-major [steps * batch, width] matrix. */
+export function stepRows(matrix: tf.Tensor2D, t: number, batch: number): tf.Tensor2D {
+  return tf.slice(matrix, [t * batch, 0], [batch, matrix.shape[1]]);
+}
+
+/** Columns [block * units, (block + 1) * units) of a [rows, blocks * units] matrix. */
+export function block(matrix: tf.Tensor2D, index: number, units: number): tf.Tensor2D {
+  return tf.slice(matrix, [0, index * units], [matrix.shape[0], units]);
+}
+
+/** a^T b with an explicit transpose: the transposed BatchMatMul path is far slower on wasm. */
+export function matMulAT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(tf.transpose(a), b);
+}

@@ -1,0 +1,78 @@
+import * as tf from '@tensorflow/tfjs';
+import { fusedLossAndGradients, fusedPredict } from './fused-network.js';
+import type { NetworkLayout } from './network-parameters.js';
+
+/** Row-major windows as `WindowSet` holds them: x [size][steps][features], y [size][outputs]. */
+export interface WindowArrays {
+  x: Float32Array;
+  y: Float32Array;
+}
+
+export interface ComputerInit {
+  layout: NetworkLayout;
+  steps: number;
+  train: WindowArrays;
+  validation: WindowArrays;
+}
+
+export interface GradientComputer {
+  /**
+   * Gradient of the batch's MSE restricted to samples order[from, to) of a batch of `fullBatch` samples,
+   * written into `out` (shards of one batch add up to the batch gradient); returns their squared error sum.
+   */
+  gradients(weights: Float32Array, order: Int32Array, from: number, to: number, fullBatch: number, out: Float32Array): number;
+  /** Sum of squared errors over validation windows [from, to). */
+  validationSse(weights: Float32Array, from: number, to: number): number;
+}
+
+const EVAL_CHUNK = 1024;
+
+/** The fused forward/backward on this thread's tfjs backend; used in-process and inside each worker. */
+export function createGradientComputer(init: ComputerInit): GradientComputer {
+  const { layout, steps } = init;
+  const features = layout.inputSize;
+  const outputs = layout.outputSize;
+  const windowSize = steps * features;
+  let xBuffer = new Float32Array(0);
+  let yBuffer = new Float32Array(0);
+
+  // Time-major batch [steps * n, features] straight from the row-major windows: no transpose op.
+  const gather = (set: WindowArrays, index: (k: number) => number, n: number): { x: tf.Tensor2D; y: tf.Tensor2D } => {
+    if (xBuffer.length < n * windowSize) xBuffer = new Float32Array(n * windowSize);
+    if (yBuffer.length < n * outputs) yBuffer = new Float32Array(n * outputs);
+    for (let k = 0; k < n; k++) {
+      const sample = index(k);
+      const base = sample * windowSize;
+      for (let t = 0; t < steps; t++) xBuffer.set(set.x.subarray(base + t * features, base + (t + 1) * features), (t * n + k) * features);
+      yBuffer.set(set.y.subarray(sample * outputs, (sample + 1) * outputs), k * outputs);
+    }
+    return { x: tf.tensor2d(xBuffer.subarray(0, n * windowSize), [steps * n, features]), y: tf.tensor2d(yBuffer.subarray(0, n * outputs), [n, outputs]) };
+  };
+  const parameters = (weights: Float32Array): tf.Tensor[] => layout.weights.map((w) => tf.tensor(weights.subarray(w.offset, w.offset + w.size), w.shape));
+
+  return {
+    gradients(weights, order, from, to, fullBatch, out) {
+      const n = to - from;
+      return tf.tidy(() => {
+        const { x, y } = gather(init.train, (k) => order[from + k], n);
+        const { sse, grads } = fusedLossAndGradients(layout, parameters(weights), x, y, steps, n, 1 / (fullBatch * outputs));
+        out.set(tf.concat(grads.map((g) => g.reshape([-1]))).dataSync() as Float32Array);
+        return sse.dataSync()[0];
+      });
+    },
+    validationSse(weights, from, to) {
+      return tf.tidy(() => {
+        const params = parameters(weights);
+        let total = 0;
+        for (let start = from; start < to; start += EVAL_CHUNK) {
+          const n = Math.min(to, start + EVAL_CHUNK) - start;
+          total += tf.tidy(() => {
+            const { x, y } = gather(init.validation, (k) => start + k, n);
+            return tf.sum(tf.square(tf.sub(fusedPredict(layout, params, x, steps, n), y))).dataSync()[0];
+          });
+        }
+        return total;
+      });
+    },
+  };
+}

@@ -1,0 +1,168 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backtestModel, type BacktestModelResult } from '../../src/core/backtest/backtest-model.js';
+import { evaluateRunsByBacktest } from '../../src/core/backtest/backtest-ranking.js';
+import { createFoldModelProvider } from '../../src/core/backtest/fold-models.js';
+import { runBacktest, type RunBacktestResult } from '../../src/core/backtest/run-backtest.js';
+import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
+import { inverseScaleColumn } from '../../src/core/data/scaler.js';
+import type { TimeFrame } from '../../src/core/data/time-frame.js';
+import type { ModelType, WindowSpec } from '../../src/core/models/forecast-model.js';
+import { prependHistory } from '../../src/core/models/windows.js';
+import { loadProcessedData, type ProcessedData } from '../../src/core/preprocess/processed-data.js';
+import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
+import { loadRunForServing } from '../../src/core/registry/load-run.js';
+import type { RunRecord } from '../../src/core/registry/run-record.js';
+import { detectCadence } from '../../src/core/serve/timestamps.js';
+import { createFsStore } from '../../src/core/storage/fs-store.js';
+import { getJson } from '../../src/core/storage/json-objects.js';
+import type { ObjectStore } from '../../src/core/storage/object-store.js';
+import { trainModels } from '../../src/core/train/train-models.js';
+
+const DATASETS = path.resolve(__dirname, '../../../shared/datasets');
+const FOLDS = 4;
+const HORIZON = 3;
+const STRIDE = 20;
+
+/** A copy of the series whose every value from `row` on is absurd: any leak past a fold origin would show. */
+function poisonFrom(series: TimeFrame, row: number): TimeFrame {
+  const values = Object.fromEntries(series.columns.map((c) => {
+    const copy = Float64Array.from(series.values[c]);
+    copy.fill(1e6, row);
+    return [c, copy];
+  }));
+  return { time: series.time, columns: series.columns, values };
+}
+
+describe('backtest > rolling-origin backtest over a PobleSec slice', () => {
+  let home: string;
+  let store: ObjectStore;
+  let settings: Settings;
+  let data: ProcessedData;
+  let series: TimeFrame;
+  let runs: RunRecord[];
+  let plain: RunBacktestResult;
+  let refit: RunBacktestResult;
+
+  const model = (result: RunBacktestResult, type: string): BacktestModelResult => result.models.find((m) => m.model_type === type) as BacktestModelResult;
+  const defaultWindow = (): WindowSpec => ({ features: [...data.columns], targets: [...settings.training.targets], inputSeqLen: settings.training.inputSeqLen, outputSeqLen: settings.training.outputSeqLen });
+
+  /** Re-runs one model's backtest on a poisoned copy of the series, with a provider built the way runBacktest builds it. */
+  async function rerun(type: ModelType, poisoned: TimeFrame, origins: number[], refitEvery: number): Promise<BacktestModelResult> {
+    const run = runs.find((r) => r.model_type === type);
+    const loaded = run && refitEvery === 0 ? await loadRunForServing(store, settings, run.run_id) : undefined;
+    const window = run?.window ?? defaultWindow();
+    const provider = createFoldModelProvider({ modelType: type, window, run: loaded && run ? { runId: run.run_id, model: loaded.model } : undefined, trainRows: data.train.time.length, refitEvery, settings });
+    try {
+      return await backtestModel({ series: poisoned, origins, horizon: HORIZON, cadenceMs: detectCadence(series.time), window, scaler: data.scaler, provider });
+    } finally {
+      provider.dispose();
+      loaded?.model.dispose();
+    }
+  }
+
+  beforeAll(async () => {
+    home = mkdtempSync(path.join(os.tmpdir(), 'flts-backtest-'));
+    store = createFsStore(path.join(home, 'store'));
+    settings = resolveSettings({
+      flags: {
+        home,
+        'data.dataDir': DATASETS,
+        'data.trainFile': 'PobleSec.csv',
+        'data.testFile': 'PobleSec_test.csv',
+        // augurs' Prophet optimiser fails on the first 400 rows (line search), so a few more.
+        'data.sampleTrainRows': 600,
+        'data.sampleTestRows': 150,
+        'training.epochs': 1,
+        'training.hiddenSize': 8,
+        'training.numLayers': 1,
+        'backtest.refitEpochs': 1,
+      },
+    }).settings;
+    await runPreprocess(settings, { store });
+    runs = (await trainModels({ models: ['LSTM', 'NAIVE', 'PROPHET'] }, settings, { store })).runs;
+    data = await loadProcessedData(store, settings);
+    series = prependHistory(data.train, data.test, data.train.time.length);
+    const input = { modelTypes: ['NAIVE', 'PROPHET', 'LSTM'] as ModelType[], horizon: HORIZON, stride: STRIDE, folds: FOLDS };
+    plain = await runBacktest(settings, { store }, input);
+    refit = await runBacktest(settings, { store }, { ...input, modelTypes: ['PROPHET', 'LSTM'], refitEvery: 2 });
+  }, 180_000);
+
+  afterAll(() => {
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('places the folds in the test period, the last one ending at the last row', () => {
+    const trainRows = data.train.time.length;
+    const origins = model(plain, 'NAIVE').folds.map((f) => f.origin_row);
+    expect(origins).toHaveLength(FOLDS);
+    expect(origins.at(-1)).toBe(series.time.length - HORIZON);
+    origins.slice(1).forEach((origin, k) => expect(origin - origins[k]).toBe(STRIDE));
+    expect(origins[0]).toBeGreaterThanOrEqual(trainRows);
+    for (const result of [...plain.models, ...refit.models]) {
+      for (const fold of result.folds) {
+        expect(Date.parse(`${fold.input_end}Z`)).toBeLessThan(Date.parse(`${fold.origin}Z`));
+        if (fold.fitted_end !== null) expect(Date.parse(`${fold.fitted_end}Z`)).toBeLessThan(Date.parse(`${fold.origin}Z`));
+        expect(fold.forecast.time).toHaveLength(HORIZON);
+      }
+    }
+    expect(model(refit, 'LSTM').folds.map((f) => f.refitted)).toEqual([true, false, true, false]);
+  });
+
+  it('forecasts NAIVE as the last value before each origin and scores it against the held-out rows', () => {
+    const down = inverseScaleColumn(data.scaler, 'down', series.values.down);
+    for (const fold of model(plain, 'NAIVE').folds) {
+      const last = down[fold.origin_row - 1];
+      // The model computes in float32: equal to about 7 significant digits.
+      for (const value of fold.forecast.down as number[]) expect(Math.abs(value - last)).toBeLessThanOrEqual(1e-6 * Math.abs(last));
+      const errors = [0, 1, 2].map((h) => series.values.down[fold.origin_row + h] - series.values.down[fold.origin_row - 1]);
+      expect(fold.metrics.rmse).toBeCloseTo(Math.sqrt(errors.reduce((s, e) => s + e * e, 0) / HORIZON), 5);
+    }
+  });
+
+  it('never lets data after a fold origin reach that fold (every value after it poisoned, forecasts unchanged)', async () => {
+    const origins = model(plain, 'NAIVE').folds.map((f) => f.origin_row);
+    // A Prophet refit is not reproducible (augurs' optimiser gives different fits for identical data in one
+    // process), so refitted Prophet is covered by the fitted_end < origin check above instead.
+    for (const [results, types, refitEvery] of [[plain, ['NAIVE', 'PROPHET', 'LSTM'], 0], [refit, ['LSTM'], 2]] as const) {
+      for (const type of types) {
+        const reference = model(results, type);
+        for (const [k, origin] of origins.entries()) {
+          const poisoned = await rerun(type, poisonFrom(series, origin), origins, refitEvery);
+          expect(poisoned.folds[k].forecast, `${type} fold ${k} refitEvery ${refitEvery}`).toEqual(reference.folds[k].forecast);
+          // Models that read the input window see the poison in later folds, so the comparison above can fail
+          // (a Prophet fitted before every origin forecasts from timestamps alone).
+          const readsInputs = type !== 'PROPHET';
+          if (readsInputs && k < origins.length - 1) expect(poisoned.folds[k + 1].forecast).not.toEqual(reference.folds[k + 1].forecast);
+        }
+      }
+    }
+  }, 240_000);
+
+  it('records the backtest with the runs and ranks eval on it, with an error-over-time chart', async () => {
+    const lstm = runs.find((r) => r.model_type === 'LSTM') as RunRecord;
+    const stored = await getJson<any>(store, settings.store.buckets.runs, `backtests/${data.configHash}/backtest.json`);
+    expect(stored.models.map((m: any) => m.model_type)).toEqual(['PROPHET', 'LSTM']);
+    const own = await getJson<any>(store, settings.store.buckets.runs, `${lstm.run_id}/backtest.json`);
+    expect(own.result.model_type).toBe('LSTM');
+    const svg = (await store.get(settings.store.buckets.runs, `backtests/${data.configHash}/error-over-time.svg`)).toString();
+    expect(svg).toContain('<svg');
+    expect(svg).toContain('PROPHET');
+    expect(svg).toContain('LSTM');
+
+    // Re-record the plain backtest (with NAIVE), then rank on it.
+    await runBacktest(settings, { store }, { modelTypes: ['NAIVE', 'PROPHET', 'LSTM'], horizon: HORIZON, stride: STRIDE, folds: FOLDS });
+    const board = await evaluateRunsByBacktest({}, settings, { store });
+    expect(board.rows.map((r) => r.run_id).sort()).toEqual(runs.map((r) => r.run_id).sort());
+    for (const row of board.rows) {
+      const result = model(plain, row.model_type);
+      const folds = result.folds;
+      const mean = (pick: (f: (typeof folds)[number]) => number): number => folds.reduce((s, f) => s + pick(f), 0) / folds.length;
+      expect(row.rmse).toBeCloseTo(mean((f) => f.metrics.rmse), 10);
+      expect(row.score).toBeCloseTo(0.5 * mean((f) => f.metrics.rmse) + 0.3 * mean((f) => f.metrics.mae) + 0.2 * mean((f) => f.metrics.mse), 10);
+    }
+    expect(board.rows.map((r) => r.score)).toEqual([...board.rows.map((r) => r.score)].sort((a, b) => a - b));
+  });
+});

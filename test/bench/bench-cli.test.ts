@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, REPO_ROOT, runCli } from '../helpers/run-cli.js';
+
+const DATA = path.resolve(REPO_ROOT, '../shared/datasets');
+const hasData = existsSync(path.join(DATA, 'PobleSec_test.csv'));
+const home = mkdtempSync(path.join(os.tmpdir(), 'flts-bench-cli-'));
+const env = { FLTS_DATA_DIR: DATA, TRAIN_FILE: 'PobleSec.csv', TEST_FILE: 'PobleSec_test.csv', SAMPLE_TRAIN_ROWS: '400', HIDDEN_SIZE: '8', NUM_LAYERS: '1', EPOCHS: '1', FLTS_BACKEND: 'wasm' };
+const SHORT = ['--connections', '4', '--duration', '2s', '--baseline-duration', '1s', '--warmup', '0', '--payload-rows', '12'];
+
+/** 2xx POST /predict responses counted by the server itself (its Prometheus counter). */
+async function servedPredictions(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return [...text.matchAll(/^flts_http_requests_total\{([^}]*)\} (\d+)/gm)]
+    .filter(([, labels]) => labels.includes('route="/predict"') && labels.includes('method="POST"') && /status="2\d\d"/.test(labels))
+    .reduce((sum, match) => sum + Number(match[2]), 0);
+}
+
+function checkCell(cell: any, phase: string, replicas: number | null): void {
+  expect(cell).toMatchObject({ phase, replicas, connections: 4 });
+  expect(cell.requests).toBeGreaterThan(0);
+  expect(cell.errors).toEqual({ non2xx: {}, timeouts: 0, connection: {}, total: 0 });
+  expect(cell.requestsPerSec).toBeGreaterThan(0);
+  const { p50, p90, p99, max } = cell.latency;
+  expect(p50).toBeGreaterThan(0);
+  expect(p50).toBeLessThanOrEqual(p90);
+  expect(p90).toBeLessThanOrEqual(p99);
+  expect(p99).toBeLessThanOrEqual(max);
+}
+
+describe.skipIf(!hasData)('commands > bench', () => {
+  let runId: string;
+
+  beforeAll(async () => {
+    const pre = await runCli(['preprocess', '--home', home, '--json'], { env });
+    expect(pre.exitCode, pre.stderr).toBe(0);
+    const train = await runCli(['train', '--home', home, '--model', 'LSTM', '--json'], { env, timeoutMs: 110_000 });
+    expect(train.exitCode, train.stderr).toBe(0);
+    runId = train.json.result.runs[0].run_id;
+  }, 180_000);
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  it('starts a replica, measures the baseline and /predict, and writes csv, md, json and svg', async () => {
+    const out = path.join(home, 'results');
+    const result = await runCli(['bench', '--home', home, '--run', runId, '--replicas', '1', ...SHORT, '--out', out, '--json'], { env, timeoutMs: 120_000 });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const report = result.json.result;
+    expect(report).toMatchObject({ balancer: 'node-cluster', runId, modelType: 'LSTM', matrix: { replicas: [1], connections: [4] } });
+    expect(report.cells).toHaveLength(2);
+    const [baseline, predict] = report.cells;
+    checkCell(baseline, 'baseline', 1);
+    checkCell(predict, 'predict', 1);
+    expect(baseline.route).toBe('GET /healthz');
+    expect(predict.route).toBe('POST /predict');
+    expect(predict.fractionOfBaseline).toBeCloseTo(predict.requestsPerSec / baseline.requestsPerSec, 2);
+    expect(predict.cpu.serversPercent).toBeGreaterThan(0);
+    expect(report.payload).toMatchObject({ rowsPerRequest: 12, distinctBodies: 64 });
+
+    const files = report.files;
+    expect(JSON.parse(readFileSync(files.json, 'utf8')).cells).toEqual(report.cells);
+    const csv = readFileSync(files.csv, 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(3);
+    expect(csv[2].split(',').slice(0, 4)).toEqual(['predict', '1', '4', 'POST /predict']);
+    expect(readFileSync(files.markdown, 'utf8')).toContain(`| 1 | 4 | POST /predict | ${predict.requestsPerSec.toFixed(0)} |`);
+    const svg = readFileSync(files.svg, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('4 connections');
+  }, 130_000);
+
+  describe('--target', () => {
+    let server: ChildProcess;
+    let url: string;
+
+    beforeAll(async () => {
+      server = spawn(process.execPath, [BIN, 'serve', '--run', runId, '--port', '0', '--home', home, '--log-level', 'silent'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      url = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        server.stdout?.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+          const match = /Listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
+          if (match) resolve(match[1]);
+        });
+        server.on('exit', () => reject(new Error(`serve exited: ${text}`)));
+      });
+    }, 60_000);
+    afterAll(() => {
+      server?.kill('SIGINT');
+    });
+
+    it('measures a running service, and every reported /predict response was answered by that server', async () => {
+      const before = await servedPredictions(url);
+      const result = await runCli(['bench', '--home', home, '--target', url, ...SHORT, '--out', path.join(home, 'target-results'), '--json'], { env, timeoutMs: 120_000 });
+      expect(result.exitCode, result.stderr).toBe(0);
+      const report = result.json.result;
+      expect(report).toMatchObject({ balancer: 'external', target: url, runId });
+      const [baseline, predict] = report.cells;
+      checkCell(baseline, 'baseline', null);
+      checkCell(predict, 'predict', null);
+      const served = (await servedPredictions(url)) - before;
+      // The probe request plus every 2xx the report counts; requests cut off at the end may add more.
+      expect(served).toBeGreaterThanOrEqual(predict.requests + 1);
+    }, 130_000);
+  });
+});

@@ -1,0 +1,202 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
+import { ALL_SPECS } from '../../src/core/config/specs/index.js';
+import { createMessageBus } from '../../src/core/bus/index.js';
+import type { MessageBus, ReceivedMessage } from '../../src/core/bus/message-bus.js';
+import { listPromotionHistory } from '../../src/core/registry/promotion-history.js';
+import type { PromotionRecord } from '../../src/core/registry/pointers.js';
+import type { RunRecord } from '../../src/core/registry/run-record.js';
+import { listRunRecords } from '../../src/core/registry/run-store.js';
+import { createS3Store } from '../../src/core/storage/s3-store.js';
+import type { ObjectStore } from '../../src/core/storage/object-store.js';
+import { BIN, REPO_ROOT, runCli, type CliRun } from '../helpers/run-cli.js';
+import { loadInfraEnv } from './infra-env.js';
+
+/**
+ * Runs the real pipeline as child processes (`flts preprocess`, `flts daemon`, `flts serve`) against the
+ * Kafka and S3 servers of `npm run infra:up`. Every pipeline gets its own topics, consumer groups and
+ * buckets, so tests never see each other's messages or objects.
+ */
+export interface Pipeline {
+  env: Record<string, string>;
+  settings: Settings;
+  store: ObjectStore;
+  /** Starts `flts <args>` in the background with the pipeline's environment plus `extra`. */
+  start(args: string[], extra?: Record<string, string>): FltsProcess;
+  preprocess(extra?: Record<string, string>): Promise<CliRun>;
+  runs(): Promise<RunRecord[]>;
+  promotions(): Promise<PromotionRecord[]>;
+  /** A bus client of the test itself (publishing claims, reading topics). */
+  bus(): MessageBus;
+  /** Every message on `topic` so far, read by a fresh group from the beginning. */
+  readTopic(topic: string, atLeast: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
+  close(): Promise<void>;
+}
+
+export interface FltsProcess {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves with the first match of `pattern` in stdout. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  exited: Promise<number | null>;
+  /** Sends the signal (if still running) and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const DATA = ['--train', '../shared/datasets/PobleSec.csv', '--test', '../shared/datasets/PobleSec_test.csv'];
+
+/** Tiny training so a whole pipeline takes seconds: 300 rows, one epoch, 8 hidden units, NAIVE + LSTM. */
+export const TINY_TRAINING: Record<string, string> = {
+  SAMPLE_TRAIN_ROWS: '300',
+  SAMPLE_TEST_ROWS: '100',
+  EPOCHS: '1',
+  HIDDEN_SIZE: '8',
+  NUM_LAYERS: '1',
+  EXPECTED_MODEL_TYPES: 'NAIVE,LSTM',
+  FLTS_TRAINER_MODELS: 'NAIVE,LSTM',
+  FLTS_DAEMON_HEARTBEAT_MS: '300',
+  FLTS_DAEMON_LEASE_STALE_MS: '2500',
+  FAILURE_MAX_RETRIES: '2',
+  FLTS_BUS_RETRY_BACKOFF_MS: '100',
+  FLTS_BUS_RETRY_MAX_BACKOFF_MS: '1000',
+  FLTS_SERVE_POLL_INTERVAL_MS: '0',
+  FLTS_SERVE_PREDICTION_LOG: 'false',
+  FLTS_LOG_LEVEL: 'info',
+};
+
+function cleanEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const spec of ALL_SPECS) for (const name of spec.env ?? []) delete env[name];
+  for (const name of Object.keys(env)) if (name.startsWith('FLTS_')) delete env[name];
+  return { ...env, ...extra };
+}
+
+export async function waitUntil<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 90_000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+function startProcess(args: string[], env: Record<string, string>): FltsProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: cleanEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (stderr.length > 4_000_000) stderr = stderr.slice(-2_000_000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  let done = false;
+  void exited.then(() => (done = true));
+  return {
+    child,
+    output: () => `${stdout}\n--- stderr (tail) ---\n${stderr.slice(-4000)}`,
+    async waitForOutput(pattern, timeoutMs = 60_000) {
+      return waitUntil(
+        async () => {
+          if (done) throw new Error(`flts ${args[0]} exited: ${stdout}\n${stderr.slice(-3000)}`);
+          return pattern.exec(stdout) ?? undefined;
+        },
+        `${pattern} in the output of flts ${args.join(' ')}`,
+        timeoutMs,
+        100,
+      );
+    },
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (!done) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export function createPipeline(name: string, overrides: Record<string, string> = {}): Pipeline {
+  const infra = loadInfraEnv();
+  const p = `${name}-${randomUUID().slice(0, 6)}`.toLowerCase();
+  const env: Record<string, string> = {
+    ...infra.vars,
+    FLTS_STORE: 's3',
+    FLTS_BUS: 'kafka',
+    OUTPUT_BUCKET: `${p}-processed`,
+    FLTS_RUNS_BUCKET: `${p}-runs`,
+    PROMOTION_BUCKET: `${p}-promotion`,
+    INFERENCE_LOG_BUCKET: `${p}-logs`,
+    PRODUCER_TOPIC_0: `${p}-training-data`,
+    PRODUCER_TOPIC_1: `${p}-inference-data`,
+    MODEL_TRAINING_TOPIC: `${p}-model-training`,
+    MODEL_SELECTED_TOPIC: `${p}-model-selected`,
+    FLTS_PERFORMANCE_EVAL_TOPIC: `${p}-performance-eval`,
+    FLTS_TRAINER_GROUP_PREFIX: `${p}-train-`,
+    EVAL_GROUP_ID: `${p}-eval-promoter`,
+    FLTS_SERVING_GROUP_PREFIX: `${p}-serve-`,
+    ...TINY_TRAINING,
+    ...overrides,
+  };
+  const { settings } = resolveSettings({ env });
+  const store = createS3Store(settings.store.s3);
+  const buses: MessageBus[] = [];
+  const processes: FltsProcess[] = [];
+  const bus = (): MessageBus => {
+    const created = createMessageBus(settings)!;
+    buses.push(created);
+    return created;
+  };
+  return {
+    env,
+    settings,
+    store,
+    start(args, extra = {}) {
+      const proc = startProcess(args, { ...env, ...extra });
+      processes.push(proc);
+      return proc;
+    },
+    preprocess: (extra = {}) => runCli(['preprocess', '--dataset', 'PobleSec', ...DATA], { env: { ...env, ...extra }, timeoutMs: 120_000 }),
+    runs: () => listRunRecords(store, settings),
+    promotions: () => listPromotionHistory(store, settings),
+    bus,
+    async readTopic(topic, atLeast, timeoutMs = 30_000) {
+      const reader = bus();
+      const seen: ReceivedMessage[] = [];
+      const subscription = await reader.subscribe({ group: `${p}-reader-${randomUUID().slice(0, 6)}`, topics: [topic] }, async (message) => {
+        seen.push(message);
+      });
+      try {
+        await waitUntil(async () => seen.length >= atLeast, `${atLeast} message(s) on ${topic}`, timeoutMs, 100);
+        return [...seen];
+      } finally {
+        await subscription.stop();
+      }
+    },
+    async close() {
+      await Promise.all(processes.map((proc) => proc.stop('SIGKILL')));
+      await Promise.all(buses.map((b) => b.close()));
+    },
+  };
+}
+
+export async function getJson(url: string): Promise<{ status: number; json: any }> {
+  const response = await fetch(url);
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: response.status, json };
+}
+
+export function ofType(runs: RunRecord[], modelType: string, status?: string): RunRecord[] {
+  return runs.filter((run) => run.model_type === modelType && (status === undefined || run.status === status));
+}

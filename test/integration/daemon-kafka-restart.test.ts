@@ -1,0 +1,62 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodePromotion } from '../../src/core/bus/messages.js';
+import { REPO_ROOT } from '../helpers/run-cli.js';
+import { createPipeline, ofType, waitUntil, type Pipeline } from './daemon-harness.js';
+import { infraSkipReason } from './infra-env.js';
+
+const skipReason = infraSkipReason();
+const INFRA = path.join(REPO_ROOT, 'scripts/infra/infra.sh');
+
+/** A Kafka of this test's own (its own state directory and port): stopping it disturbs no other test file. */
+function privateKafka(dir: string, action: 'start' | 'stop' | 'down'): void {
+  const args = action === 'down' ? [INFRA, 'down'] : [INFRA, action, 'kafka'];
+  const result = spawnSync('bash', args, { cwd: REPO_ROOT, env: { ...process.env, FLTS_INFRA_DIR: dir, FLTS_INFRA_TIMEOUT: '150' }, encoding: 'utf8', timeout: 180_000 });
+  if (result.status !== 0) throw new Error(`infra.sh ${args.slice(1).join(' ')} failed: ${result.stderr}`);
+}
+
+if (skipReason) {
+  console.warn(`integration > daemon > kafka restart skipped: ${skipReason}`);
+  describe('integration > daemon > kafka restart', () => {
+    it.skip(`skipped: ${skipReason}`, () => {});
+  });
+} else {
+  describe('integration > daemon > kafka restart', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-kafka-'));
+    let pipeline: Pipeline;
+    beforeAll(() => {
+      privateKafka(dir, 'start');
+      const brokers = /^KAFKA_BOOTSTRAP_SERVERS=(.*)$/m.exec(readFileSync(path.join(dir, 'env'), 'utf8'))![1];
+      // Enough epochs that Kafka goes away while the LSTM is still training.
+      pipeline = createPipeline('dkafka', { KAFKA_BOOTSTRAP_SERVERS: brokers, EPOCHS: '150', EARLY_STOPPING: 'false' });
+    });
+    afterAll(async () => {
+      await pipeline?.close();
+      privateKafka(dir, 'down');
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('completes the pipeline when Kafka is restarted mid-training', async () => {
+      const daemon = pipeline.start(['daemon', '--port', '0']);
+      await daemon.waitForOutput(/Daemon listening on/);
+      const preprocess = await pipeline.preprocess();
+      expect(preprocess.exitCode, preprocess.stderr).toBe(0);
+      await waitUntil(async () => ofType(await pipeline.runs(), 'LSTM', 'RUNNING')[0], 'a RUNNING LSTM run', 120_000);
+
+      privateKafka(dir, 'stop');
+      privateKafka(dir, 'start');
+
+      const promotion = await waitUntil(async () => (await pipeline.promotions())[0], 'the automatic promotion', 180_000);
+      const selected = (await pipeline.readTopic(pipeline.settings.bus.topics.modelSelected, 1, 60_000)).map(decodePromotion);
+      expect(selected.map((notice) => notice.run_id)).toContain(promotion.run_id);
+      const runs = await pipeline.runs();
+      expect(ofType(runs, 'LSTM', 'SUCCESS')).toHaveLength(1);
+      expect(ofType(runs, 'NAIVE', 'SUCCESS')).toHaveLength(1);
+      expect(await pipeline.promotions()).toHaveLength(1);
+      expect(await daemon.stop('SIGTERM')).toBe(0);
+    });
+  });
+}

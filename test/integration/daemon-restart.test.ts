@@ -1,0 +1,59 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { trainerGroupId } from '../../src/core/bus/topics.js';
+import { leaseKey, readLease } from '../../src/core/daemon/work-lease.js';
+import { createPipeline, ofType, waitUntil } from './daemon-harness.js';
+import { infraSkipReason } from './infra-env.js';
+
+const skipReason = infraSkipReason();
+
+if (skipReason) {
+  console.warn(`integration > daemon > restart skipped: ${skipReason}`);
+  describe('integration > daemon > restart', () => {
+    it.skip(`skipped: ${skipReason}`, () => {});
+  });
+} else {
+  describe('integration > daemon > restart', () => {
+    // The first daemon trains for thousands of epochs, so it is surely mid-training when it is killed.
+    const pipeline = createPipeline('dkill', { EPOCHS: '5000', EARLY_STOPPING: 'false' });
+    const { settings } = pipeline;
+    afterAll(() => pipeline.close());
+
+    it('finishes exactly once after the daemon is SIGKILLed mid-training, and the restarted promoter still promotes (F1)', async () => {
+      const first = pipeline.start(['daemon', '--port', '0']);
+      await first.waitForOutput(/Daemon listening on/);
+      const preprocess = await pipeline.preprocess();
+      expect(preprocess.exitCode, preprocess.stderr).toBe(0);
+      const configHash = /config_hash (\w+)/.exec(preprocess.stdout)?.[1] ?? '';
+      expect(configHash).toMatch(/^[0-9a-f]{64}$/);
+
+      // Mid-training: the LSTM run is RUNNING and its lease names it (the trainer is heartbeating).
+      const running = await waitUntil(async () => ofType(await pipeline.runs(), 'LSTM', 'RUNNING')[0], 'a RUNNING LSTM run', 120_000);
+      await waitUntil(async () => (await readLease(pipeline.store, settings, leaseKey('train', configHash, 'LSTM')))?.run_id === running.run_id, 'the lease to name the running run', 30_000);
+      expect(await first.stop('SIGKILL')).toBe(-1);
+      expect(ofType(await pipeline.runs(), 'LSTM').map((run) => run.status)).toEqual(['RUNNING']);
+
+      const second = pipeline.start(['daemon', '--port', '0'], { EPOCHS: '1' });
+      await second.waitForOutput(/Daemon listening on/);
+      const promotion = await waitUntil(async () => (await pipeline.promotions())[0], 'the automatic promotion after the restart', 150_000);
+
+      const bus = pipeline.bus();
+      for (const [group, topic] of [
+        [trainerGroupId('LSTM', settings.bus.groups.trainerPrefix), settings.bus.topics.trainingData],
+        [trainerGroupId('NAIVE', settings.bus.groups.trainerPrefix), settings.bus.topics.trainingData],
+        [settings.bus.groups.promoter, settings.bus.topics.modelTraining],
+      ]) {
+        await waitUntil(async () => (await bus.lag(group, [topic])).every((p) => p.lag === 0), `group ${group} to commit everything`, 60_000);
+      }
+      const runs = await pipeline.runs();
+      const lstm = ofType(runs, 'LSTM');
+      expect(lstm.find((run) => run.run_id === running.run_id)).toMatchObject({ status: 'KILLED', error: { code: 'FLTS_TRAIN_ABORTED' } });
+      expect(ofType(runs, 'LSTM', 'SUCCESS')).toHaveLength(1);
+      expect(lstm).toHaveLength(2);
+      expect(ofType(runs, 'NAIVE', 'SUCCESS')).toHaveLength(1);
+      expect(ofType(runs, 'NAIVE')).toHaveLength(1);
+      expect(await pipeline.promotions()).toEqual([promotion]);
+      expect([ofType(runs, 'LSTM', 'SUCCESS')[0].run_id, ofType(runs, 'NAIVE', 'SUCCESS')[0].run_id]).toContain(promotion.run_id);
+      expect(await second.stop('SIGTERM')).toBe(0);
+    });
+  });
+}

@@ -1,0 +1,152 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { render } from 'ink-testing-library';
+import { createElement } from 'react';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PromoteManualScreen, type ScreenOutcome } from '../src/cli/screens/promote-manual-screen.js';
+import { defaultSettings, type Settings } from '../src/core/config/settings.js';
+import { readPromotionPointer } from '../src/core/registry/pointers.js';
+import { listPromotionHistory } from '../src/core/registry/promotion-history.js';
+import { promoteRun } from '../src/core/registry/promotion.js';
+import { listPromotionCandidates, promoteManually } from '../src/core/runbooks/index.js';
+import { RUNBOOK_HASH, seedRunbookRegistry } from '../src/core/runbooks/runbook-registry.fixture.js';
+import { createFsStore } from '../src/core/storage/fs-store.js';
+import type { ObjectStore } from '../src/core/storage/object-store.js';
+import { runCli } from './helpers/run-cli.js';
+
+const KEYS = { up: '\u001B[A', down: '\u001B[B', enter: '\r', escape: '\u001B', ctrlC: '\u0003', backspace: '\u007F' };
+
+let home: string;
+let store: ObjectStore;
+let settings: Settings;
+
+beforeEach(async () => {
+  home = mkdtempSync(path.join(tmpdir(), 'flts-promote-manual-'));
+  store = createFsStore(path.join(home, 'store'));
+  settings = defaultSettings();
+  await seedRunbookRegistry(store, settings);
+  await promoteRun('runA', settings, { store }, { source: 'auto', reason: 'initial' });
+});
+afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+async function until(condition: () => boolean, what: string | (() => string)): Promise<void> {
+  // Polls between event-loop turns; the deadline only bounds a hang (promoting does real file I/O).
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (condition()) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+}
+
+async function openScreen(force = false) {
+  const candidates = await listPromotionCandidates({ configHash: RUNBOOK_HASH }, settings, { store });
+  const outcomes: ScreenOutcome[] = [];
+  const screen = render(
+    createElement(PromoteManualScreen, {
+      candidates,
+      force,
+      onPromote: (runId, reason) => promoteManually({ runId, reason, force, operator: 'tester' }, settings, { store }),
+      onExit: (outcome) => outcomes.push(outcome),
+    }),
+  );
+  const frame = (): string => screen.lastFrame() ?? '';
+  const press = async (key: string, expectInFrame: string): Promise<void> => {
+    screen.stdin.write(key);
+    await until(() => frame().includes(expectInFrame), () => `${JSON.stringify(expectInFrame)} after ${JSON.stringify(key)}; frame:\n${frame()}`);
+  };
+  // Keys written before the screen listens to stdin would be lost.
+  await until(() => frame().includes('runB') && screen.stdin.listenerCount('readable') > 0, 'the run list, listening for keys');
+  return { screen, frame, press, outcomes };
+}
+
+describe('cli > screens > promote-manual-screen', () => {
+  it('lists runs by score with the promoted one marked, shows the diff of the selection, and promotes with the typed reason', async () => {
+    const { frame, press, outcomes } = await openScreen();
+    const lines = frame().split('\n');
+    const order = ['runB', 'runC', 'runA', 'runF'].map((id) => lines.findIndex((line) => line.includes(` ${id} `)));
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect(lines[order[2]]).toMatch(/^ \* ?\s*LSTM/);
+    expect(lines[order[3]]).toContain('!');
+
+    await press('j', 'NAIVE run runC vs current LSTM run runA');
+    await press(KEYS.up, 'GRU run runB vs current LSTM run runA');
+    expect(frame()).toContain('model type: LSTM -> GRU');
+    expect(frame()).toMatch(/rmse\s+0\.05000 ->\s+0\.04000\s+delta -0\.01000 \(-20\.0%\)/);
+    expect(frame()).toContain('hidden_units: 32 -> 64');
+    expect(frame()).not.toContain('epochs:');
+
+    await press(KEYS.enter, 'Reason: _');
+    await press('weekend regression', 'Reason: weekend regression_');
+    await press('x', 'regressionx');
+    await press(KEYS.backspace, 'Reason: weekend regression_');
+    await press(KEYS.enter, 'Promote GRU run runB, replacing runA? [y/N]');
+    await press('y', 'Promoting runB');
+    await until(() => outcomes.length === 1, 'the promotion to finish');
+
+    expect(outcomes[0].kind).toBe('promoted');
+    const last = (await listPromotionHistory(store, settings)).at(-1);
+    expect(last).toMatchObject({ run_id: 'runB', source: 'manual', reason: 'weekend regression', previous_run_id: 'runA', operator: 'tester', forced: false, action: 'promote' });
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runB');
+  });
+
+  it('writes nothing when the operator leaves with escape, or with Ctrl-C at the confirmation', async () => {
+    const first = await openScreen();
+    first.screen.stdin.write(KEYS.escape);
+    await until(() => first.outcomes.length === 1, 'escape to leave');
+    expect(first.outcomes[0]).toEqual({ kind: 'cancelled' });
+
+    const second = await openScreen();
+    await second.press(KEYS.enter, 'Reason: _');
+    await second.press('changed my mind', 'Reason: changed my mind_');
+    await second.press(KEYS.enter, '[y/N]');
+    second.screen.stdin.write(KEYS.ctrlC);
+    await until(() => second.outcomes.length === 1, 'Ctrl-C to leave');
+    expect(second.outcomes[0]).toEqual({ kind: 'cancelled' });
+
+    const history = await listPromotionHistory(store, settings);
+    expect(history.map((r) => r.run_id)).toEqual(['runA']);
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runA');
+  });
+
+  it('refuses to select a FAILED run without --force, and records the override with it', async () => {
+    const refused = await openScreen();
+    for (let i = 0; i < 3; i++) refused.screen.stdin.write('j');
+    await until(() => refused.frame().includes('LSTM run runF vs'), 'runF selected');
+    await refused.press(KEYS.enter, 'runF cannot be promoted without --force');
+    expect(refused.frame()).toContain('cannot promote: status is FAILED');
+    expect(refused.frame()).not.toContain('Reason:');
+    refused.screen.unmount();
+
+    const forced = await openScreen(true);
+    for (let i = 0; i < 3; i++) forced.screen.stdin.write(KEYS.down);
+    await until(() => forced.frame().includes('forced: status is FAILED'), 'runF selected with --force');
+    await forced.press(KEYS.enter, 'Reason: _');
+    await forced.press('hotfix', 'Reason: hotfix_');
+    await forced.press(KEYS.enter, '[y/N]');
+    await forced.press('y', 'Promoting runF');
+    await until(() => forced.outcomes.length === 1, 'the forced promotion to finish');
+    expect(forced.outcomes[0].kind).toBe('promoted');
+    expect((await listPromotionHistory(store, settings)).at(-1)).toMatchObject({ run_id: 'runF', source: 'manual', forced: true, forced_over: ['status is FAILED, not SUCCESS'] });
+  });
+});
+
+describe('cli > promote-manual (non-interactive)', () => {
+  it('promotes directly without a terminal, and refuses without --run and --reason', async () => {
+    const env = { FLTS_HOME: home, FLTS_OPERATOR: 'ci-bot' };
+    const missing = await runCli(['promote-manual', '--run', 'runC', '--json'], { env });
+    expect(missing.exitCode).toBe(2);
+    expect(missing.json.error.code).toBe('FLTS_USAGE_INVALID_FLAG');
+
+    const refused = await runCli(['promote-manual', '--yes', '--run', 'runF', '--reason', 'try', '--json'], { env });
+    expect(refused.exitCode).toBe(5);
+    expect(refused.json.error.code).toBe('FLTS_RUN_NOT_SUCCESSFUL');
+
+    const done = await runCli(['promote-manual', '--yes', '--run', 'runC', '--reason', 'baseline for the demo', '--json'], { env });
+    expect(done.exitCode).toBe(0);
+    expect(done.json.result.record).toMatchObject({ run_id: 'runC', source: 'manual', reason: 'baseline for the demo', operator: 'ci-bot', previous_run_id: 'runA' });
+    const history = await runCli(['promote', '--history', '--json'], { env });
+    expect(history.json.result.history.map((r: { run_id: string; source: string }) => `${r.run_id}:${r.source}`)).toEqual(['runA:auto', 'runC:manual']);
+  });
+});
