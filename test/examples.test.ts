@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { runLibraryExample } from '../examples/library-usage.js';
+import { infraSkipReason } from './integration/infra-env.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const FAST = { EPOCHS: '1', HIDDEN_SIZE: '8' };
@@ -40,6 +41,17 @@ describe('examples', () => {
     const stdout = await runScript('examples/custom-dataset.sh', { ...FAST, FLTS_HOME: home });
     expect(stdout).toMatch(/LSTM\s+\w+ SUCCESS/);
     expect(stdout).toContain('rmse(load_mw)');
+  });
+
+  const infraMissing = infraSkipReason();
+  it.skipIf(infraMissing !== undefined)(`distributed.sh: the daemon trains and promotes, and the serving replica switches${infraMissing ? ` (skipped: ${infraMissing})` : ''}`, async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'flts-distributed-'));
+    const stdout = await runScript('examples/distributed.sh', { ...FAST, FLTS_HOME: home, DAEMON_PORT: String(await freePort()), SERVE_PORT: String(await freePort()) });
+    const servedRun = /serving run (\w+)/.exec(stdout)?.[1];
+    expect(servedRun).toMatch(/^[0-9a-f]{32}$/);
+    const forecast = JSON.parse(stdout.split('\n').find((line) => line.startsWith('{"status"')) ?? '{}');
+    expect(forecast.run_id).toBe(servedRun);
+    expect(forecast.predictions[0].down).toEqual(expect.any(Number));
   });
 
   it('library-usage.ts runs the pipeline through the public API', async () => {

@@ -137,6 +137,8 @@ if (skipReason) {
       const request = resolveReplayRequest({ group, topics: [`${topic}:0,2`], toEarliest: true }, bus, start);
       await replayOffsets({ ...request, execute: true, operator: 'it' }, { admin: offsetsAdmin, audit: { store, bucket: 'model-promotion' } });
       expect(await committed(group)).toEqual([0, COMMITTED[1], 0]);
+      const all = await replayOffsets({ group, scope: { allTopics: true }, target: { kind: 'latest' }, operator: 'it' }, { admin: offsetsAdmin });
+      expect(all.partitions.map((p) => `${p.topic}:${p.partition}:${p.new_offset}`)).toEqual([0, 1, 2].map((p) => `${topic}:${p}:${PER_PARTITION}`));
     });
 
     it('plans without changing anything in a dry run, and audits only executed resets', async () => {

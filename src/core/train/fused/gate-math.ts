@@ -4,8 +4,18 @@ import * as tf from '@tensorflow/tfjs';
  * tanh(z) = 2 sigmoid(2z) - 1. The wasm backend's sigmoid is vectorised and its tanh is not (about 10x
  * slower), so every tanh of the fused path goes through sigmoid.
  */
-export function tanhViaSigmoid(z: tf.Tensor): tf.Tensor {
-  return tf.sub(tf.mul(tf.sigmoid(tf.mul(z, 2)), 2), 1);
+export function tanhViaSigmoid(z: tf.Tensor, k: Constants): tf.Tensor {
+  return tf.sub(tf.mul(tf.sigmoid(tf.add(z, z)), k.two), k.one);
+}
+
+/** Scalars made once per pass: a number operand would upload a new scalar tensor on every op. */
+export interface Constants {
+  one: tf.Scalar;
+  two: tf.Scalar;
+}
+
+export function constants(): Constants {
+  return { one: tf.scalar(1), two: tf.scalar(2) };
 }
 
 /** A [blocks * units] row vector with `value` on block `block` and 1 elsewhere (per-gate column scale). */

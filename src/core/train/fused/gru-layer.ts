@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { block, blockScale, matMulAT, stepRows } from './gate-math.js';
+import { block, blockScale, constants, matMulAT, stepRows } from './gate-math.js';
 import type { LayerGradients } from './lstm-layer.js';
 
 export interface GruCache {
@@ -26,12 +26,13 @@ export interface GruCache {
  */
 export function gruForward(input: tf.Tensor2D, kernel: tf.Tensor2D, recurrent: tf.Tensor2D, bias: tf.Tensor1D, steps: number, batch: number): GruCache {
   const units = recurrent.shape[0];
+  const k = constants();
   // Doubled candidate columns: its tanh becomes 2 sigmoid(2a) - 1.
   const scale = blockScale(3, units, 2, 2);
   const projected = tf.add(tf.matMul(input, tf.mul(kernel, scale)), tf.mul(bias, scale)) as tf.Tensor2D;
   const gatesRecurrent = tf.slice(recurrent, [0, 0], [units, 2 * units]) as tf.Tensor2D;
   const candidateRecurrent = tf.slice(recurrent, [0, 2 * units], [units, units]) as tf.Tensor2D;
-  const candidateScaled = tf.mul(candidateRecurrent, 2) as tf.Tensor2D;
+  const candidateScaled = tf.mul(candidateRecurrent, k.two) as tf.Tensor2D;
   const cache: GruCache = {
     steps,
     batch,
@@ -58,7 +59,7 @@ export function gruForward(input: tf.Tensor2D, kernel: tf.Tensor2D, recurrent: t
       cache.resetHidden.push(rh);
       candidateInput = tf.add(xCandidate, tf.matMul(rh, candidateScaled));
     }
-    const hh = tf.sub(tf.mul(tf.sigmoid(candidateInput), 2), 1) as tf.Tensor2D;
+    const hh = tf.sub(tf.mul(tf.sigmoid(candidateInput), k.two), k.one) as tf.Tensor2D;
     cache.gates.push(zr);
     cache.candidate.push(hh);
     // h = z h_{t-1} + (1 - z) hh = hh + z (h_{t-1} - hh)
@@ -70,14 +71,15 @@ export function gruForward(input: tf.Tensor2D, kernel: tf.Tensor2D, recurrent: t
 export function gruBackward(cache: GruCache, outputGrad: (t: number) => tf.Tensor2D | undefined, needInputGrad: boolean): LayerGradients {
   const { steps, batch, units } = cache;
   const zero = tf.zeros([batch, units]) as tf.Tensor2D;
+  const k = constants();
   const gates = tf.concat(cache.gates, 0) as tf.Tensor2D;
   const candidate = tf.concat(cache.candidate, 0) as tf.Tensor2D;
   const previous = tf.concat([zero, ...cache.hidden.slice(0, -1)], 0) as tf.Tensor2D;
   const z = block(gates, 0, units);
   const r = block(gates, 1, units);
-  const gatesDerivative = tf.mul(gates, tf.sub(1, gates)) as tf.Tensor2D;
+  const gatesDerivative = tf.mul(gates, tf.sub(k.one, gates)) as tf.Tensor2D;
   // d loss / d (candidate pre-activation) = dh (1 - z) (1 - hh^2); d loss / dz = dh (h_{t-1} - hh).
-  const toCandidate = tf.mul(tf.sub(1, z), tf.sub(1, tf.square(candidate))) as tf.Tensor2D;
+  const toCandidate = tf.mul(tf.sub(k.one, z), tf.sub(k.one, tf.square(candidate))) as tf.Tensor2D;
   const toUpdate = tf.sub(previous, candidate) as tf.Tensor2D;
   const dGates: tf.Tensor2D[] = new Array(steps);
   const dCandidate: tf.Tensor2D[] = new Array(steps);

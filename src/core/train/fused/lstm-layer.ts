@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { block, blockScale, matMulAT, stepRows, tanhViaSigmoid } from './gate-math.js';
+import { block, blockScale, constants, matMulAT, stepRows, tanhViaSigmoid } from './gate-math.js';
 
 /** What the backward pass of one LSTM layer needs from its forward pass. */
 export interface LstmCache {
@@ -25,6 +25,7 @@ export interface LstmCache {
  */
 export function lstmForward(input: tf.Tensor2D, kernel: tf.Tensor2D, recurrent: tf.Tensor2D, bias: tf.Tensor1D, steps: number, batch: number): LstmCache {
   const units = recurrent.shape[0];
+  const k = constants();
   // Doubling the candidate columns turns its tanh into the same sigmoid as the gates: one op per step.
   const scale = blockScale(4, units, 2, 2);
   const projected = tf.add(tf.matMul(input, tf.mul(kernel, scale)), tf.mul(bias, scale)) as tf.Tensor2D;
@@ -38,10 +39,10 @@ export function lstmForward(input: tf.Tensor2D, kernel: tf.Tensor2D, recurrent: 
     const z = t === 0 ? xp : tf.add(xp, tf.matMul(hidden[t - 1], recurrentScaled));
     const s = tf.sigmoid(z) as tf.Tensor2D;
     const i = block(s, 0, units);
-    const g = tf.sub(tf.mul(block(s, 2, units), 2), 1);
+    const g = tf.sub(tf.mul(block(s, 2, units), k.two), k.one);
     const ig = tf.mul(i, g);
     const c = (t === 0 ? ig : tf.add(tf.mul(block(s, 1, units), cells[t - 1]), ig)) as tf.Tensor2D;
-    const tc = tanhViaSigmoid(c) as tf.Tensor2D;
+    const tc = tanhViaSigmoid(c, k) as tf.Tensor2D;
     gates.push(s);
     cells.push(c);
     cellTanh.push(tc);
@@ -65,17 +66,18 @@ export interface LayerGradients {
 export function lstmBackward(cache: LstmCache, outputGrad: (t: number) => tf.Tensor2D | undefined, needInputGrad: boolean): LayerGradients {
   const { steps, batch, units, gates } = cache;
   const zero = tf.zeros([batch, units]) as tf.Tensor2D;
+  const k = constants();
   // d activation / d pre-activation for every step at once: s(1-s), and 4 s(1-s) = 1 - g^2 for the candidate.
-  const derivative = tf.mul(tf.mul(gates, tf.sub(1, gates)), blockScale(4, units, 2, 4));
+  const derivative = tf.mul(tf.mul(gates, tf.sub(k.one, gates)), blockScale(4, units, 2, 4));
   const i = block(gates, 0, units);
   const f = block(gates, 1, units);
-  const g = tf.sub(tf.mul(block(gates, 2, units), 2), 1);
+  const g = tf.sub(tf.mul(block(gates, 2, units), k.two), k.one);
   const o = block(gates, 3, units);
   const previousCells = tf.concat([zero, ...cache.cells.slice(0, -1)], 0);
   const cellTanh = tf.concat(cache.cellTanh, 0) as tf.Tensor2D;
   // dZ = [dc, dc, dc, dh] * multiplier, with multiplier = [g, c_{t-1}, i, tanh c] * derivative.
   const multiplier = tf.mul(tf.concat([g, previousCells, i, cellTanh], 1), derivative) as tf.Tensor2D;
-  const outputToCell = tf.mul(o, tf.sub(1, tf.square(cellTanh))) as tf.Tensor2D;
+  const outputToCell = tf.mul(o, tf.sub(k.one, tf.square(cellTanh))) as tf.Tensor2D;
   const dz: tf.Tensor2D[] = new Array(steps);
   let dh: tf.Tensor2D | undefined;
   let dc: tf.Tensor2D | undefined;
