@@ -1,9 +1,12 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { decodeDeadLetter, decodePromotion, decodeTrainClaim, decodeTrainingEvent } from '../../src/core/bus/messages.js';
 import { dlqTopic, trainerGroupId } from '../../src/core/bus/topics.js';
 import type { PromotionRecord } from '../../src/core/registry/pointers.js';
 import { createPipeline, getJson, ofType, waitUntil, type FltsProcess } from './daemon-harness.js';
 import { infraSkipReason } from './infra-env.js';
+
+// These tests poll durable state with their own deadlines (up to several minutes on a loaded machine).
+vi.setConfig({ testTimeout: 420_000 });
 
 const skipReason = infraSkipReason();
 

@@ -1,8 +1,11 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { trainerGroupId } from '../../src/core/bus/topics.js';
 import { leaseKey, readLease } from '../../src/core/daemon/work-lease.js';
 import { createPipeline, ofType, waitUntil } from './daemon-harness.js';
 import { infraSkipReason } from './infra-env.js';
+
+// These tests poll durable state with their own deadlines (up to several minutes on a loaded machine).
+vi.setConfig({ testTimeout: 420_000 });
 
 const skipReason = infraSkipReason();
 

@@ -1,3 +1,4 @@
+import { createRandom } from '../data/seeded-random.js';
 import type { TimeFrame } from '../data/time-frame.js';
 
 export type SampleStrategy = 'head' | 'random';
@@ -9,24 +10,12 @@ export interface SampleOptions {
   seed: number;
 }
 
-/** mulberry32: tiny, fast and the same sequence on every platform for a given seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Row indices to keep, always ascending: sampling never reorders a series or detaches its timestamps. */
 export function sampleRowIndices(total: number, options: SampleOptions): Int32Array {
   const n = options.rows > 0 ? Math.min(options.rows, total) : total;
   if (n === total) return Int32Array.from({ length: total }, (_, i) => i);
   if (options.strategy === 'head') return Int32Array.from({ length: n }, (_, i) => i);
-  const random = seededRandom(options.seed);
+  const random = createRandom(options.seed);
   const pool = Int32Array.from({ length: total }, (_, i) => i);
   for (let i = 0; i < n; i++) {
     const j = i + Math.floor(random() * (total - i));

@@ -37,6 +37,37 @@ function nowTimestamp(now: () => Date): string {
   return promotionTimestamp(date, micros);
 }
 
+export interface PromotionRecordFields {
+  source: 'auto' | 'manual';
+  reason: string;
+  action: 'promote' | 'rollback';
+  previousRunId: string | null;
+  now?: () => Date;
+}
+
+/** The reference promotion record (fields in the reference order) plus flts's source, previous run and reason. */
+export function buildPromotionRecord(run: RunRecord, settings: Settings, fields: PromotionRecordFields): PromotionRecord {
+  const m = run.metrics;
+  return {
+    identifier: settings.identifier,
+    config_hash: run.config_hash,
+    run_id: run.run_id,
+    model_type: run.model_type,
+    experiment: run.experiment,
+    model_uri: `runs:/${run.run_id}/${run.model_type}`,
+    rmse: m?.test_rmse ?? null,
+    mae: m?.test_mae ?? null,
+    mse: m?.test_mse ?? null,
+    score: m ? referenceScore({ rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse }) : null,
+    timestamp: nowTimestamp(fields.now ?? (() => new Date())),
+    weights: { ...SCORE_WEIGHTS },
+    source: fields.source,
+    previous_run_id: fields.previousRunId,
+    reason: fields.reason,
+    action: fields.action,
+  };
+}
+
 async function assertPromotable(store: ObjectStore, settings: Settings, run: RunRecord): Promise<void> {
   if (run.status !== 'SUCCESS') {
     throw new FltsError('FLTS_RUN_NOT_SUCCESSFUL', `Run ${run.run_id} (${run.model_type}) has status ${run.status}${run.error ? ` (${run.error.message})` : ''}; only SUCCESS runs can be promoted.`, {
@@ -51,25 +82,7 @@ async function assertPromotable(store: ObjectStore, settings: Settings, run: Run
 
 async function writePromotion(run: RunRecord, settings: Settings, deps: PromoteDeps, fields: { source: 'auto' | 'manual'; reason: string; action: 'promote' | 'rollback' }, gate: PromoteResult['gate']): Promise<PromoteResult> {
   const previous = await readPointerAt(deps.store, settings, scopedPointerKey(settings));
-  const m = run.metrics;
-  const record: PromotionRecord = {
-    identifier: settings.identifier,
-    config_hash: run.config_hash,
-    run_id: run.run_id,
-    model_type: run.model_type,
-    experiment: run.experiment,
-    model_uri: `runs:/${run.run_id}/${run.model_type}`,
-    rmse: m?.test_rmse ?? null,
-    mae: m?.test_mae ?? null,
-    mse: m?.test_mse ?? null,
-    score: m ? referenceScore({ rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse }) : null,
-    timestamp: nowTimestamp(deps.now ?? (() => new Date())),
-    weights: { ...SCORE_WEIGHTS },
-    source: fields.source,
-    previous_run_id: previous?.run_id ?? null,
-    reason: fields.reason,
-    action: fields.action,
-  };
+  const record = buildPromotionRecord(run, settings, { ...fields, previousRunId: previous?.run_id ?? null, now: deps.now });
   await deps.store.ensureBucket(settings.store.buckets.promotion);
   const written = await appendHistory(deps.store, settings, record);
   await syncPointers(deps.store, settings);

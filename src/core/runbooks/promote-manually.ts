@@ -3,9 +3,9 @@ import { encodePromotion } from '../bus/messages.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
-import { referenceScore, SCORE_WEIGHTS } from '../eval/scoreboard.js';
 import { readPointerAt, scopedPointerKey, ROOT_POINTER, type PromotionRecord } from '../registry/pointers.js';
-import { appendHistory, historyKey, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
+import { appendHistory, historyKey, syncPointers } from '../registry/promotion-history.js';
+import { buildPromotionRecord } from '../registry/promotion.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { findRunRecord, readRunRecord } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -50,10 +50,6 @@ function refusal(run: RunRecord, problems: PromotionProblem[]): FltsError {
   });
 }
 
-function timestampNow(now: () => Date): string {
-  const micros = Math.floor(((performance.timeOrigin + performance.now()) * 1000) % 1000);
-  return promotionTimestamp(now(), micros);
-}
 
 /**
  * The manual promotion runbook as one call: validates the run (status, artifacts, quality gate), refuses
@@ -71,24 +67,8 @@ export async function promoteManually(input: ManualPromotionInput, settings: Set
 
   const previous = await readPointerAt(deps.store, settings, scopedPointerKey(settings));
   const diff = diffRuns(run, previous ? { pointer: previous, run: await findRunRecord(deps.store, settings, previous.run_id).catch(() => undefined) } : undefined);
-  const m = run.metrics;
   const record: ManualPromotionRecord = {
-    identifier: settings.identifier,
-    config_hash: run.config_hash,
-    run_id: run.run_id,
-    model_type: run.model_type,
-    experiment: run.experiment,
-    model_uri: `runs:/${run.run_id}/${run.model_type}`,
-    rmse: m?.test_rmse ?? null,
-    mae: m?.test_mae ?? null,
-    mse: m?.test_mse ?? null,
-    score: m ? referenceScore({ rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse }) : null,
-    timestamp: timestampNow(deps.now ?? (() => new Date())),
-    weights: { ...SCORE_WEIGHTS },
-    source: 'manual',
-    previous_run_id: previous?.run_id ?? null,
-    reason,
-    action: 'promote',
+    ...buildPromotionRecord(run, settings, { source: 'manual', reason, action: 'promote', previousRunId: previous?.run_id ?? null, now: deps.now }),
     operator: input.operator ?? null,
     forced: problems.length > 0,
     forced_over: problems.map((p) => p.message),
