@@ -101,8 +101,8 @@ export async function fitNetwork(network: tf.LayersModel, train: WindowSet, vali
   // Shards below ~16 windows make the multiplies too small to gain from a second thread.
   const auto = Math.max(1, Math.min(2, options.cores ?? 1, Math.floor(options.batchSize / 16)));
   const threads = Math.max(1, options.workers || auto);
-  const init = { layout, steps: spec.inputSeqLen, train, validation };
-  const gradients: GradientEngine = threads > 1 ? await createWorkerPoolEngine(init, validation.size, threads, options.backend ?? 'auto') : createLocalEngine(init, validation.size);
+  const init = { layout, steps: spec.inputSeqLen, train, validation, validationSize: validation.size, learningRate: options.learningRate };
+  const gradients: GradientEngine = threads > 1 ? await createWorkerPoolEngine(init, threads, options.backend ?? 'auto') : createLocalEngine(init);
   try {
     return await fitFused(network, layout, gradients, train, validation, spec, options);
   } finally {

@@ -5,22 +5,19 @@ import type { WindowSpec } from '../../models/forecast-model.js';
 import type { WindowSet } from '../../models/windows.js';
 import type { EpochRecord, FitNetworkOptions, FitNetworkResult } from '../fit-network.js';
 import { createRandom, shuffledIndices } from '../seeded-random.js';
-import { createFlatAdam } from './adam.js';
 import type { GradientEngine } from './gradient-engine.js';
 import { readParameters, writeParameters, type NetworkLayout } from './network-parameters.js';
 
 /**
  * The training loop of the fused path: the same seeded shuffle, Adam, validation, early stopping and
- * best-epoch restore as the tfjs-layers loop, with gradients from `engine` and Adam on the flat weights.
- * The network only receives the best weights at the end (and is what gets saved).
+ * best-epoch restore as the tfjs-layers loop; `engine` computes each step (gradient and Adam) on the flat
+ * weights. The network only receives the best weights at the end (and is what gets saved).
  */
 export async function fitFused(network: tf.LayersModel, layout: NetworkLayout, engine: GradientEngine, train: WindowSet, validation: WindowSet, spec: WindowSpec, options: FitNetworkOptions): Promise<FitNetworkResult> {
   const emit = options.onEvent ?? ignoreEvents;
   const width = spec.outputSeqLen * spec.targets.length;
   const weights = engine.weights;
   weights.set(readParameters(network, layout));
-  const gradient = new Float32Array(layout.size);
-  const adam = createFlatAdam(layout.size, options.learningRate);
   const random = createRandom(options.seed);
   const batches = Math.ceil(train.size / options.batchSize);
   const history: EpochRecord[] = [];
@@ -38,8 +35,7 @@ export async function fitFused(network: tf.LayersModel, layout: NetworkLayout, e
       if (options.signal?.aborted) throw new FltsError('FLTS_TRAIN_ABORTED', `Training of run ${options.runId} was stopped.`);
       const from = b * options.batchSize;
       const to = Math.min(train.size, from + options.batchSize);
-      const sse = await engine.gradients(from, to, gradient);
-      adam.step(weights, gradient);
+      const sse = await engine.step(from, to);
       squaredErrors += sse;
       trainedSamples += to - from;
       emit({ type: 'train.batch_end', runId: options.runId, epoch, batch: b + 1, loss: sse / ((to - from) * width) });

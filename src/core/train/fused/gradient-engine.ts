@@ -1,26 +1,34 @@
+import { createFlatAdam } from './adam.js';
 import { createGradientComputer, type ComputerInit } from './gradient-computer.js';
 
 /**
- * Computes batch gradients of the fused network for the current `weights`; the caller applies the
- * optimizer to `weights` between calls. One implementation runs on this thread, one on a worker pool.
+ * One optimisation step of the fused network at a time: the gradient of a batch and the Adam update of
+ * `weights`. One implementation runs on this thread, one on a worker pool.
  */
 export interface GradientEngine {
-  /** How many threads compute gradients. */
+  /** How many threads compute. */
   readonly threads: number;
-  /** Current parameters (flat, getWeights() order); written by the optimizer between steps. */
+  /** Current parameters (flat, getWeights() order); set before the first step, updated by every step. */
   readonly weights: Float32Array;
   /** Sets the sample order of the epoch; batches are index ranges into it. */
   setOrder(order: Int32Array): void;
-  /** Writes the MSE gradient of batch order[from, to) into `gradient`; returns the batch's squared error sum. */
-  gradients(from: number, to: number, gradient: Float32Array): Promise<number>;
+  /** Gradient of the MSE of batch order[from, to), then one Adam update; returns the batch's squared error sum. */
+  step(from: number, to: number): Promise<number>;
   /** Squared error sum over the whole validation set. */
   validationSse(): Promise<number>;
   close(): Promise<void>;
 }
 
-export function createLocalEngine(init: ComputerInit, validationSize: number): GradientEngine {
+export interface EngineInit extends ComputerInit {
+  validationSize: number;
+  learningRate: number;
+}
+
+export function createLocalEngine(init: EngineInit): GradientEngine {
   const computer = createGradientComputer(init);
   const weights = new Float32Array(init.layout.size);
+  const gradient = new Float32Array(init.layout.size);
+  const adam = createFlatAdam(0, init.layout.size, init.learningRate);
   let order: Int32Array = new Int32Array(0);
   return {
     threads: 1,
@@ -28,11 +36,13 @@ export function createLocalEngine(init: ComputerInit, validationSize: number): G
     setOrder(next) {
       order = next;
     },
-    async gradients(from, to, gradient) {
-      return computer.gradients(weights, order, from, to, to - from, gradient);
+    async step(from, to) {
+      const sse = computer.gradients(weights, order, from, to, to - from, gradient);
+      adam.step(weights, [gradient]);
+      return sse;
     },
     async validationSse() {
-      return validationSize > 0 ? computer.validationSse(weights, 0, validationSize) : 0;
+      return init.validationSize > 0 ? computer.validationSse(weights, 0, init.validationSize) : 0;
     },
     async close() {},
   };

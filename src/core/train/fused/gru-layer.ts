@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { block, blockScale, constants, matMulAT, stepRows } from './gate-math.js';
+import { biasGradient, block, blockScale, constants, stepRows, weightGradient } from './gate-math.js';
 import type { LayerGradients } from './lstm-layer.js';
 
 export interface GruCache {
@@ -29,7 +29,7 @@ export function gruForward(input: tf.Tensor2D, kernel: tf.Tensor2D, recurrent: t
   const k = constants();
   // Doubled candidate columns: its tanh becomes 2 sigmoid(2a) - 1.
   const scale = blockScale(3, units, 2, 2);
-  const projected = tf.add(tf.matMul(input, tf.mul(kernel, scale)), tf.mul(bias, scale)) as tf.Tensor2D;
+  const projected = tf.fused.matMul({ a: input, b: tf.mul(kernel, scale) as tf.Tensor2D, bias: tf.mul(bias, scale) }) as tf.Tensor2D;
   const gatesRecurrent = tf.slice(recurrent, [0, 0], [units, 2 * units]) as tf.Tensor2D;
   const candidateRecurrent = tf.slice(recurrent, [0, 2 * units], [units, units]) as tf.Tensor2D;
   const candidateScaled = tf.mul(candidateRecurrent, k.two) as tf.Tensor2D;
@@ -101,21 +101,13 @@ export function gruBackward(cache: GruCache, outputGrad: (t: number) => tf.Tenso
   const dGatesAll = tf.concat(dGates, 0) as tf.Tensor2D;
   const dCandidateAll = tf.concat(dCandidate, 0) as tf.Tensor2D;
   const dProjected = tf.concat([dGatesAll, dCandidateAll], 1) as tf.Tensor2D;
-  const laterRows = (steps - 1) * batch;
-  const recurrent =
-    steps > 1
-      ? (tf.concat(
-          [
-            matMulAT(tf.concat(cache.hidden.slice(0, -1), 0) as tf.Tensor2D, tf.slice(dGatesAll, [batch, 0], [laterRows, 2 * units])),
-            matMulAT(tf.concat(cache.resetHidden, 0) as tf.Tensor2D, tf.slice(dCandidateAll, [batch, 0], [laterRows, units])),
-          ],
-          1,
-        ) as tf.Tensor2D)
-      : (tf.zeros([units, 3 * units]) as tf.Tensor2D);
+  // r_t * h_{t-1} for every step (zero at t = 0).
+  const resetHidden = tf.concat([zero, ...cache.resetHidden], 0) as tf.Tensor2D;
+  const recurrent = tf.concat([weightGradient(previous, dGatesAll), weightGradient(resetHidden, dCandidateAll)], 1) as tf.Tensor2D;
   return {
-    kernel: matMulAT(cache.input, dProjected),
+    kernel: weightGradient(cache.input, dProjected),
     recurrent,
-    bias: tf.sum(dProjected, 0) as tf.Tensor1D,
+    bias: biasGradient(dProjected),
     input: needInputGrad ? (tf.matMul(dProjected, cache.kernelT) as tf.Tensor2D) : undefined,
   };
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { block, blockScale, constants, matMulAT, stepRows, tanhViaSigmoid } from './gate-math.js';
+import { biasGradient, block, blockScale, constants, stepRows, tanhViaSigmoid, weightGradient } from './gate-math.js';
 
 /** What the backward pass of one LSTM layer needs from its forward pass. */
 export interface LstmCache {
@@ -28,7 +28,7 @@ export function lstmForward(input: tf.Tensor2D, kernel: tf.Tensor2D, recurrent: 
   const k = constants();
   // Doubling the candidate columns turns its tanh into the same sigmoid as the gates: one op per step.
   const scale = blockScale(4, units, 2, 2);
-  const projected = tf.add(tf.matMul(input, tf.mul(kernel, scale)), tf.mul(bias, scale)) as tf.Tensor2D;
+  const projected = tf.fused.matMul({ a: input, b: tf.mul(kernel, scale) as tf.Tensor2D, bias: tf.mul(bias, scale) }) as tf.Tensor2D;
   const recurrentScaled = tf.mul(recurrent, scale) as tf.Tensor2D;
   const gates: tf.Tensor2D[] = [];
   const cells: tf.Tensor2D[] = [];
@@ -93,13 +93,12 @@ export function lstmBackward(cache: LstmCache, outputGrad: (t: number) => tf.Ten
     }
   }
   const dzAll = tf.concat(dz, 0) as tf.Tensor2D;
-  const laterRows = (steps - 1) * batch;
-  const recurrentGrad =
-    steps > 1 ? matMulAT(tf.concat(cache.hidden.slice(0, -1), 0) as tf.Tensor2D, tf.slice(dzAll, [batch, 0], [laterRows, 4 * units])) : (tf.zeros([units, 4 * units]) as tf.Tensor2D);
+  // h_{t-1} for every step (zero at t = 0), so the recurrent gradient is one multiply.
+  const previousHidden = tf.concat([zero, ...cache.hidden.slice(0, -1)], 0) as tf.Tensor2D;
   return {
-    kernel: matMulAT(cache.input, dzAll),
-    recurrent: recurrentGrad,
-    bias: tf.sum(dzAll, 0) as tf.Tensor1D,
+    kernel: weightGradient(cache.input, dzAll),
+    recurrent: weightGradient(previousHidden, dzAll),
+    bias: biasGradient(dzAll),
     input: needInputGrad ? (tf.matMul(dzAll, cache.kernelT) as tf.Tensor2D) : undefined,
   };
 }

@@ -6,18 +6,25 @@ export interface WorkerInit {
   backend: BackendChoice;
   layout: NetworkLayout;
   steps: number;
+  learningRate: number;
+  /** This worker's index and the pool size: it owns gradient slot `index` and parameter range `index` for Adam. */
+  index: number;
+  threads: number;
   trainX: SharedArrayBuffer;
   trainY: SharedArrayBuffer;
   validationX: SharedArrayBuffer;
   validationY: SharedArrayBuffer;
   order: SharedArrayBuffer;
   weights: SharedArrayBuffer;
-  /** This worker's gradient slot. */
-  gradient: SharedArrayBuffer;
+  /** One gradient slot per worker. */
+  gradients: SharedArrayBuffer[];
+  /** Int32 counter: workers wait here until every shard gradient of a step is written. */
+  barrier: SharedArrayBuffer;
 }
 
 export type WorkerRequest =
-  | { type: 'gradients'; from: number; to: number; fullBatch: number }
+  /** `sequence` counts steps from 1; every worker has passed the barrier of step s when it reaches s * threads. */
+  | { type: 'step'; sequence: number; from: number; to: number; fullBatch: number }
   | { type: 'validation'; from: number; to: number };
 
 export type WorkerReply = { type: 'ready' } | { type: 'result'; sse: number } | { type: 'error'; message: string };

@@ -3,8 +3,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { FltsError } from '../../errors.js';
 import type { BackendChoice } from '../../tf/backend.js';
-import type { ComputerInit } from '../fused/gradient-computer.js';
-import type { GradientEngine } from '../fused/gradient-engine.js';
+import { splitRange } from '../fused/adam.js';
+import type { EngineInit, GradientEngine } from '../fused/gradient-engine.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-messages.js';
 
 /** The compiled worker script; when running from TypeScript sources (tests) it is taken from the build. */
@@ -16,16 +16,15 @@ function workerScript(): URL {
   throw new FltsError('FLTS_TRAIN_FAILED', `The gradient worker script is missing (${fileURLToPath(beside)}); run \`npm run build\`.`);
 }
 
-function shared(values: Float32Array | Int32Array | number, bytesPerElement = 4): SharedArrayBuffer {
+function shared(values: Float32Array | Int32Array | number): SharedArrayBuffer {
   const length = typeof values === 'number' ? values : values.length;
-  const buffer = new SharedArrayBuffer(Math.max(1, length) * bytesPerElement);
+  const buffer = new SharedArrayBuffer(Math.max(1, length) * 4);
   if (typeof values !== 'number') (values instanceof Int32Array ? new Int32Array(buffer) : new Float32Array(buffer)).set(values);
   return buffer;
 }
 
 interface PoolWorker {
   worker: Worker;
-  gradient: Float32Array;
   pending?: { resolve: (sse: number) => void; reject: (error: Error) => void };
 }
 
@@ -37,31 +36,36 @@ function request(member: PoolWorker, message: WorkerRequest): Promise<number> {
 }
 
 /**
- * Data-parallel gradients on `threads` worker threads, each with its own tfjs backend. Every batch is cut
- * into contiguous shards, one per worker; the shard gradients are added in worker order, so a run is
- * reproducible for a given seed and thread count. Weights, gradients and data live in shared memory.
+ * Data-parallel training on `threads` worker threads, each with its own tfjs backend. Every batch is cut
+ * into contiguous shards, one per worker; each worker then applies Adam to its own range of the shared
+ * weights, summing the shard gradients in worker order, so a run is reproducible for a given seed and
+ * thread count. The main thread only hands out batches. Data, weights and gradients live in shared memory.
  */
-export async function createWorkerPoolEngine(init: ComputerInit, validationSize: number, threads: number, backend: BackendChoice): Promise<GradientEngine> {
+export async function createWorkerPoolEngine(init: EngineInit, threads: number, backend: BackendChoice): Promise<GradientEngine> {
   const size = init.layout.size;
   const weightsBuffer = shared(size);
-  const orderBuffer = shared(init.train.x.length / (init.steps * init.layout.inputSize), 4);
+  const trainSize = init.train.y.length / init.layout.outputSize;
+  const orderBuffer = shared(trainSize);
   const order = new Int32Array(orderBuffer);
   const base = {
     backend,
     layout: init.layout,
     steps: init.steps,
+    learningRate: init.learningRate,
+    threads,
     trainX: shared(init.train.x),
     trainY: shared(init.train.y),
     validationX: shared(init.validation.x),
     validationY: shared(init.validation.y),
     order: orderBuffer,
     weights: weightsBuffer,
+    gradients: Array.from({ length: threads }, () => shared(size)),
+    barrier: shared(1),
   };
   const script = workerScript();
   const members: PoolWorker[] = [];
-  const started = Array.from({ length: threads }, () => {
-    const gradient = shared(size);
-    const member: PoolWorker = { worker: new Worker(script, { workerData: { ...base, gradient } satisfies WorkerInit }), gradient: new Float32Array(gradient) };
+  const started = Array.from({ length: threads }, (_, index) => {
+    const member: PoolWorker = { worker: new Worker(script, { workerData: { ...base, index } satisfies WorkerInit }) };
     members.push(member);
     return new Promise<void>((resolve, reject) => {
       member.worker.on('message', (reply: WorkerReply) => {
@@ -71,7 +75,8 @@ export async function createWorkerPoolEngine(init: ComputerInit, validationSize:
         if (reply.type === 'result') pending?.resolve(reply.sse);
         else {
           const error = new FltsError('FLTS_TRAIN_FAILED', `A gradient worker failed: ${reply.message}`);
-          pending ? pending.reject(error) : reject(error);
+          if (pending) pending.reject(error);
+          else reject(error);
         }
       });
       member.worker.on('error', (error) => {
@@ -91,30 +96,28 @@ export async function createWorkerPoolEngine(init: ComputerInit, validationSize:
     await close();
     throw error;
   }
-  // Contiguous shards [from + k n / threads, ...): sizes differ by at most one.
-  const shards = (from: number, to: number): [number, number][] =>
-    members.map((_, k) => [from + Math.floor(((to - from) * k) / threads), from + Math.floor(((to - from) * (k + 1)) / threads)]);
+  let sequence = 0;
+  const sum = (values: number[]): number => values.reduce((s, v) => s + v, 0);
   return {
     threads,
     weights: new Float32Array(weightsBuffer),
     setOrder(next) {
       order.set(next);
     },
-    async gradients(from, to, gradient) {
-      const parts = shards(from, to);
-      const sses = await Promise.all(parts.map(([a, b], k) => (b > a ? request(members[k], { type: 'gradients', from: a, to: b, fullBatch: to - from }) : Promise.resolve(0))));
-      gradient.fill(0);
-      parts.forEach(([a, b], k) => {
-        if (b <= a) return;
-        const shard = members[k].gradient;
-        for (let i = 0; i < size; i++) gradient[i] += shard[i];
+    async step(from, to) {
+      sequence++;
+      const shards = members.map((member, k) => {
+        const [a, b] = splitRange(to - from, threads, k, from);
+        return request(member, { type: 'step', sequence, from: a, to: b, fullBatch: to - from });
       });
-      return sses.reduce((s, v) => s + v, 0);
+      return sum(await Promise.all(shards));
     },
     async validationSse() {
-      const parts = shards(0, validationSize);
-      const sses = await Promise.all(parts.map(([a, b], k) => (b > a ? request(members[k], { type: 'validation', from: a, to: b }) : Promise.resolve(0))));
-      return sses.reduce((s, v) => s + v, 0);
+      const parts = members.map((member, k) => {
+        const [a, b] = splitRange(init.validationSize, threads, k);
+        return b > a ? request(member, { type: 'validation', from: a, to: b }) : Promise.resolve(0);
+      });
+      return sum(await Promise.all(parts));
     },
     close,
   };
