@@ -46,6 +46,8 @@ export default class Daemon extends FltsCommand<DaemonResult> {
     const signal = await stopped;
     this.say(`${signal}: stopping`);
     await daemon.stop();
+    // Everything durable is done; a client socket left open by a restarted broker must not keep the process alive.
+    setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
     return { url: daemon.url, roles, stoppedBy: signal };
   }
 }

@@ -17,6 +17,9 @@ import { startServingRole } from './serving-role.js';
 import { startBatchInferenceRole } from '../batch/batch-inference-role.js';
 import { startTrainerRole } from './trainer-role.js';
 
+/** How long SIGTERM waits for roles and the bus to let go before the daemon stops regardless. */
+const SHUTDOWN_GRACE_MS = 15_000;
+
 export interface DaemonDeps {
   store: ObjectStore;
   bus: MessageBus;
@@ -66,8 +69,16 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     started = false;
     controller.abort();
     const running = handles.splice(0).reverse();
-    for (const handle of running) await handle.stop().catch((error: unknown) => logger.error({ role: handle.name, err: error }, 'daemon_role_stop_failed'));
-    await deps.bus.close().catch((error: unknown) => logger.warn({ err: error }, 'daemon_bus_close_failed'));
+    const drain = (async () => {
+      for (const handle of running) await handle.stop().catch((error: unknown) => logger.error({ role: handle.name, err: error }, 'daemon_role_stop_failed'));
+      await deps.bus.close().catch((error: unknown) => logger.warn({ err: error }, 'daemon_bus_close_failed'));
+    })();
+    // A broker that went away and came back can leave a client's disconnect pending forever; shutdown is bounded
+    // so SIGTERM always ends the process (uncommitted work is redelivered and, being idempotent, redone once).
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([drain.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), SHUTDOWN_GRACE_MS)))]);
+    clearTimeout(timer);
+    if (timedOut) logger.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'daemon_shutdown_grace_exceeded');
     await app.close();
     logger.info({}, 'daemon_stopped');
   };
