@@ -22,7 +22,7 @@ describe.skipIf(!hasData)('cli > pipeline (preprocess, train, eval, promote on a
     trained = train.json.result;
   }, 150_000);
 
-  afterAll(() => rmSync(home, { recursive: true, force: true }));
+  afterAll(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
   it('records one SUCCESS run per model with every file serving needs', () => {
     expect(trained.runs.map((r: any) => r.model_type)).toEqual(['LSTM', 'GRU', 'PROPHET', 'NAIVE']);

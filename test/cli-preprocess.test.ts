@@ -19,7 +19,7 @@ function tempHome(): string {
   homes.push(home);
   return home;
 }
-afterAll(() => homes.forEach((home) => rmSync(home, { recursive: true, force: true })));
+afterAll(() => homes.forEach((home) => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 })));
 
 /** The raw `down` column, read without flts code. */
 function rawDown(file: string): number[] {

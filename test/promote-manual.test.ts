@@ -28,7 +28,7 @@ beforeEach(async () => {
   await seedRunbookRegistry(store, settings);
   await promoteRun('runA', settings, { store }, { source: 'auto', reason: 'initial' });
 });
-afterEach(() => rmSync(home, { recursive: true, force: true }));
+afterEach(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
 async function until(condition: () => boolean, what: string | (() => string)): Promise<void> {
   // Polls between event-loop turns; the deadline only bounds a hang (promoting does real file I/O).

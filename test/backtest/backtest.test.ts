@@ -91,7 +91,7 @@ describe('backtest > rolling-origin backtest over a PobleSec slice', () => {
   }, 180_000);
 
   afterAll(() => {
-    if (home) rmSync(home, { recursive: true, force: true });
+    if (home) rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   });
 
   it('places the folds in the test period, the last one ending at the last row', () => {

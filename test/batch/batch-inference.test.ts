@@ -102,7 +102,7 @@ describe('batch > batch inference over a PobleSec slice', () => {
   afterAll(async () => {
     await service?.close();
     await bus?.close();
-    if (home) rmSync(home, { recursive: true, force: true });
+    if (home) rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   });
 
   it('forecasts raw rows exactly as single /predict calls on the same windows, in original units', async () => {

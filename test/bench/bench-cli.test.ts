@@ -41,7 +41,7 @@ describe.skipIf(!hasData)('commands > bench', () => {
     expect(train.exitCode, train.stderr).toBe(0);
     runId = train.json.result.runs[0].run_id;
   }, 180_000);
-  afterAll(() => rmSync(home, { recursive: true, force: true }));
+  afterAll(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
   it('starts a replica, measures the baseline and /predict, and writes csv, md, json and svg', async () => {
     const out = path.join(home, 'results');

@@ -29,7 +29,7 @@ describe.skipIf(Boolean(skipReason))(`deploy > chart${skipReason ? ` (skipped: $
     prod = helmTemplate({ values: ['values-prod.yaml'] });
     workDir = mkdtempSync(join(tmpdir(), 'flts-deploy-'));
   });
-  afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+  afterAll(() => rmSync(workDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
   function kubeconform(file: string, kubeVersion: string): { status: number; summary: { valid: number; invalid: number; errors: number; skipped: number }; output: string } {
     const res = run(tools.kubeconform, [

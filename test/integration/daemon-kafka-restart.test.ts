@@ -37,7 +37,7 @@ if (skipReason) {
     afterAll(async () => {
       await pipeline?.close();
       privateKafka(dir, 'down');
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     });
 
     // The waits allow up to eight minutes on a loaded machine; the test must not be cut off before them.

@@ -70,7 +70,7 @@ if (skipReason) {
       await offsetsAdmin?.close();
       await producer?.disconnect();
       await raw?.disconnect();
-      if (root) rmSync(root, { recursive: true, force: true });
+      if (root) rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     });
 
     const seeded: string[] = [];
@@ -217,7 +217,7 @@ if (skipReason) {
         expect(missing.exitCode).toBe(4);
         expect(missing.json.error.code).toBe('FLTS_OFFSETS_TOPIC_NOT_FOUND');
       } finally {
-        rmSync(home, { recursive: true, force: true });
+        rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
       }
     });
 

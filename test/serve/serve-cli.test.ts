@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, REPO_ROOT, runCli } from '../helpers/run-cli.js';
 
 const home = mkdtempSync(path.join(os.tmpdir(), 'flts-serve-cli-'));
-afterAll(() => rmSync(home, { recursive: true, force: true }));
+afterAll(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
 describe('commands > serve', () => {
   it('listens, answers liveness while waiting for a promotion, and exits 0 on SIGINT', async () => {

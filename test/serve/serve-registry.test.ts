@@ -87,7 +87,7 @@ describe('serve > a trained LSTM from the run registry', () => {
 
   afterAll(async () => {
     await service?.close();
-    if (home) rmSync(home, { recursive: true, force: true });
+    if (home) rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   });
 
   it('is ready with the run the root pointer names', async () => {

@@ -8,7 +8,7 @@ import { createFsStore } from '../storage/fs-store.js';
 import { acquireLease, isLeaseFresh, leaseKey, readLease } from './work-lease.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'flts-lease-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 const { settings } = resolveSettings({ env: { FLTS_DAEMON_HEARTBEAT_MS: '50', FLTS_DAEMON_LEASE_STALE_MS: '1000' } });
 const work = { step: 'train', configHash: 'c'.repeat(64), modelType: 'LSTM' };
 

@@ -34,7 +34,7 @@ beforeEach(() => {
   store = createFsStore(path.join(dir, 'store'));
 });
 
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
 describe('core > preprocess > run-preprocess', () => {
   it('processes, then reports cached for the same settings and bytes', async () => {

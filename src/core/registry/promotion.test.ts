@@ -32,7 +32,7 @@ beforeEach(async () => {
   await addRun(fakeRun('runC', 'NAIVE', { rmse: 0.042, mae: 0.03, mse: 0.0018 }, '2025-01-03T00:00:00.000Z'));
   await addRun(fakeRun('runF', 'LSTM', { rmse: 0.01, mae: 0.01, mse: 0.0001 }, '2025-01-04T00:00:00.000Z', 'FAILED'));
 });
-afterEach(() => rmSync(root, { recursive: true, force: true }));
+afterEach(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
 describe('core > registry > promotion', () => {
   it('writes the history record, then both pointers, in the reference layout and field order', async () => {

@@ -10,7 +10,7 @@ import { findRunRecord, listRunRecords, readRunRecord, saveRunRecord } from './r
 const root = mkdtempSync(path.join(tmpdir(), 'flts-runs-'));
 const store = createFsStore(root);
 const settings = defaultSettings();
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
 describe('core > registry > run-store', () => {
   it('saves, reads and lists run records by config_hash, oldest first, ignoring other objects', async () => {

@@ -26,7 +26,7 @@ beforeEach(async () => {
   settings = defaultSettings();
   await seedRunbookRegistry(store, settings);
 });
-afterEach(() => rmSync(root, { recursive: true, force: true }));
+afterEach(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
 describe('core > runbooks > promote-manually', () => {
   it('records source manual, the reason and the operator, moves both pointers and publishes model-selected', async () => {

@@ -20,7 +20,7 @@ const record = (i: number, timestamp = '2025-11-04T10:00:00.000Z'): PredictionLo
 });
 
 let dir: string;
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
 describe('core > serve > prediction-log', () => {
   it('writes every flush as a new object per UTC day, never rewriting one (F22)', async () => {

@@ -39,7 +39,7 @@ async function loadedPredictions(runId: string): Promise<{ predicted: number[]; 
   return { predicted: Array.from(inverseScaleColumn(scaler, 'down', scaled)), artifact, leaked };
 }
 
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
 describe('core > train > train-run', () => {
   it('records an LSTM run whose saved model reproduces its test predictions without leaking tensors', async () => {
