@@ -1,5 +1,6 @@
 import { FltsError } from '../errors.js';
 import type { GroupDescription, OffsetsAdmin } from './offsets-admin.js';
+import { abortableDelay } from '../abortable-delay.js';
 
 export interface WaitForEmptyGroup {
   timeoutMs: number;
@@ -21,21 +22,6 @@ function activeError(description: GroupDescription, waitedMs?: number): FltsErro
   );
 }
 
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /**
  * Resolves with the group's description once it has no members. Without `wait` an active group is refused at
  * once; with it the group is looked at again every `pollMs` until it empties or `timeoutMs` passes.
@@ -48,6 +34,6 @@ export async function assertGroupInactive(admin: OffsetsAdmin, group: string, op
     if (description.members.length === 0) return description;
     const waited = now() - started;
     if (!options.wait || waited >= options.wait.timeoutMs) throw activeError(description, options.wait ? waited : undefined);
-    await delay(Math.min(options.wait.pollMs ?? 1_000, Math.max(1, options.wait.timeoutMs - waited)), options.signal);
+    await abortableDelay(Math.min(options.wait.pollMs ?? 1_000, Math.max(1, options.wait.timeoutMs - waited)), options.signal);
   }
 }

@@ -1,3 +1,5 @@
+import { abortableDelay } from '../abortable-delay.js';
+
 /**
  * Exponential backoff with jitter for tracking calls. Only errors the caller marks retriable are retried;
  * the delay before retry n (1-based) is a random value in [d/2, d] with d = min(base * 2^(n-1), 20 * base),
@@ -30,21 +32,6 @@ export function maxTotalBackoffMs(policy: RetryPolicy): number {
   return total;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 export async function retryWithBackoff<T>(attempt: (attemptNumber: number) => Promise<T>, policy: RetryPolicy, options: RetryOptions): Promise<T> {
   for (let attemptNumber = 1; ; attemptNumber += 1) {
     try {
@@ -54,7 +41,7 @@ export async function retryWithBackoff<T>(attempt: (attemptNumber: number) => Pr
       if (retry > policy.retries || !options.isRetriable(error) || options.signal?.aborted) throw error;
       const delayMs = backoffDelayMs(policy, retry, options.random);
       options.onRetry?.({ attempt: attemptNumber, delayMs, error });
-      await sleep(delayMs, options.signal);
+      await abortableDelay(delayMs, options.signal);
     }
   }
 }
