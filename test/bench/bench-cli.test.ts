@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, REPO_ROOT, runCli } from '../helpers/run-cli.js';
+import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
+import { startServe, type ServeProcess } from '../helpers/serve-process.js';
 
 const DATA = path.resolve(REPO_ROOT, '../shared/datasets');
 const hasData = existsSync(path.join(DATA, 'PobleSec_test.csv'));
@@ -71,24 +71,17 @@ describe.skipIf(!hasData)('commands > bench', () => {
   }, 130_000);
 
   describe('--target', () => {
-    let server: ChildProcess;
+    let server: ServeProcess;
     let url: string;
 
     beforeAll(async () => {
-      server = spawn(process.execPath, [BIN, 'serve', '--run', runId, '--port', '0', '--home', home, '--log-level', 'silent'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      url = await new Promise<string>((resolve, reject) => {
-        let text = '';
-        server.stdout?.on('data', (chunk: Buffer) => {
-          text += chunk.toString();
-          const match = /Listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
-          if (match) resolve(match[1]);
-        });
-        server.on('exit', () => reject(new Error(`serve exited: ${text}`)));
-      });
+      server = await startServe(['--run', runId, '--home', home, '--log-level', 'silent'], env);
+      url = server.url;
     }, 60_000);
-    afterAll(() => {
-      server?.kill('SIGINT');
-    });
+    // Waiting for the exit keeps the outer cleanup from racing the server's last writes into the store.
+    afterAll(async () => {
+      await server?.stop();
+    }, 30_000);
 
     it('measures a running service, and every reported /predict response was answered by that server', async () => {
       const before = await servedPredictions(url);

@@ -1,0 +1,27 @@
+import { spawn } from 'node:child_process';
+import { BIN, REPO_ROOT } from './run-cli.js';
+
+export interface ServeProcess {
+  url: string;
+  /** Sends SIGINT and resolves with the exit code once the process has exited (its files are flushed by then). */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `flts serve` on a free port and resolves once it prints where it listens. */
+export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const stop = (): Promise<number | null> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+    return exited;
+  };
+  return new Promise<ServeProcess>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /Listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (match) resolve({ url: match[1], stop });
+    });
+    child.on('exit', () => reject(new Error(`serve exited before listening: ${out}`)));
+  });
+}
