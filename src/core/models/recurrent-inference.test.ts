@@ -42,7 +42,7 @@ describe('core > models > recurrent-inference', () => {
   for (const { kind, recurrentActivation } of cases) {
     it(`${kind} (${recurrentActivation ?? 'tfjs default gates'}) predicts what tfjs-layers predicts, within 1e-5, for batches of 1 to 70`, async () => {
       const network = recurrentActivation ? sigmoidGateNetwork(kind) : buildRecurrentNetwork(kind, WINDOW, { hiddenSize: 12, numLayers: 2 }, 3);
-      expect(hasRecurrentFastPath(network, WINDOW)).toBe(true);
+      expect(hasRecurrentFastPath(network)).toBe(true);
       const model = createRecurrentInferenceModel(kind, WINDOW, network);
       for (const size of [1, 3, 70]) {
         const x = windows(size, size + 11);
@@ -70,7 +70,7 @@ describe('core > models > recurrent-inference', () => {
 
   it('falls back to tfjs-layers for a network it does not know (a non-linear output layer)', async () => {
     const network = tf.sequential({ layers: [tf.layers.lstm({ units: 4, inputShape: [WINDOW.inputSeqLen, WINDOW.features.length] }), tf.layers.dense({ units: 4, activation: 'relu' })] });
-    expect(hasRecurrentFastPath(network, WINDOW)).toBe(false);
+    expect(hasRecurrentFastPath(network)).toBe(false);
     const model = createRecurrentInferenceModel('LSTM', WINDOW, network);
     const x = windows(2, 1);
     expect(Array.from(await model.predict({ windows: x, size: 2, forecastTimes: new Float64Array(4) }))).toEqual(Array.from(layersPredict(network, x, 2)));

@@ -4,7 +4,7 @@ import { FltsError } from '../errors.js';
 import type { ForecastModel } from '../models/forecast-model.js';
 import { getJsonIfExists } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { loadRunModel } from './run-artifacts.js';
+import { loadRunModel, type LoadRunModelOptions } from './run-artifacts.js';
 import { RUN_FILES, type RunRecord } from './run-record.js';
 import { readRunRecord, runKey, runsBucket } from './run-store.js';
 
@@ -19,7 +19,7 @@ export interface LoadedRunForServing {
  * was trained with. Throws FLTS_RUN_NOT_FOUND for an unknown run and FLTS_MODEL_ARTIFACT_MISSING when the
  * run did not succeed or an artifact is gone.
  */
-export async function loadRunForServing(store: ObjectStore, settings: Settings, runId: string): Promise<LoadedRunForServing> {
+export async function loadRunForServing(store: ObjectStore, settings: Settings, runId: string, options: LoadRunModelOptions = {}): Promise<LoadedRunForServing> {
   const run = await readRunRecord(store, settings, runId);
   if (run.status !== 'SUCCESS') {
     throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has status ${run.status}; only SUCCESS runs have a usable model.`, { details: { runId, status: run.status } });
@@ -27,6 +27,6 @@ export async function loadRunForServing(store: ObjectStore, settings: Settings, 
   const scalerKey = runKey(runId, RUN_FILES.scaler);
   const scaler = await getJsonIfExists<ScalerParams>(store, runsBucket(settings), scalerKey);
   if (!scaler) throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has no scaler at ${scalerKey}.`, { details: { runId, key: scalerKey } });
-  const model = await loadRunModel(store, settings, run);
+  const model = await loadRunModel(store, settings, run, options);
   return { run, model, scaler };
 }

@@ -4,7 +4,9 @@ import { FltsError } from '../errors.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { createNaiveModel } from '../models/naive-model.js';
 import { loadProphetModel, type ProphetArtifact } from '../models/prophet-model.js';
+import { createThreadedRecurrentModel } from '../models/inference-thread/threaded-recurrent-model.js';
 import { createRecurrentInferenceModel } from '../models/recurrent-inference.js';
+import { extractRecurrentWeights } from '../models/recurrent-weights.js';
 import { selectBackend } from '../tf/backend.js';
 import { getJsonIfExists, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -37,8 +39,13 @@ function missing(record: RunRecord, key: string): FltsError {
   return new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${record.run_id} (${record.model_type}) has no model at ${key}.`, { details: { runId: record.run_id, key } });
 }
 
+export interface LoadRunModelOptions {
+  /** LSTM/GRU forward passes on a worker thread of their own (serving), instead of the calling thread. */
+  inferenceThread?: boolean;
+}
+
 /** Rebuilds the fitted model of a run from its artifacts only. */
-export async function loadRunModel(store: ObjectStore, settings: Settings, record: RunRecord): Promise<ForecastModel> {
+export async function loadRunModel(store: ObjectStore, settings: Settings, record: RunRecord, options: LoadRunModelOptions = {}): Promise<ForecastModel> {
   const bucket = runsBucket(settings);
   const window: WindowSpec = record.window;
   switch (record.model_type) {
@@ -48,7 +55,10 @@ export async function loadRunModel(store: ObjectStore, settings: Settings, recor
       const key = runKey(record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
       if (!(await store.exists(bucket, key))) throw missing(record, key);
       const network = await tf.loadLayersModel(objectStoreIOHandler(store, bucket, runKey(record.run_id, RUN_FILES.modelDir)));
-      return createRecurrentInferenceModel(record.model_type, window, network);
+      const weights = options.inferenceThread ? extractRecurrentWeights(network) : undefined;
+      if (!weights) return createRecurrentInferenceModel(record.model_type, window, network);
+      network.dispose();
+      return createThreadedRecurrentModel(record.model_type, window, weights, settings.training.backend);
     }
     case 'PROPHET': {
       const key = runKey(record.run_id, MODEL_ARTIFACT_FILES.PROPHET);

@@ -42,9 +42,15 @@ export interface PredictionLog {
  * so concurrent servers cannot overwrite each other's lines (F22) and the cost of a write does not grow
  * with the day's volume.
  */
+/** A record serialized when it is appended, so a flush only joins lines and never stalls the event loop. */
+interface BufferedLine {
+  day: string;
+  line: string;
+}
+
 export function createPredictionLog(options: PredictionLogOptions): PredictionLog {
   const prefix = options.identifier || 'default';
-  let buffer: PredictionLogRecord[] = [];
+  let buffer: BufferedLine[] = [];
   let dropped = 0;
   let writing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => void flush(), options.flushIntervalMs);
@@ -55,19 +61,20 @@ export function createPredictionLog(options: PredictionLogOptions): PredictionLo
     return `${prefix}/${day}/${time}-${randomBytes(6).toString('hex')}.jsonl`;
   }
 
-  async function writeBatch(records: PredictionLogRecord[]): Promise<void> {
-    const byDay = new Map<string, PredictionLogRecord[]>();
-    for (const record of records) {
-      const day = record.timestamp.slice(0, 10).replace(/-/g, '');
-      byDay.set(day, [...(byDay.get(day) ?? []), record]);
+  async function writeBatch(lines: BufferedLine[]): Promise<void> {
+    const byDay = new Map<string, BufferedLine[]>();
+    for (const entry of lines) {
+      const group = byDay.get(entry.day);
+      if (group) group.push(entry);
+      else byDay.set(entry.day, [entry]);
     }
-    for (const [day, dayRecords] of byDay) {
-      const body = dayRecords.map((record) => JSON.stringify(record)).join('\n') + '\n';
+    for (const [day, dayLines] of byDay) {
+      const body = dayLines.map((entry) => entry.line).join('\n') + '\n';
       try {
         await options.store.put(options.bucket, objectKey(day, new Date()), body, { contentType: 'application/x-ndjson' });
       } catch (error) {
-        options.logger.warn({ err: error, records: dayRecords.length }, 'prediction_log_write_failed');
-        buffer = [...dayRecords, ...buffer].slice(0, options.maxBuffered);
+        options.logger.warn({ err: error, records: dayLines.length }, 'prediction_log_write_failed');
+        buffer = [...dayLines, ...buffer].slice(0, options.maxBuffered);
       }
     }
   }
@@ -75,16 +82,16 @@ export function createPredictionLog(options: PredictionLogOptions): PredictionLo
   function flush(): Promise<void> {
     writing = writing.then(async () => {
       if (buffer.length === 0) return;
-      const records = buffer;
+      const lines = buffer;
       buffer = [];
-      await writeBatch(records);
+      await writeBatch(lines);
     });
     return writing;
   }
 
   return {
     append(record) {
-      buffer.push(record);
+      buffer.push({ day: record.timestamp.slice(0, 10).replace(/-/g, ''), line: JSON.stringify(record) });
       if (buffer.length > options.maxBuffered) {
         buffer.shift();
         dropped++;

@@ -11,6 +11,8 @@ export interface RequestSeries {
   readonly timestampColumn: string;
 }
 
+const EMPTY_DATA = "Request payload must include a non-empty 'data' object (column name -> array of values).";
+
 function invalid(message: string, details: Record<string, unknown> = {}): FltsError {
   return new FltsError('FLTS_REQUEST_INVALID', message, { details });
 }
@@ -35,18 +37,24 @@ function findTimestampColumn(data: Record<string, unknown>, indexCol: string | u
  * problem is an FLTS_REQUEST_INVALID (HTTP 400) naming the column and row, never a failure deeper in.
  */
 export function parseRequestSeries(data: unknown, requiredColumns: readonly string[], minRows: number, indexCol?: string): RequestSeries {
-  if (data === null || typeof data !== 'object' || Array.isArray(data) || Object.keys(data).length === 0) {
-    throw invalid("Request payload must include a non-empty 'data' object (column name -> array of values).");
-  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw invalid(EMPTY_DATA);
   const columns = data as Record<string, unknown>;
-  const notArrays = Object.keys(columns).filter((name) => !Array.isArray(columns[name]));
+  const names = Object.keys(columns);
+  if (names.length === 0) throw invalid(EMPTY_DATA);
+  let rows = -1;
+  let sameLength = true;
+  const notArrays: string[] = [];
+  for (const name of names) {
+    const values = columns[name];
+    if (!Array.isArray(values)) notArrays.push(name);
+    else if (rows < 0) rows = values.length;
+    else if (values.length !== rows) sameLength = false;
+  }
   if (notArrays.length > 0) throw invalid(`Columns must be arrays of values: ${notArrays.join(', ')}.`, { columns: notArrays });
-  const lengths = new Set(Object.values(columns).map((values) => (values as unknown[]).length));
-  if (lengths.size > 1) {
-    const shown = Object.entries(columns).map(([name, values]) => `${name}=${(values as unknown[]).length}`);
+  if (!sameLength) {
+    const shown = names.map((name) => `${name}=${(columns[name] as unknown[]).length}`);
     throw invalid(`Columns have different lengths: ${shown.join(', ')}.`);
   }
-  const rows = [...lengths][0];
   if (rows === 0) throw invalid('Request data must include at least one row.');
 
   const timestampColumn = findTimestampColumn(columns, indexCol);
@@ -59,15 +67,24 @@ export function parseRequestSeries(data: unknown, requiredColumns: readonly stri
 
   const missing = requiredColumns.filter((name) => !(name in columns));
   if (missing.length > 0) throw invalid(`Missing required feature columns: ${missing.join(', ')}.`, { missing });
-  const nonNumeric = requiredColumns.filter((name) => (columns[name] as unknown[]).some((v) => v !== null && typeof v !== 'number'));
-  if (nonNumeric.length > 0) throw invalid(`Columns contain non-numeric values: ${nonNumeric.join(', ')}.`, { columns: nonNumeric });
   const values: Record<string, Float64Array> = {};
+  const nonNumeric: string[] = [];
+  let notFinite: { column: string; row: number } | undefined;
   for (const name of requiredColumns) {
-    const source = columns[name] as Array<number | null>;
-    const row = source.findIndex((v) => v === null || !Number.isFinite(v));
-    if (row >= 0) throw invalid(`Column '${name}' has a null, NaN or infinite value at row ${row}; every feature value must be a finite number.`, { column: name, row });
-    values[name] = Float64Array.from(source as number[]);
+    const source = columns[name] as unknown[];
+    const out = new Float64Array(rows);
+    for (let row = 0; row < rows; row++) {
+      const value = source[row];
+      if (typeof value === 'number' && Number.isFinite(value)) out[row] = value;
+      else if (value !== null && typeof value !== 'number') {
+        nonNumeric.push(name);
+        break;
+      } else notFinite ??= { column: name, row };
+    }
+    values[name] = out;
   }
+  if (nonNumeric.length > 0) throw invalid(`Columns contain non-numeric values: ${nonNumeric.join(', ')}.`, { columns: nonNumeric });
+  if (notFinite) throw invalid(`Column '${notFinite.column}' has a null, NaN or infinite value at row ${notFinite.row}; every feature value must be a finite number.`, notFinite);
 
   const needed = Math.max(minRows, 2);
   if (rows < needed) throw invalid(`Too few rows: ${rows} given, the model needs at least ${needed} (its input window of ${minRows}, and two timestamps to know the step).`, { rows, needed });

@@ -10,6 +10,9 @@ describe('core > serve > timestamps', () => {
     expect(parseTimestamp('2018-02-06 00:02')).toBe(base);
     expect(parseTimestamp('2018-02-06')).toBe(Date.UTC(2018, 1, 6));
     expect(parseTimestamp(base)).toBe(base);
+    expect(parseTimestamp('2018-02-06T00:02:00')).toBe(base);
+    expect(parseTimestamp('2020-02-29 23:59:59')).toBe(Date.UTC(2020, 1, 29, 23, 59, 59));
+    for (const bad of ['2019-02-29 00:00:00', '2100-02-29 00:00:00', '2018-04-31 00:00:00', '2018-13-01 00:00:00', '2018-02-06 00:60:00', '2018-02-06 00:00:6x']) expect(parseTimestamp(bad)).toBeNaN();
     for (const bad of ['2018-02-30 00:00:00', '2018-02-06 24:00:00', 'yesterday', '', null, true, Number.NaN]) expect(parseTimestamp(bad)).toBeNaN();
   });
 

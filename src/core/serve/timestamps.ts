@@ -2,6 +2,33 @@ import { FltsError } from '../errors.js';
 
 const ISO_LIKE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
 
+const twoDigits = (text: string, at: number): number => {
+  const high = text.charCodeAt(at) - 48;
+  const low = text.charCodeAt(at + 1) - 48;
+  return high >= 0 && high <= 9 && low >= 0 && low <= 9 ? high * 10 + low : Number.NaN;
+};
+
+const daysInMonth = (year: number, month: number): number => (month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31);
+
+/**
+ * "YYYY-MM-DD HH:MM:SS" (or with "T"), what every request row of the reference clients carries, read without
+ * a regular expression or a Date; undefined for any other shape, which the general parser then handles.
+ */
+function parsePlainDateTime(text: string): number | undefined {
+  if (text.length !== 19) return undefined;
+  const separator = text.charCodeAt(10);
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || (separator !== 32 && separator !== 84) || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
+  const year = twoDigits(text, 0) * 100 + twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  const hour = twoDigits(text, 11);
+  const minute = twoDigits(text, 14);
+  const second = twoDigits(text, 17);
+  if (Number.isNaN(year + month + day + hour + minute + second)) return undefined;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return Number.NaN;
+  return Date.UTC(year, month - 1, day, hour, minute, second);
+}
+
 /**
  * Parses one request timestamp to epoch ms. Naive wall-clock text is read as UTC (how flts stores time);
  * text with an offset is converted to UTC. Numbers are epoch milliseconds. Anything else is NaN.
@@ -9,6 +36,8 @@ const ISO_LIKE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.
 export function parseTimestamp(value: unknown): number {
   if (typeof value === 'number') return Number.isFinite(value) ? value : Number.NaN;
   if (typeof value !== 'string') return Number.NaN;
+  const plain = parsePlainDateTime(value);
+  if (plain !== undefined) return plain;
   const match = ISO_LIKE.exec(value.trim());
   if (!match) return Number.NaN;
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = match;

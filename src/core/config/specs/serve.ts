@@ -10,6 +10,7 @@ export const SERVE_SPECS: readonly SettingSpec[] = [
   { path: 'serve.inferenceLength', type: 'integer', default: 0, min: 0, max: 10000, env: ['INFERENCE_LENGTH'], description: 'Forecast rows per request when the request does not say (0 = the model horizon).' },
   { path: 'serve.batchMaxSize', type: 'integer', default: 64, min: 1, max: 4096, env: ['FLTS_SERVE_BATCH_MAX_SIZE'], description: 'Most windows run in one forward pass.' },
   { path: 'serve.batchMaxWaitMs', type: 'number', default: 0, min: 0, max: 1000, env: ['FLTS_SERVE_BATCH_MAX_WAIT_MS'], description: 'How long a lone request waits for others to batch with (0 = only those already received).' },
+  { path: 'serve.inferenceThread', type: 'boolean', default: true, env: ['FLTS_SERVE_INFERENCE_THREAD'], description: 'Run LSTM/GRU forward passes on a worker thread, so HTTP handling never waits behind a batch.' },
   { path: 'serve.bodyLimitBytes', type: 'integer', default: 8388608, min: 1024, env: ['FLTS_SERVE_BODY_LIMIT_BYTES'], description: 'Largest accepted request body; larger ones get HTTP 413.' },
   { path: 'serve.modelName', type: 'string', default: 'flts', envCase: 'trim', env: ['FLTS_SERVE_MODEL_NAME'], description: 'Model name in the Open Inference Protocol paths (/v2/models/<name>).' },
   { path: 'serve.predictionLog.enabled', type: 'boolean', default: true, env: ['FLTS_SERVE_PREDICTION_LOG'], description: 'Write one JSONL record per prediction to the inference-logs bucket.' },
@@ -26,6 +27,7 @@ export interface ServeSettings {
   inferenceLength: number;
   batchMaxSize: number;
   batchMaxWaitMs: number;
+  inferenceThread: boolean;
   bodyLimitBytes: number;
   modelName: string;
   predictionLog: { enabled: boolean; flushIntervalMs: number; maxBuffered: number };

@@ -1,19 +1,16 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { FltsError } from '../../errors.js';
+import { compiledWorkerScript } from '../../worker-script.js';
 import type { BackendChoice } from '../../tf/backend.js';
 import { splitRange } from '../fused/adam.js';
 import type { EngineInit, GradientEngine } from '../fused/gradient-engine.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-messages.js';
 
-/** The compiled worker script; when running from TypeScript sources (tests) it is taken from the build. */
 function workerScript(): URL {
   const beside = new URL('./gradient-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  const built = fileURLToPath(beside).replace(/([\\/])src([\\/]core[\\/])/, '$1dist$2');
-  if (existsSync(built)) return pathToFileURL(built);
-  throw new FltsError('FLTS_TRAIN_FAILED', `The gradient worker script is missing (${fileURLToPath(beside)}); run \`npm run build\`.`);
+  const script = compiledWorkerScript(beside);
+  if (!script) throw new FltsError('FLTS_TRAIN_FAILED', `The gradient worker script is missing (${beside.pathname}); run \`npm run build\`.`);
+  return script;
 }
 
 function shared(values: Float32Array | Int32Array | number): SharedArrayBuffer {
@@ -81,6 +78,13 @@ export async function createWorkerPoolEngine(init: EngineInit, threads: number, 
       });
       member.worker.on('error', (error) => {
         const failure = new FltsError('FLTS_TRAIN_FAILED', `A gradient worker crashed: ${error.message}`, { cause: error });
+        member.pending?.reject(failure);
+        member.pending = undefined;
+        reject(failure);
+      });
+      // A worker that dies without an error event (killed, out of memory) must not leave a step waiting forever.
+      member.worker.on('exit', (code) => {
+        const failure = new FltsError('FLTS_TRAIN_FAILED', `A gradient worker exited unexpectedly (exit code ${code}).`);
         member.pending?.reject(failure);
         member.pending = undefined;
         reject(failure);

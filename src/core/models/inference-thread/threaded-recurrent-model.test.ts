@@ -1,0 +1,57 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../tf/backend.js';
+import type { WindowSpec } from '../forecast-model.js';
+import { createRecurrentInferenceModel } from '../recurrent-inference.js';
+import { buildRecurrentNetwork, type RecurrentKind } from '../recurrent-model.js';
+import { extractRecurrentWeights } from '../recurrent-weights.js';
+import { createThreadedRecurrentModel } from './threaded-recurrent-model.js';
+
+const WINDOW: WindowSpec = { inputSeqLen: 5, outputSeqLen: 2, features: ['a', 'b', 'c'], targets: ['a', 'c'] };
+
+function windows(size: number, seed: number): Float32Array {
+  let state = seed;
+  return Float32Array.from({ length: size * WINDOW.inputSeqLen * WINDOW.features.length }, () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return (state / 2 ** 31) * 4 - 2;
+  });
+}
+
+const batch = (size: number, seed: number) => ({ windows: windows(size, seed), size, forecastTimes: new Float64Array(size * WINDOW.outputSeqLen) });
+
+describe('core > models > inference-thread', () => {
+  beforeAll(async () => {
+    await selectBackend('wasm');
+  });
+
+  for (const kind of ['LSTM', 'GRU'] as RecurrentKind[]) {
+    it(`${kind}: a worker thread predicts exactly what the same forward pass gives in this thread, for concurrent batches`, async () => {
+      const network = buildRecurrentNetwork(kind, WINDOW, { hiddenSize: 10, numLayers: 2 }, 17);
+      const weights = extractRecurrentWeights(network);
+      expect(weights).toBeDefined();
+      const threaded = await createThreadedRecurrentModel(kind, WINDOW, weights!, 'wasm');
+      const inline = createRecurrentInferenceModel(kind, WINDOW, network);
+      try {
+        const batches = [batch(1, 1), batch(7, 2), batch(33, 3)];
+        const fromThread = await Promise.all(batches.map((b) => threaded.predict(b)));
+        for (const [k, b] of batches.entries()) {
+          expect(fromThread[k].length).toBe(b.size * WINDOW.outputSeqLen * WINDOW.targets.length);
+          expect(Array.from(fromThread[k])).toEqual(Array.from(await inline.predict(b)));
+        }
+        // The caller's windows are copied, not transferred away.
+        expect(batches[2].windows.length).toBe(33 * 15);
+      } finally {
+        threaded.dispose();
+        inline.dispose();
+      }
+    });
+  }
+
+  it('rejects bad shapes with FLTS_REQUEST_INVALID and any prediction after dispose', async () => {
+    const network = buildRecurrentNetwork('LSTM', WINDOW, { hiddenSize: 4, numLayers: 1 }, 3);
+    const model = await createThreadedRecurrentModel('LSTM', WINDOW, extractRecurrentWeights(network)!, 'wasm');
+    network.dispose();
+    await expect(model.predict({ windows: new Float32Array(4), size: 1, forecastTimes: new Float64Array(2) })).rejects.toMatchObject({ code: 'FLTS_REQUEST_INVALID' });
+    model.dispose();
+    await expect(model.predict(batch(1, 1))).rejects.toMatchObject({ code: 'FLTS_MODEL_NOT_FITTED' });
+  });
+});

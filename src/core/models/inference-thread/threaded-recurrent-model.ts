@@ -1,0 +1,107 @@
+import { Worker } from 'node:worker_threads';
+import { FltsError } from '../../errors.js';
+import type { BackendChoice } from '../../tf/backend.js';
+import { compiledWorkerScript } from '../../worker-script.js';
+import type { ForecastModel, WindowSpec } from '../forecast-model.js';
+import { assertBatchShape, type RecurrentKind } from '../recurrent-model.js';
+import type { RecurrentNetworkWeights } from '../recurrent-weights.js';
+import type { InferenceReply, InferenceRequest, InferenceThreadInit } from './messages.js';
+
+interface Pending {
+  resolve: (predictions: Float32Array) => void;
+  reject: (error: Error) => void;
+}
+
+function workerScript(): URL {
+  const beside = new URL('./inference-worker.js', import.meta.url);
+  const script = compiledWorkerScript(beside);
+  if (!script) throw new FltsError('FLTS_SERVE_INFERENCE_FAILED', `The inference worker script is missing (${beside.pathname}); run \`npm run build\`.`);
+  return script;
+}
+
+/**
+ * An LSTM/GRU model whose forward passes run on a worker thread of their own, so the thread that parses
+ * requests and answers HTTP keeps going while a batch is computed (the two use both cores). A thread that
+ * dies fails the passes it had and is started again once; the model stays usable.
+ */
+export async function createThreadedRecurrentModel(kind: RecurrentKind, window: WindowSpec, weights: RecurrentNetworkWeights, backend: BackendChoice): Promise<ForecastModel> {
+  const script = workerScript();
+  const init: InferenceThreadInit = { weights, backend, steps: window.inputSeqLen };
+  const pending = new Map<number, Pending>();
+  let nextId = 0;
+  let disposed = false;
+  let worker: Worker;
+  let failure: FltsError | undefined;
+
+  function failAll(error: FltsError): void {
+    for (const waiting of pending.values()) waiting.reject(error);
+    pending.clear();
+  }
+
+  function start(): Promise<void> {
+    const thread = new Worker(script, { workerData: init });
+    worker = thread;
+    let ready = false;
+    return new Promise<void>((resolve, reject) => {
+      thread.on('message', (reply: InferenceReply) => {
+        if (reply.type === 'ready') {
+          ready = true;
+          failure = undefined;
+          thread.unref();
+          return resolve();
+        }
+        if (reply.type === 'init-failed') return reject(new FltsError('FLTS_SERVE_INFERENCE_FAILED', `The inference thread could not start: ${reply.message}`));
+        const waiting = pending.get(reply.id);
+        pending.delete(reply.id);
+        if (pending.size === 0) thread.unref();
+        if (reply.type === 'result') waiting?.resolve(reply.predictions);
+        else waiting?.reject(new FltsError('FLTS_SERVE_INFERENCE_FAILED', `A forward pass failed: ${reply.message}`));
+      });
+      thread.on('error', (error) => reject(new FltsError('FLTS_SERVE_INFERENCE_FAILED', `The inference thread crashed: ${error.message}`, { cause: error })));
+      thread.on('exit', (code) => {
+        if (disposed || worker !== thread) return;
+        const exited = new FltsError('FLTS_SERVE_INFERENCE_FAILED', `The inference thread exited (exit code ${code}).`);
+        failAll(exited);
+        reject(exited);
+        // Restart only a thread that had worked, so a thread that cannot start does not loop.
+        if (ready) {
+          start().catch((error: FltsError) => {
+            failure = error;
+          });
+        } else {
+          failure = exited;
+        }
+      });
+    });
+  }
+
+  await start();
+  return {
+    modelType: kind,
+    window,
+    predict(batch) {
+      if (disposed) return Promise.reject(new FltsError('FLTS_MODEL_NOT_FITTED', `The ${kind} model was disposed.`));
+      if (failure) return Promise.reject(failure);
+      try {
+        assertBatchShape(batch, window);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if (batch.size === 0) return Promise.resolve(new Float32Array(0));
+      const id = nextId++;
+      // A copy is transferred, so the caller's array stays usable.
+      const windows = batch.windows.slice();
+      return new Promise<Float32Array>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker.ref();
+        worker.postMessage({ id, windows, size: batch.size } satisfies InferenceRequest, [windows.buffer]);
+      });
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      failAll(new FltsError('FLTS_MODEL_NOT_FITTED', `The ${kind} model was disposed.`));
+      void worker.terminate();
+    },
+  };
+}
