@@ -79,6 +79,44 @@ describe('core > train > fused > fused-network', () => {
     });
   }
 
+  for (const kind of ['LSTM', 'GRU'] as RecurrentKind[]) {
+    it(`${kind}: the gradient computer (the path training uses) gives tfjs autodiff's gradients and the network's validation error`, () => {
+      const network = buildRecurrentNetwork(kind, spec, { hiddenSize: 8, numLayers: 2 }, 21);
+      const layout = fusedLayoutOf(network)!;
+      const weights = randomArray(layout.size, 22);
+      writeParameters(network, layout, weights);
+      const size = BATCH + 3;
+      const x = randomArray(size * spec.inputSeqLen * spec.features.length, 23);
+      const y = randomArray(size * OUT, 24);
+      const order = Int32Array.from({ length: size }, (_, i) => size - 1 - i);
+      const picked = Array.from(order.subarray(2, 2 + BATCH));
+      const windowSize = spec.inputSeqLen * spec.features.length;
+      const batchX = new Float32Array(BATCH * windowSize);
+      const batchY = new Float32Array(BATCH * OUT);
+      picked.forEach((sample, k) => {
+        batchX.set(x.subarray(sample * windowSize, (sample + 1) * windowSize), k * windowSize);
+        batchY.set(y.subarray(sample * OUT, (sample + 1) * OUT), k * OUT);
+      });
+      const variables = network.trainableWeights.map((w) => w.read() as tf.Variable);
+      const reference = tf.tidy(() => {
+        const { grads } = tf.variableGrads(
+          () => tf.losses.meanSquaredError(tf.tensor2d(batchY, [BATCH, OUT]), network.apply(tf.tensor3d(batchX, [BATCH, spec.inputSeqLen, spec.features.length]), { training: true }) as tf.Tensor) as tf.Scalar,
+          variables,
+        );
+        return variables.map((v) => grads[v.name].dataSync() as Float32Array);
+      });
+      const computer = createGradientComputer({ layout, steps: spec.inputSeqLen, train: { x, y }, validation: { x, y } });
+      const gradient = new Float32Array(layout.size);
+      const sse = computer.gradients(weights, order, 2, 2 + BATCH, BATCH, gradient);
+      const predicted = tf.tidy(() => network.predict(tf.tensor3d(x, [size, spec.inputSeqLen, spec.features.length])).dataSync() as Float32Array);
+      const squared = (from: number, to: number) => Array.from(predicted.subarray(from * OUT, to * OUT), (p, i) => (p - y[from * OUT + i]) ** 2).reduce((a, b) => a + b, 0);
+      expect(sse).toBeCloseTo(picked.reduce((sum, sample) => sum + squared(sample, sample + 1), 0), 4);
+      expect(computer.validationSse(weights, 0, size)).toBeCloseTo(squared(0, size), 4);
+      layout.weights.forEach((w, i) => expect(maxRelativeError(gradient.subarray(w.offset, w.offset + w.size), reference[i])).toBeLessThan(1e-4));
+      network.dispose();
+    });
+  }
+
   it('a gradient step leaves the tensor count flat and matches reading the network back', () => {
     const network = buildRecurrentNetwork('LSTM', spec, { hiddenSize: 8, numLayers: 2 }, 9);
     const layout = fusedLayoutOf(network)!;
