@@ -108,7 +108,7 @@ describe('core > train > fused > fused-network', () => {
       const computer = createGradientComputer({ layout, steps: spec.inputSeqLen, train: { x, y }, validation: { x, y } });
       const gradient = new Float32Array(layout.size);
       const sse = computer.gradients(weights, order, 2, 2 + BATCH, BATCH, gradient);
-      const predicted = tf.tidy(() => network.predict(tf.tensor3d(x, [size, spec.inputSeqLen, spec.features.length])).dataSync() as Float32Array);
+      const predicted = tf.tidy(() => (network.predict(tf.tensor3d(x, [size, spec.inputSeqLen, spec.features.length])) as tf.Tensor).dataSync() as Float32Array);
       const squared = (from: number, to: number) => Array.from(predicted.subarray(from * OUT, to * OUT), (p, i) => (p - y[from * OUT + i]) ** 2).reduce((a, b) => a + b, 0);
       expect(sse).toBeCloseTo(picked.reduce((sum, sample) => sum + squared(sample, sample + 1), 0), 4);
       expect(computer.validationSse(weights, 0, size)).toBeCloseTo(squared(0, size), 4);

@@ -6,8 +6,14 @@ interface LayerTensors {
   inputs: number;
   /** Offset of the layer's kernel in the flat weights; kernel, recurrent kernel and bias follow each other. */
   offset: number;
-  /** [inputs + units + 1, 4 units]: kernel, recurrent kernel and bias rows, candidate columns doubled. */
-  stacked: tf.Tensor2D;
+  /**
+   * [4 units, inputs + units + 1]: kernel, recurrent kernel and bias rows, candidate columns doubled, transposed.
+   * A step computes z^T = stackedT [x_t, h_{t-1}, 1]^T: the weights, new every batch, are the left operand,
+   * which XNNPACK uses as is, while a right operand is repacked on first use.
+   */
+  stackedT: tf.Tensor2D;
+  /** [4 units, inputs + 1]: the kernel and bias columns of `stackedT`, for the first step (zero state). */
+  firstStepT: tf.Tensor2D;
   /** [4 units, units]: the recurrent kernel transposed, for d h_{t-1} = dZ_t U^T. */
   recurrentT: tf.Tensor2D;
   /** [4 units, inputs]: the kernel transposed, for the input gradient of layers above the first. */
@@ -25,11 +31,14 @@ interface LayerCache {
   hidden: Float32Array;
 }
 
-/** [rows, columns] -> [columns, rows]. */
-function transposed(values: Float32Array, rows: number, columns: number): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) out[c * rows + r] = values[r * columns + c];
-  return out;
+/** [rows, columns] values as a [columns, rows] tensor (the wasm Transpose kernel is far faster than a JS loop). */
+function transposedTensor(values: Float32Array, rows: number, columns: number): tf.Tensor2D {
+  const matrix = tf.tensor2d(values, [rows, columns]);
+  try {
+    return tf.transpose(matrix);
+  } finally {
+    matrix.dispose();
+  }
 }
 
 /** a [rows, k] x b, read back; the multiplies are the only work left to tfjs (XNNPACK on wasm). */
@@ -43,9 +52,12 @@ function multiply(a: Float32Array, rows: number, b: tf.Tensor2D): Float32Array {
   }
 }
 
-/** a^T x b for a [rows, m] and b [rows, n]: the weight gradient over every step and sample at once. */
-function multiplyTransposedA(a: Float32Array, rows: number, b: Float32Array): Float32Array {
-  // Disposed by hand: tf.tidy would walk every element of the returned array looking for tensors.
+/**
+ * a^T x b for a [rows, m] and b [rows, n], the weight gradient over every step and sample at once, computed
+ * as (b^T a)^T: XNNPACK repacks the right-hand operand of every multiply it has not seen, so the smaller
+ * matrix (a, the step inputs) goes on the right and the larger (b, dZ) is only transposed.
+ */
+function weightGradient(a: Float32Array, rows: number, b: Float32Array): Float32Array {
   const left = tf.tensor2d(a, [rows, a.length / rows]);
   const leftT = tf.transpose(left);
   const right = tf.tensor2d(b, [rows, b.length / rows]);
@@ -69,18 +81,23 @@ export function prepareLstmLayers(layout: NetworkLayout, weights: Float32Array):
     for (let r = 0; r < rows; r++) for (let j = 2 * u; j < 3 * u; j++) stacked[r * width + j] *= 2;
     const kernel = weights.subarray(offset, offset + inputs * width);
     const recurrent = weights.subarray(offset + inputs * width, offset + (inputs + u) * width);
+    // At t = 0 the state is zero: the first step multiplies [x_0, 1] by the kernel and bias rows only.
+    const firstStep = new Float32Array((inputs + 1) * width);
+    firstStep.set(stacked.subarray(0, inputs * width));
+    firstStep.set(stacked.subarray((inputs + u) * width), inputs * width);
     return {
       inputs,
       offset,
-      stacked: tf.tensor2d(stacked, [rows, width]),
-      recurrentT: tf.tensor2d(transposed(recurrent, u, width), [width, u]),
-      kernelT: layer > 0 ? tf.tensor2d(transposed(kernel, inputs, width), [width, inputs]) : undefined,
+      stackedT: tf.tensor2d(stacked, [rows, width]),
+      firstStepT: tf.tensor2d(firstStep, [inputs + 1, width]),
+      recurrentT: transposedTensor(recurrent, u, width),
+      kernelT: layer > 0 ? transposedTensor(kernel, inputs, width) : undefined,
     };
   });
 }
 
 export function disposeLstmLayers(layers: LayerTensors[]): void {
-  for (const layer of layers) tf.dispose([layer.stacked, layer.recurrentT, ...(layer.kernelT ? [layer.kernelT] : [])]);
+  for (const layer of layers) tf.dispose([layer.stackedT, layer.firstStepT, layer.recurrentT, ...(layer.kernelT ? [layer.kernelT] : [])]);
 }
 
 /**
@@ -99,6 +116,7 @@ export function lstmLayerForward(layer: LayerTensors, units: number, input: Floa
   const cellTanh = new Float32Array(rows * u);
   const hidden = new Float32Array(rows * u);
   const doubledCells = new Float32Array(batch * u);
+  const firstInputs = new Float32Array(batch * (inputs + 1));
   for (let t = 0; t < steps; t++) {
     const first = t * batch;
     for (let b = 0; b < batch; b++) {
@@ -107,8 +125,17 @@ export function lstmLayerForward(layer: LayerTensors, units: number, input: Floa
       if (t > 0) stepInputs.set(hidden.subarray((first - batch + b) * u, (first - batch + b + 1) * u), row + inputs);
       stepInputs[row + width - 1] = 1;
     }
-    const x = tf.tensor2d(stepInputs.subarray(first * width, (first + batch) * width), [batch, width]);
-    const z = tf.matMul(x, layer.stacked);
+    let x: tf.Tensor2D;
+    if (t === 0) {
+      for (let b = 0; b < batch; b++) {
+        firstInputs.set(input.subarray(b * inputs, (b + 1) * inputs), b * (inputs + 1));
+        firstInputs[b * (inputs + 1) + inputs] = 1;
+      }
+      x = tf.tensor2d(firstInputs, [batch, inputs + 1]);
+    } else {
+      x = tf.tensor2d(stepInputs.subarray(first * width, (first + batch) * width), [batch, width]);
+    }
+    const z = tf.matMul(x, t === 0 ? layer.firstStepT : layer.stackedT);
     const activated = tf.sigmoid(z);
     const s = activated.dataSync() as Float32Array;
     tf.dispose([x, z, activated]);
@@ -117,17 +144,22 @@ export function lstmLayerForward(layer: LayerTensors, units: number, input: Floa
       const gate = (first + b) * 4 * u;
       const cell = (first + b) * u;
       const previous = cell - batch * u;
-      for (let j = 0; j < u; j++) {
-        const i = s[row + j];
-        const f = s[row + u + j];
-        const g = 2 * s[row + 2 * u + j] - 1;
-        const c = f * (t > 0 ? cells[previous + j] : 0) + i * g;
-        gates[gate + j] = i;
-        gates[gate + u + j] = f;
-        gates[gate + 2 * u + j] = g;
-        gates[gate + 3 * u + j] = s[row + 3 * u + j];
-        cells[cell + j] = c;
-        doubledCells[b * u + j] = 2 * c;
+      const doubledRow = b * u;
+      // Gates as activated; the candidate block is then turned from sigmoid(2z) into tanh(z) in place.
+      gates.set(s.subarray(row, row + 4 * u), gate);
+      for (let j = gate + 2 * u; j < gate + 3 * u; j++) gates[j] = 2 * gates[j] - 1;
+      if (t === 0) {
+        for (let j = 0; j < u; j++) {
+          const c = gates[gate + j] * gates[gate + 2 * u + j];
+          cells[cell + j] = c;
+          doubledCells[doubledRow + j] = 2 * c;
+        }
+      } else {
+        for (let j = 0; j < u; j++) {
+          const c = gates[gate + u + j] * cells[previous + j] + gates[gate + j] * gates[gate + 2 * u + j];
+          cells[cell + j] = c;
+          doubledCells[doubledRow + j] = 2 * c;
+        }
       }
     }
     // tanh(c) = 2 sigmoid(2c) - 1 in one vectorised call: Math.tanh costs ~40 ns a value.
@@ -160,13 +192,16 @@ export function lstmLayerBackward(layer: LayerTensors, units: number, cache: Lay
   const dz = new Float32Array(steps * batch * 4 * u);
   let dhRecurrent: Float32Array = new Float32Array(batch * u);
   const dcNext = new Float32Array(batch * u);
+  const zeroCells = new Float32Array(batch * u);
   for (let t = steps - 1; t >= 0; t--) {
     const first = t * batch;
     for (let b = 0; b < batch; b++) {
       const gate = (first + b) * 4 * u;
       const cell = (first + b) * u;
-      const previous = cell - batch * u;
       const k = b * u;
+      // c_{t-1}: the previous step's cells, or the zero initial state.
+      const previousCells = t > 0 ? cells : zeroCells;
+      const previous = t > 0 ? cell - batch * u : k;
       for (let j = 0; j < u; j++) {
         const i = gates[gate + j];
         const f = gates[gate + u + j];
@@ -175,7 +210,7 @@ export function lstmLayerBackward(layer: LayerTensors, units: number, cache: Lay
         const tc = cellTanh[cell + j];
         const dh = dhRecurrent[k + j] + outputGrad[cell + j];
         const dc = dcNext[k + j] + dh * o * (1 - tc * tc);
-        const cPrevious = t > 0 ? cells[previous + j] : 0;
+        const cPrevious = previousCells[previous + j];
         dz[gate + j] = dc * g * i * (1 - i);
         dz[gate + u + j] = dc * cPrevious * f * (1 - f);
         dz[gate + 2 * u + j] = dc * i * (1 - g * g);
@@ -185,6 +220,6 @@ export function lstmLayerBackward(layer: LayerTensors, units: number, cache: Lay
     }
     if (t > 0) dhRecurrent = multiply(dz.subarray(first * 4 * u, (first + batch) * 4 * u), batch, layer.recurrentT);
   }
-  out.set(multiplyTransposedA(cache.stepInputs, steps * batch, dz), layer.offset);
+  out.set(weightGradient(cache.stepInputs, steps * batch, dz), layer.offset);
   return needInputGrad && layer.kernelT ? multiply(dz, steps * batch, layer.kernelT) : undefined;
 }
