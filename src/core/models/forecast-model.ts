@@ -28,6 +28,8 @@ export interface PredictBatch {
 export interface ForecastModel {
   readonly modelType: ModelType;
   readonly window: WindowSpec;
+  /** How many `predict` calls may usefully run at once (a model on its own thread queues them); default 1. */
+  readonly concurrentPasses?: number;
   predict(batch: PredictBatch): Promise<Float32Array>;
   dispose(): void;
 }

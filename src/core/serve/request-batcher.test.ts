@@ -54,4 +54,37 @@ describe('core > serve > request-batcher', () => {
     fail = false;
     expect((await batcher.predict(window(3), new Float64Array(1), 1))[0]).toBe(3);
   });
+
+  it('keeps up to model.concurrentPasses passes outstanding and hands later arrivals to the next free one', async () => {
+    const inner = createNaiveModel(WINDOW);
+    const pending: Array<() => void> = [];
+    const sizes: number[] = [];
+    const model: ForecastModel = {
+      ...inner,
+      concurrentPasses: 2,
+      predict: (batch) => {
+        sizes.push(batch.size);
+        return new Promise((resolve) => pending.push(() => resolve(inner.predict(batch))));
+      },
+    };
+    const batcher = createRequestBatcher(model, { maxBatch: 64, maxWaitMs: 0 });
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+    const results: Array<Promise<Float32Array>> = [];
+    for (let wave = 0; wave < 3; wave++) {
+      results.push(...[0, 1].map((i) => batcher.predict(window(10 * wave + i), new Float64Array(1), 1)));
+      await nextTurn();
+    }
+    // Two passes are out; the third wave waits for one of them.
+    expect(sizes).toEqual([2, 2]);
+    pending.shift()?.();
+    await nextTurn();
+    await nextTurn();
+    expect(sizes).toEqual([2, 2, 2]);
+    while (pending.length > 0) {
+      pending.shift()?.();
+      await nextTurn();
+    }
+    expect((await Promise.all(results)).map((r) => r[0])).toEqual([0, 1, 10, 11, 20, 21]);
+    expect(batcher.queued).toBe(0);
+  });
 });

@@ -25,26 +25,29 @@ export interface RequestBatcher {
 }
 
 /**
- * Collects concurrent prediction requests into one `model.predict` call. At most one forward pass runs at a
- * time per model: what arrives meanwhile forms the next batch, so batches grow with load and a lone
- * request waits at most `maxWaitMs`. Batches never exceed `maxBatch` windows, which bounds how long one
- * synchronous forward pass can hold the event loop.
+ * Collects concurrent prediction requests into one `model.predict` call. At most `model.concurrentPasses`
+ * forward passes (default one) are outstanding per model: what arrives meanwhile forms the next batch, so
+ * batches grow with load and a lone request waits at most `maxWaitMs`. Batches never exceed `maxBatch`
+ * windows, which bounds how long one synchronous forward pass can hold the event loop.
  */
 export function createRequestBatcher(model: ForecastModel, options: RequestBatcherOptions): RequestBatcher {
   const { inputSeqLen, outputSeqLen, features, targets } = model.window;
   const windowSize = inputSeqLen * features.length;
   const outputSize = outputSeqLen * targets.length;
+  const passLimit = Math.max(1, model.concurrentPasses ?? 1);
   const queue: PendingWindows[] = [];
   let queuedWindows = 0;
-  let running = false;
+  let running = 0;
   let scheduled: { cancel: () => void } | undefined;
 
-  function schedule(): void {
-    if (scheduled !== undefined || running) return;
-    if (options.maxWaitMs > 0) {
+  /** `wait`: give a lone request up to maxWaitMs for company; after a pass, queued requests go at once. */
+  function schedule(wait: boolean): void {
+    if (scheduled !== undefined || running >= passLimit) return;
+    if (wait && options.maxWaitMs > 0) {
       const timer = setTimeout(flush, options.maxWaitMs);
       scheduled = { cancel: () => clearTimeout(timer) };
     } else {
+      // setImmediate: requests whose bodies were read in this I/O phase join the batch.
       const immediate = setImmediate(flush);
       scheduled = { cancel: () => clearImmediate(immediate) };
     }
@@ -61,8 +64,7 @@ export function createRequestBatcher(model: ForecastModel, options: RequestBatch
     return batch;
   }
 
-  async function run(batch: PendingWindows[]): Promise<void> {
-    const size = batch.reduce((sum, item) => sum + item.size, 0);
+  async function run(batch: PendingWindows[], size: number): Promise<void> {
     const windows = new Float32Array(size * windowSize);
     const forecastTimes = new Float64Array(size * outputSeqLen);
     let offset = 0;
@@ -84,20 +86,17 @@ export function createRequestBatcher(model: ForecastModel, options: RequestBatch
     }
   }
 
-  async function flush(): Promise<void> {
+  function flush(): void {
     scheduled = undefined;
-    if (running) return;
-    running = true;
-    try {
-      while (queue.length > 0) {
-        const batch = takeBatch();
-        await run(batch);
-        queuedWindows -= batch.reduce((sum, item) => sum + item.size, 0);
-        // Let requests that arrived during the forward pass join the next batch.
-        if (queue.length > 0 && queuedWindows < options.maxBatch) await new Promise((resolve) => setImmediate(resolve));
-      }
-    } finally {
-      running = false;
+    while (queue.length > 0 && running < passLimit) {
+      const batch = takeBatch();
+      const size = batch.reduce((sum, item) => sum + item.size, 0);
+      running++;
+      void run(batch, size).finally(() => {
+        running--;
+        queuedWindows -= size;
+        if (queue.length > 0) schedule(false);
+      });
     }
   }
 
@@ -106,12 +105,11 @@ export function createRequestBatcher(model: ForecastModel, options: RequestBatch
       return new Promise<Float32Array>((resolve, reject) => {
         queue.push({ windows, forecastTimes, size, resolve, reject });
         queuedWindows += size;
-        if (queuedWindows >= options.maxBatch && !running) {
+        if (queuedWindows >= options.maxBatch && running < passLimit) {
           scheduled?.cancel();
-          scheduled = undefined;
-          void flush();
+          flush();
         } else {
-          schedule();
+          schedule(true);
         }
       });
     },

@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { BackendChoice } from '../../tf/backend.js';
 import type { RecurrentNetworkWeights } from '../recurrent-weights.js';
 
@@ -6,6 +7,10 @@ export interface InferenceThreadInit {
   backend: BackendChoice;
   /** Time steps per window. */
   steps: number;
+  /** Requests arrive here; the thread drains every queued one before a pass, so waiting requests share it. */
+  requests: MessagePort;
+  /** Most windows merged into one forward pass. */
+  maxWindows: number;
 }
 
 export interface InferenceRequest {

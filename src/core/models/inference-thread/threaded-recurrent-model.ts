@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { FltsError } from '../../errors.js';
 import type { BackendChoice } from '../../tf/backend.js';
 import { compiledWorkerScript } from '../../worker-script.js';
@@ -24,13 +24,13 @@ function workerScript(): URL {
  * requests and answers HTTP keeps going while a batch is computed (the two use both cores). A thread that
  * dies fails the passes it had and is started again once; the model stays usable.
  */
-export async function createThreadedRecurrentModel(kind: RecurrentKind, window: WindowSpec, weights: RecurrentNetworkWeights, backend: BackendChoice): Promise<ForecastModel> {
+export async function createThreadedRecurrentModel(kind: RecurrentKind, window: WindowSpec, weights: RecurrentNetworkWeights, backend: BackendChoice, maxWindows = 256): Promise<ForecastModel> {
   const script = workerScript();
-  const init: InferenceThreadInit = { weights, backend, steps: window.inputSeqLen };
   const pending = new Map<number, Pending>();
   let nextId = 0;
   let disposed = false;
   let worker: Worker;
+  let requests: MessagePort;
   let failure: FltsError | undefined;
 
   function failAll(error: FltsError): void {
@@ -39,8 +39,11 @@ export async function createThreadedRecurrentModel(kind: RecurrentKind, window: 
   }
 
   function start(): Promise<void> {
-    const thread = new Worker(script, { workerData: init });
+    const channel = new MessageChannel();
+    const init: InferenceThreadInit = { weights, backend, steps: window.inputSeqLen, requests: channel.port2, maxWindows };
+    const thread = new Worker(script, { workerData: init, transferList: [channel.port2] });
     worker = thread;
+    requests = channel.port1;
     let ready = false;
     return new Promise<void>((resolve, reject) => {
       thread.on('message', (reply: InferenceReply) => {
@@ -79,6 +82,8 @@ export async function createThreadedRecurrentModel(kind: RecurrentKind, window: 
   return {
     modelType: kind,
     window,
+    // The thread merges queued passes, so the batcher may hand over the next batch while one runs.
+    concurrentPasses: 2,
     predict(batch) {
       if (disposed) return Promise.reject(new FltsError('FLTS_MODEL_NOT_FITTED', `The ${kind} model was disposed.`));
       if (failure) return Promise.reject(failure);
@@ -94,13 +99,14 @@ export async function createThreadedRecurrentModel(kind: RecurrentKind, window: 
       return new Promise<Float32Array>((resolve, reject) => {
         pending.set(id, { resolve, reject });
         worker.ref();
-        worker.postMessage({ id, windows, size: batch.size } satisfies InferenceRequest, [windows.buffer]);
+        requests.postMessage({ id, windows, size: batch.size } satisfies InferenceRequest, [windows.buffer]);
       });
     },
     dispose() {
       if (disposed) return;
       disposed = true;
       failAll(new FltsError('FLTS_MODEL_NOT_FITTED', `The ${kind} model was disposed.`));
+      requests.close();
       void worker.terminate();
     },
   };
