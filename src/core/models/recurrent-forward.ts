@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { multiply, multiplySigmoid, sigmoid } from '../tf/host-ops.js';
 import type { RecurrentLayerWeights, RecurrentNetworkWeights } from './recurrent-weights.js';
 
 /** A forward pass over a batch of windows: [size, steps, inputs] in, [size, outputs] out. */
@@ -15,42 +16,6 @@ interface LayerTensors {
 
 // tfjs hardSigmoid: clip(0.2 z + 0.5, 0, 1).
 const hardSigmoid = (z: number): number => Math.min(1, Math.max(0, 0.2 * z + 0.5));
-
-/**
- * [rows, k] x weights, then the logistic sigmoid, in tfjs (XNNPACK and a vectorised kernel on wasm).
- * Returns the sigmoid, and the raw product too when `raw` is asked for (hardSigmoid gates are clipped in JS).
- */
-function multiplySigmoid(input: Float32Array, rows: number, weights: tf.Tensor2D, raw: boolean): { activated: Float32Array; raw?: Float32Array } {
-  const x = tf.tensor2d(input, [rows, input.length / rows]);
-  const z = tf.matMul(x, weights);
-  const s = tf.sigmoid(z);
-  try {
-    return { activated: s.dataSync() as Float32Array, raw: raw ? (z.dataSync() as Float32Array) : undefined };
-  } finally {
-    tf.dispose([x, z, s]);
-  }
-}
-
-function multiply(input: Float32Array, rows: number, weights: tf.Tensor2D): Float32Array {
-  const x = tf.tensor2d(input, [rows, input.length / rows]);
-  const z = tf.matMul(x, weights);
-  try {
-    return z.dataSync() as Float32Array;
-  } finally {
-    tf.dispose([x, z]);
-  }
-}
-
-/** 2 sigmoid(2 values) - 1 = tanh(values), through the vectorised sigmoid; `doubled` holds 2 values. */
-function tanhOfHalf(doubled: Float32Array): Float32Array {
-  const x = tf.tensor1d(doubled);
-  const s = tf.sigmoid(x);
-  try {
-    return s.dataSync() as Float32Array;
-  } finally {
-    tf.dispose([x, s]);
-  }
-}
 
 /** Writes x_t of every window (row b of `input` [size, steps, inputs] at step t) and a trailing 1 into a step buffer. */
 function fillInputs(step: Float32Array, input: Float32Array, size: number, steps: number, inputs: number, width: number, t: number): void {
@@ -88,13 +53,14 @@ function lstmLayer(layer: LayerTensors, input: Float32Array, size: number, steps
         doubled[k + j] = 2 * cell;
       }
     }
-    const tanhC = tanhOfHalf(doubled);
+    // tanh(c) = 2 sigmoid(2c) - 1: `doubled` holds 2c.
+    const halfTanh = sigmoid(doubled);
     for (let b = 0; b < size; b++) {
       const row = b * 4 * u + 3 * u;
       const k = b * u;
       const into = b * width + inputs;
       for (let j = 0; j < u; j++) {
-        const value = s[row + j] * (2 * tanhC[k + j] - 1);
+        const value = s[row + j] * (2 * halfTanh[k + j] - 1);
         h[k + j] = value;
         step[into + j] = value;
       }

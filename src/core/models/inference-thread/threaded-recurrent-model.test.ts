@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../tf/backend.js';
 import type { WindowSpec } from '../forecast-model.js';
@@ -15,6 +16,15 @@ function windows(size: number, seed: number): Float32Array {
     return (state / 2 ** 31) * 4 - 2;
   });
 }
+
+const nativeBackendInstalled = ((): boolean => {
+  try {
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 const batch = (size: number, seed: number) => ({ windows: windows(size, seed), size, forecastTimes: new Float64Array(size * WINDOW.outputSeqLen) });
 
@@ -53,5 +63,12 @@ describe('core > models > inference-thread', () => {
     await expect(model.predict({ windows: new Float32Array(4), size: 1, forecastTimes: new Float64Array(2) })).rejects.toMatchObject({ code: 'FLTS_REQUEST_INVALID' });
     model.dispose();
     await expect(model.predict(batch(1, 1))).rejects.toMatchObject({ code: 'FLTS_MODEL_NOT_FITTED' });
+  });
+
+  it.skipIf(nativeBackendInstalled)('fails to start with FLTS_SERVE_INFERENCE_FAILED and the cause when the thread cannot get its backend', async () => {
+    const network = buildRecurrentNetwork('GRU', WINDOW, { hiddenSize: 4, numLayers: 1 }, 3);
+    const weights = extractRecurrentWeights(network)!;
+    network.dispose();
+    await expect(createThreadedRecurrentModel('GRU', WINDOW, weights, 'node')).rejects.toMatchObject({ code: 'FLTS_SERVE_INFERENCE_FAILED', message: expect.stringMatching(/could not start: .*node/i) });
   });
 });

@@ -29,8 +29,8 @@ export async function createThreadedRecurrentModel(kind: RecurrentKind, window: 
   const pending = new Map<number, Pending>();
   let nextId = 0;
   let disposed = false;
-  let worker: Worker;
-  let requests: MessagePort;
+  let worker!: Worker;
+  let requests!: MessagePort;
   let failure: FltsError | undefined;
 
   function failAll(error: FltsError): void {
@@ -78,7 +78,13 @@ export async function createThreadedRecurrentModel(kind: RecurrentKind, window: 
     });
   }
 
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    disposed = true;
+    await worker.terminate();
+    throw error;
+  }
   return {
     modelType: kind,
     window,

@@ -1,6 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
-import { fusedLossAndGradients, fusedPredict } from './fused-network.js';
-import { lstmLossAndGradients, lstmPredict } from './lstm-network.js';
+import { recurrentLossAndGradients, recurrentPredict } from './recurrent-network.js';
 import type { NetworkLayout } from './network-parameters.js';
 
 /** Row-major windows as `WindowSet` holds them: x [size][steps][features], y [size][outputs]. */
@@ -29,8 +27,8 @@ export interface GradientComputer {
 const EVAL_CHUNK = 1024;
 
 /**
- * The fused forward/backward on this thread's tfjs backend; used in-process and inside each worker. LSTM runs
- * its element-wise work in plain loops with tfjs doing only the multiplies; GRU composes tfjs ops.
+ * The fused forward/backward on this thread's tfjs backend; used in-process and inside each worker. The
+ * element-wise work runs in plain loops, tfjs does only the multiplies and sigmoids (`recurrent-network.ts`).
  */
 export function createGradientComputer(init: ComputerInit): GradientComputer {
   const { layout, steps } = init;
@@ -40,8 +38,9 @@ export function createGradientComputer(init: ComputerInit): GradientComputer {
   let xBuffer = new Float32Array(0);
   let yBuffer = new Float32Array(0);
 
-  // Time-major batch [steps * n, features] straight from the row-major windows: no transpose op.
-  const gather = (set: WindowArrays, index: (k: number) => number, n: number): { x: tf.Tensor2D; y: tf.Tensor2D } => {
+  // Time-major batch [steps * n, features] straight from the row-major windows. The buffers are reused, so
+  // what is returned is only valid until the next call.
+  const gather = (set: WindowArrays, index: (k: number) => number, n: number): { x: Float32Array; y: Float32Array } => {
     if (xBuffer.length < n * windowSize) xBuffer = new Float32Array(n * windowSize);
     if (yBuffer.length < n * outputs) yBuffer = new Float32Array(n * outputs);
     for (let k = 0; k < n; k++) {
@@ -50,65 +49,24 @@ export function createGradientComputer(init: ComputerInit): GradientComputer {
       for (let t = 0; t < steps; t++) xBuffer.set(set.x.subarray(base + t * features, base + (t + 1) * features), (t * n + k) * features);
       yBuffer.set(set.y.subarray(sample * outputs, (sample + 1) * outputs), k * outputs);
     }
-    return { x: tf.tensor2d(xBuffer.subarray(0, n * windowSize), [steps * n, features]), y: tf.tensor2d(yBuffer.subarray(0, n * outputs), [n, outputs]) };
+    return { x: xBuffer.subarray(0, n * windowSize), y: yBuffer.subarray(0, n * outputs) };
   };
-  const parameters = (weights: Float32Array): tf.Tensor[] => layout.weights.map((w) => tf.tensor(weights.subarray(w.offset, w.offset + w.size), w.shape));
-
-  if (layout.kind === 'LSTM') {
-    // Time-major arrays straight from the windows; the LSTM path needs no input tensors.
-    const gatherArrays = (set: WindowArrays, index: (k: number) => number, n: number): { x: Float32Array; y: Float32Array } => {
-      const x = new Float32Array(n * windowSize);
-      const y = new Float32Array(n * outputs);
-      for (let k = 0; k < n; k++) {
-        const sample = index(k);
-        const base = sample * windowSize;
-        for (let t = 0; t < steps; t++) x.set(set.x.subarray(base + t * features, base + (t + 1) * features), (t * n + k) * features);
-        y.set(set.y.subarray(sample * outputs, (sample + 1) * outputs), k * outputs);
-      }
-      return { x, y };
-    };
-    return {
-      gradients(weights, order, from, to, fullBatch, out) {
-        const n = to - from;
-        const { x, y } = gatherArrays(init.train, (k) => order[from + k], n);
-        return lstmLossAndGradients(layout, weights, x, y, steps, n, 1 / (fullBatch * outputs), out);
-      },
-      validationSse(weights, from, to) {
-        let total = 0;
-        for (let start = from; start < to; start += EVAL_CHUNK) {
-          const n = Math.min(to, start + EVAL_CHUNK) - start;
-          const { x, y } = gatherArrays(init.validation, (k) => start + k, n);
-          const prediction = lstmPredict(layout, weights, x, steps, n);
-          for (let i = 0; i < prediction.length; i++) total += (prediction[i] - y[i]) ** 2;
-        }
-        return total;
-      },
-    };
-  }
 
   return {
     gradients(weights, order, from, to, fullBatch, out) {
       const n = to - from;
-      return tf.tidy(() => {
-        const { x, y } = gather(init.train, (k) => order[from + k], n);
-        const { sse, grads } = fusedLossAndGradients(layout, parameters(weights), x, y, steps, n, 1 / (fullBatch * outputs));
-        out.set(tf.concat(grads.map((g) => g.reshape([-1]))).dataSync() as Float32Array);
-        return sse.dataSync()[0];
-      });
+      const { x, y } = gather(init.train, (k) => order[from + k], n);
+      return recurrentLossAndGradients(layout, weights, x, y, steps, n, 1 / (fullBatch * outputs), out);
     },
     validationSse(weights, from, to) {
-      return tf.tidy(() => {
-        const params = parameters(weights);
-        let total = 0;
-        for (let start = from; start < to; start += EVAL_CHUNK) {
-          const n = Math.min(to, start + EVAL_CHUNK) - start;
-          total += tf.tidy(() => {
-            const { x, y } = gather(init.validation, (k) => start + k, n);
-            return tf.sum(tf.square(tf.sub(fusedPredict(layout, params, x, steps, n), y))).dataSync()[0];
-          });
-        }
-        return total;
-      });
+      let total = 0;
+      for (let start = from; start < to; start += EVAL_CHUNK) {
+        const n = Math.min(to, start + EVAL_CHUNK) - start;
+        const { x, y } = gather(init.validation, (k) => start + k, n);
+        const prediction = recurrentPredict(layout, weights, x, steps, n);
+        for (let i = 0; i < prediction.length; i++) total += (prediction[i] - y[i]) ** 2;
+      }
+      return total;
     },
   };
 }

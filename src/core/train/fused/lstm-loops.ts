@@ -1,19 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
+import { multiply, multiplySigmoid, multiplyTransposedA, sigmoid, transposedTensor } from '../../tf/host-ops.js';
 import type { NetworkLayout } from './network-parameters.js';
+import type { LayerPassCache, TrainableLayer } from './trainable-layer.js';
 
 /** One LSTM layer's weights prepared for a pass: tensors for the multiplies, nothing else. */
 interface LayerTensors {
   inputs: number;
   /** Offset of the layer's kernel in the flat weights; kernel, recurrent kernel and bias follow each other. */
   offset: number;
-  /**
-   * [4 units, inputs + units + 1]: kernel, recurrent kernel and bias rows, candidate columns doubled, transposed.
-   * A step computes z^T = stackedT [x_t, h_{t-1}, 1]^T: the weights, new every batch, are the left operand,
-   * which XNNPACK uses as is, while a right operand is repacked on first use.
-   */
-  stackedT: tf.Tensor2D;
-  /** [4 units, inputs + 1]: the kernel and bias columns of `stackedT`, for the first step (zero state). */
-  firstStepT: tf.Tensor2D;
+  /** [inputs + units + 1, 4 units]: kernel, recurrent kernel and bias rows, candidate columns doubled. */
+  stacked: tf.Tensor2D;
+  /** [inputs + 1, 4 units]: the kernel and bias rows of `stacked`, for the first step (zero state). */
+  firstStep: tf.Tensor2D;
   /** [4 units, units]: the recurrent kernel transposed, for d h_{t-1} = dZ_t U^T. */
   recurrentT: tf.Tensor2D;
   /** [4 units, inputs]: the kernel transposed, for the input gradient of layers above the first. */
@@ -21,7 +19,7 @@ interface LayerTensors {
 }
 
 /** What the backward pass of one layer needs from its forward pass; all time-major (row t * batch + b). */
-interface LayerCache {
+interface LayerCache extends LayerPassCache {
   /** Every step's [x_t, h_{t-1}, 1]: [steps * batch, inputs + units + 1]. */
   stepInputs: Float32Array;
   /** Activated gates i, f, g (= tanh of the candidate), o: [steps * batch, 4 units]. */
@@ -31,73 +29,29 @@ interface LayerCache {
   hidden: Float32Array;
 }
 
-/** [rows, columns] values as a [columns, rows] tensor (the wasm Transpose kernel is far faster than a JS loop). */
-function transposedTensor(values: Float32Array, rows: number, columns: number): tf.Tensor2D {
-  const matrix = tf.tensor2d(values, [rows, columns]);
-  try {
-    return tf.transpose(matrix);
-  } finally {
-    matrix.dispose();
-  }
-}
-
-/** a [rows, k] x b, read back; the multiplies are the only work left to tfjs (XNNPACK on wasm). */
-function multiply(a: Float32Array, rows: number, b: tf.Tensor2D): Float32Array {
-  const x = tf.tensor2d(a, [rows, a.length / rows]);
-  const product = tf.matMul(x, b);
-  try {
-    return product.dataSync() as Float32Array;
-  } finally {
-    tf.dispose([x, product]);
-  }
-}
-
-/**
- * a^T x b for a [rows, m] and b [rows, n], the weight gradient over every step and sample at once, computed
- * as (b^T a)^T: XNNPACK repacks the right-hand operand of every multiply it has not seen, so the smaller
- * matrix (a, the step inputs) goes on the right and the larger (b, dZ) is only transposed.
- */
-function weightGradient(a: Float32Array, rows: number, b: Float32Array): Float32Array {
-  const left = tf.tensor2d(a, [rows, a.length / rows]);
-  const leftT = tf.transpose(left);
-  const right = tf.tensor2d(b, [rows, b.length / rows]);
-  const product = tf.matMul(leftT, right);
-  try {
-    return product.dataSync() as Float32Array;
-  } finally {
-    tf.dispose([left, leftT, right, product]);
-  }
-}
-
-export function prepareLstmLayers(layout: NetworkLayout, weights: Float32Array): LayerTensors[] {
+function prepareLstmLayer(layout: NetworkLayout, weights: Float32Array, index: number): LayerTensors {
   const u = layout.units;
   const width = 4 * u;
-  return Array.from({ length: layout.numLayers }, (_, layer) => {
-    const inputs = layer === 0 ? layout.inputSize : u;
-    const offset = layout.weights[3 * layer].offset;
-    const rows = inputs + u + 1;
-    const stacked = weights.slice(offset, offset + rows * width);
-    // tanh(z) = 2 sigmoid(2z) - 1: with the candidate columns doubled one sigmoid activates all four gates.
-    for (let r = 0; r < rows; r++) for (let j = 2 * u; j < 3 * u; j++) stacked[r * width + j] *= 2;
-    const kernel = weights.subarray(offset, offset + inputs * width);
-    const recurrent = weights.subarray(offset + inputs * width, offset + (inputs + u) * width);
-    // At t = 0 the state is zero: the first step multiplies [x_0, 1] by the kernel and bias rows only.
-    const firstStep = new Float32Array((inputs + 1) * width);
-    firstStep.set(stacked.subarray(0, inputs * width));
-    firstStep.set(stacked.subarray((inputs + u) * width), inputs * width);
-    return {
-      inputs,
-      offset,
-      stackedT: tf.tensor2d(stacked, [rows, width]),
-      firstStepT: tf.tensor2d(firstStep, [inputs + 1, width]),
-      recurrentT: transposedTensor(recurrent, u, width),
-      kernelT: layer > 0 ? transposedTensor(kernel, inputs, width) : undefined,
-    };
-  });
-}
-
-export function disposeLstmLayers(layers: LayerTensors[]): void {
-  for (const layer of layers) tf.dispose([layer.stackedT, layer.firstStepT, layer.recurrentT, ...(layer.kernelT ? [layer.kernelT] : [])]);
+  const inputs = index === 0 ? layout.inputSize : u;
+  const offset = layout.weights[3 * index].offset;
+  const rows = inputs + u + 1;
+  const stacked = weights.slice(offset, offset + rows * width);
+  // tanh(z) = 2 sigmoid(2z) - 1: with the candidate columns doubled one sigmoid activates all four gates.
+  for (let r = 0; r < rows; r++) for (let j = 2 * u; j < 3 * u; j++) stacked[r * width + j] *= 2;
+  const kernel = weights.subarray(offset, offset + inputs * width);
+  const recurrent = weights.subarray(offset + inputs * width, offset + (inputs + u) * width);
+  // At t = 0 the state is zero: the first step multiplies [x_0, 1] by the kernel and bias rows only.
+  const firstStep = new Float32Array((inputs + 1) * width);
+  firstStep.set(stacked.subarray(0, inputs * width));
+  firstStep.set(stacked.subarray((inputs + u) * width), inputs * width);
+  return {
+    inputs,
+    offset,
+    stacked: tf.tensor2d(stacked, [rows, width]),
+    firstStep: tf.tensor2d(firstStep, [inputs + 1, width]),
+    recurrentT: transposedTensor(recurrent, u, width),
+    kernelT: index > 0 ? transposedTensor(kernel, inputs, width) : undefined,
+  };
 }
 
 /**
@@ -105,7 +59,7 @@ export function disposeLstmLayers(layers: LayerTensors[]): void {
  * [steps * batch, inputs]. Per step: one multiply of [x_t, h_{t-1}, 1] by the stacked weights and the gate
  * sigmoid in tfjs, then the cell arithmetic in a plain loop.
  */
-export function lstmLayerForward(layer: LayerTensors, units: number, input: Float32Array, steps: number, batch: number): LayerCache {
+function lstmLayerForward(layer: LayerTensors, units: number, input: Float32Array, steps: number, batch: number): LayerCache {
   const u = units;
   const inputs = layer.inputs;
   const width = inputs + u + 1;
@@ -125,20 +79,16 @@ export function lstmLayerForward(layer: LayerTensors, units: number, input: Floa
       if (t > 0) stepInputs.set(hidden.subarray((first - batch + b) * u, (first - batch + b + 1) * u), row + inputs);
       stepInputs[row + width - 1] = 1;
     }
-    let x: tf.Tensor2D;
+    let s: Float32Array;
     if (t === 0) {
       for (let b = 0; b < batch; b++) {
         firstInputs.set(input.subarray(b * inputs, (b + 1) * inputs), b * (inputs + 1));
         firstInputs[b * (inputs + 1) + inputs] = 1;
       }
-      x = tf.tensor2d(firstInputs, [batch, inputs + 1]);
+      s = multiplySigmoid(firstInputs, batch, layer.firstStep).activated;
     } else {
-      x = tf.tensor2d(stepInputs.subarray(first * width, (first + batch) * width), [batch, width]);
+      s = multiplySigmoid(stepInputs.subarray(first * width, (first + batch) * width), batch, layer.stacked).activated;
     }
-    const z = tf.matMul(x, t === 0 ? layer.firstStepT : layer.stackedT);
-    const activated = tf.sigmoid(z);
-    const s = activated.dataSync() as Float32Array;
-    tf.dispose([x, z, activated]);
     for (let b = 0; b < batch; b++) {
       const row = b * 4 * u;
       const gate = (first + b) * 4 * u;
@@ -162,11 +112,8 @@ export function lstmLayerForward(layer: LayerTensors, units: number, input: Floa
         }
       }
     }
-    // tanh(c) = 2 sigmoid(2c) - 1 in one vectorised call: Math.tanh costs ~40 ns a value.
-    const doubled = tf.tensor1d(doubledCells);
-    const sigmoidOfDoubled = tf.sigmoid(doubled);
-    const half = sigmoidOfDoubled.dataSync() as Float32Array;
-    tf.dispose([doubled, sigmoidOfDoubled]);
+    // tanh(c) = 2 sigmoid(2c) - 1.
+    const half = sigmoid(doubledCells);
     for (let b = 0; b < batch; b++) {
       const gate = (first + b) * 4 * u + 3 * u;
       const cell = (first + b) * u;
@@ -186,7 +133,7 @@ export function lstmLayerForward(layer: LayerTensors, units: number, input: Floa
  * multiply, [x_t, h_{t-1}, 1]^T dZ over all steps, in exactly their flat order, and are written to `out`.
  * Returns d loss / d input when `needInputGrad`.
  */
-export function lstmLayerBackward(layer: LayerTensors, units: number, cache: LayerCache, outputGrad: Float32Array, steps: number, batch: number, out: Float32Array, needInputGrad: boolean): Float32Array | undefined {
+function lstmLayerBackward(layer: LayerTensors, units: number, cache: LayerCache, outputGrad: Float32Array, steps: number, batch: number, out: Float32Array, needInputGrad: boolean): Float32Array | undefined {
   const u = units;
   const { gates, cells, cellTanh } = cache;
   const dz = new Float32Array(steps * batch * 4 * u);
@@ -220,6 +167,16 @@ export function lstmLayerBackward(layer: LayerTensors, units: number, cache: Lay
     }
     if (t > 0) dhRecurrent = multiply(dz.subarray(first * 4 * u, (first + batch) * 4 * u), batch, layer.recurrentT);
   }
-  out.set(weightGradient(cache.stepInputs, steps * batch, dz), layer.offset);
+  out.set(multiplyTransposedA(cache.stepInputs, steps * batch, dz), layer.offset);
   return needInputGrad && layer.kernelT ? multiply(dz, steps * batch, layer.kernelT) : undefined;
+}
+
+/** One LSTM layer of the fused training path: sigmoid gates, Keras gate order i, f, c, o, zero initial state. */
+export function createLstmLayer(layout: NetworkLayout, weights: Float32Array, index: number): TrainableLayer {
+  const layer = prepareLstmLayer(layout, weights, index);
+  return {
+    forward: (input, steps, batch) => lstmLayerForward(layer, layout.units, input, steps, batch),
+    backward: (cache, outputGrad, steps, batch, out, needInputGrad) => lstmLayerBackward(layer, layout.units, cache as LayerCache, outputGrad, steps, batch, out, needInputGrad),
+    dispose: () => tf.dispose([layer.stacked, layer.firstStep, layer.recurrentT, ...(layer.kernelT ? [layer.kernelT] : [])]),
+  };
 }

@@ -1,5 +1,7 @@
 import type { NetworkLayout } from './network-parameters.js';
-import { disposeLstmLayers, lstmLayerBackward, lstmLayerForward, prepareLstmLayers } from './lstm-gradient-computer.js';
+import { createGruLayer } from './gru-loops.js';
+import { createLstmLayer } from './lstm-loops.js';
+import type { LayerPassCache, TrainableLayer } from './trainable-layer.js';
 
 /** The dense head on the last step's h: prediction [batch, outputs] = last [batch, units] x kernel + bias. */
 function denseForward(layout: NetworkLayout, weights: Float32Array, last: Float32Array, batch: number): Float32Array {
@@ -17,18 +19,21 @@ function denseForward(layout: NetworkLayout, weights: Float32Array, last: Float3
   return prediction;
 }
 
-function runLayers(layout: NetworkLayout, weights: Float32Array, x: Float32Array, steps: number, batch: number) {
-  const layers = prepareLstmLayers(layout, weights);
-  const caches = [];
+function runLayers(layout: NetworkLayout, weights: Float32Array, x: Float32Array, steps: number, batch: number): { layers: TrainableLayer[]; caches: LayerPassCache[]; last: Float32Array } {
+  const create = layout.kind === 'LSTM' ? createLstmLayer : createGruLayer;
+  const layers: TrainableLayer[] = [];
+  const caches: LayerPassCache[] = [];
   let input = x;
   try {
-    for (const layer of layers) {
-      const cache = lstmLayerForward(layer, layout.units, input, steps, batch);
+    for (let index = 0; index < layout.numLayers; index++) {
+      const layer = create(layout, weights, index);
+      layers.push(layer);
+      const cache = layer.forward(input, steps, batch);
       caches.push(cache);
       input = cache.hidden;
     }
   } catch (error) {
-    disposeLstmLayers(layers);
+    for (const layer of layers) layer.dispose();
     throw error;
   }
   const last = input.subarray((steps - 1) * batch * layout.units);
@@ -36,9 +41,9 @@ function runLayers(layout: NetworkLayout, weights: Float32Array, x: Float32Array
 }
 
 /** Predictions [batch, outputs] for a time-major input [steps * batch, features]. */
-export function lstmPredict(layout: NetworkLayout, weights: Float32Array, x: Float32Array, steps: number, batch: number): Float32Array {
+export function recurrentPredict(layout: NetworkLayout, weights: Float32Array, x: Float32Array, steps: number, batch: number): Float32Array {
   const { layers, last } = runLayers(layout, weights, x, steps, batch);
-  disposeLstmLayers(layers);
+  for (const layer of layers) layer.dispose();
   return denseForward(layout, weights, last, batch);
 }
 
@@ -46,7 +51,7 @@ export function lstmPredict(layout: NetworkLayout, weights: Float32Array, x: Flo
  * Sum of squared errors of a batch, and the gradient of `gradScale` x that sum for every weight written into
  * `out` in the flat getWeights() order. Everything element-wise runs in plain loops; tfjs does the multiplies.
  */
-export function lstmLossAndGradients(layout: NetworkLayout, weights: Float32Array, x: Float32Array, y: Float32Array, steps: number, batch: number, gradScale: number, out: Float32Array): number {
+export function recurrentLossAndGradients(layout: NetworkLayout, weights: Float32Array, x: Float32Array, y: Float32Array, steps: number, batch: number, gradScale: number, out: Float32Array): number {
   const { units: u, outputSize: o, numLayers } = layout;
   const { layers, caches, last } = runLayers(layout, weights, x, steps, batch);
   try {
@@ -82,11 +87,11 @@ export function lstmLossAndGradients(layout: NetworkLayout, weights: Float32Arra
       }
     }
     for (let layer = numLayers - 1; layer >= 0; layer--) {
-      const inputGrad = lstmLayerBackward(layers[layer], u, caches[layer], outputGrad, steps, batch, out, layer > 0);
+      const inputGrad = layers[layer].backward(caches[layer], outputGrad, steps, batch, out, layer > 0);
       if (inputGrad) outputGrad = inputGrad;
     }
     return sse;
   } finally {
-    disposeLstmLayers(layers);
+    for (const layer of layers) layer.dispose();
   }
 }

@@ -4,9 +4,9 @@ import type { WindowSpec } from '../../models/forecast-model.js';
 import { buildRecurrentNetwork, type RecurrentKind } from '../../models/recurrent-model.js';
 import { selectBackend } from '../../tf/backend.js';
 import { createRandom } from '../seeded-random.js';
-import { fusedLossAndGradients, fusedPredict } from './fused-network.js';
 import { createGradientComputer } from './gradient-computer.js';
 import { fusedLayoutOf, readParameters, writeParameters } from './network-parameters.js';
+import { recurrentLossAndGradients, recurrentPredict } from './recurrent-network.js';
 
 const spec: WindowSpec = { features: ['a', 'b', 'c', 'd'], targets: ['a', 'b'], inputSeqLen: 5, outputSeqLen: 1 };
 const BATCH = 6;
@@ -18,8 +18,11 @@ function randomArray(n: number, seed: number): Float32Array {
 }
 
 /** [batch, steps, features] row-major -> time-major [steps * batch, features]. */
-function timeMajor(x: Float32Array, batch: number): tf.Tensor2D {
-  return tf.tidy(() => tf.transpose(tf.tensor3d(x, [batch, spec.inputSeqLen, spec.features.length]), [1, 0, 2]).reshape([spec.inputSeqLen * batch, spec.features.length]));
+function timeMajor(x: Float32Array, batch: number): Float32Array {
+  const { inputSeqLen: steps, features } = spec;
+  const out = new Float32Array(x.length);
+  for (let b = 0; b < batch; b++) for (let t = 0; t < steps; t++) out.set(x.subarray((b * steps + t) * features.length, (b * steps + t + 1) * features.length), (t * batch + b) * features.length);
+  return out;
 }
 
 function maxRelativeError(actual: Float32Array, expected: Float32Array): number {
@@ -27,7 +30,7 @@ function maxRelativeError(actual: Float32Array, expected: Float32Array): number 
   return Math.max(...Array.from(actual, (v, i) => Math.abs(v - expected[i]))) / scale;
 }
 
-describe('core > train > fused > fused-network', () => {
+describe('core > train > fused > recurrent-network', () => {
   beforeAll(async () => {
     await selectBackend('wasm');
   });
@@ -41,10 +44,7 @@ describe('core > train > fused > fused-network', () => {
       writeParameters(network, layout!, randomArray(layout!.size, 3).map((v) => v * 1.5));
       const x = randomArray(BATCH * spec.inputSeqLen * spec.features.length, 11);
       const expected = tf.tidy(() => (network.predict(tf.tensor3d(x, [BATCH, spec.inputSeqLen, spec.features.length])) as tf.Tensor).dataSync() as Float32Array);
-      const actual = tf.tidy(() => {
-        const params = network.getWeights();
-        return fusedPredict(layout!, params, timeMajor(x, BATCH), spec.inputSeqLen, BATCH).dataSync() as Float32Array;
-      });
+      const actual = recurrentPredict(layout!, readParameters(network, layout!), timeMajor(x, BATCH), spec.inputSeqLen, BATCH);
       expect(actual.length).toBe(BATCH * OUT);
       expect(maxRelativeError(actual, expected)).toBeLessThan(1e-5);
       network.dispose();
@@ -64,12 +64,11 @@ describe('core > train > fused > fused-network', () => {
         );
         return variables.map((v) => grads[v.name].dataSync() as Float32Array);
       });
-      const fused = tf.tidy(() => {
-        const { sse, grads } = fusedLossAndGradients(layout, network.getWeights(), timeMajor(x, BATCH), tf.tensor2d(y, [BATCH, OUT]), spec.inputSeqLen, BATCH, 1 / (BATCH * OUT));
-        const predicted = network.predict(tf.tensor3d(x, [BATCH, spec.inputSeqLen, spec.features.length])) as tf.Tensor;
-        expect(sse.dataSync()[0]).toBeCloseTo(tf.sum(tf.square(tf.sub(predicted, tf.tensor2d(y, [BATCH, OUT])))).dataSync()[0], 4);
-        return grads.map((g) => g.dataSync() as Float32Array);
-      });
+      const flat = new Float32Array(layout.size);
+      const sse = recurrentLossAndGradients(layout, readParameters(network, layout), timeMajor(x, BATCH), y, spec.inputSeqLen, BATCH, 1 / (BATCH * OUT), flat);
+      const predicted = tf.tidy(() => (network.predict(tf.tensor3d(x, [BATCH, spec.inputSeqLen, spec.features.length])) as tf.Tensor).dataSync() as Float32Array);
+      expect(sse).toBeCloseTo(Array.from(predicted, (p, i) => (p - y[i]) ** 2).reduce((a, b) => a + b, 0), 4);
+      const fused = layout.weights.map((w) => flat.subarray(w.offset, w.offset + w.size));
       expect(fused.length).toBe(reference.length);
       fused.forEach((g, i) => {
         expect(g.length).toBe(reference[i].length);

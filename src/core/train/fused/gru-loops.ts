@@ -1,0 +1,185 @@
+import * as tf from '@tensorflow/tfjs';
+import { multiply, multiplySigmoid, multiplyTransposedA, transposedTensor } from '../../tf/host-ops.js';
+import type { NetworkLayout } from './network-parameters.js';
+import type { TrainableLayer } from './trainable-layer.js';
+
+/** What the backward pass of one GRU layer needs from its forward pass; all time-major (row t * batch + b). */
+interface GruCache {
+  /** Every step's [x_t, h_{t-1}, 1]: the update/reset gate multiply's input. */
+  stepInputs: Float32Array;
+  /** Every step's [x_t, r_t * h_{t-1}, 1]: the candidate multiply's input. */
+  candidateInputs: Float32Array;
+  /** Update and reset gates z, r: [steps * batch, 2 units]. */
+  gates: Float32Array;
+  /** Candidate state hh: [steps * batch, units]. */
+  candidate: Float32Array;
+  hidden: Float32Array;
+}
+
+/** Rows [kernel; recurrent; bias] of columns [from, from + width) of a GRU layer's flat weights, times `factor`. */
+function stackColumns(weights: Float32Array, offset: number, inputs: number, units: number, from: number, width: number, factor: number): Float32Array {
+  const total = 3 * units;
+  const rows = inputs + units + 1;
+  const out = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < width; j++) out[r * width + j] = weights[offset + r * total + from + j] * factor;
+  return out;
+}
+
+/** Rows 0..inputs-1 and the bias row of a stacked matrix: the first step's weights (zero state). */
+function withoutState(stacked: Float32Array, inputs: number, units: number, width: number): Float32Array {
+  const out = new Float32Array((inputs + 1) * width);
+  out.set(stacked.subarray(0, inputs * width));
+  out.set(stacked.subarray((inputs + units) * width), inputs * width);
+  return out;
+}
+
+/** Writes x_t and a trailing 1 of every sample into rows of [batch, inputs + 1]. */
+function firstStepInputs(into: Float32Array, input: Float32Array, inputs: number, batch: number): Float32Array {
+  for (let b = 0; b < batch; b++) {
+    into.set(input.subarray(b * inputs, (b + 1) * inputs), b * (inputs + 1));
+    into[b * (inputs + 1) + inputs] = 1;
+  }
+  return into;
+}
+
+/**
+ * One tfjs-layers GRU layer (reset applied before the recurrent multiply, Keras gate order z, r, h; sigmoid
+ * gates, tanh candidate; zero initial state) for the fused training path. Per step: one multiply of
+ * [x_t, h_{t-1}, 1] for the update and reset gates and one of [x_t, r h_{t-1}, 1] for the candidate (its
+ * columns doubled: tanh(a) = 2 sigmoid(2a) - 1), sigmoids in the same tfjs calls, the rest in plain loops.
+ */
+export function createGruLayer(layout: NetworkLayout, weights: Float32Array, index: number): TrainableLayer {
+  const u = layout.units;
+  const inputs = index === 0 ? layout.inputSize : u;
+  const width = inputs + u + 1;
+  const offset = layout.weights[3 * index].offset;
+  const gatesStacked = stackColumns(weights, offset, inputs, u, 0, 2 * u, 1);
+  const candidateStacked = stackColumns(weights, offset, inputs, u, 2 * u, u, 2);
+  const gatesWeights = tf.tensor2d(gatesStacked, [width, 2 * u]);
+  const gatesFirst = tf.tensor2d(withoutState(gatesStacked, inputs, u, 2 * u), [inputs + 1, 2 * u]);
+  const candidateWeights = tf.tensor2d(candidateStacked, [width, u]);
+  const candidateFirst = tf.tensor2d(withoutState(candidateStacked, inputs, u, u), [inputs + 1, u]);
+  // Unscaled, transposed: U_zr^T [2u, u] and U_h^T [u, u] for the state gradient, W^T [3u, in] for the input's.
+  const recurrent = weights.subarray(offset + inputs * 3 * u, offset + (inputs + u) * 3 * u);
+  const gatesRecurrentT = transposedTensor(stackColumnsOf(recurrent, u, 3 * u, 0, 2 * u), u, 2 * u);
+  const candidateRecurrentT = transposedTensor(stackColumnsOf(recurrent, u, 3 * u, 2 * u, u), u, u);
+  const kernelT = index > 0 ? transposedTensor(weights.subarray(offset, offset + inputs * 3 * u), inputs, 3 * u) : undefined;
+
+  return {
+    forward(input, steps, batch) {
+      const rows = steps * batch;
+      const stepInputs = new Float32Array(rows * width);
+      const candidateInputs = new Float32Array(rows * width);
+      const gates = new Float32Array(rows * 2 * u);
+      const candidate = new Float32Array(rows * u);
+      const hidden = new Float32Array(rows * u);
+      const firstInputs = new Float32Array(batch * (inputs + 1));
+      for (let t = 0; t < steps; t++) {
+        const first = t * batch;
+        for (let b = 0; b < batch; b++) {
+          const row = (first + b) * width;
+          const x = input.subarray((first + b) * inputs, (first + b + 1) * inputs);
+          stepInputs.set(x, row);
+          candidateInputs.set(x, row);
+          if (t > 0) stepInputs.set(hidden.subarray((first - batch + b) * u, (first - batch + b + 1) * u), row + inputs);
+          stepInputs[row + width - 1] = 1;
+          candidateInputs[row + width - 1] = 1;
+        }
+        const stepRows = (matrix: Float32Array) => matrix.subarray(first * width, (first + batch) * width);
+        const zr = t === 0 ? multiplySigmoid(firstStepInputs(firstInputs, input, inputs, batch), batch, gatesFirst).activated : multiplySigmoid(stepRows(stepInputs), batch, gatesWeights).activated;
+        gates.set(zr, first * 2 * u);
+        if (t > 0) {
+          for (let b = 0; b < batch; b++) {
+            const into = (first + b) * width + inputs;
+            const previous = (first - batch + b) * u;
+            for (let j = 0; j < u; j++) candidateInputs[into + j] = zr[b * 2 * u + u + j] * hidden[previous + j];
+          }
+        }
+        const half = t === 0 ? multiplySigmoid(firstInputs, batch, candidateFirst).activated : multiplySigmoid(stepRows(candidateInputs), batch, candidateWeights).activated;
+        for (let b = 0; b < batch; b++) {
+          const cell = (first + b) * u;
+          const previous = cell - batch * u;
+          for (let j = 0; j < u; j++) {
+            const z = zr[b * 2 * u + j];
+            const hh = 2 * half[b * u + j] - 1;
+            candidate[cell + j] = hh;
+            hidden[cell + j] = t > 0 ? z * hidden[previous + j] + (1 - z) * hh : (1 - z) * hh;
+          }
+        }
+      }
+      return { stepInputs, candidateInputs, gates, candidate, hidden } satisfies GruCache;
+    },
+
+    backward(passCache, outputGrad, steps, batch, out, needInputGrad) {
+      const { stepInputs, candidateInputs, gates, candidate, hidden } = passCache as GruCache;
+      const rows = steps * batch;
+      const dGates = new Float32Array(rows * 2 * u);
+      const dCandidate = new Float32Array(rows * u);
+      let dhRecurrent: Float32Array = new Float32Array(batch * u);
+      for (let t = steps - 1; t >= 0; t--) {
+        const first = t * batch;
+        const dh = new Float32Array(batch * u);
+        for (let b = 0; b < batch; b++) {
+          const cell = (first + b) * u;
+          const gate = (first + b) * 2 * u;
+          const previous = cell - batch * u;
+          for (let j = 0; j < u; j++) {
+            const k = b * u + j;
+            const z = gates[gate + j];
+            const hh = candidate[cell + j];
+            const grad = dhRecurrent[k] + outputGrad[cell + j];
+            dh[k] = grad;
+            dCandidate[cell + j] = grad * (1 - z) * (1 - hh * hh);
+            dGates[gate + j] = grad * ((t > 0 ? hidden[previous + j] : 0) - hh) * z * (1 - z);
+          }
+        }
+        if (t === 0) break;
+        // d (r h_{t-1}) = dA_h U_h^T, then the reset gate and the state's three paths back to h_{t-1}.
+        const dResetHidden = multiply(dCandidate.subarray(first * u, (first + batch) * u), batch, candidateRecurrentT);
+        for (let b = 0; b < batch; b++) {
+          const gate = (first + b) * 2 * u;
+          const previous = (first - batch + b) * u;
+          for (let j = 0; j < u; j++) {
+            const r = gates[gate + u + j];
+            dGates[gate + u + j] = dResetHidden[b * u + j] * hidden[previous + j] * r * (1 - r);
+          }
+        }
+        const throughGates = multiply(dGates.subarray(first * 2 * u, (first + batch) * 2 * u), batch, gatesRecurrentT);
+        const next = new Float32Array(batch * u);
+        for (let b = 0; b < batch; b++) {
+          const gate = (first + b) * 2 * u;
+          for (let j = 0; j < u; j++) {
+            const k = b * u + j;
+            next[k] = dh[k] * gates[gate + j] + dResetHidden[k] * gates[gate + u + j] + throughGates[k];
+          }
+        }
+        dhRecurrent = next;
+      }
+      // [x_t, h_{t-1}, 1]^T dG and [x_t, r h_{t-1}, 1]^T dA_h: kernel, recurrent kernel and bias rows of each block.
+      const gatesGrad = multiplyTransposedA(stepInputs, rows, dGates);
+      const candidateGrad = multiplyTransposedA(candidateInputs, rows, dCandidate);
+      for (let r = 0; r < width; r++) {
+        out.set(gatesGrad.subarray(r * 2 * u, (r + 1) * 2 * u), offset + r * 3 * u);
+        out.set(candidateGrad.subarray(r * u, (r + 1) * u), offset + r * 3 * u + 2 * u);
+      }
+      if (!needInputGrad || !kernelT) return undefined;
+      const dProjected = new Float32Array(rows * 3 * u);
+      for (let row = 0; row < rows; row++) {
+        dProjected.set(dGates.subarray(row * 2 * u, (row + 1) * 2 * u), row * 3 * u);
+        dProjected.set(dCandidate.subarray(row * u, (row + 1) * u), row * 3 * u + 2 * u);
+      }
+      return multiply(dProjected, rows, kernelT);
+    },
+
+    dispose() {
+      tf.dispose([gatesWeights, gatesFirst, candidateWeights, candidateFirst, gatesRecurrentT, candidateRecurrentT, ...(kernelT ? [kernelT] : [])]);
+    },
+  };
+}
+
+/** Columns [from, from + width) of a row-major [rows, total] matrix. */
+function stackColumnsOf(matrix: Float32Array, rows: number, total: number, from: number, width: number): Float32Array {
+  const out = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++) out.set(matrix.subarray(r * total + from, r * total + from + width), r * width);
+  return out;
+}
