@@ -52,7 +52,7 @@ try {
   });
   await stage(`train ${models}`, async () => {
     const result = await flts(['train', '--model', models]);
-    return result.runs.map((run) => `${run.model_type} ${run.status}`).join(', ');
+    return result.runs.map((run) => `${run.model_type} ${run.status} ${(run.timings.duration_ms / 1000).toFixed(1)} s${run.timings.samples_per_sec ? ` (${run.timings.samples_per_sec.toFixed(0)} samples/s, ${run.backend})` : ''}`).join(', ');
   });
   await stage('eval', async () => {
     const result = await flts(['eval']);
