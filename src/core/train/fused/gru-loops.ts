@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { multiply, multiplySigmoid, multiplyTransposedA, transposedTensor } from '../../tf/host-ops.js';
 import type { NetworkLayout } from './network-parameters.js';
+import { columnsOf, withoutState } from './stacked-weights.js';
 import type { TrainableLayer } from './trainable-layer.js';
 
 /** What the backward pass of one GRU layer needs from its forward pass; all time-major (row t * batch + b). */
@@ -14,23 +15,6 @@ interface GruCache {
   /** Candidate state hh: [steps * batch, units]. */
   candidate: Float32Array;
   hidden: Float32Array;
-}
-
-/** Rows [kernel; recurrent; bias] of columns [from, from + width) of a GRU layer's flat weights, times `factor`. */
-function stackColumns(weights: Float32Array, offset: number, inputs: number, units: number, from: number, width: number, factor: number): Float32Array {
-  const total = 3 * units;
-  const rows = inputs + units + 1;
-  const out = new Float32Array(rows * width);
-  for (let r = 0; r < rows; r++) for (let j = 0; j < width; j++) out[r * width + j] = weights[offset + r * total + from + j] * factor;
-  return out;
-}
-
-/** Rows 0..inputs-1 and the bias row of a stacked matrix: the first step's weights (zero state). */
-function withoutState(stacked: Float32Array, inputs: number, units: number, width: number): Float32Array {
-  const out = new Float32Array((inputs + 1) * width);
-  out.set(stacked.subarray(0, inputs * width));
-  out.set(stacked.subarray((inputs + units) * width), inputs * width);
-  return out;
 }
 
 /** Writes x_t and a trailing 1 of every sample into rows of [batch, inputs + 1]. */
@@ -53,16 +37,18 @@ export function createGruLayer(layout: NetworkLayout, weights: Float32Array, ind
   const inputs = index === 0 ? layout.inputSize : u;
   const width = inputs + u + 1;
   const offset = layout.weights[3 * index].offset;
-  const gatesStacked = stackColumns(weights, offset, inputs, u, 0, 2 * u, 1);
-  const candidateStacked = stackColumns(weights, offset, inputs, u, 2 * u, u, 2);
+  // The layer's kernel, recurrent kernel and bias are consecutive rows of 3u columns in the flat weights.
+  const layerWeights = weights.subarray(offset, offset + width * 3 * u);
+  const gatesStacked = columnsOf(layerWeights, width, 3 * u, 0, 2 * u);
+  const candidateStacked = columnsOf(layerWeights, width, 3 * u, 2 * u, u, 2);
   const gatesWeights = tf.tensor2d(gatesStacked, [width, 2 * u]);
   const gatesFirst = tf.tensor2d(withoutState(gatesStacked, inputs, u, 2 * u), [inputs + 1, 2 * u]);
   const candidateWeights = tf.tensor2d(candidateStacked, [width, u]);
   const candidateFirst = tf.tensor2d(withoutState(candidateStacked, inputs, u, u), [inputs + 1, u]);
   // Unscaled, transposed: U_zr^T [2u, u] and U_h^T [u, u] for the state gradient, W^T [3u, in] for the input's.
   const recurrent = weights.subarray(offset + inputs * 3 * u, offset + (inputs + u) * 3 * u);
-  const gatesRecurrentT = transposedTensor(stackColumnsOf(recurrent, u, 3 * u, 0, 2 * u), u, 2 * u);
-  const candidateRecurrentT = transposedTensor(stackColumnsOf(recurrent, u, 3 * u, 2 * u, u), u, u);
+  const gatesRecurrentT = transposedTensor(columnsOf(recurrent, u, 3 * u, 0, 2 * u), u, 2 * u);
+  const candidateRecurrentT = transposedTensor(columnsOf(recurrent, u, 3 * u, 2 * u, u), u, u);
   const kernelT = index > 0 ? transposedTensor(weights.subarray(offset, offset + inputs * 3 * u), inputs, 3 * u) : undefined;
 
   return {
@@ -175,11 +161,4 @@ export function createGruLayer(layout: NetworkLayout, weights: Float32Array, ind
       tf.dispose([gatesWeights, gatesFirst, candidateWeights, candidateFirst, gatesRecurrentT, candidateRecurrentT, ...(kernelT ? [kernelT] : [])]);
     },
   };
-}
-
-/** Columns [from, from + width) of a row-major [rows, total] matrix. */
-function stackColumnsOf(matrix: Float32Array, rows: number, total: number, from: number, width: number): Float32Array {
-  const out = new Float32Array(rows * width);
-  for (let r = 0; r < rows; r++) out.set(matrix.subarray(r * total + from, r * total + from + width), r * width);
-  return out;
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { multiply, multiplySigmoid, multiplyTransposedA, sigmoid, transposedTensor } from '../../tf/host-ops.js';
 import type { NetworkLayout } from './network-parameters.js';
+import { withoutState } from './stacked-weights.js';
 import type { LayerPassCache, TrainableLayer } from './trainable-layer.js';
 
 /** One LSTM layer's weights prepared for a pass: tensors for the multiplies, nothing else. */
@@ -40,15 +41,11 @@ function prepareLstmLayer(layout: NetworkLayout, weights: Float32Array, index: n
   for (let r = 0; r < rows; r++) for (let j = 2 * u; j < 3 * u; j++) stacked[r * width + j] *= 2;
   const kernel = weights.subarray(offset, offset + inputs * width);
   const recurrent = weights.subarray(offset + inputs * width, offset + (inputs + u) * width);
-  // At t = 0 the state is zero: the first step multiplies [x_0, 1] by the kernel and bias rows only.
-  const firstStep = new Float32Array((inputs + 1) * width);
-  firstStep.set(stacked.subarray(0, inputs * width));
-  firstStep.set(stacked.subarray((inputs + u) * width), inputs * width);
   return {
     inputs,
     offset,
     stacked: tf.tensor2d(stacked, [rows, width]),
-    firstStep: tf.tensor2d(firstStep, [inputs + 1, width]),
+    firstStep: tf.tensor2d(withoutState(stacked, inputs, u, width), [inputs + 1, width]),
     recurrentT: transposedTensor(recurrent, u, width),
     kernelT: index > 0 ? transposedTensor(kernel, inputs, width) : undefined,
   };
