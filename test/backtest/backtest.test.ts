@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backtestModel, type BacktestModelResult } from '../../src/core/backtest/backtest-model.js';
 import { evaluateRunsByBacktest } from '../../src/core/backtest/backtest-ranking.js';
 import { createFoldModelProvider } from '../../src/core/backtest/fold-models.js';
 import { runBacktest, type RunBacktestResult } from '../../src/core/backtest/run-backtest.js';
-import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
+import type { Settings } from '../../src/core/config/settings.js';
 import { inverseScaleColumn } from '../../src/core/data/scaler.js';
 import type { TimeFrame } from '../../src/core/data/time-frame.js';
 import type { ModelType, WindowSpec } from '../../src/core/models/forecast-model.js';
@@ -16,12 +13,11 @@ import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
 import { loadRunForServing } from '../../src/core/registry/load-run.js';
 import type { RunRecord } from '../../src/core/registry/run-record.js';
 import { detectCadence } from '../../src/core/serve/timestamps.js';
-import { createFsStore } from '../../src/core/storage/fs-store.js';
 import { getJson } from '../../src/core/storage/json-objects.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { trainModels } from '../../src/core/train/train-models.js';
+import { createSliceHome } from '../helpers/poblesec-slice.js';
 
-const DATASETS = path.resolve(__dirname, '../../../shared/datasets');
 const FOLDS = 4;
 const HORIZON = 3;
 const STRIDE = 20;
@@ -37,9 +33,9 @@ function poisonFrom(series: TimeFrame, row: number): TimeFrame {
 }
 
 describe('backtest > rolling-origin backtest over a PobleSec slice', () => {
-  let home: string;
   let store: ObjectStore;
   let settings: Settings;
+  let remove: (() => void) | undefined;
   let data: ProcessedData;
   let series: TimeFrame;
   let runs: RunRecord[];
@@ -64,23 +60,11 @@ describe('backtest > rolling-origin backtest over a PobleSec slice', () => {
   }
 
   beforeAll(async () => {
-    home = mkdtempSync(path.join(os.tmpdir(), 'flts-backtest-'));
-    store = createFsStore(path.join(home, 'store'));
-    settings = resolveSettings({
-      flags: {
-        home,
-        'data.dataDir': DATASETS,
-        'data.trainFile': 'PobleSec.csv',
-        'data.testFile': 'PobleSec_test.csv',
-        // augurs' Prophet optimiser fails on the first 400 rows (line search), so a few more.
-        'data.sampleTrainRows': 600,
-        'data.sampleTestRows': 150,
-        'training.epochs': 1,
-        'training.hiddenSize': 8,
-        'training.numLayers': 1,
-        'backtest.refitEpochs': 1,
-      },
-    }).settings;
+    ({ store, settings, remove } = createSliceHome('flts-backtest-', {
+      // augurs' Prophet optimiser fails on the first 400 rows (line search), so a few more.
+      'data.sampleTrainRows': 600,
+      'backtest.refitEpochs': 1,
+    }));
     await runPreprocess(settings, { store });
     runs = (await trainModels({ models: ['LSTM', 'NAIVE', 'PROPHET'] }, settings, { store })).runs;
     data = await loadProcessedData(store, settings);
@@ -91,7 +75,7 @@ describe('backtest > rolling-origin backtest over a PobleSec slice', () => {
   }, 180_000);
 
   afterAll(() => {
-    if (home) rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    remove?.();
   });
 
   it('places the folds in the test period, the last one ending at the last row', () => {

@@ -1,37 +1,26 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import pl from 'nodejs-polars';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleInferenceClaim } from '../../src/core/batch/inference-claim-handler.js';
 import { runBatchInference, type BatchInferenceResult } from '../../src/core/batch/run-batch-inference.js';
 import { createMessageBus, decodeInferenceNotice, type DataClaim, type MessageBus, type ReceivedMessage } from '../../src/core/bus/index.js';
-import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
+import type { Settings } from '../../src/core/config/settings.js';
 import { encodeFrameParquet } from '../../src/core/data/frame-parquet.js';
 import { readTable } from '../../src/core/data/read-table.js';
 import { inverseScaleColumn } from '../../src/core/data/scaler.js';
 import { selectRows, type TimeFrame } from '../../src/core/data/time-frame.js';
 import { loadProcessedData, type ProcessedData } from '../../src/core/preprocess/processed-data.js';
 import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
-import { putJson } from '../../src/core/storage/json-objects.js';
 import type { RunRecord } from '../../src/core/registry/run-record.js';
 import { startInferenceService, type InferenceService } from '../../src/core/serve/start-inference-service.js';
 import { formatTimestamp } from '../../src/core/serve/timestamps.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { trainModels } from '../../src/core/train/train-models.js';
+import { createSliceHome, DATASETS, writeRootPointer } from '../helpers/poblesec-slice.js';
 import { postJson } from '../serve/serve-fixtures.js';
 
-const DATASETS = path.resolve(__dirname, '../../../shared/datasets');
 const RAW_TEST = path.join(DATASETS, 'PobleSec_test.csv');
-
-async function promote(store: ObjectStore, settings: Settings, run: RunRecord): Promise<void> {
-  await putJson(store, settings.store.buckets.promotion, 'current.json', {
-    identifier: '', config_hash: run.config_hash, run_id: run.run_id, model_type: run.model_type, experiment: 'Default',
-    model_uri: `runs:/${run.run_id}/${run.model_type}`, rmse: null, mae: null, mse: null, score: null,
-    timestamp: new Date().toISOString(), weights: { rmse: 0.5, mae: 0.3, mse: 0.2 }, source: 'manual', previous_run_id: null, reason: 'test',
-  });
-}
 
 /** The forecast table a batch result stored with the run, as plain rows. */
 async function storedTable(store: ObjectStore, result: BatchInferenceResult): Promise<Record<string, unknown>[]> {
@@ -49,6 +38,7 @@ describe('batch > batch inference over a PobleSec slice', () => {
   let home: string;
   let store: ObjectStore;
   let settings: Settings;
+  let remove: (() => void) | undefined;
   let lstm: RunRecord;
   let processed: ProcessedData;
   let service: InferenceService;
@@ -64,29 +54,16 @@ describe('batch > batch inference over a PobleSec slice', () => {
     });
 
   beforeAll(async () => {
-    home = mkdtempSync(path.join(os.tmpdir(), 'flts-batch-'));
-    store = createFsStore(path.join(home, 'store'));
-    settings = resolveSettings({
-      flags: {
-        home,
-        'data.dataDir': DATASETS,
-        'data.trainFile': 'PobleSec.csv',
-        'data.testFile': 'PobleSec_test.csv',
-        'data.sampleTrainRows': 400,
-        'data.sampleTestRows': 150,
-        'training.epochs': 1,
-        'training.hiddenSize': 8,
-        'training.numLayers': 1,
-        'serve.port': 0,
-        'serve.pollIntervalMs': 0,
-        'serve.predictionLog.enabled': false,
-        'bus.kind': 'fs',
-        'batch.chunkSize': 64,
-      },
-    }).settings;
+    ({ home, store, settings, remove } = createSliceHome('flts-batch-', {
+      'serve.port': 0,
+      'serve.pollIntervalMs': 0,
+      'serve.predictionLog.enabled': false,
+      'bus.kind': 'fs',
+      'batch.chunkSize': 64,
+    }));
     await runPreprocess(settings, { store });
     lstm = (await trainModels({ models: ['LSTM'] }, settings, { store })).runs[0];
-    await promote(store, settings, lstm);
+    await writeRootPointer(store, settings, lstm);
     processed = await loadProcessedData(store, settings);
     service = await startInferenceService(settings, { store });
     bus = createMessageBus(settings) as MessageBus;
@@ -102,7 +79,7 @@ describe('batch > batch inference over a PobleSec slice', () => {
   afterAll(async () => {
     await service?.close();
     await bus?.close();
-    if (home) rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    remove?.();
   });
 
   it('forecasts raw rows exactly as single /predict calls on the same windows, in original units', async () => {

@@ -1,44 +1,19 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
+import type { Settings } from '../../src/core/config/settings.js';
 import { TIME_FEATURE_COLUMNS, timeFeatureValues } from '../../src/core/preprocess/time-features.js';
 import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
 import { loadRunForServing } from '../../src/core/registry/load-run.js';
-import type { PromotionRecord } from '../../src/core/registry/pointers.js';
 import type { RunRecord } from '../../src/core/registry/run-record.js';
-import { putJson } from '../../src/core/storage/json-objects.js';
 import { startInferenceService, type InferenceService } from '../../src/core/serve/start-inference-service.js';
-import { createFsStore } from '../../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { trainModels } from '../../src/core/train/train-models.js';
+import { createSliceHome, DATASETS, writeRootPointer } from '../helpers/poblesec-slice.js';
 import { postJson } from './serve-fixtures.js';
 
-const DATASETS = path.resolve(__dirname, '../../../shared/datasets');
 
-/** A reference-shaped promotion record, written where reference eval writes the root pointer. */
-async function promote(store: ObjectStore, settings: Settings, run: Pick<RunRecord, 'run_id' | 'config_hash' | 'model_type'>): Promise<void> {
-  const record: PromotionRecord = {
-    identifier: '',
-    config_hash: run.config_hash,
-    run_id: run.run_id,
-    model_type: run.model_type,
-    experiment: 'Default',
-    model_uri: `runs:/${run.run_id}/${run.model_type}`,
-    rmse: null,
-    mae: null,
-    mse: null,
-    score: null,
-    timestamp: new Date().toISOString(),
-    weights: { rmse: 0.5, mae: 0.3, mse: 0.2 },
-    source: 'manual',
-    previous_run_id: null,
-    reason: 'test',
-  };
-  await putJson(store, settings.store.buckets.promotion, 'current.json', record);
-}
 
 /** The first `rows` rows of the raw PobleSec test file, column-oriented as a request sends them. */
 function rawTestRows(rows: number): Record<string, Array<string | number>> {
@@ -50,44 +25,32 @@ function rawTestRows(rows: number): Record<string, Array<string | number>> {
 }
 
 describe('serve > a trained LSTM from the run registry', () => {
-  let home: string;
   let store: ObjectStore;
   let settings: Settings;
+  let remove: (() => void) | undefined;
   let runId: string;
   let naive: RunRecord;
   let service: InferenceService;
 
   beforeAll(async () => {
-    home = mkdtempSync(path.join(os.tmpdir(), 'flts-serve-'));
-    store = createFsStore(path.join(home, 'store'));
-    settings = resolveSettings({
-      flags: {
-        home,
-        'data.dataDir': DATASETS,
-        'data.trainFile': 'PobleSec.csv',
-        'data.testFile': 'PobleSec_test.csv',
-        'data.sampleTrainRows': 400,
-        'data.sampleTestRows': 60,
-        'training.models': ['LSTM', 'NAIVE'],
-        'training.epochs': 1,
-        'training.hiddenSize': 8,
-        'training.numLayers': 1,
-        'serve.port': 0,
-        'serve.pollIntervalMs': 0,
-        'serve.predictionLog.flushIntervalMs': 50,
-      },
-    }).settings;
+    ({ store, settings, remove } = createSliceHome('flts-serve-', {
+      'data.sampleTestRows': 60,
+      'training.models': ['LSTM', 'NAIVE'],
+      'serve.port': 0,
+      'serve.pollIntervalMs': 0,
+      'serve.predictionLog.flushIntervalMs': 50,
+    }));
     await runPreprocess(settings, { store });
     const trained = await trainModels({ models: ['LSTM', 'NAIVE'] }, settings, { store });
     runId = trained.runs[0].run_id;
     naive = trained.runs[1];
-    await promote(store, settings, trained.runs[0]);
+    await writeRootPointer(store, settings, trained.runs[0]);
     service = await startInferenceService(settings, { store });
   });
 
   afterAll(async () => {
     await service?.close();
-    if (home) rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    remove?.();
   });
 
   it('is ready with the run the root pointer names', async () => {
@@ -143,7 +106,7 @@ describe('serve > a trained LSTM from the run registry', () => {
   });
 
   it('follows a new promotion, and stays on it when the next pointer names a run that does not exist', async () => {
-    await promote(store, settings, naive);
+    await writeRootPointer(store, settings, naive);
     expect(await service.holder.reloadFromPointer()).toEqual({ result: 'loaded', runId: naive.run_id });
     const served = await postJson(`${service.url}/predict`, { data: rawTestRows(12) });
     expect(served.json).toMatchObject({ run_id: naive.run_id, model_type: 'NAIVE' });
@@ -151,7 +114,7 @@ describe('serve > a trained LSTM from the run registry', () => {
     // Persistence in original units, through float32 scaling and back.
     expect(Math.abs(served.json.predictions[0].down - lastDown) / lastDown).toBeLessThan(1e-6);
 
-    await promote(store, settings, { run_id: 'deleted-run', config_hash: naive.config_hash, model_type: 'LSTM' });
+    await writeRootPointer(store, settings, { run_id: 'deleted-run', config_hash: naive.config_hash, model_type: 'LSTM' });
     expect((await service.holder.reloadFromPointer()).result).toBe('failed');
     const health = await (await fetch(`${service.url}/healthz`)).json();
     expect(health).toMatchObject({ model_ready: true, run_id: naive.run_id, degraded: true });

@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
+import type { PromotionRecord } from '../../src/core/registry/pointers.js';
+import type { RunRecord } from '../../src/core/registry/run-record.js';
+import { createFsStore } from '../../src/core/storage/fs-store.js';
+import { putJson } from '../../src/core/storage/json-objects.js';
+import type { ObjectStore } from '../../src/core/storage/object-store.js';
+
+/** The reference datasets, read in place beside the repository. */
+export const DATASETS = path.resolve(__dirname, '../../../shared/datasets');
+
+export interface SliceHome {
+  home: string;
+  store: ObjectStore;
+  settings: Settings;
+  /** Removes the home (retrying while servers finish their last writes). */
+  remove(): void;
+}
+
+/**
+ * A temporary home with a filesystem store, and settings for a small slice of PobleSec and a tiny network
+ * (1 layer x 8 units, 1 epoch), so a test trains real models in seconds. `flags` add to or override these.
+ */
+export function createSliceHome(prefix: string, flags: Readonly<Record<string, unknown>> = {}): SliceHome {
+  const home = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const settings = resolveSettings({
+    flags: {
+      home,
+      'data.dataDir': DATASETS,
+      'data.trainFile': 'PobleSec.csv',
+      'data.testFile': 'PobleSec_test.csv',
+      'data.sampleTrainRows': 400,
+      'data.sampleTestRows': 150,
+      'training.epochs': 1,
+      'training.hiddenSize': 8,
+      'training.numLayers': 1,
+      ...flags,
+    },
+  }).settings;
+  return {
+    home,
+    store: createFsStore(path.join(home, 'store')),
+    settings,
+    remove: () => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }),
+  };
+}
+
+/** A reference-shaped promotion record for `run`, written where reference eval writes the root pointer. */
+export async function writeRootPointer(store: ObjectStore, settings: Settings, run: Pick<RunRecord, 'run_id' | 'config_hash' | 'model_type'>): Promise<void> {
+  const record: PromotionRecord = {
+    identifier: '',
+    config_hash: run.config_hash,
+    run_id: run.run_id,
+    model_type: run.model_type,
+    experiment: 'Default',
+    model_uri: `runs:/${run.run_id}/${run.model_type}`,
+    rmse: null,
+    mae: null,
+    mse: null,
+    score: null,
+    timestamp: new Date().toISOString(),
+    weights: { rmse: 0.5, mae: 0.3, mse: 0.2 },
+    source: 'manual',
+    previous_run_id: null,
+    reason: 'test',
+  };
+  await putJson(store, settings.store.buckets.promotion, 'current.json', record);
+}
