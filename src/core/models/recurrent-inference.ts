@@ -1,8 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
-import { FltsError } from '../errors.js';
 import type { ForecastModel, WindowSpec } from './forecast-model.js';
 import { createRecurrentForward } from './recurrent-forward.js';
-import { assertBatchShape, createRecurrentForecastModel, type RecurrentKind } from './recurrent-model.js';
+import { createRecurrentForecastModel, recurrentForecastModel, type RecurrentKind } from './recurrent-model.js';
 import { extractRecurrentWeights } from './recurrent-weights.js';
 
 /**
@@ -14,23 +13,13 @@ export function createRecurrentInferenceModel(kind: RecurrentKind, window: Windo
   const weights = extractRecurrentWeights(network);
   if (!weights) return createRecurrentForecastModel(kind, window, network);
   const forward = createRecurrentForward(weights);
-  let disposed = false;
-  return {
-    modelType: kind,
-    window,
-    async predict(batch) {
-      if (disposed) throw new FltsError('FLTS_MODEL_NOT_FITTED', `The ${kind} model was disposed.`);
-      assertBatchShape(batch, window);
-      if (batch.size === 0) return new Float32Array(0);
-      return forward.run(batch.windows, batch.size, window.inputSeqLen);
-    },
-    dispose() {
-      if (disposed) return;
-      disposed = true;
+  return recurrentForecastModel(kind, window, {
+    run: (batch) => forward.run(batch.windows, batch.size, window.inputSeqLen),
+    release() {
       forward.dispose();
       network.dispose();
     },
-  };
+  });
 }
 
 /** Whether `createRecurrentInferenceModel` uses the fast path for this network (tests and benchmarks). */

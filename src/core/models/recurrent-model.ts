@@ -45,16 +45,41 @@ export function assertBatchShape(batch: PredictBatch, spec: WindowSpec): void {
   }
 }
 
-/** Serving wrapper: one forward pass per batch inside tf.tidy, so no tensor outlives a call. */
-export function createRecurrentForecastModel(kind: RecurrentKind, window: WindowSpec, network: tf.LayersModel): ForecastModel {
+export interface RecurrentPasses {
+  /** One forward pass over a non-empty batch of the right shape. */
+  run(batch: PredictBatch): Promise<Float32Array> | Float32Array;
+  release(): void;
+  concurrentPasses?: number;
+}
+
+/**
+ * The ForecastModel contract around a forward pass, shared by every LSTM/GRU serving form: refuses after
+ * dispose, checks the batch shape, answers an empty batch without a pass, and releases once.
+ */
+export function recurrentForecastModel(kind: RecurrentKind, window: WindowSpec, passes: RecurrentPasses): ForecastModel {
   let disposed = false;
   return {
     modelType: kind,
     window,
+    concurrentPasses: passes.concurrentPasses,
     async predict(batch) {
       if (disposed) throw new FltsError('FLTS_MODEL_NOT_FITTED', `The ${kind} model was disposed.`);
       assertBatchShape(batch, window);
       if (batch.size === 0) return new Float32Array(0);
+      return passes.run(batch);
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      passes.release();
+    },
+  };
+}
+
+/** Serving wrapper: one forward pass per batch inside tf.tidy, so no tensor outlives a call. */
+export function createRecurrentForecastModel(kind: RecurrentKind, window: WindowSpec, network: tf.LayersModel): ForecastModel {
+  return recurrentForecastModel(kind, window, {
+    async run(batch) {
       const output = tf.tidy(() => network.predict(tf.tensor3d(batch.windows, [batch.size, window.inputSeqLen, window.features.length])) as tf.Tensor);
       try {
         return (await output.data()) as Float32Array;
@@ -62,10 +87,6 @@ export function createRecurrentForecastModel(kind: RecurrentKind, window: Window
         output.dispose();
       }
     },
-    dispose() {
-      if (disposed) return;
-      disposed = true;
-      network.dispose();
-    },
-  };
+    release: () => network.dispose(),
+  });
 }

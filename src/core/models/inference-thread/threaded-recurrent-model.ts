@@ -3,7 +3,7 @@ import { FltsError } from '../../errors.js';
 import type { BackendChoice } from '../../tf/backend.js';
 import { compiledWorkerScript } from '../../worker-script.js';
 import type { ForecastModel, WindowSpec } from '../forecast-model.js';
-import { assertBatchShape, type RecurrentKind } from '../recurrent-model.js';
+import { recurrentForecastModel, type RecurrentKind } from '../recurrent-model.js';
 import type { RecurrentNetworkWeights } from '../recurrent-weights.js';
 import type { InferenceReply, InferenceRequest, InferenceThreadInit } from './messages.js';
 
@@ -85,20 +85,11 @@ export async function createThreadedRecurrentModel(kind: RecurrentKind, window: 
     await worker.terminate();
     throw error;
   }
-  return {
-    modelType: kind,
-    window,
+  return recurrentForecastModel(kind, window, {
     // The thread merges queued passes, so the batcher may hand over the next batch while one runs.
     concurrentPasses: 2,
-    predict(batch) {
-      if (disposed) return Promise.reject(new FltsError('FLTS_MODEL_NOT_FITTED', `The ${kind} model was disposed.`));
+    run(batch) {
       if (failure) return Promise.reject(failure);
-      try {
-        assertBatchShape(batch, window);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      if (batch.size === 0) return Promise.resolve(new Float32Array(0));
       const id = nextId++;
       // A copy is transferred, so the caller's array stays usable.
       const windows = batch.windows.slice();
@@ -108,12 +99,11 @@ export async function createThreadedRecurrentModel(kind: RecurrentKind, window: 
         requests.postMessage({ id, windows, size: batch.size } satisfies InferenceRequest, [windows.buffer]);
       });
     },
-    dispose() {
-      if (disposed) return;
+    release() {
       disposed = true;
       failAll(new FltsError('FLTS_MODEL_NOT_FITTED', `The ${kind} model was disposed.`));
       requests.close();
       void worker.terminate();
     },
-  };
+  });
 }
