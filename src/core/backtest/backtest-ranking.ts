@@ -2,19 +2,13 @@ import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { EvaluateRunsResult } from '../eval/evaluate-runs.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
-import { compareScored, type Scoreboard, type ScoreboardRow } from '../eval/scoreboard.js';
+import { rankRows, scoreboardRow, type Scoreboard } from '../eval/scoreboard.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { readBacktestRecord, type BacktestRecord } from './backtest-record.js';
 
-function gate(improvement: number | null, minImprovementPct: number | null, isNaive: boolean): ScoreboardRow['gate'] {
-  if (minImprovementPct === null) return { passed: true, reason: 'no quality gate' };
-  if (isNaive) return { passed: false, reason: 'NAIVE is the baseline of the gate' };
-  if (improvement === null) return { passed: false, reason: 'no NAIVE backtest to compare with' };
-  const text = `backtest RMSE improvement over NAIVE ${improvement.toFixed(2)}%`;
-  return improvement >= minImprovementPct ? { passed: true, reason: `${text} >= ${minImprovementPct}%` } : { passed: false, reason: `${text} < ${minImprovementPct}%` };
-}
+const BACKTEST_GATE = { metric: 'backtest RMSE improvement over NAIVE', noBaseline: 'no NAIVE backtest to compare with' };
 
 /**
  * The eval scoreboard, ranked on backtest metrics instead of the single test split: each run's score is the
@@ -25,33 +19,16 @@ export function buildBacktestScoreboard(record: BacktestRecord, runs: readonly R
   const byRun = new Map(runs.filter((run) => run.status === 'SUCCESS').map((run) => [run.run_id, run]));
   const naive = record.models.find((model) => model.model_type === 'NAIVE');
   const naiveRmse = naive?.aggregate.rmse;
-  const rows = record.models
-    .filter((model) => model.run_id !== null && byRun.has(model.run_id))
-    .map((model): ScoreboardRow => {
-      const run = byRun.get(model.run_id as string) as RunRecord;
-      const target = run.window.targets[0];
-      const { aggregate } = model;
-      const improvement = naiveRmse !== undefined && naiveRmse > 0 && Number.isFinite(aggregate.rmse) ? ((naiveRmse - aggregate.rmse) / naiveRmse) * 100 : null;
-      return {
-        rank: 0,
-        run_id: run.run_id,
-        model_type: run.model_type,
-        experiment: run.experiment,
-        started_at: run.timings.started_at,
-        rmse: aggregate.rmse,
-        mae: aggregate.mae,
-        mse: aggregate.mse,
-        r2: aggregate.pooled.r2,
-        score: aggregate.score,
-        target,
-        rmse_original: aggregate.targets[target]?.rmse ?? Number.NaN,
-        r2_original: Number.NaN,
-        improvement_over_naive_pct: improvement,
-        gate: gate(improvement, minImprovementPct, run.model_type === 'NAIVE'),
-      };
-    })
-    .sort(compareScored)
-    .map((row, index) => ({ ...row, rank: index + 1 }));
+  const rows = rankRows(
+    record.models
+      .filter((model) => model.run_id !== null && byRun.has(model.run_id))
+      .map((model) => {
+        const run = byRun.get(model.run_id as string) as RunRecord;
+        const { aggregate } = model;
+        const metrics = { rmse: aggregate.rmse, mae: aggregate.mae, mse: aggregate.mse, r2: aggregate.pooled.r2, score: aggregate.score };
+        return scoreboardRow(run, { ...metrics, rmseOriginal: aggregate.targets[run.window.targets[0]]?.rmse ?? Number.NaN, r2Original: Number.NaN }, naiveRmse, minImprovementPct, BACKTEST_GATE);
+      }),
+  );
   return { config_hash: record.config_hash, rows, naive_run_id: naive?.run_id ?? null, gate_min_improvement_pct: minImprovementPct };
 }
 

@@ -47,12 +47,57 @@ export function compareScored(a: { score: number; started_at: string; run_id: st
   return a.run_id < b.run_id ? -1 : a.run_id > b.run_id ? 1 : 0;
 }
 
-function gateFor(improvement: number | null, minImprovementPct: number | null, isNaive: boolean): ScoreboardRow['gate'] {
+/** How a gate explains itself: what the improvement is measured on, and what is missing without a baseline. */
+export interface GateWording {
+  metric: string;
+  noBaseline: string;
+}
+
+const TEST_SPLIT_GATE: GateWording = { metric: 'RMSE improvement over NAIVE', noBaseline: 'no NAIVE run to compare with' };
+
+function gateFor(improvement: number | null, minImprovementPct: number | null, isNaive: boolean, wording: GateWording): ScoreboardRow['gate'] {
   if (minImprovementPct === null) return { passed: true, reason: 'no quality gate' };
   if (isNaive) return { passed: false, reason: 'NAIVE is the baseline of the gate' };
-  if (improvement === null) return { passed: false, reason: 'no NAIVE run to compare with' };
-  if (!(improvement >= minImprovementPct)) return { passed: false, reason: `RMSE improvement over NAIVE ${improvement.toFixed(2)}% < ${minImprovementPct}%` };
-  return { passed: true, reason: `RMSE improvement over NAIVE ${improvement.toFixed(2)}% >= ${minImprovementPct}%` };
+  if (improvement === null) return { passed: false, reason: wording.noBaseline };
+  if (!(improvement >= minImprovementPct)) return { passed: false, reason: `${wording.metric} ${improvement.toFixed(2)}% < ${minImprovementPct}%` };
+  return { passed: true, reason: `${wording.metric} ${improvement.toFixed(2)}% >= ${minImprovementPct}%` };
+}
+
+export interface RowMetrics {
+  rmse: number;
+  mae: number;
+  mse: number;
+  r2: number;
+  score: number;
+  rmseOriginal: number;
+  r2Original: number;
+}
+
+/** One unranked row: `run` with `metrics`, its % RMSE improvement over the NAIVE baseline and its gate. */
+export function scoreboardRow(run: RunRecord, metrics: RowMetrics, naiveRmse: number | undefined, minImprovementPct: number | null, wording: GateWording = TEST_SPLIT_GATE): ScoreboardRow {
+  const improvement = naiveRmse !== undefined && naiveRmse > 0 && Number.isFinite(metrics.rmse) ? ((naiveRmse - metrics.rmse) / naiveRmse) * 100 : null;
+  return {
+    rank: 0,
+    run_id: run.run_id,
+    model_type: run.model_type,
+    experiment: run.experiment,
+    started_at: run.timings.started_at,
+    rmse: metrics.rmse,
+    mae: metrics.mae,
+    mse: metrics.mse,
+    r2: metrics.r2,
+    score: metrics.score,
+    target: run.window.targets[0],
+    rmse_original: metrics.rmseOriginal,
+    r2_original: metrics.r2Original,
+    improvement_over_naive_pct: improvement,
+    gate: gateFor(improvement, minImprovementPct, run.model_type === 'NAIVE', wording),
+  };
+}
+
+/** Rows in scoreboard order (`compareScored`), ranked from 1. */
+export function rankRows(rows: readonly ScoreboardRow[]): ScoreboardRow[] {
+  return [...rows].sort(compareScored).map((row, index) => ({ ...row, rank: index + 1 }));
 }
 
 /**
@@ -63,31 +108,13 @@ export function buildScoreboard(configHash: string, runs: readonly RunRecord[], 
   const eligible = runs.filter((run) => run.status === 'SUCCESS' && run.config_hash === configHash && run.metrics);
   const naive = eligible.filter((run) => run.model_type === 'NAIVE').sort((a, b) => compareScored({ score: 0, started_at: a.timings.started_at, run_id: a.run_id }, { score: 0, started_at: b.timings.started_at, run_id: b.run_id }))[0];
   const naiveRmse = naive?.metrics?.test_rmse;
-  const rows = eligible
-    .map((run) => {
+  const rows = rankRows(
+    eligible.map((run) => {
       const m = run.metrics!;
-      const target = run.window.targets[0];
-      const original = m.test.targets[target]?.original;
-      const improvement = naiveRmse !== undefined && naiveRmse > 0 && Number.isFinite(m.test_rmse) ? ((naiveRmse - m.test_rmse) / naiveRmse) * 100 : null;
-      return {
-        rank: 0,
-        run_id: run.run_id,
-        model_type: run.model_type,
-        experiment: run.experiment,
-        started_at: run.timings.started_at,
-        rmse: m.test_rmse,
-        mae: m.test_mae,
-        mse: m.test_mse,
-        r2: m.test_r2,
-        score: referenceScore({ rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse }),
-        target,
-        rmse_original: original?.rmse ?? Number.NaN,
-        r2_original: original?.r2 ?? Number.NaN,
-        improvement_over_naive_pct: improvement,
-        gate: gateFor(improvement, minImprovementPct, run.model_type === 'NAIVE'),
-      };
-    })
-    .sort(compareScored)
-    .map((row, index) => ({ ...row, rank: index + 1 }));
+      const original = m.test.targets[run.window.targets[0]]?.original;
+      const metrics = { rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse, r2: m.test_r2, score: referenceScore({ rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse }) };
+      return scoreboardRow(run, { ...metrics, rmseOriginal: original?.rmse ?? Number.NaN, r2Original: original?.r2 ?? Number.NaN }, naiveRmse, minImprovementPct);
+    }),
+  );
   return { config_hash: configHash, rows, naive_run_id: naive?.run_id ?? null, gate_min_improvement_pct: minImprovementPct };
 }
