@@ -5,6 +5,7 @@ import { FltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { DEFAULT_RETRY_POLICY, abortableSleep, deliverWithRetries } from './delivery.js';
 import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
+import { createSubscriptionSet } from './subscription-set.js';
 
 export interface FsBusOptions {
   /** Directory of the bus; `<home>/bus` in flts. */
@@ -58,7 +59,7 @@ export function createFsBus(options: FsBusOptions): MessageBus {
   const policy = options.retry ?? DEFAULT_RETRY_POLICY;
   const logger = options.logger ?? silentLogger;
   const pollIntervalMs = options.pollIntervalMs ?? 200;
-  const subscriptions = new Set<Subscription>();
+  const subscriptions = createSubscriptionSet();
   const wakers = new Set<() => void>();
   const appendChains = new Map<string, Promise<void>>();
 
@@ -234,22 +235,11 @@ export function createFsBus(options: FsBusOptions): MessageBus {
     }
 
     const running = loop().catch((error: unknown) => logger.error({ group, err: error }, 'bus_fs_consumer_failed'));
-    let stopping: Promise<void> | undefined;
-    const subscription: Subscription = {
-      group,
-      topics: [...topics],
-      stop() {
-        stopping ??= (async () => {
-          controller.abort();
-          await running;
-          await unlock();
-          subscriptions.delete(subscription);
-        })();
-        return stopping;
-      },
-    };
-    subscriptions.add(subscription);
-    return subscription;
+    return subscriptions.add(group, topics, async () => {
+      controller.abort();
+      await running;
+      await unlock();
+    });
   }
 
   const bus: MessageBus = {
@@ -278,7 +268,7 @@ export function createFsBus(options: FsBusOptions): MessageBus {
       return out;
     },
     async close() {
-      await Promise.all([...subscriptions].map((subscription) => subscription.stop()));
+      await subscriptions.stopAll();
     },
   };
   return bus;

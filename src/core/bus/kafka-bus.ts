@@ -3,6 +3,7 @@ import { FltsError, isFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
+import { createSubscriptionSet } from './subscription-set.js';
 import { dlqTopic } from './topics.js';
 
 export interface KafkaBusOptions {
@@ -91,7 +92,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     logCreator: kafkaLogCreator(logger),
   });
   const knownTopics = new Set<string>();
-  const subscriptions = new Set<Subscription>();
+  const subscriptions = createSubscriptionSet();
   let admin: Promise<Admin> | undefined;
   let producer: Promise<Producer> | undefined;
 
@@ -238,21 +239,10 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     clearTimeout(timer);
     if (!joinedInTime) logger.warn({ group, topics, joinTimeoutMs: joinTimeout }, 'bus_group_join_slow');
 
-    let stopping: Promise<void> | undefined;
-    const subscription: Subscription = {
-      group,
-      topics: [...topics],
-      stop() {
-        stopping ??= (async () => {
-          controller.abort();
-          await consumer.disconnect().catch((error: unknown) => logger.warn({ group, err: error }, 'bus_consumer_disconnect_failed'));
-          subscriptions.delete(subscription);
-        })();
-        return stopping;
-      },
-    };
-    subscriptions.add(subscription);
-    return subscription;
+    return subscriptions.add(group, topics, async () => {
+      controller.abort();
+      await consumer.disconnect().catch((error: unknown) => logger.warn({ group, err: error }, 'bus_consumer_disconnect_failed'));
+    });
   }
 
   async function lag(group: string, topics: string[]): Promise<PartitionLag[]> {
@@ -283,7 +273,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     subscribe,
     lag,
     async close() {
-      await Promise.all([...subscriptions].map((subscription) => subscription.stop()));
+      await subscriptions.stopAll();
       const clients = await Promise.allSettled([producer, admin].filter((p): p is Promise<Producer> | Promise<Admin> => p !== undefined));
       producer = undefined;
       admin = undefined;

@@ -1,0 +1,30 @@
+import type { Subscription } from './message-bus.js';
+
+export interface SubscriptionSet {
+  /** A subscription whose `stop` runs `teardown` once, however often it is called, and then leaves the set. */
+  add(group: string, topics: readonly string[], teardown: () => Promise<void>): Subscription;
+  stopAll(): Promise<void>;
+}
+
+/** The subscriptions a bus has open, so closing the bus stops every one of them. */
+export function createSubscriptionSet(): SubscriptionSet {
+  const open = new Set<Subscription>();
+  return {
+    add(group, topics, teardown) {
+      let stopping: Promise<void> | undefined;
+      const subscription: Subscription = {
+        group,
+        topics: [...topics],
+        stop() {
+          stopping ??= teardown().finally(() => open.delete(subscription));
+          return stopping;
+        },
+      };
+      open.add(subscription);
+      return subscription;
+    },
+    async stopAll() {
+      await Promise.all([...open].map((subscription) => subscription.stop()));
+    },
+  };
+}
