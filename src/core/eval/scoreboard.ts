@@ -1,4 +1,4 @@
-import type { RunRecord } from '../registry/run-record.js';
+import type { RunMetrics, RunRecord } from '../registry/run-record.js';
 
 export const SCORE_WEIGHTS = { rmse: 0.5, mae: 0.3, mse: 0.2 } as const;
 
@@ -35,6 +35,11 @@ export interface Scoreboard {
 export function referenceScore(metrics: { rmse?: number; mae?: number; mse?: number }): number {
   const part = (value: number | undefined): number => (value === undefined || value === null ? Number.POSITIVE_INFINITY : value);
   return SCORE_WEIGHTS.rmse * part(metrics.rmse) + SCORE_WEIGHTS.mae * part(metrics.mae) + SCORE_WEIGHTS.mse * part(metrics.mse);
+}
+
+/** The reference score of a run's held-out test metrics. */
+export function testScore(metrics: RunMetrics): number {
+  return referenceScore({ rmse: metrics.test_rmse, mae: metrics.test_mae, mse: metrics.test_mse });
 }
 
 /** Score ascending, NaN last, ties to the newest run (then run id, so the order is total). */
@@ -112,7 +117,7 @@ export function buildScoreboard(configHash: string, runs: readonly RunRecord[], 
     eligible.map((run) => {
       const m = run.metrics!;
       const original = m.test.targets[run.window.targets[0]]?.original;
-      const metrics = { rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse, r2: m.test_r2, score: referenceScore({ rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse }) };
+      const metrics = { rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse, r2: m.test_r2, score: testScore(m) };
       return scoreboardRow(run, { ...metrics, rmseOriginal: original?.rmse ?? Number.NaN, r2Original: original?.r2 ?? Number.NaN }, naiveRmse, minImprovementPct);
     }),
   );

@@ -1,7 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
-import { buildScoreboard, referenceScore, SCORE_WEIGHTS, type ScoreboardRow } from '../eval/scoreboard.js';
+import { buildScoreboard, SCORE_WEIGHTS, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { promotionScope, readPointerAt, scopedPointerKey, type PromotionRecord } from './pointers.js';
@@ -58,7 +58,7 @@ export function buildPromotionRecord(run: RunRecord, settings: Settings, fields:
     rmse: m?.test_rmse ?? null,
     mae: m?.test_mae ?? null,
     mse: m?.test_mse ?? null,
-    score: m ? referenceScore({ rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse }) : null,
+    score: m ? testScore(m) : null,
     timestamp: nowTimestamp(fields.now ?? (() => new Date())),
     weights: { ...SCORE_WEIGHTS },
     source: fields.source,

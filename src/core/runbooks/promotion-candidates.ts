@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.js';
-import { buildScoreboard, compareScored, referenceScore } from '../eval/scoreboard.js';
+import { buildScoreboard, compareScored, testScore } from '../eval/scoreboard.js';
 import { readPromotionPointer, type PromotionRecord } from '../registry/pointers.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { findRunRecord, listRunRecords } from '../registry/run-store.js';
@@ -63,7 +63,7 @@ export async function listPromotionCandidates(input: ListCandidatesInput, settin
         status: run.status,
         started_at: run.timings.started_at,
         metrics: m ? { rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse, r2: m.test_r2 } : null,
-        score: m ? referenceScore({ rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse }) : null,
+        score: m ? testScore(m) : null,
         rank: rankOf.get(run.run_id) ?? null,
         is_current: pointer?.run_id === run.run_id,
         problems: await runProblems(deps.store, settings, run),

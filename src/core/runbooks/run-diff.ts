@@ -1,4 +1,4 @@
-import { referenceScore } from '../eval/scoreboard.js';
+import { testScore } from '../eval/scoreboard.js';
 import type { PromotionRecord } from '../registry/pointers.js';
 import type { RunRecord } from '../registry/run-record.js';
 
@@ -34,7 +34,7 @@ type Metrics = Record<MetricDiff['name'], number | null>;
 function metricsOfRun(run: RunRecord): Metrics {
   const m = run.metrics;
   if (!m) return { score: null, rmse: null, mae: null, mse: null, r2: null };
-  return { score: referenceScore({ rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse }), rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse, r2: m.test_r2 };
+  return { score: testScore(m), rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse, r2: m.test_r2 };
 }
 
 /** A pointer whose run is gone from the registry (reference F3) still carries its metrics. */
