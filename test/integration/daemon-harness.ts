@@ -8,6 +8,7 @@ import { listPromotionHistory } from '../../src/core/registry/promotion-history.
 import type { PromotionRecord } from '../../src/core/registry/pointers.js';
 import type { RunRecord } from '../../src/core/registry/run-record.js';
 import { listRunRecords } from '../../src/core/registry/run-store.js';
+import { readJsonResponse } from '../serve/serve-fixtures.js';
 import { createS3Store } from '../../src/core/storage/s3-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { BIN, REPO_ROOT, runCli, type CliRun } from '../helpers/run-cli.js';
@@ -186,15 +187,7 @@ export function createPipeline(name: string, overrides: Record<string, string> =
 }
 
 export async function getJson(url: string): Promise<{ status: number; json: any }> {
-  const response = await fetch(url);
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: response.status, json };
+  return readJsonResponse(await fetch(url));
 }
 
 export function ofType(runs: RunRecord[], modelType: string, status?: string): RunRecord[] {

@@ -147,8 +147,8 @@ export async function startTestServer(
 
 const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
-export async function postJson(url: string, body: unknown, init: RequestInit = {}): Promise<{ status: number; json: any; headers: Headers }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init });
+/** Any response as { status, json, headers }; a body that is not JSON comes back as its text. */
+export async function readJsonResponse(response: Response): Promise<{ status: number; json: any; headers: Headers }> {
   const text = await response.text();
   let json: unknown;
   try {
@@ -157,4 +157,8 @@ export async function postJson(url: string, body: unknown, init: RequestInit = {
     json = text;
   }
   return { status: response.status, json, headers: response.headers };
+}
+
+export async function postJson(url: string, body: unknown, init: RequestInit = {}): Promise<{ status: number; json: any; headers: Headers }> {
+  return readJsonResponse(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init }));
 }
