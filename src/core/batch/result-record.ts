@@ -1,3 +1,4 @@
+import type { InferenceResultFields } from '../serve/prediction-log.js';
 import { formatTimestamp } from '../serve/timestamps.js';
 import type { BatchForecast } from './batch-forecast.js';
 
@@ -26,16 +27,9 @@ export interface BatchSample {
 }
 
 /** The reference JSONL inference result record, plus what flts adds (source, forecast table, windows). */
-export interface BatchResultRecord {
-  timestamp: string;
-  identifier: string;
-  run_id: string;
-  model_type: string;
-  config_hash: string;
-  status: 'SUCCESS';
+export interface BatchResultRecord extends InferenceResultFields {
   metrics: BatchMetrics;
   samples: BatchSample[];
-  prediction_hash: string;
   rows_predicted: number;
   source: string;
   scaled_input: boolean;
