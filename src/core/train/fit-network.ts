@@ -7,6 +7,7 @@ import type { WindowSet } from '../models/windows.js';
 import { createRandom, shuffledIndices } from './seeded-random.js';
 import type { BackendChoice } from '../tf/backend.js';
 import { fitFused } from './fused/fit-fused.js';
+import { createMatrixOps, type MatrixOpsChoice } from '../kernels/create-ops.js';
 import { createLocalEngine, type GradientEngine } from './fused/gradient-engine.js';
 import { fusedLayoutOf } from './fused/network-parameters.js';
 import { createWorkerPoolEngine } from './parallel/worker-pool-engine.js';
@@ -34,6 +35,11 @@ export interface FitNetworkOptions {
   workers?: number;
   /** Backend the worker threads select (the main thread's choice). */
   backend?: BackendChoice;
+  /**
+   * Matrix kernels of the fused path: flts's WebAssembly SIMD kernels (default), or the tfjs backend's
+   * (kept to compare the two; on wasm they repack every new right-hand matrix).
+   */
+  kernels?: MatrixOpsChoice;
   /** Cores available (auto worker count); defaults to 1. */
   cores?: number;
 }
@@ -101,8 +107,8 @@ export async function fitNetwork(network: tf.LayersModel, train: WindowSet, vali
   // Shards below ~16 windows make the multiplies too small to gain from a second thread.
   const auto = Math.max(1, Math.min(2, options.cores ?? 1, Math.floor(options.batchSize / 16)));
   const threads = Math.max(1, options.workers || auto);
-  const init = { layout, steps: spec.inputSeqLen, train, validation, validationSize: validation.size, learningRate: options.learningRate };
-  const gradients: GradientEngine = threads > 1 ? await createWorkerPoolEngine(init, threads, options.backend ?? 'auto') : createLocalEngine(init);
+  const init = { layout, steps: spec.inputSeqLen, train, validation, validationSize: validation.size, learningRate: options.learningRate, kernels: options.kernels ?? 'simd' };
+  const gradients: GradientEngine = threads > 1 ? await createWorkerPoolEngine(init, threads, options.backend ?? 'auto') : await createLocalEngine(init, await createMatrixOps(init.kernels));
   try {
     return await fitFused(network, layout, gradients, train, validation, spec, options);
   } finally {

@@ -1,3 +1,4 @@
+import type { MatrixOps } from '../../kernels/matrix-ops.js';
 import { recurrentLossAndGradients, recurrentPredict } from './recurrent-network.js';
 import type { NetworkLayout } from './network-parameters.js';
 
@@ -27,10 +28,10 @@ export interface GradientComputer {
 const EVAL_CHUNK = 1024;
 
 /**
- * The fused forward/backward on this thread's tfjs backend; used in-process and inside each worker. The
- * element-wise work runs in plain loops, tfjs does only the multiplies and sigmoids (`recurrent-network.ts`).
+ * The fused forward/backward on this thread; used in-process and inside each worker. The element-wise work
+ * runs in plain loops, `ops` does only the multiplies and sigmoids (`recurrent-network.ts`).
  */
-export function createGradientComputer(init: ComputerInit): GradientComputer {
+export function createGradientComputer(init: ComputerInit, ops: MatrixOps): GradientComputer {
   const { layout, steps } = init;
   const features = layout.inputSize;
   const outputs = layout.outputSize;
@@ -56,14 +57,14 @@ export function createGradientComputer(init: ComputerInit): GradientComputer {
     gradients(weights, order, from, to, fullBatch, out) {
       const n = to - from;
       const { x, y } = gather(init.train, (k) => order[from + k], n);
-      return recurrentLossAndGradients(layout, weights, x, y, steps, n, 1 / (fullBatch * outputs), out);
+      return recurrentLossAndGradients(ops, layout, weights, x, y, steps, n, 1 / (fullBatch * outputs), out);
     },
     validationSse(weights, from, to) {
       let total = 0;
       for (let start = from; start < to; start += EVAL_CHUNK) {
         const n = Math.min(to, start + EVAL_CHUNK) - start;
         const { x, y } = gather(init.validation, (k) => start + k, n);
-        const prediction = recurrentPredict(layout, weights, x, steps, n);
+        const prediction = recurrentPredict(ops, layout, weights, x, steps, n);
         for (let i = 0; i < prediction.length; i++) total += (prediction[i] - y[i]) ** 2;
       }
       return total;

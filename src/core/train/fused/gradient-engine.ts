@@ -1,4 +1,6 @@
-import { createFlatAdam } from './adam.js';
+import type { MatrixOpsChoice } from '../../kernels/create-ops.js';
+import type { MatrixOps } from '../../kernels/matrix-ops.js';
+import { createSimdAdam } from '../../kernels/simd-adam.js';
 import { createGradientComputer, type ComputerInit } from './gradient-computer.js';
 
 /**
@@ -22,13 +24,15 @@ export interface GradientEngine {
 export interface EngineInit extends ComputerInit {
   validationSize: number;
   learningRate: number;
+  /** The matrix kernels every thread uses. */
+  kernels: MatrixOpsChoice;
 }
 
-export function createLocalEngine(init: EngineInit): GradientEngine {
-  const computer = createGradientComputer(init);
+export async function createLocalEngine(init: EngineInit, ops: MatrixOps): Promise<GradientEngine> {
+  const computer = createGradientComputer(init, ops);
   const weights = new Float32Array(init.layout.size);
   const gradient = new Float32Array(init.layout.size);
-  const adam = createFlatAdam(0, init.layout.size, init.learningRate);
+  const adam = await createSimdAdam(0, init.layout.size, init.learningRate);
   let order: Int32Array = new Int32Array(0);
   return {
     threads: 1,

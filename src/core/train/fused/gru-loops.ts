@@ -1,5 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
-import { multiply, multiplySigmoid, multiplyTransposedA, transposedTensor } from '../../tf/host-ops.js';
+import type { MatrixOps } from '../../kernels/matrix-ops.js';
 import type { NetworkLayout } from './network-parameters.js';
 import { columnsOf, withoutState } from './stacked-weights.js';
 import type { TrainableLayer } from './trainable-layer.js';
@@ -32,7 +31,7 @@ function firstStepInputs(into: Float32Array, input: Float32Array, inputs: number
  * [x_t, h_{t-1}, 1] for the update and reset gates and one of [x_t, r h_{t-1}, 1] for the candidate (its
  * columns doubled: tanh(a) = 2 sigmoid(2a) - 1), sigmoids in the same tfjs calls, the rest in plain loops.
  */
-export function createGruLayer(layout: NetworkLayout, weights: Float32Array, index: number): TrainableLayer {
+export function createGruLayer(ops: MatrixOps, layout: NetworkLayout, weights: Float32Array, index: number): TrainableLayer {
   const u = layout.units;
   const inputs = index === 0 ? layout.inputSize : u;
   const width = inputs + u + 1;
@@ -41,15 +40,15 @@ export function createGruLayer(layout: NetworkLayout, weights: Float32Array, ind
   const layerWeights = weights.subarray(offset, offset + width * 3 * u);
   const gatesStacked = columnsOf(layerWeights, width, 3 * u, 0, 2 * u);
   const candidateStacked = columnsOf(layerWeights, width, 3 * u, 2 * u, u, 2);
-  const gatesWeights = tf.tensor2d(gatesStacked, [width, 2 * u]);
-  const gatesFirst = tf.tensor2d(withoutState(gatesStacked, inputs, u, 2 * u), [inputs + 1, 2 * u]);
-  const candidateWeights = tf.tensor2d(candidateStacked, [width, u]);
-  const candidateFirst = tf.tensor2d(withoutState(candidateStacked, inputs, u, u), [inputs + 1, u]);
+  const gatesWeights = ops.hold(gatesStacked, width, 2 * u);
+  const gatesFirst = ops.hold(withoutState(gatesStacked, inputs, u, 2 * u), inputs + 1, 2 * u);
+  const candidateWeights = ops.hold(candidateStacked, width, u);
+  const candidateFirst = ops.hold(withoutState(candidateStacked, inputs, u, u), inputs + 1, u);
   // Unscaled, transposed: U_zr^T [2u, u] and U_h^T [u, u] for the state gradient, W^T [3u, in] for the input's.
   const recurrent = weights.subarray(offset + inputs * 3 * u, offset + (inputs + u) * 3 * u);
-  const gatesRecurrentT = transposedTensor(columnsOf(recurrent, u, 3 * u, 0, 2 * u), u, 2 * u);
-  const candidateRecurrentT = transposedTensor(columnsOf(recurrent, u, 3 * u, 2 * u, u), u, u);
-  const kernelT = index > 0 ? transposedTensor(weights.subarray(offset, offset + inputs * 3 * u), inputs, 3 * u) : undefined;
+  const gatesRecurrentT = ops.holdTransposed(columnsOf(recurrent, u, 3 * u, 0, 2 * u), u, 2 * u);
+  const candidateRecurrentT = ops.holdTransposed(columnsOf(recurrent, u, 3 * u, 2 * u, u), u, u);
+  const kernelT = index > 0 ? ops.holdTransposed(weights.subarray(offset, offset + inputs * 3 * u), inputs, 3 * u) : undefined;
 
   return {
     forward(input, steps, batch) {
@@ -72,7 +71,7 @@ export function createGruLayer(layout: NetworkLayout, weights: Float32Array, ind
           candidateInputs[row + width - 1] = 1;
         }
         const stepRows = (matrix: Float32Array) => matrix.subarray(first * width, (first + batch) * width);
-        const zr = t === 0 ? multiplySigmoid(firstStepInputs(firstInputs, input, inputs, batch), batch, gatesFirst).activated : multiplySigmoid(stepRows(stepInputs), batch, gatesWeights).activated;
+        const zr = t === 0 ? ops.multiplySigmoid(firstStepInputs(firstInputs, input, inputs, batch), batch, gatesFirst) : ops.multiplySigmoid(stepRows(stepInputs), batch, gatesWeights);
         gates.set(zr, first * 2 * u);
         if (t > 0) {
           for (let b = 0; b < batch; b++) {
@@ -81,7 +80,7 @@ export function createGruLayer(layout: NetworkLayout, weights: Float32Array, ind
             for (let j = 0; j < u; j++) candidateInputs[into + j] = zr[b * 2 * u + u + j] * hidden[previous + j];
           }
         }
-        const half = t === 0 ? multiplySigmoid(firstInputs, batch, candidateFirst).activated : multiplySigmoid(stepRows(candidateInputs), batch, candidateWeights).activated;
+        const half = t === 0 ? ops.multiplySigmoid(firstInputs, batch, candidateFirst) : ops.multiplySigmoid(stepRows(candidateInputs), batch, candidateWeights);
         for (let b = 0; b < batch; b++) {
           const cell = (first + b) * u;
           const previous = cell - batch * u;
@@ -121,7 +120,7 @@ export function createGruLayer(layout: NetworkLayout, weights: Float32Array, ind
         }
         if (t === 0) break;
         // d (r h_{t-1}) = dA_h U_h^T, then the reset gate and the state's three paths back to h_{t-1}.
-        const dResetHidden = multiply(dCandidate.subarray(first * u, (first + batch) * u), batch, candidateRecurrentT);
+        const dResetHidden = ops.multiply(dCandidate.subarray(first * u, (first + batch) * u), batch, candidateRecurrentT);
         for (let b = 0; b < batch; b++) {
           const gate = (first + b) * 2 * u;
           const previous = (first - batch + b) * u;
@@ -130,7 +129,7 @@ export function createGruLayer(layout: NetworkLayout, weights: Float32Array, ind
             dGates[gate + u + j] = dResetHidden[b * u + j] * hidden[previous + j] * r * (1 - r);
           }
         }
-        const throughGates = multiply(dGates.subarray(first * 2 * u, (first + batch) * 2 * u), batch, gatesRecurrentT);
+        const throughGates = ops.multiply(dGates.subarray(first * 2 * u, (first + batch) * 2 * u), batch, gatesRecurrentT);
         const next = new Float32Array(batch * u);
         for (let b = 0; b < batch; b++) {
           const gate = (first + b) * 2 * u;
@@ -142,8 +141,8 @@ export function createGruLayer(layout: NetworkLayout, weights: Float32Array, ind
         dhRecurrent = next;
       }
       // [x_t, h_{t-1}, 1]^T dG and [x_t, r h_{t-1}, 1]^T dA_h: kernel, recurrent kernel and bias rows of each block.
-      const gatesGrad = multiplyTransposedA(stepInputs, rows, dGates);
-      const candidateGrad = multiplyTransposedA(candidateInputs, rows, dCandidate);
+      const gatesGrad = ops.multiplyTransposedA(stepInputs, rows, dGates);
+      const candidateGrad = ops.multiplyTransposedA(candidateInputs, rows, dCandidate);
       for (let r = 0; r < width; r++) {
         out.set(gatesGrad.subarray(r * 2 * u, (r + 1) * 2 * u), offset + r * 3 * u);
         out.set(candidateGrad.subarray(r * u, (r + 1) * u), offset + r * 3 * u + 2 * u);
@@ -154,11 +153,11 @@ export function createGruLayer(layout: NetworkLayout, weights: Float32Array, ind
         dProjected.set(dGates.subarray(row * 2 * u, (row + 1) * 2 * u), row * 3 * u);
         dProjected.set(dCandidate.subarray(row * u, (row + 1) * u), row * 3 * u + 2 * u);
       }
-      return multiply(dProjected, rows, kernelT);
+      return ops.multiply(dProjected, rows, kernelT);
     },
 
     dispose() {
-      tf.dispose([gatesWeights, gatesFirst, candidateWeights, candidateFirst, gatesRecurrentT, candidateRecurrentT, ...(kernelT ? [kernelT] : [])]);
+      ops.release([gatesWeights, gatesFirst, candidateWeights, candidateFirst, gatesRecurrentT, candidateRecurrentT, ...(kernelT ? [kernelT] : [])]);
     },
   };
 }

@@ -1,5 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
-import { multiply, multiplySigmoid, multiplyTransposedA, sigmoid, transposedTensor } from '../../tf/host-ops.js';
+import type { HeldMatrix, MatrixOps } from '../../kernels/matrix-ops.js';
 import type { NetworkLayout } from './network-parameters.js';
 import { withoutState } from './stacked-weights.js';
 import type { LayerPassCache, TrainableLayer } from './trainable-layer.js';
@@ -10,13 +9,13 @@ interface LayerTensors {
   /** Offset of the layer's kernel in the flat weights; kernel, recurrent kernel and bias follow each other. */
   offset: number;
   /** [inputs + units + 1, 4 units]: kernel, recurrent kernel and bias rows, candidate columns doubled. */
-  stacked: tf.Tensor2D;
+  stacked: HeldMatrix;
   /** [inputs + 1, 4 units]: the kernel and bias rows of `stacked`, for the first step (zero state). */
-  firstStep: tf.Tensor2D;
+  firstStep: HeldMatrix;
   /** [4 units, units]: the recurrent kernel transposed, for d h_{t-1} = dZ_t U^T. */
-  recurrentT: tf.Tensor2D;
+  recurrentT: HeldMatrix;
   /** [4 units, inputs]: the kernel transposed, for the input gradient of layers above the first. */
-  kernelT?: tf.Tensor2D;
+  kernelT?: HeldMatrix;
 }
 
 /** What the backward pass of one layer needs from its forward pass; all time-major (row t * batch + b). */
@@ -30,7 +29,7 @@ interface LayerCache extends LayerPassCache {
   hidden: Float32Array;
 }
 
-function prepareLstmLayer(layout: NetworkLayout, weights: Float32Array, index: number): LayerTensors {
+function prepareLstmLayer(ops: MatrixOps, layout: NetworkLayout, weights: Float32Array, index: number): LayerTensors {
   const u = layout.units;
   const width = 4 * u;
   const inputs = index === 0 ? layout.inputSize : u;
@@ -44,10 +43,10 @@ function prepareLstmLayer(layout: NetworkLayout, weights: Float32Array, index: n
   return {
     inputs,
     offset,
-    stacked: tf.tensor2d(stacked, [rows, width]),
-    firstStep: tf.tensor2d(withoutState(stacked, inputs, u, width), [inputs + 1, width]),
-    recurrentT: transposedTensor(recurrent, u, width),
-    kernelT: index > 0 ? transposedTensor(kernel, inputs, width) : undefined,
+    stacked: ops.hold(stacked, rows, width),
+    firstStep: ops.hold(withoutState(stacked, inputs, u, width), inputs + 1, width),
+    recurrentT: ops.holdTransposed(recurrent, u, width),
+    kernelT: index > 0 ? ops.holdTransposed(kernel, inputs, width) : undefined,
   };
 }
 
@@ -56,7 +55,7 @@ function prepareLstmLayer(layout: NetworkLayout, weights: Float32Array, index: n
  * [steps * batch, inputs]. Per step: one multiply of [x_t, h_{t-1}, 1] by the stacked weights and the gate
  * sigmoid in tfjs, then the cell arithmetic in a plain loop.
  */
-function lstmLayerForward(layer: LayerTensors, units: number, input: Float32Array, steps: number, batch: number): LayerCache {
+function lstmLayerForward(ops: MatrixOps, layer: LayerTensors, units: number, input: Float32Array, steps: number, batch: number): LayerCache {
   const u = units;
   const inputs = layer.inputs;
   const width = inputs + u + 1;
@@ -82,9 +81,9 @@ function lstmLayerForward(layer: LayerTensors, units: number, input: Float32Arra
         firstInputs.set(input.subarray(b * inputs, (b + 1) * inputs), b * (inputs + 1));
         firstInputs[b * (inputs + 1) + inputs] = 1;
       }
-      s = multiplySigmoid(firstInputs, batch, layer.firstStep).activated;
+      s = ops.multiplySigmoid(firstInputs, batch, layer.firstStep);
     } else {
-      s = multiplySigmoid(stepInputs.subarray(first * width, (first + batch) * width), batch, layer.stacked).activated;
+      s = ops.multiplySigmoid(stepInputs.subarray(first * width, (first + batch) * width), batch, layer.stacked);
     }
     for (let b = 0; b < batch; b++) {
       const row = b * 4 * u;
@@ -110,7 +109,7 @@ function lstmLayerForward(layer: LayerTensors, units: number, input: Float32Arra
       }
     }
     // tanh(c) = 2 sigmoid(2c) - 1.
-    const half = sigmoid(doubledCells);
+    const half = ops.sigmoid(doubledCells);
     for (let b = 0; b < batch; b++) {
       const gate = (first + b) * 4 * u + 3 * u;
       const cell = (first + b) * u;
@@ -130,7 +129,7 @@ function lstmLayerForward(layer: LayerTensors, units: number, input: Float32Arra
  * multiply, [x_t, h_{t-1}, 1]^T dZ over all steps, in exactly their flat order, and are written to `out`.
  * Returns d loss / d input when `needInputGrad`.
  */
-function lstmLayerBackward(layer: LayerTensors, units: number, cache: LayerCache, outputGrad: Float32Array, steps: number, batch: number, out: Float32Array, needInputGrad: boolean): Float32Array | undefined {
+function lstmLayerBackward(ops: MatrixOps, layer: LayerTensors, units: number, cache: LayerCache, outputGrad: Float32Array, steps: number, batch: number, out: Float32Array, needInputGrad: boolean): Float32Array | undefined {
   const u = units;
   const { gates, cells, cellTanh } = cache;
   const dz = new Float32Array(steps * batch * 4 * u);
@@ -162,18 +161,18 @@ function lstmLayerBackward(layer: LayerTensors, units: number, cache: LayerCache
         dcNext[k + j] = dc * f;
       }
     }
-    if (t > 0) dhRecurrent = multiply(dz.subarray(first * 4 * u, (first + batch) * 4 * u), batch, layer.recurrentT);
+    if (t > 0) dhRecurrent = ops.multiply(dz.subarray(first * 4 * u, (first + batch) * 4 * u), batch, layer.recurrentT);
   }
-  out.set(multiplyTransposedA(cache.stepInputs, steps * batch, dz), layer.offset);
-  return needInputGrad && layer.kernelT ? multiply(dz, steps * batch, layer.kernelT) : undefined;
+  out.set(ops.multiplyTransposedA(cache.stepInputs, steps * batch, dz), layer.offset);
+  return needInputGrad && layer.kernelT ? ops.multiply(dz, steps * batch, layer.kernelT) : undefined;
 }
 
 /** One LSTM layer of the fused training path: sigmoid gates, Keras gate order i, f, c, o, zero initial state. */
-export function createLstmLayer(layout: NetworkLayout, weights: Float32Array, index: number): TrainableLayer {
-  const layer = prepareLstmLayer(layout, weights, index);
+export function createLstmLayer(ops: MatrixOps, layout: NetworkLayout, weights: Float32Array, index: number): TrainableLayer {
+  const layer = prepareLstmLayer(ops, layout, weights, index);
   return {
-    forward: (input, steps, batch) => lstmLayerForward(layer, layout.units, input, steps, batch),
-    backward: (cache, outputGrad, steps, batch, out, needInputGrad) => lstmLayerBackward(layer, layout.units, cache as LayerCache, outputGrad, steps, batch, out, needInputGrad),
-    dispose: () => tf.dispose([layer.stacked, layer.firstStep, layer.recurrentT, ...(layer.kernelT ? [layer.kernelT] : [])]),
+    forward: (input, steps, batch) => lstmLayerForward(ops, layer, layout.units, input, steps, batch),
+    backward: (cache, outputGrad, steps, batch, out, needInputGrad) => lstmLayerBackward(ops, layer, layout.units, cache as LayerCache, outputGrad, steps, batch, out, needInputGrad),
+    dispose: () => ops.release([layer.stacked, layer.firstStep, layer.recurrentT, ...(layer.kernelT ? [layer.kernelT] : [])]),
   };
 }

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WindowSpec } from '../../models/forecast-model.js';
 import { buildRecurrentNetwork, type RecurrentKind } from '../../models/recurrent-model.js';
+import { createMatrixOps, type MatrixOpsChoice } from '../../kernels/create-ops.js';
+import type { MatrixOps } from '../../kernels/matrix-ops.js';
 import { selectBackend } from '../../tf/backend.js';
 import { createRandom } from '../seeded-random.js';
 import { createGradientComputer } from './gradient-computer.js';
@@ -30,28 +32,33 @@ function maxRelativeError(actual: Float32Array, expected: Float32Array): number 
   return Math.max(...Array.from(actual, (v, i) => Math.abs(v - expected[i]))) / scale;
 }
 
-describe('core > train > fused > recurrent-network', () => {
+// 7 units: gate widths of 28, 21 and 14 columns and 6-row batches exercise every tile edge of the SIMD kernels.
+const UNITS = 7;
+
+describe.each(['simd', 'tfjs'] as MatrixOpsChoice[])('core > train > fused > recurrent-network (%s kernels)', (kernels) => {
+  let ops: MatrixOps;
   beforeAll(async () => {
     await selectBackend('wasm');
+    ops = await createMatrixOps(kernels);
   });
 
   for (const kind of ['LSTM', 'GRU'] as RecurrentKind[]) {
     it(`${kind}: forward output equals the tfjs-layers network for the same weights`, () => {
-      const network = buildRecurrentNetwork(kind, spec, { hiddenSize: 8, numLayers: 2 }, 7);
+      const network = buildRecurrentNetwork(kind, spec, { hiddenSize: UNITS, numLayers: 2 }, 7);
       const layout = fusedLayoutOf(network);
       expect(layout?.size).toBe(network.countParams());
       // Larger weights than the initialiser's so the gates leave their linear range.
       writeParameters(network, layout!, randomArray(layout!.size, 3).map((v) => v * 1.5));
       const x = randomArray(BATCH * spec.inputSeqLen * spec.features.length, 11);
       const expected = tf.tidy(() => (network.predict(tf.tensor3d(x, [BATCH, spec.inputSeqLen, spec.features.length])) as tf.Tensor).dataSync() as Float32Array);
-      const actual = recurrentPredict(layout!, readParameters(network, layout!), timeMajor(x, BATCH), spec.inputSeqLen, BATCH);
+      const actual = recurrentPredict(ops, layout!, readParameters(network, layout!), timeMajor(x, BATCH), spec.inputSeqLen, BATCH);
       expect(actual.length).toBe(BATCH * OUT);
       expect(maxRelativeError(actual, expected)).toBeLessThan(1e-5);
       network.dispose();
     });
 
     it(`${kind}: gradients equal tfjs autodiff of the tfjs-layers network's MSE`, () => {
-      const network = buildRecurrentNetwork(kind, spec, { hiddenSize: 8, numLayers: 2 }, 5);
+      const network = buildRecurrentNetwork(kind, spec, { hiddenSize: UNITS, numLayers: 2 }, 5);
       const layout = fusedLayoutOf(network)!;
       writeParameters(network, layout, randomArray(layout.size, 4));
       const x = randomArray(BATCH * spec.inputSeqLen * spec.features.length, 12);
@@ -65,7 +72,7 @@ describe('core > train > fused > recurrent-network', () => {
         return variables.map((v) => grads[v.name].dataSync() as Float32Array);
       });
       const flat = new Float32Array(layout.size);
-      const sse = recurrentLossAndGradients(layout, readParameters(network, layout), timeMajor(x, BATCH), y, spec.inputSeqLen, BATCH, 1 / (BATCH * OUT), flat);
+      const sse = recurrentLossAndGradients(ops, layout, readParameters(network, layout), timeMajor(x, BATCH), y, spec.inputSeqLen, BATCH, 1 / (BATCH * OUT), flat);
       const predicted = tf.tidy(() => (network.predict(tf.tensor3d(x, [BATCH, spec.inputSeqLen, spec.features.length])) as tf.Tensor).dataSync() as Float32Array);
       expect(sse).toBeCloseTo(Array.from(predicted, (p, i) => (p - y[i]) ** 2).reduce((a, b) => a + b, 0), 4);
       const fused = layout.weights.map((w) => flat.subarray(w.offset, w.offset + w.size));
@@ -80,7 +87,7 @@ describe('core > train > fused > recurrent-network', () => {
 
   for (const kind of ['LSTM', 'GRU'] as RecurrentKind[]) {
     it(`${kind}: the gradient computer (the path training uses) gives tfjs autodiff's gradients and the network's validation error`, () => {
-      const network = buildRecurrentNetwork(kind, spec, { hiddenSize: 8, numLayers: 2 }, 21);
+      const network = buildRecurrentNetwork(kind, spec, { hiddenSize: UNITS, numLayers: 2 }, 21);
       const layout = fusedLayoutOf(network)!;
       const weights = randomArray(layout.size, 22);
       writeParameters(network, layout, weights);
@@ -104,7 +111,7 @@ describe('core > train > fused > recurrent-network', () => {
         );
         return variables.map((v) => grads[v.name].dataSync() as Float32Array);
       });
-      const computer = createGradientComputer({ layout, steps: spec.inputSeqLen, train: { x, y }, validation: { x, y } });
+      const computer = createGradientComputer({ layout, steps: spec.inputSeqLen, train: { x, y }, validation: { x, y } }, ops);
       const gradient = new Float32Array(layout.size);
       const sse = computer.gradients(weights, order, 2, 2 + BATCH, BATCH, gradient);
       const predicted = tf.tidy(() => (network.predict(tf.tensor3d(x, [size, spec.inputSeqLen, spec.features.length])) as tf.Tensor).dataSync() as Float32Array);
@@ -116,21 +123,25 @@ describe('core > train > fused > recurrent-network', () => {
     });
   }
 
-  it('a gradient step leaves the tensor count flat and matches reading the network back', () => {
-    const network = buildRecurrentNetwork('LSTM', spec, { hiddenSize: 8, numLayers: 2 }, 9);
+  it('repeated steps give the same gradient and leave the tensor count flat', () => {
+    const network = buildRecurrentNetwork('LSTM', spec, { hiddenSize: UNITS, numLayers: 2 }, 9);
     const layout = fusedLayoutOf(network)!;
     const size = 40;
-    const computer = createGradientComputer({ layout, steps: spec.inputSeqLen, train: { x: randomArray(size * 20, 1), y: randomArray(size * OUT, 2) }, validation: { x: randomArray(8 * 20, 3), y: randomArray(8 * OUT, 4) } });
+    const computer = createGradientComputer({ layout, steps: spec.inputSeqLen, train: { x: randomArray(size * 20, 1), y: randomArray(size * OUT, 2) }, validation: { x: randomArray(8 * 20, 3), y: randomArray(8 * OUT, 4) } }, ops);
     const weights = readParameters(network, layout);
     const order = Int32Array.from({ length: size }, (_, i) => (i * 7) % size);
     const gradient = new Float32Array(layout.size);
-    computer.gradients(weights, order, 0, 16, 16, gradient);
+    computer.gradients(weights, order, 16, 32, 16, gradient);
+    const first = gradient.slice();
+    const validation = computer.validationSse(weights, 0, 8);
     const before = tf.memory().numTensors;
     for (let i = 0; i < 5; i++) {
+      computer.gradients(weights, order, 0, 16, 16, gradient);
       computer.gradients(weights, order, 16, 32, 16, gradient);
-      computer.validationSse(weights, 0, 8);
+      expect(computer.validationSse(weights, 0, 8)).toBe(validation);
     }
     expect(tf.memory().numTensors).toBe(before);
+    expect(gradient).toEqual(first);
     expect(gradient.some((g) => g !== 0)).toBe(true);
     network.dispose();
   });

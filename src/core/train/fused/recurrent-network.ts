@@ -1,3 +1,4 @@
+import type { MatrixOps } from '../../kernels/matrix-ops.js';
 import type { NetworkLayout } from './network-parameters.js';
 import { createGruLayer } from './gru-loops.js';
 import { createLstmLayer } from './lstm-loops.js';
@@ -19,14 +20,14 @@ function denseForward(layout: NetworkLayout, weights: Float32Array, last: Float3
   return prediction;
 }
 
-function runLayers(layout: NetworkLayout, weights: Float32Array, x: Float32Array, steps: number, batch: number): { layers: TrainableLayer[]; caches: LayerPassCache[]; last: Float32Array } {
+function runLayers(ops: MatrixOps, layout: NetworkLayout, weights: Float32Array, x: Float32Array, steps: number, batch: number): { layers: TrainableLayer[]; caches: LayerPassCache[]; last: Float32Array } {
   const create = layout.kind === 'LSTM' ? createLstmLayer : createGruLayer;
   const layers: TrainableLayer[] = [];
   const caches: LayerPassCache[] = [];
   let input = x;
   try {
     for (let index = 0; index < layout.numLayers; index++) {
-      const layer = create(layout, weights, index);
+      const layer = create(ops, layout, weights, index);
       layers.push(layer);
       const cache = layer.forward(input, steps, batch);
       caches.push(cache);
@@ -41,8 +42,8 @@ function runLayers(layout: NetworkLayout, weights: Float32Array, x: Float32Array
 }
 
 /** Predictions [batch, outputs] for a time-major input [steps * batch, features]. */
-export function recurrentPredict(layout: NetworkLayout, weights: Float32Array, x: Float32Array, steps: number, batch: number): Float32Array {
-  const { layers, last } = runLayers(layout, weights, x, steps, batch);
+export function recurrentPredict(ops: MatrixOps, layout: NetworkLayout, weights: Float32Array, x: Float32Array, steps: number, batch: number): Float32Array {
+  const { layers, last } = runLayers(ops, layout, weights, x, steps, batch);
   for (const layer of layers) layer.dispose();
   return denseForward(layout, weights, last, batch);
 }
@@ -51,9 +52,9 @@ export function recurrentPredict(layout: NetworkLayout, weights: Float32Array, x
  * Sum of squared errors of a batch, and the gradient of `gradScale` x that sum for every weight written into
  * `out` in the flat getWeights() order. Everything element-wise runs in plain loops; tfjs does the multiplies.
  */
-export function recurrentLossAndGradients(layout: NetworkLayout, weights: Float32Array, x: Float32Array, y: Float32Array, steps: number, batch: number, gradScale: number, out: Float32Array): number {
+export function recurrentLossAndGradients(ops: MatrixOps, layout: NetworkLayout, weights: Float32Array, x: Float32Array, y: Float32Array, steps: number, batch: number, gradScale: number, out: Float32Array): number {
   const { units: u, outputSize: o, numLayers } = layout;
-  const { layers, caches, last } = runLayers(layout, weights, x, steps, batch);
+  const { layers, caches, last } = runLayers(ops, layout, weights, x, steps, batch);
   try {
     const prediction = denseForward(layout, weights, last, batch);
     const kernelOffset = layout.weights[3 * numLayers].offset;

@@ -1,11 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { createMatrixOps } from '../../kernels/create-ops.js';
 import { selectBackend } from '../../tf/backend.js';
-import { createFlatAdam, splitRange } from '../fused/adam.js';
+import { createSimdAdam } from '../../kernels/simd-adam.js';
+import { splitRange } from '../fused/adam.js';
 import { createGradientComputer } from '../fused/gradient-computer.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-messages.js';
 
 /**
- * A gradient worker: its own tfjs backend. Per step it writes the gradient of its shard of the batch, waits
+ * A gradient worker: its own matrix kernels (and tfjs backend when those are tfjs's). Per step it writes the gradient of its shard of the batch, waits
  * until every shard is written, then applies Adam to its own range of the shared weights.
  */
 async function main(): Promise<void> {
@@ -14,19 +16,20 @@ async function main(): Promise<void> {
   if (!port) return;
   const reply = (message: WorkerReply): void => port.postMessage(message);
   try {
-    await selectBackend(init.backend);
+    // The SIMD kernels need no tfjs backend; only the tfjs kernels do.
+    if (init.kernels === 'tfjs') await selectBackend(init.backend);
     const computer = createGradientComputer({
       layout: init.layout,
       steps: init.steps,
       train: { x: new Float32Array(init.trainX), y: new Float32Array(init.trainY) },
       validation: { x: new Float32Array(init.validationX), y: new Float32Array(init.validationY) },
-    });
+    }, await createMatrixOps(init.kernels));
     const order = new Int32Array(init.order);
     const weights = new Float32Array(init.weights);
     const gradients = init.gradients.map((buffer) => new Float32Array(buffer));
     const barrier = new Int32Array(init.barrier);
     const [from, to] = splitRange(init.layout.size, init.threads, init.index);
-    const adam = createFlatAdam(from, to, init.learningRate);
+    const adam = await createSimdAdam(from, to, init.learningRate);
     const waitForAll = (target: number): void => {
       Atomics.add(barrier, 0, 1);
       Atomics.notify(barrier, 0);

@@ -1,9 +1,11 @@
+import type { MatrixOpsChoice } from '../../kernels/create-ops.js';
 import type { BackendChoice } from '../../tf/backend.js';
 import type { NetworkLayout } from '../fused/network-parameters.js';
 
 /** Everything a gradient worker needs, in shared memory so nothing large is copied per step. */
 export interface WorkerInit {
   backend: BackendChoice;
+  kernels: MatrixOpsChoice;
   layout: NetworkLayout;
   steps: number;
   learningRate: number;

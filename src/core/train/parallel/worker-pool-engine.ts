@@ -46,6 +46,7 @@ export async function createWorkerPoolEngine(init: EngineInit, threads: number, 
   const order = new Int32Array(orderBuffer);
   const base = {
     backend,
+    kernels: init.kernels,
     layout: init.layout,
     steps: init.steps,
     learningRate: init.learningRate,
