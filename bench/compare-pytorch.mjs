@@ -75,12 +75,17 @@ try {
       console.log(`  done: ${rows.at(-1).label}, load ${load()}`);
     }
   }
+  const threads = (n) => (n > 1 ? `${n} workers` : '1 thread');
   if (!skip.has('fused')) {
-    rows.push(await flts(`flts wasm fused, ${workers} worker${workers > 1 ? 's' : ''}`, { engine: 'fused', workers }, spec, fit, validation));
+    rows.push(await flts(`flts fused, simd kernels, ${threads(workers)}`, { engine: 'fused', workers }, spec, fit, validation));
     console.log(`  done: ${rows.at(-1).label}, load ${load()}`);
   }
   if (!skip.has('fused1') && workers !== 1) {
-    rows.push(await flts('flts wasm fused, 1 thread', { engine: 'fused', workers: 1 }, spec, fit, validation));
+    rows.push(await flts('flts fused, simd kernels, 1 thread', { engine: 'fused', workers: 1 }, spec, fit, validation));
+    console.log(`  done: ${rows.at(-1).label}, load ${load()}`);
+  }
+  if (!skip.has('fused-tfjs')) {
+    rows.push(await flts(`flts fused, tfjs wasm kernels, ${threads(workers)}`, { engine: 'fused', workers, kernels: 'tfjs' }, spec, fit, validation));
     console.log(`  done: ${rows.at(-1).label}, load ${load()}`);
   }
   if (!skip.has('layers')) {
@@ -89,10 +94,10 @@ try {
   }
   console.log(`load after: ${load()}`);
   const torch = rows.find((r) => r.label.startsWith('pytorch'));
-  console.log(`\n${'what'.padEnd(40)} ${'samples/s'.padStart(10)} ${'samples/cpu-s'.padStart(14)} ${'vs pytorch'.padStart(11)} ${'vs 1,770'.padStart(9)}  losses per epoch`);
+  console.log(`\n${'what'.padEnd(44)} ${'samples/s'.padStart(10)} ${'samples/cpu-s'.padStart(14)} ${'vs pytorch'.padStart(11)} ${'vs 1,770'.padStart(9)}  losses per epoch`);
   for (const r of rows) {
     const ratio = torch ? `x${(r.samplesPerSec / torch.samplesPerSec).toFixed(2)}` : '-';
-    console.log(`${r.label.padEnd(40)} ${r.samplesPerSec.toFixed(0).padStart(10)} ${r.samplesPerCpuSec.toFixed(0).padStart(14)} ${ratio.padStart(11)} ${`x${(r.samplesPerSec / 1770).toFixed(2)}`.padStart(9)}  ${r.losses.map((l) => l.toExponential(3)).join(' ')}`);
+    console.log(`${r.label.padEnd(44)} ${r.samplesPerSec.toFixed(0).padStart(10)} ${r.samplesPerCpuSec.toFixed(0).padStart(14)} ${ratio.padStart(11)} ${`x${(r.samplesPerSec / 1770).toFixed(2)}`.padStart(9)}  ${r.losses.map((l) => l.toExponential(3)).join(' ')}`);
   }
 } finally {
   rmSync(home, { recursive: true, force: true });

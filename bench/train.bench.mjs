@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Training throughput (samples/s) of LSTM and GRU with the reference configuration (window 10 x 17 features,
 // 2 x 128 units, batch 64, Adam 1e-4) on the full PobleSec data, for each training path side by side:
-// tfjs-layers without and with the transposed-matmul kernel fix, the fused path on one thread, and the fused
+// tfjs-layers without and with the transposed-matmul kernel fix, the fused path with the tfjs wasm kernels and
+// with flts's SIMD kernels (suffix -tfjs: the tfjs ones) on one thread, and the fused
 // path on N gradient worker threads. Each measurement trains a fixed number of batches for a few epochs;
 // the first epoch is a warm-up.
-// Usage: npm run build && node bench/train.bench.mjs [batchesPerEpoch=40] [epochs=3] [backend=wasm] [kinds=LSTM,GRU] [variants=layers-nofix,layers,fused1,fused2]
+// Usage: npm run build && node bench/train.bench.mjs [batchesPerEpoch=40] [epochs=3] [backend=wasm] [kinds=LSTM,GRU] [variants=layers-nofix,layers,fused1-tfjs,fused2-tfjs,fused1,fused2]
 // Prints one JSON line per measurement after the table when FLTS_BENCH_JSON=1.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -24,7 +25,7 @@ const batchesPerEpoch = Number(process.argv[2] ?? 40);
 const epochs = Number(process.argv[3] ?? 3);
 const backendChoice = process.argv[4] ?? 'wasm';
 const kinds = (process.argv[5] ?? 'LSTM,GRU').split(',');
-const variants = (process.argv[6] ?? 'layers-nofix,layers,fused1,fused2').split(',');
+const variants = (process.argv[6] ?? 'layers-nofix,layers,fused1-tfjs,fused2-tfjs,fused1,fused2').split(',');
 const datasets = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '../../shared/datasets');
 const home = mkdtempSync(path.join(os.tmpdir(), 'flts-bench-train-'));
 const { settings } = resolveSettings({
@@ -36,13 +37,13 @@ const t = settings.training;
 function variantOptions(variant) {
   if (variant === 'layers-nofix') return { engine: 'layers', matMulFix: false };
   if (variant === 'layers') return { engine: 'layers', matMulFix: true };
-  const match = /^fused(\d+)$/.exec(variant);
+  const match = /^fused(\d+)(-tfjs)?$/.exec(variant);
   if (!match) throw new Error(`unknown variant ${variant}`);
-  return { engine: 'fused', matMulFix: true, workers: Number(match[1]) };
+  return { engine: 'fused', matMulFix: true, workers: Number(match[1]), kernels: match[2] ? 'tfjs' : 'simd' };
 }
 
 async function measure(kind, variant) {
-  const { engine, matMulFix, workers } = variantOptions(variant);
+  const { engine, matMulFix, workers, kernels } = variantOptions(variant);
   const backend = await selectBackend(backendChoice, { matMulFix });
   const data = await loadProcessedData(store, settings);
   const spec = { features: data.columns, targets: t.targets, inputSeqLen: t.inputSeqLen, outputSeqLen: t.outputSeqLen };
@@ -55,7 +56,7 @@ async function measure(kind, variant) {
   const cpuBefore = process.cpuUsage();
   const result = await fitNetwork(network, fit, validation, spec, {
     runId: 'bench', epochs, batchSize: t.batchSize, learningRate: t.learningRate, earlyStopping: false, patience: t.patience, seed: t.seed,
-    engine, workers, backend: backendChoice, cores: os.availableParallelism(),
+    engine, workers, kernels, backend: backendChoice, cores: os.availableParallelism(),
   });
   const cpu = process.cpuUsage(cpuBefore);
   const measured = result.history.slice(1);
