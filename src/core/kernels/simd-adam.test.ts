@@ -27,7 +27,7 @@ describe('core > kernels > simd-adam', () => {
       const shards = [randomArray(size, 10 + step), randomArray(size, 20 + step)];
       adam.step(weights, shards);
       const summed = shards[0].subarray(from, to).map((g, i) => g + shards[1][from + i]);
-      tf.tidy(() => optimizer.applyGradients({ [variable.name]: tf.tensor1d(summed) }));
+      tf.tidy(() => optimizer.applyGradients([{ name: variable.name, tensor: tf.tensor1d(summed) }]));
     }
     const expected = variable.dataSync();
     weights.subarray(from, to).forEach((w, i) => expect(w).toBeCloseTo(expected[i], 5));

@@ -29,7 +29,7 @@ function firstStepInputs(into: Float32Array, input: Float32Array, inputs: number
  * One tfjs-layers GRU layer (reset applied before the recurrent multiply, Keras gate order z, r, h; sigmoid
  * gates, tanh candidate; zero initial state) for the fused training path. Per step: one multiply of
  * [x_t, h_{t-1}, 1] for the update and reset gates and one of [x_t, r h_{t-1}, 1] for the candidate (its
- * columns doubled: tanh(a) = 2 sigmoid(2a) - 1), sigmoids in the same tfjs calls, the rest in plain loops.
+ * columns doubled: tanh(a) = 2 sigmoid(2a) - 1), sigmoids in the same `ops` calls, the rest in plain loops.
  */
 export function createGruLayer(ops: MatrixOps, layout: NetworkLayout, weights: Float32Array, index: number): TrainableLayer {
   const u = layout.units;

@@ -3,8 +3,8 @@ import type { NetworkLayout } from './network-parameters.js';
 import { withoutState } from './stacked-weights.js';
 import type { LayerPassCache, TrainableLayer } from './trainable-layer.js';
 
-/** One LSTM layer's weights prepared for a pass: tensors for the multiplies, nothing else. */
-interface LayerTensors {
+/** One LSTM layer's weights prepared for a pass: held matrices for the multiplies, nothing else. */
+interface LayerWeights {
   inputs: number;
   /** Offset of the layer's kernel in the flat weights; kernel, recurrent kernel and bias follow each other. */
   offset: number;
@@ -29,7 +29,7 @@ interface LayerCache extends LayerPassCache {
   hidden: Float32Array;
 }
 
-function prepareLstmLayer(ops: MatrixOps, layout: NetworkLayout, weights: Float32Array, index: number): LayerTensors {
+function prepareLstmLayer(ops: MatrixOps, layout: NetworkLayout, weights: Float32Array, index: number): LayerWeights {
   const u = layout.units;
   const width = 4 * u;
   const inputs = index === 0 ? layout.inputSize : u;
@@ -53,9 +53,9 @@ function prepareLstmLayer(ops: MatrixOps, layout: NetworkLayout, weights: Float3
 /**
  * One LSTM layer (Keras gate order i, f, c, o; sigmoid gates; zero initial state) over a time-major input
  * [steps * batch, inputs]. Per step: one multiply of [x_t, h_{t-1}, 1] by the stacked weights and the gate
- * sigmoid in tfjs, then the cell arithmetic in a plain loop.
+ * sigmoid in one `ops` call, then the cell arithmetic in a plain loop.
  */
-function lstmLayerForward(ops: MatrixOps, layer: LayerTensors, units: number, input: Float32Array, steps: number, batch: number): LayerCache {
+function lstmLayerForward(ops: MatrixOps, layer: LayerWeights, units: number, input: Float32Array, steps: number, batch: number): LayerCache {
   const u = units;
   const inputs = layer.inputs;
   const width = inputs + u + 1;
@@ -129,7 +129,7 @@ function lstmLayerForward(ops: MatrixOps, layer: LayerTensors, units: number, in
  * multiply, [x_t, h_{t-1}, 1]^T dZ over all steps, in exactly their flat order, and are written to `out`.
  * Returns d loss / d input when `needInputGrad`.
  */
-function lstmLayerBackward(ops: MatrixOps, layer: LayerTensors, units: number, cache: LayerCache, outputGrad: Float32Array, steps: number, batch: number, out: Float32Array, needInputGrad: boolean): Float32Array | undefined {
+function lstmLayerBackward(ops: MatrixOps, layer: LayerWeights, units: number, cache: LayerCache, outputGrad: Float32Array, steps: number, batch: number, out: Float32Array, needInputGrad: boolean): Float32Array | undefined {
   const u = units;
   const { gates, cells, cellTanh } = cache;
   const dz = new Float32Array(steps * batch * 4 * u);

@@ -146,6 +146,9 @@ describe.each(['simd', 'tfjs'] as MatrixOpsChoice[])('core > train > fused > rec
     network.dispose();
   });
 
+});
+
+describe('core > train > fused > network layout', () => {
   it('networks the fused path does not implement are left to tfjs-layers', () => {
     const model = tf.sequential({ layers: [tf.layers.lstm({ units: 4, inputShape: [5, 4] }), tf.layers.dense({ units: 1 })] });
     expect(fusedLayoutOf(model)).toBeUndefined(); // hardSigmoid gates (the tfjs default)

@@ -50,7 +50,7 @@ export function recurrentPredict(ops: MatrixOps, layout: NetworkLayout, weights:
 
 /**
  * Sum of squared errors of a batch, and the gradient of `gradScale` x that sum for every weight written into
- * `out` in the flat getWeights() order. Everything element-wise runs in plain loops; tfjs does the multiplies.
+ * `out` in the flat getWeights() order. Everything element-wise runs in plain loops; `ops` does the multiplies.
  */
 export function recurrentLossAndGradients(ops: MatrixOps, layout: NetworkLayout, weights: Float32Array, x: Float32Array, y: Float32Array, steps: number, batch: number, gradScale: number, out: Float32Array): number {
   const { units: u, outputSize: o, numLayers } = layout;

@@ -7,8 +7,9 @@ import { createGradientComputer } from '../fused/gradient-computer.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-messages.js';
 
 /**
- * A gradient worker: its own matrix kernels (and tfjs backend when those are tfjs's). Per step it writes the gradient of its shard of the batch, waits
- * until every shard is written, then applies Adam to its own range of the shared weights.
+ * A gradient worker: its own matrix kernels (and tfjs backend when those are tfjs's). Per step it writes the
+ * gradient of its shard of the batch, waits until every shard is written, then applies Adam to its own range
+ * of the shared weights.
  */
 async function main(): Promise<void> {
   const init = workerData as WorkerInit;

@@ -33,7 +33,7 @@ function request(member: PoolWorker, message: WorkerRequest): Promise<number> {
 }
 
 /**
- * Data-parallel training on `threads` worker threads, each with its own tfjs backend. Every batch is cut
+ * Data-parallel training on `threads` worker threads, each with its own matrix kernels. Every batch is cut
  * into contiguous shards, one per worker; each worker then applies Adam to its own range of the shared
  * weights, summing the shard gradients in worker order, so a run is reproducible for a given seed and
  * thread count. The main thread only hands out batches. Data, weights and gradients live in shared memory.
