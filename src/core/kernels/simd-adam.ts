@@ -1,5 +1,10 @@
-import type { FlatAdam } from '../train/fused/adam.js';
 import { createKernelMemory, instantiateSimdKernels, PAGE } from './simd-module.js';
+
+/** Adam over one parameter range [from, to) of a flat weight vector (gradient worker k owns range k). */
+export interface FlatAdam {
+  /** Updates weights[from, to) in place from the sum of `shards` (added in order, so results are reproducible). */
+  step(weights: Float32Array, shards: readonly Float32Array[]): void;
+}
 
 /**
  * Adam (tfjs's defaults: beta1 0.9, beta2 0.999, epsilon 1e-7) over the parameter range [from, to) of a

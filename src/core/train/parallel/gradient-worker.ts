@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createMatrixOps } from '../../kernels/create-ops.js';
 import { selectBackend } from '../../tf/backend.js';
 import { createSimdAdam } from '../../kernels/simd-adam.js';
-import { splitRange } from '../fused/adam.js';
+import { splitRange } from './split-range.js';
 import { createGradientComputer } from '../fused/gradient-computer.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-messages.js';
 

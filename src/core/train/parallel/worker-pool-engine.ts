@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { FltsError } from '../../errors.js';
 import { compiledWorkerScript } from '../../worker-script.js';
 import type { BackendChoice } from '../../tf/backend.js';
-import { splitRange } from '../fused/adam.js';
+import { splitRange } from './split-range.js';
 import type { EngineInit, GradientEngine } from '../fused/gradient-engine.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-messages.js';
 
