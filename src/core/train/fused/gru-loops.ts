@@ -1,6 +1,6 @@
 import type { MatrixOps } from '../../kernels/matrix-ops.js';
 import type { NetworkLayout } from './network-parameters.js';
-import { columnsOf, withoutState } from './stacked-weights.js';
+import { columnsOf, withoutState, zeroStateInputs } from './stacked-weights.js';
 import type { TrainableLayer } from './trainable-layer.js';
 
 /** What the backward pass of one GRU layer needs from its forward pass; all time-major (row t * batch + b). */
@@ -14,15 +14,6 @@ interface GruCache {
   /** Candidate state hh: [steps * batch, units]. */
   candidate: Float32Array;
   hidden: Float32Array;
-}
-
-/** Writes x_t and a trailing 1 of every sample into rows of [batch, inputs + 1]. */
-function firstStepInputs(into: Float32Array, input: Float32Array, inputs: number, batch: number): Float32Array {
-  for (let b = 0; b < batch; b++) {
-    into.set(input.subarray(b * inputs, (b + 1) * inputs), b * (inputs + 1));
-    into[b * (inputs + 1) + inputs] = 1;
-  }
-  return into;
 }
 
 /**
@@ -58,7 +49,7 @@ export function createGruLayer(ops: MatrixOps, layout: NetworkLayout, weights: F
       const gates = new Float32Array(rows * 2 * u);
       const candidate = new Float32Array(rows * u);
       const hidden = new Float32Array(rows * u);
-      const firstInputs = new Float32Array(batch * (inputs + 1));
+      const firstInputs = zeroStateInputs(input, inputs, batch);
       for (let t = 0; t < steps; t++) {
         const first = t * batch;
         for (let b = 0; b < batch; b++) {
@@ -71,7 +62,7 @@ export function createGruLayer(ops: MatrixOps, layout: NetworkLayout, weights: F
           candidateInputs[row + width - 1] = 1;
         }
         const stepRows = (matrix: Float32Array) => matrix.subarray(first * width, (first + batch) * width);
-        const zr = t === 0 ? ops.multiplySigmoid(firstStepInputs(firstInputs, input, inputs, batch), batch, gatesFirst) : ops.multiplySigmoid(stepRows(stepInputs), batch, gatesWeights);
+        const zr = t === 0 ? ops.multiplySigmoid(firstInputs, batch, gatesFirst) : ops.multiplySigmoid(stepRows(stepInputs), batch, gatesWeights);
         gates.set(zr, first * 2 * u);
         if (t > 0) {
           for (let b = 0; b < batch; b++) {

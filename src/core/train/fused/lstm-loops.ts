@@ -1,6 +1,6 @@
 import type { HeldMatrix, MatrixOps } from '../../kernels/matrix-ops.js';
 import type { NetworkLayout } from './network-parameters.js';
-import { withoutState } from './stacked-weights.js';
+import { withoutState, zeroStateInputs } from './stacked-weights.js';
 import type { LayerPassCache, TrainableLayer } from './trainable-layer.js';
 
 /** One LSTM layer's weights prepared for a pass: held matrices for the multiplies, nothing else. */
@@ -66,7 +66,6 @@ function lstmLayerForward(ops: MatrixOps, layer: LayerWeights, units: number, in
   const cellTanh = new Float32Array(rows * u);
   const hidden = new Float32Array(rows * u);
   const doubledCells = new Float32Array(batch * u);
-  const firstInputs = new Float32Array(batch * (inputs + 1));
   for (let t = 0; t < steps; t++) {
     const first = t * batch;
     for (let b = 0; b < batch; b++) {
@@ -75,16 +74,10 @@ function lstmLayerForward(ops: MatrixOps, layer: LayerWeights, units: number, in
       if (t > 0) stepInputs.set(hidden.subarray((first - batch + b) * u, (first - batch + b + 1) * u), row + inputs);
       stepInputs[row + width - 1] = 1;
     }
-    let s: Float32Array;
-    if (t === 0) {
-      for (let b = 0; b < batch; b++) {
-        firstInputs.set(input.subarray(b * inputs, (b + 1) * inputs), b * (inputs + 1));
-        firstInputs[b * (inputs + 1) + inputs] = 1;
-      }
-      s = ops.multiplySigmoid(firstInputs, batch, layer.firstStep);
-    } else {
-      s = ops.multiplySigmoid(stepInputs.subarray(first * width, (first + batch) * width), batch, layer.stacked);
-    }
+    const s =
+      t === 0
+        ? ops.multiplySigmoid(zeroStateInputs(input, inputs, batch), batch, layer.firstStep)
+        : ops.multiplySigmoid(stepInputs.subarray(first * width, (first + batch) * width), batch, layer.stacked);
     for (let b = 0; b < batch; b++) {
       const row = b * 4 * u;
       const gate = (first + b) * 4 * u;

@@ -27,6 +27,18 @@ function timeMajor(x: Float32Array, batch: number): Float32Array {
   return out;
 }
 
+/** tfjs autodiff of the network's MSE over one batch of BATCH windows: the reference gradient of every weight. */
+function autodiffGradients(network: tf.LayersModel, x: Float32Array, y: Float32Array): Float32Array[] {
+  const variables = network.trainableWeights.map((w) => w.read() as tf.Variable);
+  return tf.tidy(() => {
+    const { grads } = tf.variableGrads(
+      () => tf.losses.meanSquaredError(tf.tensor2d(y, [BATCH, OUT]), network.apply(tf.tensor3d(x, [BATCH, spec.inputSeqLen, spec.features.length]), { training: true }) as tf.Tensor) as tf.Scalar,
+      variables,
+    );
+    return variables.map((v) => grads[v.name].dataSync() as Float32Array);
+  });
+}
+
 function maxRelativeError(actual: Float32Array, expected: Float32Array): number {
   const scale = Math.max(1e-6, ...Array.from(expected, Math.abs));
   return Math.max(...Array.from(actual, (v, i) => Math.abs(v - expected[i]))) / scale;
@@ -63,14 +75,7 @@ describe.each(['simd', 'tfjs'] as MatrixOpsChoice[])('core > train > fused > rec
       writeParameters(network, layout, randomArray(layout.size, 4));
       const x = randomArray(BATCH * spec.inputSeqLen * spec.features.length, 12);
       const y = randomArray(BATCH * OUT, 13);
-      const variables = network.trainableWeights.map((w) => w.read() as tf.Variable);
-      const reference = tf.tidy(() => {
-        const { grads } = tf.variableGrads(
-          () => tf.losses.meanSquaredError(tf.tensor2d(y, [BATCH, OUT]), network.apply(tf.tensor3d(x, [BATCH, spec.inputSeqLen, spec.features.length]), { training: true }) as tf.Tensor) as tf.Scalar,
-          variables,
-        );
-        return variables.map((v) => grads[v.name].dataSync() as Float32Array);
-      });
+      const reference = autodiffGradients(network, x, y);
       const flat = new Float32Array(layout.size);
       const sse = recurrentLossAndGradients(ops, layout, readParameters(network, layout), timeMajor(x, BATCH), y, spec.inputSeqLen, BATCH, 1 / (BATCH * OUT), flat);
       const predicted = tf.tidy(() => (network.predict(tf.tensor3d(x, [BATCH, spec.inputSeqLen, spec.features.length])) as tf.Tensor).dataSync() as Float32Array);
@@ -103,14 +108,7 @@ describe.each(['simd', 'tfjs'] as MatrixOpsChoice[])('core > train > fused > rec
         batchX.set(x.subarray(sample * windowSize, (sample + 1) * windowSize), k * windowSize);
         batchY.set(y.subarray(sample * OUT, (sample + 1) * OUT), k * OUT);
       });
-      const variables = network.trainableWeights.map((w) => w.read() as tf.Variable);
-      const reference = tf.tidy(() => {
-        const { grads } = tf.variableGrads(
-          () => tf.losses.meanSquaredError(tf.tensor2d(batchY, [BATCH, OUT]), network.apply(tf.tensor3d(batchX, [BATCH, spec.inputSeqLen, spec.features.length]), { training: true }) as tf.Tensor) as tf.Scalar,
-          variables,
-        );
-        return variables.map((v) => grads[v.name].dataSync() as Float32Array);
-      });
+      const reference = autodiffGradients(network, batchX, batchY);
       const computer = createGradientComputer({ layout, steps: spec.inputSeqLen, train: { x, y }, validation: { x, y } }, ops);
       const gradient = new Float32Array(layout.size);
       const sse = computer.gradients(weights, order, 2, 2 + BATCH, BATCH, gradient);

@@ -17,3 +17,13 @@ export function withoutState(stacked: Float32Array, inputs: number, units: numbe
   out.set(stacked.subarray((inputs + units) * width), inputs * width);
   return out;
 }
+
+/** [x_0, 1] of every sample, [batch, inputs + 1]: what the first step (zero state) multiplies by `withoutState`. */
+export function zeroStateInputs(input: Float32Array, inputs: number, batch: number): Float32Array {
+  const out = new Float32Array(batch * (inputs + 1));
+  for (let b = 0; b < batch; b++) {
+    out.set(input.subarray(b * inputs, (b + 1) * inputs), b * (inputs + 1));
+    out[b * (inputs + 1) + inputs] = 1;
+  }
+  return out;
+}
