@@ -17,7 +17,7 @@ import { createFsStore } from '../dist/core/storage/fs-store.js';
 import { selectBackend } from '../dist/core/tf/backend.js';
 import { buildRecurrentNetwork } from '../dist/core/models/recurrent-model.js';
 import { prepareWindows } from '../dist/core/train/prepare-windows.js';
-import { sliceWindows } from '../dist/core/models/windows.js';
+import { sliceWindows } from '../dist/core/forecast/windows.js';
 import { fitNetwork } from '../dist/core/train/fit-network.js';
 
 const batches = Number(process.argv[2] ?? 100);

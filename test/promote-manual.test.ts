@@ -8,7 +8,7 @@ import { PromoteManualScreen, type ScreenOutcome } from '../src/cli/screens/prom
 import { defaultSettings, type Settings } from '../src/core/config/settings.js';
 import { readPromotionPointer } from '../src/core/registry/pointers.js';
 import { listPromotionHistory } from '../src/core/registry/promotion-history.js';
-import { promoteRun } from '../src/core/registry/promotion.js';
+import { promoteRun } from '../src/core/workflows/promote.js';
 import { listPromotionCandidates, promoteManually } from '../src/core/runbooks/index.js';
 import { RUNBOOK_HASH, seedRunbookRegistry } from '../src/core/runbooks/runbook-registry.fixture.js';
 import { createFsStore } from '../src/core/storage/fs-store.js';

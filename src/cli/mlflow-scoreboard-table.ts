@@ -1,4 +1,4 @@
-import type { MlflowScoreboard } from '../core/tracking/index.js';
+import type { MlflowScoreboard } from '../core/eval/rank-mlflow-runs.js';
 
 const num = (value: number | undefined, digits = 5): string => (value === undefined ? '-' : Number.isFinite(value) ? value.toFixed(digits) : String(value));
 

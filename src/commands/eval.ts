@@ -5,7 +5,7 @@ import { renderScoreboard } from '../cli/scoreboard-table.js';
 import { evaluateRuns, resolveEvalConfigHash, type EvaluateRunsResult } from '../core/eval/evaluate-runs.js';
 import { evaluateRunsByBacktest } from '../core/backtest/backtest-ranking.js';
 import { createObjectStore } from '../core/storage/index.js';
-import { rankMlflowRunsByConfigHash, type MlflowScoreboard } from '../core/tracking/index.js';
+import { rankMlflowRunsByConfigHash, type MlflowScoreboard } from '../core/eval/rank-mlflow-runs.js';
 
 export type EvalResult = EvaluateRunsResult | MlflowScoreboard;
 

@@ -6,7 +6,7 @@ import { createMessageBus } from '../core/bus/index.js';
 import { FltsError } from '../core/errors.js';
 import { listPromotionCandidates, promoteManually, type ManualPromotionResult } from '../core/runbooks/index.js';
 import { createObjectStore } from '../core/storage/index.js';
-import { trackPromotion } from '../core/tracking/index.js';
+import { trackPromotion } from '../core/workflows/sync-runs-to-tracking.js';
 
 export type PromoteManualResult = ManualPromotionResult | { cancelled: true };
 

@@ -3,9 +3,9 @@ import { FltsCommand } from '../cli/base-command.js';
 import { FltsError } from '../core/errors.js';
 import type { PromotionRecord } from '../core/registry/pointers.js';
 import { listPromotionHistory } from '../core/registry/promotion-history.js';
-import { promoteBest, promoteRun, rollbackPromotion, type PromoteResult } from '../core/registry/promotion.js';
+import { promoteBest, promoteRun, rollbackPromotion, type PromoteResult } from '../core/workflows/promote.js';
 import { createObjectStore } from '../core/storage/index.js';
-import { trackPromotion } from '../core/tracking/index.js';
+import { trackPromotion } from '../core/workflows/sync-runs-to-tracking.js';
 
 export type PromoteCommandResult = PromoteResult | { history: PromotionRecord[] };
 

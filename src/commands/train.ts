@@ -3,7 +3,7 @@ import { FltsCommand } from '../cli/base-command.js';
 import { createTrainProgress } from '../cli/progress.js';
 import { createObjectStore } from '../core/storage/index.js';
 import { trainModels, type TrainModelsResult } from '../core/train/train-models.js';
-import { syncRunsToTracking } from '../core/tracking/index.js';
+import { syncRunsToTracking } from '../core/workflows/sync-runs-to-tracking.js';
 
 export type TrainResult = TrainModelsResult;
 

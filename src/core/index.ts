@@ -42,7 +42,7 @@ export { listRunRecords, readRunRecord } from './registry/run-store.js';
 export { loadRunForServing } from './registry/load-run.js';
 export { readPromotionPointer } from './registry/pointers.js';
 export type { PromotionRecord } from './registry/pointers.js';
-export { promoteRun, promoteBest, rollbackPromotion } from './registry/promotion.js';
+export { promoteRun, promoteBest, rollbackPromotion } from './workflows/promote.js';
 export { listPromotionHistory } from './registry/promotion-history.js';
 
 export { buildServer } from './serve/build-server.js';

@@ -13,7 +13,7 @@ import { loadProcessedData, type ProcessedData } from '../../src/core/preprocess
 import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
 import type { RunRecord } from '../../src/core/registry/run-record.js';
 import { startInferenceService, type InferenceService } from '../../src/core/serve/start-inference-service.js';
-import { formatTimestamp } from '../../src/core/serve/timestamps.js';
+import { formatTimestamp } from '../../src/core/data/timestamps.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { trainModels } from '../../src/core/train/train-models.js';

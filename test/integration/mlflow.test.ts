@@ -14,16 +14,11 @@ import type { FltsEvent } from '../../src/core/events.js';
 import type { RunRecord } from '../../src/core/registry/run-record.js';
 import { saveRunRecord } from '../../src/core/registry/run-store.js';
 import { createFsStore, putJson, type ObjectStore } from '../../src/core/storage/index.js';
-import {
-  createMlflowClient,
-  findMirroredRun,
-  markPromoted,
-  mirrorRun,
-  rankMlflowRunsByConfigHash,
-  listMlflowRunsByConfigHash,
-  syncRunsToTracking,
-  trackingCallBudgetMs,
-} from '../../src/core/tracking/index.js';
+import { createMlflowClient, listMlflowRunsByConfigHash, trackingCallBudgetMs } from '../../src/core/tracking/index.js';
+import { findMirroredRun, mirrorRun } from '../../src/core/registry/mirror-run.js';
+import { rankMlflowRunsByConfigHash } from '../../src/core/eval/rank-mlflow-runs.js';
+import { markPromoted } from '../../src/core/workflows/mark-promoted.js';
+import { syncRunsToTracking } from '../../src/core/workflows/sync-runs-to-tracking.js';
 
 function configuredUri(): string | undefined {
   if (process.env.FLTS_TEST_MLFLOW_URI) return process.env.FLTS_TEST_MLFLOW_URI;

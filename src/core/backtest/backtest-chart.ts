@@ -1,4 +1,4 @@
-import { renderLineChart } from '../eval/svg-chart.js';
+import { renderLineChart } from '../charts/svg-chart.js';
 import type { BacktestRecord } from './backtest-record.js';
 
 /** Scaled RMSE of every fold per model, fold origins in time order: how the error moves through the test period. */

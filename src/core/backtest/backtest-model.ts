@@ -1,12 +1,12 @@
 import type { ScalerParams } from '../data/scaler.js';
 import type { TimeFrame } from '../data/time-frame.js';
-import { computeMetrics, evaluateForecasts, type MetricSet } from '../eval/metrics.js';
+import { computeMetrics, evaluateForecasts, type MetricSet } from '../forecast/metrics.js';
 import { referenceScore } from '../eval/scoreboard.js';
 import type { EventSink } from '../events.js';
 import type { WindowSpec } from '../models/forecast-model.js';
-import { createFeaturePlan, scaleValue } from '../serve/feature-plan.js';
-import { forecastFromHistory, historyFromFrame } from '../serve/forecast.js';
-import { formatTimestamp } from '../serve/timestamps.js';
+import { createFeaturePlan, scaleValue } from '../forecast/feature-plan.js';
+import { forecastFromHistory, historyFromFrame } from '../forecast/recursive-forecast.js';
+import { formatTimestamp } from '../data/timestamps.js';
 import type { FoldModelProvider } from './fold-models.js';
 
 export interface FoldResult {

@@ -4,7 +4,7 @@ import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-mo
 import { createNaiveModel } from '../models/naive-model.js';
 import { fitProphetModel } from '../models/prophet-model.js';
 import { buildRecurrentNetwork, createRecurrentForecastModel } from '../models/recurrent-model.js';
-import { buildWindows, sliceWindows } from '../models/windows.js';
+import { buildWindows, sliceWindows } from '../forecast/windows.js';
 import { selectBackend } from '../tf/backend.js';
 import { fitNetwork } from '../train/fit-network.js';
 

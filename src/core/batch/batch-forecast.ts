@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { TimeFrame } from '../data/time-frame.js';
 import type { ForecastModel } from '../models/forecast-model.js';
-import { unscaleTarget, type FeaturePlan } from '../serve/feature-plan.js';
-import { forecastFromHistory, historyFromFrame } from '../serve/forecast.js';
-import { createRequestBatcher } from '../serve/request-batcher.js';
-import { formatTimestamp } from '../serve/timestamps.js';
+import { unscaleTarget, type FeaturePlan } from '../forecast/feature-plan.js';
+import { forecastFromHistory, historyFromFrame } from '../forecast/recursive-forecast.js';
+import { createRequestBatcher } from '../forecast/request-batcher.js';
+import { formatTimestamp } from '../data/timestamps.js';
 import type { InferenceInput } from './inference-input.js';
 
 /**

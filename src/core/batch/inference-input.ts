@@ -2,8 +2,8 @@ import type { Settings } from '../config/settings.js';
 import { readTable, readTableBytes } from '../data/read-table.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
-import type { FeaturePlan } from '../serve/feature-plan.js';
-import { assertStrictlyIncreasing, detectCadence } from '../serve/timestamps.js';
+import type { FeaturePlan } from '../forecast/feature-plan.js';
+import { assertStrictlyIncreasing, detectCadence } from '../data/timestamps.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 /** A local CSV/Parquet file, or an object in the store (what an `inference-data` claim names). */

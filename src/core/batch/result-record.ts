@@ -1,5 +1,5 @@
-import type { InferenceResultFields } from '../serve/prediction-log.js';
-import { formatTimestamp } from '../serve/timestamps.js';
+import type { InferenceResultFields } from '../forecast/inference-result.js';
+import { formatTimestamp } from '../data/timestamps.js';
 import type { BatchForecast } from './batch-forecast.js';
 
 /** Forecast quality where forecast timestamps overlap the data (reference 7.3), in original units. */

@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { loadRunForServing } from '../registry/load-run.js';
 import { readPromotionPointer } from '../registry/pointers.js';
 import { runsBucket } from '../registry/run-store.js';
-import { createFeaturePlan } from '../serve/feature-plan.js';
+import { createFeaturePlan } from '../forecast/feature-plan.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { batchPredictionHash, forecastEveryWindow } from './batch-forecast.js';
 import { encodeForecastTable, writeForecastFile } from './forecast-table.js';

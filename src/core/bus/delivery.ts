@@ -1,5 +1,6 @@
 import { isFltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { backoffDelayMs, sleep } from '../retry.js';
 import { parseLenientJson } from '../storage/json-objects.js';
 import type { DeliveryOutcome, MessageHandler, OutgoingMessage, ReceivedMessage, RetryPolicy } from './message-bus.js';
 import { dlqTopic } from './topics.js';
@@ -51,21 +52,9 @@ export function isPoison(error: unknown): boolean {
   return isFltsError(error) && (error.kind === 'input' || error.kind === 'usage') && !error.retriable;
 }
 
+/** The wait after `failedAttempts` failures: doubling from the initial backoff, without jitter, up to the maximum. */
 export function backoffMs(policy: RetryPolicy, failedAttempts: number): number {
-  return Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** Math.max(0, failedAttempts - 1));
-}
-
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return backoffDelayMs({ baseDelayMs: policy.initialBackoffMs, maxDelayMs: policy.maxBackoffMs, jitter: false }, failedAttempts);
 }
 
 export interface DeliveryDeps {
@@ -96,7 +85,7 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
       const where = { topic: message.topic, partition: message.partition, offset: message.offset, attempt: attempts, err: error };
       if (isOutage(error)) {
         logger.warn(where, 'bus_handler_outage_retry');
-        await abortableSleep(policy.maxBackoffMs, signal);
+        await sleep(policy.maxBackoffMs, signal);
         continue;
       }
       failures += 1;
@@ -106,7 +95,7 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
         return { outcome: 'dead-lettered', attempts, error };
       }
       logger.warn({ ...where, retryInMs: backoffMs(policy, failures) }, 'bus_handler_retry');
-      await abortableSleep(backoffMs(policy, failures), signal);
+      await sleep(backoffMs(policy, failures), signal);
     }
   }
 }

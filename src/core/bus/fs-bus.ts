@@ -3,7 +3,8 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { FltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { DEFAULT_RETRY_POLICY, abortableSleep, deliverWithRetries } from './delivery.js';
+import { sleep } from '../retry.js';
+import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet } from './subscription-set.js';
 
@@ -141,13 +142,13 @@ export function createFsBus(options: FsBusOptions): MessageBus {
     throw new FltsError('FLTS_OFFSETS_GROUP_ACTIVE', `Consumer group "${group}" of the file bus could not be locked.`, { details: { group } });
   }
 
-  function sleepUntilWoken(ms: number, signal: AbortSignal): Promise<void> {
+  function sleepUntilWoken(ms: number, signal: AbortSignal): Promise<boolean> {
     const wake = new AbortController();
     const onAbort = (): void => wake.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     const waker = (): void => wake.abort();
     wakers.add(waker);
-    return abortableSleep(ms, wake.signal).finally(() => {
+    return sleep(ms, wake.signal).finally(() => {
       wakers.delete(waker);
       signal.removeEventListener('abort', onAbort);
     });

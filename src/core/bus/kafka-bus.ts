@@ -1,10 +1,14 @@
 import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type IHeaders, type KafkaMessage, type Producer, type logCreator } from 'kafkajs';
 import { FltsError, isFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { retryWithBackoff, type RetryPolicy as BackoffRetryPolicy } from '../retry.js';
 import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet } from './subscription-set.js';
 import { dlqTopic } from './topics.js';
+
+/** Errors kafkajs marks retriable (leader elections, a broker still starting): five more tries, 200 ms doubling. */
+const BROKER_RETRY: BackoffRetryPolicy = { retries: 5, baseDelayMs: 200, maxDelayMs: 3_200, jitter: false };
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -120,18 +124,11 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     return producer;
   }
 
-  /** Retries errors kafkajs marks retriable (leader elections, a broker still starting) a few more times. */
-  async function withBrokerRetries<T>(action: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await action();
-      } catch (error) {
-        const retriable = (error as { retriable?: boolean }).retriable === true || (error as { cause?: { retriable?: boolean } }).cause?.retriable === true;
-        if (!retriable || attempt >= 6) throw error;
-        logger.debug({ attempt, err: error }, 'bus_kafka_retry');
-        await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** (attempt - 1)));
-      }
-    }
+  function withBrokerRetries<T>(action: () => Promise<T>): Promise<T> {
+    return retryWithBackoff(action, BROKER_RETRY, {
+      isRetriable: (error) => (error as { retriable?: boolean }).retriable === true || (error as { cause?: { retriable?: boolean } }).cause?.retriable === true,
+      onRetry: ({ attempt, error }) => logger.debug({ attempt, err: error }, 'bus_kafka_retry'),
+    });
   }
 
   async function ensureTopics(names: string[], count = partitions): Promise<void> {

@@ -1,5 +1,5 @@
 import { FltsError } from '../errors.js';
-import { parseSettingText, validateSettingValue, type SettingSource, type SettingSpec } from './setting-spec.js';
+import { parseSettingText, validateSettingValue, type SettingSource, type SettingSpec } from './specs/setting-spec.js';
 import { ALL_SPECS, type Settings } from './specs/index.js';
 
 export type { Settings } from './specs/index.js';

@@ -2,10 +2,10 @@ import { encodePromotion } from '../bus/messages.js';
 import { FltsError, toFltsError } from '../errors.js';
 import { promotionScope, type PromotionRecord } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
-import { promoteBest } from '../registry/promotion.js';
+import { promoteBest } from '../workflows/promote.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords } from '../registry/run-store.js';
-import { trackPromotion } from '../tracking/index.js';
+import { trackPromotion } from '../workflows/sync-runs-to-tracking.js';
 import type { RoleContext } from './role-registry.js';
 import { acquireLease } from './work-lease.js';
 

@@ -14,7 +14,7 @@ import { buildHealthServer } from './health-server.js';
 import { startPromoterRole } from './promoter-role.js';
 import { createRoleRegistry, type RoleContext, type RoleHandle, type RoleRegistry } from './role-registry.js';
 import { startServingRole } from './serving-role.js';
-import { startBatchInferenceRole } from '../batch/batch-inference-role.js';
+import { startBatchInferenceRole } from './batch-role.js';
 import { startTrainerRole } from './trainer-role.js';
 
 /** How long SIGTERM waits for roles and the bus to let go before the daemon stops regardless. */

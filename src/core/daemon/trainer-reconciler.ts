@@ -1,4 +1,4 @@
-import { abortableSleep } from '../bus/delivery.js';
+import { sleep } from '../retry.js';
 import { encodeTrainingEvent } from '../bus/messages.js';
 import type { Settings } from '../config/settings.js';
 import type { TrainableModelType } from '../config/specs/training.js';
@@ -6,7 +6,7 @@ import { FltsError, toFltsError } from '../errors.js';
 import { loadProcessedData } from '../preprocess/processed-data.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, saveRunRecord } from '../registry/run-store.js';
-import { syncRunsToTracking } from '../tracking/index.js';
+import { syncRunsToTracking } from '../workflows/sync-runs-to-tracking.js';
 import { trainRun } from '../train/train-run.js';
 import type { RoleContext } from './role-registry.js';
 import type { SerialQueue } from './serial-queue.js';
@@ -142,7 +142,7 @@ export async function reconcileTraining(context: TrainerContext, target: TrainTa
     logger.info({ configHash: target.configHash, modelType: target.modelType, reason: decision.reason }, 'daemon_train_waiting');
     const lease = await readLease(context.store, context.settings, leaseKey('train', target.configHash, target.modelType));
     const staleIn = lease && isLeaseFresh(lease, context.settings.daemon.leaseStaleMs, Date.now()) ? context.settings.daemon.leaseStaleMs - (Date.now() - Date.parse(lease.heartbeat_at)) : 0;
-    await abortableSleep(Math.max(context.settings.daemon.heartbeatMs, Math.min(staleIn + 50, context.settings.daemon.leaseStaleMs)), signal);
+    await sleep(Math.max(context.settings.daemon.heartbeatMs, Math.min(staleIn + 50, context.settings.daemon.leaseStaleMs)), signal);
     if (signal.aborted) throw aborted();
   }
 }

@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.js';
-import { abortableSleep } from '../bus/delivery.js';
+import { sleep } from '../retry.js';
 import type { Logger } from '../logger.js';
 import { getJsonIfExists, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -65,7 +65,7 @@ export async function acquireLease(options: LeaseOptions, work: { step: string; 
   let record: LeaseRecord = { owner, step: work.step, config_hash: work.configHash, model_type: work.modelType, acquired_at: stamp, heartbeat_at: stamp };
   await store.ensureBucket(bucket);
   await putJson(store, bucket, key, record);
-  await abortableSleep(SETTLE_MS, signal ?? new AbortController().signal);
+  await sleep(SETTLE_MS, signal);
   const check = await readLease(store, settings, key);
   if (check?.owner !== owner) return undefined;
 

@@ -1,55 +1,112 @@
-/**
- * Naive wall-clock timestamps (`YYYY-MM-DD HH:MM:SS`, no zone) are read as UTC epoch milliseconds, so
- * calendar features never depend on the machine's time zone.
- */
+import { FltsError } from '../errors.js';
 
-function digits(text: string, start: number, count: number): number {
-  let value = 0;
-  for (let i = start; i < start + count; i++) {
-    const code = text.charCodeAt(i) - 48;
-    if (code < 0 || code > 9) return Number.NaN;
-    value = value * 10 + code;
-  }
-  return value;
+const ISO_LIKE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+
+const twoDigits = (text: string, at: number): number => {
+  const high = text.charCodeAt(at) - 48;
+  const low = text.charCodeAt(at + 1) - 48;
+  return high >= 0 && high <= 9 && low >= 0 && low <= 9 ? high * 10 + low : Number.NaN;
+};
+
+const daysInMonth = (year: number, month: number): number => (month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31);
+
+/**
+ * "YYYY-MM-DD HH:MM:SS" (or with "T"), what every request row of the reference clients carries, read without
+ * a regular expression or a Date; undefined for any other shape, which the general parser then handles.
+ */
+function parsePlainDateTime(text: string): number | undefined {
+  if (text.length !== 19) return undefined;
+  const separator = text.charCodeAt(10);
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || (separator !== 32 && separator !== 84) || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
+  const year = twoDigits(text, 0) * 100 + twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  const hour = twoDigits(text, 11);
+  const minute = twoDigits(text, 14);
+  const second = twoDigits(text, 17);
+  if (Number.isNaN(year + month + day + hour + minute + second)) return undefined;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return Number.NaN;
+  return Date.UTC(year, month - 1, day, hour, minute, second);
 }
 
 /**
- * Parses `YYYY-MM-DD`, `YYYY-MM-DD HH:MM`, `YYYY-MM-DD HH:MM:SS` and `YYYY-MM-DD HH:MM:SS.fff` (a `T`
- * separator is accepted too). Returns NaN for anything else, including impossible dates such as Feb 30.
+ * Parses one timestamp to epoch ms. Naive wall-clock text is read as UTC (how flts stores time); text with an
+ * offset is converted to UTC. Numbers are epoch milliseconds. Anything else is NaN.
+ */
+export function parseTimestamp(value: unknown): number {
+  return parse(value, true);
+}
+
+/**
+ * Naive wall-clock text only (`YYYY-MM-DD[ HH:MM[:SS[.fff]]]`, `T` accepted), read as UTC so calendar features
+ * never depend on the machine's time zone: what stored tables hold. Text with an offset is NaN.
  */
 export function parseNaiveTimestamp(text: string): number {
-  const s = text.trim();
-  const n = s.length;
-  if (n < 10 || s[4] !== '-' || s[7] !== '-') return Number.NaN;
-  const year = digits(s, 0, 4);
-  const month = digits(s, 5, 2);
-  const day = digits(s, 8, 2);
-  let hour = 0;
-  let minute = 0;
-  let second = 0;
-  let millis = 0;
-  if (n > 10) {
-    if ((s[10] !== ' ' && s[10] !== 'T') || n < 16 || s[13] !== ':') return Number.NaN;
-    hour = digits(s, 11, 2);
-    minute = digits(s, 14, 2);
-    if (n > 16) {
-      if (s[16] !== ':' || n < 19) return Number.NaN;
-      second = digits(s, 17, 2);
-      if (n > 19) {
-        if (s[19] !== '.' || n === 20) return Number.NaN;
-        const fraction = s.slice(20);
-        if (!/^\d+$/.test(fraction)) return Number.NaN;
-        millis = Math.floor(Number(`0.${fraction}`) * 1000);
-      }
-    }
-  }
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return Number.NaN;
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second, millis);
-  // Date.UTC rolls Feb 30 over to Mar 2; a round trip of the day catches it.
-  return new Date(ms).getUTCDate() === day ? ms : Number.NaN;
+  return parse(text, false);
 }
 
-/** The inverse, in the reference's spelling: `YYYY-MM-DD HH:MM:SS`. */
-export function formatNaiveTimestamp(epochMs: number): string {
-  return new Date(epochMs).toISOString().slice(0, 19).replace('T', ' ');
+function parse(value: unknown, allowZone: boolean): number {
+  if (typeof value === 'number') return allowZone && Number.isFinite(value) ? value : Number.NaN;
+  if (typeof value !== 'string') return Number.NaN;
+  const plain = parsePlainDateTime(value);
+  if (plain !== undefined) return plain;
+  const match = ISO_LIKE.exec(value.trim());
+  if (!match) return Number.NaN;
+  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = match;
+  if (zone && !allowZone) return Number.NaN;
+  const ms = Number((frac + '000').slice(0, 3));
+  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
+  const check = new Date(utc);
+  // Date.UTC silently rolls 2018-02-30 over to March; reject instead.
+  if (check.getUTCDate() !== Number(d) || check.getUTCMonth() !== Number(mo) - 1 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return Number.NaN;
+  if (!zone || zone.toUpperCase() === 'Z') return utc;
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  const offsetMinutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4));
+  return utc - sign * offsetMinutes * 60_000;
+}
+
+/** Pandas-style ISO text without a zone ("2018-02-06T00:02:00"), what the reference API returns. */
+export function formatTimestamp(epochMs: number): string {
+  const iso = new Date(epochMs).toISOString();
+  return iso.endsWith('.000Z') ? iso.slice(0, 19) : iso.slice(0, 23);
+}
+
+/**
+ * The series step: the most common difference between consecutive timestamps. Callers guarantee strictly
+ * increasing times, so the step is always positive (the reference's F9 "division by zero" cannot happen).
+ */
+export function detectCadence(time: Float64Array): number {
+  if (time.length < 2) throw new FltsError('FLTS_REQUEST_INVALID', 'At least two timestamps are needed to know the series step.');
+  const counts = new Map<number, number>();
+  let best = 0;
+  let bestCount = 0;
+  for (let i = 1; i < time.length; i++) {
+    const step = time[i] - time[i - 1];
+    const count = (counts.get(step) ?? 0) + 1;
+    counts.set(step, count);
+    if (count > bestCount || (count === bestCount && step < best)) {
+      best = step;
+      bestCount = count;
+    }
+  }
+  if (!(best > 0)) throw new FltsError('FLTS_REQUEST_INVALID', `The series step is ${best} ms; timestamps must be strictly increasing.`);
+  return best;
+}
+
+/** Strictly increasing, finite times, or a 400 naming the first offending row. */
+export function assertStrictlyIncreasing(time: Float64Array, column: string): void {
+  for (let i = 1; i < time.length; i++) {
+    const step = time[i] - time[i - 1];
+    if (step === 0) {
+      throw new FltsError('FLTS_REQUEST_INVALID', `Column '${column}' has a duplicate timestamp at rows ${i - 1} and ${i} (${formatTimestamp(time[i])}); timestamps must be unique (a zero time step).`, {
+        details: { column, row: i },
+      });
+    }
+    if (step < 0) {
+      throw new FltsError('FLTS_REQUEST_INVALID', `Column '${column}' is not increasing at row ${i} (${formatTimestamp(time[i])} after ${formatTimestamp(time[i - 1])}); send rows in time order.`, {
+        details: { column, row: i },
+      });
+    }
+  }
 }

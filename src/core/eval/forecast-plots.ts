@@ -4,7 +4,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES } from '../registry/run-record.js';
 import { runKey, runsBucket } from '../registry/run-store.js';
 import type { PredictionsArtifact } from '../train/predictions-artifact.js';
-import { renderLineChart } from './svg-chart.js';
+import { renderLineChart } from '../charts/svg-chart.js';
 
 export const PLOT_FILES = { forecast: 'plots/forecast-vs-actual.svg', residuals: 'plots/residuals.svg' } as const;
 

@@ -1,6 +1,6 @@
 import { FltsError } from '../errors.js';
 import type { GroupDescription, OffsetsAdmin } from './offsets-admin.js';
-import { abortableDelay } from '../abortable-delay.js';
+import { sleepOrThrow } from '../retry.js';
 
 export interface WaitForEmptyGroup {
   timeoutMs: number;
@@ -34,6 +34,6 @@ export async function assertGroupInactive(admin: OffsetsAdmin, group: string, op
     if (description.members.length === 0) return description;
     const waited = now() - started;
     if (!options.wait || waited >= options.wait.timeoutMs) throw activeError(description, options.wait ? waited : undefined);
-    await abortableDelay(Math.min(options.wait.pollMs ?? 1_000, Math.max(1, options.wait.timeoutMs - waited)), options.signal);
+    await sleepOrThrow(Math.min(options.wait.pollMs ?? 1_000, Math.max(1, options.wait.timeoutMs - waited)), options.signal);
   }
 }

@@ -1,4 +1,4 @@
-import type { ForecastMetrics } from '../eval/metrics.js';
+import type { ForecastMetrics } from '../forecast/metrics.js';
 import type { ModelType } from '../models/forecast-model.js';
 
 export type RunStatus = 'RUNNING' | 'SUCCESS' | 'FAILED' | 'KILLED';

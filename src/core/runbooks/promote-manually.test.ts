@@ -8,7 +8,7 @@ import { decodePromotion } from '../bus/messages.js';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import { readPromotionPointer } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
-import { promoteRun } from '../registry/promotion.js';
+import { promoteRun } from '../workflows/promote.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';

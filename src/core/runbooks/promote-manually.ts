@@ -5,7 +5,7 @@ import { FltsError } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import { readPointerAt, scopedPointerKey, ROOT_POINTER, type PromotionRecord } from '../registry/pointers.js';
 import { appendHistory, historyKey, syncPointers } from '../registry/promotion-history.js';
-import { buildPromotionRecord } from '../registry/promotion.js';
+import { buildPromotionRecord } from '../workflows/promote.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { findRunRecord, readRunRecord } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';

@@ -2,7 +2,7 @@ import { FltsError, toFltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { ModelSource, PointerTarget } from './model-source.js';
-import type { RequestBatcherOptions } from './request-batcher.js';
+import type { RequestBatcherOptions } from '../forecast/request-batcher.js';
 import { createServedModel, warmServedModel, type ServedModel } from './served-model.js';
 import type { ServeMetrics } from './serve-metrics.js';
 

@@ -1,17 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.js';
+import type { InferenceResultFields } from '../forecast/inference-result.js';
 import type { ObjectStore } from '../storage/object-store.js';
-
-/** The fields every reference inference result record (7.3) starts with, online or batch. */
-export interface InferenceResultFields {
-  timestamp: string;
-  identifier: string;
-  run_id: string;
-  model_type: string;
-  config_hash: string;
-  status: 'SUCCESS';
-  prediction_hash: string;
-}
 
 /** One JSONL line: the reference's inference result record, plus flts' request id. */
 export interface PredictionLogRecord extends InferenceResultFields {

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { PredictionLogRecord } from './prediction-log.js';
 import type { PredictionResult } from './run-prediction.js';
-import { formatTimestamp } from './timestamps.js';
+import { formatTimestamp } from '../data/timestamps.js';
 
 export type PredictionRow = { ts: string } & Record<string, number | null | string>;
 

@@ -1,6 +1,6 @@
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
-import { assertStrictlyIncreasing, detectCadence, parseTimestamp } from './timestamps.js';
+import { assertStrictlyIncreasing, detectCadence, parseTimestamp } from '../data/timestamps.js';
 
 const TIMESTAMP_CANDIDATES = ['ts', 'timestamp', 'time', 'date'];
 

@@ -1,11 +1,11 @@
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
-import { forecastFromHistory, historyFromFrame, type Forecast, type ScaledHistory } from './forecast.js';
+import { forecastFromHistory, historyFromFrame, type Forecast, type ScaledHistory } from '../forecast/recursive-forecast.js';
 import type { ModelHolder } from './model-holder.js';
 import type { ServedRunInfo } from './model-source.js';
 import { parseRequestSeries } from './request-frame.js';
 import type { ServedModel } from './served-model.js';
-import { detectCadence } from './timestamps.js';
+import { detectCadence } from '../data/timestamps.js';
 
 export interface PredictionInput {
   /** Column-oriented raw data; absent = forecast from the latest window of the stored test data. */

@@ -1,9 +1,9 @@
 import type { ScalerParams } from '../data/scaler.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import type { ForecastModel } from '../models/forecast-model.js';
-import { createFeaturePlan, type FeaturePlan } from './feature-plan.js';
+import { createFeaturePlan, type FeaturePlan } from '../forecast/feature-plan.js';
 import type { LoadedRun, ServedRunInfo } from './model-source.js';
-import { createRequestBatcher, type RequestBatcher, type RequestBatcherOptions } from './request-batcher.js';
+import { createRequestBatcher, type RequestBatcher, type RequestBatcherOptions } from '../forecast/request-batcher.js';
 
 /**
  * One loaded run as serving uses it: model, scaler, feature plan, its own batcher, and a count of the

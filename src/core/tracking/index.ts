@@ -1,10 +1,5 @@
 export { createMlflowClient, type MlflowClient } from './mlflow-client.js';
 export { trackingCallBudgetMs } from './mlflow-http.js';
-export { mirrorRun, findMirroredRun, experimentNameFor, type MirrorRunResult } from './mirror-run.js';
-export { mirrorPendingRuns, type MirrorPendingOptions, type MirrorPendingResult } from './mirror-pending-runs.js';
-export { markPromoted, registeredModelName, PROMOTED_TAG, type PromotedRun, type PromotionMarker } from './mark-promoted.js';
-export { syncRunsToTracking, trackPromotion } from './sync-runs-to-tracking.js';
 export { guardTracking, type GuardedTracking } from './guard-tracking.js';
 export { listMlflowRunsByConfigHash, type MlflowRunSummary } from './list-mlflow-runs.js';
-export { rankMlflowRuns, rankMlflowRunsByConfigHash, mlflowRunScore, type RankedMlflowRun, type MlflowScoreboard } from './rank-mlflow-runs.js';
-export type { TrackingDeps } from './tracking-deps.js';
+export { trackingClientFor, type TrackingDeps } from './tracking-deps.js';

@@ -1,7 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import { mlflowNumber, toRecord, type MlflowExperiment, type MlflowRun, type MlflowRunStatus } from './mlflow-types.js';
-import { trackingClientFor } from './mirror-run.js';
-import { filterLiteral, MIRROR_TAGS, type TrackingDeps } from './tracking-deps.js';
+import { filterLiteral, MIRROR_TAGS, trackingClientFor, type TrackingDeps } from './tracking-deps.js';
 
 /** The experiments the reference trainers logged to; searched even when the listing misses them. */
 const REFERENCE_EXPERIMENTS = ['Default', 'NonML'];

@@ -2,7 +2,7 @@ import { request } from 'undici';
 import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { parseLenientJson } from '../storage/json-objects.js';
-import { maxTotalBackoffMs, retryWithBackoff, type RetryPolicy } from './retry-with-backoff.js';
+import { maxTotalBackoffMs, retryWithBackoff, type RetryPolicy } from '../retry.js';
 
 export interface MlflowHttpOptions {
   /** Tracking server base URL, e.g. http://127.0.0.1:5000. */

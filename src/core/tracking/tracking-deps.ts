@@ -1,6 +1,7 @@
 import type { EventSink } from '../events.js';
 import type { Logger } from '../logger.js';
-import type { MlflowClient } from './mlflow-client.js';
+import type { Settings } from '../config/settings.js';
+import { createMlflowClient, type MlflowClient } from './mlflow-client.js';
 
 /** Collaborators of the tracking functions; all optional. Pass `client` to reuse one across calls. */
 export interface TrackingDeps {
@@ -20,3 +21,7 @@ export const MIRROR_TAGS = {
   complete: 'flts.mirror_complete',
   status: 'flts.status',
 } as const;
+
+export function trackingClientFor(settings: Settings, deps: TrackingDeps): MlflowClient {
+  return deps.client ?? createMlflowClient(settings.tracking, deps);
+}

@@ -1,4 +1,4 @@
-import { renderLineChart } from '../eval/svg-chart.js';
+import { renderLineChart } from '../charts/svg-chart.js';
 import type { EpochRecord } from './fit-network.js';
 
 export function renderLossCurve(modelType: string, history: readonly EpochRecord[], bestEpoch?: number): string {

@@ -1,7 +1,7 @@
 import { inverseScaleColumn, type ScalerParams } from '../data/scaler.js';
-import { pickSeries } from '../eval/metrics.js';
+import { pickSeries } from '../forecast/metrics.js';
 import type { WindowSpec } from '../models/forecast-model.js';
-import type { WindowSet } from '../models/windows.js';
+import type { WindowSet } from '../forecast/windows.js';
 
 /** `<run_id>/predictions.json`: test forecasts next to the actuals, in original units (for plots and audits). */
 export interface PredictionsArtifact {

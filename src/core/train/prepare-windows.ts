@@ -1,6 +1,6 @@
 import { FltsError } from '../errors.js';
 import type { WindowSpec } from '../models/forecast-model.js';
-import { buildWindows, prependHistory, sliceWindows, type WindowSet } from '../models/windows.js';
+import { buildWindows, prependHistory, sliceWindows, type WindowSet } from '../forecast/windows.js';
 import type { ProcessedData } from '../preprocess/processed-data.js';
 
 export interface PreparedWindows {

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import { inverseScaleColumn } from '../data/scaler.js';
-import { computeMetrics } from '../eval/metrics.js';
+import { computeMetrics } from '../forecast/metrics.js';
 import { loadRunForServing } from '../registry/load-run.js';
 import { readRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';

@@ -13,8 +13,8 @@ import { RUN_FILES, type RunRecord } from '../registry/run-record.js';
 import { runKey, runsBucket, saveRunRecord } from '../registry/run-store.js';
 import { fitModel } from './fit-model.js';
 import { prepareWindows } from './prepare-windows.js';
-import { predictWindows } from './predict-windows.js';
-import { evaluateForecasts } from '../eval/metrics.js';
+import { predictWindows } from '../forecast/predict-windows.js';
+import { evaluateForecasts } from '../forecast/metrics.js';
 import { renderLossCurve } from './loss-curve.js';
 import { buildPredictionsArtifact } from './predictions-artifact.js';
 

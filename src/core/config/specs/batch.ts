@@ -1,4 +1,4 @@
-import type { SettingSpec } from '../setting-spec.js';
+import type { SettingSpec } from './setting-spec.js';
 
 /** `flts predict` / inference claims (batch inference) and `flts backtest` (rolling-origin evaluation). */
 export const BATCH_SPECS: readonly SettingSpec[] = [

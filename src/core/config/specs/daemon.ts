@@ -1,4 +1,4 @@
-import type { SettingSpec } from '../setting-spec.js';
+import type { SettingSpec } from './setting-spec.js';
 import { TRAINABLE_MODEL_TYPES, type TrainableModelType } from './training.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { SettingSpec } from '../setting-spec.js';
+import type { SettingSpec } from './setting-spec.js';
 
 /** Where raw data comes from and how it is sampled: the reference's `_data` section, plus paths. */
 export const DATA_SPECS: readonly SettingSpec[] = [

@@ -1,4 +1,4 @@
-import type { SettingSpec } from '../setting-spec.js';
+import type { SettingSpec } from './setting-spec.js';
 
 /**
  * Distributed mode: the S3-compatible object store and the message bus. Environment names are the

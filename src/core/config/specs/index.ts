@@ -1,4 +1,4 @@
-import type { SettingSpec } from '../setting-spec.js';
+import type { SettingSpec } from './setting-spec.js';
 import { BATCH_SPECS, type BacktestSettings, type BatchSettings } from './batch.js';
 import { DAEMON_SPECS, type DaemonSettings } from './daemon.js';
 import { DATA_SPECS, type DataSettings } from './data.js';

@@ -1,4 +1,4 @@
-import type { SettingSpec } from '../setting-spec.js';
+import type { SettingSpec } from './setting-spec.js';
 
 export const SCALER_METHODS = ['MinMaxScaler', 'StandardScaler', 'RobustScaler', 'MaxAbsScaler', ''] as const;
 

@@ -1,4 +1,4 @@
-import type { SettingSpec } from '../setting-spec.js';
+import type { SettingSpec } from './setting-spec.js';
 
 /** Where flts keeps its state, and how it talks to the outside world. */
 export const RUNTIME_SPECS: readonly SettingSpec[] = [

@@ -1,4 +1,4 @@
-import type { SettingSpec } from '../setting-spec.js';
+import type { SettingSpec } from './setting-spec.js';
 
 /** `flts serve`: where it listens, which model it serves, how it batches and logs predictions. */
 export const SERVE_SPECS: readonly SettingSpec[] = [

@@ -1,4 +1,4 @@
-import type { SettingSpec } from '../setting-spec.js';
+import type { SettingSpec } from './setting-spec.js';
 
 /**
  * MLflow experiment tracking. Off unless MLFLOW_TRACKING_URI is set: the run registry in the object store

@@ -3,7 +3,7 @@ import { identityScaler } from '../data/scaler.js';
 import type { WindowSpec } from '../models/forecast-model.js';
 import { TIME_FEATURE_COLUMNS, timeFeatureValues } from '../preprocess/time-features.js';
 import { createFeaturePlan } from './feature-plan.js';
-import { forecastFromHistory, historyFromFrame } from './forecast.js';
+import { forecastFromHistory, historyFromFrame } from './recursive-forecast.js';
 
 const STEP = 60_000;
 const T0 = Date.UTC(2018, 1, 6);
@@ -19,7 +19,7 @@ function recorder(window: WindowSpec) {
   return { seen, predict };
 }
 
-describe('core > serve > forecast', () => {
+describe('core > forecast > recursive-forecast', () => {
   const window: WindowSpec = { inputSeqLen: 3, outputSeqLen: 1, features: ['down', 'up', TIME_FEATURE_COLUMNS[0]], targets: ['down'] };
   const plan = createFeaturePlan(window, { method: 'MinMaxScaler', columns: ['down', 'up'], offset: [5, 0], scale: [2, 4] });
   const frame = { time: Float64Array.from([0, 1, 2, 3], (i) => T0 + i * STEP), columns: ['down', 'up'], values: { down: Float64Array.from([7, 9, 11, 13]), up: Float64Array.from([4, 8, 12, 16]) } };

@@ -1,6 +1,6 @@
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
-import type { WindowSpec } from './forecast-model.js';
+import type { WindowSpec } from '../models/forecast-model.js';
 
 /**
  * Supervised windows over a frame: X[i] = every feature over rows [i, i + inputSeqLen), y[i] = the targets

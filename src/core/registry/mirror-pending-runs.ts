@@ -1,12 +1,13 @@
 import type { Settings } from '../config/settings.js';
 import { isFltsError, toFltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
-import { RUN_FILES } from '../registry/run-record.js';
-import { runsBucket } from '../registry/run-store.js';
+import { RUN_FILES } from './run-record.js';
+import { runsBucket } from './run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { toRecord } from './mlflow-types.js';
-import { mirrorRun, trackingClientFor, type MirrorRunResult } from './mirror-run.js';
-import { MIRROR_TAGS, type TrackingDeps } from './tracking-deps.js';
+import { toRecord } from '../tracking/mlflow-types.js';
+import { mirrorRun, type MirrorRunResult } from './mirror-run.js';
+import { trackingClientFor } from '../tracking/tracking-deps.js';
+import { MIRROR_TAGS, type TrackingDeps } from '../tracking/tracking-deps.js';
 
 export interface MirrorPendingResult {
   /** Runs in the registry whose MLflow mirror was missing or incomplete before this call. */

@@ -1,6 +1,6 @@
 import type { Settings } from '../config/settings.js';
-import { RUN_FILES, type RunRecord } from '../registry/run-record.js';
-import { readRunRecord, runKey, runsBucket } from '../registry/run-store.js';
+import { RUN_FILES, type RunRecord } from './run-record.js';
+import { readRunRecord, runKey, runsBucket } from './run-store.js';
 import { getJsonIfExists } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 

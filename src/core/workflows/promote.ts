@@ -4,11 +4,11 @@ import { ignoreEvents, type EventSink } from '../events.js';
 import { buildScoreboard, SCORE_WEIGHTS, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { promotionScope, readPointerAt, scopedPointerKey, type PromotionRecord } from './pointers.js';
-import { appendHistory, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from './promotion-history.js';
-import { MODEL_ARTIFACT_FILES } from './run-artifacts.js';
-import type { RunRecord } from './run-record.js';
-import { listRunRecords, readRunRecord, runKey, runsBucket } from './run-store.js';
+import { promotionScope, readPointerAt, scopedPointerKey, type PromotionRecord } from '../registry/pointers.js';
+import { appendHistory, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
+import { MODEL_ARTIFACT_FILES } from '../registry/run-artifacts.js';
+import type { RunRecord } from '../registry/run-record.js';
+import { listRunRecords, readRunRecord, runKey, runsBucket } from '../registry/run-store.js';
 
 export interface PromoteDeps {
   store: ObjectStore;

@@ -1,4 +1,4 @@
-import { FltsError } from '../errors.js';
+import { FltsError } from '../../errors.js';
 
 /**
  * A setting is declared once: where it lives in the settings tree, its type, default, the environment

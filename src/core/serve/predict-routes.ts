@@ -1,8 +1,8 @@
-import { toFltsError } from '../../errors.js';
-import { buildPredictionLogRecord, buildPredictResponse, newRequestId } from '../prediction-response.js';
-import { runPrediction } from '../run-prediction.js';
-import { predictSchema, reloadSchema, type PredictBody, type PredictQuery } from '../schemas/predict.js';
-import type { ServeContext } from '../serve-context.js';
+import { toFltsError } from '../errors.js';
+import { buildPredictionLogRecord, buildPredictResponse, newRequestId } from './prediction-response.js';
+import { runPrediction } from './run-prediction.js';
+import { predictSchema, reloadSchema, type PredictBody, type PredictQuery } from './schemas/predict.js';
+import type { ServeContext } from './serve-context.js';
 
 /** POST /predict (the reference contract) and POST /reload_latest. */
 export function registerPredictRoutes(context: ServeContext): void {

@@ -1,5 +1,5 @@
 import type { ForecastModel } from '../models/forecast-model.js';
-import type { WindowSet } from '../models/windows.js';
+import type { WindowSet } from './windows.js';
 
 const CHUNK = 1024;
 

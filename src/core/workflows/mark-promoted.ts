@@ -2,10 +2,11 @@ import type { Settings } from '../config/settings.js';
 import { FltsError, isFltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { MlflowClient } from './mlflow-client.js';
-import type { MlflowRun } from './mlflow-types.js';
-import { findMirroredRun, mirrorRun, trackingClientFor } from './mirror-run.js';
-import { filterLiteral, type TrackingDeps } from './tracking-deps.js';
+import type { MlflowClient } from '../tracking/mlflow-client.js';
+import type { MlflowRun } from '../tracking/mlflow-types.js';
+import { findMirroredRun, mirrorRun } from '../registry/mirror-run.js';
+import { trackingClientFor } from '../tracking/tracking-deps.js';
+import { filterLiteral, type TrackingDeps } from '../tracking/tracking-deps.js';
 
 /** The fields of a promotion record this needs (the reference's record carries them all). */
 export interface PromotedRun {

@@ -1,5 +1,5 @@
-import { healthzSchema, predictPingSchema, readySchema, readyzSchema } from '../schemas/health.js';
-import type { ServeContext } from '../serve-context.js';
+import { healthzSchema, predictPingSchema, readySchema, readyzSchema } from './schemas/health.js';
+import type { ServeContext } from './serve-context.js';
 
 /** /healthz (liveness, always 200), /readyz and /ready (readiness), /predict_ping. */
 export function registerHealthRoutes(context: ServeContext): void {

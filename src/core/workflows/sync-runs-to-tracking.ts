@@ -1,11 +1,11 @@
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { guardTracking, type GuardedTracking } from './guard-tracking.js';
+import { guardTracking, type GuardedTracking } from '../tracking/guard-tracking.js';
 import { markPromoted, type PromotedRun, type PromotionMarker } from './mark-promoted.js';
-import { mirrorPendingRuns, type MirrorPendingOptions, type MirrorPendingResult } from './mirror-pending-runs.js';
-import { trackingClientFor } from './mirror-run.js';
-import type { TrackingDeps } from './tracking-deps.js';
+import { mirrorPendingRuns, type MirrorPendingOptions, type MirrorPendingResult } from '../registry/mirror-pending-runs.js';
+import { trackingClientFor } from '../tracking/tracking-deps.js';
+import type { TrackingDeps } from '../tracking/tracking-deps.js';
 
 /**
  * The one call commands and the daemon make after writing runs: mirrors the given runs, then any other

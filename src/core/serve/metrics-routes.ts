@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ServeContext } from '../serve-context.js';
+import type { ServeContext } from './serve-context.js';
 
 /** /metrics and /prometheus (Prometheus text), /stats (the reference's JSON counters), /openapi.json. */
 export function registerMetricsRoutes(app: FastifyInstance, context: ServeContext): void {

@@ -1,8 +1,8 @@
-import { FltsError } from '../../errors.js';
-import { predictionRows } from '../prediction-response.js';
-import { runPrediction } from '../run-prediction.js';
-import { inferSchema, modelMetadataSchema, modelParams, type InferRequest, type InferTensor } from '../schemas/kserve.js';
-import type { ServeContext } from '../serve-context.js';
+import { FltsError } from '../errors.js';
+import { predictionRows } from './prediction-response.js';
+import { runPrediction } from './run-prediction.js';
+import { inferSchema, modelMetadataSchema, modelParams, type InferRequest, type InferTensor } from './schemas/kserve.js';
+import type { ServeContext } from './serve-context.js';
 
 const TIMESTAMP_NAMES = ['timestamp', 'ts', 'time', 'date'];
 

@@ -1,8 +1,8 @@
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
-import { compareScored, referenceScore } from '../eval/scoreboard.js';
-import { listMlflowRunsByConfigHash, type MlflowRunSummary } from './list-mlflow-runs.js';
-import type { TrackingDeps } from './tracking-deps.js';
+import { compareScored, referenceScore } from './scoreboard.js';
+import { listMlflowRunsByConfigHash, type MlflowRunSummary } from '../tracking/list-mlflow-runs.js';
+import type { TrackingDeps } from '../tracking/tracking-deps.js';
 
 export interface RankedMlflowRun extends MlflowRunSummary {
   rank: number;

@@ -3,10 +3,10 @@ import type { TrackingSettings } from '../config/specs/tracking.js';
 import { isFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { createMlflowClient, type MlflowClient } from './mlflow-client.js';
-import { encodeMetricValue, toRecord, type MlflowKeyValue, type MlflowMetric, type MlflowRun, type MlflowRunStatus } from './mlflow-types.js';
+import type { MlflowClient } from '../tracking/mlflow-client.js';
+import { encodeMetricValue, toRecord, type MlflowKeyValue, type MlflowMetric, type MlflowRun, type MlflowRunStatus } from '../tracking/mlflow-types.js';
 import { loadMirrorSource, type MirrorSource } from './mirror-source.js';
-import { filterLiteral, MIRROR_TAGS, type TrackingDeps } from './tracking-deps.js';
+import { filterLiteral, MIRROR_TAGS, trackingClientFor, type TrackingDeps } from '../tracking/tracking-deps.js';
 
 /** MLflow keeps at most this many characters of a param value. */
 const MAX_PARAM_LENGTH = 6000;
@@ -26,10 +26,6 @@ export interface MirrorRunResult {
 /** Experiments follow the reference trainers: neural networks in one, statistical models in another. */
 export function experimentNameFor(modelType: string, tracking: TrackingSettings): string {
   return NEURAL_TYPES.has(modelType.toUpperCase()) ? tracking.experiments.neural : tracking.experiments.statistical;
-}
-
-export function trackingClientFor(settings: Settings, deps: TrackingDeps): MlflowClient {
-  return deps.client ?? createMlflowClient(settings.tracking, deps);
 }
 
 /**

@@ -14,7 +14,7 @@ function recordingModel(): { model: ForecastModel; sizes: number[] } {
 
 const window = (last: number): Float32Array => Float32Array.from([0, last]);
 
-describe('core > serve > request-batcher', () => {
+describe('core > forecast > request-batcher', () => {
   it('runs concurrent requests as one forward pass and hands each caller its own rows', async () => {
     const { model, sizes } = recordingModel();
     const batcher = createRequestBatcher(model, { maxBatch: 64, maxWaitMs: 0 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, maxTotalBackoffMs, retryWithBackoff } from './retry-with-backoff.js';
+import { backoffDelayMs, maxTotalBackoffMs, retryWithBackoff, sleep } from './retry.js';
 
 class Transient extends Error {}
 
-describe('core > tracking > retry-with-backoff', () => {
+describe('core > retry', () => {
   it('retries retriable errors up to the limit, then rethrows the last one', async () => {
     let attempts = 0;
     const failing = retryWithBackoff(
@@ -53,6 +53,19 @@ describe('core > tracking > retry-with-backoff', () => {
     expect(backoffDelayMs(policy, 3, () => 1)).toBe(400);
     expect(backoffDelayMs(policy, 9, () => 1)).toBe(2000);
     expect(maxTotalBackoffMs({ retries: 3, baseDelayMs: 100 })).toBe(100 + 200 + 400);
+  });
+
+  it('without jitter doubles exactly up to the given ceiling', () => {
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelayMs({ baseDelayMs: 100, maxDelayMs: 1000, jitter: false }, n))).toEqual([100, 200, 400, 800, 1000]);
+  });
+
+  it('sleeps the full time, or resolves false at once when the signal aborts', async () => {
+    expect(await sleep(1)).toBe(true);
+    const controller = new AbortController();
+    const waiting = sleep(60_000, controller.signal);
+    controller.abort();
+    expect(await waiting).toBe(false);
+    expect(await sleep(60_000, controller.signal)).toBe(false);
   });
 
   it('stops waiting when the signal aborts', async () => {

@@ -1,7 +1,7 @@
 import { decodeInferenceClaim } from '../bus/messages.js';
-import type { RoleContext, RoleHandle } from '../daemon/role-registry.js';
-import { handleInferenceClaim } from './inference-claim-handler.js';
-import type { BatchInferenceResult } from './run-batch-inference.js';
+import type { RoleContext, RoleHandle } from './role-registry.js';
+import { handleInferenceClaim } from '../batch/inference-claim-handler.js';
+import type { BatchInferenceResult } from '../batch/run-batch-inference.js';
 
 /** One group for every replica: each claim is forecast once, and a redelivered one is skipped as a duplicate. */
 export const BATCH_INFERENCE_GROUP = 'batch-inference';

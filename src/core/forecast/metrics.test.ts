@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computeMetrics, evaluateForecasts, pickSeries } from './metrics.js';
 
-describe('core > eval > metrics', () => {
+describe('core > forecast > metrics', () => {
   it('computes mse, rmse, mae and r2 by their definitions', () => {
     // errors: 1, -1, 2, 0 -> mse 6/4, mae 4/4; mean actual 2.5, sst = 2.25+0.25+0.25+2.25 = 5
     const m = computeMetrics([1, 2, 3, 4], [0, 3, 1, 4]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MlflowRunSummary } from './list-mlflow-runs.js';
+import type { MlflowRunSummary } from '../tracking/list-mlflow-runs.js';
 import { mlflowRunScore, rankMlflowRuns } from './rank-mlflow-runs.js';
 
 function run(id: string, startTime: number, metrics: { rmse?: number; mae?: number; mse?: number }): MlflowRunSummary {
@@ -21,7 +21,7 @@ function run(id: string, startTime: number, metrics: { rmse?: number; mae?: numb
   };
 }
 
-describe('core > tracking > rank-mlflow-runs', () => {
+describe('core > eval > rank-mlflow-runs', () => {
   it("scores like the reference eval (Nov 4 E2E GRU: 0.0299628)", () => {
     expect(mlflowRunScore({ testRmse: 0.04159637, testMae: 0.02939517, testMse: 0.00173026 })).toBeCloseTo(0.0299628, 7);
   });

@@ -1,12 +1,12 @@
 import type * as tf from '@tensorflow/tfjs';
-import { FltsError } from '../../errors.js';
-import { ignoreEvents } from '../../events.js';
-import type { WindowSpec } from '../../models/forecast-model.js';
-import type { WindowSet } from '../../models/windows.js';
-import type { EpochRecord, FitNetworkOptions, FitNetworkResult } from '../fit-network.js';
-import { createRandom, shuffledIndices } from '../seeded-random.js';
-import type { GradientEngine } from './gradient-engine.js';
-import { readParameters, writeParameters, type NetworkLayout } from './network-parameters.js';
+import { FltsError } from '../errors.js';
+import { ignoreEvents } from '../events.js';
+import type { WindowSpec } from '../models/forecast-model.js';
+import type { WindowSet } from '../forecast/windows.js';
+import type { EpochRecord, FitNetworkOptions, FitNetworkResult } from './fit-network.js';
+import { createRandom, shuffledIndices } from './seeded-random.js';
+import type { GradientEngine } from './fused/gradient-engine.js';
+import { readParameters, writeParameters, type NetworkLayout } from './fused/network-parameters.js';
 
 /**
  * The training loop of the fused path: the same seeded shuffle, Adam, validation, early stopping and

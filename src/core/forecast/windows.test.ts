@@ -11,7 +11,7 @@ function frame(rows: number, start = 0): TimeFrame {
 
 const spec = { inputSeqLen: 3, outputSeqLen: 2, features: ['a', 'b'], targets: ['b'] };
 
-describe('core > models > windows', () => {
+describe('core > forecast > windows', () => {
   it('builds rows - in - out + 1 windows of every feature and the following target steps', () => {
     const set = buildWindows(frame(8), spec);
     expect(set.size).toBe(4);

@@ -6,12 +6,12 @@ import { defaultSettings, type Settings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { getJson, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { readPromotionPointer, readPromotionPointerWithSource, type PromotionRecord } from './pointers.js';
-import { listPromotionHistory } from './promotion-history.js';
-import { promoteBest, promoteRun, rollbackPromotion } from './promotion.js';
-import { fakeRun } from './run-record.fixture.js';
-import type { RunRecord } from './run-record.js';
-import { saveRunRecord } from './run-store.js';
+import { readPromotionPointer, readPromotionPointerWithSource, type PromotionRecord } from '../registry/pointers.js';
+import { listPromotionHistory } from '../registry/promotion-history.js';
+import { promoteBest, promoteRun, rollbackPromotion } from './promote.js';
+import { fakeRun } from '../registry/run-record.fixture.js';
+import type { RunRecord } from '../registry/run-record.js';
+import { saveRunRecord } from '../registry/run-store.js';
 
 const HASH = 'c'.repeat(64);
 let root: string;
@@ -34,7 +34,7 @@ beforeEach(async () => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
-describe('core > registry > promotion', () => {
+describe('core > workflows > promote', () => {
   it('writes the history record, then both pointers, in the reference layout and field order', async () => {
     const result = await promoteRun('runA', settings, { store, now: () => new Date('2025-11-03T19:16:41.896Z') });
     const record = result.record;

@@ -1,0 +1,80 @@
+/**
+ * Waiting and retrying, one way for the whole library. `sleep` never rejects: it resolves `true` when the full
+ * time passed and `false` as soon as the signal aborts, so a shutdown never waits out a delay and each caller
+ * decides what an early wake-up means (poll again, stop, or throw).
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    if (ms <= 0) return resolve(true);
+    const timer = setTimeout(() => finish(true), ms);
+    const onAbort = (): void => finish(false);
+    function finish(slept: boolean): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(slept);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
+export async function sleepOrThrow(ms: number, signal?: AbortSignal): Promise<void> {
+  if (!(await sleep(ms, signal))) throw signal?.reason;
+}
+
+/**
+ * Exponential backoff: the delay before retry n (1-based) is d = min(base * 2^(n-1), max), with `max` 20 * base
+ * unless given. With jitter (the default) it is a random value in [d/2, d], so concurrent clients do not retry in
+ * lockstep and the total wait stays bounded and predictable.
+ */
+export interface BackoffPolicy {
+  readonly baseDelayMs: number;
+  readonly maxDelayMs?: number;
+  readonly jitter?: boolean;
+}
+
+export interface RetryPolicy extends BackoffPolicy {
+  readonly retries: number;
+}
+
+export interface RetryOptions {
+  readonly isRetriable: (error: unknown) => boolean;
+  readonly onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
+  readonly signal?: AbortSignal;
+  /** Injected for tests; defaults to Math.random. */
+  readonly random?: () => number;
+}
+
+const DEFAULT_MAX_DELAY_FACTOR = 20;
+
+function ceilingMs(policy: BackoffPolicy, retry: number): number {
+  return Math.min(policy.baseDelayMs * 2 ** Math.max(0, retry - 1), policy.maxDelayMs ?? policy.baseDelayMs * DEFAULT_MAX_DELAY_FACTOR);
+}
+
+export function backoffDelayMs(policy: BackoffPolicy, retry: number, random: () => number = Math.random): number {
+  const ceiling = ceilingMs(policy, retry);
+  return policy.jitter === false ? ceiling : Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** The longest total backoff `retries` retries can wait: what a caller adds to the per-attempt timeouts. */
+export function maxTotalBackoffMs(policy: RetryPolicy): number {
+  let total = 0;
+  for (let retry = 1; retry <= policy.retries; retry += 1) total += ceilingMs(policy, retry);
+  return total;
+}
+
+/** Runs `attempt` until it succeeds, fails with an error the caller does not mark retriable, or the retries run out. */
+export async function retryWithBackoff<T>(attempt: (attemptNumber: number) => Promise<T>, policy: RetryPolicy, options: RetryOptions): Promise<T> {
+  for (let attemptNumber = 1; ; attemptNumber += 1) {
+    try {
+      return await attempt(attemptNumber);
+    } catch (error) {
+      const retry = attemptNumber;
+      if (retry > policy.retries || !options.isRetriable(error) || options.signal?.aborted) throw error;
+      const delayMs = backoffDelayMs(policy, retry, options.random);
+      options.onRetry?.({ attempt: attemptNumber, delayMs, error });
+      await sleepOrThrow(delayMs, options.signal);
+    }
+  }
+}
