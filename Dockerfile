@@ -2,7 +2,7 @@
 # flts image: one image for every role (preprocess, train, eval, promote, serve, daemon).
 #   docker build -t flts:dev .
 #   docker run --rm -p 8000:8000 flts:dev serve
-ARG NODE_IMAGE=node:20-slim
+ARG NODE_IMAGE=node:24-slim
 
 # ---- build: full dependency tree, compile, then keep only what the package ships ----
 FROM ${NODE_IMAGE} AS build
@@ -13,14 +13,12 @@ COPY bin ./bin
 COPY scripts ./scripts
 COPY src ./src
 COPY examples ./examples
-# `npm ci` runs `prepare` (= npm run build), so the sources must be in place before it. When the lockfile
-# lacks other platforms' optional packages, `npm ci` calls it out of sync; `npm install` then installs the
-# locked versions for this platform.
+# `npm ci` runs `prepare` (= npm run build), so the sources must be in place before it.
 # Source maps are dropped (about 200 MB, mostly TensorFlow.js browser bundles). `npm pack` then collects
 # exactly the files package.json ships ("files": dist, bin, examples, the oclif manifest), and the
 # production node_modules join them in /out.
 RUN --mount=type=cache,target=/root/.npm \
-    { npm ci || npm install; } \
+    npm ci \
  && test -f dist/commands/serve.js \
  && npm prune --omit=dev \
  && find dist node_modules -name '*.map' -type f -delete \

@@ -2,15 +2,33 @@
 # Distributed mode on one machine: a real Kafka and S3 server on loopback (no Docker), the daemon running the
 # pipeline by itself, and a serving replica that follows promotions.
 #   bash examples/distributed.sh
+# With KAFKA_BOOTSTRAP_SERVERS and MINIO_ENDPOINT set (e.g. `set -a; . .infra/env; set +a` after
+# `npm run infra:up`) it uses those servers; otherwise it starts its own and stops them again at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FLTS=${FLTS:-"node bin/run.js"}
 export FLTS_HOME=${FLTS_HOME:-.flts-distributed}
 mkdir -p "$FLTS_HOME"
 
-echo "1. Start Kafka 3.9.1 (KRaft) and S3Proxy on 127.0.0.1 (first run resolves them from Maven Central)"
-bash scripts/infra/infra.sh up
-set -a; . .infra/env; set +a
+pids=()
+own_infra=""
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -n "$own_infra" ]; then FLTS_INFRA_DIR="$own_infra" bash scripts/infra/infra.sh down >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+
+echo "1. Kafka 3.9.1 (KRaft) and S3Proxy on 127.0.0.1"
+if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ] && [ -n "${MINIO_ENDPOINT:-}" ]; then
+  echo "using Kafka at $KAFKA_BOOTSTRAP_SERVERS and S3 at $MINIO_ENDPOINT"
+else
+  # The first run resolves both from Maven Central (cached in ~/.cache/flts-infra).
+  own_infra="$(cd "$FLTS_HOME" && pwd)/infra"
+  FLTS_INFRA_DIR="$own_infra" bash scripts/infra/infra.sh up >/dev/null
+  set -a; . "$own_infra/env"; set +a
+  echo "started Kafka at $KAFKA_BOOTSTRAP_SERVERS and S3 at $MINIO_ENDPOINT"
+fi
 
 echo "2. Point flts at them: the same commands, now distributed"
 export FLTS_STORE=s3 FLTS_BUS=kafka
@@ -20,27 +38,28 @@ DAEMON_PORT=${DAEMON_PORT:-9100} SERVE_PORT=${SERVE_PORT:-8766}
 
 echo "3. The daemon (trainer + promoter) and a serving replica"
 $FLTS daemon --roles trainer,promoter --port "$DAEMON_PORT" > "$FLTS_HOME/daemon.log" 2>&1 &
-daemon=$!
+pids+=($!)
 $FLTS serve --port "$SERVE_PORT" > "$FLTS_HOME/serve.log" 2>&1 &
-server=$!
-trap 'kill $daemon $server 2>/dev/null || true' EXIT
+pids+=($!)
 for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$DAEMON_PORT/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
 
 echo "4. Preprocess: the claims it publishes start everything else"
-$FLTS preprocess --train examples/data/example.csv --test examples/data/example_test.csv --force
+config_hash=$($FLTS preprocess --train examples/data/example.csv --test examples/data/example_test.csv --force --json |
+  node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).result.configHash))')
+echo "config_hash $config_hash"
 
-echo "5. Wait until the serving replica has switched to the promoted run"
-run_id=""
+echo "5. Wait until the serving replica forecasts with a run trained on that config_hash"
+forecast=""
 for _ in $(seq 1 600); do
-  run_id=$(curl -fs "http://127.0.0.1:$SERVE_PORT/healthz" 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{process.stdout.write(JSON.parse(s).run_id??"")}catch{}})')
-  [ -n "$run_id" ] && break
+  response=$(curl -fs -X POST "http://127.0.0.1:$SERVE_PORT/predict" -H 'content-type: application/json' -d '{}' 2>/dev/null || true)
+  served=$(printf '%s' "$response" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{process.stdout.write(JSON.parse(s).config_hash??"")}catch{}})')
+  if [ "$served" = "$config_hash" ]; then forecast=$response; break; fi
   sleep 0.5
 done
-[ -n "$run_id" ] || { echo "no promotion reached the serving replica; see $FLTS_HOME/*.log"; exit 1; }
+[ -n "$forecast" ] || { echo "no run of config_hash $config_hash reached the serving replica; see $FLTS_HOME/*.log"; exit 1; }
+run_id=$(printf '%s' "$forecast" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).run_id))')
 echo "serving run $run_id"
-curl -fsS -X POST "http://127.0.0.1:$SERVE_PORT/predict" -H 'content-type: application/json' -d '{}'
-echo
+echo "$forecast"
 echo "daemon status:"
 curl -fsS "http://127.0.0.1:$DAEMON_PORT/status"
 echo
-# `npm run infra:down` stops Kafka and S3 again (their data is gone with them).

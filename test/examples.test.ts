@@ -1,23 +1,15 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { runLibraryExample } from '../examples/library-usage.js';
+import { freePort } from './helpers/free-port.js';
 import { infraSkipReason } from './integration/infra-env.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const FAST = { EPOCHS: '1', HIDDEN_SIZE: '8' };
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function runScript(script: string, env: Record<string, string>): Promise<string> {
   const { stdout } = await promisify(execFile)('bash', [script], { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
@@ -44,13 +36,18 @@ describe('examples', () => {
   });
 
   const infraMissing = infraSkipReason();
-  it.skipIf(infraMissing !== undefined)(`distributed.sh: the daemon trains and promotes, and the serving replica switches${infraMissing ? ` (skipped: ${infraMissing})` : ''}`, async () => {
+  it.skipIf(infraMissing !== undefined)(`distributed.sh: the daemon trains and promotes the data just preprocessed, and the serving replica switches to it${infraMissing ? ` (skipped: ${infraMissing})` : ''}`, async () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'flts-distributed-'));
-    const stdout = await runScript('examples/distributed.sh', { ...FAST, FLTS_HOME: home, DAEMON_PORT: String(await freePort()), SERVE_PORT: String(await freePort()) });
+    // A salt of its own gives this run a config_hash no earlier run on the shared servers has.
+    const salt = `examples-${Date.now().toString(36)}`;
+    const stdout = await runScript('examples/distributed.sh', { ...FAST, FLTS_HOME: home, EXTRA_HASH_SALT: salt, DAEMON_PORT: String(await freePort()), SERVE_PORT: String(await freePort()) });
+    expect(stdout).toContain(`using Kafka at ${process.env.KAFKA_BOOTSTRAP_SERVERS}`);
+    const configHash = /config_hash (\w+)/.exec(stdout)?.[1];
     const servedRun = /serving run (\w+)/.exec(stdout)?.[1];
     expect(servedRun).toMatch(/^[0-9a-f]{32}$/);
     const forecast = JSON.parse(stdout.split('\n').find((line) => line.startsWith('{"status"')) ?? '{}');
     expect(forecast.run_id).toBe(servedRun);
+    expect(forecast.config_hash).toBe(configHash);
     expect(forecast.predictions[0].down).toEqual(expect.any(Number));
   });
 

@@ -22,6 +22,8 @@ TOOLS_DIR="${FLTS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/flts-tools}"
 BIN_DIR="$TOOLS_DIR/bin"
 SCHEMA_DIR="$TOOLS_DIR/kubernetes-json-schema"
 mkdir -p "$BIN_DIR" "$SCHEMA_DIR"
+# One install at a time per tool directory (test suites of several checkouts may ask at once).
+if command -v flock >/dev/null; then exec 8>"$TOOLS_DIR/.lock"; flock 8; fi
 
 log() { echo "[install-tools] $*" >&2; }
 
@@ -153,9 +155,11 @@ install_apt_tools() {
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   log "installing ${wanted[*]} from Debian packages"
-  $sudo apt-get update -qq
+  # Another apt run (a second checkout's install, unattended upgrades) holds the dpkg lock for a while: wait for it.
+  local wait_lock=(-o DPkg::Lock::Timeout=600)
+  $sudo apt-get "${wait_lock[@]}" update -qq
   for package in "${wanted[@]}"; do
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$package" >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get "${wait_lock[@]}" install -y -qq --no-install-recommends "$package" >/dev/null
   done
 }
 

@@ -58,12 +58,16 @@ fetch_all() {
   command -v java >/dev/null || die "java is not installed (Java 17+ is needed for Kafka and S3Proxy)"
   command -v mvn >/dev/null || die "mvn is not installed (Maven resolves the server jars)"
   mkdir -p "$CACHE"
+  # One resolution at a time per cache: test suites of several checkouts may start their servers at once.
+  # The lock is released before any server starts, so no server inherits it.
+  if command -v flock >/dev/null; then exec 8>"$CACHE/.lock"; flock 8; fi
   local pids=()
   [ -f "$KAFKA_LIBS/.complete" ] || { fetch_libs kafka "$SCRIPT_DIR/kafka.pom.xml" "$KAFKA_LIBS" & pids+=($!); }
   [ -f "$S3PROXY_LIBS/.complete" ] || { fetch_libs s3proxy "$SCRIPT_DIR/s3proxy.pom.xml" "$S3PROXY_LIBS" & pids+=($!); }
   local failed=0
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
   [ "$failed" -eq 0 ] || die "downloading the servers failed"
+  if command -v flock >/dev/null; then exec 8>&-; fi
 }
 
 # ---------------------------------------------------------------- processes and ports

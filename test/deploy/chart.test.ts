@@ -4,22 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   byKind, CHART_DIR, component, containerEnv, helmTemplate, helmTemplateError, KUBE_VERSIONS, type Manifest,
-  missingTools, parseManifests, podSpec, REPO_ROOT, run, SCHEMA_DIR, tools,
+  parseManifests, podSpec, REPO_ROOT, run, SCHEMA_DIR, tools,
 } from './deploy-tools.js';
+import { skipNote, useServers } from '../helpers/servers.js';
 
-const missing = missingTools();
-const inCi = Boolean(process.env.CI) && process.env.CI !== 'false';
-// Skips only on a developer machine without the tools; in CI a missing tool is a failure.
-const skipReason = missing.length > 0 && !inCi ? `missing ${missing.join(', ')}: run scripts/deploy/install-tools.sh` : '';
-if (skipReason) console.warn(`[test/deploy] chart checks skipped: ${skipReason}`);
+const deployTools = await useServers('deploy-tools');
 
-describe('deploy > tools', () => {
-  it.runIf(inCi)('are installed in CI (scripts/deploy/install-tools.sh)', () => {
-    expect(missing).toEqual([]);
-  });
-});
-
-describe.skipIf(Boolean(skipReason))(`deploy > chart${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools)}`, () => {
   let dev: Manifest[];
   let prod: Manifest[];
   let workDir: string;

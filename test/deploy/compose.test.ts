@@ -2,14 +2,10 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { COMPOSE_DIR, missingTools, REPO_ROOT, run, tools } from './deploy-tools.js';
+import { skipNote, useServers } from '../helpers/servers.js';
+import { COMPOSE_DIR, REPO_ROOT, run, tools } from './deploy-tools.js';
 
-const inCi = Boolean(process.env.CI) && process.env.CI !== 'false';
-const composeMissing = missingTools().includes('docker-compose');
-const hadolintMissing = missingTools().includes('hadolint');
-const composeSkip = composeMissing && !inCi ? 'docker-compose missing: run scripts/deploy/install-tools.sh' : '';
-const hadolintSkip = hadolintMissing && !inCi ? 'hadolint missing: run scripts/deploy/install-tools.sh' : '';
-for (const reason of [composeSkip, hadolintSkip].filter(Boolean)) console.warn(`[test/deploy] skipped: ${reason}`);
+const deployTools = await useServers('deploy-tools');
 
 // Loose shape of a service in `docker-compose config` output.
 type ComposeService = Record<string, any>;
@@ -44,7 +40,7 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-describe.skipIf(Boolean(composeSkip))(`deploy > compose${composeSkip ? ` (skipped: ${composeSkip})` : ''}`, () => {
+describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployTools)}`, () => {
   let services: Record<string, ComposeService>;
 
   beforeAll(() => {
@@ -158,10 +154,10 @@ describe('deploy > files', () => {
     expect(bad.map((f) => relative(REPO_ROOT, f))).toEqual([]);
   });
 
-  it('builds a small non-root image from node:20-slim in stages', () => {
+  it('builds a small non-root image from node:24-slim in stages', () => {
     const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
     const instructions = dockerfile.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    expect(instructions).toContain('ARG NODE_IMAGE=node:20-slim');
+    expect(instructions).toContain('ARG NODE_IMAGE=node:24-slim');
     const stages = instructions.filter((l) => l.startsWith('FROM '));
     expect(stages).toEqual(['FROM ${NODE_IMAGE} AS build', 'FROM ${NODE_IMAGE} AS runtime']);
     const runtime = instructions.slice(instructions.indexOf('FROM ${NODE_IMAGE} AS runtime'));
@@ -188,7 +184,7 @@ describe('deploy > files', () => {
     expect(files.filter((f) => /^(src|test|charts|compose|scripts)\//.test(f) || f.endsWith('.test.js'))).toEqual([]);
   });
 
-  it.skipIf(Boolean(hadolintSkip))(`passes hadolint${hadolintSkip ? ` (skipped: ${hadolintSkip})` : ''}`, () => {
+  it('passes hadolint', () => {
     const res = run(tools.hadolint, ['--no-color', 'Dockerfile']);
     expect(res.status, res.stdout + res.stderr).toBe(0);
   });

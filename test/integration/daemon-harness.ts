@@ -16,7 +16,7 @@ import { loadInfraEnv } from './infra-env.js';
 
 /**
  * Runs the real pipeline as child processes (`flts preprocess`, `flts daemon`, `flts serve`) against the
- * Kafka and S3 servers of `npm run infra:up`. Every pipeline gets its own topics, consumer groups and
+ * Kafka and S3 servers the suite's global setup provides. Every pipeline gets its own topics, consumer groups and
  * buckets, so tests never see each other's messages or objects.
  */
 export interface Pipeline {

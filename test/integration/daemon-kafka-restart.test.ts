@@ -6,15 +6,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePromotion } from '../../src/core/bus/messages.js';
 import { REPO_ROOT } from '../helpers/run-cli.js';
 import { createPipeline, ofType, waitUntil, type Pipeline } from './daemon-harness.js';
+import { freePort } from '../helpers/free-port.js';
 import { infraSkipReason } from './infra-env.js';
 
 const skipReason = infraSkipReason();
 const INFRA = path.join(REPO_ROOT, 'scripts/infra/infra.sh');
 
-/** A Kafka of this test's own (its own state directory and port): stopping it disturbs no other test file. */
-function privateKafka(dir: string, action: 'start' | 'stop' | 'down'): void {
+/**
+ * A Kafka of this test's own (its own state directory and ports, S3 stays the shared one): stopping it disturbs no
+ * other test file. The ports are chosen once, when the state directory is created, and kept across the restart.
+ */
+function privateKafka(dir: string, action: 'start' | 'stop' | 'down', ports: { kafka?: number; controller?: number } = {}): void {
   const args = action === 'down' ? [INFRA, 'down'] : [INFRA, action, 'kafka'];
-  const result = spawnSync('bash', args, { cwd: REPO_ROOT, env: { ...process.env, FLTS_INFRA_DIR: dir, FLTS_INFRA_TIMEOUT: '150' }, encoding: 'utf8', timeout: 180_000 });
+  const env = { ...process.env, FLTS_INFRA_DIR: dir, FLTS_INFRA_TIMEOUT: '150', FLTS_INFRA_KAFKA_PORT: String(ports.kafka ?? ''), FLTS_INFRA_KAFKA_CONTROLLER_PORT: String(ports.controller ?? '') };
+  const result = spawnSync('bash', args, { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 180_000 });
   if (result.status !== 0) throw new Error(`infra.sh ${args.slice(1).join(' ')} failed: ${result.stderr}`);
 }
 
@@ -27,8 +32,8 @@ if (skipReason) {
   describe('integration > daemon > kafka restart', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-kafka-'));
     let pipeline: Pipeline;
-    beforeAll(() => {
-      privateKafka(dir, 'start');
+    beforeAll(async () => {
+      privateKafka(dir, 'start', { kafka: await freePort(), controller: await freePort() });
       const brokers = /^KAFKA_BOOTSTRAP_SERVERS=(.*)$/m.exec(readFileSync(path.join(dir, 'env'), 'utf8'))![1];
       // Enough work that Kafka goes away while the LSTM is still training: the tfjs-layers engine is several
       // times slower than the fused one, and 400 epochs of this slice last about a minute on an idle machine.

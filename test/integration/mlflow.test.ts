@@ -1,14 +1,11 @@
 /**
- * Against a real MLflow tracking server (sqlite backend, local artifacts behind --serve-artifacts), as
- * started by `npm run mlflow:up` (which .ci/run does before `npm test`). Outside CI the suite is skipped,
- * with the reason in its title, when no server answers; in CI a missing server fails it.
+ * Against a real MLflow tracking server (sqlite backend, local artifacts behind --serve-artifacts), shared by the
+ * run through the suite's global setup (scripts/mlflow/up.sh on first use, or the one `npm run dev:infra` keeps up).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
 import type { FltsEvent } from '../../src/core/events.js';
 import type { RunRecord } from '../../src/core/registry/run-record.js';
@@ -19,32 +16,12 @@ import { findMirroredRun, mirrorRun } from '../../src/core/registry/mirror-run.j
 import { rankMlflowRunsByConfigHash } from '../../src/core/eval/rank-mlflow-runs.js';
 import { markPromoted } from '../../src/core/workflows/mark-promoted.js';
 import { syncRunsToTracking } from '../../src/core/workflows/sync-runs-to-tracking.js';
+import { freePort } from '../helpers/free-port.js';
+import { skipNote, useServers } from '../helpers/servers.js';
 
-function configuredUri(): string | undefined {
-  if (process.env.FLTS_TEST_MLFLOW_URI) return process.env.FLTS_TEST_MLFLOW_URI;
-  const stateFile = path.join(process.env.FLTS_MLFLOW_STATE ?? path.join(homedir(), '.cache/flts-mlflow/server'), 'uri');
-  return existsSync(stateFile) ? readFileSync(stateFile, 'utf8').trim() : undefined;
-}
-
-async function answers(uri: string | undefined): Promise<boolean> {
-  if (!uri) return false;
-  try {
-    return (await fetch(`${uri}/health`, { signal: AbortSignal.timeout(3000) })).ok;
-  } catch {
-    return false;
-  }
-}
-
-const MLFLOW_URI = configuredUri();
-const SERVER_UP = await answers(MLFLOW_URI);
-const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
-const SKIP = !SERVER_UP && !IN_CI;
-const TITLE = SKIP
-  ? `integration > mlflow (skipped: no MLflow server at ${MLFLOW_URI ?? 'FLTS_TEST_MLFLOW_URI (unset)'}; start one with npm run mlflow:up)`
-  : 'integration > mlflow';
-
-// The default reporter hides skipped titles, so the reason is printed as well.
-if (SKIP) console.warn(`[mlflow integration] ${TITLE}`);
+const mlflow = await useServers('mlflow');
+const MLFLOW_URI = mlflow.vars.FLTS_TEST_MLFLOW_URI;
+const TITLE = `integration > mlflow${skipNote(mlflow)}`;
 
 const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const homes: string[] = [];
@@ -125,11 +102,7 @@ async function writeRun(store: ObjectStore, settings: Settings, options: { model
 }
 
 async function closedPortUri(): Promise<string> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return `http://127.0.0.1:${port}`;
+  return `http://127.0.0.1:${await freePort()}`;
 }
 
 /** Logs a run the way the reference Python trainers did, straight through the REST API. */
@@ -158,11 +131,7 @@ afterAll(async () => {
   await Promise.all(homes.map((home) => rm(home, { recursive: true, force: true })));
 });
 
-describe.skipIf(SKIP)(TITLE, () => {
-  beforeAll(() => {
-    if (!SERVER_UP) throw new Error(`CI=true but no MLflow server answers at ${MLFLOW_URI ?? '(FLTS_TEST_MLFLOW_URI unset)'}: .ci/run must start it (npm run mlflow:up).`);
-  });
-
+describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
   it('mirrors a training run with its params, metrics, per-epoch history, tags and artifacts', async () => {
     const { store, settings } = await freshSetup();
     const record = await writeRun(store, settings, { modelType: 'LSTM', configHash: `hash-${suffix}-mirror`, rmse: 0.04, epochs: 3 });
