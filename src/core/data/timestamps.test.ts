@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertStrictlyIncreasing, detectCadence, formatTimestamp, parseNaiveTimestamp, parseTimestamp } from './timestamps.js';
+import { MAX_TIMESTAMP_MS, assertForecastInRange, assertStrictlyIncreasing, detectCadence, formatTimestamp, parseNaiveTimestamp, parseTimestamp } from './timestamps.js';
 
 describe('core > data > timestamps', () => {
   it('reads stored naive wall-clock text as UTC and refuses offsets there', () => {
@@ -39,5 +39,30 @@ describe('core > data > timestamps', () => {
     expect(() => assertStrictlyIncreasing(t([0, 2, 2, 4]), 'ts')).toThrow(/duplicate timestamp at rows 1 and 2/);
     expect(() => assertStrictlyIncreasing(t([0, 4, 2]), 'ts')).toThrow(/not increasing at row 2/);
     expect(() => detectCadence(t([0]))).toThrow(/two timestamps/);
+  });
+
+  it('keeps years 0000-0099 as written instead of reading them as 1900-1999', () => {
+    expect(formatTimestamp(parseTimestamp('0018-02-06 00:02:00'))).toBe('0018-02-06T00:02:00');
+    expect(formatTimestamp(parseTimestamp('0018-02-06T00:02:00Z'))).toBe('0018-02-06T00:02:00');
+    expect(formatTimestamp(parseTimestamp('0000-01-01'))).toBe('0000-01-01T00:00:00');
+    expect(parseTimestamp('0018-02-29 00:00:00')).toBeNaN();
+  });
+
+  it('refuses times outside years 0000-9999 and never throws while naming one', () => {
+    expect(parseTimestamp(8.64e15)).toBeNaN();
+    expect(parseTimestamp(-8.64e15)).toBeNaN();
+    expect(parseTimestamp(MAX_TIMESTAMP_MS)).toBe(MAX_TIMESTAMP_MS);
+    expect(parseTimestamp(MAX_TIMESTAMP_MS + 1)).toBeNaN();
+    expect(parseTimestamp('9999-12-31T23:59:59-01:00')).toBeNaN();
+    expect(() => formatTimestamp(8.64e15 + 1)).not.toThrow();
+    const far = Float64Array.of(9e15, 9e15);
+    expect(() => assertStrictlyIncreasing(far, 'ts')).toThrow(/duplicate timestamp/);
+  });
+
+  it('refuses a forecast that would run past 9999-12-31', () => {
+    const year = 365 * 24 * 3600 * 1000;
+    expect(() => assertForecastInRange(Date.UTC(9000, 0, 1), 999 * year, 300)).toThrow(/past 9999-12-31/);
+    expect(() => assertForecastInRange(Date.UTC(9999, 11, 31), 60_000, 24 * 60)).toThrow(/past 9999-12-31/);
+    expect(() => assertForecastInRange(Date.UTC(2018, 0, 1), 60_000, 10_000)).not.toThrow();
   });
 });

@@ -8,6 +8,20 @@ const twoDigits = (text: string, at: number): number => {
   return high >= 0 && high <= 9 && low >= 0 && low <= 9 ? high * 10 + low : Number.NaN;
 };
 
+/** The range ISO text can write with a four-digit year: 0000-01-01 to 9999-12-31T23:59:59.999. */
+export const MIN_TIMESTAMP_MS = -62_167_219_200_000;
+export const MAX_TIMESTAMP_MS = 253_402_300_799_999;
+
+const inRange = (ms: number): boolean => ms >= MIN_TIMESTAMP_MS && ms <= MAX_TIMESTAMP_MS;
+
+/** Date.UTC, except that years 0-99 stay themselves (Date.UTC reads them as 1900-1999). */
+function utcMs(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): number {
+  if (year >= 100) return Date.UTC(year, month, day, hour, minute, second, ms);
+  const date = new Date(Date.UTC(2000, month, day, hour, minute, second, ms));
+  date.setUTCFullYear(year);
+  return date.getTime();
+}
+
 const daysInMonth = (year: number, month: number): number => (month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31);
 
 /**
@@ -26,12 +40,13 @@ function parsePlainDateTime(text: string): number | undefined {
   const second = twoDigits(text, 17);
   if (Number.isNaN(year + month + day + hour + minute + second)) return undefined;
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return Number.NaN;
-  return Date.UTC(year, month - 1, day, hour, minute, second);
+  return utcMs(year, month - 1, day, hour, minute, second);
 }
 
 /**
  * Parses one timestamp to epoch ms. Naive wall-clock text is read as UTC (how flts stores time); text with an
- * offset is converted to UTC. Numbers are epoch milliseconds. Anything else is NaN.
+ * offset is converted to UTC. Numbers are epoch milliseconds. Anything else, and any time outside years
+ * 0000-9999, is NaN.
  */
 export function parseTimestamp(value: unknown): number {
   return parse(value, true);
@@ -46,7 +61,7 @@ export function parseNaiveTimestamp(text: string): number {
 }
 
 function parse(value: unknown, allowZone: boolean): number {
-  if (typeof value === 'number') return allowZone && Number.isFinite(value) ? value : Number.NaN;
+  if (typeof value === 'number') return allowZone && inRange(value) ? value : Number.NaN;
   if (typeof value !== 'string') return Number.NaN;
   const plain = parsePlainDateTime(value);
   if (plain !== undefined) return plain;
@@ -55,7 +70,7 @@ function parse(value: unknown, allowZone: boolean): number {
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = match;
   if (zone && !allowZone) return Number.NaN;
   const ms = Number((frac + '000').slice(0, 3));
-  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
+  const utc = utcMs(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
   const check = new Date(utc);
   // Date.UTC silently rolls 2018-02-30 over to March; reject instead.
   if (check.getUTCDate() !== Number(d) || check.getUTCMonth() !== Number(mo) - 1 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return Number.NaN;
@@ -63,11 +78,16 @@ function parse(value: unknown, allowZone: boolean): number {
   const sign = zone.startsWith('-') ? -1 : 1;
   const digits = zone.slice(1).replace(':', '');
   const offsetMinutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4));
-  return utc - sign * offsetMinutes * 60_000;
+  const shifted = utc - sign * offsetMinutes * 60_000;
+  return inRange(shifted) ? shifted : Number.NaN;
 }
 
-/** Pandas-style ISO text without a zone ("2018-02-06T00:02:00"), what the reference API returns. */
+/**
+ * Pandas-style ISO text without a zone ("2018-02-06T00:02:00"), what the reference API returns. Never throws:
+ * a time outside years 0000-9999 (which parsing and forecasting refuse) is written as its epoch ms.
+ */
 export function formatTimestamp(epochMs: number): string {
+  if (!inRange(epochMs)) return `${epochMs} ms since the epoch`;
   const iso = new Date(epochMs).toISOString();
   return iso.endsWith('.000Z') ? iso.slice(0, 19) : iso.slice(0, 23);
 }
@@ -92,6 +112,19 @@ export function detectCadence(time: Float64Array): number {
   }
   if (!(best > 0)) throw new FltsError('FLTS_REQUEST_INVALID', `The series step is ${best} ms; timestamps must be strictly increasing.`);
   return best;
+}
+
+/**
+ * A forecast of `steps` rows after `lastMs` every `cadenceMs` must end by 9999-12-31, the last time ISO text
+ * can write; a 400 saying so instead of a wrong date or a crash.
+ */
+export function assertForecastInRange(lastMs: number, cadenceMs: number, steps: number): void {
+  const endMs = lastMs + cadenceMs * steps;
+  if (!inRange(endMs)) {
+    throw new FltsError('FLTS_REQUEST_INVALID', `A forecast of ${steps} rows every ${cadenceMs} ms after ${formatTimestamp(lastMs)} would run past 9999-12-31; ask for fewer rows.`, {
+      details: { steps, cadenceMs },
+    });
+  }
 }
 
 /** Strictly increasing, finite times, or a 400 naming the first offending row. */

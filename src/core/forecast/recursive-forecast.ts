@@ -1,5 +1,6 @@
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
+import { assertForecastInRange } from '../data/timestamps.js';
 import { fillTimeFeatures, scaleValue, unscaleTarget, type FeaturePlan } from './feature-plan.js';
 
 /** The last `inputSeqLen` rows of a series on the model's scale, in feature order, plus its step. */
@@ -60,6 +61,7 @@ export async function forecastFromHistory(plan: FeaturePlan, history: ScaledHist
   const values = targets.map(() => new Float64Array(length));
   let window = history.rows;
   let lastTime = history.time[history.time.length - 1];
+  assertForecastInRange(lastTime, history.cadenceMs, length);
   let produced = 0;
   let forwardPasses = 0;
   while (produced < length) {

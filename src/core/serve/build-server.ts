@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { installErrorHandlers, installJsonParser } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
 import type { PredictionLog } from './prediction-log.js';
+import { installRequestValidators } from './request-validators.js';
 import { createRouteTable } from './route-table.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { registerKserveRoutes } from './kserve-routes.js';
@@ -27,6 +28,32 @@ export interface BuildServerDeps {
   /** Default forecast rows per request (0 = the model horizon). */
   inferenceLength?: number;
   bodyLimitBytes?: number;
+  /** Connection timeouts and cap; each defaults to the setting's default (docs/config.md). */
+  limits?: Partial<ConnectionLimits>;
+}
+
+export interface ConnectionLimits {
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+}
+
+const DEFAULT_LIMITS: ConnectionLimits = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxConnections: 1024 };
+
+/**
+ * fastify's options for the limits. A slow or never-finished request is closed after the request timeout:
+ * Node checks pending requests every `connectionsCheckingInterval` (30 s by default, here at most 1 s), and
+ * the socket idle timeout covers a client that stops reading while its request is handled.
+ */
+function connectionOptions(limits: ConnectionLimits) {
+  const headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+  return {
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: { headersTimeout, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))) },
+  };
 }
 
 /**
@@ -36,7 +63,9 @@ export interface BuildServerDeps {
 export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstance> {
   const bodyLimit = deps.bodyLimitBytes ?? 8 * 1024 * 1024;
   const logger = (deps.logger ?? silentLogger).child({ component: 'inference-api' });
-  const app = Fastify({ logger: false, bodyLimit, return503OnClosing: true, forceCloseConnections: 'idle' });
+  const limits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const app = Fastify({ logger: false, bodyLimit, return503OnClosing: true, forceCloseConnections: 'idle', ...connectionOptions(limits) });
+  app.server.maxConnections = limits.maxConnections;
   const metrics = deps.metrics ?? createServeMetrics();
   const stats = createServeStats();
   const context: ServeContext = {
@@ -52,6 +81,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   };
 
   installJsonParser(app, bodyLimit);
+  installRequestValidators(app);
   installErrorHandlers(app, bodyLimit, logger);
   app.addSchema(errorResponseSchema);
   await app.register(swagger, {
@@ -59,9 +89,9 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
       info: { title: 'flts inference API', version: '1', description: 'Forecasts from the promoted (or pinned) flts run. Errors: docs/errors.md.' },
     },
   });
-  // A body-less POST is an empty request, like `{}`.
+  // A body-less POST is an empty request, like `{}`; a JSON `null` body is not a request object and is refused.
   app.addHook('preValidation', async (request) => {
-    if (request.method === 'POST' && (request.body === undefined || request.body === null)) request.body = {};
+    if (request.method === 'POST' && request.body === undefined) request.body = {};
   });
   app.addHook('onResponse', async (request, reply) => {
     metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);

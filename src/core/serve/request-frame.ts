@@ -17,17 +17,28 @@ function invalid(message: string, details: Record<string, unknown> = {}): FltsEr
   return new FltsError('FLTS_REQUEST_INVALID', message, { details });
 }
 
+/** A short, bounded description of a request value: never recurses, so any nesting depth is safe to name. */
 function describe(value: unknown): string {
-  const text = JSON.stringify(value);
-  return text === undefined ? String(value) : text.length > 40 ? `${text.slice(0, 40)}...` : text;
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (value !== null && typeof value === 'object') return 'an object';
+  const text = typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value) : String(value);
+  return text;
+}
+
+const LISTED_NAMES = 10;
+
+/** The first few names of a list, so an error about 100,000 columns stays a short message. */
+function listNames(names: readonly string[]): string {
+  const shown = names.slice(0, LISTED_NAMES).map((name) => (name.length > 60 ? `${name.slice(0, 60)}...` : name));
+  return names.length > LISTED_NAMES ? `${shown.join(', ')} and ${names.length - LISTED_NAMES} more` : shown.join(', ');
 }
 
 function findTimestampColumn(data: Record<string, unknown>, indexCol: string | undefined): string {
   if (indexCol !== undefined) {
-    if (!(indexCol in data)) throw invalid(`index_col '${indexCol}' is not a column of 'data' (columns: ${Object.keys(data).join(', ')}).`, { index_col: indexCol });
+    if (!Object.hasOwn(data, indexCol)) throw invalid(`index_col '${indexCol.length > 60 ? `${indexCol.slice(0, 60)}...` : indexCol}' is not a column of 'data' (columns: ${listNames(Object.keys(data))}).`);
     return indexCol;
   }
-  const found = TIMESTAMP_CANDIDATES.find((name) => name in data);
+  const found = TIMESTAMP_CANDIDATES.find((name) => Object.hasOwn(data, name));
   if (!found) throw invalid("Request must include a timestamp column (index_col or ts/time/timestamp/date).");
   return found;
 }
@@ -50,10 +61,9 @@ export function parseRequestSeries(data: unknown, requiredColumns: readonly stri
     else if (rows < 0) rows = values.length;
     else if (values.length !== rows) sameLength = false;
   }
-  if (notArrays.length > 0) throw invalid(`Columns must be arrays of values: ${notArrays.join(', ')}.`, { columns: notArrays });
+  if (notArrays.length > 0) throw invalid(`Columns must be arrays of values: ${listNames(notArrays)}.`, { columns: notArrays.slice(0, LISTED_NAMES) });
   if (!sameLength) {
-    const shown = names.map((name) => `${name}=${(columns[name] as unknown[]).length}`);
-    throw invalid(`Columns have different lengths: ${shown.join(', ')}.`);
+    throw invalid(`Columns have different lengths: ${listNames(names.map((name) => `${name}=${(columns[name] as unknown[]).length}`))}.`);
   }
   if (rows === 0) throw invalid('Request data must include at least one row.');
 
@@ -62,11 +72,11 @@ export function parseRequestSeries(data: unknown, requiredColumns: readonly stri
   const time = new Float64Array(rows);
   for (let row = 0; row < rows; row++) {
     time[row] = parseTimestamp(rawTimes[row]);
-    if (Number.isNaN(time[row])) throw invalid(`Column '${timestampColumn}' contains an invalid timestamp at row ${row}: ${describe(rawTimes[row])}.`, { column: timestampColumn, row });
+    if (Number.isNaN(time[row])) throw invalid(`Column '${timestampColumn}' contains an invalid timestamp at row ${row}: ${describe(rawTimes[row])} (expected ISO text or epoch ms, years 0000-9999).`, { column: timestampColumn, row });
   }
 
-  const missing = requiredColumns.filter((name) => !(name in columns));
-  if (missing.length > 0) throw invalid(`Missing required feature columns: ${missing.join(', ')}.`, { missing });
+  const missing = requiredColumns.filter((name) => !Object.hasOwn(columns, name));
+  if (missing.length > 0) throw invalid(`Missing required feature columns: ${listNames(missing)}.`, { missing });
   const values: Record<string, Float64Array> = {};
   const nonNumeric: string[] = [];
   let notFinite: { column: string; row: number } | undefined;
@@ -83,7 +93,7 @@ export function parseRequestSeries(data: unknown, requiredColumns: readonly stri
     }
     values[name] = out;
   }
-  if (nonNumeric.length > 0) throw invalid(`Columns contain non-numeric values: ${nonNumeric.join(', ')}.`, { columns: nonNumeric });
+  if (nonNumeric.length > 0) throw invalid(`Columns contain non-numeric values: ${listNames(nonNumeric)}.`, { columns: nonNumeric });
   if (notFinite) throw invalid(`Column '${notFinite.column}' has a null, NaN or infinite value at row ${notFinite.row}; every feature value must be a finite number.`, notFinite);
 
   const needed = Math.max(minRows, 2);

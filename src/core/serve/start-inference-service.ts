@@ -67,6 +67,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     modelName: serve.modelName,
     inferenceLength: serve.inferenceLength,
     bodyLimitBytes: serve.bodyLimitBytes,
+    limits: serve,
   });
   const close = async (): Promise<void> => {
     await app.close();

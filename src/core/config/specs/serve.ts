@@ -12,6 +12,10 @@ export const SERVE_SPECS: readonly SettingSpec[] = [
   { path: 'serve.batchMaxWaitMs', type: 'number', default: 0, min: 0, max: 1000, env: ['FLTS_SERVE_BATCH_MAX_WAIT_MS'], description: 'How long a lone request waits for others to batch with (0 = only those already received).' },
   { path: 'serve.inferenceThread', type: 'boolean', default: true, env: ['FLTS_SERVE_INFERENCE_THREAD'], description: 'Run LSTM/GRU forward passes on a worker thread, so HTTP handling never waits behind a batch.' },
   { path: 'serve.bodyLimitBytes', type: 'integer', default: 8388608, min: 1024, env: ['FLTS_SERVE_BODY_LIMIT_BYTES'], description: 'Largest accepted request body; larger ones get HTTP 413.' },
+  { path: 'serve.requestTimeoutMs', type: 'integer', default: 30000, min: 100, max: 3600000, env: ['FLTS_SERVE_REQUEST_TIMEOUT_MS'], description: 'Longest time to receive a whole request, and longest silence on a connection while a request is handled; the connection is closed beyond it.' },
+  { path: 'serve.headersTimeoutMs', type: 'integer', default: 10000, min: 100, max: 3600000, env: ['FLTS_SERVE_HEADERS_TIMEOUT_MS'], description: 'Longest time to receive the request headers (at most the request timeout).' },
+  { path: 'serve.keepAliveTimeoutMs', type: 'integer', default: 72000, min: 100, max: 3600000, env: ['FLTS_SERVE_KEEP_ALIVE_TIMEOUT_MS'], description: 'How long an idle keep-alive connection stays open (above the 60 s idle timeout of common load balancers).' },
+  { path: 'serve.maxConnections', type: 'integer', default: 1024, min: 1, max: 1000000, env: ['FLTS_SERVE_MAX_CONNECTIONS'], description: 'Most open client connections; further ones are closed at once.' },
   { path: 'serve.modelName', type: 'string', default: 'flts', envCase: 'trim', env: ['FLTS_SERVE_MODEL_NAME'], description: 'Model name in the Open Inference Protocol paths (/v2/models/<name>).' },
   { path: 'serve.predictionLog.enabled', type: 'boolean', default: true, env: ['FLTS_SERVE_PREDICTION_LOG'], description: 'Write one JSONL record per prediction to the inference-logs bucket.' },
   { path: 'serve.predictionLog.flushIntervalMs', type: 'integer', default: 2000, min: 10, env: ['FLTS_SERVE_PREDICTION_LOG_FLUSH_MS'], description: 'How often buffered prediction records are written (one new object per flush).' },
@@ -29,6 +33,10 @@ export interface ServeSettings {
   batchMaxWaitMs: number;
   inferenceThread: boolean;
   bodyLimitBytes: number;
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
   modelName: string;
   predictionLog: { enabled: boolean; flushIntervalMs: number; maxBuffered: number };
 }

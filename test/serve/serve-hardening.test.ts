@@ -1,0 +1,118 @@
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/core/tf/backend.js';
+import { createMemorySource, lstmModel, postJson, requestData, scaledTestFrame, startTestServer, type RunningServer } from './serve-fixtures.js';
+
+/** Opens a raw connection to the server; resolves once connected. */
+function openSocket(url: string): Promise<Socket> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port) }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Everything the server sends until it closes the connection. */
+function readUntilClosed(socket: Socket): Promise<string> {
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return new Promise((resolve) => socket.once('close', () => resolve(text)));
+}
+
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+
+describe('serve > hardening: strict bodies, dates in range, connection limits', () => {
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    await selectBackend('auto');
+    const source = createMemorySource();
+    source.runs.set('run-a', () => lstmModel());
+    source.testFrames.set('hash-run-a', scaledTestFrame(30));
+    source.promote('run-a');
+    server = await startTestServer(source, {}, { limits: { requestTimeoutMs: 400, headersTimeoutMs: 300 } });
+    await server.holder.start();
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('refuses a JSON null body and inference_length given as text, boolean or array', async () => {
+    for (const body of ['null', '{"inference_length":"5"}', '{"inference_length":true}', '{"inference_length":[4]}', '{"data":""}', '{"data":false}']) {
+      const { status, json } = await postJson(`${server.url}/predict`, body);
+      expect({ body, status, code: json.code }).toEqual({ body, status: 400, code: 'FLTS_REQUEST_INVALID' });
+    }
+    const query = await postJson(`${server.url}/predict?inference_length=3`, {});
+    expect(query.status).toBe(200);
+    expect(query.json.predictions).toHaveLength(3);
+  });
+
+  it('forecasts from year 0018 in year 0018, and refuses forecasts past 9999', async () => {
+    const ancient = requestData(6, { start: Date.UTC(2018, 0, 1) });
+    ancient.ts = (ancient.ts as string[]).map((ts) => `00${ts.slice(2)}`);
+    const { status, json } = await postJson(`${server.url}/predict`, { data: ancient });
+    expect(status).toBe(200);
+    expect(json.predictions[0].ts).toBe('0018-01-01T00:12:00');
+
+    const stepping = { ts: Array.from({ length: 6 }, (_, i) => `${String(1000 + 999 * i).padStart(4, '0')}-01-01 00:00:00`), down: [1, 2, 3, 4, 5, 6], up: [1, 1, 1, 1, 1, 1] };
+    stepping.ts = stepping.ts.slice(0, 5).concat(['9000-01-01 00:00:00']);
+    const past = await postJson(`${server.url}/predict?inference_length=300`, { data: stepping });
+    expect(past.status).toBe(400);
+    expect(past.json.message).toMatch(/past 9999-12-31/);
+
+    const epoch = requestData(6, { start: 8.64e15 - 10 * YEAR_MS, step: YEAR_MS });
+    epoch.ts = Array.from({ length: 6 }, (_, i) => 8.64e15 - (6 - i) * 1000);
+    const nearEnd = await postJson(`${server.url}/predict`, { data: epoch });
+    expect(nearEnd.status).toBe(400);
+    expect(nearEnd.json.code).toBe('FLTS_REQUEST_INVALID');
+  });
+
+  it('closes a connection whose body trickles in beyond the request timeout, and still answers the next request', async () => {
+    const socket = await openSocket(server.url);
+    const closed = readUntilClosed(socket);
+    socket.write('POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+    const answer = await closed;
+    expect(answer === '' || answer.startsWith('HTTP/1.1 408')).toBe(true);
+    expect((await postJson(`${server.url}/predict`, { data: requestData(6) })).status).toBe(200);
+  });
+
+  it('closes a connection that never finishes its headers', async () => {
+    const socket = await openSocket(server.url);
+    const closed = readUntilClosed(socket);
+    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const answer = await closed;
+    expect(answer === '' || answer.startsWith('HTTP/1.1 408')).toBe(true);
+  });
+
+  it('closes connections beyond the cap at once and keeps serving the others', async () => {
+    const source = createMemorySource();
+    const capped = await startTestServer(source, {}, { limits: { maxConnections: 2 } });
+    try {
+      const held = await Promise.all([openSocket(capped.url), openSocket(capped.url)]);
+      for (const socket of held) expect(await healthzOver(socket)).toMatch(/^HTTP\/1.1 200/);
+      const extra = await openSocket(capped.url);
+      expect(await readUntilClosed(extra)).toBe('');
+      expect(await healthzOver(held[0])).toMatch(/^HTTP\/1.1 200/);
+      held.forEach((socket) => socket.destroy());
+    } finally {
+      await capped.close();
+    }
+  });
+});
+
+/** One keep-alive GET /healthz over a raw socket; resolves with the response head and body. */
+function healthzOver(socket: Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString();
+      if (text.includes('\r\n\r\n') && text.endsWith('}')) {
+        socket.off('data', onData);
+        resolve(text);
+      }
+    };
+    socket.on('data', onData);
+    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  });
+}
