@@ -121,6 +121,21 @@ describe('serve > a trained LSTM from the run registry', () => {
     expect((await postJson(`${service.url}/predict`, { data: rawTestRows(12) })).status).toBe(200);
   });
 
+  it('reports degraded when a corrupt root current.json makes it fall back to global/current.json', async () => {
+    const bucket = settings.store.buckets.promotion;
+    await writeRootPointer(store, settings, naive);
+    await store.put(bucket, 'global/current.json', await store.get(bucket, 'current.json'));
+    await store.put(bucket, 'current.json', '{"run_id": "half-writ');
+    expect((await service.holder.reloadFromPointer()).runId).toBe(naive.run_id);
+    const health = await (await fetch(`${service.url}/healthz`)).json();
+    expect(health).toMatchObject({ model_ready: true, run_id: naive.run_id, degraded: true });
+    expect(health.degraded_reason).toMatch(/global\/current\.json because current\.json is not valid JSON/);
+
+    await store.delete(bucket, 'global/current.json');
+    expect(await service.holder.reloadFromPointer()).toMatchObject({ result: 'failed' });
+    expect((await (await fetch(`${service.url}/healthz`)).json()).degraded_reason).toMatch(/No usable promotion pointer: current\.json is not valid JSON/);
+  });
+
   it('writes each flush of prediction records as a new JSONL object under inference-logs/default/<day>/', async () => {
     await postJson(`${service.url}/predict`, { data: rawTestRows(12) });
     await service.close();

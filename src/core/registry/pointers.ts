@@ -49,23 +49,45 @@ function isPromotionRecord(value: unknown): value is PromotionRecord {
   return record !== null && typeof record === 'object' && typeof record.run_id === 'string' && record.run_id !== '';
 }
 
-/** Reads one pointer; undefined when missing, unparsable or without a run id (a reference pointer may be any of these). */
-export async function readPointerAt(store: ObjectStore, settings: Settings, key: string): Promise<PromotionRecord | undefined> {
+type PointerEntry = { record: PromotionRecord } | { problem: string } | undefined;
+
+/** One pointer: its record, what is wrong with it when it exists but is not a promotion record, or undefined when missing. */
+async function readPointerEntry(store: ObjectStore, settings: Settings, key: string): Promise<PointerEntry> {
   try {
     const value = await getJson<unknown>(store, settings.store.buckets.promotion, key);
-    return isPromotionRecord(value) ? value : undefined;
+    return isPromotionRecord(value) ? { record: value } : { problem: `${key} is not a promotion record (no run_id)` };
   } catch (error) {
-    if (error instanceof FltsError && (error.code === 'FLTS_STORE_NOT_FOUND' || error.code === 'FLTS_DATA_UNREADABLE')) return undefined;
+    if (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND') return undefined;
+    if (error instanceof FltsError && error.code === 'FLTS_DATA_UNREADABLE') return { problem: `${key} is not valid JSON` };
     throw error;
   }
 }
 
-/** The promoted run and the key it was found at, following the pointer cascade. */
-export async function readPromotionPointerWithSource(store: ObjectStore, settings: Settings): Promise<{ record: PromotionRecord; key: string } | undefined> {
+/** Reads one pointer; undefined when missing, unparsable or without a run id (a reference pointer may be any of these). */
+export async function readPointerAt(store: ObjectStore, settings: Settings, key: string): Promise<PromotionRecord | undefined> {
+  const entry = await readPointerEntry(store, settings, key);
+  return entry && 'record' in entry ? entry.record : undefined;
+}
+
+export interface FoundPointer {
+  record: PromotionRecord;
+  key: string;
+  /** Pointers earlier in the cascade that exist but are corrupt: the record found is a fallback, not the intended one. */
+  skipped: string[];
+}
+
+/**
+ * The promoted run and the key it was found at, following the pointer cascade. A corrupt pointer is skipped
+ * but reported (`skipped`); when every pointer is missing or corrupt and one is corrupt, that is an error.
+ */
+export async function readPromotionPointerWithSource(store: ObjectStore, settings: Settings): Promise<FoundPointer | undefined> {
+  const skipped: string[] = [];
   for (const key of pointerCascade(settings)) {
-    const record = await readPointerAt(store, settings, key);
-    if (record) return { record, key };
+    const entry = await readPointerEntry(store, settings, key);
+    if (entry && 'record' in entry) return { record: entry.record, key, skipped };
+    if (entry) skipped.push(entry.problem);
   }
+  if (skipped.length > 0) throw new FltsError('FLTS_DATA_UNREADABLE', `No usable promotion pointer: ${skipped.join('; ')}.`, { details: { skipped } });
   return undefined;
 }
 

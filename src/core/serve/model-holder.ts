@@ -147,8 +147,10 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
       if (served) setDegraded(`No promotion pointer found; still serving run ${served.run.runId}.`);
       return { result: 'no_pointer' };
     }
+    const fallback = pointer.skipped?.length ? `Serving run ${pointer.runId} from ${pointer.source ?? 'a fallback pointer'} because ${pointer.skipped.join('; ')}.` : undefined;
     if (served?.run.runId === pointer.runId) {
-      if (degraded) clearDegraded();
+      if (fallback) setDegraded(fallback, pointer.runId);
+      else if (degraded) clearDegraded();
       return { result: 'unchanged', runId: pointer.runId };
     }
     if (!force && lastFailure?.runId === pointer.runId && now() - lastFailure.at < retryFailedMs) {
@@ -156,6 +158,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
     }
     try {
       await swapIn(pointer.runId);
+      if (fallback) setDegraded(fallback, pointer.runId);
       return { result: 'loaded', runId: pointer.runId };
     } catch (error) {
       return { result: 'failed', runId: pointer.runId, error: recordFailure(pointer.runId, error) };

@@ -24,6 +24,8 @@ export interface PointerTarget {
   /** Where the pointer was found (`current.json`, `global/current.json`, ...), for health output. */
   readonly source?: string;
   readonly timestamp?: string;
+  /** Corrupt pointers passed over to reach this one: serving it is a fallback, reported as degraded. */
+  readonly skipped?: readonly string[];
 }
 
 /**

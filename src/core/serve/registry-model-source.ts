@@ -18,8 +18,8 @@ export function createRegistryModelSource(store: ObjectStore, settings: Settings
     async readPointer() {
       const found = await readPromotionPointerWithSource(store, settings);
       if (!found) return undefined;
-      const { record, key } = found;
-      return { runId: record.run_id, configHash: record.config_hash, modelType: record.model_type, source: key, timestamp: record.timestamp };
+      const { record, key, skipped } = found;
+      return { runId: record.run_id, configHash: record.config_hash, modelType: record.model_type, source: key, timestamp: record.timestamp, skipped };
     },
     async loadTestFrame(configHash) {
       return (await loadProcessedData(store, settings, { configHash })).test;

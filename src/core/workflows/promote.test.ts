@@ -92,7 +92,7 @@ describe('core > workflows > promote', () => {
     expect(await readPromotionPointerWithSource(store, settings)).toMatchObject({ key: 'current.json', record: { run_id: 'runB', rmse: null } });
     await store.put('model-promotion', 'current.json', 'not json at all');
     await putJson(store, 'model-promotion', 'global/current.json', { run_id: 'runA' });
-    expect(await readPromotionPointerWithSource(store, settings)).toMatchObject({ key: 'global/current.json' });
+    expect(await readPromotionPointerWithSource(store, settings)).toMatchObject({ key: 'global/current.json', skipped: ['current.json is not valid JSON'] });
     settings.identifier = 'site1';
     await putJson(store, 'model-promotion', 'site1/current.json', { run_id: 'runC' });
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runC');
