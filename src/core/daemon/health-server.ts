@@ -1,6 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { MessageBus } from '../bus/message-bus.js';
 import type { Settings } from '../config/settings.js';
+import { silentLogger } from '../logger.js';
+import { installAccessControl } from '../serve/access-control.js';
+import { installErrorHandlers } from '../serve/error-handler.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { DaemonMetrics } from './daemon-metrics.js';
 import type { RoleHandle } from './role-registry.js';
@@ -43,11 +46,14 @@ async function refreshLag(deps: HealthServerDeps, ms: number): Promise<void> {
 
 /**
  * /healthz (alive), /readyz (roles started and the broker and the store answer NOW: computed per request,
- * never cached at startup, reference F5), /metrics (Prometheus) and /status (roles and current work).
+ * never cached at startup, reference F5), /metrics (Prometheus) and /status (roles and current work), an admin
+ * route: the bearer token FLTS_SERVE_ADMIN_TOKEN, or loopback clients only without one.
  * Built, not listening: the caller listens.
  */
 export async function buildHealthServer(deps: HealthServerDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, requestTimeout: 30_000, connectionTimeout: 30_000 });
+  installErrorHandlers(app, 1024 * 1024, silentLogger);
+  installAccessControl(app, { adminToken: deps.settings.serve.adminToken }, { '/status': 'admin' });
   const ms = deps.probeTimeoutMs ?? 3000;
   app.get('/healthz', async () => ({ status: 'ok', service: 'flts-daemon', roles: deps.roles().map((role) => role.name) }));
   app.get('/readyz', async (_request, reply) => {

@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { silentLogger, type Logger } from '../logger.js';
+import { installAccessControl, type AccessTokens, type RouteAccess } from './access-control.js';
 import { installErrorHandlers, installJsonParser } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
 import type { PredictionLog } from './prediction-log.js';
@@ -28,6 +29,10 @@ export interface BuildServerDeps {
   /** Default forecast rows per request (0 = the model horizon). */
   inferenceLength?: number;
   bodyLimitBytes?: number;
+  /** Bearer tokens of the admin and prediction routes (none: admin routes answer loopback clients only). */
+  access?: AccessTokens;
+  /** Least time between two forced reloads through POST /reload_latest (default 2 s). */
+  reloadMinIntervalMs?: number;
   /** Connection timeouts and cap; each defaults to the setting's default (docs/config.md). */
   limits?: Partial<ConnectionLimits>;
 }
@@ -38,6 +43,13 @@ export interface ConnectionLimits {
   keepAliveTimeoutMs: number;
   maxConnections: number;
 }
+
+/** Routes that are not public; the Open Inference Protocol's infer route is a prediction route like /predict. */
+const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
+  '/predict': 'predict',
+  '/v2/models/:name/infer': 'predict',
+  '/reload_latest': 'admin',
+};
 
 const DEFAULT_LIMITS: ConnectionLimits = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxConnections: 1024 };
 
@@ -78,10 +90,12 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     identifier: deps.identifier ?? '',
     modelName: deps.modelName ?? 'flts',
     inferenceLength: deps.inferenceLength ?? 0,
+    reloadMinIntervalMs: deps.reloadMinIntervalMs ?? 2000,
   };
 
   installJsonParser(app, bodyLimit);
   installRequestValidators(app);
+  installAccessControl(app, deps.access ?? {}, ROUTE_ACCESS);
   installErrorHandlers(app, bodyLimit, logger);
   app.addSchema(errorResponseSchema);
   await app.register(swagger, {

@@ -16,7 +16,13 @@ export function errorBody(status: number, code: ErrorCode, message: string): Err
   return { error: STATUS_CODES[status] ?? 'Error', code, message, statusCode: status, detail: message };
 }
 
-const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = { FLTS_REQUEST_TOO_LARGE: 413, FLTS_REQUEST_METHOD_NOT_ALLOWED: 405 };
+const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+  FLTS_REQUEST_TOO_LARGE: 413,
+  FLTS_REQUEST_METHOD_NOT_ALLOWED: 405,
+  FLTS_AUTH_REQUIRED: 401,
+  FLTS_AUTH_FORBIDDEN: 403,
+  FLTS_SERVE_RELOAD_RATE_LIMITED: 429,
+};
 
 /** Maps anything a request can throw to a status and a coded message. Client mistakes are 4xx, never 500. */
 export function classifyError(error: unknown, bodyLimit: number): { status: number; code: ErrorCode; message: string } {
@@ -56,8 +62,10 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, lo
   app.setErrorHandler((error, request, reply) => {
     const { status, code, message } = classifyError(error, bodyLimit);
     if (status >= 500) logger.error({ reqId: request.id, err: error instanceof Error ? error.stack : String(error) }, 'request_failed');
-    const allow = isFltsError(error) ? error.details.allow : undefined;
-    if (typeof allow === 'string') void reply.header('allow', allow);
+    const details = isFltsError(error) ? error.details : {};
+    if (typeof details.allow === 'string') void reply.header('allow', details.allow);
+    if (typeof details.retryAfterSec === 'number') void reply.header('retry-after', String(details.retryAfterSec));
+    if (code === 'FLTS_AUTH_REQUIRED') void reply.header('www-authenticate', 'Bearer');
     void reply.status(status).send(errorBody(status, code, message));
   });
   app.setNotFoundHandler((request, reply) => {

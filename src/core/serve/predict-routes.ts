@@ -1,4 +1,5 @@
-import { toFltsError } from '../errors.js';
+import { FltsError, toFltsError } from '../errors.js';
+import type { ReloadOutcome } from './model-holder.js';
 import { buildPredictionLogRecord, buildPredictResponse, newRequestId } from './prediction-response.js';
 import { runPrediction } from './run-prediction.js';
 import { predictSchema, reloadSchema, type PredictBody, type PredictQuery } from './schemas/predict.js';
@@ -7,6 +8,7 @@ import type { ServeContext } from './serve-context.js';
 /** POST /predict (the reference contract) and POST /reload_latest. */
 export function registerPredictRoutes(context: ServeContext): void {
   const { holder, metrics, stats, predictionLog } = context;
+  const forcedReload = createReloadLimiter(() => holder.reloadFromPointer({ force: true }), context.reloadMinIntervalMs);
 
   context.routes.route({
     method: 'POST',
@@ -41,7 +43,7 @@ export function registerPredictRoutes(context: ServeContext): void {
     url: '/reload_latest',
     schema: reloadSchema,
     handler: async () => {
-      const outcome = await holder.reloadFromPointer({ force: true });
+      const outcome = await forcedReload();
       const current = holder.status().current;
       const loaded = outcome.result === 'loaded' || outcome.result === 'unchanged';
       return {
@@ -54,4 +56,25 @@ export function registerPredictRoutes(context: ServeContext): void {
       };
     },
   });
+}
+
+/**
+ * Forced reloads at most once per `minIntervalMs`: a call while one runs shares its outcome, a call soon after
+ * one finished is refused with 429 and Retry-After, so a client in a loop cannot make the server load models
+ * back to back.
+ */
+function createReloadLimiter(reload: () => Promise<ReloadOutcome>, minIntervalMs: number): () => Promise<ReloadOutcome> {
+  let inFlight: Promise<ReloadOutcome> | undefined;
+  let lastStarted = Number.NEGATIVE_INFINITY;
+  return () => {
+    if (inFlight) return inFlight;
+    const waitMs = lastStarted + minIntervalMs - performance.now();
+    if (waitMs > 0) {
+      const retryAfterSec = Math.ceil(waitMs / 1000);
+      throw new FltsError('FLTS_SERVE_RELOAD_RATE_LIMITED', `A reload was forced less than ${minIntervalMs} ms ago; retry in ${retryAfterSec} s.`, { details: { retryAfterSec } });
+    }
+    lastStarted = performance.now();
+    inFlight = reload().finally(() => (inFlight = undefined));
+    return inFlight;
+  };
 }

@@ -19,4 +19,6 @@ export interface ServeContext {
   readonly modelName: string;
   /** Forecast rows when a request does not say; 0 = the model horizon. */
   readonly inferenceLength: number;
+  /** Least time between two reloads forced through POST /reload_latest. */
+  readonly reloadMinIntervalMs: number;
 }

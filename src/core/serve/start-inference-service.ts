@@ -68,6 +68,8 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     inferenceLength: serve.inferenceLength,
     bodyLimitBytes: serve.bodyLimitBytes,
     limits: serve,
+    access: { adminToken: serve.adminToken, apiToken: serve.apiToken },
+    reloadMinIntervalMs: serve.reloadMinIntervalMs,
   });
   const close = async (): Promise<void> => {
     await app.close();

@@ -16,6 +16,9 @@ export const SERVE_SPECS: readonly SettingSpec[] = [
   { path: 'serve.headersTimeoutMs', type: 'integer', default: 10000, min: 100, max: 3600000, env: ['FLTS_SERVE_HEADERS_TIMEOUT_MS'], description: 'Longest time to receive the request headers (at most the request timeout).' },
   { path: 'serve.keepAliveTimeoutMs', type: 'integer', default: 72000, min: 100, max: 3600000, env: ['FLTS_SERVE_KEEP_ALIVE_TIMEOUT_MS'], description: 'How long an idle keep-alive connection stays open (above the 60 s idle timeout of common load balancers).' },
   { path: 'serve.maxConnections', type: 'integer', default: 1024, min: 1, max: 1000000, env: ['FLTS_SERVE_MAX_CONNECTIONS'], description: 'Most open client connections; further ones are closed at once.' },
+  { path: 'serve.adminToken', type: 'string', default: '', secret: true, env: ['FLTS_SERVE_ADMIN_TOKEN'], description: 'Bearer token for the admin routes (POST /reload_latest, the daemon /status); "" = they answer loopback clients only.' },
+  { path: 'serve.apiToken', type: 'string', default: '', secret: true, env: ['FLTS_SERVE_API_TOKEN'], description: 'Bearer token for the prediction routes (POST /predict, /v2/models/<name>/infer); "" = open.' },
+  { path: 'serve.reloadMinIntervalMs', type: 'integer', default: 2000, min: 0, max: 3600000, env: ['FLTS_SERVE_RELOAD_MIN_INTERVAL_MS'], description: 'Least time between two reloads forced through POST /reload_latest; calls meanwhile get HTTP 429 (one in flight is joined).' },
   { path: 'serve.modelName', type: 'string', default: 'flts', envCase: 'trim', env: ['FLTS_SERVE_MODEL_NAME'], description: 'Model name in the Open Inference Protocol paths (/v2/models/<name>).' },
   { path: 'serve.predictionLog.enabled', type: 'boolean', default: true, env: ['FLTS_SERVE_PREDICTION_LOG'], description: 'Write one JSONL record per prediction to the inference-logs bucket.' },
   { path: 'serve.predictionLog.flushIntervalMs', type: 'integer', default: 2000, min: 10, env: ['FLTS_SERVE_PREDICTION_LOG_FLUSH_MS'], description: 'How often buffered prediction records are written (one new object per flush).' },
@@ -37,6 +40,9 @@ export interface ServeSettings {
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
   maxConnections: number;
+  adminToken: string;
+  apiToken: string;
+  reloadMinIntervalMs: number;
   modelName: string;
   predictionLog: { enabled: boolean; flushIntervalMs: number; maxBuffered: number };
 }

@@ -48,7 +48,7 @@ export const predictSchema = {
       },
       required: ['status', 'identifier', 'run_id', 'predictions', 'req_id', 'cached'],
     },
-    ...errorResponses(400, 413, 503),
+    ...errorResponses(400, 401, 413, 503),
   },
 } as const;
 
@@ -66,5 +66,6 @@ export const reloadSchema = {
         message: { type: 'string' },
       },
     },
+    ...errorResponses(401, 403, 429),
   },
 } as const;

@@ -1,0 +1,62 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { FltsError } from '../errors.js';
+
+/** Who may call a route: anyone, prediction clients (the API token), or operators (the admin token). */
+export type RouteAccess = 'public' | 'predict' | 'admin';
+
+export interface AccessTokens {
+  /** Bearer token for admin routes; "" = admin routes answer loopback clients only. */
+  adminToken?: string;
+  /** Bearer token for prediction routes; "" = open. */
+  apiToken?: string;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const ip = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return ip === '::1' || ip.startsWith('127.');
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return match?.[1];
+}
+
+/** Throws the 401/403 a request without the right to call a route gets; returns when it may. */
+export function assertAccess(request: FastifyRequest, access: RouteAccess, tokens: AccessTokens): void {
+  if (access === 'public') return;
+  const token = access === 'admin' ? tokens.adminToken : tokens.apiToken;
+  if (!token) {
+    if (access === 'predict' || isLoopback(request.socket.remoteAddress)) return;
+    throw new FltsError('FLTS_AUTH_FORBIDDEN', `${request.method} ${request.routeOptions.url} answers only local clients while no admin token is set (FLTS_SERVE_ADMIN_TOKEN).`);
+  }
+  const given = bearer(request);
+  if (given === undefined) throw new FltsError('FLTS_AUTH_REQUIRED', `${request.method} ${request.routeOptions.url} needs an Authorization: Bearer <token> header.`);
+  if (!sameSecret(given, token)) throw new FltsError('FLTS_AUTH_REQUIRED', `The bearer token is not valid for ${request.method} ${request.routeOptions.url}.`);
+}
+
+/**
+ * Checks every request against the access class of its route before its body is read. `routes` maps route
+ * patterns (as registered, e.g. `/v2/models/:name/infer`) to their class; unlisted routes are public.
+ */
+export function installAccessControl(app: FastifyInstance, tokens: AccessTokens, routes: Readonly<Record<string, RouteAccess>>): void {
+  const accessByUrl = new Map(Object.entries(routes));
+  app.addHook('onRequest', (request, _reply, done) => {
+    const access = accessByUrl.get(request.routeOptions.url ?? '');
+    if (access === undefined || (access === 'predict' && !tokens.apiToken)) return done();
+    try {
+      assertAccess(request, access, tokens);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  });
+}

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultSettings } from '../../src/core/config/settings.js';
+import { createDaemonMetrics } from '../../src/core/daemon/daemon-metrics.js';
+import { buildHealthServer } from '../../src/core/daemon/health-server.js';
+import type { MessageBus } from '../../src/core/bus/message-bus.js';
+import type { ObjectStore } from '../../src/core/storage/object-store.js';
+import { selectBackend } from '../../src/core/tf/backend.js';
+import { createMemorySource, lstmModel, requestData, scaledTestFrame, startTestServer, type MemorySource, type RunningServer } from './serve-fixtures.js';
+
+const REMOTE = { remoteAddress: '10.1.2.3' };
+const json = { 'content-type': 'application/json' };
+
+function promotedSource(): MemorySource {
+  const source = createMemorySource();
+  source.runs.set('run-a', () => lstmModel());
+  source.testFrames.set('hash-run-a', scaledTestFrame(30));
+  source.promote('run-a');
+  return source;
+}
+
+describe('serve > access: admin and API tokens, loopback-only admin routes, reload rate limit', () => {
+  let open: RunningServer;
+  let guarded: RunningServer;
+
+  beforeAll(async () => {
+    await selectBackend('auto');
+    open = await startTestServer(promotedSource(), {}, { reloadMinIntervalMs: 60_000 });
+    guarded = await startTestServer(promotedSource(), {}, { access: { adminToken: 'admin-secret', apiToken: 'api-secret' }, reloadMinIntervalMs: 0 });
+    await Promise.all([open.holder.start(), guarded.holder.start()]);
+  });
+
+  afterAll(async () => {
+    await open?.close();
+    await guarded?.close();
+  });
+
+  it('answers /reload_latest without a token only to loopback clients', async () => {
+    const remote = await open.app.inject({ method: 'POST', url: '/reload_latest', ...REMOTE });
+    expect(remote.statusCode).toBe(403);
+    expect(remote.json()).toMatchObject({ code: 'FLTS_AUTH_FORBIDDEN' });
+    expect(remote.body).not.toMatch(/at .*\.js/);
+    const local = await open.app.inject({ method: 'POST', url: '/reload_latest', remoteAddress: '127.0.0.1' });
+    expect(local.statusCode).toBe(200);
+    expect((await open.app.inject({ method: 'POST', url: '/predict', payload: { data: requestData(6) }, headers: json, ...REMOTE })).statusCode).toBe(200);
+  });
+
+  it('limits forced reloads: one in flight is shared, the next soon after gets 429 with Retry-After', async () => {
+    const source = promotedSource();
+    const limited = await startTestServer(source, {}, { reloadMinIntervalMs: 60_000 });
+    try {
+      await limited.holder.start();
+      const loadsBefore = source.loaded.length;
+      const together = await Promise.all([1, 2, 3].map(() => limited.app.inject({ method: 'POST', url: '/reload_latest' })));
+      expect(together.map((r) => r.statusCode)).toEqual([200, 200, 200]);
+      const after = await limited.app.inject({ method: 'POST', url: '/reload_latest' });
+      expect(after.statusCode).toBe(429);
+      expect(after.json()).toMatchObject({ code: 'FLTS_SERVE_RELOAD_RATE_LIMITED' });
+      expect(Number(after.headers['retry-after'])).toBeGreaterThan(0);
+      expect(source.loaded.length - loadsBefore).toBeLessThanOrEqual(1);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('with an admin token, needs it as a bearer token from any client, loopback included', async () => {
+    const none = await guarded.app.inject({ method: 'POST', url: '/reload_latest', remoteAddress: '127.0.0.1' });
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['www-authenticate']).toBe('Bearer');
+    const wrong = await guarded.app.inject({ method: 'POST', url: '/reload_latest', headers: { authorization: 'Bearer api-secret' } });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.body).not.toContain('admin-secret');
+    const right = await guarded.app.inject({ method: 'POST', url: '/reload_latest', headers: { authorization: 'Bearer admin-secret' }, ...REMOTE });
+    expect(right.statusCode).toBe(200);
+  });
+
+  it('with an API token, guards /predict and the OIP infer route but never the health routes', async () => {
+    const body = { data: requestData(6) };
+    expect((await guarded.app.inject({ method: 'POST', url: '/predict', payload: body, headers: json })).statusCode).toBe(401);
+    expect((await guarded.app.inject({ method: 'POST', url: '/v2/models/flts/infer', payload: {}, headers: json })).statusCode).toBe(401);
+    const ok = await guarded.app.inject({ method: 'POST', url: '/predict', payload: body, headers: { ...json, authorization: 'Bearer api-secret' } });
+    expect(ok.statusCode).toBe(200);
+    for (const url of ['/healthz', '/readyz', '/v2/health/ready']) expect((await guarded.app.inject({ method: 'GET', url, ...REMOTE })).statusCode).toBe(200);
+  });
+
+  it("guards the daemon's /status the same way and leaves its probes open", async () => {
+    const build = (adminToken: string) => {
+      const settings = defaultSettings();
+      settings.serve.adminToken = adminToken;
+      return buildHealthServer({ settings, store: {} as ObjectStore, bus: {} as MessageBus, metrics: createDaemonMetrics({ processMetrics: false }), roles: () => [], started: () => true });
+    };
+    const loopbackOnly = await build('');
+    expect((await loopbackOnly.inject({ method: 'GET', url: '/status', ...REMOTE })).statusCode).toBe(403);
+    expect((await loopbackOnly.inject({ method: 'GET', url: '/status', remoteAddress: '127.0.0.1' })).statusCode).toBe(200);
+    expect((await loopbackOnly.inject({ method: 'GET', url: '/healthz', ...REMOTE })).statusCode).toBe(200);
+    const withToken = await build('daemon-secret');
+    expect((await withToken.inject({ method: 'GET', url: '/status', remoteAddress: '127.0.0.1' })).statusCode).toBe(401);
+    expect((await withToken.inject({ method: 'GET', url: '/status', headers: { authorization: 'Bearer daemon-secret' }, ...REMOTE })).statusCode).toBe(200);
+    await Promise.all([loopbackOnly.close(), withToken.close()]);
+  });
+});
