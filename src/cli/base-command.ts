@@ -1,3 +1,4 @@
+import { redactSecrets, redactValue } from '../core/redact.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
@@ -7,6 +8,17 @@ import { FltsError, exitCodeFor, toFltsError } from '../core/errors.js';
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof FltsCommand)['baseFlags'] & T['flags']>;
 
 const DEFAULT_CONFIG_FILE = 'flts.config.json';
+
+/**
+ * Why a config file cannot be used, without quoting its text: JSON.parse's message shows a slice of the file,
+ * which may be a secret. The position is enough to find the mistake.
+ */
+function describeConfigFileError(cause: unknown): string {
+  if (!(cause instanceof SyntaxError)) return (cause as Error).message;
+  const line = /\(line (\d+) column (\d+)\)/.exec(cause.message);
+  const position = /position (\d+)/.exec(cause.message);
+  return `not valid JSON${line ? ` (line ${line[1]}, column ${line[2]})` : position ? ` (at character ${position[1]})` : ''}`;
+}
 
 /**
  * Every flts command extends this: it owns `--json`, the shared flags, settings layering and the mapping
@@ -44,7 +56,7 @@ export abstract class FltsCommand<TResult> extends Command {
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the top level must be a JSON object');
       return parsed as Record<string, unknown>;
     } catch (cause) {
-      throw new FltsError('FLTS_CONFIG_FILE_UNREADABLE', `Cannot read config file ${candidate}: ${(cause as Error).message}`, { cause, details: { file: candidate } });
+      throw new FltsError('FLTS_CONFIG_FILE_UNREADABLE', `Cannot read config file ${candidate}: ${describeConfigFileError(cause)}`, { details: { file: candidate } });
     }
   }
 
@@ -58,12 +70,14 @@ export abstract class FltsCommand<TResult> extends Command {
     const parseError = error.oclif !== undefined && !(error instanceof FltsError);
     const flts = parseError ? new FltsError('FLTS_USAGE_INVALID_FLAG', error.message) : toFltsError(error);
     const exitCode = exitCodeFor(flts);
+    // Messages can carry configured URLs (MLFLOW_TRACKING_URI with a password, a presigned query): masked on every path out.
+    const shown = redactValue(flts.toJSON());
     if (this.jsonEnabled()) {
-      this.logJson({ status: 'error', error: flts.toJSON() });
+      this.logJson({ status: 'error', error: shown });
     } else {
-      process.stderr.write(`Error ${flts.code}: ${flts.message}\n`);
-      if (flts.hint) process.stderr.write(`Hint: ${flts.hint}\n`);
-      if (this.debugErrors || process.argv.includes('--debug')) process.stderr.write(`${(flts.cause as Error)?.stack ?? flts.stack}\n`);
+      process.stderr.write(`Error ${shown.code}: ${shown.message}\n`);
+      if (shown.hint) process.stderr.write(`Hint: ${shown.hint}\n`);
+      if (this.debugErrors || process.argv.includes('--debug')) process.stderr.write(`${redactSecrets((flts.cause as Error)?.stack ?? flts.stack ?? '')}\n`);
     }
     process.exitCode = exitCode;
     this.exit(exitCode);

@@ -20,6 +20,8 @@ export interface ResolvedSettings {
   settings: Settings;
   /** Which layer each setting came from, for `--json` provenance and error messages. */
   sources: Record<string, SettingSource>;
+  /** The environment variable each env-sourced setting came from. */
+  envNames: Record<string, string>;
 }
 
 function getPath(tree: Record<string, unknown> | undefined, path: string): unknown {
@@ -64,6 +66,7 @@ export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedS
   if (options.file) assertKnownFileKeys(options.file, specs);
   const tree: Record<string, unknown> = {};
   const sources: Record<string, SettingSource> = {};
+  const envNames: Record<string, string> = {};
   for (const spec of specs) {
     let value: unknown = spec.default;
     let source: SettingSource = 'default';
@@ -76,6 +79,7 @@ export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedS
     if (envName !== undefined) {
       value = parseSettingText(spec, env[envName] as string, 'env', envName);
       source = 'env';
+      envNames[spec.path] = envName;
     }
     const fromFlag = options.flags?.[spec.path];
     if (fromFlag !== undefined) {
@@ -85,7 +89,7 @@ export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedS
     setPath(tree, spec.path, value);
     sources[spec.path] = source;
   }
-  return { settings: tree as unknown as Settings, sources };
+  return { settings: tree as unknown as Settings, sources, envNames };
 }
 
 export function defaultSettings(): Settings {

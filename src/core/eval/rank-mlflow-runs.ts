@@ -1,3 +1,4 @@
+import { redactSecrets } from '../redact.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { compareScored, referenceScore } from './scoreboard.js';
@@ -40,14 +41,15 @@ export interface MlflowScoreboard {
 export async function rankMlflowRunsByConfigHash(settings: Settings, configHash: string, deps: TrackingDeps = {}): Promise<MlflowScoreboard> {
   const runs = await listMlflowRunsByConfigHash(settings, configHash, deps);
   const finished = runs.filter((run) => run.status === 'FINISHED');
+  const uri = redactSecrets(settings.tracking.uri);
   if (finished.length === 0) {
-    throw new FltsError('FLTS_EVAL_NO_RUNS', `No finished MLflow runs with params.config_hash = ${configHash} at ${settings.tracking.uri} (${runs.length} run(s) in other states).`, {
-      details: { configHash, uri: settings.tracking.uri, runs: runs.map((run) => ({ mlflowRunId: run.mlflowRunId, status: run.status })) },
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `No finished MLflow runs with params.config_hash = ${configHash} at ${uri} (${runs.length} run(s) in other states).`, {
+      details: { configHash, uri, runs: runs.map((run) => ({ mlflowRunId: run.mlflowRunId, status: run.status })) },
     });
   }
   return {
     source: 'mlflow',
-    uri: settings.tracking.uri,
+    uri,
     configHash,
     rows: rankMlflowRuns(finished),
     excluded: runs.filter((run) => run.status !== 'FINISHED').map((run) => ({ mlflowRunId: run.mlflowRunId, modelType: run.modelType, status: run.status })),

@@ -1,3 +1,4 @@
+import { redactSecrets } from '../redact.js';
 import type { Settings } from '../config/settings.js';
 import { toFltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
@@ -15,12 +16,13 @@ export type GuardedTracking<T> =
 export async function guardTracking<T>(settings: Settings, deps: TrackingDeps, action: () => Promise<T>, context: { runId?: string } = {}): Promise<GuardedTracking<T>> {
   if (!settings.tracking.uri) return { status: 'disabled' };
   const started = Date.now();
+  const uri = redactSecrets(settings.tracking.uri);
   try {
-    return { status: 'ok', uri: settings.tracking.uri, value: await action() };
+    return { status: 'ok', uri, value: await action() };
   } catch (error) {
     const flts = toFltsError(error);
-    (deps.logger ?? silentLogger).warn({ code: flts.code, err: flts.message, uri: settings.tracking.uri, ...context }, 'mlflow tracking step skipped');
-    deps.onEvent?.({ type: 'tracking.unavailable', runId: context.runId, code: flts.code, message: flts.message });
-    return { status: 'unavailable', uri: settings.tracking.uri, code: flts.code, message: flts.message, elapsedMs: Date.now() - started };
+    (deps.logger ?? silentLogger).warn({ code: flts.code, err: redactSecrets(flts.message), uri, ...context }, 'mlflow tracking step skipped');
+    deps.onEvent?.({ type: 'tracking.unavailable', runId: context.runId, code: flts.code, message: redactSecrets(flts.message) });
+    return { status: 'unavailable', uri, code: flts.code, message: redactSecrets(flts.message), elapsedMs: Date.now() - started };
   }
 }

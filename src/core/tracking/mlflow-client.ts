@@ -1,3 +1,4 @@
+import { redactSecrets } from '../redact.js';
 import { FltsError, isFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { TrackingSettings } from '../config/specs/tracking.js';
@@ -39,7 +40,7 @@ export function createMlflowClient(tracking: TrackingSettings, deps: MlflowClien
     signal: deps.signal,
   };
   const http = createMlflowHttp(options);
-  return { ...createMlflowClientFromHttp(http), uri: tracking.uri.replace(/\/+$/, ''), budgetMs: trackingCallBudgetMs(options) };
+  return { ...createMlflowClientFromHttp(http), uri: redactSecrets(tracking.uri.replace(/\/+$/, '')), budgetMs: trackingCallBudgetMs(options) };
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {

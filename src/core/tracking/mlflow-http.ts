@@ -1,3 +1,4 @@
+import { redactSecrets } from '../redact.js';
 import { request } from 'undici';
 import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -42,7 +43,7 @@ export function assertTrackingUri(uri: string): string {
     parsed = undefined;
   }
   if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `MLFLOW_TRACKING_URI (setting tracking.uri) = ${JSON.stringify(uri)} is not valid: expected an http:// or https:// URL of an MLflow tracking server.`, {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `MLFLOW_TRACKING_URI (setting tracking.uri) = ${JSON.stringify(redactSecrets(uri))} is not valid: expected an http:// or https:// URL of an MLflow tracking server.`, {
       details: { setting: 'tracking.uri', accepted: 'http(s) URL' },
     });
   }
@@ -73,6 +74,7 @@ function describeCause(error: unknown): string {
 export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
   const base = assertTrackingUri(options.uri);
   const auth = authorization(options);
+  const shownBase = redactSecrets(base);
 
   async function attempt<T>(req: MlflowRequest): Promise<T> {
     const url = new URL(`${base}${req.path}`);
@@ -124,13 +126,13 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
           isRetriable: (error) => error instanceof TransientFailure,
           signal: options.signal,
           onRetry: ({ attempt: n, delayMs, error }) =>
-            options.logger.warn({ uri: base, path: req.path, attempt: n, delayMs, reason: (error as Error).message }, 'mlflow call failed; retrying'),
+            options.logger.warn({ uri: shownBase, path: req.path, attempt: n, delayMs, reason: (error as Error).message }, 'mlflow call failed; retrying'),
         },
       );
     } catch (error) {
       if (!(error instanceof TransientFailure)) throw error;
       const elapsedMs = Date.now() - started;
-      throw new FltsError('FLTS_TRACKING_UNAVAILABLE', `MLflow tracking server ${base} failed ${req.method} ${req.path} after ${attempts} attempt(s) in ${(elapsedMs / 1000).toFixed(1)} s: ${error.message}`, {
+      throw new FltsError('FLTS_TRACKING_UNAVAILABLE', `MLflow tracking server ${shownBase} failed ${req.method} ${req.path} after ${attempts} attempt(s) in ${(elapsedMs / 1000).toFixed(1)} s: ${error.message}`, {
         cause: error,
         details: { uri: base, path: req.path, attempts, elapsedMs, status: error.status, budgetMs: trackingCallBudgetMs(options) },
       });

@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { redactSecrets, redactValue } from './redact.js';
+
+describe('core > redact', () => {
+  it('masks URL userinfo and token-like query parameters, and nothing else', () => {
+    expect(redactSecrets('http://user:pass@mlflow:5000/api')).toBe('http://***@mlflow:5000/api');
+    expect(redactSecrets('MLflow server https://alice@host failed')).toBe('MLflow server https://***@host failed');
+    expect(redactSecrets('http://host/x?token=abc&run=1&access_token=def')).toBe('http://host/x?token=***&run=1&access_token=***');
+    expect(redactSecrets('s3://b/k?X-Amz-Signature=0123&X-Amz-Credential=AK/1')).toBe('s3://b/k?X-Amz-Signature=***&X-Amz-Credential=***');
+    expect(redactSecrets('http://mlflow:5000/api/2.0?run_id=7')).toBe('http://mlflow:5000/api/2.0?run_id=7');
+    expect(redactSecrets('rmse=0.5 at a@b.c')).toBe('rmse=0.5 at a@b.c');
+  });
+
+  it('masks every string of a JSON value', () => {
+    expect(redactValue({ uri: 'http://u:p@h', list: ['http://h?password=x'], n: 1 })).toEqual({ uri: 'http://***@h', list: ['http://h?password=***'], n: 1 });
+  });
+});

@@ -1,0 +1,68 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/run-cli.js';
+
+const SECRETS = ['hunter2', 'tok123', 'adm1n-secret'];
+const TRACKING_URI = 'http://alice:hunter2@127.0.0.1:9/mlflow?token=tok123';
+
+function expectNoSecret(text: string): void {
+  for (const secret of SECRETS) expect(text).not.toContain(secret);
+}
+
+describe('cli > secrets are masked in every output', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'flts-secrets-'));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('config show prints each setting with its layer, secrets masked', async () => {
+    await writeFile(path.join(dir, 'flts.config.json'), JSON.stringify({ tracking: { timeoutMs: 2500 } }));
+    const run = await runCli(['config', 'show', '--json', '--log-level', 'warn', '--home', path.join(dir, 'home')], {
+      cwd: dir,
+      env: { MLFLOW_TRACKING_URI: TRACKING_URI, FLTS_SERVE_ADMIN_TOKEN: 'adm1n-secret' },
+    });
+    expect(run.exitCode).toBe(0);
+    expectNoSecret(run.stdout + run.stderr);
+    const rows = new Map<string, { value: unknown; source: string; env?: string }>(run.json.result.settings.map((row: { path: string }) => [row.path, row]));
+    expect(rows.get('tracking.uri')).toMatchObject({ value: 'http://***@127.0.0.1:9/mlflow?token=***', source: 'env', env: 'MLFLOW_TRACKING_URI' });
+    expect(rows.get('serve.adminToken')).toMatchObject({ value: '***', source: 'env', env: 'FLTS_SERVE_ADMIN_TOKEN' });
+    expect(rows.get('serve.apiToken')).toMatchObject({ value: '', source: 'default' });
+    expect(rows.get('tracking.timeoutMs')).toMatchObject({ value: 2500, source: 'file' });
+    expect(rows.get('logLevel')).toMatchObject({ value: 'warn', source: 'flag' });
+    const human = await runCli(['config', 'show'], { cwd: dir, env: { MLFLOW_TRACKING_URI: TRACKING_URI } });
+    expect(human.stdout).toMatch(/tracking\.uri\s+"http:\/\/\*\*\*@127\.0\.0\.1:9\/mlflow\?token=\*\*\*"\s+\(env MLFLOW_TRACKING_URI\)/);
+    expectNoSecret(human.stdout);
+  });
+
+  it('masks the tracking URI credentials in errors about an unreachable or invalid server', async () => {
+    const env = { MLFLOW_TRACKING_URI: TRACKING_URI, FLTS_MLFLOW_RETRIES: '0', FLTS_MLFLOW_TIMEOUT_MS: '500' };
+    const home = path.join(dir, 'home-mlflow');
+    for (const json of [true, false]) {
+      const run = await runCli(['eval', '--source', 'mlflow', '--config-hash', 'abc', '--home', home, ...(json ? ['--json'] : [])], { cwd: dir, env });
+      expect(run.exitCode).not.toBe(0);
+      expect(run.stdout + run.stderr).toMatch(/http:\/\/\*\*\*@127\.0\.0\.1:9/);
+      expectNoSecret(run.stdout + run.stderr);
+    }
+    const invalid = await runCli(['eval', '--source', 'mlflow', '--config-hash', 'abc', '--home', home, '--json'], { cwd: dir, env: { ...env, MLFLOW_TRACKING_URI: 'ftp://alice:hunter2@x/?token=tok123' } });
+    expect(invalid.json.error.code).toBe('FLTS_CONFIG_INVALID_VALUE');
+    expectNoSecret(invalid.stdout + invalid.stderr);
+  });
+
+  it('does not quote a malformed config file, which may hold a secret', async () => {
+    const file = path.join(dir, 'broken.json');
+    for (const text of ['{"store": {"s3": {"secretKey": hunter2}}}', '{"store": {"s3": {"secretKey": "hunter2" "x"}}}']) {
+      await writeFile(file, text);
+      const run = await runCli(['config', 'show', '--config', file, '--json'], { cwd: dir });
+      expect(run.json.error).toMatchObject({ code: 'FLTS_CONFIG_FILE_UNREADABLE' });
+      expect(run.json.error.message).toMatch(/not valid JSON/);
+      expectNoSecret(run.stdout + run.stderr);
+    }
+  });
+});
