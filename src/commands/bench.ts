@@ -4,7 +4,7 @@ import { createBenchProgress } from '../cli/bench-progress.js';
 import { renderBenchTable } from '../cli/bench-table.js';
 import { FltsCommand } from '../cli/base-command.js';
 import type { BenchReport } from '../core/bench/bench-types.js';
-import { parseCountList, parseDurationSeconds } from '../core/bench/parse-matrix.js';
+import { parseCompareFlag, parseCountList, parseDurationSeconds } from '../core/bench/parse-matrix.js';
 import { runBench } from '../core/bench/run-bench.js';
 import { resolveDataFiles } from '../core/config/config-hash.js';
 
@@ -27,6 +27,7 @@ export default class Bench extends FltsCommand<BenchReport> {
     run: Flags.string({ description: 'Serve this run (default: the promoted run).' }),
     target: Flags.string({ description: 'Benchmark this running service instead of starting replicas.' }),
     'payload-rows': Flags.integer({ description: 'Raw rows per request body.', default: 16, min: 2 }),
+    compare: Flags.string({ description: 'Compare configurations in one run: NAME=value1,value2 starts each replica group once per value of that environment variable (e.g. FLTS_SERVE_PREDICTION_LOG_DURABILITY=buffered,sync).' }),
     out: Flags.string({ description: 'Output directory (default bench-results/<timestamp>/).' }),
   };
 
@@ -50,6 +51,7 @@ export default class Bench extends FltsCommand<BenchReport> {
           target: flags.target,
           payloadFile: resolveDataFiles(settings.data).testPath,
           payloadRows: flags['payload-rows'],
+          variants: flags.compare ? parseCompareFlag(flags.compare) : undefined,
           server: { exec: path.join(this.config.root, 'bin', 'run.js'), args: serveArgs },
           outDir: flags.out ?? path.join('bench-results', new Date().toISOString().replace(/[:.]/g, '-')),
         },

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
@@ -67,4 +67,13 @@ export async function writeRootPointer(store: ObjectStore, settings: Settings, r
     reason: 'test',
   };
   await putJson(store, settings.store.buckets.promotion, 'current.json', record);
+}
+
+/** The first `rows` rows of the raw PobleSec test file, column-oriented as a request sends them. */
+export function rawTestRows(rows: number): Record<string, Array<string | number>> {
+  const [header, ...lines] = readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').trim().split('\n');
+  const names = header.split(',');
+  const data: Record<string, Array<string | number>> = Object.fromEntries(names.map((name) => [name, []]));
+  for (const line of lines.slice(0, rows)) line.split(',').forEach((cell, c) => data[names[c]].push(c === 0 ? cell : Number(cell)));
+  return data;
 }

@@ -5,6 +5,8 @@ export interface ServeProcess {
   url: string;
   /** Sends SIGINT and resolves with the exit code once the process has exited (its files are flushed by then). */
   stop(): Promise<number | null>;
+  /** Sends `signal` (e.g. SIGKILL) and resolves once the process is gone. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 /** Starts `flts serve` on a free port and resolves once it prints where it listens. */
@@ -20,7 +22,16 @@ export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {})
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /Listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (match) resolve({ url: match[1], stop });
+      if (match) {
+        resolve({
+          url: match[1],
+          stop,
+          kill: async (signal) => {
+            if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+            await exited;
+          },
+        });
+      }
     });
     child.on('exit', () => reject(new Error(`serve exited before listening: ${out}`)));
   });

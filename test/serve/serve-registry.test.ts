@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Settings } from '../../src/core/config/settings.js';
@@ -10,19 +8,10 @@ import type { RunRecord } from '../../src/core/registry/run-record.js';
 import { startInferenceService, type InferenceService } from '../../src/core/serve/start-inference-service.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { trainModels } from '../../src/core/train/train-models.js';
-import { createSliceHome, DATASETS, writeRootPointer } from '../helpers/poblesec-slice.js';
+import { createSliceHome, rawTestRows, writeRootPointer } from '../helpers/poblesec-slice.js';
 import { postJson } from './serve-fixtures.js';
 
 
-
-/** The first `rows` rows of the raw PobleSec test file, column-oriented as a request sends them. */
-function rawTestRows(rows: number): Record<string, Array<string | number>> {
-  const [header, ...lines] = readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').trim().split('\n');
-  const names = header.split(',');
-  const data: Record<string, Array<string | number>> = Object.fromEntries(names.map((name) => [name, []]));
-  for (const line of lines.slice(0, rows)) line.split(',').forEach((cell, c) => data[names[c]].push(c === 0 ? cell : Number(cell)));
-  return data;
-}
 
 describe('serve > a trained LSTM from the run registry', () => {
   let store: ObjectStore;

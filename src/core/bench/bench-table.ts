@@ -14,6 +14,11 @@ function describeErrors(cell: BenchCell): string {
   return parts.join(' ');
 }
 
+/** The table's columns: BENCH_COLUMNS, led by `variant` when the run compares configurations. */
+export function benchColumns(report: BenchReport): string[] {
+  return report.matrix.variants ? ['variant', ...BENCH_COLUMNS] : [...BENCH_COLUMNS];
+}
+
 /** One text row per cell, in BENCH_COLUMNS order: the screen table and the Markdown file share it. */
 export function benchRow(cell: BenchCell): string[] {
   return [
@@ -35,12 +40,12 @@ export function benchRow(cell: BenchCell): string[] {
 }
 
 export function benchRows(report: BenchReport): string[][] {
-  return report.cells.map(benchRow);
+  return report.cells.map((cell) => (report.matrix.variants ? [cell.variant ?? '', ...benchRow(cell)] : benchRow(cell)));
 }
 
 const CSV_HEADER = [
   'phase', 'replicas', 'connections', 'route', 'duration_s', 'requests', 'requests_per_s', 'fraction_of_baseline', 'p50_ms', 'p90_ms', 'p99_ms', 'max_ms', 'mean_ms',
-  'errors_total', 'errors_non2xx', 'errors_timeouts', 'errors_connection', 'server_cpu_pct', 'busiest_server_cpu_pct', 'loadgen_cpu_pct', 'machine_cpu_pct',
+  'errors_total', 'errors_non2xx', 'errors_timeouts', 'errors_connection', 'server_cpu_pct', 'busiest_server_cpu_pct', 'loadgen_cpu_pct', 'machine_cpu_pct', 'variant',
 ];
 
 const csvField = (value: unknown): string => {
@@ -56,7 +61,7 @@ export function benchCsv(report: BenchReport): string {
         cell.phase, cell.replicas ?? 'target', cell.connections, cell.route, cell.durationSec, cell.requests, cell.requestsPerSec, cell.fractionOfBaseline,
         cell.latency.p50, cell.latency.p90, cell.latency.p99, cell.latency.max, cell.latency.mean,
         cell.errors.total, JSON.stringify(cell.errors.non2xx), cell.errors.timeouts, JSON.stringify(cell.errors.connection),
-        cell.cpu?.serversPercent, cell.cpu?.busiestServerPercent, cell.cpu?.loadGeneratorPercent, cell.cpu?.machinePercent,
+        cell.cpu?.serversPercent, cell.cpu?.busiestServerPercent, cell.cpu?.loadGeneratorPercent, cell.cpu?.machinePercent, cell.variant,
       ].map(csvField).join(','),
     );
   }
@@ -65,8 +70,9 @@ export function benchCsv(report: BenchReport): string {
 
 export function benchMarkdown(report: BenchReport): string {
   const m = report.machine;
-  const header = `| ${BENCH_COLUMNS.join(' | ')} |`;
-  const rule = `|${BENCH_COLUMNS.map(() => '---').join('|')}|`;
+  const columns = benchColumns(report);
+  const header = `| ${columns.join(' | ')} |`;
+  const rule = `|${columns.map(() => '---').join('|')}|`;
   const rows = benchRows(report).map((row) => `| ${row.join(' | ')} |`);
   return [
     `# flts bench ${report.startedAt}`,

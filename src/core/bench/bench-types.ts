@@ -33,6 +33,8 @@ export interface CpuSummary {
 
 export interface BenchCell {
   phase: CellPhase;
+  /** The compared configuration (`--compare NAME=value`) the replicas ran with, when the run compares some. */
+  variant?: string;
   /** Server processes behind the load balancer; null for --target (unknown). */
   replicas: number | null;
   connections: number;
@@ -67,7 +69,7 @@ export interface BenchReport {
   runId: string | null;
   modelType: string | null;
   payload: { source: string; rowsPerRequest: number; distinctBodies: number; meanBytes: number };
-  matrix: { replicas: number[]; connections: number[]; durationSec: number; baselineDurationSec: number; warmupSec: number };
+  matrix: { replicas: number[]; connections: number[]; durationSec: number; baselineDurationSec: number; warmupSec: number; variants?: string[] };
   machine: BenchMachine;
   cells: BenchCell[];
   files?: BenchFiles;

@@ -11,6 +11,22 @@ export function parseCountList(text: string, name: string, max = 4096): number[]
   return [...new Set(parsed)];
 }
 
+/** One configuration compared in a bench run: its label and the environment its replicas start with. */
+export interface BenchVariant {
+  label: string;
+  env: Record<string, string>;
+}
+
+/** "FLTS_SERVE_PREDICTION_LOG_DURABILITY=buffered,sync" -> one variant per value of that variable. */
+export function parseCompareFlag(text: string): BenchVariant[] {
+  const match = /^\s*([A-Z][A-Z0-9_]*)=(.+)$/.exec(text);
+  const values = match ? [...new Set(match[2].split(',').map((value) => value.trim()).filter(Boolean))] : [];
+  if (!match || values.length === 0) {
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--compare must be NAME=value1,value2 (one environment variable and its values); got "${text}".`, { details: { flag: 'compare', value: text } });
+  }
+  return values.map((value) => ({ label: `${match[1]}=${value}`, env: { [match[1]]: value } }));
+}
+
 const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60 };
 
 /** "30s", "500ms", "2m" or a bare number of seconds -> seconds. */

@@ -6,6 +6,7 @@ import { writeBenchFiles } from './bench-files.js';
 import { runLoadCell } from './load-cell.js';
 import { startCpuWindow } from './process-cpu.js';
 import { startReplicas, type ServerCommand } from './replica-cluster.js';
+import type { BenchVariant } from './parse-matrix.js';
 import { buildRequestPayloads } from './request-payloads.js';
 
 export interface BenchInput {
@@ -23,6 +24,8 @@ export interface BenchInput {
   payloadRows: number;
   /** How to start one serve replica (required without `target`). */
   server?: ServerCommand;
+  /** Configurations compared side by side: each replica group runs once per variant, with its environment. */
+  variants?: readonly BenchVariant[];
   /** Write CSV, Markdown, JSON and SVG here. */
   outDir?: string;
 }
@@ -87,16 +90,19 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
   const startedAt = new Date().toISOString();
   const cells: BenchCell[] = [];
   let model: { run_id?: string; model_type?: string } = {};
-  const groups: Array<number | null> = input.target ? [null] : [...input.replicas];
+  const replicaCounts: Array<number | null> = input.target ? [null] : [...input.replicas];
+  const variants: ReadonlyArray<BenchVariant | undefined> = input.variants?.length && !input.target ? input.variants : [undefined];
+  const groups = replicaCounts.flatMap((replicas) => variants.map((variant) => ({ replicas, variant })));
 
-  for (const replicas of groups) {
+  for (const { replicas, variant } of groups) {
     if (deps.signal?.aborted) break;
     let url = input.target?.replace(/\/+$/, '') ?? '';
     let pids: number[] = [];
     let stop = async (): Promise<void> => {};
     if (replicas !== null) {
       emit({ type: 'bench.replicas_starting', replicas });
-      const set = await startReplicas(replicas, input.server as ServerCommand, { signal: deps.signal });
+      const server = input.server as ServerCommand;
+      const set = await startReplicas(replicas, variant ? { ...server, env: { ...server.env, ...variant.env } } : server, { signal: deps.signal });
       ({ url, pids, stop } = set);
     }
     try {
@@ -116,6 +122,7 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
         const perServer = [...usage.perPid.values()];
         const cell: BenchCell = {
           phase: phase === 'warmup' ? 'predict' : phase,
+          ...(variant ? { variant: variant.label } : {}),
           replicas,
           connections,
           durationSec: Math.round(result.elapsedSec * 100) / 100,
@@ -160,7 +167,7 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
     runId: model.run_id ?? null,
     modelType: model.model_type ?? null,
     payload: { source: payloads.source, rowsPerRequest: payloads.rowsPerRequest, distinctBodies: payloads.bodies.length, meanBytes: payloads.meanBytes },
-    matrix: { replicas: input.target ? [] : [...input.replicas], connections: [...input.connections], durationSec: input.durationSec, baselineDurationSec: input.baselineDurationSec, warmupSec: input.warmupSec },
+    matrix: { replicas: input.target ? [] : [...input.replicas], connections: [...input.connections], durationSec: input.durationSec, baselineDurationSec: input.baselineDurationSec, warmupSec: input.warmupSec, ...(variants[0] ? { variants: variants.map((v) => (v as BenchVariant).label) } : {}) },
     machine: { ...machine, loadAverageEnd: os.loadavg() },
     cells,
   };

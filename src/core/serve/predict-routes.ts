@@ -26,9 +26,11 @@ export function registerPredictRoutes(context: ServeContext): void {
           context.inferenceLength,
         );
         const response = buildPredictResponse(result, context.identifier, newRequestId());
+        // sync: the answer waits for its record to be on disk; buffered: the record is built after the answer is sent.
+        if (predictionLog?.durability === 'sync') await predictionLog.append(buildPredictionLogRecord(response, result.targets, new Date()));
+        else if (predictionLog) setImmediate(() => void predictionLog.append(buildPredictionLogRecord(response, result.targets, new Date())));
         metrics.countPredictions(response.predictions.length);
         stats.requestFinished(performance.now() - started, result.modelMs);
-        if (predictionLog) setImmediate(() => predictionLog.append(buildPredictionLogRecord(response, result.targets, new Date())));
         return response;
       } catch (error) {
         const flts = toFltsError(error);

@@ -21,54 +21,74 @@ export interface PredictionLogOptions {
   logger: Logger;
 }
 
+export type PredictionLogDurability = 'buffered' | 'sync';
+
 export interface PredictionLog {
-  /** Never blocks and never throws: the record is written by a later background flush. */
-  append(record: PredictionLogRecord): void;
+  /**
+   * `buffered`: the record is written by a later background flush, so a crash (kill -9, OOM, power loss) loses
+   * what was appended since the last flush. `sync`: a 200 waits for this record to be on disk.
+   */
+  readonly durability: PredictionLogDurability;
+  /**
+   * buffered: returns a settled promise at once and never fails. sync: resolves once the record is durably
+   * written (grouped with the records appended meanwhile), rejects with FLTS_STORE_UNAVAILABLE when it is not.
+   */
+  append(record: PredictionLogRecord): Promise<void>;
   flush(): Promise<void>;
   /** Stops the timer and writes what is buffered. */
   close(): Promise<void>;
   readonly dropped: number;
 }
 
-/**
- * Buffers prediction records and writes each flush as a NEW object
- * `<identifier|default>/<YYYYMMDD>/<HHMMSSmmm>-<random>.jsonl`. Nothing is ever read back and rewritten,
- * so concurrent servers cannot overwrite each other's lines (F22) and the cost of a write does not grow
- * with the day's volume.
- */
-/** A record serialized when it is appended, so a flush only joins lines and never stalls the event loop. */
-interface BufferedLine {
+/** A record serialized when it is appended, so a write only joins lines and never stalls the event loop. */
+export interface LogLine {
   day: string;
   line: string;
 }
 
+const WRITTEN: Promise<void> = Promise.resolve();
+
+export function toLogLine(record: PredictionLogRecord): LogLine {
+  return { day: record.timestamp.slice(0, 10).replace(/-/g, ''), line: JSON.stringify(record) };
+}
+
+/** `<identifier|default>/<YYYYMMDD>/<HHMMSSmmm>-<random>.jsonl`: a name no other writer can pick. */
+export function logObjectKey(prefix: string, day: string, now: Date): string {
+  const time = now.toISOString().slice(11, 23).replace(/[:.]/g, '');
+  return `${prefix}/${day}/${time}-${randomBytes(6).toString('hex')}.jsonl`;
+}
+
+/** Lines grouped by UTC day, each group as one JSONL body. */
+export function bodiesByDay(lines: readonly LogLine[]): Map<string, { body: string; count: number }> {
+  const byDay = new Map<string, string[]>();
+  for (const entry of lines) {
+    const group = byDay.get(entry.day);
+    if (group) group.push(entry.line);
+    else byDay.set(entry.day, [entry.line]);
+  }
+  return new Map([...byDay].map(([day, dayLines]) => [day, { body: dayLines.join('\n') + '\n', count: dayLines.length }]));
+}
+
+/**
+ * The `buffered` log: buffers prediction records and writes each flush as a NEW object (`logObjectKey`).
+ * Nothing is ever read back and rewritten, so concurrent servers cannot overwrite each other's lines (F22)
+ * and the cost of a write does not grow with the day's volume.
+ */
 export function createPredictionLog(options: PredictionLogOptions): PredictionLog {
   const prefix = options.identifier || 'default';
-  let buffer: BufferedLine[] = [];
+  let buffer: LogLine[] = [];
   let dropped = 0;
   let writing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => void flush(), options.flushIntervalMs);
   timer.unref();
 
-  function objectKey(day: string, now: Date): string {
-    const time = now.toISOString().slice(11, 23).replace(/[:.]/g, '');
-    return `${prefix}/${day}/${time}-${randomBytes(6).toString('hex')}.jsonl`;
-  }
-
-  async function writeBatch(lines: BufferedLine[]): Promise<void> {
-    const byDay = new Map<string, BufferedLine[]>();
-    for (const entry of lines) {
-      const group = byDay.get(entry.day);
-      if (group) group.push(entry);
-      else byDay.set(entry.day, [entry]);
-    }
-    for (const [day, dayLines] of byDay) {
-      const body = dayLines.map((entry) => entry.line).join('\n') + '\n';
+  async function writeBatch(lines: LogLine[]): Promise<void> {
+    for (const [day, { body, count }] of bodiesByDay(lines)) {
       try {
-        await options.store.put(options.bucket, objectKey(day, new Date()), body, { contentType: 'application/x-ndjson' });
+        await options.store.put(options.bucket, logObjectKey(prefix, day, new Date()), body, { contentType: 'application/x-ndjson' });
       } catch (error) {
-        options.logger.warn({ err: error, records: dayLines.length }, 'prediction_log_write_failed');
-        buffer = [...dayLines, ...buffer].slice(0, options.maxBuffered);
+        options.logger.warn({ err: error, records: count }, 'prediction_log_write_failed');
+        buffer = [...lines.filter((line) => line.day === day), ...buffer].slice(0, options.maxBuffered);
       }
     }
   }
@@ -84,12 +104,14 @@ export function createPredictionLog(options: PredictionLogOptions): PredictionLo
   }
 
   return {
+    durability: 'buffered',
     append(record) {
-      buffer.push({ day: record.timestamp.slice(0, 10).replace(/-/g, ''), line: JSON.stringify(record) });
+      buffer.push(toLogLine(record));
       if (buffer.length > options.maxBuffered) {
         buffer.shift();
         dropped++;
       }
+      return WRITTEN;
     },
     flush,
     async close() {

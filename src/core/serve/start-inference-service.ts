@@ -8,6 +8,7 @@ import { buildServer } from './build-server.js';
 import { createModelHolder, type ModelHolder } from './model-holder.js';
 import type { ModelSource } from './model-source.js';
 import { createPredictionLog, type PredictionLog } from './prediction-log.js';
+import { createSyncPredictionLog } from './sync-prediction-log.js';
 import { createRegistryModelSource } from './registry-model-source.js';
 import { createServeMetrics } from './serve-metrics.js';
 
@@ -49,14 +50,15 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   let predictionLog: PredictionLog | undefined;
   if (serve.predictionLog.enabled) {
     await deps.store.ensureBucket(settings.store.buckets.inferenceLogs);
-    predictionLog = createPredictionLog({
+    const logOptions = {
       store: deps.store,
       bucket: settings.store.buckets.inferenceLogs,
       identifier: settings.identifier,
       flushIntervalMs: serve.predictionLog.flushIntervalMs,
       maxBuffered: serve.predictionLog.maxBuffered,
       logger,
-    });
+    };
+    predictionLog = serve.predictionLog.durability === 'sync' ? createSyncPredictionLog(logOptions) : createPredictionLog(logOptions);
   }
   const app = await buildServer({
     holder,

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,9 +15,21 @@ function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
+/** A new file survives a crash only once its directory is synced too. */
+async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The embedded store: `<root>/<bucket>/<key>`, every write a temp file renamed into place. */
 export function createFsStore(root: string): ObjectStore {
   const absoluteRoot = path.resolve(root);
+  /** Appended files whose directory entry is already on disk. */
+  const synced = new Set<string>();
 
   function objectPath(bucket: string, key: string): string {
     assertBucketName(bucket);
@@ -126,6 +138,22 @@ export function createFsStore(root: string): ObjectStore {
     },
     async delete(bucket, key) {
       await rm(objectPath(bucket, key), { force: true });
+    },
+    async appendDurable(bucket, key, body) {
+      const target = objectPath(bucket, key);
+      const created = !synced.has(target);
+      if (created) await mkdir(path.dirname(target), { recursive: true });
+      const file = await open(target, 'a');
+      try {
+        await file.writeFile(body);
+        await file.datasync();
+      } finally {
+        await file.close();
+      }
+      if (created) {
+        await fsyncDirectory(path.dirname(target));
+        synced.add(target);
+      }
     },
   };
   return store;

@@ -31,4 +31,9 @@ export interface ObjectStore {
   /** Every object whose key starts with `prefix`, sorted by key. */
   list(bucket: string, prefix?: string): Promise<ObjectInfo[]>;
   delete(bucket: string, key: string): Promise<void>;
+  /**
+   * Appends to an object and resolves once the bytes are on disk (fsync'd, and the new file's directory entry
+   * with it). Only stores that can append offer it (the embedded one); elsewhere each write is a new object.
+   */
+  appendDurable?(bucket: string, key: string, body: string | Buffer): Promise<void>;
 }

@@ -21,6 +21,7 @@ export const SERVE_SPECS: readonly SettingSpec[] = [
   { path: 'serve.reloadMinIntervalMs', type: 'integer', default: 2000, min: 0, max: 3600000, env: ['FLTS_SERVE_RELOAD_MIN_INTERVAL_MS'], description: 'Least time between two reloads forced through POST /reload_latest; calls meanwhile get HTTP 429 (one in flight is joined).' },
   { path: 'serve.modelName', type: 'string', default: 'flts', envCase: 'trim', env: ['FLTS_SERVE_MODEL_NAME'], description: 'Model name in the Open Inference Protocol paths (/v2/models/<name>).' },
   { path: 'serve.predictionLog.enabled', type: 'boolean', default: true, env: ['FLTS_SERVE_PREDICTION_LOG'], description: 'Write one JSONL record per prediction to the inference-logs bucket.' },
+  { path: 'serve.predictionLog.durability', type: 'string', default: 'buffered', envCase: 'lower', choices: ['buffered', 'sync'], env: ['FLTS_SERVE_PREDICTION_LOG_DURABILITY'], description: 'buffered: records are written every flush interval, so a crash (kill -9, out of memory, power loss) loses those of the last interval; SIGTERM loses none. sync: a 200 is sent only once its record is on disk (one fsync\'d append per group of concurrent requests).' },
   { path: 'serve.predictionLog.flushIntervalMs', type: 'integer', default: 2000, min: 10, env: ['FLTS_SERVE_PREDICTION_LOG_FLUSH_MS'], description: 'How often buffered prediction records are written (one new object per flush).' },
   { path: 'serve.predictionLog.maxBuffered', type: 'integer', default: 10000, min: 1, env: ['FLTS_SERVE_PREDICTION_LOG_MAX_BUFFERED'], description: 'Records held between flushes at most; older ones are dropped beyond it.' },
 ];
@@ -44,5 +45,5 @@ export interface ServeSettings {
   apiToken: string;
   reloadMinIntervalMs: number;
   modelName: string;
-  predictionLog: { enabled: boolean; flushIntervalMs: number; maxBuffered: number };
+  predictionLog: { enabled: boolean; durability: 'buffered' | 'sync'; flushIntervalMs: number; maxBuffered: number };
 }
