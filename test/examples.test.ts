@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { cpSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,15 +18,30 @@ async function runScript(script: string, env: Record<string, string>): Promise<s
 }
 
 describe('examples', () => {
-  it('quickstart.sh runs the whole local pipeline and gets forecasts from the served model', async () => {
+  it("the README's main command runs the whole local pipeline on the example data and prints forecasts of the promoted run", async () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const section = /^## Main command\n([\s\S]*?)(?=^## )/m.exec(readme)?.[1] ?? '';
+    const blocks = [...section.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((match) => match[1]);
+    expect(blocks).toHaveLength(1);
     const home = await mkdtemp(path.join(os.tmpdir(), 'flts-quickstart-'));
-    const stdout = await runScript('examples/quickstart.sh', { ...FAST, FLTS_HOME: home, PORT: String(await freePort()) });
+    const { stdout } = await promisify(execFile)('bash', ['-c', blocks[0]], { cwd: ROOT, env: { ...process.env, ...FAST, FLTS_HOME: home }, maxBuffer: 16 * 1024 * 1024 });
+    const promoted = /promoted run (\w+)/.exec(stdout)?.[1];
+    expect(promoted).toMatch(/^[0-9a-f]{32}$/);
     const bodies = stdout.split('\n').filter((line) => line.startsWith('{"status"')).map((line) => JSON.parse(line));
     expect(bodies).toHaveLength(2);
-    expect(bodies[0].status).toBe('SUCCESS');
+    expect(bodies.map((body) => body.run_id)).toEqual([promoted, promoted]);
     expect(bodies[0].predictions[0].down).toEqual(expect.any(Number));
     expect(bodies[1].predictions).toHaveLength(3);
-    expect(bodies[0].run_id).toBe(bodies[1].run_id);
+    expect(bodies[1].source).toBe('request');
+  });
+
+  it('the example data is what examples/generate-data.mjs writes', async () => {
+    const copy = await mkdtemp(path.join(os.tmpdir(), 'flts-example-data-'));
+    cpSync(path.join(ROOT, 'examples/generate-data.mjs'), path.join(copy, 'generate-data.mjs'));
+    await promisify(execFile)(process.execPath, [path.join(copy, 'generate-data.mjs')]);
+    for (const file of ['example.csv', 'example_test.csv']) {
+      expect(readFileSync(path.join(copy, 'data', file), 'utf8')).toBe(readFileSync(path.join(ROOT, 'examples/data', file), 'utf8'));
+    }
   });
 
   it('custom-dataset.sh forecasts a target of its own over a multi-step horizon', async () => {
