@@ -94,6 +94,20 @@ export function inverseScaleColumn(params: ScalerParams, column: string, values:
   return out;
 }
 
+/** Each column's affine scaling (offset, scale) in the given order; identity for a column the scaler does not know. */
+export function columnAffine(params: ScalerParams, columns: readonly string[]): { offset: Float64Array; scale: Float64Array } {
+  const offset = new Float64Array(columns.length);
+  const scale = new Float64Array(columns.length).fill(1);
+  columns.forEach((column, c) => {
+    const s = params.columns.indexOf(column);
+    if (s >= 0) {
+      offset[c] = params.offset[s];
+      scale[c] = params.scale[s];
+    }
+  });
+  return { offset, scale };
+}
+
 /** Applies a fitted scaler to every column it knows; other columns pass through unchanged. */
 export function applyScaler(params: ScalerParams, frame: TimeFrame): TimeFrame {
   const values: Record<string, Float64Array> = {};

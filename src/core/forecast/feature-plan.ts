@@ -1,4 +1,4 @@
-import type { ScalerParams } from '../data/scaler.js';
+import { columnAffine, type ScalerParams } from '../data/scaler.js';
 import { FltsError } from '../errors.js';
 import type { WindowSpec } from '../models/forecast-model.js';
 import { TIME_FEATURE_COLUMNS, timeFeatureValues } from '../preprocess/time-features.js';
@@ -22,18 +22,8 @@ export interface FeaturePlan {
 
 export function createFeaturePlan(window: WindowSpec, scaler: ScalerParams): FeaturePlan {
   const timeNames: readonly string[] = TIME_FEATURE_COLUMNS;
-  const n = window.features.length;
-  const offset = new Float64Array(n);
-  const scale = new Float64Array(n).fill(1);
-  const timeFeatureIndex = new Int32Array(n);
-  window.features.forEach((feature, f) => {
-    timeFeatureIndex[f] = timeNames.indexOf(feature);
-    const s = scaler.columns.indexOf(feature);
-    if (s >= 0) {
-      offset[f] = scaler.offset[s];
-      scale[f] = scaler.scale[s];
-    }
-  });
+  const { offset, scale } = columnAffine(scaler, window.features);
+  const timeFeatureIndex = Int32Array.from(window.features, (feature) => timeNames.indexOf(feature));
   const targetFeature = Int32Array.from(window.targets, (target) => {
     const index = window.features.indexOf(target);
     if (index < 0) throw new FltsError('FLTS_MODEL_TARGET_MISSING', `Target "${target}" is not among the run's features (${window.features.join(', ')}).`);

@@ -44,6 +44,15 @@ export interface LoadRunModelOptions {
   inferenceThread?: boolean;
 }
 
+/** The fitted tfjs network of an LSTM/GRU run, read from its artifacts on the configured backend. */
+export async function loadRunNetwork(store: ObjectStore, settings: Settings, record: RunRecord): Promise<tf.LayersModel> {
+  const bucket = runsBucket(settings);
+  await selectBackend(settings.training.backend);
+  const key = runKey(record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
+  if (!(await store.exists(bucket, key))) throw missing(record, key);
+  return tf.loadLayersModel(objectStoreIOHandler(store, bucket, runKey(record.run_id, RUN_FILES.modelDir)));
+}
+
 /** Rebuilds the fitted model of a run from its artifacts only. */
 export async function loadRunModel(store: ObjectStore, settings: Settings, record: RunRecord, options: LoadRunModelOptions = {}): Promise<ForecastModel> {
   const bucket = runsBucket(settings);
@@ -51,10 +60,7 @@ export async function loadRunModel(store: ObjectStore, settings: Settings, recor
   switch (record.model_type) {
     case 'LSTM':
     case 'GRU': {
-      await selectBackend(settings.training.backend);
-      const key = runKey(record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
-      if (!(await store.exists(bucket, key))) throw missing(record, key);
-      const network = await tf.loadLayersModel(objectStoreIOHandler(store, bucket, runKey(record.run_id, RUN_FILES.modelDir)));
+      const network = await loadRunNetwork(store, settings, record);
       const weights = options.inferenceThread ? extractRecurrentWeights(network) : undefined;
       if (!weights) return createRecurrentInferenceModel(record.model_type, window, network);
       network.dispose();

@@ -1,0 +1,55 @@
+import { writeFile } from 'node:fs/promises';
+import { Flags } from '@oclif/core';
+import { FltsCommand } from '../cli/base-command.js';
+import { EXPORT_FORMATS, exportRun } from '../core/onnx/export-run.js';
+import { createObjectStore } from '../core/storage/index.js';
+
+export interface ExportCommandResult {
+  run_id: string;
+  model_type: string;
+  format: string;
+  path: string;
+  bytes: number;
+  ir_version: number;
+  opset: number;
+  inputs: string[];
+  outputs: string[];
+  metadata: Record<string, string>;
+}
+
+export default class Export extends FltsCommand<ExportCommandResult> {
+  static override summary = 'Write a run\'s model in a standard format (ONNX) for ONNX Runtime, Triton or KServe.';
+  static override description =
+    'The LSTM/GRU network as an ONNX graph (ONNX LSTM/GRU operators, the dense head as Gemm, opset 17): input `input` [batch, window, features] in original units, scaled inside the graph with the run\'s scaler; outputs `forecast` [batch, horizon, targets] in original units and `forecast_scaled`. metadata_props carry features, targets, window, scaler, config_hash and run_id.';
+  static override examples = ['<%= config.bin %> <%= command.id %> --run <run_id> --format onnx', '<%= config.bin %> <%= command.id %> --run <run_id> --out model.onnx --json'];
+
+  static override flags = {
+    run: Flags.string({ description: 'Run id to export.', required: true }),
+    format: Flags.string({ description: 'Output format.', options: [...EXPORT_FORMATS], default: 'onnx' }),
+    out: Flags.string({ description: 'Output file (default <run_id>.onnx in the current directory).' }),
+  };
+
+  async run(): Promise<ExportCommandResult> {
+    const { flags } = await this.parse(Export);
+    const { settings } = this.loadSettings(flags);
+    const store = await createObjectStore(settings);
+    const exported = await exportRun(store, settings, flags.run, flags.format as (typeof EXPORT_FORMATS)[number]);
+    const file = flags.out ?? `${exported.runId}.${exported.format}`;
+    await writeFile(file, exported.bytes);
+    this.say(`exported ${exported.modelType} run ${exported.runId} to ${file} (${exported.bytes.length} bytes, ONNX IR ${exported.irVersion}, opset ${exported.opset})`);
+    this.say(`inputs: ${exported.metadata.inputs}`);
+    this.say(`outputs: ${exported.metadata.outputs}`);
+    return {
+      run_id: exported.runId,
+      model_type: exported.modelType,
+      format: exported.format,
+      path: file,
+      bytes: exported.bytes.length,
+      ir_version: exported.irVersion,
+      opset: exported.opset,
+      inputs: exported.inputs,
+      outputs: exported.outputs,
+      metadata: exported.metadata,
+    };
+  }
+}

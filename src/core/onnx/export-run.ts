@@ -1,0 +1,83 @@
+import type { Settings } from '../config/settings.js';
+import { columnAffine, type ScalerParams } from '../data/scaler.js';
+import { FltsError } from '../errors.js';
+import { extractRecurrentWeights } from '../models/recurrent-weights.js';
+import { loadRunNetwork } from '../registry/run-artifacts.js';
+import { RUN_FILES } from '../registry/run-record.js';
+import { readRunRecord, runKey, runsBucket } from '../registry/run-store.js';
+import { getJsonIfExists } from '../storage/json-objects.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { encodeOnnxModel } from './onnx-proto.js';
+import { buildRecurrentGraph, ONNX_IR_VERSION, ONNX_NAMES, ONNX_OPSET } from './recurrent-graph.js';
+
+export const EXPORT_FORMATS = ['onnx'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface RunExport {
+  runId: string;
+  modelType: string;
+  format: ExportFormat;
+  bytes: Uint8Array;
+  irVersion: number;
+  opset: number;
+  inputs: string[];
+  outputs: string[];
+  /** ModelProto.metadata_props as written. */
+  metadata: Record<string, string>;
+}
+
+/**
+ * A run's fitted LSTM/GRU network as a standard ONNX model for ONNX Runtime, Triton or KServe: the input in
+ * original units [batch, window, features] is scaled with the run's scaler inside the graph, and the graph
+ * returns the forecast in original units and on the scaled scale. The metadata carries everything a caller
+ * needs to build the input: features, window, targets, the scaler, config_hash and run_id.
+ */
+export async function exportRun(store: ObjectStore, settings: Settings, runId: string, format: ExportFormat = 'onnx'): Promise<RunExport> {
+  if (!EXPORT_FORMATS.includes(format)) throw new FltsError('FLTS_USAGE_INVALID_FLAG', `Unknown export format ${JSON.stringify(format)} (known: ${EXPORT_FORMATS.join(', ')}).`);
+  const record = await readRunRecord(store, settings, runId);
+  if (record.model_type !== 'LSTM' && record.model_type !== 'GRU') {
+    throw new FltsError('FLTS_EXPORT_UNSUPPORTED', `Run ${runId} is a ${record.model_type} model; only LSTM and GRU runs export to ONNX.`, { details: { runId, modelType: record.model_type } });
+  }
+  if (record.status !== 'SUCCESS') {
+    throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has status ${record.status}; only SUCCESS runs have a model to export.`, { details: { runId, status: record.status } });
+  }
+  const scalerKey = runKey(runId, RUN_FILES.scaler);
+  const scaler = await getJsonIfExists<ScalerParams>(store, runsBucket(settings), scalerKey);
+  if (!scaler) throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has no scaler at ${scalerKey}.`, { details: { runId, key: scalerKey } });
+  const network = await loadRunNetwork(store, settings, record);
+  const weights = extractRecurrentWeights(network);
+  network.dispose();
+  if (!weights) throw new FltsError('FLTS_EXPORT_UNSUPPORTED', `Run ${runId}'s network is not stacked LSTM/GRU layers with one linear dense layer.`, { details: { runId } });
+  const window = record.window;
+  const features = columnAffine(scaler, window.features);
+  const targets = columnAffine(scaler, window.targets);
+  const metadata: Record<string, string> = {
+    run_id: record.run_id,
+    model_type: record.model_type,
+    config_hash: record.config_hash,
+    features: JSON.stringify(window.features),
+    targets: JSON.stringify(window.targets),
+    window: JSON.stringify({ input_seq_len: window.inputSeqLen, output_seq_len: window.outputSeqLen }),
+    scaler: JSON.stringify(scaler),
+    inputs: `${ONNX_NAMES.input}: [batch, ${window.inputSeqLen}, ${window.features.length}] float32, the features in original units (time features as flts computes them)`,
+    outputs: `${ONNX_NAMES.forecast}: [batch, ${window.outputSeqLen}, ${window.targets.length}] original units; ${ONNX_NAMES.scaledForecast}: the same on the scaled scale`,
+    flts_version: record.flts_version,
+  };
+  const model = buildRecurrentGraph(weights, window, {
+    scaling: { featureOffset: features.offset, featureScale: features.scale, targetOffset: targets.offset, targetScale: targets.scale },
+    metadata,
+    producerVersion: record.flts_version,
+    docString: `flts ${record.model_type} run ${record.run_id} (config_hash ${record.config_hash})`,
+  });
+  return {
+    runId: record.run_id,
+    modelType: record.model_type,
+    format,
+    bytes: encodeOnnxModel(model),
+    irVersion: ONNX_IR_VERSION,
+    opset: ONNX_OPSET,
+    inputs: model.graph.input.map((input) => input.name),
+    outputs: model.graph.output.map((output) => output.name),
+    metadata,
+  };
+}

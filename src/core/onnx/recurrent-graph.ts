@@ -1,0 +1,176 @@
+import type { WindowSpec } from '../models/forecast-model.js';
+import type { RecurrentLayerWeights, RecurrentNetworkWeights } from '../models/recurrent-weights.js';
+import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from './onnx-proto.js';
+
+/** ONNX IR version 8 with opset 17 (ONNX 1.12): read by every ONNX Runtime since 1.12, Triton and KServe. */
+export const ONNX_IR_VERSION = 8;
+export const ONNX_OPSET = 17;
+
+const FLOAT = 1;
+const INT64 = 7;
+const ATTRIBUTE = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
+
+/** Graph input and output names. */
+export const ONNX_NAMES = {
+  /** [batch, window, features] in original units (the export, with the scaler folded in). */
+  input: 'input',
+  /** [batch, window, features] on the scaled (processed) scale. */
+  scaledInput: 'input_scaled',
+  /** [batch, horizon, targets] in original units. */
+  forecast: 'forecast',
+  /** [batch, horizon, targets] on the scaled scale, what flts's models return. */
+  scaledForecast: 'forecast_scaled',
+} as const;
+
+/** Affine scaling folded into the graph: scaled = (x - offset) / scale per feature, x = scaled * scale + offset per target. */
+export interface GraphScaling {
+  featureOffset: ArrayLike<number>;
+  featureScale: ArrayLike<number>;
+  targetOffset: ArrayLike<number>;
+  targetScale: ArrayLike<number>;
+}
+
+export interface RecurrentGraphOptions {
+  /** With scaling, the graph takes original units and returns both forecasts; without, it is scaled in and out. */
+  scaling?: GraphScaling;
+  /** ModelProto.metadata_props. */
+  metadata?: Record<string, string>;
+  producerVersion?: string;
+  docString?: string;
+}
+
+const text = (value: string): Uint8Array => new TextEncoder().encode(value);
+
+function floatTensor(name: string, dims: number[], values: ArrayLike<number>): OnnxTensor {
+  const data = Float32Array.from(values);
+  return { name, dims, data_type: FLOAT, raw_data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+function int64Tensor(name: string, values: number[]): OnnxTensor {
+  const data = BigInt64Array.from(values, (v) => BigInt(v));
+  return { name, dims: [values.length], data_type: INT64, raw_data: new Uint8Array(data.buffer) };
+}
+
+function floatSequence(name: string, dims: Array<number | string>): OnnxValueInfo {
+  return { name, type: { tensor_type: { elem_type: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } } };
+}
+
+/**
+ * ONNX gate blocks from flts's stacked layer weights (rows [input; state; bias], columns in Keras gate order,
+ * candidate columns doubled). ONNX wants W [gates * units, inputs], R [gates * units, units] and
+ * B [2 * gates * units] = [input bias; recurrent bias]; Keras has one bias, which goes to the input half.
+ * `blocks` lists, in ONNX gate order, the stacked matrix, its column block and the factor undoing the doubling.
+ */
+function gateTensors(layer: RecurrentLayerWeights, prefix: string, blocks: Array<{ matrix: Float32Array; block: number; factor: number }>): OnnxTensor[] {
+  const { inputs, units } = layer;
+  const gates = blocks.length;
+  const w = new Float32Array(gates * units * inputs);
+  const r = new Float32Array(gates * units * units);
+  const b = new Float32Array(2 * gates * units);
+  blocks.forEach(({ matrix, block, factor }, g) => {
+    const width = matrix.length / (inputs + units + 1);
+    for (let j = 0; j < units; j++) {
+      const column = block * units + j;
+      const row = g * units + j;
+      for (let k = 0; k < inputs; k++) w[row * inputs + k] = matrix[k * width + column] * factor;
+      for (let k = 0; k < units; k++) r[row * units + k] = matrix[(inputs + k) * width + column] * factor;
+      b[row] = matrix[(inputs + units) * width + column] * factor;
+    }
+  });
+  return [floatTensor(`${prefix}_W`, [1, gates * units, inputs], w), floatTensor(`${prefix}_R`, [1, gates * units, units], r), floatTensor(`${prefix}_B`, [1, 2 * gates * units], b)];
+}
+
+/**
+ * ONNX LSTM gates are i, o, f, c; Keras's are i, f, c, o. ONNX GRU gates are z, r, h like Keras's, and
+ * tfjs's GRU applies the reset gate to the state before its recurrent multiply, which is ONNX's default
+ * (linear_before_reset = 0); the Keras reset_after variant (linear_before_reset = 1) is never extracted.
+ */
+function layerTensors(layer: RecurrentLayerWeights, prefix: string): OnnxTensor[] {
+  if (layer.kind === 'LSTM') {
+    const block = (kerasGate: number) => ({ matrix: layer.gates, block: kerasGate, factor: kerasGate === 2 ? 0.5 : 1 });
+    return gateTensors(layer, prefix, [block(0), block(3), block(1), block(2)]);
+  }
+  const candidate = layer.candidate as Float32Array;
+  return gateTensors(layer, prefix, [
+    { matrix: layer.gates, block: 0, factor: 1 },
+    { matrix: layer.gates, block: 1, factor: 1 },
+    { matrix: candidate, block: 0, factor: 0.5 },
+  ]);
+}
+
+function recurrentAttributes(layer: RecurrentLayerWeights): OnnxAttribute[] {
+  const attributes: OnnxAttribute[] = [{ name: 'hidden_size', type: ATTRIBUTE.INT, i: layer.units }];
+  const gate = layer.hardGates ? 'HardSigmoid' : 'Sigmoid';
+  const activations = layer.kind === 'LSTM' ? [gate, 'Tanh', 'Tanh'] : [gate, 'Tanh'];
+  attributes.push({ name: 'activations', type: ATTRIBUTE.STRINGS, strings: activations.map(text) });
+  if (layer.hardGates) {
+    // tfjs's hardSigmoid is clip(0.2 z + 0.5, 0, 1), ONNX's HardSigmoid with alpha 0.2, beta 0.5.
+    attributes.push({ name: 'activation_alpha', type: ATTRIBUTE.FLOATS, floats: [0.2] }, { name: 'activation_beta', type: ATTRIBUTE.FLOATS, floats: [0.5] });
+  }
+  if (layer.kind === 'GRU') attributes.push({ name: 'linear_before_reset', type: ATTRIBUTE.INT, i: 0 });
+  return attributes;
+}
+
+/**
+ * A stacked LSTM/GRU network with its dense head as a standard ONNX graph: the input transposed to
+ * [time, batch, features], one ONNX LSTM/GRU node per layer (a layer's full sequence feeds the next, the last
+ * layer's final state the head), Gemm for the dense layer, and the output reshaped to [batch, horizon, targets].
+ * With `scaling`, Sub/Div scale the input and Mul/Add give the forecast in original units as well.
+ */
+export function buildRecurrentGraph(weights: RecurrentNetworkWeights, window: WindowSpec, options: RecurrentGraphOptions = {}): OnnxModel {
+  const nodes: OnnxNode[] = [];
+  const initializers: OnnxTensor[] = [];
+  const node = (op: string, input: string[], output: string, attribute?: OnnxAttribute[]): string => {
+    nodes.push({ name: `${output}_${op}`, op_type: op, input, output: [output], ...(attribute ? { attribute } : {}) });
+    return output;
+  };
+  const features = window.features.length;
+  const targets = window.targets.length;
+  const { scaling } = options;
+  let values: string = scaling ? ONNX_NAMES.input : ONNX_NAMES.scaledInput;
+  if (scaling) {
+    initializers.push(floatTensor('feature_offset', [features], scaling.featureOffset), floatTensor('feature_scale', [features], scaling.featureScale));
+    values = node('Div', [node('Sub', [values, 'feature_offset'], 'centred'), 'feature_scale'], 'scaled');
+  }
+  values = node('Transpose', [values], 'time_major', [{ name: 'perm', type: ATTRIBUTE.INTS, ints: [1, 0, 2] }]);
+  initializers.push(int64Tensor('axis_0', [0]));
+  if (weights.layers.length > 1) initializers.push(int64Tensor('axis_1', [1]));
+  weights.layers.forEach((layer, index) => {
+    const prefix = `layer${index}`;
+    initializers.push(...layerTensors(layer, prefix));
+    const last = index === weights.layers.length - 1;
+    const outputs = [`${prefix}_Y`, `${prefix}_Y_h`, ...(layer.kind === 'LSTM' ? [`${prefix}_Y_c`] : [])];
+    nodes.push({ name: `${prefix}_${layer.kind}`, op_type: layer.kind, input: [values, `${prefix}_W`, `${prefix}_R`, `${prefix}_B`], output: outputs, attribute: recurrentAttributes(layer) });
+    // Y is [time, directions, batch, units], Y_h [directions, batch, units]; one direction is squeezed out.
+    values = last ? node('Squeeze', [`${prefix}_Y_h`, 'axis_0'], 'state') : node('Squeeze', [`${prefix}_Y`, 'axis_1'], `${prefix}_sequence`);
+  });
+  const units = weights.layers[weights.layers.length - 1].units;
+  initializers.push(
+    floatTensor('dense_kernel', [units, weights.outputs], weights.dense.subarray(0, units * weights.outputs)),
+    floatTensor('dense_bias', [weights.outputs], weights.dense.subarray(units * weights.outputs)),
+    int64Tensor('forecast_shape', [-1, window.outputSeqLen, targets]),
+  );
+  const dense = node('Gemm', [values, 'dense_kernel', 'dense_bias'], 'dense');
+  node('Reshape', [dense, 'forecast_shape'], ONNX_NAMES.scaledForecast);
+  const graphOutputs = [floatSequence(ONNX_NAMES.scaledForecast, ['batch', window.outputSeqLen, targets])];
+  if (scaling) {
+    initializers.push(floatTensor('target_scale', [targets], scaling.targetScale), floatTensor('target_offset', [targets], scaling.targetOffset));
+    node('Add', [node('Mul', [ONNX_NAMES.scaledForecast, 'target_scale'], 'forecast_rescaled'), 'target_offset'], ONNX_NAMES.forecast);
+    graphOutputs.unshift(floatSequence(ONNX_NAMES.forecast, ['batch', window.outputSeqLen, targets]));
+  }
+  return {
+    ir_version: ONNX_IR_VERSION,
+    opset_import: [{ domain: '', version: ONNX_OPSET }],
+    producer_name: 'flts',
+    producer_version: options.producerVersion ?? '',
+    ...(options.docString ? { doc_string: options.docString } : {}),
+    graph: {
+      name: `flts_${weights.layers.map((l) => l.kind.toLowerCase()).join('_')}`,
+      node: nodes,
+      initializer: initializers,
+      input: [floatSequence(scaling ? ONNX_NAMES.input : ONNX_NAMES.scaledInput, ['batch', window.inputSeqLen, features])],
+      output: graphOutputs,
+    },
+    metadata_props: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
+  };
+}

@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Settings } from '../src/core/config/settings.js';
+import { columnAffine, type ScalerParams } from '../src/core/data/scaler.js';
+import { exportRun } from '../src/core/onnx/export-run.js';
+import { decodeOnnxModel } from '../src/core/onnx/onnx-proto.js';
+import { runPreprocess } from '../src/core/preprocess/run-preprocess.js';
+import { loadRunForServing } from '../src/core/registry/load-run.js';
+import type { RunRecord } from '../src/core/registry/run-record.js';
+import type { ObjectStore } from '../src/core/storage/object-store.js';
+import { trainModels } from '../src/core/train/train-models.js';
+import { createRandom } from '../src/core/train/seeded-random.js';
+import { createSliceHome } from './helpers/poblesec-slice.js';
+import { runCli } from './helpers/run-cli.js';
+
+/** Largest |a - b| relative to the largest |b| (the forecast's own scale). */
+function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let worst = 0;
+  let size = 0;
+  for (let i = 0; i < expected.length; i++) {
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+    size = Math.max(size, Math.abs(expected[i]));
+  }
+  return worst / size;
+}
+
+describe('flts export --format onnx', () => {
+  let store: ObjectStore;
+  let settings: Settings;
+  let home: string;
+  let remove: (() => void) | undefined;
+  let runs: RunRecord[];
+
+  beforeAll(async () => {
+    ({ store, settings, home, remove } = createSliceHome('flts-export-', { 'training.models': ['LSTM', 'GRU', 'NAIVE'], 'training.numLayers': 2 }));
+    await runPreprocess(settings, { store });
+    runs = (await trainModels({ models: ['LSTM', 'GRU', 'NAIVE'] }, settings, { store })).runs;
+  }, 120_000);
+
+  afterAll(() => remove?.());
+
+  for (const kind of ['LSTM', 'GRU']) {
+    it(`${kind}: onnxruntime-node runs the export to the run's own forecasts (relative error <= 1e-5), in original and scaled units`, async () => {
+      const run = runs.find((r) => r.model_type === kind)!;
+      const exported = await exportRun(store, settings, run.run_id);
+      const { model, scaler } = await loadRunForServing(store, settings, run.run_id);
+      const session = await ort.InferenceSession.create(exported.bytes);
+      try {
+        const { features, targets, inputSeqLen, outputSeqLen } = run.window;
+        const size = 9;
+        const random = createRandom(4);
+        const scaled = Float32Array.from({ length: size * inputSeqLen * features.length }, () => 3 * random() - 1.5);
+        const f = columnAffine(scaler, features);
+        const t = columnAffine(scaler, targets);
+        const raw = Float32Array.from(scaled, (v, i) => v * f.scale[i % features.length] + f.offset[i % features.length]);
+        const outputs = await session.run({ input: new ort.Tensor('float32', raw, [size, inputSeqLen, features.length]) });
+        const expected = await model.predict({ windows: scaled, size, forecastTimes: new Float64Array(size * outputSeqLen) });
+        expect(outputs.forecast.dims).toEqual([size, outputSeqLen, targets.length]);
+        expect(relativeError(outputs.forecast_scaled.data as Float32Array, expected)).toBeLessThanOrEqual(1e-5);
+        const unscaled = Float64Array.from(expected, (v, i) => v * t.scale[i % targets.length] + t.offset[i % targets.length]);
+        expect(relativeError(outputs.forecast.data as Float32Array, unscaled)).toBeLessThanOrEqual(1e-5);
+      } finally {
+        model.dispose();
+        await session.release();
+      }
+    });
+  }
+
+  it('writes the file from the CLI with the run, window, features, targets and scaler in the metadata', async () => {
+    const run = runs.find((r) => r.model_type === 'GRU')!;
+    const out = path.join(home, 'gru.onnx');
+    const result = await runCli(['export', '--run', run.run_id, '--format', 'onnx', '--out', out, '--home', home, '--json']);
+    expect(result.exitCode).toBe(0);
+    expect(result.json?.result).toMatchObject({ run_id: run.run_id, model_type: 'GRU', path: out, opset: 17, inputs: ['input'], outputs: ['forecast', 'forecast_scaled'] });
+    const model = decodeOnnxModel(readFileSync(out)) as { metadata_props: Array<{ key: string; value: string }>; graph: { node: Array<{ op_type: string }> } };
+    const metadata = Object.fromEntries(model.metadata_props.map((p) => [p.key, p.value]));
+    expect(metadata).toMatchObject({ run_id: run.run_id, config_hash: run.config_hash, model_type: 'GRU' });
+    expect(JSON.parse(metadata.features)).toEqual(run.window.features);
+    expect(JSON.parse(metadata.targets)).toEqual(run.window.targets);
+    expect(JSON.parse(metadata.window)).toEqual({ input_seq_len: run.window.inputSeqLen, output_seq_len: run.window.outputSeqLen });
+    expect((JSON.parse(metadata.scaler) as ScalerParams).columns).toEqual(expect.arrayContaining([...run.window.targets]));
+    expect(model.graph.node.filter((n) => n.op_type === 'GRU')).toHaveLength(2);
+  });
+
+  it('refuses a model type without a network with a coded 4xx-kind error', async () => {
+    const naive = runs.find((r) => r.model_type === 'NAIVE')!;
+    const result = await runCli(['export', '--run', naive.run_id, '--home', home, '--json']);
+    expect(result.exitCode).not.toBe(0);
+    expect(`${result.stdout}${result.stderr}`).toContain('FLTS_EXPORT_UNSUPPORTED');
+  });
+});
