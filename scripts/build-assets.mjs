@@ -2,7 +2,7 @@
 // serving engine) and its license.
 import { copyFileSync, mkdirSync } from 'node:fs';
 
-const copies = [['src/core/onnx/onnx.proto', 'dist/core/onnx/onnx.proto'], ['src/core/onnx/LICENSE-onnx', 'dist/core/onnx/LICENSE-onnx']];
+const copies = [['src/core/models/onnx/onnx.proto', 'dist/core/models/onnx/onnx.proto'], ['src/core/models/onnx/LICENSE-onnx', 'dist/core/models/onnx/LICENSE-onnx']];
 for (const [from, to] of copies) {
   mkdirSync(new URL(`../${to}/..`, import.meta.url), { recursive: true });
   copyFileSync(new URL(`../${from}`, import.meta.url), new URL(`../${to}`, import.meta.url));

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { EXPORT_FORMATS, exportRun } from '../core/onnx/export-run.js';
+import { EXPORT_FORMATS, exportRun } from '../core/registry/export-run.js';
 import { createObjectStore } from '../core/storage/index.js';
 
 export interface ExportCommandResult {

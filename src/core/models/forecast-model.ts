@@ -30,6 +30,10 @@ export interface ForecastModel {
   readonly window: WindowSpec;
   /** How many `predict` calls may usefully run at once (a model on its own thread queues them); default 1. */
   readonly concurrentPasses?: number;
+  /** What computes the forward passes (`onnx`, `wasm`; undefined for models without a network). */
+  readonly engine?: string;
+  /** Why the configured engine was not the one used (auto fell back), for health output. */
+  readonly engineNote?: string;
   predict(batch: PredictBatch): Promise<Float32Array>;
   dispose(): void;
 }

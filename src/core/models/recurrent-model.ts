@@ -50,6 +50,8 @@ export interface RecurrentPasses {
   run(batch: PredictBatch): Promise<Float32Array> | Float32Array;
   release(): void;
   concurrentPasses?: number;
+  engine?: string;
+  engineNote?: string;
 }
 
 /**
@@ -62,6 +64,8 @@ export function recurrentForecastModel(kind: RecurrentKind, window: WindowSpec, 
     modelType: kind,
     window,
     concurrentPasses: passes.concurrentPasses,
+    engine: passes.engine,
+    engineNote: passes.engineNote,
     async predict(batch) {
       if (disposed) throw new FltsError('FLTS_MODEL_NOT_FITTED', `The ${kind} model was disposed.`);
       assertBatchShape(batch, window);

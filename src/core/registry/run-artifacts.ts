@@ -4,6 +4,7 @@ import { FltsError } from '../errors.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { createNaiveModel } from '../models/naive-model.js';
 import { loadProphetModel, type ProphetArtifact } from '../models/prophet-model.js';
+import { createInlineServingModel, type ServeEngineChoice, type ServingForwardOptions } from '../models/inference-thread/serving-forward.js';
 import { createThreadedRecurrentModel } from '../models/inference-thread/threaded-recurrent-model.js';
 import { createRecurrentInferenceModel } from '../models/recurrent-inference.js';
 import { extractRecurrentWeights } from '../models/recurrent-weights.js';
@@ -42,6 +43,9 @@ function missing(record: RunRecord, key: string): FltsError {
 export interface LoadRunModelOptions {
   /** LSTM/GRU forward passes on a worker thread of their own (serving), instead of the calling thread. */
   inferenceThread?: boolean;
+  /** The LSTM/GRU forward pass's engine (default wasm: flts's own loop on the tfjs backend). */
+  engine?: ServeEngineChoice;
+  engineOptions?: ServingForwardOptions;
 }
 
 /** The fitted tfjs network of an LSTM/GRU run, read from its artifacts on the configured backend. */
@@ -61,10 +65,12 @@ export async function loadRunModel(store: ObjectStore, settings: Settings, recor
     case 'LSTM':
     case 'GRU': {
       const network = await loadRunNetwork(store, settings, record);
-      const weights = options.inferenceThread ? extractRecurrentWeights(network) : undefined;
+      const engine = options.engine ?? 'wasm';
+      const weights = options.inferenceThread || engine !== 'wasm' ? extractRecurrentWeights(network) : undefined;
       if (!weights) return createRecurrentInferenceModel(record.model_type, window, network);
       network.dispose();
-      return createThreadedRecurrentModel(record.model_type, window, weights, settings.training.backend);
+      if (!options.inferenceThread) return createInlineServingModel(record.model_type, window, weights, engine, options.engineOptions);
+      return createThreadedRecurrentModel(record.model_type, window, weights, settings.training.backend, { engine, engineOptions: options.engineOptions });
     }
     case 'PROPHET': {
       const key = runKey(record.run_id, MODEL_ARTIFACT_FILES.PROPHET);

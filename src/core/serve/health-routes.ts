@@ -12,6 +12,8 @@ export function registerHealthRoutes(context: ServeContext): void {
       model_type: status.current?.modelType ?? null,
       config_hash: status.current?.configHash ?? null,
       loaded_at: status.current?.loadedAt ?? null,
+      engine: status.current?.engine ?? null,
+      engine_note: status.current?.engineNote ?? null,
       degraded: status.degraded !== undefined,
       degraded_reason: status.degraded?.reason ?? null,
       pinned_run_id: status.pinnedRunId ?? null,

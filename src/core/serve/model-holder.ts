@@ -30,7 +30,7 @@ export interface DegradedState {
 
 export interface ModelHolderStatus {
   ready: boolean;
-  current?: { runId: string; modelType: string; configHash: string; loadedAt: string };
+  current?: { runId: string; modelType: string; configHash: string; loadedAt: string; engine?: string; engineNote?: string };
   degraded?: DegradedState;
   /** Milliseconds from `start()` to the first warm model, null until then. */
   startupReadyMs: number | null;
@@ -112,7 +112,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
     options.metrics?.setModel(next.run);
     lastFailure = undefined;
     clearDegraded();
-    logger.info({ runId, modelType: next.run.modelType, configHash: next.run.configHash, previousRunId: previous?.run.runId }, 'serve_model_loaded');
+    logger.info({ runId, modelType: next.run.modelType, configHash: next.run.configHash, engine: next.model.engine, engineNote: next.model.engineNote, previousRunId: previous?.run.runId }, 'serve_model_loaded');
     options.onEvent?.({ type: 'serve.model_loaded', runId, modelType: next.run.modelType, configHash: next.run.configHash, previousRunId: previous?.run.runId });
     return next;
   }
@@ -216,7 +216,14 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
     status() {
       return {
         ready: served !== undefined,
-        current: served && { runId: served.run.runId, modelType: served.run.modelType, configHash: served.run.configHash, loadedAt: served.loadedAt },
+        current: served && {
+          runId: served.run.runId,
+          modelType: served.run.modelType,
+          configHash: served.run.configHash,
+          loadedAt: served.loadedAt,
+          engine: served.model.engine,
+          engineNote: served.model.engineNote,
+        },
         degraded,
         startupReadyMs,
         pinnedRunId: options.pinnedRunId,

@@ -12,7 +12,7 @@ import type { ModelSource } from './model-source.js';
 export function createRegistryModelSource(store: ObjectStore, settings: Settings): ModelSource {
   return {
     async loadRun(runId) {
-      const { run, model, scaler } = await loadRunForServing(store, settings, runId, { inferenceThread: settings.serve.inferenceThread });
+      const { run, model, scaler } = await loadRunForServing(store, settings, runId, { inferenceThread: settings.serve.inferenceThread, engine: settings.serve.engine });
       return { run: { runId: run.run_id, modelType: run.model_type, configHash: run.config_hash }, model, scaler };
     },
     async readPointer() {

@@ -11,6 +11,7 @@ export const SERVE_SPECS: readonly SettingSpec[] = [
   { path: 'serve.batchMaxSize', type: 'integer', default: 64, min: 1, max: 4096, env: ['FLTS_SERVE_BATCH_MAX_SIZE'], description: 'Most windows run in one forward pass.' },
   { path: 'serve.batchMaxWaitMs', type: 'number', default: 0, min: 0, max: 1000, env: ['FLTS_SERVE_BATCH_MAX_WAIT_MS'], description: 'How long a lone request waits for others to batch with (0 = only those already received).' },
   { path: 'serve.inferenceThread', type: 'boolean', default: true, env: ['FLTS_SERVE_INFERENCE_THREAD'], description: 'Run LSTM/GRU forward passes on a worker thread, so HTTP handling never waits behind a batch.' },
+  { path: 'serve.engine', type: 'string', default: 'auto', choices: ['auto', 'onnx', 'wasm'], envCase: 'lower', env: ['FLTS_SERVE_ENGINE'], description: 'LSTM/GRU forward passes on ONNX Runtime (onnx) or flts\'s own recurrent loop on the tfjs backend (wasm); auto = onnx, else wasm when ONNX Runtime cannot load.' },
   { path: 'serve.bodyLimitBytes', type: 'integer', default: 8388608, min: 1024, env: ['FLTS_SERVE_BODY_LIMIT_BYTES'], description: 'Largest accepted request body; larger ones get HTTP 413.' },
   { path: 'serve.requestTimeoutMs', type: 'integer', default: 30000, min: 100, max: 3600000, env: ['FLTS_SERVE_REQUEST_TIMEOUT_MS'], description: 'Longest time to receive a whole request, and longest silence on a connection while a request is handled; the connection is closed beyond it.' },
   { path: 'serve.headersTimeoutMs', type: 'integer', default: 10000, min: 100, max: 3600000, env: ['FLTS_SERVE_HEADERS_TIMEOUT_MS'], description: 'Longest time to receive the request headers (at most the request timeout).' },
@@ -36,6 +37,7 @@ export interface ServeSettings {
   batchMaxSize: number;
   batchMaxWaitMs: number;
   inferenceThread: boolean;
+  engine: 'auto' | 'onnx' | 'wasm';
   bodyLimitBytes: number;
   requestTimeoutMs: number;
   headersTimeoutMs: number;

@@ -1,23 +1,29 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { FltsError } from '../../errors.js';
 import { selectBackend } from '../../tf/backend.js';
-import { createRecurrentForward, type RecurrentForward } from '../recurrent-forward.js';
 import type { InferenceReply, InferenceRequest, InferenceThreadInit } from './messages.js';
+import { openServingForward, type ServingForward } from './serving-forward.js';
 
-/** Every request already queued, up to `maxWindows` windows (the first is always taken). */
-function drain(init: InferenceThreadInit, first: InferenceRequest): { requests: InferenceRequest[]; size: number } {
-  const requests = [first];
-  let size = first.size;
-  while (size < init.maxWindows) {
-    const next = receiveMessageOnPort(init.requests);
-    if (!next) break;
-    const request = next.message as InferenceRequest;
+type Reply = (message: InferenceReply, transfer?: ArrayBuffer[]) => void;
+
+/** The requests that arrived as events, then every one still queued on the port, up to `maxWindows` windows (at least one). */
+function takeBatch(init: InferenceThreadInit, waiting: InferenceRequest[]): { requests: InferenceRequest[]; size: number } {
+  const requests: InferenceRequest[] = [];
+  let size = 0;
+  const take = (request: InferenceRequest): void => {
     requests.push(request);
     size += request.size;
+  };
+  while (waiting.length > 0 && (requests.length === 0 || size + waiting[0].size <= init.maxWindows)) take(waiting.shift() as InferenceRequest);
+  while (waiting.length === 0 && size < init.maxWindows) {
+    const next = receiveMessageOnPort(init.requests);
+    if (!next) break;
+    take(next.message as InferenceRequest);
   }
   return { requests, size };
 }
 
-function runMerged(forward: RecurrentForward, init: InferenceThreadInit, requests: InferenceRequest[], size: number, reply: (message: InferenceReply, transfer?: ArrayBuffer[]) => void): void {
+async function runMerged(forward: ServingForward, requests: InferenceRequest[], size: number, reply: Reply): Promise<void> {
   let windows = requests[0].windows;
   if (requests.length > 1) {
     windows = new Float32Array(requests.reduce((total, request) => total + request.windows.length, 0));
@@ -28,7 +34,7 @@ function runMerged(forward: RecurrentForward, init: InferenceThreadInit, request
     }
   }
   try {
-    const output = forward.run(windows, size, init.steps);
+    const output = await forward.run(windows, size);
     const perWindow = output.length / size;
     let offset = 0;
     for (const request of requests) {
@@ -42,28 +48,36 @@ function runMerged(forward: RecurrentForward, init: InferenceThreadInit, request
 }
 
 /**
- * Runs forward passes for the serving thread, so a batch never holds the HTTP event loop. Passes queue up
- * while one runs; the next pass takes all of them at once, so the thread never idles while work waits and
- * batches grow with the load.
+ * Runs forward passes for the serving thread, so a batch never holds the HTTP event loop (ONNX Runtime runs
+ * a pass synchronously on the thread that calls it). Passes queue up while one runs; the next pass takes all
+ * of them at once, so the thread never idles while work waits and batches grow with the load.
  */
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) return;
-  const reply = (message: InferenceReply, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+  const reply: Reply = (message, transfer = []) => port.postMessage(message, transfer);
   const init = workerData as InferenceThreadInit;
-  let forward: RecurrentForward;
+  let forward: ServingForward;
   try {
-    const backend = await selectBackend(init.backend);
-    forward = createRecurrentForward(init.weights);
-    reply({ type: 'ready', backend: backend.name });
+    forward = await openServingForward(init.weights, init.window, init.engine, init.engineOptions, () => selectBackend(init.backend));
+    reply({ type: 'ready', engine: forward.engine, fallbackReason: forward.fallbackReason });
   } catch (error) {
-    reply({ type: 'init-failed', message: (error as Error).message });
+    reply({ type: 'init-failed', message: (error as Error).message, code: error instanceof FltsError ? error.code : undefined });
     return;
   }
-  init.requests.on('message', (first: InferenceRequest) => {
-    const { requests, size } = drain(init, first);
-    runMerged(forward, init, requests, size, reply);
+  const waiting: InferenceRequest[] = [];
+  let running = false;
+  const pump = async (): Promise<void> => {
+    running = true;
+    while (waiting.length > 0) {
+      const { requests, size } = takeBatch(init, waiting);
+      await runMerged(forward, requests, size, reply);
+    }
+    running = false;
+  };
+  init.requests.on('message', (request: InferenceRequest) => {
+    waiting.push(request);
+    if (!running) void pump();
   });
 }
-
 void main();

@@ -1,12 +1,16 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { BackendChoice } from '../../tf/backend.js';
+import type { WindowSpec } from '../forecast-model.js';
 import type { RecurrentNetworkWeights } from '../recurrent-weights.js';
+import type { ServeEngine, ServeEngineChoice, ServingForwardOptions } from './serving-forward.js';
 
 export interface InferenceThreadInit {
   weights: RecurrentNetworkWeights;
+  window: WindowSpec;
+  engine: ServeEngineChoice;
+  engineOptions: ServingForwardOptions;
+  /** The tfjs backend of the wasm engine. */
   backend: BackendChoice;
-  /** Time steps per window. */
-  steps: number;
   /** Requests arrive here; the thread drains every queued one before a pass, so waiting requests share it. */
   requests: MessagePort;
   /** Most windows merged into one forward pass. */
@@ -21,7 +25,7 @@ export interface InferenceRequest {
 }
 
 export type InferenceReply =
-  | { type: 'ready'; backend: string }
-  | { type: 'init-failed'; message: string }
+  | { type: 'ready'; engine: ServeEngine; fallbackReason?: string }
+  | { type: 'init-failed'; message: string; code?: string }
   | { type: 'result'; id: number; predictions: Float32Array }
   | { type: 'error'; id: number; message: string };

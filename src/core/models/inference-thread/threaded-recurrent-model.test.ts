@@ -56,6 +56,47 @@ describe('core > models > inference-thread', () => {
     });
   }
 
+  for (const kind of ['LSTM', 'GRU'] as RecurrentKind[]) {
+    it(`${kind}: on the ONNX Runtime engine the thread predicts the wasm forward pass's numbers (relative error <= 1e-5)`, async () => {
+      const network = buildRecurrentNetwork(kind, WINDOW, { hiddenSize: 12, numLayers: 2 }, 23);
+      const threaded = await createThreadedRecurrentModel(kind, WINDOW, extractRecurrentWeights(network)!, 'wasm', { engine: 'onnx' });
+      const inline = createRecurrentInferenceModel(kind, WINDOW, network);
+      try {
+        expect([threaded.engine, threaded.engineNote]).toEqual(['onnx', undefined]);
+        const batches = [batch(1, 4), batch(64, 5), batch(9, 6)];
+        const fromThread = await Promise.all(batches.map((b) => threaded.predict(b)));
+        for (const [k, b] of batches.entries()) {
+          const expected = await inline.predict(b);
+          const scale = Math.max(...expected.map(Math.abs));
+          const worst = Math.max(...fromThread[k].map((v, i) => Math.abs(v - expected[i])));
+          expect(fromThread[k].length).toBe(expected.length);
+          expect(worst / scale).toBeLessThanOrEqual(1e-5);
+        }
+      } finally {
+        threaded.dispose();
+        inline.dispose();
+      }
+    });
+  }
+
+  it('auto falls back to the wasm engine, and says why, when ONNX Runtime cannot be loaded; onnx refuses to start', async () => {
+    const network = buildRecurrentNetwork('GRU', WINDOW, { hiddenSize: 6, numLayers: 1 }, 8);
+    const weights = extractRecurrentWeights(network)!;
+    const engineOptions = { onnxRuntimeModule: 'onnxruntime-node-not-installed' };
+    const fallback = await createThreadedRecurrentModel('GRU', WINDOW, weights, 'wasm', { engine: 'auto', engineOptions });
+    const inline = createRecurrentInferenceModel('GRU', WINDOW, network);
+    try {
+      expect(fallback.engine).toBe('wasm');
+      expect(fallback.engineNote).toMatch(/ONNX Runtime is not available.*onnxruntime-node-not-installed/);
+      const b = batch(5, 11);
+      expect(Array.from(await fallback.predict(b))).toEqual(Array.from(await inline.predict(b)));
+    } finally {
+      fallback.dispose();
+      inline.dispose();
+    }
+    await expect(createThreadedRecurrentModel('GRU', WINDOW, weights, 'wasm', { engine: 'onnx', engineOptions })).rejects.toMatchObject({ code: 'FLTS_SERVE_ENGINE_UNAVAILABLE' });
+  });
+
   it('rejects bad shapes with FLTS_REQUEST_INVALID and any prediction after dispose', async () => {
     const network = buildRecurrentNetwork('LSTM', WINDOW, { hiddenSize: 4, numLayers: 1 }, 3);
     const model = await createThreadedRecurrentModel('LSTM', WINDOW, extractRecurrentWeights(network)!, 'wasm');

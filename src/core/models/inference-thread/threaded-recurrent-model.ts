@@ -6,6 +6,7 @@ import type { ForecastModel, WindowSpec } from '../forecast-model.js';
 import { recurrentForecastModel, type RecurrentKind } from '../recurrent-model.js';
 import type { RecurrentNetworkWeights } from '../recurrent-weights.js';
 import type { InferenceReply, InferenceRequest, InferenceThreadInit } from './messages.js';
+import { fallbackNote, type ServeEngine, type ServeEngineChoice, type ServingForwardOptions } from './serving-forward.js';
 
 interface Pending {
   resolve: (predictions: Float32Array) => void;
@@ -19,12 +20,21 @@ function workerScript(): URL {
   return script;
 }
 
+export interface ThreadedModelOptions {
+  /** The forward pass's engine (default wasm: flts's own loop on `backend`). */
+  engine?: ServeEngineChoice;
+  engineOptions?: ServingForwardOptions;
+  /** Most windows merged into one pass. */
+  maxWindows?: number;
+}
+
 /**
  * An LSTM/GRU model whose forward passes run on a worker thread of their own, so the thread that parses
  * requests and answers HTTP keeps going while a batch is computed (the two use both cores). A thread that
  * dies fails the passes it had and is started again once; the model stays usable.
  */
-export async function createThreadedRecurrentModel(kind: RecurrentKind, window: WindowSpec, weights: RecurrentNetworkWeights, backend: BackendChoice, maxWindows = 256): Promise<ForecastModel> {
+export async function createThreadedRecurrentModel(kind: RecurrentKind, window: WindowSpec, weights: RecurrentNetworkWeights, backend: BackendChoice, options: ThreadedModelOptions = {}): Promise<ForecastModel> {
+  const { engine: engineChoice = 'wasm', engineOptions = {}, maxWindows = 256 } = options;
   const script = workerScript();
   const pending = new Map<number, Pending>();
   let nextId = 0;
@@ -32,6 +42,8 @@ export async function createThreadedRecurrentModel(kind: RecurrentKind, window: 
   let worker!: Worker;
   let requests!: MessagePort;
   let failure: FltsError | undefined;
+  let engine: ServeEngine | undefined;
+  let engineNote: string | undefined;
 
   function failAll(error: FltsError): void {
     for (const waiting of pending.values()) waiting.reject(error);
@@ -40,7 +52,7 @@ export async function createThreadedRecurrentModel(kind: RecurrentKind, window: 
 
   function start(): Promise<void> {
     const channel = new MessageChannel();
-    const init: InferenceThreadInit = { weights, backend, steps: window.inputSeqLen, requests: channel.port2, maxWindows };
+    const init: InferenceThreadInit = { weights, window, engine: engineChoice, engineOptions, backend, requests: channel.port2, maxWindows };
     const thread = new Worker(script, { workerData: init, transferList: [channel.port2] });
     worker = thread;
     requests = channel.port1;
@@ -49,11 +61,16 @@ export async function createThreadedRecurrentModel(kind: RecurrentKind, window: 
       thread.on('message', (reply: InferenceReply) => {
         if (reply.type === 'ready') {
           ready = true;
+          engine = reply.engine;
+          engineNote = fallbackNote(reply);
           failure = undefined;
           thread.unref();
           return resolve();
         }
-        if (reply.type === 'init-failed') return reject(new FltsError('FLTS_SERVE_INFERENCE_FAILED', `The inference thread could not start: ${reply.message}`));
+        if (reply.type === 'init-failed') {
+          const code = reply.code === 'FLTS_SERVE_ENGINE_UNAVAILABLE' ? reply.code : 'FLTS_SERVE_INFERENCE_FAILED';
+          return reject(new FltsError(code, `The inference thread could not start: ${reply.message}`));
+        }
         const waiting = pending.get(reply.id);
         pending.delete(reply.id);
         if (pending.size === 0) thread.unref();
@@ -88,6 +105,8 @@ export async function createThreadedRecurrentModel(kind: RecurrentKind, window: 
   return recurrentForecastModel(kind, window, {
     // The thread merges queued passes, so the batcher may hand over the next batch while one runs.
     concurrentPasses: 2,
+    engine,
+    engineNote,
     run(batch) {
       if (failure) return Promise.reject(failure);
       const id = nextId++;

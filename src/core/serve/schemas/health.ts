@@ -3,6 +3,9 @@ const modelFields = {
   model_type: { type: ['string', 'null'] },
   config_hash: { type: ['string', 'null'] },
   loaded_at: { type: ['string', 'null'] },
+  /** onnx (ONNX Runtime) or wasm (flts's recurrent loop); null for models without a network. */
+  engine: { type: ['string', 'null'] },
+  engine_note: { type: ['string', 'null'] },
   degraded: { type: 'boolean' },
   degraded_reason: { type: ['string', 'null'] },
   pinned_run_id: { type: ['string', 'null'] },

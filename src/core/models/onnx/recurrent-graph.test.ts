@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../tf/backend.js';
-import type { WindowSpec } from '../models/forecast-model.js';
-import { createRecurrentInferenceModel } from '../models/recurrent-inference.js';
-import { buildRecurrentNetwork, type RecurrentKind } from '../models/recurrent-model.js';
-import { extractRecurrentWeights } from '../models/recurrent-weights.js';
-import { createRandom } from '../train/seeded-random.js';
+import { selectBackend } from '../../tf/backend.js';
+import type { WindowSpec } from '../forecast-model.js';
+import { createRecurrentInferenceModel } from '../recurrent-inference.js';
+import { buildRecurrentNetwork, type RecurrentKind } from '../recurrent-model.js';
+import { extractRecurrentWeights } from '../recurrent-weights.js';
+import { createRandom } from '../../train/seeded-random.js';
 import { createOnnxForward } from './onnx-forward.js';
 import { decodeOnnxModel, encodeOnnxModel } from './onnx-proto.js';
 import { buildRecurrentGraph, ONNX_NAMES, ONNX_OPSET } from './recurrent-graph.js';

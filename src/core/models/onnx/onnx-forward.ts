@@ -1,7 +1,7 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { FltsError } from '../errors.js';
-import type { WindowSpec } from '../models/forecast-model.js';
-import type { RecurrentNetworkWeights } from '../models/recurrent-weights.js';
+import { FltsError } from '../../errors.js';
+import type { WindowSpec } from '../forecast-model.js';
+import type { RecurrentNetworkWeights } from '../recurrent-weights.js';
 import { encodeOnnxModel } from './onnx-proto.js';
 import { buildRecurrentGraph, ONNX_NAMES } from './recurrent-graph.js';
 

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import { FltsError } from '../errors.js';
-import { compiledWorkerScript } from '../worker-script.js';
+import { FltsError } from '../../errors.js';
+import { compiledWorkerScript } from '../../worker-script.js';
 
 /** The subset of onnx.proto's messages flts writes, with the schema's own (snake_case) field names. */
 export interface OnnxTensor {

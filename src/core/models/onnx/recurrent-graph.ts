@@ -1,5 +1,5 @@
-import type { WindowSpec } from '../models/forecast-model.js';
-import type { RecurrentLayerWeights, RecurrentNetworkWeights } from '../models/recurrent-weights.js';
+import type { WindowSpec } from '../forecast-model.js';
+import type { RecurrentLayerWeights, RecurrentNetworkWeights } from '../recurrent-weights.js';
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from './onnx-proto.js';
 
 /** ONNX IR version 8 with opset 17 (ONNX 1.12): read by every ONNX Runtime since 1.12, Triton and KServe. */

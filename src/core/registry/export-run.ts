@@ -2,13 +2,13 @@ import type { Settings } from '../config/settings.js';
 import { columnAffine, type ScalerParams } from '../data/scaler.js';
 import { FltsError } from '../errors.js';
 import { extractRecurrentWeights } from '../models/recurrent-weights.js';
-import { loadRunNetwork } from '../registry/run-artifacts.js';
-import { RUN_FILES } from '../registry/run-record.js';
-import { readRunRecord, runKey, runsBucket } from '../registry/run-store.js';
+import { loadRunNetwork } from './run-artifacts.js';
+import { RUN_FILES } from './run-record.js';
+import { readRunRecord, runKey, runsBucket } from './run-store.js';
 import { getJsonIfExists } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { encodeOnnxModel } from './onnx-proto.js';
-import { buildRecurrentGraph, ONNX_IR_VERSION, ONNX_NAMES, ONNX_OPSET } from './recurrent-graph.js';
+import { encodeOnnxModel } from '../models/onnx/onnx-proto.js';
+import { buildRecurrentGraph, ONNX_IR_VERSION, ONNX_NAMES, ONNX_OPSET } from '../models/onnx/recurrent-graph.js';
 
 export const EXPORT_FORMATS = ['onnx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

@@ -1,0 +1,70 @@
+import { FltsError } from '../../errors.js';
+import type { ForecastModel, WindowSpec } from '../forecast-model.js';
+import { createOnnxForward } from '../onnx/onnx-forward.js';
+import { createRecurrentForward } from '../recurrent-forward.js';
+import { recurrentForecastModel, type RecurrentKind } from '../recurrent-model.js';
+import type { RecurrentNetworkWeights } from '../recurrent-weights.js';
+
+export const SERVE_ENGINE_CHOICES = ['auto', 'onnx', 'wasm'] as const;
+export type ServeEngineChoice = (typeof SERVE_ENGINE_CHOICES)[number];
+/** onnx = ONNX Runtime; wasm = flts's own recurrent loop on the selected tfjs backend. */
+export type ServeEngine = Exclude<ServeEngineChoice, 'auto'>;
+
+export interface ServingForwardOptions {
+  /** ONNX Runtime's threads per pass. */
+  onnxThreads?: number;
+  /** Where ONNX Runtime is loaded from (tests name a missing module to see the fallback). */
+  onnxRuntimeModule?: string;
+}
+
+/** A forward pass on the chosen engine: scaled windows [size, steps, features] in, scaled forecasts out. */
+export interface ServingForward {
+  readonly engine: ServeEngine;
+  /** Why `auto` did not get ONNX Runtime, when it fell back. */
+  readonly fallbackReason?: string;
+  run(windows: Float32Array, size: number): Promise<Float32Array> | Float32Array;
+  dispose(): void;
+}
+
+/**
+ * The forward pass for serving on `choice`: ONNX Runtime, or flts's own loop (which needs the thread's tfjs
+ * backend selected first: `prepareWasm` does that, only when that engine is used). `auto` takes ONNX Runtime and falls back to the wasm loop only when ONNX Runtime
+ * cannot be loaded; `onnx` fails with FLTS_SERVE_ENGINE_UNAVAILABLE instead.
+ */
+export async function openServingForward(
+  weights: RecurrentNetworkWeights,
+  window: WindowSpec,
+  choice: ServeEngineChoice,
+  options: ServingForwardOptions = {},
+  prepareWasm: () => Promise<unknown> = async () => undefined,
+): Promise<ServingForward> {
+  let fallbackReason: string | undefined;
+  if (choice !== 'wasm') {
+    try {
+      const onnx = await createOnnxForward(weights, window, { threads: options.onnxThreads, runtimeModule: options.onnxRuntimeModule });
+      return { engine: 'onnx', run: (windows, size) => onnx.run(windows, size), dispose: () => void onnx.dispose() };
+    } catch (error) {
+      if (choice === 'onnx' || !(error instanceof FltsError) || error.code !== 'FLTS_SERVE_ENGINE_UNAVAILABLE') throw error;
+      fallbackReason = error.message;
+    }
+  }
+  await prepareWasm();
+  const forward = createRecurrentForward(weights);
+  return { engine: 'wasm', fallbackReason, run: (windows, size) => forward.run(windows, size, window.inputSeqLen), dispose: () => forward.dispose() };
+}
+
+/** Health text for a forward pass that `auto` moved off ONNX Runtime. */
+export function fallbackNote(forward: Pick<ServingForward, 'fallbackReason'>): string | undefined {
+  return forward.fallbackReason && `ONNX Runtime is not available, serving on the wasm engine: ${forward.fallbackReason}`;
+}
+
+/** An LSTM/GRU model whose passes run on the calling thread, on the chosen engine (the thread's tfjs backend is already selected). */
+export async function createInlineServingModel(kind: RecurrentKind, window: WindowSpec, weights: RecurrentNetworkWeights, choice: ServeEngineChoice, options: ServingForwardOptions = {}): Promise<ForecastModel> {
+  const forward = await openServingForward(weights, window, choice, options);
+  return recurrentForecastModel(kind, window, {
+    run: (batch) => forward.run(batch.windows, batch.size),
+    release: () => forward.dispose(),
+    engine: forward.engine,
+    engineNote: fallbackNote(forward),
+  });
+}

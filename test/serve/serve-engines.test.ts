@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Settings } from '../../src/core/config/settings.js';
+import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
+import type { RunRecord } from '../../src/core/registry/run-record.js';
+import { startInferenceService, type InferenceService } from '../../src/core/serve/start-inference-service.js';
+import type { ObjectStore } from '../../src/core/storage/object-store.js';
+import { trainModels } from '../../src/core/train/train-models.js';
+import { createSliceHome, writeRootPointer } from '../helpers/poblesec-slice.js';
+import { postJson } from './serve-fixtures.js';
+
+const BODY = '';
+
+describe('serve > LSTM/GRU on the ONNX Runtime and wasm engines', () => {
+  let store: ObjectStore;
+  let settings: Settings;
+  let remove: (() => void) | undefined;
+  let lstm: RunRecord;
+  let gru: RunRecord;
+  const services: InferenceService[] = [];
+
+  const start = async (engine: string): Promise<InferenceService> => {
+    const service = await startInferenceService({ ...settings, serve: { ...settings.serve, engine: engine as Settings['serve']['engine'] } }, { store });
+    services.push(service);
+    return service;
+  };
+
+  beforeAll(async () => {
+    ({ store, settings, remove } = createSliceHome('flts-serve-engines-', {
+      'data.sampleTestRows': 60,
+      'training.models': ['LSTM', 'GRU'],
+      'training.numLayers': 2,
+      'serve.port': 0,
+      'serve.pollIntervalMs': 0,
+      'serve.predictionLog.enabled': false,
+    }));
+    await runPreprocess(settings, { store });
+    [lstm, gru] = (await trainModels({ models: ['LSTM', 'GRU'] }, settings, { store })).runs;
+    await writeRootPointer(store, settings, lstm);
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const service of services) await service.close();
+    remove?.();
+  });
+
+  it('serves on ONNX Runtime by default, says so on /healthz, and forecasts what the wasm engine forecasts', async () => {
+    const onnx = await start('auto');
+    const wasm = await start('wasm');
+    const health = await (await fetch(`${onnx.url}/healthz`)).json();
+    expect(health).toMatchObject({ run_id: lstm.run_id, engine: 'onnx', engine_note: null });
+    expect(await (await fetch(`${wasm.url}/healthz`)).json()).toMatchObject({ run_id: lstm.run_id, engine: 'wasm' });
+    const [a, b] = await Promise.all([postJson(`${onnx.url}/predict`, BODY), postJson(`${wasm.url}/predict`, BODY)]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const down = (r: typeof a) => (r.json.predictions as Array<{ down: number }>).map((p) => p.down);
+    expect(down(a).length).toBeGreaterThan(0);
+    down(a).forEach((value, i) => expect(Math.abs(value - down(b)[i]) / Math.abs(down(b)[i])).toBeLessThan(1e-5));
+    await Promise.all([onnx.close(), wasm.close()]);
+  });
+
+  it('hot-reloads from LSTM to GRU on the ONNX engine under load without a failed request', async () => {
+    const service = await start('onnx');
+    let stop = false;
+    const statuses = new Map<number, number>();
+    const runsSeen = new Set<string>();
+    const client = async (): Promise<void> => {
+      while (!stop) {
+        const { status, json } = await postJson(`${service.url}/predict`, BODY);
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        if (status === 200) runsSeen.add(json.run_id);
+      }
+    };
+    const clients = Array.from({ length: 8 }, client);
+    // Let the load settle on the first model, then promote the second and keep the load on it for a while.
+    while ((statuses.get(200) ?? 0) < 50) await new Promise((resolve) => setImmediate(resolve));
+    await writeRootPointer(store, settings, gru);
+    expect(await service.holder.reloadFromPointer()).toEqual({ result: 'loaded', runId: gru.run_id });
+    const afterSwap = statuses.get(200) ?? 0;
+    while ((statuses.get(200) ?? 0) < afterSwap + 50) await new Promise((resolve) => setImmediate(resolve));
+    stop = true;
+    await Promise.all(clients);
+    expect([...statuses.keys()]).toEqual([200]);
+    expect(runsSeen).toEqual(new Set([lstm.run_id, gru.run_id]));
+    expect(await (await fetch(`${service.url}/healthz`)).json()).toMatchObject({ run_id: gru.run_id, model_type: 'GRU', engine: 'onnx' });
+  });
+});
