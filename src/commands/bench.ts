@@ -4,7 +4,7 @@ import { createBenchProgress } from '../cli/bench-progress.js';
 import { renderBenchTable } from '../cli/bench-table.js';
 import { FltsCommand } from '../cli/base-command.js';
 import type { BenchReport } from '../core/bench/bench-types.js';
-import { parseCompareFlag, parseCountList, parseDurationSeconds } from '../core/bench/parse-matrix.js';
+import { parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList } from '../core/bench/parse-matrix.js';
 import { runBench } from '../core/bench/run-bench.js';
 import { resolveDataFiles } from '../core/config/config-hash.js';
 
@@ -15,6 +15,7 @@ export default class Bench extends FltsCommand<BenchReport> {
   static override examples = [
     '<%= config.bin %> <%= command.id %> --replicas 1,2,4,8 --connections 16,64,256 --duration 30s',
     '<%= config.bin %> <%= command.id %> --run 3f2a9c1e --replicas 1 --connections 64 --duration 10s',
+    '<%= config.bin %> <%= command.id %> --engine onnx,wasm --replicas 1 --connections 64 --duration 20s',
     '<%= config.bin %> <%= command.id %> --target http://127.0.0.1:8000 --connections 64',
   ];
 
@@ -27,6 +28,7 @@ export default class Bench extends FltsCommand<BenchReport> {
     run: Flags.string({ description: 'Serve this run (default: the promoted run).' }),
     target: Flags.string({ description: 'Benchmark this running service instead of starting replicas.' }),
     'payload-rows': Flags.integer({ description: 'Raw rows per request body.', default: 16, min: 2 }),
+    engine: Flags.string({ description: 'Compare forward-pass engines in one run: onnx,wasm starts each replica group once per engine (FLTS_SERVE_ENGINE).', exclusive: ['compare'] }),
     compare: Flags.string({ description: 'Compare configurations in one run: NAME=value1,value2 starts each replica group once per value of that environment variable (e.g. FLTS_SERVE_PREDICTION_LOG_DURABILITY=buffered,sync).' }),
     out: Flags.string({ description: 'Output directory (default bench-results/<timestamp>/).' }),
   };
@@ -51,7 +53,7 @@ export default class Bench extends FltsCommand<BenchReport> {
           target: flags.target,
           payloadFile: resolveDataFiles(settings.data).testPath,
           payloadRows: flags['payload-rows'],
-          variants: flags.compare ? parseCompareFlag(flags.compare) : undefined,
+          variants: flags.engine ? parseEngineList(flags.engine) : flags.compare ? parseCompareFlag(flags.compare) : undefined,
           server: { exec: path.join(this.config.root, 'bin', 'run.js'), args: serveArgs },
           outDir: flags.out ?? path.join('bench-results', new Date().toISOString().replace(/[:.]/g, '-')),
         },

@@ -43,31 +43,42 @@ describe.skipIf(!hasData)('commands > bench', () => {
   }, 180_000);
   afterAll(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
-  it('starts a replica, measures the baseline and /predict, and writes csv, md, json and svg', async () => {
+  it('starts a replica per engine, measures the baseline and /predict on each, and writes csv, md, json and svg', async () => {
     const out = path.join(home, 'results');
-    const result = await runCli(['bench', '--home', home, '--run', runId, '--replicas', '1', ...SHORT, '--out', out, '--json'], { env, timeoutMs: 120_000 });
+    const result = await runCli(['bench', '--home', home, '--run', runId, '--engine', 'onnx,wasm', '--replicas', '1', ...SHORT, '--out', out, '--json'], { env, timeoutMs: 120_000 });
     expect(result.exitCode, result.stderr).toBe(0);
     const report = result.json.result;
-    expect(report).toMatchObject({ balancer: 'node-cluster', runId, modelType: 'LSTM', matrix: { replicas: [1], connections: [4] } });
-    expect(report.cells).toHaveLength(2);
-    const [baseline, predict] = report.cells;
-    checkCell(baseline, 'baseline', 1);
-    checkCell(predict, 'predict', 1);
-    expect(baseline.route).toBe('GET /healthz');
-    expect(predict.route).toBe('POST /predict');
-    expect(predict.fractionOfBaseline).toBeCloseTo(predict.requestsPerSec / baseline.requestsPerSec, 2);
+    expect(report).toMatchObject({ balancer: 'node-cluster', runId, modelType: 'LSTM', matrix: { variants: ['FLTS_SERVE_ENGINE=onnx', 'FLTS_SERVE_ENGINE=wasm'], replicas: [1], connections: [4] } });
+    // Each group's engine is the one its replicas report on /readyz, not just the one asked for.
+    expect(report.cells.map((cell: any) => [cell.variant, cell.engine, cell.phase])).toEqual([
+      ['FLTS_SERVE_ENGINE=onnx', 'onnx', 'baseline'],
+      ['FLTS_SERVE_ENGINE=onnx', 'onnx', 'predict'],
+      ['FLTS_SERVE_ENGINE=wasm', 'wasm', 'baseline'],
+      ['FLTS_SERVE_ENGINE=wasm', 'wasm', 'predict'],
+    ]);
+    for (const [k, cell] of report.cells.entries()) {
+      checkCell(cell, k % 2 === 0 ? 'baseline' : 'predict', 1);
+      expect(cell.route).toBe(k % 2 === 0 ? 'GET /healthz' : 'POST /predict');
+      expect(cell.serverRssMiB).toBeGreaterThan(0);
+    }
+    const predict = report.cells[1];
+    expect(predict.fractionOfBaseline).toBeCloseTo(predict.requestsPerSec / report.cells[0].requestsPerSec, 2);
     expect(predict.cpu.serversPercent).toBeGreaterThan(0);
     expect(report.payload).toMatchObject({ rowsPerRequest: 12, distinctBodies: 64 });
 
     const files = report.files;
     expect(JSON.parse(readFileSync(files.json, 'utf8')).cells).toEqual(report.cells);
     const csv = readFileSync(files.csv, 'utf8').trim().split('\n');
-    expect(csv).toHaveLength(3);
-    expect(csv[2].split(',').slice(0, 4)).toEqual(['predict', '1', '4', 'POST /predict']);
-    expect(readFileSync(files.markdown, 'utf8')).toContain(`| 1 | 4 | POST /predict | ${predict.requestsPerSec.toFixed(0)} |`);
+    expect(csv).toHaveLength(5);
+    const header = csv[0].split(',');
+    const row = Object.fromEntries(csv[2].split(',').map((value, i) => [header[i], value]));
+    expect(row).toMatchObject({ phase: 'predict', engine: 'onnx', replicas: '1', connections: '4', route: 'POST /predict', variant: 'FLTS_SERVE_ENGINE=onnx' });
+    expect(Number(row.server_rss_mib)).toBeGreaterThan(0);
+    expect(readFileSync(files.markdown, 'utf8')).toContain(`| FLTS_SERVE_ENGINE=onnx | onnx | 1 | 4 | POST /predict | ${predict.requestsPerSec.toFixed(0)} |`);
     const svg = readFileSync(files.svg, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
-    expect(svg).toContain('4 connections');
+    expect(svg).toContain('FLTS_SERVE_ENGINE=onnx, 4 connections');
+    expect(svg).toContain('FLTS_SERVE_ENGINE=wasm, 4 connections');
   }, 130_000);
 
   describe('--target', () => {

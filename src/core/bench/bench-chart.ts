@@ -35,14 +35,22 @@ export function renderBenchChart(report: BenchReport): string {
   ];
   panels.forEach((panel, p) => {
     const ox = p * panelW;
-    const series = report.matrix.connections.map((connections) => ({
-      name: `${connections} connections`,
-      phase: 'predict',
-      values: replicaValues.map((r) => report.cells.find((c) => c.phase === 'predict' && c.replicas === r && c.connections === connections)),
-    }));
+    const variants = [...new Set(report.cells.map((c) => c.variant))];
+    const prefix = (variant: string | undefined): string => (variant ? `${variant}, ` : '');
+    const find = (phase: string, variant: string | undefined, replicas: number | null, connections: number) =>
+      report.cells.find((c) => c.phase === phase && c.variant === variant && c.replicas === replicas && c.connections === connections);
+    const series = variants.flatMap((variant) =>
+      report.matrix.connections.map((connections) => ({
+        name: `${prefix(variant)}${connections} connections`,
+        phase: 'predict',
+        values: replicaValues.map((r) => find('predict', variant, r, connections)),
+      })),
+    );
     if (p === 0) {
-      for (const connections of report.matrix.connections) {
-        series.push({ name: `ceiling, ${connections} conn.`, phase: 'baseline', values: replicaValues.map((r) => report.cells.find((c) => c.phase === 'baseline' && c.replicas === r && c.connections === connections)) });
+      for (const variant of variants) {
+        for (const connections of report.matrix.connections) {
+          series.push({ name: `ceiling, ${prefix(variant)}${connections} conn.`, phase: 'baseline', values: replicaValues.map((r) => find('baseline', variant, r, connections)) });
+        }
       }
     }
     const all = series.flatMap((s) => s.values.filter((c) => c !== undefined).map((c) => panel.value(c.requestsPerSec, c.latency.p99)));

@@ -35,6 +35,8 @@ export interface BenchCell {
   phase: CellPhase;
   /** The compared configuration (`--compare NAME=value`) the replicas ran with, when the run compares some. */
   variant?: string;
+  /** The forward-pass engine the replicas reported on /readyz (onnx, wasm), null when they name none. */
+  engine: string | null;
   /** Server processes behind the load balancer; null for --target (unknown). */
   replicas: number | null;
   connections: number;
@@ -46,6 +48,8 @@ export interface BenchCell {
   latency: LatencySummary;
   errors: ErrorSummary;
   cpu: CpuSummary | null;
+  /** Largest resident memory of one server process at the end of the cell (MiB), null for --target. */
+  serverRssMiB: number | null;
   /** requestsPerSec / the baseline cell's requestsPerSec at the same replicas and connections. */
   fractionOfBaseline: number | null;
 }

@@ -1,4 +1,5 @@
 import { FltsError } from '../errors.js';
+import { SERVE_ENGINE_CHOICES } from '../models/inference-thread/serving-forward.js';
 
 /** "1,2,4,8" -> [1, 2, 4, 8]: positive integers, de-duplicated, in the given order. */
 export function parseCountList(text: string, name: string, max = 4096): number[] {
@@ -37,4 +38,14 @@ export function parseDurationSeconds(text: string, name: string): number {
     throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${name} must be a positive duration such as 30s, 500ms or 2m; got "${text}".`, { details: { flag: name, value: text } });
   }
   return seconds;
+}
+
+/** "onnx,wasm" -> one variant per serving engine (FLTS_SERVE_ENGINE), de-duplicated, in the given order. */
+export function parseEngineList(text: string): BenchVariant[] {
+  const values = text.split(',').map((part) => part.trim().toLowerCase()).filter((part) => part.length > 0);
+  const known: readonly string[] = SERVE_ENGINE_CHOICES;
+  if (values.length === 0 || values.some((value) => !known.includes(value))) {
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--engine must be a comma-separated list of ${SERVE_ENGINE_CHOICES.join(', ')}; got "${text}".`, { details: { flag: 'engine', value: text } });
+  }
+  return parseCompareFlag(`FLTS_SERVE_ENGINE=${values.join(',')}`);
 }

@@ -16,6 +16,16 @@ export function processCpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** Resident memory of a process in MiB (VmRSS), or undefined when it is gone or /proc is absent. */
+export function processRssMiB(pid: number): number | undefined {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function machineTimes(): { busy: number; total: number } {
   let busy = 0;
   let total = 0;

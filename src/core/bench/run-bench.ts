@@ -4,7 +4,7 @@ import type { EventSink } from '../events.js';
 import type { BenchCell, BenchMachine, BenchReport, CellPhase } from './bench-types.js';
 import { writeBenchFiles } from './bench-files.js';
 import { runLoadCell } from './load-cell.js';
-import { startCpuWindow } from './process-cpu.js';
+import { processRssMiB, startCpuWindow } from './process-cpu.js';
 import { startReplicas, type ServerCommand } from './replica-cluster.js';
 import type { BenchVariant } from './parse-matrix.js';
 import { buildRequestPayloads } from './request-payloads.js';
@@ -51,13 +51,19 @@ function machineInfo(): BenchMachine {
   };
 }
 
-async function waitReady(url: string, timeoutMs: number, signal?: AbortSignal): Promise<{ run_id?: string; model_type?: string }> {
+interface ReadyBody {
+  run_id?: string;
+  model_type?: string;
+  engine?: string | null;
+}
+
+async function waitReady(url: string, timeoutMs: number, signal?: AbortSignal): Promise<ReadyBody> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline && !signal?.aborted) {
     try {
       const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5000) });
-      const body = (await response.json()) as { run_id?: string; model_type?: string; reason?: string };
+      const body = (await response.json()) as ReadyBody & { reason?: string };
       if (response.ok) return body;
       last = `HTTP ${response.status}: ${body.reason ?? ''}`;
     } catch (error) {
@@ -89,7 +95,7 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
   const machine = machineInfo();
   const startedAt = new Date().toISOString();
   const cells: BenchCell[] = [];
-  let model: { run_id?: string; model_type?: string } = {};
+  let model: ReadyBody = {};
   const replicaCounts: Array<number | null> = input.target ? [null] : [...input.replicas];
   const variants: ReadonlyArray<BenchVariant | undefined> = input.variants?.length && !input.target ? input.variants : [undefined];
   const groups = replicaCounts.flatMap((replicas) => variants.map((variant) => ({ replicas, variant })));
@@ -119,10 +125,12 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
           deps.signal,
         );
         const usage = cpu.stop();
+        const rss = pids.map(processRssMiB).filter((value): value is number => value !== undefined);
         const perServer = [...usage.perPid.values()];
         const cell: BenchCell = {
           phase: phase === 'warmup' ? 'predict' : phase,
           ...(variant ? { variant: variant.label } : {}),
+          engine: model.engine ?? null,
           replicas,
           connections,
           durationSec: Math.round(result.elapsedSec * 100) / 100,
@@ -140,6 +148,7 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
                   machinePercent: Math.round(usage.machine),
                 }
               : null,
+          serverRssMiB: rss.length > 0 ? Math.round(Math.max(...rss)) : null,
           fractionOfBaseline: null,
         };
         emit({ type: 'bench.cell_done', phase, replicas, connections, requestsPerSec: cell.requestsPerSec, p99Ms: cell.latency.p99, errors: cell.errors.total });
