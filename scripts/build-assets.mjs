@@ -1,10 +1,29 @@
-// Files the build needs beside the compiled JavaScript: the ONNX schema (read by `flts export` and the ONNX
-// serving engine) and its license.
-import { copyFileSync, mkdirSync } from 'node:fs';
+// Files the build puts beside the compiled JavaScript: the ONNX schema (read by `flts export` and the ONNX
+// serving engine) with its license, and the SIMD training kernels assembled from their WebAssembly text
+// (plain SIMD and relaxed SIMD), so no process assembles them at start-up.
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import wabt from 'wabt';
+import { SIMD_KERNEL_FILES, simdKernelsWat } from '../dist/core/kernels/simd-wat.js';
 
-const copies = [['src/core/models/onnx/onnx.proto', 'dist/core/models/onnx/onnx.proto'], ['src/core/models/onnx/LICENSE-onnx', 'dist/core/models/onnx/LICENSE-onnx']];
-for (const [from, to] of copies) {
-  mkdirSync(new URL(`../${to}/..`, import.meta.url), { recursive: true });
-  copyFileSync(new URL(`../${from}`, import.meta.url), new URL(`../${to}`, import.meta.url));
+const written = [];
+const target = (file) => {
+  const url = new URL(`../${file}`, import.meta.url);
+  mkdirSync(new URL('.', url), { recursive: true });
+  written.push(file);
+  return url;
+};
+
+for (const file of ['onnx.proto', 'LICENSE-onnx']) copyFileSync(new URL(`../src/core/models/onnx/${file}`, import.meta.url), target(`dist/core/models/onnx/${file}`));
+
+const assembler = await wabt();
+for (const [variant, file] of Object.entries(SIMD_KERNEL_FILES)) {
+  const relaxed = variant === 'relaxed';
+  const parsed = assembler.parseWat(file.replace(/\.wasm$/, '.wat'), simdKernelsWat(relaxed), { simd: true, relaxed_simd: relaxed });
+  try {
+    parsed.validate();
+    writeFileSync(target(`dist/core/kernels/${file}`), parsed.toBinary({}).buffer);
+  } finally {
+    parsed.destroy();
+  }
 }
-console.log(`build assets: ${copies.map(([, to]) => to).join(', ')}`);
+console.log(`build assets: ${written.join(', ')}`);

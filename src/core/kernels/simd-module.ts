@@ -1,6 +1,8 @@
-import wabt from 'wabt';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { FltsError } from '../errors.js';
-import { simdKernelsWat } from './simd-wat.js';
+import { compiledWorkerScript } from '../worker-script.js';
+import { SIMD_KERNEL_FILES } from './simd-wat.js';
 
 export interface SimdKernels {
   gemm(a: number, aRow: number, aStep: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number, pack: number): void;
@@ -16,6 +18,7 @@ export interface WasmMemory {
 }
 interface WasmApi {
   Memory: new (descriptor: { initial: number }) => WasmMemory;
+  validate(bytes: Uint8Array): boolean;
   compile(bytes: Uint8Array): Promise<object>;
   instantiate(module: object, imports: object): Promise<{ exports: unknown }>;
 }
@@ -23,24 +26,37 @@ const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAs
 
 export const PAGE = 65536;
 
-let compiled: Promise<object> | undefined;
+export type SimdKernelsVariant = keyof typeof SIMD_KERNEL_FILES;
 
-/** The kernels' WebAssembly module, assembled from its text once per thread. */
-function kernelsModule(): Promise<object> {
+let compiled: Promise<{ module: object; variant: SimdKernelsVariant }> | undefined;
+
+/** An assembled module file beside this one (from the build when running from the sources). */
+function readKernelFile(variant: SimdKernelsVariant): Uint8Array {
+  const beside = new URL(`./${SIMD_KERNEL_FILES[variant]}`, import.meta.url);
+  const found = compiledWorkerScript(beside);
+  if (!found) throw new Error(`${fileURLToPath(beside)} is missing; run \`npm run build\``);
+  return readFileSync(fileURLToPath(found));
+}
+
+/**
+ * The kernels' WebAssembly module, assembled at build time (`scripts/build-assets.mjs`) and compiled once per
+ * thread: the relaxed-SIMD form where this runtime validates it (Node 22+), else the plain SIMD form.
+ */
+function kernelsModule(): Promise<{ module: object; variant: SimdKernelsVariant }> {
   compiled ??= (async () => {
-    const assembler = await wabt();
-    const parsed = assembler.parseWat('flts-simd-kernels.wat', simdKernelsWat(), { simd: true });
-    try {
-      parsed.validate();
-      return await WebAssemblyApi.compile(parsed.toBinary({}).buffer);
-    } finally {
-      parsed.destroy();
-    }
+    const relaxed = readKernelFile('relaxed');
+    const variant: SimdKernelsVariant = WebAssemblyApi.validate(relaxed) ? 'relaxed' : 'simd';
+    return { module: await WebAssemblyApi.compile(variant === 'relaxed' ? relaxed : readKernelFile('simd')), variant };
   })().catch((error: unknown) => {
     compiled = undefined;
-    throw new FltsError('FLTS_TRAIN_FAILED', `The SIMD matrix kernels could not be built: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new FltsError('FLTS_TRAIN_FAILED', `The SIMD matrix kernels could not be loaded: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   });
   return compiled;
+}
+
+/** Which form of the kernels this thread runs (relaxed = fused multiply-adds), for benchmarks and run records. */
+export async function simdKernelsVariant(): Promise<SimdKernelsVariant> {
+  return (await kernelsModule()).variant;
 }
 
 /** A linear memory for one kernels instance (it can grow; growing replaces its buffer). */
@@ -50,6 +66,6 @@ export function createKernelMemory(pages: number): WasmMemory {
 
 /** The kernels (`simd-wat.ts`) working on `memory`; addresses passed to them are byte offsets into it. */
 export async function instantiateSimdKernels(memory: WasmMemory): Promise<SimdKernels> {
-  const instance = await WebAssemblyApi.instantiate(await kernelsModule(), { env: { memory } });
+  const instance = await WebAssemblyApi.instantiate((await kernelsModule()).module, { env: { memory } });
   return instance.exports as SimdKernels;
 }

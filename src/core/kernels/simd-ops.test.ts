@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRandom } from '../train/seeded-random.js';
 import type { MatrixOps } from './matrix-ops.js';
+import { simdKernelsVariant } from './simd-module.js';
 import { createSimdOps } from './simd-ops.js';
 
 function randomArray(n: number, seed: number): Float32Array {
@@ -44,6 +45,11 @@ describe('core > kernels > simd-ops', () => {
   let ops: MatrixOps;
   beforeAll(async () => {
     ops = await createSimdOps();
+  });
+
+  it('runs the relaxed-SIMD (fused multiply-add) kernels on Node 22 and later', async () => {
+    const major = Number(process.versions.node.split('.')[0]);
+    expect(await simdKernelsVariant()).toBe(major >= 22 ? 'relaxed' : 'simd');
   });
 
   it.each(SHAPES)('multiplies [%i, %i] by [%i columns] like the reference', (m, k, n) => {

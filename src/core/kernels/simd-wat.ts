@@ -24,13 +24,14 @@ function range(n: number): number[] {
  * One register tile: rows x width outputs over the whole shared dimension. A's element (row r, step s) is at
  * pa + r * aRow + s * aStep (bytes), so the same tile serves A and A transposed; B rows are ldb bytes apart.
  */
-function tile(rows: number, width: TileWidth): string {
+function tile(rows: number, width: TileWidth, fused: boolean): string {
   const vectors = width === 1 ? 1 : width / 4;
   const scalar = width === 1;
+  // c + a b: one relaxed fused multiply-add where the module may use them (a vfmadd on x64 and arm64), else a multiply and an add.
+  const multiplyAdd = (c: string, a: string, b: string): string =>
+    fused && !scalar ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : `(${scalar ? 'f32.add' : 'f32x4.add'} ${c} (${scalar ? 'f32.mul' : 'f32x4.mul'} ${a} ${b}))`;
   const type = scalar ? 'f32' : 'v128';
   const zero = scalar ? '(f32.const 0)' : '(v128.const i32x4 0 0 0 0)';
-  const add = scalar ? 'f32.add' : 'f32x4.add';
-  const mul = scalar ? 'f32.mul' : 'f32x4.mul';
   const loadB = (v: number) => (scalar ? `(f32.load (local.get $pb))` : `(v128.load offset=${16 * v} (local.get $pb))`);
   const loadA = (r: number) => (scalar ? `(f32.load (local.get $pa${r}))` : `(v128.load32_splat (local.get $pa${r}))`);
   const store = (r: number, v: number) =>
@@ -53,7 +54,7 @@ function tile(rows: number, width: TileWidth): string {
         ${range(rows)
           .map(
             (r) => `(local.set $a ${loadA(r)})
-        ${range(vectors).map((v) => `(local.set $c${r}_${v} (${add} (local.get $c${r}_${v}) (${mul} (local.get $a) (local.get $b${v}))))`).join(' ')}
+        ${range(vectors).map((v) => `(local.set $c${r}_${v} ${multiplyAdd(`(local.get $c${r}_${v})`, '(local.get $a)', `(local.get $b${v})`)})`).join(' ')}
         (local.set $pa${r} (i32.add (local.get $pa${r}) (local.get $aStep)))`,
           )
           .join('\n        ')}
@@ -222,9 +223,21 @@ function add(): string {
       (br $group))))`;
 }
 
-/** The whole module; it imports its memory so the host can size it and keep views on it. */
-export function simdKernelsWat(): string {
-  const tiles = [TILE_ROWS, 1].flatMap((rows) => ([8, 4, 1] as const).map((width) => tile(rows, width)));
+/** The assembled forms of the module, each a file beside the compiled kernels (`npm run build` writes them). */
+export const SIMD_KERNEL_FILES = {
+  /** 128-bit SIMD only: every runtime with WebAssembly SIMD (Node 16.4+). */
+  simd: 'simd-kernels.wasm',
+  /** The multiply's accumulation as relaxed-SIMD fused multiply-adds (Node 22+, where WebAssembly.validate accepts it). */
+  relaxed: 'simd-kernels-relaxed.wasm',
+} as const;
+
+/**
+ * The whole module; it imports its memory so the host can size it and keep views on it. With `fused`, the
+ * multiply accumulates with relaxed-SIMD fused multiply-adds: one rounding instead of two per step, so its
+ * results may differ from the plain module's in the last bits (both are within float tolerance of the reference).
+ */
+export function simdKernelsWat(fused = false): string {
+  const tiles = [TILE_ROWS, 1].flatMap((rows) => ([8, 4, 1] as const).map((width) => tile(rows, width, fused)));
   return `(module
   (import "env" "memory" (memory 1))
   ${tiles.join('\n')}
