@@ -19,6 +19,7 @@ import { buildRecurrentNetwork } from '../dist/core/models/recurrent-model.js';
 import { prepareWindows } from '../dist/core/train/prepare-windows.js';
 import { sliceWindows } from '../dist/core/forecast/windows.js';
 import { fitNetwork } from '../dist/core/train/fit-network.js';
+import { simdKernelsVariant } from '../dist/core/kernels/simd-module.js';
 
 const batches = Number(process.argv[2] ?? 100);
 const epochs = Number(process.argv[3] ?? 3);
@@ -32,6 +33,9 @@ const home = mkdtempSync(path.join(os.tmpdir(), 'flts-bench-compare-'));
 const { settings } = resolveSettings({ flags: { home, 'data.trainFile': path.join(datasets, 'PobleSec.csv'), 'data.testFile': path.join(datasets, 'PobleSec_test.csv') } });
 const store = createFsStore(path.join(home, 'store'));
 const t = settings.training;
+// What `flts train` runs with no settings: the fused engine on the SIMD kernels, one gradient worker per core (at most 2).
+const defaultWorkers = t.workers === 0 ? Math.min(os.availableParallelism(), 2) : t.workers;
+const isDefault = (options) => t.engine !== 'layers' && options.engine === 'fused' && (options.kernels ?? 'simd') === 'simd' && options.workers === defaultWorkers;
 
 async function flts(label, options, spec, fit, validation) {
   await selectBackend('wasm', { matMulFix: true });
@@ -44,7 +48,7 @@ async function flts(label, options, spec, fit, validation) {
   network.dispose();
   const measured = result.history.slice(epochs > 1 ? 1 : 0);
   const seconds = measured.reduce((s, e) => s + e.duration_ms, 0) / 1000;
-  return { label, threads: result.threads, samplesPerSec: (fit.size * measured.length) / seconds, samplesPerCpuSec: (fit.size * epochs) / ((cpu.user + cpu.system) / 1e6), losses: result.history.map((e) => e.loss) };
+  return { label: isDefault(options) ? `${label} (default)` : label, threads: result.threads, samplesPerSec: (fit.size * measured.length) / seconds, samplesPerCpuSec: (fit.size * epochs) / ((cpu.user + cpu.system) / 1e6), losses: result.history.map((e) => e.loss) };
 }
 
 try {
@@ -63,7 +67,7 @@ try {
   const cpus = os.cpus();
   const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
   console.log(`machine: ${cpus[0]?.model ?? '?'} x${cpus.length} (${os.availableParallelism()} usable), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.arch()}, node ${process.version}, tfjs ${tf.version.tfjs}`);
-  console.log(`load before: ${load()}`);
+  console.log(`load before: ${load()}; flts SIMD kernels: ${await simdKernelsVariant()} (relaxed = fused multiply-adds)`);
   console.log(`config: ${kind} ${t.numLayers} x ${t.hiddenSize}, window ${spec.inputSeqLen} x ${spec.features.length} -> ${spec.outputSeqLen}, batch ${t.batchSize}, Adam ${t.learningRate}, MSE; ${fit.size} windows x ${epochs} epochs (first = warm-up)`);
   const rows = [];
   if (!skip.has('pytorch')) {
@@ -94,10 +98,10 @@ try {
   }
   console.log(`load after: ${load()}`);
   const torch = rows.find((r) => r.label.startsWith('pytorch'));
-  console.log(`\n${'what'.padEnd(44)} ${'samples/s'.padStart(10)} ${'samples/cpu-s'.padStart(14)} ${'vs pytorch'.padStart(11)} ${'vs 1,770'.padStart(9)}  losses per epoch`);
+  console.log(`\n${'what'.padEnd(54)} ${'samples/s'.padStart(10)} ${'samples/cpu-s'.padStart(14)} ${'vs pytorch'.padStart(11)} ${'vs 1,770'.padStart(9)}  losses per epoch`);
   for (const r of rows) {
     const ratio = torch ? `x${(r.samplesPerSec / torch.samplesPerSec).toFixed(2)}` : '-';
-    console.log(`${r.label.padEnd(44)} ${r.samplesPerSec.toFixed(0).padStart(10)} ${r.samplesPerCpuSec.toFixed(0).padStart(14)} ${ratio.padStart(11)} ${`x${(r.samplesPerSec / 1770).toFixed(2)}`.padStart(9)}  ${r.losses.map((l) => l.toExponential(3)).join(' ')}`);
+    console.log(`${r.label.padEnd(54)} ${r.samplesPerSec.toFixed(0).padStart(10)} ${r.samplesPerCpuSec.toFixed(0).padStart(14)} ${ratio.padStart(11)} ${`x${(r.samplesPerSec / 1770).toFixed(2)}`.padStart(9)}  ${r.losses.map((l) => l.toExponential(3)).join(' ')}`);
   }
 } finally {
   rmSync(home, { recursive: true, force: true });

@@ -40,6 +40,8 @@ export type { Scoreboard, ScoreboardRow } from './eval/scoreboard.js';
 export type { RunRecord } from './registry/run-record.js';
 export { listRunRecords, readRunRecord } from './registry/run-store.js';
 export { loadRunForServing } from './registry/load-run.js';
+export { exportRun, EXPORT_FORMATS } from './registry/export-run.js';
+export type { ExportFormat, RunExport } from './registry/export-run.js';
 export { readPromotionPointer } from './registry/pointers.js';
 export type { PromotionRecord } from './registry/pointers.js';
 export { promoteRun, promoteBest, rollbackPromotion } from './workflows/promote.js';
