@@ -85,9 +85,11 @@ export async function runLoadCell(input: LoadCellInput, onProgress?: (progress: 
   }
   const elapsedSec = (performance.now() - started) / 1000;
   const ms = (micros: number): number => Math.round(micros) / 1000;
+  // A percentile is the top of its HDR bucket, which can lie above the largest value recorded in that bucket.
+  const at = (percentile: number): number => ms(Math.min(histogram.getValueAtPercentile(percentile), histogram.maxValue));
   const latency: LatencySummary =
     successes > 0
-      ? { p50: ms(histogram.getValueAtPercentile(50)), p90: ms(histogram.getValueAtPercentile(90)), p99: ms(histogram.getValueAtPercentile(99)), max: ms(histogram.maxValue), mean: ms(histogram.mean) }
+      ? { p50: at(50), p90: at(90), p99: at(99), max: ms(histogram.maxValue), mean: ms(histogram.mean) }
       : { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
   histogram.destroy();
   const total = Object.values(non2xx).reduce((a, b) => a + b, 0) + timeouts + Object.values(connection).reduce((a, b) => a + b, 0);
