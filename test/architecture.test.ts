@@ -31,7 +31,7 @@ const LAYERS: ReadonlyArray<{ name: string; areas: readonly string[] }> = [
   { name: 'workflows', areas: ['core/workflows', 'core/runbooks'] },
   {
     name: 'domain',
-    areas: ['core/backtest', 'core/eval', 'core/train', 'core/registry', 'core/forecast', 'core/models', 'core/preprocess', 'core/data', 'core/offsets', 'core/kernels', 'core/tf'],
+    areas: ['core/backtest', 'core/eval', 'core/train', 'core/registry', 'core/forecast', 'core/models', 'core/preprocess', 'core/data', 'core/offsets', 'core/kernels', 'core/tf', 'core/live'],
   },
   { name: 'ports', areas: ['core/storage', 'core/bus', 'core/tracking'] },
   { name: 'leaves', areas: ['core/config', 'core/charts', 'core'] },

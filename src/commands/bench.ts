@@ -17,6 +17,7 @@ export default class Bench extends FltsCommand<BenchReport> {
     '<%= config.bin %> <%= command.id %> --run 3f2a9c1e --replicas 1 --connections 64 --duration 10s',
     '<%= config.bin %> <%= command.id %> --engine onnx,wasm --replicas 1 --connections 64 --duration 20s',
     '<%= config.bin %> <%= command.id %> --target http://127.0.0.1:8000 --connections 64',
+    '<%= config.bin %> <%= command.id %> --replicas 1 --connections 16,64 --compare FLTS_LIVE_SCORING=false,true --payload-layout consecutive',
   ];
 
   static override flags = {
@@ -29,6 +30,11 @@ export default class Bench extends FltsCommand<BenchReport> {
     target: Flags.string({ description: 'Benchmark this running service instead of starting replicas.' }),
     'payload-rows': Flags.integer({ description: 'Raw rows per request body.', default: 16, min: 2 }),
     engine: Flags.string({ description: 'Compare forward-pass engines in one run: onnx,wasm starts each replica group once per engine (FLTS_SERVE_ENGINE).', exclusive: ['compare'] }),
+    'payload-layout': Flags.string({
+      description: 'spread = bodies from offsets across the whole file; consecutive = one row apart, so later requests bring the actuals of earlier forecasts (live scoring matches them).',
+      options: ['spread', 'consecutive'],
+      default: 'spread',
+    }),
     compare: Flags.string({ description: 'Compare configurations in one run: NAME=value1,value2 starts each replica group once per value of that environment variable (e.g. FLTS_SERVE_PREDICTION_LOG_DURABILITY=buffered,sync).' }),
     out: Flags.string({ description: 'Output directory (default bench-results/<timestamp>/).' }),
   };
@@ -53,6 +59,7 @@ export default class Bench extends FltsCommand<BenchReport> {
           target: flags.target,
           payloadFile: resolveDataFiles(settings.data).testPath,
           payloadRows: flags['payload-rows'],
+          payloadLayout: flags['payload-layout'] as 'spread' | 'consecutive',
           variants: flags.engine ? parseEngineList(flags.engine) : flags.compare ? parseCompareFlag(flags.compare) : undefined,
           server: { exec: path.join(this.config.root, 'bin', 'run.js'), args: serveArgs },
           outDir: flags.out ?? path.join('bench-results', new Date().toISOString().replace(/[:.]/g, '-')),

@@ -6,20 +6,22 @@ import { evaluateRuns, resolveEvalConfigHash, type EvaluateRunsResult } from '..
 import { evaluateRunsByBacktest } from '../core/backtest/backtest-ranking.js';
 import { createObjectStore } from '../core/storage/index.js';
 import { rankMlflowRunsByConfigHash, type MlflowScoreboard } from '../core/eval/rank-mlflow-runs.js';
+import { rankRunsByLiveError, type LiveRanking } from '../core/live/live-ranking.js';
 
-export type EvalResult = EvaluateRunsResult | MlflowScoreboard;
+export type EvalResult = EvaluateRunsResult | MlflowScoreboard | LiveRanking;
 
 export default class Eval extends FltsCommand<EvalResult> {
   static override summary = 'Rank every SUCCESS run of a config_hash on held-out test metrics.';
   static override description =
     'Score = 0.5*rmse + 0.3*mae + 0.2*mse on the scaled test metrics (lower is better, ties to the newest run), with the RMSE improvement over NAIVE and the optional quality gate (--min-improvement or QUALITY_GATE_MIN_IMPROVEMENT_PCT).';
-  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --config-hash <hash> --plot --json'];
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --config-hash <hash> --plot --json', '<%= config.bin %> <%= command.id %> --live'];
 
   static override flags = {
     'config-hash': Flags.string({ description: 'Processed data version (default: the latest).' }),
     plot: Flags.boolean({ description: 'Write forecast-vs-actual and residual SVG plots for the top runs.', default: false }),
     'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over NAIVE.' }),
     'rank-by': Flags.string({ description: 'test = the held-out test split; backtest = the mean fold metrics of `flts backtest`.', options: ['test', 'backtest'], default: 'test' }),
+    live: Flags.boolean({ description: 'Rank runs by their live error on served traffic (the figures serving replicas report), where they have it.', default: false }),
     source: Flags.string({ description: 'local = the run registry; mlflow = MLflow runs with params.config_hash (MLFLOW_TRACKING_URI), including reference trainers\' runs.', options: ['local', 'mlflow'], default: 'local' }),
   };
 
@@ -27,6 +29,12 @@ export default class Eval extends FltsCommand<EvalResult> {
     const { flags } = await this.parse(Eval);
     const { settings } = this.loadSettings(flags, { 'eval.minImprovementPct': flags['min-improvement'] });
     const store = await createObjectStore(settings);
+    if (flags.live) {
+      const ranking = await rankRunsByLiveError(store, settings);
+      if (ranking.rows.length === 0) this.say(`No live figures in scope ${ranking.scope} yet: serve a run and send /predict requests or POST /actuals.`);
+      for (const row of ranking.rows) this.say(`${String(row.rank).padStart(3)}  ${row.run_id}  live RMSE ${row.live_rmse.toPrecision(6)}  MAE ${row.live_mae.toPrecision(6)}  ${row.points} points  replicas ${row.replicas.join(',')}`);
+      return ranking;
+    }
     if (flags.source === 'mlflow') {
       const board = await rankMlflowRunsByConfigHash(settings, await resolveEvalConfigHash(store, settings, flags['config-hash']));
       for (const line of renderMlflowScoreboard(board)) this.say(line);

@@ -3,6 +3,8 @@ import { pino } from 'pino';
 import { FltsCommand } from '../cli/base-command.js';
 import { createMessageBus } from '../core/bus/index.js';
 import { startServingCompanion } from '../core/daemon/serving-companion.js';
+import type { FltsEvent } from '../core/events.js';
+import { createRollbackAction } from '../core/workflows/auto-rollback.js';
 import { startInferenceService } from '../core/serve/start-inference-service.js';
 import { createObjectStore } from '../core/storage/index.js';
 
@@ -15,7 +17,7 @@ export interface ServeResult {
 export default class Serve extends FltsCommand<ServeResult> {
   static override summary = 'Serve the promoted (or a pinned) model over HTTP until interrupted.';
   static override description =
-    'Loads the run named by the promotion pointer (current.json, global/current.json, <identifier>/current.json) and reloads it when the pointer changes; --run pins one run. Routes: POST /predict, GET /healthz, /readyz, /ready, /metrics (Prometheus), /stats, /openapi.json, and the Open Inference Protocol under /v2. Logs are JSON lines on stderr.';
+    'Loads the run named by the promotion pointer (current.json, global/current.json, <identifier>/current.json) and reloads it when the pointer changes; --run pins one run. Routes: POST /predict, POST /actuals (observed values that score earlier forecasts), GET /healthz (with live accuracy), /readyz, /ready, /metrics (Prometheus), /stats, /openapi.json, and the Open Inference Protocol under /v2. Logs are JSON lines on stderr.';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --run 3f2a9c1e --port 8080',
@@ -34,17 +36,17 @@ export default class Serve extends FltsCommand<ServeResult> {
     // Logs go to stderr so stdout stays human lines or the --json result.
     const logger = pino({ level: settings.logLevel, base: { service: 'inference-api' } }, pino.destination(2));
     const store = await createObjectStore(settings);
-    const service = await startInferenceService(settings, {
-      store,
-      logger,
-      onEvent: (event) => {
-        if (event.type === 'serve.listening') this.say(`Listening on ${event.url}`);
-        if (event.type === 'serve.model_loaded') this.say(`Serving run ${event.runId} (${event.modelType}, config_hash ${event.configHash})`);
-        if (event.type === 'serve.model_load_failed') this.say(`Run ${event.runId} could not be loaded: ${event.message}`);
-      },
-    });
-    // With a bus, this replica also follows model-selected in a consumer group of its own (F11).
+    // With a bus, this replica also follows model-selected in a consumer group of its own (F11), and the
+    // promoter decides each probation from every replica's figures; alone, this server decides itself.
     const bus = createMessageBus(settings, { logger });
+    const onEvent = (event: FltsEvent): void => {
+      if (event.type === 'serve.listening') this.say(`Listening on ${event.url}`);
+      if (event.type === 'serve.model_loaded') this.say(`Serving run ${event.runId} (${event.modelType}, config_hash ${event.configHash})`);
+      if (event.type === 'serve.model_load_failed') this.say(`Run ${event.runId} could not be loaded: ${event.message}`);
+      if (event.type === 'live.rolled_back') this.say(`Rolled back run ${event.runId} to ${event.restoredRunId}: ${event.reason}`);
+    };
+    const rollback = bus ? undefined : createRollbackAction({ store, settings, logger, onEvent });
+    const service = await startInferenceService(settings, { store, logger, onEvent, rollback });
     const companion = bus ? await startServingCompanion({ settings, bus, holder: service.holder, logger }).catch(async (error: unknown) => {
       await service.close();
       throw error;

@@ -45,6 +45,7 @@ export const ERROR_CATALOGUE = {
   FLTS_PROMOTE_CONFLICT: { kind: 'conflict', retriable: true, hint: 'Another promotion changed the pointer at the same time; retry.' },
   FLTS_SERVE_NO_MODEL: { kind: 'unavailable', retriable: true, hint: 'Promote a run (`flts promote`) or pass --run to serve a pinned run.' },
   FLTS_SERVE_INFERENCE_FAILED: { kind: 'unavailable', retriable: true, hint: 'The inference thread stopped and is being restarted; retry the request.' },
+  FLTS_LIVE_DISABLED: { kind: 'conflict', retriable: false, hint: 'Live scoring is turned off on this server; set FLTS_LIVE_SCORING=true to score actuals.' },
   FLTS_REQUEST_INVALID: { kind: 'input', retriable: false, hint: 'Fix the request body as the message says.' },
   FLTS_REQUEST_TOO_LARGE: { kind: 'input', retriable: false, hint: 'Send a smaller request body.' },
   FLTS_REQUEST_ROUTE_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'GET /openapi.json lists every route of the API.' },

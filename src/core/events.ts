@@ -10,7 +10,7 @@ export type FltsEvent =
   | { type: 'train.batch_end'; runId: string; epoch: number; batch: number; loss: number }
   | { type: 'train.epoch_end'; runId: string; epoch: number; loss: number; valLoss?: number; samplesPerSec?: number }
   | { type: 'train.done'; runId: string; status: string }
-  | { type: 'promote.done'; runId: string; configHash: string; modelType: string; source: 'auto' | 'manual'; previousRunId: string | null }
+  | { type: 'promote.done'; runId: string; configHash: string; modelType: string; source: 'auto' | 'manual' | 'auto-rollback'; previousRunId: string | null }
   | { type: 'serve.listening'; url: string }
   | { type: 'serve.model_loaded'; runId: string; modelType: string; configHash: string; previousRunId?: string }
   | { type: 'serve.model_load_failed'; runId: string; code: string; message: string }
@@ -25,6 +25,7 @@ export type FltsEvent =
   | { type: 'bench.cell_start'; phase: 'predict' | 'baseline' | 'warmup'; replicas: number | null; connections: number; durationSec: number }
   | { type: 'bench.cell_progress'; phase: 'predict' | 'baseline' | 'warmup'; replicas: number | null; connections: number; durationSec: number; elapsedSec: number; requests: number }
   | { type: 'bench.cell_done'; phase: 'predict' | 'baseline' | 'warmup'; replicas: number | null; connections: number; requestsPerSec: number; p99Ms: number; errors: number }
+  | { type: 'live.rolled_back'; runId: string; restoredRunId: string; reason: string }
   | { type: 'log'; level: 'info' | 'warn'; message: string };
 
 export type EventSink = (event: FltsEvent) => void;

@@ -15,6 +15,7 @@ const FLTS_SERVICES = ['trainer', 'promoter', 'preprocess', 'serve'];
 const FLTS_METRICS = new Set([
   'flts_http_requests_total', 'flts_http_request_duration_seconds_bucket', 'flts_predictions_total', 'flts_model_info',
   'flts_model_reloads_total', 'flts_model_ready', 'flts_daemon_steps_total', 'flts_daemon_consumer_lag', 'flts_training_runs_total',
+  'flts_live_rmse', 'flts_live_mae', 'flts_live_coverage', 'flts_live_matched_total', 'flts_live_rollbacks_total', 'flts_live_probation_rmse',
 ]);
 
 /** Volumes of a service as {source, target}, whichever syntax (short string or long form) the config printed. */
@@ -132,7 +133,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     expect([...used].filter((m) => !FLTS_METRICS.has(m))).toEqual([]);
     expect([...FLTS_METRICS].filter((m) => !used.has(m))).toEqual([]);
     const titles = panels.map((p: { title: string }) => p.title.toLowerCase()).join(' | ');
-    for (const topic of ['request rate', 'latency', 'error', 'model in service', 'training runs', 'failed training', 'consumer lag']) {
+    for (const topic of ['request rate', 'latency', 'error', 'model in service', 'training runs', 'failed training', 'consumer lag', 'live rmse', 'probation', 'coverage', 'rollbacks']) {
       expect(titles).toContain(topic);
     }
     expect(exprs.some((e) => /histogram_quantile\(0\.99,/.test(e))).toBe(true);

@@ -3,6 +3,7 @@ import type { MessageBus } from '../bus/message-bus.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
+import type { LiveActuals } from '../live/live-scorer.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { loadRunForServing } from '../registry/load-run.js';
 import { readPromotionPointer } from '../registry/pointers.js';
@@ -23,6 +24,8 @@ export interface BatchInferenceDeps {
   onEvent?: EventSink;
   signal?: AbortSignal;
   now?: () => Date;
+  /** Receives the data's actual values (original units) so live scoring can match forecasts served for them. */
+  onActuals?: (actuals: LiveActuals) => void;
 }
 
 export interface BatchInferenceInput {
@@ -91,9 +94,10 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
       signal: deps.signal,
       onChunk: (windows, total) => emit({ type: 'batch.progress', windows, total }),
     });
+    const identifier = input.identifier ?? settings.identifier;
+    deps.onActuals?.({ identifier, time: forecast.time, values: Object.fromEntries(forecast.targets.map((target, t) => [target, forecast.actual[t]])) });
     const predictionHash = batchPredictionHash(forecast);
     const metrics = batchMetrics(forecast, predictionHash, settings.batch.maxErrorSteps);
-    const identifier = input.identifier ?? settings.identifier;
     const outFile = input.outFile ? (await writeForecastFile(forecast, input.outFile, settings.batch.format), input.outFile) : undefined;
     const summary = {
       run_id: run.run_id,

@@ -14,9 +14,10 @@ const formatTime = (ms: number): string => new Date(ms).toISOString().slice(0, 1
 /**
  * Request bodies cut from a raw data file (the PobleSec test CSV): consecutive `rows` rows in original units,
  * column-oriented with the timestamp column `time`, as the reference clients send them. Bodies start at
- * evenly spread offsets so the load never repeats one request (no response can be served from a cache).
+ * evenly spread offsets so the load never repeats one request (no response can be served from a cache), or
+ * one row apart (`consecutive`), like a client sending its latest rows each step.
  */
-export async function buildRequestPayloads(file: string, rows: number, count = 64): Promise<RequestPayloads> {
+export async function buildRequestPayloads(file: string, rows: number, count = 64, layout: 'spread' | 'consecutive' = 'spread'): Promise<RequestPayloads> {
   const { frame } = await readTable(file);
   const total = frame.time.length;
   if (total < rows) {
@@ -25,7 +26,7 @@ export async function buildRequestPayloads(file: string, rows: number, count = 6
   const starts = Math.min(count, total - rows + 1);
   const bodies: string[] = [];
   for (let k = 0; k < starts; k++) {
-    const start = starts === 1 ? 0 : Math.floor((k * (total - rows)) / (starts - 1));
+    const start = layout === 'consecutive' || starts === 1 ? k : Math.floor((k * (total - rows)) / (starts - 1));
     const data: Record<string, Array<string | number>> = { time: [] };
     for (let r = start; r < start + rows; r++) data.time.push(formatTime(frame.time[r]));
     for (const column of frame.columns) data[column] = Array.from(frame.values[column].subarray(start, start + rows));

@@ -22,6 +22,11 @@ export interface BenchInput {
   /** Raw data file the request bodies are cut from. */
   payloadFile: string;
   payloadRows: number;
+  /**
+   * `consecutive`: bodies start one row apart, so each request's rows bring the actual values of the forecasts
+   * made for the bodies before it (what live scoring matches). Default `spread` over the whole file.
+   */
+  payloadLayout?: 'spread' | 'consecutive';
   /** How to start one serve replica (required without `target`). */
   server?: ServerCommand;
   /** Configurations compared side by side: each replica group runs once per variant, with its environment. */
@@ -91,7 +96,7 @@ async function probePredict(url: string, body: string): Promise<void> {
 export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise<BenchReport> {
   const emit = deps.onEvent ?? (() => {});
   if (!input.target && !input.server) throw new FltsError('FLTS_BENCH_FAILED', 'Either a target URL or a server command is needed.');
-  const payloads = await buildRequestPayloads(input.payloadFile, input.payloadRows);
+  const payloads = await buildRequestPayloads(input.payloadFile, input.payloadRows, 64, input.payloadLayout);
   const machine = machineInfo();
   const startedAt = new Date().toISOString();
   const cells: BenchCell[] = [];

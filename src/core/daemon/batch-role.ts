@@ -16,7 +16,7 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
   let handled = 0;
   const subscription = await bus.subscribe({ group: BATCH_INFERENCE_GROUP, topics: [topic], dlqOperation: 'Data Fetch/Inference' }, async (message, { signal }) => {
     const claim = decodeInferenceClaim(message);
-    const result = await handleInferenceClaim(claim, { settings, store, bus, logger, onEvent, signal });
+    const result = await handleInferenceClaim(claim, { settings, store, bus, logger, onEvent, signal, onActuals: context.actuals?.publish });
     last = { status: result.status, run_id: result.run_id, prediction_hash: result.prediction_hash, log_object_key: result.log_object_key };
     handled++;
   });

@@ -19,6 +19,8 @@ export interface DaemonMetrics {
   countStep(role: string, step: string, result: StepResult): void;
   countTrainingRun(modelType: string, status: string): void;
   setLag(group: string, topic: string, partition: number, lag: number): void;
+  /** A promotion this daemon rolled back after its live probation. */
+  countLiveRollback(): void;
   /** Marks a step as in progress until the returned function is called. */
   beginWork(work: Omit<CurrentWork, 'since'>): () => void;
   currentWork(): CurrentWork[];
@@ -31,6 +33,7 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
   const runs = new Counter({ name: 'flts_training_runs_total', help: 'Training runs finished by this daemon, by model type and status.', labelNames: ['model_type', 'status'], registers: [registry] });
   const lag = new Gauge({ name: 'flts_daemon_consumer_lag', help: 'Messages not yet committed, per consumer group and partition.', labelNames: ['group', 'topic', 'partition'], registers: [registry] });
   const working = new Gauge({ name: 'flts_daemon_current_work', help: '1 for each step in progress.', labelNames: ['role', 'step', 'config_hash', 'model_type'], registers: [registry] });
+  const rollbacks = new Counter({ name: 'flts_live_rollbacks_total', help: 'Promotions rolled back by this daemon because their live RMSE was worse than the previous run.', registers: [registry] });
   const current = new Set<CurrentWork>();
 
   return {
@@ -38,6 +41,7 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
     countStep: (role, step, result) => steps.inc({ role, step, result }),
     countTrainingRun: (modelType, status) => runs.inc({ model_type: modelType, status }),
     setLag: (group, topic, partition, value) => lag.set({ group, topic, partition: String(partition) }, value),
+    countLiveRollback: () => rollbacks.inc(),
     beginWork(work) {
       const entry: CurrentWork = { ...work, since: new Date().toISOString() };
       const labels = { role: work.role, step: work.step, config_hash: work.configHash, model_type: work.modelType };

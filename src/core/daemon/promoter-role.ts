@@ -3,6 +3,7 @@ import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { promotionScope } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import { listRunRecords } from '../registry/run-store.js';
+import { startProbationDecisions } from './probation-role-step.js';
 import { reconcilePromotion } from './promoter-reconciler.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
@@ -21,7 +22,10 @@ export async function promotionCandidates(context: RoleContext): Promise<string[
   return [...new Set([...(latest ? [latest] : []), ...recent])];
 }
 
-/** The promoter role (group `eval-promoter`): wakes on `model-training` SUCCESS, at startup and on resync. */
+/**
+ * The promoter role (group `eval-promoter`): wakes on `model-training` SUCCESS, at startup and on resync; and
+ * decides the live probation of each promotion from every serving replica's figures.
+ */
 export async function startPromoterRole(context: RoleContext): Promise<RoleHandle> {
   const { settings, bus, logger } = context;
   const queue = createSerialQueue();
@@ -42,6 +46,7 @@ export async function startPromoterRole(context: RoleContext): Promise<RoleHandl
   });
   const startup = resync().catch((error: unknown) => logger.error({ err: error }, 'daemon_promoter_resync_failed'));
   startResyncTimer(settings.daemon.resyncIntervalMs, context.signal, resync, (error) => logger.error({ err: error }, 'daemon_promoter_resync_failed'));
+  startProbationDecisions(context);
   return {
     name: 'promoter',
     subscriptions: [subscription],

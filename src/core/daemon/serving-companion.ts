@@ -1,22 +1,18 @@
-import os from 'node:os';
 import { decodePromotion } from '../bus/messages.js';
 import type { MessageBus, Subscription } from '../bus/message-bus.js';
 import { servingGroupId } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import type { ModelHolder } from '../serve/model-holder.js';
+import { servingReplicaId } from '../serve/replica-id.js';
+
+export { servingReplicaId };
 
 export interface ServingCompanionDeps {
   settings: Settings;
   bus: MessageBus;
   holder: ModelHolder;
   logger: Logger;
-}
-
-/** `daemon.replicaId`, or `<host>-<pid>`: unique per serving process, safe in a group id. */
-export function servingReplicaId(settings: Settings): string {
-  const id = settings.daemon.replicaId || `${os.hostname()}-${process.pid}`;
-  return id.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
 /**

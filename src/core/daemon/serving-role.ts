@@ -16,11 +16,14 @@ export async function startServingRole(context: RoleContext): Promise<RoleHandle
     await service.close();
     throw error;
   }
+  const live = service.live;
+  const unsubscribe = live && context.actuals ? context.actuals.subscribe((actuals) => live.observeActuals(actuals)) : undefined;
   return {
     name: 'serving',
     subscriptions: [companion],
     status: () => ({ url: service.url, runId: service.holder.status().current?.runId ?? null }),
     async stop() {
+      unsubscribe?.();
       await companion.stop();
       await service.close();
     },

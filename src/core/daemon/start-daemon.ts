@@ -7,6 +7,7 @@ import { pipelineTopics, topicNames } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
+import { createActualsHub } from '../live/actuals-hub.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
@@ -95,6 +96,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       owner: `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
       signal: controller.signal,
       onEvent: deps.onEvent,
+      actuals: createActualsHub(),
     };
     for (const { name, factory } of factories) {
       handles.push(await factory({ ...context, logger: logger.child({ role: name }) }));

@@ -22,11 +22,15 @@ export interface PromotionRecord {
   /** UTC ISO with microseconds and "Z", e.g. 2025-11-03T19:16:41.896064Z. */
   timestamp: string;
   weights: { rmse: number; mae: number; mse: number };
-  source: 'auto' | 'manual';
+  /** `auto-rollback`: undone by live probation (the reason carries both live figures). */
+  source: PromotionSource;
   previous_run_id: string | null;
   reason: string;
   action?: 'promote' | 'rollback';
 }
+
+/** Who decided a promotion or rollback. */
+export type PromotionSource = 'auto' | 'manual' | 'auto-rollback';
 
 export const ROOT_POINTER = 'current.json';
 

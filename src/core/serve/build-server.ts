@@ -2,11 +2,13 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { silentLogger, type Logger } from '../logger.js';
 import { installAccessControl, type AccessTokens, type RouteAccess } from './access-control.js';
+import type { LiveMonitor } from './live-monitor.js';
 import { installErrorHandlers, installJsonParser } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
 import type { PredictionLog } from './prediction-log.js';
 import { installRequestValidators } from './request-validators.js';
 import { createRouteTable } from './route-table.js';
+import { registerActualsRoutes } from './actuals-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { registerKserveRoutes } from './kserve-routes.js';
 import { registerMetricsRoutes } from './metrics-routes.js';
@@ -21,6 +23,8 @@ export interface BuildServerDeps {
   holder: ModelHolder;
   /** Defaults to a fresh registry with process metrics; pass the one given to the holder to see reload metrics. */
   metrics?: ServeMetrics;
+  /** Live accuracy: scores served forecasts against later actuals; the caller starts and stops it. */
+  live?: LiveMonitor;
   /** Optional JSONL prediction log; the caller closes it. */
   predictionLog?: PredictionLog;
   logger?: Logger;
@@ -47,6 +51,7 @@ export interface ConnectionLimits {
 /** Routes that are not public; the Open Inference Protocol's infer route is a prediction route like /predict. */
 const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   '/predict': 'predict',
+  '/actuals': 'predict',
   '/v2/models/:name/infer': 'predict',
   '/reload_latest': 'admin',
 };
@@ -70,7 +75,7 @@ function connectionOptions(limits: ConnectionLimits) {
 
 /**
  * The inference API as a fastify instance that is not yet listening: reference routes (/predict, /healthz,
- * /ready, /stats), /readyz, Prometheus /metrics, the Open Inference Protocol under /v2 and /openapi.json.
+ * /ready, /stats), POST /actuals, /readyz, Prometheus /metrics, the Open Inference Protocol under /v2 and /openapi.json.
  */
 export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstance> {
   const bodyLimit = deps.bodyLimitBytes ?? 8 * 1024 * 1024;
@@ -80,11 +85,13 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   app.server.maxConnections = limits.maxConnections;
   const metrics = deps.metrics ?? createServeMetrics();
   const stats = createServeStats();
+  metrics.live.attach(deps.live?.scorer);
   const context: ServeContext = {
     holder: deps.holder,
     metrics,
     stats,
     predictionLog: deps.predictionLog,
+    live: deps.live,
     logger,
     routes: createRouteTable(app),
     identifier: deps.identifier ?? '',
@@ -113,6 +120,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   app.addHook('onClose', async () => stats.close());
 
   registerPredictRoutes(context);
+  registerActualsRoutes(context);
   registerHealthRoutes(context);
   registerMetricsRoutes(app, context);
   registerKserveRoutes(context);

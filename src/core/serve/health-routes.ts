@@ -33,6 +33,7 @@ export function registerHealthRoutes(context: ServeContext): void {
         queue_length: holder.current()?.batcher.queued ?? 0,
         startup_ready_ms: status.startupReadyMs,
         ...modelFields(),
+        live: context.live?.status() ?? { enabled: false },
       };
     },
   });

@@ -3,7 +3,7 @@ import type { EventSink } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { ModelSource, PointerTarget } from './model-source.js';
 import type { RequestBatcherOptions } from '../forecast/request-batcher.js';
-import { createServedModel, warmServedModel, type ServedModel } from './served-model.js';
+import { openServedModel, type ServedModel } from './served-model.js';
 import type { ServeMetrics } from './serve-metrics.js';
 
 export interface ModelHolderOptions {
@@ -88,18 +88,10 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
   };
 
   async function swapIn(runId: string): Promise<ServedModel> {
-    const loaded = await options.source.loadRun(runId);
-    const next = createServedModel(loaded, {
+    const next = await openServedModel(options.source, runId, {
       batching: options.batching,
       onBatch: options.metrics ? (size) => options.metrics?.observeBatch(size) : undefined,
-      loadTestFrame: (configHash) => options.source.loadTestFrame(configHash),
     });
-    try {
-      await warmServedModel(next, options.batching.maxBatch);
-    } catch (error) {
-      next.retire();
-      throw error;
-    }
     if (stopped) {
       next.retire();
       throw new FltsError('FLTS_SERVE_NO_MODEL', 'The server is stopping.');

@@ -1,4 +1,5 @@
 import { FltsError, toFltsError } from '../errors.js';
+import type { MatchedError } from '../live/live-scorer.js';
 import type { ReloadOutcome } from './model-holder.js';
 import { buildPredictionLogRecord, buildPredictResponse, newRequestId } from './prediction-response.js';
 import { runPrediction } from './run-prediction.js';
@@ -7,7 +8,7 @@ import type { ServeContext } from './serve-context.js';
 
 /** POST /predict (the reference contract) and POST /reload_latest. */
 export function registerPredictRoutes(context: ServeContext): void {
-  const { holder, metrics, stats, predictionLog } = context;
+  const { holder, metrics, stats, predictionLog, live } = context;
   const forcedReload = createReloadLimiter(() => holder.reloadFromPointer({ force: true }), context.reloadMinIntervalMs);
 
   context.routes.route({
@@ -20,15 +21,21 @@ export function registerPredictRoutes(context: ServeContext): void {
       const started = performance.now();
       stats.requestStarted();
       try {
-        const result = await runPrediction(
-          holder,
-          { data: body.data ?? undefined, indexCol: body.index_col, inferenceLength: query.inference_length ?? body.inference_length },
-          context.inferenceLength,
-        );
+        const input = { data: body.data ?? undefined, indexCol: body.index_col, inferenceLength: query.inference_length ?? body.inference_length };
+        const result = await runPrediction(holder, input, context.inferenceLength);
         const response = buildPredictResponse(result, context.identifier, newRequestId());
-        // sync: the answer waits for its record to be on disk; buffered: the record is built after the answer is sent.
-        if (predictionLog?.durability === 'sync') await predictionLog.append(buildPredictionLogRecord(response, result.targets, new Date()));
-        else if (predictionLog) setImmediate(() => void predictionLog.append(buildPredictionLogRecord(response, result.targets, new Date())));
+        // Live scoring: the actuals this request brings are scored, its forecast remembered (the record lists what matched).
+        const observe = (): Promise<MatchedError[]> => (live ? live.observePrediction(body.identifier ?? context.identifier, input, result) : Promise.resolve([]));
+        // sync: the answer waits for its record to be on disk; buffered: scoring and the record come after the answer is sent.
+        if (predictionLog?.durability === 'sync') await predictionLog.append(buildPredictionLogRecord(response, result.targets, new Date(), await observe()));
+        else if (live || predictionLog) {
+          setImmediate(() => {
+            void observe().then(
+              (matched) => predictionLog?.append(buildPredictionLogRecord(response, result.targets, new Date(), matched)),
+              (error: unknown) => context.logger.warn({ err: error }, 'live_observe_failed'),
+            );
+          });
+        }
         metrics.countPredictions(response.predictions.length);
         stats.requestFinished(performance.now() - started, result.modelMs);
         return response;

@@ -8,6 +8,8 @@ export interface PredictionLogRecord extends InferenceResultFields {
   req_id: string;
   metrics: Record<string, unknown>;
   samples: unknown[];
+  /** Earlier forecasts whose actuals this request brought: points and error per run. */
+  live_matched?: Array<{ run_id: string; points: number; rmse: number; mae: number }>;
 }
 
 export interface PredictionLogOptions {

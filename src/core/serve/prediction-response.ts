@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { MatchedError } from '../live/live-scorer.js';
 import type { PredictionLogRecord } from './prediction-log.js';
 import type { PredictionResult } from './run-prediction.js';
 import { formatTimestamp } from '../data/timestamps.js';
@@ -82,9 +83,10 @@ function samples(rows: readonly PredictionRow[], targets: readonly string[]): un
 
 /**
  * The reference JSONL record. Forecasts always start after the last input row, so no actuals overlap them
- * and `metrics` carries only the fingerprint and row count (the reference's no-overlap case).
+ * and `metrics` carries only the fingerprint and row count (the reference's no-overlap case). `liveMatched`:
+ * the earlier forecasts this request's rows completed, with their error per run (`live_matched`).
  */
-export function buildPredictionLogRecord(response: PredictResponse, targets: readonly string[], now: Date): PredictionLogRecord {
+export function buildPredictionLogRecord(response: PredictResponse, targets: readonly string[], now: Date, liveMatched: readonly MatchedError[] = []): PredictionLogRecord {
   const hash = predictionHash(response.predictions);
   return {
     timestamp: now.toISOString(),
@@ -97,5 +99,6 @@ export function buildPredictionLogRecord(response: PredictResponse, targets: rea
     prediction_hash: hash,
     metrics: { prediction_hash: hash, rows_predicted: response.predictions.length },
     samples: samples(response.predictions, targets),
+    ...(liveMatched.length > 0 ? { live_matched: [...liveMatched] } : {}),
   };
 }

@@ -43,11 +43,15 @@ function findTimestampColumn(data: Record<string, unknown>, indexCol: string | u
   return found;
 }
 
-/**
- * Validates the reference's column-oriented `data` object and returns the needed columns as a frame. Every
- * problem is an FLTS_REQUEST_INVALID (HTTP 400) naming the column and row, never a failure deeper in.
- */
-export function parseRequestSeries(data: unknown, requiredColumns: readonly string[], minRows: number, indexCol?: string): RequestSeries {
+interface ColumnTable {
+  columns: Record<string, unknown>;
+  rows: number;
+  time: Float64Array;
+  timestampColumn: string;
+}
+
+/** The column-oriented `data` object checked for shape (arrays of one length) and its timestamps parsed. */
+function readColumnTable(data: unknown, indexCol: string | undefined): ColumnTable {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw invalid(EMPTY_DATA);
   const columns = data as Record<string, unknown>;
   const names = Object.keys(columns);
@@ -74,13 +78,16 @@ export function parseRequestSeries(data: unknown, requiredColumns: readonly stri
     time[row] = parseTimestamp(rawTimes[row]);
     if (Number.isNaN(time[row])) throw invalid(`Column '${timestampColumn}' contains an invalid timestamp at row ${row}: ${describe(rawTimes[row])} (expected ISO text or epoch ms, years 0000-9999).`, { column: timestampColumn, row });
   }
+  return { columns, rows, time, timestampColumn };
+}
 
-  const missing = requiredColumns.filter((name) => !Object.hasOwn(columns, name));
-  if (missing.length > 0) throw invalid(`Missing required feature columns: ${listNames(missing)}.`, { missing });
+/** Numeric columns as Float64Array; `null` (and, when allowed, NaN/Infinity) become NaN. Names non-numeric columns. */
+function readNumericColumns(table: ColumnTable, names: readonly string[], allowMissing: boolean): Record<string, Float64Array> {
+  const { columns, rows } = table;
   const values: Record<string, Float64Array> = {};
   const nonNumeric: string[] = [];
   let notFinite: { column: string; row: number } | undefined;
-  for (const name of requiredColumns) {
+  for (const name of names) {
     const source = columns[name] as unknown[];
     const out = new Float64Array(rows);
     for (let row = 0; row < rows; row++) {
@@ -89,15 +96,41 @@ export function parseRequestSeries(data: unknown, requiredColumns: readonly stri
       else if (value !== null && typeof value !== 'number') {
         nonNumeric.push(name);
         break;
-      } else notFinite ??= { column: name, row };
+      } else {
+        out[row] = Number.NaN;
+        notFinite ??= { column: name, row };
+      }
     }
     values[name] = out;
   }
   if (nonNumeric.length > 0) throw invalid(`Columns contain non-numeric values: ${listNames(nonNumeric)}.`, { columns: nonNumeric });
-  if (notFinite) throw invalid(`Column '${notFinite.column}' has a null, NaN or infinite value at row ${notFinite.row}; every feature value must be a finite number.`, notFinite);
+  if (notFinite && !allowMissing) throw invalid(`Column '${notFinite.column}' has a null, NaN or infinite value at row ${notFinite.row}; every feature value must be a finite number.`, notFinite);
+  return values;
+}
 
+/**
+ * Validates the reference's column-oriented `data` object and returns the needed columns as a frame. Every
+ * problem is an FLTS_REQUEST_INVALID (HTTP 400) naming the column and row, never a failure deeper in.
+ */
+export function parseRequestSeries(data: unknown, requiredColumns: readonly string[], minRows: number, indexCol?: string): RequestSeries {
+  const table = readColumnTable(data, indexCol);
+  const { rows, time, timestampColumn } = table;
+  const missing = requiredColumns.filter((name) => !Object.hasOwn(table.columns, name));
+  if (missing.length > 0) throw invalid(`Missing required feature columns: ${listNames(missing)}.`, { missing });
+  const values = readNumericColumns(table, requiredColumns, false);
   const needed = Math.max(minRows, 2);
   if (rows < needed) throw invalid(`Too few rows: ${rows} given, the model needs at least ${needed} (its input window of ${minRows}, and two timestamps to know the step).`, { rows, needed });
   assertStrictlyIncreasing(time, timestampColumn);
   return { frame: { time, columns: [...requiredColumns], values }, cadenceMs: detectCadence(time), timestampColumn };
+}
+
+/**
+ * Observed values in the same column format as a request: a timestamp column and at least one of the
+ * target columns. Any number of rows; a null value is a missing actual (that point is not scored).
+ */
+export function parseActuals(data: unknown, targets: readonly string[], indexCol?: string): TimeFrame {
+  const table = readColumnTable(data, indexCol);
+  const present = targets.filter((name) => Object.hasOwn(table.columns, name) && name !== table.timestampColumn);
+  if (present.length === 0) throw invalid(`Actuals must include at least one forecast column: ${listNames(targets)}.`, { targets: targets.slice(0, LISTED_NAMES) });
+  return { time: table.time, columns: present, values: readNumericColumns(table, present, true) };
 }

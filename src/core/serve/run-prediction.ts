@@ -3,7 +3,7 @@ import { FltsError } from '../errors.js';
 import { forecastFromHistory, historyFromFrame, type Forecast, type ScaledHistory } from '../forecast/recursive-forecast.js';
 import type { ModelHolder } from './model-holder.js';
 import type { ServedRunInfo } from './model-source.js';
-import { parseRequestSeries } from './request-frame.js';
+import { parseRequestSeries, type RequestSeries } from './request-frame.js';
 import type { ServedModel } from './served-model.js';
 import { detectCadence } from '../data/timestamps.js';
 
@@ -21,6 +21,8 @@ export interface PredictionResult {
   horizon: number;
   forecast: Forecast;
   source: 'request' | 'stored-test-data';
+  /** The request's rows as parsed (absent for stored test data): they carry the actuals of earlier forecasts. */
+  series?: RequestSeries;
   /** Milliseconds spent waiting for forward passes (queueing included). */
   modelMs: number;
 }
@@ -41,6 +43,31 @@ async function storedHistory(served: ServedModel): Promise<ScaledHistory> {
   return historyFromFrame(served.plan, frame, cadence, true);
 }
 
+/** One forecast with a given served model (the current one, or a run forecasting in shadow). */
+export async function forecastWith(served: ServedModel, input: PredictionInput, defaultLength: number): Promise<PredictionResult> {
+  const { window } = served.plan;
+  const length = input.inferenceLength ?? (defaultLength > 0 ? defaultLength : window.outputSeqLen);
+  const hasData = input.data !== undefined && input.data !== null;
+  let history: ScaledHistory;
+  let series: RequestSeries | undefined;
+  if (hasData) {
+    series = parseRequestSeries(input.data, served.plan.rawColumns, window.inputSeqLen, input.indexCol);
+    history = historyFromFrame(served.plan, series.frame, series.cadenceMs, false);
+  } else {
+    history = await storedHistory(served);
+  }
+  let modelMs = 0;
+  const forecast = await forecastFromHistory(served.plan, history, length, async (windows, times, size) => {
+    const started = performance.now();
+    try {
+      return await served.batcher.predict(windows, times, size);
+    } finally {
+      modelMs += performance.now() - started;
+    }
+  });
+  return { run: served.run, targets: window.targets, horizon: window.outputSeqLen, forecast, source: hasData ? 'request' : 'stored-test-data', series, modelMs };
+}
+
 /**
  * One prediction, start to end, on the model current when it starts: the model is held for the whole
  * request, so a hot reload meanwhile neither changes nor disposes it under the request.
@@ -48,26 +75,7 @@ async function storedHistory(served: ServedModel): Promise<ScaledHistory> {
 export async function runPrediction(holder: ModelHolder, input: PredictionInput, defaultLength: number): Promise<PredictionResult> {
   const { served, release } = holder.acquire();
   try {
-    const { window } = served.plan;
-    const length = input.inferenceLength ?? (defaultLength > 0 ? defaultLength : window.outputSeqLen);
-    const hasData = input.data !== undefined && input.data !== null;
-    let history: ScaledHistory;
-    if (hasData) {
-      const series = parseRequestSeries(input.data, served.plan.rawColumns, window.inputSeqLen, input.indexCol);
-      history = historyFromFrame(served.plan, series.frame, series.cadenceMs, false);
-    } else {
-      history = await storedHistory(served);
-    }
-    let modelMs = 0;
-    const forecast = await forecastFromHistory(served.plan, history, length, async (windows, times, size) => {
-      const started = performance.now();
-      try {
-        return await served.batcher.predict(windows, times, size);
-      } finally {
-        modelMs += performance.now() - started;
-      }
-    });
-    return { run: served.run, targets: window.targets, horizon: window.outputSeqLen, forecast, source: hasData ? 'request' : 'stored-test-data', modelMs };
+    return await forecastWith(served, input, defaultLength);
   } finally {
     release();
   }

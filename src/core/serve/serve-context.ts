@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { LiveMonitor } from './live-monitor.js';
 import type { ModelHolder } from './model-holder.js';
 import type { PredictionLog } from './prediction-log.js';
 import type { RouteTable } from './route-table.js';
@@ -11,6 +12,8 @@ export interface ServeContext {
   readonly metrics: ServeMetrics;
   readonly stats: ServeStats;
   readonly predictionLog?: PredictionLog;
+  /** Live accuracy (absent when FLTS_LIVE_SCORING=false). */
+  readonly live?: LiveMonitor;
   readonly logger: Logger;
   readonly routes: RouteTable;
   /** Deployment identifier ("" = "default" in responses and logs). */

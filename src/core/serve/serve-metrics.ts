@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createLiveMetrics, type LiveMetrics } from './live-metrics.js';
 import type { ServedRunInfo } from './model-source.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
@@ -18,6 +19,8 @@ export interface ServeMetrics {
   countReload(result: ReloadResult): void;
   setModel(run: ServedRunInfo | undefined): void;
   setModelReady(ready: boolean, degraded: boolean): void;
+  /** flts_live_* series. */
+  readonly live: LiveMetrics;
 }
 
 export function createServeMetrics(options: { processMetrics?: boolean } = {}): ServeMetrics {
@@ -33,8 +36,10 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
   const degraded = new Gauge({ name: 'flts_model_degraded', help: '1 when the promoted model could not be loaded and an older one is served.', registers: [registry] });
   for (const result of ['success', 'failure']) reloads.inc({ result }, 0);
 
+  const live = createLiveMetrics(registry);
   return {
     registry,
+    live,
     observeRequest(route, method, status, seconds) {
       requests.inc({ route, method, status: String(status) });
       duration.observe({ route }, seconds);

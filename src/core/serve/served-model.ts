@@ -2,7 +2,7 @@ import type { ScalerParams } from '../data/scaler.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import type { ForecastModel } from '../models/forecast-model.js';
 import { createFeaturePlan, type FeaturePlan } from '../forecast/feature-plan.js';
-import type { LoadedRun, ServedRunInfo } from './model-source.js';
+import type { LoadedRun, ModelSource, ServedRunInfo } from './model-source.js';
 import { createRequestBatcher, type RequestBatcher, type RequestBatcherOptions } from '../forecast/request-batcher.js';
 
 /**
@@ -92,4 +92,16 @@ export async function warmServedModel(served: ServedModel, maxBatch: number): Pr
     const forecastTimes = new Float64Array(size * outputSeqLen);
     await served.model.predict({ windows, forecastTimes, size });
   }
+}
+
+/** Loads a run from the source as a warm served model (warm-up failures dispose it). */
+export async function openServedModel(source: ModelSource, runId: string, options: Omit<ServedModelOptions, 'loadTestFrame'>): Promise<ServedModel> {
+  const served = createServedModel(await source.loadRun(runId), { ...options, loadTestFrame: (configHash) => source.loadTestFrame(configHash) });
+  try {
+    await warmServedModel(served, options.batching.maxBatch);
+  } catch (error) {
+    served.retire();
+    throw error;
+  }
+  return served;
 }

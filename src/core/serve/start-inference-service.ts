@@ -11,6 +11,10 @@ import { createPredictionLog, type PredictionLog } from './prediction-log.js';
 import { createSyncPredictionLog } from './sync-prediction-log.js';
 import { createRegistryModelSource } from './registry-model-source.js';
 import { createServeMetrics } from './serve-metrics.js';
+import { createLiveMonitor, type LiveMonitor } from './live-monitor.js';
+import { servingReplicaId } from './replica-id.js';
+import { openServedModel } from './served-model.js';
+import type { RollbackAction } from '../live/probation-decider.js';
 
 export interface InferenceServiceDeps {
   store: ObjectStore;
@@ -18,12 +22,19 @@ export interface InferenceServiceDeps {
   onEvent?: EventSink;
   /** Defaults to the run registry in `store`. */
   source?: ModelSource;
+  /**
+   * When given, this service decides the probation of each promotion itself and rolls back through it (an
+   * embedded `flts serve`); otherwise it only reports its live figures for the promoter to decide.
+   */
+  rollback?: RollbackAction;
 }
 
 export interface InferenceService {
   url: string;
   app: FastifyInstance;
   holder: ModelHolder;
+  /** Live accuracy, unless FLTS_LIVE_SCORING=false. */
+  live?: LiveMonitor;
   /** Stops listening (in-flight requests finish), stops reloads, writes buffered prediction logs. */
   close(): Promise<void>;
 }
@@ -37,16 +48,35 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   const logger = deps.logger ?? silentLogger;
   const serve = settings.serve;
   const metrics = createServeMetrics();
+  const source = deps.source ?? createRegistryModelSource(deps.store, settings);
+  const batching = { maxBatch: serve.batchMaxSize, maxWaitMs: serve.batchMaxWaitMs };
+  let live: LiveMonitor | undefined;
   const holder = createModelHolder({
-    source: deps.source ?? createRegistryModelSource(deps.store, settings),
+    source,
     pinnedRunId: serve.runId || undefined,
     pollIntervalMs: serve.pollIntervalMs,
     retryFailedMs: serve.retryFailedMs,
-    batching: { maxBatch: serve.batchMaxSize, maxWaitMs: serve.batchMaxWaitMs },
+    batching,
     metrics,
     logger,
-    onEvent: deps.onEvent,
+    onEvent: (event) => {
+      deps.onEvent?.(event);
+      // A new served run may start (or end) a probation: look now rather than at the next report.
+      if (event.type === 'serve.model_loaded') void live?.tick();
+    },
   });
+  if (settings.live.enabled) {
+    live = createLiveMonitor({
+      settings,
+      holder,
+      loadShadow: (runId) => openServedModel(source, runId, { batching }),
+      store: deps.store,
+      replica: servingReplicaId(settings),
+      rollback: deps.rollback,
+      onRollback: () => metrics.live.countRollback(),
+      logger,
+    });
+  }
   let predictionLog: PredictionLog | undefined;
   if (serve.predictionLog.enabled) {
     await deps.store.ensureBucket(settings.store.buckets.inferenceLogs);
@@ -64,6 +94,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     holder,
     metrics,
     predictionLog,
+    live,
     logger,
     identifier: settings.identifier,
     modelName: serve.modelName,
@@ -75,6 +106,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   });
   const close = async (): Promise<void> => {
     await app.close();
+    await live?.stop();
     await holder.stop();
     await predictionLog?.close();
   };
@@ -89,5 +121,6 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     await close();
     throw error;
   }
-  return { url, app, holder, close };
+  live?.start();
+  return { url, app, holder, live, close };
 }

@@ -4,7 +4,7 @@ import { ignoreEvents, type EventSink } from '../events.js';
 import { buildScoreboard, SCORE_WEIGHTS, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { promotionScope, readPointerAt, scopedPointerKey, type PromotionRecord } from '../registry/pointers.js';
+import { promotionScope, readPointerAt, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
 import { appendHistory, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
 import { MODEL_ARTIFACT_FILES } from '../registry/run-artifacts.js';
 import type { RunRecord } from '../registry/run-record.js';
@@ -20,7 +20,7 @@ export interface PromoteOptions {
   /** Promote even when the quality gate fails. */
   force?: boolean;
   reason?: string;
-  source?: 'auto' | 'manual';
+  source?: PromotionSource;
 }
 
 export interface PromoteResult {
@@ -38,7 +38,7 @@ function nowTimestamp(now: () => Date): string {
 }
 
 export interface PromotionRecordFields {
-  source: 'auto' | 'manual';
+  source: PromotionSource;
   reason: string;
   action: 'promote' | 'rollback';
   previousRunId: string | null;
@@ -80,7 +80,7 @@ async function assertPromotable(store: ObjectStore, settings: Settings, run: Run
   }
 }
 
-async function writePromotion(run: RunRecord, settings: Settings, deps: PromoteDeps, fields: { source: 'auto' | 'manual'; reason: string; action: 'promote' | 'rollback' }, gate: PromoteResult['gate']): Promise<PromoteResult> {
+async function writePromotion(run: RunRecord, settings: Settings, deps: PromoteDeps, fields: { source: PromotionSource; reason: string; action: 'promote' | 'rollback' }, gate: PromoteResult['gate']): Promise<PromoteResult> {
   const previous = await readPointerAt(deps.store, settings, scopedPointerKey(settings));
   const record = buildPromotionRecord(run, settings, { ...fields, previousRunId: previous?.run_id ?? null, now: deps.now });
   await deps.store.ensureBucket(settings.store.buckets.promotion);

@@ -23,6 +23,11 @@ export const healthzSchema = {
         queue_length: { type: 'integer' },
         startup_ready_ms: { type: ['integer', 'null'] },
         ...modelFields,
+        live: {
+          type: 'object',
+          description: 'Live accuracy: per run its matched points and rolling RMSE, MAE and interval coverage; the running probation and its decision.',
+          additionalProperties: true,
+        },
       },
     },
   },

@@ -2,9 +2,13 @@ import { errorResponses } from './common.js';
 
 const inferenceLength = { type: 'integer', minimum: 1, maximum: 10000, description: 'Forecast rows; beyond the model horizon the forecast is recursive.' } as const;
 
+/** Which series the rows belong to, so live scoring matches a forecast only with actuals of the same series. */
+export const seriesIdentifier = { type: 'string', maxLength: 200, description: 'Series identifier for live scoring (default: the deployment identifier).' } as const;
+
 export interface PredictBody {
   data?: Record<string, unknown[]> | null;
   index_col?: string;
+  identifier?: string;
   inference_length?: number;
 }
 
@@ -21,6 +25,7 @@ export const predictSchema = {
     properties: {
       data: { type: ['object', 'null'], description: 'Column name -> array of values (one per row).' },
       index_col: { type: 'string', minLength: 1 },
+      identifier: seriesIdentifier,
       inference_length: inferenceLength,
     },
   },

@@ -1,0 +1,49 @@
+import type { Settings } from '../config/settings.js';
+import { promotionScope } from '../registry/pointers.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { listLiveReports } from './live-reports.js';
+
+export interface LiveRankingRow {
+  rank: number;
+  run_id: string;
+  /** Pooled over targets and replicas (squared errors weighted by matched points). */
+  live_rmse: number;
+  live_mae: number;
+  /** Matched points behind the figures (each replica's rolling window). */
+  points: number;
+  replicas: string[];
+  updated_at: string;
+}
+
+export interface LiveRanking {
+  scope: string;
+  rows: LiveRankingRow[];
+}
+
+/**
+ * Runs ranked by their live error, from the figures every serving replica last reported: the served runs,
+ * shadows and challengers (`FLTS_SERVE_SHADOW_RUN`) alike. Runs never scored on live traffic are absent.
+ */
+export async function rankRunsByLiveError(store: ObjectStore, settings: Settings): Promise<LiveRanking> {
+  const byRun = new Map<string, { sq: number; abs: number; points: number; replicas: Set<string>; updated: string }>();
+  for (const report of await listLiveReports(store, settings)) {
+    for (const run of report.runs) {
+      let entry = byRun.get(run.run_id);
+      if (!entry) byRun.set(run.run_id, (entry = { sq: 0, abs: 0, points: 0, replicas: new Set(), updated: '' }));
+      for (const figures of Object.values(run.targets)) {
+        if (figures.rmse === null || figures.mae === null || figures.points === 0) continue;
+        entry.sq += figures.rmse * figures.rmse * figures.points;
+        entry.abs += figures.mae * figures.points;
+        entry.points += figures.points;
+        entry.replicas.add(report.replica);
+        if (report.updated_at > entry.updated) entry.updated = report.updated_at;
+      }
+    }
+  }
+  const rows = [...byRun]
+    .filter(([, entry]) => entry.points > 0)
+    .map(([runId, entry]) => ({ run_id: runId, live_rmse: Math.sqrt(entry.sq / entry.points), live_mae: entry.abs / entry.points, points: entry.points, replicas: [...entry.replicas].sort(), updated_at: entry.updated }))
+    .sort((a, b) => a.live_rmse - b.live_rmse)
+    .map((row, index) => ({ rank: index + 1, ...row }));
+  return { scope: promotionScope(settings), rows };
+}

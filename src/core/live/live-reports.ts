@@ -1,0 +1,76 @@
+import type { Settings } from '../config/settings.js';
+import { promotionScope, type PromotionRecord } from '../registry/pointers.js';
+import { getJsonIfExists, putJson } from '../storage/json-objects.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { PairedFigures, RunFigures } from './live-scorer.js';
+import type { ProbationVerdict } from './probation.js';
+
+/** One promotion, as probation knows it: a promotion record's run, previous run and timestamp. */
+export interface PromotionRef {
+  run_id: string;
+  previous_run_id: string;
+  timestamp: string;
+}
+
+/** What one serving replica knows right now, written to the store so a decider sees every replica. */
+export interface LiveReport {
+  replica: string;
+  updated_at: string;
+  served_run_id: string | null;
+  runs: RunFigures[];
+  /** The probation this replica is pairing for, with its figures so far. */
+  probation: { promotion: PromotionRef; paired: PairedFigures } | null;
+  memory: { points: number; forgotten: number };
+}
+
+/** The one decision taken on a promotion's probation. */
+export interface ProbationDecision {
+  promotion: PromotionRef;
+  verdict: Exclude<ProbationVerdict['verdict'], 'pending'>;
+  candidate_rmse: number;
+  baseline_rmse: number;
+  points: number;
+  replicas: string[];
+  reason: string;
+  /** 'rolled-back' once the rollback is recorded; 'none' when rollback is off or the run was kept. */
+  action: 'rollback-pending' | 'rolled-back' | 'none';
+  decided_by: string;
+  decided_at: string;
+  rollback_timestamp?: string;
+}
+
+const safe = (text: string): string => text.replace(/[^A-Za-z0-9._-]/g, '_');
+
+export function promotionRefOf(record: PromotionRecord): PromotionRef | undefined {
+  if ((record.action ?? 'promote') !== 'promote' || !record.previous_run_id || record.previous_run_id === record.run_id) return undefined;
+  return { run_id: record.run_id, previous_run_id: record.previous_run_id, timestamp: record.timestamp };
+}
+
+export function samePromotion(a: PromotionRef | undefined, b: PromotionRef | undefined): boolean {
+  return a !== undefined && b !== undefined && a.run_id === b.run_id && a.timestamp === b.timestamp;
+}
+
+const liveBucket = (settings: Settings): string => settings.store.buckets.runs;
+const reportPrefix = (settings: Settings): string => `live/${safe(promotionScope(settings))}/replicas/`;
+const decisionKey = (settings: Settings, ref: PromotionRef): string => `live/${safe(promotionScope(settings))}/decisions/${safe(`${ref.run_id}-${ref.timestamp}`)}.json`;
+
+export async function writeLiveReport(store: ObjectStore, settings: Settings, report: LiveReport): Promise<void> {
+  await store.ensureBucket(liveBucket(settings));
+  await putJson(store, liveBucket(settings), `${reportPrefix(settings)}${safe(report.replica)}.json`, report);
+}
+
+/** Every replica's latest report in this scope (unreadable ones are skipped: a report is replaced, never appended). */
+export async function listLiveReports(store: ObjectStore, settings: Settings): Promise<LiveReport[]> {
+  const keys = (await store.list(liveBucket(settings), reportPrefix(settings))).map((info) => info.key).filter((key) => key.endsWith('.json'));
+  const reports = await Promise.all(keys.map((key) => getJsonIfExists<LiveReport>(store, liveBucket(settings), key).catch(() => undefined)));
+  return reports.filter((report): report is LiveReport => report !== undefined && typeof report.replica === 'string' && Array.isArray(report.runs));
+}
+
+export async function readProbationDecision(store: ObjectStore, settings: Settings, ref: PromotionRef): Promise<ProbationDecision | undefined> {
+  return getJsonIfExists<ProbationDecision>(store, liveBucket(settings), decisionKey(settings, ref));
+}
+
+export async function writeProbationDecision(store: ObjectStore, settings: Settings, decision: ProbationDecision): Promise<void> {
+  await store.ensureBucket(liveBucket(settings));
+  await putJson(store, liveBucket(settings), decisionKey(settings, decision.promotion), decision);
+}

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { createForecastMemory } from './forecast-memory.js';
+import { createLiveScorer, type LiveForecast } from './live-scorer.js';
+import { RollingErrors } from './rolling-errors.js';
+
+const forecast = (runId: string, origin: number, values: number[], extra: Partial<LiveForecast> = {}): LiveForecast => ({
+  identifier: 'site',
+  runId,
+  origin,
+  targets: ['down'],
+  time: values.map((_, i) => origin + (i + 1) * 60),
+  values: [values],
+  ...extra,
+});
+
+describe('live > rolling errors', () => {
+  it('keeps RMSE, MAE and coverage over the last N points only', () => {
+    const errors = new RollingErrors(3);
+    expect(errors.figures()).toEqual({ points: 0, rmse: null, mae: null, coverage: {} });
+    errors.add(10, 0, [{ level: '0.8', lower: -1, upper: 1 }]);
+    // Intervals of +-1.5 around each prediction: only the error of 1 keeps the actual (0) inside.
+    for (const error of [1, -2, 2]) errors.add(error, 0, [{ level: '0.8', lower: error - 1.5, upper: error + 1.5 }]);
+    const figures = errors.figures();
+    expect(figures.points).toBe(3);
+    expect(figures.rmse).toBeCloseTo(Math.sqrt((1 + 4 + 4) / 3), 12);
+    expect(figures.mae).toBeCloseTo(5 / 3, 12);
+    expect(figures.coverage['0.8']).toBeCloseTo(1 / 3, 12);
+  });
+
+  it('does not drift after many wraps of its window', () => {
+    const errors = new RollingErrors(7);
+    for (let i = 0; i < 100_000; i++) errors.add(i % 2 === 0 ? 1e6 : 0.001, 0);
+    for (let i = 0; i < 7; i++) errors.add(2, 0);
+    expect(errors.figures().rmse).toBe(2);
+    expect(errors.figures().mae).toBe(2);
+  });
+});
+
+describe('live > forecast memory', () => {
+  it('forgets the oldest timestamps beyond its capacity and counts them', () => {
+    const memory = createForecastMemory(3);
+    for (let t = 0; t < 5; t++) memory.remember('a', t, { runId: 'r', origin: -1, targets: ['x'], values: [t] });
+    expect(memory.size).toBe(3);
+    expect(memory.forgotten).toBe(2);
+    expect(memory.take('a', 0)).toBeUndefined();
+    expect(memory.take('a', 4)?.[0].values).toEqual([4]);
+    expect(memory.take('a', 4)).toBeUndefined();
+    expect(memory.size).toBe(2);
+  });
+
+  it('replaces a repeated forecast of one run from one origin instead of counting it twice', () => {
+    const memory = createForecastMemory(10);
+    memory.remember('a', 5, { runId: 'r', origin: 1, targets: ['x'], values: [1] });
+    memory.remember('a', 5, { runId: 'r', origin: 1, targets: ['x'], values: [2] });
+    memory.remember('a', 5, { runId: 'r', origin: 2, targets: ['x'], values: [3] });
+    memory.remember('b', 5, { runId: 'r', origin: 1, targets: ['x'], values: [4] });
+    expect(memory.take('a', 5)?.map((p) => p.values[0])).toEqual([2, 3]);
+    expect(memory.take('b', 5)?.map((p) => p.values[0])).toEqual([4]);
+  });
+});
+
+describe('live > scorer', () => {
+  it('scores each remembered forecast once, per series, when its actuals arrive', () => {
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100 });
+    scorer.remember(forecast('run-a', 0, [10, 20]));
+    scorer.remember({ ...forecast('run-a', 0, [99, 99]), identifier: 'other' });
+    const matched = scorer.score({ identifier: 'site', time: [60, 120, 180], values: { down: [13, 16, 0] } });
+    expect(matched).toEqual([{ run_id: 'run-a', points: 2, rmse: Math.sqrt((9 + 16) / 2), mae: 3.5 }]);
+    expect(scorer.score({ identifier: 'site', time: [60, 120], values: { down: [13, 16] } })).toEqual([]);
+    const [figures] = scorer.figures();
+    expect(figures).toMatchObject({ run_id: 'run-a', matched_total: 2, targets: { down: { points: 2, rmse: Math.sqrt(12.5), mae: 3.5, coverage: {} } } });
+    expect(scorer.memory()).toEqual({ points: 2, forgotten: 0 });
+  });
+
+  it('skips missing actuals and reports interval coverage when the forecast has intervals', () => {
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100 });
+    scorer.remember(forecast('run-a', 0, [10, 20, 30], { intervals: [[{ level: '0.9', lower: [9, 19, 29], upper: [11, 21, 31] }]] }));
+    scorer.score({ identifier: 'site', time: [60, 120, 180], values: { down: [10.5, Number.NaN, 35] } });
+    const down = scorer.figures()[0].targets.down;
+    expect(down.points).toBe(2);
+    expect(down.coverage).toEqual({ '0.9': 0.5 });
+  });
+
+  it('pairs a candidate with its baseline only on points both forecast from the same origin', () => {
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100 });
+    scorer.startPairing('new', 'old', 2);
+    scorer.remember(forecast('new', 0, [12]));
+    scorer.remember(forecast('old', 0, [11]));
+    scorer.remember(forecast('new', 60, [5]));
+    scorer.remember(forecast('old', 30, [5]));
+    scorer.remember(forecast('new', 120, [14]));
+    scorer.remember(forecast('old', 120, [10]));
+    scorer.remember(forecast('new', 180, [0]));
+    scorer.remember(forecast('old', 180, [0]));
+    scorer.score({ identifier: 'site', time: [60, 120, 180, 240], values: { down: [10, 10, 10, 10] } });
+    expect(scorer.paired()).toEqual({ candidate_run_id: 'new', baseline_run_id: 'old', points: 2, terms: 2, candidate_sum_sq: 4 + 16, baseline_sum_sq: 1 + 0 });
+    scorer.stopPairing();
+    expect(scorer.paired()).toBeUndefined();
+  });
+});

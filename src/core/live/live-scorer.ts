@@ -1,0 +1,196 @@
+import { createForecastMemory, type RememberedPrediction } from './forecast-memory.js';
+import { RollingErrors, type ErrorFigures, type IntervalBounds } from './rolling-errors.js';
+
+/** A forecast as served (or forecast in shadow): one row per timestamp, values in original units. */
+export interface LiveForecast {
+  /** Which series: requests of different identifiers never score each other's forecasts. */
+  identifier: string;
+  runId: string;
+  /** Epoch ms of the last input row. */
+  origin: number;
+  targets: readonly string[];
+  time: ArrayLike<number>;
+  /** Per target, one value per row. */
+  values: ReadonlyArray<ArrayLike<number>>;
+  /** Per target, its interval levels, each with one bound per row. */
+  intervals?: ReadonlyArray<ReadonlyArray<{ level: string; lower: ArrayLike<number>; upper: ArrayLike<number> }> | undefined>;
+}
+
+/** Observed values: timestamps and columns by name (a request's rows, a POST /actuals body, a claimed file). */
+export interface LiveActuals {
+  identifier: string;
+  time: ArrayLike<number>;
+  values: Readonly<Record<string, ArrayLike<number>>>;
+}
+
+/** What one batch of actuals matched, per run: the error the prediction log records. */
+export interface MatchedError {
+  run_id: string;
+  points: number;
+  rmse: number;
+  mae: number;
+}
+
+export type ErrorFiguresByTarget = Record<string, ErrorFigures>;
+
+export interface RunFigures {
+  run_id: string;
+  /** Every point matched since this process started. */
+  matched_total: number;
+  /** Per target, over the rolling window. */
+  targets: Record<string, ErrorFigures>;
+}
+
+/**
+ * The candidate and the baseline scored on the same points: forecasts of both runs from the same origin for the
+ * same timestamp. Sums (not means) so figures of several replicas add up.
+ */
+export interface PairedFigures {
+  candidate_run_id: string;
+  baseline_run_id: string;
+  /** Matched (origin, timestamp) pairs. */
+  points: number;
+  /** Squared-error terms behind each sum (points x targets with an actual). */
+  terms: number;
+  candidate_sum_sq: number;
+  baseline_sum_sq: number;
+}
+
+export interface LiveScorerOptions {
+  windowPoints: number;
+  memoryPoints: number;
+  /** Runs whose figures are kept; the least recently matched beyond it are dropped. */
+  maxRuns?: number;
+}
+
+export interface LiveScorer {
+  remember(forecast: LiveForecast): void;
+  /** Scores every remembered forecast these actuals complete; returns what was matched, per run. */
+  score(actuals: LiveActuals): MatchedError[];
+  figures(): RunFigures[];
+  /** Starts comparing `candidate` with `baseline` on shared points, up to `limit` points. */
+  startPairing(candidate: string, baseline: string, limit: number): void;
+  stopPairing(): void;
+  paired(): PairedFigures | undefined;
+  memory(): { points: number; forgotten: number };
+}
+
+interface RunState {
+  matched: number;
+  targets: Map<string, RollingErrors>;
+}
+
+interface Pairing extends PairedFigures {
+  limit: number;
+}
+
+export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
+  const memory = createForecastMemory(options.memoryPoints);
+  const runs = new Map<string, RunState>();
+  const maxRuns = options.maxRuns ?? 16;
+  let pairing: Pairing | undefined;
+
+  function runState(runId: string): RunState {
+    let state = runs.get(runId);
+    if (state) {
+      // Re-inserting keeps the Map in least-recently-matched order for eviction.
+      runs.delete(runId);
+    } else {
+      state = { matched: 0, targets: new Map() };
+      if (runs.size >= maxRuns) runs.delete(runs.keys().next().value as string);
+    }
+    runs.set(runId, state);
+    return state;
+  }
+
+  /** Squared-error sum and term count of one prediction against the actual row; the run's windows are updated. */
+  function scoreOne(prediction: RememberedPrediction, actuals: LiveActuals, row: number, tally: Map<string, { points: number; sq: number; abs: number; terms: number }>): { sq: number; terms: number } {
+    let sq = 0;
+    let terms = 0;
+    let abs = 0;
+    let state: RunState | undefined;
+    for (let t = 0; t < prediction.targets.length; t++) {
+      const target = prediction.targets[t];
+      const column = actuals.values[target];
+      if (!column) continue;
+      const actual = column[row];
+      const predicted = prediction.values[t];
+      if (!Number.isFinite(actual) || !Number.isFinite(predicted)) continue;
+      state ??= runState(prediction.runId);
+      let errors = state.targets.get(target);
+      if (!errors) state.targets.set(target, (errors = new RollingErrors(options.windowPoints)));
+      errors.add(predicted, actual, prediction.intervals?.[t]);
+      const error = predicted - actual;
+      sq += error * error;
+      abs += Math.abs(error);
+      terms++;
+    }
+    if (state && terms > 0) {
+      state.matched++;
+      let entry = tally.get(prediction.runId);
+      if (!entry) tally.set(prediction.runId, (entry = { points: 0, sq: 0, abs: 0, terms: 0 }));
+      entry.points++;
+      entry.sq += sq;
+      entry.abs += abs;
+      entry.terms += terms;
+    }
+    return { sq, terms };
+  }
+
+  function pairUp(predictions: RememberedPrediction[], scored: Array<{ sq: number; terms: number }>): void {
+    const active = pairing;
+    if (!active || active.points >= active.limit) return;
+    for (let i = 0; i < predictions.length; i++) {
+      if (predictions[i].runId !== active.candidate_run_id || scored[i].terms === 0) continue;
+      const j = predictions.findIndex((p, k) => p.runId === active.baseline_run_id && p.origin === predictions[i].origin && scored[k].terms === scored[i].terms);
+      if (j < 0) continue;
+      active.points++;
+      active.terms += scored[i].terms;
+      active.candidate_sum_sq += scored[i].sq;
+      active.baseline_sum_sq += scored[j].sq;
+      if (active.points >= active.limit) return;
+    }
+  }
+
+  return {
+    remember(forecast) {
+      const { time, values, intervals, targets } = forecast;
+      for (let row = 0; row < time.length; row++) {
+        const rowValues = new Array<number>(values.length);
+        for (let t = 0; t < values.length; t++) rowValues[t] = values[t][row];
+        const rowIntervals = intervals?.map((levels) => levels?.map(({ level, lower, upper }) => ({ level, lower: lower[row], upper: upper[row] })));
+        memory.remember(forecast.identifier, time[row], { runId: forecast.runId, origin: forecast.origin, targets, values: rowValues, intervals: rowIntervals });
+      }
+    },
+    score(actuals) {
+      if (memory.size === 0) return [];
+      const tally = new Map<string, { points: number; sq: number; abs: number; terms: number }>();
+      for (let row = 0; row < actuals.time.length; row++) {
+        const predictions = memory.take(actuals.identifier, actuals.time[row]);
+        if (!predictions) continue;
+        const scored = predictions.map((prediction) => scoreOne(prediction, actuals, row, tally));
+        pairUp(predictions, scored);
+      }
+      return [...tally].map(([runId, entry]) => ({ run_id: runId, points: entry.points, rmse: Math.sqrt(entry.sq / entry.terms), mae: entry.abs / entry.terms }));
+    },
+    figures() {
+      return [...runs].map(([runId, state]) => ({
+        run_id: runId,
+        matched_total: state.matched,
+        targets: Object.fromEntries([...state.targets].map(([target, errors]) => [target, errors.figures()])),
+      }));
+    },
+    startPairing(candidate, baseline, limit) {
+      pairing = { candidate_run_id: candidate, baseline_run_id: baseline, points: 0, terms: 0, candidate_sum_sq: 0, baseline_sum_sq: 0, limit };
+    },
+    stopPairing() {
+      pairing = undefined;
+    },
+    paired() {
+      if (!pairing) return undefined;
+      const { limit: _limit, ...figures } = pairing;
+      return figures;
+    },
+    memory: () => ({ points: memory.size, forgotten: memory.forgotten }),
+  };
+}

@@ -1,0 +1,94 @@
+import type { Settings } from '../config/settings.js';
+import type { Logger } from '../logger.js';
+import { readPromotionPointer } from '../registry/pointers.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { listLiveReports, promotionRefOf, readProbationDecision, samePromotion, writeProbationDecision, type ProbationDecision, type PromotionRef } from './live-reports.js';
+import { combinePaired, probationVerdict, rollbackReason } from './probation.js';
+
+export interface RollbackRequest {
+  source: 'auto-rollback';
+  /** Both live figures, the window and the margin. */
+  reason: string;
+  fromRunId: string;
+  toRunId: string;
+}
+
+/**
+ * Undoes the promotion under probation. The runtime fills it with the rollback workflow (history record,
+ * pointers, `model-selected`), so an automatic rollback is the same operation as `flts promote --rollback`.
+ */
+export type RollbackAction = (request: RollbackRequest) => Promise<{ run_id: string; timestamp: string }>;
+
+export interface ProbationDeciderDeps {
+  store: ObjectStore;
+  settings: Settings;
+  rollback: RollbackAction;
+  logger: Logger;
+  /** Who decides, recorded in the decision (a replica id or the promoter). */
+  decidedBy: string;
+  onRollback?: (decision: ProbationDecision) => void;
+  now?: () => Date;
+}
+
+async function finishRollback(deps: ProbationDeciderDeps, decision: ProbationDecision): Promise<ProbationDecision> {
+  const { store, settings, logger } = deps;
+  const pointer = await readPromotionPointer(store, settings);
+  const stillCurrent = pointer !== undefined && samePromotion(promotionRefOf(pointer), decision.promotion);
+  if (!stillCurrent) {
+    // Someone promoted or rolled back meanwhile: that newer decision stands.
+    const superseded: ProbationDecision = { ...decision, action: 'none', reason: `${decision.reason}; not rolled back: the pointer moved on to run ${pointer?.run_id ?? 'none'}` };
+    await writeProbationDecision(store, settings, superseded);
+    return superseded;
+  }
+  const record = await deps.rollback({ source: 'auto-rollback', reason: decision.reason, fromRunId: decision.promotion.run_id, toRunId: decision.promotion.previous_run_id });
+  const done: ProbationDecision = { ...decision, action: 'rolled-back', rollback_timestamp: record.timestamp };
+  await writeProbationDecision(store, settings, done);
+  logger.warn({ runId: decision.promotion.run_id, restoredRunId: record.run_id, reason: decision.reason }, 'live_auto_rollback');
+  deps.onRollback?.(done);
+  return done;
+}
+
+/** The promotion whose probation still needs a decision (or a recorded rollback finished), if any. */
+export async function probationAwaitingDecision(store: ObjectStore, settings: Settings): Promise<PromotionRef | undefined> {
+  const pointer = await readPromotionPointer(store, settings);
+  const ref = pointer && promotionRefOf(pointer);
+  if (!ref) return undefined;
+  const existing = await readProbationDecision(store, settings, ref);
+  return !existing || existing.action === 'rollback-pending' ? ref : undefined;
+}
+
+/**
+ * One look at the promotion under probation: sums every replica's paired figures for it and, once they
+ * cover the probation window, records the one decision for that promotion and, when the new run is worse
+ * by more than the margin, rolls back. Level-triggered and safe to repeat: an existing decision is never
+ * taken again, and a rollback recorded as pending (a crash between decision and rollback) is finished.
+ */
+export async function decideProbation(deps: ProbationDeciderDeps): Promise<ProbationDecision | undefined> {
+  const { store, settings, logger } = deps;
+  const pointer = await readPromotionPointer(store, settings);
+  const ref: PromotionRef | undefined = pointer && promotionRefOf(pointer);
+  if (!ref) return undefined;
+  const existing = await readProbationDecision(store, settings, ref);
+  if (existing) return existing.action === 'rollback-pending' ? finishRollback(deps, existing) : existing;
+
+  const reports = (await listLiveReports(store, settings)).filter((report) => samePromotion(report.probation?.promotion, ref) && report.probation?.paired.baseline_run_id === ref.previous_run_id);
+  const paired = combinePaired(reports.map((report) => report.probation!.paired));
+  const verdict = probationVerdict(paired, { points: settings.live.probationPoints, margin: settings.live.rollbackMargin });
+  if (verdict.verdict === 'pending' || !paired) return undefined;
+  const act = verdict.verdict === 'rollback' && settings.live.rollback;
+  const decision: ProbationDecision = {
+    promotion: ref,
+    verdict: verdict.verdict,
+    candidate_rmse: verdict.candidateRmse,
+    baseline_rmse: verdict.baselineRmse,
+    points: verdict.points,
+    replicas: reports.map((report) => report.replica),
+    reason: rollbackReason(paired, verdict, settings.live.rollbackMargin),
+    action: act ? 'rollback-pending' : 'none',
+    decided_by: deps.decidedBy,
+    decided_at: (deps.now?.() ?? new Date()).toISOString(),
+  };
+  await writeProbationDecision(store, settings, decision);
+  logger.info({ runId: ref.run_id, previousRunId: ref.previous_run_id, verdict: decision.verdict, action: decision.action, candidateRmse: decision.candidate_rmse, baselineRmse: decision.baseline_rmse, points: decision.points }, 'live_probation_decided');
+  return act ? finishRollback(deps, decision) : decision;
+}

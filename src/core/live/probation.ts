@@ -1,0 +1,54 @@
+import type { PairedFigures } from './live-scorer.js';
+
+export interface ProbationRule {
+  /** Paired points the decision needs. */
+  points: number;
+  /** Relative margin: the candidate fails when its RMSE exceeds the baseline's by more than this fraction. */
+  margin: number;
+}
+
+export type ProbationVerdict =
+  | { verdict: 'pending'; points: number; needed: number }
+  | { verdict: 'keep' | 'rollback'; points: number; candidateRmse: number; baselineRmse: number };
+
+/** The paired figures of several replicas (same candidate and baseline) as one. */
+export function combinePaired(parts: readonly PairedFigures[]): PairedFigures | undefined {
+  if (parts.length === 0) return undefined;
+  const total: PairedFigures = { ...parts[0], points: 0, terms: 0, candidate_sum_sq: 0, baseline_sum_sq: 0 };
+  for (const part of parts) {
+    total.points += part.points;
+    total.terms += part.terms;
+    total.candidate_sum_sq += part.candidate_sum_sq;
+    total.baseline_sum_sq += part.baseline_sum_sq;
+  }
+  return total;
+}
+
+export function pairedRmse(figures: PairedFigures): { candidate: number; baseline: number } {
+  const terms = Math.max(1, figures.terms);
+  return { candidate: Math.sqrt(figures.candidate_sum_sq / terms), baseline: Math.sqrt(figures.baseline_sum_sq / terms) };
+}
+
+/**
+ * The probation rule. Both runs are scored on the same points (forecasts from the same origins for the same
+ * timestamps), so an equally good run gives equal figures and is kept: only an RMSE worse than the
+ * baseline's by more than the margin rolls back.
+ */
+export function probationVerdict(figures: PairedFigures | undefined, rule: ProbationRule): ProbationVerdict {
+  const points = figures?.points ?? 0;
+  if (!figures || points < rule.points) return { verdict: 'pending', points, needed: rule.points };
+  const { candidate, baseline } = pairedRmse(figures);
+  const worse = candidate > baseline * (1 + rule.margin);
+  return { verdict: worse ? 'rollback' : 'keep', points, candidateRmse: candidate, baselineRmse: baseline };
+}
+
+const figure = (value: number): string => value.toPrecision(4);
+
+/** The reason a rollback record carries: both figures, the window and the margin. */
+export function rollbackReason(figures: PairedFigures, verdict: Extract<ProbationVerdict, { verdict: 'rollback' | 'keep' }>, margin: number): string {
+  const pct = Math.round((verdict.candidateRmse / Math.max(verdict.baselineRmse, Number.MIN_VALUE) - 1) * 1000) / 10;
+  return (
+    `live RMSE ${figure(verdict.candidateRmse)} of run ${figures.candidate_run_id} vs ${figure(verdict.baselineRmse)} of the previous run ${figures.baseline_run_id} ` +
+    `over ${verdict.points} matched points (${pct}% worse; margin ${Math.round(margin * 1000) / 10}%)`
+  );
+}

@@ -1,0 +1,85 @@
+/** A prediction interval of one forecast value at one nominal level (e.g. "0.8"). */
+export interface IntervalBounds {
+  readonly level: string;
+  readonly lower: number;
+  readonly upper: number;
+}
+
+/** Live figures of one run and target over its rolling window; null until a point was matched. */
+export interface ErrorFigures {
+  /** Matched points in the window (at most its capacity). */
+  points: number;
+  rmse: number | null;
+  mae: number | null;
+  /** Per interval level: share of the window's points whose actual fell inside the interval. */
+  coverage: Record<string, number>;
+}
+
+/**
+ * A ring of the last `capacity` values. The sum is taken when figures are read (a scrape, /healthz, a report),
+ * never kept running: adding stays a store, and a huge error leaving the window leaves no rounding behind.
+ */
+class Ring {
+  private readonly values: Float64Array;
+  private next = 0;
+  private filled = 0;
+
+  constructor(capacity: number) {
+    this.values = new Float64Array(capacity);
+  }
+
+  add(value: number): void {
+    this.values[this.next] = value;
+    this.next = this.next + 1 === this.values.length ? 0 : this.next + 1;
+    if (this.filled < this.values.length) this.filled++;
+  }
+
+  get count(): number {
+    return this.filled;
+  }
+
+  sum(): number {
+    let total = 0;
+    for (let i = 0; i < this.filled; i++) total += this.values[i];
+    return total;
+  }
+}
+
+/**
+ * Squared and absolute errors of the last `capacity` matched points, and per interval level whether the
+ * actual fell inside. O(1) per point; memory is fixed at construction (plus one ring per level seen).
+ */
+export class RollingErrors {
+  private readonly squared: Ring;
+  private readonly absolute: Ring;
+  private readonly inside = new Map<string, Ring>();
+
+  constructor(private readonly capacity: number) {
+    this.squared = new Ring(capacity);
+    this.absolute = new Ring(capacity);
+  }
+
+  add(predicted: number, actual: number, intervals?: readonly IntervalBounds[]): void {
+    const error = predicted - actual;
+    this.squared.add(error * error);
+    this.absolute.add(Math.abs(error));
+    if (!intervals) return;
+    for (const { level, lower, upper } of intervals) {
+      let ring = this.inside.get(level);
+      if (!ring) this.inside.set(level, (ring = new Ring(this.capacity)));
+      ring.add(actual >= lower && actual <= upper ? 1 : 0);
+    }
+  }
+
+  figures(): ErrorFigures {
+    const points = this.squared.count;
+    const coverage: Record<string, number> = {};
+    for (const [level, ring] of this.inside) if (ring.count > 0) coverage[level] = ring.sum() / ring.count;
+    return {
+      points,
+      rmse: points > 0 ? Math.sqrt(this.squared.sum() / points) : null,
+      mae: points > 0 ? this.absolute.sum() / points : null,
+      coverage,
+    };
+  }
+}

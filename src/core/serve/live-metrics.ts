@@ -1,0 +1,93 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { PairedFigures, RunFigures } from '../live/live-scorer.js';
+import { pairedRmse } from '../live/probation.js';
+
+export interface LiveMetricsSource {
+  figures(): RunFigures[];
+  paired(): PairedFigures | undefined;
+}
+
+export interface LiveMetrics {
+  countRollback(): void;
+  /** Where the live series are read from at each scrape (none until attached). */
+  attach(source: LiveMetricsSource | undefined): void;
+}
+
+/**
+ * The live figures as Prometheus series, read from the scorer when scraped (nothing is done per request).
+ * Registered on the registry given, so the serve API and the daemon each expose what they know.
+ */
+export function createLiveMetrics(registry: Registry): LiveMetrics {
+  const rollbacks = new Counter({ name: 'flts_live_rollbacks_total', help: 'Promotions rolled back by this process because their live RMSE was worse than the previous run.', registers: [registry] });
+  let attached: LiveMetricsSource | undefined;
+  const empty: LiveMetricsSource = { figures: () => [], paired: () => undefined };
+  const source: LiveMetricsSource = { figures: () => (attached ?? empty).figures(), paired: () => (attached ?? empty).paired() };
+  new Gauge({
+    name: 'flts_live_rmse',
+    help: 'RMSE of served (and shadow) forecasts against the actuals, over the last FLTS_LIVE_WINDOW_POINTS matched points.',
+    labelNames: ['run_id', 'target'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const run of source.figures()) for (const [target, f] of Object.entries(run.targets)) if (f.rmse !== null) this.set({ run_id: run.run_id, target }, f.rmse);
+    },
+  });
+  new Gauge({
+    name: 'flts_live_mae',
+    help: 'MAE of served (and shadow) forecasts against the actuals, over the last FLTS_LIVE_WINDOW_POINTS matched points.',
+    labelNames: ['run_id', 'target'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const run of source.figures()) for (const [target, f] of Object.entries(run.targets)) if (f.mae !== null) this.set({ run_id: run.run_id, target }, f.mae);
+    },
+  });
+  new Gauge({
+    name: 'flts_live_coverage',
+    help: 'Share of actuals inside the forecast prediction interval of each level, over the rolling window.',
+    labelNames: ['run_id', 'target', 'level'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const run of source.figures()) for (const [target, f] of Object.entries(run.targets)) for (const [level, share] of Object.entries(f.coverage)) this.set({ run_id: run.run_id, target, level }, share);
+    },
+  });
+  new Counter({
+    name: 'flts_live_matched_total',
+    help: 'Forecast points matched with their actual values, per run.',
+    labelNames: ['run_id'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const run of source.figures()) this.inc({ run_id: run.run_id }, run.matched_total);
+    },
+  });
+  new Gauge({
+    name: 'flts_live_probation_rmse',
+    help: 'During a probation: live RMSE of the new run (candidate) and the previous run in shadow (baseline) on the same points.',
+    labelNames: ['run_id', 'role'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const paired = source.paired();
+      if (!paired || paired.points === 0) return;
+      const rmse = pairedRmse(paired);
+      this.set({ run_id: paired.candidate_run_id, role: 'candidate' }, rmse.candidate);
+      this.set({ run_id: paired.baseline_run_id, role: 'baseline' }, rmse.baseline);
+    },
+  });
+  new Gauge({
+    name: 'flts_live_probation_points',
+    help: 'Matched points of the running probation so far (on this replica).',
+    registers: [registry],
+    collect() {
+      this.set(source.paired()?.points ?? 0);
+    },
+  });
+  return {
+    countRollback: () => rollbacks.inc(),
+    attach(next) {
+      attached = next;
+    },
+  };
+}

@@ -1,0 +1,287 @@
+import type { Settings } from '../config/settings.js';
+import { toFltsError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { promotionRefOf, readProbationDecision, samePromotion, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
+import { createLiveScorer, type ErrorFiguresByTarget, type LiveActuals, type LiveScorer, type MatchedError } from '../live/live-scorer.js';
+import { decideProbation, type RollbackAction } from '../live/probation-decider.js';
+import { pairedRmse } from '../live/probation.js';
+import { readPromotionPointer } from '../registry/pointers.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { ModelHolder } from './model-holder.js';
+import { forecastWith, type PredictionInput, type PredictionResult } from './run-prediction.js';
+import type { ServedModel } from './served-model.js';
+
+export interface LiveMonitorOptions {
+  settings: Settings;
+  holder: ModelHolder;
+  /** Loads and warms a run for shadow forecasting (never served). */
+  loadShadow: (runId: string) => Promise<ServedModel>;
+  /** Where replica reports and probation decisions live; without it only scoring runs. */
+  store?: ObjectStore;
+  replica: string;
+  /** When set, this process decides its own probations and rolls back through this action (embedded serve). */
+  rollback?: RollbackAction;
+  onRollback?: (decision: ProbationDecision) => void;
+  logger: Logger;
+}
+
+export interface LiveRunStatus {
+  run_id: string;
+  role: 'served' | 'baseline' | 'challenger' | 'earlier';
+  matched_total: number;
+  targets: ErrorFiguresByTarget;
+}
+
+/** The `live` block of /healthz. */
+export interface LiveStatus {
+  enabled: boolean;
+  window_points: number;
+  memory: { points: number; forgotten: number };
+  runs: LiveRunStatus[];
+  probation: {
+    run_id: string;
+    previous_run_id: string;
+    promoted_at: string;
+    /** False once the promotion was rolled back or replaced (its figures and decision stay until the next one). */
+    active: boolean;
+    points: number;
+    needed: number;
+    candidate_rmse: number | null;
+    baseline_rmse: number | null;
+    shadowing: boolean;
+    decision: Pick<ProbationDecision, 'verdict' | 'action' | 'reason' | 'decided_by' | 'decided_at'> | null;
+  } | null;
+  shadow_skipped: number;
+}
+
+export interface LiveMonitor {
+  readonly scorer: LiveScorer;
+  /** After a /predict answer: scores the actuals its rows bring, remembers its forecast, forecasts it in shadow. */
+  observePrediction(identifier: string, input: PredictionInput, result: PredictionResult): Promise<MatchedError[]>;
+  observeActuals(actuals: LiveActuals): MatchedError[];
+  status(): LiveStatus;
+  /** Probation upkeep, the replica report and (embedded) the decision; runs on a timer, callable from tests. */
+  tick(): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+interface Shadow {
+  role: 'baseline' | 'challenger';
+  runId: string;
+  model?: ServedModel;
+  loading?: Promise<void>;
+}
+
+interface Probation {
+  ref: PromotionRef;
+  decision: ProbationDecision | null;
+  /** False once the pointer no longer names this promotion. */
+  active: boolean;
+}
+
+/** Serving's side of live accuracy: feeds the scorer from requests, keeps shadow runs loaded, reports figures. */
+export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
+  const { settings, holder } = options;
+  const live = settings.live;
+  const logger = options.logger.child({ component: 'live' });
+  const scorer = createLiveScorer({ windowPoints: live.windowPoints, memoryPoints: live.memoryPoints });
+  const maxShadowInFlight = Math.max(1, settings.serve.batchMaxSize);
+  const shadows = new Map<'baseline' | 'challenger', Shadow>();
+  let probation: Probation | undefined;
+  let shadowInFlight = 0;
+  let shadowSkipped = 0;
+  let shadowWork: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> | undefined;
+  let stopped = false;
+
+  function rememberForecast(identifier: string, result: PredictionResult): void {
+    const series = result.series;
+    if (!series) return;
+    scorer.remember({
+      identifier,
+      runId: result.run.runId,
+      origin: series.frame.time[series.frame.time.length - 1],
+      targets: result.targets,
+      time: result.forecast.time,
+      values: result.forecast.values,
+    });
+  }
+
+  function setShadow(role: Shadow['role'], runId: string | undefined): void {
+    const current = shadows.get(role);
+    if (current?.runId === runId) return;
+    if (current) {
+      shadows.delete(role);
+      void current.loading?.then(() => current.model?.retire());
+      current.model?.retire();
+    }
+    if (!runId) return;
+    const shadow: Shadow = { role, runId };
+    shadow.loading = options
+      .loadShadow(runId)
+      .then((model) => {
+        if (shadows.get(role) === shadow) shadow.model = model;
+        else model.retire();
+        logger.info({ role, runId }, 'live_shadow_loaded');
+      })
+      .catch((error: unknown) => {
+        const flts = toFltsError(error);
+        logger.warn({ role, runId, code: flts.code, err: flts.message }, 'live_shadow_load_failed');
+        if (shadows.get(role) === shadow) shadows.delete(role);
+      });
+    shadows.set(role, shadow);
+  }
+
+  function shadowForecast(shadow: ServedModel, identifier: string, input: PredictionInput, result: PredictionResult): void {
+    if (shadowInFlight >= maxShadowInFlight || shadow.disposed) {
+      shadowSkipped++;
+      return;
+    }
+    shadowInFlight++;
+    const release = shadow.acquire();
+    const task = forecastWith(shadow, { ...input, inferenceLength: result.forecast.time.length }, 0)
+      .then((shadowResult) => rememberForecast(identifier, shadowResult))
+      .catch(() => shadowSkipped++)
+      .finally(() => {
+        release();
+        shadowInFlight--;
+      });
+    // Resolved to nothing, so a long chain of shadow forecasts never keeps earlier results alive.
+    shadowWork = Promise.all([shadowWork, task]).then(() => undefined);
+  }
+
+  /** Reads the decision until it is final (a rollback recorded as pending is completed by the decider shortly). */
+  async function refreshDecision(target: Probation): Promise<void> {
+    if (!options.store || (target.decision && target.decision.action !== 'rollback-pending')) return;
+    target.decision = (await readProbationDecision(options.store, settings, target.ref)) ?? target.decision;
+  }
+
+  async function upkeepProbation(): Promise<void> {
+    const served = holder.current()?.run.runId;
+    const pinned = holder.status().pinnedRunId !== undefined;
+    let ref: PromotionRef | undefined;
+    if (options.store && served && !pinned) {
+      const pointer = await readPromotionPointer(options.store, settings);
+      const candidate = pointer && promotionRefOf(pointer);
+      if (candidate && candidate.run_id === served) ref = candidate;
+    }
+    if (!ref || (probation && !samePromotion(probation.ref, ref) && probation.active)) {
+      // The promotion is over (rolled back, replaced, pinned): its figures and decision stay on show until the next one.
+      if (probation && (probation.active || probation.decision?.action === 'rollback-pending')) await refreshDecision(probation);
+      if (probation) probation.active = false;
+      setShadow('baseline', undefined);
+      if (!ref) return;
+    }
+    if (!probation || !samePromotion(probation.ref, ref)) {
+      probation = { ref, decision: null, active: true };
+      scorer.startPairing(ref.run_id, ref.previous_run_id, live.probationPoints);
+      logger.info({ runId: ref.run_id, previousRunId: ref.previous_run_id, points: live.probationPoints }, 'live_probation_started');
+    }
+    await refreshDecision(probation);
+    const complete = (scorer.paired()?.points ?? 0) >= live.probationPoints;
+    setShadow('baseline', probation.decision || complete ? undefined : ref.previous_run_id);
+  }
+
+  function report(): LiveReport {
+    const paired = scorer.paired();
+    return {
+      replica: options.replica,
+      updated_at: new Date().toISOString(),
+      served_run_id: holder.current()?.run.runId ?? null,
+      runs: scorer.figures(),
+      probation: probation && paired ? { promotion: probation.ref, paired } : null,
+      memory: scorer.memory(),
+    };
+  }
+
+  async function tickOnce(): Promise<void> {
+    setShadow('challenger', live.shadowRunId || undefined);
+    if (!options.store) return;
+    await upkeepProbation();
+    await writeLiveReport(options.store, settings, report());
+    if (options.rollback && probation?.active && !probation.decision) {
+      const decision = await decideProbation({ store: options.store, settings, rollback: options.rollback, logger, decidedBy: options.replica, onRollback: options.onRollback });
+      if (decision && probation && samePromotion(decision.promotion, probation.ref)) probation.decision = decision;
+    }
+  }
+
+  function tick(): Promise<void> {
+    // Serialized: a tick asked for while one runs (a model swap, the timer) runs after it, on the new state.
+    const next = (ticking ?? Promise.resolve()).then(tickOnce).catch((error: unknown) => logger.warn({ err: toFltsError(error).message }, 'live_tick_failed'));
+    ticking = next;
+    void next.finally(() => {
+      if (ticking === next) ticking = undefined;
+    });
+    return next;
+  }
+
+  return {
+    scorer,
+    async observePrediction(identifier, input, result) {
+      // A shadow forecast is remembered before later actuals are scored, so both runs meet the same points.
+      if (shadowInFlight > 0) await shadowWork;
+      const matched = result.series ? scorer.score({ identifier, time: result.series.frame.time, values: result.series.frame.values }) : [];
+      rememberForecast(identifier, result);
+      if (result.series) {
+        for (const shadow of shadows.values()) {
+          if (shadow.model && shadow.runId !== result.run.runId) shadowForecast(shadow.model, identifier, input, result);
+        }
+      }
+      return matched;
+    },
+    observeActuals: (actuals) => scorer.score(actuals),
+    status() {
+      const served = holder.current()?.run.runId;
+      const roleOf = (runId: string): LiveRunStatus['role'] => {
+        if (runId === served) return 'served';
+        for (const shadow of shadows.values()) if (shadow.runId === runId) return shadow.role;
+        return 'earlier';
+      };
+      const paired = scorer.paired();
+      const rmse = paired && paired.points > 0 ? pairedRmse(paired) : undefined;
+      const decision = probation?.decision;
+      return {
+        enabled: true,
+        window_points: live.windowPoints,
+        memory: scorer.memory(),
+        runs: scorer.figures().map((run) => ({ run_id: run.run_id, role: roleOf(run.run_id), matched_total: run.matched_total, targets: run.targets })),
+        probation: probation
+          ? {
+              run_id: probation.ref.run_id,
+              previous_run_id: probation.ref.previous_run_id,
+              promoted_at: probation.ref.timestamp,
+              points: paired?.points ?? 0,
+              needed: live.probationPoints,
+              candidate_rmse: rmse?.candidate ?? null,
+              baseline_rmse: rmse?.baseline ?? null,
+              active: probation.active,
+              shadowing: shadows.get('baseline')?.model !== undefined,
+              decision: decision ? { verdict: decision.verdict, action: decision.action, reason: decision.reason, decided_by: decision.decided_by, decided_at: decision.decided_at } : null,
+            }
+          : null,
+        shadow_skipped: shadowSkipped,
+      };
+    },
+    tick,
+    start() {
+      stopped = false;
+      const loop = (): void => {
+        if (stopped) return;
+        timer = setTimeout(() => void tick().finally(loop), live.reportIntervalMs);
+        timer.unref();
+      };
+      void tick();
+      loop();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await ticking;
+      await shadowWork;
+      for (const role of [...shadows.keys()]) setShadow(role, undefined);
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { errorResponses } from './common.js';
+import { seriesIdentifier } from './predict.js';
+
+export interface ActualsBody {
+  data?: Record<string, unknown[]> | null;
+  index_col?: string;
+  identifier?: string;
+}
+
+export const actualsSchema = {
+  summary: 'Report observed values, scoring the forecasts served for their timestamps',
+  description:
+    'Same column format as /predict: a timestamp column (`index_col`, else ts/timestamp/time/date) and one or more forecast columns in original units; null is a missing value. Each remembered forecast for a given timestamp is scored once, into the live RMSE, MAE and coverage of its run (/healthz `live`, flts_live_* metrics).',
+  body: {
+    type: 'object',
+    properties: {
+      data: { type: ['object', 'null'], description: 'Column name -> array of values (one per row).' },
+      index_col: { type: 'string', minLength: 1 },
+      identifier: seriesIdentifier,
+    },
+  },
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        status: { type: 'string', enum: ['SUCCESS'] },
+        rows: { type: 'integer' },
+        matched: { type: 'integer', description: 'Forecast points scored by these actuals.' },
+        runs: {
+          type: 'array',
+          items: { type: 'object', properties: { run_id: { type: 'string' }, points: { type: 'integer' }, rmse: { type: 'number' }, mae: { type: 'number' } } },
+        },
+      },
+      required: ['status', 'rows', 'matched', 'runs'],
+    },
+    ...errorResponses(400, 409, 413),
+  },
+} as const;

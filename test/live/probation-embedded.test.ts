@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Settings } from '../../src/core/config/settings.js';
+import { createRollbackAction } from '../../src/core/workflows/auto-rollback.js';
+import { readPromotionPointer } from '../../src/core/registry/pointers.js';
+import { listPromotionHistory } from '../../src/core/registry/promotion-history.js';
+import { promoteRun } from '../../src/core/workflows/promote.js';
+import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
+import { startInferenceService, type InferenceService } from '../../src/core/serve/start-inference-service.js';
+import type { ObjectStore } from '../../src/core/storage/object-store.js';
+import { trainModels } from '../../src/core/train/train-models.js';
+import { createSliceHome, DATASETS } from '../helpers/poblesec-slice.js';
+import { runCli } from '../helpers/run-cli.js';
+import { postJson } from '../serve/serve-fixtures.js';
+
+/** Rows [from, from + count) of the raw PobleSec test file, column-oriented as a client sends its latest rows. */
+const [header, ...lines] = readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').trim().split('\n');
+function testRows(from: number, count: number): Record<string, Array<string | number>> {
+  const names = header.split(',');
+  const data: Record<string, Array<string | number>> = Object.fromEntries(names.map((name) => [name, []]));
+  for (const line of lines.slice(from, from + count)) line.split(',').forEach((cell, c) => data[names[c]].push(c === 0 ? cell : Number(cell)));
+  return data;
+}
+
+describe('live > probation in an embedded flts serve', () => {
+  let store: ObjectStore;
+  let settings: Settings;
+  let home: string;
+  let remove: (() => void) | undefined;
+  let service: InferenceService;
+  let runs: { naive: string; naiveTwin: string; lstm: string };
+  let next = 0;
+
+  /** Sends the next consecutive requests until `done()` holds (each one scores the previous one's forecast). */
+  async function trafficUntil(done: () => Promise<boolean>, maxRequests: number): Promise<number> {
+    for (let sent = 0; sent < maxRequests; sent++) {
+      const response = await postJson(`${service.url}/predict`, { data: testRows(next++, 12) });
+      expect(response.status).toBe(200);
+      if (sent % 10 === 9) {
+        await service.live!.tick();
+        if (await done()) return sent + 1;
+      }
+    }
+    throw new Error(`condition not reached after ${maxRequests} requests`);
+  }
+
+  const healthLive = async (): Promise<any> => (await (await fetch(`${service.url}/healthz`)).json()).live;
+
+  beforeAll(async () => {
+    ({ store, settings, home, remove } = createSliceHome('flts-probation-', {
+      'data.sampleTestRows': 60,
+      'serve.port': 0,
+      'serve.pollIntervalMs': 100,
+      'serve.predictionLog.enabled': false,
+      'live.probationPoints': 40,
+      'live.reportIntervalMs': 60_000,
+    }));
+    await runPreprocess(settings, { store });
+    const trained = await trainModels({ models: ['NAIVE', 'LSTM'] }, settings, { store });
+    const twin = await trainModels({ models: ['NAIVE'] }, settings, { store });
+    runs = { naive: trained.runs[0].run_id, lstm: trained.runs[1].run_id, naiveTwin: twin.runs[0].run_id };
+    await promoteRun(runs.naive, settings, { store }, { force: true });
+    await promoteRun(runs.lstm, settings, { store }, { force: true, reason: 'a barely trained LSTM over persistence' });
+    service = await startInferenceService(settings, { store, rollback: createRollbackAction({ store, settings }) });
+  }, 120_000);
+
+  afterAll(async () => {
+    await service?.close();
+    remove?.();
+  });
+
+  it('rolls back a clearly worse run after the probation window, with both figures in the record', async () => {
+    expect(service.holder.status().current?.runId).toBe(runs.lstm);
+    await service.live!.tick();
+    const started = await healthLive();
+    expect(started.probation).toMatchObject({ run_id: runs.lstm, previous_run_id: runs.naive, needed: 40 });
+
+    await trafficUntil(async () => (await readPromotionPointer(store, settings))?.run_id === runs.naive, 200);
+    const history = await listPromotionHistory(store, settings, 'global');
+    const last = history.at(-1)!;
+    expect(last).toMatchObject({ action: 'rollback', source: 'auto-rollback', run_id: runs.naive, previous_run_id: runs.lstm });
+    expect(last.reason).toMatch(new RegExp(`live RMSE [\\d.e+]+ of run ${runs.lstm} vs [\\d.e+]+ of the previous run ${runs.naive} over 40 matched points`));
+
+    const live = await healthLive();
+    expect(live.probation.decision).toMatchObject({ verdict: 'rollback', action: 'rolled-back' });
+    expect(live.probation.candidate_rmse).toBeGreaterThan(live.probation.baseline_rmse * 1.1);
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toContain('flts_live_rollbacks_total 1');
+    expect(metrics).toMatch(new RegExp(`flts_live_probation_rmse\\{run_id="${runs.lstm}",role="candidate"\\}`));
+    // The served model follows the pointer back.
+    await trafficUntil(async () => service.holder.status().current?.runId === runs.naive, 50);
+  });
+
+  it('keeps an identical run: no false rollback on equal live errors', async () => {
+    await promoteRun(runs.naiveTwin, settings, { store }, { force: true, reason: 'an identical model' });
+    await service.holder.reloadFromPointer({ force: true });
+    await service.live!.tick();
+    expect((await healthLive()).probation).toMatchObject({ run_id: runs.naiveTwin, previous_run_id: runs.naive });
+    await trafficUntil(async () => (await healthLive()).probation?.decision !== null, 200);
+    const live = await healthLive();
+    expect(live.probation.decision).toMatchObject({ verdict: 'keep', action: 'none' });
+    expect(live.probation.candidate_rmse).toBe(live.probation.baseline_rmse);
+    expect(live.probation.shadowing).toBe(false);
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe(runs.naiveTwin);
+    expect((await listPromotionHistory(store, settings, 'global')).filter((record) => record.source === 'auto-rollback')).toHaveLength(1);
+  });
+
+  it('with FLTS_LIVE_ROLLBACK=false decides and reports, but leaves the promotion in place', async () => {
+    settings.live.rollback = false;
+    await promoteRun(runs.lstm, settings, { store }, { force: true, reason: 'the worse run again, rollback off' });
+    await service.holder.reloadFromPointer({ force: true });
+    await trafficUntil(async () => (await healthLive()).probation?.decision !== null, 200);
+    const live = await healthLive();
+    expect(live.probation).toMatchObject({ run_id: runs.lstm, previous_run_id: runs.naiveTwin, decision: { verdict: 'rollback', action: 'none' } });
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe(runs.lstm);
+    expect(await (await fetch(`${service.url}/metrics`)).text()).toContain('flts_live_rollbacks_total 1');
+  });
+
+  it('flts eval --live ranks the runs by the live error the server reported', async () => {
+    await service.live!.tick();
+    const run = await runCli(['eval', '--live', '--home', home, '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const rows: Array<{ rank: number; run_id: string; live_rmse: number; points: number }> = run.json.result.rows;
+    const rank = (runId: string): number => rows.find((row) => row.run_id === runId)!.rank;
+    expect(rows.map((row) => row.run_id).sort()).toEqual([runs.naive, runs.naiveTwin, runs.lstm].sort());
+    expect(rank(runs.lstm)).toBe(3);
+    expect(rows.every((row, i) => i === 0 || row.live_rmse >= rows[i - 1].live_rmse)).toBe(true);
+  });
+});

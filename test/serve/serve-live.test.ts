@@ -1,0 +1,161 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { resolveSettings } from '../../src/core/config/settings.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { createLiveMonitor, type LiveMonitor } from '../../src/core/serve/live-monitor.js';
+import { createPredictionLog, type PredictionLog } from '../../src/core/serve/prediction-log.js';
+import { openServedModel } from '../../src/core/serve/served-model.js';
+import { createFsStore } from '../../src/core/storage/fs-store.js';
+import type { ObjectStore } from '../../src/core/storage/object-store.js';
+import { createModelHolder } from '../../src/core/serve/model-holder.js';
+import { createMemorySource, createNaiveModel, postJson, startTestServer, START_MS, STEP_MS, WINDOW, type MemorySource, type RunningServer } from './serve-fixtures.js';
+
+/** One long series; a request sends rows [from, from + count) of it, as a client sending its latest rows would. */
+const downAt = (g: number): number => 100 + 10 * Math.sin(g / 2) + g;
+function rows(from: number, count: number): Record<string, unknown[]> {
+  const index = Array.from({ length: count }, (_, i) => from + i);
+  return {
+    ts: index.map((g) => new Date(START_MS + g * STEP_MS).toISOString()),
+    down: index.map(downAt),
+    up: index.map((g) => 5 + (g % 3)),
+  };
+}
+
+describe('serve > live accuracy', () => {
+  let source: MemorySource;
+  let server: RunningServer;
+  let live: LiveMonitor;
+  let store: ObjectStore;
+  let predictionLog: PredictionLog;
+  let home: string;
+
+  beforeAll(async () => {
+    home = mkdtempSync(path.join(os.tmpdir(), 'flts-live-'));
+    store = createFsStore(home);
+    await store.ensureBucket('inference-logs');
+    predictionLog = createPredictionLog({ store, bucket: 'inference-logs', identifier: '', flushIntervalMs: 60_000, maxBuffered: 100, logger: silentLogger });
+    source = createMemorySource();
+    source.runs.set('run-a', () => createNaiveModel(WINDOW));
+    source.promote('run-a');
+    const settings = resolveSettings({ flags: { 'live.windowPoints': 4 } }).settings;
+    const batching = { maxBatch: 16, maxWaitMs: 0 };
+    const holder = createModelHolder({ source, pollIntervalMs: 0, batching, logger: silentLogger });
+    live = createLiveMonitor({ settings, holder, loadShadow: (runId) => openServedModel(source, runId, { batching }), replica: 'test', logger: silentLogger });
+    server = await startTestServer(source, {}, { holder, live, predictionLog });
+    await holder.start();
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await predictionLog?.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  const healthLive = async (): Promise<any> => (await (await fetch(`${server.url}/healthz`)).json()).live;
+
+  it('scores a forecast when a later request brings its actuals, and logs the matched error', async () => {
+    // NAIVE repeats the last value: rows 0-5 forecast rows 6 and 7 as downAt(5) (through float32 model inputs).
+    const first = await postJson(`${server.url}/predict`, { data: rows(0, 6) });
+    expect(first.status).toBe(200);
+    expect(first.json.predictions).toHaveLength(2);
+    await vi.waitFor(async () => expect((await healthLive()).memory.points).toBe(2));
+    const second = await postJson(`${server.url}/predict`, { data: rows(2, 6) });
+    expect(second.status).toBe(200);
+    const errors = [downAt(5) - downAt(6), downAt(5) - downAt(7)];
+    const rmse = Math.sqrt((errors[0] ** 2 + errors[1] ** 2) / 2);
+    const mae = (Math.abs(errors[0]) + Math.abs(errors[1])) / 2;
+    await vi.waitFor(async () => expect((await healthLive()).runs[0]?.matched_total).toBe(2));
+    const status = await healthLive();
+    expect(status).toMatchObject({ enabled: true, window_points: 4, probation: null });
+    expect(status.runs[0]).toMatchObject({ run_id: 'run-a', role: 'served', matched_total: 2 });
+    expect(status.runs[0].targets.down.rmse).toBeCloseTo(rmse, 4);
+    expect(status.runs[0].targets.down.mae).toBeCloseTo(mae, 4);
+
+    await predictionLog.flush();
+    const [object] = await store.list('inference-logs');
+    const records = (await store.get('inference-logs', object.key)).toString().trim().split('\n').map((line) => JSON.parse(line));
+    expect(records).toHaveLength(2);
+    expect(records[0].live_matched).toBeUndefined();
+    expect(records[1].live_matched).toHaveLength(1);
+    expect(records[1].live_matched[0]).toMatchObject({ run_id: 'run-a', points: 2 });
+    expect(records[1].live_matched[0].rmse).toBeCloseTo(rmse, 4);
+  });
+
+  it('exports the rolling figures as Prometheus series', async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const status = await healthLive();
+    expect(text).toContain(`flts_live_rmse{run_id="run-a",target="down"} ${status.runs[0].targets.down.rmse}`);
+    expect(text).toContain(`flts_live_mae{run_id="run-a",target="down"} ${status.runs[0].targets.down.mae}`);
+    expect(text).toMatch(/flts_live_matched_total\{run_id="run-a"\} \d+/);
+    expect(text).toContain('flts_live_rollbacks_total 0');
+  });
+
+  it('scores POST /actuals in the request format, once per forecast point, and rejects bad bodies with a code', async () => {
+    await postJson(`${server.url}/predict`, { data: rows(40, 6) });
+    await postJson(`${server.url}/predict`, { data: rows(60, 6), identifier: 'other-site' });
+    await vi.waitFor(async () => expect((await healthLive()).memory.points).toBeGreaterThanOrEqual(4));
+    const actuals = { ts: [46, 47, 48].map((g) => new Date(START_MS + g * STEP_MS).toISOString()), down: [downAt(46), null, downAt(48)] };
+    const scored = await postJson(`${server.url}/actuals`, { data: actuals });
+    expect(scored.status).toBe(200);
+    expect(scored.json).toMatchObject({ status: 'SUCCESS', rows: 3, matched: 1, runs: [{ run_id: 'run-a', points: 1 }] });
+    expect(scored.json.runs[0].mae).toBeCloseTo(Math.abs(downAt(45) - downAt(46)), 4);
+    // The same actuals again score nothing: each forecast point is scored once.
+    expect((await postJson(`${server.url}/actuals`, { data: actuals })).json.matched).toBe(0);
+    // Another series' forecast is only scored by that series' actuals.
+    const otherTs = [66, 67].map((g) => new Date(START_MS + g * STEP_MS).toISOString());
+    expect((await postJson(`${server.url}/actuals`, { data: { ts: otherTs, down: [1, 2] } })).json.matched).toBe(0);
+    expect((await postJson(`${server.url}/actuals`, { identifier: 'other-site', data: { ts: otherTs, down: [1, 2] } })).json.matched).toBe(2);
+
+    const missing = await postJson(`${server.url}/actuals`, { data: { ts: otherTs, up: [1, 2] } });
+    expect(missing.status).toBe(400);
+    expect(missing.json.code).toBe('FLTS_REQUEST_INVALID');
+    const badTime = await postJson(`${server.url}/actuals`, { data: { ts: ['yesterday'], down: [1] } });
+    expect(badTime.status).toBe(400);
+    expect(badTime.json.message).toContain("Column 'ts' contains an invalid timestamp");
+  });
+
+  it('answers POST /actuals with 409 FLTS_LIVE_DISABLED when live scoring is off', async () => {
+    const plain = await startTestServer(source);
+    try {
+      await plain.holder.start();
+      const response = await postJson(`${plain.url}/actuals`, { data: rows(0, 2) });
+      expect(response.status).toBe(409);
+      expect(response.json.code).toBe('FLTS_LIVE_DISABLED');
+      expect((await (await fetch(`${plain.url}/healthz`)).json()).live).toEqual({ enabled: false });
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it('scores a challenger named by FLTS_SERVE_SHADOW_RUN on the same traffic without serving it', async () => {
+    source.runs.set('run-shadow', () => createNaiveModel(WINDOW));
+    const settings = resolveSettings({ env: { FLTS_SERVE_SHADOW_RUN: 'run-shadow' } }).settings;
+    const batching = { maxBatch: 16, maxWaitMs: 0 };
+    const holder = createModelHolder({ source, pollIntervalMs: 0, batching, logger: silentLogger });
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: (runId) => openServedModel(source, runId, { batching }), replica: 'shadow-test', logger: silentLogger });
+    const shadowed = await startTestServer(source, {}, { holder, live: monitor });
+    try {
+      await holder.start();
+      await monitor.tick();
+      for (let from = 100; from < 104; from++) {
+        const response = await postJson(`${shadowed.url}/predict`, { data: rows(from, 6) });
+        expect(response.json.run_id).toBe('run-a');
+      }
+      const live = await vi.waitFor(async () => {
+        const status = (await (await fetch(`${shadowed.url}/healthz`)).json()).live;
+        expect(status.runs.find((run: { role: string }) => run.role === 'challenger')?.matched_total).toBeGreaterThanOrEqual(3);
+        return status;
+      });
+      const served = live.runs.find((run: { run_id: string }) => run.run_id === 'run-a');
+      const challenger = live.runs.find((run: { run_id: string }) => run.run_id === 'run-shadow');
+      expect(challenger.role).toBe('challenger');
+      // The same model on the same requests: the same live error.
+      expect(challenger.targets.down.rmse).toBeCloseTo(served.targets.down.rmse, 9);
+    } finally {
+      await monitor.stop();
+      await shadowed.close();
+    }
+  });
+});
