@@ -14,7 +14,7 @@ export interface RememberedPrediction {
 
 /**
  * Recent forecasts by (identifier, timestamp), bounded: past `capacity` predictions the oldest timestamps
- * are forgotten first (a Map iterates in insertion order). A repeated forecast of one run from one origin
+ * of the longest-known series are forgotten first (a Map iterates in insertion order). A repeated forecast of one run from one origin
  * replaces the earlier one, so a client that retries never counts twice.
  */
 export interface ForecastMemory {
@@ -27,17 +27,34 @@ export interface ForecastMemory {
   readonly forgotten: number;
 }
 
-const keyOf = (identifier: string, time: number): string => `${identifier}|${time}`;
-
 export function createForecastMemory(capacity: number): ForecastMemory {
-  const byKey = new Map<string, RememberedPrediction[]>();
+  // Series -> timestamp -> predictions. Number keys: no key string is built per request row.
+  const bySeries = new Map<string, Map<number, RememberedPrediction[]>>();
   let size = 0;
   let forgotten = 0;
+
+  function forgetOldest(): void {
+    for (const [identifier, byTime] of bySeries) {
+      const oldest = byTime.keys().next();
+      if (oldest.done) {
+        bySeries.delete(identifier);
+        continue;
+      }
+      const dropped = byTime.get(oldest.value)!;
+      byTime.delete(oldest.value);
+      if (byTime.size === 0) bySeries.delete(identifier);
+      size -= dropped.length;
+      forgotten += dropped.length;
+      return;
+    }
+  }
+
   return {
     remember(identifier, time, prediction) {
-      const key = keyOf(identifier, time);
-      const list = byKey.get(key);
-      if (!list) byKey.set(key, [prediction]);
+      let byTime = bySeries.get(identifier);
+      if (!byTime) bySeries.set(identifier, (byTime = new Map()));
+      const list = byTime.get(time);
+      if (!list) byTime.set(time, [prediction]);
       else {
         const same = list.findIndex((p) => p.runId === prediction.runId && p.origin === prediction.origin);
         if (same >= 0) {
@@ -47,21 +64,13 @@ export function createForecastMemory(capacity: number): ForecastMemory {
         list.push(prediction);
       }
       size++;
-      while (size > capacity) {
-        const oldest = byKey.keys().next();
-        if (oldest.done) break;
-        const dropped = byKey.get(oldest.value)!;
-        byKey.delete(oldest.value);
-        size -= dropped.length;
-        forgotten += dropped.length;
-      }
+      while (size > capacity) forgetOldest();
     },
     take(identifier, time) {
-      if (size === 0) return undefined;
-      const key = keyOf(identifier, time);
-      const list = byKey.get(key);
+      const byTime = bySeries.get(identifier);
+      const list = byTime?.get(time);
       if (!list) return undefined;
-      byKey.delete(key);
+      byTime!.delete(time);
       size -= list.length;
       return list;
     },

@@ -77,6 +77,8 @@ export interface LiveScorer {
 
 interface RunState {
   matched: number;
+  /** Order of the last match, for evicting the stalest run. */
+  lastMatch: number;
   targets: Map<string, RollingErrors>;
 }
 
@@ -90,16 +92,20 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
   const maxRuns = options.maxRuns ?? 16;
   let pairing: Pairing | undefined;
 
+  let matchCounter = 0;
   function runState(runId: string): RunState {
     let state = runs.get(runId);
-    if (state) {
-      // Re-inserting keeps the Map in least-recently-matched order for eviction.
-      runs.delete(runId);
-    } else {
-      state = { matched: 0, targets: new Map() };
-      if (runs.size >= maxRuns) runs.delete(runs.keys().next().value as string);
+    if (!state) {
+      if (runs.size >= maxRuns) {
+        // The run matched least recently goes (a Map scan, only when a new run appears beyond the limit).
+        let stalest: string | undefined;
+        let stalestAt = Infinity;
+        for (const [id, candidate] of runs) if (candidate.lastMatch < stalestAt) [stalest, stalestAt] = [id, candidate.lastMatch];
+        if (stalest !== undefined) runs.delete(stalest);
+      }
+      runs.set(runId, (state = { matched: 0, lastMatch: 0, targets: new Map() }));
     }
-    runs.set(runId, state);
+    state.lastMatch = ++matchCounter;
     return state;
   }
 
@@ -158,19 +164,23 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
       for (let row = 0; row < time.length; row++) {
         const rowValues = new Array<number>(values.length);
         for (let t = 0; t < values.length; t++) rowValues[t] = values[t][row];
-        const rowIntervals = intervals?.map((levels) => levels?.map(({ level, lower, upper }) => ({ level, lower: lower[row], upper: upper[row] })));
-        memory.remember(forecast.identifier, time[row], { runId: forecast.runId, origin: forecast.origin, targets, values: rowValues, intervals: rowIntervals });
+        const prediction: RememberedPrediction = intervals
+          ? { runId: forecast.runId, origin: forecast.origin, targets, values: rowValues, intervals: intervals.map((levels) => levels?.map(({ level, lower, upper }) => ({ level, lower: lower[row], upper: upper[row] }))) }
+          : { runId: forecast.runId, origin: forecast.origin, targets, values: rowValues };
+        memory.remember(forecast.identifier, time[row], prediction);
       }
     },
     score(actuals) {
       if (memory.size === 0) return [];
-      const tally = new Map<string, { points: number; sq: number; abs: number; terms: number }>();
+      let tally: Map<string, { points: number; sq: number; abs: number; terms: number }> | undefined;
       for (let row = 0; row < actuals.time.length; row++) {
         const predictions = memory.take(actuals.identifier, actuals.time[row]);
         if (!predictions) continue;
-        const scored = predictions.map((prediction) => scoreOne(prediction, actuals, row, tally));
+        tally ??= new Map();
+        const scored = predictions.map((prediction) => scoreOne(prediction, actuals, row, tally!));
         pairUp(predictions, scored);
       }
+      if (!tally) return [];
       return [...tally].map(([runId, entry]) => ({ run_id: runId, points: entry.points, rmse: Math.sqrt(entry.sq / entry.terms), mae: entry.abs / entry.terms }));
     },
     figures() {
