@@ -1,7 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRandom } from '../train/seeded-random.js';
 import type { MatrixOps } from './matrix-ops.js';
-import { simdKernelsVariant } from './simd-module.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { compiledWorkerScript } from '../worker-script.js';
+import { simdKernelsVariant, type SimdKernels } from './simd-module.js';
+import { SIMD_KERNEL_FILES } from './simd-wat.js';
 import { createSimdOps } from './simd-ops.js';
 
 function randomArray(n: number, seed: number): Float32Array {
@@ -50,6 +54,22 @@ describe('core > kernels > simd-ops', () => {
   it('runs the relaxed-SIMD (fused multiply-add) kernels on Node 22 and later', async () => {
     const major = Number(process.versions.node.split('.')[0]);
     expect(await simdKernelsVariant()).toBe(major >= 22 ? 'relaxed' : 'simd');
+  });
+
+  it('builds both module files, and the plain SIMD one (older runtimes) multiplies like the reference too', async () => {
+    const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer }; instantiate(b: Uint8Array, i: object): Promise<{ instance: { exports: unknown } }> } }).WebAssembly;
+    for (const file of Object.values(SIMD_KERNEL_FILES)) expect(compiledWorkerScript(new URL(`./${file}`, import.meta.url))).toBeDefined();
+    const bytes = readFileSync(fileURLToPath(compiledWorkerScript(new URL(`./${SIMD_KERNEL_FILES.simd}`, import.meta.url)) as URL));
+    const memory = new wasm.Memory({ initial: 4 });
+    const kernels = (await wasm.instantiate(bytes, { env: { memory } })).instance.exports as SimdKernels;
+    const [m, k, n] = [9, 33, 13];
+    const a = randomArray(m * k, 5);
+    const b = randomArray(k * n, 6);
+    const heap = new Float32Array(memory.buffer);
+    heap.set(a, 0);
+    heap.set(b, 1024);
+    kernels.gemm(0, k, 1, 4096, n, 8192, n, m, k, n, 0);
+    expect(maxAbsoluteError(heap.subarray(2048, 2048 + m * n), naiveProduct(a, b, m, k, n))).toBeLessThan(1e-5 * Math.sqrt(k));
   });
 
   it.each(SHAPES)('multiplies [%i, %i] by [%i columns] like the reference', (m, k, n) => {

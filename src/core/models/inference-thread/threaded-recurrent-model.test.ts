@@ -5,6 +5,7 @@ import type { WindowSpec } from '../forecast-model.js';
 import { createRecurrentInferenceModel } from '../recurrent-inference.js';
 import { buildRecurrentNetwork, type RecurrentKind } from '../recurrent-model.js';
 import { extractRecurrentWeights } from '../recurrent-weights.js';
+import { createInlineServingModel } from './serving-forward.js';
 import { createThreadedRecurrentModel } from './threaded-recurrent-model.js';
 
 const WINDOW: WindowSpec = { inputSeqLen: 5, outputSeqLen: 2, features: ['a', 'b', 'c'], targets: ['a', 'c'] };
@@ -78,6 +79,23 @@ describe('core > models > inference-thread', () => {
       }
     });
   }
+
+  it('without a thread (FLTS_SERVE_INFERENCE_THREAD=false) the ONNX Runtime engine runs on the calling thread with the same numbers', async () => {
+    const network = buildRecurrentNetwork('LSTM', WINDOW, { hiddenSize: 10, numLayers: 2 }, 31);
+    const onnx = await createInlineServingModel('LSTM', WINDOW, extractRecurrentWeights(network)!, 'auto');
+    const wasm = createRecurrentInferenceModel('LSTM', WINDOW, network);
+    try {
+      expect(onnx.engine).toBe('onnx');
+      const b = batch(17, 12);
+      const expected = await wasm.predict(b);
+      const actual = await onnx.predict(b);
+      const scale = Math.max(...expected.map(Math.abs));
+      expect(Math.max(...actual.map((v, i) => Math.abs(v - expected[i]))) / scale).toBeLessThanOrEqual(1e-5);
+    } finally {
+      onnx.dispose();
+      wasm.dispose();
+    }
+  });
 
   it('auto falls back to the wasm engine, and says why, when ONNX Runtime cannot be loaded; onnx refuses to start', async () => {
     const network = buildRecurrentNetwork('GRU', WINDOW, { hiddenSize: 6, numLayers: 1 }, 8);
