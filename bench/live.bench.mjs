@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Live scoring overhead on POST /predict, side by side in one process: two inference APIs over the same run,
-// one with live scoring off and one on (FLTS_LIVE_SCORING), driven in alternating blocks (off, on, off, on, ...)
+// Live scoring overhead on POST /predict, side by side in one process: two inference APIs over the same loaded
+// run (one model, one inference thread), one with live scoring off and one on, driven in alternating blocks (off, on, off, on, ...)
 // so machine noise falls on both alike. Requests are consecutive 16-row slices of the PobleSec test file, so
 // every request with live scoring on also scores the forecasts of the requests before it. Handlers run through
 // fastify's inject (no sockets): the figure is the server's own work per request, where the scoring happens.
 // On a shared machine wall-clock blocks are noisy, so each round's on/off ratio is kept and the median reported,
 // beside the process CPU time per request (all threads), which other processes' load disturbs far less.
 // Usage: npm run build && node bench/live.bench.mjs [rounds] [requestsPerBlock]
-// Env: BENCH_MODEL (LSTM, default, or NAIVE: the cheapest model, the largest relative overhead), BENCH_TRAIN_ROWS.
+// Env: BENCH_MODEL (LSTM, default, or NAIVE: the cheapest model, the largest relative overhead), BENCH_TRAIN_ROWS,
+//      BENCH_CONTROL=1 (both sides with scoring off: the noise floor of the comparison itself).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,14 +44,16 @@ const { settings } = resolveSettings({
   },
 });
 
-async function startApi(store, runId, live) {
+/** One loaded run, and two inference APIs over it (same model, same inference thread): scoring off and on. */
+async function startApis(store, runId, scoreSecond) {
   const source = createRegistryModelSource(store, settings);
   const batching = { maxBatch: settings.serve.batchMaxSize, maxWaitMs: settings.serve.batchMaxWaitMs };
   const holder = createModelHolder({ source, pinnedRunId: runId, pollIntervalMs: 0, batching, logger: silentLogger });
   await holder.start();
-  const monitor = live ? createLiveMonitor({ settings, holder, loadShadow: (id) => openServedModel(source, id, { batching }), replica: 'bench', logger: silentLogger }) : undefined;
-  const app = await buildServer({ holder, live: monitor, identifier: '' });
-  return { app, monitor, close: async () => (await app.close(), await holder.stop()) };
+  const monitor = scoreSecond ? createLiveMonitor({ settings, holder, loadShadow: (id) => openServedModel(source, id, { batching }), replica: 'bench', logger: silentLogger }) : undefined;
+  const off = { app: await buildServer({ holder, identifier: '' }) };
+  const on = { app: await buildServer({ holder, live: monitor, identifier: '' }), monitor };
+  return { off, on, close: async () => (await off.app.close(), await on.app.close(), await holder.stop()) };
 }
 
 async function block(app, bodies, offset) {
@@ -78,8 +81,8 @@ try {
   await runPreprocess(settings, { store });
   const { runs } = await trainModels({ models: [modelType] }, settings, { store });
   const payloads = await buildRequestPayloads(path.join(datasets, 'PobleSec_test.csv'), 16, 256, 'consecutive');
-  const off = await startApi(store, runs[0].run_id, false);
-  const on = await startApi(store, runs[0].run_id, true);
+  const apis = await startApis(store, runs[0].run_id, process.env.BENCH_CONTROL !== '1');
+  const { off, on } = apis;
   const totals = { off: { ms: 0, cpuMs: 0 }, on: { ms: 0, cpuMs: 0 } };
   const ratios = [];
   await block(off.app, payloads.bodies, 0);
@@ -98,7 +101,7 @@ try {
   const requests = rounds * perBlock;
   const rps = (variant) => requests / (totals[variant].ms / 1000);
   const cpuPerRequest = (variant) => (totals[variant].cpuMs * 1000) / requests;
-  const matched = on.monitor.scorer.figures().reduce((sum, run) => sum + run.matched_total, 0);
+  const matched = (on.monitor?.scorer.figures() ?? []).reduce((sum, run) => sum + run.matched_total, 0);
   const pct = (value) => `${(value * 100).toFixed(1)} %`;
   console.log(`flts live scoring overhead: ${modelType} run, ${rounds} alternating rounds x ${perBlock} requests per variant, ${concurrency} concurrent, ${payloads.rowsPerRequest} rows per request`);
   console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}, node ${process.version}`);
@@ -106,8 +109,7 @@ try {
   console.log(`live on:  ${rps('on').toFixed(1)} req/s, ${cpuPerRequest('on').toFixed(0)} us CPU per request (${matched} forecast points matched and scored)`);
   console.log(`on / off req/s: total ${pct(rps('on') / rps('off'))}, median of ${rounds} rounds ${pct(median(ratios))}`);
   console.log(`on / off CPU per request: ${pct(cpuPerRequest('on') / cpuPerRequest('off'))} (capacity of a CPU-bound server on / off: ${pct(cpuPerRequest('off') / cpuPerRequest('on'))})`);
-  await off.close();
-  await on.close();
+  await apis.close();
 } finally {
   rmSync(home, { recursive: true, force: true });
 }
