@@ -17,6 +17,21 @@ describe('core > errors', () => {
     expect(wrapped.cause).toBe(cause);
   });
 
+  it('turns operating-system refusals on a path (an unwritable --out, a file as --home) into coded usage errors', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-errno-'));
+    await writeFile(path.join(dir, 'file'), 'x');
+    const refused = await writeFile(path.join(dir, 'file', 'bench.csv'), 'x').catch((error: unknown) => error);
+    const coded = toFltsError(refused);
+    expect(coded).toMatchObject({ code: 'FLTS_PATH_UNUSABLE', kind: 'usage' });
+    expect(coded.message).toMatch(/bench\.csv: a part of the path is a file, not a directory \(ENOTDIR\)/);
+    expect(exitCodeFor(refused)).toBe(2);
+    const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC', syscall: 'write', path: '/data/x' });
+    expect(toFltsError(full).code).toBe('FLTS_STORE_UNAVAILABLE');
+  });
+
   it('serialises without a stack and with the catalogue hint', () => {
     const json = new FltsError('FLTS_RUN_NOT_FOUND', 'Run x not found', { details: { runId: 'x' } }).toJSON();
     expect(json).toEqual({ code: 'FLTS_RUN_NOT_FOUND', kind: 'not_found', message: 'Run x not found', hint: ERROR_CATALOGUE.FLTS_RUN_NOT_FOUND.hint, details: { runId: 'x' } });

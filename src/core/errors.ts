@@ -20,10 +20,14 @@ export const ERROR_CATALOGUE = {
   FLTS_NOT_IMPLEMENTED: { kind: 'not_implemented', retriable: false, hint: 'This command is part of a later release.' },
   FLTS_STORE_KEY_INVALID: { kind: 'input', retriable: false, hint: 'Object keys are relative, use "/" separators and never contain "..".' },
   FLTS_STORE_KEY_OUTSIDE_ROOT: { kind: 'input', retriable: false, hint: 'Object keys must stay inside the store root.' },
+  FLTS_STORE_PATH_OUTSIDE_ROOT: { kind: 'input', retriable: false, hint: 'A directory inside the store is a symbolic link that leads out of it; replace the link with a real directory, or point --home (FLTS_HOME) at the data.' },
+  FLTS_PATH_UNUSABLE: { kind: 'usage', retriable: false, hint: 'Check that the path names a directory (or file) you may write, on a writable filesystem: --home (FLTS_HOME), --out, the store root.' },
   FLTS_STORE_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'Check the bucket and key; `flts preprocess` writes processed data first.' },
   FLTS_STORE_UNAVAILABLE: { kind: 'unavailable', retriable: true, hint: 'Check that the object store is reachable and the credentials are right.' },
   FLTS_DATA_UNREADABLE: { kind: 'input', retriable: false, hint: 'The file must be a CSV with a header row or a Parquet file.' },
   FLTS_DATA_FILE_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'Check the path given to --train / --test (or TRAIN_FILE / TEST_FILE).' },
+  FLTS_DATA_NOT_A_FILE: { kind: 'input', retriable: false, hint: 'Give a regular CSV or Parquet file; devices, pipes and directories are not read.' },
+  FLTS_DATA_TOO_LARGE: { kind: 'input', retriable: false, hint: 'Sample the file down, or raise FLTS_DATA_MAX_INPUT_BYTES if the machine has the memory for it.' },
   FLTS_DATA_MISSING_TIME_COLUMN: { kind: 'input', retriable: false, hint: "The data needs a 'time' column with timestamps." },
   FLTS_DATA_INVALID_TIMESTAMPS: { kind: 'input', retriable: false, hint: 'Timestamps must parse and be unique.' },
   FLTS_DATA_NO_NUMERIC_COLUMNS: { kind: 'input', retriable: false, hint: 'The data needs at least one numeric column besides time.' },
@@ -43,6 +47,7 @@ export const ERROR_CATALOGUE = {
   FLTS_EVAL_GATE_FAILED: { kind: 'conflict', retriable: false, hint: 'The run does not pass the quality gate; use --force to promote anyway.' },
   FLTS_PROMOTE_NOTHING_TO_ROLLBACK: { kind: 'not_found', retriable: false, hint: 'There is no earlier promotion to return to.' },
   FLTS_PROMOTE_CONFLICT: { kind: 'conflict', retriable: true, hint: 'Another promotion changed the pointer at the same time; retry.' },
+  FLTS_SERVE_LISTEN_FAILED: { kind: 'usage', retriable: false, hint: 'Choose a free port (--port, 0 = any free one) and an address of this machine (--host).' },
   FLTS_SERVE_NO_MODEL: { kind: 'unavailable', retriable: true, hint: 'Promote a run (`flts promote`) or pass --run to serve a pinned run.' },
   FLTS_SERVE_INFERENCE_FAILED: { kind: 'unavailable', retriable: true, hint: 'The inference thread stopped and is being restarted; retry the request.' },
   FLTS_LIVE_DISABLED: { kind: 'conflict', retriable: false, hint: 'Live scoring is turned off on this server; set FLTS_LIVE_SCORING=true to score actuals.' },
@@ -119,9 +124,32 @@ export function isFltsError(value: unknown): value is FltsError {
   return value instanceof FltsError;
 }
 
+/** Filesystem refusals that say the path given is wrong for the job, not that flts has a bug. */
+const PATH_ERRNO: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only filesystem',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EISDIR: 'is a directory',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'name too long',
+};
+
+/** An operating-system error on a path (errno code, syscall and path set by Node) as a coded error. */
+function fromSystemError(value: unknown): FltsError | undefined {
+  const error = value as NodeJS.ErrnoException;
+  if (!(value instanceof Error) || typeof error.code !== 'string' || typeof error.path !== 'string') return undefined;
+  if (error.code === 'ENOSPC') return new FltsError('FLTS_STORE_UNAVAILABLE', `No space left on the device while writing ${error.path}.`, { cause: value, details: { path: error.path } });
+  const reason = PATH_ERRNO[error.code];
+  if (!reason) return undefined;
+  return new FltsError('FLTS_PATH_UNUSABLE', `Cannot ${error.syscall ?? 'use'} ${error.path}: ${reason} (${error.code}).`, { cause: value, details: { path: error.path, errno: error.code } });
+}
+
 /** Wraps anything thrown into an FltsError, keeping FltsErrors as they are. */
 export function toFltsError(value: unknown): FltsError {
   if (isFltsError(value)) return value;
+  const system = fromSystemError(value);
+  if (system) return system;
   const message = value instanceof Error ? value.message : String(value);
   return new FltsError('FLTS_INTERNAL', message, { cause: value });
 }

@@ -29,8 +29,8 @@ export function describeDataRef(data: InferenceDataRef): string {
   return typeof data === 'string' ? data : `${data.bucket}/${data.key}`;
 }
 
-async function readData(store: ObjectStore, data: InferenceDataRef): Promise<TimeFrame> {
-  if (typeof data === 'string') return (await readTable(data)).frame;
+async function readData(store: ObjectStore, data: InferenceDataRef, maxBytes: number): Promise<TimeFrame> {
+  if (typeof data === 'string') return (await readTable(data, maxBytes)).frame;
   return readTableBytes(await store.get(data.bucket, data.key), `${data.bucket}/${data.key}`).frame;
 }
 
@@ -47,7 +47,7 @@ function decideScaled(plan: FeaturePlan, frame: TimeFrame, data: InferenceDataRe
  */
 export async function loadInferenceInput(store: ObjectStore, settings: Settings, plan: FeaturePlan, data: InferenceDataRef, scale: InputScale = 'auto'): Promise<InferenceInput> {
   const source = describeDataRef(data);
-  const frame = await readData(store, data);
+  const frame = await readData(store, data, settings.data.maxInputBytes);
   const scaled = decideScaled(plan, frame, data, scale, settings);
   const needed = scaled ? plan.window.features : plan.rawColumns;
   const missing = needed.filter((name) => frame.values[name] === undefined);

@@ -1,12 +1,13 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { renderBenchChart } from './bench-chart.js';
 import { benchCsv, benchMarkdown } from './bench-table.js';
 import type { BenchFiles, BenchReport } from './bench-types.js';
+import { makeDirectory } from '../make-directory.js';
 
 /** Writes bench.csv, bench.md, bench.json and bench.svg into `dir` (created if needed). */
 export async function writeBenchFiles(report: BenchReport, dir: string): Promise<BenchFiles> {
-  await mkdir(dir, { recursive: true });
+  await makeDirectory(dir);
   const files: BenchFiles = {
     dir,
     csv: path.join(dir, 'bench.csv'),

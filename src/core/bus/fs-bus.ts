@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { FltsError } from '../errors.js';
@@ -7,6 +7,7 @@ import { sleep } from '../retry.js';
 import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet } from './subscription-set.js';
+import { makeDirectory } from '../make-directory.js';
 
 export interface FsBusOptions {
   /** Directory of the bus; `<home>/bus` in flts. */
@@ -72,7 +73,7 @@ export function createFsBus(options: FsBusOptions): MessageBus {
     assertTopicName(topic);
     const record: LogRecord = { key: message.key, value: message.value, headers: message.headers, timestamp: Date.now() };
     const line = Buffer.from(`${JSON.stringify(record)}\n`);
-    await mkdir(path.dirname(topicFile(topic)), { recursive: true });
+    await makeDirectory(path.dirname(topicFile(topic)));
     const handle = await open(topicFile(topic), 'a+');
     try {
       // A crash mid-write leaves a line without its newline; terminate it so the next record stays parseable.
@@ -119,7 +120,7 @@ export function createFsBus(options: FsBusOptions): MessageBus {
   }
 
   async function lockGroup(group: string): Promise<() => Promise<void>> {
-    await mkdir(groupDir(group), { recursive: true });
+    await makeDirectory(groupDir(group));
     const lockFile = path.join(groupDir(group), 'consumer.lock');
     const owner = `${process.pid} ${randomUUID()}`;
     for (let attempt = 0; attempt < 2; attempt += 1) {
@@ -247,7 +248,7 @@ export function createFsBus(options: FsBusOptions): MessageBus {
     kind: 'fs',
     async ensureTopics(names) {
       names.forEach(assertTopicName);
-      await mkdir(path.join(root, 'topics'), { recursive: true });
+      await makeDirectory(path.join(root, 'topics'));
       for (const name of names) await (await open(topicFile(name), 'a')).close();
     },
     async publish(topic, message) {

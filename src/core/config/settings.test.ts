@@ -51,3 +51,12 @@ describe('core > config > settings', () => {
     expect(errorOf(() => resolveSettings({ file: { data: { sampleTrainRows: '10' } } })).message).toContain('data.sampleTrainRows');
   });
 });
+
+describe('core > config > settings strictness', () => {
+  it('refuses an empty model list and a learning rate of 0', () => {
+    expect(errorOf(() => resolveSettings({ flags: { 'training.models': '' } })).code).toBe('FLTS_CONFIG_INVALID_VALUE');
+    expect(errorOf(() => resolveSettings({ env: { MODEL_TYPE: ' , ' } })).message).toMatch(/at least 1/);
+    expect(errorOf(() => resolveSettings({ flags: { 'training.learningRate': '0' } })).message).toMatch(/in \(0, inf\]/);
+    expect(resolveSettings({ flags: { 'training.learningRate': '0.001' } }).settings.training.learningRate).toBe(0.001);
+  });
+});

@@ -11,6 +11,7 @@ import { createActualsHub } from '../live/actuals-hub.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
+import { listenOrExplain } from '../serve/listen.js';
 import { buildHealthServer } from './health-server.js';
 import { startPromoterRole } from './promoter-role.js';
 import { createRoleRegistry, type RoleContext, type RoleHandle, type RoleRegistry } from './role-registry.js';
@@ -61,7 +62,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   const handles: RoleHandle[] = [];
   let started = false;
   const app = await buildHealthServer({ settings, store: deps.store, bus: deps.bus, metrics, roles: () => handles, started: () => started });
-  await app.listen({ host: settings.daemon.host, port: settings.daemon.port });
+  await listenOrExplain(app, settings.daemon.host, settings.daemon.port);
   const { port } = app.server.address() as AddressInfo;
   const url = `http://${settings.daemon.host.includes(':') ? `[${settings.daemon.host}]` : settings.daemon.host}:${port}`;
   logger.info({ url, roles: roleNames }, 'daemon_listening');

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeFrameParquet } from './frame-parquet.js';
-import { readTable, readTableBytes } from './read-table.js';
+import { readFileBytes, readTable, readTableBytes } from './read-table.js';
 
 const csv = (text: string): Buffer => Buffer.from(text);
 
@@ -81,5 +81,21 @@ describe('core > data > read-table', () => {
     await expect(readTable(path.join(dir, 'absent.csv'))).rejects.toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND' });
     writeFileSync(path.join(dir, 'ok.csv'), 'time,v\n2018-01-01 00:00:00,1\n');
     await expect(readTable(path.join(dir, 'ok.csv'))).resolves.toMatchObject({ format: 'csv' });
+  });
+});
+
+describe('core > data > read-table input limits', () => {
+  it('refuses a device before reading it, and a file over the size limit', async () => {
+    await expect(readFileBytes('/dev/zero')).rejects.toMatchObject({ code: 'FLTS_DATA_NOT_A_FILE' });
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'flts-read-')), 'big.csv');
+    writeFileSync(file, 'time,x\n2018-01-01 00:00:00,1\n');
+    await expect(readFileBytes(file, 10)).rejects.toMatchObject({ code: 'FLTS_DATA_TOO_LARGE' });
+    expect((await readFileBytes(file, 1000)).length).toBeGreaterThan(10);
+  });
+
+  it('refuses a CSV with a ragged row, naming the line', () => {
+    expect(() => readTableBytes(csv('time,down,up\n2018-02-05 23:40:00,1,2\n2018-02-05 23:42:00,3\n'), 'x.csv')).toThrow(/line 3 has 2 fields, the header has 3/);
+    expect(() => readTableBytes(csv('time,down,up\n2018-02-05 23:40:00,1,2,9\n'), 'x.csv')).toThrow(/line 2 has 4 fields/);
+    expect(readTableBytes(csv('time,down,note\r\n2018-02-05 23:40:00,1,"a,b"\r\n'), 'x.csv').frame.time).toHaveLength(1);
   });
 });

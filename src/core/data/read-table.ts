@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import pl from 'nodejs-polars';
 import { FltsError } from '../errors.js';
@@ -47,11 +47,42 @@ function nonNumericColumns(bytes: Buffer, df: pl.DataFrame): string[] {
 }
 
 /**
+ * Every row has as many fields as the header: polars fills a short row with nulls and a CSV with one ragged
+ * row would be read as if it were fine. One pass over the bytes, commas inside quotes not counted.
+ */
+function assertRectangular(bytes: Buffer): void {
+  let expected = -1;
+  let fields = 1;
+  let line = 1;
+  let quoted = false;
+  let empty = true;
+  for (let i = 0; i <= bytes.length; i++) {
+    const byte = i < bytes.length ? bytes[i] : 0x0a;
+    if (byte === 0x22) quoted = !quoted;
+    else if (byte === 0x2c && !quoted) fields++;
+    else if (byte === 0x0a && !quoted) {
+      if (!empty) {
+        if (expected < 0) expected = fields;
+        else if (fields !== expected) {
+          throw new FltsError('FLTS_DATA_UNREADABLE', `CSV line ${line} has ${fields} fields, the header has ${expected}; every row needs one value per column.`, { details: { line, fields, expected } });
+        }
+      }
+      fields = 1;
+      line++;
+      empty = true;
+      continue;
+    }
+    if (byte !== 0x0d && byte !== 0x20) empty = false;
+  }
+}
+
+/**
  * Fast path: every column but time declared float64 up front (no inference pass). Duplicate or odd header
  * names take the slower full-scan read (`null` would read everything as text in this binding, hence the
  * large number), which finds the numeric columns by inference.
  */
 function readCsv(bytes: Buffer): { df: pl.DataFrame; droppedColumns: string[] } {
+  assertRectangular(bytes);
   const names = headerNames(bytes);
   if (new Set(names).size === names.length && names.includes(TIME_COLUMN)) {
     try {
@@ -81,10 +112,31 @@ export function readTableBytes(bytes: Buffer, source: string): ReadTableResult {
   return { frame: converted.frame, droppedColumns: [...droppedColumns, ...converted.droppedColumns], format };
 }
 
-export async function readFileBytes(filePath: string): Promise<Buffer> {
+/** The default of FLTS_DATA_MAX_INPUT_BYTES (data.maxInputBytes). */
+export const DEFAULT_MAX_INPUT_BYTES = 1024 ** 3;
+
+/**
+ * A data file's bytes, refused before reading when it is not a regular file (`/dev/zero`, a pipe) or is
+ * larger than `maxBytes`: what is checked is the file then read, through one open handle.
+ */
+export async function readFileBytes(filePath: string, maxBytes = DEFAULT_MAX_INPUT_BYTES): Promise<Buffer> {
   try {
-    return await readFile(filePath);
+    const file = await open(filePath, 'r');
+    try {
+      const info = await file.stat();
+      if (!info.isFile()) {
+        if (info.isDirectory()) throw new FltsError('FLTS_DATA_UNREADABLE', `${filePath} is a directory, not a data file.`, { details: { file: filePath } });
+        throw new FltsError('FLTS_DATA_NOT_A_FILE', `${filePath} is not a regular file (a device, pipe or socket); data files are read whole.`, { details: { file: filePath } });
+      }
+      if (info.size > maxBytes) {
+        throw new FltsError('FLTS_DATA_TOO_LARGE', `${filePath} is ${info.size} bytes, more than the limit of ${maxBytes} (FLTS_DATA_MAX_INPUT_BYTES).`, { details: { file: filePath, bytes: info.size, limit: maxBytes } });
+      }
+      return await file.readFile();
+    } finally {
+      await file.close();
+    }
   } catch (cause) {
+    if (cause instanceof FltsError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file not found: ${filePath}`, { cause, details: { file: filePath } });
@@ -95,6 +147,6 @@ export async function readFileBytes(filePath: string): Promise<Buffer> {
 }
 
 /** Reads a CSV or Parquet file with a `time` column into a TimeFrame. */
-export async function readTable(filePath: string): Promise<ReadTableResult> {
-  return readTableBytes(await readFileBytes(filePath), path.basename(filePath));
+export async function readTable(filePath: string, maxBytes = DEFAULT_MAX_INPUT_BYTES): Promise<ReadTableResult> {
+  return readTableBytes(await readFileBytes(filePath, maxBytes), path.basename(filePath));
 }

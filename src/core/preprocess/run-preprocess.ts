@@ -72,7 +72,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   const { data } = settings;
   const bucket = settings.store.buckets.processed;
 
-  const [trainBytes, testBytes] = await Promise.all([readFileBytes(files.trainPath), readFileBytes(files.testPath)]);
+  const [trainBytes, testBytes] = await Promise.all([readFileBytes(files.trainPath, settings.data.maxInputBytes), readFileBytes(files.testPath, settings.data.maxInputBytes)]);
   const fingerprints = { train: fingerprintBytes(files.trainPath, trainBytes), test: fingerprintBytes(files.testPath, testBytes) };
   const inputs = {
     train: { path: files.trainPath, file: files.trainName, bytes: trainBytes.byteLength },

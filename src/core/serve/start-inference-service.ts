@@ -5,6 +5,7 @@ import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { buildServer } from './build-server.js';
+import { listenOrExplain } from './listen.js';
 import { createModelHolder, type ModelHolder } from './model-holder.js';
 import type { ModelSource } from './model-source.js';
 import { createPredictionLog, type PredictionLog } from './prediction-log.js';
@@ -110,7 +111,12 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     await holder.stop();
     await predictionLog?.close();
   };
-  await app.listen({ port: serve.port, host: serve.host });
+  try {
+    await listenOrExplain(app, serve.host, serve.port);
+  } catch (error) {
+    await close();
+    throw error;
+  }
   const { port } = app.server.address() as AddressInfo;
   const url = `http://${serve.host.includes(':') ? `[${serve.host}]` : serve.host}:${port}`;
   deps.onEvent?.({ type: 'serve.listening', url });

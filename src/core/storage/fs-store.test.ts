@@ -1,4 +1,4 @@
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,5 +13,32 @@ describe('core > storage > fs-store layout', () => {
     const store = createFsStore(root);
     await store.put('processed-data', 'processed_data.meta.json', '{}');
     expect(await readdir(path.join(root, 'processed-data'))).toEqual(['processed_data.meta.json']);
+  });
+});
+
+describe('core > storage > fs-store confinement', () => {
+  it('refuses to write or read through a directory inside the store that links outside it', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'flts-fs-'));
+    const elsewhere = await mkdtemp(path.join(os.tmpdir(), 'flts-elsewhere-'));
+    await writeFile(path.join(elsewhere, 'secret.txt'), 'outside');
+    await symlink(elsewhere, path.join(root, 'processed-data'));
+    const store = createFsStore(root);
+    await expect(store.put('processed-data', 'train.parquet', 'x')).rejects.toMatchObject({ code: 'FLTS_STORE_PATH_OUTSIDE_ROOT' });
+    await expect(store.put('processed-data', 'nested/deeper/train.parquet', 'x')).rejects.toMatchObject({ code: 'FLTS_STORE_PATH_OUTSIDE_ROOT' });
+    await expect(store.get('processed-data', 'secret.txt')).rejects.toMatchObject({ code: 'FLTS_STORE_PATH_OUTSIDE_ROOT' });
+    await expect(store.list('processed-data')).rejects.toMatchObject({ code: 'FLTS_STORE_PATH_OUTSIDE_ROOT' });
+    expect(await readdir(elsewhere)).toEqual(['secret.txt']);
+  });
+
+  it('accepts a root that is itself a link, and a root that does not exist yet', async () => {
+    const real = await mkdtemp(path.join(os.tmpdir(), 'flts-fs-'));
+    const link = path.join(await mkdtemp(path.join(os.tmpdir(), 'flts-link-')), 'home');
+    await symlink(real, link);
+    const linked = createFsStore(link);
+    await linked.put('runs', 'a/b.json', '{}');
+    expect((await linked.get('runs', 'a/b.json')).toString()).toBe('{}');
+    const fresh = createFsStore(path.join(real, 'not', 'yet'));
+    await fresh.put('runs', 'x.json', '1');
+    expect(await fresh.list('runs')).toHaveLength(1);
   });
 });

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { open, readdir, readFile, realpath, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { FltsError } from '../errors.js';
 import { assertBucketName, assertObjectKey } from './keys.js';
 import type { ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
+import { makeDirectory } from '../make-directory.js';
 
 /** Temporary files live beside their target so the final rename never crosses a filesystem. */
 const TEMP_MARKER = '.flts-tmp-';
@@ -42,12 +43,53 @@ export function createFsStore(root: string): ObjectStore {
     return target;
   }
 
+  let realRoot: string | undefined;
+
+  /** The root with its links resolved; until it exists, nothing below it can lead anywhere else. */
+  async function resolvedRoot(): Promise<string> {
+    if (realRoot) return realRoot;
+    try {
+      realRoot = await realpath(absoluteRoot);
+      return realRoot;
+    } catch (error) {
+      if (isNotFound(error)) return absoluteRoot;
+      throw error;
+    }
+  }
+
+  /**
+   * Refuses a path whose nearest existing part resolves outside the root: key strings are checked lexically
+   * by objectPath, this catches a directory inside the store that is a symbolic link to somewhere else.
+   */
+  async function assertConfined(target: string, key: string): Promise<void> {
+    const root = await resolvedRoot();
+    // Walk up to the nearest existing part, but not above the root: a missing root has nothing to escape through.
+    for (let probe = target; probe === absoluteRoot || probe.startsWith(absoluteRoot + path.sep); probe = path.dirname(probe)) {
+      try {
+        const real = await realpath(probe);
+        if (real !== root && !real.startsWith(root + path.sep)) {
+          throw new FltsError('FLTS_STORE_PATH_OUTSIDE_ROOT', `Object ${JSON.stringify(key)} would be read or written at ${real}, outside the store ${root} (through a symbolic link).`, { details: { key } });
+        }
+        return;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+  }
+
+  /** objectPath, confined to the real root. */
+  async function confinedPath(bucket: string, key: string): Promise<string> {
+    const target = objectPath(bucket, key);
+    await assertConfined(target, key);
+    return target;
+  }
+
   function notFound(bucket: string, key: string, cause: unknown): FltsError {
     return new FltsError('FLTS_STORE_NOT_FOUND', `Object '${key}' not found in bucket '${bucket}'.`, { cause, details: { bucket, key } });
   }
 
   async function atomicWrite(target: string, write: (temp: string) => Promise<void>): Promise<void> {
-    await mkdir(path.dirname(target), { recursive: true });
+    await makeDirectory(path.dirname(target));
     const temp = `${path.dirname(target)}/${TEMP_MARKER}${randomUUID()}`;
     try {
       await write(temp);
@@ -82,26 +124,26 @@ export function createFsStore(root: string): ObjectStore {
     location: absoluteRoot,
     async ensureBucket(bucket) {
       assertBucketName(bucket);
-      await mkdir(path.join(absoluteRoot, bucket), { recursive: true });
+      await makeDirectory(path.join(absoluteRoot, bucket));
     },
     async put(bucket, key, body: ObjectBody) {
-      const target = objectPath(bucket, key);
+      const target = await confinedPath(bucket, key);
       await atomicWrite(target, (temp) => writeFile(temp, body));
     },
     async putFile(bucket, key, filePath) {
-      const target = objectPath(bucket, key);
+      const target = await confinedPath(bucket, key);
       await atomicWrite(target, (temp) => copyFile(filePath, temp));
     },
     async get(bucket, key) {
       try {
-        return await readFile(objectPath(bucket, key));
+        return await readFile(await confinedPath(bucket, key));
       } catch (error) {
         if (isNotFound(error)) throw notFound(bucket, key, error);
         throw error;
       }
     },
     async getStream(bucket, key): Promise<Readable> {
-      const target = objectPath(bucket, key);
+      const target = await confinedPath(bucket, key);
       try {
         await stat(target);
       } catch (error) {
@@ -112,12 +154,12 @@ export function createFsStore(root: string): ObjectStore {
     },
     async getFile(bucket, key, filePath) {
       const source = await store.getStream(bucket, key);
-      await mkdir(path.dirname(path.resolve(filePath)), { recursive: true });
+      await makeDirectory(path.dirname(path.resolve(filePath)));
       await pipeline(source, createWriteStream(filePath));
     },
     async stat(bucket, key) {
       try {
-        const info = await stat(objectPath(bucket, key));
+        const info = await stat(await confinedPath(bucket, key));
         return info.isFile() ? { key, size: info.size, lastModified: info.mtime } : undefined;
       } catch (error) {
         if (isNotFound(error)) return undefined;
@@ -133,16 +175,23 @@ export function createFsStore(root: string): ObjectStore {
       // Start the walk at the deepest directory the prefix names, so listing one run does not scan them all.
       const dirPart = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
       if (dirPart) assertObjectKey(dirPart);
-      await walk(path.join(absoluteRoot, bucket, ...dirPart.split('/').filter(Boolean)), dirPart, out);
+      const start = path.join(absoluteRoot, bucket, ...dirPart.split('/').filter(Boolean));
+      try {
+        await assertConfined(start, dirPart || bucket);
+      } catch (error) {
+        if (isNotFound(error)) return [];
+        throw error;
+      }
+      await walk(start, dirPart, out);
       return out.filter((info) => info.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     },
     async delete(bucket, key) {
-      await rm(objectPath(bucket, key), { force: true });
+      await rm(await confinedPath(bucket, key), { force: true });
     },
     async appendDurable(bucket, key, body) {
-      const target = objectPath(bucket, key);
+      const target = await confinedPath(bucket, key);
       const created = !synced.has(target);
-      if (created) await mkdir(path.dirname(target), { recursive: true });
+      if (created) await makeDirectory(path.dirname(target));
       const file = await open(target, 'a');
       try {
         await file.writeFile(body);

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { Client } from 'minio';
 import { FltsError } from '../errors.js';
 import { assertBucketName, assertObjectKey } from './keys.js';
 import type { ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
+import { makeDirectory } from '../make-directory.js';
 
 export interface S3StoreOptions {
   /** `host:port`, `host`, or a URL (`http://host:9000`, `https://s3.example.com`). */
@@ -168,7 +169,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     async getFile(bucket, key, filePath) {
       const source = await store.getStream(bucket, key);
       const target = path.resolve(filePath);
-      await mkdir(path.dirname(target), { recursive: true });
+      await makeDirectory(path.dirname(target));
       // Download beside the target and rename, so a failed transfer never leaves a truncated file in place.
       const temp = `${target}.${randomUUID()}.part`;
       try {

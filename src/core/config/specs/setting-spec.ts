@@ -20,7 +20,11 @@ export interface SettingSpec {
   /** Environment text is upper/lower-cased before validation, like the reference system. */
   readonly envCase?: 'lower' | 'upper' | 'trim';
   readonly min?: number;
+  /** `min` itself is not accepted (a learning rate must be above 0). */
+  readonly exclusiveMin?: boolean;
   readonly max?: number;
+  /** Lists: fewest items accepted (an empty list of models trains nothing). */
+  readonly minItems?: number;
   /** `null` is a valid value (JSON null in a file, an empty string in the environment). */
   readonly nullable?: boolean;
   /** Secrets are never echoed back in error messages or `--json` output. */
@@ -47,8 +51,10 @@ function reject(spec: SettingSpec, source: SettingSource, raw: unknown, accepted
 }
 
 function acceptedText(spec: SettingSpec): string {
-  if (spec.choices) return `one of ${spec.choices.map((c) => JSON.stringify(c)).join(', ')}`;
-  const range = spec.min !== undefined || spec.max !== undefined ? ` in [${spec.min ?? '-inf'}, ${spec.max ?? 'inf'}]` : '';
+  const choices = spec.choices?.map((c) => JSON.stringify(c)).join(', ');
+  if (spec.type === 'list' && choices) return `a comma-separated list${spec.minItems ? ` of at least ${spec.minItems}` : ''} of ${choices}`;
+  if (choices) return `one of ${choices}`;
+  const range = spec.min !== undefined || spec.max !== undefined ? ` in ${spec.exclusiveMin ? '(' : '['}${spec.min ?? '-inf'}, ${spec.max ?? 'inf'}]` : '';
   switch (spec.type) {
     case 'boolean':
       return 'a boolean (1/true/yes/on or 0/false/no/off)';
@@ -57,14 +63,20 @@ function acceptedText(spec: SettingSpec): string {
     case 'number':
       return `a number${range}`;
     case 'list':
-      return 'a comma-separated list';
+      return spec.minItems ? `a comma-separated list of at least ${spec.minItems}` : 'a comma-separated list';
     default:
       return 'a string';
   }
 }
 
+function checkItems(spec: SettingSpec, source: SettingSource, raw: unknown, items: string[], envName?: string): string[] {
+  if (spec.minItems !== undefined && items.length < spec.minItems) reject(spec, source, raw, acceptedText(spec), envName);
+  return items;
+}
+
 function checkRange(spec: SettingSpec, source: SettingSource, raw: unknown, value: number, envName?: string): number {
-  if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) reject(spec, source, raw, acceptedText(spec), envName);
+  const belowMin = spec.min !== undefined && (spec.exclusiveMin ? value <= spec.min : value < spec.min);
+  if (belowMin || (spec.max !== undefined && value > spec.max)) reject(spec, source, raw, acceptedText(spec), envName);
   return value;
 }
 
@@ -105,7 +117,7 @@ export function parseSettingText(spec: SettingSpec, text: string, source: Settin
         .map((item) => applyCase(spec, item.trim()))
         .filter((item) => item !== '');
       items.forEach((item) => checkChoice(spec, source, text, item, envName));
-      return items;
+      return checkItems(spec, source, text, items, envName);
     }
     default:
       return checkChoice(spec, source, text, applyCase(spec, text), envName);
@@ -129,7 +141,7 @@ export function validateSettingValue(spec: SettingSpec, value: unknown, source: 
       const items = typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter(Boolean) : value;
       if (!Array.isArray(items) || items.some((item) => typeof item !== 'string')) reject(spec, source, value, acceptedText(spec));
       (items as string[]).forEach((item) => checkChoice(spec, source, value, item));
-      return items;
+      return checkItems(spec, source, value, items as string[]);
     }
     default:
       if (typeof value !== 'string') reject(spec, source, value, acceptedText(spec));

@@ -7,15 +7,15 @@ export const TRAINABLE_MODEL_TYPES = ['LSTM', 'GRU', 'PROPHET', 'NAIVE'] as cons
  * window 10 -> 1, 2 layers x 128 units, batch 64, Adam 1e-4, 10 epochs, early stopping with patience 30.
  */
 export const TRAINING_SPECS: readonly SettingSpec[] = [
-  { path: 'training.models', type: 'list', default: ['LSTM'], choices: TRAINABLE_MODEL_TYPES, envCase: 'upper', env: ['MODEL_TYPE'], description: 'Model types to train (comma list).' },
-  { path: 'training.targets', type: 'list', default: ['down'], env: ['TARGETS'], envCase: 'trim', description: 'Processed columns to forecast.' },
+  { path: 'training.models', type: 'list', default: ['LSTM'], minItems: 1, choices: TRAINABLE_MODEL_TYPES, envCase: 'upper', env: ['MODEL_TYPE'], description: 'Model types to train (comma list).' },
+  { path: 'training.targets', type: 'list', default: ['down'], minItems: 1, env: ['TARGETS'], envCase: 'trim', description: 'Processed columns to forecast.' },
   { path: 'training.inputSeqLen', type: 'integer', default: 10, min: 1, env: ['INPUT_SEQ_LEN'], description: 'Rows of history per forecast window.' },
   { path: 'training.outputSeqLen', type: 'integer', default: 1, min: 1, env: ['OUTPUT_SEQ_LEN'], description: 'Steps forecast per window (horizon).' },
   { path: 'training.hiddenSize', type: 'integer', default: 128, min: 1, env: ['HIDDEN_SIZE'], description: 'Units per recurrent layer.' },
   { path: 'training.numLayers', type: 'integer', default: 2, min: 1, env: ['NUM_LAYERS'], description: 'Stacked recurrent layers.' },
   { path: 'training.batchSize', type: 'integer', default: 64, min: 1, env: ['BATCH_SIZE'], description: 'Windows per gradient step.' },
   { path: 'training.epochs', type: 'integer', default: 10, min: 1, env: ['EPOCHS'], description: 'Maximum passes over the training windows.' },
-  { path: 'training.learningRate', type: 'number', default: 1e-4, min: 0, env: ['LEARNING_RATE'], description: 'Adam learning rate.' },
+  { path: 'training.learningRate', type: 'number', default: 1e-4, min: 0, exclusiveMin: true, env: ['LEARNING_RATE'], description: 'Adam learning rate.' },
   { path: 'training.earlyStopping', type: 'boolean', default: true, env: ['EARLY_STOPPING'], description: 'Stop when the validation loss has not improved for `patience` epochs.' },
   { path: 'training.patience', type: 'integer', default: 30, min: 1, env: ['PATIENCE'], description: 'Epochs without validation improvement before stopping.' },
   { path: 'training.validationSplit', type: 'number', default: 0.1, min: 0.01, max: 0.5, env: ['VALIDATION_SPLIT'], description: 'Chronological tail of the training windows used for early stopping.' },

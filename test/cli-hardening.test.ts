@@ -1,0 +1,68 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATASETS } from './helpers/poblesec-slice.js';
+import { runCli } from './helpers/run-cli.js';
+
+describe('cli > hardening: coded errors for bad paths, ports and inputs', () => {
+  let dir: string;
+  let busy: Server;
+  let busyPort: number;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'flts-cli-hard-'));
+    busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    busyPort = (busy.address() as { port: number }).port;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => busy.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const data = { FLTS_DATA_DIR: DATASETS, TRAIN_FILE: 'PobleSec.csv', TEST_FILE: 'PobleSec_test.csv' };
+
+  it('answers a port in use and an unresolvable host with FLTS_SERVE_LISTEN_FAILED, exit 2', async () => {
+    const home = path.join(dir, 'serve-home');
+    const inUse = await runCli(['serve', '--port', String(busyPort), '--home', home, '--json', '--log-level', 'silent']);
+    expect(inUse.json?.error).toMatchObject({ code: 'FLTS_SERVE_LISTEN_FAILED' });
+    expect(inUse.json.error.message).toMatch(/already in use/);
+    expect(inUse.exitCode).toBe(2);
+    const noHost = await runCli(['serve', '--port', '0', '--host', 'no-such-host.invalid', '--home', home, '--json', '--log-level', 'silent']);
+    expect(noHost.json?.error).toMatchObject({ code: 'FLTS_SERVE_LISTEN_FAILED' });
+    expect(noHost.exitCode).toBe(2);
+  });
+
+  it('answers --home naming a file with FLTS_PATH_UNUSABLE, exit 2', async () => {
+    const file = path.join(dir, 'a-file');
+    await writeFile(file, 'x');
+    const home = await runCli(['preprocess', '--home', file, '--json'], { env: data });
+    expect(home.json?.error).toMatchObject({ code: 'FLTS_PATH_UNUSABLE' });
+    expect(home.exitCode).toBe(2);
+  });
+
+  it.skipIf(!existsSync('/proc/1'))('ends with FLTS_PATH_UNUSABLE for --home /proc/1/flts instead of spinning', async () => {
+    const run = await runCli(['preprocess', '--home', '/proc/1/flts', '--json'], { env: data, timeoutMs: 60_000 });
+    expect(run.json?.error).toMatchObject({ code: 'FLTS_PATH_UNUSABLE' });
+    expect(run.exitCode).toBe(2);
+  });
+
+  it('refuses /dev/zero as training data before reading it', async () => {
+    const run = await runCli(['preprocess', '--train', '/dev/zero', '--home', path.join(dir, 'zero-home'), '--json'], { env: data, timeoutMs: 60_000 });
+    expect(run.json?.error).toMatchObject({ code: 'FLTS_DATA_NOT_A_FILE' });
+    expect(run.exitCode).toBe(3);
+  });
+
+  it("refuses --model '' and --learning-rate 0 as usage errors instead of training nothing", async () => {
+    const home = path.join(dir, 'train-home');
+    for (const args of [['--model', ''], ['--learning-rate', '0']]) {
+      const run = await runCli(['train', ...args, '--home', home, '--json'], { env: data });
+      expect(run.json?.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE' });
+      expect(run.exitCode).toBe(2);
+    }
+  });
+});
