@@ -148,6 +148,25 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(byKind(component(dev, 'serve'), 'Deployment')[0].spec.replicas).toBe(1);
   });
 
+  it('publishes only the prediction and health routes through the Ingress', () => {
+    const [ingress] = byKind(prod, 'Ingress');
+    const paths = ingress.spec.rules[0].http.paths;
+    expect(paths.map((p: { path: string }) => p.path).sort()).toEqual(['/healthz', '/predict', '/readyz', '/v2/health/live', '/v2/health/ready', '/v2/models/flts/infer']);
+    expect(new Set(paths.map((p: { pathType: string }) => p.pathType))).toEqual(new Set(['Exact']));
+  });
+
+  it('gives every flts container the bearer tokens from a Secret, never from the ConfigMap', () => {
+    const containers = (objects: Manifest[]) => objects.filter((o) => podSpec(o) && o.kind === 'Deployment').flatMap((o) => podSpec(o).containers);
+    for (const container of containers(prod)) {
+      expect(containerEnv(container)).toMatchObject({ FLTS_SERVE_ADMIN_TOKEN: 'secret:flts-serve-tokens/FLTS_SERVE_ADMIN_TOKEN', FLTS_SERVE_API_TOKEN: 'secret:flts-serve-tokens/FLTS_SERVE_API_TOKEN' });
+    }
+    const inline = helmTemplate({ values: ['values-dev.yaml'], set: { 'auth.adminToken': 'admin-value', 'auth.apiToken': 'api-value' } });
+    const [secret] = byKind(inline, 'Secret');
+    expect(secret.stringData).toMatchObject({ FLTS_SERVE_ADMIN_TOKEN: 'admin-value', FLTS_SERVE_API_TOKEN: 'api-value' });
+    expect(JSON.stringify(byKind(inline, 'ConfigMap'))).not.toContain('admin-value');
+    for (const container of containers(inline)) expect(container.envFrom).toContainEqual({ secretRef: { name: secret.metadata.name } });
+  });
+
   it('renders nothing for a component whose enabled flag is false', () => {
     const base = { values: ['values-prod.yaml'] };
     const noServe = helmTemplate({ ...base, set: { 'serve.enabled': 'false' } });

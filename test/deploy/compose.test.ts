@@ -27,6 +27,17 @@ function volumes(service: ComposeService): { source?: string; target: string }[]
   });
 }
 
+/** Published ports as {host_ip, published, target}, from the short string ('127.0.0.1:8023:8080/tcp') or the long form. */
+function ports(service: ComposeService): { host_ip?: string; published?: string; target: number }[] {
+  return (service.ports ?? []).map((p: string | { host_ip?: string; published?: string | number; target: number }) => {
+    if (typeof p !== 'string') return { ...p, published: p.published === undefined ? undefined : String(p.published) };
+    const parts = p.replace(/\/\w+$/, '').split(':');
+    const target = Number(parts.pop());
+    const published = parts.pop();
+    return { host_ip: parts.pop(), published, target };
+  });
+}
+
 /** Environment of a service with every value as a string (Compose versions print numbers differently). */
 function env(service: ComposeService): Record<string, string> {
   return Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, String(v)]));
@@ -96,12 +107,24 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     expect(services.serve.container_name).toBeUndefined();
     expect(services.serve.ports).toBeUndefined();
     expect(services.serve.deploy.replicas).toBeGreaterThanOrEqual(2);
-    expect(services.lb.ports).toEqual([expect.objectContaining({ target: 8080 })]);
+    expect(ports(services.lb)).toEqual([expect.objectContaining({ target: 8080 })]);
     const haproxy = readFileSync(join(COMPOSE_DIR, 'haproxy/haproxy.cfg'), 'utf8');
     expect(haproxy).toMatch(/^\s*bind :8080$/m);
     expect(haproxy).toMatch(/^\s*server-template serve \d+ serve:8000 check .*resolvers docker/m);
     expect(haproxy).toMatch(/^\s*http-check send meth GET uri \/readyz$/m);
     expect(volumes(services.lb)).toContainEqual({ source: join(COMPOSE_DIR, 'haproxy/haproxy.cfg'), target: '/usr/local/etc/haproxy/haproxy.cfg' });
+  });
+
+  it('publishes every port on 127.0.0.1 only, and documents each default password it sets', () => {
+    const published = Object.entries(services).flatMap(([name, service]) => ports(service).map((port) => ({ name, ...port })));
+    expect(published.length).toBeGreaterThanOrEqual(6);
+    for (const port of published) expect(port, port.name).toMatchObject({ host_ip: '127.0.0.1' });
+    const readme = readFileSync(join(COMPOSE_DIR, 'README.md'), 'utf8');
+    const compose = readFileSync(join(COMPOSE_DIR, 'docker-compose.yml'), 'utf8');
+    for (const [, variable, value] of compose.matchAll(/\$\{([A-Z_]*(?:PASSWORD|USER))[^}]*:-([^}]+)\}/g)) {
+      expect(readme, variable).toContain(`\`${variable}\``);
+      expect(readme, variable).toContain(`\`${value}\``);
+    }
   });
 
   it('creates every bucket flts uses before anything starts', () => {

@@ -65,7 +65,7 @@ tag with pullPolicy IfNotPresent leaves nodes running stale code without any sig
 
 {{/* True when the chart renders its own Secret (credentials and/or extra secret env). */}}
 {{- define "flts.createSecret" -}}
-{{- if or (not .Values.store.existingSecret) .Values.secretEnv }}true{{- end }}
+{{- if or (not .Values.store.existingSecret) .Values.secretEnv (and (not .Values.auth.existingSecret) (or .Values.auth.adminToken .Values.auth.apiToken)) }}true{{- end }}
 {{- end }}
 
 {{/* Environment shared by every flts container: settings ConfigMap, Secret, credentials. */}}
@@ -77,8 +77,8 @@ envFrom:
   - secretRef:
       name: {{ include "flts.fullname" . }}
 {{- end }}
-{{- if .Values.store.existingSecret }}
 env:
+{{- if .Values.store.existingSecret }}
   - name: MINIO_ROOT_USER
     valueFrom:
       secretKeyRef:
@@ -89,8 +89,20 @@ env:
       secretKeyRef:
         name: {{ .Values.store.existingSecret }}
         key: {{ .Values.store.existingSecretKeys.secretKey }}
-{{- else }}
-env:
+{{- end }}
+{{- with .Values.auth.existingSecret }}
+  - name: FLTS_SERVE_ADMIN_TOKEN
+    valueFrom:
+      secretKeyRef:
+        name: {{ . }}
+        key: {{ $.Values.auth.existingSecretKeys.adminToken }}
+        optional: true
+  - name: FLTS_SERVE_API_TOKEN
+    valueFrom:
+      secretKeyRef:
+        name: {{ . }}
+        key: {{ $.Values.auth.existingSecretKeys.apiToken }}
+        optional: true
 {{- end }}
 {{- end }}
 
