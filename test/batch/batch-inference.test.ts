@@ -2,6 +2,8 @@ import path from 'node:path';
 import pl from 'nodejs-polars';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleInferenceClaim } from '../../src/core/batch/inference-claim-handler.js';
+import { createActualsHub } from '../../src/core/live/actuals-hub.js';
+import type { MatchedError } from '../../src/core/live/live-scorer.js';
 import { runBatchInference, type BatchInferenceResult } from '../../src/core/batch/run-batch-inference.js';
 import { createMessageBus, decodeInferenceNotice, type DataClaim, type MessageBus, type ReceivedMessage } from '../../src/core/bus/index.js';
 import type { Settings } from '../../src/core/config/settings.js';
@@ -113,6 +115,19 @@ describe('batch > batch inference over a PobleSec slice', () => {
       if (next < frame.time.length) expect(batchRow.down_actual).toBe(frame.values.down[next]);
       else expect(batchRow.down_actual).toBeNull();
     }
+  }, 60_000);
+
+  it('hands the claimed data\'s actual values to live scoring, which scores the forecasts /predict served for them', async () => {
+    // The /predict calls above forecast the row after each window; the requests for windows 1 and n-1 already
+    // brought the actuals of windows 0 and n-2, so windows 1 and 777 are what remains to be scored.
+    const hub = createActualsHub();
+    const matched: MatchedError[] = [];
+    hub.subscribe((actuals) => matched.push(...service.live!.observeActuals(actuals)));
+    await runBatchInference(settings, { store, onActuals: hub.publish }, { data: RAW_TEST });
+    expect(matched).toHaveLength(1);
+    expect(matched[0]).toMatchObject({ run_id: lstm.run_id, points: 2 });
+    const live = service.live!.status().runs.find((run) => run.run_id === lstm.run_id)!;
+    expect(live.matched_total).toBe(4);
   }, 60_000);
 
   it('answers a claim on the processed test data with the reference JSONL record and performance-eval notice', async () => {
