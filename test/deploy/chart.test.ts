@@ -151,7 +151,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
   it('publishes only the prediction and health routes through the Ingress', () => {
     const [ingress] = byKind(prod, 'Ingress');
     const paths = ingress.spec.rules[0].http.paths;
-    expect(paths.map((p: { path: string }) => p.path).sort()).toEqual(['/healthz', '/predict', '/readyz', '/v2/health/live', '/v2/health/ready', '/v2/models/flts/infer']);
+    expect(paths.map((p: { path: string }) => p.path).sort()).toEqual(['/actuals', '/healthz', '/predict', '/readyz', '/v2/health/live', '/v2/health/ready', '/v2/models/flts/infer']);
     expect(new Set(paths.map((p: { pathType: string }) => p.pathType))).toEqual(new Set(['Exact']));
   });
 

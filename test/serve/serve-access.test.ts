@@ -73,10 +73,14 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
     expect(right.statusCode).toBe(200);
   });
 
-  it('with an API token, guards /predict and the OIP infer route but never the health routes', async () => {
+  it('with an API token, guards /predict, /actuals and the OIP infer route but never the health routes', async () => {
     const body = { data: requestData(6) };
     expect((await guarded.app.inject({ method: 'POST', url: '/predict', payload: body, headers: json })).statusCode).toBe(401);
     expect((await guarded.app.inject({ method: 'POST', url: '/v2/models/flts/infer', payload: {}, headers: json })).statusCode).toBe(401);
+    expect((await guarded.app.inject({ method: 'POST', url: '/actuals', payload: body, headers: json })).statusCode).toBe(401);
+    // With the token the request reaches the route (this server has live scoring off).
+    const actuals = await guarded.app.inject({ method: 'POST', url: '/actuals', payload: body, headers: { ...json, authorization: 'Bearer api-secret' } });
+    expect(actuals.json().code).toBe('FLTS_LIVE_DISABLED');
     const ok = await guarded.app.inject({ method: 'POST', url: '/predict', payload: body, headers: { ...json, authorization: 'Bearer api-secret' } });
     expect(ok.statusCode).toBe(200);
     for (const url of ['/healthz', '/readyz', '/v2/health/ready']) expect((await guarded.app.inject({ method: 'GET', url, ...REMOTE })).statusCode).toBe(200);
