@@ -74,7 +74,7 @@ describe.skipIf(!hasData)('cli > pipeline (preprocess, train, eval, promote on a
     const promoted = await runCli(['promote', '--best', '--home', home, '--json'], { env });
     expect(promoted.exitCode, promoted.stderr).toBe(0);
     const record = promoted.json.result.record;
-    expect(record).toMatchObject({ run_id: winner.run_id, config_hash: trained.configHash, model_uri: `runs:/${winner.run_id}/${winner.model_type}`, source: 'auto' });
+    expect(record).toMatchObject({ run_id: winner.run_id, config_hash: trained.configHash, model_uri: `runs:/${winner.run_id}/${winner.model_type}`, source: 'best' });
     const historyFile = `model-promotion/global/${trained.configHash}/promotion-${record.timestamp.replace(/:/g, '-')}.json`;
     expect(json(historyFile)).toEqual(record);
     expect(json('model-promotion/global/current.json')).toEqual(record);

@@ -8,7 +8,7 @@ import { PromoteManualScreen, type ScreenOutcome } from '../src/cli/screens/prom
 import { defaultSettings, type Settings } from '../src/core/config/settings.js';
 import { readPromotionPointer } from '../src/core/registry/pointers.js';
 import { listPromotionHistory } from '../src/core/registry/promotion-history.js';
-import { promoteRun } from '../src/core/workflows/promote.js';
+import { promote } from '../src/core/workflows/promote.js';
 import { listPromotionCandidates, promoteManually } from '../src/core/runbooks/index.js';
 import { RUNBOOK_HASH, seedRunbookRegistry } from '../src/core/runbooks/runbook-registry.fixture.js';
 import { createFsStore } from '../src/core/storage/fs-store.js';
@@ -26,7 +26,7 @@ beforeEach(async () => {
   store = createFsStore(path.join(home, 'store'));
   settings = defaultSettings();
   await seedRunbookRegistry(store, settings);
-  await promoteRun('runA', settings, { store }, { source: 'auto', reason: 'initial' });
+  await promote({ runId: 'runA', source: 'auto', actor: 'daemon:test', reason: 'initial' }, settings, { store });
 });
 afterEach(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
@@ -69,6 +69,7 @@ describe('cli > screens > promote-manual-screen', () => {
     expect(order).toEqual([...order].sort((a, b) => a - b));
     expect(lines[order[2]]).toMatch(/^ \* ?\s*LSTM/);
     expect(lines[order[3]]).toContain('!');
+    expect(lines[order[0]]).toContain(RUNBOOK_HASH.slice(0, 12));
 
     await press('j', 'NAIVE run runC vs current LSTM run runA');
     await press(KEYS.up, 'GRU run runB vs current LSTM run runA');
@@ -87,7 +88,7 @@ describe('cli > screens > promote-manual-screen', () => {
 
     expect(outcomes[0].kind).toBe('promoted');
     const last = (await listPromotionHistory(store, settings)).at(-1);
-    expect(last).toMatchObject({ run_id: 'runB', source: 'manual', reason: 'weekend regression', previous_run_id: 'runA', operator: 'tester', forced: false, action: 'promote' });
+    expect(last).toMatchObject({ run_id: 'runB', source: 'manual', reason: 'weekend regression', previous_run_id: 'runA', actor: 'tester', forced: false, action: 'promote' });
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runB');
   });
 
@@ -145,7 +146,7 @@ describe('cli > promote-manual (non-interactive)', () => {
 
     const done = await runCli(['promote-manual', '--yes', '--run', 'runC', '--reason', 'baseline for the demo', '--json'], { env });
     expect(done.exitCode).toBe(0);
-    expect(done.json.result.record).toMatchObject({ run_id: 'runC', source: 'manual', reason: 'baseline for the demo', operator: 'ci-bot', previous_run_id: 'runA' });
+    expect(done.json.result.record).toMatchObject({ run_id: 'runC', source: 'manual', reason: 'baseline for the demo', actor: 'ci-bot', previous_run_id: 'runA' });
     const history = await runCli(['promote', '--history', '--json'], { env });
     expect(history.json.result.history.map((r: { run_id: string; source: string }) => `${r.run_id}:${r.source}`)).toEqual(['runA:auto', 'runC:manual']);
   });

@@ -2,12 +2,27 @@ import { redactSecrets, redactValue } from '../core/redact.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
-import { resolveSettings, type ResolvedSettings } from '../core/config/settings.js';
+import { pino } from 'pino';
+import { createMessageBus, type MessageBus } from '../core/bus/index.js';
+import { resolveSettings, type ResolvedSettings, type Settings } from '../core/config/settings.js';
 import { FltsError, exitCodeFor, toFltsError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { createObjectStore, type ObjectStore } from '../core/storage/index.js';
+import type { TrackingDeps } from '../core/tracking/index.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof FltsCommand)['baseFlags'] & T['flags']>;
 
 const DEFAULT_CONFIG_FILE = 'flts.config.json';
+
+/** What a command hands to core: built once per command run, from its settings. */
+export interface CommandDeps {
+  store: ObjectStore;
+  /** The configured bus (`bus.kind` fs or kafka), or undefined; closed when the command ends. */
+  bus: MessageBus | undefined;
+  /** JSON lines on stderr, so stdout stays human lines or the --json result. */
+  logger: Logger;
+  tracking: TrackingDeps;
+}
 
 /**
  * Why a config file cannot be used, without quoting its text: JSON.parse's message shows a slice of the file,
@@ -35,6 +50,30 @@ export abstract class FltsCommand<TResult> extends Command {
   };
 
   protected debugErrors = false;
+
+  private built?: Promise<CommandDeps>;
+  private builtBus?: MessageBus;
+
+  /**
+   * The store, bus, logger and tracking collaborators of this run, built on first use from the settings and
+   * shared by everything the command calls; the bus is closed when the command ends, whatever the outcome.
+   */
+  protected dependencies(settings: Settings, options: { service?: string } = {}): Promise<CommandDeps> {
+    this.built ??= (async () => {
+      const logger = pino({ level: settings.logLevel, ...(options.service ? { base: { service: options.service } } : {}) }, pino.destination(2));
+      const store = await createObjectStore(settings);
+      this.builtBus = createMessageBus(settings, { logger });
+      return { store, bus: this.builtBus, logger, tracking: { logger } };
+    })();
+    return this.built;
+  }
+
+  override async finally(error: Error | undefined): Promise<unknown> {
+    const bus = this.builtBus;
+    this.builtBus = undefined;
+    await bus?.close().catch(() => undefined);
+    return super.finally(error);
+  }
 
   abstract override run(): Promise<TResult>;
 

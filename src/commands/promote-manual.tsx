@@ -2,11 +2,8 @@ import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { runPromoteManualScreen } from '../cli/screens/run-promote-manual-screen.js';
-import { createMessageBus } from '../core/bus/index.js';
 import { FltsError } from '../core/errors.js';
 import { listPromotionCandidates, promoteManually, type ManualPromotionResult } from '../core/runbooks/index.js';
-import { createObjectStore } from '../core/storage/index.js';
-import { trackPromotion } from '../core/workflows/sync-runs-to-tracking.js';
 
 export type PromoteManualResult = ManualPromotionResult | { cancelled: true };
 
@@ -33,15 +30,14 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
   async run(): Promise<PromoteManualResult> {
     const { flags } = await this.parse(PromoteManual);
     const { settings } = this.loadSettings(flags, { identifier: flags.identifier });
-    const store = await createObjectStore(settings);
-    const bus = createMessageBus(settings);
+    const deps = await this.dependencies(settings);
     const operator = process.env.FLTS_OPERATOR || os.userInfo().username;
-    const promote = (runId: string, reason: string) => promoteManually({ runId, reason, force: flags.force, operator }, settings, { store, bus });
-    try {
+    const promote = (runId: string, reason: string) => promoteManually({ runId, reason, force: flags.force, operator }, settings, deps);
+    {
       const interactive = !flags.yes && !this.jsonEnabled() && Boolean(process.stdin.isTTY && process.stdout.isTTY);
       let result: ManualPromotionResult;
       if (interactive) {
-        const candidates = await listPromotionCandidates({ configHash: flags['config-hash'], limit: flags.limit }, settings, { store });
+        const candidates = await listPromotionCandidates({ configHash: flags['config-hash'], limit: flags.limit }, settings, { store: deps.store });
         const outcome = await runPromoteManualScreen({ candidates, force: flags.force, onPromote: promote });
         if (outcome.kind === 'cancelled') {
           process.exitCode = 130;
@@ -53,15 +49,12 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
         if (!flags.run || !flags.reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'Without a terminal (or with --yes), pass --run <run_id> and --reason "...".');
         result = await promote(flags.run, flags.reason);
         const r = result.record;
-        this.say(`promoted ${r.model_type} run ${r.run_id} (manual${r.forced ? ', forced over: ' + r.forced_over.join('; ') : ''}) — ${r.reason}`);
+        this.say(`promoted ${r.model_type} run ${r.run_id} (manual${r.forced ? ', forced over: ' + (r.forced_over ?? []).join('; ') : ''}) — ${r.reason}`);
         this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
       }
       if (result.published && !result.published.ok) this.say(`warning: ${result.published.topic} not published (${result.published.error}); serving still follows the pointers.`);
-      const tracking = await trackPromotion(store, settings, result.record);
-      if (tracking.status === 'unavailable') this.say(`mlflow: promotion not marked (${tracking.message}).`);
+      if (result.tracking.status === 'unavailable') this.say(`mlflow: promotion not marked (${result.tracking.message}).`);
       return result;
-    } finally {
-      await bus?.close();
     }
   }
 }

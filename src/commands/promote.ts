@@ -1,18 +1,17 @@
+import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { FltsError } from '../core/errors.js';
 import type { PromotionRecord } from '../core/registry/pointers.js';
 import { listPromotionHistory } from '../core/registry/promotion-history.js';
-import { promoteBest, promoteRun, rollbackPromotion, type PromoteResult } from '../core/workflows/promote.js';
-import { createObjectStore } from '../core/storage/index.js';
-import { trackPromotion } from '../core/workflows/sync-runs-to-tracking.js';
+import { promote, promoteBest, rollback, type PromotionResult } from '../core/workflows/promote.js';
 
-export type PromoteCommandResult = PromoteResult | { history: PromotionRecord[] };
+export type PromoteCommandResult = PromotionResult | { history: PromotionRecord[] };
 
 export default class Promote extends FltsCommand<PromoteCommandResult> {
   static override summary = 'Make a run the serving model (promotion history + current.json pointers).';
   static override description =
-    'Writes model-promotion/<identifier|global>/<config_hash>/promotion-<timestamp>.json, then <identifier|global>/current.json and current.json. --best promotes the scoreboard winner, --rollback returns to the previously promoted run, --history lists promotions.';
+    'Checks the run (status, artifacts, quality gate, finite forecasts on its test windows), writes model-promotion/<identifier|global>/<config_hash>/promotion-<timestamp>.json, then <identifier>/current.json (or global/current.json and current.json without an identifier), publishes model-selected when a bus is configured and marks the run in MLflow when tracking is configured. --best promotes the scoreboard winner, --rollback returns to the previously promoted run, --history lists promotions. A promotion made here stands until newer data is promoted automatically or someone promotes again.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --best',
     '<%= config.bin %> <%= command.id %> --run <run_id> --reason "hotfix"',
@@ -35,25 +34,25 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
   async run(): Promise<PromoteCommandResult> {
     const { flags } = await this.parse(Promote);
     const { settings } = this.loadSettings(flags, { identifier: flags.identifier, 'eval.minImprovementPct': flags['min-improvement'] });
-    const store = await createObjectStore(settings);
+    const deps = await this.dependencies(settings);
     if (flags.history) {
-      const history = await listPromotionHistory(store, settings, settings.identifier || 'global');
-      for (const r of history) this.say(`${r.timestamp}  ${(r.action ?? 'promote').padEnd(8)} ${r.model_type.padEnd(7)} ${r.run_id}  score ${r.score ?? '-'}  ${r.source ?? ''}  ${r.reason ?? ''}`);
+      const history = await listPromotionHistory(deps.store, settings, settings.identifier || 'global');
+      for (const r of history) {
+        this.say(`${r.timestamp}  ${(r.action ?? 'promote').padEnd(8)} ${r.model_type.padEnd(7)} ${r.run_id}  config_hash ${r.config_hash.slice(0, 12)}  score ${r.score ?? '-'}  ${r.source ?? ''}${r.actor ? ` by ${r.actor}` : ''}  ${r.reason ?? ''}`);
+      }
       return { history };
     }
-    const deps = { store };
-    const options = { force: flags.force, reason: flags.reason };
-    let result: PromoteResult;
-    if (flags.run) result = await promoteRun(flags.run, settings, deps, options);
-    else if (flags.best) result = await promoteBest(flags['config-hash'], settings, deps, options);
-    else if (flags.rollback) result = await rollbackPromotion(settings, deps, options);
+    const actor = process.env.FLTS_OPERATOR || os.userInfo().username;
+    let result: PromotionResult;
+    if (flags.run) result = await promote({ runId: flags.run, source: 'manual', actor, reason: flags.reason ?? `run ${flags.run} promoted by request`, force: flags.force }, settings, deps);
+    else if (flags.best) result = await promoteBest({ configHash: flags['config-hash'], source: 'best', actor, reason: flags.reason, force: flags.force }, settings, deps);
+    else if (flags.rollback) result = await rollback({ source: 'rollback', actor, reason: flags.reason, force: flags.force }, settings, deps);
     else throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'Pass one of --run <id>, --best, --rollback or --history.');
     const r = result.record;
-    this.say(`promoted ${r.model_type} run ${r.run_id} (config_hash ${r.config_hash.slice(0, 12)}, score ${r.score}) — ${r.reason}`);
+    this.say(`promoted ${r.model_type} run ${r.run_id} (config_hash ${r.config_hash.slice(0, 12)}, score ${r.score}, ${r.source}) — ${r.reason}`);
     this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
-    // Moves the MLflow alias (or tag) when MLFLOW_TRACKING_URI is set; never throws.
-    const tracking = await trackPromotion(store, settings, r);
-    if (tracking.status === 'unavailable') this.say(`mlflow: promotion not marked (${tracking.message}).`);
+    if (result.published && !result.published.ok) this.say(`warning: ${result.published.topic} not published (${result.published.error}); replicas still follow the pointers by polling.`);
+    if (result.tracking.status === 'unavailable') this.say(`mlflow: promotion not marked (${result.tracking.message}).`);
     return result;
   }
 }

@@ -10,7 +10,7 @@ export type FltsEvent =
   | { type: 'train.batch_end'; runId: string; epoch: number; batch: number; loss: number }
   | { type: 'train.epoch_end'; runId: string; epoch: number; loss: number; valLoss?: number; samplesPerSec?: number }
   | { type: 'train.done'; runId: string; status: string }
-  | { type: 'promote.done'; runId: string; configHash: string; modelType: string; source: 'auto' | 'manual' | 'auto-rollback'; previousRunId: string | null }
+  | { type: 'promote.done'; runId: string; configHash: string; modelType: string; source: string; previousRunId: string | null }
   | { type: 'serve.listening'; url: string }
   | { type: 'serve.model_loaded'; runId: string; modelType: string; configHash: string; previousRunId?: string }
   | { type: 'serve.model_load_failed'; runId: string; code: string; message: string }

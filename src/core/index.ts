@@ -44,7 +44,9 @@ export { exportRun, EXPORT_FORMATS } from './registry/export-run.js';
 export type { ExportFormat, RunExport } from './registry/export-run.js';
 export { readPromotionPointer } from './registry/pointers.js';
 export type { PromotionRecord } from './registry/pointers.js';
-export { promoteRun, promoteBest, rollbackPromotion } from './workflows/promote.js';
+export { promote, promoteBest, rollback, type PromotionDecision, type PromotionDeps, type PromotionResult, type BestPromotionRequest, type RollbackRequest } from './workflows/promote.js';
+export { autoPromote, decideAutoPromotion, type AutoPromotionOutcome } from './workflows/auto-promote.js';
+export { validateCandidate, type CandidateCheck } from './workflows/validate-candidate.js';
 export { listPromotionHistory } from './registry/promotion-history.js';
 
 export { buildServer } from './serve/build-server.js';

@@ -2,7 +2,7 @@ export { startDaemon, defaultRoleRegistry, type Daemon, type DaemonDeps } from '
 export { createRoleRegistry, type RoleContext, type RoleFactory, type RoleHandle, type RoleRegistry } from './role-registry.js';
 export { createDaemonMetrics, type DaemonMetrics, type CurrentWork, type StepResult } from './daemon-metrics.js';
 export { reconcileTraining, type TrainTarget, type TrainingOutcome, type TrainerContext } from './trainer-reconciler.js';
-export { reconcilePromotion, findAutoPromotion, missingModelTypes, type PromotionOutcome } from './promoter-reconciler.js';
+export { reconcilePromotion, type PromotionOutcome } from './promoter-reconciler.js';
 export { startServingCompanion, servingReplicaId, type ServingCompanionDeps } from './serving-companion.js';
 export { acquireLease, readLease, isLeaseFresh, leaseKey, type LeaseRecord, type HeldLease } from './work-lease.js';
 export { buildPreprocessClaims, publishPreprocessClaims, publishPreprocessFailure } from './preprocess-claims.js';

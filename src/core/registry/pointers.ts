@@ -4,8 +4,17 @@ import { getJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 /**
+ * Who decided a promotion: the daemon's promoter (`auto`), the scoreboard winner on request (`best`), an operator
+ * naming a run (`manual`), an operator going back (`rollback`), or a live-accuracy check going back (`auto-rollback`).
+ * Only `auto` promotions are replaced by later automatic ones for the same data; every other source stands.
+ */
+export const PROMOTION_SOURCES = ['auto', 'best', 'manual', 'rollback', 'auto-rollback'] as const;
+export type PromotionSource = (typeof PROMOTION_SOURCES)[number];
+
+/**
  * The reference's promotion record (fields in the reference order), plus what flts adds: who decided
- * (`source`), which run it replaced, why, and whether it was a promotion or a rollback.
+ * (`source`, `actor`), which run it replaced, why, whether it was a promotion or a rollback, and when the
+ * processed data of the run was created (what automatic promotion orders by).
  */
 export interface PromotionRecord {
   identifier: string;
@@ -22,15 +31,18 @@ export interface PromotionRecord {
   /** UTC ISO with microseconds and "Z", e.g. 2025-11-03T19:16:41.896064Z. */
   timestamp: string;
   weights: { rmse: number; mae: number; mse: number };
-  /** `auto-rollback`: undone by live probation (the reason carries both live figures). */
   source: PromotionSource;
   previous_run_id: string | null;
   reason: string;
   action?: 'promote' | 'rollback';
+  /** Who or what asked: an operator's name, `daemon:<owner>`, `library`. */
+  actor?: string | null;
+  /** `created_at` of the run's processed data; automatic promotion never moves to older data. */
+  data_created_at?: string | null;
+  /** Whether --force overrode problems; `forced_over` lists them. */
+  forced?: boolean;
+  forced_over?: string[];
 }
-
-/** Who decided a promotion or rollback. */
-export type PromotionSource = 'auto' | 'manual' | 'auto-rollback';
 
 export const ROOT_POINTER = 'current.json';
 

@@ -46,22 +46,23 @@ function same(a: PromotionRecord | undefined, b: PromotionRecord | undefined): b
 }
 
 /**
- * Makes both pointers equal the newest history record: the scoped pointer the newest of this scope, the root
- * pointer the newest of all scopes. Every writer derives the pointers from the history and re-checks after
- * writing, so concurrent promotions converge on the newest record and can never leave the pointers mixed.
+ * Makes this scope's pointers equal its newest history record: `<identifier>/current.json` for an identifier,
+ * `global/current.json` and the reference's root `current.json` for the global scope. Promoting for one
+ * identifier never touches another's pointers or the root one that replicas without an identifier read. Every
+ * writer derives the pointers from the history and re-checks after writing, so concurrent promotions converge
+ * on the newest record and can never leave the pointers mixed.
  */
 export async function syncPointers(store: ObjectStore, settings: Settings): Promise<PromotionRecord | undefined> {
   const bucket = settings.store.buckets.promotion;
   const scope = promotionScope(settings);
+  const keys = settings.identifier ? [scopedPointerKey(settings)] : [scopedPointerKey(settings), ROOT_POINTER];
   for (let attempt = 0; attempt < SYNC_ATTEMPTS; attempt++) {
-    const all = await listPromotionHistory(store, settings);
-    const scoped = all.filter((r) => (r.identifier || 'global') === scope).at(-1);
-    const newest = all.at(-1);
-    if (scoped) await putJson(store, bucket, scopedPointerKey(settings), scoped);
-    if (newest) await putJson(store, bucket, ROOT_POINTER, newest);
-    const [againAll, scopedNow, rootNow] = await Promise.all([listPromotionHistory(store, settings), readPointerAt(store, settings, scopedPointerKey(settings)), readPointerAt(store, settings, ROOT_POINTER)]);
-    const expectedScoped = againAll.filter((r) => (r.identifier || 'global') === scope).at(-1);
-    if ((!expectedScoped || same(scopedNow, expectedScoped)) && (!againAll.at(-1) || same(rootNow, againAll.at(-1)))) return expectedScoped;
+    const newest = (await listPromotionHistory(store, settings, scope)).at(-1);
+    if (!newest) return undefined;
+    for (const key of keys) await putJson(store, bucket, key, newest);
+    const [again, ...written] = await Promise.all([listPromotionHistory(store, settings, scope), ...keys.map((key) => readPointerAt(store, settings, key))]);
+    const expected = again.at(-1);
+    if (written.every((pointer) => same(pointer, expected))) return expected;
   }
   throw new FltsError('FLTS_PROMOTE_CONFLICT', `The promotion pointers kept changing during ${SYNC_ATTEMPTS} attempts to write them; other promotions are running.`);
 }

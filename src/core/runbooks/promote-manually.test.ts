@@ -8,7 +8,7 @@ import { decodePromotion } from '../bus/messages.js';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import { readPromotionPointer } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
-import { promoteRun } from '../workflows/promote.js';
+import { promote } from '../workflows/promote.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -30,11 +30,11 @@ afterEach(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, ret
 
 describe('core > runbooks > promote-manually', () => {
   it('records source manual, the reason and the operator, moves both pointers and publishes model-selected', async () => {
-    await promoteRun('runA', settings, { store }, { source: 'auto' });
+    await promote({ runId: 'runA', source: 'auto', actor: 'daemon:test', reason: 'initial' }, settings, { store });
     const bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
     try {
       const result = await promoteManually({ runId: 'runC', reason: '  GRU drifts on holidays  ', operator: 'ana' }, settings, { store, bus });
-      expect(result.record).toMatchObject({ run_id: 'runC', source: 'manual', reason: 'GRU drifts on holidays', operator: 'ana', previous_run_id: 'runA', forced: false, forced_over: [] });
+      expect(result.record).toMatchObject({ run_id: 'runC', source: 'manual', reason: 'GRU drifts on holidays', actor: 'ana', previous_run_id: 'runA', forced: false, forced_over: [] });
       expect(result.published).toEqual({ topic: 'model-selected', ok: true });
       expect((await readPromotionPointer(store, settings))?.run_id).toBe('runC');
       const received: unknown[] = [];
@@ -65,7 +65,7 @@ describe('core > runbooks > promote-manually', () => {
   });
 
   it('lists candidates by score with problems, the current run marked and a diff even when the promoted run is gone', async () => {
-    await promoteRun('runA', settings, { store });
+    await promote({ runId: 'runA', source: 'manual', actor: 'ana', reason: 'baseline' }, settings, { store });
     await store.delete('runs', 'runA/run.json');
     const listed = await listPromotionCandidates({ configHash: RUNBOOK_HASH }, settings, { store });
     expect(listed.candidates.map((c) => c.run_id)).toEqual(['runB', 'runC', 'runF']);

@@ -4,7 +4,7 @@ import { readPromotionPointer, type PromotionRecord } from '../registry/pointers
 import type { RunRecord } from '../registry/run-record.js';
 import { findRunRecord, listRunRecords } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { runProblems, type PromotionProblem } from './promotion-checks.js';
+import { runProblems, type PromotionProblem } from '../workflows/promotion-checks.js';
 import { diffRuns, type RunDiff } from './run-diff.js';
 
 export interface PromotionCandidate {

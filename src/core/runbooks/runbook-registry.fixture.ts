@@ -1,16 +1,16 @@
 import type { Settings } from '../config/settings.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
-import { saveRunRecord } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { requiredArtifactKeys } from './promotion-checks.js';
+import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
+import { requiredArtifactKeys } from '../workflows/promotion-checks.js';
 
 export const RUNBOOK_HASH = 'c'.repeat(64);
 
-/** Saves a run with every artifact serving needs (or without those named in `missing`). */
+/** Saves a run serving can load, with every artifact (or without those named in `missing`). */
 export async function addRunWithArtifacts(store: ObjectStore, settings: Settings, run: RunRecord, missing: string[] = []): Promise<void> {
-  await saveRunRecord(store, settings, run);
-  for (const key of requiredArtifactKeys(run)) if (!missing.some((m) => key.endsWith(m))) await store.put(settings.store.buckets.runs, key, '{}');
+  await addLoadableRun(store, settings, run);
+  for (const key of requiredArtifactKeys(run)) if (missing.some((m) => key.endsWith(m))) await store.delete(settings.store.buckets.runs, key);
 }
 
 /**

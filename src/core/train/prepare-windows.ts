@@ -30,7 +30,11 @@ export function prepareWindows(data: ProcessedData, spec: WindowSpec, validation
       details: { rows: data.train.time.length, windows: all.size, validationSize },
     });
   }
+  return { fit: sliceWindows(all, 0, all.size - validationSize, spec), validation: sliceWindows(all, all.size - validationSize, all.size, spec), test: testWindows(data, spec) };
+}
+
+/** One window per processed test row, the last inputSeqLen training rows prepended as its history. */
+export function testWindows(data: ProcessedData, spec: WindowSpec): WindowSet {
   const history = Math.min(spec.inputSeqLen, data.train.time.length);
-  const test = buildWindows(prependHistory(data.train, data.test, history), spec, history);
-  return { fit: sliceWindows(all, 0, all.size - validationSize, spec), validation: sliceWindows(all, all.size - validationSize, all.size, spec), test };
+  return buildWindows(prependHistory(data.train, data.test, history), spec, history);
 }

@@ -8,20 +8,24 @@ import { getJson, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { readPromotionPointer, readPromotionPointerWithSource, type PromotionRecord } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
-import { promoteBest, promoteRun, rollbackPromotion } from './promote.js';
+import { createFsBus } from '../bus/fs-bus.js';
+import { waitFor } from '../bus/message-bus.contract.js';
+import { decodePromotion } from '../bus/messages.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
-import { saveRunRecord } from '../registry/run-store.js';
+import { addLoadableRun } from './loadable-run.fixture.js';
+import { promote, promoteBest, rollback, type PromotionDeps } from './promote.js';
 
 const HASH = 'c'.repeat(64);
 let root: string;
 let store: ObjectStore;
 let settings: Settings;
 
-async function addRun(run: RunRecord): Promise<void> {
-  await saveRunRecord(store, settings, run);
-  await store.put('runs', `${run.run_id}/model/${run.model_type === 'NAIVE' ? 'naive.json' : run.model_type === 'PROPHET' ? 'prophet.json' : 'model.json'}`, '{}');
+async function addRun(run: RunRecord, options: { nanWeights?: boolean } = {}): Promise<void> {
+  await addLoadableRun(store, settings, run, options);
 }
+
+const byHand = (runId: string, deps: Partial<PromotionDeps> = {}) => promote({ runId, source: 'manual', actor: 'ana', reason: `run ${runId} by hand` }, settings, { store, ...deps });
 
 beforeEach(async () => {
   root = mkdtempSync(path.join(tmpdir(), 'flts-promote-'));
@@ -35,50 +39,110 @@ beforeEach(async () => {
 afterEach(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
 describe('core > workflows > promote', () => {
-  it('writes the history record, then both pointers, in the reference layout and field order', async () => {
-    const result = await promoteRun('runA', settings, { store, now: () => new Date('2025-11-03T19:16:41.896Z') });
+  it('writes the history record, then the pointers, in the reference layout and field order plus who, why and the data time', async () => {
+    const result = await promote({ runId: 'runA', source: 'manual', actor: 'ana', reason: 'hotfix' }, settings, { store, now: () => new Date('2025-11-03T19:16:41.896Z') });
     const record = result.record;
     expect(record.timestamp).toMatch(/^2025-11-03T19:16:41\.896\d{3}Z$/);
     const key = `global/${HASH}/promotion-${record.timestamp.replace(/:/g, '-')}.json`;
     expect(result.history_key).toBe(`model-promotion/${key}`);
     const stored = await getJson<PromotionRecord>(store, 'model-promotion', key);
-    expect(Object.keys(stored)).toEqual(['identifier', 'config_hash', 'run_id', 'model_type', 'experiment', 'model_uri', 'rmse', 'mae', 'mse', 'score', 'timestamp', 'weights', 'source', 'previous_run_id', 'reason', 'action']);
-    expect(stored).toMatchObject({ identifier: '', run_id: 'runA', model_uri: 'runs:/runA/LSTM', experiment: 'Default', weights: { rmse: 0.5, mae: 0.3, mse: 0.2 }, source: 'manual', previous_run_id: null });
+    expect(Object.keys(stored)).toEqual([
+      'identifier', 'config_hash', 'run_id', 'model_type', 'experiment', 'model_uri', 'rmse', 'mae', 'mse', 'score', 'timestamp', 'weights',
+      'source', 'previous_run_id', 'reason', 'action', 'actor', 'data_created_at', 'forced', 'forced_over',
+    ]);
+    expect(stored).toMatchObject({ identifier: '', run_id: 'runA', model_uri: 'runs:/runA/LSTM', experiment: 'Default', weights: { rmse: 0.5, mae: 0.3, mse: 0.2 }, source: 'manual', actor: 'ana', reason: 'hotfix', previous_run_id: null, forced: false });
     expect(stored.score).toBeCloseTo(0.5 * 0.05 + 0.3 * 0.04 + 0.2 * 0.0025, 12);
+    expect(result.validation?.windows).toBeGreaterThan(0);
+    expect(result.published).toBeNull();
     const text = (await store.get('model-promotion', 'current.json')).toString();
     expect(JSON.parse(text)).toEqual(stored);
     expect(await getJson(store, 'model-promotion', 'global/current.json')).toEqual(stored);
   });
 
   it('refuses unknown and unsuccessful runs', async () => {
-    await expect(promoteRun('nope', settings, { store })).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_FOUND' });
-    await expect(promoteRun('runF', settings, { store })).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_SUCCESSFUL' });
-    await expect(promoteRun('../x', settings, { store })).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_FOUND' });
+    await expect(byHand('nope')).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_FOUND' });
+    await expect(byHand('runF')).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_SUCCESSFUL' });
+    await expect(byHand('../x')).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_FOUND' });
     expect(await readPromotionPointer(store, settings)).toBeUndefined();
   });
 
+  it('refuses a run whose weights are all NaN with a coded error, even forced, and leaves the pointer alone', async () => {
+    await byHand('runC');
+    await addRun(fakeRun('runNaN', 'LSTM', { rmse: 0.001, mae: 0.001, mse: 0.000001 }, '2025-01-05T00:00:00.000Z'), { nanWeights: true });
+    await expect(byHand('runNaN')).rejects.toMatchObject({ code: 'FLTS_PROMOTE_CANDIDATE_INVALID', message: expect.stringContaining('NaN') });
+    await expect(promote({ runId: 'runNaN', source: 'manual', actor: 'ana', reason: 'force it', force: true }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_PROMOTE_CANDIDATE_INVALID' });
+    // The scoreboard winner is the broken run: --best refuses it the same way.
+    await expect(promoteBest({ configHash: HASH, source: 'best', actor: 'ana' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_PROMOTE_CANDIDATE_INVALID' });
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runC');
+    expect(await listPromotionHistory(store, settings)).toHaveLength(1);
+  });
+
+  it('refuses a run whose processed test data is gone unless forced, and records what was forced over', async () => {
+    const orphan = { ...fakeRun('runOrphan', 'NAIVE', { rmse: 0.04, mae: 0.03, mse: 0.0016 }, '2025-01-05T00:00:00.000Z'), config_hash: 'd'.repeat(64) };
+    await addRun(orphan);
+    for (const { key } of await store.list('processed-data', `${'d'.repeat(64)}/`)) await store.delete('processed-data', key);
+    await expect(byHand('runOrphan')).rejects.toMatchObject({ code: 'FLTS_PROMOTE_NO_TEST_WINDOWS' });
+    const forced = await promote({ runId: 'runOrphan', source: 'manual', actor: 'ana', reason: 'data archived', force: true }, settings, { store });
+    expect(forced.record).toMatchObject({ forced: true, forced_over: [expect.stringContaining('cannot be checked')] });
+    expect(forced.validation).toBeNull();
+  });
+
   it('promotes the scoreboard winner and respects the quality gate unless forced', async () => {
-    const best = await promoteBest(HASH, settings, { store });
-    expect(best.record).toMatchObject({ run_id: 'runB', source: 'auto' });
+    const best = await promoteBest({ configHash: HASH, source: 'best', actor: 'ana' }, settings, { store });
+    expect(best.record).toMatchObject({ run_id: 'runB', source: 'best', actor: 'ana' });
     settings.eval.minImprovementPct = 10; // runB beats NAIVE by ~4.8% only
-    await expect(promoteBest(HASH, settings, { store })).rejects.toMatchObject({ code: 'FLTS_EVAL_GATE_FAILED' });
-    const forced = await promoteBest(HASH, settings, { store }, { force: true });
+    await expect(promoteBest({ configHash: HASH, source: 'auto', actor: 'daemon:x' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_EVAL_GATE_FAILED' });
+    const forced = await promoteBest({ configHash: HASH, source: 'best', actor: 'ana', force: true }, settings, { store });
     expect(forced.record.previous_run_id).toBe('runB');
   });
 
-  it('rolls back through the history one promotion at a time', async () => {
-    await promoteRun('runA', settings, { store });
-    await promoteRun('runB', settings, { store });
-    await promoteRun('runC', settings, { store });
-    expect((await rollbackPromotion(settings, { store })).record).toMatchObject({ run_id: 'runB', previous_run_id: 'runC', action: 'rollback' });
-    expect((await rollbackPromotion(settings, { store })).record.run_id).toBe('runA');
+  it('rolls back through the history one promotion at a time, recording who asked', async () => {
+    await byHand('runA');
+    await byHand('runB');
+    await byHand('runC');
+    expect((await rollback({ source: 'rollback', actor: 'ana' }, settings, { store })).record).toMatchObject({ run_id: 'runB', previous_run_id: 'runC', action: 'rollback', source: 'rollback', actor: 'ana' });
+    const auto = await rollback({ source: 'auto-rollback', actor: 'live-accuracy', reason: 'live MAE 3x the test MAE' }, settings, { store });
+    expect(auto.record).toMatchObject({ run_id: 'runA', source: 'auto-rollback', actor: 'live-accuracy', reason: 'live MAE 3x the test MAE', action: 'rollback' });
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runA');
-    await expect(rollbackPromotion(settings, { store })).rejects.toMatchObject({ code: 'FLTS_PROMOTE_NOTHING_TO_ROLLBACK' });
+    await expect(rollback({ source: 'rollback', actor: 'ana' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_PROMOTE_NOTHING_TO_ROLLBACK' });
     expect((await listPromotionHistory(store, settings, 'global')).map((r) => r.run_id)).toEqual(['runA', 'runB', 'runC', 'runB', 'runA']);
   });
 
-  it('leaves both pointers on the newest history record after concurrent promotions', async () => {
-    await Promise.all(['runA', 'runB', 'runC', 'runA', 'runB', 'runC'].map((id) => promoteRun(id, settings, { store })));
+  it('publishes model-selected from promote, best and rollback when a bus is configured', async () => {
+    const bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
+    try {
+      await byHand('runA', { bus });
+      await promoteBest({ configHash: HASH, source: 'best', actor: 'ana' }, settings, { store, bus });
+      const rolled = await rollback({ source: 'rollback', actor: 'ana' }, settings, { store, bus });
+      expect(rolled.published).toEqual({ topic: 'model-selected', ok: true });
+      const received: Array<{ run_id: string; source: unknown }> = [];
+      const subscription = await bus.subscribe({ group: 'serve-test', topics: ['model-selected'] }, async (message) => void received.push(decodePromotion(message) as never));
+      await waitFor(() => received.length === 3, 'three model-selected messages');
+      await subscription.stop();
+      expect(received.map((r) => `${r.run_id}:${String(r.source)}`)).toEqual(['runA:manual', 'runB:best', 'runA:rollback']);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('scopes pointers: promoting for an identifier never changes the root, global or another identifier\'s pointer', async () => {
+    await byHand('runA');
+    const site2 = { ...settings, identifier: 'site2' };
+    await promote({ runId: 'runC', source: 'manual', actor: 'ana', reason: 'site2 baseline' }, site2, { store });
+    const site1 = { ...settings, identifier: 'site1' };
+    const result = await promote({ runId: 'runB', source: 'manual', actor: 'ana', reason: 'site1 only' }, site1, { store });
+    expect(result.pointers).toEqual(['site1/current.json']);
+    expect((await getJson<PromotionRecord>(store, 'model-promotion', 'current.json')).run_id).toBe('runA');
+    expect((await getJson<PromotionRecord>(store, 'model-promotion', 'global/current.json')).run_id).toBe('runA');
+    expect((await getJson<PromotionRecord>(store, 'model-promotion', 'site2/current.json')).run_id).toBe('runC');
+    expect((await readPromotionPointer(store, site1))?.run_id).toBe('runB');
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runA');
+    // An identifier that was never promoted falls back to the root pointer.
+    expect((await readPromotionPointer(store, { ...settings, identifier: 'site3' }))?.run_id).toBe('runA');
+  });
+
+  it('leaves the pointers on the newest history record after concurrent promotions', async () => {
+    await Promise.all(['runA', 'runB', 'runC', 'runA', 'runB', 'runC'].map((id) => byHand(id)));
     const history = await listPromotionHistory(store, settings);
     expect(history).toHaveLength(6);
     const newest = history[history.length - 1];

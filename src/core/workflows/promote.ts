@@ -1,33 +1,53 @@
+import type { MessageBus } from '../bus/message-bus.js';
+import { encodePromotion } from '../bus/messages.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import { buildScoreboard, SCORE_WEIGHTS, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
-import type { ObjectStore } from '../storage/object-store.js';
-import { promotionScope, readPointerAt, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
 import { appendHistory, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
-import { MODEL_ARTIFACT_FILES } from '../registry/run-artifacts.js';
 import type { RunRecord } from '../registry/run-record.js';
-import { listRunRecords, readRunRecord, runKey, runsBucket } from '../registry/run-store.js';
+import { listRunRecords, readRunRecord } from '../registry/run-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { TrackingDeps } from '../tracking/tracking-deps.js';
+import { gateProblem, runProblems, type PromotionProblem } from './promotion-checks.js';
+import { trackPromotion } from './sync-runs-to-tracking.js';
+import { validateCandidate, type CandidateCheck } from './validate-candidate.js';
 
-export interface PromoteDeps {
+/** What to promote and on whose behalf. Every entry point (CLI, TUI, daemon, library) builds one of these. */
+export interface PromotionDecision {
+  runId: string;
+  source: PromotionSource;
+  /** Who or what asked: an operator's name, `daemon:<owner>`, `library`. */
+  actor: string;
+  reason: string;
+  /** Promote despite problems (status, artifacts, quality gate, no test windows); recorded. Never over non-finite forecasts. */
+  force?: boolean;
+}
+
+export interface PromotionDeps {
   store: ObjectStore;
+  /** When configured, the record is published on `model-selected` so every replica reloads at once. */
+  bus?: MessageBus;
+  logger?: Logger;
   onEvent?: EventSink;
+  /** MLflow collaborators; marking is skipped without a tracking URI and never fails the promotion. */
+  tracking?: TrackingDeps;
   now?: () => Date;
 }
 
-export interface PromoteOptions {
-  /** Promote even when the quality gate fails. */
-  force?: boolean;
-  reason?: string;
-  source?: PromotionSource;
-}
-
-export interface PromoteResult {
+export interface PromotionResult {
   record: PromotionRecord;
   history_key: string;
   pointers: string[];
   gate: ScoreboardRow['gate'] | null;
+  /** The candidate's check; null when --force skipped a check that could not run. */
+  validation: CandidateCheck | null;
+  /** null without a bus; otherwise whether `model-selected` was acknowledged (the pointers stay the source of truth). */
+  published: { topic: string; ok: boolean; error?: string } | null;
+  tracking: { status: string; message?: string };
 }
 
 function nowTimestamp(now: () => Date): string {
@@ -42,10 +62,12 @@ export interface PromotionRecordFields {
   reason: string;
   action: 'promote' | 'rollback';
   previousRunId: string | null;
+  actor?: string | null;
+  forcedOver?: string[];
   now?: () => Date;
 }
 
-/** The reference promotion record (fields in the reference order) plus flts's source, previous run and reason. */
+/** The reference promotion record (fields in the reference order) plus flts's source, previous run, reason, actor and data time. */
 export function buildPromotionRecord(run: RunRecord, settings: Settings, fields: PromotionRecordFields): PromotionRecord {
   const m = run.metrics;
   return {
@@ -65,65 +87,115 @@ export function buildPromotionRecord(run: RunRecord, settings: Settings, fields:
     previous_run_id: fields.previousRunId,
     reason: fields.reason,
     action: fields.action,
+    actor: fields.actor ?? null,
+    data_created_at: run.data?.processed_created_at || null,
+    forced: (fields.forcedOver?.length ?? 0) > 0,
+    forced_over: fields.forcedOver ?? [],
   };
 }
 
-async function assertPromotable(store: ObjectStore, settings: Settings, run: RunRecord): Promise<void> {
-  if (run.status !== 'SUCCESS') {
-    throw new FltsError('FLTS_RUN_NOT_SUCCESSFUL', `Run ${run.run_id} (${run.model_type}) has status ${run.status}${run.error ? ` (${run.error.message})` : ''}; only SUCCESS runs can be promoted.`, {
-      details: { runId: run.run_id, status: run.status },
-    });
-  }
-  const key = runKey(run.run_id, MODEL_ARTIFACT_FILES[run.model_type]);
-  if (!(await store.exists(runsBucket(settings), key))) {
-    throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${run.run_id} has no model at ${runsBucket(settings)}/${key}.`, { details: { runId: run.run_id, key } });
-  }
+const CODE_BY_KIND = { status: 'FLTS_RUN_NOT_SUCCESSFUL', artifact: 'FLTS_MODEL_ARTIFACT_MISSING', gate: 'FLTS_EVAL_GATE_FAILED', validation: 'FLTS_PROMOTE_NO_TEST_WINDOWS' } as const;
+
+function refusal(run: RunRecord, problems: PromotionProblem[]): FltsError {
+  return new FltsError(CODE_BY_KIND[problems[0].kind], `Run ${run.run_id} (${run.model_type}) cannot be promoted: ${problems.map((p) => p.message).join('; ')}. Pass --force to promote it anyway (recorded in the promotion record).`, {
+    details: { runId: run.run_id, problems },
+  });
 }
 
-async function writePromotion(run: RunRecord, settings: Settings, deps: PromoteDeps, fields: { source: PromotionSource; reason: string; action: 'promote' | 'rollback' }, gate: PromoteResult['gate']): Promise<PromoteResult> {
-  const previous = await readPointerAt(deps.store, settings, scopedPointerKey(settings));
-  const record = buildPromotionRecord(run, settings, { ...fields, previousRunId: previous?.run_id ?? null, now: deps.now });
-  await deps.store.ensureBucket(settings.store.buckets.promotion);
-  const written = await appendHistory(deps.store, settings, record);
-  await syncPointers(deps.store, settings);
-  (deps.onEvent ?? ignoreEvents)({ type: 'promote.done', runId: run.run_id, configHash: run.config_hash, modelType: run.model_type, source: fields.source, previousRunId: record.previous_run_id });
-  return { record: written, history_key: `${settings.store.buckets.promotion}/${historyKey(written)}`, pointers: [scopedPointerKey(settings), 'current.json'], gate };
-}
+const isRollback = (source: PromotionSource): boolean => source === 'rollback' || source === 'auto-rollback';
 
-async function gateOf(store: ObjectStore, settings: Settings, run: RunRecord): Promise<ScoreboardRow['gate'] | null> {
-  if (settings.eval.minImprovementPct === null) return null;
-  const board = buildScoreboard(run.config_hash, await listRunRecords(store, settings, { configHash: run.config_hash }), settings.eval.minImprovementPct);
-  return board.rows.find((row) => row.run_id === run.run_id)?.gate ?? { passed: false, reason: 'run not on the scoreboard' };
-}
-
-function assertGate(run: RunRecord, gate: PromoteResult['gate'], force: boolean | undefined): void {
-  if (gate && !gate.passed && !force) {
-    throw new FltsError('FLTS_EVAL_GATE_FAILED', `Run ${run.run_id} (${run.model_type}) fails the quality gate: ${gate.reason}.`, { details: { runId: run.run_id, gate } });
+/** Loads and forecasts the candidate; a check that cannot run is a problem --force may override, non-finite output never is. */
+async function checkCandidate(store: ObjectStore, settings: Settings, run: RunRecord, problems: PromotionProblem[]): Promise<CandidateCheck | null> {
+  if (problems.some((p) => p.kind === 'status' || p.kind === 'artifact')) return null;
+  try {
+    return await validateCandidate(store, settings, run);
+  } catch (error) {
+    if (error instanceof FltsError && error.code === 'FLTS_PROMOTE_NO_TEST_WINDOWS') {
+      problems.push({ kind: 'validation', message: error.message });
+      return null;
+    }
+    throw error;
   }
 }
 
-/** Promotes one run (manual by default): refuses unknown and non-SUCCESS runs and, unless forced, gate failures. */
-export async function promoteRun(runId: string, settings: Settings, deps: PromoteDeps, options: PromoteOptions = {}): Promise<PromoteResult> {
-  const run = await readRunRecord(deps.store, settings, runId);
-  await assertPromotable(deps.store, settings, run);
-  const gate = await gateOf(deps.store, settings, run);
-  assertGate(run, gate, options.force);
-  return writePromotion(run, settings, deps, { source: options.source ?? 'manual', reason: options.reason ?? `run ${run.run_id} promoted by request`, action: 'promote' }, gate);
+/**
+ * The one promotion: checks the run (SUCCESS, artifacts, quality gate unless it is a rollback), loads it and
+ * forecasts its stored test windows (non-finite output is refused with FLTS_PROMOTE_CANDIDATE_INVALID), appends
+ * the history record (source, actor, reason, previous run, config_hash, data time), moves this scope's pointers,
+ * publishes `model-selected` when a bus is configured, and marks the run in MLflow when tracking is configured.
+ */
+export async function promote(decision: PromotionDecision, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
+  const reason = decision.reason.trim();
+  if (!reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'A promotion needs a reason.');
+  const { store } = deps;
+  const run = await readRunRecord(store, settings, decision.runId);
+  const problems = await runProblems(store, settings, run);
+  const gateIssue = isRollback(decision.source) ? undefined : await gateProblem(store, settings, run);
+  if (gateIssue) problems.push(gateIssue);
+  const validation = await checkCandidate(store, settings, run, problems);
+  if (problems.length > 0 && !decision.force) throw refusal(run, problems);
+
+  const previous = await readPointerAt(store, settings, scopedPointerKey(settings));
+  const record = buildPromotionRecord(run, settings, {
+    source: decision.source,
+    actor: decision.actor,
+    reason,
+    action: isRollback(decision.source) ? 'rollback' : 'promote',
+    previousRunId: previous?.run_id ?? null,
+    forcedOver: problems.map((p) => p.message),
+    now: deps.now,
+  });
+  await store.ensureBucket(settings.store.buckets.promotion);
+  const written = await appendHistory(store, settings, record);
+  await syncPointers(store, settings);
+  (deps.onEvent ?? ignoreEvents)({ type: 'promote.done', runId: run.run_id, configHash: run.config_hash, modelType: run.model_type, source: decision.source, previousRunId: record.previous_run_id });
+  (deps.logger ?? silentLogger).info({ runId: run.run_id, configHash: run.config_hash, source: decision.source, actor: decision.actor, previousRunId: record.previous_run_id }, 'promotion_done');
+
+  const published = await publishPromotion(written, settings, deps);
+  const tracked = await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking });
+  const gate = gateIssue ? { passed: false, reason: gateIssue.message } : settings.eval.minImprovementPct === null || isRollback(decision.source) ? null : { passed: true, reason: 'passes the quality gate' };
+  return {
+    record: written,
+    history_key: `${settings.store.buckets.promotion}/${historyKey(written)}`,
+    pointers: settings.identifier ? [scopedPointerKey(settings)] : [scopedPointerKey(settings), ROOT_POINTER],
+    gate,
+    validation,
+    published,
+    tracking: { status: tracked.status, ...('message' in tracked && tracked.message ? { message: String(tracked.message) } : {}) },
+  };
+}
+
+async function publishPromotion(record: PromotionRecord, settings: Settings, deps: PromotionDeps): Promise<PromotionResult['published']> {
+  if (!deps.bus) return null;
+  const topic = settings.bus.topics.modelSelected;
+  try {
+    await deps.bus.publish(topic, encodePromotion({ ...record }));
+    return { topic, ok: true };
+  } catch (error) {
+    (deps.logger ?? silentLogger).warn({ err: error, topic, runId: record.run_id }, 'promotion_publish_failed');
+    return { topic, ok: false, error: (error as Error).message };
+  }
+}
+
+export interface BestPromotionRequest {
+  /** Processed data version; the latest when absent. */
+  configHash?: string;
+  /** `best` when someone asked, `auto` for the daemon's promoter. */
+  source: Extract<PromotionSource, 'auto' | 'best'>;
+  actor: string;
+  reason?: string;
+  force?: boolean;
 }
 
 /** Promotes the scoreboard winner of a config_hash (the latest processed data's by default). */
-export async function promoteBest(configHash: string | undefined, settings: Settings, deps: PromoteDeps, options: PromoteOptions = {}): Promise<PromoteResult> {
-  const hash = await resolveEvalConfigHash(deps.store, settings, configHash);
+export async function promoteBest(request: BestPromotionRequest, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
+  const hash = await resolveEvalConfigHash(deps.store, settings, request.configHash);
   const runs = await listRunRecords(deps.store, settings, { configHash: hash });
   const board = buildScoreboard(hash, runs, settings.eval.minImprovementPct);
   const winner = board.rows[0];
   if (!winner) throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${hash} to promote.`, { details: { configHash: hash } });
-  const run = runs.find((r) => r.run_id === winner.run_id)!;
-  await assertPromotable(deps.store, settings, run);
-  const gate = settings.eval.minImprovementPct === null ? null : winner.gate;
-  assertGate(run, gate, options.force);
-  const reason = options.reason ?? `best score ${winner.score.toPrecision(6)} of ${board.rows.length} run(s) for config_hash ${hash}`;
-  return writePromotion(run, settings, deps, { source: options.source ?? 'auto', reason, action: 'promote' }, gate);
+  const reason = request.reason ?? `best score ${winner.score.toPrecision(6)} of ${board.rows.length} run(s) for config_hash ${hash}`;
+  return promote({ runId: winner.run_id, source: request.source, actor: request.actor, reason, force: request.force }, settings, deps);
 }
 
 /**
@@ -141,15 +213,22 @@ export function promotionStack(history: readonly PromotionRecord[]): PromotionRe
   return stack;
 }
 
-/** Restores the previously promoted run of this scope from the promotion history. */
-export async function rollbackPromotion(settings: Settings, deps: PromoteDeps, options: PromoteOptions = {}): Promise<PromoteResult> {
-  const stack = promotionStack(await listPromotionHistory(deps.store, settings, promotionScope(settings)));
+export interface RollbackRequest {
+  /** `rollback` for an operator, `auto-rollback` for a live-accuracy check. */
+  source: Extract<PromotionSource, 'rollback' | 'auto-rollback'>;
+  actor: string;
+  reason?: string;
+  force?: boolean;
+}
+
+/** Returns this scope to the run promoted before the current one, through `promote` (same checks, records and notices). */
+export async function rollback(request: RollbackRequest, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
+  const scope = promotionScope(settings);
+  const stack = promotionStack(await listPromotionHistory(deps.store, settings, scope));
   const current = stack.at(-1);
   const target = stack.at(-2);
   if (!current || !target) {
-    throw new FltsError('FLTS_PROMOTE_NOTHING_TO_ROLLBACK', `No earlier promotion in scope '${promotionScope(settings)}' to return to.`, { details: { scope: promotionScope(settings), current: current?.run_id ?? null } });
+    throw new FltsError('FLTS_PROMOTE_NOTHING_TO_ROLLBACK', `No earlier promotion in scope '${scope}' to return to.`, { details: { scope, current: current?.run_id ?? null } });
   }
-  const run = await readRunRecord(deps.store, settings, target.run_id);
-  await assertPromotable(deps.store, settings, run);
-  return writePromotion(run, settings, deps, { source: options.source ?? 'manual', reason: options.reason ?? `rollback from run ${current.run_id}`, action: 'rollback' }, null);
+  return promote({ runId: target.run_id, source: request.source, actor: request.actor, reason: request.reason ?? `rollback from run ${current.run_id}`, force: request.force }, settings, deps);
 }

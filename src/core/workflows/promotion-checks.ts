@@ -5,7 +5,7 @@ import { RUN_FILES, type RunRecord } from '../registry/run-record.js';
 import { listRunRecords, runKey, runsBucket } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
-export type PromotionProblemKind = 'status' | 'artifact' | 'gate';
+export type PromotionProblemKind = 'status' | 'artifact' | 'gate' | 'validation';
 
 /** Why a run may not be promoted without --force. */
 export interface PromotionProblem {

@@ -1,0 +1,110 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultSettings, type Settings } from '../config/settings.js';
+import { readPromotionPointer, type PromotionRecord } from '../registry/pointers.js';
+import { listPromotionHistory } from '../registry/promotion-history.js';
+import { fakeRun } from '../registry/run-record.fixture.js';
+import type { RunRecord } from '../registry/run-record.js';
+import { createFsStore } from '../storage/fs-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { autoPromote, findAutoPromotion, missingModelTypes } from './auto-promote.js';
+import { addLoadableRun } from './loadable-run.fixture.js';
+import { promote, rollback } from './promote.js';
+
+const HASH = 'a'.repeat(64);
+const metrics = { rmse: 0.1, mae: 0.1, mse: 0.01 };
+
+function promotion(timestamp: string, source: 'auto' | 'manual', configHash = HASH): PromotionRecord {
+  return { identifier: '', config_hash: configHash, run_id: 'r1', model_type: 'LSTM', experiment: 'Default', model_uri: 'runs:/r1/LSTM', rmse: 0.1, mae: 0.1, mse: 0.01, score: 0.1, timestamp, weights: { rmse: 0.5, mae: 0.3, mse: 0.2 }, source, previous_run_id: null, reason: '' };
+}
+
+function finished(id: string, type: 'LSTM' | 'NAIVE', at: string) {
+  const run = fakeRun(id, type, metrics, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
+  return { ...run, timings: { ...run.timings, finished_at: at } };
+}
+
+describe('core > workflows > auto-promote', () => {
+  it('names the expected types without a SUCCESS run, case-insensitively', () => {
+    expect(missingModelTypes(['gru', 'LSTM', 'NAIVE'], [finished('a', 'LSTM', '2026-01-01T00:01:00.000Z')])).toEqual(['GRU', 'NAIVE']);
+    expect(missingModelTypes(['LSTM'], [finished('a', 'LSTM', '2026-01-01T00:01:00.000Z')])).toEqual([]);
+  });
+
+  it('finds the automatic promotion made after the newest SUCCESS run of the hash, comparing microsecond timestamps as times', () => {
+    const runs = [finished('a', 'LSTM', '2026-01-01T00:01:00.500Z'), finished('b', 'NAIVE', '2026-01-01T00:02:00.250Z')];
+    const after = promotion('2026-01-01T00:02:00.250001Z', 'auto');
+    expect(findAutoPromotion([after], HASH, runs)).toBe(after);
+    // Same millisecond as the run: still after it (the promoter reads the run before promoting).
+    expect(findAutoPromotion([promotion('2026-01-01T00:02:00.250000Z', 'auto')], HASH, runs)).toBeDefined();
+  });
+
+  it('does not count manual promotions, other hashes, or promotions older than a newer SUCCESS run', () => {
+    const runs = [finished('a', 'LSTM', '2026-01-01T00:05:00.000Z')];
+    expect(findAutoPromotion([promotion('2026-01-01T00:06:00.000000Z', 'manual')], HASH, runs)).toBeUndefined();
+    expect(findAutoPromotion([promotion('2026-01-01T00:06:00.000000Z', 'auto', 'b'.repeat(64))], HASH, runs)).toBeUndefined();
+    expect(findAutoPromotion([promotion('2026-01-01T00:04:59.999999Z', 'auto')], HASH, runs)).toBeUndefined();
+  });
+});
+
+/** A SUCCESS run of `configHash`, whose processed data was created at `dataCreatedAt`, finished now. */
+function trained(id: string, type: 'LSTM' | 'GRU' | 'NAIVE', configHash: string, dataCreatedAt: string, rmse = 0.1): RunRecord {
+  const run = fakeRun(id, type, { rmse, mae: rmse, mse: rmse * rmse }, new Date().toISOString(), 'SUCCESS', configHash);
+  return { ...run, data: { ...run.data, processed_created_at: dataCreatedAt }, timings: { ...run.timings, finished_at: new Date().toISOString() } };
+}
+
+async function withStore(test: (store: ObjectStore, settings: Settings) => Promise<void>): Promise<void> {
+  const root = mkdtempSync(path.join(tmpdir(), 'flts-auto-promote-'));
+  try {
+    const settings = defaultSettings();
+    settings.daemon.expectedModelTypes = ['NAIVE', 'LSTM'];
+    await test(createFsStore(root), settings);
+  } finally {
+    rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  }
+}
+
+const OLD = '1'.repeat(64);
+const NEW = '2'.repeat(64);
+const NEWER = '3'.repeat(64);
+
+describe('core > workflows > auto-promote > semantics', () => {
+  it('only moves forward in data versions: a late SUCCESS for older data is recorded, never promoted', async () => {
+    await withStore(async (store, settings) => {
+      const deps = { store };
+      for (const run of [trained('old-naive', 'NAIVE', OLD, '2025-01-01T00:00:00Z'), trained('old-lstm', 'LSTM', OLD, '2025-01-01T00:00:00Z')]) await addLoadableRun(store, settings, run);
+      expect(await autoPromote(OLD, 'daemon:a', settings, deps)).toMatchObject({ result: 'promoted' });
+      for (const run of [trained('new-naive', 'NAIVE', NEW, '2025-02-01T00:00:00Z'), trained('new-lstm', 'LSTM', NEW, '2025-02-01T00:00:00Z')]) await addLoadableRun(store, settings, run);
+      expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'promoted', record: { config_hash: NEW, data_created_at: '2025-02-01T00:00:00Z' } });
+      // A new model type joins later: the trainer reads old claims again and the old hash gets a (better) GRU SUCCESS.
+      settings.daemon.expectedModelTypes = ['NAIVE', 'LSTM', 'GRU'];
+      await addLoadableRun(store, settings, trained('old-gru', 'GRU', OLD, '2025-01-01T00:00:00Z', 0.01));
+      expect(await autoPromote(OLD, 'daemon:a', settings, deps)).toMatchObject({ result: 'superseded' });
+      expect((await readPromotionPointer(store, settings))?.config_hash).toBe(NEW);
+      await addLoadableRun(store, settings, trained('new-gru', 'GRU', NEW, '2025-02-01T00:00:00Z', 0.01));
+      expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'promoted', record: { run_id: 'new-gru', source: 'auto', actor: 'daemon:a' } });
+      expect((await listPromotionHistory(store, settings)).map((r) => r.config_hash)).toEqual([OLD, NEW, NEW]);
+    });
+  });
+
+  it('lets a chosen run stand against automatic promotion of the same data, until newer data arrives', async () => {
+    await withStore(async (store, settings) => {
+      const deps = { store };
+      for (const run of [trained('naive', 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.05), trained('lstm', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.2)]) await addLoadableRun(store, settings, run);
+      expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'promoted', record: { run_id: 'naive' } });
+      await promote({ runId: 'lstm', source: 'manual', actor: 'ana', reason: 'LSTM handles holidays' }, settings, deps);
+      // Another SUCCESS for the same data (trained outside the daemon): a resync must not undo the manual choice.
+      await addLoadableRun(store, settings, trained('naive-2', 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.04));
+      expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'chosen-run-stands' });
+      expect(await autoPromote(NEW, 'daemon:b', settings, deps)).toMatchObject({ result: 'chosen-run-stands' });
+      expect((await readPromotionPointer(store, settings))?.run_id).toBe('lstm');
+      // A rollback stands the same way.
+      await rollback({ source: 'auto-rollback', actor: 'live-accuracy', reason: 'live error' }, settings, deps);
+      expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'chosen-run-stands' });
+      expect((await readPromotionPointer(store, settings))?.run_id).toBe('naive');
+      // Newer data is promoted automatically over any earlier choice.
+      for (const run of [trained('naive-3', 'NAIVE', NEWER, '2025-03-01T00:00:00Z'), trained('lstm-3', 'LSTM', NEWER, '2025-03-01T00:00:00Z')]) await addLoadableRun(store, settings, run);
+      expect(await autoPromote(NEWER, 'daemon:a', settings, deps)).toMatchObject({ result: 'promoted', record: { config_hash: NEWER, previous_run_id: 'naive' } });
+    });
+  });
+});

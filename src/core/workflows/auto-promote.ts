@@ -1,0 +1,101 @@
+import type { Settings } from '../config/settings.js';
+import { toFltsError } from '../errors.js';
+import { readProcessedSidecar } from '../preprocess/processed-data.js';
+import { promotionScope, readPointerAt, scopedPointerKey, type PromotionRecord } from '../registry/pointers.js';
+import { listPromotionHistory } from '../registry/promotion-history.js';
+import type { RunRecord } from '../registry/run-record.js';
+import { findRunRecord, listRunRecords } from '../registry/run-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { promoteBest, type PromotionDeps } from './promote.js';
+
+export type AutoPromotionOutcome =
+  | { result: 'promoted'; record: PromotionRecord }
+  | { result: 'waiting'; missing: string[] }
+  | { result: 'already-promoted'; record: PromotionRecord }
+  /** The data is older than what this scope serves: the SUCCESS is recorded in the registry, never promoted. */
+  | { result: 'superseded'; current: PromotionRecord; reason: string }
+  /** Someone chose the current run (manual, best, rollback, auto-rollback) for data at least as new: it stands. */
+  | { result: 'chosen-run-stands'; current: PromotionRecord; reason: string }
+  | { result: 'gated'; reason: string }
+  /** The winner failed its check (it cannot be loaded or forecasts non-finite values). */
+  | { result: 'refused'; code: string; reason: string };
+
+/** Promotion timestamps carry microseconds; Date.parse wants at most milliseconds. */
+function timeOf(timestamp: string): number {
+  return Date.parse(timestamp.replace(/(\.\d{3})\d+Z$/, '$1Z'));
+}
+
+/** The automatic promotion already made for these runs: one newer than the newest SUCCESS run of the hash. */
+export function findAutoPromotion(history: readonly PromotionRecord[], configHash: string, successRuns: readonly RunRecord[]): PromotionRecord | undefined {
+  const newestRun = Math.max(...successRuns.map((run) => Date.parse(run.timings.finished_at ?? run.timings.started_at)));
+  return history.filter((record) => record.config_hash === configHash && record.source === 'auto' && timeOf(record.timestamp) >= newestRun).at(-1);
+}
+
+export function missingModelTypes(expected: readonly string[], successRuns: readonly RunRecord[]): string[] {
+  const have = new Set(successRuns.map((run) => run.model_type.toUpperCase()));
+  return expected.map((type) => type.toUpperCase()).filter((type) => !have.has(type));
+}
+
+/** When the processed data of a config_hash was created (epoch ms), from its runs or else its sidecar; undefined when unknown. */
+async function dataCreatedAt(store: ObjectStore, settings: Settings, configHash: string, runs: readonly RunRecord[]): Promise<number | undefined> {
+  const fromRuns = runs.map((run) => Date.parse(run.data?.processed_created_at ?? '')).filter(Number.isFinite);
+  if (fromRuns.length > 0) return Math.max(...fromRuns);
+  const sidecar = await readProcessedSidecar(store, settings, configHash).catch(() => undefined);
+  const parsed = Date.parse(sidecar?.created_at ?? '');
+  return Number.isFinite(parsed) ? parsed : undefined;
+}
+
+async function currentDataCreatedAt(store: ObjectStore, settings: Settings, current: PromotionRecord): Promise<number | undefined> {
+  const recorded = Date.parse(current.data_created_at ?? '');
+  if (Number.isFinite(recorded)) return recorded;
+  const run = await findRunRecord(store, settings, current.run_id).catch(() => undefined);
+  return dataCreatedAt(store, settings, current.config_hash, run ? [run] : []);
+}
+
+/**
+ * Whether the daemon's promoter should promote the scoreboard winner of `configHash` now, decided from the run
+ * registry, the processed-data sidecars and this scope's pointer alone (so restarts, resyncs and replays agree):
+ * - wait until every expected model type has a SUCCESS run;
+ * - never move to data created before the data of the run this scope serves (a late SUCCESS for an older
+ *   config_hash is `superseded`), whatever order the messages came in;
+ * - a run someone chose (any source but `auto`) stands against automatic promotion of the same or older data;
+ * - for the data already served automatically, promote again only for a SUCCESS newer than that promotion.
+ */
+export async function decideAutoPromotion(store: ObjectStore, settings: Settings, configHash: string): Promise<AutoPromotionOutcome | { result: 'promote' }> {
+  const success = (await listRunRecords(store, settings, { configHash })).filter((run) => run.status === 'SUCCESS');
+  const missing = missingModelTypes(settings.daemon.expectedModelTypes, success);
+  if (missing.length > 0) return { result: 'waiting', missing };
+  const current = await readPointerAt(store, settings, scopedPointerKey(settings));
+  if (current) {
+    const candidateTime = await dataCreatedAt(store, settings, configHash, success);
+    const currentTime = await currentDataCreatedAt(store, settings, current);
+    const sameData = current.config_hash === configHash;
+    if (!sameData && candidateTime !== undefined && currentTime !== undefined && candidateTime < currentTime) {
+      return { result: 'superseded', current, reason: `processed data ${configHash} is older than ${current.config_hash}, which run ${current.run_id} serves` };
+    }
+    const notNewer = sameData || (candidateTime !== undefined && currentTime !== undefined && candidateTime <= currentTime);
+    if (notNewer && current.source !== 'auto') {
+      return { result: 'chosen-run-stands', current, reason: `run ${current.run_id} was promoted by ${current.source} (${current.actor ?? 'unknown'}) for data at least as new` };
+    }
+  }
+  const done = findAutoPromotion(await listPromotionHistory(store, settings, promotionScope(settings)), configHash, success);
+  if (done) return { result: 'already-promoted', record: done };
+  return { result: 'promote' };
+}
+
+const REFUSALS = new Set<string>(['FLTS_PROMOTE_CANDIDATE_INVALID', 'FLTS_PROMOTE_NO_TEST_WINDOWS', 'FLTS_MODEL_ARTIFACT_MISSING', 'FLTS_RUN_NOT_SUCCESSFUL']);
+
+/** Promotes the winner of `configHash` with source `auto` when `decideAutoPromotion` says so; a gate failure is an outcome, not an error. */
+export async function autoPromote(configHash: string, actor: string, settings: Settings, deps: PromotionDeps): Promise<AutoPromotionOutcome> {
+  const decision = await decideAutoPromotion(deps.store, settings, configHash);
+  if (decision.result !== 'promote') return decision;
+  try {
+    const promoted = await promoteBest({ configHash, source: 'auto', actor }, settings, deps);
+    return { result: 'promoted', record: promoted.record };
+  } catch (error) {
+    const flts = toFltsError(error);
+    if (flts.code === 'FLTS_EVAL_GATE_FAILED') return { result: 'gated', reason: flts.message };
+    if (REFUSALS.has(flts.code)) return { result: 'refused', code: flts.code, reason: flts.message };
+    throw flts;
+  }
+}

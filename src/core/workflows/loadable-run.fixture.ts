@@ -1,0 +1,55 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Settings } from '../config/settings.js';
+import type { ScalerParams } from '../data/scaler.js';
+import type { TimeFrame } from '../data/time-frame.js';
+import { buildRecurrentNetwork } from '../models/recurrent-model.js';
+import { readProcessedSidecar } from '../preprocess/processed-data.js';
+import { writeProcessedOutputs } from '../preprocess/write-processed.js';
+import { MODEL_ARTIFACT_FILES, saveModelJson, saveNetwork } from '../registry/run-artifacts.js';
+import { RUN_FILES, type RunRecord } from '../registry/run-record.js';
+import { runKey, runsBucket, saveRunRecord } from '../registry/run-store.js';
+import { putJson } from '../storage/json-objects.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+const SCALER: ScalerParams = { method: 'MinMaxScaler', columns: ['down'], offset: [0], scale: [1] };
+const HOUR = 3_600_000;
+
+function series(rows: number, startMs: number): TimeFrame {
+  const time = Float64Array.from({ length: rows }, (_, i) => startMs + i * HOUR);
+  return { time, columns: ['down'], values: { down: Float64Array.from({ length: rows }, (_, i) => 0.5 + 0.4 * Math.sin(i / 3)) } };
+}
+
+/** Processed data for a config_hash (40 train rows, 12 test rows of one column `down`), written like `flts preprocess`. */
+export async function addProcessedData(store: ObjectStore, settings: Settings, configHash: string, createdAt = new Date('2025-01-01T00:00:00Z')): Promise<void> {
+  if (await readProcessedSidecar(store, settings, configHash)) return;
+  const start = Date.UTC(2025, 0, 1);
+  const fingerprint = { file: 'fixture.csv', sha256: configHash, bytes: 0 };
+  await writeProcessedOutputs(store, settings, {
+    configHash,
+    canonicalConfig: '{}',
+    train: series(40, start),
+    test: series(12, start + 40 * HOUR),
+    trainSource: 'fixture.csv',
+    testSource: 'fixture_test.csv',
+    createdAt,
+    extras: { version: 'test', fingerprints: { train: fingerprint, test: fingerprint }, sample_seed: 42, sample_strategy: 'none', scaler: SCALER, time_column: 'time', dropped_columns: [], imputed_cells: 0 },
+  });
+}
+
+/**
+ * Saves a run whose model serving can really load and forecast: a NAIVE artifact, or an untrained LSTM/GRU
+ * network (optionally with every weight NaN, a broken run), plus its scaler and processed data.
+ */
+export async function addLoadableRun(store: ObjectStore, settings: Settings, run: RunRecord, options: { nanWeights?: boolean } = {}): Promise<void> {
+  await addProcessedData(store, settings, run.config_hash, run.data.processed_created_at ? new Date(run.data.processed_created_at) : undefined);
+  await saveRunRecord(store, settings, run);
+  await putJson(store, runsBucket(settings), runKey(run.run_id, RUN_FILES.scaler), SCALER);
+  if (run.model_type === 'LSTM' || run.model_type === 'GRU') {
+    const network = buildRecurrentNetwork(run.model_type, run.window, { hiddenSize: 4, numLayers: 1 }, 7);
+    if (options.nanWeights) network.setWeights(network.getWeights().map((w) => tf.fill(w.shape, Number.NaN)));
+    await saveNetwork(store, settings, run.run_id, network);
+    network.dispose();
+  } else if (run.model_type === 'NAIVE') {
+    await saveModelJson(store, settings, run.run_id, MODEL_ARTIFACT_FILES.NAIVE, { format: 'flts-naive-v1', window: run.window });
+  }
+}
