@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
 import { ALL_SPECS } from '../../src/core/config/specs/index.js';
@@ -10,14 +13,17 @@ import type { RunRecord } from '../../src/core/registry/run-record.js';
 import { listRunRecords } from '../../src/core/registry/run-store.js';
 import { readJsonResponse } from '../serve/serve-fixtures.js';
 import { createS3Store } from '../../src/core/storage/s3-store.js';
+import { createFsStore } from '../../src/core/storage/fs-store.js';
+import { fsStoreRoot } from '../../src/core/storage/index.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { BIN, REPO_ROOT, runCli, type CliRun } from '../helpers/run-cli.js';
 import { loadInfraEnv } from './infra-env.js';
 
 /**
  * Runs the real pipeline as child processes (`flts preprocess`, `flts daemon`, `flts serve`) against the
- * Kafka and S3 servers the suite's global setup provides. Every pipeline gets its own topics, consumer groups and
- * buckets, so tests never see each other's messages or objects.
+ * Kafka and S3 servers the suite's global setup provides, or with `embedded` on the filesystem bus and store of
+ * a home of its own. Every pipeline gets its own topics, consumer groups and buckets, so tests never see each
+ * other's messages or objects.
  */
 export interface Pipeline {
   env: Record<string, string>;
@@ -38,6 +44,8 @@ export interface Pipeline {
 export interface FltsProcess {
   child: ChildProcess;
   output(): string;
+  /** Everything written to stderr (the structured logs), up to its last 2 MB. */
+  logs(): string;
   /** Resolves with the first match of `pattern` in stdout. */
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   exited: Promise<number | null>;
@@ -103,6 +111,7 @@ function startProcess(args: string[], env: Record<string, string>): FltsProcess 
   return {
     child,
     output: () => `${stdout}\n--- stderr (tail) ---\n${stderr.slice(-4000)}`,
+    logs: () => stderr,
     async waitForOutput(pattern, timeoutMs = 60_000) {
       return waitUntil(
         async () => {
@@ -122,13 +131,12 @@ function startProcess(args: string[], env: Record<string, string>): FltsProcess 
   };
 }
 
-export function createPipeline(name: string, overrides: Record<string, string> = {}): Pipeline {
-  const infra = loadInfraEnv();
+export function createPipeline(name: string, overrides: Record<string, string> = {}, options: { embedded?: boolean } = {}): Pipeline {
   const p = `${name}-${randomUUID().slice(0, 6)}`.toLowerCase();
+  const home = options.embedded ? mkdtempSync(path.join(os.tmpdir(), `flts-${p}-`)) : undefined;
+  const distributed: Record<string, string> = home ? { FLTS_HOME: home, FLTS_STORE: 'fs', FLTS_BUS: 'fs' } : { ...loadInfraEnv().vars, FLTS_STORE: 's3', FLTS_BUS: 'kafka' };
   const env: Record<string, string> = {
-    ...infra.vars,
-    FLTS_STORE: 's3',
-    FLTS_BUS: 'kafka',
+    ...distributed,
     OUTPUT_BUCKET: `${p}-processed`,
     FLTS_RUNS_BUCKET: `${p}-runs`,
     PROMOTION_BUCKET: `${p}-promotion`,
@@ -145,7 +153,7 @@ export function createPipeline(name: string, overrides: Record<string, string> =
     ...overrides,
   };
   const { settings } = resolveSettings({ env });
-  const store = createS3Store(settings.store.s3);
+  const store = home ? createFsStore(fsStoreRoot(settings)) : createS3Store(settings.store.s3);
   const buses: MessageBus[] = [];
   const processes: FltsProcess[] = [];
   const bus = (): MessageBus => {
@@ -182,6 +190,7 @@ export function createPipeline(name: string, overrides: Record<string, string> =
     async close() {
       await Promise.all(processes.map((proc) => proc.stop('SIGKILL')));
       await Promise.all(buses.map((b) => b.close()));
+      if (home) rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
 }

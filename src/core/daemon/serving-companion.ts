@@ -27,6 +27,11 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
   const logger = deps.logger.child({ component: 'serving-companion', group });
   const subscription = await bus.subscribe({ group, topics: [settings.bus.topics.modelSelected], fromBeginning: false, dlqOperation: 'Promotion Load' }, async (message) => {
     const notice = decodePromotion(message);
+    const pinned = holder.status().pinnedRunId;
+    if (pinned) {
+      logger.info({ noticeRunId: notice.run_id, pinnedRunId: pinned }, 'serve_promotion_ignored_pinned');
+      return;
+    }
     const outcome = await holder.reloadFromPointer({ force: true });
     logger.info({ noticeRunId: notice.run_id, outcome: outcome.result, runId: 'runId' in outcome ? outcome.runId : undefined }, 'serve_promotion_received');
     // A store outage is retried by the bus; a broken run stays "degraded" in the holder and is retried by its poll.

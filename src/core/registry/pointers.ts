@@ -85,6 +85,12 @@ export async function readPointerAt(store: ObjectStore, settings: Settings, key:
   return entry && 'record' in entry ? entry.record : undefined;
 }
 
+/** Every pointer of the cascade that names a run, with its key, in cascade order (corrupt ones left out). */
+export async function readPromotionPointers(store: ObjectStore, settings: Settings): Promise<Array<{ record: PromotionRecord; key: string }>> {
+  const found = await Promise.all(pointerCascade(settings).map(async (key) => ({ key, record: await readPointerAt(store, settings, key) })));
+  return found.filter((entry): entry is { key: string; record: PromotionRecord } => entry.record !== undefined);
+}
+
 export interface FoundPointer {
   record: PromotionRecord;
   key: string;

@@ -16,6 +16,7 @@ export function registerHealthRoutes(context: ServeContext): void {
       engine_note: status.current?.engineNote ?? null,
       degraded: status.degraded !== undefined,
       degraded_reason: status.degraded?.reason ?? null,
+      degraded_code: status.degraded?.code ?? null,
       pinned_run_id: status.pinnedRunId ?? null,
     };
   };

@@ -23,6 +23,8 @@ export interface ModelHolderOptions {
 
 export interface DegradedState {
   reason: string;
+  /** The error code of the cause (FLTS_RUN_NOT_FOUND, FLTS_MODEL_ARTIFACT_MISSING, ...), when there is one. */
+  code?: string;
   /** The run that should be served but is not. */
   runId?: string;
   since: string;
@@ -55,7 +57,10 @@ export interface ModelHolder {
   current(): ServedModel | undefined;
   /** Loads, warms and swaps in `runId`. Throws (and marks degraded when a model is already served) on failure. */
   loadRun(runId: string): Promise<ServedModel>;
-  /** Reads the pointer cascade and loads the promoted run if it changed. Never throws. */
+  /**
+   * Reads the pointer cascade and loads the promoted run if it changed; a pinned holder reloads its pinned run
+   * instead. A pointed run that cannot be loaded falls back along the cascade. Never throws.
+   */
   reloadFromPointer(options?: { force?: boolean }): Promise<ReloadOutcome>;
   /** First load (pinned run: throws on failure; pointer: never throws) and pointer polling. */
   start(): Promise<void>;
@@ -72,14 +77,15 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
   let degraded: DegradedState | undefined;
   let startedAt: number | undefined;
   let startupReadyMs: number | null = null;
-  let lastFailure: { runId: string; at: number; error: FltsError } | undefined;
+  /** Runs that failed to load, so polling does not reload a broken run every tick. */
+  const failures = new Map<string, { at: number; error: FltsError }>();
   let loading: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  const setDegraded = (reason: string, runId?: string): void => {
-    if (degraded?.reason !== reason) logger.warn({ reason, runId }, 'serve_degraded');
-    degraded = { reason, runId, since: degraded?.reason === reason ? degraded.since : new Date(now()).toISOString() };
+  const setDegraded = (reason: string, runId?: string, code?: string): void => {
+    if (degraded?.reason !== reason) logger.warn({ reason, runId, code }, 'serve_degraded');
+    degraded = { reason, runId, ...(code ? { code } : {}), since: degraded?.reason === reason ? degraded.since : new Date(now()).toISOString() };
     options.metrics?.setModelReady(served !== undefined, served !== undefined);
   };
   const clearDegraded = (): void => {
@@ -102,7 +108,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
     if (startupReadyMs === null && startedAt !== undefined) startupReadyMs = now() - startedAt;
     options.metrics?.countReload('success');
     options.metrics?.setModel(next.run);
-    lastFailure = undefined;
+    failures.delete(runId);
     clearDegraded();
     logger.info({ runId, modelType: next.run.modelType, configHash: next.run.configHash, engine: next.model.engine, engineNote: next.model.engineNote, previousRunId: previous?.run.runId }, 'serve_model_loaded');
     options.onEvent?.({ type: 'serve.model_loaded', runId, modelType: next.run.modelType, configHash: next.run.configHash, previousRunId: previous?.run.runId });
@@ -118,43 +124,81 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
 
   function recordFailure(runId: string, error: unknown): FltsError {
     const flts = toFltsError(error);
-    lastFailure = { runId, at: now(), error: flts };
+    failures.set(runId, { at: now(), error: flts });
     options.metrics?.countReload('failure');
     logger.error({ runId, code: flts.code, err: flts.message }, 'serve_model_load_failed');
     options.onEvent?.({ type: 'serve.model_load_failed', runId, code: flts.code, message: flts.message });
-    if (served) setDegraded(`Run ${runId} could not be loaded (${flts.code}: ${flts.message}); still serving run ${served.run.runId}.`, runId);
+    setDegraded(served ? `Run ${runId} could not be loaded (${flts.code}: ${flts.message}); still serving run ${served.run.runId}.` : `Run ${runId} could not be loaded (${flts.code}: ${flts.message}); no model is served.`, runId, flts.code);
     return flts;
   }
 
-  async function reloadOnce(force: boolean): Promise<ReloadOutcome> {
-    let pointer: PointerTarget | undefined;
+  async function reloadPinned(runId: string, force: boolean): Promise<ReloadOutcome> {
+    if (!force && served?.run.runId === runId) return { result: 'unchanged', runId };
     try {
-      pointer = await options.source.readPointer();
+      await swapIn(runId);
+      return { result: 'loaded', runId };
+    } catch (error) {
+      return { result: 'failed', runId, error: recordFailure(runId, error) };
+    }
+  }
+
+  /** The promoted run's pointer (with the corrupt ones passed over), then the usable pointers after it in the cascade. */
+  async function readCascade(): Promise<PointerTarget[]> {
+    const first = await options.source.readPointer();
+    if (!first) return [];
+    const all = options.source.readPointerCascade ? await options.source.readPointerCascade() : [];
+    const at = all.findIndex((pointer) => pointer.source === first.source);
+    return [first, ...(at >= 0 ? all.slice(at + 1) : [])];
+  }
+
+  /** Tries one pointed run; true when it is served afterwards. */
+  async function tryTarget(target: PointerTarget, force: boolean): Promise<{ ok: true; loaded: boolean } | { ok: false; error: FltsError }> {
+    if (served?.run.runId === target.runId) return { ok: true, loaded: false };
+    const failed = failures.get(target.runId);
+    if (!force && failed && now() - failed.at < retryFailedMs) return { ok: false, error: failed.error };
+    try {
+      await swapIn(target.runId);
+      return { ok: true, loaded: true };
+    } catch (error) {
+      return { ok: false, error: recordFailure(target.runId, error) };
+    }
+  }
+
+  async function reloadOnce(force: boolean): Promise<ReloadOutcome> {
+    if (options.pinnedRunId) return reloadPinned(options.pinnedRunId, force);
+    let cascade: PointerTarget[];
+    try {
+      cascade = await readCascade();
     } catch (error) {
       const flts = toFltsError(error);
-      if (served) setDegraded(`The promotion pointer cannot be read (${flts.code}: ${flts.message}); still serving run ${served.run.runId}.`);
+      if (served) setDegraded(`The promotion pointer cannot be read (${flts.code}: ${flts.message}); still serving run ${served.run.runId}.`, undefined, flts.code);
       return { result: 'failed', error: flts };
     }
-    if (!pointer) {
+    const [first, ...fallbacks] = cascade;
+    if (!first) {
       if (served) setDegraded(`No promotion pointer found; still serving run ${served.run.runId}.`);
       return { result: 'no_pointer' };
     }
-    const fallback = pointer.skipped?.length ? `Serving run ${pointer.runId} from ${pointer.source ?? 'a fallback pointer'} because ${pointer.skipped.join('; ')}.` : undefined;
-    if (served?.run.runId === pointer.runId) {
-      if (fallback) setDegraded(fallback, pointer.runId);
+    // Corrupt pointers before the first usable one are passed over, and reported.
+    const passedOver = first.skipped?.length ? `Serving run ${first.runId} from ${first.source ?? 'a fallback pointer'} because ${first.skipped.join('; ')}.` : undefined;
+    const attempt = await tryTarget(first, force);
+    if (attempt.ok) {
+      if (passedOver) setDegraded(passedOver, first.runId);
       else if (degraded) clearDegraded();
-      return { result: 'unchanged', runId: pointer.runId };
+      return { result: attempt.loaded ? 'loaded' : 'unchanged', runId: first.runId };
     }
-    if (!force && lastFailure?.runId === pointer.runId && now() - lastFailure.at < retryFailedMs) {
-      return { result: 'failed', runId: pointer.runId, error: lastFailure.error };
+    // The pointed run is missing or broken: the next pointer of the cascade (or the last good model) serves meanwhile.
+    const cause = `${first.source ?? 'the pointer'} names run ${first.runId}, which cannot be loaded (${attempt.error.code}: ${attempt.error.message})`;
+    for (const fallback of fallbacks) {
+      if (fallback.runId === first.runId) continue;
+      const kept = await tryTarget(fallback, force);
+      if (kept.ok) {
+        setDegraded(`${cause}; serving run ${fallback.runId} from ${fallback.source ?? 'the next pointer'}.`, first.runId, attempt.error.code);
+        return { result: 'failed', runId: first.runId, error: attempt.error };
+      }
     }
-    try {
-      await swapIn(pointer.runId);
-      if (fallback) setDegraded(fallback, pointer.runId);
-      return { result: 'loaded', runId: pointer.runId };
-    } catch (error) {
-      return { result: 'failed', runId: pointer.runId, error: recordFailure(pointer.runId, error) };
-    }
+    setDegraded(served ? `${cause}; still serving run ${served.run.runId}.` : `${cause}; no model is served.`, first.runId, attempt.error.code);
+    return { result: 'failed', runId: first.runId, error: attempt.error };
   }
 
   function schedulePoll(): void {

@@ -36,6 +36,8 @@ export interface ModelSource {
   loadRun(runId: string): Promise<LoadedRun>;
   /** The promoted run, or undefined when no pointer exists. Throws when the store cannot be read. */
   readPointer(): Promise<PointerTarget | undefined>;
+  /** Every pointer of the cascade that names a run, in cascade order (the first is the promoted run). */
+  readPointerCascade?(): Promise<PointerTarget[]>;
   /** The processed (scaled) test frame of a config_hash, used when a request brings no data. */
   loadTestFrame(configHash: string): Promise<TimeFrame>;
 }

@@ -1,7 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import { loadProcessedData } from '../preprocess/processed-data.js';
 import { loadRunForServing } from '../registry/load-run.js';
-import { readPromotionPointerWithSource } from '../registry/pointers.js';
+import { readPromotionPointers, readPromotionPointerWithSource } from '../registry/pointers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ModelSource } from './model-source.js';
 
@@ -20,6 +20,9 @@ export function createRegistryModelSource(store: ObjectStore, settings: Settings
       if (!found) return undefined;
       const { record, key, skipped } = found;
       return { runId: record.run_id, configHash: record.config_hash, modelType: record.model_type, source: key, timestamp: record.timestamp, skipped };
+    },
+    async readPointerCascade() {
+      return (await readPromotionPointers(store, settings)).map(({ record, key }) => ({ runId: record.run_id, configHash: record.config_hash, modelType: record.model_type, source: key, timestamp: record.timestamp }));
     },
     async loadTestFrame(configHash) {
       return (await loadProcessedData(store, settings, { configHash })).test;

@@ -1,3 +1,4 @@
+import { FltsError } from '../errors.js';
 import type { ScalerParams } from '../data/scaler.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import type { ForecastModel } from '../models/forecast-model.js';
@@ -90,7 +91,14 @@ export async function warmServedModel(served: ServedModel, maxBatch: number): Pr
   for (const size of [1, maxBatch]) {
     const windows = new Float32Array(size * inputSeqLen * features.length);
     const forecastTimes = new Float64Array(size * outputSeqLen);
-    await served.model.predict({ windows, forecastTimes, size });
+    const forecasts = await served.model.predict({ windows, forecastTimes, size });
+    const bad = forecasts.findIndex((value) => !Number.isFinite(value));
+    // A run with broken (NaN) weights would answer every request with nulls: it is never swapped in.
+    if (bad >= 0) {
+      throw new FltsError('FLTS_SERVE_MODEL_INVALID', `Run ${served.run.runId} (${served.run.modelType}) forecasts ${forecasts[bad]} on a warm-up window; it is not served.`, {
+        details: { runId: served.run.runId, value: String(forecasts[bad]) },
+      });
+    }
   }
 }
 

@@ -8,6 +8,7 @@ const modelFields = {
   engine_note: { type: ['string', 'null'] },
   degraded: { type: 'boolean' },
   degraded_reason: { type: ['string', 'null'] },
+  degraded_code: { type: ['string', 'null'] },
   pinned_run_id: { type: ['string', 'null'] },
 } as const;
 
