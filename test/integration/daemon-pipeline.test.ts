@@ -83,10 +83,14 @@ if (skipReason) {
       await bus.publish(topics.trainingData, { key: claimMessage.key, value: claimMessage.value });
       await bus.publish(topics.modelTraining, { key: successMessage.key, value: successMessage.value });
 
-      const [dead] = await pipeline.readTopic(dlqTopic(topics.trainingData), 1, 60_000);
-      const envelope = decodeDeadLetter(dead);
-      expect(envelope.error).toContain('FLTS_BUS_MESSAGE_INVALID');
-      expect(envelope.payload).toMatchObject({ bucket: 'processed-data', v: 1 });
+      // Like the reference trainers: DLQ-<model-training>, one copy per trainer group, each naming its group and role.
+      const dead = (await pipeline.readTopic(dlqTopic(topics.modelTraining), 2, 60_000)).map((message) => decodeDeadLetter(message));
+      for (const envelope of dead) {
+        expect(envelope.error).toContain('FLTS_BUS_MESSAGE_INVALID');
+        expect(envelope.payload).toMatchObject({ bucket: 'processed-data', v: 1 });
+        expect(envelope.role).toBe('trainer');
+      }
+      expect(dead.map((envelope) => envelope.group).sort()).toEqual(['NAIVE', 'LSTM'].map((type) => trainerGroupId(type, settings.bus.groups.trainerPrefix)).sort());
 
       // Every group has consumed everything: the duplicates were looked at and committed.
       const groups: Array<[string, string]> = [

@@ -6,7 +6,7 @@ import type { MessageBus } from '../../src/core/bus/message-bus.js';
 import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
 import { listLiveReports } from '../../src/core/live/live-reports.js';
 import { readPromotionPointer } from '../../src/core/registry/pointers.js';
-import { promoteRun } from '../../src/core/workflows/promote.js';
+import { promote as promoteRun } from '../../src/core/workflows/promote.js';
 import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
 import { trainModels } from '../../src/core/train/train-models.js';
 import { DATASETS } from '../helpers/poblesec-slice.js';
@@ -43,7 +43,7 @@ if (skipReason) {
 
     /** Promotes like `flts promote --run` and announces it on model-selected, as every promotion path does. */
     async function promote(runId: string, reason: string): Promise<void> {
-      const { record } = await promoteRun(runId, settings, { store: pipeline.store }, { force: true, reason });
+      const { record } = await promoteRun({ runId, source: 'manual', actor: 'test', reason: reason, force: true }, settings, { store: pipeline.store });
       await bus.publish(settings.bus.topics.modelSelected, encodePromotion({ ...record }));
       for (const replica of replicas) await waitUntil(async () => (await getJson(`${replica.url}/healthz`)).json.run_id === runId, `${replica.id} serving ${runId}`, 60_000);
     }
@@ -68,7 +68,7 @@ if (skipReason) {
       const trained = await trainModels({ models: ['NAIVE', 'LSTM'] }, settings, { store: pipeline.store });
       const twin = await trainModels({ models: ['NAIVE'] }, settings, { store: pipeline.store });
       runs = { naive: trained.runs[0].run_id, lstm: trained.runs[1].run_id, naiveTwin: twin.runs[0].run_id };
-      await promoteRun(runs.naive, settings, { store: pipeline.store }, { force: true });
+      await promoteRun({ runId: runs.naive, source: 'manual', actor: 'test', reason: 'promoted by the test', force: true }, settings, { store: pipeline.store });
 
       const daemon = pipeline.start(['daemon', '--port', '0'], { FLTS_DAEMON_ROLES: 'promoter' });
       daemonUrl = (await daemon.waitForOutput(/Daemon listening on (http:\/\/\S+)/))[1];

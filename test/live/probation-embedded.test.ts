@@ -5,7 +5,7 @@ import type { Settings } from '../../src/core/config/settings.js';
 import { createRollbackAction } from '../../src/core/workflows/auto-rollback.js';
 import { readPromotionPointer } from '../../src/core/registry/pointers.js';
 import { listPromotionHistory } from '../../src/core/registry/promotion-history.js';
-import { promoteRun } from '../../src/core/workflows/promote.js';
+import { promote } from '../../src/core/workflows/promote.js';
 import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
 import { startInferenceService, type InferenceService } from '../../src/core/serve/start-inference-service.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
@@ -60,8 +60,8 @@ describe('live > probation in an embedded flts serve', () => {
     const trained = await trainModels({ models: ['NAIVE', 'LSTM'] }, settings, { store });
     const twin = await trainModels({ models: ['NAIVE'] }, settings, { store });
     runs = { naive: trained.runs[0].run_id, lstm: trained.runs[1].run_id, naiveTwin: twin.runs[0].run_id };
-    await promoteRun(runs.naive, settings, { store }, { force: true });
-    await promoteRun(runs.lstm, settings, { store }, { force: true, reason: 'a barely trained LSTM over persistence' });
+    await promote({ runId: runs.naive, source: 'manual', actor: 'test', reason: 'promoted by the test', force: true }, settings, { store });
+    await promote({ runId: runs.lstm, source: 'manual', actor: 'test', reason: 'a barely trained LSTM over persistence', force: true }, settings, { store });
     service = await startInferenceService(settings, { store, rollback: createRollbackAction({ store, settings }) });
   }, 120_000);
 
@@ -93,7 +93,7 @@ describe('live > probation in an embedded flts serve', () => {
   });
 
   it('keeps an identical run: no false rollback on equal live errors', async () => {
-    await promoteRun(runs.naiveTwin, settings, { store }, { force: true, reason: 'an identical model' });
+    await promote({ runId: runs.naiveTwin, source: 'manual', actor: 'test', reason: 'an identical model', force: true }, settings, { store });
     await service.holder.reloadFromPointer({ force: true });
     await service.live!.tick();
     expect((await healthLive()).probation).toMatchObject({ run_id: runs.naiveTwin, previous_run_id: runs.naive });
@@ -108,7 +108,7 @@ describe('live > probation in an embedded flts serve', () => {
 
   it('with FLTS_LIVE_ROLLBACK=false decides and reports, but leaves the promotion in place', async () => {
     settings.live.rollback = false;
-    await promoteRun(runs.lstm, settings, { store }, { force: true, reason: 'the worse run again, rollback off' });
+    await promote({ runId: runs.lstm, source: 'manual', actor: 'test', reason: 'the worse run again, rollback off', force: true }, settings, { store });
     await service.holder.reloadFromPointer({ force: true });
     await trafficUntil(async () => (await healthLive()).probation?.decision !== null, 200);
     const live = await healthLive();

@@ -7,18 +7,23 @@ import { dlqTopic } from './topics.js';
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 3, initialBackoffMs: 500, maxBackoffMs: 10_000 };
 
-/** The reference DLQ envelope (every service, no key): `timestamp` is unix seconds as a float. */
+/**
+ * The reference DLQ envelope (every service, no key): `timestamp` is unix seconds as a float. flts adds which
+ * consumer group and role dead-lettered it, since every group consuming a topic dead-letters its own copy.
+ */
 export interface DlqEnvelope {
   operation: string;
   status: 'Failure';
   error: string;
   payload: unknown;
   timestamp: number;
+  group?: string;
+  role?: string;
 }
 
-export function buildDlqEnvelope(operation: string, error: unknown, payload: unknown, nowMs = Date.now()): DlqEnvelope {
+export function buildDlqEnvelope(operation: string, error: unknown, payload: unknown, nowMs = Date.now(), consumer?: { group: string; role?: string }): DlqEnvelope {
   const text = isFltsError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
-  return { operation, status: 'Failure', error: text, payload, timestamp: nowMs / 1000 };
+  return { operation, status: 'Failure', error: text, payload, timestamp: nowMs / 1000, ...(consumer ? { group: consumer.group, ...(consumer.role ? { role: consumer.role } : {}) } : {}) };
 }
 
 /** The original message as the envelope's payload: its JSON when it parses (leniently), else the raw text. */
@@ -30,10 +35,10 @@ function payloadOf(message: ReceivedMessage): unknown {
   }
 }
 
-export function dlqMessageFor(message: ReceivedMessage, operation: string, error: unknown, nowMs = Date.now()): OutgoingMessage {
+export function dlqMessageFor(message: ReceivedMessage, operation: string, error: unknown, nowMs = Date.now(), consumer?: { group: string; role?: string }): OutgoingMessage {
   return {
     key: null,
-    value: JSON.stringify(buildDlqEnvelope(operation, error, payloadOf(message), nowMs)),
+    value: JSON.stringify(buildDlqEnvelope(operation, error, payloadOf(message), nowMs, consumer)),
     // Not part of the reference contract; lets an operator find and replay the original.
     headers: { 'flts-source-topic': message.topic, 'flts-source-partition': String(message.partition), 'flts-source-offset': message.offset },
   };
@@ -62,7 +67,10 @@ export interface DeliveryDeps {
   signal: AbortSignal;
   logger: Logger;
   dlqOperation: string;
-  /** Writes to `DLQ-<topic>`; must throw when the DLQ message could not be stored. */
+  /** The consuming group, and the DLQ topic and role when the subscription names them (else `DLQ-<topic>`). */
+  group?: string;
+  dlq?: { topic: string; role: string };
+  /** Writes the dead letter; must throw when the DLQ message could not be stored. */
   publishDlq: (topic: string, message: OutgoingMessage) => Promise<void>;
 }
 
@@ -91,7 +99,8 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
       failures += 1;
       if (isPoison(error) || failures >= policy.maxAttempts) {
         logger.error(where, 'bus_message_dead_lettered');
-        await deps.publishDlq(dlqTopic(message.topic), dlqMessageFor(message, deps.dlqOperation, error));
+        const consumer = deps.group ? { group: deps.group, role: deps.dlq?.role } : undefined;
+        await deps.publishDlq(deps.dlq?.topic ?? dlqTopic(message.topic), dlqMessageFor(message, deps.dlqOperation, error, Date.now(), consumer));
         return { outcome: 'dead-lettered', attempts, error };
       }
       logger.warn({ ...where, retryInMs: backoffMs(policy, failures) }, 'bus_handler_retry');

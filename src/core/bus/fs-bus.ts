@@ -213,6 +213,8 @@ export function createFsBus(options: FsBusOptions): MessageBus {
         signal: controller.signal,
         logger,
         dlqOperation: subscribeOptions.dlqOperation ?? `consume ${topic}`,
+        group,
+        dlq: subscribeOptions.dlq,
         publishDlq: (dlq, dlqMessage) => bus.publish(dlq, dlqMessage),
       });
       options.onDelivery?.({ group, message, ...result });

@@ -168,7 +168,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
 
   async function subscribe(subscribeOptions: SubscribeOptions, handler: MessageHandler): Promise<Subscription> {
     const { group, topics } = subscribeOptions;
-    await ensureTopics([...topics, ...topics.map(dlqTopic)]);
+    await ensureTopics([...topics, ...(subscribeOptions.dlq ? [subscribeOptions.dlq.topic] : topics.map(dlqTopic))]);
     const retry: RetryPolicy = { ...policy, ...subscribeOptions.retry };
     const controller = new AbortController();
     const createConsumer = (): Consumer => kafka.consumer({
@@ -202,6 +202,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
               signal: controller.signal,
               logger,
               dlqOperation: subscribeOptions.dlqOperation ?? `consume ${topic}`,
+              group,
+              dlq: subscribeOptions.dlq,
               publishDlq: publish,
             });
           } finally {

@@ -94,7 +94,8 @@ export function describeMessageBusContract(name: string, createBus: () => Promis
       expect(handled).toEqual(['good.parquet']);
       expect(dead[0].key).toBeNull();
       const envelope = JSON.parse(dead[0].value);
-      expect(Object.keys(envelope)).toEqual(['operation', 'status', 'error', 'payload', 'timestamp']);
+      // The reference envelope's fields in its order, then the consuming group flts adds.
+      expect(Object.keys(envelope)).toEqual(['operation', 'status', 'error', 'payload', 'timestamp', 'group']);
       expect(decodeDeadLetter(dead[0])).toMatchObject({ operation: 'train', error: 'training exploded' });
       expect(envelope.status).toBe('Failure');
       expect(envelope.payload).toMatchObject({ object: 'poison.parquet', config_hash: HASH });
@@ -117,6 +118,22 @@ export function describeMessageBusContract(name: string, createBus: () => Promis
       await waitFor(() => dead.length === 1, 'the DLQ entry');
       expect(calls).toBe(1);
       expect(decodeDeadLetter(dead[0]).error).toContain('FLTS_BUS_MESSAGE_INVALID');
+    });
+
+    it('dead-letters where the subscription says (a role\'s produced topic), naming the group and role in the envelope', async () => {
+      const b = await bus();
+      const topic = unique('training-data');
+      const produced = `DLQ-${unique('model-training')}`;
+      await b.publish(topic, { key: 'train-claim', value: '{"bucket": "processed-data"}' });
+      const dead = await collect(b, produced);
+      const groups = [unique('train-naive'), unique('train-lstm')];
+      for (const group of groups) {
+        open.push(await b.subscribe({ group, topics: [topic], retry: FAST_RETRY, dlq: { topic: produced, role: 'trainer' } }, async (message) => void decodeTrainClaim(message)));
+      }
+      await waitFor(() => dead.length === 2, 'one DLQ entry per group');
+      const envelopes = dead.map((message) => decodeDeadLetter(message));
+      expect(envelopes.map((e) => e.group).sort()).toEqual([...groups].sort());
+      expect(envelopes.every((e) => e.role === 'trainer' && e.error.includes('FLTS_BUS_MESSAGE_INVALID'))).toBe(true);
     });
 
     it('commits only after the handler returns: a consumer stopped mid-handler resumes at that message', async () => {

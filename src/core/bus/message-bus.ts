@@ -50,6 +50,12 @@ export interface SubscribeOptions {
   retry?: Partial<RetryPolicy>;
   /** `operation` written into DLQ envelopes; default `consume <topic>`. */
   dlqOperation?: string;
+  /**
+   * Where this subscription dead-letters, and the role named in the envelope. The reference's services write
+   * `DLQ-<the topic they produce>` (trainer DLQ-model-training, eval DLQ-model-selected, inference
+   * DLQ-performance-eval); without it, `DLQ-<consumed topic>`.
+   */
+  dlq?: { topic: string; role: string };
 }
 
 export interface Subscription {

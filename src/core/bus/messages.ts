@@ -228,6 +228,9 @@ export interface DeadLetter {
   payload: unknown;
   /** Unix seconds (float), as the reference writes it. */
   timestamp: number;
+  /** The consumer group and role that dead-lettered it (flts envelopes; absent in the reference's). */
+  group?: string;
+  role?: string;
 }
 
 /** A DLQ envelope for a failure outside a consumer (e.g. preprocess publishing `{config_hash}` as payload). */
@@ -244,5 +247,7 @@ export function decodeDeadLetter(message: EncodedMessage): DeadLetter {
     error: optionalString(body, 'error'),
     payload: body.payload,
     timestamp: optionalNumber(body, topic, 'timestamp') ?? 0,
+    ...(typeof body.group === 'string' ? { group: body.group } : {}),
+    ...(typeof body.role === 'string' ? { role: body.role } : {}),
   };
 }

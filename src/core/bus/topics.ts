@@ -35,6 +35,18 @@ export function dlqTopic(topic: string): string {
   return `${DLQ_PREFIX}${topic}`;
 }
 
+export type DlqRole = 'trainer' | 'promoter' | 'serving' | 'batch';
+
+/**
+ * Where a role dead-letters: the reference's services write `DLQ-<the topic they produce>` (trainer ->
+ * DLQ-model-training, eval -> DLQ-model-selected, inference -> DLQ-performance-eval), unless set.
+ */
+export function roleDlq(settings: { bus: BusSettings }, role: DlqRole): { topic: string; role: DlqRole } {
+  const { dlq, topics } = settings.bus;
+  const topic = role === 'trainer' ? dlq.trainer || dlqTopic(topics.modelTraining) : role === 'promoter' ? dlq.promoter || dlqTopic(topics.modelSelected) : dlq.inference || dlqTopic(topics.performanceEval);
+  return { topic, role };
+}
+
 export function topicNames(bus: Pick<BusSettings, 'topics'>): TopicNames {
   return { ...bus.topics };
 }

@@ -1,3 +1,4 @@
+import { roleDlq } from '../bus/topics.js';
 import { decodeInferenceClaim } from '../bus/messages.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { handleInferenceClaim } from '../batch/inference-claim-handler.js';
@@ -14,7 +15,7 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
   await bus.ensureTopics([topic, settings.bus.topics.performanceEval]);
   let last: Pick<BatchInferenceResult, 'status' | 'run_id' | 'prediction_hash' | 'log_object_key'> | undefined;
   let handled = 0;
-  const subscription = await bus.subscribe({ group: BATCH_INFERENCE_GROUP, topics: [topic], dlqOperation: 'Data Fetch/Inference' }, async (message, { signal }) => {
+  const subscription = await bus.subscribe({ group: BATCH_INFERENCE_GROUP, topics: [topic], dlqOperation: 'Data Fetch/Inference', dlq: roleDlq(settings, 'batch') }, async (message, { signal }) => {
     const claim = decodeInferenceClaim(message);
     const result = await handleInferenceClaim(claim, { settings, store, bus, logger, onEvent, signal, onActuals: context.actuals?.publish });
     last = { status: result.status, run_id: result.run_id, prediction_hash: result.prediction_hash, log_object_key: result.log_object_key };

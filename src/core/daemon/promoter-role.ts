@@ -1,3 +1,4 @@
+import { roleDlq } from '../bus/topics.js';
 import { decodeTrainingEvent, encodePromotion } from '../bus/messages.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { promotionScope } from '../registry/pointers.js';
@@ -37,7 +38,7 @@ export async function startPromoterRole(context: RoleContext): Promise<RoleHandl
       });
     }
   };
-  const subscription = await bus.subscribe({ group: settings.bus.groups.promoter, topics: [settings.bus.topics.modelTraining], dlqOperation: 'promotion' }, async (message, { attempt, signal }) => {
+  const subscription = await bus.subscribe({ group: settings.bus.groups.promoter, topics: [settings.bus.topics.modelTraining], dlqOperation: 'promotion', dlq: roleDlq(settings, 'promoter') }, async (message, { attempt, signal }) => {
     const event = decodeTrainingEvent(message);
     if (event.status !== 'SUCCESS') return;
     const outcome = await queue.run(() => reconcilePromotion(context, event.configHash, AbortSignal.any([signal, context.signal])));

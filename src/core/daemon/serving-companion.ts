@@ -1,6 +1,6 @@
 import { decodePromotion } from '../bus/messages.js';
 import type { MessageBus, Subscription } from '../bus/message-bus.js';
-import { servingGroupId } from '../bus/topics.js';
+import { roleDlq, servingGroupId } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import type { ModelHolder } from '../serve/model-holder.js';
@@ -25,7 +25,7 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
   const { settings, bus, holder } = deps;
   const group = servingGroupId(servingReplicaId(settings), settings.bus.groups.servingPrefix);
   const logger = deps.logger.child({ component: 'serving-companion', group });
-  const subscription = await bus.subscribe({ group, topics: [settings.bus.topics.modelSelected], fromBeginning: false, dlqOperation: 'Promotion Load' }, async (message) => {
+  const subscription = await bus.subscribe({ group, topics: [settings.bus.topics.modelSelected], fromBeginning: false, dlqOperation: 'Promotion Load', dlq: roleDlq(settings, 'serving') }, async (message) => {
     const notice = decodePromotion(message);
     const pinned = holder.status().pinnedRunId;
     if (pinned) {

@@ -1,6 +1,6 @@
 import { decodeTrainClaim, encodeTrainingEvent } from '../bus/messages.js';
 import type { Subscription } from '../bus/message-bus.js';
-import { trainerGroupId } from '../bus/topics.js';
+import { roleDlq, trainerGroupId } from '../bus/topics.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
@@ -34,7 +34,7 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
   const subscriptions: Subscription[] = [];
   for (const modelType of settings.daemon.trainerModels) {
     const subscription = await bus.subscribe(
-      { group: trainerGroupId(modelType, settings.bus.groups.trainerPrefix), topics: [topic], dlqOperation: 'train' },
+      { group: trainerGroupId(modelType, settings.bus.groups.trainerPrefix), topics: [topic], dlqOperation: 'train', dlq: roleDlq(settings, 'trainer') },
       async (message, { attempt, signal }) => {
         const claim = decodeTrainClaim(message);
         const combined = AbortSignal.any([signal, context.signal]);

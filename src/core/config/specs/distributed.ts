@@ -27,7 +27,10 @@ export const DISTRIBUTED_SPECS: readonly SettingSpec[] = [
   { path: 'bus.groups.trainerPrefix', type: 'string', default: 'train-', env: ['FLTS_TRAINER_GROUP_PREFIX'], description: 'Trainer consumer groups are <prefix><model type, lower case> (train-gru, train-lstm); PROPHET keeps the reference name nonml-prophet.' },
   { path: 'bus.groups.promoter', type: 'string', default: 'eval-promoter', env: ['EVAL_GROUP_ID'], description: 'Consumer group of the promoter.' },
   { path: 'bus.groups.servingPrefix', type: 'string', default: 'serve-', env: ['FLTS_SERVING_GROUP_PREFIX'], description: 'Every serving replica has its own group <prefix><replica id>, so each receives every promotion.' },
-  { path: 'bus.retry.maxAttempts', type: 'integer', default: 3, min: 1, max: 100, env: ['FAILURE_MAX_RETRIES'], description: 'Attempts of a failing message handler before the message goes to DLQ-<topic>.' },
+  { path: 'bus.dlq.trainer', type: 'string', default: '', env: ['FLTS_TRAINER_DLQ_TOPIC'], description: 'Dead-letter topic of the trainer role; empty = DLQ-<model-training topic>, where the reference trainers write.' },
+  { path: 'bus.dlq.promoter', type: 'string', default: '', env: ['FLTS_PROMOTER_DLQ_TOPIC'], description: 'Dead-letter topic of the promoter role; empty = DLQ-<model-selected topic>, where the reference eval service writes.' },
+  { path: 'bus.dlq.inference', type: 'string', default: '', env: ['FLTS_INFERENCE_DLQ_TOPIC'], description: 'Dead-letter topic of the serving and batch roles; empty = DLQ-<performance-eval topic>, where the reference inference service writes.' },
+  { path: 'bus.retry.maxAttempts', type: 'integer', default: 3, min: 1, max: 100, env: ['FAILURE_MAX_RETRIES'], description: 'Attempts of a failing message handler before the message goes to its dead-letter topic.' },
   { path: 'bus.retry.initialBackoffMs', type: 'integer', default: 500, min: 0, env: ['FLTS_BUS_RETRY_BACKOFF_MS'], description: 'Wait before the second attempt; doubles per attempt.' },
   { path: 'bus.retry.maxBackoffMs', type: 'integer', default: 10_000, min: 0, env: ['FLTS_BUS_RETRY_MAX_BACKOFF_MS'], description: 'Upper bound of the wait between attempts.' },
 ];
@@ -48,4 +51,5 @@ export interface BusSettings {
   topics: { trainingData: string; inferenceData: string; modelTraining: string; modelSelected: string; performanceEval: string };
   groups: { trainerPrefix: string; promoter: string; servingPrefix: string };
   retry: { maxAttempts: number; initialBackoffMs: number; maxBackoffMs: number };
+  dlq: { trainer: string; promoter: string; inference: string };
 }
