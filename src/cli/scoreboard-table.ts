@@ -8,7 +8,9 @@ function num(value: number | null, digits = 5): string {
 
 /** The scoreboard as aligned text lines. */
 export function renderScoreboard(board: Scoreboard): string[] {
-  const header = ['#', 'model', 'run_id', 'rmse', 'mae', 'mse', 'r2', 'score', `rmse(${board.rows[0]?.target ?? ''})`, 'vs NAIVE', 'gate'];
+  const levels = [...new Set(board.rows.flatMap((r) => Object.keys(r.coverage ?? {})))].sort((a, b) => Number(a) - Number(b));
+  const pct = (value: number | null | undefined): string => (value === null || value === undefined ? '-' : `${value >= 0 ? '+' : ''}${value.toFixed(1)}%`);
+  const header = ['#', 'model', 'run_id', 'rmse', 'mae', 'mse', 'r2', 'score', `rmse(${board.rows[0]?.target ?? ''})`, 'nrmse', 'vs NAIVE', 'vs best baseline', ...levels.map((level) => `cover ${level}`), 'gate'];
   const rows = board.rows.map((r) => [
     String(r.rank),
     r.model_type,
@@ -19,7 +21,10 @@ export function renderScoreboard(board: Scoreboard): string[] {
     num(r.r2, 4),
     num(r.score),
     num(r.rmse_original),
-    r.improvement_over_naive_pct === null ? '-' : `${r.improvement_over_naive_pct >= 0 ? '+' : ''}${r.improvement_over_naive_pct.toFixed(1)}%`,
+    num(r.nrmse_original ?? null, 4),
+    pct(r.improvement_over_naive_pct),
+    r.baseline_model_type ? `${pct(r.improvement_over_baseline_pct)} (${r.baseline_model_type})` : '-',
+    ...levels.map((level) => (r.coverage?.[level] === undefined ? '-' : `${(r.coverage[level] * 100).toFixed(1)}%`)),
     board.gate_min_improvement_pct === null ? '-' : r.gate.passed ? 'pass' : 'FAIL',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));

@@ -1,7 +1,10 @@
 import type { Settings } from '../config/settings.js';
 import { selectRows, type TimeFrame } from '../data/time-frame.js';
 import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-model.js';
+import { forecastFromChanges, toChangeTargets } from '../forecast/change-target.js';
+import { fitMstlModel } from '../models/mstl-model.js';
 import { createNaiveModel } from '../models/naive-model.js';
+import { createSeasonalNaiveModel } from '../models/seasonal-naive-model.js';
 import { fitProphetModel } from '../models/prophet-model.js';
 import { buildRecurrentNetwork, createRecurrentForecastModel } from '../models/recurrent-model.js';
 import { buildWindows, sliceWindows } from '../forecast/windows.js';
@@ -45,8 +48,11 @@ async function fitOn(modelType: ModelType, series: TimeFrame, endRow: number, wi
   const t = settings.training;
   if (modelType === 'PROPHET') return fitProphetModel(prefix, window, t.prophet, t.seed).model;
   if (modelType === 'NAIVE') return createNaiveModel(window);
+  if (modelType === 'SNAIVE') return createSeasonalNaiveModel(window);
+  if (modelType === 'MSTL') return fitMstlModel(prefix, endRow, window).model;
   await selectBackend(t.backend);
-  const all = buildWindows(prefix, window);
+  const built = buildWindows(prefix, window);
+  const all = window.targetForm === 'change' ? toChangeTargets(built, window) : built;
   const validation = Math.max(1, Math.floor(all.size * t.validationSplit));
   const network = buildRecurrentNetwork(modelType, window, { hiddenSize: t.hiddenSize, numLayers: t.numLayers }, t.seed);
   try {
@@ -64,7 +70,8 @@ async function fitOn(modelType: ModelType, series: TimeFrame, endRow: number, wi
     network.dispose();
     throw error;
   }
-  return createRecurrentForecastModel(modelType, window, network);
+  const model = createRecurrentForecastModel(modelType, window, network);
+  return window.targetForm === 'change' ? forecastFromChanges(model) : model;
 }
 
 /**

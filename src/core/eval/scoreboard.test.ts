@@ -38,6 +38,26 @@ describe('core > eval > scoreboard', () => {
     const gate = Object.fromEntries(board.rows.map((r) => [r.run_id, r.gate.passed]));
     expect(gate).toEqual({ good: true, meh: false, naive: false });
     const withoutNaive = buildScoreboard(HASH, runs.slice(0, 2), 5);
-    expect(withoutNaive.rows.every((r) => !r.gate.passed && /no NAIVE/.test(r.gate.reason))).toBe(true);
+    expect(withoutNaive.rows.every((r) => !r.gate.passed && /no baseline run/.test(r.gate.reason))).toBe(true);
+  });
+
+  it('gates against the best baseline: a seasonal or statistical baseline that beats NAIVE raises the bar', () => {
+    const runs = [
+      fakeRun('good', 'LSTM', { rmse: 0.08, mae: 0.05, mse: 0.0064 }, '2025-01-01T00:00:00.000Z'),
+      fakeRun('beats-naive-only', 'GRU', { rmse: 0.092, mae: 0.05, mse: 0.0085 }, '2025-01-01T00:00:00.000Z'),
+      fakeRun('naive', 'NAIVE', { rmse: 0.1, mae: 0.05, mse: 0.01 }, '2025-01-01T00:00:00.000Z'),
+      fakeRun('mstl', 'MSTL', { rmse: 0.09, mae: 0.05, mse: 0.0081 }, '2025-01-01T00:00:00.000Z'),
+      fakeRun('snaive', 'SNAIVE', { rmse: 0.2, mae: 0.1, mse: 0.04 }, '2025-01-01T00:00:00.000Z'),
+    ];
+    const board = buildScoreboard(HASH, runs, 5);
+    expect(board.baseline_run_id).toBe('mstl');
+    const byId = Object.fromEntries(board.rows.map((r) => [r.run_id, r]));
+    expect(byId.good.gate.passed).toBe(true);
+    expect(byId.good.improvement_over_baseline_pct).toBeCloseTo((0.01 / 0.09) * 100, 10);
+    expect(byId.good.improvement_over_naive_pct).toBeCloseTo(20, 10);
+    expect(byId['beats-naive-only'].gate.passed).toBe(false);
+    expect(byId['beats-naive-only'].gate.reason).toMatch(/best baseline \(MSTL\)/);
+    expect(byId.mstl.gate.passed).toBe(false);
+    expect(byId.snaive.baseline_model_type).toBe('MSTL');
   });
 });

@@ -1,3 +1,4 @@
+import { BASELINE_MODEL_TYPES, type ModelType } from '../models/forecast-model.js';
 import type { RunMetrics, RunRecord } from '../registry/run-record.js';
 
 export const SCORE_WEIGHTS = { rmse: 0.5, mae: 0.3, mse: 0.2 } as const;
@@ -21,6 +22,13 @@ export interface ScoreboardRow {
   r2_original: number;
   /** % RMSE reduction against the NAIVE run of the same config_hash (null without one). */
   improvement_over_naive_pct: number | null;
+  /** % RMSE reduction against the best baseline (lowest RMSE of NAIVE, SNAIVE, MSTL); what the gate uses. */
+  improvement_over_baseline_pct: number | null;
+  baseline_model_type: string | null;
+  /** First target, original units: RMSE / mean of the actuals. */
+  nrmse_original: number | null;
+  /** First target: share of test actuals inside each prediction interval, by level key ("0.8"). */
+  coverage: Record<string, number>;
   gate: { passed: boolean; reason: string };
 }
 
@@ -28,6 +36,8 @@ export interface Scoreboard {
   config_hash: string;
   rows: ScoreboardRow[];
   naive_run_id: string | null;
+  /** The best baseline run (lowest RMSE among NAIVE, SNAIVE, MSTL): what the gate compares with. */
+  baseline_run_id?: string | null;
   gate_min_improvement_pct: number | null;
 }
 
@@ -58,11 +68,15 @@ export interface GateWording {
   noBaseline: string;
 }
 
-const TEST_SPLIT_GATE: GateWording = { metric: 'RMSE improvement over NAIVE', noBaseline: 'no NAIVE run to compare with' };
+const TEST_SPLIT_GATE: GateWording = { metric: 'RMSE improvement over the best baseline', noBaseline: 'no baseline run (NAIVE, SNAIVE or MSTL) to compare with' };
 
-function gateFor(improvement: number | null, minImprovementPct: number | null, isNaive: boolean, wording: GateWording): ScoreboardRow['gate'] {
+export function isBaselineType(modelType: string): boolean {
+  return BASELINE_MODEL_TYPES.includes(modelType as ModelType);
+}
+
+function gateFor(improvement: number | null, minImprovementPct: number | null, isBaseline: boolean, wording: GateWording): ScoreboardRow['gate'] {
   if (minImprovementPct === null) return { passed: true, reason: 'no quality gate' };
-  if (isNaive) return { passed: false, reason: 'NAIVE is the baseline of the gate' };
+  if (isBaseline) return { passed: false, reason: 'baselines (NAIVE, SNAIVE, MSTL) are what the gate compares with' };
   if (improvement === null) return { passed: false, reason: wording.noBaseline };
   if (!(improvement >= minImprovementPct)) return { passed: false, reason: `${wording.metric} ${improvement.toFixed(2)}% < ${minImprovementPct}%` };
   return { passed: true, reason: `${wording.metric} ${improvement.toFixed(2)}% >= ${minImprovementPct}%` };
@@ -76,11 +90,34 @@ export interface RowMetrics {
   score: number;
   rmseOriginal: number;
   r2Original: number;
+  nrmseOriginal?: number;
+  coverage?: Record<string, number>;
 }
 
-/** One unranked row: `run` with `metrics`, its % RMSE improvement over the NAIVE baseline and its gate. */
-export function scoreboardRow(run: RunRecord, metrics: RowMetrics, naiveRmse: number | undefined, minImprovementPct: number | null, wording: GateWording = TEST_SPLIT_GATE): ScoreboardRow {
-  const improvement = naiveRmse !== undefined && naiveRmse > 0 && Number.isFinite(metrics.rmse) ? ((naiveRmse - metrics.rmse) / naiveRmse) * 100 : null;
+/** The RMSE a gate compares with, and which model type it came from. */
+export interface BaselineScore {
+  rmse: number;
+  modelType: string;
+}
+
+function improvementOver(baselineRmse: number | undefined, rmse: number): number | null {
+  return baselineRmse !== undefined && baselineRmse > 0 && Number.isFinite(rmse) ? ((baselineRmse - rmse) / baselineRmse) * 100 : null;
+}
+
+/**
+ * One unranked row: `run` with `metrics`, its % RMSE improvement over NAIVE and over the best baseline, and
+ * its gate (against the best baseline; NAIVE when no other baseline is given).
+ */
+export function scoreboardRow(
+  run: RunRecord,
+  metrics: RowMetrics,
+  naiveRmse: number | undefined,
+  minImprovementPct: number | null,
+  wording: GateWording = TEST_SPLIT_GATE,
+  baseline: BaselineScore | undefined = naiveRmse === undefined ? undefined : { rmse: naiveRmse, modelType: 'NAIVE' },
+): ScoreboardRow {
+  const improvement = improvementOver(baseline?.rmse, metrics.rmse);
+  const metric = baseline ? `${wording.metric} (${baseline.modelType})` : wording.metric;
   return {
     rank: 0,
     run_id: run.run_id,
@@ -95,8 +132,12 @@ export function scoreboardRow(run: RunRecord, metrics: RowMetrics, naiveRmse: nu
     target: run.window.targets[0],
     rmse_original: metrics.rmseOriginal,
     r2_original: metrics.r2Original,
-    improvement_over_naive_pct: improvement,
-    gate: gateFor(improvement, minImprovementPct, run.model_type === 'NAIVE', wording),
+    improvement_over_naive_pct: improvementOver(naiveRmse, metrics.rmse),
+    improvement_over_baseline_pct: improvement,
+    baseline_model_type: baseline?.modelType ?? null,
+    nrmse_original: metrics.nrmseOriginal ?? null,
+    coverage: metrics.coverage ?? {},
+    gate: gateFor(improvement, minImprovementPct, isBaselineType(run.model_type), { ...wording, metric }),
   };
 }
 
@@ -105,21 +146,33 @@ export function rankRows(rows: readonly ScoreboardRow[]): ScoreboardRow[] {
   return [...rows].sort(compareScored).map((row, index) => ({ ...row, rank: index + 1 }));
 }
 
+/** The newest SUCCESS run of a model type among `runs`. */
+function newestOfType(runs: readonly RunRecord[], modelType: string): RunRecord | undefined {
+  return runs.filter((run) => run.model_type === modelType).sort((a, b) => compareScored({ score: 0, started_at: a.timings.started_at, run_id: a.run_id }, { score: 0, started_at: b.timings.started_at, run_id: b.run_id }))[0];
+}
+
 /**
- * Ranks every SUCCESS run of one config_hash on its held-out test metrics. NAIVE runs compete like any
- * other and also serve as the baseline (the newest one) for the improvement column and the quality gate.
+ * Ranks every SUCCESS run of one config_hash on its held-out test metrics. Baseline runs (NAIVE, SNAIVE,
+ * MSTL) compete like any other; the newest of each type is a candidate baseline, and the one with the
+ * lowest RMSE is what the improvement column and the quality gate compare with.
  */
 export function buildScoreboard(configHash: string, runs: readonly RunRecord[], minImprovementPct: number | null = null): Scoreboard {
   const eligible = runs.filter((run) => run.status === 'SUCCESS' && run.config_hash === configHash && run.metrics);
-  const naive = eligible.filter((run) => run.model_type === 'NAIVE').sort((a, b) => compareScored({ score: 0, started_at: a.timings.started_at, run_id: a.run_id }, { score: 0, started_at: b.timings.started_at, run_id: b.run_id }))[0];
-  const naiveRmse = naive?.metrics?.test_rmse;
+  const naive = newestOfType(eligible, 'NAIVE');
+  const best = BASELINE_MODEL_TYPES.map((type) => newestOfType(eligible, type))
+    .filter((run): run is RunRecord => run !== undefined && Number.isFinite(run.metrics!.test_rmse))
+    .sort((a, b) => a.metrics!.test_rmse - b.metrics!.test_rmse)[0];
+  const baseline = best ? { rmse: best.metrics!.test_rmse, modelType: best.model_type } : undefined;
   const rows = rankRows(
     eligible.map((run) => {
       const m = run.metrics!;
-      const original = m.test.targets[run.window.targets[0]]?.original;
+      const target = m.test.targets[run.window.targets[0]];
+      const original = target?.original;
+      const coverage = Object.fromEntries(Object.entries(target?.intervals ?? {}).map(([level, value]) => [level, value.coverage]));
       const metrics = { rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse, r2: m.test_r2, score: testScore(m) };
-      return scoreboardRow(run, { ...metrics, rmseOriginal: original?.rmse ?? Number.NaN, r2Original: original?.r2 ?? Number.NaN }, naiveRmse, minImprovementPct);
+      const row = { ...metrics, rmseOriginal: original?.rmse ?? Number.NaN, r2Original: original?.r2 ?? Number.NaN, nrmseOriginal: original?.nrmse, coverage };
+      return scoreboardRow(run, row, naive?.metrics?.test_rmse, minImprovementPct, TEST_SPLIT_GATE, baseline);
     }),
   );
-  return { config_hash: configHash, rows, naive_run_id: naive?.run_id ?? null, gate_min_improvement_pct: minImprovementPct };
+  return { config_hash: configHash, rows, naive_run_id: naive?.run_id ?? null, baseline_run_id: best?.run_id ?? null, gate_min_improvement_pct: minImprovementPct };
 }

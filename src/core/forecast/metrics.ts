@@ -6,11 +6,15 @@ export interface MetricSet {
   rmse: number;
   mae: number;
   r2: number;
+  /** RMSE / mean of the actuals (the dataset paper's NRMSE); NaN when the mean is 0; absent from records written before it existed. */
+  nrmse?: number;
 }
 
 export interface TargetMetrics {
   scaled: MetricSet;
   original: MetricSet;
+  /** Prediction intervals on the test windows, by level key ("0.8"): share of actuals inside, mean width (original units). */
+  intervals?: Record<string, { coverage: number; mean_width: number }>;
   /** One entry per forecast step, only when the horizon is longer than 1. */
   perStep?: { step: number; scaled: MetricSet; original: MetricSet }[];
 }
@@ -25,7 +29,7 @@ export interface ForecastMetrics {
 /** mse, rmse, mae and r2 (scikit-learn's definition: 1 for a perfect fit of a constant, else 0 for zero variance). */
 export function computeMetrics(actual: ArrayLike<number>, predicted: ArrayLike<number>): MetricSet {
   const n = actual.length;
-  if (n === 0) return { mse: Number.NaN, rmse: Number.NaN, mae: Number.NaN, r2: Number.NaN };
+  if (n === 0) return { mse: Number.NaN, rmse: Number.NaN, mae: Number.NaN, r2: Number.NaN, nrmse: Number.NaN };
   let mean = 0;
   for (let i = 0; i < n; i++) mean += actual[i];
   mean /= n;
@@ -40,7 +44,8 @@ export function computeMetrics(actual: ArrayLike<number>, predicted: ArrayLike<n
   }
   const mse = sse / n;
   const r2 = sst > 0 ? 1 - sse / sst : sse === 0 ? 1 : 0;
-  return { mse, rmse: Math.sqrt(mse), mae: sae / n, r2 };
+  const rmse = Math.sqrt(mse);
+  return { mse, rmse, mae: sae / n, r2, nrmse: mean !== 0 ? rmse / Math.abs(mean) : Number.NaN };
 }
 
 /** Values of one (step, target) cell from a [size][horizon][targets] array, or of every step when step is undefined. */
@@ -81,4 +86,15 @@ export function evaluateForecasts(actual: ArrayLike<number>, predicted: ArrayLik
   const pooled = computeMetrics(actual, predicted);
   const r2 = targetNames.reduce((sum, name) => sum + targets[name].scaled.r2, 0) / Math.max(1, nt);
   return { count: actual.length / (horizon * Math.max(1, nt)), overall: { ...pooled, r2 }, targets };
+}
+
+/** Values laid out [size][horizon][targets] on the scaled scale, returned in original units in the same layout. */
+export function toOriginalUnits(values: ArrayLike<number>, horizon: number, targetNames: readonly string[], scaler: ScalerParams): Float64Array {
+  const nt = targetNames.length;
+  const out = new Float64Array(values.length);
+  targetNames.forEach((name, t) => {
+    const original = inverseScaleColumn(scaler, name, pickSeries(values, horizon, nt, t));
+    for (let i = 0; i < original.length; i++) out[i * nt + t] = original[i];
+  });
+  return out;
 }

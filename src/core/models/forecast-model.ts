@@ -1,5 +1,8 @@
-export const MODEL_TYPES = ['LSTM', 'GRU', 'PROPHET', 'NAIVE'] as const;
+export const MODEL_TYPES = ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE', 'MSTL'] as const;
 export type ModelType = (typeof MODEL_TYPES)[number];
+
+/** The simple models every other type must beat: persistence, seasonal persistence and a statistical model. */
+export const BASELINE_MODEL_TYPES: readonly ModelType[] = ['NAIVE', 'SNAIVE', 'MSTL'];
 
 /** What a model consumes and produces; saved with the run, read back by serving. */
 export interface WindowSpec {
@@ -11,7 +14,15 @@ export interface WindowSpec {
   readonly features: readonly string[];
   /** Forecast columns in order; each is also one of `features`. */
   readonly targets: readonly string[];
+  /**
+   * What the network's outputs mean: `level` (the targets themselves, the reference) or `change` (each
+   * target's change from the window's last value). Absent means `level`.
+   */
+  readonly targetForm?: TargetForm;
 }
+
+export const TARGET_FORMS = ['level', 'change'] as const;
+export type TargetForm = (typeof TARGET_FORMS)[number];
 
 export interface PredictBatch {
   /** `size` windows, row-major [size][inputSeqLen][features.length], on the scaled (processed) scale. */

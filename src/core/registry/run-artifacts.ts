@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
+import { withTargetForm } from '../forecast/change-target.js';
+import { createMstlModel, type MstlArtifact } from '../models/mstl-model.js';
 import { createNaiveModel } from '../models/naive-model.js';
+import { createSeasonalNaiveModel, type SeasonalNaiveArtifact } from '../models/seasonal-naive-model.js';
 import { loadProphetModel, type ProphetArtifact } from '../models/prophet-model.js';
 import { createInlineServingModel, type ServeEngineChoice, type ServingForwardOptions } from '../models/inference-thread/serving-forward.js';
 import { createThreadedRecurrentModel } from '../models/inference-thread/threaded-recurrent-model.js';
@@ -21,6 +24,8 @@ export const MODEL_ARTIFACT_FILES = {
   GRU: `${RUN_FILES.modelDir}/model.json`,
   PROPHET: `${RUN_FILES.modelDir}/prophet.json`,
   NAIVE: `${RUN_FILES.modelDir}/naive.json`,
+  SNAIVE: `${RUN_FILES.modelDir}/seasonal-naive.json`,
+  MSTL: `${RUN_FILES.modelDir}/mstl.json`,
 } as const;
 
 export interface NaiveArtifact {
@@ -32,7 +37,7 @@ export async function saveNetwork(store: ObjectStore, settings: Settings, runId:
   await network.save(objectStoreIOHandler(store, runsBucket(settings), runKey(runId, RUN_FILES.modelDir)));
 }
 
-export async function saveModelJson(store: ObjectStore, settings: Settings, runId: string, file: string, artifact: ProphetArtifact | NaiveArtifact): Promise<void> {
+export async function saveModelJson(store: ObjectStore, settings: Settings, runId: string, file: string, artifact: ProphetArtifact | NaiveArtifact | SeasonalNaiveArtifact | MstlArtifact): Promise<void> {
   await putJson(store, runsBucket(settings), runKey(runId, file), artifact);
 }
 
@@ -67,10 +72,10 @@ export async function loadRunModel(store: ObjectStore, settings: Settings, recor
       const network = await loadRunNetwork(store, settings, record);
       const engine = options.engine ?? 'wasm';
       const weights = options.inferenceThread || engine !== 'wasm' ? extractRecurrentWeights(network) : undefined;
-      if (!weights) return createRecurrentInferenceModel(record.model_type, window, network);
+      if (!weights) return withTargetForm(createRecurrentInferenceModel(record.model_type, window, network));
       network.dispose();
-      if (!options.inferenceThread) return createInlineServingModel(record.model_type, window, weights, engine, options.engineOptions);
-      return createThreadedRecurrentModel(record.model_type, window, weights, settings.training.backend, { engine, engineOptions: options.engineOptions });
+      if (!options.inferenceThread) return withTargetForm(await createInlineServingModel(record.model_type, window, weights, engine, options.engineOptions));
+      return withTargetForm(await createThreadedRecurrentModel(record.model_type, window, weights, settings.training.backend, { engine, engineOptions: options.engineOptions }));
     }
     case 'PROPHET': {
       const key = runKey(record.run_id, MODEL_ARTIFACT_FILES.PROPHET);
@@ -83,6 +88,18 @@ export async function loadRunModel(store: ObjectStore, settings: Settings, recor
       const artifact = await getJsonIfExists<NaiveArtifact>(store, bucket, key);
       if (!artifact) throw missing(record, key);
       return createNaiveModel(artifact.window);
+    }
+    case 'SNAIVE': {
+      const key = runKey(record.run_id, MODEL_ARTIFACT_FILES.SNAIVE);
+      const artifact = await getJsonIfExists<SeasonalNaiveArtifact>(store, bucket, key);
+      if (!artifact) throw missing(record, key);
+      return createSeasonalNaiveModel(artifact.window);
+    }
+    case 'MSTL': {
+      const key = runKey(record.run_id, MODEL_ARTIFACT_FILES.MSTL);
+      const artifact = await getJsonIfExists<MstlArtifact>(store, bucket, key);
+      if (!artifact) throw missing(record, key);
+      return createMstlModel(artifact);
     }
     default:
       throw new FltsError('FLTS_MODEL_UNKNOWN_TYPE', `Run ${record.run_id} has unknown model type ${JSON.stringify(record.model_type)}.`);

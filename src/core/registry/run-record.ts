@@ -9,6 +9,8 @@ export interface RunWindow {
   targets: string[];
   inputSeqLen: number;
   outputSeqLen: number;
+  /** `change`: LSTM/GRU outputs are changes from the window's last value (absent: levels). */
+  targetForm?: 'level' | 'change';
 }
 
 /** Reference-style flat metric names (what the score uses: scaled, on the processed test file) plus the details. */
@@ -74,5 +76,6 @@ export const RUN_FILES = {
   scaler: 'scaler.json',
   lossCurve: 'loss-curve.svg',
   predictions: 'predictions.json',
+  intervals: 'intervals.json',
   modelDir: 'model',
 } as const;

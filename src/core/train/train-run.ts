@@ -11,12 +11,14 @@ import { putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES, type RunRecord } from '../registry/run-record.js';
 import { runKey, runsBucket, saveRunRecord } from '../registry/run-store.js';
-import { fitModel } from './fit-model.js';
+import { fitModel, modelWindow } from './fit-model.js';
 import { prepareWindows } from './prepare-windows.js';
 import { predictWindows } from '../forecast/predict-windows.js';
 import { evaluateForecasts } from '../forecast/metrics.js';
 import { renderLossCurve } from './loss-curve.js';
 import { buildPredictionsArtifact } from './predictions-artifact.js';
+import { parseIntervalLevels } from '../models/prediction-intervals.js';
+import { calibrateModelIntervals, scoreTestIntervals } from './run-intervals.js';
 
 export interface TrainRunDeps {
   store: ObjectStore;
@@ -38,7 +40,7 @@ function modelParams(modelType: TrainableModelType, settings: Settings, inputSiz
     seed: t.seed,
   };
   if (modelType === 'LSTM' || modelType === 'GRU') {
-    return { ...common, hidden_size: t.hiddenSize, num_layers: t.numLayers, batch_size: t.batchSize, epochs: t.epochs, learning_rate: t.learningRate, early_stopping: t.earlyStopping, patience: t.patience, validation_split: t.validationSplit };
+    return { ...common, hidden_size: t.hiddenSize, num_layers: t.numLayers, batch_size: t.batchSize, epochs: t.epochs, learning_rate: t.learningRate, early_stopping: t.earlyStopping, patience: t.patience, validation_split: t.validationSplit, target_form: t.targetForm };
   }
   if (modelType === 'PROPHET') {
     const p = t.prophet;
@@ -56,7 +58,7 @@ function initialRecord(runId: string, modelType: TrainableModelType, data: Proce
     config_hash: data.configHash,
     status: 'RUNNING',
     params: modelParams(modelType, settings, data.columns.length),
-    window: { features: [...data.columns], targets: [...settings.training.targets], inputSeqLen: settings.training.inputSeqLen, outputSeqLen: settings.training.outputSeqLen },
+    window: modelWindow(modelType, data, settings),
     data: {
       processed_bucket: settings.store.buckets.processed,
       processed_created_at: sidecar.created_at,
@@ -95,10 +97,13 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
     try {
       const predicted = await predictWindows(fitted.model, windows.test);
       const test = evaluateForecasts(windows.test.y, predicted, record.window.outputSeqLen, record.window.targets, data.scaler);
+      const calibration = await calibrateModelIntervals(fitted.model, windows.validation, record.window, data.scaler, fitted.calibration ?? 'validation-tail');
+      const bands = scoreTestIntervals(calibration, parseIntervalLevels(settings.eval.intervalLevels), windows.test, predicted, record.window, data.scaler, test);
       await putJson(deps.store, bucket, runKey(runId, RUN_FILES.scaler), data.scaler);
+      await putJson(deps.store, bucket, runKey(runId, RUN_FILES.intervals), calibration);
       await putJson(deps.store, bucket, runKey(runId, RUN_FILES.history), { run_id: runId, model_type: modelType, epochs: fitted.history ?? [] });
-      await putJson(deps.store, bucket, runKey(runId, RUN_FILES.predictions), buildPredictionsArtifact(windows.test, predicted, record.window, data.scaler));
-      const artifacts: Record<string, string> = { model: fitted.artifact, scaler: RUN_FILES.scaler, metrics: RUN_FILES.history, predictions: RUN_FILES.predictions };
+      await putJson(deps.store, bucket, runKey(runId, RUN_FILES.predictions), buildPredictionsArtifact(windows.test, predicted, record.window, data.scaler, bands));
+      const artifacts: Record<string, string> = { model: fitted.artifact, scaler: RUN_FILES.scaler, intervals: RUN_FILES.intervals, metrics: RUN_FILES.history, predictions: RUN_FILES.predictions };
       if (fitted.history && fitted.history.length > 0) {
         await deps.store.put(bucket, runKey(runId, RUN_FILES.lossCurve), renderLossCurve(modelType, fitted.history, fitted.bestEpoch), { contentType: 'image/svg+xml' });
         artifacts.loss_curve = RUN_FILES.lossCurve;

@@ -1,6 +1,6 @@
 import type { SettingSpec } from './setting-spec.js';
 
-export const TRAINABLE_MODEL_TYPES = ['LSTM', 'GRU', 'PROPHET', 'NAIVE'] as const;
+export const TRAINABLE_MODEL_TYPES = ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE', 'MSTL'] as const;
 
 /**
  * Model and training settings. Defaults are the reference system's deployed configuration (Helm/K8s runs):
@@ -19,6 +19,7 @@ export const TRAINING_SPECS: readonly SettingSpec[] = [
   { path: 'training.earlyStopping', type: 'boolean', default: true, env: ['EARLY_STOPPING'], description: 'Stop when the validation loss has not improved for `patience` epochs.' },
   { path: 'training.patience', type: 'integer', default: 30, min: 1, env: ['PATIENCE'], description: 'Epochs without validation improvement before stopping.' },
   { path: 'training.validationSplit', type: 'number', default: 0.1, min: 0.01, max: 0.5, env: ['VALIDATION_SPLIT'], description: 'Chronological tail of the training windows used for early stopping.' },
+  { path: 'training.targetForm', type: 'string', default: 'level', choices: ['level', 'change'], envCase: 'lower', env: ['FLTS_TARGET_FORM'], description: 'What LSTM/GRU learn: level = the targets (the reference), change = each target\'s change from the window\'s last value (forecasts persistence plus a learned correction).' },
   { path: 'training.seed', type: 'integer', default: 42, env: ['SEED'], description: 'Seed of weight initialisation, shuffling and Prophet.' },
   { path: 'training.backend', type: 'string', default: 'auto', choices: ['auto', 'node', 'wasm', 'cpu'], envCase: 'lower', env: ['FLTS_BACKEND'], description: 'TensorFlow.js backend: auto = node, else wasm, else cpu.' },
   { path: 'training.engine', type: 'string', default: 'auto', choices: ['auto', 'fused', 'layers'], envCase: 'lower', env: ['FLTS_TRAIN_ENGINE'], description: 'LSTM/GRU training step: fused = hand-written forward/backward (fastest), layers = tfjs-layers; auto = fused when the network allows.' },
@@ -34,6 +35,7 @@ export const TRAINING_SPECS: readonly SettingSpec[] = [
 export const EVAL_SPECS: readonly SettingSpec[] = [
   { path: 'eval.minImprovementPct', type: 'number', default: null, nullable: true, env: ['QUALITY_GATE_MIN_IMPROVEMENT_PCT'], description: 'Quality gate: minimum % RMSE improvement over NAIVE for promotion (null = no gate).' },
   { path: 'eval.scoreboardLimit', type: 'integer', default: 50, min: 1, env: ['PROMOTION_SCOREBOARD_LIMIT'], description: 'Rows shown on the scoreboard.' },
+  { path: 'eval.intervalLevels', type: 'list', default: ['0.8', '0.95'], env: ['FLTS_INTERVAL_LEVELS'], envCase: 'trim', description: 'Prediction interval levels (comma list of numbers in (0, 1)): calibrated at training, reported by eval, returned by /predict, batch predictions and backtests.' },
   { path: 'eval.plotTop', type: 'integer', default: 3, min: 1, env: ['EVAL_PLOT_TOP'], description: 'Runs plotted by `flts eval --plot`.' },
 ];
 
@@ -60,6 +62,7 @@ export interface TrainingSettings {
   earlyStopping: boolean;
   patience: number;
   validationSplit: number;
+  targetForm: 'level' | 'change';
   seed: number;
   backend: 'auto' | 'node' | 'wasm' | 'cpu';
   engine: 'auto' | 'fused' | 'layers';
@@ -69,6 +72,7 @@ export interface TrainingSettings {
 
 export interface EvalSettings {
   minImprovementPct: number | null;
+  intervalLevels: string[];
   scoreboardLimit: number;
   plotTop: number;
 }

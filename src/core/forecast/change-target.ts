@@ -1,0 +1,52 @@
+import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
+import type { WindowSet } from './windows.js';
+
+/** Where each target sits among a window's input features. */
+function targetColumns(window: WindowSpec): number[] {
+  return window.targets.map((target) => window.features.indexOf(target));
+}
+
+/**
+ * Adds (sign 1) or subtracts (sign -1) each window's last observed target value to every forecast step of
+ * `values` ([size][horizon][targets]), in place.
+ */
+export function shiftByLastValue(values: Float32Array, windows: ArrayLike<number>, size: number, window: WindowSpec, sign: 1 | -1): Float32Array {
+  const columns = targetColumns(window);
+  const nf = window.features.length;
+  const nt = window.targets.length;
+  for (let w = 0; w < size; w++) {
+    const lastRow = (w * window.inputSeqLen + window.inputSeqLen - 1) * nf;
+    for (let h = 0; h < window.outputSeqLen; h++) {
+      for (let t = 0; t < nt; t++) values[(w * window.outputSeqLen + h) * nt + t] += sign * windows[lastRow + columns[t]];
+    }
+  }
+  return values;
+}
+
+/** The same windows with each target replaced by its change from the window's last observed value. */
+export function toChangeTargets(set: WindowSet, window: WindowSpec): WindowSet {
+  return { ...set, y: shiftByLastValue(set.y.slice(), set.x, set.size, window, -1) };
+}
+
+/**
+ * A model fitted on changes from the last value, answering in levels again: persistence plus the learned
+ * correction, so an untrained or unsure network falls back to the strongest simple forecast.
+ */
+export function forecastFromChanges(inner: ForecastModel): ForecastModel {
+  const window = inner.window;
+  return {
+    modelType: inner.modelType,
+    window,
+    concurrentPasses: inner.concurrentPasses,
+    async predict(batch) {
+      const changes = await inner.predict(batch);
+      return shiftByLastValue(changes, batch.windows, batch.size, window, 1);
+    },
+    dispose: () => inner.dispose(),
+  };
+}
+
+/** Wraps a loaded model whose window says it forecasts changes; other models are returned as they are. */
+export function withTargetForm(model: ForecastModel): ForecastModel {
+  return model.window.targetForm === 'change' ? forecastFromChanges(model) : model;
+}

@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { AutoETS, initSync as initEts } from '@bsull/augurs/ets';
+import { MSTL, initSync as initMstl } from '@bsull/augurs/mstl';
+import type { TimeFrame } from '../data/time-frame.js';
+import { detectCadence } from '../data/timestamps.js';
+import { FltsError } from '../errors.js';
+import type { ForecastModel, WindowSpec } from './forecast-model.js';
+import { assertBatchShape } from './recurrent-model.js';
+import { dailyPeriod } from './seasonal-naive-model.js';
+
+const DAY_MS = 86_400_000;
+/** Recent rows the exponential smoothing is fitted on for each forecast. */
+const MSTL_WINDOW_ROWS = 30;
+/** augurs AutoETS search: additive error, any trend, no seasonality (the daily season is removed first). */
+const ETS_SPEC = 'AZN';
+
+export interface MstlArtifact {
+  format: 'flts-mstl-v1';
+  period: number;
+  cadenceMs: number;
+  /** Per target: the daily seasonal component by slot of the day (scaled units), from augurs MSTL. */
+  profiles: Record<string, number[]>;
+  window: WindowSpec;
+}
+
+let initialised = false;
+
+function ensureAugursWasm(): void {
+  if (initialised) return;
+  // The bindings fetch their .wasm by URL, which Node's fetch cannot do for files: hand them the bytes.
+  const require = createRequire(import.meta.url);
+  initEts({ module: readFileSync(new URL('ets_bg.wasm', `file://${require.resolve('@bsull/augurs/ets')}`)) });
+  initMstl({ module: readFileSync(new URL('mstl_bg.wasm', `file://${require.resolve('@bsull/augurs/mstl')}`)) });
+  initialised = true;
+}
+
+function slotOf(timeMs: number, cadenceMs: number, period: number): number {
+  return Math.floor((((timeMs % DAY_MS) + DAY_MS) % DAY_MS) / cadenceMs) % period;
+}
+
+/**
+ * The daily seasonal component of a series: augurs MSTL (daily period, AutoETS trend) forecasts the next two
+ * days; the season repeats while the trend moves on, so the day-over-day change is the trend's slope, and
+ * what is left after removing that line and the mean is the season, stored by slot of the day.
+ */
+function dailyProfile(time: Float64Array, values: Float64Array, cadenceMs: number, period: number): number[] {
+  const profile = new Array<number>(period).fill(0);
+  if (values.length < 2 * period + 1) return profile;
+  const model = MSTL.ets([period]);
+  try {
+    model.fit(values);
+    const next = model.predict(2 * period, null).point;
+    let slope = 0;
+    for (let k = 0; k < period; k++) slope += (next[k + period] - next[k]) / (period * period);
+    const detrended = next.slice(0, period).map((v, k) => v - slope * k);
+    const mean = detrended.reduce((sum, v) => sum + v, 0) / period;
+    const last = time[time.length - 1];
+    detrended.forEach((v, k) => {
+      profile[slotOf(last + (k + 1) * cadenceMs, cadenceMs, period)] = v - mean;
+    });
+  } catch (cause) {
+    throw new FltsError('FLTS_TRAIN_FAILED', `MSTL fit failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  } finally {
+    model.free();
+  }
+  return profile;
+}
+
+/** Exponential smoothing of one seasonally adjusted window; the last value when no model fits (a flat window). */
+function smoothForecast(adjusted: number[], horizon: number): number[] {
+  const ets = new AutoETS(1, ETS_SPEC);
+  try {
+    ets.fit(adjusted);
+    return ets.predict(horizon, null).point;
+  } catch {
+    return new Array<number>(horizon).fill(adjusted[adjusted.length - 1]);
+  } finally {
+    ets.free();
+  }
+}
+
+/**
+ * MSTL as a windowed forecaster: the daily season comes from augurs MSTL on the training rows; each forecast
+ * fits augurs AutoETS to the window's seasonally adjusted values and adds the season back at the forecast times.
+ */
+export function createMstlModel(artifact: MstlArtifact): ForecastModel {
+  ensureAugursWasm();
+  const { window, period, cadenceMs, profiles } = artifact;
+  const { inputSeqLen: seq, outputSeqLen: horizon } = window;
+  const nf = window.features.length;
+  const nt = window.targets.length;
+  const columns = window.targets.map((target) => window.features.indexOf(target));
+  return {
+    modelType: 'MSTL',
+    window,
+    async predict(batch) {
+      assertBatchShape(batch, window);
+      const out = new Float32Array(batch.size * horizon * nt);
+      for (let w = 0; w < batch.size; w++) {
+        const firstForecast = batch.forecastTimes[w * horizon];
+        window.targets.forEach((target, t) => {
+          const profile = profiles[target];
+          const adjusted = Array.from({ length: seq }, (_, r) => batch.windows[(w * seq + r) * nf + columns[t]] - profile[slotOf(firstForecast - (seq - r) * cadenceMs, cadenceMs, period)]);
+          smoothForecast(adjusted, horizon).forEach((value, h) => {
+            out[(w * horizon + h) * nt + t] = value + profile[slotOf(batch.forecastTimes[w * horizon + h], cadenceMs, period)];
+          });
+        });
+      }
+      return out;
+    },
+    dispose() {},
+  };
+}
+
+/** The window MSTL reads: the targets over the recent rows it smooths. */
+export function mstlWindow(targets: readonly string[], outputSeqLen: number): WindowSpec {
+  return { features: [...targets], targets: [...targets], inputSeqLen: MSTL_WINDOW_ROWS, outputSeqLen };
+}
+
+/** Fits the daily season of each target on `rows` (the rows before the validation tail) of the training frame. */
+export function fitMstlModel(train: TimeFrame, rows: number, window: WindowSpec): { model: ForecastModel; artifact: MstlArtifact } {
+  ensureAugursWasm();
+  const time = train.time.subarray(0, rows);
+  const cadenceMs = detectCadence(time);
+  const period = dailyPeriod(time);
+  const profiles = Object.fromEntries(window.targets.map((target) => [target, dailyProfile(time, train.values[target].subarray(0, rows), cadenceMs, period)]));
+  const artifact: MstlArtifact = { format: 'flts-mstl-v1', period, cadenceMs, profiles, window };
+  return { model: createMstlModel(artifact), artifact };
+}

@@ -1,0 +1,38 @@
+import type { ScalerParams } from '../data/scaler.js';
+import { pickSeries, toOriginalUnits, type ForecastMetrics } from '../forecast/metrics.js';
+import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
+import { calibrateIntervals, intervalBands, intervalCoverage, intervalQuantiles, intervalScales, windowVolatility, type IntervalBands, type IntervalCalibration } from '../models/prediction-intervals.js';
+import type { WindowSet } from '../forecast/windows.js';
+import { predictWindows } from '../forecast/predict-windows.js';
+
+/** Calibrates a fitted model's intervals on windows it was not fitted on (the validation tail). */
+export async function calibrateModelIntervals(model: ForecastModel, calibrationWindows: WindowSet, window: WindowSpec, scaler: ScalerParams, calibration: IntervalCalibration['calibration']): Promise<IntervalCalibration> {
+  const predicted = await predictWindows(model, calibrationWindows);
+  const { outputSeqLen: horizon, targets } = window;
+  const volatility = windowVolatility(calibrationWindows.x, calibrationWindows.size, window);
+  return calibrateIntervals(toOriginalUnits(calibrationWindows.y, horizon, targets, scaler), toOriginalUnits(predicted, horizon, targets, scaler), volatility, horizon, targets, calibration);
+}
+
+/**
+ * The bands of the test forecasts at each level, and their empirical coverage written into the test
+ * metrics of each target.
+ */
+export function scoreTestIntervals(
+  calibration: IntervalCalibration,
+  levels: readonly number[],
+  test: WindowSet,
+  predicted: Float32Array,
+  window: WindowSpec,
+  scaler: ScalerParams,
+  metrics: ForecastMetrics,
+): IntervalBands {
+  const { outputSeqLen: horizon, targets } = window;
+  const scales = intervalScales(calibration, test.x, test.size, window);
+  const bands = intervalBands(toOriginalUnits(predicted, horizon, targets, scaler), scales, horizon, targets, intervalQuantiles(calibration, levels));
+  const actual = toOriginalUnits(test.y, horizon, targets, scaler);
+  targets.forEach((target, t) => {
+    const series = pickSeries(actual, horizon, targets.length, t);
+    metrics.targets[target].intervals = Object.fromEntries(Object.entries(bands[target]).map(([key, band]) => [key, intervalCoverage(series, band)]));
+  });
+  return bands;
+}
