@@ -48,7 +48,7 @@ describe('core > train > train-run', () => {
     expect(record.status).toBe('SUCCESS');
     expect(tf.memory().numTensors).toBe(tensorsBefore);
     expect(await readRunRecord(store, settings(), record.run_id)).toEqual(record);
-    for (const file of ['run.json', 'metrics.json', 'scaler.json', 'loss-curve.svg', 'predictions.json', 'model/model.json', 'model/weights.bin']) {
+    for (const file of ['run.json', 'metrics.json', 'scaler.json', 'intervals.json', 'loss-curve.svg', 'predictions.json', 'model/model.json', 'model/weights.bin']) {
       expect(await store.exists('runs', `${record.run_id}/${file}`), file).toBe(true);
     }
     const { predicted, artifact, leaked } = await loadedPredictions(record.run_id);
@@ -60,6 +60,28 @@ describe('core > train > train-run', () => {
     // reported metrics are those of the predictions stored in the run (original units)
     const fromArtifact = computeMetrics(artifact.actual.down, artifact.predicted.down);
     expect(record.metrics!.test.targets.down.original.rmse).toBeCloseTo(fromArtifact.rmse, -1);
+    // Intervals: the coverage in the record is that of the stored bands, and the 95 % band is the wider one.
+    const intervals = record.metrics!.test.targets.down.intervals!;
+    expect(Object.keys(intervals)).toEqual(['0.8', '0.95']);
+    const band = artifact.intervals!.down['0.8'];
+    const inside = artifact.actual.down.filter((actual, i) => actual >= band.lower[i] && actual <= band.upper[i]).length;
+    expect(intervals['0.8'].coverage).toBeCloseTo(inside / artifact.actual.down.length, 10);
+    expect(intervals['0.95'].mean_width).toBeGreaterThan(intervals['0.8'].mean_width);
+  });
+
+  it('trains the SNAIVE and MSTL baselines like any other type, each with its own window and intervals', async () => {
+    // SNAIVE reads a whole day (720 rows at this 2-minute step) and MSTL fits its season on two days or more.
+    const long = syntheticProcessedData(1800, 200);
+    for (const modelType of ['SNAIVE', 'MSTL'] as const) {
+      const record = await trainRun(modelType, long, settings(), { store });
+      expect(record.status).toBe('SUCCESS');
+      expect(record.window.features).toEqual(['down']);
+      expect(record.metrics!.test.count).toBe(long.test.time.length);
+      expect(record.metrics!.test.targets.down.intervals!['0.8'].coverage).toBeGreaterThan(0);
+      const { model } = await loadRunForServing(store, settings(), record.run_id);
+      expect(model.modelType).toBe(modelType);
+      model.dispose();
+    }
   });
 
   it('keeps the best epoch and is reproducible with the same seed', async () => {
