@@ -46,6 +46,7 @@ export abstract class FltsCommand<TResult> extends Command {
     config: Flags.string({ description: `Config file (default: ./${DEFAULT_CONFIG_FILE} when present).`, helpGroup: 'GLOBAL' }),
     home: Flags.string({ description: 'Data directory of the embedded store (env FLTS_HOME, default ./.flts).', helpGroup: 'GLOBAL' }),
     'log-level': Flags.string({ description: 'Log level: trace, debug, info, warn, error, silent.', helpGroup: 'GLOBAL' }),
+    profile: Flags.string({ description: 'Defaults: default (measured) or reference (the reference deployment exactly) (env FLTS_PROFILE).', helpGroup: 'GLOBAL' }),
     debug: Flags.boolean({ description: 'Show stack traces on errors.', helpGroup: 'GLOBAL', default: false }),
   };
 
@@ -78,12 +79,12 @@ export abstract class FltsCommand<TResult> extends Command {
   abstract override run(): Promise<TResult>;
 
   /** Reads the config file and layers defaults < file < env < flags. `flagSettings` maps dot paths to flag values. */
-  protected loadSettings(flags: { config?: string; home?: string; 'log-level'?: string }, flagSettings: Record<string, unknown> = {}): ResolvedSettings {
+  protected loadSettings(flags: { config?: string; home?: string; 'log-level'?: string; profile?: string }, flagSettings: Record<string, unknown> = {}): ResolvedSettings {
     const file = this.readConfigFile(flags.config);
     return resolveSettings({
       file,
       env: process.env,
-      flags: { home: flags.home, logLevel: flags['log-level'], ...flagSettings },
+      flags: { home: flags.home, logLevel: flags['log-level'], profile: flags.profile, ...flagSettings },
     });
   }
 

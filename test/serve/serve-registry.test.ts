@@ -79,6 +79,22 @@ describe('serve > a trained LSTM from the run registry', () => {
     }
   });
 
+  it('returns each row within the horizon with its prediction intervals, nested and widening with the level', async () => {
+    const { status, json } = await postJson(`${service.url}/predict`, { data: rawTestRows(15), index_col: 'time', inference_length: 2 });
+    expect(status).toBe(200);
+    const [first, second] = json.predictions;
+    expect(Object.keys(first.intervals)).toEqual(['down']);
+    expect(Object.keys(first.intervals.down)).toEqual(['0.8', '0.95']);
+    const [lo80, hi80] = first.intervals.down['0.8'];
+    const [lo95, hi95] = first.intervals.down['0.95'];
+    expect(lo95).toBeLessThan(lo80);
+    expect(lo80).toBeLessThan(first.down);
+    expect(first.down).toBeLessThan(hi80);
+    expect(hi80).toBeLessThan(hi95);
+    // The horizon is one step: the recursive second row has no calibrated interval.
+    expect(second.intervals).toBeUndefined();
+  });
+
   it('forecasts from the stored test data when the body is empty', async () => {
     const { status, json } = await postJson(`${service.url}/predict`, '');
     expect(status).toBe(200);

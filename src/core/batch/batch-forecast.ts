@@ -4,6 +4,7 @@ import type { ForecastModel } from '../models/forecast-model.js';
 import { unscaleTarget, type FeaturePlan } from '../forecast/feature-plan.js';
 import { forecastFromHistory, historyFromFrame } from '../forecast/recursive-forecast.js';
 import { createRequestBatcher } from '../forecast/request-batcher.js';
+import { forecastIntervals, type IntervalSource } from '../forecast/forecast-intervals.js';
 import { formatTimestamp } from '../data/timestamps.js';
 import type { InferenceInput } from './inference-input.js';
 
@@ -24,6 +25,8 @@ export interface BatchForecast {
   readonly predicted: Float64Array[];
   /** Per target; NaN where the data has no row at the forecast timestamp. */
   readonly actual: Float64Array[];
+  /** Per target and level key ("0.8"): the prediction interval of each row, when the run has a calibration. */
+  readonly intervals?: Record<string, Record<string, { lower: Float64Array; upper: Float64Array }>>;
   readonly forwardPasses: number;
 }
 
@@ -32,6 +35,8 @@ export interface BatchForecastOptions {
   chunkSize: number;
   signal?: AbortSignal;
   onChunk?: (done: number, total: number) => void;
+  /** The run's intervals at the configured levels; rows get no bounds without it. */
+  intervals?: IntervalSource;
 }
 
 /** Rows [from, to) as views, without copying. */
@@ -57,6 +62,10 @@ export async function forecastEveryWindow(plan: FeaturePlan, model: ForecastMode
   const step = new Int32Array(rows);
   const predicted = targets.map(() => new Float64Array(rows));
   const actual = targets.map(() => new Float64Array(rows).fill(Number.NaN));
+  const keys = options.intervals ? Object.keys(options.intervals.quantiles[targets[0]] ?? {}) : [];
+  const bounds = options.intervals
+    ? Object.fromEntries(targets.map((target) => [target, Object.fromEntries(keys.map((key) => [key, { lower: new Float64Array(rows), upper: new Float64Array(rows) }]))]))
+    : undefined;
   const rowOfTime = new Map<number, number>();
   frame.time.forEach((ms, row) => rowOfTime.set(ms, row));
   let forwardPasses = 0;
@@ -67,12 +76,14 @@ export async function forecastEveryWindow(plan: FeaturePlan, model: ForecastMode
     options.signal?.throwIfAborted();
     const to = Math.min(windows, from + options.chunkSize);
     const forecasts = await Promise.all(
-      Array.from({ length: to - from }, (_, i) => {
+      Array.from({ length: to - from }, async (_, i) => {
         const first = from + i;
-        return forecastFromHistory(plan, historyFromFrame(plan, rowView(frame, first, first + seq), input.cadenceMs, input.scaled), horizon, predict);
+        const history = historyFromFrame(plan, rowView(frame, first, first + seq), input.cadenceMs, input.scaled);
+        const forecast = await forecastFromHistory(plan, history, horizon, predict);
+        return { forecast, intervals: options.intervals ? forecastIntervals(options.intervals, plan.window, history.rows, forecast.values) : undefined };
       }),
     );
-    forecasts.forEach((forecast, i) => {
+    forecasts.forEach(({ forecast, intervals }, i) => {
       const w = from + i;
       const last = frame.time[w + seq - 1];
       for (let h = 0; h < horizon; h++) {
@@ -83,6 +94,11 @@ export async function forecastEveryWindow(plan: FeaturePlan, model: ForecastMode
         const actualRow = rowOfTime.get(forecast.time[h]);
         targets.forEach((target, t) => {
           predicted[t][r] = forecast.values[t][h];
+          for (const key of keys) {
+            const [lower, upper] = intervals?.[h]?.[target]?.[key] ?? [Number.NaN, Number.NaN];
+            bounds![target][key].lower[r] = lower;
+            bounds![target][key].upper[r] = upper;
+          }
           if (actualRow !== undefined) {
             const value = frame.values[target][actualRow];
             actual[t][r] = input.scaled ? unscaleTarget(plan, t, value) : value;
@@ -92,7 +108,7 @@ export async function forecastEveryWindow(plan: FeaturePlan, model: ForecastMode
     });
     options.onChunk?.(to, windows);
   }
-  return { targets, horizon, windows, origin, time, step, predicted, actual, forwardPasses };
+  return { targets, horizon, windows, origin, time, step, predicted, actual, ...(bounds ? { intervals: bounds } : {}), forwardPasses };
 }
 
 /**

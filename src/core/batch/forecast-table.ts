@@ -12,7 +12,8 @@ export function tableFormatOf(file: string, fallback: ForecastTableFormat): Fore
 
 /**
  * The forecasts next to the actuals: `time` (forecast timestamp), `origin` (last input row of the window),
- * `step`, then per target `<target>` (forecast) and `<target>_actual` (null where the data ends).
+ * `step`, then per target `<target>` (forecast) and `<target>_actual` (null where the data ends), and per target
+ * and interval level `<target>_lower_<level>` / `<target>_upper_<level>` when the run has intervals.
  */
 export function forecastTable(forecast: BatchForecast): pl.DataFrame {
   const datetime = (name: string, values: Float64Array): pl.Series => pl.Series(name, values, pl.Float64).cast(pl.Int64).cast(pl.Datetime('ms'));
@@ -22,6 +23,9 @@ export function forecastTable(forecast: BatchForecast): pl.DataFrame {
     datetime('origin', forecast.origin),
     pl.Series('step', forecast.step, pl.Int32),
     ...forecast.targets.flatMap((target, t) => [pl.Series(target, nullable(forecast.predicted[t]), pl.Float64), pl.Series(`${target}_actual`, nullable(forecast.actual[t]), pl.Float64)]),
+    ...forecast.targets.flatMap((target) =>
+      Object.entries(forecast.intervals?.[target] ?? {}).flatMap(([level, band]) => [pl.Series(`${target}_lower_${level}`, nullable(band.lower), pl.Float64), pl.Series(`${target}_upper_${level}`, nullable(band.upper), pl.Float64)]),
+    ),
   ]);
 }
 

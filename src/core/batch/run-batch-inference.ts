@@ -6,6 +6,8 @@ import { ignoreEvents, type EventSink } from '../events.js';
 import type { LiveActuals } from '../live/live-scorer.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { loadRunForServing } from '../registry/load-run.js';
+import { createIntervalSource } from '../forecast/forecast-intervals.js';
+import { parseIntervalLevels } from '../models/prediction-intervals.js';
 import { readPromotionPointer } from '../registry/pointers.js';
 import { runsBucket } from '../registry/run-store.js';
 import { createFeaturePlan } from '../forecast/feature-plan.js';
@@ -85,7 +87,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
   const now = deps.now ?? (() => new Date());
   const { store } = deps;
   const runId = await resolveRunId(store, settings, input.runId);
-  const { run, model, scaler } = await loadRunForServing(store, settings, runId);
+  const { run, model, scaler, intervals } = await loadRunForServing(store, settings, runId);
   try {
     const plan = createFeaturePlan(model.window, scaler);
     const data = await loadInferenceInput(store, settings, plan, input.data, input.scale);
@@ -93,6 +95,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
       chunkSize: settings.batch.chunkSize,
       signal: deps.signal,
       onChunk: (windows, total) => emit({ type: 'batch.progress', windows, total }),
+      ...(intervals ? { intervals: createIntervalSource(intervals, parseIntervalLevels(settings.eval.intervalLevels)) } : {}),
     });
     const identifier = input.identifier ?? settings.identifier;
     deps.onActuals?.({ identifier, time: forecast.time, values: Object.fromEntries(forecast.targets.map((target, t) => [target, forecast.actual[t]])) });

@@ -60,3 +60,37 @@ describe('core > config > settings strictness', () => {
     expect(resolveSettings({ flags: { 'training.learningRate': '0.001' } }).settings.training.learningRate).toBe(0.001);
   });
 });
+
+describe('core > config > profiles', () => {
+  it('--profile reference reproduces the reference deployment exactly, and its env names still win', () => {
+    const reference = resolveSettings({ flags: { profile: 'reference' } }).settings.training;
+    expect(reference).toMatchObject({
+      models: ['LSTM'],
+      targets: ['down'],
+      inputSeqLen: 10,
+      outputSeqLen: 1,
+      hiddenSize: 128,
+      numLayers: 2,
+      batchSize: 64,
+      epochs: 10,
+      learningRate: 1e-4,
+      earlyStopping: true,
+      patience: 30,
+      validationSplit: 0.1,
+      seed: 42,
+      targetForm: 'level',
+      calendarFeatures: 'all',
+    });
+    const fromEnv = resolveSettings({ env: { FLTS_PROFILE: 'reference', EPOCHS: '3', LEARNING_RATE: '0.01' } });
+    expect(fromEnv.settings.training).toMatchObject({ epochs: 3, learningRate: 0.01, hiddenSize: 128 });
+    expect(fromEnv.sources['training.epochs']).toBe('env');
+    expect(fromEnv.sources['training.hiddenSize']).toBe('default');
+  });
+
+  it('the default profile trains every baseline and both recurrent types with measured settings', () => {
+    const training = resolveSettings().settings.training;
+    expect(training.models).toEqual(['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE', 'MSTL']);
+    expect(training).toMatchObject({ learningRate: 1e-3, earlyStopping: true, patience: 5, hiddenSize: 64, numLayers: 1 });
+    expect(() => resolveSettings({ env: { FLTS_PROFILE: 'fast' } })).toThrow(/FLTS_PROFILE/);
+  });
+});

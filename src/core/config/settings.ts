@@ -1,6 +1,7 @@
 import { FltsError } from '../errors.js';
 import { parseSettingText, validateSettingValue, type SettingSource, type SettingSpec } from './specs/setting-spec.js';
 import { ALL_SPECS, type Settings } from './specs/index.js';
+import { PROFILE_DEFAULTS, type SettingProfile } from './specs/profiles.js';
 
 export type { Settings } from './specs/index.js';
 
@@ -59,16 +60,30 @@ function assertKnownFileKeys(file: Record<string, unknown>, specs: readonly Sett
   }
 }
 
-/** defaults < config file < environment < flags; every value validated against its spec. */
+/** The profile whose defaults apply: the `profile` setting's own layers (flag > environment > file). */
+function resolveProfile(options: ResolveSettingsOptions, specs: readonly SettingSpec[]): SettingProfile {
+  const spec = specs.find((candidate) => candidate.path === 'profile');
+  if (!spec) return 'default';
+  const env = options.env ?? {};
+  const envName = spec.env?.find((name) => env[name] !== undefined);
+  const flag = options.flags?.profile;
+  if (flag !== undefined) return parseSettingText(spec, String(flag), 'flag') as SettingProfile;
+  if (envName !== undefined) return parseSettingText(spec, env[envName] as string, 'env', envName) as SettingProfile;
+  const fromFile = getPath(options.file, 'profile');
+  return fromFile !== undefined ? (validateSettingValue(spec, fromFile, 'file') as SettingProfile) : (spec.default as SettingProfile);
+}
+
+/** profile defaults < config file < environment < flags; every value validated against its spec. */
 export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedSettings {
   const specs = options.specs ?? ALL_SPECS;
   const env = options.env ?? {};
   if (options.file) assertKnownFileKeys(options.file, specs);
+  const profile = resolveProfile(options, specs);
   const tree: Record<string, unknown> = {};
   const sources: Record<string, SettingSource> = {};
   const envNames: Record<string, string> = {};
   for (const spec of specs) {
-    let value: unknown = spec.default;
+    let value: unknown = spec.path in PROFILE_DEFAULTS[profile] ? PROFILE_DEFAULTS[profile][spec.path] : spec.default;
     let source: SettingSource = 'default';
     const fromFile = getPath(options.file, spec.path);
     if (fromFile !== undefined) {

@@ -25,10 +25,19 @@ export async function writeForecastPlots(store: ObjectStore, settings: Settings,
   const actual = firstStep(predictions.actual[target], predictions.horizon);
   const predicted = firstStep(predictions.predicted[target], predictions.horizon);
   const residuals = actual.map((value, i) => value - predicted[i]);
+  const xTimes = firstStep(predictions.times, predictions.horizon);
+  // The widest band first, so the narrower one is drawn over it.
+  const levels = Object.keys(predictions.intervals?.[target] ?? {}).sort((a, b) => Number(b) - Number(a));
+  const bands = levels.map((level, i) => {
+    const band = predictions.intervals![target][level];
+    return { name: `${Math.round(Number(level) * 100)} % interval`, lower: firstStep(band.lower, predictions.horizon), upper: firstStep(band.upper, predictions.horizon), color: i === 0 ? '#9ecae1' : '#3182bd' };
+  });
   const forecastSvg = renderLineChart({
     title: `${label}: ${target} forecast vs actual (test, step 1)`,
-    xLabel: 'test row',
+    xLabel: 'forecast time (UTC)',
     yLabel: `${target} (original units)`,
+    xTimes,
+    bands,
     series: [
       { name: 'actual', values: actual, color: '#333333' },
       { name: 'forecast', values: predicted, color: '#d62728' },
@@ -36,7 +45,8 @@ export async function writeForecastPlots(store: ObjectStore, settings: Settings,
   });
   const residualSvg = renderLineChart({
     title: `${label}: ${target} residuals (actual - forecast)`,
-    xLabel: 'test row',
+    xLabel: 'forecast time (UTC)',
+    xTimes,
     yLabel: 'residual (original units)',
     series: [{ name: 'residual', values: residuals, points: true }],
     baseline: 0,

@@ -2,6 +2,7 @@ import type { Settings } from '../config/settings.js';
 import type { ScalerParams } from '../data/scaler.js';
 import { FltsError } from '../errors.js';
 import type { ForecastModel } from '../models/forecast-model.js';
+import type { IntervalCalibration } from '../models/prediction-intervals.js';
 import { getJsonIfExists } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { loadRunModel, type LoadRunModelOptions } from './run-artifacts.js';
@@ -12,6 +13,8 @@ export interface LoadedRunForServing {
   run: RunRecord;
   model: ForecastModel;
   scaler: ScalerParams;
+  /** The run's prediction-interval calibration; absent for runs trained before intervals existed. */
+  intervals?: IntervalCalibration;
 }
 
 /**
@@ -27,6 +30,7 @@ export async function loadRunForServing(store: ObjectStore, settings: Settings, 
   const scalerKey = runKey(runId, RUN_FILES.scaler);
   const scaler = await getJsonIfExists<ScalerParams>(store, runsBucket(settings), scalerKey);
   if (!scaler) throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has no scaler at ${scalerKey}.`, { details: { runId, key: scalerKey } });
+  const intervals = await getJsonIfExists<IntervalCalibration>(store, runsBucket(settings), runKey(runId, RUN_FILES.intervals));
   const model = await loadRunModel(store, settings, run, options);
-  return { run, model, scaler };
+  return { run, model, scaler, ...(intervals ? { intervals } : {}) };
 }

@@ -59,7 +59,7 @@ describe('core > runbooks > promote-manually', () => {
   it('with force, promotes anyway and keeps what was overridden in the record', async () => {
     settings.eval.minImprovementPct = 50;
     const result = await promoteManually({ runId: 'runA', reason: 'rollback target for a demo', force: true }, settings, { store });
-    expect(result.record).toMatchObject({ forced: true, forced_over: [expect.stringMatching(/^quality gate: RMSE improvement over NAIVE -19\.05% < 50%/)] });
+    expect(result.record).toMatchObject({ forced: true, forced_over: [expect.stringMatching(/^quality gate: RMSE improvement over the best baseline \(NAIVE\) -19\.05% < 50%/)] });
     const [stored] = await listPromotionHistory(store, settings);
     expect(stored).toMatchObject({ run_id: 'runA', forced: true });
   });

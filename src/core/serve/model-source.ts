@@ -1,5 +1,6 @@
 import type { ScalerParams } from '../data/scaler.js';
 import type { TimeFrame } from '../data/time-frame.js';
+import type { IntervalSource } from '../forecast/forecast-intervals.js';
 import type { ForecastModel } from '../models/forecast-model.js';
 
 /** What serving needs to know about a run; everything else stays in the registry. */
@@ -14,6 +15,8 @@ export interface LoadedRun {
   readonly run: ServedRunInfo;
   readonly model: ForecastModel;
   readonly scaler: ScalerParams;
+  /** Prediction intervals at the configured levels; absent for runs without a calibration. */
+  readonly intervals?: IntervalSource;
 }
 
 /** The part of a promotion pointer serving acts on. */

@@ -3,8 +3,10 @@ import type { MatchedError } from '../live/live-scorer.js';
 import type { PredictionLogRecord } from './prediction-log.js';
 import type { PredictionResult } from './run-prediction.js';
 import { formatTimestamp } from '../data/timestamps.js';
+import type { RowIntervals } from '../forecast/forecast-intervals.js';
 
-export type PredictionRow = { ts: string } & Record<string, number | null | string>;
+/** One forecast row: the timestamp, each target's value and, within the model horizon, its prediction intervals. */
+export type PredictionRow = { ts: string; intervals?: NonNullable<RowIntervals> } & Record<string, number | null | string | NonNullable<RowIntervals>>;
 
 export interface PredictResponse {
   status: 'SUCCESS';
@@ -35,6 +37,8 @@ export function predictionRows(result: PredictionResult): PredictionRow[] {
   for (let i = 0; i < time.length; i++) {
     const row: PredictionRow = { ts: formatTimestamp(time[i]) };
     result.targets.forEach((target, t) => (row[target] = finiteOrNull(values[t][i])));
+    const intervals = result.intervals?.[i];
+    if (intervals) row.intervals = intervals;
     rows[i] = row;
   }
   return rows;

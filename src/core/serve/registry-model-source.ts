@@ -1,4 +1,6 @@
 import type { Settings } from '../config/settings.js';
+import { createIntervalSource } from '../forecast/forecast-intervals.js';
+import { parseIntervalLevels } from '../models/prediction-intervals.js';
 import { loadProcessedData } from '../preprocess/processed-data.js';
 import { loadRunForServing } from '../registry/load-run.js';
 import { readPromotionPointers, readPromotionPointerWithSource } from '../registry/pointers.js';
@@ -12,8 +14,9 @@ import type { ModelSource } from './model-source.js';
 export function createRegistryModelSource(store: ObjectStore, settings: Settings): ModelSource {
   return {
     async loadRun(runId) {
-      const { run, model, scaler } = await loadRunForServing(store, settings, runId, { inferenceThread: settings.serve.inferenceThread, engine: settings.serve.engine });
-      return { run: { runId: run.run_id, modelType: run.model_type, configHash: run.config_hash }, model, scaler };
+      const { run, model, scaler, intervals } = await loadRunForServing(store, settings, runId, { inferenceThread: settings.serve.inferenceThread, engine: settings.serve.engine });
+      const source = intervals ? createIntervalSource(intervals, parseIntervalLevels(settings.eval.intervalLevels)) : undefined;
+      return { run: { runId: run.run_id, modelType: run.model_type, configHash: run.config_hash }, model, scaler, ...(source ? { intervals: source } : {}) };
     },
     async readPointer() {
       const found = await readPromotionPointerWithSource(store, settings);

@@ -1,4 +1,5 @@
 import type { TimeFrame } from '../data/time-frame.js';
+import { forecastIntervals, type RowIntervals } from '../forecast/forecast-intervals.js';
 import { FltsError } from '../errors.js';
 import { forecastFromHistory, historyFromFrame, type Forecast, type ScaledHistory } from '../forecast/recursive-forecast.js';
 import type { ModelHolder } from './model-holder.js';
@@ -20,6 +21,8 @@ export interface PredictionResult {
   targets: readonly string[];
   horizon: number;
   forecast: Forecast;
+  /** Per forecast row, the prediction intervals (null past the model horizon); absent without a calibration. */
+  intervals?: RowIntervals[];
   source: 'request' | 'stored-test-data';
   /** The request's rows as parsed (absent for stored test data): they carry the actuals of earlier forecasts. */
   series?: RequestSeries;
@@ -65,7 +68,8 @@ export async function forecastWith(served: ServedModel, input: PredictionInput, 
       modelMs += performance.now() - started;
     }
   });
-  return { run: served.run, targets: window.targets, horizon: window.outputSeqLen, forecast, source: hasData ? 'request' : 'stored-test-data', series, modelMs };
+  const intervals = served.intervals ? forecastIntervals(served.intervals, window, history.rows, forecast.values) : undefined;
+  return { run: served.run, targets: window.targets, horizon: window.outputSeqLen, forecast, ...(intervals ? { intervals } : {}), source: hasData ? 'request' : 'stored-test-data', series, modelMs };
 }
 
 /**

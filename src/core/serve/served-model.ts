@@ -1,6 +1,7 @@
 import { FltsError } from '../errors.js';
 import type { ScalerParams } from '../data/scaler.js';
 import type { TimeFrame } from '../data/time-frame.js';
+import type { IntervalSource } from '../forecast/forecast-intervals.js';
 import type { ForecastModel } from '../models/forecast-model.js';
 import { createFeaturePlan, type FeaturePlan } from '../forecast/feature-plan.js';
 import type { LoadedRun, ModelSource, ServedRunInfo } from './model-source.js';
@@ -14,6 +15,7 @@ export interface ServedModel {
   readonly run: ServedRunInfo;
   readonly model: ForecastModel;
   readonly scaler: ScalerParams;
+  readonly intervals?: IntervalSource;
   readonly plan: FeaturePlan;
   readonly batcher: RequestBatcher;
   readonly loadedAt: string;
@@ -53,6 +55,7 @@ export function createServedModel(loaded: LoadedRun, options: ServedModelOptions
     run: loaded.run,
     model: loaded.model,
     scaler: loaded.scaler,
+    intervals: loaded.intervals,
     plan,
     batcher,
     loadedAt: (options.now?.() ?? new Date()).toISOString(),

@@ -48,8 +48,29 @@ export function modelWindow(modelType: TrainableModelType, data: Pick<ProcessedD
   const t = settings.training;
   if (modelType === 'SNAIVE') return seasonalNaiveWindow(t.targets, t.outputSeqLen, dailyPeriod(data.train.time)) as RunWindow;
   if (modelType === 'MSTL') return mstlWindow(t.targets, t.outputSeqLen) as RunWindow;
-  const window: RunWindow = { features: [...data.columns], targets: [...t.targets], inputSeqLen: t.inputSeqLen, outputSeqLen: t.outputSeqLen };
-  return (modelType === 'LSTM' || modelType === 'GRU') && t.targetForm === 'change' ? { ...window, targetForm: 'change' } : window;
+  const recurrent = modelType === 'LSTM' || modelType === 'GRU';
+  const features = recurrent && t.calendarFeatures === 'learnable' ? learnableFeatures(data.columns, data.train.time) : [...data.columns];
+  const window: RunWindow = { features, targets: [...t.targets], inputSeqLen: t.inputSeqLen, outputSeqLen: t.outputSeqLen };
+  return recurrent && t.targetForm === 'change' ? { ...window, targetForm: 'change' } : window;
+}
+
+const DAY_MS = 86_400_000;
+/** Calendar features and the length of their cycle. */
+const CALENDAR_CYCLES_MS: Readonly<Record<string, number>> = {
+  day_of_week_sin: 7 * DAY_MS,
+  day_of_week_cos: 7 * DAY_MS,
+  day_of_year_sin: 365.25 * DAY_MS,
+  day_of_year_cos: 365.25 * DAY_MS,
+};
+
+/**
+ * The columns a network can learn from: a calendar feature whose cycle the training data does not cover
+ * twice (day of year on a few weeks of data) only tells the network the date, and forecasts for later dates
+ * would extrapolate it, so it is left out.
+ */
+export function learnableFeatures(columns: readonly string[], trainTime: Float64Array): string[] {
+  const span = trainTime.length > 1 ? trainTime[trainTime.length - 1] - trainTime[0] : 0;
+  return columns.filter((column) => !(column in CALENDAR_CYCLES_MS) || span >= 2 * CALENDAR_CYCLES_MS[column]);
 }
 
 /** Fits one model type and saves its artifact into the run; the caller evaluates and disposes it. */

@@ -40,7 +40,7 @@ function modelParams(modelType: TrainableModelType, settings: Settings, inputSiz
     seed: t.seed,
   };
   if (modelType === 'LSTM' || modelType === 'GRU') {
-    return { ...common, hidden_size: t.hiddenSize, num_layers: t.numLayers, batch_size: t.batchSize, epochs: t.epochs, learning_rate: t.learningRate, early_stopping: t.earlyStopping, patience: t.patience, validation_split: t.validationSplit, target_form: t.targetForm };
+    return { ...common, hidden_size: t.hiddenSize, num_layers: t.numLayers, batch_size: t.batchSize, epochs: t.epochs, learning_rate: t.learningRate, early_stopping: t.earlyStopping, patience: t.patience, validation_split: t.validationSplit, target_form: t.targetForm, calendar_features: t.calendarFeatures };
   }
   if (modelType === 'PROPHET') {
     const p = t.prophet;
@@ -51,14 +51,15 @@ function modelParams(modelType: TrainableModelType, settings: Settings, inputSiz
 
 function initialRecord(runId: string, modelType: TrainableModelType, data: ProcessedData, settings: Settings, startedAt: Date): RunRecord {
   const sidecar = data.sidecar;
+  const window = modelWindow(modelType, data, settings);
   return {
     run_id: runId,
     model_type: modelType,
     experiment: modelType === 'LSTM' || modelType === 'GRU' ? 'Default' : 'NonML',
     config_hash: data.configHash,
     status: 'RUNNING',
-    params: modelParams(modelType, settings, data.columns.length),
-    window: modelWindow(modelType, data, settings),
+    params: modelParams(modelType, settings, window.features.length),
+    window,
     data: {
       processed_bucket: settings.store.buckets.processed,
       processed_created_at: sidecar.created_at,

@@ -14,6 +14,7 @@ import { TRACKING_SPECS, type TrackingSettings } from './tracking.js';
 export const ALL_SPECS: readonly SettingSpec[] = [...RUNTIME_SPECS, ...DATA_SPECS, ...PREPROCESS_SPECS, ...TRAINING_SPECS, ...EVAL_SPECS, ...TRACKING_SPECS, ...SERVE_SPECS, ...LIVE_SPECS, ...DISTRIBUTED_SPECS, ...DAEMON_SPECS, ...BATCH_SPECS];
 
 export interface Settings {
+  profile: 'default' | 'reference';
   home: string;
   identifier: string;
   logLevel: string;

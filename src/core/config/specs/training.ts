@@ -3,23 +3,26 @@ import type { SettingSpec } from './setting-spec.js';
 export const TRAINABLE_MODEL_TYPES = ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE', 'MSTL'] as const;
 
 /**
- * Model and training settings. Defaults are the reference system's deployed configuration (Helm/K8s runs):
- * window 10 -> 1, 2 layers x 128 units, batch 64, Adam 1e-4, 10 epochs, early stopping with patience 30.
+ * Model and training settings. Defaults were chosen by measurement (bench/results-quality.md): every
+ * baseline and both recurrent types, 1 layer x 64 units, Adam 1e-3, up to 30 epochs with early stopping
+ * (patience 5) on the validation tail and the best epoch restored. `--profile reference` restores the
+ * reference deployment (window 10 -> 1, 2 layers x 128 units, batch 64, Adam 1e-4, 10 epochs, patience 30).
  */
 export const TRAINING_SPECS: readonly SettingSpec[] = [
-  { path: 'training.models', type: 'list', default: ['LSTM'], minItems: 1, choices: TRAINABLE_MODEL_TYPES, envCase: 'upper', env: ['MODEL_TYPE'], description: 'Model types to train (comma list).' },
+  { path: 'training.models', type: 'list', default: ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE', 'MSTL'], minItems: 1, choices: TRAINABLE_MODEL_TYPES, envCase: 'upper', env: ['MODEL_TYPE'], description: 'Model types to train (comma list).' },
   { path: 'training.targets', type: 'list', default: ['down'], minItems: 1, env: ['TARGETS'], envCase: 'trim', description: 'Processed columns to forecast.' },
   { path: 'training.inputSeqLen', type: 'integer', default: 10, min: 1, env: ['INPUT_SEQ_LEN'], description: 'Rows of history per forecast window.' },
   { path: 'training.outputSeqLen', type: 'integer', default: 1, min: 1, env: ['OUTPUT_SEQ_LEN'], description: 'Steps forecast per window (horizon).' },
-  { path: 'training.hiddenSize', type: 'integer', default: 128, min: 1, env: ['HIDDEN_SIZE'], description: 'Units per recurrent layer.' },
-  { path: 'training.numLayers', type: 'integer', default: 2, min: 1, env: ['NUM_LAYERS'], description: 'Stacked recurrent layers.' },
+  { path: 'training.hiddenSize', type: 'integer', default: 64, min: 1, env: ['HIDDEN_SIZE'], description: 'Units per recurrent layer.' },
+  { path: 'training.numLayers', type: 'integer', default: 1, min: 1, env: ['NUM_LAYERS'], description: 'Stacked recurrent layers.' },
   { path: 'training.batchSize', type: 'integer', default: 64, min: 1, env: ['BATCH_SIZE'], description: 'Windows per gradient step.' },
-  { path: 'training.epochs', type: 'integer', default: 10, min: 1, env: ['EPOCHS'], description: 'Maximum passes over the training windows.' },
-  { path: 'training.learningRate', type: 'number', default: 1e-4, min: 0, exclusiveMin: true, env: ['LEARNING_RATE'], description: 'Adam learning rate.' },
+  { path: 'training.epochs', type: 'integer', default: 30, min: 1, env: ['EPOCHS'], description: 'Maximum passes over the training windows.' },
+  { path: 'training.learningRate', type: 'number', default: 1e-3, min: 0, exclusiveMin: true, env: ['LEARNING_RATE'], description: 'Adam learning rate.' },
   { path: 'training.earlyStopping', type: 'boolean', default: true, env: ['EARLY_STOPPING'], description: 'Stop when the validation loss has not improved for `patience` epochs.' },
-  { path: 'training.patience', type: 'integer', default: 30, min: 1, env: ['PATIENCE'], description: 'Epochs without validation improvement before stopping.' },
+  { path: 'training.patience', type: 'integer', default: 5, min: 1, env: ['PATIENCE'], description: 'Epochs without validation improvement before stopping.' },
   { path: 'training.validationSplit', type: 'number', default: 0.1, min: 0.01, max: 0.5, env: ['VALIDATION_SPLIT'], description: 'Chronological tail of the training windows used for early stopping.' },
   { path: 'training.targetForm', type: 'string', default: 'level', choices: ['level', 'change'], envCase: 'lower', env: ['FLTS_TARGET_FORM'], description: 'What LSTM/GRU learn: level = the targets (the reference), change = each target\'s change from the window\'s last value (forecasts persistence plus a learned correction).' },
+  { path: 'training.calendarFeatures', type: 'string', default: 'learnable', choices: ['learnable', 'all'], envCase: 'lower', env: ['FLTS_CALENDAR_FEATURES'], description: 'LSTM/GRU inputs: all = every processed column (the reference); learnable = without calendar features whose cycle the training data does not cover twice (day of year on weeks of data), which would only be extrapolated.' },
   { path: 'training.seed', type: 'integer', default: 42, env: ['SEED'], description: 'Seed of weight initialisation, shuffling and Prophet.' },
   { path: 'training.backend', type: 'string', default: 'auto', choices: ['auto', 'node', 'wasm', 'cpu'], envCase: 'lower', env: ['FLTS_BACKEND'], description: 'TensorFlow.js backend: auto = node, else wasm, else cpu.' },
   { path: 'training.engine', type: 'string', default: 'auto', choices: ['auto', 'fused', 'layers'], envCase: 'lower', env: ['FLTS_TRAIN_ENGINE'], description: 'LSTM/GRU training step: fused = hand-written forward/backward (fastest), layers = tfjs-layers; auto = fused when the network allows.' },
@@ -63,6 +66,7 @@ export interface TrainingSettings {
   patience: number;
   validationSplit: number;
   targetForm: 'level' | 'change';
+  calendarFeatures: 'learnable' | 'all';
   seed: number;
   backend: 'auto' | 'node' | 'wasm' | 'cpu';
   engine: 'auto' | 'fused' | 'layers';

@@ -41,7 +41,18 @@ export const predictSchema = {
         config_hash: { type: 'string' },
         predictions: {
           type: 'array',
-          items: { type: 'object', properties: { ts: { type: 'string' } }, additionalProperties: { type: ['number', 'null'] } },
+          items: {
+            type: 'object',
+            properties: {
+              ts: { type: 'string' },
+              intervals: {
+                type: 'object',
+                description: 'Within the model horizon: per target, per level ("0.8"), the [lower, upper] prediction interval in original units (split-conformal, calibrated on data the model was not fitted on).',
+                additionalProperties: { type: 'object', additionalProperties: { type: 'array', items: { type: ['number', 'null'] }, minItems: 2, maxItems: 2 } },
+              },
+            },
+            additionalProperties: { type: ['number', 'null'] },
+          },
         },
         req_id: { type: 'string' },
         cached: { type: 'boolean' },

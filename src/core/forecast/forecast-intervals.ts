@@ -1,0 +1,41 @@
+import type { WindowSpec } from '../models/forecast-model.js';
+import { intervalQuantiles, intervalScales, levelKey, type IntervalCalibration } from '../models/prediction-intervals.js';
+
+/** A run's calibration with the quantiles of the configured levels, computed once when the run is loaded. */
+export interface IntervalSource {
+  readonly calibration: IntervalCalibration;
+  readonly levels: readonly number[];
+  /** Per target, level key and forecast step: the conformal ratio. */
+  readonly quantiles: Record<string, Record<string, number[]>>;
+}
+
+/** Per forecast row: per target, per level key, [lower, upper] in original units; null past the horizon. */
+export type RowIntervals = Record<string, Record<string, [number, number]>> | null;
+
+export function createIntervalSource(calibration: IntervalCalibration, levels: readonly number[]): IntervalSource {
+  return { calibration, levels, quantiles: intervalQuantiles(calibration, levels) };
+}
+
+/**
+ * Intervals of a forecast made from one input window (scaled, [inputSeqLen][features]). Steps within the
+ * model horizon get the calibrated band, scaled by the window's volatility; recursive steps past the horizon
+ * get none, since no calibration describes errors that feed on earlier predictions.
+ */
+export function forecastIntervals(source: IntervalSource, window: WindowSpec, inputWindow: Float32Array, values: readonly Float64Array[]): RowIntervals[] {
+  const scales = intervalScales(source.calibration, inputWindow, 1, window);
+  const rows = values[0]?.length ?? 0;
+  return Array.from({ length: rows }, (_, row) => {
+    if (row >= window.outputSeqLen) return null;
+    const out: Record<string, Record<string, [number, number]>> = {};
+    window.targets.forEach((target, t) => {
+      const byLevel: Record<string, [number, number]> = {};
+      for (const level of source.levels) {
+        const key = levelKey(level);
+        const half = (source.quantiles[target]?.[key]?.[row] ?? Number.NaN) * scales[t];
+        byLevel[key] = [values[t][row] - half, values[t][row] + half];
+      }
+      out[target] = byLevel;
+    });
+    return out;
+  });
+}
