@@ -6,7 +6,8 @@
 // and training time. With `reference`, the same run also trains the reference configuration's set
 // (`--profile reference --model LSTM,GRU,PROPHET`) on the first site, so both training times come from one run.
 // Usage: npm run build && node bench/quality.bench.mjs [sites=poblesec,examples] [reference]
-// Env: passed through to every command (FLTS_TRAIN_WORKERS, FLTS_INTERVAL_LEVELS, ...).
+// Env: passed through to every command (FLTS_TRAIN_WORKERS, FLTS_INTERVAL_LEVELS, ...); FLTS_DATASETS = where
+// PobleSec*.csv live (default ../shared/datasets beside the repository).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
