@@ -34,7 +34,9 @@ async function logObjects(store: ObjectStore, settings: Settings): Promise<{ key
   return Promise.all(objects.map(async (o) => ({ key: o.key, lines: (await store.get(settings.store.buckets.inferenceLogs, o.key)).toString().trim().split('\n').map((l) => JSON.parse(l)) })));
 }
 
-const relativeClose = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a), Math.abs(b));
+// Serving and batch may run the forward pass on different float32 kernels: a forecast near the series' trough
+// (a few MB where the scale is hundreds of MB) differs in the sixth significant digit.
+const relativeClose = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-5 * Math.max(1, Math.abs(a), Math.abs(b));
 
 describe('batch > batch inference over a PobleSec slice', () => {
   let home: string;
