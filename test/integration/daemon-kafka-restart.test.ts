@@ -24,7 +24,6 @@ function privateKafka(dir: string, action: 'start' | 'stop' | 'down', ports: { k
 }
 
 if (skipReason) {
-  console.warn(`integration > daemon > kafka restart skipped: ${skipReason}`);
   describe('integration > daemon > kafka restart', () => {
     it.skip(`skipped: ${skipReason}`, () => {});
   });

@@ -11,7 +11,6 @@ vi.setConfig({ testTimeout: 420_000 });
 const skipReason = infraSkipReason();
 
 if (skipReason) {
-  console.warn(`integration > daemon > pipeline skipped: ${skipReason}`);
   describe('integration > daemon > pipeline', () => {
     it.skip(`skipped: ${skipReason}`, () => {});
   });

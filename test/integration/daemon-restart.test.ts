@@ -10,7 +10,6 @@ vi.setConfig({ testTimeout: 420_000 });
 const skipReason = infraSkipReason();
 
 if (skipReason) {
-  console.warn(`integration > daemon > restart skipped: ${skipReason}`);
   describe('integration > daemon > restart', () => {
     it.skip(`skipped: ${skipReason}`, () => {});
   });

@@ -26,7 +26,6 @@ async function reachableBus(): Promise<MessageBus> {
 }
 
 if (skipReason) {
-  console.warn(`integration > kafka-bus skipped: ${skipReason}`);
   describe('integration > kafka-bus', () => {
     it.skip(`skipped: ${skipReason}`, () => {});
   });

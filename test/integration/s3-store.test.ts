@@ -21,7 +21,6 @@ async function reachableStore() {
 }
 
 if (skipReason) {
-  console.warn(`integration > s3-store skipped: ${skipReason}`);
   describe('integration > s3-store', () => {
     it.skip(`skipped: ${skipReason}`, () => {});
   });

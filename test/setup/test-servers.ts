@@ -162,6 +162,14 @@ const KINDS: Record<ServerKind, KindSpec> = {
   },
 };
 
+/** Variables for a log line, without credentials. */
+function shown(vars: Vars): string {
+  return Object.entries(vars)
+    .filter(([name]) => !/USER|PASSWORD|SECRET|KEY/.test(name))
+    .map(([name, value]) => `${name}=${value}`)
+    .join(' ');
+}
+
 function log(message: string): void {
   process.stderr.write(`[test servers] ${message}\n`);
 }
@@ -191,14 +199,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
       return { status: 'skip', reason };
     }
     const reused = await spec.reuse();
-    if (reused) return { status: 'ready', vars: reused };
+    if (reused) {
+      log(`${kind}: already available, reused (${shown(reused)})`);
+      return { status: 'ready', vars: reused };
+    }
     const dir = mkdtempSync(path.join(os.tmpdir(), `flts-test-${kind}-`));
     started.push({ kind, dir });
     const begun = Date.now();
     try {
       const vars = await spec.start(dir);
-      const shown = Object.entries(vars).filter(([name]) => !/USER|PASSWORD|SECRET|KEY/.test(name));
-      log(`${kind}: started in ${Math.round((Date.now() - begun) / 1000)} s (${shown.map(([name, value]) => `${name}=${value}`).join(' ')})`);
+      log(`${kind}: started in ${Math.round((Date.now() - begun) / 1000)} s (${shown(vars)})`);
       return { status: 'ready', vars };
     } catch (error) {
       return { status: 'failed', reason: `starting ${spec.what} failed: ${(error as Error).message}` };
