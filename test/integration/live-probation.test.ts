@@ -26,7 +26,6 @@ function testRows(from: number, count: number): Record<string, Array<string | nu
 }
 
 if (skipReason) {
-  console.warn(`integration > live probation skipped: ${skipReason}`);
   describe('integration > live probation on Kafka + S3', () => {
     it.skip(`skipped: ${skipReason}`, () => {});
   });

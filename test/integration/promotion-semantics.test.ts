@@ -89,7 +89,6 @@ function promotionSemantics(kind: 'kafka' | 'fs', pipelineFor: (name: string, ov
 }
 
 if (skipReason) {
-  console.warn(`integration > promotion semantics (kafka) skipped: ${skipReason}`);
   describe('integration > promotion semantics (kafka)', () => {
     it.skip(`skipped: ${skipReason}`, () => {});
   });
