@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { silentLogger, type Logger } from '../logger.js';
 import { installAccessControl, type AccessTokens, type RouteAccess } from './access-control.js';
 import type { LiveMonitor } from './live-monitor.js';
-import { installErrorHandlers, installJsonParser } from './error-handler.js';
+import { installErrorHandlers, installJsonParser, replyWithError } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
 import type { PredictionLog } from './prediction-log.js';
 import { installRequestValidators } from './request-validators.js';
@@ -81,7 +81,14 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   const bodyLimit = deps.bodyLimitBytes ?? 8 * 1024 * 1024;
   const logger = (deps.logger ?? silentLogger).child({ component: 'inference-api' });
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
-  const app = Fastify({ logger: false, bodyLimit, return503OnClosing: true, forceCloseConnections: 'idle', ...connectionOptions(limits) });
+  const app = Fastify({
+    logger: false,
+    bodyLimit,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    frameworkErrors: (error, request, reply) => replyWithError(error, request, reply, bodyLimit, logger),
+    ...connectionOptions(limits),
+  });
   app.server.maxConnections = limits.maxConnections;
   const metrics = deps.metrics ?? createServeMetrics();
   const stats = createServeStats();

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import { errorCodes, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { FltsError, httpStatusFor, isFltsError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -32,6 +32,9 @@ export function classifyError(error: unknown, bodyLimit: number): { status: numb
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { status: 413, code: 'FLTS_REQUEST_TOO_LARGE', message: `Request body is larger than the limit of ${bodyLimit} bytes.` };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      // The router gives up on a path segment longer than its limit; nothing is named like that.
+      return { status: 404, code: 'FLTS_REQUEST_ROUTE_NOT_FOUND', message: 'A path segment is longer than the router accepts; no route or model has such a name.' };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { status: 400, code: 'FLTS_REQUEST_INVALID', message: `${fastifyError.message}; send the body as application/json.` };
     default:
@@ -42,7 +45,18 @@ export function classifyError(error: unknown, bodyLimit: number): { status: numb
   return { status: 500, code: 'FLTS_INTERNAL', message: 'Internal error while handling the request; it has been logged.' };
 }
 
-/** JSON bodies: an empty body is an empty request ({}), anything unparsable a 400 naming the parse error. */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route decodes its body itself: any content type but JSON (or none) reaches it as a Buffer. */
+    rawBody?: boolean;
+  }
+}
+
+/**
+ * JSON bodies: an empty body is an empty request ({}), anything unparsable a 400 naming the parse error.
+ * Routes whose config says `rawBody` take any other content type (or none) as bytes and decode it
+ * themselves; elsewhere those are an unsupported media type.
+ */
 export function installJsonParser(app: FastifyInstance, bodyLimit: number): void {
   // JSON only: fastify's default text/plain parser would hand a string to routes that expect an object.
   app.removeAllContentTypeParsers();
@@ -55,21 +69,41 @@ export function installJsonParser(app: FastifyInstance, bodyLimit: number): void
       done(new FltsError('FLTS_REQUEST_INVALID', `Malformed JSON body: ${(error as Error).message}.`), undefined);
     }
   });
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
+    if (request.routeOptions.config?.rawBody) return done(null, body);
+    done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(request.headers['content-type'] ?? '(none)'), undefined);
+  });
 }
 
-/** One error handler and one not-found handler for the whole API. */
+/**
+ * The Open Inference Protocol's error form is `{"error": "<message>"}` (clients show that field), so
+ * under /v2 `error` carries the coded message instead of the status text.
+ */
+function errorBodyFor(request: FastifyRequest, status: number, code: ErrorCode, message: string): ErrorBody {
+  const body = errorBody(status, code, message);
+  if (request.url.startsWith('/v2')) body.error = `${code}: ${message}`;
+  return body;
+}
+
+/** Answers any error of a request with its status and coded body; 5xx are logged with their stack. */
+export function replyWithError(error: unknown, request: FastifyRequest, reply: FastifyReply, bodyLimit: number, logger: Logger): void {
+  const { status, code, message } = classifyError(error, bodyLimit);
+  if (status >= 500) logger.error({ reqId: request.id, err: error instanceof Error ? error.stack : String(error) }, 'request_failed');
+  const details = isFltsError(error) ? error.details : {};
+  if (typeof details.allow === 'string') void reply.header('allow', details.allow);
+  if (typeof details.retryAfterSec === 'number') void reply.header('retry-after', String(details.retryAfterSec));
+  if (code === 'FLTS_AUTH_REQUIRED') void reply.header('www-authenticate', 'Bearer');
+  void reply.status(status).send(errorBodyFor(request, status, code, message));
+}
+
+/**
+ * One error handler and one not-found handler for the whole API. (Errors the router raises before any
+ * route, such as an over-long path parameter, reach `replyWithError` through fastify's `frameworkErrors`.)
+ */
 export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, logger: Logger): void {
-  app.setErrorHandler((error, request, reply) => {
-    const { status, code, message } = classifyError(error, bodyLimit);
-    if (status >= 500) logger.error({ reqId: request.id, err: error instanceof Error ? error.stack : String(error) }, 'request_failed');
-    const details = isFltsError(error) ? error.details : {};
-    if (typeof details.allow === 'string') void reply.header('allow', details.allow);
-    if (typeof details.retryAfterSec === 'number') void reply.header('retry-after', String(details.retryAfterSec));
-    if (code === 'FLTS_AUTH_REQUIRED') void reply.header('www-authenticate', 'Bearer');
-    void reply.status(status).send(errorBody(status, code, message));
-  });
+  app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply, bodyLimit, logger));
   app.setNotFoundHandler((request, reply) => {
     const message = `No route ${request.method} ${request.url.split('?')[0]}; see GET /openapi.json.`;
-    void reply.status(404).send(errorBody(404, 'FLTS_REQUEST_ROUTE_NOT_FOUND', message));
+    void reply.status(404).send(errorBodyFor(request, 404, 'FLTS_REQUEST_ROUTE_NOT_FOUND', message));
   });
 }

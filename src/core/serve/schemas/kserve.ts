@@ -1,33 +1,19 @@
 import { errorResponses } from './common.js';
 
-/** Open Inference Protocol (KServe v2) REST shapes, JSON only. */
+/** Open Inference Protocol (KServe v2) REST shapes; binary tensor data travels after the JSON (see oip/http-binding). */
 const tensorSchema = {
   type: 'object',
-  required: ['name', 'shape', 'datatype', 'data'],
+  required: ['name', 'shape', 'datatype'],
   properties: {
     name: { type: 'string', minLength: 1 },
-    shape: { type: 'array', items: { type: 'integer', minimum: -1 } },
+    shape: { type: 'array', maxItems: 8, items: { type: 'integer', minimum: 0 } },
     datatype: { type: 'string' },
-    parameters: { type: 'object' },
+    parameters: { type: 'object', properties: { binary_data_size: { type: 'integer', minimum: 0 } } },
     data: { type: 'array' },
   },
 } as const;
 
 const tensorMetadata = { type: 'object', properties: { name: { type: 'string' }, datatype: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } } } } as const;
-
-export interface InferTensor {
-  name: string;
-  shape: number[];
-  datatype: string;
-  data: unknown[];
-  parameters?: Record<string, unknown>;
-}
-
-export interface InferRequest {
-  id?: string;
-  parameters?: { inference_length?: number; index_col?: string } & Record<string, unknown>;
-  inputs: InferTensor[];
-}
 
 export const modelParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
 
@@ -41,10 +27,17 @@ export const inferSchema = {
       id: { type: 'string' },
       parameters: {
         type: 'object',
-        properties: { inference_length: { type: 'integer', minimum: 1, maximum: 10000 }, index_col: { type: 'string', minLength: 1 } },
+        properties: {
+          inference_length: { type: 'integer', minimum: 1, maximum: 10000 },
+          index_col: { type: 'string', minLength: 1 },
+          binary_data_output: { type: 'boolean' },
+        },
       },
       inputs: { type: 'array', minItems: 1, items: tensorSchema },
-      outputs: { type: 'array' },
+      outputs: {
+        type: 'array',
+        items: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 }, parameters: { type: 'object', properties: { binary_data: { type: 'boolean' } } } } },
+      },
     },
   },
   response: {

@@ -1,0 +1,138 @@
+import { FltsError } from '../errors.js';
+import type { ModelHolder } from './model-holder.js';
+import { predictionRows } from './prediction-response.js';
+import { runPrediction } from './run-prediction.js';
+import type { ServedModel } from './served-model.js';
+import type { ServeMetrics } from './serve-metrics.js';
+import { inputsToColumns, type OipInput, type OipOutput } from './oip-tensors.js';
+
+/** What both Open Inference Protocol transports (HTTP and gRPC) need from the server. */
+export interface OipContext {
+  readonly holder: ModelHolder;
+  readonly metrics: ServeMetrics;
+  /** Model name of the protocol's paths and messages. */
+  readonly modelName: string;
+  /** Forecast rows when a request does not say; 0 = the model horizon. */
+  readonly inferenceLength: number;
+}
+
+export type OipParameterValue = string | number | boolean;
+
+export interface OipRequestedOutput {
+  name: string;
+  parameters: Record<string, unknown>;
+}
+
+export interface OipInferRequest {
+  id?: string;
+  parameters: Record<string, unknown>;
+  inputs: OipInput[];
+  /** Absent = every output. */
+  outputs?: OipRequestedOutput[];
+}
+
+export interface OipInferResponse {
+  model_name: string;
+  model_version: string;
+  id?: string;
+  parameters: Record<string, OipParameterValue>;
+  outputs: OipOutput[];
+}
+
+export interface TensorMetadata {
+  name: string;
+  datatype: string;
+  shape: number[];
+}
+
+export interface OipModelMetadata {
+  name: string;
+  versions: string[];
+  platform: string;
+  inputs: TensorMetadata[];
+  outputs: TensorMetadata[];
+  parameters: Record<string, OipParameterValue>;
+}
+
+/** The protocol extensions flts serves (announced in the server metadata). */
+export const OIP_EXTENSIONS = ['binary_tensor_data'];
+
+export const OIP_SERVER_METADATA = { name: 'flts', version: '1', extensions: OIP_EXTENSIONS };
+
+const TIMESTAMP_NAMES = ['timestamp', 'ts', 'time', 'date'];
+const MAX_INFERENCE_LENGTH = 10_000;
+
+/** The served model when `name` (the configured model name or the served run id) names it. */
+export function servedModelNamed(context: OipContext, name: string): ServedModel | undefined {
+  const served = context.holder.current();
+  if (name !== context.modelName && name !== served?.run.runId) {
+    throw new FltsError('FLTS_REQUEST_ROUTE_NOT_FOUND', `No model named '${name}' is served here; this server serves '${context.modelName}'.`, { details: { model: name } });
+  }
+  return served;
+}
+
+export function modelMetadata(context: OipContext, name: string): OipModelMetadata {
+  const served = servedModelNamed(context, name);
+  if (!served) throw new FltsError('FLTS_SERVE_NO_MODEL', 'No model is loaded yet.');
+  const { window, rawColumns } = served.plan;
+  return {
+    name: context.modelName,
+    versions: [served.run.runId],
+    platform: `flts-${served.run.modelType.toLowerCase()}`,
+    inputs: [{ name: 'timestamp', datatype: 'BYTES', shape: [-1] }, ...rawColumns.map((column) => ({ name: column, datatype: 'FP64', shape: [-1] }))],
+    outputs: [{ name: 'timestamp', datatype: 'BYTES', shape: [-1] }, ...window.targets.map((target) => ({ name: target, datatype: 'FP64', shape: [-1] }))],
+    parameters: { run_id: served.run.runId, model_type: served.run.modelType, config_hash: served.run.configHash, input_seq_len: window.inputSeqLen, output_seq_len: window.outputSeqLen },
+  };
+}
+
+function optionalString(parameters: Record<string, unknown>, key: string): string | undefined {
+  const value = parameters[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0) throw new FltsError('FLTS_REQUEST_INVALID', `Parameter '${key}' must be a non-empty string.`, { details: { parameter: key } });
+  return value;
+}
+
+function optionalLength(parameters: Record<string, unknown>): number | undefined {
+  const value = parameters.inference_length;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_INFERENCE_LENGTH) {
+    throw new FltsError('FLTS_REQUEST_INVALID', `Parameter 'inference_length' must be an integer from 1 to ${MAX_INFERENCE_LENGTH}.`, { details: { parameter: 'inference_length' } });
+  }
+  return value;
+}
+
+/** Picks and orders the requested outputs; unknown names are a 400 naming the ones there are. */
+function selectOutputs(all: OipOutput[], requested: OipRequestedOutput[] | undefined): OipOutput[] {
+  if (!requested || requested.length === 0) return all;
+  const byName = new Map(all.map((output) => [output.name, output]));
+  return requested.map(({ name }) => {
+    const output = byName.get(name);
+    if (!output) throw new FltsError('FLTS_REQUEST_INVALID', `Unknown output '${name}'; this model has outputs ${[...byName.keys()].join(', ')}.`, { details: { output: name } });
+    return output;
+  });
+}
+
+/**
+ * One inference, the same for every transport: inputs to the /predict columns, one prediction on the
+ * current model (held through a hot reload), the forecast as a timestamp output and one output per target.
+ */
+export async function runOipInference(context: OipContext, modelName: string, request: OipInferRequest): Promise<OipInferResponse> {
+  servedModelNamed(context, modelName);
+  const columns = inputsToColumns(request.inputs);
+  const indexCol = optionalString(request.parameters, 'index_col') ?? TIMESTAMP_NAMES.find((name) => name in columns);
+  const result = await runPrediction(context.holder, { data: columns, indexCol, inferenceLength: optionalLength(request.parameters) }, context.inferenceLength);
+  const rows = predictionRows(result);
+  context.metrics.countPredictions(rows.length);
+  const shape = [rows.length];
+  const outputs: OipOutput[] = [
+    { name: 'timestamp', datatype: 'BYTES', shape, data: rows.map((row) => row.ts) },
+    ...result.targets.map((target): OipOutput => ({ name: target, datatype: 'FP64', shape, data: rows.map((row) => row[target] as number | null) })),
+  ];
+  return {
+    model_name: context.modelName,
+    model_version: result.run.runId,
+    ...(request.id ? { id: request.id } : {}),
+    parameters: { run_id: result.run.runId, model_type: result.run.modelType, config_hash: result.run.configHash, horizon: result.horizon, recursive: result.forecast.recursive },
+    outputs: selectOutputs(outputs, request.outputs),
+  };
+}

@@ -1,0 +1,141 @@
+import { FltsError } from '../errors.js';
+
+/**
+ * Open Inference Protocol tensors, transport-neutral: one input as its flat element values, one output as
+ * its flat data. JSON bodies, the HTTP binary tensor extension and gRPC raw contents all decode to these.
+ */
+export interface OipInput {
+  name: string;
+  datatype: string;
+  shape: number[];
+  values: unknown[];
+}
+
+export interface OipOutput {
+  name: string;
+  datatype: 'BYTES' | 'FP64';
+  shape: number[];
+  data: Array<string | number | null>;
+}
+
+interface NumericType {
+  bytes: number;
+  read(view: DataView, offset: number): number;
+}
+
+const NUMERIC_TYPES: Record<string, NumericType> = {
+  BOOL: { bytes: 1, read: (view, offset) => (view.getUint8(offset) === 0 ? 0 : 1) },
+  UINT8: { bytes: 1, read: (view, offset) => view.getUint8(offset) },
+  UINT16: { bytes: 2, read: (view, offset) => view.getUint16(offset, true) },
+  UINT32: { bytes: 4, read: (view, offset) => view.getUint32(offset, true) },
+  UINT64: { bytes: 8, read: (view, offset) => Number(view.getBigUint64(offset, true)) },
+  INT8: { bytes: 1, read: (view, offset) => view.getInt8(offset) },
+  INT16: { bytes: 2, read: (view, offset) => view.getInt16(offset, true) },
+  INT32: { bytes: 4, read: (view, offset) => view.getInt32(offset, true) },
+  INT64: { bytes: 8, read: (view, offset) => Number(view.getBigInt64(offset, true)) },
+  FP32: { bytes: 4, read: (view, offset) => view.getFloat32(offset, true) },
+  FP64: { bytes: 8, read: (view, offset) => view.getFloat64(offset, true) },
+};
+
+export const OIP_DATATYPES: readonly string[] = [...Object.keys(NUMERIC_TYPES), 'BYTES'];
+
+function invalid(message: string, input: string): FltsError {
+  return new FltsError('FLTS_REQUEST_INVALID', message, { details: { input } });
+}
+
+export function elementCount(name: string, shape: readonly number[]): number {
+  if (shape.some((dim) => !Number.isInteger(dim) || dim < 0)) throw invalid(`Input '${name}' has shape [${shape.join(', ')}]; every dimension must be a non-negative integer.`, name);
+  return shape.reduce((product, dim) => product * dim, 1);
+}
+
+export function checkDatatype(name: string, datatype: string): void {
+  if (!OIP_DATATYPES.includes(datatype)) throw invalid(`Input '${name}' has datatype '${datatype}'; expected one of ${OIP_DATATYPES.join(', ')}.`, name);
+}
+
+/**
+ * JSON tensor data, flat or nested as deep as the shape has dimensions (the protocol allows both), to its
+ * elements in row-major order. Iterative with a depth bound, so no nesting can exhaust the stack.
+ */
+export function flattenJsonData(name: string, data: readonly unknown[], shape: readonly number[]): unknown[] {
+  const maxDepth = Math.max(1, shape.length);
+  const out: unknown[] = [];
+  const stack: Array<{ array: readonly unknown[]; index: number }> = [{ array: data, index: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.index >= top.array.length) {
+      stack.pop();
+      continue;
+    }
+    const value = top.array[top.index++];
+    if (!Array.isArray(value)) {
+      out.push(value);
+      continue;
+    }
+    if (stack.length >= maxDepth) throw invalid(`Input '${name}' nests its data deeper than its ${shape.length}-dimensional shape [${shape.join(', ')}].`, name);
+    stack.push({ array: value, index: 0 });
+  }
+  return out;
+}
+
+/** Raw little-endian tensor bytes (BYTES: each element a 4-byte length and its UTF-8 text) to elements. */
+export function decodeRawTensor(name: string, datatype: string, shape: readonly number[], raw: Uint8Array): unknown[] {
+  checkDatatype(name, datatype);
+  const count = elementCount(name, shape);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (datatype === 'BYTES') {
+    const out: string[] = [];
+    let offset = 0;
+    while (offset < raw.byteLength) {
+      if (offset + 4 > raw.byteLength) throw invalid(`Input '${name}': binary BYTES data ends inside an element's 4-byte length.`, name);
+      const length = view.getUint32(offset, true);
+      offset += 4;
+      if (offset + length > raw.byteLength) throw invalid(`Input '${name}': a binary BYTES element of ${length} bytes runs past the end of its data.`, name);
+      out.push(Buffer.from(raw.buffer, raw.byteOffset + offset, length).toString('utf8'));
+      offset += length;
+    }
+    if (out.length !== count) throw invalid(`Input '${name}' has shape [${shape.join(', ')}] but ${out.length} binary BYTES elements.`, name);
+    return out;
+  }
+  const type = NUMERIC_TYPES[datatype];
+  if (raw.byteLength !== count * type.bytes) {
+    throw invalid(`Input '${name}' has shape [${shape.join(', ')}] of ${datatype} (${count * type.bytes} bytes) but ${raw.byteLength} bytes of binary data.`, name);
+  }
+  const out = new Array<number>(count);
+  for (let i = 0; i < count; i++) out[i] = type.read(view, i * type.bytes);
+  return out;
+}
+
+/** An output's data as raw little-endian bytes; FP64 nulls (non-finite forecasts) travel as NaN. */
+export function encodeRawTensor(output: OipOutput): Buffer {
+  if (output.datatype === 'BYTES') {
+    const parts = output.data.map((value) => Buffer.from(String(value ?? ''), 'utf8'));
+    const buffer = Buffer.allocUnsafe(parts.reduce((sum, part) => sum + 4 + part.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      offset = buffer.writeUInt32LE(part.length, offset);
+      offset += part.copy(buffer, offset);
+    }
+    return buffer;
+  }
+  const buffer = Buffer.allocUnsafe(output.data.length * 8);
+  output.data.forEach((value, i) => buffer.writeDoubleLE(typeof value === 'number' ? value : Number.NaN, i * 8));
+  return buffer;
+}
+
+/** Inputs as the column-oriented `data` of /predict: each one-dimensional ([rows] or [rows, 1]), named once. */
+export function inputsToColumns(inputs: readonly OipInput[]): Record<string, unknown[]> {
+  // No prototype: an input named 'constructor' or '__proto__' is a column like any other.
+  const columns: Record<string, unknown[]> = Object.create(null);
+  for (const input of inputs) {
+    const count = elementCount(input.name, input.shape);
+    if (count !== input.values.length) {
+      throw invalid(`Input '${input.name}' has shape [${input.shape.join(', ')}] but ${input.values.length} values.`, input.name);
+    }
+    if (input.shape.filter((dim) => dim !== 1).length > 1) {
+      throw invalid(`Input '${input.name}' must be one-dimensional ([rows] or [rows, 1]), got [${input.shape.join(', ')}].`, input.name);
+    }
+    if (input.name in columns) throw invalid(`Input '${input.name}' is given twice.`, input.name);
+    columns[input.name] = input.values;
+  }
+  return columns;
+}

@@ -1,0 +1,171 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/core/tf/backend.js';
+import { createMemorySource, lstmModel, postJson, readJsonResponse, requestData, scaledTestFrame, startTestServer, type RunningServer } from './serve-fixtures.js';
+
+/** The binary tensor data extension: a JSON header, then each tensor's little-endian bytes. */
+function binaryBody(header: object, parts: Buffer[]): { body: Buffer; headerLength: number } {
+  const json = Buffer.from(JSON.stringify(header));
+  return { body: Buffer.concat([json, ...parts]), headerLength: json.length };
+}
+
+const fp64 = (values: number[]): Buffer => Buffer.from(Float64Array.from(values).buffer);
+const fp32 = (values: number[]): Buffer => Buffer.from(Float32Array.from(values).buffer);
+function bytesTensor(values: string[]): Buffer {
+  return Buffer.concat(values.flatMap((value) => {
+    const text = Buffer.from(value);
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(text.length);
+    return [length, text];
+  }));
+}
+
+function readBinaryResponse(body: Buffer, headerLength: number): { header: any; outputs: Record<string, Array<number | string>> } {
+  const header = JSON.parse(body.subarray(0, headerLength).toString());
+  const outputs: Record<string, Array<number | string>> = {};
+  let offset = headerLength;
+  for (const output of header.outputs) {
+    const size = output.parameters?.binary_data_size;
+    if (size === undefined) {
+      outputs[output.name] = output.data;
+      continue;
+    }
+    const raw = body.subarray(offset, offset + size);
+    offset += size;
+    if (output.datatype === 'FP64') outputs[output.name] = Array.from({ length: size / 8 }, (_, i) => raw.readDoubleLE(i * 8));
+    else {
+      const texts: string[] = [];
+      for (let at = 0; at < raw.length; ) {
+        const length = raw.readUInt32LE(at);
+        texts.push(raw.subarray(at + 4, at + 4 + length).toString());
+        at += 4 + length;
+      }
+      outputs[output.name] = texts;
+    }
+  }
+  expect(offset).toBe(body.length);
+  return { header, outputs };
+}
+
+describe('serve > Open Inference Protocol over HTTP', () => {
+  let server: RunningServer;
+  let infer: string;
+  const data = requestData(7);
+  const jsonInputs = [
+    { name: 'timestamp', shape: [7], datatype: 'BYTES', data: data.ts },
+    { name: 'down', shape: [7], datatype: 'FP64', data: data.down },
+    { name: 'up', shape: [7], datatype: 'FP64', data: data.up },
+  ];
+  let predicted: { ts: string[]; down: number[] };
+
+  beforeAll(async () => {
+    await selectBackend('auto');
+    const source = createMemorySource();
+    source.runs.set('run-a', () => lstmModel());
+    source.testFrames.set('hash-run-a', scaledTestFrame(30));
+    source.promote('run-a');
+    server = await startTestServer(source, {}, { bodyLimitBytes: 256 * 1024 });
+    await server.holder.start();
+    infer = `${server.url}/v2/models/flts/infer`;
+    const { json } = await postJson(`${server.url}/predict`, { data });
+    predicted = { ts: json.predictions.map((row: { ts: string }) => row.ts), down: json.predictions.map((row: { down: number }) => row.down) };
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('announces the binary tensor data extension', async () => {
+    expect(await (await fetch(`${server.url}/v2`)).json()).toEqual({ name: 'flts', version: '1', extensions: ['binary_tensor_data'] });
+  });
+
+  it('accepts a JSON request without a content type, as tritonclient sends it, with the forecast of /predict', async () => {
+    const { status, json } = await readJsonResponse(await fetch(infer, { method: 'POST', body: JSON.stringify({ inputs: jsonInputs }) }));
+    expect(status).toBe(200);
+    expect(json.outputs).toEqual([
+      { name: 'timestamp', datatype: 'BYTES', shape: [2], data: predicted.ts },
+      { name: 'down', datatype: 'FP64', shape: [2], data: predicted.down },
+    ]);
+    expect(json.parameters).toMatchObject({ run_id: 'run-a', horizon: 2, recursive: false });
+  });
+
+  it('decodes binary FP64, FP32 and BYTES inputs and answers binary outputs when asked', async () => {
+    const { body, headerLength } = binaryBody(
+      {
+        inputs: [
+          { name: 'timestamp', shape: [7], datatype: 'BYTES', parameters: { binary_data_size: bytesTensor(data.ts as string[]).length } },
+          { name: 'down', shape: [7, 1], datatype: 'FP64', parameters: { binary_data_size: 56 } },
+          { name: 'up', shape: [7], datatype: 'FP32', parameters: { binary_data_size: 28 } },
+        ],
+        outputs: [{ name: 'down', parameters: { binary_data: true } }, { name: 'timestamp', parameters: { binary_data: false } }],
+      },
+      [bytesTensor(data.ts as string[]), fp64(data.down as number[]), fp32(data.up as number[])],
+    );
+    const response = await fetch(infer, { method: 'POST', headers: { 'inference-header-content-length': String(headerLength) }, body });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/octet-stream');
+    const answer = Buffer.from(await response.arrayBuffer());
+    const { header, outputs } = readBinaryResponse(answer, Number(response.headers.get('inference-header-content-length')));
+    expect(header.outputs.map((o: { name: string }) => o.name)).toEqual(['down', 'timestamp']);
+    expect(header.outputs[0]).toEqual({ name: 'down', datatype: 'FP64', shape: [2], parameters: { binary_data_size: 16 } });
+    expect(outputs.timestamp).toEqual(predicted.ts);
+    // `up` went over the wire as FP32: small integers survive exactly, so the forecast is the same.
+    expect(outputs.down).toEqual(predicted.down);
+
+    const allBinary = await fetch(infer, { method: 'POST', body: JSON.stringify({ inputs: jsonInputs, parameters: { binary_data_output: true } }) });
+    const decoded = readBinaryResponse(Buffer.from(await allBinary.arrayBuffer()), Number(allBinary.headers.get('inference-header-content-length')));
+    expect(decoded.outputs).toEqual({ timestamp: predicted.ts, down: predicted.down });
+  });
+
+  it('answers malformed binary data with a coded 400 in the protocol error form', async () => {
+    const post = async (header: object, parts: Buffer[], declared?: string) => {
+      const { body, headerLength } = binaryBody(header, parts);
+      return readJsonResponse(await fetch(infer, { method: 'POST', headers: { 'inference-header-content-length': declared ?? String(headerLength) }, body }));
+    };
+    const inputs = (sizes: number[]) => jsonInputs.map((input, i) => ({ name: input.name, shape: input.shape, datatype: input.datatype, parameters: { binary_data_size: sizes[i] } }));
+    const ts = bytesTensor(data.ts as string[]);
+    const cases = [
+      { answer: await post({ inputs: inputs([ts.length, 56, 56]) }, [ts, fp64(data.down as number[])]), message: /claims 56 bytes of binary data, but only 0 remain/ },
+      { answer: await post({ inputs: inputs([ts.length, 48, 56]) }, [ts, fp64(data.down as number[]), fp64(data.up as number[])]), message: /'down' has shape \[7\] of FP64 \(56 bytes\) but 48 bytes/ },
+      { answer: await post({ inputs: inputs([ts.length, 56, 56]) }, [ts, fp64(data.down as number[]), fp64(data.up as number[]), Buffer.alloc(3)]), message: /3 bytes of binary data that no input claims/ },
+      { answer: await post({ inputs: inputs([ts.length - 2, 56, 58]) }, [ts, fp64(data.down as number[]), fp64(data.up as number[])]), message: /'timestamp': a binary BYTES element/ },
+      { answer: await post({ inputs: inputs([ts.length, 56, 56]) }, [ts], '99999'), message: /Inference-Header-Content-Length must be a byte count/ },
+      { answer: await post({ inputs: jsonInputs.map((input) => ({ ...input, datatype: input.name === 'up' ? 'FP16' : input.datatype })) }, []), message: /datatype 'FP16'/ },
+      { answer: await post({ inputs: jsonInputs, outputs: [{ name: 'nope' }] }, []), message: /Unknown output 'nope'/ },
+    ];
+    for (const { answer, message } of cases) {
+      expect(answer.status).toBe(400);
+      expect(answer.json.code).toBe('FLTS_REQUEST_INVALID');
+      expect(answer.json.error).toMatch(message);
+    }
+  });
+
+  it('answers a tensor nested 10,000 deep with a coded 400, not a stack overflow', async () => {
+    const nested = `${'['.repeat(10_001)}1${']'.repeat(10_001)}`;
+    const body = JSON.stringify({ inputs: [jsonInputs[0], { name: 'down', shape: [7], datatype: 'FP64', data: 'NESTED' }, jsonInputs[2]] }).replace('"NESTED"', nested);
+    for (const headers of [{ 'content-type': 'application/json' }, {}]) {
+      const { status, json } = await readJsonResponse(await fetch(infer, { method: 'POST', headers, body }));
+      expect(status).toBe(400);
+      expect(json.code).toBe('FLTS_REQUEST_INVALID');
+      expect(json.error).toMatch(/'down' nests its data deeper than its 1-dimensional shape/);
+    }
+    const nestedOk = await postJson(infer, { inputs: [jsonInputs[0], { name: 'down', shape: [7, 1], datatype: 'FP64', data: (data.down as number[]).map((v) => [v]) }, jsonInputs[2]] });
+    expect(nestedOk.json.outputs[1].data).toEqual(predicted.down);
+  });
+
+  it('answers a model name longer than the router allows with a coded 404, on every model route', async () => {
+    const name = 'm'.repeat(5000);
+    for (const [method, path] of [['GET', `/v2/models/${name}`], ['GET', `/v2/models/${name}/ready`], ['POST', `/v2/models/${name}/infer`]]) {
+      const { status, json } = await readJsonResponse(await fetch(`${server.url}${path}`, { method, ...(method === 'POST' ? { body: JSON.stringify({ inputs: jsonInputs }) } : {}) }));
+      expect(status).toBe(404);
+      expect(json.code).toBe('FLTS_REQUEST_ROUTE_NOT_FOUND');
+      expect(json.error).toMatch(/^FLTS_REQUEST_ROUTE_NOT_FOUND: A path segment is longer than the router accepts/);
+      expect(JSON.stringify(json)).not.toContain(name);
+    }
+  });
+
+  it('keeps rejecting other content types on /predict', async () => {
+    const response = await fetch(`${server.url}/predict`, { method: 'POST', body: JSON.stringify({ data }) });
+    expect(response.status).toBe(400);
+    expect((await response.json()).message).toMatch(/application\/json/);
+  });
+});
