@@ -13,9 +13,10 @@ COPY bin ./bin
 COPY scripts ./scripts
 COPY src ./src
 COPY examples ./examples
+COPY proto ./proto
 # `npm ci` runs `prepare` (= npm run build), so the sources must be in place before it.
 # Source maps are dropped (about 200 MB, mostly TensorFlow.js browser bundles). `npm pack` then collects
-# exactly the files package.json ships ("files": dist, bin, examples, the oclif manifest), and the
+# exactly the files package.json ships ("files": dist, bin, examples, proto, the oclif manifest), and the
 # production node_modules join them in /out.
 RUN --mount=type=cache,target=/root/.npm \
     npm ci \

@@ -10,6 +10,7 @@ import { createObjectStore } from '../core/storage/index.js';
 
 export interface ServeResult {
   url: string;
+  grpcUrl: string | null;
   runId: string | null;
   stoppedBy: string;
 }
@@ -17,7 +18,7 @@ export interface ServeResult {
 export default class Serve extends FltsCommand<ServeResult> {
   static override summary = 'Serve the promoted (or a pinned) model over HTTP until interrupted.';
   static override description =
-    'Loads the run named by the promotion pointer (current.json, global/current.json, <identifier>/current.json) and reloads it when the pointer changes; --run pins one run. Routes: POST /predict, POST /actuals (observed values that score earlier forecasts), GET /healthz (with live accuracy), /readyz, /ready, /metrics (Prometheus), /stats, /openapi.json, and the Open Inference Protocol under /v2. Logs are JSON lines on stderr.';
+    'Loads the run named by the promotion pointer (current.json, global/current.json, <identifier>/current.json) and reloads it when the pointer changes; --run pins one run. Routes: POST /predict, POST /actuals (observed values that score earlier forecasts), GET /healthz (with live accuracy), /readyz, /ready, /metrics (Prometheus), /stats, /openapi.json, and the Open Inference Protocol under /v2 (and over gRPC on FLTS_SERVE_GRPC_PORT or --grpc-port). Logs are JSON lines on stderr.';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --run 3f2a9c1e --port 8080',
@@ -28,11 +29,12 @@ export default class Serve extends FltsCommand<ServeResult> {
     run: Flags.string({ description: 'Serve this run id and ignore promotions (env FLTS_SERVE_RUN).' }),
     port: Flags.string({ char: 'p', description: 'TCP port (env FLTS_SERVE_PORT or PORT, default 8000; 0 = any free port).' }),
     host: Flags.string({ description: 'Interface to bind (env FLTS_SERVE_HOST, default 127.0.0.1).' }),
+    'grpc-port': Flags.string({ description: 'Also serve the Open Inference Protocol over gRPC on this port (env FLTS_SERVE_GRPC_PORT; 0 = any free port; default off).' }),
   };
 
   async run(): Promise<ServeResult> {
     const { flags } = await this.parse(Serve);
-    const { settings } = this.loadSettings(flags, { 'serve.runId': flags.run, 'serve.port': flags.port, 'serve.host': flags.host });
+    const { settings } = this.loadSettings(flags, { 'serve.runId': flags.run, 'serve.port': flags.port, 'serve.host': flags.host, 'serve.grpcPort': flags['grpc-port'] });
     // Logs go to stderr so stdout stays human lines or the --json result.
     const logger = pino({ level: settings.logLevel, base: { service: 'inference-api' } }, pino.destination(2));
     const store = await createObjectStore(settings);
@@ -40,7 +42,7 @@ export default class Serve extends FltsCommand<ServeResult> {
     // promoter decides each probation from every replica's figures; alone, this server decides itself.
     const bus = createMessageBus(settings, { logger });
     const onEvent = (event: FltsEvent): void => {
-      if (event.type === 'serve.listening') this.say(`Listening on ${event.url}`);
+      if (event.type === 'serve.listening') this.say(`Listening on ${event.url}${event.grpcUrl ? ` (Open Inference Protocol gRPC on ${event.grpcUrl})` : ''}`);
       if (event.type === 'serve.model_loaded') this.say(`Serving run ${event.runId} (${event.modelType}, config_hash ${event.configHash})`);
       if (event.type === 'serve.model_load_failed') this.say(`Run ${event.runId} could not be loaded: ${event.message}`);
       if (event.type === 'live.rolled_back') this.say(`Rolled back run ${event.runId} to ${event.restoredRunId}: ${event.reason}`);
@@ -60,6 +62,6 @@ export default class Serve extends FltsCommand<ServeResult> {
     await companion?.stop();
     await bus?.close();
     await service.close();
-    return { url: service.url, runId, stoppedBy: signal };
+    return { url: service.url, grpcUrl: service.grpc?.url ?? null, runId, stoppedBy: signal };
   }
 }

@@ -11,7 +11,7 @@ export type FltsEvent =
   | { type: 'train.epoch_end'; runId: string; epoch: number; loss: number; valLoss?: number; samplesPerSec?: number }
   | { type: 'train.done'; runId: string; status: string }
   | { type: 'promote.done'; runId: string; configHash: string; modelType: string; source: string; previousRunId: string | null }
-  | { type: 'serve.listening'; url: string }
+  | { type: 'serve.listening'; url: string; grpcUrl?: string }
   | { type: 'serve.model_loaded'; runId: string; modelType: string; configHash: string; previousRunId?: string }
   | { type: 'serve.model_load_failed'; runId: string; code: string; message: string }
   | { type: 'tracking.mirrored'; runId: string; mlflowRunId: string; created: boolean }

@@ -7,6 +7,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { buildServer } from './build-server.js';
 import { listenOrExplain } from './listen.js';
 import { createModelHolder, type ModelHolder } from './model-holder.js';
+import { startGrpcInferenceServer, type GrpcInferenceServer } from './oip-grpc-server.js';
 import type { ModelSource } from './model-source.js';
 import { createPredictionLog, type PredictionLog } from './prediction-log.js';
 import { createSyncPredictionLog } from './sync-prediction-log.js';
@@ -36,6 +37,8 @@ export interface InferenceService {
   holder: ModelHolder;
   /** Live accuracy, unless FLTS_LIVE_SCORING=false. */
   live?: LiveMonitor;
+  /** The Open Inference Protocol over gRPC, when serve.grpcPort is set. */
+  grpc?: { url: string; port: number };
   /** Stops listening (in-flight requests finish), stops reloads, writes buffered prediction logs. */
   close(): Promise<void>;
 }
@@ -105,8 +108,9 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     access: { adminToken: serve.adminToken, apiToken: serve.apiToken },
     reloadMinIntervalMs: serve.reloadMinIntervalMs,
   });
+  let grpcServer: GrpcInferenceServer | undefined;
   const close = async (): Promise<void> => {
-    await app.close();
+    await Promise.all([app.close(), grpcServer?.close()]);
     await live?.stop();
     await holder.stop();
     await predictionLog?.close();
@@ -118,9 +122,23 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     throw error;
   }
   const { port } = app.server.address() as AddressInfo;
-  const url = `http://${serve.host.includes(':') ? `[${serve.host}]` : serve.host}:${port}`;
-  deps.onEvent?.({ type: 'serve.listening', url });
-  logger.info({ url }, 'serve_listening');
+  const host = serve.host.includes(':') ? `[${serve.host}]` : serve.host;
+  const url = `http://${host}:${port}`;
+  let grpc: InferenceService['grpc'];
+  if (serve.grpcPort !== null) {
+    try {
+      grpcServer = await startGrpcInferenceServer(
+        { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength },
+        { host: serve.host, port: serve.grpcPort, maxMessageBytes: serve.bodyLimitBytes, logger },
+      );
+    } catch (error) {
+      await close();
+      throw error;
+    }
+    grpc = { url: `grpc://${host}:${grpcServer.port}`, port: grpcServer.port };
+  }
+  deps.onEvent?.({ type: 'serve.listening', url, ...(grpc ? { grpcUrl: grpc.url } : {}) });
+  logger.info({ url, grpc_url: grpc?.url }, 'serve_listening');
   try {
     await holder.start();
   } catch (error) {
@@ -128,5 +146,5 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     throw error;
   }
   live?.start();
-  return { url, app, holder, live, close };
+  return { url, app, holder, live, ...(grpc ? { grpc } : {}), close };
 }

@@ -4,6 +4,7 @@ import type { SettingSpec } from './setting-spec.js';
 export const SERVE_SPECS: readonly SettingSpec[] = [
   { path: 'serve.host', type: 'string', default: '127.0.0.1', envCase: 'trim', env: ['FLTS_SERVE_HOST'], description: 'Interface the inference API binds to (0.0.0.0 for all).' },
   { path: 'serve.port', type: 'integer', default: 8000, min: 0, max: 65535, env: ['FLTS_SERVE_PORT', 'PORT'], description: 'TCP port of the inference API (0 = any free port).' },
+  { path: 'serve.grpcPort', type: 'integer', default: null, nullable: true, min: 0, max: 65535, env: ['FLTS_SERVE_GRPC_PORT'], description: 'TCP port of the Open Inference Protocol over gRPC (null = off, 0 = any free port); binds to serve.host.' },
   { path: 'serve.runId', type: 'string', default: '', envCase: 'trim', env: ['FLTS_SERVE_RUN'], description: 'Serve this run and ignore promotions ("" = follow the promotion pointer).' },
   { path: 'serve.pollIntervalMs', type: 'integer', default: 5000, min: 0, env: ['FLTS_SERVE_POLL_INTERVAL_MS'], description: 'How often the promotion pointer is re-read for hot reload (0 = never).' },
   { path: 'serve.retryFailedMs', type: 'integer', default: 30000, min: 0, env: ['FLTS_SERVE_RETRY_FAILED_MS'], description: 'Wait before retrying a promoted run that failed to load (meanwhile the last good model is served).' },
@@ -30,6 +31,7 @@ export const SERVE_SPECS: readonly SettingSpec[] = [
 export interface ServeSettings {
   host: string;
   port: number;
+  grpcPort: number | null;
   runId: string;
   pollIntervalMs: number;
   retryFailedMs: number;

@@ -1,0 +1,164 @@
+import * as grpc from '@grpc/grpc-js';
+import { FltsError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { classifyError } from './error-handler.js';
+import { modelMetadata, OIP_SERVER_METADATA, runOipInference, servedModelNamed, type OipContext, type OipInferRequest } from './oip-inference.js';
+import {
+  inferenceService,
+  parameterValues,
+  toInferParameter,
+  type GrpcInferInputTensor,
+  type GrpcModelInferRequest,
+  type GrpcModelInferResponse,
+  type InferTensorContents,
+} from './oip-grpc-service.js';
+import { checkDatatype, decodeRawTensor, encodeRawTensor, type OipInput } from './oip-tensors.js';
+
+export interface GrpcServerOptions {
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+  /** Largest accepted request message, like the HTTP body limit. */
+  maxMessageBytes: number;
+  logger: Logger;
+}
+
+export interface GrpcInferenceServer {
+  port: number;
+  /** Stops accepting calls, lets running ones finish (for at most `graceMs`), then cancels the rest. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** The HTTP status a 4xx/5xx stands for, as the gRPC status code clients branch on. */
+const GRPC_STATUS_BY_HTTP: Record<number, grpc.status> = {
+  400: grpc.status.INVALID_ARGUMENT,
+  401: grpc.status.UNAUTHENTICATED,
+  403: grpc.status.PERMISSION_DENIED,
+  404: grpc.status.NOT_FOUND,
+  405: grpc.status.UNIMPLEMENTED,
+  409: grpc.status.FAILED_PRECONDITION,
+  413: grpc.status.RESOURCE_EXHAUSTED,
+  429: grpc.status.RESOURCE_EXHAUSTED,
+  501: grpc.status.UNIMPLEMENTED,
+  503: grpc.status.UNAVAILABLE,
+  504: grpc.status.DEADLINE_EXCEEDED,
+};
+
+const CONTENTS_FIELD: Record<string, keyof InferTensorContents> = {
+  BOOL: 'bool_contents',
+  INT8: 'int_contents',
+  INT16: 'int_contents',
+  INT32: 'int_contents',
+  INT64: 'int64_contents',
+  UINT8: 'uint_contents',
+  UINT16: 'uint_contents',
+  UINT32: 'uint_contents',
+  UINT64: 'uint64_contents',
+  FP32: 'fp32_contents',
+  FP64: 'fp64_contents',
+  BYTES: 'bytes_contents',
+};
+
+function invalid(message: string, details: Record<string, unknown> = {}): FltsError {
+  return new FltsError('FLTS_REQUEST_INVALID', message, { details });
+}
+
+function decodeInput(tensor: GrpcInferInputTensor, raw: Buffer | undefined): OipInput {
+  checkDatatype(tensor.name, tensor.datatype);
+  const shape = tensor.shape.map(Number);
+  if (raw) return { name: tensor.name, datatype: tensor.datatype, shape, values: decodeRawTensor(tensor.name, tensor.datatype, shape, raw) };
+  const field = CONTENTS_FIELD[tensor.datatype];
+  const contents = tensor.contents?.[field] ?? [];
+  const values = field === 'bytes_contents' ? (contents as Buffer[]).map((bytes) => bytes.toString('utf8')) : (contents as Array<number | boolean>).map(Number);
+  return { name: tensor.name, datatype: tensor.datatype, shape, values };
+}
+
+/** ModelInferRequest to the transport-neutral request: raw_input_contents (one per input, as Triton's clients send) or typed contents. */
+export function decodeGrpcInferRequest(message: GrpcModelInferRequest): OipInferRequest {
+  const raw = message.raw_input_contents ?? [];
+  if (raw.length > 0 && raw.length !== message.inputs.length) {
+    throw invalid(`raw_input_contents has ${raw.length} entries for ${message.inputs.length} inputs; give one per input or use contents.`);
+  }
+  if (message.inputs.length === 0) throw invalid('The request has no inputs.');
+  return {
+    ...(message.id ? { id: message.id } : {}),
+    parameters: parameterValues(message.parameters),
+    inputs: message.inputs.map((tensor, i) => decodeInput(tensor, raw.length > 0 ? raw[i] : undefined)),
+    ...(message.outputs && message.outputs.length > 0 ? { outputs: message.outputs.map((output) => ({ name: output.name, parameters: parameterValues(output.parameters) })) } : {}),
+  };
+}
+
+type Handler = (call: grpc.ServerUnaryCall<any, any>) => Promise<unknown> | unknown;
+
+/**
+ * The Open Inference Protocol over gRPC (`inference.GRPCInferenceService`), on the HTTP server's model
+ * holder, batcher and metrics: the same forecasts, and the same coded errors as gRPC status codes (the
+ * flts code leads the message and travels as `flts-code` trailing metadata).
+ */
+export async function startGrpcInferenceServer(context: OipContext, options: GrpcServerOptions): Promise<GrpcInferenceServer> {
+  const logger = options.logger.child({ component: 'oip-grpc' });
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxMessageBytes, 'grpc.max_send_message_length': -1 });
+
+  const unary = (method: string, handle: Handler): grpc.handleUnaryCall<unknown, unknown> => {
+    const route = `/inference.GRPCInferenceService/${method}`;
+    return (call, callback) => {
+      const started = performance.now();
+      Promise.resolve()
+        .then(() => handle(call))
+        .then(
+          (response) => {
+            context.metrics.observeRequest(route, 'GRPC', 200, (performance.now() - started) / 1000);
+            callback(null, response);
+          },
+          (error: unknown) => {
+            const { status, code, message } = classifyError(error, options.maxMessageBytes);
+            if (status >= 500) logger.error({ method, err: error instanceof Error ? error.stack : String(error) }, 'grpc_call_failed');
+            context.metrics.observeRequest(route, 'GRPC', status, (performance.now() - started) / 1000);
+            const metadata = new grpc.Metadata();
+            metadata.set('flts-code', code);
+            callback({ code: GRPC_STATUS_BY_HTTP[status] ?? grpc.status.INTERNAL, details: `${code}: ${message}`, metadata });
+          },
+        );
+    };
+  };
+
+  server.addService(inferenceService(), {
+    ServerLive: unary('ServerLive', () => ({ live: true })),
+    ServerReady: unary('ServerReady', () => ({ ready: context.holder.status().ready })),
+    ModelReady: unary('ModelReady', (call) => ({ ready: servedModelNamed(context, call.request.name) !== undefined })),
+    ServerMetadata: unary('ServerMetadata', () => OIP_SERVER_METADATA),
+    ModelMetadata: unary('ModelMetadata', (call) => {
+      const { name, versions, platform, inputs, outputs } = modelMetadata(context, call.request.name);
+      return { name, versions, platform, inputs, outputs };
+    }),
+    ModelInfer: unary('ModelInfer', async (call): Promise<GrpcModelInferResponse> => {
+      const message = call.request as GrpcModelInferRequest;
+      const response = await runOipInference(context, message.model_name, decodeGrpcInferRequest(message));
+      return {
+        model_name: response.model_name,
+        model_version: response.model_version,
+        id: response.id ?? '',
+        parameters: Object.fromEntries(Object.entries(response.parameters).map(([key, value]) => [key, toInferParameter(value)])),
+        outputs: response.outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })),
+        raw_output_contents: response.outputs.map(encodeRawTensor),
+      };
+    }),
+  });
+
+  const address = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+  });
+  logger.info({ port }, 'grpc_listening');
+  return {
+    port,
+    close: (graceMs = 10_000) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,197 @@
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createInferenceClient } from '../../src/core/serve/oip-grpc-service.js';
+import { startGrpcInferenceServer, type GrpcInferenceServer } from '../../src/core/serve/oip-grpc-server.js';
+import { selectBackend } from '../../src/core/tf/backend.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { WINDOW, createMemorySource, createNaiveModel, lstmModel, postJson, requestData, scaledTestFrame, startTestServer, type MemorySource, type RunningServer } from './serve-fixtures.js';
+
+type Client = ReturnType<typeof createInferenceClient>;
+
+function call(client: Client, method: string, request: object): Promise<any> {
+  return new Promise((resolve, reject) => {
+    (client[method] as (request: object, callback: (error: grpc.ServiceError | null, response: unknown) => void) => void)(request, (error, response) => (error ? reject(error) : resolve(response)));
+  });
+}
+
+async function callError(client: Client, method: string, request: object): Promise<grpc.ServiceError> {
+  return call(client, method, request).then(
+    () => {
+      throw new Error(`${method} succeeded`);
+    },
+    (error: grpc.ServiceError) => error,
+  );
+}
+
+function fp64(values: unknown[]): Buffer {
+  return Buffer.from(Float64Array.from(values as number[]).buffer);
+}
+
+function bytesTensor(values: unknown[]): Buffer {
+  return Buffer.concat((values as string[]).flatMap((value) => [Buffer.from(Uint32Array.of(Buffer.byteLength(value)).buffer), Buffer.from(value)]));
+}
+
+function readFp64(raw: Buffer): number[] {
+  return Array.from({ length: raw.length / 8 }, (_, i) => raw.readDoubleLE(i * 8));
+}
+
+/** A ModelInferRequest as tritonclient.grpc builds it: every input in raw_input_contents. */
+function rawRequest(data: Record<string, unknown[]>, modelName = 'flts'): object {
+  const rows = data.ts.length;
+  return {
+    model_name: modelName,
+    inputs: [
+      { name: 'timestamp', datatype: 'BYTES', shape: [rows] },
+      { name: 'down', datatype: 'FP64', shape: [rows] },
+      { name: 'up', datatype: 'FP64', shape: [rows] },
+    ],
+    raw_input_contents: [bytesTensor(data.ts), fp64(data.down), fp64(data.up)],
+  };
+}
+
+async function startGrpc(server: RunningServer): Promise<{ grpcServer: GrpcInferenceServer; client: Client }> {
+  const grpcServer = await startGrpcInferenceServer(
+    { holder: server.holder, metrics: server.metrics, modelName: 'flts', inferenceLength: 0 },
+    { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, logger: silentLogger },
+  );
+  return { grpcServer, client: createInferenceClient(`127.0.0.1:${grpcServer.port}`) };
+}
+
+describe('serve > Open Inference Protocol over gRPC', () => {
+  let source: MemorySource;
+  let server: RunningServer;
+  let grpcServer: GrpcInferenceServer;
+  let client: Client;
+
+  beforeAll(async () => {
+    await selectBackend('auto');
+    source = createMemorySource();
+    source.runs.set('run-a', () => lstmModel());
+    source.testFrames.set('hash-run-a', scaledTestFrame(30));
+    source.promote('run-a');
+    server = await startTestServer(source);
+    ({ grpcServer, client } = await startGrpc(server));
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await grpcServer?.close();
+    await server?.close();
+  });
+
+  it('is live but not ready, and answers UNAVAILABLE with the flts code, until a model is warm', async () => {
+    expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+    expect(await call(client, 'ServerReady', {})).toEqual({ ready: false });
+    const early = await callError(client, 'ModelInfer', rawRequest(requestData(6)));
+    expect(early.code).toBe(grpc.status.UNAVAILABLE);
+    expect(early.details).toMatch(/^FLTS_SERVE_NO_MODEL: /);
+    expect(early.metadata.get('flts-code')).toEqual(['FLTS_SERVE_NO_MODEL']);
+    await server.holder.start();
+    expect(await call(client, 'ServerReady', {})).toEqual({ ready: true });
+    expect(await call(client, 'ModelReady', { name: 'flts' })).toEqual({ ready: true });
+  });
+
+  it('serves the metadata of the HTTP routes', async () => {
+    expect(await call(client, 'ServerMetadata', {})).toEqual(await (await fetch(`${server.url}/v2`)).json());
+    const metadata = await call(client, 'ModelMetadata', { name: 'flts' });
+    const http = await (await fetch(`${server.url}/v2/models/flts`)).json();
+    expect(metadata).toEqual({ name: http.name, versions: http.versions, platform: http.platform, inputs: http.inputs, outputs: http.outputs });
+  });
+
+  it('forecasts what /predict forecasts, from raw or typed contents', async () => {
+    const data = requestData(9);
+    const { json } = await postJson(`${server.url}/predict`, { data, inference_length: 5 });
+    const expected = { ts: json.predictions.map((row: { ts: string }) => row.ts), down: json.predictions.map((row: { down: number }) => row.down) };
+
+    const raw = await call(client, 'ModelInfer', { ...rawRequest(data), id: 'g1', parameters: { inference_length: { int64_param: 5 } } });
+    expect(raw).toMatchObject({ model_name: 'flts', model_version: 'run-a', id: 'g1' });
+    expect(raw.outputs).toEqual([
+      { name: 'timestamp', datatype: 'BYTES', shape: [5], parameters: {}, contents: null },
+      { name: 'down', datatype: 'FP64', shape: [5], parameters: {}, contents: null },
+    ]);
+    expect(raw.parameters.recursive).toMatchObject({ bool_param: true });
+    expect(raw.parameters.run_id).toMatchObject({ string_param: 'run-a' });
+    expect(readFp64(raw.raw_output_contents[1])).toEqual(expected.down);
+    expect(raw.raw_output_contents[0]).toEqual(bytesTensor(expected.ts));
+
+    const typed = await call(client, 'ModelInfer', {
+      model_name: 'flts',
+      parameters: { inference_length: { int64_param: 5 } },
+      inputs: [
+        { name: 'timestamp', datatype: 'BYTES', shape: [9], contents: { bytes_contents: (data.ts as string[]).map((ts) => Buffer.from(ts)) } },
+        { name: 'down', datatype: 'FP64', shape: [9, 1], contents: { fp64_contents: data.down } },
+        { name: 'up', datatype: 'INT32', shape: [9], contents: { int_contents: data.up } },
+      ],
+      outputs: [{ name: 'down' }],
+    });
+    expect(typed.outputs.map((o: { name: string }) => o.name)).toEqual(['down']);
+    expect(readFp64(typed.raw_output_contents[0])).toEqual(expected.down);
+  });
+
+  it('answers bad requests with the HTTP routes\' coded reasons as gRPC status codes', async () => {
+    const data = requestData(6);
+    const cases: Array<[object, grpc.status, RegExp]> = [
+      [rawRequest(data, 'other'), grpc.status.NOT_FOUND, /^FLTS_REQUEST_ROUTE_NOT_FOUND: No model named 'other'/],
+      [{ ...rawRequest(data), raw_input_contents: [bytesTensor(data.ts)] }, grpc.status.INVALID_ARGUMENT, /raw_input_contents has 1 entries for 3 inputs/],
+      [{ ...rawRequest(data), raw_input_contents: [bytesTensor(data.ts), fp64(data.down).subarray(8), fp64(data.up)] }, grpc.status.INVALID_ARGUMENT, /'down' has shape \[6\] of FP64 \(48 bytes\) but 40 bytes/],
+      [{ ...rawRequest(data), parameters: { inference_length: { int64_param: 0 } } }, grpc.status.INVALID_ARGUMENT, /'inference_length' must be an integer from 1/],
+      [{ ...rawRequest(data), parameters: { index_col: { string_param: 'when' } } }, grpc.status.INVALID_ARGUMENT, /index_col 'when' is not a column/],
+      [{ model_name: 'flts', inputs: [] }, grpc.status.INVALID_ARGUMENT, /no inputs/],
+      [rawRequest(requestData(2)), grpc.status.INVALID_ARGUMENT, /Too few rows: 2 given/],
+      [{ ...rawRequest(data), outputs: [{ name: 'nope' }] }, grpc.status.INVALID_ARGUMENT, /Unknown output 'nope'/],
+      [{ ...rawRequest(data), raw_input_contents: [Buffer.alloc(70 * 1024), fp64(data.down), fp64(data.up)] }, grpc.status.RESOURCE_EXHAUSTED, /larger than max/],
+    ];
+    for (const [request, code, details] of cases) {
+      const error = await callError(client, 'ModelInfer', request);
+      expect({ code: error.code, details: error.details }).toMatchObject({ code, details: expect.stringMatching(details) });
+    }
+    expect((await callError(client, 'ModelReady', { name: 'other' })).code).toBe(grpc.status.NOT_FOUND);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/flts_http_requests_total\{route="\/inference.GRPCInferenceService\/ModelInfer",method="GRPC",status="200"\} [1-9]/);
+    expect(metrics).toMatch(/flts_http_requests_total\{route="\/inference.GRPCInferenceService\/ModelInfer",method="GRPC",status="400"\} [1-9]/);
+  });
+});
+
+describe('serve > Open Inference Protocol over gRPC > hot reload', () => {
+  let server: RunningServer | undefined;
+  let grpcServer: GrpcInferenceServer | undefined;
+  let client: Client | undefined;
+  afterEach(async () => {
+    client?.close();
+    await grpcServer?.close();
+    await server?.close();
+  });
+
+  it('swaps to a newly promoted run while calls keep flowing, none failing', async () => {
+    const source = createMemorySource();
+    source.runs.set('run-a', () => createNaiveModel(WINDOW));
+    source.runs.set('run-b', () => createNaiveModel(WINDOW));
+    source.promote('run-a');
+    server = await startTestServer(source, { pollIntervalMs: 10 });
+    await server.holder.start();
+    ({ grpcServer, client } = await startGrpc(server));
+    const outcomes: string[] = [];
+    const versions = new Set<string>();
+    let promoted = false;
+    let stop = false;
+    const caller = async (): Promise<void> => {
+      while (!stop) {
+        try {
+          const response = await call(client as Client, 'ModelInfer', rawRequest(requestData(6)));
+          versions.add(response.model_version);
+          outcomes.push('ok');
+          if (promoted && response.model_version === 'run-b' && outcomes.length > 50) stop = true;
+        } catch (error) {
+          outcomes.push((error as grpc.ServiceError).details);
+        }
+      }
+    };
+    const callers = Array.from({ length: 4 }, caller);
+    await vi.waitFor(() => expect(outcomes.length).toBeGreaterThan(20), { timeout: 10_000, interval: 5 });
+    source.promote('run-b');
+    promoted = true;
+    await Promise.all(callers);
+    expect(outcomes.filter((outcome) => outcome !== 'ok')).toEqual([]);
+    expect([...versions].sort()).toEqual(['run-a', 'run-b']);
+  });
+});
