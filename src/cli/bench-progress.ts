@@ -10,7 +10,13 @@ export interface BenchProgressOptions {
 
 type CellEvent = Extract<FltsEvent, { type: 'bench.cell_start' | 'bench.cell_progress' | 'bench.cell_done' }>;
 
-const label = (event: CellEvent): string => `${event.replicas === null ? 'target' : `${event.replicas} replica(s)`}, ${event.connections} conn., ${event.phase === 'baseline' ? 'GET /healthz' : event.phase === 'warmup' ? 'warm-up' : 'POST /predict'}`;
+const WHAT: Record<string, Record<CellEvent['phase'], string>> = {
+  http: { baseline: 'GET /healthz', predict: 'POST /predict', warmup: 'warm-up /predict' },
+  'oip-http': { baseline: 'GET /healthz', predict: 'OIP HTTP infer', warmup: 'warm-up OIP HTTP' },
+  'oip-grpc': { baseline: 'gRPC ServerLive', predict: 'OIP gRPC ModelInfer', warmup: 'warm-up OIP gRPC' },
+};
+
+const label = (event: CellEvent): string => `${event.replicas === null ? 'target' : `${event.replicas} replica(s)`}, ${event.connections} conn., ${WHAT[event.protocol]?.[event.phase] ?? event.phase}`;
 
 /** Draws bench events: a live bar per cell (elapsed seconds, requests, req/s) on a terminal, one line per cell otherwise. */
 export function createBenchProgress(options: BenchProgressOptions): { onEvent: EventSink; stop(): void } {

@@ -4,20 +4,21 @@ import { createBenchProgress } from '../cli/bench-progress.js';
 import { renderBenchTable } from '../cli/bench-table.js';
 import { FltsCommand } from '../cli/base-command.js';
 import type { BenchReport } from '../core/bench/bench-types.js';
-import { parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList } from '../core/bench/parse-matrix.js';
+import { parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList } from '../core/bench/parse-matrix.js';
 import { runBench } from '../core/bench/run-bench.js';
 import { resolveDataFiles } from '../core/config/config-hash.js';
 
 export default class Bench extends FltsCommand<BenchReport> {
-  static override summary = 'Load-test POST /predict across replica and connection counts, against the HTTP ceiling.';
+  static override summary = 'Load-test POST /predict (and the Open Inference Protocol over HTTP and gRPC) across replica and connection counts, against the transport ceiling.';
   static override description =
-    'Starts N `flts serve` processes as Node cluster workers sharing one port (the primary hands connections out round robin: no proxy hop per request, which on a 2-core machine would cost the CPU the replicas need), waits until every replica has loaded its model and /readyz answers, then drives each cell with autocannon: GET /healthz (the baseline ceiling of the HTTP stack) and POST /predict with raw rows cut from the test CSV. Reports req/s, p50/p90/p99/max latency (HDR histogram, microsecond resolution), errors by kind and server CPU (/proc), and writes bench.csv, bench.md, bench.json and bench.svg to --out.';
+    'Starts N `flts serve` processes as Node cluster workers sharing one port (the primary hands connections out round robin: no proxy hop per request, which on a 2-core machine would cost the CPU the replicas need), waits until every replica has loaded its model and /readyz answers, then drives each cell with autocannon: GET /healthz (the baseline ceiling of the HTTP stack) and POST /predict with raw rows cut from the test CSV. Reports req/s, p50/p90/p99/max latency (HDR histogram, microsecond resolution), errors by kind and server CPU (/proc), and writes bench.csv, bench.md, bench.json and bench.svg to --out. --protocol http,oip-http,oip-grpc measures /predict, the Open Inference Protocol JSON route and its gRPC ModelInfer (raw tensors, as tritonclient sends them) side by side in every cell, each gRPC connection its own HTTP/2 channel, against gRPC ServerLive as the gRPC ceiling.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --replicas 1,2,4,8 --connections 16,64,256 --duration 30s',
     '<%= config.bin %> <%= command.id %> --run 3f2a9c1e --replicas 1 --connections 64 --duration 10s',
     '<%= config.bin %> <%= command.id %> --engine onnx,wasm --replicas 1 --connections 64 --duration 20s',
     '<%= config.bin %> <%= command.id %> --target http://127.0.0.1:8000 --connections 64',
     '<%= config.bin %> <%= command.id %> --replicas 1 --connections 16,64 --compare FLTS_LIVE_SCORING=false,true --payload-layout consecutive',
+    '<%= config.bin %> <%= command.id %> --protocol http,oip-http,oip-grpc --replicas 1 --connections 16',
   ];
 
   static override flags = {
@@ -28,6 +29,8 @@ export default class Bench extends FltsCommand<BenchReport> {
     warmup: Flags.string({ description: 'Unrecorded load before each replica group (0 = none).', default: '2s' }),
     run: Flags.string({ description: 'Serve this run (default: the promoted run).' }),
     target: Flags.string({ description: 'Benchmark this running service instead of starting replicas.' }),
+    protocol: Flags.string({ description: 'Comma-separated: http (POST /predict), oip-http (Open Inference Protocol JSON), oip-grpc (Open Inference Protocol gRPC).', default: 'http' }),
+    'grpc-target': Flags.string({ description: 'host:port of the --target service\'s gRPC port (for --protocol oip-grpc).' }),
     'payload-rows': Flags.integer({ description: 'Raw rows per request body.', default: 16, min: 2 }),
     engine: Flags.string({ description: 'Compare forward-pass engines in one run: onnx,wasm starts each replica group once per engine (FLTS_SERVE_ENGINE).', exclusive: ['compare'] }),
     'payload-layout': Flags.string({
@@ -57,6 +60,9 @@ export default class Bench extends FltsCommand<BenchReport> {
           baselineDurationSec: flags['baseline-duration'] ? parseDurationSeconds(flags['baseline-duration'], 'baseline-duration') : Math.min(5, durationSec),
           warmupSec: warmup,
           target: flags.target,
+          grpcTarget: flags['grpc-target'],
+          protocols: parseProtocolList(flags.protocol),
+          modelName: settings.serve.modelName,
           payloadFile: resolveDataFiles(settings.data).testPath,
           payloadRows: flags['payload-rows'],
           payloadLayout: flags['payload-layout'] as 'spread' | 'consecutive',

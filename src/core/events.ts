@@ -22,9 +22,9 @@ export type FltsEvent =
   | { type: 'backtest.fold'; modelType: string; fold: number; folds: number; rmse: number }
   | { type: 'bench.replicas_starting'; replicas: number }
   | { type: 'bench.replicas_ready'; replicas: number | null; url: string; pids: number[] }
-  | { type: 'bench.cell_start'; phase: 'predict' | 'baseline' | 'warmup'; replicas: number | null; connections: number; durationSec: number }
-  | { type: 'bench.cell_progress'; phase: 'predict' | 'baseline' | 'warmup'; replicas: number | null; connections: number; durationSec: number; elapsedSec: number; requests: number }
-  | { type: 'bench.cell_done'; phase: 'predict' | 'baseline' | 'warmup'; replicas: number | null; connections: number; requestsPerSec: number; p99Ms: number; errors: number }
+  | { type: 'bench.cell_start'; phase: 'predict' | 'baseline' | 'warmup'; protocol: string; replicas: number | null; connections: number; durationSec: number }
+  | { type: 'bench.cell_progress'; phase: 'predict' | 'baseline' | 'warmup'; protocol: string; replicas: number | null; connections: number; durationSec: number; elapsedSec: number; requests: number }
+  | { type: 'bench.cell_done'; phase: 'predict' | 'baseline' | 'warmup'; protocol: string; replicas: number | null; connections: number; requestsPerSec: number; p99Ms: number; errors: number }
   | { type: 'live.rolled_back'; runId: string; restoredRunId: string; reason: string }
   | { type: 'log'; level: 'info' | 'warn'; message: string };
 

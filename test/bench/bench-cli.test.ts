@@ -81,6 +81,36 @@ describe.skipIf(!hasData)('commands > bench', () => {
     expect(svg).toContain('FLTS_SERVE_ENGINE=wasm, 4 connections');
   }, 130_000);
 
+  it('measures /predict and the Open Inference Protocol over HTTP and gRPC in one run, each against its transport ceiling', async () => {
+    const out = path.join(home, 'protocols');
+    const result = await runCli(['bench', '--home', home, '--run', runId, '--replicas', '1', ...SHORT, '--protocol', 'http,oip-http,oip-grpc', '--out', out, '--json'], { env, timeoutMs: 120_000 });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const report = result.json.result;
+    expect(report.matrix.protocols).toEqual(['http', 'oip-http', 'oip-grpc']);
+    expect(report.cells.map((cell: any) => [cell.phase, cell.protocol, cell.route])).toEqual([
+      ['baseline', 'http', 'GET /healthz'],
+      ['baseline', 'oip-grpc', 'gRPC ServerLive'],
+      ['predict', 'http', 'POST /predict'],
+      ['predict', 'oip-http', 'POST /v2/models/flts/infer'],
+      ['predict', 'oip-grpc', 'gRPC ModelInfer'],
+    ]);
+    for (const cell of report.cells) checkCell(cell, cell.phase, 1);
+    const [httpCeiling, grpcCeiling, , oipHttp, oipGrpc] = report.cells;
+    expect(oipHttp.fractionOfBaseline).toBeCloseTo(oipHttp.requestsPerSec / httpCeiling.requestsPerSec, 2);
+    expect(oipGrpc.fractionOfBaseline).toBeCloseTo(oipGrpc.requestsPerSec / grpcCeiling.requestsPerSec, 2);
+    const svg = readFileSync(report.files.svg, 'utf8');
+    expect(svg).toContain('oip-grpc, 4 connections');
+    expect(readFileSync(report.files.csv, 'utf8').trim().split('\n')[5].endsWith(',oip-grpc')).toBe(true);
+  }, 130_000);
+
+  it('refuses oip-grpc against --target without the gRPC address, and unknown protocols', async () => {
+    const missing = await runCli(['bench', '--home', home, '--target', 'http://127.0.0.1:9', '--protocol', 'oip-grpc', ...SHORT, '--json'], { env });
+    expect(missing.exitCode).not.toBe(0);
+    expect(missing.json.error.message).toMatch(/--grpc-target/);
+    const unknown = await runCli(['bench', '--home', home, '--protocol', 'http,smtp', ...SHORT, '--json'], { env });
+    expect(unknown.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG' });
+  });
+
   describe('--target', () => {
     let server: ServeProcess;
     let url: string;

@@ -75,14 +75,16 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(summary.invalid + summary.errors).toBe(3);
   });
 
-  it('points the serve Service at the container port named http (8000)', () => {
-    for (const objects of [dev, prod]) {
+  it('points the serve Service at the container port named http (8000), and at the one named grpc (8001) where gRPC is enabled (dev)', () => {
+    for (const [objects, grpc] of [[dev, true], [prod, false]] as const) {
       const [service] = byKind(component(objects, 'serve'), 'Service');
       const [deployment] = byKind(component(objects, 'serve'), 'Deployment');
-      expect(service.spec.ports).toEqual([expect.objectContaining({ name: 'http', port: 8000, targetPort: 'http' })]);
+      const grpcPort = grpc ? [expect.objectContaining({ name: 'grpc', port: 8001, targetPort: 'grpc', appProtocol: 'grpc' })] : [];
+      expect(service.spec.ports).toEqual([expect.objectContaining({ name: 'http', port: 8000, targetPort: 'http' }), ...grpcPort]);
       const container = podSpec(deployment).containers[0];
-      expect(container.ports).toEqual([expect.objectContaining({ name: 'http', containerPort: 8000 })]);
+      expect(container.ports).toEqual([expect.objectContaining({ name: 'http', containerPort: 8000 }), ...(grpc ? [expect.objectContaining({ name: 'grpc', containerPort: 8001 })] : [])]);
       expect(containerEnv(container)).toMatchObject({ FLTS_SERVE_PORT: '8000', PORT: '8000', FLTS_SERVE_HOST: '0.0.0.0' });
+      expect(containerEnv(container).FLTS_SERVE_GRPC_PORT).toBe(grpc ? '8001' : undefined);
       // The Service selects exactly the serve pods.
       expect(deployment.spec.template.metadata.labels).toMatchObject(service.spec.selector);
     }

@@ -107,10 +107,14 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     expect(services.serve.container_name).toBeUndefined();
     expect(services.serve.ports).toBeUndefined();
     expect(services.serve.deploy.replicas).toBeGreaterThanOrEqual(2);
-    expect(ports(services.lb)).toEqual([expect.objectContaining({ target: 8080 })]);
+    expect(ports(services.lb)).toEqual([expect.objectContaining({ target: 8080 }), expect.objectContaining({ target: 8081 })]);
     const haproxy = readFileSync(join(COMPOSE_DIR, 'haproxy/haproxy.cfg'), 'utf8');
     expect(haproxy).toMatch(/^\s*bind :8080$/m);
     expect(haproxy).toMatch(/^\s*server-template serve \d+ serve:8000 check .*resolvers docker/m);
+    // The Open Inference Protocol over gRPC: HTTP/2 both sides, health from the HTTP port's /readyz.
+    expect(services.serve.environment.FLTS_SERVE_GRPC_PORT).toBe('8001');
+    expect(haproxy).toMatch(/^\s*bind :8081 proto h2$/m);
+    expect(haproxy).toMatch(/^\s*server-template serve-grpc \d+ serve:8001 proto h2 check port 8000 check-proto h1 .*resolvers docker/m);
     expect(haproxy).toMatch(/^\s*http-check send meth GET uri \/readyz$/m);
     expect(volumes(services.lb)).toContainEqual({ source: join(COMPOSE_DIR, 'haproxy/haproxy.cfg'), target: '/usr/local/etc/haproxy/haproxy.cfg' });
   });

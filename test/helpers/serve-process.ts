@@ -3,6 +3,8 @@ import { BIN, REPO_ROOT } from './run-cli.js';
 
 export interface ServeProcess {
   url: string;
+  /** host:port of the Open Inference Protocol gRPC service, when started with --grpc-port. */
+  grpcAddress?: string;
   /** Sends SIGINT and resolves with the exit code once the process has exited (its files are flushed by then). */
   stop(): Promise<number | null>;
   /** Sends `signal` (e.g. SIGKILL) and resolves once the process is gone. */
@@ -21,10 +23,11 @@ export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {})
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const match = /Listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      const match = /Listening on (http:\/\/127\.0\.0\.1:\d+)(?: \(Open Inference Protocol gRPC on grpc:\/\/([^)]+)\))?\n/.exec(out);
       if (match) {
         resolve({
           url: match[1],
+          ...(match[2] ? { grpcAddress: match[2] } : {}),
           stop,
           kill: async (signal) => {
             if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -12,8 +12,8 @@ const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(
 const tick = (value: number): string => (value >= 1000 ? value.toFixed(0) : Number(value.toPrecision(3)).toString());
 
 /**
- * Two panels side by side, throughput and p99 latency of POST /predict against the replica count (evenly
- * spaced categories), one line per connection count; dashed grey lines are the baseline route's throughput.
+ * Two panels side by side, throughput and p99 latency of the predict cells against the replica count (evenly
+ * spaced categories), one line per protocol and connection count; dashed grey lines are the baselines' throughput.
  */
 export function renderBenchChart(report: BenchReport): string {
   const width = 960;
@@ -36,20 +36,27 @@ export function renderBenchChart(report: BenchReport): string {
   panels.forEach((panel, p) => {
     const ox = p * panelW;
     const variants = [...new Set(report.cells.map((c) => c.variant))];
-    const prefix = (variant: string | undefined): string => (variant ? `${variant}, ` : '');
-    const find = (phase: string, variant: string | undefined, replicas: number | null, connections: number) =>
-      report.cells.find((c) => c.phase === phase && c.variant === variant && c.replicas === replicas && c.connections === connections);
+    const protocols = report.matrix.protocols;
+    const baselines = [...new Set(report.cells.filter((c) => c.phase === 'baseline').map((c) => c.protocol))];
+    // Lines are told apart by what varies in the run: the compared configuration, the protocol, or both.
+    const prefix = (variant: string | undefined, protocol: string, all: readonly string[]): string => `${variant ? `${variant}, ` : ''}${all.length > 1 ? `${protocol}, ` : ''}`;
+    const find = (phase: string, variant: string | undefined, protocol: string, replicas: number | null, connections: number) =>
+      report.cells.find((c) => c.phase === phase && c.variant === variant && c.protocol === protocol && c.replicas === replicas && c.connections === connections);
     const series = variants.flatMap((variant) =>
-      report.matrix.connections.map((connections) => ({
-        name: `${prefix(variant)}${connections} connections`,
-        phase: 'predict',
-        values: replicaValues.map((r) => find('predict', variant, r, connections)),
-      })),
+      protocols.flatMap((protocol) =>
+        report.matrix.connections.map((connections) => ({
+          name: `${prefix(variant, protocol, protocols)}${connections} connections`,
+          phase: 'predict',
+          values: replicaValues.map((r) => find('predict', variant, protocol, r, connections)),
+        })),
+      ),
     );
     if (p === 0) {
       for (const variant of variants) {
-        for (const connections of report.matrix.connections) {
-          series.push({ name: `ceiling, ${prefix(variant)}${connections} conn.`, phase: 'baseline', values: replicaValues.map((r) => find('baseline', variant, r, connections)) });
+        for (const protocol of baselines) {
+          for (const connections of report.matrix.connections) {
+            series.push({ name: `ceiling, ${prefix(variant, protocol, baselines)}${connections} conn.`, phase: 'baseline', values: replicaValues.map((r) => find('baseline', variant, protocol, r, connections)) });
+          }
         }
       }
     }

@@ -47,7 +47,7 @@ export function benchRows(report: BenchReport): string[][] {
 
 const CSV_HEADER = [
   'phase', 'replicas', 'connections', 'route', 'duration_s', 'requests', 'requests_per_s', 'fraction_of_baseline', 'p50_ms', 'p90_ms', 'p99_ms', 'max_ms', 'mean_ms',
-  'errors_total', 'errors_non2xx', 'errors_timeouts', 'errors_connection', 'server_cpu_pct', 'busiest_server_cpu_pct', 'loadgen_cpu_pct', 'machine_cpu_pct', 'variant', 'engine', 'server_rss_mib',
+  'errors_total', 'errors_non2xx', 'errors_timeouts', 'errors_connection', 'server_cpu_pct', 'busiest_server_cpu_pct', 'loadgen_cpu_pct', 'machine_cpu_pct', 'variant', 'engine', 'server_rss_mib', 'protocol',
 ];
 
 const csvField = (value: unknown): string => {
@@ -63,7 +63,7 @@ export function benchCsv(report: BenchReport): string {
         cell.phase, cell.replicas ?? 'target', cell.connections, cell.route, cell.durationSec, cell.requests, cell.requestsPerSec, cell.fractionOfBaseline,
         cell.latency.p50, cell.latency.p90, cell.latency.p99, cell.latency.max, cell.latency.mean,
         cell.errors.total, JSON.stringify(cell.errors.non2xx), cell.errors.timeouts, JSON.stringify(cell.errors.connection),
-        cell.cpu?.serversPercent, cell.cpu?.busiestServerPercent, cell.cpu?.loadGeneratorPercent, cell.cpu?.machinePercent, cell.variant, cell.engine, cell.serverRssMiB,
+        cell.cpu?.serversPercent, cell.cpu?.busiestServerPercent, cell.cpu?.loadGeneratorPercent, cell.cpu?.machinePercent, cell.variant, cell.engine, cell.serverRssMiB, cell.protocol,
       ].map(csvField).join(','),
     );
   }
@@ -81,7 +81,7 @@ export function benchMarkdown(report: BenchReport): string {
     '',
     `- Machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}; load average ${m.loadAverageStart.map((v) => v.toFixed(2)).join(' ')} at start, ${m.loadAverageEnd.map((v) => v.toFixed(2)).join(' ')} at end.`,
     `- Served: ${report.target ? `existing service ${report.target}` : `flts serve replicas behind Node cluster (round robin)`}; run ${report.runId ?? '?'} (${report.modelType ?? '?'}).`,
-    `- Load: autocannon, keep-alive connections, one request in flight each; POST /predict bodies of ${report.payload.rowsPerRequest} raw rows (${report.payload.distinctBodies} distinct, ~${report.payload.meanBytes} B) from ${report.payload.source}; ${report.matrix.durationSec} s per cell, baseline (GET /healthz, the HTTP ceiling) ${report.matrix.baselineDurationSec} s, warm-up ${report.matrix.warmupSec} s.`,
+    `- Load: autocannon (HTTP; gRPC: one @grpc/grpc-js channel per connection), keep-alive connections, one request in flight each; protocols ${report.matrix.protocols.join(', ')}; bodies of ${report.payload.rowsPerRequest} raw rows (${report.payload.distinctBodies} distinct, ~${report.payload.meanBytes} B) from ${report.payload.source}; ${report.matrix.durationSec} s per cell, baseline (GET /healthz, the HTTP ceiling; gRPC ServerLive, the gRPC ceiling) ${report.matrix.baselineDurationSec} s, warm-up ${report.matrix.warmupSec} s.`,
     '- Latency: HDR histogram of 2xx response times at microsecond resolution. CPU: percent of one core from /proc (server = all replicas together). Engine: the forward-pass engine the replicas report on /readyz (FLTS_SERVE_ENGINE). RSS: the largest server process at the end of the cell.',
     '',
     header,

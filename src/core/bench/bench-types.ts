@@ -2,6 +2,10 @@
 
 export type CellPhase = 'predict' | 'baseline';
 
+/** /predict, the Open Inference Protocol over HTTP (JSON) and over gRPC. */
+export type BenchProtocol = 'http' | 'oip-http' | 'oip-grpc';
+export const BENCH_PROTOCOLS: readonly BenchProtocol[] = ['http', 'oip-http', 'oip-grpc'];
+
 export interface LatencySummary {
   /** Milliseconds, from an HDR histogram recorded at microsecond resolution. */
   p50: number;
@@ -12,7 +16,7 @@ export interface LatencySummary {
 }
 
 export interface ErrorSummary {
-  /** Responses with a status outside 2xx, by status code. */
+  /** Responses with a status outside 2xx, by status code (gRPC: by status name). */
   non2xx: Record<string, number>;
   timeouts: number;
   /** Connection-level failures (reset, refused, ...), by error code. */
@@ -33,6 +37,8 @@ export interface CpuSummary {
 
 export interface BenchCell {
   phase: CellPhase;
+  /** Baselines: 'http' (GET /healthz) or 'oip-grpc' (ServerLive), the ceiling of their transport. */
+  protocol: BenchProtocol;
   /** The compared configuration (`--compare NAME=value`) the replicas ran with, when the run compares some. */
   variant?: string;
   /** The forward-pass engine the replicas reported on /readyz (onnx, wasm), null when they name none. */
@@ -73,7 +79,7 @@ export interface BenchReport {
   runId: string | null;
   modelType: string | null;
   payload: { source: string; rowsPerRequest: number; distinctBodies: number; meanBytes: number };
-  matrix: { replicas: number[]; connections: number[]; durationSec: number; baselineDurationSec: number; warmupSec: number; variants?: string[] };
+  matrix: { protocols: BenchProtocol[]; replicas: number[]; connections: number[]; durationSec: number; baselineDurationSec: number; warmupSec: number; variants?: string[] };
   machine: BenchMachine;
   cells: BenchCell[];
   files?: BenchFiles;

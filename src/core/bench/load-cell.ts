@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
-import * as hdr from 'hdr-histogram-js';
 import type { ErrorSummary, LatencySummary } from './bench-types.js';
+import { createLatencyRecorder } from './latency-recorder.js';
 
 export interface LoadCellInput {
   /** Base URL of the service (no path). */
@@ -34,7 +34,7 @@ export interface LoadCellProgress {
  * histogram rounds to whole milliseconds, too coarse for single-digit latencies).
  */
 export async function runLoadCell(input: LoadCellInput, onProgress?: (progress: LoadCellProgress) => void, signal?: AbortSignal): Promise<LoadCellResult> {
-  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  const latency = createLatencyRecorder();
   const non2xx: Record<string, number> = {};
   const connection: Record<string, number> = {};
   let timeouts = 0;
@@ -64,7 +64,7 @@ export async function runLoadCell(input: LoadCellInput, onProgress?: (progress: 
     requests++;
     if (statusCode >= 200 && statusCode < 300) {
       successes++;
-      histogram.recordValue(Math.max(1, Math.round(responseTimeMs * 1000)));
+      latency.recordMs(responseTimeMs);
     } else {
       non2xx[statusCode] = (non2xx[statusCode] ?? 0) + 1;
     }
@@ -84,14 +84,6 @@ export async function runLoadCell(input: LoadCellInput, onProgress?: (progress: 
     signal?.removeEventListener('abort', abort);
   }
   const elapsedSec = (performance.now() - started) / 1000;
-  const ms = (micros: number): number => Math.round(micros) / 1000;
-  // A percentile is the top of its HDR bucket, which can lie above the largest value recorded in that bucket.
-  const at = (percentile: number): number => ms(Math.min(histogram.getValueAtPercentile(percentile), histogram.maxValue));
-  const latency: LatencySummary =
-    successes > 0
-      ? { p50: at(50), p90: at(90), p99: at(99), max: ms(histogram.maxValue), mean: ms(histogram.mean) }
-      : { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
-  histogram.destroy();
   const total = Object.values(non2xx).reduce((a, b) => a + b, 0) + timeouts + Object.values(connection).reduce((a, b) => a + b, 0);
-  return { requests, successes, elapsedSec, latency, errors: { non2xx, timeouts, connection, total } };
+  return { requests, successes, elapsedSec, latency: latency.finish(), errors: { non2xx, timeouts, connection, total } };
 }

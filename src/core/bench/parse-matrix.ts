@@ -1,5 +1,6 @@
 import { FltsError } from '../errors.js';
 import { SERVE_ENGINE_CHOICES } from '../models/inference-thread/serving-forward.js';
+import { BENCH_PROTOCOLS, type BenchProtocol } from './bench-types.js';
 
 /** "1,2,4,8" -> [1, 2, 4, 8]: positive integers, de-duplicated, in the given order. */
 export function parseCountList(text: string, name: string, max = 4096): number[] {
@@ -48,4 +49,14 @@ export function parseEngineList(text: string): BenchVariant[] {
     throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--engine must be a comma-separated list of ${SERVE_ENGINE_CHOICES.join(', ')}; got "${text}".`, { details: { flag: 'engine', value: text } });
   }
   return parseCompareFlag(`FLTS_SERVE_ENGINE=${values.join(',')}`);
+}
+
+/** "http,oip-grpc" -> ['http', 'oip-grpc']: known protocols, de-duplicated, in the given order. */
+export function parseProtocolList(text: string): BenchProtocol[] {
+  const values = text.split(',').map((part) => part.trim()).filter((part) => part.length > 0);
+  const unknown = values.filter((value) => !(BENCH_PROTOCOLS as readonly string[]).includes(value));
+  if (values.length === 0 || unknown.length > 0) {
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--protocol must be a comma-separated list of ${BENCH_PROTOCOLS.join(', ')}; got "${text}".`, { details: { flag: 'protocol', value: text } });
+  }
+  return [...new Set(values)] as BenchProtocol[];
 }

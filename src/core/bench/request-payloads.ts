@@ -1,9 +1,15 @@
 import { readTable } from '../data/read-table.js';
 import { FltsError } from '../errors.js';
+import type { GrpcModelInferRequest } from '../serve/oip-grpc-service.js';
+import { encodeRawTensor } from '../serve/oip-tensors.js';
 
 export interface RequestPayloads {
   /** JSON bodies in the reference request shape, each a different slice of the data. */
   bodies: string[];
+  /** The same slices as Open Inference Protocol JSON requests (a BYTES timestamp input, one FP64 input per column). */
+  oipBodies: string[];
+  /** The same slices as gRPC ModelInferRequests, with raw little-endian contents as tritonclient.grpc sends them. */
+  grpcRequests: GrpcModelInferRequest[];
   source: string;
   rowsPerRequest: number;
   meanBytes: number;
@@ -17,7 +23,7 @@ const formatTime = (ms: number): string => new Date(ms).toISOString().slice(0, 1
  * evenly spread offsets so the load never repeats one request (no response can be served from a cache), or
  * one row apart (`consecutive`), like a client sending its latest rows each step.
  */
-export async function buildRequestPayloads(file: string, rows: number, count = 64, layout: 'spread' | 'consecutive' = 'spread'): Promise<RequestPayloads> {
+export async function buildRequestPayloads(file: string, rows: number, modelName: string, count = 64, layout: 'spread' | 'consecutive' = 'spread'): Promise<RequestPayloads> {
   const { frame } = await readTable(file);
   const total = frame.time.length;
   if (total < rows) {
@@ -25,13 +31,22 @@ export async function buildRequestPayloads(file: string, rows: number, count = 6
   }
   const starts = Math.min(count, total - rows + 1);
   const bodies: string[] = [];
+  const oipBodies: string[] = [];
+  const grpcRequests: GrpcModelInferRequest[] = [];
   for (let k = 0; k < starts; k++) {
     const start = layout === 'consecutive' || starts === 1 ? k : Math.floor((k * (total - rows)) / (starts - 1));
     const data: Record<string, Array<string | number>> = { time: [] };
     for (let r = start; r < start + rows; r++) data.time.push(formatTime(frame.time[r]));
     for (const column of frame.columns) data[column] = Array.from(frame.values[column].subarray(start, start + rows));
     bodies.push(JSON.stringify({ index_col: 'time', data }));
+    const inputs = Object.entries(data).map(([name, values]) => ({ name, datatype: name === 'time' ? 'BYTES' : 'FP64', shape: [rows], data: values }));
+    oipBodies.push(JSON.stringify({ inputs }));
+    grpcRequests.push({
+      model_name: modelName,
+      inputs: inputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })),
+      raw_input_contents: inputs.map(({ name, datatype, shape, data: values }) => encodeRawTensor({ name, datatype: datatype as 'BYTES' | 'FP64', shape, data: values })),
+    });
   }
   const meanBytes = Math.round(bodies.reduce((sum, body) => sum + Buffer.byteLength(body), 0) / bodies.length);
-  return { bodies, source: file, rowsPerRequest: rows, meanBytes };
+  return { bodies, oipBodies, grpcRequests, source: file, rowsPerRequest: rows, meanBytes };
 }

@@ -1,9 +1,11 @@
+import { createServer } from 'node:net';
 import os from 'node:os';
 import { FltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
-import type { BenchCell, BenchMachine, BenchReport, CellPhase } from './bench-types.js';
+import type { BenchCell, BenchMachine, BenchProtocol, BenchReport, CellPhase } from './bench-types.js';
 import { writeBenchFiles } from './bench-files.js';
-import { runLoadCell } from './load-cell.js';
+import { runGrpcLoadCell } from './grpc-load-cell.js';
+import { runLoadCell, type LoadCellProgress, type LoadCellResult } from './load-cell.js';
 import { processRssMiB, startCpuWindow } from './process-cpu.js';
 import { startReplicas, type ServerCommand } from './replica-cluster.js';
 import type { BenchVariant } from './parse-matrix.js';
@@ -19,6 +21,12 @@ export interface BenchInput {
   warmupSec: number;
   /** Benchmark this running service instead of starting replicas. */
   target?: string;
+  /** host:port of the target's Open Inference Protocol gRPC service (needed for oip-grpc with `target`). */
+  grpcTarget?: string;
+  /** What is measured: /predict, the Open Inference Protocol over HTTP (JSON), over gRPC; each in every cell. */
+  protocols: readonly BenchProtocol[];
+  /** Model name of the Open Inference Protocol requests. */
+  modelName: string;
   /** Raw data file the request bodies are cut from. */
   payloadFile: string;
   payloadRows: number;
@@ -42,6 +50,17 @@ export interface BenchDeps {
 
 const PREDICT_ROUTE = '/predict';
 const BASELINE_ROUTE = '/healthz';
+
+/** The trivial call of each transport, whose throughput is the ceiling the predict cells are compared with. */
+const baselineOf = (protocol: BenchProtocol): BenchProtocol => (protocol === 'oip-grpc' ? 'oip-grpc' : 'http');
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 function machineInfo(): BenchMachine {
   const cpus = os.cpus();
@@ -80,10 +99,10 @@ async function waitReady(url: string, timeoutMs: number, signal?: AbortSignal): 
 }
 
 /** One request before the load, so a broken model or payload fails the run with the server's own message. */
-async function probePredict(url: string, body: string): Promise<void> {
-  const response = await fetch(`${url}${PREDICT_ROUTE}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+async function probePredict(url: string, body: string, route = PREDICT_ROUTE): Promise<void> {
+  const response = await fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   if (!response.ok) {
-    throw new FltsError('FLTS_BENCH_FAILED', `POST ${PREDICT_ROUTE} answered HTTP ${response.status}: ${(await response.text()).slice(0, 500)}`, { details: { url, status: response.status } });
+    throw new FltsError('FLTS_BENCH_FAILED', `POST ${route} answered HTTP ${response.status}: ${(await response.text()).slice(0, 500)}`, { details: { url, status: response.status } });
   }
   await response.arrayBuffer();
 }
@@ -96,7 +115,11 @@ async function probePredict(url: string, body: string): Promise<void> {
 export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise<BenchReport> {
   const emit = deps.onEvent ?? (() => {});
   if (!input.target && !input.server) throw new FltsError('FLTS_BENCH_FAILED', 'Either a target URL or a server command is needed.');
-  const payloads = await buildRequestPayloads(input.payloadFile, input.payloadRows, 64, input.payloadLayout);
+  if (input.protocols.includes('oip-grpc') && input.target && !input.grpcTarget) {
+    throw new FltsError('FLTS_BENCH_FAILED', 'Measuring oip-grpc against --target needs the gRPC address as well (--grpc-target host:port).');
+  }
+  const payloads = await buildRequestPayloads(input.payloadFile, input.payloadRows, input.modelName, 64, input.payloadLayout);
+  const oipPath = `/v2/models/${encodeURIComponent(input.modelName)}/infer`;
   const machine = machineInfo();
   const startedAt = new Date().toISOString();
   const cells: BenchCell[] = [];
@@ -108,38 +131,63 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
   for (const { replicas, variant } of groups) {
     if (deps.signal?.aborted) break;
     let url = input.target?.replace(/\/+$/, '') ?? '';
+    let grpcAddress = input.grpcTarget ?? '';
     let pids: number[] = [];
     let stop = async (): Promise<void> => {};
     if (replicas !== null) {
       emit({ type: 'bench.replicas_starting', replicas });
       const server = input.server as ServerCommand;
-      const set = await startReplicas(replicas, variant ? { ...server, env: { ...server.env, ...variant.env } } : server, { signal: deps.signal });
+      let args = server.args;
+      if (input.protocols.includes('oip-grpc')) {
+        // One port for all replicas: the cluster shares it like the HTTP port, connection by connection.
+        const port = await freePort();
+        grpcAddress = `127.0.0.1:${port}`;
+        args = [...args, '--grpc-port', String(port)];
+      }
+      const set = await startReplicas(replicas, { ...server, args, ...(variant ? { env: { ...server.env, ...variant.env } } : {}) }, { signal: deps.signal });
       ({ url, pids, stop } = set);
     }
     try {
       model = await waitReady(url, 60_000, deps.signal);
       emit({ type: 'bench.replicas_ready', replicas, url, pids });
       await probePredict(url, payloads.bodies[0]);
-      const measure = async (phase: CellPhase | 'warmup', connections: number, durationSec: number): Promise<BenchCell | undefined> => {
-        emit({ type: 'bench.cell_start', phase, replicas, connections, durationSec });
+      if (input.protocols.includes('oip-http')) await probePredict(url, payloads.oipBodies[0], oipPath);
+      if (input.protocols.includes('oip-grpc')) {
+        const probe = await runGrpcLoadCell({ address: grpcAddress, requests: payloads.grpcRequests.slice(0, 1), connections: 1, durationSec: 0.001 });
+        if (probe.successes === 0) throw new FltsError('FLTS_BENCH_FAILED', `gRPC ModelInfer at ${grpcAddress} failed: ${JSON.stringify(probe.errors)}`, { details: { address: grpcAddress } });
+      }
+      const routeOf = (phase: CellPhase, protocol: BenchProtocol): string => {
+        if (protocol === 'oip-grpc') return phase === 'baseline' ? 'gRPC ServerLive' : 'gRPC ModelInfer';
+        if (phase === 'baseline') return `GET ${BASELINE_ROUTE}`;
+        return protocol === 'oip-http' ? `POST ${oipPath}` : `POST ${PREDICT_ROUTE}`;
+      };
+      const load = (phase: CellPhase, protocol: BenchProtocol, connections: number, durationSec: number, onProgress: (progress: LoadCellProgress) => void): Promise<LoadCellResult> => {
+        if (protocol === 'oip-grpc') {
+          return runGrpcLoadCell({ address: grpcAddress, requests: phase === 'baseline' ? [] : payloads.grpcRequests, connections, durationSec }, onProgress, deps.signal);
+        }
+        if (phase === 'baseline') return runLoadCell({ url, method: 'GET', path: BASELINE_ROUTE, bodies: [], connections, durationSec }, onProgress, deps.signal);
+        const oip = protocol === 'oip-http';
+        return runLoadCell({ url, method: 'POST', path: oip ? oipPath : PREDICT_ROUTE, bodies: oip ? payloads.oipBodies : payloads.bodies, connections, durationSec }, onProgress, deps.signal);
+      };
+      const measure = async (phase: CellPhase | 'warmup', protocol: BenchProtocol, connections: number, durationSec: number): Promise<BenchCell | undefined> => {
+        emit({ type: 'bench.cell_start', phase, protocol, replicas, connections, durationSec });
         const cpu = startCpuWindow(pids);
-        const predict = phase !== 'baseline';
-        const result = await runLoadCell(
-          { url, method: predict ? 'POST' : 'GET', path: predict ? PREDICT_ROUTE : BASELINE_ROUTE, bodies: predict ? payloads.bodies : [], connections, durationSec },
-          (progress) => emit({ type: 'bench.cell_progress', phase, replicas, connections, durationSec, elapsedSec: progress.elapsedSec, requests: progress.requests }),
-          deps.signal,
+        const cellPhase: CellPhase = phase === 'warmup' ? 'predict' : phase;
+        const result = await load(cellPhase, protocol, connections, durationSec, (progress) =>
+          emit({ type: 'bench.cell_progress', phase, protocol, replicas, connections, durationSec, elapsedSec: progress.elapsedSec, requests: progress.requests }),
         );
         const usage = cpu.stop();
         const rss = pids.map(processRssMiB).filter((value): value is number => value !== undefined);
         const perServer = [...usage.perPid.values()];
         const cell: BenchCell = {
-          phase: phase === 'warmup' ? 'predict' : phase,
+          phase: cellPhase,
+          protocol,
           ...(variant ? { variant: variant.label } : {}),
           engine: model.engine ?? null,
           replicas,
           connections,
           durationSec: Math.round(result.elapsedSec * 100) / 100,
-          route: predict ? `POST ${PREDICT_ROUTE}` : `GET ${BASELINE_ROUTE}`,
+          route: routeOf(cellPhase, protocol),
           requests: result.requests,
           requestsPerSec: Math.round((result.successes / result.elapsedSec) * 10) / 10,
           latency: result.latency,
@@ -156,16 +204,28 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
           serverRssMiB: rss.length > 0 ? Math.round(Math.max(...rss)) : null,
           fractionOfBaseline: null,
         };
-        emit({ type: 'bench.cell_done', phase, replicas, connections, requestsPerSec: cell.requestsPerSec, p99Ms: cell.latency.p99, errors: cell.errors.total });
+        emit({ type: 'bench.cell_done', phase, protocol, replicas, connections, requestsPerSec: cell.requestsPerSec, p99Ms: cell.latency.p99, errors: cell.errors.total });
         return phase === 'warmup' ? undefined : cell;
       };
-      if (input.warmupSec > 0) await measure('warmup', Math.max(...input.connections), input.warmupSec);
+      if (input.warmupSec > 0) {
+        for (const protocol of input.protocols) await measure('warmup', protocol, Math.max(...input.connections), input.warmupSec);
+      }
+      const baselines = [...new Set(input.protocols.map(baselineOf))];
       for (const connections of input.connections) {
         if (deps.signal?.aborted) break;
-        const baseline = (await measure('baseline', connections, input.baselineDurationSec)) as BenchCell;
-        const predict = (await measure('predict', connections, input.durationSec)) as BenchCell;
-        predict.fractionOfBaseline = baseline.requestsPerSec > 0 ? Math.round((predict.requestsPerSec / baseline.requestsPerSec) * 1000) / 1000 : null;
-        cells.push(baseline, predict);
+        const ceiling = new Map<BenchProtocol, BenchCell>();
+        for (const protocol of baselines) {
+          const baseline = (await measure('baseline', protocol, connections, input.baselineDurationSec)) as BenchCell;
+          ceiling.set(protocol, baseline);
+          cells.push(baseline);
+        }
+        for (const protocol of input.protocols) {
+          if (deps.signal?.aborted) break;
+          const predict = (await measure('predict', protocol, connections, input.durationSec)) as BenchCell;
+          const baseline = ceiling.get(baselineOf(protocol)) as BenchCell;
+          predict.fractionOfBaseline = baseline.requestsPerSec > 0 ? Math.round((predict.requestsPerSec / baseline.requestsPerSec) * 1000) / 1000 : null;
+          cells.push(predict);
+        }
       }
     } finally {
       await stop();
@@ -181,7 +241,7 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
     runId: model.run_id ?? null,
     modelType: model.model_type ?? null,
     payload: { source: payloads.source, rowsPerRequest: payloads.rowsPerRequest, distinctBodies: payloads.bodies.length, meanBytes: payloads.meanBytes },
-    matrix: { replicas: input.target ? [] : [...input.replicas], connections: [...input.connections], durationSec: input.durationSec, baselineDurationSec: input.baselineDurationSec, warmupSec: input.warmupSec, ...(variants[0] ? { variants: variants.map((v) => (v as BenchVariant).label) } : {}) },
+    matrix: { protocols: [...input.protocols], replicas: input.target ? [] : [...input.replicas], connections: [...input.connections], durationSec: input.durationSec, baselineDurationSec: input.baselineDurationSec, warmupSec: input.warmupSec, ...(variants[0] ? { variants: variants.map((v) => (v as BenchVariant).label) } : {}) },
     machine: { ...machine, loadAverageEnd: os.loadavg() },
     cells,
   };
