@@ -11,8 +11,11 @@ export interface ServeProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `flts serve` on a free port and resolves once it prints where it listens. */
-export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+/**
+ * Starts `flts serve` on a free port and resolves once it prints where it listens (with `untilServing`,
+ * once it also prints that a model is loaded and warm).
+ */
+export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: { untilServing?: boolean } = {}): Promise<ServeProcess> {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const stop = (): Promise<number | null> => {
@@ -24,7 +27,7 @@ export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {})
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /Listening on (http:\/\/127\.0\.0\.1:\d+)(?: \(Open Inference Protocol gRPC on grpc:\/\/([^)]+)\))?\n/.exec(out);
-      if (match) {
+      if (match && (!options.untilServing || /^Serving run \S+/m.test(out))) {
         resolve({
           url: match[1],
           ...(match[2] ? { grpcAddress: match[2] } : {}),

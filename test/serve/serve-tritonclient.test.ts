@@ -1,0 +1,102 @@
+/**
+ * A real `flts serve` (HTTP and gRPC) driven by tritonclient from PyPI, the client Triton's and KServe's
+ * Open Inference Protocol docs use: health and metadata, inference over HTTP JSON, HTTP binary and gRPC,
+ * each compared with POST /predict for the same rows, and bad requests answered in the protocol's error
+ * form with the flts code, never a 5xx.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTable } from '../../src/core/data/read-table.js';
+import { DATASETS, createSliceHome } from '../helpers/poblesec-slice.js';
+import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
+import { startServe, type ServeProcess } from '../helpers/serve-process.js';
+import { runPythonJson, tritonclientPython } from '../helpers/tritonclient.js';
+import { postJson } from './serve-fixtures.js';
+
+const SCRIPT = path.join(REPO_ROOT, 'test/fixtures/oip/tritonclient_calls.py');
+const ROWS = 40;
+const LENGTH = 4;
+const slice = createSliceHome('flts-tritonclient-');
+const env = {
+  FLTS_DATA_DIR: DATASETS,
+  TRAIN_FILE: 'PobleSec.csv',
+  TEST_FILE: 'PobleSec_test.csv',
+  SAMPLE_TRAIN_ROWS: '400',
+  HIDDEN_SIZE: '8',
+  NUM_LAYERS: '1',
+  EPOCHS: '1',
+  FLTS_BACKEND: 'wasm',
+};
+
+describe('serve > Open Inference Protocol with tritonclient (HTTP JSON, HTTP binary, gRPC)', () => {
+  let server: ServeProcess;
+  let answers: any;
+  let predicted: Record<string, unknown[]>;
+  let runId: string;
+
+  beforeAll(async () => {
+    const python = tritonclientPython();
+    const pre = await runCli(['preprocess', '--home', slice.home, '--json'], { env });
+    expect(pre.exitCode, pre.stderr).toBe(0);
+    const train = await runCli(['train', '--home', slice.home, '--model', 'LSTM', '--json'], { env, timeoutMs: 110_000 });
+    expect(train.exitCode, train.stderr).toBe(0);
+    runId = train.json.result.runs[0].run_id;
+    server = await startServe(['--run', runId, '--home', slice.home, '--grpc-port', '0', '--log-level', 'silent'], env, { untilServing: true });
+
+    const { frame } = await readTable(path.join(DATASETS, 'PobleSec_test.csv'));
+    const start = 100;
+    const columns: Record<string, unknown[]> = {
+      time: Array.from(frame.time.subarray(start, start + ROWS), (ms) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ')),
+    };
+    for (const column of frame.columns) columns[column] = Array.from(frame.values[column].subarray(start, start + ROWS));
+    const { status, json } = await postJson(`${server.url}/predict`, { data: columns, index_col: 'time', inference_length: LENGTH });
+    expect(status).toBe(200);
+    predicted = { timestamp: json.predictions.map((row: { ts: string }) => row.ts) };
+    for (const target of Object.keys(json.predictions[0]).filter((key) => key !== 'ts')) predicted[target] = json.predictions.map((row: Record<string, number>) => row[target]);
+    answers = await runPythonJson(python, SCRIPT, { http: server.url.replace('http://', ''), grpc: server.grpcAddress, model: 'flts', columns, inference_length: LENGTH });
+  }, 400_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    slice.remove();
+  }, 30_000);
+
+  it('answers health and metadata the same on both transports', () => {
+    for (const transport of ['http', 'grpc']) {
+      const health = answers[`${transport}_health`];
+      expect(health).toMatchObject({ live: true, ready: true, model_ready: true, server: { name: 'flts', extensions: ['binary_tensor_data'] } });
+      expect(health.model).toMatchObject({ name: 'flts', versions: [runId], platform: 'flts-lstm' });
+      expect(health.model.inputs[0]).toEqual({ name: 'timestamp', datatype: 'BYTES', shape: [-1] });
+      expect(health.model.outputs.map((output: { name: string }) => output.name)).toEqual(Object.keys(predicted));
+    }
+    // gRPC's ModelMetadataResponse has no parameters field; everything else is the same.
+    const { parameters, ...httpModel } = answers.http_health.model;
+    expect(parameters).toMatchObject({ run_id: runId, model_type: 'LSTM' });
+    expect(answers.grpc_health.model).toEqual(httpModel);
+  });
+
+  it('forecasts what /predict forecasts for the same rows, over HTTP JSON, HTTP binary and gRPC', () => {
+    expect(predicted.timestamp).toHaveLength(LENGTH);
+    for (const transport of ['http_json', 'http_binary', 'http_default', 'grpc']) expect({ transport, outputs: answers[transport] }).toEqual({ transport, outputs: predicted });
+    // JSON outputs came back as JSON data, binary ones as binary_data_size sections of 8 bytes per FP64 value.
+    expect(answers.http_json_response.outputs.every((output: { data?: unknown[] }) => Array.isArray(output.data))).toBe(true);
+    expect(answers.http_binary_sizes.slice(1)).toEqual(Object.keys(predicted).slice(1).map(() => LENGTH * 8));
+    expect(answers.http_json_response.parameters).toMatchObject({ run_id: runId, horizon: 1, recursive: true });
+    expect(answers.grpc_model_version).toBe(runId);
+  });
+
+  it('answers bad requests in the protocol error form with the flts code, never a 5xx', () => {
+    const http = answers.http_errors;
+    expect(http.unknown_model).toEqual({ status: '404', message: expect.stringMatching(/^FLTS_REQUEST_ROUTE_NOT_FOUND: No model named 'nope'/) });
+    expect(http.too_few_rows).toEqual({ status: '400', message: expect.stringMatching(/^FLTS_REQUEST_INVALID: Too few rows: 2 given/) });
+    expect(http.missing_column).toEqual({ status: '400', message: expect.stringMatching(/^FLTS_REQUEST_INVALID: Missing required feature columns/) });
+    expect(http.bad_length).toEqual({ status: '400', message: expect.stringMatching(/inference_length/) });
+    expect(http.unknown_model_ready).toEqual({ ok: false });
+    const grpc = answers.grpc_errors;
+    expect(grpc.unknown_model).toEqual({ status: 'StatusCode.NOT_FOUND', message: expect.stringMatching(/^FLTS_REQUEST_ROUTE_NOT_FOUND: No model named 'nope'/) });
+    expect(grpc.too_few_rows).toEqual({ status: 'StatusCode.INVALID_ARGUMENT', message: expect.stringMatching(/^FLTS_REQUEST_INVALID: Too few rows: 2 given/) });
+    expect(grpc.missing_column).toEqual({ status: 'StatusCode.INVALID_ARGUMENT', message: expect.stringMatching(/^FLTS_REQUEST_INVALID: Missing required feature columns/) });
+    expect(grpc.bad_length).toEqual({ status: 'StatusCode.INVALID_ARGUMENT', message: expect.stringMatching(/inference_length/) });
+    expect(grpc.unknown_model_ready).toEqual({ status: 'StatusCode.NOT_FOUND', message: expect.stringMatching(/^FLTS_REQUEST_ROUTE_NOT_FOUND/) });
+  });
+});
