@@ -18,10 +18,10 @@ export function createLatencyRecorder(): LatencyRecorder {
     },
     finish() {
       const ms = (micros: number): number => Math.round(micros) / 1000;
+      // A percentile is reported as the top of its bucket (0.1% wide), which can lie above the exact maximum.
+      const at = (percentile: number): number => ms(Math.min(histogram.getValueAtPercentile(percentile), histogram.maxValue));
       const summary: LatencySummary =
-        count > 0
-          ? { p50: ms(histogram.getValueAtPercentile(50)), p90: ms(histogram.getValueAtPercentile(90)), p99: ms(histogram.getValueAtPercentile(99)), max: ms(histogram.maxValue), mean: ms(histogram.mean) }
-          : { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
+        count > 0 ? { p50: at(50), p90: at(90), p99: at(99), max: ms(histogram.maxValue), mean: ms(histogram.mean) } : { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
       histogram.destroy();
       return summary;
     },
