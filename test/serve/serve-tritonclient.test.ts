@@ -10,7 +10,8 @@ import { readTable } from '../../src/core/data/read-table.js';
 import { DATASETS, createSliceHome } from '../helpers/poblesec-slice.js';
 import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
 import { startServe, type ServeProcess } from '../helpers/serve-process.js';
-import { runPythonJson, tritonclientPython } from '../helpers/tritonclient.js';
+import { skipNote, useServers } from '../helpers/servers.js';
+import { runPythonJson } from '../helpers/run-python.js';
 import { postJson } from './serve-fixtures.js';
 
 const SCRIPT = path.join(REPO_ROOT, 'test/fixtures/oip/tritonclient_calls.py');
@@ -28,14 +29,15 @@ const env = {
   FLTS_BACKEND: 'wasm',
 };
 
-describe('serve > Open Inference Protocol with tritonclient (HTTP JSON, HTTP binary, gRPC)', () => {
+const tritonclient = await useServers('tritonclient');
+
+describe.skipIf(Boolean(tritonclient.skip))(`serve > Open Inference Protocol with tritonclient (HTTP JSON, HTTP binary, gRPC)${skipNote(tritonclient)}`, () => {
   let server: ServeProcess;
   let answers: any;
   let predicted: Record<string, unknown[]>;
   let runId: string;
 
   beforeAll(async () => {
-    const python = tritonclientPython();
     const pre = await runCli(['preprocess', '--home', slice.home, '--json'], { env });
     expect(pre.exitCode, pre.stderr).toBe(0);
     const train = await runCli(['train', '--home', slice.home, '--model', 'LSTM', '--json'], { env, timeoutMs: 110_000 });
@@ -53,7 +55,7 @@ describe('serve > Open Inference Protocol with tritonclient (HTTP JSON, HTTP bin
     expect(status).toBe(200);
     predicted = { timestamp: json.predictions.map((row: { ts: string }) => row.ts) };
     for (const target of Object.keys(json.predictions[0]).filter((key) => key !== 'ts')) predicted[target] = json.predictions.map((row: Record<string, number>) => row[target]);
-    answers = await runPythonJson(python, SCRIPT, { http: server.url.replace('http://', ''), grpc: server.grpcAddress, model: 'flts', columns, inference_length: LENGTH });
+    answers = await runPythonJson(tritonclient.vars.FLTS_TEST_TRITONCLIENT_PYTHON, SCRIPT, { http: server.url.replace('http://', ''), grpc: server.grpcAddress, model: 'flts', columns, inference_length: LENGTH });
   }, 400_000);
 
   afterAll(async () => {

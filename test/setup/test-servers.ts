@@ -21,7 +21,7 @@ import type { TestProject } from 'vitest/node';
 import { missingTools, TOOLS_DIR } from '../deploy/deploy-tools.js';
 import { freePort } from '../helpers/free-port.js';
 
-export type ServerKind = 'infra' | 'mlflow' | 'deploy-tools';
+export type ServerKind = 'infra' | 'mlflow' | 'deploy-tools' | 'tritonclient';
 export type Vars = Record<string, string>;
 /** The answer to a test file: variables to use, or why its tests skip; a failure is an error message. */
 export type ServerGrant = { status: 'ready'; vars: Vars } | { status: 'skip'; reason: string } | { status: 'failed'; reason: string };
@@ -158,6 +158,18 @@ const KINDS: Record<ServerKind, KindSpec> = {
       const missing = missingTools();
       if (missing.length > 0) throw new Error(`install-tools.sh left out ${missing.join(', ')}`);
       return { FLTS_TOOLS_DIR: TOOLS_DIR };
+    },
+  },
+  tritonclient: {
+    what: 'tritonclient[http,grpc] from PyPI, the Open Inference Protocol client (scripts/tritonclient/install.sh)',
+    missingToolchain() {
+      return spawnSync('python3', ['-c', 'import venv, ensurepip'], { stdio: 'ignore' }).status === 0 ? undefined : 'python3 with venv';
+    },
+    // The install script finds its cached venv in a moment, and installs it when it is missing or stale.
+    reuse: async () => undefined,
+    async start() {
+      const stdout = await run('bash', [path.join(REPO_ROOT, 'scripts/tritonclient/install.sh')]);
+      return { FLTS_TEST_TRITONCLIENT_PYTHON: stdout.trim().split('\n').pop()! };
     },
   },
 };
