@@ -8,14 +8,16 @@ import { WINDOW, createMemorySource, createNaiveModel, lstmModel, postJson, requ
 
 type Client = ReturnType<typeof createInferenceClient>;
 
-function call(client: Client, method: string, request: object): Promise<any> {
+function call(client: Client, method: string, request: object, metadata = new grpc.Metadata()): Promise<any> {
   return new Promise((resolve, reject) => {
-    (client[method] as (request: object, callback: (error: grpc.ServiceError | null, response: unknown) => void) => void)(request, (error, response) => (error ? reject(error) : resolve(response)));
+    (client[method] as (request: object, metadata: grpc.Metadata, callback: (error: grpc.ServiceError | null, response: unknown) => void) => void)(request, metadata, (error, response) =>
+      error ? reject(error) : resolve(response),
+    );
   });
 }
 
-async function callError(client: Client, method: string, request: object): Promise<grpc.ServiceError> {
-  return call(client, method, request).then(
+async function callError(client: Client, method: string, request: object, metadata?: grpc.Metadata): Promise<grpc.ServiceError> {
+  return call(client, method, request, metadata).then(
     () => {
       throw new Error(`${method} succeeded`);
     },
@@ -49,10 +51,10 @@ function rawRequest(data: Record<string, unknown[]>, modelName = 'flts'): object
   };
 }
 
-async function startGrpc(server: RunningServer): Promise<{ grpcServer: GrpcInferenceServer; client: Client }> {
+async function startGrpc(server: RunningServer, apiToken?: string): Promise<{ grpcServer: GrpcInferenceServer; client: Client }> {
   const grpcServer = await startGrpcInferenceServer(
     { holder: server.holder, metrics: server.metrics, modelName: 'flts', inferenceLength: 0 },
-    { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, logger: silentLogger },
+    { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, logger: silentLogger, apiToken },
   );
   return { grpcServer, client: createInferenceClient(`127.0.0.1:${grpcServer.port}`) };
 }
@@ -149,6 +151,34 @@ describe('serve > Open Inference Protocol over gRPC', () => {
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/flts_http_requests_total\{route="\/inference.GRPCInferenceService\/ModelInfer",method="GRPC",status="200"\} [1-9]/);
     expect(metrics).toMatch(/flts_http_requests_total\{route="\/inference.GRPCInferenceService\/ModelInfer",method="GRPC",status="400"\} [1-9]/);
+  });
+});
+
+describe('serve > Open Inference Protocol over gRPC > API token', () => {
+  it('asks ModelInfer for the bearer token of FLTS_SERVE_API_TOKEN in its metadata, and leaves health and metadata open', async () => {
+    const source = createMemorySource();
+    source.runs.set('run-a', () => createNaiveModel(WINDOW));
+    source.promote('run-a');
+    const server = await startTestServer(source);
+    const { grpcServer, client } = await startGrpc(server, 's3cret-token');
+    try {
+      await server.holder.start();
+      const bearer = (token: string): grpc.Metadata => {
+        const metadata = new grpc.Metadata();
+        metadata.set('authorization', `Bearer ${token}`);
+        return metadata;
+      };
+      const missing = await callError(client, 'ModelInfer', rawRequest(requestData(6)));
+      expect({ code: missing.code, details: missing.details }).toEqual({ code: grpc.status.UNAUTHENTICATED, details: 'FLTS_AUTH_REQUIRED: gRPC ModelInfer needs an Authorization: Bearer <token> header.' });
+      const wrong = await callError(client, 'ModelInfer', rawRequest(requestData(6)), bearer('guess'));
+      expect({ code: wrong.code, details: wrong.details }).toEqual({ code: grpc.status.UNAUTHENTICATED, details: 'FLTS_AUTH_REQUIRED: The bearer token is not valid for gRPC ModelInfer.' });
+      expect((await call(client, 'ModelInfer', rawRequest(requestData(6)), bearer('s3cret-token'))).model_version).toBe('run-a');
+      expect(await call(client, 'ModelReady', { name: 'flts' })).toEqual({ ready: true });
+    } finally {
+      client.close();
+      await grpcServer.close();
+      await server.close();
+    }
   });
 });
 

@@ -24,10 +24,19 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function bearer(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
+function bearer(header: unknown): string | undefined {
   const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   return match?.[1];
+}
+
+/**
+ * Throws FLTS_AUTH_REQUIRED unless `authorization` (the header, or gRPC's metadata value) carries `token`
+ * as a bearer token; `call` names what was called, for the message.
+ */
+export function assertBearerToken(authorization: unknown, token: string, call: string): void {
+  const given = bearer(authorization);
+  if (given === undefined) throw new FltsError('FLTS_AUTH_REQUIRED', `${call} needs an Authorization: Bearer <token> header.`);
+  if (!sameSecret(given, token)) throw new FltsError('FLTS_AUTH_REQUIRED', `The bearer token is not valid for ${call}.`);
 }
 
 /** Throws the 401/403 a request without the right to call a route gets; returns when it may. */
@@ -38,9 +47,7 @@ export function assertAccess(request: FastifyRequest, access: RouteAccess, token
     if (access === 'predict' || isLoopback(request.socket.remoteAddress)) return;
     throw new FltsError('FLTS_AUTH_FORBIDDEN', `${request.method} ${request.routeOptions.url} answers only local clients while no admin token is set (FLTS_SERVE_ADMIN_TOKEN).`);
   }
-  const given = bearer(request);
-  if (given === undefined) throw new FltsError('FLTS_AUTH_REQUIRED', `${request.method} ${request.routeOptions.url} needs an Authorization: Bearer <token> header.`);
-  if (!sameSecret(given, token)) throw new FltsError('FLTS_AUTH_REQUIRED', `The bearer token is not valid for ${request.method} ${request.routeOptions.url}.`);
+  assertBearerToken(request.headers.authorization, token, `${request.method} ${request.routeOptions.url}`);
 }
 
 /**

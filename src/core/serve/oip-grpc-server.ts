@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { assertBearerToken } from './access-control.js';
 import { classifyError } from './error-handler.js';
 import { modelMetadata, OIP_SERVER_METADATA, runOipInference, servedModelNamed, type OipContext, type OipInferRequest } from './oip-inference.js';
 import {
@@ -20,6 +21,8 @@ export interface GrpcServerOptions {
   port: number;
   /** Largest accepted request message, like the HTTP body limit. */
   maxMessageBytes: number;
+  /** Bearer token ModelInfer calls must carry in their `authorization` metadata, as POST /predict does ("" = open). */
+  apiToken?: string;
   logger: Logger;
 }
 
@@ -90,6 +93,15 @@ export function decodeGrpcInferRequest(message: GrpcModelInferRequest): OipInfer
 
 type Handler = (call: grpc.ServerUnaryCall<any, any>) => Promise<unknown> | unknown;
 
+/** A handler that first checks the API token, when one is set (health and metadata stay open, as over HTTP). */
+function withApiToken(token: string | undefined, method: string, handle: Handler): Handler {
+  if (!token) return handle;
+  return (call) => {
+    assertBearerToken(call.metadata.get('authorization')[0], token, `gRPC ${method}`);
+    return handle(call);
+  };
+}
+
 /**
  * The Open Inference Protocol over gRPC (`inference.GRPCInferenceService`), on the HTTP server's model
  * holder, batcher and metrics: the same forecasts, and the same coded errors as gRPC status codes (the
@@ -131,7 +143,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
       const { name, versions, platform, inputs, outputs } = modelMetadata(context, call.request.name);
       return { name, versions, platform, inputs, outputs };
     }),
-    ModelInfer: unary('ModelInfer', async (call): Promise<GrpcModelInferResponse> => {
+    ModelInfer: unary('ModelInfer', withApiToken(options.apiToken, 'ModelInfer', async (call): Promise<GrpcModelInferResponse> => {
       const message = call.request as GrpcModelInferRequest;
       const response = await runOipInference(context, message.model_name, decodeGrpcInferRequest(message));
       return {
@@ -142,7 +154,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
         outputs: response.outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })),
         raw_output_contents: response.outputs.map(encodeRawTensor),
       };
-    }),
+    })),
   });
 
   const address = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;

@@ -129,7 +129,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     try {
       grpcServer = await startGrpcInferenceServer(
         { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength },
-        { host: serve.host, port: serve.grpcPort, maxMessageBytes: serve.bodyLimitBytes, logger },
+        { host: serve.host, port: serve.grpcPort, maxMessageBytes: serve.bodyLimitBytes, apiToken: serve.apiToken, logger },
       );
     } catch (error) {
       await close();
