@@ -26,7 +26,7 @@ export async function runGrpcLoadCell(input: GrpcLoadCellInput, onProgress?: (pr
   let successes = 0;
   let next = 0;
   const method = input.requests.length > 0 ? 'ModelInfer' : 'ServerLive';
-  const clients = Array.from({ length: input.connections }, () => createInferenceClient(input.address, { 'grpc.use_local_subchannel_pool': 1 }));
+  const clients = Array.from({ length: input.connections }, () => createInferenceClient(input.address, { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0 }));
   const started = performance.now();
   const endAt = started + input.durationSec * 1000;
   const timeoutMs = (input.timeoutSec ?? 10) * 1000;
