@@ -37,6 +37,12 @@ export default class Serve extends FltsCommand<ServeResult> {
     const { settings } = this.loadSettings(flags, { 'serve.runId': flags.run, 'serve.port': flags.port, 'serve.host': flags.host, 'serve.grpcPort': flags['grpc-port'] });
     // Logs go to stderr so stdout stays human lines or the --json result.
     const logger = pino({ level: settings.logLevel, base: { service: 'inference-api' } }, pino.destination(2));
+    // Listened for before anything starts: "Listening on" is printed while the model still loads, and a signal
+    // sent after it must stop the server cleanly rather than kill the process.
+    const stopSignal = new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    });
     const store = await createObjectStore(settings);
     // With a bus, this replica also follows model-selected in a consumer group of its own (F11), and the
     // promoter decides each probation from every replica's figures; alone, this server decides itself.
@@ -54,10 +60,7 @@ export default class Serve extends FltsCommand<ServeResult> {
       throw error;
     }) : undefined;
     if (companion) this.say(`Following ${settings.bus.topics.modelSelected} as group ${companion.group}`);
-    const signal = await new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-    });
+    const signal = await stopSignal;
     const runId = service.holder.status().current?.runId ?? null;
     await companion?.stop();
     await bus?.close();
