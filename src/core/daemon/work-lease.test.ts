@@ -44,4 +44,38 @@ describe('core > daemon > work-lease', () => {
     expect((await readLease(store, settings, leaseKey('train', work.configHash, 'GRU')))?.owner).toBe('alive');
     await lease!.release();
   });
+
+  it('gives a contested lease to exactly one of many racing owners, fresh or stale', async () => {
+    const store = createFsStore(root);
+    const racers = Array.from({ length: 8 }, (_, i) => `racer-${i}`);
+    const fresh = await Promise.all(racers.map((owner) => acquireLease({ store, settings, owner, logger: silentLogger }, { ...work, modelType: 'PROPHET' })));
+    expect(fresh.filter(Boolean)).toHaveLength(1);
+    await fresh.find(Boolean)!.release();
+
+    const stale = new Date(Date.now() - 5_000).toISOString();
+    await store.put(settings.store.buckets.runs, leaseKey('train', work.configHash, 'NAIVE'), JSON.stringify({ owner: 'dead', step: 'train', config_hash: work.configHash, model_type: 'NAIVE', acquired_at: stale, heartbeat_at: stale }));
+    const takeovers = await Promise.all(racers.map((owner) => acquireLease({ store, settings, owner, logger: silentLogger }, { ...work, modelType: 'NAIVE' })));
+    const winners = takeovers.filter(Boolean);
+    expect(winners).toHaveLength(1);
+    expect((await readLease(store, settings, leaseKey('train', work.configHash, 'NAIVE')))?.owner).toBe(racers[takeovers.indexOf(winners[0])]);
+    await winners[0]!.release();
+  });
+
+  it('stays exclusive when the competing write lands after the holder already checked (a slow store)', async () => {
+    const store = createFsStore(root);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    // The competitor's writes reach the store only once the first owner holds the lease.
+    const slow = { ...store, put: async (...args: Parameters<typeof store.put>) => gate.then(() => store.put(...args)), putIfAbsent: async (...args: Parameters<typeof store.putIfAbsent>) => gate.then(() => store.putIfAbsent(...args)) };
+    const modelType = 'SLOW';
+    // Heartbeats as rare as in production, so no rewrite by the holder hides the competitor's overwrite.
+    const { settings: rare } = resolveSettings({ env: { FLTS_DAEMON_HEARTBEAT_MS: '60000', FLTS_DAEMON_LEASE_STALE_MS: '120000' } });
+    const competitor = acquireLease({ store: slow, settings: rare, owner: 'slow', logger: silentLogger }, { ...work, modelType });
+    const first = await acquireLease({ store, settings: rare, owner: 'fast', logger: silentLogger }, { ...work, modelType });
+    open();
+    expect(first).toBeDefined();
+    expect(await competitor).toBeUndefined();
+    expect((await readLease(store, rare, leaseKey('train', work.configHash, modelType)))?.owner).toBe('fast');
+    await first!.release();
+  });
 });

@@ -1,14 +1,15 @@
 import type { Settings } from '../config/settings.js';
-import { sleep } from '../retry.js';
 import type { Logger } from '../logger.js';
-import { getJsonIfExists, putJson } from '../storage/json-objects.js';
+import { getJsonIfExists, parseLenientJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 /**
  * A lease says "this process is working on this step right now". It lives in the runs bucket beside the
  * runs, so it survives the process: a lease whose heartbeat stopped belongs to a process that died, and
- * its work may be taken over. Object stores have no compare-and-swap, so taking a lease writes, waits a
- * moment and reads back: of two processes racing for one lease, only the last writer proceeds.
+ * its work may be taken over. Taking one is a conditional write: create it only when absent, or replace a
+ * stale one only at the version read (S3 If-None-Match / If-Match; O_EXCL link and a locked compare on the
+ * filesystem), so of any number of racing processes exactly one holds it. Heartbeats are conditional too:
+ * a holder whose lease was taken over stops writing it.
  */
 export interface LeaseRecord {
   owner: string;
@@ -36,8 +37,6 @@ export interface HeldLease {
   release(): Promise<void>;
 }
 
-const SETTLE_MS = 250;
-
 export function leaseKey(step: string, configHash: string, modelType: string): string {
   return `leases/${step}/${configHash}/${modelType.toLowerCase() || 'all'}.json`;
 }
@@ -56,24 +55,38 @@ export async function readLease(store: ObjectStore, settings: Settings, key: str
  */
 export async function acquireLease(options: LeaseOptions, work: { step: string; configHash: string; modelType: string }, signal?: AbortSignal): Promise<HeldLease | undefined> {
   const { store, settings, owner, logger } = options;
+  if (signal?.aborted) return undefined;
   const now = options.now ?? Date.now;
   const bucket = settings.store.buckets.runs;
   const key = leaseKey(work.step, work.configHash, work.modelType);
-  const existing = await readLease(store, settings, key);
-  if (existing && existing.owner !== owner && isLeaseFresh(existing, settings.daemon.leaseStaleMs, now())) return undefined;
   const stamp = new Date(now()).toISOString();
   let record: LeaseRecord = { owner, step: work.step, config_hash: work.configHash, model_type: work.modelType, acquired_at: stamp, heartbeat_at: stamp };
   await store.ensureBucket(bucket);
-  await putJson(store, bucket, key, record);
-  await sleep(SETTLE_MS, signal);
-  const check = await readLease(store, settings, key);
-  if (check?.owner !== owner) return undefined;
+  let version = await store.putIfAbsent(bucket, key, JSON.stringify(record));
+  if (version === undefined) {
+    const existing = await store.getVersioned(bucket, key);
+    if (!existing) return undefined; // released between our two calls: the next attempt creates it
+    const lease = parseLease(existing.body);
+    if (lease && lease.owner !== owner && isLeaseFresh(lease, settings.daemon.leaseStaleMs, now())) return undefined;
+    version = await store.putIfVersion(bucket, key, JSON.stringify(record), existing.version);
+    if (version === undefined) return undefined;
+  }
 
   let released = false;
+  let lost = false;
+  let held: string = version;
   const beat = async (): Promise<void> => {
-    if (released) return;
+    if (released || lost) return;
     record = { ...record, heartbeat_at: new Date(now()).toISOString() };
-    await putJson(store, bucket, key, record).catch((error: unknown) => logger.warn({ key, err: error }, 'daemon_lease_heartbeat_failed'));
+    try {
+      const next = await store.putIfVersion(bucket, key, JSON.stringify(record), held);
+      if (next === undefined) {
+        lost = true;
+        logger.warn({ key, owner }, 'daemon_lease_lost');
+      } else held = next;
+    } catch (error) {
+      logger.warn({ key, err: error }, 'daemon_lease_heartbeat_failed');
+    }
   };
   const timer = setInterval(() => void beat(), settings.daemon.heartbeatMs);
   timer.unref();
@@ -86,8 +99,16 @@ export async function acquireLease(options: LeaseOptions, work: { step: string; 
     async release() {
       released = true;
       clearInterval(timer);
-      const current = await readLease(store, settings, key);
-      if (current?.owner === owner) await store.delete(bucket, key).catch((error: unknown) => logger.warn({ key, err: error }, 'daemon_lease_release_failed'));
+      const current = await store.getVersioned(bucket, key).catch(() => undefined);
+      if (current && parseLease(current.body)?.owner === owner) await store.delete(bucket, key).catch((error: unknown) => logger.warn({ key, err: error }, 'daemon_lease_release_failed'));
     },
   };
+}
+
+function parseLease(body: Buffer): LeaseRecord | undefined {
+  try {
+    return parseLenientJson(body.toString()) as LeaseRecord;
+  } catch {
+    return undefined;
+  }
 }

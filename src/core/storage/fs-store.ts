@@ -1,5 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, readdir, readFile, realpath, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { link, open, readdir, readFile, realpath, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { sleep } from '../retry.js';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,6 +27,10 @@ async function fsyncDirectory(dir: string): Promise<void> {
     await handle.close();
   }
 }
+/** Versions are the MD5 of the bytes, like an S3 ETag of a single-part upload. */
+const versionOf = (body: ObjectBody | Buffer): string => createHash('md5').update(body).digest('hex');
+/** A compare-and-replace lock older than this belongs to a process that died mid-write. */
+const LOCK_STALE_MS = 10_000;
 
 /** The embedded store: `<root>/<bucket>/<key>`, every write a temp file renamed into place. */
 export function createFsStore(root: string): ObjectStore {
@@ -100,6 +106,29 @@ export function createFsStore(root: string): ObjectStore {
     }
   }
 
+  /** Runs `action` holding `<target>.flts-lock`, created with O_EXCL; waits for another holder, breaks a dead one's. */
+  async function withLock<T>(target: string, action: () => Promise<T>): Promise<T> {
+    const lock = `${path.dirname(target)}/${TEMP_MARKER}lock-${path.basename(target)}`;
+    await makeDirectory(path.dirname(target));
+    for (;;) {
+      try {
+        const handle = await open(lock, 'wx');
+        await handle.close();
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const held = await stat(lock).catch(() => undefined);
+        if (held && Date.now() - held.mtimeMs > LOCK_STALE_MS) await rm(lock, { force: true });
+        else await sleep(5);
+      }
+    }
+    try {
+      return await action();
+    } finally {
+      await rm(lock, { force: true });
+    }
+  }
+
   async function walk(dir: string, relative: string, out: ObjectInfo[]): Promise<void> {
     let entries;
     try {
@@ -129,6 +158,41 @@ export function createFsStore(root: string): ObjectStore {
     async put(bucket, key, body: ObjectBody) {
       const target = await confinedPath(bucket, key);
       await atomicWrite(target, (temp) => writeFile(temp, body));
+    },
+    async putIfAbsent(bucket, key, body) {
+      const target = await confinedPath(bucket, key);
+      await makeDirectory(path.dirname(target));
+      const temp = `${path.dirname(target)}/${TEMP_MARKER}${randomUUID()}`;
+      try {
+        await writeFile(temp, body);
+        // link(2) fails with EEXIST when the target exists: readers see no object or the complete one.
+        await link(temp, target);
+        return versionOf(body);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+        throw error;
+      } finally {
+        await rm(temp, { force: true });
+      }
+    },
+    async putIfVersion(bucket, key, body, version) {
+      const target = await confinedPath(bucket, key);
+      return withLock(target, async () => {
+        const current = await readFile(target).catch((error: unknown) => {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        });
+        if (!current || versionOf(current) !== version) return undefined;
+        await atomicWrite(target, (temp) => writeFile(temp, body));
+        return versionOf(body);
+      });
+    },
+    async getVersioned(bucket, key) {
+      const body = await readFile(await confinedPath(bucket, key)).catch((error: unknown) => {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      });
+      return body && { body, version: versionOf(body) };
     },
     async putFile(bucket, key, filePath) {
       const target = await confinedPath(bucket, key);

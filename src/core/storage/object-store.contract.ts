@@ -24,6 +24,29 @@ export function describeObjectStoreContract(name: string, createStore: () => Pro
       expect((await store.stat(bucket, 'a/b/c.txt'))?.size).toBe(6);
     });
 
+    it('creates an object only when absent and replaces it only at the version read, one winner among racers', async () => {
+      const key = `conditional/${Math.random().toString(36).slice(2, 8)}.json`;
+      const first = await store.putIfAbsent(bucket, key, '{"owner":"a"}');
+      expect(first).toMatch(/^[0-9a-f]{32}$/);
+      expect(await store.putIfAbsent(bucket, key, '{"owner":"b"}')).toBeUndefined();
+      const read = await store.getVersioned(bucket, key);
+      expect(read).toEqual({ body: Buffer.from('{"owner":"a"}'), version: first });
+      expect(await store.putIfVersion(bucket, key, '{"owner":"c"}', '0'.repeat(32))).toBeUndefined();
+      const second = await store.putIfVersion(bucket, key, '{"owner":"d"}', first!);
+      expect(second).toBeDefined();
+      expect(await store.putIfVersion(bucket, key, '{"owner":"e"}', first!)).toBeUndefined();
+      expect((await store.get(bucket, key)).toString()).toBe('{"owner":"d"}');
+      expect(await store.getVersioned(bucket, `${key}.missing`)).toBeUndefined();
+      expect(await store.putIfVersion(bucket, `${key}.missing`, '{}', first!)).toBeUndefined();
+
+      const raced = `conditional/race-${Math.random().toString(36).slice(2, 8)}.json`;
+      const created = await Promise.all(Array.from({ length: 6 }, (_, i) => store.putIfAbsent(bucket, raced, `{"owner":${i}}`)));
+      expect(created.filter((version) => version !== undefined)).toHaveLength(1);
+      const base = (await store.getVersioned(bucket, raced))!;
+      const replaced = await Promise.all(Array.from({ length: 6 }, (_, i) => store.putIfVersion(bucket, raced, `{"next":${i}}`, base.version)));
+      expect(replaced.filter((version) => version !== undefined)).toHaveLength(1);
+    });
+
     it('reports a missing object as FLTS_STORE_NOT_FOUND and exists() false', async () => {
       const error = await store.get(bucket, 'nope/missing.json').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(FltsError);

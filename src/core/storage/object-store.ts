@@ -36,4 +36,17 @@ export interface ObjectStore {
    * with it). Only stores that can append offer it (the embedded one); elsewhere each write is a new object.
    */
   appendDurable?(bucket: string, key: string, body: string | Buffer): Promise<void>;
+  /**
+   * Creates the object only when none exists at the key: S3 `If-None-Match: *`; the filesystem links a complete
+   * temporary file into place, which fails when the target exists (O_EXCL semantics). Returns the new version, or
+   * undefined when an object was already there. What makes a work lease exclusive.
+   */
+  putIfAbsent(bucket: string, key: string, body: ObjectBody): Promise<string | undefined>;
+  /**
+   * Replaces the object only while its version is still `version`: S3 `If-Match: <etag>`; the filesystem compares
+   * and renames under an exclusive lock file. Returns the new version, or undefined when the object changed or is gone.
+   */
+  putIfVersion(bucket: string, key: string, body: ObjectBody, version: string): Promise<string | undefined>;
+  /** The object with its version (the ETag: MD5 of the bytes), or undefined when missing. */
+  getVersioned(bucket: string, key: string): Promise<{ body: Buffer; version: string } | undefined>;
 }

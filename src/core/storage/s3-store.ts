@@ -140,6 +140,22 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     }
   }
 
+  /** A PUT with a precondition; undefined when S3 answers 412 PreconditionFailed (or 409 for a concurrent write). */
+  async function conditionalPut(bucket: string, key: string, body: ObjectBody, condition: Record<string, string>): Promise<string | undefined> {
+    const buffer = toBuffer(body);
+    let etag: string | undefined;
+    try {
+      await write(bucket, key, async () => {
+        etag = (await client.putObject(bucket, key, buffer, buffer.length, { 'Content-Type': 'application/json', ...condition })).etag;
+      });
+    } catch (error) {
+      const code = errorCode(error instanceof FltsError ? error.cause : error) ?? errorCode(error);
+      if (code === 'PreconditionFailed' || code === 'ConditionalRequestConflict' || code === 'NoSuchKey') return undefined;
+      throw error;
+    }
+    return etag?.replace(/"/g, '');
+  }
+
   function checked(bucket: string, key: string): void {
     assertBucketName(bucket);
     assertObjectKey(key);
@@ -153,6 +169,28 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       const buffer = toBuffer(body);
       const meta = { 'Content-Type': putOptions?.contentType ?? 'application/octet-stream' };
       await write(bucket, key, () => client.putObject(bucket, key, buffer, buffer.length, meta));
+    },
+    async putIfAbsent(bucket, key, body) {
+      return conditionalPut(bucket, key, body, { 'If-None-Match': '*' });
+    },
+    async putIfVersion(bucket, key, body, version) {
+      return conditionalPut(bucket, key, body, { 'If-Match': `"${version}"` });
+    },
+    async getVersioned(bucket, key) {
+      checked(bucket, key);
+      // The version first: if the object changes in between, the version is older than the body, and a
+      // conditional write with it fails instead of overwriting a change nobody read.
+      const info = await call({ bucket, key }, () => client.statObject(bucket, key)).catch((error: unknown) => {
+        if (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND') return undefined;
+        throw error;
+      });
+      if (!info) return undefined;
+      try {
+        return { body: await store.get(bucket, key), version: info.etag.replace(/"/g, '') };
+      } catch (error) {
+        if (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND') return undefined;
+        throw error;
+      }
     },
     async putFile(bucket, key, filePath, putOptions) {
       const meta = { 'Content-Type': putOptions?.contentType ?? 'application/octet-stream' };
