@@ -25,7 +25,9 @@ if (skipReason) {
     it.skip(`skipped: ${skipReason}`, () => {});
   });
 } else {
-  describeObjectStoreContract('integration > s3-store', reachableStore, 'flts-it');
+  // S3Proxy, the test server, honours If-None-Match and If-Match but checks them before it writes: of six
+  // simultaneous conditional PUTs two have been seen to win. AWS S3 and MinIO decide atomically.
+  describeObjectStoreContract('integration > s3-store', reachableStore, 'flts-it', { atomicConditionalWrites: false });
 
   describe('integration > s3-store behaviour', () => {
     it('creates a missing bucket on the first put and lists an unknown bucket as empty', async () => {
