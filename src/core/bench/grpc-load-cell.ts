@@ -49,7 +49,9 @@ export async function runGrpcLoadCell(input: GrpcLoadCellInput, onProgress?: (pr
   try {
     await Promise.all(
       clients.map(async (client) => {
-        while (performance.now() < endAt && !signal?.aborted) await once(client);
+        // At least one call on each channel, however short the cell (the one-call probe before the load).
+        do await once(client);
+        while (performance.now() < endAt && !signal?.aborted);
       }),
     );
   } finally {
