@@ -65,6 +65,7 @@ export class RollingErrors {
     this.absolute.add(Math.abs(error));
     if (!intervals) return;
     for (const { level, lower, upper } of intervals) {
+      if (!Number.isFinite(lower) || !Number.isFinite(upper)) continue;
       let ring = this.inside.get(level);
       if (!ring) this.inside.set(level, (ring = new Ring(this.capacity)));
       ring.add(actual >= lower && actual <= upper ? 1 : 0);

@@ -2,12 +2,13 @@ import type { Settings } from '../config/settings.js';
 import { toFltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { promotionRefOf, readProbationDecision, samePromotion, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
-import { createLiveScorer, type ErrorFiguresByTarget, type LiveActuals, type LiveScorer, type MatchedError } from '../live/live-scorer.js';
+import { createLiveScorer, type ErrorFiguresByTarget, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError } from '../live/live-scorer.js';
 import { decideProbation, type RollbackAction } from '../live/probation-decider.js';
 import { pairedRmse } from '../live/probation.js';
 import { readPromotionPointer } from '../registry/pointers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ModelHolder } from './model-holder.js';
+import type { RowIntervals } from '../forecast/forecast-intervals.js';
 import { forecastWith, type PredictionInput, type PredictionResult } from './run-prediction.js';
 import type { ServedModel } from './served-model.js';
 
@@ -106,6 +107,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       targets: result.targets,
       time: result.forecast.time,
       values: result.forecast.values,
+      intervals: intervalsByTarget(result.targets, result.intervals),
     });
   }
 
@@ -284,4 +286,20 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       for (const role of [...shadows.keys()]) setShadow(role, undefined);
     },
   };
+}
+
+/**
+ * The served rows' intervals ({target: {level: [lo, hi]}} per row) as the scorer keeps them: per target and
+ * level, one bound per row. Rows past the model horizon have none; their NaN bounds are left out of coverage.
+ */
+export function intervalsByTarget(targets: readonly string[], rows: readonly RowIntervals[] | undefined): LiveForecast['intervals'] {
+  const levels = Object.keys(rows?.find((row) => row !== null)?.[targets[0]] ?? {});
+  if (!rows || levels.length === 0) return undefined;
+  return targets.map((target) =>
+    levels.map((level) => ({
+      level,
+      lower: rows.map((row) => row?.[target]?.[level]?.[0] ?? Number.NaN),
+      upper: rows.map((row) => row?.[target]?.[level]?.[1] ?? Number.NaN),
+    })),
+  );
 }
