@@ -54,7 +54,16 @@ describe.skipIf(Boolean(tritonclient.skip))(`serve > Open Inference Protocol wit
     const { status, json } = await postJson(`${server.url}/predict`, { data: columns, index_col: 'time', inference_length: LENGTH });
     expect(status).toBe(200);
     predicted = { timestamp: json.predictions.map((row: { ts: string }) => row.ts) };
-    for (const target of Object.keys(json.predictions[0]).filter((key) => key !== 'ts' && key !== 'intervals')) predicted[target] = json.predictions.map((row: Record<string, number>) => row[target]);
+    const targets = Object.keys(json.predictions[0]).filter((key) => key !== 'ts' && key !== 'intervals');
+    for (const target of targets) predicted[target] = json.predictions.map((row: Record<string, number>) => row[target]);
+    // The prediction intervals travel as extra outputs, null on rows past the model horizon.
+    type Row = { intervals?: Record<string, Record<string, [number, number]>> };
+    for (const target of targets) {
+      for (const level of Object.keys(json.predictions[0].intervals[target])) {
+        predicted[`${target}_lower_${level}`] = json.predictions.map((row: Row) => row.intervals?.[target]?.[level]?.[0] ?? null);
+        predicted[`${target}_upper_${level}`] = json.predictions.map((row: Row) => row.intervals?.[target]?.[level]?.[1] ?? null);
+      }
+    }
     answers = await runPythonJson(tritonclient.vars.FLTS_TEST_TRITONCLIENT_PYTHON, SCRIPT, { http: server.url.replace('http://', ''), grpc: server.grpcAddress, model: 'flts', columns, inference_length: LENGTH });
   }, 400_000);
 
@@ -79,6 +88,7 @@ describe.skipIf(Boolean(tritonclient.skip))(`serve > Open Inference Protocol wit
 
   it('forecasts what /predict forecasts for the same rows, over HTTP JSON, HTTP binary and gRPC', () => {
     expect(predicted.timestamp).toHaveLength(LENGTH);
+    expect(predicted['down_lower_0.8'].slice(0, 2)).toEqual([expect.any(Number), null]);
     for (const transport of ['http_json', 'http_binary', 'http_default', 'grpc']) expect({ transport, outputs: answers[transport] }).toEqual({ transport, outputs: predicted });
     // JSON outputs came back as JSON data, binary ones as binary_data_size sections of 8 bytes per FP64 value.
     expect(answers.http_json_response.outputs.every((output: { data?: unknown[] }) => Array.isArray(output.data))).toBe(true);

@@ -1,4 +1,5 @@
 import { FltsError } from '../errors.js';
+import { levelKey } from '../models/prediction-intervals.js';
 import type { ModelHolder } from './model-holder.js';
 import { predictionRows } from './prediction-response.js';
 import { runPrediction } from './run-prediction.js';
@@ -80,7 +81,11 @@ export function modelMetadata(context: OipContext, name: string): OipModelMetada
     versions: [served.run.runId],
     platform: `flts-${served.run.modelType.toLowerCase()}`,
     inputs: [{ name: 'timestamp', datatype: 'BYTES', shape: [-1] }, ...rawColumns.map((column) => ({ name: column, datatype: 'FP64', shape: [-1] }))],
-    outputs: [{ name: 'timestamp', datatype: 'BYTES', shape: [-1] }, ...window.targets.map((target) => ({ name: target, datatype: 'FP64', shape: [-1] }))],
+    outputs: [
+      { name: 'timestamp', datatype: 'BYTES', shape: [-1] },
+      ...window.targets.map((target) => ({ name: target, datatype: 'FP64', shape: [-1] })),
+      ...intervalOutputNames(window.targets, (served.intervals?.levels ?? []).map(levelKey)).map(({ name }) => ({ name, datatype: 'FP64', shape: [-1] })),
+    ],
     parameters: { run_id: served.run.runId, model_type: served.run.modelType, config_hash: served.run.configHash, input_seq_len: window.inputSeqLen, output_seq_len: window.outputSeqLen },
   };
 }
@@ -99,6 +104,19 @@ function optionalLength(parameters: Record<string, unknown>): number | undefined
     throw new FltsError('FLTS_REQUEST_INVALID', `Parameter 'inference_length' must be an integer from 1 to ${MAX_INFERENCE_LENGTH}.`, { details: { parameter: 'inference_length' } });
   }
   return value;
+}
+
+/**
+ * The prediction intervals as extra outputs, named like the batch columns: `<target>_lower_<level>` and
+ * `<target>_upper_<level>`; null (NaN in binary tensors) on rows past the model horizon.
+ */
+function intervalOutputNames(targets: readonly string[], levels: readonly string[]): Array<{ name: string; target: string; level: string; bound: 0 | 1 }> {
+  return targets.flatMap((target) =>
+    levels.flatMap((level) => [
+      { name: `${target}_lower_${level}`, target, level, bound: 0 as const },
+      { name: `${target}_upper_${level}`, target, level, bound: 1 as const },
+    ]),
+  );
 }
 
 /** Picks and orders the requested outputs; unknown names are a 400 naming the ones there are. */
@@ -127,6 +145,9 @@ export async function runOipInference(context: OipContext, modelName: string, re
   const outputs: OipOutput[] = [
     { name: 'timestamp', datatype: 'BYTES', shape, data: rows.map((row) => row.ts) },
     ...result.targets.map((target): OipOutput => ({ name: target, datatype: 'FP64', shape, data: rows.map((row) => row[target] as number | null) })),
+    ...intervalOutputNames(result.targets, Object.keys(rows.find((row) => row.intervals)?.intervals?.[result.targets[0]] ?? {})).map(
+      ({ name, target, level, bound }): OipOutput => ({ name, datatype: 'FP64', shape, data: rows.map((row) => row.intervals?.[target]?.[level]?.[bound] ?? null) }),
+    ),
   ];
   return {
     model_name: context.modelName,
