@@ -116,6 +116,19 @@ describe('serve > live accuracy', () => {
     expect(badTime.json.message).toContain("Column 'ts' contains an invalid timestamp");
   });
 
+  it('remembers the forecasts of Open Inference Protocol requests, per the identifier parameter', async () => {
+    const data = rows(80, 6);
+    const inputs = [
+      { name: 'timestamp', datatype: 'BYTES', shape: [6], data: data.ts },
+      { name: 'down', datatype: 'FP64', shape: [6], data: data.down },
+      { name: 'up', datatype: 'FP64', shape: [6], data: data.up },
+    ];
+    const inferred = await postJson(`${server.url}/v2/models/flts/infer`, { inputs, parameters: { identifier: 'oip-site' } });
+    expect(inferred.status).toBe(200);
+    const actuals = { ts: [new Date(START_MS + 86 * STEP_MS).toISOString()], down: [downAt(86)] };
+    await vi.waitFor(async () => expect((await postJson(`${server.url}/actuals`, { identifier: 'oip-site', data: actuals })).json.matched).toBe(1));
+  });
+
   it('answers POST /actuals with 409 FLTS_LIVE_DISABLED when live scoring is off', async () => {
     const plain = await startTestServer(source);
     try {

@@ -1,5 +1,7 @@
 import { FltsError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { levelKey } from '../models/prediction-intervals.js';
+import type { LiveMonitor } from './live-monitor.js';
 import type { ModelHolder } from './model-holder.js';
 import { predictionRows } from './prediction-response.js';
 import { runPrediction } from './run-prediction.js';
@@ -15,6 +17,11 @@ export interface OipContext {
   readonly modelName: string;
   /** Forecast rows when a request does not say; 0 = the model horizon. */
   readonly inferenceLength: number;
+  /** Live accuracy: the rows a request brings score earlier forecasts, its forecast is remembered. */
+  readonly live?: LiveMonitor;
+  /** Deployment identifier, unless a request names its series with the `identifier` parameter. */
+  readonly identifier?: string;
+  readonly logger?: Logger;
 }
 
 export type OipParameterValue = string | number | boolean;
@@ -138,7 +145,14 @@ export async function runOipInference(context: OipContext, modelName: string, re
   servedModelNamed(context, modelName);
   const columns = inputsToColumns(request.inputs);
   const indexCol = optionalString(request.parameters, 'index_col') ?? TIMESTAMP_NAMES.find((name) => name in columns);
-  const result = await runPrediction(context.holder, { data: columns, indexCol, inferenceLength: optionalLength(request.parameters) }, context.inferenceLength);
+  const input = { data: columns, indexCol, inferenceLength: optionalLength(request.parameters) };
+  const result = await runPrediction(context.holder, input, context.inferenceLength);
+  const { live } = context;
+  if (live) {
+    const identifier = optionalString(request.parameters, 'identifier') ?? context.identifier ?? '';
+    // After the answer, as on POST /predict: scoring never delays or fails an inference.
+    setImmediate(() => void live.observePrediction(identifier, input, result).catch((error: unknown) => context.logger?.warn({ err: error }, 'live_observe_failed')));
+  }
   const rows = predictionRows(result);
   context.metrics.countPredictions(rows.length);
   const shape = [rows.length];

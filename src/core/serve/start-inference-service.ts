@@ -128,7 +128,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   if (serve.grpcPort !== null) {
     try {
       grpcServer = await startGrpcInferenceServer(
-        { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength },
+        { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength, live, identifier: settings.identifier, logger },
         { host: serve.host, port: serve.grpcPort, maxMessageBytes: serve.bodyLimitBytes, apiToken: serve.apiToken, logger },
       );
     } catch (error) {
