@@ -4,10 +4,11 @@
 #   - S3Proxy (S3-compatible server, in-memory backend by default)
 # Both are resolved from Maven Central with Maven and cached outside the work tree.
 #
-# Usage: infra.sh up | down | status | start <kafka|s3> | stop <kafka|s3>
+# Usage: infra.sh up | down | status | fetch | start <kafka|s3> | stop <kafka|s3>
 #   up      start both (idempotent), wait until they answer, write .infra/env
 #   down    stop both and delete their state (.infra/)
 #   status  print what runs where; exit 0 only when both are up
+#   fetch   resolve both servers' jars into the cache and start nothing
 #   stop/start one server and keep its data (e.g. to restart Kafka mid-pipeline in a test)
 #
 # Environment: FLTS_INFRA_CACHE (downloads, default ~/.cache/flts-infra), FLTS_INFRA_DIR (state, default
@@ -251,6 +252,9 @@ case "$cmd" in
     write_env
     if [ "$name" = kafka ]; then start_kafka; else start_s3; fi
     wait_ready "$name"
+    ;;
+  fetch)
+    fetch_all
     ;;
   stop)
     stop_one "$(component "${2:-}")"
