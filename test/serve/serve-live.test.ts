@@ -127,6 +127,10 @@ describe('serve > live accuracy', () => {
     expect(inferred.status).toBe(200);
     const actuals = { ts: [new Date(START_MS + 86 * STEP_MS).toISOString()], down: [downAt(86)] };
     await vi.waitFor(async () => expect((await postJson(`${server.url}/actuals`, { identifier: 'oip-site', data: actuals })).json.matched).toBe(1));
+    // The served run's live figures travel back as response parameters.
+    const again = await postJson(`${server.url}/v2/models/flts/infer`, { inputs, parameters: { identifier: 'oip-site' } });
+    const served = (await healthLive()).runs.find((run: { run_id: string }) => run.run_id === 'run-a');
+    expect(again.json.parameters).toMatchObject({ run_id: 'run-a', live_matched_total: served.matched_total, live_rmse_down: served.targets.down.rmse, live_mae_down: served.targets.down.mae });
   });
 
   it('answers POST /actuals with 409 FLTS_LIVE_DISABLED when live scoring is off', async () => {

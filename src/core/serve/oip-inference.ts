@@ -126,6 +126,22 @@ function intervalOutputNames(targets: readonly string[], levels: readonly string
   );
 }
 
+/**
+ * The served run's live accuracy so far, as response parameters: `live_matched_total`, and per target
+ * `live_rmse_<target>`, `live_mae_<target>` and `live_coverage_<target>_<level>` once points were matched.
+ */
+function liveParameters(live: LiveMonitor, runId: string): Record<string, OipParameterValue> {
+  const figures = live.scorer.figures().find((run) => run.run_id === runId);
+  if (!figures) return {};
+  const parameters: Record<string, OipParameterValue> = { live_matched_total: figures.matched_total };
+  for (const [target, { rmse, mae, coverage }] of Object.entries(figures.targets)) {
+    if (rmse !== null) parameters[`live_rmse_${target}`] = rmse;
+    if (mae !== null) parameters[`live_mae_${target}`] = mae;
+    for (const [level, share] of Object.entries(coverage)) parameters[`live_coverage_${target}_${level}`] = share;
+  }
+  return parameters;
+}
+
 /** Picks and orders the requested outputs; unknown names are a 400 naming the ones there are. */
 function selectOutputs(all: OipOutput[], requested: OipRequestedOutput[] | undefined): OipOutput[] {
   if (!requested || requested.length === 0) return all;
@@ -167,7 +183,14 @@ export async function runOipInference(context: OipContext, modelName: string, re
     model_name: context.modelName,
     model_version: result.run.runId,
     ...(request.id ? { id: request.id } : {}),
-    parameters: { run_id: result.run.runId, model_type: result.run.modelType, config_hash: result.run.configHash, horizon: result.horizon, recursive: result.forecast.recursive },
+    parameters: {
+      run_id: result.run.runId,
+      model_type: result.run.modelType,
+      config_hash: result.run.configHash,
+      horizon: result.horizon,
+      recursive: result.forecast.recursive,
+      ...(live ? liveParameters(live, result.run.runId) : {}),
+    },
     outputs: selectOutputs(outputs, request.outputs),
   };
 }
