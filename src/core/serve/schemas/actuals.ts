@@ -1,11 +1,7 @@
 import { errorResponses } from './common.js';
-import { seriesIdentifier } from './predict.js';
+import { seriesRows, type PredictBody } from './predict.js';
 
-export interface ActualsBody {
-  data?: Record<string, unknown[]> | null;
-  index_col?: string;
-  identifier?: string;
-}
+export type ActualsBody = Omit<PredictBody, 'inference_length'>;
 
 export const actualsSchema = {
   summary: 'Report observed values, scoring the forecasts served for their timestamps',
@@ -13,11 +9,7 @@ export const actualsSchema = {
     'Same column format as /predict: a timestamp column (`index_col`, else ts/timestamp/time/date) and one or more forecast columns in original units; null is a missing value. Each remembered forecast for a given timestamp is scored once, into the live RMSE, MAE and coverage of its run (/healthz `live`, flts_live_* metrics).',
   body: {
     type: 'object',
-    properties: {
-      data: { type: ['object', 'null'], description: 'Column name -> array of values (one per row).' },
-      index_col: { type: 'string', minLength: 1 },
-      identifier: seriesIdentifier,
-    },
+    properties: seriesRows,
   },
   response: {
     200: {

@@ -5,6 +5,13 @@ const inferenceLength = { type: 'integer', minimum: 1, maximum: 10000, descripti
 /** Which series the rows belong to, so live scoring matches a forecast only with actuals of the same series. */
 export const seriesIdentifier = { type: 'string', maxLength: 200, description: 'Series identifier for live scoring (default: the deployment identifier).' } as const;
 
+/** The request rows, as /predict and POST /actuals take them. */
+export const seriesRows = {
+  data: { type: ['object', 'null'], description: 'Column name -> array of values (one per row).' },
+  index_col: { type: 'string', minLength: 1 },
+  identifier: seriesIdentifier,
+} as const;
+
 export interface PredictBody {
   data?: Record<string, unknown[]> | null;
   index_col?: string;
@@ -22,12 +29,7 @@ export const predictSchema = {
     'Reference request: `data` is column-oriented raw data in original units with a timestamp column (`index_col`, else ts/timestamp/time/date) and every raw feature of the served run; unique, strictly increasing timestamps. Without `data` the forecast starts after the latest window of the stored test data (computed per request, never cached). Predictions are in original units.',
   body: {
     type: 'object',
-    properties: {
-      data: { type: ['object', 'null'], description: 'Column name -> array of values (one per row).' },
-      index_col: { type: 'string', minLength: 1 },
-      identifier: seriesIdentifier,
-      inference_length: inferenceLength,
-    },
+    properties: { ...seriesRows, inference_length: inferenceLength },
   },
   querystring: { type: 'object', properties: { inference_length: inferenceLength } },
   response: {
