@@ -77,7 +77,11 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
       store: deps.store,
       replica: servingReplicaId(settings),
       rollback: deps.rollback,
-      onRollback: () => metrics.live.countRollback(),
+      onRollback: () => {
+        metrics.live.countRollback();
+        // The server that rolled back serves the restored run at once, without waiting for a poll (or with none).
+        void holder.reloadFromPointer({ force: true }).catch((error: unknown) => logger.warn({ err: error }, 'live_rollback_reload_failed'));
+      },
       logger,
     });
   }
