@@ -1,7 +1,7 @@
 import { detectCadence } from '../data/timestamps.js';
 import { FltsError } from '../errors.js';
 import type { ForecastModel, WindowSpec } from './forecast-model.js';
-import { assertBatchShape } from './recurrent-model.js';
+import { createRepeatingModel } from './naive-model.js';
 
 const DAY_MS = 86_400_000;
 
@@ -30,26 +30,6 @@ export function seasonalNaiveWindow(targets: readonly string[], outputSeqLen: nu
 
 /** Seasonal persistence: step h repeats each target's value one season (a day) before it. */
 export function createSeasonalNaiveModel(window: WindowSpec): ForecastModel {
-  const period = window.inputSeqLen;
-  const nf = window.features.length;
-  const nt = window.targets.length;
-  const columns = window.targets.map((target) => window.features.indexOf(target));
-  if (columns.some((c) => c < 0)) throw new FltsError('FLTS_MODEL_TARGET_MISSING', `SNAIVE needs its targets among the input features (${window.features.join(', ')}).`);
-  return {
-    modelType: 'SNAIVE',
-    window,
-    async predict(batch) {
-      assertBatchShape(batch, window);
-      const out = new Float32Array(batch.size * window.outputSeqLen * nt);
-      for (let w = 0; w < batch.size; w++) {
-        for (let h = 0; h < window.outputSeqLen; h++) {
-          // Row `period` would be the forecast row itself: one season earlier is row h of the window.
-          const row = (w * period + h) * nf;
-          for (let t = 0; t < nt; t++) out[(w * window.outputSeqLen + h) * nt + t] = batch.windows[row + columns[t]];
-        }
-      }
-      return out;
-    },
-    dispose() {},
-  };
+  // The window holds exactly one season, so the row one season before forecast step h is row h.
+  return createRepeatingModel('SNAIVE', window, (step) => step);
 }
