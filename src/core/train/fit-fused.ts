@@ -56,5 +56,5 @@ export async function fitFused(network: tf.LayersModel, layout: NetworkLayout, e
   if (!best) throw new FltsError('FLTS_TRAIN_FAILED', 'No epoch completed.');
   writeParameters(network, layout, best.weights);
   const fitMs = performance.now() - fitStart;
-  return { history, bestEpoch: best.epoch, bestValLoss: best.loss, stoppedEarly, fitMs, samplesPerSec: trainedSamples / (fitMs / 1000), engine: 'fused', threads: engine.threads };
+  return { history, bestEpoch: best.epoch, bestValLoss: best.loss, stoppedEarly, fitMs, samplesPerSec: trainedSamples / (fitMs / 1000), engine: engine.name, threads: engine.threads };
 }

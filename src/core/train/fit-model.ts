@@ -107,7 +107,7 @@ export async function fitModel(modelType: TrainableModelType, data: ProcessedDat
         model: changes ? forecastFromChanges(createRecurrentForecastModel(modelType, window, network)) : createRecurrentForecastModel(modelType, window, network),
         artifact: MODEL_ARTIFACT_FILES[modelType],
         fitMs: result.fitMs,
-        backend: result.engine === 'fused' ? `${backend.name}+fused${result.threads > 1 ? `x${result.threads}` : ''}` : backend.matMulFix ? `${backend.name}+matmul-fix` : backend.name,
+        backend: result.engine === 'layers' ? (backend.matMulFix ? `${backend.name}+matmul-fix` : backend.name) : `${result.engine === 'onnx' ? 'onnxruntime' : `${backend.name}+fused`}${result.threads > 1 ? `x${result.threads}` : ''}`,
         history: result.history,
         bestEpoch: result.bestEpoch,
         bestValLoss: result.bestValLoss,

@@ -44,6 +44,43 @@ describe('core > train > fit-network', () => {
     });
   }
 
+  for (const kind of ['LSTM', 'GRU'] as RecurrentKind[]) {
+    it(`${kind}: the onnx engine gives the fused path's losses per epoch, best epoch and weights`, async () => {
+      const options = { epochs: 4, earlyStopping: true, patience: 1 };
+      const fused = await fit(kind, { ...options, engine: 'fused', workers: 1 });
+      const events: string[] = [];
+      const onnx = await fit(kind, { ...options, engine: 'onnx', workers: 1, onEvent: (event) => events.push(event.type) });
+      expect(onnx.result.engine).toBe('onnx');
+      expect(onnx.result.history.length).toBe(fused.result.history.length);
+      expect(fused.result.history.at(-1)!.loss).toBeLessThan(fused.result.history[0].loss);
+      onnx.result.history.forEach((epoch, i) => {
+        expect(relative(epoch.loss, fused.result.history[i].loss)).toBeLessThan(1e-4);
+        expect(relative(epoch.val_loss, fused.result.history[i].val_loss)).toBeLessThan(1e-4);
+      });
+      expect(onnx.result.bestEpoch).toBe(fused.result.bestEpoch);
+      expect(onnx.result.stoppedEarly).toBe(fused.result.stoppedEarly);
+      onnx.weights.forEach((w, i) => expect(Math.max(...Array.from(w, (v, j) => Math.abs(v - fused.weights[i][j])))).toBeLessThan(1e-4));
+      expect(events.filter((type) => type === 'train.epoch_end')).toHaveLength(onnx.result.history.length);
+      expect(events).toContain('train.batch_end');
+    });
+  }
+
+  it('the onnx engine falls back to the fused one, with a log line, where ONNX Runtime does not load', async () => {
+    const logs: string[] = [];
+    const { result } = await fit('GRU', {
+      engine: 'onnx',
+      workers: 1,
+      epochs: 1,
+      onnxRuntimeModule: 'onnxruntime-node-missing',
+      onEvent: (event) => {
+        if (event.type === 'log') logs.push(event.message);
+      },
+    });
+    expect(result.engine).toBe('fused');
+    expect(result.history).toHaveLength(1);
+    expect(logs).toEqual([expect.stringContaining('training on the fused engine instead')]);
+  });
+
   it('two gradient workers give the one-thread result within float tolerance, and the same bits on every run', async () => {
     const one = await fit('LSTM', { engine: 'fused', workers: 1 });
     const two = await fit('LSTM', { engine: 'fused', workers: 2 });

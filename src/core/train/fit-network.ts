@@ -8,11 +8,12 @@ import { createRandom, shuffledIndices } from './seeded-random.js';
 import type { BackendChoice } from '../tf/backend.js';
 import { fitFused } from './fit-fused.js';
 import { createMatrixOps, type MatrixOpsChoice } from '../kernels/create-ops.js';
-import { createLocalEngine, type GradientEngine } from './fused/gradient-engine.js';
+import { createLocalEngine, type EngineInit, type GradientEngine } from './fused/gradient-engine.js';
+import { createOnnxEngine } from './onnx/onnx-engine.js';
 import { fusedLayoutOf } from './fused/network-parameters.js';
 import { createWorkerPoolEngine } from './parallel/worker-pool-engine.js';
 
-export const TRAIN_ENGINES = ['auto', 'fused', 'layers'] as const;
+export const TRAIN_ENGINES = ['auto', 'fused', 'onnx', 'layers'] as const;
 export type TrainEngineChoice = (typeof TRAIN_ENGINES)[number];
 
 export interface FitNetworkOptions {
@@ -27,10 +28,14 @@ export interface FitNetworkOptions {
   onEvent?: EventSink;
   /**
    * fused = hand-written LSTM/GRU forward and backward (one input multiply for all steps, weight gradients
-   * as single multiplies over all steps), optionally on worker threads; layers = tfjs-layers' own
-   * training step. auto = fused whenever the network is one the fused path implements.
+   * as single multiplies over all steps), optionally on worker threads; onnx = the same step (forward,
+   * backward and Adam) as one ONNX Runtime graph run per batch, falling back to fused where ONNX Runtime
+   * does not load; layers = tfjs-layers' own training step. auto = fused whenever the network is one the
+   * fused path implements.
    */
   engine?: TrainEngineChoice;
+  /** The module to load ONNX Runtime from (tests name a missing one to see the fallback). */
+  onnxRuntimeModule?: string;
   /** Gradient threads for the fused path; 0 or undefined = auto (one per core, at most 2). */
   workers?: number;
   /** Backend the worker threads select (the main thread's choice). */
@@ -60,7 +65,7 @@ export interface FitNetworkResult {
   stoppedEarly: boolean;
   fitMs: number;
   samplesPerSec: number;
-  engine: 'fused' | 'layers';
+  engine: 'fused' | 'onnx' | 'layers';
   /** Threads that computed gradients. */
   threads: number;
 }
@@ -100,19 +105,32 @@ async function meanSquaredError(network: tf.LayersModel, set: WindowSet, spec: W
 export async function fitNetwork(network: tf.LayersModel, train: WindowSet, validation: WindowSet, spec: WindowSpec, options: FitNetworkOptions): Promise<FitNetworkResult> {
   const engine = options.engine ?? 'auto';
   const layout = engine === 'layers' ? undefined : fusedLayoutOf(network);
-  if (engine === 'fused' && !layout) {
-    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', 'training.engine = "fused" supports stacked LSTM/GRU layers with sigmoid gates followed by one linear dense layer; use "layers" or "auto".');
+  if ((engine === 'fused' || engine === 'onnx') && !layout) {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `training.engine = "${engine}" supports stacked LSTM/GRU layers with sigmoid gates followed by one linear dense layer; use "layers" or "auto".`);
   }
   if (!layout) return fitWithLayers(network, train, validation, spec, options);
   // Shards below ~16 windows make the multiplies too small to gain from a second thread.
   const auto = Math.max(1, Math.min(2, options.cores ?? 1, Math.floor(options.batchSize / 16)));
   const threads = Math.max(1, options.workers || auto);
   const init = { layout, steps: spec.inputSeqLen, train, validation, validationSize: validation.size, learningRate: options.learningRate, kernels: options.kernels ?? 'simd' };
-  const gradients: GradientEngine = threads > 1 ? await createWorkerPoolEngine(init, threads, options.backend ?? 'auto') : await createLocalEngine(init, await createMatrixOps(init.kernels));
+  const gradients: GradientEngine =
+    (engine === 'onnx' ? await onnxOrFallback(init, threads, options) : undefined) ??
+    (threads > 1 ? await createWorkerPoolEngine(init, threads, options.backend ?? 'auto') : await createLocalEngine(init, await createMatrixOps(init.kernels)));
   try {
     return await fitFused(network, layout, gradients, train, validation, spec, options);
   } finally {
     await gradients.close();
+  }
+}
+
+/** The ONNX Runtime engine with ONNX Runtime's threads for the cores, or undefined (and a log line) when it does not load. */
+async function onnxOrFallback(init: EngineInit, threads: number, options: FitNetworkOptions): Promise<GradientEngine | undefined> {
+  try {
+    return await createOnnxEngine(init, { threads, runtimeModule: options.onnxRuntimeModule });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    (options.onEvent ?? ignoreEvents)({ type: 'log', level: 'warn', message: `Training engine onnx is unavailable, training on the fused engine instead: ${reason}` });
+    return undefined;
   }
 }
 

@@ -25,7 +25,7 @@ export const TRAINING_SPECS: readonly SettingSpec[] = [
   { path: 'training.calendarFeatures', type: 'string', default: 'learnable', choices: ['learnable', 'all'], envCase: 'lower', env: ['FLTS_CALENDAR_FEATURES'], description: 'LSTM/GRU inputs: all = every processed column (the reference); learnable = without calendar features whose cycle the training data does not cover twice (day of year on weeks of data), which would only be extrapolated.' },
   { path: 'training.seed', type: 'integer', default: 42, env: ['SEED'], description: 'Seed of weight initialisation, shuffling and Prophet.' },
   { path: 'training.backend', type: 'string', default: 'auto', choices: ['auto', 'node', 'wasm', 'cpu'], envCase: 'lower', env: ['FLTS_BACKEND'], description: 'TensorFlow.js backend: auto = node, else wasm, else cpu.' },
-  { path: 'training.engine', type: 'string', default: 'auto', choices: ['auto', 'fused', 'layers'], envCase: 'lower', env: ['FLTS_TRAIN_ENGINE'], description: 'LSTM/GRU training step: fused = hand-written forward/backward (fastest), layers = tfjs-layers; auto = fused when the network allows.' },
+  { path: 'training.engine', type: 'string', default: 'auto', choices: ['auto', 'fused', 'onnx', 'layers'], envCase: 'lower', env: ['FLTS_TRAIN_ENGINE'], description: 'LSTM/GRU training step: fused = hand-written forward/backward on the WebAssembly SIMD kernels, onnx = the same step (forward, backward, Adam) as one ONNX Runtime graph per batch (fused when ONNX Runtime does not load), layers = tfjs-layers; auto = fused when the network allows.' },
   { path: 'training.workers', type: 'integer', default: 0, min: 0, max: 64, env: ['FLTS_TRAIN_WORKERS'], description: 'Worker threads computing gradients of each batch on the fused path (data parallel); 0 = one per core, at most 2; 1 = in-process (better on a host whose cores are busy: each step waits for the slower worker).' },
   { path: 'training.prophet.nChangepoints', type: 'integer', default: 25, min: 0, env: ['N_CHANGEPOINTS'], description: 'Prophet potential changepoints.' },
   { path: 'training.prophet.changepointRange', type: 'number', default: 0.8, min: 0, max: 1, env: ['CHANGEPOINT_RANGE'], description: 'Share of the history where changepoints may fall.' },
@@ -69,7 +69,7 @@ export interface TrainingSettings {
   calendarFeatures: 'learnable' | 'all';
   seed: number;
   backend: 'auto' | 'node' | 'wasm' | 'cpu';
-  engine: 'auto' | 'fused' | 'layers';
+  engine: 'auto' | 'fused' | 'onnx' | 'layers';
   workers: number;
   prophet: ProphetSettings;
 }

@@ -6,9 +6,9 @@ import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } fr
 export const ONNX_IR_VERSION = 8;
 export const ONNX_OPSET = 17;
 
-const FLOAT = 1;
-const INT64 = 7;
-const ATTRIBUTE = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
+export const FLOAT = 1;
+export const INT64 = 7;
+export const ATTRIBUTE = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
 
 /** Graph input and output names. */
 export const ONNX_NAMES = {
@@ -41,17 +41,17 @@ export interface RecurrentGraphOptions {
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 
-function floatTensor(name: string, dims: number[], values: ArrayLike<number>): OnnxTensor {
+export function floatTensor(name: string, dims: number[], values: ArrayLike<number>): OnnxTensor {
   const data = Float32Array.from(values);
   return { name, dims, data_type: FLOAT, raw_data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
-function int64Tensor(name: string, values: number[]): OnnxTensor {
+export function int64Tensor(name: string, values: number[]): OnnxTensor {
   const data = BigInt64Array.from(values, (v) => BigInt(v));
   return { name, dims: [values.length], data_type: INT64, raw_data: new Uint8Array(data.buffer) };
 }
 
-function floatSequence(name: string, dims: Array<number | string>): OnnxValueInfo {
+export function floatSequence(name: string, dims: Array<number | string>): OnnxValueInfo {
   return { name, type: { tensor_type: { elem_type: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } } };
 }
 

@@ -27,21 +27,18 @@ export interface GradientComputer {
 
 const EVAL_CHUNK = 1024;
 
+/** Gathers windows into one time-major batch: x [steps * n, features], y [n, outputs]. */
+export type BatchGather = (set: WindowArrays, index: (k: number) => number, n: number) => { x: Float32Array; y: Float32Array };
+
 /**
- * The fused forward/backward on this thread; used in-process and inside each worker. The element-wise work
- * runs in plain loops, `ops` does only the multiplies and sigmoids (`recurrent-network.ts`).
+ * Time-major batches straight from the row-major windows. The buffers are reused, so what a call returns is
+ * only valid until the next call.
  */
-export function createGradientComputer(init: ComputerInit, ops: MatrixOps): GradientComputer {
-  const { layout, steps } = init;
-  const features = layout.inputSize;
-  const outputs = layout.outputSize;
+export function createBatchGather(steps: number, features: number, outputs: number): BatchGather {
   const windowSize = steps * features;
   let xBuffer = new Float32Array(0);
   let yBuffer = new Float32Array(0);
-
-  // Time-major batch [steps * n, features] straight from the row-major windows. The buffers are reused, so
-  // what is returned is only valid until the next call.
-  const gather = (set: WindowArrays, index: (k: number) => number, n: number): { x: Float32Array; y: Float32Array } => {
+  return (set, index, n) => {
     if (xBuffer.length < n * windowSize) xBuffer = new Float32Array(n * windowSize);
     if (yBuffer.length < n * outputs) yBuffer = new Float32Array(n * outputs);
     for (let k = 0; k < n; k++) {
@@ -52,6 +49,16 @@ export function createGradientComputer(init: ComputerInit, ops: MatrixOps): Grad
     }
     return { x: xBuffer.subarray(0, n * windowSize), y: yBuffer.subarray(0, n * outputs) };
   };
+}
+
+/**
+ * The fused forward/backward on this thread; used in-process and inside each worker. The element-wise work
+ * runs in plain loops, `ops` does only the multiplies and sigmoids (`recurrent-network.ts`).
+ */
+export function createGradientComputer(init: ComputerInit, ops: MatrixOps): GradientComputer {
+  const { layout, steps } = init;
+  const outputs = layout.outputSize;
+  const gather = createBatchGather(steps, layout.inputSize, outputs);
 
   return {
     gradients(weights, order, from, to, fullBatch, out) {

@@ -8,6 +8,8 @@ import { createGradientComputer, type ComputerInit } from './gradient-computer.j
  * `weights`. One implementation runs on this thread, one on a worker pool.
  */
 export interface GradientEngine {
+  /** What computes the steps: the fused loops (this thread or workers) or ONNX Runtime. */
+  readonly name: 'fused' | 'onnx';
   /** How many threads compute. */
   readonly threads: number;
   /** Current parameters (flat, getWeights() order); set before the first step, updated by every step. */
@@ -35,6 +37,7 @@ export async function createLocalEngine(init: EngineInit, ops: MatrixOps): Promi
   const adam = await createSimdAdam(0, init.layout.size, init.learningRate);
   let order: Int32Array = new Int32Array(0);
   return {
+    name: 'fused',
     threads: 1,
     weights,
     setOrder(next) {

@@ -104,6 +104,7 @@ export async function createWorkerPoolEngine(init: EngineInit, threads: number, 
   let sequence = 0;
   const sum = (values: number[]): number => values.reduce((s, v) => s + v, 0);
   return {
+    name: 'fused',
     threads,
     weights: new Float32Array(weightsBuffer),
     setOrder(next) {

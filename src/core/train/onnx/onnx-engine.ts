@@ -1,0 +1,92 @@
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { FltsError } from '../../errors.js';
+import { createMatrixOps } from '../../kernels/create-ops.js';
+import { loadOnnxRuntime } from '../../models/onnx/onnx-forward.js';
+import { encodeOnnxModel } from '../../models/onnx/onnx-proto.js';
+import { createBatchGather, createGradientComputer } from '../fused/gradient-computer.js';
+import type { EngineInit, GradientEngine } from '../fused/gradient-engine.js';
+import { buildTrainingGraph, STEP_NAMES, TFJS_ADAM } from './training-graph.js';
+
+export interface OnnxEngineOptions {
+  /** ONNX Runtime's intra-op threads (the multiplies of one step). */
+  threads: number;
+  /** The module to load ONNX Runtime from (tests name a missing one to see the fallback). */
+  runtimeModule?: string;
+  /** Also compute the flat gradient of every step into `lastGradient` (gradient checks). */
+  exposeGradient?: boolean;
+}
+
+export interface OnnxGradientEngine extends GradientEngine {
+  /** The gradient of the last step, when created with `exposeGradient`. */
+  readonly lastGradient?: Float32Array;
+}
+
+/**
+ * Training steps on ONNX Runtime: one session run per batch computes the forward pass, the loss, the
+ * gradient and the Adam update (`training-graph.ts`). Parameters and moments go through the session as flat
+ * vectors; the validation error is computed by the fused path's forward pass on the same weights.
+ * Throws FLTS_SERVE_ENGINE_UNAVAILABLE when ONNX Runtime cannot be loaded or cannot load the graph.
+ */
+export async function createOnnxEngine(init: EngineInit, options: OnnxEngineOptions): Promise<OnnxGradientEngine> {
+  const runtime = await loadOnnxRuntime(options.runtimeModule);
+  const { layout, steps } = init;
+  const bytes = encodeOnnxModel(buildTrainingGraph(layout, { steps, exposeGradient: options.exposeGradient }));
+  let session: InferenceSession;
+  try {
+    session = await runtime.InferenceSession.create(bytes, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      intraOpNumThreads: Math.max(1, options.threads),
+      interOpNumThreads: 1,
+      logSeverityLevel: 3,
+    });
+  } catch (error) {
+    throw new FltsError('FLTS_SERVE_ENGINE_UNAVAILABLE', `ONNX Runtime could not load the training graph: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const validation = createGradientComputer(init, await createMatrixOps('simd'));
+  const gather = createBatchGather(steps, layout.inputSize, layout.outputSize);
+  const size = layout.size;
+  const weights = new Float32Array(size);
+  const flat = (data: Float32Array) => new runtime.Tensor('float32', data, [size]);
+  const scalar = (value: number) => new runtime.Tensor('float32', Float32Array.of(value), []);
+  let first: Tensor = flat(new Float32Array(size));
+  let second: Tensor = flat(new Float32Array(size));
+  let order: Int32Array = new Int32Array(0);
+  let beta1Power = 1;
+  let beta2Power = 1;
+  const engine: OnnxGradientEngine & { lastGradient?: Float32Array } = {
+    name: 'onnx',
+    threads: Math.max(1, options.threads),
+    weights,
+    setOrder(next) {
+      order = next;
+    },
+    async step(from, to) {
+      const n = to - from;
+      const { x, y } = gather(init.train, (k) => order[from + k], n);
+      beta1Power *= TFJS_ADAM.beta1;
+      beta2Power *= TFJS_ADAM.beta2;
+      const outputs = await session.run({
+        [STEP_NAMES.x]: new runtime.Tensor('float32', x, [steps, n, layout.inputSize]),
+        [STEP_NAMES.y]: new runtime.Tensor('float32', y, [n, layout.outputSize]),
+        [STEP_NAMES.params]: flat(weights),
+        [STEP_NAMES.m]: first,
+        [STEP_NAMES.v]: second,
+        [STEP_NAMES.scale]: scalar(2 / (n * layout.outputSize)),
+        [STEP_NAMES.c1]: scalar(init.learningRate / (1 - beta1Power)),
+        [STEP_NAMES.c2]: scalar(1 / (1 - beta2Power)),
+      });
+      weights.set(outputs[STEP_NAMES.paramsOut].data as Float32Array);
+      first = outputs[STEP_NAMES.mOut];
+      second = outputs[STEP_NAMES.vOut];
+      if (options.exposeGradient) engine.lastGradient = (outputs[STEP_NAMES.gradient].data as Float32Array).slice();
+      return (outputs[STEP_NAMES.sse].data as Float32Array)[0];
+    },
+    async validationSse() {
+      return init.validationSize > 0 ? validation.validationSse(weights, 0, init.validationSize) : 0;
+    },
+    close: () => session.release(),
+  };
+  return engine;
+}

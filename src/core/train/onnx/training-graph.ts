@@ -1,0 +1,360 @@
+import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor } from '../../models/onnx/onnx-proto.js';
+import { ATTRIBUTE, floatSequence, floatTensor, INT64, ONNX_IR_VERSION, ONNX_OPSET } from '../../models/onnx/recurrent-graph.js';
+import { gateCount, type NetworkLayout } from '../fused/network-parameters.js';
+
+/** Graph inputs and outputs of one training step. */
+export const STEP_NAMES = {
+  /** [steps, batch, features], time-major. */
+  x: 'x',
+  /** [batch, outputs]. */
+  y: 'y',
+  /** The flat parameters (getWeights() order) and Adam's moments, [size] each. */
+  params: 'params',
+  m: 'm',
+  v: 'v',
+  /** d loss / d prediction = scale x error: 2 / (batch x outputs) for the batch's mean squared error. */
+  scale: 'scale',
+  /** Adam's step-dependent factors: lr / (1 - beta1^t) and 1 / (1 - beta2^t). */
+  c1: 'c1',
+  c2: 'c2',
+  paramsOut: 'params_out',
+  mOut: 'm_out',
+  vOut: 'v_out',
+  /** Sum of the batch's squared errors (before the update). */
+  sse: 'sse',
+  /** The flat gradient of the batch loss, an output only when asked for (tests). */
+  gradient: 'gradient',
+} as const;
+
+export interface AdamConstants {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+/** tfjs's Adam defaults, which the fused path's SIMD Adam uses too. */
+export const TFJS_ADAM: AdamConstants = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+
+export interface TrainingGraphOptions {
+  steps: number;
+  adam?: AdamConstants;
+  /** Also output the flat gradient (for gradient checks). */
+  exposeGradient?: boolean;
+}
+
+/** Nodes and constants of a graph under construction; every value gets a fresh name. */
+class GraphBuilder {
+  readonly nodes: OnnxNode[] = [];
+  readonly initializers: OnnxTensor[] = [];
+  private count = 0;
+  private readonly constants = new Map<string, string>();
+
+  private fresh(prefix: string): string {
+    return `${prefix}_${++this.count}`;
+  }
+
+  op(type: string, input: string[], attribute?: OnnxAttribute[]): string {
+    return this.multi(type, input, 1, attribute)[0];
+  }
+
+  multi(type: string, input: string[], outputs: number, attribute?: OnnxAttribute[]): string[] {
+    const output = Array.from({ length: outputs }, () => this.fresh(type.toLowerCase()));
+    this.nodes.push({ name: `${output[0]}_node`, op_type: type, input, output, ...(attribute ? { attribute } : {}) });
+    return output;
+  }
+
+  /** A float scalar constant (shared by value). */
+  scalar(value: number): string {
+    const key = `f${value}`;
+    let name = this.constants.get(key);
+    if (!name) {
+      name = this.fresh('const');
+      this.initializers.push(floatTensor(name, [], [value]));
+      this.constants.set(key, name);
+    }
+    return name;
+  }
+
+  /** An int64 constant: a vector, or a scalar when `scalar` (shared by value). */
+  ints(values: number[], scalar = false): string {
+    const key = `i${scalar ? 's' : 'v'}${values.join(',')}`;
+    let name = this.constants.get(key);
+    if (!name) {
+      name = this.fresh('const');
+      const data = BigInt64Array.from(values, (v) => BigInt(v));
+      this.initializers.push({ name, dims: scalar ? [] : [values.length], data_type: INT64, raw_data: new Uint8Array(data.buffer) });
+      this.constants.set(key, name);
+    }
+    return name;
+  }
+
+  zeros(dims: number[]): string {
+    const name = this.fresh('zeros');
+    this.initializers.push(floatTensor(name, dims, new Float32Array(dims.reduce((a, b) => a * b, 1))));
+    return name;
+  }
+
+  add = (a: string, b: string) => this.op('Add', [a, b]);
+  sub = (a: string, b: string) => this.op('Sub', [a, b]);
+  mul = (a: string, b: string) => this.op('Mul', [a, b]);
+  /** 1 - a. */
+  complement = (a: string) => this.op('Sub', [this.scalar(1), a]);
+  /** a^T b. */
+  gradMatMul = (a: string, b: string) => this.op('Gemm', [a, b], [{ name: 'transA', type: ATTRIBUTE.INT, i: 1 }]);
+  /** a b^T. */
+  matMulT = (a: string, b: string) => this.op('Gemm', [a, b], [{ name: 'transB', type: ATTRIBUTE.INT, i: 1 }]);
+  concat = (parts: string[], axis: number) => (parts.length === 1 ? parts[0] : this.op('Concat', parts, [{ name: 'axis', type: ATTRIBUTE.INT, i: axis }]));
+  reshape = (a: string, shape: number[]) => this.op('Reshape', [a, this.ints(shape)]);
+  /** Row t of a [steps, batch, width] tensor: [batch, width]. */
+  step = (a: string, t: number) => this.op('Gather', [a, this.ints([t], true)], [{ name: 'axis', type: ATTRIBUTE.INT, i: 0 }]);
+  /** Columns [from, to) of a 2-D tensor (or the last axis of any). */
+  columns = (a: string, from: number, to: number) => this.op('Slice', [a, this.ints([from]), this.ints([to]), this.ints([-1])]);
+  split = (a: string, widths: number[]) => this.multi('Split', [a, this.ints(widths)], widths.length, [{ name: 'axis', type: ATTRIBUTE.INT, i: -1 }]);
+  /** Sum over the rows: [rows, width] -> [width]. */
+  sumRows = (a: string) => this.op('ReduceSum', [a, this.ints([0])], [{ name: 'keepdims', type: ATTRIBUTE.INT, i: 0 }]);
+}
+
+/** One recurrent layer's forward values the backward pass reads, plus its output sequence. */
+interface LayerForward {
+  /** h_t of every step, [batch, units] each. */
+  hidden: string[];
+  /** The sequence as [steps, batch, units], the next layer's input. */
+  sequence: string;
+  backward(dHidden: Array<string | undefined>): { kernel: string; recurrent: string; bias: string; dInput?: string };
+}
+
+interface LayerWeights {
+  kernel: string;
+  recurrent: string;
+  bias: string;
+  inputs: number;
+}
+
+/** Sum of the defined terms (undefined = zero); at least one must be defined. */
+function sumOf(g: GraphBuilder, terms: Array<string | undefined>): string {
+  const defined = terms.filter((t): t is string => t !== undefined);
+  return defined.slice(1).reduce((sum, t) => g.add(sum, t), defined[0]);
+}
+
+/** Row blocks of per-step [batch, width] tensors as one [rows, width] matrix, and the steps from 1 on alone. */
+function stacked(g: GraphBuilder, perStep: string[]): { all: string; fromSecond?: string } {
+  const fromSecond = perStep.length > 1 ? g.concat(perStep.slice(1), 0) : undefined;
+  return { all: fromSecond ? g.concat([perStep[0], fromSecond], 0) : perStep[0], fromSecond };
+}
+
+/**
+ * LSTM layer (Keras gate order i, f, c, o; sigmoid gates, tanh candidate and cell; zero initial state), as in
+ * `fused/lstm-loops.ts`. The input projection of all steps is one MatMul; only h_{t-1} U is per step.
+ */
+function lstmLayer(g: GraphBuilder, w: LayerWeights, input: string, units: number, steps: number, needInputGrad: boolean): LayerForward {
+  const u = units;
+  const projected = g.add(g.op('MatMul', [input, w.kernel]), w.bias);
+  const hidden: string[] = [];
+  const cache: Array<{ i: string; f: string; c: string; o: string; cell: string; cellTanh: string }> = [];
+  for (let t = 0; t < steps; t++) {
+    const stepInput = g.step(projected, t);
+    const z = t === 0 ? stepInput : g.add(stepInput, g.op('MatMul', [hidden[t - 1], w.recurrent]));
+    const [zi, zf, zc, zo] = g.split(z, [u, u, u, u]);
+    const i = g.op('Sigmoid', [zi]);
+    const f = g.op('Sigmoid', [zf]);
+    const c = g.op('Tanh', [zc]);
+    const o = g.op('Sigmoid', [zo]);
+    const cell = t === 0 ? g.mul(i, c) : g.add(g.mul(f, cache[t - 1].cell), g.mul(i, c));
+    const cellTanh = g.op('Tanh', [cell]);
+    hidden.push(g.mul(o, cellTanh));
+    cache.push({ i, f, c, o, cell, cellTanh });
+  }
+  const flatInput = g.reshape(input, [-1, w.inputs]);
+  return {
+    hidden,
+    sequence: g.reshape(g.concat(hidden, 0), [steps, -1, u]),
+    backward(dHidden) {
+      const dz: string[] = [];
+      let dhRecurrent: string | undefined;
+      let dcNext: string | undefined;
+      for (let t = steps - 1; t >= 0; t--) {
+        const { i, f, c, o, cellTanh } = cache[t];
+        const dh = sumOf(g, [dHidden[t], dhRecurrent]);
+        const dc = sumOf(g, [dcNext, g.mul(dh, g.mul(o, g.complement(g.mul(cellTanh, cellTanh))))]);
+        const di = g.mul(dc, g.mul(c, g.mul(i, g.complement(i))));
+        const df = t > 0 ? g.mul(dc, g.mul(cache[t - 1].cell, g.mul(f, g.complement(f)))) : g.mul(dc, g.scalar(0));
+        const dcandidate = g.mul(dc, g.mul(i, g.complement(g.mul(c, c))));
+        const dout = g.mul(dh, g.mul(cellTanh, g.mul(o, g.complement(o))));
+        dcNext = g.mul(dc, f);
+        dz[t] = g.concat([di, df, dcandidate, dout], 1);
+        if (t > 0) dhRecurrent = g.matMulT(dz[t], w.recurrent);
+      }
+      const { all, fromSecond } = stacked(g, dz);
+      const previous = steps > 1 ? g.concat(hidden.slice(0, -1), 0) : undefined;
+      return {
+        kernel: g.gradMatMul(flatInput, all),
+        recurrent: previous && fromSecond ? g.gradMatMul(previous, fromSecond) : g.zeros([u, 4 * u]),
+        bias: g.sumRows(all),
+        dInput: needInputGrad ? g.reshape(g.matMulT(all, w.kernel), [steps, -1, w.inputs]) : undefined,
+      };
+    },
+  };
+}
+
+/**
+ * tfjs-layers GRU layer (reset applied before the recurrent multiply, Keras gate order z, r, h; sigmoid gates,
+ * tanh candidate; zero initial state), as in `fused/gru-loops.ts`.
+ */
+function gruLayer(g: GraphBuilder, w: LayerWeights, input: string, units: number, steps: number, needInputGrad: boolean): LayerForward {
+  const u = units;
+  const projected = g.add(g.op('MatMul', [input, w.kernel]), w.bias);
+  const recurrentGates = g.columns(w.recurrent, 0, 2 * u);
+  const recurrentCandidate = g.columns(w.recurrent, 2 * u, 3 * u);
+  const hidden: string[] = [];
+  const cache: Array<{ z: string; r: string; candidate: string; resetHidden?: string }> = [];
+  for (let t = 0; t < steps; t++) {
+    const [gatesInput, candidateInput] = g.split(g.step(projected, t), [2 * u, u]);
+    if (t === 0) {
+      const [z, r] = g.split(g.op('Sigmoid', [gatesInput]), [u, u]);
+      const candidate = g.op('Tanh', [candidateInput]);
+      hidden.push(g.mul(g.complement(z), candidate));
+      cache.push({ z, r, candidate });
+      continue;
+    }
+    const previous = hidden[t - 1];
+    const [z, r] = g.split(g.op('Sigmoid', [g.add(gatesInput, g.op('MatMul', [previous, recurrentGates]))]), [u, u]);
+    const resetHidden = g.mul(r, previous);
+    const candidate = g.op('Tanh', [g.add(candidateInput, g.op('MatMul', [resetHidden, recurrentCandidate]))]);
+    hidden.push(g.add(g.mul(z, previous), g.mul(g.complement(z), candidate)));
+    cache.push({ z, r, candidate, resetHidden });
+  }
+  const flatInput = g.reshape(input, [-1, w.inputs]);
+  return {
+    hidden,
+    sequence: g.reshape(g.concat(hidden, 0), [steps, -1, u]),
+    backward(dHidden) {
+      const dGates: string[] = [];
+      const dCandidates: string[] = [];
+      let dhRecurrent: string | undefined;
+      for (let t = steps - 1; t >= 0; t--) {
+        const { z, r, candidate } = cache[t];
+        const grad = sumOf(g, [dHidden[t], dhRecurrent]);
+        const dCandidate = g.mul(grad, g.mul(g.complement(z), g.complement(g.mul(candidate, candidate))));
+        const zDerivative = g.mul(z, g.complement(z));
+        if (t === 0) {
+          const dz = g.mul(grad, g.mul(g.op('Neg', [candidate]), zDerivative));
+          dGates[t] = g.concat([dz, g.mul(dz, g.scalar(0))], 1);
+          dCandidates[t] = dCandidate;
+          break;
+        }
+        const previous = hidden[t - 1];
+        const dz = g.mul(grad, g.mul(g.sub(previous, candidate), zDerivative));
+        const dResetHidden = g.matMulT(dCandidate, recurrentCandidate);
+        const dr = g.mul(dResetHidden, g.mul(previous, g.mul(r, g.complement(r))));
+        dGates[t] = g.concat([dz, dr], 1);
+        dCandidates[t] = dCandidate;
+        dhRecurrent = g.add(g.add(g.mul(grad, z), g.mul(dResetHidden, r)), g.matMulT(dGates[t], recurrentGates));
+      }
+      const dProjected = stacked(
+        g,
+        dGates.map((d, t) => g.concat([d, dCandidates[t]], 1)),
+      );
+      let recurrent: string;
+      if (steps > 1) {
+        const previous = g.concat(hidden.slice(0, -1), 0);
+        const resetPrevious = g.concat(cache.slice(1).map((c) => c.resetHidden as string), 0);
+        const gatesPart = g.gradMatMul(previous, g.concat(dGates.slice(1), 0));
+        const candidatePart = g.gradMatMul(resetPrevious, g.concat(dCandidates.slice(1), 0));
+        recurrent = g.concat([gatesPart, candidatePart], 1);
+      } else recurrent = g.zeros([u, 3 * u]);
+      return {
+        kernel: g.gradMatMul(flatInput, dProjected.all),
+        recurrent,
+        bias: g.sumRows(dProjected.all),
+        dInput: needInputGrad ? g.reshape(g.matMulT(dProjected.all, w.kernel), [steps, -1, w.inputs]) : undefined,
+      };
+    },
+  };
+}
+
+/**
+ * One training step of a stacked LSTM/GRU + dense network as an ONNX graph: forward over the window (the
+ * input projection of all steps in one MatMul per layer), the dense head, the squared error, backpropagation
+ * through time (weight gradients as one multiply over all steps), and an Adam update of the flat parameters
+ * exactly as the fused path's SIMD Adam computes it. The parameters and moments go in and come out as flat
+ * vectors in getWeights() order, so the step is a drop-in for the fused engine's.
+ */
+export function buildTrainingGraph(layout: NetworkLayout, options: TrainingGraphOptions): OnnxModel {
+  const { steps } = options;
+  const adam = options.adam ?? TFJS_ADAM;
+  const g = new GraphBuilder();
+  const { units: u, outputSize: outputs, numLayers, kind } = layout;
+  const gates = gateCount(kind) * u;
+  const weight = (index: number): string => {
+    const { offset, size, shape } = layout.weights[index];
+    return g.reshape(g.op('Slice', [STEP_NAMES.params, g.ints([offset]), g.ints([offset + size]), g.ints([0])]), shape);
+  };
+  const layerOf = kind === 'LSTM' ? lstmLayer : gruLayer;
+  const layers: LayerForward[] = [];
+  let input: string = STEP_NAMES.x;
+  for (let index = 0; index < numLayers; index++) {
+    const w = { kernel: weight(3 * index), recurrent: weight(3 * index + 1), bias: weight(3 * index + 2), inputs: index === 0 ? layout.inputSize : u };
+    const layer = layerOf(g, w, input, u, steps, index > 0);
+    layers.push(layer);
+    input = layer.sequence;
+  }
+  const denseKernel = weight(3 * numLayers);
+  const denseBias = weight(3 * numLayers + 1);
+  const last = layers[numLayers - 1].hidden[steps - 1];
+  const error = g.sub(g.op('Gemm', [last, denseKernel, denseBias]), STEP_NAMES.y);
+  g.nodes.push({ name: 'sse_node', op_type: 'ReduceSum', input: [g.mul(error, error)], output: [STEP_NAMES.sse], attribute: [{ name: 'keepdims', type: ATTRIBUTE.INT, i: 0 }] });
+  const dPrediction = g.mul(error, STEP_NAMES.scale);
+  const gradients: string[] = [g.gradMatMul(last, dPrediction), g.sumRows(dPrediction)];
+  let dHidden: Array<string | undefined> = Array.from({ length: steps }, (_, t) => (t === steps - 1 ? g.matMulT(dPrediction, denseKernel) : undefined));
+  for (let index = numLayers - 1; index >= 0; index--) {
+    const { kernel, recurrent, bias, dInput } = layers[index].backward(dHidden);
+    gradients.unshift(kernel, recurrent, bias);
+    if (dInput) dHidden = Array.from({ length: steps }, (_, t) => g.step(dInput, t));
+  }
+  const gradient = g.concat(
+    gradients.map((grad) => g.reshape(grad, [-1])),
+    0,
+  );
+  if (options.exposeGradient) g.nodes.push({ name: 'gradient_node', op_type: 'Identity', input: [gradient], output: [STEP_NAMES.gradient] });
+  // Adam as the SIMD kernel computes it: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2, w -= c1 m / (sqrt(c2 v) + eps).
+  const f32 = Math.fround;
+  const beta1 = f32(adam.beta1);
+  const beta2 = f32(adam.beta2);
+  const first = g.add(g.mul(g.scalar(beta1), STEP_NAMES.m), g.mul(g.scalar(f32(1 - beta1)), gradient));
+  const second = g.add(g.mul(g.scalar(beta2), STEP_NAMES.v), g.mul(g.scalar(f32(1 - beta2)), g.mul(gradient, gradient)));
+  const identity = (from: string, to: string) => g.nodes.push({ name: `${to}_node`, op_type: 'Identity', input: [from], output: [to] });
+  identity(first, STEP_NAMES.mOut);
+  identity(second, STEP_NAMES.vOut);
+  const update = g.op('Div', [g.mul(STEP_NAMES.c1, first), g.add(g.op('Sqrt', [g.mul(STEP_NAMES.c2, second)]), g.scalar(f32(adam.epsilon)))]);
+  g.nodes.push({ name: 'params_out_node', op_type: 'Sub', input: [STEP_NAMES.params, update], output: [STEP_NAMES.paramsOut] });
+  const flat = [layout.size];
+  return {
+    ir_version: ONNX_IR_VERSION,
+    opset_import: [{ domain: '', version: ONNX_OPSET }],
+    producer_name: 'flts',
+    producer_version: '',
+    graph: {
+      name: `flts_train_${kind.toLowerCase()}`,
+      node: g.nodes,
+      initializer: g.initializers,
+      input: [
+        floatSequence(STEP_NAMES.x, [steps, 'batch', layout.inputSize]),
+        floatSequence(STEP_NAMES.y, ['batch', outputs]),
+        floatSequence(STEP_NAMES.params, flat),
+        floatSequence(STEP_NAMES.m, flat),
+        floatSequence(STEP_NAMES.v, flat),
+        floatSequence(STEP_NAMES.scale, []),
+        floatSequence(STEP_NAMES.c1, []),
+        floatSequence(STEP_NAMES.c2, []),
+      ],
+      output: [
+        floatSequence(STEP_NAMES.paramsOut, flat),
+        floatSequence(STEP_NAMES.mOut, flat),
+        floatSequence(STEP_NAMES.vOut, flat),
+        floatSequence(STEP_NAMES.sse, []),
+        ...(options.exposeGradient ? [floatSequence(STEP_NAMES.gradient, flat)] : []),
+      ],
+    },
+    metadata_props: [],
+  };
+}
