@@ -10,7 +10,7 @@ import { runPreprocess } from '../src/core/preprocess/run-preprocess.js';
 import { loadRunForServing } from '../src/core/registry/load-run.js';
 import type { RunRecord } from '../src/core/registry/run-record.js';
 import type { ObjectStore } from '../src/core/storage/object-store.js';
-import { trainModels } from '../src/core/train/train-models.js';
+import { trainModels } from '../src/core/workflows/train.js';
 import { createRandom } from '../src/core/train/seeded-random.js';
 import { createSliceHome } from './helpers/poblesec-slice.js';
 import { runCli } from './helpers/run-cli.js';

@@ -1,9 +1,7 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { createTrainProgress } from '../cli/progress.js';
-import { createObjectStore } from '../core/storage/index.js';
-import { trainModels, type TrainModelsResult } from '../core/train/train-models.js';
-import { syncRunsToTracking } from '../core/workflows/sync-runs-to-tracking.js';
+import { trainModels, type TrainModelsResult } from '../core/workflows/train.js';
 
 export type TrainResult = TrainModelsResult;
 
@@ -49,21 +47,20 @@ export default class Train extends FltsCommand<TrainResult> {
       'training.seed': flags.seed,
       'training.backend': flags.backend?.toLowerCase(),
     });
-    const store = await createObjectStore(settings);
+    // No logger for the runs themselves: the progress display reports them, on the same stderr.
+    const { store, bus, tracking } = await this.dependencies(settings);
     const progress = createTrainProgress({ json: this.jsonEnabled(), tty: process.stderr.isTTY === true, say: (line) => this.say(line) });
     const abort = new AbortController();
     const onSignal = (): void => abort.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
-      const result = await trainModels({ models: settings.training.models, configHash: flags['config-hash'] }, settings, { store, signal: abort.signal, onEvent: progress.onEvent });
+      const result = await trainModels({ models: settings.training.models, configHash: flags['config-hash'] }, settings, { store, bus, tracking, signal: abort.signal, onEvent: progress.onEvent });
       for (const run of result.runs) {
         const m = run.metrics?.test.targets[run.window.targets[0]];
         this.say(`${run.model_type.padEnd(7)} ${run.run_id} ${run.status}: test rmse ${run.metrics?.test_rmse.toFixed(5)} (scaled), r2 ${m?.original.r2.toFixed(4)}, ${((run.timings.duration_ms ?? 0) / 1000).toFixed(1)} s`);
       }
-      // Mirrors to MLflow when MLFLOW_TRACKING_URI is set; never throws, a dead server is only reported.
-      const tracking = await syncRunsToTracking(store, settings, { runIds: result.runs.map((run) => run.run_id) });
-      if (tracking.status === 'unavailable') this.say(`mlflow: not mirrored now (${tracking.message}); the next sync catches up.`);
+      if (result.tracking.status === 'unavailable') this.say(`mlflow: not mirrored now (${result.tracking.message}); the next sync catches up.`);
       return result;
     } finally {
       progress.stop();

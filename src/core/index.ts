@@ -30,8 +30,8 @@ export { timeFeatureValues } from './preprocess/time-features.js';
 export { MODEL_TYPES } from './models/forecast-model.js';
 export type { ForecastModel, ModelType, WindowSpec } from './models/forecast-model.js';
 export { selectBackend } from './tf/backend.js';
-export { trainModels } from './train/train-models.js';
-export type { TrainModelsResult } from './train/train-models.js';
+export { trainModels } from './workflows/train.js';
+export type { TrainModelsRequest, TrainModelsResult, TrainModelsDeps } from './workflows/train.js';
 
 export { evaluateRuns } from './eval/evaluate-runs.js';
 export { buildScoreboard, referenceScore } from './eval/scoreboard.js';

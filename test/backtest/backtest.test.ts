@@ -15,7 +15,7 @@ import type { RunRecord } from '../../src/core/registry/run-record.js';
 import { detectCadence } from '../../src/core/data/timestamps.js';
 import { getJson } from '../../src/core/storage/json-objects.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
-import { trainModels } from '../../src/core/train/train-models.js';
+import { trainModels } from '../../src/core/workflows/train.js';
 import { createSliceHome } from '../helpers/poblesec-slice.js';
 
 const FOLDS = 4;

@@ -18,7 +18,7 @@ import { startInferenceService, type InferenceService } from '../../src/core/ser
 import { formatTimestamp } from '../../src/core/data/timestamps.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
-import { trainModels } from '../../src/core/train/train-models.js';
+import { trainModels } from '../../src/core/workflows/train.js';
 import { createSliceHome, DATASETS, writeRootPointer } from '../helpers/poblesec-slice.js';
 import { postJson } from '../serve/serve-fixtures.js';
 

@@ -8,7 +8,7 @@ import { listLiveReports } from '../../src/core/live/live-reports.js';
 import { readPromotionPointer } from '../../src/core/registry/pointers.js';
 import { promote as promoteRun } from '../../src/core/workflows/promote.js';
 import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
-import { trainModels } from '../../src/core/train/train-models.js';
+import { trainModels } from '../../src/core/workflows/train.js';
 import { DATASETS } from '../helpers/poblesec-slice.js';
 import { postJson } from '../serve/serve-fixtures.js';
 import { createPipeline, getJson, waitUntil, type FltsProcess } from './daemon-harness.js';

@@ -9,7 +9,7 @@ import { promote } from '../../src/core/workflows/promote.js';
 import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
 import { startInferenceService, type InferenceService } from '../../src/core/serve/start-inference-service.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
-import { trainModels } from '../../src/core/train/train-models.js';
+import { trainModels } from '../../src/core/workflows/train.js';
 import { createSliceHome, DATASETS } from '../helpers/poblesec-slice.js';
 import { runCli } from '../helpers/run-cli.js';
 import { postJson } from '../serve/serve-fixtures.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
-import { trainModels } from '../../src/core/train/train-models.js';
+import { trainModels } from '../../src/core/workflows/train.js';
 import { createSliceHome, rawTestRows, writeRootPointer, type SliceHome } from '../helpers/poblesec-slice.js';
 import { startServe, type ServeProcess } from '../helpers/serve-process.js';
 

@@ -7,7 +7,7 @@ import { loadRunForServing } from '../../src/core/registry/load-run.js';
 import type { RunRecord } from '../../src/core/registry/run-record.js';
 import { startInferenceService, type InferenceService } from '../../src/core/serve/start-inference-service.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
-import { trainModels } from '../../src/core/train/train-models.js';
+import { trainModels } from '../../src/core/workflows/train.js';
 import { createSliceHome, rawTestRows, writeRootPointer } from '../helpers/poblesec-slice.js';
 import { postJson } from './serve-fixtures.js';
 

@@ -1,15 +1,9 @@
 import type { Settings } from '../config/settings.js';
 import { selectRows, type TimeFrame } from '../data/time-frame.js';
 import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-model.js';
-import { forecastFromChanges, toChangeTargets } from '../forecast/change-target.js';
-import { fitMstlModel } from '../models/mstl-model.js';
 import { createNaiveModel } from '../models/naive-model.js';
-import { createSeasonalNaiveModel } from '../models/seasonal-naive-model.js';
-import { fitProphetModel } from '../models/prophet-model.js';
-import { buildRecurrentNetwork, createRecurrentForecastModel } from '../models/recurrent-model.js';
-import { buildWindows, sliceWindows } from '../forecast/windows.js';
-import { selectBackend } from '../tf/backend.js';
-import { fitNetwork } from '../train/fit-network.js';
+import { fitForecastModel } from '../train/fit-model.js';
+import { fitAndValidationWindows } from '../train/prepare-windows.js';
 
 /** The model a fold forecasts with, and the last row its fitting saw (null: nothing was fitted on the series). */
 export interface FoldModel {
@@ -45,33 +39,11 @@ export interface FoldModelOptions {
  */
 async function fitOn(modelType: ModelType, series: TimeFrame, endRow: number, window: WindowSpec, settings: Settings, signal?: AbortSignal): Promise<ForecastModel> {
   const prefix = selectRows(series, 0, endRow);
-  const t = settings.training;
-  if (modelType === 'PROPHET') return fitProphetModel(prefix, window, t.prophet, t.seed).model;
-  if (modelType === 'NAIVE') return createNaiveModel(window);
-  if (modelType === 'SNAIVE') return createSeasonalNaiveModel(window);
-  if (modelType === 'MSTL') return fitMstlModel(prefix, endRow, window).model;
-  await selectBackend(t.backend);
-  const built = buildWindows(prefix, window);
-  const all = window.targetForm === 'change' ? toChangeTargets(built, window) : built;
-  const validation = Math.max(1, Math.floor(all.size * t.validationSplit));
-  const network = buildRecurrentNetwork(modelType, window, { hiddenSize: t.hiddenSize, numLayers: t.numLayers }, t.seed);
-  try {
-    await fitNetwork(network, sliceWindows(all, 0, all.size - validation, window), sliceWindows(all, all.size - validation, all.size, window), window, {
-      runId: `backtest-${modelType.toLowerCase()}`,
-      epochs: settings.backtest.refitEpochs,
-      batchSize: t.batchSize,
-      learningRate: t.learningRate,
-      earlyStopping: t.earlyStopping,
-      patience: t.patience,
-      seed: t.seed,
-      signal,
-    });
-  } catch (error) {
-    network.dispose();
-    throw error;
-  }
-  const model = createRecurrentForecastModel(modelType, window, network);
-  return window.targetForm === 'change' ? forecastFromChanges(model) : model;
+  const recurrent = modelType === 'LSTM' || modelType === 'GRU';
+  // Only networks fit on windows; the other models read the rows themselves.
+  const windows = recurrent ? fitAndValidationWindows(prefix, window, settings.training.validationSplit) : undefined;
+  const fitted = await fitForecastModel(modelType, prefix, windows, window, settings, { runId: `backtest-${modelType.toLowerCase()}`, epochs: settings.backtest.refitEpochs, seasonRows: endRow, signal });
+  return fitted.model;
 }
 
 /**

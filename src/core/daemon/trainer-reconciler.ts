@@ -1,13 +1,9 @@
 import { sleep } from '../retry.js';
-import { encodeTrainingEvent } from '../bus/messages.js';
-import type { Settings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
+import { trainModels } from '../workflows/train.js';
 import type { TrainableModelType } from '../config/specs/training.js';
-import { FltsError, toFltsError } from '../errors.js';
-import { loadProcessedData } from '../preprocess/processed-data.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, saveRunRecord } from '../registry/run-store.js';
-import { syncRunsToTracking } from '../workflows/sync-runs-to-tracking.js';
-import { trainRun } from '../train/train-run.js';
 import type { RoleContext } from './role-registry.js';
 import type { SerialQueue } from './serial-queue.js';
 import { acquireLease, isLeaseFresh, leaseKey, readLease, type HeldLease } from './work-lease.js';
@@ -30,10 +26,6 @@ export interface TrainerContext extends RoleContext {
 }
 
 type Decision = { kind: 'done'; outcome: TrainingOutcome } | { kind: 'wait'; reason: string };
-
-function experimentOf(modelType: string): string {
-  return modelType === 'LSTM' || modelType === 'GRU' ? 'Default' : 'NonML';
-}
 
 function aborted(): FltsError {
   return new FltsError('FLTS_TRAIN_ABORTED', 'The daemon is stopping; the step resumes on the next start.');
@@ -58,36 +50,18 @@ async function markOrphansKilled(context: TrainerContext, runs: RunRecord[], now
 
 async function train(context: TrainerContext, target: TrainTarget, lease: HeldLease, signal: AbortSignal): Promise<TrainingOutcome> {
   const { settings, store, bus, logger, metrics } = context;
-  const topic = settings.bus.topics.modelTraining;
-  const dataSettings: Settings = target.processedBucket ? { ...settings, store: { ...settings.store, buckets: { ...settings.store.buckets, processed: target.processedBucket } } } : settings;
-  const data = await loadProcessedData(store, dataSettings, { configHash: target.configHash });
-  const event = { modelType: target.modelType, experiment: experimentOf(target.modelType), configHash: target.configHash };
-  await bus.publish(topic, encodeTrainingEvent({ ...event, status: 'RUNNING' }));
-  let record: RunRecord;
-  try {
-    record = await trainRun(target.modelType, data, settings, {
-      store,
-      logger,
-      signal,
-      onEvent: (e) => {
-        if (e.type === 'train.start') lease.attachRun(e.runId);
-        context.onEvent?.(e);
-      },
-    });
-  } catch (error) {
-    const flts = toFltsError(error);
-    const status = typeof flts.details.status === 'string' ? flts.details.status : signal.aborted ? 'KILLED' : 'FAILED';
-    metrics.countTrainingRun(target.modelType, status);
-    if (status !== 'KILLED') {
-      const runId = typeof flts.details.runId === 'string' ? flts.details.runId : null;
-      await bus.publish(topic, encodeTrainingEvent({ ...event, status: 'FAILED', runId, error: `${flts.code}: ${flts.message}` })).catch((e: unknown) => logger.error({ err: e }, 'daemon_publish_failed_event_failed'));
-    }
-    throw flts;
-  }
-  metrics.countTrainingRun(target.modelType, 'SUCCESS');
-  await bus.publish(topic, encodeTrainingEvent({ ...event, status: 'SUCCESS', runId: record.run_id }));
-  await syncRunsToTracking(store, settings, { runIds: [record.run_id] }, { logger, signal });
-  return { result: 'trained', runId: record.run_id };
+  const result = await trainModels({ models: [target.modelType], configHash: target.configHash, processedBucket: target.processedBucket }, settings, {
+    store,
+    bus,
+    logger,
+    signal,
+    onEvent: (e) => {
+      if (e.type === 'train.start') lease.attachRun(e.runId);
+      context.onEvent?.(e);
+    },
+    onRunFinished: (modelType, status) => metrics.countTrainingRun(modelType, status),
+  });
+  return { result: 'trained', runId: result.runs[0].run_id };
 }
 
 async function decideAndTrain(context: TrainerContext, target: TrainTarget, signal: AbortSignal): Promise<Decision> {

@@ -47,6 +47,11 @@ export interface RunDataLineage {
   test_windows: 'prepend-train-history';
 }
 
+/** The reference's experiment of a model type: "Default" for neural networks, "NonML" otherwise. */
+export function runExperiment(modelType: string): string {
+  return modelType === 'LSTM' || modelType === 'GRU' ? 'Default' : 'NonML';
+}
+
 /** `<run_id>/run.json` in the runs bucket: everything known about one training run. */
 export interface RunRecord {
   run_id: string;

@@ -1,7 +1,9 @@
 import os from 'node:os';
+import { FltsError } from '../errors.js';
 import type { Settings } from '../config/settings.js';
 import type { TrainableModelType } from '../config/specs/training.js';
-import type { EventSink } from '../events.js';
+import { ignoreEvents, type EventSink } from '../events.js';
+import type { TimeFrame } from '../data/time-frame.js';
 import type { Logger } from '../logger.js';
 import { forecastFromChanges, toChangeTargets } from '../forecast/change-target.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
@@ -73,39 +75,63 @@ export function learnableFeatures(columns: readonly string[], trainTime: Float64
   return columns.filter((column) => !(column in CALENDAR_CYCLES_MS) || span >= 2 * CALENDAR_CYCLES_MS[column]);
 }
 
-/** Fits one model type and saves its artifact into the run; the caller evaluates and disposes it. */
-export async function fitModel(modelType: TrainableModelType, data: ProcessedData, windows: PreparedWindows, settings: Settings, deps: FitModelDeps): Promise<FittedModel> {
+export interface ModelFitOptions {
+  /** Names the fit in progress events and worker threads. */
+  runId: string;
+  /** Maximum epochs of a network (default: training.epochs). */
+  epochs?: number;
+  /** Rows MSTL fits its season on (default: the rows before the validation tail, which then calibrates the intervals). */
+  seasonRows?: number;
+  signal?: AbortSignal;
+  onEvent?: EventSink;
+  logger?: Logger;
+}
+
+/** A fitted model not yet saved anywhere: `save` writes its artifact into a run. */
+export interface ModelFit extends Omit<FittedModel, 'artifact'> {
+  artifact: string;
+  save(store: ObjectStore, settings: Settings, runId: string): Promise<void>;
+}
+
+/**
+ * Builds a model of `modelType` and fits it on `series`, the one way training and backtests fit models; nothing
+ * is saved. Networks fit on `windows` (the fit head, stopping early on the validation tail), which they require.
+ */
+export async function fitForecastModel(modelType: TrainableModelType, series: TimeFrame, windows: Pick<PreparedWindows, 'fit' | 'validation'> | undefined, window: WindowSpec, settings: Settings, options: ModelFitOptions): Promise<ModelFit> {
   const t = settings.training;
-  const window = modelWindow(modelType, data, settings);
-  const changes = window.targetForm === 'change';
+  const emit = options.onEvent ?? ignoreEvents;
   const start = performance.now();
   if (modelType === 'LSTM' || modelType === 'GRU') {
-    const backend = await selectBackend(t.backend, { logger: deps.logger });
-    deps.onEvent({ type: 'train.start', runId: deps.runId, modelType, backend: backend.name, epochs: t.epochs, batchesPerEpoch: Math.ceil(windows.fit.size / t.batchSize) });
+    if (!windows) throw new FltsError('FLTS_INTERNAL', `${modelType} fits on windows; none were given.`);
+    const changes = window.targetForm === 'change';
+    const epochs = options.epochs ?? t.epochs;
+    const backend = await selectBackend(t.backend, { logger: options.logger });
+    emit({ type: 'train.start', runId: options.runId, modelType, backend: backend.name, epochs, batchesPerEpoch: Math.ceil(windows.fit.size / t.batchSize) });
     const network = buildRecurrentNetwork(modelType, window, { hiddenSize: t.hiddenSize, numLayers: t.numLayers }, t.seed);
     try {
       const fit = changes ? toChangeTargets(windows.fit, window) : windows.fit;
       const validation = changes ? toChangeTargets(windows.validation, window) : windows.validation;
       const result = await fitNetwork(network, fit, validation, window, {
-        runId: deps.runId,
-        epochs: t.epochs,
+        runId: options.runId,
+        epochs,
         batchSize: t.batchSize,
         learningRate: t.learningRate,
         earlyStopping: t.earlyStopping,
         patience: t.patience,
         seed: t.seed,
-        signal: deps.signal,
-        onEvent: deps.onEvent,
+        signal: options.signal,
+        onEvent: emit,
         engine: t.engine,
         workers: t.workers,
         backend: backend.name,
         // Native TensorFlow already spreads each op over the cores.
         cores: backend.name === 'node' ? 1 : os.availableParallelism(),
       });
-      await saveNetwork(deps.store, settings, deps.runId, network);
+      const model = createRecurrentForecastModel(modelType, window, network);
       return {
-        model: changes ? forecastFromChanges(createRecurrentForecastModel(modelType, window, network)) : createRecurrentForecastModel(modelType, window, network),
+        model: changes ? forecastFromChanges(model) : model,
         artifact: MODEL_ARTIFACT_FILES[modelType],
+        save: (store, s, runId) => saveNetwork(store, s, runId, network),
         fitMs: result.fitMs,
         backend: result.engine === 'layers' ? (backend.matMulFix ? `${backend.name}+matmul-fix` : backend.name) : `${result.engine === 'onnx' ? 'onnxruntime' : `${backend.name}+fused`}${result.threads > 1 ? `x${result.threads}` : ''}`,
         history: result.history,
@@ -118,23 +144,34 @@ export async function fitModel(modelType: TrainableModelType, data: ProcessedDat
       throw error;
     }
   }
-  deps.onEvent({ type: 'train.start', runId: deps.runId, modelType, backend: 'js', epochs: 0, batchesPerEpoch: 0 });
+  emit({ type: 'train.start', runId: options.runId, modelType, backend: 'js', epochs: 0, batchesPerEpoch: 0 });
+  const saveJson = (file: string, artifact: Parameters<typeof saveModelJson>[4]) => (store: ObjectStore, s: Settings, runId: string) => saveModelJson(store, s, runId, file, artifact);
   if (modelType === 'PROPHET') {
-    const { model, artifact } = fitProphetModel(data.train, window, t.prophet, t.seed);
-    await saveModelJson(deps.store, settings, deps.runId, MODEL_ARTIFACT_FILES.PROPHET, artifact);
-    return { model, artifact: MODEL_ARTIFACT_FILES.PROPHET, fitMs: performance.now() - start, backend: 'augurs-wasm', calibration: 'in-sample' };
+    const { model, artifact } = fitProphetModel(series, window, t.prophet, t.seed);
+    return { model, artifact: MODEL_ARTIFACT_FILES.PROPHET, save: saveJson(MODEL_ARTIFACT_FILES.PROPHET, artifact), fitMs: performance.now() - start, backend: 'augurs-wasm', calibration: 'in-sample' };
   }
   if (modelType === 'SNAIVE') {
-    await saveModelJson(deps.store, settings, deps.runId, MODEL_ARTIFACT_FILES.SNAIVE, { format: 'flts-seasonal-naive-v1', period: window.inputSeqLen, window });
-    return { model: createSeasonalNaiveModel(window), artifact: MODEL_ARTIFACT_FILES.SNAIVE, fitMs: performance.now() - start };
+    const artifact = { format: 'flts-seasonal-naive-v1' as const, period: window.inputSeqLen, window };
+    return { model: createSeasonalNaiveModel(window), artifact: MODEL_ARTIFACT_FILES.SNAIVE, save: saveJson(MODEL_ARTIFACT_FILES.SNAIVE, artifact), fitMs: performance.now() - start };
   }
   if (modelType === 'MSTL') {
     // The season is fitted before the validation tail, so the intervals calibrate on rows it never saw.
-    const rows = data.train.time.length - windows.validation.size - window.outputSeqLen + 1;
-    const { model, artifact } = fitMstlModel(data.train, rows, window);
-    await saveModelJson(deps.store, settings, deps.runId, MODEL_ARTIFACT_FILES.MSTL, artifact);
-    return { model, artifact: MODEL_ARTIFACT_FILES.MSTL, fitMs: performance.now() - start, backend: 'augurs-wasm' };
+    const rows = options.seasonRows ?? series.time.length - (windows?.validation.size ?? 0) - window.outputSeqLen + 1;
+    const { model, artifact } = fitMstlModel(series, rows, window);
+    return { model, artifact: MODEL_ARTIFACT_FILES.MSTL, save: saveJson(MODEL_ARTIFACT_FILES.MSTL, artifact), fitMs: performance.now() - start, backend: 'augurs-wasm' };
   }
-  await saveModelJson(deps.store, settings, deps.runId, MODEL_ARTIFACT_FILES.NAIVE, { format: 'flts-naive-v1', window });
-  return { model: createNaiveModel(window), artifact: MODEL_ARTIFACT_FILES.NAIVE, fitMs: performance.now() - start };
+  const artifact = { format: 'flts-naive-v1' as const, window };
+  return { model: createNaiveModel(window), artifact: MODEL_ARTIFACT_FILES.NAIVE, save: saveJson(MODEL_ARTIFACT_FILES.NAIVE, artifact), fitMs: performance.now() - start };
+}
+
+/** Fits one model type on the training data and saves its artifact into the run; the caller evaluates and disposes it. */
+export async function fitModel(modelType: TrainableModelType, data: ProcessedData, windows: PreparedWindows, settings: Settings, deps: FitModelDeps): Promise<FittedModel> {
+  const { save, ...fitted } = await fitForecastModel(modelType, data.train, windows, modelWindow(modelType, data, settings), settings, deps);
+  try {
+    await save(deps.store, settings, deps.runId);
+  } catch (error) {
+    fitted.model.dispose();
+    throw error;
+  }
+  return fitted;
 }

@@ -2,6 +2,7 @@ import { FltsError } from '../errors.js';
 import type { WindowSpec } from '../models/forecast-model.js';
 import { buildWindows, prependHistory, sliceWindows, type WindowSet } from '../forecast/windows.js';
 import type { ProcessedData } from '../preprocess/processed-data.js';
+import type { TimeFrame } from '../data/time-frame.js';
 
 export interface PreparedWindows {
   /** Training windows minus the validation tail. */
@@ -23,14 +24,19 @@ export function prepareWindows(data: ProcessedData, spec: WindowSpec, validation
       details: { missing, columns: data.columns },
     });
   }
-  const all = buildWindows(data.train, spec);
+  return { ...fitAndValidationWindows(data.train, spec, validationSplit), test: testWindows(data, spec) };
+}
+
+/** The windows of a series, split chronologically: the fitted head and the `validationSplit` tail that stops fitting early. */
+export function fitAndValidationWindows(series: TimeFrame, spec: WindowSpec, validationSplit: number): Pick<PreparedWindows, 'fit' | 'validation'> {
+  const all = buildWindows(series, spec);
   const validationSize = Math.max(1, Math.floor(all.size * validationSplit));
   if (all.size - validationSize < 1) {
-    throw new FltsError('FLTS_MODEL_TOO_FEW_ROWS', `${data.train.time.length} training rows leave no windows to fit after the validation split.`, {
-      details: { rows: data.train.time.length, windows: all.size, validationSize },
+    throw new FltsError('FLTS_MODEL_TOO_FEW_ROWS', `${series.time.length} training rows leave no windows to fit after the validation split.`, {
+      details: { rows: series.time.length, windows: all.size, validationSize },
     });
   }
-  return { fit: sliceWindows(all, 0, all.size - validationSize, spec), validation: sliceWindows(all, all.size - validationSize, all.size, spec), test: testWindows(data, spec) };
+  return { fit: sliceWindows(all, 0, all.size - validationSize, spec), validation: sliceWindows(all, all.size - validationSize, all.size, spec) };
 }
 
 /** One window per processed test row, the last inputSeqLen training rows prepended as its history. */

@@ -9,7 +9,7 @@ import type { ProcessedData } from '../preprocess/processed-data.js';
 import { toolVersion } from '../preprocess/tool-version.js';
 import { putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { RUN_FILES, type RunRecord } from '../registry/run-record.js';
+import { RUN_FILES, runExperiment, type RunRecord } from '../registry/run-record.js';
 import { runKey, runsBucket, saveRunRecord } from '../registry/run-store.js';
 import { fitModel, modelWindow } from './fit-model.js';
 import { prepareWindows } from './prepare-windows.js';
@@ -55,7 +55,7 @@ function initialRecord(runId: string, modelType: TrainableModelType, data: Proce
   return {
     run_id: runId,
     model_type: modelType,
-    experiment: modelType === 'LSTM' || modelType === 'GRU' ? 'Default' : 'NonML',
+    experiment: runExperiment(modelType),
     config_hash: data.configHash,
     status: 'RUNNING',
     params: modelParams(modelType, settings, window.features.length),

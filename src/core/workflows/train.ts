@@ -1,0 +1,97 @@
+import type { MessageBus } from '../bus/message-bus.js';
+import { encodeTrainingEvent } from '../bus/messages.js';
+import type { Settings } from '../config/settings.js';
+import type { TrainableModelType } from '../config/specs/training.js';
+import { FltsError, toFltsError } from '../errors.js';
+import { loadProcessedData } from '../preprocess/processed-data.js';
+import { runExperiment, type RunRecord } from '../registry/run-record.js';
+import type { GuardedTracking } from '../tracking/guard-tracking.js';
+import type { TrackingDeps } from '../tracking/tracking-deps.js';
+import type { MirrorPendingResult } from '../registry/mirror-pending-runs.js';
+import { trainRun, type TrainRunDeps } from '../train/train-run.js';
+import { syncRunsToTracking } from './sync-runs-to-tracking.js';
+
+export interface TrainModelsRequest {
+  models: readonly TrainableModelType[];
+  /** Processed data version; the latest when omitted. */
+  configHash?: string;
+  /** Bucket of the processed data when it is not the configured one (a claim naming another bucket). */
+  processedBucket?: string;
+}
+
+export interface TrainModelsDeps extends TrainRunDeps {
+  /** When configured, each model's RUNNING, then SUCCESS or FAILED, goes out on `model-training` like the reference trainers'. */
+  bus?: MessageBus;
+  /** MLflow collaborators; mirroring is skipped without a tracking URI and never fails the training. */
+  tracking?: TrackingDeps;
+  /** Told each model's final status (SUCCESS, FAILED, KILLED), e.g. for metrics. */
+  onRunFinished?: (modelType: TrainableModelType, status: string) => void;
+}
+
+export interface TrainModelsResult {
+  configHash: string;
+  runs: RunRecord[];
+  /** The MLflow mirror of the new runs: disabled without a tracking URI, unavailable when the server is down. */
+  tracking: GuardedTracking<MirrorPendingResult>;
+}
+
+/** The processed-data bucket a request reads: the configured one unless the request names another. */
+function dataSettings(request: TrainModelsRequest, settings: Settings): Settings {
+  if (!request.processedBucket || request.processedBucket === settings.store.buckets.processed) return settings;
+  return { ...settings, store: { ...settings.store, buckets: { ...settings.store.buckets, processed: request.processedBucket } } };
+}
+
+async function trainOne(modelType: TrainableModelType, data: Awaited<ReturnType<typeof loadProcessedData>>, settings: Settings, deps: TrainModelsDeps): Promise<RunRecord> {
+  const topic = settings.bus.topics.modelTraining;
+  const event = { modelType, experiment: runExperiment(modelType), configHash: data.configHash };
+  await deps.bus?.publish(topic, encodeTrainingEvent({ ...event, status: 'RUNNING' }));
+  let record: RunRecord;
+  try {
+    record = await trainRun(modelType, data, settings, deps);
+  } catch (error) {
+    const flts = toFltsError(error);
+    const status = typeof flts.details.status === 'string' ? flts.details.status : deps.signal?.aborted ? 'KILLED' : 'FAILED';
+    deps.onRunFinished?.(modelType, status);
+    if (status !== 'KILLED' && deps.bus) {
+      const runId = typeof flts.details.runId === 'string' ? flts.details.runId : null;
+      await deps.bus.publish(topic, encodeTrainingEvent({ ...event, status: 'FAILED', runId, error: `${flts.code}: ${flts.message}` })).catch((e: unknown) => deps.logger?.error({ err: e, modelType }, 'train_publish_failed_event_failed'));
+    }
+    throw flts;
+  }
+  deps.onRunFinished?.(modelType, 'SUCCESS');
+  await deps.bus?.publish(topic, encodeTrainingEvent({ ...event, status: 'SUCCESS', runId: record.run_id }));
+  return record;
+}
+
+/**
+ * Training, the same from the CLI, the daemon's trainer and the library: loads one processed data version,
+ * trains each requested model as its own run (artifacts, metrics and intervals saved with it), announces each
+ * on `model-training` when a bus is configured, then mirrors the new runs to MLflow. A failed model does not
+ * stop the others (every outcome is recorded); the first failure is rethrown at the end. An abort stops at once.
+ */
+export async function trainModels(request: TrainModelsRequest, settings: Settings, deps: TrainModelsDeps): Promise<TrainModelsResult> {
+  const readSettings = dataSettings(request, settings);
+  const data = await loadProcessedData(deps.store, readSettings, { configHash: request.configHash });
+  const runs: RunRecord[] = [];
+  const failures: FltsError[] = [];
+  for (const modelType of [...new Set(request.models)]) {
+    if (deps.signal?.aborted) break;
+    try {
+      runs.push(await trainOne(modelType, data, readSettings, deps));
+    } catch (error) {
+      const flts = toFltsError(error);
+      if (flts.code === 'FLTS_TRAIN_ABORTED') throw flts;
+      failures.push(flts);
+    }
+  }
+  // Mirrors to MLflow when a tracking URI is set; never throws, a dead server is only reported.
+  const tracking = await syncRunsToTracking(deps.store, settings, { runIds: runs.map((run) => run.run_id) }, { logger: deps.logger, signal: deps.signal, ...deps.tracking });
+  if (failures.length > 0) {
+    const first = failures[0];
+    throw new FltsError(first.code, failures.length === 1 ? first.message : `${first.message} (${failures.length} of ${request.models.length} models failed)`, {
+      cause: first,
+      details: { ...first.details, succeeded: runs.map((r) => r.run_id), failed: failures.map((f) => f.details.runId) },
+    });
+  }
+  return { configHash: data.configHash, runs, tracking };
+}
