@@ -1,11 +1,8 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { createMessageBus } from '../core/bus/index.js';
-import { publishPreprocessClaims, publishPreprocessFailure } from '../core/daemon/preprocess-claims.js';
-import { runPreprocess, type PreprocessResult } from '../core/preprocess/run-preprocess.js';
-import { createObjectStore } from '../core/storage/index.js';
+import { preprocess, type PreprocessOutcome } from '../core/workflows/preprocess.js';
 
-export type PreprocessCommandResult = PreprocessResult;
+export type PreprocessCommandResult = PreprocessOutcome;
 
 export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
   static override summary = 'Turn raw CSV/Parquet into versioned, hashed training data.';
@@ -41,29 +38,14 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
       'data.forceReprocess': flags.force ? true : undefined,
       'preprocess.hashSalt': flags.salt,
     });
-    const store = await createObjectStore(settings);
-    // With a bus configured, the claims go out like the reference preprocess's (also when cached).
-    const bus = createMessageBus(settings);
-    try {
-      let result: PreprocessResult;
-      try {
-        result = await runPreprocess(settings, { store });
-      } catch (error) {
-        if (bus) await publishPreprocessFailure(bus, error, settings);
-        throw error;
-      }
-      this.render(result);
-      if (bus) {
-        const claims = await publishPreprocessClaims(bus, result, settings, store);
-        this.say(`published ${settings.bus.topics.trainingData} (${claims.train.object}, size ${claims.train.size}) and ${settings.bus.topics.inferenceData} (${claims.inference.object})`);
-      }
-      return result;
-    } finally {
-      await bus?.close();
-    }
+    const { store, bus } = await this.dependencies(settings);
+    const result = await preprocess(settings, { store, bus });
+    this.render(result);
+    if (result.claims) this.say(`published ${settings.bus.topics.trainingData} (${result.claims.train.object}, size ${result.claims.train.size}) and ${settings.bus.topics.inferenceData} (${result.claims.inference.object})`);
+    return result;
   }
 
-  private render(result: PreprocessResult): void {
+  private render(result: PreprocessOutcome): void {
     for (const [role, input] of Object.entries(result.inputs)) {
       const shape = input.rows === undefined ? '' : `: ${input.rows} rows, ${input.columns} columns`;
       const dropped = input.droppedColumns?.length ? ` (dropped non-numeric: ${input.droppedColumns.join(', ')})` : '';

@@ -22,6 +22,7 @@ export type { TimeFrame } from './data/time-frame.js';
 export type { ScalerParams } from './data/scaler.js';
 export { readTable } from './data/read-table.js';
 export { runPreprocess } from './preprocess/run-preprocess.js';
+export { preprocess, buildPreprocessClaims, type PreprocessOutcome, type PreprocessClaims } from './workflows/preprocess.js';
 export type { PreprocessResult } from './preprocess/run-preprocess.js';
 export { loadProcessedData } from './preprocess/processed-data.js';
 export type { ProcessedData } from './preprocess/processed-data.js';

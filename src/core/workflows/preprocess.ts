@@ -4,7 +4,7 @@ import { dlqTopic } from '../bus/topics.js';
 import { computeConfigHash } from '../config/config-hash.js';
 import type { Settings } from '../config/settings.js';
 import { processedKeys } from '../preprocess/processed-layout.js';
-import type { PreprocessResult } from '../preprocess/run-preprocess.js';
+import { runPreprocess, type PreprocessDeps, type PreprocessResult } from '../preprocess/run-preprocess.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 export interface PreprocessClaims {
@@ -43,4 +43,30 @@ export async function publishPreprocessFailure(bus: MessageBus, error: unknown, 
     // Invalid settings have no hash; the envelope still records the error.
   }
   await bus.publish(dlqTopic('preprocess'), encodeDeadLetter('preprocess', error, { config_hash: configHash })).catch(() => undefined);
+}
+
+export interface PreprocessWorkflowDeps extends PreprocessDeps {
+  /** When configured, the claims go out like the reference preprocess's (also when cached), a failure to DLQ-preprocess. */
+  bus?: MessageBus;
+}
+
+export interface PreprocessOutcome extends PreprocessResult {
+  /** What was published on `training-data` and `inference-data`; null without a bus. */
+  claims: PreprocessClaims | null;
+}
+
+/**
+ * Preprocessing, the same from the CLI and the library: reads, transforms and writes one processed data version
+ * under its config_hash (or finds it cached), then announces it on the bus when one is configured.
+ */
+export async function preprocess(settings: Settings, deps: PreprocessWorkflowDeps): Promise<PreprocessOutcome> {
+  let result: PreprocessResult;
+  try {
+    result = await runPreprocess(settings, deps);
+  } catch (error) {
+    if (deps.bus) await publishPreprocessFailure(deps.bus, error, settings);
+    throw error;
+  }
+  const claims = deps.bus ? await publishPreprocessClaims(deps.bus, result, settings, deps.store) : null;
+  return { ...result, claims };
 }
