@@ -122,6 +122,24 @@ describe('architecture', () => {
     expect(found).toEqual([]);
   });
 
+  it('gives commands their store, bus and logger from the CLI base class, never building their own', () => {
+    const found = offences(sourceFiles(path.join(SRC, 'commands')), [
+      [/\bcreateObjectStore\(/, 'creates an object store (use this.dependencies)'],
+      [/\bcreateMessageBus\(/, 'creates a message bus (use this.dependencies)'],
+      [/from ['"]pino['"]/, 'creates a logger (use this.dependencies)'],
+    ]);
+    expect(found).toEqual([]);
+  });
+
+  it('runs each pipeline step through its workflow: no command or runtime trains or preprocesses by itself', () => {
+    const found = offences([...sourceFiles(path.join(SRC, 'commands')), ...sourceFiles(path.join(SRC, 'cli')), ...sourceFiles(path.join(SRC, 'core/daemon'))], [
+      [/\btrainRun\(/, 'trains a run itself (call trainModels from core/workflows/train)'],
+      [/\brunPreprocess\(/, 'preprocesses itself (call preprocess from core/workflows/preprocess)'],
+      [/\bpublishPreprocessClaims\(|\bencodeTrainClaim\(/, 'publishes claims itself (call preprocess from core/workflows/preprocess)'],
+    ]);
+    expect(found).toEqual([]);
+  });
+
   it('places every folder of src/ in a layer', () => {
     const unplaced = [...new Set(files.map(folderOf))].filter((folder) => layerOf(folder) < 0).sort();
     expect(unplaced).toEqual([]);

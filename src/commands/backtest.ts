@@ -3,7 +3,6 @@ import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { renderBacktestChart } from '../core/backtest/backtest-chart.js';
 import { runBacktest, type RunBacktestResult } from '../core/backtest/run-backtest.js';
-import { createObjectStore } from '../core/storage/index.js';
 
 export default class Backtest extends FltsCommand<RunBacktestResult> {
   static override summary = 'Rolling-origin backtest of every model type over the test period.';
@@ -30,7 +29,7 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
       'backtest.folds': flags.folds,
       'backtest.refitEvery': flags['refit-every'],
     });
-    const store = await createObjectStore(settings);
+    const { store } = await this.dependencies(settings);
     const result = await runBacktest(settings, { store, onEvent: (event) => event.type === 'backtest.fold' && event.fold === event.folds - 1 && this.say(`${event.modelType}: ${event.folds} folds done`) }, { configHash: flags['config-hash'] });
     if (flags['plot-out']) await writeFile(flags['plot-out'], renderBacktestChart(result));
     this.say(`config_hash ${result.config_hash}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, refit every ${result.refit_every || 'never'}`);

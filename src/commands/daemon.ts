@@ -1,10 +1,7 @@
 import { Flags } from '@oclif/core';
-import { pino } from 'pino';
 import { FltsCommand } from '../cli/base-command.js';
-import { createMessageBus } from '../core/bus/index.js';
 import { startDaemon } from '../core/daemon/index.js';
 import { FltsError } from '../core/errors.js';
-import { createObjectStore } from '../core/storage/index.js';
 
 export interface DaemonResult {
   url: string;
@@ -31,10 +28,7 @@ export default class Daemon extends FltsCommand<DaemonResult> {
   async run(): Promise<DaemonResult> {
     const { flags } = await this.parse(Daemon);
     const { settings } = this.loadSettings(flags, { 'daemon.roles': flags.roles, 'daemon.trainerModels': flags.models, 'daemon.port': flags.port });
-    // Logs go to stderr so stdout stays human lines or the --json result.
-    const logger = pino({ level: settings.logLevel, base: { service: 'flts-daemon' } }, pino.destination(2));
-    const store = await createObjectStore(settings);
-    const bus = createMessageBus(settings, { logger });
+    const { store, bus, logger } = await this.dependencies(settings, { service: 'flts-daemon' });
     if (!bus) throw new FltsError('FLTS_CONFIG_INVALID_VALUE', 'bus.kind is "none": the daemon needs a message bus (FLTS_BUS=kafka or fs).', { details: { setting: 'bus.kind' } });
     const stopped = new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));

@@ -4,7 +4,6 @@ import { renderMlflowScoreboard } from '../cli/mlflow-scoreboard-table.js';
 import { renderScoreboard } from '../cli/scoreboard-table.js';
 import { evaluateRuns, resolveEvalConfigHash, type EvaluateRunsResult } from '../core/eval/evaluate-runs.js';
 import { evaluateRunsByBacktest } from '../core/backtest/backtest-ranking.js';
-import { createObjectStore } from '../core/storage/index.js';
 import { rankMlflowRunsByConfigHash, type MlflowScoreboard } from '../core/eval/rank-mlflow-runs.js';
 import { rankRunsByLiveError, type LiveRanking } from '../core/live/live-ranking.js';
 
@@ -28,7 +27,7 @@ export default class Eval extends FltsCommand<EvalResult> {
   async run(): Promise<EvalResult> {
     const { flags } = await this.parse(Eval);
     const { settings } = this.loadSettings(flags, { 'eval.minImprovementPct': flags['min-improvement'] });
-    const store = await createObjectStore(settings);
+    const { store } = await this.dependencies(settings);
     if (flags.live) {
       const ranking = await rankRunsByLiveError(store, settings);
       if (ranking.rows.length === 0) this.say(`No live figures in scope ${ranking.scope} yet: serve a run and send /predict requests or POST /actuals.`);

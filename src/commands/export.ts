@@ -2,7 +2,6 @@ import { writeFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { EXPORT_FORMATS, exportRun } from '../core/registry/export-run.js';
-import { createObjectStore } from '../core/storage/index.js';
 
 export interface ExportCommandResult {
   run_id: string;
@@ -32,7 +31,7 @@ export default class Export extends FltsCommand<ExportCommandResult> {
   async run(): Promise<ExportCommandResult> {
     const { flags } = await this.parse(Export);
     const { settings } = this.loadSettings(flags);
-    const store = await createObjectStore(settings);
+    const { store } = await this.dependencies(settings);
     const exported = await exportRun(store, settings, flags.run, flags.format as (typeof EXPORT_FORMATS)[number]);
     const file = flags.out ?? `${exported.runId}.${exported.format}`;
     await writeFile(file, exported.bytes);

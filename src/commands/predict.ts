@@ -1,11 +1,8 @@
 import { existsSync } from 'node:fs';
 import { Flags } from '@oclif/core';
-import { pino } from 'pino';
 import { FltsCommand } from '../cli/base-command.js';
-import { createMessageBus } from '../core/bus/index.js';
 import type { InferenceDataRef, InputScale } from '../core/batch/inference-input.js';
 import { runBatchInference, type BatchInferenceResult } from '../core/batch/run-batch-inference.js';
-import { createObjectStore } from '../core/storage/index.js';
 
 /** An existing local file wins; otherwise `<bucket>/<key>` names an object in the store. */
 function dataRef(value: string): InferenceDataRef {
@@ -33,17 +30,11 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
   async run(): Promise<BatchInferenceResult> {
     const { flags } = await this.parse(Predict);
     const { settings } = this.loadSettings(flags);
-    const logger = pino({ level: settings.logLevel }, pino.destination(2));
-    const store = await createObjectStore(settings);
-    const bus = createMessageBus(settings, { logger });
-    try {
-      const result = await runBatchInference(settings, { store, bus, logger }, { data: dataRef(flags.data), runId: flags.run, outFile: flags.out, scale: flags.scale as InputScale });
+    const { store, bus, logger } = await this.dependencies(settings);
+    const result = await runBatchInference(settings, { store, bus, logger }, { data: dataRef(flags.data), runId: flags.run, outFile: flags.out, scale: flags.scale as InputScale });
       this.say(`${result.status === 'duplicate' ? 'Duplicate of an earlier result' : 'Forecast'}: ${result.rows_predicted} rows from ${result.windows} windows, run ${result.run_id} (${result.model_type})`);
       if (result.metrics.rmse !== undefined) this.say(`vs actuals (${result.metrics.overlap_rows} rows): rmse ${result.metrics.rmse.toPrecision(5)}, mae ${result.metrics.mae_mean?.toPrecision(5)}`);
       this.say(`record: ${result.log_bucket}/${result.log_object_key}; forecasts: ${result.forecast_bucket}/${result.forecast_key}${result.out_file ? ` and ${result.out_file}` : ''}`);
       return result;
-    } finally {
-      await bus?.close();
-    }
   }
 }

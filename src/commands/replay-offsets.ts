@@ -5,7 +5,6 @@ import { FltsCommand } from '../cli/base-command.js';
 import { renderOffsetPlan } from '../cli/screens/offset-plan-table.js';
 import { FltsError } from '../core/errors.js';
 import { createKafkaOffsetsAdmin, encodeOffsetCsv, parseIsoDuration, replayOffsets, resolveReplayRequest, ROLE_SYNTAX, type ReplayOffsetsResult } from '../core/offsets/index.js';
-import { createObjectStore } from '../core/storage/index.js';
 
 export type ReplayOffsetsCommandResult = ReplayOffsetsResult & { exported_to?: string };
 
@@ -53,7 +52,7 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
     const onSigint = (): void => abort.abort(new FltsError('FLTS_USAGE_INVALID_FLAG', 'Interrupted while waiting for the group to empty; nothing was changed.'));
     process.once('SIGINT', onSigint);
     try {
-      const audit = f.execute ? { store: await createObjectStore(settings), bucket: settings.store.buckets.promotion } : undefined;
+      const audit = f.execute ? { store: (await this.dependencies(settings)).store, bucket: settings.store.buckets.promotion } : undefined;
       const wait = f.wait ? { timeoutMs: parseIsoDuration(f['wait-timeout']) } : undefined;
       const operator = process.env.FLTS_OPERATOR || os.userInfo().username;
       const result: ReplayOffsetsCommandResult = await replayOffsets({ ...request, execute: f.execute, wait, operator, reason: f.reason }, { admin, audit, signal: abort.signal });

@@ -1,12 +1,9 @@
 import { Flags } from '@oclif/core';
-import { pino } from 'pino';
 import { FltsCommand } from '../cli/base-command.js';
-import { createMessageBus } from '../core/bus/index.js';
 import { startServingCompanion } from '../core/daemon/serving-companion.js';
 import type { FltsEvent } from '../core/events.js';
 import { createRollbackAction } from '../core/workflows/auto-rollback.js';
 import { startInferenceService } from '../core/serve/start-inference-service.js';
-import { createObjectStore } from '../core/storage/index.js';
 
 export interface ServeResult {
   url: string;
@@ -35,18 +32,15 @@ export default class Serve extends FltsCommand<ServeResult> {
   async run(): Promise<ServeResult> {
     const { flags } = await this.parse(Serve);
     const { settings } = this.loadSettings(flags, { 'serve.runId': flags.run, 'serve.port': flags.port, 'serve.host': flags.host, 'serve.grpcPort': flags['grpc-port'] });
-    // Logs go to stderr so stdout stays human lines or the --json result.
-    const logger = pino({ level: settings.logLevel, base: { service: 'inference-api' } }, pino.destination(2));
     // Listened for before anything starts: "Listening on" is printed while the model still loads, and a signal
     // sent after it must stop the server cleanly rather than kill the process.
     const stopSignal = new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));
       process.once('SIGTERM', () => resolve('SIGTERM'));
     });
-    const store = await createObjectStore(settings);
     // With a bus, this replica also follows model-selected in a consumer group of its own (F11), and the
     // promoter decides each probation from every replica's figures; alone, this server decides itself.
-    const bus = createMessageBus(settings, { logger });
+    const { store, bus, logger } = await this.dependencies(settings, { service: 'inference-api' });
     const onEvent = (event: FltsEvent): void => {
       if (event.type === 'serve.listening') this.say(`Listening on ${event.url}${event.grpcUrl ? ` (Open Inference Protocol gRPC on ${event.grpcUrl})` : ''}`);
       if (event.type === 'serve.model_loaded') this.say(`Serving run ${event.runId} (${event.modelType}, config_hash ${event.configHash})`);
@@ -63,7 +57,6 @@ export default class Serve extends FltsCommand<ServeResult> {
     const signal = await stopSignal;
     const runId = service.holder.status().current?.runId ?? null;
     await companion?.stop();
-    await bus?.close();
     await service.close();
     return { url: service.url, grpcUrl: service.grpc?.url ?? null, runId, stoppedBy: signal };
   }
