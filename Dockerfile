@@ -10,13 +10,14 @@ WORKDIR /app
 ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 COPY package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
+COPY daemon ./daemon
 COPY scripts ./scripts
 COPY src ./src
 COPY examples ./examples
 COPY proto ./proto
 # `npm ci` runs `prepare` (= npm run build), so the sources must be in place before it.
 # Source maps are dropped (about 200 MB, mostly TensorFlow.js browser bundles). `npm pack` then collects
-# exactly the files package.json ships ("files": dist, bin, examples, proto, the oclif manifest), and the
+# exactly the files package.json ships ("files": bin, daemon, dist, examples, proto, the oclif manifest), and the
 # production node_modules join them in /out.
 RUN --mount=type=cache,target=/root/.npm \
     npm ci \
@@ -47,7 +48,8 @@ ENV NODE_ENV=production \
     FLTS_SERVE_PORT=8000 \
     FLTS_HEALTH_URL=http://127.0.0.1:8000/healthz
 COPY --from=build /out /app
-RUN ln -s /app/bin/run.js /usr/local/bin/flts
+RUN ln -s /app/bin/run.js /usr/local/bin/flts \
+ && ln -s /app/daemon/main.js /usr/local/bin/flts-daemon
 USER 10001:10001
 VOLUME ["/data"]
 # 8000: `flts serve` HTTP; 9100: `flts daemon` health, readiness and metrics.

@@ -198,15 +198,15 @@ describe('deploy > files', () => {
 
     const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
     expect(ignore[ignore.findIndex((l) => l && !l.startsWith('#'))]).toBe('*');
-    for (const needed of ['!package.json', '!package-lock.json', '!src/', '!bin/', '!scripts/', '!examples/']) expect(ignore).toContain(needed);
+    for (const needed of ['!package.json', '!package-lock.json', '!src/', '!bin/', '!daemon/', '!proto/', '!scripts/', '!examples/']) expect(ignore).toContain(needed);
   });
 
-  it('packs what the image runs: the CLI launcher, compiled commands and the oclif manifest, no sources', () => {
+  it('packs what the image runs: the CLI and daemon launchers, compiled commands and the oclif manifest, no sources', () => {
     // The image's build stage unpacks `npm pack`, so the packed file list is the image's /app.
     const res = run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts']);
     expect(res.status, res.stderr).toBe(0);
     const files: string[] = JSON.parse(res.stdout)[0].files.map((f: { path: string }) => f.path);
-    for (const needed of ['package.json', 'bin/run.js', 'dist/commands/serve.js', 'dist/commands/preprocess.js', 'oclif.manifest.json']) {
+    for (const needed of ['package.json', 'bin/run.js', 'daemon/main.js', 'dist/commands/serve.js', 'dist/commands/preprocess.js', 'oclif.manifest.json']) {
       expect(files).toContain(needed);
     }
     expect(files.filter((f) => /^(src|test|charts|compose|scripts)\//.test(f) || f.endsWith('.test.js'))).toEqual([]);

@@ -18,6 +18,9 @@ import { fsStoreRoot } from '../../src/core/storage/index.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { BIN, REPO_ROOT, runCli, type CliRun } from '../helpers/run-cli.js';
 import { loadInfraEnv } from './infra-env.js';
+import { waitUntil } from '../helpers/wait-until.js';
+
+export { waitUntil };
 
 /**
  * Runs the real pipeline as child processes (`flts preprocess`, `flts daemon`, `flts serve`) against the
@@ -79,21 +82,6 @@ function cleanEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
   for (const spec of ALL_SPECS) for (const name of spec.env ?? []) delete env[name];
   for (const name of Object.keys(env)) if (name.startsWith('FLTS_')) delete env[name];
   return { ...env, ...extra };
-}
-
-export async function waitUntil<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 90_000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
 }
 
 function startProcess(args: string[], env: Record<string, string>): FltsProcess {

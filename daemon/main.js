@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The daemon's executable entry: `flts daemon` itself, started by path (`node daemon/main.js [flags]`, or
+// `flts-daemon` once installed). Settings are layered exactly as for every command (defaults < config file <
+// environment < flags) and the runtime is src/core/daemon through src/commands/daemon.ts: there is no second
+// wiring to drift. Signals: SIGTERM/SIGINT stop it cleanly (exit 0).
+import { execute } from '@oclif/core';
+
+await execute({ dir: import.meta.url, args: ['daemon', ...process.argv.slice(2)] });

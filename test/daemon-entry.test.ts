@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMessageBus } from '../src/core/bus/index.js';
+import { trainerGroupId } from '../src/core/bus/topics.js';
+import { resolveSettings } from '../src/core/config/settings.js';
+import { listRunRecords } from '../src/core/registry/run-store.js';
+import { createFsStore } from '../src/core/storage/fs-store.js';
+import { fsStoreRoot } from '../src/core/storage/index.js';
+import { REPO_ROOT, runCli } from './helpers/run-cli.js';
+import { waitUntil } from './helpers/wait-until.js';
+
+const ENTRY = path.join(REPO_ROOT, 'daemon/main.js');
+
+describe('daemon/main.js, the daemon executable', () => {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'flts-daemon-entry-'));
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? home,
+    FLTS_HOME: home,
+    FLTS_STORE: 'fs',
+    FLTS_BUS: 'fs',
+    SAMPLE_TRAIN_ROWS: '300',
+    SAMPLE_TEST_ROWS: '100',
+    FLTS_DAEMON_ROLES: 'trainer',
+    FLTS_TRAINER_MODELS: 'NAIVE',
+    FLTS_LOG_LEVEL: 'warn',
+  };
+  const settings = resolveSettings({ env }).settings;
+  const store = createFsStore(fsStoreRoot(settings));
+  const bus = createMessageBus(settings)!;
+  afterAll(async () => {
+    await bus.close();
+    rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  });
+
+  it('reads settings like `flts daemon`, trains the preprocess claim, reports healthy and stops on SIGTERM with exit 0', async () => {
+    const preprocessed = await runCli(['preprocess', '--dataset', 'PobleSec', '--train', '../shared/datasets/PobleSec.csv', '--test', '../shared/datasets/PobleSec_test.csv', '--json'], { env, timeoutMs: 120_000 });
+    expect(preprocessed.exitCode, preprocessed.stderr).toBe(0);
+    const configHash: string = preprocessed.json.result.configHash;
+
+    // The flags are the command's: --port beats FLTS_DAEMON_PORT, the roles and models come from the environment.
+    const child = spawn(process.execPath, [ENTRY, '--port', '0'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const url = await waitUntil(async () => /Daemon listening on (http:\/\/\S+) \(roles: trainer\)/.exec(stdout)?.[1], `the daemon to listen (${stdout}${stderr})`, 60_000, 100);
+      const health = await waitUntil(async () => {
+        const response = await fetch(`${url}/healthz`);
+        return response.ok ? ((await response.json()) as { status: string; roles: string[] }) : undefined;
+      }, 'GET /healthz');
+      expect(health).toMatchObject({ status: 'ok', roles: ['trainer'] });
+
+      const run = await waitUntil(async () => (await listRunRecords(store, settings, { configHash })).find((r) => r.model_type === 'NAIVE' && r.status === 'SUCCESS'), 'a NAIVE run for the claim');
+      expect(run.config_hash).toBe(configHash);
+      // The claim on training-data is committed once its run exists: the trainer group has nothing left to read.
+      const group = trainerGroupId('NAIVE', settings.bus.groups.trainerPrefix);
+      const lag = await waitUntil(async () => {
+        const partitions = await bus.lag(group, [settings.bus.topics.trainingData]);
+        return partitions.length > 0 && partitions.every((p) => p.endOffset > 0 && p.lag === 0) ? partitions : undefined;
+      }, `${group} to commit the training-data claim`);
+      expect(lag.reduce((sum, p) => sum + p.endOffset, 0)).toBe(1);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited, `${stdout}\n${stderr}`).toBe(0);
+    expect(stdout).toContain('SIGTERM: stopping');
+  }, 180_000);
+});
