@@ -12,7 +12,7 @@ import {
   evaluateRuns,
   promoteBest,
   resolveSettings,
-  runPreprocess,
+  preprocess,
   startInferenceService,
   trainModels,
   type FltsEvent,
@@ -44,10 +44,10 @@ export async function runLibraryExample(home: string, overrides: Record<string, 
     if (event.type === 'train.epoch_end') console.log(`epoch ${event.epoch}: loss ${event.loss.toExponential(3)}`);
   };
 
-  const processed = await runPreprocess(settings, { store, onEvent });
+  const processed = await preprocess(settings, { store, onEvent });
   await trainModels({ models: ['NAIVE', 'LSTM'] }, settings, { store, onEvent });
   const scoreboard = await evaluateRuns({ configHash: processed.configHash }, settings, { store });
-  const promotion = await promoteBest(processed.configHash, settings, { store }, { reason: 'library example' });
+  const promotion = await promoteBest({ configHash: processed.configHash, source: 'best', actor: 'library example', reason: 'library example' }, settings, { store });
 
   const service = await startInferenceService(settings, { store });
   try {
