@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createFsBus } from '../src/core/bus/fs-bus.js';
+import type { MessageBus, ReceivedMessage } from '../src/core/bus/message-bus.js';
+import { waitFor } from '../src/core/bus/message-bus.contract.js';
+import { decodeDeadLetter, decodeInferenceClaim, decodeTrainClaim } from '../src/core/bus/messages.js';
+import { dlqTopic } from '../src/core/bus/topics.js';
+import { FltsError } from '../src/core/errors.js';
+import { createSliceHome, type SliceHome } from './helpers/poblesec-slice.js';
+import { preprocess } from '../src/core/workflows/preprocess.js';
+
+let slice: SliceHome;
+let bus: MessageBus;
+
+/** Every message on `topics` so far, read by a fresh group. */
+async function read(topics: string[], atLeast: number): Promise<ReceivedMessage[]> {
+  const seen: ReceivedMessage[] = [];
+  const subscription = await bus.subscribe({ group: `reader-${randomUUID()}`, topics }, async (message) => {
+    seen.push(message);
+  });
+  try {
+    await waitFor(() => seen.length >= atLeast, `${atLeast} message(s) on ${topics.join(', ')}`);
+    return seen;
+  } finally {
+    await subscription.stop();
+  }
+}
+
+beforeEach(() => {
+  slice = createSliceHome('flts-preprocess-workflow-');
+  bus = createFsBus({ root: path.join(slice.home, 'bus'), pollIntervalMs: 10 });
+});
+afterEach(async () => {
+  await bus.close();
+  slice.remove();
+});
+
+describe('workflows > preprocess', () => {
+  it('writes the version, then publishes its training and inference claims; a cached rerun claims again with the row counts', async () => {
+    const { settings, store } = slice;
+    const first = await preprocess(settings, { store, bus });
+    const second = await preprocess(settings, { store, bus });
+    expect(first.status).toBe('processed');
+    expect(second.status).toBe('cached');
+    expect(second.configHash).toBe(first.configHash);
+
+    const trainClaims = (await read([settings.bus.topics.trainingData], 2)).map((message) => ({ key: message.key, claim: decodeTrainClaim(message) }));
+    expect(trainClaims.map(({ key }) => key)).toEqual(['train-claim', 'train-claim']);
+    expect(trainClaims[0].claim).toEqual(first.claims!.train);
+    expect(trainClaims[0].claim).toMatchObject({ bucket: settings.store.buckets.processed, configHash: first.configHash });
+    expect(trainClaims[0].claim.size).toBe((await store.stat(first.bucket, trainClaims[0].claim.object))!.size);
+    expect(trainClaims[1].claim.size).toBe(first.train.rows);
+
+    const inference = (await read([settings.bus.topics.inferenceData], 2)).map((message) => decodeInferenceClaim(message));
+    expect(inference[0]).toEqual(first.claims!.inference);
+    expect(inference[1].size).toBe(first.test.rows);
+  });
+
+  it('publishes nothing without a bus', async () => {
+    const result = await preprocess(slice.settings, { store: slice.store });
+    expect(result.claims).toBeNull();
+  });
+
+  it('dead-letters a failure to DLQ-preprocess with its config_hash and rethrows it', async () => {
+    const settings = { ...slice.settings, data: { ...slice.settings.data, trainFile: 'no-such-file.csv' } };
+    const failure = await preprocess(settings, { store: slice.store, bus }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(FltsError);
+    const [letter] = await read([dlqTopic('preprocess')], 1);
+    const decoded = decodeDeadLetter(letter);
+    expect(decoded.operation).toBe('preprocess');
+    expect(decoded.error).toContain((failure as FltsError).message);
+    expect(decoded.payload).toHaveProperty('config_hash');
+  });
+});
