@@ -13,10 +13,10 @@ export interface ServeProcess {
 
 /**
  * Starts `flts serve` on a free port and resolves once it prints where it listens (with `untilServing`,
- * once it also prints that a model is loaded and warm).
+ * once it also prints that a model is loaded and warm). `nodeArgs` go to node before the script (e.g. `--import`).
  */
-export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: { untilServing?: boolean } = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: { untilServing?: boolean; nodeArgs?: readonly string[] } = {}): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, 'serve', '--port', '0', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const stop = (): Promise<number | null> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Settings } from '../../src/core/config/settings.js';
 import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
@@ -6,6 +9,7 @@ import { startInferenceService, type InferenceService } from '../../src/core/ser
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { trainModels } from '../../src/core/workflows/train.js';
 import { createSliceHome, writeRootPointer } from '../helpers/poblesec-slice.js';
+import { startServe } from '../helpers/serve-process.js';
 import { postJson } from './serve-fixtures.js';
 
 const BODY = '';
@@ -14,6 +18,7 @@ describe('serve > LSTM/GRU on the ONNX Runtime and wasm engines', () => {
   let store: ObjectStore;
   let settings: Settings;
   let remove: (() => void) | undefined;
+  let home: string;
   let lstm: RunRecord;
   let gru: RunRecord;
   const services: InferenceService[] = [];
@@ -25,7 +30,7 @@ describe('serve > LSTM/GRU on the ONNX Runtime and wasm engines', () => {
   };
 
   beforeAll(async () => {
-    ({ store, settings, remove } = createSliceHome('flts-serve-engines-', {
+    ({ store, settings, remove, home } = createSliceHome('flts-serve-engines-', {
       'data.sampleTestRows': 60,
       'training.models': ['LSTM', 'GRU'],
       'training.numLayers': 2,
@@ -82,4 +87,35 @@ describe('serve > LSTM/GRU on the ONNX Runtime and wasm engines', () => {
     expect(runsSeen).toEqual(new Set([lstm.run_id, gru.run_id]));
     expect(await (await fetch(`${service.url}/healthz`)).json()).toMatchObject({ run_id: gru.run_id, model_type: 'GRU', engine: 'onnx' });
   });
+
+  /** The modules a `flts serve` process of `run` on `engine` loads, on its main thread and its threads, up to a first forecast. */
+  const modulesOfServe = async (run: RunRecord, engine: string): Promise<string[]> => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-module-trace-'));
+    const trace = path.join(dir, 'modules.txt');
+    try {
+      const server = await startServe(
+        ['--home', home, '--run', run.run_id, '--log-level', 'silent'],
+        { FLTS_SERVE_ENGINE: engine, FLTS_TEST_MODULE_TRACE: trace, FLTS_SERVE_PREDICTION_LOG: 'false', FLTS_LIVE_SCORING: 'false' },
+        { untilServing: true, nodeArgs: ['--import', path.resolve(import.meta.dirname, '../helpers/module-trace.mjs')] },
+      );
+      try {
+        expect(await (await fetch(`${server.url}/healthz`)).json()).toMatchObject({ run_id: run.run_id, engine });
+        expect((await postJson(`${server.url}/predict`, BODY)).status).toBe(200);
+      } finally {
+        expect(await server.stop()).toBe(0);
+      }
+      return readFileSync(trace, 'utf8').split('\n').filter(Boolean);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it('serves on ONNX Runtime without loading tfjs on any thread; the wasm engine loads it', async () => {
+    const tfjs = (modules: string[]) => modules.filter((line) => line.includes('/@tensorflow/'));
+    const onnx = await modulesOfServe(gru, 'onnx');
+    expect(onnx.some((line) => line.includes('/onnxruntime-node/'))).toBe(true);
+    expect(tfjs(onnx)).toEqual([]);
+    const wasm = await modulesOfServe(gru, 'wasm');
+    expect(tfjs(wasm).length).toBeGreaterThan(0);
+  }, 60_000);
 });

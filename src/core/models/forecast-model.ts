@@ -1,3 +1,5 @@
+import { FltsError } from '../errors.js';
+
 export const MODEL_TYPES = ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE', 'MSTL'] as const;
 export type ModelType = (typeof MODEL_TYPES)[number];
 
@@ -47,4 +49,14 @@ export interface ForecastModel {
   readonly engineNote?: string;
   predict(batch: PredictBatch): Promise<Float32Array>;
   dispose(): void;
+}
+
+/** Refuses a batch whose windows are not `size` x inputSeqLen x features values (FLTS_REQUEST_INVALID). */
+export function assertBatchShape(batch: PredictBatch, spec: WindowSpec): void {
+  const expected = batch.size * spec.inputSeqLen * spec.features.length;
+  if (batch.windows.length !== expected) {
+    throw new FltsError('FLTS_REQUEST_INVALID', `Expected ${batch.size} windows of ${spec.inputSeqLen} x ${spec.features.length} values (${expected}), got ${batch.windows.length}.`, {
+      details: { expected, received: batch.windows.length },
+    });
+  }
 }

@@ -5,8 +5,7 @@ import { MSTL, initSync as initMstl } from '@bsull/augurs/mstl';
 import type { TimeFrame } from '../data/time-frame.js';
 import { detectCadence } from '../data/timestamps.js';
 import { FltsError } from '../errors.js';
-import type { ForecastModel, WindowSpec } from './forecast-model.js';
-import { assertBatchShape } from './recurrent-model.js';
+import { assertBatchShape, type ForecastModel, type WindowSpec } from './forecast-model.js';
 import { dailyPeriod } from './seasonal-naive-model.js';
 
 const DAY_MS = 86_400_000;

@@ -1,6 +1,5 @@
 import { FltsError } from '../errors.js';
-import type { ForecastModel, ModelType, WindowSpec } from './forecast-model.js';
-import { assertBatchShape } from './recurrent-model.js';
+import { assertBatchShape, type ForecastModel, type ModelType, type WindowSpec } from './forecast-model.js';
 
 /**
  * A model that copies input rows forward: step h of the horizon repeats each target's value at window row

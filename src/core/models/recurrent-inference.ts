@@ -1,7 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { ForecastModel, WindowSpec } from './forecast-model.js';
 import { createRecurrentForward } from './recurrent-forward.js';
-import { createRecurrentForecastModel, recurrentForecastModel, type RecurrentKind } from './recurrent-model.js';
+import { recurrentForecastModel, type RecurrentKind } from './recurrent-forecast-model.js';
+import { createRecurrentForecastModel } from './recurrent-model.js';
 import { extractRecurrentWeights } from './recurrent-weights.js';
 
 /**

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { FltsError } from '../errors.js';
-import type { ForecastModel, PredictBatch, WindowSpec } from './forecast-model.js';
+import type { ForecastModel, WindowSpec } from './forecast-model.js';
+import { recurrentForecastModel, type RecurrentKind } from './recurrent-forecast-model.js';
 
-export type RecurrentKind = 'LSTM' | 'GRU';
+export type { RecurrentKind } from './recurrent-forecast-model.js';
 
 export interface RecurrentParams {
   hiddenSize: number;
@@ -34,50 +34,6 @@ export function buildRecurrentNetwork(kind: RecurrentKind, spec: WindowSpec, par
   }
   model.add(tf.layers.dense({ units: spec.outputSeqLen * spec.targets.length, kernelInitializer: uniform(bound), biasInitializer: uniform(bound) }));
   return model;
-}
-
-export function assertBatchShape(batch: PredictBatch, spec: WindowSpec): void {
-  const expected = batch.size * spec.inputSeqLen * spec.features.length;
-  if (batch.windows.length !== expected) {
-    throw new FltsError('FLTS_REQUEST_INVALID', `Expected ${batch.size} windows of ${spec.inputSeqLen} x ${spec.features.length} values (${expected}), got ${batch.windows.length}.`, {
-      details: { expected, received: batch.windows.length },
-    });
-  }
-}
-
-export interface RecurrentPasses {
-  /** One forward pass over a non-empty batch of the right shape. */
-  run(batch: PredictBatch): Promise<Float32Array> | Float32Array;
-  release(): void;
-  concurrentPasses?: number;
-  engine?: string;
-  engineNote?: string;
-}
-
-/**
- * The ForecastModel contract around a forward pass, shared by every LSTM/GRU serving form: refuses after
- * dispose, checks the batch shape, answers an empty batch without a pass, and releases once.
- */
-export function recurrentForecastModel(kind: RecurrentKind, window: WindowSpec, passes: RecurrentPasses): ForecastModel {
-  let disposed = false;
-  return {
-    modelType: kind,
-    window,
-    concurrentPasses: passes.concurrentPasses,
-    engine: passes.engine,
-    engineNote: passes.engineNote,
-    async predict(batch) {
-      if (disposed) throw new FltsError('FLTS_MODEL_NOT_FITTED', `The ${kind} model was disposed.`);
-      assertBatchShape(batch, window);
-      if (batch.size === 0) return new Float32Array(0);
-      return passes.run(batch);
-    },
-    dispose() {
-      if (disposed) return;
-      disposed = true;
-      passes.release();
-    },
-  };
 }
 
 /** Serving wrapper: one forward pass per batch inside tf.tidy, so no tensor outlives a call. */

@@ -1,9 +1,9 @@
 import type { Settings } from '../config/settings.js';
 import { columnAffine, type ScalerParams } from '../data/scaler.js';
 import { FltsError } from '../errors.js';
-import { extractRecurrentWeights } from '../models/recurrent-weights.js';
-import { loadRunNetwork } from './run-artifacts.js';
-import { RUN_FILES } from './run-record.js';
+import { extractRecurrentWeights, type RecurrentNetworkWeights } from '../models/recurrent-weights.js';
+import { loadRunNetwork, readRunNetworkWeights } from './run-artifacts.js';
+import { RUN_FILES, type RunRecord } from './run-record.js';
 import { readRunRecord, runKey, runsBucket } from './run-store.js';
 import { getJsonIfExists } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -26,6 +26,16 @@ export interface RunExport {
   metadata: Record<string, string>;
 }
 
+/** The weights of a network the saved-format reader does not take, through tfjs. */
+async function networkWeights(store: ObjectStore, settings: Settings, record: RunRecord): Promise<RecurrentNetworkWeights | undefined> {
+  const network = await loadRunNetwork(store, settings, record);
+  try {
+    return extractRecurrentWeights(network);
+  } finally {
+    network.dispose();
+  }
+}
+
 /**
  * A run's fitted LSTM/GRU network as a standard ONNX model for ONNX Runtime, Triton or KServe: the input in
  * original units [batch, window, features] is scaled with the run's scaler inside the graph, and the graph
@@ -44,9 +54,7 @@ export async function exportRun(store: ObjectStore, settings: Settings, runId: s
   const scalerKey = runKey(runId, RUN_FILES.scaler);
   const scaler = await getJsonIfExists<ScalerParams>(store, runsBucket(settings), scalerKey);
   if (!scaler) throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has no scaler at ${scalerKey}.`, { details: { runId, key: scalerKey } });
-  const network = await loadRunNetwork(store, settings, record);
-  const weights = extractRecurrentWeights(network);
-  network.dispose();
+  const weights = (await readRunNetworkWeights(store, settings, record)) ?? (await networkWeights(store, settings, record));
   if (!weights) throw new FltsError('FLTS_EXPORT_UNSUPPORTED', `Run ${runId}'s network is not stacked LSTM/GRU layers with one linear dense layer.`, { details: { runId } });
   const window = record.window;
   const features = columnAffine(scaler, window.features);

@@ -1,22 +1,19 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { withTargetForm } from '../forecast/change-target.js';
-import { createMstlModel, type MstlArtifact } from '../models/mstl-model.js';
+import type { MstlArtifact } from '../models/mstl-model.js';
 import { createNaiveModel } from '../models/naive-model.js';
 import { createSeasonalNaiveModel, type SeasonalNaiveArtifact } from '../models/seasonal-naive-model.js';
-import { loadProphetModel, type ProphetArtifact } from '../models/prophet-model.js';
+import type { ProphetArtifact } from '../models/prophet-model.js';
 import { createInlineServingModel, type ServeEngineChoice, type ServingForwardOptions } from '../models/inference-thread/serving-forward.js';
 import { createThreadedRecurrentModel } from '../models/inference-thread/threaded-recurrent-model.js';
-import { createRecurrentInferenceModel } from '../models/recurrent-inference.js';
-import { extractRecurrentWeights } from '../models/recurrent-weights.js';
-import { selectBackend } from '../tf/backend.js';
+import { recurrentWeightsFromSaved, type RecurrentNetworkWeights, type SavedLayersModel } from '../models/recurrent-weights.js';
 import { getJsonIfExists, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES, type RunRecord } from './run-record.js';
 import { runKey, runsBucket } from './run-store.js';
-import { objectStoreIOHandler } from './store-io-handler.js';
 
 /** Object keys (relative to the run) of each model type's saved form. */
 export const MODEL_ARTIFACT_FILES = {
@@ -34,6 +31,7 @@ export interface NaiveArtifact {
 }
 
 export async function saveNetwork(store: ObjectStore, settings: Settings, runId: string, network: tf.LayersModel): Promise<void> {
+  const { objectStoreIOHandler } = await import('./store-io-handler.js');
   await network.save(objectStoreIOHandler(store, runsBucket(settings), runKey(runId, RUN_FILES.modelDir)));
 }
 
@@ -53,13 +51,40 @@ export interface LoadRunModelOptions {
   engineOptions?: ServingForwardOptions;
 }
 
-/** The fitted tfjs network of an LSTM/GRU run, read from its artifacts on the configured backend. */
+/**
+ * The fitted tfjs network of an LSTM/GRU run, read from its artifacts on the configured backend. tfjs is
+ * loaded here, on first use, and not by importing this module: serving on ONNX Runtime never needs it.
+ */
 export async function loadRunNetwork(store: ObjectStore, settings: Settings, record: RunRecord): Promise<tf.LayersModel> {
   const bucket = runsBucket(settings);
+  const [tfjs, { selectBackend }, { objectStoreIOHandler }] = await Promise.all([import('@tensorflow/tfjs'), import('../tf/backend.js'), import('./store-io-handler.js')]);
   await selectBackend(settings.training.backend);
   const key = runKey(record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
   if (!(await store.exists(bucket, key))) throw missing(record, key);
-  return tf.loadLayersModel(objectStoreIOHandler(store, bucket, runKey(record.run_id, RUN_FILES.modelDir)));
+  return tfjs.loadLayersModel(objectStoreIOHandler(store, bucket, runKey(record.run_id, RUN_FILES.modelDir)));
+}
+
+/**
+ * An LSTM/GRU run's weights read straight from its saved model.json and weights, without tfjs; undefined
+ * when the network is not stacked float32 LSTM/GRU layers and one Dense layer (it then loads through tfjs).
+ */
+export async function readRunNetworkWeights(store: ObjectStore, settings: Settings, record: RunRecord): Promise<RecurrentNetworkWeights | undefined> {
+  const bucket = runsBucket(settings);
+  const modelKey = runKey(record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
+  const saved = await getJsonIfExists<SavedLayersModel>(store, bucket, modelKey);
+  if (!saved) throw missing(record, modelKey);
+  const paths = (saved.weightsManifest ?? []).flatMap((group) => group.paths);
+  if (paths.length !== 1) return undefined;
+  const weightsKey = runKey(record.run_id, `${RUN_FILES.modelDir}/${paths[0].replace(/^\.\//, '')}`);
+  if (!(await store.exists(bucket, weightsKey))) {
+    throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Model weights ${bucket}/${weightsKey} are missing.`, { details: { bucket, key: weightsKey } });
+  }
+  return recurrentWeightsFromSaved(saved, await store.get(bucket, weightsKey));
+}
+
+async function selectRunBackend(settings: Settings): Promise<void> {
+  const { selectBackend } = await import('../tf/backend.js');
+  await selectBackend(settings.training.backend);
 }
 
 /** Rebuilds the fitted model of a run from its artifacts only. */
@@ -69,18 +94,22 @@ export async function loadRunModel(store: ObjectStore, settings: Settings, recor
   switch (record.model_type) {
     case 'LSTM':
     case 'GRU': {
-      const network = await loadRunNetwork(store, settings, record);
       const engine = options.engine ?? 'wasm';
-      const weights = options.inferenceThread || engine !== 'wasm' ? extractRecurrentWeights(network) : undefined;
-      if (!weights) return withTargetForm(createRecurrentInferenceModel(record.model_type, window, network));
-      network.dispose();
-      if (!options.inferenceThread) return withTargetForm(await createInlineServingModel(record.model_type, window, weights, engine, options.engineOptions));
-      return withTargetForm(await createThreadedRecurrentModel(record.model_type, window, weights, settings.training.backend, { engine, engineOptions: options.engineOptions }));
+      // Serving forms take the weights from the saved files alone; tfjs is loaded only for the wasm loop.
+      const weights = options.inferenceThread || engine !== 'wasm' ? await readRunNetworkWeights(store, settings, record) : undefined;
+      if (weights && options.inferenceThread) {
+        return withTargetForm(await createThreadedRecurrentModel(record.model_type, window, weights, settings.training.backend, { engine, engineOptions: options.engineOptions }));
+      }
+      if (weights) return withTargetForm(await createInlineServingModel(record.model_type, window, weights, engine, options.engineOptions, () => selectRunBackend(settings)));
+      const network = await loadRunNetwork(store, settings, record);
+      const { createRecurrentInferenceModel } = await import('../models/recurrent-inference.js');
+      return withTargetForm(createRecurrentInferenceModel(record.model_type, window, network));
     }
     case 'PROPHET': {
       const key = runKey(record.run_id, MODEL_ARTIFACT_FILES.PROPHET);
       const artifact = await getJsonIfExists<ProphetArtifact>(store, bucket, key);
       if (!artifact) throw missing(record, key);
+      const { loadProphetModel } = await import('../models/prophet-model.js');
       return loadProphetModel(artifact, window);
     }
     case 'NAIVE': {
@@ -99,6 +128,7 @@ export async function loadRunModel(store: ObjectStore, settings: Settings, recor
       const key = runKey(record.run_id, MODEL_ARTIFACT_FILES.MSTL);
       const artifact = await getJsonIfExists<MstlArtifact>(store, bucket, key);
       if (!artifact) throw missing(record, key);
+      const { createMstlModel } = await import('../models/mstl-model.js');
       return createMstlModel(artifact);
     }
     default:

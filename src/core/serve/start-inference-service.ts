@@ -7,7 +7,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { buildServer } from './build-server.js';
 import { listenOrExplain } from './listen.js';
 import { createModelHolder, type ModelHolder } from './model-holder.js';
-import { startGrpcInferenceServer, type GrpcInferenceServer } from './oip-grpc-server.js';
+import type { GrpcInferenceServer } from './oip-grpc-server.js';
 import type { ModelSource } from './model-source.js';
 import { createPredictionLog, type PredictionLog } from './prediction-log.js';
 import { createSyncPredictionLog } from './sync-prediction-log.js';
@@ -131,6 +131,8 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   let grpc: InferenceService['grpc'];
   if (serve.grpcPort !== null) {
     try {
+      // gRPC is loaded only when its port is configured.
+      const { startGrpcInferenceServer } = await import('./oip-grpc-server.js');
       grpcServer = await startGrpcInferenceServer(
         { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength, live, identifier: settings.identifier, logger },
         { host: serve.host, port: serve.grpcPort, maxMessageBytes: serve.bodyLimitBytes, apiToken: serve.apiToken, logger },

@@ -1,6 +1,5 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { FltsError } from '../../errors.js';
-import { selectBackend } from '../../tf/backend.js';
 import type { InferenceReply, InferenceRequest, InferenceThreadInit } from './messages.js';
 import { openServingForward, type ServingForward } from './serving-forward.js';
 
@@ -59,7 +58,7 @@ async function main(): Promise<void> {
   const init = workerData as InferenceThreadInit;
   let forward: ServingForward;
   try {
-    forward = await openServingForward(init.weights, init.window, init.engine, init.engineOptions, () => selectBackend(init.backend));
+    forward = await openServingForward(init.weights, init.window, init.engine, init.engineOptions, async () => (await import('../../tf/backend.js')).selectBackend(init.backend));
     reply({ type: 'ready', engine: forward.engine, fallbackReason: forward.fallbackReason });
   } catch (error) {
     reply({ type: 'init-failed', message: (error as Error).message, code: error instanceof FltsError ? error.code : undefined });

@@ -1,8 +1,6 @@
 import { FltsError } from '../../errors.js';
 import type { ForecastModel, WindowSpec } from '../forecast-model.js';
-import { createOnnxForward } from '../onnx/onnx-forward.js';
-import { createRecurrentForward } from '../recurrent-forward.js';
-import { recurrentForecastModel, type RecurrentKind } from '../recurrent-model.js';
+import { recurrentForecastModel, type RecurrentKind } from '../recurrent-forecast-model.js';
 import type { RecurrentNetworkWeights } from '../recurrent-weights.js';
 
 export const SERVE_ENGINE_CHOICES = ['auto', 'onnx', 'wasm'] as const;
@@ -41,6 +39,8 @@ export async function openServingForward(
   let fallbackReason: string | undefined;
   if (choice !== 'wasm') {
     try {
+      // Loaded only here: a thread that hands passes to the inference thread never needs ONNX Runtime itself.
+      const { createOnnxForward } = await import('../onnx/onnx-forward.js');
       const onnx = await createOnnxForward(weights, window, { threads: options.onnxThreads, runtimeModule: options.onnxRuntimeModule });
       return { engine: 'onnx', run: (windows, size) => onnx.run(windows, size), dispose: () => void onnx.dispose() };
     } catch (error) {
@@ -49,6 +49,8 @@ export async function openServingForward(
     }
   }
   await prepareWasm();
+  // tfjs (under the wasm loop) is loaded only when this engine serves: ONNX Runtime serving never loads it.
+  const { createRecurrentForward } = await import('../recurrent-forward.js');
   const forward = createRecurrentForward(weights);
   return { engine: 'wasm', fallbackReason, run: (windows, size) => forward.run(windows, size, window.inputSeqLen), dispose: () => forward.dispose() };
 }
@@ -58,9 +60,16 @@ export function fallbackNote(forward: Pick<ServingForward, 'fallbackReason'>): s
   return forward.fallbackReason && `ONNX Runtime is not available, serving on the wasm engine: ${forward.fallbackReason}`;
 }
 
-/** An LSTM/GRU model whose passes run on the calling thread, on the chosen engine (the thread's tfjs backend is already selected). */
-export async function createInlineServingModel(kind: RecurrentKind, window: WindowSpec, weights: RecurrentNetworkWeights, choice: ServeEngineChoice, options: ServingForwardOptions = {}): Promise<ForecastModel> {
-  const forward = await openServingForward(weights, window, choice, options);
+/** An LSTM/GRU model whose passes run on the calling thread, on the chosen engine (`prepareWasm` selects the thread's tfjs backend when the wasm loop serves). */
+export async function createInlineServingModel(
+  kind: RecurrentKind,
+  window: WindowSpec,
+  weights: RecurrentNetworkWeights,
+  choice: ServeEngineChoice,
+  options: ServingForwardOptions = {},
+  prepareWasm?: () => Promise<unknown>,
+): Promise<ForecastModel> {
+  const forward = await openServingForward(weights, window, choice, options, prepareWasm);
   return recurrentForecastModel(kind, window, {
     run: (batch) => forward.run(batch.windows, batch.size),
     release: () => forward.dispose(),

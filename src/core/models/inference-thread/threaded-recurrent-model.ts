@@ -3,7 +3,7 @@ import { FltsError } from '../../errors.js';
 import type { BackendChoice } from '../../tf/backend.js';
 import { compiledWorkerScript } from '../../worker-script.js';
 import type { ForecastModel, WindowSpec } from '../forecast-model.js';
-import { recurrentForecastModel, type RecurrentKind } from '../recurrent-model.js';
+import { recurrentForecastModel, type RecurrentKind } from '../recurrent-forecast-model.js';
 import type { RecurrentNetworkWeights } from '../recurrent-weights.js';
 import type { InferenceReply, InferenceRequest, InferenceThreadInit } from './messages.js';
 import { fallbackNote, type ServeEngine, type ServeEngineChoice, type ServingForwardOptions } from './serving-forward.js';
