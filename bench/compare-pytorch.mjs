@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Side by side on this machine, same data, same configuration (the reference's LSTM: window 10 x 17
-// features -> 1, 2 x 128 units, batch 64, Adam 1e-4, MSE): PyTorch on CPU, flts fused on the wasm backend
-// with gradient worker threads, and flts with tfjs-layers. Each trains `batches` batches per epoch for
-// `epochs` epochs, the first epoch being a warm-up. PyTorch runs from a venv (bench/pytorch_train.py says how).
-// Usage: npm run build && node bench/compare-pytorch.mjs [batches=100] [epochs=3] [model=LSTM] [workers=2]
+// Side by side on this machine, same windows, same network configuration: PyTorch on CPU, flts fused on the
+// wasm backend with gradient worker threads, and flts with tfjs-layers. Each trains `batches` batches per epoch
+// for `epochs` epochs, the first epoch being a warm-up. PyTorch runs from a venv (bench/pytorch_train.py says how).
+// The configuration is what `flts train` would use: the settings resolved from the environment like the CLI
+// (FLTS_PROFILE, HIDDEN_SIZE, ...), or with --configs each named profile in turn (default,reference: flts's
+// measured defaults and the reference's 2 x 128, Adam 1e-4), each against PyTorch with the same network.
+// Usage: npm run build && node bench/compare-pytorch.mjs [batches=100] [epochs=3] [models=LSTM] [workers=2] [--configs default,reference]
 // Env: FLTS_TORCH_PYTHON (default ~/.cache/flts-bench/torch-venv/bin/python), FLTS_COMPARE_SKIP=layers,...
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -17,27 +19,38 @@ import { createFsStore } from '../dist/core/storage/fs-store.js';
 import { selectBackend } from '../dist/core/tf/backend.js';
 import { buildRecurrentNetwork } from '../dist/core/models/recurrent-model.js';
 import { prepareWindows } from '../dist/core/train/prepare-windows.js';
+import { modelWindow } from '../dist/core/train/fit-model.js';
 import { sliceWindows } from '../dist/core/forecast/windows.js';
 import { fitNetwork } from '../dist/core/train/fit-network.js';
 import { simdKernelsVariant } from '../dist/core/kernels/simd-module.js';
 
-const batches = Number(process.argv[2] ?? 100);
-const epochs = Number(process.argv[3] ?? 3);
-const kind = process.argv[4] ?? 'LSTM';
-const workers = Number(process.argv[5] ?? 2);
+const args = process.argv.slice(2);
+const configsAt = args.indexOf('--configs');
+const configs = configsAt >= 0 ? (args[configsAt + 1] ?? '').split(',').filter(Boolean) : [undefined];
+const positional = configsAt >= 0 ? [...args.slice(0, configsAt), ...args.slice(configsAt + 2)] : args;
+const batches = Number(positional[0] ?? 100);
+const epochs = Number(positional[1] ?? 3);
+const kinds = (positional[2] ?? 'LSTM').split(',');
+const workers = Number(positional[3] ?? 2);
 const skip = new Set((process.env.FLTS_COMPARE_SKIP ?? '').split(',').filter(Boolean));
 const python = process.env.FLTS_TORCH_PYTHON ?? path.join(os.homedir(), '.cache/flts-bench/torch-venv/bin/python');
 const here = import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname);
 const datasets = path.resolve(here, '../../shared/datasets');
 const home = mkdtempSync(path.join(os.tmpdir(), 'flts-bench-compare-'));
-const { settings } = resolveSettings({ flags: { home, 'data.trainFile': path.join(datasets, 'PobleSec.csv'), 'data.testFile': path.join(datasets, 'PobleSec_test.csv') } });
 const store = createFsStore(path.join(home, 'store'));
-const t = settings.training;
-// What `flts train` runs with no settings: the fused engine on the SIMD kernels, one gradient worker per core (at most 2).
-const defaultWorkers = t.workers === 0 ? Math.min(os.availableParallelism(), 2) : t.workers;
-const isDefault = (options) => t.engine !== 'layers' && options.engine === 'fused' && (options.kernels ?? 'simd') === 'simd' && options.workers === defaultWorkers;
+const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
-async function flts(label, options, spec, fit, validation) {
+/** The settings `flts train` resolves: the environment like the CLI, and a named profile over it when --configs names one. */
+function settingsFor(profile) {
+  const flags = { home, 'data.trainFile': path.join(datasets, 'PobleSec.csv'), 'data.testFile': path.join(datasets, 'PobleSec_test.csv'), ...(profile ? { profile } : {}) };
+  return resolveSettings({ flags, env: process.env }).settings;
+}
+
+// What `flts train` runs with these settings: the fused engine on the SIMD kernels, one gradient worker per core (at most 2).
+const isDefault = (t, options) => t.engine !== 'layers' && options.engine === 'fused' && (options.kernels ?? 'simd') === 'simd' && options.workers === (t.workers === 0 ? Math.min(os.availableParallelism(), 2) : t.workers);
+
+async function flts(label, options, kind, settings, spec, fit, validation) {
+  const t = settings.training;
   await selectBackend('wasm', { matMulFix: true });
   const network = buildRecurrentNetwork(kind, spec, { hiddenSize: t.hiddenSize, numLayers: t.numLayers }, t.seed);
   const cpuBefore = process.cpuUsage();
@@ -48,60 +61,72 @@ async function flts(label, options, spec, fit, validation) {
   network.dispose();
   const measured = result.history.slice(epochs > 1 ? 1 : 0);
   const seconds = measured.reduce((s, e) => s + e.duration_ms, 0) / 1000;
-  return { label: isDefault(options) ? `${label} (default)` : label, threads: result.threads, samplesPerSec: (fit.size * measured.length) / seconds, samplesPerCpuSec: (fit.size * epochs) / ((cpu.user + cpu.system) / 1e6), losses: result.history.map((e) => e.loss) };
+  return { label: isDefault(t, options) ? `${label} (default)` : label, threads: result.threads, samplesPerSec: (fit.size * measured.length) / seconds, samplesPerCpuSec: (fit.size * epochs) / ((cpu.user + cpu.system) / 1e6), losses: result.history.map((e) => e.loss) };
 }
 
-try {
+/** One configuration and model type: PyTorch and every flts variant on the same windows, with the same network shape. */
+async function compare(settings, kind) {
+  const t = settings.training;
   await runPreprocess(settings, { store });
   const data = await loadProcessedData(store, settings);
-  const spec = { features: data.columns, targets: t.targets, inputSeqLen: t.inputSeqLen, outputSeqLen: t.outputSeqLen };
+  // The window `flts train` gives this model type under these settings (features, targets, target form).
+  const spec = modelWindow(kind, data, settings);
   const windows = prepareWindows(data, spec, t.validationSplit);
   const fit = sliceWindows(windows.fit, 0, Math.min(windows.fit.size, batches > 0 ? batches * t.batchSize : windows.fit.size), spec);
   const validation = sliceWindows(windows.validation, 0, 1, spec);
-  const dump = path.join(home, 'windows');
-  mkdirSync(dump);
+  const dump = mkdtempSync(path.join(home, 'windows-'));
   writeFileSync(path.join(dump, 'x.f32'), Buffer.from(fit.x.buffer, fit.x.byteOffset, fit.x.byteLength));
   writeFileSync(path.join(dump, 'y.f32'), Buffer.from(fit.y.buffer, fit.y.byteOffset, fit.y.byteLength));
   writeFileSync(path.join(dump, 'meta.json'), JSON.stringify({ size: fit.size, inputSeqLen: spec.inputSeqLen, features: spec.features.length, outputs: spec.outputSeqLen * spec.targets.length }));
-
-  const cpus = os.cpus();
-  const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
-  console.log(`machine: ${cpus[0]?.model ?? '?'} x${cpus.length} (${os.availableParallelism()} usable), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.arch()}, node ${process.version}, tfjs ${tf.version.tfjs}`);
-  console.log(`load before: ${load()}; flts SIMD kernels: ${await simdKernelsVariant()} (relaxed = fused multiply-adds)`);
-  console.log(`config: ${kind} ${t.numLayers} x ${t.hiddenSize}, window ${spec.inputSeqLen} x ${spec.features.length} -> ${spec.outputSeqLen}, batch ${t.batchSize}, Adam ${t.learningRate}, MSE; ${fit.size} windows x ${epochs} epochs (first = warm-up)`);
+  const config = `${settings.profile} ${kind} ${t.numLayers}x${t.hiddenSize}`;
+  console.log(
+    `config ${config}: ${kind} ${t.numLayers} x ${t.hiddenSize} units, window ${spec.inputSeqLen} x ${spec.features.length} -> ${spec.outputSeqLen} x ${spec.targets.length}` +
+      `${spec.targetForm === 'change' ? ' (changes)' : ''}, batch ${t.batchSize}, Adam ${t.learningRate}, MSE; ${fit.size} windows x ${epochs} epochs (first = warm-up)`,
+  );
   const rows = [];
+  const add = (row) => {
+    rows.push({ config, ...row });
+    console.log(`  done: ${config}, ${row.label}, load ${load()}`);
+  };
   if (!skip.has('pytorch')) {
     if (!existsSync(python)) console.log(`pytorch: skipped, no interpreter at ${python} (see bench/results-training.md for the venv setup)`);
     else {
-      const out = execFileSync(python, [path.join(here, 'pytorch_train.py'), '--windows', dump, '--epochs', String(epochs), '--batches', '0', '--model', kind, '--lr', String(t.learningRate), '--batch-size', String(t.batchSize)], { encoding: 'utf8' });
+      const torchArgs = ['--windows', dump, '--epochs', String(epochs), '--batches', '0', '--model', kind, '--hidden', String(t.hiddenSize), '--layers', String(t.numLayers), '--lr', String(t.learningRate), '--batch-size', String(t.batchSize)];
+      const out = execFileSync(python, [path.join(here, 'pytorch_train.py'), ...torchArgs], { encoding: 'utf8' });
       const r = JSON.parse(out.trim().split('\n').at(-1));
-      rows.push({ label: `pytorch ${r.torch} (cpu, ${r.threads} threads)`, threads: r.threads, samplesPerSec: r.samples_per_sec, samplesPerCpuSec: r.samples_per_cpu_sec, losses: r.losses });
-      console.log(`  done: ${rows.at(-1).label}, load ${load()}`);
+      add({ label: `pytorch ${r.torch} (cpu, ${r.threads} threads)`, threads: r.threads, samplesPerSec: r.samples_per_sec, samplesPerCpuSec: r.samples_per_cpu_sec, losses: r.losses });
     }
   }
   const threads = (n) => (n > 1 ? `${n} workers` : '1 thread');
-  if (!skip.has('fused')) {
-    rows.push(await flts(`flts fused, simd kernels, ${threads(workers)}`, { engine: 'fused', workers }, spec, fit, validation));
-    console.log(`  done: ${rows.at(-1).label}, load ${load()}`);
+  const variants = [
+    ['fused', `flts fused, simd kernels, ${threads(workers)}`, { engine: 'fused', workers }, true],
+    ['fused1', 'flts fused, simd kernels, 1 thread', { engine: 'fused', workers: 1 }, workers !== 1],
+    ['fused-tfjs', `flts fused, tfjs wasm kernels, ${threads(workers)}`, { engine: 'fused', workers, kernels: 'tfjs' }, true],
+    ['layers', 'flts wasm tfjs-layers (+matmul fix)', { engine: 'layers' }, true],
+  ];
+  for (const [name, label, options, wanted] of variants) {
+    if (wanted && !skip.has(name)) add(await flts(label, options, kind, settings, spec, fit, validation));
   }
-  if (!skip.has('fused1') && workers !== 1) {
-    rows.push(await flts('flts fused, simd kernels, 1 thread', { engine: 'fused', workers: 1 }, spec, fit, validation));
-    console.log(`  done: ${rows.at(-1).label}, load ${load()}`);
-  }
-  if (!skip.has('fused-tfjs')) {
-    rows.push(await flts(`flts fused, tfjs wasm kernels, ${threads(workers)}`, { engine: 'fused', workers, kernels: 'tfjs' }, spec, fit, validation));
-    console.log(`  done: ${rows.at(-1).label}, load ${load()}`);
-  }
-  if (!skip.has('layers')) {
-    rows.push(await flts('flts wasm tfjs-layers (+matmul fix)', { engine: 'layers' }, spec, fit, validation));
-    console.log(`  done: ${rows.at(-1).label}, load ${load()}`);
+  return rows;
+}
+
+try {
+  const cpus = os.cpus();
+  console.log(`machine: ${cpus[0]?.model ?? '?'} x${cpus.length} (${os.availableParallelism()} usable), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.arch()}, node ${process.version}, tfjs ${tf.version.tfjs}`);
+  console.log(`load before: ${load()}; flts SIMD kernels: ${await simdKernelsVariant()} (relaxed = fused multiply-adds)`);
+  const rows = [];
+  for (const profile of configs) {
+    const settings = settingsFor(profile);
+    for (const kind of kinds) rows.push(...(await compare(settings, kind)));
   }
   console.log(`load after: ${load()}`);
-  const torch = rows.find((r) => r.label.startsWith('pytorch'));
-  console.log(`\n${'what'.padEnd(54)} ${'samples/s'.padStart(10)} ${'samples/cpu-s'.padStart(14)} ${'vs pytorch'.padStart(11)} ${'vs 1,770'.padStart(9)}  losses per epoch`);
+  const width = Math.max(...rows.map((r) => r.label.length));
+  const configWidth = Math.max(...rows.map((r) => r.config.length), 'config'.length);
+  console.log(`\n${'config'.padEnd(configWidth)}  ${'what'.padEnd(width)} ${'samples/s'.padStart(10)} ${'samples/cpu-s'.padStart(14)} ${'vs pytorch'.padStart(11)}  losses per epoch`);
   for (const r of rows) {
+    const torch = rows.find((candidate) => candidate.config === r.config && candidate.label.startsWith('pytorch'));
     const ratio = torch ? `x${(r.samplesPerSec / torch.samplesPerSec).toFixed(2)}` : '-';
-    console.log(`${r.label.padEnd(54)} ${r.samplesPerSec.toFixed(0).padStart(10)} ${r.samplesPerCpuSec.toFixed(0).padStart(14)} ${ratio.padStart(11)} ${`x${(r.samplesPerSec / 1770).toFixed(2)}`.padStart(9)}  ${r.losses.map((l) => l.toExponential(3)).join(' ')}`);
+    console.log(`${r.config.padEnd(configWidth)}  ${r.label.padEnd(width)} ${r.samplesPerSec.toFixed(0).padStart(10)} ${r.samplesPerCpuSec.toFixed(0).padStart(14)} ${ratio.padStart(11)}  ${r.losses.map((l) => l.toExponential(3)).join(' ')}`);
   }
 } finally {
   rmSync(home, { recursive: true, force: true });
