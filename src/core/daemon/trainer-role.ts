@@ -1,8 +1,8 @@
-import { decodeTrainClaim, encodeTrainingEvent } from '../bus/messages.js';
+import { decodeTrainClaim } from '../bus/messages.js';
 import type { Subscription } from '../bus/message-bus.js';
 import { roleDlq, trainerGroupId } from '../bus/topics.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
-import { runExperiment } from '../registry/run-record.js';
+import { announceTrainedRun } from '../workflows/train.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
 import { reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
@@ -42,7 +42,7 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
         const outcome = await reconcileTraining(context, { configHash: claim.configHash, modelType, processedBucket: claim.bucket === settings.store.buckets.processed ? undefined : claim.bucket }, combined);
         // A redelivery after a failed SUCCESS publish: the run exists but consumers may not know yet.
         if (outcome.result === 'skipped' && attempt > 1) {
-          await bus.publish(settings.bus.topics.modelTraining, encodeTrainingEvent({ status: 'SUCCESS', modelType, experiment: runExperiment(modelType), configHash: claim.configHash, runId: outcome.runId }));
+          await announceTrainedRun(bus, settings, { modelType, configHash: claim.configHash, runId: outcome.runId });
         }
       },
     );

@@ -59,8 +59,13 @@ async function trainOne(modelType: TrainableModelType, data: Awaited<ReturnType<
     throw flts;
   }
   deps.onRunFinished?.(modelType, 'SUCCESS');
-  await deps.bus?.publish(topic, encodeTrainingEvent({ ...event, status: 'SUCCESS', runId: record.run_id }));
+  if (deps.bus) await announceTrainedRun(deps.bus, settings, { modelType, configHash: data.configHash, runId: record.run_id });
   return record;
+}
+
+/** The `model-training` SUCCESS of a run (key `trained-<TYPE>`), also for announcing again one whose first notice was lost. */
+export async function announceTrainedRun(bus: MessageBus, settings: Settings, run: { modelType: string; configHash: string; runId: string }): Promise<void> {
+  await bus.publish(settings.bus.topics.modelTraining, encodeTrainingEvent({ status: 'SUCCESS', modelType: run.modelType, experiment: runExperiment(run.modelType), configHash: run.configHash, runId: run.runId }));
 }
 
 /**
