@@ -1,31 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFsBus } from '../src/core/bus/fs-bus.js';
-import type { MessageBus, ReceivedMessage } from '../src/core/bus/message-bus.js';
-import { waitFor } from '../src/core/bus/message-bus.contract.js';
+import type { MessageBus } from '../src/core/bus/message-bus.js';
 import { decodeDeadLetter, decodeInferenceClaim, decodeTrainClaim } from '../src/core/bus/messages.js';
 import { dlqTopic } from '../src/core/bus/topics.js';
 import { FltsError } from '../src/core/errors.js';
 import { createSliceHome, type SliceHome } from './helpers/poblesec-slice.js';
 import { preprocess } from '../src/core/workflows/preprocess.js';
+import { readTopics } from './helpers/read-topic.js';
 
 let slice: SliceHome;
 let bus: MessageBus;
-
-/** Every message on `topics` so far, read by a fresh group. */
-async function read(topics: string[], atLeast: number): Promise<ReceivedMessage[]> {
-  const seen: ReceivedMessage[] = [];
-  const subscription = await bus.subscribe({ group: `reader-${randomUUID()}`, topics }, async (message) => {
-    seen.push(message);
-  });
-  try {
-    await waitFor(() => seen.length >= atLeast, `${atLeast} message(s) on ${topics.join(', ')}`);
-    return seen;
-  } finally {
-    await subscription.stop();
-  }
-}
 
 beforeEach(() => {
   slice = createSliceHome('flts-preprocess-workflow-');
@@ -45,14 +30,14 @@ describe('workflows > preprocess', () => {
     expect(second.status).toBe('cached');
     expect(second.configHash).toBe(first.configHash);
 
-    const trainClaims = (await read([settings.bus.topics.trainingData], 2)).map((message) => ({ key: message.key, claim: decodeTrainClaim(message) }));
+    const trainClaims = (await readTopics(bus, [settings.bus.topics.trainingData], 2)).map((message) => ({ key: message.key, claim: decodeTrainClaim(message) }));
     expect(trainClaims.map(({ key }) => key)).toEqual(['train-claim', 'train-claim']);
     expect(trainClaims[0].claim).toEqual(first.claims!.train);
     expect(trainClaims[0].claim).toMatchObject({ bucket: settings.store.buckets.processed, configHash: first.configHash });
     expect(trainClaims[0].claim.size).toBe((await store.stat(first.bucket, trainClaims[0].claim.object))!.size);
     expect(trainClaims[1].claim.size).toBe(first.train.rows);
 
-    const inference = (await read([settings.bus.topics.inferenceData], 2)).map((message) => decodeInferenceClaim(message));
+    const inference = (await readTopics(bus, [settings.bus.topics.inferenceData], 2)).map((message) => decodeInferenceClaim(message));
     expect(inference[0]).toEqual(first.claims!.inference);
     expect(inference[1].size).toBe(first.test.rows);
   });
@@ -66,7 +51,7 @@ describe('workflows > preprocess', () => {
     const settings = { ...slice.settings, data: { ...slice.settings.data, trainFile: 'no-such-file.csv' } };
     const failure = await preprocess(settings, { store: slice.store, bus }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(FltsError);
-    const [letter] = await read([dlqTopic('preprocess')], 1);
+    const [letter] = await readTopics(bus, [dlqTopic('preprocess')], 1);
     const decoded = decodeDeadLetter(letter);
     expect(decoded.operation).toBe('preprocess');
     expect(decoded.error).toContain((failure as FltsError).message);

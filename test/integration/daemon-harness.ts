@@ -19,6 +19,7 @@ import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { BIN, REPO_ROOT, runCli, type CliRun } from '../helpers/run-cli.js';
 import { loadInfraEnv } from './infra-env.js';
 import { waitUntil } from '../helpers/wait-until.js';
+import { readTopics } from '../helpers/read-topic.js';
 
 export { waitUntil };
 
@@ -162,19 +163,7 @@ export function createPipeline(name: string, overrides: Record<string, string> =
     runs: () => listRunRecords(store, settings),
     promotions: () => listPromotionHistory(store, settings),
     bus,
-    async readTopic(topic, atLeast, timeoutMs = 30_000) {
-      const reader = bus();
-      const seen: ReceivedMessage[] = [];
-      const subscription = await reader.subscribe({ group: `${p}-reader-${randomUUID().slice(0, 6)}`, topics: [topic] }, async (message) => {
-        seen.push(message);
-      });
-      try {
-        await waitUntil(async () => seen.length >= atLeast, `${atLeast} message(s) on ${topic}`, timeoutMs, 100);
-        return [...seen];
-      } finally {
-        await subscription.stop();
-      }
-    },
+    readTopic: (topic, atLeast, timeoutMs) => readTopics(bus(), [topic], atLeast, timeoutMs),
     async close() {
       await Promise.all(processes.map((proc) => proc.stop('SIGKILL')));
       await Promise.all(buses.map((b) => b.close()));

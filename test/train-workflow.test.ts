@@ -1,0 +1,60 @@
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createFsBus } from '../src/core/bus/fs-bus.js';
+import type { MessageBus } from '../src/core/bus/message-bus.js';
+import { decodeTrainingEvent } from '../src/core/bus/messages.js';
+import { FltsError } from '../src/core/errors.js';
+import { listRunRecords } from '../src/core/registry/run-store.js';
+import { preprocess } from '../src/core/workflows/preprocess.js';
+import { trainModels } from '../src/core/workflows/train.js';
+import { createSliceHome, type SliceHome } from './helpers/poblesec-slice.js';
+import { readTopics } from './helpers/read-topic.js';
+
+let slice: SliceHome;
+let bus: MessageBus;
+
+beforeEach(() => {
+  // A window longer than the 1,500 sampled rows: LSTM has nothing to fit; SNAIVE reads one day (720 rows) and trains.
+  slice = createSliceHome('flts-train-workflow-', { 'data.sampleTrainRows': 1500, 'training.inputSeqLen': 2000 });
+  bus = createFsBus({ root: path.join(slice.home, 'bus'), pollIntervalMs: 10 });
+});
+afterEach(async () => {
+  await bus.close();
+  slice.remove();
+});
+
+describe('workflows > trainModels', () => {
+  it('trains every model despite a failing one, announces each outcome on model-training, then rethrows the failure', async () => {
+    const { settings, store } = slice;
+    const { configHash } = await preprocess(settings, { store });
+    const finished: string[] = [];
+    const failure = await trainModels({ models: ['LSTM', 'SNAIVE'] }, settings, { store, bus, onRunFinished: (type, status) => finished.push(`${type} ${status}`) }).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(FltsError);
+    expect((failure as FltsError).code).toBe('FLTS_MODEL_TOO_FEW_ROWS');
+    const runs = await listRunRecords(store, settings, { configHash });
+    const lstm = runs.find((run) => run.model_type === 'LSTM')!;
+    const snaive = runs.find((run) => run.model_type === 'SNAIVE')!;
+    expect([lstm.status, snaive.status]).toEqual(['FAILED', 'SUCCESS']);
+    expect((failure as FltsError).details).toMatchObject({ succeeded: [snaive.run_id], failed: [lstm.run_id] });
+    expect(finished).toEqual(['LSTM FAILED', 'SNAIVE SUCCESS']);
+
+    const events = (await readTopics(bus, [settings.bus.topics.modelTraining], 4)).map((message) => ({ key: message.key, event: decodeTrainingEvent(message) }));
+    expect(events.map(({ key, event }) => `${key} ${event.status} ${event.modelType} ${event.experiment} ${event.configHash === configHash}`)).toEqual([
+      'null RUNNING LSTM Default true',
+      'failed-LSTM FAILED LSTM Default true',
+      'null RUNNING SNAIVE NonML true',
+      'trained-SNAIVE SUCCESS SNAIVE NonML true',
+    ]);
+    expect(events.map(({ event }) => ('runId' in event ? event.runId : undefined))).toEqual([undefined, lstm.run_id, undefined, snaive.run_id]);
+  });
+
+  it('trains on the processed data of another bucket when the request names one, and records where it came from', async () => {
+    const { settings, store } = slice;
+    const elsewhere = { ...settings, store: { ...settings.store, buckets: { ...settings.store.buckets, processed: 'claimed-elsewhere' } } };
+    const { configHash } = await preprocess(elsewhere, { store });
+    const result = await trainModels({ models: ['SNAIVE'], configHash, processedBucket: 'claimed-elsewhere' }, settings, { store });
+    expect(result.runs.map((run) => [run.status, run.data.processed_bucket])).toEqual([['SUCCESS', 'claimed-elsewhere']]);
+    expect(result.tracking).toEqual({ status: 'disabled' });
+  });
+});
