@@ -80,6 +80,7 @@ describe('core > config > profiles', () => {
       seed: 42,
       targetForm: 'level',
       calendarFeatures: 'all',
+      weightAverage: 0,
     });
     const fromEnv = resolveSettings({ env: { FLTS_PROFILE: 'reference', EPOCHS: '3', LEARNING_RATE: '0.01' } });
     expect(fromEnv.settings.training).toMatchObject({ epochs: 3, learningRate: 0.01, hiddenSize: 128 });

@@ -6,6 +6,7 @@ import type { WindowSet } from '../forecast/windows.js';
 import type { EpochRecord, FitNetworkOptions, FitNetworkResult } from './fit-network.js';
 import { createRandom, shuffledIndices } from './seeded-random.js';
 import type { GradientEngine } from './fused/gradient-engine.js';
+import { createWeightAverage } from './weight-average.js';
 import { readParameters, writeParameters, type NetworkLayout } from './fused/network-parameters.js';
 
 /**
@@ -22,6 +23,7 @@ export async function fitFused(network: tf.LayersModel, layout: NetworkLayout, e
   const batches = Math.ceil(train.size / options.batchSize);
   const history: EpochRecord[] = [];
   let best: { epoch: number; loss: number; weights: Float32Array } | undefined;
+  const averaged = options.weightAverage ? createWeightAverage(options.weightAverage, weights.length) : undefined;
   let stoppedEarly = false;
   const fitStart = performance.now();
   let trainedSamples = 0;
@@ -37,17 +39,30 @@ export async function fitFused(network: tf.LayersModel, layout: NetworkLayout, e
       const to = Math.min(train.size, from + options.batchSize);
       const sse = await engine.step(from, to);
       squaredErrors += sse;
+      averaged?.add(weights);
       trainedSamples += to - from;
       emit({ type: 'train.batch_end', runId: options.runId, epoch, batch: b + 1, loss: sse / ((to - from) * width) });
     }
     const loss = squaredErrors / (train.size * width);
     if (!Number.isFinite(loss)) throw new FltsError('FLTS_TRAIN_FAILED', `Training loss became ${loss} in epoch ${epoch}; try a lower learning rate.`, { details: { epoch } });
-    const valLoss = validation.size > 0 ? (await engine.validationSse()) / (validation.size * width) : loss;
+    let valLoss = validation.size > 0 ? (await engine.validationSse()) / (validation.size * width) : loss;
+    let epochWeights = weights;
+    if (averaged && validation.size > 0) {
+      // The averaged weights compete with the current ones on the validation tail; whichever is lower counts.
+      const current = weights.slice();
+      weights.set(averaged.value());
+      const averagedLoss = (await engine.validationSse()) / (validation.size * width);
+      if (averagedLoss < valLoss) {
+        valLoss = averagedLoss;
+        epochWeights = weights.slice();
+      }
+      weights.set(current);
+    }
     const durationMs = performance.now() - epochStart;
     const record = { epoch, loss, val_loss: valLoss, duration_ms: Math.round(durationMs), samples_per_sec: train.size / (durationMs / 1000) };
     history.push(record);
     emit({ type: 'train.epoch_end', runId: options.runId, epoch, loss, valLoss, samplesPerSec: record.samples_per_sec });
-    if (!best || valLoss < best.loss) best = { epoch, loss: valLoss, weights: weights.slice() };
+    if (!best || valLoss < best.loss) best = { epoch, loss: valLoss, weights: epochWeights.slice() };
     else if (options.earlyStopping && epoch - best.epoch >= options.patience) {
       stoppedEarly = true;
       break;

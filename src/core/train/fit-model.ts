@@ -116,6 +116,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
         epochs,
         batchSize: t.batchSize,
         learningRate: t.learningRate,
+        weightAverage: t.weightAverage,
         earlyStopping: t.earlyStopping,
         patience: t.patience,
         seed: t.seed,

@@ -94,10 +94,30 @@ describe('core > train > fit-network', () => {
     });
   });
 
+  for (const engine of ['fused', 'layers'] as const) {
+    it(`${engine}: averaged weights count in an epoch only where they validate better, and the restored weights are the best epoch's`, async () => {
+      const options = { engine, workers: 1, epochs: 4, learningRate: 0.05 };
+      const plain = await fit('GRU', options);
+      const network = buildRecurrentNetwork('GRU', spec, { hiddenSize: 16, numLayers: 2 }, 1);
+      const averaged = await fitNetwork(network, windows.fit, windows.validation, spec, { ...base, ...options, weightAverage: 0.9 });
+      // Averaging does not change the steps: the training loss follows the plain run's.
+      averaged.history.forEach((epoch, i) => expect(relative(epoch.loss, plain.result.history[i].loss)).toBeLessThan(1e-4));
+      averaged.history.forEach((epoch, i) => expect(epoch.val_loss).toBeLessThanOrEqual(plain.result.history[i].val_loss * (1 + 1e-6)));
+      // At a large learning rate the average of the last steps must beat the last step somewhere, or the test proves nothing.
+      expect(averaged.history.some((epoch, i) => epoch.val_loss < plain.result.history[i].val_loss * 0.999)).toBe(true);
+      const width = spec.outputSeqLen * spec.targets.length;
+      const predicted = (network.predict(tf.tensor3d(windows.validation.x, [windows.validation.size, spec.inputSeqLen, spec.features.length])) as tf.Tensor).dataSync();
+      const mse = Array.from(predicted).reduce((sum, p, i) => sum + (p - windows.validation.y[i]) ** 2, 0) / (windows.validation.size * width);
+      expect(relative(mse, averaged.bestValLoss)).toBeLessThan(1e-4);
+      network.dispose();
+    });
+  }
+
   it('leaves no tensors behind on either path', async () => {
     const before = tf.memory().numTensors;
     await fit('GRU', { engine: 'fused', workers: 1, epochs: 2 });
     await fit('GRU', { engine: 'layers', epochs: 2 });
+    await fit('GRU', { engine: 'layers', epochs: 2, weightAverage: 0.9 });
     expect(tf.memory().numTensors).toBe(before);
   });
 

@@ -24,6 +24,12 @@ export interface FitNetworkOptions {
   earlyStopping: boolean;
   patience: number;
   seed: number;
+  /**
+   * Decay of an exponential moving average of the weights over the steps (0 or undefined = none). Each epoch
+   * the average competes with the current weights on the validation tail: the lower one counts for
+   * early stopping and best-epoch restore.
+   */
+  weightAverage?: number;
   signal?: AbortSignal;
   onEvent?: EventSink;
   /**
@@ -150,6 +156,10 @@ async function fitWithLayers(network: tf.LayersModel, train: WindowSet, validati
   let stoppedEarly = false;
   const fitStart = performance.now();
   let trainedSamples = 0;
+  const decay = options.weightAverage ?? 0;
+  // The moving average of the weights (sum and its total weight, so the first steps are not pulled towards zero).
+  const averageSum = decay > 0 ? variables.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false))) : [];
+  let averageWeight = 0;
   try {
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
       const epochStart = performance.now();
@@ -174,23 +184,48 @@ async function fitWithLayers(network: tf.LayersModel, train: WindowSet, validati
         if (b % readEvery === 0 || b === batches - 1) lastLoss = (await batchLoss.data())[0];
         batchLoss.dispose();
         trainedSamples += indices.length;
+        if (averageSum.length > 0) {
+          tf.tidy(() => averageSum.forEach((sum, i) => sum.assign(sum.mul(decay).add(variables[i].mul(1 - decay)))));
+          averageWeight = decay * averageWeight + (1 - decay);
+        }
         emit({ type: 'train.batch_end', runId: options.runId, epoch, batch: b + 1, loss: lastLoss });
       }
       const loss = (await lossSum.data())[0] / train.size;
       lossSum.dispose();
       if (!Number.isFinite(loss)) throw new FltsError('FLTS_TRAIN_FAILED', `Training loss became ${loss} in epoch ${epoch}; try a lower learning rate.`, { details: { epoch } });
-      const valLoss = validation.size > 0 ? await meanSquaredError(network, validation, spec) : loss;
+      let valLoss = validation.size > 0 ? await meanSquaredError(network, validation, spec) : loss;
+      let averaged: tf.Tensor[] | undefined;
+      if (averageSum.length > 0 && validation.size > 0) {
+        // The averaged weights compete with the current ones on the validation tail; whichever is lower counts.
+        const current = variables.map((v) => v.clone());
+        averaged = averageSum.map((sum) => sum.div(averageWeight));
+        variables.forEach((v, i) => v.assign(averaged?.[i] as tf.Tensor));
+        const averagedLoss = await meanSquaredError(network, validation, spec);
+        variables.forEach((v, i) => v.assign(current[i]));
+        current.forEach((t) => t.dispose());
+        if (averagedLoss < valLoss) valLoss = averagedLoss;
+        else {
+          averaged.forEach((t) => t.dispose());
+          averaged = undefined;
+        }
+      }
       const durationMs = performance.now() - epochStart;
       const record = { epoch, loss, val_loss: valLoss, duration_ms: Math.round(durationMs), samples_per_sec: train.size / (durationMs / 1000) };
       history.push(record);
       emit({ type: 'train.epoch_end', runId: options.runId, epoch, loss, valLoss, samplesPerSec: record.samples_per_sec });
       if (!best || valLoss < best.loss) {
         best?.weights.forEach((w) => w.dispose());
-        best = { epoch, loss: valLoss, weights: network.getWeights().map((w) => w.clone()) };
+        const trainable = new Set(network.trainableWeights.map((w) => w.name));
+        let next = 0;
+        // Non-trainable weights (none in these networks) keep their current values.
+        const weights = averaged ? network.weights.map((w) => (trainable.has(w.name) ? (averaged as tf.Tensor[])[next++].clone() : w.read().clone())) : network.getWeights().map((w) => w.clone());
+        best = { epoch, loss: valLoss, weights };
       } else if (options.earlyStopping && epoch - best.epoch >= options.patience) {
         stoppedEarly = true;
+        averaged?.forEach((t) => t.dispose());
         break;
       }
+      averaged?.forEach((t) => t.dispose());
     }
     if (!best) throw new FltsError('FLTS_TRAIN_FAILED', 'No epoch completed.');
     network.setWeights(best.weights);
@@ -198,6 +233,7 @@ async function fitWithLayers(network: tf.LayersModel, train: WindowSet, validati
     return { history, bestEpoch: best.epoch, bestValLoss: best.loss, stoppedEarly, fitMs, samplesPerSec: trainedSamples / (fitMs / 1000), engine: 'layers', threads: 1 };
   } finally {
     best?.weights.forEach((w) => w.dispose());
+    averageSum.forEach((sum) => sum.dispose());
     xs.dispose();
     ys.dispose();
     optimizer.dispose();

@@ -17,6 +17,7 @@ export const PROFILE_DEFAULTS: Readonly<Record<SettingProfile, Readonly<Record<s
     'training.learningRate': 1e-4,
     'training.epochs': 10,
     'training.patience': 30,
+    'training.weightAverage': 0,
     'training.targetForm': 'level',
     'training.calendarFeatures': 'all',
   },

@@ -18,6 +18,7 @@ export const TRAINING_SPECS: readonly SettingSpec[] = [
   { path: 'training.batchSize', type: 'integer', default: 64, min: 1, env: ['BATCH_SIZE'], description: 'Windows per gradient step.' },
   { path: 'training.epochs', type: 'integer', default: 30, min: 1, env: ['EPOCHS'], description: 'Maximum passes over the training windows.' },
   { path: 'training.learningRate', type: 'number', default: 1e-3, min: 0, exclusiveMin: true, env: ['LEARNING_RATE'], description: 'Adam learning rate.' },
+  { path: 'training.weightAverage', type: 'number', default: 0, min: 0, max: 0.9999, env: ['FLTS_WEIGHT_AVERAGE'], description: 'LSTM/GRU: decay of an exponential moving average of the weights over the training steps (0 = none); each epoch the average competes with the current weights on the validation tail and the better one counts for early stopping and the restored best epoch.' },
   { path: 'training.earlyStopping', type: 'boolean', default: true, env: ['EARLY_STOPPING'], description: 'Stop when the validation loss has not improved for `patience` epochs.' },
   { path: 'training.patience', type: 'integer', default: 5, min: 1, env: ['PATIENCE'], description: 'Epochs without validation improvement before stopping.' },
   { path: 'training.validationSplit', type: 'number', default: 0.1, min: 0.01, max: 0.5, env: ['VALIDATION_SPLIT'], description: 'Chronological tail of the training windows used for early stopping.' },
@@ -62,6 +63,7 @@ export interface TrainingSettings {
   batchSize: number;
   epochs: number;
   learningRate: number;
+  weightAverage: number;
   earlyStopping: boolean;
   patience: number;
   validationSplit: number;
