@@ -33,7 +33,13 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
     const result = await runBacktest(settings, { store, onEvent: (event) => event.type === 'backtest.fold' && event.fold === event.folds - 1 && this.say(`${event.modelType}: ${event.folds} folds done`) }, { configHash: flags['config-hash'] });
     if (flags['plot-out']) await writeFile(flags['plot-out'], renderBacktestChart(result));
     this.say(`config_hash ${result.config_hash}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, refit every ${result.refit_every || 'never'}`);
-    for (const row of result.ranking) this.say(`#${row.rank} ${row.model_type.padEnd(8)} ${row.run_id ?? '(no run)'}  rmse ${row.rmse.toPrecision(5)}  score ${row.score.toPrecision(5)}`);
+    for (const row of result.ranking) {
+      const aggregate = result.models.find((m) => m.model_type === row.model_type)?.aggregate;
+      // The first target's pooled coverage, like the rmse beside it.
+      const coverage = aggregate?.coverage?.[Object.keys(aggregate.targets)[0]] ?? {};
+      const covered = Object.entries(coverage).map(([level, c]) => `  cover ${level} ${(100 * c.coverage).toFixed(1)} % of ${c.count}`).join('');
+      this.say(`#${row.rank} ${row.model_type.padEnd(8)} ${row.run_id ?? '(no run)'}  rmse ${row.rmse.toPrecision(5)}  score ${row.score.toPrecision(5)}${covered}`);
+    }
     this.say(`stored: ${result.objects.map((o) => `${result.store_location}/${o}`).join(', ')}`);
     return result;
   }

@@ -17,6 +17,7 @@ import { getJson } from '../../src/core/storage/json-objects.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { trainModels } from '../../src/core/workflows/train.js';
 import { createSliceHome } from '../helpers/poblesec-slice.js';
+import { conformalHalfWidth, type IntervalCalibration } from '../../src/core/models/prediction-intervals.js';
 
 const FOLDS = 4;
 const HORIZON = 3;
@@ -50,7 +51,7 @@ describe('backtest > rolling-origin backtest over a PobleSec slice', () => {
     const run = runs.find((r) => r.model_type === type);
     const loaded = run && refitEvery === 0 ? await loadRunForServing(store, settings, run.run_id) : undefined;
     const window = run?.window ?? defaultWindow();
-    const provider = createFoldModelProvider({ modelType: type, window, run: loaded && run ? { runId: run.run_id, model: loaded.model } : undefined, trainRows: data.train.time.length, refitEvery, settings });
+    const provider = createFoldModelProvider({ modelType: type, window, run: loaded && run ? { runId: run.run_id, model: loaded.model, intervals: loaded.intervals } : undefined, scaler: data.scaler, trainRows: data.train.time.length, refitEvery, settings });
     try {
       return await backtestModel({ series: poisoned, origins, horizon: HORIZON, cadenceMs: detectCadence(series.time), window, scaler: data.scaler, provider });
     } finally {
@@ -124,6 +125,46 @@ describe('backtest > rolling-origin backtest over a PobleSec slice', () => {
       }
     }
   }, 240_000);
+
+  it('carries prediction intervals within the model horizon on every fold, with their empirical coverage', async () => {
+    const horizon = settings.training.outputSeqLen;
+    const down = inverseScaleColumn(data.scaler, 'down', series.values.down);
+    for (const result of [...plain.models, ...refit.models]) {
+      let inside = 0;
+      for (const fold of result.folds) {
+        const forecast = fold.forecast.down as number[];
+        const inner = fold.intervals?.down['0.8'];
+        const outer = fold.intervals?.down['0.95'];
+        expect(inner && outer, `${result.model_type} fold ${fold.fold}`).toBeTruthy();
+        if (!inner || !outer) continue;
+        forecast.forEach((value, h) => {
+          if (h >= horizon) {
+            // Recursive steps feed on earlier predictions: no calibration describes their errors.
+            expect([inner.lower[h], inner.upper[h], outer.lower[h], outer.upper[h]]).toEqual([null, null, null, null]);
+            return;
+          }
+          const [lo80, hi80, lo95, hi95] = [inner.lower[h], inner.upper[h], outer.lower[h], outer.upper[h]] as number[];
+          expect(lo80).toBeLessThan(value);
+          expect(hi80).toBeGreaterThan(value);
+          expect(lo95).toBeLessThan(lo80);
+          expect(hi95).toBeGreaterThan(hi80);
+        });
+        const actual = Array.from({ length: horizon }, (_, h) => down[fold.origin_row + h]);
+        const within = actual.filter((value, h) => value >= (inner.lower[h] as number) && value <= (inner.upper[h] as number)).length;
+        expect(fold.coverage?.down['0.8']).toEqual({ coverage: within / horizon, inside: within, count: horizon });
+        inside += within;
+      }
+      expect(result.aggregate.coverage?.down['0.8']).toEqual({ coverage: inside / (FOLDS * horizon), inside, count: FOLDS * horizon });
+    }
+    // A trained run's model keeps the calibration saved with it: the bands' width ratio is its quantiles' ratio.
+    const lstm = runs.find((r) => r.model_type === 'LSTM') as RunRecord;
+    const calibration = (await loadRunForServing(store, settings, lstm.run_id)).intervals as IntervalCalibration;
+    const [q80, q95] = [0.8, 0.95].map((level) => conformalHalfWidth(calibration.errors.down[0], level));
+    for (const fold of model(plain, 'LSTM').folds) {
+      const band = fold.intervals?.down as Record<string, { lower: number[]; upper: number[] }>;
+      expect((band['0.95'].upper[0] - band['0.95'].lower[0]) / (band['0.8'].upper[0] - band['0.8'].lower[0])).toBeCloseTo(q95 / q80, 4);
+    }
+  });
 
   it('records the backtest with the runs and ranks eval on it, with an error-over-time chart', async () => {
     const lstm = runs.find((r) => r.model_type === 'LSTM') as RunRecord;

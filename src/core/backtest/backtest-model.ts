@@ -8,6 +8,14 @@ import { createFeaturePlan, scaleValue } from '../forecast/feature-plan.js';
 import { forecastFromHistory, historyFromFrame } from '../forecast/recursive-forecast.js';
 import { formatTimestamp } from '../data/timestamps.js';
 import type { FoldModelProvider } from './fold-models.js';
+import { forecastIntervals, type RowIntervals } from '../forecast/forecast-intervals.js';
+import { inverseScaleColumn } from '../data/scaler.js';
+
+/** Per target and level key: the band of each forecast row (null past the model horizon, where no calibration applies). */
+export type FoldIntervals = Record<string, Record<string, { lower: (number | null)[]; upper: (number | null)[] }>>;
+
+/** Per target and level key: how many actuals with a band fell inside it. */
+export type IntervalCounts = Record<string, Record<string, { coverage: number; inside: number; count: number }>>;
 
 export interface FoldResult {
   fold: number;
@@ -25,6 +33,10 @@ export interface FoldResult {
   targets: Record<string, { rmse: number; mae: number }>;
   /** Forecast timestamps and values (original units) per target. */
   forecast: { time: string[] } & Record<string, number[] | string[]>;
+  /** The prediction intervals of the forecast (original units); absent when the model has no calibration. */
+  intervals?: FoldIntervals;
+  /** Share of this fold's actuals inside each band. */
+  coverage?: IntervalCounts;
 }
 
 export interface BacktestModelResult {
@@ -42,6 +54,8 @@ export interface BacktestModelResult {
     /** The reference score (0.5 rmse + 0.3 mae + 0.2 mse) of the fold means. */
     score: number;
     targets: Record<string, { rmse: number; mae: number }>;
+    /** Every fold's actuals against their bands, pooled. */
+    coverage?: IntervalCounts;
   };
 }
 
@@ -59,6 +73,44 @@ export interface BacktestModelInput {
 
 const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length);
 
+/** The rows' intervals laid out per target and level, with the count of actuals (original units) inside. */
+function foldIntervals(rows: readonly RowIntervals[], actual: Record<string, Float64Array>): { intervals: FoldIntervals; coverage: IntervalCounts } {
+  const intervals: FoldIntervals = {};
+  const coverage: IntervalCounts = {};
+  rows.forEach((row, r) => {
+    for (const [target, levels] of Object.entries(row ?? {})) {
+      for (const [key, [lower, upper]] of Object.entries(levels)) {
+        const band = ((intervals[target] ??= {})[key] ??= { lower: Array<number | null>(rows.length).fill(null), upper: Array<number | null>(rows.length).fill(null) });
+        band.lower[r] = lower;
+        band.upper[r] = upper;
+        const counts = ((coverage[target] ??= {})[key] ??= { coverage: 0, inside: 0, count: 0 });
+        const value = actual[target][r];
+        if (!Number.isFinite(value)) continue;
+        counts.count++;
+        if (value >= lower && value <= upper) counts.inside++;
+        counts.coverage = counts.inside / counts.count;
+      }
+    }
+  });
+  return { intervals, coverage };
+}
+
+/** Sums fold counts into pooled coverage per target and level. */
+function poolCoverage(folds: readonly FoldResult[]): IntervalCounts | undefined {
+  const pooled: IntervalCounts = {};
+  for (const fold of folds) {
+    for (const [target, levels] of Object.entries(fold.coverage ?? {})) {
+      for (const [key, counts] of Object.entries(levels)) {
+        const sum = ((pooled[target] ??= {})[key] ??= { coverage: 0, inside: 0, count: 0 });
+        sum.inside += counts.inside;
+        sum.count += counts.count;
+        sum.coverage = sum.count ? sum.inside / sum.count : Number.NaN;
+      }
+    }
+  }
+  return Object.keys(pooled).length > 0 ? pooled : undefined;
+}
+
 /**
  * Rolling-origin evaluation of one model. A fold's forecast is built from the `inputSeqLen` rows before its
  * origin only (the history is cut from the series at the origin), forecast recursively past the model horizon,
@@ -72,7 +124,7 @@ export async function backtestModel(input: BacktestModelInput): Promise<Backtest
   const allActual: number[] = [];
   const allPredicted: number[] = [];
   for (const [fold, originRow] of input.origins.entries()) {
-    const { model, fittedRows } = await provider.modelFor(fold, originRow, series);
+    const { model, fittedRows, intervals } = await provider.modelFor(fold, originRow, series);
     const seen: TimeFrame = { time: series.time.subarray(0, originRow), columns: series.columns, values: Object.fromEntries(series.columns.map((c) => [c, series.values[c].subarray(0, originRow)])) };
     const history = historyFromFrame(plan, seen, input.cadenceMs, true);
     const forecast = await forecastFromHistory(plan, history, horizon, (windows, forecastTimes, size) => model.predict({ windows, forecastTimes, size }));
@@ -88,6 +140,12 @@ export async function backtestModel(input: BacktestModelInput): Promise<Backtest
     allActual.push(...actual);
     allPredicted.push(...predicted);
     const evaluated = evaluateForecasts(actual, predicted, horizon, window.targets, input.scaler);
+    const bands = intervals
+      ? foldIntervals(
+          forecastIntervals(intervals, window, history.rows, forecast.values),
+          Object.fromEntries(window.targets.map((target) => [target, inverseScaleColumn(input.scaler, target, series.values[target].subarray(originRow, originRow + horizon))])),
+        )
+      : undefined;
     const result: FoldResult = {
       fold,
       origin: formatTimestamp(series.time[originRow]),
@@ -98,11 +156,13 @@ export async function backtestModel(input: BacktestModelInput): Promise<Backtest
       metrics: evaluated.overall,
       targets: Object.fromEntries(window.targets.map((name) => [name, { rmse: evaluated.targets[name].original.rmse, mae: evaluated.targets[name].original.mae }])),
       forecast: { time: Array.from(forecast.time, formatTimestamp), ...Object.fromEntries(window.targets.map((name, t) => [name, Array.from(forecast.values[t])])) },
+      ...(bands ?? {}),
     };
     folds.push(result);
     input.onEvent?.({ type: 'backtest.fold', modelType: provider.modelType, fold, folds: input.origins.length, rmse: result.metrics.rmse });
   }
   const fold = (pick: (f: FoldResult) => number): number => mean(folds.map(pick));
+  const coverage = poolCoverage(folds);
   const aggregate = { rmse: fold((f) => f.metrics.rmse), mae: fold((f) => f.metrics.mae), mse: fold((f) => f.metrics.mse) };
   return {
     model_type: provider.modelType,
@@ -114,6 +174,7 @@ export async function backtestModel(input: BacktestModelInput): Promise<Backtest
       pooled: computeMetrics(allActual, allPredicted),
       score: referenceScore(aggregate),
       targets: Object.fromEntries(window.targets.map((name) => [name, { rmse: fold((f) => f.targets[name].rmse), mae: fold((f) => f.targets[name].mae) }])),
+      ...(coverage ? { coverage } : {}),
     },
   };
 }

@@ -4,12 +4,19 @@ import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-mo
 import { createNaiveModel } from '../models/naive-model.js';
 import { fitForecastModel } from '../train/fit-model.js';
 import { fitAndValidationWindows } from '../train/prepare-windows.js';
+import type { ScalerParams } from '../data/scaler.js';
+import { createIntervalSource, type IntervalSource } from '../forecast/forecast-intervals.js';
+import { parseIntervalLevels, type IntervalCalibration } from '../models/prediction-intervals.js';
+import { calibrateModelIntervals } from '../train/run-intervals.js';
+import type { WindowSet } from '../forecast/windows.js';
 
 /** The model a fold forecasts with, and the last row its fitting saw (null: nothing was fitted on the series). */
 export interface FoldModel {
   model: ForecastModel;
   /** Exclusive end row of the data the model was fitted on. */
   fittedRows: number | null;
+  /** The model's prediction intervals at the configured levels; absent for a run trained before intervals existed. */
+  intervals?: IntervalSource;
 }
 
 export interface FoldModelProvider {
@@ -25,7 +32,9 @@ export interface FoldModelOptions {
   modelType: ModelType;
   window: WindowSpec;
   /** The trained run's model (LSTM/GRU/PROPHET), used as is unless refitting. */
-  run?: { runId: string; model: ForecastModel };
+  run?: { runId: string; model: ForecastModel; intervals?: IntervalCalibration };
+  /** The processed data's scaler: calibration errors are in original units. */
+  scaler: ScalerParams;
   /** Rows of training data (fits without a run use these only). */
   trainRows: number;
   refitEvery: number;
@@ -33,17 +42,32 @@ export interface FoldModelOptions {
   signal?: AbortSignal;
 }
 
+/** A model fitted for a fold, with its interval calibration. */
+interface FoldFit {
+  model: ForecastModel;
+  intervals: IntervalCalibration;
+}
+
+/** Calibrates a model on windows of the series it was not fitted on (or, when `calibration` says so, in-sample); the model is disposed when that fails. */
+async function calibrated(model: ForecastModel, tail: WindowSet, window: WindowSpec, scaler: ScalerParams, calibration: IntervalCalibration['calibration'] = 'validation-tail'): Promise<FoldFit> {
+  try {
+    return { model, intervals: await calibrateModelIntervals(model, tail, window, scaler, calibration) };
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+}
+
 /**
  * Fits on rows [0, endRow) only: the caller passes the fold origin as endRow, so what comes after the
- * origin cannot reach the model.
+ * origin cannot reach the model. The fit is training's, on the same split of those rows, and the intervals
+ * calibrate as in training on its validation tail (MSTL and the networks are fitted before it).
  */
-async function fitOn(modelType: ModelType, series: TimeFrame, endRow: number, window: WindowSpec, settings: Settings, signal?: AbortSignal): Promise<ForecastModel> {
+async function fitOn(modelType: ModelType, series: TimeFrame, endRow: number, window: WindowSpec, settings: Settings, scaler: ScalerParams, signal?: AbortSignal): Promise<FoldFit> {
   const prefix = selectRows(series, 0, endRow);
-  const recurrent = modelType === 'LSTM' || modelType === 'GRU';
-  // Only networks fit on windows; the other models read the rows themselves.
-  const windows = recurrent ? fitAndValidationWindows(prefix, window, settings.training.validationSplit) : undefined;
-  const fitted = await fitForecastModel(modelType, prefix, windows, window, settings, { runId: `backtest-${modelType.toLowerCase()}`, epochs: settings.backtest.refitEpochs, seasonRows: endRow, signal });
-  return fitted.model;
+  const windows = fitAndValidationWindows(prefix, window, settings.training.validationSplit);
+  const fitted = await fitForecastModel(modelType, prefix, windows, window, settings, { runId: `backtest-${modelType.toLowerCase()}`, epochs: settings.backtest.refitEpochs, signal });
+  return calibrated(fitted.model, windows.validation, window, scaler, fitted.calibration);
 }
 
 /**
@@ -53,12 +77,17 @@ async function fitOn(modelType: ModelType, series: TimeFrame, endRow: number, wi
  */
 export function createFoldModelProvider(options: FoldModelOptions): FoldModelProvider {
   const { modelType, window, run, trainRows, refitEvery, settings, signal } = options;
+  const levels = parseIntervalLevels(settings.eval.intervalLevels);
   let current: FoldModel | undefined;
   const owned: ForecastModel[] = [];
-  const keep = (model: ForecastModel, fittedRows: number | null): FoldModel => {
+  const keep = (model: ForecastModel, fittedRows: number | null, intervals: IntervalSource | undefined): FoldModel => {
     if (model !== run?.model) owned.push(model);
-    current = { model, fittedRows };
+    current = { model, fittedRows, ...(intervals ? { intervals } : {}) };
     return current;
+  };
+  const fitted = async (series: TimeFrame, endRow: number): Promise<FoldModel> => {
+    const fit = await fitOn(modelType, series, endRow, window, settings, options.scaler, signal);
+    return keep(fit.model, endRow, createIntervalSource(fit.intervals, levels));
   };
   const origin = modelType === 'NAIVE' ? 'baseline' : run && refitEvery === 0 ? 'run' : 'fitted';
   return {
@@ -66,14 +95,20 @@ export function createFoldModelProvider(options: FoldModelOptions): FoldModelPro
     runId: run?.runId ?? null,
     origin,
     async modelFor(fold, originRow, series) {
-      if (modelType === 'NAIVE') return current ?? keep(createNaiveModel(window), null);
+      if (modelType === 'NAIVE') {
+        if (current) return current;
+        // Persistence fits nothing: its errors on the training rows' tail calibrate it.
+        const tail = fitAndValidationWindows(selectRows(series, 0, trainRows), window, settings.training.validationSplit).validation;
+        const fit = await calibrated(createNaiveModel(window), tail, window, options.scaler);
+        return keep(fit.model, null, createIntervalSource(fit.intervals, levels));
+      }
       if (refitEvery > 0 && fold % refitEvery === 0) {
         owned.splice(0).forEach((model) => model.dispose());
-        return keep(await fitOn(modelType, series, originRow, window, settings, signal), originRow);
+        return fitted(series, originRow);
       }
       if (current) return current;
-      if (run) return keep(run.model, trainRows);
-      return keep(await fitOn(modelType, series, trainRows, window, settings, signal), trainRows);
+      if (run) return keep(run.model, trainRows, run.intervals ? createIntervalSource(run.intervals, levels) : undefined);
+      return fitted(series, trainRows);
     },
     dispose() {
       owned.splice(0).forEach((model) => model.dispose());

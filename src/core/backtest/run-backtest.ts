@@ -3,6 +3,7 @@ import { FltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-model.js';
+import type { IntervalCalibration } from '../models/prediction-intervals.js';
 import { prependHistory } from '../forecast/windows.js';
 import { loadProcessedData } from '../preprocess/processed-data.js';
 import { loadRunForServing } from '../registry/load-run.js';
@@ -81,12 +82,13 @@ export async function runBacktest(settings: Settings, deps: RunBacktestDeps, inp
     deps.signal?.throwIfAborted();
     const run = runs.get(modelType);
     let runModel: ForecastModel | undefined;
-    if (run && refitEvery === 0 && modelType !== 'NAIVE') runModel = (await loadRunForServing(deps.store, settings, run.run_id)).model;
+    let runIntervals: IntervalCalibration | undefined;
+    if (run && refitEvery === 0 && modelType !== 'NAIVE') ({ model: runModel, intervals: runIntervals } = await loadRunForServing(deps.store, settings, run.run_id));
     const window = run?.window ?? defaultWindow;
     if (origins[0] < window.inputSeqLen) {
       throw new FltsError('FLTS_MODEL_TOO_FEW_ROWS', `The first fold origin (row ${origins[0]}) leaves fewer than ${window.inputSeqLen} rows of history.`);
     }
-    const provider = createFoldModelProvider({ modelType, window, run: run && runModel ? { runId: run.run_id, model: runModel } : undefined, trainRows, refitEvery, settings, signal: deps.signal });
+    const provider = createFoldModelProvider({ modelType, window, run: run && runModel ? { runId: run.run_id, model: runModel, intervals: runIntervals } : undefined, scaler: data.scaler, trainRows, refitEvery, settings, signal: deps.signal });
     try {
       const result = await backtestModel({ series, origins, horizon, cadenceMs, window, scaler: data.scaler, provider, onEvent: deps.onEvent });
       // A refitted (or NAIVE) model is not loaded from the run, but it stands for the run's configuration.
