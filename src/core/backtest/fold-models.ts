@@ -48,10 +48,10 @@ interface FoldFit {
   intervals: IntervalCalibration;
 }
 
-/** Calibrates a model on windows of the series it was not fitted on (or, when `calibration` says so, in-sample); the model is disposed when that fails. */
-async function calibrated(model: ForecastModel, tail: WindowSet, window: WindowSpec, scaler: ScalerParams, calibration: IntervalCalibration['calibration'] = 'validation-tail'): Promise<FoldFit> {
+/** Calibrates a model on windows of the series it was not fitted on; the model is disposed when that fails. */
+async function calibrated(model: ForecastModel, tail: WindowSet, window: WindowSpec, scaler: ScalerParams): Promise<FoldFit> {
   try {
-    return { model, intervals: await calibrateModelIntervals(model, tail, window, scaler, calibration) };
+    return { model, intervals: await calibrateModelIntervals(model, tail, window, scaler, 'validation-tail') };
   } catch (error) {
     model.dispose();
     throw error;
@@ -61,13 +61,13 @@ async function calibrated(model: ForecastModel, tail: WindowSet, window: WindowS
 /**
  * Fits on rows [0, endRow) only: the caller passes the fold origin as endRow, so what comes after the
  * origin cannot reach the model. The fit is training's, on the same split of those rows, and the intervals
- * calibrate as in training on its validation tail (MSTL and the networks are fitted before it).
+ * calibrate as in training on its validation tail (MSTL and the networks are fitted before it, Prophet by a second fit).
  */
 async function fitOn(modelType: ModelType, series: TimeFrame, endRow: number, window: WindowSpec, settings: Settings, scaler: ScalerParams, signal?: AbortSignal): Promise<FoldFit> {
   const prefix = selectRows(series, 0, endRow);
   const windows = fitAndValidationWindows(prefix, window, settings.training.validationSplit);
-  const fitted = await fitForecastModel(modelType, prefix, windows, window, settings, { runId: `backtest-${modelType.toLowerCase()}`, epochs: settings.backtest.refitEpochs, signal });
-  return calibrated(fitted.model, windows.validation, window, scaler, fitted.calibration);
+  const fitted = await fitForecastModel(modelType, prefix, windows, window, settings, { runId: `backtest-${modelType.toLowerCase()}`, epochs: settings.backtest.refitEpochs, scaler, signal });
+  return fitted.intervals ? { model: fitted.model, intervals: fitted.intervals } : calibrated(fitted.model, windows.validation, window, scaler);
 }
 
 /**

@@ -4,13 +4,14 @@ import type { Settings } from '../config/settings.js';
 import type { TrainableModelType } from '../config/specs/training.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import type { TimeFrame } from '../data/time-frame.js';
+import type { ScalerParams } from '../data/scaler.js';
 import type { Logger } from '../logger.js';
 import { forecastFromChanges, toChangeTargets } from '../forecast/change-target.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { fitMstlModel, mstlWindow } from '../models/mstl-model.js';
 import { createNaiveModel } from '../models/naive-model.js';
 import { createSeasonalNaiveModel, dailyPeriod, seasonalNaiveWindow } from '../models/seasonal-naive-model.js';
-import { fitProphetModel } from '../models/prophet-model.js';
+import type { IntervalCalibration } from '../models/prediction-intervals.js';
 import { buildRecurrentNetwork, createRecurrentForecastModel } from '../models/recurrent-model.js';
 import type { ProcessedData } from '../preprocess/processed-data.js';
 import type { RunWindow } from '../registry/run-record.js';
@@ -19,6 +20,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { selectBackend } from '../tf/backend.js';
 import { fitNetwork, type EpochRecord } from './fit-network.js';
 import type { PreparedWindows } from './prepare-windows.js';
+import { fitProphetWithIntervals } from './run-intervals.js';
 
 export interface FitModelDeps {
   store: ObjectStore;
@@ -38,8 +40,8 @@ export interface FittedModel {
   bestEpoch?: number;
   bestValLoss?: number;
   samplesPerSec?: number;
-  /** Models fitted on every training row (the validation tail too) calibrate their intervals in-sample. */
-  calibration?: 'validation-tail' | 'in-sample';
+  /** Intervals the fit calibrated itself (a model fitted on every training row); otherwise the model's own errors on the validation tail calibrate them. */
+  intervals?: IntervalCalibration;
 }
 
 /**
@@ -80,6 +82,8 @@ export interface ModelFitOptions {
   runId: string;
   /** Maximum epochs of a network (default: training.epochs). */
   epochs?: number;
+  /** The processed data's scaler: a model that calibrates its own intervals (Prophet) does so in original units. */
+  scaler: ScalerParams;
   /** Rows MSTL fits its season on (default: the rows before the validation tail, which then calibrates the intervals). */
   seasonRows?: number;
   signal?: AbortSignal;
@@ -148,8 +152,9 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
   emit({ type: 'train.start', runId: options.runId, modelType, backend: 'js', epochs: 0, batchesPerEpoch: 0 });
   const saveJson = (file: string, artifact: Parameters<typeof saveModelJson>[4]) => (store: ObjectStore, s: Settings, runId: string) => saveModelJson(store, s, runId, file, artifact);
   if (modelType === 'PROPHET') {
-    const { model, artifact } = fitProphetModel(series, window, t.prophet, t.seed);
-    return { model, artifact: MODEL_ARTIFACT_FILES.PROPHET, save: saveJson(MODEL_ARTIFACT_FILES.PROPHET, artifact), fitMs: performance.now() - start, backend: 'augurs-wasm', calibration: 'in-sample' };
+    if (!windows) throw new FltsError('FLTS_INTERNAL', 'PROPHET calibrates its intervals on the validation tail; no windows were given.');
+    const { model, artifact, intervals } = await fitProphetWithIntervals(series, windows.validation, window, t.prophet, t.seed, options.scaler);
+    return { model, artifact: MODEL_ARTIFACT_FILES.PROPHET, save: saveJson(MODEL_ARTIFACT_FILES.PROPHET, artifact), fitMs: performance.now() - start, backend: 'augurs-wasm', intervals };
   }
   if (modelType === 'SNAIVE') {
     const artifact = { format: 'flts-seasonal-naive-v1' as const, period: window.inputSeqLen, window };
@@ -167,7 +172,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
 
 /** Fits one model type on the training data and saves its artifact into the run; the caller evaluates and disposes it. */
 export async function fitModel(modelType: TrainableModelType, data: ProcessedData, windows: PreparedWindows, settings: Settings, deps: FitModelDeps): Promise<FittedModel> {
-  const { save, ...fitted } = await fitForecastModel(modelType, data.train, windows, modelWindow(modelType, data, settings), settings, deps);
+  const { save, ...fitted } = await fitForecastModel(modelType, data.train, windows, modelWindow(modelType, data, settings), settings, { ...deps, scaler: data.scaler });
   try {
     await save(deps.store, settings, deps.runId);
   } catch (error) {

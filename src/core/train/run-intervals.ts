@@ -4,6 +4,9 @@ import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { calibrateIntervals, intervalBands, intervalCoverage, intervalQuantiles, intervalScales, windowVolatility, type IntervalBands, type IntervalCalibration } from '../models/prediction-intervals.js';
 import type { WindowSet } from '../forecast/windows.js';
 import { predictWindows } from '../forecast/predict-windows.js';
+import type { ProphetSettings } from '../config/specs/training.js';
+import { selectRows, type TimeFrame } from '../data/time-frame.js';
+import { fitProphetModel, type ProphetArtifact } from '../models/prophet-model.js';
 
 /** Calibrates a fitted model's intervals on windows it was not fitted on (the validation tail). */
 export async function calibrateModelIntervals(model: ForecastModel, calibrationWindows: WindowSet, window: WindowSpec, scaler: ScalerParams, calibration: IntervalCalibration['calibration']): Promise<IntervalCalibration> {
@@ -35,4 +38,20 @@ export function scoreTestIntervals(
     metrics.targets[target].intervals = Object.fromEntries(Object.entries(bands[target]).map(([key, band]) => [key, intervalCoverage(series, band)]));
   });
   return bands;
+}
+
+/**
+ * Prophet fitted on every row of `frame`, with its intervals calibrated on `tail` (the frame's validation
+ * tail) by a second fit on the rows before it. Prophet forecasts from timestamps alone, so the fit on every
+ * row has no unseen rows to calibrate on; the earlier fit forecasts the tail as the final one forecasts new rows.
+ */
+export async function fitProphetWithIntervals(frame: TimeFrame, tail: WindowSet, window: WindowSpec, settings: ProphetSettings, seed: number, scaler: ScalerParams): Promise<{ model: ForecastModel; artifact: ProphetArtifact; intervals: IntervalCalibration }> {
+  const before = fitProphetModel(selectRows(frame, 0, frame.time.length - tail.size - window.outputSeqLen + 1), window, settings, seed).model;
+  let intervals: IntervalCalibration;
+  try {
+    intervals = await calibrateModelIntervals(before, tail, window, scaler, 'validation-tail');
+  } finally {
+    before.dispose();
+  }
+  return { ...fitProphetModel(frame, window, settings, seed), intervals };
 }

@@ -15,6 +15,9 @@ import { prepareWindows } from './prepare-windows.js';
 import { syntheticProcessedData } from './synthetic-data.fixture.js';
 import { trainRun } from './train-run.js';
 import type { EpochRecord } from './fit-network.js';
+import { selectRows } from '../data/time-frame.js';
+import { fitProphetModel } from '../models/prophet-model.js';
+import { calibrateModelIntervals } from './run-intervals.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-train-'));
 const store = createFsStore(root);
@@ -113,6 +116,22 @@ describe('core > train > train-run', () => {
     // Serving loads recurrent runs through the fused inference path, whose float32 arithmetic differs from
     // training's in the last bits: compare relative to the magnitude of the forecast (original units, ~1e8).
     predicted.forEach((v, i) => expect(Math.abs(v - artifact.predicted.down[i])).toBeLessThanOrEqual(1e-6 * Math.abs(artifact.predicted.down[i])));
+  });
+
+  it('calibrates Prophet intervals on the validation tail with a fit that never saw it', async () => {
+    const s = settings();
+    const record = await trainRun('PROPHET', data, s, { store });
+    const { model, intervals } = await loadRunForServing(store, s, record.run_id);
+    const windows = prepareWindows(data, record.window, s.training.validationSplit);
+    const rows = data.train.time.length - windows.validation.size - record.window.outputSeqLen + 1;
+    const before = fitProphetModel(selectRows(data.train, 0, rows), record.window, s.training.prophet, s.training.seed).model;
+    const outOfSample = await calibrateModelIntervals(before, windows.validation, record.window, data.scaler, 'validation-tail');
+    const inSample = await calibrateModelIntervals(model, windows.validation, record.window, data.scaler, 'in-sample');
+    before.dispose();
+    model.dispose();
+    expect(intervals?.calibration).toBe('validation-tail');
+    expect(intervals?.errors).toEqual(outOfSample.errors);
+    expect(intervals?.errors).not.toEqual(inSample.errors);
   });
 
   it('records FAILED with the error and rethrows it', async () => {

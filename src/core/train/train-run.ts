@@ -98,7 +98,7 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
     try {
       const predicted = await predictWindows(fitted.model, windows.test);
       const test = evaluateForecasts(windows.test.y, predicted, record.window.outputSeqLen, record.window.targets, data.scaler);
-      const calibration = await calibrateModelIntervals(fitted.model, windows.validation, record.window, data.scaler, fitted.calibration ?? 'validation-tail');
+      const calibration = fitted.intervals ?? (await calibrateModelIntervals(fitted.model, windows.validation, record.window, data.scaler, 'validation-tail'));
       const bands = scoreTestIntervals(calibration, parseIntervalLevels(settings.eval.intervalLevels), windows.test, predicted, record.window, data.scaler, test);
       await putJson(deps.store, bucket, runKey(runId, RUN_FILES.scaler), data.scaler);
       await putJson(deps.store, bucket, runKey(runId, RUN_FILES.intervals), calibration);
