@@ -1,9 +1,11 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/run-cli.js';
+import { createStateDir, stopOrphanedServers } from './test-servers.js';
 
 /** A PATH with every command of the given directories except the named ones (here: Java and Maven). */
 function pathWithout(commands: string[]): { dir: string; path: string } {
@@ -53,5 +55,58 @@ describe('test servers: a missing toolchain', () => {
     const { code, output } = await vitest('test/integration/s3-store.test.ts', { ...env, CI: 'true' });
     expect(code).not.toBe(0);
     expect(output).toContain('CI=true and java, mvn not found');
+  });
+});
+
+const IDLE = ['-e', 'setInterval(() => {}, 1000)'];
+
+/** A process that runs until signalled, detached from this one like a server whose start script has exited. */
+async function detachedProcess(args: string[]): Promise<number> {
+  const { stdout } = await promisify(execFile)('sh', ['-c', 'setsid "$@" </dev/null >/dev/null 2>&1 & echo $!', 'sh', process.execPath, ...IDLE, ...args]);
+  return Number(stdout.trim());
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('test servers: a run killed without its teardown', () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'flts-orphans-'));
+  const pids: number[] = [];
+  afterAll(() => {
+    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('leaves its servers to the next run, which stops only the processes it can prove were started there', async () => {
+    const owner = spawn(process.execPath, IDLE, { stdio: 'ignore' });
+    const orphaned = createStateDir('infra', owner.pid, root);
+    // The broker runs with its state directory on the command line; the pid in s3.pid is now another process's.
+    const server = await detachedProcess([path.join(orphaned, 'kafka/server.properties')]);
+    const stranger = await detachedProcess([]);
+    writeFileSync(path.join(orphaned, 'kafka.pid'), `${server}\n`);
+    writeFileSync(path.join(orphaned, 's3.pid'), `${stranger}\n`);
+    const ownedByThisRun = createStateDir('infra', process.pid, root);
+    const running = await detachedProcess([path.join(ownedByThisRun, 'kafka/server.properties')]);
+    writeFileSync(path.join(ownedByThisRun, 'kafka.pid'), `${running}\n`);
+    pids.push(server, stranger, running);
+
+    expect(stopOrphanedServers(root), 'the owner is still alive').toEqual([]);
+    expect(alive(server)).toBe(true);
+
+    const exited = new Promise((resolve) => owner.once('exit', resolve));
+    owner.kill('SIGKILL');
+    await exited;
+    expect(stopOrphanedServers(root)).toEqual([{ kind: 'infra', dir: orphaned, owner: owner.pid }]);
+    expect(alive(server), 'the orphaned server').toBe(false);
+    expect(alive(stranger), 'a process whose pid was recorded but that does not run in the state directory').toBe(true);
+    expect(existsSync(orphaned)).toBe(false);
+    expect(alive(running), 'the server of a live run').toBe(true);
+    expect(existsSync(ownedByThisRun)).toBe(true);
   });
 });

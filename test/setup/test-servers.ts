@@ -5,14 +5,17 @@
  * A test file asks for a kind with `await useServers(kind)` (test/helpers/servers.ts). This process answers on a
  * loopback HTTP port: it reuses a server that is already reachable (`npm run dev:infra`, or endpoints exported by
  * the caller), otherwise starts one in a state directory of its own under the system temp directory, once per run.
- * The teardown stops exactly what was started here (also on exit or SIGINT/SIGTERM). A kind whose toolchain is
- * missing (no Java for Kafka, ...) is reported in one line and its tests skip; with CI=true it fails them instead.
+ * The teardown stops exactly what was started here (also on exit or SIGINT/SIGTERM). A run killed outright (SIGKILL)
+ * cannot: each state directory names its owner (this process's pid), and the next run stops the servers of owners
+ * that are gone, only those whose recorded pid still runs with that state directory on its command line.
+ * A kind whose toolchain is missing (no Java for Kafka, ...) is reported in one line and its tests skip; with
+ * CI=true it fails them instead.
  *
  * To add a kind: one entry in KINDS (what it needs on PATH, how to find a running one, how to start it in a
  * directory and return the variables tests read, how to stop it), then `useServers('<kind>')` in the tests.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +40,8 @@ interface KindSpec {
   start(dir: string): Promise<Vars>;
   /** Stops the instance started in `dir` (synchronous: also runs from an exit handler). */
   stop?(dir: string): void;
+  /** Files in the state directory holding the pids that `stop` signals. */
+  pidFiles?: string[];
 }
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -100,6 +105,9 @@ async function mlflowAnswers(uri: string): Promise<boolean> {
   }
 }
 
+/** up.sh starts from an empty state directory, so it gets one inside the directory that names the owner. */
+const mlflowState = (dir: string): string => path.join(dir, 'server');
+
 const KINDS: Record<ServerKind, KindSpec> = {
   infra: {
     what: 'Kafka and S3Proxy (scripts/infra/infra.sh)',
@@ -122,6 +130,7 @@ const KINDS: Record<ServerKind, KindSpec> = {
     stop(dir) {
       spawnSync('bash', [INFRA_SH, 'down'], { cwd: REPO_ROOT, env: { ...process.env, FLTS_INFRA_DIR: dir }, stdio: 'ignore', timeout: 90_000 });
     },
+    pidFiles: ['kafka.pid', 's3.pid'],
   },
   mlflow: {
     what: 'the MLflow tracking server (scripts/mlflow/up.sh)',
@@ -137,12 +146,13 @@ const KINDS: Record<ServerKind, KindSpec> = {
       return undefined;
     },
     async start(dir) {
-      const stdout = await run('bash', [path.join(REPO_ROOT, 'scripts/mlflow/up.sh')], { FLTS_MLFLOW_STATE: dir });
+      const stdout = await run('bash', [path.join(REPO_ROOT, 'scripts/mlflow/up.sh')], { FLTS_MLFLOW_STATE: mlflowState(dir) });
       return { FLTS_TEST_MLFLOW_URI: stdout.trim().split('\n').pop()! };
     },
     stop(dir) {
-      spawnSync('bash', [path.join(REPO_ROOT, 'scripts/mlflow/down.sh')], { cwd: REPO_ROOT, env: { ...process.env, FLTS_MLFLOW_STATE: dir }, stdio: 'ignore', timeout: 60_000 });
+      spawnSync('bash', [path.join(REPO_ROOT, 'scripts/mlflow/down.sh')], { cwd: REPO_ROOT, env: { ...process.env, FLTS_MLFLOW_STATE: mlflowState(dir) }, stdio: 'ignore', timeout: 60_000 });
     },
+    pidFiles: ['server/pid'],
   },
   'deploy-tools': {
     what: 'helm, kubeconform, the Kubernetes schemas, hadolint, docker-compose and haproxy (scripts/deploy/install-tools.sh)',
@@ -174,6 +184,57 @@ const KINDS: Record<ServerKind, KindSpec> = {
   },
 };
 
+const STATE_PREFIX = 'flts-test-';
+const OWNER_FILE = 'owner';
+
+/** Creates the state directory of a kind, naming `owner` (this process) as the one that stops what runs in it. */
+export function createStateDir(kind: ServerKind, owner = process.pid, root = os.tmpdir()): string {
+  const dir = mkdtempSync(path.join(root, `${STATE_PREFIX}${kind}-`));
+  writeFileSync(path.join(dir, OWNER_FILE), `${owner}\n`);
+  return dir;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The command line of a running process, or undefined. */
+function commandLine(pid: number): string | undefined {
+  const result = spawnSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+/**
+ * Stops the servers left by runs that ended without their teardown (SIGKILL): state directories under `root` whose
+ * owner is no longer alive. A recorded pid is signalled only while its process still runs with the state directory
+ * on its command line (every server started here is given it); any other pid file is removed first, so a reused
+ * pid is never hit. Directories without an owner file are left alone. Returns the directories cleaned up.
+ */
+export function stopOrphanedServers(root = os.tmpdir()): { kind: ServerKind; dir: string; owner: number }[] {
+  const cleaned: { kind: ServerKind; dir: string; owner: number }[] = [];
+  for (const name of readdirSync(root)) {
+    const kind = (Object.keys(KINDS) as ServerKind[]).find((candidate) => name.startsWith(`${STATE_PREFIX}${candidate}-`));
+    const dir = path.join(root, name);
+    if (!kind || !existsSync(path.join(dir, OWNER_FILE))) continue;
+    const owner = Number(readFileSync(path.join(dir, OWNER_FILE), 'utf8').trim());
+    if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
+    const { stop, pidFiles = [] } = KINDS[kind];
+    for (const file of pidFiles.map((pidFile) => path.join(dir, pidFile)).filter(existsSync)) {
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (!(Number.isInteger(pid) && pid > 0 && commandLine(pid)?.includes(dir))) rmSync(file, { force: true });
+    }
+    stop?.(dir);
+    rmSync(dir, { recursive: true, force: true });
+    cleaned.push({ kind, dir, owner });
+  }
+  return cleaned;
+}
+
 /** Variables for a log line, without credentials. */
 function shown(vars: Vars): string {
   return Object.entries(vars)
@@ -187,6 +248,7 @@ function log(message: string): void {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  for (const { kind, dir, owner } of stopOrphanedServers()) log(`${kind}: stopped what a run killed without its teardown left in ${dir} (pid ${owner})`);
   const grants = new Map<ServerKind, Promise<ServerGrant>>();
   const started: { kind: ServerKind; dir: string }[] = [];
 
@@ -215,7 +277,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       log(`${kind}: already available, reused (${shown(reused)})`);
       return { status: 'ready', vars: reused };
     }
-    const dir = mkdtempSync(path.join(os.tmpdir(), `flts-test-${kind}-`));
+    const dir = createStateDir(kind);
     started.push({ kind, dir });
     const begun = Date.now();
     try {
