@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 FLTS=${FLTS:-"node bin/run.js"}
 export FLTS_HOME=${FLTS_HOME:-.flts-quickstart}
 export EPOCHS=${EPOCHS:-2} HIDDEN_SIZE=${HIDDEN_SIZE:-32}
-# --dataset NAME reads NAME.csv and NAME_test.csv from the data directory: here the example data, which
-# `npm run examples:data` generates.
+# --dataset NAME reads NAME.csv and NAME_test.csv from the data directory FLTS_DATA_DIR: here the example data,
+# which `npm run examples:data` generates (unset, flts would look in the working directory, then there).
 export FLTS_DATA_DIR=${FLTS_DATA_DIR:-examples/data}
 PORT=${PORT:-$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')}
 json() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);process.stdout.write(String(process.argv[1].split(".").reduce((o,k)=>o[k],v)))})' "$1"; }

@@ -108,6 +108,23 @@ describe('cli > preprocess (errors)', () => {
     expect(run.json).toMatchObject({ status: 'error', error: { code: 'FLTS_DATA_FILE_NOT_FOUND' } });
   });
 
+  it('finds --dataset NAME in the working directory, then in the shipped example data; FLTS_DATA_DIR alone when set', async () => {
+    const elsewhere = tempHome();
+    const shipped = path.join(REPO_ROOT, 'examples/data');
+    const example = await runCli(['preprocess', '--home', tempHome(), '--dataset', 'example', '--json'], { cwd: elsewhere });
+    expect(example.exitCode, example.stderr).toBe(0);
+    expect(example.json.result.inputs.train.path).toBe(path.join(shipped, 'example.csv'));
+
+    const absent = await runCli(['preprocess', '--home', tempHome(), '--dataset', 'absent', '--json'], { cwd: elsewhere });
+    expect(absent.exitCode).toBe(4);
+    expect(absent.json.error).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', details: { searched: [elsewhere, shipped] } });
+    expect(absent.json.error.message).toContain(`absent.csv not found; looked in ${elsewhere}, ${shipped}`);
+
+    const own = await runCli(['preprocess', '--home', tempHome(), '--dataset', 'example', '--json'], { cwd: REPO_ROOT, env: { FLTS_DATA_DIR: elsewhere } });
+    expect(own.exitCode).toBe(4);
+    expect(own.json.error.details.searched).toEqual([elsewhere]);
+  });
+
   it('processes the shipped example data', async () => {
     const run = await runCli(['preprocess', '--home', tempHome(), '--train', 'examples/data/example.csv', '--test', 'examples/data/example_test.csv', '--json']);
     expect(run.exitCode).toBe(0);

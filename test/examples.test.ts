@@ -33,7 +33,7 @@ describe('examples', () => {
     expect(bodies[0].predictions[0].down).toEqual(expect.any(Number));
     expect(bodies[1].predictions).toHaveLength(3);
     expect(bodies[1].source).toBe('request');
-  });
+  }, 300_000); // the whole pipeline: about 15 s on an idle machine, minutes on a loaded one
 
   it('the example data is what examples/generate-data.mjs writes', async () => {
     const copy = await mkdtemp(path.join(os.tmpdir(), 'flts-example-data-'));

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { computeConfigHash, resolveDataFiles } from '../config/config-hash.js';
 import type { Settings } from '../config/settings.js';
 import { TIME_COLUMN } from '../data/polars-frame.js';
@@ -61,6 +62,17 @@ function alignTestColumns(train: TimeFrame, test: TimeFrame, testFile: string): 
   return selectColumns(test, train.columns);
 }
 
+/** Reads a raw data file; a missing one given by a relative name (or a dataset name) says where it was looked for. */
+async function readDataFile(filePath: string, given: string, searched: string[], maxBytes: number): Promise<Buffer> {
+  try {
+    return await readFileBytes(filePath, maxBytes);
+  } catch (error) {
+    if (!(error instanceof FltsError && error.code === 'FLTS_DATA_FILE_NOT_FOUND') || path.isAbsolute(given)) throw error;
+    const name = path.relative(searched[0], filePath);
+    throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file ${name} not found; looked in ${searched.join(', ')}`, { cause: error, details: { file: name, searched } });
+  }
+}
+
 /** Raw files -> processed, hashed, versioned train/test data in the object store (or the cached copy). */
 export async function runPreprocess(settings: Settings, deps: PreprocessDeps): Promise<PreprocessResult> {
   const started = performance.now();
@@ -72,7 +84,10 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   const { data } = settings;
   const bucket = settings.store.buckets.processed;
 
-  const [trainBytes, testBytes] = await Promise.all([readFileBytes(files.trainPath, settings.data.maxInputBytes), readFileBytes(files.testPath, settings.data.maxInputBytes)]);
+  const [trainBytes, testBytes] = await Promise.all([
+    readDataFile(files.trainPath, data.trainFile, files.searched, data.maxInputBytes),
+    readDataFile(files.testPath, data.testFile, files.searched, data.maxInputBytes),
+  ]);
   const fingerprints = { train: fingerprintBytes(files.trainPath, trainBytes), test: fingerprintBytes(files.testPath, testBytes) };
   const inputs = {
     train: { path: files.trainPath, file: files.trainName, bytes: trainBytes.byteLength },

@@ -5,7 +5,7 @@ export const DATA_SPECS: readonly SettingSpec[] = [
   { path: 'data.datasetName', type: 'string', default: '', env: ['DATASET_NAME'], envCase: 'trim', description: 'Dataset name; the train/test files default to <name>.csv and <name>_test.csv.' },
   { path: 'data.trainFile', type: 'string', default: '', env: ['TRAIN_FILE'], envCase: 'trim', description: 'Training data file (CSV or Parquet). Only its file name enters config_hash.' },
   { path: 'data.testFile', type: 'string', default: '', env: ['TEST_FILE'], envCase: 'trim', description: 'Held-out test data file, continuing the training series in time.' },
-  { path: 'data.dataDir', type: 'string', default: '', env: ['FLTS_DATA_DIR'], description: 'Directory that relative train/test file names are resolved against (default: the working directory).' },
+  { path: 'data.dataDir', type: 'string', default: '', env: ['FLTS_DATA_DIR'], description: 'Directory that relative train/test file names (and --dataset NAME) are read from; unset, the working directory and then the example data shipped with flts are looked in, first match wins.' },
   { path: 'data.maxInputBytes', type: 'integer', default: 1073741824, min: 1, env: ['FLTS_DATA_MAX_INPUT_BYTES'], description: 'Largest data file read (train, test, predict input); larger ones are refused before reading, as are devices, pipes and directories.' },
   { path: 'data.sampleTrainRows', type: 'integer', default: 0, min: 0, env: ['SAMPLE_TRAIN_ROWS'], description: 'Keep only this many training rows (0 = all).' },
   { path: 'data.sampleTestRows', type: 'integer', default: 0, min: 0, env: ['SAMPLE_TEST_ROWS'], description: 'Keep only this many test rows (0 = all).' },
