@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -108,5 +108,30 @@ describe('test servers: a run killed without its teardown', () => {
     expect(existsSync(orphaned)).toBe(false);
     expect(alive(running), 'the server of a live run').toBe(true);
     expect(existsSync(ownedByThisRun)).toBe(true);
+  });
+});
+
+describe('test files and their workers', () => {
+  // A worker whose event loop is blocked for over a minute misses vitest's reply to its progress report
+  // ("Timeout calling onTaskUpdate") and the run fails although every test passed: starting a server or an
+  // install can take that long, so tests wait for child processes asynchronously. These files run only short
+  // commands synchronously (a helm template, a `command -v`), or run in vitest's main process before any worker.
+  const SHORT_SYNC_CALLS = ['test/deploy/deploy-tools.ts', 'test/setup/test-servers.ts'];
+
+  function sourceFiles(dir: string): string[] {
+    return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : sourceFiles(file);
+      return /\.tsx?$/.test(entry.name) ? [file] : [];
+    });
+  }
+
+  it('wait for child processes without blocking the event loop', () => {
+    const test = sourceFiles(path.join(REPO_ROOT, 'test')).concat(sourceFiles(path.join(REPO_ROOT, 'src')).filter((file) => /\.test\.tsx?$/.test(file)));
+    const blocking = test
+      .map((file) => path.relative(REPO_ROOT, file).split(path.sep).join('/'))
+      .filter((file) => !SHORT_SYNC_CALLS.includes(file) && file !== 'test/setup/test-servers.test.ts')
+      .filter((file) => /\b(spawnSync|execSync|execFileSync)\(/.test(readFileSync(path.join(REPO_ROOT, file), 'utf8')));
+    expect(blocking).toEqual([]);
   });
 });
