@@ -4,6 +4,7 @@ import type { WindowSpec } from '../models/forecast-model.js';
 import { buildRecurrentNetwork, type RecurrentKind } from '../models/recurrent-model.js';
 import { selectBackend } from '../tf/backend.js';
 import { fitNetwork, type FitNetworkOptions, type FitNetworkResult } from './fit-network.js';
+import { ONNX_MAX_UNROLLED_STEPS } from './onnx/onnx-engine.js';
 import { prepareWindows } from './prepare-windows.js';
 import { syntheticProcessedData } from './synthetic-data.fixture.js';
 
@@ -79,6 +80,21 @@ describe('core > train > fit-network', () => {
     expect(result.engine).toBe('fused');
     expect(result.history).toHaveLength(1);
     expect(logs).toEqual([expect.stringContaining('training on the fused engine instead')]);
+  });
+
+  it('auto trains on the onnx engine, and on the fused one where the window is unrolled too far for the graph', async () => {
+    const auto = await fit('LSTM', { epochs: 1 });
+    expect(auto.result.engine).toBe('onnx');
+    const longSpec: WindowSpec = { ...spec, inputSeqLen: Math.floor(ONNX_MAX_UNROLLED_STEPS / 2) + 1 };
+    const longWindows = prepareWindows(data, longSpec, 0.1);
+    for (const engine of ['auto', 'onnx'] as const) {
+      const logs: string[] = [];
+      const network = buildRecurrentNetwork('GRU', longSpec, { hiddenSize: 4, numLayers: 2 }, 1);
+      const result = await fitNetwork(network, longWindows.fit, longWindows.validation, longSpec, { ...base, epochs: 1, engine, workers: 1, onEvent: (event) => event.type === 'log' && logs.push(event.message) });
+      network.dispose();
+      expect(result.engine).toBe('fused');
+      expect(logs).toHaveLength(engine === 'onnx' ? 1 : 0);
+    }
   });
 
   it('two gradient workers give the one-thread result within float tolerance, and the same bits on every run', async () => {

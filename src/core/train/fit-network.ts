@@ -9,7 +9,7 @@ import type { BackendChoice } from '../tf/backend.js';
 import { fitFused } from './fit-fused.js';
 import { createMatrixOps, type MatrixOpsChoice } from '../kernels/create-ops.js';
 import { createLocalEngine, type EngineInit, type GradientEngine } from './fused/gradient-engine.js';
-import { createOnnxEngine } from './onnx/onnx-engine.js';
+import { createOnnxEngine, ONNX_MAX_UNROLLED_STEPS } from './onnx/onnx-engine.js';
 import { fusedLayoutOf } from './fused/network-parameters.js';
 import { createWorkerPoolEngine } from './parallel/worker-pool-engine.js';
 
@@ -36,8 +36,9 @@ export interface FitNetworkOptions {
    * fused = hand-written LSTM/GRU forward and backward (one input multiply for all steps, weight gradients
    * as single multiplies over all steps), optionally on worker threads; onnx = the same step (forward,
    * backward and Adam) as one ONNX Runtime graph run per batch, falling back to fused where ONNX Runtime
-   * does not load; layers = tfjs-layers' own training step. auto = fused whenever the network is one the
-   * fused path implements.
+   * does not load; layers = tfjs-layers' own training step. auto = onnx whenever the network is one the
+   * fused path implements and its window is unrolled at most ONNX_MAX_UNROLLED_STEPS times, else fused
+   * (measured in bench/results-training.md), else layers.
    */
   engine?: TrainEngineChoice;
   /** The module to load ONNX Runtime from (tests name a missing one to see the fallback). */
@@ -120,7 +121,7 @@ export async function fitNetwork(network: tf.LayersModel, train: WindowSet, vali
   const threads = Math.max(1, options.workers || auto);
   const init = { layout, steps: spec.inputSeqLen, train, validation, validationSize: validation.size, learningRate: options.learningRate, kernels: options.kernels ?? 'simd' };
   const gradients: GradientEngine =
-    (engine === 'onnx' ? await onnxOrFallback(init, threads, options) : undefined) ??
+    (engine === 'onnx' || engine === 'auto' ? await onnxOrFallback(init, threads, options) : undefined) ??
     (threads > 1 ? await createWorkerPoolEngine(init, threads, options.backend ?? 'auto') : await createLocalEngine(init, await createMatrixOps(init.kernels)));
   try {
     return await fitFused(network, layout, gradients, train, validation, spec, options);
@@ -129,13 +130,22 @@ export async function fitNetwork(network: tf.LayersModel, train: WindowSet, vali
   }
 }
 
-/** The ONNX Runtime engine with ONNX Runtime's threads for the cores, or undefined (and a log line) when it does not load. */
+/**
+ * The ONNX Runtime engine with ONNX Runtime's threads for the cores, or undefined when the window is unrolled
+ * too far for it (logged when onnx was asked for) or ONNX Runtime does not load (logged).
+ */
 async function onnxOrFallback(init: EngineInit, threads: number, options: FitNetworkOptions): Promise<GradientEngine | undefined> {
+  const emit = options.onEvent ?? ignoreEvents;
+  const unrolled = init.steps * init.layout.numLayers;
+  if (unrolled > ONNX_MAX_UNROLLED_STEPS) {
+    if (options.engine === 'onnx') emit({ type: 'log', level: 'warn', message: `Training engine onnx unrolls at most ${ONNX_MAX_UNROLLED_STEPS} layer steps (this network: ${init.steps} steps x ${init.layout.numLayers} layers); training on the fused engine instead.` });
+    return undefined;
+  }
   try {
     return await createOnnxEngine(init, { threads, runtimeModule: options.onnxRuntimeModule });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    (options.onEvent ?? ignoreEvents)({ type: 'log', level: 'warn', message: `Training engine onnx is unavailable, training on the fused engine instead: ${reason}` });
+    emit({ type: 'log', level: 'warn', message: `Training engine onnx is unavailable, training on the fused engine instead: ${reason}` });
     return undefined;
   }
 }

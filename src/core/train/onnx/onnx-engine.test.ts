@@ -78,11 +78,11 @@ describe('core > train > onnx > onnx-engine', () => {
       });
     }
 
-    it(`${kind} x 2: Adam steps give the fused engine's weights and batch errors`, async () => {
+    it.each(['graph', 'simd'] as const)(`${kind} x 2: Adam steps (Adam in the %s) give the fused engine's weights and batch errors`, async (adam) => {
       const network = buildRecurrentNetwork(kind, spec, { hiddenSize: UNITS, numLayers: 2 }, 8);
       const layout = fusedLayoutOf(network)!;
       const init: EngineInit = { layout, steps: spec.inputSeqLen, train: data, validation: data, validationSize: SIZE, learningRate: 1e-2, kernels: 'simd' };
-      const onnx = await createOnnxEngine(init, { threads: 1 });
+      const onnx = await createOnnxEngine(init, { threads: 1, adam });
       const fused = await createLocalEngine(init, await createMatrixOps('simd'));
       try {
         const start = readParameters(network, layout);

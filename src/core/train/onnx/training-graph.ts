@@ -37,8 +37,12 @@ export const TFJS_ADAM: AdamConstants = { beta1: 0.9, beta2: 0.999, epsilon: 1e-
 
 export interface TrainingGraphOptions {
   steps: number;
+  /**
+   * With Adam's constants the graph also applies the update (inputs m, v, c1, c2; outputs the new parameters
+   * and moments); without, it outputs the gradient and the caller updates.
+   */
   adam?: AdamConstants;
-  /** Also output the flat gradient (for gradient checks). */
+  /** Output the flat gradient even with Adam in the graph (gradient checks). */
   exposeGradient?: boolean;
 }
 
@@ -281,7 +285,6 @@ function gruLayer(g: GraphBuilder, w: LayerWeights, input: string, units: number
  */
 export function buildTrainingGraph(layout: NetworkLayout, options: TrainingGraphOptions): OnnxModel {
   const { steps } = options;
-  const adam = options.adam ?? TFJS_ADAM;
   const g = new GraphBuilder();
   const { units: u, outputSize: outputs, numLayers, kind } = layout;
   const gates = gateCount(kind) * u;
@@ -315,46 +318,34 @@ export function buildTrainingGraph(layout: NetworkLayout, options: TrainingGraph
     gradients.map((grad) => g.reshape(grad, [-1])),
     0,
   );
-  if (options.exposeGradient) g.nodes.push({ name: 'gradient_node', op_type: 'Identity', input: [gradient], output: [STEP_NAMES.gradient] });
-  // Adam as the SIMD kernel computes it: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2, w -= c1 m / (sqrt(c2 v) + eps).
-  const f32 = Math.fround;
-  const beta1 = f32(adam.beta1);
-  const beta2 = f32(adam.beta2);
-  const first = g.add(g.mul(g.scalar(beta1), STEP_NAMES.m), g.mul(g.scalar(f32(1 - beta1)), gradient));
-  const second = g.add(g.mul(g.scalar(beta2), STEP_NAMES.v), g.mul(g.scalar(f32(1 - beta2)), g.mul(gradient, gradient)));
-  const identity = (from: string, to: string) => g.nodes.push({ name: `${to}_node`, op_type: 'Identity', input: [from], output: [to] });
-  identity(first, STEP_NAMES.mOut);
-  identity(second, STEP_NAMES.vOut);
-  const update = g.op('Div', [g.mul(STEP_NAMES.c1, first), g.add(g.op('Sqrt', [g.mul(STEP_NAMES.c2, second)]), g.scalar(f32(adam.epsilon)))]);
-  g.nodes.push({ name: 'params_out_node', op_type: 'Sub', input: [STEP_NAMES.params, update], output: [STEP_NAMES.paramsOut] });
   const flat = [layout.size];
+  const inputs = [floatSequence(STEP_NAMES.x, [steps, 'batch', layout.inputSize]), floatSequence(STEP_NAMES.y, ['batch', outputs]), floatSequence(STEP_NAMES.params, flat), floatSequence(STEP_NAMES.scale, [])];
+  const graphOutputs = [floatSequence(STEP_NAMES.sse, [])];
+  if (options.exposeGradient || !options.adam) {
+    g.nodes.push({ name: 'gradient_node', op_type: 'Identity', input: [gradient], output: [STEP_NAMES.gradient] });
+    graphOutputs.push(floatSequence(STEP_NAMES.gradient, flat));
+  }
+  if (options.adam) {
+    // Adam as the SIMD kernel computes it: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2, w -= c1 m / (sqrt(c2 v) + eps).
+    const f32 = Math.fround;
+    const beta1 = f32(options.adam.beta1);
+    const beta2 = f32(options.adam.beta2);
+    const first = g.add(g.mul(g.scalar(beta1), STEP_NAMES.m), g.mul(g.scalar(f32(1 - beta1)), gradient));
+    const second = g.add(g.mul(g.scalar(beta2), STEP_NAMES.v), g.mul(g.scalar(f32(1 - beta2)), g.mul(gradient, gradient)));
+    const identity = (from: string, to: string) => g.nodes.push({ name: `${to}_node`, op_type: 'Identity', input: [from], output: [to] });
+    identity(first, STEP_NAMES.mOut);
+    identity(second, STEP_NAMES.vOut);
+    const update = g.op('Div', [g.mul(STEP_NAMES.c1, first), g.add(g.op('Sqrt', [g.mul(STEP_NAMES.c2, second)]), g.scalar(f32(options.adam.epsilon)))]);
+    g.nodes.push({ name: 'params_out_node', op_type: 'Sub', input: [STEP_NAMES.params, update], output: [STEP_NAMES.paramsOut] });
+    inputs.push(floatSequence(STEP_NAMES.m, flat), floatSequence(STEP_NAMES.v, flat), floatSequence(STEP_NAMES.c1, []), floatSequence(STEP_NAMES.c2, []));
+    graphOutputs.push(floatSequence(STEP_NAMES.paramsOut, flat), floatSequence(STEP_NAMES.mOut, flat), floatSequence(STEP_NAMES.vOut, flat));
+  }
   return {
     ir_version: ONNX_IR_VERSION,
     opset_import: [{ domain: '', version: ONNX_OPSET }],
     producer_name: 'flts',
     producer_version: '',
-    graph: {
-      name: `flts_train_${kind.toLowerCase()}`,
-      node: g.nodes,
-      initializer: g.initializers,
-      input: [
-        floatSequence(STEP_NAMES.x, [steps, 'batch', layout.inputSize]),
-        floatSequence(STEP_NAMES.y, ['batch', outputs]),
-        floatSequence(STEP_NAMES.params, flat),
-        floatSequence(STEP_NAMES.m, flat),
-        floatSequence(STEP_NAMES.v, flat),
-        floatSequence(STEP_NAMES.scale, []),
-        floatSequence(STEP_NAMES.c1, []),
-        floatSequence(STEP_NAMES.c2, []),
-      ],
-      output: [
-        floatSequence(STEP_NAMES.paramsOut, flat),
-        floatSequence(STEP_NAMES.mOut, flat),
-        floatSequence(STEP_NAMES.vOut, flat),
-        floatSequence(STEP_NAMES.sse, []),
-        ...(options.exposeGradient ? [floatSequence(STEP_NAMES.gradient, flat)] : []),
-      ],
-    },
+    graph: { name: `flts_train_${kind.toLowerCase()}`, node: g.nodes, initializer: g.initializers, input: inputs, output: graphOutputs },
     metadata_props: [],
   };
 }
