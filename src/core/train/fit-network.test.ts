@@ -97,10 +97,11 @@ describe('core > train > fit-network', () => {
     }
   });
 
-  it('two gradient workers give the one-thread result within float tolerance, and the same bits on every run', async () => {
-    const one = await fit('LSTM', { engine: 'fused', workers: 1 });
-    const two = await fit('LSTM', { engine: 'fused', workers: 2 });
-    const again = await fit('LSTM', { engine: 'fused', workers: 2 });
+  it.each(['fused', 'onnx'] as const)('two %s threads give the one-thread result within float tolerance, and the same bits on every run', async (engine) => {
+    const one = await fit('LSTM', { engine, workers: 1 });
+    const two = await fit('LSTM', { engine, workers: 2 });
+    const again = await fit('LSTM', { engine, workers: 2 });
+    expect(two.result.engine).toBe(engine);
     expect(two.result.threads).toBe(2);
     two.result.history.forEach((epoch, i) => expect(relative(epoch.loss, one.result.history[i].loss)).toBeLessThan(1e-4));
     two.weights.forEach((w, i) => {
