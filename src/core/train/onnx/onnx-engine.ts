@@ -55,6 +55,9 @@ export async function createOnnxEngine(init: EngineInit, options: OnnxEngineOpti
       intraOpNumThreads: Math.max(1, options.threads),
       interOpNumThreads: 1,
       logSeverityLevel: 3,
+      // Waiting threads sleep instead of spinning: a step is hundreds of small ops, and spinning threads took
+      // 1.6-2x the CPU time per step for no gain when other processes share the cores (bench/results-training.md).
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     });
   } catch (error) {
     throw new FltsError('FLTS_SERVE_ENGINE_UNAVAILABLE', `ONNX Runtime could not load the training graph: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
