@@ -138,7 +138,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
         artifact: MODEL_ARTIFACT_FILES[modelType],
         save: (store, s, runId) => saveNetwork(store, s, runId, network),
         fitMs: result.fitMs,
-        backend: result.engine === 'layers' ? (backend.matMulFix ? `${backend.name}+matmul-fix` : backend.name) : `${result.engine === 'onnx' ? 'onnxruntime' : `${backend.name}+fused`}${result.threads > 1 ? `x${result.threads}` : ''}`,
+        backend: result.engine === 'layers' ? (backend.matMulFix ? `${backend.name}+matmul-fix` : backend.name) : `${backend.name}+${result.engine}${result.threads > 1 ? `x${result.threads}` : ''}`,
         history: result.history,
         bestEpoch: result.bestEpoch,
         bestValLoss: result.bestValLoss,
