@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Side by side on this machine, same windows, same network configuration: PyTorch on CPU, flts fused on the
-// wasm backend with gradient worker threads, and flts with tfjs-layers. Each trains `batches` batches per epoch
+// Side by side on this machine, same windows, same network configuration: PyTorch on CPU, flts on ONNX Runtime,
+// flts fused on the wasm backend with gradient worker threads, and flts with tfjs-layers. Each trains `batches` batches per epoch
 // for `epochs` epochs, the first epoch being a warm-up. PyTorch runs from a venv (bench/pytorch_train.py says how).
 // The configuration is what `flts train` would use: the settings resolved from the environment like the CLI
 // (FLTS_PROFILE, HIDDEN_SIZE, ...), or with --configs each named profile in turn (default,reference: flts's
 // measured defaults and the reference's 2 x 128, Adam 1e-4), each against PyTorch with the same network.
 // Usage: npm run build && node bench/compare-pytorch.mjs [batches=100] [epochs=3] [models=LSTM] [workers=2] [--configs default,reference]
-// Env: FLTS_TORCH_PYTHON (default ~/.cache/flts-bench/torch-venv/bin/python), FLTS_COMPARE_SKIP=layers,...
+// Env: FLTS_TORCH_PYTHON (default ~/.cache/flts-bench/torch-venv/bin/python), FLTS_COMPARE_SKIP=layers,fused1,onnx1,...
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +22,7 @@ import { prepareWindows } from '../dist/core/train/prepare-windows.js';
 import { modelWindow } from '../dist/core/train/fit-model.js';
 import { sliceWindows } from '../dist/core/forecast/windows.js';
 import { fitNetwork } from '../dist/core/train/fit-network.js';
+import { ONNX_MAX_UNROLLED_STEPS } from '../dist/core/train/onnx/onnx-engine.js';
 import { simdKernelsVariant } from '../dist/core/kernels/simd-module.js';
 
 const args = process.argv.slice(2);
@@ -46,8 +47,10 @@ function settingsFor(profile) {
   return resolveSettings({ flags, env: process.env }).settings;
 }
 
-// What `flts train` runs with these settings: the fused engine on the SIMD kernels, one gradient worker per core (at most 2).
-const isDefault = (t, options) => t.engine !== 'layers' && options.engine === 'fused' && (options.kernels ?? 'simd') === 'simd' && options.workers === (t.workers === 0 ? Math.min(os.availableParallelism(), 2) : t.workers);
+// What `flts train` runs with these settings: under auto the ONNX Runtime engine unless the window unrolls too far
+// (then the fused engine on the SIMD kernels), one thread or gradient worker per core (at most 2).
+const defaultEngine = (t, spec) => (t.engine === 'auto' ? (spec.inputSeqLen * t.numLayers <= ONNX_MAX_UNROLLED_STEPS ? 'onnx' : 'fused') : t.engine);
+const isDefault = (t, spec, options) => options.engine === defaultEngine(t, spec) && (options.kernels ?? 'simd') === 'simd' && options.workers === (t.workers === 0 ? Math.min(os.availableParallelism(), 2) : t.workers);
 
 async function flts(label, options, kind, settings, spec, fit, validation) {
   const t = settings.training;
@@ -61,7 +64,9 @@ async function flts(label, options, kind, settings, spec, fit, validation) {
   network.dispose();
   const measured = result.history.slice(epochs > 1 ? 1 : 0);
   const seconds = measured.reduce((s, e) => s + e.duration_ms, 0) / 1000;
-  return { label: isDefault(t, options) ? `${label} (default)` : label, threads: result.threads, samplesPerSec: (fit.size * measured.length) / seconds, samplesPerCpuSec: (fit.size * epochs) / ((cpu.user + cpu.system) / 1e6), losses: result.history.map((e) => e.loss) };
+  // A row whose engine could not run (ONNX Runtime missing) says which one did.
+  const ran = result.engine === options.engine ? label : `${label} (ran ${result.engine})`;
+  return { label: isDefault(t, spec, options) ? `${ran} (default)` : ran, threads: result.threads, samplesPerSec: (fit.size * measured.length) / seconds, samplesPerCpuSec: (fit.size * epochs) / ((cpu.user + cpu.system) / 1e6), losses: result.history.map((e) => e.loss) };
 }
 
 /** One configuration and model type: PyTorch and every flts variant on the same windows, with the same network shape. */
@@ -101,6 +106,8 @@ async function compare(settings, kind) {
   const variants = [
     ['fused', `flts fused, simd kernels, ${threads(workers)}`, { engine: 'fused', workers }, true],
     ['fused1', 'flts fused, simd kernels, 1 thread', { engine: 'fused', workers: 1 }, workers !== 1],
+    ['onnx', `flts onnx runtime, ${workers > 1 ? `${workers} threads` : '1 thread'}`, { engine: 'onnx', workers }, true],
+    ['onnx1', 'flts onnx runtime, 1 thread', { engine: 'onnx', workers: 1 }, workers !== 1],
     ['fused-tfjs', `flts fused, tfjs wasm kernels, ${threads(workers)}`, { engine: 'fused', workers, kernels: 'tfjs' }, true],
     ['layers', 'flts wasm tfjs-layers (+matmul fix)', { engine: 'layers' }, true],
   ];
