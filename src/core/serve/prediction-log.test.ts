@@ -52,4 +52,41 @@ describe('core > serve > prediction-log', () => {
     const ids = (await store.get('inference-logs', object.key)).toString().trim().split('\n').map((line) => JSON.parse(line).req_id);
     expect(ids).toEqual(['req2', 'req3', 'req4']);
   });
+
+  it('keeps only the newest maxBuffered of many records, non-ASCII text intact', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'flts-plog-'));
+    const store = createFsStore(dir);
+    await store.ensureBucket('inference-logs');
+    const log = createPredictionLog({ store, bucket: 'inference-logs', identifier: '', flushIntervalMs: 60_000, maxBuffered: 10, logger: silentLogger });
+    for (let i = 0; i < 3000; i++) log.append({ ...record(i), model_type: 'LSTM \u00e9\u4e2d' });
+    await log.close();
+    expect(log.dropped).toBe(2990);
+    const [object] = await store.list('inference-logs');
+    const rows = (await store.get('inference-logs', object.key)).toString().trim().split('\n').map((line) => JSON.parse(line));
+    expect(rows.map((row) => row.req_id)).toEqual(Array.from({ length: 10 }, (_, i) => `req${2990 + i}`));
+    expect(rows.every((row) => row.model_type === 'LSTM \u00e9\u4e2d')).toBe(true);
+  });
+
+  it('puts the lines a failed write held back ahead of those appended meanwhile, and writes them next time', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'flts-plog-'));
+    const store = createFsStore(dir);
+    await store.ensureBucket('inference-logs');
+    let failures = 1;
+    const flaky = Object.create(store) as typeof store;
+    flaky.put = async (...args) => {
+      if (failures-- > 0) throw new Error('store down');
+      return store.put(...args);
+    };
+    const log = createPredictionLog({ store: flaky, bucket: 'inference-logs', identifier: '', flushIntervalMs: 60_000, maxBuffered: 100, logger: silentLogger });
+    log.append(record(1));
+    log.append(record(2));
+    await log.flush();
+    expect(await store.list('inference-logs')).toEqual([]);
+    log.append(record(3));
+    await log.close();
+    const objects = await store.list('inference-logs');
+    expect(objects).toHaveLength(1);
+    const ids = (await store.get('inference-logs', objects[0].key)).toString().trim().split('\n').map((line) => JSON.parse(line).req_id);
+    expect(ids).toEqual(['req1', 'req2', 'req3']);
+  });
 });

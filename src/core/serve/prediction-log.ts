@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { InferenceResultFields } from '../forecast/inference-result.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { LogLineBuffer, type DayBody } from './log-line-buffer.js';
 
 /** One JSONL line: the reference's inference result record, plus flts' request id. */
 export interface PredictionLogRecord extends InferenceResultFields {
@@ -78,29 +79,53 @@ export function bodiesByDay(lines: readonly LogLine[]): Map<string, { body: stri
  */
 export function createPredictionLog(options: PredictionLogOptions): PredictionLog {
   const prefix = options.identifier || 'default';
-  let buffer: LogLine[] = [];
+  // Two buffers: appends go to one while the other is being written, then they swap.
+  let buffer = new LogLineBuffer();
+  let spare = new LogLineBuffer();
   let dropped = 0;
   let writing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => void flush(), options.flushIntervalMs);
   timer.unref();
 
-  async function writeBatch(lines: LogLine[]): Promise<void> {
-    for (const [day, { body, count }] of bodiesByDay(lines)) {
+  const append = (day: string, line: string): void => {
+    buffer.push(day, line);
+    if (buffer.count > options.maxBuffered) {
+      buffer.dropOldest();
+      dropped++;
+    }
+  };
+
+  async function writeBatch(taken: LogLineBuffer): Promise<void> {
+    const failed: DayBody[] = [];
+    for (const entry of taken.bodies()) {
       try {
-        await options.store.put(options.bucket, logObjectKey(prefix, day, new Date()), body, { contentType: 'application/x-ndjson' });
+        await options.store.put(options.bucket, logObjectKey(prefix, entry.day, new Date()), entry.body, { contentType: 'application/x-ndjson' });
       } catch (error) {
-        options.logger.warn({ err: error, records: count }, 'prediction_log_write_failed');
-        buffer = [...lines.filter((line) => line.day === day), ...buffer].slice(0, options.maxBuffered);
+        options.logger.warn({ err: error, records: entry.count }, 'prediction_log_write_failed');
+        failed.push(entry);
       }
     }
+    if (failed.length === 0) return;
+    // The lines that could not be written go back ahead of those appended meanwhile, up to maxBuffered.
+    const appended = buffer;
+    buffer = new LogLineBuffer();
+    const requeue = (day: string, body: Uint8Array): void => {
+      for (const line of Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8').split('\n')) {
+        if (line && buffer.count < options.maxBuffered) buffer.push(day, line);
+      }
+    };
+    for (const entry of failed) requeue(entry.day, entry.body);
+    for (const entry of appended.bodies()) requeue(entry.day, entry.body);
   }
 
   function flush(): Promise<void> {
     writing = writing.then(async () => {
-      if (buffer.length === 0) return;
-      const lines = buffer;
-      buffer = [];
-      await writeBatch(lines);
+      if (buffer.count === 0) return;
+      const taken = buffer;
+      buffer = spare;
+      await writeBatch(taken);
+      taken.clear();
+      spare = taken;
     });
     return writing;
   }
@@ -108,11 +133,8 @@ export function createPredictionLog(options: PredictionLogOptions): PredictionLo
   return {
     durability: 'buffered',
     append(record) {
-      buffer.push(toLogLine(record));
-      if (buffer.length > options.maxBuffered) {
-        buffer.shift();
-        dropped++;
-      }
+      const { day, line } = toLogLine(record);
+      append(day, line);
       return WRITTEN;
     },
     flush,
