@@ -16,6 +16,9 @@ import { findMirroredRun, mirrorRun } from '../../src/core/registry/mirror-run.j
 import { rankMlflowRunsByConfigHash } from '../../src/core/eval/rank-mlflow-runs.js';
 import { markPromoted } from '../../src/core/workflows/mark-promoted.js';
 import { syncRunsToTracking } from '../../src/core/workflows/sync-runs-to-tracking.js';
+import { preprocess } from '../../src/core/workflows/preprocess.js';
+import { trainModels } from '../../src/core/workflows/train.js';
+import { DATASETS } from '../helpers/poblesec-slice.js';
 import { freePort } from '../helpers/free-port.js';
 import { skipNote, useServers } from '../helpers/servers.js';
 
@@ -239,6 +242,17 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
     expect(mark.marker).toBe('tag');
     const mirrored = await findMirroredRun(createMlflowClient(settings.tracking), run.run_id);
     expect(mirrored?.data.tags).toContainEqual({ key: 'promoted', value: 'true' });
+  });
+
+  it('the training workflow (flts train, the daemon trainer, the library) mirrors each run it trains', async () => {
+    const { store, settings } = await freshSetup(MLFLOW_URI ?? '', { FLTS_DATA_DIR: DATASETS, TRAIN_FILE: 'PobleSec.csv', TEST_FILE: 'PobleSec_test.csv', SAMPLE_TRAIN_ROWS: '300', SAMPLE_TEST_ROWS: '100' });
+    await preprocess(settings, { store });
+    const trained = await trainModels({ models: ['NAIVE'] }, settings, { store });
+    expect(trained.tracking.status).toBe('ok');
+    const [run] = trained.runs;
+    const mirrored = await findMirroredRun(createMlflowClient(settings.tracking), run.run_id);
+    expect(mirrored?.info.status).toBe('FINISHED');
+    expect(mirrored?.data.tags).toContainEqual({ key: 'flts.run_id', value: run.run_id });
   });
 
   it('a stopped server is reported within the call budget without failing, and the runs are caught up once it is back', async () => {
