@@ -64,28 +64,40 @@ async function train(context: TrainerContext, target: TrainTarget, lease: HeldLe
   return { result: 'trained', runId: result.runs[0].run_id };
 }
 
+/** The runs of the target's model type and data, and the outcome when they leave nothing to train. */
+async function registryDecision(context: TrainerContext, target: TrainTarget): Promise<{ runs: RunRecord[]; done?: TrainingOutcome }> {
+  const { settings, store } = context;
+  const runs = (await listRunRecords(store, settings, { configHash: target.configHash })).filter((run) => run.model_type === target.modelType);
+  const success = runs.filter((run) => run.status === 'SUCCESS').at(-1);
+  if (success) return { runs, done: { result: 'skipped', runId: success.run_id, reason: `run ${success.run_id} already trained ${target.modelType} for config_hash ${target.configHash}` } };
+  const failed = runs.filter((run) => run.status === 'FAILED').length;
+  if (failed >= settings.bus.retry.maxAttempts) {
+    return { runs, done: { result: 'gave-up', failedRuns: failed, reason: `${failed} FAILED ${target.modelType} runs for config_hash ${target.configHash} (limit bus.retry.maxAttempts = ${settings.bus.retry.maxAttempts})` } };
+  }
+  return { runs };
+}
+
 async function decideAndTrain(context: TrainerContext, target: TrainTarget, signal: AbortSignal): Promise<Decision> {
   const { settings, store } = context;
   if (signal.aborted) throw aborted();
-  const runs = (await listRunRecords(store, settings, { configHash: target.configHash })).filter((run) => run.model_type === target.modelType);
-  const success = runs.filter((run) => run.status === 'SUCCESS').at(-1);
-  if (success) return { kind: 'done', outcome: { result: 'skipped', runId: success.run_id, reason: `run ${success.run_id} already trained ${target.modelType} for config_hash ${target.configHash}` } };
-  const failed = runs.filter((run) => run.status === 'FAILED').length;
-  if (failed >= settings.bus.retry.maxAttempts) {
-    return { kind: 'done', outcome: { result: 'gave-up', failedRuns: failed, reason: `${failed} FAILED ${target.modelType} runs for config_hash ${target.configHash} (limit bus.retry.maxAttempts = ${settings.bus.retry.maxAttempts})` } };
-  }
+  const before = await registryDecision(context, target);
+  if (before.done) return { kind: 'done', outcome: before.done };
   const work = { step: 'train', configHash: target.configHash, modelType: target.modelType };
   const lease = await acquireLease({ store, settings, owner: context.owner, logger: context.logger }, work, signal);
   if (!lease) {
     const holder = await readLease(store, settings, leaseKey(work.step, work.configHash, work.modelType));
     return { kind: 'wait', reason: `${holder?.owner ?? 'another trainer'} is training it (run ${holder?.run_id ?? 'starting'})` };
   }
-  const done = context.metrics.beginWork({ role: 'trainer', step: 'train', configHash: target.configHash, modelType: target.modelType });
+  let done: (() => void) | undefined;
   try {
-    await markOrphansKilled(context, runs, Date.now());
+    // Decided again under the lease: another trainer may have finished and released it since our first look.
+    const held = await registryDecision(context, target);
+    if (held.done) return { kind: 'done', outcome: held.done };
+    done = context.metrics.beginWork({ role: 'trainer', step: 'train', configHash: target.configHash, modelType: target.modelType });
+    await markOrphansKilled(context, held.runs, Date.now());
     return { kind: 'done', outcome: await train(context, target, lease, signal) };
   } finally {
-    done();
+    done?.();
     await lease.release();
   }
 }

@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createFsBus } from '../bus/fs-bus.js';
+import type { MessageBus } from '../bus/message-bus.js';
+import { resolveSettings } from '../config/settings.js';
+import { silentLogger } from '../logger.js';
+import { listRunRecords } from '../registry/run-store.js';
+import { createFsStore } from '../storage/fs-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { addProcessedData } from '../workflows/loadable-run.fixture.js';
+import { createDaemonMetrics } from './daemon-metrics.js';
+import { createSerialQueue } from './serial-queue.js';
+import { reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
+
+const HASH = 'e'.repeat(64);
+const { settings } = resolveSettings({ env: { INPUT_SEQ_LEN: '4', FLTS_DAEMON_HEARTBEAT_MS: '50', FLTS_DAEMON_LEASE_STALE_MS: '5000' } });
+let root: string;
+let bus: MessageBus;
+
+beforeEach(() => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'flts-trainer-'));
+  bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
+});
+afterEach(async () => {
+  await bus.close();
+  rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+});
+
+function trainer(owner: string, store: ObjectStore): TrainerContext {
+  return { settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics(), owner, signal: new AbortController().signal, queue: createSerialQueue() };
+}
+
+/** `store`, except that taking the training lease waits for `gate` (another trainer works meanwhile). */
+function leaseWaitsFor(store: ObjectStore, gate: Promise<void>, onWaiting: () => void): ObjectStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property !== 'putIfAbsent') return Reflect.get(target, property, receiver);
+      return async (...args: Parameters<ObjectStore['putIfAbsent']>) => {
+        if (args[1].startsWith('leases/train/')) {
+          onWaiting();
+          await gate;
+        }
+        return target.putIfAbsent(...args);
+      };
+    },
+  });
+}
+
+describe('core > daemon > trainer-reconciler', () => {
+  it('trains once when another trainer finished and released its lease between our look at the registry and our lease', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    await addProcessedData(store, settings, HASH);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let waiting!: () => void;
+    const lateWaiting = new Promise<void>((resolve) => (waiting = resolve));
+    const target = { configHash: HASH, modelType: 'NAIVE' as const };
+
+    // The late trainer looks at the registry (no SUCCESS yet), then stalls before taking the lease...
+    const late = reconcileTraining(trainer('late', leaseWaitsFor(store, gate, waiting)), target, new AbortController().signal);
+    await lateWaiting;
+    // ...while the first one trains the model and releases the lease.
+    const first = await reconcileTraining(trainer('first', store), target, new AbortController().signal);
+    expect(first.result).toBe('trained');
+    open();
+
+    const outcome = await late;
+    expect(outcome).toMatchObject({ result: 'skipped', runId: (first as { runId: string }).runId });
+    const runs = await listRunRecords(store, settings, { configHash: HASH });
+    expect(runs.map((run) => `${run.model_type}:${run.status}`)).toEqual(['NAIVE:SUCCESS']);
+  });
+});
