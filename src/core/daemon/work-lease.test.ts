@@ -78,4 +78,27 @@ describe('core > daemon > work-lease', () => {
     expect((await readLease(store, rare, leaseKey('train', work.configHash, modelType)))?.owner).toBe('fast');
     await first!.release();
   });
+
+  it('keeps its lease when heartbeats are asked for faster than the store writes them', async () => {
+    const store = createFsStore(root);
+    const { settings: rare } = resolveSettings({ env: { FLTS_DAEMON_HEARTBEAT_MS: '60000', FLTS_DAEMON_LEASE_STALE_MS: '120000' } });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let waiting = 0;
+    // Every heartbeat write waits until the test lets it through, like a store answering slowly under load.
+    const slow = { ...store, putIfVersion: async (...args: Parameters<typeof store.putIfVersion>) => (waiting++, gate.then(() => store.putIfVersion(...args))) };
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (_: object, msg?: string) => void warnings.push(msg ?? '') };
+    const modelType = 'BUSY';
+    const lease = await acquireLease({ store: slow, settings: rare, owner: 'holder', logger }, { ...work, modelType });
+    lease!.attachRun('run-1');
+    lease!.attachRun('run-2');
+    await expect.poll(() => waiting).toBeGreaterThan(0);
+    open();
+    await expect.poll(async () => (await readLease(store, rare, leaseKey('train', work.configHash, modelType)))?.run_id).toBe('run-2');
+    lease!.attachRun('run-3');
+    await expect.poll(async () => (await readLease(store, rare, leaseKey('train', work.configHash, modelType)))?.run_id).toBe('run-3');
+    expect(warnings).not.toContain('daemon_lease_lost');
+    await lease!.release();
+  });
 });

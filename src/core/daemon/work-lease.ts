@@ -75,8 +75,7 @@ export async function acquireLease(options: LeaseOptions, work: { step: string; 
   let released = false;
   let lost = false;
   let held: string = version;
-  const beat = async (): Promise<void> => {
-    if (released || lost) return;
+  const write = async (): Promise<void> => {
     record = { ...record, heartbeat_at: new Date(now()).toISOString() };
     try {
       const next = await store.putIfVersion(bucket, key, JSON.stringify(record), held);
@@ -87,6 +86,24 @@ export async function acquireLease(options: LeaseOptions, work: { step: string; 
     } catch (error) {
       logger.warn({ key, err: error }, 'daemon_lease_heartbeat_failed');
     }
+  };
+  // One write at a time: two writes at the version held would make the second fail as if the lease were taken
+  // over, and the holder would stop heartbeating while it works. A beat asked for meanwhile follows the current one.
+  let writing: Promise<void> | undefined;
+  let again = false;
+  const beat = (): Promise<void> => {
+    if (released || lost) return Promise.resolve();
+    if (writing) {
+      again = true;
+      return writing;
+    }
+    writing = (async () => {
+      do {
+        again = false;
+        await write();
+      } while (again && !released && !lost);
+    })().finally(() => (writing = undefined));
+    return writing;
   };
   const timer = setInterval(() => void beat(), settings.daemon.heartbeatMs);
   timer.unref();
@@ -99,6 +116,7 @@ export async function acquireLease(options: LeaseOptions, work: { step: string; 
     async release() {
       released = true;
       clearInterval(timer);
+      await writing;
       const current = await store.getVersioned(bucket, key).catch(() => undefined);
       if (current && parseLease(current.body)?.owner === owner) await store.delete(bucket, key).catch((error: unknown) => logger.warn({ key, err: error }, 'daemon_lease_release_failed'));
     },
