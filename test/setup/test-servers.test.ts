@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/run-cli.js';
 import { createStateDir, stopOrphanedServers } from './test-servers.js';
 
@@ -76,8 +76,11 @@ function alive(pid: number): boolean {
 }
 
 describe('test servers: a run killed without its teardown', () => {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'flts-orphans-'));
+  let root: string;
   const pids: number[] = [];
+  beforeAll(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'flts-orphans-'));
+  });
   afterAll(() => {
     for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(root, { recursive: true, force: true });
