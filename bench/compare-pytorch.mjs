@@ -48,9 +48,11 @@ function settingsFor(profile) {
 }
 
 // What `flts train` runs with these settings: under auto the ONNX Runtime engine unless the window unrolls too far
-// (then the fused engine on the SIMD kernels), one thread or gradient worker per core (at most 2).
+// (then the fused engine on the SIMD kernels); with training.workers = 0 one ONNX Runtime thread, or one
+// gradient worker per core (at most 2) on the fused engine.
 const defaultEngine = (t, spec) => (t.engine === 'auto' ? (spec.inputSeqLen * t.numLayers <= ONNX_MAX_UNROLLED_STEPS ? 'onnx' : 'fused') : t.engine);
-const isDefault = (t, spec, options) => options.engine === defaultEngine(t, spec) && (options.kernels ?? 'simd') === 'simd' && options.workers === (t.workers === 0 ? Math.min(os.availableParallelism(), 2) : t.workers);
+const autoWorkers = (engine) => (engine === 'onnx' ? 1 : Math.min(os.availableParallelism(), 2));
+const isDefault = (t, spec, options) => options.engine === defaultEngine(t, spec) && (options.kernels ?? 'simd') === 'simd' && options.workers === (t.workers === 0 ? autoWorkers(options.engine) : t.workers);
 
 async function flts(label, options, kind, settings, spec, fit, validation) {
   const t = settings.training;

@@ -83,8 +83,12 @@ describe('core > train > fit-network', () => {
   });
 
   it('auto trains on the onnx engine, and on the fused one where the window is unrolled too far for the graph', async () => {
-    const auto = await fit('LSTM', { epochs: 1 });
+    const auto = await fit('LSTM', { epochs: 1, cores: 2 });
     expect(auto.result.engine).toBe('onnx');
+    // One intra-op thread unless the caller asks for more; the fused engine still takes a worker per core.
+    expect(auto.result.threads).toBe(1);
+    expect((await fit('LSTM', { epochs: 1, cores: 2, workers: 2 })).result.threads).toBe(2);
+    expect((await fit('LSTM', { epochs: 1, cores: 2, engine: 'fused' })).result.threads).toBe(2);
     const longSpec: WindowSpec = { ...spec, inputSeqLen: Math.floor(ONNX_MAX_UNROLLED_STEPS / 2) + 1 };
     const longWindows = prepareWindows(data, longSpec, 0.1);
     for (const engine of ['auto', 'onnx'] as const) {

@@ -43,7 +43,10 @@ export interface FitNetworkOptions {
   engine?: TrainEngineChoice;
   /** The module to load ONNX Runtime from (tests name a missing one to see the fallback). */
   onnxRuntimeModule?: string;
-  /** Gradient threads for the fused path; 0 or undefined = auto (one per core, at most 2). */
+  /**
+   * Gradient threads for the fused path, or ONNX Runtime's intra-op threads on the onnx engine; 0 or undefined =
+   * auto (fused: one per core, at most 2; onnx: 1).
+   */
   workers?: number;
   /** Backend the worker threads select (the main thread's choice). */
   backend?: BackendChoice;
@@ -119,9 +122,12 @@ export async function fitNetwork(network: tf.LayersModel, train: WindowSet, vali
   // Shards below ~16 windows make the multiplies too small to gain from a second thread.
   const auto = Math.max(1, Math.min(2, options.cores ?? 1, Math.floor(options.batchSize / 16)));
   const threads = Math.max(1, options.workers || auto);
+  // A batch step on ONNX Runtime is hundreds of small ops: a second intra-op thread costs more in hand-offs than
+  // it gains in the multiplies (1 thread was faster for every measured configuration, bench/results-training.md).
+  const onnxThreads = Math.max(1, options.workers || 1);
   const init = { layout, steps: spec.inputSeqLen, train, validation, validationSize: validation.size, learningRate: options.learningRate, kernels: options.kernels ?? 'simd' };
   const gradients: GradientEngine =
-    (engine === 'onnx' || engine === 'auto' ? await onnxOrFallback(init, threads, options) : undefined) ??
+    (engine === 'onnx' || engine === 'auto' ? await onnxOrFallback(init, onnxThreads, options) : undefined) ??
     (threads > 1 ? await createWorkerPoolEngine(init, threads, options.backend ?? 'auto') : await createLocalEngine(init, await createMatrixOps(init.kernels)));
   try {
     return await fitFused(network, layout, gradients, train, validation, spec, options);
@@ -131,7 +137,7 @@ export async function fitNetwork(network: tf.LayersModel, train: WindowSet, vali
 }
 
 /**
- * The ONNX Runtime engine with ONNX Runtime's threads for the cores, or undefined when the window is unrolled
+ * The ONNX Runtime engine with `threads` intra-op threads, or undefined when the window is unrolled
  * too far for it (logged when onnx was asked for) or ONNX Runtime does not load (logged).
  */
 async function onnxOrFallback(init: EngineInit, threads: number, options: FitNetworkOptions): Promise<GradientEngine | undefined> {
