@@ -12,12 +12,11 @@
 // Usage: npm run build && node bench/promotion-latency.mjs [--replicas 3] [--rounds 5] [--stacks fs,kafka]
 //          [--brokers host:port] [--s3-endpoint http://host:port] [--json]
 import { execFile, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createMessageBus, createObjectStore, promote, resolveSettings } from '../dist/core/index.js';
+import { createMessageBus, createObjectStore, isolatedStack, promote, resolveSettings } from '../dist/core/index.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -40,7 +39,6 @@ const SEEN_TIMEOUT_MS = 30_000;
 
 /** The environment of one stack: its own home (fs) or its own buckets and topics (kafka), small training. */
 function stackEnv(stack) {
-  const p = `bench-${randomUUID().slice(0, 6)}`;
   const base = { SAMPLE_TRAIN_ROWS: '300', SAMPLE_TEST_ROWS: '100', FLTS_SERVE_POLL_INTERVAL_MS: '0', FLTS_SERVE_PREDICTION_LOG: 'false', FLTS_LOG_LEVEL: 'warn', EXPECTED_MODEL_TYPES: 'NAIVE', FLTS_TRAINER_MODELS: 'NAIVE' };
   if (stack === 'fs') return { home: mkdtempSync(path.join(os.tmpdir(), 'flts-promotion-bench-')), env: { ...base, FLTS_STORE: 'fs', FLTS_BUS: 'fs' } };
   return {
@@ -50,18 +48,7 @@ function stackEnv(stack) {
       FLTS_BUS: 'kafka',
       KAFKA_BOOTSTRAP_SERVERS: flags.brokers,
       MINIO_ENDPOINT: flags['s3-endpoint'],
-      OUTPUT_BUCKET: `${p}-processed`,
-      FLTS_RUNS_BUCKET: `${p}-runs`,
-      PROMOTION_BUCKET: `${p}-promotion`,
-      INFERENCE_LOG_BUCKET: `${p}-logs`,
-      PRODUCER_TOPIC_0: `${p}-training-data`,
-      PRODUCER_TOPIC_1: `${p}-inference-data`,
-      MODEL_TRAINING_TOPIC: `${p}-model-training`,
-      MODEL_SELECTED_TOPIC: `${p}-model-selected`,
-      FLTS_PERFORMANCE_EVAL_TOPIC: `${p}-performance-eval`,
-      FLTS_TRAINER_GROUP_PREFIX: `${p}-train-`,
-      EVAL_GROUP_ID: `${p}-eval-promoter`,
-      FLTS_SERVING_GROUP_PREFIX: `${p}-serve-`,
+      ...isolatedStack('bench').env,
     },
   };
 }

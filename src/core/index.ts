@@ -13,6 +13,7 @@ export { resolveSettings, defaultSettings } from './config/settings.js';
 export type { Settings, ResolvedSettings, ResolveSettingsOptions, EnvironmentLike } from './config/settings.js';
 export { computeConfigHash, buildCanonicalConfig, resolveDataFiles } from './config/config-hash.js';
 export { canonicalPythonJson, pyFloat } from './config/python-json.js';
+export { isolatedStack, type IsolatedStack } from './config/isolated-stack.js';
 
 export { createObjectStore, createFsStore, getJson, getJsonIfExists, putJson } from './storage/index.js';
 export type { ObjectStore, ObjectInfo } from './storage/index.js';

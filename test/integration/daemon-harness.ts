@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
 import { ALL_SPECS } from '../../src/core/config/specs/index.js';
+import { isolatedStack } from '../../src/core/config/isolated-stack.js';
 import { createMessageBus } from '../../src/core/bus/index.js';
 import type { MessageBus, ReceivedMessage } from '../../src/core/bus/message-bus.js';
 import { listPromotionHistory } from '../../src/core/registry/promotion-history.js';
@@ -121,23 +121,12 @@ function startProcess(args: string[], env: Record<string, string>): FltsProcess 
 }
 
 export function createPipeline(name: string, overrides: Record<string, string> = {}, options: { embedded?: boolean } = {}): Pipeline {
-  const p = `${name}-${randomUUID().slice(0, 6)}`.toLowerCase();
-  const home = options.embedded ? mkdtempSync(path.join(os.tmpdir(), `flts-${p}-`)) : undefined;
+  const stack = isolatedStack(name);
+  const home = options.embedded ? mkdtempSync(path.join(os.tmpdir(), `flts-${stack.prefix}-`)) : undefined;
   const distributed: Record<string, string> = home ? { FLTS_HOME: home, FLTS_STORE: 'fs', FLTS_BUS: 'fs' } : { ...loadInfraEnv().vars, FLTS_STORE: 's3', FLTS_BUS: 'kafka' };
   const env: Record<string, string> = {
     ...distributed,
-    OUTPUT_BUCKET: `${p}-processed`,
-    FLTS_RUNS_BUCKET: `${p}-runs`,
-    PROMOTION_BUCKET: `${p}-promotion`,
-    INFERENCE_LOG_BUCKET: `${p}-logs`,
-    PRODUCER_TOPIC_0: `${p}-training-data`,
-    PRODUCER_TOPIC_1: `${p}-inference-data`,
-    MODEL_TRAINING_TOPIC: `${p}-model-training`,
-    MODEL_SELECTED_TOPIC: `${p}-model-selected`,
-    FLTS_PERFORMANCE_EVAL_TOPIC: `${p}-performance-eval`,
-    FLTS_TRAINER_GROUP_PREFIX: `${p}-train-`,
-    EVAL_GROUP_ID: `${p}-eval-promoter`,
-    FLTS_SERVING_GROUP_PREFIX: `${p}-serve-`,
+    ...stack.env,
     ...TINY_TRAINING,
     ...overrides,
   };
