@@ -12,14 +12,12 @@ import { readTable } from '../../src/core/data/read-table.js';
 import { inverseScaleColumn } from '../../src/core/data/scaler.js';
 import { selectRows, type TimeFrame } from '../../src/core/data/time-frame.js';
 import { loadProcessedData, type ProcessedData } from '../../src/core/preprocess/processed-data.js';
-import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
 import type { RunRecord } from '../../src/core/registry/run-record.js';
 import { startInferenceService, type InferenceService } from '../../src/core/serve/start-inference-service.js';
 import { formatTimestamp } from '../../src/core/data/timestamps.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
-import { trainModels } from '../../src/core/workflows/train.js';
-import { createSliceHome, DATASETS, writeRootPointer } from '../helpers/poblesec-slice.js';
+import { createTrainedHome, DATASETS } from '../helpers/poblesec-slice.js';
 import { postJson } from '../serve/serve-fixtures.js';
 
 const RAW_TEST = path.join(DATASETS, 'PobleSec_test.csv');
@@ -58,16 +56,15 @@ describe('batch > batch inference over a PobleSec slice', () => {
     });
 
   beforeAll(async () => {
-    ({ home, store, settings, remove } = createSliceHome('flts-batch-', {
+    let runs: RunRecord[];
+    ({ home, store, settings, remove, runs } = await createTrainedHome('flts-batch-', ['LSTM'], {
       'serve.port': 0,
       'serve.pollIntervalMs': 0,
       'serve.predictionLog.enabled': false,
       'bus.kind': 'fs',
       'batch.chunkSize': 64,
     }));
-    await runPreprocess(settings, { store });
-    lstm = (await trainModels({ models: ['LSTM'] }, settings, { store })).runs[0];
-    await writeRootPointer(store, settings, lstm);
+    [lstm] = runs;
     processed = await loadProcessedData(store, settings);
     service = await startInferenceService(settings, { store });
     bus = createMessageBus(settings) as MessageBus;

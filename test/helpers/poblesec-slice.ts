@@ -2,11 +2,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
+import type { ModelType } from '../../src/core/models/forecast-model.js';
+import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
 import type { PromotionRecord } from '../../src/core/registry/pointers.js';
 import type { RunRecord } from '../../src/core/registry/run-record.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import { putJson } from '../../src/core/storage/json-objects.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
+import { trainModels } from '../../src/core/workflows/train.js';
 
 /** The reference datasets, read in place beside the repository. */
 export const DATASETS = path.resolve(__dirname, '../../../shared/datasets');
@@ -45,6 +48,28 @@ export function createSliceHome(prefix: string, flags: Readonly<Record<string, u
     settings,
     remove: () => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }),
   };
+}
+
+export interface TrainedHome extends SliceHome {
+  /** The runs trained, in the order of the models asked for. */
+  runs: RunRecord[];
+}
+
+/**
+ * A slice home whose data is preprocessed and `models` trained on it, the first run promoted through the root
+ * pointer: what `flts serve` (or a library caller) finds after `flts preprocess`, `flts train` and reference eval.
+ */
+export async function createTrainedHome(prefix: string, models: ModelType[], flags: Readonly<Record<string, unknown>> = {}): Promise<TrainedHome> {
+  const slice = createSliceHome(prefix, { 'training.models': models, ...flags });
+  try {
+    await runPreprocess(slice.settings, { store: slice.store });
+    const { runs } = await trainModels({ models }, slice.settings, { store: slice.store });
+    await writeRootPointer(slice.store, slice.settings, runs[0]);
+    return { ...slice, runs };
+  } catch (error) {
+    slice.remove();
+    throw error;
+  }
 }
 
 /** A reference-shaped promotion record for `run`, written where reference eval writes the root pointer. */

@@ -1,38 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultSettings } from '../../src/core/config/settings.js';
 import { createDaemonMetrics } from '../../src/core/daemon/daemon-metrics.js';
 import { buildHealthServer } from '../../src/core/daemon/health-server.js';
 import type { MessageBus } from '../../src/core/bus/message-bus.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
-import { selectBackend } from '../../src/core/tf/backend.js';
-import { createMemorySource, lstmModel, requestData, scaledTestFrame, startTestServer, type MemorySource, type RunningServer } from './serve-fixtures.js';
+import { promotedSource, requestData, useTestServer, withTestServer } from './serve-fixtures.js';
 
 const REMOTE = { remoteAddress: '10.1.2.3' };
 const json = { 'content-type': 'application/json' };
 
-function promotedSource(): MemorySource {
-  const source = createMemorySource();
-  source.runs.set('run-a', () => lstmModel());
-  source.testFrames.set('hash-run-a', scaledTestFrame(30));
-  source.promote('run-a');
-  return source;
-}
-
 describe('serve > access: admin and API tokens, loopback-only admin routes, reload rate limit', () => {
-  let open: RunningServer;
-  let guarded: RunningServer;
-
-  beforeAll(async () => {
-    await selectBackend('auto');
-    open = await startTestServer(promotedSource(), {}, { reloadMinIntervalMs: 60_000 });
-    guarded = await startTestServer(promotedSource(), {}, { access: { adminToken: 'admin-secret', apiToken: 'api-secret' }, reloadMinIntervalMs: 0 });
-    await Promise.all([open.holder.start(), guarded.holder.start()]);
-  });
-
-  afterAll(async () => {
-    await open?.close();
-    await guarded?.close();
-  });
+  const open = useTestServer({ server: { reloadMinIntervalMs: 60_000 } });
+  const guarded = useTestServer({ server: { access: { adminToken: 'admin-secret', apiToken: 'api-secret' }, reloadMinIntervalMs: 0 } });
 
   it('answers /reload_latest without a token only to loopback clients', async () => {
     const remote = await open.app.inject({ method: 'POST', url: '/reload_latest', ...REMOTE });
@@ -46,9 +25,7 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
 
   it('limits forced reloads: one in flight is shared, the next soon after gets 429 with Retry-After', async () => {
     const source = promotedSource();
-    const limited = await startTestServer(source, {}, { reloadMinIntervalMs: 60_000 });
-    try {
-      await limited.holder.start();
+    await withTestServer(source, { server: { reloadMinIntervalMs: 60_000 } }, async (limited) => {
       const loadsBefore = source.loaded.length;
       const together = await Promise.all([1, 2, 3].map(() => limited.app.inject({ method: 'POST', url: '/reload_latest' })));
       expect(together.map((r) => r.statusCode)).toEqual([200, 200, 200]);
@@ -57,9 +34,7 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
       expect(after.json()).toMatchObject({ code: 'FLTS_SERVE_RELOAD_RATE_LIMITED' });
       expect(Number(after.headers['retry-after'])).toBeGreaterThan(0);
       expect(source.loaded.length - loadsBefore).toBeLessThanOrEqual(1);
-    } finally {
-      await limited.close();
-    }
+    });
   });
 
   it('with an admin token, needs it as a bearer token from any client, loopback included', async () => {

@@ -1,41 +1,24 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/core/tf/backend.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   SCALER,
   STEP_MS,
   WINDOW,
-  createMemorySource,
   expectedWindow,
   lstmModel,
   postJson,
   requestData,
   scaledTestFrame,
-  startTestServer,
-  type MemorySource,
-  type RunningServer,
+  useTestServer,
 } from './serve-fixtures.js';
 
 const unscaleDown = (scaled: number): number => scaled * SCALER.scale[0] + SCALER.offset[0];
 
 describe('serve > inference API over HTTP', () => {
-  let source: MemorySource;
-  let server: RunningServer;
+  const server = useTestServer({ server: { identifier: '', bodyLimitBytes: 64 * 1024 }, load: false });
   const reference = lstmModel();
 
-  beforeAll(async () => {
-    await selectBackend('auto');
-    source = createMemorySource();
-    source.runs.set('run-a', () => lstmModel());
-    source.testFrames.set('hash-run-a', scaledTestFrame(30));
-    source.promote('run-a');
-    server = await startTestServer(source, {}, { identifier: '', bodyLimitBytes: 64 * 1024 });
-  });
-
-  afterAll(async () => {
-    await server?.close();
-    reference.dispose();
-  });
+  afterAll(() => reference.dispose());
 
   it('is live but not ready before a model is loaded, and ready once it is warm', async () => {
     const readyz = await fetch(`${server.url}/readyz`);

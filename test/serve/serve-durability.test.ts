@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
-import { trainModels } from '../../src/core/workflows/train.js';
-import { createSliceHome, rawTestRows, writeRootPointer, type SliceHome } from '../helpers/poblesec-slice.js';
+import { createTrainedHome, rawTestRows, type SliceHome } from '../helpers/poblesec-slice.js';
 import { startServe, type ServeProcess } from '../helpers/serve-process.js';
 
 const CONCURRENCY = 24;
@@ -44,10 +42,7 @@ describe('serve > prediction log durability under kill -9', () => {
   let slice: SliceHome;
 
   beforeAll(async () => {
-    slice = createSliceHome('flts-durability-', { 'training.models': ['NAIVE'] });
-    await runPreprocess(slice.settings, { store: slice.store });
-    const trained = await trainModels({ models: ['NAIVE'] }, slice.settings, { store: slice.store });
-    await writeRootPointer(slice.store, slice.settings, trained.runs[0]);
+    slice = await createTrainedHome('flts-durability-', ['NAIVE']);
   });
 
   afterAll(() => slice?.remove());

@@ -3,12 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Settings } from '../../src/core/config/settings.js';
-import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
 import type { RunRecord } from '../../src/core/registry/run-record.js';
 import { startInferenceService, type InferenceService } from '../../src/core/serve/start-inference-service.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
-import { trainModels } from '../../src/core/workflows/train.js';
-import { createSliceHome, writeRootPointer } from '../helpers/poblesec-slice.js';
+import { createTrainedHome, writeRootPointer } from '../helpers/poblesec-slice.js';
 import { startServe } from '../helpers/serve-process.js';
 import { postJson } from './serve-fixtures.js';
 
@@ -30,17 +28,15 @@ describe('serve > LSTM/GRU on the ONNX Runtime and wasm engines', () => {
   };
 
   beforeAll(async () => {
-    ({ store, settings, remove, home } = createSliceHome('flts-serve-engines-', {
+    let runs: RunRecord[];
+    ({ store, settings, remove, home, runs } = await createTrainedHome('flts-serve-engines-', ['LSTM', 'GRU'], {
       'data.sampleTestRows': 60,
-      'training.models': ['LSTM', 'GRU'],
       'training.numLayers': 2,
       'serve.port': 0,
       'serve.pollIntervalMs': 0,
       'serve.predictionLog.enabled': false,
     }));
-    await runPreprocess(settings, { store });
-    [lstm, gru] = (await trainModels({ models: ['LSTM', 'GRU'] }, settings, { store })).runs;
-    await writeRootPointer(store, settings, lstm);
+    [lstm, gru] = runs;
   }, 180_000);
 
   afterAll(async () => {

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { ScalerParams } from '../../src/core/data/scaler.js';
 import type { TimeFrame } from '../../src/core/data/time-frame.js';
 import { FltsError } from '../../src/core/errors.js';
@@ -11,6 +12,7 @@ import { buildServer, type BuildServerDeps } from '../../src/core/serve/build-se
 import { createModelHolder, type ModelHolder, type ModelHolderOptions } from '../../src/core/serve/model-holder.js';
 import type { LoadedRun, ModelSource, PointerTarget } from '../../src/core/serve/model-source.js';
 import { createServeMetrics, type ServeMetrics } from '../../src/core/serve/serve-metrics.js';
+import { selectBackend } from '../../src/core/tf/backend.js';
 
 export const RAW_COLUMNS = ['down', 'up'];
 export const WINDOW: WindowSpec = { inputSeqLen: 4, outputSeqLen: 2, features: [...RAW_COLUMNS, ...TIME_FEATURE_COLUMNS], targets: ['down'] };
@@ -112,6 +114,22 @@ export function createMemorySource(): MemorySource {
   return source;
 }
 
+/** A registry whose promoted run, run-a, is an LSTM with a stored test frame (for forecasts without data). */
+export function promotedSource(): MemorySource {
+  const source = createMemorySource();
+  source.runs.set('run-a', () => lstmModel());
+  source.testFrames.set('hash-run-a', scaledTestFrame(30));
+  source.promote('run-a');
+  return source;
+}
+
+/** A registry of persistence runs under `runIds`, none promoted yet. */
+export function naiveSource(...runIds: string[]): MemorySource {
+  const source = createMemorySource();
+  for (const runId of runIds) source.runs.set(runId, () => createNaiveModel(WINDOW));
+  return source;
+}
+
 export { createNaiveModel };
 
 export interface RunningServer {
@@ -143,6 +161,84 @@ export async function startTestServer(
       await holder.stop();
     },
   };
+}
+
+export interface TestServerOptions {
+  holder?: Partial<ModelHolderOptions>;
+  server?: Partial<BuildServerDeps>;
+  /** Whether the promoted (or pinned) model is loaded before the server is handed over; default true. */
+  load?: boolean;
+}
+
+async function startServer(source: ModelSource, options: TestServerOptions): Promise<RunningServer> {
+  const server = await startTestServer(source, options.holder, options.server);
+  if (options.load === false) return server;
+  try {
+    await server.holder.start();
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  return server;
+}
+
+/**
+ * One server for the tests of a describe block, on a `promotedSource()`: started before them (with the TF.js backend
+ * its LSTM needs) and closed after them. The returned server stands for the one started, so tests use it as they
+ * would a `RunningServer`.
+ */
+export function useTestServer(options: TestServerOptions = {}): RunningServer {
+  let started: RunningServer | undefined;
+  const current = (): RunningServer => {
+    if (!started) throw new Error('the test server starts in beforeAll: use it inside a hook or a test');
+    return started;
+  };
+  beforeAll(async () => {
+    await selectBackend('auto');
+    started = await startServer(promotedSource(), options);
+  });
+  afterAll(async () => {
+    await started?.close();
+    started = undefined;
+  });
+  return {
+    get url() {
+      return current().url;
+    },
+    get app() {
+      return current().app;
+    },
+    get holder() {
+      return current().holder;
+    },
+    get metrics() {
+      return current().metrics;
+    },
+    close: () => current().close(),
+  };
+}
+
+/** Starts servers inside tests, each closed after its test whatever the outcome. */
+export function serverPerTest(): (source: ModelSource, options?: TestServerOptions) => Promise<RunningServer> {
+  const open: RunningServer[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((server) => server.close()));
+  });
+  return async (source, options = {}) => {
+    const server = await startServer(source, options);
+    open.push(server);
+    return server;
+  };
+}
+
+/** Runs `use` against a server of its own, closed afterwards whatever the outcome. */
+export async function withTestServer<T>(source: ModelSource, options: TestServerOptions, use: (server: RunningServer) => Promise<T>): Promise<T> {
+  const server = await startServer(source, options);
+  try {
+    return await use(server);
+  } finally {
+    await server.close();
+  }
 }
 
 const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, child: () => silent };

@@ -1,30 +1,15 @@
 import fc from 'fast-check';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hostileRequest, predictBody, sendHostileRequest } from '../../bench/fuzz-requests.mjs';
-import { selectBackend } from '../../src/core/tf/backend.js';
-import { createMemorySource, lstmModel, postJson, requestData, scaledTestFrame, startTestServer, type RunningServer } from './serve-fixtures.js';
+import { postJson, requestData, useTestServer } from './serve-fixtures.js';
 
 /** Fixed seed and a bounded number of cases: the same requests on every run, a few seconds of work. */
 const SEED = 18_2026;
 
 describe('serve > fuzz: generated hostile requests against a real server', () => {
-  let server: RunningServer;
+  const server = useTestServer({ server: { bodyLimitBytes: 256 * 1024, reloadMinIntervalMs: 1000 } });
   const valid = { data: requestData(6) };
-
-  beforeAll(async () => {
-    await selectBackend('auto');
-    const source = createMemorySource();
-    source.runs.set('run-a', () => lstmModel());
-    source.testFrames.set('hash-run-a', scaledTestFrame(30));
-    source.promote('run-a');
-    server = await startTestServer(source, {}, { bodyLimitBytes: 256 * 1024, reloadMinIntervalMs: 1000 });
-    await server.holder.start();
-  });
-
-  afterAll(async () => {
-    await server?.close();
-  });
 
   /** The property: a hostile request gets an answer below 500, and the next valid request is still served. */
   async function answersWithout5xx(send: () => Promise<number>): Promise<void> {

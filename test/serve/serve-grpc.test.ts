@@ -2,9 +2,8 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createInferenceClient } from '../../src/core/serve/oip-grpc-service.js';
 import { startGrpcInferenceServer, type GrpcInferenceServer } from '../../src/core/serve/oip-grpc-server.js';
-import { selectBackend } from '../../src/core/tf/backend.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { WINDOW, createMemorySource, createNaiveModel, lstmModel, postJson, requestData, scaledTestFrame, startTestServer, type MemorySource, type RunningServer } from './serve-fixtures.js';
+import { naiveSource, postJson, requestData, serverPerTest, useTestServer, withTestServer, type RunningServer } from './serve-fixtures.js';
 
 type Client = ReturnType<typeof createInferenceClient>;
 
@@ -60,25 +59,17 @@ async function startGrpc(server: RunningServer, apiToken?: string): Promise<{ gr
 }
 
 describe('serve > Open Inference Protocol over gRPC', () => {
-  let source: MemorySource;
-  let server: RunningServer;
+  const server = useTestServer({ load: false });
   let grpcServer: GrpcInferenceServer;
   let client: Client;
 
   beforeAll(async () => {
-    await selectBackend('auto');
-    source = createMemorySource();
-    source.runs.set('run-a', () => lstmModel());
-    source.testFrames.set('hash-run-a', scaledTestFrame(30));
-    source.promote('run-a');
-    server = await startTestServer(source);
     ({ grpcServer, client } = await startGrpc(server));
   });
 
   afterAll(async () => {
     client?.close();
     await grpcServer?.close();
-    await server?.close();
   });
 
   it('is live but not ready, and answers UNAVAILABLE with the flts code, until a model is warm', async () => {
@@ -156,49 +147,44 @@ describe('serve > Open Inference Protocol over gRPC', () => {
 
 describe('serve > Open Inference Protocol over gRPC > API token', () => {
   it('asks ModelInfer for the bearer token of FLTS_SERVE_API_TOKEN in its metadata, and leaves health and metadata open', async () => {
-    const source = createMemorySource();
-    source.runs.set('run-a', () => createNaiveModel(WINDOW));
+    const source = naiveSource('run-a');
     source.promote('run-a');
-    const server = await startTestServer(source);
-    const { grpcServer, client } = await startGrpc(server, 's3cret-token');
-    try {
-      await server.holder.start();
-      const bearer = (token: string): grpc.Metadata => {
-        const metadata = new grpc.Metadata();
-        metadata.set('authorization', `Bearer ${token}`);
-        return metadata;
-      };
-      const missing = await callError(client, 'ModelInfer', rawRequest(requestData(6)));
-      expect({ code: missing.code, details: missing.details }).toEqual({ code: grpc.status.UNAUTHENTICATED, details: 'FLTS_AUTH_REQUIRED: gRPC ModelInfer needs an Authorization: Bearer <token> header.' });
-      const wrong = await callError(client, 'ModelInfer', rawRequest(requestData(6)), bearer('guess'));
-      expect({ code: wrong.code, details: wrong.details }).toEqual({ code: grpc.status.UNAUTHENTICATED, details: 'FLTS_AUTH_REQUIRED: The bearer token is not valid for gRPC ModelInfer.' });
-      expect((await call(client, 'ModelInfer', rawRequest(requestData(6)), bearer('s3cret-token'))).model_version).toBe('run-a');
-      expect(await call(client, 'ModelReady', { name: 'flts' })).toEqual({ ready: true });
-    } finally {
-      client.close();
-      await grpcServer.close();
-      await server.close();
-    }
+    await withTestServer(source, { load: false }, async (server) => {
+      const { grpcServer, client } = await startGrpc(server, 's3cret-token');
+      try {
+        await server.holder.start();
+        const bearer = (token: string): grpc.Metadata => {
+          const metadata = new grpc.Metadata();
+          metadata.set('authorization', `Bearer ${token}`);
+          return metadata;
+        };
+        const missing = await callError(client, 'ModelInfer', rawRequest(requestData(6)));
+        expect({ code: missing.code, details: missing.details }).toEqual({ code: grpc.status.UNAUTHENTICATED, details: 'FLTS_AUTH_REQUIRED: gRPC ModelInfer needs an Authorization: Bearer <token> header.' });
+        const wrong = await callError(client, 'ModelInfer', rawRequest(requestData(6)), bearer('guess'));
+        expect({ code: wrong.code, details: wrong.details }).toEqual({ code: grpc.status.UNAUTHENTICATED, details: 'FLTS_AUTH_REQUIRED: The bearer token is not valid for gRPC ModelInfer.' });
+        expect((await call(client, 'ModelInfer', rawRequest(requestData(6)), bearer('s3cret-token'))).model_version).toBe('run-a');
+        expect(await call(client, 'ModelReady', { name: 'flts' })).toEqual({ ready: true });
+      } finally {
+        client.close();
+        await grpcServer.close();
+      }
+    });
   });
 });
 
 describe('serve > Open Inference Protocol over gRPC > hot reload', () => {
-  let server: RunningServer | undefined;
+  const startServer = serverPerTest();
   let grpcServer: GrpcInferenceServer | undefined;
   let client: Client | undefined;
   afterEach(async () => {
     client?.close();
     await grpcServer?.close();
-    await server?.close();
   });
 
   it('swaps to a newly promoted run while calls keep flowing, none failing', async () => {
-    const source = createMemorySource();
-    source.runs.set('run-a', () => createNaiveModel(WINDOW));
-    source.runs.set('run-b', () => createNaiveModel(WINDOW));
+    const source = naiveSource('run-a', 'run-b');
     source.promote('run-a');
-    server = await startTestServer(source, { pollIntervalMs: 10 });
-    await server.holder.start();
+    const server = await startServer(source, { holder: { pollIntervalMs: 10 } });
     ({ grpcServer, client } = await startGrpc(server));
     const outcomes: string[] = [];
     const versions = new Set<string>();

@@ -1,7 +1,6 @@
 import { connect, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/core/tf/backend.js';
-import { createMemorySource, lstmModel, postJson, requestData, scaledTestFrame, startTestServer, type RunningServer } from './serve-fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { createMemorySource, postJson, requestData, useTestServer, withTestServer } from './serve-fixtures.js';
 
 /** Opens a raw connection to the server; resolves once connected. */
 function openSocket(url: string): Promise<Socket> {
@@ -22,21 +21,7 @@ function readUntilClosed(socket: Socket): Promise<string> {
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
 describe('serve > hardening: strict bodies, dates in range, connection limits', () => {
-  let server: RunningServer;
-
-  beforeAll(async () => {
-    await selectBackend('auto');
-    const source = createMemorySource();
-    source.runs.set('run-a', () => lstmModel());
-    source.testFrames.set('hash-run-a', scaledTestFrame(30));
-    source.promote('run-a');
-    server = await startTestServer(source, {}, { limits: { requestTimeoutMs: 400, headersTimeoutMs: 300 } });
-    await server.holder.start();
-  });
-
-  afterAll(async () => {
-    await server?.close();
-  });
+  const server = useTestServer({ server: { limits: { requestTimeoutMs: 400, headersTimeoutMs: 300 } } });
 
   it('refuses a JSON null body and inference_length given as text, boolean or array', async () => {
     for (const body of ['null', '{"inference_length":"5"}', '{"inference_length":true}', '{"inference_length":[4]}', '{"data":""}', '{"data":false}']) {
@@ -86,18 +71,14 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
   });
 
   it('closes connections beyond the cap at once and keeps serving the others', async () => {
-    const source = createMemorySource();
-    const capped = await startTestServer(source, {}, { limits: { maxConnections: 2 } });
-    try {
+    await withTestServer(createMemorySource(), { server: { limits: { maxConnections: 2 } }, load: false }, async (capped) => {
       const held = await Promise.all([openSocket(capped.url), openSocket(capped.url)]);
       for (const socket of held) expect(await healthzOver(socket)).toMatch(/^HTTP\/1.1 200/);
       const extra = await openSocket(capped.url);
       expect(await readUntilClosed(extra)).toBe('');
       expect(await healthzOver(held[0])).toMatch(/^HTTP\/1.1 200/);
       held.forEach((socket) => socket.destroy());
-    } finally {
-      await capped.close();
-    }
+    });
   });
 });
 

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/core/tf/backend.js';
-import { createMemorySource, lstmModel, postJson, readJsonResponse, requestData, scaledTestFrame, startTestServer, type RunningServer } from './serve-fixtures.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { postJson, readJsonResponse, requestData, useTestServer } from './serve-fixtures.js';
 
 /** The binary tensor data extension: a JSON header, then each tensor's little-endian bytes. */
 function binaryBody(header: object, parts: Buffer[]): { body: Buffer; headerLength: number } {
@@ -47,7 +46,7 @@ function readBinaryResponse(body: Buffer, headerLength: number): { header: any; 
 }
 
 describe('serve > Open Inference Protocol over HTTP', () => {
-  let server: RunningServer;
+  const server = useTestServer({ server: { bodyLimitBytes: 256 * 1024 } });
   let infer: string;
   const data = requestData(7);
   const jsonInputs = [
@@ -58,20 +57,9 @@ describe('serve > Open Inference Protocol over HTTP', () => {
   let predicted: { ts: string[]; down: number[] };
 
   beforeAll(async () => {
-    await selectBackend('auto');
-    const source = createMemorySource();
-    source.runs.set('run-a', () => lstmModel());
-    source.testFrames.set('hash-run-a', scaledTestFrame(30));
-    source.promote('run-a');
-    server = await startTestServer(source, {}, { bodyLimitBytes: 256 * 1024 });
-    await server.holder.start();
     infer = `${server.url}/v2/models/flts/infer`;
     const { json } = await postJson(`${server.url}/predict`, { data });
     predicted = { ts: json.predictions.map((row: { ts: string }) => row.ts), down: json.predictions.map((row: { down: number }) => row.down) };
-  });
-
-  afterAll(async () => {
-    await server?.close();
   });
 
   it('announces the binary tensor data extension', async () => {

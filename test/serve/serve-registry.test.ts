@@ -2,13 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Settings } from '../../src/core/config/settings.js';
 import { TIME_FEATURE_COLUMNS, timeFeatureValues } from '../../src/core/preprocess/time-features.js';
-import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
 import { loadRunForServing } from '../../src/core/registry/load-run.js';
 import type { RunRecord } from '../../src/core/registry/run-record.js';
 import { startInferenceService, type InferenceService } from '../../src/core/serve/start-inference-service.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
-import { trainModels } from '../../src/core/workflows/train.js';
-import { createSliceHome, rawTestRows, writeRootPointer } from '../helpers/poblesec-slice.js';
+import { createTrainedHome, rawTestRows, writeRootPointer } from '../helpers/poblesec-slice.js';
 import { postJson } from './serve-fixtures.js';
 
 
@@ -22,18 +20,15 @@ describe('serve > a trained LSTM from the run registry', () => {
   let service: InferenceService;
 
   beforeAll(async () => {
-    ({ store, settings, remove } = createSliceHome('flts-serve-', {
+    let runs: RunRecord[];
+    ({ store, settings, remove, runs } = await createTrainedHome('flts-serve-', ['LSTM', 'NAIVE'], {
       'data.sampleTestRows': 60,
-      'training.models': ['LSTM', 'NAIVE'],
       'serve.port': 0,
       'serve.pollIntervalMs': 0,
       'serve.predictionLog.flushIntervalMs': 50,
     }));
-    await runPreprocess(settings, { store });
-    const trained = await trainModels({ models: ['LSTM', 'NAIVE'] }, settings, { store });
-    runId = trained.runs[0].run_id;
-    naive = trained.runs[1];
-    await writeRootPointer(store, settings, trained.runs[0]);
+    runId = runs[0].run_id;
+    naive = runs[1];
     service = await startInferenceService(settings, { store });
   });
 

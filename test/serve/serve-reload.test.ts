@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FltsError } from '../../src/core/errors.js';
 import type { ForecastModel } from '../../src/core/models/forecast-model.js';
-import { WINDOW, createMemorySource, createNaiveModel, postJson, requestData, startTestServer, type RunningServer } from './serve-fixtures.js';
+import { WINDOW, createMemorySource, createNaiveModel, naiveSource, postJson, requestData, serverPerTest } from './serve-fixtures.js';
 
 /** A persistence model whose forward passes wait until the test opens the gate. */
 function gatedModel(): { model: ForecastModel; open: () => void; disposed: () => boolean; started: Promise<void> } {
@@ -33,19 +33,12 @@ function gatedModel(): { model: ForecastModel; open: () => void; disposed: () =>
 }
 
 describe('serve > hot reload and degraded mode', () => {
-  let server: RunningServer | undefined;
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-  });
+  const startServer = serverPerTest();
 
   it('swaps to a newly promoted run while requests keep flowing, none failing', async () => {
-    const source = createMemorySource();
-    source.runs.set('run-a', () => createNaiveModel(WINDOW));
-    source.runs.set('run-b', () => createNaiveModel(WINDOW));
+    const source = naiveSource('run-a', 'run-b');
     source.promote('run-a');
-    server = await startTestServer(source, { pollIntervalMs: 10 });
-    await server.holder.start();
+    const server = await startServer(source, { holder: { pollIntervalMs: 10 } });
     const url = `${server.url}/predict`;
     const statuses: number[] = [];
     const runIds = new Set<string>();
@@ -74,13 +67,11 @@ describe('serve > hot reload and degraded mode', () => {
   });
 
   it('finishes in-flight requests on the old model and disposes it only afterwards', async () => {
-    const source = createMemorySource();
+    const source = naiveSource('run-b');
     const gated = gatedModel();
     source.runs.set('run-a', () => gated.model);
-    source.runs.set('run-b', () => createNaiveModel(WINDOW));
     source.promote('run-a');
-    server = await startTestServer(source);
-    await server.holder.start();
+    const server = await startServer(source);
     const inFlight = postJson(`${server.url}/predict`, { data: requestData(6) });
     await gated.started;
     source.promote('run-b');
@@ -96,15 +87,12 @@ describe('serve > hot reload and degraded mode', () => {
   });
 
   it('keeps serving the last good model and reports degraded when the pointer names a broken or missing run (F3)', async () => {
-    const source = createMemorySource();
-    source.runs.set('run-a', () => createNaiveModel(WINDOW));
+    const source = naiveSource('run-a', 'run-c');
     source.runs.set('run-broken', () => {
       throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', 'Run run-broken has no model at run-broken/model/model.json.');
     });
-    source.runs.set('run-c', () => createNaiveModel(WINDOW));
     source.promote('run-a');
-    server = await startTestServer(source);
-    await server.holder.start();
+    const server = await startServer(source);
 
     for (const [runId, code] of [['run-broken', 'FLTS_MODEL_ARTIFACT_MISSING'], ['run-gone', 'FLTS_RUN_NOT_FOUND']]) {
       source.promote(runId);
@@ -136,30 +124,25 @@ describe('serve > hot reload and degraded mode', () => {
   it('stays up and unready when the only promoted run is broken, and recovers by polling', async () => {
     const source = createMemorySource();
     source.promote('run-gone');
-    server = await startTestServer(source, { pollIntervalMs: 10, retryFailedMs: 0 });
-    await server.holder.start();
+    const server = await startServer(source, { holder: { pollIntervalMs: 10, retryFailedMs: 0 } });
     expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
     expect((await postJson(`${server.url}/predict`, { data: requestData(6) })).status).toBe(503);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     source.runs.set('run-gone', () => createNaiveModel(WINDOW));
-    await vi.waitFor(async () => expect((await fetch(`${server!.url}/readyz`)).status).toBe(200), { timeout: 10_000, interval: 10 });
+    await vi.waitFor(async () => expect((await fetch(`${server.url}/readyz`)).status).toBe(200), { timeout: 10_000, interval: 10 });
   });
 
   it('serves a pinned run and ignores promotions', async () => {
-    const source = createMemorySource();
-    source.runs.set('run-a', () => createNaiveModel(WINDOW));
-    source.runs.set('run-b', () => createNaiveModel(WINDOW));
+    const source = naiveSource('run-a', 'run-b');
     source.promote('run-b');
-    server = await startTestServer(source, { pinnedRunId: 'run-a', pollIntervalMs: 10 });
-    await server.holder.start();
+    const server = await startServer(source, { holder: { pinnedRunId: 'run-a', pollIntervalMs: 10 } });
     const health = await (await fetch(`${server.url}/healthz`)).json();
     expect(health).toMatchObject({ run_id: 'run-a', pinned_run_id: 'run-a' });
     expect(source.loaded.map((entry) => entry.runId)).toEqual(['run-a']);
   });
 
   it('fails to start when the pinned run does not exist', async () => {
-    const source = createMemorySource();
-    server = await startTestServer(source, { pinnedRunId: 'run-x' });
+    const server = await startServer(createMemorySource(), { holder: { pinnedRunId: 'run-x' }, load: false });
     await expect(server.holder.start()).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_FOUND' });
   });
 });
