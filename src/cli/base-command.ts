@@ -2,8 +2,8 @@ import { redactSecrets, redactValue } from '../core/redact.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
-import { pino } from 'pino';
 import { createMessageBus, type MessageBus } from '../core/bus/index.js';
+import { createCliLogger } from './cli-logger.js';
 import { resolveSettings, type ResolvedSettings, type Settings } from '../core/config/settings.js';
 import { FltsError, exitCodeFor, toFltsError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -61,7 +61,7 @@ export abstract class FltsCommand<TResult> extends Command {
    */
   protected dependencies(settings: Settings, options: { service?: string } = {}): Promise<CommandDeps> {
     this.built ??= (async () => {
-      const logger = pino({ level: settings.logLevel, ...(options.service ? { base: { service: options.service } } : {}) }, pino.destination(2));
+      const logger = createCliLogger(settings.logLevel, options.service);
       const store = await createObjectStore(settings);
       this.builtBus = createMessageBus(settings, { logger });
       return { store, bus: this.builtBus, logger, tracking: { logger } };
