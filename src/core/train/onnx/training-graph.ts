@@ -109,29 +109,45 @@ class GraphBuilder {
   matMulT = (a: string, b: string) => this.op('Gemm', [a, b], [{ name: 'transB', type: ATTRIBUTE.INT, i: 1 }]);
   concat = (parts: string[], axis: number) => (parts.length === 1 ? parts[0] : this.op('Concat', parts, [{ name: 'axis', type: ATTRIBUTE.INT, i: axis }]));
   reshape = (a: string, shape: number[]) => this.op('Reshape', [a, this.ints(shape)]);
-  /** Row t of a [steps, batch, width] tensor: [batch, width]. */
-  step = (a: string, t: number) => this.op('Gather', [a, this.ints([t], true)], [{ name: 'axis', type: ATTRIBUTE.INT, i: 0 }]);
   /** Columns [from, to) of a 2-D tensor (or the last axis of any). */
   columns = (a: string, from: number, to: number) => this.op('Slice', [a, this.ints([from]), this.ints([to]), this.ints([-1])]);
   split = (a: string, widths: number[]) => this.multi('Split', [a, this.ints(widths)], widths.length, [{ name: 'axis', type: ATTRIBUTE.INT, i: -1 }]);
-  /** Sum over the rows: [rows, width] -> [width]. */
-  sumRows = (a: string) => this.op('ReduceSum', [a, this.ints([0])], [{ name: 'keepdims', type: ATTRIBUTE.INT, i: 0 }]);
+  /**
+   * Sum over the rows: [rows, width] -> [width], as a row of ones times the matrix (ONNX Runtime's ReduceSum
+   * over the first axis is a strided loop, several times slower on the [steps x batch, gates] gradients).
+   */
+  sumRows = (a: string) => {
+    const rows = this.op('Shape', [a], [{ name: 'end', type: ATTRIBUTE.INT, i: 1 }]);
+    const ones = this.op('Expand', [this.ones(), this.concat([this.ints([1]), rows], 0)]);
+    return this.reshape(this.op('MatMul', [ones, a]), [-1]);
+  };
+
+  /** [[1]]. */
+  private ones(): string {
+    let name = this.constants.get('ones');
+    if (!name) {
+      name = this.fresh('const');
+      this.initializers.push(floatTensor(name, [1, 1], [1]));
+      this.constants.set('ones', name);
+    }
+    return name;
+  }
 }
 
 /** One recurrent layer's forward values the backward pass reads, plus its output sequence. */
 interface LayerForward {
   /** h_t of every step, [batch, units] each. */
   hidden: string[];
-  /** The sequence as [steps, batch, units], the next layer's input. */
+  /** The sequence as [steps x batch, units] (time-major rows), the next layer's input. */
   sequence: string;
-  backward(dHidden: Array<string | undefined>): { kernel: string; recurrent: string; bias: string; dInput?: string };
+  /** Weight gradients, and d loss / d input of every step ([batch, inputs] each) when asked for. */
+  backward(dHidden: Array<string | undefined>): { kernel: string; recurrent: string; bias: string; dInput?: string[] };
 }
 
 interface LayerWeights {
   kernel: string;
   recurrent: string;
   bias: string;
-  inputs: number;
 }
 
 /** Sum of the defined terms (undefined = zero); at least one must be defined. */
@@ -140,61 +156,61 @@ function sumOf(g: GraphBuilder, terms: Array<string | undefined>): string {
   return defined.slice(1).reduce((sum, t) => g.add(sum, t), defined[0]);
 }
 
-/** Row blocks of per-step [batch, width] tensors as one [rows, width] matrix, and the steps from 1 on alone. */
-function stacked(g: GraphBuilder, perStep: string[]): { all: string; fromSecond?: string } {
-  const fromSecond = perStep.length > 1 ? g.concat(perStep.slice(1), 0) : undefined;
-  return { all: fromSecond ? g.concat([perStep[0], fromSecond], 0) : perStep[0], fromSecond };
+/** The steps' row blocks of a [steps x batch, width] matrix, [batch, width] each (one Split). */
+function perStep(g: GraphBuilder, rows: string, steps: number): string[] {
+  return steps > 1 ? g.multi('Split', [rows], steps, [{ name: 'axis', type: ATTRIBUTE.INT, i: 0 }]) : [rows];
 }
 
 /**
  * LSTM layer (Keras gate order i, f, c, o; sigmoid gates, tanh candidate and cell; zero initial state), as in
- * `fused/lstm-loops.ts`. The input projection of all steps is one MatMul; only h_{t-1} U is per step.
+ * `fused/lstm-loops.ts`. The input projection of all steps is one Gemm (bias included) whose rows are split per
+ * step; each step's z is one Gemm of h_{t-1} U onto its rows, and one Sigmoid covers all four gate columns
+ * (the candidate's column is taken through Tanh instead). Batching the gate derivatives over all steps was
+ * measured too: fewer ops, but slower, as the [steps x batch, 4 units] intermediates leave the cache.
  */
 function lstmLayer(g: GraphBuilder, w: LayerWeights, input: string, units: number, steps: number, needInputGrad: boolean): LayerForward {
   const u = units;
-  const projected = g.add(g.op('MatMul', [input, w.kernel]), w.bias);
+  const projected = perStep(g, g.op('Gemm', [input, w.kernel, w.bias]), steps);
   const hidden: string[] = [];
   const cache: Array<{ i: string; f: string; c: string; o: string; cell: string; cellTanh: string }> = [];
   for (let t = 0; t < steps; t++) {
-    const stepInput = g.step(projected, t);
-    const z = t === 0 ? stepInput : g.add(stepInput, g.op('MatMul', [hidden[t - 1], w.recurrent]));
-    const [zi, zf, zc, zo] = g.split(z, [u, u, u, u]);
-    const i = g.op('Sigmoid', [zi]);
-    const f = g.op('Sigmoid', [zf]);
-    const c = g.op('Tanh', [zc]);
-    const o = g.op('Sigmoid', [zo]);
+    const z = t === 0 ? projected[0] : g.op('Gemm', [hidden[t - 1], w.recurrent, projected[t]]);
+    const [i, f, , o] = g.split(g.op('Sigmoid', [z]), [u, u, u, u]);
+    const c = g.op('Tanh', [g.columns(z, 2 * u, 3 * u)]);
     const cell = t === 0 ? g.mul(i, c) : g.add(g.mul(f, cache[t - 1].cell), g.mul(i, c));
     const cellTanh = g.op('Tanh', [cell]);
     hidden.push(g.mul(o, cellTanh));
     cache.push({ i, f, c, o, cell, cellTanh });
   }
-  const flatInput = g.reshape(input, [-1, w.inputs]);
   return {
     hidden,
-    sequence: g.reshape(g.concat(hidden, 0), [steps, -1, u]),
+    sequence: g.concat(hidden, 0),
     backward(dHidden) {
       const dz: string[] = [];
-      let dhRecurrent: string | undefined;
+      let dh = dHidden[steps - 1] as string;
       let dcNext: string | undefined;
       for (let t = steps - 1; t >= 0; t--) {
         const { i, f, c, o, cellTanh } = cache[t];
-        const dh = sumOf(g, [dHidden[t], dhRecurrent]);
         const dc = sumOf(g, [dcNext, g.mul(dh, g.mul(o, g.complement(g.mul(cellTanh, cellTanh))))]);
         const di = g.mul(dc, g.mul(c, g.mul(i, g.complement(i))));
         const df = t > 0 ? g.mul(dc, g.mul(cache[t - 1].cell, g.mul(f, g.complement(f)))) : g.mul(dc, g.scalar(0));
         const dcandidate = g.mul(dc, g.mul(i, g.complement(g.mul(c, c))));
         const dout = g.mul(dh, g.mul(cellTanh, g.mul(o, g.complement(o))));
-        dcNext = g.mul(dc, f);
         dz[t] = g.concat([di, df, dcandidate, dout], 1);
-        if (t > 0) dhRecurrent = g.matMulT(dz[t], w.recurrent);
+        if (t === 0) break;
+        dcNext = g.mul(dc, f);
+        // dh_{t-1} = dz_t U^T (+ the layer above's gradient, as the Gemm's addend).
+        const above = dHidden[t - 1];
+        dh = g.op('Gemm', above ? [dz[t], w.recurrent, above] : [dz[t], w.recurrent], [{ name: 'transB', type: ATTRIBUTE.INT, i: 1 }]);
       }
-      const { all, fromSecond } = stacked(g, dz);
-      const previous = steps > 1 ? g.concat(hidden.slice(0, -1), 0) : undefined;
+      const all = g.concat(dz, 0);
+      // h_{t-1} of every step (zero at the first): one multiply gives the recurrent kernel's gradient.
+      const previous = g.concat([g.mul(hidden[0], g.scalar(0)), ...hidden.slice(0, -1)], 0);
       return {
-        kernel: g.gradMatMul(flatInput, all),
-        recurrent: previous && fromSecond ? g.gradMatMul(previous, fromSecond) : g.zeros([u, 4 * u]),
+        kernel: g.gradMatMul(input, all),
+        recurrent: g.gradMatMul(previous, all),
         bias: g.sumRows(all),
-        dInput: needInputGrad ? g.reshape(g.matMulT(all, w.kernel), [steps, -1, w.inputs]) : undefined,
+        dInput: needInputGrad ? perStep(g, g.matMulT(all, w.kernel), steps) : undefined,
       };
     },
   };
@@ -206,13 +222,13 @@ function lstmLayer(g: GraphBuilder, w: LayerWeights, input: string, units: numbe
  */
 function gruLayer(g: GraphBuilder, w: LayerWeights, input: string, units: number, steps: number, needInputGrad: boolean): LayerForward {
   const u = units;
-  const projected = g.add(g.op('MatMul', [input, w.kernel]), w.bias);
+  const projected = perStep(g, g.op('Gemm', [input, w.kernel, w.bias]), steps);
   const recurrentGates = g.columns(w.recurrent, 0, 2 * u);
   const recurrentCandidate = g.columns(w.recurrent, 2 * u, 3 * u);
   const hidden: string[] = [];
   const cache: Array<{ z: string; r: string; candidate: string; resetHidden?: string }> = [];
   for (let t = 0; t < steps; t++) {
-    const [gatesInput, candidateInput] = g.split(g.step(projected, t), [2 * u, u]);
+    const [gatesInput, candidateInput] = g.split(projected[t], [2 * u, u]);
     if (t === 0) {
       const [z, r] = g.split(g.op('Sigmoid', [gatesInput]), [u, u]);
       const candidate = g.op('Tanh', [candidateInput]);
@@ -227,10 +243,9 @@ function gruLayer(g: GraphBuilder, w: LayerWeights, input: string, units: number
     hidden.push(g.add(g.mul(z, previous), g.mul(g.complement(z), candidate)));
     cache.push({ z, r, candidate, resetHidden });
   }
-  const flatInput = g.reshape(input, [-1, w.inputs]);
   return {
     hidden,
-    sequence: g.reshape(g.concat(hidden, 0), [steps, -1, u]),
+    sequence: g.concat(hidden, 0),
     backward(dHidden) {
       const dGates: string[] = [];
       const dCandidates: string[] = [];
@@ -254,9 +269,9 @@ function gruLayer(g: GraphBuilder, w: LayerWeights, input: string, units: number
         dCandidates[t] = dCandidate;
         dhRecurrent = g.add(g.add(g.mul(grad, z), g.mul(dResetHidden, r)), g.matMulT(dGates[t], recurrentGates));
       }
-      const dProjected = stacked(
-        g,
+      const dProjected = g.concat(
         dGates.map((d, t) => g.concat([d, dCandidates[t]], 1)),
+        0,
       );
       let recurrent: string;
       if (steps > 1) {
@@ -267,10 +282,10 @@ function gruLayer(g: GraphBuilder, w: LayerWeights, input: string, units: number
         recurrent = g.concat([gatesPart, candidatePart], 1);
       } else recurrent = g.zeros([u, 3 * u]);
       return {
-        kernel: g.gradMatMul(flatInput, dProjected.all),
+        kernel: g.gradMatMul(input, dProjected),
         recurrent,
-        bias: g.sumRows(dProjected.all),
-        dInput: needInputGrad ? g.reshape(g.matMulT(dProjected.all, w.kernel), [steps, -1, w.inputs]) : undefined,
+        bias: g.sumRows(dProjected),
+        dInput: needInputGrad ? perStep(g, g.matMulT(dProjected, w.kernel), steps) : undefined,
       };
     },
   };
@@ -294,9 +309,10 @@ export function buildTrainingGraph(layout: NetworkLayout, options: TrainingGraph
   };
   const layerOf = kind === 'LSTM' ? lstmLayer : gruLayer;
   const layers: LayerForward[] = [];
-  let input: string = STEP_NAMES.x;
+  // Time-major rows [steps x batch, features]: the steps' row blocks are contiguous.
+  let input: string = g.reshape(STEP_NAMES.x, [-1, layout.inputSize]);
   for (let index = 0; index < numLayers; index++) {
-    const w = { kernel: weight(3 * index), recurrent: weight(3 * index + 1), bias: weight(3 * index + 2), inputs: index === 0 ? layout.inputSize : u };
+    const w = { kernel: weight(3 * index), recurrent: weight(3 * index + 1), bias: weight(3 * index + 2) };
     const layer = layerOf(g, w, input, u, steps, index > 0);
     layers.push(layer);
     input = layer.sequence;
@@ -312,7 +328,7 @@ export function buildTrainingGraph(layout: NetworkLayout, options: TrainingGraph
   for (let index = numLayers - 1; index >= 0; index--) {
     const { kernel, recurrent, bias, dInput } = layers[index].backward(dHidden);
     gradients.unshift(kernel, recurrent, bias);
-    if (dInput) dHidden = Array.from({ length: steps }, (_, t) => g.step(dInput, t));
+    if (dInput) dHidden = dInput;
   }
   const gradient = g.concat(
     gradients.map((grad) => g.reshape(grad, [-1])),
