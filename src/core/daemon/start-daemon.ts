@@ -52,7 +52,8 @@ export function defaultRoleRegistry(): RoleRegistry {
  * registry, promotion history), also at startup, so a restart at any point resumes and finishes.
  */
 export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise<Daemon> {
-  const logger = (deps.logger ?? silentLogger).child({ service: 'flts-daemon' });
+  // The caller's logger names the service (flts daemon's does); binding it here again would write the key twice.
+  const logger = deps.logger ?? silentLogger;
   const registry = deps.registry ?? defaultRoleRegistry();
   const roleNames = [...new Set(settings.daemon.roles.map((role) => role.toLowerCase()))];
   if (roleNames.length === 0) throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `daemon.roles is empty: expected one or more of ${registry.names().join(', ')}.`, { details: { setting: 'daemon.roles' } });
