@@ -23,6 +23,9 @@ export interface Forecast {
   readonly forwardPasses: number;
 }
 
+/** One row of features before it is narrowed to float32, reused call after call (the function never yields). */
+let scratchRow = new Float64Array(32);
+
 /**
  * The model's input window from a frame. `scaled` frames (processed test data) already hold every feature on
  * the model's scale; raw frames (requests) hold the raw columns in original units, and the time features are
@@ -35,17 +38,21 @@ export function historyFromFrame(plan: FeaturePlan, frame: TimeFrame, cadenceMs:
   const nf = features.length;
   const first = rows - seq;
   const window = new Float32Array(seq * nf);
-  const row = new Float64Array(nf);
+  if (scratchRow.length < nf) scratchRow = new Float64Array(nf);
+  const row = scratchRow;
+  // Each column looked up by name once, not once per row.
+  const columns = features.map((feature, f) => (scaled || plan.timeFeatureIndex[f] < 0 ? frame.values[feature] : undefined));
   for (let r = 0; r < seq; r++) {
     const source = first + r;
     if (!scaled) fillTimeFeatures(plan, frame.time[source], row);
     for (let f = 0; f < nf; f++) {
-      if (scaled) row[f] = frame.values[features[f]][source];
-      else if (plan.timeFeatureIndex[f] < 0) row[f] = scaleValue(plan, f, frame.values[features[f]][source]);
+      const column = columns[f];
+      if (column === undefined) continue;
+      row[f] = scaled ? column[source] : scaleValue(plan, f, column[source]);
     }
-    window.set(row, r * nf);
+    for (let f = 0; f < nf; f++) window[r * nf + f] = row[f];
   }
-  return { time: frame.time.slice(first), rows: window, cadenceMs };
+  return { time: frame.time.subarray(first), rows: window, cadenceMs };
 }
 
 /**
@@ -65,7 +72,8 @@ export async function forecastFromHistory(plan: FeaturePlan, history: ScaledHist
   let produced = 0;
   let forwardPasses = 0;
   while (produced < length) {
-    const stepTimes = Float64Array.from({ length: horizon }, (_, h) => lastTime + (h + 1) * history.cadenceMs);
+    const stepTimes = new Float64Array(horizon);
+    for (let h = 0; h < horizon; h++) stepTimes[h] = lastTime + (h + 1) * history.cadenceMs;
     const predicted = await predict(window, stepTimes, 1);
     forwardPasses++;
     const take = Math.min(horizon, length - produced);

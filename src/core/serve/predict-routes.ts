@@ -10,6 +10,7 @@ import type { ServeContext } from './serve-context.js';
 export function registerPredictRoutes(context: ServeContext): void {
   const { holder, metrics, stats, predictionLog, live } = context;
   const forcedReload = createReloadLimiter(() => holder.reloadFromPointer({ force: true }), context.reloadMinIntervalMs);
+  const afterResponses = createAfterResponseQueue((error) => context.logger.warn({ err: error }, 'live_observe_failed'));
 
   context.routes.route({
     method: 'POST',
@@ -29,7 +30,7 @@ export function registerPredictRoutes(context: ServeContext): void {
         // sync: the answer waits for its record to be on disk; buffered: scoring and the record come after the answer is sent.
         if (predictionLog?.durability === 'sync') await predictionLog.append(buildPredictionLogRecord(response, result.targets, new Date(), await observe()));
         else if (live || predictionLog) {
-          setImmediate(() => {
+          afterResponses.push(() => {
             void observe().then(
               (matched) => predictionLog?.append(buildPredictionLogRecord(response, result.targets, new Date(), matched)),
               (error: unknown) => context.logger.warn({ err: error }, 'live_observe_failed'),
@@ -65,6 +66,31 @@ export function registerPredictRoutes(context: ServeContext): void {
       };
     },
   });
+}
+
+/**
+ * Work that follows the answers sent in one I/O phase, run together in the next check phase (one setImmediate
+ * for all of them rather than one each), in arrival order.
+ */
+function createAfterResponseQueue(onError: (error: unknown) => void): { push(task: () => void): void } {
+  let tasks: Array<() => void> = [];
+  const run = (): void => {
+    const due = tasks;
+    tasks = [];
+    for (const task of due) {
+      try {
+        task();
+      } catch (error) {
+        onError(error);
+      }
+    }
+  };
+  return {
+    push(task) {
+      if (tasks.length === 0) setImmediate(run);
+      tasks.push(task);
+    },
+  };
 }
 
 /**

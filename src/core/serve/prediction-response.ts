@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import type { MatchedError } from '../live/live-scorer.js';
 import type { PredictionLogRecord } from './prediction-log.js';
 import type { PredictionResult } from './run-prediction.js';
@@ -68,7 +68,8 @@ export function buildPredictResponse(result: PredictionResult, identifier: strin
 
 /** First 16 hex characters of SHA-256 over the first three prediction rows (the reference's fingerprint length). */
 export function predictionHash(rows: readonly PredictionRow[]): string {
-  return createHash('sha256').update(JSON.stringify(rows.slice(0, 3))).digest('hex').slice(0, 16);
+  // The one-shot form: no Hash object per request.
+  return hash('sha256', JSON.stringify(rows.slice(0, 3)), 'hex').slice(0, 16);
 }
 
 /** Sample rows at the reference's positions {0, n/10, n/2, 9n/10, n-1}, first three target columns. */

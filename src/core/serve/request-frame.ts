@@ -87,9 +87,13 @@ function readNumericColumns(table: ColumnTable, names: readonly string[], allowM
   const values: Record<string, Float64Array> = {};
   const nonNumeric: string[] = [];
   let notFinite: { column: string; row: number } | undefined;
-  for (const name of names) {
+  // One allocation for all columns (each a view of its own range): a request reads many short columns, and a
+  // typed array of its own costs each of them a native allocation and a free.
+  const block = new Float64Array(rows * names.length);
+  for (let c = 0; c < names.length; c++) {
+    const name = names[c];
     const source = columns[name] as unknown[];
-    const out = new Float64Array(rows);
+    const out = block.subarray(c * rows, (c + 1) * rows);
     for (let row = 0; row < rows; row++) {
       const value = source[row];
       if (typeof value === 'number' && Number.isFinite(value)) out[row] = value;
