@@ -28,6 +28,20 @@ describe('core > data > timestamps', () => {
     for (const bad of ['2018-02-30 00:00:00', '2018-02-06 24:00:00', 'yesterday', '', null, true, Number.NaN]) expect(parseTimestamp(bad)).toBeNaN();
   });
 
+  it('reads "YYYY-MM-DD HH:MM:SS" as Date.UTC does on every day of common, leap and century years, years 0000-0099 included', () => {
+    const pad = (value: number, width = 2) => String(value).padStart(width, '0');
+    for (const year of [0, 1, 4, 99, 100, 1600, 1900, 1970, 1999, 2000, 2018, 2024, 2100, 9999]) {
+      for (let day = Date.UTC(2000, 0, 1); day < Date.UTC(2001, 0, 1); day += 86_400_000) {
+        const date = new Date(day);
+        date.setUTCFullYear(year);
+        if (date.getUTCFullYear() !== year) continue;
+        const [month, dayOfMonth] = [date.getUTCMonth() + 1, date.getUTCDate()];
+        const expected = date.getTime() + (23 * 60 + 59) * 60_000 + 58_000;
+        expect(parseTimestamp(`${pad(year, 4)}-${pad(month)}-${pad(dayOfMonth)} 23:59:58`)).toBe(expected);
+      }
+    }
+  });
+
   it('formats like pandas isoformat', () => {
     expect(formatTimestamp(Date.UTC(2018, 1, 6, 0, 2, 0))).toBe('2018-02-06T00:02:00');
     expect(formatTimestamp(Date.UTC(2018, 1, 6, 0, 2, 0, 250))).toBe('2018-02-06T00:02:00.250');
@@ -36,6 +50,9 @@ describe('core > data > timestamps', () => {
   it('takes the most common step, and never a zero one (F9)', () => {
     const t = (minutes: number[]) => Float64Array.from(minutes, (m) => m * 60_000);
     expect(detectCadence(t([0, 2, 4, 6, 9, 11]))).toBe(120_000);
+    expect(detectCadence(t([0, 5, 10, 15]))).toBe(300_000);
+    expect(detectCadence(t([0, 3, 4, 7, 8]))).toBe(60_000);
+    expect(() => detectCadence(t([0, 0, 0]))).toThrow(/step is 0 ms/);
     expect(() => assertStrictlyIncreasing(t([0, 2, 2, 4]), 'ts')).toThrow(/duplicate timestamp at rows 1 and 2/);
     expect(() => assertStrictlyIncreasing(t([0, 4, 2]), 'ts')).toThrow(/not increasing at row 2/);
     expect(() => detectCadence(t([0]))).toThrow(/two timestamps/);

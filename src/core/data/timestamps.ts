@@ -22,6 +22,18 @@ function utcMs(year: number, month: number, day: number, hour = 0, minute = 0, s
   return date.getTime();
 }
 
+/**
+ * Days from 1970-01-01 to a date of the proleptic Gregorian calendar (the one Date.UTC uses), month 1-12, by
+ * integer arithmetic alone; for fields already checked to name a real date.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  return era * 146_097 + yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear - 719_468;
+}
+
 const daysInMonth = (year: number, month: number): number => (month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31);
 
 /**
@@ -40,7 +52,7 @@ function parsePlainDateTime(text: string): number | undefined {
   const second = twoDigits(text, 17);
   if (Number.isNaN(year + month + day + hour + minute + second)) return undefined;
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return Number.NaN;
-  return utcMs(year, month - 1, day, hour, minute, second);
+  return daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000;
 }
 
 /**
@@ -98,6 +110,17 @@ export function formatTimestamp(epochMs: number): string {
  */
 export function detectCadence(time: Float64Array): number {
   if (time.length < 2) throw new FltsError('FLTS_REQUEST_INVALID', 'At least two timestamps are needed to know the series step.');
+  // A regular series (every request of a client that samples on a clock) needs no count per step.
+  let best = time[1] - time[0];
+  let regular = true;
+  for (let i = 2; i < time.length && regular; i++) regular = time[i] - time[i - 1] === best;
+  if (!regular) best = mostCommonStep(time);
+  if (!(best > 0)) throw new FltsError('FLTS_REQUEST_INVALID', `The series step is ${best} ms; timestamps must be strictly increasing.`);
+  return best;
+}
+
+/** The most common difference between consecutive times; the smallest of equally common ones. */
+function mostCommonStep(time: Float64Array): number {
   const counts = new Map<number, number>();
   let best = 0;
   let bestCount = 0;
@@ -110,7 +133,6 @@ export function detectCadence(time: Float64Array): number {
       bestCount = count;
     }
   }
-  if (!(best > 0)) throw new FltsError('FLTS_REQUEST_INVALID', `The series step is ${best} ms; timestamps must be strictly increasing.`);
   return best;
 }
 

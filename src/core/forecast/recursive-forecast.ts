@@ -38,19 +38,21 @@ export function historyFromFrame(plan: FeaturePlan, frame: TimeFrame, cadenceMs:
   const nf = features.length;
   const first = rows - seq;
   const window = new Float32Array(seq * nf);
-  if (scratchRow.length < nf) scratchRow = new Float64Array(nf);
-  const row = scratchRow;
-  // Each column looked up by name once, not once per row.
-  const columns = features.map((feature, f) => (scaled || plan.timeFeatureIndex[f] < 0 ? frame.values[feature] : undefined));
-  for (let r = 0; r < seq; r++) {
-    const source = first + r;
-    if (!scaled) fillTimeFeatures(plan, frame.time[source], row);
-    for (let f = 0; f < nf; f++) {
-      const column = columns[f];
-      if (column === undefined) continue;
-      row[f] = scaled ? column[source] : scaleValue(plan, f, column[source]);
+  const { timeFeatureIndex } = plan;
+  if (!scaled) {
+    if (scratchRow.length < nf) scratchRow = new Float64Array(nf);
+    const row = scratchRow;
+    for (let r = 0; r < seq; r++) {
+      fillTimeFeatures(plan, frame.time[first + r], row);
+      for (let f = 0; f < nf; f++) if (timeFeatureIndex[f] >= 0) window[r * nf + f] = row[f];
     }
-    for (let f = 0; f < nf; f++) window[r * nf + f] = row[f];
+  }
+  // Column by column: each column is looked up by name once, not once per row.
+  for (let f = 0; f < nf; f++) {
+    if (!scaled && timeFeatureIndex[f] >= 0) continue;
+    const column = frame.values[features[f]];
+    if (scaled) for (let r = 0; r < seq; r++) window[r * nf + f] = column[first + r];
+    else for (let r = 0; r < seq; r++) window[r * nf + f] = scaleValue(plan, f, column[first + r]);
   }
   return { time: frame.time.subarray(first), rows: window, cadenceMs };
 }

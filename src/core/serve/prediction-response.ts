@@ -75,7 +75,9 @@ export function predictionHash(rows: readonly PredictionRow[]): string {
 /** Sample rows at the reference's positions {0, n/10, n/2, 9n/10, n-1}, first three target columns. */
 function samples(rows: readonly PredictionRow[], targets: readonly string[]): unknown[] {
   const n = rows.length;
-  const positions = [...new Set([0, n - 1, Math.floor(n / 10), Math.floor(n / 2), Math.floor((9 * n) / 10)])].filter((p) => p >= 0 && p < n).sort((a, b) => a - b);
+  // In ascending order for any n, so dropping repeats of the previous one leaves each position once.
+  const positions: number[] = [];
+  for (const p of [0, Math.floor(n / 10), Math.floor(n / 2), Math.floor((9 * n) / 10), n - 1]) if (p >= 0 && p < n && p !== positions[positions.length - 1]) positions.push(p);
   const columns = targets.slice(0, 3);
   return positions.map((step) => ({
     step,
