@@ -33,4 +33,22 @@ describe('cli > progress', () => {
     progress.stop();
     expect(written.join('')).toMatch(/LSTM epoch 1\/2 .* 1\/3 loss 5\.000e-1/);
   });
+
+  it('names each model on its own lines when two train side by side, and draws the bar of one run at a time', () => {
+    const lines: string[] = [];
+    const written: string[] = [];
+    const stream = { isTTY: true, columns: 120, write: (chunk: string) => written.push(chunk), cursorTo: () => true, clearLine: () => true, moveCursor: () => true } as unknown as NodeJS.WriteStream;
+    const progress = createTrainProgress({ json: false, tty: true, say: (line) => lines.push(line), stream });
+    progress.onEvent({ type: 'train.start', runId: 'r1', modelType: 'LSTM', backend: 'wasm', epochs: 2, batchesPerEpoch: 3 });
+    progress.onEvent({ type: 'train.start', runId: 'r2', modelType: 'GRU', backend: 'wasm', epochs: 4, batchesPerEpoch: 5 });
+    progress.onEvent({ type: 'train.batch_end', runId: 'r1', epoch: 1, batch: 1, loss: 0.5 });
+    progress.onEvent({ type: 'train.batch_end', runId: 'r2', epoch: 1, batch: 1, loss: 0.75 });
+    progress.onEvent({ type: 'train.epoch_end', runId: 'r2', epoch: 1, loss: 0.5, valLoss: 0.25, samplesPerSec: 100 });
+    progress.onEvent({ type: 'train.epoch_end', runId: 'r1', epoch: 1, loss: 0.25, valLoss: 0.125, samplesPerSec: 200 });
+    progress.stop();
+    expect(lines.slice(2)).toEqual(['GRU epoch 1/4: loss 5.000e-1, val_loss 2.500e-1, 100 samples/s', 'LSTM epoch 1/2: loss 2.500e-1, val_loss 1.250e-1, 200 samples/s']);
+    const drawn = written.join('');
+    expect(drawn).toMatch(/LSTM epoch 1\/2 .* 1\/3 loss 5\.000e-1/);
+    expect(drawn).not.toMatch(/GRU epoch/);
+  });
 });

@@ -20,38 +20,51 @@ function formatLoss(value: number | undefined): string {
   return value === undefined || !Number.isFinite(value) ? '-' : value.toExponential(3);
 }
 
-/** Draws core training events: a cli-progress bar per epoch on a terminal, plain lines otherwise. */
+/**
+ * Draws core training events: a cli-progress bar on a terminal, plain lines otherwise. Models training side by
+ * side each keep their own context; their epoch lines interleave, each naming its model, and the bar follows one
+ * run at a time (the one whose batch came first after the last line).
+ */
 export function createTrainProgress(options: TrainProgressOptions): TrainProgress {
   if (options.json) return { onEvent: () => {}, stop: () => {} };
-  let bar: cliProgress.SingleBar | undefined;
-  let context = { modelType: '', epochs: 0, batches: 0 };
+  let bar: { runId: string; bar: cliProgress.SingleBar } | undefined;
+  const contexts = new Map<string, { modelType: string; epochs: number; batches: number }>();
+  const contextOf = (runId: string) => contexts.get(runId) ?? { modelType: '', epochs: 0, batches: 0 };
   const stopBar = (): void => {
-    bar?.stop();
+    bar?.bar.stop();
     bar = undefined;
   };
   const onEvent = (event: FltsEvent): void => {
     switch (event.type) {
       case 'train.start':
-        context = { modelType: event.modelType, epochs: event.epochs, batches: event.batchesPerEpoch };
+        contexts.set(event.runId, { modelType: event.modelType, epochs: event.epochs, batches: event.batchesPerEpoch });
+        stopBar();
         options.say(`${event.modelType} run ${event.runId}: ${event.epochs > 0 ? `${event.epochs} epochs x ${event.batchesPerEpoch} batches, ` : ''}backend ${event.backend}`);
         break;
-      case 'train.batch_end':
+      case 'train.batch_end': {
         if (!options.tty) break;
+        if (bar && bar.runId !== event.runId) break;
+        const context = contextOf(event.runId);
         if (!bar) {
-          bar = new cliProgress.SingleBar(
+          const drawn = new cliProgress.SingleBar(
             { format: `${context.modelType} epoch {epoch}/${context.epochs} [{bar}] {value}/{total} loss {loss} | ETA {eta_formatted}`, stream: options.stream ?? process.stderr, hideCursor: true, clearOnComplete: true },
             cliProgress.Presets.shades_classic,
           );
-          bar.start(context.batches, 0, { epoch: event.epoch, loss: '-' });
+          drawn.start(context.batches, 0, { epoch: event.epoch, loss: '-' });
+          bar = { runId: event.runId, bar: drawn };
         }
-        bar.update(event.batch, { epoch: event.epoch, loss: formatLoss(event.loss) });
+        bar.bar.update(event.batch, { epoch: event.epoch, loss: formatLoss(event.loss) });
         break;
-      case 'train.epoch_end':
+      }
+      case 'train.epoch_end': {
         stopBar();
+        const context = contextOf(event.runId);
         options.say(`${context.modelType} epoch ${event.epoch}/${context.epochs}: loss ${formatLoss(event.loss)}, val_loss ${formatLoss(event.valLoss)}, ${event.samplesPerSec?.toFixed(0) ?? '-'} samples/s`);
         break;
+      }
       case 'train.done':
-        stopBar();
+        if (bar?.runId === event.runId) stopBar();
+        contexts.delete(event.runId);
         break;
       default:
         break;

@@ -28,6 +28,8 @@ export interface FitModelDeps {
   signal?: AbortSignal;
   onEvent: EventSink;
   logger: Logger;
+  /** Networks run their training engine on a worker thread (models training side by side). */
+  offThread?: boolean;
 }
 
 export interface FittedModel {
@@ -89,6 +91,8 @@ export interface ModelFitOptions {
   signal?: AbortSignal;
   onEvent?: EventSink;
   logger?: Logger;
+  /** Networks run their training engine on a worker thread, leaving this one free between steps. */
+  offThread?: boolean;
 }
 
 /** A fitted model not yet saved anywhere: `save` writes its artifact into a run. */
@@ -128,6 +132,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
         onEvent: emit,
         engine: t.engine,
         workers: t.workers,
+        offThread: options.offThread,
         backend: backend.name,
         // Native TensorFlow already spreads each op over the cores.
         cores: backend.name === 'node' ? 1 : os.availableParallelism(),

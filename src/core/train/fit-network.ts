@@ -12,6 +12,7 @@ import { createLocalEngine, type EngineInit, type GradientEngine } from './fused
 import { createOnnxEngine, ONNX_MAX_UNROLLED_STEPS } from './onnx/onnx-engine.js';
 import { fusedLayoutOf } from './fused/network-parameters.js';
 import { createWorkerPoolEngine } from './parallel/worker-pool-engine.js';
+import { createOffThreadOnnxEngine } from './parallel/off-thread-engine.js';
 
 export const TRAIN_ENGINES = ['auto', 'fused', 'onnx', 'layers'] as const;
 export type TrainEngineChoice = (typeof TRAIN_ENGINES)[number];
@@ -43,6 +44,11 @@ export interface FitNetworkOptions {
   engine?: TrainEngineChoice;
   /** The module to load ONNX Runtime from (tests name a missing one to see the fallback). */
   onnxRuntimeModule?: string;
+  /**
+   * Run the onnx engine's session on a worker thread of its own, leaving this thread free between steps (other
+   * models training side by side); the same steps and results as in this thread.
+   */
+  offThread?: boolean;
   /**
    * Gradient threads for the fused path, or ONNX Runtime's intra-op threads on the onnx engine; 0 or undefined =
    * auto (fused: one per core, at most 2; onnx: 1).
@@ -148,7 +154,8 @@ async function onnxOrFallback(init: EngineInit, threads: number, options: FitNet
     return undefined;
   }
   try {
-    return await createOnnxEngine(init, { threads, runtimeModule: options.onnxRuntimeModule });
+    const engineOptions = { threads, runtimeModule: options.onnxRuntimeModule };
+    return await (options.offThread ? createOffThreadOnnxEngine(init, engineOptions) : createOnnxEngine(init, engineOptions));
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     emit({ type: 'log', level: 'warn', message: `Training engine onnx is unavailable, training on the fused engine instead: ${reason}` });

@@ -27,6 +27,8 @@ export interface TrainRunDeps {
   onEvent?: EventSink;
   /** Clock for timestamps (tests pin it). */
   now?: () => Date;
+  /** Networks run their training engine on a worker thread, leaving this one free for other models. */
+  offThread?: boolean;
 }
 
 function modelParams(modelType: TrainableModelType, settings: Settings, inputSize: number): RunRecord['params'] {
@@ -94,7 +96,7 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
   logger.info({ runId, configHash: data.configHash }, 'train_start');
   try {
     const windows = prepareWindows(data, record.window, settings.training.validationSplit);
-    const fitted = await fitModel(modelType, data, windows, settings, { store: deps.store, runId, signal: deps.signal, onEvent: emit, logger });
+    const fitted = await fitModel(modelType, data, windows, settings, { store: deps.store, runId, signal: deps.signal, onEvent: emit, logger, offThread: deps.offThread });
     try {
       const predicted = await predictWindows(fitted.model, windows.test);
       const test = evaluateForecasts(windows.test.y, predicted, record.window.outputSeqLen, record.window.targets, data.scaler);

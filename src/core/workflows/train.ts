@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { MessageBus } from '../bus/message-bus.js';
 import { encodeTrainingEvent } from '../bus/messages.js';
 import type { Settings } from '../config/settings.js';
@@ -68,27 +69,47 @@ export async function announceTrainedRun(bus: MessageBus, settings: Settings, ru
   await bus.publish(settings.bus.topics.modelTraining, encodeTrainingEvent({ status: 'SUCCESS', modelType: run.modelType, experiment: runExperiment(run.modelType), configHash: run.configHash, runId: run.runId }));
 }
 
+/** Model types trained at the same time: `training.parallelModels`, 0 = one per core; never more than there are types. */
+export function modelsAtOnce(settings: Settings, types: number): number {
+  const configured = settings.training.parallelModels || os.availableParallelism();
+  return Math.max(1, Math.min(types, configured));
+}
+
 /**
  * Training, the same from the CLI, the daemon's trainer and the library: loads one processed data version,
  * trains each requested model as its own run (artifacts, metrics and intervals saved with it), announces each
- * on `model-training` when a bus is configured, then mirrors the new runs to MLflow. A failed model does not
- * stop the others (every outcome is recorded); the first failure is rethrown at the end. An abort stops at once.
+ * on `model-training` when a bus is configured, then mirrors the new runs to MLflow. Up to
+ * `training.parallelModels` models train at once, taken in the order requested; each model's own events keep
+ * their order, and its results do not depend on what trains beside it. A failed model does not stop the others
+ * (every outcome is recorded); the first failure in request order is rethrown at the end. An abort starts no
+ * further model, waits for those in progress to stop, and is rethrown.
  */
 export async function trainModels(request: TrainModelsRequest, settings: Settings, deps: TrainModelsDeps): Promise<TrainModelsResult> {
   const readSettings = dataSettings(request, settings);
   const data = await loadProcessedData(deps.store, readSettings, { configHash: request.configHash });
-  const runs: RunRecord[] = [];
-  const failures: FltsError[] = [];
-  for (const modelType of [...new Set(request.models)]) {
-    if (deps.signal?.aborted) break;
-    try {
-      runs.push(await trainOne(modelType, data, readSettings, deps));
-    } catch (error) {
-      const flts = toFltsError(error);
-      if (flts.code === 'FLTS_TRAIN_ABORTED') throw flts;
-      failures.push(flts);
+  const types = [...new Set(request.models)];
+  const lanes = modelsAtOnce(settings, types.length);
+  // Side by side, a network's ONNX Runtime session runs on a worker thread: on this one it would hold the others up.
+  const runDeps = lanes > 1 ? { ...deps, offThread: true } : deps;
+  const outcomes: Array<{ run: RunRecord } | { failure: FltsError } | undefined> = new Array(types.length);
+  let next = 0;
+  let stopped: FltsError | undefined;
+  const lane = async (): Promise<void> => {
+    while (next < types.length && !stopped && !deps.signal?.aborted) {
+      const index = next++;
+      try {
+        outcomes[index] = { run: await trainOne(types[index], data, readSettings, runDeps) };
+      } catch (error) {
+        const flts = toFltsError(error);
+        if (flts.code === 'FLTS_TRAIN_ABORTED') stopped ??= flts;
+        else outcomes[index] = { failure: flts };
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+  if (stopped) throw stopped;
+  const runs = outcomes.flatMap((outcome) => (outcome && 'run' in outcome ? [outcome.run] : []));
+  const failures = outcomes.flatMap((outcome) => (outcome && 'failure' in outcome ? [outcome.failure] : []));
   // Mirrors to MLflow when a tracking URI is set; never throws, a dead server is only reported.
   const tracking = await syncRunsToTracking(deps.store, settings, { runIds: runs.map((run) => run.run_id) }, { logger: deps.logger, signal: deps.signal, ...deps.tracking });
   if (failures.length > 0) {

@@ -28,6 +28,7 @@ export const TRAINING_SPECS: readonly SettingSpec[] = [
   { path: 'training.backend', type: 'string', default: 'auto', choices: ['auto', 'node', 'wasm', 'cpu'], envCase: 'lower', env: ['FLTS_BACKEND'], description: 'TensorFlow.js backend: auto = node, else wasm, else cpu.' },
   { path: 'training.engine', type: 'string', default: 'auto', choices: ['auto', 'fused', 'onnx', 'layers'], envCase: 'lower', env: ['FLTS_TRAIN_ENGINE'], description: 'LSTM/GRU training step: fused = hand-written forward/backward on the WebAssembly SIMD kernels, onnx = the same step (forward and backward through time) as one ONNX Runtime graph run per batch (fused when ONNX Runtime does not load or the window x layers exceeds 128 unrolled steps), layers = tfjs-layers; auto = onnx where it applies (measured faster, bench/results-training.md), else fused when the network allows, else layers.' },
   { path: 'training.workers', type: 'integer', default: 0, min: 0, max: 64, env: ['FLTS_TRAIN_WORKERS'], description: 'Worker threads computing gradients of each batch on the fused path (data parallel), or ONNX Runtime intra-op threads on the onnx engine; 0 = auto (fused: one per core, at most 2; onnx: 1, faster than 2 in every measured configuration); 1 = in-process (better on a host whose cores are busy: each step waits for the slower worker).' },
+  { path: 'training.parallelModels', type: 'integer', default: 0, min: 0, max: 64, env: ['FLTS_PARALLEL_MODELS'], description: 'Model types trained at the same time by one `flts train` (each LSTM/GRU then runs its ONNX Runtime session on a worker thread of its own); 0 = auto (one per core), 1 = one after another. Results are the same either way.' },
   { path: 'training.prophet.nChangepoints', type: 'integer', default: 25, min: 0, env: ['N_CHANGEPOINTS'], description: 'Prophet potential changepoints.' },
   { path: 'training.prophet.changepointRange', type: 'number', default: 0.8, min: 0, max: 1, env: ['CHANGEPOINT_RANGE'], description: 'Share of the history where changepoints may fall.' },
   { path: 'training.prophet.changepointPriorScale', type: 'number', default: 0.05, min: 0, env: ['CHANGEPOINT_PRIOR_SCALE'], description: 'Prophet trend flexibility.' },
@@ -73,6 +74,7 @@ export interface TrainingSettings {
   backend: 'auto' | 'node' | 'wasm' | 'cpu';
   engine: 'auto' | 'fused' | 'onnx' | 'layers';
   workers: number;
+  parallelModels: number;
   prophet: ProphetSettings;
 }
 

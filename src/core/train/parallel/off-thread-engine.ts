@@ -1,0 +1,112 @@
+import { Worker } from 'node:worker_threads';
+import { ERROR_CATALOGUE, FltsError, type ErrorCode } from '../../errors.js';
+import { compiledWorkerScript } from '../../worker-script.js';
+import type { EngineInit, GradientEngine } from '../fused/gradient-engine.js';
+import type { OffThreadInit, OffThreadReply, OffThreadRequest } from './off-thread-messages.js';
+
+function workerScript(): URL {
+  const beside = new URL('./engine-worker.js', import.meta.url);
+  const script = compiledWorkerScript(beside);
+  if (!script) throw new FltsError('FLTS_TRAIN_FAILED', `The engine worker script is missing (${beside.pathname}); run \`npm run build\`.`);
+  return script;
+}
+
+function shared(values: Float32Array | number): SharedArrayBuffer {
+  const length = typeof values === 'number' ? values : values.length;
+  const buffer = new SharedArrayBuffer(Math.max(1, length) * 4);
+  if (typeof values !== 'number') new Float32Array(buffer).set(values);
+  return buffer;
+}
+
+export interface OffThreadOptions {
+  /** ONNX Runtime's intra-op threads inside the engine thread. */
+  threads: number;
+  runtimeModule?: string;
+}
+
+/**
+ * The ONNX Runtime engine on a worker thread of its own. ONNX Runtime's Node binding runs a session on the
+ * calling thread, so two networks trained in one process would otherwise take turns on the main thread; with
+ * the engine on a worker, the calling thread only hands out batches and is free for other models in between.
+ * Each step computes exactly what the engine computes in-process (same session, same Adam, same order).
+ * Throws what createOnnxEngine throws when the worker cannot build the engine.
+ */
+export async function createOffThreadOnnxEngine(init: EngineInit, options: OffThreadOptions): Promise<GradientEngine> {
+  const size = init.layout.size;
+  const weightsBuffer = shared(size);
+  const trainSize = init.train.y.length / init.layout.outputSize;
+  const orderBuffer = shared(trainSize);
+  const order = new Int32Array(orderBuffer);
+  const workerInit: OffThreadInit = {
+    layout: init.layout,
+    steps: init.steps,
+    learningRate: init.learningRate,
+    kernels: init.kernels,
+    validationSize: init.validationSize,
+    threads: options.threads,
+    ...(options.runtimeModule ? { runtimeModule: options.runtimeModule } : {}),
+    trainX: shared(init.train.x),
+    trainY: shared(init.train.y),
+    validationX: shared(init.validation.x),
+    validationY: shared(init.validation.y),
+    order: orderBuffer,
+    weights: weightsBuffer,
+  };
+  const worker = new Worker(workerScript(), { workerData: workerInit });
+  let pending: { resolve: (reply: OffThreadReply) => void; reject: (error: Error) => void } | undefined;
+  const fail = (error: Error): void => {
+    const waiting = pending;
+    pending = undefined;
+    waiting?.reject(error);
+  };
+  const ready = new Promise<void>((resolve, reject) => {
+    pending = { resolve: () => resolve(), reject };
+  });
+  worker.on('message', (reply: OffThreadReply) => {
+    if (reply.type === 'error') return fail(new FltsError(reply.code && reply.code in ERROR_CATALOGUE ? (reply.code as ErrorCode) : 'FLTS_TRAIN_FAILED', reply.message));
+    const waiting = pending;
+    pending = undefined;
+    waiting?.resolve(reply);
+  });
+  worker.on('error', (error) => fail(new FltsError('FLTS_TRAIN_FAILED', `The training engine thread crashed: ${error.message}`, { cause: error })));
+  // A thread that dies without an error event (killed, out of memory) must not leave a step waiting forever.
+  worker.on('exit', (code) => fail(new FltsError('FLTS_TRAIN_FAILED', `The training engine thread exited unexpectedly (exit code ${code}).`)));
+  const call = (message: OffThreadRequest): Promise<OffThreadReply> =>
+    new Promise((resolve, reject) => {
+      pending = { resolve, reject };
+      worker.postMessage(message);
+    });
+  const sse = (reply: OffThreadReply): number => (reply.type === 'result' ? reply.sse : Number.NaN);
+  try {
+    await ready;
+  } catch (error) {
+    await worker.terminate();
+    throw error;
+  }
+  let orderChanged = false;
+  return {
+    name: 'onnx',
+    threads: options.threads,
+    weights: new Float32Array(weightsBuffer),
+    setOrder(next) {
+      order.set(next);
+      orderChanged = true;
+    },
+    async step(from, to) {
+      const changed = orderChanged;
+      orderChanged = false;
+      return sse(await call({ type: 'step', from, to, order: changed }));
+    },
+    async validationSse() {
+      return sse(await call({ type: 'validation' }));
+    },
+    async close() {
+      try {
+        if (!pending) await call({ type: 'close' });
+      } finally {
+        worker.removeAllListeners('exit');
+        await worker.terminate();
+      }
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { MatrixOpsChoice } from '../../kernels/create-ops.js';
+import type { NetworkLayout } from '../fused/network-parameters.js';
+
+/** What the engine thread needs; data, weights and the sample order in shared memory. */
+export interface OffThreadInit {
+  layout: NetworkLayout;
+  steps: number;
+  learningRate: number;
+  kernels: MatrixOpsChoice;
+  validationSize: number;
+  /** ONNX Runtime's intra-op threads. */
+  threads: number;
+  runtimeModule?: string;
+  trainX: SharedArrayBuffer;
+  trainY: SharedArrayBuffer;
+  validationX: SharedArrayBuffer;
+  validationY: SharedArrayBuffer;
+  order: SharedArrayBuffer;
+  weights: SharedArrayBuffer;
+}
+
+export type OffThreadRequest =
+  /** `order`: the shared sample order changed since the last step (a new epoch). */
+  | { type: 'step'; from: number; to: number; order: boolean }
+  | { type: 'validation' }
+  | { type: 'close' };
+
+export type OffThreadReply = { type: 'ready' } | { type: 'closed' } | { type: 'result'; sse: number } | { type: 'error'; code?: string; message: string };
