@@ -6,7 +6,8 @@ import type { WindowSet } from '../forecast/windows.js';
 import { predictWindows } from '../forecast/predict-windows.js';
 import type { ProphetSettings } from '../config/specs/training.js';
 import { selectRows, type TimeFrame } from '../data/time-frame.js';
-import { fitProphetModel, type ProphetArtifact } from '../models/prophet-model.js';
+import { loadProphetModel, type ProphetArtifact } from '../models/prophet-model.js';
+import { fitProphetArtifact } from './prophet-off-thread.js';
 
 /** Calibrates a fitted model's intervals on windows it was not fitted on (the validation tail). */
 export async function calibrateModelIntervals(model: ForecastModel, calibrationWindows: WindowSet, window: WindowSpec, scaler: ScalerParams, calibration: IntervalCalibration['calibration']): Promise<IntervalCalibration> {
@@ -46,12 +47,17 @@ export function scoreTestIntervals(
  * row has no unseen rows to calibrate on; the earlier fit forecasts the tail as the final one forecasts new rows.
  */
 export async function fitProphetWithIntervals(frame: TimeFrame, tail: WindowSet, window: WindowSpec, settings: ProphetSettings, seed: number, scaler: ScalerParams): Promise<{ model: ForecastModel; artifact: ProphetArtifact; intervals: IntervalCalibration }> {
-  const before = fitProphetModel(selectRows(frame, 0, frame.time.length - tail.size - window.outputSeqLen + 1), window, settings, seed).model;
+  // Both fits optimise at once, each on a thread of its own; loading an artifact replays its fit exactly.
+  const [beforeArtifact, artifact] = await Promise.all([
+    fitProphetArtifact(selectRows(frame, 0, frame.time.length - tail.size - window.outputSeqLen + 1), window, settings, seed),
+    fitProphetArtifact(frame, window, settings, seed),
+  ]);
+  const before = loadProphetModel(beforeArtifact, window);
   let intervals: IntervalCalibration;
   try {
     intervals = await calibrateModelIntervals(before, tail, window, scaler, 'validation-tail');
   } finally {
     before.dispose();
   }
-  return { ...fitProphetModel(frame, window, settings, seed), intervals };
+  return { model: loadProphetModel(artifact, window), artifact, intervals };
 }

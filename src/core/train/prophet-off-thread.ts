@@ -1,0 +1,35 @@
+import { Worker } from 'node:worker_threads';
+import type { ProphetSettings } from '../config/specs/training.js';
+import type { TimeFrame } from '../data/time-frame.js';
+import { ERROR_CATALOGUE, FltsError, type ErrorCode } from '../errors.js';
+import type { WindowSpec } from '../models/forecast-model.js';
+import { fitProphetModel, type ProphetArtifact } from '../models/prophet-model.js';
+import { compiledWorkerScript } from '../worker-script.js';
+import type { ProphetWorkerInit } from './prophet-worker.js';
+
+/**
+ * The artifact of a Prophet fit, optimised on a worker thread so the calling thread stays free (a fit is one
+ * synchronous WebAssembly call of seconds). Where the worker script is not built, the fit runs on this thread.
+ */
+export async function fitProphetArtifact(frame: TimeFrame, window: WindowSpec, settings: ProphetSettings, seed: number): Promise<ProphetArtifact> {
+  const script = compiledWorkerScript(new URL('./prophet-worker.js', import.meta.url));
+  if (!script) {
+    const { model, artifact } = fitProphetModel(frame, window, settings, seed);
+    model.dispose();
+    return artifact;
+  }
+  const worker = new Worker(script, { workerData: { frame, window, settings, seed } satisfies ProphetWorkerInit });
+  try {
+    return await new Promise<ProphetArtifact>((resolve, reject) => {
+      worker.once('message', (reply: { artifact?: ProphetArtifact; error?: { code?: string; message: string } }) => {
+        if (reply.artifact) return resolve(reply.artifact);
+        const code = reply.error?.code && reply.error.code in ERROR_CATALOGUE ? (reply.error.code as ErrorCode) : 'FLTS_TRAIN_FAILED';
+        reject(new FltsError(code, reply.error?.message ?? 'The Prophet fit failed.'));
+      });
+      worker.once('error', (error) => reject(new FltsError('FLTS_TRAIN_FAILED', `The Prophet fit thread crashed: ${error.message}`, { cause: error })));
+      worker.once('exit', (code) => reject(new FltsError('FLTS_TRAIN_FAILED', `The Prophet fit thread exited before answering (exit code ${code}).`)));
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
