@@ -60,12 +60,21 @@ async function tryCpu(): Promise<string> {
   return 'cpu';
 }
 
+let selecting: Promise<unknown> = Promise.resolve();
+
 /**
  * Picks the fastest available TensorFlow.js backend (node, else wasm, else cpu) or the forced one.
  * Backend choice is process-wide in tfjs, so the first successful selection is reused afterwards
- * unless a different backend is forced.
+ * unless a different backend is forced. Selections run one at a time: a second caller while the wasm backend
+ * is still initialising (models training side by side) would otherwise see it fail and settle on cpu for all.
  */
-export async function selectBackend(choice: BackendChoice = 'auto', options: SelectBackendOptions = {}): Promise<BackendInfo> {
+export function selectBackend(choice: BackendChoice = 'auto', options: SelectBackendOptions = {}): Promise<BackendInfo> {
+  const selected = selecting.then(() => pickBackend(choice, options));
+  selecting = selected.catch(() => undefined);
+  return selected;
+}
+
+async function pickBackend(choice: BackendChoice, options: SelectBackendOptions): Promise<BackendInfo> {
   const logger = options.logger ?? silentLogger;
   const matMulFix = options.matMulFix ?? true;
   if (current && (choice === 'auto' || choice === current.name) && (current.name !== 'wasm' || current.matMulFix === matMulFix)) return current;
