@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TimeFrame } from '../data/time-frame.js';
-import { buildWindows, prependHistory, sliceWindows } from './windows.js';
+import { buildWindows, concatWindows, prependHistory, sliceWindows } from './windows.js';
 
 function frame(rows: number, start = 0): TimeFrame {
   const time = Float64Array.from({ length: rows }, (_, i) => (start + i) * 1000);
@@ -40,5 +40,15 @@ describe('core > forecast > windows', () => {
     const tail = sliceWindows(set, 3, 4, spec);
     expect(tail.size).toBe(1);
     expect(Array.from(tail.y)).toEqual([106, 107]);
+  });
+
+  it('joins two window sets back into the one they were sliced from', () => {
+    const set = buildWindows(frame(9), spec);
+    const joined = concatWindows(sliceWindows(set, 0, 3, spec), sliceWindows(set, 3, set.size, spec), spec);
+    expect(joined.size).toBe(set.size);
+    expect(Array.from(joined.x)).toEqual(Array.from(set.x));
+    expect(Array.from(joined.y)).toEqual(Array.from(set.y));
+    expect(Array.from(joined.forecastTimes)).toEqual(Array.from(set.forecastTimes));
+    expect(() => concatWindows(set, buildWindows(frame(9), { ...spec, features: ['a'] }), spec)).toThrow(/different shapes/);
   });
 });

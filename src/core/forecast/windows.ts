@@ -88,3 +88,22 @@ export function sliceWindows(set: WindowSet, from: number, to: number, spec: Win
     forecastTimes: set.forecastTimes.slice(from * spec.outputSeqLen, to * spec.outputSeqLen),
   };
 }
+
+/** The windows of `a` followed by those of `b` (both of `spec`'s shape). */
+export function concatWindows(a: WindowSet, b: WindowSet, spec: WindowSpec): WindowSet {
+  const join = <T extends Float32Array | Float64Array>(first: T, second: T, make: (n: number) => T): T => {
+    const out = make(first.length + second.length);
+    out.set(first);
+    out.set(second, first.length);
+    return out;
+  };
+  if (a.x.length !== a.size * spec.inputSeqLen * spec.features.length || b.x.length !== b.size * spec.inputSeqLen * spec.features.length) {
+    throw new FltsError('FLTS_INTERNAL', 'Window sets of different shapes cannot be joined.');
+  }
+  return {
+    size: a.size + b.size,
+    x: join(a.x, b.x, (n) => new Float32Array(n)),
+    y: join(a.y, b.y, (n) => new Float32Array(n)),
+    forecastTimes: join(a.forecastTimes, b.forecastTimes, (n) => new Float64Array(n)),
+  };
+}

@@ -69,7 +69,7 @@ export async function fitFused(network: tf.LayersModel, layout: NetworkLayout, e
     }
   }
   if (!best) throw new FltsError('FLTS_TRAIN_FAILED', 'No epoch completed.');
-  writeParameters(network, layout, best.weights);
+  writeParameters(network, layout, options.restoreBest === false ? weights : best.weights);
   const fitMs = performance.now() - fitStart;
   return { history, bestEpoch: best.epoch, bestValLoss: best.loss, stoppedEarly, fitMs, samplesPerSec: trainedSamples / (fitMs / 1000), engine: engine.name, threads: engine.threads };
 }

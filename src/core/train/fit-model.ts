@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type * as tf from '@tensorflow/tfjs';
 import { FltsError } from '../errors.js';
 import type { Settings } from '../config/settings.js';
 import type { TrainableModelType } from '../config/specs/training.js';
@@ -20,7 +21,11 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { selectBackend } from '../tf/backend.js';
 import { fitNetwork, type EpochRecord } from './fit-network.js';
 import type { PreparedWindows } from './prepare-windows.js';
-import { fitProphetWithIntervals } from './run-intervals.js';
+import { calibrateModelIntervals, fitProphetWithIntervals } from './run-intervals.js';
+import { concatWindows, type WindowSet } from '../forecast/windows.js';
+
+/** Learning-rate factor of each drop after early stopping (`training.lrDrops`). */
+const LR_DROP_FACTOR = 0.1;
 
 export interface FitModelDeps {
   store: ObjectStore;
@@ -115,19 +120,19 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
     const epochs = options.epochs ?? t.epochs;
     const backend = await selectBackend(t.backend, { logger: options.logger });
     emit({ type: 'train.start', runId: options.runId, modelType, backend: backend.name, epochs, batchesPerEpoch: Math.ceil(windows.fit.size / t.batchSize) });
-    const network = buildRecurrentNetwork(modelType, window, { hiddenSize: t.hiddenSize, numLayers: t.numLayers }, t.seed);
-    try {
-      const fit = changes ? toChangeTargets(windows.fit, window) : windows.fit;
-      const validation = changes ? toChangeTargets(windows.validation, window) : windows.validation;
-      const result = await fitNetwork(network, fit, validation, window, {
+    const fit = changes ? toChangeTargets(windows.fit, window) : windows.fit;
+    const validation = changes ? toChangeTargets(windows.validation, window) : windows.validation;
+    const train = async (network: tf.LayersModel, on: WindowSet, maxEpochs: number, learningRate: number, seed: number, refit: boolean) =>
+      fitNetwork(network, on, validation, window, {
         runId: options.runId,
-        epochs,
+        epochs: maxEpochs,
         batchSize: t.batchSize,
-        learningRate: t.learningRate,
-        weightAverage: t.weightAverage,
-        earlyStopping: t.earlyStopping,
+        learningRate,
+        weightAverage: refit ? 0 : t.weightAverage,
+        earlyStopping: refit ? false : t.earlyStopping,
+        restoreBest: !refit,
         patience: t.patience,
-        seed: t.seed,
+        seed,
         signal: options.signal,
         onEvent: emit,
         engine: t.engine,
@@ -137,17 +142,55 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
         // Native TensorFlow already spreads each op over the cores.
         cores: backend.name === 'node' ? 1 : os.availableParallelism(),
       });
+    const asModel = (network: tf.LayersModel) => {
       const model = createRecurrentForecastModel(modelType, window, network);
+      return changes ? forecastFromChanges(model) : model;
+    };
+    const network = buildRecurrentNetwork(modelType, window, { hiddenSize: t.hiddenSize, numLayers: t.numLayers }, t.seed);
+    try {
+      const result = await train(network, fit, epochs, t.learningRate, t.seed, false);
+      const history = [...result.history];
+      let best = { epoch: result.bestEpoch, loss: result.bestValLoss };
+      let fitMs = result.fitMs;
+      let learningRate = t.learningRate;
+      // Each drop restarts from the best weights at a tenth of the rate and is kept only where the tail improves.
+      for (let drop = 1; drop <= t.lrDrops && windows.validation.size > 0; drop++) {
+        const kept = network.getWeights().map((w) => w.clone());
+        try {
+          const stage = await train(network, fit, epochs, learningRate * LR_DROP_FACTOR, t.seed + drop, false);
+          fitMs += stage.fitMs;
+          const offset = history.length;
+          history.push(...stage.history.map((epoch) => ({ ...epoch, epoch: epoch.epoch + offset })));
+          if (!(stage.bestValLoss < best.loss)) {
+            network.setWeights(kept);
+            break;
+          }
+          best = { epoch: stage.bestEpoch + offset, loss: stage.bestValLoss };
+          learningRate *= LR_DROP_FACTOR;
+        } finally {
+          kept.forEach((w) => w.dispose());
+        }
+      }
+      let intervals: IntervalCalibration | undefined;
+      if (t.refit !== 'none' && windows.validation.size > 0) {
+        // The tail errors of the network that never saw the tail calibrate the intervals; the refit, which
+        // trains on it, only replaces the forecasts (its own tail errors would be in-sample).
+        intervals = await calibrateModelIntervals(asModel(network), windows.validation, window, options.scaler, 'validation-tail');
+        const on = t.refit === 'tail' ? validation : concatWindows(fit, validation, window);
+        fitMs += (await train(network, on, t.refitEpochs, learningRate, t.seed + t.lrDrops + 1, true)).fitMs;
+      }
+      const saved = network;
       return {
-        model: changes ? forecastFromChanges(model) : model,
+        model: asModel(network),
         artifact: MODEL_ARTIFACT_FILES[modelType],
-        save: (store, s, runId) => saveNetwork(store, s, runId, network),
-        fitMs: result.fitMs,
+        save: (store, s, runId) => saveNetwork(store, s, runId, saved),
+        fitMs,
         backend: result.engine === 'layers' ? (backend.matMulFix ? `${backend.name}+matmul-fix` : backend.name) : `${backend.name}+${result.engine}${result.threads > 1 ? `x${result.threads}` : ''}`,
-        history: result.history,
-        bestEpoch: result.bestEpoch,
-        bestValLoss: result.bestValLoss,
+        history,
+        bestEpoch: best.epoch,
+        bestValLoss: best.loss,
         samplesPerSec: result.samplesPerSec,
+        ...(intervals ? { intervals } : {}),
       };
     } catch (error) {
       network.dispose();

@@ -134,6 +134,32 @@ describe('core > train > fit-network', () => {
     });
   }
 
+  for (const engine of ['fused', 'layers'] as const) {
+    it(`${engine}: restoreBest false keeps the last epoch's weights, the default the best epoch's`, async () => {
+      // Negated validation targets make the validation loss rise as the fit improves, so the best epoch is an early one.
+      const adverse = { ...windows.validation, y: windows.validation.y.map((v) => -v) };
+      const width = spec.outputSeqLen * spec.targets.length;
+      const validationMse = (network: tf.LayersModel): number => {
+        const predicted = tf.tidy(() => (network.predict(tf.tensor3d(adverse.x, [adverse.size, spec.inputSeqLen, spec.features.length])) as tf.Tensor).dataSync());
+        return Array.from(predicted).reduce((sum, p, i) => sum + (p - adverse.y[i]) ** 2, 0) / (adverse.size * width);
+      };
+      const options = { ...base, engine, workers: 1, epochs: 4 };
+      const results = [];
+      for (const restoreBest of [true, false]) {
+        const network = buildRecurrentNetwork('GRU', spec, { hiddenSize: 16, numLayers: 2 }, 1);
+        const result = await fitNetwork(network, windows.fit, adverse, spec, { ...options, restoreBest });
+        results.push({ result, mse: validationMse(network) });
+        network.dispose();
+      }
+      const [best, last] = results;
+      expect(best.result.bestEpoch).toBeLessThan(4);
+      expect(last.result.history.map((epoch) => epoch.loss)).toEqual(best.result.history.map((epoch) => epoch.loss));
+      expect(relative(best.mse, best.result.history[best.result.bestEpoch - 1].val_loss)).toBeLessThan(1e-4);
+      expect(relative(last.mse, last.result.history[3].val_loss)).toBeLessThan(1e-4);
+      expect(last.mse).toBeGreaterThan(best.mse);
+    });
+  }
+
   it('leaves no tensors behind on either path', async () => {
     const before = tf.memory().numTensors;
     await fit('GRU', { engine: 'fused', workers: 1, epochs: 2 });

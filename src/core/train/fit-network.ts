@@ -31,6 +31,11 @@ export interface FitNetworkOptions {
    * early stopping and best-epoch restore.
    */
   weightAverage?: number;
+  /**
+   * Restore the weights of the epoch with the lowest validation loss at the end (default). false keeps the
+   * last epoch's weights: a refit for a fixed number of epochs, whose validation windows are in its training data.
+   */
+  restoreBest?: boolean;
   signal?: AbortSignal;
   onEvent?: EventSink;
   /**
@@ -251,7 +256,7 @@ async function fitWithLayers(network: tf.LayersModel, train: WindowSet, validati
       averaged?.forEach((t) => t.dispose());
     }
     if (!best) throw new FltsError('FLTS_TRAIN_FAILED', 'No epoch completed.');
-    network.setWeights(best.weights);
+    if (options.restoreBest !== false) network.setWeights(best.weights);
     const fitMs = performance.now() - fitStart;
     return { history, bestEpoch: best.epoch, bestValLoss: best.loss, stoppedEarly, fitMs, samplesPerSec: trainedSamples / (fitMs / 1000), engine: 'layers', threads: 1 };
   } finally {

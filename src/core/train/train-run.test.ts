@@ -18,10 +18,15 @@ import type { EpochRecord } from './fit-network.js';
 import { selectRows } from '../data/time-frame.js';
 import { fitProphetModel } from '../models/prophet-model.js';
 import { calibrateModelIntervals } from './run-intervals.js';
+import { fitForecastModel, modelWindow } from './fit-model.js';
+import { predictWindows } from '../forecast/predict-windows.js';
+import type { ForecastModel } from '../models/forecast-model.js';
+import type { IntervalCalibration } from '../models/prediction-intervals.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-train-'));
 const store = createFsStore(root);
 const data = syntheticProcessedData(300, 60);
+const relative = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
 
 function settings(): Settings {
   const s = defaultSettings();
@@ -100,6 +105,54 @@ describe('core > train > train-run', () => {
     s.training.seed = 7;
     const other = await trainRun('GRU', data, s, { store });
     expect(other.metrics!.test_rmse).not.toBe(first.metrics!.test_rmse);
+  });
+
+  describe('after early stopping', () => {
+    const s = settings();
+    s.training = { ...s.training, epochs: 8, patience: 2, lrDrops: 0, engine: 'fused', workers: 1 };
+    // Two days of rows, so that the validation tail lies on a part of the daily cycle the fit has seen.
+    const long = syntheticProcessedData(1500, 100);
+    const window = modelWindow('GRU', long, s);
+    const windows = prepareWindows(long, window, s.training.validationSplit);
+    const fitGru = (training: Partial<Settings['training']>) => fitForecastModel('GRU', long.train, windows, window, { ...s, training: { ...s.training, ...training } }, { runId: 'after', scaler: long.scaler });
+    const tailError = async (model: ForecastModel) => {
+      const predicted = await predictWindows(model, windows.validation);
+      return predicted.reduce((sum, p, i) => sum + (p - windows.validation.y[i]) ** 2, 0) / predicted.length;
+    };
+    const losses = (history: EpochRecord[] | undefined) => history?.map(({ loss, val_loss }) => [loss, val_loss]);
+
+    it('lrDrops: a stage at a tenth of the rate continues from the best weights and counts only where it lowers the validation loss', async () => {
+      const plain = await fitGru({});
+      const dropped = await fitGru({ lrDrops: 2 });
+      const history = dropped.history!;
+      expect(losses(history.slice(0, plain.history!.length))).toEqual(losses(plain.history));
+      // The first drop must be kept here, or the test would not see a stage count.
+      expect(dropped.bestEpoch).toBeGreaterThan(plain.history!.length);
+      expect(dropped.bestValLoss).toBeLessThan(plain.bestValLoss!);
+      expect(dropped.bestValLoss).toBe(Math.min(...history.map((epoch) => epoch.val_loss)));
+      expect(history[dropped.bestEpoch! - 1].val_loss).toBe(dropped.bestValLoss);
+      history.forEach((epoch, i) => expect(epoch.epoch).toBe(i + 1));
+      // The network kept is the best epoch's, whichever stage it came from.
+      expect(relative(await tailError(dropped.model), dropped.bestValLoss!)).toBeLessThan(1e-4);
+      plain.model.dispose();
+      dropped.model.dispose();
+    });
+
+    it('refit: the saved network also learns the validation tail, its intervals calibrated on the tail errors of the network before it saw the tail', async () => {
+      const plain = await fitGru({});
+      const refit = await fitGru({ refit: 'tail', refitEpochs: 20 });
+      expect(plain.intervals).toBeUndefined();
+      expect(refit.intervals).toEqual(await calibrateModelIntervals(plain.model, windows.validation, window, long.scaler, 'validation-tail'));
+      // Early stopping is the plain fit's; the refit trains on the tail, so it forecasts it better.
+      expect(losses(refit.history)).toEqual(losses(plain.history));
+      expect(refit.bestEpoch).toBe(plain.bestEpoch);
+      expect(await tailError(refit.model)).toBeLessThan(await tailError(plain.model));
+      plain.model.dispose();
+      refit.model.dispose();
+      const record = await trainRun('GRU', long, { ...s, training: { ...s.training, refit: 'tail', refitEpochs: 20 } }, { store });
+      expect(record.params).toMatchObject({ refit: 'tail', refit_epochs: 20 });
+      expect((await getJson<IntervalCalibration>(store, 'runs', `${record.run_id}/intervals.json`)).errors).toEqual(refit.intervals!.errors);
+    });
   });
 
   it('records NAIVE with the persistence metrics of the test file', async () => {

@@ -5,8 +5,9 @@ export const TRAINABLE_MODEL_TYPES = ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE
 /**
  * Model and training settings. Defaults were chosen by measurement (bench/results-quality.md): every
  * baseline and both recurrent types, 1 layer x 64 units, Adam 1e-3, up to 30 epochs with early stopping
- * (patience 5) on the validation tail and the best epoch restored. `--profile reference` restores the
- * reference deployment (window 10 -> 1, 2 layers x 128 units, batch 64, Adam 1e-4, 10 epochs, patience 30).
+ * (patience 5) on the validation tail and the best epoch restored, then up to two stages at a tenth of the
+ * rate from the best weights. `--profile reference` restores the reference deployment (window 10 -> 1,
+ * 2 layers x 128 units, batch 64, Adam 1e-4, 10 epochs, patience 30, no rate drops).
  */
 export const TRAINING_SPECS: readonly SettingSpec[] = [
   { path: 'training.models', type: 'list', default: ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE', 'MSTL'], minItems: 1, choices: TRAINABLE_MODEL_TYPES, envCase: 'upper', env: ['MODEL_TYPE'], description: 'Model types to train (comma list).' },
@@ -19,9 +20,12 @@ export const TRAINING_SPECS: readonly SettingSpec[] = [
   { path: 'training.epochs', type: 'integer', default: 30, min: 1, env: ['EPOCHS'], description: 'Maximum passes over the training windows.' },
   { path: 'training.learningRate', type: 'number', default: 1e-3, min: 0, exclusiveMin: true, env: ['LEARNING_RATE'], description: 'Adam learning rate.' },
   { path: 'training.weightAverage', type: 'number', default: 0, min: 0, max: 0.9999, env: ['FLTS_WEIGHT_AVERAGE'], description: 'LSTM/GRU: decay of an exponential moving average of the weights over the training steps (0 = none); each epoch the average competes with the current weights on the validation tail and the better one counts for early stopping and the restored best epoch.' },
+  { path: 'training.lrDrops', type: 'integer', default: 2, min: 0, max: 5, env: ['FLTS_LR_DROPS'], description: 'LSTM/GRU: after early stopping, up to this many more stages, each restarting from the best weights at a tenth of the learning rate with early stopping on the validation tail; a stage is kept only where it lowers the validation loss (0 = none).' },
   { path: 'training.earlyStopping', type: 'boolean', default: true, env: ['EARLY_STOPPING'], description: 'Stop when the validation loss has not improved for `patience` epochs.' },
   { path: 'training.patience', type: 'integer', default: 5, min: 1, env: ['PATIENCE'], description: 'Epochs without validation improvement before stopping.' },
   { path: 'training.validationSplit', type: 'number', default: 0.1, min: 0.01, max: 0.5, env: ['VALIDATION_SPLIT'], description: 'Chronological tail of the training windows used for early stopping.' },
+  { path: 'training.refit', type: 'string', default: 'none', choices: ['none', 'continue', 'tail'], envCase: 'lower', env: ['FLTS_REFIT'], description: 'LSTM/GRU after early stopping, to learn from the validation tail too (the rows nearest to what is forecast): none = keep the best network, fitted without the tail; continue = train it on every training window, the tail included, for `refitEpochs` more epochs; tail = train it on the tail windows for `refitEpochs` epochs (either at the learning rate the fit ended on). Either way the prediction intervals stay calibrated on the tail errors of the network before it saw the tail.' },
+  { path: 'training.refitEpochs', type: 'integer', default: 1, min: 1, env: ['FLTS_REFIT_EPOCHS'], description: 'Epochs of a refit that continues the best network (`refit` = continue or tail).' },
   { path: 'training.targetForm', type: 'string', default: 'level', choices: ['level', 'change'], envCase: 'lower', env: ['FLTS_TARGET_FORM'], description: 'What LSTM/GRU learn: level = the targets (the reference), change = each target\'s change from the window\'s last value (forecasts persistence plus a learned correction).' },
   { path: 'training.calendarFeatures', type: 'string', default: 'learnable', choices: ['learnable', 'all'], envCase: 'lower', env: ['FLTS_CALENDAR_FEATURES'], description: 'LSTM/GRU inputs: all = every processed column (the reference); learnable = without calendar features whose cycle the training data does not cover twice (day of year on weeks of data), which would only be extrapolated.' },
   { path: 'training.seed', type: 'integer', default: 42, env: ['SEED'], description: 'Seed of weight initialisation, shuffling and Prophet.' },
@@ -68,6 +72,9 @@ export interface TrainingSettings {
   earlyStopping: boolean;
   patience: number;
   validationSplit: number;
+  refit: 'none' | 'continue' | 'tail';
+  lrDrops: number;
+  refitEpochs: number;
   targetForm: 'level' | 'change';
   calendarFeatures: 'learnable' | 'all';
   seed: number;
