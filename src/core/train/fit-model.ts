@@ -153,11 +153,12 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
       let best = { epoch: result.bestEpoch, loss: result.bestValLoss };
       let fitMs = result.fitMs;
       let learningRate = t.learningRate;
-      // Each drop restarts from the best weights at a tenth of the rate and is kept only where the tail improves.
-      for (let drop = 1; drop <= t.lrDrops && windows.validation.size > 0; drop++) {
+      // Each drop restarts from the best weights at a tenth of the rate and is kept only where the tail improves;
+      // the drops share the epoch budget, so `epochs` still caps the passes over the training windows.
+      for (let drop = 1; drop <= t.lrDrops && windows.validation.size > 0 && history.length < epochs; drop++) {
         const kept = network.getWeights().map((w) => w.clone());
         try {
-          const stage = await train(network, fit, epochs, learningRate * LR_DROP_FACTOR, t.seed + drop, false);
+          const stage = await train(network, fit, epochs - history.length, learningRate * LR_DROP_FACTOR, t.seed + drop, false);
           fitMs += stage.fitMs;
           const offset = history.length;
           history.push(...stage.history.map((epoch) => ({ ...epoch, epoch: epoch.epoch + offset })));
@@ -179,11 +180,10 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
         const on = t.refit === 'tail' ? validation : concatWindows(fit, validation, window);
         fitMs += (await train(network, on, t.refitEpochs, learningRate, t.seed + t.lrDrops + 1, true)).fitMs;
       }
-      const saved = network;
       return {
         model: asModel(network),
         artifact: MODEL_ARTIFACT_FILES[modelType],
-        save: (store, s, runId) => saveNetwork(store, s, runId, saved),
+        save: (store, s, runId) => saveNetwork(store, s, runId, network),
         fitMs,
         backend: result.engine === 'layers' ? (backend.matMulFix ? `${backend.name}+matmul-fix` : backend.name) : `${backend.name}+${result.engine}${result.threads > 1 ? `x${result.threads}` : ''}`,
         history,

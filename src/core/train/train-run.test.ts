@@ -132,6 +132,8 @@ describe('core > train > train-run', () => {
       expect(dropped.bestValLoss).toBe(Math.min(...history.map((epoch) => epoch.val_loss)));
       expect(history[dropped.bestEpoch! - 1].val_loss).toBe(dropped.bestValLoss);
       history.forEach((epoch, i) => expect(epoch.epoch).toBe(i + 1));
+      // The drops share the epoch budget.
+      expect(history.length).toBeLessThanOrEqual(s.training.epochs);
       // The network kept is the best epoch's, whichever stage it came from.
       expect(relative(await tailError(dropped.model), dropped.bestValLoss!)).toBeLessThan(1e-4);
       plain.model.dispose();
