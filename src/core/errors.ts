@@ -157,6 +157,21 @@ export function toFltsError(value: unknown): FltsError {
   return new FltsError('FLTS_INTERNAL', message, { cause: value });
 }
 
+/** A failure as a worker thread posts it to its parent: the error's code when it has one, and its message. */
+export interface WorkerFailure {
+  code?: string;
+  message: string;
+}
+
+export function workerFailureOf(error: unknown): WorkerFailure {
+  return { code: (error as { code?: string } | undefined)?.code, message: error instanceof Error ? error.message : String(error) };
+}
+
+/** The error a worker posted, under its own code when the catalogue has it, else under `fallback`. */
+export function errorFromWorker(failure: WorkerFailure, fallback: ErrorCode): FltsError {
+  return new FltsError(failure.code && failure.code in ERROR_CATALOGUE ? (failure.code as ErrorCode) : fallback, failure.message);
+}
+
 export function exitCodeFor(error: unknown): number {
   return EXIT_CODE_BY_KIND[toFltsError(error).kind];
 }

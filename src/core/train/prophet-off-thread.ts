@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ProphetSettings } from '../config/specs/training.js';
 import type { TimeFrame } from '../data/time-frame.js';
-import { ERROR_CATALOGUE, FltsError, type ErrorCode } from '../errors.js';
+import { errorFromWorker, FltsError, type WorkerFailure } from '../errors.js';
 import type { WindowSpec } from '../models/forecast-model.js';
 import { fitProphetModel, type ProphetArtifact } from '../models/prophet-model.js';
 import { compiledWorkerScript } from '../worker-script.js';
@@ -21,10 +21,9 @@ export async function fitProphetArtifact(frame: TimeFrame, window: WindowSpec, s
   const worker = new Worker(script, { workerData: { frame, window, settings, seed } satisfies ProphetWorkerInit });
   try {
     return await new Promise<ProphetArtifact>((resolve, reject) => {
-      worker.once('message', (reply: { artifact?: ProphetArtifact; error?: { code?: string; message: string } }) => {
+      worker.once('message', (reply: { artifact?: ProphetArtifact; error?: WorkerFailure }) => {
         if (reply.artifact) return resolve(reply.artifact);
-        const code = reply.error?.code && reply.error.code in ERROR_CATALOGUE ? (reply.error.code as ErrorCode) : 'FLTS_TRAIN_FAILED';
-        reject(new FltsError(code, reply.error?.message ?? 'The Prophet fit failed.'));
+        reject(errorFromWorker(reply.error ?? { message: 'The Prophet fit failed.' }, 'FLTS_TRAIN_FAILED'));
       });
       worker.once('error', (error) => reject(new FltsError('FLTS_TRAIN_FAILED', `The Prophet fit thread crashed: ${error.message}`, { cause: error })));
       worker.once('exit', (code) => reject(new FltsError('FLTS_TRAIN_FAILED', `The Prophet fit thread exited before answering (exit code ${code}).`)));

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { workerFailureOf } from '../errors.js';
 import type { ProphetSettings } from '../config/specs/training.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import type { WindowSpec } from '../models/forecast-model.js';
@@ -21,7 +22,7 @@ function main(): void {
     model.dispose();
     port.postMessage({ artifact });
   } catch (error) {
-    port.postMessage({ error: { code: (error as { code?: string }).code, message: error instanceof Error ? error.message : String(error) } });
+    port.postMessage({ error: workerFailureOf(error) });
   }
 }
 

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { workerFailureOf } from '../../errors.js';
 import { createOnnxEngine } from '../onnx/onnx-engine.js';
 import type { GradientEngine } from '../fused/gradient-engine.js';
 import type { OffThreadInit, OffThreadReply, OffThreadRequest } from './off-thread-messages.js';
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
       { threads: init.threads, runtimeModule: init.runtimeModule },
     );
   } catch (error) {
-    reply({ type: 'error', code: (error as { code?: string }).code, message: error instanceof Error ? error.message : String(error) });
+    reply({ type: 'error', ...workerFailureOf(error) });
     return;
   }
   const weights = new Float32Array(init.weights);
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
       weights.set(engine.weights);
       reply({ type: 'result', sse });
     } catch (error) {
-      reply({ type: 'error', code: (error as { code?: string }).code, message: error instanceof Error ? error.message : String(error) });
+      reply({ type: 'error', ...workerFailureOf(error) });
     }
   });
   reply({ type: 'ready' });

@@ -1,22 +1,8 @@
 import { Worker } from 'node:worker_threads';
-import { ERROR_CATALOGUE, FltsError, type ErrorCode } from '../../errors.js';
-import { compiledWorkerScript } from '../../worker-script.js';
+import { errorFromWorker, FltsError } from '../../errors.js';
 import type { EngineInit, GradientEngine } from '../fused/gradient-engine.js';
 import type { OffThreadInit, OffThreadReply, OffThreadRequest } from './off-thread-messages.js';
-
-function workerScript(): URL {
-  const beside = new URL('./engine-worker.js', import.meta.url);
-  const script = compiledWorkerScript(beside);
-  if (!script) throw new FltsError('FLTS_TRAIN_FAILED', `The engine worker script is missing (${beside.pathname}); run \`npm run build\`.`);
-  return script;
-}
-
-function shared(values: Float32Array | number): SharedArrayBuffer {
-  const length = typeof values === 'number' ? values : values.length;
-  const buffer = new SharedArrayBuffer(Math.max(1, length) * 4);
-  if (typeof values !== 'number') new Float32Array(buffer).set(values);
-  return buffer;
-}
+import { shareTrainingData, trainingWorkerScript } from './shared-training-data.js';
 
 export interface OffThreadOptions {
   /** ONNX Runtime's intra-op threads inside the engine thread. */
@@ -32,11 +18,8 @@ export interface OffThreadOptions {
  * Throws what createOnnxEngine throws when the worker cannot build the engine.
  */
 export async function createOffThreadOnnxEngine(init: EngineInit, options: OffThreadOptions): Promise<GradientEngine> {
-  const size = init.layout.size;
-  const weightsBuffer = shared(size);
-  const trainSize = init.train.y.length / init.layout.outputSize;
-  const orderBuffer = shared(trainSize);
-  const order = new Int32Array(orderBuffer);
+  const data = shareTrainingData(init);
+  const order = new Int32Array(data.order);
   const workerInit: OffThreadInit = {
     layout: init.layout,
     steps: init.steps,
@@ -45,14 +28,9 @@ export async function createOffThreadOnnxEngine(init: EngineInit, options: OffTh
     validationSize: init.validationSize,
     threads: options.threads,
     ...(options.runtimeModule ? { runtimeModule: options.runtimeModule } : {}),
-    trainX: shared(init.train.x),
-    trainY: shared(init.train.y),
-    validationX: shared(init.validation.x),
-    validationY: shared(init.validation.y),
-    order: orderBuffer,
-    weights: weightsBuffer,
+    ...data,
   };
-  const worker = new Worker(workerScript(), { workerData: workerInit });
+  const worker = new Worker(trainingWorkerScript('engine-worker.js', 'engine worker'), { workerData: workerInit });
   let pending: { resolve: (reply: OffThreadReply) => void; reject: (error: Error) => void } | undefined;
   const fail = (error: Error): void => {
     const waiting = pending;
@@ -63,7 +41,7 @@ export async function createOffThreadOnnxEngine(init: EngineInit, options: OffTh
     pending = { resolve: () => resolve(), reject };
   });
   worker.on('message', (reply: OffThreadReply) => {
-    if (reply.type === 'error') return fail(new FltsError(reply.code && reply.code in ERROR_CATALOGUE ? (reply.code as ErrorCode) : 'FLTS_TRAIN_FAILED', reply.message));
+    if (reply.type === 'error') return fail(errorFromWorker(reply, 'FLTS_TRAIN_FAILED'));
     const waiting = pending;
     pending = undefined;
     waiting?.resolve(reply);
@@ -87,7 +65,7 @@ export async function createOffThreadOnnxEngine(init: EngineInit, options: OffTh
   return {
     name: 'onnx',
     threads: options.threads,
-    weights: new Float32Array(weightsBuffer),
+    weights: new Float32Array(data.weights),
     setOrder(next) {
       order.set(next);
       orderChanged = true;

@@ -1,8 +1,10 @@
+import type { WorkerFailure } from '../../errors.js';
 import type { MatrixOpsChoice } from '../../kernels/create-ops.js';
 import type { NetworkLayout } from '../fused/network-parameters.js';
+import type { SharedTrainingData } from './shared-training-data.js';
 
 /** What the engine thread needs; data, weights and the sample order in shared memory. */
-export interface OffThreadInit {
+export interface OffThreadInit extends SharedTrainingData {
   layout: NetworkLayout;
   steps: number;
   learningRate: number;
@@ -11,12 +13,6 @@ export interface OffThreadInit {
   /** ONNX Runtime's intra-op threads. */
   threads: number;
   runtimeModule?: string;
-  trainX: SharedArrayBuffer;
-  trainY: SharedArrayBuffer;
-  validationX: SharedArrayBuffer;
-  validationY: SharedArrayBuffer;
-  order: SharedArrayBuffer;
-  weights: SharedArrayBuffer;
 }
 
 export type OffThreadRequest =
@@ -25,4 +21,4 @@ export type OffThreadRequest =
   | { type: 'validation' }
   | { type: 'close' };
 
-export type OffThreadReply = { type: 'ready' } | { type: 'closed' } | { type: 'result'; sse: number } | { type: 'error'; code?: string; message: string };
+export type OffThreadReply = { type: 'ready' } | { type: 'closed' } | { type: 'result'; sse: number } | ({ type: 'error' } & WorkerFailure);

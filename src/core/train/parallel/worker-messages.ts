@@ -1,9 +1,10 @@
 import type { MatrixOpsChoice } from '../../kernels/create-ops.js';
 import type { BackendChoice } from '../../tf/backend.js';
 import type { NetworkLayout } from '../fused/network-parameters.js';
+import type { SharedTrainingData } from './shared-training-data.js';
 
 /** Everything a gradient worker needs, in shared memory so nothing large is copied per step. */
-export interface WorkerInit {
+export interface WorkerInit extends SharedTrainingData {
   backend: BackendChoice;
   kernels: MatrixOpsChoice;
   layout: NetworkLayout;
@@ -12,12 +13,6 @@ export interface WorkerInit {
   /** This worker's index and the pool size: it owns gradient slot `index` and parameter range `index` for Adam. */
   index: number;
   threads: number;
-  trainX: SharedArrayBuffer;
-  trainY: SharedArrayBuffer;
-  validationX: SharedArrayBuffer;
-  validationY: SharedArrayBuffer;
-  order: SharedArrayBuffer;
-  weights: SharedArrayBuffer;
   /** One gradient slot per worker. */
   gradients: SharedArrayBuffer[];
   /** Int32 counter: workers wait here until every shard gradient of a step is written. */

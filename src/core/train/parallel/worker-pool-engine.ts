@@ -1,24 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { FltsError } from '../../errors.js';
-import { compiledWorkerScript } from '../../worker-script.js';
 import type { BackendChoice } from '../../tf/backend.js';
 import { splitRange } from './split-range.js';
 import type { EngineInit, GradientEngine } from '../fused/gradient-engine.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-messages.js';
-
-function workerScript(): URL {
-  const beside = new URL('./gradient-worker.js', import.meta.url);
-  const script = compiledWorkerScript(beside);
-  if (!script) throw new FltsError('FLTS_TRAIN_FAILED', `The gradient worker script is missing (${beside.pathname}); run \`npm run build\`.`);
-  return script;
-}
-
-function shared(values: Float32Array | Int32Array | number): SharedArrayBuffer {
-  const length = typeof values === 'number' ? values : values.length;
-  const buffer = new SharedArrayBuffer(Math.max(1, length) * 4);
-  if (typeof values !== 'number') (values instanceof Int32Array ? new Int32Array(buffer) : new Float32Array(buffer)).set(values);
-  return buffer;
-}
+import { sharedBuffer, shareTrainingData, trainingWorkerScript } from './shared-training-data.js';
 
 interface PoolWorker {
   worker: Worker;
@@ -39,11 +25,8 @@ function request(member: PoolWorker, message: WorkerRequest): Promise<number> {
  * thread count. The main thread only hands out batches. Data, weights and gradients live in shared memory.
  */
 export async function createWorkerPoolEngine(init: EngineInit, threads: number, backend: BackendChoice): Promise<GradientEngine> {
-  const size = init.layout.size;
-  const weightsBuffer = shared(size);
-  const trainSize = init.train.y.length / init.layout.outputSize;
-  const orderBuffer = shared(trainSize);
-  const order = new Int32Array(orderBuffer);
+  const data = shareTrainingData(init);
+  const order = new Int32Array(data.order);
   const base = {
     backend,
     kernels: init.kernels,
@@ -51,16 +34,11 @@ export async function createWorkerPoolEngine(init: EngineInit, threads: number, 
     steps: init.steps,
     learningRate: init.learningRate,
     threads,
-    trainX: shared(init.train.x),
-    trainY: shared(init.train.y),
-    validationX: shared(init.validation.x),
-    validationY: shared(init.validation.y),
-    order: orderBuffer,
-    weights: weightsBuffer,
-    gradients: Array.from({ length: threads }, () => shared(size)),
-    barrier: shared(1),
+    ...data,
+    gradients: Array.from({ length: threads }, () => sharedBuffer(init.layout.size)),
+    barrier: sharedBuffer(1),
   };
-  const script = workerScript();
+  const script = trainingWorkerScript('gradient-worker.js', 'gradient worker');
   const members: PoolWorker[] = [];
   const started = Array.from({ length: threads }, (_, index) => {
     const member: PoolWorker = { worker: new Worker(script, { workerData: { ...base, index } satisfies WorkerInit }) };
@@ -106,7 +84,7 @@ export async function createWorkerPoolEngine(init: EngineInit, threads: number, 
   return {
     name: 'fused',
     threads,
-    weights: new Float32Array(weightsBuffer),
+    weights: new Float32Array(data.weights),
     setOrder(next) {
       order.set(next);
     },
