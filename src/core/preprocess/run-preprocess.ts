@@ -84,10 +84,15 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   const { data } = settings;
   const bucket = settings.store.buckets.processed;
 
-  const [trainBytes, testBytes] = await Promise.all([
+  // Both files are read at once, but a failure is reported for the training file first whichever read fails
+  // first, so the same missing files always give the same error.
+  const [trainRead, testRead] = await Promise.allSettled([
     readDataFile(files.trainPath, data.trainFile, files.searched, data.maxInputBytes),
     readDataFile(files.testPath, data.testFile, files.searched, data.maxInputBytes),
   ]);
+  if (trainRead.status === 'rejected') throw trainRead.reason;
+  if (testRead.status === 'rejected') throw testRead.reason;
+  const [trainBytes, testBytes] = [trainRead.value, testRead.value];
   const fingerprints = { train: fingerprintBytes(files.trainPath, trainBytes), test: fingerprintBytes(files.testPath, testBytes) };
   const inputs = {
     train: { path: files.trainPath, file: files.trainName, bytes: trainBytes.byteLength },
