@@ -230,7 +230,7 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
     // Rolling back to the LSTM run moves the alias back to its existing version.
     const rollback = await markPromoted(store, settings, { run_id: lstm.run_id, model_type: 'LSTM' });
     expect(rollback.marker === 'alias' && firstMark.marker === 'alias' && rollback.version === firstMark.version).toBe(true);
-    expect(secondMark.marker === 'alias' && secondMark.version !== rollback.version).toBe(true);
+    expect(secondMark.marker === 'alias' && rollback.marker === 'alias' && secondMark.version !== rollback.version).toBe(true);
     expect(await client.searchModelVersions(`name='${name}'`)).toHaveLength(2);
   });
 

@@ -45,7 +45,7 @@ describe('live > probation in an embedded flts serve', () => {
     throw new Error(`condition not reached after ${maxRequests} requests`);
   }
 
-  const healthLive = async (): Promise<any> => (await (await fetch(`${service.url}/healthz`)).json()).live;
+  const healthLive = async (): Promise<any> => ((await (await fetch(`${service.url}/healthz`)).json()) as any).live;
 
   beforeAll(async () => {
     ({ store, settings, home, remove } = createSliceHome('flts-probation-', {

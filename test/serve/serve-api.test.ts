@@ -37,7 +37,7 @@ describe('serve > inference API over HTTP', () => {
     expect(after.status).toBe(200);
     expect(await after.json()).toMatchObject({ status: 'ready', run_id: 'run-a', config_hash: 'hash-run-a', model_type: 'LSTM', degraded: false });
     expect(await (await fetch(`${server.url}/ready`)).json()).toEqual({ status: 'ready' });
-    const live = await (await fetch(`${server.url}/healthz`)).json();
+    const live: any = await (await fetch(`${server.url}/healthz`)).json();
     expect(live).toMatchObject({ model_ready: true, queue_length: 0, run_id: 'run-a', model_type: 'LSTM', config_hash: 'hash-run-a' });
     expect(typeof live.startup_ready_ms).toBe('number');
     expect(Date.parse(live.loaded_at)).not.toBeNaN();
@@ -83,7 +83,7 @@ describe('serve > inference API over HTTP', () => {
     for (const init of [{ body: '' }, { body: '{}' }, { body: undefined, headers: {} }]) {
       const response = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, ...init });
       expect(response.status).toBe(200);
-      const json = await response.json();
+      const json: any = await response.json();
       expect(json.source).toBe('stored-test-data');
       expect(json.cached).toBe(false);
       expect(json.predictions[0].ts).toBe(new Date(frame.time[29] + STEP_MS).toISOString().slice(0, 19));
@@ -129,7 +129,7 @@ describe('serve > inference API over HTTP', () => {
     expect(malformed.json.message).toMatch(/Malformed JSON body/);
     const text = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
     expect(text.status).toBe(400);
-    expect((await text.json()).message).toMatch(/application\/json/);
+    expect(((await text.json()) as any).message).toMatch(/application\/json/);
     const big = await postJson(`${server.url}/predict`, { data: { ...requestData(6), padding: Array(40_000).fill(1) } });
     expect(big.status).toBe(413);
     expect(big.json.code).toBe('FLTS_REQUEST_TOO_LARGE');
@@ -138,11 +138,11 @@ describe('serve > inference API over HTTP', () => {
   it('answers 404 on unknown routes and 405 with Allow on wrong methods', async () => {
     const missing = await fetch(`${server.url}/nope`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).code).toBe('FLTS_REQUEST_ROUTE_NOT_FOUND');
+    expect(((await missing.json()) as any).code).toBe('FLTS_REQUEST_ROUTE_NOT_FOUND');
     const wrong = await fetch(`${server.url}/predict`);
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('POST');
-    expect((await wrong.json()).code).toBe('FLTS_REQUEST_METHOD_NOT_ALLOWED');
+    expect(((await wrong.json()) as any).code).toBe('FLTS_REQUEST_METHOD_NOT_ALLOWED');
     expect((await fetch(`${server.url}/healthz`, { method: 'DELETE' })).status).toBe(405);
     expect((await fetch(`${server.url}/v2/models/flts/infer`, { method: 'GET' })).status).toBe(405);
   });
@@ -151,7 +151,7 @@ describe('serve > inference API over HTTP', () => {
     expect(await (await fetch(`${server.url}/v2/health/live`)).json()).toEqual({ live: true });
     expect((await fetch(`${server.url}/v2/health/ready`)).status).toBe(200);
     expect(await (await fetch(`${server.url}/v2/models/flts/ready`)).json()).toEqual({ name: 'flts', ready: true });
-    const metadata = await (await fetch(`${server.url}/v2/models/flts`)).json();
+    const metadata: any = await (await fetch(`${server.url}/v2/models/flts`)).json();
     expect(metadata.versions).toEqual(['run-a']);
     expect(metadata.inputs.map((i: { name: string }) => i.name)).toEqual(['timestamp', 'down', 'up']);
     expect(metadata.outputs.map((o: { name: string }) => o.name)).toEqual(['timestamp', 'down']);
@@ -190,10 +190,10 @@ describe('serve > inference API over HTTP', () => {
       expect(text).toMatch(/flts_model_info\{run_id="run-a",model_type="LSTM",config_hash="hash-run-a"\} 1/);
       expect(text).toMatch(/process_cpu_user_seconds_total/);
     }
-    const stats = await (await fetch(`${server.url}/stats`)).json();
+    const stats: any = await (await fetch(`${server.url}/stats`)).json();
     expect(stats).toMatchObject({ status: 'ok', model_loaded: true, current_run_id: 'run-a', current_model_hash: 'hash-run-a' });
     expect(stats.completed).toBeGreaterThan(0);
-    const openapi = await (await fetch(`${server.url}/openapi.json`)).json();
+    const openapi: any = await (await fetch(`${server.url}/openapi.json`)).json();
     expect(openapi.openapi).toMatch(/^3\./);
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/predict', '/healthz', '/readyz', '/v2/models/{name}/infer']));
     expect(openapi.paths['/predict'].post.requestBody).toBeDefined();

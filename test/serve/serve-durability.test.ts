@@ -26,7 +26,7 @@ async function acknowledgedUntilKilled(server: ServeProcess, signal: NodeJS.Sign
     while (!killing) {
       try {
         const response = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-        if (response.status === 200) acknowledged.push((await response.json()).req_id);
+        if (response.status === 200) acknowledged.push(((await response.json()) as any).req_id);
       } catch {
         return;
       }

@@ -87,7 +87,7 @@ describe('serve > Open Inference Protocol over gRPC', () => {
   it('serves the metadata of the HTTP routes', async () => {
     expect(await call(client, 'ServerMetadata', {})).toEqual(await (await fetch(`${server.url}/v2`)).json());
     const metadata = await call(client, 'ModelMetadata', { name: 'flts' });
-    const http = await (await fetch(`${server.url}/v2/models/flts`)).json();
+    const http: any = await (await fetch(`${server.url}/v2/models/flts`)).json();
     expect(metadata).toEqual({ name: http.name, versions: http.versions, platform: http.platform, inputs: http.inputs, outputs: http.outputs });
   });
 

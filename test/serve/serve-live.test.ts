@@ -53,7 +53,7 @@ describe('serve > live accuracy', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  const healthLive = async (): Promise<any> => (await (await fetch(`${server.url}/healthz`)).json()).live;
+  const healthLive = async (): Promise<any> => ((await (await fetch(`${server.url}/healthz`)).json()) as any).live;
 
   it('scores a forecast when a later request brings its actuals, and logs the matched error', async () => {
     // NAIVE repeats the last value: rows 0-5 forecast rows 6 and 7 as downAt(5) (through float32 model inputs).
@@ -140,7 +140,7 @@ describe('serve > live accuracy', () => {
       const response = await postJson(`${plain.url}/actuals`, { data: rows(0, 2) });
       expect(response.status).toBe(409);
       expect(response.json.code).toBe('FLTS_LIVE_DISABLED');
-      expect((await (await fetch(`${plain.url}/healthz`)).json()).live).toEqual({ enabled: false });
+      expect(((await (await fetch(`${plain.url}/healthz`)).json()) as any).live).toEqual({ enabled: false });
     } finally {
       await plain.close();
     }
@@ -161,7 +161,7 @@ describe('serve > live accuracy', () => {
         expect(response.json.run_id).toBe('run-a');
       }
       const live = await vi.waitFor(async () => {
-        const status = (await (await fetch(`${shadowed.url}/healthz`)).json()).live;
+        const status = ((await (await fetch(`${shadowed.url}/healthz`)).json()) as any).live;
         expect(status.runs.find((run: { role: string }) => run.role === 'challenger')?.matched_total).toBeGreaterThanOrEqual(3);
         return status;
       });

@@ -154,6 +154,6 @@ describe('serve > Open Inference Protocol over HTTP', () => {
   it('keeps rejecting other content types on /predict', async () => {
     const response = await fetch(`${server.url}/predict`, { method: 'POST', body: JSON.stringify({ data }) });
     expect(response.status).toBe(400);
-    expect((await response.json()).message).toMatch(/application\/json/);
+    expect(((await response.json()) as any).message).toMatch(/application\/json/);
   });
 });

@@ -98,7 +98,7 @@ describe('serve > hot reload and degraded mode', () => {
       source.promote(runId);
       const outcome = await server.holder.reloadFromPointer();
       expect(outcome).toMatchObject({ result: 'failed', runId, error: { code } });
-      const health = await (await fetch(`${server.url}/healthz`)).json();
+      const health: any = await (await fetch(`${server.url}/healthz`)).json();
       expect(health).toMatchObject({ status: 'ok', model_ready: true, run_id: 'run-a', degraded: true });
       expect(health.degraded_reason).toContain(runId);
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
@@ -112,7 +112,7 @@ describe('serve > hot reload and degraded mode', () => {
 
     source.pointerError = new FltsError('FLTS_STORE_UNAVAILABLE', 'store down');
     expect((await server.holder.reloadFromPointer()).result).toBe('failed');
-    expect((await (await fetch(`${server.url}/healthz`)).json()).degraded_reason).toMatch(/pointer cannot be read.*store down/);
+    expect(((await (await fetch(`${server.url}/healthz`)).json()) as any).degraded_reason).toMatch(/pointer cannot be read.*store down/);
     source.pointerError = undefined;
 
     source.promote('run-c');
@@ -136,7 +136,7 @@ describe('serve > hot reload and degraded mode', () => {
     const source = naiveSource('run-a', 'run-b');
     source.promote('run-b');
     const server = await startServer(source, { holder: { pinnedRunId: 'run-a', pollIntervalMs: 10 } });
-    const health = await (await fetch(`${server.url}/healthz`)).json();
+    const health: any = await (await fetch(`${server.url}/healthz`)).json();
     expect(health).toMatchObject({ run_id: 'run-a', pinned_run_id: 'run-a' });
     expect(source.loaded.map((entry) => entry.runId)).toEqual(['run-a']);
   });
