@@ -122,6 +122,20 @@ class GraphBuilder {
     return this.reshape(this.op('MatMul', [ones, a]), [-1]);
   };
 
+  /** A [batch, width] tensor of `value`, batch taken from `like`'s first axis (shared by value and width). */
+  filled(value: number, width: number, like: string): string {
+    const key = `filled${value}x${width}`;
+    let name = this.constants.get(key);
+    if (!name) {
+      const rows = this.op('Shape', [like], [{ name: 'end', type: ATTRIBUTE.INT, i: 1 }]);
+      const one = this.fresh('const');
+      this.initializers.push(floatTensor(one, [1, 1], [value]));
+      name = this.op('Expand', [one, this.concat([rows, this.ints([width])], 0)]);
+      this.constants.set(key, name);
+    }
+    return name;
+  }
+
   /** [[1]]. */
   private ones(): string {
     let name = this.constants.get('ones');
@@ -138,16 +152,47 @@ class GraphBuilder {
 interface LayerForward {
   /** h_t of every step, [batch, units] each. */
   hidden: string[];
-  /** The sequence as [steps x batch, units] (time-major rows), the next layer's input. */
-  sequence: string;
-  /** Weight gradients, and d loss / d input of every step ([batch, inputs] each) when asked for. */
-  backward(dHidden: Array<string | undefined>): { kernel: string; recurrent: string; bias: string; dInput?: string[] };
+  /** The output sequence, the next layer's input. */
+  sequence: Sequence;
+  /**
+   * The layer's weight gradient as parts whose flattened concatenation is its kernel, recurrent kernel and bias
+   * in getWeights() order, and d loss / d input of every step ([batch, inputs] each) when asked for.
+   */
+  backward(dHidden: Array<string | undefined>): { weights: string[]; dInput?: string[] };
 }
 
+/** A layer's weights, each sliced out of the flat parameters on first use. */
 interface LayerWeights {
   kernel: string;
   recurrent: string;
   bias: string;
+  /** Kernel, recurrent kernel and bias stacked as one [inputs + units + 1, gates] matrix (contiguous in the flat vector). */
+  stacked: string;
+}
+
+/** A sequence as [steps x batch, width] time-major rows or as its steps' [batch, width] blocks, each made on first use. */
+class Sequence {
+  private rowsName?: string;
+  private stepNames?: string[];
+
+  constructor(
+    private readonly g: GraphBuilder,
+    private readonly count: number,
+    from: { rows: string } | { steps: string[] },
+  ) {
+    if ('rows' in from) this.rowsName = from.rows;
+    else this.stepNames = from.steps;
+  }
+
+  rows(): string {
+    this.rowsName ??= this.g.concat(this.stepNames as string[], 0);
+    return this.rowsName;
+  }
+
+  steps(): string[] {
+    this.stepNames ??= perStep(this.g, this.rowsName as string, this.count);
+    return this.stepNames;
+  }
 }
 
 /** Sum of the defined terms (undefined = zero); at least one must be defined. */
@@ -163,32 +208,41 @@ function perStep(g: GraphBuilder, rows: string, steps: number): string[] {
 
 /**
  * LSTM layer (Keras gate order i, f, c, o; sigmoid gates, tanh candidate and cell; zero initial state), as in
- * `fused/lstm-loops.ts`. The input projection of all steps is one Gemm (bias included) whose rows are split per
- * step; each step's z is one Gemm of h_{t-1} U onto its rows, and one Sigmoid covers all four gate columns
- * (the candidate's column is taken through Tanh instead). Batching the gate derivatives over all steps was
- * measured too: fewer ops, but slower, as the [steps x batch, 4 units] intermediates leave the cache.
+ * `fused/lstm-loops.ts`. Each step's z is one Gemm of [x_t, h_{t-1}, 1] by the stacked [kernel; recurrent; bias]
+ * (the three are contiguous in the flat parameters), and one Sigmoid covers all four gate columns (the
+ * candidate's column is taken through Tanh instead). The weight gradient is then the sum over steps of
+ * [x_t, h_{t-1}, 1]^T dz_t, accumulated step by step in the Gemms' addend, and comes out as the flat
+ * [kernel; recurrent; bias] directly. Projecting all steps' inputs in one Gemm and taking the weight gradient as
+ * one Gemm over all steps was measured slower: splitting the projection into steps, concatenating the steps' dz
+ * and h_{t-1} and the broadcast bias each copied the [steps x batch, 4 units] matrices. Batching the gate
+ * derivatives over all steps was slower too, as those intermediates leave the cache.
  */
-function lstmLayer(g: GraphBuilder, w: LayerWeights, input: string, units: number, steps: number, needInputGrad: boolean): LayerForward {
+function lstmLayer(g: GraphBuilder, w: LayerWeights, input: Sequence, units: number, steps: number, needInputGrad: boolean): LayerForward {
   const u = units;
-  const projected = perStep(g, g.op('Gemm', [input, w.kernel, w.bias]), steps);
+  const inputs = input.steps();
   const hidden: string[] = [];
+  const stepInputs: string[] = [];
   const cache: Array<{ i: string; f: string; c: string; o: string; cell: string; cellTanh: string }> = [];
   for (let t = 0; t < steps; t++) {
-    const z = t === 0 ? projected[0] : g.op('Gemm', [hidden[t - 1], w.recurrent, projected[t]]);
+    const ones = g.filled(1, 1, inputs[t]);
+    const stepInput = g.concat([inputs[t], t === 0 ? g.filled(0, u, inputs[t]) : hidden[t - 1], ones], 1);
+    const z = g.op('Gemm', [stepInput, w.stacked]);
     const [i, f, , o] = g.split(g.op('Sigmoid', [z]), [u, u, u, u]);
     const c = g.op('Tanh', [g.columns(z, 2 * u, 3 * u)]);
     const cell = t === 0 ? g.mul(i, c) : g.add(g.mul(f, cache[t - 1].cell), g.mul(i, c));
     const cellTanh = g.op('Tanh', [cell]);
     hidden.push(g.mul(o, cellTanh));
+    stepInputs.push(stepInput);
     cache.push({ i, f, c, o, cell, cellTanh });
   }
   return {
     hidden,
-    sequence: g.concat(hidden, 0),
+    sequence: new Sequence(g, steps, { steps: hidden }),
     backward(dHidden) {
-      const dz: string[] = [];
       let dh = dHidden[steps - 1] as string;
       let dcNext: string | undefined;
+      let gradient: string | undefined;
+      const dInput: string[] = [];
       for (let t = steps - 1; t >= 0; t--) {
         const { i, f, c, o, cellTanh } = cache[t];
         const dc = sumOf(g, [dcNext, g.mul(dh, g.mul(o, g.complement(g.mul(cellTanh, cellTanh))))]);
@@ -196,22 +250,16 @@ function lstmLayer(g: GraphBuilder, w: LayerWeights, input: string, units: numbe
         const df = t > 0 ? g.mul(dc, g.mul(cache[t - 1].cell, g.mul(f, g.complement(f)))) : g.mul(dc, g.scalar(0));
         const dcandidate = g.mul(dc, g.mul(i, g.complement(g.mul(c, c))));
         const dout = g.mul(dh, g.mul(cellTanh, g.mul(o, g.complement(o))));
-        dz[t] = g.concat([di, df, dcandidate, dout], 1);
+        const dz = g.concat([di, df, dcandidate, dout], 1);
+        gradient = g.op('Gemm', gradient ? [stepInputs[t], dz, gradient] : [stepInputs[t], dz], [{ name: 'transA', type: ATTRIBUTE.INT, i: 1 }]);
+        if (needInputGrad) dInput[t] = g.matMulT(dz, w.kernel);
         if (t === 0) break;
         dcNext = g.mul(dc, f);
         // dh_{t-1} = dz_t U^T (+ the layer above's gradient, as the Gemm's addend).
         const above = dHidden[t - 1];
-        dh = g.op('Gemm', above ? [dz[t], w.recurrent, above] : [dz[t], w.recurrent], [{ name: 'transB', type: ATTRIBUTE.INT, i: 1 }]);
+        dh = g.op('Gemm', above ? [dz, w.recurrent, above] : [dz, w.recurrent], [{ name: 'transB', type: ATTRIBUTE.INT, i: 1 }]);
       }
-      const all = g.concat(dz, 0);
-      // h_{t-1} of every step (zero at the first): one multiply gives the recurrent kernel's gradient.
-      const previous = g.concat([g.mul(hidden[0], g.scalar(0)), ...hidden.slice(0, -1)], 0);
-      return {
-        kernel: g.gradMatMul(input, all),
-        recurrent: g.gradMatMul(previous, all),
-        bias: g.sumRows(all),
-        dInput: needInputGrad ? perStep(g, g.matMulT(all, w.kernel), steps) : undefined,
-      };
+      return { weights: [gradient as string], dInput: needInputGrad ? dInput : undefined };
     },
   };
 }
@@ -220,8 +268,9 @@ function lstmLayer(g: GraphBuilder, w: LayerWeights, input: string, units: numbe
  * tfjs-layers GRU layer (reset applied before the recurrent multiply, Keras gate order z, r, h; sigmoid gates,
  * tanh candidate; zero initial state), as in `fused/gru-loops.ts`.
  */
-function gruLayer(g: GraphBuilder, w: LayerWeights, input: string, units: number, steps: number, needInputGrad: boolean): LayerForward {
+function gruLayer(g: GraphBuilder, w: LayerWeights, sequence: Sequence, units: number, steps: number, needInputGrad: boolean): LayerForward {
   const u = units;
+  const input = sequence.rows();
   const projected = perStep(g, g.op('Gemm', [input, w.kernel, w.bias]), steps);
   const recurrentGates = g.columns(w.recurrent, 0, 2 * u);
   const recurrentCandidate = g.columns(w.recurrent, 2 * u, 3 * u);
@@ -245,7 +294,7 @@ function gruLayer(g: GraphBuilder, w: LayerWeights, input: string, units: number
   }
   return {
     hidden,
-    sequence: g.concat(hidden, 0),
+    sequence: new Sequence(g, steps, { steps: hidden }),
     backward(dHidden) {
       const dGates: string[] = [];
       const dCandidates: string[] = [];
@@ -282,9 +331,7 @@ function gruLayer(g: GraphBuilder, w: LayerWeights, input: string, units: number
         recurrent = g.concat([gatesPart, candidatePart], 1);
       } else recurrent = g.zeros([u, 3 * u]);
       return {
-        kernel: g.gradMatMul(input, dProjected),
-        recurrent,
-        bias: g.sumRows(dProjected),
+        weights: [g.gradMatMul(input, dProjected), recurrent, g.sumRows(dProjected)],
         dInput: needInputGrad ? perStep(g, g.matMulT(dProjected, w.kernel), steps) : undefined,
       };
     },
@@ -303,17 +350,37 @@ export function buildTrainingGraph(layout: NetworkLayout, options: TrainingGraph
   const g = new GraphBuilder();
   const { units: u, outputSize: outputs, numLayers, kind } = layout;
   const gates = gateCount(kind) * u;
+  const slice = (from: number, to: number, shape: number[]) => g.reshape(g.op('Slice', [STEP_NAMES.params, g.ints([from]), g.ints([to]), g.ints([0])]), shape);
   const weight = (index: number): string => {
     const { offset, size, shape } = layout.weights[index];
-    return g.reshape(g.op('Slice', [STEP_NAMES.params, g.ints([offset]), g.ints([offset + size]), g.ints([0])]), shape);
+    return slice(offset, offset + size, shape);
+  };
+  /** A layer's weights, sliced when first read (each layer type reads only some of them). */
+  const layerWeights = (index: number): LayerWeights => {
+    const made = new Map<string, string>();
+    const once = (key: string, make: () => string) => made.get(key) ?? made.set(key, make()).get(key)!;
+    const [kernel, , bias] = layout.weights.slice(3 * index, 3 * index + 3);
+    return {
+      get kernel() {
+        return once('kernel', () => weight(3 * index));
+      },
+      get recurrent() {
+        return once('recurrent', () => weight(3 * index + 1));
+      },
+      get bias() {
+        return once('bias', () => weight(3 * index + 2));
+      },
+      get stacked() {
+        return once('stacked', () => slice(kernel.offset, bias.offset + bias.size, [-1, bias.size]));
+      },
+    };
   };
   const layerOf = kind === 'LSTM' ? lstmLayer : gruLayer;
   const layers: LayerForward[] = [];
   // Time-major rows [steps x batch, features]: the steps' row blocks are contiguous.
-  let input: string = g.reshape(STEP_NAMES.x, [-1, layout.inputSize]);
+  let input = new Sequence(g, steps, { rows: g.reshape(STEP_NAMES.x, [-1, layout.inputSize]) });
   for (let index = 0; index < numLayers; index++) {
-    const w = { kernel: weight(3 * index), recurrent: weight(3 * index + 1), bias: weight(3 * index + 2) };
-    const layer = layerOf(g, w, input, u, steps, index > 0);
+    const layer = layerOf(g, layerWeights(index), input, u, steps, index > 0);
     layers.push(layer);
     input = layer.sequence;
   }
@@ -326,8 +393,8 @@ export function buildTrainingGraph(layout: NetworkLayout, options: TrainingGraph
   const gradients: string[] = [g.gradMatMul(last, dPrediction), g.sumRows(dPrediction)];
   let dHidden: Array<string | undefined> = Array.from({ length: steps }, (_, t) => (t === steps - 1 ? g.matMulT(dPrediction, denseKernel) : undefined));
   for (let index = numLayers - 1; index >= 0; index--) {
-    const { kernel, recurrent, bias, dInput } = layers[index].backward(dHidden);
-    gradients.unshift(kernel, recurrent, bias);
+    const { weights, dInput } = layers[index].backward(dHidden);
+    gradients.unshift(...weights);
     if (dInput) dHidden = dInput;
   }
   const gradient = g.concat(
