@@ -30,22 +30,45 @@ const EVAL_CHUNK = 1024;
 /** Gathers windows into one time-major batch: x [steps * n, features], y [n, outputs]. */
 export type BatchGather = (set: WindowArrays, index: (k: number) => number, n: number) => { x: Float32Array; y: Float32Array };
 
+/** The same memory as 32-bit integers: copying bits instead of floats skips two conversions per element. */
+const bitsOf = (data: Float32Array): Int32Array => new Int32Array(data.buffer, data.byteOffset, data.length);
+
 /**
  * Time-major batches straight from the row-major windows. The buffers are reused, so what a call returns is
- * only valid until the next call.
+ * only valid until the next call. Copies element by element in destination order (a step's rows of all
+ * windows, then the next step): a window's step is a handful of values, too short for subarray/set to pay.
  */
 export function createBatchGather(steps: number, features: number, outputs: number): BatchGather {
   const windowSize = steps * features;
   let xBuffer = new Float32Array(0);
   let yBuffer = new Float32Array(0);
+  let xBits = bitsOf(xBuffer);
+  let yBits = bitsOf(yBuffer);
+  let samples = new Int32Array(0);
   return (set, index, n) => {
-    if (xBuffer.length < n * windowSize) xBuffer = new Float32Array(n * windowSize);
-    if (yBuffer.length < n * outputs) yBuffer = new Float32Array(n * outputs);
+    if (xBuffer.length < n * windowSize) {
+      xBuffer = new Float32Array(n * windowSize);
+      xBits = bitsOf(xBuffer);
+    }
+    if (yBuffer.length < n * outputs) {
+      yBuffer = new Float32Array(n * outputs);
+      yBits = bitsOf(yBuffer);
+    }
+    if (samples.length < n) samples = new Int32Array(n);
+    const from = bitsOf(set.x);
+    const targets = bitsOf(set.y);
     for (let k = 0; k < n; k++) {
       const sample = index(k);
-      const base = sample * windowSize;
-      for (let t = 0; t < steps; t++) xBuffer.set(set.x.subarray(base + t * features, base + (t + 1) * features), (t * n + k) * features);
-      yBuffer.set(set.y.subarray(sample * outputs, (sample + 1) * outputs), k * outputs);
+      samples[k] = sample;
+      let source = sample * outputs;
+      for (let o = k * outputs, end = o + outputs; o < end; o++) yBits[o] = targets[source++];
+    }
+    let to = 0;
+    for (let t = 0; t < steps; t++) {
+      for (let k = 0; k < n; k++) {
+        let source = samples[k] * windowSize + t * features;
+        for (let end = to + features; to < end; to++) xBits[to] = from[source++];
+      }
     }
     return { x: xBuffer.subarray(0, n * windowSize), y: yBuffer.subarray(0, n * outputs) };
   };

@@ -74,6 +74,26 @@ export async function createOnnxEngine(init: EngineInit, options: OnnxEngineOpti
   let order: Int32Array = new Int32Array(0);
   let beta1Power = 1;
   let beta2Power = 1;
+  // With Adam outside the graph the session writes the gradient and the squared error straight into these
+  // (no output buffers per step); the inputs are the same tensors over the gather's reused buffers, made anew
+  // only when the batch size or the gather's buffers change (the last batch of an epoch).
+  const gradient = new Float32Array(size);
+  const sse = new Float32Array(1);
+  const fetches = { [STEP_NAMES.sse]: new runtime.Tensor('float32', sse, []), [STEP_NAMES.gradient]: new runtime.Tensor('float32', gradient, [size]) };
+  const params = flat(weights);
+  let batchFeeds: { n: number; x: Float32Array; feeds: Record<string, Tensor> } | undefined;
+  const feedsFor = (n: number, x: Float32Array, y: Float32Array): Record<string, Tensor> => {
+    if (batchFeeds?.n !== n || batchFeeds.x.buffer !== x.buffer) {
+      const feeds = {
+        [STEP_NAMES.x]: new runtime.Tensor('float32', x, [steps, n, layout.inputSize]),
+        [STEP_NAMES.y]: new runtime.Tensor('float32', y, [n, layout.outputSize]),
+        [STEP_NAMES.params]: params,
+        [STEP_NAMES.scale]: scalar(2 / (n * layout.outputSize)),
+      };
+      batchFeeds = { n, x, feeds };
+    }
+    return batchFeeds.feeds;
+  };
   const engine: OnnxGradientEngine & { lastGradient?: Float32Array } = {
     name: 'onnx',
     threads: Math.max(1, options.threads),
@@ -84,26 +104,20 @@ export async function createOnnxEngine(init: EngineInit, options: OnnxEngineOpti
     async step(from, to) {
       const n = to - from;
       const { x, y } = gather(init.train, (k) => order[from + k], n);
-      const feeds: Record<string, Tensor> = {
-        [STEP_NAMES.x]: new runtime.Tensor('float32', x, [steps, n, layout.inputSize]),
-        [STEP_NAMES.y]: new runtime.Tensor('float32', y, [n, layout.outputSize]),
-        [STEP_NAMES.params]: flat(weights),
-        [STEP_NAMES.scale]: scalar(2 / (n * layout.outputSize)),
-      };
-      if (inGraph) {
-        beta1Power *= TFJS_ADAM.beta1;
-        beta2Power *= TFJS_ADAM.beta2;
-        Object.assign(feeds, { [STEP_NAMES.m]: first, [STEP_NAMES.v]: second, [STEP_NAMES.c1]: scalar(init.learningRate / (1 - beta1Power)), [STEP_NAMES.c2]: scalar(1 / (1 - beta2Power)) });
+      if (simdAdam) {
+        await session.run(feedsFor(n, x, y), fetches);
+        if (options.exposeGradient) engine.lastGradient = gradient.slice();
+        simdAdam.step(weights, [gradient]);
+        return sse[0];
       }
+      beta1Power *= TFJS_ADAM.beta1;
+      beta2Power *= TFJS_ADAM.beta2;
+      const feeds = { ...feedsFor(n, x, y), [STEP_NAMES.m]: first, [STEP_NAMES.v]: second, [STEP_NAMES.c1]: scalar(init.learningRate / (1 - beta1Power)), [STEP_NAMES.c2]: scalar(1 / (1 - beta2Power)) };
       const outputs = await session.run(feeds);
-      const gradient = options.exposeGradient || simdAdam ? (outputs[STEP_NAMES.gradient].data as Float32Array) : undefined;
-      if (options.exposeGradient) engine.lastGradient = gradient?.slice();
-      if (simdAdam) simdAdam.step(weights, [gradient as Float32Array]);
-      else {
-        weights.set(outputs[STEP_NAMES.paramsOut].data as Float32Array);
-        first = outputs[STEP_NAMES.mOut];
-        second = outputs[STEP_NAMES.vOut];
-      }
+      if (options.exposeGradient) engine.lastGradient = (outputs[STEP_NAMES.gradient].data as Float32Array).slice();
+      weights.set(outputs[STEP_NAMES.paramsOut].data as Float32Array);
+      first = outputs[STEP_NAMES.mOut];
+      second = outputs[STEP_NAMES.vOut];
       return (outputs[STEP_NAMES.sse].data as Float32Array)[0];
     },
     async validationSse() {
