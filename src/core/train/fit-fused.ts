@@ -31,17 +31,21 @@ export async function fitFused(network: tf.LayersModel, layout: NetworkLayout, e
     const epochStart = performance.now();
     engine.setOrder(shuffledIndices(train.size, random));
     let squaredErrors = 0;
-    for (let b = 0; b < batches; b++) {
+    for (let b = 0; b < batches; ) {
       // Give signal handlers (Ctrl-C) a turn between steps.
       await new Promise((resolve) => setImmediate(resolve));
       if (options.signal?.aborted) throw new FltsError('FLTS_TRAIN_ABORTED', `Training of run ${options.runId} was stopped.`);
       const from = b * options.batchSize;
-      const to = Math.min(train.size, from + options.batchSize);
-      const sse = await engine.step(from, to);
-      squaredErrors += sse;
-      averaged?.add(weights);
-      trainedSamples += to - from;
-      emit({ type: 'train.batch_end', runId: options.runId, epoch, batch: b + 1, loss: sse / ((to - from) * width) });
+      // The weight average needs the weights after every step, so it takes the steps one at a time.
+      const done = engine.steps && !averaged ? await engine.steps(from, train.size, options.batchSize) : [await engine.step(from, Math.min(train.size, from + options.batchSize))];
+      for (const sse of done) {
+        const size = Math.min(train.size, (b + 1) * options.batchSize) - b * options.batchSize;
+        squaredErrors += sse;
+        averaged?.add(weights);
+        trainedSamples += size;
+        b++;
+        emit({ type: 'train.batch_end', runId: options.runId, epoch, batch: b, loss: sse / (size * width) });
+      }
     }
     const loss = squaredErrors / (train.size * width);
     if (!Number.isFinite(loss)) throw new FltsError('FLTS_TRAIN_FAILED', `Training loss became ${loss} in epoch ${epoch}; try a lower learning rate.`, { details: { epoch } });

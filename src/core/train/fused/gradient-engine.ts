@@ -18,6 +18,13 @@ export interface GradientEngine {
   setOrder(order: Int32Array): void;
   /** Gradient of the MSE of batch order[from, to), then one Adam update; returns the batch's squared error sum. */
   step(from: number, to: number): Promise<number>;
+  /**
+   * Consecutive steps over batches of `batchSize` from order[from] up to order[to] (the last batch may be
+   * smaller), exactly as step() one batch after another; stops after a few milliseconds' worth and returns
+   * the squared error sums of the batches done (at least one). Engines on another thread have it: one request
+   * per call instead of one per batch.
+   */
+  steps?(from: number, to: number, batchSize: number): Promise<number[]>;
   /** Squared error sum over the whole validation set. */
   validationSse(): Promise<number>;
   close(): Promise<void>;

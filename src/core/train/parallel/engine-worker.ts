@@ -43,9 +43,17 @@ async function main(): Promise<void> {
       engine.weights.set(weights);
       if (request.type === 'validation') return reply({ type: 'result', sse: await engine.validationSse() });
       if (request.order) engine.setOrder(order.slice());
-      const sse = await engine.step(request.from, request.to);
+      if (request.type === 'step') {
+        const sse = await engine.step(request.from, request.to);
+        weights.set(engine.weights);
+        return reply({ type: 'result', sse });
+      }
+      const { from, to, batchSize } = request;
+      const sse: number[] = [];
+      const until = performance.now() + request.budgetMs;
+      for (let start = from; start < to && (sse.length === 0 || performance.now() < until); start += batchSize) sse.push(await engine.step(start, Math.min(to, start + batchSize)));
       weights.set(engine.weights);
-      reply({ type: 'result', sse });
+      reply({ type: 'results', sse });
     } catch (error) {
       reply({ type: 'error', ...workerFailureOf(error) });
     }

@@ -17,6 +17,12 @@ export interface OffThreadOptions {
  * Each step computes exactly what the engine computes in-process (same session, same Adam, same order).
  * Throws what createOnnxEngine throws when the worker cannot build the engine.
  */
+/**
+ * How long the engine thread keeps stepping before it answers: a request per batch cost a message each way and
+ * a copy of the weights each way per batch; a few milliseconds keep progress events and Ctrl-C prompt.
+ */
+const STEPS_BUDGET_MS = 20;
+
 export async function createOffThreadOnnxEngine(init: EngineInit, options: OffThreadOptions): Promise<GradientEngine> {
   const data = shareTrainingData(init);
   const order = new Int32Array(data.order);
@@ -74,6 +80,12 @@ export async function createOffThreadOnnxEngine(init: EngineInit, options: OffTh
       const changed = orderChanged;
       orderChanged = false;
       return sse(await call({ type: 'step', from, to, order: changed }));
+    },
+    async steps(from, to, batchSize) {
+      const changed = orderChanged;
+      orderChanged = false;
+      const reply = await call({ type: 'steps', from, to, batchSize, budgetMs: STEPS_BUDGET_MS, order: changed });
+      return reply.type === 'results' ? reply.sse : [Number.NaN];
     },
     async validationSse() {
       return sse(await call({ type: 'validation' }));
