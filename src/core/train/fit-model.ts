@@ -119,10 +119,13 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
     const changes = window.targetForm === 'change';
     const epochs = options.epochs ?? t.epochs;
     const backend = await selectBackend(t.backend, { logger: options.logger });
-    emit({ type: 'train.start', runId: options.runId, modelType, backend: backend.name, epochs, batchesPerEpoch: Math.ceil(windows.fit.size / t.batchSize) });
+    const refits = t.refit !== 'none' && windows.validation.size > 0;
+    // The announced epochs are every pass the fit may make: the budget the learning-rate drops share, then the refit's.
+    emit({ type: 'train.start', runId: options.runId, modelType, backend: backend.name, epochs: epochs + (refits ? t.refitEpochs : 0), batchesPerEpoch: Math.ceil(windows.fit.size / t.batchSize) });
     const fit = changes ? toChangeTargets(windows.fit, window) : windows.fit;
     const validation = changes ? toChangeTargets(windows.validation, window) : windows.validation;
-    const train = async (network: tf.LayersModel, on: WindowSet, maxEpochs: number, learningRate: number, seed: number, refit: boolean) =>
+    // Each stage counts its epochs from 1; its events continue the count of the stages before it (`epochsBefore`).
+    const train = async (network: tf.LayersModel, on: WindowSet, maxEpochs: number, learningRate: number, seed: number, refit: boolean, epochsBefore: number) =>
       fitNetwork(network, on, validation, window, {
         runId: options.runId,
         epochs: maxEpochs,
@@ -134,7 +137,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
         patience: t.patience,
         seed,
         signal: options.signal,
-        onEvent: emit,
+        onEvent: epochsBefore === 0 ? emit : (event) => emit(event.type === 'train.batch_end' || event.type === 'train.epoch_end' ? { ...event, epoch: event.epoch + epochsBefore } : event),
         engine: t.engine,
         workers: t.workers,
         offThread: options.offThread,
@@ -148,7 +151,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
     };
     const network = buildRecurrentNetwork(modelType, window, { hiddenSize: t.hiddenSize, numLayers: t.numLayers }, t.seed);
     try {
-      const result = await train(network, fit, epochs, t.learningRate, t.seed, false);
+      const result = await train(network, fit, epochs, t.learningRate, t.seed, false, 0);
       const history = [...result.history];
       let best = { epoch: result.bestEpoch, loss: result.bestValLoss };
       let fitMs = result.fitMs;
@@ -158,7 +161,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
       for (let drop = 1; drop <= t.lrDrops && windows.validation.size > 0 && history.length < epochs; drop++) {
         const kept = network.getWeights().map((w) => w.clone());
         try {
-          const stage = await train(network, fit, epochs - history.length, learningRate * LR_DROP_FACTOR, t.seed + drop, false);
+          const stage = await train(network, fit, epochs - history.length, learningRate * LR_DROP_FACTOR, t.seed + drop, false, history.length);
           fitMs += stage.fitMs;
           const offset = history.length;
           history.push(...stage.history.map((epoch) => ({ ...epoch, epoch: epoch.epoch + offset })));
@@ -173,12 +176,12 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
         }
       }
       let intervals: IntervalCalibration | undefined;
-      if (t.refit !== 'none' && windows.validation.size > 0) {
+      if (refits) {
         // The tail errors of the network that never saw the tail calibrate the intervals; the refit, which
         // trains on it, only replaces the forecasts (its own tail errors would be in-sample).
         intervals = await calibrateModelIntervals(asModel(network), windows.validation, window, options.scaler, 'validation-tail');
         const on = t.refit === 'tail' ? validation : concatWindows(fit, validation, window);
-        fitMs += (await train(network, on, t.refitEpochs, learningRate, t.seed + t.lrDrops + 1, true)).fitMs;
+        fitMs += (await train(network, on, t.refitEpochs, learningRate, t.seed + t.lrDrops + 1, true, history.length)).fitMs;
       }
       return {
         model: asModel(network),

@@ -15,6 +15,7 @@ import { prepareWindows } from './prepare-windows.js';
 import { syntheticProcessedData } from './synthetic-data.fixture.js';
 import { trainRun } from './train-run.js';
 import type { EpochRecord } from './fit-network.js';
+import type { FltsEvent } from '../events.js';
 import { selectRows } from '../data/time-frame.js';
 import { fitProphetModel } from '../models/prophet-model.js';
 import { calibrateModelIntervals } from './run-intervals.js';
@@ -114,7 +115,14 @@ describe('core > train > train-run', () => {
     const long = syntheticProcessedData(1500, 100);
     const window = modelWindow('GRU', long, s);
     const windows = prepareWindows(long, window, s.training.validationSplit);
-    const fitGru = (training: Partial<Settings['training']>) => fitForecastModel('GRU', long.train, windows, window, { ...s, training: { ...s.training, ...training } }, { runId: 'after', scaler: long.scaler });
+    const fitGru = (training: Partial<Settings['training']>, events: FltsEvent[] = []) =>
+      fitForecastModel('GRU', long.train, windows, window, { ...s, training: { ...s.training, ...training } }, { runId: 'after', scaler: long.scaler, onEvent: (event) => events.push(event) });
+    /** What progress shows: the epochs announced, the epoch of each epoch_end and of each batch_end. */
+    const progress = (events: FltsEvent[]) => ({
+      announced: events.flatMap((event) => (event.type === 'train.start' ? [event.epochs] : [])),
+      epochEnds: events.flatMap((event) => (event.type === 'train.epoch_end' ? [event.epoch] : [])),
+      batchEpochs: [...new Set(events.flatMap((event) => (event.type === 'train.batch_end' ? [event.epoch] : [])))],
+    });
     const tailError = async (model: ForecastModel) => {
       const predicted = await predictWindows(model, windows.validation);
       return predicted.reduce((sum, p, i) => sum + (p - windows.validation.y[i]) ** 2, 0) / predicted.length;
@@ -123,8 +131,11 @@ describe('core > train > train-run', () => {
 
     it('lrDrops: a stage at a tenth of the rate continues from the best weights and counts only where it lowers the validation loss', async () => {
       const plain = await fitGru({});
-      const dropped = await fitGru({ lrDrops: 2 });
+      const events: FltsEvent[] = [];
+      const dropped = await fitGru({ lrDrops: 2 }, events);
       const history = dropped.history!;
+      // Progress counts on across the stages within the one budget, as the history numbers the epochs.
+      expect(progress(events)).toEqual({ announced: [s.training.epochs], epochEnds: history.map((epoch) => epoch.epoch), batchEpochs: history.map((epoch) => epoch.epoch) });
       expect(losses(history.slice(0, plain.history!.length))).toEqual(losses(plain.history));
       // The first drop must be kept here, or the test would not see a stage count.
       expect(dropped.bestEpoch).toBeGreaterThan(plain.history!.length);
@@ -142,7 +153,11 @@ describe('core > train > train-run', () => {
 
     it('refit: the saved network also learns the validation tail, its intervals calibrated on the tail errors of the network before it saw the tail', async () => {
       const plain = await fitGru({});
-      const refit = await fitGru({ refit: 'tail', refitEpochs: 20 });
+      const events: FltsEvent[] = [];
+      const refit = await fitGru({ refit: 'tail', refitEpochs: 20 }, events);
+      // The refit's epochs follow the fit's in progress, and the announced epochs include them.
+      const counted = Array.from({ length: plain.history!.length + 20 }, (_, i) => i + 1);
+      expect(progress(events)).toEqual({ announced: [s.training.epochs + 20], epochEnds: counted, batchEpochs: counted });
       expect(plain.intervals).toBeUndefined();
       expect(refit.intervals).toEqual(await calibrateModelIntervals(plain.model, windows.validation, window, long.scaler, 'validation-tail'));
       // Early stopping is the plain fit's; the refit trains on the tail, so it forecasts it better.
