@@ -142,7 +142,7 @@ export async function backtestModel(input: BacktestModelInput): Promise<Backtest
     const evaluated = evaluateForecasts(actual, predicted, horizon, window.targets, input.scaler);
     const bands = intervals
       ? foldIntervals(
-          forecastIntervals(intervals, window, history.rows, forecast.values),
+          forecastIntervals(intervals, window, history.rows, forecast),
           Object.fromEntries(window.targets.map((target) => [target, inverseScaleColumn(input.scaler, target, series.values[target].subarray(originRow, originRow + horizon))])),
         )
       : undefined;

@@ -80,7 +80,7 @@ export async function forecastEveryWindow(plan: FeaturePlan, model: ForecastMode
         const first = from + i;
         const history = historyFromFrame(plan, rowView(frame, first, first + seq), input.cadenceMs, input.scaled);
         const forecast = await forecastFromHistory(plan, history, horizon, predict);
-        return { forecast, intervals: options.intervals ? forecastIntervals(options.intervals, plan.window, history.rows, forecast.values) : undefined };
+        return { forecast, intervals: options.intervals ? forecastIntervals(options.intervals, plan.window, history.rows, forecast) : undefined };
       }),
     );
     forecasts.forEach(({ forecast, intervals }, i) => {

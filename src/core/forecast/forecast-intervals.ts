@@ -1,5 +1,6 @@
 import type { WindowSpec } from '../models/forecast-model.js';
-import { intervalQuantiles, intervalScales, levelKey, type IntervalCalibration } from '../models/prediction-intervals.js';
+import { growthFactor, intervalQuantiles, intervalScales, levelKey, type IntervalCalibration } from '../models/prediction-intervals.js';
+import type { Forecast } from './recursive-forecast.js';
 
 /** A run's calibration with the quantiles of the configured levels, computed once when the run is loaded. */
 export interface IntervalSource {
@@ -18,10 +19,12 @@ export function createIntervalSource(calibration: IntervalCalibration, levels: r
 
 /**
  * Intervals of a forecast made from one input window (scaled, [inputSeqLen][features]). Steps within the
- * model horizon get the calibrated band, scaled by the window's volatility; recursive steps past the horizon
- * get none, since no calibration describes errors that feed on earlier predictions.
+ * model horizon get the calibrated band, scaled by the window's scale (and widened by the distance past the
+ * fit's end where the calibration says so); recursive steps past the horizon get none, since no calibration
+ * describes errors that feed on earlier predictions.
  */
-export function forecastIntervals(source: IntervalSource, window: WindowSpec, inputWindow: Float32Array, values: readonly Float64Array[]): RowIntervals[] {
+export function forecastIntervals(source: IntervalSource, window: WindowSpec, inputWindow: Float32Array, forecast: Pick<Forecast, 'time' | 'values'>): RowIntervals[] {
+  const { values } = forecast;
   const scales = intervalScales(source.calibration, inputWindow, 1, window);
   const rows = values[0]?.length ?? 0;
   return Array.from({ length: rows }, (_, row) => {
@@ -31,7 +34,7 @@ export function forecastIntervals(source: IntervalSource, window: WindowSpec, in
       const byLevel: Record<string, [number, number]> = {};
       for (const level of source.levels) {
         const key = levelKey(level);
-        const half = (source.quantiles[target]?.[key]?.[row] ?? Number.NaN) * scales[t];
+        const half = (source.quantiles[target]?.[key]?.[row] ?? Number.NaN) * scales[t] * growthFactor(source.calibration, target, forecast.time[row]);
         byLevel[key] = [values[t][row] - half, values[t][row] + half];
       }
       out[target] = byLevel;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
 import { createRandom } from '../data/seeded-random.js';
 import type { WindowSpec } from './forecast-model.js';
-import { calibrateIntervals, conformalHalfWidth, intervalBands, intervalCoverage, intervalQuantiles, intervalScales, parseIntervalLevels, windowVolatility } from './prediction-intervals.js';
+import { calibrateIntervals, conformalHalfWidth, fitErrorGrowth, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, intervalScales, parseIntervalLevels, windowScale, windowVolatility, type IntervalScale } from './prediction-intervals.js';
 
 /** Standard normal draws (Box-Muller) from the project's seeded generator. */
 function gaussian(random: () => number): number {
@@ -72,5 +72,108 @@ describe('core > models > prediction-intervals', () => {
     const busyCoverage = coverageOf(busy, 3000, calibration, [0.8])['0.8'];
     expect(busyCoverage).toBeGreaterThan(0.72);
     expect(busyCoverage).toBeLessThan(0.84);
+  });
+
+  it('gives a forecast whose error ignores recent changes (constant scale) its nominal coverage in calm and busy windows alike', () => {
+    const random = createRandom(5);
+    // Errors of fixed spread around forecasts that read nothing of the window, whose volatility varies.
+    const set = (size: number, sigma: (w: number) => number) => {
+      const x = new Float32Array(size * WINDOW.inputSeqLen);
+      const actual = new Float64Array(size * WINDOW.outputSeqLen);
+      const predicted = new Float64Array(size * WINDOW.outputSeqLen);
+      for (let w = 0; w < size; w++) {
+        for (let r = 0; r < WINDOW.inputSeqLen; r++) x[w * WINDOW.inputSeqLen + r] = 10 + sigma(w) * gaussian(random);
+        for (let h = 0; h < WINDOW.outputSeqLen; h++) actual[w * WINDOW.outputSeqLen + h] = 3 + 2 * gaussian(random);
+        predicted.fill(3, w * WINDOW.outputSeqLen, (w + 1) * WINDOW.outputSeqLen);
+      }
+      return { x, actual, predicted };
+    };
+    const calibrationSet = set(4000, (w) => (w % 2 === 0 ? 0.5 : 4));
+    const coverage = (scale: IntervalScale, test: ReturnType<typeof set>) => {
+      const calibration = calibrateIntervals(calibrationSet.actual, calibrationSet.predicted, windowScale(scale, calibrationSet.x, 4000, WINDOW), WINDOW.outputSeqLen, ['y'], 'validation-tail', { scale });
+      const bands = intervalBands(test.predicted, intervalScales(calibration, test.x, 3000, WINDOW), WINDOW.outputSeqLen, ['y'], intervalQuantiles(calibration, [0.8]));
+      return intervalCoverage(test.actual, bands.y['0.8']).coverage;
+    };
+    const calm = set(3000, () => 0.5);
+    const busy = set(3000, () => 4);
+    for (const test of [calm, busy]) {
+      expect(coverage('constant', test)).toBeGreaterThan(0.77);
+      expect(coverage('constant', test)).toBeLessThan(0.83);
+    }
+    // Scaled by the volatility the same errors are over-covered in busy windows and under-covered in calm ones.
+    expect(coverage('volatility', busy)).toBeGreaterThan(0.9);
+    expect(coverage('volatility', calm)).toBeLessThan(0.7);
+  });
+
+  it('scales a seasonal naive error by the volatility now and one period ago', () => {
+    const period: WindowSpec = { features: ['y'], targets: ['y'], inputSeqLen: 24, outputSeqLen: 1 };
+    const random = createRandom(9);
+    // The forecast repeats the window's first row (one period before the target): its error mixes the noise
+    // of both ends, each end calm or busy on its own.
+    const set = (size: number, ends: (w: number) => [number, number]) => {
+      const x = new Float32Array(size * 24);
+      const actual = new Float64Array(size);
+      const predicted = new Float64Array(size);
+      for (let w = 0; w < size; w++) {
+        const [then, now] = ends(w);
+        for (let r = 0; r < 24; r++) x[w * 24 + r] = 10 + (r < 12 ? then : now) * gaussian(random);
+        actual[w] = 10 + now * gaussian(random);
+        predicted[w] = x[w * 24];
+      }
+      return { x, actual, predicted };
+    };
+    const calibrationSet = set(6000, (w) => [w % 2 === 0 ? 1 : 4, Math.floor(w / 2) % 2 === 0 ? 1 : 4]);
+    const coverage = (scale: IntervalScale, test: ReturnType<typeof set>) => {
+      const calibration = calibrateIntervals(calibrationSet.actual, calibrationSet.predicted, windowScale(scale, calibrationSet.x, 6000, period), 1, ['y'], 'validation-tail', { scale });
+      const bands = intervalBands(test.predicted, intervalScales(calibration, test.x, 3000, period), 1, ['y'], intervalQuantiles(calibration, [0.8]));
+      return intervalCoverage(test.actual, bands.y['0.8']).coverage;
+    };
+    const busyThen = set(3000, () => [4, 1]);
+    const busyNow = set(3000, () => [1, 4]);
+    for (const test of [busyThen, busyNow]) {
+      expect(coverage('seasonal-volatility', test)).toBeGreaterThan(0.75);
+      expect(coverage('seasonal-volatility', test)).toBeLessThan(0.85);
+    }
+    // The recent volatility alone misses the busy period a day ago.
+    expect(coverage('volatility', busyThen)).toBeLessThan(0.6);
+  });
+
+  it('widens the bands of a forecast whose error grows past the end of its fit, at the rate fitted on the calibration distances', () => {
+    const random = createRandom(3);
+    const stepMs = 120_000;
+    // Error spread sqrt(1 + d / 12 h): calibrated 0-2 days past one fit's end, tested 0-5 days past another's.
+    const set = (size: number, fitEnd: number) => {
+      const x = new Float32Array(size * WINDOW.inputSeqLen).fill(1);
+      const times = new Float64Array(size * WINDOW.outputSeqLen);
+      const actual = new Float64Array(size * WINDOW.outputSeqLen);
+      for (let w = 0; w < size; w++) {
+        for (let h = 0; h < WINDOW.outputSeqLen; h++) {
+          const i = w * WINDOW.outputSeqLen + h;
+          times[i] = fitEnd + (w + h + 1) * stepMs;
+          actual[i] = Math.sqrt(1 + (times[i] - fitEnd) / 3_600_000 / 12) * gaussian(random);
+        }
+      }
+      return { x, times, actual, predicted: new Float64Array(size * WINDOW.outputSeqLen) };
+    };
+    const calibrationEnd = Date.UTC(2024, 0, 1);
+    const servedEnd = calibrationEnd + 2 * 86_400_000;
+    const calibrationSet = set(1440, calibrationEnd);
+    const hours = hoursPast(calibrationSet.times, calibrationEnd);
+    expect(fitErrorGrowth(calibrationSet.actual, calibrationSet.predicted, hours, WINDOW.outputSeqLen, ['y']).y).toBeGreaterThan(1 / 24);
+    expect(fitErrorGrowth(calibrationSet.actual, calibrationSet.predicted, hours, WINDOW.outputSeqLen, ['y']).y).toBeLessThan(1 / 6);
+    const test = set(3600, servedEnd);
+    const coverage = (growth: boolean) => {
+      const scales = windowScale('constant', calibrationSet.x, 1440, WINDOW);
+      const calibration = calibrateIntervals(calibrationSet.actual, calibrationSet.predicted, scales, WINDOW.outputSeqLen, ['y'], 'validation-tail', { scale: 'constant', ...(growth ? { growth: { hours, fitEnd: servedEnd } } : {}) });
+      const bands = intervalBands(test.predicted, intervalScales(calibration, test.x, 3600, WINDOW), WINDOW.outputSeqLen, ['y'], intervalQuantiles(calibration, [0.8, 0.95]), { calibration, forecastTimes: test.times });
+      return [intervalCoverage(test.actual, bands.y['0.8']).coverage, intervalCoverage(test.actual, bands.y['0.95']).coverage];
+    };
+    const [grown80, grown95] = coverage(true);
+    expect(grown80).toBeGreaterThan(0.75);
+    expect(grown80).toBeLessThan(0.85);
+    expect(grown95).toBeGreaterThan(0.91);
+    expect(grown95).toBeLessThan(0.98);
+    // Without the growth the bands keep the calibration's width and fall short further out.
+    expect(coverage(false)[0]).toBeLessThan(0.7);
   });
 });

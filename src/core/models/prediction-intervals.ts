@@ -5,15 +5,16 @@ import type { WindowSpec } from './forecast-model.js';
 const VOLATILITY_CHANGES = 10;
 /** The volatility floor, as a share of the mean calibration volatility: a flat window still gets a band. */
 const VOLATILITY_FLOOR = 0.1;
+const HOUR_MS = 3_600_000;
 
 /**
  * Locally weighted split-conformal prediction intervals. Each error of a model on windows it was not fitted
- * on (the validation tail) is divided by the window's volatility (mean absolute change of the target over
- * its last rows, plus a floor) and the ratios are sorted per target and forecast step. The interval at level
- * L is +- the ceil((n + 1) L)-th smallest ratio times the new window's volatility: it covers a new error
- * with probability >= L when the ratios are exchangeable, and it widens when the series moves more, so a
- * busier or calmer period than the calibration one keeps its coverage. Ratios are in original units per
- * unit of scaled volatility, so serving needs neither the scaler nor the calibration data for any level.
+ * on (the validation tail) is divided by the window's scale and the ratios are sorted per target and forecast
+ * step. The interval at level L is +- the ceil((n + 1) L)-th smallest ratio times the new window's scale: it
+ * covers a new error with probability >= L when the ratios are exchangeable. The scale follows what the
+ * model's error is made of (`IntervalScale`), so a busier or calmer period than the calibration one keeps its
+ * coverage. Ratios are in original units per unit of scale, so serving needs neither the scaler nor the
+ * calibration data for any level.
  */
 export interface IntervalCalibration {
   format: 'flts-conformal-v1';
@@ -23,20 +24,40 @@ export interface IntervalCalibration {
   /** Calibration windows per step. */
   windows: number;
   horizon: number;
-  /** Per target: the volatility floor (scaled units) added to every window's volatility. */
+  /** What a window's scale is; absent (calibrations written before there was a choice) = 'volatility'. */
+  scale?: IntervalScale;
+  /** Per target: the volatility floor (scaled units) added to every window's volatility; 0 for a constant scale. */
   floors: Record<string, number>;
-  /** Per target: per forecast step, the sorted error / volatility ratios. */
+  /** Per target: per forecast step, the sorted error / scale ratios. */
   errors: Record<string, number[][]>;
+  /**
+   * For a model whose error grows with the distance from the end of its fit (Prophet): the scale of a step
+   * `d` hours past `fitEnd` (epoch ms of the model's last fitted row) is multiplied by sqrt(1 + perHour * d).
+   */
+  growth?: { fitEnd: number; perHour: Record<string, number> };
 }
 
 /**
- * Per window and target ([size][targets]): the mean absolute change of the target over the window's last
- * rows (scaled units); 1 for windows of a single row, whose scale stays constant.
+ * - `volatility`: the mean absolute change of the target over the window's last rows, plus a floor: the
+ *   recent error of persistence, which the errors of NAIVE and of the networks track.
+ * - `seasonal-volatility`: for a forecast that repeats the value one period ago from a window one period
+ *   long (SNAIVE), the error is the difference of two rows a period apart, whose variances add: the root mean
+ *   square of the volatility over the window's last rows and over its first rows, plus a floor.
+ * - `constant`: 1, for a forecast that reads no recent values (Prophet): recent changes say nothing of how far
+ *   the series is from its fitted curve.
  */
-export function windowVolatility(windows: ArrayLike<number>, size: number, window: WindowSpec): Float64Array {
+export type IntervalScale = 'volatility' | 'seasonal-volatility' | 'constant';
+
+/**
+ * Per window and target ([size][targets]): the mean absolute change of the target over the window's last
+ * rows (scaled units), or with `from: 'start'` over its first rows; 1 for windows of a single row, whose
+ * scale stays constant.
+ */
+export function windowVolatility(windows: ArrayLike<number>, size: number, window: WindowSpec, from: 'end' | 'start' = 'end'): Float64Array {
   const { inputSeqLen: seq, features, targets } = window;
   const nf = features.length;
   const changes = Math.min(seq - 1, VOLATILITY_CHANGES);
+  const first = from === 'end' ? seq - changes : 1;
   const columns = targets.map((target) => features.indexOf(target));
   const out = new Float64Array(size * targets.length);
   for (let w = 0; w < size; w++) {
@@ -46,11 +67,71 @@ export function windowVolatility(windows: ArrayLike<number>, size: number, windo
         return;
       }
       let sum = 0;
-      for (let r = seq - changes; r < seq; r++) sum += Math.abs(windows[(w * seq + r) * nf + column] - windows[(w * seq + r - 1) * nf + column]);
+      for (let r = first; r < first + changes; r++) sum += Math.abs(windows[(w * seq + r) * nf + column] - windows[(w * seq + r - 1) * nf + column]);
       out[w * targets.length + t] = sum / changes;
     });
   }
   return out;
+}
+
+/** Per window and target ([size][targets]): the scale of `kind` before the floor (see `IntervalScale`). */
+export function windowScale(kind: IntervalScale, windows: ArrayLike<number>, size: number, window: WindowSpec): Float64Array {
+  if (kind === 'constant') return new Float64Array(size * window.targets.length).fill(1);
+  const recent = windowVolatility(windows, size, window);
+  if (kind === 'volatility') return recent;
+  const periodAgo = windowVolatility(windows, size, window, 'start');
+  for (let i = 0; i < recent.length; i++) recent[i] = Math.sqrt((recent[i] * recent[i] + periodAgo[i] * periodAgo[i]) / 2);
+  return recent;
+}
+
+/**
+ * The variance growth per hour past the end of a fit, per target: least squares of the squared errors on the
+ * hours past the fit's end (e^2 = a + b d), as b / a, 0 where the errors do not grow. The intercept is kept
+ * at >= 10 % of the mean squared error so that a steep fit on a short tail cannot make the factor explode.
+ */
+export function fitErrorGrowth(actual: ArrayLike<number>, predicted: ArrayLike<number>, hours: ArrayLike<number>, horizon: number, targets: readonly string[]): Record<string, number> {
+  const nt = targets.length;
+  const size = actual.length / (horizon * nt);
+  return Object.fromEntries(
+    targets.map((target, t) => {
+      let n = 0;
+      let sx = 0;
+      let sy = 0;
+      let sxx = 0;
+      let sxy = 0;
+      for (let w = 0; w < size; w++) {
+        for (let h = 0; h < horizon; h++) {
+          const i = (w * horizon + h) * nt + t;
+          const y = (actual[i] - predicted[i]) ** 2;
+          const x = hours[w * horizon + h];
+          if (!Number.isFinite(y) || !Number.isFinite(x)) continue;
+          n++;
+          sx += x;
+          sy += y;
+          sxx += x * x;
+          sxy += x * y;
+        }
+      }
+      const varX = n > 1 ? sxx / n - (sx / n) ** 2 : 0;
+      if (!(varX > 0) || !(sy > 0)) return [target, 0];
+      const slope = (sxy / n - (sx / n) * (sy / n)) / varX;
+      const intercept = sy / n - slope * (sx / n);
+      return [target, slope > 0 ? slope / Math.max(intercept, 0.1 * (sy / n)) : 0];
+    }),
+  );
+}
+
+/** The factor on the scale of a step at `timeMs` (1 without growth, or before the fit's end). */
+export function growthFactor(calibration: Pick<IntervalCalibration, 'growth'>, target: string, timeMs: number): number {
+  const growth = calibration.growth;
+  if (!growth) return 1;
+  const hours = Math.max(0, (timeMs - growth.fitEnd) / HOUR_MS);
+  return Math.sqrt(1 + (growth.perHour[target] ?? 0) * hours);
+}
+
+/** Hours past `fitEnd` of each forecast step ([size][horizon], epoch ms). */
+export function hoursPast(forecastTimes: ArrayLike<number>, fitEnd: number): Float64Array {
+  return Float64Array.from(forecastTimes, (ms) => (ms - fitEnd) / HOUR_MS);
 }
 
 /** Per target, per level (keyed like "0.8"), per forecast step: [lower, upper] arrays. */
@@ -75,9 +156,16 @@ export function parseIntervalLevels(items: readonly string[]): number[] {
   return [...new Set(levels)].sort((a, b) => a - b);
 }
 
+/** How a calibration scales its errors: the kind of scale and, for an error growing past the fit's end, the distances. */
+export interface CalibrationScaling {
+  scale?: IntervalScale;
+  /** Hours past the calibrating fit's end of each calibration step ([size][horizon]), and the served model's fit end (epoch ms). */
+  growth?: { hours: ArrayLike<number>; fitEnd: number };
+}
+
 /**
- * Sorted error / volatility ratios per target and step, from actuals and forecasts laid out
- * [size][horizon][targets] in original units and the volatility of each window ([size][targets], scaled);
+ * Sorted error / scale ratios per target and step, from actuals and forecasts laid out [size][horizon][targets]
+ * in original units and the scale of each window before the floor ([size][targets], `windowScale`);
  * non-finite pairs are skipped.
  */
 export function calibrateIntervals(
@@ -87,27 +175,41 @@ export function calibrateIntervals(
   horizon: number,
   targets: readonly string[],
   calibration: IntervalCalibration['calibration'],
+  scaling: CalibrationScaling = {},
 ): IntervalCalibration {
   const nt = targets.length;
   const size = actual.length / (horizon * nt);
+  const scale = scaling.scale ?? 'volatility';
   const errors: Record<string, number[][]> = {};
   const floors: Record<string, number> = {};
+  const perHour = scaling.growth ? fitErrorGrowth(actual, predicted, scaling.growth.hours, horizon, targets) : undefined;
   targets.forEach((target, t) => {
     let mean = 0;
     for (let w = 0; w < size; w++) mean += volatility[w * nt + t] / size;
-    const floor = mean > 0 ? VOLATILITY_FLOOR * mean : 1;
+    const floor = scale === 'constant' ? 0 : mean > 0 ? VOLATILITY_FLOOR * mean : 1;
     floors[target] = floor;
     errors[target] = Array.from({ length: horizon }, (_, h) => {
       const step: number[] = [];
       for (let w = 0; w < size; w++) {
         const i = (w * horizon + h) * nt + t;
-        const ratio = Math.abs(actual[i] - predicted[i]) / (volatility[w * nt + t] + floor);
+        const growth = perHour ? Math.sqrt(1 + perHour[target] * Math.max(0, scaling.growth!.hours[w * horizon + h])) : 1;
+        const ratio = Math.abs(actual[i] - predicted[i]) / ((volatility[w * nt + t] + floor) * growth);
         if (Number.isFinite(ratio)) step.push(Number(ratio.toPrecision(6)));
       }
       return step.sort((a, b) => a - b);
     });
   });
-  return { format: 'flts-conformal-v1', method: 'split-conformal', calibration, windows: size, horizon, floors, errors };
+  return {
+    format: 'flts-conformal-v1',
+    method: 'split-conformal',
+    calibration,
+    windows: size,
+    horizon,
+    ...(scale !== 'volatility' ? { scale } : {}),
+    floors,
+    errors,
+    ...(perHour ? { growth: { fitEnd: scaling.growth!.fitEnd, perHour } } : {}),
+  };
 }
 
 /** The conformal half-width at `level` over sorted errors: Infinity when there are too few errors for the level. */
@@ -126,28 +228,39 @@ export function intervalQuantiles(calibration: IntervalCalibration, levels: read
   return out;
 }
 
-/** The scale of each window and target ([size][targets]): its volatility plus the calibration's floor. */
+/** The scale of each window and target ([size][targets]): the calibration's kind of scale plus its floor. */
 export function intervalScales(calibration: IntervalCalibration, windows: ArrayLike<number>, size: number, window: WindowSpec): Float64Array {
-  const scales = windowVolatility(windows, size, window);
+  const scales = windowScale(calibration.scale ?? 'volatility', windows, size, window);
   const nt = window.targets.length;
   for (let i = 0; i < scales.length; i++) scales[i] += calibration.floors[window.targets[i % nt]] ?? 0;
   return scales;
 }
 
-/** Bands around forecasts laid out [size][horizon][targets] in original units, given each window's scale. */
-export function intervalBands(predicted: ArrayLike<number>, scales: Float64Array, horizon: number, targets: readonly string[], quantiles: Record<string, Record<string, number[]>>): IntervalBands {
+/**
+ * Bands around forecasts laid out [size][horizon][targets] in original units, given each window's scale and,
+ * for a calibration with growth, the epoch ms of each forecast step ([size][horizon]).
+ */
+export function intervalBands(
+  predicted: ArrayLike<number>,
+  scales: Float64Array,
+  horizon: number,
+  targets: readonly string[],
+  quantiles: Record<string, Record<string, number[]>>,
+  growth?: { calibration: Pick<IntervalCalibration, 'growth'>; forecastTimes: ArrayLike<number> },
+): IntervalBands {
   const nt = targets.length;
   const size = predicted.length / (horizon * nt);
   const bands: IntervalBands = {};
   targets.forEach((target, t) => {
     bands[target] = {};
+    const factors = Float64Array.from({ length: size * horizon }, (_, i) => (growth ? growthFactor(growth.calibration, target, growth.forecastTimes[i]) : 1));
     for (const [key, ratios] of Object.entries(quantiles[target] ?? {})) {
       const lower = new Array<number>(size * horizon);
       const upper = new Array<number>(size * horizon);
       for (let w = 0; w < size; w++) {
         for (let h = 0; h < horizon; h++) {
           const p = predicted[(w * horizon + h) * nt + t];
-          const half = ratios[h] * scales[w * nt + t];
+          const half = ratios[h] * scales[w * nt + t] * factors[w * horizon + h];
           lower[w * horizon + h] = p - half;
           upper[w * horizon + h] = p + half;
         }

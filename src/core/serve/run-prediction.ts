@@ -68,7 +68,7 @@ export async function forecastWith(served: ServedModel, input: PredictionInput, 
       modelMs += performance.now() - started;
     }
   });
-  const intervals = served.intervals ? forecastIntervals(served.intervals, window, history.rows, forecast.values) : undefined;
+  const intervals = served.intervals ? forecastIntervals(served.intervals, window, history.rows, forecast) : undefined;
   return { run: served.run, targets: window.targets, horizon: window.outputSeqLen, forecast, ...(intervals ? { intervals } : {}), source: hasData ? 'request' : 'stored-test-data', series, modelMs };
 }
 

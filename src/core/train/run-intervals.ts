@@ -1,7 +1,7 @@
 import type { ScalerParams } from '../data/scaler.js';
 import { pickSeries, toOriginalUnits, type ForecastMetrics } from '../forecast/metrics.js';
-import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
-import { calibrateIntervals, intervalBands, intervalCoverage, intervalQuantiles, intervalScales, windowVolatility, type IntervalBands, type IntervalCalibration } from '../models/prediction-intervals.js';
+import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-model.js';
+import { calibrateIntervals, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, intervalScales, windowScale, type IntervalBands, type IntervalCalibration, type IntervalScale } from '../models/prediction-intervals.js';
 import type { WindowSet } from '../forecast/windows.js';
 import { predictWindows } from '../forecast/predict-windows.js';
 import type { ProphetSettings } from '../config/specs/training.js';
@@ -9,12 +9,38 @@ import { selectRows, type TimeFrame } from '../data/time-frame.js';
 import { loadProphetModel, type ProphetArtifact } from '../models/prophet-model.js';
 import { fitProphetArtifact } from './prophet-off-thread.js';
 
-/** Calibrates a fitted model's intervals on windows it was not fitted on (the validation tail). */
-export async function calibrateModelIntervals(model: ForecastModel, calibrationWindows: WindowSet, window: WindowSpec, scaler: ScalerParams, calibration: IntervalCalibration['calibration']): Promise<IntervalCalibration> {
+/**
+ * The scale a model's errors follow: a seasonal naive forecast repeats the row one period ago, Prophet reads
+ * no recent values, every other model forecasts from the window's recent rows.
+ */
+export function intervalScaleOf(modelType: ModelType): IntervalScale {
+  if (modelType === 'SNAIVE') return 'seasonal-volatility';
+  if (modelType === 'PROPHET') return 'constant';
+  return 'volatility';
+}
+
+/**
+ * Calibrates a fitted model's intervals on windows it was not fitted on (the validation tail). With `fitEnds`
+ * (a model whose error grows past the end of its fit) the errors are also scaled by how far each calibration
+ * step lies past `fitEnds.calibrating` (the end of the fit that forecast the tail), and the bands of the
+ * served model grow past `fitEnds.served`.
+ */
+export async function calibrateModelIntervals(
+  model: ForecastModel,
+  calibrationWindows: WindowSet,
+  window: WindowSpec,
+  scaler: ScalerParams,
+  calibration: IntervalCalibration['calibration'],
+  fitEnds?: { calibrating: number; served: number },
+): Promise<IntervalCalibration> {
   const predicted = await predictWindows(model, calibrationWindows);
   const { outputSeqLen: horizon, targets } = window;
-  const volatility = windowVolatility(calibrationWindows.x, calibrationWindows.size, window);
-  return calibrateIntervals(toOriginalUnits(calibrationWindows.y, horizon, targets, scaler), toOriginalUnits(predicted, horizon, targets, scaler), volatility, horizon, targets, calibration);
+  const scale = intervalScaleOf(model.modelType);
+  const scales = windowScale(scale, calibrationWindows.x, calibrationWindows.size, window);
+  return calibrateIntervals(toOriginalUnits(calibrationWindows.y, horizon, targets, scaler), toOriginalUnits(predicted, horizon, targets, scaler), scales, horizon, targets, calibration, {
+    scale,
+    ...(fitEnds ? { growth: { hours: hoursPast(calibrationWindows.forecastTimes, fitEnds.calibrating), fitEnd: fitEnds.served } } : {}),
+  });
 }
 
 /**
@@ -32,7 +58,7 @@ export function scoreTestIntervals(
 ): IntervalBands {
   const { outputSeqLen: horizon, targets } = window;
   const scales = intervalScales(calibration, test.x, test.size, window);
-  const bands = intervalBands(toOriginalUnits(predicted, horizon, targets, scaler), scales, horizon, targets, intervalQuantiles(calibration, levels));
+  const bands = intervalBands(toOriginalUnits(predicted, horizon, targets, scaler), scales, horizon, targets, intervalQuantiles(calibration, levels), { calibration, forecastTimes: test.forecastTimes });
   const actual = toOriginalUnits(test.y, horizon, targets, scaler);
   targets.forEach((target, t) => {
     const series = pickSeries(actual, horizon, targets.length, t);
@@ -44,18 +70,18 @@ export function scoreTestIntervals(
 /**
  * Prophet fitted on every row of `frame`, with its intervals calibrated on `tail` (the frame's validation
  * tail) by a second fit on the rows before it. Prophet forecasts from timestamps alone, so the fit on every
- * row has no unseen rows to calibrate on; the earlier fit forecasts the tail as the final one forecasts new rows.
+ * row has no unseen rows to calibrate on; the earlier fit forecasts the tail as the final one forecasts new
+ * rows, and how its errors grow with the distance past its fit's end sets how the bands widen past the end
+ * of the final fit.
  */
 export async function fitProphetWithIntervals(frame: TimeFrame, tail: WindowSet, window: WindowSpec, settings: ProphetSettings, seed: number, scaler: ScalerParams): Promise<{ model: ForecastModel; artifact: ProphetArtifact; intervals: IntervalCalibration }> {
+  const beforeRows = frame.time.length - tail.size - window.outputSeqLen + 1;
   // Both fits optimise at once, each on a thread of its own; loading an artifact replays its fit exactly.
-  const [beforeArtifact, artifact] = await Promise.all([
-    fitProphetArtifact(selectRows(frame, 0, frame.time.length - tail.size - window.outputSeqLen + 1), window, settings, seed),
-    fitProphetArtifact(frame, window, settings, seed),
-  ]);
+  const [beforeArtifact, artifact] = await Promise.all([fitProphetArtifact(selectRows(frame, 0, beforeRows), window, settings, seed), fitProphetArtifact(frame, window, settings, seed)]);
   const before = loadProphetModel(beforeArtifact, window);
   let intervals: IntervalCalibration;
   try {
-    intervals = await calibrateModelIntervals(before, tail, window, scaler, 'validation-tail');
+    intervals = await calibrateModelIntervals(before, tail, window, scaler, 'validation-tail', { calibrating: frame.time[beforeRows - 1], served: frame.time[frame.time.length - 1] });
   } finally {
     before.dispose();
   }

@@ -195,13 +195,18 @@ describe('core > train > train-run', () => {
     const windows = prepareWindows(data, record.window, s.training.validationSplit);
     const rows = data.train.time.length - windows.validation.size - record.window.outputSeqLen + 1;
     const before = fitProphetModel(selectRows(data.train, 0, rows), record.window, s.training.prophet, s.training.seed).model;
-    const outOfSample = await calibrateModelIntervals(before, windows.validation, record.window, data.scaler, 'validation-tail');
-    const inSample = await calibrateModelIntervals(model, windows.validation, record.window, data.scaler, 'in-sample');
+    const fitEnd = data.train.time[data.train.time.length - 1];
+    const outOfSample = await calibrateModelIntervals(before, windows.validation, record.window, data.scaler, 'validation-tail', { calibrating: data.train.time[rows - 1], served: fitEnd });
+    const inSample = await calibrateModelIntervals(model, windows.validation, record.window, data.scaler, 'in-sample', { calibrating: fitEnd, served: fitEnd });
     before.dispose();
     model.dispose();
     expect(intervals?.calibration).toBe('validation-tail');
     expect(intervals?.errors).toEqual(outOfSample.errors);
     expect(intervals?.errors).not.toEqual(inSample.errors);
+    // Prophet reads no recent values, and its bands widen past the end of the saved model's fit.
+    expect(intervals?.scale).toBe('constant');
+    expect(intervals?.growth).toEqual(outOfSample.growth);
+    expect(intervals?.growth?.fitEnd).toBe(fitEnd);
   });
 
   it('records FAILED with the error and rethrows it', async () => {
