@@ -29,8 +29,7 @@ function atOnce(settings: Settings, parallelModels: number): Settings {
 }
 
 /**
- * Every stored file of a run with its identity taken out; the epoch log keeps its losses but not its durations, and
- * the model's layer names lose the number tfjs counts up across every network built in the process.
+ * Every stored file of a run with its identity taken out; the epoch log keeps its losses but not its durations.
  */
 async function artefacts(settings: Settings, run: RunRecord): Promise<Record<string, string>> {
   const bucket = runsBucket(settings);
@@ -41,8 +40,7 @@ async function artefacts(settings: Settings, run: RunRecord): Promise<Record<str
     if (name === 'run.json') {
       const { run_id: _id, timings: _timings, ...rest } = JSON.parse(body) as RunRecord;
       out[name] = JSON.stringify(rest);
-    } else if (name === 'model/model.json') out[name] = body.replace(/(sequential_|_LSTM|_GRU|_Dense)\d+/g, '$1#');
-    else out[name] = name === 'metrics.json' ? JSON.stringify((JSON.parse(body) as { epochs: Array<Record<string, number>> }).epochs.map(({ epoch, loss, val_loss }) => ({ epoch, loss, val_loss }))) : body.split(run.run_id).join('<run>');
+    } else out[name] = name === 'metrics.json' ? JSON.stringify((JSON.parse(body) as { epochs: Array<Record<string, number>> }).epochs.map(({ epoch, loss, val_loss }) => ({ epoch, loss, val_loss }))) : body.split(run.run_id).join('<run>');
   }
   return out;
 }

@@ -14,14 +14,18 @@ export interface RecurrentParams {
  * outputSeqLen x targets values. Weights start like PyTorch's defaults, U(-1/sqrt(fan), 1/sqrt(fan)), with
  * one seed per layer so the same seed gives the same network. Gates use the logistic sigmoid like PyTorch's
  * nn.LSTM/nn.GRU (tfjs-layers would default to hardSigmoid), which the fused training path also implements.
+ * The model and its layers are named here: tfjs would number them from one counter of the whole process, so the
+ * saved topology and weight names would depend on what else the process built (models training side by side).
  */
 export function buildRecurrentNetwork(kind: RecurrentKind, spec: WindowSpec, params: RecurrentParams, seed: number): tf.LayersModel {
   const bound = 1 / Math.sqrt(params.hiddenSize);
   let seedOffset = 0;
   const uniform = (limit: number): ReturnType<typeof tf.initializers.randomUniform> => tf.initializers.randomUniform({ minval: -limit, maxval: limit, seed: seed + 7919 * ++seedOffset });
-  const model = tf.sequential();
+  const prefix = kind.toLowerCase();
+  const model = tf.sequential({ name: prefix });
   for (let layer = 0; layer < params.numLayers; layer++) {
     const config = {
+      name: `${prefix}_${layer + 1}`,
       units: params.hiddenSize,
       returnSequences: layer < params.numLayers - 1,
       kernelInitializer: uniform(bound),
@@ -32,7 +36,7 @@ export function buildRecurrentNetwork(kind: RecurrentKind, spec: WindowSpec, par
     };
     model.add(kind === 'LSTM' ? tf.layers.lstm(config) : tf.layers.gru(config));
   }
-  model.add(tf.layers.dense({ units: spec.outputSeqLen * spec.targets.length, kernelInitializer: uniform(bound), biasInitializer: uniform(bound) }));
+  model.add(tf.layers.dense({ name: 'dense', units: spec.outputSeqLen * spec.targets.length, kernelInitializer: uniform(bound), biasInitializer: uniform(bound) }));
   return model;
 }
 

@@ -98,6 +98,9 @@ describe('core > train > train-run', () => {
     s.training.epochs = 3;
     const first = await trainRun('GRU', data, s, { store });
     const second = await trainRun('GRU', data, s, { store });
+    // The same saved network, names included, although the process built other networks before and between them.
+    const saved = async (runId: string) => Buffer.from(await store.get('runs', `${runId}/model/model.json`)).toString('utf8');
+    expect(await saved(second.run_id)).toBe(await saved(first.run_id));
     expect(second.metrics!.test_rmse).toBe(first.metrics!.test_rmse);
     const { epochs } = await getJson<{ epochs: EpochRecord[] }>(store, 'runs', `${first.run_id}/metrics.json`);
     const best = epochs.reduce((a, b) => (b.val_loss < a.val_loss ? b : a));
