@@ -122,6 +122,13 @@ class GraphBuilder {
     return this.reshape(this.op('MatMul', [ones, a]), [-1]);
   };
 
+  /** A float constant of the given shape, element k = value(k). */
+  constant(dims: number[], value: (k: number) => number): string {
+    const name = this.fresh('const');
+    this.initializers.push(floatTensor(name, dims, Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, k) => value(k))));
+    return name;
+  }
+
   /** A [batch, width] tensor of `value`, batch taken from `like`'s first axis (shared by value and width). */
   filled(value: number, width: number, like: string): string {
     const key = `filled${value}x${width}`;
@@ -168,6 +175,8 @@ interface LayerWeights {
   bias: string;
   /** Kernel, recurrent kernel and bias stacked as one [inputs + units + 1, gates] matrix (contiguous in the flat vector). */
   stacked: string;
+  /** The layer's input width. */
+  inputs: number;
 }
 
 /** A sequence as [steps x batch, width] time-major rows or as its steps' [batch, width] blocks, each made on first use. */
@@ -209,31 +218,40 @@ function perStep(g: GraphBuilder, rows: string, steps: number): string[] {
 /**
  * LSTM layer (Keras gate order i, f, c, o; sigmoid gates, tanh candidate and cell; zero initial state), as in
  * `fused/lstm-loops.ts`. Each step's z is one Gemm of [x_t, h_{t-1}, 1] by the stacked [kernel; recurrent; bias]
- * (the three are contiguous in the flat parameters), and one Sigmoid covers all four gate columns (the
- * candidate's column is taken through Tanh instead). The weight gradient is then the sum over steps of
- * [x_t, h_{t-1}, 1]^T dz_t, accumulated step by step in the Gemms' addend, and comes out as the flat
- * [kernel; recurrent; bias] directly. Projecting all steps' inputs in one Gemm and taking the weight gradient as
- * one Gemm over all steps was measured slower: splitting the projection into steps, concatenating the steps' dz
- * and h_{t-1} and the broadcast bias each copied the [steps x batch, 4 units] matrices. Batching the gate
- * derivatives over all steps was slower too, as those intermediates leave the cache.
+ * (the three are contiguous in the flat parameters), with the candidate's columns doubled so that one Sigmoid,
+ * which ONNX Runtime fuses into the Gemm, gives all four gates (tanh(z) = 2 sigma(2 z) - 1). The weight gradient
+ * is the sum over steps of [x_t, h_{t-1}, 1]^T dz_t, accumulated step by step in the Gemms' addend, and comes out
+ * as the flat [kernel; recurrent; bias] directly. Measured slower or no faster, on one ONNX Runtime thread:
+ * projecting all steps' inputs in one Gemm and taking the weight gradient as one Gemm over all steps (splitting
+ * the projection, concatenating the steps' dz and h_{t-1} and broadcasting the bias each copied the
+ * [steps x batch, 4 units] matrices); batching the gate derivatives over all steps (those intermediates leave the
+ * cache); and precomputing each step's derivative factors as [batch, 4 units] tensors in the forward pass so the
+ * backward step is ~6 nodes instead of ~20 (281 nodes instead of 337, 1-2 % more CPU): a node's cost here is
+ * mostly the data it touches, not its dispatch, and the wide factors touch more.
  */
 function lstmLayer(g: GraphBuilder, w: LayerWeights, input: Sequence, units: number, steps: number, needInputGrad: boolean): LayerForward {
   const u = units;
   const inputs = input.steps();
+  // The candidate's columns doubled: one Sigmoid gives sigma(2 z) there, and tanh(z) = 2 sigma(2 z) - 1.
+  const scaled = g.mul(w.stacked, g.constant([1, 4 * u], (j) => (j >= 2 * u && j < 3 * u ? 2 : 1)));
+  // h_{-1} = 0: the first step's z is x_0 W + b alone.
+  const [firstKernel, , firstBias] = g.multi('Split', [scaled, g.ints([w.inputs, u, 1])], 3, [{ name: 'axis', type: ATTRIBUTE.INT, i: 0 }]);
   const hidden: string[] = [];
   const stepInputs: string[] = [];
-  const cache: Array<{ i: string; f: string; c: string; o: string; cell: string; cellTanh: string }> = [];
+  const cache: Array<{ i: string; f: string; c: string; o: string; ic: string; fc?: string; cellTanh: string; cell: string }> = [];
   for (let t = 0; t < steps; t++) {
     const ones = g.filled(1, 1, inputs[t]);
     const stepInput = g.concat([inputs[t], t === 0 ? g.filled(0, u, inputs[t]) : hidden[t - 1], ones], 1);
-    const z = g.op('Gemm', [stepInput, w.stacked]);
-    const [i, f, , o] = g.split(g.op('Sigmoid', [z]), [u, u, u, u]);
-    const c = g.op('Tanh', [g.columns(z, 2 * u, 3 * u)]);
-    const cell = t === 0 ? g.mul(i, c) : g.add(g.mul(f, cache[t - 1].cell), g.mul(i, c));
+    const z = t === 0 ? g.op('Gemm', [inputs[0], firstKernel, firstBias]) : g.op('Gemm', [stepInput, scaled]);
+    const [i, f, sc, o] = g.split(g.op('Sigmoid', [z]), [u, u, u, u]);
+    const c = g.sub(g.mul(sc, g.scalar(2)), g.scalar(1));
+    const ic = g.mul(i, c);
+    const fc = t === 0 ? undefined : g.mul(f, cache[t - 1].cell);
+    const cell = fc ? g.add(fc, ic) : ic;
     const cellTanh = g.op('Tanh', [cell]);
     hidden.push(g.mul(o, cellTanh));
     stepInputs.push(stepInput);
-    cache.push({ i, f, c, o, cell, cellTanh });
+    cache.push({ i, f, c, o, ic, fc, cellTanh, cell });
   }
   return {
     hidden,
@@ -244,12 +262,15 @@ function lstmLayer(g: GraphBuilder, w: LayerWeights, input: Sequence, units: num
       let gradient: string | undefined;
       const dInput: string[] = [];
       for (let t = steps - 1; t >= 0; t--) {
-        const { i, f, c, o, cellTanh } = cache[t];
-        const dc = sumOf(g, [dcNext, g.mul(dh, g.mul(o, g.complement(g.mul(cellTanh, cellTanh))))]);
-        const di = g.mul(dc, g.mul(c, g.mul(i, g.complement(i))));
-        const df = t > 0 ? g.mul(dc, g.mul(cache[t - 1].cell, g.mul(f, g.complement(f)))) : g.mul(dc, g.scalar(0));
-        const dcandidate = g.mul(dc, g.mul(i, g.complement(g.mul(c, c))));
-        const dout = g.mul(dh, g.mul(cellTanh, g.mul(o, g.complement(o))));
+        const { i, f, c, o, ic, fc, cellTanh } = cache[t];
+        const h = hidden[t];
+        // With the forward's products i c, f c_{t-1} and h = o tanh(cell): o (1 - tanh^2) = o - h tanh,
+        // i (1 - c^2) = i - (i c) c, and each sigmoid derivative's product one multiply shorter.
+        const dc = sumOf(g, [dcNext, g.mul(dh, g.sub(o, g.mul(h, cellTanh)))]);
+        const di = g.mul(g.mul(dc, ic), g.complement(i));
+        const df = fc ? g.mul(g.mul(dc, fc), g.complement(f)) : g.filled(0, u, dc);
+        const dcandidate = g.mul(dc, g.sub(i, g.mul(ic, c)));
+        const dout = g.mul(g.mul(dh, h), g.complement(o));
         const dz = g.concat([di, df, dcandidate, dout], 1);
         gradient = g.op('Gemm', gradient ? [stepInputs[t], dz, gradient] : [stepInputs[t], dz], [{ name: 'transA', type: ATTRIBUTE.INT, i: 1 }]);
         if (needInputGrad) dInput[t] = g.matMulT(dz, w.kernel);
@@ -373,6 +394,7 @@ export function buildTrainingGraph(layout: NetworkLayout, options: TrainingGraph
       get stacked() {
         return once('stacked', () => slice(kernel.offset, bias.offset + bias.size, [-1, bias.size]));
       },
+      inputs: kernel.shape[0],
     };
   };
   const layerOf = kind === 'LSTM' ? lstmLayer : gruLayer;
