@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-model.js';
+import type { ForecastModel, ModelType } from '../models/forecast-model.js';
 import type { IntervalCalibration } from '../models/prediction-intervals.js';
 import { prependHistory } from '../forecast/windows.js';
 import { loadProcessedData } from '../preprocess/processed-data.js';
@@ -15,6 +15,7 @@ import { renderBacktestChart } from './backtest-chart.js';
 import { backtestModel, type BacktestModelResult } from './backtest-model.js';
 import { backtestKeys, saveBacktestRecord, type BacktestRecord } from './backtest-record.js';
 import { createFoldModelProvider } from './fold-models.js';
+import { modelWindow } from '../train/fit-model.js';
 import { planFoldOrigins } from './fold-plan.js';
 
 export interface RunBacktestInput {
@@ -75,7 +76,6 @@ export async function runBacktest(settings: Settings, deps: RunBacktestDeps, inp
   const trainRows = data.train.time.length;
   const origins = planFoldOrigins({ firstTestRow: trainRows, totalRows: series.time.length, horizon, stride, folds: input.folds ?? settings.backtest.folds });
   const cadenceMs = detectCadence(series.time);
-  const defaultWindow: WindowSpec = { features: [...data.columns], targets: [...t.targets], inputSeqLen: t.inputSeqLen, outputSeqLen: t.outputSeqLen };
 
   const models: BacktestModelResult[] = [];
   for (const modelType of modelTypes) {
@@ -84,7 +84,8 @@ export async function runBacktest(settings: Settings, deps: RunBacktestDeps, inp
     let runModel: ForecastModel | undefined;
     let runIntervals: IntervalCalibration | undefined;
     if (run && refitEvery === 0 && modelType !== 'NAIVE') ({ model: runModel, intervals: runIntervals } = await loadRunForServing(deps.store, settings, run.run_id));
-    const window = run?.window ?? defaultWindow;
+    // Without a run, the window training would give this type (a day for SNAIVE, MSTL's smoothing rows).
+    const window = run?.window ?? modelWindow(modelType, data, settings);
     if (origins[0] < window.inputSeqLen) {
       throw new FltsError('FLTS_MODEL_TOO_FEW_ROWS', `The first fold origin (row ${origins[0]}) leaves fewer than ${window.inputSeqLen} rows of history.`);
     }

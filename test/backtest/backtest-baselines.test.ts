@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBacktest, type RunBacktestResult } from '../../src/core/backtest/run-backtest.js';
+import { inverseScaleColumn } from '../../src/core/data/scaler.js';
+import { prependHistory } from '../../src/core/forecast/windows.js';
+import { dailyPeriod } from '../../src/core/models/seasonal-naive-model.js';
+import { loadProcessedData } from '../../src/core/preprocess/processed-data.js';
+import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
+import { createSliceHome } from '../helpers/poblesec-slice.js';
+
+describe('backtest > baselines without a trained run', () => {
+  let remove: (() => void) | undefined;
+  let result: RunBacktestResult;
+  let down: Float64Array;
+  let period: number;
+
+  beforeAll(async () => {
+    const home = createSliceHome('flts-backtest-baselines-', { 'data.sampleTrainRows': 2000, 'data.sampleTestRows': 60 });
+    remove = home.remove;
+    await runPreprocess(home.settings, { store: home.store });
+    const data = await loadProcessedData(home.store, home.settings);
+    const series = prependHistory(data.train, data.test, data.train.time.length);
+    down = inverseScaleColumn(data.scaler, 'down', series.values.down);
+    period = dailyPeriod(data.train.time);
+    result = await runBacktest(home.settings, { store: home.store }, { modelTypes: ['SNAIVE'], horizon: 1, stride: 15, folds: 4 });
+  }, 120_000);
+
+  afterAll(() => {
+    remove?.();
+  });
+
+  it('forecasts SNAIVE from a window one day long (the value one period before each origin), with its bands', () => {
+    const snaive = result.models.find((m) => m.model_type === 'SNAIVE')!;
+    expect(period).toBeGreaterThan(100);
+    expect(snaive.folds).toHaveLength(4);
+    for (const fold of snaive.folds) {
+      const before = down[fold.origin_row - period];
+      // The model computes in float32: equal to about 7 significant digits.
+      expect(Math.abs((fold.forecast.down as number[])[0] - before)).toBeLessThanOrEqual(1e-6 * Math.abs(before));
+      const band = fold.intervals!.down['0.8'];
+      expect(band.upper[0]).toBeGreaterThan(band.lower[0]);
+    }
+  });
+});
