@@ -68,6 +68,33 @@ describe('flts export --format onnx', () => {
     });
   }
 
+  it('a GRU that learned windows relative to their own mean exports to the forecasts serving gives (relative error <= 1e-5)', async () => {
+    const windowed: Settings = { ...settings, training: { ...settings.training, targetForm: 'window', numLayers: 1 } };
+    const [run] = (await trainModels({ models: ['GRU'] }, windowed, { store })).runs;
+    expect(run.window.targetForm).toBe('window');
+    const exported = await exportRun(store, windowed, run.run_id);
+    expect(exported.metadata.target_form).toBe('window');
+    const { model, scaler } = await loadRunForServing(store, windowed, run.run_id);
+    const session = await ort.InferenceSession.create(exported.bytes);
+    try {
+      const { features, targets, inputSeqLen, outputSeqLen } = run.window;
+      const size = 9;
+      const random = createRandom(5);
+      const scaled = Float32Array.from({ length: size * inputSeqLen * features.length }, (_, i) => random() + Math.floor(i / (inputSeqLen * features.length)) * 0.2);
+      const f = columnAffine(scaler, features);
+      const t = columnAffine(scaler, targets);
+      const raw = Float32Array.from(scaled, (v, i) => v * f.scale[i % features.length] + f.offset[i % features.length]);
+      const outputs = await session.run({ input: new ort.Tensor('float32', raw, [size, inputSeqLen, features.length]) });
+      const expected = await model.predict({ windows: scaled, size, forecastTimes: new Float64Array(size * outputSeqLen) });
+      expect(relativeError(outputs.forecast_scaled.data as Float32Array, expected)).toBeLessThanOrEqual(1e-5);
+      const unscaled = Float64Array.from(expected, (v, i) => v * t.scale[i % targets.length] + t.offset[i % targets.length]);
+      expect(relativeError(outputs.forecast.data as Float32Array, unscaled)).toBeLessThanOrEqual(1e-5);
+    } finally {
+      model.dispose();
+      await session.release();
+    }
+  }, 120_000);
+
   it('writes the file from the CLI with the run, window, features, targets and scaler in the metadata', async () => {
     const run = runs.find((r) => r.model_type === 'GRU')!;
     const out = path.join(home, 'gru.onnx');
@@ -76,7 +103,7 @@ describe('flts export --format onnx', () => {
     expect(result.json?.result).toMatchObject({ run_id: run.run_id, model_type: 'GRU', path: out, opset: 17, inputs: ['input'], outputs: ['forecast', 'forecast_scaled'] });
     const model = decodeOnnxModel(readFileSync(out)) as { metadata_props: Array<{ key: string; value: string }>; graph: { node: Array<{ op_type: string }> } };
     const metadata = Object.fromEntries(model.metadata_props.map((p) => [p.key, p.value]));
-    expect(metadata).toMatchObject({ run_id: run.run_id, config_hash: run.config_hash, model_type: 'GRU' });
+    expect(metadata).toMatchObject({ run_id: run.run_id, config_hash: run.config_hash, model_type: 'GRU', target_form: 'level' });
     expect(JSON.parse(metadata.features)).toEqual(run.window.features);
     expect(JSON.parse(metadata.targets)).toEqual(run.window.targets);
     expect(JSON.parse(metadata.window)).toEqual({ input_seq_len: run.window.inputSeqLen, output_seq_len: run.window.outputSeqLen });

@@ -1,5 +1,6 @@
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import type { WindowSet } from './windows.js';
+import { forecastFromWindowTargets, isWindowTargetForm, toWindowTargets } from './window-target.js';
 
 /** Where each target sits among a window's input features. */
 function targetColumns(window: WindowSpec): number[] {
@@ -38,6 +39,8 @@ export function forecastFromChanges(inner: ForecastModel): ForecastModel {
     modelType: inner.modelType,
     window,
     concurrentPasses: inner.concurrentPasses,
+    ...(inner.engine ? { engine: inner.engine } : {}),
+    ...(inner.engineNote ? { engineNote: inner.engineNote } : {}),
     async predict(batch) {
       const changes = await inner.predict(batch);
       return shiftByLastValue(changes, batch.windows, batch.size, window, 1);
@@ -46,7 +49,17 @@ export function forecastFromChanges(inner: ForecastModel): ForecastModel {
   };
 }
 
-/** Wraps a loaded model whose window says it forecasts changes; other models are returned as they are. */
+/** The windows as a network of this window's target form learns them (the same set for `level`). */
+export function toTargetForm(set: WindowSet, window: WindowSpec): WindowSet {
+  if (window.targetForm === 'change') return toChangeTargets(set, window);
+  if (isWindowTargetForm(window.targetForm)) return toWindowTargets(set, window, window.targetForm);
+  return set;
+}
+
+/** Wraps a network whose window says it learned another target form than the level, so it answers in levels; other models are returned as they are. */
 export function withTargetForm(model: ForecastModel): ForecastModel {
-  return model.window.targetForm === 'change' ? forecastFromChanges(model) : model;
+  const form = model.window.targetForm;
+  if (form === 'change') return forecastFromChanges(model);
+  if (isWindowTargetForm(form)) return forecastFromWindowTargets(model, form);
+  return model;
 }

@@ -17,13 +17,14 @@ export interface WindowSpec {
   /** Forecast columns in order; each is also one of `features`. */
   readonly targets: readonly string[];
   /**
-   * What the network's outputs mean: `level` (the targets themselves, the reference) or `change` (each
-   * target's change from the window's last value). Absent means `level`.
+   * What the network learns: `level` (the targets themselves, the reference), `change` (each target's change
+   * from the window's last value), or a window form (each target in the inputs and outputs relative to the
+   * window's own mean or median). Absent means `level`.
    */
   readonly targetForm?: TargetForm;
 }
 
-export const TARGET_FORMS = ['level', 'change'] as const;
+export const TARGET_FORMS = ['level', 'change', 'window', 'window-median'] as const;
 export type TargetForm = (typeof TARGET_FORMS)[number];
 
 export interface PredictBatch {

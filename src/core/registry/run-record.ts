@@ -1,5 +1,5 @@
 import type { ForecastMetrics } from '../forecast/metrics.js';
-import type { ModelType } from '../models/forecast-model.js';
+import type { ModelType, TargetForm } from '../models/forecast-model.js';
 
 export type RunStatus = 'RUNNING' | 'SUCCESS' | 'FAILED' | 'KILLED';
 
@@ -9,8 +9,8 @@ export interface RunWindow {
   targets: string[];
   inputSeqLen: number;
   outputSeqLen: number;
-  /** `change`: LSTM/GRU outputs are changes from the window's last value (absent: levels). */
-  targetForm?: 'level' | 'change';
+  /** What LSTM/GRU learned (`WindowSpec.targetForm`; absent: levels). */
+  targetForm?: TargetForm;
 }
 
 /** Reference-style flat metric names (what the score uses: scaled, on the processed test file) plus the details. */

@@ -7,7 +7,7 @@ import { ignoreEvents, type EventSink } from '../events.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import type { ScalerParams } from '../data/scaler.js';
 import type { Logger } from '../logger.js';
-import { forecastFromChanges, toChangeTargets } from '../forecast/change-target.js';
+import { toTargetForm, withTargetForm } from '../forecast/change-target.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { fitMstlModel, mstlWindow } from '../models/mstl-model.js';
 import { createNaiveModel } from '../models/naive-model.js';
@@ -62,7 +62,7 @@ export function modelWindow(modelType: TrainableModelType, data: Pick<ProcessedD
   const recurrent = modelType === 'LSTM' || modelType === 'GRU';
   const features = recurrent && t.calendarFeatures === 'learnable' ? learnableFeatures(data.columns, data.train.time) : [...data.columns];
   const window: RunWindow = { features, targets: [...t.targets], inputSeqLen: t.inputSeqLen, outputSeqLen: t.outputSeqLen };
-  return recurrent && t.targetForm === 'change' ? { ...window, targetForm: 'change' } : window;
+  return recurrent && t.targetForm !== 'level' ? { ...window, targetForm: t.targetForm } : window;
 }
 
 const DAY_MS = 86_400_000;
@@ -116,14 +116,13 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
   const start = performance.now();
   if (modelType === 'LSTM' || modelType === 'GRU') {
     if (!windows) throw new FltsError('FLTS_INTERNAL', `${modelType} fits on windows; none were given.`);
-    const changes = window.targetForm === 'change';
     const epochs = options.epochs ?? t.epochs;
     const backend = await selectBackend(t.backend, { logger: options.logger });
     const refits = t.refit !== 'none' && windows.validation.size > 0;
     // The announced epochs are every pass the fit may make: the budget the learning-rate drops share, then the refit's.
     emit({ type: 'train.start', runId: options.runId, modelType, backend: backend.name, epochs: epochs + (refits ? t.refitEpochs : 0), batchesPerEpoch: Math.ceil(windows.fit.size / t.batchSize) });
-    const fit = changes ? toChangeTargets(windows.fit, window) : windows.fit;
-    const validation = changes ? toChangeTargets(windows.validation, window) : windows.validation;
+    const fit = toTargetForm(windows.fit, window);
+    const validation = toTargetForm(windows.validation, window);
     // Each stage counts its epochs from 1; its events continue the count of the stages before it (`epochsBefore`).
     const train = async (network: tf.LayersModel, on: WindowSet, maxEpochs: number, learningRate: number, seed: number, refit: boolean, epochsBefore: number) =>
       fitNetwork(network, on, validation, window, {
@@ -145,10 +144,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
         // Native TensorFlow already spreads each op over the cores.
         cores: backend.name === 'node' ? 1 : os.availableParallelism(),
       });
-    const asModel = (network: tf.LayersModel) => {
-      const model = createRecurrentForecastModel(modelType, window, network);
-      return changes ? forecastFromChanges(model) : model;
-    };
+    const asModel = (network: tf.LayersModel) => withTargetForm(createRecurrentForecastModel(modelType, window, network));
     const network = buildRecurrentNetwork(modelType, window, { hiddenSize: t.hiddenSize, numLayers: t.numLayers }, t.seed);
     try {
       const result = await train(network, fit, epochs, t.learningRate, t.seed, false, 0);

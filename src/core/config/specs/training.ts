@@ -26,7 +26,7 @@ export const TRAINING_SPECS: readonly SettingSpec[] = [
   { path: 'training.validationSplit', type: 'number', default: 0.1, min: 0.01, max: 0.5, env: ['VALIDATION_SPLIT'], description: 'Chronological tail of the training windows used for early stopping.' },
   { path: 'training.refit', type: 'string', default: 'none', choices: ['none', 'continue', 'tail'], envCase: 'lower', env: ['FLTS_REFIT'], description: 'LSTM/GRU after early stopping, to learn from the validation tail too (the rows nearest to what is forecast): none = keep the best network, fitted without the tail; continue = train it on every training window, the tail included, for `refitEpochs` more epochs; tail = train it on the tail windows for `refitEpochs` epochs (either at the learning rate the fit ended on). Either way the prediction intervals stay calibrated on the tail errors of the network before it saw the tail.' },
   { path: 'training.refitEpochs', type: 'integer', default: 1, min: 1, env: ['FLTS_REFIT_EPOCHS'], description: 'Epochs of a refit that continues the best network (`refit` = continue or tail).' },
-  { path: 'training.targetForm', type: 'string', default: 'level', choices: ['level', 'change'], envCase: 'lower', env: ['FLTS_TARGET_FORM'], description: 'What LSTM/GRU learn: level = the targets (the reference), change = each target\'s change from the window\'s last value (forecasts persistence plus a learned correction).' },
+  { path: 'training.targetForm', type: 'string', default: 'level', choices: ['level', 'change', 'window', 'window-median'], envCase: 'lower', env: ['FLTS_TARGET_FORM'], description: 'What LSTM/GRU learn: level = the targets (the reference), change = each target\'s change from the window\'s last value (forecasts persistence plus a learned correction); window = each target, in the inputs and the forecast, minus the window\'s own mean of it (the forecast adds it back: the network sees every window at one level), window-median = the same with the window\'s median.' },
   { path: 'training.calendarFeatures', type: 'string', default: 'learnable', choices: ['learnable', 'all'], envCase: 'lower', env: ['FLTS_CALENDAR_FEATURES'], description: 'LSTM/GRU inputs: all = every processed column (the reference); learnable = without calendar features whose cycle the training data does not cover twice (day of year on weeks of data), which would only be extrapolated.' },
   { path: 'training.seed', type: 'integer', default: 42, env: ['SEED'], description: 'Seed of weight initialisation, shuffling and Prophet.' },
   { path: 'training.backend', type: 'string', default: 'auto', choices: ['auto', 'node', 'wasm', 'cpu'], envCase: 'lower', env: ['FLTS_BACKEND'], description: 'TensorFlow.js backend: auto = node, else wasm, else cpu.' },
@@ -75,7 +75,7 @@ export interface TrainingSettings {
   refit: 'none' | 'continue' | 'tail';
   lrDrops: number;
   refitEpochs: number;
-  targetForm: 'level' | 'change';
+  targetForm: 'level' | 'change' | 'window' | 'window-median';
   calendarFeatures: 'learnable' | 'all';
   seed: number;
   backend: 'auto' | 'node' | 'wasm' | 'cpu';

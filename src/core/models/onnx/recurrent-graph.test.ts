@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { withTargetForm } from '../../forecast/change-target.js';
 import { selectBackend } from '../../tf/backend.js';
 import type { WindowSpec } from '../forecast-model.js';
 import { createRecurrentInferenceModel } from '../recurrent-inference.js';
@@ -62,6 +63,36 @@ describe('core > onnx > recurrent-graph', () => {
         await session.release();
       }
     });
+  }
+
+  for (const form of ['change', 'window', 'window-median'] as const) {
+    for (const seq of [12, 7]) {
+      it(`target form ${form}, window ${seq}: the graph maps inputs and outputs as flts's forecasts do (relative error <= 1e-5)`, async () => {
+        const spec: WindowSpec = { ...WINDOW, inputSeqLen: seq, targetForm: form };
+        const network = buildRecurrentNetwork('GRU', spec, { hiddenSize: 8, numLayers: 1 }, 6);
+        const bytes = encodeOnnxModel(buildRecurrentGraph(extractRecurrentWeights(network)!, spec, { scaling: SCALING, targetForm: form }));
+        const session = await ort.InferenceSession.create(bytes);
+        const size = 13;
+        const random = createRandom(seq);
+        // An offset per window, so the forms' centres differ from window to window.
+        const scaled = Float32Array.from({ length: size * seq * 4 }, (_, i) => 2 * random() - 1 + Math.floor(i / (seq * 4)) * 0.4);
+        const raw = Float32Array.from(scaled, (v, i) => v * SCALING.featureScale[i % 4] + SCALING.featureOffset[i % 4]);
+        const outputs = await session.run({ [ONNX_NAMES.input]: new ort.Tensor('float32', raw, [size, seq, 4]) });
+        const flts = withTargetForm(createRecurrentInferenceModel('GRU', spec, network));
+        const bare = createRecurrentInferenceModel('GRU', spec, network);
+        try {
+          const expected = await flts.predict({ windows: scaled, size, forecastTimes: new Float64Array(size * spec.outputSeqLen) });
+          expect(relativeError(outputs[ONNX_NAMES.scaledForecast].data as Float32Array, expected)).toBeLessThanOrEqual(1e-5);
+          const unscaled = Float64Array.from(expected, (v, i) => v * SCALING.targetScale[i % 2] + SCALING.targetOffset[i % 2]);
+          expect(relativeError(outputs[ONNX_NAMES.forecast].data as Float32Array, unscaled)).toBeLessThanOrEqual(1e-5);
+          // The form changes the forecast: a graph of the bare network would not pass.
+          expect(relativeError(await bare.predict({ windows: scaled, size, forecastTimes: new Float64Array(size * spec.outputSeqLen) }), expected)).toBeGreaterThan(1e-3);
+        } finally {
+          flts.dispose();
+          await session.release();
+        }
+      });
+    }
   }
 
   it('writes a standard ModelProto: opset, ONNX LSTM/GRU nodes, the dense head and the metadata', () => {

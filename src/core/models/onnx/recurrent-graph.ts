@@ -1,4 +1,4 @@
-import type { WindowSpec } from '../forecast-model.js';
+import type { TargetForm, WindowSpec } from '../forecast-model.js';
 import type { RecurrentLayerWeights, RecurrentNetworkWeights } from '../recurrent-weights.js';
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from './onnx-proto.js';
 
@@ -33,6 +33,12 @@ export interface GraphScaling {
 export interface RecurrentGraphOptions {
   /** With scaling, the graph takes original units and returns both forecasts; without, it is scaled in and out. */
   scaling?: GraphScaling;
+  /**
+   * What the network learned (`WindowSpec.targetForm`): for another form than the level the graph maps its
+   * inputs to that form and its outputs back to levels, as flts's forecasts do. Default `level`: the graph is
+   * the bare network (what serving runs inside that mapping).
+   */
+  targetForm?: TargetForm;
   /** ModelProto.metadata_props. */
   metadata?: Record<string, string>;
   producerVersion?: string;
@@ -112,6 +118,60 @@ function recurrentAttributes(layer: RecurrentLayerWeights): OnnxAttribute[] {
 }
 
 /**
+ * The nodes mapping the scaled input [batch, window, features] to a target form other than the level: the
+ * network's input, and per window and target [batch, 1, targets] the centre the network's outputs are
+ * shifted back by. `change`: the centre is the last row and the input stays as it is; window forms: the
+ * centre is the window's mean (or median), taken off each target input column.
+ */
+function targetFormNodes(
+  form: Exclude<TargetForm, 'level'>,
+  scaled: string,
+  window: WindowSpec,
+  node: (op: string, input: string[], output: string, attribute?: OnnxAttribute[]) => string,
+  nodes: OnnxNode[],
+  initializers: OnnxTensor[],
+): { input: string; centre: string } {
+  const columns = window.targets.map((target) => window.features.indexOf(target));
+  const gather = (input: string, indices: string, axis: number, output: string) => node('Gather', [input, indices], output, [{ name: 'axis', type: ATTRIBUTE.INT, i: axis }]);
+  const reduceMean = (input: string, output: string) =>
+    node('ReduceMean', [input], output, [
+      { name: 'axes', type: ATTRIBUTE.INTS, ints: [1] },
+      { name: 'keepdims', type: ATTRIBUTE.INT, i: 1 },
+    ]);
+  initializers.push(int64Tensor('target_columns', columns));
+  const seq = window.inputSeqLen;
+  if (form === 'change') {
+    initializers.push(int64Tensor('last_row', [seq - 1]));
+    return { input: scaled, centre: gather(gather(scaled, 'last_row', 1, 'last_values'), 'target_columns', 2, 'window_centre') };
+  }
+  let centre: string;
+  if (form === 'window-median') {
+    // The median from the k largest values per column: the k-th for an odd window, the mean of the (k-1)-th and k-th for an even one.
+    const k = (seq >> 1) + 1;
+    initializers.push(int64Tensor('median_k', [k]), int64Tensor('median_rows', seq % 2 === 1 ? [k - 1] : [k - 2, k - 1]));
+    nodes.push({
+      name: 'window_largest_TopK',
+      op_type: 'TopK',
+      input: [scaled, 'median_k'],
+      output: ['window_largest', 'window_largest_rows'],
+      attribute: [
+        { name: 'axis', type: ATTRIBUTE.INT, i: 1 },
+        { name: 'largest', type: ATTRIBUTE.INT, i: 1 },
+        { name: 'sorted', type: ATTRIBUTE.INT, i: 1 },
+      ],
+    });
+    centre = reduceMean(gather('window_largest', 'median_rows', 1, 'window_middle'), 'window_centre_all');
+  } else {
+    centre = reduceMean(scaled, 'window_centre_all');
+  }
+  const mask = new Float32Array(window.features.length);
+  for (const column of columns) mask[column] = 1;
+  initializers.push(floatTensor('target_mask', [window.features.length], mask));
+  const input = node('Sub', [scaled, node('Mul', [centre, 'target_mask'], 'window_centre_masked')], 'window_centred');
+  return { input, centre: gather(centre, 'target_columns', 2, 'window_centre') };
+}
+
+/**
  * A stacked LSTM/GRU network with its dense head as a standard ONNX graph: the input transposed to
  * [time, batch, features], one ONNX LSTM/GRU node per layer (a layer's full sequence feeds the next, the last
  * layer's final state the head), Gemm for the dense layer, and the output reshaped to [batch, horizon, targets].
@@ -132,6 +192,9 @@ export function buildRecurrentGraph(weights: RecurrentNetworkWeights, window: Wi
     initializers.push(floatTensor('feature_offset', [features], scaling.featureOffset), floatTensor('feature_scale', [features], scaling.featureScale));
     values = node('Div', [node('Sub', [values, 'feature_offset'], 'centred'), 'feature_scale'], 'scaled');
   }
+  const form = options.targetForm ?? 'level';
+  const mapped = form === 'level' ? undefined : targetFormNodes(form, values, window, node, nodes, initializers);
+  if (mapped) values = mapped.input;
   values = node('Transpose', [values], 'time_major', [{ name: 'perm', type: ATTRIBUTE.INTS, ints: [1, 0, 2] }]);
   initializers.push(int64Tensor('axis_0', [0]));
   if (weights.layers.length > 1) initializers.push(int64Tensor('axis_1', [1]));
@@ -151,7 +214,11 @@ export function buildRecurrentGraph(weights: RecurrentNetworkWeights, window: Wi
     int64Tensor('forecast_shape', [-1, window.outputSeqLen, targets]),
   );
   const dense = node('Gemm', [values, 'dense_kernel', 'dense_bias'], 'dense');
-  node('Reshape', [dense, 'forecast_shape'], ONNX_NAMES.scaledForecast);
+  if (mapped) {
+    node('Add', [node('Reshape', [dense, 'forecast_shape'], 'forecast_relative'), mapped.centre], ONNX_NAMES.scaledForecast);
+  } else {
+    node('Reshape', [dense, 'forecast_shape'], ONNX_NAMES.scaledForecast);
+  }
   const graphOutputs = [floatSequence(ONNX_NAMES.scaledForecast, ['batch', window.outputSeqLen, targets])];
   if (scaling) {
     initializers.push(floatTensor('target_scale', [targets], scaling.targetScale), floatTensor('target_offset', [targets], scaling.targetOffset));
