@@ -37,7 +37,7 @@ describe('backtest > baselines without a trained run', () => {
       // The model computes in float32: equal to about 7 significant digits.
       expect(Math.abs((fold.forecast.down as number[])[0] - before)).toBeLessThanOrEqual(1e-6 * Math.abs(before));
       const band = fold.intervals!.down['0.8'];
-      expect(band.upper[0]).toBeGreaterThan(band.lower[0]);
+      expect(band.upper[0] as number).toBeGreaterThan(band.lower[0] as number);
     }
   });
 });
