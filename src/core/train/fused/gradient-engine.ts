@@ -21,13 +21,28 @@ export interface GradientEngine {
   /**
    * Consecutive steps over batches of `batchSize` from order[from] up to order[to] (the last batch may be
    * smaller), exactly as step() one batch after another; stops after a few milliseconds' worth and returns
-   * the squared error sums of the batches done (at least one). Engines on another thread have it: one request
-   * per call instead of one per batch.
+   * the squared error sums of the batches done (at least one). The off-thread engine has it: one request per
+   * call instead of one per batch.
    */
   steps?(from: number, to: number, batchSize: number): Promise<number[]>;
   /** Squared error sum over the whole validation set. */
   validationSse(): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * How long an engine keeps stepping in one steps() call: long enough to spread a call's cost (a message each way
+ * and a copy of the weights each way for the engine thread) over many batches, short enough to keep progress
+ * events and Ctrl-C prompt.
+ */
+export const STEPS_BUDGET_MS = 20;
+
+/** steps() from step(): consecutive batches of `batchSize` from `from` towards `to` for about `budgetMs`, at least one. */
+export async function stepBatches(step: (from: number, to: number) => Promise<number>, from: number, to: number, batchSize: number, budgetMs = STEPS_BUDGET_MS): Promise<number[]> {
+  const sse: number[] = [];
+  const until = performance.now() + budgetMs;
+  for (let start = from; start < to && (sse.length === 0 || performance.now() < until); start += batchSize) sse.push(await step(start, Math.min(to, start + batchSize)));
+  return sse;
 }
 
 export interface EngineInit extends ComputerInit {

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { workerFailureOf } from '../../errors.js';
 import { createOnnxEngine } from '../onnx/onnx-engine.js';
-import type { GradientEngine } from '../fused/gradient-engine.js';
+import { stepBatches, type GradientEngine } from '../fused/gradient-engine.js';
 import type { OffThreadInit, OffThreadReply, OffThreadRequest } from './off-thread-messages.js';
 
 /**
@@ -48,10 +48,7 @@ async function main(): Promise<void> {
         weights.set(engine.weights);
         return reply({ type: 'result', sse });
       }
-      const { from, to, batchSize } = request;
-      const sse: number[] = [];
-      const until = performance.now() + request.budgetMs;
-      for (let start = from; start < to && (sse.length === 0 || performance.now() < until); start += batchSize) sse.push(await engine.step(start, Math.min(to, start + batchSize)));
+      const sse = await stepBatches((from, to) => engine.step(from, to), request.from, request.to, request.batchSize);
       weights.set(engine.weights);
       reply({ type: 'results', sse });
     } catch (error) {

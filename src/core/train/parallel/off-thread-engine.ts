@@ -17,12 +17,6 @@ export interface OffThreadOptions {
  * Each step computes exactly what the engine computes in-process (same session, same Adam, same order).
  * Throws what createOnnxEngine throws when the worker cannot build the engine.
  */
-/**
- * How long the engine thread keeps stepping before it answers: a request per batch cost a message each way and
- * a copy of the weights each way per batch; a few milliseconds keep progress events and Ctrl-C prompt.
- */
-const STEPS_BUDGET_MS = 20;
-
 export async function createOffThreadOnnxEngine(init: EngineInit, options: OffThreadOptions): Promise<GradientEngine> {
   const data = shareTrainingData(init);
   const order = new Int32Array(data.order);
@@ -84,7 +78,7 @@ export async function createOffThreadOnnxEngine(init: EngineInit, options: OffTh
     async steps(from, to, batchSize) {
       const changed = orderChanged;
       orderChanged = false;
-      const reply = await call({ type: 'steps', from, to, batchSize, budgetMs: STEPS_BUDGET_MS, order: changed });
+      const reply = await call({ type: 'steps', from, to, batchSize, order: changed });
       return reply.type === 'results' ? reply.sse : [Number.NaN];
     },
     async validationSse() {

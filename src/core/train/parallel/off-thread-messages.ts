@@ -18,8 +18,8 @@ export interface OffThreadInit extends SharedTrainingData {
 export type OffThreadRequest =
   /** `order`: the shared sample order changed since the last step (a new epoch). */
   | { type: 'step'; from: number; to: number; order: boolean }
-  /** Batches of `batchSize` from `from` towards `to` for about `budgetMs`; answered by `results`. */
-  | { type: 'steps'; from: number; to: number; batchSize: number; budgetMs: number; order: boolean }
+  /** Batches of `batchSize` from `from` towards `to` (GradientEngine.steps); answered by `results`. */
+  | { type: 'steps'; from: number; to: number; batchSize: number; order: boolean }
   | { type: 'validation' }
   | { type: 'close' };
 
