@@ -18,6 +18,8 @@ export interface RunCliOptions {
   /** Added to a clean environment: every flts setting variable of the calling process is removed first. */
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** Options for node itself, before the script (e.g. `--import` of a module preloaded into the command). */
+  nodeArgs?: readonly string[];
 }
 
 /** Settings variables of the test runner's own environment must not leak into the command under test. */
@@ -33,7 +35,7 @@ export function runCli(args: readonly string[], options: RunCliOptions = {}): Pr
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [BIN, ...args],
+      [...(options.nodeArgs ?? []), BIN, ...args],
       { cwd: options.cwd ?? REPO_ROOT, env: cleanEnvironment(options.env ?? {}), timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const exitCode = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

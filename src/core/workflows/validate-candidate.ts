@@ -17,7 +17,8 @@ export interface CandidateCheck {
 }
 
 /**
- * Loads the run as serving would and forecasts the last test windows of the processed data it was trained on.
+ * Loads the run as serving would, on the serving engine (ONNX Runtime by default, so the check loads no tfjs),
+ * and forecasts the last test windows of the processed data it was trained on.
  * A model that cannot be loaded throws its load error; missing processed data FLTS_PROMOTE_NO_TEST_WINDOWS; any
  * NaN or infinite forecast FLTS_PROMOTE_CANDIDATE_INVALID (a run with broken weights would otherwise answer
  * every request with nulls).
@@ -34,7 +35,7 @@ export async function validateCandidate(store: ObjectStore, settings: Settings, 
   if (windows.size === 0) {
     throw new FltsError('FLTS_PROMOTE_NO_TEST_WINDOWS', `Run ${run.run_id} cannot be checked: its processed test data yields no window.`, { details: { runId: run.run_id, configHash: run.config_hash } });
   }
-  const { model } = await loadRunForServing(store, settings, run.run_id);
+  const { model } = await loadRunForServing(store, settings, run.run_id, { engine: settings.serve.engine });
   try {
     const forecasts = await predictWindows(model, windows);
     const bad = forecasts.findIndex((value) => !Number.isFinite(value));

@@ -1,0 +1,37 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultSettings } from '../src/core/config/settings.js';
+import { fakeRun } from '../src/core/registry/run-record.fixture.js';
+import { createFsStore } from '../src/core/storage/fs-store.js';
+import { addLoadableRun } from '../src/core/workflows/loadable-run.fixture.js';
+import { runCli } from './helpers/run-cli.js';
+
+let home: string;
+
+beforeAll(async () => {
+  home = mkdtempSync(path.join(tmpdir(), 'flts-promote-best-'));
+  const store = createFsStore(path.join(home, 'store'));
+  const settings = defaultSettings();
+  await addLoadableRun(store, settings, fakeRun('runA', 'LSTM', { rmse: 0.05, mae: 0.04, mse: 0.0025 }, '2025-01-01T00:00:00.000Z'));
+  await addLoadableRun(store, settings, fakeRun('runB', 'GRU', { rmse: 0.03, mae: 0.02, mse: 0.0009 }, '2025-01-02T00:00:00.000Z'));
+  await addLoadableRun(store, settings, fakeRun('runC', 'NAIVE', { rmse: 0.042, mae: 0.03, mse: 0.0018 }, '2025-01-03T00:00:00.000Z'));
+});
+afterAll(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+describe('cli > promote --best', () => {
+  it('checks the winning network on the serving engine: ONNX Runtime, without loading tfjs', async () => {
+    const trace = path.join(home, 'modules.txt');
+    const result = await runCli(['promote', '--best', '--json'], {
+      env: { FLTS_HOME: home, FLTS_OPERATOR: 'ci-bot', FLTS_TEST_MODULE_TRACE: trace },
+      nodeArgs: ['--import', path.resolve(__dirname, 'helpers/module-trace.mjs')],
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.json.result.record).toMatchObject({ run_id: 'runB', model_type: 'GRU', source: 'best' });
+    expect(result.json.result.validation.windows).toBeGreaterThan(0);
+    const modules = readFileSync(trace, 'utf8').split('\n').filter(Boolean);
+    expect(modules.some((line) => line.includes('/onnxruntime-node/'))).toBe(true);
+    expect(modules.filter((line) => line.includes('/@tensorflow/'))).toEqual([]);
+  });
+});
