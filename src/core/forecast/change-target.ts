@@ -1,11 +1,6 @@
-import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
+import { targetColumns, withPredict, type ForecastModel, type WindowSpec } from '../models/forecast-model.js';
 import type { WindowSet } from './windows.js';
 import { forecastFromWindowTargets, isWindowTargetForm, toWindowTargets } from './window-target.js';
-
-/** Where each target sits among a window's input features. */
-function targetColumns(window: WindowSpec): number[] {
-  return window.targets.map((target) => window.features.indexOf(target));
-}
 
 /**
  * Adds (sign 1) or subtracts (sign -1) each window's last observed target value to every forecast step of
@@ -34,19 +29,10 @@ export function toChangeTargets(set: WindowSet, window: WindowSpec): WindowSet {
  * correction, so an untrained or unsure network falls back to the strongest simple forecast.
  */
 export function forecastFromChanges(inner: ForecastModel): ForecastModel {
-  const window = inner.window;
-  return {
-    modelType: inner.modelType,
-    window,
-    concurrentPasses: inner.concurrentPasses,
-    ...(inner.engine ? { engine: inner.engine } : {}),
-    ...(inner.engineNote ? { engineNote: inner.engineNote } : {}),
-    async predict(batch) {
-      const changes = await inner.predict(batch);
-      return shiftByLastValue(changes, batch.windows, batch.size, window, 1);
-    },
-    dispose: () => inner.dispose(),
-  };
+  return withPredict(inner, async (batch) => {
+    const changes = await inner.predict(batch);
+    return shiftByLastValue(changes, batch.windows, batch.size, inner.window, 1);
+  });
 }
 
 /** The windows as a network of this window's target form learns them (the same set for `level`). */

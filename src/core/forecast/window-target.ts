@@ -1,4 +1,4 @@
-import type { ForecastModel, TargetForm, WindowSpec } from '../models/forecast-model.js';
+import { targetColumns, withPredict, type ForecastModel, type TargetForm, type WindowSpec } from '../models/forecast-model.js';
 import type { WindowSet } from './windows.js';
 
 /** The target forms that express each window's targets relative to that window's own centre. */
@@ -7,11 +7,6 @@ export type WindowTargetForm = (typeof WINDOW_TARGET_FORMS)[number];
 
 export function isWindowTargetForm(form: TargetForm | undefined): form is WindowTargetForm {
   return (WINDOW_TARGET_FORMS as readonly string[]).includes(form ?? '');
-}
-
-/** Where each target sits among a window's input features. */
-function targetColumns(window: WindowSpec): number[] {
-  return window.targets.map((target) => window.features.indexOf(target));
 }
 
 function median(values: Float64Array): number {
@@ -85,17 +80,9 @@ export function toWindowTargets(set: WindowSet, window: WindowSpec, form: Window
  */
 export function forecastFromWindowTargets(inner: ForecastModel, form: WindowTargetForm): ForecastModel {
   const window = inner.window;
-  return {
-    modelType: inner.modelType,
-    window,
-    concurrentPasses: inner.concurrentPasses,
-    ...(inner.engine ? { engine: inner.engine } : {}),
-    ...(inner.engineNote ? { engineNote: inner.engineNote } : {}),
-    async predict(batch) {
-      const centre = windowCentres(batch.windows, batch.size, window, form);
-      const relative = await inner.predict({ ...batch, windows: centreWindowInputs(batch.windows, batch.size, window, centre) });
-      return shiftByCentre(relative, batch.size, window, centre, 1);
-    },
-    dispose: () => inner.dispose(),
-  };
+  return withPredict(inner, async (batch) => {
+    const centre = windowCentres(batch.windows, batch.size, window, form);
+    const relative = await inner.predict({ ...batch, windows: centreWindowInputs(batch.windows, batch.size, window, centre) });
+    return shiftByCentre(relative, batch.size, window, centre, 1);
+  });
 }

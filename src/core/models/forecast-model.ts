@@ -52,6 +52,24 @@ export interface ForecastModel {
   dispose(): void;
 }
 
+/** Where each target sits among a window's input features. */
+export function targetColumns(window: WindowSpec): number[] {
+  return window.targets.map((target) => window.features.indexOf(target));
+}
+
+/** The same model answering through `predict` instead (its engine, concurrency and disposal as they are). */
+export function withPredict(inner: ForecastModel, predict: ForecastModel['predict']): ForecastModel {
+  return {
+    modelType: inner.modelType,
+    window: inner.window,
+    concurrentPasses: inner.concurrentPasses,
+    ...(inner.engine ? { engine: inner.engine } : {}),
+    ...(inner.engineNote ? { engineNote: inner.engineNote } : {}),
+    predict,
+    dispose: () => inner.dispose(),
+  };
+}
+
 /** Refuses a batch whose windows are not `size` x inputSeqLen x features values (FLTS_REQUEST_INVALID). */
 export function assertBatchShape(batch: PredictBatch, spec: WindowSpec): void {
   const expected = batch.size * spec.inputSeqLen * spec.features.length;

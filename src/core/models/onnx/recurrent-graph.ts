@@ -1,4 +1,4 @@
-import type { TargetForm, WindowSpec } from '../forecast-model.js';
+import { targetColumns, type TargetForm, type WindowSpec } from '../forecast-model.js';
 import type { RecurrentLayerWeights, RecurrentNetworkWeights } from '../recurrent-weights.js';
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from './onnx-proto.js';
 
@@ -131,7 +131,7 @@ function targetFormNodes(
   nodes: OnnxNode[],
   initializers: OnnxTensor[],
 ): { input: string; centre: string } {
-  const columns = window.targets.map((target) => window.features.indexOf(target));
+  const columns = targetColumns(window);
   const gather = (input: string, indices: string, axis: number, output: string) => node('Gather', [input, indices], output, [{ name: 'axis', type: ATTRIBUTE.INT, i: axis }]);
   const reduceMean = (input: string, output: string) =>
     node('ReduceMean', [input], output, [
