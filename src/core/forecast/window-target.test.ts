@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { createRandom } from '../train/seeded-random.js';
-import { toTargetForm, withTargetForm } from './change-target.js';
+import { toTargetForm, withTargetForm } from './target-form.js';
 import { WINDOW_TARGET_FORMS, windowCentres } from './window-target.js';
 import type { WindowSet } from './windows.js';
 

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
-import { withTargetForm } from '../forecast/change-target.js';
+import { withTargetForm } from '../forecast/target-form.js';
 import type { MstlArtifact } from '../models/mstl-model.js';
 import { createNaiveModel } from '../models/naive-model.js';
 import { createSeasonalNaiveModel, type SeasonalNaiveArtifact } from '../models/seasonal-naive-model.js';

@@ -7,7 +7,7 @@ import { ignoreEvents, type EventSink } from '../events.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import type { ScalerParams } from '../data/scaler.js';
 import type { Logger } from '../logger.js';
-import { toTargetForm, withTargetForm } from '../forecast/change-target.js';
+import { toTargetForm, withTargetForm } from '../forecast/target-form.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { fitMstlModel, mstlWindow } from '../models/mstl-model.js';
 import { createNaiveModel } from '../models/naive-model.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { withTargetForm } from '../../forecast/change-target.js';
+import { withTargetForm } from '../../forecast/target-form.js';
 import { selectBackend } from '../../tf/backend.js';
 import type { WindowSpec } from '../forecast-model.js';
 import { createRecurrentInferenceModel } from '../recurrent-inference.js';
