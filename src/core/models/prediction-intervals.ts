@@ -121,12 +121,16 @@ export function fitErrorGrowth(actual: ArrayLike<number>, predicted: ArrayLike<n
   );
 }
 
+/** The factor on the scale of a step `hours` past the fit's end at variance growth `perHour` (1 before the end). */
+function growthAt(perHour: number, hours: number): number {
+  return Math.sqrt(1 + perHour * Math.max(0, hours));
+}
+
 /** The factor on the scale of a step at `timeMs` (1 without growth, or before the fit's end). */
 export function growthFactor(calibration: Pick<IntervalCalibration, 'growth'>, target: string, timeMs: number): number {
   const growth = calibration.growth;
   if (!growth) return 1;
-  const hours = Math.max(0, (timeMs - growth.fitEnd) / HOUR_MS);
-  return Math.sqrt(1 + (growth.perHour[target] ?? 0) * hours);
+  return growthAt(growth.perHour[target] ?? 0, (timeMs - growth.fitEnd) / HOUR_MS);
 }
 
 /** Hours past `fitEnd` of each forecast step ([size][horizon], epoch ms). */
@@ -192,7 +196,7 @@ export function calibrateIntervals(
       const step: number[] = [];
       for (let w = 0; w < size; w++) {
         const i = (w * horizon + h) * nt + t;
-        const growth = perHour ? Math.sqrt(1 + perHour[target] * Math.max(0, scaling.growth!.hours[w * horizon + h])) : 1;
+        const growth = perHour ? growthAt(perHour[target], scaling.growth!.hours[w * horizon + h]) : 1;
         const ratio = Math.abs(actual[i] - predicted[i]) / ((volatility[w * nt + t] + floor) * growth);
         if (Number.isFinite(ratio)) step.push(Number(ratio.toPrecision(6)));
       }
