@@ -26,6 +26,35 @@ function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): 
   return worst / size;
 }
 
+/** Windows per comparison of an export with serving. */
+const SIZE = 9;
+
+/**
+ * Runs the exported graph with onnxruntime-node on SIZE windows (`scaledWindows(length)`, on the scaled scale,
+ * given to the graph in original units) and expects both its outputs within 1e-5 of the run's own forecasts
+ * as serving loads it; returns the graph's outputs.
+ */
+async function expectExportMatchesServing(store: ObjectStore, settings: Settings, run: RunRecord, bytes: Uint8Array, scaledWindows: (length: number) => Float32Array): Promise<ort.InferenceSession.OnnxValueMapType> {
+  const { model, scaler } = await loadRunForServing(store, settings, run.run_id);
+  const session = await ort.InferenceSession.create(bytes);
+  try {
+    const { features, targets, inputSeqLen, outputSeqLen } = run.window;
+    const scaled = scaledWindows(SIZE * inputSeqLen * features.length);
+    const f = columnAffine(scaler, features);
+    const t = columnAffine(scaler, targets);
+    const raw = Float32Array.from(scaled, (v, i) => v * f.scale[i % features.length] + f.offset[i % features.length]);
+    const outputs = await session.run({ input: new ort.Tensor('float32', raw, [SIZE, inputSeqLen, features.length]) });
+    const expected = await model.predict({ windows: scaled, size: SIZE, forecastTimes: new Float64Array(SIZE * outputSeqLen) });
+    expect(relativeError(outputs.forecast_scaled.data as Float32Array, expected)).toBeLessThanOrEqual(1e-5);
+    const unscaled = Float64Array.from(expected, (v, i) => v * t.scale[i % targets.length] + t.offset[i % targets.length]);
+    expect(relativeError(outputs.forecast.data as Float32Array, unscaled)).toBeLessThanOrEqual(1e-5);
+    return outputs;
+  } finally {
+    model.dispose();
+    await session.release();
+  }
+}
+
 describe('flts export --format onnx', () => {
   let store: ObjectStore;
   let settings: Settings;
@@ -45,26 +74,9 @@ describe('flts export --format onnx', () => {
     it(`${kind}: onnxruntime-node runs the export to the run's own forecasts (relative error <= 1e-5), in original and scaled units`, async () => {
       const run = runs.find((r) => r.model_type === kind)!;
       const exported = await exportRun(store, settings, run.run_id);
-      const { model, scaler } = await loadRunForServing(store, settings, run.run_id);
-      const session = await ort.InferenceSession.create(exported.bytes);
-      try {
-        const { features, targets, inputSeqLen, outputSeqLen } = run.window;
-        const size = 9;
-        const random = createRandom(4);
-        const scaled = Float32Array.from({ length: size * inputSeqLen * features.length }, () => 3 * random() - 1.5);
-        const f = columnAffine(scaler, features);
-        const t = columnAffine(scaler, targets);
-        const raw = Float32Array.from(scaled, (v, i) => v * f.scale[i % features.length] + f.offset[i % features.length]);
-        const outputs = await session.run({ input: new ort.Tensor('float32', raw, [size, inputSeqLen, features.length]) });
-        const expected = await model.predict({ windows: scaled, size, forecastTimes: new Float64Array(size * outputSeqLen) });
-        expect(outputs.forecast.dims).toEqual([size, outputSeqLen, targets.length]);
-        expect(relativeError(outputs.forecast_scaled.data as Float32Array, expected)).toBeLessThanOrEqual(1e-5);
-        const unscaled = Float64Array.from(expected, (v, i) => v * t.scale[i % targets.length] + t.offset[i % targets.length]);
-        expect(relativeError(outputs.forecast.data as Float32Array, unscaled)).toBeLessThanOrEqual(1e-5);
-      } finally {
-        model.dispose();
-        await session.release();
-      }
+      const random = createRandom(4);
+      const outputs = await expectExportMatchesServing(store, settings, run, exported.bytes, (length) => Float32Array.from({ length }, () => 3 * random() - 1.5));
+      expect(outputs.forecast.dims).toEqual([SIZE, run.window.outputSeqLen, run.window.targets.length]);
     });
   }
 
@@ -74,25 +86,10 @@ describe('flts export --format onnx', () => {
     expect(run.window.targetForm).toBe('window');
     const exported = await exportRun(store, windowed, run.run_id);
     expect(exported.metadata.target_form).toBe('window');
-    const { model, scaler } = await loadRunForServing(store, windowed, run.run_id);
-    const session = await ort.InferenceSession.create(exported.bytes);
-    try {
-      const { features, targets, inputSeqLen, outputSeqLen } = run.window;
-      const size = 9;
-      const random = createRandom(5);
-      const scaled = Float32Array.from({ length: size * inputSeqLen * features.length }, (_, i) => random() + Math.floor(i / (inputSeqLen * features.length)) * 0.2);
-      const f = columnAffine(scaler, features);
-      const t = columnAffine(scaler, targets);
-      const raw = Float32Array.from(scaled, (v, i) => v * f.scale[i % features.length] + f.offset[i % features.length]);
-      const outputs = await session.run({ input: new ort.Tensor('float32', raw, [size, inputSeqLen, features.length]) });
-      const expected = await model.predict({ windows: scaled, size, forecastTimes: new Float64Array(size * outputSeqLen) });
-      expect(relativeError(outputs.forecast_scaled.data as Float32Array, expected)).toBeLessThanOrEqual(1e-5);
-      const unscaled = Float64Array.from(expected, (v, i) => v * t.scale[i % targets.length] + t.offset[i % targets.length]);
-      expect(relativeError(outputs.forecast.data as Float32Array, unscaled)).toBeLessThanOrEqual(1e-5);
-    } finally {
-      model.dispose();
-      await session.release();
-    }
+    const windowValues = run.window.inputSeqLen * run.window.features.length;
+    const random = createRandom(5);
+    // Each window at its own level, so a graph that skipped the window's centre would miss by that level.
+    await expectExportMatchesServing(store, windowed, run, exported.bytes, (length) => Float32Array.from({ length }, (_, i) => random() + Math.floor(i / windowValues) * 0.2));
   }, 120_000);
 
   it('writes the file from the CLI with the run, window, features, targets and scaler in the metadata', async () => {
