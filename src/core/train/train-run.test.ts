@@ -87,8 +87,10 @@ describe('core > train > train-run', () => {
       expect(record.window.features).toEqual(['down']);
       expect(record.metrics!.test.count).toBe(long.test.time.length);
       expect(record.metrics!.test.targets.down.intervals!['0.8'].coverage).toBeGreaterThan(0);
-      const { model } = await loadRunForServing(store, settings(), record.run_id);
+      const { model, intervals } = await loadRunForServing(store, settings(), record.run_id);
       expect(model.modelType).toBe(modelType);
+      // SNAIVE's error is the difference of two rows a period apart; MSTL keeps the recent volatility (no scale recorded).
+      expect(intervals?.scale).toBe(modelType === 'SNAIVE' ? 'seasonal-volatility' : undefined);
       model.dispose();
     }
   });
