@@ -1,13 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../tf/backend.js';
-import { createRandom } from '../train/seeded-random.js';
+import { randomArray } from '../data/seeded-random.fixture.js';
 import { createSimdAdam } from './simd-adam.js';
-
-function randomArray(n: number, seed: number): Float32Array {
-  const random = createRandom(seed);
-  return Float32Array.from({ length: n }, () => 2 * random() - 1);
-}
 
 describe('core > kernels > simd-adam', () => {
   beforeAll(async () => {

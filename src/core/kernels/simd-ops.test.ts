@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRandom } from '../train/seeded-random.js';
+import { randomArray } from '../data/seeded-random.fixture.js';
 import type { MatrixOps } from './matrix-ops.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -7,11 +7,6 @@ import { compiledWorkerScript } from '../worker-script.js';
 import { simdKernelsVariant, type SimdKernels } from './simd-module.js';
 import { SIMD_KERNEL_FILES } from './simd-wat.js';
 import { createSimdOps } from './simd-ops.js';
-
-function randomArray(n: number, seed: number): Float32Array {
-  const random = createRandom(seed);
-  return Float32Array.from({ length: n }, () => 2 * random() - 1);
-}
 
 /** Reference a [m, k] x b [k, n] in double precision. */
 function naiveProduct(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float64Array {

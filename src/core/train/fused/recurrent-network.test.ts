@@ -5,7 +5,7 @@ import { buildRecurrentNetwork, type RecurrentKind } from '../../models/recurren
 import { createMatrixOps, type MatrixOpsChoice } from '../../kernels/create-ops.js';
 import type { MatrixOps } from '../../kernels/matrix-ops.js';
 import { selectBackend } from '../../tf/backend.js';
-import { createRandom } from '../seeded-random.js';
+import { randomArray } from '../../data/seeded-random.fixture.js';
 import { createGradientComputer } from './gradient-computer.js';
 import { fusedLayoutOf, readParameters, writeParameters } from './network-parameters.js';
 import { recurrentLossAndGradients, recurrentPredict } from './recurrent-network.js';
@@ -13,11 +13,6 @@ import { recurrentLossAndGradients, recurrentPredict } from './recurrent-network
 const spec: WindowSpec = { features: ['a', 'b', 'c', 'd'], targets: ['a', 'b'], inputSeqLen: 5, outputSeqLen: 1 };
 const BATCH = 6;
 const OUT = 2;
-
-function randomArray(n: number, seed: number): Float32Array {
-  const random = createRandom(seed);
-  return Float32Array.from({ length: n }, () => 2 * random() - 1);
-}
 
 /** [batch, steps, features] row-major -> time-major [steps * batch, features]. */
 function timeMajor(x: Float32Array, batch: number): Float32Array {

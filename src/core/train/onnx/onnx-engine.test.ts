@@ -4,7 +4,7 @@ import { createMatrixOps } from '../../kernels/create-ops.js';
 import type { WindowSpec } from '../../models/forecast-model.js';
 import { buildRecurrentNetwork, type RecurrentKind } from '../../models/recurrent-model.js';
 import { selectBackend } from '../../tf/backend.js';
-import { createRandom } from '../seeded-random.js';
+import { randomArray } from '../../data/seeded-random.fixture.js';
 import { createLocalEngine, type EngineInit } from '../fused/gradient-engine.js';
 import { fusedLayoutOf, readParameters, writeParameters } from '../fused/network-parameters.js';
 import { createOnnxEngine } from './onnx-engine.js';
@@ -14,11 +14,6 @@ const spec: WindowSpec = { features: ['a', 'b', 'c'], targets: ['a', 'b'], input
 const OUT = 4;
 const UNITS = 5;
 const SIZE = 11;
-
-function randomArray(n: number, seed: number): Float32Array {
-  const random = createRandom(seed);
-  return Float32Array.from({ length: n }, () => 2 * random() - 1);
-}
 
 function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   let worst = 0;

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { WindowSpec } from '../../models/forecast-model.js';
 import { buildRecurrentNetwork } from '../../models/recurrent-model.js';
 import { selectBackend } from '../../tf/backend.js';
-import { createRandom } from '../seeded-random.js';
+import { randomArray } from '../../data/seeded-random.fixture.js';
 import type { EngineInit } from '../fused/gradient-engine.js';
 import { fusedLayoutOf, readParameters } from '../fused/network-parameters.js';
 import { createOnnxEngine } from '../onnx/onnx-engine.js';
@@ -11,11 +11,6 @@ import { createOffThreadOnnxEngine } from './off-thread-engine.js';
 const spec: WindowSpec = { features: ['a', 'b', 'c'], targets: ['a'], inputSeqLen: 4, outputSeqLen: 1 };
 const SIZE = 23;
 const BATCH = 4;
-
-function randomArray(n: number, seed: number): Float32Array {
-  const random = createRandom(seed);
-  return Float32Array.from({ length: n }, () => 2 * random() - 1);
-}
 
 describe('core > train > parallel > off-thread-engine', () => {
   beforeAll(async () => {
