@@ -29,9 +29,10 @@ function persistenceSet(size: number, random: () => number, noise: (w: number) =
   return { x, actual, predicted };
 }
 
-function coverageOf(set: ReturnType<typeof persistenceSet>, size: number, calibration: ReturnType<typeof calibrateIntervals>, levels: number[]): Record<string, number> {
-  const scales = intervalScales(calibration, set.x, size, WINDOW);
-  const bands = intervalBands(set.predicted, scales, WINDOW.outputSeqLen, ['y'], intervalQuantiles(calibration, levels));
+/** Per level, the share of `set`'s actuals inside the bands of `calibration` (windows of `window`, target y). */
+function coverageOf(set: ReturnType<typeof persistenceSet>, size: number, calibration: ReturnType<typeof calibrateIntervals>, levels: number[], window: WindowSpec = WINDOW): Record<string, number> {
+  const scales = intervalScales(calibration, set.x, size, window);
+  const bands = intervalBands(set.predicted, scales, window.outputSeqLen, ['y'], intervalQuantiles(calibration, levels));
   return Object.fromEntries(Object.entries(bands.y).map(([key, band]) => [key, intervalCoverage(set.actual, band).coverage]));
 }
 
@@ -91,8 +92,7 @@ describe('core > models > prediction-intervals', () => {
     const calibrationSet = set(4000, (w) => (w % 2 === 0 ? 0.5 : 4));
     const coverage = (scale: IntervalScale, test: ReturnType<typeof set>) => {
       const calibration = calibrateIntervals(calibrationSet.actual, calibrationSet.predicted, windowScale(scale, calibrationSet.x, 4000, WINDOW), WINDOW.outputSeqLen, ['y'], 'validation-tail', { scale });
-      const bands = intervalBands(test.predicted, intervalScales(calibration, test.x, 3000, WINDOW), WINDOW.outputSeqLen, ['y'], intervalQuantiles(calibration, [0.8]));
-      return intervalCoverage(test.actual, bands.y['0.8']).coverage;
+      return coverageOf(test, 3000, calibration, [0.8])['0.8'];
     };
     const calm = set(3000, () => 0.5);
     const busy = set(3000, () => 4);
@@ -125,8 +125,7 @@ describe('core > models > prediction-intervals', () => {
     const calibrationSet = set(6000, (w) => [w % 2 === 0 ? 1 : 4, Math.floor(w / 2) % 2 === 0 ? 1 : 4]);
     const coverage = (scale: IntervalScale, test: ReturnType<typeof set>) => {
       const calibration = calibrateIntervals(calibrationSet.actual, calibrationSet.predicted, windowScale(scale, calibrationSet.x, 6000, period), 1, ['y'], 'validation-tail', { scale });
-      const bands = intervalBands(test.predicted, intervalScales(calibration, test.x, 3000, period), 1, ['y'], intervalQuantiles(calibration, [0.8]));
-      return intervalCoverage(test.actual, bands.y['0.8']).coverage;
+      return coverageOf(test, 3000, calibration, [0.8], period)['0.8'];
     };
     const busyThen = set(3000, () => [4, 1]);
     const busyNow = set(3000, () => [1, 4]);
