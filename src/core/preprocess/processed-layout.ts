@@ -20,6 +20,11 @@ export interface FltsSidecarExtras {
   time_column: string;
   dropped_columns: string[];
   imputed_cells: number;
+  /**
+   * `created_at` to the millisecond: the reference's field has whole seconds, and two versions written within
+   * one second must still order (the promoter never moves the pointer to older data).
+   */
+  created_at?: string;
 }
 
 /** The reference's `<name>.meta.json` (compact JSON), plus `flts`. */
@@ -45,6 +50,11 @@ export interface ProcessedKeys {
   testSidecar: string;
   /** Only under `<config_hash>/`: the fitted scaler on its own, for readers that want nothing else. */
   scaler?: string;
+}
+
+/** When a processed version was written, as precisely as its sidecar says (sidecars by the reference: whole seconds). */
+export function processedCreatedAt(sidecar: ProcessedSidecar): string {
+  return sidecar.flts?.created_at ?? sidecar.created_at;
 }
 
 const CONFIG_HASH_PATTERN = /^[0-9a-f]{64}$/;

@@ -34,7 +34,7 @@ function sidecarFor(settings: Settings, output: ProcessedOutput, frame: TimeFram
     output_object: objectKey,
     row_count: frame.time.length,
     column_names: [...frame.columns],
-    flts: output.extras,
+    flts: { ...output.extras, created_at: output.createdAt.toISOString() },
   };
 }
 

@@ -6,6 +6,7 @@ import { ignoreEvents, type EventSink } from '../events.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type { ProcessedData } from '../preprocess/processed-data.js';
+import { processedCreatedAt } from '../preprocess/processed-layout.js';
 import { toolVersion } from '../preprocess/tool-version.js';
 import { putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -64,7 +65,7 @@ function initialRecord(runId: string, modelType: TrainableModelType, data: Proce
     window,
     data: {
       processed_bucket: settings.store.buckets.processed,
-      processed_created_at: sidecar.created_at,
+      processed_created_at: processedCreatedAt(sidecar),
       train_rows: data.train.time.length,
       test_rows: data.test.time.length,
       train_source_object: sidecar.train_source_object,

@@ -1,6 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import { toFltsError } from '../errors.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
+import { processedCreatedAt } from '../preprocess/processed-layout.js';
 import { promotionScope, readPointerAt, scopedPointerKey, type PromotionRecord } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
@@ -41,7 +42,7 @@ async function dataCreatedAt(store: ObjectStore, settings: Settings, configHash:
   const fromRuns = runs.map((run) => Date.parse(run.data?.processed_created_at ?? '')).filter(Number.isFinite);
   if (fromRuns.length > 0) return Math.max(...fromRuns);
   const sidecar = await readProcessedSidecar(store, settings, configHash).catch(() => undefined);
-  const parsed = Date.parse(sidecar?.created_at ?? '');
+  const parsed = Date.parse(sidecar ? processedCreatedAt(sidecar) : '');
   return Number.isFinite(parsed) ? parsed : undefined;
 }
 

@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveSettings, type Settings } from '../config/settings.js';
+import { loadProcessedData } from '../preprocess/processed-data.js';
+import { runPreprocess } from '../preprocess/run-preprocess.js';
+import { readPromotionPointer } from '../registry/pointers.js';
+import { createFsStore } from '../storage/fs-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { trainRun } from '../train/train-run.js';
+import { autoPromote } from './auto-promote.js';
+
+function csv(rows: number): string {
+  const lines = ['time,down,up'];
+  for (let i = 0; i < rows; i++) lines.push(`${new Date(Date.UTC(2018, 1, 5) + i * 120_000).toISOString().slice(0, 19).replace('T', ' ')},${100 + ((i * 37) % 50)},${i % 11}`);
+  return `${lines.join('\n')}\n`;
+}
+
+let dir: string;
+let store: ObjectStore;
+
+function settingsFor(salt: string): Settings {
+  const { settings } = resolveSettings({ flags: { 'data.dataDir': dir, 'data.trainFile': 'train.csv', 'data.testFile': 'test.csv', 'preprocess.hashSalt': salt } });
+  settings.daemon.expectedModelTypes = ['NAIVE'];
+  return settings;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'flts-versions-'));
+  writeFileSync(path.join(dir, 'train.csv'), csv(80));
+  writeFileSync(path.join(dir, 'test.csv'), csv(30));
+  store = createFsStore(path.join(dir, 'store'));
+});
+
+afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+describe('core > workflows > auto-promote > data versions', () => {
+  it('orders two versions preprocessed within one second: the older one is superseded, never promoted over the newer', async () => {
+    // The reference's created_at has whole seconds; both versions fall in 12:00:00.
+    const older = await runPreprocess(settingsFor('a'), { store, now: () => new Date(Date.UTC(2025, 10, 4, 12, 0, 0, 200)) });
+    const newer = await runPreprocess(settingsFor('b'), { store, now: () => new Date(Date.UTC(2025, 10, 4, 12, 0, 0, 700)) });
+    const settings = settingsFor('b');
+    for (const { configHash } of [older, newer]) await trainRun('NAIVE', await loadProcessedData(store, settings, { configHash }), settings, { store });
+
+    expect(await autoPromote(newer.configHash, 'daemon:a', settings, { store })).toMatchObject({ result: 'promoted', record: { data_created_at: '2025-11-04T12:00:00.700Z' } });
+    expect(await autoPromote(older.configHash, 'daemon:a', settings, { store })).toMatchObject({ result: 'superseded' });
+    expect((await readPromotionPointer(store, settings))?.config_hash).toBe(newer.configHash);
+  });
+});
