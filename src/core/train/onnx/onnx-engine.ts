@@ -36,9 +36,10 @@ export interface OnnxGradientEngine extends GradientEngine {
 }
 
 /**
- * Training steps on ONNX Runtime: one session run per batch computes the forward pass, the loss, the
- * gradient and the Adam update (`training-graph.ts`). Parameters and moments go through the session as flat
- * vectors; the validation error is computed by the fused path's forward pass on the same weights.
+ * Training steps on ONNX Runtime: one session run per batch computes the forward pass, the loss and the
+ * gradient (`training-graph.ts`), which the fused path's SIMD Adam applies (or, with `adam: 'graph'`, the
+ * session applies Adam too, parameters and moments going through it as flat vectors); the validation error is
+ * computed by the fused path's forward pass on the same weights.
  * Throws FLTS_SERVE_ENGINE_UNAVAILABLE when ONNX Runtime cannot be loaded or cannot load the graph.
  */
 export async function createOnnxEngine(init: EngineInit, options: OnnxEngineOptions): Promise<OnnxGradientEngine> {
