@@ -37,10 +37,10 @@ export interface GradientEngine {
  */
 export const STEPS_BUDGET_MS = 20;
 
-/** steps() from step(): consecutive batches of `batchSize` from `from` towards `to` for about `budgetMs`, at least one. */
-export async function stepBatches(step: (from: number, to: number) => Promise<number>, from: number, to: number, batchSize: number, budgetMs = STEPS_BUDGET_MS): Promise<number[]> {
+/** steps() from step(): consecutive batches of `batchSize` from `from` towards `to` for about STEPS_BUDGET_MS, at least one. */
+export async function stepBatches(step: (from: number, to: number) => Promise<number>, from: number, to: number, batchSize: number): Promise<number[]> {
   const sse: number[] = [];
-  const until = performance.now() + budgetMs;
+  const until = performance.now() + STEPS_BUDGET_MS;
   for (let start = from; start < to && (sse.length === 0 || performance.now() < until); start += batchSize) sse.push(await step(start, Math.min(to, start + batchSize)));
   return sse;
 }
