@@ -20,7 +20,7 @@ export interface OnnxEngineOptions {
   threads: number;
   /** The module to load ONNX Runtime from (tests name a missing one to see the fallback). */
   runtimeModule?: string;
-  /** Also compute the flat gradient of every step into `lastGradient` (gradient checks). */
+  /** Also copy the flat gradient of every step into `lastGradient` (gradient checks; with SIMD Adam only). */
   exposeGradient?: boolean;
   /**
    * Where Adam runs: in the graph (parameters and moments through the session), or on the gradient the graph
@@ -46,7 +46,7 @@ export async function createOnnxEngine(init: EngineInit, options: OnnxEngineOpti
   const runtime = await loadOnnxRuntime(options.runtimeModule);
   const { layout, steps } = init;
   const inGraph = options.adam === 'graph';
-  const bytes = encodeOnnxModel(buildTrainingGraph(layout, { steps, exposeGradient: options.exposeGradient, adam: inGraph ? TFJS_ADAM : undefined }));
+  const bytes = encodeOnnxModel(buildTrainingGraph(layout, { steps, adam: inGraph ? TFJS_ADAM : undefined }));
   let session: InferenceSession;
   try {
     session = await runtime.InferenceSession.create(bytes, {
@@ -115,7 +115,6 @@ export async function createOnnxEngine(init: EngineInit, options: OnnxEngineOpti
       beta2Power *= TFJS_ADAM.beta2;
       const feeds = { ...feedsFor(n, x, y), [STEP_NAMES.m]: first, [STEP_NAMES.v]: second, [STEP_NAMES.c1]: scalar(init.learningRate / (1 - beta1Power)), [STEP_NAMES.c2]: scalar(1 / (1 - beta2Power)) };
       const outputs = await session.run(feeds);
-      if (options.exposeGradient) engine.lastGradient = (outputs[STEP_NAMES.gradient].data as Float32Array).slice();
       weights.set(outputs[STEP_NAMES.paramsOut].data as Float32Array);
       first = outputs[STEP_NAMES.mOut];
       second = outputs[STEP_NAMES.vOut];

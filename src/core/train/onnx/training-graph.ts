@@ -22,7 +22,7 @@ export const STEP_NAMES = {
   vOut: 'v_out',
   /** Sum of the batch's squared errors (before the update). */
   sse: 'sse',
-  /** The flat gradient of the batch loss, an output only when asked for (tests). */
+  /** The flat gradient of the batch loss, an output when Adam is not in the graph. */
   gradient: 'gradient',
 } as const;
 
@@ -42,8 +42,6 @@ export interface TrainingGraphOptions {
    * and moments); without, it outputs the gradient and the caller updates.
    */
   adam?: AdamConstants;
-  /** Output the flat gradient even with Adam in the graph (gradient checks). */
-  exposeGradient?: boolean;
 }
 
 /** Nodes and constants of a graph under construction; every value gets a fresh name. */
@@ -426,7 +424,7 @@ export function buildTrainingGraph(layout: NetworkLayout, options: TrainingGraph
   const flat = [layout.size];
   const inputs = [floatSequence(STEP_NAMES.x, [steps, 'batch', layout.inputSize]), floatSequence(STEP_NAMES.y, ['batch', outputs]), floatSequence(STEP_NAMES.params, flat), floatSequence(STEP_NAMES.scale, [])];
   const graphOutputs = [floatSequence(STEP_NAMES.sse, [])];
-  if (options.exposeGradient || !options.adam) {
+  if (!options.adam) {
     g.nodes.push({ name: 'gradient_node', op_type: 'Identity', input: [gradient], output: [STEP_NAMES.gradient] });
     graphOutputs.push(floatSequence(STEP_NAMES.gradient, flat));
   }
