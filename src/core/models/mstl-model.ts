@@ -5,7 +5,7 @@ import { MSTL, initSync as initMstl } from '@bsull/augurs/mstl';
 import type { TimeFrame } from '../data/time-frame.js';
 import { detectCadence } from '../data/timestamps.js';
 import { FltsError } from '../errors.js';
-import { assertBatchShape, type ForecastModel, type WindowSpec } from './forecast-model.js';
+import { assertBatchShape, targetColumns, type ForecastModel, type WindowSpec } from './forecast-model.js';
 import { dailyPeriod } from './seasonal-naive-model.js';
 
 const DAY_MS = 86_400_000;
@@ -89,7 +89,7 @@ export function createMstlModel(artifact: MstlArtifact): ForecastModel {
   const { inputSeqLen: seq, outputSeqLen: horizon } = window;
   const nf = window.features.length;
   const nt = window.targets.length;
-  const columns = window.targets.map((target) => window.features.indexOf(target));
+  const columns = targetColumns(window);
   return {
     modelType: 'MSTL',
     window,

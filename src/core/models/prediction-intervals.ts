@@ -1,5 +1,5 @@
 import { FltsError } from '../errors.js';
-import type { WindowSpec } from './forecast-model.js';
+import { targetColumns, type WindowSpec } from './forecast-model.js';
 
 /** Recent changes of a window that measure how much the series is moving. */
 const VOLATILITY_CHANGES = 10;
@@ -58,7 +58,7 @@ export function windowVolatility(windows: ArrayLike<number>, size: number, windo
   const nf = features.length;
   const changes = Math.min(seq - 1, VOLATILITY_CHANGES);
   const first = from === 'end' ? seq - changes : 1;
-  const columns = targets.map((target) => features.indexOf(target));
+  const columns = targetColumns(window);
   const out = new Float64Array(size * targets.length);
   for (let w = 0; w < size; w++) {
     columns.forEach((column, t) => {
