@@ -1,22 +1,26 @@
 import { targetColumns, withPredict, type ForecastModel, type WindowSpec } from '../models/forecast-model.js';
 import type { WindowSet } from './windows.js';
-import { forecastFromWindowTargets, isWindowTargetForm, toWindowTargets } from './window-target.js';
+import { forecastFromWindowTargets, isWindowTargetForm, shiftByCentre, toWindowTargets } from './window-target.js';
+
+/** Each window's last observed value of each target ([size][targets]): the centre the change form shifts by. */
+function lastValues(windows: ArrayLike<number>, size: number, window: WindowSpec): Float64Array {
+  const columns = targetColumns(window);
+  const nf = window.features.length;
+  const nt = window.targets.length;
+  const out = new Float64Array(size * nt);
+  for (let w = 0; w < size; w++) {
+    const lastRow = (w * window.inputSeqLen + window.inputSeqLen - 1) * nf;
+    for (let t = 0; t < nt; t++) out[w * nt + t] = windows[lastRow + columns[t]];
+  }
+  return out;
+}
 
 /**
  * Adds (sign 1) or subtracts (sign -1) each window's last observed target value to every forecast step of
  * `values` ([size][horizon][targets]), in place.
  */
 export function shiftByLastValue(values: Float32Array, windows: ArrayLike<number>, size: number, window: WindowSpec, sign: 1 | -1): Float32Array {
-  const columns = targetColumns(window);
-  const nf = window.features.length;
-  const nt = window.targets.length;
-  for (let w = 0; w < size; w++) {
-    const lastRow = (w * window.inputSeqLen + window.inputSeqLen - 1) * nf;
-    for (let h = 0; h < window.outputSeqLen; h++) {
-      for (let t = 0; t < nt; t++) values[(w * window.outputSeqLen + h) * nt + t] += sign * windows[lastRow + columns[t]];
-    }
-  }
-  return values;
+  return shiftByCentre(values, size, window, lastValues(windows, size, window), sign);
 }
 
 /** The same windows with each target replaced by its change from the window's last observed value. */
