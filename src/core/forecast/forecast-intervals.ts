@@ -32,9 +32,10 @@ export function forecastIntervals(source: IntervalSource, window: WindowSpec, in
     const out: Record<string, Record<string, [number, number]>> = {};
     window.targets.forEach((target, t) => {
       const byLevel: Record<string, [number, number]> = {};
+      const growth = growthFactor(source.calibration, target, forecast.time[row]);
       for (const level of source.levels) {
         const key = levelKey(level);
-        const half = (source.quantiles[target]?.[key]?.[row] ?? Number.NaN) * scales[t] * growthFactor(source.calibration, target, forecast.time[row]);
+        const half = (source.quantiles[target]?.[key]?.[row] ?? Number.NaN) * scales[t] * growth;
         byLevel[key] = [values[t][row] - half, values[t][row] + half];
       }
       out[target] = byLevel;
