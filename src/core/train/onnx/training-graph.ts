@@ -8,40 +8,18 @@ export const STEP_NAMES = {
   x: 'x',
   /** [batch, outputs]. */
   y: 'y',
-  /** The flat parameters (getWeights() order) and Adam's moments, [size] each. */
+  /** The flat parameters (getWeights() order), [size]. */
   params: 'params',
-  m: 'm',
-  v: 'v',
   /** d loss / d prediction = scale x error: 2 / (batch x outputs) for the batch's mean squared error. */
   scale: 'scale',
-  /** Adam's step-dependent factors: lr / (1 - beta1^t) and 1 / (1 - beta2^t). */
-  c1: 'c1',
-  c2: 'c2',
-  paramsOut: 'params_out',
-  mOut: 'm_out',
-  vOut: 'v_out',
   /** Sum of the batch's squared errors (before the update). */
   sse: 'sse',
-  /** The flat gradient of the batch loss, an output when Adam is not in the graph. */
+  /** The flat gradient of the batch loss. */
   gradient: 'gradient',
 } as const;
 
-export interface AdamConstants {
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-}
-
-/** tfjs's Adam defaults, which the fused path's SIMD Adam uses too. */
-export const TFJS_ADAM: AdamConstants = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
-
 export interface TrainingGraphOptions {
   steps: number;
-  /**
-   * With Adam's constants the graph also applies the update (inputs m, v, c1, c2; outputs the new parameters
-   * and moments); without, it outputs the gradient and the caller updates.
-   */
-  adam?: AdamConstants;
 }
 
 /** Nodes and constants of a graph under construction; every value gets a fresh name. */
@@ -423,26 +401,8 @@ export function buildTrainingGraph(layout: NetworkLayout, options: TrainingGraph
   );
   const flat = [layout.size];
   const inputs = [floatSequence(STEP_NAMES.x, [steps, 'batch', layout.inputSize]), floatSequence(STEP_NAMES.y, ['batch', outputs]), floatSequence(STEP_NAMES.params, flat), floatSequence(STEP_NAMES.scale, [])];
-  const graphOutputs = [floatSequence(STEP_NAMES.sse, [])];
-  if (!options.adam) {
-    g.nodes.push({ name: 'gradient_node', op_type: 'Identity', input: [gradient], output: [STEP_NAMES.gradient] });
-    graphOutputs.push(floatSequence(STEP_NAMES.gradient, flat));
-  }
-  if (options.adam) {
-    // Adam as the SIMD kernel computes it: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2, w -= c1 m / (sqrt(c2 v) + eps).
-    const f32 = Math.fround;
-    const beta1 = f32(options.adam.beta1);
-    const beta2 = f32(options.adam.beta2);
-    const first = g.add(g.mul(g.scalar(beta1), STEP_NAMES.m), g.mul(g.scalar(f32(1 - beta1)), gradient));
-    const second = g.add(g.mul(g.scalar(beta2), STEP_NAMES.v), g.mul(g.scalar(f32(1 - beta2)), g.mul(gradient, gradient)));
-    const identity = (from: string, to: string) => g.nodes.push({ name: `${to}_node`, op_type: 'Identity', input: [from], output: [to] });
-    identity(first, STEP_NAMES.mOut);
-    identity(second, STEP_NAMES.vOut);
-    const update = g.op('Div', [g.mul(STEP_NAMES.c1, first), g.add(g.op('Sqrt', [g.mul(STEP_NAMES.c2, second)]), g.scalar(f32(options.adam.epsilon)))]);
-    g.nodes.push({ name: 'params_out_node', op_type: 'Sub', input: [STEP_NAMES.params, update], output: [STEP_NAMES.paramsOut] });
-    inputs.push(floatSequence(STEP_NAMES.m, flat), floatSequence(STEP_NAMES.v, flat), floatSequence(STEP_NAMES.c1, []), floatSequence(STEP_NAMES.c2, []));
-    graphOutputs.push(floatSequence(STEP_NAMES.paramsOut, flat), floatSequence(STEP_NAMES.mOut, flat), floatSequence(STEP_NAMES.vOut, flat));
-  }
+  g.nodes.push({ name: 'gradient_node', op_type: 'Identity', input: [gradient], output: [STEP_NAMES.gradient] });
+  const graphOutputs = [floatSequence(STEP_NAMES.sse, []), floatSequence(STEP_NAMES.gradient, flat)];
   return {
     ir_version: ONNX_IR_VERSION,
     opset_import: [{ domain: '', version: ONNX_OPSET }],
