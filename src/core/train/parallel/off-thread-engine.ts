@@ -49,12 +49,19 @@ export async function createOffThreadOnnxEngine(init: EngineInit, options: OffTh
   worker.on('error', (error) => fail(new FltsError('FLTS_TRAIN_FAILED', `The training engine thread crashed: ${error.message}`, { cause: error })));
   // A thread that dies without an error event (killed, out of memory) must not leave a step waiting forever.
   worker.on('exit', (code) => fail(new FltsError('FLTS_TRAIN_FAILED', `The training engine thread exited unexpectedly (exit code ${code}).`)));
-  const call = (message: OffThreadRequest): Promise<OffThreadReply> =>
+  // A reply of another type means the two threads disagree on the protocol (a stale build of the engine
+  // thread, say): that is the error to report, not a made-up loss the fit loop would call divergence.
+  const call = <T extends OffThreadReply['type']>(message: OffThreadRequest, answer: T): Promise<Extract<OffThreadReply, { type: T }>> =>
     new Promise((resolve, reject) => {
-      pending = { resolve, reject };
+      pending = {
+        resolve: (reply) =>
+          reply.type === answer
+            ? resolve(reply as Extract<OffThreadReply, { type: T }>)
+            : reject(new FltsError('FLTS_INTERNAL', `The training engine thread answered a '${message.type}' request with '${reply.type}' instead of '${answer}'.`)),
+        reject,
+      };
       worker.postMessage(message);
     });
-  const sse = (reply: OffThreadReply): number => (reply.type === 'result' ? reply.sse : Number.NaN);
   try {
     await ready;
   } catch (error) {
@@ -73,20 +80,19 @@ export async function createOffThreadOnnxEngine(init: EngineInit, options: OffTh
     async step(from, to) {
       const changed = orderChanged;
       orderChanged = false;
-      return sse(await call({ type: 'step', from, to, order: changed }));
+      return (await call({ type: 'step', from, to, order: changed }, 'result')).sse;
     },
     async steps(from, to, batchSize) {
       const changed = orderChanged;
       orderChanged = false;
-      const reply = await call({ type: 'steps', from, to, batchSize, order: changed });
-      return reply.type === 'results' ? reply.sse : [Number.NaN];
+      return (await call({ type: 'steps', from, to, batchSize, order: changed }, 'results')).sse;
     },
     async validationSse() {
-      return sse(await call({ type: 'validation' }));
+      return (await call({ type: 'validation' }, 'result')).sse;
     },
     async close() {
       try {
-        if (!pending) await call({ type: 'close' });
+        if (!pending) await call({ type: 'close' }, 'closed');
       } finally {
         worker.removeAllListeners('exit');
         await worker.terminate();
