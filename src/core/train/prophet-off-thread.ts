@@ -2,25 +2,23 @@ import { Worker } from 'node:worker_threads';
 import type { ProphetSettings } from '../config/specs/training.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { errorFromWorker, FltsError, type WorkerFailure } from '../errors.js';
-import type { WindowSpec } from '../models/forecast-model.js';
-import { fitProphetModel, type ProphetArtifact } from '../models/prophet-model.js';
+import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
+import { fitProphetModel, loadProphetModel, type ProphetArtifact } from '../models/prophet-model.js';
 import { compiledWorkerScript } from '../worker-script.js';
 import type { ProphetWorkerInit } from './prophet-worker.js';
 
 /**
- * The artifact of a Prophet fit, optimised on a worker thread so the calling thread stays free (a fit is one
- * synchronous WebAssembly call of seconds). Where the worker script is not built, the fit runs on this thread.
+ * A Prophet fit, optimised on a worker thread so the calling thread stays free (a fit is one synchronous
+ * WebAssembly call of seconds), and the model loaded here from its artifact. Where the worker script is not
+ * built, the fit runs on this thread and its model is kept (loading the artifact would fit a second time).
  */
-export async function fitProphetArtifact(frame: TimeFrame, window: WindowSpec, settings: ProphetSettings, seed: number): Promise<ProphetArtifact> {
+export async function fitProphetOffThread(frame: TimeFrame, window: WindowSpec, settings: ProphetSettings, seed: number): Promise<{ model: ForecastModel; artifact: ProphetArtifact }> {
   const script = compiledWorkerScript(new URL('./prophet-worker.js', import.meta.url));
-  if (!script) {
-    const { model, artifact } = fitProphetModel(frame, window, settings, seed);
-    model.dispose();
-    return artifact;
-  }
+  if (!script) return fitProphetModel(frame, window, settings, seed);
   const worker = new Worker(script, { workerData: { frame, window, settings, seed } satisfies ProphetWorkerInit });
+  let artifact: ProphetArtifact;
   try {
-    return await new Promise<ProphetArtifact>((resolve, reject) => {
+    artifact = await new Promise<ProphetArtifact>((resolve, reject) => {
       worker.once('message', (reply: { artifact?: ProphetArtifact; error?: WorkerFailure }) => {
         if (reply.artifact) return resolve(reply.artifact);
         reject(errorFromWorker(reply.error ?? { message: 'The Prophet fit failed.' }, 'FLTS_TRAIN_FAILED'));
@@ -31,4 +29,5 @@ export async function fitProphetArtifact(frame: TimeFrame, window: WindowSpec, s
   } finally {
     await worker.terminate();
   }
+  return { model: loadProphetModel(artifact, window), artifact };
 }

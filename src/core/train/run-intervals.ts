@@ -6,8 +6,8 @@ import type { WindowSet } from '../forecast/windows.js';
 import { predictWindows } from '../forecast/predict-windows.js';
 import type { ProphetSettings } from '../config/specs/training.js';
 import { selectRows, type TimeFrame } from '../data/time-frame.js';
-import { loadProphetModel, type ProphetArtifact } from '../models/prophet-model.js';
-import { fitProphetArtifact } from './prophet-off-thread.js';
+import type { ProphetArtifact } from '../models/prophet-model.js';
+import { fitProphetOffThread } from './prophet-off-thread.js';
 
 /**
  * The scale a model's errors follow: a seasonal naive forecast repeats the row one period ago, Prophet reads
@@ -76,14 +76,15 @@ export function scoreTestIntervals(
  */
 export async function fitProphetWithIntervals(frame: TimeFrame, tail: WindowSet, window: WindowSpec, settings: ProphetSettings, seed: number, scaler: ScalerParams): Promise<{ model: ForecastModel; artifact: ProphetArtifact; intervals: IntervalCalibration }> {
   const beforeRows = frame.time.length - tail.size - window.outputSeqLen + 1;
-  // Both fits optimise at once, each on a thread of its own; loading an artifact replays its fit exactly.
-  const [beforeArtifact, artifact] = await Promise.all([fitProphetArtifact(selectRows(frame, 0, beforeRows), window, settings, seed), fitProphetArtifact(frame, window, settings, seed)]);
-  const before = loadProphetModel(beforeArtifact, window);
-  let intervals: IntervalCalibration;
+  // Both fits optimise at once, each on a thread of its own.
+  const [before, fitted] = await Promise.all([fitProphetOffThread(selectRows(frame, 0, beforeRows), window, settings, seed), fitProphetOffThread(frame, window, settings, seed)]);
   try {
-    intervals = await calibrateModelIntervals(before, tail, window, scaler, 'validation-tail', { calibrating: frame.time[beforeRows - 1], served: frame.time[frame.time.length - 1] });
+    const intervals = await calibrateModelIntervals(before.model, tail, window, scaler, 'validation-tail', { calibrating: frame.time[beforeRows - 1], served: frame.time[frame.time.length - 1] });
+    return { ...fitted, intervals };
+  } catch (error) {
+    fitted.model.dispose();
+    throw error;
   } finally {
-    before.dispose();
+    before.model.dispose();
   }
-  return { model: loadProphetModel(artifact, window), artifact, intervals };
 }
