@@ -39,14 +39,14 @@ export function createFeaturePlan(window: WindowSpec, scaler: ScalerParams): Fea
   };
 }
 
-/** Writes the scaled time features of `epochMs` into `row` (one row of `features.length` values). */
-export function fillTimeFeatures(plan: FeaturePlan, epochMs: number, row: Float32Array | Float64Array): void {
+/** Writes the scaled time features of `epochMs` into the row of `features.length` values at `offset` of `rows`. */
+export function fillTimeFeatures(plan: FeaturePlan, epochMs: number, rows: Float32Array | Float64Array, offset = 0): void {
   let values: number[] | undefined;
   for (let f = 0; f < plan.timeFeatureIndex.length; f++) {
     const t = plan.timeFeatureIndex[f];
     if (t < 0) continue;
     values ??= timeFeatureValues(epochMs);
-    row[f] = (values[t] - plan.offset[f]) / plan.scale[f];
+    rows[offset + f] = (values[t] - plan.offset[f]) / plan.scale[f];
   }
 }
 

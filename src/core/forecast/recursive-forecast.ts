@@ -23,9 +23,6 @@ export interface Forecast {
   readonly forwardPasses: number;
 }
 
-/** One row of features before it is narrowed to float32, reused call after call (the function never yields). */
-let scratchRow = new Float64Array(32);
-
 /**
  * The model's input window from a frame. `scaled` frames (processed test data) already hold every feature on
  * the model's scale; raw frames (requests) hold the raw columns in original units, and the time features are
@@ -39,14 +36,8 @@ export function historyFromFrame(plan: FeaturePlan, frame: TimeFrame, cadenceMs:
   const first = rows - seq;
   const window = new Float32Array(seq * nf);
   const { timeFeatureIndex } = plan;
-  if (!scaled) {
-    if (scratchRow.length < nf) scratchRow = new Float64Array(nf);
-    const row = scratchRow;
-    for (let r = 0; r < seq; r++) {
-      fillTimeFeatures(plan, frame.time[first + r], row);
-      for (let f = 0; f < nf; f++) if (timeFeatureIndex[f] >= 0) window[r * nf + f] = row[f];
-    }
-  }
+  // Straight into the window's rows: no row buffer to allocate per call or to share between calls.
+  if (!scaled) for (let r = 0; r < seq; r++) fillTimeFeatures(plan, frame.time[first + r], window, r * nf);
   // Column by column: each column is looked up by name once, not once per row.
   for (let f = 0; f < nf; f++) {
     if (!scaled && timeFeatureIndex[f] >= 0) continue;
