@@ -1,6 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createMemorySource, postJson, requestData, useTestServer, withTestServer } from './serve-fixtures.js';
+import { silentLogger, type Logger } from '../../src/core/logger.js';
+import type { PredictionLog } from '../../src/core/serve/prediction-log.js';
+import { createMemorySource, postJson, promotedSource, requestData, useTestServer, withTestServer } from './serve-fixtures.js';
 
 /** Opens a raw connection to the server; resolves once connected. */
 function openSocket(url: string): Promise<Socket> {
@@ -78,6 +80,31 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
       expect(await readUntilClosed(extra)).toBe('');
       expect(await healthzOver(held[0])).toMatch(/^HTTP\/1.1 200/);
       held.forEach((socket) => socket.destroy());
+    });
+  });
+
+  it('logs a prediction-log record that fails after the answer was sent, instead of leaving an unhandled rejection', async () => {
+    const failure = new Error('the record cannot be written');
+    let appendCalled!: () => void;
+    const appended = new Promise<void>((resolve) => (appendCalled = resolve));
+    const predictionLog: PredictionLog = {
+      durability: 'buffered',
+      append() {
+        appendCalled();
+        throw failure;
+      },
+      flush: async () => {},
+      close: async () => {},
+      dropped: 0,
+    };
+    const warnings: Array<[object, string | undefined]> = [];
+    const logger: Logger = { ...silentLogger, warn: (obj, msg) => warnings.push([obj, msg]), child: () => logger };
+    await withTestServer(promotedSource(), { server: { predictionLog, logger } }, async (own) => {
+      expect((await postJson(`${own.url}/predict`, { data: requestData(6) })).status).toBe(200);
+      await appended;
+      // The failure reaches the queue's handler in the microtasks that run before the next check phase.
+      await new Promise(setImmediate);
+      expect(warnings).toEqual([[{ err: failure }, 'prediction_log_append_failed']]);
     });
   });
 });

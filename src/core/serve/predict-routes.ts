@@ -10,7 +10,7 @@ import type { ServeContext } from './serve-context.js';
 export function registerPredictRoutes(context: ServeContext): void {
   const { holder, metrics, stats, predictionLog, live } = context;
   const forcedReload = createReloadLimiter(() => holder.reloadFromPointer({ force: true }), context.reloadMinIntervalMs);
-  const afterResponses = createAfterResponseQueue((error) => context.logger.warn({ err: error }, 'live_observe_failed'));
+  const afterResponses = createAfterResponseQueue((error) => context.logger.warn({ err: error }, 'prediction_log_append_failed'));
 
   context.routes.route({
     method: 'POST',
@@ -30,12 +30,12 @@ export function registerPredictRoutes(context: ServeContext): void {
         // sync: the answer waits for its record to be on disk; buffered: scoring and the record come after the answer is sent.
         if (predictionLog?.durability === 'sync') await predictionLog.append(buildPredictionLogRecord(response, result.targets, new Date(), await observe()));
         else if (live || predictionLog) {
-          afterResponses.push(() => {
-            void observe().then(
+          afterResponses.push(() =>
+            observe().then(
               (matched) => predictionLog?.append(buildPredictionLogRecord(response, result.targets, new Date(), matched)),
               (error: unknown) => context.logger.warn({ err: error }, 'live_observe_failed'),
-            );
-          });
+            ),
+          );
         }
         metrics.countPredictions(response.predictions.length);
         stats.requestFinished(performance.now() - started, result.modelMs);
@@ -69,21 +69,16 @@ export function registerPredictRoutes(context: ServeContext): void {
 }
 
 /**
- * Work that follows the answers sent in one I/O phase, run together in the next check phase (one setImmediate
- * for all of them rather than one each), in arrival order.
+ * Work that follows the answers sent in one I/O phase, started together in the next check phase (one
+ * setImmediate for all of them rather than one each), in arrival order. A task that fails is reported to
+ * `onError`: with no request left to fail, an unhandled rejection would end the process.
  */
-function createAfterResponseQueue(onError: (error: unknown) => void): { push(task: () => void): void } {
-  let tasks: Array<() => void> = [];
+function createAfterResponseQueue(onError: (error: unknown) => void): { push(task: () => Promise<unknown>): void } {
+  let tasks: Array<() => Promise<unknown>> = [];
   const run = (): void => {
     const due = tasks;
     tasks = [];
-    for (const task of due) {
-      try {
-        task();
-      } catch (error) {
-        onError(error);
-      }
-    }
+    for (const task of due) task().catch(onError);
   };
   return {
     push(task) {
