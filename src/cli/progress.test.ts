@@ -3,7 +3,7 @@ import { createTrainProgress } from './progress.js';
 
 const events = [
   { type: 'train.start', runId: 'r1', modelType: 'LSTM', backend: 'wasm', epochs: 2, batchesPerEpoch: 3 },
-  { type: 'train.batch_end', runId: 'r1', epoch: 1, batch: 1, loss: 0.5 },
+  { type: 'train.batch_end', runId: 'r1', epoch: 1, batch: 1, batches: 3, loss: 0.5 },
   { type: 'train.epoch_end', runId: 'r1', epoch: 1, loss: 0.25, valLoss: 0.125, samplesPerSec: 321.4 },
   { type: 'train.done', runId: 'r1', status: 'SUCCESS' },
 ] as const;
@@ -34,6 +34,19 @@ describe('cli > progress', () => {
     expect(written.join('')).toMatch(/LSTM epoch 1\/2 .* 1\/3 loss 5\.000e-1/);
   });
 
+  it("draws a refit epoch's bar out of the refit's own batches, not the main fit's", () => {
+    const written: string[] = [];
+    const stream = { isTTY: true, columns: 120, write: (chunk: string) => written.push(chunk), cursorTo: () => true, clearLine: () => true, moveCursor: () => true } as unknown as NodeJS.WriteStream;
+    const progress = createTrainProgress({ json: false, tty: true, say: () => {}, stream });
+    progress.onEvent({ type: 'train.start', runId: 'r1', modelType: 'LSTM', backend: 'wasm', epochs: 3, batchesPerEpoch: 40 });
+    progress.onEvent({ type: 'train.batch_end', runId: 'r1', epoch: 1, batch: 1, batches: 40, loss: 0.5 });
+    progress.onEvent({ type: 'train.epoch_end', runId: 'r1', epoch: 1, loss: 0.5 });
+    written.length = 0;
+    progress.onEvent({ type: 'train.batch_end', runId: 'r1', epoch: 2, batch: 1, batches: 4, loss: 0.25 });
+    progress.stop();
+    expect(written.join('')).toMatch(/LSTM epoch 2\/3 .* 1\/4 loss 2\.500e-1/);
+  });
+
   it('names each model on its own lines when two train side by side, and draws the bar of one run at a time', () => {
     const lines: string[] = [];
     const written: string[] = [];
@@ -41,8 +54,8 @@ describe('cli > progress', () => {
     const progress = createTrainProgress({ json: false, tty: true, say: (line) => lines.push(line), stream });
     progress.onEvent({ type: 'train.start', runId: 'r1', modelType: 'LSTM', backend: 'wasm', epochs: 2, batchesPerEpoch: 3 });
     progress.onEvent({ type: 'train.start', runId: 'r2', modelType: 'GRU', backend: 'wasm', epochs: 4, batchesPerEpoch: 5 });
-    progress.onEvent({ type: 'train.batch_end', runId: 'r1', epoch: 1, batch: 1, loss: 0.5 });
-    progress.onEvent({ type: 'train.batch_end', runId: 'r2', epoch: 1, batch: 1, loss: 0.75 });
+    progress.onEvent({ type: 'train.batch_end', runId: 'r1', epoch: 1, batch: 1, batches: 3, loss: 0.5 });
+    progress.onEvent({ type: 'train.batch_end', runId: 'r2', epoch: 1, batch: 1, batches: 5, loss: 0.75 });
     progress.onEvent({ type: 'train.epoch_end', runId: 'r2', epoch: 1, loss: 0.5, valLoss: 0.25, samplesPerSec: 100 });
     progress.onEvent({ type: 'train.epoch_end', runId: 'r1', epoch: 1, loss: 0.25, valLoss: 0.125, samplesPerSec: 200 });
     progress.stop();

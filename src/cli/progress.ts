@@ -28,8 +28,8 @@ function formatLoss(value: number | undefined): string {
 export function createTrainProgress(options: TrainProgressOptions): TrainProgress {
   if (options.json) return { onEvent: () => {}, stop: () => {} };
   let bar: { runId: string; bar: cliProgress.SingleBar } | undefined;
-  const contexts = new Map<string, { modelType: string; epochs: number; batches: number }>();
-  const contextOf = (runId: string) => contexts.get(runId) ?? { modelType: '', epochs: 0, batches: 0 };
+  const contexts = new Map<string, { modelType: string; epochs: number }>();
+  const contextOf = (runId: string) => contexts.get(runId) ?? { modelType: '', epochs: 0 };
   const stopBar = (): void => {
     bar?.bar.stop();
     bar = undefined;
@@ -37,7 +37,7 @@ export function createTrainProgress(options: TrainProgressOptions): TrainProgres
   const onEvent = (event: FltsEvent): void => {
     switch (event.type) {
       case 'train.start':
-        contexts.set(event.runId, { modelType: event.modelType, epochs: event.epochs, batches: event.batchesPerEpoch });
+        contexts.set(event.runId, { modelType: event.modelType, epochs: event.epochs });
         stopBar();
         options.say(`${event.modelType} run ${event.runId}: ${event.epochs > 0 ? `${event.epochs} epochs x ${event.batchesPerEpoch} batches, ` : ''}backend ${event.backend}`);
         break;
@@ -50,7 +50,7 @@ export function createTrainProgress(options: TrainProgressOptions): TrainProgres
             { format: `${context.modelType} epoch {epoch}/${context.epochs} [{bar}] {value}/{total} loss {loss} | ETA {eta_formatted}`, stream: options.stream ?? process.stderr, hideCursor: true, clearOnComplete: true },
             cliProgress.Presets.shades_classic,
           );
-          drawn.start(context.batches, 0, { epoch: event.epoch, loss: '-' });
+          drawn.start(event.batches, 0, { epoch: event.epoch, loss: '-' });
           bar = { runId: event.runId, bar: drawn };
         }
         bar.bar.update(event.batch, { epoch: event.epoch, loss: formatLoss(event.loss) });

@@ -7,7 +7,8 @@ export type FltsEvent =
   | { type: 'preprocess.cached'; configHash: string }
   | { type: 'preprocess.done'; configHash: string; durationMs: number }
   | { type: 'train.start'; runId: string; modelType: string; backend: string; epochs: number; batchesPerEpoch: number }
-  | { type: 'train.batch_end'; runId: string; epoch: number; batch: number; loss: number }
+  /** `batches`: this epoch's batch count (a refit's differs from the main fit's announced at train.start). */
+  | { type: 'train.batch_end'; runId: string; epoch: number; batch: number; batches: number; loss: number }
   | { type: 'train.epoch_end'; runId: string; epoch: number; loss: number; valLoss?: number; samplesPerSec?: number }
   | { type: 'train.done'; runId: string; status: string }
   | { type: 'promote.done'; runId: string; configHash: string; modelType: string; source: string; previousRunId: string | null }

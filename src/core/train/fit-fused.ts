@@ -44,7 +44,7 @@ export async function fitFused(network: tf.LayersModel, layout: NetworkLayout, e
         averaged?.add(weights);
         trainedSamples += size;
         b++;
-        emit({ type: 'train.batch_end', runId: options.runId, epoch, batch: b, loss: sse / (size * width) });
+        emit({ type: 'train.batch_end', runId: options.runId, epoch, batch: b, batches, loss: sse / (size * width) });
       }
     }
     const loss = squaredErrors / (train.size * width);

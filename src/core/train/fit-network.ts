@@ -216,7 +216,7 @@ async function fitWithLayers(network: tf.LayersModel, train: WindowSet, validati
           tf.tidy(() => averageSum.forEach((sum, i) => sum.assign(sum.mul(decay).add(variables[i].mul(1 - decay)))));
           averageWeight = decay * averageWeight + (1 - decay);
         }
-        emit({ type: 'train.batch_end', runId: options.runId, epoch, batch: b + 1, loss: lastLoss });
+        emit({ type: 'train.batch_end', runId: options.runId, epoch, batch: b + 1, batches, loss: lastLoss });
       }
       const loss = (await lossSum.data())[0] / train.size;
       lossSum.dispose();

@@ -163,6 +163,9 @@ describe('core > train > train-run', () => {
       // The refit's epochs follow the fit's in progress, and the announced epochs include them.
       const counted = Array.from({ length: plain.history!.length + 20 }, (_, i) => i + 1);
       expect(progress(events)).toEqual({ announced: [s.training.epochs + 20], epochEnds: counted, batchEpochs: counted });
+      // Each epoch's batches are its own: the refit's are the tail's, not the fit head's announced at the start.
+      const batchCounts = (refitting: boolean) => [...new Set(events.flatMap((event) => (event.type === 'train.batch_end' && event.epoch > plain.history!.length === refitting ? [event.batches] : [])))];
+      expect([batchCounts(false), batchCounts(true)]).toEqual([[Math.ceil(windows.fit.size / s.training.batchSize)], [Math.ceil(windows.validation.size / s.training.batchSize)]]);
       expect(plain.intervals).toBeUndefined();
       expect(refit.intervals).toEqual(await calibrateModelIntervals(plain.model, windows.validation, window, long.scaler, 'validation-tail'));
       // Early stopping is the plain fit's; the refit trains on the tail, so it forecasts it better.
