@@ -7,7 +7,7 @@ import { fitAndValidationWindows } from '../train/prepare-windows.js';
 import type { ScalerParams } from '../data/scaler.js';
 import { createIntervalSource, type IntervalSource } from '../forecast/forecast-intervals.js';
 import { parseIntervalLevels, type IntervalCalibration } from '../models/prediction-intervals.js';
-import { calibrateModelIntervals } from '../train/run-intervals.js';
+import { calibrateModelIntervals, calibrateOnTrainingWindows } from '../train/run-intervals.js';
 import type { WindowSet } from '../forecast/windows.js';
 
 /** The model a fold forecasts with, and the last row its fitting saw (null: nothing was fitted on the series). */
@@ -97,10 +97,10 @@ export function createFoldModelProvider(options: FoldModelOptions): FoldModelPro
     async modelFor(fold, originRow, series) {
       if (modelType === 'NAIVE') {
         if (current) return current;
-        // Persistence fits nothing: its errors on the training rows' tail calibrate it.
-        const tail = fitAndValidationWindows(selectRows(series, 0, trainRows), window, settings.training.validationSplit).validation;
-        const fit = await calibrated(createNaiveModel(window), tail, window, options.scaler);
-        return keep(fit.model, null, createIntervalSource(fit.intervals, levels));
+        // Persistence fits nothing: its errors on the training rows calibrate it, as in training.
+        const model = createNaiveModel(window);
+        const intervals = await calibrateOnTrainingWindows(model, selectRows(series, 0, trainRows), window, options.scaler);
+        return keep(model, null, createIntervalSource(intervals, levels));
       }
       if (refitEvery > 0 && fold % refitEvery === 0) {
         owned.splice(0).forEach((model) => model.dispose());

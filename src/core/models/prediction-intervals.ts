@@ -19,8 +19,12 @@ const HOUR_MS = 3_600_000;
 export interface IntervalCalibration {
   format: 'flts-conformal-v1';
   method: 'split-conformal';
-  /** Where the errors come from: windows the model never fitted on, or (models fitted on every training row) in-sample. */
-  calibration: 'validation-tail' | 'in-sample';
+  /**
+   * Where the errors come from: windows the model never fitted on (the validation tail), every recent training
+   * window (a model that fits nothing, for which none is in-sample), or (models fitted on every training row)
+   * in-sample.
+   */
+  calibration: 'validation-tail' | 'training-windows' | 'in-sample';
   /** Calibration windows per step. */
   windows: number;
   horizon: number;

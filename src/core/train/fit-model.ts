@@ -21,7 +21,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { selectBackend } from '../tf/backend.js';
 import { fitNetwork, type EpochRecord } from './fit-network.js';
 import type { PreparedWindows } from './prepare-windows.js';
-import { calibrateModelIntervals, fitProphetWithIntervals } from './run-intervals.js';
+import { calibrateModelIntervals, calibrateOnTrainingWindows, fitProphetWithIntervals } from './run-intervals.js';
 import { concatWindows, type WindowSet } from '../forecast/windows.js';
 
 /** Learning-rate factor of each drop after early stopping (`training.lrDrops`). */
@@ -205,7 +205,9 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
   }
   if (modelType === 'SNAIVE') {
     const artifact = { format: 'flts-seasonal-naive-v1' as const, period: window.inputSeqLen, window };
-    return { model: createSeasonalNaiveModel(window), artifact: MODEL_ARTIFACT_FILES.SNAIVE, save: saveJson(MODEL_ARTIFACT_FILES.SNAIVE, artifact), fitMs: performance.now() - start };
+    const model = createSeasonalNaiveModel(window);
+    const intervals = await calibrateOnTrainingWindows(model, series, window, options.scaler);
+    return { model, artifact: MODEL_ARTIFACT_FILES.SNAIVE, save: saveJson(MODEL_ARTIFACT_FILES.SNAIVE, artifact), fitMs: performance.now() - start, intervals };
   }
   if (modelType === 'MSTL') {
     // The season is fitted before the validation tail, so the intervals calibrate on rows it never saw.
@@ -214,7 +216,9 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
     return { model, artifact: MODEL_ARTIFACT_FILES.MSTL, save: saveJson(MODEL_ARTIFACT_FILES.MSTL, artifact), fitMs: performance.now() - start, backend: 'augurs-wasm' };
   }
   const artifact = { format: 'flts-naive-v1' as const, window };
-  return { model: createNaiveModel(window), artifact: MODEL_ARTIFACT_FILES.NAIVE, save: saveJson(MODEL_ARTIFACT_FILES.NAIVE, artifact), fitMs: performance.now() - start };
+  const model = createNaiveModel(window);
+  const intervals = await calibrateOnTrainingWindows(model, series, window, options.scaler);
+  return { model, artifact: MODEL_ARTIFACT_FILES.NAIVE, save: saveJson(MODEL_ARTIFACT_FILES.NAIVE, artifact), fitMs: performance.now() - start, intervals };
 }
 
 /** Fits one model type on the training data and saves its artifact into the run; the caller evaluates and disposes it. */

@@ -2,7 +2,7 @@ import type { ScalerParams } from '../data/scaler.js';
 import { pickSeries, toOriginalUnits, type ForecastMetrics } from '../forecast/metrics.js';
 import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-model.js';
 import { calibrateIntervals, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, intervalScales, windowScale, type IntervalBands, type IntervalCalibration, type IntervalScale } from '../models/prediction-intervals.js';
-import type { WindowSet } from '../forecast/windows.js';
+import { buildWindows, sliceWindows, type WindowSet } from '../forecast/windows.js';
 import { predictWindows } from '../forecast/predict-windows.js';
 import type { ProphetSettings } from '../config/specs/training.js';
 import { selectRows, type TimeFrame } from '../data/time-frame.js';
@@ -41,6 +41,24 @@ export async function calibrateModelIntervals(
     scale,
     ...(fitEnds ? { growth: { hours: hoursPast(calibrationWindows.forecastTimes, fitEnds.calibrating), fitEnd: fitEnds.served } } : {}),
   });
+}
+
+/** How far back the training windows that calibrate a model fitting nothing reach: every weekday four times. */
+const TRAINING_WINDOWS_DAYS = 28;
+const DAY_MS = 86_400_000;
+
+/**
+ * Calibrates a model that fits nothing (NAIVE, SNAIVE) on every training window of the last four weeks of
+ * `series`. Its forecast of any training row is as out-of-sample as of a new one, so the errors over every
+ * hour and weekday describe its next errors better than the validation tail's day or two alone (a seasonal
+ * naive calibrated on a Sunday forecast from a Saturday over-covers a Monday, for instance).
+ */
+export async function calibrateOnTrainingWindows(model: ForecastModel, series: TimeFrame, window: WindowSpec, scaler: ScalerParams): Promise<IntervalCalibration> {
+  const all = buildWindows(series, window);
+  const since = all.forecastTimes[all.forecastTimes.length - 1] - TRAINING_WINDOWS_DAYS * DAY_MS;
+  let first = 0;
+  while (first < all.size - 1 && all.forecastTimes[first * window.outputSeqLen] < since) first++;
+  return calibrateModelIntervals(model, first > 0 ? sliceWindows(all, first, all.size, window) : all, window, scaler, 'training-windows');
 }
 
 /**

@@ -91,6 +91,9 @@ describe('core > train > train-run', () => {
       expect(model.modelType).toBe(modelType);
       // SNAIVE's error is the difference of two rows a period apart; MSTL keeps the recent volatility (no scale recorded).
       expect(intervals?.scale).toBe(modelType === 'SNAIVE' ? 'seasonal-volatility' : undefined);
+      // SNAIVE fits nothing: every training window it can forecast (all but the first day) calibrates it.
+      expect(intervals?.calibration).toBe(modelType === 'SNAIVE' ? 'training-windows' : 'validation-tail');
+      if (modelType === 'SNAIVE') expect(intervals?.windows).toBe(long.train.time.length - 720);
       model.dispose();
     }
   });

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { defaultSettings } from '../config/settings.js';
+import { createRandom } from '../data/seeded-random.js';
+import { applyScaler, fitScaler } from '../data/scaler.js';
+import type { TimeFrame } from '../data/time-frame.js';
+import { toOriginalUnits } from '../forecast/metrics.js';
+import { predictWindows } from '../forecast/predict-windows.js';
+import { buildWindows, prependHistory } from '../forecast/windows.js';
+import type { WindowSpec } from '../models/forecast-model.js';
+import { intervalBands, intervalCoverage, intervalQuantiles, intervalScales, type IntervalCalibration } from '../models/prediction-intervals.js';
+import { fitForecastModel } from './fit-model.js';
+import { fitAndValidationWindows } from './prepare-windows.js';
+import { calibrateModelIntervals } from './run-intervals.js';
+
+const STEP_MS = 120_000;
+const DAY_ROWS = 720;
+/** A Monday. */
+const START_MS = Date.UTC(2024, 0, 1);
+const WINDOW: WindowSpec = { features: ['down'], targets: ['down'], inputSeqLen: 10, outputSeqLen: 1 };
+
+function gaussian(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+}
+
+/**
+ * A mean-reverting walk whose steps are Gaussian on weekdays and, at weekends, mostly small with one step in
+ * ten five times larger: the error of persistence relative to its recent volatility is spread differently
+ * on the two kinds of day.
+ */
+function weeklyFrame(days: number, random: () => number): TimeFrame {
+  const rows = days * DAY_ROWS;
+  const time = new Float64Array(rows);
+  const down = new Float64Array(rows);
+  let level = 0;
+  for (let i = 0; i < rows; i++) {
+    const weekend = Math.floor(i / DAY_ROWS) % 7 >= 5;
+    const step = weekend ? (random() < 0.1 ? 5 : 0.5) * gaussian(random) : gaussian(random);
+    level = 0.99 * level + step;
+    time[i] = START_MS + i * STEP_MS;
+    down[i] = 100 + level;
+  }
+  return { time, columns: ['down'], values: { down } };
+}
+
+function coverage(calibration: IntervalCalibration, test: ReturnType<typeof buildWindows>, predicted: Float32Array, scaler: Parameters<typeof toOriginalUnits>[3]): Record<string, number> {
+  const scales = intervalScales(calibration, test.x, test.size, WINDOW);
+  const bands = intervalBands(toOriginalUnits(predicted, 1, ['down'], scaler), scales, 1, ['down'], intervalQuantiles(calibration, [0.8, 0.95]));
+  const actual = toOriginalUnits(test.y, 1, ['down'], scaler);
+  return Object.fromEntries(Object.entries(bands.down).map(([key, band]) => [key, intervalCoverage(actual, band).coverage]));
+}
+
+describe('core > train > run-intervals', () => {
+  it('calibrates persistence on the training windows of every weekday, where the validation tail (a weekend) misjudges a whole week', async () => {
+    const random = createRandom(7);
+    // Two weeks of training data ending on a Sunday, then a week to test.
+    const raw = weeklyFrame(21, random);
+    const split = 14 * DAY_ROWS;
+    const rawTrain: TimeFrame = { ...raw, time: raw.time.subarray(0, split), values: { down: raw.values.down.subarray(0, split) } };
+    const rawTest: TimeFrame = { ...raw, time: raw.time.subarray(split), values: { down: raw.values.down.subarray(split) } };
+    const scaler = fitScaler('MinMaxScaler', rawTrain);
+    const train = applyScaler(scaler, rawTrain);
+    const test = buildWindows(prependHistory(train, applyScaler(scaler, rawTest), WINDOW.inputSeqLen), WINDOW, WINDOW.inputSeqLen);
+    const fit = await fitForecastModel('NAIVE', train, undefined, WINDOW, defaultSettings(), { runId: 'naive', scaler });
+    const predicted = await predictWindows(fit.model, test);
+    const tail = fitAndValidationWindows(train, WINDOW, 0.1).validation;
+    const onTail = await calibrateModelIntervals(fit.model, tail, WINDOW, scaler, 'validation-tail');
+    expect(fit.intervals?.calibration).toBe('training-windows');
+    expect(fit.intervals?.windows).toBe(split - WINDOW.inputSeqLen);
+    const shipped = coverage(fit.intervals!, test, predicted, scaler);
+    const tailOnly = coverage(onTail, test, predicted, scaler);
+    expect(Math.abs(shipped['0.8'] - 0.8)).toBeLessThan(0.015);
+    expect(Math.abs(shipped['0.95'] - 0.95)).toBeLessThan(0.01);
+    // The weekend's errors, relative to their volatility, are heavier-tailed than the week's.
+    expect(tailOnly['0.8']).toBeLessThan(0.77);
+    expect(tailOnly['0.95']).toBeGreaterThan(0.97);
+  });
+});
