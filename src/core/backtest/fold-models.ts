@@ -87,7 +87,7 @@ export function createFoldModelProvider(options: FoldModelOptions): FoldModelPro
   };
   const fitted = async (series: TimeFrame, endRow: number): Promise<FoldModel> => {
     const fit = await fitOn(modelType, series, endRow, window, settings, options.scaler, signal);
-    return keep(fit.model, endRow, createIntervalSource(fit.intervals, levels));
+    return keep(fit.model, endRow, await createIntervalSource(fit.intervals, levels));
   };
   const origin = modelType === 'NAIVE' ? 'baseline' : run && refitEvery === 0 ? 'run' : 'fitted';
   return {
@@ -100,14 +100,14 @@ export function createFoldModelProvider(options: FoldModelOptions): FoldModelPro
         // Persistence fits nothing: its errors on the training rows calibrate it, as in training.
         const model = createNaiveModel(window);
         const intervals = await calibrateOnTrainingWindows(model, selectRows(series, 0, trainRows), window, options.scaler);
-        return keep(model, null, createIntervalSource(intervals, levels));
+        return keep(model, null, await createIntervalSource(intervals, levels));
       }
       if (refitEvery > 0 && fold % refitEvery === 0) {
         owned.splice(0).forEach((model) => model.dispose());
         return fitted(series, originRow);
       }
       if (current) return current;
-      if (run) return keep(run.model, trainRows, run.intervals ? createIntervalSource(run.intervals, levels) : undefined);
+      if (run) return keep(run.model, trainRows, run.intervals ? await createIntervalSource(run.intervals, levels) : undefined);
       return fitted(series, trainRows);
     },
     dispose() {

@@ -91,11 +91,12 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
   try {
     const plan = createFeaturePlan(model.window, scaler);
     const data = await loadInferenceInput(store, settings, plan, input.data, input.scale);
+    const intervalSource = intervals ? await createIntervalSource(intervals, parseIntervalLevels(settings.eval.intervalLevels)) : undefined;
     const forecast = await forecastEveryWindow(plan, model, data, {
       chunkSize: settings.batch.chunkSize,
       signal: deps.signal,
       onChunk: (windows, total) => emit({ type: 'batch.progress', windows, total }),
-      ...(intervals ? { intervals: createIntervalSource(intervals, parseIntervalLevels(settings.eval.intervalLevels)) } : {}),
+      ...(intervalSource ? { intervals: intervalSource } : {}),
     });
     const identifier = input.identifier ?? settings.identifier;
     deps.onActuals?.({ identifier, time: forecast.time, values: Object.fromEntries(forecast.targets.map((target, t) => [target, forecast.actual[t]])) });

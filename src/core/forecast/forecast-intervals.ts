@@ -1,5 +1,5 @@
 import type { WindowSpec } from '../models/forecast-model.js';
-import { growthFactor, intervalQuantiles, intervalScales, levelKey, type IntervalCalibration } from '../models/prediction-intervals.js';
+import { growthFactor, intervalQuantiles, levelKey, loadIntervalScale, type IntervalCalibration, type WindowScale } from '../models/prediction-intervals.js';
 import type { Forecast } from './recursive-forecast.js';
 
 /** A run's calibration with the quantiles of the configured levels, computed once when the run is loaded. */
@@ -8,13 +8,15 @@ export interface IntervalSource {
   readonly levels: readonly number[];
   /** Per target, level key and forecast step: the conformal ratio. */
   readonly quantiles: Record<string, Record<string, number[]>>;
+  /** The scale of a window's bands, floor included. */
+  readonly scale: WindowScale;
 }
 
 /** Per forecast row: per target, per level key, [lower, upper] in original units; null past the horizon. */
 export type RowIntervals = Record<string, Record<string, [number, number]>> | null;
 
-export function createIntervalSource(calibration: IntervalCalibration, levels: readonly number[]): IntervalSource {
-  return { calibration, levels, quantiles: intervalQuantiles(calibration, levels) };
+export async function createIntervalSource(calibration: IntervalCalibration, levels: readonly number[]): Promise<IntervalSource> {
+  return { calibration, levels, quantiles: intervalQuantiles(calibration, levels), scale: await loadIntervalScale(calibration) };
 }
 
 /**
@@ -25,7 +27,7 @@ export function createIntervalSource(calibration: IntervalCalibration, levels: r
  */
 export function forecastIntervals(source: IntervalSource, window: WindowSpec, inputWindow: Float32Array, forecast: Pick<Forecast, 'time' | 'values'>): RowIntervals[] {
   const { values } = forecast;
-  const scales = intervalScales(source.calibration, inputWindow, 1, window);
+  const scales = source.scale(inputWindow, 1, window, forecast.time.subarray(0, 1));
   const rows = values[0]?.length ?? 0;
   return Array.from({ length: rows }, (_, row) => {
     if (row >= window.outputSeqLen) return null;

@@ -6,6 +6,7 @@ import type { TimeFrame } from '../data/time-frame.js';
 import { detectCadence } from '../data/timestamps.js';
 import { FltsError } from '../errors.js';
 import { assertBatchShape, targetColumns, type ForecastModel, type WindowSpec } from './forecast-model.js';
+import type { IntervalSeason } from './prediction-intervals.js';
 import { dailyPeriod } from './seasonal-naive-model.js';
 
 const DAY_MS = 86_400_000;
@@ -79,6 +80,48 @@ function smoothForecast(adjusted: number[], horizon: number): number[] {
   }
 }
 
+/** One target of window `w` ([size][inputSeqLen][features]) with the daily season at each row taken out. */
+function seasonallyAdjusted(season: IntervalSeason, window: WindowSpec, windows: ArrayLike<number>, w: number, column: number, target: string, firstForecast: number): number[] {
+  const { period, cadenceMs, profiles } = season;
+  const { inputSeqLen: seq } = window;
+  const nf = window.features.length;
+  const profile = profiles[target];
+  return Array.from({ length: seq }, (_, r) => windows[(w * seq + r) * nf + column] - profile[slotOf(firstForecast - (seq - r) * cadenceMs, cadenceMs, period)]);
+}
+
+/** The standard normal quantile of 0.9: an 80 % interval's half-width over its standard deviation. */
+const Z_80 = 1.2815515655446004;
+
+/**
+ * Per window and target ([size][targets]): the standard deviation of the next step's error that the
+ * exponential smoothing fitted to the window's seasonally adjusted values estimates from its own residuals
+ * (the width of its 80 % interval one step ahead, over 2 x 1.2816), which is what MSTL's forecast error is
+ * made of; 0 where no model fits (the forecast is then the last value of a flat window).
+ * `firstForecastTimes`: epoch ms of each window's first forecast step.
+ */
+export function smoothingScales(season: IntervalSeason, window: WindowSpec, windows: ArrayLike<number>, size: number, firstForecastTimes: ArrayLike<number>): Float64Array {
+  ensureAugursWasm();
+  const { targets } = window;
+  const columns = targetColumns(window);
+  const out = new Float64Array(size * targets.length);
+  for (let w = 0; w < size; w++) {
+    targets.forEach((target, t) => {
+      const ets = new AutoETS(1, ETS_SPEC);
+      try {
+        ets.fit(seasonallyAdjusted(season, window, windows, w, columns[t], target, firstForecastTimes[w]));
+        const band = ets.predict(1, 0.8).intervals;
+        const sigma = band ? (band.upper[0] - band.lower[0]) / (2 * Z_80) : 0;
+        out[w * targets.length + t] = Number.isFinite(sigma) ? sigma : 0;
+      } catch {
+        out[w * targets.length + t] = 0;
+      } finally {
+        ets.free();
+      }
+    });
+  }
+  return out;
+}
+
 /**
  * MSTL as a windowed forecaster: the daily season comes from augurs MSTL on the training rows; each forecast
  * fits augurs AutoETS to the window's seasonally adjusted values and adds the season back at the forecast times.
@@ -86,8 +129,7 @@ function smoothForecast(adjusted: number[], horizon: number): number[] {
 export function createMstlModel(artifact: MstlArtifact): ForecastModel {
   ensureAugursWasm();
   const { window, period, cadenceMs, profiles } = artifact;
-  const { inputSeqLen: seq, outputSeqLen: horizon } = window;
-  const nf = window.features.length;
+  const { outputSeqLen: horizon } = window;
   const nt = window.targets.length;
   const columns = targetColumns(window);
   return {
@@ -97,10 +139,9 @@ export function createMstlModel(artifact: MstlArtifact): ForecastModel {
       assertBatchShape(batch, window);
       const out = new Float32Array(batch.size * horizon * nt);
       for (let w = 0; w < batch.size; w++) {
-        const firstForecast = batch.forecastTimes[w * horizon];
         window.targets.forEach((target, t) => {
           const profile = profiles[target];
-          const adjusted = Array.from({ length: seq }, (_, r) => batch.windows[(w * seq + r) * nf + columns[t]] - profile[slotOf(firstForecast - (seq - r) * cadenceMs, cadenceMs, period)]);
+          const adjusted = seasonallyAdjusted(artifact, window, batch.windows, w, columns[t], target, batch.forecastTimes[w * horizon]);
           smoothForecast(adjusted, horizon).forEach((value, h) => {
             out[(w * horizon + h) * nt + t] = value + profile[slotOf(batch.forecastTimes[w * horizon + h], cadenceMs, period)];
           });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
 import { createRandom } from '../data/seeded-random.js';
 import type { WindowSpec } from './forecast-model.js';
-import { calibrateIntervals, conformalHalfWidth, fitErrorGrowth, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, intervalScales, parseIntervalLevels, windowScale, windowVolatility, type IntervalScale } from './prediction-intervals.js';
+import { createMstlModel } from './mstl-model.js';
+import { calibrateIntervals, conformalHalfWidth, loadWindowScale, fitErrorGrowth, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, loadIntervalScale, parseIntervalLevels, windowScale, windowVolatility, type IntervalScale } from './prediction-intervals.js';
 
 /** Standard normal draws (Box-Muller) from the project's seeded generator. */
 function gaussian(random: () => number): number {
@@ -30,8 +31,8 @@ function persistenceSet(size: number, random: () => number, noise: (w: number) =
 }
 
 /** Per level, the share of `set`'s actuals inside the bands of `calibration` (windows of `window`, target y). */
-function coverageOf(set: ReturnType<typeof persistenceSet>, size: number, calibration: ReturnType<typeof calibrateIntervals>, levels: number[], window: WindowSpec = WINDOW): Record<string, number> {
-  const scales = intervalScales(calibration, set.x, size, window);
+async function coverageOf(set: ReturnType<typeof persistenceSet>, size: number, calibration: ReturnType<typeof calibrateIntervals>, levels: number[], window: WindowSpec = WINDOW): Promise<Record<string, number>> {
+  const scales = (await loadIntervalScale(calibration))(set.x, size, window, new Float64Array(size));
   const bands = intervalBands(set.predicted, scales, window.outputSeqLen, ['y'], intervalQuantiles(calibration, levels));
   return Object.fromEntries(Object.entries(bands.y).map(([key, band]) => [key, intervalCoverage(set.actual, band).coverage]));
 }
@@ -46,7 +47,7 @@ describe('core > models > prediction-intervals', () => {
     expect(() => parseIntervalLevels(['80'])).toThrow(FltsError);
   });
 
-  it('covers new windows at the nominal level on data with known noise, and widens with the level and with the volatility', () => {
+  it('covers new windows at the nominal level on data with known noise, and widens with the level and with the volatility', async () => {
     const random = createRandom(11);
     // Calm and busy periods alternate; calibration and test windows come from the same process.
     const noise = (w: number): number => (Math.floor(w / 50) % 2 === 0 ? 1 : 4);
@@ -54,7 +55,7 @@ describe('core > models > prediction-intervals', () => {
     const volatility = windowVolatility(calibrationSet.x, 4000, WINDOW);
     const calibration = calibrateIntervals(calibrationSet.actual, calibrationSet.predicted, volatility, WINDOW.outputSeqLen, ['y'], 'validation-tail');
     const test = persistenceSet(4000, random, noise);
-    const coverage = coverageOf(test, 4000, calibration, [0.5, 0.8, 0.95]);
+    const coverage = await coverageOf(test, 4000, calibration, [0.5, 0.8, 0.95]);
     expect(coverage['0.5']).toBeGreaterThan(0.47);
     expect(coverage['0.5']).toBeLessThan(0.53);
     expect(coverage['0.8']).toBeGreaterThan(0.77);
@@ -70,12 +71,12 @@ describe('core > models > prediction-intervals', () => {
     // A period twice as busy as the busiest calibration window stays near its coverage (a fixed band would
     // cover about half): the band scales with the window's volatility.
     const busy = persistenceSet(3000, random, () => 8);
-    const busyCoverage = coverageOf(busy, 3000, calibration, [0.8])['0.8'];
+    const busyCoverage = (await coverageOf(busy, 3000, calibration, [0.8]))['0.8'];
     expect(busyCoverage).toBeGreaterThan(0.72);
     expect(busyCoverage).toBeLessThan(0.84);
   });
 
-  it('gives a forecast whose error ignores recent changes (constant scale) its nominal coverage in calm and busy windows alike', () => {
+  it('gives a forecast whose error ignores recent changes (constant scale) its nominal coverage in calm and busy windows alike', async () => {
     const random = createRandom(5);
     // Errors of fixed spread around forecasts that read nothing of the window, whose volatility varies.
     const set = (size: number, sigma: (w: number) => number) => {
@@ -90,22 +91,22 @@ describe('core > models > prediction-intervals', () => {
       return { x, actual, predicted };
     };
     const calibrationSet = set(4000, (w) => (w % 2 === 0 ? 0.5 : 4));
-    const coverage = (scale: IntervalScale, test: ReturnType<typeof set>) => {
+    const coverage = async (scale: Exclude<IntervalScale, 'smoothing'>, test: ReturnType<typeof set>) => {
       const calibration = calibrateIntervals(calibrationSet.actual, calibrationSet.predicted, windowScale(scale, calibrationSet.x, 4000, WINDOW), WINDOW.outputSeqLen, ['y'], 'validation-tail', { scale });
-      return coverageOf(test, 3000, calibration, [0.8])['0.8'];
+      return (await coverageOf(test, 3000, calibration, [0.8]))['0.8'];
     };
     const calm = set(3000, () => 0.5);
     const busy = set(3000, () => 4);
     for (const test of [calm, busy]) {
-      expect(coverage('constant', test)).toBeGreaterThan(0.77);
-      expect(coverage('constant', test)).toBeLessThan(0.83);
+      expect(await coverage('constant', test)).toBeGreaterThan(0.77);
+      expect(await coverage('constant', test)).toBeLessThan(0.83);
     }
     // Scaled by the volatility the same errors are over-covered in busy windows and under-covered in calm ones.
-    expect(coverage('volatility', busy)).toBeGreaterThan(0.9);
-    expect(coverage('volatility', calm)).toBeLessThan(0.7);
+    expect(await coverage('volatility', busy)).toBeGreaterThan(0.9);
+    expect(await coverage('volatility', calm)).toBeLessThan(0.7);
   });
 
-  it('scales a seasonal naive error by the volatility now and one period ago', () => {
+  it('scales a seasonal naive error by the volatility now and one period ago', async () => {
     const period: WindowSpec = { features: ['y'], targets: ['y'], inputSeqLen: 24, outputSeqLen: 1 };
     const random = createRandom(9);
     // The forecast repeats the window's first row (one period before the target): its error mixes the noise
@@ -123,21 +124,21 @@ describe('core > models > prediction-intervals', () => {
       return { x, actual, predicted };
     };
     const calibrationSet = set(6000, (w) => [w % 2 === 0 ? 1 : 4, Math.floor(w / 2) % 2 === 0 ? 1 : 4]);
-    const coverage = (scale: IntervalScale, test: ReturnType<typeof set>) => {
+    const coverage = async (scale: Exclude<IntervalScale, 'smoothing'>, test: ReturnType<typeof set>) => {
       const calibration = calibrateIntervals(calibrationSet.actual, calibrationSet.predicted, windowScale(scale, calibrationSet.x, 6000, period), 1, ['y'], 'validation-tail', { scale });
-      return coverageOf(test, 3000, calibration, [0.8], period)['0.8'];
+      return (await coverageOf(test, 3000, calibration, [0.8], period))['0.8'];
     };
     const busyThen = set(3000, () => [4, 1]);
     const busyNow = set(3000, () => [1, 4]);
     for (const test of [busyThen, busyNow]) {
-      expect(coverage('seasonal-volatility', test)).toBeGreaterThan(0.75);
-      expect(coverage('seasonal-volatility', test)).toBeLessThan(0.85);
+      expect(await coverage('seasonal-volatility', test)).toBeGreaterThan(0.75);
+      expect(await coverage('seasonal-volatility', test)).toBeLessThan(0.85);
     }
     // The recent volatility alone misses the busy period a day ago.
-    expect(coverage('volatility', busyThen)).toBeLessThan(0.6);
+    expect(await coverage('volatility', busyThen)).toBeLessThan(0.6);
   });
 
-  it('widens the bands of a forecast whose error grows past the end of its fit, at the rate fitted on the calibration distances', () => {
+  it('widens the bands of a forecast whose error grows past the end of its fit, at the rate fitted on the calibration distances', async () => {
     const random = createRandom(3);
     const stepMs = 120_000;
     // Error spread sqrt(1 + d / 12 h): calibrated 0-2 days past one fit's end, tested 0-5 days past another's.
@@ -161,18 +162,59 @@ describe('core > models > prediction-intervals', () => {
     expect(fitErrorGrowth(calibrationSet.actual, calibrationSet.predicted, hours, WINDOW.outputSeqLen, ['y']).y).toBeGreaterThan(1 / 24);
     expect(fitErrorGrowth(calibrationSet.actual, calibrationSet.predicted, hours, WINDOW.outputSeqLen, ['y']).y).toBeLessThan(1 / 6);
     const test = set(3600, servedEnd);
-    const coverage = (growth: boolean) => {
+    const coverage = async (growth: boolean) => {
       const scales = windowScale('constant', calibrationSet.x, 1440, WINDOW);
       const calibration = calibrateIntervals(calibrationSet.actual, calibrationSet.predicted, scales, WINDOW.outputSeqLen, ['y'], 'validation-tail', { scale: 'constant', ...(growth ? { growth: { hours, fitEnd: servedEnd } } : {}) });
-      const bands = intervalBands(test.predicted, intervalScales(calibration, test.x, 3600, WINDOW), WINDOW.outputSeqLen, ['y'], intervalQuantiles(calibration, [0.8, 0.95]), { calibration, forecastTimes: test.times });
+      const bands = intervalBands(test.predicted, (await loadIntervalScale(calibration))(test.x, 3600, WINDOW, new Float64Array(3600)), WINDOW.outputSeqLen, ['y'], intervalQuantiles(calibration, [0.8, 0.95]), { calibration, forecastTimes: test.times });
       return [intervalCoverage(test.actual, bands.y['0.8']).coverage, intervalCoverage(test.actual, bands.y['0.95']).coverage];
     };
-    const [grown80, grown95] = coverage(true);
+    const [grown80, grown95] = await coverage(true);
     expect(grown80).toBeGreaterThan(0.75);
     expect(grown80).toBeLessThan(0.85);
     expect(grown95).toBeGreaterThan(0.91);
     expect(grown95).toBeLessThan(0.98);
     // Without the growth the bands keep the calibration's width and fall short further out.
-    expect(coverage(false)[0]).toBeLessThan(0.7);
+    expect((await coverage(false))[0]).toBeLessThan(0.7);
+  });
+
+  it('scales an MSTL error by the spread its smoothing estimates on the window, where the volatility misjudges noise around a level', async () => {
+    const spec: WindowSpec = { features: ['y'], targets: ['y'], inputSeqLen: 20, outputSeqLen: 1 };
+    const season = { period: 720, cadenceMs: 120_000, profiles: { y: new Array<number>(720).fill(0) } };
+    const model = createMstlModel({ format: 'flts-mstl-v1', ...season, window: spec });
+    const random = createRandom(13);
+    // A wandering level (steps of spread 1) or noise of spread 1 around a fixed level: persistence's error
+    // relative to the recent changes differs between the two, the smoothing's relative to its own estimate not.
+    const set = async (size: number, wandering: (w: number) => boolean) => {
+      const x = new Float32Array(size * 21);
+      const windows = new Float32Array(size * 20);
+      const actual = new Float64Array(size);
+      for (let w = 0; w < size; w++) {
+        let level = 0;
+        for (let r = 0; r < 21; r++) x[w * 21 + r] = wandering(w) ? (level += gaussian(random)) : gaussian(random);
+        windows.set(x.subarray(w * 21, w * 21 + 20), w * 20);
+        actual[w] = x[w * 21 + 20];
+      }
+      const forecastTimes = Float64Array.from({ length: size }, (_, w) => Date.UTC(2024, 0, 1) + w * 120_000);
+      const predicted = Float64Array.from(await model.predict({ windows, size, forecastTimes }));
+      return { x: windows, actual, predicted, forecastTimes };
+    };
+    const calibrationSet = await set(2000, (w) => w % 2 === 0);
+    const coverage = async (scale: 'smoothing' | 'volatility', test: Awaited<ReturnType<typeof set>>) => {
+      const scales = (await loadWindowScale(scale, season))(calibrationSet.x, 2000, spec, calibrationSet.forecastTimes);
+      const calibration = calibrateIntervals(calibrationSet.actual, calibrationSet.predicted, scales, 1, ['y'], 'validation-tail', { scale, season });
+      const bands = intervalBands(test.predicted, (await loadIntervalScale(calibration))(test.x, 1500, spec, test.forecastTimes), 1, ['y'], intervalQuantiles(calibration, [0.8]));
+      return intervalCoverage(test.actual, bands.y['0.8']).coverage;
+    };
+    const wandering = await set(1500, () => true);
+    const noisy = await set(1500, () => false);
+    for (const test of [wandering, noisy]) {
+      const covered = await coverage('smoothing', test);
+      expect(covered).toBeGreaterThan(0.76);
+      expect(covered).toBeLessThan(0.84);
+    }
+    // The recent changes overstate the error of noise around a level, which the smoothing averages out, and
+    // understate that of a wandering level.
+    expect(await coverage('volatility', wandering)).toBeLessThan(0.76);
+    expect(await coverage('volatility', noisy)).toBeGreaterThan(0.84);
   });
 });

@@ -39,6 +39,15 @@ export interface IntervalCalibration {
    * `d` hours past `fitEnd` (epoch ms of the model's last fitted row) is multiplied by sqrt(1 + perHour * d).
    */
   growth?: { fitEnd: number; perHour: Record<string, number> };
+  /** For a `smoothing` scale: the daily season taken out of each window before the smoothing is fitted (MSTL's). */
+  season?: IntervalSeason;
+}
+
+/** A daily season by slot of the day (scaled units per target), as MSTL fits it. */
+export interface IntervalSeason {
+  period: number;
+  cadenceMs: number;
+  profiles: Record<string, number[]>;
 }
 
 /**
@@ -49,8 +58,12 @@ export interface IntervalCalibration {
  *   square of the volatility over the window's last rows and over its first rows, plus a floor.
  * - `constant`: 1, for a forecast that reads no recent values (Prophet): recent changes say nothing of how far
  *   the series is from its fitted curve.
+ * - `smoothing`: for a forecast that smooths the window once its daily season is taken out (MSTL), the
+ *   standard deviation of the next error that the smoothing fitted to the window estimates from its own
+ *   residuals, plus a floor. The volatility would overstate it on busy windows, which the smoothing follows
+ *   less closely than persistence does, and understate it on calm ones.
  */
-export type IntervalScale = 'volatility' | 'seasonal-volatility' | 'constant';
+export type IntervalScale = 'volatility' | 'seasonal-volatility' | 'constant' | 'smoothing';
 
 /**
  * Per window and target ([size][targets]): the mean absolute change of the target over the window's last
@@ -78,14 +91,44 @@ export function windowVolatility(windows: ArrayLike<number>, size: number, windo
   return out;
 }
 
-/** Per window and target ([size][targets]): the scale of `kind` before the floor (see `IntervalScale`). */
-export function windowScale(kind: IntervalScale, windows: ArrayLike<number>, size: number, window: WindowSpec): Float64Array {
+/**
+ * Per window and target ([size][targets]): the scale of a kind read from the window alone, before the floor
+ * (see `IntervalScale`); `smoothing` refits the smoothing and needs `loadWindowScale`.
+ */
+export function windowScale(kind: Exclude<IntervalScale, 'smoothing'>, windows: ArrayLike<number>, size: number, window: WindowSpec): Float64Array {
   if (kind === 'constant') return new Float64Array(size * window.targets.length).fill(1);
   const recent = windowVolatility(windows, size, window);
   if (kind === 'volatility') return recent;
   const periodAgo = windowVolatility(windows, size, window, 'start');
   for (let i = 0; i < recent.length; i++) recent[i] = Math.sqrt((recent[i] * recent[i] + periodAgo[i] * periodAgo[i]) / 2);
   return recent;
+}
+
+/** The scale of each of `size` windows and targets ([size][targets]), given each window's first forecast time (epoch ms). */
+export type WindowScale = (windows: ArrayLike<number>, size: number, window: WindowSpec, firstForecastTimes: ArrayLike<number>) => Float64Array;
+
+/** The scale of `kind` before the floor; a `smoothing` scale loads the exponential smoothing it refits to each window. */
+export async function loadWindowScale(kind: IntervalScale, season?: IntervalSeason): Promise<WindowScale> {
+  if (kind !== 'smoothing') return (windows, size, window) => windowScale(kind, windows, size, window);
+  if (!season) throw new FltsError('FLTS_INTERNAL', 'A smoothing interval scale needs the daily season it takes out of each window.');
+  const { smoothingScales } = await import('./mstl-model.js');
+  return (windows, size, window, firstForecastTimes) => smoothingScales(season, window, windows, size, firstForecastTimes);
+}
+
+/** The scale of a calibration's bands, floor included, for each window and target ([size][targets]). */
+export async function loadIntervalScale(calibration: Pick<IntervalCalibration, 'scale' | 'season' | 'floors'>): Promise<WindowScale> {
+  const scale = await loadWindowScale(calibration.scale ?? 'volatility', calibration.season);
+  return (windows, size, window, firstForecastTimes) => {
+    const scales = scale(windows, size, window, firstForecastTimes);
+    const nt = window.targets.length;
+    for (let i = 0; i < scales.length; i++) scales[i] += calibration.floors[window.targets[i % nt]] ?? 0;
+    return scales;
+  };
+}
+
+/** Epoch ms of each window's first forecast step, from times laid out [size][horizon]. */
+export function firstForecastTimes(forecastTimes: Float64Array, horizon: number): Float64Array {
+  return horizon === 1 ? forecastTimes : Float64Array.from({ length: forecastTimes.length / horizon }, (_, w) => forecastTimes[w * horizon]);
 }
 
 /**
@@ -169,6 +212,8 @@ export interface CalibrationScaling {
   scale?: IntervalScale;
   /** Hours past the calibrating fit's end of each calibration step ([size][horizon]), and the served model's fit end (epoch ms). */
   growth?: { hours: ArrayLike<number>; fitEnd: number };
+  /** For a `smoothing` scale: the season it takes out, saved so that serving computes the same scale. */
+  season?: IntervalSeason;
 }
 
 /**
@@ -217,6 +262,7 @@ export function calibrateIntervals(
     floors,
     errors,
     ...(perHour ? { growth: { fitEnd: scaling.growth!.fitEnd, perHour } } : {}),
+    ...(scaling.season ? { season: scaling.season } : {}),
   };
 }
 
@@ -234,14 +280,6 @@ export function intervalQuantiles(calibration: IntervalCalibration, levels: read
     out[target] = Object.fromEntries(levels.map((level) => [levelKey(level), steps.map((errors) => conformalHalfWidth(errors, level))]));
   }
   return out;
-}
-
-/** The scale of each window and target ([size][targets]): the calibration's kind of scale plus its floor. */
-export function intervalScales(calibration: IntervalCalibration, windows: ArrayLike<number>, size: number, window: WindowSpec): Float64Array {
-  const scales = windowScale(calibration.scale ?? 'volatility', windows, size, window);
-  const nt = window.targets.length;
-  for (let i = 0; i < scales.length; i++) scales[i] += calibration.floors[window.targets[i % nt]] ?? 0;
-  return scales;
 }
 
 /**

@@ -15,7 +15,7 @@ export function createRegistryModelSource(store: ObjectStore, settings: Settings
   return {
     async loadRun(runId) {
       const { run, model, scaler, intervals } = await loadRunForServing(store, settings, runId, { inferenceThread: settings.serve.inferenceThread, engine: settings.serve.engine });
-      const source = intervals ? createIntervalSource(intervals, parseIntervalLevels(settings.eval.intervalLevels)) : undefined;
+      const source = intervals ? await createIntervalSource(intervals, parseIntervalLevels(settings.eval.intervalLevels)) : undefined;
       return { run: { runId: run.run_id, modelType: run.model_type, configHash: run.config_hash }, model, scaler, ...(source ? { intervals: source } : {}) };
     },
     async readPointer() {

@@ -213,7 +213,9 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
     // The season is fitted before the validation tail, so the intervals calibrate on rows it never saw.
     const rows = options.seasonRows ?? series.time.length - (windows?.validation.size ?? 0) - window.outputSeqLen + 1;
     const { model, artifact } = fitMstlModel(series, rows, window);
-    return { model, artifact: MODEL_ARTIFACT_FILES.MSTL, save: saveJson(MODEL_ARTIFACT_FILES.MSTL, artifact), fitMs: performance.now() - start, backend: 'augurs-wasm' };
+    const { period, cadenceMs, profiles } = artifact;
+    const intervals = windows ? await calibrateModelIntervals(model, windows.validation, window, options.scaler, 'validation-tail', undefined, { period, cadenceMs, profiles }) : undefined;
+    return { model, artifact: MODEL_ARTIFACT_FILES.MSTL, save: saveJson(MODEL_ARTIFACT_FILES.MSTL, artifact), fitMs: performance.now() - start, backend: 'augurs-wasm', ...(intervals ? { intervals } : {}) };
   }
   const artifact = { format: 'flts-naive-v1' as const, window };
   const model = createNaiveModel(window);

@@ -7,7 +7,7 @@ import { toOriginalUnits } from '../forecast/metrics.js';
 import { predictWindows } from '../forecast/predict-windows.js';
 import { buildWindows, prependHistory } from '../forecast/windows.js';
 import type { WindowSpec } from '../models/forecast-model.js';
-import { intervalBands, intervalCoverage, intervalQuantiles, intervalScales, type IntervalCalibration } from '../models/prediction-intervals.js';
+import { intervalBands, intervalCoverage, intervalQuantiles, loadIntervalScale, type IntervalCalibration } from '../models/prediction-intervals.js';
 import { fitForecastModel } from './fit-model.js';
 import { fitAndValidationWindows } from './prepare-windows.js';
 import { calibrateModelIntervals } from './run-intervals.js';
@@ -42,8 +42,8 @@ function weeklyFrame(days: number, random: () => number): TimeFrame {
   return { time, columns: ['down'], values: { down } };
 }
 
-function coverage(calibration: IntervalCalibration, test: ReturnType<typeof buildWindows>, predicted: Float32Array, scaler: Parameters<typeof toOriginalUnits>[3]): Record<string, number> {
-  const scales = intervalScales(calibration, test.x, test.size, WINDOW);
+async function coverage(calibration: IntervalCalibration, test: ReturnType<typeof buildWindows>, predicted: Float32Array, scaler: Parameters<typeof toOriginalUnits>[3]): Promise<Record<string, number>> {
+  const scales = (await loadIntervalScale(calibration))(test.x, test.size, WINDOW, test.forecastTimes);
   const bands = intervalBands(toOriginalUnits(predicted, 1, ['down'], scaler), scales, 1, ['down'], intervalQuantiles(calibration, [0.8, 0.95]));
   const actual = toOriginalUnits(test.y, 1, ['down'], scaler);
   return Object.fromEntries(Object.entries(bands.down).map(([key, band]) => [key, intervalCoverage(actual, band).coverage]));
@@ -66,8 +66,8 @@ describe('core > train > run-intervals', () => {
     const onTail = await calibrateModelIntervals(fit.model, tail, WINDOW, scaler, 'validation-tail');
     expect(fit.intervals?.calibration).toBe('training-windows');
     expect(fit.intervals?.windows).toBe(split - WINDOW.inputSeqLen);
-    const shipped = coverage(fit.intervals!, test, predicted, scaler);
-    const tailOnly = coverage(onTail, test, predicted, scaler);
+    const shipped = await coverage(fit.intervals!, test, predicted, scaler);
+    const tailOnly = await coverage(onTail, test, predicted, scaler);
     expect(Math.abs(shipped['0.8'] - 0.8)).toBeLessThan(0.015);
     expect(Math.abs(shipped['0.95'] - 0.95)).toBeLessThan(0.01);
     // The weekend's errors, relative to their volatility, are heavier-tailed than the week's.

@@ -1,7 +1,7 @@
 import type { ScalerParams } from '../data/scaler.js';
 import { pickSeries, toOriginalUnits, type ForecastMetrics } from '../forecast/metrics.js';
 import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-model.js';
-import { calibrateIntervals, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, intervalScales, windowScale, type IntervalBands, type IntervalCalibration, type IntervalScale } from '../models/prediction-intervals.js';
+import { calibrateIntervals, firstForecastTimes, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, loadIntervalScale, loadWindowScale, type IntervalBands, type IntervalCalibration, type IntervalScale, type IntervalSeason } from '../models/prediction-intervals.js';
 import { buildWindows, sliceWindows, type WindowSet } from '../forecast/windows.js';
 import { predictWindows } from '../forecast/predict-windows.js';
 import type { ProphetSettings } from '../config/specs/training.js';
@@ -11,11 +11,13 @@ import { fitProphetOffThread } from './prophet-off-thread.js';
 
 /**
  * The scale a model's errors follow: a seasonal naive forecast repeats the row one period ago, Prophet reads
- * no recent values, every other model forecasts from the window's recent rows.
+ * no recent values, MSTL smooths the window's seasonally adjusted rows, every other model forecasts from the
+ * window's recent rows.
  */
 export function intervalScaleOf(modelType: ModelType): IntervalScale {
   if (modelType === 'SNAIVE') return 'seasonal-volatility';
   if (modelType === 'PROPHET') return 'constant';
+  if (modelType === 'MSTL') return 'smoothing';
   return 'volatility';
 }
 
@@ -23,7 +25,7 @@ export function intervalScaleOf(modelType: ModelType): IntervalScale {
  * Calibrates a fitted model's intervals on windows it was not fitted on (the validation tail). With `fitEnds`
  * (a model whose error grows past the end of its fit) the errors are also scaled by how far each calibration
  * step lies past `fitEnds.calibrating` (the end of the fit that forecast the tail), and the bands of the
- * served model grow past `fitEnds.served`.
+ * served model grow past `fitEnds.served`. MSTL's scale takes its `season` out of each window.
  */
 export async function calibrateModelIntervals(
   model: ForecastModel,
@@ -32,14 +34,16 @@ export async function calibrateModelIntervals(
   scaler: ScalerParams,
   calibration: IntervalCalibration['calibration'],
   fitEnds?: { calibrating: number; served: number },
+  season?: IntervalSeason,
 ): Promise<IntervalCalibration> {
   const predicted = await predictWindows(model, calibrationWindows);
   const { outputSeqLen: horizon, targets } = window;
   const scale = intervalScaleOf(model.modelType);
-  const scales = windowScale(scale, calibrationWindows.x, calibrationWindows.size, window);
+  const scales = (await loadWindowScale(scale, season))(calibrationWindows.x, calibrationWindows.size, window, firstForecastTimes(calibrationWindows.forecastTimes, horizon));
   return calibrateIntervals(toOriginalUnits(calibrationWindows.y, horizon, targets, scaler), toOriginalUnits(predicted, horizon, targets, scaler), scales, horizon, targets, calibration, {
     scale,
     ...(fitEnds ? { growth: { hours: hoursPast(calibrationWindows.forecastTimes, fitEnds.calibrating), fitEnd: fitEnds.served } } : {}),
+    ...(scale === 'smoothing' ? { season } : {}),
   });
 }
 
@@ -65,7 +69,7 @@ export async function calibrateOnTrainingWindows(model: ForecastModel, series: T
  * The bands of the test forecasts at each level, and their empirical coverage written into the test
  * metrics of each target.
  */
-export function scoreTestIntervals(
+export async function scoreTestIntervals(
   calibration: IntervalCalibration,
   levels: readonly number[],
   test: WindowSet,
@@ -73,9 +77,9 @@ export function scoreTestIntervals(
   window: WindowSpec,
   scaler: ScalerParams,
   metrics: ForecastMetrics,
-): IntervalBands {
+): Promise<IntervalBands> {
   const { outputSeqLen: horizon, targets } = window;
-  const scales = intervalScales(calibration, test.x, test.size, window);
+  const scales = (await loadIntervalScale(calibration))(test.x, test.size, window, firstForecastTimes(test.forecastTimes, horizon));
   const bands = intervalBands(toOriginalUnits(predicted, horizon, targets, scaler), scales, horizon, targets, intervalQuantiles(calibration, levels), { calibration, forecastTimes: test.forecastTimes });
   const actual = toOriginalUnits(test.y, horizon, targets, scaler);
   targets.forEach((target, t) => {

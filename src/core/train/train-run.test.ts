@@ -23,6 +23,7 @@ import { fitForecastModel, modelWindow } from './fit-model.js';
 import { predictWindows } from '../forecast/predict-windows.js';
 import type { ForecastModel } from '../models/forecast-model.js';
 import type { IntervalCalibration } from '../models/prediction-intervals.js';
+import { createIntervalSource, forecastIntervals } from '../forecast/forecast-intervals.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-train-'));
 const store = createFsStore(root);
@@ -89,11 +90,22 @@ describe('core > train > train-run', () => {
       expect(record.metrics!.test.targets.down.intervals!['0.8'].coverage).toBeGreaterThan(0);
       const { model, intervals } = await loadRunForServing(store, settings(), record.run_id);
       expect(model.modelType).toBe(modelType);
-      // SNAIVE's error is the difference of two rows a period apart; MSTL keeps the recent volatility (no scale recorded).
-      expect(intervals?.scale).toBe(modelType === 'SNAIVE' ? 'seasonal-volatility' : undefined);
+      // SNAIVE's error is the difference of two rows a period apart; MSTL's, the error of the smoothing of its
+      // seasonally adjusted window, whose season the calibration keeps for serving.
+      expect(intervals?.scale).toBe(modelType === 'SNAIVE' ? 'seasonal-volatility' : 'smoothing');
+      expect(intervals?.season?.profiles.down?.length).toBe(modelType === 'MSTL' ? 720 : undefined);
       // SNAIVE fits nothing: every training window it can forecast (all but the first day) calibrates it.
       expect(intervals?.calibration).toBe(modelType === 'SNAIVE' ? 'training-windows' : 'validation-tail');
       if (modelType === 'SNAIVE') expect(intervals?.windows).toBe(long.train.time.length - 720);
+      // A served forecast gets the band the run's test coverage was measured on.
+      const test = prepareWindows(long, record.window, 0.1).test;
+      const last = test.size - 1;
+      const first = test.x.subarray(last * record.window.inputSeqLen, (last + 1) * record.window.inputSeqLen);
+      const forecast = { time: test.forecastTimes.subarray(last, last + 1), values: [Float64Array.from(inverseScaleColumn(long.scaler, 'down', await model.predict({ windows: first, size: 1, forecastTimes: test.forecastTimes.subarray(last, last + 1) })))] };
+      const [served] = forecastIntervals(await createIntervalSource(intervals!, [0.8]), record.window, first, forecast);
+      const stored = (await getJson<PredictionsArtifact>(store, 'runs', `${record.run_id}/predictions.json`)).intervals!.down['0.8'];
+      expect(served!.down['0.8'][0]).toBeCloseTo(stored.lower[last], 0);
+      expect(served!.down['0.8'][1]).toBeCloseTo(stored.upper[last], 0);
       model.dispose();
     }
   });

@@ -102,7 +102,7 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
       const predicted = await predictWindows(fitted.model, windows.test);
       const test = evaluateForecasts(windows.test.y, predicted, record.window.outputSeqLen, record.window.targets, data.scaler);
       const calibration = fitted.intervals ?? (await calibrateModelIntervals(fitted.model, windows.validation, record.window, data.scaler, 'validation-tail'));
-      const bands = scoreTestIntervals(calibration, parseIntervalLevels(settings.eval.intervalLevels), windows.test, predicted, record.window, data.scaler, test);
+      const bands = await scoreTestIntervals(calibration, parseIntervalLevels(settings.eval.intervalLevels), windows.test, predicted, record.window, data.scaler, test);
       await putJson(deps.store, bucket, runKey(runId, RUN_FILES.scaler), data.scaler);
       await putJson(deps.store, bucket, runKey(runId, RUN_FILES.intervals), calibration);
       await putJson(deps.store, bucket, runKey(runId, RUN_FILES.history), { run_id: runId, model_type: modelType, epochs: fitted.history ?? [] });
