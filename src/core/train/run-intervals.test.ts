@@ -74,4 +74,13 @@ describe('core > train > run-intervals', () => {
     expect(tailOnly['0.8']).toBeLessThan(0.77);
     expect(tailOnly['0.95']).toBeGreaterThan(0.97);
   });
+
+  it('calibrates on the last four weeks of a longer training file', async () => {
+    const random = createRandom(3);
+    const train = weeklyFrame(30, random);
+    const scaler = fitScaler('MinMaxScaler', train);
+    const fit = await fitForecastModel('NAIVE', applyScaler(scaler, train), undefined, WINDOW, defaultSettings(), { runId: 'naive', scaler });
+    // Every forecast row from 28 days before the last one, the last included.
+    expect(fit.intervals?.windows).toBe(28 * DAY_ROWS + 1);
+  });
 });

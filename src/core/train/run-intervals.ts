@@ -2,7 +2,7 @@ import type { ScalerParams } from '../data/scaler.js';
 import { pickSeries, toOriginalUnits, type ForecastMetrics } from '../forecast/metrics.js';
 import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-model.js';
 import { calibrateIntervals, firstForecastTimes, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, loadIntervalScale, loadWindowScale, type IntervalBands, type IntervalCalibration, type IntervalScale, type IntervalSeason } from '../models/prediction-intervals.js';
-import { buildWindows, sliceWindows, type WindowSet } from '../forecast/windows.js';
+import { buildWindows, type WindowSet } from '../forecast/windows.js';
 import { predictWindows } from '../forecast/predict-windows.js';
 import type { ProphetSettings } from '../config/specs/training.js';
 import { selectRows, type TimeFrame } from '../data/time-frame.js';
@@ -58,11 +58,13 @@ const DAY_MS = 86_400_000;
  * naive calibrated on a Sunday forecast from a Saturday over-covers a Monday, for instance).
  */
 export async function calibrateOnTrainingWindows(model: ForecastModel, series: TimeFrame, window: WindowSpec, scaler: ScalerParams): Promise<IntervalCalibration> {
-  const all = buildWindows(series, window);
-  const since = all.forecastTimes[all.forecastTimes.length - 1] - TRAINING_WINDOWS_DAYS * DAY_MS;
+  const since = series.time[series.time.length - 1] - TRAINING_WINDOWS_DAYS * DAY_MS;
   let first = 0;
-  while (first < all.size - 1 && all.forecastTimes[first * window.outputSeqLen] < since) first++;
-  return calibrateModelIntervals(model, first > 0 ? sliceWindows(all, first, all.size, window) : all, window, scaler, 'training-windows');
+  while (first < series.time.length - 1 && series.time[first] < since) first++;
+  // Only the recent rows are made into windows (a day-long window per row weighs 720 values at a 2-minute step);
+  // the rows before the first forecast row are its window.
+  const recent = selectRows(series, Math.max(0, first - window.inputSeqLen));
+  return calibrateModelIntervals(model, buildWindows(recent, window), window, scaler, 'training-windows');
 }
 
 /**
