@@ -338,9 +338,9 @@ function gruLayer(g: GraphBuilder, w: LayerWeights, sequence: Sequence, units: n
 /**
  * One training step of a stacked LSTM/GRU + dense network as an ONNX graph: forward over the window (the
  * input projection of all steps in one MatMul per layer), the dense head, the squared error, backpropagation
- * through time (weight gradients as one multiply over all steps), and an Adam update of the flat parameters
- * exactly as the fused path's SIMD Adam computes it. The parameters and moments go in and come out as flat
- * vectors in getWeights() order, so the step is a drop-in for the fused engine's.
+ * through time (weight gradients as one multiply over all steps). The parameters go in and the gradient comes
+ * out as flat vectors in getWeights() order, so the caller applies the fused path's SIMD Adam to it as the
+ * fused engine does.
  */
 export function buildTrainingGraph(layout: NetworkLayout, options: TrainingGraphOptions): OnnxModel {
   const { steps } = options;
