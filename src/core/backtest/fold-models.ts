@@ -1,13 +1,12 @@
 import type { Settings } from '../config/settings.js';
 import { selectRows, type TimeFrame } from '../data/time-frame.js';
 import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-model.js';
-import { createNaiveModel } from '../models/naive-model.js';
 import { fitForecastModel } from '../train/fit-model.js';
 import { fitAndValidationWindows } from '../train/prepare-windows.js';
 import type { ScalerParams } from '../data/scaler.js';
 import { createIntervalSource, type IntervalSource } from '../forecast/forecast-intervals.js';
 import { parseIntervalLevels, type IntervalCalibration } from '../models/prediction-intervals.js';
-import { calibrateModelIntervals, calibrateOnTrainingWindows } from '../train/run-intervals.js';
+import { calibrateModelIntervals } from '../train/run-intervals.js';
 import type { WindowSet } from '../forecast/windows.js';
 
 /** The model a fold forecasts with, and the last row its fitting saw (null: nothing was fitted on the series). */
@@ -97,10 +96,9 @@ export function createFoldModelProvider(options: FoldModelOptions): FoldModelPro
     async modelFor(fold, originRow, series) {
       if (modelType === 'NAIVE') {
         if (current) return current;
-        // Persistence fits nothing: its errors on the training rows calibrate it, as in training.
-        const model = createNaiveModel(window);
-        const intervals = await calibrateOnTrainingWindows(model, selectRows(series, 0, trainRows), window, options.scaler);
-        return keep(model, null, await createIntervalSource(intervals, levels));
+        // Persistence fits nothing: made and calibrated on the training rows as training does.
+        const fit = await fitForecastModel('NAIVE', selectRows(series, 0, trainRows), undefined, window, settings, { runId: 'backtest-naive', scaler: options.scaler, signal });
+        return keep(fit.model, null, fit.intervals ? await createIntervalSource(fit.intervals, levels) : undefined);
       }
       if (refitEvery > 0 && fold % refitEvery === 0) {
         owned.splice(0).forEach((model) => model.dispose());
