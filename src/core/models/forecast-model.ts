@@ -33,6 +33,12 @@ export interface PredictBatch {
   readonly size: number;
   /** Timestamps (epoch ms) of the forecast steps, [size][outputSeqLen]; models of time (Prophet) use these. */
   readonly forecastTimes: Float64Array;
+  /**
+   * Where given, [size][targets]: a model whose fit estimates the spread of its own next error (MSTL's
+   * smoothing, the `smoothing` interval scale before its floor) writes it here from the fit that forecasts
+   * the window, so that the scale costs no second fit. Other models leave it as it is.
+   */
+  readonly spreads?: Float64Array;
 }
 
 /**

@@ -67,19 +67,6 @@ function dailyProfile(time: Float64Array, values: Float64Array, cadenceMs: numbe
   return profile;
 }
 
-/** Exponential smoothing of one seasonally adjusted window; the last value when no model fits (a flat window). */
-function smoothForecast(adjusted: number[], horizon: number): number[] {
-  const ets = new AutoETS(1, ETS_SPEC);
-  try {
-    ets.fit(adjusted);
-    return ets.predict(horizon, null).point;
-  } catch {
-    return new Array<number>(horizon).fill(adjusted[adjusted.length - 1]);
-  } finally {
-    ets.free();
-  }
-}
-
 /** One target of window `w` ([size][inputSeqLen][features]) with the daily season at each row taken out. */
 function seasonallyAdjusted(season: IntervalSeason, window: WindowSpec, windows: ArrayLike<number>, w: number, column: number, target: string, firstForecast: number): number[] {
   const { period, cadenceMs, profiles } = season;
@@ -92,11 +79,50 @@ function seasonallyAdjusted(season: IntervalSeason, window: WindowSpec, windows:
 /** The standard normal quantile of 0.9: an 80 % interval's half-width over its standard deviation. */
 const Z_80 = 1.2815515655446004;
 
+/** Fits AutoETS to one seasonally adjusted window and hands it to `use` (undefined where no model fits), freeing it after. */
+function withSmoothing<T>(adjusted: number[], use: (ets: AutoETS | undefined) => T): T {
+  const ets = new AutoETS(1, ETS_SPEC);
+  try {
+    let fitted = true;
+    try {
+      ets.fit(adjusted);
+    } catch {
+      fitted = false;
+    }
+    return use(fitted ? ets : undefined);
+  } finally {
+    ets.free();
+  }
+}
+
+/** The smoothing's forecast of `horizon` steps; the last value where no model fits (a flat window). */
+function smoothedForecast(ets: AutoETS | undefined, adjusted: number[], horizon: number): number[] {
+  try {
+    if (ets) return ets.predict(horizon, null).point;
+  } catch {
+    // As where no model fits.
+  }
+  return new Array<number>(horizon).fill(adjusted[adjusted.length - 1]);
+}
+
 /**
- * Per window and target ([size][targets]): the standard deviation of the next step's error that the
- * exponential smoothing fitted to the window's seasonally adjusted values estimates from its own residuals
- * (the width of its 80 % interval one step ahead, over 2 x 1.2816), which is what MSTL's forecast error is
- * made of; 0 where no model fits (the forecast is then the last value of a flat window).
+ * The standard deviation of the next step's error that the smoothing estimates from its own residuals (the
+ * width of its 80 % interval one step ahead, over 2 x 1.2816), which is what MSTL's forecast error is made
+ * of; 0 where no model fits (the forecast is then the last value of a flat window).
+ */
+function smoothedSpread(ets: AutoETS | undefined): number {
+  try {
+    const band = ets?.predict(1, 0.8).intervals;
+    const sigma = band ? (band.upper[0] - band.lower[0]) / (2 * Z_80) : 0;
+    return Number.isFinite(sigma) ? sigma : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Per window and target ([size][targets]): the spread of the smoothing fitted to the window's seasonally
+ * adjusted values (`smoothedSpread`), for windows whose forecasts did not report it (`PredictBatch.spreads`).
  * `firstForecastTimes`: epoch ms of each window's first forecast step.
  */
 export function smoothingScales(season: IntervalSeason, window: WindowSpec, windows: ArrayLike<number>, size: number, firstForecastTimes: ArrayLike<number>): Float64Array {
@@ -106,17 +132,7 @@ export function smoothingScales(season: IntervalSeason, window: WindowSpec, wind
   const out = new Float64Array(size * targets.length);
   for (let w = 0; w < size; w++) {
     targets.forEach((target, t) => {
-      const ets = new AutoETS(1, ETS_SPEC);
-      try {
-        ets.fit(seasonallyAdjusted(season, window, windows, w, columns[t], target, firstForecastTimes[w]));
-        const band = ets.predict(1, 0.8).intervals;
-        const sigma = band ? (band.upper[0] - band.lower[0]) / (2 * Z_80) : 0;
-        out[w * targets.length + t] = Number.isFinite(sigma) ? sigma : 0;
-      } catch {
-        out[w * targets.length + t] = 0;
-      } finally {
-        ets.free();
-      }
+      out[w * targets.length + t] = withSmoothing(seasonallyAdjusted(season, window, windows, w, columns[t], target, firstForecastTimes[w]), smoothedSpread);
     });
   }
   return out;
@@ -125,6 +141,7 @@ export function smoothingScales(season: IntervalSeason, window: WindowSpec, wind
 /**
  * MSTL as a windowed forecaster: the daily season comes from augurs MSTL on the training rows; each forecast
  * fits augurs AutoETS to the window's seasonally adjusted values and adds the season back at the forecast times.
+ * Asked for `spreads`, it reports the spread of each fit as well (`smoothedSpread`).
  */
 export function createMstlModel(artifact: MstlArtifact): ForecastModel {
   ensureAugursWasm();
@@ -142,8 +159,11 @@ export function createMstlModel(artifact: MstlArtifact): ForecastModel {
         window.targets.forEach((target, t) => {
           const profile = profiles[target];
           const adjusted = seasonallyAdjusted(artifact, window, batch.windows, w, columns[t], target, batch.forecastTimes[w * horizon]);
-          smoothForecast(adjusted, horizon).forEach((value, h) => {
-            out[(w * horizon + h) * nt + t] = value + profile[slotOf(batch.forecastTimes[w * horizon + h], cadenceMs, period)];
+          withSmoothing(adjusted, (ets) => {
+            smoothedForecast(ets, adjusted, horizon).forEach((value, h) => {
+              out[(w * horizon + h) * nt + t] = value + profile[slotOf(batch.forecastTimes[w * horizon + h], cadenceMs, period)];
+            });
+            if (batch.spreads) batch.spreads[w * nt + t] = smoothedSpread(ets);
           });
         });
       }

@@ -118,17 +118,14 @@ export async function loadWindowScale(kind: IntervalScale, season?: IntervalSeas
 /** The scale of a calibration's bands, floor included, for each window and target ([size][targets]). */
 export async function loadIntervalScale(calibration: Pick<IntervalCalibration, 'scale' | 'season' | 'floors'>): Promise<WindowScale> {
   const scale = await loadWindowScale(calibration.scale ?? 'volatility', calibration.season);
-  return (windows, size, window, firstForecastTimes) => {
-    const scales = scale(windows, size, window, firstForecastTimes);
-    const nt = window.targets.length;
-    for (let i = 0; i < scales.length; i++) scales[i] += calibration.floors[window.targets[i % nt]] ?? 0;
-    return scales;
-  };
+  return (windows, size, window, firstForecastTimes) => addFloors(scale(windows, size, window, firstForecastTimes), calibration.floors, window.targets);
 }
 
-/** Epoch ms of each window's first forecast step, from times laid out [size][horizon]. */
-export function firstForecastTimes(forecastTimes: Float64Array, horizon: number): Float64Array {
-  return horizon === 1 ? forecastTimes : Float64Array.from({ length: forecastTimes.length / horizon }, (_, w) => forecastTimes[w * horizon]);
+/** Scales laid out [size][targets] with each target's floor added (in place). */
+export function addFloors(scales: Float64Array, floors: Record<string, number>, targets: readonly string[]): Float64Array {
+  const nt = targets.length;
+  for (let i = 0; i < scales.length; i++) scales[i] += floors[targets[i % nt]] ?? 0;
+  return scales;
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { ScalerParams } from '../data/scaler.js';
 import { pickSeries, toOriginalUnits, type ForecastMetrics } from '../forecast/metrics.js';
 import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-model.js';
-import { calibrateIntervals, firstForecastTimes, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, loadIntervalScale, loadWindowScale, type IntervalBands, type IntervalCalibration, type IntervalScale, type IntervalSeason } from '../models/prediction-intervals.js';
+import { addFloors, calibrateIntervals, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, windowScale, type IntervalBands, type IntervalCalibration, type IntervalScale, type IntervalSeason } from '../models/prediction-intervals.js';
+import { FltsError } from '../errors.js';
 import { buildWindows, type WindowSet } from '../forecast/windows.js';
 import { predictWindows } from '../forecast/predict-windows.js';
 import type { ProphetSettings } from '../config/specs/training.js';
@@ -22,6 +23,17 @@ export function intervalScaleOf(modelType: ModelType): IntervalScale {
 }
 
 /**
+ * A window set's forecasts and the scale of each window before its floor ([size][targets]): a `smoothing`
+ * scale as the fits that forecast the windows report it (`PredictBatch.spreads`), the others read from the
+ * windows.
+ */
+export async function predictWithScales(model: ForecastModel, set: WindowSet, window: WindowSpec, scale: IntervalScale): Promise<{ predicted: Float32Array; scales: Float64Array }> {
+  if (scale !== 'smoothing') return { predicted: await predictWindows(model, set), scales: windowScale(scale, set.x, set.size, window) };
+  const scales = new Float64Array(set.size * window.targets.length);
+  return { predicted: await predictWindows(model, set, scales), scales };
+}
+
+/**
  * Calibrates a fitted model's intervals on windows it was not fitted on (the validation tail). With `fitEnds`
  * (a model whose error grows past the end of its fit) the errors are also scaled by how far each calibration
  * step lies past `fitEnds.calibrating` (the end of the fit that forecast the tail), and the bands of the
@@ -36,10 +48,11 @@ export async function calibrateModelIntervals(
   fitEnds?: { calibrating: number; served: number },
   season?: IntervalSeason,
 ): Promise<IntervalCalibration> {
-  const predicted = await predictWindows(model, calibrationWindows);
   const { outputSeqLen: horizon, targets } = window;
   const scale = intervalScaleOf(model.modelType);
-  const scales = (await loadWindowScale(scale, season))(calibrationWindows.x, calibrationWindows.size, window, firstForecastTimes(calibrationWindows.forecastTimes, horizon));
+  // The calibration keeps the season: serving computes the scale from the window alone.
+  if (scale === 'smoothing' && !season) throw new FltsError('FLTS_INTERNAL', 'A smoothing interval scale needs the daily season it takes out of each window.');
+  const { predicted, scales } = await predictWithScales(model, calibrationWindows, window, scale);
   return calibrateIntervals(toOriginalUnits(calibrationWindows.y, horizon, targets, scaler), toOriginalUnits(predicted, horizon, targets, scaler), scales, horizon, targets, calibration, {
     scale,
     ...(fitEnds ? { growth: { hours: hoursPast(calibrationWindows.forecastTimes, fitEnds.calibrating), fitEnd: fitEnds.served } } : {}),
@@ -68,21 +81,21 @@ export async function calibrateOnTrainingWindows(model: ForecastModel, series: T
 }
 
 /**
- * The bands of the test forecasts at each level, and their empirical coverage written into the test
- * metrics of each target.
+ * The bands of the test forecasts at each level, given each test window's scale before its floor
+ * (`predictWithScales`), and their empirical coverage written into the test metrics of each target.
  */
-export async function scoreTestIntervals(
+export function scoreTestIntervals(
   calibration: IntervalCalibration,
   levels: readonly number[],
   test: WindowSet,
   predicted: Float32Array,
+  scales: Float64Array,
   window: WindowSpec,
   scaler: ScalerParams,
   metrics: ForecastMetrics,
-): Promise<IntervalBands> {
+): IntervalBands {
   const { outputSeqLen: horizon, targets } = window;
-  const scales = (await loadIntervalScale(calibration))(test.x, test.size, window, firstForecastTimes(test.forecastTimes, horizon));
-  const bands = intervalBands(toOriginalUnits(predicted, horizon, targets, scaler), scales, horizon, targets, intervalQuantiles(calibration, levels), { calibration, forecastTimes: test.forecastTimes });
+  const bands = intervalBands(toOriginalUnits(predicted, horizon, targets, scaler), addFloors(scales, calibration.floors, targets), horizon, targets, intervalQuantiles(calibration, levels), { calibration, forecastTimes: test.forecastTimes });
   const actual = toOriginalUnits(test.y, horizon, targets, scaler);
   targets.forEach((target, t) => {
     const series = pickSeries(actual, horizon, targets.length, t);

@@ -14,12 +14,11 @@ import { RUN_FILES, runExperiment, type RunRecord } from '../registry/run-record
 import { runKey, runsBucket, saveRunRecord } from '../registry/run-store.js';
 import { fitModel, modelWindow } from './fit-model.js';
 import { prepareWindows } from './prepare-windows.js';
-import { predictWindows } from '../forecast/predict-windows.js';
 import { evaluateForecasts } from '../forecast/metrics.js';
 import { renderLossCurve } from './loss-curve.js';
 import { buildPredictionsArtifact } from './predictions-artifact.js';
 import { parseIntervalLevels } from '../models/prediction-intervals.js';
-import { calibrateModelIntervals, scoreTestIntervals } from './run-intervals.js';
+import { calibrateModelIntervals, predictWithScales, scoreTestIntervals } from './run-intervals.js';
 
 export interface TrainRunDeps {
   store: ObjectStore;
@@ -99,10 +98,10 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
     const windows = prepareWindows(data, record.window, settings.training.validationSplit);
     const fitted = await fitModel(modelType, data, windows, settings, { store: deps.store, runId, signal: deps.signal, onEvent: emit, logger, offThread: deps.offThread });
     try {
-      const predicted = await predictWindows(fitted.model, windows.test);
-      const test = evaluateForecasts(windows.test.y, predicted, record.window.outputSeqLen, record.window.targets, data.scaler);
       const calibration = fitted.intervals ?? (await calibrateModelIntervals(fitted.model, windows.validation, record.window, data.scaler, 'validation-tail'));
-      const bands = await scoreTestIntervals(calibration, parseIntervalLevels(settings.eval.intervalLevels), windows.test, predicted, record.window, data.scaler, test);
+      const { predicted, scales } = await predictWithScales(fitted.model, windows.test, record.window, calibration.scale ?? 'volatility');
+      const test = evaluateForecasts(windows.test.y, predicted, record.window.outputSeqLen, record.window.targets, data.scaler);
+      const bands = scoreTestIntervals(calibration, parseIntervalLevels(settings.eval.intervalLevels), windows.test, predicted, scales, record.window, data.scaler, test);
       await putJson(deps.store, bucket, runKey(runId, RUN_FILES.scaler), data.scaler);
       await putJson(deps.store, bucket, runKey(runId, RUN_FILES.intervals), calibration);
       await putJson(deps.store, bucket, runKey(runId, RUN_FILES.history), { run_id: runId, model_type: modelType, epochs: fitted.history ?? [] });
