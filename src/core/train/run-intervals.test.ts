@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultSettings } from '../config/settings.js';
 import { createRandom } from '../data/seeded-random.js';
 import { applyScaler, fitScaler } from '../data/scaler.js';
@@ -10,7 +10,16 @@ import type { WindowSpec } from '../models/forecast-model.js';
 import { intervalBands, intervalCoverage, intervalQuantiles, loadIntervalScale, type IntervalCalibration } from '../models/prediction-intervals.js';
 import { fitForecastModel } from './fit-model.js';
 import { fitAndValidationWindows } from './prepare-windows.js';
-import { calibrateModelIntervals } from './run-intervals.js';
+import { createNaiveModel } from '../models/naive-model.js';
+import { calibrateModelIntervals, fitProphetWithIntervals } from './run-intervals.js';
+import type { fitProphetOffThread } from './prophet-off-thread.js';
+
+// Tests may put another Prophet fit in place of the real one.
+const prophet = vi.hoisted(() => ({ fit: undefined as typeof fitProphetOffThread | undefined }));
+vi.mock('./prophet-off-thread.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('./prophet-off-thread.js')>();
+  return { fitProphetOffThread: (...args: Parameters<typeof actual.fitProphetOffThread>) => (prophet.fit ?? actual.fitProphetOffThread)(...args) };
+});
 
 const STEP_MS = 120_000;
 const DAY_ROWS = 720;
@@ -50,6 +59,10 @@ async function coverage(calibration: IntervalCalibration, test: ReturnType<typeo
 }
 
 describe('core > train > run-intervals', () => {
+  afterEach(() => {
+    prophet.fit = undefined;
+  });
+
   it('calibrates persistence on the training windows of every weekday, where the validation tail (a weekend) misjudges a whole week', async () => {
     const random = createRandom(7);
     // Two weeks of training data ending on a Sunday, then a week to test.
@@ -82,5 +95,21 @@ describe('core > train > run-intervals', () => {
     const fit = await fitForecastModel('NAIVE', applyScaler(scaler, train), undefined, WINDOW, defaultSettings(), { runId: 'naive', scaler });
     // Every forecast row from 28 days before the last one, the last included.
     expect(fit.intervals?.windows).toBe(28 * DAY_ROWS + 1);
+  });
+
+  it('frees the Prophet fitted on every row when the earlier fit that would calibrate it fails', async () => {
+    const train = weeklyFrame(3, createRandom(5));
+    const tail = fitAndValidationWindows(train, WINDOW, 0.1).validation;
+    const failure = new Error('the earlier fit failed');
+    const disposed: number[] = [];
+    // The earlier fit fails at once; the fit on every row finishes after it.
+    prophet.fit = async (frame, window) => {
+      if (frame.time.length < train.time.length) throw failure;
+      await new Promise(setImmediate);
+      const model = createNaiveModel(window);
+      return { model: { ...model, dispose: () => disposed.push(frame.time.length) }, artifact: {} as Awaited<ReturnType<typeof fitProphetOffThread>>['artifact'] };
+    };
+    await expect(fitProphetWithIntervals(train, tail, WINDOW, defaultSettings().training.prophet, 1, fitScaler('MinMaxScaler', train))).rejects.toBe(failure);
+    expect(disposed).toEqual([train.time.length]);
   });
 });

@@ -113,8 +113,14 @@ export function scoreTestIntervals(
  */
 export async function fitProphetWithIntervals(frame: TimeFrame, tail: WindowSet, window: WindowSpec, settings: ProphetSettings, seed: number, scaler: ScalerParams): Promise<{ model: ForecastModel; artifact: ProphetArtifact; intervals: IntervalCalibration }> {
   const beforeRows = frame.time.length - tail.size - window.outputSeqLen + 1;
-  // Both fits optimise at once, each on a thread of its own.
-  const [before, fitted] = await Promise.all([fitProphetOffThread(selectRows(frame, 0, beforeRows), window, settings, seed), fitProphetOffThread(frame, window, settings, seed)]);
+  // Both fits optimise at once, each on a thread of its own; when one fails, the other's model is freed.
+  const fits = await Promise.allSettled([fitProphetOffThread(selectRows(frame, 0, beforeRows), window, settings, seed), fitProphetOffThread(frame, window, settings, seed)]);
+  const [before, fitted] = fits.map((fit) => (fit.status === 'fulfilled' ? fit.value : undefined));
+  if (!before || !fitted) {
+    before?.model.dispose();
+    fitted?.model.dispose();
+    throw fits.flatMap((fit) => (fit.status === 'rejected' ? [fit.reason] : []))[0];
+  }
   try {
     const intervals = await calibrateModelIntervals(before.model, tail, window, scaler, 'validation-tail', { calibrating: frame.time[beforeRows - 1], served: frame.time[frame.time.length - 1] });
     return { ...fitted, intervals };
