@@ -5,10 +5,10 @@ import { referenceScore } from '../eval/scoreboard.js';
 import type { EventSink } from '../events.js';
 import type { WindowSpec } from '../models/forecast-model.js';
 import { createFeaturePlan, scaleValue } from '../forecast/feature-plan.js';
-import { forecastFromHistory, historyFromFrame } from '../forecast/recursive-forecast.js';
+import { historyFromFrame } from '../forecast/recursive-forecast.js';
 import { formatTimestamp } from '../data/timestamps.js';
 import type { FoldModelProvider } from './fold-models.js';
-import { forecastIntervals, type RowIntervals } from '../forecast/forecast-intervals.js';
+import { forecastWithIntervals, type RowIntervals } from '../forecast/forecast-intervals.js';
 import { inverseScaleColumn } from '../data/scaler.js';
 
 /** Per target and level key: the band of each forecast row (null past the model horizon, where no calibration applies). */
@@ -127,7 +127,7 @@ export async function backtestModel(input: BacktestModelInput): Promise<Backtest
     const { model, fittedRows, intervals } = await provider.modelFor(fold, originRow, series);
     const seen: TimeFrame = { time: series.time.subarray(0, originRow), columns: series.columns, values: Object.fromEntries(series.columns.map((c) => [c, series.values[c].subarray(0, originRow)])) };
     const history = historyFromFrame(plan, seen, input.cadenceMs, true);
-    const forecast = await forecastFromHistory(plan, history, horizon, (windows, forecastTimes, size) => model.predict({ windows, forecastTimes, size }));
+    const { forecast, intervals: rows } = await forecastWithIntervals(plan, history, horizon, (windows, forecastTimes, size, spreads) => model.predict({ windows, forecastTimes, size, spreads }), intervals);
     const actual = new Float32Array(horizon * nt);
     const predicted = new Float32Array(horizon * nt);
     window.targets.forEach((target, t) => {
@@ -140,9 +140,9 @@ export async function backtestModel(input: BacktestModelInput): Promise<Backtest
     allActual.push(...actual);
     allPredicted.push(...predicted);
     const evaluated = evaluateForecasts(actual, predicted, horizon, window.targets, input.scaler);
-    const bands = intervals
+    const bands = rows
       ? foldIntervals(
-          forecastIntervals(intervals, window, history.rows, forecast),
+          rows,
           Object.fromEntries(window.targets.map((target) => [target, inverseScaleColumn(input.scaler, target, series.values[target].subarray(originRow, originRow + horizon))])),
         )
       : undefined;

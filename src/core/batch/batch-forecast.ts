@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import type { TimeFrame } from '../data/time-frame.js';
 import type { ForecastModel } from '../models/forecast-model.js';
 import { unscaleTarget, type FeaturePlan } from '../forecast/feature-plan.js';
-import { forecastFromHistory, historyFromFrame } from '../forecast/recursive-forecast.js';
+import { historyFromFrame, type PredictWindows } from '../forecast/recursive-forecast.js';
 import { createRequestBatcher } from '../forecast/request-batcher.js';
-import { forecastIntervals, type IntervalSource } from '../forecast/forecast-intervals.js';
+import { forecastWithIntervals, type IntervalSource } from '../forecast/forecast-intervals.js';
 import { formatTimestamp } from '../data/timestamps.js';
 import type { InferenceInput } from './inference-input.js';
 
@@ -48,8 +48,8 @@ function rowView(frame: TimeFrame, from: number, to: number): TimeFrame {
 
 /**
  * One forecast per input window (every run of `inputSeqLen` consecutive rows), computed with the serving
- * code itself: `historyFromFrame` builds the window exactly as `/predict` does and `forecastFromHistory`
- * un-scales the output, while a request batcher gathers a chunk of windows into one `model.predict`.
+ * code itself: `historyFromFrame` builds the window exactly as `/predict` does and `forecastWithIntervals`
+ * un-scales the output and adds the bands, while a request batcher gathers a chunk of windows into one `model.predict`.
  * So a batch forecast equals the `/predict` answer for the same rows.
  */
 export async function forecastEveryWindow(plan: FeaturePlan, model: ForecastModel, input: InferenceInput, options: BatchForecastOptions): Promise<BatchForecast> {
@@ -70,7 +70,7 @@ export async function forecastEveryWindow(plan: FeaturePlan, model: ForecastMode
   frame.time.forEach((ms, row) => rowOfTime.set(ms, row));
   let forwardPasses = 0;
   const batcher = createRequestBatcher(model, { maxBatch: options.chunkSize, maxWaitMs: 0, onBatch: () => forwardPasses++ });
-  const predict = (w: Float32Array, t: Float64Array, size: number): Promise<Float32Array> => batcher.predict(w, t, size);
+  const predict: PredictWindows = (w, t, size, spreads) => batcher.predict(w, t, size, spreads);
 
   for (let from = 0; from < windows; from += options.chunkSize) {
     options.signal?.throwIfAborted();
@@ -79,8 +79,7 @@ export async function forecastEveryWindow(plan: FeaturePlan, model: ForecastMode
       Array.from({ length: to - from }, async (_, i) => {
         const first = from + i;
         const history = historyFromFrame(plan, rowView(frame, first, first + seq), input.cadenceMs, input.scaled);
-        const forecast = await forecastFromHistory(plan, history, horizon, predict);
-        return { forecast, intervals: options.intervals ? forecastIntervals(options.intervals, plan.window, history.rows, forecast) : undefined };
+        return forecastWithIntervals(plan, history, horizon, predict, options.intervals);
       }),
     );
     forecasts.forEach(({ forecast, intervals }, i) => {

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { WindowSpec } from '../models/forecast-model.js';
+import { createRandom } from '../data/seeded-random.js';
+import type { PredictBatch, WindowSpec } from '../models/forecast-model.js';
+import { createMstlModel } from '../models/mstl-model.js';
 import type { IntervalCalibration } from '../models/prediction-intervals.js';
-import { createIntervalSource, forecastIntervals } from './forecast-intervals.js';
+import { createFeaturePlan } from './feature-plan.js';
+import { createIntervalSource, forecastIntervals, forecastWithIntervals } from './forecast-intervals.js';
+import type { ScaledHistory } from './recursive-forecast.js';
+import { createRequestBatcher } from './request-batcher.js';
 
 const WINDOW: WindowSpec = { features: ['y'], targets: ['y'], inputSeqLen: 3, outputSeqLen: 2 };
 const FIT_END = Date.UTC(2024, 0, 1);
@@ -23,5 +28,46 @@ describe('core > forecast > forecast-intervals', () => {
     const { scale: _scale, growth: _growth, ...volatility } = { ...constant, floors: { y: 1 } };
     const old = forecastIntervals(await createIntervalSource(volatility, [0.8]), WINDOW, Float32Array.from([0, 5, 0]), forecast);
     expect(old[0]!.y['0.8']).toEqual([100 - 16 * 6, 100 + 16 * 6]);
+  });
+});
+
+describe('core > forecast > forecast-intervals > forecastWithIntervals', () => {
+  const STEP = 120_000;
+  const window: WindowSpec = { features: ['y'], targets: ['y'], inputSeqLen: 30, outputSeqLen: 2 };
+  const season = { period: 720, cadenceMs: STEP, profiles: { y: Array.from({ length: 720 }, (_, k) => Math.sin(k / 40)) } };
+  const calibration: IntervalCalibration = { format: 'flts-conformal-v1', method: 'split-conformal', calibration: 'validation-tail', windows: 4, horizon: 2, scale: 'smoothing', season, floors: { y: 0.25 }, errors: { y: [[1, 2, 3, 4], [2, 4, 6, 8]] } };
+  const plan = createFeaturePlan(window, { method: 'MinMaxScaler', columns: ['y'], offset: [0], scale: [1] });
+  const random = createRandom(3);
+  let level = 0;
+  const history: ScaledHistory = { time: Float64Array.from({ length: 30 }, (_, r) => FIT_END + r * STEP), rows: Float32Array.from({ length: 30 }, () => (level += random() - 0.5)), cadenceMs: STEP };
+  const mstl = createMstlModel({ format: 'flts-mstl-v1', ...season, window });
+
+  it("scales MSTL's band by the spread its forecast reports through the request batcher, as the window's own smoothing gives it", async () => {
+    const source = await createIntervalSource(calibration, [0.8]);
+    const asked: boolean[] = [];
+    const batcher = createRequestBatcher({ ...mstl, predict: (batch: PredictBatch) => (asked.push(batch.spreads !== undefined), mstl.predict(batch)) }, { maxBatch: 8, maxWaitMs: 0 });
+    const { forecast, intervals } = await forecastWithIntervals(plan, history, 3, (w, t, size, spreads) => batcher.predict(w, t, size, spreads), source);
+    // Only the forecast of the history's own window is asked for its spread, not the recursive one after it.
+    expect(asked).toEqual([true, false]);
+    expect(intervals).toEqual(forecastIntervals(source, window, history.rows, forecast));
+    expect(intervals![2]).toBeNull();
+
+    // The reported spread is the one used: rank ceil(5 * 0.8) = 4 of the first step's ratios, times (spread + floor).
+    const reporting = async (batch: PredictBatch) => {
+      const forecasts = await mstl.predict(batch);
+      batch.spreads?.fill(0.75);
+      return forecasts;
+    };
+    const reported = await forecastWithIntervals(plan, history, 2, (windows, forecastTimes, size, spreads) => reporting({ windows, forecastTimes, size, spreads }), source);
+    const [lower, upper] = reported.intervals![0]!.y['0.8'];
+    expect((upper - lower) / 2).toBeCloseTo(4 * (0.75 + 0.25), 9);
+  });
+
+  it('computes the scale from the window when the model reports no spread', async () => {
+    const source = await createIntervalSource(calibration, [0.8]);
+    const silent = (windows: Float32Array, forecastTimes: Float64Array, size: number) => mstl.predict({ windows, forecastTimes, size });
+    const { forecast, intervals } = await forecastWithIntervals(plan, history, 2, silent, source);
+    expect(intervals).toEqual(forecastIntervals(source, window, history.rows, forecast));
+    expect(Number.isFinite(intervals![0]!.y['0.8'][0])).toBe(true);
   });
 });

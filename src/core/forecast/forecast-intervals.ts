@@ -1,6 +1,7 @@
 import type { WindowSpec } from '../models/forecast-model.js';
-import { growthFactor, intervalQuantiles, levelKey, loadIntervalScale, type IntervalCalibration, type WindowScale } from '../models/prediction-intervals.js';
-import type { Forecast } from './recursive-forecast.js';
+import { addFloors, growthFactor, intervalQuantiles, levelKey, loadIntervalScale, type IntervalCalibration, type WindowScale } from '../models/prediction-intervals.js';
+import type { FeaturePlan } from './feature-plan.js';
+import { forecastFromHistory, type Forecast, type PredictWindows, type ScaledHistory } from './recursive-forecast.js';
 
 /** A run's calibration with the quantiles of the configured levels, computed once when the run is loaded. */
 export interface IntervalSource {
@@ -20,14 +21,28 @@ export async function createIntervalSource(calibration: IntervalCalibration, lev
 }
 
 /**
+ * A forecast of `length` rows from `history` and, given a calibration, the intervals of its rows. A scale the
+ * model reports with its forecast (MSTL's smoothing spread, `PredictBatch.spreads`) comes from the forecast of
+ * the history's window, without a second fit of that window.
+ */
+export async function forecastWithIntervals(plan: FeaturePlan, history: ScaledHistory, length: number, predict: PredictWindows, source: IntervalSource | undefined): Promise<{ forecast: Forecast; intervals?: RowIntervals[] }> {
+  if (!source) return { forecast: await forecastFromHistory(plan, history, length, predict) };
+  // NaN until the model writes them: a model that reports none leaves the scale to be computed from the window.
+  const spreads = source.calibration.scale === 'smoothing' ? new Float64Array(plan.window.targets.length).fill(Number.NaN) : undefined;
+  const forecast = await forecastFromHistory(plan, history, length, predict, spreads);
+  return { forecast, intervals: forecastIntervals(source, plan.window, history.rows, forecast, spreads) };
+}
+
+/**
  * Intervals of a forecast made from one input window (scaled, [inputSeqLen][features]). Steps within the
  * model horizon get the calibrated band, scaled by the window's scale (and widened by the distance past the
  * fit's end where the calibration says so); recursive steps past the horizon get none, since no calibration
- * describes errors that feed on earlier predictions.
+ * describes errors that feed on earlier predictions. `spreads` ([targets]): the scale before its floor as the
+ * model reported it with the forecast, where it did (`forecastWithIntervals`).
  */
-export function forecastIntervals(source: IntervalSource, window: WindowSpec, inputWindow: Float32Array, forecast: Pick<Forecast, 'time' | 'values'>): RowIntervals[] {
+export function forecastIntervals(source: IntervalSource, window: WindowSpec, inputWindow: Float32Array, forecast: Pick<Forecast, 'time' | 'values'>, spreads?: Float64Array): RowIntervals[] {
   const { values } = forecast;
-  const scales = source.scale(inputWindow, 1, window, forecast.time.subarray(0, 1));
+  const scales = spreads && !spreads.some(Number.isNaN) ? addFloors(Float64Array.from(spreads), source.calibration.floors, window.targets) : source.scale(inputWindow, 1, window, forecast.time.subarray(0, 1));
   const rows = values[0]?.length ?? 0;
   return Array.from({ length: rows }, (_, row) => {
     if (row >= window.outputSeqLen) return null;

@@ -18,7 +18,7 @@ export async function predictWindows(model: ForecastModel, set: WindowSet, sprea
       windows: set.x.subarray(from * xWidth, to * xWidth),
       size: to - from,
       forecastTimes: set.forecastTimes.subarray(from * outputSeqLen, to * outputSeqLen),
-      ...(spreads ? { spreads: spreads.subarray(from * targets.length, to * targets.length) } : {}),
+      spreads: spreads?.subarray(from * targets.length, to * targets.length),
     });
     out.set(predicted, from * yWidth);
   }

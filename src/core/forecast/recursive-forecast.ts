@@ -11,7 +11,8 @@ export interface ScaledHistory {
   readonly cadenceMs: number;
 }
 
-export type PredictWindows = (windows: Float32Array, forecastTimes: Float64Array, size: number) => Promise<Float32Array>;
+/** Predicts `size` windows; `spreads` ([size][targets]) receives what the model reports with them (`PredictBatch.spreads`). */
+export type PredictWindows = (windows: Float32Array, forecastTimes: Float64Array, size: number, spreads?: Float64Array) => Promise<Float32Array>;
 
 export interface Forecast {
   /** Epoch ms of each forecast row, continuing the input cadence after the last input row. */
@@ -51,9 +52,10 @@ export function historyFromFrame(plan: FeaturePlan, frame: TimeFrame, cadenceMs:
 /**
  * Forecasts `length` rows. Within the horizon this is one forward pass. Beyond it the forecast is recursive:
  * each predicted step becomes an input row, with the targets set to the prediction, other raw features
- * carried from the last row and the time features recomputed for the new timestamp.
+ * carried from the last row and the time features recomputed for the new timestamp. `spreads` ([targets])
+ * receives what the model reports with its forecast of the history's own window (`PredictBatch.spreads`).
  */
-export async function forecastFromHistory(plan: FeaturePlan, history: ScaledHistory, length: number, predict: PredictWindows): Promise<Forecast> {
+export async function forecastFromHistory(plan: FeaturePlan, history: ScaledHistory, length: number, predict: PredictWindows, spreads?: Float64Array): Promise<Forecast> {
   const { inputSeqLen: seq, outputSeqLen: horizon, features, targets } = plan.window;
   const nf = features.length;
   const nt = targets.length;
@@ -67,7 +69,7 @@ export async function forecastFromHistory(plan: FeaturePlan, history: ScaledHist
   while (produced < length) {
     const stepTimes = new Float64Array(horizon);
     for (let h = 0; h < horizon; h++) stepTimes[h] = lastTime + (h + 1) * history.cadenceMs;
-    const predicted = await predict(window, stepTimes, 1);
+    const predicted = await predict(window, stepTimes, 1, forwardPasses === 0 ? spreads : undefined);
     forwardPasses++;
     const take = Math.min(horizon, length - produced);
     for (let h = 0; h < take; h++) {

@@ -87,4 +87,23 @@ describe('core > forecast > request-batcher', () => {
     expect((await Promise.all(results)).map((r) => r[0])).toEqual([0, 1, 10, 11, 20, 21]);
     expect(batcher.queued).toBe(0);
   });
+
+  it("hands each caller that asks for them its own windows' spreads from the merged pass", async () => {
+    const sizes: number[] = [];
+    // Reports each window's last value as its spread.
+    const model: ForecastModel = {
+      ...createNaiveModel(WINDOW),
+      predict: async (batch) => {
+        sizes.push(batch.size);
+        for (let w = 0; w < batch.size; w++) if (batch.spreads) batch.spreads[w] = batch.windows[w * 2 + 1];
+        return new Float32Array(batch.size);
+      },
+    };
+    const batcher = createRequestBatcher(model, { maxBatch: 64, maxWaitMs: 0 });
+    const first = new Float64Array(2);
+    const third = new Float64Array(1);
+    await Promise.all([batcher.predict(Float32Array.from([0, 7, 0, 8]), new Float64Array(2), 2, first), batcher.predict(window(9), new Float64Array(1), 1), batcher.predict(window(10), new Float64Array(1), 1, third)]);
+    expect(sizes).toEqual([4]);
+    expect([[...first], [...third]]).toEqual([[7, 8], [10]]);
+  });
 });

@@ -13,13 +13,17 @@ interface PendingWindows {
   windows: Float32Array;
   forecastTimes: Float64Array;
   size: number;
+  spreads?: Float64Array;
   resolve: (predictions: Float32Array) => void;
   reject: (error: unknown) => void;
 }
 
 export interface RequestBatcher {
-  /** Queues `size` windows; resolves with their predictions [size][outputSeqLen][targets]. */
-  predict(windows: Float32Array, forecastTimes: Float64Array, size: number): Promise<Float32Array>;
+  /**
+   * Queues `size` windows; resolves with their predictions [size][outputSeqLen][targets]. `spreads`
+   * ([size][targets]) receives what the model reports with them (`PredictBatch.spreads`).
+   */
+  predict(windows: Float32Array, forecastTimes: Float64Array, size: number, spreads?: Float64Array): Promise<Float32Array>;
   /** Windows waiting or running. */
   readonly queued: number;
 }
@@ -73,11 +77,13 @@ export function createRequestBatcher(model: ForecastModel, options: RequestBatch
       forecastTimes.set(item.forecastTimes, offset * outputSeqLen);
       offset += item.size;
     }
+    const spreads = batch.some((item) => item.spreads) ? new Float64Array(size * targets.length) : undefined;
     options.onBatch?.(size);
     try {
-      const predictions = await model.predict({ windows, forecastTimes, size });
+      const predictions = await model.predict({ windows, forecastTimes, size, spreads });
       offset = 0;
       for (const item of batch) {
+        if (item.spreads && spreads) item.spreads.set(spreads.subarray(offset * targets.length, (offset + item.size) * targets.length));
         item.resolve(predictions.slice(offset * outputSize, (offset + item.size) * outputSize));
         offset += item.size;
       }
@@ -101,9 +107,9 @@ export function createRequestBatcher(model: ForecastModel, options: RequestBatch
   }
 
   return {
-    predict(windows, forecastTimes, size) {
+    predict(windows, forecastTimes, size, spreads) {
       return new Promise<Float32Array>((resolve, reject) => {
-        queue.push({ windows, forecastTimes, size, resolve, reject });
+        queue.push({ windows, forecastTimes, size, spreads, resolve, reject });
         queuedWindows += size;
         if (queuedWindows >= options.maxBatch && running < passLimit) {
           scheduled?.cancel();

@@ -1,7 +1,7 @@
 import type { TimeFrame } from '../data/time-frame.js';
-import { forecastIntervals, type RowIntervals } from '../forecast/forecast-intervals.js';
+import { forecastWithIntervals, type RowIntervals } from '../forecast/forecast-intervals.js';
 import { FltsError } from '../errors.js';
-import { forecastFromHistory, historyFromFrame, type Forecast, type ScaledHistory } from '../forecast/recursive-forecast.js';
+import { historyFromFrame, type Forecast, type PredictWindows, type ScaledHistory } from '../forecast/recursive-forecast.js';
 import type { ModelHolder } from './model-holder.js';
 import type { ServedRunInfo } from './model-source.js';
 import { parseRequestSeries, type RequestSeries } from './request-frame.js';
@@ -60,15 +60,15 @@ export async function forecastWith(served: ServedModel, input: PredictionInput, 
     history = await storedHistory(served);
   }
   let modelMs = 0;
-  const forecast = await forecastFromHistory(served.plan, history, length, async (windows, times, size) => {
+  const predict: PredictWindows = async (windows, times, size, spreads) => {
     const started = performance.now();
     try {
-      return await served.batcher.predict(windows, times, size);
+      return await served.batcher.predict(windows, times, size, spreads);
     } finally {
       modelMs += performance.now() - started;
     }
-  });
-  const intervals = served.intervals ? forecastIntervals(served.intervals, window, history.rows, forecast) : undefined;
+  };
+  const { forecast, intervals } = await forecastWithIntervals(served.plan, history, length, predict, served.intervals);
   return { run: served.run, targets: window.targets, horizon: window.outputSeqLen, forecast, ...(intervals ? { intervals } : {}), source: hasData ? 'request' : 'stored-test-data', series, modelMs };
 }
 
