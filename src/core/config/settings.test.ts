@@ -83,6 +83,7 @@ describe('core > config > profiles', () => {
       weightAverage: 0,
       lrDrops: 0,
       refit: 'none',
+      inputScaling: 'none',
     });
     const fromEnv = resolveSettings({ env: { FLTS_PROFILE: 'reference', EPOCHS: '3', LEARNING_RATE: '0.01' } });
     expect(fromEnv.settings.training).toMatchObject({ epochs: 3, learningRate: 0.01, hiddenSize: 128 });
@@ -93,7 +94,7 @@ describe('core > config > profiles', () => {
   it('the default profile trains every baseline and both recurrent types with measured settings', () => {
     const training = resolveSettings().settings.training;
     expect(training.models).toEqual(['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE', 'MSTL']);
-    expect(training).toMatchObject({ learningRate: 1e-3, earlyStopping: true, patience: 5, hiddenSize: 64, numLayers: 1, lrDrops: 2, refit: 'none' });
+    expect(training).toMatchObject({ learningRate: 1e-3, earlyStopping: true, patience: 5, hiddenSize: 64, numLayers: 1, lrDrops: 2, refit: 'none', inputScaling: 'standard' });
     expect(() => resolveSettings({ env: { FLTS_PROFILE: 'fast' } })).toThrow(/FLTS_PROFILE/);
   });
 });

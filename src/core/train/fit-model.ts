@@ -23,6 +23,7 @@ import { fitNetwork, type EpochRecord } from './fit-network.js';
 import type { PreparedWindows } from './prepare-windows.js';
 import { calibrateModelIntervals, calibrateOnTrainingWindows, fitProphetWithIntervals } from './run-intervals.js';
 import { concatWindows, type WindowSet } from '../forecast/windows.js';
+import { fitInputStandardisation, foldInputAffine, standardiseInputs, withInputAffine } from './input-scaling.js';
 
 /** Learning-rate factor of each drop after early stopping (`training.lrDrops`). */
 const LR_DROP_FACTOR = 0.1;
@@ -121,8 +122,12 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
     const refits = t.refit !== 'none' && windows.validation.size > 0;
     // The announced epochs are every pass the fit may make: the budget the learning-rate drops share, then the refit's.
     emit({ type: 'train.start', runId: options.runId, modelType, backend: backend.name, epochs: epochs + (refits ? t.refitEpochs : 0), batchesPerEpoch: Math.ceil(windows.fit.size / t.batchSize) });
-    const fit = toTargetForm(windows.fit, window);
-    const validation = toTargetForm(windows.validation, window);
+    const formFit = toTargetForm(windows.fit, window);
+    const formValidation = toTargetForm(windows.validation, window);
+    // Standardised inputs are fitted on the windows the network fits on and folded into it once it is trained.
+    const inputs = t.inputScaling === 'standard' ? fitInputStandardisation(formFit, window) : undefined;
+    const fit = inputs ? standardiseInputs(formFit, window, inputs) : formFit;
+    const validation = inputs ? standardiseInputs(formValidation, window, inputs) : formValidation;
     // Each stage counts its epochs from 1; its events continue the count of the stages before it (`epochsBefore`).
     const train = async (network: tf.LayersModel, on: WindowSet, maxEpochs: number, learningRate: number, seed: number, refit: boolean, epochsBefore: number) =>
       fitNetwork(network, on, validation, window, {
@@ -144,7 +149,10 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
         // Native TensorFlow already spreads each op over the cores.
         cores: backend.name === 'node' ? 1 : os.availableParallelism(),
       });
-    const asModel = (network: tf.LayersModel) => withTargetForm(createRecurrentForecastModel(modelType, window, network));
+    const asModel = (network: tf.LayersModel, folded = false) => {
+      const model = createRecurrentForecastModel(modelType, window, network);
+      return withTargetForm(inputs && !folded ? withInputAffine(model, inputs) : model);
+    };
     const network = buildRecurrentNetwork(modelType, window, { hiddenSize: t.hiddenSize, numLayers: t.numLayers }, t.seed);
     try {
       const result = await train(network, fit, epochs, t.learningRate, t.seed, false, 0);
@@ -179,8 +187,9 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
         const on = t.refit === 'tail' ? validation : concatWindows(fit, validation, window);
         fitMs += (await train(network, on, t.refitEpochs, learningRate, t.seed + t.lrDrops + 1, true, history.length)).fitMs;
       }
+      if (inputs) foldInputAffine(network, inputs);
       return {
-        model: asModel(network),
+        model: asModel(network, true),
         artifact: MODEL_ARTIFACT_FILES[modelType],
         save: (store, s, runId) => saveNetwork(store, s, runId, network),
         fitMs,

@@ -130,7 +130,9 @@ describe('core > train > train-run', () => {
 
   describe('after early stopping', () => {
     const s = settings();
-    s.training = { ...s.training, epochs: 8, patience: 2, lrDrops: 0, engine: 'fused', workers: 1 };
+    // The processed inputs as they are: these trajectories were chosen so that a drop stage wins; the standardised
+    // inputs (the default) have their own test below.
+    s.training = { ...s.training, epochs: 8, patience: 2, lrDrops: 0, engine: 'fused', workers: 1, inputScaling: 'none' };
     // Two days of rows, so that the validation tail lies on a part of the daily cycle the fit has seen.
     const long = syntheticProcessedData(1500, 100);
     const window = modelWindow('GRU', long, s);
@@ -192,6 +194,23 @@ describe('core > train > train-run', () => {
       const record = await trainRun('GRU', long, { ...s, training: { ...s.training, refit: 'tail', refitEpochs: 20 } }, { store });
       expect(record.params).toMatchObject({ refit: 'tail', refit_epochs: 20 });
       expect((await getJson<IntervalCalibration>(store, 'runs', `${record.run_id}/intervals.json`)).errors).toEqual(refit.intervals!.errors);
+    });
+
+    it('inputScaling standard: the network fits standardised inputs, is saved with the map folded in, and the refit calibrates on the network before the fold', async () => {
+      const none = await fitGru({});
+      const standard = await fitGru({ inputScaling: 'standard' });
+      // Another fit (the inputs differ), whose forecasts of processed windows are its validation loss: the fold kept the network.
+      expect(losses(standard.history)).not.toEqual(losses(none.history));
+      expect(relative(await tailError(standard.model), standard.bestValLoss!)).toBeLessThan(1e-4);
+      const refit = await fitGru({ inputScaling: 'standard', refit: 'tail', refitEpochs: 2 });
+      expect(losses(refit.history)).toEqual(losses(standard.history));
+      const before = await calibrateModelIntervals(standard.model, windows.validation, window, long.scaler, 'validation-tail');
+      // Calibrated through the map on the network not yet folded: the folded network's errors, to float32 rounding
+      // (of forecasts near 1e8, so relative to the largest error).
+      refit.intervals!.errors.down.forEach((step, h) => step.forEach((e, i) => expect(Math.abs(e - before.errors.down[h][i])).toBeLessThan(1e-5 * step[step.length - 1])));
+      const record = await trainRun('GRU', long, { ...s, training: { ...s.training, inputScaling: 'standard' } }, { store });
+      expect(record.params).toMatchObject({ input_scaling: 'standard' });
+      for (const fitted of [none, standard, refit]) fitted.model.dispose();
     });
   });
 

@@ -2,7 +2,7 @@
  * Named sets of defaults. `default` is flts's own, chosen by measurement (bench/results-quality.md);
  * `reference` restores the reference deployment's configuration exactly (Helm/K8s runs: one LSTM, window
  * 10 -> 1, 2 layers x 128 units, batch 64, Adam 1e-4, 10 epochs, patience 30, every processed column as
- * input, levels as targets). A profile only replaces defaults: a config file, the environment (the
+ * input on its processed scale, levels as targets). A profile only replaces defaults: a config file, the environment (the
  * reference's names included) and flags still win over it.
  */
 export const SETTING_PROFILES = ['default', 'reference'] as const;
@@ -23,5 +23,6 @@ export const PROFILE_DEFAULTS: Readonly<Record<SettingProfile, Readonly<Record<s
     'training.lrDrops': 0,
     'training.targetForm': 'level',
     'training.calendarFeatures': 'all',
+    'training.inputScaling': 'none',
   },
 };
