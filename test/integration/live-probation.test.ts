@@ -115,13 +115,13 @@ if (skipReason) {
 
     it('keeps an identical run: the promoter decides "keep" and nothing moves', async () => {
       await promote(runs.naiveTwin, 'an identical model');
-      const hasDecision = async (): Promise<boolean> => {
-        const keys = await pipeline.store.list(settings.store.buckets.runs, 'live/global/decisions/');
-        return keys.some((key) => key.key.includes(runs.naiveTwin));
-      };
-      await trafficUntil(hasDecision, 120);
-      const [decisionKey] = (await pipeline.store.list(settings.store.buckets.runs, 'live/global/decisions/')).filter((key) => key.key.includes(runs.naiveTwin));
-      const decision = JSON.parse((await pipeline.store.get(settings.store.buckets.runs, decisionKey.key)).toString());
+      // S3Proxy's filesystem backend lists an object still being written under its name plus a suffix, so
+      // only finished `.json` keys count (as in listLiveReports).
+      const decisionKeys = async (): Promise<string[]> =>
+        (await pipeline.store.list(settings.store.buckets.runs, 'live/global/decisions/')).map((info) => info.key).filter((key) => key.includes(runs.naiveTwin) && key.endsWith('.json'));
+      await trafficUntil(async () => (await decisionKeys()).length > 0, 120);
+      const [decisionKey] = await decisionKeys();
+      const decision = JSON.parse((await pipeline.store.get(settings.store.buckets.runs, decisionKey)).toString());
       expect(decision).toMatchObject({ verdict: 'keep', action: 'none' });
       expect(decision.candidate_rmse).toBe(decision.baseline_rmse);
       expect(decision.decided_by).toMatch(/^promoter /);
