@@ -23,7 +23,7 @@ import { fitNetwork, type EpochRecord } from './fit-network.js';
 import type { PreparedWindows } from './prepare-windows.js';
 import { calibrateModelIntervals, calibrateOnTrainingWindows, fitProphetWithIntervals } from './run-intervals.js';
 import { concatWindows, type WindowSet } from '../forecast/windows.js';
-import { fitInputStandardisation, foldInputAffine, standardiseInputs, withInputAffine } from './input-scaling.js';
+import { fitInputStandardisation, foldInputAffine, standardiseInputs, withInputAffine, type InputAffine } from './input-scaling.js';
 
 /** Learning-rate factor of each drop after early stopping (`training.lrDrops`). */
 const LR_DROP_FACTOR = 0.1;
@@ -149,9 +149,10 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
         // Native TensorFlow already spreads each op over the cores.
         cores: backend.name === 'node' ? 1 : os.availableParallelism(),
       });
-    const asModel = (network: tf.LayersModel, folded = false) => {
+    // `inputMap`: the input standardisation a network trained on and has not yet folded in.
+    const asModel = (network: tf.LayersModel, inputMap?: InputAffine) => {
       const model = createRecurrentForecastModel(modelType, window, network);
-      return withTargetForm(inputs && !folded ? withInputAffine(model, inputs) : model);
+      return withTargetForm(inputMap ? withInputAffine(model, inputMap) : model);
     };
     const network = buildRecurrentNetwork(modelType, window, { hiddenSize: t.hiddenSize, numLayers: t.numLayers }, t.seed);
     try {
@@ -183,13 +184,13 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
       if (refits) {
         // The tail errors of the network that never saw the tail calibrate the intervals; the refit, which
         // trains on it, only replaces the forecasts (its own tail errors would be in-sample).
-        intervals = await calibrateModelIntervals(asModel(network), windows.validation, window, options.scaler, 'validation-tail');
+        intervals = await calibrateModelIntervals(asModel(network, inputs), windows.validation, window, options.scaler, 'validation-tail');
         const on = t.refit === 'tail' ? validation : concatWindows(fit, validation, window);
         fitMs += (await train(network, on, t.refitEpochs, learningRate, t.seed + t.lrDrops + 1, true, history.length)).fitMs;
       }
       if (inputs) foldInputAffine(network, inputs);
       return {
-        model: asModel(network, true),
+        model: asModel(network),
         artifact: MODEL_ARTIFACT_FILES[modelType],
         save: (store, s, runId) => saveNetwork(store, s, runId, network),
         fitMs,

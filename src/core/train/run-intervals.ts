@@ -95,7 +95,7 @@ export function scoreTestIntervals(
   metrics: ForecastMetrics,
 ): IntervalBands {
   const { outputSeqLen: horizon, targets } = window;
-  const bands = intervalBands(toOriginalUnits(predicted, horizon, targets, scaler), addFloors(scales, calibration.floors, targets), horizon, targets, intervalQuantiles(calibration, levels), { calibration, forecastTimes: test.forecastTimes });
+  const bands = intervalBands(toOriginalUnits(predicted, horizon, targets, scaler), addFloors(Float64Array.from(scales), calibration.floors, targets), horizon, targets, intervalQuantiles(calibration, levels), { calibration, forecastTimes: test.forecastTimes });
   const actual = toOriginalUnits(test.y, horizon, targets, scaler);
   targets.forEach((target, t) => {
     const series = pickSeries(actual, horizon, targets.length, t);
