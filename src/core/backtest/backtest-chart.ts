@@ -1,4 +1,5 @@
 import { renderLineChart } from '../charts/svg-chart.js';
+import { parseTimestamp } from '../data/timestamps.js';
 import type { BacktestRecord } from './backtest-record.js';
 
 /** Scaled RMSE of every fold per model, fold origins in time order: how the error moves through the test period. */
@@ -7,7 +8,8 @@ export function renderBacktestChart(record: BacktestRecord): string {
   const last = record.origins.at(-1) ?? '';
   return renderLineChart({
     title: `Backtest error over time, horizon ${record.horizon} (origins ${first} .. ${last})`,
-    xLabel: `fold (origins every ${record.stride} rows)`,
+    xLabel: `fold origin (UTC; every ${record.stride} rows)`,
+    xTimes: record.origins.map(parseTimestamp),
     yLabel: 'RMSE (scaled)',
     series: record.models.map((model) => ({ name: model.model_type, values: model.folds.map((fold) => fold.metrics.rmse) })),
   });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { formatTick, niceTicks, renderLineChart } from './svg-chart.js';
+import { formatTick, niceTicks, renderLineChart, timeTicks } from './svg-chart.js';
+
+const HOUR_MS = 3_600_000;
+
+/** The x-axis labels of a chart, in order, with their positions and anchors. */
+function xLabels(svg: string): { label: string; anchor: string; x: number }[] {
+  return [...svg.matchAll(/<text class="x-tick" x="([\d.]+)" y="[\d.]+" text-anchor="(\w+)">([^<]*)<\/text>/g)].map((match) => ({ x: Number(match[1]), anchor: match[2], label: match[3] }));
+}
 
 describe('core > charts > svg-chart', () => {
   it('puts axis ticks on round values and writes them short', () => {
@@ -8,6 +15,35 @@ describe('core > charts > svg-chart', () => {
     expect(niceTicks(0, 3.1e8).map(formatTick)).toEqual(['0', '100M', '200M', '300M']);
     expect(formatTick(0.015)).toBe('0.015');
     expect(formatTick(-2500)).toBe('-2.5k');
+  });
+
+  it('puts time ticks on round times, not on whichever rows fall at even spacing', () => {
+    const start = Date.UTC(2024, 0, 8, 0, 0);
+    const end = start + 2 * 24 * HOUR_MS - 2 * 60_000;
+    const { ticks, stepMs } = timeTicks(start, end);
+    expect(stepMs).toBe(12 * HOUR_MS);
+    expect(ticks.map((tick) => new Date(tick).toISOString())).toEqual(['2024-01-08T00:00:00.000Z', '2024-01-08T12:00:00.000Z', '2024-01-09T00:00:00.000Z', '2024-01-09T12:00:00.000Z']);
+    const offGrid = timeTicks(Date.UTC(2024, 0, 8, 3, 7), Date.UTC(2024, 0, 8, 3, 55));
+    expect(offGrid.ticks.every((tick) => tick % offGrid.stepMs === 0)).toBe(true);
+    expect(timeTicks(start, start + 400 * 24 * HOUR_MS).ticks.length).toBeLessThanOrEqual(5);
+  });
+
+  it('labels a time axis at round times, kept inside the chart', () => {
+    // Two days at a 2-minute step, midnight to midnight: labels sit at 00:00 and 12:00, 12 hours apart.
+    const times = Array.from({ length: 1441 }, (_, i) => Date.UTC(2024, 0, 8, 0, 2 * i));
+    const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', xTimes: times, series: [{ name: 'forecast', values: times.map((_, i) => i % 7) }] });
+    const labels = xLabels(svg);
+    expect(labels.map((l) => l.label)).toEqual(['01-08 00:00', '01-08 12:00', '01-09 00:00', '01-09 12:00', '01-10 00:00']);
+    expect(labels.map((l) => l.anchor)).toEqual(['middle', 'middle', 'middle', 'middle', 'end']);
+    const xs = labels.map((l) => l.x);
+    expect(xs[2] - xs[1]).toBeCloseTo(xs[3] - xs[2], 0);
+  });
+
+  it('labels an index axis with round integers and marks a chosen x', () => {
+    const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'loss', values: Array.from({ length: 28 }, (_, i) => 1 / (i + 1)) }], xMarker: { at: 17, name: 'kept epoch' } });
+    expect(xLabels(svg).map((l) => l.label)).toEqual(['5', '10', '15', '20', '25']);
+    expect(svg).toContain('kept epoch');
+    expect(svg.match(/stroke-dasharray/g)).toHaveLength(2);
   });
 
   it('draws interval bands and date ticks', () => {

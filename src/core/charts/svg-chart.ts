@@ -29,6 +29,8 @@ export interface LineChartOptions {
   xTimes?: ArrayLike<number>;
   /** Shaded ranges drawn under the series. */
   bands?: ChartBand[];
+  /** A dashed vertical line at this x (index from `xStart`, e.g. the epoch training kept), named in the legend. */
+  xMarker?: { at: number; name: string };
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd'];
@@ -64,10 +66,55 @@ export function formatTick(value: number): string {
   return String(Number(value.toPrecision(3)));
 }
 
-/** "MM-DD HH:MM" in UTC, the zone flts reads naive timestamps in. */
-function formatTime(epochMs: number): string {
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+/** Steps a time axis ticks at: round minutes, hours and days. */
+const TIME_STEPS_MS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080].map((minutes) => minutes * MINUTE_MS);
+
+/** "MM-DD HH:MM" in UTC, the zone flts reads naive timestamps in; "MM-DD" for ticks a day or more apart. */
+function formatTime(epochMs: number, stepMs: number): string {
   const iso = new Date(epochMs).toISOString();
-  return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+  return stepMs >= DAY_MS ? iso.slice(5, 10) : `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+}
+
+/** Round UTC times (on the hour, at midnight, ...) within [first, last], about `count` of them. */
+export function timeTicks(first: number, last: number, count = 5): { ticks: number[]; stepMs: number } {
+  const week = TIME_STEPS_MS[TIME_STEPS_MS.length - 1];
+  const stepMs = TIME_STEPS_MS.find((step) => (last - first) / step <= count) ?? Math.ceil((last - first) / count / week) * week;
+  const ticks: number[] = [];
+  for (let tick = Math.ceil(first / stepMs) * stepMs; tick <= last; tick += stepMs) ticks.push(tick);
+  return { ticks, stepMs };
+}
+
+/** Where `time` falls among increasing `times`, as a fractional index (points are spaced by index, not by time). */
+function indexOfTime(times: ArrayLike<number>, time: number): number {
+  let lo = 0;
+  let hi = times.length - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid] <= time) lo = mid;
+    else hi = mid;
+  }
+  const span = times[hi] - times[lo];
+  return span > 0 ? lo + (time - times[lo]) / span : lo;
+}
+
+/** x-axis ticks as (index, label): round times for a time axis, round integers for an index axis. */
+function xAxisTicks(options: LineChartOptions, length: number, xStart: number): { index: number; label: string }[] {
+  const times = options.xTimes;
+  if (times && times.length > 0) {
+    const { ticks, stepMs } = timeTicks(times[0], times[times.length - 1]);
+    if (ticks.length === 0) return Number.isFinite(times[0]) ? [{ index: 0, label: formatTime(times[0], 0) }] : [];
+    return ticks.map((tick) => ({ index: indexOfTime(times, tick), label: formatTime(tick, stepMs) }));
+  }
+  const last = xStart + length - 1;
+  return niceTicks(xStart, last, 6).filter(Number.isInteger).map((value) => ({ index: value - xStart, label: String(value) }));
+}
+
+/** Anchors a label so that it stays inside the chart: at its tick, or flush with the edge it would cross. */
+function anchorWithin(x: number, label: string, width: number): string {
+  const half = label.length * 3.5;
+  return x - half < 2 ? 'start' : x + half > width - 2 ? 'end' : 'middle';
 }
 
 /** A small dependency-free SVG line chart; long series are thinned to MAX_POINTS evenly spaced points. */
@@ -96,13 +143,16 @@ export function renderLineChart(options: LineChartOptions): string {
     parts.push(`<text x="${margin.left - 6}" y="${y(value) + 4}" text-anchor="end">${formatTick(value)}</text>`);
     parts.push(`<line x1="${margin.left}" y1="${y(value)}" x2="${margin.left + plotW}" y2="${y(value)}" stroke="#eee"/>`);
   }
-  const xTicks = options.xTimes ? 5 : Math.min(5, length);
-  for (let t = 0; t < xTicks; t++) {
-    const index = Math.round(((length - 1) * t) / Math.max(1, xTicks - 1));
-    const label = options.xTimes ? formatTime(options.xTimes[index]) : String(xStart + index);
-    parts.push(`<text x="${x(index)}" y="${margin.top + plotH + 18}" text-anchor="middle">${escapeXml(label)}</text>`);
+  for (const tick of xAxisTicks(options, length, xStart)) {
+    const at = x(tick.index);
+    parts.push(`<text class="x-tick" x="${at.toFixed(1)}" y="${margin.top + plotH + 18}" text-anchor="${anchorWithin(at, tick.label, width)}">${escapeXml(tick.label)}</text>`);
+    parts.push(`<line x1="${at.toFixed(1)}" y1="${margin.top + plotH}" x2="${at.toFixed(1)}" y2="${margin.top + plotH + 4}" stroke="#333"/>`);
   }
   if (options.baseline !== undefined) parts.push(`<line x1="${margin.left}" y1="${y(options.baseline)}" x2="${margin.left + plotW}" y2="${y(options.baseline)}" stroke="#888" stroke-dasharray="4 3"/>`);
+  if (options.xMarker) {
+    const at = x(options.xMarker.at - xStart).toFixed(1);
+    parts.push(`<line x1="${at}" y1="${margin.top}" x2="${at}" y2="${margin.top + plotH}" stroke="#888" stroke-dasharray="4 3"/>`);
+  }
   parts.push(`<text x="${margin.left + plotW / 2}" y="${height - 18}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`);
   parts.push(`<text x="16" y="${margin.top + plotH / 2}" text-anchor="middle" transform="rotate(-90 16 ${margin.top + plotH / 2})">${escapeXml(options.yLabel)}</text>`);
   const legendOffset = (options.bands ?? []).length;
@@ -116,7 +166,7 @@ export function renderLineChart(options: LineChartOptions): string {
       upper.push(`${x(i).toFixed(1)},${y(band.upper[i]).toFixed(1)}`);
       lower.push(`${x(i).toFixed(1)},${y(band.lower[i]).toFixed(1)}`);
     }
-    parts.push(`<polygon fill="${color}" fill-opacity="0.18" stroke="none" points="${[...upper, ...lower.reverse()].join(' ')}"/>`);
+    parts.push(`<polygon fill="${color}" fill-opacity="0.3" stroke="none" points="${[...upper, ...lower.reverse()].join(' ')}"/>`);
     parts.push(`<rect x="${margin.left + 10 + b * 150}" y="${margin.top - 14}" width="10" height="10" fill="${color}" fill-opacity="0.3"/>`);
     parts.push(`<text x="${margin.left + 24 + b * 150}" y="${margin.top - 5}">${escapeXml(band.name)}</text>`);
   });
@@ -133,6 +183,11 @@ export function renderLineChart(options: LineChartOptions): string {
     parts.push(`<rect x="${margin.left + 10 + s * 150}" y="${margin.top - 14}" width="10" height="10" fill="${color}"/>`);
     parts.push(`<text x="${margin.left + 24 + s * 150}" y="${margin.top - 5}">${escapeXml(series.name)}</text>`);
   });
+  if (options.xMarker) {
+    const left = margin.left + 10 + (legendOffset + options.series.length) * 150;
+    parts.push(`<line x1="${left}" y1="${margin.top - 9}" x2="${left + 10}" y2="${margin.top - 9}" stroke="#888" stroke-dasharray="4 3"/>`);
+    parts.push(`<text x="${left + 14}" y="${margin.top - 5}">${escapeXml(options.xMarker.name)}</text>`);
+  }
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

@@ -10,5 +10,6 @@ export function renderLossCurve(modelType: string, history: readonly EpochRecord
       { name: 'train loss', values: history.map((h) => h.loss) },
       { name: 'validation loss', values: history.map((h) => h.val_loss) },
     ],
+    ...(bestEpoch ? { xMarker: { at: bestEpoch, name: 'kept epoch' } } : {}),
   });
 }
