@@ -6,7 +6,7 @@ import { fitAndValidationWindows } from '../train/prepare-windows.js';
 import type { ScalerParams } from '../data/scaler.js';
 import { createIntervalSource, type IntervalSource } from '../forecast/forecast-intervals.js';
 import { parseIntervalLevels, type IntervalCalibration } from '../models/prediction-intervals.js';
-import { calibrateModelIntervals } from '../train/run-intervals.js';
+import { calibrateModelIntervals, withLowerBounds } from '../train/run-intervals.js';
 import type { WindowSet } from '../forecast/windows.js';
 
 /** The model a fold forecasts with, and the last row its fitting saw (null: nothing was fitted on the series). */
@@ -60,13 +60,15 @@ async function calibrated(model: ForecastModel, tail: WindowSet, window: WindowS
 /**
  * Fits on rows [0, endRow) only: the caller passes the fold origin as endRow, so what comes after the
  * origin cannot reach the model. The fit is training's, on the same split of those rows, and the intervals
- * calibrate as in training on its validation tail (MSTL and the networks are fitted before it, Prophet by a second fit).
+ * calibrate as in training on its validation tail (MSTL and the networks are fitted before it, Prophet by a second fit),
+ * bounded below where those rows never go negative.
  */
 async function fitOn(modelType: ModelType, series: TimeFrame, endRow: number, window: WindowSpec, settings: Settings, scaler: ScalerParams, signal?: AbortSignal): Promise<FoldFit> {
   const prefix = selectRows(series, 0, endRow);
   const windows = fitAndValidationWindows(prefix, window, settings.training.validationSplit);
   const fitted = await fitForecastModel(modelType, prefix, windows, window, settings, { runId: `backtest-${modelType.toLowerCase()}`, epochs: settings.backtest.refitEpochs, scaler, signal });
-  return fitted.intervals ? { model: fitted.model, intervals: fitted.intervals } : calibrated(fitted.model, windows.validation, window, scaler);
+  const fit = fitted.intervals ? { model: fitted.model, intervals: fitted.intervals } : await calibrated(fitted.model, windows.validation, window, scaler);
+  return { model: fit.model, intervals: withLowerBounds(fit.intervals, prefix, scaler) };
 }
 
 /**
@@ -97,8 +99,9 @@ export function createFoldModelProvider(options: FoldModelOptions): FoldModelPro
       if (modelType === 'NAIVE') {
         if (current) return current;
         // Persistence fits nothing: made and calibrated on the training rows as training does.
-        const fit = await fitForecastModel('NAIVE', selectRows(series, 0, trainRows), undefined, window, settings, { runId: 'backtest-naive', scaler: options.scaler, signal });
-        return keep(fit.model, null, fit.intervals ? await createIntervalSource(fit.intervals, levels) : undefined);
+        const trainFrame = selectRows(series, 0, trainRows);
+        const fit = await fitForecastModel('NAIVE', trainFrame, undefined, window, settings, { runId: 'backtest-naive', scaler: options.scaler, signal });
+        return keep(fit.model, null, fit.intervals ? await createIntervalSource(withLowerBounds(fit.intervals, trainFrame, options.scaler), levels) : undefined);
       }
       if (refitEvery > 0 && fold % refitEvery === 0) {
         owned.splice(0).forEach((model) => model.dispose());

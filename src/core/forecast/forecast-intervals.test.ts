@@ -29,6 +29,17 @@ describe('core > forecast > forecast-intervals', () => {
     const old = forecastIntervals(await createIntervalSource(volatility, [0.8]), WINDOW, Float32Array.from([0, 5, 0]), forecast);
     expect(old[0]!.y['0.8']).toEqual([100 - 16 * 6, 100 + 16 * 6]);
   });
+
+  it("raises a served band's lower end to the target's lower bound, never above its upper end", async () => {
+    const errors = { y: [Array.from({ length: 19 }, (_, i) => i + 1), Array.from({ length: 19 }, (_, i) => i + 1)] };
+    const calibration: IntervalCalibration = { format: 'flts-conformal-v1', method: 'split-conformal', calibration: 'validation-tail', windows: 19, horizon: 2, scale: 'constant', floors: { y: 0 }, errors };
+    // Rank ceil(20 * 0.8) = 16 with a constant scale: +-16 around each forecast.
+    const forecast = { time: Float64Array.from([FIT_END, FIT_END + HOUR]), values: [Float64Array.from([10, -20])] };
+    const unbounded = forecastIntervals(await createIntervalSource(calibration, [0.8]), WINDOW, Float32Array.from([0, 0, 0]), forecast);
+    expect(unbounded.map((row) => row!.y['0.8'])).toEqual([[-6, 26], [-36, -4]]);
+    const bounded = forecastIntervals(await createIntervalSource({ ...calibration, lowerBounds: { y: 0 } }, [0.8]), WINDOW, Float32Array.from([0, 0, 0]), forecast);
+    expect(bounded.map((row) => row!.y['0.8'])).toEqual([[0, 26], [-4, -4]]);
+  });
 });
 
 describe('core > forecast > forecast-intervals > forecastWithIntervals', () => {

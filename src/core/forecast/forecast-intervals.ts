@@ -1,4 +1,5 @@
 import type { WindowSpec } from '../models/forecast-model.js';
+import { boundedLower } from '../models/interval-lower-bounds.js';
 import { addFloors, growthFactor, intervalQuantiles, levelKey, loadIntervalScale, type IntervalCalibration, type WindowScale } from '../models/prediction-intervals.js';
 import type { FeaturePlan } from './feature-plan.js';
 import { forecastFromHistory, type Forecast, type PredictWindows, type ScaledHistory } from './recursive-forecast.js';
@@ -37,8 +38,9 @@ export async function forecastWithIntervals(plan: FeaturePlan, history: ScaledHi
  * Intervals of a forecast made from one input window (scaled, [inputSeqLen][features]). Steps within the
  * model horizon get the calibrated band, scaled by the window's scale (and widened by the distance past the
  * fit's end where the calibration says so); recursive steps past the horizon get none, since no calibration
- * describes errors that feed on earlier predictions. `spreads` ([targets]): the scale before its floor as the
- * model reported it with the forecast, where it did (`forecastWithIntervals`).
+ * describes errors that feed on earlier predictions. Lower ends are raised to the calibration's `lowerBounds`.
+ * `spreads` ([targets]): the scale before its floor as the model reported it with the forecast, where it did
+ * (`forecastWithIntervals`).
  */
 export function forecastIntervals(source: IntervalSource, window: WindowSpec, inputWindow: Float32Array, forecast: Pick<Forecast, 'time' | 'values'>, spreads?: Float64Array): RowIntervals[] {
   const { values } = forecast;
@@ -50,10 +52,12 @@ export function forecastIntervals(source: IntervalSource, window: WindowSpec, in
     window.targets.forEach((target, t) => {
       const byLevel: Record<string, [number, number]> = {};
       const growth = growthFactor(source.calibration, target, forecast.time[row]);
+      const bound = source.calibration.lowerBounds?.[target];
       for (const level of source.levels) {
         const key = levelKey(level);
         const half = (source.quantiles[target]?.[key]?.[row] ?? Number.NaN) * scales[t] * growth;
-        byLevel[key] = [values[t][row] - half, values[t][row] + half];
+        const upper = values[t][row] + half;
+        byLevel[key] = [boundedLower(values[t][row] - half, upper, bound), upper];
       }
       out[target] = byLevel;
     });

@@ -47,6 +47,18 @@ describe('core > models > prediction-intervals', () => {
     expect(() => parseIntervalLevels(['80'])).toThrow(FltsError);
   });
 
+  it("raises each band's lower end to the target's lower bound, never above its upper end, and leaves unbounded targets as they are", () => {
+    // Two targets, one step, three windows: forecasts of 10, 2 and -8 with scale 1 and ratio 5 at 0.8.
+    const predicted = [10, 10, 2, 2, -8, -8];
+    const scales = Float64Array.from([1, 1, 1, 1, 1, 1]);
+    const quantiles = { a: { '0.8': [5] }, b: { '0.8': [5] } };
+    const bounded = intervalBands(predicted, scales, 1, ['a', 'b'], quantiles, undefined, { a: 0 });
+    // A band within the bound keeps its lower end; one below it is cut at 0; one wholly below 0 collapses onto its upper end.
+    expect(bounded.a['0.8']).toEqual({ lower: [5, 0, -3], upper: [15, 7, -3] });
+    expect(bounded.b['0.8']).toEqual({ lower: [5, -3, -13], upper: [15, 7, -3] });
+    expect(intervalBands(predicted, scales, 1, ['a', 'b'], quantiles)).toEqual({ a: bounded.b, b: bounded.b });
+  });
+
   it('covers new windows at the nominal level on data with known noise, and widens with the level and with the volatility', async () => {
     const random = createRandom(11);
     // Calm and busy periods alternate; calibration and test windows come from the same process.

@@ -1,5 +1,6 @@
 import { FltsError } from '../errors.js';
 import { targetColumns, type WindowSpec } from './forecast-model.js';
+import { boundedLower } from './interval-lower-bounds.js';
 
 /** Recent changes of a window that measure how much the series is moving. */
 const VOLATILITY_CHANGES = 10;
@@ -41,6 +42,13 @@ export interface IntervalCalibration {
   growth?: { fitEnd: number; perHour: Record<string, number> };
   /** For a `smoothing` scale: the daily season taken out of each window before the smoothing is fitted (MSTL's). */
   season?: IntervalSeason;
+  /**
+   * Per target that was never negative in the rows the model was fitted on (a byte counter): the lowest value it
+   * can take, 0, in original units, which each band's lower end is raised to. A band below what the series can
+   * take says nothing, and a non-negative actual never falls there, so coverage is unchanged. Absent for other
+   * targets and in calibrations written before bounds existed, whose bands stay unclipped.
+   */
+  lowerBounds?: Record<string, number>;
 }
 
 /** A daily season by slot of the day (scaled units per target), as MSTL fits it. */
@@ -281,7 +289,8 @@ export function intervalQuantiles(calibration: IntervalCalibration, levels: read
 
 /**
  * Bands around forecasts laid out [size][horizon][targets] in original units, given each window's scale and,
- * for a calibration with growth, the epoch ms of each forecast step ([size][horizon]).
+ * for a calibration with growth, the epoch ms of each forecast step ([size][horizon]); lower ends are raised
+ * to the calibration's `lowerBounds`.
  */
 export function intervalBands(
   predicted: ArrayLike<number>,
@@ -290,12 +299,14 @@ export function intervalBands(
   targets: readonly string[],
   quantiles: Record<string, Record<string, number[]>>,
   growth?: { calibration: Pick<IntervalCalibration, 'growth'>; forecastTimes: ArrayLike<number> },
+  lowerBounds: IntervalCalibration['lowerBounds'] = {},
 ): IntervalBands {
   const nt = targets.length;
   const size = predicted.length / (horizon * nt);
   const bands: IntervalBands = {};
   targets.forEach((target, t) => {
     bands[target] = {};
+    const bound = lowerBounds[target];
     const factors = Float64Array.from({ length: size * horizon }, (_, i) => (growth ? growthFactor(growth.calibration, target, growth.forecastTimes[i]) : 1));
     for (const [key, ratios] of Object.entries(quantiles[target] ?? {})) {
       const lower = new Array<number>(size * horizon);
@@ -304,7 +315,7 @@ export function intervalBands(
         for (let h = 0; h < horizon; h++) {
           const p = predicted[(w * horizon + h) * nt + t];
           const half = ratios[h] * scales[w * nt + t] * factors[w * horizon + h];
-          lower[w * horizon + h] = p - half;
+          lower[w * horizon + h] = boundedLower(p - half, p + half, bound);
           upper[w * horizon + h] = p + half;
         }
       }

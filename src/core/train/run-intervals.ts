@@ -1,6 +1,7 @@
 import type { ScalerParams } from '../data/scaler.js';
 import { pickSeries, toOriginalUnits, type ForecastMetrics } from '../forecast/metrics.js';
 import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-model.js';
+import { nonNegativeBounds } from '../models/interval-lower-bounds.js';
 import { addFloors, calibrateIntervals, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, windowScale, type IntervalBands, type IntervalCalibration, type IntervalScale, type IntervalSeason } from '../models/prediction-intervals.js';
 import { FltsError } from '../errors.js';
 import { buildWindows, type WindowSet } from '../forecast/windows.js';
@@ -60,6 +61,12 @@ export async function calibrateModelIntervals(
   });
 }
 
+/** The calibration with the lower bound of each target that is never negative in `fittedOn`, the scaled rows its model was fitted on. */
+export function withLowerBounds(calibration: IntervalCalibration, fittedOn: TimeFrame, scaler: ScalerParams): IntervalCalibration {
+  const lowerBounds = nonNegativeBounds(fittedOn, Object.keys(calibration.errors), scaler);
+  return Object.keys(lowerBounds).length > 0 ? { ...calibration, lowerBounds } : calibration;
+}
+
 /** How far back the training windows that calibrate a model fitting nothing reach: every weekday four times. */
 const TRAINING_WINDOWS_DAYS = 28;
 const DAY_MS = 86_400_000;
@@ -95,7 +102,7 @@ export function scoreTestIntervals(
   metrics: ForecastMetrics,
 ): IntervalBands {
   const { outputSeqLen: horizon, targets } = window;
-  const bands = intervalBands(toOriginalUnits(predicted, horizon, targets, scaler), addFloors(Float64Array.from(scales), calibration.floors, targets), horizon, targets, intervalQuantiles(calibration, levels), { calibration, forecastTimes: test.forecastTimes });
+  const bands = intervalBands(toOriginalUnits(predicted, horizon, targets, scaler), addFloors(Float64Array.from(scales), calibration.floors, targets), horizon, targets, intervalQuantiles(calibration, levels), { calibration, forecastTimes: test.forecastTimes }, calibration.lowerBounds);
   const actual = toOriginalUnits(test.y, horizon, targets, scaler);
   targets.forEach((target, t) => {
     const series = pickSeries(actual, horizon, targets.length, t);

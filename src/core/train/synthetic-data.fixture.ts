@@ -5,8 +5,8 @@ import type { ProcessedData } from '../preprocess/processed-data.js';
 const STEP_MS = 120_000;
 const START_MS = Date.UTC(2024, 0, 1);
 
-/** A deterministic 2-minute series with a daily cycle, an exogenous column and time features. */
-export function syntheticFrame(rows: number, offsetRows = 0): TimeFrame {
+/** A deterministic 2-minute series with a daily cycle, an exogenous column and time features; `downShift` is added to every `down`. */
+export function syntheticFrame(rows: number, offsetRows = 0, downShift = 0): TimeFrame {
   const time = new Float64Array(rows);
   const down = new Float64Array(rows);
   const up = new Float64Array(rows);
@@ -18,16 +18,19 @@ export function syntheticFrame(rows: number, offsetRows = 0): TimeFrame {
     const phase = (2 * Math.PI * (r % 720)) / 720;
     minSin[i] = Math.sin(phase);
     minCos[i] = Math.cos(phase);
-    down[i] = 1e8 * (1.5 + Math.sin(phase) + 0.1 * Math.sin(r / 7));
+    down[i] = 1e8 * (1.5 + Math.sin(phase) + 0.1 * Math.sin(r / 7)) + downShift;
     up[i] = 1e7 * (1 + 0.5 * Math.cos(phase));
   }
   return { time, columns: ['down', 'up', 'min_of_day_sin', 'min_of_day_cos'], values: { down, up, min_of_day_sin: minSin, min_of_day_cos: minCos } };
 }
 
-/** ProcessedData as `loadProcessedData` returns it: MinMax-scaled with a scaler fitted on the train part. */
-export function syntheticProcessedData(trainRows = 300, testRows = 60): ProcessedData {
-  const rawTrain = syntheticFrame(trainRows);
-  const rawTest = syntheticFrame(testRows, trainRows);
+/**
+ * ProcessedData as `loadProcessedData` returns it: MinMax-scaled with a scaler fitted on the train part. `down`
+ * stays within [4e7, 2.6e8] unless `downShift` moves it.
+ */
+export function syntheticProcessedData(trainRows = 300, testRows = 60, downShift = 0): ProcessedData {
+  const rawTrain = syntheticFrame(trainRows, 0, downShift);
+  const rawTest = syntheticFrame(testRows, trainRows, downShift);
   const scaler = fitScaler('MinMaxScaler', rawTrain);
   const configHash = 'a'.repeat(64);
   return {

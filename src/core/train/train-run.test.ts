@@ -221,6 +221,23 @@ describe('core > train > train-run', () => {
     expect(record.metrics!.test.targets.down.original.rmse).toBeCloseTo(computeMetrics(actual, previous).rmse, 0);
   });
 
+  it('bounds the bands of a target that never went below zero in training at 0, and leaves a target that did unbounded', async () => {
+    // The test rows cover the daily trough: shifted down by 3.99e7 the series comes within 1e5 of zero there,
+    // closer than the 95 % band reaches, and shifted by 1e8 it goes below zero.
+    const saved = async (downShift: number) => {
+      const record = await trainRun('NAIVE', syntheticProcessedData(500, 100, downShift), settings(), { store });
+      const key = (file: string) => `${record.run_id}/${file}`;
+      return { calibration: await getJson<IntervalCalibration>(store, 'runs', key('intervals.json')), bands: (await getJson<PredictionsArtifact>(store, 'runs', key('predictions.json'))).intervals!.down };
+    };
+    const nonNegative = await saved(-3.99e7);
+    expect(nonNegative.calibration.lowerBounds).toEqual({ down: 0 });
+    for (const band of Object.values(nonNegative.bands)) expect(Math.min(...band.lower)).toBeGreaterThanOrEqual(0);
+    expect(nonNegative.bands['0.95'].lower).toContain(0);
+    const negative = await saved(-1e8);
+    expect(negative.calibration.lowerBounds).toBeUndefined();
+    expect(Math.min(...negative.bands['0.95'].lower)).toBeLessThan(0);
+  });
+
   it('loads a Prophet run that predicts exactly what the trained model predicted', async () => {
     const record = await trainRun('PROPHET', data, settings(), { store });
     expect(record.status).toBe('SUCCESS');
