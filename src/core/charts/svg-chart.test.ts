@@ -44,6 +44,8 @@ describe('core > charts > svg-chart', () => {
     expect(xLabels(svg).map((l) => l.label)).toEqual(['5', '10', '15', '20', '25']);
     expect(svg).toContain('kept epoch');
     expect(svg.match(/stroke-dasharray/g)).toHaveLength(2);
+    const single = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'loss', values: [0.5] }] });
+    expect(xLabels(single).map((l) => l.label)).toEqual(['1']);
   });
 
   it('draws interval bands and date ticks', () => {

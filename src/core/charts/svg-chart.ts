@@ -107,6 +107,7 @@ function xAxisTicks(options: LineChartOptions, length: number, xStart: number): 
     if (ticks.length === 0) return Number.isFinite(times[0]) ? [{ index: 0, label: formatTime(times[0], 0) }] : [];
     return ticks.map((tick) => ({ index: indexOfTime(times, tick), label: formatTime(tick, stepMs) }));
   }
+  if (length === 1) return [{ index: 0, label: String(xStart) }];
   const last = xStart + length - 1;
   return niceTicks(xStart, last, 6).filter(Number.isInteger).map((value) => ({ index: value - xStart, label: String(value) }));
 }
