@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
@@ -54,6 +55,32 @@ describe('core > tracking > mlflow-http', () => {
     expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
     expect(error.details.attempts).toBe(2);
     expect(error.message).toMatch(/ECONNREFUSED/);
+  });
+
+  it('retries a write that lost a race with another writer of the same row, and no other 400', async () => {
+    // MLflow's answer when two writers insert the same tag at once (SQLite backend), then its answer to a bad value.
+    const answers = [
+      { status: 400, body: { error_code: 'BAD_REQUEST', message: '(sqlite3.IntegrityError) UNIQUE constraint failed: tags.key, tags.run_uuid' } },
+      { status: 200, body: {} },
+      { status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: 'Changing param values is not allowed.' } },
+    ];
+    let requests = 0;
+    const server = createHttpServer((req, res) => {
+      const answer = answers[requests++];
+      req.resume().on('end', () => res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body)));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const call = createMlflowHttp({ uri: `http://127.0.0.1:${(server.address() as { port: number }).port}`, timeoutMs: 2000, retry: { retries: 2, baseDelayMs: 1 }, logger: silentLogger });
+      const tag = { method: 'POST', path: '/api/2.0/mlflow/runs/set-tag', json: { run_id: 'r', key: 'flts.mirror_complete', value: 'true' } } as const;
+      await expect(call(tag)).resolves.toEqual({});
+      expect(requests).toBe(2);
+      const error = await failure(call({ method: 'POST', path: '/api/2.0/mlflow/runs/log-parameter', json: {} }));
+      expect(error.code).toBe('FLTS_TRACKING_REJECTED');
+      expect(requests).toBe(3);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('rejects tracking URIs that are not http(s), naming the setting', () => {
