@@ -29,7 +29,7 @@ export const TRAINING_SPECS: readonly SettingSpec[] = [
   { path: 'training.refitEpochs', type: 'integer', default: 1, min: 1, env: ['FLTS_REFIT_EPOCHS'], description: 'Epochs of a refit that continues the best network (`refit` = continue or tail).' },
   { path: 'training.targetForm', type: 'string', default: 'level', choices: ['level', 'change', 'window', 'window-median'], envCase: 'lower', env: ['FLTS_TARGET_FORM'], description: 'What LSTM/GRU learn: level = the targets (the reference), change = each target\'s change from the window\'s last value (forecasts persistence plus a learned correction); window = each target, in the inputs and the forecast, minus the window\'s own mean of it (the forecast adds it back: the network sees every window at one level), window-median = the same with the window\'s median.' },
   { path: 'training.calendarFeatures', type: 'string', default: 'learnable', choices: ['learnable', 'all'], envCase: 'lower', env: ['FLTS_CALENDAR_FEATURES'], description: 'LSTM/GRU inputs: all = every processed column (the reference); learnable = without calendar features whose cycle the training data does not cover twice (day of year on weeks of data), which would only be extrapolated.' },
-  { path: 'training.inputScaling', type: 'string', default: 'standard', choices: ['standard', 'none'], envCase: 'lower', env: ['FLTS_INPUT_SCALING'], description: 'LSTM/GRU inputs: standard = every input column centred and divided by its standard deviation over the windows the network fits on (the targets it forecasts keep the preprocessing scale), folded into the first layer\'s weights after training, so the saved network reads processed windows; none = the processed columns as they are (the reference).' },
+  { path: 'training.inputScaling', type: 'string', default: 'none', choices: ['none', 'standard'], envCase: 'lower', env: ['FLTS_INPUT_SCALING'], description: 'LSTM/GRU inputs: none = the processed columns as they are; standard = every input column centred and divided by its standard deviation over the windows the network fits on (the targets it forecasts keep the preprocessing scale), folded into the first layer\'s weights after training, so the saved network reads processed windows.' },
   { path: 'training.seed', type: 'integer', default: 42, env: ['SEED'], description: 'Seed of weight initialisation, shuffling and Prophet.' },
   { path: 'training.backend', type: 'string', default: 'auto', choices: ['auto', 'node', 'wasm', 'cpu'], envCase: 'lower', env: ['FLTS_BACKEND'], description: 'TensorFlow.js backend: auto = node, else wasm, else cpu.' },
   { path: 'training.engine', type: 'string', default: 'auto', choices: ['auto', 'fused', 'onnx', 'layers'], envCase: 'lower', env: ['FLTS_TRAIN_ENGINE'], description: 'LSTM/GRU training step: fused = hand-written forward/backward on the WebAssembly SIMD kernels, onnx = the same step (forward and backward through time) as one ONNX Runtime graph run per batch (fused when ONNX Runtime does not load or the window x layers exceeds 128 unrolled steps), layers = tfjs-layers; auto = onnx where it applies (measured faster, bench/results-training.md), else fused when the network allows, else layers.' },
@@ -79,7 +79,7 @@ export interface TrainingSettings {
   refitEpochs: number;
   targetForm: 'level' | 'change' | 'window' | 'window-median';
   calendarFeatures: 'learnable' | 'all';
-  inputScaling: 'standard' | 'none';
+  inputScaling: 'none' | 'standard';
   seed: number;
   backend: 'auto' | 'node' | 'wasm' | 'cpu';
   engine: 'auto' | 'fused' | 'onnx' | 'layers';
