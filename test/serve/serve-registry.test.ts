@@ -82,10 +82,11 @@ describe('serve > a trained LSTM from the run registry', () => {
     expect(Object.keys(first.intervals.down)).toEqual(['0.8', '0.95']);
     const [lo80, hi80] = first.intervals.down['0.8'];
     const [lo95, hi95] = first.intervals.down['0.95'];
-    // The training rows of `down` (bytes) were never negative: no lower end goes below 0, where both may meet.
+    // The training rows of `down` (bytes) were never negative: no lower end goes below 0, where both may meet,
+    // even under a forecast that does (this slice's short training can forecast a little below 0).
     expect(lo95).toBeGreaterThanOrEqual(0);
     expect(lo95).toBeLessThanOrEqual(lo80);
-    expect(lo80).toBeLessThan(first.down);
+    expect(lo80).toBeLessThanOrEqual(Math.max(first.down, 0));
     expect(first.down).toBeLessThan(hi80);
     expect(hi80).toBeLessThan(hi95);
     // The horizon is one step: the recursive second row has no calibrated interval.
