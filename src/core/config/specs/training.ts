@@ -6,9 +6,8 @@ export const TRAINABLE_MODEL_TYPES = ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE
  * Model and training settings. Defaults were chosen by measurement (bench/results-quality.md): every
  * baseline and both recurrent types, 1 layer x 64 units, Adam 1e-3, up to 30 epochs with early stopping
  * (patience 5) on the validation tail and the best epoch restored, then up to two stages at a tenth of the
- * rate from the best weights, on standardised inputs. `--profile reference` restores the reference deployment
- * (window 10 -> 1, 2 layers x 128 units, batch 64, Adam 1e-4, 10 epochs, patience 30, no rate drops, the
- * processed columns as inputs).
+ * rate from the best weights, the processed columns as inputs. `--profile reference` restores the reference
+ * deployment (window 10 -> 1, 2 layers x 128 units, batch 64, Adam 1e-4, 10 epochs, patience 30, no rate drops).
  */
 export const TRAINING_SPECS: readonly SettingSpec[] = [
   { path: 'training.models', type: 'list', default: ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE', 'MSTL'], minItems: 1, choices: TRAINABLE_MODEL_TYPES, envCase: 'upper', env: ['MODEL_TYPE'], description: 'Model types to train (comma list).' },
