@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { formatTick, niceTicks, renderLineChart, timeTicks } from './svg-chart.js';
+import { formatTick, logTicks, niceTicks, renderLineChart, timeTicks } from './svg-chart.js';
 
 const HOUR_MS = 3_600_000;
+
+/** The y-axis labels of a chart with their heights (larger = lower on the page). */
+function yLabels(svg: string): { label: string; y: number }[] {
+  return [...svg.matchAll(/<text x="74" y="([\d.]+)" text-anchor="end">([^<]*)<\/text>/g)].map((match) => ({ y: Number(match[1]), label: match[2] }));
+}
 
 /** The x-axis labels of a chart, in order, with their positions and anchors. */
 function xLabels(svg: string): { label: string; anchor: string; x: number }[] {
@@ -61,5 +66,26 @@ describe('core > charts > svg-chart', () => {
     expect(svg).toContain('<polygon');
     expect(svg).toContain('02-28 03:00');
     expect(svg).toContain('80 % interval');
+  });
+
+  it('spaces a log axis by decades and keeps a loss curve\'s later epochs apart', () => {
+    expect(logTicks(6.9e-4, 0.0129)).toEqual([0.001, 0.002, 0.005, 0.01]);
+    expect(logTicks(6.9e-4, 1.5e-3)).toEqual(niceTicks(6.9e-4, 1.5e-3));
+    expect(logTicks(1e-6, 10)).toEqual([1e-6, 1e-5, 1e-4, 0.001, 0.01, 0.1, 1, 10]);
+    // An epoch-1 loss twenty times the rest: on a linear axis the later epochs share a few pixels.
+    const loss = [0.0138, ...Array.from({ length: 20 }, (_, i) => 7.4e-4 - i * 2e-6)];
+    const spread = (svg: string): number => {
+      const ys = [...svg.matchAll(/<polyline[^>]*points="([^"]+)"/g)][0][1].split(' ').slice(1).map((pair) => Number(pair.split(',')[1]));
+      return Math.max(...ys) - Math.min(...ys);
+    };
+    const linear = renderLineChart({ title: 't', xLabel: 'epoch', yLabel: 'loss', series: [{ name: 'loss', values: loss }] });
+    const log = renderLineChart({ title: 't', xLabel: 'epoch', yLabel: 'loss', series: [{ name: 'loss', values: loss }], yLog: true });
+    expect(spread(log)).toBeGreaterThan(3 * spread(linear));
+    const labels = yLabels(log);
+    expect(labels.map((l) => l.label)).toEqual(['0.001', '0.002', '0.005', '0.01']);
+    // Equal ratios sit at equal distances: 0.001 -> 0.01 is one decade, 0.002 -> 0.005 a bit under half of one.
+    expect((labels[0].y - labels[3].y) * Math.log10(2.5)).toBeCloseTo(labels[1].y - labels[2].y, 0);
+    const withZero = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'r', values: [0, 1, 2] }], yLog: true });
+    expect(yLabels(withZero).map((l) => l.label)).toEqual(niceTicks(0, 2).map(formatTick));
   });
 });

@@ -31,6 +31,8 @@ export interface LineChartOptions {
   bands?: ChartBand[];
   /** A dashed vertical line at this x (index from `xStart`, e.g. the epoch training kept), named in the legend. */
   xMarker?: { at: number; name: string };
+  /** A logarithmic y axis, for values spanning orders of magnitude (a loss curve); linear if any value is <= 0. */
+  yLog?: boolean;
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd'];
@@ -64,6 +66,27 @@ export function formatTick(value: number): string {
   for (const { factor, suffix } of SI) if (abs >= factor) return `${Number((value / factor).toPrecision(3))}${suffix}`;
   if (abs < 1e-4) return value.toExponential(1);
   return String(Number(value.toPrecision(3)));
+}
+
+/** Ticks for a logarithmic axis over [min, max] (both > 0): 1, 2 and 5 times each power of ten (powers of ten
+ * alone over many decades), or, within less than a decade where those are too few, the linear axis's round values. */
+export function logTicks(min: number, max: number, count = 8): number[] {
+  const withMantissas = (mantissas: number[]): number[] => {
+    const ticks: number[] = [];
+    for (let power = Math.floor(Math.log10(min)); power <= Math.ceil(Math.log10(max)); power++) {
+      for (const mantissa of mantissas) {
+        const value = Number((mantissa * 10 ** power).toPrecision(12));
+        if (value >= min * (1 - 1e-9) && value <= max * (1 + 1e-9)) ticks.push(value);
+      }
+    }
+    return ticks;
+  };
+  const ticks = withMantissas([1, 2, 5]);
+  if (ticks.length < 3) return niceTicks(min, max).filter((value) => value > 0);
+  if (ticks.length <= count) return ticks;
+  const decades = withMantissas([1]);
+  const every = Math.ceil(decades.length / count);
+  return decades.filter((_, i) => i % every === 0);
 }
 
 const MINUTE_MS = 60_000;
@@ -129,10 +152,13 @@ export function renderLineChart(options: LineChartOptions): string {
   const finite = [...options.series.map((s) => s.values), ...(options.bands ?? []).flatMap((b) => [b.lower, b.upper])].flatMap((values) => Array.from(values).filter(Number.isFinite));
   if (options.baseline !== undefined) finite.push(options.baseline);
   let [min, max] = finite.length ? reduceMinMax(finite) : [0, 1];
-  if (min === max) [min, max] = [min - 1, max + 1];
+  const log = options.yLog === true && min > 0;
+  if (min === max) [min, max] = log ? [min / 2, max * 2] : [min - 1, max + 1];
+  const scale = log ? Math.log10 : (v: number): number => v;
+  const [low, high] = [scale(min), scale(max)];
   const length = Math.max(1, ...options.series.map((s) => s.values.length));
   const x = (i: number): number => margin.left + (length === 1 ? plotW / 2 : (i / (length - 1)) * plotW);
-  const y = (v: number): number => margin.top + plotH - ((v - min) / (max - min)) * plotH;
+  const y = (v: number): number => margin.top + plotH - ((scale(v) - low) / (high - low)) * plotH;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
@@ -140,7 +166,7 @@ export function renderLineChart(options: LineChartOptions): string {
     `<line x1="${margin.left}" y1="${margin.top + plotH}" x2="${margin.left + plotW}" y2="${margin.top + plotH}" stroke="#333"/>`,
     `<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${margin.top + plotH}" stroke="#333"/>`,
   ];
-  for (const value of niceTicks(min, max)) {
+  for (const value of log ? logTicks(min, max) : niceTicks(min, max)) {
     parts.push(`<text x="${margin.left - 6}" y="${y(value) + 4}" text-anchor="end">${formatTick(value)}</text>`);
     parts.push(`<line x1="${margin.left}" y1="${y(value)}" x2="${margin.left + plotW}" y2="${y(value)}" stroke="#eee"/>`);
   }

@@ -5,7 +5,9 @@ export function renderLossCurve(modelType: string, history: readonly EpochRecord
   return renderLineChart({
     title: `${modelType} loss per epoch${bestEpoch ? ` (kept epoch ${bestEpoch})` : ''}`,
     xLabel: 'epoch',
-    yLabel: 'MSE (scaled)',
+    // The first epochs' loss is often ten times the rest; on a log axis the epochs that decide stay readable.
+    yLabel: 'MSE (scaled, log scale)',
+    yLog: true,
     series: [
       { name: 'train loss', values: history.map((h) => h.loss) },
       { name: 'validation loss', values: history.map((h) => h.val_loss) },
