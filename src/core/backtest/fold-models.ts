@@ -6,7 +6,7 @@ import { fitAndValidationWindows } from '../train/prepare-windows.js';
 import type { ScalerParams } from '../data/scaler.js';
 import { createIntervalSource, type IntervalSource } from '../forecast/forecast-intervals.js';
 import { parseIntervalLevels, type IntervalCalibration } from '../models/prediction-intervals.js';
-import { calibrateModelIntervals, withLowerBounds } from '../train/run-intervals.js';
+import { fittedCalibration } from '../train/run-intervals.js';
 import type { WindowSet } from '../forecast/windows.js';
 
 /** The model a fold forecasts with, and the last row its fitting saw (null: nothing was fitted on the series). */
@@ -47,16 +47,6 @@ interface FoldFit {
   intervals: IntervalCalibration;
 }
 
-/** Calibrates a model on windows of the series it was not fitted on; the model is disposed when that fails. */
-async function calibrated(model: ForecastModel, tail: WindowSet, window: WindowSpec, scaler: ScalerParams): Promise<FoldFit> {
-  try {
-    return { model, intervals: await calibrateModelIntervals(model, tail, window, scaler, 'validation-tail') };
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
-}
-
 /**
  * Fits on rows [0, endRow) only: the caller passes the fold origin as endRow, so what comes after the
  * origin cannot reach the model. The fit is training's, on the same split of those rows, and the intervals
@@ -67,8 +57,12 @@ async function fitOn(modelType: ModelType, series: TimeFrame, endRow: number, wi
   const prefix = selectRows(series, 0, endRow);
   const windows = fitAndValidationWindows(prefix, window, settings.training.validationSplit);
   const fitted = await fitForecastModel(modelType, prefix, windows, window, settings, { runId: `backtest-${modelType.toLowerCase()}`, epochs: settings.backtest.refitEpochs, scaler, signal });
-  const fit = fitted.intervals ? { model: fitted.model, intervals: fitted.intervals } : await calibrated(fitted.model, windows.validation, window, scaler);
-  return { model: fit.model, intervals: withLowerBounds(fit.intervals, prefix, scaler) };
+  try {
+    return { model: fitted.model, intervals: await fittedCalibration(fitted, prefix, windows.validation, window, scaler) };
+  } catch (error) {
+    fitted.model.dispose();
+    throw error;
+  }
 }
 
 /**
@@ -101,7 +95,7 @@ export function createFoldModelProvider(options: FoldModelOptions): FoldModelPro
         // Persistence fits nothing: made and calibrated on the training rows as training does.
         const trainFrame = selectRows(series, 0, trainRows);
         const fit = await fitForecastModel('NAIVE', trainFrame, undefined, window, settings, { runId: 'backtest-naive', scaler: options.scaler, signal });
-        return keep(fit.model, null, fit.intervals ? await createIntervalSource(withLowerBounds(fit.intervals, trainFrame, options.scaler), levels) : undefined);
+        return keep(fit.model, null, await createIntervalSource(await fittedCalibration(fit, trainFrame, undefined, window, options.scaler), levels));
       }
       if (refitEvery > 0 && fold % refitEvery === 0) {
         owned.splice(0).forEach((model) => model.dispose());

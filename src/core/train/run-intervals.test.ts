@@ -11,7 +11,7 @@ import { intervalBands, intervalCoverage, intervalQuantiles, loadIntervalScale, 
 import { fitForecastModel } from './fit-model.js';
 import { fitAndValidationWindows } from './prepare-windows.js';
 import { createNaiveModel } from '../models/naive-model.js';
-import { calibrateModelIntervals, fitProphetWithIntervals } from './run-intervals.js';
+import { calibrateModelIntervals, fitProphetWithIntervals, fittedCalibration } from './run-intervals.js';
 import type { fitProphetOffThread } from './prophet-off-thread.js';
 
 // Tests may put another Prophet fit in place of the real one.
@@ -111,5 +111,23 @@ describe('core > train > run-intervals', () => {
     };
     await expect(fitProphetWithIntervals(train, tail, WINDOW, defaultSettings().training.prophet, 1, fitScaler('MinMaxScaler', train))).rejects.toBe(failure);
     expect(disposed).toEqual([train.time.length]);
+  });
+
+  it('saves one calibration whoever fits: the fit\'s own or the tail\'s, bounded below where the fitted rows never go negative', async () => {
+    const rawTrain = weeklyFrame(3, createRandom(11));
+    const scaler = fitScaler('MinMaxScaler', rawTrain);
+    const train = applyScaler(scaler, rawTrain);
+    const tail = fitAndValidationWindows(train, WINDOW, 0.1).validation;
+    const naive = await fitForecastModel('NAIVE', train, undefined, WINDOW, defaultSettings(), { runId: 'naive', scaler });
+    // A model that fits nothing brings its own calibration (every training window): kept, not replaced by the tail's.
+    const own = await fittedCalibration(naive, train, tail, WINDOW, scaler);
+    expect(own).toEqual({ ...naive.intervals, lowerBounds: { down: 0 } });
+    // Without one, the tail calibrates it.
+    const onTail = await fittedCalibration({ model: naive.model }, train, tail, WINDOW, scaler);
+    expect(onTail).toEqual({ ...(await calibrateModelIntervals(naive.model, tail, WINDOW, scaler, 'validation-tail')), lowerBounds: { down: 0 } });
+    // A target that went below 0 in the fitted rows keeps its bands unbounded.
+    const belowZero = applyScaler(scaler, { ...rawTrain, values: { down: Float64Array.from(rawTrain.values.down, (v, i) => (i === 5 ? -1 : v)) } });
+    expect((await fittedCalibration(naive, belowZero, tail, WINDOW, scaler)).lowerBounds).toBeUndefined();
+    await expect(fittedCalibration({ model: naive.model }, train, undefined, WINDOW, scaler)).rejects.toMatchObject({ code: 'FLTS_INTERNAL' });
   });
 });

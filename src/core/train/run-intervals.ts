@@ -62,9 +62,27 @@ export async function calibrateModelIntervals(
 }
 
 /** The calibration with the lower bound of each target that is never negative in `fittedOn`, the scaled rows its model was fitted on. */
-export function withLowerBounds(calibration: IntervalCalibration, fittedOn: TimeFrame, scaler: ScalerParams): IntervalCalibration {
+function withLowerBounds(calibration: IntervalCalibration, fittedOn: TimeFrame, scaler: ScalerParams): IntervalCalibration {
   const lowerBounds = nonNegativeBounds(fittedOn, Object.keys(calibration.errors), scaler);
   return Object.keys(lowerBounds).length > 0 ? { ...calibration, lowerBounds } : calibration;
+}
+
+/**
+ * A fitted model's interval calibration as it is saved and applied, whoever fitted it (a training run, a
+ * backtest's fold refit or baseline): the fit's own where it made one (models fitting nothing, Prophet's
+ * second fit, MSTL, a refitted network), otherwise on the `validation` tail, which the fit did not learn;
+ * bounded below where `fittedOn`, the rows the model was fitted on, never go negative.
+ */
+export async function fittedCalibration(
+  fit: { model: ForecastModel; intervals?: IntervalCalibration },
+  fittedOn: TimeFrame,
+  validation: WindowSet | undefined,
+  window: WindowSpec,
+  scaler: ScalerParams,
+): Promise<IntervalCalibration> {
+  if (fit.intervals) return withLowerBounds(fit.intervals, fittedOn, scaler);
+  if (!validation) throw new FltsError('FLTS_INTERNAL', `${fit.model.modelType} made no interval calibration and no validation windows were given to make one.`);
+  return withLowerBounds(await calibrateModelIntervals(fit.model, validation, window, scaler, 'validation-tail'), fittedOn, scaler);
 }
 
 /** How far back the training windows that calibrate a model fitting nothing reach: every weekday four times. */

@@ -18,7 +18,7 @@ import { evaluateForecasts } from '../forecast/metrics.js';
 import { renderLossCurve } from './loss-curve.js';
 import { buildPredictionsArtifact } from './predictions-artifact.js';
 import { parseIntervalLevels } from '../models/prediction-intervals.js';
-import { calibrateModelIntervals, predictWithScales, scoreTestIntervals, withLowerBounds } from './run-intervals.js';
+import { fittedCalibration, predictWithScales, scoreTestIntervals } from './run-intervals.js';
 
 export interface TrainRunDeps {
   store: ObjectStore;
@@ -98,7 +98,7 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
     const windows = prepareWindows(data, record.window, settings.training.validationSplit);
     const fitted = await fitModel(modelType, data, windows, settings, { store: deps.store, runId, signal: deps.signal, onEvent: emit, logger, offThread: deps.offThread });
     try {
-      const calibration = withLowerBounds(fitted.intervals ?? (await calibrateModelIntervals(fitted.model, windows.validation, record.window, data.scaler, 'validation-tail')), data.train, data.scaler);
+      const calibration = await fittedCalibration(fitted, data.train, windows.validation, record.window, data.scaler);
       const { predicted, scales } = await predictWithScales(fitted.model, windows.test, record.window, calibration.scale ?? 'volatility');
       const test = evaluateForecasts(windows.test.y, predicted, record.window.outputSeqLen, record.window.targets, data.scaler);
       const bands = scoreTestIntervals(calibration, parseIntervalLevels(settings.eval.intervalLevels), windows.test, predicted, scales, record.window, data.scaler, test);
