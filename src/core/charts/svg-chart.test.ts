@@ -70,7 +70,7 @@ describe('core > charts > svg-chart', () => {
 
   it('spaces a log axis by decades and keeps a loss curve\'s later epochs apart', () => {
     expect(logTicks(6.9e-4, 0.0129)).toEqual([0.001, 0.002, 0.005, 0.01]);
-    expect(logTicks(6.9e-4, 1.5e-3)).toEqual(niceTicks(6.9e-4, 1.5e-3));
+    expect(logTicks(6.8e-4, 1.7e-3)).toEqual([8e-4, 0.001, 0.0012, 0.0014, 0.0016]);
     expect(logTicks(1e-6, 10)).toEqual([1e-6, 1e-5, 1e-4, 0.001, 0.01, 0.1, 1, 10]);
     // An epoch-1 loss twenty times the rest: on a linear axis the later epochs share a few pixels.
     const loss = [0.0138, ...Array.from({ length: 20 }, (_, i) => 7.4e-4 - i * 2e-6)];

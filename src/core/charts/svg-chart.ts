@@ -82,7 +82,7 @@ export function logTicks(min: number, max: number, count = 8): number[] {
     return ticks;
   };
   const ticks = withMantissas([1, 2, 5]);
-  if (ticks.length < 3) return niceTicks(min, max).filter((value) => value > 0);
+  if (ticks.length < 3) return niceTicks(min, max, 6).filter((value) => value > 0);
   if (ticks.length <= count) return ticks;
   const decades = withMantissas([1]);
   const every = Math.ceil(decades.length / count);
