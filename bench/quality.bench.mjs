@@ -6,6 +6,8 @@
 // and training time. With `reference`, the same run also trains the reference configuration's set
 // (`--profile reference --model LSTM,GRU,PROPHET`) on the first site, so both training times come from one run.
 // Usage: npm run build && node bench/quality.bench.mjs [sites=poblesec,examples] [reference]
+//   sites: poblesec, examples, poblesec-up (PobleSec's upload series as the target, `TARGETS=up`: a series
+//   no setting was chosen on)
 // Env: passed through to every command (FLTS_TRAIN_WORKERS, FLTS_INTERVAL_LEVELS, ...); FLTS_DATASETS = where
 // PobleSec*.csv live (default ../shared/datasets beside the repository).
 import { execFile } from 'node:child_process';
@@ -19,13 +21,14 @@ const datasets = process.env.FLTS_DATASETS ?? path.resolve(here, '../../shared/d
 const SITES = {
   poblesec: { train: path.join(datasets, 'PobleSec.csv'), test: path.join(datasets, 'PobleSec_test.csv') },
   examples: { train: path.resolve(here, '../examples/data/example.csv'), test: path.resolve(here, '../examples/data/example_test.csv') },
+  'poblesec-up': { train: path.join(datasets, 'PobleSec.csv'), test: path.join(datasets, 'PobleSec_test.csv'), env: { TARGETS: 'up' } },
 };
 const sites = (process.argv[2] ?? 'poblesec,examples').split(',');
 const withReference = process.argv.includes('reference');
 
-function flts(home, args) {
+function flts(home, args, env = {}) {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [bin, ...args, '--home', home, '--json'], { maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args, '--home', home, '--json'], { maxBuffer: 256 * 1024 * 1024, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
       if (error) return reject(new Error(`flts ${args.join(' ')} failed: ${stderr || error.message}`));
       resolve(JSON.parse(stdout).result);
     });
@@ -38,11 +41,11 @@ const fixed = (value, digits) => (Number.isFinite(value) ? value.toFixed(digits)
 async function trainSite(name, files, extra = []) {
   const home = mkdtempSync(path.join(os.tmpdir(), `flts-quality-${name}-`));
   try {
-    await flts(home, ['preprocess', '--train', files.train, '--test', files.test]);
+    await flts(home, ['preprocess', '--train', files.train, '--test', files.test], files.env);
     const started = performance.now();
-    const trained = await flts(home, ['train', ...extra]);
+    const trained = await flts(home, ['train', ...extra], files.env);
     const trainSeconds = (performance.now() - started) / 1000;
-    const board = await flts(home, ['eval']);
+    const board = await flts(home, ['eval'], files.env);
     const byRun = new Map(trained.runs.map((run) => [run.run_id, run]));
     const rows = board.rows.map((row) => {
       const run = byRun.get(row.run_id);
@@ -61,7 +64,7 @@ async function trainSite(name, files, extra = []) {
         epochs: run.epochs_run,
       };
     });
-    return { name, rows, trainSeconds };
+    return { name, rows, trainSeconds, ...(files.env ? { env: files.env } : {}) };
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
@@ -69,7 +72,7 @@ async function trainSite(name, files, extra = []) {
 
 function render(result, levels) {
   const lines = [
-    `### ${result.name}: \`flts train${result.extra ? ` ${result.extra}` : ''}\` (${result.trainSeconds.toFixed(0)} s in all)`,
+    `### ${result.name}: \`${result.env ? `${Object.entries(result.env).map(([name, value]) => `${name}=${value} `).join('')}` : ''}flts train${result.extra ? ` ${result.extra}` : ''}\` (${result.trainSeconds.toFixed(0)} s in all)`,
     '',
     `| model | R2 | RMSE | MAE | NRMSE | vs persistence | vs best baseline | ${levels.map((level) => `cover ${level}`).join(' | ')} | train s (epochs) |`,
     `|---|---|---|---|---|---|---|${levels.map(() => '---|').join('')}---|`,
