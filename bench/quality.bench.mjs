@@ -71,8 +71,9 @@ async function trainSite(name, files, extra = []) {
 }
 
 function render(result, levels) {
+  const envPrefix = Object.entries(result.env ?? {}).map(([name, value]) => `${name}=${value} `).join('');
   const lines = [
-    `### ${result.name}: \`${result.env ? `${Object.entries(result.env).map(([name, value]) => `${name}=${value} `).join('')}` : ''}flts train${result.extra ? ` ${result.extra}` : ''}\` (${result.trainSeconds.toFixed(0)} s in all)`,
+    `### ${result.name}: \`${envPrefix}flts train${result.extra ? ` ${result.extra}` : ''}\` (${result.trainSeconds.toFixed(0)} s in all)`,
     '',
     `| model | R2 | RMSE | MAE | NRMSE | vs persistence | vs best baseline | ${levels.map((level) => `cover ${level}`).join(' | ')} | train s (epochs) |`,
     `|---|---|---|---|---|---|---|${levels.map(() => '---|').join('')}---|`,
