@@ -28,7 +28,7 @@ export interface MlflowRequest {
 
 export type MlflowHttp = <T>(req: MlflowRequest) => Promise<T>;
 
-/** A failure worth another attempt: the network, a timeout, 429, 5xx or a write that lost a race (`isWriteRace`). */
+/** A failure worth another attempt: the network, a timeout, 429, 5xx or a write that lost a race (`WRITE_RACE`). */
 class TransientFailure extends Error {
   constructor(message: string, readonly status?: number) {
     super(message);
@@ -41,10 +41,6 @@ class TransientFailure extends Error {
  * the row and updates it.
  */
 const WRITE_RACE = /IntegrityError|UNIQUE constraint failed|duplicate key value violates unique constraint|Duplicate entry/i;
-
-function isWriteRace(message: string): boolean {
-  return WRITE_RACE.test(message);
-}
 
 export function assertTrackingUri(uri: string): string {
   let parsed: URL | undefined;
@@ -113,7 +109,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
       throw new TransientFailure(describeCause(error));
     }
     const parsed = text.trim() === '' ? {} : safeParse(text);
-    if (status === 429 || status >= 500 || (status === 400 && isWriteRace(text))) throw new TransientFailure(`HTTP ${status}: ${messageOf(parsed, text)}`, status);
+    if (status === 429 || status >= 500 || (status === 400 && WRITE_RACE.test(text))) throw new TransientFailure(`HTTP ${status}: ${messageOf(parsed, text)}`, status);
     if (status >= 400) {
       const mlflowErrorCode = (parsed as { error_code?: string } | undefined)?.error_code;
       throw new FltsError('FLTS_TRACKING_REJECTED', `MLflow rejected ${req.method} ${req.path} (HTTP ${status}${mlflowErrorCode ? ` ${mlflowErrorCode}` : ''}): ${messageOf(parsed, text)}`, {
