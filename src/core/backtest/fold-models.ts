@@ -7,7 +7,6 @@ import type { ScalerParams } from '../data/scaler.js';
 import { createIntervalSource, type IntervalSource } from '../forecast/forecast-intervals.js';
 import { parseIntervalLevels, type IntervalCalibration } from '../models/prediction-intervals.js';
 import { fittedCalibration } from '../train/run-intervals.js';
-import type { WindowSet } from '../forecast/windows.js';
 
 /** The model a fold forecasts with, and the last row its fitting saw (null: nothing was fitted on the series). */
 export interface FoldModel {
