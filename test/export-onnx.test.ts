@@ -100,7 +100,7 @@ describe('flts export --format onnx', () => {
     expect(result.json?.result).toMatchObject({ run_id: run.run_id, model_type: 'GRU', path: out, opset: 17, inputs: ['input'], outputs: ['forecast', 'forecast_scaled'] });
     const model = decodeOnnxModel(readFileSync(out)) as { metadata_props: Array<{ key: string; value: string }>; graph: { node: Array<{ op_type: string }> } };
     const metadata = Object.fromEntries(model.metadata_props.map((p) => [p.key, p.value]));
-    expect(metadata).toMatchObject({ run_id: run.run_id, config_hash: run.config_hash, model_type: 'GRU', target_form: 'level' });
+    expect(metadata).toMatchObject({ run_id: run.run_id, config_hash: run.config_hash, model_type: 'GRU', target_form: 'change', change_weight: '0.5' });
     expect(JSON.parse(metadata.features)).toEqual(run.window.features);
     expect(JSON.parse(metadata.targets)).toEqual(run.window.targets);
     expect(JSON.parse(metadata.window)).toEqual({ input_seq_len: run.window.inputSeqLen, output_seq_len: run.window.outputSeqLen });

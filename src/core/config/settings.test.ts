@@ -94,7 +94,7 @@ describe('core > config > profiles', () => {
   it('the default profile trains every baseline and both recurrent types with measured settings', () => {
     const training = resolveSettings().settings.training;
     expect(training.models).toEqual(['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE', 'MSTL']);
-    expect(training).toMatchObject({ learningRate: 1e-3, earlyStopping: true, patience: 5, hiddenSize: 64, numLayers: 1, lrDrops: 2, refit: 'none', inputScaling: 'none' });
+    expect(training).toMatchObject({ learningRate: 1e-3, earlyStopping: true, patience: 5, hiddenSize: 64, numLayers: 1, lrDrops: 2, refit: 'none', inputScaling: 'none', targetForm: 'change', changeWeight: 0.5 });
     expect(() => resolveSettings({ env: { FLTS_PROFILE: 'fast' } })).toThrow(/FLTS_PROFILE/);
   });
 });

@@ -2,35 +2,40 @@ import { targetColumns, withPredict, type ForecastModel, type WindowSpec } from 
 import type { WindowSet } from './windows.js';
 import { forecastFromWindowTargets, isWindowTargetForm, shiftByCentre, toWindowTargets } from './window-target.js';
 
-/** Each window's last observed value of each target ([size][targets]): the centre the change form shifts by. */
-function lastValues(windows: ArrayLike<number>, size: number, window: WindowSpec): Float64Array {
+/**
+ * The centre the change form shifts by, per window and target ([size][targets]): the window's last observed
+ * value of the target times the window's `changeWeight`.
+ */
+function weightedLastValues(windows: ArrayLike<number>, size: number, window: WindowSpec): Float64Array {
   const columns = targetColumns(window);
+  const weight = window.changeWeight ?? 1;
   const nf = window.features.length;
   const nt = window.targets.length;
   const out = new Float64Array(size * nt);
   for (let w = 0; w < size; w++) {
     const lastRow = (w * window.inputSeqLen + window.inputSeqLen - 1) * nf;
-    for (let t = 0; t < nt; t++) out[w * nt + t] = windows[lastRow + columns[t]];
+    for (let t = 0; t < nt; t++) out[w * nt + t] = weight * windows[lastRow + columns[t]];
   }
   return out;
 }
 
 /**
- * Adds (sign 1) or subtracts (sign -1) each window's last observed target value to every forecast step of
- * `values` ([size][horizon][targets]), in place.
+ * Adds (sign 1) or subtracts (sign -1) each window's weighted last observed target value to every forecast
+ * step of `values` ([size][horizon][targets]), in place.
  */
 export function shiftByLastValue(values: Float32Array, windows: ArrayLike<number>, size: number, window: WindowSpec, sign: 1 | -1): Float32Array {
-  return shiftByCentre(values, size, window, lastValues(windows, size, window), sign);
+  return shiftByCentre(values, size, window, weightedLastValues(windows, size, window), sign);
 }
 
-/** The same windows with each target replaced by its change from the window's last observed value. */
+/** The same windows with each target replaced by its change from the window's weighted last observed value. */
 export function toChangeTargets(set: WindowSet, window: WindowSpec): WindowSet {
   return { ...set, y: shiftByLastValue(set.y.slice(), set.x, set.size, window, -1) };
 }
 
 /**
- * A model fitted on changes from the last value, answering in levels again: persistence plus the learned
- * correction, so an untrained or unsure network falls back to the strongest simple forecast.
+ * A model fitted on changes from the last value, answering in levels again: persistence (or its weighted
+ * share) plus the learned correction, so an untrained or unsure network stays anchored to the strongest
+ * simple forecast.
  */
 export function forecastFromChanges(inner: ForecastModel): ForecastModel {
   return withPredict(inner, async (batch) => {

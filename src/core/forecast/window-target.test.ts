@@ -28,9 +28,10 @@ function memorising(windowSpec: WindowSpec, learned: WindowSet): ForecastModel {
 }
 
 describe('core > forecast > window-target', () => {
-  for (const form of [...WINDOW_TARGET_FORMS, 'change'] as const) {
-    it(`${form}: a network that reproduces its training outputs forecasts the training levels (training and serving map alike)`, async () => {
-      const spec = { ...WINDOW, targetForm: form };
+  const forms: Array<Pick<WindowSpec, 'targetForm' | 'changeWeight'>> = [...WINDOW_TARGET_FORMS.map((targetForm) => ({ targetForm })), { targetForm: 'change' }, { targetForm: 'change', changeWeight: 0.5 }];
+  for (const form of forms) {
+    it(`${form.targetForm}${form.changeWeight ? ` (weight ${form.changeWeight})` : ''}: a network that reproduces its training outputs forecasts the training levels (training and serving map alike)`, async () => {
+      const spec = { ...WINDOW, ...form };
       const set = randomSet(7, 11);
       const learned = toTargetForm(set, spec);
       const model = withTargetForm(memorising(spec, learned));
@@ -39,6 +40,22 @@ describe('core > forecast > window-target', () => {
       expect(Array.from(set.x)).toEqual(Array.from(randomSet(7, 11).x));
     });
   }
+
+  it('change: each target is learned relative to the weighted last value (absent weight: the full last value), inputs untouched', () => {
+    const set = randomSet(4, 5);
+    const lastDown = (w: number) => set.x[(w * 6 + 5) * 3 + 1];
+    const lastUp = (w: number) => set.x[(w * 6 + 5) * 3 + 2];
+    for (const [weight, spec] of [[1, { ...WINDOW, targetForm: 'change' as const }], [0.5, { ...WINDOW, targetForm: 'change' as const, changeWeight: 0.5 }]] as const) {
+      const learned = toTargetForm(set, spec);
+      expect(Array.from(learned.x)).toEqual(Array.from(set.x));
+      for (let w = 0; w < 4; w++) {
+        for (let h = 0; h < 2; h++) {
+          expect(learned.y[(w * 2 + h) * 2]).toBeCloseTo(set.y[(w * 2 + h) * 2] - weight * lastDown(w), 5);
+          expect(learned.y[(w * 2 + h) * 2 + 1]).toBeCloseTo(set.y[(w * 2 + h) * 2 + 1] - weight * lastUp(w), 5);
+        }
+      }
+    }
+  });
 
   it('window: the target inputs lose the window mean, the other features and the level forecast are untouched', () => {
     const spec = { ...WINDOW, targetForm: 'window' as const };

@@ -22,6 +22,11 @@ export interface WindowSpec {
    * window's own mean or median). Absent means `level`.
    */
   readonly targetForm?: TargetForm;
+  /**
+   * `change` form: the share of the window's last value each target is taken relative to (the network learns
+   * target - w * last, the forecast adds w * last back). Absent means 1, the full change (runs saved before).
+   */
+  readonly changeWeight?: number;
 }
 
 export const TARGET_FORMS = ['level', 'change', 'window', 'window-median'] as const;

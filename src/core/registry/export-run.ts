@@ -68,6 +68,7 @@ export async function exportRun(store: ObjectStore, settings: Settings, runId: s
     window: JSON.stringify({ input_seq_len: window.inputSeqLen, output_seq_len: window.outputSeqLen }),
     // Informational: the graph already maps its inputs and outputs for this form.
     target_form: window.targetForm ?? 'level',
+    ...(window.targetForm === 'change' ? { change_weight: String(window.changeWeight ?? 1) } : {}),
     scaler: JSON.stringify(scaler),
     inputs: `${ONNX_NAMES.input}: [batch, ${window.inputSeqLen}, ${window.features.length}] float32, the features in original units (time features as flts computes them)`,
     outputs: `${ONNX_NAMES.forecast}: [batch, ${window.outputSeqLen}, ${window.targets.length}] original units; ${ONNX_NAMES.scaledForecast}: the same on the scaled scale`,

@@ -11,6 +11,8 @@ export interface RunWindow {
   outputSeqLen: number;
   /** What LSTM/GRU learned (`WindowSpec.targetForm`; absent: levels). */
   targetForm?: TargetForm;
+  /** `WindowSpec.changeWeight` (absent: 1). */
+  changeWeight?: number;
 }
 
 /** Reference-style flat metric names (what the score uses: scaled, on the processed test file) plus the details. */

@@ -63,7 +63,8 @@ export function modelWindow(modelType: TrainableModelType, data: Pick<ProcessedD
   const recurrent = modelType === 'LSTM' || modelType === 'GRU';
   const features = recurrent && t.calendarFeatures === 'learnable' ? learnableFeatures(data.columns, data.train.time) : [...data.columns];
   const window: RunWindow = { features, targets: [...t.targets], inputSeqLen: t.inputSeqLen, outputSeqLen: t.outputSeqLen };
-  return recurrent && t.targetForm !== 'level' ? { ...window, targetForm: t.targetForm } : window;
+  if (!recurrent || t.targetForm === 'level') return window;
+  return t.targetForm === 'change' ? { ...window, targetForm: 'change', changeWeight: t.changeWeight } : { ...window, targetForm: t.targetForm };
 }
 
 const DAY_MS = 86_400_000;

@@ -132,7 +132,7 @@ describe('core > train > train-run', () => {
     const s = settings();
     // The processed inputs as they are: these trajectories were chosen so that a drop stage wins; the standardised
     // inputs (the default) have their own test below.
-    s.training = { ...s.training, epochs: 8, patience: 2, lrDrops: 0, engine: 'fused', workers: 1, inputScaling: 'none' };
+    s.training = { ...s.training, epochs: 8, patience: 2, lrDrops: 0, engine: 'fused', workers: 1, inputScaling: 'none', targetForm: 'level' };
     // Two days of rows, so that the validation tail lies on a part of the daily cycle the fit has seen.
     const long = syntheticProcessedData(1500, 100);
     const window = modelWindow('GRU', long, s);

@@ -42,7 +42,7 @@ function modelParams(modelType: TrainableModelType, settings: Settings, inputSiz
     seed: t.seed,
   };
   if (modelType === 'LSTM' || modelType === 'GRU') {
-    return { ...common, hidden_size: t.hiddenSize, num_layers: t.numLayers, batch_size: t.batchSize, epochs: t.epochs, learning_rate: t.learningRate, early_stopping: t.earlyStopping, patience: t.patience, validation_split: t.validationSplit, lr_drops: t.lrDrops, refit: t.refit, ...(t.refit === 'continue' || t.refit === 'tail' ? { refit_epochs: t.refitEpochs } : {}), target_form: t.targetForm, calendar_features: t.calendarFeatures, input_scaling: t.inputScaling };
+    return { ...common, hidden_size: t.hiddenSize, num_layers: t.numLayers, batch_size: t.batchSize, epochs: t.epochs, learning_rate: t.learningRate, early_stopping: t.earlyStopping, patience: t.patience, validation_split: t.validationSplit, lr_drops: t.lrDrops, refit: t.refit, ...(t.refit === 'continue' || t.refit === 'tail' ? { refit_epochs: t.refitEpochs } : {}), target_form: t.targetForm, ...(t.targetForm === 'change' ? { change_weight: t.changeWeight } : {}), calendar_features: t.calendarFeatures, input_scaling: t.inputScaling };
   }
   if (modelType === 'PROPHET') {
     const p = t.prophet;

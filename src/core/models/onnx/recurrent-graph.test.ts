@@ -65,12 +65,13 @@ describe('core > onnx > recurrent-graph', () => {
     });
   }
 
-  for (const form of ['change', 'window', 'window-median'] as const) {
+  const forms: Array<Pick<WindowSpec, 'targetForm' | 'changeWeight'>> = [{ targetForm: 'change' }, { targetForm: 'change', changeWeight: 0.5 }, { targetForm: 'window' }, { targetForm: 'window-median' }];
+  for (const { targetForm: form, changeWeight } of forms) {
     for (const seq of [12, 7]) {
-      it(`target form ${form}, window ${seq}: the graph maps inputs and outputs as flts's forecasts do (relative error <= 1e-5)`, async () => {
-        const spec: WindowSpec = { ...WINDOW, inputSeqLen: seq, targetForm: form };
+      it(`target form ${form}${changeWeight ? ` (weight ${changeWeight})` : ''}, window ${seq}: the graph maps inputs and outputs as flts's forecasts do (relative error <= 1e-5)`, async () => {
+        const spec: WindowSpec = { ...WINDOW, inputSeqLen: seq, targetForm: form, ...(changeWeight ? { changeWeight } : {}) };
         const network = buildRecurrentNetwork('GRU', spec, { hiddenSize: 8, numLayers: 1 }, 6);
-        const bytes = encodeOnnxModel(buildRecurrentGraph(extractRecurrentWeights(network)!, spec, { scaling: SCALING, targetForm: form }));
+        const bytes = encodeOnnxModel(buildRecurrentGraph(extractRecurrentWeights(network)!, spec, { scaling: SCALING, targetForm: form! }));
         const session = await ort.InferenceSession.create(bytes);
         const size = 13;
         const random = createRandom(seq);

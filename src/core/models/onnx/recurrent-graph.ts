@@ -120,8 +120,9 @@ function recurrentAttributes(layer: RecurrentLayerWeights): OnnxAttribute[] {
 /**
  * The nodes mapping the scaled input [batch, window, features] to a target form other than the level: the
  * network's input, and per window and target [batch, 1, targets] the centre the network's outputs are
- * shifted back by. `change`: the centre is the last row and the input stays as it is; window forms: the
- * centre is the window's mean (or median), taken off each target input column.
+ * shifted back by. `change`: the centre is the last row times the window's change weight and the input
+ * stays as it is; window forms: the centre is the window's mean (or median), taken off each target input
+ * column.
  */
 function targetFormNodes(
   form: Exclude<TargetForm, 'level'>,
@@ -142,7 +143,11 @@ function targetFormNodes(
   const seq = window.inputSeqLen;
   if (form === 'change') {
     initializers.push(int64Tensor('last_row', [seq - 1]));
-    return { input: scaled, centre: gather(gather(scaled, 'last_row', 1, 'last_values'), 'target_columns', 2, 'window_centre') };
+    const weight = window.changeWeight ?? 1;
+    const last = gather(gather(scaled, 'last_row', 1, 'last_values'), 'target_columns', 2, weight === 1 ? 'window_centre' : 'window_last');
+    if (weight === 1) return { input: scaled, centre: last };
+    initializers.push(floatTensor('change_weight', [1], new Float32Array([weight])));
+    return { input: scaled, centre: node('Mul', [last, 'change_weight'], 'window_centre') };
   }
   let centre: string;
   if (form === 'window-median') {
