@@ -5,11 +5,12 @@
 // test file): the test period always follows the training rows, as in a deployment. Per cut and variant, a
 // home of its own: `flts preprocess`, `flts train --model NAIVE`, then the networks once per seed with the
 // variant's environment, `flts eval --json`; prints % better than persistence per seed and the mean.
-// Usage: npm run build && node bench/period-splits.mjs <NAME=value[,NAME=value...]> ... [--seeds 42,1,2] [--models GRU,LSTM]
+// Usage: npm run build && node bench/period-splits.mjs <NAME=value[,NAME=value...]> ... [--seeds 42,1,2] [--models GRU,LSTM] [--keep DIR]
 //   each positional argument is one variant: environment assignments joined by commas, `default` for none
-// Derived CSVs and homes go to a temporary directory, removed at the end.
+// Derived CSVs and homes go to a temporary directory, removed at the end, or to DIR with --keep (one home per cut
+// and variant, each printed as it is made, for offline analyses such as bench/calibration-sets.mjs).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,10 +36,12 @@ const option = (name, fallback) => {
 };
 const seeds = option('--seeds', ['42', '1', '2']);
 const models = option('--models', ['GRU', 'LSTM']);
+const keep = option('--keep', undefined)?.[0];
 const variants = args.length > 0 ? args : ['FLTS_INPUT_SCALING=none', 'FLTS_INPUT_SCALING=standard'];
 const envOf = (variant) => (variant === 'default' ? {} : Object.fromEntries(variant.split(',').map((pair) => pair.split('='))));
 
-const work = mkdtempSync(path.join(tmpdir(), 'flts-periods-'));
+const work = keep ? path.resolve(keep) : mkdtempSync(path.join(tmpdir(), 'flts-periods-'));
+mkdirSync(work, { recursive: true });
 const flts = (env, ...cliArgs) => execFileSync(process.execPath, [path.join(root, 'bin/run.js'), ...cliArgs], { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
 
 function writeCut(dir, from, to, test) {
@@ -57,6 +60,7 @@ try {
     for (const variant of variants) {
       const env = envOf(variant);
       const home = mkdtempSync(path.join(work, 'home-'));
+      if (keep) console.error(`home: ${name} ${variant} ${home}`);
       flts(env, 'preprocess', '--home', home, '--train', path.join(dir, 'train.csv'), '--test', path.join(dir, 'test.csv'));
       flts(env, 'train', '--home', home, '--model', 'NAIVE');
       for (const seed of seeds) flts(env, 'train', '--home', home, '--model', models.join(','), '--seed', seed);
@@ -74,7 +78,7 @@ try {
     }
   }
 } finally {
-  rmSync(work, { recursive: true, force: true });
+  if (!keep) rmSync(work, { recursive: true, force: true });
 }
 
 const mean = (values) => values.reduce((sum, v) => sum + v, 0) / values.length;

@@ -190,6 +190,11 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
         fitMs += (await train(network, on, t.refitEpochs, learningRate, t.seed + t.lrDrops + 1, true, history.length)).fitMs;
       }
       if (inputs) foldInputAffine(network, inputs);
+      // Early stopping on the tail keeps the network from fitting its training windows much better than new
+      // ones, so the errors over every training window of the last weeks (every hour and weekday, the tail
+      // included) describe its next errors better than the tail's day or two alone; without early stopping the
+      // tail's errors, which the fit never saw, calibrate it.
+      if (!refits && t.earlyStopping && windows.validation.size > 0) intervals = await calibrateOnTrainingWindows(asModel(network), series, window, options.scaler);
       return {
         model: asModel(network),
         artifact: MODEL_ARTIFACT_FILES[modelType],

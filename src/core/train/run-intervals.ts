@@ -70,7 +70,7 @@ function withLowerBounds(calibration: IntervalCalibration, fittedOn: TimeFrame, 
 /**
  * A fitted model's interval calibration as it is saved and applied, whoever fitted it (a training run, a
  * backtest's fold refit or baseline): the fit's own where it made one (models fitting nothing, Prophet's
- * second fit, MSTL, a refitted network), otherwise on the `validation` tail, which the fit did not learn;
+ * second fit, MSTL, a network, early-stopped or refitted), otherwise on the `validation` tail, which the fit did not learn;
  * bounded below where `fittedOn`, the rows the model was fitted on, never go negative.
  */
 export async function fittedCalibration(
@@ -90,10 +90,11 @@ const TRAINING_WINDOWS_DAYS = 28;
 const DAY_MS = 86_400_000;
 
 /**
- * Calibrates a model that fits nothing (NAIVE, SNAIVE) on every training window of the last four weeks of
- * `series`. Its forecast of any training row is as out-of-sample as of a new one, so the errors over every
- * hour and weekday describe its next errors better than the validation tail's day or two alone (a seasonal
- * naive calibrated on a Sunday forecast from a Saturday over-covers a Monday, for instance).
+ * Calibrates a model on every training window of the last four weeks of `series`: a model that fits nothing
+ * (NAIVE, SNAIVE), whose forecast of any training row is as out-of-sample as of a new one, and a network that
+ * early stopping kept from fitting its training rows much better than new ones. The errors over every hour
+ * and weekday describe the next errors better than the validation tail's day or two alone (a seasonal naive
+ * calibrated on a Sunday forecast from a Saturday over-covers a Monday, for instance).
  */
 export async function calibrateOnTrainingWindows(model: ForecastModel, series: TimeFrame, window: WindowSpec, scaler: ScalerParams): Promise<IntervalCalibration> {
   const since = series.time[series.time.length - 1] - TRAINING_WINDOWS_DAYS * DAY_MS;

@@ -18,7 +18,7 @@ import type { EpochRecord } from './fit-network.js';
 import type { FltsEvent } from '../events.js';
 import { selectRows } from '../data/time-frame.js';
 import { fitProphetModel } from '../models/prophet-model.js';
-import { calibrateModelIntervals } from './run-intervals.js';
+import { calibrateModelIntervals, calibrateOnTrainingWindows } from './run-intervals.js';
 import { fitForecastModel, modelWindow } from './fit-model.js';
 import { predictWindows } from '../forecast/predict-windows.js';
 import type { ForecastModel } from '../models/forecast-model.js';
@@ -183,7 +183,7 @@ describe('core > train > train-run', () => {
       // Each epoch's batches are its own: the refit's are the tail's, not the fit head's announced at the start.
       const batchCounts = (refitting: boolean) => [...new Set(events.flatMap((event) => (event.type === 'train.batch_end' && event.epoch > plain.history!.length === refitting ? [event.batches] : [])))];
       expect([batchCounts(false), batchCounts(true)]).toEqual([[Math.ceil(windows.fit.size / s.training.batchSize)], [Math.ceil(windows.validation.size / s.training.batchSize)]]);
-      expect(plain.intervals).toBeUndefined();
+      expect(plain.intervals?.calibration).toBe('training-windows');
       expect(refit.intervals).toEqual(await calibrateModelIntervals(plain.model, windows.validation, window, long.scaler, 'validation-tail'));
       // Early stopping is the plain fit's; the refit trains on the tail, so it forecasts it better.
       expect(losses(refit.history)).toEqual(losses(plain.history));
@@ -194,6 +194,19 @@ describe('core > train > train-run', () => {
       const record = await trainRun('GRU', long, { ...s, training: { ...s.training, refit: 'tail', refitEpochs: 20 } }, { store });
       expect(record.params).toMatchObject({ refit: 'tail', refit_epochs: 20 });
       expect((await getJson<IntervalCalibration>(store, 'runs', `${record.run_id}/intervals.json`)).errors).toEqual(refit.intervals!.errors);
+    });
+
+    it('an early-stopped network is calibrated on every training window of the last four weeks, one without early stopping on the tail', async () => {
+      const stopped = await fitGru({});
+      expect(stopped.intervals?.calibration).toBe('training-windows');
+      expect(stopped.intervals).toEqual(await calibrateOnTrainingWindows(stopped.model, long.train, window, long.scaler));
+      // Every training window, the fit's and the tail's (the data is shorter than four weeks).
+      expect(stopped.intervals?.windows).toBe(windows.fit.size + windows.validation.size);
+      const unstopped = await fitGru({ earlyStopping: false, epochs: 2 });
+      expect(unstopped.intervals).toBeUndefined();
+      const record = await trainRun('GRU', long, { ...s, training: { ...s.training, earlyStopping: false, epochs: 2 } }, { store });
+      expect(await getJson<IntervalCalibration>(store, 'runs', `${record.run_id}/intervals.json`)).toMatchObject({ calibration: 'validation-tail', windows: windows.validation.size });
+      for (const fitted of [stopped, unstopped]) fitted.model.dispose();
     });
 
     it('inputScaling standard: the network fits standardised inputs, is saved with the map folded in, and the refit calibrates on the network before the fold', async () => {
