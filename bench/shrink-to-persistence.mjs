@@ -5,24 +5,12 @@
 // windows themselves would pick, and the % lower RMSE than persistence (first target, first step) on the tail
 // and on the test windows without and with k ("Shrinking towards persistence" in bench/results-quality.md).
 // Usage: npm run build && node bench/shrink-to-persistence.mjs <home> [TARGETS=..., as the home was trained]
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dist, forEachNetworkRun } from './home-networks.mjs';
 
-const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/core');
-const { resolveSettings } = await import(`${dist}/config/settings.js`);
-const { createObjectStore } = await import(`${dist}/storage/index.js`);
-const { loadProcessedData } = await import(`${dist}/preprocess/processed-data.js`);
-const { readRunRecord } = await import(`${dist}/registry/run-store.js`);
-const { loadRunModel } = await import(`${dist}/registry/run-artifacts.js`);
-const { prepareWindows } = await import(`${dist}/train/prepare-windows.js`);
 const { predictWindows } = await import(`${dist}/forecast/predict-windows.js`);
 
 const [home, targets] = process.argv.slice(2);
 if (!home) throw new Error('Usage: node bench/shrink-to-persistence.mjs <home> [targets]');
-const { settings } = resolveSettings({ env: { FLTS_HOME: home, ...(targets ? { TARGETS: targets } : {}) } });
-const store = await createObjectStore(settings);
-const data = await loadProcessedData(store, settings);
 
 /** Per window: the network's step from the last value (d) and the actual's (r), scaled units. */
 async function steps(model, set, window) {
@@ -39,14 +27,9 @@ const bestFactor = (rows) => rows.reduce((s, { d, r }) => s + d * r, 0) / rows.r
 const mse = (rows, k) => rows.reduce((s, { d, r }) => s + (r - k * d) ** 2, 0) / rows.length;
 const gain = (rows, k) => (100 * (1 - Math.sqrt(mse(rows, k) / mse(rows, 0)))).toFixed(2);
 
-for (const runId of readdirSync(path.join(home, 'store/runs'))) {
-  const record = await readRunRecord(store, settings, runId);
-  if (record.model_type !== 'GRU' && record.model_type !== 'LSTM') continue;
-  const model = await loadRunModel(store, settings, record);
-  const windows = prepareWindows(data, record.window, settings.training.validationSplit);
+await forEachNetworkRun(home, targets, async ({ record, model, windows }) => {
   const tail = await steps(model, windows.validation, record.window);
   const test = await steps(model, windows.test, record.window);
   const k = Math.min(1, Math.max(0, bestFactor(tail)));
-  console.log(`${record.model_type} ${runId} (seed ${record.seed}): k ${k.toFixed(3)} (the test's own ${bestFactor(test).toFixed(3)}); vs persistence, tail ${gain(tail, 1)} -> ${gain(tail, k)} %, test ${gain(test, 1)} -> ${gain(test, k)} %`);
-  model.dispose();
-}
+  console.log(`${record.model_type} ${record.run_id} (seed ${record.seed}): k ${k.toFixed(3)} (the test's own ${bestFactor(test).toFixed(3)}); vs persistence, tail ${gain(tail, 1)} -> ${gain(tail, k)} %, test ${gain(test, 1)} -> ${gain(test, k)} %`);
+});
