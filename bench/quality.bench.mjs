@@ -6,23 +6,41 @@
 // and training time. With `reference`, the same run also trains the reference configuration's set
 // (`--profile reference --model LSTM,GRU,PROPHET`) on the first site, so both training times come from one run.
 // Usage: npm run build && node bench/quality.bench.mjs [sites=poblesec,examples] [reference]
-//   sites: poblesec, examples, poblesec-up (PobleSec's upload series as the target, `TARGETS=up`: a series
-//   no setting was chosen on)
+//   sites: examples; any dataset NAME with NAME.csv and NAME_test.csv in FLTS_DATASETS (poblesec, or another site
+//   of the network dropped there: elborn, lescorts), its name matched without case; NAME-up for its upload series
+//   as the target (`TARGETS=up`; poblesec-up: a series no setting was chosen on); or a path to a training CSV
+//   whose test file lies beside it as <stem>_test.csv.
 // Env: passed through to every command (FLTS_TRAIN_WORKERS, FLTS_INTERVAL_LEVELS, ...); FLTS_DATASETS = where
 // PobleSec*.csv live (default ../shared/datasets beside the repository).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 const here = import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname);
 const bin = path.resolve(here, '../bin/run.js');
 const datasets = process.env.FLTS_DATASETS ?? path.resolve(here, '../../shared/datasets');
-const SITES = {
-  poblesec: { train: path.join(datasets, 'PobleSec.csv'), test: path.join(datasets, 'PobleSec_test.csv') },
-  examples: { train: path.resolve(here, '../examples/data/example.csv'), test: path.resolve(here, '../examples/data/example_test.csv') },
-  'poblesec-up': { train: path.join(datasets, 'PobleSec.csv'), test: path.join(datasets, 'PobleSec_test.csv'), env: { TARGETS: 'up' } },
-};
+const examples = { train: path.resolve(here, '../examples/data/example.csv'), test: path.resolve(here, '../examples/data/example_test.csv') };
+
+/** Train and test files of a site named on the command line; see the usage above. */
+function resolveSite(name) {
+  if (name === 'examples') return examples;
+  if (name.endsWith('.csv')) {
+    const test = name.replace(/\.csv$/, '_test.csv');
+    if (!existsSync(name) || !existsSync(test)) throw new Error(`Site ${name}: needs ${name} and ${test}`);
+    return { train: path.resolve(name), test: path.resolve(test) };
+  }
+  const [, dataset, upload] = /^(.*?)(-up)?$/.exec(name);
+  const files = existsSync(datasets) ? readdirSync(datasets) : [];
+  const find = (file) => files.find((candidate) => candidate.toLowerCase() === file.toLowerCase());
+  const train = find(`${dataset}.csv`);
+  const test = find(`${dataset}_test.csv`);
+  if (!train || !test) {
+    const known = files.filter((file) => file.endsWith('_test.csv')).map((file) => file.replace(/_test\.csv$/, '').toLowerCase());
+    throw new Error(`Unknown site ${name}: no ${dataset}.csv and ${dataset}_test.csv in ${datasets}; known: ${['examples', ...known].join(', ')}, or a path to a training CSV`);
+  }
+  return { train: path.join(datasets, train), test: path.join(datasets, test), ...(upload ? { env: { TARGETS: 'up' } } : {}) };
+}
 const sites = (process.argv[2] ?? 'poblesec,examples').split(',');
 const withReference = process.argv.includes('reference');
 
@@ -88,15 +106,15 @@ function render(result, levels) {
 }
 
 const load = os.loadavg().map((v) => v.toFixed(2)).join(' ');
+const siteFiles = new Map(sites.map((site) => [site, resolveSite(site)]));
 const results = [];
 for (const site of sites) {
-  if (!SITES[site]) throw new Error(`Unknown site ${site}; known: ${Object.keys(SITES).join(', ')}`);
-  results.push(await trainSite(site, SITES[site]));
+  results.push(await trainSite(path.basename(site, '.csv'), siteFiles.get(site)));
   console.error(`done: ${site} (${results.at(-1).trainSeconds.toFixed(0)} s)`);
 }
 if (withReference) {
-  const reference = await trainSite(sites[0], SITES[sites[0]], ['--profile', 'reference', '--model', 'LSTM,GRU,PROPHET']);
-  results.push({ ...reference, name: `${sites[0]}, reference configuration`, extra: '--profile reference --model LSTM,GRU,PROPHET' });
+  const reference = await trainSite(results[0].name, siteFiles.get(sites[0]), ['--profile', 'reference', '--model', 'LSTM,GRU,PROPHET']);
+  results.push({ ...reference, name: `${results[0].name}, reference configuration`, extra: '--profile reference --model LSTM,GRU,PROPHET' });
   console.error(`done: reference (${reference.trainSeconds.toFixed(0)} s)`);
 }
 const levels = [...new Set(results.flatMap((result) => result.rows.flatMap((row) => Object.keys(row.coverage))))].sort((a, b) => Number(a) - Number(b));

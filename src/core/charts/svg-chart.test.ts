@@ -18,6 +18,9 @@ describe('core > charts > svg-chart', () => {
     expect(niceTicks(0.008733, 0.01296)).toEqual([0.009, 0.01, 0.011, 0.012]);
     expect(niceTicks(0, 3.1e8)).toEqual([0, 1e8, 2e8, 3e8]);
     expect(niceTicks(0, 3.1e8).map(formatTick)).toEqual(['0', '100M', '200M', '300M']);
+    // A residual axis off zero: the round step giving nearest five ticks, not the first one wide enough (0 and 500M).
+    expect(niceTicks(-3.5e8, 8.5e8).map(formatTick)).toEqual(['-200M', '0', '200M', '400M', '600M', '800M']);
+    expect(niceTicks(0, 1.25e9).map(formatTick)).toEqual(['0', '200M', '400M', '600M', '800M', '1G', '1.2G']);
     expect(formatTick(0.015)).toBe('0.015');
     expect(formatTick(-2500)).toBe('-2.5k');
   });
@@ -31,6 +34,10 @@ describe('core > charts > svg-chart', () => {
     const offGrid = timeTicks(Date.UTC(2024, 0, 8, 3, 7), Date.UTC(2024, 0, 8, 3, 55));
     expect(offGrid.ticks.every((tick) => tick % offGrid.stepMs === 0)).toBe(true);
     expect(timeTicks(start, start + 400 * 24 * HOUR_MS).ticks.length).toBeLessThanOrEqual(5);
+    // 2.8 days from 02:34: every 12 hours (five ticks), not every day (two).
+    const uneven = timeTicks(Date.UTC(2018, 1, 28, 2, 34), Date.UTC(2018, 1, 28, 2, 34) + 2.8 * 24 * HOUR_MS);
+    expect(uneven.stepMs).toBe(12 * HOUR_MS);
+    expect(uneven.ticks).toHaveLength(5);
   });
 
   it('labels a time axis at round times, kept inside the chart', () => {

@@ -49,11 +49,20 @@ const SI = [
   { factor: 1e3, suffix: 'k' },
 ];
 
-/** Round tick values (1, 2 or 5 times a power of ten) covering [min, max], about `count` of them. */
+/**
+ * Round tick values (1, 2 or 5 times a power of ten) within [min, max]: the round step whose ticks come nearest
+ * to `count` (the more ticks on a tie), so that an axis from -350M to 850M reads -200M ... 800M, not 0 and 500M.
+ */
 export function niceTicks(min: number, max: number, count = 5): number[] {
   const raw = (max - min) / Math.max(1, count);
   const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((candidate) => candidate >= raw) ?? 10 * power;
+  const ticksAt = (step: number) => Math.floor(max / step + 1e-9) - Math.ceil(min / step - 1e-9) + 1;
+  const candidates = [0.5, 1, 2, 5, 10, 20].map((m) => m * power);
+  const step = candidates.reduce((best, candidate) => {
+    const gap = Math.abs(ticksAt(candidate) - count);
+    const bestGap = Math.abs(ticksAt(best) - count);
+    return gap < bestGap || (gap === bestGap && candidate < best) ? candidate : best;
+  });
   const ticks: number[] = [];
   for (let value = Math.ceil(min / step) * step; value <= max + step * 1e-9; value += step) ticks.push(Number(value.toPrecision(12)));
   return ticks;
@@ -100,10 +109,16 @@ function formatTime(epochMs: number, stepMs: number): string {
   return stepMs >= DAY_MS ? iso.slice(5, 10) : `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
 }
 
-/** Round UTC times (on the hour, at midnight, ...) within [first, last], about `count` of them. */
+/** Round UTC times (on the hour, at midnight, ...) within [first, last]: the round step giving nearest `count`. */
 export function timeTicks(first: number, last: number, count = 5): { ticks: number[]; stepMs: number } {
   const week = TIME_STEPS_MS[TIME_STEPS_MS.length - 1];
-  const stepMs = TIME_STEPS_MS.find((step) => (last - first) / step <= count) ?? Math.ceil((last - first) / count / week) * week;
+  const ticksAt = (step: number) => Math.floor(last / step) - Math.ceil(first / step) + 1;
+  const nearest = (best: number, step: number) => {
+    const gap = Math.abs(ticksAt(step) - count);
+    const bestGap = Math.abs(ticksAt(best) - count);
+    return gap < bestGap || (gap === bestGap && step < best) ? step : best;
+  };
+  const stepMs = (last - first) / week > count ? Math.ceil((last - first) / count / week) * week : TIME_STEPS_MS.reduce(nearest);
   const ticks: number[] = [];
   for (let tick = Math.ceil(first / stepMs) * stepMs; tick <= last; tick += stepMs) ticks.push(tick);
   return { ticks, stepMs };

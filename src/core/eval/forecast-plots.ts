@@ -6,7 +6,9 @@ import { runKey, runsBucket } from '../registry/run-store.js';
 import type { PredictionsArtifact } from '../train/predictions-artifact.js';
 import { renderLineChart } from '../charts/svg-chart.js';
 
-export const PLOT_FILES = { forecast: 'plots/forecast-vs-actual.svg', residuals: 'plots/residuals.svg' } as const;
+export const PLOT_FILES = { forecast: 'plots/forecast-vs-actual.svg', lastDay: 'plots/forecast-vs-actual-last-day.svg', residuals: 'plots/residuals.svg' } as const;
+
+const DAY_MS = 86_400_000;
 
 /** Step-1 series of the first target: what the plots show. */
 function firstStep(values: number[], horizon: number): number[] {
@@ -14,8 +16,19 @@ function firstStep(values: number[], horizon: number): number[] {
 }
 
 /**
- * Writes forecast-vs-actual and residual plots of a run's test predictions into the run
- * (`<run_id>/plots/`). Returns the keys written, or [] when the run has no predictions.
+ * Where the last day of forecast times starts, or undefined when they span no more than a day and a half: over
+ * days of 2-minute steps single forecasts and their bands blur into one another, over the last day they read.
+ */
+function lastDayStart(times: number[]): number | undefined {
+  const last = times.at(-1);
+  if (last === undefined || !(last - times[0] > 1.5 * DAY_MS)) return undefined;
+  return times.findIndex((time) => time >= last - DAY_MS);
+}
+
+/**
+ * Writes forecast-vs-actual (the whole test and, past a day and a half, its last day) and residual plots of a
+ * run's test predictions into the run (`<run_id>/plots/`). Returns the keys written, or [] when the run has no
+ * predictions.
  */
 export async function writeForecastPlots(store: ObjectStore, settings: Settings, runId: string, label: string): Promise<string[]> {
   const bucket = runsBucket(settings);
@@ -32,17 +45,18 @@ export async function writeForecastPlots(store: ObjectStore, settings: Settings,
     const band = predictions.intervals![target][level];
     return { name: `${Math.round(Number(level) * 100)} % interval`, lower: firstStep(band.lower, predictions.horizon), upper: firstStep(band.upper, predictions.horizon), color: i === 0 ? '#9ecae1' : '#3182bd' };
   });
-  const forecastSvg = renderLineChart({
-    title: `${label}: ${target} forecast vs actual (test, step 1)`,
-    xLabel: 'forecast time (UTC)',
-    yLabel: `${target} (original units)`,
-    xTimes,
-    bands,
-    series: [
-      { name: 'actual', values: actual, color: '#333333' },
-      { name: 'forecast', values: predicted, color: '#d62728' },
-    ],
-  });
+  const forecastChart = (from: number, span: string) =>
+    renderLineChart({
+      title: `${label}: ${target} forecast vs actual (${span}, step 1)`,
+      xLabel: 'forecast time (UTC)',
+      yLabel: `${target} (original units)`,
+      xTimes: xTimes.slice(from),
+      bands: bands.map((band) => ({ ...band, lower: band.lower.slice(from), upper: band.upper.slice(from) })),
+      series: [
+        { name: 'actual', values: actual.slice(from), color: '#333333' },
+        { name: 'forecast', values: predicted.slice(from), color: '#d62728' },
+      ],
+    });
   const residualSvg = renderLineChart({
     title: `${label}: ${target} residuals (actual - forecast)`,
     xLabel: 'forecast time (UTC)',
@@ -51,8 +65,16 @@ export async function writeForecastPlots(store: ObjectStore, settings: Settings,
     series: [{ name: 'residual', values: residuals, points: true }],
     baseline: 0,
   });
-  const keys = [runKey(runId, PLOT_FILES.forecast), runKey(runId, PLOT_FILES.residuals)];
-  await store.put(bucket, keys[0], forecastSvg, { contentType: 'image/svg+xml' });
-  await store.put(bucket, keys[1], residualSvg, { contentType: 'image/svg+xml' });
+  const lastDay = lastDayStart(xTimes);
+  const plots: [string, string][] = [
+    [PLOT_FILES.forecast, forecastChart(0, 'test')],
+    ...(lastDay === undefined ? [] : [[PLOT_FILES.lastDay, forecastChart(lastDay, 'last day of the test')] as [string, string]]),
+    [PLOT_FILES.residuals, residualSvg],
+  ];
+  const keys: string[] = [];
+  for (const [file, svg] of plots) {
+    keys.push(runKey(runId, file));
+    await store.put(bucket, keys.at(-1)!, svg, { contentType: 'image/svg+xml' });
+  }
   return keys;
 }

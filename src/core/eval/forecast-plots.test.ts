@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defaultSettings } from '../config/settings.js';
+import { runKey, runsBucket } from '../registry/run-store.js';
+import { putJson } from '../storage/json-objects.js';
+import { createFsStore } from '../storage/fs-store.js';
+import { RUN_FILES } from '../registry/run-record.js';
+import type { PredictionsArtifact } from '../train/predictions-artifact.js';
+import { PLOT_FILES, writeForecastPlots } from './forecast-plots.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'flts-plots-'));
+const store = createFsStore(root);
+const settings = defaultSettings();
+afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+const START = Date.UTC(2018, 1, 28, 2, 34);
+const STEP_MS = 120_000;
+
+/** One-step test predictions every 2 minutes over `days`, with an 80 % band. */
+function predictions(days: number): PredictionsArtifact {
+  const size = Math.round((days * 86_400_000) / STEP_MS);
+  const times = Array.from({ length: size }, (_, i) => START + i * STEP_MS);
+  const actual = times.map((_, i) => 100 + 50 * Math.sin(i / 40));
+  const predicted = actual.map((value) => value + 5);
+  return {
+    horizon: 1,
+    targets: ['down'],
+    times,
+    actual: { down: actual },
+    predicted: { down: predicted },
+    intervals: { down: { '0.8': { lower: predicted.map((value) => value - 10), upper: predicted.map((value) => value + 10) } } },
+  };
+}
+
+async function plotsOf(runId: string, days: number): Promise<Map<string, string>> {
+  await putJson(store, runsBucket(settings), runKey(runId, RUN_FILES.predictions), predictions(days));
+  const keys = await writeForecastPlots(store, settings, runId, runId);
+  const plots = new Map<string, string>();
+  for (const key of keys) plots.set(key.slice(runId.length + 1), (await store.get(runsBucket(settings), key)).toString('utf8'));
+  return plots;
+}
+
+const xTicks = (svg: string): string[] => [...svg.matchAll(/class="x-tick"[^>]*>([^<]+)</g)].map((match) => match[1]);
+
+describe('core > eval > forecast-plots', () => {
+  it('adds the last day of a test of several days as its own plot, its axis in hours of that day', async () => {
+    const plots = await plotsOf('several-days', 3);
+    expect([...plots.keys()]).toEqual([PLOT_FILES.forecast, PLOT_FILES.lastDay, PLOT_FILES.residuals]);
+    const lastDay = plots.get(PLOT_FILES.lastDay)!;
+    expect(lastDay).toContain('last day of the test');
+    expect(lastDay).toContain('80 % interval');
+    // The test ends on 03-03 at 02:32: the last day's ticks fall between 03-02 02:32 and then, hours apart.
+    const ticks = xTicks(lastDay);
+    expect(ticks.length).toBeGreaterThanOrEqual(3);
+    for (const tick of ticks) expect(tick).toMatch(/^03-0[23] \d\d:00$/);
+    expect(xTicks(plots.get(PLOT_FILES.forecast)!)).toContain('03-01 00:00');
+  });
+
+  it('plots a test of a day or so whole, without a last-day plot', async () => {
+    const plots = await plotsOf('one-day', 1.2);
+    expect([...plots.keys()]).toEqual([PLOT_FILES.forecast, PLOT_FILES.residuals]);
+  });
+});
