@@ -50,19 +50,18 @@ const SI = [
 ];
 
 /**
- * Round tick values (1, 2 or 5 times a power of ten) within [min, max]: the round step whose ticks come nearest
- * to `count` (the more ticks on a tie), so that an axis from -350M to 850M reads -200M ... 800M, not 0 and 500M.
+ * Of round steps, the one whose ticks within [min, max] come nearest to `count`, the more ticks on a tie: the
+ * first step wide enough can leave two ticks (an axis from -350M to 850M read 0 and 500M; -200M ... 800M reads).
  */
+function nearestStep(steps: readonly number[], min: number, max: number, count: number): number {
+  const gap = (step: number) => Math.abs(Math.floor(max / step + 1e-9) - Math.ceil(min / step - 1e-9) + 1 - count);
+  return steps.reduce((best, step) => (gap(step) < gap(best) || (gap(step) === gap(best) && step < best) ? step : best));
+}
+
+/** Round tick values (1, 2 or 5 times a power of ten) within [min, max], about `count` of them. */
 export function niceTicks(min: number, max: number, count = 5): number[] {
-  const raw = (max - min) / Math.max(1, count);
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const ticksAt = (step: number) => Math.floor(max / step + 1e-9) - Math.ceil(min / step - 1e-9) + 1;
-  const candidates = [0.5, 1, 2, 5, 10, 20].map((m) => m * power);
-  const step = candidates.reduce((best, candidate) => {
-    const gap = Math.abs(ticksAt(candidate) - count);
-    const bestGap = Math.abs(ticksAt(best) - count);
-    return gap < bestGap || (gap === bestGap && candidate < best) ? candidate : best;
-  });
+  const power = 10 ** Math.floor(Math.log10((max - min) / Math.max(1, count)));
+  const step = nearestStep([0.5, 1, 2, 5, 10, 20].map((m) => m * power), min, max, count);
   const ticks: number[] = [];
   for (let value = Math.ceil(min / step) * step; value <= max + step * 1e-9; value += step) ticks.push(Number(value.toPrecision(12)));
   return ticks;
@@ -109,16 +108,10 @@ function formatTime(epochMs: number, stepMs: number): string {
   return stepMs >= DAY_MS ? iso.slice(5, 10) : `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
 }
 
-/** Round UTC times (on the hour, at midnight, ...) within [first, last]: the round step giving nearest `count`. */
+/** Round UTC times (on the hour, at midnight, ...) within [first, last], about `count` of them. */
 export function timeTicks(first: number, last: number, count = 5): { ticks: number[]; stepMs: number } {
   const week = TIME_STEPS_MS[TIME_STEPS_MS.length - 1];
-  const ticksAt = (step: number) => Math.floor(last / step) - Math.ceil(first / step) + 1;
-  const nearest = (best: number, step: number) => {
-    const gap = Math.abs(ticksAt(step) - count);
-    const bestGap = Math.abs(ticksAt(best) - count);
-    return gap < bestGap || (gap === bestGap && step < best) ? step : best;
-  };
-  const stepMs = (last - first) / week > count ? Math.ceil((last - first) / count / week) * week : TIME_STEPS_MS.reduce(nearest);
+  const stepMs = (last - first) / week > count ? Math.ceil((last - first) / count / week) * week : nearestStep(TIME_STEPS_MS, first, last, count);
   const ticks: number[] = [];
   for (let tick = Math.ceil(first / stepMs) * stepMs; tick <= last; tick += stepMs) ticks.push(tick);
   return { ticks, stepMs };
