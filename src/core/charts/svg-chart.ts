@@ -50,8 +50,9 @@ const SI = [
 ];
 
 /**
- * Of round steps, the one whose ticks within [min, max] come nearest to `count`, the more ticks on a tie: the
- * first step wide enough can leave two ticks (an axis from -350M to 850M read 0 and 500M; -200M ... 800M reads).
+ * Of round steps, the one whose ticks within [min, max] come nearest to `count` (the more ticks on a tie). The
+ * first step wide enough is not enough: on an axis from -350M to 850M it leaves two ticks, 0 and 500M, where a
+ * step of 200M gives six.
  */
 function nearestStep(steps: readonly number[], min: number, max: number, count: number): number {
   const gap = (step: number) => Math.abs(Math.floor(max / step + 1e-9) - Math.ceil(min / step - 1e-9) + 1 - count);

@@ -65,16 +65,15 @@ export async function writeForecastPlots(store: ObjectStore, settings: Settings,
     series: [{ name: 'residual', values: residuals, points: true }],
     baseline: 0,
   });
+  const plots: [string, string][] = [[PLOT_FILES.forecast, forecastChart(0, 'test')]];
   const lastDay = lastDayStart(xTimes);
-  const plots: [string, string][] = [
-    [PLOT_FILES.forecast, forecastChart(0, 'test')],
-    ...(lastDay === undefined ? [] : [[PLOT_FILES.lastDay, forecastChart(lastDay, 'last day of the test')] as [string, string]]),
-    [PLOT_FILES.residuals, residualSvg],
-  ];
+  if (lastDay !== undefined) plots.push([PLOT_FILES.lastDay, forecastChart(lastDay, 'last day of the test')]);
+  plots.push([PLOT_FILES.residuals, residualSvg]);
   const keys: string[] = [];
   for (const [file, svg] of plots) {
-    keys.push(runKey(runId, file));
-    await store.put(bucket, keys.at(-1)!, svg, { contentType: 'image/svg+xml' });
+    const key = runKey(runId, file);
+    await store.put(bucket, key, svg, { contentType: 'image/svg+xml' });
+    keys.push(key);
   }
   return keys;
 }

@@ -1,4 +1,4 @@
-import { targetColumns, withPredict, type ForecastModel, type WindowSpec } from '../models/forecast-model.js';
+import { changeWeightOf, targetColumns, withPredict, type ForecastModel, type WindowSpec } from '../models/forecast-model.js';
 import type { WindowSet } from './windows.js';
 import { forecastFromWindowTargets, isWindowTargetForm, shiftByCentre, toWindowTargets } from './window-target.js';
 
@@ -8,7 +8,7 @@ import { forecastFromWindowTargets, isWindowTargetForm, shiftByCentre, toWindowT
  */
 function weightedLastValues(windows: ArrayLike<number>, size: number, window: WindowSpec): Float64Array {
   const columns = targetColumns(window);
-  const weight = window.changeWeight ?? 1;
+  const weight = changeWeightOf(window);
   const nf = window.features.length;
   const nt = window.targets.length;
   const out = new Float64Array(size * nt);

@@ -29,6 +29,11 @@ export interface WindowSpec {
   readonly changeWeight?: number;
 }
 
+/** The share of the last value a `change`-form window is taken relative to: 1 where absent (runs saved before). */
+export function changeWeightOf(window: Pick<WindowSpec, 'changeWeight'>): number {
+  return window.changeWeight ?? 1;
+}
+
 export const TARGET_FORMS = ['level', 'change', 'window', 'window-median'] as const;
 export type TargetForm = (typeof TARGET_FORMS)[number];
 

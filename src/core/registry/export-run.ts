@@ -1,6 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import { columnAffine, type ScalerParams } from '../data/scaler.js';
 import { FltsError } from '../errors.js';
+import { changeWeightOf } from '../models/forecast-model.js';
 import { extractRecurrentWeights, type RecurrentNetworkWeights } from '../models/recurrent-weights.js';
 import { loadRunNetwork, readRunNetworkWeights } from './run-artifacts.js';
 import { RUN_FILES, type RunRecord } from './run-record.js';
@@ -68,7 +69,7 @@ export async function exportRun(store: ObjectStore, settings: Settings, runId: s
     window: JSON.stringify({ input_seq_len: window.inputSeqLen, output_seq_len: window.outputSeqLen }),
     // Informational: the graph already maps its inputs and outputs for this form.
     target_form: window.targetForm ?? 'level',
-    ...(window.targetForm === 'change' ? { change_weight: String(window.changeWeight ?? 1) } : {}),
+    ...(window.targetForm === 'change' ? { change_weight: String(changeWeightOf(window)) } : {}),
     scaler: JSON.stringify(scaler),
     inputs: `${ONNX_NAMES.input}: [batch, ${window.inputSeqLen}, ${window.features.length}] float32, the features in original units (time features as flts computes them)`,
     outputs: `${ONNX_NAMES.forecast}: [batch, ${window.outputSeqLen}, ${window.targets.length}] original units; ${ONNX_NAMES.scaledForecast}: the same on the scaled scale`,

@@ -1,4 +1,4 @@
-import { targetColumns, type TargetForm, type WindowSpec } from '../forecast-model.js';
+import { changeWeightOf, targetColumns, type TargetForm, type WindowSpec } from '../forecast-model.js';
 import type { RecurrentLayerWeights, RecurrentNetworkWeights } from '../recurrent-weights.js';
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from './onnx-proto.js';
 
@@ -143,7 +143,7 @@ function targetFormNodes(
   const seq = window.inputSeqLen;
   if (form === 'change') {
     initializers.push(int64Tensor('last_row', [seq - 1]));
-    const weight = window.changeWeight ?? 1;
+    const weight = changeWeightOf(window);
     const last = gather(gather(scaled, 'last_row', 1, 'last_values'), 'target_columns', 2, weight === 1 ? 'window_centre' : 'window_last');
     if (weight === 1) return { input: scaled, centre: last };
     initializers.push(floatTensor('change_weight', [1], new Float32Array([weight])));
