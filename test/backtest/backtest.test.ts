@@ -65,6 +65,8 @@ describe('backtest > rolling-origin backtest over a PobleSec slice', () => {
       // augurs' Prophet optimiser fails on the first 400 rows (line search), so a few more.
       'data.sampleTrainRows': 600,
       'backtest.refitEpochs': 1,
+      // Bands on the model horizon's step and the recursive step after it; the third step gets none.
+      'eval.intervalSteps': 2,
     }));
     await runPreprocess(settings, { store });
     runs = (await trainModels({ models: ['LSTM', 'NAIVE', 'PROPHET'] }, settings, { store })).runs;
@@ -126,8 +128,10 @@ describe('backtest > rolling-origin backtest over a PobleSec slice', () => {
     }
   }, 240_000);
 
-  it('carries prediction intervals within the model horizon on every fold, with their empirical coverage', async () => {
-    const horizon = settings.training.outputSeqLen;
+  it('carries prediction intervals on the calibrated steps of every fold, recursive ones included, with their empirical coverage', async () => {
+    const steps = settings.eval.intervalSteps;
+    expect(steps).toBeGreaterThan(settings.training.outputSeqLen);
+    expect(steps).toBeLessThan(HORIZON);
     const down = inverseScaleColumn(data.scaler, 'down', series.values.down);
     for (const result of [...plain.models, ...refit.models]) {
       let inside = 0;
@@ -138,8 +142,8 @@ describe('backtest > rolling-origin backtest over a PobleSec slice', () => {
         expect(inner && outer, `${result.model_type} fold ${fold.fold}`).toBeTruthy();
         if (!inner || !outer) continue;
         forecast.forEach((value, h) => {
-          if (h >= horizon) {
-            // Recursive steps feed on earlier predictions: no calibration describes their errors.
+          if (h >= steps) {
+            // Past the steps the calibration covers, no band.
             expect([inner.lower[h], inner.upper[h], outer.lower[h], outer.upper[h]]).toEqual([null, null, null, null]);
             return;
           }
@@ -152,12 +156,12 @@ describe('backtest > rolling-origin backtest over a PobleSec slice', () => {
           expect(lo95).toBeLessThanOrEqual(lo80);
           expect(hi95).toBeGreaterThan(hi80);
         });
-        const actual = Array.from({ length: horizon }, (_, h) => down[fold.origin_row + h]);
+        const actual = Array.from({ length: steps }, (_, h) => down[fold.origin_row + h]);
         const within = actual.filter((value, h) => value >= (inner.lower[h] as number) && value <= (inner.upper[h] as number)).length;
-        expect(fold.coverage?.down['0.8']).toEqual({ coverage: within / horizon, inside: within, count: horizon });
+        expect(fold.coverage?.down['0.8']).toEqual({ coverage: within / steps, inside: within, count: steps });
         inside += within;
       }
-      expect(result.aggregate.coverage?.down['0.8']).toEqual({ coverage: inside / (FOLDS * horizon), inside, count: FOLDS * horizon });
+      expect(result.aggregate.coverage?.down['0.8']).toEqual({ coverage: inside / (FOLDS * steps), inside, count: FOLDS * steps });
     }
     // A trained run's model keeps the calibration saved with it: the ratio of the bands' upper half-widths (the
     // lower ends may stop at 0) is its quantiles' ratio.

@@ -74,23 +74,27 @@ describe('serve > a trained LSTM from the run registry', () => {
     }
   });
 
-  it('returns each row within the horizon with its prediction intervals, nested and widening with the level', async () => {
-    const { status, json } = await postJson(`${service.url}/predict`, { data: rawTestRows(15), index_col: 'time', inference_length: 2 });
+  it('returns each calibrated row with its prediction intervals, nested and widening with the level, recursive rows included', async () => {
+    const steps = settings.eval.intervalSteps;
+    const { status, json } = await postJson(`${service.url}/predict`, { data: rawTestRows(15), index_col: 'time', inference_length: steps + 1 });
     expect(status).toBe(200);
-    const [first, second] = json.predictions;
-    expect(Object.keys(first.intervals)).toEqual(['down']);
-    expect(Object.keys(first.intervals.down)).toEqual(['0.8', '0.95']);
-    const [lo80, hi80] = first.intervals.down['0.8'];
-    const [lo95, hi95] = first.intervals.down['0.95'];
-    // The training rows of `down` (bytes) were never negative: no lower end goes below 0, where both may meet,
-    // even under a forecast that does (this slice's short training can forecast a little below 0).
-    expect(lo95).toBeGreaterThanOrEqual(0);
-    expect(lo95).toBeLessThanOrEqual(lo80);
-    expect(lo80).toBeLessThanOrEqual(Math.max(first.down, 0));
-    expect(first.down).toBeLessThan(hi80);
-    expect(hi80).toBeLessThan(hi95);
-    // The horizon is one step: the recursive second row has no calibrated interval.
-    expect(second.intervals).toBeUndefined();
+    expect(json.predictions).toHaveLength(steps + 1);
+    // The horizon is one step: the rows after it are recursive, and calibrated up to `steps`.
+    for (const row of json.predictions.slice(0, steps)) {
+      expect(Object.keys(row.intervals)).toEqual(['down']);
+      expect(Object.keys(row.intervals.down)).toEqual(['0.8', '0.95']);
+      const [lo80, hi80] = row.intervals.down['0.8'];
+      const [lo95, hi95] = row.intervals.down['0.95'];
+      // The training rows of `down` (bytes) were never negative: no lower end goes below 0, where both may meet,
+      // even under a forecast that does (this slice's short training can forecast a little below 0).
+      expect(lo95).toBeGreaterThanOrEqual(0);
+      expect(lo95).toBeLessThanOrEqual(lo80);
+      expect(lo80).toBeLessThanOrEqual(Math.max(row.down, 0));
+      expect(row.down).toBeLessThan(hi80);
+      expect(hi80).toBeLessThan(hi95);
+    }
+    // Past the calibrated steps, none.
+    expect(json.predictions[steps].intervals).toBeUndefined();
   });
 
   it('forecasts from the stored test data when the body is empty', async () => {

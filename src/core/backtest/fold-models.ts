@@ -57,7 +57,7 @@ async function fitOn(modelType: ModelType, series: TimeFrame, endRow: number, wi
   const windows = fitAndValidationWindows(prefix, window, settings.training.validationSplit);
   const fitted = await fitForecastModel(modelType, prefix, windows, window, settings, { runId: `backtest-${modelType.toLowerCase()}`, epochs: settings.backtest.refitEpochs, scaler, signal });
   try {
-    return { model: fitted.model, intervals: await fittedCalibration(fitted, prefix, windows.validation, window, scaler) };
+    return { model: fitted.model, intervals: await fittedCalibration(fitted, prefix, windows.validation, window, scaler, settings.eval.intervalSteps) };
   } catch (error) {
     fitted.model.dispose();
     throw error;

@@ -21,3 +21,8 @@ export function shuffledIndices(n: number, random: () => number): Int32Array {
   }
   return out;
 }
+
+/** A standard normal draw from two of `random`'s uniform draws (Box-Muller). */
+export function gaussian(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+}

@@ -1,6 +1,6 @@
 import type { WindowSpec } from '../models/forecast-model.js';
 import { boundedLower } from '../models/interval-lower-bounds.js';
-import { addFloors, growthFactor, intervalQuantiles, levelKey, loadIntervalScale, type IntervalCalibration, type WindowScale } from '../models/prediction-intervals.js';
+import { addFloors, calibratedSteps, growthFactor, intervalQuantiles, levelKey, loadIntervalScale, type IntervalCalibration, type WindowScale } from '../models/prediction-intervals.js';
 import type { FeaturePlan } from './feature-plan.js';
 import { forecastFromHistory, type Forecast, type PredictWindows, type ScaledHistory } from './recursive-forecast.js';
 
@@ -14,7 +14,7 @@ export interface IntervalSource {
   readonly scale: WindowScale;
 }
 
-/** Per forecast row: per target, per level key, [lower, upper] in original units; null past the horizon. */
+/** Per forecast row: per target, per level key, [lower, upper] in original units; null past the calibrated steps. */
 export type RowIntervals = Record<string, Record<string, [number, number]>> | null;
 
 export async function createIntervalSource(calibration: IntervalCalibration, levels: readonly number[]): Promise<IntervalSource> {
@@ -35,10 +35,11 @@ export async function forecastWithIntervals(plan: FeaturePlan, history: ScaledHi
 }
 
 /**
- * Intervals of a forecast made from one input window (scaled, [inputSeqLen][features]). Steps within the
- * model horizon get the calibrated band, scaled by the window's scale (and widened by the distance past the
- * fit's end where the calibration says so); recursive steps past the horizon get none, since no calibration
- * describes errors that feed on earlier predictions. Lower ends are raised to the calibration's `lowerBounds`.
+ * Intervals of a forecast made from one input window (scaled, [inputSeqLen][features]). Each calibrated step
+ * gets its band, the calibrated ratio times the window's scale (and widened by the distance past the fit's end
+ * where the calibration says so): the model horizon's steps and the recursive steps past it that the
+ * calibration covers (their errors, which feed on earlier predictions, were calibrated on the recursive
+ * forecast itself); later steps get none. Lower ends are raised to the calibration's `lowerBounds`.
  * `spreads` ([targets]): the scale before its floor as the model reported it with the forecast, where it did
  * (`forecastWithIntervals`).
  */
@@ -46,8 +47,9 @@ export function forecastIntervals(source: IntervalSource, window: WindowSpec, in
   const { values } = forecast;
   const scales = spreads && !spreads.some(Number.isNaN) ? addFloors(Float64Array.from(spreads), source.calibration.floors, window.targets) : source.scale(inputWindow, 1, window, forecast.time.subarray(0, 1));
   const rows = values[0]?.length ?? 0;
+  const steps = calibratedSteps(source.calibration);
   return Array.from({ length: rows }, (_, row) => {
-    if (row >= window.outputSeqLen) return null;
+    if (row >= steps) return null;
     const out: Record<string, Record<string, [number, number]>> = {};
     window.targets.forEach((target, t) => {
       const byLevel: Record<string, [number, number]> = {};

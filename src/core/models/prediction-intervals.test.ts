@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
-import { createRandom } from '../data/seeded-random.js';
+import { createRandom, gaussian } from '../data/seeded-random.js';
 import type { WindowSpec } from './forecast-model.js';
 import { createMstlModel } from './mstl-model.js';
 import { calibrateIntervals, conformalHalfWidth, loadWindowScale, fitErrorGrowth, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, loadIntervalScale, parseIntervalLevels, windowScale, windowVolatility, type IntervalScale } from './prediction-intervals.js';
 
 /** Standard normal draws (Box-Muller) from the project's seeded generator. */
-function gaussian(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
-
 const WINDOW: WindowSpec = { features: ['y'], targets: ['y'], inputSeqLen: 4, outputSeqLen: 2 };
 
 /** Windows of a random walk whose noise scale changes per window, with forecasts = last value (persistence). */

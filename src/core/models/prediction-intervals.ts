@@ -33,8 +33,17 @@ export interface IntervalCalibration {
   scale?: IntervalScale;
   /** Per target: the volatility floor (scaled units) added to every window's volatility; 0 for a constant scale. */
   floors: Record<string, number>;
-  /** Per target: per forecast step, the sorted error / scale ratios. */
+  /**
+   * Per target: per forecast step, the sorted error / scale ratios; the model horizon's steps, then any steps
+   * past it that the recursive forecast was calibrated on (`recursive`). A step with no entry gets no band.
+   */
   errors: Record<string, number[][]>;
+  /**
+   * Where steps past the model horizon are calibrated: their errors come from the model's recursive forecast
+   * (each predicted step fed back as an input row, as serving forecasts them) from `windows` of the calibration
+   * windows, spread evenly over them, each divided by its first window's scale. Absent: no step past the horizon.
+   */
+  recursive?: { windows: number };
   /**
    * For a model whose error grows with the distance from the end of its fit (Prophet): the scale of a step
    * `d` hours past `fitEnd` (epoch ms of the model's last fitted row) is multiplied by sqrt(1 + perHour * d).
@@ -176,6 +185,12 @@ export function fitErrorGrowth(actual: ArrayLike<number>, predicted: ArrayLike<n
 /** The factor on the scale of a step `hours` past the fit's end at variance growth `perHour` (1 before the end). */
 function growthAt(perHour: number, hours: number): number {
   return Math.sqrt(1 + perHour * Math.max(0, hours));
+}
+
+/** How many forecast steps a calibration gives bands for: the fewest of any target. */
+export function calibratedSteps(calibration: Pick<IntervalCalibration, 'errors'>): number {
+  const counts = Object.values(calibration.errors).map((steps) => steps.length);
+  return counts.length > 0 ? Math.min(...counts) : 0;
 }
 
 /** The factor on the scale of a step at `timeMs` (1 without growth, or before the fit's end). */

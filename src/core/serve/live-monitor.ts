@@ -290,7 +290,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
 
 /**
  * The served rows' intervals ({target: {level: [lo, hi]}} per row) as the scorer keeps them: per target and
- * level, one bound per row. Rows past the model horizon have none; their NaN bounds are left out of coverage.
+ * level, one bound per row. Rows past the calibrated steps have none; their NaN bounds are left out of coverage.
  */
 export function intervalsByTarget(targets: readonly string[], rows: readonly RowIntervals[] | undefined): LiveForecast['intervals'] {
   const levels = Object.keys(rows?.find((row) => row !== null)?.[targets[0]] ?? {});

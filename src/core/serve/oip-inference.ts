@@ -115,7 +115,7 @@ function optionalLength(parameters: Record<string, unknown>): number | undefined
 
 /**
  * The prediction intervals as extra outputs, named like the batch columns: `<target>_lower_<level>` and
- * `<target>_upper_<level>`; null (NaN in binary tensors) on rows past the model horizon.
+ * `<target>_upper_<level>`; null (NaN in binary tensors) on rows past the steps the run calibrated.
  */
 function intervalOutputNames(targets: readonly string[], levels: readonly string[]): Array<{ name: string; target: string; level: string; bound: 0 | 1 }> {
   return targets.flatMap((target) =>

@@ -5,7 +5,7 @@ import type { PredictionResult } from './run-prediction.js';
 import { formatTimestamp } from '../data/timestamps.js';
 import type { RowIntervals } from '../forecast/forecast-intervals.js';
 
-/** One forecast row: the timestamp, each target's value and, within the model horizon, its prediction intervals. */
+/** One forecast row: the timestamp, each target's value and, on the steps its run calibrated, its prediction intervals. */
 export type PredictionRow = { ts: string; intervals?: NonNullable<RowIntervals> } & Record<string, number | null | string | NonNullable<RowIntervals>>;
 
 export interface PredictResponse {

@@ -21,7 +21,7 @@ export interface PredictionResult {
   targets: readonly string[];
   horizon: number;
   forecast: Forecast;
-  /** Per forecast row, the prediction intervals (null past the model horizon); absent without a calibration. */
+  /** Per forecast row, the prediction intervals (null past the calibrated steps); absent without a calibration. */
   intervals?: RowIntervals[];
   source: 'request' | 'stored-test-data';
   /** The request's rows as parsed (absent for stored test data): they carry the actuals of earlier forecasts. */

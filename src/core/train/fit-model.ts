@@ -114,6 +114,7 @@ export interface ModelFit extends Omit<FittedModel, 'artifact'> {
  */
 export async function fitForecastModel(modelType: TrainableModelType, series: TimeFrame, windows: Pick<PreparedWindows, 'fit' | 'validation'> | undefined, window: WindowSpec, settings: Settings, options: ModelFitOptions): Promise<ModelFit> {
   const t = settings.training;
+  const steps = settings.eval.intervalSteps;
   const emit = options.onEvent ?? ignoreEvents;
   const start = performance.now();
   if (modelType === 'LSTM' || modelType === 'GRU') {
@@ -185,7 +186,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
       if (refits) {
         // The tail errors of the network that never saw the tail calibrate the intervals; the refit, which
         // trains on it, only replaces the forecasts (its own tail errors would be in-sample).
-        intervals = await calibrateModelIntervals(asModel(network, inputs), windows.validation, window, options.scaler, 'validation-tail');
+        intervals = await calibrateModelIntervals(asModel(network, inputs), windows.validation, window, options.scaler, 'validation-tail', { steps });
         const on = t.refit === 'tail' ? validation : concatWindows(fit, validation, window);
         fitMs += (await train(network, on, t.refitEpochs, learningRate, t.seed + t.lrDrops + 1, true, history.length)).fitMs;
       }
@@ -194,7 +195,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
       // ones, so the errors over every training window of the last weeks (every hour and weekday, the tail
       // included) describe its next errors better than the tail's day or two alone; without early stopping the
       // tail's errors, which the fit never saw, calibrate it.
-      if (!refits && t.earlyStopping && windows.validation.size > 0) intervals = await calibrateOnTrainingWindows(asModel(network), series, window, options.scaler);
+      if (!refits && t.earlyStopping && windows.validation.size > 0) intervals = await calibrateOnTrainingWindows(asModel(network), series, window, options.scaler, steps);
       return {
         model: asModel(network),
         artifact: MODEL_ARTIFACT_FILES[modelType],
@@ -216,13 +217,13 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
   const saveJson = (file: string, artifact: Parameters<typeof saveModelJson>[4]) => (store: ObjectStore, s: Settings, runId: string) => saveModelJson(store, s, runId, file, artifact);
   if (modelType === 'PROPHET') {
     if (!windows) throw new FltsError('FLTS_INTERNAL', 'PROPHET calibrates its intervals on the validation tail; no windows were given.');
-    const { model, artifact, intervals } = await fitProphetWithIntervals(series, windows.validation, window, t.prophet, t.seed, options.scaler);
+    const { model, artifact, intervals } = await fitProphetWithIntervals(series, windows.validation, window, t.prophet, t.seed, options.scaler, steps);
     return { model, artifact: MODEL_ARTIFACT_FILES.PROPHET, save: saveJson(MODEL_ARTIFACT_FILES.PROPHET, artifact), fitMs: performance.now() - start, backend: 'augurs-wasm', intervals };
   }
   if (modelType === 'SNAIVE') {
     const artifact = { format: 'flts-seasonal-naive-v1' as const, period: window.inputSeqLen, window };
     const model = createSeasonalNaiveModel(window);
-    const intervals = await calibrateOnTrainingWindows(model, series, window, options.scaler);
+    const intervals = await calibrateOnTrainingWindows(model, series, window, options.scaler, steps);
     return { model, artifact: MODEL_ARTIFACT_FILES.SNAIVE, save: saveJson(MODEL_ARTIFACT_FILES.SNAIVE, artifact), fitMs: performance.now() - start, intervals };
   }
   if (modelType === 'MSTL') {
@@ -230,12 +231,12 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
     const rows = options.seasonRows ?? series.time.length - (windows?.validation.size ?? 0) - window.outputSeqLen + 1;
     const { model, artifact } = fitMstlModel(series, rows, window);
     const { period, cadenceMs, profiles } = artifact;
-    const intervals = windows ? await calibrateModelIntervals(model, windows.validation, window, options.scaler, 'validation-tail', undefined, { period, cadenceMs, profiles }) : undefined;
+    const intervals = windows ? await calibrateModelIntervals(model, windows.validation, window, options.scaler, 'validation-tail', { season: { period, cadenceMs, profiles }, steps }) : undefined;
     return { model, artifact: MODEL_ARTIFACT_FILES.MSTL, save: saveJson(MODEL_ARTIFACT_FILES.MSTL, artifact), fitMs: performance.now() - start, backend: 'augurs-wasm', ...(intervals ? { intervals } : {}) };
   }
   const artifact = { format: 'flts-naive-v1' as const, window };
   const model = createNaiveModel(window);
-  const intervals = await calibrateOnTrainingWindows(model, series, window, options.scaler);
+  const intervals = await calibrateOnTrainingWindows(model, series, window, options.scaler, steps);
   return { model, artifact: MODEL_ARTIFACT_FILES.NAIVE, save: saveJson(MODEL_ARTIFACT_FILES.NAIVE, artifact), fitMs: performance.now() - start, intervals };
 }
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultSettings } from '../config/settings.js';
-import { createRandom } from '../data/seeded-random.js';
+import { createRandom, gaussian } from '../data/seeded-random.js';
 import { applyScaler, fitScaler } from '../data/scaler.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { toOriginalUnits } from '../forecast/metrics.js';
@@ -26,10 +26,6 @@ const DAY_ROWS = 720;
 /** A Monday. */
 const START_MS = Date.UTC(2024, 0, 1);
 const WINDOW: WindowSpec = { features: ['down'], targets: ['down'], inputSeqLen: 10, outputSeqLen: 1 };
-
-function gaussian(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
 
 /**
  * A mean-reverting walk whose steps are Gaussian on weekdays and, at weekends, mostly small with one step in

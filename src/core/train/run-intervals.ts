@@ -10,6 +10,7 @@ import type { ProphetSettings } from '../config/specs/training.js';
 import { selectRows, type TimeFrame } from '../data/time-frame.js';
 import type { ProphetArtifact } from '../models/prophet-model.js';
 import { fitProphetOffThread } from './prophet-off-thread.js';
+import { withRecursiveSteps } from './recursive-calibration.js';
 
 /**
  * The scale a model's errors follow: a seasonal naive forecast repeats the row one period ago, Prophet reads
@@ -34,11 +35,22 @@ export async function predictWithScales(model: ForecastModel, set: WindowSet, wi
   return { predicted: await predictWindows(model, set, scales), scales };
 }
 
+/** How a model's calibration is made beyond its windows: see `calibrateModelIntervals`. */
+export interface CalibrationOptions {
+  /** A model whose error grows past the end of its fit: the end of the fit that forecast the windows, and of the served fit. */
+  fitEnds?: { calibrating: number; served: number };
+  /** MSTL's daily season, which its scale takes out of each window. */
+  season?: IntervalSeason;
+  /** Forecast steps to calibrate; those past the model horizon on the recursive forecast (`withRecursiveSteps`). */
+  steps?: number;
+}
+
 /**
  * Calibrates a fitted model's intervals on windows it was not fitted on (the validation tail). With `fitEnds`
  * (a model whose error grows past the end of its fit) the errors are also scaled by how far each calibration
  * step lies past `fitEnds.calibrating` (the end of the fit that forecast the tail), and the bands of the
- * served model grow past `fitEnds.served`. MSTL's scale takes its `season` out of each window.
+ * served model grow past `fitEnds.served`. MSTL's scale takes its `season` out of each window. With `steps`
+ * past the model horizon, those steps are calibrated on the model's recursive forecasts from the same windows.
  */
 export async function calibrateModelIntervals(
   model: ForecastModel,
@@ -46,19 +58,20 @@ export async function calibrateModelIntervals(
   window: WindowSpec,
   scaler: ScalerParams,
   calibration: IntervalCalibration['calibration'],
-  fitEnds?: { calibrating: number; served: number },
-  season?: IntervalSeason,
+  options: CalibrationOptions = {},
 ): Promise<IntervalCalibration> {
+  const { fitEnds, season, steps = window.outputSeqLen } = options;
   const { outputSeqLen: horizon, targets } = window;
   const scale = intervalScaleOf(model.modelType);
   // The calibration keeps the season: serving computes the scale from the window alone.
   if (scale === 'smoothing' && !season) throw new FltsError('FLTS_INTERNAL', 'A smoothing interval scale needs the daily season it takes out of each window.');
   const { predicted, scales } = await predictWithScales(model, calibrationWindows, window, scale);
-  return calibrateIntervals(toOriginalUnits(calibrationWindows.y, horizon, targets, scaler), toOriginalUnits(predicted, horizon, targets, scaler), scales, horizon, targets, calibration, {
+  const horizonCalibration = calibrateIntervals(toOriginalUnits(calibrationWindows.y, horizon, targets, scaler), toOriginalUnits(predicted, horizon, targets, scaler), scales, horizon, targets, calibration, {
     scale,
     ...(fitEnds ? { growth: { hours: hoursPast(calibrationWindows.forecastTimes, fitEnds.calibrating), fitEnd: fitEnds.served } } : {}),
     ...(scale === 'smoothing' ? { season } : {}),
   });
+  return withRecursiveSteps(horizonCalibration, model, calibrationWindows, window, scaler, steps, fitEnds?.calibrating);
 }
 
 /** The calibration with the lower bound of each target that is never negative in `fittedOn`, the scaled rows its model was fitted on. */
@@ -79,10 +92,11 @@ export async function fittedCalibration(
   validation: WindowSet | undefined,
   window: WindowSpec,
   scaler: ScalerParams,
+  steps?: number,
 ): Promise<IntervalCalibration> {
   if (fit.intervals) return withLowerBounds(fit.intervals, fittedOn, scaler);
   if (!validation) throw new FltsError('FLTS_INTERNAL', `${fit.model.modelType} made no interval calibration and no validation windows were given to make one.`);
-  return withLowerBounds(await calibrateModelIntervals(fit.model, validation, window, scaler, 'validation-tail'), fittedOn, scaler);
+  return withLowerBounds(await calibrateModelIntervals(fit.model, validation, window, scaler, 'validation-tail', { steps }), fittedOn, scaler);
 }
 
 /** How far back the training windows that calibrate a model fitting nothing reach: every weekday four times. */
@@ -96,14 +110,14 @@ const DAY_MS = 86_400_000;
  * and weekday describe the next errors better than the validation tail's day or two alone (a seasonal naive
  * calibrated on a Sunday forecast from a Saturday over-covers a Monday, for instance).
  */
-export async function calibrateOnTrainingWindows(model: ForecastModel, series: TimeFrame, window: WindowSpec, scaler: ScalerParams): Promise<IntervalCalibration> {
+export async function calibrateOnTrainingWindows(model: ForecastModel, series: TimeFrame, window: WindowSpec, scaler: ScalerParams, steps?: number): Promise<IntervalCalibration> {
   const since = series.time[series.time.length - 1] - TRAINING_WINDOWS_DAYS * DAY_MS;
   let first = 0;
   while (first < series.time.length - 1 && series.time[first] < since) first++;
   // Only the recent rows are made into windows (a day-long window per row weighs 720 values at a 2-minute step);
   // the rows before the first forecast row are its window.
   const recent = selectRows(series, Math.max(0, first - window.inputSeqLen));
-  return calibrateModelIntervals(model, buildWindows(recent, window), window, scaler, 'training-windows');
+  return calibrateModelIntervals(model, buildWindows(recent, window), window, scaler, 'training-windows', { steps });
 }
 
 /**
@@ -137,7 +151,7 @@ export function scoreTestIntervals(
  * rows, and how its errors grow with the distance past its fit's end sets how the bands widen past the end
  * of the final fit.
  */
-export async function fitProphetWithIntervals(frame: TimeFrame, tail: WindowSet, window: WindowSpec, settings: ProphetSettings, seed: number, scaler: ScalerParams): Promise<{ model: ForecastModel; artifact: ProphetArtifact; intervals: IntervalCalibration }> {
+export async function fitProphetWithIntervals(frame: TimeFrame, tail: WindowSet, window: WindowSpec, settings: ProphetSettings, seed: number, scaler: ScalerParams, steps?: number): Promise<{ model: ForecastModel; artifact: ProphetArtifact; intervals: IntervalCalibration }> {
   const beforeRows = frame.time.length - tail.size - window.outputSeqLen + 1;
   // Both fits optimise at once, each on a thread of its own; when one fails, the other's model is freed.
   const fits = await Promise.allSettled([fitProphetOffThread(selectRows(frame, 0, beforeRows), window, settings, seed), fitProphetOffThread(frame, window, settings, seed)]);
@@ -148,7 +162,7 @@ export async function fitProphetWithIntervals(frame: TimeFrame, tail: WindowSet,
     throw fits.flatMap((fit) => (fit.status === 'rejected' ? [fit.reason] : []))[0];
   }
   try {
-    const intervals = await calibrateModelIntervals(before.model, tail, window, scaler, 'validation-tail', { calibrating: frame.time[beforeRows - 1], served: frame.time[frame.time.length - 1] });
+    const intervals = await calibrateModelIntervals(before.model, tail, window, scaler, 'validation-tail', { fitEnds: { calibrating: frame.time[beforeRows - 1], served: frame.time[frame.time.length - 1] }, steps });
     return { ...fitted, intervals };
   } catch (error) {
     fitted.model.dispose();

@@ -184,7 +184,7 @@ describe('core > train > train-run', () => {
       const batchCounts = (refitting: boolean) => [...new Set(events.flatMap((event) => (event.type === 'train.batch_end' && event.epoch > plain.history!.length === refitting ? [event.batches] : [])))];
       expect([batchCounts(false), batchCounts(true)]).toEqual([[Math.ceil(windows.fit.size / s.training.batchSize)], [Math.ceil(windows.validation.size / s.training.batchSize)]]);
       expect(plain.intervals?.calibration).toBe('training-windows');
-      expect(refit.intervals).toEqual(await calibrateModelIntervals(plain.model, windows.validation, window, long.scaler, 'validation-tail'));
+      expect(refit.intervals).toEqual(await calibrateModelIntervals(plain.model, windows.validation, window, long.scaler, 'validation-tail', { steps: s.eval.intervalSteps }));
       // Early stopping is the plain fit's; the refit trains on the tail, so it forecasts it better.
       expect(losses(refit.history)).toEqual(losses(plain.history));
       expect(refit.bestEpoch).toBe(plain.bestEpoch);
@@ -199,7 +199,7 @@ describe('core > train > train-run', () => {
     it('an early-stopped network is calibrated on every training window of the last four weeks, one without early stopping on the tail', async () => {
       const stopped = await fitGru({});
       expect(stopped.intervals?.calibration).toBe('training-windows');
-      expect(stopped.intervals).toEqual(await calibrateOnTrainingWindows(stopped.model, long.train, window, long.scaler));
+      expect(stopped.intervals).toEqual(await calibrateOnTrainingWindows(stopped.model, long.train, window, long.scaler, s.eval.intervalSteps));
       // Every training window, the fit's and the tail's (the data is shorter than four weeks).
       expect(stopped.intervals?.windows).toBe(windows.fit.size + windows.validation.size);
       const unstopped = await fitGru({ earlyStopping: false, epochs: 2 });
@@ -217,7 +217,7 @@ describe('core > train > train-run', () => {
       expect(relative(await tailError(standard.model), standard.bestValLoss!)).toBeLessThan(1e-4);
       const refit = await fitGru({ inputScaling: 'standard', refit: 'tail', refitEpochs: 2 });
       expect(losses(refit.history)).toEqual(losses(standard.history));
-      const before = await calibrateModelIntervals(standard.model, windows.validation, window, long.scaler, 'validation-tail');
+      const before = await calibrateModelIntervals(standard.model, windows.validation, window, long.scaler, 'validation-tail', { steps: s.eval.intervalSteps });
       // Calibrated through the map on the network not yet folded: the folded network's errors, to float32 rounding
       // (of forecasts near 1e8, so relative to the largest error).
       refit.intervals!.errors.down.forEach((step, h) => step.forEach((e, i) => expect(Math.abs(e - before.errors.down[h][i])).toBeLessThan(1e-5 * step[step.length - 1])));
@@ -268,8 +268,8 @@ describe('core > train > train-run', () => {
     const rows = data.train.time.length - windows.validation.size - record.window.outputSeqLen + 1;
     const before = fitProphetModel(selectRows(data.train, 0, rows), record.window, s.training.prophet, s.training.seed).model;
     const fitEnd = data.train.time[data.train.time.length - 1];
-    const outOfSample = await calibrateModelIntervals(before, windows.validation, record.window, data.scaler, 'validation-tail', { calibrating: data.train.time[rows - 1], served: fitEnd });
-    const inSample = await calibrateModelIntervals(model, windows.validation, record.window, data.scaler, 'in-sample', { calibrating: fitEnd, served: fitEnd });
+    const outOfSample = await calibrateModelIntervals(before, windows.validation, record.window, data.scaler, 'validation-tail', { fitEnds: { calibrating: data.train.time[rows - 1], served: fitEnd }, steps: s.eval.intervalSteps });
+    const inSample = await calibrateModelIntervals(model, windows.validation, record.window, data.scaler, 'in-sample', { fitEnds: { calibrating: fitEnd, served: fitEnd }, steps: s.eval.intervalSteps });
     before.dispose();
     model.dispose();
     expect(intervals?.calibration).toBe('validation-tail');

@@ -98,7 +98,7 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
     const windows = prepareWindows(data, record.window, settings.training.validationSplit);
     const fitted = await fitModel(modelType, data, windows, settings, { store: deps.store, runId, signal: deps.signal, onEvent: emit, logger, offThread: deps.offThread });
     try {
-      const calibration = await fittedCalibration(fitted, data.train, windows.validation, record.window, data.scaler);
+      const calibration = await fittedCalibration(fitted, data.train, windows.validation, record.window, data.scaler, settings.eval.intervalSteps);
       const { predicted, scales } = await predictWithScales(fitted.model, windows.test, record.window, calibration.scale ?? 'volatility');
       const test = evaluateForecasts(windows.test.y, predicted, record.window.outputSeqLen, record.window.targets, data.scaler);
       const bands = scoreTestIntervals(calibration, parseIntervalLevels(settings.eval.intervalLevels), windows.test, predicted, scales, record.window, data.scaler, test);

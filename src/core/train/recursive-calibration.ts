@@ -1,0 +1,127 @@
+import type { ScalerParams } from '../data/scaler.js';
+import { createFeaturePlan, unscaleTarget, type FeaturePlan } from '../forecast/feature-plan.js';
+import { nextInputWindow } from '../forecast/recursive-forecast.js';
+import type { WindowSet } from '../forecast/windows.js';
+import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
+import { growthFactor, windowScale, type IntervalCalibration } from '../models/prediction-intervals.js';
+
+/**
+ * At most this many calibration windows start a recursive forecast, spread evenly over the calibration set:
+ * enough ratios for a 95 % quantile at every step (spread over four weeks of 2-minute rows they start 100
+ * minutes apart, so their paths barely overlap), at a bounded cost (a forward pass over them per step) however
+ * long the calibration set is. MSTL, which refits its smoothing for every window and step, sets the cost.
+ */
+export const RECURSIVE_WINDOWS = 400;
+
+/** The most common gap between consecutive windows' first forecast times: the series' step (0 if none). */
+function cadenceOf(set: WindowSet, horizon: number): number {
+  const counts = new Map<number, number>();
+  for (let w = 1; w < set.size; w++) {
+    const gap = set.forecastTimes[w * horizon] - set.forecastTimes[(w - 1) * horizon];
+    if (gap > 0) counts.set(gap, (counts.get(gap) ?? 0) + 1);
+  }
+  let cadence = 0;
+  let most = 0;
+  for (const [gap, count] of counts) if (count > most) [cadence, most] = [gap, count];
+  return cadence;
+}
+
+/** The calibration windows whose every step from `horizon` to `steps` has an actual, at most RECURSIVE_WINDOWS of them spread evenly. */
+function recursiveOrigins(set: WindowSet, horizon: number, steps: number, cadence: number, actualAt: Map<number, number>): number[] {
+  const eligible: number[] = [];
+  for (let w = 0; w < set.size; w++) {
+    const first = set.forecastTimes[w * horizon];
+    let complete = true;
+    for (let s = horizon; s < steps && complete; s++) complete = actualAt.has(first + s * cadence);
+    if (complete) eligible.push(w);
+  }
+  if (eligible.length <= RECURSIVE_WINDOWS) return eligible;
+  return Array.from({ length: RECURSIVE_WINDOWS }, (_, i) => eligible[Math.floor((i * eligible.length) / RECURSIVE_WINDOWS)]);
+}
+
+/** Forecasts `steps` steps from each window of `windows` ([size][inputSeqLen][features]) the way serving does past the horizon; original units, [size][steps][targets]. */
+async function forecastRecursively(model: ForecastModel, plan: FeaturePlan, windows: Float32Array, firstTimes: Float64Array, cadence: number, steps: number, spreads?: Float64Array): Promise<Float64Array> {
+  const { inputSeqLen: seq, outputSeqLen: horizon, features, targets } = plan.window;
+  const size = firstTimes.length;
+  const width = seq * features.length;
+  const nt = targets.length;
+  const forecast = new Float64Array(size * steps * nt);
+  let current = windows;
+  for (let done = 0; done < steps; done += horizon) {
+    const times = new Float64Array(size * horizon);
+    for (let w = 0; w < size; w++) for (let h = 0; h < horizon; h++) times[w * horizon + h] = firstTimes[w] + (done + h) * cadence;
+    const predicted = await model.predict({ windows: current, forecastTimes: times, size, ...(done === 0 && spreads ? { spreads } : {}) });
+    const take = Math.min(horizon, steps - done);
+    for (let w = 0; w < size; w++) {
+      for (let h = 0; h < take; h++) {
+        for (let t = 0; t < nt; t++) forecast[(w * steps + done + h) * nt + t] = unscaleTarget(plan, t, predicted[(w * horizon + h) * nt + t]);
+      }
+    }
+    if (done + horizon >= steps) break;
+    const next = new Float32Array(size * width);
+    for (let w = 0; w < size; w++) {
+      nextInputWindow(plan, current.subarray(w * width, (w + 1) * width), predicted.subarray(w * horizon * nt, (w + 1) * horizon * nt), times.subarray(w * horizon, (w + 1) * horizon), next.subarray(w * width, (w + 1) * width));
+    }
+    current = next;
+  }
+  return forecast;
+}
+
+/**
+ * The calibration extended to `steps` forecast steps: past the model horizon a forecast is recursive (each
+ * predicted step is fed back as an input row), so its errors are calibrated on the model's own recursive
+ * forecasts from up to RECURSIVE_WINDOWS of the calibration windows, each error divided by its first window's
+ * scale (floor included) like the horizon's, and, where the errors grow past the end of a fit (Prophet), by
+ * the growth at its distance past `calibratingFitEnd`. Windows lacking an actual at some step are left out; a
+ * set with none left, or `steps` within the horizon, leaves the calibration as it is.
+ */
+export async function withRecursiveSteps(
+  calibration: IntervalCalibration,
+  model: ForecastModel,
+  set: WindowSet,
+  window: WindowSpec,
+  scaler: ScalerParams,
+  steps: number,
+  calibratingFitEnd?: number,
+): Promise<IntervalCalibration> {
+  const { inputSeqLen: seq, outputSeqLen: horizon, features, targets } = window;
+  if (steps <= horizon || set.size < 2) return calibration;
+  const cadence = cadenceOf(set, horizon);
+  if (!(cadence > 0)) return calibration;
+  const nt = targets.length;
+  const actualAt = new Map<number, number>();
+  for (let i = set.forecastTimes.length - 1; i >= 0; i--) actualAt.set(set.forecastTimes[i], i * nt);
+  const origins = recursiveOrigins(set, horizon, steps, cadence, actualAt);
+  if (origins.length === 0) return calibration;
+
+  const plan = createFeaturePlan(window, scaler);
+  const width = seq * features.length;
+  const windows = new Float32Array(origins.length * width);
+  origins.forEach((w, i) => windows.set(set.x.subarray(w * width, (w + 1) * width), i * width));
+  const firstTimes = Float64Array.from(origins, (w) => set.forecastTimes[w * horizon]);
+  const kind = calibration.scale ?? 'volatility';
+  // A smoothing scale is what the fit forecasting the window reports; the others are read from the window.
+  const spreads = kind === 'smoothing' ? new Float64Array(origins.length * nt) : undefined;
+  const scales = kind === 'smoothing' ? spreads! : windowScale(kind, windows, origins.length, window);
+  const forecast = await forecastRecursively(model, plan, windows, firstTimes, cadence, steps, spreads);
+  const growth = calibration.growth && calibratingFitEnd !== undefined ? { growth: { fitEnd: calibratingFitEnd, perHour: calibration.growth.perHour } } : undefined;
+
+  const errors: Record<string, number[][]> = {};
+  targets.forEach((target, t) => {
+    const floor = calibration.floors[target] ?? 0;
+    const past = Array.from({ length: steps - horizon }, (_, k) => {
+      const step = horizon + k;
+      const ratios: number[] = [];
+      origins.forEach((_, i) => {
+        const time = firstTimes[i] + step * cadence;
+        const actual = unscaleTarget(plan, t, set.y[actualAt.get(time)! + t]);
+        const factor = growth ? growthFactor(growth, target, time) : 1;
+        const ratio = Math.abs(actual - forecast[(i * steps + step) * nt + t]) / ((scales[i * nt + t] + floor) * factor);
+        if (Number.isFinite(ratio)) ratios.push(Number(ratio.toPrecision(6)));
+      });
+      return ratios.sort((a, b) => a - b);
+    });
+    errors[target] = [...calibration.errors[target].slice(0, horizon), ...past];
+  });
+  return { ...calibration, errors, recursive: { windows: origins.length } };
+}
