@@ -56,7 +56,8 @@ export function historyFromFrame(plan: FeaturePlan, frame: TimeFrame, cadenceMs:
  * receives what the model reports with its forecast of the history's own window (`PredictBatch.spreads`).
  */
 export async function forecastFromHistory(plan: FeaturePlan, history: ScaledHistory, length: number, predict: PredictWindows, spreads?: Float64Array): Promise<Forecast> {
-  const { outputSeqLen: horizon, targets } = plan.window;
+  const { inputSeqLen: seq, outputSeqLen: horizon, features, targets } = plan.window;
+  const nf = features.length;
   const nt = targets.length;
   const time = new Float64Array(length);
   const values = targets.map(() => new Float64Array(length));
@@ -77,30 +78,18 @@ export async function forecastFromHistory(plan: FeaturePlan, history: ScaledHist
     }
     produced += take;
     if (produced >= length) break;
-    window = nextInputWindow(plan, window, predicted, stepTimes);
+    const next = new Float32Array(seq * nf);
+    const kept = Math.max(0, seq - horizon);
+    next.set(window.subarray((seq - kept) * nf), 0);
+    const lastRow = window.subarray((seq - 1) * nf, seq * nf);
+    for (let h = Math.max(0, horizon - seq), r = kept; h < horizon; h++, r++) {
+      const row = next.subarray(r * nf, (r + 1) * nf);
+      row.set(lastRow);
+      for (let t = 0; t < nt; t++) row[plan.targetFeature[t]] = predicted[h * nt + t];
+      fillTimeFeatures(plan, stepTimes[h], row);
+    }
+    window = next;
     lastTime = stepTimes[horizon - 1];
   }
   return { time, values, recursive: length > horizon, forwardPasses };
-}
-
-/**
- * The input window after a forward pass over `window` ([inputSeqLen][features], scaled): each predicted step
- * (`predicted`, [outputSeqLen][targets]) becomes a row, with the targets set to the prediction, the other raw
- * features carried from the last row and the time features computed for its time (`stepTimes`); the oldest
- * rows make way. Written into `into` when given (a window's worth of values), which must not be `window`.
- */
-export function nextInputWindow(plan: FeaturePlan, window: Float32Array, predicted: ArrayLike<number>, stepTimes: ArrayLike<number>, into = new Float32Array(window.length)): Float32Array {
-  const { inputSeqLen: seq, outputSeqLen: horizon, features, targets } = plan.window;
-  const nf = features.length;
-  const nt = targets.length;
-  const kept = Math.max(0, seq - horizon);
-  into.set(window.subarray((seq - kept) * nf, seq * nf), 0);
-  const lastRow = window.subarray((seq - 1) * nf, seq * nf);
-  for (let h = Math.max(0, horizon - seq), r = kept; h < horizon; h++, r++) {
-    const row = into.subarray(r * nf, (r + 1) * nf);
-    row.set(lastRow);
-    for (let t = 0; t < nt; t++) row[plan.targetFeature[t]] = predicted[h * nt + t];
-    fillTimeFeatures(plan, stepTimes[h], row);
-  }
-  return into;
 }

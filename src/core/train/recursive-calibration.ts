@@ -1,6 +1,8 @@
 import type { ScalerParams } from '../data/scaler.js';
-import { createFeaturePlan, unscaleTarget, type FeaturePlan } from '../forecast/feature-plan.js';
-import { nextInputWindow } from '../forecast/recursive-forecast.js';
+import { detectCadence } from '../data/timestamps.js';
+import { createFeaturePlan, unscaleTarget } from '../forecast/feature-plan.js';
+import { forecastFromHistory } from '../forecast/recursive-forecast.js';
+import { createRequestBatcher } from '../forecast/request-batcher.js';
 import type { WindowSet } from '../forecast/windows.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { growthFactor, windowScale, type IntervalCalibration } from '../models/prediction-intervals.js';
@@ -13,19 +15,6 @@ import { growthFactor, windowScale, type IntervalCalibration } from '../models/p
  */
 export const RECURSIVE_WINDOWS = 400;
 
-/** The most common gap between consecutive windows' first forecast times: the series' step (0 if none). */
-function cadenceOf(set: WindowSet, horizon: number): number {
-  const counts = new Map<number, number>();
-  for (let w = 1; w < set.size; w++) {
-    const gap = set.forecastTimes[w * horizon] - set.forecastTimes[(w - 1) * horizon];
-    if (gap > 0) counts.set(gap, (counts.get(gap) ?? 0) + 1);
-  }
-  let cadence = 0;
-  let most = 0;
-  for (const [gap, count] of counts) if (count > most) [cadence, most] = [gap, count];
-  return cadence;
-}
-
 /** The calibration windows whose every step from `horizon` to `steps` has an actual, at most RECURSIVE_WINDOWS of them spread evenly. */
 function recursiveOrigins(set: WindowSet, horizon: number, steps: number, cadence: number, actualAt: Map<number, number>): number[] {
   const eligible: number[] = [];
@@ -37,34 +26,6 @@ function recursiveOrigins(set: WindowSet, horizon: number, steps: number, cadenc
   }
   if (eligible.length <= RECURSIVE_WINDOWS) return eligible;
   return Array.from({ length: RECURSIVE_WINDOWS }, (_, i) => eligible[Math.floor((i * eligible.length) / RECURSIVE_WINDOWS)]);
-}
-
-/** Forecasts `steps` steps from each window of `windows` ([size][inputSeqLen][features]) the way serving does past the horizon; original units, [size][steps][targets]. */
-async function forecastRecursively(model: ForecastModel, plan: FeaturePlan, windows: Float32Array, firstTimes: Float64Array, cadence: number, steps: number, spreads?: Float64Array): Promise<Float64Array> {
-  const { inputSeqLen: seq, outputSeqLen: horizon, features, targets } = plan.window;
-  const size = firstTimes.length;
-  const width = seq * features.length;
-  const nt = targets.length;
-  const forecast = new Float64Array(size * steps * nt);
-  let current = windows;
-  for (let done = 0; done < steps; done += horizon) {
-    const times = new Float64Array(size * horizon);
-    for (let w = 0; w < size; w++) for (let h = 0; h < horizon; h++) times[w * horizon + h] = firstTimes[w] + (done + h) * cadence;
-    const predicted = await model.predict({ windows: current, forecastTimes: times, size, ...(done === 0 && spreads ? { spreads } : {}) });
-    const take = Math.min(horizon, steps - done);
-    for (let w = 0; w < size; w++) {
-      for (let h = 0; h < take; h++) {
-        for (let t = 0; t < nt; t++) forecast[(w * steps + done + h) * nt + t] = unscaleTarget(plan, t, predicted[(w * horizon + h) * nt + t]);
-      }
-    }
-    if (done + horizon >= steps) break;
-    const next = new Float32Array(size * width);
-    for (let w = 0; w < size; w++) {
-      nextInputWindow(plan, current.subarray(w * width, (w + 1) * width), predicted.subarray(w * horizon * nt, (w + 1) * horizon * nt), times.subarray(w * horizon, (w + 1) * horizon), next.subarray(w * width, (w + 1) * width));
-    }
-    current = next;
-  }
-  return forecast;
 }
 
 /**
@@ -86,8 +47,8 @@ export async function withRecursiveSteps(
 ): Promise<IntervalCalibration> {
   const { inputSeqLen: seq, outputSeqLen: horizon, features, targets } = window;
   if (steps <= horizon || set.size < 2) return calibration;
-  const cadence = cadenceOf(set, horizon);
-  if (!(cadence > 0)) return calibration;
+  // The series' step, as serving finds it from a request's rows.
+  const cadence = detectCadence(Float64Array.from({ length: set.size }, (_, w) => set.forecastTimes[w * horizon]));
   const nt = targets.length;
   const actualAt = new Map<number, number>();
   for (let i = set.forecastTimes.length - 1; i >= 0; i--) actualAt.set(set.forecastTimes[i], i * nt);
@@ -102,8 +63,15 @@ export async function withRecursiveSteps(
   const kind = calibration.scale ?? 'volatility';
   // A smoothing scale is what the fit forecasting the window reports; the others are read from the window.
   const spreads = kind === 'smoothing' ? new Float64Array(origins.length * nt) : undefined;
+  // Serving's own recursion, one history per window, the forward passes of every window's step gathered into one.
+  const batcher = createRequestBatcher(model, { maxBatch: origins.length, maxWaitMs: 0 });
+  const forecasts = await Promise.all(
+    origins.map((_, i) => {
+      const history = { time: Float64Array.from({ length: seq }, (_, r) => firstTimes[i] - (seq - r) * cadence), rows: windows.subarray(i * width, (i + 1) * width), cadenceMs: cadence };
+      return forecastFromHistory(plan, history, steps, (w, t, size, s) => batcher.predict(w, t, size, s), spreads?.subarray(i * nt, (i + 1) * nt));
+    }),
+  );
   const scales = kind === 'smoothing' ? spreads! : windowScale(kind, windows, origins.length, window);
-  const forecast = await forecastRecursively(model, plan, windows, firstTimes, cadence, steps, spreads);
   const growth = calibration.growth && calibratingFitEnd !== undefined ? { growth: { fitEnd: calibratingFitEnd, perHour: calibration.growth.perHour } } : undefined;
 
   const errors: Record<string, number[][]> = {};
@@ -116,7 +84,7 @@ export async function withRecursiveSteps(
         const time = firstTimes[i] + step * cadence;
         const actual = unscaleTarget(plan, t, set.y[actualAt.get(time)! + t]);
         const factor = growth ? growthFactor(growth, target, time) : 1;
-        const ratio = Math.abs(actual - forecast[(i * steps + step) * nt + t]) / ((scales[i * nt + t] + floor) * factor);
+        const ratio = Math.abs(actual - forecasts[i].values[t][step]) / ((scales[i * nt + t] + floor) * factor);
         if (Number.isFinite(ratio)) ratios.push(Number(ratio.toPrecision(6)));
       });
       return ratios.sort((a, b) => a - b);
