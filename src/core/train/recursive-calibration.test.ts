@@ -80,17 +80,19 @@ describe('core > train > recursive-calibration', () => {
     }
   });
 
-  it('leaves out windows without an actual at every step, and a set without any such window as it is', async () => {
+  it('leaves out windows without an actual at every step, and a set with too few such windows as it is', async () => {
     const train = applyScaler(scaler, rawTrain);
     const rows = (count: number, shiftFrom = count): TimeFrame => ({
       ...train,
       time: Float64Array.from(train.time.subarray(0, count), (ms, i) => (i >= shiftFrom ? ms + 86_400_000 : ms)),
       values: { down: train.values.down.subarray(0, count) },
     });
-    // 60 rows make windows forecasting rows 10..59; rows 10..44 start 16 steps with an actual each.
-    expect((await calibrate(STEPS, rows(60))).recursive).toEqual({ windows: 35 });
-    // A day missing before row 40: rows 10..24 and 40..44 still do; the windows whose steps cross the gap are left out.
-    expect((await calibrate(STEPS, rows(60, 40))).recursive).toEqual({ windows: 20 });
+    // 120 rows make windows forecasting rows 10..119; rows 10..104 start 16 steps with an actual each.
+    expect((await calibrate(STEPS, rows(120))).recursive).toEqual({ windows: 95 });
+    // A day missing before row 80: rows 10..64 and 80..104 still do; the windows whose steps cross the gap are left out.
+    expect((await calibrate(STEPS, rows(120, 80))).recursive).toEqual({ windows: 80 });
+    // Fewer such windows (35) than MIN_RECURSIVE_WINDOWS (40): no recursive step.
+    expect((await calibrate(STEPS, rows(60))).recursive).toBeUndefined();
     const tooShort = await calibrate(STEPS, rows(20));
     expect(tooShort.recursive).toBeUndefined();
     expect(tooShort.errors.down).toHaveLength(1);

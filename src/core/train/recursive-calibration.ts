@@ -14,6 +14,11 @@ import { growthFactor, windowScale, type IntervalCalibration } from '../models/p
  * long the calibration set is. MSTL, which refits its smoothing for every window and step, sets the cost.
  */
 export const RECURSIVE_WINDOWS = 400;
+/**
+ * Fewer windows than this calibrate no recursive step: a 95 % band needs 19 ratios to be bounded at all, and
+ * with 40 it is not the single largest error (ceil(41 x 0.95) = 39).
+ */
+export const MIN_RECURSIVE_WINDOWS = 40;
 
 /** The calibration windows whose every step from `horizon` to `steps` has an actual, at most RECURSIVE_WINDOWS of them spread evenly. */
 function recursiveOrigins(set: WindowSet, horizon: number, steps: number, cadence: number, actualAt: Map<number, number>): number[] {
@@ -34,7 +39,7 @@ function recursiveOrigins(set: WindowSet, horizon: number, steps: number, cadenc
  * forecasts from up to RECURSIVE_WINDOWS of the calibration windows, each error divided by its first window's
  * scale (floor included) like the horizon's, and, where the errors grow past the end of a fit (Prophet), by
  * the growth at its distance past `calibratingFitEnd`. Windows lacking an actual at some step are left out; a
- * set with none left, or `steps` within the horizon, leaves the calibration as it is.
+ * set with fewer than MIN_RECURSIVE_WINDOWS left, or `steps` within the horizon, leaves the calibration as it is.
  */
 export async function withRecursiveSteps(
   calibration: IntervalCalibration,
@@ -53,7 +58,7 @@ export async function withRecursiveSteps(
   const actualAt = new Map<number, number>();
   for (let i = set.forecastTimes.length - 1; i >= 0; i--) actualAt.set(set.forecastTimes[i], i * nt);
   const origins = recursiveOrigins(set, horizon, steps, cadence, actualAt);
-  if (origins.length === 0) return calibration;
+  if (origins.length < MIN_RECURSIVE_WINDOWS) return calibration;
 
   const plan = createFeaturePlan(window, scaler);
   const width = seq * features.length;
