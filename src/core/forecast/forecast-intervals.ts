@@ -12,13 +12,15 @@ export interface IntervalSource {
   readonly quantiles: Record<string, Record<string, number[]>>;
   /** The scale of a window's bands, floor included. */
   readonly scale: WindowScale;
+  /** How many forecast steps get a band (`calibratedSteps`); later rows get none. */
+  readonly steps: number;
 }
 
 /** Per forecast row: per target, per level key, [lower, upper] in original units; null past the calibrated steps. */
 export type RowIntervals = Record<string, Record<string, [number, number]>> | null;
 
 export async function createIntervalSource(calibration: IntervalCalibration, levels: readonly number[]): Promise<IntervalSource> {
-  return { calibration, levels, quantiles: intervalQuantiles(calibration, levels), scale: await loadIntervalScale(calibration) };
+  return { calibration, levels, quantiles: intervalQuantiles(calibration, levels), scale: await loadIntervalScale(calibration), steps: calibratedSteps(calibration) };
 }
 
 /**
@@ -47,9 +49,8 @@ export function forecastIntervals(source: IntervalSource, window: WindowSpec, in
   const { values } = forecast;
   const scales = spreads && !spreads.some(Number.isNaN) ? addFloors(Float64Array.from(spreads), source.calibration.floors, window.targets) : source.scale(inputWindow, 1, window, forecast.time.subarray(0, 1));
   const rows = values[0]?.length ?? 0;
-  const steps = calibratedSteps(source.calibration);
   return Array.from({ length: rows }, (_, row) => {
-    if (row >= steps) return null;
+    if (row >= source.steps) return null;
     const out: Record<string, Record<string, [number, number]>> = {};
     window.targets.forEach((target, t) => {
       const byLevel: Record<string, [number, number]> = {};

@@ -77,7 +77,8 @@ export async function withRecursiveSteps(
     }),
   );
   const scales = kind === 'smoothing' ? spreads! : windowScale(kind, windows, origins.length, window);
-  const growth = calibration.growth && calibratingFitEnd !== undefined ? { growth: { fitEnd: calibratingFitEnd, perHour: calibration.growth.perHour } } : undefined;
+  // The errors' growth, measured from the end of the fit that made these forecasts.
+  const calibrating = calibration.growth && calibratingFitEnd !== undefined ? { growth: { ...calibration.growth, fitEnd: calibratingFitEnd } } : undefined;
 
   const errors: Record<string, number[][]> = {};
   targets.forEach((target, t) => {
@@ -88,7 +89,7 @@ export async function withRecursiveSteps(
       origins.forEach((_, i) => {
         const time = firstTimes[i] + step * cadence;
         const actual = unscaleTarget(plan, t, set.y[actualAt.get(time)! + t]);
-        const factor = growth ? growthFactor(growth, target, time) : 1;
+        const factor = calibrating ? growthFactor(calibrating, target, time) : 1;
         const ratio = Math.abs(actual - forecasts[i].values[t][step]) / ((scales[i * nt + t] + floor) * factor);
         if (Number.isFinite(ratio)) ratios.push(Number(ratio.toPrecision(6)));
       });
