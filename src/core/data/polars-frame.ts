@@ -9,6 +9,8 @@ export interface FromPolarsResult {
   frame: TimeFrame;
   /** Columns that are not numeric (some non-empty cell is not a number); they never reach the pipeline. */
   droppedColumns: string[];
+  /** Rows folded into an earlier row with the same timestamp (rows read minus rows kept). */
+  mergedRows: number;
 }
 
 function seriesToFloat64(series: pl.Series): Float64Array | undefined {
@@ -47,25 +49,42 @@ function timeToEpochMs(series: pl.Series, source: string): Float64Array {
   return out;
 }
 
-/** Sorts rows by time when needed and rejects duplicate timestamps, which no forecast can place. */
-function orderByTime(frame: TimeFrame, source: string): TimeFrame {
+/**
+ * Sorts rows by time when needed and merges rows that share a timestamp into one row, each cell the mean of
+ * their values (blank cells left out): a series has one value per time, and a file exported twice over the
+ * same minutes, or a repeated wall-clock hour, should train rather than be refused.
+ */
+function orderByTime(frame: TimeFrame): { frame: TimeFrame; mergedRows: number } {
   const { time } = frame;
-  let sorted = true;
-  for (let i = 1; i < time.length && sorted; i++) sorted = time[i] > time[i - 1];
-  const order = sorted ? undefined : Array.from(time.keys()).sort((a, b) => time[a] - time[b]);
-  const sortedTime = order ? Float64Array.from(order, (i) => time[i]) : time;
-  for (let i = 1; i < sortedTime.length; i++) {
-    if (sortedTime[i] === sortedTime[i - 1]) {
-      const stamp = new Date(sortedTime[i]).toISOString().slice(0, 19).replace('T', ' ');
-      throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: timestamp ${stamp} appears more than once; timestamps must be unique.`, {
-        details: { source, timestamp: stamp },
-      });
-    }
-  }
-  if (!order) return frame;
+  let ordered = true;
+  for (let i = 1; i < time.length && ordered; i++) ordered = time[i] > time[i - 1];
+  if (ordered) return { frame, mergedRows: 0 };
+  // A stable sort keeps the file's order within one timestamp.
+  const order = Array.from(time.keys()).sort((a, b) => time[a] - time[b] || a - b);
+  const groupStarts: number[] = [];
+  for (let i = 0; i < order.length; i++) if (i === 0 || time[order[i]] !== time[order[i - 1]]) groupStarts.push(i);
+  groupStarts.push(order.length);
+  const groups = groupStarts.length - 1;
+  const mergedTime = Float64Array.from({ length: groups }, (_, g) => time[order[groupStarts[g]]]);
   const values: Record<string, Float64Array> = {};
-  for (const column of frame.columns) values[column] = Float64Array.from(order, (i) => frame.values[column][i]);
-  return { time: sortedTime, columns: frame.columns, values };
+  for (const column of frame.columns) {
+    const source = frame.values[column];
+    const merged = new Float64Array(groups);
+    for (let g = 0; g < groups; g++) {
+      let sum = 0;
+      let count = 0;
+      for (let i = groupStarts[g]; i < groupStarts[g + 1]; i++) {
+        const value = source[order[i]];
+        if (!Number.isNaN(value)) {
+          sum += value;
+          count += 1;
+        }
+      }
+      merged[g] = count > 0 ? sum / count : Number.NaN;
+    }
+    values[column] = merged;
+  }
+  return { frame: { time: mergedTime, columns: frame.columns, values }, mergedRows: order.length - groups };
 }
 
 /** A polars table with a `time` column -> TimeFrame (numeric columns as float64, empty cells as NaN). */
@@ -95,7 +114,8 @@ export function timeFrameFromPolars(df: pl.DataFrame, source: string): FromPolar
   if (columns.length === 0) {
     throw new FltsError('FLTS_DATA_NO_NUMERIC_COLUMNS', `${source}: no numeric column besides '${TIME_COLUMN}'.`, { details: { source, droppedColumns } });
   }
-  return { frame: orderByTime({ time, columns, values }, source), droppedColumns };
+  const { frame, mergedRows } = orderByTime({ time, columns, values });
+  return { frame, droppedColumns, mergedRows };
 }
 
 /** TimeFrame -> polars table: `time` first as Datetime(ms), then the float64 columns in order. */

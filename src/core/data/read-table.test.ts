@@ -50,11 +50,23 @@ describe('core > data > read-table', () => {
     expect(() => readTableBytes(csv('date,down\n2018-01-01,1\n'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_MISSING_TIME_COLUMN' }));
   });
 
-  it('rejects unparsable and duplicate timestamps, naming them', () => {
-    expect(() => readTableBytes(csv('time,v\n2018-01-01 00:00:00,1\nnot a time,2\n'), 'x.csv')).toThrow(/row 2 .*not a time/);
-    expect(() => readTableBytes(csv('time,v\n2018-01-01 00:00:00,1\n2018-01-01 00:00:00,2\n'), 'x.csv')).toThrow(
-      expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', message: expect.stringContaining('2018-01-01 00:00:00') }),
+  it('rejects unparsable timestamps, naming the row', () => {
+    expect(() => readTableBytes(csv('time,v\n2018-01-01 00:00:00,1\nnot a time,2\n'), 'x.csv')).toThrow(
+      expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', message: expect.stringMatching(/row 2 .*not a time/) }),
     );
+  });
+
+  it('merges rows sharing a timestamp into the mean of their values, blank cells left out', () => {
+    const table = readTableBytes(
+      csv('time,v,w\n2018-01-01 00:02:00,4,\n2018-01-01 00:00:00,1,7\n2018-01-01 00:02:00,6,\n2018-01-01 00:04:00,9,3\n2018-01-01 00:02:00,8,5\n'),
+      'x.csv',
+    );
+    expect(Array.from(table.frame.time)).toEqual([0, 2, 4].map((minute) => Date.UTC(2018, 0, 1, 0, minute)));
+    expect(Array.from(table.frame.values.v)).toEqual([1, 6, 9]);
+    expect(Array.from(table.frame.values.w)).toEqual([7, 5, 3]);
+    expect(table.mergedRows).toBe(2);
+    expect(readTableBytes(csv('time,v\n2018-01-01 00:00:00,\n2018-01-01 00:00:00,\n'), 'x.csv').frame.values.v[0]).toBeNaN();
+    expect(readTableBytes(csv('time,v\n2018-01-01 00:00:00,1\n2018-01-01 00:02:00,2\n'), 'x.csv').mergedRows).toBe(0);
   });
 
   it('sorts rows by time, keeping each row whole', () => {

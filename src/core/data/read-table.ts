@@ -109,7 +109,7 @@ export function readTableBytes(bytes: Buffer, source: string): ReadTableResult {
   }
   if (df.height === 0) throw new FltsError('FLTS_DATA_EMPTY', `${source}: the file has no data rows.`, { details: { source } });
   const converted = timeFrameFromPolars(df, source);
-  return { frame: converted.frame, droppedColumns: [...droppedColumns, ...converted.droppedColumns], format };
+  return { ...converted, droppedColumns: [...droppedColumns, ...converted.droppedColumns], format };
 }
 
 /** The default of FLTS_DATA_MAX_INPUT_BYTES (data.maxInputBytes). */

@@ -53,6 +53,24 @@ describe('core > preprocess > run-preprocess', () => {
     expect(events.at(-1)).toEqual({ type: 'preprocess.cached', configHash: first.configHash });
   });
 
+  it('trains on a file that repeats timestamps: one row per time, the merge reported and recorded', async () => {
+    const lines = csv(60).trimEnd().split('\n');
+    // The last ten minutes exported twice, the copy with other values.
+    const repeated = lines.slice(-5).map((line) => line.replace(/,(\d+),/, (_, down: string) => `,${Number(down) + 10},`));
+    writeFileSync(path.join(dir, 'train.csv'), `${[...lines, ...repeated].join('\n')}\n`);
+    const result = await runPreprocess(settingsFor(), { store });
+    expect(result.inputs.train).toMatchObject({ rows: 60, mergedRows: 5 });
+    expect(result.inputs.test).toMatchObject({ rows: 20, mergedRows: 0 });
+    expect(result.train.rows).toBe(60);
+    const sidecar = JSON.parse((await store.get(BUCKET, 'processed_data.meta.json')).toString());
+    expect(sidecar.flts.merged_rows).toBe(5);
+    const processed = await loadProcessedData(store, settingsFor());
+    const down = processed.columns.indexOf('down');
+    const scaled = (value: number) => (value - processed.scaler.offset[down]) / processed.scaler.scale[down];
+    const original = Number(lines.at(-1)?.split(',')[1]);
+    expect(processed.train.values.down.at(-1)).toBeCloseTo(scaled(original + 5), 10);
+  });
+
   it('recomputes when a file changes under the same name (same config_hash)', async () => {
     const first = await runPreprocess(settingsFor(), { store });
     writeFileSync(path.join(dir, 'train.csv'), csv(61));

@@ -32,6 +32,8 @@ export interface PreprocessInput {
   rows?: number;
   columns?: number;
   droppedColumns?: string[];
+  /** Rows merged into another row with the same timestamp (their mean kept). */
+  mergedRows?: number;
 }
 
 export interface PreprocessResult {
@@ -129,9 +131,11 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     rows: table.frame.time.length,
     columns: table.frame.columns.length,
     droppedColumns: table.droppedColumns,
+    mergedRows: table.mergedRows,
   });
   for (const [input, table] of [[inputs.train, parsed[0]], [inputs.test, parsed[1]]] as const) {
     emit({ type: 'preprocess.read', file: input.file, rows: table.frame.time.length, columns: table.frame.columns.length });
+    if (table.mergedRows > 0) logger.warn({ event: 'duplicate_timestamps_merged', file: input.file, merged_rows: table.mergedRows }, 'rows sharing a timestamp merged into their mean');
   }
   const rawTrain = sampleFrame(parsed[0].frame, { rows: data.sampleTrainRows, strategy: data.sampleStrategy, seed: data.sampleSeed });
   const rawTest = sampleFrame(alignTestColumns(parsed[0].frame, parsed[1].frame, files.testName), { rows: data.sampleTestRows, strategy: data.sampleStrategy, seed: data.sampleSeed });
@@ -157,6 +161,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       time_column: TIME_COLUMN,
       dropped_columns: [...parsed[0].droppedColumns, ...report.droppedColumns],
       imputed_cells: report.imputedCells.train + report.imputedCells.test,
+      merged_rows: parsed[0].mergedRows + parsed[1].mergedRows,
     },
   });
   const finished = performance.now();
