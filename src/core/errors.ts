@@ -29,7 +29,7 @@ export const ERROR_CATALOGUE = {
   FLTS_DATA_NOT_A_FILE: { kind: 'input', retriable: false, hint: 'Give a regular CSV or Parquet file; devices, pipes and directories are not read.' },
   FLTS_DATA_TOO_LARGE: { kind: 'input', retriable: false, hint: 'Sample the file down, or raise FLTS_DATA_MAX_INPUT_BYTES if the machine has the memory for it.' },
   FLTS_DATA_MISSING_TIME_COLUMN: { kind: 'input', retriable: false, hint: "The data needs a 'time' column with timestamps." },
-  FLTS_DATA_INVALID_TIMESTAMPS: { kind: 'input', retriable: false, hint: 'Every time cell must be a wall-clock date and time such as "2018-02-05 23:40:00" (no offset).' },
+  FLTS_DATA_INVALID_TIMESTAMPS: { kind: 'input', retriable: false, hint: 'Every time cell must be a date and time such as "2018-02-05 23:40:00" (read as UTC) or ISO 8601 with an offset.' },
   FLTS_DATA_NO_NUMERIC_COLUMNS: { kind: 'input', retriable: false, hint: 'The data needs at least one numeric column besides time.' },
   FLTS_DATA_EMPTY: { kind: 'input', retriable: false, hint: 'The data has no rows left after sampling and cleaning.' },
   FLTS_DATA_NOT_PROCESSED: { kind: 'not_found', retriable: false, hint: 'Run `flts preprocess` first (or pass --config-hash of existing processed data).' },

@@ -1,6 +1,6 @@
 import pl from 'nodejs-polars';
 import { FltsError } from '../errors.js';
-import { parseNaiveTimestamp } from './timestamps.js';
+import { parseTimestamp } from './timestamps.js';
 import type { TimeFrame } from './time-frame.js';
 
 export const TIME_COLUMN = 'time';
@@ -38,9 +38,9 @@ function timeToEpochMs(series: pl.Series, source: string): Float64Array {
   const out = new Float64Array(raw.length);
   for (let i = 0; i < raw.length; i++) {
     const value = raw[i];
-    const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? parseNaiveTimestamp(value) : Number.NaN;
+    const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? parseTimestamp(value) : Number.NaN;
     if (!Number.isFinite(ms)) {
-      throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: row ${i + 1} has time ${JSON.stringify(value)}, expected "YYYY-MM-DD HH:MM:SS".`, {
+      throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: row ${i + 1} has time ${JSON.stringify(value)}, expected "YYYY-MM-DD HH:MM:SS" (ISO 8601, an offset converted to UTC).`, {
         details: { source, row: i + 1, value: String(value) },
       });
     }

@@ -56,6 +56,12 @@ describe('core > data > read-table', () => {
     );
   });
 
+  it('reads times with an offset or Z as UTC, and fractional seconds', () => {
+    const { frame } = readTableBytes(csv('time,v\n2018-03-25T01:58:00+01:00,1\n2018-03-25T04:00:00+02:00,2\n2018-03-25T02:02:00Z,3\n2018-03-25 02:04:00.5,4\n'), 'x.csv');
+    expect(Array.from(frame.time)).toEqual([Date.UTC(2018, 2, 25, 0, 58), Date.UTC(2018, 2, 25, 2, 0), Date.UTC(2018, 2, 25, 2, 2), Date.UTC(2018, 2, 25, 2, 4, 0, 500)]);
+    expect(Array.from(frame.values.v)).toEqual([1, 2, 3, 4]);
+  });
+
   it('merges rows sharing a timestamp into the mean of their values, blank cells left out', () => {
     const table = readTableBytes(
       csv('time,v,w\n2018-01-01 00:02:00,4,\n2018-01-01 00:00:00,1,7\n2018-01-01 00:02:00,6,\n2018-01-01 00:04:00,9,3\n2018-01-01 00:02:00,8,5\n'),

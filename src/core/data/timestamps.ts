@@ -61,26 +61,13 @@ function parsePlainDateTime(text: string): number | undefined {
  * 0000-9999, is NaN.
  */
 export function parseTimestamp(value: unknown): number {
-  return parse(value, true);
-}
-
-/**
- * Naive wall-clock text only (`YYYY-MM-DD[ HH:MM[:SS[.fff]]]`, `T` accepted), read as UTC so calendar features
- * never depend on the machine's time zone: what stored tables hold. Text with an offset is NaN.
- */
-export function parseNaiveTimestamp(text: string): number {
-  return parse(text, false);
-}
-
-function parse(value: unknown, allowZone: boolean): number {
-  if (typeof value === 'number') return allowZone && inRange(value) ? value : Number.NaN;
+  if (typeof value === 'number') return inRange(value) ? value : Number.NaN;
   if (typeof value !== 'string') return Number.NaN;
   const plain = parsePlainDateTime(value);
   if (plain !== undefined) return plain;
   const match = ISO_LIKE.exec(value.trim());
   if (!match) return Number.NaN;
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = match;
-  if (zone && !allowZone) return Number.NaN;
   const ms = Number((frac + '000').slice(0, 3));
   const utc = utcMs(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
   const check = new Date(utc);
