@@ -47,7 +47,7 @@ const withReference = process.argv.includes('reference');
 function flts(home, args, env = {}) {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [bin, ...args, '--home', home, '--json'], { maxBuffer: 256 * 1024 * 1024, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`flts ${args.join(' ')} failed: ${stderr || error.message}`));
+      if (error) return reject(new Error(`flts ${args.join(' ')} failed: ${stderr || stdout || error.message}`));
       resolve(JSON.parse(stdout).result);
     });
   });
