@@ -3,7 +3,7 @@ import { readTable, readTableBytes } from '../data/read-table.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
 import type { FeaturePlan } from '../forecast/feature-plan.js';
-import { assertStrictlyIncreasing, detectCadence } from '../data/timestamps.js';
+import { detectCadence } from '../data/timestamps.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 /** A local CSV/Parquet file, or an object in the store (what an `inference-data` claim names). */
@@ -30,8 +30,14 @@ export function describeDataRef(data: InferenceDataRef): string {
 }
 
 async function readData(store: ObjectStore, data: InferenceDataRef, maxBytes: number): Promise<TimeFrame> {
-  if (typeof data === 'string') return (await readTable(data, maxBytes)).frame;
-  return readTableBytes(await store.get(data.bucket, data.key), `${data.bucket}/${data.key}`).frame;
+  const table = typeof data === 'string' ? await readTable(data, maxBytes) : readTableBytes(await store.get(data.bucket, data.key), describeDataRef(data));
+  // Training data merges repeated timestamps; rows to forecast from are refused for them, as /predict refuses them.
+  if (table.mergedRows > 0) {
+    throw new FltsError('FLTS_REQUEST_INVALID', `${describeDataRef(data)} repeats a timestamp in ${table.mergedRows} row(s); timestamps must be unique (a zero time step).`, {
+      details: { source: describeDataRef(data), repeatedRows: table.mergedRows },
+    });
+  }
+  return table.frame;
 }
 
 function decideScaled(plan: FeaturePlan, frame: TimeFrame, data: InferenceDataRef, scale: InputScale, settings: Settings): boolean {
@@ -42,8 +48,8 @@ function decideScaled(plan: FeaturePlan, frame: TimeFrame, data: InferenceDataRe
 }
 
 /**
- * Reads the data to forecast over and checks it the way `/predict` checks a request: every needed column
- * present and finite, timestamps strictly increasing (so the step is never zero, F9).
+ * Reads the data to forecast over (rows in any order, sorted by time) and checks it the way `/predict` checks a
+ * request: every needed column present and finite, no timestamp repeated (so the step is never zero, F9).
  */
 export async function loadInferenceInput(store: ObjectStore, settings: Settings, plan: FeaturePlan, data: InferenceDataRef, scale: InputScale = 'auto'): Promise<InferenceInput> {
   const source = describeDataRef(data);
@@ -70,6 +76,5 @@ export async function loadInferenceInput(store: ObjectStore, settings: Settings,
       details: { source, rows: frame.time.length, inputSeqLen: plan.window.inputSeqLen },
     });
   }
-  assertStrictlyIncreasing(frame.time, 'time');
   return { frame, scaled, cadenceMs: detectCadence(frame.time), source };
 }

@@ -1,0 +1,38 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolveSettings } from '../config/settings.js';
+import { createFeaturePlan } from '../forecast/feature-plan.js';
+import { createFsStore } from '../storage/fs-store.js';
+import { loadInferenceInput } from './inference-input.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-inference-input-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const { settings } = resolveSettings({ flags: {} });
+const store = createFsStore(path.join(dir, 'store'));
+const plan = createFeaturePlan({ inputSeqLen: 3, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: ['down'], offset: [0], scale: [10] });
+
+function file(name: string, minutes: number[]): string {
+  const rows = minutes.map((minute, i) => `2018-02-05 10:${String(minute).padStart(2, '0')}:00,${i + 1}`);
+  const target = path.join(dir, name);
+  writeFileSync(target, `time,down\n${rows.join('\n')}\n`);
+  return target;
+}
+
+describe('core > batch > inference input', () => {
+  it('reads rows in any order, sorted by time, on the run scale it asked for', async () => {
+    const input = await loadInferenceInput(store, settings, plan, file('shuffled.csv', [4, 0, 2, 6]), 'raw');
+    expect(Array.from(input.frame.values.down)).toEqual([2, 3, 1, 4]);
+    expect(input.cadenceMs).toBe(120_000);
+    expect(input.scaled).toBe(false);
+  });
+
+  it('refuses rows that repeat a timestamp, as /predict does, instead of merging them as training data does', async () => {
+    await expect(loadInferenceInput(store, settings, plan, file('repeated.csv', [0, 2, 2, 4, 6]), 'raw')).rejects.toMatchObject({
+      code: 'FLTS_REQUEST_INVALID',
+      message: expect.stringMatching(/repeats a timestamp in 1 row.*zero time step/),
+    });
+  });
+});
