@@ -48,7 +48,7 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
   private render(result: PreprocessOutcome): void {
     for (const [role, input] of Object.entries(result.inputs)) {
       const shape = input.rows === undefined ? '' : `: ${input.rows} rows, ${input.columns} columns`;
-      const dropped = input.droppedColumns?.length ? ` (dropped non-numeric: ${input.droppedColumns.join(', ')})` : '';
+      const dropped = input.droppedColumns?.length ? ` (dropped, not numeric or unnamed: ${input.droppedColumns.map((name) => name || '(unnamed)').join(', ')})` : '';
       const merged = input.mergedRows ? ` (merged ${input.mergedRows} row(s) repeating a timestamp into their mean)` : '';
       this.say(`read ${role.padEnd(5)} ${input.path} (${input.bytes} bytes, sha256 ${result.fingerprints[role as 'train' | 'test'].sha256.slice(0, 12)})${shape}${dropped}${merged}`);
     }

@@ -87,6 +87,12 @@ function orderByTime(frame: TimeFrame): { frame: TimeFrame; mergedRows: number }
   return { frame: { time: mergedTime, columns: frame.columns, values }, mergedRows: order.length - groups };
 }
 
+/** Rows with every cell empty (blank lines, a spreadsheet's trailing rows) carry nothing and are left out. */
+function withoutBlankRows(df: pl.DataFrame): pl.DataFrame {
+  if (df.getColumn(TIME_COLUMN).nullCount() === 0) return df;
+  return df.filter(df.columns.map((name) => pl.col(name).isNotNull()).reduce((any, next) => any.or(next)));
+}
+
 /** A polars table with a `time` column -> TimeFrame (numeric columns as float64, empty cells as NaN). */
 export function timeFrameFromPolars(df: pl.DataFrame, source: string): FromPolarsResult {
   if (!df.columns.includes(TIME_COLUMN)) {
@@ -95,7 +101,7 @@ export function timeFrameFromPolars(df: pl.DataFrame, source: string): FromPolar
     });
   }
   // getColumns() once: every polars Series handle is a costly object to build.
-  const series = df.getColumns();
+  const series = withoutBlankRows(df).getColumns();
   const time = timeToEpochMs(series[df.columns.indexOf(TIME_COLUMN)], source);
   const columns: string[] = [];
   const droppedColumns: string[] = [];
@@ -103,7 +109,8 @@ export function timeFrameFromPolars(df: pl.DataFrame, source: string): FromPolar
   for (const item of series) {
     const name = item.name;
     if (name === TIME_COLUMN) continue;
-    const column = seriesToFloat64(item);
+    // A column with no name (a spreadsheet's or pandas' row index) cannot be asked for by name in a request.
+    const column = name.trim() === '' ? undefined : seriesToFloat64(item);
     if (column) {
       columns.push(name);
       values[name] = column;

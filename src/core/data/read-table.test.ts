@@ -62,6 +62,27 @@ describe('core > data > read-table', () => {
     expect(Array.from(frame.values.v)).toEqual([1, 2, 3, 4]);
   });
 
+  it('reads semicolon files with decimal commas and tab files as the same table as the comma file', () => {
+    const comma = readTableBytes(csv('time,v,w\n2018-01-01 00:00:00,1.5,-2\n2018-01-01 00:02:00,,3e2\n'), 'x.csv');
+    const semicolon = readTableBytes(csv('time;v;w\r\n2018-01-01 00:00:00;1,5;-2\r\n2018-01-01 00:02:00;;3e2\r\n'), 'x.csv');
+    const tab = readTableBytes(csv('time\tv\tw\n2018-01-01 00:00:00\t1.5\t-2\n2018-01-01 00:02:00\t\t3e2\n'), 'x.csv');
+    for (const table of [semicolon, tab]) {
+      expect(table.frame.columns).toEqual(comma.frame.columns);
+      expect(Array.from(table.frame.time)).toEqual(Array.from(comma.frame.time));
+      for (const column of ['v', 'w']) expect(Array.from(table.frame.values[column])).toEqual(Array.from(comma.frame.values[column]));
+    }
+    expect(Array.from(comma.frame.values.v)).toEqual([1.5, Number.NaN]);
+    expect(readTableBytes(csv('time;v;site\n2018-01-01 00:00:00;1,5;north\n'), 'x.csv').droppedColumns).toEqual(['site']);
+  });
+
+  it('leaves out blank lines, and drops an unnamed column such as a row index', () => {
+    const table = readTableBytes(csv(',time,v\n0,2018-01-01 00:00:00,1\n\n1,2018-01-01 00:02:00,2\n\n\n'), 'x.csv');
+    expect(table.frame.columns).toEqual(['v']);
+    expect(table.droppedColumns).toEqual(['']);
+    expect(Array.from(table.frame.values.v)).toEqual([1, 2]);
+    expect(() => readTableBytes(csv('time,v\n2018-01-01 00:00:00,1\n,2\n'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS' }));
+  });
+
   it('merges rows sharing a timestamp into the mean of their values, blank cells left out', () => {
     const table = readTableBytes(
       csv('time,v,w\n2018-01-01 00:02:00,4,\n2018-01-01 00:00:00,1,7\n2018-01-01 00:02:00,6,\n2018-01-01 00:04:00,9,3\n2018-01-01 00:02:00,8,5\n'),

@@ -19,10 +19,24 @@ export function detectTableFormat(bytes: Uint8Array, name = ''): TableFormat {
   return 'csv';
 }
 
-function headerNames(bytes: Buffer): string[] {
+function headerLine(bytes: Buffer): string {
   const end = bytes.indexOf(10);
-  const line = bytes.subarray(0, end < 0 ? bytes.length : end).toString('utf8').replace(/^\uFEFF/, '').replace(/\r$/, '');
-  return line.split(',').map((name) => name.trim().replace(/^"(.*)"$/, '$1'));
+  return bytes.subarray(0, end < 0 ? bytes.length : end).toString('utf8').replace(/^\uFEFF/, '').replace(/\r$/, '');
+}
+
+/**
+ * The field separator: a comma, or a semicolon or tab when the header has no comma but one of those
+ * (spreadsheets in locales whose decimal mark is a comma export with semicolons).
+ */
+function detectSeparator(header: string): string {
+  if (header.includes(',')) return ',';
+  if (header.includes(';')) return ';';
+  if (header.includes('\t')) return '\t';
+  return ',';
+}
+
+function headerNames(header: string, separator: string): string[] {
+  return header.split(separator).map((name) => name.trim().replace(/^"(.*)"$/, '$1'));
 }
 
 /** Text pandas reads as missing by default; polars leaves some of it null already. */
@@ -32,10 +46,10 @@ const MISSING_TOKENS = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#Q
  * A float64 read turns text such as "abc" into null without complaint, so every column with nulls is
  * re-read as text: a null that was not empty (or a missing-value token) means the column is not numeric.
  */
-function nonNumericColumns(bytes: Buffer, df: pl.DataFrame): string[] {
+function nonNumericColumns(bytes: Buffer, df: pl.DataFrame, sep: string): string[] {
   const floats = new Map(df.getColumns().filter((series) => series.name !== TIME_COLUMN && series.nullCount() > 0).map((series) => [series.name, series]));
   if (floats.size === 0) return [];
-  const text = pl.readCSV(bytes, { columns: [...floats.keys()], inferSchemaLength: 0 });
+  const text = pl.readCSV(bytes, { columns: [...floats.keys()], inferSchemaLength: 0, sep });
   return text.getColumns().filter((raw) => {
     const parsed = floats.get(raw.name) as pl.Series;
     // Every null came from an empty cell: the common case, decided without touching the values.
@@ -48,9 +62,10 @@ function nonNumericColumns(bytes: Buffer, df: pl.DataFrame): string[] {
 
 /**
  * Every row has as many fields as the header: polars fills a short row with nulls and a CSV with one ragged
- * row would be read as if it were fine. One pass over the bytes, commas inside quotes not counted.
+ * row would be read as if it were fine. One pass over the bytes, separators inside quotes not counted.
  */
-function assertRectangular(bytes: Buffer): void {
+function assertRectangular(bytes: Buffer, separator: string): void {
+  const separatorByte = separator.charCodeAt(0);
   let expected = -1;
   let fields = 1;
   let line = 1;
@@ -59,7 +74,7 @@ function assertRectangular(bytes: Buffer): void {
   for (let i = 0; i <= bytes.length; i++) {
     const byte = i < bytes.length ? bytes[i] : 0x0a;
     if (byte === 0x22) quoted = !quoted;
-    else if (byte === 0x2c && !quoted) fields++;
+    else if (byte === separatorByte && !quoted) fields++;
     else if (byte === 0x0a && !quoted) {
       if (!empty) {
         if (expected < 0) expected = fields;
@@ -82,18 +97,26 @@ function assertRectangular(bytes: Buffer): void {
  * large number), which finds the numeric columns by inference.
  */
 function readCsv(bytes: Buffer): { df: pl.DataFrame; droppedColumns: string[] } {
-  assertRectangular(bytes);
-  const names = headerNames(bytes);
+  const header = headerLine(bytes);
+  const sep = detectSeparator(header);
+  assertRectangular(bytes, sep);
+  if (sep !== ',') {
+    // Files separated otherwise may write a decimal comma; the values are read as text and cast later, where
+    // a column that is still not numeric is dropped as non-numeric.
+    const text = pl.readCSV(bytes, { sep, inferSchemaLength: 0 });
+    return { df: text.withColumns(...text.columns.filter((name) => name !== TIME_COLUMN).map((name) => pl.col(name).str.replace(',', '.', true))), droppedColumns: [] };
+  }
+  const names = headerNames(header, sep);
   if (new Set(names).size === names.length && names.includes(TIME_COLUMN)) {
     try {
-      const df = pl.readCSV(bytes, { dtypes: Object.fromEntries(names.map((name) => [name, name === TIME_COLUMN ? pl.Utf8 : pl.Float64])) });
-      const droppedColumns = nonNumericColumns(bytes, df);
+      const df = pl.readCSV(bytes, { sep, dtypes: Object.fromEntries(names.map((name) => [name, name === TIME_COLUMN ? pl.Utf8 : pl.Float64])) });
+      const droppedColumns = nonNumericColumns(bytes, df, sep);
       return { df: droppedColumns.length > 0 ? df.select(...df.columns.filter((name) => !droppedColumns.includes(name))) : df, droppedColumns };
     } catch {
       // fall through to inference
     }
   }
-  return { df: pl.readCSV(bytes, { inferSchemaLength: FULL_SCHEMA_SCAN, dtypes: { [TIME_COLUMN]: pl.Utf8 } }), droppedColumns: [] };
+  return { df: pl.readCSV(bytes, { sep, inferSchemaLength: FULL_SCHEMA_SCAN, dtypes: { [TIME_COLUMN]: pl.Utf8 } }), droppedColumns: [] };
 }
 
 /** Parses CSV or Parquet bytes already in memory (so the bytes fingerprinted are exactly the bytes read). */
