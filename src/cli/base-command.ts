@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { createMessageBus, type MessageBus } from '../core/bus/index.js';
 import { createCliLogger } from './cli-logger.js';
+import { ignoreKafkajsNegativeTimeouts } from './upstream-warnings.js';
 import { resolveSettings, type ResolvedSettings, type Settings } from '../core/config/settings.js';
 import { FltsError, exitCodeFor, toFltsError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -63,6 +64,7 @@ export abstract class FltsCommand<TResult> extends Command {
     this.built ??= (async () => {
       const logger = createCliLogger(settings.logLevel, options.service);
       const store = await createObjectStore(settings);
+      if (settings.bus.kind === 'kafka') ignoreKafkajsNegativeTimeouts();
       this.builtBus = createMessageBus(settings, { logger });
       return { store, bus: this.builtBus, logger, tracking: { logger } };
     })();

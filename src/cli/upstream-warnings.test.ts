@@ -1,0 +1,37 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// Node reports a negative timer once per process, so each case runs in a process of its own (on the build).
+const filterModule = fileURLToPath(new URL('../../dist/cli/upstream-warnings.js', import.meta.url));
+
+function warningsOf(scenario: string, filtered: boolean): string[] {
+  const script = `
+    import { createRequire } from 'node:module';
+    const require = createRequire(${JSON.stringify(import.meta.url)});
+    const RequestQueue = require('kafkajs/src/network/requestQueue/index.js');
+    const kafkajsIdleQueue = () => {
+      const queue = new RequestQueue({ maxInFlightRequests: 1, requestTimeout: 1000, enforceRequestTimeout: true, clientId: 't', broker: '127.0.0.1:1', logger: {} });
+      queue.scheduleCheckPendingRequests();
+      queue.destroy();
+    };
+    if (${filtered}) (await import(${JSON.stringify(filterModule)})).ignoreKafkajsNegativeTimeouts();
+    process.on('warning', (warning) => console.log(warning.name + ': ' + warning.message.split('\\n')[0]));
+    ${scenario}
+  `;
+  return execFileSync(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+}
+
+describe('cli > upstream warnings', () => {
+  it("kafkajs's idle request queue arms a negative timer, which Node reports unless filtered", () => {
+    expect(warningsOf('kafkajsIdleQueue();', false)).toEqual([expect.stringMatching(/^TimeoutNegativeWarning: -\d+ is a negative number/)]);
+    expect(warningsOf('kafkajsIdleQueue();', true)).toEqual([]);
+  });
+
+  it('keeps a negative timer armed elsewhere and every other warning', () => {
+    expect(warningsOf("setTimeout(() => undefined, -5); process.emitWarning('something else', 'CustomWarning');", true)).toEqual([
+      'TimeoutNegativeWarning: -5 is a negative number.',
+      'CustomWarning: something else',
+    ]);
+  });
+});
