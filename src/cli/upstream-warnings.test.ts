@@ -1,11 +1,12 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 // Node reports a negative timer once per process, so each case runs in a process of its own (on the build).
 const filterModule = fileURLToPath(new URL('../../dist/cli/upstream-warnings.js', import.meta.url));
 
-function warningsOf(scenario: string, filtered: boolean): string[] {
+async function warningsOf(scenario: string, filtered: boolean): Promise<string[]> {
   const script = `
     import { createRequire } from 'node:module';
     const require = createRequire(${JSON.stringify(import.meta.url)});
@@ -19,17 +20,18 @@ function warningsOf(scenario: string, filtered: boolean): string[] {
     process.on('warning', (warning) => console.log(warning.name + ': ' + warning.message.split('\\n')[0]));
     ${scenario}
   `;
-  return execFileSync(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+  const { stdout } = await promisify(execFile)(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  return stdout.trim().split('\n').filter(Boolean);
 }
 
 describe('cli > upstream warnings', () => {
-  it("kafkajs's idle request queue arms a negative timer, which Node reports unless filtered", () => {
-    expect(warningsOf('kafkajsIdleQueue();', false)).toEqual([expect.stringMatching(/^TimeoutNegativeWarning: -\d+ is a negative number/)]);
-    expect(warningsOf('kafkajsIdleQueue();', true)).toEqual([]);
+  it("kafkajs's idle request queue arms a negative timer, which Node reports unless filtered", async () => {
+    expect(await warningsOf('kafkajsIdleQueue();', false)).toEqual([expect.stringMatching(/^TimeoutNegativeWarning: -\d+ is a negative number/)]);
+    expect(await warningsOf('kafkajsIdleQueue();', true)).toEqual([]);
   });
 
-  it('keeps a negative timer armed elsewhere and every other warning', () => {
-    expect(warningsOf("setTimeout(() => undefined, -5); process.emitWarning('something else', 'CustomWarning');", true)).toEqual([
+  it('keeps a negative timer armed elsewhere and every other warning', async () => {
+    expect(await warningsOf("setTimeout(() => undefined, -5); process.emitWarning('something else', 'CustomWarning');", true)).toEqual([
       'TimeoutNegativeWarning: -5 is a negative number.',
       'CustomWarning: something else',
     ]);
