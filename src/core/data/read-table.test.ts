@@ -83,6 +83,21 @@ describe('core > data > read-table', () => {
     expect(() => readTableBytes(csv('time,v\n2018-01-01 00:00:00,1\n,2\n'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS' }));
   });
 
+  it('names the line of a quote never closed, and gives the reader reason without its advice or the file quoted', () => {
+    expect(() => readTableBytes(csv('time,v\n2018-01-01 00:00:00,"1\n2018-01-01 00:02:00,2\n'), 'x.csv')).toThrow(
+      expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', message: 'x.csv: CSV line 2 opens a quoted field that is never closed; every " needs its closing ".' }),
+    );
+    let message = '';
+    try {
+      readTableBytes(csv(`time,v\n2018-01-01 00:00:00,""${'x'.repeat(500)}\n`), 'x.csv');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^x\.csv: cannot read as csv: .*not properly escaped/);
+    expect(message.length).toBeLessThan(300);
+    expect(message).not.toMatch(/infer_schema_length|ignore_errors|\n|x{50}/);
+  });
+
   it('merges rows sharing a timestamp into the mean of their values, blank cells left out', () => {
     const table = readTableBytes(
       csv('time,v,w\n2018-01-01 00:02:00,4,\n2018-01-01 00:00:00,1,7\n2018-01-01 00:02:00,6,\n2018-01-01 00:04:00,9,3\n2018-01-01 00:02:00,8,5\n'),

@@ -70,10 +70,14 @@ function assertRectangular(bytes: Buffer, separator: string): void {
   let fields = 1;
   let line = 1;
   let quoted = false;
+  let quoteLine = 0;
   let empty = true;
   for (let i = 0; i <= bytes.length; i++) {
     const byte = i < bytes.length ? bytes[i] : 0x0a;
-    if (byte === 0x22) quoted = !quoted;
+    if (byte === 0x22) {
+      quoted = !quoted;
+      if (quoted) quoteLine = line;
+    }
     else if (byte === separatorByte && !quoted) fields++;
     else if (byte === 0x0a && !quoted) {
       if (!empty) {
@@ -88,6 +92,9 @@ function assertRectangular(bytes: Buffer, separator: string): void {
       continue;
     }
     if (byte !== 0x0d && byte !== 0x20) empty = false;
+  }
+  if (quoted) {
+    throw new FltsError('FLTS_DATA_UNREADABLE', `CSV line ${quoteLine} opens a quoted field that is never closed; every " needs its closing ".`, { details: { line: quoteLine } });
   }
 }
 
@@ -119,6 +126,17 @@ function readCsv(bytes: Buffer): { df: pl.DataFrame; droppedColumns: string[] } 
   return { df: pl.readCSV(bytes, { sep, inferSchemaLength: FULL_SCHEMA_SCAN, dtypes: { [TIME_COLUMN]: pl.Utf8 } }), droppedColumns: [] };
 }
 
+/**
+ * The reader's own reason, without the advice polars writes for its Python API (`infer_schema_length`,
+ * `ignore_errors`) or the slices of the file it quotes: one line, at most 200 characters.
+ */
+function readerReason(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const original = /Original error: ```([\s\S]*?)```/.exec(message)?.[1] ?? message.split('\n\n')[0];
+  const reason = original.replace(/`[^`]*`/g, (quoted) => (quoted.length > 42 ? `${quoted.slice(0, 40)}...\`` : quoted)).replace(/\s+/g, ' ').trim();
+  return reason.length > 200 ? `${reason.slice(0, 197)}...` : reason;
+}
+
 /** Parses CSV or Parquet bytes already in memory (so the bytes fingerprinted are exactly the bytes read). */
 export function readTableBytes(bytes: Buffer, source: string): ReadTableResult {
   const format = detectTableFormat(bytes, source);
@@ -128,7 +146,8 @@ export function readTableBytes(bytes: Buffer, source: string): ReadTableResult {
     if (format === 'parquet') df = pl.readParquet(bytes);
     else ({ df, droppedColumns } = readCsv(bytes));
   } catch (cause) {
-    throw new FltsError('FLTS_DATA_UNREADABLE', `${source}: cannot read as ${format}: ${(cause as Error).message}`, { cause, details: { source, format } });
+    if (cause instanceof FltsError) throw new FltsError(cause.code, `${source}: ${cause.message}`, { cause, details: { source, ...cause.details } });
+    throw new FltsError('FLTS_DATA_UNREADABLE', `${source}: cannot read as ${format}: ${readerReason(cause)}`, { cause, details: { source, format } });
   }
   if (df.height === 0) throw new FltsError('FLTS_DATA_EMPTY', `${source}: the file has no data rows.`, { details: { source } });
   const converted = timeFrameFromPolars(df, source);
