@@ -3,9 +3,9 @@ import type { TimeFrame } from '../data/time-frame.js';
 import { computeMetrics, evaluateForecasts, type MetricSet } from '../forecast/metrics.js';
 import { referenceScore } from '../eval/scoreboard.js';
 import type { EventSink } from '../events.js';
-import type { WindowSpec } from '../models/forecast-model.js';
+import { predictSteps, type WindowSpec } from '../models/forecast-model.js';
 import { createFeaturePlan, scaleValue } from '../forecast/feature-plan.js';
-import { historyFromFrame } from '../forecast/recursive-forecast.js';
+import { historyFromFrame, type PredictWindows } from '../forecast/recursive-forecast.js';
 import { formatTimestamp } from '../data/timestamps.js';
 import type { FoldModelProvider } from './fold-models.js';
 import { forecastWithIntervals, type RowIntervals } from '../forecast/forecast-intervals.js';
@@ -113,8 +113,9 @@ function poolCoverage(folds: readonly FoldResult[]): IntervalCounts | undefined 
 
 /**
  * Rolling-origin evaluation of one model. A fold's forecast is built from the `inputSeqLen` rows before its
- * origin only (the history is cut from the series at the origin), forecast recursively past the model horizon,
- * and compared with the `horizon` rows from the origin on.
+ * origin only (the history is cut from the series at the origin), forecast past the model horizon as serving
+ * does (recursively, or from one fit for a model with `predictSteps`), and compared with the `horizon` rows from
+ * the origin on.
  */
 export async function backtestModel(input: BacktestModelInput): Promise<BacktestModelResult> {
   const { series, horizon, window, provider } = input;
@@ -127,7 +128,8 @@ export async function backtestModel(input: BacktestModelInput): Promise<Backtest
     const { model, fittedRows, intervals } = await provider.modelFor(fold, originRow, series);
     const seen: TimeFrame = { time: series.time.subarray(0, originRow), columns: series.columns, values: Object.fromEntries(series.columns.map((c) => [c, series.values[c].subarray(0, originRow)])) };
     const history = historyFromFrame(plan, seen, input.cadenceMs, true);
-    const { forecast, intervals: rows } = await forecastWithIntervals(plan, history, horizon, (windows, forecastTimes, size, spreads) => model.predict({ windows, forecastTimes, size, spreads }), intervals);
+    const predict: PredictWindows = (windows, forecastTimes, size, spreads, steps = window.outputSeqLen) => predictSteps(model, { windows, forecastTimes, size, spreads }, steps);
+    const { forecast, intervals: rows } = await forecastWithIntervals(plan, history, horizon, predict, intervals, model.predictSteps !== undefined);
     const actual = new Float32Array(horizon * nt);
     const predicted = new Float32Array(horizon * nt);
     window.targets.forEach((target, t) => {

@@ -70,7 +70,7 @@ export async function forecastEveryWindow(plan: FeaturePlan, model: ForecastMode
   frame.time.forEach((ms, row) => rowOfTime.set(ms, row));
   let forwardPasses = 0;
   const batcher = createRequestBatcher(model, { maxBatch: options.chunkSize, maxWaitMs: 0, onBatch: () => forwardPasses++ });
-  const predict: PredictWindows = (w, t, size, spreads) => batcher.predict(w, t, size, spreads);
+  const predict: PredictWindows = (w, t, size, spreads, steps) => batcher.predict(w, t, size, spreads, steps);
 
   for (let from = 0; from < windows; from += options.chunkSize) {
     options.signal?.throwIfAborted();
@@ -79,7 +79,7 @@ export async function forecastEveryWindow(plan: FeaturePlan, model: ForecastMode
       Array.from({ length: to - from }, async (_, i) => {
         const first = from + i;
         const history = historyFromFrame(plan, rowView(frame, first, first + seq), input.cadenceMs, input.scaled);
-        return forecastWithIntervals(plan, history, horizon, predict, options.intervals);
+        return forecastWithIntervals(plan, history, horizon, predict, options.intervals, model.predictSteps !== undefined);
       }),
     );
     forecasts.forEach(({ forecast, intervals }, i) => {

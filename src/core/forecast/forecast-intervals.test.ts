@@ -74,6 +74,18 @@ describe('core > forecast > forecast-intervals > forecastWithIntervals', () => {
     expect((upper - lower) / 2).toBeCloseTo(4 * (0.75 + 0.25), 9);
   });
 
+  it("forecasts MSTL's steps past its horizon from one fit through the batcher, banding the calibrated ones", async () => {
+    const source = await createIntervalSource(calibration, [0.8]);
+    const batcher = createRequestBatcher(mstl, { maxBatch: 8, maxWaitMs: 0 });
+    const { forecast, intervals } = await forecastWithIntervals(plan, history, 5, (w, t, size, spreads, steps) => batcher.predict(w, t, size, spreads, steps), source, true);
+    expect(forecast).toMatchObject({ direct: true, recursive: false, forwardPasses: 1 });
+    const times = Float64Array.from({ length: 5 }, (_, h) => history.time[29] + (h + 1) * STEP);
+    expect(Array.from(forecast.values[0])).toEqual(Array.from(await mstl.predictSteps!({ windows: history.rows, forecastTimes: times, size: 1 }, 5)));
+    // The spread comes from that one fit: the same bands as the scale the window's own smoothing gives.
+    expect(intervals).toEqual(forecastIntervals(source, window, history.rows, forecast));
+    expect(intervals!.map((row) => row !== null)).toEqual([true, true, false, false, false]);
+  });
+
   it('computes the scale from the window when the model reports no spread', async () => {
     const source = await createIntervalSource(calibration, [0.8]);
     const silent = (windows: Float32Array, forecastTimes: Float64Array, size: number) => mstl.predict({ windows, forecastTimes, size });

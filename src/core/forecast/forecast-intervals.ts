@@ -26,13 +26,14 @@ export async function createIntervalSource(calibration: IntervalCalibration, lev
 /**
  * A forecast of `length` rows from `history` and, given a calibration, the intervals of its rows. A scale the
  * model reports with its forecast (MSTL's smoothing spread, `PredictBatch.spreads`) comes from the forecast of
- * the history's window, without a second fit of that window.
+ * the history's window, without a second fit of that window. `direct`: the model forecasts steps past its
+ * horizon from one fit (`forecastFromHistory`).
  */
-export async function forecastWithIntervals(plan: FeaturePlan, history: ScaledHistory, length: number, predict: PredictWindows, source: IntervalSource | undefined): Promise<{ forecast: Forecast; intervals?: RowIntervals[] }> {
-  if (!source) return { forecast: await forecastFromHistory(plan, history, length, predict) };
+export async function forecastWithIntervals(plan: FeaturePlan, history: ScaledHistory, length: number, predict: PredictWindows, source: IntervalSource | undefined, direct = false): Promise<{ forecast: Forecast; intervals?: RowIntervals[] }> {
+  if (!source) return { forecast: await forecastFromHistory(plan, history, length, predict, undefined, direct) };
   // NaN until the model writes them: a model that reports none leaves the scale to be computed from the window.
   const spreads = source.calibration.scale === 'smoothing' ? new Float64Array(plan.window.targets.length).fill(Number.NaN) : undefined;
-  const forecast = await forecastFromHistory(plan, history, length, predict, spreads);
+  const forecast = await forecastFromHistory(plan, history, length, predict, spreads, direct);
   return { forecast, intervals: forecastIntervals(source, plan.window, history.rows, forecast, spreads) };
 }
 

@@ -11,8 +11,11 @@ export interface ScaledHistory {
   readonly cadenceMs: number;
 }
 
-/** Predicts `size` windows; `spreads` ([size][targets]) receives what the model reports with them (`PredictBatch.spreads`). */
-export type PredictWindows = (windows: Float32Array, forecastTimes: Float64Array, size: number, spreads?: Float64Array) => Promise<Float32Array>;
+/**
+ * Predicts `size` windows; `spreads` ([size][targets]) receives what the model reports with them
+ * (`PredictBatch.spreads`). `steps` (default the horizon) is asked only of a model with `predictSteps`.
+ */
+export type PredictWindows = (windows: Float32Array, forecastTimes: Float64Array, size: number, spreads?: Float64Array, steps?: number) => Promise<Float32Array>;
 
 export interface Forecast {
   /** Epoch ms of each forecast row, continuing the input cadence after the last input row. */
@@ -21,6 +24,8 @@ export interface Forecast {
   readonly values: Float64Array[];
   /** True when the horizon was exceeded and predictions were fed back as inputs. */
   readonly recursive: boolean;
+  /** True when the horizon was exceeded and the model forecast every step from one fit (`predictSteps`). */
+  readonly direct?: boolean;
   readonly forwardPasses: number;
 }
 
@@ -50,12 +55,14 @@ export function historyFromFrame(plan: FeaturePlan, frame: TimeFrame, cadenceMs:
 }
 
 /**
- * Forecasts `length` rows. Within the horizon this is one forward pass. Beyond it the forecast is recursive:
- * each predicted step becomes an input row, with the targets set to the prediction, other raw features
- * carried from the last row and the time features recomputed for the new timestamp. `spreads` ([targets])
- * receives what the model reports with its forecast of the history's own window (`PredictBatch.spreads`).
+ * Forecasts `length` rows. Within the horizon this is one forward pass. Beyond it a model that forecasts any
+ * number of steps from one fit (`direct`, a model with `predictSteps`) is asked for all of them at once;
+ * otherwise the forecast is recursive: each predicted step becomes an input row, with the targets set to the
+ * prediction, other raw features carried from the last row and the time features recomputed for the new
+ * timestamp. `spreads` ([targets]) receives what the model reports with its forecast of the history's own
+ * window (`PredictBatch.spreads`).
  */
-export async function forecastFromHistory(plan: FeaturePlan, history: ScaledHistory, length: number, predict: PredictWindows, spreads?: Float64Array): Promise<Forecast> {
+export async function forecastFromHistory(plan: FeaturePlan, history: ScaledHistory, length: number, predict: PredictWindows, spreads?: Float64Array, direct = false): Promise<Forecast> {
   const { inputSeqLen: seq, outputSeqLen: horizon, features, targets } = plan.window;
   const nf = features.length;
   const nt = targets.length;
@@ -64,6 +71,12 @@ export async function forecastFromHistory(plan: FeaturePlan, history: ScaledHist
   let window = history.rows;
   let lastTime = history.time[history.time.length - 1];
   assertForecastInRange(lastTime, history.cadenceMs, length);
+  if (direct && length > horizon) {
+    for (let h = 0; h < length; h++) time[h] = lastTime + (h + 1) * history.cadenceMs;
+    const predicted = await predict(window, time, 1, spreads, length);
+    for (let h = 0; h < length; h++) for (let t = 0; t < nt; t++) values[t][h] = unscaleTarget(plan, t, predicted[h * nt + t]);
+    return { time, values, recursive: false, direct: true, forwardPasses: 1 };
+  }
   let produced = 0;
   let forwardPasses = 0;
   while (produced < length) {

@@ -24,6 +24,19 @@ describe('core > forecast > request-batcher', () => {
     expect(batcher.queued).toBe(0);
   });
 
+  it("asks a model with predictSteps for other step counts in a pass of their own, and refuses them for a model without", async () => {
+    const { model, sizes } = recordingModel();
+    const stepCalls: number[] = [];
+    const multiStep: ForecastModel = { ...model, predictSteps: async (batch, steps) => (stepCalls.push(steps), Float32Array.from({ length: batch.size * steps }, (_, i) => i)) };
+    const batcher = createRequestBatcher(multiStep, { maxBatch: 64, maxWaitMs: 0 });
+    const [single, stepped] = await Promise.all([batcher.predict(window(7), new Float64Array(1), 1), batcher.predict(window(7), new Float64Array(5), 1, undefined, 5)]);
+    expect([...single]).toEqual([7]);
+    expect([...stepped]).toEqual([0, 1, 2, 3, 4]);
+    expect(sizes).toEqual([1]);
+    expect(stepCalls).toEqual([5]);
+    await expect(createRequestBatcher(model, { maxBatch: 64, maxWaitMs: 0 }).predict(window(7), new Float64Array(5), 1, undefined, 5)).rejects.toMatchObject({ code: 'FLTS_REQUEST_INVALID' });
+  });
+
   it('never exceeds maxBatch windows per pass, including multi-window requests', async () => {
     const { model, sizes } = recordingModel();
     const batcher = createRequestBatcher(model, { maxBatch: 4, maxWaitMs: 1 });

@@ -1,4 +1,4 @@
-import type { ForecastModel } from '../models/forecast-model.js';
+import { predictSteps, type ForecastModel } from '../models/forecast-model.js';
 
 export interface RequestBatcherOptions {
   /** Most windows in one forward pass. */
@@ -21,9 +21,10 @@ interface PendingWindows {
 export interface RequestBatcher {
   /**
    * Queues `size` windows; resolves with their predictions [size][outputSeqLen][targets]. `spreads`
-   * ([size][targets]) receives what the model reports with them (`PredictBatch.spreads`).
+   * ([size][targets]) receives what the model reports with them (`PredictBatch.spreads`). `steps` other than
+   * the horizon asks a model with `predictSteps` for that many steps per window, in a pass of their own.
    */
-  predict(windows: Float32Array, forecastTimes: Float64Array, size: number, spreads?: Float64Array): Promise<Float32Array>;
+  predict(windows: Float32Array, forecastTimes: Float64Array, size: number, spreads?: Float64Array, steps?: number): Promise<Float32Array>;
   /** Windows waiting or running. */
   readonly queued: number;
 }
@@ -107,7 +108,8 @@ export function createRequestBatcher(model: ForecastModel, options: RequestBatch
   }
 
   return {
-    predict(windows, forecastTimes, size, spreads) {
+    predict(windows, forecastTimes, size, spreads, steps = outputSeqLen) {
+      if (steps !== outputSeqLen) return predictSteps(model, { windows, forecastTimes, size, spreads }, steps);
       return new Promise<Float32Array>((resolve, reject) => {
         queue.push({ windows, forecastTimes, size, spreads, resolve, reject });
         queuedWindows += size;

@@ -65,7 +65,23 @@ export interface ForecastModel {
   /** Why the configured engine was not the one used (auto fell back), for health output. */
   readonly engineNote?: string;
   predict(batch: PredictBatch): Promise<Float32Array>;
+  /**
+   * For a model whose one fit of a window forecasts any number of steps (MSTL's smoothing): `steps` steps per
+   * window, `forecastTimes` [size][steps], predictions [size][steps][targets]. Without it, steps past the
+   * horizon are forecast recursively, each fed back as an input.
+   */
+  predictSteps?(batch: PredictBatch, steps: number): Promise<Float32Array>;
   dispose(): void;
+}
+
+/**
+ * `steps` forecast steps per window in one pass: the model's `predict` at its horizon, `predictSteps` otherwise
+ * (FLTS_REQUEST_INVALID for a model that forecasts its horizon only).
+ */
+export function predictSteps(model: ForecastModel, batch: PredictBatch, steps: number): Promise<Float32Array> {
+  if (steps === model.window.outputSeqLen) return model.predict(batch);
+  if (!model.predictSteps) return Promise.reject(new FltsError('FLTS_REQUEST_INVALID', `${model.modelType} forecasts ${model.window.outputSeqLen} step(s) per pass, not ${steps}.`));
+  return model.predictSteps(batch, steps);
 }
 
 /** Where each target sits among a window's input features. */

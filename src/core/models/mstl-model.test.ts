@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createRandom } from '../data/seeded-random.js';
-import type { WindowSpec } from './forecast-model.js';
+import { createRandom, gaussian } from '../data/seeded-random.js';
+import { createFeaturePlan } from '../forecast/feature-plan.js';
+import { forecastFromHistory, type PredictWindows } from '../forecast/recursive-forecast.js';
+import { predictSteps, type WindowSpec } from './forecast-model.js';
 import { createMstlModel, smoothingScales } from './mstl-model.js';
 
 const STEP_MS = 120_000;
@@ -22,5 +24,36 @@ describe('core > models > mstl-model', () => {
     const firstTimes = Float64Array.from({ length: size }, (_, w) => forecastTimes[w * 3]);
     expect(spreads).toEqual(smoothingScales(season, WINDOW, windows, size, firstTimes));
     expect(Array.from(spreads).every((spread) => spread > 0)).toBe(true);
+  });
+});
+
+describe('core > models > mstl-model > steps past the horizon', () => {
+  it("forecasts them in one pass from the window's one fit, where recursion refits on its own forecasts step by step", async () => {
+    const window: WindowSpec = { features: ['y'], targets: ['y'], inputSeqLen: 30, outputSeqLen: 1 };
+    const profile = Array.from({ length: 720 }, (_, k) => Math.sin(k / 60));
+    const model = createMstlModel({ format: 'flts-mstl-v1', period: 720, cadenceMs: STEP_MS, profiles: { y: profile }, window });
+    const plan = createFeaturePlan(window, { method: 'MinMaxScaler', columns: ['y'], offset: [0], scale: [1] });
+    const passes: number[] = [];
+    const predict: PredictWindows = (windows, forecastTimes, size, spreads, steps = 1) => (passes.push(steps), predictSteps(model, { windows, forecastTimes, size, spreads }, steps));
+    const random = createRandom(5);
+    let level = 0;
+    // A window that ends on a climb: the smoothing fits a trend to it.
+    const rows = Float32Array.from({ length: 30 }, (_, r) => (level += (r > 20 ? 1 : 0) + 0.3 * gaussian(random)));
+    const start = Date.UTC(2024, 0, 1);
+    const history = { time: Float64Array.from({ length: 30 }, (_, r) => start + r * STEP_MS), rows, cadenceMs: STEP_MS };
+
+    const direct = await forecastFromHistory(plan, history, 20, predict, undefined, true);
+    expect(passes).toEqual([20]);
+    expect(direct).toMatchObject({ direct: true, recursive: false, forwardPasses: 1 });
+    expect(Array.from(direct.time)).toEqual(Array.from({ length: 20 }, (_, h) => start + (30 + h) * STEP_MS));
+    // What the one fit forecasts: the smoothing's 20 steps plus the season at each step's time.
+    const oneFit = await model.predictSteps!({ windows: rows, forecastTimes: direct.time, size: 1 }, 20);
+    expect(Array.from(direct.values[0])).toEqual(Array.from(oneFit));
+
+    passes.length = 0;
+    const recursive = await forecastFromHistory(plan, history, 20, predict);
+    expect(passes).toEqual(new Array(20).fill(1));
+    expect(recursive.values[0][0]).toBe(direct.values[0][0]);
+    expect(recursive.values[0][19]).not.toBe(direct.values[0][19]);
   });
 });

@@ -5,7 +5,7 @@ import { MSTL, initSync as initMstl } from '@bsull/augurs/mstl';
 import type { TimeFrame } from '../data/time-frame.js';
 import { detectCadence } from '../data/timestamps.js';
 import { FltsError } from '../errors.js';
-import { assertBatchShape, targetColumns, type ForecastModel, type WindowSpec } from './forecast-model.js';
+import { assertBatchShape, targetColumns, type ForecastModel, type PredictBatch, type WindowSpec } from './forecast-model.js';
 import type { IntervalSeason } from './prediction-intervals.js';
 import { dailyPeriod } from './seasonal-naive-model.js';
 
@@ -141,34 +141,38 @@ export function smoothingScales(season: IntervalSeason, window: WindowSpec, wind
 /**
  * MSTL as a windowed forecaster: the daily season comes from augurs MSTL on the training rows; each forecast
  * fits augurs AutoETS to the window's seasonally adjusted values and adds the season back at the forecast times.
- * Asked for `spreads`, it reports the spread of each fit as well (`smoothedSpread`).
+ * Asked for `spreads`, it reports the spread of each fit as well (`smoothedSpread`). Steps past its horizon come
+ * from the same fit (`predictSteps`): refitting the smoothing on its own forecasts, step after step, compounds
+ * whatever trend it fitted.
  */
 export function createMstlModel(artifact: MstlArtifact): ForecastModel {
   ensureAugursWasm();
   const { window, period, cadenceMs, profiles } = artifact;
-  const { outputSeqLen: horizon } = window;
   const nt = window.targets.length;
   const columns = targetColumns(window);
+  /** Every step from the one fit of each window: the smoothing's own multi-step forecast plus the season. */
+  function forecastSteps(batch: PredictBatch, steps: number): Float32Array {
+    assertBatchShape(batch, window);
+    const out = new Float32Array(batch.size * steps * nt);
+    for (let w = 0; w < batch.size; w++) {
+      window.targets.forEach((target, t) => {
+        const profile = profiles[target];
+        const adjusted = seasonallyAdjusted(artifact, window, batch.windows, w, columns[t], target, batch.forecastTimes[w * steps]);
+        withSmoothing(adjusted, (ets) => {
+          smoothedForecast(ets, adjusted, steps).forEach((value, h) => {
+            out[(w * steps + h) * nt + t] = value + profile[slotOf(batch.forecastTimes[w * steps + h], cadenceMs, period)];
+          });
+          if (batch.spreads) batch.spreads[w * nt + t] = smoothedSpread(ets);
+        });
+      });
+    }
+    return out;
+  }
   return {
     modelType: 'MSTL',
     window,
-    async predict(batch) {
-      assertBatchShape(batch, window);
-      const out = new Float32Array(batch.size * horizon * nt);
-      for (let w = 0; w < batch.size; w++) {
-        window.targets.forEach((target, t) => {
-          const profile = profiles[target];
-          const adjusted = seasonallyAdjusted(artifact, window, batch.windows, w, columns[t], target, batch.forecastTimes[w * horizon]);
-          withSmoothing(adjusted, (ets) => {
-            smoothedForecast(ets, adjusted, horizon).forEach((value, h) => {
-              out[(w * horizon + h) * nt + t] = value + profile[slotOf(batch.forecastTimes[w * horizon + h], cadenceMs, period)];
-            });
-            if (batch.spreads) batch.spreads[w * nt + t] = smoothedSpread(ets);
-          });
-        });
-      }
-      return out;
-    },
+    predict: async (batch) => forecastSteps(batch, window.outputSeqLen),
+    predictSteps: async (batch, steps) => forecastSteps(batch, steps),
     dispose() {},
   };
 }

@@ -61,7 +61,9 @@ export function buildPredictResponse(result: PredictionResult, identifier: strin
     recursive: result.forecast.recursive,
     ...(result.forecast.recursive
       ? { note: `inference_length ${length} exceeds the model horizon ${result.horizon}: steps after the first ${result.horizon} were forecast recursively from earlier predictions.` }
-      : {}),
+      : result.forecast.direct
+        ? { note: `inference_length ${length} exceeds the model horizon ${result.horizon}: the model forecast every step from one fit of the input window.` }
+        : {}),
     source: result.source,
   };
 }

@@ -60,15 +60,15 @@ export async function forecastWith(served: ServedModel, input: PredictionInput, 
     history = await storedHistory(served);
   }
   let modelMs = 0;
-  const predict: PredictWindows = async (windows, times, size, spreads) => {
+  const predict: PredictWindows = async (windows, times, size, spreads, steps) => {
     const started = performance.now();
     try {
-      return await served.batcher.predict(windows, times, size, spreads);
+      return await served.batcher.predict(windows, times, size, spreads, steps);
     } finally {
       modelMs += performance.now() - started;
     }
   };
-  const { forecast, intervals } = await forecastWithIntervals(served.plan, history, length, predict, served.intervals);
+  const { forecast, intervals } = await forecastWithIntervals(served.plan, history, length, predict, served.intervals, served.model.predictSteps !== undefined);
   return { run: served.run, targets: window.targets, horizon: window.outputSeqLen, forecast, ...(intervals ? { intervals } : {}), source: hasData ? 'request' : 'stored-test-data', series, modelMs };
 }
 

@@ -11,7 +11,7 @@ import { growthFactor, windowScale, type IntervalCalibration } from '../models/p
  * At most this many calibration windows start a recursive forecast, spread evenly over the calibration set:
  * enough ratios for a 95 % quantile at every step (spread over four weeks of 2-minute rows they start 100
  * minutes apart, so their paths barely overlap), at a bounded cost (a forward pass over them per step) however
- * long the calibration set is. MSTL, which refits its smoothing for every window and step, sets the cost.
+ * long the calibration set is.
  */
 export const RECURSIVE_WINDOWS = 400;
 /**
@@ -34,12 +34,13 @@ function recursiveOrigins(set: WindowSet, horizon: number, steps: number, cadenc
 }
 
 /**
- * The calibration extended to `steps` forecast steps: past the model horizon a forecast is recursive (each
- * predicted step is fed back as an input row), so its errors are calibrated on the model's own recursive
- * forecasts from up to RECURSIVE_WINDOWS of the calibration windows, each error divided by its first window's
- * scale (floor included) like the horizon's, and, where the errors grow past the end of a fit (Prophet), by
- * the growth at its distance past `calibratingFitEnd`. Windows lacking an actual at some step are left out; a
- * set with fewer than MIN_RECURSIVE_WINDOWS left, or `steps` within the horizon, leaves the calibration as it is.
+ * The calibration extended to `steps` forecast steps. Past the model horizon a forecast is recursive (each
+ * predicted step fed back as an input row) or, for a model with `predictSteps`, made from one fit; either way
+ * its errors are calibrated on the model's own forecasts made as serving makes them, from up to
+ * RECURSIVE_WINDOWS of the calibration windows, each error divided by its first window's scale (floor
+ * included) like the horizon's, and, where the errors grow past the end of a fit (Prophet), by the growth at
+ * its distance past `calibratingFitEnd`. Windows lacking an actual at some step are left out; a set with fewer
+ * than MIN_RECURSIVE_WINDOWS left, or `steps` within the horizon, leaves the calibration as it is.
  */
 export async function withRecursiveSteps(
   calibration: IntervalCalibration,
@@ -68,12 +69,13 @@ export async function withRecursiveSteps(
   const kind = calibration.scale ?? 'volatility';
   // A smoothing scale is what the fit forecasting the window reports; the others are read from the window.
   const spreads = kind === 'smoothing' ? new Float64Array(origins.length * nt) : undefined;
-  // Serving's own recursion, one history per window, the forward passes of every window's step gathered into one.
+  // Serving's own forecast past the horizon (recursive, or from one fit for a model with predictSteps), one
+  // history per window, the forward passes of every window's step gathered into one.
   const batcher = createRequestBatcher(model, { maxBatch: origins.length, maxWaitMs: 0 });
   const forecasts = await Promise.all(
     origins.map((_, i) => {
       const history = { time: Float64Array.from({ length: seq }, (_, r) => firstTimes[i] - (seq - r) * cadence), rows: windows.subarray(i * width, (i + 1) * width), cadenceMs: cadence };
-      return forecastFromHistory(plan, history, steps, (w, t, size, s) => batcher.predict(w, t, size, s), spreads?.subarray(i * nt, (i + 1) * nt));
+      return forecastFromHistory(plan, history, steps, (w, t, size, s, k) => batcher.predict(w, t, size, s, k), spreads?.subarray(i * nt, (i + 1) * nt), model.predictSteps !== undefined);
     }),
   );
   const scales = kind === 'smoothing' ? spreads! : windowScale(kind, windows, origins.length, window);
