@@ -1,6 +1,6 @@
 import { errorResponses } from './common.js';
 
-const inferenceLength = { type: 'integer', minimum: 1, maximum: 10000, description: 'Forecast rows; beyond the model horizon the forecast is recursive.' } as const;
+const inferenceLength = { type: 'integer', minimum: 1, maximum: 10000, description: 'Forecast rows; beyond the model horizon the forecast is recursive (MSTL: from one fit of the window).' } as const;
 
 /** Which series the rows belong to, so live scoring matches a forecast only with actuals of the same series. */
 export const seriesIdentifier = { type: 'string', maxLength: 200, description: 'Series identifier for live scoring (default: the deployment identifier).' } as const;
