@@ -29,12 +29,12 @@ export function describeDataRef(data: InferenceDataRef): string {
   return typeof data === 'string' ? data : `${data.bucket}/${data.key}`;
 }
 
-async function readData(store: ObjectStore, data: InferenceDataRef, maxBytes: number): Promise<TimeFrame> {
-  const table = typeof data === 'string' ? await readTable(data, maxBytes) : readTableBytes(await store.get(data.bucket, data.key), describeDataRef(data));
+async function readData(store: ObjectStore, data: InferenceDataRef, maxBytes: number, source: string): Promise<TimeFrame> {
+  const table = typeof data === 'string' ? await readTable(data, maxBytes) : readTableBytes(await store.get(data.bucket, data.key), source);
   // Training data merges repeated timestamps; rows to forecast from are refused for them, as /predict refuses them.
   if (table.mergedRows > 0) {
-    throw new FltsError('FLTS_REQUEST_INVALID', `${describeDataRef(data)} repeats a timestamp in ${table.mergedRows} row(s); timestamps must be unique (a zero time step).`, {
-      details: { source: describeDataRef(data), repeatedRows: table.mergedRows },
+    throw new FltsError('FLTS_REQUEST_INVALID', `${source} repeats a timestamp in ${table.mergedRows} row(s); timestamps must be unique (a zero time step).`, {
+      details: { source, repeatedRows: table.mergedRows },
     });
   }
   return table.frame;
@@ -53,7 +53,7 @@ function decideScaled(plan: FeaturePlan, frame: TimeFrame, data: InferenceDataRe
  */
 export async function loadInferenceInput(store: ObjectStore, settings: Settings, plan: FeaturePlan, data: InferenceDataRef, scale: InputScale = 'auto'): Promise<InferenceInput> {
   const source = describeDataRef(data);
-  const frame = await readData(store, data, settings.data.maxInputBytes);
+  const frame = await readData(store, data, settings.data.maxInputBytes, source);
   const scaled = decideScaled(plan, frame, data, scale, settings);
   const needed = scaled ? plan.window.features : plan.rawColumns;
   const missing = needed.filter((name) => frame.values[name] === undefined);
