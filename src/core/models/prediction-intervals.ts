@@ -35,13 +35,14 @@ export interface IntervalCalibration {
   floors: Record<string, number>;
   /**
    * Per target: per forecast step, the sorted error / scale ratios; the model horizon's steps, then any steps
-   * past it that the recursive forecast was calibrated on (`recursive`). A step with no entry gets no band.
+   * past it that were calibrated (`recursive`). A step with no entry gets no band.
    */
   errors: Record<string, number[][]>;
   /**
-   * Where steps past the model horizon are calibrated: their errors come from the model's recursive forecast
-   * (each predicted step fed back as an input row, as serving forecasts them) from `windows` of the calibration
-   * windows, spread evenly over them, each divided by its first window's scale. Absent: no step past the horizon.
+   * Where steps past the model horizon are calibrated: their errors come from the model's forecast of them as
+   * serving makes it (recursive, each predicted step fed back as an input row; MSTL's from one fit) from
+   * `windows` of the calibration windows, spread evenly over them, each divided by its first window's scale.
+   * Absent: no step past the horizon. The name is the saved field's, kept for calibrations written before.
    */
   recursive?: { windows: number };
   /**

@@ -41,7 +41,7 @@ export interface CalibrationOptions {
   fitEnds?: { calibrating: number; served: number };
   /** MSTL's daily season, which its scale takes out of each window. */
   season?: IntervalSeason;
-  /** Forecast steps to calibrate; those past the model horizon on the recursive forecast (`withRecursiveSteps`). */
+  /** Forecast steps to calibrate; those past the model horizon on the model's served forecast of them (`withRecursiveSteps`). */
   steps?: number;
 }
 
@@ -50,7 +50,8 @@ export interface CalibrationOptions {
  * (a model whose error grows past the end of its fit) the errors are also scaled by how far each calibration
  * step lies past `fitEnds.calibrating` (the end of the fit that forecast the tail), and the bands of the
  * served model grow past `fitEnds.served`. MSTL's scale takes its `season` out of each window. With `steps`
- * past the model horizon, those steps are calibrated on the model's recursive forecasts from the same windows.
+ * past the model horizon, those steps are calibrated on the model's forecasts of them, made as serving makes
+ * them, from the same windows.
  */
 export async function calibrateModelIntervals(
   model: ForecastModel,
