@@ -40,7 +40,7 @@ function timeToEpochMs(series: pl.Series, source: string): Float64Array {
     const value = raw[i];
     const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? parseTimestamp(value) : Number.NaN;
     if (!Number.isFinite(ms)) {
-      throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: row ${i + 1} has time ${JSON.stringify(value)}, expected "YYYY-MM-DD HH:MM:SS" (ISO 8601, an offset converted to UTC).`, {
+      throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: row ${i + 1} has time ${JSON.stringify(value)}, expected "YYYY-MM-DD HH:MM:SS" (ISO 8601, an offset converted to UTC; "YYYY/MM/DD" also read, day-first dates are not).`, {
         details: { source, row: i + 1, value: String(value) },
       });
     }

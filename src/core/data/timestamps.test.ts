@@ -17,6 +17,16 @@ describe('core > data > timestamps', () => {
     for (const bad of ['2018-02-30 00:00:00', '2018-02-06 24:00:00', 'yesterday', '', null, true, Number.NaN]) expect(parseTimestamp(bad)).toBeNaN();
   });
 
+  it('reads year-first dates with slashes and without leading zeros, and refuses day-first or mixed separators', () => {
+    const base = Date.UTC(2018, 1, 6, 0, 2, 0);
+    expect(parseTimestamp('2018/02/06 00:02:00')).toBe(base);
+    expect(parseTimestamp('2018/2/6 0:02')).toBe(base);
+    expect(parseTimestamp('2018-2-6 00:02:00')).toBe(base);
+    expect(parseTimestamp('2018/02/06  00:02:00')).toBe(base);
+    expect(parseTimestamp('2018/02/06T01:02:00+01:00')).toBe(base);
+    for (const bad of ['06/02/2018 00:02:00', '02/06/2018', '2018/02-06 00:02:00', '2018/02/30 00:00:00', '2018/2/6 24:00', '2018/123/6']) expect(parseTimestamp(bad)).toBeNaN();
+  });
+
   it('reads "YYYY-MM-DD HH:MM:SS" as Date.UTC does on every day of common, leap and century years, years 0000-0099 included', () => {
     const pad = (value: number, width = 2) => String(value).padStart(width, '0');
     for (const year of [0, 1, 4, 99, 100, 1600, 1900, 1970, 1999, 2000, 2018, 2024, 2100, 9999]) {

@@ -1,6 +1,8 @@
 import { FltsError } from '../errors.js';
 
-const ISO_LIKE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+// Year first, so a date is never ambiguous: ISO's dashes or the slashes of spreadsheet exports (one of the two
+// throughout), months, days and hours with or without their leading zero.
+const ISO_LIKE = /^(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:(?:T|\s+)(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
 
 const twoDigits = (text: string, at: number): number => {
   const high = text.charCodeAt(at) - 48;
@@ -57,7 +59,8 @@ function parsePlainDateTime(text: string): number | undefined {
 
 /**
  * Parses one timestamp to epoch ms. Naive wall-clock text is read as UTC (how flts stores time); text with an
- * offset is converted to UTC. Numbers are epoch milliseconds. Anything else, and any time outside years
+ * offset is converted to UTC. Day-first or month-first dates (05/02/2018) are refused: which one a file means
+ * cannot be told from one row. Numbers are epoch milliseconds. Anything else, and any time outside years
  * 0000-9999, is NaN.
  */
 export function parseTimestamp(value: unknown): number {
@@ -67,7 +70,7 @@ export function parseTimestamp(value: unknown): number {
   if (plain !== undefined) return plain;
   const match = ISO_LIKE.exec(value.trim());
   if (!match) return Number.NaN;
-  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = match;
+  const [, y, , mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = match;
   const ms = Number((frac + '000').slice(0, 3));
   const utc = utcMs(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
   const check = new Date(utc);
