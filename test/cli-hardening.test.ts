@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATASETS } from './helpers/poblesec-slice.js';
 import { runCli } from './helpers/run-cli.js';
@@ -55,6 +57,16 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     const run = await runCli(['preprocess', '--train', '/dev/zero', '--home', path.join(dir, 'zero-home'), '--json'], { env: data, timeoutMs: 60_000 });
     expect(run.json?.error).toMatchObject({ code: 'FLTS_DATA_NOT_A_FILE' });
     expect(run.exitCode).toBe(3);
+  });
+
+  it('refuses a named pipe as training data or config file at once instead of waiting for a writer', async () => {
+    const pipe = path.join(dir, 'pipe.csv');
+    await promisify(execFile)('mkfifo', [pipe]);
+    const asData = await runCli(['preprocess', '--train', pipe, '--home', path.join(dir, 'pipe-home'), '--json'], { env: data, timeoutMs: 60_000 });
+    expect(asData.json?.error).toMatchObject({ code: 'FLTS_DATA_NOT_A_FILE' });
+    const asConfig = await runCli(['config', 'show', '--config', pipe, '--json'], { timeoutMs: 60_000 });
+    expect(asConfig.json?.error).toMatchObject({ code: 'FLTS_CONFIG_FILE_UNREADABLE' });
+    expect(asConfig.json.error.message).toMatch(/not a regular file/);
   });
 
   it("refuses --model '' and --learning-rate 0 as usage errors instead of training nothing", async () => {

@@ -1,5 +1,5 @@
 import { redactSecrets, redactValue } from '../core/redact.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { createMessageBus, type MessageBus } from '../core/bus/index.js';
@@ -14,6 +14,17 @@ import type { TrackingDeps } from '../core/tracking/index.js';
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof FltsCommand)['baseFlags'] & T['flags']>;
 
 const DEFAULT_CONFIG_FILE = 'flts.config.json';
+
+/** A regular file's text; a pipe, device or directory is refused without waiting on it. */
+function readRegularFile(file: string): string {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw new Error('not a regular file (a directory, device, pipe or socket)');
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** What a command hands to core: built once per command run, from its settings. */
 export interface CommandDeps {
@@ -94,7 +105,7 @@ export abstract class FltsCommand<TResult> extends Command {
     const candidate = explicit ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
     if (!candidate) return undefined;
     try {
-      const parsed = JSON.parse(readFileSync(path.resolve(candidate), 'utf8')) as unknown;
+      const parsed = JSON.parse(readRegularFile(path.resolve(candidate))) as unknown;
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the top level must be a JSON object');
       return parsed as Record<string, unknown>;
     } catch (cause) {

@@ -141,6 +141,7 @@ describe('core > data > read-table', () => {
 describe('core > data > read-table input limits', () => {
   it('refuses a device before reading it, and a file over the size limit', async () => {
     await expect(readFileBytes('/dev/zero')).rejects.toMatchObject({ code: 'FLTS_DATA_NOT_A_FILE' });
+    await expect(readFileBytes(os.tmpdir())).rejects.toMatchObject({ code: 'FLTS_DATA_NOT_A_FILE', message: /is a directory/ });
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'flts-read-')), 'big.csv');
     writeFileSync(file, 'time,x\n2018-01-01 00:00:00,1\n');
     await expect(readFileBytes(file, 10)).rejects.toMatchObject({ code: 'FLTS_DATA_TOO_LARGE' });

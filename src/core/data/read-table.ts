@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import pl from 'nodejs-polars';
@@ -163,11 +164,12 @@ export const DEFAULT_MAX_INPUT_BYTES = 1024 ** 3;
  */
 export async function readFileBytes(filePath: string, maxBytes = DEFAULT_MAX_INPUT_BYTES): Promise<Buffer> {
   try {
-    const file = await open(filePath, 'r');
+    // Non-blocking, so that opening a named pipe returns at once (to be refused below) instead of waiting for a writer.
+    const file = await open(filePath, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const info = await file.stat();
       if (!info.isFile()) {
-        if (info.isDirectory()) throw new FltsError('FLTS_DATA_UNREADABLE', `${filePath} is a directory, not a data file.`, { details: { file: filePath } });
+        if (info.isDirectory()) throw new FltsError('FLTS_DATA_NOT_A_FILE', `${filePath} is a directory, not a data file.`, { details: { file: filePath } });
         throw new FltsError('FLTS_DATA_NOT_A_FILE', `${filePath} is not a regular file (a device, pipe or socket); data files are read whole.`, { details: { file: filePath } });
       }
       if (info.size > maxBytes) {
@@ -183,7 +185,7 @@ export async function readFileBytes(filePath: string, maxBytes = DEFAULT_MAX_INP
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file not found: ${filePath}`, { cause, details: { file: filePath } });
     }
-    if (code === 'EISDIR') throw new FltsError('FLTS_DATA_UNREADABLE', `${filePath} is a directory, not a data file.`, { cause, details: { file: filePath } });
+    if (code === 'EISDIR') throw new FltsError('FLTS_DATA_NOT_A_FILE', `${filePath} is a directory, not a data file.`, { cause, details: { file: filePath } });
     throw new FltsError('FLTS_DATA_UNREADABLE', `Cannot read ${filePath}: ${(cause as Error).message}`, { cause, details: { file: filePath } });
   }
 }
