@@ -79,7 +79,10 @@ export function parseTimestamp(value: unknown): number {
   if (!zone || zone.toUpperCase() === 'Z') return utc;
   const sign = zone.startsWith('-') ? -1 : 1;
   const digits = zone.slice(1).replace(':', '');
-  const offsetMinutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4));
+  const [offsetHours, offsetMins] = [Number(digits.slice(0, 2)), Number(digits.slice(2, 4))];
+  // The widest offsets in use are -12:00 and +14:00; +18:00 is where java.time stops too.
+  if (offsetHours > 18 || offsetMins > 59) return Number.NaN;
+  const offsetMinutes = offsetHours * 60 + offsetMins;
   const shifted = utc - sign * offsetMinutes * 60_000;
   return inRange(shifted) ? shifted : Number.NaN;
 }
