@@ -50,7 +50,8 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
       const shape = input.rows === undefined ? '' : `: ${input.rows} rows, ${input.columns} columns`;
       const dropped = input.droppedColumns?.length ? ` (dropped, not numeric or unnamed: ${input.droppedColumns.map((name) => name || '(unnamed)').join(', ')})` : '';
       const merged = input.mergedRows ? ` (merged ${input.mergedRows} row(s) repeating a timestamp into their mean)` : '';
-      this.say(`read ${role.padEnd(5)} ${input.path} (${input.bytes} bytes, sha256 ${result.fingerprints[role as 'train' | 'test'].sha256.slice(0, 12)})${shape}${dropped}${merged}`);
+      const infinite = input.infiniteCells ? ` (${input.infiniteCells} infinite cell(s) read as missing)` : '';
+      this.say(`read ${role.padEnd(5)} ${input.path} (${input.bytes} bytes, sha256 ${result.fingerprints[role as 'train' | 'test'].sha256.slice(0, 12)})${shape}${dropped}${merged}${infinite}`);
     }
     this.say(`config_hash ${result.configHash}`);
     const outcome = result.status === 'cached' ? 'cached (same config_hash and input fingerprints; nothing recomputed)' : 'processed';

@@ -11,6 +11,19 @@ export interface FromPolarsResult {
   droppedColumns: string[];
   /** Rows folded into an earlier row with the same timestamp (rows read minus rows kept). */
   mergedRows: number;
+  /** Cells that read as an infinity (`inf`, `1e400`) and were kept as missing instead. */
+  infiniteCells: number;
+}
+
+/**
+ * An infinite cell says nothing a model can use, and past the scaler it would turn every loss and metric
+ * into NaN: it is read as missing, as an empty cell is, and counted.
+ */
+function infinitiesToMissing(values: Float64Array): { values: Float64Array; count: number } {
+  let count = 0;
+  for (const value of values) if (value === Number.POSITIVE_INFINITY || value === Number.NEGATIVE_INFINITY) count++;
+  if (count === 0) return { values, count };
+  return { values: values.map((value) => (Number.isFinite(value) ? value : Number.NaN)), count };
 }
 
 function seriesToFloat64(series: pl.Series): Float64Array | undefined {
@@ -106,14 +119,17 @@ export function timeFrameFromPolars(df: pl.DataFrame, source: string): FromPolar
   const columns: string[] = [];
   const droppedColumns: string[] = [];
   const values: Record<string, Float64Array> = {};
+  let infiniteCells = 0;
   for (const item of series) {
     const name = item.name;
     if (name === TIME_COLUMN) continue;
     // A column with no name (a spreadsheet's or pandas' row index) cannot be asked for by name in a request.
     const column = name.trim() === '' ? undefined : seriesToFloat64(item);
     if (column) {
+      const finite = infinitiesToMissing(column);
       columns.push(name);
-      values[name] = column;
+      values[name] = finite.values;
+      infiniteCells += finite.count;
     } else {
       droppedColumns.push(name);
     }
@@ -122,7 +138,7 @@ export function timeFrameFromPolars(df: pl.DataFrame, source: string): FromPolar
     throw new FltsError('FLTS_DATA_NO_NUMERIC_COLUMNS', `${source}: no numeric column besides '${TIME_COLUMN}'.`, { details: { source, droppedColumns } });
   }
   const { frame, mergedRows } = orderByTime({ time, columns, values });
-  return { frame, droppedColumns, mergedRows };
+  return { frame, droppedColumns, mergedRows, infiniteCells };
 }
 
 /** TimeFrame -> polars table: `time` first as Datetime(ms), then the float64 columns in order. */

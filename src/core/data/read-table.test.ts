@@ -111,6 +111,14 @@ describe('core > data > read-table', () => {
     expect(readTableBytes(csv('time,v\n2018-01-01 00:00:00,1\n2018-01-01 00:02:00,2\n'), 'x.csv').mergedRows).toBe(0);
   });
 
+  it('reads infinite cells (inf, -Infinity, 1e400) as missing and counts them', () => {
+    const table = readTableBytes(csv('time,v,w\n2018-01-01 00:00:00,1,inf\n2018-01-01 00:02:00,1e400,2\n2018-01-01 00:04:00,-Infinity,3\n2018-01-01 00:06:00,4,5\n'), 'x.csv');
+    expect(table.infiniteCells).toBe(3);
+    expect(Array.from(table.frame.values.v)).toEqual([1, Number.NaN, Number.NaN, 4]);
+    expect(Array.from(table.frame.values.w)).toEqual([Number.NaN, 2, 3, 5]);
+    expect(readTableBytes(csv('time,v\n2018-01-01 00:00:00,1\n'), 'x.csv').infiniteCells).toBe(0);
+  });
+
   it('sorts rows by time, keeping each row whole', () => {
     const { frame } = readTableBytes(csv('time,v\n2018-01-01 00:04:00,3\n2018-01-01 00:00:00,1\n2018-01-01 00:02:00,2\n'), 'x.csv');
     expect(Array.from(frame.values.v)).toEqual([1, 2, 3]);

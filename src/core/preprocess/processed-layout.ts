@@ -22,6 +22,8 @@ export interface FltsSidecarExtras {
   imputed_cells: number;
   /** Rows of the two input files merged into another row with the same timestamp (absent before 2026-12). */
   merged_rows?: number;
+  /** Cells of the two input files that read as an infinity, kept as missing (absent before 2026-12). */
+  infinite_cells?: number;
   /**
    * `created_at` to the millisecond: the reference's field has whole seconds, and two versions written within
    * one second must still order (the promoter never moves the pointer to older data).

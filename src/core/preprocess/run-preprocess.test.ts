@@ -71,6 +71,20 @@ describe('core > preprocess > run-preprocess', () => {
     expect(processed.train.values.down.at(-1)).toBeCloseTo(scaled(original + 5), 10);
   });
 
+  it('keeps infinite cells out of the processed data: imputed like empty ones, counted in the result and the sidecar', async () => {
+    const lines = csv(60).trimEnd().split('\n');
+    lines[10] = lines[10].replace(/,(\d+),/, ',inf,');
+    lines[20] = lines[20].replace(/,(\d+),/, ',1e400,');
+    writeFileSync(path.join(dir, 'train.csv'), `${lines.join('\n')}\n`);
+    const result = await runPreprocess(settingsFor(), { store });
+    expect(result.inputs.train).toMatchObject({ rows: 60, infiniteCells: 2 });
+    const sidecar = JSON.parse((await store.get(BUCKET, 'processed_data.meta.json')).toString());
+    expect(sidecar.flts.infinite_cells).toBe(2);
+    const processed = await loadProcessedData(store, settingsFor());
+    expect(processed.train.values.down.every(Number.isFinite)).toBe(true);
+    expect(processed.scaler.scale.every(Number.isFinite)).toBe(true);
+  });
+
   it('recomputes when a file changes under the same name (same config_hash)', async () => {
     const first = await runPreprocess(settingsFor(), { store });
     writeFileSync(path.join(dir, 'train.csv'), csv(61));

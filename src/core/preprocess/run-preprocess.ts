@@ -34,6 +34,8 @@ export interface PreprocessInput {
   droppedColumns?: string[];
   /** Rows merged into another row with the same timestamp (their mean kept). */
   mergedRows?: number;
+  /** Cells that read as an infinity, kept as missing (then imputed like an empty cell). */
+  infiniteCells?: number;
 }
 
 export interface PreprocessResult {
@@ -132,10 +134,12 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     columns: table.frame.columns.length,
     droppedColumns: table.droppedColumns,
     mergedRows: table.mergedRows,
+    infiniteCells: table.infiniteCells,
   });
   for (const [input, table] of [[inputs.train, parsed[0]], [inputs.test, parsed[1]]] as const) {
     emit({ type: 'preprocess.read', file: input.file, rows: table.frame.time.length, columns: table.frame.columns.length });
     if (table.mergedRows > 0) logger.warn({ event: 'duplicate_timestamps_merged', file: input.file, merged_rows: table.mergedRows }, 'rows sharing a timestamp merged into their mean');
+    if (table.infiniteCells > 0) logger.warn({ event: 'infinite_cells_missing', file: input.file, infinite_cells: table.infiniteCells }, 'infinite cells read as missing');
   }
   const rawTrain = sampleFrame(parsed[0].frame, { rows: data.sampleTrainRows, strategy: data.sampleStrategy, seed: data.sampleSeed });
   const rawTest = sampleFrame(alignTestColumns(parsed[0].frame, parsed[1].frame, files.testName), { rows: data.sampleTestRows, strategy: data.sampleStrategy, seed: data.sampleSeed });
@@ -162,6 +166,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       dropped_columns: [...parsed[0].droppedColumns, ...report.droppedColumns],
       imputed_cells: report.imputedCells.train + report.imputedCells.test,
       merged_rows: parsed[0].mergedRows + parsed[1].mergedRows,
+      infinite_cells: parsed[0].infiniteCells + parsed[1].infiniteCells,
     },
   });
   const finished = performance.now();
