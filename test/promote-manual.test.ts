@@ -111,25 +111,17 @@ describe('cli > screens > promote-manual-screen', () => {
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runA');
   });
 
-  it('refuses to select a FAILED run without --force, and records the override with it', async () => {
-    const refused = await openScreen();
-    for (let i = 0; i < 3; i++) refused.screen.stdin.write('j');
-    await until(() => refused.frame().includes('LSTM run runF vs'), 'runF selected');
-    await refused.press(KEYS.enter, 'runF cannot be promoted without --force');
-    expect(refused.frame()).toContain('cannot promote: status is FAILED');
-    expect(refused.frame()).not.toContain('Reason:');
-    refused.screen.unmount();
-
-    const forced = await openScreen(true);
-    for (let i = 0; i < 3; i++) forced.screen.stdin.write(KEYS.down);
-    await until(() => forced.frame().includes('forced: status is FAILED'), 'runF selected with --force');
-    await forced.press(KEYS.enter, 'Reason: _');
-    await forced.press('hotfix', 'Reason: hotfix_');
-    await forced.press(KEYS.enter, '[y/N]');
-    await forced.press('y', 'Promoting runF');
-    await until(() => forced.outcomes.length === 1, 'the forced promotion to finish');
-    expect(forced.outcomes[0].kind).toBe('promoted');
-    expect((await listPromotionHistory(store, settings)).at(-1)).toMatchObject({ run_id: 'runF', source: 'manual', forced: true, forced_over: ['status is FAILED, not SUCCESS'] });
+  it('refuses to select a FAILED run, with --force too: serving could not load it', async () => {
+    for (const force of [false, true]) {
+      const opened = await openScreen(force);
+      for (let i = 0; i < 3; i++) opened.screen.stdin.write(force ? KEYS.down : 'j');
+      await until(() => opened.frame().includes('LSTM run runF vs'), 'runF selected');
+      await opened.press(KEYS.enter, 'runF cannot be promoted: serving could not load it');
+      expect(opened.frame()).toContain('cannot promote: status is FAILED');
+      expect(opened.frame()).not.toContain('Reason:');
+      opened.screen.unmount();
+    }
+    expect((await listPromotionHistory(store, settings)).map((r) => r.run_id)).toEqual(['runA']);
   });
 });
 
@@ -143,6 +135,9 @@ describe('cli > promote-manual (non-interactive)', () => {
     const refused = await runCli(['promote-manual', '--yes', '--run', 'runF', '--reason', 'try', '--json'], { env });
     expect(refused.exitCode).toBe(5);
     expect(refused.json.error.code).toBe('FLTS_RUN_NOT_SUCCESSFUL');
+    const forced = await runCli(['promote-manual', '--yes', '--run', 'runF', '--reason', 'try', '--force', '--json'], { env });
+    expect(forced.exitCode).toBe(5);
+    expect(forced.json.error.code).toBe('FLTS_RUN_NOT_SUCCESSFUL');
 
     const done = await runCli(['promote-manual', '--yes', '--run', 'runC', '--reason', 'baseline for the demo', '--json'], { env });
     expect(done.exitCode).toBe(0);

@@ -10,7 +10,7 @@ export type PromoteManualResult = ManualPromotionResult | { cancelled: true };
 export default class PromoteManual extends FltsCommand<PromoteManualResult> {
   static override summary = 'Promote a run by hand: pick it, see how it differs from the promoted run, give a reason, confirm.';
   static override description =
-    'Interactive in a terminal (arrows or j/k, enter, q/esc; Ctrl-C leaves with exit code 130 and writes nothing). Without a terminal, or with --yes, promotes --run directly with --reason. Runs that are not SUCCESS, miss artifacts or fail the quality gate are refused unless --force, which the promotion record keeps. Writes history and pointers with source "manual" and publishes model-selected when a bus is configured. Undo with `flts promote --rollback`; list with `flts promote --history`.';
+    'Interactive in a terminal (arrows or j/k, enter, q/esc; Ctrl-C leaves with exit code 130 and writes nothing). Without a terminal, or with --yes, promotes --run directly with --reason. Runs that are not SUCCESS or miss artifacts are refused; a failed quality gate is refused unless --force, which the promotion record keeps. Writes history and pointers with source "manual" and publishes model-selected when a bus is configured. Undo with `flts promote --rollback`; list with `flts promote --history`.';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --config-hash <hash>',
@@ -23,7 +23,7 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
     run: Flags.string({ description: 'Run id to promote (non-interactive).' }),
     reason: Flags.string({ description: 'Why; stored in the promotion record (non-interactive).' }),
     yes: Flags.boolean({ description: 'Do not ask: promote --run with --reason.', default: false }),
-    force: Flags.boolean({ description: 'Promote despite a non-SUCCESS status, missing artifacts or a failed gate (recorded).', default: false }),
+    force: Flags.boolean({ description: 'Promote despite a failed quality gate or missing test data (recorded); never a run serving could not load.', default: false }),
     identifier: Flags.string({ description: 'Deployment identifier scoping the pointer (env IDENTIFIER; default global).' }),
   };
 

@@ -30,11 +30,11 @@ export function CandidateDiff({ candidate, force }: { candidate: PromotionCandid
         </Text>
       ))}
       {candidate.problems.map((p) => (
-        <Text key={p.message} color={force ? 'yellow' : 'red'}>
-          {force ? 'forced: ' : 'cannot promote: '}
-          {p.message}
+        <Text key={p.message} color="red">
+          cannot promote: {p.message}
         </Text>
       ))}
+      {force && candidate.problems.length === 0 ? <Text color="yellow">--force: a failed quality gate or missing test data is overridden and recorded.</Text> : null}
     </Box>
   );
 }

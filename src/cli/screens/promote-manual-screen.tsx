@@ -60,7 +60,7 @@ export function PromoteManualScreen({ candidates, force, onPromote, onExit }: Pr
       else if (key.downArrow || input === 'j') update({ cursor: Math.min(rows.length - 1, cursor + 1) });
       else if (key.return && selected) {
         if (selected.diff.same_run) update({ notice: `${selected.run_id} is already the promoted run.` });
-        else if (selected.problems.length > 0 && !force) update({ notice: `${selected.run_id} cannot be promoted without --force.` });
+        else if (selected.problems.length > 0) update({ notice: `${selected.run_id} cannot be promoted: serving could not load it.` });
         else update({ step: 'reason' });
       }
     } else if (step === 'reason') {
@@ -98,7 +98,7 @@ export function PromoteManualScreen({ candidates, force, onPromote, onExit }: Pr
           </Text>
         );
       })}
-      <Text dimColor>* promoted  ! needs --force   up/down or j/k move, enter select, q quit</Text>
+      <Text dimColor>* promoted  ! cannot be promoted   up/down or j/k move, enter select, q quit</Text>
       {selected ? <CandidateDiff candidate={selected} force={force} /> : null}
       {step === 'reason' || step === 'confirm' ? (
         <Box marginTop={1}>

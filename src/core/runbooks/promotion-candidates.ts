@@ -20,7 +20,7 @@ export interface PromotionCandidate {
   /** Place on its config_hash's scoreboard (SUCCESS runs only). */
   rank: number | null;
   is_current: boolean;
-  /** Empty when the run can be promoted without --force. */
+  /** Why serving could not load the run (status, missing artifacts); --force does not override these. */
   problems: PromotionProblem[];
   /** Against the promoted run. */
   diff: RunDiff;

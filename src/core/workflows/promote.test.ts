@@ -13,6 +13,7 @@ import { waitFor } from '../bus/message-bus.contract.js';
 import { decodePromotion } from '../bus/messages.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
+import { saveRunRecord } from '../registry/run-store.js';
 import { addLoadableRun } from './loadable-run.fixture.js';
 import { promote, promoteBest, rollback, type PromotionDeps } from './promote.js';
 
@@ -64,6 +65,17 @@ describe('core > workflows > promote', () => {
     await expect(byHand('runF')).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_SUCCESSFUL' });
     await expect(byHand('../x')).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_FOUND' });
     expect(await readPromotionPointer(store, settings)).toBeUndefined();
+  });
+
+  it('refuses, even forced, a run serving could not load: no model files, or not SUCCESS', async () => {
+    await byHand('runC');
+    const bare = fakeRun('runBare', 'LSTM', { rmse: 0.01, mae: 0.01, mse: 0.0001 }, '2025-01-05T00:00:00.000Z', 'FAILED');
+    await saveRunRecord(store, settings, bare);
+    const force = (runId: string) => promote({ runId, source: 'manual', actor: 'ana', reason: 'force it', force: true }, settings, { store });
+    await expect(force('runBare')).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_SUCCESSFUL', message: expect.stringMatching(/model\.json is missing.*--force does not apply/) });
+    await expect(force('runF')).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_SUCCESSFUL', message: expect.stringContaining('--force does not apply') });
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runC');
+    expect(await listPromotionHistory(store, settings)).toHaveLength(1);
   });
 
   it('refuses a run whose weights are all NaN with a coded error, even forced, and leaves the pointer alone', async () => {

@@ -96,8 +96,9 @@ export function buildPromotionRecord(run: RunRecord, settings: Settings, fields:
 
 const CODE_BY_KIND = { status: 'FLTS_RUN_NOT_SUCCESSFUL', artifact: 'FLTS_MODEL_ARTIFACT_MISSING', gate: 'FLTS_EVAL_GATE_FAILED', validation: 'FLTS_PROMOTE_NO_TEST_WINDOWS' } as const;
 
-function refusal(run: RunRecord, problems: PromotionProblem[]): FltsError {
-  return new FltsError(CODE_BY_KIND[problems[0].kind], `Run ${run.run_id} (${run.model_type}) cannot be promoted: ${problems.map((p) => p.message).join('; ')}. Pass --force to promote it anyway (recorded in the promotion record).`, {
+function refusal(run: RunRecord, problems: PromotionProblem[], forceable = true): FltsError {
+  const advice = forceable ? ' Pass --force to promote it anyway (recorded in the promotion record).' : ' Serving could not load it, so --force does not apply.';
+  return new FltsError(CODE_BY_KIND[problems[0].kind], `Run ${run.run_id} (${run.model_type}) cannot be promoted: ${problems.map((p) => p.message).join('; ')}.${advice}`, {
     details: { runId: run.run_id, problems },
   });
 }
@@ -106,7 +107,6 @@ const isRollback = (source: PromotionSource): boolean => source === 'rollback' |
 
 /** Loads and forecasts the candidate; a check that cannot run is a problem --force may override, non-finite output never is. */
 async function checkCandidate(store: ObjectStore, settings: Settings, run: RunRecord, problems: PromotionProblem[]): Promise<CandidateCheck | null> {
-  if (problems.some((p) => p.kind === 'status' || p.kind === 'artifact')) return null;
   try {
     return await validateCandidate(store, settings, run);
   } catch (error) {
@@ -129,7 +129,10 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   if (!reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'A promotion needs a reason.');
   const { store } = deps;
   const run = await readRunRecord(store, settings, decision.runId);
-  const problems = await runProblems(store, settings, run);
+  // Serving loads SUCCESS runs with every artifact and nothing else: no force makes another run servable.
+  const unservable = await runProblems(store, settings, run);
+  if (unservable.length > 0) throw refusal(run, unservable, false);
+  const problems: PromotionProblem[] = [];
   const gateIssue = isRollback(decision.source) ? undefined : await gateProblem(store, settings, run);
   if (gateIssue) problems.push(gateIssue);
   const validation = await checkCandidate(store, settings, run, problems);

@@ -7,7 +7,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 
 export type PromotionProblemKind = 'status' | 'artifact' | 'gate' | 'validation';
 
-/** Why a run may not be promoted without --force. */
+/** Why a run may not be promoted: status and artifact problems always, the gate and validation without --force. */
 export interface PromotionProblem {
   kind: PromotionProblemKind;
   message: string;
@@ -22,7 +22,7 @@ export function requiredArtifactKeys(run: RunRecord): string[] {
   return keys.map((key) => runKey(run.run_id, key));
 }
 
-/** Status and artifact presence: what serving would trip over if this run were promoted. */
+/** Status and artifact presence: what serving would trip over if this run were promoted, so --force never overrides it. */
 export async function runProblems(store: ObjectStore, settings: Settings, run: RunRecord): Promise<PromotionProblem[]> {
   const problems: PromotionProblem[] = [];
   if (run.status !== 'SUCCESS') problems.push({ kind: 'status', message: `status is ${run.status}${run.error ? ` (${run.error.message})` : ''}, not SUCCESS` });
