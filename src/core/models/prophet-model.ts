@@ -29,7 +29,20 @@ export interface ProphetArtifact {
   format: 'flts-prophet-v1';
   options: ProphetSettings & { uncertaintySamples: 0 };
   seed: number;
-  series: { target: string; ds: number[]; y: number[]; params: ProphetFittedParams }[];
+  series: { target: string; ds: number[]; y: number[]; params: ProphetFittedParams; shift?: number }[];
+}
+
+/**
+ * Prophet divides by the series' largest absolute value, so a series of zeros (a constant column once scaled)
+ * stops its optimiser; such a series is fitted one unit up and its forecasts moved back.
+ */
+function shiftFor(y: readonly number[]): number {
+  return y.every((value) => value === 0 || Number.isNaN(value)) ? 1 : 0;
+}
+
+/** augurs wraps the optimiser's error with the WebAssembly stack; the first line says what failed. */
+function firstLine(cause: unknown): string {
+  return (cause instanceof Error ? cause.message : String(cause)).split('\n')[0].trim();
 }
 
 let initialised = false;
@@ -73,12 +86,12 @@ function fitOne(options: ProphetOptions, ds: number[], y: number[], seed: number
     prophet.fit({ ds, y }, { seed });
   } catch (cause) {
     prophet.free();
-    throw new FltsError('FLTS_TRAIN_FAILED', `Prophet fit failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new FltsError('FLTS_TRAIN_FAILED', `Prophet fit failed: ${firstLine(cause)}`, { cause });
   }
   return prophet;
 }
 
-function wrap(window: WindowSpec, fitted: Prophet[]): ForecastModel {
+function wrap(window: WindowSpec, fitted: Prophet[], shifts: readonly number[]): ForecastModel {
   const nt = window.targets.length;
   return {
     modelType: 'PROPHET',
@@ -90,7 +103,7 @@ function wrap(window: WindowSpec, fitted: Prophet[]): ForecastModel {
       fitted.forEach((prophet, t) => {
         const yhat = prophet.predict({ ds }).yhat.point;
         yhat.forEach((value, i) => {
-          out[i * nt + t] = value;
+          out[i * nt + t] = value - shifts[t];
         });
       });
       return out;
@@ -108,7 +121,8 @@ export function fitProphetModel(train: TimeFrame, window: WindowSpec, settings: 
   const series: ProphetArtifact['series'] = [];
   const fitted: Prophet[] = [];
   for (const target of window.targets) {
-    const y = Array.from(train.values[target]);
+    const shift = shiftFor(Array.from(train.values[target]));
+    const y = Array.from(train.values[target], (value) => value + shift);
     let captured: ProphetFittedParams | undefined;
     const recording: Optimizer = {
       optimize: (init, data, opts) => {
@@ -119,17 +133,18 @@ export function fitProphetModel(train: TimeFrame, window: WindowSpec, settings: 
     };
     fitted.push(fitOne(prophetOptions(settings, recording), ds, y, seed));
     if (!captured) throw new FltsError('FLTS_TRAIN_FAILED', `Prophet fit for ${target} produced no parameters.`);
-    series.push({ target, ds, y, params: captured });
+    series.push({ target, ds, y, params: captured, ...(shift ? { shift } : {}) });
   }
-  return { model: wrap(window, fitted), artifact: { format: 'flts-prophet-v1', options: { ...settings, uncertaintySamples: 0 }, seed, series } };
+  return { model: wrap(window, fitted, series.map((entry) => entry.shift ?? 0)), artifact: { format: 'flts-prophet-v1', options: { ...settings, uncertaintySamples: 0 }, seed, series } };
 }
 
 export function loadProphetModel(artifact: ProphetArtifact, window: WindowSpec): ForecastModel {
   ensureProphetWasm();
-  const fitted = window.targets.map((target) => {
+  const entries = window.targets.map((target) => {
     const entry = artifact.series.find((s) => s.target === target);
     if (!entry) throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `The Prophet artifact has no series for target "${target}".`);
-    return fitOne(prophetOptions(artifact.options, replayOptimizer(entry.params)), entry.ds, entry.y, artifact.seed);
+    return entry;
   });
-  return wrap(window, fitted);
+  const fitted = entries.map((entry) => fitOne(prophetOptions(artifact.options, replayOptimizer(entry.params)), entry.ds, entry.y, artifact.seed));
+  return wrap(window, fitted, entries.map((entry) => entry.shift ?? 0));
 }

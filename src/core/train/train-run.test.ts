@@ -260,6 +260,21 @@ describe('core > train > train-run', () => {
     predicted.forEach((v, i) => expect(Math.abs(v - artifact.predicted.down[i])).toBeLessThanOrEqual(1e-6 * Math.abs(artifact.predicted.down[i])));
   });
 
+  it('fits Prophet on a constant target (all zeros once scaled) and forecasts the constant, trained and loaded', async () => {
+    const flat = (frame: typeof data.train) => ({ ...frame, values: { ...frame.values, down: new Float64Array(frame.time.length) } });
+    const constant = { ...data, train: flat(data.train), test: flat(data.test) };
+    const record = await trainRun('PROPHET', constant, settings(), { store });
+    expect(record.status).toBe('SUCCESS');
+    const artifact = await getJson<PredictionsArtifact>(store, settings().store.buckets.runs, `${record.run_id}/predictions.json`);
+    const level = data.scaler.offset[data.scaler.columns.indexOf('down')];
+    artifact.predicted.down.forEach((value) => expect(value).toBeCloseTo(level, 0));
+    const { model, run } = await loadRunForServing(store, settings(), record.run_id);
+    const windows = prepareWindows(constant, run.window, settings().training.validationSplit).test;
+    const scaled = await model.predict({ windows: windows.x, size: windows.size, forecastTimes: windows.forecastTimes });
+    model.dispose();
+    scaled.forEach((value) => expect(Math.abs(value)).toBeLessThan(1e-6));
+  });
+
   it('calibrates Prophet intervals on the validation tail with a fit that never saw it', async () => {
     const s = settings();
     const record = await trainRun('PROPHET', data, s, { store });
