@@ -85,6 +85,15 @@ describe('core > preprocess > run-preprocess', () => {
     expect(processed.scaler.scale.every(Number.isFinite)).toBe(true);
   });
 
+  it('counts the test rows that are not after the last training time, and none for a test file that follows it', async () => {
+    const overlapping = await runPreprocess(settingsFor(), { store });
+    expect(overlapping.inputs.test.rowsNotAfterTrain).toBe(20);
+    const lines = csv(80).trimEnd().split('\n');
+    writeFileSync(path.join(dir, 'test.csv'), `${[lines[0], ...lines.slice(-20)].join('\n')}\n`);
+    const following = await runPreprocess(settingsFor(), { store });
+    expect(following.inputs.test.rowsNotAfterTrain).toBe(0);
+  });
+
   it('recomputes when a file changes under the same name (same config_hash)', async () => {
     const first = await runPreprocess(settingsFor(), { store });
     writeFileSync(path.join(dir, 'train.csv'), csv(61));

@@ -36,6 +36,16 @@ export interface PreprocessInput {
   mergedRows?: number;
   /** Cells that read as an infinity, kept as missing (then imputed like an empty cell). */
   infiniteCells?: number;
+  /** Test file only: its rows at or before the training file's last time, which held-out metrics would include. */
+  rowsNotAfterTrain?: number;
+}
+
+/** Test rows at or before the last training time: a test file that overlaps or precedes the training file. */
+function rowsNotAfter(test: TimeFrame, train: TimeFrame): number {
+  const trainEnd = train.time[train.time.length - 1];
+  let rows = 0;
+  for (const time of test.time) if (time <= trainEnd) rows++;
+  return rows;
 }
 
 export interface PreprocessResult {
@@ -136,6 +146,8 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     mergedRows: table.mergedRows,
     infiniteCells: table.infiniteCells,
   });
+  const overlapping = rowsNotAfter(parsed[1].frame, parsed[0].frame);
+  if (overlapping > 0) logger.warn({ event: 'test_not_after_train', file: inputs.test.file, rows: overlapping }, 'test rows at or before the last training time');
   for (const [input, table] of [[inputs.train, parsed[0]], [inputs.test, parsed[1]]] as const) {
     emit({ type: 'preprocess.read', file: input.file, rows: table.frame.time.length, columns: table.frame.columns.length });
     if (table.mergedRows > 0) logger.warn({ event: 'duplicate_timestamps_merged', file: input.file, merged_rows: table.mergedRows }, 'rows sharing a timestamp merged into their mean');
@@ -176,7 +188,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   return {
     ...base,
     status: 'processed',
-    inputs: { train: describe(inputs.train, parsed[0]), test: describe(inputs.test, parsed[1]) },
+    inputs: { train: describe(inputs.train, parsed[0]), test: { ...describe(inputs.test, parsed[1]), rowsNotAfterTrain: overlapping } },
     train: { rows: train.time.length, columns: train.columns.length },
     test: { rows: test.time.length, columns: test.columns.length },
     columns: [...train.columns],
