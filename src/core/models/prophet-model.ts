@@ -40,6 +40,9 @@ function shiftFor(y: readonly number[]): number {
   return y.every((value) => value === 0 || Number.isNaN(value)) ? 1 : 0;
 }
 
+/** augurs takes whole seconds; a time with milliseconds (valid ISO input) is read at its nearest second. */
+const toProphetSeconds = (ms: number): number => Math.round(ms / 1000);
+
 /** augurs wraps the optimiser's error with the WebAssembly stack; the first line says what failed. */
 function firstLine(cause: unknown): string {
   return (cause instanceof Error ? cause.message : String(cause)).split('\n')[0].trim();
@@ -99,11 +102,14 @@ function wrap(window: WindowSpec, fitted: Prophet[], shifts: readonly number[]):
     async predict(batch) {
       const out = new Float32Array(batch.size * window.outputSeqLen * nt);
       if (batch.size === 0) return out;
-      const ds = Array.from(batch.forecastTimes, (ms) => ms / 1000);
+      // augurs returns the forecasts of the times in time order, whatever order they came in; a batch gathers
+      // the steps of concurrent requests, so each forecast is put back at the row that asked for it.
+      const order = Array.from(batch.forecastTimes.keys()).sort((a, b) => batch.forecastTimes[a] - batch.forecastTimes[b]);
+      const ds = order.map((row) => toProphetSeconds(batch.forecastTimes[row]));
       fitted.forEach((prophet, t) => {
         const yhat = prophet.predict({ ds }).yhat.point;
-        yhat.forEach((value, i) => {
-          out[i * nt + t] = value - shifts[t];
+        order.forEach((row, i) => {
+          out[row * nt + t] = yhat[i] - shifts[t];
         });
       });
       return out;
@@ -117,7 +123,7 @@ function wrap(window: WindowSpec, fitted: Prophet[], shifts: readonly number[]):
 /** One Prophet per target, fitted on the (scaled) training series; predicts the forecast timestamps. */
 export function fitProphetModel(train: TimeFrame, window: WindowSpec, settings: ProphetSettings, seed: number): { model: ForecastModel; artifact: ProphetArtifact } {
   ensureProphetWasm();
-  const ds = Array.from(train.time, (ms) => ms / 1000);
+  const ds = Array.from(train.time, toProphetSeconds);
   const series: ProphetArtifact['series'] = [];
   const fitted: Prophet[] = [];
   for (const target of window.targets) {

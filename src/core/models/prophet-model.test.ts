@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { defaultSettings } from '../config/settings.js';
+import { fitProphetModel } from './prophet-model.js';
+
+const STEP_MS = 120_000;
+const rows = 1500;
+const time = Float64Array.from({ length: rows }, (_, i) => Date.UTC(2018, 1, 1) + i * STEP_MS);
+const down = Float64Array.from({ length: rows }, (_, i) => 0.5 + 0.3 * Math.sin((2 * Math.PI * i) / 720));
+const window = { targets: ['down'], features: ['down'], inputSeqLen: 10, outputSeqLen: 1 };
+
+describe('core > models > prophet-model', () => {
+  const { model } = fitProphetModel({ time, columns: ['down'], values: { down } }, window, defaultSettings().training.prophet, 42);
+  const hoursAhead = (hours: number): number => time[rows - 1] + hours * 3_600_000;
+  const forecast = async (times: number[]): Promise<number[]> => Array.from(await model.predict({ windows: new Float32Array(times.length * 10), size: times.length, forecastTimes: Float64Array.from(times) }));
+
+  it('gives each row the forecast of its own time, however the rows of a batch are ordered', async () => {
+    const [one, two, three] = await forecast([hoursAhead(1), hoursAhead(2), hoursAhead(3)]);
+    expect(new Set([one, two, three]).size).toBe(3);
+    expect(await forecast([hoursAhead(3), hoursAhead(1), hoursAhead(2), hoursAhead(1)])).toEqual([three, one, two, one]);
+  });
+
+  it('forecasts a time with milliseconds as its nearest second', async () => {
+    const [whole] = await forecast([hoursAhead(1)]);
+    expect(await forecast([hoursAhead(1) + 300])).toEqual([whole]);
+  });
+});
