@@ -55,6 +55,7 @@ export const ERROR_CATALOGUE = {
   FLTS_SERVE_INFERENCE_FAILED: { kind: 'unavailable', retriable: true, hint: 'The inference thread stopped and is being restarted; retry the request.' },
   FLTS_LIVE_DISABLED: { kind: 'conflict', retriable: false, hint: 'Live scoring is turned off on this server; set FLTS_LIVE_SCORING=true to score actuals.' },
   FLTS_REQUEST_INVALID: { kind: 'input', retriable: false, hint: 'Fix the request body as the message says.' },
+  FLTS_FORECAST_NOT_FINITE: { kind: 'input', retriable: false, hint: 'Send values in the range the model was trained on; values this far outside it overflow its arithmetic.' },
   FLTS_REQUEST_TOO_LARGE: { kind: 'input', retriable: false, hint: 'Send a smaller request body.' },
   FLTS_REQUEST_ROUTE_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'GET /openapi.json lists every route of the API.' },
   FLTS_REQUEST_METHOD_NOT_ALLOWED: { kind: 'input', retriable: false, hint: 'The Allow header lists the methods this route accepts.' },

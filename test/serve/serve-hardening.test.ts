@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import type { PredictionLog } from '../../src/core/serve/prediction-log.js';
-import { createMemorySource, postJson, promotedSource, requestData, useTestServer, withTestServer } from './serve-fixtures.js';
+import { createMemorySource, naiveSource, postJson, promotedSource, requestData, useTestServer, withTestServer } from './serve-fixtures.js';
 
 /** Opens a raw connection to the server; resolves once connected. */
 function openSocket(url: string): Promise<Socket> {
@@ -53,6 +53,20 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
     const nearEnd = await postJson(`${server.url}/predict`, { data: epoch });
     expect(nearEnd.status).toBe(400);
     expect(nearEnd.json.code).toBe('FLTS_REQUEST_INVALID');
+  });
+
+  it('refuses with a coded 400 a forecast that finite but enormous inputs make non-finite', async () => {
+    const source = naiveSource('run-n');
+    source.promote('run-n');
+    await withTestServer(source, {}, async (naive) => {
+      const huge = requestData(6);
+      // Finite in the request, beyond float32 once in the model's window: persistence forecasts Infinity.
+      huge.down = (huge.down as number[]).map(() => 1e300);
+      const { status, json } = await postJson(`${naive.url}/predict`, { data: huge });
+      expect(status).toBe(400);
+      expect(json).toMatchObject({ code: 'FLTS_FORECAST_NOT_FINITE', message: expect.stringContaining('down') });
+      expect((await postJson(`${naive.url}/predict`, { data: requestData(6) })).status).toBe(200);
+    });
   });
 
   it('closes a connection whose body trickles in beyond the request timeout, and still answers the next request', async () => {

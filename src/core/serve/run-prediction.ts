@@ -46,6 +46,19 @@ async function storedHistory(served: ServedModel): Promise<ScaledHistory> {
   return historyFromFrame(served.plan, frame, cadence, true);
 }
 
+/**
+ * Finite inputs far outside the training range (1e60 bytes) can overflow a model's float32 arithmetic or a
+ * band's scale: such a forecast is refused with a coded 400 instead of answering NaN, or null, as a result.
+ */
+function assertFiniteForecast(forecast: Forecast, intervals: RowIntervals[] | undefined, targets: readonly string[]): void {
+  const bandsFinite = (row: RowIntervals): boolean => row === null || Object.values(row).every((levels) => Object.values(levels).every(([lower, upper]) => Number.isFinite(lower) && Number.isFinite(upper)));
+  const target = targets.find((_, t) => !forecast.values[t].every(Number.isFinite));
+  if (target === undefined && (intervals ?? []).every(bandsFinite)) return;
+  throw new FltsError('FLTS_FORECAST_NOT_FINITE', `The forecast${target === undefined ? "'s prediction intervals are" : ` of ${target} is`} not a finite number: the input values are too far outside what the model was trained on.`, {
+    details: target === undefined ? {} : { target },
+  });
+}
+
 /** One forecast with a given served model (the current one, or a run forecasting in shadow). */
 export async function forecastWith(served: ServedModel, input: PredictionInput, defaultLength: number): Promise<PredictionResult> {
   const { window } = served.plan;
@@ -69,6 +82,7 @@ export async function forecastWith(served: ServedModel, input: PredictionInput, 
     }
   };
   const { forecast, intervals } = await forecastWithIntervals(served.plan, history, length, predict, served.intervals, served.model.predictSteps !== undefined);
+  assertFiniteForecast(forecast, intervals, window.targets);
   return { run: served.run, targets: window.targets, horizon: window.outputSeqLen, forecast, ...(intervals ? { intervals } : {}), source: hasData ? 'request' : 'stored-test-data', series, modelMs };
 }
 
