@@ -34,6 +34,16 @@ describe('live > rolling errors', () => {
     expect(errors.figures().rmse).toBe(2);
     expect(errors.figures().mae).toBe(2);
   });
+
+  it('gives finite figures for an error near the largest double, where its square would overflow', () => {
+    const errors = new RollingErrors(4);
+    errors.add(1e308, 0);
+    errors.add(5, 0);
+    const { rmse, mae } = errors.figures();
+    expect(rmse).toBeCloseTo(1e308 / Math.SQRT2, -295);
+    expect(mae).toBeCloseTo(5e307, -295);
+    expect(Number.isFinite(rmse)).toBe(true);
+  });
 });
 
 describe('live > forecast memory', () => {

@@ -43,6 +43,24 @@ class Ring {
     for (let i = 0; i < this.filled; i++) total += this.values[i];
     return total;
   }
+
+  /**
+   * Mean and root mean square of non-negative values, each divided by the largest first, so that an error
+   * near the largest double (a hostile actual of 1e308) gives a finite figure instead of Infinity.
+   */
+  meanAndRootMeanSquare(): { mae: number; rmse: number } {
+    let largest = 0;
+    for (let i = 0; i < this.filled; i++) if (this.values[i] > largest) largest = this.values[i];
+    if (largest === 0 || !Number.isFinite(largest)) return { mae: largest, rmse: largest };
+    let sum = 0;
+    let squares = 0;
+    for (let i = 0; i < this.filled; i++) {
+      const ratio = this.values[i] / largest;
+      sum += ratio;
+      squares += ratio * ratio;
+    }
+    return { mae: largest * (sum / this.filled), rmse: largest * Math.sqrt(squares / this.filled) };
+  }
 }
 
 /**
@@ -50,19 +68,15 @@ class Ring {
  * actual fell inside. O(1) per point; memory is fixed at construction (plus one ring per level seen).
  */
 export class RollingErrors {
-  private readonly squared: Ring;
   private readonly absolute: Ring;
   private readonly inside = new Map<string, Ring>();
 
   constructor(private readonly capacity: number) {
-    this.squared = new Ring(capacity);
     this.absolute = new Ring(capacity);
   }
 
   add(predicted: number, actual: number, intervals?: readonly IntervalBounds[]): void {
-    const error = predicted - actual;
-    this.squared.add(error * error);
-    this.absolute.add(Math.abs(error));
+    this.absolute.add(Math.abs(predicted - actual));
     if (!intervals) return;
     for (const { level, lower, upper } of intervals) {
       if (!Number.isFinite(lower) || !Number.isFinite(upper)) continue;
@@ -73,14 +87,9 @@ export class RollingErrors {
   }
 
   figures(): ErrorFigures {
-    const points = this.squared.count;
+    const points = this.absolute.count;
     const coverage: Record<string, number> = {};
     for (const [level, ring] of this.inside) if (ring.count > 0) coverage[level] = ring.sum() / ring.count;
-    return {
-      points,
-      rmse: points > 0 ? Math.sqrt(this.squared.sum() / points) : null,
-      mae: points > 0 ? this.absolute.sum() / points : null,
-      coverage,
-    };
+    return { points, ...(points > 0 ? this.absolute.meanAndRootMeanSquare() : { rmse: null, mae: null }), coverage };
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
-import { parseRequestSeries } from './request-frame.js';
+import { parseActuals, parseRequestSeries } from './request-frame.js';
 
 function nested(depth: number): unknown {
   let value: unknown = '2018-01-01 00:00:00';
@@ -41,5 +41,15 @@ describe('core > serve > request frame', () => {
   it('reads only own columns: index_col "constructor" is not a column', () => {
     expect(invalidMessage(() => parseRequestSeries({ ts: ['2018-01-01 00:00:00', '2018-01-01 00:02:00'], x: [1, 2] }, ['x'], 1, 'constructor'))).toMatch(/index_col 'constructor' is not a column/);
     expect(invalidMessage(() => parseRequestSeries({ ts: ['2018-01-01 00:00:00', '2018-01-01 00:02:00'], x: [1, 2] }, ['toString'], 1))).toMatch(/Missing required feature columns: toString/);
+  });
+});
+
+describe('core > serve > request-frame > actuals', () => {
+  it('takes rows in any order and refuses a timestamp given twice', () => {
+    const frame = parseActuals({ ts: ['2024-01-10 00:02:00', '2024-01-10 00:00:00'], down: [2, 1] }, ['down']);
+    expect(Array.from(frame.values.down)).toEqual([2, 1]);
+    expect(() => parseActuals({ ts: ['2024-01-10 00:00:00', '2024-01-10 00:02:00', '2024-01-10 00:00:00'], down: [1e308, 2, 5] }, ['down'])).toThrow(
+      expect.objectContaining({ code: 'FLTS_REQUEST_INVALID', message: expect.stringContaining('repeat the timestamp 2024-01-10T00:00:00') }),
+    );
   });
 });

@@ -1,6 +1,6 @@
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
-import { assertStrictlyIncreasing, detectCadence, parseTimestamp } from '../data/timestamps.js';
+import { assertStrictlyIncreasing, detectCadence, formatTimestamp, parseTimestamp } from '../data/timestamps.js';
 
 const TIMESTAMP_CANDIDATES = ['ts', 'timestamp', 'time', 'date'];
 
@@ -136,5 +136,9 @@ export function parseActuals(data: unknown, targets: readonly string[], indexCol
   const table = readColumnTable(data, indexCol);
   const present = targets.filter((name) => Object.hasOwn(table.columns, name) && name !== table.timestampColumn);
   if (present.length === 0) throw invalid(`Actuals must include at least one forecast column: ${listNames(targets)}.`, { targets: targets.slice(0, LISTED_NAMES) });
+  // Rows may come in any order, but one time has one observed value: which of two would score is arbitrary.
+  const sorted = Float64Array.from(table.time).sort();
+  const repeated = sorted.findIndex((time, i) => i > 0 && time === sorted[i - 1]);
+  if (repeated > 0) throw invalid(`Actuals repeat the timestamp ${formatTimestamp(sorted[repeated])}; send one value per time.`, { timestamp: formatTimestamp(sorted[repeated]) });
   return { time: table.time, columns: present, values: readNumericColumns(table, present, true) };
 }
