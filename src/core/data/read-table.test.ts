@@ -111,6 +111,12 @@ describe('core > data > read-table', () => {
     expect(readTableBytes(csv('time,v\n2018-01-01 00:00:00,1\n2018-01-01 00:02:00,2\n'), 'x.csv').mergedRows).toBe(0);
   });
 
+  it('refuses a header naming a column twice, in comma and semicolon files', () => {
+    for (const text of ['time,down,up,down\n2018-01-01 00:00:00,1,2,3\n', 'time;down;down\n2018-01-01 00:00:00;1,5;2\n']) {
+      expect(() => readTableBytes(csv(text), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', message: expect.stringContaining('"down" twice') }));
+    }
+  });
+
   it('reads infinite cells (inf, -Infinity, 1e400) as missing and counts them', () => {
     const table = readTableBytes(csv('time,v,w\n2018-01-01 00:00:00,1,inf\n2018-01-01 00:02:00,1e400,2\n2018-01-01 00:04:00,-Infinity,3\n2018-01-01 00:06:00,4,5\n'), 'x.csv');
     expect(table.infiniteCells).toBe(3);

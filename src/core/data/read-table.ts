@@ -100,6 +100,18 @@ function assertRectangular(bytes: Buffer, separator: string): void {
 }
 
 /**
+ * A column named twice (an export that appended a column again) would reach the models as two features, one
+ * renamed by the reader; which of the two a request's column means cannot be told. Unnamed columns are dropped.
+ */
+function assertUniqueNames(names: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (name !== '' && seen.has(name)) throw new FltsError('FLTS_DATA_UNREADABLE', `The header names column ${JSON.stringify(name)} twice; name each column once.`, { details: { column: name } });
+    seen.add(name);
+  }
+}
+
+/**
  * Fast path: every column but time declared float64 up front (no inference pass). Duplicate or odd header
  * names take the slower full-scan read (`null` would read everything as text in this binding, hence the
  * large number), which finds the numeric columns by inference.
@@ -107,6 +119,7 @@ function assertRectangular(bytes: Buffer, separator: string): void {
 function readCsv(bytes: Buffer): { df: pl.DataFrame; droppedColumns: string[] } {
   const header = headerLine(bytes);
   const sep = detectSeparator(header);
+  assertUniqueNames(headerNames(header, sep));
   assertRectangular(bytes, sep);
   if (sep !== ',') {
     // Files separated otherwise may write a decimal comma; the values are read as text and cast later, where
