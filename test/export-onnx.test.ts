@@ -108,6 +108,15 @@ describe('flts export --format onnx', () => {
     expect(model.graph.node.filter((n) => n.op_type === 'GRU')).toHaveLength(2);
   });
 
+  it('answers --out in a directory that does not exist with FLTS_PATH_UNUSABLE naming the path, exit 2', async () => {
+    const run = runs.find((r) => r.model_type === 'GRU')!;
+    const out = path.join(home, 'no-such-dir', 'gru.onnx');
+    const result = await runCli(['export', '--run', run.run_id, '--out', out, '--home', home, '--json']);
+    expect(result.json?.error).toMatchObject({ code: 'FLTS_PATH_UNUSABLE', details: { path: out, errno: 'ENOENT' } });
+    expect(result.json.error.message).toContain(out);
+    expect(result.exitCode).toBe(2);
+  });
+
   it('refuses a model type without a network with a coded 4xx-kind error', async () => {
     const naive = runs.find((r) => r.model_type === 'NAIVE')!;
     const result = await runCli(['export', '--run', naive.run_id, '--home', home, '--json']);

@@ -28,6 +28,10 @@ describe('core > errors', () => {
     expect(coded).toMatchObject({ code: 'FLTS_PATH_UNUSABLE', kind: 'usage' });
     expect(coded.message).toMatch(/bench\.csv: a part of the path is a file, not a directory \(ENOTDIR\)/);
     expect(exitCodeFor(refused)).toBe(2);
+    const missingDirectory = path.join(dir, 'no-such-dir', 'x.csv');
+    const missing = toFltsError(await writeFile(missingDirectory, 'x').catch((error: unknown) => error));
+    expect(missing).toMatchObject({ code: 'FLTS_PATH_UNUSABLE', details: { path: missingDirectory, errno: 'ENOENT' } });
+    expect(missing.message).toContain(`${missingDirectory}: it or a directory above it does not exist`);
     const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC', syscall: 'write', path: '/data/x' });
     expect(toFltsError(full).code).toBe('FLTS_STORE_UNAVAILABLE');
   });

@@ -137,6 +137,8 @@ const PATH_ERRNO: Readonly<Record<string, string>> = {
   EISDIR: 'is a directory',
   ELOOP: 'too many symbolic links',
   ENAMETOOLONG: 'name too long',
+  // Readers report missing input under their own codes; a missing path left over is one to write (--out in a directory that does not exist).
+  ENOENT: 'it or a directory above it does not exist',
 };
 
 /** An operating-system error on a path (errno code, syscall and path set by Node) as a coded error. */
