@@ -58,4 +58,19 @@ describe('cli > base command', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('--no-such-flag');
   });
+
+  it('answers an unknown command with a coded usage error: JSON on stdout under --json, readable on stderr without', async () => {
+    for (const args of [['frobnicate', '--json'], ['--json']]) {
+      const { code, stdout } = await flts(args, os.tmpdir());
+      expect(code).toBe(2);
+      const body = JSON.parse(stdout);
+      expect(body).toMatchObject({ status: 'error', error: { code: 'FLTS_USAGE_UNKNOWN_COMMAND', kind: 'usage' } });
+      expect(body.error.message).toContain(args[0]);
+      expect(body.error.details.commands).toContain('train');
+    }
+    const { code, stdout, stderr } = await flts(['frobnicate'], os.tmpdir());
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('Error FLTS_USAGE_UNKNOWN_COMMAND: Unknown command "frobnicate".');
+  });
 });

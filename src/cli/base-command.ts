@@ -1,12 +1,12 @@
-import { redactSecrets, redactValue } from '../core/redact.js';
 import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { createMessageBus, type MessageBus } from '../core/bus/index.js';
 import { createCliLogger } from './cli-logger.js';
+import { reportError } from './report-error.js';
 import { ignoreKafkajsNegativeTimeouts } from './upstream-warnings.js';
 import { resolveSettings, type ResolvedSettings, type Settings } from '../core/config/settings.js';
-import { FltsError, exitCodeFor, toFltsError } from '../core/errors.js';
+import { FltsError, toFltsError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { createObjectStore, type ObjectStore } from '../core/storage/index.js';
 import type { TrackingDeps } from '../core/tracking/index.js';
@@ -122,16 +122,7 @@ export abstract class FltsCommand<TResult> extends Command {
     // oclif's own parse errors (unknown flag, missing arg) become usage errors with exit code 2.
     const parseError = error.oclif !== undefined && !(error instanceof FltsError);
     const flts = parseError ? new FltsError('FLTS_USAGE_INVALID_FLAG', error.message) : toFltsError(error);
-    const exitCode = exitCodeFor(flts);
-    // Messages can carry configured URLs (MLFLOW_TRACKING_URI with a password, a presigned query): masked on every path out.
-    const shown = redactValue(flts.toJSON());
-    if (this.jsonEnabled()) {
-      this.logJson({ status: 'error', error: shown });
-    } else {
-      process.stderr.write(`Error ${shown.code}: ${shown.message}\n`);
-      if (shown.hint) process.stderr.write(`Hint: ${shown.hint}\n`);
-      if (this.debugErrors || process.argv.includes('--debug')) process.stderr.write(`${redactSecrets((flts.cause as Error)?.stack ?? flts.stack ?? '')}\n`);
-    }
+    const exitCode = reportError(flts, { json: this.jsonEnabled(), debug: this.debugErrors || process.argv.includes('--debug'), theme: this.config.theme?.json });
     process.exitCode = exitCode;
     this.exit(exitCode);
   }

@@ -1,0 +1,27 @@
+import type { Hook } from '@oclif/core';
+import { FltsError } from '../core/errors.js';
+import { reportError } from './report-error.js';
+
+/**
+ * oclif's `command_not_found` hook. Without it oclif prints its own line on stderr, so a script running
+ * `flts <typo> --json` gets nothing on stdout; here the miss is a coded usage error like any other.
+ */
+const commandNotFound: Hook.CommandNotFound = async function ({ id, argv = [], config }) {
+  const words = [id, ...argv];
+  const end = words.indexOf('--');
+  const options = end === -1 ? words : words.slice(0, end);
+  // The same test as oclif's Command.jsonEnabled, which never runs here.
+  const json = options.includes('--json') || config.scopedEnvVar('CONTENT_TYPE')?.toLowerCase() === 'json';
+  const name = id.replaceAll(':', ' ');
+  const commands = config.commands.filter((command) => !command.hidden).map((command) => command.id.replaceAll(':', ' ')).sort();
+  const error = new FltsError(
+    'FLTS_USAGE_UNKNOWN_COMMAND',
+    id.startsWith('-') ? `No command given before ${id}: flts <command> [flags].` : `Unknown command "${name}".`,
+    { details: { command: name, commands } },
+  );
+  const exitCode = reportError(error, { json, debug: options.includes('--debug'), theme: config.theme?.json });
+  process.exitCode = exitCode;
+  this.exit(exitCode);
+};
+
+export default commandNotFound;

@@ -1,0 +1,27 @@
+import { ux, type Interfaces } from '@oclif/core';
+import { exitCodeFor, type FltsError } from '../core/errors.js';
+import { redactSecrets, redactValue } from '../core/redact.js';
+
+export interface ReportErrorOptions {
+  json: boolean;
+  debug: boolean;
+  /** oclif's JSON colours (`config.theme.json`), as `Command.logJson` uses them. */
+  theme?: Interfaces.Theme['json'];
+}
+
+/**
+ * Shows a failure the one way flts shows failures, from a command or from before one was found: the JSON
+ * envelope on stdout under --json, else the code, message and hint on stderr. Returns the exit code.
+ */
+export function reportError(flts: FltsError, options: ReportErrorOptions): number {
+  // Messages can carry configured URLs (MLFLOW_TRACKING_URI with a password, a presigned query): masked on every path out.
+  const shown = redactValue(flts.toJSON());
+  if (options.json) {
+    ux.stdout(ux.colorizeJson({ status: 'error', error: shown }, { pretty: true, theme: options.theme }));
+  } else {
+    process.stderr.write(`Error ${shown.code}: ${shown.message}\n`);
+    if (shown.hint) process.stderr.write(`Hint: ${shown.hint}\n`);
+    if (options.debug) process.stderr.write(`${redactSecrets((flts.cause as Error)?.stack ?? flts.stack ?? '')}\n`);
+  }
+  return exitCodeFor(flts);
+}
