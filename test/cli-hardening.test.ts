@@ -77,4 +77,14 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
       expect(run.exitCode).toBe(2);
     }
   });
+
+  it('keeps the store in the default home, not the working directory, for FLTS_HOME="" and --home ""', async () => {
+    for (const [args, env] of [[['--home', ''], {}], [[], { FLTS_HOME: '' }]] as const) {
+      const cwd = await mkdtemp(path.join(dir, 'empty-home-'));
+      const run = await runCli(['preprocess', ...args, '--json', '--log-level', 'silent'], { cwd, env: { ...data, ...env } });
+      expect(run.exitCode).toBe(0);
+      expect(existsSync(path.join(cwd, 'store'))).toBe(false);
+      expect(existsSync(path.join(cwd, '.flts', 'store'))).toBe(true);
+    }
+  });
 });

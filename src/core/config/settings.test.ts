@@ -46,6 +46,13 @@ describe('core > config > settings', () => {
     expect(error.message).toContain(accepted);
   });
 
+  it('takes an empty home from any layer as unset, so the store never lands in the working directory', () => {
+    expect(resolveSettings({ env: { FLTS_HOME: '' } })).toMatchObject({ settings: { home: '.flts' }, sources: { home: 'default' } });
+    expect(resolveSettings({ flags: { home: '' } }).settings.home).toBe('.flts');
+    expect(resolveSettings({ file: { home: '/data/flts' }, env: { FLTS_HOME: '' }, flags: { home: '' } })).toMatchObject({ settings: { home: '/data/flts' }, sources: { home: 'file' } });
+    expect(resolveSettings({ file: { home: '' }, env: { FLTS_HOME: '/srv/flts' } }).settings.home).toBe('/srv/flts');
+  });
+
   it('rejects unknown keys and mistyped values in the config file', () => {
     expect(errorOf(() => resolveSettings({ file: { preprocess: { scalling: {} } } })).code).toBe('FLTS_CONFIG_UNKNOWN_KEY');
     expect(errorOf(() => resolveSettings({ file: { data: { sampleTrainRows: '10' } } })).message).toContain('data.sampleTrainRows');

@@ -73,6 +73,11 @@ function resolveProfile(options: ResolveSettingsOptions, specs: readonly Setting
   return fromFile !== undefined ? (validateSettingValue(spec, fromFile, 'file') as SettingProfile) : (spec.default as SettingProfile);
 }
 
+/** Whether a layer sets the value: present, and not an empty value that the spec counts as unset. */
+function isGiven(spec: SettingSpec, value: unknown): boolean {
+  return value !== undefined && !(spec.emptyIsUnset && value === '');
+}
+
 /** profile defaults < config file < environment < flags; every value validated against its spec. */
 export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedSettings {
   const specs = options.specs ?? ALL_SPECS;
@@ -86,18 +91,18 @@ export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedS
     let value: unknown = spec.path in PROFILE_DEFAULTS[profile] ? PROFILE_DEFAULTS[profile][spec.path] : spec.default;
     let source: SettingSource = 'default';
     const fromFile = getPath(options.file, spec.path);
-    if (fromFile !== undefined) {
+    if (isGiven(spec, fromFile)) {
       value = validateSettingValue(spec, fromFile, 'file');
       source = 'file';
     }
-    const envName = spec.env?.find((name) => env[name] !== undefined);
+    const envName = spec.env?.find((name) => isGiven(spec, env[name]));
     if (envName !== undefined) {
       value = parseSettingText(spec, env[envName] as string, 'env', envName);
       source = 'env';
       envNames[spec.path] = envName;
     }
     const fromFlag = options.flags?.[spec.path];
-    if (fromFlag !== undefined) {
+    if (isGiven(spec, fromFlag)) {
       value = typeof fromFlag === 'string' && spec.type !== 'string' ? parseSettingText(spec, fromFlag, 'flag') : validateSettingValue(spec, fromFlag, 'flag');
       source = 'flag';
     }

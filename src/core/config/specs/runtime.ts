@@ -3,7 +3,7 @@ import type { SettingSpec } from './setting-spec.js';
 /** Where flts keeps its state, and how it talks to the outside world. */
 export const RUNTIME_SPECS: readonly SettingSpec[] = [
   { path: 'profile', type: 'string', default: 'default', choices: ['default', 'reference'], envCase: 'lower', env: ['FLTS_PROFILE'], description: 'Set of defaults: default = flts\'s, chosen by measurement; reference = the reference deployment\'s configuration exactly. Files, environment and flags still override either.' },
-  { path: 'home', type: 'string', default: '.flts', env: ['FLTS_HOME'], description: 'Data directory of the embedded (filesystem) store.' },
+  { path: 'home', type: 'string', default: '.flts', emptyIsUnset: true, env: ['FLTS_HOME'], description: 'Data directory of the embedded (filesystem) store; empty is the same as unset.' },
   { path: 'identifier', type: 'string', default: '', env: ['IDENTIFIER'], description: 'Deployment identifier; scopes promotion pointers and logs ("" = global).' },
   { path: 'logLevel', type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], envCase: 'lower', env: ['FLTS_LOG_LEVEL', 'LOG_LEVEL'], description: 'Structured log level.' },
   { path: 'store.kind', type: 'string', default: 'fs', choices: ['fs', 's3'], envCase: 'lower', env: ['FLTS_STORE'], description: 'fs = files under `home`; s3 = an S3-compatible server.' },

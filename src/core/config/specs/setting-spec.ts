@@ -27,6 +27,8 @@ export interface SettingSpec {
   readonly minItems?: number;
   /** `null` is a valid value (JSON null in a file, an empty string in the environment). */
   readonly nullable?: boolean;
+  /** An empty value (`FLTS_HOME=`, `--home ""`, `""` in the file) leaves the setting to the layers below, as if not given. */
+  readonly emptyIsUnset?: boolean;
   /** Secrets are never echoed back in error messages or `--json` output. */
   readonly secret?: boolean;
 }
