@@ -87,4 +87,16 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
       expect(existsSync(path.join(cwd, '.flts', 'store'))).toBe(true);
     }
   });
+
+  it('refuses FLTS_INTERVAL_LEVELS outside (0, 1) and a repeated target before training, recording no run', async () => {
+    const home = path.join(dir, 'levels-home');
+    expect((await runCli(['preprocess', '--home', home, '--json', '--log-level', 'silent'], { env: data })).exitCode).toBe(0);
+    for (const [env, name] of [[{ FLTS_INTERVAL_LEVELS: '1.5' }, 'FLTS_INTERVAL_LEVELS (setting eval.intervalLevels)'], [{ TARGETS: 'down,down' }, 'TARGETS (setting training.targets)']] as const) {
+      const run = await runCli(['train', '--model', 'NAIVE', '--home', home, '--json'], { env: { ...data, ...env } });
+      expect(run.json?.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE' });
+      expect(run.json.error.message).toContain(name);
+      expect(run.exitCode).toBe(2);
+    }
+    expect(existsSync(path.join(home, 'store', 'runs'))).toBe(false);
+  });
 });

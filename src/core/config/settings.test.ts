@@ -39,6 +39,11 @@ describe('core > config > settings', () => {
     [{ SCALER: 'ZScaler' }, 'SCALER', '"MinMaxScaler"'],
     [{ HANDLE_NANS: 'maybe' }, 'HANDLE_NANS', 'a boolean'],
     [{ NANS_THRESHOLD: '1.5' }, 'NANS_THRESHOLD', '[0, 1]'],
+    [{ FLTS_INTERVAL_LEVELS: 'abc' }, 'FLTS_INTERVAL_LEVELS', 'numbers in (0, 1)'],
+    [{ FLTS_INTERVAL_LEVELS: '0' }, 'FLTS_INTERVAL_LEVELS', 'numbers in (0, 1)'],
+    [{ FLTS_INTERVAL_LEVELS: '0.8,1' }, 'FLTS_INTERVAL_LEVELS', 'numbers in (0, 1)'],
+    [{ FLTS_INTERVAL_LEVELS: '1.5' }, 'FLTS_INTERVAL_LEVELS', 'eval.intervalLevels'],
+    [{ TARGETS: 'down, down' }, 'TARGETS', '"down" is given more than once'],
   ])('rejects %o naming the setting and the accepted values', (env, name, accepted) => {
     const error = errorOf(() => resolveSettings({ env }));
     expect(error.code).toBe('FLTS_CONFIG_INVALID_VALUE');
@@ -56,6 +61,9 @@ describe('core > config > settings', () => {
   it('rejects unknown keys and mistyped values in the config file', () => {
     expect(errorOf(() => resolveSettings({ file: { preprocess: { scalling: {} } } })).code).toBe('FLTS_CONFIG_UNKNOWN_KEY');
     expect(errorOf(() => resolveSettings({ file: { data: { sampleTrainRows: '10' } } })).message).toContain('data.sampleTrainRows');
+    expect(errorOf(() => resolveSettings({ file: { eval: { intervalLevels: ['0.8', '95'] } } })).message).toContain('eval.intervalLevels');
+    expect(errorOf(() => resolveSettings({ file: { training: { targets: ['down', 'up', 'down'] } } })).message).toContain('training.targets');
+    expect(resolveSettings({ env: { FLTS_INTERVAL_LEVELS: ' 0.5 , 0.99 ', TARGETS: 'down,up' } }).settings).toMatchObject({ eval: { intervalLevels: ['0.5', '0.99'] }, training: { targets: ['down', 'up'] } });
   });
 });
 

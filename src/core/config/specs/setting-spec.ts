@@ -23,8 +23,14 @@ export interface SettingSpec {
   /** `min` itself is not accepted (a learning rate must be above 0). */
   readonly exclusiveMin?: boolean;
   readonly max?: number;
+  /** `max` itself is not accepted (an interval level of 1 is unbounded). */
+  readonly exclusiveMax?: boolean;
   /** Lists: fewest items accepted (an empty list of models trains nothing). */
   readonly minItems?: number;
+  /** Lists: every item is a number, within `min`/`max`; the items stay text. */
+  readonly numberItems?: boolean;
+  /** Lists: an item given twice is refused rather than quietly acted on twice (a target forecast twice). */
+  readonly distinct?: boolean;
   /** `null` is a valid value (JSON null in a file, an empty string in the environment). */
   readonly nullable?: boolean;
   /** An empty value (`FLTS_HOME=`, `--home ""`, `""` in the file) leaves the setting to the layers below, as if not given. */
@@ -54,9 +60,12 @@ function reject(spec: SettingSpec, source: SettingSource, raw: unknown, accepted
 
 function acceptedText(spec: SettingSpec): string {
   const choices = spec.choices?.map((c) => JSON.stringify(c)).join(', ');
-  if (spec.type === 'list' && choices) return `a comma-separated list${spec.minItems ? ` of at least ${spec.minItems}` : ''} of ${choices}`;
+  const range = spec.min !== undefined || spec.max !== undefined ? ` in ${spec.exclusiveMin ? '(' : '['}${spec.min ?? '-inf'}, ${spec.max ?? 'inf'}${spec.exclusiveMax ? ')' : ']'}` : '';
+  if (spec.type === 'list') {
+    const items = choices ? ` of ${choices}` : spec.numberItems ? ` of numbers${range}` : '';
+    return `a comma-separated list${spec.minItems ? ` of at least ${spec.minItems}` : ''}${items}${spec.distinct ? ', each given once' : ''}`;
+  }
   if (choices) return `one of ${choices}`;
-  const range = spec.min !== undefined || spec.max !== undefined ? ` in ${spec.exclusiveMin ? '(' : '['}${spec.min ?? '-inf'}, ${spec.max ?? 'inf'}]` : '';
   switch (spec.type) {
     case 'boolean':
       return 'a boolean (1/true/yes/on or 0/false/no/off)';
@@ -64,8 +73,6 @@ function acceptedText(spec: SettingSpec): string {
       return `an integer${range}`;
     case 'number':
       return `a number${range}`;
-    case 'list':
-      return spec.minItems ? `a comma-separated list of at least ${spec.minItems}` : 'a comma-separated list';
     default:
       return 'a string';
   }
@@ -73,12 +80,16 @@ function acceptedText(spec: SettingSpec): string {
 
 function checkItems(spec: SettingSpec, source: SettingSource, raw: unknown, items: string[], envName?: string): string[] {
   if (spec.minItems !== undefined && items.length < spec.minItems) reject(spec, source, raw, acceptedText(spec), envName);
+  if (spec.numberItems) for (const item of items) checkRange(spec, source, raw, item.trim() === '' ? Number.NaN : Number(item), envName);
+  const repeated = spec.distinct ? items.find((item, i) => items.indexOf(item) !== i) : undefined;
+  if (repeated !== undefined) reject(spec, source, raw, `${acceptedText(spec)} (${JSON.stringify(repeated)} is given more than once)`, envName);
   return items;
 }
 
 function checkRange(spec: SettingSpec, source: SettingSource, raw: unknown, value: number, envName?: string): number {
   const belowMin = spec.min !== undefined && (spec.exclusiveMin ? value <= spec.min : value < spec.min);
-  if (belowMin || (spec.max !== undefined && value > spec.max)) reject(spec, source, raw, acceptedText(spec), envName);
+  const aboveMax = spec.max !== undefined && (spec.exclusiveMax ? value >= spec.max : value > spec.max);
+  if (!Number.isFinite(value) || belowMin || aboveMax) reject(spec, source, raw, acceptedText(spec), envName);
   return value;
 }
 

@@ -11,7 +11,7 @@ export const TRAINABLE_MODEL_TYPES = ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE
  */
 export const TRAINING_SPECS: readonly SettingSpec[] = [
   { path: 'training.models', type: 'list', default: ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE', 'MSTL'], minItems: 1, choices: TRAINABLE_MODEL_TYPES, envCase: 'upper', env: ['MODEL_TYPE'], description: 'Model types to train (comma list).' },
-  { path: 'training.targets', type: 'list', default: ['down'], minItems: 1, env: ['TARGETS'], envCase: 'trim', description: 'Processed columns to forecast.' },
+  { path: 'training.targets', type: 'list', default: ['down'], minItems: 1, distinct: true, env: ['TARGETS'], envCase: 'trim', description: 'Processed columns to forecast (comma list, each named once).' },
   { path: 'training.inputSeqLen', type: 'integer', default: 10, min: 1, env: ['INPUT_SEQ_LEN'], description: 'Rows of history per forecast window.' },
   { path: 'training.outputSeqLen', type: 'integer', default: 1, min: 1, env: ['OUTPUT_SEQ_LEN'], description: 'Steps forecast per window (horizon).' },
   { path: 'training.hiddenSize', type: 'integer', default: 64, min: 1, env: ['HIDDEN_SIZE'], description: 'Units per recurrent layer.' },
@@ -46,7 +46,7 @@ export const TRAINING_SPECS: readonly SettingSpec[] = [
 export const EVAL_SPECS: readonly SettingSpec[] = [
   { path: 'eval.minImprovementPct', type: 'number', default: null, nullable: true, env: ['QUALITY_GATE_MIN_IMPROVEMENT_PCT'], description: 'Quality gate: minimum % RMSE improvement over NAIVE for promotion (null = no gate).' },
   { path: 'eval.scoreboardLimit', type: 'integer', default: 50, min: 1, env: ['PROMOTION_SCOREBOARD_LIMIT'], description: 'Rows shown on the scoreboard.' },
-  { path: 'eval.intervalLevels', type: 'list', default: ['0.8', '0.95'], env: ['FLTS_INTERVAL_LEVELS'], envCase: 'trim', description: 'Prediction interval levels (comma list of numbers in (0, 1)): calibrated at training, reported by eval, returned by /predict, batch predictions and backtests.' },
+  { path: 'eval.intervalLevels', type: 'list', default: ['0.8', '0.95'], numberItems: true, min: 0, exclusiveMin: true, max: 1, exclusiveMax: true, env: ['FLTS_INTERVAL_LEVELS'], envCase: 'trim', description: 'Prediction interval levels (comma list of numbers in (0, 1)): calibrated at training, reported by eval, returned by /predict, batch predictions and backtests.' },
   { path: 'eval.intervalSteps', type: 'integer', default: 30, min: 1, max: 1000, env: ['FLTS_INTERVAL_STEPS'], description: 'Forecast steps that get prediction intervals. Steps past the model horizon, which a longer request forecasts recursively (MSTL: from one fit), are calibrated at training on the model\'s own forecasts of them from up to 400 calibration windows (none with fewer than 40); later steps get none.' },
   { path: 'eval.plotTop', type: 'integer', default: 3, min: 1, env: ['EVAL_PLOT_TOP'], description: 'Runs plotted by `flts eval --plot`.' },
 ];
