@@ -23,7 +23,7 @@ function offences(files: string[], patterns: Array<[RegExp, string]>): string[] 
 /**
  * Layers, top to bottom. A module may import from its own layer or any layer below it, never above. Every folder
  * of src/ belongs to exactly one layer (a subfolder to its top folder's), so a new folder has to be placed here.
- * `core` names the leaf files at the root of src/core (errors, events, logger, retry, worker-script).
+ * `core` names the leaf files at the root of src/core (errors, events, logger, model-types, retry, worker-script).
  */
 const LAYERS: ReadonlyArray<{ name: string; areas: readonly string[] }> = [
   { name: 'entry points', areas: ['commands', 'cli', 'core/index.ts'] },

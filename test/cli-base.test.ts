@@ -24,6 +24,13 @@ describe('cli > base command', () => {
     for (const command of ['preprocess', 'train', 'eval', 'promote', 'promote-manual', 'serve', 'bench', 'replay-offsets']) expect(stdout).toContain(command);
   });
 
+  it("lists every model type in train's --model help", async () => {
+    const { code, stdout } = await flts(['train', '--help'], os.tmpdir());
+    expect(code).toBe(0);
+    const model = stdout.slice(stdout.indexOf('--model=')).split(/\n\s*--/)[0].replace(/\s+/g, ' ');
+    for (const type of ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE', 'MSTL']) expect(model).toMatch(new RegExp(`\\b${type}\\b`));
+  });
+
   it('reports an unreadable config file as a usage error with a JSON envelope', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-cli-'));
     await writeFile(path.join(dir, 'bad.json'), '{ not json');

@@ -1,18 +1,19 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { createTrainProgress } from '../cli/progress.js';
+import { MODEL_TYPES } from '../core/model-types.js';
 import { trainModels, type TrainModelsResult } from '../core/workflows/train.js';
 
 export type TrainResult = TrainModelsResult;
 
 export default class Train extends FltsCommand<TrainResult> {
-  static override summary = 'Train models (LSTM, GRU, PROPHET, NAIVE) on processed data and record each as a run.';
+  static override summary = `Train models (${MODEL_TYPES.join(', ')}) on processed data and record each as a run.`;
   static override description =
     'Uses the latest processed data (or --config-hash). Each model becomes a run in the runs bucket: run.json, metrics, model, scaler and loss curve. Test metrics are on the processed test file; early stopping uses the tail of the training data.';
   static override examples = ['<%= config.bin %> <%= command.id %> --model LSTM', '<%= config.bin %> <%= command.id %> --model LSTM,GRU,PROPHET,NAIVE --epochs 3 --json'];
 
   static override flags = {
-    model: Flags.string({ char: 'm', description: 'Model type or comma list: LSTM, GRU, PROPHET, NAIVE (env MODEL_TYPE).' }),
+    model: Flags.string({ char: 'm', description: `Model type or comma list: ${MODEL_TYPES.join(', ')} (env MODEL_TYPE).` }),
     'config-hash': Flags.string({ description: 'Processed data version to train on (default: the latest).' }),
     targets: Flags.string({ description: 'Columns to forecast, comma list (env TARGETS, default down).' }),
     epochs: Flags.string({ description: 'Maximum epochs (env EPOCHS).' }),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_CATALOGUE, FltsError, exitCodeFor, httpStatusFor, toFltsError } from './errors.js';
+import { MODEL_TYPES } from './model-types.js';
 
 describe('core > errors', () => {
   it('maps kinds to distinct exit codes and to HTTP statuses', () => {
@@ -40,6 +41,10 @@ describe('core > errors', () => {
     const json = new FltsError('FLTS_RUN_NOT_FOUND', 'Run x not found', { details: { runId: 'x' } }).toJSON();
     expect(json).toEqual({ code: 'FLTS_RUN_NOT_FOUND', kind: 'not_found', message: 'Run x not found', hint: ERROR_CATALOGUE.FLTS_RUN_NOT_FOUND.hint, details: { runId: 'x' } });
     expect(JSON.stringify(json)).not.toContain('at ');
+  });
+
+  it('names every model type in the unknown-type hint', () => {
+    for (const type of MODEL_TYPES) expect(ERROR_CATALOGUE.FLTS_MODEL_UNKNOWN_TYPE.hint).toMatch(new RegExp(`\\b${type}\\b`));
   });
 
   it('has codes of the form FLTS_<AREA>_<PROBLEM>', () => {

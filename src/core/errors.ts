@@ -4,6 +4,8 @@
  * docs/errors.md has a row per code; a test keeps the two in step. Retired codes are never reused.
  */
 
+import { MODEL_TYPES } from './model-types.js';
+
 export type ErrorKind = 'usage' | 'input' | 'not_found' | 'conflict' | 'unavailable' | 'not_implemented' | 'internal';
 
 interface CatalogueEntry {
@@ -34,7 +36,7 @@ export const ERROR_CATALOGUE = {
   FLTS_DATA_NO_NUMERIC_COLUMNS: { kind: 'input', retriable: false, hint: 'The data needs at least one numeric column besides time.' },
   FLTS_DATA_EMPTY: { kind: 'input', retriable: false, hint: 'The data has no rows left after sampling and cleaning.' },
   FLTS_DATA_NOT_PROCESSED: { kind: 'not_found', retriable: false, hint: 'Run `flts preprocess` first (or pass --config-hash of existing processed data).' },
-  FLTS_MODEL_UNKNOWN_TYPE: { kind: 'usage', retriable: false, hint: 'Known model types: LSTM, GRU, PROPHET, NAIVE.' },
+  FLTS_MODEL_UNKNOWN_TYPE: { kind: 'usage', retriable: false, hint: `Known model types: ${MODEL_TYPES.join(', ')}.` },
   FLTS_MODEL_NOT_FITTED: { kind: 'internal', retriable: false, hint: 'Fit the model before predicting.' },
   FLTS_MODEL_TARGET_MISSING: { kind: 'input', retriable: false, hint: 'The forecast target must be one of the processed columns.' },
   FLTS_MODEL_TOO_FEW_ROWS: { kind: 'input', retriable: false, hint: 'Provide more rows than the input window plus the horizon.' },

@@ -1,7 +1,7 @@
 import { FltsError } from '../errors.js';
+import type { ModelType } from '../model-types.js';
 
-export const MODEL_TYPES = ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE', 'MSTL'] as const;
-export type ModelType = (typeof MODEL_TYPES)[number];
+export { MODEL_TYPES, type ModelType } from '../model-types.js';
 
 /** The simple models every other type must beat: persistence, seasonal persistence and a statistical model. */
 export const BASELINE_MODEL_TYPES: readonly ModelType[] = ['NAIVE', 'SNAIVE', 'MSTL'];

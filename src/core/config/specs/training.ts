@@ -1,6 +1,7 @@
+import { MODEL_TYPES } from '../../model-types.js';
 import type { SettingSpec } from './setting-spec.js';
 
-export const TRAINABLE_MODEL_TYPES = ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE', 'MSTL'] as const;
+export const TRAINABLE_MODEL_TYPES = MODEL_TYPES;
 
 /**
  * Model and training settings. Defaults were chosen by measurement (bench/results-quality.md): every
@@ -10,7 +11,7 @@ export const TRAINABLE_MODEL_TYPES = ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE
  * deployment (window 10 -> 1, 2 layers x 128 units, batch 64, Adam 1e-4, 10 epochs, patience 30, no rate drops).
  */
 export const TRAINING_SPECS: readonly SettingSpec[] = [
-  { path: 'training.models', type: 'list', default: ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE', 'MSTL'], minItems: 1, choices: TRAINABLE_MODEL_TYPES, envCase: 'upper', env: ['MODEL_TYPE'], description: 'Model types to train (comma list).' },
+  { path: 'training.models', type: 'list', default: [...TRAINABLE_MODEL_TYPES], minItems: 1, choices: TRAINABLE_MODEL_TYPES, envCase: 'upper', env: ['MODEL_TYPE'], description: 'Model types to train (comma list).' },
   { path: 'training.targets', type: 'list', default: ['down'], minItems: 1, distinct: true, env: ['TARGETS'], envCase: 'trim', description: 'Processed columns to forecast (comma list, each named once).' },
   { path: 'training.inputSeqLen', type: 'integer', default: 10, min: 1, env: ['INPUT_SEQ_LEN'], description: 'Rows of history per forecast window.' },
   { path: 'training.outputSeqLen', type: 'integer', default: 1, min: 1, env: ['OUTPUT_SEQ_LEN'], description: 'Steps forecast per window (horizon).' },
