@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CATALOGUE } from '../src/core/errors.js';
 import { DATASETS } from './helpers/poblesec-slice.js';
 import { runCli } from './helpers/run-cli.js';
 
@@ -67,6 +68,14 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     const asConfig = await runCli(['config', 'show', '--config', pipe, '--json'], { timeoutMs: 60_000 });
     expect(asConfig.json?.error).toMatchObject({ code: 'FLTS_CONFIG_FILE_UNREADABLE' });
     expect(asConfig.json.error.message).toMatch(/not a regular file/);
+  });
+
+  it('refuses a directory as training data under the code whose documented hint covers directories', async () => {
+    const run = await runCli(['preprocess', '--train', dir, '--home', path.join(dir, 'dir-home'), '--json'], { env: data });
+    expect(run.json?.error?.message).toContain(`${dir} is a directory`);
+    expect(run.exitCode).toBe(3);
+    const documented = Object.entries(ERROR_CATALOGUE).filter(([code, entry]) => code.startsWith('FLTS_DATA_') && /\bdirectories\b/.test(entry.hint));
+    for (const [code] of documented) expect(code).toBe(run.json.error.code);
   });
 
   it("refuses --model '' and --learning-rate 0 as usage errors instead of training nothing", async () => {
