@@ -4,7 +4,7 @@ import { createBenchProgress } from '../cli/bench-progress.js';
 import { renderBenchTable } from '../cli/bench-table.js';
 import { FltsCommand } from '../cli/base-command.js';
 import type { BenchReport } from '../core/bench/bench-types.js';
-import { parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList } from '../core/bench/parse-matrix.js';
+import { parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseTargetUrl } from '../core/bench/parse-matrix.js';
 import { runBench } from '../core/bench/run-bench.js';
 import { resolveDataFiles } from '../core/config/config-hash.js';
 
@@ -59,7 +59,7 @@ export default class Bench extends FltsCommand<BenchReport> {
           durationSec,
           baselineDurationSec: flags['baseline-duration'] ? parseDurationSeconds(flags['baseline-duration'], 'baseline-duration') : Math.min(5, durationSec),
           warmupSec: warmup,
-          target: flags.target,
+          target: flags.target === undefined ? undefined : parseTargetUrl(flags.target),
           grpcTarget: flags['grpc-target'],
           protocols: parseProtocolList(flags.protocol),
           modelName: settings.serve.modelName,

@@ -109,6 +109,10 @@ describe.skipIf(!hasData)('commands > bench', () => {
     expect(missing.json.error.message).toMatch(/--grpc-target/);
     const unknown = await runCli(['bench', '--home', home, '--protocol', 'http,smtp', ...SHORT, '--json'], { env });
     expect(unknown.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG' });
+    // Refused at once: a timeout shorter than the minute of readiness retries an unusable target used to get.
+    const notUrl = await runCli(['bench', '--home', home, '--target', 'notaurl', ...SHORT, '--json'], { env, timeoutMs: 20_000 });
+    expect(notUrl.json?.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'target', value: 'notaurl' } });
+    expect(notUrl.exitCode).toBe(2);
   });
 
   describe('--target', () => {

@@ -2,6 +2,20 @@ import { FltsError } from '../errors.js';
 import { SERVE_ENGINE_CHOICES } from '../models/inference-thread/serving-forward.js';
 import { BENCH_PROTOCOLS, type BenchProtocol } from './bench-types.js';
 
+/** --target as given, once it is an http(s) URL: anything else would only fail after a minute of readiness retries. */
+export function parseTargetUrl(text: string): string {
+  let protocol = '';
+  try {
+    protocol = new URL(text.trim()).protocol;
+  } catch {
+    // Not a URL at all: refused below with the same message.
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--target must be the http:// or https:// URL of a running flts serve, such as http://127.0.0.1:8000; got "${text}".`, { details: { flag: 'target', value: text } });
+  }
+  return text.trim();
+}
+
 /** "1,2,4,8" -> [1, 2, 4, 8]: positive integers, de-duplicated, in the given order. */
 export function parseCountList(text: string, name: string, max = 4096): number[] {
   const values = text.split(',').map((part) => part.trim()).filter((part) => part.length > 0);
