@@ -17,14 +17,17 @@ export interface RunCliOptions {
   cwd?: string;
   /** Added to a clean environment: every flts setting variable of the calling process is removed first. */
   env?: Record<string, string>;
+  /** Variables of the calling process left out of the command's environment. */
+  unset?: readonly string[];
   timeoutMs?: number;
   /** Options for node itself, before the script (e.g. `--import` of a module preloaded into the command). */
   nodeArgs?: readonly string[];
 }
 
 /** Settings variables of the test runner's own environment must not leak into the command under test. */
-function cleanEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
+function cleanEnvironment(extra: Record<string, string>, unset: readonly string[] = []): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of unset) delete env[name];
   for (const spec of ALL_SPECS) for (const name of spec.env ?? []) delete env[name];
   for (const name of Object.keys(env)) if (name.startsWith('FLTS_')) delete env[name];
   return { ...env, ...extra };
@@ -36,7 +39,7 @@ export function runCli(args: readonly string[], options: RunCliOptions = {}): Pr
     execFile(
       process.execPath,
       [...(options.nodeArgs ?? []), BIN, ...args],
-      { cwd: options.cwd ?? REPO_ROOT, env: cleanEnvironment(options.env ?? {}), timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
+      { cwd: options.cwd ?? REPO_ROOT, env: cleanEnvironment(options.env ?? {}, options.unset), timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const exitCode = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         let json: unknown;

@@ -4,6 +4,7 @@ import type { BackendChoice } from '../../tf/backend.js';
 import { compiledWorkerScript } from '../../worker-script.js';
 import type { ForecastModel, WindowSpec } from '../forecast-model.js';
 import { recurrentForecastModel, type RecurrentKind } from '../recurrent-forecast-model.js';
+import { keepOnnxTelemetryOff } from '../onnx/runtime-telemetry.js';
 import type { RecurrentNetworkWeights } from '../recurrent-weights.js';
 import type { InferenceReply, InferenceRequest, InferenceThreadInit } from './messages.js';
 import { fallbackNote, type ServeEngine, type ServeEngineChoice, type ServingForwardOptions } from './serving-forward.js';
@@ -53,6 +54,7 @@ export async function createThreadedRecurrentModel(kind: RecurrentKind, window: 
   function start(): Promise<void> {
     const channel = new MessageChannel();
     const init: InferenceThreadInit = { weights, window, engine: engineChoice, engineOptions, backend, requests: channel.port2, maxWindows };
+    if (engineChoice !== 'wasm') keepOnnxTelemetryOff();
     const thread = new Worker(script, { workerData: init, transferList: [channel.port2] });
     worker = thread;
     requests = channel.port1;

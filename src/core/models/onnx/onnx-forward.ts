@@ -3,6 +3,7 @@ import { FltsError } from '../../errors.js';
 import type { WindowSpec } from '../forecast-model.js';
 import type { RecurrentNetworkWeights } from '../recurrent-weights.js';
 import { encodeOnnxModel } from './onnx-proto.js';
+import { keepOnnxTelemetryOff } from './runtime-telemetry.js';
 import { buildRecurrentGraph, ONNX_NAMES } from './recurrent-graph.js';
 
 export const ONNX_RUNTIME_MODULE = 'onnxruntime-node';
@@ -24,6 +25,7 @@ type OnnxRuntime = typeof import('onnxruntime-node');
 
 /** Loads ONNX Runtime, or throws FLTS_SERVE_ENGINE_UNAVAILABLE with the reason it cannot be loaded here. */
 export async function loadOnnxRuntime(runtimeModule = ONNX_RUNTIME_MODULE): Promise<OnnxRuntime> {
+  keepOnnxTelemetryOff();
   try {
     const loaded = (await import(runtimeModule)) as OnnxRuntime & { default?: OnnxRuntime };
     const runtime = loaded.InferenceSession ? loaded : loaded.default;

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { errorFromWorker, FltsError } from '../../errors.js';
+import { keepOnnxTelemetryOff } from '../../models/onnx/runtime-telemetry.js';
 import type { EngineInit, GradientEngine } from '../fused/gradient-engine.js';
 import type { OffThreadInit, OffThreadReply, OffThreadRequest } from './off-thread-messages.js';
 import { shareTrainingData, trainingWorkerScript } from './shared-training-data.js';
@@ -30,6 +31,7 @@ export async function createOffThreadOnnxEngine(init: EngineInit, options: OffTh
     ...(options.runtimeModule ? { runtimeModule: options.runtimeModule } : {}),
     ...data,
   };
+  keepOnnxTelemetryOff();
   const worker = new Worker(trainingWorkerScript('engine-worker.js', 'engine worker'), { workerData: workerInit });
   let pending: { resolve: (reply: OffThreadReply) => void; reject: (error: Error) => void } | undefined;
   const fail = (error: Error): void => {
