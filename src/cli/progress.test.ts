@@ -17,6 +17,14 @@ describe('cli > progress', () => {
     expect(lines).toEqual(['LSTM run r1: 2 epochs x 3 batches, backend wasm', 'LSTM epoch 1/2: loss 2.500e-1, val_loss 1.250e-1, 321 samples/s']);
   });
 
+  it('prints a warning the run reports, and leaves its info lines to the log', () => {
+    const lines: string[] = [];
+    const progress = createTrainProgress({ json: false, tty: false, say: (line) => lines.push(line) });
+    progress.onEvent({ type: 'log', level: 'warn', message: 'NAIVE run r1: no prediction band (and no coverage) at down 0.95: too few calibration windows for 0.95: need 19, have 5' });
+    progress.onEvent({ type: 'log', level: 'info', message: 'detail' });
+    expect(lines).toEqual(['warning: NAIVE run r1: no prediction band (and no coverage) at down 0.95: too few calibration windows for 0.95: need 19, have 5']);
+  });
+
   it('prints nothing under --json', () => {
     const lines: string[] = [];
     const progress = createTrainProgress({ json: true, tty: true, say: (line) => lines.push(line) });

@@ -62,6 +62,11 @@ export function createTrainProgress(options: TrainProgressOptions): TrainProgres
         options.say(`${context.modelType} epoch ${event.epoch}/${context.epochs}: loss ${formatLoss(event.loss)}, val_loss ${formatLoss(event.valLoss)}, ${event.samplesPerSec?.toFixed(0) ?? '-'} samples/s`);
         break;
       }
+      case 'log':
+        if (event.level !== 'warn') break;
+        stopBar();
+        options.say(`warning: ${event.message}`);
+        break;
       case 'train.done':
         if (bar?.runId === event.runId) stopBar();
         contexts.delete(event.runId);

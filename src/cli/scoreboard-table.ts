@@ -6,7 +6,11 @@ function num(value: number | null, digits = 5): string {
   return Math.abs(value) >= 1e5 ? value.toExponential(3) : value.toFixed(digits);
 }
 
-/** The scoreboard as aligned text lines. */
+function coverageCell(value: number | null | undefined): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? '-' : `${(value * 100).toFixed(1)}%`;
+}
+
+/** The scoreboard as aligned text lines, then why a level's coverage is missing where a band was not calibrated. */
 export function renderScoreboard(board: Scoreboard): string[] {
   const levels = [...new Set(board.rows.flatMap((r) => Object.keys(r.coverage ?? {})))].sort((a, b) => Number(a) - Number(b));
   const pct = (value: number | null | undefined): string => (value === null || value === undefined ? '-' : `${value >= 0 ? '+' : ''}${value.toFixed(1)}%`);
@@ -24,10 +28,11 @@ export function renderScoreboard(board: Scoreboard): string[] {
     num(r.nrmse_original ?? null, 4),
     pct(r.improvement_over_naive_pct),
     r.baseline_model_type ? `${pct(r.improvement_over_baseline_pct)} (${r.baseline_model_type})` : '-',
-    ...levels.map((level) => (r.coverage?.[level] === undefined ? '-' : `${(r.coverage[level] * 100).toFixed(1)}%`)),
+    ...levels.map((level) => coverageCell(r.coverage?.[level])),
     board.gate_min_improvement_pct === null ? '-' : r.gate.passed ? 'pass' : 'FAIL',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]): string => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
-  return [`config_hash ${board.config_hash} (metrics on the held-out test file; rmse/mae/mse/r2 scaled)`, line(header), ...rows.map(line)];
+  const notes = board.rows.flatMap((r) => Object.entries(r.uncalibrated ?? {}).map(([level, reason]) => `cover ${level} of ${r.model_type} ${r.run_id}: not calibrated (${reason})`));
+  return [`config_hash ${board.config_hash} (metrics on the held-out test file; rmse/mae/mse/r2 scaled)`, line(header), ...rows.map(line), ...notes];
 }

@@ -176,6 +176,29 @@ describe('backtest > rolling-origin backtest over a PobleSec slice', () => {
     }
   });
 
+  it('gives a level its calibration has too few windows for no band in any fold and no coverage, not a band that covers everything', async () => {
+    const lstm = runs.find((r) => r.model_type === 'LSTM') as RunRecord;
+    const loaded = await loadRunForServing(store, settings, lstm.run_id);
+    const saved = loaded.intervals as IntervalCalibration;
+    // Five errors per step: enough for 0.8 (4), not for 0.95 (19).
+    const short: IntervalCalibration = { ...saved, windows: 5, errors: { down: saved.errors.down.map((step) => step.slice(-5)) } };
+    const provider = createFoldModelProvider({ modelType: 'LSTM', window: lstm.window, run: { runId: lstm.run_id, model: loaded.model, intervals: short }, scaler: data.scaler, trainRows: data.train.time.length, refitEvery: 0, settings });
+    try {
+      const origins = model(plain, 'LSTM').folds.map((f) => f.origin_row);
+      const result = await backtestModel({ series, origins, horizon: HORIZON, cadenceMs: detectCadence(series.time), window: lstm.window, scaler: data.scaler, provider });
+      for (const fold of result.folds) {
+        const band = fold.intervals?.down as Record<string, { lower: (number | null)[]; upper: (number | null)[] }>;
+        expect([...band['0.95'].lower, ...band['0.95'].upper].every((end) => end === null)).toBe(true);
+        expect(band['0.8'].upper[0]).toBeGreaterThan((fold.forecast.down as number[])[0]);
+        expect(Object.keys(fold.coverage?.down ?? {})).toEqual(['0.8']);
+      }
+      expect(Object.keys(result.aggregate.coverage?.down ?? {})).toEqual(['0.8']);
+    } finally {
+      provider.dispose();
+      loaded.model.dispose();
+    }
+  });
+
   it('records the backtest with the runs and ranks eval on it, with an error-over-time chart', async () => {
     const lstm = runs.find((r) => r.model_type === 'LSTM') as RunRecord;
     const stored = await getJson<any>(store, settings.store.buckets.runs, `backtests/${data.configHash}/backtest.json`);

@@ -14,7 +14,7 @@ import { inverseScaleColumn } from '../data/scaler.js';
 /** Per target and level key: the band of each forecast row (null past the model horizon, where no calibration applies). */
 export type FoldIntervals = Record<string, Record<string, { lower: (number | null)[]; upper: (number | null)[] }>>;
 
-/** Per target and level key: how many actuals with a band fell inside it. */
+/** Per target and level key: how many actuals with a band fell inside it (a level without any band has no entry). */
 export type IntervalCounts = Record<string, Record<string, { coverage: number; inside: number; count: number }>>;
 
 export interface FoldResult {
@@ -81,8 +81,10 @@ function foldIntervals(rows: readonly RowIntervals[], actual: Record<string, Flo
     for (const [target, levels] of Object.entries(row ?? {})) {
       for (const [key, [lower, upper]] of Object.entries(levels)) {
         const band = ((intervals[target] ??= {})[key] ??= { lower: Array<number | null>(rows.length).fill(null), upper: Array<number | null>(rows.length).fill(null) });
-        band.lower[r] = lower;
-        band.upper[r] = upper;
+        band.lower[r] = Number.isFinite(lower) ? lower : null;
+        band.upper[r] = Number.isFinite(upper) ? upper : null;
+        // A level with too few calibration windows has no band (NaN ends): counting it would score it as covering.
+        if (!Number.isFinite(lower) || !Number.isFinite(upper)) continue;
         const counts = ((coverage[target] ??= {})[key] ??= { coverage: 0, inside: 0, count: 0 });
         const value = actual[target][r];
         if (!Number.isFinite(value)) continue;

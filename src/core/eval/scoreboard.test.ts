@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeRun } from '../registry/run-record.fixture.js';
+import type { RunRecord } from '../registry/run-record.js';
+import type { IntervalScore } from '../models/prediction-intervals.js';
 import { buildScoreboard, referenceScore } from './scoreboard.js';
 
 const HASH = 'c'.repeat(64);
@@ -59,5 +61,26 @@ describe('core > eval > scoreboard', () => {
     expect(byId['beats-naive-only'].gate.reason).toMatch(/best baseline \(MSTL\)/);
     expect(byId.mstl.gate.passed).toBe(false);
     expect(byId.snaive.baseline_model_type).toBe('MSTL');
+  });
+
+  it('reports a level without a band as uncalibrated, with the reason, never as its unbounded band covering everything', () => {
+    const withIntervals = (run: RunRecord, intervals: Record<string, IntervalScore>): RunRecord => {
+      run.metrics!.test.targets.down.intervals = intervals;
+      return run;
+    };
+    const reason = 'too few calibration windows for 0.95: need 19, have 5';
+    const runs = [
+      withIntervals(fakeRun('short', 'GRU', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2025-01-01T00:00:00.000Z'), { '0.8': { coverage: 0.75, mean_width: 3 }, '0.95': { coverage: null, mean_width: null, uncalibrated: reason } }),
+      // Recorded before such levels were: the unbounded band's coverage (1) beside the width JSON wrote as null.
+      withIntervals(fakeRun('older', 'LSTM', { rmse: 0.2, mae: 0.1, mse: 0.04 }, '2025-01-01T00:00:00.000Z'), { '0.8': { coverage: 0.7, mean_width: 4 }, '0.95': { coverage: 1, mean_width: null } }),
+      withIntervals(fakeRun('calibrated', 'NAIVE', { rmse: 0.3, mae: 0.1, mse: 0.09 }, '2025-01-01T00:00:00.000Z'), { '0.8': { coverage: 0.81, mean_width: 5 }, '0.95': { coverage: 0.96, mean_width: 9 } }),
+    ];
+    const byId = Object.fromEntries(buildScoreboard(HASH, runs).rows.map((r) => [r.run_id, r]));
+    expect(byId.short.coverage).toEqual({ '0.8': 0.75, '0.95': null });
+    expect(byId.short.uncalibrated).toEqual({ '0.95': reason });
+    expect(byId.older.coverage).toEqual({ '0.8': 0.7, '0.95': null });
+    expect(byId.older.uncalibrated).toEqual({ '0.95': 'unbounded band: too few calibration windows' });
+    expect(byId.calibrated.coverage).toEqual({ '0.8': 0.81, '0.95': 0.96 });
+    expect(byId.calibrated).not.toHaveProperty('uncalibrated');
   });
 });

@@ -1,4 +1,5 @@
 import { BASELINE_MODEL_TYPES, type ModelType } from '../models/forecast-model.js';
+import type { IntervalScore } from '../models/prediction-intervals.js';
 import type { RunMetrics, RunRecord } from '../registry/run-record.js';
 
 export const SCORE_WEIGHTS = { rmse: 0.5, mae: 0.3, mse: 0.2 } as const;
@@ -27,8 +28,10 @@ export interface ScoreboardRow {
   baseline_model_type: string | null;
   /** First target, original units: RMSE / mean of the actuals. */
   nrmse_original: number | null;
-  /** First target: share of test actuals inside each prediction interval, by level key ("0.8"). */
-  coverage: Record<string, number>;
+  /** First target: share of test actuals inside each prediction interval, by level key ("0.8"); null for a level without a band. */
+  coverage: Record<string, number | null>;
+  /** First target: why a level has no band (too few calibration windows), by level key; only such levels. */
+  uncalibrated?: Record<string, string>;
   gate: { passed: boolean; reason: string };
 }
 
@@ -91,7 +94,8 @@ export interface RowMetrics {
   rmseOriginal: number;
   r2Original: number;
   nrmseOriginal?: number;
-  coverage?: Record<string, number>;
+  coverage?: Record<string, number | null>;
+  uncalibrated?: Record<string, string>;
 }
 
 /** The RMSE a gate compares with, and which model type it came from. */
@@ -137,6 +141,7 @@ export function scoreboardRow(
     baseline_model_type: baseline?.modelType ?? null,
     nrmse_original: metrics.nrmseOriginal ?? null,
     coverage: metrics.coverage ?? {},
+    ...(metrics.uncalibrated && Object.keys(metrics.uncalibrated).length > 0 ? { uncalibrated: metrics.uncalibrated } : {}),
     gate: gateFor(improvement, minImprovementPct, isBaselineType(run.model_type), { ...wording, metric }),
   };
 }
@@ -144,6 +149,17 @@ export function scoreboardRow(
 /** Rows in scoreboard order (`compareScored`), ranked from 1. */
 export function rankRows(rows: readonly ScoreboardRow[]): ScoreboardRow[] {
   return [...rows].sort(compareScored).map((row, index) => ({ ...row, rank: index + 1 }));
+}
+
+/**
+ * A level's test coverage as the scoreboard shows it: none, with the reason, for a level the calibration could not
+ * bound. Runs trained before such levels were recorded as unscored stored their band's coverage (every actual
+ * inside an unbounded band) beside a width that JSON could only write as null, which is how they are told apart.
+ */
+export function levelCoverage(score: IntervalScore): { coverage: number | null; reason?: string } {
+  if (score.uncalibrated) return { coverage: null, reason: score.uncalibrated };
+  if (score.coverage !== null && score.mean_width === null) return { coverage: null, reason: 'unbounded band: too few calibration windows' };
+  return { coverage: score.coverage };
 }
 
 /** The newest SUCCESS run of a model type among `runs`. */
@@ -168,9 +184,11 @@ export function buildScoreboard(configHash: string, runs: readonly RunRecord[], 
       const m = run.metrics!;
       const target = m.test.targets[run.window.targets[0]];
       const original = target?.original;
-      const coverage = Object.fromEntries(Object.entries(target?.intervals ?? {}).map(([level, value]) => [level, value.coverage]));
+      const levels = Object.entries(target?.intervals ?? {}).map(([level, score]) => [level, levelCoverage(score)] as const);
+      const coverage = Object.fromEntries(levels.map(([level, { coverage }]) => [level, coverage]));
+      const uncalibrated = Object.fromEntries(levels.flatMap(([level, { reason }]) => (reason ? [[level, reason]] : [])));
       const metrics = { rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse, r2: m.test_r2, score: testScore(m) };
-      const row = { ...metrics, rmseOriginal: original?.rmse ?? Number.NaN, r2Original: original?.r2 ?? Number.NaN, nrmseOriginal: original?.nrmse, coverage };
+      const row = { ...metrics, rmseOriginal: original?.rmse ?? Number.NaN, r2Original: original?.r2 ?? Number.NaN, nrmseOriginal: original?.nrmse, coverage, uncalibrated };
       return scoreboardRow(run, row, naive?.metrics?.test_rmse, minImprovementPct, TEST_SPLIT_GATE, baseline);
     }),
   );

@@ -16,7 +16,10 @@ export interface IntervalSource {
   readonly steps: number;
 }
 
-/** Per forecast row: per target, per level key, [lower, upper] in original units; null past the calibrated steps. */
+/**
+ * Per forecast row: per target, per level key, [lower, upper] in original units (NaN for both at a level the
+ * calibration had too few windows for); null past the calibrated steps.
+ */
 export type RowIntervals = Record<string, Record<string, [number, number]>> | null;
 
 export async function createIntervalSource(calibration: IntervalCalibration, levels: readonly number[]): Promise<IntervalSource> {
@@ -60,8 +63,10 @@ export function forecastIntervals(source: IntervalSource, window: WindowSpec, in
       for (const level of source.levels) {
         const key = levelKey(level);
         const half = (source.quantiles[target]?.[key]?.[row] ?? Number.NaN) * scales[t] * growth;
-        const upper = values[t][row] + half;
-        byLevel[key] = [boundedLower(values[t][row] - half, upper, bound), upper];
+        // A level with too few calibration errors has no bounded half-width: no band (null in responses, left out
+        // of coverage), where [-Infinity, Infinity] would cover every actual.
+        const upper = Number.isFinite(half) ? values[t][row] + half : Number.NaN;
+        byLevel[key] = [Number.isFinite(half) ? boundedLower(values[t][row] - half, upper, bound) : Number.NaN, upper];
       }
       out[target] = byLevel;
     });

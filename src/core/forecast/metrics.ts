@@ -1,5 +1,6 @@
 import type { ScalerParams } from '../data/scaler.js';
 import { inverseScaleColumn } from '../data/scaler.js';
+import type { IntervalScore } from '../models/prediction-intervals.js';
 
 export interface MetricSet {
   mse: number;
@@ -13,8 +14,8 @@ export interface MetricSet {
 export interface TargetMetrics {
   scaled: MetricSet;
   original: MetricSet;
-  /** Prediction intervals on the test windows, by level key ("0.8"): share of actuals inside, mean width (original units). */
-  intervals?: Record<string, { coverage: number; mean_width: number }>;
+  /** Prediction intervals on the test windows, by level key ("0.8"): share of actuals inside, mean width (original units), or why the level has no band. */
+  intervals?: Record<string, IntervalScore>;
   /** One entry per forecast step, only when the horizon is longer than 1. */
   perStep?: { step: number; scaled: MetricSet; original: MetricSet }[];
 }

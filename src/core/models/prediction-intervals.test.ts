@@ -3,7 +3,7 @@ import { FltsError } from '../errors.js';
 import { createRandom, gaussian } from '../data/seeded-random.js';
 import type { WindowSpec } from './forecast-model.js';
 import { createMstlModel } from './mstl-model.js';
-import { calibrateIntervals, conformalHalfWidth, loadWindowScale, fitErrorGrowth, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, loadIntervalScale, parseIntervalLevels, windowScale, windowVolatility, type IntervalScale } from './prediction-intervals.js';
+import { calibrateIntervals, conformalHalfWidth, loadWindowScale, fitErrorGrowth, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, loadIntervalScale, parseIntervalLevels, uncalibratedReason, windowScale, windowsNeeded, windowVolatility, type IntervalScale } from './prediction-intervals.js';
 
 /** Standard normal draws (Box-Muller) from the project's seeded generator. */
 const WINDOW: WindowSpec = { features: ['y'], targets: ['y'], inputSeqLen: 4, outputSeqLen: 2 };
@@ -27,7 +27,7 @@ function persistenceSet(size: number, random: () => number, noise: (w: number) =
 }
 
 /** Per level, the share of `set`'s actuals inside the bands of `calibration` (windows of `window`, target y). */
-async function coverageOf(set: ReturnType<typeof persistenceSet>, size: number, calibration: ReturnType<typeof calibrateIntervals>, levels: number[], window: WindowSpec = WINDOW): Promise<Record<string, number>> {
+async function coverageOf(set: ReturnType<typeof persistenceSet>, size: number, calibration: ReturnType<typeof calibrateIntervals>, levels: number[], window: WindowSpec = WINDOW): Promise<Record<string, number | null>> {
   const scales = (await loadIntervalScale(calibration))(set.x, size, window, new Float64Array(size));
   const bands = intervalBands(set.predicted, scales, window.outputSeqLen, ['y'], intervalQuantiles(calibration, levels));
   return Object.fromEntries(Object.entries(bands.y).map(([key, band]) => [key, intervalCoverage(set.actual, band).coverage]));
@@ -53,6 +53,35 @@ describe('core > models > prediction-intervals', () => {
     expect(bounded.a['0.8']).toEqual({ lower: [5, 0, -3], upper: [15, 7, -3] });
     expect(bounded.b['0.8']).toEqual({ lower: [5, -3, -13], upper: [15, 7, -3] });
     expect(intervalBands(predicted, scales, 1, ['a', 'b'], quantiles)).toEqual({ a: bounded.b, b: bounded.b });
+  });
+
+  it('needs the fewest windows whose conformal rank fits, and says so for a level that has too few', () => {
+    expect([0.5, 0.8, 0.9, 0.95, 0.99].map(windowsNeeded)).toEqual([1, 4, 9, 19, 99]);
+    expect(windowsNeeded(0.999999)).toBe(999_999);
+    for (const level of [0.8, 0.95, 0.975, 0.999]) {
+      const need = windowsNeeded(level);
+      expect(conformalHalfWidth(Array.from({ length: need }, (_, i) => i), level)).toBeLessThan(Number.POSITIVE_INFINITY);
+      expect(conformalHalfWidth(Array.from({ length: need - 1 }, (_, i) => i), level)).toBe(Number.POSITIVE_INFINITY);
+    }
+    // Steps of one target: five errors on the first step, four on the second (a pair was not finite).
+    const steps = [[1, 2, 3, 4, 5], [1, 2, 3, 4]];
+    expect(uncalibratedReason(steps, 0.8)).toBeUndefined();
+    expect(uncalibratedReason(steps, 0.95)).toBe('too few calibration windows for 0.95: need 19, have 4');
+    expect(uncalibratedReason([[], [1]], 0.5)).toBe('too few calibration windows for 0.5: need 1, have 0');
+  });
+
+  it('gives a level with too few calibration errors no band and no coverage, where an unbounded band would cover every actual', () => {
+    // One target, one step, four windows: five errors bound 0.8 (ratio 5) but not 0.95.
+    const quantiles = intervalQuantiles({ format: 'flts-conformal-v1', method: 'split-conformal', calibration: 'validation-tail', windows: 5, horizon: 1, floors: { y: 0 }, errors: { y: [[1, 2, 3, 4, 5]] } }, [0.8, 0.95]);
+    const bands = intervalBands([10, 20, 30, 40], Float64Array.from([1, 1, 1, 1]), 1, ['y'], quantiles, undefined, { y: 0 });
+    expect(bands.y['0.95']).toEqual({ lower: [Number.NaN, Number.NaN, Number.NaN, Number.NaN], upper: [Number.NaN, Number.NaN, Number.NaN, Number.NaN] });
+    const actual = [12, 100, 30, Number.NaN];
+    expect(intervalCoverage(actual, bands.y['0.8'])).toEqual({ coverage: 2 / 3, mean_width: 10 });
+    const reason = uncalibratedReason([[1, 2, 3, 4, 5]], 0.95);
+    expect(intervalCoverage(actual, bands.y['0.95'], reason)).toEqual({ coverage: null, mean_width: null, uncalibrated: 'too few calibration windows for 0.95: need 19, have 5' });
+    // Without the reason, points without a band are left out rather than counted inside: nothing is left to score.
+    expect(intervalCoverage(actual, bands.y['0.95'])).toEqual({ coverage: null, mean_width: null });
+    expect(intervalCoverage([12, 100, 50, 10], { lower: [-Infinity, -Infinity, 0, 0], upper: [Infinity, Infinity, 40, 20] })).toEqual({ coverage: 0.5, mean_width: 30 });
   });
 
   it('covers new windows at the nominal level on data with known noise, and widens with the level and with the volatility', async () => {

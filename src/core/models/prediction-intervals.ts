@@ -294,6 +294,23 @@ export function conformalHalfWidth(sortedErrors: readonly number[], level: numbe
   return rank > n || n === 0 ? Number.POSITIVE_INFINITY : sortedErrors[Math.max(0, rank - 1)];
 }
 
+/** The fewest calibration errors that give a band at `level`: the least n with ceil((n + 1) level) <= n (`conformalHalfWidth`). */
+export function windowsNeeded(level: number): number {
+  let n = Math.max(0, Math.floor(level / (1 - level)) - 2);
+  while (Math.ceil((n + 1) * level) > n) n++;
+  return n;
+}
+
+/**
+ * Why a target's calibration (its sorted errors per step) gives no band at `level` on some step: too few errors
+ * for the level's rank, so the conformal half-width is unbounded. Undefined when every step has a band.
+ */
+export function uncalibratedReason(steps: readonly (readonly number[])[], level: number): string | undefined {
+  const short = steps.filter((errors) => !Number.isFinite(conformalHalfWidth(errors, level)));
+  if (short.length === 0) return undefined;
+  return `too few calibration windows for ${levelKey(level)}: need ${windowsNeeded(level)}, have ${Math.min(...short.map((errors) => errors.length))}`;
+}
+
 /** Conformal ratio quantiles per target, level key and forecast step (multiply by a window's scale for a half-width). */
 export function intervalQuantiles(calibration: IntervalCalibration, levels: readonly number[]): Record<string, Record<string, number[]>> {
   const out: Record<string, Record<string, number[]>> = {};
@@ -306,7 +323,8 @@ export function intervalQuantiles(calibration: IntervalCalibration, levels: read
 /**
  * Bands around forecasts laid out [size][horizon][targets] in original units, given each window's scale and,
  * for a calibration with growth, the epoch ms of each forecast step ([size][horizon]); lower ends are raised
- * to the calibration's `lowerBounds`.
+ * to the calibration's `lowerBounds`. A step without a bounded half-width at a level (too few calibration
+ * errors) gets NaN for both ends: no band, rather than one that covers everything.
  */
 export function intervalBands(
   predicted: ArrayLike<number>,
@@ -331,8 +349,8 @@ export function intervalBands(
         for (let h = 0; h < horizon; h++) {
           const p = predicted[(w * horizon + h) * nt + t];
           const half = ratios[h] * scales[w * nt + t] * factors[w * horizon + h];
-          lower[w * horizon + h] = boundedLower(p - half, p + half, bound);
-          upper[w * horizon + h] = p + half;
+          lower[w * horizon + h] = Number.isFinite(half) ? boundedLower(p - half, p + half, bound) : Number.NaN;
+          upper[w * horizon + h] = Number.isFinite(half) ? p + half : Number.NaN;
         }
       }
       bands[target][key] = { lower, upper };
@@ -341,16 +359,32 @@ export function intervalBands(
   return bands;
 }
 
-/** Empirical coverage and mean width of each level's band over actuals laid out like the band ([size][horizon] per target). */
-export function intervalCoverage(actual: ArrayLike<number>, band: { lower: readonly number[]; upper: readonly number[] }): { coverage: number; mean_width: number } {
+/**
+ * A level's band on the test windows: the share of actuals inside it and its mean width (original units), or,
+ * for a level the calibration could not bound, null for both and the reason.
+ */
+export interface IntervalScore {
+  coverage: number | null;
+  mean_width: number | null;
+  uncalibrated?: string;
+}
+
+/**
+ * Empirical coverage and mean width of a band over actuals laid out like it ([size][horizon] per target), on the
+ * points that have both an actual and a band; null when none has. `uncalibrated` (the reason a step of the level
+ * has no band, `uncalibratedReason`) makes the whole level unscored: coverage over the bounded steps alone would
+ * pass for the level's.
+ */
+export function intervalCoverage(actual: ArrayLike<number>, band: { lower: readonly number[]; upper: readonly number[] }, uncalibrated?: string): IntervalScore {
+  if (uncalibrated) return { coverage: null, mean_width: null, uncalibrated };
   let inside = 0;
   let width = 0;
   let count = 0;
   for (let i = 0; i < actual.length; i++) {
-    if (!Number.isFinite(actual[i])) continue;
+    if (!Number.isFinite(actual[i]) || !Number.isFinite(band.lower[i]) || !Number.isFinite(band.upper[i])) continue;
     count++;
     if (actual[i] >= band.lower[i] && actual[i] <= band.upper[i]) inside++;
     width += band.upper[i] - band.lower[i];
   }
-  return { coverage: count ? inside / count : Number.NaN, mean_width: count ? width / count : Number.NaN };
+  return { coverage: count ? inside / count : null, mean_width: count ? width / count : null };
 }

@@ -5,8 +5,11 @@ import type { PredictionResult } from './run-prediction.js';
 import { formatTimestamp } from '../data/timestamps.js';
 import type { RowIntervals } from '../forecast/forecast-intervals.js';
 
+/** Per target, per level key: [lower, upper], or [null, null] for a level the run had too few calibration windows for. */
+export type ResponseIntervals = Record<string, Record<string, [number | null, number | null]>>;
+
 /** One forecast row: the timestamp, each target's value and, on the steps its run calibrated, its prediction intervals. */
-export type PredictionRow = { ts: string; intervals?: NonNullable<RowIntervals> } & Record<string, number | null | string | NonNullable<RowIntervals>>;
+export type PredictionRow = { ts: string; intervals?: ResponseIntervals } & Record<string, number | null | string | ResponseIntervals>;
 
 export interface PredictResponse {
   status: 'SUCCESS';
@@ -31,6 +34,13 @@ export function newRequestId(): string {
 
 const finiteOrNull = (value: number): number | null => (Number.isFinite(value) ? value : null);
 
+/** A row's intervals with a level that has no band (NaN ends) as nulls, which JSON can carry; copied only then. */
+function responseIntervals(intervals: NonNullable<RowIntervals>): ResponseIntervals {
+  const unbanded = Object.values(intervals).some((levels) => Object.values(levels).some(([lower, upper]) => !Number.isFinite(lower) || !Number.isFinite(upper)));
+  if (!unbanded) return intervals;
+  return Object.fromEntries(Object.entries(intervals).map(([target, levels]) => [target, Object.fromEntries(Object.entries(levels).map(([level, [lower, upper]]) => [level, [finiteOrNull(lower), finiteOrNull(upper)]]))]));
+}
+
 export function predictionRows(result: PredictionResult): PredictionRow[] {
   const { time, values } = result.forecast;
   const rows: PredictionRow[] = new Array(time.length);
@@ -38,7 +48,7 @@ export function predictionRows(result: PredictionResult): PredictionRow[] {
     const row: PredictionRow = { ts: formatTimestamp(time[i]) };
     result.targets.forEach((target, t) => (row[target] = finiteOrNull(values[t][i])));
     const intervals = result.intervals?.[i];
-    if (intervals) row.intervals = intervals;
+    if (intervals) row.intervals = responseIntervals(intervals);
     rows[i] = row;
   }
   return rows;

@@ -47,7 +47,7 @@ function weeklyFrame(days: number, random: () => number): TimeFrame {
   return { time, columns: ['down'], values: { down } };
 }
 
-async function coverage(calibration: IntervalCalibration, test: ReturnType<typeof buildWindows>, predicted: Float32Array, scaler: Parameters<typeof toOriginalUnits>[3]): Promise<Record<string, number>> {
+async function coverage(calibration: IntervalCalibration, test: ReturnType<typeof buildWindows>, predicted: Float32Array, scaler: Parameters<typeof toOriginalUnits>[3]): Promise<Record<string, number | null>> {
   const scales = (await loadIntervalScale(calibration))(test.x, test.size, WINDOW, test.forecastTimes);
   const bands = intervalBands(toOriginalUnits(predicted, 1, ['down'], scaler), scales, 1, ['down'], intervalQuantiles(calibration, [0.8, 0.95]));
   const actual = toOriginalUnits(test.y, 1, ['down'], scaler);
@@ -77,8 +77,8 @@ describe('core > train > run-intervals', () => {
     expect(fit.intervals?.windows).toBe(split - WINDOW.inputSeqLen);
     const shipped = await coverage(fit.intervals!, test, predicted, scaler);
     const tailOnly = await coverage(onTail, test, predicted, scaler);
-    expect(Math.abs(shipped['0.8'] - 0.8)).toBeLessThan(0.015);
-    expect(Math.abs(shipped['0.95'] - 0.95)).toBeLessThan(0.01);
+    expect(Math.abs(shipped['0.8']! - 0.8)).toBeLessThan(0.015);
+    expect(Math.abs(shipped['0.95']! - 0.95)).toBeLessThan(0.01);
     // The weekend's errors, relative to their volatility, are heavier-tailed than the week's.
     expect(tailOnly['0.8']).toBeLessThan(0.77);
     expect(tailOnly['0.95']).toBeGreaterThan(0.97);

@@ -2,7 +2,7 @@ import type { ScalerParams } from '../data/scaler.js';
 import { pickSeries, toOriginalUnits, type ForecastMetrics } from '../forecast/metrics.js';
 import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-model.js';
 import { nonNegativeBounds } from '../models/interval-lower-bounds.js';
-import { addFloors, calibrateIntervals, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, windowScale, type IntervalBands, type IntervalCalibration, type IntervalScale, type IntervalSeason } from '../models/prediction-intervals.js';
+import { addFloors, calibrateIntervals, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, levelKey, uncalibratedReason, windowScale, type IntervalBands, type IntervalCalibration, type IntervalScale, type IntervalSeason } from '../models/prediction-intervals.js';
 import { FltsError } from '../errors.js';
 import { buildWindows, type WindowSet } from '../forecast/windows.js';
 import { predictWindows } from '../forecast/predict-windows.js';
@@ -123,7 +123,8 @@ export async function calibrateOnTrainingWindows(model: ForecastModel, series: T
 
 /**
  * The bands of the test forecasts at each level, given each test window's scale before its floor
- * (`predictWithScales`), and their empirical coverage written into the test metrics of each target.
+ * (`predictWithScales`), and their empirical coverage written into the test metrics of each target; a level the
+ * calibration has too few windows for gets no coverage, and the reason (`IntervalScore`).
  */
 export function scoreTestIntervals(
   calibration: IntervalCalibration,
@@ -140,9 +141,18 @@ export function scoreTestIntervals(
   const actual = toOriginalUnits(test.y, horizon, targets, scaler);
   targets.forEach((target, t) => {
     const series = pickSeries(actual, horizon, targets.length, t);
-    metrics.targets[target].intervals = Object.fromEntries(Object.entries(bands[target]).map(([key, band]) => [key, intervalCoverage(series, band)]));
+    const steps = calibration.errors[target]?.slice(0, horizon) ?? [];
+    const scored = levels.filter((level) => bands[target][levelKey(level)]);
+    metrics.targets[target].intervals = Object.fromEntries(scored.map((level) => [levelKey(level), intervalCoverage(series, bands[target][levelKey(level)], uncalibratedReason(steps, level))]));
   });
   return bands;
+}
+
+/** Each target's levels that have no band on the test steps (`IntervalScore.uncalibrated`), as "<target> <level>: <reason>". */
+export function uncalibratedLevels(metrics: ForecastMetrics): string[] {
+  return Object.entries(metrics.targets).flatMap(([target, scores]) =>
+    Object.entries(scores.intervals ?? {}).flatMap(([level, score]) => (score.uncalibrated ? [`${target} ${level}: ${score.uncalibrated}`] : [])),
+  );
 }
 
 /**

@@ -76,7 +76,7 @@ describe('core > train > train-run', () => {
     const band = artifact.intervals!.down['0.8'];
     const inside = artifact.actual.down.filter((actual, i) => actual >= band.lower[i] && actual <= band.upper[i]).length;
     expect(intervals['0.8'].coverage).toBeCloseTo(inside / artifact.actual.down.length, 10);
-    expect(intervals['0.95'].mean_width).toBeGreaterThan(intervals['0.8'].mean_width);
+    expect(intervals['0.95'].mean_width).toBeGreaterThan(intervals['0.8'].mean_width!);
   });
 
   it('trains the SNAIVE and MSTL baselines like any other type, each with its own window and intervals', async () => {
@@ -232,6 +232,24 @@ describe('core > train > train-run', () => {
     const actual = inverseScaleColumn(data.scaler, 'down', data.test.values.down);
     const previous = [inverseScaleColumn(data.scaler, 'down', data.train.values.down.subarray(-1))[0], ...Array.from(actual.subarray(0, -1))];
     expect(record.metrics!.test.targets.down.original.rmse).toBeCloseTo(computeMetrics(actual, previous).rmse, 0);
+  });
+
+  it('records a level it has too few calibration windows for as uncalibrated, with no band, and warns once', async () => {
+    const s = settings();
+    s.eval = { ...s.eval, intervalLevels: ['0.8', '0.999999'] };
+    const events: FltsEvent[] = [];
+    const record = await trainRun('NAIVE', data, s, { store, onEvent: (event) => events.push(event) });
+    expect(record.status).toBe('SUCCESS');
+    const calibration = await getJson<IntervalCalibration>(store, 'runs', `${record.run_id}/intervals.json`);
+    const reason = `too few calibration windows for 0.999999: need 999999, have ${calibration.errors.down[0].length}`;
+    const intervals = record.metrics!.test.targets.down.intervals!;
+    expect(intervals['0.999999']).toEqual({ coverage: null, mean_width: null, uncalibrated: reason });
+    expect(intervals['0.8'].coverage).toBeGreaterThan(0.5);
+    expect(intervals['0.8'].coverage).toBeLessThan(1);
+    const warnings = events.flatMap((event) => (event.type === 'log' && event.level === 'warn' ? [event.message] : []));
+    expect(warnings).toEqual([`NAIVE run ${record.run_id}: no prediction band (and no coverage) at down 0.999999: ${reason}`]);
+    const bands = (await getJson<PredictionsArtifact>(store, 'runs', `${record.run_id}/predictions.json`)).intervals!.down;
+    expect(new Set([...bands['0.999999'].lower, ...bands['0.999999'].upper])).toEqual(new Set([null]));
   });
 
   it('bounds the bands of a target that never went below zero in training at 0, and leaves a target that did unbounded', async () => {

@@ -18,7 +18,7 @@ import { evaluateForecasts } from '../forecast/metrics.js';
 import { renderLossCurve } from './loss-curve.js';
 import { buildPredictionsArtifact } from './predictions-artifact.js';
 import { parseIntervalLevels } from '../models/prediction-intervals.js';
-import { fittedCalibration, predictWithScales, scoreTestIntervals } from './run-intervals.js';
+import { fittedCalibration, predictWithScales, scoreTestIntervals, uncalibratedLevels } from './run-intervals.js';
 
 export interface TrainRunDeps {
   store: ObjectStore;
@@ -102,6 +102,11 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
       const { predicted, scales } = await predictWithScales(fitted.model, windows.test, record.window, calibration.scale ?? 'volatility');
       const test = evaluateForecasts(windows.test.y, predicted, record.window.outputSeqLen, record.window.targets, data.scaler);
       const bands = scoreTestIntervals(calibration, parseIntervalLevels(settings.eval.intervalLevels), windows.test, predicted, scales, record.window, data.scaler, test);
+      const uncalibrated = uncalibratedLevels(test);
+      if (uncalibrated.length > 0) {
+        emit({ type: 'log', level: 'warn', message: `${modelType} run ${runId}: no prediction band (and no coverage) at ${uncalibrated.join('; ')}` });
+        logger.warn({ runId, uncalibrated }, 'train_intervals_uncalibrated');
+      }
       await putJson(deps.store, bucket, runKey(runId, RUN_FILES.scaler), data.scaler);
       await putJson(deps.store, bucket, runKey(runId, RUN_FILES.intervals), calibration);
       await putJson(deps.store, bucket, runKey(runId, RUN_FILES.history), { run_id: runId, model_type: modelType, epochs: fitted.history ?? [] });

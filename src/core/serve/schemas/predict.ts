@@ -49,7 +49,7 @@ export const predictSchema = {
               ts: { type: 'string' },
               intervals: {
                 type: 'object',
-                description: 'On the steps the run calibrated (`FLTS_INTERVAL_STEPS` at training, recursive steps past the model horizon included): per target, per level ("0.8"), the [lower, upper] prediction interval in original units (split-conformal, calibrated on data the model was not fitted on).',
+                description: 'On the steps the run calibrated (`FLTS_INTERVAL_STEPS` at training, recursive steps past the model horizon included): per target, per level ("0.8"), the [lower, upper] prediction interval in original units (split-conformal, calibrated on data the model was not fitted on); [null, null] at a level the run had too few calibration windows for.',
                 additionalProperties: { type: 'object', additionalProperties: { type: 'array', items: { type: ['number', 'null'] }, minItems: 2, maxItems: 2 } },
               },
             },

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import type { Scoreboard, ScoreboardRow } from '../core/eval/scoreboard.js';
+import { renderScoreboard } from './scoreboard-table.js';
+
+function row(rank: number, runId: string, modelType: string, coverage: ScoreboardRow['coverage'], uncalibrated?: Record<string, string>): ScoreboardRow {
+  return {
+    rank,
+    run_id: runId,
+    model_type: modelType,
+    experiment: 'Default',
+    started_at: '2025-01-01T00:00:00.000Z',
+    rmse: 0.1,
+    mae: 0.1,
+    mse: 0.01,
+    r2: 0.5,
+    score: 0.082,
+    target: 'down',
+    rmse_original: 1e7,
+    r2_original: 0.5,
+    improvement_over_naive_pct: null,
+    improvement_over_baseline_pct: null,
+    baseline_model_type: null,
+    nrmse_original: 0.8,
+    coverage,
+    ...(uncalibrated ? { uncalibrated } : {}),
+    gate: { passed: true, reason: 'no quality gate' },
+  };
+}
+
+describe('cli > scoreboard-table', () => {
+  it('shows an uncalibrated level as "-" and says why under the table, and a calibrated one as a percentage', () => {
+    const reason = 'too few calibration windows for 0.95: need 19, have 5';
+    const board: Scoreboard = {
+      config_hash: 'c'.repeat(64),
+      rows: [row(1, 'run-a', 'GRU', { '0.8': 0.294, '0.95': null }, { '0.95': reason }), row(2, 'run-b', 'NAIVE', { '0.8': 0.81, '0.95': 0.955 })],
+      naive_run_id: 'run-b',
+      gate_min_improvement_pct: null,
+    };
+    const lines = renderScoreboard(board);
+    const header = lines[1].split(/\s{2,}/);
+    const cells = (line: string): Record<string, string> => Object.fromEntries(line.split(/\s{2,}/).map((cell, i) => [header[i], cell]));
+    expect(cells(lines[2])).toMatchObject({ model: 'GRU', 'cover 0.8': '29.4%', 'cover 0.95': '-' });
+    expect(cells(lines[3])).toMatchObject({ model: 'NAIVE', 'cover 0.8': '81.0%', 'cover 0.95': '95.5%' });
+    expect(lines.slice(4)).toEqual([`cover 0.95 of GRU run-a: not calibrated (${reason})`]);
+    expect(lines.join('\n')).not.toContain('100.0%');
+  });
+});
