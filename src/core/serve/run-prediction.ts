@@ -47,16 +47,14 @@ async function storedHistory(served: ServedModel): Promise<ScaledHistory> {
 }
 
 /**
- * Finite inputs far outside the training range (1e60 bytes) can overflow a model's float32 arithmetic or a
- * band's scale: such a forecast is refused with a coded 400 instead of answering NaN, or null, as a result.
+ * Finite inputs far outside the training range (1e60 bytes) can overflow a model's float32 arithmetic: such a
+ * forecast is refused with a coded 400 instead of answering NaN, or null, as a result. A band that cannot be
+ * computed is answered as [null, null], as an uncalibrated level is.
  */
-function assertFiniteForecast(forecast: Forecast, intervals: RowIntervals[] | undefined, targets: readonly string[]): void {
-  const bandsFinite = (row: RowIntervals): boolean => row === null || Object.values(row).every((levels) => Object.values(levels).every(([lower, upper]) => Number.isFinite(lower) && Number.isFinite(upper)));
+function assertFiniteForecast(forecast: Forecast, targets: readonly string[]): void {
   const target = targets.find((_, t) => !forecast.values[t].every(Number.isFinite));
-  if (target === undefined && (intervals ?? []).every(bandsFinite)) return;
-  throw new FltsError('FLTS_FORECAST_NOT_FINITE', `The forecast${target === undefined ? "'s prediction intervals are" : ` of ${target} is`} not a finite number: the input values are too far outside what the model was trained on.`, {
-    details: target === undefined ? {} : { target },
-  });
+  if (target === undefined) return;
+  throw new FltsError('FLTS_FORECAST_NOT_FINITE', `The forecast of ${target} is not a finite number: the input values are too far outside what the model was trained on.`, { details: { target } });
 }
 
 /** One forecast with a given served model (the current one, or a run forecasting in shadow). */
@@ -82,7 +80,7 @@ export async function forecastWith(served: ServedModel, input: PredictionInput, 
     }
   };
   const { forecast, intervals } = await forecastWithIntervals(served.plan, history, length, predict, served.intervals, served.model.predictSteps !== undefined);
-  assertFiniteForecast(forecast, intervals, window.targets);
+  assertFiniteForecast(forecast, window.targets);
   return { run: served.run, targets: window.targets, horizon: window.outputSeqLen, forecast, ...(intervals ? { intervals } : {}), source: hasData ? 'request' : 'stored-test-data', series, modelMs };
 }
 
