@@ -37,7 +37,7 @@ function readFp64(raw: Buffer): number[] {
 }
 
 /** A ModelInferRequest as tritonclient.grpc builds it: every input in raw_input_contents. */
-function rawRequest(data: Record<string, unknown[]>, modelName = 'flts'): object {
+function rawRequest(data: Record<string, unknown[]>, modelName = 'flts'): { model_name: string; inputs: Array<{ name: string; datatype: string; shape: number[] }>; raw_input_contents: Buffer[] } {
   const rows = data.ts.length;
   return {
     model_name: modelName,
@@ -50,10 +50,10 @@ function rawRequest(data: Record<string, unknown[]>, modelName = 'flts'): object
   };
 }
 
-async function startGrpc(server: RunningServer, apiToken?: string): Promise<{ grpcServer: GrpcInferenceServer; client: Client }> {
+async function startGrpc(server: RunningServer, apiToken?: string, maxMessageBytes = 64 * 1024): Promise<{ grpcServer: GrpcInferenceServer; client: Client }> {
   const grpcServer = await startGrpcInferenceServer(
     { holder: server.holder, metrics: server.metrics, modelName: 'flts', inferenceLength: 0 },
-    { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, logger: silentLogger, apiToken },
+    { host: '127.0.0.1', port: 0, maxMessageBytes, logger: silentLogger, apiToken },
   );
   return { grpcServer, client: createInferenceClient(`127.0.0.1:${grpcServer.port}`) };
 }
@@ -142,6 +142,36 @@ describe('serve > Open Inference Protocol over gRPC', () => {
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/flts_http_requests_total\{route="\/inference.GRPCInferenceService\/ModelInfer",method="GRPC",status="200"\} [1-9]/);
     expect(metrics).toMatch(/flts_http_requests_total\{route="\/inference.GRPCInferenceService\/ModelInfer",method="GRPC",status="400"\} [1-9]/);
+  });
+});
+
+describe('serve > Open Inference Protocol over gRPC > long names', () => {
+  const server = useTestServer();
+
+  it('quotes at most a clipped part of a long name or datatype, so the status stays INVALID_ARGUMENT with the flts code', async () => {
+    // 200 KB names: a status message travels as a header, and one quoting them whole broke the stream (RST_STREAM, INTERNAL).
+    const { grpcServer, client } = await startGrpc(server, undefined, 1024 * 1024);
+    try {
+      const data = requestData(6);
+      const long = 'Z'.repeat(200_000);
+      const withUp = (change: object) => rawRequest(data).inputs.map((input) => (input.name === 'up' ? { ...input, ...change } : input));
+      const cases: Array<[object, grpc.status, string]> = [
+        [{ ...rawRequest(data), outputs: [{ name: long }] }, grpc.status.INVALID_ARGUMENT, 'FLTS_REQUEST_INVALID'],
+        [{ ...rawRequest(data), inputs: withUp({ datatype: long }) }, grpc.status.INVALID_ARGUMENT, 'FLTS_REQUEST_INVALID'],
+        [{ ...rawRequest(data), inputs: withUp({ name: long }), raw_input_contents: [bytesTensor(data.ts), fp64(data.down), fp64([1])] }, grpc.status.INVALID_ARGUMENT, 'FLTS_REQUEST_INVALID'],
+        [rawRequest(data, long), grpc.status.NOT_FOUND, 'FLTS_REQUEST_ROUTE_NOT_FOUND'],
+      ];
+      for (const [request, code, fltsCode] of cases) {
+        const error = await callError(client, 'ModelInfer', request);
+        expect({ code: error.code, fltsCode: error.metadata.get('flts-code') }).toEqual({ code, fltsCode: [fltsCode] });
+        expect(error.details).toMatch(/'Z{40,100}\.\.\.'/);
+        expect(error.details.length).toBeLessThan(2000);
+      }
+      expect((await callError(client, 'ModelReady', { name: long })).details).toMatch(/^FLTS_REQUEST_ROUTE_NOT_FOUND: No model named 'Z{100}\.\.\.'/);
+    } finally {
+      client.close();
+      await grpcServer.close();
+    }
   });
 });
 

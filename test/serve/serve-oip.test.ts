@@ -151,6 +151,31 @@ describe('serve > Open Inference Protocol over HTTP', () => {
     }
   });
 
+  it('quotes at most a clipped part of a long name or datatype the client sent, so the 400 stays small', async () => {
+    const long = 'Z'.repeat(200_000);
+    const bodies = [
+      { inputs: jsonInputs, outputs: [{ name: long }] },
+      { inputs: jsonInputs.map((input) => (input.name === 'down' ? { ...input, datatype: long } : input)) },
+      { inputs: [...jsonInputs, { name: long, shape: [3], datatype: 'FP64', data: [1, 2] }] },
+      { inputs: [...jsonInputs, { name: long, shape: [3], datatype: 'FP64', parameters: { binary_data_size: 24 } }] },
+      { inputs: jsonInputs, parameters: { index_col: long } },
+    ];
+    for (const body of bodies) {
+      const response = await fetch(infer, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const text = await response.text();
+      expect(response.status).toBe(400);
+      expect(JSON.parse(text).code).toBe('FLTS_REQUEST_INVALID');
+      expect(text).toMatch(/'Z{40,100}\.\.\.'/);
+      expect(text.length).toBeLessThan(2000);
+    }
+    const unrouted = await fetch(`${server.url}/${'p'.repeat(8000)}`);
+    expect((await unrouted.text()).length).toBeLessThan(1000);
+    // fastify's own message quotes the content type whole; the answer cuts any message at 2,000 characters.
+    const mediaType = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': `text/${'x'.repeat(12_000)}` }, body: '{}' });
+    expect(mediaType.status).toBe(400);
+    expect(((await mediaType.json()) as { message: string }).message).toHaveLength(2003);
+  });
+
   it('keeps rejecting other content types on /predict', async () => {
     const response = await fetch(`${server.url}/predict`, { method: 'POST', body: JSON.stringify({ data }) });
     expect(response.status).toBe(400);

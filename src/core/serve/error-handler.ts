@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { errorCodes, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { clip } from '../clip-text.js';
 import { FltsError, httpStatusFor, isFltsError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -24,8 +25,19 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   FLTS_SERVE_RELOAD_RATE_LIMITED: 429,
 };
 
+/**
+ * The longest message an error answer carries. Values a client chose are clipped where a message quotes them;
+ * this bounds anything else that gets through (a library's message), on HTTP and in gRPC status details alike.
+ */
+const MAX_MESSAGE_CHARS = 2000;
+
 /** Maps anything a request can throw to a status and a coded message. Client mistakes are 4xx, never 500. */
 export function classifyError(error: unknown, bodyLimit: number): { status: number; code: ErrorCode; message: string } {
+  const classified = classify(error, bodyLimit);
+  return { ...classified, message: clip(classified.message, MAX_MESSAGE_CHARS) };
+}
+
+function classify(error: unknown, bodyLimit: number): { status: number; code: ErrorCode; message: string } {
   if (isFltsError(error)) return { status: STATUS_BY_CODE[error.code] ?? httpStatusFor(error), code: error.code, message: error.message };
   const fastifyError = error as Partial<FastifyError> & { validation?: unknown };
   if (fastifyError.validation) return { status: 400, code: 'FLTS_REQUEST_INVALID', message: `Invalid request: ${fastifyError.message}.` };
@@ -103,7 +115,7 @@ export function replyWithError(error: unknown, request: FastifyRequest, reply: F
 export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, logger: Logger): void {
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply, bodyLimit, logger));
   app.setNotFoundHandler((request, reply) => {
-    const message = `No route ${request.method} ${request.url.split('?')[0]}; see GET /openapi.json.`;
+    const message = `No route ${request.method} ${clip(request.url.split('?')[0])}; see GET /openapi.json.`;
     void reply.status(404).send(errorBodyFor(request, 404, 'FLTS_REQUEST_ROUTE_NOT_FOUND', message));
   });
 }

@@ -1,3 +1,4 @@
+import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import type { OipInferRequest, OipInferResponse } from './oip-inference.js';
 import { checkDatatype, decodeRawTensor, encodeRawTensor, flattenJsonData, type OipInput } from './oip-tensors.js';
@@ -35,7 +36,7 @@ export function splitRawBody(raw: Buffer, headerLength: string | string[] | unde
     const text = Array.isArray(headerLength) ? headerLength[0] : headerLength;
     jsonLength = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
     if (!(jsonLength <= raw.length)) {
-      throw invalid(`Inference-Header-Content-Length must be a byte count of at most the body's ${raw.length} bytes; got '${text}'.`);
+      throw invalid(`Inference-Header-Content-Length must be a byte count of at most the body's ${raw.length} bytes; got '${clip(text)}'.`);
     }
   }
   const text = raw.subarray(0, jsonLength).toString('utf8').trim();
@@ -57,16 +58,16 @@ export function decodeHttpInferRequest(body: HttpInferBody, binary: Buffer | und
     checkDatatype(tensor.name, tensor.datatype);
     const size = tensor.parameters?.binary_data_size;
     if (size !== undefined) {
-      if (!Number.isInteger(size) || (size as number) < 0) throw invalid(`Input '${tensor.name}': binary_data_size must be a non-negative integer.`, { input: tensor.name });
+      if (!Number.isInteger(size) || (size as number) < 0) throw invalid(`Input '${clip(tensor.name)}': binary_data_size must be a non-negative integer.`, { input: clip(tensor.name) });
       const end = offset + (size as number);
       if (!binary || end > binary.length) {
-        throw invalid(`Input '${tensor.name}' claims ${size as number} bytes of binary data, but only ${(binary?.length ?? 0) - offset} remain after the JSON header.`, { input: tensor.name });
+        throw invalid(`Input '${clip(tensor.name)}' claims ${size as number} bytes of binary data, but only ${(binary?.length ?? 0) - offset} remain after the JSON header.`, { input: clip(tensor.name) });
       }
       const values = decodeRawTensor(tensor.name, tensor.datatype, tensor.shape, binary.subarray(offset, end));
       offset = end;
       return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, values };
     }
-    if (!Array.isArray(tensor.data)) throw invalid(`Input '${tensor.name}' has neither 'data' nor a binary_data_size parameter.`, { input: tensor.name });
+    if (!Array.isArray(tensor.data)) throw invalid(`Input '${clip(tensor.name)}' has neither 'data' nor a binary_data_size parameter.`, { input: clip(tensor.name) });
     return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, values: flattenJsonData(tensor.name, tensor.data, tensor.shape) };
   });
   if (binary && offset !== binary.length) throw invalid(`The body has ${binary.length - offset} bytes of binary data that no input claims (binary_data_size).`);

@@ -1,3 +1,4 @@
+import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { levelKey } from '../models/prediction-intervals.js';
@@ -74,7 +75,7 @@ const MAX_INFERENCE_LENGTH = 10_000;
 export function servedModelNamed(context: OipContext, name: string): ServedModel | undefined {
   const served = context.holder.current();
   if (name !== context.modelName && name !== served?.run.runId) {
-    throw new FltsError('FLTS_REQUEST_ROUTE_NOT_FOUND', `No model named '${name}' is served here; this server serves '${context.modelName}'.`, { details: { model: name } });
+    throw new FltsError('FLTS_REQUEST_ROUTE_NOT_FOUND', `No model named '${clip(name)}' is served here; this server serves '${context.modelName}'.`, { details: { model: clip(name) } });
   }
   return served;
 }
@@ -148,7 +149,7 @@ function selectOutputs(all: OipOutput[], requested: OipRequestedOutput[] | undef
   const byName = new Map(all.map((output) => [output.name, output]));
   return requested.map(({ name }) => {
     const output = byName.get(name);
-    if (!output) throw new FltsError('FLTS_REQUEST_INVALID', `Unknown output '${name}'; this model has outputs ${[...byName.keys()].join(', ')}.`, { details: { output: name } });
+    if (!output) throw new FltsError('FLTS_REQUEST_INVALID', `Unknown output '${clip(name)}'; this model has outputs ${[...byName.keys()].join(', ')}.`, { details: { output: clip(name) } });
     return output;
   });
 }

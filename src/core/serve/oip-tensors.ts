@@ -1,3 +1,4 @@
+import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 
 /**
@@ -39,17 +40,26 @@ const NUMERIC_TYPES: Record<string, NumericType> = {
 
 export const OIP_DATATYPES: readonly string[] = [...Object.keys(NUMERIC_TYPES), 'BYTES'];
 
-function invalid(message: string, input: string): FltsError {
-  return new FltsError('FLTS_REQUEST_INVALID', message, { details: { input } });
+/** `name` is the input's name as the client sent it: messages and details quote it clipped. */
+function invalid(message: string, name: string): FltsError {
+  return new FltsError('FLTS_REQUEST_INVALID', message, { details: { input: clip(name) } });
+}
+
+const SHOWN_DIMENSIONS = 8;
+
+/** A shape as a message shows it; a gRPC shape can have as many dimensions as the message has room for. */
+export function formatShape(shape: readonly number[]): string {
+  if (shape.length <= SHOWN_DIMENSIONS) return `[${shape.join(', ')}]`;
+  return `[${shape.slice(0, SHOWN_DIMENSIONS).join(', ')}, ... (${shape.length} dimensions)]`;
 }
 
 export function elementCount(name: string, shape: readonly number[]): number {
-  if (shape.some((dim) => !Number.isInteger(dim) || dim < 0)) throw invalid(`Input '${name}' has shape [${shape.join(', ')}]; every dimension must be a non-negative integer.`, name);
+  if (shape.some((dim) => !Number.isInteger(dim) || dim < 0)) throw invalid(`Input '${clip(name)}' has shape ${formatShape(shape)}; every dimension must be a non-negative integer.`, name);
   return shape.reduce((product, dim) => product * dim, 1);
 }
 
 export function checkDatatype(name: string, datatype: string): void {
-  if (!OIP_DATATYPES.includes(datatype)) throw invalid(`Input '${name}' has datatype '${datatype}'; expected one of ${OIP_DATATYPES.join(', ')}.`, name);
+  if (!OIP_DATATYPES.includes(datatype)) throw invalid(`Input '${clip(name)}' has datatype '${clip(datatype)}'; expected one of ${OIP_DATATYPES.join(', ')}.`, name);
 }
 
 /**
@@ -71,7 +81,7 @@ export function flattenJsonData(name: string, data: readonly unknown[], shape: r
       out.push(value);
       continue;
     }
-    if (stack.length >= maxDepth) throw invalid(`Input '${name}' nests its data deeper than its ${shape.length}-dimensional shape [${shape.join(', ')}].`, name);
+    if (stack.length >= maxDepth) throw invalid(`Input '${clip(name)}' nests its data deeper than its ${shape.length}-dimensional shape ${formatShape(shape)}.`, name);
     stack.push({ array: value, index: 0 });
   }
   return out;
@@ -86,19 +96,19 @@ export function decodeRawTensor(name: string, datatype: string, shape: readonly 
     const out: string[] = [];
     let offset = 0;
     while (offset < raw.byteLength) {
-      if (offset + 4 > raw.byteLength) throw invalid(`Input '${name}': binary BYTES data ends inside an element's 4-byte length.`, name);
+      if (offset + 4 > raw.byteLength) throw invalid(`Input '${clip(name)}': binary BYTES data ends inside an element's 4-byte length.`, name);
       const length = view.getUint32(offset, true);
       offset += 4;
-      if (offset + length > raw.byteLength) throw invalid(`Input '${name}': a binary BYTES element of ${length} bytes runs past the end of its data.`, name);
+      if (offset + length > raw.byteLength) throw invalid(`Input '${clip(name)}': a binary BYTES element of ${length} bytes runs past the end of its data.`, name);
       out.push(Buffer.from(raw.buffer, raw.byteOffset + offset, length).toString('utf8'));
       offset += length;
     }
-    if (out.length !== count) throw invalid(`Input '${name}' has shape [${shape.join(', ')}] but ${out.length} binary BYTES elements.`, name);
+    if (out.length !== count) throw invalid(`Input '${clip(name)}' has shape ${formatShape(shape)} but ${out.length} binary BYTES elements.`, name);
     return out;
   }
   const type = NUMERIC_TYPES[datatype];
   if (raw.byteLength !== count * type.bytes) {
-    throw invalid(`Input '${name}' has shape [${shape.join(', ')}] of ${datatype} (${count * type.bytes} bytes) but ${raw.byteLength} bytes of binary data.`, name);
+    throw invalid(`Input '${clip(name)}' has shape ${formatShape(shape)} of ${datatype} (${count * type.bytes} bytes) but ${raw.byteLength} bytes of binary data.`, name);
   }
   const out = new Array<number>(count);
   for (let i = 0; i < count; i++) out[i] = type.read(view, i * type.bytes);
@@ -129,12 +139,12 @@ export function inputsToColumns(inputs: readonly OipInput[]): Record<string, unk
   for (const input of inputs) {
     const count = elementCount(input.name, input.shape);
     if (count !== input.values.length) {
-      throw invalid(`Input '${input.name}' has shape [${input.shape.join(', ')}] but ${input.values.length} values.`, input.name);
+      throw invalid(`Input '${clip(input.name)}' has shape ${formatShape(input.shape)} but ${input.values.length} values.`, input.name);
     }
     if (input.shape.filter((dim) => dim !== 1).length > 1) {
-      throw invalid(`Input '${input.name}' must be one-dimensional ([rows] or [rows, 1]), got [${input.shape.join(', ')}].`, input.name);
+      throw invalid(`Input '${clip(input.name)}' must be one-dimensional ([rows] or [rows, 1]), got ${formatShape(input.shape)}.`, input.name);
     }
-    if (input.name in columns) throw invalid(`Input '${input.name}' is given twice.`, input.name);
+    if (input.name in columns) throw invalid(`Input '${clip(input.name)}' is given twice.`, input.name);
     columns[input.name] = input.values;
   }
   return columns;

@@ -1,4 +1,5 @@
 import type { TimeFrame } from '../data/time-frame.js';
+import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { assertStrictlyIncreasing, detectCadence, formatTimestamp, parseTimestamp } from '../data/timestamps.js';
 
@@ -21,7 +22,7 @@ function invalid(message: string, details: Record<string, unknown> = {}): FltsEr
 function describe(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (value !== null && typeof value === 'object') return 'an object';
-  const text = typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value) : String(value);
+  const text = typeof value === 'string' ? JSON.stringify(clip(value, 40)) : String(value);
   return text;
 }
 
@@ -29,13 +30,13 @@ const LISTED_NAMES = 10;
 
 /** The first few names of a list, so an error about 100,000 columns stays a short message. */
 function listNames(names: readonly string[]): string {
-  const shown = names.slice(0, LISTED_NAMES).map((name) => (name.length > 60 ? `${name.slice(0, 60)}...` : name));
+  const shown = names.slice(0, LISTED_NAMES).map((name) => clip(name, 60));
   return names.length > LISTED_NAMES ? `${shown.join(', ')} and ${names.length - LISTED_NAMES} more` : shown.join(', ');
 }
 
 function findTimestampColumn(data: Record<string, unknown>, indexCol: string | undefined): string {
   if (indexCol !== undefined) {
-    if (!Object.hasOwn(data, indexCol)) throw invalid(`index_col '${indexCol.length > 60 ? `${indexCol.slice(0, 60)}...` : indexCol}' is not a column of 'data' (columns: ${listNames(Object.keys(data))}).`);
+    if (!Object.hasOwn(data, indexCol)) throw invalid(`index_col '${clip(indexCol, 60)}' is not a column of 'data' (columns: ${listNames(Object.keys(data))}).`);
     return indexCol;
   }
   const found = TIMESTAMP_CANDIDATES.find((name) => Object.hasOwn(data, name));
@@ -76,7 +77,7 @@ function readColumnTable(data: unknown, indexCol: string | undefined): ColumnTab
   const time = new Float64Array(rows);
   for (let row = 0; row < rows; row++) {
     time[row] = parseTimestamp(rawTimes[row]);
-    if (Number.isNaN(time[row])) throw invalid(`Column '${timestampColumn}' contains an invalid timestamp at row ${row}: ${describe(rawTimes[row])} (expected ISO text or epoch ms, years 0000-9999).`, { column: timestampColumn, row });
+    if (Number.isNaN(time[row])) throw invalid(`Column '${clip(timestampColumn, 60)}' contains an invalid timestamp at row ${row}: ${describe(rawTimes[row])} (expected ISO text or epoch ms, years 0000-9999).`, { column: clip(timestampColumn, 60), row });
   }
   return { columns, rows, time, timestampColumn };
 }
@@ -124,7 +125,8 @@ export function parseRequestSeries(data: unknown, requiredColumns: readonly stri
   const values = readNumericColumns(table, requiredColumns, false);
   const needed = Math.max(minRows, 2);
   if (rows < needed) throw invalid(`Too few rows: ${rows} given, the model needs at least ${needed} (its input window of ${minRows}, and two timestamps to know the step).`, { rows, needed });
-  assertStrictlyIncreasing(time, timestampColumn);
+  // The name is only quoted in the error; index_col can make it a name of any length.
+  assertStrictlyIncreasing(time, clip(timestampColumn, 60));
   return { frame: { time, columns: [...requiredColumns], values }, cadenceMs: detectCadence(time), timestampColumn };
 }
 

@@ -1,0 +1,13 @@
+/** How much of a client-supplied value an error message quotes: enough to recognise it, never the whole of it. */
+export const QUOTED_CHARS = 100;
+
+/**
+ * `text` cut to at most `max` characters, with "..." when something was cut. Error messages quote names and
+ * values a client chose; an unbounded one would make the answer as large as the request (and over gRPC larger
+ * than a status message may be). Never splits a surrogate pair, so the result is still well-formed text.
+ */
+export function clip(text: string, max = QUOTED_CHARS): string {
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max;
+  return `${text.slice(0, end)}...`;
+}
