@@ -151,6 +151,16 @@ describe('serve > Open Inference Protocol over HTTP', () => {
     }
   });
 
+  it('takes a series identifier of at most 200 characters, as /predict does', async () => {
+    const tooLong = 's'.repeat(201);
+    const oip = await postJson(infer, { inputs: jsonInputs, parameters: { identifier: tooLong } });
+    const predict = await postJson(`${server.url}/predict`, { data, identifier: tooLong });
+    expect([oip.status, oip.json.code, predict.status, predict.json.code]).toEqual([400, 'FLTS_REQUEST_INVALID', 400, 'FLTS_REQUEST_INVALID']);
+    expect(predict.json.message).toBe('Invalid request: body/identifier must NOT have more than 200 characters.');
+    expect(oip.json.message).toBe('Invalid request: body/parameters/identifier must NOT have more than 200 characters.');
+    expect((await postJson(infer, { inputs: jsonInputs, parameters: { identifier: tooLong.slice(1) } })).status).toBe(200);
+  });
+
   it('quotes at most a clipped part of a long name or datatype the client sent, so the 400 stays small', async () => {
     const long = 'Z'.repeat(200_000);
     const bodies = [

@@ -14,6 +14,8 @@ import {
   type InferTensorContents,
 } from './oip-grpc-service.js';
 import { checkDatatype, decodeRawTensor, encodeRawTensor, type OipInput } from './oip-tensors.js';
+import { compileBodyCheck } from './request-validators.js';
+import { inferParameters } from './schemas/kserve.js';
 
 export interface GrpcServerOptions {
   host: string;
@@ -62,6 +64,9 @@ const CONTENTS_FIELD: Record<string, keyof InferTensorContents> = {
   BYTES: 'bytes_contents',
 };
 
+/** The parameters of the HTTP route's schema (`identifier` as on /predict), which a gRPC message does not pass through. */
+const checkParameters = compileBodyCheck(inferParameters, 'parameters');
+
 function invalid(message: string, details: Record<string, unknown> = {}): FltsError {
   return new FltsError('FLTS_REQUEST_INVALID', message, { details });
 }
@@ -83,9 +88,11 @@ export function decodeGrpcInferRequest(message: GrpcModelInferRequest): OipInfer
     throw invalid(`raw_input_contents has ${raw.length} entries for ${message.inputs.length} inputs; give one per input or use contents.`);
   }
   if (message.inputs.length === 0) throw invalid('The request has no inputs.');
+  const parameters = parameterValues(message.parameters);
+  checkParameters(parameters);
   return {
     ...(message.id ? { id: message.id } : {}),
-    parameters: parameterValues(message.parameters),
+    parameters,
     inputs: message.inputs.map((tensor, i) => decodeInput(tensor, raw.length > 0 ? raw[i] : undefined)),
     ...(message.outputs && message.outputs.length > 0 ? { outputs: message.outputs.map((output) => ({ name: output.name, parameters: parameterValues(output.parameters) })) } : {}),
   };

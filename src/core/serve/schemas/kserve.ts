@@ -1,4 +1,5 @@
 import { errorResponses } from './common.js';
+import { seriesIdentifier } from './predict.js';
 
 /** Open Inference Protocol (KServe v2) REST shapes; binary tensor data travels after the JSON (see oip/http-binding). */
 const tensorSchema = {
@@ -15,6 +16,17 @@ const tensorSchema = {
 
 const tensorMetadata = { type: 'object', properties: { name: { type: 'string' }, datatype: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } } } } as const;
 
+/** An inference request's parameters; gRPC requests are checked against the same schema. `identifier` as on /predict. */
+export const inferParameters = {
+  type: 'object',
+  properties: {
+    inference_length: { type: 'integer', minimum: 1, maximum: 10000 },
+    index_col: { type: 'string', minLength: 1 },
+    binary_data_output: { type: 'boolean' },
+    identifier: seriesIdentifier,
+  },
+} as const;
+
 export const modelParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
 
 export const inferSchema = {
@@ -25,14 +37,7 @@ export const inferSchema = {
     required: ['inputs'],
     properties: {
       id: { type: 'string' },
-      parameters: {
-        type: 'object',
-        properties: {
-          inference_length: { type: 'integer', minimum: 1, maximum: 10000 },
-          index_col: { type: 'string', minLength: 1 },
-          binary_data_output: { type: 'boolean' },
-        },
-      },
+      parameters: inferParameters,
       inputs: { type: 'array', minItems: 1, items: tensorSchema },
       outputs: {
         type: 'array',
