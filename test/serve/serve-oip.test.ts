@@ -119,6 +119,7 @@ describe('serve > Open Inference Protocol over HTTP', () => {
       { answer: await post({ inputs: inputs([ts.length, 56, 56]) }, [ts], '99999'), message: /Inference-Header-Content-Length must be a byte count/ },
       { answer: await post({ inputs: jsonInputs.map((input) => ({ ...input, datatype: input.name === 'up' ? 'FP16' : input.datatype })) }, []), message: /datatype 'FP16'/ },
       { answer: await post({ inputs: jsonInputs, outputs: [{ name: 'nope' }] }, []), message: /Unknown output 'nope'/ },
+      { answer: await post({ inputs: jsonInputs, outputs: [{ name: 'down' }, { name: 'timestamp' }, { name: 'down' }] }, []), message: /^FLTS_REQUEST_INVALID: Output 'down' is requested twice\.$/ },
     ];
     for (const { answer, message } of cases) {
       expect(answer.status).toBe(400);

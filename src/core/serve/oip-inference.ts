@@ -143,6 +143,18 @@ function liveParameters(live: LiveMonitor, runId: string): Record<string, OipPar
   return parameters;
 }
 
+/**
+ * Each output asked for at most once, as each input is given once: a repeated name would repeat its data in
+ * the answer, so a small request could ask for an answer of any size. Checked before the forecast is made.
+ */
+function assertDistinctOutputs(requested: readonly OipRequestedOutput[] | undefined): void {
+  const seen = new Set<string>();
+  for (const { name } of requested ?? []) {
+    if (seen.has(name)) throw new FltsError('FLTS_REQUEST_INVALID', `Output '${clip(name)}' is requested twice.`, { details: { output: clip(name) } });
+    seen.add(name);
+  }
+}
+
 /** Picks and orders the requested outputs; unknown names are a 400 naming the ones there are. */
 function selectOutputs(all: OipOutput[], requested: OipRequestedOutput[] | undefined): OipOutput[] {
   if (!requested || requested.length === 0) return all;
@@ -160,6 +172,7 @@ function selectOutputs(all: OipOutput[], requested: OipRequestedOutput[] | undef
  */
 export async function runOipInference(context: OipContext, modelName: string, request: OipInferRequest): Promise<OipInferResponse> {
   servedModelNamed(context, modelName);
+  assertDistinctOutputs(request.outputs);
   const columns = inputsToColumns(request.inputs);
   const indexCol = optionalString(request.parameters, 'index_col') ?? TIMESTAMP_NAMES.find((name) => name in columns);
   const input = { data: columns, indexCol, inferenceLength: optionalLength(request.parameters) };
