@@ -131,6 +131,18 @@ describe('serve > Open Inference Protocol over gRPC', () => {
       [{ ...rawRequest(data), parameters: { identifier: { string_param: 's'.repeat(201) } } }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Invalid request: parameters\/identifier must NOT have more than 200 characters\.$/],
       [{ ...rawRequest(data), parameters: { index_col: { string_param: 'when' } } }, grpc.status.INVALID_ARGUMENT, /index_col 'when' is not a column/],
       [{ model_name: 'flts', inputs: [] }, grpc.status.INVALID_ARGUMENT, /no inputs/],
+      [
+        {
+          model_name: 'flts',
+          inputs: [
+            { name: 'timestamp', datatype: 'BYTES', shape: [6], contents: { bytes_contents: (data.ts as string[]).map((ts) => Buffer.from(ts)) } },
+            { name: 'down', datatype: 'FP64', shape: [6], contents: { fp64_contents: data.down } },
+            { name: 'up', datatype: 'INT8', shape: [6], contents: { int_contents: [1, 2, 3, 4, 5, 300] } },
+          ],
+        },
+        grpc.status.INVALID_ARGUMENT,
+        /'up' is INT8, but element 5 is 300; INT8 data must be integers from -128 to 127/,
+      ],
       [rawRequest(requestData(2)), grpc.status.INVALID_ARGUMENT, /Too few rows: 2 given/],
       [{ ...rawRequest(data), outputs: [{ name: 'nope' }] }, grpc.status.INVALID_ARGUMENT, /Unknown output 'nope'/],
       [{ ...rawRequest(data), outputs: [{ name: 'down' }, { name: 'down' }] }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Output 'down' is requested twice\.$/],

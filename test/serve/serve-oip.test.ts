@@ -152,6 +152,36 @@ describe('serve > Open Inference Protocol over HTTP', () => {
     }
   });
 
+  it('refuses JSON data of another type than its input declares, and reads BOOL true and false as 1 and 0', async () => {
+    const withUp = (datatype: string, values: unknown[]) => ({ inputs: jsonInputs.map((input) => (input.name === 'up' ? { ...input, datatype, data: values } : input)) });
+    const up = data.up as number[];
+    const halves = up.map((value) => value + 0.5);
+    const epochMs = (data.ts as string[]).map((ts) => Date.parse(`${ts.replace(' ', 'T')}Z`));
+    const cases: Array<[object, RegExp]> = [
+      [withUp('BOOL', halves), /^FLTS_REQUEST_INVALID: Input 'up' is BOOL, but element 0 is 5\.5; BOOL data must be true or false\.$/],
+      [withUp('INT8', halves), /^FLTS_REQUEST_INVALID: Input 'up' is INT8, but element 0 is 5\.5; INT8 data must be integers from -128 to 127\.$/],
+      [withUp('UINT8', [...up.slice(0, 6), 300]), /'up' is UINT8, but element 6 is 300; UINT8 data must be integers from 0 to 255/],
+      [withUp('BYTES', halves), /'up' is BYTES, but element 0 is 5\.5; BYTES data must be strings/],
+      [withUp('FP64', up.map(String)), /'up' is FP64, but element 0 is "5"; FP64 data must be numbers \(or null\)/],
+      [withUp('FP32', [...up.slice(0, 6), 1e39]), /'up' is FP32, but element 6 is 1e\+39/],
+      [{ inputs: jsonInputs.map((input) => (input.name === 'timestamp' ? { ...input, data: epochMs } : input)) }, /'timestamp' is BYTES, but element 0 is \d+; BYTES data must be strings/],
+    ];
+    for (const [body, message] of cases) {
+      const { status, json } = await postJson(infer, body);
+      expect({ status, code: json.code }).toEqual({ status: 400, code: 'FLTS_REQUEST_INVALID' });
+      expect(json.error).toMatch(message);
+    }
+    const forecast = async (body: object): Promise<unknown> => {
+      const { status, json } = await postJson(infer, body);
+      expect(status).toBe(200);
+      return json.outputs[1].data;
+    };
+    // What the types allow forecasts as before: integers as INT32, epoch milliseconds as INT64, BOOL as 1 and 0.
+    expect(await forecast(withUp('INT32', up))).toEqual(predicted.down);
+    expect(await forecast({ inputs: jsonInputs.map((input) => (input.name === 'timestamp' ? { ...input, datatype: 'INT64', data: epochMs } : input)) })).toEqual(predicted.down);
+    expect(await forecast(withUp('BOOL', up.map((value) => value % 2 === 0)))).toEqual(await forecast(withUp('FP64', up.map((value) => (value % 2 === 0 ? 1 : 0)))));
+  });
+
   it('takes a series identifier of at most 200 characters, as /predict does', async () => {
     const tooLong = 's'.repeat(201);
     const oip = await postJson(infer, { inputs: jsonInputs, parameters: { identifier: tooLong } });

@@ -13,7 +13,7 @@ import {
   type GrpcModelInferResponse,
   type InferTensorContents,
 } from './oip-grpc-service.js';
-import { checkDatatype, decodeRawTensor, encodeRawTensor, type OipInput } from './oip-tensors.js';
+import { checkDatatype, checkElements, decodeRawTensor, encodeRawTensor, type OipInput } from './oip-tensors.js';
 import { compileBodyCheck } from './request-validators.js';
 import { inferParameters } from './schemas/kserve.js';
 
@@ -77,8 +77,9 @@ function decodeInput(tensor: GrpcInferInputTensor, raw: Buffer | undefined): Oip
   if (raw) return { name: tensor.name, datatype: tensor.datatype, shape, values: decodeRawTensor(tensor.name, tensor.datatype, shape, raw) };
   const field = CONTENTS_FIELD[tensor.datatype];
   const contents = tensor.contents?.[field] ?? [];
-  const values = field === 'bytes_contents' ? (contents as Buffer[]).map((bytes) => bytes.toString('utf8')) : (contents as Array<number | boolean>).map(Number);
-  return { name: tensor.name, datatype: tensor.datatype, shape, values };
+  const elements = field === 'bytes_contents' ? (contents as Buffer[]).map((bytes) => bytes.toString('utf8')) : (contents as Array<number | boolean>);
+  // The contents field is the datatype's, so only an integer's range can be off (300 in int_contents of an INT8).
+  return { name: tensor.name, datatype: tensor.datatype, shape, values: checkElements(tensor.name, tensor.datatype, elements) };
 }
 
 /** ModelInferRequest to the transport-neutral request: raw_input_contents (one per input, as Triton's clients send) or typed contents. */

@@ -1,7 +1,7 @@
 import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import type { OipInferRequest, OipInferResponse } from './oip-inference.js';
-import { checkDatatype, decodeRawTensor, encodeRawTensor, flattenJsonData, type OipInput } from './oip-tensors.js';
+import { checkDatatype, checkElements, decodeRawTensor, encodeRawTensor, flattenJsonData, type OipInput } from './oip-tensors.js';
 
 /** Length of the JSON header that precedes the binary tensor data (the binary tensor data extension). */
 export const INFERENCE_HEADER = 'inference-header-content-length';
@@ -68,7 +68,7 @@ export function decodeHttpInferRequest(body: HttpInferBody, binary: Buffer | und
       return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, values };
     }
     if (!Array.isArray(tensor.data)) throw invalid(`Input '${clip(tensor.name)}' has neither 'data' nor a binary_data_size parameter.`, { input: clip(tensor.name) });
-    return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, values: flattenJsonData(tensor.name, tensor.data, tensor.shape) };
+    return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, values: checkElements(tensor.name, tensor.datatype, flattenJsonData(tensor.name, tensor.data, tensor.shape)) };
   });
   if (binary && offset !== binary.length) throw invalid(`The body has ${binary.length - offset} bytes of binary data that no input claims (binary_data_size).`);
   return {

@@ -62,6 +62,52 @@ export function checkDatatype(name: string, datatype: string): void {
   if (!OIP_DATATYPES.includes(datatype)) throw invalid(`Input '${clip(name)}' has datatype '${clip(datatype)}'; expected one of ${OIP_DATATYPES.join(', ')}.`, name);
 }
 
+/** Integer datatypes' ranges as [least, first value past the greatest]: 2^63 and 2^64 are exact doubles, their predecessors are not. */
+const INTEGER_RANGES: Record<string, readonly [number, number]> = {
+  INT8: [-(2 ** 7), 2 ** 7],
+  INT16: [-(2 ** 15), 2 ** 15],
+  INT32: [-(2 ** 31), 2 ** 31],
+  INT64: [-(2 ** 63), 2 ** 63],
+  UINT8: [0, 2 ** 8],
+  UINT16: [0, 2 ** 16],
+  UINT32: [0, 2 ** 32],
+  UINT64: [0, 2 ** 64],
+};
+
+const FP32_MAX = 3.4028234663852886e38;
+
+/** An element as a message shows it: never more than a clipped part of a string. */
+function describeElement(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(clip(value, 40));
+  if (value !== null && typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+/**
+ * Elements given as values (JSON `data`, gRPC typed contents) checked against the datatype their input declares,
+ * as the protocol defines the types: BOOL true or false (read as 1 or 0, as binary BOOL is), integers within
+ * their type's range, FP32/FP64 numbers (null for a missing value, as NaN in binary), BYTES text. Data of another
+ * type is a 400 naming the first element that does not fit, rather than taken as it comes.
+ */
+export function checkElements(name: string, datatype: string, values: unknown[]): unknown[] {
+  const firstOff = (fits: (value: unknown) => boolean, expected: string): void => {
+    const index = values.findIndex((value) => !fits(value));
+    if (index >= 0) throw invalid(`Input '${clip(name)}' is ${datatype}, but element ${index} is ${describeElement(values[index])}; ${datatype} data must be ${expected}.`, name);
+  };
+  if (datatype === 'BOOL') {
+    firstOff((value) => typeof value === 'boolean', 'true or false');
+    return values.map((value) => (value ? 1 : 0));
+  }
+  if (datatype === 'BYTES') firstOff((value) => typeof value === 'string', 'strings');
+  else if (datatype === 'FP64') firstOff((value) => value === null || typeof value === 'number', 'numbers (or null)');
+  else if (datatype === 'FP32') firstOff((value) => value === null || (typeof value === 'number' && !(Math.abs(value) > FP32_MAX)), `numbers within ±${FP32_MAX} (or null)`);
+  else {
+    const [least, past] = INTEGER_RANGES[datatype];
+    firstOff((value) => Number.isInteger(value) && (value as number) >= least && (value as number) < past, `integers from ${least} to ${past - 1}`);
+  }
+  return values;
+}
+
 /**
  * JSON tensor data, flat or nested as deep as the shape has dimensions (the protocol allows both), to its
  * elements in row-major order. Iterative with a depth bound, so no nesting can exhaust the stack.
