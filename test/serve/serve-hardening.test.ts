@@ -35,6 +35,16 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
     expect(query.json.predictions).toHaveLength(3);
   });
 
+  it('reads inference_length in the query string as decimal digits only: 0x10, 1e1, 16.0 or " 16" are refused', async () => {
+    for (const text of ['0x10', '0b10', '1e1', '16.0', '%2016', '16%20', '']) {
+      const { status, json } = await postJson(`${server.url}/predict?inference_length=${text}`, {});
+      expect({ text, status, code: json.code, message: json.message }).toEqual({ text, status: 400, code: 'FLTS_REQUEST_INVALID', message: 'Invalid request: querystring/inference_length must be integer.' });
+    }
+    const decimal = await postJson(`${server.url}/predict?inference_length=016`, {});
+    expect(decimal.status).toBe(200);
+    expect(decimal.json.predictions).toHaveLength(16);
+  });
+
   it('forecasts from year 0018 in year 0018, and refuses forecasts past 9999', async () => {
     const ancient = requestData(6, { start: Date.UTC(2018, 0, 1) });
     ancient.ts = (ancient.ts as string[]).map((ts) => `00${ts.slice(2)}`);
