@@ -22,6 +22,49 @@ function readUntilClosed(socket: Socket): Promise<string> {
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
+/** What the server answers to raw bytes before it closes the connection: status line and the coded JSON body. */
+async function answerTo(url: string, bytes: string): Promise<{ statusLine: string; body: any }> {
+  const socket = await openSocket(url);
+  const closed = readUntilClosed(socket);
+  socket.write(bytes);
+  const text = await closed;
+  const [head, body] = text.split('\r\n\r\n');
+  expect(head).toMatch(/\r\ncontent-length: \d+/i);
+  expect(Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1])).toBe(Buffer.byteLength(body));
+  return { statusLine: head.split('\r\n')[0], body: JSON.parse(body) };
+}
+
+describe('serve > hardening: what Node refuses before routing', () => {
+  // Headers are given far less time than the whole request, so the headers timeout (not the idle socket's) ends a slow request.
+  const server = useTestServer({ server: { limits: { requestTimeoutMs: 10_000, headersTimeoutMs: 200 } }, load: false });
+
+  it('answers a request that is not HTTP, or has a bad header line, with a coded 400', async () => {
+    for (const bytes of ['GARBAGE\r\n\r\n', 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nNo colon here\r\n\r\n']) {
+      const { statusLine, body } = await answerTo(server.url, bytes);
+      expect(statusLine).toBe('HTTP/1.1 400 Bad Request');
+      expect(body).toMatchObject({ statusCode: 400, code: 'FLTS_REQUEST_INVALID', error: 'Bad Request' });
+      expect(body.message).toMatch(/^The request is not valid HTTP\/1\.1 \(HPE_[A-Z_]+\)\.$/);
+      expect(body.detail).toBe(body.message);
+    }
+  });
+
+  it('answers headers over the size limit with a coded 431, and headers too slow to arrive with a coded 408', async () => {
+    const big = await answerTo(server.url, `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(big.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(big.body).toMatchObject({ statusCode: 431, code: 'FLTS_REQUEST_TOO_LARGE', message: expect.stringMatching(/headers are larger than the limit of \d+ bytes/) });
+
+    const slow = await answerTo(server.url, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    expect(slow.statusLine).toBe('HTTP/1.1 408 Request Timeout');
+    expect(slow.body).toMatchObject({ statusCode: 408, code: 'FLTS_REQUEST_INVALID', message: 'The request did not arrive in time (its headers are given 200 ms, the whole request 10000 ms).' });
+  });
+
+  it('answers an Expect header other than 100-continue with a coded 417', async () => {
+    const { statusLine, body } = await answerTo(server.url, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: bogus\r\nConnection: close\r\n\r\n');
+    expect(statusLine).toBe('HTTP/1.1 417 Expectation Failed');
+    expect(body).toMatchObject({ statusCode: 417, code: 'FLTS_REQUEST_INVALID', message: "Expect: 'bogus' is not supported; only 100-continue is." });
+  });
+});
+
 describe('serve > hardening: strict bodies, dates in range, connection limits', () => {
   const server = useTestServer({ server: { limits: { requestTimeoutMs: 400, headersTimeoutMs: 300 } } });
 

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { silentLogger, type Logger } from '../logger.js';
 import { installAccessControl, type AccessTokens, type RouteAccess } from './access-control.js';
 import type { LiveMonitor } from './live-monitor.js';
-import { installErrorHandlers, installJsonParser, replyWithError } from './error-handler.js';
+import { answerUnmetExpectation, createClientErrorHandler, installErrorHandlers, installJsonParser, replyWithError } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
 import type { PredictionLog } from './prediction-log.js';
 import { installRequestValidators } from './request-validators.js';
@@ -87,9 +87,11 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     frameworkErrors: (error, request, reply) => replyWithError(error, request, reply, bodyLimit, logger),
+    clientErrorHandler: createClientErrorHandler({ headersTimeoutMs: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs), requestTimeoutMs: limits.requestTimeoutMs }),
     ...connectionOptions(limits),
   });
   app.server.maxConnections = limits.maxConnections;
+  app.server.on('checkExpectation', answerUnmetExpectation);
   const metrics = deps.metrics ?? createServeMetrics();
   const stats = createServeStats();
   metrics.live.attach(deps.live?.scorer);

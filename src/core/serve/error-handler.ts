@@ -1,4 +1,6 @@
-import { STATUS_CODES } from 'node:http';
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { errorCodes, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { clip } from '../clip-text.js';
 import { FltsError, httpStatusFor, isFltsError, type ErrorCode } from '../errors.js';
@@ -118,4 +120,42 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, lo
     const message = `No route ${request.method} ${clip(request.url.split('?')[0])}; see GET /openapi.json.`;
     void reply.status(404).send(errorBodyFor(request, 404, 'FLTS_REQUEST_ROUTE_NOT_FOUND', message));
   });
+}
+
+/**
+ * Answers what Node refuses before any route sees a request (not HTTP, a bad header line, headers over the size
+ * limit, headers or a body too slow to arrive) with a coded body like every other error, instead of fastify's
+ * uncoded one. The connection is closed after it, as Node does.
+ */
+export function createClientErrorHandler(limits: { headersTimeoutMs: number; requestTimeoutMs: number }): (error: Error & { code?: string }, socket: Socket) => void {
+  return (error, socket) => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const { status, code, message } = clientErrorAnswer(error.code, limits);
+    // A request whose answer has begun (a slow reader's) has its status line sent: a second one would corrupt it.
+    const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+    if (socket.writable && !answering) {
+      const body = JSON.stringify(errorBody(status, code, message));
+      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    }
+    socket.destroy(error);
+  };
+}
+
+function clientErrorAnswer(nodeCode: string | undefined, limits: { headersTimeoutMs: number; requestTimeoutMs: number }): { status: number; code: ErrorCode; message: string } {
+  switch (nodeCode) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, code: 'FLTS_REQUEST_INVALID', message: `The request did not arrive in time (its headers are given ${limits.headersTimeoutMs} ms, the whole request ${limits.requestTimeoutMs} ms).` };
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, code: 'FLTS_REQUEST_TOO_LARGE', message: `The request headers are larger than the limit of ${maxHeaderSize} bytes.` };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return { status: 413, code: 'FLTS_REQUEST_TOO_LARGE', message: 'The chunk extensions of the request body are larger than the server accepts.' };
+    default:
+      return { status: 400, code: 'FLTS_REQUEST_INVALID', message: `The request is not valid HTTP/1.1${nodeCode ? ` (${clip(nodeCode, 40)})` : ''}.` };
+  }
+}
+
+/** An `Expect` header other than 100-continue (which Node answers itself): 417 with a coded body rather than an empty one. */
+export function answerUnmetExpectation(request: IncomingMessage, response: ServerResponse): void {
+  const body = JSON.stringify(errorBody(417, 'FLTS_REQUEST_INVALID', `Expect: '${clip(String(request.headers.expect))}' is not supported; only 100-continue is.`));
+  response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
 }
