@@ -7,6 +7,9 @@ import os from 'node:os';
 import { encodeOnnxModel } from '../dist/core/models/onnx/onnx-proto.js';
 import { networkLayout } from '../dist/core/train/fused/network-parameters.js';
 import { buildTrainingGraph } from '../dist/core/train/onnx/training-graph.js';
+import { keepOnnxTelemetryOff } from '../dist/core/models/onnx/runtime-telemetry.js';
+
+keepOnnxTelemetryOff();
 
 const kind = process.argv[2] ?? 'LSTM';
 const units = Number(process.argv[3] ?? 128);

@@ -14,6 +14,10 @@ import { trainModels } from '../src/core/workflows/train.js';
 import { createRandom } from '../src/core/train/seeded-random.js';
 import { createSliceHome } from './helpers/poblesec-slice.js';
 import { runCli } from './helpers/run-cli.js';
+import { keepOnnxTelemetryOff } from '../src/core/models/onnx/runtime-telemetry.js';
+
+// These checks create sessions on plain ONNX Runtime, as a user of an exported graph would: telemetry off as flts keeps it.
+keepOnnxTelemetryOff();
 
 /** Largest |a - b| relative to the largest |b| (the forecast's own scale). */
 function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {

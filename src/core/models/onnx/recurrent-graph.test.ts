@@ -11,6 +11,10 @@ import { createRandom } from '../../train/seeded-random.js';
 import { createOnnxForward } from './onnx-forward.js';
 import { decodeOnnxModel, encodeOnnxModel } from './onnx-proto.js';
 import { buildRecurrentGraph, ONNX_NAMES, ONNX_OPSET } from './recurrent-graph.js';
+import { keepOnnxTelemetryOff } from './runtime-telemetry.js';
+
+// These checks create sessions on plain ONNX Runtime, as a user of an exported graph would: telemetry off as flts keeps it.
+keepOnnxTelemetryOff();
 
 const WINDOW: WindowSpec = { inputSeqLen: 12, outputSeqLen: 3, features: ['a', 'b', 'c', 'd'], targets: ['b', 'd'] };
 const SCALING = { featureOffset: [10, -3, 0.5, 200], featureScale: [2, 0.25, 1, 40], targetOffset: [-3, 200], targetScale: [0.25, 40] };
