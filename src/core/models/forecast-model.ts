@@ -27,6 +27,12 @@ export interface WindowSpec {
    * target - w * last, the forecast adds w * last back). Absent means 1, the full change (runs saved before).
    */
   readonly changeWeight?: number;
+  /**
+   * The lowest forecast of each target that never went negative in training, in scaled units (0 once scaled);
+   * forecasts are raised to it (`withTargetFloors`). Absent for runs saved before floors, and for targets with
+   * negative values.
+   */
+  readonly targetFloors?: Readonly<Record<string, number>>;
 }
 
 /** The share of the last value a `change`-form window is taken relative to: 1 where absent (runs saved before). */

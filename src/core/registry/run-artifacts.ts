@@ -3,6 +3,7 @@ import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { withTargetForm } from '../forecast/target-form.js';
+import { withTargetFloors } from '../models/target-floors.js';
 import type { MstlArtifact } from '../models/mstl-model.js';
 import { createNaiveModel } from '../models/naive-model.js';
 import { createSeasonalNaiveModel, type SeasonalNaiveArtifact } from '../models/seasonal-naive-model.js';
@@ -87,8 +88,12 @@ async function selectRunBackend(settings: Settings): Promise<void> {
   await selectBackend(settings.training.backend);
 }
 
-/** Rebuilds the fitted model of a run from its artifacts only. */
+/** Rebuilds the fitted model of a run from its artifacts only, its forecasts raised to the floors its window carries. */
 export async function loadRunModel(store: ObjectStore, settings: Settings, record: RunRecord, options: LoadRunModelOptions = {}): Promise<ForecastModel> {
+  return withTargetFloors(await loadFittedModel(store, settings, record, options));
+}
+
+async function loadFittedModel(store: ObjectStore, settings: Settings, record: RunRecord, options: LoadRunModelOptions): Promise<ForecastModel> {
   const bucket = runsBucket(settings);
   const window: WindowSpec = record.window;
   switch (record.model_type) {

@@ -13,6 +13,8 @@ export interface RunWindow {
   targetForm?: TargetForm;
   /** `WindowSpec.changeWeight` (absent: 1). */
   changeWeight?: number;
+  /** `WindowSpec.targetFloors` (absent: runs saved before floors, or no target that never went negative). */
+  targetFloors?: Record<string, number>;
 }
 
 /** Reference-style flat metric names (what the score uses: scaled, on the processed test file) plus the details. */

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import { toTargetForm, withTargetForm } from '../forecast/target-form.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { fitMstlModel, mstlWindow } from '../models/mstl-model.js';
+import { targetFloorsOf, withTargetFloors } from '../models/target-floors.js';
 import { createNaiveModel } from '../models/naive-model.js';
 import { createSeasonalNaiveModel, dailyPeriod, seasonalNaiveWindow } from '../models/seasonal-naive-model.js';
 import type { IntervalCalibration } from '../models/prediction-intervals.js';
@@ -56,7 +57,13 @@ export interface FittedModel {
  * The window a model type reads and writes under these settings (saved with its run): the configured one,
  * except for the baselines that read the targets only, over a day (SNAIVE) or the rows MSTL smooths.
  */
-export function modelWindow(modelType: TrainableModelType, data: Pick<ProcessedData, 'columns' | 'train'>, settings: Settings): RunWindow {
+export function modelWindow(modelType: TrainableModelType, data: Pick<ProcessedData, 'columns' | 'train' | 'scaler'>, settings: Settings): RunWindow {
+  const floors = targetFloorsOf(data.train, settings.training.targets, data.scaler);
+  const window = unflooredWindow(modelType, data, settings);
+  return Object.keys(floors).length > 0 ? { ...window, targetFloors: floors } : window;
+}
+
+function unflooredWindow(modelType: TrainableModelType, data: Pick<ProcessedData, 'columns' | 'train'>, settings: Settings): RunWindow {
   const t = settings.training;
   if (modelType === 'SNAIVE') return seasonalNaiveWindow(t.targets, t.outputSeqLen, dailyPeriod(data.train.time)) as RunWindow;
   if (modelType === 'MSTL') return mstlWindow(t.targets, t.outputSeqLen) as RunWindow;
@@ -154,7 +161,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
     // `inputMap`: the input standardisation a network trained on and has not yet folded in.
     const asModel = (network: tf.LayersModel, inputMap?: InputAffine) => {
       const model = createRecurrentForecastModel(modelType, window, network);
-      return withTargetForm(inputMap ? withInputAffine(model, inputMap) : model);
+      return withTargetFloors(withTargetForm(inputMap ? withInputAffine(model, inputMap) : model));
     };
     const network = buildRecurrentNetwork(modelType, window, { hiddenSize: t.hiddenSize, numLayers: t.numLayers }, t.seed);
     try {
@@ -222,20 +229,21 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
   }
   if (modelType === 'SNAIVE') {
     const artifact = { format: 'flts-seasonal-naive-v1' as const, period: window.inputSeqLen, window };
-    const model = createSeasonalNaiveModel(window);
+    const model = withTargetFloors(createSeasonalNaiveModel(window));
     const intervals = await calibrateOnTrainingWindows(model, series, window, options.scaler, steps);
     return { model, artifact: MODEL_ARTIFACT_FILES.SNAIVE, save: saveJson(MODEL_ARTIFACT_FILES.SNAIVE, artifact), fitMs: performance.now() - start, intervals };
   }
   if (modelType === 'MSTL') {
     // The season is fitted before the validation tail, so the intervals calibrate on rows it never saw.
     const rows = options.seasonRows ?? series.time.length - (windows?.validation.size ?? 0) - window.outputSeqLen + 1;
-    const { model, artifact } = fitMstlModel(series, rows, window);
+    const { model: unfloored, artifact } = fitMstlModel(series, rows, window);
+    const model = withTargetFloors(unfloored);
     const { period, cadenceMs, profiles } = artifact;
     const intervals = windows ? await calibrateModelIntervals(model, windows.validation, window, options.scaler, 'validation-tail', { season: { period, cadenceMs, profiles }, steps }) : undefined;
     return { model, artifact: MODEL_ARTIFACT_FILES.MSTL, save: saveJson(MODEL_ARTIFACT_FILES.MSTL, artifact), fitMs: performance.now() - start, backend: 'augurs-wasm', ...(intervals ? { intervals } : {}) };
   }
   const artifact = { format: 'flts-naive-v1' as const, window };
-  const model = createNaiveModel(window);
+  const model = withTargetFloors(createNaiveModel(window));
   const intervals = await calibrateOnTrainingWindows(model, series, window, options.scaler, steps);
   return { model, artifact: MODEL_ARTIFACT_FILES.NAIVE, save: saveJson(MODEL_ARTIFACT_FILES.NAIVE, artifact), fitMs: performance.now() - start, intervals };
 }

@@ -11,6 +11,7 @@ import { selectRows, type TimeFrame } from '../data/time-frame.js';
 import type { ProphetArtifact } from '../models/prophet-model.js';
 import { fitProphetOffThread } from './prophet-off-thread.js';
 import { withRecursiveSteps } from './recursive-calibration.js';
+import { withTargetFloors } from '../models/target-floors.js';
 
 /**
  * The scale a model's errors follow: a seasonal naive forecast repeats the row one period ago, Prophet reads
@@ -166,7 +167,7 @@ export async function fitProphetWithIntervals(frame: TimeFrame, tail: WindowSet,
   const beforeRows = frame.time.length - tail.size - window.outputSeqLen + 1;
   // Both fits optimise at once, each on a thread of its own; when one fails, the other's model is freed.
   const fits = await Promise.allSettled([fitProphetOffThread(selectRows(frame, 0, beforeRows), window, settings, seed), fitProphetOffThread(frame, window, settings, seed)]);
-  const [before, fitted] = fits.map((fit) => (fit.status === 'fulfilled' ? fit.value : undefined));
+  const [before, fitted] = fits.map((fit) => (fit.status === 'fulfilled' ? { ...fit.value, model: withTargetFloors(fit.value.model) } : undefined));
   if (!before || !fitted) {
     before?.model.dispose();
     fitted?.model.dispose();

@@ -314,6 +314,19 @@ describe('core > train > train-run', () => {
     expect(intervals?.growth?.fitEnd).toBe(fitEnd);
   });
 
+  it('saves the floor of a target that never went negative with the run, and the loaded model keeps to it', async () => {
+    const record = await trainRun('NAIVE', data, settings(), { store });
+    const down = data.scaler.columns.indexOf('down');
+    const zero = -data.scaler.offset[down] / data.scaler.scale[down];
+    expect(record.window.targetFloors?.down).toBeCloseTo(zero, 12);
+    const { model, run } = await loadRunForServing(store, settings(), record.run_id);
+    const nf = run.window.features.length;
+    const windows = new Float32Array(run.window.inputSeqLen * nf).fill(zero - 1);
+    const [forecast] = await model.predict({ windows, size: 1, forecastTimes: new Float64Array(1) });
+    model.dispose();
+    expect(forecast).toBeCloseTo(zero, 5);
+  });
+
   it('records FAILED with the error and rethrows it', async () => {
     const s = settings();
     s.training.targets = ['nope'];

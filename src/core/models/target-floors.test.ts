@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { fitScaler } from '../data/scaler.js';
+import type { ForecastModel, WindowSpec } from './forecast-model.js';
+import { createNaiveModel } from './naive-model.js';
+import { targetFloorsOf, withTargetFloors } from './target-floors.js';
+
+const WINDOW: WindowSpec = { features: ['down', 'temp'], targets: ['down', 'temp'], inputSeqLen: 2, outputSeqLen: 1 };
+
+describe('core > models > target-floors', () => {
+  it('floors each target that never went negative at its scaled 0, and none where a value was negative', () => {
+    const frame = { time: Float64Array.of(0, 1, 2), columns: ['down', 'temp'], values: { down: Float64Array.of(10, 30, 50), temp: Float64Array.of(-5, 0, 15) } };
+    const scaler = fitScaler('MinMaxScaler', frame);
+    const scaled = { ...frame, values: { down: Float64Array.of(0, 0.5, 1), temp: Float64Array.of(0, 0.25, 1) } };
+    const floors = targetFloorsOf(scaled, ['down', 'temp', 'absent'], scaler);
+    expect(Object.keys(floors)).toEqual(['down']);
+    // MinMax over [10, 50]: 0 lies a quarter of the range below the minimum.
+    expect(floors.down).toBeCloseTo(-0.25, 12);
+  });
+
+  it('raises forecasts below a floor to it, in predict and predictSteps, and leaves a model without floors as it is', async () => {
+    const naive = createNaiveModel(WINDOW);
+    expect(withTargetFloors(naive)).toBe(naive);
+    const floored = withTargetFloors(createNaiveModel({ ...WINDOW, targetFloors: { down: -0.25 } }));
+    // Two windows; each repeats its last row: down -0.5 (below its floor), temp -0.5 (no floor); then down 0.3.
+    const windows = Float32Array.of(0, 0, -0.5, -0.5, 0, 0, 0.3, -0.1);
+    const out = await floored.predict({ windows, size: 2, forecastTimes: new Float64Array(2) });
+    expect(Array.from(out)).toEqual([-0.25, -0.5, Math.fround(0.3), Math.fround(-0.1)]);
+
+    const stepping: ForecastModel = { ...createNaiveModel({ ...WINDOW, targetFloors: { down: 0 } }), predictSteps: async (_batch, steps) => Float32Array.from({ length: steps * 2 }, (_, i) => (i % 2 === 0 ? -1 : -2)) };
+    const steps = await withTargetFloors(stepping).predictSteps?.({ windows: windows.subarray(0, 4), size: 1, forecastTimes: new Float64Array(3) }, 3);
+    expect(Array.from(steps ?? [])).toEqual([0, -2, 0, -2, 0, -2]);
+  });
+});

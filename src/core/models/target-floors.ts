@@ -1,0 +1,37 @@
+import { scaleColumn, type ScalerParams } from '../data/scaler.js';
+import type { TimeFrame } from '../data/time-frame.js';
+import { withPredict, type ForecastModel, type PredictBatch, type WindowSpec } from './forecast-model.js';
+import { nonNegativeBounds } from './interval-lower-bounds.js';
+
+/**
+ * The floor of each target that is never negative in `train` (scaled rows, as processed), in scaled units: where
+ * 0 falls once scaled. A byte counter forecast below 0 is wrong whatever the model, and a band raised to 0 would
+ * no longer hold its own point forecast.
+ */
+export function targetFloorsOf(train: TimeFrame, targets: readonly string[], scaler: ScalerParams): Record<string, number> {
+  // A target the data lacks gets no floor here: the fit refuses it with its own error, once its run is recorded.
+  const known = targets.filter((target) => scaler.columns.includes(target) && train.values[target] !== undefined);
+  const bounds = nonNegativeBounds(train, known, scaler);
+  return Object.fromEntries(Object.entries(bounds).map(([target, bound]) => [target, scaleColumn(scaler, target, [bound])[0]]));
+}
+
+/** Raises every forecast ([size][steps][targets], scaled) to its target's floor, in place. */
+function raiseToFloors(values: Float32Array, window: WindowSpec): Float32Array {
+  const floors = window.targets.map((target) => window.targetFloors?.[target] ?? Number.NEGATIVE_INFINITY);
+  const nt = floors.length;
+  for (let i = 0; i < values.length; i++) if (values[i] < floors[i % nt]) values[i] = floors[i % nt];
+  return values;
+}
+
+/**
+ * The model with its forecasts raised to the floors its window carries (`targetFloors`), in every pass, past its
+ * horizon too; a window without floors (runs saved before them) leaves the model as it is. Applied wherever a
+ * model is fitted or loaded, so evaluation, calibration, serving, batch forecasts and backtests see one forecast.
+ */
+export function withTargetFloors(model: ForecastModel): ForecastModel {
+  const { window } = model;
+  if (!window.targetFloors || Object.keys(window.targetFloors).length === 0) return model;
+  const floored = withPredict(model, async (batch: PredictBatch) => raiseToFloors(await model.predict(batch), window));
+  const { predictSteps } = model;
+  return predictSteps ? { ...floored, predictSteps: async (batch, steps) => raiseToFloors(await predictSteps.call(model, batch, steps), window) } : floored;
+}
