@@ -70,6 +70,7 @@ export async function exportRun(store: ObjectStore, settings: Settings, runId: s
     // Informational: the graph already maps its inputs and outputs for this form.
     target_form: window.targetForm ?? 'level',
     ...(window.targetForm === 'change' ? { change_weight: String(changeWeightOf(window)) } : {}),
+    ...(window.targetFloors ? { target_floors: JSON.stringify(window.targetFloors) } : {}),
     scaler: JSON.stringify(scaler),
     inputs: `${ONNX_NAMES.input}: [batch, ${window.inputSeqLen}, ${window.features.length}] float32, the features in original units (time features as flts computes them)`,
     outputs: `${ONNX_NAMES.forecast}: [batch, ${window.outputSeqLen}, ${window.targets.length}] original units; ${ONNX_NAMES.scaledForecast}: the same on the scaled scale`,
@@ -78,6 +79,7 @@ export async function exportRun(store: ObjectStore, settings: Settings, runId: s
   const model = buildRecurrentGraph(weights, window, {
     scaling: { featureOffset: features.offset, featureScale: features.scale, targetOffset: targets.offset, targetScale: targets.scale },
     targetForm: window.targetForm ?? 'level',
+    ...(window.targetFloors ? { targetFloors: window.targetFloors } : {}),
     metadata,
     producerVersion: record.flts_version,
     docString: `flts ${record.model_type} run ${record.run_id} (config_hash ${record.config_hash})`,

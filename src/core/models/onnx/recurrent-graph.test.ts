@@ -12,6 +12,7 @@ import { createOnnxForward } from './onnx-forward.js';
 import { decodeOnnxModel, encodeOnnxModel } from './onnx-proto.js';
 import { buildRecurrentGraph, ONNX_NAMES, ONNX_OPSET } from './recurrent-graph.js';
 import { keepOnnxTelemetryOff } from './runtime-telemetry.js';
+import { withTargetFloors } from '../target-floors.js';
 
 // These checks create sessions on plain ONNX Runtime, as a user of an exported graph would: telemetry off as flts keeps it.
 keepOnnxTelemetryOff();
@@ -99,6 +100,31 @@ describe('core > onnx > recurrent-graph', () => {
       });
     }
   }
+
+  it('raises the forecast to the floors of the targets that have one, as flts does, and leaves the others', async () => {
+    const spec: WindowSpec = { ...WINDOW, targetForm: 'change', changeWeight: 0.5, targetFloors: { b: 0.1 } };
+    const network = buildRecurrentNetwork('GRU', spec, { hiddenSize: 8, numLayers: 1 }, 6);
+    const bytes = encodeOnnxModel(buildRecurrentGraph(extractRecurrentWeights(network)!, spec, { scaling: SCALING, targetForm: 'change', targetFloors: spec.targetFloors }));
+    const session = await ort.InferenceSession.create(bytes);
+    const size = 29;
+    const scaled = scaledWindows(size, 8);
+    const raw = Float32Array.from(scaled, (v, i) => v * SCALING.featureScale[i % 4] + SCALING.featureOffset[i % 4]);
+    const outputs = await session.run({ [ONNX_NAMES.input]: new ort.Tensor('float32', raw, [size, spec.inputSeqLen, 4]) });
+    const flts = withTargetFloors(withTargetForm(createRecurrentInferenceModel('GRU', spec, network)));
+    try {
+      const expected = await flts.predict({ windows: scaled, size, forecastTimes: new Float64Array(size * spec.outputSeqLen) });
+      const graph = outputs[ONNX_NAMES.scaledForecast].data as Float32Array;
+      expect(relativeError(graph, expected)).toBeLessThanOrEqual(1e-5);
+      const b = Array.from(graph).filter((_, i) => i % 2 === 0);
+      const d = Array.from(graph).filter((_, i) => i % 2 === 1);
+      expect(b.filter((value) => value === Math.fround(0.1)).length).toBeGreaterThan(0);
+      expect(Math.min(...b)).toBeGreaterThanOrEqual(Math.fround(0.1));
+      expect(Math.min(...d)).toBeLessThan(0.1);
+    } finally {
+      flts.dispose();
+      await session.release();
+    }
+  });
 
   it('writes a standard ModelProto: opset, ONNX LSTM/GRU nodes, the dense head and the metadata', () => {
     const lstm = buildRecurrentNetwork('LSTM', WINDOW, { hiddenSize: 4, numLayers: 1 }, 1);

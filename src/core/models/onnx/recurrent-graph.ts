@@ -39,6 +39,11 @@ export interface RecurrentGraphOptions {
    * the bare network (what serving runs inside that mapping).
    */
   targetForm?: TargetForm;
+  /**
+   * `WindowSpec.targetFloors`: the scaled forecast is raised to each target's floor (ONNX Max), as flts's
+   * forecasts are. Default none: the graph is the bare network.
+   */
+  targetFloors?: Readonly<Record<string, number>>;
   /** ModelProto.metadata_props. */
   metadata?: Record<string, string>;
   producerVersion?: string;
@@ -219,10 +224,18 @@ export function buildRecurrentGraph(weights: RecurrentNetworkWeights, window: Wi
     int64Tensor('forecast_shape', [-1, window.outputSeqLen, targets]),
   );
   const dense = node('Gemm', [values, 'dense_kernel', 'dense_bias'], 'dense');
+  const floors = options.targetFloors ?? {};
+  const floored = window.targets.some((target) => floors[target] !== undefined);
+  const levels = floored ? 'forecast_unfloored' : ONNX_NAMES.scaledForecast;
   if (mapped) {
-    node('Add', [node('Reshape', [dense, 'forecast_shape'], 'forecast_relative'), mapped.centre], ONNX_NAMES.scaledForecast);
+    node('Add', [node('Reshape', [dense, 'forecast_shape'], 'forecast_relative'), mapped.centre], levels);
   } else {
-    node('Reshape', [dense, 'forecast_shape'], ONNX_NAMES.scaledForecast);
+    node('Reshape', [dense, 'forecast_shape'], levels);
+  }
+  if (floored) {
+    // A target without a floor gets float32's lowest value, which Max never picks.
+    initializers.push(floatTensor('target_floor', [targets], window.targets.map((target) => floors[target] ?? -3.4028234663852886e38)));
+    node('Max', [levels, 'target_floor'], ONNX_NAMES.scaledForecast);
   }
   const graphOutputs = [floatSequence(ONNX_NAMES.scaledForecast, ['batch', window.outputSeqLen, targets])];
   if (scaling) {
