@@ -119,7 +119,8 @@ function assertUniqueNames(names: readonly string[]): void {
 function readCsv(bytes: Buffer): { df: pl.DataFrame; droppedColumns: string[] } {
   const header = headerLine(bytes);
   const sep = detectSeparator(header);
-  assertUniqueNames(headerNames(header, sep));
+  const names = headerNames(header, sep);
+  assertUniqueNames(names);
   assertRectangular(bytes, sep);
   if (sep !== ',') {
     // Files separated otherwise may write a decimal comma; the values are read as text and cast later, where
@@ -127,7 +128,6 @@ function readCsv(bytes: Buffer): { df: pl.DataFrame; droppedColumns: string[] } 
     const text = pl.readCSV(bytes, { sep, inferSchemaLength: 0 });
     return { df: text.withColumns(...text.columns.filter((name) => name !== TIME_COLUMN).map((name) => pl.col(name).str.replace(',', '.', true))), droppedColumns: [] };
   }
-  const names = headerNames(header, sep);
   if (new Set(names).size === names.length && names.includes(TIME_COLUMN)) {
     try {
       const df = pl.readCSV(bytes, { sep, dtypes: Object.fromEntries(names.map((name) => [name, name === TIME_COLUMN ? pl.Utf8 : pl.Float64])) });

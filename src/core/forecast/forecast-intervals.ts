@@ -1,5 +1,5 @@
 import type { WindowSpec } from '../models/forecast-model.js';
-import { boundedLower } from '../models/interval-lower-bounds.js';
+import { bandAround } from '../models/interval-lower-bounds.js';
 import { addFloors, calibratedSteps, growthFactor, intervalQuantiles, levelKey, loadIntervalScale, type IntervalCalibration, type WindowScale } from '../models/prediction-intervals.js';
 import type { FeaturePlan } from './feature-plan.js';
 import { forecastFromHistory, type Forecast, type PredictWindows, type ScaledHistory } from './recursive-forecast.js';
@@ -63,10 +63,8 @@ export function forecastIntervals(source: IntervalSource, window: WindowSpec, in
       for (const level of source.levels) {
         const key = levelKey(level);
         const half = (source.quantiles[target]?.[key]?.[row] ?? Number.NaN) * scales[t] * growth;
-        // A level with too few calibration errors has no bounded half-width: no band (null in responses, left out
-        // of coverage), where [-Infinity, Infinity] would cover every actual.
-        const upper = Number.isFinite(half) ? values[t][row] + half : Number.NaN;
-        byLevel[key] = [Number.isFinite(half) ? boundedLower(values[t][row] - half, upper, bound) : Number.NaN, upper];
+        // No band (null in responses, left out of coverage) where the level had too few calibration errors.
+        byLevel[key] = bandAround(values[t][row], half, bound);
       }
       out[target] = byLevel;
     });

@@ -20,3 +20,13 @@ export function nonNegativeBounds(rows: TimeFrame, targets: readonly string[], s
 export function boundedLower(lower: number, upper: number, bound: number | undefined): number {
   return bound === undefined ? lower : Math.min(Math.max(lower, bound), upper);
 }
+
+/**
+ * The band [lower, upper] of `half` either side of `point`, its lower end raised to `bound` where there is one.
+ * A half-width that is not finite (a level with too few calibration errors) gives no band, NaN at both ends,
+ * rather than one that covers every actual.
+ */
+export function bandAround(point: number, half: number, bound: number | undefined): [number, number] {
+  if (!Number.isFinite(half)) return [Number.NaN, Number.NaN];
+  return [boundedLower(point - half, point + half, bound), point + half];
+}

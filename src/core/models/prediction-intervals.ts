@@ -1,6 +1,6 @@
 import { FltsError } from '../errors.js';
 import { targetColumns, type WindowSpec } from './forecast-model.js';
-import { boundedLower } from './interval-lower-bounds.js';
+import { bandAround } from './interval-lower-bounds.js';
 
 /** Recent changes of a window that measure how much the series is moving. */
 const VOLATILITY_CHANGES = 10;
@@ -349,8 +349,7 @@ export function intervalBands(
         for (let h = 0; h < horizon; h++) {
           const p = predicted[(w * horizon + h) * nt + t];
           const half = ratios[h] * scales[w * nt + t] * factors[w * horizon + h];
-          lower[w * horizon + h] = Number.isFinite(half) ? boundedLower(p - half, p + half, bound) : Number.NaN;
-          upper[w * horizon + h] = Number.isFinite(half) ? p + half : Number.NaN;
+          [lower[w * horizon + h], upper[w * horizon + h]] = bandAround(p, half, bound);
         }
       }
       bands[target][key] = { lower, upper };

@@ -1,6 +1,6 @@
 import { scaleColumn, type ScalerParams } from '../data/scaler.js';
 import type { TimeFrame } from '../data/time-frame.js';
-import { withPredict, type ForecastModel, type PredictBatch, type WindowSpec } from './forecast-model.js';
+import { withPredict, type ForecastModel, type PredictBatch } from './forecast-model.js';
 import { nonNegativeBounds } from './interval-lower-bounds.js';
 
 /**
@@ -15,9 +15,8 @@ export function targetFloorsOf(train: TimeFrame, targets: readonly string[], sca
   return Object.fromEntries(Object.entries(bounds).map(([target, bound]) => [target, scaleColumn(scaler, target, [bound])[0]]));
 }
 
-/** Raises every forecast ([size][steps][targets], scaled) to its target's floor, in place. */
-function raiseToFloors(values: Float32Array, window: WindowSpec): Float32Array {
-  const floors = window.targets.map((target) => window.targetFloors?.[target] ?? Number.NEGATIVE_INFINITY);
+/** Raises every forecast ([size][steps][targets], scaled) to its target's floor (`floors`, per target), in place. */
+function raiseToFloors(values: Float32Array, floors: readonly number[]): Float32Array {
   const nt = floors.length;
   for (let i = 0; i < values.length; i++) if (values[i] < floors[i % nt]) values[i] = floors[i % nt];
   return values;
@@ -31,7 +30,8 @@ function raiseToFloors(values: Float32Array, window: WindowSpec): Float32Array {
 export function withTargetFloors(model: ForecastModel): ForecastModel {
   const { window } = model;
   if (!window.targetFloors || Object.keys(window.targetFloors).length === 0) return model;
-  const floored = withPredict(model, async (batch: PredictBatch) => raiseToFloors(await model.predict(batch), window));
+  const floors = window.targets.map((target) => window.targetFloors?.[target] ?? Number.NEGATIVE_INFINITY);
+  const floored = withPredict(model, async (batch: PredictBatch) => raiseToFloors(await model.predict(batch), floors));
   const { predictSteps } = model;
-  return predictSteps ? { ...floored, predictSteps: async (batch, steps) => raiseToFloors(await predictSteps.call(model, batch, steps), window) } : floored;
+  return predictSteps ? { ...floored, predictSteps: async (batch, steps) => raiseToFloors(await predictSteps.call(model, batch, steps), floors) } : floored;
 }
