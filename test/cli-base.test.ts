@@ -66,6 +66,12 @@ describe('cli > base command', () => {
     expect(stderr).toContain('--no-such-flag');
   });
 
+  it('answers a missing required flag with one plain sentence naming the flag as typed', async () => {
+    const { code, stdout } = await flts(['predict', '--json'], os.tmpdir());
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout).error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: 'Missing required flag --data' });
+  });
+
   it('answers an unknown command with a coded usage error: JSON on stdout under --json, readable on stderr without', async () => {
     for (const args of [['frobnicate', '--json'], ['--json']]) {
       const { code, stdout } = await flts(args, os.tmpdir());

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { createMessageBus, type MessageBus } from '../core/bus/index.js';
 import { createCliLogger } from './cli-logger.js';
+import { usageMessage } from './usage-message.js';
 import { reportError } from './report-error.js';
 import { ignoreKafkajsNegativeTimeouts } from './upstream-warnings.js';
 import { resolveSettings, type ResolvedSettings, type Settings } from '../core/config/settings.js';
@@ -121,7 +122,7 @@ export abstract class FltsCommand<TResult> extends Command {
   protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
     // oclif's own parse errors (unknown flag, missing arg) become usage errors with exit code 2.
     const parseError = error.oclif !== undefined && !(error instanceof FltsError);
-    const flts = parseError ? new FltsError('FLTS_USAGE_INVALID_FLAG', error.message) : toFltsError(error);
+    const flts = parseError ? new FltsError('FLTS_USAGE_INVALID_FLAG', usageMessage(error.message)) : toFltsError(error);
     const exitCode = reportError(flts, { json: this.jsonEnabled(), debug: this.debugErrors || process.argv.includes('--debug'), theme: this.config.theme?.json });
     process.exitCode = exitCode;
     this.exit(exitCode);

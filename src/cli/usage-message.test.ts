@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { usageMessage } from './usage-message.js';
+
+describe('usageMessage', () => {
+  it('keeps the reasons of a failed flag validation and names a missing flag as typed', () => {
+    expect(usageMessage('The following error occurred:\n  \u001b[2mMissing required flag data\u001b[22m\nSee more help with --help')).toBe('Missing required flag --data');
+    expect(usageMessage('The following errors occurred:\n  Missing required flag data\n  --run=x cannot also be provided when using --best\nSee more help with --help')).toBe(
+      'Missing required flag --data; --run=x cannot also be provided when using --best',
+    );
+  });
+
+  it('drops only the footer of other parse errors', () => {
+    expect(usageMessage('Nonexistent flag: --role\nSee more help with --help')).toBe('Nonexistent flag: --role');
+    expect(usageMessage('Expected --engine=gpu to be one of: onnx, wasm\nSee more help with --help')).toBe('Expected --engine=gpu to be one of: onnx, wasm');
+  });
+});
