@@ -63,6 +63,15 @@ describe('serve > hardening: what Node refuses before routing', () => {
     expect(statusLine).toBe('HTTP/1.1 417 Expectation Failed');
     expect(body).toMatchObject({ statusCode: 417, code: 'FLTS_REQUEST_INVALID', message: "Expect: 'bogus' is not supported; only 100-continue is." });
   });
+
+  it('counts what it refuses as client errors of no route, by the method once a request line was read', async () => {
+    await answerTo(server.url, 'GARBAGE\r\n\r\n');
+    await answerTo(server.url, 'PUT /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: bogus\r\nConnection: close\r\n\r\n');
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^flts_http_requests_total\{route="unmatched",method="unknown",status="400"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^flts_http_requests_total\{route="unmatched",method="PUT",status="417"\} 1$/m);
+    expect(metrics).not.toMatch(/^flts_http_requests_total\{[^}]*status="5\d\d"\}/m);
+  });
 });
 
 describe('serve > hardening: strict bodies, dates in range, connection limits', () => {
@@ -122,21 +131,17 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
     });
   });
 
-  it('closes a connection whose body trickles in beyond the request timeout, and still answers the next request', async () => {
-    const socket = await openSocket(server.url);
-    const closed = readUntilClosed(socket);
-    socket.write('POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
-    const answer = await closed;
-    expect(answer === '' || answer.startsWith('HTTP/1.1 408')).toBe(true);
+  it('answers a body that trickles in beyond the request timeout with a coded 408 and closes, and still answers the next request', async () => {
+    const slow = await answerTo(server.url, 'POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+    expect(slow.statusLine).toBe('HTTP/1.1 408 Request Timeout');
+    expect(slow.body).toMatchObject({ statusCode: 408, code: 'FLTS_REQUEST_INVALID' });
     expect((await postJson(`${server.url}/predict`, { data: requestData(6) })).status).toBe(200);
   });
 
-  it('closes a connection that never finishes its headers', async () => {
-    const socket = await openSocket(server.url);
-    const closed = readUntilClosed(socket);
-    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-    const answer = await closed;
-    expect(answer === '' || answer.startsWith('HTTP/1.1 408')).toBe(true);
+  it('answers headers that never finish with a coded 408 and closes', async () => {
+    const slow = await answerTo(server.url, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    expect(slow.statusLine).toBe('HTTP/1.1 408 Request Timeout');
+    expect(slow.body).toMatchObject({ statusCode: 408, code: 'FLTS_REQUEST_INVALID' });
   });
 
   it('closes connections beyond the cap at once and keeps serving the others', async () => {
@@ -167,6 +172,46 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
     await withTestServer(promotedSource(), { server: { predictionLog, logger } }, async (own) => {
       expect((await postJson(`${own.url}/predict`, { data: requestData(6) })).status).toBe(200);
       expect(await warning).toEqual([{ err: failure }, 'prediction_log_append_failed']);
+    });
+  });
+});
+
+describe('serve > hardening: clients that stall', () => {
+  /** A logger that keeps what is logged at warn and error. */
+  function recordingLogger(): { logger: Logger; problems: Array<[string, object, string | undefined]> } {
+    const problems: Array<[string, object, string | undefined]> = [];
+    const logger: Logger = {
+      ...silentLogger,
+      warn: (obj, msg) => problems.push(['warn', obj, msg]),
+      error: (obj, msg) => problems.push(['error', obj, msg]),
+      child: () => logger,
+    };
+    return { logger, problems };
+  }
+
+  function promotedNaive() {
+    const source = naiveSource('run-n');
+    source.promote('run-n');
+    return source;
+  }
+
+  it('answers a chunked body that stops arriving with a coded 408 after the request timeout, counted as a client error', async () => {
+    const { logger, problems } = recordingLogger();
+    await withTestServer(promotedNaive(), { server: { logger, limits: { requestTimeoutMs: 300, headersTimeoutMs: 300 } } }, async (own) => {
+      const started = performance.now();
+      const stalled = await answerTo(own.url, 'POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n9\r\n{"data": \r\n');
+      expect(performance.now() - started).toBeGreaterThanOrEqual(300);
+      expect(stalled.statusLine).toBe('HTTP/1.1 408 Request Timeout');
+      expect(stalled.body).toMatchObject({
+        statusCode: 408,
+        code: 'FLTS_REQUEST_INVALID',
+        message: 'The request did not arrive in time (its headers are given 300 ms, the whole request 300 ms).',
+      });
+
+      const metrics = await (await fetch(`${own.url}/metrics`)).text();
+      expect(metrics).toMatch(/^flts_http_requests_total\{route="unmatched",method="POST",status="408"\} 1$/m);
+      expect(metrics).not.toMatch(/^flts_http_requests_total\{[^}]*status="5\d\d"\}/m);
+      expect(problems).toEqual([]);
     });
   });
 });

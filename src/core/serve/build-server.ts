@@ -59,17 +59,20 @@ const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
 const DEFAULT_LIMITS: ConnectionLimits = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxConnections: 1024 };
 
 /**
- * fastify's options for the limits. A slow or never-finished request is closed after the request timeout:
- * Node checks pending requests every `connectionsCheckingInterval` (30 s by default, here at most 1 s), and
- * the socket idle timeout covers a client that stops reading while its request is handled.
+ * fastify's options for the limits. A slow or never-finished request is answered 408 and closed after the request
+ * timeout: Node checks pending requests every `connectionsCheckingInterval` (30 s by default, here at most 1 s).
+ * The socket's inactivity timeout closes a connection silent that long while its request is handled (or its answer
+ * is stuck in Node's buffers). It is set two checking intervals past the request timeout: a request body that stops
+ * arriving leaves the socket silent too, and must meet the request timeout's 408 first, not a close without a word.
  */
 function connectionOptions(limits: ConnectionLimits) {
   const headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+  const checkingInterval = Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4)));
   return {
     requestTimeout: limits.requestTimeoutMs,
-    connectionTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.requestTimeoutMs + 2 * checkingInterval,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
-    http: { headersTimeout, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))) },
+    http: { headersTimeout, connectionsCheckingInterval: checkingInterval },
   };
 }
 
@@ -81,18 +84,24 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   const bodyLimit = deps.bodyLimitBytes ?? 8 * 1024 * 1024;
   const logger = (deps.logger ?? silentLogger).child({ component: 'inference-api' });
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const metrics = deps.metrics ?? createServeMetrics();
   const app = Fastify({
     logger: false,
     bodyLimit,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     frameworkErrors: (error, request, reply) => replyWithError(error, request, reply, bodyLimit, logger),
-    clientErrorHandler: createClientErrorHandler({ headersTimeoutMs: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs), requestTimeoutMs: limits.requestTimeoutMs }),
+    clientErrorHandler: createClientErrorHandler(
+      { headersTimeoutMs: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs), requestTimeoutMs: limits.requestTimeoutMs },
+      (status, method) => metrics.countRefusedRequest(method, status),
+    ),
     ...connectionOptions(limits),
   });
   app.server.maxConnections = limits.maxConnections;
-  app.server.on('checkExpectation', answerUnmetExpectation);
-  const metrics = deps.metrics ?? createServeMetrics();
+  app.server.on('checkExpectation', (request, response) => {
+    answerUnmetExpectation(request, response);
+    metrics.countRefusedRequest(request.method, 417);
+  });
   const stats = createServeStats();
   metrics.live.attach(deps.live?.scorer);
   const context: ServeContext = {

@@ -125,17 +125,22 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, lo
 /**
  * Answers what Node refuses before any route sees a request (not HTTP, a bad header line, headers over the size
  * limit, headers or a body too slow to arrive) with a coded body like every other error, instead of fastify's
- * uncoded one. The connection is closed after it, as Node does.
+ * uncoded one, and tells `onAnswer` (the method is known once a request line was read). The connection is closed
+ * after it, as Node does.
  */
-export function createClientErrorHandler(limits: { headersTimeoutMs: number; requestTimeoutMs: number }): (error: Error & { code?: string }, socket: Socket) => void {
+export function createClientErrorHandler(
+  limits: { headersTimeoutMs: number; requestTimeoutMs: number },
+  onAnswer: (status: number, method: string | undefined) => void = () => {},
+): (error: Error & { code?: string }, socket: Socket) => void {
   return (error, socket) => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     const { status, code, message } = clientErrorAnswer(error.code, limits);
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
     // A request whose answer has begun (a slow reader's) has its status line sent: a second one would corrupt it.
-    const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
-    if (socket.writable && !answering) {
+    if (socket.writable && inFlight?.headersSent !== true) {
       const body = JSON.stringify(errorBody(status, code, message));
       socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      onAnswer(status, inFlight?.req?.method);
     }
     socket.destroy(error);
   };

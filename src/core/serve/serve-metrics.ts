@@ -14,6 +14,8 @@ export type ReloadResult = 'success' | 'failure';
 export interface ServeMetrics {
   readonly registry: Registry;
   observeRequest(route: string, method: string, status: number, seconds: number): void;
+  /** A request the connection refused before a route answered it (too slow, not HTTP, headers too large). */
+  countRefusedRequest(method: string | undefined, status: number): void;
   countPredictions(rows: number): void;
   observeBatch(size: number): void;
   countReload(result: ReloadResult): void;
@@ -44,6 +46,8 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
       requests.inc({ route, method, status: String(status) });
       duration.observe({ route }, seconds);
     },
+    // No route answered and no handler ran, so no latency is observed; the method is unknown until a request line is read.
+    countRefusedRequest: (method, status) => requests.inc({ route: 'unmatched', method: method ?? 'unknown', status: String(status) }),
     countPredictions: (rows) => predictions.inc(rows),
     observeBatch: (size) => batchSize.observe(size),
     countReload: (result) => reloads.inc({ result }),
