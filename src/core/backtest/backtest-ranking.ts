@@ -4,7 +4,7 @@ import type { EvaluateRunsResult } from '../eval/evaluate-runs.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import { rankRows, scoreboardRow, type Scoreboard } from '../eval/scoreboard.js';
 import type { RunRecord } from '../registry/run-record.js';
-import { listRunRecords } from '../registry/run-store.js';
+import { scanRunRecords } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { readBacktestRecord, type BacktestRecord } from './backtest-record.js';
 
@@ -37,7 +37,8 @@ export async function evaluateRunsByBacktest(input: { configHash?: string }, set
   const configHash = await resolveEvalConfigHash(deps.store, settings, input.configHash);
   const record = await readBacktestRecord(deps.store, settings, configHash);
   if (!record) throw new FltsError('FLTS_EVAL_NO_RUNS', `No backtest recorded for config_hash ${configHash}; run \`flts backtest\` first.`, { details: { configHash } });
-  const board = buildBacktestScoreboard(record, await listRunRecords(deps.store, settings, { configHash }), settings.eval.minImprovementPct);
+  const { records, corrupt } = await scanRunRecords(deps.store, settings, { configHash });
+  const board = buildBacktestScoreboard(record, records, settings.eval.minImprovementPct);
   if (board.rows.length === 0) throw new FltsError('FLTS_EVAL_NO_RUNS', `The backtest of config_hash ${configHash} covers no SUCCESS run.`, { details: { configHash } });
-  return { ...board, rows: board.rows.slice(0, settings.eval.scoreboardLimit), plots: [], store_location: deps.store.location };
+  return { ...board, rows: board.rows.slice(0, settings.eval.scoreboardLimit), plots: [], store_location: deps.store.location, corrupt_runs: corrupt };
 }

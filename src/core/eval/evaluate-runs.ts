@@ -1,7 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
-import { listRunRecords, runsBucket } from '../registry/run-store.js';
+import { listRunRecords, runsBucket, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { writeForecastPlots } from './forecast-plots.js';
 import { buildScoreboard, type Scoreboard } from './scoreboard.js';
@@ -17,6 +17,8 @@ export interface EvaluateRunsResult extends Scoreboard {
   /** Plots written, as `<bucket>/<key>` plus where the store keeps them. */
   plots: { run_id: string; objects: string[] }[];
   store_location: string;
+  /** Runs left out because their run.json is damaged (of any config_hash: a damaged record does not say which). */
+  corrupt_runs: RunRegistryScan['corrupt'];
 }
 
 export async function resolveEvalConfigHash(store: ObjectStore, settings: Settings, configHash?: string): Promise<string> {
@@ -32,11 +34,11 @@ export async function resolveEvalConfigHash(store: ObjectStore, settings: Settin
 /** The scoreboard of every SUCCESS run of a config_hash (FLTS_EVAL_NO_RUNS when there is none). */
 export async function evaluateRuns(input: EvaluateRunsInput, settings: Settings, deps: { store: ObjectStore }): Promise<EvaluateRunsResult> {
   const configHash = await resolveEvalConfigHash(deps.store, settings, input.configHash);
-  const runs = await listRunRecords(deps.store, settings, { configHash });
+  const { records: runs, corrupt } = await scanRunRecords(deps.store, settings, { configHash });
   const scoreboard = buildScoreboard(configHash, runs, settings.eval.minImprovementPct);
   if (scoreboard.rows.length === 0) {
     throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${configHash} (${runs.length} run(s) in other states).`, {
-      details: { configHash, runs: runs.map((r) => ({ run_id: r.run_id, status: r.status })) },
+      details: { configHash, runs: runs.map((r) => ({ run_id: r.run_id, status: r.status })), corrupt_runs: corrupt },
     });
   }
   const plots: EvaluateRunsResult['plots'] = [];
@@ -46,5 +48,5 @@ export async function evaluateRuns(input: EvaluateRunsInput, settings: Settings,
       plots.push({ run_id: row.run_id, objects: keys.map((key) => `${runsBucket(settings)}/${key}`) });
     }
   }
-  return { ...scoreboard, rows: scoreboard.rows.slice(0, settings.eval.scoreboardLimit), plots, store_location: deps.store.location };
+  return { ...scoreboard, rows: scoreboard.rows.slice(0, settings.eval.scoreboardLimit), plots, store_location: deps.store.location, corrupt_runs: corrupt };
 }

@@ -182,7 +182,8 @@ export function buildScoreboard(configHash: string, runs: readonly RunRecord[], 
   const rows = rankRows(
     eligible.map((run) => {
       const m = run.metrics!;
-      const target = m.test.targets[run.window.targets[0]];
+      // Optional: a record with its test details cut still ranks on the flat metrics.
+      const target = m.test?.targets?.[run.window.targets[0]];
       const original = target?.original;
       const levels = Object.entries(target?.intervals ?? {}).map(([level, score]) => [level, levelCoverage(score)] as const);
       const coverage = Object.fromEntries(levels.map(([level, { coverage }]) => [level, coverage]));

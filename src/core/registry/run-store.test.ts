@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { defaultSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { fakeRun } from './run-record.fixture.js';
-import { findRunRecord, listRunRecords, readRunRecord, saveRunRecord } from './run-store.js';
+import { findRunRecord, listRunRecords, readRunRecord, saveRunRecord, scanRunRecords } from './run-store.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-runs-'));
 const store = createFsStore(root);
@@ -21,6 +21,29 @@ describe('core > registry > run-store', () => {
     expect((await listRunRecords(store, settings, { configHash: 'c'.repeat(64) })).map((r) => r.run_id)).toEqual(['early', 'late']);
     expect((await listRunRecords(store, settings)).map((r) => r.run_id)).toEqual(['early', 'other', 'late']);
     expect((await readRunRecord(store, settings, 'late')).model_type).toBe('GRU');
+  });
+
+  it('refuses a damaged run.json as FLTS_RUN_CORRUPT and leaves it out of listings without hiding the others', async () => {
+    const damaged = fakeRun('damaged', 'LSTM', { rmse: 1, mae: 1, mse: 1 }, '2025-03-01T00:00:00.000Z');
+    const { window: _dropped, ...windowless } = fakeRun('windowless', 'LSTM', { rmse: 1, mae: 1, mse: 1 }, '2025-03-01T00:00:00.000Z');
+    const cases: Array<[string, string, RegExp]> = [
+      ['damaged', '{"run_id": "damaged", "status": "SUC', /not valid JSON/],
+      ['nulled', 'null', /not a JSON object/],
+      // A run.json copied from another run would get that run promoted under this run's id.
+      ['copied', JSON.stringify({ ...damaged, run_id: 'late' }), /names run "late", not copied/],
+      ['windowless', JSON.stringify(windowless), /window is missing/],
+      ['untimed', JSON.stringify({ ...damaged, run_id: 'untimed', timings: {} }), /timings\.started_at/],
+      ['negative', JSON.stringify({ ...damaged, run_id: 'negative', window: { ...damaged.window, inputSeqLen: -1 } }), /inputSeqLen/],
+    ];
+    for (const [runId, body] of cases) await store.put('runs', `${runId}/run.json`, body);
+    for (const [runId, , message] of cases) {
+      await expect(readRunRecord(store, settings, runId)).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', kind: 'input', message: expect.stringMatching(message) });
+    }
+    const scan = await scanRunRecords(store, settings, { configHash: 'c'.repeat(64) });
+    expect(scan.records.map((r) => r.run_id)).toEqual(['early', 'late']);
+    expect(scan.corrupt.map((r) => r.run_id)).toEqual(cases.map(([runId]) => runId).sort());
+    expect((await listRunRecords(store, settings)).map((r) => r.run_id)).toEqual(['early', 'other', 'late']);
+    for (const [runId] of cases) await store.delete('runs', `${runId}/run.json`);
   });
 
   it('reports unknown and malformed run ids as not found', async () => {

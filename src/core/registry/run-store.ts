@@ -25,8 +25,54 @@ export async function saveRunRecord(store: ObjectStore, settings: Settings, reco
   await putJson(store, runsBucket(settings), runKey(record.run_id, RUN_FILES.record), record);
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isNames = (value: unknown): boolean => Array.isArray(value) && value.length > 0 && value.every((name) => typeof name === 'string');
+const isCount = (value: unknown): boolean => Number.isInteger(value) && (value as number) > 0;
+
+/**
+ * What makes a stored run record unusable, or undefined when every field the registry, the scoreboard and the
+ * loaders read is there. The record must name the run of its own directory: an edited or copied run.json that
+ * names another run would otherwise make that run promoted under this one's id.
+ */
+export function runRecordProblem(value: unknown, runId: string): string | undefined {
+  if (!isObject(value)) return 'it is not a JSON object';
+  if (value.run_id !== runId) return `it names run ${JSON.stringify(value.run_id)}, not ${runId}`;
+  for (const field of ['model_type', 'status', 'config_hash'] as const) {
+    if (typeof value[field] !== 'string' || value[field] === '') return `${field} is not a non-empty string`;
+  }
+  if (!isObject(value.timings) || typeof value.timings.started_at !== 'string') return 'timings.started_at is missing';
+  const window = value.window;
+  if (!isObject(window)) return 'window is missing';
+  if (!isNames(window.features) || !isNames(window.targets)) return 'window.features or window.targets is not a list of column names';
+  if (!isCount(window.inputSeqLen) || !isCount(window.outputSeqLen)) return 'window.inputSeqLen or window.outputSeqLen is not a positive integer';
+  if (value.metrics !== undefined && !isObject(value.metrics)) return 'metrics is not an object';
+  if (value.params !== undefined && !isObject(value.params)) return 'params is not an object';
+  if (value.artifacts !== undefined && !isObject(value.artifacts)) return 'artifacts is not an object';
+  return undefined;
+}
+
+export function corruptRun(runId: string, key: string, reason: string, cause?: unknown): FltsError {
+  return new FltsError('FLTS_RUN_CORRUPT', `Run ${runId} is damaged: ${key} ${reason}.`, { cause, details: { runId, key, reason } });
+}
+
+/** A JSON file of a run (`file` relative to the run); undefined when absent, FLTS_RUN_CORRUPT when it is not valid JSON. */
+export async function findRunJson<T>(store: ObjectStore, settings: Settings, runId: string, file: string): Promise<T | undefined> {
+  const key = runKey(runId, file);
+  try {
+    return await getJsonIfExists<T>(store, runsBucket(settings), key);
+  } catch (error) {
+    if (error instanceof FltsError && error.code === 'FLTS_DATA_UNREADABLE') throw corruptRun(runId, `${runsBucket(settings)}/${key}`, 'is not valid JSON', error);
+    throw error;
+  }
+}
+
+/** The run's record; undefined when the run does not exist, FLTS_RUN_CORRUPT when its run.json is unreadable or incomplete. */
 export async function findRunRecord(store: ObjectStore, settings: Settings, runId: string): Promise<RunRecord | undefined> {
-  return getJsonIfExists<RunRecord>(store, runsBucket(settings), runKey(runId, RUN_FILES.record));
+  const value = await findRunJson<unknown>(store, settings, runId, RUN_FILES.record);
+  if (value === undefined) return undefined;
+  const problem = runRecordProblem(value, runId);
+  if (problem) throw corruptRun(runId, `${runsBucket(settings)}/${runKey(runId, RUN_FILES.record)}`, problem);
+  return value as RunRecord;
 }
 
 /** Throws FLTS_RUN_NOT_FOUND when the run does not exist. */
@@ -38,12 +84,39 @@ export async function readRunRecord(store: ObjectStore, settings: Settings, runI
   return record;
 }
 
-/** Every run record (optionally of one config_hash), oldest first. */
-export async function listRunRecords(store: ObjectStore, settings: Settings, filter: { configHash?: string } = {}): Promise<RunRecord[]> {
+export interface RunRegistryScan {
+  /** Usable records (optionally of one config_hash), oldest first. */
+  records: RunRecord[];
+  /** Runs whose run.json is damaged: left out of every listing, so one bad file never hides the others. */
+  corrupt: Array<{ run_id: string; code: string; message: string }>;
+}
+
+/** Every run record of the registry, and the runs whose record could not be used. */
+export async function scanRunRecords(store: ObjectStore, settings: Settings, filter: { configHash?: string } = {}): Promise<RunRegistryScan> {
   const bucket = runsBucket(settings);
-  const keys = (await store.list(bucket)).map((info) => info.key).filter((key) => key.split('/').length === 2 && key.endsWith(`/${RUN_FILES.record}`));
-  const records = await Promise.all(keys.map((key) => getJsonIfExists<RunRecord>(store, bucket, key)));
-  return records
-    .filter((record): record is RunRecord => record !== undefined && (!filter.configHash || record.config_hash === filter.configHash))
-    .sort((a, b) => a.timings.started_at.localeCompare(b.timings.started_at) || a.run_id.localeCompare(b.run_id));
+  const runIds = (await store.list(bucket))
+    .map((info) => info.key.split('/'))
+    .filter((parts) => parts.length === 2 && parts[1] === RUN_FILES.record && RUN_ID_PATTERN.test(parts[0]))
+    .map((parts) => parts[0]);
+  const corrupt: RunRegistryScan['corrupt'] = [];
+  const records = await Promise.all(
+    runIds.map((runId) =>
+      findRunRecord(store, settings, runId).catch((error: unknown) => {
+        if (!(error instanceof FltsError && error.code === 'FLTS_RUN_CORRUPT')) throw error;
+        corrupt.push({ run_id: runId, code: error.code, message: error.message });
+        return undefined;
+      }),
+    ),
+  );
+  return {
+    records: records
+      .filter((record): record is RunRecord => record !== undefined && (!filter.configHash || record.config_hash === filter.configHash))
+      .sort((a, b) => a.timings.started_at.localeCompare(b.timings.started_at) || a.run_id.localeCompare(b.run_id)),
+    corrupt: corrupt.sort((a, b) => a.run_id.localeCompare(b.run_id)),
+  };
+}
+
+/** Every usable run record (optionally of one config_hash), oldest first; damaged ones are left out (see scanRunRecords). */
+export async function listRunRecords(store: ObjectStore, settings: Settings, filter: { configHash?: string } = {}): Promise<RunRecord[]> {
+  return (await scanRunRecords(store, settings, filter)).records;
 }
