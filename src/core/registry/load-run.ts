@@ -3,11 +3,25 @@ import type { ScalerParams } from '../data/scaler.js';
 import { FltsError } from '../errors.js';
 import type { ForecastModel } from '../models/forecast-model.js';
 import type { IntervalCalibration } from '../models/prediction-intervals.js';
-import { getJsonIfExists } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { loadRunModel, type LoadRunModelOptions } from './run-artifacts.js';
 import { RUN_FILES, type RunRecord } from './run-record.js';
-import { readRunRecord, runKey, runsBucket } from './run-store.js';
+import { corruptRun, findRunJson, readRunRecord, runKey, runsBucket } from './run-store.js';
+
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** What keeps a stored scaler from scaling: one offset and one scale per named column. */
+function scalerShapeProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return 'is not a JSON object';
+  const { columns, offset, scale } = value;
+  if (!Array.isArray(columns) || !Array.isArray(offset) || !Array.isArray(scale)) return 'lacks columns, offset or scale';
+  if (offset.length !== columns.length || scale.length !== columns.length) return 'has a different number of columns, offsets and scales';
+  return undefined;
+}
+
+function isIntervalCalibration(value: unknown): value is IntervalCalibration {
+  return isObject(value) && isObject(value.errors) && isObject(value.floors) && Object.values(value.errors).every(Array.isArray);
+}
 
 export interface LoadedRunForServing {
   run: RunRecord;
@@ -28,9 +42,12 @@ export async function loadRunForServing(store: ObjectStore, settings: Settings, 
     throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has status ${run.status}; only SUCCESS runs have a usable model.`, { details: { runId, status: run.status } });
   }
   const scalerKey = runKey(runId, RUN_FILES.scaler);
-  const scaler = await getJsonIfExists<ScalerParams>(store, runsBucket(settings), scalerKey);
+  const scaler = await findRunJson<ScalerParams>(store, settings, runId, RUN_FILES.scaler);
   if (!scaler) throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has no scaler at ${scalerKey}.`, { details: { runId, key: scalerKey } });
-  const intervals = await getJsonIfExists<IntervalCalibration>(store, runsBucket(settings), runKey(runId, RUN_FILES.intervals));
+  const scalerProblem = scalerShapeProblem(scaler);
+  if (scalerProblem) throw corruptRun(runId, `${runsBucket(settings)}/${scalerKey}`, scalerProblem);
+  const intervals = await findRunJson<IntervalCalibration>(store, settings, runId, RUN_FILES.intervals);
+  if (intervals !== undefined && !isIntervalCalibration(intervals)) throw corruptRun(runId, `${runsBucket(settings)}/${runKey(runId, RUN_FILES.intervals)}`, 'is not an interval calibration');
   const model = await loadRunModel(store, settings, run, options);
   return { run, model, scaler, ...(intervals ? { intervals } : {}) };
 }

@@ -11,10 +11,10 @@ import type { ProphetArtifact } from '../models/prophet-model.js';
 import { createInlineServingModel, type ServeEngineChoice, type ServingForwardOptions } from '../models/inference-thread/serving-forward.js';
 import { createThreadedRecurrentModel } from '../models/inference-thread/threaded-recurrent-model.js';
 import { recurrentWeightsFromSaved, type RecurrentNetworkWeights, type SavedLayersModel } from '../models/recurrent-weights.js';
-import { getJsonIfExists, putJson } from '../storage/json-objects.js';
+import { putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES, type RunRecord } from './run-record.js';
-import { runKey, runsBucket } from './run-store.js';
+import { corruptRun, findRunJson, runKey, runsBucket } from './run-store.js';
 
 /** Object keys (relative to the run) of each model type's saved form. */
 export const MODEL_ARTIFACT_FILES = {
@@ -44,6 +44,25 @@ function missing(record: RunRecord, key: string): FltsError {
   return new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${record.run_id} (${record.model_type}) has no model at ${key}.`, { details: { runId: record.run_id, key } });
 }
 
+/** The window a baseline's artifact saved, which is all the model is. */
+function savedWindow(record: RunRecord, key: string, artifact: { window?: unknown }): WindowSpec {
+  const window = artifact.window as Partial<WindowSpec> | undefined;
+  if (!window || typeof window !== 'object' || !Array.isArray(window.features) || !Array.isArray(window.targets)) {
+    throw corruptRun(record.run_id, key, 'has no window');
+  }
+  return window as WindowSpec;
+}
+
+/** A model rebuilt from a JSON artifact; an artifact that does not rebuild was cut short or edited, which is no bug of flts. */
+async function buildFromArtifact<T>(record: RunRecord, key: string, build: () => T | Promise<T>): Promise<T> {
+  try {
+    return await build();
+  } catch (error) {
+    if (error instanceof FltsError) throw error;
+    throw corruptRun(record.run_id, key, `does not rebuild the model (${error instanceof Error ? error.message : String(error)})`, error);
+  }
+}
+
 export interface LoadRunModelOptions {
   /** LSTM/GRU forward passes on a worker thread of their own (serving), instead of the calling thread. */
   inferenceThread?: boolean;
@@ -62,7 +81,14 @@ export async function loadRunNetwork(store: ObjectStore, settings: Settings, rec
   await selectBackend(settings.training.backend);
   const key = runKey(record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
   if (!(await store.exists(bucket, key))) throw missing(record, key);
-  return tfjs.loadLayersModel(objectStoreIOHandler(store, bucket, runKey(record.run_id, RUN_FILES.modelDir)));
+  try {
+    return await tfjs.loadLayersModel(objectStoreIOHandler(store, bucket, runKey(record.run_id, RUN_FILES.modelDir)));
+  } catch (error) {
+    if (error instanceof FltsError && error.code === 'FLTS_DATA_UNREADABLE') throw corruptRun(record.run_id, `${bucket}/${key}`, 'is not valid JSON', error);
+    if (error instanceof FltsError) throw error;
+    // tfjs refuses a topology or weights that do not fit each other: the files were cut short or edited.
+    throw corruptRun(record.run_id, `${bucket}/${key}`, `does not load with its weights (${error instanceof Error ? error.message : String(error)})`, error);
+  }
 }
 
 /**
@@ -72,15 +98,33 @@ export async function loadRunNetwork(store: ObjectStore, settings: Settings, rec
 export async function readRunNetworkWeights(store: ObjectStore, settings: Settings, record: RunRecord): Promise<RecurrentNetworkWeights | undefined> {
   const bucket = runsBucket(settings);
   const modelKey = runKey(record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
-  const saved = await getJsonIfExists<SavedLayersModel>(store, bucket, modelKey);
+  const saved = await findRunJson<SavedLayersModel>(store, settings, record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
   if (!saved) throw missing(record, modelKey);
-  const paths = (saved.weightsManifest ?? []).flatMap((group) => group.paths);
-  if (paths.length !== 1) return undefined;
+  if (!Array.isArray(saved.weightsManifest) || !saved.weightsManifest.every((group) => Array.isArray(group?.paths) && Array.isArray(group.weights))) {
+    throw corruptRun(record.run_id, `${bucket}/${modelKey}`, 'has no valid weightsManifest');
+  }
+  const paths = saved.weightsManifest.flatMap((group) => group.paths);
+  if (paths.length !== 1 || typeof paths[0] !== 'string') return undefined;
   const weightsKey = runKey(record.run_id, `${RUN_FILES.modelDir}/${paths[0].replace(/^\.\//, '')}`);
   if (!(await store.exists(bucket, weightsKey))) {
     throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Model weights ${bucket}/${weightsKey} are missing.`, { details: { bucket, key: weightsKey } });
   }
-  return recurrentWeightsFromSaved(saved, await store.get(bucket, weightsKey));
+  const bytes = await store.get(bucket, weightsKey);
+  const expected = float32WeightBytes(saved);
+  if (expected !== undefined && bytes.byteLength < expected) {
+    throw corruptRun(record.run_id, `${bucket}/${weightsKey}`, `has ${bytes.byteLength} bytes where model.json lists ${expected}`);
+  }
+  return recurrentWeightsFromSaved(saved, bytes);
+}
+
+/** The size of the weights file a manifest of float32 weights describes; undefined for any other kind of weights. */
+function float32WeightBytes(saved: SavedLayersModel): number | undefined {
+  let total = 0;
+  for (const spec of (saved.weightsManifest ?? []).flatMap((group) => group.weights)) {
+    if ((spec?.dtype ?? 'float32') !== 'float32' || spec.quantization || !Array.isArray(spec.shape)) return undefined;
+    total += 4 * spec.shape.reduce((product, size) => product * size, 1);
+  }
+  return total;
 }
 
 async function selectRunBackend(settings: Settings): Promise<void> {
@@ -112,29 +156,29 @@ async function loadFittedModel(store: ObjectStore, settings: Settings, record: R
     }
     case 'PROPHET': {
       const key = runKey(record.run_id, MODEL_ARTIFACT_FILES.PROPHET);
-      const artifact = await getJsonIfExists<ProphetArtifact>(store, bucket, key);
+      const artifact = await findRunJson<ProphetArtifact>(store, settings, record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
       if (!artifact) throw missing(record, key);
       const { loadProphetModel } = await import('../models/prophet-model.js');
-      return loadProphetModel(artifact, window);
+      return buildFromArtifact(record, `${bucket}/${key}`, () => loadProphetModel(artifact, window));
     }
     case 'NAIVE': {
       const key = runKey(record.run_id, MODEL_ARTIFACT_FILES.NAIVE);
-      const artifact = await getJsonIfExists<NaiveArtifact>(store, bucket, key);
+      const artifact = await findRunJson<NaiveArtifact>(store, settings, record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
       if (!artifact) throw missing(record, key);
-      return createNaiveModel(artifact.window);
+      return buildFromArtifact(record, `${bucket}/${key}`, () => createNaiveModel(savedWindow(record, `${bucket}/${key}`, artifact)));
     }
     case 'SNAIVE': {
       const key = runKey(record.run_id, MODEL_ARTIFACT_FILES.SNAIVE);
-      const artifact = await getJsonIfExists<SeasonalNaiveArtifact>(store, bucket, key);
+      const artifact = await findRunJson<SeasonalNaiveArtifact>(store, settings, record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
       if (!artifact) throw missing(record, key);
-      return createSeasonalNaiveModel(artifact.window);
+      return buildFromArtifact(record, `${bucket}/${key}`, () => createSeasonalNaiveModel(savedWindow(record, `${bucket}/${key}`, artifact)));
     }
     case 'MSTL': {
       const key = runKey(record.run_id, MODEL_ARTIFACT_FILES.MSTL);
-      const artifact = await getJsonIfExists<MstlArtifact>(store, bucket, key);
+      const artifact = await findRunJson<MstlArtifact>(store, settings, record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
       if (!artifact) throw missing(record, key);
       const { createMstlModel } = await import('../models/mstl-model.js');
-      return createMstlModel(artifact);
+      return buildFromArtifact(record, `${bucket}/${key}`, () => createMstlModel(artifact));
     }
     default:
       throw new FltsError('FLTS_MODEL_UNKNOWN_TYPE', `Run ${record.run_id} has unknown model type ${JSON.stringify(record.model_type)}.`);

@@ -26,7 +26,11 @@ export async function getJson<T>(store: ObjectStore, bucket: string, key: string
   try {
     return parseLenientJson(text) as T;
   } catch (cause) {
-    throw new FltsError('FLTS_DATA_UNREADABLE', `Object ${bucket}/${key} is not valid JSON.`, { cause, details: { bucket, key } });
+    throw new FltsError('FLTS_DATA_UNREADABLE', `Object ${bucket}/${key} is not valid JSON.`, {
+      cause,
+      details: { bucket, key },
+      hint: 'The object in the store was cut short or edited; restore it from a backup, or have flts write it again (preprocess, train or promote, whichever wrote it).',
+    });
   }
 }
 
