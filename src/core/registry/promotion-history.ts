@@ -26,7 +26,8 @@ export async function listPromotionHistory(store: ObjectStore, settings: Setting
   const bucket = settings.store.buckets.promotion;
   const keys = (await store.list(bucket, scope ? `${scope}/` : '')).map((info) => info.key).filter((key) => HISTORY_FILE.test(key) && key.split('/').length === 3);
   const records = await Promise.all(keys.map((key) => getJsonIfExists<PromotionRecord>(store, bucket, key).catch(() => undefined)));
-  return records.filter((r): r is PromotionRecord => r !== undefined && typeof r.run_id === 'string' && typeof r.timestamp === 'string').sort(byTimestamp);
+  // Anything but an object with a run id and a timestamp (null, a list, a reference record cut short) is no promotion.
+  return records.filter((r): r is PromotionRecord => r !== null && typeof r === 'object' && typeof r.run_id === 'string' && typeof r.timestamp === 'string').sort(byTimestamp);
 }
 
 /** Writes a history record under a key nobody else used (a same-microsecond collision moves the timestamp on). */

@@ -162,6 +162,18 @@ describe('core > workflows > promote', () => {
     expect(await getJson(store, 'model-promotion', 'global/current.json')).toEqual(newest);
   });
 
+  it('skips history records that are not promotions (null, a list, cut short) in history, rollback and new promotions', async () => {
+    await byHand('runA');
+    await byHand('runB');
+    for (const [name, body] of [['null', 'null'], ['list', '[]'], ['cut', '{"run_id": "runC", "timest']]) {
+      await store.put('model-promotion', `global/${HASH}/promotion-2099-01-01T00-00-00.000000Z-${name}.json`, body);
+    }
+    expect((await listPromotionHistory(store, settings, 'global')).map((r) => r.run_id)).toEqual(['runA', 'runB']);
+    await byHand('runC');
+    expect((await rollback({ source: 'rollback', actor: 'ana' }, settings, { store })).record).toMatchObject({ run_id: 'runB', previous_run_id: 'runC' });
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runB');
+  });
+
   it('reads pointers through the cascade, tolerating reference multipart JSON and skipping garbage', async () => {
     const wrapped = '--b\r\nContent-Disposition: form-data; name="file"\r\n\r\n{"run_id": "runB", "config_hash": "x", "rmse": NaN}\r\n--b--\r\n';
     await store.put('model-promotion', 'current.json', wrapped);
