@@ -163,10 +163,11 @@ export function createFsBus(options: FsBusOptions): MessageBus {
     const controller = new AbortController();
     // Per topic: the next offset to deliver and the byte position of that line in the log.
     const cursors = new Map<string, { nextOffset: number; bytePosition: number }>();
-    for (const topic of topics) {
-      await bus.ensureTopics([topic]);
-      const committed = await readCommitted(group, topic);
-      const start = committed ?? (subscribeOptions.fromBeginning === false ? await countLines(topic) : 0);
+    /** Where each topic starts when the group has committed nothing there. */
+    const firstOffsets = new Map<string, number>();
+    /** Points the topic's cursor at the group's committed offset. */
+    async function seek(topic: string): Promise<void> {
+      const start = (await readCommitted(group, topic)) ?? firstOffsets.get(topic) ?? 0;
       const data = await readFile(topicFile(topic));
       let position = 0;
       for (let line = 0; line < start && position < data.length; line += 1) {
@@ -175,6 +176,11 @@ export function createFsBus(options: FsBusOptions): MessageBus {
         position = newline + 1;
       }
       cursors.set(topic, { nextOffset: start, bytePosition: position });
+    }
+    for (const topic of topics) {
+      await bus.ensureTopics([topic]);
+      firstOffsets.set(topic, subscribeOptions.fromBeginning === false ? await countLines(topic) : 0);
+      await seek(topic);
     }
 
     async function readNewLines(topic: string): Promise<Array<{ offset: number; line: string }>> {
@@ -199,15 +205,20 @@ export function createFsBus(options: FsBusOptions): MessageBus {
     }
 
     async function consumeOne(topic: string, offset: number, line: string): Promise<boolean> {
-      let record: LogRecord;
+      let parsed: unknown;
       try {
-        record = JSON.parse(line) as LogRecord;
+        parsed = JSON.parse(line);
       } catch {
         // A torn line from a crashed writer: it never was a message.
         logger.warn({ topic, offset }, 'bus_fs_skipped_torn_line');
         return true;
       }
-      const message: ReceivedMessage = { topic, partition: 0, offset: String(offset), key: record.key ?? null, value: record.value ?? '', headers: record.headers ?? {}, timestamp: record.timestamp ?? 0 };
+      // A line written by hand or by another tool may be JSON of any shape; what is not a record with a text value
+      // is delivered as it stands, so the topic's decoder dead-letters it with a reason instead of the loop failing.
+      const record: Partial<LogRecord> = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Partial<LogRecord>) : {};
+      const value = typeof record.value === 'string' ? record.value : line;
+      const headers = record.headers !== null && typeof record.headers === 'object' && !Array.isArray(record.headers) ? record.headers : {};
+      const message: ReceivedMessage = { topic, partition: 0, offset: String(offset), key: typeof record.key === 'string' ? record.key : null, value, headers, timestamp: typeof record.timestamp === 'number' ? record.timestamp : 0 };
       const result = await deliverWithRetries(message, handler, {
         policy: retry,
         signal: controller.signal,
@@ -223,7 +234,7 @@ export function createFsBus(options: FsBusOptions): MessageBus {
       return true;
     }
 
-    async function loop(): Promise<void> {
+    async function poll(): Promise<void> {
       while (!controller.signal.aborted) {
         let delivered = 0;
         for (const topic of topics) {
@@ -238,7 +249,28 @@ export function createFsBus(options: FsBusOptions): MessageBus {
       }
     }
 
-    const running = loop().catch((error: unknown) => logger.error({ group, err: error }, 'bus_fs_consumer_failed'));
+    /**
+     * A failure outside the handler (a log or offset file that cannot be read or written, a DLQ that cannot be
+     * stored) stops the poll, not the consumer: it starts again from the committed offsets after a pause, so the
+     * message being handled is delivered again rather than lost, and the group never stops silently.
+     */
+    async function loop(): Promise<void> {
+      let cursorsValid = true;
+      while (!controller.signal.aborted) {
+        try {
+          if (!cursorsValid) for (const topic of topics) await seek(topic);
+          cursorsValid = true;
+          await poll();
+        } catch (error) {
+          if (controller.signal.aborted) return;
+          cursorsValid = false;
+          logger.error({ group, err: error }, 'bus_fs_consumer_failed');
+          await sleep(Math.max(retry.maxBackoffMs, pollIntervalMs), controller.signal);
+        }
+      }
+    }
+
+    const running = loop();
     return subscriptions.add(group, topics, async () => {
       controller.abort();
       await running;

@@ -20,6 +20,7 @@ export type JsonRecord = Record<string, unknown>;
  * NaN/Infinity tokens are tolerated (they become null).
  */
 export function parseMessageBody(message: EncodedMessage, topic: string): JsonRecord {
+  if (typeof message.value !== 'string') throw invalidMessage(topic, 'the value is not text');
   let body: unknown;
   try {
     body = parseLenientJson(message.value);
