@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultSettings } from '../config/settings.js';
 import { resolveReplayRequest } from './replay-request.js';
+import { describeTarget } from './reset-target.js';
 
 const bus = defaultSettings().bus;
 const now = new Date('2025-11-04T12:00:00Z');
@@ -18,6 +19,14 @@ describe('core > offsets > replay-request', () => {
   it('turns --by-duration into the instant now minus the duration', () => {
     const request = resolveReplayRequest({ group: 'g', topics: ['t'], byDuration: 'PT1H30M' }, bus, now);
     expect(request.target).toMatchObject({ kind: 'duration', timestampMs: Date.UTC(2025, 10, 4, 10, 30) });
+  });
+
+  it('reads an instant before 1970 (a duration longer than the epoch, a year-0 date) as the log start, which a plan can print', () => {
+    for (const option of [{ byDuration: 'P99999999999D' }, { byDuration: `P${'9'.repeat(400)}D` }, { toDatetime: '0001-01-01T00:00:00Z' }]) {
+      const { target } = resolveReplayRequest({ group: 'g', topics: ['t'], ...option }, bus, now);
+      expect(target).toMatchObject({ timestampMs: 0 });
+      expect(describeTarget(target)).toContain('(1970-01-01T00:00:00.000Z)');
+    }
   });
 
   it('refuses missing or ambiguous choices with a usage error', () => {

@@ -51,8 +51,10 @@ function targetOf(options: ReplayRequestOptions, group: string, now: Date): Rese
     if (!Number.isSafeInteger(options.shiftBy)) throw usage(`--shift-by ${options.shiftBy} is not an integer.`);
     return { kind: 'shift', by: options.shiftBy };
   }
-  if (options.toDatetime !== undefined) return { kind: 'datetime', timestampMs: parseResetDateTime(options.toDatetime), text: options.toDatetime };
-  if (options.byDuration !== undefined) return { kind: 'duration', timestampMs: now.getTime() - parseIsoDuration(options.byDuration), text: options.byDuration };
+  // Every message is newer than 1970, so an instant before it means the log start; a negative one would also read
+  // as Kafka's -1 (latest) or -2 (earliest) and could not be printed as a date.
+  if (options.toDatetime !== undefined) return { kind: 'datetime', timestampMs: Math.max(0, parseResetDateTime(options.toDatetime)), text: options.toDatetime };
+  if (options.byDuration !== undefined) return { kind: 'duration', timestampMs: Math.max(0, now.getTime() - parseIsoDuration(options.byDuration)), text: options.byDuration };
   const rows = decodeOffsetCsv(options.fromFile!);
   const mine = rows.filter((row) => row.group === undefined || row.group === group);
   if (mine.length === 0) {
