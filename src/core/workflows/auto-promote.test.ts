@@ -87,6 +87,16 @@ describe('core > workflows > auto-promote > semantics', () => {
     });
   });
 
+  it('refuses a winner whose files are damaged as an outcome, and leaves the pointer alone', async () => {
+    await withStore(async (store, settings) => {
+      for (const run of [trained('naive', 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.2), trained('lstm', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.05)]) await addLoadableRun(store, settings, run);
+      const weights = await store.get('runs', 'lstm/model/weights.bin');
+      await store.put('runs', 'lstm/model/weights.bin', weights.subarray(0, 8));
+      expect(await autoPromote(NEW, 'daemon:a', settings, { store })).toMatchObject({ result: 'refused', code: 'FLTS_RUN_CORRUPT' });
+      expect(await readPromotionPointer(store, settings)).toBeUndefined();
+    });
+  });
+
   it('lets a chosen run stand against automatic promotion of the same data, until newer data arrives', async () => {
     await withStore(async (store, settings) => {
       const deps = { store };

@@ -84,7 +84,7 @@ export async function decideAutoPromotion(store: ObjectStore, settings: Settings
   return { result: 'promote' };
 }
 
-const REFUSALS = new Set<string>(['FLTS_PROMOTE_CANDIDATE_INVALID', 'FLTS_PROMOTE_NO_TEST_WINDOWS', 'FLTS_MODEL_ARTIFACT_MISSING', 'FLTS_RUN_NOT_SUCCESSFUL']);
+const REFUSALS = new Set<string>(['FLTS_PROMOTE_CANDIDATE_INVALID', 'FLTS_PROMOTE_NO_TEST_WINDOWS', 'FLTS_MODEL_ARTIFACT_MISSING', 'FLTS_RUN_CORRUPT', 'FLTS_RUN_NOT_SUCCESSFUL']);
 
 /** Promotes the winner of `configHash` with source `auto` when `decideAutoPromotion` says so; a gate failure is an outcome, not an error. */
 export async function autoPromote(configHash: string, actor: string, settings: Settings, deps: PromotionDeps): Promise<AutoPromotionOutcome> {
