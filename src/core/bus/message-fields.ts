@@ -1,3 +1,4 @@
+import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { parseLenientJson } from '../storage/json-objects.js';
 
@@ -37,6 +38,16 @@ export function requireString(body: JsonRecord, topic: string, ...names: string[
     if (typeof value === 'string' && value !== '') return value;
   }
   throw invalidMessage(topic, `field ${names.map((n) => JSON.stringify(n)).join(' or ')} must be a non-empty string`, { fields: names });
+}
+
+/** What a config_hash or run id may hold: it names store keys and lease files, so never a path. */
+const KEY_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+/** A required field that names a store key segment (config_hash): letters, digits, "-" and "_", at most 128. */
+export function requireKeySegment(body: JsonRecord, topic: string, name: string): string {
+  const value = requireString(body, topic, name);
+  if (!KEY_SEGMENT.test(value)) throw invalidMessage(topic, `field "${name}" must be letters, digits, "-" and "_" (at most 128), got ${JSON.stringify(clip(value))}`, { field: name });
+  return value;
 }
 
 export function optionalString(body: JsonRecord, name: string, fallback = ''): string {

@@ -141,6 +141,8 @@ describe('core > bus > messages (invalid messages are poison)', () => {
     ['the inference operation on a train claim', `{"bucket":"b","object":"o","operation":"post: test data","config_hash":"${HASH}"}`],
     ['an unknown claim version', `{"bucket":"b","object":"o","v":2,"config_hash":"${HASH}"}`],
     ['a non-numeric size', `{"bucket":"b","object":"o","size":"big","config_hash":"${HASH}"}`],
+    ['a config_hash that is a path', '{"bucket":"b","object":"o","config_hash":"../../etc"}'],
+    ['a config_hash of 129 characters', `{"bucket":"b","object":"o","config_hash":"${'a'.repeat(129)}"}`],
   ])('rejects a train claim with %s', (_reason, value) => {
     expect(invalidCode(() => decodeTrainClaim({ key: 'train-claim', value }))).toBe('FLTS_BUS_MESSAGE_INVALID');
   });
@@ -148,6 +150,13 @@ describe('core > bus > messages (invalid messages are poison)', () => {
   it('rejects training messages with an unknown status or a SUCCESS without run_id', () => {
     expect(invalidCode(() => decodeTrainingEvent({ key: null, value: '{"operation":"Trained: GRU","status":"DONE","config_hash":"h"}' }))).toBe('FLTS_BUS_MESSAGE_INVALID');
     expect(invalidCode(() => decodeTrainingEvent({ key: 'trained-GRU', value: '{"operation":"Trained: GRU","status":"SUCCESS","config_hash":"h"}' }))).toBe('FLTS_BUS_MESSAGE_INVALID');
+  });
+
+  it('rejects a training or promotion message whose config_hash could name another store key, quoting it clipped', () => {
+    const training = { key: 'trained-GRU', value: `{"operation":"Trained: GRU","status":"SUCCESS","config_hash":"a/${'b'.repeat(500)}","run_id":"r1"}` };
+    expect(invalidCode(() => decodeTrainingEvent(training))).toBe('FLTS_BUS_MESSAGE_INVALID');
+    expect(() => decodeTrainingEvent(training)).toThrow(/config_hash.*"a\/b{98}\.\.\."/);
+    expect(invalidCode(() => decodePromotion({ key: null, value: '{"config_hash":"x y","run_id":"r1","model_type":"GRU"}' }))).toBe('FLTS_BUS_MESSAGE_INVALID');
   });
 });
 

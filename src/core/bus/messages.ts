@@ -1,6 +1,6 @@
 import { buildDlqEnvelope } from './delivery.js';
 import type { OutgoingMessage } from './message-bus.js';
-import { encodeFields, invalidMessage, optionalNumber, optionalString, parseMessageBody, requireString, type EncodedMessage, type JsonRecord } from './message-fields.js';
+import { encodeFields, invalidMessage, optionalNumber, optionalString, parseMessageBody, requireKeySegment, requireString, type EncodedMessage, type JsonRecord } from './message-fields.js';
 import { DEFAULT_TOPICS, MESSAGE_KEYS, failedKey, trainedKey } from './topics.js';
 
 /**
@@ -37,7 +37,7 @@ function decodeClaim(message: EncodedMessage, topic: string, acceptedOperation: 
     bucket: requireString(body, topic, 'bucket'),
     object: requireString(body, topic, 'object', 'object_key'),
     size: optionalNumber(body, topic, 'size') ?? 0,
-    configHash: requireString(body, topic, 'config_hash'),
+    configHash: requireKeySegment(body, topic, 'config_hash'),
     identifier: optionalString(body, 'identifier'),
   };
 }
@@ -131,7 +131,7 @@ export function decodeTrainingEvent(message: EncodedMessage): TrainingEvent {
     modelType,
     experiment: optionalString(body, 'experiment'),
     runName: optionalString(body, 'run_name', modelType),
-    configHash: requireString(body, topic, 'config_hash'),
+    configHash: requireKeySegment(body, topic, 'config_hash'),
   };
   if (status === 'RUNNING') return { ...base, status };
   if (status === 'SUCCESS') return { ...base, status, runId: requireString(body, topic, 'run_id') };
@@ -170,7 +170,7 @@ export function decodePromotion(message: EncodedMessage): PromotionNotice {
   return {
     ...body,
     identifier: optionalString(body, 'identifier'),
-    config_hash: requireString(body, topic, 'config_hash'),
+    config_hash: requireKeySegment(body, topic, 'config_hash'),
     run_id: requireString(body, topic, 'run_id'),
     model_type: requireString(body, topic, 'model_type').toUpperCase(),
   };

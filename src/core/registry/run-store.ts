@@ -1,4 +1,5 @@
 import type { Settings } from '../config/settings.js';
+import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { getJsonIfExists, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -8,7 +9,7 @@ const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 export function assertRunId(runId: string): void {
   if (!RUN_ID_PATTERN.test(runId)) {
-    throw new FltsError('FLTS_RUN_NOT_FOUND', `Run ${JSON.stringify(runId)} does not exist: run ids are letters, digits, "-" and "_".`, { details: { runId } });
+    throw new FltsError('FLTS_RUN_NOT_FOUND', `Run ${JSON.stringify(clip(runId))} does not exist: run ids are letters, digits, "-" and "_".`, { details: { runId: clip(runId) } });
   }
 }
 
