@@ -1,6 +1,6 @@
 import type { ScalerParams } from '../data/scaler.js';
 import type { TimeFrame } from '../data/time-frame.js';
-import { computeMetrics, evaluateForecasts, type MetricSet } from '../forecast/metrics.js';
+import { computeMetrics, evaluateForecasts, magnitudes, type MetricSet } from '../forecast/metrics.js';
 import { referenceScore } from '../eval/scoreboard.js';
 import type { EventSink } from '../events.js';
 import { predictSteps, type WindowSpec } from '../models/forecast-model.js';
@@ -71,7 +71,8 @@ export interface BacktestModelInput {
   onEvent?: EventSink;
 }
 
-const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length);
+/** Fold means in original units near 1e300 stay finite: summed as ratios to the largest (`magnitudes`). */
+const mean = (values: number[]): number => (values.length > 0 ? magnitudes(values).mean : 0);
 
 /** The rows' intervals laid out per target and level, with the count of actuals (original units) inside. */
 function foldIntervals(rows: readonly RowIntervals[], actual: Record<string, Float64Array>): { intervals: FoldIntervals; coverage: IntervalCounts } {

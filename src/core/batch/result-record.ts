@@ -1,5 +1,6 @@
 import type { InferenceResultFields } from '../forecast/inference-result.js';
 import { formatTimestamp } from '../data/timestamps.js';
+import { magnitudes } from '../forecast/metrics.js';
 import type { BatchForecast } from './batch-forecast.js';
 
 /** Forecast quality where forecast timestamps overlap the data (reference 7.3), in original units. */
@@ -48,33 +49,31 @@ export function batchMetrics(forecast: BatchForecast, predictionHash: string, ma
   if (overlapping.length === 0) return base;
   const mae: Record<string, number> = {};
   const mse: Record<string, number> = {};
+  const rootMeanSquares: number[] = [];
   forecast.targets.forEach((target, t) => {
-    let n = 0;
-    let sae = 0;
-    let sse = 0;
+    const errors: number[] = [];
     for (const r of overlapping) {
       const error = forecast.predicted[t][r] - forecast.actual[t][r];
-      if (!Number.isFinite(error)) continue;
-      n++;
-      sae += Math.abs(error);
-      sse += error * error;
+      // NaN features are omitted, as in the reference.
+      if (Number.isFinite(error)) errors.push(error);
     }
-    // NaN features are omitted, as in the reference.
-    if (n > 0) {
-      mae[target] = sae / n;
-      mse[target] = sse / n;
+    if (errors.length > 0) {
+      const { meanAbsolute, rootMeanSquare } = magnitudes(errors);
+      mae[target] = meanAbsolute;
+      mse[target] = rootMeanSquare * rootMeanSquare;
+      rootMeanSquares.push(rootMeanSquare);
     }
   });
-  const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length);
+  const mean = (values: number[]): number => (values.length > 0 ? magnitudes(values).mean : 0);
   const rowMae = (r: number): number => mean(forecast.targets.map((_, t) => Math.abs(forecast.predicted[t][r] - forecast.actual[t][r])).filter(Number.isFinite));
   const horizonErrors = Array.from({ length: forecast.horizon }, () => [] as number[]);
   for (const r of overlapping) horizonErrors[forecast.step[r] - 1].push(rowMae(r));
-  const mseMean = mean(Object.values(mse));
   return {
     overlap_rows: overlapping.length,
     mae_mean: mean(Object.values(mae)),
-    mse_mean: mseMean,
-    rmse: Math.sqrt(mseMean),
+    mse_mean: mean(Object.values(mse)),
+    // The root of the mean of the targets' mse, taken from their roots so that it overflows only where it must.
+    rmse: rootMeanSquares.length > 0 ? magnitudes(rootMeanSquares).rootMeanSquare : 0,
     mae,
     mse,
     step_mae: overlapping.slice(0, maxErrorSteps).map((r) => ({ step: r, mae: rowMae(r) })),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeMetrics, evaluateForecasts, pickSeries } from './metrics.js';
+import { computeMetrics, evaluateForecasts, magnitudes, pickSeries } from './metrics.js';
 
 describe('core > forecast > metrics', () => {
   it('computes mse, rmse, mae and r2 by their definitions', () => {
@@ -38,5 +38,33 @@ describe('core > forecast > metrics', () => {
     expect(metrics.targets.b.scaled.mse).toBe(0);
     // pooled over every value: errors -0.1, 0.2 among 8 values
     expect(metrics.overall.mse).toBeCloseTo((0.01 + 0.04) / 8, 12);
+  });
+
+  it('keeps rmse, mae, r2 and nrmse finite for values near 1e300, where squaring them overflows', () => {
+    const actual = [1, 2, 3, 4];
+    const predicted = [0, 3, 1, 4];
+    const small = computeMetrics(actual, predicted);
+    const huge = computeMetrics(actual.map((v) => v * 1e300), predicted.map((v) => v * 1e300));
+    expect(huge.rmse / 1e300).toBeCloseTo(small.rmse, 12);
+    expect(huge.mae / 1e300).toBeCloseTo(small.mae, 12);
+    expect(huge.r2).toBeCloseTo(small.r2, 12);
+    expect(huge.nrmse).toBeCloseTo(small.nrmse as number, 12);
+    // The true mse (about 1.5e600) is past the largest double: it overflows, and only it.
+    expect(huge.mse).toBe(Number.POSITIVE_INFINITY);
+    // A sum of many errors near the largest double stays finite as a mean.
+    const many = computeMetrics(new Float64Array(1000).fill(1e306), new Float64Array(1000));
+    expect(many.mae / 1e306).toBeCloseTo(1, 12);
+    expect(many.rmse / 1e306).toBeCloseTo(1, 12);
+  });
+
+  it('summarises magnitudes as plain sums would where they do not overflow, carrying NaN and Infinity', () => {
+    const { mean, meanAbsolute, rootMeanSquare } = magnitudes([3, -4]);
+    expect([mean, meanAbsolute]).toEqual([-0.5, 3.5]);
+    expect(rootMeanSquare).toBeCloseTo(Math.sqrt(12.5), 14);
+    expect(magnitudes([0, 0])).toEqual({ mean: 0, meanAbsolute: 0, rootMeanSquare: 0 });
+    expect(magnitudes([1, 2, 99], 2).meanAbsolute).toBe(1.5);
+    expect(magnitudes([]).rootMeanSquare).toBeNaN();
+    expect(magnitudes([1, Number.NaN]).meanAbsolute).toBeNaN();
+    expect(magnitudes([1, Number.POSITIVE_INFINITY]).rootMeanSquare).toBe(Number.POSITIVE_INFINITY);
   });
 });

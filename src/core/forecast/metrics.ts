@@ -27,26 +27,56 @@ export interface ForecastMetrics {
   targets: Record<string, TargetMetrics>;
 }
 
-/** mse, rmse, mae and r2 (scikit-learn's definition: 1 for a perfect fit of a constant, else 0 for zero variance). */
+export interface Magnitudes {
+  mean: number;
+  meanAbsolute: number;
+  rootMeanSquare: number;
+}
+
+/**
+ * Mean, mean absolute value and root mean square of the first `count` values, each divided by the largest
+ * magnitude first: the square of an error near 1e300 overflows, its ratio to the largest never does, so every
+ * figure is finite wherever its true value is. NaN for no values; a NaN or infinite value carries through.
+ */
+export function magnitudes(values: ArrayLike<number>, count = values.length): Magnitudes {
+  let largest = 0;
+  for (let i = 0; i < count; i++) {
+    const magnitude = Math.abs(values[i]);
+    if (magnitude > largest) largest = magnitude;
+  }
+  // Nothing finite and non-zero to divide by: the plain sums, which are exact for zeros and carry an Infinity.
+  const scale = largest > 0 && Number.isFinite(largest) ? largest : 1;
+  let sum = 0;
+  let absolute = 0;
+  let squares = 0;
+  for (let i = 0; i < count; i++) {
+    const ratio = values[i] / scale;
+    sum += ratio;
+    absolute += Math.abs(ratio);
+    squares += ratio * ratio;
+  }
+  return { mean: scale * (sum / count), meanAbsolute: scale * (absolute / count), rootMeanSquare: scale * Math.sqrt(squares / count) };
+}
+
+/**
+ * mse, rmse, mae and r2 (scikit-learn's definition: 1 for a perfect fit of a constant, else 0 for zero variance).
+ * Errors and deviations are summed as ratios to their largest (`magnitudes`), so values in original units near
+ * 1e300 give a finite rmse, mae, r2 and nrmse; mse is the square of rmse and overflows only where it must.
+ */
 export function computeMetrics(actual: ArrayLike<number>, predicted: ArrayLike<number>): MetricSet {
   const n = actual.length;
   if (n === 0) return { mse: Number.NaN, rmse: Number.NaN, mae: Number.NaN, r2: Number.NaN, nrmse: Number.NaN };
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += actual[i];
-  mean /= n;
-  let sse = 0;
-  let sae = 0;
-  let sst = 0;
+  const { mean } = magnitudes(actual);
+  const errors = new Float64Array(n);
+  const deviations = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const error = actual[i] - predicted[i];
-    sse += error * error;
-    sae += Math.abs(error);
-    sst += (actual[i] - mean) ** 2;
+    errors[i] = actual[i] - predicted[i];
+    deviations[i] = actual[i] - mean;
   }
-  const mse = sse / n;
-  const r2 = sst > 0 ? 1 - sse / sst : sse === 0 ? 1 : 0;
-  const rmse = Math.sqrt(mse);
-  return { mse, rmse, mae: sae / n, r2, nrmse: mean !== 0 ? rmse / Math.abs(mean) : Number.NaN };
+  const { meanAbsolute: mae, rootMeanSquare: rmse } = magnitudes(errors);
+  const spread = magnitudes(deviations).rootMeanSquare;
+  const r2 = spread > 0 ? 1 - (rmse / spread) ** 2 : rmse === 0 ? 1 : 0;
+  return { mse: rmse * rmse, rmse, mae, r2, nrmse: mean !== 0 ? rmse / Math.abs(mean) : Number.NaN };
 }
 
 /** Values of one (step, target) cell from a [size][horizon][targets] array, or of every step when step is undefined. */

@@ -1,3 +1,5 @@
+import { magnitudes } from '../forecast/metrics.js';
+
 /** A prediction interval of one forecast value at one nominal level (e.g. "0.8"). */
 export interface IntervalBounds {
   readonly level: string;
@@ -44,22 +46,10 @@ class Ring {
     return total;
   }
 
-  /**
-   * Mean and root mean square of non-negative values, each divided by the largest first, so that an error
-   * near the largest double (a hostile actual of 1e308) gives a finite figure instead of Infinity.
-   */
+  /** Mean and root mean square, finite even for an error near the largest double (a hostile actual of 1e308). */
   meanAndRootMeanSquare(): { mae: number; rmse: number } {
-    let largest = 0;
-    for (let i = 0; i < this.filled; i++) if (this.values[i] > largest) largest = this.values[i];
-    if (largest === 0 || !Number.isFinite(largest)) return { mae: largest, rmse: largest };
-    let sum = 0;
-    let squares = 0;
-    for (let i = 0; i < this.filled; i++) {
-      const ratio = this.values[i] / largest;
-      sum += ratio;
-      squares += ratio * ratio;
-    }
-    return { mae: largest * (sum / this.filled), rmse: largest * Math.sqrt(squares / this.filled) };
+    const { meanAbsolute, rootMeanSquare } = magnitudes(this.values, this.filled);
+    return { mae: meanAbsolute, rmse: rootMeanSquare };
   }
 }
 
