@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import os from 'node:os';
@@ -107,5 +107,19 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
       expect(run.exitCode).toBe(2);
     }
     expect(existsSync(path.join(home, 'store', 'runs'))).toBe(false);
+  });
+
+  it('answers a stray quote in a data file with its own coded error, and no native polars warning on stderr', async () => {
+    const lines = readFileSync(path.join(DATASETS, 'PobleSec.csv'), 'utf8').split('\n').slice(0, 301);
+    // Two values with a quote in each, on consecutive lines: polars counted the two lines as one row (its
+    // parser reads them as two), printed "CSV malformed" and dropped the column as text.
+    lines[120] = lines[120].replace(/,([^,]*)$/, ',1"5');
+    lines[121] = lines[121].replace(/,([^,]*)$/, ',2"5');
+    const train = path.join(dir, 'stray-quote.csv');
+    await writeFile(train, `${lines.join('\n')}\n`);
+    const run = await runCli(['preprocess', '--train', train, '--home', path.join(dir, 'quote-home'), '--json'], { env: data });
+    expect(run.json?.error).toMatchObject({ code: 'FLTS_DATA_UNREADABLE', details: { line: 121, field: 12 } });
+    expect(run.exitCode).toBe(3);
+    expect(run.stderr).not.toMatch(/UserWarning|CSV malformed/);
   });
 });

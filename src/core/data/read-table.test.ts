@@ -167,4 +167,17 @@ describe('core > data > read-table input limits', () => {
     expect(() => readTableBytes(csv('time,down,up\n2018-02-05 23:40:00,1,2,9\n'), 'x.csv')).toThrow(/line 2 has 4 fields/);
     expect(readTableBytes(csv('time,down,note\r\n2018-02-05 23:40:00,1,"a,b"\r\n'), 'x.csv').frame.time).toHaveLength(1);
   });
+
+  it('refuses a quote inside an unquoted value, which polars counts as opening a quoted field and its parser does not', () => {
+    // Before, this file was read with column b dropped, and polars printed "CSV malformed" on stderr.
+    expect(() => readTableBytes(csv('time,a,b\n2020-01-01 00:00:00,1,2"x\n2020-01-01 00:01:00,3,y"4\n2020-01-01 00:02:00,5,6\n'), 'x.csv')).toThrow(
+      expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', message: expect.stringContaining('x.csv: CSV line 2 has a quote (") inside the unquoted value of field 3'), details: expect.objectContaining({ line: 2, field: 3 }) }),
+    );
+    expect(() => readTableBytes(csv('time,a\n2020-01-01 00:00:00,1\n2020-01-01 00:01:00,4 "\n'), 'x.csv')).toThrow(/CSV line 3 has a quote/);
+    // Quotes in pairs keep both counts in step: the value is text, its column dropped as before.
+    expect(readTableBytes(csv('time,a,b\n2020-01-01 00:00:00,1,a""b\n2020-01-01 00:01:00,3,4\n'), 'x.csv').droppedColumns).toEqual(['b']);
+    // A quoted value may hold a quote (doubled), a separator or a line break.
+    const quoted = readTableBytes(csv('time,a,note\n2020-01-01 00:00:00,1,"say ""hi"",\nthen"\n2020-01-01 00:01:00,2,x\n'), 'x.csv');
+    expect(Array.from(quoted.frame.values.a)).toEqual([1, 2]);
+  });
 });

@@ -63,35 +63,67 @@ function nonNumericColumns(bytes: Buffer, df: pl.DataFrame, sep: string): string
 
 /**
  * Every row has as many fields as the header: polars fills a short row with nulls and a CSV with one ragged
- * row would be read as if it were fine. One pass over the bytes, separators inside quotes not counted.
+ * row would be read as if it were fine. One pass over the bytes, read as polars' parser reads them: a quote
+ * opens a quoted field only as the field's first character, and inside such a field every quote toggles it.
+ *
+ * A quote inside an unquoted value is text to that parser, but polars counts the rows of each chunk by the
+ * parity of every quote; an odd number of such quotes on a line makes the two counts differ, and polars then
+ * prints its own "CSV malformed" warning on stderr (or misreads the rows). Such a line is refused here.
  */
 function assertRectangular(bytes: Buffer, separator: string): void {
   const separatorByte = separator.charCodeAt(0);
   let expected = -1;
   let fields = 1;
   let line = 1;
+  let recordLine = 1;
+  let fieldStart = true;
+  let quotedField = false;
   let quoted = false;
   let quoteLine = 0;
+  let strayQuotes = 0;
+  let strayField = 0;
   let empty = true;
   for (let i = 0; i <= bytes.length; i++) {
     const byte = i < bytes.length ? bytes[i] : 0x0a;
     if (byte === 0x22) {
-      quoted = !quoted;
-      if (quoted) quoteLine = line;
+      if (fieldStart) {
+        quotedField = true;
+        quoteLine = line;
+      }
+      if (quotedField) quoted = !quoted;
+      else if (strayQuotes++ === 0) strayField = fields;
+      fieldStart = false;
+      empty = false;
+      continue;
     }
-    else if (byte === separatorByte && !quoted) fields++;
-    else if (byte === 0x0a && !quoted) {
+    if (byte === 0x0a) line++;
+    if (quoted) continue;
+    if (byte === separatorByte) {
+      fields++;
+      fieldStart = true;
+      quotedField = false;
+      empty = false;
+      continue;
+    }
+    if (byte === 0x0a) {
+      if (strayQuotes % 2 === 1) {
+        throw new FltsError('FLTS_DATA_UNREADABLE', `CSV line ${recordLine} has a quote (") inside the unquoted value of field ${strayField}; quote the whole value and double the quotes inside it ("a ""b"" c").`, { details: { line: recordLine, field: strayField } });
+      }
       if (!empty) {
         if (expected < 0) expected = fields;
         else if (fields !== expected) {
-          throw new FltsError('FLTS_DATA_UNREADABLE', `CSV line ${line} has ${fields} fields, the header has ${expected}; every row needs one value per column.`, { details: { line, fields, expected } });
+          throw new FltsError('FLTS_DATA_UNREADABLE', `CSV line ${recordLine} has ${fields} fields, the header has ${expected}; every row needs one value per column.`, { details: { line: recordLine, fields, expected } });
         }
       }
       fields = 1;
-      line++;
+      recordLine = line;
+      fieldStart = true;
+      quotedField = false;
+      strayQuotes = 0;
       empty = true;
       continue;
     }
+    fieldStart = false;
     if (byte !== 0x0d && byte !== 0x20) empty = false;
   }
   if (quoted) {
