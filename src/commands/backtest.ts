@@ -3,6 +3,7 @@ import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { renderBacktestChart } from '../core/backtest/backtest-chart.js';
 import { runBacktest, type RunBacktestResult } from '../core/backtest/run-backtest.js';
+import { formatByExtension } from '../core/file-format.js';
 
 export default class Backtest extends FltsCommand<RunBacktestResult> {
   static override summary = 'Rolling-origin backtest of every model type over the test period.';
@@ -17,7 +18,7 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
     stride: Flags.string({ description: 'Rows between fold origins (default: the horizon; env FLTS_BACKTEST_STRIDE).' }),
     folds: Flags.string({ description: 'Number of folds (default: as many as fit; env FLTS_BACKTEST_FOLDS).' }),
     'refit-every': Flags.string({ description: 'Refit every k folds (default 0 = use the trained models; env FLTS_BACKTEST_REFIT_EVERY).' }),
-    'plot-out': Flags.string({ description: 'Also write the error-over-time SVG to this local file.' }),
+    'plot-out': Flags.string({ description: 'Also write the error-over-time SVG to this local file (named .svg).' }),
   };
 
   async run(): Promise<RunBacktestResult> {
@@ -29,6 +30,7 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
       'backtest.folds': flags.folds,
       'backtest.refitEvery': flags['refit-every'],
     });
+    if (flags['plot-out'] !== undefined) formatByExtension(flags['plot-out'], { '.svg': 'svg' }, 'plot-out');
     const { store } = await this.dependencies(settings);
     const result = await runBacktest(settings, { store, onEvent: (event) => event.type === 'backtest.fold' && event.fold === event.folds - 1 && this.say(`${event.modelType}: ${event.folds} folds done`) }, { configHash: flags['config-hash'] });
     if (flags['plot-out']) await writeFile(flags['plot-out'], renderBacktestChart(result));

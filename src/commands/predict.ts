@@ -23,7 +23,7 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
   static override flags = {
     data: Flags.string({ description: 'Data to forecast over: a local file, or <bucket>/<key> in the store.', required: true }),
     run: Flags.string({ description: 'Use this run instead of the promoted one.' }),
-    out: Flags.string({ description: 'Also write the forecast table here (.csv or .parquet).' }),
+    out: Flags.string({ description: 'Also write the forecast table here; the extension decides the format: .parquet (or .pq), .csv, .json (an array of rows) or .jsonl (a row a line).' }),
     scale: Flags.string({ description: 'auto (default), scaled = processed data, raw = original units like a /predict request.', options: ['auto', 'scaled', 'raw'], default: 'auto' }),
   };
 

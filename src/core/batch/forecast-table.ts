@@ -1,13 +1,18 @@
 import { writeFile } from 'node:fs/promises';
 import pl from 'nodejs-polars';
+import { formatByExtension } from '../file-format.js';
 import type { BatchForecast } from './batch-forecast.js';
 
+/** What the store keeps with a run (`batch.format`). */
 export type ForecastTableFormat = 'parquet' | 'csv';
+/** What a local forecast file may also be: JSON, an array of rows or one row a line. */
+export type ForecastFileFormat = ForecastTableFormat | 'json' | 'jsonl';
 
-export function tableFormatOf(file: string, fallback: ForecastTableFormat): ForecastTableFormat {
-  if (/\.(parquet|pq)$/i.test(file)) return 'parquet';
-  if (/\.csv$/i.test(file)) return 'csv';
-  return fallback;
+const FORECAST_FILE_FORMATS: Readonly<Record<string, ForecastFileFormat>> = { '.parquet': 'parquet', '.pq': 'parquet', '.csv': 'csv', '.json': 'json', '.jsonl': 'jsonl' };
+
+/** The format of a local forecast file (`flts predict --out`), by its extension. */
+export function forecastFileFormat(file: string): ForecastFileFormat {
+  return formatByExtension(file, FORECAST_FILE_FORMATS, 'out');
 }
 
 /**
@@ -29,14 +34,16 @@ export function forecastTable(forecast: BatchForecast): pl.DataFrame {
   ]);
 }
 
-export function encodeForecastTable(forecast: BatchForecast, format: ForecastTableFormat): Buffer {
+export function encodeForecastTable(forecast: BatchForecast, format: ForecastFileFormat): Buffer {
   const table = forecastTable(forecast);
   if (format === 'parquet') return table.writeParquet({ compression: 'snappy' });
+  if (format === 'json') return table.writeJSON({ format: 'json' });
+  if (format === 'jsonl') return table.writeJSON({ format: 'lines' });
   return Buffer.from(table.writeCSV().toString());
 }
 
-export async function writeForecastFile(forecast: BatchForecast, file: string, fallback: ForecastTableFormat): Promise<ForecastTableFormat> {
-  const format = tableFormatOf(file, fallback);
+export async function writeForecastFile(forecast: BatchForecast, file: string): Promise<ForecastFileFormat> {
+  const format = forecastFileFormat(file);
   await writeFile(file, encodeForecastTable(forecast, format));
   return format;
 }

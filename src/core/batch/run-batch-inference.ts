@@ -13,7 +13,7 @@ import { runsBucket } from '../registry/run-store.js';
 import { createFeaturePlan } from '../forecast/feature-plan.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { batchPredictionHash, forecastEveryWindow } from './batch-forecast.js';
-import { encodeForecastTable, writeForecastFile } from './forecast-table.js';
+import { encodeForecastTable, forecastFileFormat, writeForecastFile } from './forecast-table.js';
 import { loadInferenceInput, type InferenceDataRef, type InputScale } from './inference-input.js';
 import { forecastObjectKey, readResultMarker, resultLogKey, writeResultMarker, type ResultMarker } from './result-marker.js';
 import { batchMetrics, batchSamples, type BatchMetrics, type BatchResultRecord } from './result-record.js';
@@ -37,7 +37,7 @@ export interface BatchInferenceInput {
   /** Scopes the log key; default the `identifier` setting. */
   identifier?: string;
   scale?: InputScale;
-  /** Also write the forecast table to this local file (.csv or .parquet). */
+  /** Also write the forecast table to this local file: .parquet (or .pq), .csv, .json or .jsonl. */
   outFile?: string;
 }
 
@@ -86,6 +86,8 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
   const emit = deps.onEvent ?? ignoreEvents;
   const now = deps.now ?? (() => new Date());
   const { store } = deps;
+  // A name that decides no format is refused before the forecast, not after it was computed and logged.
+  if (input.outFile !== undefined) forecastFileFormat(input.outFile);
   const runId = await resolveRunId(store, settings, input.runId);
   const { run, model, scaler, intervals } = await loadRunForServing(store, settings, runId);
   try {
@@ -102,7 +104,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
     deps.onActuals?.({ identifier, time: forecast.time, values: Object.fromEntries(forecast.targets.map((target, t) => [target, forecast.actual[t]])) });
     const predictionHash = batchPredictionHash(forecast);
     const metrics = batchMetrics(forecast, predictionHash, settings.batch.maxErrorSteps);
-    const outFile = input.outFile ? (await writeForecastFile(forecast, input.outFile, settings.batch.format), input.outFile) : undefined;
+    const outFile = input.outFile ? (await writeForecastFile(forecast, input.outFile), input.outFile) : undefined;
     const summary = {
       run_id: run.run_id,
       model_type: run.model_type,

@@ -1,0 +1,69 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pl from 'nodejs-polars';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/run-cli.js';
+
+const DATA = path.resolve(__dirname, '../../shared/datasets');
+const TEST = path.join(DATA, 'PobleSec_test.csv');
+const hasData = existsSync(TEST);
+const home = mkdtempSync(path.join(os.tmpdir(), 'flts-out-formats-'));
+const env = { FLTS_DATA_DIR: DATA, TRAIN_FILE: 'PobleSec.csv', TEST_FILE: 'PobleSec_test.csv', SAMPLE_TRAIN_ROWS: '400', SAMPLE_TEST_ROWS: '150' };
+
+describe.skipIf(!hasData)('cli > output files: the extension decides the format', () => {
+  let runId: string;
+  const predict = (out: string) => runCli(['predict', '--home', home, '--run', runId, '--data', TEST, '--out', out, '--json', '--log-level', 'silent'], { env });
+
+  beforeAll(async () => {
+    expect((await runCli(['preprocess', '--home', home, '--json'], { env })).exitCode).toBe(0);
+    const train = await runCli(['train', '--home', home, '--model', 'NAIVE', '--json'], { env });
+    expect(train.exitCode, train.stderr).toBe(0);
+    runId = train.json.result.runs[0].run_id;
+  }, 120_000);
+  afterAll(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+  it('writes the same forecast table as Parquet, CSV, JSON rows and JSON lines', async () => {
+    const tables: Record<string, pl.DataFrame> = {};
+    for (const name of ['f.parquet', 'f.csv', 'f.json', 'f.jsonl']) {
+      const file = path.join(home, name);
+      const run = await predict(file);
+      expect(run.exitCode, run.stdout).toBe(0);
+      expect(run.json.result.out_file).toBe(file);
+      const bytes = readFileSync(file);
+      if (name.endsWith('.parquet')) tables[name] = pl.readParquet(bytes);
+      else if (name.endsWith('.csv')) tables[name] = pl.readCSV(bytes);
+      else if (name.endsWith('.jsonl')) tables[name] = pl.DataFrame(bytes.toString().trim().split('\n').map((line) => JSON.parse(line)));
+      else tables[name] = pl.DataFrame(JSON.parse(bytes.toString()));
+    }
+    expect(readFileSync(path.join(home, 'f.parquet')).subarray(0, 4).toString()).toBe('PAR1');
+    const rows = tables['f.parquet'].height;
+    expect(rows).toBeGreaterThan(100);
+    for (const table of Object.values(tables)) {
+      expect(table.height).toBe(rows);
+      expect(table.columns.slice(0, 5)).toEqual(['time', 'origin', 'step', 'down', 'down_actual']);
+      expect(table.getColumn('down').toArray()).toEqual(tables['f.parquet'].getColumn('down').toArray());
+    }
+  }, 60_000);
+
+  it('refuses an --out name whose extension decides no format, before forecasting or logging anything', async () => {
+    const logs = path.join(home, 'store', 'inference-logs');
+    const logged = existsSync(logs) ? readdirSync(logs, { recursive: true }).length : 0;
+    const file = path.join(home, 'forecasts.txt');
+    const run = await predict(file);
+    expect(run.exitCode).toBe(2);
+    expect(run.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'out', value: file, accepted: ['.parquet', '.pq', '.csv', '.json', '.jsonl'] } });
+    expect(run.json.error.message).toContain('.parquet, .pq, .csv, .json or .jsonl');
+    expect(existsSync(file)).toBe(false);
+    expect(existsSync(logs) ? readdirSync(logs, { recursive: true }).length : 0).toBe(logged);
+  });
+
+  it('refuses a backtest --plot-out not named .svg before backtesting', async () => {
+    const file = path.join(home, 'errors.png');
+    const run = await runCli(['backtest', '--home', home, '--plot-out', file, '--json', '--log-level', 'silent'], { env });
+    expect(run.exitCode).toBe(2);
+    expect(run.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'plot-out', accepted: ['.svg'] } });
+    expect(existsSync(file)).toBe(false);
+    expect(existsSync(path.join(home, 'store', 'runs', 'backtests'))).toBe(false);
+  });
+});
