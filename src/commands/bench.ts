@@ -4,6 +4,7 @@ import { createBenchProgress } from '../cli/bench-progress.js';
 import { renderBenchTable } from '../cli/bench-table.js';
 import { FltsCommand } from '../cli/base-command.js';
 import type { BenchReport } from '../core/bench/bench-types.js';
+import { servedRunWindow } from '../core/bench/payload-window.js';
 import { parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseTargetUrl } from '../core/bench/parse-matrix.js';
 import { runBench } from '../core/bench/run-bench.js';
 import { resolveDataFiles } from '../core/config/config-hash.js';
@@ -48,6 +49,7 @@ export default class Bench extends FltsCommand<BenchReport> {
     const durationSec = parseDurationSeconds(flags.duration, 'duration');
     const warmup = flags.warmup.trim() === '0' ? 0 : parseDurationSeconds(flags.warmup, 'warmup');
     const serveArgs = ['serve', '--port', '0', '--host', '127.0.0.1', '--home', settings.home, '--log-level', 'info', ...(flags.config ? ['--config', flags.config] : []), ...(flags.run ? ['--run', flags.run] : [])];
+    const variants = flags.engine ? parseEngineList(flags.engine) : flags.compare ? parseCompareFlag(flags.compare) : undefined;
     const progress = createBenchProgress({ json: this.jsonEnabled(), tty: Boolean(process.stderr.isTTY), say: (line) => this.say(line) });
     const abort = new AbortController();
     process.once('SIGINT', () => abort.abort());
@@ -66,9 +68,10 @@ export default class Bench extends FltsCommand<BenchReport> {
           payloadFile: resolveDataFiles(settings.data).testPath,
           payloadRows: flags['payload-rows'],
           payloadLayout: flags['payload-layout'] as 'spread' | 'consecutive',
-          variants: flags.engine ? parseEngineList(flags.engine) : flags.compare ? parseCompareFlag(flags.compare) : undefined,
+          variants,
           server: { exec: path.join(this.config.root, 'bin', 'run.js'), args: serveArgs },
           outDir: flags.out ?? path.join('bench-results', new Date().toISOString().replace(/[:.]/g, '-')),
+          window: flags.target === undefined ? await servedRunWindow((await this.dependencies(settings)).store, settings, flags.run, variants) : undefined,
         },
         { onEvent: progress.onEvent, signal: abort.signal },
       );

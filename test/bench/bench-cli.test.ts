@@ -115,6 +115,13 @@ describe.skipIf(!hasData)('commands > bench', () => {
     expect(notUrl.exitCode).toBe(2);
   });
 
+  it("refuses --payload-rows shorter than the run's input window before starting a server, as a usage error", async () => {
+    const short = await runCli(['bench', '--home', home, '--run', runId, '--replicas', '1', '--connections', '4', '--duration', '1s', '--warmup', '0', '--payload-rows', '5', '--json'], { env, timeoutMs: 20_000 });
+    expect(short.json?.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'payload-rows', value: 5, needed: 10, input_seq_len: 10, run_id: runId } });
+    expect(short.json.error.message).toContain('--payload-rows 10 or more');
+    expect(short.exitCode).toBe(2);
+  });
+
   describe('--target', () => {
     let server: ServeProcess;
     let url: string;
@@ -141,5 +148,13 @@ describe.skipIf(!hasData)('commands > bench', () => {
       // The probe request plus every 2xx the report counts; requests cut off at the end may add more.
       expect(served).toBeGreaterThanOrEqual(predict.requests + 1);
     }, 130_000);
+
+    it("refuses --payload-rows shorter than the served model's window before any load", async () => {
+      const before = await servedPredictions(url);
+      const short = await runCli(['bench', '--home', home, '--target', url, ...SHORT.slice(0, -2), '--payload-rows', '3', '--json'], { env, timeoutMs: 30_000 });
+      expect(short.json?.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'payload-rows', value: 3, needed: 10, run_id: runId } });
+      expect(short.exitCode).toBe(2);
+      expect(await servedPredictions(url)).toBe(before);
+    }, 40_000);
   });
 });

@@ -1,14 +1,13 @@
 import { encodeInferenceNotice } from '../bus/messages.js';
 import type { MessageBus } from '../bus/message-bus.js';
 import type { Settings } from '../config/settings.js';
-import { FltsError } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import type { LiveActuals } from '../live/live-scorer.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { loadRunForServing } from '../registry/load-run.js';
 import { createIntervalSource } from '../forecast/forecast-intervals.js';
 import { parseIntervalLevels } from '../models/prediction-intervals.js';
-import { readPromotionPointer } from '../registry/pointers.js';
+import { resolveServedRunId } from '../registry/pointers.js';
 import { runsBucket } from '../registry/run-store.js';
 import { createFeaturePlan } from '../forecast/feature-plan.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -63,14 +62,6 @@ export interface BatchInferenceResult {
   duration_ms: number;
 }
 
-async function resolveRunId(store: ObjectStore, settings: Settings, runId?: string): Promise<string> {
-  const chosen = runId || settings.serve.runId;
-  if (chosen) return chosen;
-  const pointer = await readPromotionPointer(store, settings);
-  if (!pointer) throw new FltsError('FLTS_SERVE_NO_MODEL', 'No run given and no promotion pointer found (current.json, global/current.json, <identifier>/current.json).');
-  return pointer.run_id;
-}
-
 /**
  * Windowed forecasts over a whole dataset with the promoted (or pinned) run, in original units. A new result
  * is stored as a forecast table with the run, one JSONL record in `inference-logs` and a `performance-eval`
@@ -88,7 +79,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
   const { store } = deps;
   // A name that decides no format is refused before the forecast, not after it was computed and logged.
   if (input.outFile !== undefined) forecastFileFormat(input.outFile);
-  const runId = await resolveRunId(store, settings, input.runId);
+  const runId = await resolveServedRunId(store, settings, input.runId);
   const { run, model, scaler, intervals } = await loadRunForServing(store, settings, runId);
   try {
     const plan = createFeaturePlan(model.window, scaler);

@@ -9,6 +9,7 @@ import { runLoadCell, type LoadCellProgress, type LoadCellResult } from './load-
 import { processRssMiB, startCpuWindow } from './process-cpu.js';
 import { startReplicas, type ServerCommand } from './replica-cluster.js';
 import type { BenchVariant } from './parse-matrix.js';
+import { assertPayloadCoversWindow, windowAt, type ServedWindow } from './payload-window.js';
 import { buildRequestPayloads } from './request-payloads.js';
 
 export interface BenchInput {
@@ -41,6 +42,8 @@ export interface BenchInput {
   variants?: readonly BenchVariant[];
   /** Write CSV, Markdown, JSON and SVG here. */
   outDir?: string;
+  /** The window of the run to be served, when known before starting: a payload shorter than it is refused up front. */
+  window?: ServedWindow;
 }
 
 export interface BenchDeps {
@@ -118,6 +121,7 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
   if (input.protocols.includes('oip-grpc') && input.target && !input.grpcTarget) {
     throw new FltsError('FLTS_BENCH_FAILED', 'Measuring oip-grpc against --target needs the gRPC address as well (--grpc-target host:port).');
   }
+  if (input.window) assertPayloadCoversWindow(input.payloadRows, input.window);
   const payloads = await buildRequestPayloads(input.payloadFile, input.payloadRows, input.modelName, 64, input.payloadLayout);
   const oipPath = `/v2/models/${encodeURIComponent(input.modelName)}/infer`;
   const machine = machineInfo();
@@ -150,6 +154,9 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
     try {
       model = await waitReady(url, 60_000, deps.signal);
       emit({ type: 'bench.replicas_ready', replicas, url, pids });
+      // A --target, or a variant serving another run, has a window only the server can tell.
+      const served = await windowAt(url, model.run_id ?? null);
+      if (served) assertPayloadCoversWindow(input.payloadRows, served);
       await probePredict(url, payloads.bodies[0]);
       if (input.protocols.includes('oip-http')) await probePredict(url, payloads.oipBodies[0], oipPath);
       if (input.protocols.includes('oip-grpc')) {

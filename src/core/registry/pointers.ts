@@ -117,3 +117,12 @@ export async function readPromotionPointerWithSource(store: ObjectStore, setting
 export async function readPromotionPointer(store: ObjectStore, settings: Settings): Promise<PromotionRecord | undefined> {
   return (await readPromotionPointerWithSource(store, settings))?.record;
 }
+
+/** The run a server or a batch job uses: the one given, else `serve.runId` (pinned), else the promoted one. */
+export async function resolveServedRunId(store: ObjectStore, settings: Settings, runId?: string): Promise<string> {
+  const chosen = runId || settings.serve.runId;
+  if (chosen) return chosen;
+  const pointer = await readPromotionPointer(store, settings);
+  if (!pointer) throw new FltsError('FLTS_SERVE_NO_MODEL', 'No run given and no promotion pointer found (current.json, global/current.json, <identifier>/current.json).');
+  return pointer.run_id;
+}

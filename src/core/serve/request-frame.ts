@@ -113,6 +113,11 @@ function readNumericColumns(table: ColumnTable, names: readonly string[], allowM
   return values;
 }
 
+/** Rows a request needs for a model with this input window: the window, and two timestamps to know the step. */
+export function requestRowsNeeded(inputSeqLen: number): number {
+  return Math.max(inputSeqLen, 2);
+}
+
 /**
  * Validates the reference's column-oriented `data` object and returns the needed columns as a frame. Every
  * problem is an FLTS_REQUEST_INVALID (HTTP 400) naming the column and row, never a failure deeper in.
@@ -123,7 +128,7 @@ export function parseRequestSeries(data: unknown, requiredColumns: readonly stri
   const missing = requiredColumns.filter((name) => !Object.hasOwn(table.columns, name));
   if (missing.length > 0) throw invalid(`Missing required feature columns: ${listNames(missing)}.`, { missing });
   const values = readNumericColumns(table, requiredColumns, false);
-  const needed = Math.max(minRows, 2);
+  const needed = requestRowsNeeded(minRows);
   if (rows < needed) throw invalid(`Too few rows: ${rows} given, the model needs at least ${needed} (its input window of ${minRows}, and two timestamps to know the step).`, { rows, needed });
   // The name is only quoted in the error; index_col can make it a name of any length.
   assertStrictlyIncreasing(time, clip(timestampColumn, 60));
