@@ -46,6 +46,7 @@ ENV NODE_ENV=production \
     HOME=/data \
     FLTS_SERVE_HOST=0.0.0.0 \
     FLTS_SERVE_PORT=8000 \
+    FLTS_DAEMON_HOST=0.0.0.0 \
     FLTS_HEALTH_URL=http://127.0.0.1:8000/healthz
 COPY --from=build /out /app
 RUN ln -s /app/bin/run.js /usr/local/bin/flts \

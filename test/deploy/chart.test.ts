@@ -150,6 +150,21 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(byKind(component(dev, 'serve'), 'Deployment')[0].spec.replicas).toBe(1);
   });
 
+  it('has a disruption budget that always lets a node drain evict a serve pod', () => {
+    const [pdb] = byKind(component(prod, 'serve'), 'PodDisruptionBudget');
+    expect(pdb.spec).toMatchObject({ maxUnavailable: 1 });
+    expect(pdb.spec.minAvailable).toBeUndefined();
+    // One replica with the budget on: maxUnavailable still allows an eviction, minAvailable 1 would allow none.
+    const single = helmTemplate({ values: ['values-dev.yaml'], set: { 'serve.pdb.enabled': 'true' } });
+    expect(byKind(single, 'PodDisruptionBudget')[0].spec).toMatchObject({ maxUnavailable: 1 });
+    expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'serve.pdb.enabled': 'true', 'serve.pdb.minAvailable': '1' } })).toMatch(/minAvailable \(1\) must be below the serve replica count \(1\)/);
+    // With an HPA the floor is minReplicas (2 in prod).
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.pdb.minAvailable': '2' } })).toMatch(/replica count \(2\)/);
+    const minAvailable = helmTemplate({ values: ['values-prod.yaml'], set: { 'serve.pdb.minAvailable': '1' } });
+    expect(byKind(minAvailable, 'PodDisruptionBudget')[0].spec).toMatchObject({ minAvailable: 1 });
+    expect(byKind(minAvailable, 'PodDisruptionBudget')[0].spec.maxUnavailable).toBeUndefined();
+  });
+
   it('publishes only the prediction and health routes through the Ingress', () => {
     const [ingress] = byKind(prod, 'Ingress');
     const paths = ingress.spec.rules[0].http.paths;

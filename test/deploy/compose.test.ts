@@ -191,6 +191,8 @@ describe('deploy > files', () => {
     const runtime = instructions.slice(instructions.indexOf('FROM ${NODE_IMAGE} AS runtime'));
     expect(runtime.filter((l) => l.startsWith('USER ')).at(-1)).toMatch(/^USER [1-9]\d*:[1-9]\d*$/);
     expect(runtime.join('\n')).toMatch(/FLTS_HOME=\/data/);
+    // Both servers default to 127.0.0.1; in a container, health checks, probes and scrapers come from outside.
+    expect(runtime.join('\n')).toMatch(/FLTS_SERVE_HOST=0\.0\.0\.0[\s\S]*FLTS_DAEMON_HOST=0\.0\.0\.0/);
     // The runtime stage gets only the packed package (package.json "files") and production modules.
     expect(runtime.filter((l) => l.startsWith('COPY') || l.startsWith('ADD'))).toEqual(['COPY --from=build /out /app']);
     expect(instructions.join('\n')).toMatch(/npm ci[\s\S]*npm prune --omit=dev[\s\S]*npm pack --ignore-scripts/);

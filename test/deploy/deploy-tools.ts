@@ -111,3 +111,57 @@ export function containerEnv(container: any): Record<string, string> {
   }
   return env;
 }
+
+/**
+ * The variables the kubelet links into a pod for each Service of its namespace that has a cluster IP (unless the
+ * pod sets enableServiceLinks: false): <NAME>_SERVICE_HOST, <NAME>_SERVICE_PORT[_<PORT NAME>] and the Docker-link
+ * forms <NAME>_PORT=tcp://<ip>:<port> and <NAME>_PORT_<port>_TCP[_PROTO|_PORT|_ADDR].
+ */
+export function serviceLinkEnv(objects: Manifest[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  byKind(objects, 'Service')
+    .filter((service) => service.spec.clusterIP !== 'None')
+    .forEach((service, index) => {
+      const ip = `10.96.0.${index + 10}`;
+      const name = service.metadata.name.toUpperCase().replace(/-/g, '_');
+      const ports = service.spec.ports as { name?: string; port: number; protocol?: string }[];
+      env[`${name}_SERVICE_HOST`] = ip;
+      env[`${name}_SERVICE_PORT`] = String(ports[0].port);
+      env[`${name}_PORT`] = `tcp://${ip}:${ports[0].port}`;
+      for (const port of ports) {
+        const proto = (port.protocol ?? 'TCP').toUpperCase();
+        if (port.name) env[`${name}_SERVICE_PORT_${port.name.toUpperCase().replace(/-/g, '_')}`] = String(port.port);
+        const prefix = `${name}_PORT_${port.port}_${proto}`;
+        Object.assign(env, { [prefix]: `${proto.toLowerCase()}://${ip}:${port.port}`, [`${prefix}_PROTO`]: proto.toLowerCase(), [`${prefix}_PORT`]: String(port.port), [`${prefix}_ADDR`]: ip });
+      }
+    });
+  return env;
+}
+
+/**
+ * The environment a container of a rendered workload starts with, in the kubelet's order: service links (only for
+ * names the container does not set), then envFrom (ConfigMap and Secret of the render; an existing Secret's keys are
+ * unknown), then env. A secretKeyRef gives `secretValue`. The image's own ENV is left out: the chart must not rely on
+ * how a particular image was built.
+ */
+export function containerStartEnv(objects: Manifest[], workload: Manifest, container: any, secretValue = 'secret-value'): Record<string, string> {
+  const env: Record<string, string> = {};
+  const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+  for (const source of container.envFrom ?? []) {
+    if (source.configMapRef) Object.assign(env, find('ConfigMap', source.configMapRef.name)?.data ?? {});
+    if (source.secretRef) Object.assign(env, find('Secret', source.secretRef.name)?.stringData ?? {});
+  }
+  for (const entry of container.env ?? []) env[entry.name] = entry.valueFrom ? secretValue : String(entry.value);
+  if (podSpec(workload).enableServiceLinks !== false) {
+    for (const [name, value] of Object.entries(serviceLinkEnv(objects))) if (!(name in env)) env[name] = value;
+  }
+  return env;
+}
+
+/** Seconds of a Compose duration such as "45s", "1m30s" or "1500ms". */
+export function composeDurationSeconds(text: string): number {
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001, us: 1e-6 };
+  let total = 0;
+  for (const [, amount, unit] of String(text).matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us)/g)) total += Number(amount) * units[unit];
+  return total;
+}

@@ -31,8 +31,9 @@ spec:
         {{- include "flts.configChecksums" $root | nindent 8 }}
     spec:
       {{- include "flts.podCommon" $root | nindent 6 }}
-      # Lets the daemon finish or abandon its current step and leave its consumer group cleanly.
-      terminationGracePeriodSeconds: 60
+      # Lets the daemon abandon its current step (recorded KILLED) and leave its consumer group cleanly: its own
+      # shutdown is bounded at 15 s, then 2 s more for the process to exit.
+      terminationGracePeriodSeconds: {{ $d.terminationGracePeriodSeconds }}
       containers:
         - name: daemon
           image: {{ include "flts.image" $root }}
@@ -45,6 +46,12 @@ spec:
           {{- include "flts.commonEnv" $root | nindent 10 }}
             - name: FLTS_DAEMON_ROLES
               value: {{ $i.role | quote }}
+            # The health server binds 127.0.0.1 unless told otherwise; the kubelet's probes and Prometheus come
+            # from outside the pod.
+            - name: FLTS_DAEMON_HOST
+              value: "0.0.0.0"
+            - name: FLTS_DAEMON_PORT
+              value: {{ $d.metricsPort | quote }}
             {{- with $i.env }}
             {{- include "flts.envList" . | trim | nindent 12 }}
             {{- end }}

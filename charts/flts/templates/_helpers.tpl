@@ -106,6 +106,25 @@ env:
 {{- end }}
 {{- end }}
 
+{{/*
+Environment names of the settings flts marks secret (src/core/config/specs, `secret: true`). They belong in a Secret
+(secretEnv, store.*, auth.*), never in the ConfigMap or a pod spec's plain values, where anyone who may read the
+Deployment reads them.
+*/}}
+{{- define "flts.secretSettingNames" -}}
+MINIO_ROOT_PASSWORD MINIO_SECRET_KEY AWS_SECRET_ACCESS_KEY MLFLOW_TRACKING_TOKEN MLFLOW_TRACKING_PASSWORD FLTS_SERVE_ADMIN_TOKEN FLTS_SERVE_API_TOKEN
+{{- end }}
+
+{{/* Fails when a map of plain settings names a secret one. Input: dict with "env" (the map) and "where" (its values path). */}}
+{{- define "flts.refusePlainSecrets" -}}
+{{- $secrets := splitList " " (include "flts.secretSettingNames" .) }}
+{{- range $key, $_ := .env }}
+{{- if has $key $secrets }}
+{{- fail (printf "%s.%s is a secret: set it in secretEnv (the chart's Secret), or through store.existingSecret / auth.existingSecret" $.where $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* Render a map of environment variables as an env list, keys sorted, values as strings. */}}
 {{- define "flts.envList" -}}
 {{- range $key, $value := . }}
@@ -118,6 +137,12 @@ env:
 {{- define "flts.podCommon" -}}
 serviceAccountName: {{ include "flts.serviceAccountName" . }}
 automountServiceAccountToken: false
+{{- /*
+Without this, Kubernetes gives every pod <SERVICE>_PORT=tcp://<ip>:<port> for each Service in the namespace. For a
+release named "flts" the serve Service is flts-serve, so every daemon and Job pod would get
+FLTS_SERVE_PORT=tcp://..., which flts reads as serve.port and refuses at startup. flts finds its peers by DNS.
+*/}}
+enableServiceLinks: false
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}

@@ -19,8 +19,11 @@ import { startServingRole } from './serving-role.js';
 import { startBatchInferenceRole } from './batch-role.js';
 import { startTrainerRole } from './trainer-role.js';
 
-/** How long SIGTERM waits for roles and the bus to let go before the daemon stops regardless. */
-const SHUTDOWN_GRACE_MS = 15_000;
+/**
+ * How long SIGTERM waits for roles and the bus to let go before the daemon stops regardless. Deployments give the
+ * process longer than this before they kill it (the Helm chart's terminationGracePeriodSeconds, Compose's stop_grace_period).
+ */
+export const DAEMON_SHUTDOWN_GRACE_MS = 15_000;
 
 export interface DaemonDeps {
   store: ObjectStore;
@@ -79,9 +82,9 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     // A broker that went away and came back can leave a client's disconnect pending forever; shutdown is bounded
     // so SIGTERM always ends the process (uncommitted work is redelivered and, being idempotent, redone once).
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([drain.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), SHUTDOWN_GRACE_MS)))]);
+    const timedOut = await Promise.race([drain.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), DAEMON_SHUTDOWN_GRACE_MS)))]);
     clearTimeout(timer);
-    if (timedOut) logger.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'daemon_shutdown_grace_exceeded');
+    if (timedOut) logger.warn({ graceMs: DAEMON_SHUTDOWN_GRACE_MS }, 'daemon_shutdown_grace_exceeded');
     await app.close();
     logger.info({}, 'daemon_stopped');
   };

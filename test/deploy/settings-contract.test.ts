@@ -1,0 +1,190 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ALL_SPECS } from '../../src/core/config/specs/index.js';
+import { resolveSettings } from '../../src/core/config/settings.js';
+import type { Settings } from '../../src/core/config/settings.js';
+import { DAEMON_SHUTDOWN_GRACE_MS } from '../../src/core/daemon/index.js';
+import { skipNote, useServers } from '../helpers/servers.js';
+import {
+  byKind, component, composeDurationSeconds, COMPOSE_DIR, containerStartEnv, helmTemplate, helmTemplateError, type Manifest,
+  podSpec, REPO_ROOT, run, serviceLinkEnv, tools,
+} from './deploy-tools.js';
+
+const deployTools = await useServers('deploy-tools');
+
+/** Every environment name a setting is read from (src/core/config/specs). */
+const SETTING_ENV = new Set(ALL_SPECS.flatMap((spec) => spec.env ?? []));
+const SECRET_ENV = ALL_SPECS.filter((spec) => spec.secret).flatMap((spec) => spec.env ?? []);
+const DOCKERFILE = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+/** Names flts reads outside the settings: the image's HEALTHCHECK reads FLTS_HEALTH_URL. */
+const IMAGE_ENV = new Set(['FLTS_HEALTH_URL']);
+/** Seconds the server needs after its request timeout to stop reloads and write the buffered prediction log. */
+const SERVE_CLOSE_MARGIN_S = 5;
+/** Seconds `flts daemon` waits after its bounded shutdown before it exits (src/commands/daemon.ts). */
+const DAEMON_EXIT_DELAY_S = 2;
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
+
+/** Settings a process resolves from this environment, exactly as the CLI does (a bad value throws). */
+function settingsFrom(env: Record<string, string>): Settings {
+  return resolveSettings({ env }).settings;
+}
+
+/** Workloads that run flts (the helm test pod runs a Node one-liner of its own). */
+function fltsContainers(objects: Manifest[]): { workload: Manifest; container: any }[] {
+  return objects
+    .filter((o) => podSpec(o) && o.metadata.annotations?.['helm.sh/hook'] !== 'test')
+    .flatMap((workload) => podSpec(workload).containers.map((container: any) => ({ workload, container })));
+}
+
+function portNamed(container: any, name: string): number | undefined {
+  return container.ports?.find((p: { name: string }) => p.name === name)?.containerPort;
+}
+
+describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and compose give flts${skipNote(deployTools)}`, () => {
+  const renders: Record<string, Manifest[]> = {};
+  let compose: Record<string, any>;
+
+  beforeAll(() => {
+    renders.dev = helmTemplate({ values: ['values-dev.yaml'] });
+    renders.prod = helmTemplate({ values: ['values-prod.yaml'] });
+    // Every optional env source at once: gRPC, a dataset volume, extra secret and plain settings.
+    renders.everything = helmTemplate({
+      values: ['values-prod.yaml'],
+      set: {
+        'serve.grpc.enabled': 'true', 'preprocess.datasetVolume.emptyDir.medium': 'Memory',
+        'secretEnv.MLFLOW_TRACKING_PASSWORD': 'pw', 'settings.MLFLOW_TRACKING_URI': 'http://mlflow:5000',
+      },
+    });
+    const res = run(tools.dockerCompose, ['-f', 'docker-compose.yml', 'config'], COMPOSE_DIR);
+    if (res.status !== 0) throw new Error(`docker-compose config failed: ${res.stderr}`);
+    compose = parse(res.stdout).services;
+  });
+
+  it('uses only environment names flts reads: setting names from the specs, or what the image itself reads', () => {
+    for (const name of IMAGE_ENV) expect(DOCKERFILE).toContain(`process.env.${name}`);
+    const known = (name: string) => SETTING_ENV.has(name) || IMAGE_ENV.has(name);
+    for (const [profile, objects] of Object.entries(renders)) {
+      const names = new Set<string>();
+      for (const configMap of byKind(objects, 'ConfigMap').filter((c) => !c.metadata.name.endsWith('-dashboard'))) Object.keys(configMap.data).forEach((n) => names.add(n));
+      for (const secret of byKind(objects, 'Secret')) Object.keys(secret.stringData ?? {}).forEach((n) => names.add(n));
+      for (const { container } of fltsContainers(objects)) (container.env ?? []).forEach((e: { name: string }) => names.add(e.name));
+      expect([...names].filter((n) => !known(n)), profile).toEqual([]);
+      expect(names.size, profile).toBeGreaterThan(10);
+      // The helm test pod's one-liner reads the variables it is given.
+      for (const pod of byKind(objects, 'Pod')) {
+        const script = pod.spec.containers[0].args.join('\n');
+        for (const entry of pod.spec.containers[0].env ?? []) expect(script, entry.name).toContain(`process.env.${entry.name}`);
+      }
+    }
+    for (const name of ['trainer', 'promoter', 'preprocess', 'serve']) {
+      expect(Object.keys(compose[name].environment).filter((n) => !known(n)), name).toEqual([]);
+    }
+  });
+
+  it('starts every flts container with settings that resolve, the Service links of a release named "flts" included', () => {
+    for (const [profile, objects] of Object.entries(renders)) {
+      // The serve Service of release "flts" is flts-serve: its link FLTS_SERVE_PORT=tcp://... is a setting name.
+      expect(serviceLinkEnv(objects).FLTS_SERVE_PORT).toMatch(/^tcp:\/\//);
+      expect(() => settingsFrom({ FLTS_SERVE_PORT: serviceLinkEnv(objects).FLTS_SERVE_PORT })).toThrow(/FLTS_SERVE_PORT/);
+      const containers = fltsContainers(objects);
+      expect(containers.length, profile).toBeGreaterThanOrEqual(4);
+      for (const { workload, container } of containers) {
+        expect(podSpec(workload).enableServiceLinks, `${profile} ${workload.metadata.name}`).toBe(false);
+        const env = containerStartEnv(objects, workload, container);
+        expect(() => settingsFrom(env), `${profile} ${workload.metadata.name}`).not.toThrow();
+        expect(settingsFrom(env)).toMatchObject({ home: '/data', store: { kind: 's3' }, bus: { kind: 'kafka' } });
+      }
+    }
+  });
+
+  it('makes serve listen where the Service, probes and Ingress point, and drain within the grace period', () => {
+    for (const [profile, objects] of Object.entries(renders)) {
+      const [deployment] = byKind(component(objects, 'serve'), 'Deployment');
+      const container = podSpec(deployment).containers[0];
+      const settings = settingsFrom(containerStartEnv(objects, deployment, container)).serve;
+      expect(isLoopback(settings.host), `${profile}: serve binds ${settings.host}, the kubelet and the Service cannot reach it`).toBe(false);
+      expect(settings.port).toBe(portNamed(container, 'http'));
+      expect(settings.grpcPort ?? undefined).toBe(portNamed(container, 'grpc'));
+      for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) expect(container[probe].httpGet.port).toBe('http');
+      // Readiness must be the route that is 503 until a model is loaded, not the always-200 liveness route.
+      expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+      for (const ingress of byKind(objects, 'Ingress')) {
+        const infer = ingress.spec.rules[0].http.paths.map((p: { path: string }) => p.path).filter((p: string) => p.endsWith('/infer'));
+        expect(infer).toEqual([`/v2/models/${settings.modelName}/infer`]);
+      }
+      const preStop = Number(container.lifecycle?.preStop?.exec?.command?.[1] ?? 0);
+      expect(preStop, profile).toBeGreaterThan(0);
+      const drainSeconds = preStop + settings.requestTimeoutMs / 1000 + SERVE_CLOSE_MARGIN_S;
+      expect(podSpec(deployment).terminationGracePeriodSeconds, profile).toBeGreaterThanOrEqual(drainSeconds);
+    }
+    // A longer request timeout needs a longer grace period; the chart refuses the combination that would cut drains.
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_REQUEST_TIMEOUT_MS': '60000' } })).toMatch(/terminationGracePeriodSeconds \(45\) is shorter .* 70 or more/);
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_REQUEST_TIMEOUT_MS': '60000', 'serve.terminationGracePeriodSeconds': '70' } })).toBe('');
+  });
+
+  it('makes every daemon listen where its probes, Service and ServiceMonitor point, and stop within the grace period', () => {
+    for (const [profile, objects] of Object.entries(renders)) {
+      const daemons = byKind(component(objects, 'daemon'), 'Deployment');
+      expect(daemons.length).toBeGreaterThan(0);
+      const [service] = byKind(component(objects, 'daemon'), 'Service');
+      for (const deployment of daemons) {
+        const container = podSpec(deployment).containers[0];
+        const settings = settingsFrom(containerStartEnv(objects, deployment, container)).daemon;
+        const where = `${profile} ${deployment.metadata.name}`;
+        expect(isLoopback(settings.host), `${where}: the daemon binds ${settings.host}, the kubelet's probes cannot reach it`).toBe(false);
+        expect(settings.port, where).toBe(portNamed(container, 'metrics'));
+        expect(container.readinessProbe.httpGet.port).toBe('metrics');
+        expect(container.livenessProbe.httpGet.port).toBe('metrics');
+        expect(service.spec.ports).toContainEqual(expect.objectContaining({ name: 'metrics', targetPort: 'metrics' }));
+        expect(podSpec(deployment).terminationGracePeriodSeconds, where).toBeGreaterThanOrEqual(DAEMON_SHUTDOWN_GRACE_MS / 1000 + DAEMON_EXIT_DELAY_S);
+      }
+    }
+    const moved = helmTemplate({ values: ['values-prod.yaml'], set: { 'daemon.metricsPort': '9200' } });
+    for (const deployment of byKind(component(moved, 'daemon'), 'Deployment')) {
+      const container = podSpec(deployment).containers[0];
+      expect(settingsFrom(containerStartEnv(moved, deployment, container)).daemon.port).toBe(9200);
+      expect(portNamed(container, 'metrics')).toBe(9200);
+    }
+  });
+
+  it('refuses secret settings anywhere but a Secret', () => {
+    expect(SECRET_ENV).toEqual(expect.arrayContaining(['FLTS_SERVE_ADMIN_TOKEN', 'MINIO_ROOT_PASSWORD', 'MLFLOW_TRACKING_PASSWORD']));
+    for (const name of SECRET_ENV) {
+      expect(helmTemplateError({ values: ['values-prod.yaml'], set: { [`settings.${name}`]: 'leaked' } }), name).toMatch(new RegExp(`settings\\.${name} is a secret`));
+    }
+    for (const where of ['serve.env', 'daemon.trainer.env', 'daemon.promoter.env', 'preprocess.env']) {
+      expect(helmTemplateError({ values: ['values-prod.yaml'], set: { [`${where}.MLFLOW_TRACKING_TOKEN`]: 'leaked' } }), where).toMatch(/is a secret/);
+    }
+    for (const objects of Object.values(renders)) {
+      for (const configMap of byKind(objects, 'ConfigMap')) expect(Object.keys(configMap.data).filter((n) => SECRET_ENV.includes(n))).toEqual([]);
+      for (const { container } of fltsContainers(objects)) {
+        expect((container.env ?? []).filter((e: { name: string; value?: string }) => SECRET_ENV.includes(e.name) && e.value !== undefined)).toEqual([]);
+      }
+    }
+  });
+
+  it('makes the compose daemons and replicas listen where Prometheus, HAProxy and the health checks look, and stop in time', () => {
+    const prometheus = parse(readFileSync(join(COMPOSE_DIR, 'prometheus/prometheus.yml'), 'utf8'));
+    const haproxy = readFileSync(join(COMPOSE_DIR, 'haproxy/haproxy.cfg'), 'utf8');
+    const env = (name: string) => Object.fromEntries(Object.entries(compose[name].environment as Record<string, unknown>).map(([k, v]) => [k, String(v ?? '')]));
+    const daemonTargets: string[] = prometheus.scrape_configs.find((j: { job_name: string }) => j.job_name === 'flts-daemon').static_configs.flatMap((s: { targets: string[] }) => s.targets);
+    for (const name of ['trainer', 'promoter']) {
+      const settings = settingsFrom(env(name));
+      expect(isLoopback(settings.daemon.host), `${name}: Prometheus scrapes ${name}:${settings.daemon.port} from another container`).toBe(false);
+      expect(daemonTargets).toContain(`${name}:${settings.daemon.port}`);
+      expect(compose[name].healthcheck.test.join(' ')).toContain(`:${settings.daemon.port}/readyz`);
+      expect(composeDurationSeconds(compose[name].stop_grace_period ?? '10s'), name).toBeGreaterThanOrEqual(DAEMON_SHUTDOWN_GRACE_MS / 1000 + DAEMON_EXIT_DELAY_S);
+    }
+    const serve = settingsFrom(env('serve')).serve;
+    expect(isLoopback(serve.host)).toBe(false);
+    expect(haproxy).toMatch(new RegExp(`server-template serve \\d+ serve:${serve.port} `));
+    expect(haproxy).toMatch(new RegExp(`server-template serve-grpc \\d+ serve:${serve.grpcPort} .*check port ${serve.port} `));
+    expect(prometheus.scrape_configs.find((j: { job_name: string }) => j.job_name === 'flts-serve').dns_sd_configs[0].port).toBe(serve.port);
+    expect(compose.serve.healthcheck.test.join(' ')).toContain(`:${serve.port}/healthz`);
+    expect(composeDurationSeconds(compose.serve.stop_grace_period ?? '10s')).toBeGreaterThanOrEqual(serve.requestTimeoutMs / 1000 + SERVE_CLOSE_MARGIN_S);
+    expect(settingsFrom(env('preprocess')).data.dataDir).toBe('/datasets');
+  });
+});
