@@ -1,14 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ALL_SPECS } from '../../src/core/config/specs/index.js';
 import { resolveSettings } from '../../src/core/config/settings.js';
+import { EXAMPLE_DATA_DIR, resolveDataFiles } from '../../src/core/config/config-hash.js';
 import type { Settings } from '../../src/core/config/settings.js';
 import { DAEMON_SHUTDOWN_GRACE_MS } from '../../src/core/daemon/index.js';
+import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { skipNote, useServers } from '../helpers/servers.js';
 import {
-  byKind, component, composeDurationSeconds, COMPOSE_DIR, containerStartEnv, helmTemplate, helmTemplateError, type Manifest,
+  byKind, CHART_DIR, component, composeDurationSeconds, COMPOSE_DIR, containerStartEnv, helmTemplate, helmTemplateError, type Manifest,
   podSpec, REPO_ROOT, run, serviceLinkEnv, tools,
 } from './deploy-tools.js';
 
@@ -50,11 +52,11 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
   beforeAll(() => {
     renders.dev = helmTemplate({ values: ['values-dev.yaml'] });
     renders.prod = helmTemplate({ values: ['values-prod.yaml'] });
-    // Every optional env source at once: gRPC, a dataset volume, extra secret and plain settings.
+    // Every optional env source at once: gRPC, extra secret and plain settings.
     renders.everything = helmTemplate({
       values: ['values-prod.yaml'],
       set: {
-        'serve.grpc.enabled': 'true', 'preprocess.datasetVolume.emptyDir.medium': 'Memory',
+        'serve.grpc.enabled': 'true', 'preprocess.env.SAMPLE_TRAIN_ROWS': '1000',
         'secretEnv.MLFLOW_TRACKING_PASSWORD': 'pw', 'settings.MLFLOW_TRACKING_URI': 'http://mlflow:5000',
       },
     });
@@ -92,9 +94,10 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
       const containers = fltsContainers(objects);
       expect(containers.length, profile).toBeGreaterThanOrEqual(4);
       for (const { workload, container } of containers) {
-        expect(podSpec(workload).enableServiceLinks, `${profile} ${workload.metadata.name}`).toBe(false);
         const env = containerStartEnv(objects, workload, container);
         expect(() => settingsFrom(env), `${profile} ${workload.metadata.name}`).not.toThrow();
+        // Not only for this release name: any Service of the namespace could link a name flts reads.
+        expect(podSpec(workload).enableServiceLinks, `${profile} ${workload.metadata.name}`).toBe(false);
         expect(settingsFrom(env)).toMatchObject({ home: '/data', store: { kind: 's3' }, bus: { kind: 'kafka' } });
       }
     }
@@ -148,6 +151,39 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
       expect(settingsFrom(containerStartEnv(moved, deployment, container)).daemon.port).toBe(9200);
       expect(portNamed(container, 'metrics')).toBe(9200);
     }
+  });
+
+  it('autoscales on a requests/s metric that the adapter rule in the chart README derives from a counter serve exports', async () => {
+    const [hpa] = byKind(renders.prod, 'HorizontalPodAutoscaler');
+    const custom = hpa.spec.metrics.filter((m: { type: string }) => m.type === 'Pods').map((m: any) => m.pods.metric.name);
+    const readme = readFileSync(join(CHART_DIR, 'README.md'), 'utf8');
+    const block = /```yaml\n(rules:[\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const rules: any[] = parse(block!).rules.custom;
+    expect(custom).toEqual([rules[0].name.as]);
+    const series = /^(\w+)\{/.exec(rules[0].seriesQuery)![1];
+    const exported = (await createServeMetrics({ processMetrics: false }).registry.getMetricsAsJSON()).find((m) => m.name === series);
+    expect(exported, series).toMatchObject({ type: 'counter' });
+    expect(rules[0].metricsQuery).toMatch(/route=~"[^"]*\/predict/);
+  });
+
+  it('gives the preprocess Job its raw files: a mounted dataset volume, or the example data shipped in the image', () => {
+    for (const [profile, objects] of Object.entries(renders)) {
+      const [job] = byKind(objects, 'Job');
+      const container = podSpec(job).containers[0];
+      const data = settingsFrom(containerStartEnv(objects, job, container)).data;
+      if (data.dataDir) {
+        const mount = container.volumeMounts.find((m: { mountPath: string }) => m.mountPath === data.dataDir);
+        expect(mount, `${profile}: FLTS_DATA_DIR=${data.dataDir} is not mounted`).toBeDefined();
+        expect(podSpec(job).volumes.find((v: { name: string }) => v.name === mount.name), profile).toBeDefined();
+      } else {
+        // The image's working directory holds no data; only the package's examples/data does.
+        const { trainName, testName } = resolveDataFiles(data);
+        for (const file of [trainName, testName]) expect(existsSync(join(EXAMPLE_DATA_DIR, file)), `${profile}: ${file} is not shipped in the image`).toBe(true);
+      }
+    }
+    expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'preprocess.env.DATASET_NAME': 'PobleSec' } })).toMatch(/preprocess reads PobleSec.csv from a local directory/);
+    expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'preprocess.env.DATASET_NAME': 'PobleSec', 'preprocess.datasetVolume.persistentVolumeClaim.claimName': 'data' } })).toBe('');
   });
 
   it('refuses secret settings anywhere but a Secret', () => {
