@@ -132,6 +132,17 @@ export function isFltsError(value: unknown): value is FltsError {
   return value instanceof FltsError;
 }
 
+/**
+ * For a read whose absence has a fallback (`.catch(orUnlessUnavailable(undefined))`): any failure gives the
+ * fallback except an unreachable service, which would only fail the next read the same way after the same wait.
+ */
+export function orUnlessUnavailable<T>(fallback: T): (error: unknown) => T {
+  return (error) => {
+    if (isFltsError(error) && error.kind === 'unavailable') throw error;
+    return fallback;
+  };
+}
+
 /** Filesystem refusals that say the path given is wrong for the job, not that flts has a bug. */
 const PATH_ERRNO: Readonly<Record<string, string>> = {
   EACCES: 'permission denied',

@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.js';
-import { FltsError } from '../errors.js';
+import { FltsError, orUnlessUnavailable } from '../errors.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { listRunRecords, runsBucket, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -23,7 +23,7 @@ export interface EvaluateRunsResult extends Scoreboard {
 
 export async function resolveEvalConfigHash(store: ObjectStore, settings: Settings, configHash?: string): Promise<string> {
   if (configHash) return configHash;
-  const sidecar = await readProcessedSidecar(store, settings).catch(() => undefined);
+  const sidecar = await readProcessedSidecar(store, settings).catch(orUnlessUnavailable(undefined));
   if (sidecar?.config_hash) return sidecar.config_hash;
   const runs = await listRunRecords(store, settings);
   const newest = runs[runs.length - 1];

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
 import { createS3Store, parseS3Endpoint, translateS3Error } from './s3-store.js';
 
@@ -9,6 +9,48 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** A TCP server on 127.0.0.1 that does `onConnection` to every connection; closed (with its sockets) after each test. */
+const servers: Array<{ server: net.Server; sockets: Set<net.Socket> }> = [];
+async function misbehavingServer(onConnection: (socket: net.Socket) => void): Promise<string> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {}).on('close', () => sockets.delete(socket));
+    onConnection(socket);
+  });
+  servers.push({ server, sockets });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+}
+
+afterEach(async () => {
+  for (const { server, sockets } of servers.splice(0)) {
+    sockets.forEach((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+const SECRET = 'secret-key-never-shown';
+
+/** The store call's error and how long it took to come. */
+async function failure(endpoint: string, action: (store: ReturnType<typeof createS3Store>) => Promise<unknown>): Promise<{ error: FltsError; ms: number }> {
+  const store = createS3Store({ endpoint, accessKey: 'a', secretKey: SECRET, idleTimeoutMs: 200, requestTimeoutMs: 600 });
+  const started = Date.now();
+  const error = await action(store).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(FltsError);
+  return { error: error as FltsError, ms: Date.now() - started };
+}
+
+function expectUnavailable(error: FltsError, endpoint: string): void {
+  expect(error.code).toBe('FLTS_STORE_UNAVAILABLE');
+  expect(error.retriable).toBe(true);
+  expect(error.message).toContain(`http://${endpoint}`);
+  expect(JSON.stringify(error.toJSON())).not.toContain(SECRET);
 }
 
 describe('core > storage > s3-store', () => {
@@ -47,5 +89,47 @@ describe('core > storage > s3-store', () => {
       expect((error as FltsError).code).toBe('FLTS_STORE_UNAVAILABLE');
       expect((error as FltsError).retriable).toBe(true);
     }
+  });
+
+  it('gives up on a server that accepts connections and never answers after store.s3.idleTimeoutMs', async () => {
+    const endpoint = await misbehavingServer((socket) => socket.resume());
+    for (const action of [(store: ReturnType<typeof createS3Store>) => store.get('bucket-a', 'k.json'), (store: ReturnType<typeof createS3Store>) => store.put('bucket-a', 'k.json', 'x'), (store: ReturnType<typeof createS3Store>) => store.list('bucket-a')]) {
+      const { error, ms } = await failure(endpoint, action);
+      expectUnavailable(error, endpoint);
+      expect(error.message).toContain('store.s3.idleTimeoutMs');
+      expect(ms).toBeLessThan(5_000);
+    }
+  });
+
+  it('gives up on an answer that drips in after store.s3.requestTimeoutMs', async () => {
+    const endpoint = await misbehavingServer((socket) =>
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n');
+        const drip = setInterval(() => socket.write(' '), 20);
+        socket.on('close', () => clearInterval(drip));
+      }),
+    );
+    const { error, ms } = await failure(endpoint, (store) => store.get('bucket-a', 'k.json'));
+    expectUnavailable(error, endpoint);
+    expect(error.message).toContain('store.s3.requestTimeoutMs');
+    expect(ms).toBeLessThan(5_000);
+  });
+
+  it('stops reading a body that stops coming after store.s3.idleTimeoutMs', async () => {
+    const endpoint = await misbehavingServer((socket) => socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"half":')));
+    const { error } = await failure(endpoint, (store) => store.get('bucket-a', 'k.json'));
+    expectUnavailable(error, endpoint);
+    expect(error.message).toContain('store.s3.idleTimeoutMs');
+  });
+
+  it.each([
+    ['bytes that are not HTTP', '\u0000garbage, not http\r\n\r\n', /did not answer in HTTP/],
+    ['HTTP 500 with a web page', 'HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\nContent-Length: 13\r\n\r\n<h1>oops</h1>', /answered HTTP 500/],
+    ['HTTP 400 with a web page', 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\nContent-Length: 13\r\n\r\n<h1>what</h1>', /not an S3 reply/],
+  ])('reports a server answering %s as FLTS_STORE_UNAVAILABLE naming the endpoint', async (_name, answer, message) => {
+    const endpoint = await misbehavingServer((socket) => socket.on('data', () => socket.write(answer)));
+    const { error } = await failure(endpoint, (store) => store.get('bucket-a', 'k.json'));
+    expectUnavailable(error, endpoint);
+    expect(error.message).toMatch(message);
   });
 });

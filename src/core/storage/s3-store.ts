@@ -20,6 +20,10 @@ export interface S3StoreOptions {
   /** TLS; `null`/undefined = decided by the endpoint URL's scheme (plain host:port = no TLS). */
   secure?: boolean | null;
   region?: string;
+  /** Longest silence within one request (connect, answer, between body chunks); default 10 s. */
+  idleTimeoutMs?: number;
+  /** Longest one whole request may take, body included; default 60 s. */
+  requestTimeoutMs?: number;
 }
 
 export interface S3Endpoint {
@@ -47,6 +51,46 @@ export function parseS3Endpoint(endpoint: string, secure?: boolean | null): S3En
   return { host, port, useSSL };
 }
 
+/** A request destroyed by one of the store's time limits; `setting` names the limit that ran out. */
+export class S3TimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(readonly setting: 'store.s3.idleTimeoutMs' | 'store.s3.requestTimeoutMs', readonly limitMs: number) {
+    super(setting === 'store.s3.idleTimeoutMs' ? `no answer for ${limitMs} ms` : `the request took longer than ${limitMs} ms`);
+    this.name = 'S3TimeoutError';
+  }
+}
+
+type Transport = Pick<typeof http, 'request'>;
+
+/**
+ * The minio client has no time limits of its own: against a server that accepts connections and never answers,
+ * or drips its answer, every call would wait forever. Each request gets an idle limit (on the socket, so a body
+ * that stops flowing counts too) and a limit on the whole; either destroys the request and its response with an
+ * S3TimeoutError, which reaches whoever is waiting: the client's promise, or the reader of a body stream.
+ */
+function timedTransport(base: Transport, limits: { idleTimeoutMs: number; requestTimeoutMs: number }): Transport {
+  const request = ((...args: Parameters<typeof http.request>) => {
+    const req = (base.request as (...a: Parameters<typeof http.request>) => http.ClientRequest)(...args);
+    let response: http.IncomingMessage | undefined;
+    const fail = (error: S3TimeoutError): void => {
+      response?.destroy(error);
+      req.destroy(error);
+    };
+    const whole = setTimeout(() => fail(new S3TimeoutError('store.s3.requestTimeoutMs', limits.requestTimeoutMs)), limits.requestTimeoutMs);
+    whole.unref();
+    req.setTimeout(limits.idleTimeoutMs, () => fail(new S3TimeoutError('store.s3.idleTimeoutMs', limits.idleTimeoutMs)));
+    req.once('response', (res: http.IncomingMessage) => {
+      response = res;
+      res.once('close', () => clearTimeout(whole));
+    });
+    req.once('close', () => {
+      if (!response) clearTimeout(whole);
+    });
+    return req;
+  }) as typeof http.request;
+  return { request };
+}
+
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket', 'NoSuchObject']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
 const SERVER_BUSY_CODES = new Set(['InternalError', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout', 'XMinioServerNotInitialized']);
@@ -57,12 +101,34 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** minio's own retry of a 5xx ends in a plain Error that only its message tells apart. */
+const RETRIES_EXHAUSTED = /^Request failed after \d+ retries: Error: Retryable HTTP status: (\d+)/;
+
 /** S3 and socket errors -> the catalogue: missing -> NOT_FOUND; unreachable, overloaded or refused -> UNAVAILABLE. */
 export function translateS3Error(error: unknown, where: { endpoint: string; bucket?: string; key?: string }): unknown {
   if (error instanceof FltsError) return error;
   const code = errorCode(error);
   const details = { ...where, s3Code: code };
   const target = where.key ? `Object '${where.key}' in bucket '${where.bucket}'` : `Bucket '${where.bucket}'`;
+  if (error instanceof S3TimeoutError) {
+    const what = error.setting === 'store.s3.idleTimeoutMs' ? `did not answer for ${error.limitMs / 1000} s` : `did not finish a request within ${error.limitMs / 1000} s`;
+    return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} ${what} (${error.setting}) while accessing ${target}.`, {
+      cause: error,
+      details: { ...details, setting: error.setting, limitMs: error.limitMs },
+    });
+  }
+  // Node's HTTP parser refusing the answer (HPE_*): something that is not an HTTP server listens there.
+  if (code?.startsWith('HPE_')) {
+    return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} did not answer in HTTP (${code}) while accessing ${target}; check that it is the S3 server's address.`, { cause: error, details });
+  }
+  const exhausted = error instanceof Error ? RETRIES_EXHAUSTED.exec(error.message) : null;
+  if (exhausted) {
+    return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} answered HTTP ${exhausted[1]}, also when asked again, while accessing ${target}.`, { cause: error, details: { ...details, status: Number(exhausted[1]) } });
+  }
+  // An error answer without an S3 error code: its body was not S3's XML (a proxy's or another server's page).
+  if ((error as Error)?.name === 'S3Error' && !code) {
+    return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} answered an error that is not an S3 reply while accessing ${target}; check that it is the S3 server's address.`, { cause: error, details });
+  }
   if (code && NOT_FOUND_CODES.has(code)) {
     return new FltsError('FLTS_STORE_NOT_FOUND', where.key ? `Object '${where.key}' not found in bucket '${where.bucket}'.` : `Bucket '${where.bucket}' not found.`, { cause: error, details });
   }
@@ -90,6 +156,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   const endpoint = parseS3Endpoint(options.endpoint, options.secure);
   const region = options.region || 'us-east-1';
   const location = `${endpoint.useSSL ? 'https' : 'http'}://${endpoint.host}:${endpoint.port}`;
+  const limits = { idleTimeoutMs: options.idleTimeoutMs ?? 10_000, requestTimeoutMs: options.requestTimeoutMs ?? 60_000 };
   const client = new Client({
     endPoint: endpoint.host,
     port: endpoint.port,
@@ -97,6 +164,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     accessKey: options.accessKey,
     secretKey: options.secretKey,
     region,
+    transport: timedTransport(endpoint.useSSL ? https : http, limits),
     // Keep-alive: the daemon and the server issue many small requests; a fresh TCP connection each is wasteful.
     transportAgent: endpoint.useSSL ? new https.Agent({ keepAlive: true, maxSockets: 32 }) : new http.Agent({ keepAlive: true, maxSockets: 32 }),
   });

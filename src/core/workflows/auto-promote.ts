@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.js';
-import { toFltsError } from '../errors.js';
+import { orUnlessUnavailable, toFltsError } from '../errors.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { processedCreatedAt } from '../preprocess/processed-layout.js';
 import { promotionScope, readPointerAt, scopedPointerKey, type PromotionRecord } from '../registry/pointers.js';
@@ -41,7 +41,7 @@ export function missingModelTypes(expected: readonly string[], successRuns: read
 async function dataCreatedAt(store: ObjectStore, settings: Settings, configHash: string, runs: readonly RunRecord[]): Promise<number | undefined> {
   const fromRuns = runs.map((run) => Date.parse(run.data?.processed_created_at ?? '')).filter(Number.isFinite);
   if (fromRuns.length > 0) return Math.max(...fromRuns);
-  const sidecar = await readProcessedSidecar(store, settings, configHash).catch(() => undefined);
+  const sidecar = await readProcessedSidecar(store, settings, configHash).catch(orUnlessUnavailable(undefined));
   const parsed = Date.parse(sidecar ? processedCreatedAt(sidecar) : '');
   return Number.isFinite(parsed) ? parsed : undefined;
 }
@@ -49,7 +49,7 @@ async function dataCreatedAt(store: ObjectStore, settings: Settings, configHash:
 async function currentDataCreatedAt(store: ObjectStore, settings: Settings, current: PromotionRecord): Promise<number | undefined> {
   const recorded = Date.parse(current.data_created_at ?? '');
   if (Number.isFinite(recorded)) return recorded;
-  const run = await findRunRecord(store, settings, current.run_id).catch(() => undefined);
+  const run = await findRunRecord(store, settings, current.run_id).catch(orUnlessUnavailable(undefined));
   return dataCreatedAt(store, settings, current.config_hash, run ? [run] : []);
 }
 

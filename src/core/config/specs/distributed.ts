@@ -12,6 +12,8 @@ export const DISTRIBUTED_SPECS: readonly SettingSpec[] = [
   { path: 'store.s3.secretKey', type: 'string', default: 'minioadmin', secret: true, env: ['MINIO_ROOT_PASSWORD', 'MINIO_SECRET_KEY', 'AWS_SECRET_ACCESS_KEY'], description: 'S3 secret key.' },
   { path: 'store.s3.secure', type: 'boolean', default: null, nullable: true, env: ['MINIO_SECURE'], description: 'Use TLS; unset = https only when the endpoint URL says so.' },
   { path: 'store.s3.region', type: 'string', default: 'us-east-1', envCase: 'trim', env: ['AWS_DEFAULT_REGION', 'AWS_REGION', 'MINIO_REGION'], description: 'S3 region (also the region new buckets are made in).' },
+  { path: 'store.s3.idleTimeoutMs', type: 'integer', default: 10_000, min: 100, max: 600_000, env: ['FLTS_S3_IDLE_TIMEOUT_MS'], description: 'Longest silence of the S3 server within one request: to connect, to answer, or between two parts of a body. A server that accepts connections and never answers fails with FLTS_STORE_UNAVAILABLE after this long.' },
+  { path: 'store.s3.requestTimeoutMs', type: 'integer', default: 60_000, min: 100, max: 3_600_000, env: ['FLTS_S3_REQUEST_TIMEOUT_MS'], description: 'Time limit of one whole S3 request, its body included (large objects go in 64 MiB parts, one request each); raise it for large objects over a slow link.' },
 
   { path: 'bus.kind', type: 'string', default: 'none', choices: ['none', 'fs', 'kafka'], envCase: 'lower', env: ['FLTS_BUS'], description: 'none = no messages; fs = durable topic logs under <home>/bus (any process may publish; one consumer per group at a time); kafka = a Kafka cluster.' },
   { path: 'bus.kafka.brokers', type: 'list', default: [], env: ['KAFKA_BOOTSTRAP_SERVERS'], description: 'Kafka bootstrap servers, host:port[,host:port...]. Required when bus.kind is kafka.' },
@@ -41,6 +43,8 @@ export interface S3Settings {
   secretKey: string;
   secure: boolean | null;
   region: string;
+  idleTimeoutMs: number;
+  requestTimeoutMs: number;
 }
 
 export interface BusSettings {
