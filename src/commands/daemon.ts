@@ -12,7 +12,7 @@ export interface DaemonResult {
 export default class Daemon extends FltsCommand<DaemonResult> {
   static override summary = 'Run the automatic pipeline: train on claims, promote the best model, keep serving replicas current.';
   static override description =
-    'Roles (any combination): trainer (one consumer group per model type on training-data), promoter (group eval-promoter on model-training; promotes once every EXPECTED_MODEL_TYPES type has a SUCCESS run), serving (the inference API following model-selected), batch (forecasts for inference-data claims). Decisions come from the run registry and promotion history, so restarts and replayed messages never train or promote twice. Health on /healthz, /readyz, /metrics, /status. Needs a bus (FLTS_BUS=kafka or fs). Stops cleanly on SIGTERM/SIGINT.';
+    'Roles (any combination): trainer (one consumer group per model type on training-data), promoter (group eval-promoter on model-training; promotes once every EXPECTED_MODEL_TYPES type has a SUCCESS run), serving (the inference API following model-selected), batch (forecasts for inference-data claims). Decisions come from the run registry and promotion history, so restarts and replayed messages never train or promote twice. Health on /healthz, /readyz, /metrics, /status. A store or broker that does not answer at startup is retried (1 s doubling to 30 s) until it does, /readyz meanwhile answering 503 with the reason. Needs a bus (FLTS_BUS=kafka or fs). Stops cleanly on SIGTERM/SIGINT.';
   static override examples = [
     'FLTS_BUS=kafka FLTS_STORE=s3 <%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --roles trainer --models LSTM,GRU --port 9101',
@@ -30,18 +30,30 @@ export default class Daemon extends FltsCommand<DaemonResult> {
     const { settings } = this.loadSettings(flags, { 'daemon.roles': flags.roles, 'daemon.trainerModels': flags.models, 'daemon.port': flags.port });
     const { store, bus, logger } = await this.dependencies(settings, { service: 'flts-daemon' });
     if (!bus) throw new FltsError('FLTS_CONFIG_INVALID_VALUE', 'bus.kind is "none": the daemon needs a message bus (FLTS_BUS=kafka or fs).', { details: { setting: 'bus.kind' } });
+    // Listened for before startup: the daemon may wait a long time for the store or the broker, and a signal
+    // then must end that wait rather than be ignored.
+    const aborter = new AbortController();
     const stopped = new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
+      for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => (aborter.abort(), resolve(name)));
     });
-    const daemon = await startDaemon(settings, { store, bus, logger });
+    // Everything durable is done once stopped; a client socket left open by a restarted broker must not keep the process alive.
+    const exitSoon = (): void => void setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
+    const daemon = await startDaemon(settings, { store, bus, logger, signal: aborter.signal }).catch((error: unknown) => {
+      if (!aborter.signal.aborted) throw error;
+      return undefined;
+    });
+    if (!daemon) {
+      const signal = await stopped;
+      this.say(`${signal}: stopped while starting`);
+      exitSoon();
+      return { url: '', roles: [], stoppedBy: signal };
+    }
     const roles = daemon.roles().map((role) => role.name);
     this.say(`Daemon listening on ${daemon.url} (roles: ${roles.join(', ')})`);
     const signal = await stopped;
     this.say(`${signal}: stopping`);
     await daemon.stop();
-    // Everything durable is done; a client socket left open by a restarted broker must not keep the process alive.
-    setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
+    exitSoon();
     return { url: daemon.url, roles, stoppedBy: signal };
   }
 }

@@ -1,7 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { MessageBus } from '../bus/message-bus.js';
 import type { Settings } from '../config/settings.js';
+import type { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
+import { redactSecrets } from '../redact.js';
 import { installAccessControl } from '../serve/access-control.js';
 import { installErrorHandlers } from '../serve/error-handler.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -17,6 +19,8 @@ export interface HealthServerDeps {
   roles: () => readonly RoleHandle[];
   /** True once every configured role started, false again while stopping. */
   started: () => boolean;
+  /** Why the roles are not started yet, while startup waits for the store or the broker. */
+  startupError?: () => FltsError | undefined;
   probeTimeoutMs?: number;
 }
 
@@ -46,7 +50,7 @@ async function refreshLag(deps: HealthServerDeps, ms: number): Promise<void> {
 
 /**
  * /healthz (alive), /readyz (roles started and the broker and the store answer NOW: computed per request,
- * never cached at startup, reference F5), /metrics (Prometheus) and /status (roles and current work), an admin
+ * never cached at startup, reference F5; while startup waits for them, also the reason), /metrics (Prometheus) and /status (roles and current work), an admin
  * route: the bearer token FLTS_SERVE_ADMIN_TOKEN, or loopback clients only without one.
  * Built, not listening: the caller listens.
  */
@@ -64,7 +68,9 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
     ]);
     const roles = deps.started();
     const ready = roles && bus && store;
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', components: { roles, bus, store } });
+    const waiting = deps.startupError?.();
+    const startup = waiting && !roles ? { startup: { code: waiting.code, message: redactSecrets(waiting.message) } } : {};
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', components: { roles, bus, store }, ...startup });
   });
   app.get('/metrics', async (_request, reply) => {
     await refreshLag(deps, ms);

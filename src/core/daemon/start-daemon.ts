@@ -5,10 +5,11 @@ import type { FastifyInstance } from 'fastify';
 import type { MessageBus } from '../bus/message-bus.js';
 import { pipelineTopics, topicNames } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
-import { FltsError } from '../errors.js';
+import { FltsError, toFltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { createActualsHub } from '../live/actuals-hub.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { retryWithBackoff, type RetryPolicy } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
 import { listenOrExplain } from '../serve/listen.js';
@@ -25,6 +26,13 @@ import { startTrainerRole } from './trainer-role.js';
  */
 export const DAEMON_SHUTDOWN_GRACE_MS = 15_000;
 
+/**
+ * A store or broker that is not there yet (or not any more) when the daemon starts is waited for: 1 s, doubling
+ * to 30 s between attempts, for as long as it takes, while /readyz answers 503 with the reason. Exiting instead
+ * would have the orchestrator restart the process in a loop that says less.
+ */
+const STARTUP_RETRY: RetryPolicy = { retries: Number.POSITIVE_INFINITY, baseDelayMs: 1_000, maxDelayMs: 30_000 };
+
 export interface DaemonDeps {
   store: ObjectStore;
   bus: MessageBus;
@@ -33,6 +41,10 @@ export interface DaemonDeps {
   /** Roles beyond the built-in ones; see role-registry.ts. */
   registry?: RoleRegistry;
   metrics?: DaemonMetrics;
+  /** Aborting it stops the daemon, also while its startup is still waiting for the store or the broker. */
+  signal?: AbortSignal;
+  /** How startup retries an unavailable store or broker; tests shorten it. */
+  startupRetry?: RetryPolicy;
 }
 
 export interface Daemon {
@@ -65,7 +77,10 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   const controller = new AbortController();
   const handles: RoleHandle[] = [];
   let started = false;
-  const app = await buildHealthServer({ settings, store: deps.store, bus: deps.bus, metrics, roles: () => handles, started: () => started });
+  let startupError: FltsError | undefined;
+  if (deps.signal?.aborted) controller.abort(deps.signal.reason);
+  else deps.signal?.addEventListener('abort', () => controller.abort(deps.signal?.reason), { once: true });
+  const app = await buildHealthServer({ settings, store: deps.store, bus: deps.bus, metrics, roles: () => handles, started: () => started, startupError: () => startupError });
   await listenOrExplain(app, settings.daemon.host, settings.daemon.port);
   const { port } = app.server.address() as AddressInfo;
   const url = `http://${settings.daemon.host.includes(':') ? `[${settings.daemon.host}]` : settings.daemon.host}:${port}`;
@@ -89,24 +104,44 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     logger.info({}, 'daemon_stopped');
   };
 
-  try {
+  const context: RoleContext = {
+    settings,
+    store: deps.store,
+    bus: deps.bus,
+    logger,
+    metrics,
+    owner: `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    signal: controller.signal,
+    onEvent: deps.onEvent,
+    actuals: createActualsHub(),
+  };
+  const startRoles = async (): Promise<void> => {
     for (const bucket of [settings.store.buckets.runs, settings.store.buckets.promotion, settings.store.buckets.processed]) await deps.store.ensureBucket(bucket);
     await deps.bus.ensureTopics(pipelineTopics(topicNames(settings.bus)));
-    const context: RoleContext = {
-      settings,
-      store: deps.store,
-      bus: deps.bus,
-      logger,
-      metrics,
-      owner: `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
-      signal: controller.signal,
-      onEvent: deps.onEvent,
-      actuals: createActualsHub(),
-    };
-    for (const { name, factory } of factories) {
-      handles.push(await factory({ ...context, logger: logger.child({ role: name }) }));
-      logger.info({ role: name }, 'daemon_role_started');
+    const attempt: RoleHandle[] = [];
+    try {
+      for (const { name, factory } of factories) {
+        attempt.push(await factory({ ...context, logger: logger.child({ role: name }) }));
+        logger.info({ role: name }, 'daemon_role_started');
+      }
+    } catch (error) {
+      // The next attempt starts every role again, so none of this one may stay subscribed.
+      for (const handle of attempt.reverse()) await handle.stop().catch(() => undefined);
+      throw error;
     }
+    handles.push(...attempt);
+  };
+
+  try {
+    await retryWithBackoff(startRoles, deps.startupRetry ?? STARTUP_RETRY, {
+      isRetriable: (error) => toFltsError(error).retriable,
+      signal: controller.signal,
+      onRetry: ({ attempt, delayMs, error }) => {
+        startupError = toFltsError(error);
+        logger.warn({ attempt, delayMs, code: startupError.code, err: startupError.message }, 'daemon_startup_retrying');
+      },
+    });
+    startupError = undefined;
     started = true;
   } catch (error) {
     await stop();
