@@ -33,6 +33,7 @@ export function createMessageBus(settings: Settings, deps: { logger?: Logger; on
         brokers: settings.bus.kafka.brokers,
         clientId: settings.bus.kafka.clientId,
         connectionTimeoutMs: settings.bus.kafka.connectionTimeoutMs,
+        requestTimeoutMs: settings.bus.kafka.requestTimeoutMs,
         partitions: settings.bus.partitions,
         replicationFactor: settings.bus.replicationFactor,
         retry,

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import { createMessageBus } from './index.js';
@@ -12,4 +13,27 @@ describe('core > bus > kafka-bus', () => {
     expect(createMessageBus(resolveSettings({ env: {} }).settings)).toBeUndefined();
     expect(createMessageBus(resolveSettings({ env: { FLTS_BUS: 'fs', FLTS_HOME: '/tmp/flts-home-x' } }).settings)?.kind).toBe('fs');
   });
+
+  it('reports a broker that accepts connections and never answers as FLTS_BUS_UNAVAILABLE after bus.kafka.requestTimeoutMs', async () => {
+    const sockets = new Set<net.Socket>();
+    const blackhole = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {}).on('close', () => sockets.delete(socket)).resume();
+    });
+    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+    const broker = `127.0.0.1:${(blackhole.address() as net.AddressInfo).port}`;
+    const { settings } = resolveSettings({ env: { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: broker, FLTS_KAFKA_CONNECTION_TIMEOUT_MS: '200', FLTS_KAFKA_REQUEST_TIMEOUT_MS: '300' } });
+    const bus = createMessageBus(settings)!;
+    const started = Date.now();
+    try {
+      const error = await bus.publish('model-training', { key: 'k', value: '{}' }).then(() => undefined, (e: unknown) => e);
+      expect(error).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true, message: expect.stringContaining(broker) });
+      // kafkajs' default, 30 s per request, would not be over by now.
+      expect(Date.now() - started).toBeLessThan(20_000);
+    } finally {
+      await bus.close();
+      sockets.forEach((socket) => socket.destroy());
+      await new Promise<void>((resolve) => blackhole.close(() => resolve()));
+    }
+  }, 30_000);
 });

@@ -14,6 +14,8 @@ export interface KafkaBusOptions {
   brokers: string[];
   clientId: string;
   connectionTimeoutMs?: number;
+  /** Longest wait for the answer to one request (kafkajs' default, 30 s, when unset). */
+  requestTimeoutMs?: number;
   /** Partitions of topics this bus creates. */
   partitions?: number;
   /** -1 = the broker's default.replication.factor. */
@@ -32,11 +34,14 @@ export interface KafkaBusOptions {
   brokerRetries?: number;
 }
 
-/** kafkajs' own chatter goes to debug; its warnings and errors stay visible. */
+/**
+ * kafkajs' own chatter goes to debug; its warnings and errors stay visible, without the stack it attaches to each
+ * failed connection attempt: the reason is in the message, and flts reports the failure itself, coded.
+ */
 function kafkaLogCreator(logger: Logger): logCreator {
   return () =>
     ({ namespace, level, log }) => {
-      const { message, ...fields } = log;
+      const { message, stack: _stack, ...fields } = log as typeof log & { stack?: unknown };
       const entry = { kafka: namespace, ...fields };
       if (level === KafkaLogLevel.ERROR) logger.error(entry, message);
       else if (level === KafkaLogLevel.WARN) logger.warn(entry, message);
@@ -90,6 +95,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     clientId: options.clientId,
     brokers: options.brokers,
     connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
     // Retriable broker errors (leader moves, a restarting broker) are retried before they surface.
     retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: options.brokerRetries ?? 8 },
     logLevel: KafkaLogLevel.INFO,

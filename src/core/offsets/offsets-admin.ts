@@ -46,6 +46,7 @@ export interface KafkaOffsetsAdminOptions {
   brokers: string[];
   clientId: string;
   connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
   /** Client retries of retriable broker errors; kept low so an unreachable broker is reported quickly. */
   retries?: number;
 }
@@ -67,6 +68,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
     clientId: options.clientId,
     brokers: options.brokers,
     connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
     retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: options.retries ?? 3 },
     logLevel: KafkaLogLevel.NOTHING,
   });

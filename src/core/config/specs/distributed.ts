@@ -19,6 +19,7 @@ export const DISTRIBUTED_SPECS: readonly SettingSpec[] = [
   { path: 'bus.kafka.brokers', type: 'list', default: [], env: ['KAFKA_BOOTSTRAP_SERVERS'], description: 'Kafka bootstrap servers, host:port[,host:port...]. Required when bus.kind is kafka.' },
   { path: 'bus.kafka.clientId', type: 'string', default: 'flts', env: ['FLTS_KAFKA_CLIENT_ID'], description: 'Kafka client id (shows in broker logs and metrics).' },
   { path: 'bus.kafka.connectionTimeoutMs', type: 'integer', default: 3000, min: 100, env: ['FLTS_KAFKA_CONNECTION_TIMEOUT_MS'], description: 'Timeout of one broker connection attempt.' },
+  { path: 'bus.kafka.requestTimeoutMs', type: 'integer', default: 30_000, min: 100, max: 600_000, env: ['FLTS_KAFKA_REQUEST_TIMEOUT_MS'], description: 'Longest wait for a broker\'s answer to one request; a broker that accepts connections and never answers fails with FLTS_BUS_UNAVAILABLE after about this long.' },
   { path: 'bus.partitions', type: 'integer', default: 1, min: 1, max: 1000, env: ['FLTS_BUS_PARTITIONS'], description: 'Partitions of every topic flts creates (existing topics are left as they are).' },
   { path: 'bus.replicationFactor', type: 'integer', default: -1, min: -1, env: ['FLTS_BUS_REPLICATION_FACTOR'], description: 'Replication factor of created topics; -1 = the broker default.' },
   { path: 'bus.topics.trainingData', type: 'string', default: 'training-data', env: ['PRODUCER_TOPIC_0', 'CONSUMER_TOPIC'], description: 'Topic of training claims.' },
@@ -49,7 +50,7 @@ export interface S3Settings {
 
 export interface BusSettings {
   kind: 'none' | 'fs' | 'kafka';
-  kafka: { brokers: string[]; clientId: string; connectionTimeoutMs: number };
+  kafka: { brokers: string[]; clientId: string; connectionTimeoutMs: number; requestTimeoutMs: number };
   partitions: number;
   replicationFactor: number;
   topics: { trainingData: string; inferenceData: string; modelTraining: string; modelSelected: string; performanceEval: string };
