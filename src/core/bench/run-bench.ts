@@ -44,6 +44,10 @@ export interface BenchInput {
   outDir?: string;
   /** The window of the run to be served, when known before starting: a payload shorter than it is refused up front. */
   window?: ServedWindow;
+  /** How long the service may take to report ready on /readyz (default 60 s). */
+  readyTimeoutMs?: number;
+  /** How long the one probe request before the load may take (default 30 s). */
+  probeTimeoutMs?: number;
 }
 
 export interface BenchDeps {
@@ -84,26 +88,59 @@ interface ReadyBody {
   engine?: string | null;
 }
 
+/** How long one readiness check or the probe request may take before the target counts as not answering. */
+const READY_CHECK_TIMEOUT_MS = 5_000;
+const PROBE_TIMEOUT_MS = 30_000;
+const READY_TIMEOUT_MS = 60_000;
+
+/**
+ * Why a request to the service under test got no HTTP answer, in a user's words: fetch's own message is "fetch
+ * failed" whatever happened, the socket's reason is in its cause.
+ */
+export function describeFetchFailure(error: unknown, timeoutMs: number): string {
+  const failure = error as Error & { cause?: { code?: string; message?: string } };
+  if (failure?.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
+  const cause = failure?.cause;
+  if (cause?.code) return `${cause.code}${cause.message && !cause.message.includes(cause.code) ? ` (${cause.message})` : ''}`;
+  return cause?.message ?? failure?.message ?? String(error);
+}
+
+/** A service under test that does not become ready or does not answer: not a bug of flts, and retriable. */
+function targetUnavailable(url: string, message: string): FltsError {
+  return new FltsError('FLTS_BENCH_TARGET_UNAVAILABLE', message, { details: { url } });
+}
+
 async function waitReady(url: string, timeoutMs: number, signal?: AbortSignal): Promise<ReadyBody> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline && !signal?.aborted) {
     try {
-      const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5000) });
-      const body = (await response.json()) as ReadyBody & { reason?: string };
-      if (response.ok) return body;
-      last = `HTTP ${response.status}: ${body.reason ?? ''}`;
+      const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(READY_CHECK_TIMEOUT_MS) });
+      const text = await response.text();
+      let body: (ReadyBody & { reason?: string }) | undefined;
+      try {
+        body = JSON.parse(text) as ReadyBody & { reason?: string };
+      } catch {
+        body = undefined;
+      }
+      if (response.ok && body) return body;
+      last = `HTTP ${response.status}${body ? `: ${body.reason ?? ''}` : ', not a flts answer (not JSON)'}`;
     } catch (error) {
-      last = (error as Error).message;
+      last = describeFetchFailure(error, READY_CHECK_TIMEOUT_MS);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new FltsError('FLTS_BENCH_FAILED', `${url}/readyz did not report ready within ${timeoutMs / 1000} s (last: ${last}).`, { details: { url } });
+  throw targetUnavailable(url, `${url}/readyz did not report ready within ${timeoutMs / 1000} s (last: ${last}).`);
 }
 
 /** One request before the load, so a broken model or payload fails the run with the server's own message. */
-async function probePredict(url: string, body: string, route = PREDICT_ROUTE): Promise<void> {
-  const response = await fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+async function probePredict(url: string, body: string, route = PREDICT_ROUTE, timeoutMs = PROBE_TIMEOUT_MS): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    throw targetUnavailable(url, `POST ${url}${route} got no answer: ${describeFetchFailure(error, timeoutMs)}.`);
+  }
   if (!response.ok) {
     throw new FltsError('FLTS_BENCH_FAILED', `POST ${route} answered HTTP ${response.status}: ${(await response.text()).slice(0, 500)}`, { details: { url, status: response.status } });
   }
@@ -152,13 +189,13 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
       ({ url, pids, stop } = set);
     }
     try {
-      model = await waitReady(url, 60_000, deps.signal);
+      model = await waitReady(url, input.readyTimeoutMs ?? READY_TIMEOUT_MS, deps.signal);
       emit({ type: 'bench.replicas_ready', replicas, url, pids });
       // A --target, or a variant serving another run, has a window only the server can tell.
       const served = await windowAt(url, model.run_id ?? null);
       if (served) assertPayloadCoversWindow(input.payloadRows, served);
-      await probePredict(url, payloads.bodies[0]);
-      if (input.protocols.includes('oip-http')) await probePredict(url, payloads.oipBodies[0], oipPath);
+      await probePredict(url, payloads.bodies[0], PREDICT_ROUTE, input.probeTimeoutMs);
+      if (input.protocols.includes('oip-http')) await probePredict(url, payloads.oipBodies[0], oipPath, input.probeTimeoutMs);
       if (input.protocols.includes('oip-grpc')) {
         const probe = await runGrpcLoadCell({ address: grpcAddress, requests: payloads.grpcRequests.slice(0, 1), connections: 1, durationSec: 0.001 });
         if (probe.successes === 0) throw new FltsError('FLTS_BENCH_FAILED', `gRPC ModelInfer at ${grpcAddress} failed: ${JSON.stringify(probe.errors)}`, { details: { address: grpcAddress } });

@@ -1,0 +1,50 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runBench, type BenchInput } from './run-bench.js';
+
+const PAYLOAD_FILE = path.resolve(__dirname, '../../../examples/data/example_test.csv');
+const servers: Server[] = [];
+
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+async function serve(handler: Parameters<typeof createServer>[1]): Promise<string> {
+  const server = createServer(handler);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function benchAgainst(target: string, limits: Pick<BenchInput, 'readyTimeoutMs' | 'probeTimeoutMs'>): Promise<unknown> {
+  return runBench({ replicas: [1], connections: [1], durationSec: 0.1, baselineDurationSec: 0.1, warmupSec: 0, target, protocols: ['http'], modelName: 'flts', payloadFile: PAYLOAD_FILE, payloadRows: 20, ...limits });
+}
+
+describe('core > bench > runBench against a target that does not answer', () => {
+  it('names a refused connection, not "fetch failed", as an unavailable target', async () => {
+    const url = await serve(() => undefined);
+    const server = servers.pop()!;
+    await new Promise((resolve) => server.close(resolve));
+    await expect(benchAgainst(url, { readyTimeoutMs: 600 })).rejects.toMatchObject({ code: 'FLTS_BENCH_TARGET_UNAVAILABLE', kind: 'unavailable', message: expect.stringContaining('ECONNREFUSED') });
+  });
+
+  it('says a readiness answer that is not JSON is not a flts answer', async () => {
+    const url = await serve((_request, response) => response.writeHead(500, { 'content-type': 'text/html' }).end('<html>proxy error</html>'));
+    await expect(benchAgainst(url, { readyTimeoutMs: 600 })).rejects.toMatchObject({ code: 'FLTS_BENCH_TARGET_UNAVAILABLE', message: expect.stringContaining('HTTP 500, not a flts answer') });
+  });
+
+  it('gives up on a probe request that is never answered instead of waiting for ever', async () => {
+    const url = await serve((request, response) => {
+      if (request.url === '/readyz') response.writeHead(200, { 'content-type': 'application/json' }).end('{"run_id":"r1"}');
+      else if (request.url === '/predict_ping') response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      // POST /predict: read and never answered.
+      else request.resume();
+    });
+    await expect(benchAgainst(url, { probeTimeoutMs: 300 })).rejects.toMatchObject({ code: 'FLTS_BENCH_TARGET_UNAVAILABLE', message: expect.stringContaining('no answer within 0.3 s') });
+  });
+});
