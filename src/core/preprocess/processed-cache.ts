@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.js';
 import { getJsonIfExists } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { sameFingerprint } from './input-fingerprint.js';
-import { processedKeys, type InputFingerprint, type ProcessedSidecar } from './processed-layout.js';
+import { processedKeys, writeStampMismatch, type InputFingerprint, type ProcessedSidecar } from './processed-layout.js';
 
 export interface CacheQuery {
   configHash: string;
@@ -28,14 +28,28 @@ function matches(sidecar: ProcessedSidecar | undefined, query: CacheQuery): bool
   );
 }
 
+/** Whether every Parquet file exists and was written with the sidecar (not by an interrupted or concurrent preprocess). */
+async function sameWrite(store: ObjectStore, bucket: string, sidecar: ProcessedSidecar, parquetKeys: string[]): Promise<boolean> {
+  const checks = parquetKeys.map(async (key) => {
+    const bytes = await store.get(bucket, key).catch(() => undefined);
+    if (!bytes) return false;
+    try {
+      return writeStampMismatch(sidecar, bytes) === undefined;
+    } catch {
+      return false;
+    }
+  });
+  return (await Promise.all(checks)).every(Boolean);
+}
+
 /** A complete, matching set under one prefix (the root or `<config_hash>/`), or undefined. */
 async function completeSet(store: ObjectStore, settings: Settings, query: CacheQuery, configHash?: string): Promise<CacheHit | undefined> {
   const bucket = settings.store.buckets.processed;
   const keys = processedKeys(settings, configHash);
   const sidecar = await getJsonIfExists<ProcessedSidecar>(store, bucket, keys.trainSidecar);
   if (!matches(sidecar, query)) return undefined;
-  const objects = [keys.trainParquet, keys.testParquet, ...(keys.scaler ? [keys.scaler] : [])];
-  if (!(await Promise.all(objects.map((key) => store.exists(bucket, key)))).every(Boolean)) return undefined;
+  if (!(await sameWrite(store, bucket, sidecar as ProcessedSidecar, [keys.trainParquet, keys.testParquet]))) return undefined;
+  if (keys.scaler && !(await store.exists(bucket, keys.scaler))) return undefined;
   const testSidecar = await getJsonIfExists<ProcessedSidecar>(store, bucket, keys.testSidecar);
   if (!testSidecar || testSidecar.config_hash !== query.configHash) return undefined;
   return { sidecar: sidecar as ProcessedSidecar, testRows: testSidecar.row_count };

@@ -5,7 +5,7 @@ import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { getJsonIfExists } from '../storage/json-objects.js';
-import { processedKeys, type ProcessedSidecar } from './processed-layout.js';
+import { isConfigHash, processedCreatedAt, processedKeys, writeStampMismatch, type ProcessedKeys, type ProcessedSidecar } from './processed-layout.js';
 
 export interface LoadProcessedDataOptions {
   /** A specific processed version; without it, the latest (the objects at the bucket root). */
@@ -32,23 +32,45 @@ export async function readProcessedSidecar(store: ObjectStore, settings: Setting
   return getJsonIfExists<ProcessedSidecar>(store, settings.store.buckets.processed, processedKeys(settings, configHash).trainSidecar);
 }
 
+/**
+ * The keys to read for a version: the latest is read from its own `<config_hash>/` copy when that copy is the
+ * same write as the root sidecar, so a preprocess replacing the root files meanwhile cannot mix two versions.
+ */
+async function keysToRead(store: ObjectStore, settings: Settings, sidecar: ProcessedSidecar, configHash: string | undefined): Promise<ProcessedKeys> {
+  const keys = processedKeys(settings, configHash);
+  if (configHash !== undefined || !isConfigHash(sidecar.config_hash)) return keys;
+  const versioned = processedKeys(settings, sidecar.config_hash);
+  const copy = await getJsonIfExists<ProcessedSidecar>(store, settings.store.buckets.processed, versioned.trainSidecar).catch(() => undefined);
+  return copy && processedCreatedAt(copy) === processedCreatedAt(sidecar) ? versioned : keys;
+}
+
 /** Processed train and test data plus the scaler that produced them, as written by `flts preprocess`. */
 export async function loadProcessedData(store: ObjectStore, settings: Settings, options: LoadProcessedDataOptions = {}): Promise<ProcessedData> {
   const bucket = settings.store.buckets.processed;
-  const keys = processedKeys(settings, options.configHash);
+  const rootKeys = processedKeys(settings, options.configHash);
   const where = options.configHash ? `config_hash ${options.configHash}` : 'the latest version';
-  const sidecar = await getJsonIfExists<ProcessedSidecar>(store, bucket, keys.trainSidecar);
-  if (!sidecar) throw notProcessed(`No processed data for ${where} in bucket '${bucket}' (${keys.trainSidecar} is missing).`, { bucket, key: keys.trainSidecar });
+  const sidecar = await getJsonIfExists<ProcessedSidecar>(store, bucket, rootKeys.trainSidecar);
+  if (!sidecar) throw notProcessed(`No processed data for ${where} in bucket '${bucket}' (${rootKeys.trainSidecar} is missing).`, { bucket, key: rootKeys.trainSidecar });
   if (!sidecar.flts) {
-    throw notProcessed(`Processed data in '${bucket}' was written without its scaler (by another tool); run \`flts preprocess\` to rewrite it.`, { bucket, key: keys.trainSidecar });
+    throw notProcessed(`Processed data in '${bucket}' was written without its scaler (by another tool); run \`flts preprocess\` to rewrite it.`, { bucket, key: rootKeys.trainSidecar });
   }
   const configHash = sidecar.config_hash;
   if (options.configHash && configHash !== options.configHash) {
-    throw notProcessed(`${keys.trainSidecar} records config_hash ${configHash}, not ${options.configHash}.`, { bucket, key: keys.trainSidecar });
+    throw notProcessed(`${rootKeys.trainSidecar} records config_hash ${configHash}, not ${options.configHash}.`, { bucket, key: rootKeys.trainSidecar });
   }
+  const keys = await keysToRead(store, settings, sidecar, options.configHash);
   const read = async (key: string): Promise<TimeFrame> => {
     if (!(await store.exists(bucket, key))) throw notProcessed(`Processed data for ${where} is incomplete: ${bucket}/${key} is missing.`, { bucket, key });
-    return decodeFrameParquet(await store.get(bucket, key), `${bucket}/${key}`);
+    const bytes = await store.get(bucket, key);
+    const frame = decodeFrameParquet(bytes, `${bucket}/${key}`);
+    const stamp = writeStampMismatch(sidecar, bytes);
+    if (stamp) {
+      throw notProcessed(
+        `Processed data for ${where} is mixed: ${bucket}/${key} was written at ${stamp}, its sidecar ${rootKeys.trainSidecar} at ${sidecar.flts?.created_at} (a preprocess was interrupted or ran at the same time); run \`flts preprocess\` again.`,
+        { bucket, key, written: stamp, sidecarWritten: sidecar.flts?.created_at },
+      );
+    }
+    return frame;
   };
   const [train, test] = await Promise.all([read(keys.trainParquet), read(keys.testParquet)]);
   return { configHash, sidecar, train, test, scaler: sidecar.flts.scaler, columns: [...train.columns] };

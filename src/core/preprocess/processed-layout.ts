@@ -1,5 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import type { ScalerParams } from '../data/scaler.js';
+import { readParquetKeyValueMetadata } from '../data/parquet-key-value.js';
 import { FltsError } from '../errors.js';
 import { joinKey } from '../storage/keys.js';
 
@@ -56,6 +57,19 @@ export interface ProcessedKeys {
   scaler?: string;
 }
 
+/** Parquet key-value metadata naming the write the file belongs to: the sidecar's `flts.created_at`. */
+export const WRITE_STAMP_KEY = 'flts_created_at';
+
+/**
+ * Whether a Parquet file of a processed set was written together with its sidecar. Files or sidecars
+ * written before the stamp existed (or by the reference) have nothing to compare and count as matching.
+ */
+export function writeStampMismatch(sidecar: ProcessedSidecar, parquet: Uint8Array): string | undefined {
+  const expected = sidecar.flts?.created_at;
+  const found = readParquetKeyValueMetadata(parquet)[WRITE_STAMP_KEY];
+  return expected && found && found !== expected ? found : undefined;
+}
+
 /** When a processed version was written, as precisely as its sidecar says (sidecars by the reference: whole seconds). */
 export function processedCreatedAt(sidecar: ProcessedSidecar): string {
   return sidecar.flts?.created_at ?? sidecar.created_at;
@@ -63,8 +77,10 @@ export function processedCreatedAt(sidecar: ProcessedSidecar): string {
 
 const CONFIG_HASH_PATTERN = /^[0-9a-f]{64}$/;
 
+export const isConfigHash = (value: string): boolean => CONFIG_HASH_PATTERN.test(value);
+
 export function assertConfigHash(configHash: string): void {
-  if (!CONFIG_HASH_PATTERN.test(configHash)) {
+  if (!isConfigHash(configHash)) {
     throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `Invalid config hash ${JSON.stringify(configHash)}: expected 64 lower-case hex characters.`, {
       details: { configHash },
     });

@@ -178,4 +178,40 @@ describe('core > preprocess > run-preprocess', () => {
     writeFileSync(path.join(dir, 'test.csv'), 'time,down\n2018-02-06 00:00:00,1\n');
     await expect(runPreprocess(settingsFor(), { store })).rejects.toMatchObject({ code: 'FLTS_DATA_UNREADABLE', message: expect.stringContaining('up') });
   });
+
+  describe('a preprocess killed while replacing the latest files', () => {
+    /** What SIGKILL leaves after the new version's root train Parquet was renamed into place, before its sidecars. */
+    async function tornLatest(): Promise<{ old: Awaited<ReturnType<typeof runPreprocess>>; fresh: Awaited<ReturnType<typeof runPreprocess>> }> {
+      const old = await runPreprocess(settingsFor(), { store });
+      const oldSidecars = await Promise.all(['processed_data.meta.json', 'test_processed_data.meta.json'].map((key) => store.get(BUCKET, key)));
+      const fresh = await runPreprocess(settingsFor({ 'data.sampleTrainRows': 30 }), { store });
+      expect(fresh.configHash).not.toBe(old.configHash);
+      await store.put(BUCKET, 'test_processed_data.parquet', await store.get(BUCKET, `${old.configHash}/test_processed_data.parquet`));
+      await store.put(BUCKET, 'processed_data.meta.json', oldSidecars[0]);
+      await store.put(BUCKET, 'test_processed_data.meta.json', oldSidecars[1]);
+      return { old, fresh };
+    }
+
+    it('training on the latest reads one version, the one the sidecar names', async () => {
+      const { old } = await tornLatest();
+      const data = await loadProcessedData(store, settingsFor());
+      expect(data.configHash).toBe(old.configHash);
+      expect(data.train.time.length).toBe(60);
+      expect(data.sidecar.row_count).toBe(60);
+    });
+
+    it('without a versioned copy the mix is refused, not read as one version', async () => {
+      const { old } = await tornLatest();
+      await store.delete(BUCKET, `${old.configHash}/processed_data.meta.json`);
+      await expect(loadProcessedData(store, settingsFor())).rejects.toMatchObject({ code: 'FLTS_DATA_NOT_PROCESSED', message: expect.stringMatching(/mixed.*processed_data\.parquet.*preprocess.*again/) });
+    });
+
+    it('is not "cached": running the old settings again rewrites the latest files', async () => {
+      const { old } = await tornLatest();
+      const again = await runPreprocess(settingsFor(), { store });
+      expect(again).toMatchObject({ status: 'processed', configHash: old.configHash });
+      await store.delete(BUCKET, `${old.configHash}/processed_data.meta.json`);
+      expect((await loadProcessedData(store, settingsFor())).train.time.length).toBe(60);
+    });
+  });
 });

@@ -3,7 +3,7 @@ import { encodeFrameParquet } from '../data/frame-parquet.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { putJson } from '../storage/json-objects.js';
-import { processedKeys, type FltsSidecarExtras, type ProcessedKeys, type ProcessedSidecar } from './processed-layout.js';
+import { processedKeys, WRITE_STAMP_KEY, type FltsSidecarExtras, type ProcessedKeys, type ProcessedSidecar } from './processed-layout.js';
 
 export interface ProcessedOutput {
   configHash: string;
@@ -55,7 +55,9 @@ async function writeSet(store: ObjectStore, bucket: string, keys: ProcessedKeys,
 export async function writeProcessedOutputs(store: ObjectStore, settings: Settings, output: ProcessedOutput): Promise<string[]> {
   const bucket = settings.store.buckets.processed;
   await store.ensureBucket(bucket);
-  const metadata = { preprocess_config: output.canonicalConfig, config_hash: output.configHash };
+  // The stamp ties each Parquet file to the sidecars written with it, so a set mixed by an interrupted or
+  // concurrent preprocess is recognised instead of read as one version.
+  const metadata = { preprocess_config: output.canonicalConfig, config_hash: output.configHash, [WRITE_STAMP_KEY]: output.createdAt.toISOString() };
   const parquet = { train: encodeFrameParquet(output.train, metadata), test: encodeFrameParquet(output.test, metadata) };
   const versioned = await writeSet(store, bucket, processedKeys(settings, output.configHash), settings, output, parquet);
   const latest = await writeSet(store, bucket, processedKeys(settings), settings, output, parquet);
