@@ -98,4 +98,22 @@ describe('workflows > trainModels side by side', () => {
     const runs = await listRunRecords(store, settings, { configHash });
     expect(runs.map((run) => `${run.model_type} ${run.status}`).sort()).toEqual(['GRU KILLED', 'LSTM KILLED']);
   });
+
+  it('an abort while a model that cannot be interrupted fits: that run finishes, the models not started are reported, not passed over', async () => {
+    const { settings, store } = slice;
+    const { configHash } = await preprocess(settings, { store });
+    const abort = new AbortController();
+    const stopped = await trainModels({ models: ['NAIVE', 'SNAIVE', 'LSTM'] }, atOnce(settings, 1), {
+      store,
+      signal: abort.signal,
+      onEvent: (event) => {
+        if (event.type === 'train.start' && event.modelType === 'NAIVE') abort.abort();
+      },
+    }).catch((error: unknown) => error);
+
+    const runs = await listRunRecords(store, settings, { configHash });
+    expect(runs.map((run) => `${run.model_type} ${run.status}`)).toEqual(['NAIVE SUCCESS']);
+    expect(stopped).toMatchObject({ code: 'FLTS_TRAIN_ABORTED', details: { notStarted: ['SNAIVE', 'LSTM'], succeeded: [runs[0].run_id] } });
+    expect((stopped as Error).message).toMatch(/before SNAIVE, LSTM started.*finished: NAIVE run/);
+  });
 });

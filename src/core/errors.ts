@@ -43,7 +43,7 @@ export const ERROR_CATALOGUE = {
   FLTS_MODEL_ARTIFACT_MISSING: { kind: 'not_found', retriable: false, hint: 'The run has no saved model; it may have failed or been deleted.' },
   FLTS_BACKEND_UNAVAILABLE: { kind: 'usage', retriable: false, hint: 'Choose one of the available backends: node, wasm, cpu.' },
   FLTS_TRAIN_FAILED: { kind: 'internal', retriable: false, hint: 'See the error recorded in the run (run.json).' },
-  FLTS_TRAIN_ABORTED: { kind: 'conflict', retriable: false, hint: 'The run was stopped before it finished and is recorded as KILLED.' },
+  FLTS_TRAIN_ABORTED: { kind: 'conflict', retriable: false, hint: 'Training was stopped: a run in progress is recorded as KILLED, a model not yet started has no run; train again for what is missing.' },
   FLTS_RUN_CORRUPT: { kind: 'input', retriable: false, hint: "A file of the run in the store is damaged or was edited (not JSON, fields missing, another run's id, model weights cut short); retrain, or restore the run's files from a backup." },
   FLTS_RUN_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'List runs with `flts eval`; run ids are printed by `flts train`.' },
   FLTS_RUN_NOT_SUCCESSFUL: { kind: 'conflict', retriable: false, hint: 'Only runs with status SUCCESS can be promoted (or use --force).' },

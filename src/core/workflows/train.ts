@@ -109,6 +109,14 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   await Promise.all(Array.from({ length: lanes }, lane));
   if (stopped) throw stopped;
   const runs = outcomes.flatMap((outcome) => (outcome && 'run' in outcome ? [outcome.run] : []));
+  // A model that cannot be interrupted may finish after the abort; the ones never started must not pass for trained.
+  const notStarted = types.filter((_, index) => outcomes[index] === undefined);
+  if (notStarted.length > 0) {
+    const finished = runs.map((run) => `${run.model_type} run ${run.run_id}`).join(', ') || 'none';
+    throw new FltsError('FLTS_TRAIN_ABORTED', `Training was stopped before ${notStarted.join(', ')} started (no run recorded for ${notStarted.length === 1 ? 'it' : 'them'}); finished: ${finished}.`, {
+      details: { notStarted, succeeded: runs.map((run) => run.run_id) },
+    });
+  }
   const failures = outcomes.flatMap((outcome) => (outcome && 'failure' in outcome ? [outcome.failure] : []));
   // Mirrors to MLflow when a tracking URI is set; never throws, a dead server is only reported.
   const tracking = await syncRunsToTracking(deps.store, settings, { runIds: runs.map((run) => run.run_id) }, { logger: deps.logger, signal: deps.signal, ...deps.tracking });
