@@ -46,6 +46,22 @@ function same(a: PromotionRecord | undefined, b: PromotionRecord | undefined): b
   return a !== undefined && b !== undefined && a.timestamp === b.timestamp && a.run_id === b.run_id && a.identifier === b.identifier;
 }
 
+function pointerKeys(settings: Settings): string[] {
+  return settings.identifier ? [scopedPointerKey(settings)] : [scopedPointerKey(settings), ROOT_POINTER];
+}
+
+/**
+ * The newest history record when this scope's pointers lag behind it, which a promotion killed between its
+ * history record and its pointers leaves; the pointers are then moved to it. Writes nothing when they agree.
+ */
+export async function catchUpPointers(store: ObjectStore, settings: Settings): Promise<PromotionRecord | undefined> {
+  const newest = (await listPromotionHistory(store, settings, promotionScope(settings))).at(-1);
+  if (!newest) return undefined;
+  const pointers = await Promise.all(pointerKeys(settings).map((key) => readPointerAt(store, settings, key)));
+  if (pointers.every((pointer) => same(pointer, newest))) return undefined;
+  return syncPointers(store, settings);
+}
+
 /**
  * Makes this scope's pointers equal its newest history record: `<identifier>/current.json` for an identifier,
  * `global/current.json` and the reference's root `current.json` for the global scope. Promoting for one
@@ -56,7 +72,7 @@ function same(a: PromotionRecord | undefined, b: PromotionRecord | undefined): b
 export async function syncPointers(store: ObjectStore, settings: Settings): Promise<PromotionRecord | undefined> {
   const bucket = settings.store.buckets.promotion;
   const scope = promotionScope(settings);
-  const keys = settings.identifier ? [scopedPointerKey(settings)] : [scopedPointerKey(settings), ROOT_POINTER];
+  const keys = pointerKeys(settings);
   for (let attempt = 0; attempt < SYNC_ATTEMPTS; attempt++) {
     const newest = (await listPromotionHistory(store, settings, scope)).at(-1);
     if (!newest) return undefined;

@@ -185,4 +185,37 @@ describe('core > workflows > promote', () => {
     await putJson(store, 'model-promotion', 'site1/current.json', { run_id: 'runC' });
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runC');
   });
+
+  describe('after a promotion killed between its history record and its pointers', () => {
+    /** What SIGKILL leaves: the record of runB is in the history, the pointers still name runA. */
+    async function killedPromotion(): Promise<void> {
+      await byHand('runA');
+      const dies: ObjectStore = {
+        ...store,
+        put: async (bucket, key, body, options) => {
+          if (key.endsWith('current.json')) throw new Error('killed');
+          return store.put(bucket, key, body, options);
+        },
+      };
+      await expect(byHand('runB', { store: dies })).rejects.toThrow('killed');
+      expect((await listPromotionHistory(store, settings)).map((r) => r.run_id)).toEqual(['runA', 'runB']);
+      expect((await readPromotionPointer(store, settings))?.run_id).toBe('runA');
+    }
+
+    it('a rollback returns from the run the history names, and says so', async () => {
+      await killedPromotion();
+      const result = await rollback({ source: 'rollback', actor: 'ana' }, settings, { store });
+      expect(result.record).toMatchObject({ run_id: 'runA', previous_run_id: 'runB', reason: 'rollback from run runB' });
+      expect((await readPromotionPointer(store, settings))?.run_id).toBe('runA');
+    });
+
+    it('the next promotion replaces the run the history names', async () => {
+      await killedPromotion();
+      const result = await byHand('runC');
+      expect(result.record.previous_run_id).toBe('runB');
+      expect((await readPromotionPointer(store, settings))?.run_id).toBe('runC');
+      // Its own rollback goes to runB, where the history says the service was.
+      expect((await rollback({ source: 'rollback', actor: 'ana' }, settings, { store })).record.run_id).toBe('runB');
+    });
+  });
 });

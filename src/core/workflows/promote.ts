@@ -7,7 +7,7 @@ import { buildScoreboard, SCORE_WEIGHTS, type ScoreboardRow, testScore } from '.
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
-import { appendHistory, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
+import { appendHistory, catchUpPointers, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, readRunRecord } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -138,6 +138,10 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   const validation = await checkCandidate(store, settings, run, problems);
   if (problems.length > 0 && !decision.force) throw refusal(run, problems);
 
+  // The history is what happened: a promotion whose process died before its pointers is completed first,
+  // so this one replaces (and a rollback walks back from) what the history says is in service.
+  const caughtUp = await catchUpPointers(store, settings);
+  if (caughtUp) (deps.logger ?? silentLogger).warn({ runId: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
   const previous = await readPointerAt(store, settings, scopedPointerKey(settings));
   const record = buildPromotionRecord(run, settings, {
     source: decision.source,
