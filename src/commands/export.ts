@@ -1,7 +1,7 @@
-import { writeFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { EXPORT_FORMATS, exportRun } from '../core/registry/export-run.js';
+import { writeFileWhole } from '../core/write-file-whole.js';
 
 export interface ExportCommandResult {
   run_id: string;
@@ -34,7 +34,7 @@ export default class Export extends FltsCommand<ExportCommandResult> {
     const { store } = await this.dependencies(settings);
     const exported = await exportRun(store, settings, flags.run, flags.format as (typeof EXPORT_FORMATS)[number]);
     const file = flags.out ?? `${exported.runId}.${exported.format}`;
-    await writeFile(file, exported.bytes);
+    await writeFileWhole(file, exported.bytes);
     this.say(`exported ${exported.modelType} run ${exported.runId} to ${file} (${exported.bytes.length} bytes, ONNX IR ${exported.irVersion}, opset ${exported.opset})`);
     this.say(`inputs: ${exported.metadata.inputs}`);
     this.say(`outputs: ${exported.metadata.outputs}`);

@@ -1,7 +1,7 @@
-import { writeFile } from 'node:fs/promises';
 import pl from 'nodejs-polars';
 import { formatByExtension } from '../file-format.js';
 import type { BatchForecast } from './batch-forecast.js';
+import { writeFileWhole } from '../write-file-whole.js';
 
 /** What the store keeps with a run (`batch.format`). */
 export type ForecastTableFormat = 'parquet' | 'csv';
@@ -44,6 +44,6 @@ export function encodeForecastTable(forecast: BatchForecast, format: ForecastFil
 
 export async function writeForecastFile(forecast: BatchForecast, file: string): Promise<ForecastFileFormat> {
   const format = forecastFileFormat(file);
-  await writeFile(file, encodeForecastTable(forecast, format));
+  await writeFileWhole(file, encodeForecastTable(forecast, format));
   return format;
 }
