@@ -4,7 +4,11 @@ import { createFsBus } from '../src/core/bus/fs-bus.js';
 import type { MessageBus } from '../src/core/bus/message-bus.js';
 import { decodeTrainingEvent } from '../src/core/bus/messages.js';
 import { FltsError } from '../src/core/errors.js';
-import { listRunRecords } from '../src/core/registry/run-store.js';
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import type { FltsEvent } from '../src/core/events.js';
+import type { RunRecord } from '../src/core/registry/run-record.js';
+import { listRunRecords, readRunRecord, saveRunRecord } from '../src/core/registry/run-store.js';
 import { preprocess } from '../src/core/workflows/preprocess.js';
 import { trainModels } from '../src/core/workflows/train.js';
 import { createSliceHome, type SliceHome } from './helpers/poblesec-slice.js';
@@ -58,5 +62,28 @@ describe('workflows > trainModels', () => {
     const result = await trainModels({ models: ['SNAIVE'], configHash, processedBucket: 'claimed-elsewhere' }, settings, { store });
     expect(result.runs.map((run) => [run.status, run.data.processed_bucket])).toEqual([['SUCCESS', 'claimed-elsewhere']]);
     expect(result.tracking).toEqual({ status: 'disabled' });
+  });
+
+  it('records as KILLED a run left RUNNING by a process that died, leaving runs of live or unknown processes alone', async () => {
+    const { settings, store } = slice;
+    const { configHash } = await preprocess(settings, { store });
+    const trained = await trainModels({ models: ['SNAIVE'] }, settings, { store });
+    const template = trained.runs[0];
+    expect(template.owner).toEqual({ host: os.hostname(), pid: process.pid });
+    // A pid that was in use and is no more: a process that exited.
+    const exited = spawn(process.execPath, ['-e', '']);
+    const deadPid = await new Promise<number>((resolve) => exited.on('exit', () => resolve(exited.pid!)));
+    const running = (runId: string, owner: RunRecord['owner']): RunRecord => ({ ...template, run_id: runId, status: 'RUNNING', metrics: undefined, timings: { started_at: template.timings.started_at }, owner });
+    await saveRunRecord(store, settings, running('killedbysigkill', { host: os.hostname(), pid: deadPid }));
+    await saveRunRecord(store, settings, running('stillgoing', { host: os.hostname(), pid: process.ppid }));
+    await saveRunRecord(store, settings, running('elsewhere', { host: `${os.hostname()}-other`, pid: deadPid }));
+    await saveRunRecord(store, settings, running('before-owners', undefined));
+
+    const events: FltsEvent[] = [];
+    await trainModels({ models: ['SNAIVE'] }, settings, { store, onEvent: (event) => events.push(event) });
+    const status = Object.fromEntries((await listRunRecords(store, settings, { configHash })).map((run) => [run.run_id, run.status]));
+    expect(status).toMatchObject({ killedbysigkill: 'KILLED', stillgoing: 'RUNNING', elsewhere: 'RUNNING', 'before-owners': 'RUNNING' });
+    expect((await readRunRecord(store, settings, 'killedbysigkill')).error?.message).toContain(`pid ${deadPid}`);
+    expect(events).toContainEqual({ type: 'log', level: 'warn', message: expect.stringContaining('killedbysigkill was left RUNNING') });
   });
 });

@@ -1,9 +1,10 @@
+import os from 'node:os';
 import { sleep } from '../retry.js';
 import { FltsError } from '../errors.js';
 import { trainModels } from '../workflows/train.js';
 import type { TrainableModelType } from '../config/specs/training.js';
 import type { RunRecord } from '../registry/run-record.js';
-import { listRunRecords, saveRunRecord } from '../registry/run-store.js';
+import { listRunRecords, runOwnerGone, saveRunRecord } from '../registry/run-store.js';
 import type { RoleContext } from './role-registry.js';
 import type { SerialQueue } from './serial-queue.js';
 import { acquireLease, isLeaseFresh, leaseKey, readLease, type HeldLease } from './work-lease.js';
@@ -36,6 +37,8 @@ async function markOrphansKilled(context: TrainerContext, runs: RunRecord[], now
   const staleMs = context.settings.daemon.leaseStaleMs;
   for (const run of runs) {
     if (run.status !== 'RUNNING' || nowMs - Date.parse(run.timings.started_at) < staleMs) continue;
+    // Trained without a lease (`flts train` on this host) by a process that is still at it.
+    if (run.owner?.host === os.hostname() && run.owner.pid !== process.pid && !runOwnerGone(run)) continue;
     const killed: RunRecord = {
       ...run,
       status: 'KILLED',

@@ -77,6 +77,13 @@ export interface RunRecord {
   /** Object keys inside the run, relative to `<run_id>/`. */
   artifacts: Record<string, string>;
   flts_version: string;
+  /** The process that trains the run (absent on runs recorded before it was kept): a RUNNING run whose process is gone is KILLED. */
+  owner?: RunOwner;
+}
+
+export interface RunOwner {
+  host: string;
+  pid: number;
 }
 
 export const RUN_FILES = {

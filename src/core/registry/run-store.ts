@@ -1,9 +1,10 @@
+import os from 'node:os';
 import type { Settings } from '../config/settings.js';
 import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { getJsonIfExists, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { RUN_FILES, type RunRecord } from './run-record.js';
+import { RUN_FILES, type RunOwner, type RunRecord } from './run-record.js';
 
 const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
@@ -120,4 +121,43 @@ export async function scanRunRecords(store: ObjectStore, settings: Settings, fil
 /** Every usable run record (optionally of one config_hash), oldest first; damaged ones are left out (see scanRunRecords). */
 export async function listRunRecords(store: ObjectStore, settings: Settings, filter: { configHash?: string } = {}): Promise<RunRecord[]> {
   return (await scanRunRecords(store, settings, filter)).records;
+}
+
+/** This process, as recorded on the runs it trains. */
+export function currentRunOwner(): RunOwner {
+  return { host: os.hostname(), pid: process.pid };
+}
+
+/**
+ * Whether the run's training process is known to be gone: it ran on this host and its pid is no longer in use.
+ * Unknown (another host, no owner recorded) counts as not gone.
+ */
+export function runOwnerGone(run: RunRecord): boolean {
+  if (!run.owner || run.owner.host !== os.hostname() || run.owner.pid === process.pid) return false;
+  try {
+    process.kill(run.owner.pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * RUNNING runs whose process died without recording an end (SIGKILL, out of memory) are recorded as KILLED,
+ * so they do not stay RUNNING for ever; runs of live or unknown processes are left alone. Returns those marked.
+ */
+export async function markDeadRunsKilled(store: ObjectStore, settings: Settings, now: Date = new Date()): Promise<RunRecord[]> {
+  const dead = (await listRunRecords(store, settings)).filter((run) => run.status === 'RUNNING' && runOwnerGone(run));
+  const marked: RunRecord[] = [];
+  for (const run of dead) {
+    const killed: RunRecord = {
+      ...run,
+      status: 'KILLED',
+      error: { code: 'FLTS_TRAIN_ABORTED', message: `The process training this run (pid ${run.owner?.pid} on ${run.owner?.host}) ended without finishing it.` },
+      timings: { ...run.timings, finished_at: now.toISOString() },
+    };
+    await saveRunRecord(store, settings, killed);
+    marked.push(killed);
+  }
+  return marked;
 }

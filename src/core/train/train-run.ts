@@ -11,7 +11,7 @@ import { toolVersion } from '../preprocess/tool-version.js';
 import { putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES, runExperiment, type RunRecord } from '../registry/run-record.js';
-import { runKey, runsBucket, saveRunRecord } from '../registry/run-store.js';
+import { currentRunOwner, runKey, runsBucket, saveRunRecord } from '../registry/run-store.js';
 import { fitModel, modelWindow } from './fit-model.js';
 import { prepareWindows } from './prepare-windows.js';
 import { evaluateForecasts } from '../forecast/metrics.js';
@@ -76,6 +76,7 @@ function initialRecord(runId: string, modelType: TrainableModelType, data: Proce
     timings: { started_at: startedAt.toISOString() },
     artifacts: {},
     flts_version: toolVersion(),
+    owner: currentRunOwner(),
   };
 }
 

@@ -9,6 +9,7 @@ import { runExperiment, type RunRecord } from '../registry/run-record.js';
 import type { GuardedTracking } from '../tracking/guard-tracking.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
 import type { MirrorPendingResult } from '../registry/mirror-pending-runs.js';
+import { markDeadRunsKilled } from '../registry/run-store.js';
 import { trainRun, type TrainRunDeps } from '../train/train-run.js';
 import { syncRunsToTracking } from './sync-runs-to-tracking.js';
 
@@ -87,6 +88,10 @@ export function modelsAtOnce(settings: Settings, types: number): number {
 export async function trainModels(request: TrainModelsRequest, settings: Settings, deps: TrainModelsDeps): Promise<TrainModelsResult> {
   const readSettings = dataSettings(request, settings);
   const data = await loadProcessedData(deps.store, readSettings, { configHash: request.configHash });
+  for (const run of await markDeadRunsKilled(deps.store, settings)) {
+    deps.onEvent?.({ type: 'log', level: 'warn', message: `${run.model_type} run ${run.run_id} was left RUNNING by a process that no longer exists; recorded as KILLED.` });
+    deps.logger?.warn({ runId: run.run_id, modelType: run.model_type, owner: run.owner }, 'train_dead_run_killed');
+  }
   const types = [...new Set(request.models)];
   const lanes = modelsAtOnce(settings, types.length);
   // Side by side, a network's ONNX Runtime session runs on a worker thread: on this one it would hold the others up.
