@@ -55,9 +55,11 @@ export default class Serve extends FltsCommand<ServeResult> {
     }) : undefined;
     if (companion) this.say(`Following ${settings.bus.topics.modelSelected} as group ${companion.group}`);
     const signal = await stopSignal;
+    this.say(`${signal}: stopping (requests in flight are answered first)`);
     const runId = service.holder.status().current?.runId ?? null;
     await companion?.stop();
     await service.close();
+    this.say('Stopped');
     return { url: service.url, grpcUrl: service.grpc?.url ?? null, runId, stoppedBy: signal };
   }
 }

@@ -46,7 +46,7 @@ export const ERROR_CATALOGUE = {
   FLTS_TRAIN_ABORTED: { kind: 'conflict', retriable: false, hint: 'Training was stopped: a run in progress is recorded as KILLED, a model not yet started has no run; train again for what is missing.' },
   FLTS_RUN_CORRUPT: { kind: 'input', retriable: false, hint: "A file of the run in the store is damaged or was edited (not JSON, fields missing, another run's id, model weights cut short); retrain, or restore the run's files from a backup." },
   FLTS_RUN_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'List runs with `flts eval`; run ids are printed by `flts train`.' },
-  FLTS_RUN_NOT_SUCCESSFUL: { kind: 'conflict', retriable: false, hint: 'Only runs with status SUCCESS can be promoted (or use --force).' },
+  FLTS_RUN_NOT_SUCCESSFUL: { kind: 'conflict', retriable: false, hint: 'Only runs with status SUCCESS and their model files can be promoted; train the model again, or promote another run (`flts eval` lists them).' },
   FLTS_EVAL_NO_RUNS: { kind: 'not_found', retriable: false, hint: 'Train at least one model for this config_hash first.' },
   FLTS_EVAL_GATE_FAILED: { kind: 'conflict', retriable: false, hint: 'The run does not pass the quality gate; use --force to promote anyway.' },
   FLTS_PROMOTE_NOTHING_TO_ROLLBACK: { kind: 'not_found', retriable: false, hint: 'There is no earlier promotion to return to.' },

@@ -9,6 +9,8 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
   /** Sends `signal` (e.g. SIGKILL) and resolves once the process is gone. */
   kill(signal: NodeJS.Signals): Promise<void>;
+  /** What the process printed on stdout so far. */
+  output(): string;
 }
 
 /**
@@ -17,7 +19,8 @@ export interface ServeProcess {
  */
 export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: { untilServing?: boolean; nodeArgs?: readonly string[] } = {}): Promise<ServeProcess> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, 'serve', '--port', '0', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': stdout is read to its end by then.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const stop = (): Promise<number | null> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
     return exited;
@@ -32,6 +35,7 @@ export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {},
           url: match[1],
           ...(match[2] ? { grpcAddress: match[2] } : {}),
           stop,
+          output: () => out,
           kill: async (signal) => {
             if (child.exitCode === null && child.signalCode === null) child.kill(signal);
             await exited;

@@ -9,7 +9,7 @@ const home = mkdtempSync(path.join(os.tmpdir(), 'flts-serve-cli-'));
 afterAll(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
 describe('commands > serve', () => {
-  it('listens, answers liveness while waiting for a promotion, and exits 0 on SIGINT', async () => {
+  it('listens, answers liveness while waiting for a promotion, and exits 0 on SIGINT, saying so', async () => {
     const server = await startServe(['--home', home, '--log-level', 'silent']);
     let exitCode: number | null;
     try {
@@ -20,6 +20,7 @@ describe('commands > serve', () => {
       exitCode = await server.stop();
     }
     expect(exitCode).toBe(0);
+    expect(server.output()).toMatch(/^SIGINT: stopping .*\nStopped\n$/m);
   });
 
   it('exits 4 with FLTS_RUN_NOT_FOUND when the pinned run does not exist', async () => {
