@@ -2,6 +2,7 @@ import type { Settings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import { getJsonIfExists, parseLenientJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { orUnlessUnavailable } from '../errors.js';
 
 /**
  * A lease says "this process is working on this step right now". It lives in the runs bucket beside the
@@ -46,7 +47,7 @@ export function isLeaseFresh(lease: LeaseRecord | undefined, staleMs: number, no
 }
 
 export async function readLease(store: ObjectStore, settings: Settings, key: string): Promise<LeaseRecord | undefined> {
-  return getJsonIfExists<LeaseRecord>(store, settings.store.buckets.runs, key).catch(() => undefined);
+  return getJsonIfExists<LeaseRecord>(store, settings.store.buckets.runs, key).catch(orUnlessUnavailable(undefined));
 }
 
 /**

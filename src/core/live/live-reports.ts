@@ -4,6 +4,7 @@ import { getJsonIfExists, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { PairedFigures, RunFigures } from './live-scorer.js';
 import type { ProbationVerdict } from './probation.js';
+import { orUnlessUnavailable } from '../errors.js';
 
 /** One promotion, as probation knows it: a promotion record's run, previous run and timestamp. */
 export interface PromotionRef {
@@ -62,7 +63,7 @@ export async function writeLiveReport(store: ObjectStore, settings: Settings, re
 /** Every replica's latest report in this scope (unreadable ones are skipped: a report is replaced, never appended). */
 export async function listLiveReports(store: ObjectStore, settings: Settings): Promise<LiveReport[]> {
   const keys = (await store.list(liveBucket(settings), reportPrefix(settings))).map((info) => info.key).filter((key) => key.endsWith('.json'));
-  const reports = await Promise.all(keys.map((key) => getJsonIfExists<LiveReport>(store, liveBucket(settings), key).catch(() => undefined)));
+  const reports = await Promise.all(keys.map((key) => getJsonIfExists<LiveReport>(store, liveBucket(settings), key).catch(orUnlessUnavailable(undefined))));
   return reports.filter((report): report is LiveReport => report !== undefined && typeof report.replica === 'string' && Array.isArray(report.runs));
 }
 

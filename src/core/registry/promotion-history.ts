@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.js';
-import { FltsError } from '../errors.js';
+import { FltsError, orUnlessUnavailable } from '../errors.js';
 import { getJsonIfExists, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord } from './pointers.js';
@@ -25,7 +25,7 @@ function byTimestamp(a: PromotionRecord, b: PromotionRecord): number {
 export async function listPromotionHistory(store: ObjectStore, settings: Settings, scope?: string): Promise<PromotionRecord[]> {
   const bucket = settings.store.buckets.promotion;
   const keys = (await store.list(bucket, scope ? `${scope}/` : '')).map((info) => info.key).filter((key) => HISTORY_FILE.test(key) && key.split('/').length === 3);
-  const records = await Promise.all(keys.map((key) => getJsonIfExists<PromotionRecord>(store, bucket, key).catch(() => undefined)));
+  const records = await Promise.all(keys.map((key) => getJsonIfExists<PromotionRecord>(store, bucket, key).catch(orUnlessUnavailable(undefined))));
   // Anything but an object with a run id and a timestamp (null, a list, a reference record cut short) is no promotion.
   return records.filter((r): r is PromotionRecord => r !== null && typeof r === 'object' && typeof r.run_id === 'string' && typeof r.timestamp === 'string').sort(byTimestamp);
 }

@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.js';
-import { FltsError } from '../errors.js';
+import { FltsError, orUnlessUnavailable } from '../errors.js';
 import { readPointerAt, scopedPointerKey } from '../registry/pointers.js';
 import { findRunRecord, readRunRecord } from '../registry/run-store.js';
 import { promote, type PromotionDeps, type PromotionResult } from '../workflows/promote.js';
@@ -30,7 +30,7 @@ export async function promoteManually(input: ManualPromotionInput, settings: Set
   if (!reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'A manual promotion needs a reason (--reason "...").');
   const run = await readRunRecord(deps.store, settings, input.runId);
   const previous = await readPointerAt(deps.store, settings, scopedPointerKey(settings));
-  const diff = diffRuns(run, previous ? { pointer: previous, run: await findRunRecord(deps.store, settings, previous.run_id).catch(() => undefined) } : undefined);
+  const diff = diffRuns(run, previous ? { pointer: previous, run: await findRunRecord(deps.store, settings, previous.run_id).catch(orUnlessUnavailable(undefined)) } : undefined);
   const result = await promote({ runId: run.run_id, source: 'manual', actor: input.operator ?? 'unknown operator', reason, force: input.force }, settings, deps);
   return { ...result, diff };
 }

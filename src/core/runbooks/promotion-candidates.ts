@@ -6,6 +6,7 @@ import { findRunRecord, listRunRecords } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { runProblems, type PromotionProblem } from '../workflows/promotion-checks.js';
 import { diffRuns, type RunDiff } from './run-diff.js';
+import { orUnlessUnavailable } from '../errors.js';
 
 export interface PromotionCandidate {
   run_id: string;
@@ -50,7 +51,7 @@ export async function listPromotionCandidates(input: ListCandidatesInput, settin
   const all = await listRunRecords(deps.store, settings, { configHash: input.configHash });
   const runs = input.configHash ? all : all.slice(-(input.limit ?? 50)).reverse();
   const pointer = await readPromotionPointer(deps.store, settings);
-  const current = pointer ? { pointer, run: await findRunRecord(deps.store, settings, pointer.run_id).catch(() => undefined) } : undefined;
+  const current = pointer ? { pointer, run: await findRunRecord(deps.store, settings, pointer.run_id).catch(orUnlessUnavailable(undefined)) } : undefined;
   const rankOf = ranks(all);
   const candidates = await Promise.all(
     runs.map(async (run): Promise<PromotionCandidate> => {
