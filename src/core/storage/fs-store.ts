@@ -18,6 +18,16 @@ function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
+/** A file's bytes on the disk, not only in the page cache. */
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** A new file survives a crash only once its directory is synced too. */
 async function fsyncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
@@ -94,12 +104,19 @@ export function createFsStore(root: string): ObjectStore {
     return new FltsError('FLTS_STORE_NOT_FOUND', `Object '${key}' not found in bucket '${bucket}'.`, { cause, details: { bucket, key } });
   }
 
+  /**
+   * Writes through a temp file renamed into place: a reader sees the old object or the new one, never part of one.
+   * The temp file's bytes reach the disk before the rename and the rename before the write returns, so what was
+   * acknowledged is still there, whole, after a power cut, not only after a killed process.
+   */
   async function atomicWrite(target: string, write: (temp: string) => Promise<void>): Promise<void> {
     await makeDirectory(path.dirname(target));
     const temp = `${path.dirname(target)}/${TEMP_MARKER}${randomUUID()}`;
     try {
       await write(temp);
+      await fsyncFile(temp);
       await rename(temp, target);
+      await fsyncDirectory(path.dirname(target));
     } catch (error) {
       await rm(temp, { force: true });
       throw error;
@@ -165,8 +182,10 @@ export function createFsStore(root: string): ObjectStore {
       const temp = `${path.dirname(target)}/${TEMP_MARKER}${randomUUID()}`;
       try {
         await writeFile(temp, body);
+        await fsyncFile(temp);
         // link(2) fails with EEXIST when the target exists: readers see no object or the complete one.
         await link(temp, target);
+        await fsyncDirectory(path.dirname(target));
         return versionOf(body);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
