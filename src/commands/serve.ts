@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { startServingCompanion } from '../core/daemon/serving-companion.js';
+import { followPromotions } from '../core/daemon/serving-companion.js';
 import type { FltsEvent } from '../core/events.js';
 import { createRollbackAction } from '../core/workflows/auto-rollback.js';
 import { startInferenceService } from '../core/serve/start-inference-service.js';
@@ -49,11 +49,19 @@ export default class Serve extends FltsCommand<ServeResult> {
     };
     const rollback = bus ? undefined : createRollbackAction({ store, settings, logger, onEvent });
     const service = await startInferenceService(settings, { store, logger, onEvent, rollback });
-    const companion = bus ? await startServingCompanion({ settings, bus, holder: service.holder, logger }).catch(async (error: unknown) => {
-      await service.close();
-      throw error;
-    }) : undefined;
-    if (companion) this.say(`Following ${settings.bus.topics.modelSelected} as group ${companion.group}`);
+    const topic = settings.bus.topics.modelSelected;
+    const poll = settings.serve.pollIntervalMs;
+    const meanwhile = poll > 0 ? `promotions still arrive by reading the pointer every ${poll / 1000} s.` : 'promotions are not followed until then (serve.pollIntervalMs is 0).';
+    const companion = bus
+      ? await followPromotions(
+          { settings, bus, holder: service.holder, logger },
+          { onUnavailable: (error, delayMs) => this.say(`Not following ${topic} yet (${error.code}: ${error.message}); ${meanwhile} Trying again in ${Math.round(delayMs / 1000)} s.`) },
+        ).catch(async (error: unknown) => {
+          await service.close();
+          throw error;
+        })
+      : undefined;
+    void companion?.joined.then((joined) => joined && this.say(`Following ${topic} as group ${companion.group}`));
     const signal = await stopSignal;
     this.say(`${signal}: stopping (requests in flight are answered first)`);
     const runId = service.holder.status().current?.runId ?? null;

@@ -2,7 +2,9 @@ import { decodePromotion } from '../bus/messages.js';
 import type { MessageBus, Subscription } from '../bus/message-bus.js';
 import { roleDlq, servingGroupId } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
+import { toFltsError, type FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { retryWithBackoff, type RetryPolicy } from '../retry.js';
 import type { ModelHolder } from '../serve/model-holder.js';
 import { servingReplicaId } from '../serve/replica-id.js';
 
@@ -23,7 +25,7 @@ export interface ServingCompanionDeps {
  */
 export async function startServingCompanion(deps: ServingCompanionDeps): Promise<Subscription> {
   const { settings, bus, holder } = deps;
-  const group = servingGroupId(servingReplicaId(settings), settings.bus.groups.servingPrefix);
+  const group = promotionGroup(settings);
   const logger = deps.logger.child({ component: 'serving-companion', group });
   const subscription = await bus.subscribe({ group, topics: [settings.bus.topics.modelSelected], fromBeginning: false, dlqOperation: 'Promotion Load', dlq: roleDlq(settings, 'serving') }, async (message) => {
     const notice = decodePromotion(message);
@@ -41,4 +43,64 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
   await holder.reloadFromPointer({ force: false });
   logger.info({ topic: settings.bus.topics.modelSelected }, 'serve_promotion_subscribed');
   return subscription;
+}
+
+function promotionGroup(settings: Settings): string {
+  return servingGroupId(servingReplicaId(settings), settings.bus.groups.servingPrefix);
+}
+
+/** How a replica retries joining `model-selected` while the broker does not answer: 1 s doubling to 30 s, while it runs. */
+const JOIN_RETRY: RetryPolicy = { retries: Number.POSITIVE_INFINITY, baseDelayMs: 1_000, maxDelayMs: 30_000 };
+
+export interface PromotionFollower {
+  /** The replica's own consumer group on `model-selected`. */
+  readonly group: string;
+  /** Resolves true once the replica's group has joined, false when stopped before. */
+  readonly joined: Promise<boolean>;
+  /** Stops retrying, or unsubscribes. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface PromotionFollowerOptions {
+  retry?: RetryPolicy;
+  /** Each failed attempt to join that will be retried, with the wait before the next. */
+  onUnavailable?: (error: FltsError, delayMs: number) => void;
+}
+
+/**
+ * The serving companion of a replica that must serve even while the broker is away (`flts serve`): the bus only
+ * wakes the replica early, the pointer poll (`serve.pollIntervalMs`) keeps it on the promoted model regardless.
+ * So a broker that does not answer (a retriable error) is retried in the background instead of stopping the
+ * server; an error that waiting cannot fix (a wrong setting) is thrown by the first attempt, as before.
+ */
+export async function followPromotions(deps: ServingCompanionDeps, options: PromotionFollowerOptions = {}): Promise<PromotionFollower> {
+  const controller = new AbortController();
+  let subscription: Subscription | undefined;
+  let retrying!: () => void;
+  const firstRetry = new Promise<'retrying'>((resolve) => (retrying = () => resolve('retrying')));
+  const attempts = retryWithBackoff(() => startServingCompanion(deps), options.retry ?? JOIN_RETRY, {
+    isRetriable: (error) => toFltsError(error).retriable,
+    signal: controller.signal,
+    onRetry: ({ delayMs, error }) => {
+      options.onUnavailable?.(toFltsError(error), delayMs);
+      retrying();
+    },
+  }).then(async (joined) => {
+    subscription = joined;
+    // Stopped while the last attempt was joining: that subscription is not wanted any more.
+    if (controller.signal.aborted) await joined.stop();
+    return !controller.signal.aborted;
+  });
+  const stop = async (): Promise<void> => {
+    controller.abort();
+    await subscription?.stop();
+  };
+  // The first attempt decides: joined, retrying in the background, or an error no wait can fix (thrown).
+  const group = promotionGroup(deps.settings);
+  if ((await Promise.race([attempts, firstRetry])) !== 'retrying') return { group, joined: attempts, stop };
+  const joined = attempts.catch((error: unknown) => {
+    if (!controller.signal.aborted) deps.logger.error({ err: toFltsError(error) }, 'serve_promotion_subscription_failed');
+    return false;
+  });
+  return { group, joined, stop };
 }

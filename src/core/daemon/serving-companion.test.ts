@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createFsBus } from '../bus/fs-bus.js';
+import type { MessageBus } from '../bus/message-bus.js';
+import { encodePromotion } from '../bus/messages.js';
+import { defaultSettings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
+import { silentLogger } from '../logger.js';
+import type { ModelHolder } from '../serve/model-holder.js';
+import { followPromotions } from './serving-companion.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'flts-follow-'));
+afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+const settings = defaultSettings();
+const RETRY = { retries: Number.POSITIVE_INFINITY, baseDelayMs: 5, maxDelayMs: 20 };
+
+/** The embedded bus, refusing its first `refusals` subscriptions as a broker that does not answer does. */
+function flakyBus(refusals: number, error = new FltsError('FLTS_BUS_UNAVAILABLE', 'Kafka brokers 127.0.0.1:1 did not answer.')): { bus: MessageBus; attempts: () => number } {
+  const bus = createFsBus({ root: mkdtempSync(path.join(root, 'bus-')), pollIntervalMs: 10 });
+  let attempts = 0;
+  return {
+    bus: {
+      ...bus,
+      subscribe: async (...args: Parameters<MessageBus['subscribe']>) => {
+        attempts++;
+        if (attempts <= refusals) throw error;
+        return bus.subscribe(...args);
+      },
+    },
+    attempts: () => attempts,
+  };
+}
+
+/** A replica's model holder, counting how often it re-reads the promotion pointer. */
+function countingHolder(): { holder: ModelHolder; reloads: () => number } {
+  let reloads = 0;
+  const holder = {
+    status: () => ({ pinnedRunId: null }),
+    reloadFromPointer: async () => {
+      reloads++;
+      return { result: 'unchanged' };
+    },
+  } as unknown as ModelHolder;
+  return { holder, reloads: () => reloads };
+}
+
+describe('core > daemon > followPromotions', () => {
+  it('keeps retrying a broker that does not answer in the background, then follows promotions', async () => {
+    const { bus, attempts } = flakyBus(3);
+    const { holder, reloads } = countingHolder();
+    const waits: string[] = [];
+    const follower = await followPromotions({ settings, bus, holder, logger: silentLogger }, { retry: RETRY, onUnavailable: (error) => waits.push(error.code) });
+    try {
+      expect(await follower.joined).toBe(true);
+      expect(attempts()).toBe(4);
+      expect(waits).toEqual(['FLTS_BUS_UNAVAILABLE', 'FLTS_BUS_UNAVAILABLE', 'FLTS_BUS_UNAVAILABLE']);
+      const afterJoin = reloads();
+      await bus.publish(settings.bus.topics.modelSelected, encodePromotion({ identifier: '', config_hash: 'h', run_id: 'r1', model_type: 'GRU' }));
+      await expect.poll(reloads, { timeout: 5_000 }).toBeGreaterThan(afterJoin);
+    } finally {
+      await follower.stop();
+      await bus.close();
+    }
+  });
+
+  it('throws at once an error no wait can fix, and gives up retrying once stopped', async () => {
+    const { bus } = flakyBus(1, new FltsError('FLTS_CONFIG_INVALID_VALUE', 'bus.kafka.brokers is empty.'));
+    await expect(followPromotions({ settings, bus, holder: countingHolder().holder, logger: silentLogger }, { retry: RETRY })).rejects.toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE' });
+
+    const down = flakyBus(Number.POSITIVE_INFINITY);
+    const follower = await followPromotions({ settings, bus: down.bus, holder: countingHolder().holder, logger: silentLogger }, { retry: RETRY });
+    await follower.stop();
+    expect(await follower.joined).toBe(false);
+  });
+});
