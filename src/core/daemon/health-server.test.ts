@@ -1,0 +1,44 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createFsBus } from '../bus/fs-bus.js';
+import type { MessageBus, PartitionLag } from '../bus/message-bus.js';
+import { defaultSettings } from '../config/settings.js';
+import { createFsStore } from '../storage/fs-store.js';
+import { createDaemonMetrics } from './daemon-metrics.js';
+import { buildHealthServer } from './health-server.js';
+import type { RoleHandle } from './role-registry.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'flts-daemon-health-'));
+afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+describe('core > daemon > health server', () => {
+  it("asks the broker for every subscription's lag at once, so one slow answer does not hold up the others", async () => {
+    const groups = ['train-lstm', 'train-gru', 'nonml-prophet'];
+    const asked = new Set<string>();
+    let everyoneAsked!: () => void;
+    const allAsked = new Promise<void>((resolve) => (everyoneAsked = resolve));
+    const fsBus = createFsBus({ root: path.join(root, 'bus') });
+    // Each answer waits until every group has been asked: queried one after another, each would time out instead.
+    const bus: MessageBus = {
+      ...fsBus,
+      lag: async (group: string, topics: string[]): Promise<PartitionLag[]> => {
+        asked.add(group);
+        if (asked.size === groups.length) everyoneAsked();
+        await allAsked;
+        return [{ topic: topics[0], partition: 0, committedOffset: 0, endOffset: groups.indexOf(group) + 1, lag: groups.indexOf(group) + 1 }];
+      },
+    };
+    const roles: RoleHandle[] = [{ name: 'trainer', subscriptions: groups.map((group) => ({ group, topics: ['training-data'], stop: async () => undefined })), status: () => ({}), stop: async () => undefined }];
+    const metrics = createDaemonMetrics();
+    const app = await buildHealthServer({ settings: defaultSettings(), store: createFsStore(path.join(root, 'store')), bus, metrics, roles: () => roles, started: () => true, probeTimeoutMs: 2_000 });
+    try {
+      const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      for (const [index, group] of groups.entries()) expect(body).toContain(`flts_daemon_consumer_lag{group="${group}",topic="training-data",partition="0"} ${index + 1}`);
+    } finally {
+      await app.close();
+      await fsBus.close();
+    }
+  });
+});
