@@ -18,8 +18,11 @@ function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
-/** A file's bytes on the disk, not only in the page cache. */
-async function fsyncFile(file: string): Promise<void> {
+/**
+ * A file's bytes, or a directory's entries, on the disk and not only in the page cache: a new file survives a
+ * crash only once its directory is synced too.
+ */
+async function fsyncPath(file: string): Promise<void> {
   const handle = await open(file, 'r');
   try {
     await handle.sync();
@@ -28,15 +31,6 @@ async function fsyncFile(file: string): Promise<void> {
   }
 }
 
-/** A new file survives a crash only once its directory is synced too. */
-async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 /** Versions are the MD5 of the bytes, like an S3 ETag of a single-part upload. */
 const versionOf = (body: ObjectBody | Buffer): string => createHash('md5').update(body).digest('hex');
 /** A compare-and-replace lock older than this belongs to a process that died mid-write. */
@@ -114,9 +108,9 @@ export function createFsStore(root: string): ObjectStore {
     const temp = `${path.dirname(target)}/${TEMP_MARKER}${randomUUID()}`;
     try {
       await write(temp);
-      await fsyncFile(temp);
+      await fsyncPath(temp);
       await rename(temp, target);
-      await fsyncDirectory(path.dirname(target));
+      await fsyncPath(path.dirname(target));
     } catch (error) {
       await rm(temp, { force: true });
       throw error;
@@ -182,10 +176,10 @@ export function createFsStore(root: string): ObjectStore {
       const temp = `${path.dirname(target)}/${TEMP_MARKER}${randomUUID()}`;
       try {
         await writeFile(temp, body);
-        await fsyncFile(temp);
+        await fsyncPath(temp);
         // link(2) fails with EEXIST when the target exists: readers see no object or the complete one.
         await link(temp, target);
-        await fsyncDirectory(path.dirname(target));
+        await fsyncPath(path.dirname(target));
         return versionOf(body);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
@@ -283,7 +277,7 @@ export function createFsStore(root: string): ObjectStore {
         await file.close();
       }
       if (created) {
-        await fsyncDirectory(path.dirname(target));
+        await fsyncPath(path.dirname(target));
         synced.add(target);
       }
     },
