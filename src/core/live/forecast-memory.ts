@@ -23,6 +23,8 @@ export interface ForecastMemory {
   take(identifier: string, time: number): RememberedPrediction[] | undefined;
   /** Predictions held. */
   readonly size: number;
+  /** Series (identifiers) with a prediction held. */
+  readonly series: number;
   /** Predictions dropped unscored because the memory was full. */
   readonly forgotten: number;
 }
@@ -71,11 +73,16 @@ export function createForecastMemory(capacity: number): ForecastMemory {
       const list = byTime?.get(time);
       if (!list) return undefined;
       byTime!.delete(time);
+      // An emptied series goes at once: every distinct identifier a client names would otherwise stay a key for good.
+      if (byTime!.size === 0) bySeries.delete(identifier);
       size -= list.length;
       return list;
     },
     get size() {
       return size;
+    },
+    get series() {
+      return bySeries.size;
     },
     get forgotten() {
       return forgotten;

@@ -67,6 +67,16 @@ describe('live > forecast memory', () => {
     expect(memory.take('a', 5)?.map((p) => p.values[0])).toEqual([2, 3]);
     expect(memory.take('b', 5)?.map((p) => p.values[0])).toEqual([4]);
   });
+
+  it('keeps nothing for a series once every forecast of it was scored', () => {
+    const memory = createForecastMemory(100);
+    for (let i = 0; i < 1000; i++) {
+      memory.remember(`series-${i}`, 5, { runId: 'r', origin: 1, targets: ['x'], values: [1] });
+      memory.take(`series-${i}`, 5);
+    }
+    expect(memory.size).toBe(0);
+    expect(memory.series).toBe(0);
+  });
 });
 
 describe('live > scorer', () => {
