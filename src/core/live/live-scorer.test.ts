@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createForecastMemory } from './forecast-memory.js';
 import { createLiveScorer, type LiveForecast } from './live-scorer.js';
+import { probationVerdict } from './probation.js';
 import { RollingErrors } from './rolling-errors.js';
 
 const forecast = (runId: string, origin: number, values: number[], extra: Partial<LiveForecast> = {}): LiveForecast => ({
@@ -116,5 +117,25 @@ describe('live > scorer', () => {
     expect(scorer.paired()).toEqual({ candidate_run_id: 'new', baseline_run_id: 'old', points: 2, terms: 2, candidate_sum_sq: 4 + 16, baseline_sum_sq: 1 + 0 });
     scorer.stopPairing();
     expect(scorer.paired()).toBeUndefined();
+  });
+
+  it('leaves out an actual so far off that its squared error would overflow the sums', () => {
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100 });
+    scorer.startPairing('new', 'old', 3);
+    for (const origin of [0, 60, 120, 180]) {
+      scorer.remember(forecast('new', origin, [20]));
+      scorer.remember(forecast('old', origin, [11]));
+    }
+    const hostile = scorer.score({ identifier: 'site', time: [60, 120], values: { down: [10, 1e200] } });
+    expect(hostile).toEqual([
+      { run_id: 'new', points: 1, rmse: 10, mae: 10 },
+      { run_id: 'old', points: 1, rmse: 1, mae: 1 },
+    ]);
+    scorer.score({ identifier: 'site', time: [180, 240], values: { down: [10, 10] } });
+    const paired = scorer.paired()!;
+    // Infinite sums would be written as null in a replica report and compare equal: a worse run kept.
+    expect(paired).toEqual({ candidate_run_id: 'new', baseline_run_id: 'old', points: 3, terms: 3, candidate_sum_sq: 300, baseline_sum_sq: 3 });
+    expect(probationVerdict(JSON.parse(JSON.stringify(paired)), { points: 3, margin: 0.1 }).verdict).toBe('rollback');
+    expect(scorer.figures().find((run) => run.run_id === 'new')?.targets.down.rmse).toBe(10);
   });
 });

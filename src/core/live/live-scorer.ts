@@ -56,6 +56,14 @@ export interface PairedFigures {
   baseline_sum_sq: number;
 }
 
+/**
+ * An error beyond this is no measurement (a unit mix-up, a hostile actual of 1e308): the point is left unscored
+ * like a missing actual. Its square would overflow the sums (Infinity, written as null in a replica report), and
+ * a probation whose two sums are both infinite compares them as equal and keeps a worse run. Squares up to 1e300
+ * leave room for any count of points.
+ */
+const MAX_SCORED_ERROR = 1e150;
+
 export interface LiveScorerOptions {
   windowPoints: number;
   memoryPoints: number;
@@ -121,7 +129,7 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
       if (!column) continue;
       const actual = column[row];
       const predicted = prediction.values[t];
-      if (!Number.isFinite(actual) || !Number.isFinite(predicted)) continue;
+      if (!Number.isFinite(actual) || !Number.isFinite(predicted) || !(Math.abs(predicted - actual) <= MAX_SCORED_ERROR)) continue;
       state ??= runState(prediction.runId);
       let errors = state.targets.get(target);
       if (!errors) state.targets.set(target, (errors = new RollingErrors(options.windowPoints)));
