@@ -1,4 +1,5 @@
 import type { Settings } from '../config/settings.js';
+import { toFltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { readPromotionPointer } from '../registry/pointers.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -40,7 +41,21 @@ async function finishRollback(deps: ProbationDeciderDeps, decision: ProbationDec
     await writeProbationDecision(store, settings, superseded);
     return superseded;
   }
-  const record = await deps.rollback({ source: 'auto-rollback', reason: decision.reason, fromRunId: decision.promotion.run_id, toRunId: decision.promotion.previous_run_id });
+  let record: { run_id: string; timestamp: string };
+  try {
+    record = await deps.rollback({ source: 'auto-rollback', reason: decision.reason, fromRunId: decision.promotion.run_id, toRunId: decision.promotion.previous_run_id });
+  } catch (error) {
+    const flts = toFltsError(error);
+    // Another decider rolled back first (or someone promoted): whoever moved the history records what happened.
+    if (flts.code === 'FLTS_PROMOTE_ROLLBACK_STALE') return (await readProbationDecision(store, settings, decision.promotion)) ?? decision;
+    // A store or bus outage passes: the decision stays pending and the next look retries.
+    if (flts.retriable || flts.kind === 'unavailable' || flts.kind === 'internal') throw error;
+    // The previous run is gone or no longer servable: no retry can restore it, so the decision says why it stands.
+    const refused: ProbationDecision = { ...decision, action: 'none', reason: `${decision.reason}; not rolled back: ${flts.message} (${flts.code})` };
+    await writeProbationDecision(store, settings, refused);
+    logger.error({ runId: decision.promotion.run_id, previousRunId: decision.promotion.previous_run_id, code: flts.code, err: flts.message }, 'live_auto_rollback_refused');
+    return refused;
+  }
   const done: ProbationDecision = { ...decision, action: 'rolled-back', rollback_timestamp: record.timestamp };
   await writeProbationDecision(store, settings, done);
   logger.warn({ runId: decision.promotion.run_id, restoredRunId: record.run_id, reason: decision.reason }, 'live_auto_rollback');

@@ -203,7 +203,8 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     if (!options.store) return;
     await upkeepProbation();
     await writeLiveReport(options.store, settings, report());
-    if (options.rollback && probation?.active && !probation.decision) {
+    // A rollback left pending (its rollback failed on an outage) is finished by a later look, as the decider promises.
+    if (options.rollback && probation?.active && (!probation.decision || probation.decision.action === 'rollback-pending')) {
       const decision = await decideProbation({ store: options.store, settings, rollback: options.rollback, logger, decidedBy: options.replica, onRollback: options.onRollback });
       if (decision && probation && samePromotion(decision.promotion, probation.ref)) probation.decision = decision;
     }

@@ -24,7 +24,8 @@ export interface RollbackActionDeps {
 export function createRollbackAction(deps: RollbackActionDeps): RollbackAction {
   const { store, settings } = deps;
   return async (request) => {
-    const result = await rollback({ source: request.source, actor: deps.actor ?? 'live-accuracy', reason: request.reason }, settings, { store, bus: deps.bus, logger: deps.logger, onEvent: deps.onEvent });
+    const expected = { fromRunId: request.fromRunId, toRunId: request.toRunId };
+    const result = await rollback({ source: request.source, actor: deps.actor ?? 'live-accuracy', reason: request.reason, expected }, settings, { store, bus: deps.bus, logger: deps.logger, onEvent: deps.onEvent });
     deps.onEvent?.({ type: 'live.rolled_back', runId: request.fromRunId, restoredRunId: result.record.run_id, reason: request.reason });
     return { run_id: result.record.run_id, timestamp: result.record.timestamp };
   };

@@ -226,6 +226,12 @@ export interface RollbackRequest {
   actor: string;
   reason?: string;
   force?: boolean;
+  /**
+   * The step back that was decided (a failed probation: from its run to the run it replaced). Refused with
+   * FLTS_PROMOTE_ROLLBACK_STALE when the history no longer ends with it: a second decider finishing the same
+   * rollback, or a promotion in between, would otherwise walk one run further back than anyone decided.
+   */
+  expected?: { fromRunId: string; toRunId: string };
 }
 
 /** Returns this scope to the run promoted before the current one, through `promote` (same checks, records and notices). */
@@ -236,6 +242,14 @@ export async function rollback(request: RollbackRequest, settings: Settings, dep
   const target = stack.at(-2);
   if (!current || !target) {
     throw new FltsError('FLTS_PROMOTE_NOTHING_TO_ROLLBACK', `No earlier promotion in scope '${scope}' to return to.`, { details: { scope, current: current?.run_id ?? null } });
+  }
+  const { expected } = request;
+  if (expected && (current.run_id !== expected.fromRunId || target.run_id !== expected.toRunId)) {
+    throw new FltsError(
+      'FLTS_PROMOTE_ROLLBACK_STALE',
+      `Not rolled back: the history of scope '${scope}' now goes from run ${current.run_id} back to ${target.run_id}, not from ${expected.fromRunId} back to ${expected.toRunId} as decided.`,
+      { details: { scope, current: current.run_id, target: target.run_id, expected } },
+    );
   }
   return promote({ runId: target.run_id, source: request.source, actor: request.actor, reason: request.reason ?? `rollback from run ${current.run_id}`, force: request.force }, settings, deps);
 }

@@ -1,0 +1,137 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
+import { FltsError } from '../../src/core/errors.js';
+import { promotionRefOf, readProbationDecision, writeLiveReport, writeProbationDecision, type ProbationDecision } from '../../src/core/live/live-reports.js';
+import { decideProbation, type RollbackAction, type RollbackRequest } from '../../src/core/live/probation-decider.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { PromotionRecord } from '../../src/core/registry/pointers.js';
+import { appendHistory, listPromotionHistory, syncPointers } from '../../src/core/registry/promotion-history.js';
+import { createLiveMonitor } from '../../src/core/serve/live-monitor.js';
+import type { ModelHolder } from '../../src/core/serve/model-holder.js';
+import { createFsStore } from '../../src/core/storage/fs-store.js';
+import type { ObjectStore } from '../../src/core/storage/object-store.js';
+import { createRollbackAction } from '../../src/core/workflows/auto-rollback.js';
+import { rollback } from '../../src/core/workflows/promote.js';
+
+/** A history record of a run that was never trained: the checks below all stop before a run is read. */
+function record(runId: string, previous: string | null, second: number, action: 'promote' | 'rollback' = 'promote'): PromotionRecord {
+  return {
+    identifier: '',
+    config_hash: 'hash',
+    run_id: runId,
+    model_type: 'NAIVE',
+    experiment: 'flts',
+    model_uri: `runs:/${runId}/NAIVE`,
+    rmse: null,
+    mae: null,
+    mse: null,
+    score: null,
+    timestamp: `2026-01-01T00:00:${String(second).padStart(2, '0')}.000000Z`,
+    weights: { rmse: 1, mae: 0, mse: 0 },
+    source: action === 'rollback' ? 'rollback' : 'manual',
+    previous_run_id: previous,
+    reason: 'test',
+    action,
+  };
+}
+
+describe('live > probation decider', () => {
+  let home: string;
+  let store: ObjectStore;
+  let settings: Settings;
+
+  beforeEach(() => {
+    home = mkdtempSync(path.join(os.tmpdir(), 'flts-decider-'));
+    store = createFsStore(path.join(home, 'store'));
+    settings = resolveSettings({ flags: { home, 'live.probationPoints': 10, 'live.rollbackMargin': 0.1 } }).settings;
+  });
+  afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+  async function history(...records: PromotionRecord[]): Promise<PromotionRecord> {
+    await store.ensureBucket(settings.store.buckets.promotion);
+    for (const r of records) await appendHistory(store, settings, r);
+    await syncPointers(store, settings);
+    return records.at(-1)!;
+  }
+
+  /** A replica's report: the candidate clearly worse than the baseline over the whole probation window. */
+  async function failedProbation(promotion: PromotionRecord): Promise<void> {
+    const ref = promotionRefOf(promotion)!;
+    const paired = { candidate_run_id: ref.run_id, baseline_run_id: ref.previous_run_id, points: 10, terms: 10, candidate_sum_sq: 1000, baseline_sum_sq: 10 };
+    await writeLiveReport(store, settings, { replica: 'r1', updated_at: new Date().toISOString(), served_run_id: ref.run_id, runs: [], probation: { promotion: ref, paired }, memory: { points: 0, forgotten: 0 } });
+  }
+
+  it('records why a failed probation stands when the previous run is gone, and stops retrying', async () => {
+    const promotion = await history(record('old', null, 1), record('new', 'old', 2));
+    await failedProbation(promotion);
+    const rollbackAction = createRollbackAction({ store, settings });
+    let attempts = 0;
+    const counting: RollbackAction = (request) => {
+      attempts++;
+      return rollbackAction(request);
+    };
+    const decision = await decideProbation({ store, settings, rollback: counting, logger: silentLogger, decidedBy: 'test' });
+    expect(decision).toMatchObject({ verdict: 'rollback', action: 'none' });
+    expect(decision?.reason).toMatch(/not rolled back: .*FLTS_RUN_NOT_FOUND/);
+    expect(await readProbationDecision(store, settings, promotionRefOf(promotion)!)).toMatchObject({ action: 'none' });
+    await decideProbation({ store, settings, rollback: counting, logger: silentLogger, decidedBy: 'test' });
+    expect(attempts).toBe(1);
+    expect((await listPromotionHistory(store, settings, 'global')).map((r) => r.run_id)).toEqual(['old', 'new']);
+  });
+
+  it('keeps a rollback pending through an outage and finishes it on a later look', async () => {
+    const promotion = await history(record('old', null, 1), record('new', 'old', 2));
+    await failedProbation(promotion);
+    const requests: RollbackRequest[] = [];
+    let down = true;
+    const flaky: RollbackAction = async (request) => {
+      requests.push(request);
+      if (down) throw new FltsError('FLTS_STORE_UNAVAILABLE', 'store unreachable');
+      return { run_id: request.toRunId, timestamp: 'later' };
+    };
+    await expect(decideProbation({ store, settings, rollback: flaky, logger: silentLogger, decidedBy: 'test' })).rejects.toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE' });
+    expect(await readProbationDecision(store, settings, promotionRefOf(promotion)!)).toMatchObject({ action: 'rollback-pending' });
+    down = false;
+    expect(await decideProbation({ store, settings, rollback: flaky, logger: silentLogger, decidedBy: 'test' })).toMatchObject({ action: 'rolled-back', rollback_timestamp: 'later' });
+    expect(requests.map((r) => [r.fromRunId, r.toRunId])).toEqual([
+      ['new', 'old'],
+      ['new', 'old'],
+    ]);
+  });
+
+  it('never rolls back a second time for one decision: a stale rollback is refused with a code', async () => {
+    // Two deciders finishing one pending rollback: the first already went from "new" back to "old".
+    await history(record('older', null, 1), record('old', 'older', 2), record('new', 'old', 3), record('old', 'new', 4, 'rollback'));
+    const second = rollback({ source: 'auto-rollback', actor: 'live-accuracy', reason: 'second decider', expected: { fromRunId: 'new', toRunId: 'old' } }, settings, { store });
+    await expect(second).rejects.toMatchObject({ code: 'FLTS_PROMOTE_ROLLBACK_STALE' });
+    expect((await listPromotionHistory(store, settings, 'global')).map((r) => r.run_id)).toEqual(['older', 'old', 'new', 'old']);
+  });
+
+  it('an embedded server finishes a rollback its earlier look left pending', async () => {
+    const promotion = await history(record('old', null, 1), record('new', 'old', 2));
+    const ref = promotionRefOf(promotion)!;
+    const pending: ProbationDecision = { promotion: ref, verdict: 'rollback', candidate_rmse: 10, baseline_rmse: 1, points: 10, replicas: ['r1'], reason: 'worse', action: 'rollback-pending', decided_by: 'r1', decided_at: new Date().toISOString() };
+    await writeProbationDecision(store, settings, pending);
+    const requests: RollbackRequest[] = [];
+    const holder = { current: () => ({ run: { runId: 'new' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
+    const monitor = createLiveMonitor({
+      settings,
+      holder,
+      loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')),
+      store,
+      replica: 'r1',
+      rollback: async (request) => {
+        requests.push(request);
+        return { run_id: request.toRunId, timestamp: 'later' };
+      },
+      logger: silentLogger,
+    });
+    await monitor.tick();
+    await monitor.stop();
+    expect(requests).toHaveLength(1);
+    expect(monitor.status().probation?.decision).toMatchObject({ action: 'rolled-back' });
+  });
+});
