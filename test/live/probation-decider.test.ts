@@ -134,4 +134,29 @@ describe('live > probation decider', () => {
     expect(requests).toHaveLength(1);
     expect(monitor.status().probation?.decision).toMatchObject({ action: 'rolled-back' });
   });
+
+  it('tries a shadow run that is gone once per probation, not on every look', async () => {
+    await history(record('old', null, 1), record('new', 'old', 2));
+    const holder = { current: () => ({ run: { runId: 'new' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
+    const loads: string[] = [];
+    const monitor = createLiveMonitor({
+      settings,
+      holder,
+      loadShadow: (runId) => {
+        loads.push(runId);
+        return Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', `Run ${runId} not found`));
+      },
+      store,
+      replica: 'r1',
+      logger: silentLogger,
+    });
+    for (let look = 0; look < 4; look++) {
+      await monitor.tick();
+      // The load settles after the tick that started it.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await monitor.stop();
+    expect(loads).toEqual(['old']);
+    expect(monitor.status().probation).toMatchObject({ run_id: 'new', shadowing: false, decision: null });
+  });
 });

@@ -89,6 +89,8 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   const scorer = createLiveScorer({ windowPoints: live.windowPoints, memoryPoints: live.memoryPoints });
   const maxShadowInFlight = Math.max(1, settings.serve.batchMaxSize);
   const shadows = new Map<'baseline' | 'challenger', Shadow>();
+  /** Runs whose shadow load was refused for good (gone, unservable): tried again only when a new probation starts. */
+  const unloadable = new Set<string>();
   let probation: Probation | undefined;
   let shadowInFlight = 0;
   let shadowSkipped = 0;
@@ -119,7 +121,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       void current.loading?.then(() => current.model?.retire());
       current.model?.retire();
     }
-    if (!runId) return;
+    if (!runId || unloadable.has(runId)) return;
     const shadow: Shadow = { role, runId };
     shadow.loading = options
       .loadShadow(runId)
@@ -131,6 +133,8 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       .catch((error: unknown) => {
         const flts = toFltsError(error);
         logger.warn({ role, runId, code: flts.code, err: flts.message }, 'live_shadow_load_failed');
+        // A run that is gone stays gone: retried each tick it only filled the log (every 5 s, for good).
+        if (!flts.retriable && flts.kind !== 'unavailable' && flts.kind !== 'internal') unloadable.add(runId);
         if (shadows.get(role) === shadow) shadows.delete(role);
       });
     shadows.set(role, shadow);
@@ -178,6 +182,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     }
     if (!probation || !samePromotion(probation.ref, ref)) {
       probation = { ref, decision: null, active: true };
+      unloadable.clear();
       scorer.startPairing(ref.run_id, ref.previous_run_id, live.probationPoints);
       logger.info({ runId: ref.run_id, previousRunId: ref.previous_run_id, points: live.probationPoints }, 'live_probation_started');
     }
