@@ -60,11 +60,26 @@ export async function writeLiveReport(store: ObjectStore, settings: Settings, re
   await putJson(store, liveBucket(settings), `${reportPrefix(settings)}${safe(report.replica)}.json`, report);
 }
 
-/** Every replica's latest report in this scope (unreadable ones are skipped: a report is replaced, never appended). */
-export async function listLiveReports(store: ObjectStore, settings: Settings): Promise<LiveReport[]> {
+/**
+ * Every replica's latest report in this scope (unreadable ones are skipped: a report is replaced, never appended).
+ * A report not rewritten within `live.reportRetentionMs` is a replica that is gone (a replica id names a host
+ * and a process, so every restart adds one): it is left out, and deleted so the scope does not grow for good.
+ */
+export async function listLiveReports(store: ObjectStore, settings: Settings, now: Date = new Date()): Promise<LiveReport[]> {
   const keys = (await store.list(liveBucket(settings), reportPrefix(settings))).map((info) => info.key).filter((key) => key.endsWith('.json'));
   const reports = await Promise.all(keys.map((key) => getJsonIfExists<LiveReport>(store, liveBucket(settings), key).catch(orUnlessUnavailable(undefined))));
-  return reports.filter((report): report is LiveReport => report !== undefined && typeof report.replica === 'string' && Array.isArray(report.runs));
+  const oldest = now.getTime() - settings.live.reportRetentionMs;
+  const current: LiveReport[] = [];
+  const stale: string[] = [];
+  reports.forEach((report, index) => {
+    if (report === undefined || typeof report.replica !== 'string' || !Array.isArray(report.runs)) return;
+    // An unreadable time is no proof of age: such a report is kept.
+    if (Date.parse(report.updated_at) < oldest) stale.push(keys[index]);
+    else current.push(report);
+  });
+  // Best effort: a report left behind is deleted by the next listing.
+  await Promise.all(stale.map((key) => store.delete(liveBucket(settings), key).catch(() => undefined)));
+  return current;
 }
 
 export async function readProbationDecision(store: ObjectStore, settings: Settings, ref: PromotionRef): Promise<ProbationDecision | undefined> {
