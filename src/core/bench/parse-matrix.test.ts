@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { parseTargetUrl } from './parse-matrix.js';
+import { parseCountList, parseDurationSeconds, parseTargetUrl } from './parse-matrix.js';
 
 describe('core > bench > parse-matrix', () => {
+  it('takes a duration of up to a day and refuses a longer one, which a timer could not hold', () => {
+    expect(parseDurationSeconds('1440m', 'duration')).toBe(86_400);
+    expect(parseDurationSeconds('500ms', 'duration')).toBe(0.5);
+    for (const text of ['1441m', '30000m', '9007199254740993s', '0s']) {
+      expect(() => parseDurationSeconds(text, 'duration')).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', message: expect.stringContaining('at most 1440m') }));
+    }
+  });
+
+  it('bounds connection and replica counts', () => {
+    expect(parseCountList('16,4096', 'connections')).toEqual([16, 4096]);
+    expect(() => parseCountList('1000000000', 'connections')).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', message: expect.stringContaining('from 1 to 4096') }));
+    expect(() => parseCountList('65', 'replicas', 64)).toThrow(/from 1 to 64/);
+  });
+
   it('takes an http or https --target and refuses anything else as a usage error', () => {
     expect(parseTargetUrl(' http://127.0.0.1:8000/ ')).toBe('http://127.0.0.1:8000/');
     expect(parseTargetUrl('https://serve.example')).toBe('https://serve.example');

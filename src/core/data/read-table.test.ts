@@ -3,11 +3,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeFrameParquet } from './frame-parquet.js';
-import { readFileBytes, readTable, readTableBytes } from './read-table.js';
+import { MAX_CSV_COLUMNS, MAX_CSV_HEADER_BYTES, readFileBytes, readTable, readTableBytes } from './read-table.js';
 
 const csv = (text: string): Buffer => Buffer.from(text);
 
 describe('core > data > read-table', () => {
+  it('refuses a header of more columns than the limit before parsing the file', () => {
+    const names = Array.from({ length: MAX_CSV_COLUMNS }, (_, i) => `c${i}`);
+    const wide = csv(`time,${names.join(',')}\n2018-01-01 00:00:00,${names.map(() => '1').join(',')}\n`);
+    expect(() => readTableBytes(wide, 'wide.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_TOO_LARGE', details: expect.objectContaining({ columns: MAX_CSV_COLUMNS + 1, limit: MAX_CSV_COLUMNS }) }));
+    expect(() => readTableBytes(wide, 'wide.csv')).toThrow(/wide\.csv: The header names 10001 columns, more than the 10000/);
+  });
+
+  it('refuses a first line longer than the header limit (a file without line breaks)', () => {
+    const oneLine = Buffer.alloc(MAX_CSV_HEADER_BYTES + 1, 'a');
+    expect(() => readTableBytes(oneLine, 'line.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_TOO_LARGE', kind: 'input' }));
+    expect(() => readTableBytes(oneLine, 'line.csv')).toThrow(/no line break/);
+  });
+
   it('reads a CSV into epoch-ms time and float64 columns, empty cells as NaN', () => {
     const { frame, droppedColumns, format } = readTableBytes(csv('time,down,count\n2018-02-05 23:40:00,1.5,7\n2018-02-05 23:42:00,,8\n'), 'x.csv');
     expect(format).toBe('csv');

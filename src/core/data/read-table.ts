@@ -12,6 +12,13 @@ export interface ReadTableResult extends FromPolarsResult {
 }
 
 const PARQUET_MAGIC = 'PAR1';
+/**
+ * Widest CSV read: each column becomes a series, a feature of every window and a column of the processed
+ * files, so a header of a million columns would take minutes and gigabytes before anything could object.
+ */
+export const MAX_CSV_COLUMNS = 10_000;
+/** Longest header line (10 000 names of 400 bytes); a file without a newline is all header. */
+export const MAX_CSV_HEADER_BYTES = 4 * 1024 * 1024;
 const FULL_SCHEMA_SCAN = 1_000_000_000;
 
 export function detectTableFormat(bytes: Uint8Array, name = ''): TableFormat {
@@ -22,6 +29,12 @@ export function detectTableFormat(bytes: Uint8Array, name = ''): TableFormat {
 
 function headerLine(bytes: Buffer): string {
   const end = bytes.indexOf(10);
+  if ((end < 0 ? bytes.length : end) > MAX_CSV_HEADER_BYTES) {
+    throw new FltsError('FLTS_DATA_TOO_LARGE', `The header line is longer than ${MAX_CSV_HEADER_BYTES} bytes (${end < 0 ? 'the file has no line break' : `${end} bytes`}); a CSV starts with one line of column names.`, {
+      details: { headerBytes: end < 0 ? bytes.length : end, limit: MAX_CSV_HEADER_BYTES },
+      hint: 'Check that the file is a CSV whose lines end in line breaks, its first line the column names.',
+    });
+  }
   return bytes.subarray(0, end < 0 ? bytes.length : end).toString('utf8').replace(/^\uFEFF/, '').replace(/\r$/, '');
 }
 
@@ -152,6 +165,12 @@ function readCsv(bytes: Buffer): { df: pl.DataFrame; droppedColumns: string[] } 
   const header = headerLine(bytes);
   const sep = detectSeparator(header);
   const names = headerNames(header, sep);
+  if (names.length > MAX_CSV_COLUMNS) {
+    throw new FltsError('FLTS_DATA_TOO_LARGE', `The header names ${names.length} columns, more than the ${MAX_CSV_COLUMNS} flts reads; keep the columns the models need.`, {
+      details: { columns: names.length, limit: MAX_CSV_COLUMNS },
+      hint: 'Write the file with only the time column and the columns to forecast from.',
+    });
+  }
   assertUniqueNames(names);
   assertRectangular(bytes, sep);
   if (sep !== ',') {
@@ -192,7 +211,7 @@ export function readTableBytes(bytes: Buffer, source: string): ReadTableResult {
     if (format === 'parquet') df = pl.readParquet(bytes);
     else ({ df, droppedColumns } = readCsv(bytes));
   } catch (cause) {
-    if (cause instanceof FltsError) throw new FltsError(cause.code, `${source}: ${cause.message}`, { cause, details: { source, ...cause.details } });
+    if (cause instanceof FltsError) throw new FltsError(cause.code, `${source}: ${cause.message}`, { cause, details: { source, ...cause.details }, hint: cause.hint });
     throw new FltsError('FLTS_DATA_UNREADABLE', `${source}: cannot read as ${format}: ${readerReason(cause)}`, { cause, details: { source, format } });
   }
   if (df.height === 0) throw new FltsError('FLTS_DATA_EMPTY', `${source}: the file has no data rows.`, { details: { source } });

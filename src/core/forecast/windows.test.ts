@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TimeFrame } from '../data/time-frame.js';
-import { buildWindows, concatWindows, prependHistory, sliceWindows } from './windows.js';
+import { FltsError } from '../errors.js';
+import { buildWindows, concatWindows, MAX_WINDOW_VALUES, prependHistory, sliceWindows } from './windows.js';
 
 function frame(rows: number, start = 0): TimeFrame {
   const time = Float64Array.from({ length: rows }, (_, i) => (start + i) * 1000);
@@ -24,6 +25,20 @@ describe('core > forecast > windows', () => {
   it('rejects a frame too short for one window and an unknown target', () => {
     expect(() => buildWindows(frame(4), spec)).toThrow(/cannot make one window/);
     expect(() => buildWindows(frame(8), { ...spec, targets: ['zzz'] })).toThrow(/zzz/);
+  });
+
+  it('refuses, before allocating, windows whose copied histories would exceed the limit', () => {
+    // 10 001 windows x 10 000 rows x 3 features: 1.2 GB of float32 from a frame of 160 KB per column.
+    const wide = { inputSeqLen: 10_000, outputSeqLen: 1, features: ['a', 'b', 'a'], targets: ['b'] };
+    let error: unknown;
+    try {
+      buildWindows(frame(20_000), wide);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(FltsError);
+    expect(error).toMatchObject({ code: 'FLTS_MODEL_TOO_LARGE', kind: 'usage', details: { windows: 10_000, values: 300_000_000, limit: MAX_WINDOW_VALUES } });
+    expect((error as FltsError).message).toMatch(/INPUT_SEQ_LEN/);
   });
 
   it('gives every test row a forecast when the last training rows are prepended', () => {

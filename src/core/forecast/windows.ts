@@ -24,6 +24,13 @@ export function assertWindowColumns(frame: TimeFrame, spec: WindowSpec): void {
   }
 }
 
+/**
+ * Most input values one window set holds (1 GiB of float32): every window copies its whole input history, so
+ * rows x input window x features grows quadratically with the window and would exhaust the memory long
+ * before it fails on its own.
+ */
+export const MAX_WINDOW_VALUES = 2 ** 28;
+
 export function windowCount(rows: number, spec: WindowSpec): number {
   return Math.max(0, rows - spec.inputSeqLen - spec.outputSeqLen + 1);
 }
@@ -42,6 +49,11 @@ export function buildWindows(frame: TimeFrame, spec: WindowSpec, firstTargetRow 
   }
   const nf = spec.features.length;
   const nt = spec.targets.length;
+  if (size * seq * nf > MAX_WINDOW_VALUES) {
+    throw new FltsError('FLTS_MODEL_TOO_LARGE', `${size} windows of ${seq} input rows x ${nf} features would hold ${size * seq * nf} values, more than the ${MAX_WINDOW_VALUES} (1 GiB) one set of windows may hold; shorten the input window (INPUT_SEQ_LEN) or use fewer rows (SAMPLE_TRAIN_ROWS).`, {
+      details: { windows: size, inputSeqLen: seq, features: nf, values: size * seq * nf, limit: MAX_WINDOW_VALUES },
+    });
+  }
   const features = spec.features.map((c) => frame.values[c]);
   const targets = spec.targets.map((c) => frame.values[c]);
   const x = new Float32Array(size * seq * nf);

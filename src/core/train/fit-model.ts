@@ -24,6 +24,7 @@ import { fitNetwork, type EpochRecord } from './fit-network.js';
 import type { PreparedWindows } from './prepare-windows.js';
 import { calibrateModelIntervals, calibrateOnTrainingWindows, fitProphetWithIntervals } from './run-intervals.js';
 import { concatWindows, type WindowSet } from '../forecast/windows.js';
+import { assertTrainingFits } from './training-memory.js';
 import { fitInputStandardisation, foldInputAffine, standardiseInputs, withInputAffine, type InputAffine } from './input-scaling.js';
 
 /** Learning-rate factor of each drop after early stopping (`training.lrDrops`). */
@@ -126,6 +127,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
   const start = performance.now();
   if (modelType === 'LSTM' || modelType === 'GRU') {
     if (!windows) throw new FltsError('FLTS_INTERNAL', `${modelType} fits on windows; none were given.`);
+    assertTrainingFits(window, t, windows.fit.size);
     const epochs = options.epochs ?? t.epochs;
     const backend = await selectBackend(t.backend, { logger: options.logger });
     const refits = t.refit !== 'none' && windows.validation.size > 0;

@@ -146,6 +146,6 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
     logger.error({ runId, status, code: flts.code, err: flts.message }, 'train_failed');
     throw status === 'KILLED' && flts.code !== 'FLTS_TRAIN_ABORTED'
       ? new FltsError('FLTS_TRAIN_ABORTED', `Run ${runId} was stopped and is recorded as KILLED.`, { cause: error, details: { runId } })
-      : new FltsError(flts.code, flts.message, { cause: flts.cause ?? error, details: { ...flts.details, runId, status } });
+      : new FltsError(flts.code, flts.message, { cause: flts.cause ?? error, details: { ...flts.details, runId, status }, hint: flts.hint });
   }
 }

@@ -18,7 +18,7 @@ export const DISTRIBUTED_SPECS: readonly SettingSpec[] = [
   { path: 'bus.kind', type: 'string', default: 'none', choices: ['none', 'fs', 'kafka'], envCase: 'lower', env: ['FLTS_BUS'], description: 'none = no messages; fs = durable topic logs under <home>/bus (any process may publish; one consumer per group at a time); kafka = a Kafka cluster.' },
   { path: 'bus.kafka.brokers', type: 'list', default: [], env: ['KAFKA_BOOTSTRAP_SERVERS'], description: 'Kafka bootstrap servers, host:port[,host:port...]. Required when bus.kind is kafka.' },
   { path: 'bus.kafka.clientId', type: 'string', default: 'flts', env: ['FLTS_KAFKA_CLIENT_ID'], description: 'Kafka client id (shows in broker logs and metrics).' },
-  { path: 'bus.kafka.connectionTimeoutMs', type: 'integer', default: 3000, min: 100, env: ['FLTS_KAFKA_CONNECTION_TIMEOUT_MS'], description: 'Timeout of one broker connection attempt.' },
+  { path: 'bus.kafka.connectionTimeoutMs', type: 'integer', default: 3000, min: 100, max: 600_000, env: ['FLTS_KAFKA_CONNECTION_TIMEOUT_MS'], description: 'Timeout of one broker connection attempt.' },
   { path: 'bus.kafka.requestTimeoutMs', type: 'integer', default: 30_000, min: 100, max: 600_000, env: ['FLTS_KAFKA_REQUEST_TIMEOUT_MS'], description: 'Longest wait for a broker\'s answer to one request; a broker that accepts connections and never answers fails with FLTS_BUS_UNAVAILABLE after about this long.' },
   { path: 'bus.partitions', type: 'integer', default: 1, min: 1, max: 1000, env: ['FLTS_BUS_PARTITIONS'], description: 'Partitions of every topic flts creates (existing topics are left as they are).' },
   { path: 'bus.replicationFactor', type: 'integer', default: -1, min: -1, env: ['FLTS_BUS_REPLICATION_FACTOR'], description: 'Replication factor of created topics; -1 = the broker default.' },
@@ -34,8 +34,8 @@ export const DISTRIBUTED_SPECS: readonly SettingSpec[] = [
   { path: 'bus.dlq.promoter', type: 'string', default: '', env: ['FLTS_PROMOTER_DLQ_TOPIC'], description: 'Dead-letter topic of the promoter role; empty = DLQ-<model-selected topic>, where the reference eval service writes.' },
   { path: 'bus.dlq.inference', type: 'string', default: '', env: ['FLTS_INFERENCE_DLQ_TOPIC'], description: 'Dead-letter topic of the serving and batch roles; empty = DLQ-<performance-eval topic>, where the reference inference service writes.' },
   { path: 'bus.retry.maxAttempts', type: 'integer', default: 3, min: 1, max: 100, env: ['FAILURE_MAX_RETRIES'], description: 'Attempts of a failing message handler before the message goes to its dead-letter topic.' },
-  { path: 'bus.retry.initialBackoffMs', type: 'integer', default: 500, min: 0, env: ['FLTS_BUS_RETRY_BACKOFF_MS'], description: 'Wait before the second attempt; doubles per attempt.' },
-  { path: 'bus.retry.maxBackoffMs', type: 'integer', default: 10_000, min: 0, env: ['FLTS_BUS_RETRY_MAX_BACKOFF_MS'], description: 'Upper bound of the wait between attempts.' },
+  { path: 'bus.retry.initialBackoffMs', type: 'integer', default: 500, min: 0, max: 3_600_000, env: ['FLTS_BUS_RETRY_BACKOFF_MS'], description: 'Wait before the second attempt; doubles per attempt.' },
+  { path: 'bus.retry.maxBackoffMs', type: 'integer', default: 10_000, min: 0, max: 3_600_000, env: ['FLTS_BUS_RETRY_MAX_BACKOFF_MS'], description: 'Upper bound of the wait between attempts.' },
 ];
 
 export interface S3Settings {

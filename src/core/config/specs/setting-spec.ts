@@ -27,6 +27,8 @@ export interface SettingSpec {
   readonly exclusiveMax?: boolean;
   /** Lists: fewest items accepted (an empty list of models trains nothing). */
   readonly minItems?: number;
+  /** Lists: most items accepted (each interval level multiplies what every forecast stores and returns). */
+  readonly maxItems?: number;
   /** Lists: every item is a number, within `min`/`max`; the items stay text. */
   readonly numberItems?: boolean;
   /** Lists: an item given twice is refused rather than quietly acted on twice (a target forecast twice). */
@@ -63,7 +65,8 @@ function acceptedText(spec: SettingSpec): string {
   const range = spec.min !== undefined || spec.max !== undefined ? ` in ${spec.exclusiveMin ? '(' : '['}${spec.min ?? '-inf'}, ${spec.max ?? 'inf'}${spec.exclusiveMax ? ')' : ']'}` : '';
   if (spec.type === 'list') {
     const items = choices ? ` of ${choices}` : spec.numberItems ? ` of numbers${range}` : '';
-    return `a comma-separated list${spec.minItems ? ` of at least ${spec.minItems}` : ''}${items}${spec.distinct ? ', each given once' : ''}`;
+    const count = spec.maxItems !== undefined ? ` of ${spec.minItems ? `${spec.minItems} to ` : 'at most '}${spec.maxItems}` : spec.minItems ? ` of at least ${spec.minItems}` : '';
+    return `a comma-separated list${count}${items}${spec.distinct ? ', each given once' : ''}`;
   }
   if (choices) return `one of ${choices}`;
   switch (spec.type) {
@@ -80,6 +83,7 @@ function acceptedText(spec: SettingSpec): string {
 
 function checkItems(spec: SettingSpec, source: SettingSource, raw: unknown, items: string[], envName?: string): string[] {
   if (spec.minItems !== undefined && items.length < spec.minItems) reject(spec, source, raw, acceptedText(spec), envName);
+  if (spec.maxItems !== undefined && items.length > spec.maxItems) reject(spec, source, raw, `${acceptedText(spec)} (${items.length} given)`, envName);
   if (spec.numberItems) for (const item of items) checkRange(spec, source, raw, item.trim() === '' ? Number.NaN : Number(item), envName);
   const repeated = spec.distinct ? items.find((item, i) => items.indexOf(item) !== i) : undefined;
   if (repeated !== undefined) reject(spec, source, raw, `${acceptedText(spec)} (${JSON.stringify(repeated)} is given more than once)`, envName);
@@ -117,7 +121,10 @@ export function parseSettingText(spec: SettingSpec, text: string, source: Settin
     }
     case 'integer': {
       if (!/^\s*[-+]?\d+\s*$/.test(text)) reject(spec, source, text, acceptedText(spec), envName);
-      return checkRange(spec, source, text, Number.parseInt(text, 10), envName);
+      // Past 2^53 the text no longer names one number: 99999999999999999999 would be read as 1e20.
+      const value = Number.parseInt(text, 10);
+      if (!Number.isSafeInteger(value)) reject(spec, source, text, acceptedText(spec), envName);
+      return checkRange(spec, source, text, value, envName);
     }
     case 'number': {
       const value = Number(text.trim());
@@ -145,7 +152,7 @@ export function validateSettingValue(spec: SettingSpec, value: unknown, source: 
       if (typeof value !== 'boolean') reject(spec, source, value, acceptedText(spec));
       return value;
     case 'integer':
-      if (typeof value !== 'number' || !Number.isInteger(value)) reject(spec, source, value, acceptedText(spec));
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) reject(spec, source, value, acceptedText(spec));
       return checkRange(spec, source, value, value as number);
     case 'number':
       if (typeof value !== 'number' || !Number.isFinite(value)) reject(spec, source, value, acceptedText(spec));
