@@ -32,9 +32,25 @@ function formatDefault(value: unknown): string {
   return value === '' ? '`""`' : `\`${String(value)}\``;
 }
 
+/** A number's accepted range as an interval ("[1, 2048]", "(0, 1)", ">= 1"); empty without bounds. */
+function formatRange(spec: (typeof ALL_SPECS)[number]): string {
+  const { min, max } = spec;
+  if (min === undefined && max === undefined) return '';
+  if (max === undefined) return `${spec.exclusiveMin ? '>' : '>='} ${min}`;
+  if (min === undefined) return `${spec.exclusiveMax ? '<' : '<='} ${max}`;
+  return `${spec.exclusiveMin ? '(' : '['}${min}, ${max}${spec.exclusiveMax ? ')' : ']'}`;
+}
+
+function formatAccepted(spec: (typeof ALL_SPECS)[number]): string {
+  if (spec.choices) return spec.choices.map((c) => (c === '' ? '`""`' : `\`${c}\``)).join(', ');
+  const range = formatRange(spec);
+  const items = spec.maxItems !== undefined ? `, at most ${spec.maxItems} items` : '';
+  return `${spec.type}${range ? ` ${spec.type === 'list' ? 'of numbers in ' : 'in '}${range}` : ''}${items}`.replace(' in >', ' >').replace(' in <', ' <');
+}
+
 export function renderConfigDoc(): string {
   const rows = ALL_SPECS.map((spec) => {
-    const accepted = spec.choices ? spec.choices.map((c) => (c === '' ? '`""`' : `\`${c}\``)).join(', ') : spec.type;
+    const accepted = formatAccepted(spec);
     const env = spec.env?.map((name) => `\`${name}\``).join(', ') ?? '';
     return `| \`${spec.path}\` | ${env} | ${spec.secret ? '(secret)' : formatDefault(spec.default)} | ${accepted} | ${escapeCell(spec.description)} |`;
   });
