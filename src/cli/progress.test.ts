@@ -42,6 +42,23 @@ describe('cli > progress', () => {
     expect(written.join('')).toMatch(/LSTM epoch 1\/2 .* 1\/3 loss 5\.000e-1/);
   });
 
+  it('draws a bar per stage of the forecasts after the fit on a terminal, and nothing otherwise', () => {
+    const written: string[] = [];
+    const lines: string[] = [];
+    const stream = { isTTY: true, columns: 120, write: (chunk: string) => written.push(chunk), cursorTo: () => true, clearLine: () => true, moveCursor: () => true } as unknown as NodeJS.WriteStream;
+    const progress = createTrainProgress({ json: false, tty: true, say: () => {}, stream });
+    const plain = createTrainProgress({ json: false, tty: false, say: (line) => lines.push(line) });
+    const predicted = [events[0], { type: 'train.predict', runId: 'r1', stage: 'calibration', done: 1024, total: 4000 }, { type: 'train.predict', runId: 'r1', stage: 'recursive', done: 3, total: 30 }] as const;
+    predicted.forEach((event) => {
+      progress.onEvent(event);
+      plain.onEvent(event);
+    });
+    progress.stop();
+    expect(written.join('')).toMatch(/LSTM interval calibration windows .* 1024\/4000/);
+    expect(written.join('')).toMatch(/LSTM interval steps past the horizon .* 3\/30/);
+    expect(lines).toEqual(['LSTM run r1: 2 epochs x 3 batches, backend wasm']);
+  });
+
   it("draws a refit epoch's bar out of the refit's own batches, not the main fit's", () => {
     const written: string[] = [];
     const stream = { isTTY: true, columns: 120, write: (chunk: string) => written.push(chunk), cursorTo: () => true, clearLine: () => true, moveCursor: () => true } as unknown as NodeJS.WriteStream;

@@ -20,6 +20,12 @@ function formatLoss(value: number | undefined): string {
   return value === undefined || !Number.isFinite(value) ? '-' : value.toExponential(3);
 }
 
+const STAGE_LABELS: Readonly<Record<Extract<FltsEvent, { type: 'train.predict' }>['stage'], string>> = {
+  calibration: 'interval calibration windows',
+  recursive: 'interval steps past the horizon',
+  test: 'test windows',
+};
+
 /**
  * Draws core training events: a cli-progress bar on a terminal, plain lines otherwise. Models training side by
  * side each keep their own context; their epoch lines interleave, each naming its model, and the bar follows one
@@ -27,7 +33,7 @@ function formatLoss(value: number | undefined): string {
  */
 export function createTrainProgress(options: TrainProgressOptions): TrainProgress {
   if (options.json) return { onEvent: () => {}, stop: () => {} };
-  let bar: { runId: string; bar: cliProgress.SingleBar } | undefined;
+  let bar: { runId: string; bar: cliProgress.SingleBar; stage?: string } | undefined;
   const contexts = new Map<string, { modelType: string; epochs: number }>();
   const contextOf = (runId: string) => contexts.get(runId) ?? { modelType: '', epochs: 0 };
   const stopBar = (): void => {
@@ -60,6 +66,23 @@ export function createTrainProgress(options: TrainProgressOptions): TrainProgres
         stopBar();
         const context = contextOf(event.runId);
         options.say(`${context.modelType} epoch ${event.epoch}/${context.epochs}: loss ${formatLoss(event.loss)}, val_loss ${formatLoss(event.valLoss)}, ${event.samplesPerSec?.toFixed(0) ?? '-'} samples/s`);
+        break;
+      }
+      case 'train.predict': {
+        // Forecasts after the fit (intervals, test windows) take long on long windows: a bar per stage, on a terminal only.
+        if (!options.tty) break;
+        if (bar && bar.runId !== event.runId) break;
+        if (bar && bar.stage !== event.stage) stopBar();
+        if (!bar) {
+          const drawn = new cliProgress.SingleBar(
+            { format: `${contextOf(event.runId).modelType} ${STAGE_LABELS[event.stage]} [{bar}] {value}/{total} | ETA {eta_formatted}`, stream: options.stream ?? process.stderr, hideCursor: true, clearOnComplete: true },
+            cliProgress.Presets.shades_classic,
+          );
+          drawn.start(event.total, 0);
+          bar = { runId: event.runId, bar: drawn, stage: event.stage };
+        }
+        bar.bar.update(event.done);
+        if (event.done >= event.total) stopBar();
         break;
       }
       case 'log':

@@ -10,6 +10,8 @@ export type FltsEvent =
   /** `batches`: this epoch's batch count (a refit's differs from the main fit's announced at train.start). */
   | { type: 'train.batch_end'; runId: string; epoch: number; batch: number; batches: number; loss: number }
   | { type: 'train.epoch_end'; runId: string; epoch: number; loss: number; valLoss?: number; samplesPerSec?: number }
+  /** After the fit, each chunk of windows forecast: `calibration` and `test` count windows, `recursive` the steps past the horizon. */
+  | { type: 'train.predict'; runId: string; stage: 'calibration' | 'recursive' | 'test'; done: number; total: number }
   | { type: 'train.done'; runId: string; status: string }
   | { type: 'promote.done'; runId: string; configHash: string; modelType: string; source: string; previousRunId: string | null }
   | { type: 'serve.listening'; url: string; grpcUrl?: string }

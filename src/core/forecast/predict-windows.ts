@@ -1,19 +1,50 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { FltsError } from '../errors.js';
 import type { ForecastModel } from '../models/forecast-model.js';
 import type { WindowSet } from './windows.js';
 
 const CHUNK = 1024;
+/**
+ * Input values per chunk: long windows are predicted fewer at a time, so a chunk's forward pass (and the
+ * states it keeps) stays bounded and a stop is honoured between chunks within about a second.
+ */
+const CHUNK_VALUES = 1 << 22;
+
+/** The windows per forward pass for windows of `width` input values. */
+export function chunkWindows(width: number): number {
+  return Math.max(1, Math.min(CHUNK, Math.floor(CHUNK_VALUES / Math.max(1, width))));
+}
+
+/**
+ * A long prediction run on the event loop's thread: between chunks it lets the loop turn (so a SIGINT handler
+ * can run), stops with FLTS_TRAIN_ABORTED once `signal` is aborted, and reports each chunk to `onChunk`.
+ */
+export interface PredictProgress {
+  signal?: AbortSignal;
+  /** After each chunk: the windows predicted so far and in all. */
+  onChunk?: (done: number, total: number) => void;
+}
+
+/** Lets the event loop turn, then throws FLTS_TRAIN_ABORTED if `progress.signal` was aborted meanwhile. */
+export async function yieldToAbort(progress: PredictProgress | undefined): Promise<void> {
+  if (!progress?.signal) return;
+  await nextTurn();
+  if (progress.signal.aborted) throw new FltsError('FLTS_TRAIN_ABORTED', 'Stopped while forecasting windows after the fit.');
+}
 
 /**
  * Runs a model over a window set in chunks (bounded memory), returning [size][horizon][targets]; `spreads`
  * ([size][targets]) receives the spreads a model reports with its forecasts (`PredictBatch.spreads`).
  */
-export async function predictWindows(model: ForecastModel, set: WindowSet, spreads?: Float64Array): Promise<Float32Array> {
+export async function predictWindows(model: ForecastModel, set: WindowSet, spreads?: Float64Array, progress?: PredictProgress): Promise<Float32Array> {
   const { inputSeqLen, outputSeqLen, features, targets } = model.window;
   const xWidth = inputSeqLen * features.length;
   const yWidth = outputSeqLen * targets.length;
+  const chunk = chunkWindows(xWidth);
   const out = new Float32Array(set.size * yWidth);
-  for (let from = 0; from < set.size; from += CHUNK) {
-    const to = Math.min(set.size, from + CHUNK);
+  for (let from = 0; from < set.size; from += chunk) {
+    await yieldToAbort(progress);
+    const to = Math.min(set.size, from + chunk);
     const predicted = await model.predict({
       windows: set.x.subarray(from * xWidth, to * xWidth),
       size: to - from,
@@ -21,6 +52,7 @@ export async function predictWindows(model: ForecastModel, set: WindowSet, sprea
       spreads: spreads?.subarray(from * targets.length, to * targets.length),
     });
     out.set(predicted, from * yWidth);
+    progress?.onChunk?.(to, set.size);
   }
   return out;
 }

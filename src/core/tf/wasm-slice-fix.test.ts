@@ -29,4 +29,19 @@ describe('core > tf > wasm-slice-fix', () => {
       tf.dispose([x, fixed, stock]);
     }
   });
+
+  it('unstacks exactly like the stock wasm kernel, on every axis', () => {
+    const x = tf.tensor(Float32Array.from({ length: 3 * 5 * 4 }, (_, i) => i * 0.25 - 7), [3, 5, 4]);
+    for (const axis of [0, 1, 2, -1]) {
+      installWasmSliceFix();
+      const fixed = tf.unstack(x, axis);
+      uninstallWasmSliceFix();
+      const stock = tf.unstack(x, axis);
+      installWasmSliceFix();
+      expect(fixed.map((t) => t.shape)).toEqual(stock.map((t) => t.shape));
+      expect(fixed.map((t) => Array.from(t.dataSync()))).toEqual(stock.map((t) => Array.from(t.dataSync())));
+      tf.dispose([...fixed, ...stock]);
+    }
+    x.dispose();
+  });
 });

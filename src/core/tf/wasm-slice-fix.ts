@@ -9,6 +9,7 @@ interface WasmBackend {
 
 const BACKEND = 'wasm';
 let original: KernelConfig | undefined;
+let originalUnpack: KernelConfig | undefined;
 
 /**
  * The wasm backend's Slice reads its input with readSync, which copies the WHOLE input out of the wasm heap
@@ -54,19 +55,50 @@ function viewSlice(fallback: KernelConfig['kernelFunc']): KernelConfig['kernelFu
   };
 }
 
-/** Replaces the wasm Slice kernel with the heap-view version; idempotent. */
+/**
+ * The wasm backend's Unpack (tf.unstack, which a recurrent layer runs over its input's time steps) calls its
+ * own Slice function, not the registered kernel, so it copied the whole input once per time step: a forward
+ * pass over 600-row windows spent most of its time there, quadratic in the window length. This one slices
+ * each step through the heap-view Slice.
+ */
+function viewUnpack(slice: KernelConfig['kernelFunc']): KernelConfig['kernelFunc'] {
+  return (args) => {
+    const value = (args.inputs as { value: TensorInfo }).value;
+    let axis = (args.attrs as { axis: number }).axis;
+    if (axis < 0) axis += value.shape.length;
+    const outShape = value.shape.filter((_, i) => i !== axis);
+    const begin = value.shape.map(() => 0);
+    const size = [...value.shape];
+    size[axis] = 1;
+    return Array.from({ length: value.shape[axis] }, (_, i) => {
+      begin[axis] = i;
+      const out = slice({ inputs: { x: value as never }, attrs: { begin: [...begin], size }, backend: args.backend }) as unknown as TensorInfo;
+      return { dataId: out.dataId, dtype: out.dtype, shape: outShape };
+    }) as never;
+  };
+}
+
+/** Replaces the wasm Slice and Unpack kernels with the heap-view versions; idempotent. */
 export function installWasmSliceFix(): void {
   if (original) return;
   const slice = tf.getKernel('Slice', BACKEND);
-  if (!slice) throw new Error('the wasm backend has no Slice kernel to patch');
+  const unpack = tf.getKernel('Unpack', BACKEND);
+  if (!slice || !unpack) throw new Error('the wasm backend has no Slice or Unpack kernel to patch');
   original = slice;
+  originalUnpack = unpack;
+  const fixedSlice = viewSlice(slice.kernelFunc);
   tf.unregisterKernel('Slice', BACKEND);
-  tf.registerKernel({ ...slice, kernelFunc: viewSlice(slice.kernelFunc) });
+  tf.registerKernel({ ...slice, kernelFunc: fixedSlice });
+  tf.unregisterKernel('Unpack', BACKEND);
+  tf.registerKernel({ ...unpack, kernelFunc: viewUnpack(fixedSlice) });
 }
 
 export function uninstallWasmSliceFix(): void {
-  if (!original) return;
+  if (!original || !originalUnpack) return;
   tf.unregisterKernel('Slice', BACKEND);
   tf.registerKernel(original);
+  tf.unregisterKernel('Unpack', BACKEND);
+  tf.registerKernel(originalUnpack);
   original = undefined;
+  originalUnpack = undefined;
 }

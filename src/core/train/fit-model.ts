@@ -22,7 +22,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { selectBackend } from '../tf/backend.js';
 import { fitNetwork, type EpochRecord } from './fit-network.js';
 import type { PreparedWindows } from './prepare-windows.js';
-import { calibrateModelIntervals, calibrateOnTrainingWindows, fitProphetWithIntervals } from './run-intervals.js';
+import { calibrateModelIntervals, calibrateOnTrainingWindows, fitProphetWithIntervals, type PostFitProgress } from './run-intervals.js';
 import { concatWindows, type WindowSet } from '../forecast/windows.js';
 import { assertTrainingFits } from './training-memory.js';
 import { fitInputStandardisation, foldInputAffine, standardiseInputs, withInputAffine, type InputAffine } from './input-scaling.js';
@@ -124,6 +124,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
   const t = settings.training;
   const steps = settings.eval.intervalSteps;
   const emit = options.onEvent ?? ignoreEvents;
+  const progress = postFitProgress(options.runId, options.signal, emit);
   const start = performance.now();
   if (modelType === 'LSTM' || modelType === 'GRU') {
     if (!windows) throw new FltsError('FLTS_INTERNAL', `${modelType} fits on windows; none were given.`);
@@ -195,7 +196,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
       if (refits) {
         // The tail errors of the network that never saw the tail calibrate the intervals; the refit, which
         // trains on it, only replaces the forecasts (its own tail errors would be in-sample).
-        intervals = await calibrateModelIntervals(asModel(network, inputs), windows.validation, window, options.scaler, 'validation-tail', { steps });
+        intervals = await calibrateModelIntervals(asModel(network, inputs), windows.validation, window, options.scaler, 'validation-tail', { steps, progress });
         const on = t.refit === 'tail' ? validation : concatWindows(fit, validation, window);
         fitMs += (await train(network, on, t.refitEpochs, learningRate, t.seed + t.lrDrops + 1, true, history.length)).fitMs;
       }
@@ -204,7 +205,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
       // ones, so the errors over every training window of the last weeks (every hour and weekday, the tail
       // included) describe its next errors better than the tail's day or two alone; without early stopping the
       // tail's errors, which the fit never saw, calibrate it.
-      if (!refits && t.earlyStopping && windows.validation.size > 0) intervals = await calibrateOnTrainingWindows(asModel(network), series, window, options.scaler, steps);
+      if (!refits && t.earlyStopping && windows.validation.size > 0) intervals = await calibrateOnTrainingWindows(asModel(network), series, window, options.scaler, steps, progress);
       return {
         model: asModel(network),
         artifact: MODEL_ARTIFACT_FILES[modelType],
@@ -226,13 +227,13 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
   const saveJson = (file: string, artifact: Parameters<typeof saveModelJson>[4]) => (store: ObjectStore, s: Settings, runId: string) => saveModelJson(store, s, runId, file, artifact);
   if (modelType === 'PROPHET') {
     if (!windows) throw new FltsError('FLTS_INTERNAL', 'PROPHET calibrates its intervals on the validation tail; no windows were given.');
-    const { model, artifact, intervals } = await fitProphetWithIntervals(series, windows.validation, window, t.prophet, t.seed, options.scaler, steps);
+    const { model, artifact, intervals } = await fitProphetWithIntervals(series, windows.validation, window, t.prophet, t.seed, options.scaler, steps, progress);
     return { model, artifact: MODEL_ARTIFACT_FILES.PROPHET, save: saveJson(MODEL_ARTIFACT_FILES.PROPHET, artifact), fitMs: performance.now() - start, backend: 'augurs-wasm', intervals };
   }
   if (modelType === 'SNAIVE') {
     const artifact = { format: 'flts-seasonal-naive-v1' as const, period: window.inputSeqLen, window };
     const model = withTargetFloors(createSeasonalNaiveModel(window));
-    const intervals = await calibrateOnTrainingWindows(model, series, window, options.scaler, steps);
+    const intervals = await calibrateOnTrainingWindows(model, series, window, options.scaler, steps, progress);
     return { model, artifact: MODEL_ARTIFACT_FILES.SNAIVE, save: saveJson(MODEL_ARTIFACT_FILES.SNAIVE, artifact), fitMs: performance.now() - start, intervals };
   }
   if (modelType === 'MSTL') {
@@ -241,13 +242,18 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
     const { model: unfloored, artifact } = fitMstlModel(series, rows, window);
     const model = withTargetFloors(unfloored);
     const { period, cadenceMs, profiles } = artifact;
-    const intervals = windows ? await calibrateModelIntervals(model, windows.validation, window, options.scaler, 'validation-tail', { season: { period, cadenceMs, profiles }, steps }) : undefined;
+    const intervals = windows ? await calibrateModelIntervals(model, windows.validation, window, options.scaler, 'validation-tail', { season: { period, cadenceMs, profiles }, steps, progress }) : undefined;
     return { model, artifact: MODEL_ARTIFACT_FILES.MSTL, save: saveJson(MODEL_ARTIFACT_FILES.MSTL, artifact), fitMs: performance.now() - start, backend: 'augurs-wasm', ...(intervals ? { intervals } : {}) };
   }
   const artifact = { format: 'flts-naive-v1' as const, window };
   const model = withTargetFloors(createNaiveModel(window));
-  const intervals = await calibrateOnTrainingWindows(model, series, window, options.scaler, steps);
+  const intervals = await calibrateOnTrainingWindows(model, series, window, options.scaler, steps, progress);
   return { model, artifact: MODEL_ARTIFACT_FILES.NAIVE, save: saveJson(MODEL_ARTIFACT_FILES.NAIVE, artifact), fitMs: performance.now() - start, intervals };
+}
+
+/** The forecasts after a fit, stopped by `signal` between chunks and reported as `train.predict` events of run `runId`. */
+export function postFitProgress(runId: string, signal: AbortSignal | undefined, emit: EventSink): PostFitProgress {
+  return { signal, onChunk: (stage, done, total) => emit({ type: 'train.predict', runId, stage, done, total }) };
 }
 
 /** Fits one model type on the training data and saves its artifact into the run; the caller evaluates and disposes it. */

@@ -2,6 +2,7 @@ import type { ScalerParams } from '../data/scaler.js';
 import { detectCadence } from '../data/timestamps.js';
 import { createFeaturePlan, unscaleTarget } from '../forecast/feature-plan.js';
 import { forecastFromHistory } from '../forecast/recursive-forecast.js';
+import { chunkWindows, yieldToAbort, type PredictProgress } from '../forecast/predict-windows.js';
 import { createRequestBatcher } from '../forecast/request-batcher.js';
 import type { WindowSet } from '../forecast/windows.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
@@ -50,6 +51,7 @@ export async function withRecursiveSteps(
   scaler: ScalerParams,
   steps: number,
   calibratingFitEnd?: number,
+  progress?: PredictProgress,
 ): Promise<IntervalCalibration> {
   const { inputSeqLen: seq, outputSeqLen: horizon, features, targets } = window;
   if (steps <= horizon || set.size < 2) return calibration;
@@ -71,11 +73,23 @@ export async function withRecursiveSteps(
   const spreads = kind === 'smoothing' ? new Float64Array(origins.length * nt) : undefined;
   // Serving's own forecast past the horizon (recursive, or from one fit for a model with predictSteps), one
   // history per window, the forward passes of every window's step gathered into one.
-  const batcher = createRequestBatcher(model, { maxBatch: origins.length, maxWaitMs: 0 });
+  // Long windows go through in several passes per step, like any prediction of them (`chunkWindows`). A step's
+  // passes would otherwise follow each other within one turn of the event loop; the turn before each lets a stop in.
+  const direct = model.predictSteps !== undefined;
+  const passes = direct ? 1 : Math.ceil(steps / horizon);
+  let passesDone = 0;
+  const batcher = createRequestBatcher(model, { maxBatch: Math.min(origins.length, chunkWindows(width)), maxWaitMs: 0 });
   const forecasts = await Promise.all(
     origins.map((_, i) => {
       const history = { time: Float64Array.from({ length: seq }, (_, r) => firstTimes[i] - (seq - r) * cadence), rows: windows.subarray(i * width, (i + 1) * width), cadenceMs: cadence };
-      return forecastFromHistory(plan, history, steps, (w, t, size, s, k) => batcher.predict(w, t, size, s, k), spreads?.subarray(i * nt, (i + 1) * nt), model.predictSteps !== undefined);
+      const predict = async (w: Float32Array, t: Float64Array, size: number, s?: Float64Array, k?: number) => {
+        await yieldToAbort(progress);
+        const predicted = await batcher.predict(w, t, size, s, k);
+        // Every window takes each step at the same time: the first reports it.
+        if (i === 0) progress?.onChunk?.(++passesDone, passes);
+        return predicted;
+      };
+      return forecastFromHistory(plan, history, steps, predict, spreads?.subarray(i * nt, (i + 1) * nt), direct);
     }),
   );
   const scales = kind === 'smoothing' ? spreads! : windowScale(kind, windows, origins.length, window);

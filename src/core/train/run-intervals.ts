@@ -5,7 +5,7 @@ import { nonNegativeBounds } from '../models/interval-lower-bounds.js';
 import { addFloors, calibrateIntervals, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, levelKey, uncalibratedReason, windowScale, type IntervalBands, type IntervalCalibration, type IntervalScale, type IntervalSeason } from '../models/prediction-intervals.js';
 import { FltsError } from '../errors.js';
 import { buildWindows, type WindowSet } from '../forecast/windows.js';
-import { predictWindows } from '../forecast/predict-windows.js';
+import { predictWindows, type PredictProgress } from '../forecast/predict-windows.js';
 import type { ProphetSettings } from '../config/specs/training.js';
 import { selectRows, type TimeFrame } from '../data/time-frame.js';
 import type { ProphetArtifact } from '../models/prophet-model.js';
@@ -25,15 +25,34 @@ export function intervalScaleOf(modelType: ModelType): IntervalScale {
   return 'volatility';
 }
 
+/** What a model forecasts after its fit: its calibration windows, their steps past the horizon, the test windows. */
+export type PostFitStage = 'calibration' | 'recursive' | 'test';
+
+/**
+ * The forecasts after a fit (many windows, long ones slow) can be stopped: `signal` is honoured between
+ * chunks, and each chunk of a stage is reported to `onChunk`.
+ */
+export interface PostFitProgress {
+  signal?: AbortSignal;
+  onChunk?: (stage: PostFitStage, done: number, total: number) => void;
+}
+
+/** The progress of one stage. */
+export function stageProgress(progress: PostFitProgress | undefined, stage: PostFitStage): PredictProgress | undefined {
+  if (!progress) return undefined;
+  const { signal, onChunk } = progress;
+  return { signal, ...(onChunk ? { onChunk: (done: number, total: number) => onChunk(stage, done, total) } : {}) };
+}
+
 /**
  * A window set's forecasts and the scale of each window before its floor ([size][targets]): a `smoothing`
  * scale as the fits that forecast the windows report it (`PredictBatch.spreads`), the others read from the
  * windows.
  */
-export async function predictWithScales(model: ForecastModel, set: WindowSet, window: WindowSpec, scale: IntervalScale): Promise<{ predicted: Float32Array; scales: Float64Array }> {
-  if (scale !== 'smoothing') return { predicted: await predictWindows(model, set), scales: windowScale(scale, set.x, set.size, window) };
+export async function predictWithScales(model: ForecastModel, set: WindowSet, window: WindowSpec, scale: IntervalScale, progress?: PredictProgress): Promise<{ predicted: Float32Array; scales: Float64Array }> {
+  if (scale !== 'smoothing') return { predicted: await predictWindows(model, set, undefined, progress), scales: windowScale(scale, set.x, set.size, window) };
   const scales = new Float64Array(set.size * window.targets.length);
-  return { predicted: await predictWindows(model, set, scales), scales };
+  return { predicted: await predictWindows(model, set, scales, progress), scales };
 }
 
 /** How a model's calibration is made beyond its windows: see `calibrateModelIntervals`. */
@@ -44,6 +63,7 @@ export interface CalibrationOptions {
   season?: IntervalSeason;
   /** Forecast steps to calibrate; those past the model horizon on the model's served forecast of them (`withRecursiveSteps`). */
   steps?: number;
+  progress?: PostFitProgress;
 }
 
 /**
@@ -62,18 +82,18 @@ export async function calibrateModelIntervals(
   calibration: IntervalCalibration['calibration'],
   options: CalibrationOptions = {},
 ): Promise<IntervalCalibration> {
-  const { fitEnds, season, steps = window.outputSeqLen } = options;
+  const { fitEnds, season, steps = window.outputSeqLen, progress } = options;
   const { outputSeqLen: horizon, targets } = window;
   const scale = intervalScaleOf(model.modelType);
   // The calibration keeps the season: serving computes the scale from the window alone.
   if (scale === 'smoothing' && !season) throw new FltsError('FLTS_INTERNAL', 'A smoothing interval scale needs the daily season it takes out of each window.');
-  const { predicted, scales } = await predictWithScales(model, calibrationWindows, window, scale);
+  const { predicted, scales } = await predictWithScales(model, calibrationWindows, window, scale, stageProgress(progress, 'calibration'));
   const horizonCalibration = calibrateIntervals(toOriginalUnits(calibrationWindows.y, horizon, targets, scaler), toOriginalUnits(predicted, horizon, targets, scaler), scales, horizon, targets, calibration, {
     scale,
     ...(fitEnds ? { growth: { hours: hoursPast(calibrationWindows.forecastTimes, fitEnds.calibrating), fitEnd: fitEnds.served } } : {}),
     ...(scale === 'smoothing' ? { season } : {}),
   });
-  return withRecursiveSteps(horizonCalibration, model, calibrationWindows, window, scaler, steps, fitEnds?.calibrating);
+  return withRecursiveSteps(horizonCalibration, model, calibrationWindows, window, scaler, steps, fitEnds?.calibrating, stageProgress(progress, 'recursive'));
 }
 
 /** The calibration with the lower bound of each target that is never negative in `fittedOn`, the scaled rows its model was fitted on. */
@@ -95,10 +115,11 @@ export async function fittedCalibration(
   window: WindowSpec,
   scaler: ScalerParams,
   steps?: number,
+  progress?: PostFitProgress,
 ): Promise<IntervalCalibration> {
   if (fit.intervals) return withLowerBounds(fit.intervals, fittedOn, scaler);
   if (!validation) throw new FltsError('FLTS_INTERNAL', `${fit.model.modelType} made no interval calibration and no validation windows were given to make one.`);
-  return withLowerBounds(await calibrateModelIntervals(fit.model, validation, window, scaler, 'validation-tail', { steps }), fittedOn, scaler);
+  return withLowerBounds(await calibrateModelIntervals(fit.model, validation, window, scaler, 'validation-tail', { steps, progress }), fittedOn, scaler);
 }
 
 /** How far back the training windows that calibrate a model fitting nothing reach: every weekday four times. */
@@ -112,14 +133,14 @@ const DAY_MS = 86_400_000;
  * and weekday describe the next errors better than the validation tail's day or two alone (a seasonal naive
  * calibrated on a Sunday forecast from a Saturday over-covers a Monday, for instance).
  */
-export async function calibrateOnTrainingWindows(model: ForecastModel, series: TimeFrame, window: WindowSpec, scaler: ScalerParams, steps?: number): Promise<IntervalCalibration> {
+export async function calibrateOnTrainingWindows(model: ForecastModel, series: TimeFrame, window: WindowSpec, scaler: ScalerParams, steps?: number, progress?: PostFitProgress): Promise<IntervalCalibration> {
   const since = series.time[series.time.length - 1] - TRAINING_WINDOWS_DAYS * DAY_MS;
   let first = 0;
   while (first < series.time.length - 1 && series.time[first] < since) first++;
   // Only the recent rows are made into windows (a day-long window per row weighs 720 values at a 2-minute step);
   // the rows before the first forecast row are its window.
   const recent = selectRows(series, Math.max(0, first - window.inputSeqLen));
-  return calibrateModelIntervals(model, buildWindows(recent, window), window, scaler, 'training-windows', { steps });
+  return calibrateModelIntervals(model, buildWindows(recent, window), window, scaler, 'training-windows', { steps, progress });
 }
 
 /**
@@ -163,7 +184,7 @@ export function uncalibratedLevels(metrics: ForecastMetrics): string[] {
  * rows, and how its errors grow with the distance past its fit's end sets how the bands widen past the end
  * of the final fit.
  */
-export async function fitProphetWithIntervals(frame: TimeFrame, tail: WindowSet, window: WindowSpec, settings: ProphetSettings, seed: number, scaler: ScalerParams, steps?: number): Promise<{ model: ForecastModel; artifact: ProphetArtifact; intervals: IntervalCalibration }> {
+export async function fitProphetWithIntervals(frame: TimeFrame, tail: WindowSet, window: WindowSpec, settings: ProphetSettings, seed: number, scaler: ScalerParams, steps?: number, progress?: PostFitProgress): Promise<{ model: ForecastModel; artifact: ProphetArtifact; intervals: IntervalCalibration }> {
   const beforeRows = frame.time.length - tail.size - window.outputSeqLen + 1;
   // Both fits optimise at once, each on a thread of its own; when one fails, the other's model is freed.
   const fits = await Promise.allSettled([fitProphetOffThread(selectRows(frame, 0, beforeRows), window, settings, seed), fitProphetOffThread(frame, window, settings, seed)]);
@@ -174,7 +195,7 @@ export async function fitProphetWithIntervals(frame: TimeFrame, tail: WindowSet,
     throw fits.flatMap((fit) => (fit.status === 'rejected' ? [fit.reason] : []))[0];
   }
   try {
-    const intervals = await calibrateModelIntervals(before.model, tail, window, scaler, 'validation-tail', { fitEnds: { calibrating: frame.time[beforeRows - 1], served: frame.time[frame.time.length - 1] }, steps });
+    const intervals = await calibrateModelIntervals(before.model, tail, window, scaler, 'validation-tail', { fitEnds: { calibrating: frame.time[beforeRows - 1], served: frame.time[frame.time.length - 1] }, steps, progress });
     return { ...fitted, intervals };
   } catch (error) {
     fitted.model.dispose();

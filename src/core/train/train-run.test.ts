@@ -349,4 +349,34 @@ describe('core > train > train-run', () => {
     expect(error.code).toBe('FLTS_TRAIN_ABORTED');
     expect((await readRunRecord(store, settings(), error.details.runId)).status).toBe('KILLED');
   });
+
+  it('stops between the forecasts after the fit once the event loop sees the abort, and records KILLED', async () => {
+    const abort = new AbortController();
+    const events: FltsEvent[] = [];
+    const error = (await trainRun('LSTM', data, { ...settings(), training: { ...settings().training, epochs: 1 } }, {
+      store,
+      signal: abort.signal,
+      onEvent: (event) => {
+        events.push(event);
+        // The abort comes from a later turn of the event loop, as a SIGINT handler's would.
+        if (event.type === 'train.predict' && event.stage === 'recursive' && event.done === 1) setImmediate(() => abort.abort());
+      },
+    }).catch((e: unknown) => e)) as { code: string; details: { runId: string } };
+    expect(error.code).toBe('FLTS_TRAIN_ABORTED');
+    expect((await readRunRecord(store, settings(), error.details.runId)).status).toBe('KILLED');
+    const recursive = events.filter((event) => event.type === 'train.predict' && event.stage === 'recursive');
+    // One step of the intervals' 30 ran; the remaining steps and the test forecasts did not.
+    expect(recursive).toEqual([{ type: 'train.predict', runId: error.details.runId, stage: 'recursive', done: 1, total: 30 }]);
+    expect(events.filter((event) => event.type === 'train.predict' && event.stage === 'test')).toEqual([]);
+    expect(events.at(-1)).toEqual({ type: 'train.done', runId: error.details.runId, status: 'KILLED' });
+  });
+
+  it('reports every chunk of the forecasts after the fit', async () => {
+    const events: FltsEvent[] = [];
+    const record = await trainRun('LSTM', data, { ...settings(), training: { ...settings().training, epochs: 1 } }, { store, onEvent: (event) => events.push(event) });
+    expect(record.status).toBe('SUCCESS');
+    const stages = events.flatMap((event) => (event.type === 'train.predict' ? [`${event.stage} ${event.done}/${event.total}`] : []));
+    expect(stages.filter((stage) => stage.startsWith('recursive'))).toEqual(Array.from({ length: 30 }, (_, i) => `recursive ${i + 1}/30`));
+    expect(stages.at(-1)).toBe(`test ${data.test.time.length}/${data.test.time.length}`);
+  });
 });

@@ -12,13 +12,13 @@ import { putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES, runExperiment, type RunRecord } from '../registry/run-record.js';
 import { currentRunOwner, runKey, runsBucket, saveRunRecord } from '../registry/run-store.js';
-import { fitModel, modelWindow } from './fit-model.js';
+import { fitModel, modelWindow, postFitProgress } from './fit-model.js';
 import { prepareWindows } from './prepare-windows.js';
 import { evaluateForecasts } from '../forecast/metrics.js';
 import { renderLossCurve } from './loss-curve.js';
 import { buildPredictionsArtifact } from './predictions-artifact.js';
 import { parseIntervalLevels } from '../models/prediction-intervals.js';
-import { fittedCalibration, predictWithScales, scoreTestIntervals, uncalibratedLevels } from './run-intervals.js';
+import { fittedCalibration, predictWithScales, scoreTestIntervals, stageProgress, uncalibratedLevels } from './run-intervals.js';
 
 export interface TrainRunDeps {
   store: ObjectStore;
@@ -99,8 +99,9 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
     const windows = prepareWindows(data, record.window, settings.training.validationSplit);
     const fitted = await fitModel(modelType, data, windows, settings, { store: deps.store, runId, signal: deps.signal, onEvent: emit, logger, offThread: deps.offThread });
     try {
-      const calibration = await fittedCalibration(fitted, data.train, windows.validation, record.window, data.scaler, settings.eval.intervalSteps);
-      const { predicted, scales } = await predictWithScales(fitted.model, windows.test, record.window, calibration.scale ?? 'volatility');
+      const progress = postFitProgress(runId, deps.signal, emit);
+      const calibration = await fittedCalibration(fitted, data.train, windows.validation, record.window, data.scaler, settings.eval.intervalSteps, progress);
+      const { predicted, scales } = await predictWithScales(fitted.model, windows.test, record.window, calibration.scale ?? 'volatility', stageProgress(progress, 'test'));
       const test = evaluateForecasts(windows.test.y, predicted, record.window.outputSeqLen, record.window.targets, data.scaler);
       const bands = scoreTestIntervals(calibration, parseIntervalLevels(settings.eval.intervalLevels), windows.test, predicted, scales, record.window, data.scaler, test);
       const uncalibrated = uncalibratedLevels(test);
@@ -144,7 +145,7 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
     await saveRunRecord(deps.store, settings, record);
     emit({ type: 'train.done', runId, status });
     logger.error({ runId, status, code: flts.code, err: flts.message }, 'train_failed');
-    throw status === 'KILLED' && flts.code !== 'FLTS_TRAIN_ABORTED'
+    throw status === 'KILLED'
       ? new FltsError('FLTS_TRAIN_ABORTED', `Run ${runId} was stopped and is recorded as KILLED.`, { cause: error, details: { runId } })
       : new FltsError(flts.code, flts.message, { cause: flts.cause ?? error, details: { ...flts.details, runId, status }, hint: flts.hint });
   }
