@@ -8,7 +8,7 @@ const CHUNK = 1024;
  * Input values per chunk: long windows are predicted fewer at a time, so a chunk's forward pass (and the
  * states it keeps) stays bounded and a stop is honoured between chunks within about a second.
  */
-const CHUNK_VALUES = 1 << 22;
+const CHUNK_VALUES = 1 << 21;
 
 /** The windows per forward pass for windows of `width` input values. */
 export function chunkWindows(width: number): number {
