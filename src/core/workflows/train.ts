@@ -99,9 +99,11 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   const outcomes: Array<{ run: RunRecord } | { failure: FltsError } | undefined> = new Array(types.length);
   let next = 0;
   let stopped: FltsError | undefined;
+  const started = new Set<number>();
   const lane = async (): Promise<void> => {
     while (next < types.length && !stopped && !deps.signal?.aborted) {
       const index = next++;
+      started.add(index);
       try {
         outcomes[index] = { run: await trainOne(types[index], data, readSettings, runDeps) };
       } catch (error) {
@@ -112,14 +114,15 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
     }
   };
   await Promise.all(Array.from({ length: lanes }, lane));
-  if (stopped) throw stopped;
   const runs = outcomes.flatMap((outcome) => (outcome && 'run' in outcome ? [outcome.run] : []));
-  // A model that cannot be interrupted may finish after the abort; the ones never started must not pass for trained.
-  const notStarted = types.filter((_, index) => outcomes[index] === undefined);
-  if (notStarted.length > 0) {
+  // A model may finish after the abort, another be stopped by it; the ones never started must not pass for trained.
+  const notStarted = types.filter((_, index) => !started.has(index));
+  if (stopped || notStarted.length > 0) {
     const finished = runs.map((run) => `${run.model_type} run ${run.run_id}`).join(', ') || 'none';
-    throw new FltsError('FLTS_TRAIN_ABORTED', `Training was stopped before ${notStarted.join(', ')} started (no run recorded for ${notStarted.length === 1 ? 'it' : 'them'}); finished: ${finished}.`, {
-      details: { notStarted, succeeded: runs.map((run) => run.run_id) },
+    const unstarted = notStarted.length > 0 ? `${notStarted.join(', ')} never started (no run recorded for ${notStarted.length === 1 ? 'it' : 'them'}); ` : '';
+    throw new FltsError('FLTS_TRAIN_ABORTED', `${stopped ? `${stopped.message} ` : 'Training was stopped: '}${unstarted}finished: ${finished}.`, {
+      cause: stopped,
+      details: { ...stopped?.details, notStarted, succeeded: runs.map((run) => run.run_id) },
     });
   }
   const failures = outcomes.flatMap((outcome) => (outcome && 'failure' in outcome ? [outcome.failure] : []));
