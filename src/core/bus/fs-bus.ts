@@ -1,4 +1,4 @@
-import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { FltsError } from '../errors.js';
@@ -8,6 +8,7 @@ import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet } from './subscription-set.js';
 import { makeDirectory } from '../make-directory.js';
+import { writeFileWhole } from '../write-file-whole.js';
 
 export interface FsBusOptions {
   /** Directory of the bus; `<home>/bus` in flts. */
@@ -102,9 +103,8 @@ export function createFsBus(options: FsBusOptions): MessageBus {
 
   async function commit(group: string, topic: string, nextOffset: number): Promise<void> {
     const target = offsetFile(group, topic);
-    const temp = `${target}.${randomUUID()}.tmp`;
-    await writeFile(temp, `${nextOffset}\n`);
-    await rename(temp, target);
+    // Not synced: an offset lost to a power cut only redelivers messages, whose effects are idempotent.
+    await writeFileWhole(target, `${nextOffset}\n`);
   }
 
   async function countLines(topic: string): Promise<number> {

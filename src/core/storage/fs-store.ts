@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { link, open, readdir, readFile, realpath, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { link, open, readdir, readFile, realpath, rm, stat, writeFile, copyFile } from 'node:fs/promises';
 import { sleep } from '../retry.js';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -10,25 +10,10 @@ import { FltsError } from '../errors.js';
 import { assertBucketName, assertObjectKey } from './keys.js';
 import type { ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
 import { makeDirectory } from '../make-directory.js';
-
-/** Temporary files live beside their target so the final rename never crosses a filesystem. */
-const TEMP_MARKER = '.flts-tmp-';
+import { fsyncPath, replaceFile, TEMP_FILE_PREFIX } from '../write-file-whole.js';
 
 function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
-}
-
-/**
- * A file's bytes, or a directory's entries, on the disk and not only in the page cache: a new file survives a
- * crash only once its directory is synced too.
- */
-async function fsyncPath(file: string): Promise<void> {
-  const handle = await open(file, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Versions are the MD5 of the bytes, like an S3 ETag of a single-part upload. */
@@ -105,21 +90,12 @@ export function createFsStore(root: string): ObjectStore {
    */
   async function atomicWrite(target: string, write: (temp: string) => Promise<void>): Promise<void> {
     await makeDirectory(path.dirname(target));
-    const temp = `${path.dirname(target)}/${TEMP_MARKER}${randomUUID()}`;
-    try {
-      await write(temp);
-      await fsyncPath(temp);
-      await rename(temp, target);
-      await fsyncPath(path.dirname(target));
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
+    await replaceFile(target, write, { durable: true });
   }
 
   /** Runs `action` holding `<target>.flts-lock`, created with O_EXCL; waits for another holder, breaks a dead one's. */
   async function withLock<T>(target: string, action: () => Promise<T>): Promise<T> {
-    const lock = `${path.dirname(target)}/${TEMP_MARKER}lock-${path.basename(target)}`;
+    const lock = `${path.dirname(target)}/${TEMP_FILE_PREFIX}lock-${path.basename(target)}`;
     await makeDirectory(path.dirname(target));
     for (;;) {
       try {
@@ -152,7 +128,7 @@ export function createFsStore(root: string): ObjectStore {
       const key = relative ? `${relative}/${entry.name}` : entry.name;
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) await walk(full, key, out);
-      else if (entry.isFile() && !entry.name.startsWith(TEMP_MARKER)) {
+      else if (entry.isFile() && !entry.name.startsWith(TEMP_FILE_PREFIX)) {
         const info = await stat(full);
         out.push({ key, size: info.size, lastModified: info.mtime });
       }
@@ -173,7 +149,7 @@ export function createFsStore(root: string): ObjectStore {
     async putIfAbsent(bucket, key, body) {
       const target = await confinedPath(bucket, key);
       await makeDirectory(path.dirname(target));
-      const temp = `${path.dirname(target)}/${TEMP_MARKER}${randomUUID()}`;
+      const temp = `${path.dirname(target)}/${TEMP_FILE_PREFIX}${randomUUID()}`;
       try {
         await writeFile(temp, body);
         await fsyncPath(temp);
