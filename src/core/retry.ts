@@ -46,6 +46,12 @@ export interface RetryOptions {
   readonly random?: () => number;
 }
 
+/**
+ * Waiting for a store or broker that is not there yet, by a long-running process (the daemon's startup, a serving
+ * replica joining its topic): 1 s, doubling to 30 s between attempts, for as long as the process runs.
+ */
+export const UNTIL_AVAILABLE: RetryPolicy = { retries: Number.POSITIVE_INFINITY, baseDelayMs: 1_000, maxDelayMs: 30_000 };
+
 const DEFAULT_MAX_DELAY_FACTOR = 20;
 
 function ceilingMs(policy: BackoffPolicy, retry: number): number {

@@ -4,7 +4,7 @@ import { roleDlq, servingGroupId } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import { toFltsError, type FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { retryWithBackoff, type RetryPolicy } from '../retry.js';
+import { retryWithBackoff, UNTIL_AVAILABLE, type RetryPolicy } from '../retry.js';
 import type { ModelHolder } from '../serve/model-holder.js';
 import { servingReplicaId } from '../serve/replica-id.js';
 
@@ -49,9 +49,6 @@ function promotionGroup(settings: Settings): string {
   return servingGroupId(servingReplicaId(settings), settings.bus.groups.servingPrefix);
 }
 
-/** How a replica retries joining `model-selected` while the broker does not answer: 1 s doubling to 30 s, while it runs. */
-const JOIN_RETRY: RetryPolicy = { retries: Number.POSITIVE_INFINITY, baseDelayMs: 1_000, maxDelayMs: 30_000 };
-
 export interface PromotionFollower {
   /** The replica's own consumer group on `model-selected`. */
   readonly group: string;
@@ -78,7 +75,7 @@ export async function followPromotions(deps: ServingCompanionDeps, options: Prom
   let subscription: Subscription | undefined;
   let retrying!: () => void;
   const firstRetry = new Promise<'retrying'>((resolve) => (retrying = () => resolve('retrying')));
-  const attempts = retryWithBackoff(() => startServingCompanion(deps), options.retry ?? JOIN_RETRY, {
+  const attempts = retryWithBackoff(() => startServingCompanion(deps), options.retry ?? UNTIL_AVAILABLE, {
     isRetriable: (error) => toFltsError(error).retriable,
     signal: controller.signal,
     onRetry: ({ delayMs, error }) => {

@@ -9,7 +9,7 @@ import { FltsError, toFltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { createActualsHub } from '../live/actuals-hub.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { retryWithBackoff, type RetryPolicy } from '../retry.js';
+import { retryWithBackoff, UNTIL_AVAILABLE, type RetryPolicy } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
 import { listenOrExplain } from '../serve/listen.js';
@@ -26,12 +26,6 @@ import { startTrainerRole } from './trainer-role.js';
  */
 export const DAEMON_SHUTDOWN_GRACE_MS = 15_000;
 
-/**
- * A store or broker that is not there yet (or not any more) when the daemon starts is waited for: 1 s, doubling
- * to 30 s between attempts, for as long as it takes, while /readyz answers 503 with the reason. Exiting instead
- * would have the orchestrator restart the process in a loop that says less.
- */
-const STARTUP_RETRY: RetryPolicy = { retries: Number.POSITIVE_INFINITY, baseDelayMs: 1_000, maxDelayMs: 30_000 };
 
 export interface DaemonDeps {
   store: ObjectStore;
@@ -133,7 +127,9 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   };
 
   try {
-    await retryWithBackoff(startRoles, deps.startupRetry ?? STARTUP_RETRY, {
+    // A store or broker not there yet is waited for (UNTIL_AVAILABLE) while /readyz answers 503 with the reason:
+    // exiting instead would have the orchestrator restart the process in a loop that says less.
+    await retryWithBackoff(startRoles, deps.startupRetry ?? UNTIL_AVAILABLE, {
       isRetriable: (error) => toFltsError(error).retriable,
       signal: controller.signal,
       onRetry: ({ attempt, delayMs, error }) => {
