@@ -11,6 +11,14 @@ describe('core > errors', () => {
     expect(exitCodeFor(new Error('boom'))).toBe(1);
   });
 
+  it('gives the codes with a more specific HTTP meaning their own status, as the API answers them and docs/errors.md lists them', () => {
+    expect(httpStatusFor(new FltsError('FLTS_AUTH_REQUIRED', 'x'))).toBe(401);
+    expect(httpStatusFor(new FltsError('FLTS_AUTH_FORBIDDEN', 'x'))).toBe(403);
+    expect(httpStatusFor(new FltsError('FLTS_REQUEST_METHOD_NOT_ALLOWED', 'x'))).toBe(405);
+    expect(httpStatusFor(new FltsError('FLTS_REQUEST_TOO_LARGE', 'x'))).toBe(413);
+    expect(httpStatusFor(new FltsError('FLTS_SERVE_RELOAD_RATE_LIMITED', 'x'))).toBe(429);
+  });
+
   it('wraps foreign errors as FLTS_INTERNAL and keeps the cause', () => {
     const cause = new TypeError('bad');
     const wrapped = toFltsError(cause);

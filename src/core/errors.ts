@@ -1,6 +1,7 @@
 /**
  * One catalogue of every error flts can raise. The `kind` of an entry decides both the CLI exit code and
- * the HTTP status (see `exitCodeFor` / `httpStatusFor`), so a new error never needs its own mapping.
+ * the HTTP status (see `exitCodeFor` / `httpStatusFor`), so a new error never needs its own mapping; the few
+ * whose HTTP meaning is more specific than their kind's (401, 403, 405, 413, 429) name it as `httpStatus`.
  * docs/errors.md has a row per code; a test keeps the two in step. Retired codes are never reused.
  */
 
@@ -12,6 +13,8 @@ interface CatalogueEntry {
   readonly kind: ErrorKind;
   readonly retriable: boolean;
   readonly hint: string;
+  /** The HTTP status when it is more specific than the kind's (clients and proxies act on 401, 429...). */
+  readonly httpStatus?: number;
 }
 
 export const ERROR_CATALOGUE = {
@@ -62,12 +65,12 @@ export const ERROR_CATALOGUE = {
   FLTS_LIVE_DISABLED: { kind: 'conflict', retriable: false, hint: 'Live scoring is turned off on this server; set FLTS_LIVE_SCORING=true to score actuals.' },
   FLTS_REQUEST_INVALID: { kind: 'input', retriable: false, hint: 'Fix the request body as the message says.' },
   FLTS_FORECAST_NOT_FINITE: { kind: 'input', retriable: false, hint: 'Send values in the range the model was trained on; values this far outside it overflow its arithmetic.' },
-  FLTS_REQUEST_TOO_LARGE: { kind: 'input', retriable: false, hint: 'Send a smaller request body.' },
+  FLTS_REQUEST_TOO_LARGE: { kind: 'input', retriable: false, httpStatus: 413, hint: 'Send a smaller request body.' },
   FLTS_REQUEST_ROUTE_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'GET /openapi.json lists every route of the API.' },
-  FLTS_REQUEST_METHOD_NOT_ALLOWED: { kind: 'input', retriable: false, hint: 'The Allow header lists the methods this route accepts.' },
-  FLTS_AUTH_REQUIRED: { kind: 'input', retriable: false, hint: 'Send the token as an `Authorization: Bearer <token>` header (FLTS_SERVE_ADMIN_TOKEN for admin routes, FLTS_SERVE_API_TOKEN for predictions).' },
-  FLTS_AUTH_FORBIDDEN: { kind: 'input', retriable: false, hint: 'Call the admin route from the server host, or set FLTS_SERVE_ADMIN_TOKEN and send it as a bearer token.' },
-  FLTS_SERVE_RELOAD_RATE_LIMITED: { kind: 'unavailable', retriable: true, hint: 'Wait for the Retry-After seconds; the server also re-reads the pointer on its own (FLTS_SERVE_POLL_INTERVAL_MS).' },
+  FLTS_REQUEST_METHOD_NOT_ALLOWED: { kind: 'input', retriable: false, httpStatus: 405, hint: 'The Allow header lists the methods this route accepts.' },
+  FLTS_AUTH_REQUIRED: { kind: 'input', retriable: false, httpStatus: 401, hint: 'Send the token as an `Authorization: Bearer <token>` header (FLTS_SERVE_ADMIN_TOKEN for admin routes, FLTS_SERVE_API_TOKEN for predictions).' },
+  FLTS_AUTH_FORBIDDEN: { kind: 'input', retriable: false, httpStatus: 403, hint: 'Call the admin route from the server host, or set FLTS_SERVE_ADMIN_TOKEN and send it as a bearer token.' },
+  FLTS_SERVE_RELOAD_RATE_LIMITED: { kind: 'unavailable', retriable: true, httpStatus: 429, hint: 'Wait for the Retry-After seconds; the server also re-reads the pointer on its own (FLTS_SERVE_POLL_INTERVAL_MS).' },
   FLTS_BUS_UNAVAILABLE: { kind: 'unavailable', retriable: true, hint: 'Check that the Kafka brokers are reachable (KAFKA_BOOTSTRAP_SERVERS).' },
   FLTS_BUS_MESSAGE_INVALID: { kind: 'input', retriable: false, hint: 'The message does not match the topic contract; it goes to the DLQ.' },
   FLTS_OFFSETS_GROUP_ACTIVE: { kind: 'conflict', retriable: true, hint: 'Stop the group members or pass --wait.' },
@@ -197,6 +200,12 @@ export function exitCodeFor(error: unknown): number {
   return EXIT_CODE_BY_KIND[toFltsError(error).kind];
 }
 
+/** The HTTP status of an error code: its own when the catalogue names one, else its kind's. */
+export function httpStatusOfCode(code: ErrorCode): number {
+  const entry: CatalogueEntry = ERROR_CATALOGUE[code];
+  return entry.httpStatus ?? HTTP_STATUS_BY_KIND[entry.kind];
+}
+
 export function httpStatusFor(error: unknown): number {
-  return HTTP_STATUS_BY_KIND[toFltsError(error).kind];
+  return httpStatusOfCode(toFltsError(error).code);
 }

@@ -19,14 +19,6 @@ export function errorBody(status: number, code: ErrorCode, message: string): Err
   return { error: STATUS_CODES[status] ?? 'Error', code, message, statusCode: status, detail: message };
 }
 
-const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
-  FLTS_REQUEST_TOO_LARGE: 413,
-  FLTS_REQUEST_METHOD_NOT_ALLOWED: 405,
-  FLTS_AUTH_REQUIRED: 401,
-  FLTS_AUTH_FORBIDDEN: 403,
-  FLTS_SERVE_RELOAD_RATE_LIMITED: 429,
-};
-
 /**
  * The longest message an error answer carries. Values a client chose are clipped where a message quotes them;
  * this bounds anything else that gets through (a library's message), on HTTP and in gRPC status details alike.
@@ -40,7 +32,7 @@ export function classifyError(error: unknown, bodyLimit: number): { status: numb
 }
 
 function classify(error: unknown, bodyLimit: number): { status: number; code: ErrorCode; message: string } {
-  if (isFltsError(error)) return { status: STATUS_BY_CODE[error.code] ?? httpStatusFor(error), code: error.code, message: error.message };
+  if (isFltsError(error)) return { status: httpStatusFor(error), code: error.code, message: error.message };
   const fastifyError = error as Partial<FastifyError> & { validation?: unknown };
   if (fastifyError.validation) return { status: 400, code: 'FLTS_REQUEST_INVALID', message: `Invalid request: ${fastifyError.message}.` };
   switch (fastifyError.code) {
