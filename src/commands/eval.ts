@@ -12,13 +12,13 @@ export type EvalResult = EvaluateRunsResult | MlflowScoreboard | LiveRanking;
 export default class Eval extends FltsCommand<EvalResult> {
   static override summary = 'Rank every SUCCESS run of a config_hash on held-out test metrics.';
   static override description =
-    'Score = 0.5*rmse + 0.3*mae + 0.2*mse on the scaled test metrics (lower is better, ties to the newest run), with the RMSE improvement over NAIVE and the optional quality gate (--min-improvement or QUALITY_GATE_MIN_IMPROVEMENT_PCT).';
+    'Score = 0.5*rmse + 0.3*mae + 0.2*mse on the scaled test metrics (lower is better, ties to the newest run), with the RMSE improvement over NAIVE and over the best baseline (NAIVE, SNAIVE or MSTL, whichever has the lowest test RMSE), and the optional quality gate on the latter (--min-improvement or QUALITY_GATE_MIN_IMPROVEMENT_PCT).';
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --config-hash <hash> --plot --json', '<%= config.bin %> <%= command.id %> --live'];
 
   static override flags = {
     'config-hash': Flags.string({ description: 'Processed data version (default: the latest).' }),
     plot: Flags.boolean({ description: 'Write forecast-vs-actual (the whole test and its last day) and residual SVG plots for the top runs.', default: false }),
-    'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over NAIVE.' }),
+    'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over the best baseline (NAIVE, SNAIVE or MSTL) (env QUALITY_GATE_MIN_IMPROVEMENT_PCT).' }),
     'rank-by': Flags.string({ description: 'test = the held-out test split; backtest = the mean fold metrics of `flts backtest`.', options: ['test', 'backtest'], default: 'test' }),
     live: Flags.boolean({ description: 'Rank runs by their live error on served traffic (the figures serving replicas report), where they have it.', default: false }),
     source: Flags.string({ description: 'local = the run registry; mlflow = MLflow runs with params.config_hash (MLFLOW_TRACKING_URI), including reference trainers\' runs.', options: ['local', 'mlflow'], default: 'local' }),

@@ -28,7 +28,7 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     force: Flags.boolean({ description: 'Promote even if the quality gate fails.', default: false }),
     reason: Flags.string({ description: 'Why; stored in the promotion record.' }),
     identifier: Flags.string({ description: 'Deployment identifier scoping the pointer (env IDENTIFIER; default global).' }),
-    'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over NAIVE.' }),
+    'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over the best baseline (NAIVE, SNAIVE or MSTL) (env QUALITY_GATE_MIN_IMPROVEMENT_PCT).' }),
   };
 
   async run(): Promise<PromoteCommandResult> {
