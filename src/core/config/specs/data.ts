@@ -2,7 +2,7 @@ import type { SettingSpec } from './setting-spec.js';
 
 /** Where raw data comes from and how it is sampled: the reference's `_data` section, plus paths. */
 export const DATA_SPECS: readonly SettingSpec[] = [
-  { path: 'data.datasetName', type: 'string', default: '', env: ['DATASET_NAME'], envCase: 'trim', description: 'Dataset name; the train/test files default to <name>.csv and <name>_test.csv.' },
+  { path: 'data.datasetName', type: 'string', default: '', env: ['DATASET_NAME'], envCase: 'trim', description: 'Dataset name; the train/test files default to <name>.csv and <name>_test.csv ("" = PobleSec, the reference dataset).' },
   { path: 'data.trainFile', type: 'string', default: '', env: ['TRAIN_FILE'], envCase: 'trim', description: 'Training data file (CSV or Parquet). Only its file name enters config_hash.' },
   { path: 'data.testFile', type: 'string', default: '', env: ['TEST_FILE'], envCase: 'trim', description: 'Held-out test data file, continuing the training series in time.' },
   { path: 'data.dataDir', type: 'string', default: '', env: ['FLTS_DATA_DIR'], description: 'Directory that relative train/test file names (and --dataset NAME) are read from; unset, the working directory and then the example data shipped with flts are looked in, first match wins.' },
