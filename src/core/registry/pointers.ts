@@ -123,6 +123,6 @@ export async function resolveServedRunId(store: ObjectStore, settings: Settings,
   const chosen = runId || settings.serve.runId;
   if (chosen) return chosen;
   const pointer = await readPromotionPointer(store, settings);
-  if (!pointer) throw new FltsError('FLTS_SERVE_NO_MODEL', 'No run given and no promotion pointer found (current.json, global/current.json, <identifier>/current.json).');
+  if (!pointer) throw new FltsError('FLTS_SERVE_NO_MODEL', 'No run given and no promotion pointer found (<identifier>/current.json, current.json, global/current.json).');
   return pointer.run_id;
 }
