@@ -25,7 +25,7 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     rollback: Flags.boolean({ description: 'Restore the previously promoted run.', default: false, exclusive: ['run', 'best', 'history'] }),
     history: Flags.boolean({ description: 'List the promotion history of this identifier.', default: false, exclusive: ['run', 'best', 'rollback'] }),
     'config-hash': Flags.string({ description: 'With --best: processed data version (default: the latest).' }),
-    force: Flags.boolean({ description: 'Promote even if the quality gate fails.', default: false }),
+    force: Flags.boolean({ description: 'Promote even if the quality gate fails or the run\'s processed test data is gone (recorded); never a run serving could not load.', default: false }),
     reason: Flags.string({ description: 'Why; stored in the promotion record.' }),
     identifier: Flags.string({ description: 'Deployment identifier scoping the pointer (env IDENTIFIER; default global).' }),
     'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over the best baseline (NAIVE, SNAIVE or MSTL) (env QUALITY_GATE_MIN_IMPROVEMENT_PCT).' }),
