@@ -1,4 +1,5 @@
 import { readTable } from '../data/read-table.js';
+import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
 import type { GrpcModelInferRequest } from '../serve/oip-grpc-service.js';
 import { encodeRawTensor } from '../serve/oip-tensors.js';
@@ -18,10 +19,25 @@ export interface RequestPayloads {
 const formatTime = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 
 /**
+ * The first rows of every `rows`-row slice with no empty cell: a missing value in a request is refused (400),
+ * and a data file with a few gaps (the example data has some) would otherwise measure those refusals as errors.
+ */
+function completeSliceStarts(frame: TimeFrame, rows: number): number[] {
+  const total = frame.time.length;
+  const starts: number[] = [];
+  let cleanRun = 0;
+  for (let r = 0; r < total; r++) {
+    cleanRun = frame.columns.every((column) => Number.isFinite(frame.values[column][r])) ? cleanRun + 1 : 0;
+    if (cleanRun >= rows) starts.push(r - rows + 1);
+  }
+  return starts;
+}
+
+/**
  * Request bodies cut from a raw data file (the PobleSec test CSV): consecutive `rows` rows in original units,
- * column-oriented with the timestamp column `time`, as the reference clients send them. Bodies start at
- * evenly spread offsets so the load never repeats one request (no response can be served from a cache), or
- * one row apart (`consecutive`), like a client sending its latest rows each step.
+ * column-oriented with the timestamp column `time`, as the reference clients send them, from slices without
+ * an empty cell. Bodies start at evenly spread offsets so the load never repeats one request (no response can
+ * be served from a cache), or one row apart (`consecutive`), like a client sending its latest rows each step.
  */
 export async function buildRequestPayloads(file: string, rows: number, modelName: string, count = 64, layout: 'spread' | 'consecutive' = 'spread'): Promise<RequestPayloads> {
   const { frame } = await readTable(file);
@@ -29,12 +45,18 @@ export async function buildRequestPayloads(file: string, rows: number, modelName
   if (total < rows) {
     throw new FltsError('FLTS_DATA_EMPTY', `${file} has ${total} rows; --payload-rows ${rows} needs at least that many.`, { details: { file, rows: total } });
   }
-  const starts = Math.min(count, total - rows + 1);
+  const complete = completeSliceStarts(frame, rows);
+  if (complete.length === 0) {
+    throw new FltsError('FLTS_DATA_EMPTY', `${file} has no ${rows} consecutive rows without an empty cell; --payload-rows ${rows} needs them (a request with a missing value is refused).`, {
+      details: { file, rows: total },
+    });
+  }
+  const starts = Math.min(count, complete.length);
   const bodies: string[] = [];
   const oipBodies: string[] = [];
   const grpcRequests: GrpcModelInferRequest[] = [];
   for (let k = 0; k < starts; k++) {
-    const start = layout === 'consecutive' || starts === 1 ? k : Math.floor((k * (total - rows)) / (starts - 1));
+    const start = complete[layout === 'consecutive' || starts === 1 ? k : Math.floor((k * (complete.length - 1)) / (starts - 1))];
     const data: Record<string, Array<string | number>> = { time: [] };
     for (let r = start; r < start + rows; r++) data.time.push(formatTime(frame.time[r]));
     for (const column of frame.columns) data[column] = Array.from(frame.values[column].subarray(start, start + rows));

@@ -1,0 +1,46 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildRequestPayloads } from './request-payloads.js';
+
+async function csvWithGaps(rows: number, emptyAt: readonly number[]): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-payloads-'));
+  const lines = ['time,down,up'];
+  for (let r = 0; r < rows; r++) {
+    const time = `2024-01-01 ${String(Math.floor((r * 2) / 60)).padStart(2, '0')}:${String((r * 2) % 60).padStart(2, '0')}:00`;
+    lines.push(`${time},${100 + r},${emptyAt.includes(r) ? '' : 5 + r}`);
+  }
+  const file = path.join(dir, 'data_test.csv');
+  await writeFile(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+type Body = { data: Record<string, Array<string | number | null>> };
+
+describe('core > bench > request payloads', () => {
+  it('cuts bodies only from slices without an empty cell, which a server would refuse with 400', async () => {
+    const file = await csvWithGaps(60, [10, 33]);
+    for (const layout of ['spread', 'consecutive'] as const) {
+      const payloads = await buildRequestPayloads(file, 8, 'flts', 64, layout);
+      const bodies = payloads.bodies.map((body) => JSON.parse(body) as Body);
+      expect(bodies.length).toBeGreaterThan(0);
+      for (const body of bodies) expect(body.data.up.every((value) => typeof value === 'number')).toBe(true);
+      for (const body of payloads.oipBodies.map((b) => JSON.parse(b) as { inputs: Array<{ data: unknown[] }> })) {
+        for (const input of body.inputs) expect(input.data).not.toContain(null);
+      }
+    }
+  });
+
+  it('spreads bodies over the whole file when it has no gaps, first and last slice included', async () => {
+    const file = await csvWithGaps(40, []);
+    const payloads = await buildRequestPayloads(file, 8, 'flts', 4, 'spread');
+    const firstDown = payloads.bodies.map((body) => (JSON.parse(body) as Body).data.down[0]);
+    expect(firstDown).toEqual([100, 110, 121, 132]);
+  });
+
+  it('refuses a file with no complete slice, naming it', async () => {
+    const file = await csvWithGaps(12, [3, 7]);
+    await expect(buildRequestPayloads(file, 6, 'flts')).rejects.toMatchObject({ code: 'FLTS_DATA_EMPTY', message: expect.stringMatching(/no 6 consecutive rows without an empty cell/) });
+  });
+});
