@@ -14,7 +14,7 @@ function dataRef(value: string): InferenceDataRef {
 export default class Predict extends FltsCommand<BatchInferenceResult> {
   static override summary = 'Batch inference: forecast every window of a dataset with the promoted (or a pinned) run.';
   static override description =
-    'Forecasts from every input window of the data (a local CSV/Parquet file, or <bucket>/<key> in the store), in original units, exactly as POST /predict would for the same rows. Stores the forecasts next to the actuals with the run, writes one JSONL result record to inference-logs/<identifier|default>/<YYYYMMDD>/ and, with a bus configured, announces it on performance-eval. A result already recorded for the same run and predictions is reported as a duplicate.';
+    'Forecasts from every input window of the data (a local CSV/Parquet file, or <bucket>/<key> in the store), in original units, exactly as POST /predict would for the same rows: raw data is not imputed, so every value the model reads must be present (the processed test data, which preprocess imputed, can be forecast instead). Stores the forecasts next to the actuals with the run, writes one JSONL result record to inference-logs/<identifier|default>/<YYYYMMDD>/ and, with a bus configured, announces it on performance-eval. A result already recorded for the same run and predictions is reported as a duplicate.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --data ../shared/datasets/PobleSec_test.csv --out forecasts.csv',
     '<%= config.bin %> <%= command.id %> --data processed-data/test_processed_data.parquet --run 3f2a9c1e --json',
@@ -24,7 +24,7 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
     data: Flags.string({ description: 'Data to forecast over: a local file, or <bucket>/<key> in the store.', required: true }),
     run: Flags.string({ description: 'Use this run instead of the promoted one.' }),
     out: Flags.string({ description: 'Also write the forecast table here; the extension decides the format: .parquet (or .pq), .csv, .json (an array of rows) or .jsonl (a row a line).' }),
-    scale: Flags.string({ description: 'auto (default), scaled = processed data, raw = original units like a /predict request.', options: ['auto', 'scaled', 'raw'], default: 'auto' }),
+    scale: Flags.string({ description: 'scaled = processed data; raw = original units like a /predict request; auto = scaled when the data carries the run\'s time-feature columns or comes from the processed-data bucket, else raw.', options: ['auto', 'scaled', 'raw'], default: 'auto' }),
   };
 
   async run(): Promise<BatchInferenceResult> {

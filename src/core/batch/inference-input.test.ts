@@ -35,4 +35,14 @@ describe('core > batch > inference input', () => {
       message: expect.stringMatching(/repeats a timestamp in 1 row.*zero time step/),
     });
   });
+
+  it('names the time of a missing value and points to the imputed processed data, which a file with gaps can be forecast from instead', async () => {
+    const target = path.join(dir, 'gap.csv');
+    writeFileSync(target, 'time,down\n2018-02-05 10:02:00,2\n2018-02-05 10:00:00,1\n2018-02-05 10:04:00,\n2018-02-05 10:06:00,4\n');
+    await expect(loadInferenceInput(store, settings, plan, target, 'raw')).rejects.toMatchObject({
+      code: 'FLTS_REQUEST_INVALID',
+      message: expect.stringContaining("column 'down' has a missing, NaN or infinite value at 2018-02-05T10:04:00 (row 2 in time order)"),
+      hint: expect.stringContaining('--data processed-data/test_processed_data.parquet'),
+    });
+  });
 });

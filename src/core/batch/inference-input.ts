@@ -3,7 +3,7 @@ import { readTable, readTableBytes } from '../data/read-table.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
 import type { FeaturePlan } from '../forecast/feature-plan.js';
-import { detectCadence } from '../data/timestamps.js';
+import { detectCadence, formatTimestamp } from '../data/timestamps.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 /** A local CSV/Parquet file, or an object in the store (what an `inference-data` claim names). */
@@ -47,6 +47,10 @@ function decideScaled(plan: FeaturePlan, frame: TimeFrame, data: InferenceDataRe
   return typeof data !== 'string' && data.bucket === settings.store.buckets.processed;
 }
 
+/** Data to forecast over is not imputed (as a /predict request is not); the processed data already is. */
+const MISSING_VALUE_HINT =
+  'Every value the model reads must be present, as in a /predict request: fill or drop the rows with empty cells, or forecast the processed test data, which preprocess imputed (--data processed-data/test_processed_data.parquet).';
+
 /**
  * Reads the data to forecast over (rows in any order, sorted by time) and checks it the way `/predict` checks a
  * request: every needed column present and finite, no timestamp repeated (so the step is never zero, F9).
@@ -66,8 +70,9 @@ export async function loadInferenceInput(store: ObjectStore, settings: Settings,
   for (const name of needed) {
     const row = frame.values[name].findIndex((value) => !Number.isFinite(value));
     if (row >= 0) {
-      throw new FltsError('FLTS_REQUEST_INVALID', `${source}: column '${name}' has a missing, NaN or infinite value at row ${row}; every feature value must be a finite number.`, {
-        details: { source, column: name, row },
+      throw new FltsError('FLTS_REQUEST_INVALID', `${source}: column '${name}' has a missing, NaN or infinite value at ${formatTimestamp(frame.time[row])} (row ${row} in time order); every feature value must be a finite number.`, {
+        details: { source, column: name, row, time: formatTimestamp(frame.time[row]) },
+        hint: MISSING_VALUE_HINT,
       });
     }
   }
