@@ -11,6 +11,7 @@ data="$FLTS_HOME/energy-data"
 
 node examples/custom/generate-energy.mjs "$data"
 $FLTS preprocess --train "$data/energy.csv" --test "$data/energy_test.csv"
-# A 24-hour input window and a 6-hour horizon: metrics are reported per forecast step.
+# A 24-hour input window and a 6-hour horizon: eval ranks on all six steps together; each run's run.json has them
+# per forecast step too (metrics.test.targets.load_mw.perStep).
 $FLTS train --model NAIVE,LSTM --targets load_mw --input-seq-len 24 --output-seq-len 6
 $FLTS eval
