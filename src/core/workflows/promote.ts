@@ -23,7 +23,7 @@ export interface PromotionDecision {
   /** Who or what asked: an operator's name, `daemon:<owner>`, `library`. */
   actor: string;
   reason: string;
-  /** Promote despite problems (status, artifacts, quality gate, no test windows); recorded. Never over non-finite forecasts. */
+  /** Promote despite a failed quality gate or missing test windows; recorded. Never over a status other than SUCCESS, a missing artifact or non-finite forecasts. */
   force?: boolean;
 }
 
