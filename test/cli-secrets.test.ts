@@ -55,13 +55,19 @@ describe('cli > secrets are masked in every output', () => {
     expectNoSecret(invalid.stdout + invalid.stderr);
   });
 
-  it('does not quote a malformed config file, which may hold a secret', async () => {
+  it('does not quote a malformed config file, which may hold a secret, and gives the line and column of the mistake', async () => {
     const file = path.join(dir, 'broken.json');
-    for (const text of ['{"store": {"s3": {"secretKey": hunter2}}}', '{"store": {"s3": {"secretKey": "hunter2" "x"}}}']) {
+    const cases: Array<[string, RegExp]> = [
+      ['{"store": {"s3": {"secretKey": hunter2}}}', /not valid JSON \(line 1, column 32\)$/],
+      ['{"store": {"s3": {"secretKey": "hunter2" "x"}}}', /not valid JSON \(line 1, column 42\)$/],
+      ['{\n  "store": {\n    "s3": {"secretKey": \'hunter2\'}\n  }\n}', /not valid JSON \(line 3, column 25\)$/],
+      ['{"store": {"s3": {"secretKey": "hunter2"', /not valid JSON \(it ends before the JSON is complete\)/],
+    ];
+    for (const [text, where] of cases) {
       await writeFile(file, text);
       const run = await runCli(['config', 'show', '--config', file, '--json'], { cwd: dir });
       expect(run.json.error).toMatchObject({ code: 'FLTS_CONFIG_FILE_UNREADABLE' });
-      expect(run.json.error.message).toMatch(/not valid JSON/);
+      expect(run.json.error.message).toMatch(where);
       expectNoSecret(run.stdout + run.stderr);
     }
   });

@@ -38,14 +38,40 @@ export interface CommandDeps {
 }
 
 /**
- * Why a config file cannot be used, without quoting its text: JSON.parse's message shows a slice of the file,
- * which may be a secret. The position is enough to find the mistake.
+ * Whether `text` could still begin a JSON document: it parses, or the parser only ran out of input (its
+ * message says so, or names the end as the position).
  */
-function describeConfigFileError(cause: unknown): string {
-  if (!(cause instanceof SyntaxError)) return (cause as Error).message;
-  const line = /\(line (\d+) column (\d+)\)/.exec(cause.message);
-  const position = /position (\d+)/.exec(cause.message);
-  return `not valid JSON${line ? ` (line ${line[1]}, column ${line[2]})` : position ? ` (at character ${position[1]})` : ''}`;
+function isJsonPrefix(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/end of JSON input/.test(message)) return true;
+    const position = /position (\d+)/.exec(message);
+    return position !== null && Number(position[1]) >= text.length;
+  }
+}
+
+/**
+ * Why a config file cannot be used, without quoting its text: JSON.parse's message shows a slice of the file,
+ * which may be a secret, and names no position for an unexpected token. The line and column of the first
+ * character no JSON document can continue with (found by bisecting the prefixes) are enough to find the mistake.
+ */
+function describeConfigFileError(cause: unknown, text: string | undefined): string {
+  if (!(cause instanceof SyntaxError) || text === undefined) return (cause as Error).message;
+  if (isJsonPrefix(text)) return 'not valid JSON (it ends before the JSON is complete)';
+  let good = 0;
+  let bad = text.length;
+  while (bad - good > 1) {
+    const middle = (good + bad) >> 1;
+    if (isJsonPrefix(text.slice(0, middle))) good = middle;
+    else bad = middle;
+  }
+  const offset = bad - 1;
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  const line = text.slice(0, offset).split('\n').length;
+  return `not valid JSON (line ${line}, column ${offset - lineStart + 1})`;
 }
 
 /**
@@ -105,12 +131,14 @@ export abstract class FltsCommand<TResult> extends Command {
   private readConfigFile(explicit?: string): Record<string, unknown> | undefined {
     const candidate = explicit ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
     if (!candidate) return undefined;
+    let text: string | undefined;
     try {
-      const parsed = JSON.parse(readRegularFile(path.resolve(candidate))) as unknown;
+      text = readRegularFile(path.resolve(candidate));
+      const parsed = JSON.parse(text) as unknown;
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the top level must be a JSON object');
       return parsed as Record<string, unknown>;
     } catch (cause) {
-      throw new FltsError('FLTS_CONFIG_FILE_UNREADABLE', `Cannot read config file ${candidate}: ${describeConfigFileError(cause)}`, { details: { file: candidate } });
+      throw new FltsError('FLTS_CONFIG_FILE_UNREADABLE', `Cannot read config file ${candidate}: ${describeConfigFileError(cause, text)}`, { details: { file: candidate } });
     }
   }
 
