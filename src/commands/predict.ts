@@ -16,7 +16,7 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
   static override description =
     'Forecasts from every input window of the data (a local CSV/Parquet file, or <bucket>/<key> in the store), in original units, exactly as POST /predict would for the same rows: raw data is not imputed, so every value the model reads must be present (the processed test data, which preprocess imputed, can be forecast instead). Stores the forecasts next to the actuals with the run, writes one JSONL result record to inference-logs/<identifier|default>/<YYYYMMDD>/ and, with a bus configured, announces it on performance-eval. A result already recorded for the same run and predictions is reported as a duplicate.';
   static override examples = [
-    '<%= config.bin %> <%= command.id %> --data ../shared/datasets/PobleSec_test.csv --out forecasts.csv',
+    '<%= config.bin %> <%= command.id %> --data datasets/PobleSec_test.csv --out forecasts.csv',
     '<%= config.bin %> <%= command.id %> --data processed-data/test_processed_data.parquet --run 3f2a9c1e --json',
   ];
 
