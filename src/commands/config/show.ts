@@ -16,7 +16,7 @@ export default class ConfigShow extends FltsCommand<ConfigShowResult> {
     const settings = describeSettings(this.loadSettings(flags));
     const width = Math.max(...settings.map((row) => row.path.length));
     for (const row of settings) {
-      const origin = row.source === 'env' ? `env ${row.env}` : row.source;
+      const origin = row.source === 'env' ? `env ${row.env}` : row.profile ? `${row.source}, profile ${row.profile}` : row.source;
       this.say(`${row.path.padEnd(width)}  ${JSON.stringify(row.value)}  (${origin})`);
     }
     return { settings };
