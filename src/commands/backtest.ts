@@ -8,7 +8,7 @@ import { formatByExtension } from '../core/file-format.js';
 export default class Backtest extends FltsCommand<RunBacktestResult> {
   static override summary = 'Rolling-origin backtest of every model type over the test period.';
   static override description =
-    'Fold origins step through the processed test data (the last fold ends at its last row); each fold forecasts --horizon steps from the rows before its origin only. LSTM/GRU/PROPHET use their newest SUCCESS run of the config_hash (refitted every --refit-every folds on the data before the origin when asked), NAIVE is the persistence baseline. Metrics per fold and aggregated are stored in the runs bucket (backtests/<config_hash>/backtest.json and <run_id>/backtest.json) with an error-over-time SVG; `flts eval --rank-by backtest` ranks on them.';
+    'Fold origins step through the processed test data (the last fold ends at its last row); each fold forecasts --horizon steps from the rows before its origin only. Every type but NAIVE uses its newest SUCCESS run of the config_hash (LSTM, GRU, PROPHET, SNAIVE, MSTL; refitted every --refit-every folds on the data before the origin when asked), or, without a run, a model fitted on the training rows; NAIVE is the persistence baseline. Metrics per fold and aggregated are stored in the runs bucket (backtests/<config_hash>/backtest.json and <run_id>/backtest.json) with an error-over-time SVG; `flts eval --rank-by backtest` ranks on them.';
   static override examples = ['<%= config.bin %> <%= command.id %> --horizon 12 --folds 10', '<%= config.bin %> <%= command.id %> --models NAIVE,PROPHET,LSTM --refit-every 5 --plot-out backtest.svg --json'];
 
   static override flags = {
