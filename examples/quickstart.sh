@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local quick start: the whole pipeline on the shipped example data, no servers needed.
 #   bash examples/quickstart.sh            # from the repository root, after `npm install`
-# Settings for a fast first run; drop them for the reference configuration (EPOCHS=10, HIDDEN_SIZE=128).
+# Settings for a fast first run; drop them for flts's defaults (up to 30 epochs, 64 units), or add
+# FLTS_PROFILE=reference for the reference configuration (10 epochs, 2 x 128 units).
 # Everything it writes goes to FLTS_HOME (default .flts-quickstart/); it stops the server it starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
