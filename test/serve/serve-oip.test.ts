@@ -161,6 +161,8 @@ describe('serve > Open Inference Protocol over HTTP', () => {
       [withUp('BOOL', halves), /^FLTS_REQUEST_INVALID: Input 'up' is BOOL, but element 0 is 5\.5; BOOL data must be true or false\.$/],
       [withUp('INT8', halves), /^FLTS_REQUEST_INVALID: Input 'up' is INT8, but element 0 is 5\.5; INT8 data must be integers from -128 to 127\.$/],
       [withUp('UINT8', [...up.slice(0, 6), 300]), /'up' is UINT8, but element 6 is 300; UINT8 data must be integers from 0 to 255/],
+      [withUp('INT64', halves), /'up' is INT64, but element 0 is 5\.5; INT64 data must be integers from -9223372036854775808 to 9223372036854775807\.$/],
+      [withUp('UINT64', halves), /UINT64 data must be integers from 0 to 18446744073709551615\.$/],
       [withUp('BYTES', halves), /'up' is BYTES, but element 0 is 5\.5; BYTES data must be strings/],
       [withUp('FP64', up.map(String)), /'up' is FP64, but element 0 is "5"; FP64 data must be numbers \(or null\)/],
       [withUp('FP32', [...up.slice(0, 6), 1e39]), /'up' is FP32, but element 6 is 1e\+39/],

@@ -62,7 +62,7 @@ export function checkDatatype(name: string, datatype: string): void {
   if (!OIP_DATATYPES.includes(datatype)) throw invalid(`Input '${clip(name)}' has datatype '${clip(datatype)}'; expected one of ${OIP_DATATYPES.join(', ')}.`, name);
 }
 
-/** Integer datatypes' ranges as [least, first value past the greatest]: 2^63 and 2^64 are exact doubles, their predecessors are not. */
+/** Integer datatypes' ranges as [least, first value past the greatest]: 2^63 and 2^64 are exact doubles, their predecessors are not (messages print the bounds as BigInts). */
 const INTEGER_RANGES: Record<string, readonly [number, number]> = {
   INT8: [-(2 ** 7), 2 ** 7],
   INT16: [-(2 ** 15), 2 ** 15],
@@ -103,7 +103,7 @@ export function checkElements(name: string, datatype: string, values: unknown[])
   else if (datatype === 'FP32') firstOff((value) => value === null || (typeof value === 'number' && !(Math.abs(value) > FP32_MAX)), `numbers within ±${FP32_MAX} (or null)`);
   else {
     const [least, past] = INTEGER_RANGES[datatype];
-    firstOff((value) => Number.isInteger(value) && (value as number) >= least && (value as number) < past, `integers from ${least} to ${past - 1}`);
+    firstOff((value) => Number.isInteger(value) && (value as number) >= least && (value as number) < past, `integers from ${BigInt(least)} to ${BigInt(past) - 1n}`);
   }
   return values;
 }
