@@ -29,7 +29,8 @@ export function renderErrorsDoc(): string {
 
 function formatDefault(value: unknown): string {
   if (value === null) return '`null`';
-  if (Array.isArray(value)) return `\`${value.join(',')}\``;
+  // An empty list is set as an empty variable; an empty code span would not render at all.
+  if (Array.isArray(value)) return value.length === 0 ? '`""`' : `\`${value.join(',')}\``;
   return value === '' ? '`""`' : `\`${String(value)}\``;
 }
 
