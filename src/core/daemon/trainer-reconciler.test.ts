@@ -10,6 +10,7 @@ import { listRunRecords } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { addProcessedData } from '../workflows/loadable-run.fixture.js';
+import { FltsError } from '../errors.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
 import { createSerialQueue } from './serial-queue.js';
 import { reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
@@ -70,5 +71,33 @@ describe('core > daemon > trainer-reconciler', () => {
     expect(outcome).toMatchObject({ result: 'skipped', runId: (first as { runId: string }).runId });
     const runs = await listRunRecords(store, settings, { configHash: HASH });
     expect(runs.map((run) => `${run.model_type}:${run.status}`)).toEqual(['NAIVE:SUCCESS']);
+  });
+
+  it('records its own attempt that a store outage failed (RUNNING, its end unwritten) as KILLED when it trains again', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    await addProcessedData(store, settings, HASH);
+    let away = false;
+    // The store goes away once the run is recorded RUNNING, so neither its artifacts nor its end can be written.
+    const flaky: ObjectStore = {
+      ...store,
+      put: async (...args) => {
+        if (away) throw new FltsError('FLTS_STORE_UNAVAILABLE', 'The store is away.');
+        return store.put(...args);
+      },
+    };
+    let starts = 0;
+    const context = { ...trainer('one', flaky), onEvent: (event: { type: string }) => void (event.type === 'train.start' && ++starts === 1 && (away = true)) };
+    const target = { configHash: HASH, modelType: 'NAIVE' as const };
+    await expect(reconcileTraining(context, target, new AbortController().signal)).rejects.toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE' });
+    const [interrupted] = await listRunRecords(store, settings, { configHash: HASH });
+    expect(interrupted.status).toBe('RUNNING');
+
+    // Back well within the lease's staleness: the retry must not leave the first run RUNNING for ever.
+    away = false;
+    const outcome = await reconcileTraining(context, target, new AbortController().signal);
+    expect(outcome.result).toBe('trained');
+    const runs = await listRunRecords(store, settings, { configHash: HASH });
+    expect(runs.find((run) => run.run_id === interrupted.run_id)).toMatchObject({ status: 'KILLED', error: { code: 'FLTS_TRAIN_ABORTED' } });
+    expect(runs.filter((run) => run.status === 'SUCCESS')).toHaveLength(1);
   });
 });

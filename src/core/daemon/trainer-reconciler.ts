@@ -32,17 +32,29 @@ function aborted(): FltsError {
   return new FltsError('FLTS_TRAIN_ABORTED', 'The daemon is stopping; the step resumes on the next start.');
 }
 
-/** RUNNING runs nobody heartbeats any more: their process died (SIGKILL, OOM, power loss). */
+/**
+ * RUNNING runs nobody trains any more: their process died (SIGKILL, OOM, power loss), or this process's own
+ * earlier attempt failed while the store was away and could not record its end.
+ */
 async function markOrphansKilled(context: TrainerContext, runs: RunRecord[], nowMs: number): Promise<void> {
   const staleMs = context.settings.daemon.leaseStaleMs;
   for (const run of runs) {
-    if (run.status !== 'RUNNING' || nowMs - Date.parse(run.timings.started_at) < staleMs) continue;
+    if (run.status !== 'RUNNING') continue;
+    // Under the lease and the serial queue this process trains nothing else of this data and type: a run of its
+    // own is an earlier attempt whatever its age; another process's run is given the lease's staleness to show.
+    const ours = run.owner?.host === os.hostname() && run.owner.pid === process.pid;
+    if (!ours && nowMs - Date.parse(run.timings.started_at) < staleMs) continue;
     // Trained without a lease (`flts train` on this host) by a process that is still at it.
     if (run.owner?.host === os.hostname() && run.owner.pid !== process.pid && !runOwnerGone(run)) continue;
     const killed: RunRecord = {
       ...run,
       status: 'KILLED',
-      error: { code: 'FLTS_TRAIN_ABORTED', message: `No trainer heartbeat for over ${staleMs} ms: the process training this run stopped; the model is retrained.` },
+      error: {
+        code: 'FLTS_TRAIN_ABORTED',
+        message: ours
+          ? 'This trainer\'s attempt ended without recording its end (the store did not answer); the model is retrained.'
+          : `No trainer heartbeat for over ${staleMs} ms: the process training this run stopped; the model is retrained.`,
+      },
       timings: { ...run.timings, finished_at: new Date(nowMs).toISOString() },
     };
     await saveRunRecord(context.store, context.settings, killed);
