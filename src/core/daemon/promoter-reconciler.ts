@@ -1,5 +1,7 @@
+import { encodePromotion } from '../bus/messages.js';
 import { FltsError, toFltsError } from '../errors.js';
 import { promotionScope } from '../registry/pointers.js';
+import { catchUpPointers } from '../registry/promotion-history.js';
 import { autoPromote, decideAutoPromotion, type AutoPromotionOutcome } from '../workflows/auto-promote.js';
 import type { RoleContext } from './role-registry.js';
 import { acquireLease } from './work-lease.js';
@@ -19,6 +21,15 @@ export async function reconcilePromotion(context: RoleContext, configHash: strin
     return outcome;
   };
   const first = await decideAutoPromotion(store, settings, configHash);
+  if (first.result === 'already-promoted') {
+    // A promotion stopped between its history record and its pointers (an outage, SIGKILL) counts as made; its
+    // pointers are moved here, or replicas would serve the previous run until some later promotion.
+    const caughtUp = await catchUpPointers(store, settings);
+    if (caughtUp) {
+      logger.warn({ configHash, runId: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
+      await bus.publish(settings.bus.topics.modelSelected, encodePromotion({ ...caughtUp }));
+    }
+  }
   if (first.result !== 'promote') return step(first.result === 'waiting' ? 'waiting' : 'skipped', first);
   const lease = await acquireLease({ store, settings, owner: context.owner, logger }, { step: `promote-${promotionScope(settings)}`, configHash, modelType: '' }, signal);
   if (!lease) return step('skipped', { result: 'busy', reason: 'another promoter holds the lease for this config_hash' });

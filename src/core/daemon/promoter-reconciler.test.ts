@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createFsBus } from '../bus/fs-bus.js';
+import type { MessageBus, ReceivedMessage } from '../bus/message-bus.js';
+import { decodePromotion } from '../bus/messages.js';
+import { defaultSettings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
+import { silentLogger } from '../logger.js';
+import { fakeRun } from '../registry/run-record.fixture.js';
+import { readPromotionPointer, scopedPointerKey } from '../registry/pointers.js';
+import { listPromotionHistory } from '../registry/promotion-history.js';
+import { createFsStore } from '../storage/fs-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
+import { createDaemonMetrics } from './daemon-metrics.js';
+import { reconcilePromotion } from './promoter-reconciler.js';
+import type { RoleContext } from './role-registry.js';
+
+const HASH = 'd'.repeat(64);
+const settings = defaultSettings();
+settings.daemon.expectedModelTypes = ['NAIVE'];
+let root: string;
+let bus: MessageBus;
+
+beforeEach(() => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'flts-promoter-'));
+  bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
+});
+afterEach(async () => {
+  await bus.close();
+  rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+});
+
+function promoter(store: ObjectStore): RoleContext {
+  return { settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics(), owner: 'promoter-a', signal: new AbortController().signal };
+}
+
+describe('core > daemon > promoter-reconciler', () => {
+  it('moves the pointers of a promotion stopped after its history record, and announces it, when the step runs again', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    const run = fakeRun('naive-1', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
+    await addLoadableRun(store, settings, { ...run, timings: { ...run.timings, finished_at: '2026-01-01T00:01:00.000Z' } });
+    // The store goes away right after the history record: no pointer is written.
+    let away = false;
+    const flaky: ObjectStore = {
+      ...store,
+      put: async (bucket, key, ...rest) => {
+        if (away || key === scopedPointerKey(settings)) {
+          away = true;
+          throw new FltsError('FLTS_STORE_UNAVAILABLE', 'The store is away.');
+        }
+        return store.put(bucket, key, ...rest);
+      },
+    };
+    await expect(reconcilePromotion(promoter(flaky), HASH, new AbortController().signal)).rejects.toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE' });
+    expect(await listPromotionHistory(store, settings)).toHaveLength(1);
+    expect(await readPromotionPointer(store, settings)).toBeUndefined();
+
+    const selected: ReceivedMessage[] = [];
+    const reader = await bus.subscribe({ group: 'replica', topics: [settings.bus.topics.modelSelected] }, async (message) => void selected.push(message));
+    // The retry (redelivery or resync) finds the promotion made: it must not leave replicas without the run.
+    const outcome = await reconcilePromotion(promoter(store), HASH, new AbortController().signal);
+    expect(outcome.result).toBe('already-promoted');
+    expect(await readPromotionPointer(store, settings)).toMatchObject({ run_id: 'naive-1', source: 'auto' });
+    expect(await listPromotionHistory(store, settings)).toHaveLength(1);
+    await expect.poll(() => selected.map((message) => decodePromotion(message).run_id)).toEqual(['naive-1']);
+    await reader.stop();
+  });
+});
