@@ -39,6 +39,11 @@ export interface PromotionRecord {
   actor?: string | null;
   /** `created_at` of the run's processed data; automatic promotion never moves to older data. */
   data_created_at?: string | null;
+  /**
+   * The SUCCESS runs of the config_hash a best-score promotion chose from (`auto`, `best`): a later SUCCESS not
+   * among them is what makes the promoter promote that data again, whatever the clocks of the trainer and promoter.
+   */
+  candidate_runs?: string[];
   /** Whether --force overrode problems; `forced_over` lists them. */
   forced?: boolean;
   forced_over?: string[];

@@ -87,6 +87,26 @@ describe('core > workflows > auto-promote > semantics', () => {
     });
   });
 
+  it('promotes once whatever the clocks of the trainers and the promoter say', async () => {
+    await withStore(async (store, settings) => {
+      const deps = { store };
+      const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
+      const finishedAt = (run: RunRecord, time: string): RunRecord => ({ ...run, timings: { ...run.timings, finished_at: time } });
+      // The trainers' clock is ten minutes ahead of the promoter's: their runs finish "after" any promotion made now.
+      for (const run of [trained('naive', 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.2), trained('lstm', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.05)]) {
+        await addLoadableRun(store, settings, finishedAt(run, at(600_000)));
+      }
+      expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'promoted', record: { run_id: 'lstm' } });
+      expect(await autoPromote(NEW, 'daemon:b', settings, deps)).toMatchObject({ result: 'already-promoted' });
+      expect((await readPromotionPointer(store, settings))?.candidate_runs?.sort()).toEqual(['lstm', 'naive']);
+      // A retrained model from a trainer whose clock is ten minutes behind: new, so the data is promoted again.
+      await addLoadableRun(store, settings, finishedAt(trained('lstm-2', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.01), at(-600_000)));
+      expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'promoted', record: { run_id: 'lstm-2' } });
+      expect(await autoPromote(NEW, 'daemon:b', settings, deps)).toMatchObject({ result: 'already-promoted' });
+      expect((await listPromotionHistory(store, settings)).map((record) => record.run_id)).toEqual(['lstm', 'lstm-2']);
+    });
+  });
+
   it('refuses a winner whose files are damaged as an outcome, and leaves the pointer alone', async () => {
     await withStore(async (store, settings) => {
       for (const run of [trained('naive', 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.2), trained('lstm', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.05)]) await addLoadableRun(store, settings, run);

@@ -26,10 +26,17 @@ function timeOf(timestamp: string): number {
   return Date.parse(timestamp.replace(/(\.\d{3})\d+Z$/, '$1Z'));
 }
 
-/** The automatic promotion already made for these runs: one newer than the newest SUCCESS run of the hash. */
+/**
+ * The automatic promotion already made for these runs: one that chose among every SUCCESS run of the hash. Its
+ * `candidate_runs` say so without comparing the clocks of the hosts that trained and promoted (a trainer's clock
+ * ahead of the promoter's would otherwise have every check promote again); a record without them (older flts)
+ * counts when it is newer than the newest SUCCESS run.
+ */
 export function findAutoPromotion(history: readonly PromotionRecord[], configHash: string, successRuns: readonly RunRecord[]): PromotionRecord | undefined {
   const newestRun = Math.max(...successRuns.map((run) => Date.parse(run.timings.finished_at ?? run.timings.started_at)));
-  return history.filter((record) => record.config_hash === configHash && record.source === 'auto' && timeOf(record.timestamp) >= newestRun).at(-1);
+  const covers = (record: PromotionRecord): boolean =>
+    Array.isArray(record.candidate_runs) ? successRuns.every((run) => record.candidate_runs!.includes(run.run_id)) : timeOf(record.timestamp) >= newestRun;
+  return history.filter((record) => record.config_hash === configHash && record.source === 'auto' && covers(record)).at(-1);
 }
 
 export function missingModelTypes(expected: readonly string[], successRuns: readonly RunRecord[]): string[] {

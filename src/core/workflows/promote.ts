@@ -25,6 +25,8 @@ export interface PromotionDecision {
   reason: string;
   /** Promote despite a failed quality gate or missing test windows; recorded. Never over a status other than SUCCESS, a missing artifact or non-finite forecasts. */
   force?: boolean;
+  /** The SUCCESS runs a best-score choice was made from (recorded as `candidate_runs`). */
+  candidateRuns?: string[];
 }
 
 export interface PromotionDeps {
@@ -64,6 +66,7 @@ export interface PromotionRecordFields {
   previousRunId: string | null;
   actor?: string | null;
   forcedOver?: string[];
+  candidateRuns?: string[];
   now?: () => Date;
 }
 
@@ -89,6 +92,7 @@ export function buildPromotionRecord(run: RunRecord, settings: Settings, fields:
     action: fields.action,
     actor: fields.actor ?? null,
     data_created_at: run.data?.processed_created_at || null,
+    ...(fields.candidateRuns ? { candidate_runs: fields.candidateRuns } : {}),
     forced: (fields.forcedOver?.length ?? 0) > 0,
     forced_over: fields.forcedOver ?? [],
   };
@@ -150,6 +154,7 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
     action: isRollback(decision.source) ? 'rollback' : 'promote',
     previousRunId: previous?.run_id ?? null,
     forcedOver: problems.map((p) => p.message),
+    candidateRuns: decision.candidateRuns,
     now: deps.now,
   });
   await store.ensureBucket(settings.store.buckets.promotion);
@@ -202,7 +207,8 @@ export async function promoteBest(request: BestPromotionRequest, settings: Setti
   const winner = board.rows[0];
   if (!winner) throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${hash} to promote.`, { details: { configHash: hash } });
   const reason = request.reason ?? `best score ${winner.score.toPrecision(6)} of ${board.rows.length} run(s) for config_hash ${hash}`;
-  return promote({ runId: winner.run_id, source: request.source, actor: request.actor, reason, force: request.force }, settings, deps);
+  const candidateRuns = runs.filter((run) => run.status === 'SUCCESS').map((run) => run.run_id);
+  return promote({ runId: winner.run_id, source: request.source, actor: request.actor, reason, force: request.force, candidateRuns }, settings, deps);
 }
 
 /**
