@@ -6,7 +6,7 @@ import { createMessageBus } from '../../src/core/bus/index.js';
 import { createKafkaBus } from '../../src/core/bus/kafka-bus.js';
 import { describeMessageBusContract, waitFor } from '../../src/core/bus/message-bus.contract.js';
 import type { MessageBus } from '../../src/core/bus/message-bus.js';
-import { decodeTrainingEvent, encodeTrainClaim, encodeTrainingEvent } from '../../src/core/bus/messages.js';
+import { decodeTrainClaim, decodeTrainingEvent, encodeTrainClaim, encodeTrainingEvent } from '../../src/core/bus/messages.js';
 import { resolveSettings } from '../../src/core/config/settings.js';
 import { INFRA_HINT, infraSkipReason, loadInfraEnv } from './infra-env.js';
 
@@ -67,6 +67,25 @@ if (skipReason) {
         await waitFor(() => seen.length === 2, 'both SUCCESS messages');
         expect(seen.map((s) => s.runId)).toEqual(['r1', 'r2']);
         expect(seen[0].partition).toBe(seen[1].partition);
+      } finally {
+        await bus.close();
+      }
+    });
+
+    it('creates a topic again when it was deleted after the bus created it, instead of failing every publish', async () => {
+      // Few client-level retries: the deleted topic is noticed after them rather than after half a minute.
+      const bus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'flts-it', retry: FAST, brokerRetries: 1 });
+      try {
+        const topic = `it-deleted-${randomUUID().slice(0, 8)}`;
+        await bus.publish(topic, encodeTrainClaim({ bucket: 'processed-data', object: 'o', size: 1, configHash: 'first', identifier: '' }));
+        await admin.connect();
+        await admin.deleteTopics({ topics: [topic] });
+        await waitFor(async () => !(await admin.listTopics()).includes(topic), 'the topic to be deleted');
+        await bus.publish(topic, encodeTrainClaim({ bucket: 'processed-data', object: 'o', size: 1, configHash: 'second', identifier: '' }));
+        const seen: string[] = [];
+        await bus.subscribe({ group: `it-deleted-${randomUUID().slice(0, 8)}`, topics: [topic] }, async (message) => void seen.push(decodeTrainClaim(message).configHash));
+        await waitFor(() => seen.length === 1, 'the message published after the deletion');
+        expect(seen).toEqual(['second']);
       } finally {
         await bus.close();
       }

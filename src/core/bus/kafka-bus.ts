@@ -70,6 +70,12 @@ function toReceived(topic: string, partition: number, message: KafkaMessage): Re
   };
 }
 
+/** The broker does not know the topic (any more): deleted since this bus created or saw it. */
+function isUnknownTopic(error: unknown): boolean {
+  const type = (error as { type?: string })?.type ?? (error as { cause?: { type?: string } })?.cause?.type;
+  return type === 'UNKNOWN_TOPIC_OR_PARTITION';
+}
+
 function unavailable(action: string, brokers: string[], error: unknown): FltsError {
   if (isFltsError(error)) return error;
   const reason = error instanceof Error ? error.message : String(error);
@@ -166,7 +172,19 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     await ensureTopics([topic]);
     const client = await connectProducer();
     try {
-      await withBrokerRetries(() => client.send({ topic, acks: -1, messages: [{ key: message.key, value: message.value, headers: message.headers }] }));
+      await withBrokerRetries(async () => {
+        try {
+          await client.send({ topic, acks: -1, messages: [{ key: message.key, value: message.value, headers: message.headers }] });
+        } catch (error) {
+          // A topic deleted after this bus created it (an operator purging it, brokers without auto-creation) is
+          // created again before the next try; remembered as existing, it would fail every publish until a restart.
+          if (isUnknownTopic(error)) {
+            knownTopics.delete(topic);
+            await ensureTopics([topic]);
+          }
+          throw error;
+        }
+      });
     } catch (error) {
       throw unavailable(`publish to ${topic}`, options.brokers, error);
     }
