@@ -10,7 +10,8 @@ export const BATCH_INFERENCE_GROUP = 'batch-inference';
 /** The daemon role answering `inference-data` claims with batch inference (`--roles batch`). */
 export async function startBatchInferenceRole(context: RoleContext): Promise<RoleHandle> {
   const { settings, store, bus, onEvent } = context;
-  const logger = context.logger.child({ role: 'batch' });
+  // Named by the daemon's logger already (a second binding writes the key twice).
+  const { logger } = context;
   const topic = settings.bus.topics.inferenceData;
   await bus.ensureTopics([topic, settings.bus.topics.performanceEval]);
   let last: Pick<BatchInferenceResult, 'status' | 'run_id' | 'prediction_hash' | 'log_object_key'> | undefined;

@@ -8,7 +8,8 @@ import { startServingCompanion } from './serving-companion.js';
  * process. Claims on `inference-data` belong to a batch role registered beside this one.
  */
 export async function startServingRole(context: RoleContext): Promise<RoleHandle> {
-  const service = await startInferenceService(context.settings, { store: context.store, logger: context.logger.child({ role: 'serving' }), onEvent: context.onEvent });
+  // The daemon's logger names the role already; binding it again would write the key twice on every line.
+  const service = await startInferenceService(context.settings, { store: context.store, logger: context.logger, onEvent: context.onEvent });
   let companion: Subscription;
   try {
     companion = await startServingCompanion({ settings: context.settings, bus: context.bus, holder: service.holder, logger: context.logger });
