@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus, ReceivedMessage } from '../bus/message-bus.js';
-import { decodePromotion } from '../bus/messages.js';
+import { decodePromotion, encodeTrainingEvent } from '../bus/messages.js';
 import { defaultSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
@@ -16,6 +16,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
 import { reconcilePromotion } from './promoter-reconciler.js';
+import { startPromoterRole } from './promoter-role.js';
 import type { RoleContext } from './role-registry.js';
 
 const HASH = 'd'.repeat(64);
@@ -67,5 +68,36 @@ describe('core > daemon > promoter-reconciler', () => {
     expect(await listPromotionHistory(store, settings)).toHaveLength(1);
     await expect.poll(() => selected.map((message) => decodePromotion(message).run_id)).toEqual(['naive-1']);
     await reader.stop();
+  });
+
+  it('retries the SUCCESS whose promotion could not be announced, and announces it then, instead of committing it', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    const fast = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10, retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 20 } });
+    // The broker is away for the promotion's notice, and back for everything after it.
+    let refusals = 1;
+    const flaky: MessageBus = {
+      ...fast,
+      publish: async (topic, message) => {
+        if (topic === settings.bus.topics.modelSelected && refusals-- > 0) throw new FltsError('FLTS_BUS_UNAVAILABLE', 'The broker is away.');
+        return fast.publish(topic, message);
+      },
+    };
+    const stopping = new AbortController();
+    const role = await startPromoterRole({ ...promoter(store), bus: flaky, signal: stopping.signal });
+    try {
+      const selected: ReceivedMessage[] = [];
+      const reader = await fast.subscribe({ group: 'replica', topics: [settings.bus.topics.modelSelected] }, async (message) => void selected.push(message));
+      const run = fakeRun('naive-2', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
+      await addLoadableRun(store, settings, { ...run, timings: { ...run.timings, finished_at: '2026-01-01T00:01:00.000Z' } });
+      await fast.publish(settings.bus.topics.modelTraining, encodeTrainingEvent({ status: 'SUCCESS', modelType: 'NAIVE', experiment: 'NonML', configHash: HASH, runId: 'naive-2' }));
+
+      await expect.poll(() => selected.map((message) => decodePromotion(message).run_id), { timeout: 20_000 }).toEqual(['naive-2']);
+      expect(await listPromotionHistory(store, settings)).toHaveLength(1);
+      await reader.stop();
+    } finally {
+      stopping.abort();
+      await role.stop();
+      await fast.close();
+    }
   });
 });

@@ -37,6 +37,13 @@ export async function reconcilePromotion(context: RoleContext, configHash: strin
   try {
     // Decided again under the lease: another promoter may have finished just before we took it.
     const outcome = await autoPromote(configHash, `daemon:${context.owner}`, settings, { store, bus, logger, onEvent: context.onEvent, tracking: { logger, signal } });
+    if (outcome.result === 'promoted' && outcome.published?.ok === false) {
+      // Committing the SUCCESS now would lose the notice for good (replicas without a pointer poll never reload):
+      // the message is retried instead, finds the promotion made, and the role announces it again.
+      throw new FltsError('FLTS_BUS_UNAVAILABLE', `Run ${outcome.record.run_id} was promoted, but ${settings.bus.topics.modelSelected} could not be told: ${outcome.published.error ?? 'unknown error'}`, {
+        details: { runId: outcome.record.run_id, topic: settings.bus.topics.modelSelected },
+      });
+    }
     return step(outcome.result === 'promoted' ? 'done' : 'skipped', outcome);
   } catch (error) {
     metrics.countStep('promoter', 'promote', signal.aborted ? 'aborted' : 'failed');

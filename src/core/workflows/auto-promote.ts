@@ -7,10 +7,11 @@ import { listPromotionHistory } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { findRunRecord, listRunRecords } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { promoteBest, type PromotionDeps } from './promote.js';
+import { promoteBest, type PromotionDeps, type PromotionResult } from './promote.js';
 
 export type AutoPromotionOutcome =
-  | { result: 'promoted'; record: PromotionRecord }
+  /** `published`: whether `model-selected` was acknowledged (null without a bus). */
+  | { result: 'promoted'; record: PromotionRecord; published?: PromotionResult['published'] }
   | { result: 'waiting'; missing: string[] }
   | { result: 'already-promoted'; record: PromotionRecord }
   /** The data is older than what this scope serves: the SUCCESS is recorded in the registry, never promoted. */
@@ -99,7 +100,7 @@ export async function autoPromote(configHash: string, actor: string, settings: S
   if (decision.result !== 'promote') return decision;
   try {
     const promoted = await promoteBest({ configHash, source: 'auto', actor }, settings, deps);
-    return { result: 'promoted', record: promoted.record };
+    return { result: 'promoted', record: promoted.record, published: promoted.published };
   } catch (error) {
     const flts = toFltsError(error);
     if (flts.code === 'FLTS_EVAL_GATE_FAILED') return { result: 'gated', reason: flts.message };
