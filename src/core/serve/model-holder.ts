@@ -1,6 +1,7 @@
 import { FltsError, toFltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Logger } from '../logger.js';
+import { backoffDelayMs, sleep, UNTIL_AVAILABLE, type BackoffPolicy } from '../retry.js';
 import type { ModelSource, PointerTarget } from './model-source.js';
 import type { RequestBatcherOptions } from '../forecast/request-batcher.js';
 import { openServedModel, type ServedModel } from './served-model.js';
@@ -19,6 +20,8 @@ export interface ModelHolderOptions {
   logger: Logger;
   onEvent?: EventSink;
   now?: () => number;
+  /** How a pinned run is retried while the store is unavailable; defaults to UNTIL_AVAILABLE. */
+  storeWait?: BackoffPolicy;
 }
 
 export interface DegradedState {
@@ -62,7 +65,11 @@ export interface ModelHolder {
    * instead. A pointed run that cannot be loaded falls back along the cascade. Never throws.
    */
   reloadFromPointer(options?: { force?: boolean }): Promise<ReloadOutcome>;
-  /** First load (pinned run: throws on failure; pointer: never throws) and pointer polling. */
+  /**
+   * First load and pointer polling. A pinned run that cannot be loaded throws, unless the cause is retriable
+   * (the store is unavailable): then it is retried in the background while the holder reports itself degraded.
+   * Following the pointer never throws.
+   */
   start(): Promise<void>;
   /** Stops polling and disposes the model once idle. */
   stop(): Promise<void>;
@@ -82,6 +89,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
   let loading: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let waiting: AbortController | undefined;
 
   const setDegraded = (reason: string, runId?: string, code?: string): void => {
     if (degraded?.reason !== reason) logger.warn({ reason, runId, code }, 'serve_degraded');
@@ -171,7 +179,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
       cascade = await readCascade();
     } catch (error) {
       const flts = toFltsError(error);
-      if (served) setDegraded(`The promotion pointer cannot be read (${flts.code}: ${flts.message}); still serving run ${served.run.runId}.`, undefined, flts.code);
+      setDegraded(`The promotion pointer cannot be read (${flts.code}: ${flts.message}); ${served ? `still serving run ${served.run.runId}` : 'no model is served'}.`, undefined, flts.code);
       return { result: 'failed', error: flts };
     }
     const [first, ...fallbacks] = cascade;
@@ -201,6 +209,29 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
     return { result: 'failed', runId: first.runId, error: attempt.error };
   }
 
+  function loadRun(runId: string): Promise<ServedModel> {
+    return serialized(async () => {
+      try {
+        return await swapIn(runId);
+      } catch (error) {
+        throw recordFailure(runId, error);
+      }
+    });
+  }
+
+  /** Retries the pinned run until it loads, fails for a reason retrying cannot fix, or the holder stops. */
+  async function waitForPinnedRun(runId: string, signal: AbortSignal): Promise<void> {
+    for (let retry = 1; ; retry += 1) {
+      if (!(await sleep(backoffDelayMs(options.storeWait ?? UNTIL_AVAILABLE, retry), signal))) return;
+      try {
+        await loadRun(runId);
+        return;
+      } catch (error) {
+        if (!toFltsError(error).retriable) return;
+      }
+    }
+  }
+
   function schedulePoll(): void {
     if (stopped || options.pinnedRunId || options.pollIntervalMs <= 0) return;
     timer = setTimeout(() => {
@@ -218,15 +249,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
       return { served: current, release: current.acquire() };
     },
     current: () => served,
-    loadRun(runId) {
-      return serialized(async () => {
-        try {
-          return await swapIn(runId);
-        } catch (error) {
-          throw recordFailure(runId, error);
-        }
-      });
-    },
+    loadRun,
     reloadFromPointer(reloadOptions = {}) {
       return serialized(() => reloadOnce(reloadOptions.force ?? true));
     },
@@ -235,7 +258,14 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
       stopped = false;
       options.metrics?.setModelReady(false, false);
       if (options.pinnedRunId) {
-        await this.loadRun(options.pinnedRunId);
+        try {
+          await loadRun(options.pinnedRunId);
+        } catch (error) {
+          // An orchestrator restarting the process would not bring the store back sooner; waiting says why on /readyz.
+          if (!toFltsError(error).retriable) throw error;
+          waiting = new AbortController();
+          void waitForPinnedRun(options.pinnedRunId, waiting.signal);
+        }
         return;
       }
       const outcome = await this.reloadFromPointer({ force: true });
@@ -244,6 +274,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
     },
     async stop() {
       stopped = true;
+      waiting?.abort();
       if (timer) clearTimeout(timer);
       await loading;
       served?.retire();

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Settings } from '../config/settings.js';
+import { toFltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -87,7 +88,12 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   }
   let predictionLog: PredictionLog | undefined;
   if (serve.predictionLog.enabled) {
-    await deps.store.ensureBucket(settings.store.buckets.inferenceLogs);
+    // A store not there yet is waited for like the promotion pointer (the first write creates the bucket);
+    // a store that refuses us (credentials, a bad bucket name) fails the start.
+    await deps.store.ensureBucket(settings.store.buckets.inferenceLogs).catch((error: unknown) => {
+      if (!toFltsError(error).retriable) throw error;
+      logger.warn({ err: toFltsError(error).message }, 'prediction_log_bucket_unavailable');
+    });
     const logOptions = {
       store: deps.store,
       bucket: settings.store.buckets.inferenceLogs,
