@@ -1,7 +1,7 @@
 import pl from 'nodejs-polars';
 import { FltsError } from '../errors.js';
 import { TIME_COLUMN, timeFrameFromPolars, timeFrameToPolars } from './polars-frame.js';
-import { addParquetKeyValueMetadata } from './parquet-key-value.js';
+import { addParquetKeyValueMetadata } from './parquet-footer.js';
 import type { TimeFrame } from './time-frame.js';
 
 /**

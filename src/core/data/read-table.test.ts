@@ -3,16 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeFrameParquet } from './frame-parquet.js';
-import { MAX_CSV_COLUMNS, MAX_CSV_HEADER_BYTES, readFileBytes, readTable, readTableBytes } from './read-table.js';
+import { MAX_TABLE_COLUMNS, MAX_CSV_HEADER_BYTES, readFileBytes, readTable, readTableBytes } from './read-table.js';
 
 const csv = (text: string): Buffer => Buffer.from(text);
 
 describe('core > data > read-table', () => {
   it('refuses a header of more columns than the limit before parsing the file', () => {
-    const names = Array.from({ length: MAX_CSV_COLUMNS }, (_, i) => `c${i}`);
+    const names = Array.from({ length: MAX_TABLE_COLUMNS }, (_, i) => `c${i}`);
     const wide = csv(`time,${names.join(',')}\n2018-01-01 00:00:00,${names.map(() => '1').join(',')}\n`);
-    expect(() => readTableBytes(wide, 'wide.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_TOO_LARGE', details: expect.objectContaining({ columns: MAX_CSV_COLUMNS + 1, limit: MAX_CSV_COLUMNS }) }));
-    expect(() => readTableBytes(wide, 'wide.csv')).toThrow(/wide\.csv: The header names 10001 columns, more than the 10000/);
+    expect(() => readTableBytes(wide, 'wide.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_TOO_LARGE', details: expect.objectContaining({ columns: MAX_TABLE_COLUMNS + 1, limit: MAX_TABLE_COLUMNS }) }));
+    expect(() => readTableBytes(wide, 'wide.csv')).toThrow(/wide\.csv: The file has 10001 columns, more than the 10000/);
   });
 
   it('refuses a first line longer than the header limit (a file without line breaks)', () => {
@@ -155,6 +155,16 @@ describe('core > data > read-table', () => {
     expect(Array.from(frame.time)).toEqual(Array.from(source.time));
     expect(frame.values.a[0]).toBe(1);
     expect(frame.values.a[1]).toBeNaN();
+  });
+
+  it('refuses a Parquet file whose footer declares more columns than the limit, before polars reads it', () => {
+    // FileMetaData: version (field 1) = 2, then the schema list header (field 2) declaring the root and 10,001 fields.
+    const footer = Buffer.from([0x15, 0x04, 0x19, 0xfc, 0x92, 0x4e]);
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(footer.length, 0);
+    trailer.write('PAR1', 4, 'latin1');
+    const declared = Buffer.concat([Buffer.from('PAR1'), footer, trailer]);
+    expect(() => readTableBytes(declared, 'wide.parquet')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_TOO_LARGE', details: expect.objectContaining({ columns: MAX_TABLE_COLUMNS + 1 }) }));
   });
 
   it('reports a missing file with its own code', async () => {

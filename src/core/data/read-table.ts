@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import pl from 'nodejs-polars';
 import { FltsError } from '../errors.js';
+import { readParquetSchemaSize } from './parquet-footer.js';
 import { TIME_COLUMN, timeFrameFromPolars, type FromPolarsResult } from './polars-frame.js';
 
 export type TableFormat = 'csv' | 'parquet';
@@ -13,10 +14,11 @@ export interface ReadTableResult extends FromPolarsResult {
 
 const PARQUET_MAGIC = 'PAR1';
 /**
- * Widest CSV read: each column becomes a series, a feature of every window and a column of the processed
- * files, so a header of a million columns would take minutes and gigabytes before anything could object.
+ * Widest table read (CSV or Parquet): each column becomes a series, a feature of every window and a column of
+ * the processed files, so a header of a million columns would take minutes and gigabytes before anything could
+ * object.
  */
-export const MAX_CSV_COLUMNS = 10_000;
+export const MAX_TABLE_COLUMNS = 10_000;
 /** Longest header line (10 000 names of 400 bytes); a file without a newline is all header. */
 export const MAX_CSV_HEADER_BYTES = 4 * 1024 * 1024;
 const FULL_SCHEMA_SCAN = 1_000_000_000;
@@ -165,12 +167,7 @@ function readCsv(bytes: Buffer): { df: pl.DataFrame; droppedColumns: string[] } 
   const header = headerLine(bytes);
   const sep = detectSeparator(header);
   const names = headerNames(header, sep);
-  if (names.length > MAX_CSV_COLUMNS) {
-    throw new FltsError('FLTS_DATA_TOO_LARGE', `The header names ${names.length} columns, more than the ${MAX_CSV_COLUMNS} flts reads; keep the columns the models need.`, {
-      details: { columns: names.length, limit: MAX_CSV_COLUMNS },
-      hint: 'Write the file with only the time column and the columns to forecast from.',
-    });
-  }
+  assertColumnCount(names.length);
   assertUniqueNames(names);
   assertRectangular(bytes, sep);
   if (sep !== ',') {
@@ -191,6 +188,20 @@ function readCsv(bytes: Buffer): { df: pl.DataFrame; droppedColumns: string[] } 
   return { df: pl.readCSV(bytes, { sep, inferSchemaLength: FULL_SCHEMA_SCAN, dtypes: { [TIME_COLUMN]: pl.Utf8 } }), droppedColumns: [] };
 }
 
+function assertColumnCount(columns: number): void {
+  if (columns <= MAX_TABLE_COLUMNS) return;
+  throw new FltsError('FLTS_DATA_TOO_LARGE', `The file has ${columns} columns, more than the ${MAX_TABLE_COLUMNS} flts reads; keep the columns the models need.`, {
+    details: { columns, limit: MAX_TABLE_COLUMNS },
+    hint: 'Write the file with only the time column and the columns to forecast from.',
+  });
+}
+
+/** The schema is counted from the footer first: polars would build every one of a wide file's columns before we could refuse it. */
+function readParquet(bytes: Buffer): pl.DataFrame {
+  assertColumnCount(readParquetSchemaSize(bytes) ?? 0);
+  return pl.readParquet(bytes);
+}
+
 /**
  * The reader's own reason, without the advice polars writes for its Python API (`infer_schema_length`,
  * `ignore_errors`) or the slices of the file it quotes: one line, at most 200 characters.
@@ -208,7 +219,7 @@ export function readTableBytes(bytes: Buffer, source: string): ReadTableResult {
   let df: pl.DataFrame;
   let droppedColumns: string[] = [];
   try {
-    if (format === 'parquet') df = pl.readParquet(bytes);
+    if (format === 'parquet') df = readParquet(bytes);
     else ({ df, droppedColumns } = readCsv(bytes));
   } catch (cause) {
     if (cause instanceof FltsError) throw new FltsError(cause.code, `${source}: ${cause.message}`, { cause, details: { source, ...cause.details }, hint: cause.hint });

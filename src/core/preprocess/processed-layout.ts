@@ -1,6 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import type { ScalerParams } from '../data/scaler.js';
-import { readParquetKeyValueMetadata } from '../data/parquet-key-value.js';
+import { readParquetKeyValueMetadata } from '../data/parquet-footer.js';
 import { FltsError } from '../errors.js';
 import { joinKey } from '../storage/keys.js';
 

@@ -1,11 +1,11 @@
 import pl from 'nodejs-polars';
 import { describe, expect, it } from 'vitest';
 import { decodeFrameParquet, encodeFrameParquet } from './frame-parquet.js';
-import { addParquetKeyValueMetadata, readParquetKeyValueMetadata } from './parquet-key-value.js';
+import { addParquetKeyValueMetadata, readParquetKeyValueMetadata, readParquetSchemaSize } from './parquet-footer.js';
 
 const frame = { time: Float64Array.of(Date.UTC(2018, 1, 5, 23, 40), Date.UTC(2018, 1, 5, 23, 42)), columns: ['down', 'up'], values: { down: Float64Array.of(0.25, 0.5), up: Float64Array.of(1, 0) } };
 
-describe('core > data > parquet-key-value', () => {
+describe('core > data > parquet-footer', () => {
   it('adds entries next to the existing ones and the file stays readable', () => {
     const plain = encodeFrameParquet(frame);
     const before = readParquetKeyValueMetadata(plain);
@@ -16,6 +16,19 @@ describe('core > data > parquet-key-value', () => {
     expect(df.columns).toEqual(['time', 'down', 'up']);
     expect(String(df.dtypes[0])).toContain('Datetime');
     expect(Array.from(decodeFrameParquet(tagged, 't').values.down)).toEqual([0.25, 0.5]);
+  });
+
+  it('counts the schema fields from the footer alone, and undefined for what is not a Parquet footer', () => {
+    expect(readParquetSchemaSize(encodeFrameParquet(frame))).toBe(3);
+    expect(readParquetSchemaSize(Buffer.from('PAR1 not a footer PAR1'))).toBeUndefined();
+    expect(readParquetSchemaSize(Buffer.from('time,down\n'))).toBeUndefined();
+  });
+
+  it("writes a value larger than a call's argument limit (the pandas entry of a wide table)", () => {
+    const value = 'x'.repeat(2_000_000);
+    const tagged = addParquetKeyValueMetadata(encodeFrameParquet(frame), { wide: value });
+    expect(readParquetKeyValueMetadata(tagged).wide).toBe(value);
+    expect(pl.readParquet(tagged).height).toBe(2);
   });
 
   it('replaces an existing key, handles many entries and non-ASCII text', () => {

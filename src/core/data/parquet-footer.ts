@@ -1,12 +1,14 @@
 import { FltsError } from '../errors.js';
 
 /**
- * nodejs-polars cannot write Parquet key-value metadata, so it is added to the footer afterwards. The footer
- * is a Thrift (compact protocol) FileMetaData struct; field 5 is `key_value_metadata: list<KeyValue>`.
- * Only the footer is rewritten: column chunks keep their absolute offsets because the footer comes last.
+ * What flts reads and writes in a Parquet footer, a Thrift (compact protocol) FileMetaData struct: field 2 is
+ * `schema: list<SchemaElement>`, field 5 `key_value_metadata: list<KeyValue>`. nodejs-polars cannot write
+ * key-value metadata, so it is added to the footer afterwards. Only the footer is rewritten: column chunks keep
+ * their absolute offsets because the footer comes last.
  */
 
 const MAGIC = 'PAR1';
+const SCHEMA_FIELD = 2;
 const KEY_VALUE_FIELD = 5;
 const TYPE_BINARY = 8;
 const TYPE_LIST = 9;
@@ -105,15 +107,17 @@ function varintBytes(value: number): number[] {
   return out;
 }
 
-function binaryBytes(text: string): number[] {
+function binaryParts(text: string): Uint8Array[] {
   const utf8 = Buffer.from(text, 'utf8');
-  return [...varintBytes(utf8.length), ...utf8];
+  return [Uint8Array.from(varintBytes(utf8.length)), utf8];
 }
 
+/** Built from parts: a value can be megabytes (the pandas entry of a wide table), too many to spread as arguments. */
 function encodeKeyValueList(entries: ReadonlyArray<readonly [string, string]>): Uint8Array {
-  const out: number[] = entries.length < 15 ? [(entries.length << 4) | TYPE_STRUCT] : [0xf0 | TYPE_STRUCT, ...varintBytes(entries.length)];
-  for (const [key, value] of entries) out.push(0x10 | TYPE_BINARY, ...binaryBytes(key), 0x10 | TYPE_BINARY, ...binaryBytes(value), 0);
-  return Uint8Array.from(out);
+  const parts: Uint8Array[] = [Uint8Array.from(entries.length < 15 ? [(entries.length << 4) | TYPE_STRUCT] : [0xf0 | TYPE_STRUCT, ...varintBytes(entries.length)])];
+  const fieldHeader = Uint8Array.of(0x10 | TYPE_BINARY);
+  for (const [key, value] of entries) parts.push(fieldHeader, ...binaryParts(key), fieldHeader, ...binaryParts(value), Uint8Array.of(0));
+  return Buffer.concat(parts);
 }
 
 function footerBounds(file: Uint8Array): { start: number; end: number } {
@@ -165,6 +169,32 @@ function decodeKeyValueList(payload: Uint8Array): Array<[string, string]> {
     entries.push([key, value]);
   }
   return entries;
+}
+
+/**
+ * How many fields the file's schema declares (its schema elements but the root), read from the footer alone;
+ * undefined when the footer cannot be read, which the Parquet reader then reports in its own words.
+ */
+export function readParquetSchemaSize(file: Uint8Array): number | undefined {
+  try {
+    const { start, end } = footerBounds(file);
+    if (start < MAGIC.length) return undefined;
+    const reader = new CompactReader(file.subarray(0, end), start);
+    let fieldId = 0;
+    for (;;) {
+      const header = reader.byte();
+      if (header === 0) return undefined;
+      fieldId = reader.fieldId(header, fieldId);
+      if (fieldId === SCHEMA_FIELD && (header & 0x0f) === TYPE_LIST) {
+        const listHeader = reader.byte();
+        const size = listHeader >> 4 === 15 ? Number(reader.varint()) : listHeader >> 4;
+        return Math.max(0, size - 1);
+      }
+      reader.skip(header & 0x0f);
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 /** The file's key-value metadata (for example `ARROW:schema`, `config_hash`). */
