@@ -11,3 +11,11 @@ export function clip(text: string, max = QUOTED_CHARS): string {
   const end = /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max;
   return `${text.slice(0, end)}...`;
 }
+
+export const LISTED_NAMES = 10;
+
+/** The first few names of a list, each clipped, so an error about a file of 10,000 columns stays a short message. */
+export function listNames(names: readonly string[], max = LISTED_NAMES): string {
+  const shown = names.slice(0, max).map((name) => clip(name, 60));
+  return names.length > max ? `${shown.join(', ')} and ${names.length - max} more` : shown.join(', ');
+}

@@ -1,3 +1,4 @@
+import { listNames } from '../clip-text.js';
 import type { Settings } from '../config/settings.js';
 import { readTable, readTableBytes } from '../data/read-table.js';
 import type { TimeFrame } from '../data/time-frame.js';
@@ -63,7 +64,7 @@ export async function loadInferenceInput(store: ObjectStore, settings: Settings,
   const missing = needed.filter((name) => frame.values[name] === undefined);
   if (missing.length > 0) {
     const expected = scaled ? 'processed (scaled) data with every model feature' : 'raw data with the raw model columns';
-    throw new FltsError('FLTS_REQUEST_INVALID', `${source} lacks column(s) ${missing.join(', ')}; read as ${expected} (columns: ${frame.columns.join(', ')}).`, {
+    throw new FltsError('FLTS_REQUEST_INVALID', `${source} lacks column(s) ${listNames(missing)}; read as ${expected} (columns: ${listNames(frame.columns)}).`, {
       details: { source, missing, scaled },
     });
   }

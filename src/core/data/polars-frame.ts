@@ -1,3 +1,4 @@
+import { listNames } from '../clip-text.js';
 import pl from 'nodejs-polars';
 import { FltsError } from '../errors.js';
 import { parseTimestamp } from './timestamps.js';
@@ -109,7 +110,7 @@ function withoutBlankRows(df: pl.DataFrame): pl.DataFrame {
 /** A polars table with a `time` column -> TimeFrame (numeric columns as float64, empty cells as NaN). */
 export function timeFrameFromPolars(df: pl.DataFrame, source: string): FromPolarsResult {
   if (!df.columns.includes(TIME_COLUMN)) {
-    throw new FltsError('FLTS_DATA_MISSING_TIME_COLUMN', `${source}: no column labeled '${TIME_COLUMN}' (columns: ${df.columns.join(', ')}).`, {
+    throw new FltsError('FLTS_DATA_MISSING_TIME_COLUMN', `${source}: no column labeled '${TIME_COLUMN}' (columns: ${listNames(df.columns)}).`, {
       details: { source, columns: df.columns },
     });
   }

@@ -1,3 +1,4 @@
+import { listNames } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import type { ScalerMethod } from '../config/specs/preprocess.js';
 import type { TimeFrame } from './time-frame.js';
@@ -72,7 +73,7 @@ export function fitScaler(method: ScalerMethod, frame: TimeFrame): ScalerParams 
 
 function columnIndex(params: ScalerParams, column: string): number {
   const index = params.columns.indexOf(column);
-  if (index < 0) throw new FltsError('FLTS_MODEL_TARGET_MISSING', `Column "${column}" is not known to the scaler (known: ${params.columns.join(', ')}).`);
+  if (index < 0) throw new FltsError('FLTS_MODEL_TARGET_MISSING', `Column "${column}" is not known to the scaler (known: ${listNames(params.columns)}).`);
   return index;
 }
 

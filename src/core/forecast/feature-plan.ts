@@ -1,3 +1,4 @@
+import { listNames } from '../clip-text.js';
 import { columnAffine, type ScalerParams } from '../data/scaler.js';
 import { FltsError } from '../errors.js';
 import type { WindowSpec } from '../models/forecast-model.js';
@@ -26,7 +27,7 @@ export function createFeaturePlan(window: WindowSpec, scaler: ScalerParams): Fea
   const timeFeatureIndex = Int32Array.from(window.features, (feature) => timeNames.indexOf(feature));
   const targetFeature = Int32Array.from(window.targets, (target) => {
     const index = window.features.indexOf(target);
-    if (index < 0) throw new FltsError('FLTS_MODEL_TARGET_MISSING', `Target "${target}" is not among the run's features (${window.features.join(', ')}).`);
+    if (index < 0) throw new FltsError('FLTS_MODEL_TARGET_MISSING', `Target "${target}" is not among the run's features (${listNames(window.features)}).`);
     return index;
   });
   return {

@@ -27,6 +27,21 @@ describe('core > forecast > windows', () => {
     expect(() => buildWindows(frame(8), { ...spec, targets: ['zzz'] })).toThrow(/zzz/);
   });
 
+  it('names a missing target among the first columns of a wide frame, not every column', () => {
+    const names = Array.from({ length: 3000 }, (_, i) => `c${i}`);
+    const wide: TimeFrame = { time: Float64Array.of(0, 1, 2, 3, 4), columns: names, values: Object.fromEntries(names.map((name) => [name, new Float64Array(5)])) };
+    const error = (() => {
+      try {
+        buildWindows(wide, { ...spec, features: ['c0'], targets: ['down'] });
+      } catch (caught) {
+        return caught as FltsError;
+      }
+    })();
+    expect(error).toMatchObject({ code: 'FLTS_MODEL_TARGET_MISSING' });
+    expect(error?.message).toContain('c9 and 2990 more');
+    expect(error?.message.length).toBeLessThan(200);
+  });
+
   it('refuses, before allocating, windows whose copied histories would exceed the limit', () => {
     // 10 001 windows x 10 000 rows x 3 features: 1.2 GB of float32 from a frame of 160 KB per column.
     const wide = { inputSeqLen: 10_000, outputSeqLen: 1, features: ['a', 'b', 'a'], targets: ['b'] };

@@ -1,3 +1,4 @@
+import { listNames } from '../clip-text.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
 import type { WindowSpec } from '../models/forecast-model.js';
@@ -20,7 +21,7 @@ export function assertWindowColumns(frame: TimeFrame, spec: WindowSpec): void {
   const missing = [...spec.features, ...spec.targets].filter((column) => !frame.values[column]);
   if (missing.length > 0) {
     const code = spec.targets.some((t) => missing.includes(t)) ? 'FLTS_MODEL_TARGET_MISSING' : 'FLTS_REQUEST_INVALID';
-    throw new FltsError(code, `Column(s) ${missing.join(', ')} not in the data (columns: ${frame.columns.join(', ')}).`, { details: { missing } });
+    throw new FltsError(code, `Column(s) ${listNames(missing)} not in the data (columns: ${listNames(frame.columns)}).`, { details: { missing } });
   }
 }
 

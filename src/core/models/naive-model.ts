@@ -1,3 +1,4 @@
+import { listNames } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { assertBatchShape, type ForecastModel, type ModelType, type WindowSpec } from './forecast-model.js';
 
@@ -8,7 +9,7 @@ import { assertBatchShape, type ForecastModel, type ModelType, type WindowSpec }
 export function createRepeatingModel(modelType: ModelType, window: WindowSpec, sourceRow: (step: number) => number): ForecastModel {
   const targetIndex = window.targets.map((target) => {
     const index = window.features.indexOf(target);
-    if (index < 0) throw new FltsError('FLTS_MODEL_TARGET_MISSING', `${modelType} needs target "${target}" among the input features (${window.features.join(', ')}).`);
+    if (index < 0) throw new FltsError('FLTS_MODEL_TARGET_MISSING', `${modelType} needs target "${target}" among the input features (${listNames(window.features)}).`);
     return index;
   });
   const nf = window.features.length;

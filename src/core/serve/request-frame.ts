@@ -1,5 +1,5 @@
 import type { TimeFrame } from '../data/time-frame.js';
-import { clip } from '../clip-text.js';
+import { clip, LISTED_NAMES, listNames } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { assertStrictlyIncreasing, detectCadence, formatTimestamp, parseTimestamp } from '../data/timestamps.js';
 
@@ -24,14 +24,6 @@ function describe(value: unknown): string {
   if (value !== null && typeof value === 'object') return 'an object';
   const text = typeof value === 'string' ? JSON.stringify(clip(value, 40)) : String(value);
   return text;
-}
-
-const LISTED_NAMES = 10;
-
-/** The first few names of a list, so an error about 100,000 columns stays a short message. */
-function listNames(names: readonly string[]): string {
-  const shown = names.slice(0, LISTED_NAMES).map((name) => clip(name, 60));
-  return names.length > LISTED_NAMES ? `${shown.join(', ')} and ${names.length - LISTED_NAMES} more` : shown.join(', ');
 }
 
 function findTimestampColumn(data: Record<string, unknown>, indexCol: string | undefined): string {

@@ -1,3 +1,4 @@
+import { listNames } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import type { WindowSpec } from '../models/forecast-model.js';
 import { buildWindows, prependHistory, sliceWindows, type WindowSet } from '../forecast/windows.js';
@@ -20,7 +21,7 @@ export interface PreparedWindows {
 export function prepareWindows(data: ProcessedData, spec: WindowSpec, validationSplit: number): PreparedWindows {
   const missing = spec.targets.filter((target) => !data.columns.includes(target));
   if (missing.length > 0) {
-    throw new FltsError('FLTS_MODEL_TARGET_MISSING', `Target(s) ${missing.join(', ')} not among the processed columns (${data.columns.join(', ')}).`, {
+    throw new FltsError('FLTS_MODEL_TARGET_MISSING', `Target(s) ${listNames(missing)} not among the processed columns (${listNames(data.columns)}).`, {
       details: { missing, columns: data.columns },
     });
   }
