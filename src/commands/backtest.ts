@@ -1,9 +1,9 @@
-import { writeFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { renderBacktestChart } from '../core/backtest/backtest-chart.js';
 import { runBacktest, type RunBacktestResult } from '../core/backtest/run-backtest.js';
 import { formatByExtension } from '../core/file-format.js';
+import { writeFileWhole } from '../core/write-file-whole.js';
 
 export default class Backtest extends FltsCommand<RunBacktestResult> {
   static override summary = 'Rolling-origin backtest of every model type over the test period.';
@@ -33,7 +33,7 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
     if (flags['plot-out'] !== undefined) formatByExtension(flags['plot-out'], { '.svg': 'svg' }, 'plot-out');
     const { store } = await this.dependencies(settings);
     const result = await runBacktest(settings, { store, onEvent: (event) => event.type === 'backtest.fold' && event.fold === event.folds - 1 && this.say(`${event.modelType}: ${event.folds} folds done`) }, { configHash: flags['config-hash'] });
-    if (flags['plot-out']) await writeFile(flags['plot-out'], renderBacktestChart(result));
+    if (flags['plot-out']) await writeFileWhole(flags['plot-out'], renderBacktestChart(result));
     this.say(`config_hash ${result.config_hash}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, refit every ${result.refit_every || 'never'}`);
     for (const row of result.ranking) {
       const aggregate = result.models.find((m) => m.model_type === row.model_type)?.aggregate;

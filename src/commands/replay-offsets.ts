@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
@@ -6,6 +6,7 @@ import { renderOffsetPlan } from '../cli/screens/offset-plan-table.js';
 import { ignoreKafkajsNegativeTimeouts } from '../cli/upstream-warnings.js';
 import { FltsError } from '../core/errors.js';
 import { createKafkaOffsetsAdmin, encodeOffsetCsv, parseIsoDuration, replayOffsets, resolveReplayRequest, ROLE_SYNTAX, type ReplayOffsetsResult } from '../core/offsets/index.js';
+import { writeFileWhole } from '../core/write-file-whole.js';
 
 export type ReplayOffsetsCommandResult = ReplayOffsetsResult & { exported_to?: string };
 
@@ -59,7 +60,7 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
       const operator = process.env.FLTS_OPERATOR || os.userInfo().username;
       const result: ReplayOffsetsCommandResult = await replayOffsets({ ...request, execute: f.execute, wait, operator, reason: f.reason }, { admin, audit, signal: abort.signal });
       if (f.export) {
-        writeFileSync(f.export, encodeOffsetCsv(result.partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.new_offset }))));
+        await writeFileWhole(f.export, encodeOffsetCsv(result.partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.new_offset }))));
         result.exported_to = f.export;
       }
       for (const line of renderOffsetPlan(result)) this.say(line);

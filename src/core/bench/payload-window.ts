@@ -39,10 +39,13 @@ export function assertPayloadCoversWindow(payloadRows: number, window: ServedWin
   });
 }
 
+/** How long one readiness check of the service under test may take before it counts as not answering. */
+export const READY_CHECK_TIMEOUT_MS = 5_000;
+
 /** The window of the model a running server has loaded (GET /predict_ping); undefined when it does not say. */
 export async function windowAt(url: string, runId: string | null): Promise<ServedWindow | undefined> {
   try {
-    const response = await fetch(`${url}/predict_ping`, { signal: AbortSignal.timeout(5000) });
+    const response = await fetch(`${url}/predict_ping`, { signal: AbortSignal.timeout(READY_CHECK_TIMEOUT_MS) });
     const body = (await response.json()) as { input_seq_len?: unknown };
     return response.ok && typeof body.input_seq_len === 'number' ? { runId, inputSeqLen: body.input_seq_len } : undefined;
   } catch {

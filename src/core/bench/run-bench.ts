@@ -9,7 +9,7 @@ import { runLoadCell, type LoadCellProgress, type LoadCellResult } from './load-
 import { processRssMiB, startCpuWindow } from './process-cpu.js';
 import { startReplicas, type ServerCommand } from './replica-cluster.js';
 import type { BenchVariant } from './parse-matrix.js';
-import { assertPayloadCoversWindow, windowAt, type ServedWindow } from './payload-window.js';
+import { assertPayloadCoversWindow, READY_CHECK_TIMEOUT_MS, windowAt, type ServedWindow } from './payload-window.js';
 import { buildRequestPayloads } from './request-payloads.js';
 
 export interface BenchInput {
@@ -88,8 +88,7 @@ interface ReadyBody {
   engine?: string | null;
 }
 
-/** How long one readiness check or the probe request may take before the target counts as not answering. */
-const READY_CHECK_TIMEOUT_MS = 5_000;
+/** How long the probe request may take before the target counts as not answering. */
 const PROBE_TIMEOUT_MS = 30_000;
 const READY_TIMEOUT_MS = 60_000;
 
