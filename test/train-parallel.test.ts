@@ -60,6 +60,8 @@ describe('workflows > trainModels side by side', () => {
     expect(parallel.runs.map((run) => run.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
     expect(parallel.runs.slice(0, 2).map((run) => run.backend)).toEqual(sequential.runs.slice(0, 2).map((run) => run.backend));
     expect(parallel.runs[0].backend).toMatch(/^(node|wasm)\+onnx$/);
+    // What progress announces is what the run records (the engine is chosen after the backend).
+    for (const run of parallel.runs.slice(0, 2)) expect(events.find((e) => e.type === 'train.start' && e.runId === run.run_id)).toMatchObject({ backend: run.backend });
     for (const [k, run] of parallel.runs.entries()) expect(await artefacts(settings, run)).toEqual(await artefacts(settings, sequential.runs[k]));
 
     // The two networks were in training at once: GRU started before LSTM finished.

@@ -20,7 +20,7 @@ import type { RunWindow } from '../registry/run-record.js';
 import { MODEL_ARTIFACT_FILES, saveModelJson, saveNetwork } from '../registry/run-artifacts.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { selectBackend } from '../tf/backend.js';
-import { fitNetwork, type EpochRecord } from './fit-network.js';
+import { fitNetwork, type EpochRecord, type TrainingEngineUsed } from './fit-network.js';
 import type { PreparedWindows } from './prepare-windows.js';
 import { calibrateModelIntervals, calibrateOnTrainingWindows, fitProphetWithIntervals, type PostFitProgress } from './run-intervals.js';
 import { concatWindows, type WindowSet } from '../forecast/windows.js';
@@ -132,8 +132,12 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
     const epochs = options.epochs ?? t.epochs;
     const backend = await selectBackend(t.backend, { logger: options.logger });
     const refits = t.refit !== 'none' && windows.validation.size > 0;
-    // The announced epochs are every pass the fit may make: the budget the learning-rate drops share, then the refit's.
-    emit({ type: 'train.start', runId: options.runId, modelType, backend: backend.name, epochs: epochs + (refits ? t.refitEpochs : 0), batchesPerEpoch: Math.ceil(windows.fit.size / t.batchSize) });
+    const label = ({ engine, threads }: TrainingEngineUsed): string =>
+      engine === 'layers' ? (backend.matMulFix ? `${backend.name}+matmul-fix` : backend.name) : `${backend.name}+${engine}${threads > 1 ? `x${threads}` : ''}`;
+    // Announced once the engine is chosen, as the run records it. The announced epochs are every pass the fit
+    // may make: the budget the learning-rate drops share, then the refit's.
+    const announce = (used: TrainingEngineUsed): void =>
+      emit({ type: 'train.start', runId: options.runId, modelType, backend: label(used), epochs: epochs + (refits ? t.refitEpochs : 0), batchesPerEpoch: Math.ceil(windows.fit.size / t.batchSize) });
     const formFit = toTargetForm(windows.fit, window);
     const formValidation = toTargetForm(windows.validation, window);
     // Standardised inputs are fitted on the windows the network fits on and folded into it once it is trained.
@@ -160,6 +164,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
         backend: backend.name,
         // Native TensorFlow already spreads each op over the cores.
         cores: backend.name === 'node' ? 1 : os.availableParallelism(),
+        onEngine: epochsBefore === 0 ? announce : undefined,
       });
     // `inputMap`: the input standardisation a network trained on and has not yet folded in.
     const asModel = (network: tf.LayersModel, inputMap?: InputAffine) => {
@@ -211,7 +216,7 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
         artifact: MODEL_ARTIFACT_FILES[modelType],
         save: (store, s, runId) => saveNetwork(store, s, runId, network),
         fitMs,
-        backend: result.engine === 'layers' ? (backend.matMulFix ? `${backend.name}+matmul-fix` : backend.name) : `${backend.name}+${result.engine}${result.threads > 1 ? `x${result.threads}` : ''}`,
+        backend: label(result),
         history,
         bestEpoch: best.epoch,
         bestValLoss: best.loss,

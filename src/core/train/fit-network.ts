@@ -68,6 +68,8 @@ export interface FitNetworkOptions {
   kernels?: MatrixOpsChoice;
   /** Cores available (auto worker count); defaults to 1. */
   cores?: number;
+  /** Told which engine trains, once it is chosen and before the first epoch (an onnx choice may fall back). */
+  onEngine?: (engine: TrainingEngineUsed) => void;
 }
 
 export interface EpochRecord {
@@ -118,6 +120,12 @@ async function meanSquaredError(network: tf.LayersModel, set: WindowSet, spec: W
   return value / (set.size * width);
 }
 
+/** The engine that trained a network and its threads. */
+export interface TrainingEngineUsed {
+  engine: 'fused' | 'onnx' | 'layers';
+  threads: number;
+}
+
 /**
  * Mini-batch Adam on MSE with a seeded shuffle, validation on a chronological tail, early stopping with
  * patience, and the best epoch's weights restored at the end. Loss values stay on the backend and are read
@@ -129,7 +137,10 @@ export async function fitNetwork(network: tf.LayersModel, train: WindowSet, vali
   if ((engine === 'fused' || engine === 'onnx') && !layout) {
     throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `training.engine = "${engine}" supports stacked LSTM/GRU layers with sigmoid gates followed by one linear dense layer; use "layers" or "auto".`);
   }
-  if (!layout) return fitWithLayers(network, train, validation, spec, options);
+  if (!layout) {
+    options.onEngine?.({ engine: 'layers', threads: 1 });
+    return fitWithLayers(network, train, validation, spec, options);
+  }
   // Shards below ~16 windows make the multiplies too small to gain from a second thread.
   const auto = Math.max(1, Math.min(2, options.cores ?? 1, Math.floor(options.batchSize / 16)));
   const threads = Math.max(1, options.workers || auto);
@@ -140,6 +151,7 @@ export async function fitNetwork(network: tf.LayersModel, train: WindowSet, vali
   const gradients: GradientEngine =
     (engine === 'onnx' || engine === 'auto' ? await onnxOrFallback(init, onnxThreads, options) : undefined) ??
     (threads > 1 ? await createWorkerPoolEngine(init, threads, options.backend ?? 'auto') : await createLocalEngine(init, await createMatrixOps(init.kernels)));
+  options.onEngine?.({ engine: gradients.name, threads: gradients.threads });
   try {
     return await fitFused(network, layout, gradients, train, validation, spec, options);
   } finally {
