@@ -66,6 +66,7 @@ export default class Bench extends FltsCommand<BenchReport> {
           protocols: parseProtocolList(flags.protocol),
           modelName: settings.serve.modelName,
           payloadFile: resolveDataFiles(settings.data).testPath,
+          payloadMaxBytes: settings.data.maxInputBytes,
           payloadRows: flags['payload-rows'],
           payloadLayout: flags['payload-layout'] as 'spread' | 'consecutive',
           variants,

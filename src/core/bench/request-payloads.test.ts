@@ -43,4 +43,9 @@ describe('core > bench > request payloads', () => {
     const file = await csvWithGaps(12, [3, 7]);
     await expect(buildRequestPayloads(file, 6, 'flts')).rejects.toMatchObject({ code: 'FLTS_DATA_EMPTY', message: expect.stringMatching(/no 6 consecutive rows without an empty cell/) });
   });
+
+  it('refuses a payload file larger than the limit it is given (FLTS_DATA_MAX_INPUT_BYTES)', async () => {
+    const file = await csvWithGaps(40, []);
+    await expect(buildRequestPayloads(file, 8, 'flts', 4, 'spread', 100)).rejects.toMatchObject({ code: 'FLTS_DATA_TOO_LARGE' });
+  });
 });

@@ -1,4 +1,4 @@
-import { readTable } from '../data/read-table.js';
+import { DEFAULT_MAX_INPUT_BYTES, readTable } from '../data/read-table.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
 import type { GrpcModelInferRequest } from '../serve/oip-grpc-service.js';
@@ -39,8 +39,8 @@ function completeSliceStarts(frame: TimeFrame, rows: number): number[] {
  * an empty cell. Bodies start at evenly spread offsets so the load never repeats one request (no response can
  * be served from a cache), or one row apart (`consecutive`), like a client sending its latest rows each step.
  */
-export async function buildRequestPayloads(file: string, rows: number, modelName: string, count = 64, layout: 'spread' | 'consecutive' = 'spread'): Promise<RequestPayloads> {
-  const { frame } = await readTable(file);
+export async function buildRequestPayloads(file: string, rows: number, modelName: string, count = 64, layout: 'spread' | 'consecutive' = 'spread', maxBytes = DEFAULT_MAX_INPUT_BYTES): Promise<RequestPayloads> {
+  const { frame } = await readTable(file, maxBytes);
   const total = frame.time.length;
   if (total < rows) {
     throw new FltsError('FLTS_DATA_EMPTY', `${file} has ${total} rows; --payload-rows ${rows} needs at least that many.`, { details: { file, rows: total } });

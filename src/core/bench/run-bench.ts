@@ -30,6 +30,8 @@ export interface BenchInput {
   modelName: string;
   /** Raw data file the request bodies are cut from. */
   payloadFile: string;
+  /** The largest payload file read (FLTS_DATA_MAX_INPUT_BYTES); 1 GiB when not given. */
+  payloadMaxBytes?: number;
   payloadRows: number;
   /**
    * `consecutive`: bodies start one row apart, so each request's rows bring the actual values of the forecasts
@@ -158,7 +160,7 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
     throw new FltsError('FLTS_BENCH_FAILED', 'Measuring oip-grpc against --target needs the gRPC address as well (--grpc-target host:port).');
   }
   if (input.window) assertPayloadCoversWindow(input.payloadRows, input.window);
-  const payloads = await buildRequestPayloads(input.payloadFile, input.payloadRows, input.modelName, 64, input.payloadLayout);
+  const payloads = await buildRequestPayloads(input.payloadFile, input.payloadRows, input.modelName, 64, input.payloadLayout, input.payloadMaxBytes);
   const oipPath = `/v2/models/${encodeURIComponent(input.modelName)}/infer`;
   const machine = machineInfo();
   const startedAt = new Date().toISOString();
