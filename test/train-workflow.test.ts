@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import type { FltsEvent } from '../src/core/events.js';
 import type { RunRecord } from '../src/core/registry/run-record.js';
-import { listRunRecords, readRunRecord, saveRunRecord } from '../src/core/registry/run-store.js';
+import { listRunRecords, processStartOf, readRunRecord, saveRunRecord } from '../src/core/registry/run-store.js';
 import { preprocess } from '../src/core/workflows/preprocess.js';
 import { trainModels } from '../src/core/workflows/train.js';
 import { createSliceHome, type SliceHome } from './helpers/poblesec-slice.js';
@@ -69,7 +69,7 @@ describe('workflows > trainModels', () => {
     const { configHash } = await preprocess(settings, { store });
     const trained = await trainModels({ models: ['SNAIVE'] }, settings, { store });
     const template = trained.runs[0];
-    expect(template.owner).toEqual({ host: os.hostname(), pid: process.pid });
+    expect(template.owner).toEqual({ host: os.hostname(), pid: process.pid, started: expect.stringMatching(/^[0-9a-f-]+:\d+$/) });
     // A pid that was in use and is no more: a process that exited.
     const exited = spawn(process.execPath, ['-e', '']);
     const deadPid = await new Promise<number>((resolve) => exited.on('exit', () => resolve(exited.pid!)));
@@ -78,11 +78,17 @@ describe('workflows > trainModels', () => {
     await saveRunRecord(store, settings, running('stillgoing', { host: os.hostname(), pid: process.ppid }));
     await saveRunRecord(store, settings, running('elsewhere', { host: `${os.hostname()}-other`, pid: deadPid }));
     await saveRunRecord(store, settings, running('before-owners', undefined));
+    // The same pid, started at another time: an earlier process given this pid (a restarted container's), or a
+    // process the pid went to since.
+    const bootId = template.owner!.started!.split(':')[0];
+    await saveRunRecord(store, settings, running('samepid', { host: os.hostname(), pid: process.pid, started: `${bootId}:1` }));
+    await saveRunRecord(store, settings, running('pidreused', { host: os.hostname(), pid: process.ppid, started: `${bootId}:1` }));
+    await saveRunRecord(store, settings, running('parentgoing', { host: os.hostname(), pid: process.ppid, started: processStartOf(process.ppid) }));
 
     const events: FltsEvent[] = [];
     await trainModels({ models: ['SNAIVE'] }, settings, { store, onEvent: (event) => events.push(event) });
     const status = Object.fromEntries((await listRunRecords(store, settings, { configHash })).map((run) => [run.run_id, run.status]));
-    expect(status).toMatchObject({ killedbysigkill: 'KILLED', stillgoing: 'RUNNING', elsewhere: 'RUNNING', 'before-owners': 'RUNNING' });
+    expect(status).toMatchObject({ killedbysigkill: 'KILLED', stillgoing: 'RUNNING', elsewhere: 'RUNNING', 'before-owners': 'RUNNING', samepid: 'KILLED', pidreused: 'KILLED', parentgoing: 'RUNNING' });
     expect((await readRunRecord(store, settings, 'killedbysigkill')).error?.message).toContain(`pid ${deadPid}`);
     expect(events).toContainEqual({ type: 'log', level: 'warn', message: expect.stringContaining('killedbysigkill was left RUNNING') });
   });

@@ -84,6 +84,11 @@ export interface RunRecord {
 export interface RunOwner {
   host: string;
   pid: number;
+  /**
+   * When the process started, as `<boot id>:<start tick>` (Linux): tells the process from a later one given the
+   * same pid, such as a restarted container's. Absent where the system does not say.
+   */
+  started?: string;
 }
 
 export const RUN_FILES = {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Settings } from '../config/settings.js';
 import { clip } from '../clip-text.js';
@@ -123,23 +124,47 @@ export async function listRunRecords(store: ObjectStore, settings: Settings, fil
   return (await scanRunRecords(store, settings, filter)).records;
 }
 
+let bootId: string | undefined;
+
+/**
+ * When process `pid` started, as `<boot id>:<start tick>`, from Linux's /proc; undefined where it cannot be read
+ * (another system, no such process).
+ */
+export function processStartOf(pid: number): string | undefined {
+  try {
+    bootId ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields are counted after the command name, which may itself hold spaces and parentheses: the state
+    // (field 3) comes first, the start time is field 22.
+    const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return startTicks ? `${bootId}:${startTicks}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** This process, as recorded on the runs it trains. */
 export function currentRunOwner(): RunOwner {
-  return { host: os.hostname(), pid: process.pid };
+  const started = processStartOf(process.pid);
+  return { host: os.hostname(), pid: process.pid, ...(started ? { started } : {}) };
 }
 
 /**
- * Whether the run's training process is known to be gone: it ran on this host and its pid is no longer in use.
+ * Whether the run's training process is known to be gone: it ran on this host, and its pid is no longer in use
+ * or is now another process's (one that started at another time: a restarted container's, after a reboot).
  * Unknown (another host, no owner recorded) counts as not gone.
  */
 export function runOwnerGone(run: RunRecord): boolean {
-  if (!run.owner || run.owner.host !== os.hostname() || run.owner.pid === process.pid) return false;
+  const owner = run.owner;
+  if (!owner || owner.host !== os.hostname()) return false;
+  const startedAgain = (now: string | undefined): boolean => owner.started !== undefined && now !== undefined && now !== owner.started;
+  if (owner.pid === process.pid) return startedAgain(processStartOf(process.pid));
   try {
-    process.kill(run.owner.pid, 0);
-    return false;
+    process.kill(owner.pid, 0);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
+  return startedAgain(processStartOf(owner.pid));
 }
 
 /**
