@@ -275,6 +275,7 @@ export function createFsBus(options: FsBusOptions): MessageBus {
       controller.abort();
       await running;
       await unlock();
+      if (subscribeOptions.ephemeral) await rm(groupDir(group), { recursive: true, force: true });
     });
   }
 

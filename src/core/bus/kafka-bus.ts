@@ -9,6 +9,8 @@ import { dlqTopic } from './topics.js';
 
 /** Errors kafkajs marks retriable (leader elections, a broker still starting): five more tries, 200 ms doubling. */
 const BROKER_RETRY: BackoffRetryPolicy = { retries: 5, baseDelayMs: 200, maxDelayMs: 3_200, jitter: false };
+/** How long a stopping ephemeral subscription waits for the broker to delete its group. */
+const GROUP_DELETE_TIMEOUT_MS = 5_000;
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -264,8 +266,25 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
 
     return subscriptions.add(group, topics, async () => {
       controller.abort();
-      await consumer.disconnect().catch((error: unknown) => logger.warn({ group, err: error }, 'bus_consumer_disconnect_failed'));
+      const left = await consumer.disconnect().then(
+        () => true,
+        (error: unknown) => logger.warn({ group, err: error }, 'bus_consumer_disconnect_failed'),
+      );
+      if (left && subscribeOptions.ephemeral) await deleteGroup(group);
     });
+  }
+
+  /** Best effort and bounded: a broker gone by now must not hold up a shutdown; its offset retention removes the group later. */
+  async function deleteGroup(group: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${GROUP_DELETE_TIMEOUT_MS} ms`)), GROUP_DELETE_TIMEOUT_MS)));
+    try {
+      await Promise.race([connectAdmin().then((client) => client.deleteGroups([group])), limit]);
+    } catch (error) {
+      logger.warn({ group, err: error }, 'bus_group_delete_failed');
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async function lag(group: string, topics: string[]): Promise<PartitionLag[]> {

@@ -161,6 +161,25 @@ export function describeMessageBusContract(name: string, createBus: () => Promis
       expect((await restarted.lag(group, [topic])).reduce((sum, p) => sum + p.endOffset, 0)).toBe(3);
     });
 
+    it('forgets an ephemeral group when its subscription stops, and keeps a lasting one', async () => {
+      const b = await bus();
+      const topic = unique('model-selected');
+      await b.ensureTopics([topic], 1);
+      await b.publish(topic, encodeTrainClaim(claim('a')));
+      const consume = async (group: string, ephemeral: boolean): Promise<void> => {
+        const seen: string[] = [];
+        const subscription = await b.subscribe({ group, topics: [topic], ephemeral }, async (message) => void seen.push(message.offset));
+        await waitFor(() => seen.length === 1, 'the message');
+        await waitFor(async () => (await b.lag(group, [topic]))[0].committedOffset === 1, 'the commit');
+        await subscription.stop();
+      };
+      const [lasting, ephemeral] = [unique('lasting'), unique('replica')];
+      await consume(lasting, false);
+      await consume(ephemeral, true);
+      expect((await b.lag(lasting, [topic]))[0].committedOffset).toBe(1);
+      expect((await b.lag(ephemeral, [topic]))[0].committedOffset).toBe(-1);
+    });
+
     it('reports lag as end offset minus committed offset', async () => {
       const b = await bus();
       const topic = unique('inference-data');

@@ -56,6 +56,11 @@ export interface SubscribeOptions {
    * DLQ-performance-eval); without it, `DLQ-<consumed topic>`.
    */
   dlq?: { topic: string; role: string };
+  /**
+   * The group belongs to this subscription alone (a serving replica's own group): its committed offsets are
+   * deleted when the subscription stops, so replicas that come and go leave no groups behind on the broker.
+   */
+  ephemeral?: boolean;
 }
 
 export interface Subscription {

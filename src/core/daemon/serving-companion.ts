@@ -20,14 +20,14 @@ export interface ServingCompanionDeps {
 /**
  * Keeps one serving replica on the promoted model. Every replica consumes `model-selected` in a group of
  * its own, from the latest offset, so every replica receives every promotion (a shared group would reach
- * one replica only, F11). A message is only a wake-up: the replica reloads from the promotion POINTER,
+ * one replica only, F11); the group is deleted when the replica stops. A message is only a wake-up: the replica reloads from the promotion POINTER,
  * which is the durable truth, so an old, replayed or out-of-order message can never install a stale model.
  */
 export async function startServingCompanion(deps: ServingCompanionDeps): Promise<Subscription> {
   const { settings, bus, holder } = deps;
   const group = promotionGroup(settings);
   const logger = deps.logger.child({ component: 'serving-companion', group });
-  const subscription = await bus.subscribe({ group, topics: [settings.bus.topics.modelSelected], fromBeginning: false, dlqOperation: 'Promotion Load', dlq: roleDlq(settings, 'serving') }, async (message) => {
+  const subscription = await bus.subscribe({ group, topics: [settings.bus.topics.modelSelected], fromBeginning: false, ephemeral: true, dlqOperation: 'Promotion Load', dlq: roleDlq(settings, 'serving') }, async (message) => {
     const notice = decodePromotion(message);
     const pinned = holder.status().pinnedRunId;
     if (pinned) {
