@@ -1,3 +1,4 @@
+import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createInferenceClient } from '../../src/core/serve/oip-grpc-service.js';
@@ -253,5 +254,56 @@ describe('serve > Open Inference Protocol over gRPC > hot reload', () => {
     await Promise.all(callers);
     expect(outcomes.filter((outcome) => outcome !== 'ok')).toEqual([]);
     expect([...versions].sort()).toEqual(['run-a', 'run-b']);
+  });
+});
+
+/** A gRPC call sent by hand over HTTP/2: `body` as the client writes it, and whether it then ends its side. */
+function rawCall(port: number, method: string, body: Buffer | null, end: boolean): Promise<{ status: string; code: string | undefined; message: string }> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', reject);
+    const stream = session.request({ ':method': 'POST', ':path': `/inference.GRPCInferenceService/${method}`, 'content-type': 'application/grpc', te: 'trailers' });
+    const answered = (headers: http2.IncomingHttpHeaders): void => {
+      if (headers['grpc-status'] === undefined) return;
+      resolve({ status: String(headers['grpc-status']), code: headers['flts-code'] as string | undefined, message: decodeURIComponent(String(headers['grpc-message'])) });
+      session.destroy();
+    };
+    stream.on('response', answered);
+    stream.on('trailers', answered);
+    stream.on('data', () => {});
+    stream.on('error', reject);
+    if (body) stream.write(body);
+    if (end) stream.end();
+  });
+}
+
+/** A gRPC length-prefixed message: an uncompressed flag, the length it declares, then `payload`. */
+function grpcFrame(payload: Buffer, declaredLength = payload.length): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(declaredLength, 1);
+  return Buffer.concat([prefix, payload]);
+}
+
+describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
+  const server = useTestServer();
+
+  it('answers a message protobuf cannot decode INVALID_ARGUMENT with the flts code, not INTERNAL', async () => {
+    const { grpcServer, client } = await startGrpc(server);
+    try {
+      for (const [method, bytes] of [
+        ['ModelInfer', [0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]],
+        ['ServerLive', [0x0a, 0x50, 0x01]],
+      ] as const) {
+        const answer = await rawCall(grpcServer.port, method, grpcFrame(Buffer.from(bytes)), true);
+        expect(answer).toMatchObject({ status: String(grpc.status.INVALID_ARGUMENT), code: 'FLTS_REQUEST_INVALID' });
+        expect(answer.message).toMatch(new RegExp(`^FLTS_REQUEST_INVALID: The request is not a valid ${method}Request protobuf message \\(.+\\)\\.$`));
+      }
+      expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toMatch(/flts_http_requests_total\{route="\/inference.GRPCInferenceService\/ServerLive",method="GRPC",status="400"\} 1/);
+    } finally {
+      client.close();
+      await grpcServer.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { assertBearerToken } from './access-control.js';
@@ -99,6 +100,27 @@ export function decodeGrpcInferRequest(message: GrpcModelInferRequest): OipInfer
   };
 }
 
+/** Marks a request message protobuf could not decode, with protobuf's reason. */
+const MALFORMED = Symbol('malformed request');
+
+/**
+ * The service with decoding that never throws: grpc-js answers a request it cannot deserialize INTERNAL, as if
+ * the server had failed, so an undecodable message reaches the handler as a marker and is answered INVALID_ARGUMENT.
+ */
+function tolerantService(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const methods = Object.entries(service).map(([name, method]) => {
+    const requestDeserialize = (bytes: Buffer): unknown => {
+      try {
+        return method.requestDeserialize(bytes);
+      } catch (error) {
+        return { [MALFORMED]: error instanceof Error ? error.message : String(error) };
+      }
+    };
+    return [name, { ...method, requestDeserialize }];
+  });
+  return Object.fromEntries(methods) as grpc.ServiceDefinition;
+}
+
 type Handler = (call: grpc.ServerUnaryCall<any, any>) => Promise<unknown> | unknown;
 
 /** A handler that first checks the API token, when one is set (health and metadata stay open, as over HTTP). */
@@ -118,14 +140,22 @@ function withApiToken(token: string | undefined, method: string, handle: Handler
 export async function startGrpcInferenceServer(context: OipContext, options: GrpcServerOptions): Promise<GrpcInferenceServer> {
   const logger = options.logger.child({ component: 'oip-grpc' });
   // channelz (grpc-js's per-call introspection, on by default) costs time on every call and nothing here reads it.
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxMessageBytes, 'grpc.max_send_message_length': -1, 'grpc.enable_channelz': 0 });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.max_send_message_length': -1,
+    'grpc.enable_channelz': 0,
+  });
 
   const unary = (method: string, handle: Handler): grpc.handleUnaryCall<unknown, unknown> => {
     const route = `/inference.GRPCInferenceService/${method}`;
     return (call, callback) => {
       const started = performance.now();
       Promise.resolve()
-        .then(() => handle(call))
+        .then(() => {
+          const malformed = (call.request as { [MALFORMED]?: string })[MALFORMED];
+          if (malformed !== undefined) throw invalid(`The request is not a valid ${method}Request protobuf message (${clip(malformed, 200)}).`);
+          return handle(call);
+        })
         .then(
           (response) => {
             context.metrics.observeRequest(route, 'GRPC', 200, (performance.now() - started) / 1000);
@@ -143,7 +173,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     };
   };
 
-  server.addService(inferenceService(), {
+  server.addService(tolerantService(inferenceService()), {
     ServerLive: unary('ServerLive', () => ({ live: true })),
     ServerReady: unary('ServerReady', () => ({ ready: context.holder.status().ready })),
     ModelReady: unary('ModelReady', (call) => ({ ready: servedModelNamed(context, call.request.name) !== undefined })),
