@@ -306,4 +306,34 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
       await grpcServer.close();
     }
   });
+
+  it('ends a call whose request message stops arriving DEADLINE_EXCEEDED after the request timeout, and keeps answering others', async () => {
+    const grpcServer = await startGrpcInferenceServer(
+      { holder: server.holder, metrics: server.metrics, modelName: 'flts', inferenceLength: 0 },
+      { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, requestTimeoutMs: 200, logger: silentLogger },
+    );
+    const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+    try {
+      const message = grpcFrame(Buffer.from('0a04666c7473', 'hex'));
+      const stalls = [
+        rawCall(grpcServer.port, 'ModelInfer', null, false),
+        rawCall(grpcServer.port, 'ModelInfer', message.subarray(0, 7), false),
+        rawCall(grpcServer.port, 'ModelReady', message, false),
+      ];
+      expect(await call(client, 'ModelReady', { name: 'flts' })).toEqual({ ready: true });
+      for (const answer of await Promise.all(stalls)) {
+        expect(answer).toEqual({
+          status: String(grpc.status.DEADLINE_EXCEEDED),
+          code: 'FLTS_REQUEST_INVALID',
+          message: 'FLTS_REQUEST_INVALID: The request message did not arrive in time (a call is given 200 ms to send it).',
+        });
+      }
+      expect(await rawCall(grpcServer.port, 'ModelReady', message, true)).toMatchObject({ status: String(grpc.status.OK) });
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toMatch(/flts_http_requests_total\{route="\/inference.GRPCInferenceService\/ModelInfer",method="GRPC",status="408"\} 2/);
+    } finally {
+      client.close();
+      await grpcServer.close(0);
+    }
+  });
 });

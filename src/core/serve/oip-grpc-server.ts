@@ -24,6 +24,8 @@ export interface GrpcServerOptions {
   port: number;
   /** Largest accepted request message, like the HTTP body limit. */
   maxMessageBytes: number;
+  /** Longest time a call has to send its request message, like the HTTP request timeout (default 30 s). */
+  requestTimeoutMs?: number;
   /** Bearer token ModelInfer calls must carry in their `authorization` metadata, as POST /predict does ("" = open). */
   apiToken?: string;
   logger: Logger;
@@ -121,6 +123,39 @@ function tolerantService(service: grpc.ServiceDefinition): grpc.ServiceDefinitio
   return Object.fromEntries(methods) as grpc.ServiceDefinition;
 }
 
+/**
+ * Ends a call whose request message has not fully arrived (message and end of stream) within `timeoutMs` with
+ * DEADLINE_EXCEEDED, as HTTP answers a body that stops arriving 408: grpc-js itself waits as long as the client sets
+ * (no grpc-timeout = forever), so a client that sends headers and stalls would hold its call open.
+ */
+function receiveTimeout(timeoutMs: number, onTimeout: (path: string, seconds: number) => void): grpc.ServerInterceptor {
+  return (method, call) => {
+    let timer: NodeJS.Timeout | undefined;
+    const stop = (): void => clearTimeout(timer);
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        timer = setTimeout(() => {
+          onTimeout(method.path, timeoutMs / 1000);
+          const metadata = new grpc.Metadata();
+          metadata.set('flts-code', 'FLTS_REQUEST_INVALID');
+          call.sendStatus({ code: grpc.status.DEADLINE_EXCEEDED, details: `FLTS_REQUEST_INVALID: The request message did not arrive in time (a call is given ${timeoutMs} ms to send it).`, metadata });
+        }, timeoutMs);
+        next({
+          onReceiveHalfClose: (nextHalfClose) => {
+            stop();
+            nextHalfClose();
+          },
+          onCancel: stop,
+        });
+      },
+      sendStatus: (status, next) => {
+        stop();
+        next(status);
+      },
+    });
+  };
+}
+
 type Handler = (call: grpc.ServerUnaryCall<any, any>) => Promise<unknown> | unknown;
 
 /** A handler that first checks the API token, when one is set (health and metadata stay open, as over HTTP). */
@@ -144,6 +179,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': -1,
     'grpc.enable_channelz': 0,
+    interceptors: [receiveTimeout(options.requestTimeoutMs ?? 30_000, (route, seconds) => context.metrics.observeRequest(route, 'GRPC', 408, seconds))],
   });
 
   const unary = (method: string, handle: Handler): grpc.handleUnaryCall<unknown, unknown> => {
