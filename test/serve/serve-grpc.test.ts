@@ -307,6 +307,25 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     }
   });
 
+  it('closes within the grace period though a client holds a call open, ending that call', async () => {
+    const { grpcServer, client } = await startGrpc(server);
+    client.close();
+    const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`);
+    session.on('error', () => {});
+    const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelInfer', 'content-type': 'application/grpc', te: 'trailers' });
+    stream.on('error', () => {});
+    const streamClosed = new Promise((resolve) => stream.on('close', resolve));
+    try {
+      // Frames are read in order: once a ping sent after the call's headers is answered, the server has the call.
+      await new Promise((resolve) => session.once('connect', resolve));
+      await new Promise((resolve, reject) => session.ping((error) => (error ? reject(error) : resolve(undefined))));
+      await grpcServer.close(50);
+      await streamClosed;
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('ends a call whose request message stops arriving DEADLINE_EXCEEDED after the request timeout, and keeps answering others', async () => {
     const grpcServer = await startGrpcInferenceServer(
       { holder: server.holder, metrics: server.metrics, modelName: 'flts', inferenceLength: 0 },

@@ -232,15 +232,18 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     })),
   });
 
-  const address = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+    server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
   });
   logger.info({ port }, 'grpc_listening');
   return {
     port,
     close: (graceMs = 10_000) =>
       new Promise<void>((resolve) => {
+        // drain ends the connections still open after the grace. forceShutdown alone would not: grpc-js lists the
+        // connections it destroys for channelz only, so with channelz off a call that never ends held close() forever.
+        server.drain(`${host}:${port}`, graceMs);
         const timer = setTimeout(() => server.forceShutdown(), graceMs);
         server.tryShutdown(() => {
           clearTimeout(timer);
