@@ -1,4 +1,5 @@
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createInferenceClient } from '../../src/core/serve/oip-grpc-service.js';
@@ -284,6 +285,24 @@ function grpcFrame(payload: Buffer, declaredLength = payload.length): Buffer {
   return Buffer.concat([prefix, payload]);
 }
 
+/** An HTTP/2 frame as a client that speaks the protocol by hand writes it. */
+function http2Frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(9);
+  header.writeUIntBE(payload.length, 0, 3);
+  header[3] = type;
+  header[4] = flags;
+  header.writeUInt32BE(streamId, 5);
+  return Buffer.concat([header, payload]);
+}
+
+/** A TCP connection to `port` that reads all it is sent; resolves when the server closes it. */
+function rawConnection(port: number): { socket: net.Socket; closed: Promise<void> } {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  socket.resume();
+  return { socket, closed: new Promise((resolve) => socket.on('close', () => resolve())) };
+}
+
 describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
   const server = useTestServer();
 
@@ -326,12 +345,42 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     }
   });
 
+  it('closes a connection that never sends a byte after the keep-alive timeout, and one that leaves pings unanswered', async () => {
+    const grpcServer = await startGrpcInferenceServer(
+      { holder: server.holder, metrics: server.metrics, modelName: 'flts', inferenceLength: 0 },
+      { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, requestTimeoutMs: 200, keepAliveTimeoutMs: 100, logger: silentLogger },
+    );
+    const silent = rawConnection(grpcServer.port);
+    // A client that opens a call and stalls, and does not answer pings (Node's own client always would): its call
+    // ends DEADLINE_EXCEEDED but, never closed by the client, keeps the connection from ever being idle.
+    const stalled = rawConnection(grpcServer.port);
+    const literal = (name: string, value: string): Buffer => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+    const headers = [literal(':method', 'POST'), literal(':scheme', 'http'), literal(':path', '/inference.GRPCInferenceService/ModelInfer'), literal(':authority', 'flts'), literal('content-type', 'application/grpc'), literal('te', 'trailers')];
+    stalled.socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), http2Frame(4, 0, 0, Buffer.alloc(0)), http2Frame(1, 0x4, 1, Buffer.concat(headers))]));
+    try {
+      await Promise.all([silent.closed, stalled.closed]);
+      const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`);
+      const settings = await new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve));
+      session.destroy();
+      expect(settings.maxConcurrentStreams).toBe(100);
+    } finally {
+      silent.socket.destroy();
+      stalled.socket.destroy();
+      await grpcServer.close(0);
+    }
+  });
+
   it('ends a call whose request message stops arriving DEADLINE_EXCEEDED after the request timeout, and keeps answering others', async () => {
     const grpcServer = await startGrpcInferenceServer(
       { holder: server.holder, metrics: server.metrics, modelName: 'flts', inferenceLength: 0 },
       { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, requestTimeoutMs: 200, logger: silentLogger },
     );
     const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+    const timedOutCalls = async (): Promise<number> => {
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      return Number(/flts_http_requests_total\{route="\/inference.GRPCInferenceService\/ModelInfer",method="GRPC",status="408"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    };
+    const timedOutBefore = await timedOutCalls();
     try {
       const message = grpcFrame(Buffer.from('0a04666c7473', 'hex'));
       const stalls = [
@@ -348,8 +397,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
         });
       }
       expect(await rawCall(grpcServer.port, 'ModelReady', message, true)).toMatchObject({ status: String(grpc.status.OK) });
-      const metrics = await (await fetch(`${server.url}/metrics`)).text();
-      expect(metrics).toMatch(/flts_http_requests_total\{route="\/inference.GRPCInferenceService\/ModelInfer",method="GRPC",status="408"\} 2/);
+      expect((await timedOutCalls()) - timedOutBefore).toBe(2);
     } finally {
       client.close();
       await grpcServer.close(0);

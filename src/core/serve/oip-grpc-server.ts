@@ -26,6 +26,8 @@ export interface GrpcServerOptions {
   maxMessageBytes: number;
   /** Longest time a call has to send its request message, like the HTTP request timeout (default 30 s). */
   requestTimeoutMs?: number;
+  /** How long a connection without calls stays open, like an idle HTTP keep-alive connection (default 72 s). */
+  keepAliveTimeoutMs?: number;
   /** Bearer token ModelInfer calls must carry in their `authorization` metadata, as POST /predict does ("" = open). */
   apiToken?: string;
   logger: Logger;
@@ -102,6 +104,9 @@ export function decodeGrpcInferRequest(message: GrpcModelInferRequest): OipInfer
   };
 }
 
+/** Calls one connection may have open at once (HTTP/2 MAX_CONCURRENT_STREAMS; clients queue the ones beyond it). */
+const MAX_CONCURRENT_CALLS = 100;
+
 /** Marks a request message protobuf could not decode, with protobuf's reason. */
 const MALFORMED = Symbol('malformed request');
 
@@ -174,12 +179,21 @@ function withApiToken(token: string | undefined, method: string, handle: Handler
  */
 export async function startGrpcInferenceServer(context: OipContext, options: GrpcServerOptions): Promise<GrpcInferenceServer> {
   const logger = options.logger.child({ component: 'oip-grpc' });
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   // channelz (grpc-js's per-call introspection, on by default) costs time on every call and nothing here reads it.
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': -1,
     'grpc.enable_channelz': 0,
-    interceptors: [receiveTimeout(options.requestTimeoutMs ?? 30_000, (route, seconds) => context.metrics.observeRequest(route, 'GRPC', 408, seconds))],
+    interceptors: [receiveTimeout(requestTimeoutMs, (route, seconds) => context.metrics.observeRequest(route, 'GRPC', 408, seconds))],
+    // grpc-js keeps every connection open for as long as its client likes, and runs as many calls on one as it
+    // opens. A connection with no call (one that never sent a byte included) is closed after the keep-alive
+    // timeout; one whose client stops reading (its answers pile up in memory) when it leaves a ping unanswered;
+    // a call stays open after its status until the client ends it, so at most 100 such calls per connection.
+    'grpc.max_connection_idle_ms': options.keepAliveTimeoutMs ?? 72_000,
+    'grpc.keepalive_time_ms': requestTimeoutMs,
+    'grpc.keepalive_timeout_ms': requestTimeoutMs,
+    'grpc.max_concurrent_streams': MAX_CONCURRENT_CALLS,
   });
 
   const unary = (method: string, handle: Handler): grpc.handleUnaryCall<unknown, unknown> => {
