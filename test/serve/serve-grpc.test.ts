@@ -127,6 +127,7 @@ describe('serve > Open Inference Protocol over gRPC', () => {
     const data = requestData(6);
     const cases: Array<[object, grpc.status, RegExp]> = [
       [rawRequest(data, 'other'), grpc.status.NOT_FOUND, /^FLTS_REQUEST_ROUTE_NOT_FOUND: No model named 'other'/],
+      [{ ...rawRequest(data), model_version: 'run-old' }, grpc.status.NOT_FOUND, /^FLTS_REQUEST_ROUTE_NOT_FOUND: Model 'flts' has no version 'run-old' here; it serves version 'run-a'\.$/],
       [{ ...rawRequest(data), raw_input_contents: [bytesTensor(data.ts)] }, grpc.status.INVALID_ARGUMENT, /raw_input_contents has 1 entries for 3 inputs/],
       [{ ...rawRequest(data), raw_input_contents: [bytesTensor(data.ts), fp64(data.down).subarray(8), fp64(data.up)] }, grpc.status.INVALID_ARGUMENT, /'down' has shape \[6\] of FP64 \(48 bytes\) but 40 bytes/],
       [{ ...rawRequest(data), parameters: { inference_length: { int64_param: 0 } } }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Invalid request: parameters\/inference_length must be >= 1\.$/],
@@ -155,6 +156,12 @@ describe('serve > Open Inference Protocol over gRPC', () => {
       expect({ code: error.code, details: error.details }).toMatchObject({ code, details: expect.stringMatching(details) });
     }
     expect((await callError(client, 'ModelReady', { name: 'other' })).code).toBe(grpc.status.NOT_FOUND);
+    for (const method of ['ModelReady', 'ModelMetadata']) {
+      const error = await callError(client, method, { name: 'flts', version: 'run-old' });
+      expect({ code: error.code, details: error.details }).toEqual({ code: grpc.status.NOT_FOUND, details: "FLTS_REQUEST_ROUTE_NOT_FOUND: Model 'flts' has no version 'run-old' here; it serves version 'run-a'." });
+    }
+    expect(await call(client, 'ModelReady', { name: 'flts', version: 'run-a' })).toEqual({ ready: true });
+    expect((await call(client, 'ModelInfer', { ...rawRequest(data), model_version: 'run-a' })).model_version).toBe('run-a');
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/flts_http_requests_total\{route="\/inference.GRPCInferenceService\/ModelInfer",method="GRPC",status="200"\} [1-9]/);
     expect(metrics).toMatch(/flts_http_requests_total\{route="\/inference.GRPCInferenceService\/ModelInfer",method="GRPC",status="400"\} [1-9]/);

@@ -97,6 +97,7 @@ export function decodeGrpcInferRequest(message: GrpcModelInferRequest): OipInfer
   const parameters = parameterValues(message.parameters);
   checkParameters(parameters);
   return {
+    ...(message.model_version ? { modelVersion: message.model_version } : {}),
     ...(message.id ? { id: message.id } : {}),
     parameters,
     inputs: message.inputs.map((tensor, i) => decodeInput(tensor, raw.length > 0 ? raw[i] : undefined)),
@@ -226,10 +227,10 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   server.addService(tolerantService(inferenceService()), {
     ServerLive: unary('ServerLive', () => ({ live: true })),
     ServerReady: unary('ServerReady', () => ({ ready: context.holder.status().ready })),
-    ModelReady: unary('ModelReady', (call) => ({ ready: servedModelNamed(context, call.request.name) !== undefined })),
+    ModelReady: unary('ModelReady', (call) => ({ ready: servedModelNamed(context, call.request.name, call.request.version) !== undefined })),
     ServerMetadata: unary('ServerMetadata', () => OIP_SERVER_METADATA),
     ModelMetadata: unary('ModelMetadata', (call) => {
-      const { name, versions, platform, inputs, outputs } = modelMetadata(context, call.request.name);
+      const { name, versions, platform, inputs, outputs } = modelMetadata(context, call.request.name, call.request.version);
       return { name, versions, platform, inputs, outputs };
     }),
     ModelInfer: unary('ModelInfer', withApiToken(options.apiToken, 'ModelInfer', async (call): Promise<GrpcModelInferResponse> => {

@@ -33,6 +33,8 @@ export interface OipRequestedOutput {
 }
 
 export interface OipInferRequest {
+  /** The model version asked for (gRPC model_version; "" or absent = the served one). */
+  modelVersion?: string;
   id?: string;
   parameters: Record<string, unknown>;
   inputs: OipInput[];
@@ -71,17 +73,27 @@ export const OIP_SERVER_METADATA = { name: 'flts', version: '1', extensions: OIP
 const TIMESTAMP_NAMES = ['timestamp', 'ts', 'time', 'date'];
 const MAX_INFERENCE_LENGTH = 10_000;
 
-/** The served model when `name` (the configured model name or the served run id) names it. */
-export function servedModelNamed(context: OipContext, name: string): ServedModel | undefined {
+/** A version a request names ("" = any) that is not the served run: the model has no such version (any more). */
+function assertServedVersion(name: string, version: string | undefined, runId: string): void {
+  if (!version || version === runId) return;
+  throw new FltsError('FLTS_REQUEST_ROUTE_NOT_FOUND', `Model '${clip(name)}' has no version '${clip(version)}' here; it serves version '${runId}'.`, { details: { model: clip(name), version: clip(version) } });
+}
+
+/**
+ * The served model when `name` (the configured model name or the served run id) names it, and `version` (gRPC's
+ * version fields, the run id the metadata lists) is empty or the served one.
+ */
+export function servedModelNamed(context: OipContext, name: string, version?: string): ServedModel | undefined {
   const served = context.holder.current();
   if (name !== context.modelName && name !== served?.run.runId) {
     throw new FltsError('FLTS_REQUEST_ROUTE_NOT_FOUND', `No model named '${clip(name)}' is served here; this server serves '${context.modelName}'.`, { details: { model: clip(name) } });
   }
+  if (served) assertServedVersion(name, version, served.run.runId);
   return served;
 }
 
-export function modelMetadata(context: OipContext, name: string): OipModelMetadata {
-  const served = servedModelNamed(context, name);
+export function modelMetadata(context: OipContext, name: string, version?: string): OipModelMetadata {
+  const served = servedModelNamed(context, name, version);
   if (!served) throw new FltsError('FLTS_SERVE_NO_MODEL', 'No model is loaded yet.');
   const { window, rawColumns } = served.plan;
   return {
@@ -171,12 +183,14 @@ function selectOutputs(all: OipOutput[], requested: OipRequestedOutput[] | undef
  * current model (held through a hot reload), the forecast as a timestamp output and one output per target.
  */
 export async function runOipInference(context: OipContext, modelName: string, request: OipInferRequest): Promise<OipInferResponse> {
-  servedModelNamed(context, modelName);
+  servedModelNamed(context, modelName, request.modelVersion);
   assertDistinctOutputs(request.outputs);
   const columns = inputsToColumns(request.inputs);
   const indexCol = optionalString(request.parameters, 'index_col') ?? TIMESTAMP_NAMES.find((name) => name in columns);
   const input = { data: columns, indexCol, inferenceLength: optionalLength(request.parameters) };
   const result = await runPrediction(context.holder, input, context.inferenceLength);
+  // A reload while the request waited may have replaced the version it asked for.
+  assertServedVersion(modelName, request.modelVersion, result.run.runId);
   const { live } = context;
   if (live) {
     const identifier = optionalString(request.parameters, 'identifier') ?? context.identifier ?? '';
