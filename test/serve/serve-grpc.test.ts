@@ -135,6 +135,11 @@ describe('serve > Open Inference Protocol over gRPC', () => {
       [{ ...rawRequest(data), parameters: { index_col: { string_param: 'when' } } }, grpc.status.INVALID_ARGUMENT, /index_col 'when' is not a column/],
       [{ model_name: 'flts', inputs: [] }, grpc.status.INVALID_ARGUMENT, /no inputs/],
       [
+        { ...rawRequest(data), inputs: rawRequest(data).inputs.map((input) => (input.name === 'down' ? { ...input, contents: { fp64_contents: [1, 2, 3, 4, 5, 6] } } : input)) },
+        grpc.status.INVALID_ARGUMENT,
+        /^FLTS_REQUEST_INVALID: Input 'down' has both contents and raw_input_contents; give its data in one of them\.$/,
+      ],
+      [
         {
           model_name: 'flts',
           inputs: [

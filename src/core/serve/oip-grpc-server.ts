@@ -79,6 +79,10 @@ function invalid(message: string, details: Record<string, unknown> = {}): FltsEr
 function decodeInput(tensor: GrpcInferInputTensor, raw: Buffer | undefined): OipInput {
   checkDatatype(tensor.name, tensor.datatype);
   const shape = tensor.shape.map(Number);
+  if (raw && Object.values(tensor.contents ?? {}).some((values) => Array.isArray(values) && values.length > 0)) {
+    // Which of the two the client meant is unknown: taking one would silently drop the other's data.
+    throw invalid(`Input '${clip(tensor.name)}' has both contents and raw_input_contents; give its data in one of them.`, { input: clip(tensor.name) });
+  }
   if (raw) return { name: tensor.name, datatype: tensor.datatype, shape, values: decodeRawTensor(tensor.name, tensor.datatype, shape, raw) };
   const field = CONTENTS_FIELD[tensor.datatype];
   const contents = tensor.contents?.[field] ?? [];
