@@ -221,6 +221,14 @@ describe('serve > Open Inference Protocol over gRPC > API token', () => {
         const wrong = await callError(client, 'ModelInfer', rawRequest(requestData(6)), bearer('guess'));
         expect({ code: wrong.code, details: wrong.details }).toEqual({ code: grpc.status.UNAUTHENTICATED, details: 'FLTS_AUTH_REQUIRED: The bearer token is not valid for gRPC ModelInfer.' });
         expect((await call(client, 'ModelInfer', rawRequest(requestData(6)), bearer('s3cret-token'))).model_version).toBe('run-a');
+        // Refused on its metadata, as HTTP refuses before the body: the message is neither waited for nor read.
+        expect(await rawCall(grpcServer.port, 'ModelInfer', null, false)).toEqual({
+          status: String(grpc.status.UNAUTHENTICATED),
+          code: 'FLTS_AUTH_REQUIRED',
+          message: 'FLTS_AUTH_REQUIRED: gRPC ModelInfer needs an Authorization: Bearer <token> header.',
+        });
+        const metrics = await (await fetch(`${server.url}/metrics`)).text();
+        expect(metrics).toMatch(/flts_http_requests_total\{route="\/inference.GRPCInferenceService\/ModelInfer",method="GRPC",status="401"\} 3/);
         expect(await call(client, 'ModelReady', { name: 'flts' })).toEqual({ ready: true });
       } finally {
         client.close();

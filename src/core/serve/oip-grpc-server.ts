@@ -109,6 +109,8 @@ export function decodeGrpcInferRequest(message: GrpcModelInferRequest): OipInfer
   };
 }
 
+const MODEL_INFER_PATH = '/inference.GRPCInferenceService/ModelInfer';
+
 /** Calls one connection may have open at once (HTTP/2 MAX_CONCURRENT_STREAMS; clients queue the ones beyond it). */
 const MAX_CONCURRENT_CALLS = 100;
 
@@ -168,15 +170,6 @@ function receiveTimeout(timeoutMs: number, onTimeout: (path: string, seconds: nu
 
 type Handler = (call: grpc.ServerUnaryCall<any, any>) => Promise<unknown> | unknown;
 
-/** A handler that first checks the API token, when one is set (health and metadata stay open, as over HTTP). */
-function withApiToken(token: string | undefined, method: string, handle: Handler): Handler {
-  if (!token) return handle;
-  return (call) => {
-    assertBearerToken(call.metadata.get('authorization')[0], token, `gRPC ${method}`);
-    return handle(call);
-  };
-}
-
 /**
  * The Open Inference Protocol over gRPC (`inference.GRPCInferenceService`), on the HTTP server's model
  * holder, batcher and metrics: the same forecasts, and the same coded errors as gRPC status codes (the
@@ -185,12 +178,45 @@ function withApiToken(token: string | undefined, method: string, handle: Handler
 export async function startGrpcInferenceServer(context: OipContext, options: GrpcServerOptions): Promise<GrpcInferenceServer> {
   const logger = options.logger.child({ component: 'oip-grpc' });
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+
+  /** The status a call that failed with `error` ends with: counted like an HTTP answer, logged with its stack when a 5xx. */
+  const failure = (route: string, started: number, error: unknown): { code: grpc.status; details: string; metadata: grpc.Metadata } => {
+    const { status, code, message } = classifyError(error, options.maxMessageBytes);
+    if (status >= 500) logger.error({ route, err: error instanceof Error ? error.stack : String(error) }, 'grpc_call_failed');
+    context.metrics.observeRequest(route, 'GRPC', status, (performance.now() - started) / 1000);
+    const metadata = new grpc.Metadata();
+    metadata.set('flts-code', code);
+    return { code: GRPC_STATUS_BY_HTTP[status] ?? grpc.status.INTERNAL, details: `${code}: ${message}`, metadata };
+  };
+
+  /**
+   * ModelInfer's bearer token, when one is set, checked on the call's metadata: before its message (up to the message
+   * limit) is received and decoded, as HTTP checks a request's token before its body. Health and metadata stay open.
+   */
+  const requireApiToken: grpc.ServerInterceptor = (method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, nextMetadata) => {
+            if (!options.apiToken || method.path !== MODEL_INFER_PATH) return nextMetadata(metadata);
+            try {
+              assertBearerToken(metadata.get('authorization')[0], options.apiToken, 'gRPC ModelInfer');
+            } catch (error) {
+              call.sendStatus(failure(method.path, performance.now(), error));
+              return;
+            }
+            nextMetadata(metadata);
+          },
+        }),
+    });
+
   // channelz (grpc-js's per-call introspection, on by default) costs time on every call and nothing here reads it.
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': -1,
     'grpc.enable_channelz': 0,
-    interceptors: [receiveTimeout(requestTimeoutMs, (route, seconds) => context.metrics.observeRequest(route, 'GRPC', 408, seconds))],
+    // The token first: a call refused for it is never waited on for its message.
+    interceptors: [requireApiToken, receiveTimeout(requestTimeoutMs, (route, seconds) => context.metrics.observeRequest(route, 'GRPC', 408, seconds))],
     // grpc-js keeps every connection open for as long as its client likes, and runs as many calls on one as it
     // opens. A connection with no call (one that never sent a byte included) is closed after the keep-alive
     // timeout; one whose client stops reading (its answers pile up in memory) when it leaves a ping unanswered;
@@ -216,14 +242,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
             context.metrics.observeRequest(route, 'GRPC', 200, (performance.now() - started) / 1000);
             callback(null, response);
           },
-          (error: unknown) => {
-            const { status, code, message } = classifyError(error, options.maxMessageBytes);
-            if (status >= 500) logger.error({ method, err: error instanceof Error ? error.stack : String(error) }, 'grpc_call_failed');
-            context.metrics.observeRequest(route, 'GRPC', status, (performance.now() - started) / 1000);
-            const metadata = new grpc.Metadata();
-            metadata.set('flts-code', code);
-            callback({ code: GRPC_STATUS_BY_HTTP[status] ?? grpc.status.INTERNAL, details: `${code}: ${message}`, metadata });
-          },
+          (error: unknown) => callback(failure(route, started, error)),
         );
     };
   };
@@ -237,7 +256,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
       const { name, versions, platform, inputs, outputs } = modelMetadata(context, call.request.name, call.request.version);
       return { name, versions, platform, inputs, outputs };
     }),
-    ModelInfer: unary('ModelInfer', withApiToken(options.apiToken, 'ModelInfer', async (call): Promise<GrpcModelInferResponse> => {
+    ModelInfer: unary('ModelInfer', async (call): Promise<GrpcModelInferResponse> => {
       const message = call.request as GrpcModelInferRequest;
       const response = await runOipInference(context, message.model_name, decodeGrpcInferRequest(message));
       return {
@@ -248,7 +267,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
         outputs: response.outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })),
         raw_output_contents: response.outputs.map(encodeRawTensor),
       };
-    })),
+    }),
   });
 
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
