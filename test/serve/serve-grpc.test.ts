@@ -424,3 +424,19 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     }
   });
 });
+
+describe('serve > Open Inference Protocol over gRPC > binding', () => {
+  const server = useTestServer({ load: false });
+
+  it('names a port in use FLTS_SERVE_LISTEN_FAILED, as on the HTTP port, rather than an internal error', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const { port } = busy.address() as net.AddressInfo;
+    try {
+      const starting = startGrpcInferenceServer({ holder: server.holder, metrics: server.metrics, modelName: 'flts', inferenceLength: 0 }, { host: '127.0.0.1', port, maxMessageBytes: 1024, logger: silentLogger });
+      await expect(starting).rejects.toMatchObject({ code: 'FLTS_SERVE_LISTEN_FAILED', message: `Cannot listen for gRPC on 127.0.0.1:${port}: the port is already in use (EADDRINUSE).`, details: { errno: 'EADDRINUSE' } });
+    } finally {
+      busy.close();
+    }
+  });
+});

@@ -4,6 +4,7 @@ import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { assertBearerToken } from './access-control.js';
 import { classifyError } from './error-handler.js';
+import { explainListenFailure } from './listen.js';
 import { modelMetadata, OIP_SERVER_METADATA, runOipInference, servedModelNamed, type OipContext, type OipInferRequest } from './oip-inference.js';
 import {
   inferenceService,
@@ -168,6 +169,15 @@ function receiveTimeout(timeoutMs: number, onTimeout: (path: string, seconds: nu
   };
 }
 
+/**
+ * Why the port could not be bound, coded like the HTTP port's failures. grpc-js says it only in its message:
+ * 'No address added out of total 1 resolved errors: [listen EADDRINUSE: ...]', 'Name resolution failed for target ...'.
+ */
+function bindFailure(host: string, port: number, error: Error): Error {
+  const errno = /^Name resolution failed/.test(error.message) ? 'ENOTFOUND' : (/\blisten (E[A-Z_]+)\b/.exec(error.message)?.[1] ?? '');
+  return explainListenFailure(host, port, errno, error, 'gRPC') ?? error;
+}
+
 type Handler = (call: grpc.ServerUnaryCall<any, any>) => Promise<unknown> | unknown;
 
 /**
@@ -272,7 +282,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
 
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+    server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(bindFailure(options.host, options.port, error)) : resolve(bound)));
   });
   logger.info({ port }, 'grpc_listening');
   return {
