@@ -433,8 +433,12 @@ describe('serve > Open Inference Protocol over gRPC > binding', () => {
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     const { port } = busy.address() as net.AddressInfo;
     try {
-      const starting = startGrpcInferenceServer({ holder: server.holder, metrics: server.metrics, modelName: 'flts', inferenceLength: 0 }, { host: '127.0.0.1', port, maxMessageBytes: 1024, logger: silentLogger });
+      const warnings: object[] = [];
+      const logger = { ...silentLogger, warn: (entry: object, message?: string) => warnings.push({ ...entry, message }), child: () => logger };
+      const starting = startGrpcInferenceServer({ holder: server.holder, metrics: server.metrics, modelName: 'flts', inferenceLength: 0 }, { host: '127.0.0.1', port, maxMessageBytes: 1024, logger });
       await expect(starting).rejects.toMatchObject({ code: 'FLTS_SERVE_LISTEN_FAILED', message: `Cannot listen for gRPC on 127.0.0.1:${port}: the port is already in use (EADDRINUSE).`, details: { errno: 'EADDRINUSE' } });
+      // grpc-js's own line about it is in the log, not printed on stderr.
+      expect(warnings).toEqual([{ detail: 'No address added out of total 1 resolved', message: 'grpc_js' }]);
     } finally {
       busy.close();
     }

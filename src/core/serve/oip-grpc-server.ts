@@ -187,6 +187,9 @@ type Handler = (call: grpc.ServerUnaryCall<any, any>) => Promise<unknown> | unkn
  */
 export async function startGrpcInferenceServer(context: OipContext, options: GrpcServerOptions): Promise<GrpcInferenceServer> {
   const logger = options.logger.child({ component: 'oip-grpc' });
+  // grpc-js prints its own lines on stderr ('E No address added ...', GRPC_TRACE output); they join the JSON log instead.
+  const grpcLog = (log: (obj: object, msg?: string) => void) => (...parts: unknown[]) => log({ detail: parts.map(String).join(' ') }, 'grpc_js');
+  grpc.setLogger({ error: grpcLog(logger.warn.bind(logger)), info: grpcLog(logger.info.bind(logger)), debug: grpcLog(logger.debug.bind(logger)) });
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
 
   /** The status a call that failed with `error` ends with: counted like an HTTP answer, logged with its stack when a 5xx. */
