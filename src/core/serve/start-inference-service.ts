@@ -89,7 +89,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   let predictionLog: PredictionLog | undefined;
   if (serve.predictionLog.enabled) {
     // A store not there yet is waited for like the promotion pointer (the first write creates the bucket);
-    // a store that refuses us (credentials, a bad bucket name) fails the start.
+    // what waiting cannot fix (a bucket name S3 refuses) fails the start.
     await deps.store.ensureBucket(settings.store.buckets.inferenceLogs).catch((error: unknown) => {
       if (!toFltsError(error).retriable) throw error;
       logger.warn({ err: toFltsError(error).message }, 'prediction_log_bucket_unavailable');

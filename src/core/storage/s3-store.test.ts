@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FltsError } from '../errors.js';
 import { createS3Store, parseS3Endpoint, translateS3Error } from './s3-store.js';
 
@@ -131,5 +131,28 @@ describe('core > storage > s3-store', () => {
     const { error } = await failure(endpoint, (store) => store.get('bucket-a', 'k.json'));
     expectUnavailable(error, endpoint);
     expect(error.message).toMatch(message);
+  });
+
+  it('asks a busy server (HTTP 503) again once, saying nothing on the console', async () => {
+    let answered = 0;
+    const endpoint = await misbehavingServer((socket) =>
+      socket.on('data', () => {
+        answered += 1;
+        socket.write(
+          answered === 1
+            ? 'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n'
+            : 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n{"a": 1}',
+        );
+      }),
+    );
+    const warn = vi.spyOn(console, 'warn');
+    try {
+      const store = createS3Store({ endpoint, accessKey: 'a', secretKey: SECRET });
+      expect((await store.get('bucket-a', 'k.json')).toString()).toBe('{"a": 1}');
+      expect(answered).toBe(2);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'minio';
 import { FltsError } from '../errors.js';
+import { retryWithBackoff, type RetryPolicy } from '../retry.js';
 import { assertBucketName, assertObjectKey } from './keys.js';
 import type { ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
 import { makeDirectory } from '../make-directory.js';
@@ -101,8 +102,15 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** minio's own retry of a 5xx ends in a plain Error that only its message tells apart. */
+/** A 5xx (or 408, 429) answer, as minio reports it: a plain Error that only its message tells apart. */
 const RETRIES_EXHAUSTED = /^Request failed after \d+ retries: Error: Retryable HTTP status: (\d+)/;
+
+/**
+ * A busy server's answer (5xx, 408, 429) is asked again once, as minio's own retry would; minio's retry is off
+ * because it announces itself with console.warn, a stray line among the JSON logs on stderr.
+ */
+const BUSY_ANSWER_RETRY: RetryPolicy = { retries: 1, baseDelayMs: 200, maxDelayMs: 200 };
+const isBusyAnswer = (error: unknown): boolean => error instanceof Error && RETRIES_EXHAUSTED.test(error.message);
 
 /** S3 and socket errors -> the catalogue: missing -> NOT_FOUND; unreachable, overloaded or refused -> UNAVAILABLE. */
 export function translateS3Error(error: unknown, where: { endpoint: string; bucket?: string; key?: string }): unknown {
@@ -165,6 +173,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     secretKey: options.secretKey,
     region,
     transport: timedTransport(endpoint.useSSL ? https : http, limits),
+    retryOptions: { disableRetry: true },
     // Keep-alive: the daemon and the server issue many small requests; a fresh TCP connection each is wasteful.
     transportAgent: endpoint.useSSL ? new https.Agent({ keepAlive: true, maxSockets: 32 }) : new http.Agent({ keepAlive: true, maxSockets: 32 }),
   });
@@ -172,7 +181,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
 
   async function call<T>(where: { bucket: string; key?: string }, action: () => Promise<T>): Promise<T> {
     try {
-      return await action();
+      return await retryWithBackoff(action, BUSY_ANSWER_RETRY, { isRetriable: isBusyAnswer });
     } catch (error) {
       throw translateS3Error(error, { endpoint: location, ...where });
     }
@@ -199,7 +208,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     assertBucketName(bucket);
     assertObjectKey(key);
     try {
-      await action();
+      await retryWithBackoff(action, BUSY_ANSWER_RETRY, { isRetriable: isBusyAnswer });
     } catch (error) {
       if (errorCode(error) !== 'NoSuchBucket') throw translateS3Error(error, { endpoint: location, bucket, key });
       knownBuckets.delete(bucket);
@@ -304,6 +313,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       const out: ObjectInfo[] = [];
       try {
         await call({ bucket }, async () => {
+          out.length = 0;
           for await (const item of client.listObjectsV2(bucket, prefix, true)) {
             if (item.name) out.push({ key: item.name, size: item.size, lastModified: item.lastModified });
           }
