@@ -222,5 +222,13 @@ describe('backtest > rolling-origin backtest over a PobleSec slice', () => {
       expect(row.score).toBeCloseTo(0.5 * mean((f) => f.metrics.rmse) + 0.3 * mean((f) => f.metrics.mae) + 0.2 * mean((f) => f.metrics.mse), 10);
     }
     expect(board.rows.map((r) => r.score)).toEqual([...board.rows.map((r) => r.score)].sort((a, b) => a - b));
+    // Coverage beside the errors, and the improvement over the best baseline backtest, as on the test split.
+    for (const row of board.rows) {
+      const pooled = model(plain, row.model_type).aggregate.coverage?.[row.target] ?? {};
+      expect(Object.keys(pooled).length).toBeGreaterThan(0);
+      expect(row.coverage).toEqual(Object.fromEntries(Object.entries(pooled).map(([level, counts]) => [level, counts.coverage])));
+      expect(row.baseline_model_type).toBe('NAIVE');
+      expect(row.improvement_over_baseline_pct).toBeCloseTo(100 * (1 - row.rmse / model(plain, 'NAIVE').aggregate.rmse), 10);
+    }
   });
 });

@@ -2,34 +2,41 @@ import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { EvaluateRunsResult } from '../eval/evaluate-runs.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
-import { rankRows, scoreboardRow, type Scoreboard } from '../eval/scoreboard.js';
+import { isBaselineType, rankRows, scoreboardRow, type Scoreboard } from '../eval/scoreboard.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { scanRunRecords } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { readBacktestRecord, type BacktestRecord } from './backtest-record.js';
 
-const BACKTEST_GATE = { metric: 'backtest RMSE improvement over NAIVE', noBaseline: 'no NAIVE backtest to compare with' };
+const BACKTEST_GATE = { metric: 'backtest RMSE improvement over the best baseline', noBaseline: 'no baseline backtest to compare with' };
 
 /**
  * The eval scoreboard, ranked on backtest metrics instead of the single test split: each run's score is the
- * reference score of its mean fold metrics (scaled), r2 the pooled one, and the improvement is over the
- * NAIVE backtest (a NAIVE run or the built-in baseline). Runs the backtest did not cover are left out.
+ * reference score of its mean fold metrics (scaled), r2 the pooled one, the coverage that of every fold's
+ * actuals against their bands, and the improvement and the quality gate are over the best baseline backtest
+ * (the lowest RMSE of NAIVE, a run or the built-in one, SNAIVE and MSTL), as on the test split. Runs the
+ * backtest did not cover are left out.
  */
 export function buildBacktestScoreboard(record: BacktestRecord, runs: readonly RunRecord[], minImprovementPct: number | null = null): Scoreboard {
   const byRun = new Map(runs.filter((run) => run.status === 'SUCCESS').map((run) => [run.run_id, run]));
   const naive = record.models.find((model) => model.model_type === 'NAIVE');
-  const naiveRmse = naive?.aggregate.rmse;
+  const best = record.models
+    .filter((model) => isBaselineType(model.model_type) && Number.isFinite(model.aggregate.rmse))
+    .sort((a, b) => a.aggregate.rmse - b.aggregate.rmse)[0];
+  const baseline = best ? { rmse: best.aggregate.rmse, modelType: best.model_type } : undefined;
   const rows = rankRows(
     record.models
       .filter((model) => model.run_id !== null && byRun.has(model.run_id))
       .map((model) => {
         const run = byRun.get(model.run_id as string) as RunRecord;
         const { aggregate } = model;
-        const metrics = { rmse: aggregate.rmse, mae: aggregate.mae, mse: aggregate.mse, r2: aggregate.pooled.r2, score: aggregate.score };
-        return scoreboardRow(run, { ...metrics, rmseOriginal: aggregate.targets[run.window.targets[0]]?.rmse ?? Number.NaN, r2Original: Number.NaN }, naiveRmse, minImprovementPct, BACKTEST_GATE);
+        const target = run.window.targets[0];
+        const coverage = Object.fromEntries(Object.entries(aggregate.coverage?.[target] ?? {}).map(([level, counts]) => [level, counts.count > 0 ? counts.coverage : null]));
+        const metrics = { rmse: aggregate.rmse, mae: aggregate.mae, mse: aggregate.mse, r2: aggregate.pooled.r2, score: aggregate.score, coverage };
+        return scoreboardRow(run, { ...metrics, rmseOriginal: aggregate.targets[target]?.rmse ?? Number.NaN, r2Original: Number.NaN }, naive?.aggregate.rmse, minImprovementPct, BACKTEST_GATE, baseline);
       }),
   );
-  return { config_hash: record.config_hash, rows, naive_run_id: naive?.run_id ?? null, gate_min_improvement_pct: minImprovementPct };
+  return { config_hash: record.config_hash, rows, naive_run_id: naive?.run_id ?? null, baseline_run_id: best?.run_id ?? null, gate_min_improvement_pct: minImprovementPct };
 }
 
 /** `flts eval --rank-by backtest`: the scoreboard from the stored backtest of a config_hash. */
