@@ -1,10 +1,13 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { constants, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, watch, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileWhole } from './write-file-whole.js';
+import { toFltsError } from './errors.js';
+import { replaceFile, writeFileWhole } from './write-file-whole.js';
 
 const SIZE = 64 * 1024 * 1024;
 let dir: string;
@@ -37,5 +40,47 @@ describe('core > writeFileWhole', () => {
     await expect(writeFileWhole(path.join(dir, 'missing', 'x.csv'), 'x')).rejects.toMatchObject({ code: 'ENOENT' });
     expect(readFileSync(target, 'utf8')).toBe('two');
     expect(readdirSync(dir)).toEqual(['out.parquet']);
+  });
+
+  it('through a symbolic link replaces the file it names and keeps the link, also when that file does not exist yet', async () => {
+    const model = path.join(dir, 'model-v2.onnx');
+    writeFileSync(model, 'old');
+    const link = path.join(dir, 'current.onnx');
+    symlinkSync('model-v2.onnx', link);
+    await writeFileWhole(link, 'new');
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(model, 'utf8')).toBe('new');
+
+    const dangling = path.join(dir, 'next.onnx');
+    symlinkSync(path.join(dir, 'made-by-the-write.onnx'), dangling);
+    await writeFileWhole(dangling, 'first');
+    expect(readlinkSync(dangling)).toBe(path.join(dir, 'made-by-the-write.onnx'));
+    expect(readFileSync(path.join(dir, 'made-by-the-write.onnx'), 'utf8')).toBe('first');
+  });
+
+  it('writes into a pipe named as the output (as /dev/stdout is) instead of putting a regular file in its place', async () => {
+    const fifo = path.join(dir, 'pipe');
+    await promisify(execFile)('mkfifo', [fifo]);
+    // Opened without waiting for a writer, so nothing blocks whichever way the write goes.
+    const reader = await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      await writeFileWhole(fifo, 'forecast bytes');
+      expect(lstatSync(fifo).isFIFO()).toBe(true);
+      const buffer = Buffer.alloc(64);
+      const { bytesRead } = await reader.read(buffer, 0, buffer.length).catch(() => ({ bytesRead: 0 }));
+      expect(buffer.subarray(0, bytesRead).toString()).toBe('forecast bytes');
+    } finally {
+      await reader.close();
+    }
+    expect(readdirSync(dir)).toEqual(['pipe']);
+  });
+
+  it('names the file in a failure Node reports without a path (a full disk fails the write on a descriptor)', async () => {
+    const target = path.join(dir, 'model.onnx');
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+    const failure = await replaceFile(target, () => Promise.reject(full)).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'ENOSPC', path: target });
+    expect(toFltsError(failure)).toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE', details: { path: target } });
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, open, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Temporary files live beside their target under this prefix: the embedded store's listings leave them out. */
@@ -37,17 +37,58 @@ export async function replaceFile(file: string, write: (temp: string) => Promise
     if (options.durable) await fsyncPath(directory);
   } catch (error) {
     await rm(temp, { force: true });
-    // The caller named the file, not its temporary neighbour: report the failure against that.
-    const failure = error as NodeJS.ErrnoException;
-    if (failure.path === temp) {
-      failure.path = file;
-      failure.message = failure.message.replace(temp, file);
-    }
-    throw error;
+    throw namingFile(error, file, temp);
   }
 }
 
-/** A local output file that appears complete or not at all (see `replaceFile`). */
+/**
+ * The caller named the file, not its temporary neighbour: a failure is reported against that, and so is one
+ * Node reports without a path (a full disk fails `write` on a descriptor).
+ */
+function namingFile(error: unknown, file: string, temp?: string): unknown {
+  const failure = error as NodeJS.ErrnoException;
+  if (typeof failure?.code !== 'string') return error;
+  if (failure.path === undefined) failure.path = file;
+  else if (temp && failure.path === temp) {
+    failure.path = file;
+    failure.message = failure.message.replace(temp, file);
+  }
+  return error;
+}
+
+const missing = (error: unknown): undefined => {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  throw error;
+};
+
+/** Symbolic-link hops followed before giving up, as the kernel does (ELOOP). */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * What a write to `file` should replace: the file a symbolic link names (the link stays a link), or `file`
+ * itself. `inPlace` when it is a device or a pipe (/dev/stdout, /dev/null, a FIFO): renaming over one would put
+ * a regular file where the device was, so it is written as it is.
+ */
+async function outputTarget(file: string): Promise<{ path: string; inPlace: boolean }> {
+  const info = await stat(file).catch(missing);
+  if (info && !info.isFile() && !info.isDirectory()) return { path: file, inPlace: true };
+  if (info?.isFile()) return { path: await realpath(file), inPlace: false };
+  // Missing, or a link to a file still to be made: that file is the one to write.
+  let target = file;
+  for (let hop = 0; hop < MAX_LINK_HOPS; hop++) {
+    const link = await lstat(target).catch(missing);
+    if (!link?.isSymbolicLink()) return { path: target, inPlace: false };
+    target = path.resolve(path.dirname(target), await readlink(target));
+  }
+  return { path: file, inPlace: true };
+}
+
+/**
+ * A local output file that appears complete or not at all (see `replaceFile`); through a symbolic link, the file
+ * it names. A device or pipe named as the output is written to directly.
+ */
 export async function writeFileWhole(file: string, body: string | Uint8Array, options: ReplaceFileOptions = {}): Promise<void> {
-  await replaceFile(file, (temp) => writeFile(temp, body), options);
+  const target = await outputTarget(file);
+  if (target.inPlace) await writeFile(target.path, body).catch((error: unknown) => Promise.reject(namingFile(error, file)));
+  else await replaceFile(target.path, (temp) => writeFile(temp, body), options);
 }
