@@ -92,6 +92,16 @@ describe('cli > screens > promote-manual-screen', () => {
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runB');
   });
 
+  it('takes a pasted reason as one line: line breaks and tabs become spaces, arrow keys inside the paste are dropped', async () => {
+    const { press, outcomes } = await openScreen();
+    await press(KEYS.enter, 'Reason: _');
+    await press('weekend\rregression\u001B[A\tbug\n', 'Reason: weekend regression bug _');
+    await press(KEYS.enter, '[y/N]');
+    await press('y', 'Promoting runB');
+    await until(() => outcomes.length === 1, 'the promotion to finish');
+    expect((await listPromotionHistory(store, settings)).at(-1)).toMatchObject({ run_id: 'runB', reason: 'weekend regression bug' });
+  });
+
   it('writes nothing when the operator leaves with escape, or with Ctrl-C at the confirmation', async () => {
     const first = await openScreen();
     first.screen.stdin.write(KEYS.escape);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clip, listNames } from './clip-text.js';
+import { clip, listNames, singleLine } from './clip-text.js';
 
 describe('core > clip-text', () => {
   it('keeps short text, cuts long text to the limit with an ellipsis, and never halves a surrogate pair', () => {
@@ -16,5 +16,11 @@ describe('core > clip-text', () => {
     const many = Array.from({ length: 3000 }, (_, i) => `c${i}`);
     expect(listNames(many)).toBe('c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 and 2990 more');
     expect(listNames(['x'.repeat(500)])).toBe(`${'x'.repeat(60)}...`);
+  });
+
+  it('puts text on one line: each run of control characters becomes a space, other text is kept', () => {
+    expect(singleLine('a\r\nb\tc')).toBe('a b c');
+    expect(singleLine('\u001B[31mred\u001B[0m \u009B2J ok')).toBe(' [31mred [0m  2J ok');
+    expect(singleLine('déjà vu 😀')).toBe('déjà vu 😀');
   });
 });

@@ -19,3 +19,12 @@ export function listNames(names: readonly string[], max = LISTED_NAMES): string 
   const shown = names.slice(0, max).map((name) => clip(name, 60));
   return names.length > max ? `${shown.join(', ')} and ${names.length - max} more` : shown.join(', ');
 }
+
+/**
+ * `text` on one line of plain text: each run of control characters (line breaks, tabs, the escape that starts a
+ * terminal sequence) becomes one space. A free-text field stored for later listing (a promotion's reason) then
+ * prints as itself, one record a line, instead of moving the cursor or restyling the terminal it is shown on.
+ */
+export function singleLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+}

@@ -1,5 +1,6 @@
 import { Box, Text, useApp, useInput } from 'ink';
 import { useRef, useState } from 'react';
+import { singleLine } from '../../core/clip-text.js';
 import type { ManualPromotionResult, PromotionCandidates } from '../../core/runbooks/index.js';
 import { CandidateDiff } from './candidate-diff.js';
 
@@ -22,6 +23,10 @@ interface ViewState {
 }
 const VISIBLE = 12;
 const num = (value: number | null): string => (value === null ? '-' : value.toFixed(5));
+/** Keys such as arrows that arrive inside typed or pasted text (one chunk), as the terminal sends them. */
+const KEY_SEQUENCE = /\u001B(?:\[[0-9;?]*[ -/]*[@-~]|O.)/g;
+/** What a chunk of typing adds to the reason: its text, a pasted line break or tab as a space, keys dropped. */
+const typedText = (input: string): string => singleLine(input.replace(KEY_SEQUENCE, ''));
 
 /**
  * The manual promotion runbook: pick a run (arrows or j/k, enter), read its difference to the promoted run,
@@ -67,7 +72,7 @@ export function PromoteManualScreen({ candidates, force, onPromote, onExit }: Pr
       if (key.escape) update({ step: 'list' });
       else if (key.return) update(reason.trim() ? { step: 'confirm' } : { notice: 'A reason is required.' });
       else if (key.backspace || key.delete) update({ reason: reason.slice(0, -1) });
-      else if (input && !key.ctrl && !key.meta) update({ reason: reason + input });
+      else if (input && !key.ctrl && !key.meta) update({ reason: reason + typedText(input) });
     } else if (step === 'confirm') {
       if (input === 'y' || input === 'Y') {
         update({ step: 'working' });

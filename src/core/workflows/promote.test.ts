@@ -60,6 +60,13 @@ describe('core > workflows > promote', () => {
     expect(await getJson(store, 'model-promotion', 'global/current.json')).toEqual(stored);
   });
 
+  it('stores the reason and the actor as one line of text: line breaks, tabs and terminal escapes become spaces', async () => {
+    const { record } = await promote({ runId: 'runA', source: 'manual', actor: 'ana\u001B[2J', reason: ' weekend\r\nregression\t\u001B[31mred\u0007 ' }, settings, { store });
+    expect(record).toMatchObject({ reason: 'weekend regression [31mred', actor: 'ana [2J' });
+    expect((await listPromotionHistory(store, settings)).at(-1)).toMatchObject({ reason: 'weekend regression [31mred', actor: 'ana [2J' });
+    await expect(promote({ runId: 'runB', source: 'manual', actor: 'ana', reason: '\r\n\t' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG' });
+  });
+
   it('refuses unknown and unsuccessful runs', async () => {
     await expect(byHand('nope')).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_FOUND' });
     await expect(byHand('runF')).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_SUCCESSFUL' });

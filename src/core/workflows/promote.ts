@@ -1,4 +1,5 @@
 import type { MessageBus } from '../bus/message-bus.js';
+import { singleLine } from '../clip-text.js';
 import { encodePromotion } from '../bus/messages.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
@@ -129,7 +130,7 @@ async function checkCandidate(store: ObjectStore, settings: Settings, run: RunRe
  * publishes `model-selected` when a bus is configured, and marks the run in MLflow when tracking is configured.
  */
 export async function promote(decision: PromotionDecision, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
-  const reason = decision.reason.trim();
+  const reason = singleLine(decision.reason).trim();
   if (!reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'A promotion needs a reason.');
   const { store } = deps;
   const run = await readRunRecord(store, settings, decision.runId);
@@ -149,7 +150,7 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   const previous = await readPointerAt(store, settings, scopedPointerKey(settings));
   const record = buildPromotionRecord(run, settings, {
     source: decision.source,
-    actor: decision.actor,
+    actor: singleLine(decision.actor),
     reason,
     action: isRollback(decision.source) ? 'rollback' : 'promote',
     previousRunId: previous?.run_id ?? null,
