@@ -47,7 +47,7 @@ async function openScreen(force = false) {
     createElement(PromoteManualScreen, {
       candidates,
       force,
-      onPromote: (runId, reason) => promoteManually({ runId, reason, force, operator: 'tester' }, settings, { store }),
+      onPromote: (runId, reason, current) => promoteManually({ runId, reason, force, operator: 'tester', expectedCurrentRunId: current }, settings, { store }),
       onExit: (outcome) => outcomes.push(outcome),
     }),
   );
@@ -100,6 +100,19 @@ describe('cli > screens > promote-manual-screen', () => {
     await press('y', 'Promoting runB');
     await until(() => outcomes.length === 1, 'the promotion to finish');
     expect((await listPromotionHistory(store, settings)).at(-1)).toMatchObject({ run_id: 'runB', reason: 'weekend regression bug' });
+  });
+
+  it('writes nothing when another promotion replaced the run in service while the screen was open', async () => {
+    const { frame, press, outcomes } = await openScreen();
+    await press(KEYS.enter, 'Reason: _');
+    await press('weekend regression', 'Reason: weekend regression_');
+    await press(KEYS.enter, 'Promote GRU run runB, replacing runA? [y/N]');
+    await promote({ runId: 'runC', source: 'auto', actor: 'daemon:test', reason: 'newer data' }, settings, { store });
+    await press('y', 'Promotion failed');
+    expect(outcomes).toEqual([{ kind: 'failed', error: expect.objectContaining({ code: 'FLTS_PROMOTE_CURRENT_CHANGED' }) }]);
+    expect(frame()).toContain('but run runC is in service');
+    expect((await listPromotionHistory(store, settings)).map((r) => r.run_id)).toEqual(['runA', 'runC']);
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runC');
   });
 
   it('writes nothing when the operator leaves with escape, or with Ctrl-C at the confirmation', async () => {

@@ -32,7 +32,7 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
     const { settings } = this.loadSettings(flags, { identifier: flags.identifier });
     const deps = await this.dependencies(settings);
     const operator = process.env.FLTS_OPERATOR || os.userInfo().username;
-    const promote = (runId: string, reason: string) => promoteManually({ runId, reason, force: flags.force, operator }, settings, deps);
+    const promote = (runId: string, reason: string, current?: string | null) => promoteManually({ runId, reason, force: flags.force, operator, expectedCurrentRunId: current }, settings, deps);
     {
       const interactive = !flags.yes && !this.jsonEnabled() && Boolean(process.stdin.isTTY && process.stdout.isTTY);
       let result: ManualPromotionResult;

@@ -9,7 +9,8 @@ export type ScreenOutcome = { kind: 'promoted'; result: ManualPromotionResult } 
 export interface PromoteManualScreenProps {
   candidates: PromotionCandidates;
   force: boolean;
-  onPromote: (runId: string, reason: string) => Promise<ManualPromotionResult>;
+  /** `current`: the run in service the operator saw and confirmed replacing (null: none). */
+  onPromote: (runId: string, reason: string, current: string | null) => Promise<ManualPromotionResult>;
   onExit: (outcome: ScreenOutcome) => void;
 }
 
@@ -76,7 +77,7 @@ export function PromoteManualScreen({ candidates, force, onPromote, onExit }: Pr
     } else if (step === 'confirm') {
       if (input === 'y' || input === 'Y') {
         update({ step: 'working' });
-        onPromote(selected.run_id, reason.trim()).then(
+        onPromote(selected.run_id, reason.trim(), candidates.current?.run_id ?? null).then(
           (result) => finish({ kind: 'promoted', result }),
           (error: unknown) => finish({ kind: 'failed', error }),
         );

@@ -10,10 +10,10 @@ import { PromoteManualScreen, type PromoteManualScreenProps, type ScreenOutcome 
 export async function runPromoteManualScreen(props: Omit<PromoteManualScreenProps, 'onExit'>): Promise<ScreenOutcome> {
   let outcome: ScreenOutcome = { kind: 'cancelled' };
   let writing = false;
-  const onPromote = async (runId: string, reason: string): Promise<ManualPromotionResult> => {
+  const onPromote = async (runId: string, reason: string, current: string | null): Promise<ManualPromotionResult> => {
     writing = true;
     try {
-      return await props.onPromote(runId, reason);
+      return await props.onPromote(runId, reason, current);
     } finally {
       writing = false;
     }

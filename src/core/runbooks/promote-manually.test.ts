@@ -47,6 +47,19 @@ describe('core > runbooks > promote-manually', () => {
     }
   });
 
+  it('refuses, writing nothing, when the run in service is no longer the one the choice was compared with', async () => {
+    await expect(promoteManually({ runId: 'runB', reason: 'x', expectedCurrentRunId: 'runA' }, settings, { store })).rejects.toMatchObject({
+      code: 'FLTS_PROMOTE_CURRENT_CHANGED',
+      details: { runId: 'runB', expectedCurrentRunId: 'runA', currentRunId: null },
+    });
+    await promote({ runId: 'runA', source: 'auto', actor: 'daemon:test', reason: 'initial' }, settings, { store });
+    await expect(promoteManually({ runId: 'runB', reason: 'x', expectedCurrentRunId: null }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_PROMOTE_CURRENT_CHANGED', details: { currentRunId: 'runA' } });
+    await expect(promoteManually({ runId: 'runB', reason: 'x', expectedCurrentRunId: 'runC' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_PROMOTE_CURRENT_CHANGED' });
+    expect((await listPromotionHistory(store, settings)).map((r) => r.run_id)).toEqual(['runA']);
+    const done = await promoteManually({ runId: 'runB', reason: 'x', expectedCurrentRunId: 'runA' }, settings, { store });
+    expect(done.record).toMatchObject({ run_id: 'runB', previous_run_id: 'runA' });
+  });
+
   it('refuses non-SUCCESS runs, missing artifacts and an empty reason, writing nothing', async () => {
     await addRunWithArtifacts(store, settings, fakeRun('runNoWeights', 'GRU', { rmse: 0.01, mae: 0.01, mse: 0.0001 }, '2025-01-05T00:00:00.000Z'), ['weights.bin']);
     await expect(promoteManually({ runId: 'runF', reason: 'x' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_SUCCESSFUL', message: expect.stringContaining('--force') });

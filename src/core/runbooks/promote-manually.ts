@@ -1,6 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import { FltsError, orUnlessUnavailable } from '../errors.js';
-import { readPointerAt, scopedPointerKey } from '../registry/pointers.js';
+import { readPointerAt, readPromotionPointer, scopedPointerKey } from '../registry/pointers.js';
 import { findRunRecord, readRunRecord } from '../registry/run-store.js';
 import { promote, type PromotionDeps, type PromotionResult } from '../workflows/promote.js';
 import { diffRuns, type RunDiff } from './run-diff.js';
@@ -13,6 +13,11 @@ export interface ManualPromotionInput {
   force?: boolean;
   /** Who decided (FLTS_OPERATOR or the OS user, as the command passes it). */
   operator?: string;
+  /**
+   * The run in service the operator compared the choice with (null: none). When given and another promotion
+   * has replaced it since, nothing is written (FLTS_PROMOTE_CURRENT_CHANGED): the decision was about another run.
+   */
+  expectedCurrentRunId?: string | null;
 }
 
 export type ManualPromotionDeps = PromotionDeps;
@@ -29,6 +34,16 @@ export async function promoteManually(input: ManualPromotionInput, settings: Set
   const reason = input.reason.trim();
   if (!reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'A manual promotion needs a reason (--reason "...").');
   const run = await readRunRecord(deps.store, settings, input.runId);
+  if (input.expectedCurrentRunId !== undefined) {
+    const current = (await readPromotionPointer(deps.store, settings))?.run_id ?? null;
+    if (current !== input.expectedCurrentRunId) {
+      throw new FltsError(
+        'FLTS_PROMOTE_CURRENT_CHANGED',
+        `Run ${run.run_id} not promoted: it was compared with ${input.expectedCurrentRunId ? `run ${input.expectedCurrentRunId}` : 'no promoted run'}, but ${current ? `run ${current}` : 'no run'} is in service now (another promotion came in between).`,
+        { details: { runId: run.run_id, expectedCurrentRunId: input.expectedCurrentRunId, currentRunId: current } },
+      );
+    }
+  }
   const previous = await readPointerAt(deps.store, settings, scopedPointerKey(settings));
   const diff = diffRuns(run, previous ? { pointer: previous, run: await findRunRecord(deps.store, settings, previous.run_id).catch(orUnlessUnavailable(undefined)) } : undefined);
   const result = await promote({ runId: run.run_id, source: 'manual', actor: input.operator ?? 'unknown operator', reason, force: input.force }, settings, deps);
