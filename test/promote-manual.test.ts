@@ -169,3 +169,18 @@ describe('cli > promote-manual (non-interactive)', () => {
     expect(history.json.result.history.map((r: { run_id: string; source: string }) => `${r.run_id}:${r.source}`)).toEqual(['runA:auto', 'runC:manual']);
   });
 });
+
+describe('cli > promote (flags)', () => {
+  it('refuses --config-hash beside --run or --rollback, and --min-improvement beside --rollback, instead of ignoring them', async () => {
+    const env = { FLTS_HOME: home };
+    const other = 'd'.repeat(64);
+    for (const args of [['--run', 'runC', '--config-hash', other], ['--rollback', '--config-hash', other], ['--history', '--config-hash', other], ['--rollback', '--min-improvement', '90']]) {
+      const refused = await runCli(['promote', ...args, '--json'], { env });
+      expect({ args, exitCode: refused.exitCode, code: refused.json?.error?.code }).toEqual({ args, exitCode: 2, code: 'FLTS_USAGE_INVALID_FLAG' });
+    }
+    expect((await listPromotionHistory(store, settings)).map((r) => r.run_id)).toEqual(['runA']);
+    const best = await runCli(['promote', '--best', '--config-hash', RUNBOOK_HASH, '--min-improvement', '1', '--json'], { env });
+    expect(best.exitCode).toBe(0);
+    expect(best.json.result.record).toMatchObject({ run_id: 'runB', source: 'best' });
+  });
+});

@@ -24,11 +24,11 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     best: Flags.boolean({ description: 'Promote the scoreboard winner.', default: false, exclusive: ['run', 'rollback', 'history'] }),
     rollback: Flags.boolean({ description: 'Restore the previously promoted run.', default: false, exclusive: ['run', 'best', 'history'] }),
     history: Flags.boolean({ description: 'List the promotion history of this identifier.', default: false, exclusive: ['run', 'best', 'rollback'] }),
-    'config-hash': Flags.string({ description: 'With --best: processed data version (default: the latest).' }),
+    'config-hash': Flags.string({ description: 'With --best: processed data version (default: the latest).', exclusive: ['run', 'rollback', 'history'] }),
     force: Flags.boolean({ description: 'Promote even if the quality gate fails or the run\'s processed test data is gone (recorded); never a run serving could not load.', default: false }),
     reason: Flags.string({ description: 'Why; stored in the promotion record.' }),
     identifier: Flags.string({ description: 'Deployment identifier scoping the pointer (env IDENTIFIER; default global).' }),
-    'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over the best baseline (NAIVE, SNAIVE or MSTL) (env QUALITY_GATE_MIN_IMPROVEMENT_PCT).' }),
+    'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over the best baseline (NAIVE, SNAIVE or MSTL) (env QUALITY_GATE_MIN_IMPROVEMENT_PCT); with --run or --best, a rollback is not gated.', exclusive: ['rollback', 'history'] }),
   };
 
   async run(): Promise<PromoteCommandResult> {
