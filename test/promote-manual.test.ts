@@ -10,7 +10,8 @@ import { readPromotionPointer } from '../src/core/registry/pointers.js';
 import { listPromotionHistory } from '../src/core/registry/promotion-history.js';
 import { promote } from '../src/core/workflows/promote.js';
 import { listPromotionCandidates, promoteManually } from '../src/core/runbooks/index.js';
-import { RUNBOOK_HASH, seedRunbookRegistry } from '../src/core/runbooks/runbook-registry.fixture.js';
+import { addRunWithArtifacts, RUNBOOK_HASH, seedRunbookRegistry } from '../src/core/runbooks/runbook-registry.fixture.js';
+import { fakeRun } from '../src/core/registry/run-record.fixture.js';
 import { createFsStore } from '../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../src/core/storage/object-store.js';
 import { runCli } from './helpers/run-cli.js';
@@ -90,6 +91,19 @@ describe('cli > screens > promote-manual-screen', () => {
     const last = (await listPromotionHistory(store, settings)).at(-1);
     expect(last).toMatchObject({ run_id: 'runB', source: 'manual', reason: 'weekend regression', previous_run_id: 'runA', actor: 'tester', forced: false, action: 'promote' });
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runB');
+  });
+
+  it('keeps the columns under their headings with run ids as long as flts makes them', async () => {
+    const long = fakeRun('0123456789abcdef0123456789abcdef', 'GRU', { rmse: 0.045, mae: 0.03, mse: 0.002 }, '2025-01-05T00:00:00.000Z');
+    await addRunWithArtifacts(store, settings, long);
+    const { frame, screen } = await openScreen();
+    const lines = frame().split('\n');
+    const header = lines.find((line) => line.includes('config_hash') && line.includes('run_id'))!;
+    const rows = lines.filter((line) => / (SUCCESS|FAILED) /.test(line));
+    expect(rows).toHaveLength(5);
+    expect(rows.some((line) => line.includes(long.run_id))).toBe(true);
+    for (const row of rows) expect([row.indexOf(RUNBOOK_HASH.slice(0, 12)), row.search(/SUCCESS|FAILED/)]).toEqual([header.indexOf('config_hash'), header.indexOf('status')]);
+    screen.unmount();
   });
 
   it('takes a pasted reason as one line: line breaks and tabs become spaces, arrow keys inside the paste are dropped', async () => {
