@@ -1,12 +1,12 @@
 import type { Settings } from '../config/settings.js';
-import { columnAffine, type ScalerParams } from '../data/scaler.js';
+import { columnAffine } from '../data/scaler.js';
 import { FltsError } from '../errors.js';
 import { changeWeightOf } from '../models/forecast-model.js';
 import { extractRecurrentWeights, type RecurrentNetworkWeights } from '../models/recurrent-weights.js';
+import { readRunScaler } from './load-run.js';
 import { loadRunNetwork, readRunNetworkWeights } from './run-artifacts.js';
-import { RUN_FILES, type RunRecord } from './run-record.js';
-import { readRunRecord, runKey, runsBucket } from './run-store.js';
-import { getJsonIfExists } from '../storage/json-objects.js';
+import type { RunRecord } from './run-record.js';
+import { readRunRecord } from './run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { encodeOnnxModel } from '../models/onnx/onnx-proto.js';
 import { buildRecurrentGraph, ONNX_IR_VERSION, ONNX_NAMES, ONNX_OPSET } from '../models/onnx/recurrent-graph.js';
@@ -52,9 +52,7 @@ export async function exportRun(store: ObjectStore, settings: Settings, runId: s
   if (record.status !== 'SUCCESS') {
     throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has status ${record.status}; only SUCCESS runs have a model to export.`, { details: { runId, status: record.status } });
   }
-  const scalerKey = runKey(runId, RUN_FILES.scaler);
-  const scaler = await getJsonIfExists<ScalerParams>(store, runsBucket(settings), scalerKey);
-  if (!scaler) throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has no scaler at ${scalerKey}.`, { details: { runId, key: scalerKey } });
+  const scaler = await readRunScaler(store, settings, runId);
   const weights = (await readRunNetworkWeights(store, settings, record)) ?? (await networkWeights(store, settings, record));
   if (!weights) throw new FltsError('FLTS_EXPORT_UNSUPPORTED', `Run ${runId}'s network is not stacked LSTM/GRU layers with one linear dense layer.`, { details: { runId } });
   const window = record.window;

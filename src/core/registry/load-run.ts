@@ -23,6 +23,16 @@ function isIntervalCalibration(value: unknown): value is IntervalCalibration {
   return isObject(value) && isObject(value.errors) && isObject(value.floors) && Object.values(value.errors).every(Array.isArray);
 }
 
+/** The scaler a run was trained with: FLTS_MODEL_ARTIFACT_MISSING without one, FLTS_RUN_CORRUPT when it cannot scale. */
+export async function readRunScaler(store: ObjectStore, settings: Settings, runId: string): Promise<ScalerParams> {
+  const scalerKey = runKey(runId, RUN_FILES.scaler);
+  const scaler = await findRunJson<ScalerParams>(store, settings, runId, RUN_FILES.scaler);
+  if (!scaler) throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has no scaler at ${scalerKey}.`, { details: { runId, key: scalerKey } });
+  const scalerProblem = scalerShapeProblem(scaler);
+  if (scalerProblem) throw corruptRun(runId, `${runsBucket(settings)}/${scalerKey}`, scalerProblem);
+  return scaler;
+}
+
 export interface LoadedRunForServing {
   run: RunRecord;
   model: ForecastModel;
@@ -41,11 +51,7 @@ export async function loadRunForServing(store: ObjectStore, settings: Settings, 
   if (run.status !== 'SUCCESS') {
     throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has status ${run.status}; only SUCCESS runs have a usable model.`, { details: { runId, status: run.status } });
   }
-  const scalerKey = runKey(runId, RUN_FILES.scaler);
-  const scaler = await findRunJson<ScalerParams>(store, settings, runId, RUN_FILES.scaler);
-  if (!scaler) throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has no scaler at ${scalerKey}.`, { details: { runId, key: scalerKey } });
-  const scalerProblem = scalerShapeProblem(scaler);
-  if (scalerProblem) throw corruptRun(runId, `${runsBucket(settings)}/${scalerKey}`, scalerProblem);
+  const scaler = await readRunScaler(store, settings, runId);
   const intervals = await findRunJson<IntervalCalibration>(store, settings, runId, RUN_FILES.intervals);
   if (intervals !== undefined && !isIntervalCalibration(intervals)) throw corruptRun(runId, `${runsBucket(settings)}/${runKey(runId, RUN_FILES.intervals)}`, 'is not an interval calibration');
   const model = await loadRunModel(store, settings, run, options);
