@@ -167,7 +167,10 @@ describe('cli > promote-manual (non-interactive)', () => {
     const env = { FLTS_HOME: home, FLTS_OPERATOR: 'ci-bot' };
     const missing = await runCli(['promote-manual', '--run', 'runC', '--json'], { env });
     expect(missing.exitCode).toBe(2);
-    expect(missing.json.error.code).toBe('FLTS_USAGE_INVALID_FLAG');
+    expect(missing.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: expect.stringMatching(/^With --json, so there is no screen/) });
+    const noReason = await runCli(['promote-manual', '--yes', '--run', 'runC'], { env });
+    expect(noReason.exitCode).toBe(2);
+    expect(noReason.stderr).toContain('With --yes, so there is no screen to pick on: pass --run <run_id> and --reason');
 
     const refused = await runCli(['promote-manual', '--yes', '--run', 'runF', '--reason', 'try', '--json'], { env });
     expect(refused.exitCode).toBe(5);

@@ -5,6 +5,9 @@ import { runPromoteManualScreen } from '../cli/screens/run-promote-manual-screen
 import { FltsError } from '../core/errors.js';
 import { listPromotionCandidates, promoteManually, type ManualPromotionResult } from '../core/runbooks/index.js';
 
+/** Why the screen does not open, in the operator's terms: a flag they passed, or no terminal. */
+const interactiveBlocker = (yes: boolean, json: boolean): string => (yes ? 'With --yes' : json ? 'With --json' : 'Without a terminal');
+
 export type PromoteManualResult = ManualPromotionResult | { cancelled: true };
 
 export default class PromoteManual extends FltsCommand<PromoteManualResult> {
@@ -46,7 +49,7 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
         if (outcome.kind === 'failed') throw outcome.error;
         result = outcome.result;
       } else {
-        if (!flags.run || !flags.reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'Without a terminal (or with --yes), pass --run <run_id> and --reason "...".');
+        if (!flags.run || !flags.reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', `${interactiveBlocker(flags.yes, this.jsonEnabled())}, so there is no screen to pick on: pass --run <run_id> and --reason "...".`);
         result = await promote(flags.run, flags.reason);
         const r = result.record;
         this.say(`promoted ${r.model_type} run ${r.run_id} (manual${r.forced ? ', forced over: ' + (r.forced_over ?? []).join('; ') : ''}) — ${r.reason}`);
