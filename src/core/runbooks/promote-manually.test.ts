@@ -11,6 +11,7 @@ import { listPromotionHistory } from '../registry/promotion-history.js';
 import { promote } from '../workflows/promote.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import { createFsStore } from '../storage/fs-store.js';
+import { getJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { listPromotionCandidates } from './promotion-candidates.js';
 import { promoteManually } from './promote-manually.js';
@@ -45,6 +46,39 @@ describe('core > runbooks > promote-manually', () => {
     } finally {
       await bus.close();
     }
+  });
+
+  it('is the one promote workflow: the same record, pointers, history and model-selected message as promote --run', async () => {
+    const other = createFsStore(path.join(root, 'other-store'));
+    await seedRunbookRegistry(other, settings);
+    const now = () => new Date('2025-06-01T12:00:00.000Z');
+    const outcomes = [];
+    for (const [target, viaScreen] of [[store, true], [other, false]] as const) {
+      await promote({ runId: 'runA', source: 'auto', actor: 'daemon:test', reason: 'initial' }, settings, { store: target, now: () => new Date('2025-05-01T12:00:00.000Z') });
+      const bus = createFsBus({ root: path.join(root, viaScreen ? 'bus' : 'other-bus'), pollIntervalMs: 10 });
+      try {
+        const deps = { store: target, bus, now };
+        const result = viaScreen
+          ? await promoteManually({ runId: 'runB', reason: 'weekend regression', operator: 'ana', expectedCurrentRunId: 'runA' }, settings, deps)
+          : await promote({ runId: 'runB', source: 'manual', actor: 'ana', reason: 'weekend regression' }, settings, deps);
+        const received: unknown[] = [];
+        const subscription = await bus.subscribe({ group: 'serve-test', topics: ['model-selected'] }, async (message) => void received.push(decodePromotion(message)));
+        await waitFor(() => received.length === 1, 'the model-selected message');
+        await subscription.stop();
+        const withoutTime = <T extends { timestamp: string }>(record: T) => ({ ...record, timestamp: record.timestamp.slice(0, 23) });
+        const { diff: _diff, ...shared } = result as typeof result & { diff?: unknown };
+        outcomes.push({
+          result: { ...shared, record: withoutTime(shared.record), history_key: shared.history_key.slice(0, -12) },
+          history: (await listPromotionHistory(target, settings)).map(withoutTime),
+          pointers: [(await readPromotionPointer(target, settings))?.run_id, (await getJson<{ run_id: string }>(target, 'model-promotion', 'global/current.json')).run_id],
+          published: (received as Array<{ timestamp: string }>).map(withoutTime),
+        });
+      } finally {
+        await bus.close();
+      }
+    }
+    expect(outcomes[0]).toEqual(outcomes[1]);
+    expect(outcomes[0].result.record).toMatchObject({ run_id: 'runB', source: 'manual', actor: 'ana', previous_run_id: 'runA', action: 'promote' });
   });
 
   it('refuses, writing nothing, when the run in service is no longer the one the choice was compared with', async () => {
