@@ -12,7 +12,10 @@ import type { RunRecord } from '../src/core/registry/run-record.js';
 import type { ObjectStore } from '../src/core/storage/object-store.js';
 import { trainModels } from '../src/core/workflows/train.js';
 import { createRandom } from '../src/core/train/seeded-random.js';
-import { createSliceHome } from './helpers/poblesec-slice.js';
+import { createSliceHome, DATASETS } from './helpers/poblesec-slice.js';
+import { TIME_FEATURE_COLUMNS, timeFeatureValues } from '../src/core/preprocess/time-features.js';
+import { createRegistryModelSource } from '../src/core/serve/registry-model-source.js';
+import { postJson, startTestServer } from './serve/serve-fixtures.js';
 import { runCli } from './helpers/run-cli.js';
 import { keepOnnxTelemetryOff } from '../src/core/models/onnx/runtime-telemetry.js';
 
@@ -94,6 +97,57 @@ describe('flts export --format onnx', () => {
     const random = createRandom(5);
     // Each window at its own level, so a graph that skipped the window's centre would miss by that level.
     await expectExportMatchesServing(store, windowed, run, exported.bytes, (length) => Float32Array.from({ length }, (_, i) => random() + Math.floor(i / windowValues) * 0.2));
+  }, 120_000);
+
+  /**
+   * `count` rows of the test file ending at its busiest one (a forecast well above the targets' floors), as /predict
+   * takes them, and the export's input for them: original units, time features as flts computes them.
+   */
+  function testRows(count: number, features: readonly string[], inputSeqLen: number): { body: unknown; input: Float32Array } {
+    const lines = readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').trim().split('\n');
+    const header = lines[0].split(',');
+    const all = lines.slice(1).map((line) => line.split(','));
+    const down = header.indexOf('down');
+    const busiest = all.reduce((best, row, i) => (Number(row[down]) > Number(all[best][down]) ? i : best), count);
+    const rows = all.slice(busiest + 1 - count, busiest + 1);
+    const data = Object.fromEntries(header.map((name, c) => [name, rows.map((row) => (name === 'time' ? row[c] : Number(row[c])))]));
+    const input = new Float32Array(inputSeqLen * features.length);
+    for (let r = 0; r < inputSeqLen; r++) {
+      const row = rows[count - inputSeqLen + r];
+      const time = timeFeatureValues(Date.parse(`${row[header.indexOf('time')].replace(' ', 'T')}Z`));
+      features.forEach((feature, f) => {
+        const t = (TIME_FEATURE_COLUMNS as readonly string[]).indexOf(feature);
+        input[r * features.length + f] = t >= 0 ? time[t] : Number(row[header.indexOf(feature)]);
+      });
+    }
+    return { body: { index_col: 'time', data }, input };
+  }
+
+  it('forecasts what the server answers for raw rows sent to /predict, for each target form (error <= 1e-5 of the target\'s scale)', async () => {
+    const formed = async (targetForm: Settings['training']['targetForm'], kind: 'LSTM' | 'GRU') =>
+      (await trainModels({ models: [kind] }, { ...settings, training: { ...settings.training, targetForm, numLayers: 1 } }, { store })).runs[0];
+    const others = [await formed('window-median', 'LSTM'), await formed('level', 'GRU')];
+    expect(others.map((run) => run.window.targetForm ?? 'level')).toEqual(['window-median', 'level']);
+    for (const run of [...runs.filter((r) => r.model_type !== 'NAIVE'), ...others]) {
+      const { features, targets, inputSeqLen } = run.window;
+      const { body, input } = testRows(inputSeqLen + 5, features, inputSeqLen);
+      const session = await ort.InferenceSession.create((await exportRun(store, settings, run.run_id)).bytes);
+      const server = await startTestServer(createRegistryModelSource(store, settings), { pinnedRunId: run.run_id });
+      try {
+        await server.holder.start();
+        const answer = await postJson(`${server.url}/predict`, body);
+        expect(answer.status).toBe(200);
+        expect(answer.json.run_id).toBe(run.run_id);
+        const served = (answer.json.predictions as Array<Record<string, number>>).flatMap((step) => targets.map((target) => step[target]));
+        const graph = Array.from((await session.run({ input: new ort.Tensor('float32', input, [1, inputSeqLen, features.length]) })).forecast.data as Float32Array);
+        const scale = columnAffine((await loadRunForServing(store, settings, run.run_id)).scaler, targets).scale;
+        expect(graph).toHaveLength(served.length);
+        graph.forEach((value, i) => expect(Math.abs(value - served[i]) / scale[i % targets.length], `${run.window.targetForm} ${run.model_type}`).toBeLessThanOrEqual(1e-5));
+      } finally {
+        await server.close();
+        await session.release();
+      }
+    }
   }, 120_000);
 
   it('writes the file from the CLI with the run, window, features, targets and scaler in the metadata', async () => {
