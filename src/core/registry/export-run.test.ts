@@ -7,6 +7,7 @@ import { createFsStore } from '../storage/fs-store.js';
 import { putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
+import { MODEL_TYPES } from '../model-types.js';
 import { exportRun } from './export-run.js';
 import { fakeRun } from './run-record.fixture.js';
 import { RUN_FILES } from './run-record.js';
@@ -36,5 +37,14 @@ describe('core > registry > exportRun', () => {
     await expect(exportRun(store, settings, 'gru')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('is not valid JSON') });
     await store.delete(runsBucket(settings), key);
     await expect(exportRun(store, settings, 'gru')).rejects.toMatchObject({ code: 'FLTS_MODEL_ARTIFACT_MISSING' });
+  });
+
+  it('refuses every model type without a network (NAIVE, SNAIVE, MSTL, PROPHET) with FLTS_EXPORT_UNSUPPORTED naming it', async () => {
+    const others = MODEL_TYPES.filter((type) => type !== 'LSTM' && type !== 'GRU');
+    expect(others).toEqual(['PROPHET', 'NAIVE', 'SNAIVE', 'MSTL']);
+    for (const type of others) {
+      await addLoadableRun(store, settings, fakeRun(`run${type}`, type, { rmse: 0.04, mae: 0.03, mse: 0.0016 }, '2025-01-03T00:00:00.000Z'));
+      await expect(exportRun(store, settings, `run${type}`)).rejects.toMatchObject({ code: 'FLTS_EXPORT_UNSUPPORTED', kind: 'input', details: { runId: `run${type}`, modelType: type } });
+    }
   });
 });
