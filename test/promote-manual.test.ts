@@ -106,6 +106,13 @@ describe('cli > screens > promote-manual-screen', () => {
     screen.unmount();
   });
 
+  it('says which runs it left out because their run.json is damaged, instead of hiding them', async () => {
+    await store.put(settings.store.buckets.runs, 'runZ/run.json', Buffer.from('{"run_id": "runZ", '));
+    const { frame, screen } = await openScreen();
+    expect(frame()).toContain('left out, damaged: Run runZ is damaged: runs/runZ/run.json is not valid JSON.');
+    screen.unmount();
+  });
+
   it('takes a pasted reason as one line: line breaks and tabs become spaces, arrow keys inside the paste are dropped', async () => {
     const { press, outcomes } = await openScreen();
     await press(KEYS.enter, 'Reason: _');

@@ -85,8 +85,19 @@ export function PromoteManualScreen({ candidates, force, onPromote, onExit }: Pr
     }
   });
 
+  const leftOut =
+    candidates.corrupt.length > 0 ? (
+      <Text color="yellow">
+        left out, damaged: {candidates.corrupt.length > 3 ? `${candidates.corrupt.length} runs (flts eval lists them)` : candidates.corrupt.map((run) => run.message).join(' ')}
+      </Text>
+    ) : null;
   if (rows.length === 0) {
-    return <Text>No runs{candidates.config_hash ? ` for config_hash ${candidates.config_hash}` : ''}. Press q to leave.</Text>;
+    return (
+      <Box flexDirection="column">
+        <Text>No runs{candidates.config_hash ? ` for config_hash ${candidates.config_hash}` : ''}. Press q to leave.</Text>
+        {leftOut}
+      </Box>
+    );
   }
   const first = Math.min(Math.max(0, cursor - Math.floor(VISIBLE / 2)), Math.max(0, rows.length - VISIBLE));
   // Run ids are 32 characters as flts makes them, up to 128 as a store may hold them: the column fits the longest.
@@ -107,6 +118,7 @@ export function PromoteManualScreen({ candidates, force, onPromote, onExit }: Pr
         );
       })}
       <Text dimColor>* promoted  ! cannot be promoted   up/down or j/k move, enter select, q quit</Text>
+      {leftOut}
       {selected ? <CandidateDiff candidate={selected} force={force} /> : null}
       {step === 'reason' || step === 'confirm' ? (
         <Box marginTop={1}>

@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.js';
 import { buildScoreboard, compareScored, testScore } from '../eval/scoreboard.js';
 import { readPromotionPointer, type PromotionRecord } from '../registry/pointers.js';
 import type { RunRecord } from '../registry/run-record.js';
-import { findRunRecord, listRunRecords } from '../registry/run-store.js';
+import { findRunRecord, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { runProblems, type PromotionProblem } from '../workflows/promotion-checks.js';
 import { diffRuns, type RunDiff } from './run-diff.js';
@@ -32,6 +32,8 @@ export interface PromotionCandidates {
   current: PromotionRecord | null;
   /** With a config_hash: scoreboard order, unpromotable runs last; otherwise newest first. */
   candidates: PromotionCandidate[];
+  /** Runs whose run.json is damaged: they cannot be listed (or promoted), and the operator is told why. */
+  corrupt: RunRegistryScan['corrupt'];
 }
 
 export interface ListCandidatesInput {
@@ -48,7 +50,7 @@ function ranks(runs: readonly RunRecord[]): Map<string, number> {
 
 /** The runs an operator can choose from, each with its metrics, score, problems and difference to the promoted run. */
 export async function listPromotionCandidates(input: ListCandidatesInput, settings: Settings, deps: { store: ObjectStore }): Promise<PromotionCandidates> {
-  const all = await listRunRecords(deps.store, settings, { configHash: input.configHash });
+  const { records: all, corrupt } = await scanRunRecords(deps.store, settings, { configHash: input.configHash });
   const runs = input.configHash ? all : all.slice(-(input.limit ?? 50)).reverse();
   const pointer = await readPromotionPointer(deps.store, settings);
   const current = pointer ? { pointer, run: await findRunRecord(deps.store, settings, pointer.run_id).catch(orUnlessUnavailable(undefined)) } : undefined;
@@ -75,5 +77,5 @@ export async function listPromotionCandidates(input: ListCandidatesInput, settin
   if (input.configHash) {
     candidates.sort((a, b) => Number(a.problems.length > 0) - Number(b.problems.length > 0) || compareScored({ score: a.score ?? Number.NaN, started_at: a.started_at, run_id: a.run_id }, { score: b.score ?? Number.NaN, started_at: b.started_at, run_id: b.run_id }));
   }
-  return { config_hash: input.configHash ?? null, current: pointer ?? null, candidates };
+  return { config_hash: input.configHash ?? null, current: pointer ?? null, candidates, corrupt };
 }
