@@ -141,6 +141,8 @@ describe('cli > screens > promote-manual-screen', () => {
     first.screen.stdin.write(KEYS.escape);
     await until(() => first.outcomes.length === 1, 'escape to leave');
     expect(first.outcomes[0]).toEqual({ kind: 'cancelled' });
+    // The last frame, left on the terminal, says so.
+    await until(() => first.frame().includes('Cancelled; nothing was written.'), () => `the cancellation in the last frame:\n${first.frame()}`);
 
     const second = await openScreen();
     await second.press(KEYS.enter, 'Reason: _');

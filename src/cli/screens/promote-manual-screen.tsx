@@ -1,5 +1,5 @@
 import { Box, Text, useApp, useInput } from 'ink';
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { singleLine } from '../../core/clip-text.js';
 import type { ManualPromotionResult, PromotionCandidates } from '../../core/runbooks/index.js';
 import { CandidateDiff } from './candidate-diff.js';
@@ -51,8 +51,12 @@ export function PromoteManualScreen({ candidates, force, onPromote, onExit }: Pr
   const finish = (result: ScreenOutcome): void => {
     update({ step: 'done', outcome: result });
     onExit(result);
-    exit();
   };
+  // Leaving once the outcome is on screen: exiting from the key handler unmounted the frame before it, so the
+  // terminal kept the list without "Cancelled" or the failure.
+  useEffect(() => {
+    if (step === 'done') exit();
+  }, [step, exit]);
 
   useInput((input, key) => {
     const { step, cursor, reason } = state.current;
