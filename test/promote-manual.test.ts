@@ -41,13 +41,14 @@ async function until(condition: () => boolean, what: string | (() => string)): P
   throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
 }
 
-async function openScreen(force = false) {
+async function openScreen(force = false, named: { initialRunId?: string; initialReason?: string } = {}) {
   const candidates = await listPromotionCandidates({ configHash: RUNBOOK_HASH }, settings, { store });
   const outcomes: ScreenOutcome[] = [];
   const screen = render(
     createElement(PromoteManualScreen, {
       candidates,
       force,
+      ...named,
       onPromote: (runId, reason, current) => promoteManually({ runId, reason, force, operator: 'tester', expectedCurrentRunId: current }, settings, { store }),
       onExit: (outcome) => outcomes.push(outcome),
     }),
@@ -111,6 +112,17 @@ describe('cli > screens > promote-manual-screen', () => {
     const { frame, screen } = await openScreen();
     expect(frame()).toContain('left out, damaged: Run runZ is damaged: runs/runZ/run.json is not valid JSON.');
     screen.unmount();
+  });
+
+  it('starts on the run and the reason named on the command line, and says when the run is not listed', async () => {
+    const { frame, press, screen } = await openScreen(false, { initialRunId: 'runC', initialReason: 'from the flag' });
+    expect(frame()).toContain('NAIVE run runC vs current LSTM run runA');
+    await press(KEYS.enter, 'Reason: from the flag_');
+    screen.unmount();
+    const missing = await openScreen(false, { initialRunId: 'runOld' });
+    expect(missing.frame()).toContain('Run runOld is not in this list');
+    expect(missing.frame()).toContain('GRU run runB vs current LSTM run runA');
+    missing.screen.unmount();
   });
 
   it('takes a pasted reason as one line: line breaks and tabs become spaces, arrow keys inside the paste are dropped', async () => {

@@ -13,7 +13,7 @@ export type PromoteManualResult = ManualPromotionResult | { cancelled: true };
 export default class PromoteManual extends FltsCommand<PromoteManualResult> {
   static override summary = 'Promote a run by hand: pick it, see how it differs from the promoted run, give a reason, confirm.';
   static override description =
-    'Interactive in a terminal (arrows or j/k, enter, q/esc; Ctrl-C leaves with exit code 130 and writes nothing). Without a terminal, or with --yes, promotes --run directly with --reason. Runs that are not SUCCESS or miss artifacts are refused; a failed quality gate is refused unless --force, which the promotion record keeps. Writes history and pointers with source "manual" and publishes model-selected when a bus is configured. Undo with `flts promote --rollback`; list with `flts promote --history`.';
+    'Interactive in a terminal (arrows or j/k, enter, q/esc; Ctrl-C leaves with exit code 130 and writes nothing), starting on --run and --reason when given. Without a terminal, or with --yes, promotes --run directly with --reason. Runs that are not SUCCESS or miss artifacts are refused; a failed quality gate is refused unless --force, which the promotion record keeps. Writes history and pointers with source "manual" and publishes model-selected when a bus is configured. Undo with `flts promote --rollback`; list with `flts promote --history`.';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --config-hash <hash>',
@@ -23,8 +23,8 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
   static override flags = {
     'config-hash': Flags.string({ description: 'List the runs of this config_hash (default: the 50 most recent runs).' }),
     limit: Flags.integer({ description: 'Recent runs to list without --config-hash.', default: 50, min: 1 }),
-    run: Flags.string({ description: 'Run id to promote (non-interactive).' }),
-    reason: Flags.string({ description: 'Why; stored in the promotion record (non-interactive).' }),
+    run: Flags.string({ description: 'Run id to promote (non-interactive); on a terminal, the run the list starts on.' }),
+    reason: Flags.string({ description: 'Why; stored in the promotion record (non-interactive); on a terminal, the reason to start from.' }),
     yes: Flags.boolean({ description: 'Do not ask: promote --run with --reason.', default: false }),
     force: Flags.boolean({ description: 'Promote despite a failed quality gate or missing test data (recorded); never a run serving could not load.', default: false }),
     identifier: Flags.string({ description: 'Deployment identifier scoping the pointer (env IDENTIFIER; default global).' }),
@@ -41,7 +41,7 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
       let result: ManualPromotionResult;
       if (interactive) {
         const candidates = await listPromotionCandidates({ configHash: flags['config-hash'], limit: flags.limit }, settings, { store: deps.store });
-        const outcome = await runPromoteManualScreen({ candidates, force: flags.force, onPromote: promote });
+        const outcome = await runPromoteManualScreen({ candidates, force: flags.force, onPromote: promote, initialRunId: flags.run, initialReason: flags.reason });
         if (outcome.kind === 'cancelled') {
           process.exitCode = 130;
           return { cancelled: true };

@@ -12,6 +12,10 @@ export interface PromoteManualScreenProps {
   /** `current`: the run in service the operator saw and confirmed replacing (null: none). */
   onPromote: (runId: string, reason: string, current: string | null) => Promise<ManualPromotionResult>;
   onExit: (outcome: ScreenOutcome) => void;
+  /** A run named on the command line (--run): the cursor starts on it. */
+  initialRunId?: string;
+  /** A reason given on the command line (--reason): the reason starts as it. */
+  initialReason?: string;
 }
 
 type Step = 'list' | 'reason' | 'confirm' | 'working' | 'done';
@@ -34,12 +38,18 @@ const typedText = (input: string): string => singleLine(input.replace(KEY_SEQUEN
  * type a reason, confirm with y. q or escape leaves the list, escape steps back elsewhere, Ctrl-C cancels
  * anywhere before the confirmation; nothing is written until then. Plain text and keys only (works over SSH).
  */
-export function PromoteManualScreen({ candidates, force, onPromote, onExit }: PromoteManualScreenProps) {
+export function PromoteManualScreen({ candidates, force, onPromote, onExit, initialRunId, initialReason }: PromoteManualScreenProps) {
   const { exit } = useApp();
   const rows = candidates.candidates;
+  const named = initialRunId === undefined ? -1 : rows.findIndex((row) => row.run_id === initialRunId);
   // Keys are read from a ref, not from render state: a key arriving before React re-subscribes the handler
   // (fast typing, a paste right after enter) must still see the step it belongs to.
-  const state = useRef<ViewState>({ step: 'list', cursor: 0, reason: '', notice: '' });
+  const state = useRef<ViewState>({
+    step: 'list',
+    cursor: Math.max(0, named),
+    reason: typedText(initialReason ?? ''),
+    notice: initialRunId !== undefined && named < 0 ? `Run ${initialRunId} is not in this list (--config-hash <its hash> lists it, --yes promotes it without the screen).` : '',
+  });
   const [, setVersion] = useState(0);
   const update = (patch: Partial<ViewState>): void => {
     state.current = { ...state.current, ...patch };
