@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PromoteManualScreen, type ScreenOutcome } from '../src/cli/screens/promote-manual-screen.js';
 import { defaultSettings, type Settings } from '../src/core/config/settings.js';
 import { readPromotionPointer } from '../src/core/registry/pointers.js';
-import { listPromotionHistory } from '../src/core/registry/promotion-history.js';
+import { historyKey, listPromotionHistory } from '../src/core/registry/promotion-history.js';
+import { putJson } from '../src/core/storage/json-objects.js';
 import { promote } from '../src/core/workflows/promote.js';
 import { listPromotionCandidates, promoteManually } from '../src/core/runbooks/index.js';
 import { addRunWithArtifacts, RUNBOOK_HASH, seedRunbookRegistry } from '../src/core/runbooks/runbook-registry.fixture.js';
@@ -208,7 +209,7 @@ describe('cli > promote-manual (non-interactive)', () => {
   });
 });
 
-describe('cli > promote (flags)', () => {
+describe('cli > promote (flags, history)', () => {
   it('refuses --config-hash beside --run or --rollback, and --min-improvement beside --rollback, instead of ignoring them', async () => {
     const env = { FLTS_HOME: home };
     const other = 'd'.repeat(64);
@@ -220,5 +221,16 @@ describe('cli > promote (flags)', () => {
     const best = await runCli(['promote', '--best', '--config-hash', RUNBOOK_HASH, '--min-improvement', '1', '--json'], { env });
     expect(best.exitCode).toBe(0);
     expect(best.json.result.record).toMatchObject({ run_id: 'runB', source: 'best' });
+  });
+
+  it('lists history records other writers left with line breaks or terminal escapes one line each, as text', async () => {
+    const [record] = await listPromotionHistory(store, settings);
+    const timestamp = '2025-02-01T00:00:00.000000Z';
+    await putJson(store, settings.store.buckets.promotion, historyKey({ ...record, timestamp }), { ...record, timestamp, reason: 'line one\nline two\u001B[2J', actor: 'x\ry' });
+    const listed = await runCli(['promote', '--history'], { env: { FLTS_HOME: home } });
+    expect(listed.exitCode).toBe(0);
+    expect(listed.stdout).not.toMatch(/[\u0000-\u0009\u000B-\u001F]/);
+    expect(listed.stdout.trim().split('\n')).toHaveLength(2);
+    expect(listed.stdout).toContain('by x y  line one line two [2J');
   });
 });

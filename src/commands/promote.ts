@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { singleLine } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
 import type { PromotionRecord } from '../core/registry/pointers.js';
 import { listPromotionHistory } from '../core/registry/promotion-history.js';
@@ -38,7 +39,8 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     if (flags.history) {
       const history = await listPromotionHistory(deps.store, settings, settings.identifier || 'global');
       for (const r of history) {
-        this.say(`${r.timestamp}  ${(r.action ?? 'promote').padEnd(8)} ${r.model_type.padEnd(7)} ${r.run_id}  config_hash ${r.config_hash.slice(0, 12)}  score ${r.score ?? '-'}  ${r.source ?? ''}${r.actor ? ` by ${r.actor}` : ''}  ${r.reason ?? ''}`);
+        // Records other writers left may hold line breaks or terminal escapes: each prints as one line of text.
+        this.say(singleLine(`${r.timestamp}  ${(r.action ?? 'promote').padEnd(8)} ${r.model_type.padEnd(7)} ${r.run_id}  config_hash ${r.config_hash.slice(0, 12)}  score ${r.score ?? '-'}  ${r.source ?? ''}${r.actor ? ` by ${r.actor}` : ''}  ${r.reason ?? ''}`));
       }
       return { history };
     }
