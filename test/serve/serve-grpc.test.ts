@@ -4,6 +4,8 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createInferenceClient } from '../../src/core/serve/oip-grpc-service.js';
 import { startGrpcInferenceServer, type GrpcInferenceServer } from '../../src/core/serve/oip-grpc-server.js';
+import type { OipContext } from '../../src/core/serve/oip-inference.js';
+import { createPredictionRecorder } from '../../src/core/serve/prediction-recorder.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { naiveSource, postJson, requestData, serverPerTest, useTestServer, withTestServer, type RunningServer } from './serve-fixtures.js';
 
@@ -52,9 +54,14 @@ function rawRequest(data: Record<string, unknown[]>, modelName = 'flts'): { mode
   };
 }
 
+/** The serving context the gRPC server shares with the HTTP server of `server`. */
+function oipContext(server: RunningServer): OipContext {
+  return { holder: server.holder, metrics: server.metrics, modelName: 'flts', inferenceLength: 0, recorder: createPredictionRecorder({ metrics: server.metrics, logger: silentLogger, identifier: '' }) };
+}
+
 async function startGrpc(server: RunningServer, apiToken?: string, maxMessageBytes = 64 * 1024): Promise<{ grpcServer: GrpcInferenceServer; client: Client }> {
   const grpcServer = await startGrpcInferenceServer(
-    { holder: server.holder, metrics: server.metrics, modelName: 'flts', inferenceLength: 0 },
+    oipContext(server),
     { host: '127.0.0.1', port: 0, maxMessageBytes, logger: silentLogger, apiToken },
   );
   return { grpcServer, client: createInferenceClient(`127.0.0.1:${grpcServer.port}`) };
@@ -367,7 +374,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
 
   it('closes a connection that never sends a byte after the keep-alive timeout, and one that leaves pings unanswered', async () => {
     const grpcServer = await startGrpcInferenceServer(
-      { holder: server.holder, metrics: server.metrics, modelName: 'flts', inferenceLength: 0 },
+      oipContext(server),
       { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, requestTimeoutMs: 200, keepAliveTimeoutMs: 100, logger: silentLogger },
     );
     const silent = rawConnection(grpcServer.port);
@@ -392,7 +399,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
 
   it('ends a call whose request message stops arriving DEADLINE_EXCEEDED after the request timeout, and keeps answering others', async () => {
     const grpcServer = await startGrpcInferenceServer(
-      { holder: server.holder, metrics: server.metrics, modelName: 'flts', inferenceLength: 0 },
+      oipContext(server),
       { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, requestTimeoutMs: 200, logger: silentLogger },
     );
     const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
@@ -435,7 +442,7 @@ describe('serve > Open Inference Protocol over gRPC > binding', () => {
     try {
       const warnings: object[] = [];
       const logger = { ...silentLogger, warn: (entry: object, message?: string) => warnings.push({ ...entry, message }), child: () => logger };
-      const starting = startGrpcInferenceServer({ holder: server.holder, metrics: server.metrics, modelName: 'flts', inferenceLength: 0 }, { host: '127.0.0.1', port, maxMessageBytes: 1024, logger });
+      const starting = startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port, maxMessageBytes: 1024, logger });
       await expect(starting).rejects.toMatchObject({ code: 'FLTS_SERVE_LISTEN_FAILED', message: `Cannot listen for gRPC on 127.0.0.1:${port}: the port is already in use (EADDRINUSE).`, details: { errno: 'EADDRINUSE' } });
       // grpc-js's own line about it is in the log, not printed on stderr.
       expect(warnings).toEqual([{ detail: 'No address added out of total 1 resolved', message: 'grpc_js' }]);

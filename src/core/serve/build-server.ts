@@ -6,6 +6,7 @@ import type { LiveMonitor } from './live-monitor.js';
 import { answerUnmetExpectation, createClientErrorHandler, installErrorHandlers, installJsonParser, replyWithError } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
 import type { PredictionLog } from './prediction-log.js';
+import { createPredictionRecorder, type PredictionRecorder } from './prediction-recorder.js';
 import { installRequestValidators } from './request-validators.js';
 import { createRouteTable } from './route-table.js';
 import { registerActualsRoutes } from './actuals-routes.js';
@@ -16,7 +17,6 @@ import { registerPredictRoutes } from './predict-routes.js';
 import { errorResponseSchema } from './schemas/common.js';
 import type { ServeContext } from './serve-context.js';
 import { createServeMetrics, type ServeMetrics } from './serve-metrics.js';
-import { createServeStats } from './serve-stats.js';
 
 export interface BuildServerDeps {
   /** The served model; the caller starts and stops it (`holder.start()` / `holder.stop()`). */
@@ -27,6 +27,11 @@ export interface BuildServerDeps {
   live?: LiveMonitor;
   /** Optional JSONL prediction log; the caller closes it. */
   predictionLog?: PredictionLog;
+  /**
+   * What each prediction leaves behind, shared with the gRPC server of the same service; built from `metrics`,
+   * `predictionLog`, `live`, `logger` and `identifier` when not given.
+   */
+  recorder?: PredictionRecorder;
   logger?: Logger;
   identifier?: string;
   modelName?: string;
@@ -102,13 +107,12 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     answerUnmetExpectation(request, response);
     metrics.countRefusedRequest(request.method, 417);
   });
-  const stats = createServeStats();
+  const recorder = deps.recorder ?? createPredictionRecorder({ metrics, predictionLog: deps.predictionLog, live: deps.live, logger, identifier: deps.identifier ?? '' });
   metrics.live.attach(deps.live?.scorer);
   const context: ServeContext = {
     holder: deps.holder,
     metrics,
-    stats,
-    predictionLog: deps.predictionLog,
+    recorder,
     live: deps.live,
     logger,
     routes: createRouteTable(app),
@@ -135,7 +139,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   app.addHook('onResponse', async (request, reply) => {
     metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
   });
-  app.addHook('onClose', async () => stats.close());
+  app.addHook('onClose', async () => recorder.stats.close());
 
   registerPredictRoutes(context);
   registerActualsRoutes(context);

@@ -3,7 +3,7 @@ import type { ServeContext } from './serve-context.js';
 
 /** /metrics and /prometheus (Prometheus text), /stats (the reference's JSON counters), /openapi.json. */
 export function registerMetricsRoutes(app: FastifyInstance, context: ServeContext): void {
-  const { metrics, holder, stats } = context;
+  const { metrics, holder } = context;
   const prometheus = async (_request: unknown, reply: { type: (value: string) => unknown }) => {
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
@@ -19,7 +19,7 @@ export function registerMetricsRoutes(app: FastifyInstance, context: ServeContex
     handler: async () => {
       const status = holder.status();
       return {
-        ...stats.snapshot(),
+        ...context.recorder.stats.snapshot(),
         model_loaded: status.ready,
         current_model_hash: status.current?.configHash ?? null,
         current_run_id: status.current?.runId ?? null,

@@ -5,7 +5,8 @@ import { levelKey } from '../models/prediction-intervals.js';
 import type { LiveMonitor } from './live-monitor.js';
 import type { ModelHolder } from './model-holder.js';
 import { predictionRows } from './prediction-response.js';
-import { runPrediction } from './run-prediction.js';
+import type { PredictionRecorder } from './prediction-recorder.js';
+import { runPrediction, type PredictionResult } from './run-prediction.js';
 import type { ServedModel } from './served-model.js';
 import type { ServeMetrics } from './serve-metrics.js';
 import { inputsToColumns, type OipInput, type OipOutput } from './oip-tensors.js';
@@ -23,6 +24,8 @@ export interface OipContext {
   /** Deployment identifier, unless a request names its series with the `identifier` parameter. */
   readonly identifier?: string;
   readonly logger?: Logger;
+  /** What each prediction leaves behind (/stats, counts, live scoring, the prediction log), as on POST /predict. */
+  readonly recorder: PredictionRecorder;
 }
 
 export type OipParameterValue = string | number | boolean;
@@ -188,17 +191,20 @@ export async function runOipInference(context: OipContext, modelName: string, re
   const columns = inputsToColumns(request.inputs);
   const indexCol = optionalString(request.parameters, 'index_col') ?? TIMESTAMP_NAMES.find((name) => name in columns);
   const input = { data: columns, indexCol, inferenceLength: optionalLength(request.parameters) };
-  const result = await runPrediction(context.holder, input, context.inferenceLength);
-  // A reload while the request waited may have replaced the version it asked for.
-  assertServedVersion(modelName, request.modelVersion, result.run.runId);
-  const { live } = context;
-  if (live) {
+  return context.recorder.measure(async () => {
+    const result = await runPrediction(context.holder, input, context.inferenceLength);
+    // A reload while the request waited may have replaced the version it asked for.
+    assertServedVersion(modelName, request.modelVersion, result.run.runId);
     const identifier = optionalString(request.parameters, 'identifier') ?? context.identifier ?? '';
-    // After the answer, as on POST /predict: scoring never delays or fails an inference.
-    setImmediate(() => void live.observePrediction(identifier, input, result).catch((error: unknown) => context.logger?.warn({ err: error }, 'live_observe_failed')));
-  }
+    // A client's id names its record too, cut to a length a log line can carry.
+    await context.recorder.record({ identifier, input, result, requestId: request.id?.slice(0, 128) });
+    return { answer: inferResponse(context, request, result), modelMs: result.modelMs };
+  });
+}
+
+function inferResponse(context: OipContext, request: OipInferRequest, result: PredictionResult): OipInferResponse {
+  const { live } = context;
   const rows = predictionRows(result);
-  context.metrics.countPredictions(rows.length);
   const shape = [rows.length];
   const outputs: OipOutput[] = [
     { name: 'timestamp', datatype: 'BYTES', shape, data: rows.map((row) => row.ts) },

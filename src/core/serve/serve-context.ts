@@ -1,17 +1,16 @@
 import type { Logger } from '../logger.js';
 import type { LiveMonitor } from './live-monitor.js';
 import type { ModelHolder } from './model-holder.js';
-import type { PredictionLog } from './prediction-log.js';
+import type { PredictionRecorder } from './prediction-recorder.js';
 import type { RouteTable } from './route-table.js';
 import type { ServeMetrics } from './serve-metrics.js';
-import type { ServeStats } from './serve-stats.js';
 
 /** What every route module receives from `buildServer`. */
 export interface ServeContext {
   readonly holder: ModelHolder;
   readonly metrics: ServeMetrics;
-  readonly stats: ServeStats;
-  readonly predictionLog?: PredictionLog;
+  /** What each served prediction leaves behind (/stats, counts, live scoring, the prediction log), on every protocol. */
+  readonly recorder: PredictionRecorder;
   /** Live accuracy (absent when FLTS_LIVE_SCORING=false). */
   readonly live?: LiveMonitor;
   readonly logger: Logger;

@@ -11,6 +11,7 @@ import { createModelHolder, type ModelHolder } from './model-holder.js';
 import type { GrpcInferenceServer } from './oip-grpc-server.js';
 import type { ModelSource } from './model-source.js';
 import { createPredictionLog, type PredictionLog } from './prediction-log.js';
+import { createPredictionRecorder } from './prediction-recorder.js';
 import { createSyncPredictionLog } from './sync-prediction-log.js';
 import { createRegistryModelSource } from './registry-model-source.js';
 import { createServeMetrics } from './serve-metrics.js';
@@ -104,10 +105,13 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     };
     predictionLog = serve.predictionLog.durability === 'sync' ? createSyncPredictionLog(logOptions) : createPredictionLog(logOptions);
   }
+  // One recorder for every protocol: an Open Inference Protocol prediction, over HTTP or gRPC, is logged,
+  // scored and counted like one from POST /predict.
+  const recorder = createPredictionRecorder({ metrics, predictionLog, live, logger, identifier: settings.identifier });
   const app = await buildServer({
     holder,
     metrics,
-    predictionLog,
+    recorder,
     live,
     logger,
     identifier: settings.identifier,
@@ -140,7 +144,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
       // gRPC is loaded only when its port is configured.
       const { startGrpcInferenceServer } = await import('./oip-grpc-server.js');
       grpcServer = await startGrpcInferenceServer(
-        { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength, live, identifier: settings.identifier, logger },
+        { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength, live, identifier: settings.identifier, logger, recorder },
         { host: serve.host, port: serve.grpcPort, maxMessageBytes: serve.bodyLimitBytes, requestTimeoutMs: serve.requestTimeoutMs, keepAliveTimeoutMs: serve.keepAliveTimeoutMs, apiToken: serve.apiToken, logger },
       );
     } catch (error) {

@@ -1,0 +1,102 @@
+import { toFltsError } from '../errors.js';
+import type { MatchedError } from '../live/live-scorer.js';
+import type { Logger } from '../logger.js';
+import type { LiveMonitor } from './live-monitor.js';
+import type { PredictionLog } from './prediction-log.js';
+import { buildPredictionLogRecord, buildPredictResponse, newRequestId, type PredictResponse } from './prediction-response.js';
+import type { PredictionInput, PredictionResult } from './run-prediction.js';
+import type { ServeMetrics } from './serve-metrics.js';
+import { createServeStats, type ServeStats } from './serve-stats.js';
+
+export interface ServedPrediction {
+  /** The series the forecast belongs to, for live scoring. */
+  identifier: string;
+  input: PredictionInput;
+  result: PredictionResult;
+  /** The answer in /predict's shape, which the prediction log records; built from `result` when not given. */
+  response?: PredictResponse;
+  /** The client's request id (the Open Inference Protocol's `id`), when it gave one. */
+  requestId?: string;
+}
+
+/**
+ * What a served prediction leaves behind, whichever protocol asked for it (POST /predict, the Open Inference
+ * Protocol over HTTP or gRPC): its place in /stats, its count, its live scoring and its prediction-log record.
+ */
+export interface PredictionRecorder {
+  readonly stats: ServeStats;
+  /** Runs one prediction request, timed in /stats (a failure counted by its code); `run` returns its answer and model time. */
+  measure<T>(run: () => Promise<{ answer: T; modelMs: number }>): Promise<T>;
+  /**
+   * Counts the prediction, scores the actuals its input brings and remembers its forecast, and writes its log
+   * record: before this resolves with a sync log (the answer waits for its record), after the answer otherwise.
+   */
+  record(prediction: ServedPrediction): Promise<PredictResponse>;
+}
+
+export interface PredictionRecorderDeps {
+  metrics: ServeMetrics;
+  predictionLog?: PredictionLog;
+  live?: LiveMonitor;
+  logger: Logger;
+  /** The deployment identifier of the log records ("" = "default"). */
+  identifier: string;
+}
+
+export function createPredictionRecorder(deps: PredictionRecorderDeps): PredictionRecorder {
+  const stats = createServeStats();
+  const { predictionLog, live, metrics, logger } = deps;
+  const afterResponses = createAfterResponseQueue((error) => logger.warn({ err: error }, 'prediction_log_append_failed'));
+  return {
+    stats,
+    async measure(run) {
+      const started = performance.now();
+      stats.requestStarted();
+      try {
+        const { answer, modelMs } = await run();
+        stats.requestFinished(performance.now() - started, modelMs);
+        return answer;
+      } catch (error) {
+        const flts = toFltsError(error);
+        stats.requestFinished(performance.now() - started, 0, { status: flts.kind === 'internal' ? 500 : 400, code: flts.code });
+        throw error;
+      }
+    },
+    async record({ identifier, input, result, response: given, requestId }) {
+      const response = given ?? buildPredictResponse(result, deps.identifier, requestId ?? newRequestId());
+      const observe = (): Promise<MatchedError[]> => (live ? live.observePrediction(identifier, input, result) : Promise.resolve([]));
+      if (predictionLog?.durability === 'sync') await predictionLog.append(buildPredictionLogRecord(response, result.targets, new Date(), await observe()));
+      else if (live || predictionLog) {
+        // Scoring and the record come after the answer is sent: neither delays nor fails a prediction.
+        afterResponses.push(() =>
+          observe().then(
+            (matched) => predictionLog?.append(buildPredictionLogRecord(response, result.targets, new Date(), matched)),
+            (error: unknown) => logger.warn({ err: error }, 'live_observe_failed'),
+          ),
+        );
+      }
+      metrics.countPredictions(response.predictions.length);
+      return response;
+    },
+  };
+}
+
+/**
+ * Work that follows the answers sent in one I/O phase, started together in the next check phase (one
+ * setImmediate for all of them rather than one each), in arrival order. A task that fails is reported to
+ * `onError`: with no request left to fail, an unhandled rejection would end the process.
+ */
+function createAfterResponseQueue(onError: (error: unknown) => void): { push(task: () => Promise<unknown>): void } {
+  let tasks: Array<() => Promise<unknown>> = [];
+  const run = (): void => {
+    const due = tasks;
+    tasks = [];
+    for (const task of due) task().catch(onError);
+  };
+  return {
+    push(task) {
+      if (tasks.length === 0) setImmediate(run);
+      tasks.push(task);
+    },
+  };
+}
