@@ -3,6 +3,7 @@
  * run through the suite's global setup (scripts/mlflow/up.sh on first use, or the one `npm run dev:infra` keeps up).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -102,6 +103,28 @@ async function writeRun(store: ObjectStore, settings: Settings, options: { model
   await store.put(bucket, `${runId}/loss-curve.svg`, '<svg xmlns="http://www.w3.org/2000/svg"></svg>');
   await saveRunRecord(store, settings, record);
   return record;
+}
+
+/** The live MLflow behind a proxy that answers every call `delayMs` late: a slow server that is never down. */
+async function slowMlflow(delayMs: number): Promise<{ uri: string; close: () => Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk)).on('end', () => {
+      setTimeout(() => {
+        // A call its client gave up on never reaches the server, as if the slow server had dropped it.
+        if (req.socket.destroyed) return;
+        const headers = Object.fromEntries(Object.entries(req.headers).filter(([key]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(key))) as Record<string, string>;
+        fetch(`${MLFLOW_URI}${req.url}`, { method: req.method, headers, body: chunks.length > 0 ? Buffer.concat(chunks) : undefined })
+          .then(async (answer) => res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await answer.arrayBuffer())))
+          .catch(() => res.writeHead(502).end());
+      }, delayMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    uri: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
 }
 
 async function closedPortUri(): Promise<string> {
@@ -253,6 +276,34 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
     const mirrored = await findMirroredRun(createMlflowClient(settings.tracking), run.run_id);
     expect(mirrored?.info.status).toBe('FINISHED');
     expect(mirrored?.data.tags).toContainEqual({ key: 'flts.run_id', value: run.run_id });
+  });
+
+  it('a slow server gets the runs just trained; earlier unmirrored runs only within one call budget, the rest on a later sync', async () => {
+    const slow = await slowMlflow(150);
+    try {
+      // Each call answers well within its limit, so the server never counts as down; a run takes some fifteen calls.
+      const { store, settings } = await freshSetup(slow.uri, { FLTS_MLFLOW_TIMEOUT_MS: '1000', FLTS_MLFLOW_RETRIES: '0', FLTS_MLFLOW_BACKOFF_MS: '0', FLTS_DATA_DIR: DATASETS, TRAIN_FILE: 'PobleSec.csv', TEST_FILE: 'PobleSec_test.csv', SAMPLE_TRAIN_ROWS: '300', SAMPLE_TEST_ROWS: '100' });
+      const backlog: string[] = [];
+      for (let i = 0; i < 4; i++) backlog.push((await writeRun(store, settings, { modelType: 'PROPHET', configHash: `hash-${suffix}-backlog`, rmse: 0.1 })).run_id);
+      await preprocess(settings, { store });
+      const trained = await trainModels({ models: ['NAIVE'] }, settings, { store });
+      expect(trained.tracking.status).toBe('ok');
+      if (trained.tracking.status !== 'ok') return;
+      const [run] = trained.runs;
+      expect(trained.tracking.value.mirrored.map((m) => m.runId)).toEqual([run.run_id]);
+      expect([...trained.tracking.value.deferred].sort()).toEqual([...backlog].sort());
+      const client = createMlflowClient({ ...settings.tracking, uri: MLFLOW_URI ?? '' });
+      expect((await findMirroredRun(client, run.run_id))?.data.tags).toContainEqual({ key: 'flts.mirror_complete', value: 'true' });
+
+      // A later sync takes the backlog, completing the mirror cut off at the budget rather than starting another.
+      const direct = { ...settings, tracking: { ...settings.tracking, uri: MLFLOW_URI ?? '' } };
+      const caughtUp = await syncRunsToTracking(store, direct);
+      expect(caughtUp.status === 'ok' && caughtUp.value.mirrored.map((m) => m.runId).sort()).toEqual([...backlog].sort());
+      const experiment = await client.getExperimentByName(settings.tracking.experiments.statistical);
+      for (const runId of backlog) expect(await client.searchRuns({ experimentIds: [experiment!.experiment_id], filter: `tags.\`flts.run_id\` = '${runId}'` })).toHaveLength(1);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('a stopped server is reported within the call budget without failing, and the runs are caught up once it is back', async () => {

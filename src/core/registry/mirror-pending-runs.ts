@@ -14,7 +14,7 @@ export interface MirrorPendingResult {
   pending: string[];
   mirrored: MirrorRunResult[];
   failed: Array<{ runId: string; code: string; message: string }>;
-  /** Runs not attempted because the server became unavailable: the next catch-up takes them. */
+  /** Runs not mirrored now (the server became unavailable, or the backlog's budget ran out): the next catch-up takes them. */
   deferred: string[];
 }
 
@@ -26,19 +26,24 @@ async function completeMirrors(client: ReturnType<typeof trackingClientFor>): Pr
   return new Set(runs.map((run) => toRecord(run.data.tags)[MIRROR_TAGS.runId]).filter((id): id is string => id !== undefined));
 }
 
+export interface MirrorPendingOptions {
+  /** Runs to mirror first (e.g. the ones just trained); the rest follow oldest first. */
+  readonly runIds?: readonly string[];
+  /** Mirror at most this many runs now; the others are returned as deferred. */
+  readonly limit?: number;
+  /**
+   * Time the other runs (the backlog) may take once the `runIds` are mirrored: none is started after it,
+   * and one still being mirrored is cut off (a later catch-up completes it). No limit when omitted.
+   */
+  readonly backlogBudgetMs?: number;
+}
+
 /**
  * Mirrors every run of the registry that MLflow does not have completely, oldest first: what lets a
  * tracking server that was down (or wiped) catch up. Which runs are mirrored is read from MLflow itself,
  * never from a local marker that could disagree with it. Stops at the first FLTS_TRACKING_UNAVAILABLE
  * so a dead server costs one call's time limit, not one per run.
  */
-export interface MirrorPendingOptions {
-  /** Runs to mirror first (e.g. the ones just trained); the rest follow oldest first. */
-  readonly runIds?: readonly string[];
-  /** Mirror at most this many runs now; the others are returned as deferred. */
-  readonly limit?: number;
-}
-
 export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, options: MirrorPendingOptions = {}, deps: TrackingDeps = {}): Promise<MirrorPendingResult> {
   const logger = (deps.logger ?? silentLogger).child({ component: 'tracking' });
   const client = trackingClientFor(settings, deps);
@@ -53,10 +58,30 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   const result: MirrorPendingResult = { pending, mirrored: [], failed: [], deferred: [] };
   const batch = pending.slice(0, options.limit ?? pending.length);
   result.deferred.push(...pending.slice(batch.length));
+  // A slow server answering each call just within its time limit is never reported down, and a backlog of
+  // runs at a dozen calls or more each would hold the caller for minutes: past its budget the backlog waits for
+  // the next sync. Its calls go through a client of their own, stopped when the budget runs out.
+  let backlog: { deps: TrackingDeps; deadline: AbortSignal } | undefined;
+  const backlogDeps = (): { deps: TrackingDeps; deadline: AbortSignal } => {
+    if (!backlog) {
+      const deadline = AbortSignal.timeout(options.backlogBudgetMs!);
+      backlog = { deadline, deps: { logger: deps.logger, onEvent: deps.onEvent, signal: deps.signal ? AbortSignal.any([deadline, deps.signal]) : deadline } };
+    }
+    return backlog;
+  };
   for (const [index, runId] of batch.entries()) {
+    const bounded = options.backlogBudgetMs !== undefined && !first.has(runId) ? backlogDeps() : undefined;
+    if (bounded?.deadline.aborted) {
+      result.deferred.push(...batch.slice(index));
+      break;
+    }
     try {
-      result.mirrored.push(await mirrorRun(store, settings, runId, { ...deps, client }));
+      result.mirrored.push(await mirrorRun(store, settings, runId, bounded?.deps ?? { ...deps, client }));
     } catch (error) {
+      if (bounded?.deadline.aborted && !deps.signal?.aborted) {
+        result.deferred.push(...batch.slice(index));
+        break;
+      }
       const flts = toFltsError(error);
       result.failed.push({ runId, code: flts.code, message: flts.message });
       if (isFltsError(error) && error.code === 'FLTS_TRACKING_UNAVAILABLE') {
@@ -66,5 +91,6 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
       logger.warn({ runId, code: flts.code, err: flts.message }, 'run could not be mirrored to mlflow');
     }
   }
+  if (result.deferred.length > 0) logger.info({ deferred: result.deferred.length, mirrored: result.mirrored.length }, 'mlflow catch-up continues on a later sync');
   return result;
 }
