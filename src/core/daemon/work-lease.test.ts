@@ -13,12 +13,60 @@ const { settings } = resolveSettings({ env: { FLTS_DAEMON_HEARTBEAT_MS: '50', FL
 const work = { step: 'train', configHash: 'c'.repeat(64), modelType: 'LSTM' };
 
 describe('core > daemon > work-lease', () => {
-  it('is fresh until its heartbeat is older than the stale limit', () => {
-    const lease = { owner: 'a', step: 'train', config_hash: '', model_type: 'LSTM', acquired_at: '', heartbeat_at: '2026-01-01T00:00:00.000Z' };
-    const at = Date.parse(lease.heartbeat_at);
-    expect(isLeaseFresh(lease, 1000, at + 999)).toBe(true);
-    expect(isLeaseFresh(lease, 1000, at + 1000)).toBe(false);
-    expect(isLeaseFresh(undefined, 1000, at)).toBe(false);
+  it('is fresh until this process has seen it unchanged for the stale limit, whatever clock its holder has', () => {
+    const store = createFsStore(root);
+    const key = leaseKey('train', work.configHash, 'LSTM');
+    let tick = 0;
+    const clock = (): number => tick;
+    // Written by a holder whose clock is a day behind: its timestamps never decide anything.
+    const lease = { owner: 'a', step: 'train', config_hash: '', model_type: 'LSTM', acquired_at: '', heartbeat_at: '2026-01-01T00:00:00.000Z', beats: 0 };
+    expect(isLeaseFresh(store, key, lease, 1000, clock)).toBe(true);
+    tick = 999;
+    expect(isLeaseFresh(store, key, lease, 1000, clock)).toBe(true);
+    tick = 1500;
+    const beat = { ...lease, beats: 1 };
+    expect(isLeaseFresh(store, key, beat, 1000, clock)).toBe(true);
+    tick = 2499;
+    expect(isLeaseFresh(store, key, beat, 1000, clock)).toBe(true);
+    tick = 2500;
+    expect(isLeaseFresh(store, key, beat, 1000, clock)).toBe(false);
+    expect(isLeaseFresh(store, key, undefined, 1000, clock)).toBe(false);
+    // Gone and back (released, taken again): seen for the first time again.
+    expect(isLeaseFresh(store, key, beat, 1000, clock)).toBe(true);
+  });
+
+  it('never takes a live lease from a holder whose clock runs far behind, and takes it once the holder stops', async () => {
+    const store = createFsStore(root);
+    const { settings: rare } = resolveSettings({ env: { FLTS_DAEMON_HEARTBEAT_MS: '60000', FLTS_DAEMON_LEASE_STALE_MS: '120000' } });
+    const modelType = 'SKEWED';
+    const key = leaseKey('train', work.configHash, modelType);
+    const warnings: string[] = [];
+    const holderLogger = { ...silentLogger, warn: (_: object, msg?: string) => void warnings.push(msg ?? '') };
+    const behind = (): number => Date.now() - 3_600_000;
+    const holder = await acquireLease({ store, settings: rare, owner: 'behind', logger: holderLogger, now: behind }, { ...work, modelType });
+    expect(holder).toBeDefined();
+    let tick = 0;
+    const other = { store, settings: rare, owner: 'other', logger: silentLogger, monotonic: () => tick };
+    expect(await acquireLease(other, { ...work, modelType })).toBeUndefined();
+    // The holder heartbeats (stamped an hour in the past) within each stale limit of the other's clock.
+    holder!.attachRun('run-1');
+    await expect.poll(async () => (await readLease(store, rare, key))?.run_id).toBe('run-1');
+    tick = 120_000;
+    expect(await acquireLease(other, { ...work, modelType })).toBeUndefined();
+    holder!.attachRun('run-2');
+    await expect.poll(async () => (await readLease(store, rare, key))?.run_id).toBe('run-2');
+    tick = 240_000;
+    expect(await acquireLease(other, { ...work, modelType })).toBeUndefined();
+    // No heartbeat for a whole stale limit: the other takes over, and the holder finds its lease lost.
+    tick = 360_000;
+    const taken = await acquireLease(other, { ...work, modelType });
+    expect(taken).toBeDefined();
+    expect((await readLease(store, rare, key))?.owner).toBe('other');
+    holder!.attachRun('run-3');
+    await expect.poll(() => warnings).toContain('daemon_lease_lost');
+    expect((await readLease(store, rare, key))?.owner).toBe('other');
+    await holder!.release();
+    await taken!.release();
   });
 
   it('refuses a fresh lease of another owner, records the run, and is free again after release', async () => {
@@ -35,11 +83,16 @@ describe('core > daemon > work-lease', () => {
     await second!.release();
   });
 
-  it('takes over a lease whose owner stopped heartbeating', async () => {
+  it('takes over a lease whose owner stopped heartbeating, once this process has seen it unchanged for the stale limit', async () => {
     const store = createFsStore(root);
-    const stale = new Date(Date.now() - 5_000).toISOString();
-    await store.put(settings.store.buckets.runs, leaseKey('train', work.configHash, 'GRU'), JSON.stringify({ owner: 'dead', step: 'train', config_hash: work.configHash, model_type: 'GRU', acquired_at: stale, heartbeat_at: stale }));
-    const lease = await acquireLease({ store, settings, owner: 'alive', logger: silentLogger }, { ...work, modelType: 'GRU' });
+    // A timestamp from the holder's clock, here one running far ahead: only the reader's own clock counts.
+    const stamp = new Date(Date.now() + 3_600_000).toISOString();
+    await store.put(settings.store.buckets.runs, leaseKey('train', work.configHash, 'GRU'), JSON.stringify({ owner: 'dead', step: 'train', config_hash: work.configHash, model_type: 'GRU', acquired_at: stamp, heartbeat_at: stamp }));
+    let tick = 0;
+    const options = { store, settings, owner: 'alive', logger: silentLogger, monotonic: () => tick };
+    expect(await acquireLease(options, { ...work, modelType: 'GRU' })).toBeUndefined();
+    tick = settings.daemon.leaseStaleMs;
+    const lease = await acquireLease(options, { ...work, modelType: 'GRU' });
     expect(lease).toBeDefined();
     expect((await readLease(store, settings, leaseKey('train', work.configHash, 'GRU')))?.owner).toBe('alive');
     await lease!.release();
@@ -54,7 +107,11 @@ describe('core > daemon > work-lease', () => {
 
     const stale = new Date(Date.now() - 5_000).toISOString();
     await store.put(settings.store.buckets.runs, leaseKey('train', work.configHash, 'NAIVE'), JSON.stringify({ owner: 'dead', step: 'train', config_hash: work.configHash, model_type: 'NAIVE', acquired_at: stale, heartbeat_at: stale }));
-    const takeovers = await Promise.all(racers.map((owner) => acquireLease({ store, settings, owner, logger: silentLogger }, { ...work, modelType: 'NAIVE' })));
+    let tick = 0;
+    const racer = (owner: string) => acquireLease({ store, settings, owner, logger: silentLogger, monotonic: () => tick }, { ...work, modelType: 'NAIVE' });
+    expect((await Promise.all(racers.map(racer))).filter(Boolean)).toHaveLength(0);
+    tick = settings.daemon.leaseStaleMs;
+    const takeovers = await Promise.all(racers.map(racer));
     const winners = takeovers.filter(Boolean);
     expect(winners).toHaveLength(1);
     expect((await readLease(store, settings, leaseKey('train', work.configHash, 'NAIVE')))?.owner).toBe(racers[takeovers.indexOf(winners[0])]);

@@ -11,6 +11,11 @@ import { orUnlessUnavailable } from '../errors.js';
  * stale one only at the version read (S3 If-None-Match / If-Match; O_EXCL link and a locked compare on the
  * filesystem), so of any number of racing processes exactly one holds it. Heartbeats are conditional too:
  * a holder whose lease was taken over stops writing it.
+ *
+ * Staleness is judged on the reader's clock alone: a lease is stale once this process has seen it unchanged
+ * (no heartbeat, no new holder) for `daemon.leaseStaleMs` of its own monotonic time. Comparing the holder's
+ * heartbeat timestamp with the reader's clock would let a holder whose clock runs behind lose a live lease,
+ * and two trainers train the same model.
  */
 export interface LeaseRecord {
   owner: string;
@@ -18,7 +23,10 @@ export interface LeaseRecord {
   config_hash: string;
   model_type: string;
   acquired_at: string;
+  /** The holder's clock, for people reading the lease; staleness never compares it with another clock. */
   heartbeat_at: string;
+  /** Counts the holder's writes, so that every heartbeat changes the lease even when its clock stands still. */
+  beats?: number;
   /** The run being trained, once it exists. */
   run_id?: string;
 }
@@ -28,7 +36,10 @@ export interface LeaseOptions {
   settings: Settings;
   owner: string;
   logger: Logger;
+  /** Wall clock of the timestamps written into the lease. */
   now?: () => number;
+  /** This process's monotonic clock, which alone decides staleness. */
+  monotonic?: () => number;
 }
 
 export interface HeldLease {
@@ -42,8 +53,38 @@ export function leaseKey(step: string, configHash: string, modelType: string): s
   return `leases/${step}/${configHash}/${modelType.toLowerCase() || 'all'}.json`;
 }
 
-export function isLeaseFresh(lease: LeaseRecord | undefined, staleMs: number, nowMs: number): lease is LeaseRecord {
-  return lease !== undefined && nowMs - Date.parse(lease.heartbeat_at) < staleMs;
+interface Sighting {
+  lease: string;
+  since: number;
+}
+
+/** Per store, what this process last saw at each lease key and since when (monotonic). */
+const sightings = new WeakMap<ObjectStore, Map<string, Sighting>>();
+/** Forgetting a lease only delays its takeover (the count starts again), so the oldest are dropped past this. */
+const MAX_SIGHTINGS = 1000;
+
+/**
+ * How long this process has seen the lease at `key` unchanged, by its own monotonic clock: 0 the first time
+ * it sees it and whenever it has changed since the last look (a heartbeat, another holder).
+ */
+export function leaseUnchangedMs(store: ObjectStore, key: string, lease: LeaseRecord | undefined, monotonic: () => number = performance.now.bind(performance)): number {
+  let seen = sightings.get(store);
+  if (!seen) sightings.set(store, (seen = new Map()));
+  const previous = seen.get(key);
+  seen.delete(key);
+  if (lease === undefined) return 0;
+  const now = monotonic();
+  const body = JSON.stringify(lease);
+  const sighting = previous?.lease === body ? previous : { lease: body, since: now };
+  seen.set(key, sighting);
+  if (seen.size > MAX_SIGHTINGS) seen.delete(seen.keys().next().value!);
+  return now - sighting.since;
+}
+
+/** A lease is fresh until this process has seen it unchanged for `staleMs`; see `leaseUnchangedMs`. */
+export function isLeaseFresh(store: ObjectStore, key: string, lease: LeaseRecord | undefined, staleMs: number, monotonic?: () => number): lease is LeaseRecord {
+  const unchangedMs = leaseUnchangedMs(store, key, lease, monotonic);
+  return lease !== undefined && unchangedMs < staleMs;
 }
 
 export async function readLease(store: ObjectStore, settings: Settings, key: string): Promise<LeaseRecord | undefined> {
@@ -61,14 +102,14 @@ export async function acquireLease(options: LeaseOptions, work: { step: string; 
   const bucket = settings.store.buckets.runs;
   const key = leaseKey(work.step, work.configHash, work.modelType);
   const stamp = new Date(now()).toISOString();
-  let record: LeaseRecord = { owner, step: work.step, config_hash: work.configHash, model_type: work.modelType, acquired_at: stamp, heartbeat_at: stamp };
+  let record: LeaseRecord = { owner, step: work.step, config_hash: work.configHash, model_type: work.modelType, acquired_at: stamp, heartbeat_at: stamp, beats: 0 };
   await store.ensureBucket(bucket);
   let version = await store.putIfAbsent(bucket, key, JSON.stringify(record));
   if (version === undefined) {
     const existing = await store.getVersioned(bucket, key);
     if (!existing) return undefined; // released between our two calls: the next attempt creates it
     const lease = parseLease(existing.body);
-    if (lease && lease.owner !== owner && isLeaseFresh(lease, settings.daemon.leaseStaleMs, now())) return undefined;
+    if (lease && lease.owner !== owner && isLeaseFresh(store, key, lease, settings.daemon.leaseStaleMs, options.monotonic)) return undefined;
     version = await store.putIfVersion(bucket, key, JSON.stringify(record), existing.version);
     if (version === undefined) return undefined;
   }
@@ -77,7 +118,7 @@ export async function acquireLease(options: LeaseOptions, work: { step: string; 
   let lost = false;
   let held: string = version;
   const write = async (): Promise<void> => {
-    record = { ...record, heartbeat_at: new Date(now()).toISOString() };
+    record = { ...record, heartbeat_at: new Date(now()).toISOString(), beats: (record.beats ?? 0) + 1 };
     try {
       const next = await store.putIfVersion(bucket, key, JSON.stringify(record), held);
       if (next === undefined) {

@@ -12,7 +12,7 @@ export const DAEMON_SPECS: readonly SettingSpec[] = [
   { path: 'daemon.host', type: 'string', default: '127.0.0.1', envCase: 'trim', env: ['FLTS_DAEMON_HOST'], description: 'Interface of the daemon health and metrics HTTP server.' },
   { path: 'daemon.port', type: 'integer', default: 9100, min: 0, max: 65535, env: ['FLTS_DAEMON_PORT'], description: 'Port of /healthz, /readyz, /metrics and /status (0 = any free port).' },
   { path: 'daemon.heartbeatMs', type: 'integer', default: 5000, min: 50, max: 3_600_000, env: ['FLTS_DAEMON_HEARTBEAT_MS'], description: 'How often a trainer refreshes the lease of the run it is training.' },
-  { path: 'daemon.leaseStaleMs', type: 'integer', default: 30000, min: 200, max: 86_400_000, env: ['FLTS_DAEMON_LEASE_STALE_MS'], description: 'A lease not refreshed for this long belongs to a dead process: its RUNNING run is marked KILLED and retrained.' },
+  { path: 'daemon.leaseStaleMs', type: 'integer', default: 30000, min: 200, max: 86_400_000, env: ['FLTS_DAEMON_LEASE_STALE_MS'], description: 'A lease a daemon has seen unchanged for this long, by its own clock (never the holder\'s timestamps), belongs to a dead process: its RUNNING run is marked KILLED and retrained.' },
   { path: 'daemon.resyncIntervalMs', type: 'integer', default: 300000, min: 0, max: 86_400_000, env: ['FLTS_DAEMON_RESYNC_INTERVAL_MS'], description: 'Besides messages and startup, roles re-check durable state this often (0 = never).' },
   { path: 'daemon.replicaId', type: 'string', default: '', envCase: 'trim', env: ['FLTS_REPLICA_ID'], description: 'Serving replica id, used in its own consumer group (serve-<id>); "" = <host>-<pid>.' },
 ];
