@@ -9,13 +9,14 @@ import { defaultSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
-import { readPromotionPointer, scopedPointerKey } from '../registry/pointers.js';
+import { promotionScope, readPromotionPointer, scopedPointerKey } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
 import { reconcilePromotion } from './promoter-reconciler.js';
+import { acquireLease } from './work-lease.js';
 import { startPromoterRole } from './promoter-role.js';
 import type { RoleContext } from './role-registry.js';
 
@@ -99,5 +100,18 @@ describe('core > daemon > promoter-reconciler', () => {
       await role.stop();
       await fast.close();
     }
+  });
+
+  it('waits out the lease of a promoter that died instead of answering busy until the next resync, then promotes', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    const quick = { ...settings, daemon: { ...settings.daemon, heartbeatMs: 50, leaseStaleMs: 300 } };
+    const run = fakeRun('naive-3', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
+    await addLoadableRun(store, quick, { ...run, timings: { ...run.timings, finished_at: '2026-01-01T00:01:00.000Z' } });
+    // A promoter took the lease and died: it never heartbeats nor releases it.
+    const dead = await acquireLease({ store, settings: { ...quick, daemon: { ...quick.daemon, heartbeatMs: 3_600_000 } }, owner: 'promoter-dead', logger: silentLogger }, { step: `promote-${promotionScope(quick)}`, configHash: HASH, modelType: '' }, new AbortController().signal);
+    expect(dead).toBeDefined();
+    const outcome = await reconcilePromotion({ ...promoter(store), settings: quick }, HASH, new AbortController().signal);
+    expect(outcome).toMatchObject({ result: 'promoted', record: { run_id: 'naive-3' } });
+    await dead?.release();
   });
 });

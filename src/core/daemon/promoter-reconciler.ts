@@ -4,9 +4,11 @@ import { promotionScope } from '../registry/pointers.js';
 import { catchUpPointers } from '../registry/promotion-history.js';
 import { autoPromote, decideAutoPromotion, type AutoPromotionOutcome } from '../workflows/auto-promote.js';
 import type { RoleContext } from './role-registry.js';
-import { acquireLease } from './work-lease.js';
+import { acquireLease, leaseKey, waitForLeaseFree, type HeldLease } from './work-lease.js';
 
 export type PromotionOutcome = AutoPromotionOutcome | { result: 'busy'; reason: string };
+
+type Step = (result: Parameters<RoleContext['metrics']['countStep']>[2], outcome: PromotionOutcome) => PromotionOutcome;
 
 /**
  * The promoter's step for one config_hash: the `autoPromote` workflow (forward-only in data versions, a chosen
@@ -15,12 +17,27 @@ export type PromotionOutcome = AutoPromotionOutcome | { result: 'busy'; reason: 
  */
 export async function reconcilePromotion(context: RoleContext, configHash: string, signal: AbortSignal): Promise<PromotionOutcome> {
   const { store, settings, bus, logger, metrics } = context;
-  const step = (result: Parameters<typeof metrics.countStep>[2], outcome: PromotionOutcome): PromotionOutcome => {
+  const step: Step = (result, outcome) => {
     metrics.countStep('promoter', 'promote', result);
     logger.info({ configHash, ...outcome }, `daemon_promotion_${outcome.result.replace(/-/g, '_')}`);
     return outcome;
   };
-  const first = await decideAutoPromotion(store, settings, configHash);
+  const leaseWork = { step: `promote-${promotionScope(settings)}`, configHash, modelType: '' };
+  for (;;) {
+    const first = await decideAutoPromotion(store, settings, configHash);
+    if (first.result !== 'promote') return settle(context, configHash, first, step);
+    const lease = await acquireLease({ store, settings, owner: context.owner, logger }, leaseWork, signal);
+    if (lease) return promoteUnder(context, configHash, lease, signal, step);
+    // Another promoter holds it: wait until it finishes (then decide again: it may have promoted this data) or its
+    // lease goes stale (a promoter that died), rather than until the next resync.
+    logger.info({ configHash }, 'daemon_promotion_waiting_for_lease');
+    const key = leaseKey(leaseWork.step, configHash, leaseWork.modelType);
+    if (!(await waitForLeaseFree(store, settings, key, signal))) return step('skipped', { result: 'busy', reason: 'another promoter holds the lease for this config_hash' });
+  }
+}
+
+async function settle(context: RoleContext, configHash: string, first: AutoPromotionOutcome, step: Step): Promise<PromotionOutcome> {
+  const { store, settings, bus, logger } = context;
   if (first.result === 'already-promoted') {
     // A promotion stopped between its history record and its pointers (an outage, SIGKILL) counts as made; its
     // pointers are moved here, or replicas would serve the previous run until some later promotion.
@@ -30,9 +47,11 @@ export async function reconcilePromotion(context: RoleContext, configHash: strin
       await bus.publish(settings.bus.topics.modelSelected, encodePromotion({ ...caughtUp }));
     }
   }
-  if (first.result !== 'promote') return step(first.result === 'waiting' ? 'waiting' : 'skipped', first);
-  const lease = await acquireLease({ store, settings, owner: context.owner, logger }, { step: `promote-${promotionScope(settings)}`, configHash, modelType: '' }, signal);
-  if (!lease) return step('skipped', { result: 'busy', reason: 'another promoter holds the lease for this config_hash' });
+  return step(first.result === 'waiting' ? 'waiting' : 'skipped', first);
+}
+
+async function promoteUnder(context: RoleContext, configHash: string, lease: HeldLease, signal: AbortSignal, step: Step): Promise<PromotionOutcome> {
+  const { store, settings, bus, logger, metrics } = context;
   const done = metrics.beginWork({ role: 'promoter', step: 'promote', configHash, modelType: '' });
   try {
     // Decided again under the lease: another promoter may have finished just before we took it.

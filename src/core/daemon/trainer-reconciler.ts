@@ -7,7 +7,7 @@ import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, runOwnerGone, saveRunRecord } from '../registry/run-store.js';
 import type { RoleContext } from './role-registry.js';
 import type { SerialQueue } from './serial-queue.js';
-import { acquireLease, leaseKey, leaseUnchangedMs, readLease, type HeldLease } from './work-lease.js';
+import { acquireLease, leaseKey, readLease, waitForLeaseFree, type HeldLease } from './work-lease.js';
 
 export interface TrainTarget {
   configHash: string;
@@ -118,19 +118,6 @@ async function decideAndTrain(context: TrainerContext, target: TrainTarget, sign
 }
 
 /**
- * Returns once the lease is released, or stale: unchanged for `daemon.leaseStaleMs` as this process sees it.
- * A look per heartbeat keeps a dead holder's takeover within about one heartbeat of that.
- */
-async function watchLease(context: TrainerContext, key: string, signal: AbortSignal): Promise<void> {
-  for (;;) {
-    await sleep(context.settings.daemon.heartbeatMs, signal);
-    if (signal.aborted) throw aborted();
-    const lease = await readLease(context.store, context.settings, key);
-    if (!lease || leaseUnchangedMs(context.store, key, lease) >= context.settings.daemon.leaseStaleMs) return;
-  }
-}
-
-/**
  * Brings one (config_hash, model type) to "has a SUCCESS run", deciding only from the run registry and
  * the leases: a SUCCESS run means nothing to do (a duplicated or replayed claim), a fresh lease of another
  * process means wait for it, a RUNNING run without a live lease is marked KILLED and the model retrained.
@@ -154,6 +141,6 @@ export async function reconcileTraining(context: TrainerContext, target: TrainTa
     }
     metrics.countStep('trainer', 'train', 'waiting');
     logger.info({ configHash: target.configHash, modelType: target.modelType, reason: decision.reason }, 'daemon_train_waiting');
-    await watchLease(context, leaseKey('train', target.configHash, target.modelType), signal);
+    if (!(await waitForLeaseFree(context.store, context.settings, leaseKey('train', target.configHash, target.modelType), signal))) throw aborted();
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import { getJsonIfExists, parseLenientJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { orUnlessUnavailable } from '../errors.js';
+import { sleep } from '../retry.js';
 
 /**
  * A lease says "this process is working on this step right now". It lives in the runs bucket beside the
@@ -85,6 +86,19 @@ export function leaseUnchangedMs(store: ObjectStore, key: string, lease: LeaseRe
 export function isLeaseFresh(store: ObjectStore, key: string, lease: LeaseRecord | undefined, staleMs: number, monotonic?: () => number): lease is LeaseRecord {
   const unchangedMs = leaseUnchangedMs(store, key, lease, monotonic);
   return lease !== undefined && unchangedMs < staleMs;
+}
+
+/**
+ * Returns once the lease at `key` is released, or stale: unchanged for `daemon.leaseStaleMs` as this process sees
+ * it (false when `signal` aborts first). A look per heartbeat keeps a dead holder's takeover within about one
+ * heartbeat of that.
+ */
+export async function waitForLeaseFree(store: ObjectStore, settings: Settings, key: string, signal: AbortSignal): Promise<boolean> {
+  for (;;) {
+    if (!(await sleep(settings.daemon.heartbeatMs, signal))) return false;
+    const lease = await readLease(store, settings, key);
+    if (!lease || leaseUnchangedMs(store, key, lease) >= settings.daemon.leaseStaleMs) return true;
+  }
 }
 
 export async function readLease(store: ObjectStore, settings: Settings, key: string): Promise<LeaseRecord | undefined> {
