@@ -42,7 +42,8 @@ describe('core > errors', () => {
     expect(missing).toMatchObject({ code: 'FLTS_PATH_UNUSABLE', details: { path: missingDirectory, errno: 'ENOENT' } });
     expect(missing.message).toContain(`${missingDirectory}: it or a directory above it does not exist`);
     const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC', syscall: 'write', path: '/data/x' });
-    expect(toFltsError(full).code).toBe('FLTS_STORE_UNAVAILABLE');
+    expect(toFltsError(full)).toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE', retriable: true, hint: expect.stringContaining('Free space'), details: { path: '/data/x', errno: 'ENOSPC' } });
+    expect(toFltsError(full).hint).not.toContain('object store');
   });
 
   it('serialises without a stack and with the catalogue hint', () => {

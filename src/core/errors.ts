@@ -167,7 +167,15 @@ const PATH_ERRNO: Readonly<Record<string, string>> = {
 function fromSystemError(value: unknown): FltsError | undefined {
   const error = value as NodeJS.ErrnoException;
   if (!(value instanceof Error) || typeof error.code !== 'string' || typeof error.path !== 'string') return undefined;
-  if (error.code === 'ENOSPC') return new FltsError('FLTS_STORE_UNAVAILABLE', `No space left on the device while writing ${error.path}.`, { cause: value, details: { path: error.path } });
+  if (error.code === 'ENOSPC' || error.code === 'EDQUOT') {
+    // Retriable like a store that does not answer (a daemon waits for space), but the store's hint would mislead.
+    const what = error.code === 'ENOSPC' ? 'No space left on the device' : 'The disk quota is exhausted';
+    return new FltsError('FLTS_STORE_UNAVAILABLE', `${what} while writing ${error.path}.`, {
+      cause: value,
+      details: { path: error.path, errno: error.code },
+      hint: 'Free space on the filesystem that holds the path (`df` shows it), or write elsewhere (--home, --out).',
+    });
+  }
   const reason = PATH_ERRNO[error.code];
   if (!reason) return undefined;
   return new FltsError('FLTS_PATH_UNUSABLE', `Cannot ${error.syscall ?? 'use'} ${error.path}: ${reason} (${error.code}).`, { cause: value, details: { path: error.path, errno: error.code } });
