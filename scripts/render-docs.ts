@@ -45,6 +45,7 @@ function formatRange(spec: (typeof ALL_SPECS)[number]): string {
 
 function formatAccepted(spec: (typeof ALL_SPECS)[number]): string {
   if (spec.choices) return spec.choices.map((c) => (c === '' ? '`""`' : `\`${c}\``)).join(', ');
+  if (spec.pattern) return `string matching \`${spec.pattern.regex.source}\``;
   const range = formatRange(spec);
   const items = spec.maxItems !== undefined ? `, at most ${spec.maxItems} items` : '';
   return `${spec.type}${range ? ` ${spec.type === 'list' ? 'of numbers in ' : 'in '}${range}` : ''}${items}`.replace(' in >', ' >').replace(' in <', ' <');

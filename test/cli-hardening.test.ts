@@ -40,6 +40,18 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     expect(noHost.exitCode).toBe(2);
   });
 
+  it('names a refused flag as it was typed, and refuses an identifier that is not a plain name', async () => {
+    const home = path.join(dir, 'flag-home');
+    const model = await runCli(['train', '--model', 'LSTMM', '--home', home, '--json']);
+    expect(model.json?.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { flag: 'model', setting: 'training.models' } });
+    expect(model.json.error.message).toMatch(/^--model \(setting training\.models\) = "LSTMM" is not valid/);
+    expect(model.exitCode).toBe(2);
+    for (const identifier of ['a/b', '../x']) {
+      const scoped = await runCli(['promote', '--history', '--identifier', identifier, '--home', home, '--json']);
+      expect(scoped.json?.error, identifier).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { flag: 'identifier' } });
+    }
+  });
+
   it('answers --home naming a file with FLTS_PATH_UNUSABLE, exit 2', async () => {
     const file = path.join(dir, 'a-file');
     await writeFile(file, 'x');

@@ -7,7 +7,7 @@ import { usageMessage } from './usage-message.js';
 import { reportError } from './report-error.js';
 import { ignoreKafkajsNegativeTimeouts } from './upstream-warnings.js';
 import { resolveSettings, type ResolvedSettings, type Settings } from '../core/config/settings.js';
-import { FltsError, toFltsError } from '../core/errors.js';
+import { FltsError, isFltsError, toFltsError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { createObjectStore, type ObjectStore } from '../core/storage/index.js';
 import type { TrackingDeps } from '../core/tracking/index.js';
@@ -35,6 +35,19 @@ export interface CommandDeps {
   /** JSON lines on stderr, so stdout stays human lines or the --json result. */
   logger: Logger;
   tracking: TrackingDeps;
+}
+
+/**
+ * A refused setting that came from a flag, named as the user typed it (`--model`) rather than by its setting path:
+ * the flag is the one whose parsed value was handed over for that setting (left as it is when none or several match).
+ */
+function namingTheFlag(error: unknown, parsed: Record<string, unknown>, fromFlags: Record<string, unknown>): unknown {
+  if (!isFltsError(error) || error.code !== 'FLTS_CONFIG_INVALID_VALUE' || error.details?.source !== 'flag') return error;
+  const setting = String(error.details.setting);
+  const value = fromFlags[setting];
+  const names = Object.keys(parsed).filter((name) => value !== undefined && parsed[name] === value);
+  if (names.length !== 1) return error;
+  return new FltsError('FLTS_CONFIG_INVALID_VALUE', error.message.replace(`flag for ${setting}`, `--${names[0]} (setting ${setting})`), { details: { ...error.details, flag: names[0] }, hint: 'Run the command with --help to see its flags and accepted values.' });
 }
 
 /**
@@ -121,11 +134,12 @@ export abstract class FltsCommand<TResult> extends Command {
   /** Reads the config file and layers defaults < file < env < flags. `flagSettings` maps dot paths to flag values. */
   protected loadSettings(flags: { config?: string; home?: string; 'log-level'?: string; profile?: string }, flagSettings: Record<string, unknown> = {}): ResolvedSettings {
     const file = this.readConfigFile(flags.config);
-    return resolveSettings({
-      file,
-      env: process.env,
-      flags: { home: flags.home, logLevel: flags['log-level'], profile: flags.profile, ...flagSettings },
-    });
+    const fromFlags: Record<string, unknown> = { home: flags.home, logLevel: flags['log-level'], profile: flags.profile, ...flagSettings };
+    try {
+      return resolveSettings({ file, env: process.env, flags: fromFlags });
+    } catch (error) {
+      throw namingTheFlag(error, flags as Record<string, unknown>, fromFlags);
+    }
   }
 
   private readConfigFile(explicit?: string): Record<string, unknown> | undefined {

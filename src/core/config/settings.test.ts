@@ -45,6 +45,9 @@ describe('core > config > settings', () => {
     [{ FLTS_INTERVAL_LEVELS: '1.5' }, 'FLTS_INTERVAL_LEVELS', 'eval.intervalLevels'],
     [{ TARGETS: 'down, down' }, 'TARGETS', '"down" is given more than once'],
     [{ EXPECTED_MODEL_TYPES: 'LSTM,GRUU' }, 'EXPECTED_MODEL_TYPES', '"PROPHET"'],
+    [{ IDENTIFIER: 'a/b' }, 'IDENTIFIER', 'letters, digits'],
+    [{ IDENTIFIER: '../x' }, 'IDENTIFIER', 'letters, digits'],
+    [{ IDENTIFIER: 'x'.repeat(129) }, 'IDENTIFIER', 'up to 128'],
   ])('rejects %o naming the setting and the accepted values', (env, name, accepted) => {
     const error = errorOf(() => resolveSettings({ env }));
     expect(error.code).toBe('FLTS_CONFIG_INVALID_VALUE');

@@ -4,7 +4,14 @@ import type { SettingSpec } from './setting-spec.js';
 export const RUNTIME_SPECS: readonly SettingSpec[] = [
   { path: 'profile', type: 'string', default: 'default', choices: ['default', 'reference'], envCase: 'lower', env: ['FLTS_PROFILE'], description: 'Set of defaults: default = flts\'s, chosen by measurement; reference = the reference deployment\'s configuration exactly. Files, environment and flags still override either.' },
   { path: 'home', type: 'string', default: '.flts', emptyIsUnset: true, env: ['FLTS_HOME'], description: 'Data directory of the embedded (filesystem) store; empty is the same as unset.' },
-  { path: 'identifier', type: 'string', default: '', env: ['IDENTIFIER'], description: 'Deployment identifier; scopes promotion pointers and logs ("" = global).' },
+  {
+    path: 'identifier',
+    type: 'string',
+    default: '',
+    env: ['IDENTIFIER'],
+    pattern: { regex: /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, text: 'a name of up to 128 letters, digits, ".", "_" or "-", starting with a letter or digit (it names a folder of promotion pointers and logs)' },
+    description: 'Deployment identifier; scopes promotion pointers and logs ("" = global).',
+  },
   { path: 'logLevel', type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], envCase: 'lower', env: ['FLTS_LOG_LEVEL', 'LOG_LEVEL'], description: 'Structured log level.' },
   { path: 'store.kind', type: 'string', default: 'fs', choices: ['fs', 's3'], envCase: 'lower', env: ['FLTS_STORE'], description: 'fs = files under `home`; s3 = an S3-compatible server.' },
   { path: 'store.buckets.dataset', type: 'string', default: 'dataset', env: ['INPUT_BUCKET'], description: 'Bucket of raw datasets.' },

@@ -39,6 +39,8 @@ export interface SettingSpec {
   readonly emptyIsUnset?: boolean;
   /** Secrets are never echoed back in error messages or `--json` output. */
   readonly secret?: boolean;
+  /** Strings: the form a non-empty value must have (a name that becomes part of object keys), and how to say it. */
+  readonly pattern?: { readonly regex: RegExp; readonly text: string };
 }
 
 export type SettingSource = 'default' | 'file' | 'env' | 'flag';
@@ -99,6 +101,7 @@ function checkRange(spec: SettingSpec, source: SettingSource, raw: unknown, valu
 
 function checkChoice(spec: SettingSpec, source: SettingSource, raw: unknown, value: string, envName?: string): string {
   if (spec.choices && !spec.choices.includes(value)) reject(spec, source, raw, acceptedText(spec), envName);
+  if (spec.pattern && value !== '' && !spec.pattern.regex.test(value)) reject(spec, source, raw, spec.pattern.text, envName);
   return value;
 }
 
