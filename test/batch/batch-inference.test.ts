@@ -224,4 +224,28 @@ describe('batch > batch inference over a PobleSec slice', () => {
     expect(replay).toMatchObject({ status: 'duplicate', prediction_hash: hash, log_object_key: raced[0].log_object_key, published: false });
     expect(await countFor(hash)).toBe(1);
   }, 60_000);
+
+  it('finishes a result a crash left half written under its first day, not a second record on the next day', async () => {
+    const short: TimeFrame = selectRows(processed.test, 0, 90);
+    await store.put(settings.store.buckets.processed, 'midnight/short.parquet', encodeFrameParquet(short));
+    const data = { bucket: settings.store.buckets.processed, key: 'midnight/short.parquet' };
+    // The process dies after writing the log record, at its next write of the result's marker.
+    let logged = false;
+    const crashing: ObjectStore = {
+      ...store,
+      put: async (bucket, key, body, options) => {
+        if (logged && key.includes('/batch-inference/') && key.endsWith('.json')) throw new Error('killed');
+        await store.put(bucket, key, body, options);
+        if (bucket === settings.store.buckets.inferenceLogs) logged = true;
+      },
+    };
+    const beforeMidnight = new Date('2026-03-01T23:59:30Z');
+    await expect(runBatchInference(settings, { store: crashing, now: () => beforeMidnight }, { data })).rejects.toThrow('killed');
+    const redelivered = await runBatchInference(settings, { store, now: () => new Date('2026-03-02T00:00:30Z') }, { data });
+    expect(redelivered.status).toBe('written');
+    expect(redelivered.log_object_key).toContain('/20260301/');
+    const records = (await logObjects(store, settings)).filter((o) => o.lines.some((line) => line.prediction_hash === redelivered.prediction_hash));
+    expect(records.map((o) => o.key)).toEqual([redelivered.log_object_key]);
+    expect((await runBatchInference(settings, { store }, { data })).status).toBe('duplicate');
+  }, 60_000);
 });

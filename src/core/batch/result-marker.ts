@@ -17,6 +17,11 @@ export interface ResultMarker {
   forecast_key: string;
   rows_predicted: number;
   created_at: string;
+  /**
+   * `pending` from before the result is written until it is announced: a redelivery after a crash between the two
+   * finishes the same result (same log object, same day) instead of writing another. Markers without it are done.
+   */
+  state?: 'pending' | 'done';
 }
 
 export const BATCH_DIR = 'batch-inference';

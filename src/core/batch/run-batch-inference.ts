@@ -111,14 +111,15 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
     };
 
     const existing = await readResultMarker(store, settings, run.run_id, predictionHash);
-    if (existing) {
+    if (existing && existing.state !== 'pending') {
       logger.info({ runId: run.run_id, predictionHash, logObjectKey: existing.log_object_key }, 'duplicate_prediction_skip');
       emit({ type: 'batch.done', runId: run.run_id, predictionHash, duplicate: true, rows: forecast.time.length });
       return { status: 'duplicate', ...summary, ...markerLocation(existing), published: false, duration_ms: performance.now() - started };
     }
 
-    const at = now();
-    const marker: ResultMarker = {
+    // A result a crash left half done keeps its first time, so its log object stays the one of that day.
+    const at = existing ? new Date(existing.created_at) : now();
+    const marker: ResultMarker = existing ?? {
       run_id: run.run_id,
       prediction_hash: predictionHash,
       log_bucket: settings.store.buckets.inferenceLogs,
@@ -127,7 +128,9 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
       forecast_key: forecastObjectKey(run.run_id, predictionHash, settings.batch.format),
       rows_predicted: forecast.time.length,
       created_at: at.toISOString(),
+      state: 'pending',
     };
+    if (!existing) await writeResultMarker(store, settings, marker);
     await store.put(marker.forecast_bucket, marker.forecast_key, encodeForecastTable(forecast, settings.batch.format), {
       contentType: settings.batch.format === 'parquet' ? 'application/vnd.apache.parquet' : 'text/csv',
     });
@@ -156,7 +159,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
         encodeInferenceNotice({ identifier, logBucket: marker.log_bucket, logObjectKey: marker.log_object_key, runId: run.run_id, modelType: run.model_type, configHash: run.config_hash, rows: forecast.time.length }),
       );
     }
-    await writeResultMarker(store, settings, marker);
+    await writeResultMarker(store, settings, { ...marker, state: 'done' });
     logger.info({ runId: run.run_id, predictionHash, rows: forecast.time.length, logObjectKey: marker.log_object_key, rmse: metrics.rmse }, 'batch_inference_logged');
     emit({ type: 'batch.done', runId: run.run_id, predictionHash, duplicate: false, rows: forecast.time.length });
     return { status: 'written', ...summary, ...markerLocation(marker), published: deps.bus !== undefined, duration_ms: performance.now() - started };
