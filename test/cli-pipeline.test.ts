@@ -75,6 +75,8 @@ describe.skipIf(!hasData)('cli > pipeline (preprocess, train, eval, promote on a
     const winner = evalResult.json.result.rows[0];
     const promoted = await runCli(['promote', '--best', '--home', home, '--json'], { env });
     expect(promoted.exitCode, promoted.stderr).toBe(0);
+    // The outcome is the report; the structured log says only what went wrong, unless a level is asked for.
+    expect(promoted.stderr).toBe('');
     const record = promoted.json.result.record;
     expect(record).toMatchObject({ run_id: winner.run_id, config_hash: trained.configHash, model_uri: `runs:/${winner.run_id}/${winner.model_type}`, source: 'best' });
     const historyFile = `model-promotion/global/${trained.configHash}/promotion-${record.timestamp.replace(/:/g, '-')}.json`;
@@ -85,6 +87,8 @@ describe.skipIf(!hasData)('cli > pipeline (preprocess, train, eval, promote on a
     const unknown = await runCli(['promote', '--run', 'doesnotexist', '--home', home, '--json'], { env });
     expect(unknown.exitCode).toBe(4);
     expect(unknown.json.error.code).toBe('FLTS_RUN_NOT_FOUND');
+    const again = await runCli(['promote', '--run', winner.run_id, '--reason', 'asked', '--home', home, '--log-level', 'info', '--json'], { env });
+    expect(again.stderr).toContain('"msg":"promotion_done"');
     const rollback = await runCli(['promote', '--rollback', '--home', home, '--json'], { env });
     expect(rollback.exitCode).toBe(4);
     expect(rollback.json.error.code).toBe('FLTS_PROMOTE_NOTHING_TO_ROLLBACK');

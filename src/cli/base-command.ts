@@ -106,6 +106,8 @@ export abstract class FltsCommand<TResult> extends Command {
 
   private built?: Promise<CommandDeps>;
   private builtBus?: MessageBus;
+  /** Whether the log level is the default one, which a command that prints its own outcome narrows to warnings. */
+  private defaultLogLevel = true;
 
   /**
    * The store, bus, logger and tracking collaborators of this run, built on first use from the settings and
@@ -113,7 +115,10 @@ export abstract class FltsCommand<TResult> extends Command {
    */
   protected dependencies(settings: Settings, options: { service?: string } = {}): Promise<CommandDeps> {
     this.built ??= (async () => {
-      const logger = createCliLogger(settings.logLevel, options.service);
+      // A command that ends with its own report (everything but the services, which name themselves) would repeat
+      // it as info lines on stderr, among its progress and beside --json: only warnings, unless a level is asked for.
+      const level = !options.service && this.defaultLogLevel && settings.logLevel === 'info' ? 'warn' : settings.logLevel;
+      const logger = createCliLogger(level, options.service);
       const store = await createObjectStore(settings);
       if (settings.bus.kind === 'kafka') ignoreKafkajsNegativeTimeouts();
       this.builtBus = createMessageBus(settings, { logger });
@@ -136,7 +141,9 @@ export abstract class FltsCommand<TResult> extends Command {
     const file = this.readConfigFile(flags.config);
     const fromFlags: Record<string, unknown> = { home: flags.home, logLevel: flags['log-level'], profile: flags.profile, ...flagSettings };
     try {
-      return resolveSettings({ file, env: process.env, flags: fromFlags });
+      const resolved = resolveSettings({ file, env: process.env, flags: fromFlags });
+      this.defaultLogLevel = resolved.sources.logLevel === 'default';
+      return resolved;
     } catch (error) {
       throw namingTheFlag(error, flags as Record<string, unknown>, fromFlags);
     }

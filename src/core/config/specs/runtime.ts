@@ -12,7 +12,7 @@ export const RUNTIME_SPECS: readonly SettingSpec[] = [
     pattern: { regex: /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, text: 'a name of up to 128 letters, digits, ".", "_" or "-", starting with a letter or digit (it names a folder of promotion pointers and logs)' },
     description: 'Deployment identifier; scopes promotion pointers and logs ("" = global).',
   },
-  { path: 'logLevel', type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], envCase: 'lower', env: ['FLTS_LOG_LEVEL', 'LOG_LEVEL'], description: 'Structured log level.' },
+  { path: 'logLevel', type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], envCase: 'lower', env: ['FLTS_LOG_LEVEL', 'LOG_LEVEL'], description: 'Structured log level (JSON lines on stderr). Commands that print their own outcome (train, promote, predict...) log only warnings and errors unless a level is set; serve and the daemon log at this level.' },
   { path: 'store.kind', type: 'string', default: 'fs', choices: ['fs', 's3'], envCase: 'lower', env: ['FLTS_STORE'], description: 'fs = files under `home`; s3 = an S3-compatible server.' },
   { path: 'store.buckets.dataset', type: 'string', default: 'dataset', env: ['INPUT_BUCKET'], description: 'Bucket of raw datasets.' },
   { path: 'store.buckets.processed', type: 'string', default: 'processed-data', env: ['OUTPUT_BUCKET', 'PROCESSED_BUCKET'], description: 'Bucket of processed data and sidecars.' },
