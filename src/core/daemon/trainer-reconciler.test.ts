@@ -6,7 +6,9 @@ import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus } from '../bus/message-bus.js';
 import { resolveSettings } from '../config/settings.js';
 import { silentLogger } from '../logger.js';
-import { listRunRecords } from '../registry/run-store.js';
+import { fakeRun } from '../registry/run-record.fixture.js';
+import type { RunOwner, RunRecord } from '../registry/run-record.js';
+import { listRunRecords, processStartOf, readRunRecord, saveRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { addProcessedData } from '../workflows/loadable-run.fixture.js';
@@ -49,7 +51,102 @@ function leaseWaitsFor(store: ObjectStore, gate: Promise<void>, onWaiting: () =>
   });
 }
 
+/** A RUNNING NAIVE run that a process on another host trains without a lease (`flts train`), started at `startedAt` by its clock. */
+function foreignRun(runId: string, startedAt: Date, owner: RunOwner = { host: `${os.hostname()}-elsewhere`, pid: 4242 }): RunRecord {
+  const { metrics: _none, ...run } = fakeRun(runId, 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, startedAt.toISOString(), 'RUNNING', HASH);
+  return { ...run, owner };
+}
+
+/** Writes beat `beats` of the run's heartbeat, stamped by a clock that stands still: only the content changes. */
+async function beat(store: ObjectStore, runId: string, beats: number): Promise<void> {
+  await store.put(settings.store.buckets.runs, `${runId}/heartbeat.json`, JSON.stringify({ run_id: runId, owner: { host: 'elsewhere', pid: 4242 }, beats, heartbeat_at: '2020-01-01T00:00:00.000Z' }));
+}
+
+/** `store`, recording every heartbeat the trainer reads. */
+function heartbeatReads(store: ObjectStore, reads: string[]): ObjectStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property !== 'get') return Reflect.get(target, property, receiver);
+      return async (...args: Parameters<ObjectStore['get']>) => {
+        const body = await target.get(...args);
+        if (args[1].endsWith('/heartbeat.json')) reads.push(body.toString('utf8'));
+        return body;
+      };
+    },
+  });
+}
+
+const statuses = async (store: ObjectStore): Promise<string[]> => (await listRunRecords(store, settings, { configHash: HASH })).map((run) => `${run.run_id === 'cli' ? 'cli' : 'daemon'}:${run.status}`).sort();
+
 describe('core > daemon > trainer-reconciler', () => {
+  it('waits for a run another host trains whose heartbeat keeps changing, however old its started_at, and takes its SUCCESS', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    await addProcessedData(store, settings, HASH);
+    // Started a day ago by the writer's clock (a slow model, or a clock far behind): only the heartbeat counts.
+    const run = foreignRun('cli', new Date(Date.now() - 86_400_000));
+    await beat(store, 'cli', 0);
+    await saveRunRecord(store, settings, run);
+    let tick = 0;
+    const reads: string[] = [];
+    const outcome = reconcileTraining({ ...trainer('daemon', heartbeatReads(store, reads)), monotonic: () => tick }, { configHash: HASH, modelType: 'NAIVE' }, new AbortController().signal);
+    await expect.poll(() => reads.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    // A beat within every stale limit of the reader's clock, five limits in all.
+    for (let beats = 1; beats <= 6; beats++) {
+      tick += settings.daemon.leaseStaleMs - 1000;
+      await beat(store, 'cli', beats);
+      await expect.poll(() => reads.at(-1), { timeout: 10_000 }).toContain(`"beats":${beats}`);
+      expect(await statuses(store)).toEqual(['cli:RUNNING']);
+    }
+    await saveRunRecord(store, settings, { ...run, status: 'SUCCESS', timings: { ...run.timings, finished_at: new Date().toISOString() } });
+    expect(await outcome).toMatchObject({ result: 'skipped', runId: 'cli' });
+    expect(await statuses(store)).toEqual(['cli:SUCCESS']);
+  });
+
+  it('marks another host\'s run KILLED once it has seen its heartbeat unchanged for the stale limit on its own clock, then trains', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    await addProcessedData(store, settings, HASH);
+    // Started "an hour from now" by a writer whose clock runs ahead: its timestamps decide nothing either way.
+    await beat(store, 'cli', 7);
+    await saveRunRecord(store, settings, foreignRun('cli', new Date(Date.now() + 3_600_000)));
+    let tick = 0;
+    const reads: string[] = [];
+    const outcome = reconcileTraining({ ...trainer('daemon', heartbeatReads(store, reads)), monotonic: () => tick }, { configHash: HASH, modelType: 'NAIVE' }, new AbortController().signal);
+    await expect.poll(() => reads.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    tick = settings.daemon.leaseStaleMs - 1;
+    const looked = reads.length;
+    await expect.poll(() => reads.length, { timeout: 10_000 }).toBeGreaterThan(looked);
+    expect(await statuses(store)).toEqual(['cli:RUNNING']);
+    tick = settings.daemon.leaseStaleMs;
+    expect((await outcome).result).toBe('trained');
+    expect(await statuses(store)).toEqual(['cli:KILLED', 'daemon:SUCCESS']);
+    expect((await readRunRecord(store, settings, 'cli')).error).toMatchObject({ code: 'FLTS_TRAIN_ABORTED', message: expect.stringContaining('heartbeat') });
+  });
+
+  it('marks a run of a live pid on this host KILLED once its heartbeat stops (a hung process, or its pid taken by another)', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    await addProcessedData(store, settings, HASH);
+    const started = processStartOf(process.ppid);
+    await beat(store, 'cli', 0);
+    await saveRunRecord(store, settings, foreignRun('cli', new Date(), { host: os.hostname(), pid: process.ppid, ...(started ? { started } : {}) }));
+    let tick = 0;
+    const reads: string[] = [];
+    const outcome = reconcileTraining({ ...trainer('daemon', heartbeatReads(store, reads)), monotonic: () => tick }, { configHash: HASH, modelType: 'NAIVE' }, new AbortController().signal);
+    await expect.poll(() => reads.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(await statuses(store)).toEqual(['cli:RUNNING']);
+    tick = settings.daemon.leaseStaleMs;
+    expect((await outcome).result).toBe('trained');
+    expect(await statuses(store)).toEqual(['cli:KILLED', 'daemon:SUCCESS']);
+  });
+
+  it('keeps the start-time rule for a run recorded before heartbeats: one older than the stale limit is KILLED and retrained', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    await addProcessedData(store, settings, HASH);
+    await saveRunRecord(store, settings, foreignRun('cli', new Date(Date.now() - settings.daemon.leaseStaleMs - 1000)));
+    const outcome = await reconcileTraining(trainer('daemon', store), { configHash: HASH, modelType: 'NAIVE' }, new AbortController().signal);
+    expect(outcome.result).toBe('trained');
+    expect(await statuses(store)).toEqual(['cli:KILLED', 'daemon:SUCCESS']);
+  });
+
   it('trains once when another trainer finished and released its lease between our look at the registry and our lease', async () => {
     const store = createFsStore(path.join(root, 'store'));
     await addProcessedData(store, settings, HASH);

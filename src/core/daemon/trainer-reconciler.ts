@@ -4,10 +4,11 @@ import { FltsError } from '../errors.js';
 import { trainModels } from '../workflows/train.js';
 import type { TrainableModelType } from '../config/specs/training.js';
 import type { RunRecord } from '../registry/run-record.js';
-import { listRunRecords, runOwnerGone, saveRunRecord } from '../registry/run-store.js';
+import { findRunRecord, listRunRecords, markRunKilled, runOwnerGone } from '../registry/run-store.js';
+import { readRunHeartbeat, runHeartbeatKey } from '../registry/run-heartbeat.js';
 import type { RoleContext } from './role-registry.js';
 import type { SerialQueue } from './serial-queue.js';
-import { acquireLease, leaseKey, readLease, waitForLeaseFree, type HeldLease } from './work-lease.js';
+import { acquireLease, leaseKey, readLease, seenUnchangedMs, waitForLeaseFree, type HeldLease } from './work-lease.js';
 
 export interface TrainTarget {
   configHash: string;
@@ -24,42 +25,72 @@ export type TrainingOutcome =
 export interface TrainerContext extends RoleContext {
   /** One model trains at a time per process. */
   queue: SerialQueue;
+  /** This process's monotonic clock, which alone decides when another process's run is dead (tests pin it). */
+  monotonic?: () => number;
 }
 
-type Decision = { kind: 'done'; outcome: TrainingOutcome } | { kind: 'wait'; reason: string };
+/** `wait` for the lease's holder, or for `runId`: a run another process trains without a lease (`flts train`). */
+type Decision = { kind: 'done'; outcome: TrainingOutcome } | { kind: 'wait'; reason: string; runId?: string };
 
 function aborted(): FltsError {
   return new FltsError('FLTS_TRAIN_ABORTED', 'The daemon is stopping; the step resumes on the next start.');
 }
 
 /**
- * RUNNING runs nobody trains any more: their process died (SIGKILL, OOM, power loss), or this process's own
- * earlier attempt failed while the store was away and could not record its end.
+ * Why another process's RUNNING run is no longer being trained, or undefined while it is, as far as this process can
+ * tell. On this host a pid that is gone says so at once. Otherwise the heartbeat does: the run is dead once this
+ * process has seen it unchanged for `daemon.leaseStaleMs` of its own monotonic time, like a lease, whatever the
+ * writer's clock says. A run recorded before heartbeats keeps the earlier rule: alive while its pid is on this
+ * host, else for `daemon.leaseStaleMs` from its start.
  */
-async function markOrphansKilled(context: TrainerContext, runs: RunRecord[], nowMs: number): Promise<void> {
-  const staleMs = context.settings.daemon.leaseStaleMs;
+async function whyDead(context: TrainerContext, run: RunRecord): Promise<string | undefined> {
+  const { store, settings } = context;
+  const staleMs = settings.daemon.leaseStaleMs;
+  if (runOwnerGone(run)) return `The process training this run (pid ${run.owner?.pid}) is gone; the model is retrained.`;
+  const heartbeat = await readRunHeartbeat(store, settings, run.run_id);
+  if (heartbeat !== undefined) {
+    const unchangedMs = seenUnchangedMs(store, runHeartbeatKey(run.run_id), heartbeat, context.monotonic);
+    return unchangedMs < staleMs ? undefined : `The run's heartbeat did not change for ${staleMs} ms: the process training it stopped; the model is retrained.`;
+  }
+  if (run.owner?.host === os.hostname()) return undefined;
+  return Date.now() - Date.parse(run.timings.started_at) < staleMs ? undefined : `No heartbeat for over ${staleMs} ms: the process training this run stopped; the model is retrained.`;
+}
+
+/**
+ * RUNNING runs nobody trains any more are marked KILLED: their process died (SIGKILL, OOM, power loss), or this
+ * process's own earlier attempt failed while the store was away and could not record its end. Returns a run that
+ * another process is still training, if any: a second training of the same model would only duplicate it.
+ */
+async function markOrphansKilled(context: TrainerContext, runs: RunRecord[]): Promise<RunRecord | undefined> {
+  let live: RunRecord | undefined;
   for (const run of runs) {
     if (run.status !== 'RUNNING') continue;
     // Under the lease and the serial queue this process trains nothing else of this data and type: a run of its
-    // own is an earlier attempt whatever its age; another process's run is given the lease's staleness to show.
+    // own is an earlier attempt whatever its age.
     const ours = run.owner?.host === os.hostname() && run.owner.pid === process.pid;
-    if (!ours && nowMs - Date.parse(run.timings.started_at) < staleMs) continue;
-    // Trained without a lease (`flts train` on this host) by a process that is still at it.
-    if (run.owner?.host === os.hostname() && run.owner.pid !== process.pid && !runOwnerGone(run)) continue;
-    const killed: RunRecord = {
-      ...run,
-      status: 'KILLED',
-      error: {
-        code: 'FLTS_TRAIN_ABORTED',
-        message: ours
-          ? 'This trainer\'s attempt ended without recording its end (the store did not answer); the model is retrained.'
-          : `No trainer heartbeat for over ${staleMs} ms: the process training this run stopped; the model is retrained.`,
-      },
-      timings: { ...run.timings, finished_at: new Date(nowMs).toISOString() },
-    };
-    await saveRunRecord(context.store, context.settings, killed);
+    const message = ours ? 'This trainer\'s attempt ended without recording its end (the store did not answer); the model is retrained.' : await whyDead(context, run);
+    if (message === undefined) {
+      live ??= run;
+      continue;
+    }
+    const killed = await markRunKilled(context.store, context.settings, run.run_id, message);
+    if (!killed) continue; // it ended meanwhile; the next decision reads how
     context.metrics.countTrainingRun(run.model_type, 'KILLED');
     context.logger.warn({ runId: run.run_id, modelType: run.model_type, configHash: run.config_hash }, 'daemon_orphan_run_killed');
+  }
+  return live;
+}
+
+/**
+ * Returns once another process's run has ended or is found dead (false when `signal` aborts first), looking once per
+ * heartbeat: two reads, whatever the size of the registry.
+ */
+async function waitForRunEnd(context: TrainerContext, runId: string, signal: AbortSignal): Promise<boolean> {
+  const { store, settings } = context;
+  for (;;) {
+    if (!(await sleep(settings.daemon.heartbeatMs, signal))) return false;
+    const run = await findRunRecord(store, settings, runId).catch(() => undefined);
+    if (run?.status !== 'RUNNING' || (await whyDead(context, run)) !== undefined) return true;
   }
 }
 
@@ -108,8 +139,9 @@ async function decideAndTrain(context: TrainerContext, target: TrainTarget, sign
     // Decided again under the lease: another trainer may have finished and released it since our first look.
     const held = await registryDecision(context, target);
     if (held.done) return { kind: 'done', outcome: held.done };
+    const live = await markOrphansKilled(context, held.runs);
+    if (live) return { kind: 'wait', reason: `run ${live.run_id} of ${live.owner ? `pid ${live.owner.pid} on ${live.owner.host}` : 'another process'} is training it`, runId: live.run_id };
     done = context.metrics.beginWork({ role: 'trainer', step: 'train', configHash: target.configHash, modelType: target.modelType });
-    await markOrphansKilled(context, held.runs, Date.now());
     return { kind: 'done', outcome: await train(context, target, lease, signal) };
   } finally {
     done?.();
@@ -120,7 +152,8 @@ async function decideAndTrain(context: TrainerContext, target: TrainTarget, sign
 /**
  * Brings one (config_hash, model type) to "has a SUCCESS run", deciding only from the run registry and
  * the leases: a SUCCESS run means nothing to do (a duplicated or replayed claim), a fresh lease of another
- * process means wait for it, a RUNNING run without a live lease is marked KILLED and the model retrained.
+ * process means wait for it, and so does a RUNNING run another process still trains (its heartbeat changing);
+ * a RUNNING run nobody trains any more is marked KILLED and the model retrained.
  * Training failures are rethrown (the bus retries, then dead-letters) after a FAILED message.
  */
 export async function reconcileTraining(context: TrainerContext, target: TrainTarget, signal: AbortSignal): Promise<TrainingOutcome> {
@@ -141,6 +174,9 @@ export async function reconcileTraining(context: TrainerContext, target: TrainTa
     }
     metrics.countStep('trainer', 'train', 'waiting');
     logger.info({ configHash: target.configHash, modelType: target.modelType, reason: decision.reason }, 'daemon_train_waiting');
-    if (!(await waitForLeaseFree(context.store, context.settings, leaseKey('train', target.configHash, target.modelType), signal))) throw aborted();
+    const waited = decision.runId
+      ? await waitForRunEnd(context, decision.runId, signal)
+      : await waitForLeaseFree(context.store, context.settings, leaseKey('train', target.configHash, target.modelType), signal);
+    if (!waited) throw aborted();
   }
 }

@@ -55,31 +55,37 @@ export function leaseKey(step: string, configHash: string, modelType: string): s
 }
 
 interface Sighting {
-  lease: string;
+  body: string;
   since: number;
 }
 
-/** Per store, what this process last saw at each lease key and since when (monotonic). */
+/** Per store, what this process last saw at each key (a lease, a run's heartbeat) and since when (monotonic). */
 const sightings = new WeakMap<ObjectStore, Map<string, Sighting>>();
-/** Forgetting a lease only delays its takeover (the count starts again), so the oldest are dropped past this. */
+/** Forgetting an object only delays its takeover (the count starts again), so the oldest are dropped past this. */
 const MAX_SIGHTINGS = 1000;
 
 /**
- * How long this process has seen the lease at `key` unchanged, by its own monotonic clock: 0 the first time
- * it sees it and whenever it has changed since the last look (a heartbeat, another holder).
+ * How long this process has seen the object at `key` unchanged, by its own monotonic clock: 0 the first time it
+ * sees it and whenever it has changed since the last look (a heartbeat, another holder). `value` is what was read
+ * there (undefined when absent): any heartbeat that its writer changes on every beat can be judged this way.
  */
-export function leaseUnchangedMs(store: ObjectStore, key: string, lease: LeaseRecord | undefined, monotonic: () => number = performance.now.bind(performance)): number {
+export function seenUnchangedMs(store: ObjectStore, key: string, value: unknown, monotonic: () => number = performance.now.bind(performance)): number {
   let seen = sightings.get(store);
   if (!seen) sightings.set(store, (seen = new Map()));
   const previous = seen.get(key);
   seen.delete(key);
-  if (lease === undefined) return 0;
+  if (value === undefined) return 0;
   const now = monotonic();
-  const body = JSON.stringify(lease);
-  const sighting = previous?.lease === body ? previous : { lease: body, since: now };
+  const body = typeof value === 'string' ? value : JSON.stringify(value);
+  const sighting = previous?.body === body ? previous : { body, since: now };
   seen.set(key, sighting);
   if (seen.size > MAX_SIGHTINGS) seen.delete(seen.keys().next().value!);
   return now - sighting.since;
+}
+
+/** How long this process has seen the lease at `key` unchanged; see `seenUnchangedMs`. */
+export function leaseUnchangedMs(store: ObjectStore, key: string, lease: LeaseRecord | undefined, monotonic?: () => number): number {
+  return seenUnchangedMs(store, key, lease, monotonic);
 }
 
 /** A lease is fresh until this process has seen it unchanged for `staleMs`; see `leaseUnchangedMs`. */

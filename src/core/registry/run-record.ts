@@ -98,5 +98,7 @@ export const RUN_FILES = {
   lossCurve: 'loss-curve.svg',
   predictions: 'predictions.json',
   intervals: 'intervals.json',
+  /** Rewritten while the run trains (see run-heartbeat.ts); not an artifact. */
+  heartbeat: 'heartbeat.json',
   modelDir: 'model',
 } as const;

@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { defaultSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { fakeRun } from './run-record.fixture.js';
-import { findRunRecord, listRunRecords, readRunRecord, saveRunRecord, scanRunRecords } from './run-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { findRunRecord, listRunRecords, markRunKilled, readRunRecord, saveRunRecord, scanRunRecords } from './run-store.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-runs-'));
 const store = createFsStore(root);
@@ -50,5 +51,28 @@ describe('core > registry > run-store', () => {
     expect(await findRunRecord(store, settings, 'missing')).toBeUndefined();
     await expect(readRunRecord(store, settings, 'missing')).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_FOUND' });
     await expect(readRunRecord(store, settings, '../escape')).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_FOUND' });
+  });
+
+  it('marks a run KILLED only while it is RUNNING: a final record written after the marker read it stands', async () => {
+    const running = { ...fakeRun('orphan', 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, '2025-04-01T00:00:00.000Z', 'RUNNING'), metrics: undefined };
+    await saveRunRecord(store, settings, running);
+    expect(await markRunKilled(store, settings, 'orphan', 'gone', new Date('2025-04-02T00:00:00.000Z'))).toMatchObject({ status: 'KILLED', error: { code: 'FLTS_TRAIN_ABORTED', message: 'gone' } });
+    expect(await readRunRecord(store, settings, 'orphan')).toMatchObject({ status: 'KILLED', timings: { finished_at: '2025-04-02T00:00:00.000Z' } });
+
+    await saveRunRecord(store, settings, { ...running, run_id: 'finishing' });
+    const success = fakeRun('finishing', 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, '2025-04-01T00:00:00.000Z');
+    // The trainer writes SUCCESS between the marker's read of RUNNING and its write.
+    const racing: ObjectStore = {
+      ...store,
+      getVersioned: async (...args) => {
+        const read = await store.getVersioned(...args);
+        await saveRunRecord(store, settings, success);
+        return read;
+      },
+    };
+    expect(await markRunKilled(racing, settings, 'finishing', 'gone')).toBeUndefined();
+    expect(await readRunRecord(store, settings, 'finishing')).toEqual(success);
+    expect(await markRunKilled(store, settings, 'finishing', 'gone')).toBeUndefined();
+    expect(await readRunRecord(store, settings, 'finishing')).toEqual(success);
   });
 });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Settings } from '../config/settings.js';
 import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
-import { getJsonIfExists, putJson } from '../storage/json-objects.js';
+import { getJsonIfExists, parseLenientJson, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES, type RunOwner, type RunRecord } from './run-record.js';
 
@@ -168,6 +168,33 @@ export function runOwnerGone(run: RunRecord): boolean {
 }
 
 /**
+ * Records a RUNNING run as KILLED with `message`, only while its stored record is still RUNNING: the write is made at
+ * the version read, so a final record (SUCCESS, FAILED) its trainer wrote meanwhile is never overwritten. Returns the
+ * KILLED record, or undefined when the run had ended (or its record is unusable).
+ */
+export async function markRunKilled(store: ObjectStore, settings: Settings, runId: string, message: string, now: Date = new Date()): Promise<RunRecord | undefined> {
+  const bucket = runsBucket(settings);
+  const key = runKey(runId, RUN_FILES.record);
+  // Each retry follows a write by someone else; a finished trainer or another marker ends it at the next look.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = await store.getVersioned(bucket, key);
+    if (!current) return undefined;
+    let run: RunRecord;
+    try {
+      const value = parseLenientJson(current.body.toString('utf8'));
+      if (runRecordProblem(value, runId)) return undefined;
+      run = value as RunRecord;
+    } catch {
+      return undefined;
+    }
+    if (run.status !== 'RUNNING') return undefined;
+    const killed: RunRecord = { ...run, status: 'KILLED', error: { code: 'FLTS_TRAIN_ABORTED', message }, timings: { ...run.timings, finished_at: now.toISOString() } };
+    if ((await store.putIfVersion(bucket, key, `${JSON.stringify(killed, null, 2)}\n`, current.version)) !== undefined) return killed;
+  }
+  return undefined;
+}
+
+/**
  * RUNNING runs whose process died without recording an end (SIGKILL, out of memory) are recorded as KILLED,
  * so they do not stay RUNNING for ever; runs of live or unknown processes are left alone. Returns those marked.
  */
@@ -175,14 +202,8 @@ export async function markDeadRunsKilled(store: ObjectStore, settings: Settings,
   const dead = (await listRunRecords(store, settings)).filter((run) => run.status === 'RUNNING' && runOwnerGone(run));
   const marked: RunRecord[] = [];
   for (const run of dead) {
-    const killed: RunRecord = {
-      ...run,
-      status: 'KILLED',
-      error: { code: 'FLTS_TRAIN_ABORTED', message: `The process training this run (pid ${run.owner?.pid} on ${run.owner?.host}) ended without finishing it.` },
-      timings: { ...run.timings, finished_at: now.toISOString() },
-    };
-    await saveRunRecord(store, settings, killed);
-    marked.push(killed);
+    const killed = await markRunKilled(store, settings, run.run_id, `The process training this run (pid ${run.owner?.pid} on ${run.owner?.host}) ended without finishing it.`, now);
+    if (killed) marked.push(killed);
   }
   return marked;
 }

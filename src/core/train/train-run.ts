@@ -10,8 +10,9 @@ import { processedCreatedAt } from '../preprocess/processed-layout.js';
 import { toolVersion } from '../preprocess/tool-version.js';
 import { putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { RUN_FILES, runExperiment, type RunRecord } from '../registry/run-record.js';
+import { RUN_FILES, runExperiment, type RunOwner, type RunRecord } from '../registry/run-record.js';
 import { currentRunOwner, runKey, runsBucket, saveRunRecord } from '../registry/run-store.js';
+import { startRunHeartbeat } from '../registry/run-heartbeat.js';
 import { fitModel, modelWindow, postFitProgress } from './fit-model.js';
 import { prepareWindows } from './prepare-windows.js';
 import { evaluateForecasts } from '../forecast/metrics.js';
@@ -51,7 +52,7 @@ function modelParams(modelType: TrainableModelType, settings: Settings, inputSiz
   return common;
 }
 
-function initialRecord(runId: string, modelType: TrainableModelType, data: ProcessedData, settings: Settings, startedAt: Date): RunRecord {
+function initialRecord(runId: string, modelType: TrainableModelType, data: ProcessedData, settings: Settings, startedAt: Date, owner: RunOwner): RunRecord {
   const sidecar = data.sidecar;
   const window = modelWindow(modelType, data, settings);
   return {
@@ -76,13 +77,14 @@ function initialRecord(runId: string, modelType: TrainableModelType, data: Proce
     timings: { started_at: startedAt.toISOString() },
     artifacts: {},
     flts_version: toolVersion(),
-    owner: currentRunOwner(),
+    owner,
   };
 }
 
 /**
  * Trains one model on processed data and records it as a run: RUNNING first, then the artifacts, then
  * SUCCESS with held-out metrics; FAILED or KILLED with the error otherwise (and the error is rethrown).
+ * While it is RUNNING its heartbeat (run-heartbeat.ts) tells other processes that it is still being trained.
  */
 export async function trainRun(modelType: TrainableModelType, data: ProcessedData, settings: Settings, deps: TrainRunDeps): Promise<RunRecord> {
   const now = deps.now ?? (() => new Date());
@@ -91,9 +93,16 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
   const runId = randomUUID().replace(/-/g, '');
   const bucket = runsBucket(settings);
   const started = now();
-  let record = initialRecord(runId, modelType, data, settings, started);
+  const owner = currentRunOwner();
+  let record = initialRecord(runId, modelType, data, settings, started, owner);
   await deps.store.ensureBucket(bucket);
-  await saveRunRecord(deps.store, settings, record);
+  const heartbeat = await startRunHeartbeat(deps.store, settings, runId, { owner, now, logger });
+  try {
+    await saveRunRecord(deps.store, settings, record);
+  } catch (error) {
+    await heartbeat.remove();
+    throw error;
+  }
   logger.info({ runId, configHash: data.configHash }, 'train_start');
   try {
     const windows = prepareWindows(data, record.window, settings.training.validationSplit);
@@ -129,8 +138,10 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
         timings: { ...record.timings, finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime(), fit_ms: Math.round(fitted.fitMs), ...(fitted.samplesPerSec ? { samples_per_sec: fitted.samplesPerSec } : {}) },
         artifacts,
       };
-      // SUCCESS is written last, only once every artifact exists.
+      // SUCCESS is written last, only once every artifact exists and the heartbeat has stopped.
+      await heartbeat.stop();
       await saveRunRecord(deps.store, settings, record);
+      await heartbeat.remove();
       emit({ type: 'train.done', runId, status: 'SUCCESS' });
       logger.info({ runId, test_rmse: test.overall.rmse, test_r2: test.overall.r2 }, 'train_complete');
       return record;
@@ -140,9 +151,11 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
   } catch (error) {
     const flts = toFltsError(error);
     const status = flts.code === 'FLTS_TRAIN_ABORTED' || deps.signal?.aborted ? 'KILLED' : 'FAILED';
+    await heartbeat.stop();
     const finished = now();
     record = { ...record, status, error: { code: flts.code, message: flts.message }, timings: { ...record.timings, finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime() } };
     await saveRunRecord(deps.store, settings, record);
+    await heartbeat.remove();
     emit({ type: 'train.done', runId, status });
     logger.error({ runId, status, code: flts.code, err: flts.message }, 'train_failed');
     throw status === 'KILLED'
