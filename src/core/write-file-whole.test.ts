@@ -83,4 +83,8 @@ describe('core > writeFileWhole', () => {
     expect(toFltsError(failure)).toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE', details: { path: target } });
     expect(readdirSync(dir)).toEqual([]);
   });
+
+  it('refuses an empty output name with FLTS_PATH_UNUSABLE before touching the disk', async () => {
+    await expect(writeFileWhole('', 'x')).rejects.toMatchObject({ code: 'FLTS_PATH_UNUSABLE', message: expect.stringContaining('needs a name') });
+  });
 });

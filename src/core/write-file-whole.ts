@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { lstat, open, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { FltsError } from './errors.js';
 
 /** Temporary files live beside their target under this prefix: the embedded store's listings leave them out. */
 export const TEMP_FILE_PREFIX = '.flts-tmp-';
@@ -88,6 +89,8 @@ async function outputTarget(file: string): Promise<{ path: string; inPlace: bool
  * it names. A device or pipe named as the output is written to directly.
  */
 export async function writeFileWhole(file: string, body: string | Uint8Array, options: ReplaceFileOptions = {}): Promise<void> {
+  // An empty name would otherwise fail at the rename, quoting only the temporary file's name.
+  if (file.trim() === '') throw new FltsError('FLTS_PATH_UNUSABLE', 'An output file needs a name (an empty path was given).', { details: { path: file } });
   const target = await outputTarget(file);
   if (target.inPlace) await writeFile(target.path, body).catch((error: unknown) => Promise.reject(namingFile(error, file)));
   else await replaceFile(target.path, (temp) => writeFile(temp, body), options);
