@@ -1,6 +1,7 @@
 import type { WindowSpec } from '../models/forecast-model.js';
 import { bandAround } from '../models/interval-lower-bounds.js';
 import { addFloors, calibratedSteps, growthFactor, intervalQuantiles, levelKey, loadIntervalScale, type IntervalCalibration, type WindowScale } from '../models/prediction-intervals.js';
+import { nextTurn, turnSpent } from '../loop-turns.js';
 import type { FeaturePlan } from './feature-plan.js';
 import { forecastFromHistory, type Forecast, type PredictWindows, type ScaledHistory } from './recursive-forecast.js';
 
@@ -37,6 +38,7 @@ export async function forecastWithIntervals(plan: FeaturePlan, history: ScaledHi
   // NaN until the model writes them: a model that reports none leaves the scale to be computed from the window.
   const spreads = source.calibration.scale === 'smoothing' ? new Float64Array(plan.window.targets.length).fill(Number.NaN) : undefined;
   const forecast = await forecastFromHistory(plan, history, length, predict, spreads, direct);
+  if (turnSpent()) await nextTurn();
   return { forecast, intervals: forecastIntervals(source, plan.window, history.rows, forecast, spreads) };
 }
 

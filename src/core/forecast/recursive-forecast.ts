@@ -1,6 +1,7 @@
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
 import { assertForecastInRange } from '../data/timestamps.js';
+import { nextTurn, turnSpent } from '../loop-turns.js';
 import { fillTimeFeatures, scaleValue, unscaleTarget, type FeaturePlan } from './feature-plan.js';
 
 /** The last `inputSeqLen` rows of a series on the model's scale, in feature order, plus its step. */
@@ -73,6 +74,8 @@ export async function forecastFromHistory(plan: FeaturePlan, history: ScaledHist
   assertForecastInRange(lastTime, history.cadenceMs, length);
   if (direct && length > horizon) {
     for (let h = 0; h < length; h++) time[h] = lastTime + (h + 1) * history.cadenceMs;
+    // The model forecasts every step in one synchronous call: requests asking at once make theirs in turns of their own.
+    if (turnSpent()) await nextTurn();
     const predicted = await predict(window, time, 1, spreads, length);
     for (let h = 0; h < length; h++) for (let t = 0; t < nt; t++) values[t][h] = unscaleTarget(plan, t, predicted[h * nt + t]);
     return { time, values, recursive: false, direct: true, forwardPasses: 1 };
@@ -80,6 +83,8 @@ export async function forecastFromHistory(plan: FeaturePlan, history: ScaledHist
   let produced = 0;
   let forwardPasses = 0;
   while (produced < length) {
+    // Requests resumed by one forward pass each take their step here, spread over turns when many wait.
+    if (turnSpent()) await nextTurn();
     const stepTimes = new Float64Array(horizon);
     for (let h = 0; h < horizon; h++) stepTimes[h] = lastTime + (h + 1) * history.cadenceMs;
     const predicted = await predict(window, stepTimes, 1, forwardPasses === 0 ? spreads : undefined);

@@ -1,5 +1,6 @@
 import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
+import { nextTurn, turnSpent } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
 import { levelKey } from '../models/prediction-intervals.js';
 import type { LiveMonitor } from './live-monitor.js';
@@ -196,9 +197,14 @@ export async function runOipInference(context: OipContext, modelName: string, re
     // A reload while the request waited may have replaced the version it asked for.
     assertServedVersion(modelName, request.modelVersion, result.run.runId);
     const identifier = optionalString(request.parameters, 'identifier') ?? context.identifier ?? '';
+    if (turnSpent()) await nextTurn();
     // A client's id names its record too, cut to a length a log line can carry.
     await context.recorder.record({ identifier, input, result, requestId: request.id?.slice(0, 128) });
-    return { answer: inferResponse(context, request, result), modelMs: result.modelMs };
+    // A long forecast's outputs are built and encoded in turns of their own (`turnSpent`).
+    if (turnSpent()) await nextTurn();
+    const answer = inferResponse(context, request, result);
+    if (turnSpent()) await nextTurn();
+    return { answer, modelMs: result.modelMs };
   });
 }
 

@@ -1,4 +1,5 @@
 import { FltsError } from '../errors.js';
+import { nextTurn, turnSpent } from '../loop-turns.js';
 import type { ReloadOutcome } from './model-holder.js';
 import { buildPredictResponse, newRequestId } from './prediction-response.js';
 import { runPrediction } from './run-prediction.js';
@@ -20,8 +21,12 @@ export function registerPredictRoutes(context: ServeContext): void {
       return recorder.measure(async () => {
         const input = { data: body.data ?? undefined, indexCol: body.index_col, inferenceLength: query.inference_length ?? body.inference_length };
         const result = await runPrediction(holder, input, context.inferenceLength);
+        // A long forecast's rows are built, recorded and serialized in turns of their own (`turnSpent`).
+        if (turnSpent()) await nextTurn();
         const response = buildPredictResponse(result, context.identifier, newRequestId());
+        if (turnSpent()) await nextTurn();
         await recorder.record({ identifier: body.identifier ?? context.identifier, input, result, response });
+        if (turnSpent()) await nextTurn();
         return { answer: response, modelMs: result.modelMs };
       });
     },

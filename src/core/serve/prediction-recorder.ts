@@ -1,4 +1,5 @@
 import { toFltsError } from '../errors.js';
+import { nextTurn, turnSpent } from '../loop-turns.js';
 import type { MatchedError } from '../live/live-scorer.js';
 import type { Logger } from '../logger.js';
 import type { LiveMonitor } from './live-monitor.js';
@@ -64,6 +65,7 @@ export function createPredictionRecorder(deps: PredictionRecorderDeps): Predicti
     },
     async record({ identifier, input, result, response: given, requestId }) {
       const response = given ?? buildPredictResponse(result, deps.identifier, requestId ?? newRequestId());
+      if (!given && turnSpent()) await nextTurn();
       const observe = (): Promise<MatchedError[]> => (live ? live.observePrediction(identifier, input, result) : Promise.resolve([]));
       if (predictionLog?.durability === 'sync') await predictionLog.append(buildPredictionLogRecord(response, result.targets, new Date(), await observe()));
       else if (live || predictionLog) {
@@ -83,19 +85,25 @@ export function createPredictionRecorder(deps: PredictionRecorderDeps): Predicti
 
 /**
  * Work that follows the answers sent in one I/O phase, started together in the next check phase (one
- * setImmediate for all of them rather than one each), in arrival order. A task that fails is reported to
- * `onError`: with no request left to fail, an unhandled rejection would end the process.
+ * setImmediate for all of them rather than one each), in arrival order, spread over turns when they are long
+ * (remembering a 10000-row forecast). A task that fails is reported to `onError`: with no request left to
+ * fail, an unhandled rejection would end the process.
  */
 function createAfterResponseQueue(onError: (error: unknown) => void): { push(task: () => Promise<unknown>): void } {
-  let tasks: Array<() => Promise<unknown>> = [];
-  const run = (): void => {
-    const due = tasks;
-    tasks = [];
-    for (const task of due) task().catch(onError);
+  const tasks: Array<() => Promise<unknown>> = [];
+  let running = false;
+  // One runner at a time, so tasks queued while it waits for a turn still start in arrival order.
+  const run = async (): Promise<void> => {
+    running = true;
+    while (tasks.length > 0) {
+      if (turnSpent()) await nextTurn();
+      (tasks.shift() as () => Promise<unknown>)().catch(onError);
+    }
+    running = false;
   };
   return {
     push(task) {
-      if (tasks.length === 0) setImmediate(run);
+      if (tasks.length === 0 && !running) setImmediate(() => void run());
       tasks.push(task);
     },
   };
