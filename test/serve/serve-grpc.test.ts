@@ -353,6 +353,21 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     }
   });
 
+  it('counts the calls to methods it does not implement, which grpc-js answers UNIMPLEMENTED itself, as 501s of their method', async () => {
+    const { grpcServer, client } = await startGrpc(server);
+    try {
+      for (const method of ['RepositoryModelLoad', 'RepositoryModelUnload', 'RepositoryModelLoad']) {
+        expect((await callError(client, method, { model_name: 'flts' })).code).toBe(grpc.status.UNIMPLEMENTED);
+      }
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toMatch(/flts_http_requests_total\{route="\/inference.GRPCInferenceService\/RepositoryModelLoad",method="GRPC",status="501"\} 2\n/);
+      expect(metrics).toMatch(/flts_http_requests_total\{route="\/inference.GRPCInferenceService\/RepositoryModelUnload",method="GRPC",status="501"\} 1\n/);
+    } finally {
+      client.close();
+      await grpcServer.close();
+    }
+  });
+
   it('closes within the grace period though a client holds a call open, ending that call', async () => {
     const { grpcServer, client } = await startGrpc(server);
     client.close();

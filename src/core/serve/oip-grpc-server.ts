@@ -178,6 +178,24 @@ function bindFailure(host: string, port: number, error: Error): Error {
   return explainListenFailure(host, port, errno, error, 'gRPC') ?? error;
 }
 
+/**
+ * Counts the calls to the service's methods flts does not implement (RepositoryModelLoad, RepositoryModelUnload),
+ * which grpc-js answers UNIMPLEMENTED itself, as 501s of their method. A path outside the service never reaches
+ * an interceptor (grpc-js answers it before any runs), nor does a message over the size limit: grpc-js ends that
+ * call RESOURCE_EXHAUSTED itself and interceptors see only a cancel, as for a client that gave up.
+ */
+function countUnimplemented(implemented: ReadonlySet<string>, observe: (route: string, seconds: number) => void): grpc.ServerInterceptor {
+  return (method, call) => {
+    const started = performance.now();
+    return new grpc.ServerInterceptingCall(call, {
+      sendStatus: (status, next) => {
+        if (status.code === grpc.status.UNIMPLEMENTED && !implemented.has(method.path)) observe(method.path, (performance.now() - started) / 1000);
+        next(status);
+      },
+    });
+  };
+}
+
 type Handler = (call: grpc.ServerUnaryCall<any, any>) => Promise<unknown> | unknown;
 
 /**
@@ -223,13 +241,21 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
         }),
     });
 
+  const service = tolerantService(inferenceService());
+  // The paths of the methods given handlers below.
+  const implemented = new Set<string>();
+
   // channelz (grpc-js's per-call introspection, on by default) costs time on every call and nothing here reads it.
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': -1,
     'grpc.enable_channelz': 0,
     // The token first: a call refused for it is never waited on for its message.
-    interceptors: [requireApiToken, receiveTimeout(requestTimeoutMs, (route, seconds) => context.metrics.observeRequest(route, 'GRPC', 408, seconds))],
+    interceptors: [
+      requireApiToken,
+      receiveTimeout(requestTimeoutMs, (route, seconds) => context.metrics.observeRequest(route, 'GRPC', 408, seconds)),
+      countUnimplemented(implemented, (route, seconds) => context.metrics.observeRequest(route, 'GRPC', 501, seconds)),
+    ],
     // grpc-js keeps every connection open for as long as its client likes, and runs as many calls on one as it
     // opens. A connection with no call (one that never sent a byte included) is closed after the keep-alive
     // timeout; one whose client stops reading (its answers pile up in memory) when it leaves a ping unanswered;
@@ -260,7 +286,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     };
   };
 
-  server.addService(tolerantService(inferenceService()), {
+  const handlers: grpc.UntypedServiceImplementation = {
     ServerLive: unary('ServerLive', () => ({ live: true })),
     ServerReady: unary('ServerReady', () => ({ ready: context.holder.status().ready })),
     ModelReady: unary('ModelReady', (call) => ({ ready: servedModelNamed(context, call.request.name, call.request.version) !== undefined })),
@@ -281,7 +307,9 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
         raw_output_contents: response.outputs.map(encodeRawTensor),
       };
     }),
-  });
+  };
+  for (const name of Object.keys(handlers)) implemented.add(service[name].path);
+  server.addService(service, handlers);
 
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const port = await new Promise<number>((resolve, reject) => {
