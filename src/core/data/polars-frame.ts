@@ -27,12 +27,28 @@ function infinitiesToMissing(values: Float64Array): { values: Float64Array; coun
   return { values: values.map((value) => (Number.isFinite(value) ? value : Number.NaN)), count };
 }
 
+/** Text pandas reads as missing by default; polars leaves some of it null already. */
+export const MISSING_TOKENS: ReadonlySet<string> = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null']);
+
+/**
+ * Text cells as numbers, read the same way whichever reader produced the text (a comma CSV's column that did
+ * not read as numbers, a semicolon or tab CSV, a Parquet string column): surrounding whitespace ignored ("5 "
+ * is 5, as " 5" already was) and a missing-value token missing. A cell that is text before the cast and null
+ * after it is not a number: the column is not numeric.
+ */
+function textToFloat64(series: pl.Series): pl.Series | undefined {
+  const text = pl.col(series.name).str.strip();
+  const present = pl.when(text.isIn([...MISSING_TOKENS])).then(pl.lit(null)).otherwise(text);
+  const [kept, numeric] = series.toFrame().select(present.alias('text'), present.cast(pl.Float64, false).alias(series.name)).getColumns();
+  return numeric.nullCount() === kept.nullCount() ? numeric : undefined;
+}
+
 function seriesToFloat64(series: pl.Series): Float64Array | undefined {
   let numeric = series;
   if (series.dtype.equals(pl.Utf8) || series.dtype.equals(pl.String)) {
-    numeric = series.cast(pl.Float64, false);
-    // A cell that was text before the cast and null after it is not a number: the column is not numeric.
-    if (numeric.nullCount() !== series.nullCount()) return undefined;
+    const parsed = textToFloat64(series);
+    if (!parsed) return undefined;
+    numeric = parsed;
   } else if (series.dtype.equals(pl.Bool)) {
     return undefined;
   } else if (!series.dtype.equals(pl.Float64)) {
@@ -110,8 +126,11 @@ function withoutBlankRows(df: pl.DataFrame): pl.DataFrame {
 /** A polars table with a `time` column -> TimeFrame (numeric columns as float64, empty cells as NaN). */
 export function timeFrameFromPolars(df: pl.DataFrame, source: string): FromPolarsResult {
   if (!df.columns.includes(TIME_COLUMN)) {
-    throw new FltsError('FLTS_DATA_MISSING_TIME_COLUMN', `${source}: no column labeled '${TIME_COLUMN}' (columns: ${listNames(df.columns)}).`, {
+    // Names are matched exactly, as a request's are: 'Time' is named, not silently taken for 'time'.
+    const near = df.columns.find((name) => name.trim().toLowerCase() === TIME_COLUMN);
+    throw new FltsError('FLTS_DATA_MISSING_TIME_COLUMN', `${source}: no column labeled '${TIME_COLUMN}'${near === undefined ? '' : ` (names are matched exactly; there is ${JSON.stringify(near)})`} (columns: ${listNames(df.columns)}).`, {
       details: { source, columns: df.columns },
+      ...(near === undefined ? {} : { hint: `Rename the column ${JSON.stringify(near)} to '${TIME_COLUMN}'.` }),
     });
   }
   // getColumns() once: every polars Series handle is a costly object to build.

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pl from 'nodejs-polars';
 import { describe, expect, it } from 'vitest';
 import { encodeFrameParquet } from './frame-parquet.js';
 import { MAX_TABLE_COLUMNS, MAX_CSV_HEADER_BYTES, readFileBytes, readTable, readTableBytes } from './read-table.js';
@@ -122,6 +123,35 @@ describe('core > data > read-table', () => {
     expect(table.mergedRows).toBe(2);
     expect(readTableBytes(csv('time,v\n2018-01-01 00:00:00,\n2018-01-01 00:00:00,\n'), 'x.csv').frame.values.v[0]).toBeNaN();
     expect(readTableBytes(csv('time,v\n2018-01-01 00:00:00,1\n2018-01-01 00:02:00,2\n'), 'x.csv').mergedRows).toBe(0);
+  });
+
+  it('reads spaces around names and numbers, and missing-value tokens, the same in comma, semicolon and Parquet files', () => {
+    // Before: "time, down" named its columns " down" (and "time " had no time column), "5 " dropped its whole
+    // column as text while " 5" read as 5, and NA dropped a semicolon file's column that a comma file kept.
+    const expected = { columns: ['down', 'up'], down: [5, Number.NaN, 7], up: [1, 2, 3] };
+    const files = [
+      'time, down, up\n2018-01-01 00:00:00, 5, 1\n2018-01-01 00:02:00, NA , 2\n2018-01-01 00:04:00,7 ,3\n',
+      'time ;down ;up\n2018-01-01 00:00:00;5 ;1\n2018-01-01 00:02:00;NA;2\n2018-01-01 00:04:00; 7,0;3\n',
+      'time\tdown\tup\n2018-01-01 00:00:00\t5\t1\n2018-01-01 00:02:00\tnan\t2\n2018-01-01 00:04:00\t7\t3\n',
+    ];
+    const tables = [...files.map((text) => readTableBytes(csv(text), 'x.csv'))];
+    const parquetText = pl.DataFrame({ time: ['2018-01-01 00:00:00', '2018-01-01 00:02:00', '2018-01-01 00:04:00'], down: ['5 ', 'NA', ' 7'], up: [1, 2, 3] }).writeParquet();
+    tables.push(readTableBytes(parquetText, 'x.parquet'));
+    for (const table of tables) {
+      expect(table.droppedColumns).toEqual([]);
+      expect(table.frame.columns).toEqual(expected.columns);
+      expect(Array.from(table.frame.values.down)).toEqual(expected.down);
+      expect(Array.from(table.frame.values.up)).toEqual(expected.up);
+      expect(Array.from(table.frame.time)).toEqual([0, 2, 4].map((minute) => Date.UTC(2018, 0, 1, 0, minute)));
+    }
+    // A word is still a word: the column is dropped, with or without spaces around it.
+    expect(readTableBytes(csv('time, v, w\n2018-01-01 00:00:00, 1, x \n'), 'x.csv').droppedColumns).toEqual(['w']);
+  });
+
+  it('names a time column written in another case instead of taking it for time', () => {
+    expect(() => readTableBytes(csv('Time,v\n2018-01-01 00:00:00,1\n'), 'x.csv')).toThrow(
+      expect.objectContaining({ code: 'FLTS_DATA_MISSING_TIME_COLUMN', message: expect.stringContaining('there is "Time"'), hint: "Rename the column \"Time\" to 'time'." }),
+    );
   });
 
   it('refuses a header naming a column twice, in comma and semicolon files', () => {

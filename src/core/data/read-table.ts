@@ -51,29 +51,32 @@ function detectSeparator(header: string): string {
   return ',';
 }
 
-function headerNames(header: string, separator: string): string[] {
-  return header.split(separator).map((name) => name.trim().replace(/^"(.*)"$/, '$1'));
+/** The header's names as the reader names its columns: a quoted name unquoted, spaces around it kept. */
+function rawHeaderNames(header: string, separator: string): string[] {
+  return header.split(separator).map((name) => name.replace(/^"(.*)"$/, '$1'));
 }
 
-/** Text pandas reads as missing by default; polars leaves some of it null already. */
-const MISSING_TOKENS = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null']);
+/** A column's name without the spaces around it ("time, down, up" names time, down and up). */
+const columnName = (raw: string): string => raw.trim().replace(/^"(.*)"$/, '$1');
 
 /**
- * A float64 read turns text such as "abc" into null without complaint, so every column with nulls is
- * re-read as text: a null that was not empty (or a missing-value token) means the column is not numeric.
+ * A float64 read turns text such as "abc", a missing-value token or "5 " into null without complaint, so
+ * every column with nulls is re-read as text; a column where a null was not an empty cell is kept as that
+ * text, which timeFrameFromPolars reads as every other text column (a number, missing, or not numeric).
  */
-function nonNumericColumns(bytes: Buffer, df: pl.DataFrame, sep: string): string[] {
+function withTextWhereNotFloat(bytes: Buffer, df: pl.DataFrame, sep: string): pl.DataFrame {
   const floats = new Map(df.getColumns().filter((series) => series.name !== TIME_COLUMN && series.nullCount() > 0).map((series) => [series.name, series]));
-  if (floats.size === 0) return [];
+  if (floats.size === 0) return df;
   const text = pl.readCSV(bytes, { columns: [...floats.keys()], inferSchemaLength: 0, sep });
-  return text.getColumns().filter((raw) => {
-    const parsed = floats.get(raw.name) as pl.Series;
-    // Every null came from an empty cell: the common case, decided without touching the values.
-    if (raw.nullCount() === parsed.nullCount()) return false;
-    const parsedValues = parsed.toArray() as (number | null)[];
-    const rawValues = raw.toArray() as (string | null)[];
-    return parsedValues.some((value, row) => value === null && rawValues[row] !== null && !MISSING_TOKENS.has((rawValues[row] as string).trim()));
-  }).map((raw) => raw.name);
+  // Every null came from an empty cell: the common case, decided without touching the values.
+  const replaced = text.getColumns().filter((raw) => raw.nullCount() !== (floats.get(raw.name) as pl.Series).nullCount());
+  return replaced.length > 0 ? df.withColumns(...replaced) : df;
+}
+
+/** Columns named as the header names them without surrounding spaces (the reader keeps " down" as is). */
+function withTrimmedNames(df: pl.DataFrame): pl.DataFrame {
+  const renames = Object.fromEntries(df.columns.map((name) => [name, columnName(name)]).filter(([name, trimmed]) => name !== trimmed && trimmed !== ''));
+  return Object.keys(renames).length > 0 ? df.rename(renames) : df;
 }
 
 /**
@@ -163,29 +166,30 @@ function assertUniqueNames(names: readonly string[]): void {
  * names take the slower full-scan read (`null` would read everything as text in this binding, hence the
  * large number), which finds the numeric columns by inference.
  */
-function readCsv(bytes: Buffer): { df: pl.DataFrame; droppedColumns: string[] } {
+function readCsv(bytes: Buffer): pl.DataFrame {
   const header = headerLine(bytes);
   const sep = detectSeparator(header);
-  const names = headerNames(header, sep);
+  const rawNames = rawHeaderNames(header, sep);
+  const names = rawNames.map(columnName);
   assertColumnCount(names.length);
   assertUniqueNames(names);
   assertRectangular(bytes, sep);
   if (sep !== ',') {
     // Files separated otherwise may write a decimal comma; the values are read as text and cast later, where
     // a column that is still not numeric is dropped as non-numeric.
-    const text = pl.readCSV(bytes, { sep, inferSchemaLength: 0 });
-    return { df: text.withColumns(...text.columns.filter((name) => name !== TIME_COLUMN).map((name) => pl.col(name).str.replace(',', '.', true))), droppedColumns: [] };
+    const text = withTrimmedNames(pl.readCSV(bytes, { sep, inferSchemaLength: 0 }));
+    return text.withColumns(...text.columns.filter((name) => name !== TIME_COLUMN).map((name) => pl.col(name).str.replace(',', '.', true)));
   }
-  if (new Set(names).size === names.length && names.includes(TIME_COLUMN)) {
+  const timeAt = names.indexOf(TIME_COLUMN);
+  if (new Set(rawNames).size === rawNames.length && timeAt >= 0) {
     try {
-      const df = pl.readCSV(bytes, { sep, dtypes: Object.fromEntries(names.map((name) => [name, name === TIME_COLUMN ? pl.Utf8 : pl.Float64])) });
-      const droppedColumns = nonNumericColumns(bytes, df, sep);
-      return { df: droppedColumns.length > 0 ? df.select(...df.columns.filter((name) => !droppedColumns.includes(name))) : df, droppedColumns };
+      const df = pl.readCSV(bytes, { sep, dtypes: Object.fromEntries(rawNames.map((name, i) => [name, i === timeAt ? pl.Utf8 : pl.Float64])) });
+      return withTrimmedNames(withTextWhereNotFloat(bytes, df, sep));
     } catch {
       // fall through to inference
     }
   }
-  return { df: pl.readCSV(bytes, { sep, inferSchemaLength: FULL_SCHEMA_SCAN, dtypes: { [TIME_COLUMN]: pl.Utf8 } }), droppedColumns: [] };
+  return withTrimmedNames(pl.readCSV(bytes, { sep, inferSchemaLength: FULL_SCHEMA_SCAN, dtypes: timeAt >= 0 ? { [rawNames[timeAt]]: pl.Utf8 } : {} }));
 }
 
 function assertColumnCount(columns: number): void {
@@ -217,17 +221,14 @@ function readerReason(cause: unknown): string {
 export function readTableBytes(bytes: Buffer, source: string): ReadTableResult {
   const format = detectTableFormat(bytes, source);
   let df: pl.DataFrame;
-  let droppedColumns: string[] = [];
   try {
-    if (format === 'parquet') df = readParquet(bytes);
-    else ({ df, droppedColumns } = readCsv(bytes));
+    df = format === 'parquet' ? readParquet(bytes) : readCsv(bytes);
   } catch (cause) {
     if (cause instanceof FltsError) throw new FltsError(cause.code, `${source}: ${cause.message}`, { cause, details: { source, ...cause.details }, hint: cause.hint });
     throw new FltsError('FLTS_DATA_UNREADABLE', `${source}: cannot read as ${format}: ${readerReason(cause)}`, { cause, details: { source, format } });
   }
   if (df.height === 0) throw new FltsError('FLTS_DATA_EMPTY', `${source}: the file has no data rows.`, { details: { source } });
-  const converted = timeFrameFromPolars(df, source);
-  return { ...converted, droppedColumns: [...droppedColumns, ...converted.droppedColumns], format };
+  return { ...timeFrameFromPolars(df, source), format };
 }
 
 /** The default of FLTS_DATA_MAX_INPUT_BYTES (data.maxInputBytes). */
