@@ -197,6 +197,111 @@ export function readParquetSchemaSize(file: Uint8Array): number | undefined {
   }
 }
 
+/** A column of the file's schema at the top level, as far as reading it into a series is concerned. */
+export interface ParquetColumn {
+  name: string;
+  /**
+   * A single value of a type the Parquet reader turns into a series (a number, text, a decimal, a date or a
+   * time); false for nested columns (a list, a struct, a map) and for bytes without a text or decimal
+   * annotation (binary, UUID, float16), which nodejs-polars cannot convert and panics on.
+   */
+  readable: boolean;
+}
+
+const TYPE_I32 = 5;
+const REPEATED = 2;
+const BYTE_ARRAY = 6;
+const FIXED_LEN_BYTE_ARRAY = 7;
+// ConvertedType UTF8, ENUM, DECIMAL, JSON and LogicalType STRING, ENUM, DECIMAL, JSON: bytes read as text or numbers.
+const READABLE_CONVERTED_BYTES = new Set([0, 4, 5, 19]);
+const READABLE_LOGICAL_BYTES = new Set([1, 4, 5, 12]);
+
+interface SchemaElement {
+  name: string;
+  type?: number;
+  repetition?: number;
+  children: number;
+  converted?: number;
+  logical?: number;
+}
+
+const zigzag = (value: bigint): number => {
+  const n = Number(value);
+  return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+};
+
+/** The field id of the one field a Thrift union (LogicalType) sets; the rest of it is skipped. */
+function unionMember(reader: CompactReader): number | undefined {
+  let member: number | undefined;
+  let fieldId = 0;
+  for (;;) {
+    const header = reader.byte();
+    if (header === 0) return member;
+    fieldId = reader.fieldId(header, fieldId);
+    member ??= fieldId;
+    reader.skip(header & 0x0f);
+  }
+}
+
+function readSchemaElement(reader: CompactReader): SchemaElement {
+  const element: SchemaElement = { name: '', children: 0 };
+  let fieldId = 0;
+  for (;;) {
+    const header = reader.byte();
+    if (header === 0) return element;
+    fieldId = reader.fieldId(header, fieldId);
+    const type = header & 0x0f;
+    if (type === TYPE_I32 && (fieldId === 1 || fieldId === 3 || fieldId === 5 || fieldId === 6)) {
+      const value = zigzag(reader.varint());
+      if (fieldId === 1) element.type = value;
+      else if (fieldId === 3) element.repetition = value;
+      else if (fieldId === 5) element.children = value;
+      else element.converted = value;
+    } else if (type === TYPE_BINARY && fieldId === 4) {
+      element.name = Buffer.from(reader.binary()).toString('utf8');
+    } else if (type === TYPE_STRUCT && fieldId === 10) {
+      element.logical = unionMember(reader);
+    } else {
+      reader.skip(type);
+    }
+  }
+}
+
+function readable(element: SchemaElement): boolean {
+  if (element.children > 0 || element.repetition === REPEATED) return false;
+  if (element.type !== BYTE_ARRAY && element.type !== FIXED_LEN_BYTE_ARRAY) return true;
+  return (element.converted !== undefined && READABLE_CONVERTED_BYTES.has(element.converted)) || (element.logical !== undefined && READABLE_LOGICAL_BYTES.has(element.logical));
+}
+
+/**
+ * The top-level columns of the file's schema, in order (a nested column's own fields are not columns of the
+ * table), read from the footer alone; undefined when the footer cannot be read, which the Parquet reader then
+ * reports in its own words.
+ */
+export function readParquetColumns(file: Uint8Array): ParquetColumn[] | undefined {
+  try {
+    const schema = readTopLevelFields(file).fields.find((field) => field.id === SCHEMA_FIELD && field.type === TYPE_LIST);
+    if (!schema) return undefined;
+    const reader = new CompactReader(schema.payload, 0);
+    const listHeader = reader.byte();
+    const size = listHeader >> 4 === 15 ? Number(reader.varint()) : listHeader >> 4;
+    const elements = Array.from({ length: size }, () => readSchemaElement(reader));
+    if (elements.length === 0) return undefined;
+    const columns: ParquetColumn[] = [];
+    let next = 1;
+    for (let c = 0; c < elements[0].children && next < elements.length; c++) {
+      const element = elements[next];
+      columns.push({ name: element.name, readable: readable(element) });
+      // Past this column's subtree: every element read adds its own children to the count still to pass.
+      let pending = 1;
+      while (pending > 0 && next < elements.length) pending += elements[next++].children - 1;
+    }
+    return columns;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The file's key-value metadata (for example `ARROW:schema`, `config_hash`). */
 export function readParquetKeyValueMetadata(file: Uint8Array): Record<string, string> {
   const field = readTopLevelFields(file).fields.find((f) => f.id === KEY_VALUE_FIELD && f.type === TYPE_LIST);

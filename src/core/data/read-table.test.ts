@@ -1,12 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pl from 'nodejs-polars';
 import { describe, expect, it } from 'vitest';
 import { encodeFrameParquet } from './frame-parquet.js';
 import { MAX_TABLE_COLUMNS, MAX_CSV_HEADER_BYTES, readFileBytes, readTable, readTableBytes } from './read-table.js';
 
 const csv = (text: string): Buffer => Buffer.from(text);
+const PARQUET_FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/parquet');
 
 describe('core > data > read-table', () => {
   it('refuses a header of more columns than the limit before parsing the file', () => {
@@ -185,6 +187,26 @@ describe('core > data > read-table', () => {
     expect(Array.from(frame.time)).toEqual(Array.from(source.time));
     expect(frame.values.a[0]).toBe(1);
     expect(frame.values.a[1]).toBeNaN();
+  });
+
+  // Written by pyarrow: polars cannot write a schema naming a column twice, nor binary columns.
+  const parquetFixture = (name: string): Buffer => readFileSync(path.join(PARQUET_FIXTURES, name));
+
+  it('refuses a Parquet schema naming a column twice, as a CSV header', () => {
+    // Before, polars kept the second "a" (10, 20, 30) and the first was lost without a word.
+    expect(() => readTableBytes(parquetFixture('duplicate-names.parquet'), 'dup.parquet')).toThrow(
+      expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', message: 'dup.parquet: The Parquet schema names column "a" twice; name each column once.' }),
+    );
+  });
+
+  it('drops binary and nested Parquet columns unread, and refuses a binary time column', () => {
+    // Before, nodejs-polars panicked converting them (its message on stderr) and preprocess failed with FLTS_INTERNAL.
+    const table = readTableBytes(parquetFixture('binary-and-nested.parquet'), 'x.parquet');
+    expect(table.frame.columns).toEqual(['a', 'b']);
+    expect(table.droppedColumns).toEqual(['bytes', 'point', 'pair']);
+    expect(Array.from(table.frame.values.b)).toEqual([4, 5, 6]);
+    expect(Array.from(table.frame.time)).toEqual([0, 1, 2].map((minute) => Date.UTC(2024, 0, 1, 0, minute)));
+    expect(() => readTableBytes(parquetFixture('binary-time.parquet'), 'x.parquet')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', message: expect.stringContaining("column 'time' holds binary") }));
   });
 
   it('refuses a Parquet file whose footer declares more columns than the limit, before polars reads it', () => {

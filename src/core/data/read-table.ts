@@ -2,8 +2,9 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import pl from 'nodejs-polars';
+import { listNames } from '../clip-text.js';
 import { FltsError } from '../errors.js';
-import { readParquetSchemaSize } from './parquet-footer.js';
+import { readParquetColumns, readParquetSchemaSize } from './parquet-footer.js';
 import { TIME_COLUMN, timeFrameFromPolars, type FromPolarsResult } from './polars-frame.js';
 
 export type TableFormat = 'csv' | 'parquet';
@@ -153,10 +154,10 @@ function assertRectangular(bytes: Buffer, separator: string): void {
  * A column named twice (an export that appended a column again) would reach the models as two features, one
  * renamed by the reader; which of the two a request's column means cannot be told. Unnamed columns are dropped.
  */
-function assertUniqueNames(names: readonly string[]): void {
+function assertUniqueNames(names: readonly string[], where = 'header'): void {
   const seen = new Set<string>();
   for (const name of names) {
-    if (name !== '' && seen.has(name)) throw new FltsError('FLTS_DATA_UNREADABLE', `The header names column ${JSON.stringify(name)} twice; name each column once.`, { details: { column: name } });
+    if (name !== '' && seen.has(name)) throw new FltsError('FLTS_DATA_UNREADABLE', `The ${where} names column ${JSON.stringify(name)} twice; name each column once.`, { details: { column: name } });
     seen.add(name);
   }
 }
@@ -200,10 +201,27 @@ function assertColumnCount(columns: number): void {
   });
 }
 
-/** The schema is counted from the footer first: polars would build every one of a wide file's columns before we could refuse it. */
-function readParquet(bytes: Buffer): pl.DataFrame {
+/**
+ * The schema is counted from the footer first: polars would build every one of a wide file's columns before we
+ * could refuse it. Names are checked there too (polars keeps the last of two columns of one name, silently),
+ * and columns polars cannot convert (binary, nested) are left unread and dropped as not numeric: reading them
+ * panicked inside polars.
+ */
+function readParquet(bytes: Buffer): { df: pl.DataFrame; unreadable: string[] } {
   assertColumnCount(readParquetSchemaSize(bytes) ?? 0);
-  return pl.readParquet(bytes);
+  const columns = readParquetColumns(bytes);
+  if (!columns || columns.every((column) => column.readable)) {
+    if (columns) assertUniqueNames(columns.map((column) => column.name), 'Parquet schema');
+    return { df: pl.readParquet(bytes), unreadable: [] };
+  }
+  assertUniqueNames(columns.map((column) => column.name), 'Parquet schema');
+  const names = columns.map((column) => column.name);
+  if (!names.includes(TIME_COLUMN)) throw new FltsError('FLTS_DATA_MISSING_TIME_COLUMN', `no column labeled '${TIME_COLUMN}' (columns: ${listNames(names)}).`, { details: { columns: names } });
+  if (!columns[names.indexOf(TIME_COLUMN)].readable) {
+    throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `column '${TIME_COLUMN}' holds binary or nested values (a list or struct), not timestamps.`, { details: { column: TIME_COLUMN } });
+  }
+  const readable = columns.flatMap((column, i) => (column.readable ? [i] : []));
+  return { df: pl.readParquet(bytes, { columns: readable }), unreadable: columns.filter((column) => !column.readable).map((column) => column.name) };
 }
 
 /**
@@ -221,14 +239,17 @@ function readerReason(cause: unknown): string {
 export function readTableBytes(bytes: Buffer, source: string): ReadTableResult {
   const format = detectTableFormat(bytes, source);
   let df: pl.DataFrame;
+  let unreadable: string[] = [];
   try {
-    df = format === 'parquet' ? readParquet(bytes) : readCsv(bytes);
+    if (format === 'parquet') ({ df, unreadable } = readParquet(bytes));
+    else df = readCsv(bytes);
   } catch (cause) {
     if (cause instanceof FltsError) throw new FltsError(cause.code, `${source}: ${cause.message}`, { cause, details: { source, ...cause.details }, hint: cause.hint });
     throw new FltsError('FLTS_DATA_UNREADABLE', `${source}: cannot read as ${format}: ${readerReason(cause)}`, { cause, details: { source, format } });
   }
   if (df.height === 0) throw new FltsError('FLTS_DATA_EMPTY', `${source}: the file has no data rows.`, { details: { source } });
-  return { ...timeFrameFromPolars(df, source), format };
+  const converted = timeFrameFromPolars(df, source);
+  return { ...converted, droppedColumns: [...unreadable, ...converted.droppedColumns], format };
 }
 
 /** The default of FLTS_DATA_MAX_INPUT_BYTES (data.maxInputBytes). */
