@@ -243,6 +243,25 @@ describe('core > data > read-table input limits', () => {
     expect(readTableBytes(csv('time,down,note\r\n2018-02-05 23:40:00,1,"a,b"\r\n'), 'x.csv').frame.time).toHaveLength(1);
   });
 
+  it('names the encoding or line ends of a CSV it cannot read: UTF-16, a Latin-1 header, CR-only lines', () => {
+    // Before: UTF-16 read as ragged rows or as columns named with NULs, a Latin-1 header as names holding U+FFFD,
+    // and CR-only lines as a header with no data rows (FLTS_DATA_EMPTY).
+    const text = 'time,v\n2018-01-01 00:00:00,1\n2018-01-01 00:02:00,2\n';
+    const utf16le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const utf16be = Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]);
+    for (const bytes of [utf16le, utf16be]) expect(() => readTableBytes(bytes, 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', message: expect.stringContaining('UTF-16'), hint: expect.stringContaining('UTF-8') }));
+    expect(() => readTableBytes(Buffer.from(text, 'utf16le'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', message: expect.stringContaining('NUL bytes') }));
+    const latin1 = Buffer.from('time,temp\xe9rature\n2018-01-01 00:00:00,1\n', 'latin1');
+    expect(() => readTableBytes(latin1, 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', message: expect.stringContaining('not UTF-8') }));
+    expect(() => readTableBytes(csv(text.replaceAll('\n', '\r')), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', message: expect.stringContaining('carriage return alone') }));
+    // A UTF-8 byte order mark, CRLF lines and a last line without its line break read as the plain file does.
+    for (const variant of [`\uFEFF${text}`, text.replaceAll('\n', '\r\n'), text.trimEnd()]) {
+      const table = readTableBytes(csv(variant), 'x.csv');
+      expect(table.frame.columns).toEqual(['v']);
+      expect(Array.from(table.frame.values.v)).toEqual([1, 2]);
+    }
+  });
+
   it('refuses a quote inside an unquoted value, which polars counts as opening a quoted field and its parser does not', () => {
     // Before, this file was read with column b dropped, and polars printed "CSV malformed" on stderr.
     expect(() => readTableBytes(csv('time,a,b\n2020-01-01 00:00:00,1,2"x\n2020-01-01 00:01:00,3,y"4\n2020-01-01 00:02:00,5,6\n'), 'x.csv')).toThrow(

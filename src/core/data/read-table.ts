@@ -38,7 +38,36 @@ function headerLine(bytes: Buffer): string {
       hint: 'Check that the file is a CSV whose lines end in line breaks, its first line the column names.',
     });
   }
-  return bytes.subarray(0, end < 0 ? bytes.length : end).toString('utf8').replace(/^\uFEFF/, '').replace(/\r$/, '');
+  const line = bytes.subarray(0, end < 0 ? bytes.length : end);
+  assertUtf8Header(bytes, line);
+  const header = line.toString('utf8').replace(/^\uFEFF/, '').replace(/\r$/, '');
+  if (header.includes('\r')) {
+    // Classic Mac line ends: the reader would take the whole file for its header and find no rows.
+    throw new FltsError('FLTS_DATA_UNREADABLE', 'The lines end in a carriage return alone (CR, an old Mac export); flts reads lines ending in LF or CRLF.', {
+      hint: 'Save the file again with Windows (CRLF) or Unix (LF) line endings.',
+    });
+  }
+  return header;
+}
+
+const SAVE_AS_UTF8 = 'Save the file as UTF-8 (in a spreadsheet: CSV UTF-8).';
+
+/**
+ * UTF-16 text reads as columns with a NUL between every letter, and a Latin-1 header as names with U+FFFD in
+ * place of its accented letters (a column no request could name): both are refused with the encoding named.
+ */
+function assertUtf8Header(bytes: Buffer, line: Buffer): void {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new FltsError('FLTS_DATA_UNREADABLE', 'The file is UTF-16 text (it starts with a UTF-16 byte order mark); flts reads CSV files in UTF-8.', { hint: SAVE_AS_UTF8 });
+  }
+  if (line.includes(0)) {
+    throw new FltsError('FLTS_DATA_UNREADABLE', 'The header line holds NUL bytes: the file is binary (a spreadsheet, an archive) or UTF-16 text, not a CSV in UTF-8.', { hint: `Export the data as CSV or Parquet. ${SAVE_AS_UTF8}` });
+  }
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(line);
+  } catch {
+    throw new FltsError('FLTS_DATA_UNREADABLE', 'The header line is not UTF-8 text (a Latin-1 or Windows-1252 export?); flts reads CSV files in UTF-8.', { hint: SAVE_AS_UTF8 });
+  }
 }
 
 /**
@@ -245,7 +274,8 @@ export function readTableBytes(bytes: Buffer, source: string): ReadTableResult {
     else df = readCsv(bytes);
   } catch (cause) {
     if (cause instanceof FltsError) throw new FltsError(cause.code, `${source}: ${cause.message}`, { cause, details: { source, ...cause.details }, hint: cause.hint });
-    throw new FltsError('FLTS_DATA_UNREADABLE', `${source}: cannot read as ${format}: ${readerReason(cause)}`, { cause, details: { source, format } });
+    const reason = readerReason(cause);
+    throw new FltsError('FLTS_DATA_UNREADABLE', `${source}: cannot read as ${format}: ${reason}`, { cause, details: { source, format }, ...(/invalid utf-?8/i.test(reason) ? { hint: SAVE_AS_UTF8 } : {}) });
   }
   if (df.height === 0) throw new FltsError('FLTS_DATA_EMPTY', `${source}: the file has no data rows.`, { details: { source } });
   const converted = timeFrameFromPolars(df, source);
