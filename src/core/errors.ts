@@ -38,6 +38,7 @@ export const ERROR_CATALOGUE = {
   FLTS_DATA_INVALID_TIMESTAMPS: { kind: 'input', retriable: false, hint: 'Every time cell must be a date and time such as "2018-02-05 23:40:00" (read as UTC) or ISO 8601 with an offset.' },
   FLTS_DATA_NO_NUMERIC_COLUMNS: { kind: 'input', retriable: false, hint: 'The data needs at least one numeric column besides time.' },
   FLTS_DATA_EMPTY: { kind: 'input', retriable: false, hint: 'The data has no rows left after sampling and cleaning.' },
+  FLTS_DATA_OUT_OF_RANGE: { kind: 'input', retriable: false, hint: 'Store the column in larger units (divide it by a power of ten) or correct the value the message names; a value beyond the range scaled data can hold turns every loss and forecast into NaN.' },
   FLTS_DATA_NOT_PROCESSED: { kind: 'not_found', retriable: false, hint: 'Run `flts preprocess` first (or pass --config-hash of existing processed data).' },
   FLTS_MODEL_UNKNOWN_TYPE: { kind: 'usage', retriable: false, hint: `Known model types: ${MODEL_TYPES.join(', ')}.` },
   FLTS_MODEL_NOT_FITTED: { kind: 'internal', retriable: false, hint: 'Fit the model before predicting.' },

@@ -2,6 +2,7 @@ import { listNames } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import type { ScalerMethod } from '../config/specs/preprocess.js';
 import type { TimeFrame } from './time-frame.js';
+import { formatTimestamp } from './timestamps.js';
 
 /**
  * Every scikit-learn scaler the reference supports is affine per column: scaled = (x - offset) / scale.
@@ -116,6 +117,41 @@ export function applyScaler(params: ScalerParams, frame: TimeFrame): TimeFrame {
     values[column] = params.columns.includes(column) ? scaleColumn(params, column, frame.values[column]) : frame.values[column];
   }
   return { time: frame.time, columns: frame.columns, values };
+}
+
+/** The largest float32: models compute in float32, where a larger scaled value is an infinity. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Every value of the frame, scaled, is a number the models can compute with. A column spanning more than
+ * float64 can subtract (-1e308 and 1e308) leaves its range infinite, which the scaler takes for a constant
+ * column (scale 1), and one value of 1e300 outside the range seen in training scales to far past float32:
+ * either became an infinity in training ("loss became NaN") or NaN forecasts, not a word about the data.
+ */
+export function assertScaledInRange(params: ScalerParams, frame: TimeFrame, set: string): void {
+  params.columns.forEach((column, i) => {
+    const values = frame.values[column];
+    if (!values) return;
+    const offset = params.offset[i];
+    const scale = params.scale[i];
+    // The farthest value is named: the one that made the range overflow, not a 0 that its bad range moved far.
+    let row = -1;
+    let farthest = 0;
+    for (let r = 0; r < values.length; r++) {
+      const distance = Math.abs((values[r] - offset) / scale);
+      if (distance > farthest) {
+        farthest = distance;
+        row = r;
+      }
+    }
+    if (farthest > FLOAT32_MAX) {
+      const value = values[row];
+      const scaled = (value - offset) / scale;
+      throw new FltsError('FLTS_DATA_OUT_OF_RANGE', `Column '${column}' of the ${set} data holds ${value} at ${formatTimestamp(frame.time[row])}, which ${params.method === '' ? 'unscaled' : `scaled by the ${params.method} fitted on the training data (offset ${offset}, scale ${scale})`} is ${scaled}, beyond the float32 range the models compute in.`, {
+        details: { column, set, value, time: formatTimestamp(frame.time[row]), scaled },
+      });
+    }
+  });
 }
 
 export function identityScaler(columns: readonly string[]): ScalerParams {

@@ -31,6 +31,29 @@ describe('core > preprocess > transform-pipeline', () => {
     for (const name of out.train.columns) for (const v of out.train.values[name]) expect(v >= 0 && v <= 1, name).toBe(true);
   });
 
+  it('refuses a value that no scaler can bring within float32, naming the column, set and time', () => {
+    // Before: -1e308..1e308 made an infinite range, taken for a constant column (scale 1), and the processed
+    // data held Infinity; training then failed with "loss became NaN; try a lower learning rate".
+    const huge = makeFrame({ a: [-1e308, 0, 1e308], b: [1, 2, 3] });
+    const small = makeFrame({ a: [0, 1], b: [1, 2] }, [Date.UTC(2018, 1, 6), Date.UTC(2018, 1, 6, 0, 2)]);
+    expect(() => runTransformPipeline(huge, small, settings())).toThrow(
+      expect.objectContaining({ code: 'FLTS_DATA_OUT_OF_RANGE', details: expect.objectContaining({ column: 'a', set: 'training', value: 1e308, time: '2018-02-05T00:04:00' }) }),
+    );
+    // The variance of +-1e200 overflows (scale 1 again); unscaled, 1e39 is past float32 itself.
+    for (const method of ['StandardScaler', ''] as const) {
+      expect(() => runTransformPipeline(makeFrame({ a: [1e200, -1e200, 1e39], b: [1, 2, 3] }), small, settings((p) => { p.scaling.method = method; })), method).toThrow(expect.objectContaining({ code: 'FLTS_DATA_OUT_OF_RANGE' }));
+    }
+    for (const method of ['RobustScaler', 'MaxAbsScaler'] as const) expect(() => runTransformPipeline(huge, small, settings((p) => { p.scaling.method = method; })), method).not.toThrow();
+    // One test value far beyond the training range is named in the test set.
+    const spike = makeFrame({ a: [0, 1e300], b: [1, 2] }, [Date.UTC(2018, 1, 6), Date.UTC(2018, 1, 6, 0, 2)]);
+    expect(() => runTransformPipeline(makeFrame({ a: [0, 5, 10], b: [1, 2, 3] }), spike, settings())).toThrow(
+      expect.objectContaining({ code: 'FLTS_DATA_OUT_OF_RANGE', message: expect.stringMatching(/^Column 'a' of the test data holds 1e\+300 at 2018-02-06T00:02:00/) }),
+    );
+    // Large but representable values scale as before.
+    const big = runTransformPipeline(makeFrame({ a: [-1e300, 0, 1e300], b: [1, 2, 3] }), small, settings());
+    expect(column(big.train, 'a')).toEqual([0, 0.5, 1]);
+  });
+
   it('runs clipping, the constant, lags and no scaling when configured', () => {
     const s = settings((p) => {
       p.outliers.enabled = true;

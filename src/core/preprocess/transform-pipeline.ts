@@ -1,5 +1,5 @@
 import type { PreprocessSettings } from '../config/specs/preprocess.js';
-import { applyScaler, fitScaler, identityScaler, type ScalerParams } from '../data/scaler.js';
+import { applyScaler, assertScaledInRange, fitScaler, identityScaler, type ScalerParams } from '../data/scaler.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
 import { addConstant, parseAddConstant } from './add-constant.js';
@@ -80,5 +80,7 @@ export function runTransformPipeline(rawTrain: TimeFrame, rawTest: TimeFrame, se
     assertNotEmpty(test, 'test', 'adding lags');
   }
   const scaler = settings.scaling.method === '' ? identityScaler(train.columns) : fitScaler(settings.scaling.method, train);
+  assertScaledInRange(scaler, train, 'training');
+  assertScaledInRange(scaler, test, 'test');
   return { train: applyScaler(scaler, train), test: applyScaler(scaler, test), scaler, report };
 }
