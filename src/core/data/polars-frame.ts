@@ -1,7 +1,7 @@
 import { listNames } from '../clip-text.js';
 import pl from 'nodejs-polars';
 import { FltsError } from '../errors.js';
-import { parseTimestamp } from './timestamps.js';
+import { formatTimestamp, parseTimestamp } from './timestamps.js';
 import type { TimeFrame } from './time-frame.js';
 
 export const TIME_COLUMN = 'time';
@@ -68,7 +68,13 @@ function timeToEpochMs(series: pl.Series, source: string): Float64Array {
   const out = new Float64Array(raw.length);
   for (let i = 0; i < raw.length; i++) {
     const value = raw[i];
-    const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? parseTimestamp(value) : Number.NaN;
+    // A Parquet datetime is held to the years text can write (0000-9999), as a CSV's or a request's time is.
+    const ms = value instanceof Date ? parseTimestamp(value.getTime()) : typeof value === 'string' ? parseTimestamp(value) : Number.NaN;
+    if (value instanceof Date && Number.isNaN(ms)) {
+      throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: row ${i + 1} has time ${formatTimestamp(value.getTime())}, outside years 0000-9999.`, {
+        details: { source, row: i + 1, value: formatTimestamp(value.getTime()) },
+      });
+    }
     if (!Number.isFinite(ms)) {
       throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: row ${i + 1} has time ${JSON.stringify(value)}, expected "YYYY-MM-DD HH:MM:SS" (ISO 8601, an offset converted to UTC; "YYYY/MM/DD" also read, day-first dates are not).`, {
         details: { source, row: i + 1, value: String(value) },

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import pl from 'nodejs-polars';
 import { describe, expect, it } from 'vitest';
 import { encodeFrameParquet } from './frame-parquet.js';
+import { MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS } from './timestamps.js';
 import { MAX_TABLE_COLUMNS, MAX_CSV_HEADER_BYTES, readFileBytes, readTable, readTableBytes } from './read-table.js';
 
 const csv = (text: string): Buffer => Buffer.from(text);
@@ -207,6 +208,18 @@ describe('core > data > read-table', () => {
     expect(Array.from(table.frame.values.b)).toEqual([4, 5, 6]);
     expect(Array.from(table.frame.time)).toEqual([0, 1, 2].map((minute) => Date.UTC(2024, 0, 1, 0, minute)));
     expect(() => readTableBytes(parquetFixture('binary-time.parquet'), 'x.parquet')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', message: expect.stringContaining("column 'time' holds binary") }));
+  });
+
+  it('holds Parquet datetimes to years 0000-9999, as CSV and request times are', () => {
+    // Before, a datetime of year 160000 was read (printed as "5000000000000000 ms since the epoch") and failed
+    // only when a forecast was asked for after it.
+    const parquet = (ms: number[]): Buffer => pl.DataFrame([pl.Series('time', ms, pl.Float64).cast(pl.Int64).cast(pl.Datetime('ms')), pl.Series('a', ms.map((_, i) => i), pl.Float64)]).writeParquet();
+    expect(() => readTableBytes(parquet([5e15, 5e15 + 60_000]), 'far.parquet')).toThrow(
+      expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', message: 'far.parquet: row 1 has time 5000000000000000 ms since the epoch, outside years 0000-9999.' }),
+    );
+    expect(() => readTableBytes(parquet([-7e13, 0]), 'early.parquet')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS' }));
+    const edges = readTableBytes(parquet([MIN_TIMESTAMP_MS, MAX_TIMESTAMP_MS - 999]), 'edges.parquet');
+    expect(Array.from(edges.frame.time)).toEqual([MIN_TIMESTAMP_MS, MAX_TIMESTAMP_MS - 999]);
   });
 
   it('refuses a Parquet file whose footer declares more columns than the limit, before polars reads it', () => {
