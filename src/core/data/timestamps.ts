@@ -17,7 +17,7 @@ export const MAX_TIMESTAMP_MS = 253_402_300_799_999;
 const inRange = (ms: number): boolean => ms >= MIN_TIMESTAMP_MS && ms <= MAX_TIMESTAMP_MS;
 
 /** Date.UTC, except that years 0-99 stay themselves (Date.UTC reads them as 1900-1999). */
-function utcMs(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): number {
+export function utcMs(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): number {
   if (year >= 100) return Date.UTC(year, month, day, hour, minute, second, ms);
   const date = new Date(Date.UTC(2000, month, day, hour, minute, second, ms));
   date.setUTCFullYear(year);

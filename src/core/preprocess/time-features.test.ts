@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addTimeFeatures, calendarValues, TIME_FEATURE_COLUMNS, timeFeatureValues } from './time-features.js';
 import { regularTimes, timeFrameFromColumns, type TimeFrame } from '../data/time-frame.js';
+import { parseTimestamp } from '../data/timestamps.js';
 
 const TWO_MINUTES = 120_000;
 const makeFrame = (values: Record<string, number[]>, time?: number[]): TimeFrame =>
@@ -19,6 +20,14 @@ describe('core > preprocess > time-features', () => {
     expect(calendarValues(Date.UTC(2018, 2, 4, 12, 0)).dayOfWeek).toBe(6);
     // Out-of-order calls must not reuse a stale day.
     expect(calendarValues(Date.UTC(2018, 0, 1, 0, 0)).dayOfYear).toBe(1);
+  });
+
+  it('counts the day of the year in years 0000-0099 too', () => {
+    // Before, Date.UTC read year 1 as 1901, so 0001-03-01 was day -693900 of its year and its features wrong.
+    for (const [text, dayOfYear] of [['0001-01-01 00:00:00', 1], ['0001-03-01 12:00:00', 60], ['0004-12-31 00:00:00', 366], ['0099-12-31 23:59:00', 365], ['0100-01-01 00:00:00', 1]] as const) {
+      expect(calendarValues(parseTimestamp(text)).dayOfYear, text).toBe(dayOfYear);
+    }
+    expect(calendarValues(parseTimestamp('0001-01-01 00:00:00')).dayOfWeek).toBe(0); // a Monday in the proleptic Gregorian calendar
   });
 
   it('encodes sin/cos with periods 1440, 7 and 365.25', () => {

@@ -1,4 +1,5 @@
 import type { TimeFrame } from '../data/time-frame.js';
+import { utcMs } from '../data/timestamps.js';
 
 /**
  * Calendar features as sin/cos pairs. Training and serving both call `timeFeatureValues`, so a request is
@@ -26,7 +27,7 @@ export function calendarValues(epochMs: number): { minOfDay: number; dayOfWeek: 
   if (day !== cachedDay) {
     // Rows arrive in time order, so the day-of-year lookup (the only costly part) runs once per day.
     const year = new Date(epochMs).getUTCFullYear();
-    cachedDayOfYear = day - Date.UTC(year, 0, 1) / DAY_MS + 1;
+    cachedDayOfYear = day - utcMs(year, 0, 1) / DAY_MS + 1;
     cachedDay = day;
   }
   return {
