@@ -33,6 +33,18 @@ describe('core > batch > inference input', () => {
     await expect(loadInferenceInput(store, settings, plan, file('repeated.csv', [0, 2, 2, 4, 6]), 'raw')).rejects.toMatchObject({
       code: 'FLTS_REQUEST_INVALID',
       message: expect.stringMatching(/repeats a timestamp in 1 row.*zero time step/),
+      // Not the default "Fix the request body": the rows come from a file.
+      hint: expect.stringContaining('UTC offset'),
+    });
+  });
+
+  it('names the columns a file lacks, with a hint for files rather than request bodies', async () => {
+    const target = path.join(dir, 'other.csv');
+    writeFileSync(target, 'time,up\n2018-02-05 10:00:00,1\n2018-02-05 10:02:00,2\n2018-02-05 10:04:00,3\n');
+    await expect(loadInferenceInput(store, settings, plan, target, 'raw')).rejects.toMatchObject({
+      code: 'FLTS_REQUEST_INVALID',
+      message: expect.stringContaining("lacks column(s) down; read as raw data"),
+      hint: expect.stringContaining('--scale'),
     });
   });
 

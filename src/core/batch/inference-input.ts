@@ -36,6 +36,7 @@ async function readData(store: ObjectStore, data: InferenceDataRef, maxBytes: nu
   if (table.mergedRows > 0) {
     throw new FltsError('FLTS_REQUEST_INVALID', `${source} repeats a timestamp in ${table.mergedRows} row(s); timestamps must be unique (a zero time step).`, {
       details: { source, repeatedRows: table.mergedRows },
+      hint: 'Keep one row per time. Local times repeat when clocks go back (DST): write them with their UTC offset (2024-10-27T02:30:00+02:00, then +01:00), or in UTC.',
     });
   }
   return table.frame;
@@ -66,6 +67,7 @@ export async function loadInferenceInput(store: ObjectStore, settings: Settings,
     const expected = scaled ? 'processed (scaled) data with every model feature' : 'raw data with the raw model columns';
     throw new FltsError('FLTS_REQUEST_INVALID', `${source} lacks column(s) ${listNames(missing)}; read as ${expected} (columns: ${listNames(frame.columns)}).`, {
       details: { source, missing, scaled },
+      hint: 'Give the columns the run was trained on; --scale raw or --scale scaled says which of the two the data is when auto guesses wrong.',
     });
   }
   for (const name of needed) {
