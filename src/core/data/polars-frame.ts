@@ -45,8 +45,10 @@ function textToFloat64(series: pl.Series): pl.Series | undefined {
 
 function seriesToFloat64(series: pl.Series): Float64Array | undefined {
   let numeric = series;
-  if (series.dtype.equals(pl.Utf8) || series.dtype.equals(pl.String)) {
-    const parsed = textToFloat64(series);
+  // A dictionary-encoded text column (Parquet written by pandas or pyarrow) is text too, read as text is.
+  const categorical = series.dtype.variant === 'Categorical' || series.dtype.variant === 'Enum';
+  if (series.dtype.equals(pl.Utf8) || series.dtype.equals(pl.String) || categorical) {
+    const parsed = textToFloat64(categorical ? series.cast(pl.Utf8) : series);
     if (!parsed) return undefined;
     numeric = parsed;
   } else if (series.dtype.equals(pl.Bool)) {

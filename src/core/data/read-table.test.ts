@@ -210,6 +210,15 @@ describe('core > data > read-table', () => {
     expect(() => readTableBytes(parquetFixture('binary-time.parquet'), 'x.parquet')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', message: expect.stringContaining("column 'time' holds binary") }));
   });
 
+  it('reads a dictionary-encoded (categorical) Parquet text column as the same text unencoded', () => {
+    // Before, a categorical column of '1.5', 'NA', '3' was dropped as not numeric; the same strings were read.
+    const time = pl.Series('time', [0, 60_000, 120_000], pl.Float64).cast(pl.Int64).cast(pl.Datetime('ms'));
+    const bytes = pl.DataFrame([time, pl.Series('a', ['1.5', 'NA', '3']).cast(pl.Categorical), pl.Series('site', ['x', 'y', 'x']).cast(pl.Categorical)]).writeParquet();
+    const table = readTableBytes(bytes, 'x.parquet');
+    expect(table.droppedColumns).toEqual(['site']);
+    expect(Array.from(table.frame.values.a)).toEqual([1.5, Number.NaN, 3]);
+  });
+
   it('holds Parquet datetimes to years 0000-9999, as CSV and request times are', () => {
     // Before, a datetime of year 160000 was read (printed as "5000000000000000 ms since the epoch") and failed
     // only when a forecast was asked for after it.
