@@ -65,8 +65,22 @@ function seriesToFloat64(series: pl.Series): Float64Array | undefined {
   return numeric.toFrame().select(pl.col(numeric.name).fillNull(pl.lit(Number.NaN))).getColumns()[0].toTypedArray() as Float64Array;
 }
 
+const WRITE_TIMES = 'write times as ISO text ("2018-02-05 23:40:00") or a Parquet datetime';
+const EPOCH_NUMBERS = `${WRITE_TIMES}: a number could be epoch seconds or milliseconds, which cannot be told apart`;
+
+/** Times come as text or as Parquet dates and datetimes; any other type is refused whole, unconverted (a uint64 or decimal failed converting). */
+function timeValues(series: pl.Series, source: string): unknown[] {
+  const variant = series.dtype.variant;
+  if (variant === 'Categorical' || variant === 'Enum') return series.cast(pl.Utf8).toArray();
+  if (series.dtype.equals(pl.Utf8) || series.dtype.equals(pl.String) || variant === 'Datetime' || variant === 'Date') return series.toArray();
+  const numeric = /^(U?Int\d+|Float\d+|Decimal)$/.test(variant);
+  throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: column '${TIME_COLUMN}' holds ${numeric ? 'numbers' : 'values'} of type ${variant}, not dates and times; ${numeric ? EPOCH_NUMBERS : WRITE_TIMES}.`, {
+    details: { source, column: TIME_COLUMN, type: variant },
+  });
+}
+
 function timeToEpochMs(series: pl.Series, source: string): Float64Array {
-  const raw = series.toArray() as unknown[];
+  const raw = timeValues(series, source);
   const out = new Float64Array(raw.length);
   for (let i = 0; i < raw.length; i++) {
     const value = raw[i];
@@ -76,6 +90,9 @@ function timeToEpochMs(series: pl.Series, source: string): Float64Array {
       throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: row ${i + 1} has time ${formatTimestamp(value.getTime())}, outside years 0000-9999.`, {
         details: { source, row: i + 1, value: formatTimestamp(value.getTime()) },
       });
+    }
+    if (!Number.isFinite(ms) && typeof value === 'string' && /^\s*[+-]?\d+(\.\d*)?\s*$/.test(value)) {
+      throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: row ${i + 1} has time ${JSON.stringify(value)}, a number; ${EPOCH_NUMBERS}.`, { details: { source, row: i + 1, value } });
     }
     if (!Number.isFinite(ms)) {
       throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: row ${i + 1} has time ${JSON.stringify(value)}, expected "YYYY-MM-DD HH:MM:SS" (ISO 8601, an offset converted to UTC; "YYYY/MM/DD" also read, day-first dates are not).`, {

@@ -219,6 +219,19 @@ describe('core > data > read-table', () => {
     expect(Array.from(table.frame.values.a)).toEqual([1.5, Number.NaN, 3]);
   });
 
+  it('refuses a time column of numbers or another type whole, saying to write times as text or a datetime', () => {
+    // Before, a uint64 or decimal time column failed converting to JavaScript (FLTS_INTERNAL), and an epoch
+    // number was refused as if it were a misspelt date.
+    const values = pl.Series('a', [1, 2], pl.Float64);
+    for (const time of [pl.Series('time', [2n ** 63n, 5n], pl.UInt64), pl.Series('time', [1.5, 2.5], pl.Float64), pl.Series('time', [1_704_067_200_000, 1_704_067_260_000], pl.Int64)]) {
+      expect(() => readTableBytes(pl.DataFrame([time, values]).writeParquet(), 'x.parquet')).toThrow(
+        expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', message: expect.stringMatching(/^x\.parquet: column 'time' holds numbers of type \w+, not dates and times; .*epoch seconds or milliseconds/) }),
+      );
+    }
+    expect(() => readTableBytes(pl.DataFrame([pl.Series('time', [true, false]), values]).writeParquet(), 'x.parquet')).toThrow(expect.objectContaining({ message: expect.stringContaining('holds values of type Bool') }));
+    expect(() => readTableBytes(csv('time,v\n1704067200,1\n'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', message: expect.stringContaining('row 1 has time "1704067200", a number;') }));
+  });
+
   it('holds Parquet datetimes to years 0000-9999, as CSV and request times are', () => {
     // Before, a datetime of year 160000 was read (printed as "5000000000000000 ms since the epoch") and failed
     // only when a forecast was asked for after it.
