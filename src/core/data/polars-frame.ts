@@ -43,6 +43,8 @@ function textToFloat64(series: pl.Series): pl.Series | undefined {
   return numeric.nullCount() === kept.nullCount() ? numeric : undefined;
 }
 
+const TEMPORAL: ReadonlySet<string> = new Set(['Datetime', 'Date', 'Time', 'Duration']);
+
 function seriesToFloat64(series: pl.Series): Float64Array | undefined {
   let numeric = series;
   // A dictionary-encoded text column (Parquet written by pandas or pyarrow) is text too, read as text is.
@@ -51,7 +53,9 @@ function seriesToFloat64(series: pl.Series): Float64Array | undefined {
     const parsed = textToFloat64(categorical ? series.cast(pl.Utf8) : series);
     if (!parsed) return undefined;
     numeric = parsed;
-  } else if (series.dtype.equals(pl.Bool)) {
+  } else if (series.dtype.equals(pl.Bool) || TEMPORAL.has(series.dtype.variant)) {
+    // A second date or time column is text in a CSV, dropped there; cast, a Parquet one would have become a
+    // feature counted in microseconds or days since 1970.
     return undefined;
   } else if (!series.dtype.equals(pl.Float64)) {
     try {

@@ -232,6 +232,16 @@ describe('core > data > read-table', () => {
     expect(() => readTableBytes(csv('time,v\n1704067200,1\n'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', message: expect.stringContaining('row 1 has time "1704067200", a number;') }));
   });
 
+  it('drops a Parquet date or datetime column besides time, as the same column in a CSV is dropped', () => {
+    // Before, it became a feature of microseconds (or days) since 1970.
+    const time = pl.Series('time', [0, 60_000], pl.Float64).cast(pl.Int64).cast(pl.Datetime('ms'));
+    const bytes = pl.DataFrame([time, time.alias('created'), pl.Series('a', [1, 2], pl.Float64)]).writeParquet();
+    const table = readTableBytes(bytes, 'x.parquet');
+    expect(table.frame.columns).toEqual(['a']);
+    expect(table.droppedColumns).toEqual(['created']);
+    expect(readTableBytes(csv('time,created,a\n2018-01-01 00:00:00,2018-01-01 00:00:00,1\n'), 'x.csv').droppedColumns).toEqual(['created']);
+  });
+
   it('holds Parquet datetimes to years 0000-9999, as CSV and request times are', () => {
     // Before, a datetime of year 160000 was read (printed as "5000000000000000 ms since the epoch") and failed
     // only when a forecast was asked for after it.
