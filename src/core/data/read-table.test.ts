@@ -157,6 +157,15 @@ describe('core > data > read-table', () => {
     );
   });
 
+  it("reads the separator from Excel's first line 'sep=;' and the header after it", () => {
+    // Before, "sep=;" was taken for the header: every row was ragged (FLTS_DATA_UNREADABLE, line 2 has 3 fields).
+    for (const text of ['sep=;\ntime;v;w\n2018-01-01 00:00:00;1,5;2\n', '\uFEFFsep=,\r\ntime,v,w\r\n2018-01-01 00:00:00,1.5,2\r\n', 'sep=|\ntime|v|w\n2018-01-01 00:00:00|1.5|2\n']) {
+      const table = readTableBytes(csv(text), 'x.csv');
+      expect(table.frame.columns).toEqual(['v', 'w']);
+      expect(Array.from(table.frame.values.v)).toEqual([1.5]);
+    }
+  });
+
   it('refuses a header naming a column twice, in comma and semicolon files', () => {
     for (const text of ['time,down,up,down\n2018-01-01 00:00:00,1,2,3\n', 'time;down;down\n2018-01-01 00:00:00;1,5;2\n']) {
       expect(() => readTableBytes(csv(text), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', message: expect.stringContaining('"down" twice') }));

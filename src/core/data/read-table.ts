@@ -196,9 +196,19 @@ function assertUniqueNames(names: readonly string[], where = 'header'): void {
  * names take the slower full-scan read (`null` would read everything as text in this binding, hence the
  * large number), which finds the numeric columns by inference.
  */
-function readCsv(bytes: Buffer): pl.DataFrame {
+/**
+ * Excel reads, and writes when asked to, a first line "sep=;" that names the separator; the header follows it.
+ * Read as a header, it was a one-column table whose every row was ragged.
+ */
+function separatorLine(bytes: Buffer): { body: Buffer; declared?: string } {
+  const match = /^\uFEFF?sep=([^\r\n])\r?\n/.exec(bytes.subarray(0, 16).toString('utf8'));
+  return match ? { body: bytes.subarray(Buffer.byteLength(match[0])), declared: match[1] } : { body: bytes };
+}
+
+function readCsv(file: Buffer): pl.DataFrame {
+  const { body: bytes, declared } = separatorLine(file);
   const header = headerLine(bytes);
-  const sep = detectSeparator(header);
+  const sep = declared ?? detectSeparator(header);
   const rawNames = rawHeaderNames(header, sep);
   const names = rawNames.map(columnName);
   assertColumnCount(names.length);
