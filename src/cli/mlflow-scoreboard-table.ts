@@ -1,6 +1,7 @@
 import type { MlflowScoreboard } from '../core/eval/rank-mlflow-runs.js';
 
-const num = (value: number | undefined, digits = 5): string => (value === undefined ? '-' : Number.isFinite(value) ? value.toFixed(digits) : String(value));
+/** A metric the run did not log scores +Infinity: no figure to show, like one that is not a number. */
+const num = (value: number | undefined, digits = 5): string => (value !== undefined && Number.isFinite(value) ? value.toFixed(digits) : '-');
 
 /** The MLflow scoreboard (`flts eval --source mlflow`) as aligned text lines. */
 export function renderMlflowScoreboard(board: MlflowScoreboard): string[] {

@@ -44,4 +44,14 @@ describe('cli > scoreboard-table', () => {
     expect(lines.slice(4)).toEqual([`cover 0.95 of GRU run-a: not calibrated (${reason})`]);
     expect(lines.join('\n')).not.toContain('100.0%');
   });
+
+  it('shows a missing or non-finite metric, score or improvement as "-", never Infinity or NaN', () => {
+    const missing = { ...row(1, 'run-a', 'GRU', {}), rmse: Number.NaN, mae: Number.NaN, score: Number.POSITIVE_INFINITY, r2: Number.NaN, rmse_original: Number.NaN, improvement_over_naive_pct: Number.NEGATIVE_INFINITY, improvement_over_baseline_pct: Number.NEGATIVE_INFINITY, baseline_model_type: 'NAIVE' };
+    const board: Scoreboard = { config_hash: 'c'.repeat(64), rows: [missing], naive_run_id: null, gate_min_improvement_pct: null };
+    const lines = renderScoreboard(board);
+    const header = lines[1].split(/\s{2,}/);
+    const cells = Object.fromEntries(lines[2].split(/\s{2,}/).map((cell, i) => [header[i], cell]));
+    expect(cells).toMatchObject({ rmse: '-', mae: '-', r2: '-', score: '-', 'rmse(down)': '-', 'vs NAIVE': '-', 'vs best baseline': '- (NAIVE)' });
+    expect(lines.join('\n')).not.toMatch(/Infinity|NaN/);
+  });
 });

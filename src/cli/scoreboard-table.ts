@@ -1,8 +1,8 @@
 import type { Scoreboard } from '../core/eval/scoreboard.js';
 
+/** A missing metric is stored as null and scores +Infinity, a diverged one is NaN: either way there is no figure to show. */
 function num(value: number | null, digits = 5): string {
-  if (value === null || value === undefined) return '-';
-  if (!Number.isFinite(value)) return String(value);
+  if (value === null || value === undefined || !Number.isFinite(value)) return '-';
   return Math.abs(value) >= 1e5 ? value.toExponential(3) : value.toFixed(digits);
 }
 
@@ -13,7 +13,7 @@ function coverageCell(value: number | null | undefined): string {
 /** The scoreboard as aligned text lines, then why a level's coverage is missing where a band was not calibrated. */
 export function renderScoreboard(board: Scoreboard): string[] {
   const levels = [...new Set(board.rows.flatMap((r) => Object.keys(r.coverage ?? {})))].sort((a, b) => Number(a) - Number(b));
-  const pct = (value: number | null | undefined): string => (value === null || value === undefined ? '-' : `${value >= 0 ? '+' : ''}${value.toFixed(1)}%`);
+  const pct = (value: number | null | undefined): string => (value === null || value === undefined || !Number.isFinite(value) ? '-' : `${value >= 0 ? '+' : ''}${value.toFixed(1)}%`);
   const header = ['#', 'model', 'run_id', 'rmse', 'mae', 'mse', 'r2', 'score', `rmse(${board.rows[0]?.target ?? ''})`, 'nrmse', 'vs NAIVE', 'vs best baseline', ...levels.map((level) => `cover ${level}`), 'gate'];
   const rows = board.rows.map((r) => [
     String(r.rank),

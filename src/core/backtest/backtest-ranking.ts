@@ -8,7 +8,7 @@ import { scanRunRecords } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { readBacktestRecord, type BacktestRecord } from './backtest-record.js';
 
-const BACKTEST_GATE = { metric: 'backtest RMSE improvement over the best baseline', noBaseline: 'no baseline backtest to compare with' };
+const BACKTEST_GATE = { metric: 'backtest RMSE improvement over the best baseline', noBaseline: 'no baseline backtest to compare with', noMetric: 'no backtest RMSE (not a number) to compare' };
 
 /**
  * The eval scoreboard, ranked on backtest metrics instead of the single test split: each run's score is the

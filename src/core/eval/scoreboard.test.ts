@@ -39,6 +39,9 @@ describe('core > eval > scoreboard', () => {
     const board = buildScoreboard(HASH, runs, 5);
     const gate = Object.fromEntries(board.rows.map((r) => [r.run_id, r.gate.passed]));
     expect(gate).toEqual({ good: true, meh: false, naive: false });
+    // A run without a test RMSE fails for that reason, not for a missing baseline (NAIVE is there).
+    const unscored = buildScoreboard(HASH, [...runs, fakeRun('no-rmse', 'LSTM', { rmse: null as unknown as number, mae: 0.05, mse: 0.01 }, '2025-01-01T00:00:00.000Z')], 5);
+    expect(unscored.rows.find((r) => r.run_id === 'no-rmse')?.gate).toEqual({ passed: false, reason: 'no test RMSE (missing or not a number) to compare' });
     const withoutNaive = buildScoreboard(HASH, runs.slice(0, 2), 5);
     expect(withoutNaive.rows.every((r) => !r.gate.passed && /no baseline run/.test(r.gate.reason))).toBe(true);
   });

@@ -69,17 +69,20 @@ export function compareScored(a: { score: number; started_at: string; run_id: st
 export interface GateWording {
   metric: string;
   noBaseline: string;
+  /** The run's own RMSE is missing or not a number. */
+  noMetric: string;
 }
 
-const TEST_SPLIT_GATE: GateWording = { metric: 'RMSE improvement over the best baseline', noBaseline: 'no baseline run (NAIVE, SNAIVE or MSTL) to compare with' };
+const TEST_SPLIT_GATE: GateWording = { metric: 'RMSE improvement over the best baseline', noBaseline: 'no baseline run (NAIVE, SNAIVE or MSTL) to compare with', noMetric: 'no test RMSE (missing or not a number) to compare' };
 
 export function isBaselineType(modelType: string): boolean {
   return BASELINE_MODEL_TYPES.includes(modelType as ModelType);
 }
 
-function gateFor(improvement: number | null, minImprovementPct: number | null, isBaseline: boolean, wording: GateWording): ScoreboardRow['gate'] {
+function gateFor(improvement: number | null, minImprovementPct: number | null, isBaseline: boolean, wording: GateWording, rmse: number): ScoreboardRow['gate'] {
   if (minImprovementPct === null) return { passed: true, reason: 'no quality gate' };
   if (isBaseline) return { passed: false, reason: 'baselines (NAIVE, SNAIVE, MSTL) are what the gate compares with' };
+  if (!Number.isFinite(rmse)) return { passed: false, reason: wording.noMetric };
   if (improvement === null) return { passed: false, reason: wording.noBaseline };
   if (!(improvement >= minImprovementPct)) return { passed: false, reason: `${wording.metric} ${improvement.toFixed(2)}% < ${minImprovementPct}%` };
   return { passed: true, reason: `${wording.metric} ${improvement.toFixed(2)}% >= ${minImprovementPct}%` };
@@ -142,7 +145,7 @@ export function scoreboardRow(
     nrmse_original: metrics.nrmseOriginal ?? null,
     coverage: metrics.coverage ?? {},
     ...(metrics.uncalibrated && Object.keys(metrics.uncalibrated).length > 0 ? { uncalibrated: metrics.uncalibrated } : {}),
-    gate: gateFor(improvement, minImprovementPct, isBaselineType(run.model_type), { ...wording, metric }),
+    gate: gateFor(improvement, minImprovementPct, isBaselineType(run.model_type), { ...wording, metric }, metrics.rmse),
   };
 }
 
