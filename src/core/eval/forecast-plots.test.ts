@@ -34,8 +34,8 @@ function predictions(days: number): PredictionsArtifact {
   };
 }
 
-async function plotsOf(runId: string, days: number): Promise<Map<string, string>> {
-  await putJson(store, runsBucket(settings), runKey(runId, RUN_FILES.predictions), predictions(days));
+async function plotsOf(runId: string, days: number, artifact = predictions(days)): Promise<Map<string, string>> {
+  await putJson(store, runsBucket(settings), runKey(runId, RUN_FILES.predictions), artifact);
   const keys = await writeForecastPlots(store, settings, runId, runId);
   const plots = new Map<string, string>();
   for (const key of keys) plots.set(key.slice(runId.length + 1), (await store.get(runsBucket(settings), key)).toString('utf8'));
@@ -61,5 +61,16 @@ describe('core > eval > forecast-plots', () => {
   it('plots a test of a day or so whole, without a last-day plot', async () => {
     const plots = await plotsOf('one-day', 1.2);
     expect([...plots.keys()]).toEqual([PLOT_FILES.forecast, PLOT_FILES.residuals]);
+  });
+
+  it('leaves a step whose forecast is not a number out of the residuals, not plotted as the actual itself', async () => {
+    const artifact = predictions(1);
+    // As predictions.json stores a NaN forecast: null. Actuals run 50..150, residuals of the rest are -5.
+    artifact.predicted.down = artifact.predicted.down.map((value, i) => (i % 2 === 0 ? (null as unknown as number) : value));
+    const residuals = (await plotsOf('nan-forecasts', 1, artifact)).get(PLOT_FILES.residuals)!;
+    const circles = [...residuals.matchAll(/<circle cx="[^"]+" cy="([^"]+)"/g)].map((match) => match[1]);
+    expect(circles).toHaveLength(artifact.times.length / 2);
+    expect(new Set(circles).size).toBe(1);
+    expect(residuals).not.toMatch(/NaN|Infinity/);
   });
 });

@@ -10,6 +10,8 @@ export const PLOT_FILES = { forecast: 'plots/forecast-vs-actual.svg', lastDay: '
 
 const DAY_MS = 86_400_000;
 
+const isNumber = (value: number | null): value is number => typeof value === 'number' && Number.isFinite(value);
+
 /** Step-1 series of the first target: what the plots show. */
 function firstStep(values: number[], horizon: number): number[] {
   return values.filter((_, i) => i % horizon === 0);
@@ -37,7 +39,8 @@ export async function writeForecastPlots(store: ObjectStore, settings: Settings,
   const target = predictions.targets[0];
   const actual = firstStep(predictions.actual[target], predictions.horizon);
   const predicted = firstStep(predictions.predicted[target], predictions.horizon);
-  const residuals = actual.map((value, i) => value - predicted[i]);
+  // predictions.json stores a NaN forecast (or actual) as null, and `actual - null` would plot the actual as the residual.
+  const residuals = actual.map((value, i) => (isNumber(value) && isNumber(predicted[i]) ? value - predicted[i] : Number.NaN));
   const xTimes = firstStep(predictions.times, predictions.horizon);
   // The widest band first, so the narrower one is drawn over it.
   const levels = Object.keys(predictions.intervals?.[target] ?? {}).sort((a, b) => Number(b) - Number(a));
