@@ -45,12 +45,12 @@ describe('cli > secrets are masked in every output', () => {
     const env = { MLFLOW_TRACKING_URI: TRACKING_URI, FLTS_MLFLOW_RETRIES: '0', FLTS_MLFLOW_TIMEOUT_MS: '500' };
     const home = path.join(dir, 'home-mlflow');
     for (const json of [true, false]) {
-      const run = await runCli(['eval', '--source', 'mlflow', '--config-hash', 'abc', '--home', home, ...(json ? ['--json'] : [])], { cwd: dir, env });
+      const run = await runCli(['eval', '--source', 'mlflow', '--config-hash', 'a'.repeat(64), '--home', home, ...(json ? ['--json'] : [])], { cwd: dir, env });
       expect(run.exitCode).not.toBe(0);
       expect(run.stdout + run.stderr).toMatch(/http:\/\/\*\*\*@127\.0\.0\.1:9/);
       expectNoSecret(run.stdout + run.stderr);
     }
-    const invalid = await runCli(['eval', '--source', 'mlflow', '--config-hash', 'abc', '--home', home, '--json'], { cwd: dir, env: { ...env, MLFLOW_TRACKING_URI: 'ftp://alice:hunter2@x/?token=tok123' } });
+    const invalid = await runCli(['eval', '--source', 'mlflow', '--config-hash', 'a'.repeat(64), '--home', home, '--json'], { cwd: dir, env: { ...env, MLFLOW_TRACKING_URI: 'ftp://alice:hunter2@x/?token=tok123' } });
     expect(invalid.json.error.code).toBe('FLTS_CONFIG_INVALID_VALUE');
     expectNoSecret(invalid.stdout + invalid.stderr);
   });

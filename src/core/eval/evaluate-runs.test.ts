@@ -52,4 +52,13 @@ describe('core > eval > evaluateRuns', () => {
     await expect(resolveEvalConfigHash(unreachable, defaultSettings())).rejects.toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE' });
     expect(calls).toHaveLength(1);
   });
+
+  it('refuses a config_hash that is not a whole hash (a prefix, a path, a filter) before reading the store', async () => {
+    const { store: unreachable, calls } = unreachableStore();
+    for (const configHash of [HASH.slice(0, 8), '../x', `${HASH}' OR params.model_type = 'LSTM`]) {
+      await expect(resolveEvalConfigHash(unreachable, settings, configHash)).rejects.toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', kind: 'usage', details: { configHash } });
+    }
+    expect(calls).toEqual([]);
+    await expect(resolveEvalConfigHash(unreachable, settings, HASH)).resolves.toBe(HASH);
+  });
 });

@@ -1,6 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import { FltsError, orUnlessUnavailable } from '../errors.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
+import { assertConfigHash } from '../preprocess/processed-layout.js';
 import { listRunRecords, runsBucket, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { writeForecastPlots } from './forecast-plots.js';
@@ -21,8 +22,15 @@ export interface EvaluateRunsResult extends Scoreboard {
   corrupt_runs: RunRegistryScan['corrupt'];
 }
 
+/**
+ * The config_hash asked for, else the latest processed data's, else the newest run's. One asked for must be a
+ * whole hash: it becomes part of store keys and of the MLflow filter, and a prefix or a typo matched no run.
+ */
 export async function resolveEvalConfigHash(store: ObjectStore, settings: Settings, configHash?: string): Promise<string> {
-  if (configHash) return configHash;
+  if (configHash) {
+    assertConfigHash(configHash);
+    return configHash;
+  }
   const sidecar = await readProcessedSidecar(store, settings).catch(orUnlessUnavailable(undefined));
   if (sidecar?.config_hash) return sidecar.config_hash;
   const runs = await listRunRecords(store, settings);
