@@ -68,6 +68,9 @@ export default class Serve extends FltsCommand<ServeResult> {
     await companion?.stop();
     await service.close();
     this.say('Stopped');
+    // Started with an IPC channel (a `flts bench` replica is a cluster worker), the open channel alone keeps the
+    // process alive once the server has stopped, until its parent kills it.
+    if (process.connected) process.disconnect();
     return { url: service.url, grpcUrl: service.grpc?.url ?? null, runId, stoppedBy: signal };
   }
 }

@@ -1,0 +1,32 @@
+import cluster, { type Worker } from 'node:cluster';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReplicas } from '../../src/core/bench/replica-cluster.js';
+import { BIN } from '../helpers/run-cli.js';
+import { createTrainedHome, type TrainedHome } from '../helpers/poblesec-slice.js';
+
+describe('bench > serve replicas as cluster workers', () => {
+  let trained: TrainedHome;
+
+  beforeAll(async () => {
+    trained = await createTrainedHome('flts-replicas-', ['NAIVE']);
+  }, 120_000);
+  afterAll(() => trained?.remove());
+
+  it('stop() ends every replica by its own clean shutdown, not by SIGKILL once the grace runs out', async () => {
+    const exits: Array<{ code: number | null; signal: string | null }> = [];
+    const onExit = (_worker: Worker, code: number | null, signal: string | null): void => void exits.push({ code, signal });
+    cluster.on('exit', onExit);
+    try {
+      const args = ['serve', '--port', '0', '--host', '127.0.0.1', '--home', trained.home, '--run', trained.runs[0].run_id, '--log-level', 'info'];
+      const replicas = await startReplicas(2, { exec: BIN, args });
+      expect((await fetch(`${replicas.url}/healthz`)).status).toBe(200);
+      await replicas.stop();
+      expect(exits).toEqual([
+        { code: 0, signal: null },
+        { code: 0, signal: null },
+      ]);
+    } finally {
+      cluster.off('exit', onExit);
+    }
+  }, 60_000);
+});
