@@ -65,6 +65,7 @@ export default class Bench extends FltsCommand<BenchReport> {
           grpcTarget: flags['grpc-target'],
           protocols: parseProtocolList(flags.protocol),
           modelName: settings.serve.modelName,
+          apiToken: settings.serve.apiToken,
           payloadFile: resolveDataFiles(settings.data).testPath,
           payloadMaxBytes: settings.data.maxInputBytes,
           payloadRows: flags['payload-rows'],

@@ -11,6 +11,8 @@ export interface GrpcLoadCellInput {
   connections: number;
   durationSec: number;
   timeoutSec?: number;
+  /** Bearer token of ModelInfer (serve.apiToken). */
+  apiToken?: string;
 }
 
 /**
@@ -30,12 +32,14 @@ export async function runGrpcLoadCell(input: GrpcLoadCellInput, onProgress?: (pr
   const started = performance.now();
   const endAt = started + input.durationSec * 1000;
   const timeoutMs = (input.timeoutSec ?? 10) * 1000;
+  const metadata = new grpc.Metadata();
+  if (input.apiToken) metadata.set('authorization', `Bearer ${input.apiToken}`);
   const ticker = setInterval(() => onProgress?.({ elapsedSec: (performance.now() - started) / 1000, requests }), 250);
   const once = (client: (typeof clients)[number]): Promise<void> =>
     new Promise((resolve) => {
       const request = input.requests.length > 0 ? input.requests[next++ % input.requests.length] : {};
       const sent = performance.now();
-      (client[method] as (r: object, o: grpc.CallOptions, cb: (error: grpc.ServiceError | null) => void) => void)(request, { deadline: Date.now() + timeoutMs }, (error) => {
+      (client[method] as (r: object, m: grpc.Metadata, o: grpc.CallOptions, cb: (error: grpc.ServiceError | null) => void) => void)(request, metadata, { deadline: Date.now() + timeoutMs }, (error) => {
         requests++;
         if (!error) {
           successes++;

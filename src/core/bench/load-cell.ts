@@ -16,6 +16,8 @@ export interface LoadCellInput {
   durationSec: number;
   /** Per-request timeout; a request still unanswered after it counts as a timeout. */
   timeoutSec?: number;
+  /** Sent with every request (the bearer token of the prediction routes). */
+  headers?: Record<string, string>;
 }
 
 export interface LoadCellResult {
@@ -61,7 +63,7 @@ export async function runLoadCell(input: LoadCellInput, onProgress?: (progress: 
       {
         method: input.method,
         path: input.path,
-        headers: input.method === 'POST' ? { 'content-type': 'application/json' } : {},
+        headers: { ...(input.method === 'POST' ? { 'content-type': 'application/json' } : {}), ...input.headers },
         ...(input.bodies.length > 0 ? { setupRequest: (request: autocannon.Request) => ({ ...request, body: input.bodies[next++ % input.bodies.length] }) } : {}),
       },
     ],

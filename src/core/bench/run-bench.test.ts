@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { BenchReport } from './bench-types.js';
 import { runBench, type BenchInput } from './run-bench.js';
 
 const PAYLOAD_FILE = path.resolve(__dirname, '../../../examples/data/example_test.csv');
@@ -21,7 +22,7 @@ async function serve(handler: Parameters<typeof createServer>[1]): Promise<strin
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-function benchAgainst(target: string, limits: Pick<BenchInput, 'readyTimeoutMs' | 'probeTimeoutMs'>): Promise<unknown> {
+function benchAgainst(target: string, limits: Partial<BenchInput>): Promise<unknown> {
   return runBench({ replicas: [1], connections: [1], durationSec: 0.1, baselineDurationSec: 0.1, warmupSec: 0, target, protocols: ['http'], modelName: 'flts', payloadFile: PAYLOAD_FILE, payloadRows: 20, ...limits });
 }
 
@@ -46,5 +47,38 @@ describe('core > bench > runBench against a target that does not answer', () => 
       else request.resume();
     });
     await expect(benchAgainst(url, { probeTimeoutMs: 300 })).rejects.toMatchObject({ code: 'FLTS_BENCH_TARGET_UNAVAILABLE', message: expect.stringContaining('no answer within 0.3 s') });
+  });
+});
+
+/** A stand-in for flts serve: ready, and answering POST routes 200 with the token, 401 without it (counted). */
+async function tokenTarget(token: string): Promise<{ url: string; answered: { ok: number; refused: number; paths: Set<string> } }> {
+  const answered = { ok: 0, refused: 0, paths: new Set<string>() };
+  const json = { 'content-type': 'application/json' };
+  const url = await serve((request, response) => {
+    if (request.method === 'GET') {
+      response.writeHead(200, json).end(request.url?.endsWith('/readyz') ? '{"run_id":"r1"}' : '{}');
+      return;
+    }
+    answered.paths.add(request.url ?? '');
+    request.resume().on('end', () => {
+      const ok = request.headers.authorization === `Bearer ${token}`;
+      if (ok) answered.ok++;
+      else answered.refused++;
+      response.writeHead(ok ? 200 : 401, json).end('{}');
+    });
+  });
+  return { url, answered };
+}
+
+describe('core > bench > runBench requests', () => {
+  it('sends the serve API token with the probe and every /predict request, which a protected server refused', async () => {
+    const { url, answered } = await tokenTarget('tok');
+    const report = (await benchAgainst(url, { apiToken: 'tok' })) as BenchReport;
+    const predict = report.cells.find((cell) => cell.phase === 'predict')!;
+    expect(predict.requests).toBeGreaterThan(0);
+    expect(predict.errors.total).toBe(0);
+    expect(answered.refused).toBe(0);
+    // The probe, every request the report counts, and maybe one cut off at the end of the cell.
+    expect(answered.ok).toBeGreaterThanOrEqual(predict.requests + 1);
   });
 });

@@ -28,6 +28,8 @@ export interface BenchInput {
   protocols: readonly BenchProtocol[];
   /** Model name of the Open Inference Protocol requests. */
   modelName: string;
+  /** Bearer token of the prediction routes (serve.apiToken): replicas started with it refuse requests without it. */
+  apiToken?: string;
   /** Raw data file the request bodies are cut from. */
   payloadFile: string;
   /** The largest payload file read (FLTS_DATA_MAX_INPUT_BYTES); 1 GiB when not given. */
@@ -135,10 +137,10 @@ async function waitReady(url: string, timeoutMs: number, signal?: AbortSignal): 
 }
 
 /** One request before the load, so a broken model or payload fails the run with the server's own message. */
-async function probePredict(url: string, body: string, route = PREDICT_ROUTE, timeoutMs = PROBE_TIMEOUT_MS): Promise<void> {
+async function probePredict(url: string, body: string, route = PREDICT_ROUTE, timeoutMs = PROBE_TIMEOUT_MS, headers: Record<string, string> = {}): Promise<void> {
   let response: Response;
   try {
-    response = await fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(timeoutMs) });
+    response = await fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
     throw targetUnavailable(url, `POST ${url}${route} got no answer: ${describeFetchFailure(error, timeoutMs)}.`);
   }
@@ -162,6 +164,7 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
   if (input.window) assertPayloadCoversWindow(input.payloadRows, input.window);
   const payloads = await buildRequestPayloads(input.payloadFile, input.payloadRows, input.modelName, 64, input.payloadLayout, input.payloadMaxBytes);
   const oipPath = `/v2/models/${encodeURIComponent(input.modelName)}/infer`;
+  const auth: Record<string, string> = input.apiToken ? { authorization: `Bearer ${input.apiToken}` } : {};
   const machine = machineInfo();
   const startedAt = new Date().toISOString();
   const cells: BenchCell[] = [];
@@ -195,10 +198,10 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
       // A --target, or a variant serving another run, has a window only the server can tell.
       const served = await windowAt(url, model.run_id ?? null);
       if (served) assertPayloadCoversWindow(input.payloadRows, served);
-      await probePredict(url, payloads.bodies[0], PREDICT_ROUTE, input.probeTimeoutMs);
-      if (input.protocols.includes('oip-http')) await probePredict(url, payloads.oipBodies[0], oipPath, input.probeTimeoutMs);
+      await probePredict(url, payloads.bodies[0], PREDICT_ROUTE, input.probeTimeoutMs, auth);
+      if (input.protocols.includes('oip-http')) await probePredict(url, payloads.oipBodies[0], oipPath, input.probeTimeoutMs, auth);
       if (input.protocols.includes('oip-grpc')) {
-        const probe = await runGrpcLoadCell({ address: grpcAddress, requests: payloads.grpcRequests.slice(0, 1), connections: 1, durationSec: 0.001 });
+        const probe = await runGrpcLoadCell({ address: grpcAddress, requests: payloads.grpcRequests.slice(0, 1), connections: 1, durationSec: 0.001, apiToken: input.apiToken });
         if (probe.successes === 0) throw new FltsError('FLTS_BENCH_FAILED', `gRPC ModelInfer at ${grpcAddress} failed: ${JSON.stringify(probe.errors)}`, { details: { address: grpcAddress } });
       }
       const routeOf = (phase: CellPhase, protocol: BenchProtocol): string => {
@@ -208,11 +211,11 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
       };
       const load = (phase: CellPhase, protocol: BenchProtocol, connections: number, durationSec: number, onProgress: (progress: LoadCellProgress) => void): Promise<LoadCellResult> => {
         if (protocol === 'oip-grpc') {
-          return runGrpcLoadCell({ address: grpcAddress, requests: phase === 'baseline' ? [] : payloads.grpcRequests, connections, durationSec }, onProgress, deps.signal);
+          return runGrpcLoadCell({ address: grpcAddress, requests: phase === 'baseline' ? [] : payloads.grpcRequests, connections, durationSec, apiToken: input.apiToken }, onProgress, deps.signal);
         }
         if (phase === 'baseline') return runLoadCell({ url, method: 'GET', path: BASELINE_ROUTE, bodies: [], connections, durationSec }, onProgress, deps.signal);
         const oip = protocol === 'oip-http';
-        return runLoadCell({ url, method: 'POST', path: oip ? oipPath : PREDICT_ROUTE, bodies: oip ? payloads.oipBodies : payloads.bodies, connections, durationSec }, onProgress, deps.signal);
+        return runLoadCell({ url, method: 'POST', path: oip ? oipPath : PREDICT_ROUTE, bodies: oip ? payloads.oipBodies : payloads.bodies, connections, durationSec, headers: auth }, onProgress, deps.signal);
       };
       const measure = async (phase: CellPhase | 'warmup', protocol: BenchProtocol, connections: number, durationSec: number): Promise<BenchCell | undefined> => {
         emit({ type: 'bench.cell_start', phase, protocol, replicas, connections, durationSec });
