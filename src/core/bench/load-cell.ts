@@ -6,7 +6,7 @@ import { createLatencyRecorder } from './latency-recorder.js';
 const SAMPLE_INTERVAL_MS = 25;
 
 export interface LoadCellInput {
-  /** Base URL of the service (no path). */
+  /** Base URL of the service, with the path prefix it is served under, if any. */
   url: string;
   method: 'GET' | 'POST';
   path: string;
@@ -51,8 +51,12 @@ export async function runLoadCell(input: LoadCellInput, onProgress?: (progress: 
   const finished = new Promise<void>((resolve, reject) => {
     finish = (error) => (error ? reject(error) : resolve());
   });
+  // autocannon sends each request's `path` as given, dropping the path of `url`: a service behind a prefix
+  // (http://gateway/flts) keeps it only when it leads the path.
+  const base = new URL(input.url);
+  const prefix = base.pathname.replace(/\/+$/, '');
   const instance = autocannon({
-    url: input.url,
+    url: base.origin,
     connections: input.connections,
     duration: input.durationSec,
     // autocannon notices the end of `duration` only at its next sample, every second by default, so a 300 ms
@@ -62,7 +66,7 @@ export async function runLoadCell(input: LoadCellInput, onProgress?: (progress: 
     requests: [
       {
         method: input.method,
-        path: input.path,
+        path: `${prefix}${input.path}`,
         headers: { ...(input.method === 'POST' ? { 'content-type': 'application/json' } : {}), ...input.headers },
         ...(input.bodies.length > 0 ? { setupRequest: (request: autocannon.Request) => ({ ...request, body: input.bodies[next++ % input.bodies.length] }) } : {}),
       },

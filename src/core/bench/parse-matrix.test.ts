@@ -22,5 +22,16 @@ describe('core > bench > parse-matrix', () => {
     for (const bad of ['notaurl', '127.0.0.1:8000', 'localhost:8000', 'ftp://host/', '']) {
       expect(() => parseTargetUrl(bad)).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', kind: 'usage' }));
     }
+    expect(parseTargetUrl('http://gateway:8080/flts/')).toBe('http://gateway:8080/flts/');
+    for (const bad of ['http://bob:hunter2@127.0.0.1:8000', 'http://bob@127.0.0.1:8000', 'http://127.0.0.1:8000/?x=1', 'http://127.0.0.1:8000/#top']) {
+      let error: unknown;
+      try {
+        parseTargetUrl(bad);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', kind: 'usage', details: { flag: 'target' } });
+      expect(JSON.stringify(error) + (error as Error).message).not.toContain('hunter2');
+    }
   });
 });

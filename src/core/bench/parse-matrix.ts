@@ -1,17 +1,29 @@
 import { FltsError } from '../errors.js';
+import { redactSecrets } from '../redact.js';
 import { SERVE_ENGINE_CHOICES } from '../models/inference-thread/serving-forward.js';
 import { BENCH_PROTOCOLS, type BenchProtocol } from './bench-types.js';
 
-/** --target as given, once it is an http(s) URL: anything else would only fail after a minute of readiness retries. */
+/**
+ * --target as given, once it is an http(s) URL without credentials, query or fragment: anything else would only
+ * fail after a minute of readiness retries (fetch refuses a URL with credentials; a query would end up before
+ * the route). A path is kept as the prefix the service is served under.
+ */
 export function parseTargetUrl(text: string): string {
-  let protocol = '';
+  let url: URL | undefined;
   try {
-    protocol = new URL(text.trim()).protocol;
+    url = new URL(text.trim());
   } catch {
     // Not a URL at all: refused below with the same message.
   }
-  if (protocol !== 'http:' && protocol !== 'https:') {
-    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--target must be the http:// or https:// URL of a running flts serve, such as http://127.0.0.1:8000; got "${text}".`, { details: { flag: 'target', value: text } });
+  const shown = redactSecrets(text);
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--target must be the http:// or https:// URL of a running flts serve, such as http://127.0.0.1:8000; got "${shown}".`, { details: { flag: 'target', value: shown } });
+  }
+  if (url.username || url.password) {
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--target cannot carry credentials ("${shown}"): a server protected by a bearer token gets it from FLTS_SERVE_API_TOKEN.`, { details: { flag: 'target', value: shown } });
+  }
+  if (url.search || url.hash) {
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--target must be the service's base URL, without a query or fragment; got "${shown}".`, { details: { flag: 'target', value: shown } });
   }
   return text.trim();
 }

@@ -50,16 +50,16 @@ describe('core > bench > runBench against a target that does not answer', () => 
   });
 });
 
-/** A stand-in for flts serve: ready, and answering POST routes 200 with the token, 401 without it (counted). */
+/** A stand-in for flts serve: ready, and answering POST routes 200 with the token, 401 without it (counted), every method and path noted. */
 async function tokenTarget(token: string): Promise<{ url: string; answered: { ok: number; refused: number; paths: Set<string> } }> {
   const answered = { ok: 0, refused: 0, paths: new Set<string>() };
   const json = { 'content-type': 'application/json' };
   const url = await serve((request, response) => {
+    answered.paths.add(`${request.method} ${request.url}`);
     if (request.method === 'GET') {
       response.writeHead(200, json).end(request.url?.endsWith('/readyz') ? '{"run_id":"r1"}' : '{}');
       return;
     }
-    answered.paths.add(request.url ?? '');
     request.resume().on('end', () => {
       const ok = request.headers.authorization === `Bearer ${token}`;
       if (ok) answered.ok++;
@@ -80,5 +80,12 @@ describe('core > bench > runBench requests', () => {
     expect(answered.refused).toBe(0);
     // The probe, every request the report counts, and maybe one cut off at the end of the cell.
     expect(answered.ok).toBeGreaterThanOrEqual(predict.requests + 1);
+  });
+
+  it('sends the load under the path of a --target behind a prefix, where the readiness check and the probe went', async () => {
+    const { url, answered } = await tokenTarget('tok');
+    const report = (await benchAgainst(`${url}/gw/`, { apiToken: 'tok' })) as BenchReport;
+    expect(report.cells.find((cell) => cell.phase === 'predict')!.errors.total).toBe(0);
+    expect([...answered.paths].sort()).toEqual(['GET /gw/healthz', 'GET /gw/predict_ping', 'GET /gw/readyz', 'POST /gw/predict']);
   });
 });
