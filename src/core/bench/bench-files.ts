@@ -1,9 +1,30 @@
+import { constants } from 'node:fs';
+import { access, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { FltsError } from '../errors.js';
 import { renderBenchChart } from './bench-chart.js';
 import { benchCsv, benchMarkdown } from './bench-table.js';
 import type { BenchFiles, BenchReport } from './bench-types.js';
 import { makeDirectory } from '../make-directory.js';
 import { writeFileWhole } from '../write-file-whole.js';
+
+/**
+ * Creates the output directory and checks it can be written before any load: a --out that names a file, or a
+ * directory that cannot be made or written, found only when the files are written loses the whole run. Returns
+ * what removes the directories made here while they are still empty, so a run that fails leaves none behind.
+ */
+export async function prepareBenchDir(dir: string): Promise<() => Promise<void>> {
+  const made: string[] = [];
+  for (let level = path.resolve(dir); !(await stat(level).then(() => true, () => false)); level = path.dirname(level)) made.push(level);
+  await makeDirectory(dir);
+  await access(dir, constants.W_OK).catch((error: NodeJS.ErrnoException) => {
+    throw new FltsError('FLTS_PATH_UNUSABLE', `Cannot write into ${dir} (${error.code}).`, { cause: error, details: { path: dir } });
+  });
+  // Deepest first; rmdir refuses a directory with anything in it, and then its parents keep it.
+  return async () => {
+    for (const level of made) if (!(await rmdir(level).then(() => true, () => false))) return;
+  };
+}
 
 /** Writes bench.csv, bench.md, bench.json and bench.svg into `dir` (created if needed), each whole or not at all. */
 export async function writeBenchFiles(report: BenchReport, dir: string): Promise<BenchFiles> {

@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BenchReport } from './bench-types.js';
@@ -87,5 +89,24 @@ describe('core > bench > runBench requests', () => {
     const report = (await benchAgainst(`${url}/gw/`, { apiToken: 'tok' })) as BenchReport;
     expect(report.cells.find((cell) => cell.phase === 'predict')!.errors.total).toBe(0);
     expect([...answered.paths].sort()).toEqual(['GET /gw/healthz', 'GET /gw/predict_ping', 'GET /gw/readyz', 'POST /gw/predict']);
+  });
+
+  it('refuses an --out it cannot write into before sending any request, not after the whole load', async () => {
+    const { url, answered } = await tokenTarget('tok');
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'flts-bench-out-')), 'a-file');
+    writeFileSync(file, 'not a directory');
+    try {
+      await expect(benchAgainst(url, { apiToken: 'tok', outDir: file })).rejects.toMatchObject({ code: 'FLTS_PATH_UNUSABLE', details: { path: file } });
+      await expect(benchAgainst(url, { apiToken: 'tok', outDir: path.join(file, 'results') })).rejects.toMatchObject({ code: 'FLTS_PATH_UNUSABLE' });
+      expect(answered.paths.size).toBe(0);
+      // Made up front, the directories of a run that then fails are removed again (a kept one is left as it was).
+      const fresh = path.join(path.dirname(file), 'bench-results', 'run-1');
+      await expect(benchAgainst(url, { apiToken: 'wrong', outDir: fresh })).rejects.toMatchObject({ code: 'FLTS_BENCH_FAILED' });
+      expect(existsSync(path.join(path.dirname(file), 'bench-results'))).toBe(false);
+      await expect(benchAgainst(url, { apiToken: 'wrong', outDir: path.dirname(file) })).rejects.toMatchObject({ code: 'FLTS_BENCH_FAILED' });
+      expect(existsSync(file)).toBe(true);
+    } finally {
+      rmSync(path.dirname(file), { recursive: true, force: true });
+    }
   });
 });

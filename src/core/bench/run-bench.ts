@@ -3,7 +3,7 @@ import os from 'node:os';
 import { FltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { BenchCell, BenchMachine, BenchProtocol, BenchReport, CellPhase } from './bench-types.js';
-import { writeBenchFiles } from './bench-files.js';
+import { prepareBenchDir, writeBenchFiles } from './bench-files.js';
 import { runGrpcLoadCell } from './grpc-load-cell.js';
 import { runLoadCell, type LoadCellProgress, type LoadCellResult } from './load-cell.js';
 import { processRssMiB, startCpuWindow } from './process-cpu.js';
@@ -156,12 +156,23 @@ async function probePredict(url: string, body: string, route = PREDICT_ROUTE, ti
  * realistic bodies, recording throughput, HDR latency percentiles, errors by kind and server CPU.
  */
 export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise<BenchReport> {
-  const emit = deps.onEvent ?? (() => {});
   if (!input.target && !input.server) throw new FltsError('FLTS_BENCH_FAILED', 'Either a target URL or a server command is needed.');
   if (input.protocols.includes('oip-grpc') && input.target && !input.grpcTarget) {
     throw new FltsError('FLTS_BENCH_FAILED', 'Measuring oip-grpc against --target needs the gRPC address as well (--grpc-target host:port).');
   }
   if (input.window) assertPayloadCoversWindow(input.payloadRows, input.window);
+  const removeUnused = input.outDir ? await prepareBenchDir(input.outDir) : undefined;
+  try {
+    return await measureMatrix(input, deps);
+  } catch (error) {
+    await removeUnused?.();
+    throw error;
+  }
+}
+
+/** The matrix of runBench, once its input is checked and its output directory made. */
+async function measureMatrix(input: BenchInput, deps: BenchDeps): Promise<BenchReport> {
+  const emit = deps.onEvent ?? (() => {});
   const payloads = await buildRequestPayloads(input.payloadFile, input.payloadRows, input.modelName, 64, input.payloadLayout, input.payloadMaxBytes);
   const oipPath = `/v2/models/${encodeURIComponent(input.modelName)}/infer`;
   const auth: Record<string, string> = input.apiToken ? { authorization: `Bearer ${input.apiToken}` } : {};
