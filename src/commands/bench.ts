@@ -47,7 +47,7 @@ export default class Bench extends FltsCommand<BenchReport> {
     const { flags } = await this.parse(Bench);
     const { settings } = this.loadSettings(flags);
     const durationSec = parseDurationSeconds(flags.duration, 'duration');
-    const warmup = flags.warmup.trim() === '0' ? 0 : parseDurationSeconds(flags.warmup, 'warmup');
+    const warmup = parseDurationSeconds(flags.warmup, 'warmup', { allowZero: true });
     const serveArgs = ['serve', '--port', '0', '--host', '127.0.0.1', '--home', settings.home, '--log-level', 'info', ...(flags.config ? ['--config', flags.config] : []), ...(flags.run ? ['--run', flags.run] : [])];
     const variants = flags.engine ? parseEngineList(flags.engine) : flags.compare ? parseCompareFlag(flags.compare) : undefined;
     const progress = createBenchProgress({ json: this.jsonEnabled(), tty: Boolean(process.stderr.isTTY), say: (line) => this.say(line) });

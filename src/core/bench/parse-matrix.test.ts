@@ -10,6 +10,13 @@ describe('core > bench > parse-matrix', () => {
     }
   });
 
+  it('takes a warmup of zero in any unit as none, and still refuses a zero load', () => {
+    for (const text of ['0', '0s', '0ms', '0m', ' 0.0s ']) expect(parseDurationSeconds(text, 'warmup', { allowZero: true })).toBe(0);
+    expect(parseDurationSeconds('2s', 'warmup', { allowZero: true })).toBe(2);
+    for (const text of ['-1s', 'abc', '1441m']) expect(() => parseDurationSeconds(text, 'warmup', { allowZero: true })).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', message: expect.stringContaining('0 (none)') }));
+    expect(() => parseDurationSeconds('0', 'duration')).toThrow(/positive duration/);
+  });
+
   it('bounds connection and replica counts', () => {
     expect(parseCountList('16,4096', 'connections')).toEqual([16, 4096]);
     expect(() => parseCountList('1000000000', 'connections')).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', message: expect.stringContaining('from 1 to 4096') }));

@@ -60,12 +60,13 @@ const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60 };
 /** Longest load per cell: a day (a timer past about 24.8 days would fire at once, ending the cell as it starts). */
 export const MAX_DURATION_SECONDS = 24 * 60 * 60;
 
-/** "30s", "500ms", "2m" or a bare number of seconds -> seconds. */
-export function parseDurationSeconds(text: string, name: string): number {
+/** "30s", "500ms", "2m" or a bare number of seconds -> seconds; with `allowZero`, "0", "0s" or "0ms" is 0 (none). */
+export function parseDurationSeconds(text: string, name: string, options: { allowZero?: boolean } = {}): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
   const seconds = match ? Number(match[1]) * UNIT_SECONDS[match[2] ?? 's'] : Number.NaN;
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_DURATION_SECONDS) {
-    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${name} must be a positive duration of at most 1440m (a day), such as 30s, 500ms or 2m; got "${text}".`, { details: { flag: name, value: text, maxSeconds: MAX_DURATION_SECONDS } });
+  if (!Number.isFinite(seconds) || seconds < 0 || (seconds === 0 && !options.allowZero) || seconds > MAX_DURATION_SECONDS) {
+    const what = options.allowZero ? 'a duration of 0 (none) up to 1440m (a day)' : 'a positive duration of at most 1440m (a day)';
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${name} must be ${what}, such as 30s, 500ms or 2m; got "${text}".`, { details: { flag: name, value: text, maxSeconds: MAX_DURATION_SECONDS } });
   }
   return seconds;
 }
