@@ -89,6 +89,8 @@ export async function runLoadCell(input: LoadCellInput, onProgress?: (progress: 
   const ticker = setInterval(() => onProgress?.({ elapsedSec: (performance.now() - started) / 1000, requests }), 250);
   const abort = (): void => instance.stop();
   signal?.addEventListener('abort', abort, { once: true });
+  // Aborted before this cell started (Ctrl-C during the probe or between cells): no 'abort' event comes any more.
+  if (signal?.aborted) abort();
   try {
     await finished;
   } finally {

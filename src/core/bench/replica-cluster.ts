@@ -21,6 +21,11 @@ export interface StartReplicasOptions {
   signal?: AbortSignal;
 }
 
+/** The user stopped the run (Ctrl-C): not a failure of the benchmark or of the servers under test. */
+export function benchAborted(): FltsError {
+  return new FltsError('FLTS_BENCH_ABORTED', 'Benchmark interrupted; the replicas were stopped.');
+}
+
 /** Waits for the worker's own "model loaded" log line (its pino JSON on stderr) or its failure. */
 function watchWorker(worker: Worker): { listening: Promise<number>; loaded: Promise<void> } {
   let stderrTail = '';
@@ -86,7 +91,7 @@ export async function startReplicas(count: number, command: ServerCommand, optio
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new FltsError('FLTS_BENCH_FAILED', `Serve replicas were not ready after ${timeoutMs / 1000} s.`)), timeoutMs);
     });
-    const aborted = new Promise<never>((_, reject) => options.signal?.addEventListener('abort', () => reject(new FltsError('FLTS_BENCH_FAILED', 'Benchmark aborted.')), { once: true }));
+    const aborted = new Promise<never>((_, reject) => options.signal?.addEventListener('abort', () => reject(benchAborted()), { once: true }));
     try {
       const ports = await Promise.race([Promise.all(watched.map((w) => w.listening)), timeout, aborted]);
       await Promise.race([Promise.all(watched.map((w) => w.loaded)), timeout, aborted]);

@@ -110,3 +110,24 @@ describe('core > bench > runBench requests', () => {
     }
   });
 });
+
+describe('core > bench > runBench interrupted', () => {
+  it('reports an interrupt while waiting for readiness as interrupted, not as a target that never became ready', async () => {
+    const abort = new AbortController();
+    const url = await serve((_request, response) => {
+      abort.abort();
+      response.writeHead(503, { 'content-type': 'application/json' }).end('{"reason":"loading"}');
+    });
+    const run = runBench({ replicas: [1], connections: [1], durationSec: 0.1, baselineDurationSec: 0.1, warmupSec: 0, target: url, protocols: ['http'], modelName: 'flts', payloadFile: PAYLOAD_FILE, payloadRows: 20 }, { signal: abort.signal });
+    await expect(run).rejects.toMatchObject({ code: 'FLTS_BENCH_ABORTED', kind: 'conflict' });
+  });
+
+  it('stops at once on an interrupt that comes as a cell starts, and reports it as interrupted, not as an internal failure', async () => {
+    const abort = new AbortController();
+    const { url, answered } = await tokenTarget('tok');
+    const run = runBench({ replicas: [1], connections: [1], durationSec: 600, baselineDurationSec: 600, warmupSec: 0, target: url, protocols: ['http'], modelName: 'flts', payloadFile: PAYLOAD_FILE, payloadRows: 20, apiToken: 'tok' }, { signal: abort.signal, onEvent: (event) => event.type === 'bench.cell_start' && abort.abort() });
+    // A cell that ignored the interrupt would load for its whole 10 minutes, past this test's timeout.
+    await expect(run).rejects.toMatchObject({ code: 'FLTS_BENCH_ABORTED' });
+    expect(answered.paths.has('GET /healthz')).toBe(true);
+  });
+});

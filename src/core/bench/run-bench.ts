@@ -7,7 +7,7 @@ import { prepareBenchDir, writeBenchFiles } from './bench-files.js';
 import { runGrpcLoadCell } from './grpc-load-cell.js';
 import { runLoadCell, type LoadCellProgress, type LoadCellResult } from './load-cell.js';
 import { processRssMiB, startCpuWindow } from './process-cpu.js';
-import { startReplicas, type ServerCommand } from './replica-cluster.js';
+import { benchAborted, startReplicas, type ServerCommand } from './replica-cluster.js';
 import type { BenchVariant } from './parse-matrix.js';
 import { assertPayloadCoversWindow, READY_CHECK_TIMEOUT_MS, windowAt, type ServedWindow } from './payload-window.js';
 import { buildRequestPayloads } from './request-payloads.js';
@@ -133,6 +133,7 @@ async function waitReady(url: string, timeoutMs: number, signal?: AbortSignal): 
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+  if (signal?.aborted) throw benchAborted();
   throw targetUnavailable(url, `${url}/readyz did not report ready within ${timeoutMs / 1000} s (last: ${last}).`);
 }
 
@@ -290,7 +291,7 @@ async function measureMatrix(input: BenchInput, deps: BenchDeps): Promise<BenchR
       await stop();
     }
   }
-  if (deps.signal?.aborted) throw new FltsError('FLTS_BENCH_FAILED', 'Benchmark aborted.');
+  if (deps.signal?.aborted) throw benchAborted();
 
   const report: BenchReport = {
     startedAt,
