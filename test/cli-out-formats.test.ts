@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pl from 'nodejs-polars';
@@ -65,5 +65,16 @@ describe.skipIf(!hasData)('cli > output files: the extension decides the format'
     expect(run.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'plot-out', accepted: ['.svg'] } });
     expect(existsSync(file)).toBe(false);
     expect(existsSync(path.join(home, 'store', 'runs', 'backtests'))).toBe(false);
+  });
+
+  it('refuses a backtest --plot-out it could not write before backtesting, not after storing the backtest', async () => {
+    const directory = path.join(home, 'a-directory.svg');
+    mkdirSync(directory);
+    for (const file of [path.join(home, 'no-such-dir', 'errors.svg'), directory]) {
+      const run = await runCli(['backtest', '--home', home, '--models', 'NAIVE', '--folds', '1', '--plot-out', file, '--json', '--log-level', 'silent'], { env });
+      expect(run.json.error).toMatchObject({ code: 'FLTS_PATH_UNUSABLE' });
+      expect(run.exitCode).toBe(2);
+      expect(existsSync(path.join(home, 'store', 'runs', 'backtests'))).toBe(false);
+    }
   });
 });

@@ -3,7 +3,7 @@ import { FltsCommand } from '../cli/base-command.js';
 import { renderBacktestChart } from '../core/backtest/backtest-chart.js';
 import { runBacktest, type RunBacktestResult } from '../core/backtest/run-backtest.js';
 import { formatByExtension } from '../core/file-format.js';
-import { writeFileWhole } from '../core/write-file-whole.js';
+import { assertWritableFile, writeFileWhole } from '../core/write-file-whole.js';
 
 export default class Backtest extends FltsCommand<RunBacktestResult> {
   static override summary = 'Rolling-origin backtest of every model type over the test period.';
@@ -30,7 +30,10 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
       'backtest.folds': flags.folds,
       'backtest.refitEvery': flags['refit-every'],
     });
-    if (flags['plot-out'] !== undefined) formatByExtension(flags['plot-out'], { '.svg': 'svg' }, 'plot-out');
+    if (flags['plot-out'] !== undefined) {
+      formatByExtension(flags['plot-out'], { '.svg': 'svg' }, 'plot-out');
+      await assertWritableFile(flags['plot-out']);
+    }
     const { store } = await this.dependencies(settings);
     const result = await runBacktest(settings, { store, onEvent: (event) => event.type === 'backtest.fold' && event.fold === event.folds - 1 && this.say(`${event.modelType}: ${event.folds} folds done`) }, { configHash: flags['config-hash'] });
     if (flags['plot-out']) await writeFileWhole(flags['plot-out'], renderBacktestChart(result));

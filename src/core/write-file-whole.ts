@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { lstat, open, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, open, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FltsError } from './errors.js';
 
@@ -94,4 +95,19 @@ export async function writeFileWhole(file: string, body: string | Uint8Array, op
   const target = await outputTarget(file);
   if (target.inPlace) await writeFile(target.path, body).catch((error: unknown) => Promise.reject(namingFile(error, file)));
   else await replaceFile(target.path, (temp) => writeFile(temp, body), options);
+}
+
+/**
+ * Fails now, as writing `file` would fail later: its directory missing or not writable, or `file` a directory.
+ * For an output written only at the end of long work, which a bad path would otherwise throw away.
+ */
+export async function assertWritableFile(file: string): Promise<void> {
+  const info = await stat(file).catch(missing);
+  if (info?.isDirectory()) {
+    throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${file}'`), { code: 'EISDIR', errno: -21, syscall: 'open', path: file });
+  }
+  await access(info ? file : path.dirname(path.resolve(file)), constants.W_OK).catch((error: NodeJS.ErrnoException) => {
+    // Named by the file asked for: its directory is what failed, the file is what the user typed.
+    throw Object.assign(error, { path: file, message: error.message.replace(String(error.path), file) });
+  });
 }
