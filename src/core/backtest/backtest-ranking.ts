@@ -10,6 +10,9 @@ import { readBacktestRecord, type BacktestRecord } from './backtest-record.js';
 
 const BACKTEST_GATE = { metric: 'backtest RMSE improvement over the best baseline', noBaseline: 'no baseline backtest to compare with', noMetric: 'no backtest RMSE (not a number) to compare' };
 
+/** A stored metric: backtest.json holds a NaN one (a model that forecast NaN) as null. */
+const figure = (value: number | null | undefined): number => (typeof value === 'number' ? value : Number.NaN);
+
 /**
  * The eval scoreboard, ranked on backtest metrics instead of the single test split: each run's score is the
  * reference score of its mean fold metrics (scaled), r2 the pooled one, the coverage that of every fold's
@@ -21,7 +24,7 @@ export function buildBacktestScoreboard(record: BacktestRecord, runs: readonly R
   const byRun = new Map(runs.filter((run) => run.status === 'SUCCESS').map((run) => [run.run_id, run]));
   const naive = record.models.find((model) => model.model_type === 'NAIVE');
   const best = record.models
-    .filter((model) => isBaselineType(model.model_type) && Number.isFinite(model.aggregate.rmse))
+    .filter((model) => isBaselineType(model.model_type) && Number.isFinite(figure(model.aggregate.rmse)))
     .sort((a, b) => a.aggregate.rmse - b.aggregate.rmse)[0];
   const baseline = best ? { rmse: best.aggregate.rmse, modelType: best.model_type } : undefined;
   const rows = rankRows(
@@ -32,8 +35,8 @@ export function buildBacktestScoreboard(record: BacktestRecord, runs: readonly R
         const { aggregate } = model;
         const target = run.window.targets[0];
         const coverage = Object.fromEntries(Object.entries(aggregate.coverage?.[target] ?? {}).map(([level, counts]) => [level, counts.count > 0 ? counts.coverage : null]));
-        const metrics = { rmse: aggregate.rmse, mae: aggregate.mae, mse: aggregate.mse, r2: aggregate.pooled.r2, score: aggregate.score, coverage };
-        return scoreboardRow(run, { ...metrics, rmseOriginal: aggregate.targets[target]?.rmse ?? Number.NaN, r2Original: Number.NaN }, naive?.aggregate.rmse, minImprovementPct, BACKTEST_GATE, baseline);
+        const metrics = { rmse: figure(aggregate.rmse), mae: figure(aggregate.mae), mse: figure(aggregate.mse), r2: figure(aggregate.pooled?.r2), score: figure(aggregate.score), coverage };
+        return scoreboardRow(run, { ...metrics, rmseOriginal: figure(aggregate.targets?.[target]?.rmse), r2Original: Number.NaN }, naive ? figure(naive.aggregate.rmse) : undefined, minImprovementPct, BACKTEST_GATE, baseline);
       }),
   );
   return { config_hash: record.config_hash, rows, naive_run_id: naive?.run_id ?? null, baseline_run_id: best?.run_id ?? null, gate_min_improvement_pct: minImprovementPct };

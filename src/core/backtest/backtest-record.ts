@@ -1,4 +1,5 @@
 import type { Settings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
 import { runKey, runsBucket } from '../registry/run-store.js';
 import { getJsonIfExists, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -28,8 +29,25 @@ export function runBacktestKey(runId: string): string {
   return runKey(runId, 'backtest.json');
 }
 
+/** What ranking on a record reads: its models, each with a type, a run (or null) and an aggregate. */
+function isBacktestRecord(value: unknown): value is BacktestRecord {
+  const models = (value as Partial<BacktestRecord> | null)?.models;
+  return (
+    Array.isArray(models) &&
+    models.every((model: Partial<BacktestModelResult> | null) => typeof model?.model_type === 'string' && (model.run_id === null || typeof model.run_id === 'string') && typeof model.aggregate === 'object' && model.aggregate !== null)
+  );
+}
+
+const REWRITE_HINT = 'The stored backtest was cut short or edited; run `flts backtest` again for this config_hash to write it anew.';
+
 export async function readBacktestRecord(store: ObjectStore, settings: Settings, configHash: string): Promise<BacktestRecord | undefined> {
-  return getJsonIfExists<BacktestRecord>(store, runsBucket(settings), backtestKeys(configHash).record);
+  const bucket = runsBucket(settings);
+  const key = backtestKeys(configHash).record;
+  const record = await getJsonIfExists<unknown>(store, bucket, key).catch((error: unknown) => {
+    throw error instanceof FltsError && error.code === 'FLTS_DATA_UNREADABLE' ? new FltsError('FLTS_DATA_UNREADABLE', error.message, { cause: error, details: { bucket, key }, hint: REWRITE_HINT }) : error;
+  });
+  if (record === undefined || isBacktestRecord(record)) return record;
+  throw new FltsError('FLTS_DATA_UNREADABLE', `Object ${bucket}/${key} is not a backtest record (its models, each with a type, a run and an aggregate, are missing or damaged).`, { details: { bucket, key }, hint: REWRITE_HINT });
 }
 
 export async function saveBacktestRecord(store: ObjectStore, settings: Settings, record: BacktestRecord): Promise<string[]> {

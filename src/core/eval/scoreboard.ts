@@ -55,10 +55,13 @@ export function testScore(metrics: RunMetrics): number {
   return referenceScore({ rmse: metrics.test_rmse, mae: metrics.test_mae, mse: metrics.test_mse });
 }
 
-/** Score ascending, NaN last, ties to the newest run (then run id, so the order is total). */
+/** A score JSON brought back as null (it stores NaN so) or not at all ranks with NaN, never as 0. */
+const unscored = (score: number): boolean => typeof score !== 'number' || Number.isNaN(score);
+
+/** Score ascending, NaN (or missing) last, ties to the newest run (then run id, so the order is total). */
 export function compareScored(a: { score: number; started_at: string; run_id: string }, b: { score: number; started_at: string; run_id: string }): number {
-  const aNaN = Number.isNaN(a.score);
-  const bNaN = Number.isNaN(b.score);
+  const aNaN = unscored(a.score);
+  const bNaN = unscored(b.score);
   if (aNaN !== bNaN) return aNaN ? 1 : -1;
   if (!aNaN && a.score !== b.score) return a.score < b.score ? -1 : 1;
   if (a.started_at !== b.started_at) return a.started_at > b.started_at ? -1 : 1;
