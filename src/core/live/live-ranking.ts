@@ -20,6 +20,8 @@ export interface LiveRanking {
   rows: LiveRankingRow[];
 }
 
+const isFigure = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+
 /**
  * Runs ranked by their live error, from the figures every serving replica last reported: the served runs,
  * shadows and challengers (`FLTS_SERVE_SHADOW_RUN`) alike. Runs never scored on live traffic are absent.
@@ -31,7 +33,7 @@ export async function rankRunsByLiveError(store: ObjectStore, settings: Settings
       let entry = byRun.get(run.run_id);
       if (!entry) byRun.set(run.run_id, (entry = { sq: 0, abs: 0, points: 0, replicas: new Set(), updated: '' }));
       for (const figures of Object.values(run.targets)) {
-        if (figures.rmse === null || figures.mae === null || figures.points === 0) continue;
+        if (!isFigure(figures?.rmse) || !isFigure(figures.mae) || !isFigure(figures.points) || figures.points <= 0) continue;
         entry.sq += figures.rmse * figures.rmse * figures.points;
         entry.abs += figures.mae * figures.points;
         entry.points += figures.points;

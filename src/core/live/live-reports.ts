@@ -60,6 +60,12 @@ export async function writeLiveReport(store: ObjectStore, settings: Settings, re
   await putJson(store, liveBucket(settings), `${reportPrefix(settings)}${safe(report.replica)}.json`, report);
 }
 
+/** A run's figures as a replica writes them; an entry cut or edited into something else is left out of its report. */
+function wellFormedRun(run: unknown): run is RunFigures {
+  const figures = run as Partial<RunFigures> | null;
+  return typeof figures?.run_id === 'string' && typeof figures.targets === 'object' && figures.targets !== null;
+}
+
 /**
  * Every replica's latest report in this scope (unreadable ones are skipped: a report is replaced, never appended).
  * A report not rewritten within `live.reportRetentionMs` is a replica that is gone (a replica id names a host
@@ -75,7 +81,7 @@ export async function listLiveReports(store: ObjectStore, settings: Settings, no
     if (report === undefined || typeof report.replica !== 'string' || !Array.isArray(report.runs)) return;
     // An unreadable time is no proof of age: such a report is kept.
     if (Date.parse(report.updated_at) < oldest) stale.push(keys[index]);
-    else current.push(report);
+    else current.push({ ...report, runs: report.runs.filter(wellFormedRun) });
   });
   // Best effort: a report left behind is deleted by the next listing.
   await Promise.all(stale.map((key) => store.delete(liveBucket(settings), key).catch(() => undefined)));
