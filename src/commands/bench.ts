@@ -28,18 +28,19 @@ export default class Bench extends FltsCommand<BenchReport> {
     duration: Flags.string({ description: 'Load per /predict cell (30s, 500ms, 2m).', default: '30s' }),
     'baseline-duration': Flags.string({ description: 'Load per baseline (GET /healthz) cell; default min(5s, --duration).' }),
     warmup: Flags.string({ description: 'Unrecorded load before each replica group (0 = none).', default: '2s' }),
-    run: Flags.string({ description: 'Serve this run (default: the promoted run).' }),
-    target: Flags.string({ description: 'Benchmark this running service instead of starting replicas.' }),
+    run: Flags.string({ description: 'Serve this run (default: the promoted run).', exclusive: ['target'] }),
+    // A running service is measured as it is: the flags that shape the replicas bench would start do not apply.
+    target: Flags.string({ description: 'Benchmark this running service instead of starting replicas (not with --run, --engine or --compare).', exclusive: ['run', 'engine', 'compare'] }),
     protocol: Flags.string({ description: 'Comma-separated: http (POST /predict), oip-http (Open Inference Protocol JSON), oip-grpc (Open Inference Protocol gRPC).', default: 'http' }),
     'grpc-target': Flags.string({ description: 'host:port of the --target service\'s gRPC port (for --protocol oip-grpc).' }),
     'payload-rows': Flags.integer({ description: 'Raw rows per request body.', default: 16, min: 2 }),
-    engine: Flags.string({ description: 'Compare forward-pass engines in one run: onnx,wasm starts each replica group once per engine (FLTS_SERVE_ENGINE).', exclusive: ['compare'] }),
+    engine: Flags.string({ description: 'Compare forward-pass engines in one run: onnx,wasm starts each replica group once per engine (FLTS_SERVE_ENGINE).', exclusive: ['compare', 'target'] }),
     'payload-layout': Flags.string({
       description: 'spread = bodies from offsets across the whole file; consecutive = one row apart, so later requests bring the actuals of earlier forecasts (live scoring matches them).',
       options: ['spread', 'consecutive'],
       default: 'spread',
     }),
-    compare: Flags.string({ description: 'Compare configurations in one run: NAME=value1,value2 starts each replica group once per value of that environment variable (e.g. FLTS_SERVE_PREDICTION_LOG_DURABILITY=buffered,sync).' }),
+    compare: Flags.string({ description: 'Compare configurations in one run: NAME=value1,value2 starts each replica group once per value of that environment variable (e.g. FLTS_SERVE_PREDICTION_LOG_DURABILITY=buffered,sync).', exclusive: ['target'] }),
     out: Flags.string({ description: 'Output directory (default bench-results/<timestamp>/).' }),
   };
 

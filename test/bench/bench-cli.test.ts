@@ -113,6 +113,13 @@ describe.skipIf(!hasData)('commands > bench', () => {
     const notUrl = await runCli(['bench', '--home', home, '--target', 'notaurl', ...SHORT, '--json'], { env, timeoutMs: 20_000 });
     expect(notUrl.json?.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'target', value: 'notaurl' } });
     expect(notUrl.exitCode).toBe(2);
+    // Flags for the replicas bench starts would be silently ignored against a running service.
+    for (const flag of [['--compare', 'FLTS_LIVE_SCORING=false,true'], ['--engine', 'onnx,wasm'], ['--run', 'r1']]) {
+      const ignored = await runCli(['bench', '--home', home, '--target', 'http://127.0.0.1:9', ...flag, ...SHORT, '--json'], { env, timeoutMs: 20_000 });
+      expect(ignored.json?.error, flag[0]).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG' });
+      expect(ignored.json.error.message).toContain('--target');
+      expect(ignored.exitCode).toBe(2);
+    }
   });
 
   it("refuses --payload-rows shorter than the run's input window before starting a server, as a usage error", async () => {
