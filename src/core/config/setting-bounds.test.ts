@@ -58,6 +58,8 @@ describe('every size a setting controls has an upper bound', () => {
     ['N_CHANGEPOINTS', '1000', '1001'],
     ['PROMOTION_SCOREBOARD_LIMIT', '10000', '10001'],
     ['EVAL_PLOT_TOP', '100', '101'],
+    ['FLTS_EVAL_PLOT_TOP', '100', '101'],
+    ['QUALITY_GATE_MIN_IMPROVEMENT_PCT', '100', '100.5'],
     ['PREDICT_MAX_ERROR_STEPS', '10000', '10001'],
     ['PREDICT_LOG_FEATURE_LIMIT', '1000', '1001'],
     ['FLTS_BACKTEST_HORIZON', '10000', '10001'],

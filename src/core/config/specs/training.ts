@@ -45,11 +45,11 @@ export const TRAINING_SPECS: readonly SettingSpec[] = [
 
 /** Quality gate and scoreboard settings used by `flts eval` and `flts promote`. */
 export const EVAL_SPECS: readonly SettingSpec[] = [
-  { path: 'eval.minImprovementPct', type: 'number', default: null, nullable: true, env: ['QUALITY_GATE_MIN_IMPROVEMENT_PCT'], description: 'Quality gate: minimum % RMSE improvement over the best baseline (the lowest test RMSE of NAIVE, SNAIVE and MSTL) for promotion (null = no gate).' },
+  { path: 'eval.minImprovementPct', type: 'number', default: null, nullable: true, max: 100, env: ['QUALITY_GATE_MIN_IMPROVEMENT_PCT'], description: 'Quality gate: minimum % RMSE improvement over the best baseline (the lowest test RMSE of NAIVE, SNAIVE and MSTL) for promotion (null = no gate).' },
   { path: 'eval.scoreboardLimit', type: 'integer', default: 50, min: 1, max: 10_000, env: ['PROMOTION_SCOREBOARD_LIMIT'], description: 'Rows shown on the scoreboard.' },
   { path: 'eval.intervalLevels', type: 'list', default: ['0.8', '0.95'], maxItems: 50, numberItems: true, min: 0, exclusiveMin: true, max: 1, exclusiveMax: true, env: ['FLTS_INTERVAL_LEVELS'], envCase: 'trim', description: 'Prediction interval levels (comma list of numbers in (0, 1)): calibrated at training, reported by eval, returned by /predict, batch predictions and backtests.' },
   { path: 'eval.intervalSteps', type: 'integer', default: 30, min: 1, max: 1000, env: ['FLTS_INTERVAL_STEPS'], description: 'Forecast steps that get prediction intervals. Steps past the model horizon, which a longer request forecasts recursively (MSTL: from one fit), are calibrated at training on the model\'s own forecasts of them from up to 400 calibration windows (none with fewer than 40); later steps get none.' },
-  { path: 'eval.plotTop', type: 'integer', default: 3, min: 1, max: 100, env: ['EVAL_PLOT_TOP'], description: 'Runs plotted by `flts eval --plot`.' },
+  { path: 'eval.plotTop', type: 'integer', default: 3, min: 1, max: 100, env: ['FLTS_EVAL_PLOT_TOP', 'EVAL_PLOT_TOP'], description: 'Runs plotted by `flts eval --plot`.' },
 ];
 
 export type TrainableModelType = (typeof TRAINABLE_MODEL_TYPES)[number];
