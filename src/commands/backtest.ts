@@ -42,8 +42,10 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
       const aggregate = result.models.find((m) => m.model_type === row.model_type)?.aggregate;
       // The first target's pooled coverage, like the rmse beside it.
       const coverage = aggregate?.coverage?.[Object.keys(aggregate.targets)[0]] ?? {};
-      const covered = Object.entries(coverage).map(([level, c]) => `  cover ${level} ${(100 * c.coverage).toFixed(1)} % of ${c.count}`).join('');
-      this.say(`#${row.rank} ${row.model_type.padEnd(8)} ${row.run_id ?? '(no run)'}  rmse ${row.rmse.toPrecision(5)}  score ${row.score.toPrecision(5)}${covered}`);
+      // A model that forecast no number has no figures: a dash, not "NaN".
+      const figure = (value: number, text: (v: number) => string): string => (Number.isFinite(value) ? text(value) : '-');
+      const covered = Object.entries(coverage).map(([level, c]) => `  cover ${level} ${c.count > 0 ? figure(100 * c.coverage, (v) => `${v.toFixed(1)} %`) : '-'} of ${c.count}`).join('');
+      this.say(`#${row.rank} ${row.model_type.padEnd(8)} ${row.run_id ?? '(no run)'}  rmse ${figure(row.rmse, (v) => v.toPrecision(5))}  score ${figure(row.score, (v) => v.toPrecision(5))}${covered}`);
     }
     this.say(`stored: ${result.objects.map((o) => `${result.store_location}/${o}`).join(', ')}`);
     return result;
