@@ -40,4 +40,18 @@ describe('backtest > baselines without a trained run', () => {
       expect(band.upper[0] as number).toBeGreaterThan(band.lower[0] as number);
     }
   });
+
+});
+
+describe('backtest > a model whose window the history cannot fill', () => {
+  it('is refused naming the model, as the fold origin leaves fewer rows than its window', async () => {
+    const home = createSliceHome('flts-backtest-short-', { 'data.sampleTrainRows': 300, 'data.sampleTestRows': 60 });
+    try {
+      await runPreprocess(home.settings, { store: home.store });
+      const refused = runBacktest(home.settings, { store: home.store }, { modelTypes: ['NAIVE', 'SNAIVE'], horizon: 1, stride: 15, folds: 2 });
+      await expect(refused).rejects.toMatchObject({ code: 'FLTS_MODEL_TOO_FEW_ROWS', message: expect.stringMatching(/^SNAIVE: /), details: { modelType: 'SNAIVE' } });
+    } finally {
+      home.remove();
+    }
+  }, 120_000);
 });

@@ -87,7 +87,9 @@ export async function runBacktest(settings: Settings, deps: RunBacktestDeps, inp
     // Without a run, the window training would give this type (a day for SNAIVE, MSTL's smoothing rows).
     const window = run?.window ?? modelWindow(modelType, data, settings);
     if (origins[0] < window.inputSeqLen) {
-      throw new FltsError('FLTS_MODEL_TOO_FEW_ROWS', `The first fold origin (row ${origins[0]}) leaves fewer than ${window.inputSeqLen} rows of history.`);
+      throw new FltsError('FLTS_MODEL_TOO_FEW_ROWS', `${modelType}: the first fold origin (row ${origins[0]}) leaves fewer than its ${window.inputSeqLen} rows of input history; leave it out (--models) or backtest fewer folds (--folds).`, {
+        details: { modelType, origin: origins[0], inputSeqLen: window.inputSeqLen },
+      });
     }
     const provider = createFoldModelProvider({ modelType, window, run: run && runModel ? { runId: run.run_id, model: runModel, intervals: runIntervals } : undefined, scaler: data.scaler, trainRows, refitEvery, settings, signal: deps.signal });
     try {
