@@ -5,6 +5,8 @@ import { handleInferenceClaim } from '../../src/core/batch/inference-claim-handl
 import { createActualsHub } from '../../src/core/live/actuals-hub.js';
 import type { MatchedError } from '../../src/core/live/live-scorer.js';
 import { runBatchInference, type BatchInferenceResult } from '../../src/core/batch/run-batch-inference.js';
+import { resultMarkerKey } from '../../src/core/batch/result-marker.js';
+import { getJsonIfExists } from '../../src/core/storage/json-objects.js';
 import { createMessageBus, decodeInferenceNotice, type DataClaim, type MessageBus, type ReceivedMessage } from '../../src/core/bus/index.js';
 import type { Settings } from '../../src/core/config/settings.js';
 import { encodeFrameParquet } from '../../src/core/data/frame-parquet.js';
@@ -246,6 +248,59 @@ describe('batch > batch inference over a PobleSec slice', () => {
     expect(redelivered.log_object_key).toContain('/20260301/');
     const records = (await logObjects(store, settings)).filter((o) => o.lines.some((line) => line.prediction_hash === redelivered.prediction_hash));
     expect(records.map((o) => o.key)).toEqual([redelivered.log_object_key]);
+    expect((await runBatchInference(settings, { store }, { data })).status).toBe('duplicate');
+  }, 60_000);
+
+  it('leaves nothing at the marker key while a result is unfinished, so an older flts given the redelivery does not skip it', async () => {
+    const short: TimeFrame = selectRows(processed.test, 5, 95);
+    await store.put(settings.store.buckets.processed, 'rolling/short.parquet', encodeFrameParquet(short));
+    const data = { bucket: settings.store.buckets.processed, key: 'rolling/short.parquet' };
+    // The process dies writing the log record, after its pending marker and forecast table.
+    const crashing: ObjectStore = {
+      ...store,
+      put: async (bucket, key, body, options) => {
+        if (bucket === settings.store.buckets.inferenceLogs) throw new Error('killed');
+        await store.put(bucket, key, body, options);
+      },
+    };
+    await expect(runBatchInference(settings, { store: crashing }, { data })).rejects.toThrow('killed');
+    const finished = await runBatchInference(settings, { store }, { data });
+    expect(finished.status).toBe('written');
+    // What flts before 2026-12 reads: any object at this key is a finished result, reported as a duplicate.
+    const key = resultMarkerKey(lstm.run_id, finished.prediction_hash);
+    await store.delete(settings.store.buckets.runs, key);
+    await store.delete(finished.log_bucket, finished.log_object_key);
+    await expect(runBatchInference(settings, { store: crashing }, { data })).rejects.toThrow('killed');
+    expect(await getJsonIfExists(store, settings.store.buckets.runs, key)).toBeUndefined();
+    expect((await runBatchInference(settings, { store }, { data })).status).toBe('written');
+    expect(await getJsonIfExists(store, settings.store.buckets.runs, key)).toMatchObject({ state: 'done', log_object_key: finished.log_object_key });
+  }, 60_000);
+
+  it('finishes a result whose pending marker an earlier flts left at the marker key', async () => {
+    const short: TimeFrame = selectRows(processed.test, 10, 100);
+    await store.put(settings.store.buckets.processed, 'pending-at-marker/short.parquet', encodeFrameParquet(short));
+    const data = { bucket: settings.store.buckets.processed, key: 'pending-at-marker/short.parquet' };
+    const first = await runBatchInference(settings, { store }, { data });
+    const hash = first.prediction_hash;
+    const logKey = `default/20260301/batch-${lstm.run_id}-${hash}.jsonl`;
+    await store.delete(first.log_bucket, first.log_object_key);
+    await store.put(
+      settings.store.buckets.runs,
+      resultMarkerKey(lstm.run_id, hash),
+      JSON.stringify({
+        run_id: lstm.run_id,
+        prediction_hash: hash,
+        log_bucket: settings.store.buckets.inferenceLogs,
+        log_object_key: logKey,
+        forecast_bucket: settings.store.buckets.runs,
+        forecast_key: `${lstm.run_id}/batch-inference/${hash}.parquet`,
+        rows_predicted: first.rows_predicted,
+        created_at: '2026-03-01T23:59:30.000Z',
+        state: 'pending',
+      }),
+    );
+    const finished = await runBatchInference(settings, { store, now: () => new Date('2026-03-02T00:00:30Z') }, { data });
+    expect(finished).toMatchObject({ status: 'written', log_object_key: logKey });
     expect((await runBatchInference(settings, { store }, { data })).status).toBe('duplicate');
   }, 60_000);
 });

@@ -20,6 +20,8 @@ export interface ResultMarker {
   /**
    * `pending` from before the result is written until it is announced: a redelivery after a crash between the two
    * finishes the same result (same log object, same day) instead of writing another. Markers without it are done.
+   * A pending marker is kept at its own key (`pendingMarkerKey`): flts before 2026-12 takes any object at the
+   * marker's key for a finished result, so an older replica given the redelivery would skip it for good.
    */
   state?: 'pending' | 'done';
 }
@@ -30,16 +32,34 @@ export function resultMarkerKey(runId: string, predictionHash: string): string {
   return runKey(runId, BATCH_DIR, `${predictionHash}.json`);
 }
 
+export function pendingMarkerKey(runId: string, predictionHash: string): string {
+  return runKey(runId, BATCH_DIR, `${predictionHash}.pending.json`);
+}
+
 export function forecastObjectKey(runId: string, predictionHash: string, format: 'parquet' | 'csv'): string {
   return runKey(runId, BATCH_DIR, `${predictionHash}.${format}`);
 }
 
+/**
+ * The result's marker once it is done; else the pending marker of a result a crash left half written, at its own key
+ * or (as flts wrote it until the key was split) at the marker's key with `state: 'pending'`; undefined for a new result.
+ */
 export async function readResultMarker(store: ObjectStore, settings: Settings, runId: string, predictionHash: string): Promise<ResultMarker | undefined> {
-  return getJsonIfExists<ResultMarker>(store, runsBucket(settings), resultMarkerKey(runId, predictionHash));
+  const bucket = runsBucket(settings);
+  const marker = await getJsonIfExists<ResultMarker>(store, bucket, resultMarkerKey(runId, predictionHash));
+  if (marker && marker.state !== 'pending') return marker;
+  const pending = await getJsonIfExists<ResultMarker>(store, bucket, pendingMarkerKey(runId, predictionHash));
+  return pending ? { ...pending, state: 'pending' } : marker;
 }
 
+export async function writePendingMarker(store: ObjectStore, settings: Settings, marker: ResultMarker): Promise<void> {
+  await putJson(store, runsBucket(settings), pendingMarkerKey(marker.run_id, marker.prediction_hash), { ...marker, state: 'pending' });
+}
+
+/** Marks the result done; its pending marker goes, though one left behind is harmless (a done marker is read first). */
 export async function writeResultMarker(store: ObjectStore, settings: Settings, marker: ResultMarker): Promise<void> {
-  await putJson(store, runsBucket(settings), resultMarkerKey(marker.run_id, marker.prediction_hash), marker);
+  await putJson(store, runsBucket(settings), resultMarkerKey(marker.run_id, marker.prediction_hash), { ...marker, state: 'done' });
+  await store.delete(runsBucket(settings), pendingMarkerKey(marker.run_id, marker.prediction_hash)).catch(() => undefined);
 }
 
 /**

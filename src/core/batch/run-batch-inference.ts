@@ -14,7 +14,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { batchPredictionHash, forecastEveryWindow } from './batch-forecast.js';
 import { encodeForecastTable, forecastFileFormat, writeForecastFile } from './forecast-table.js';
 import { loadInferenceInput, type InferenceDataRef, type InputScale } from './inference-input.js';
-import { forecastObjectKey, readResultMarker, resultLogKey, writeResultMarker, type ResultMarker } from './result-marker.js';
+import { forecastObjectKey, readResultMarker, resultLogKey, writePendingMarker, writeResultMarker, type ResultMarker } from './result-marker.js';
 import { batchMetrics, batchSamples, type BatchMetrics, type BatchResultRecord } from './result-record.js';
 
 export interface BatchInferenceDeps {
@@ -67,9 +67,9 @@ export interface BatchInferenceResult {
  * is stored as a forecast table with the run, one JSONL record in `inference-logs` and a `performance-eval`
  * notice; a result already recorded (same run, same predictions) is reported as a duplicate instead.
  *
- * Order: table, log record, notice, then the marker. A crash before the marker repeats the whole sequence
- * on redelivery, rewriting the same keys (no second record) and announcing again (at-least-once notices,
- * each naming the same log object). Replicas racing on one claim converge the same way.
+ * Order: a pending marker, table, log record, notice, then the marker. A crash before the marker repeats the
+ * sequence on redelivery under the pending marker's time, rewriting the same keys (no second record) and announcing
+ * again (at-least-once notices, each naming the same log object). Replicas racing on one claim converge the same way.
  */
 export async function runBatchInference(settings: Settings, deps: BatchInferenceDeps, input: BatchInferenceInput): Promise<BatchInferenceResult> {
   const started = performance.now();
@@ -130,7 +130,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
       created_at: at.toISOString(),
       state: 'pending',
     };
-    if (!existing) await writeResultMarker(store, settings, marker);
+    if (!existing) await writePendingMarker(store, settings, marker);
     await store.put(marker.forecast_bucket, marker.forecast_key, encodeForecastTable(forecast, settings.batch.format), {
       contentType: settings.batch.format === 'parquet' ? 'application/vnd.apache.parquet' : 'text/csv',
     });
@@ -159,7 +159,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
         encodeInferenceNotice({ identifier, logBucket: marker.log_bucket, logObjectKey: marker.log_object_key, runId: run.run_id, modelType: run.model_type, configHash: run.config_hash, rows: forecast.time.length }),
       );
     }
-    await writeResultMarker(store, settings, { ...marker, state: 'done' });
+    await writeResultMarker(store, settings, marker);
     logger.info({ runId: run.run_id, predictionHash, rows: forecast.time.length, logObjectKey: marker.log_object_key, rmse: metrics.rmse }, 'batch_inference_logged');
     emit({ type: 'batch.done', runId: run.run_id, predictionHash, duplicate: false, rows: forecast.time.length });
     return { status: 'written', ...summary, ...markerLocation(marker), published: deps.bus !== undefined, duration_ms: performance.now() - started };
