@@ -45,14 +45,21 @@ describe('core > config > settings', () => {
     [{ FLTS_INTERVAL_LEVELS: '1.5' }, 'FLTS_INTERVAL_LEVELS', 'eval.intervalLevels'],
     [{ TARGETS: 'down, down' }, 'TARGETS', '"down" is given more than once'],
     [{ EXPECTED_MODEL_TYPES: 'LSTM,GRUU' }, 'EXPECTED_MODEL_TYPES', '"PROPHET"'],
-    [{ IDENTIFIER: 'a/b' }, 'IDENTIFIER', 'letters, digits'],
-    [{ IDENTIFIER: '../x' }, 'IDENTIFIER', 'letters, digits'],
+    [{ IDENTIFIER: 'a/b' }, 'IDENTIFIER', 'without "/"'],
+    [{ IDENTIFIER: '../x' }, 'IDENTIFIER', 'without "/"'],
+    [{ IDENTIFIER: '..' }, 'IDENTIFIER', 'not "." or ".."'],
+    [{ IDENTIFIER: 'a\\b' }, 'IDENTIFIER', 'without "/"'],
+    [{ IDENTIFIER: 'a\nb' }, 'IDENTIFIER', 'control characters'],
     [{ IDENTIFIER: 'x'.repeat(129) }, 'IDENTIFIER', 'up to 128'],
   ])('rejects %o naming the setting and the accepted values', (env, name, accepted) => {
     const error = errorOf(() => resolveSettings({ env }));
     expect(error.code).toBe('FLTS_CONFIG_INVALID_VALUE');
     expect(error.message).toContain(name);
     expect(error.message).toContain(accepted);
+  });
+
+  it.each(['Poble Sec', '_edge', 'cell:7', 'site.1', 'x'.repeat(128)])('keeps IDENTIFIER %j, a scope earlier releases made and upgraded homes hold', (identifier) => {
+    expect(resolveSettings({ env: { IDENTIFIER: identifier } }).settings.identifier).toBe(identifier);
   });
 
   it('takes an empty home from any layer as unset, so the store never lands in the working directory', () => {

@@ -9,7 +9,12 @@ export const RUNTIME_SPECS: readonly SettingSpec[] = [
     type: 'string',
     default: '',
     env: ['IDENTIFIER'],
-    pattern: { regex: /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, text: 'a name of up to 128 letters, digits, ".", "_" or "-", starting with a letter or digit (it names a folder of promotion pointers and logs)' },
+    // One folder name, not a charset: spaces, ':' or a leading '_' made working scopes before this was checked, and
+    // refusing them would cut an upgraded deployment off its own promotions and logs.
+    pattern: {
+      regex: /^(?!\.\.?$)[^/\\\u0000-\u001f\u007f]{1,128}$/,
+      text: 'one name of up to 128 characters without "/", "\\" or control characters, and not "." or ".." (it names a folder of promotion pointers and logs)',
+    },
     description: 'Deployment identifier; scopes promotion pointers and logs ("" = global).',
   },
   { path: 'logLevel', type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], envCase: 'lower', env: ['FLTS_LOG_LEVEL', 'LOG_LEVEL'], description: 'Structured log level (JSON lines on stderr). Commands that print their own outcome (train, promote, predict...) log only warnings and errors unless a level is set; serve and the daemon log at this level.' },
