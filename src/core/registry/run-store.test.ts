@@ -1,12 +1,14 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { fakeRun } from './run-record.fixture.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { findRunRecord, listRunRecords, markRunKilled, readRunRecord, saveRunRecord, scanRunRecords } from './run-store.js';
+import type { RunRecord } from './run-record.js';
+import { findRunRecord, listRunRecords, markRunKilled, readRunRecord, runOwnerGone, saveRunRecord, scanRunRecords } from './run-store.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-runs-'));
 const store = createFsStore(root);
@@ -74,5 +76,29 @@ describe('core > registry > run-store', () => {
     expect(await readRunRecord(store, settings, 'finishing')).toEqual(success);
     expect(await markRunKilled(store, settings, 'finishing', 'gone')).toBeUndefined();
     expect(await readRunRecord(store, settings, 'finishing')).toEqual(success);
+  });
+
+  it('tells a pid taken by a later process from the trainer of a RUNNING record written before owner.started', async () => {
+    // A RUNNING run.json as flts wrote it before owners carried their start: host and pid only.
+    const recorded = (pid: number, startedAt: string): RunRecord =>
+      JSON.parse(`{
+        "run_id": "old", "model_type": "LSTM", "experiment": "Default", "config_hash": "${'c'.repeat(64)}", "status": "RUNNING",
+        "window": { "features": ["down"], "targets": ["down"], "inputSeqLen": 10, "outputSeqLen": 1 },
+        "timings": { "started_at": "${startedAt}" }, "artifacts": {}, "flts_version": "0.1.0",
+        "owner": { "host": ${JSON.stringify(os.hostname())}, "pid": ${pid} }
+      }`);
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => other.once('spawn', resolve));
+      const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+      // The pid went to a process that began after the run: the run's trainer is gone (pid reuse, a reboot).
+      expect(runOwnerGone(recorded(other.pid!, hourAgo))).toBe(true);
+      expect(runOwnerGone(recorded(process.pid, hourAgo))).toBe(true);
+      // A process that began before the run may be its trainer, still at it.
+      expect(runOwnerGone(recorded(other.pid!, new Date().toISOString()))).toBe(false);
+      expect(runOwnerGone(recorded(process.ppid, new Date().toISOString()))).toBe(false);
+    } finally {
+      other.kill();
+    }
   });
 });

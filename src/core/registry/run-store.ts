@@ -150,21 +150,51 @@ export function currentRunOwner(): RunOwner {
 }
 
 /**
+ * When process `pid` started, in ms since the epoch by this host's clock (Linux: boot time plus the start tick at
+ * USER_HZ, 100 a second); undefined where /proc cannot say.
+ */
+export function processStartedAtMs(pid: number): number | undefined {
+  try {
+    const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isFinite(bootSeconds) && Number.isFinite(startTicks) ? bootSeconds * 1000 + startTicks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How much later than a run's start its pid's process may have started and still be taken for its trainer: more
+ * than the one-second grain of the boot time, and more than a small step of the clock since the run began.
+ */
+const PID_REUSE_MARGIN_MS = 60_000;
+
+/**
  * Whether the run's training process is known to be gone: it ran on this host, and its pid is no longer in use
  * or is now another process's (one that started at another time: a restarted container's, after a reboot).
- * Unknown (another host, no owner recorded) counts as not gone.
+ * A record without `owner.started` (written before it was) can only be told by time: a process that started
+ * after the run did is not its trainer. Unknown (another host, no owner recorded) counts as not gone.
  */
 export function runOwnerGone(run: RunRecord): boolean {
   const owner = run.owner;
   if (!owner || owner.host !== os.hostname()) return false;
-  const startedAgain = (now: string | undefined): boolean => owner.started !== undefined && now !== undefined && now !== owner.started;
-  if (owner.pid === process.pid) return startedAgain(processStartOf(process.pid));
+  const startedAgain = (pid: number): boolean => {
+    if (owner.started !== undefined) {
+      const now = processStartOf(pid);
+      return now !== undefined && now !== owner.started;
+    }
+    const since = processStartedAtMs(pid);
+    const runStart = Date.parse(run.timings.started_at);
+    return since !== undefined && Number.isFinite(runStart) && since > runStart + PID_REUSE_MARGIN_MS;
+  };
+  if (owner.pid === process.pid) return startedAgain(process.pid);
   try {
     process.kill(owner.pid, 0);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
-  return startedAgain(processStartOf(owner.pid));
+  return startedAgain(owner.pid);
 }
 
 /**
