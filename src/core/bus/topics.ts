@@ -74,3 +74,6 @@ export function trainerGroupId(modelType: string, prefix = 'train-'): string {
 export function servingGroupId(replicaId: string, prefix = 'serve-'): string {
   return `${prefix}${replicaId}`;
 }
+
+/** One group for every batch replica: each inference claim is forecast once, a redelivered one skipped as a duplicate. */
+export const BATCH_INFERENCE_GROUP = 'batch-inference';

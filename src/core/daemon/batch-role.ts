@@ -1,11 +1,8 @@
-import { roleDlq } from '../bus/topics.js';
+import { BATCH_INFERENCE_GROUP, roleDlq } from '../bus/topics.js';
 import { decodeInferenceClaim } from '../bus/messages.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { handleInferenceClaim } from '../batch/inference-claim-handler.js';
 import type { BatchInferenceResult } from '../batch/run-batch-inference.js';
-
-/** One group for every replica: each claim is forecast once, and a redelivered one is skipped as a duplicate. */
-export const BATCH_INFERENCE_GROUP = 'batch-inference';
 
 /** The daemon role answering `inference-data` claims with batch inference (`--roles batch`). */
 export async function startBatchInferenceRole(context: RoleContext): Promise<RoleHandle> {

@@ -11,6 +11,7 @@ describe('core > offsets > replay-request', () => {
     expect(resolveReplayRequest({ role: 'trainer:LSTM', toEarliest: true }, bus)).toMatchObject({ group: 'train-lstm', scope: { topics: [{ topic: 'training-data' }] } });
     expect(resolveReplayRequest({ role: 'trainer:PROPHET', toEarliest: true }, bus).group).toBe('nonml-prophet');
     expect(resolveReplayRequest({ role: 'promoter', toLatest: true }, bus)).toMatchObject({ group: 'eval-promoter', scope: { topics: [{ topic: 'model-training' }] } });
+    expect(resolveReplayRequest({ role: 'batch', toEarliest: true }, bus)).toMatchObject({ group: 'batch-inference', scope: { topics: [{ topic: 'inference-data' }] } });
     expect(resolveReplayRequest({ role: 'serving:replica-1', toLatest: true }, bus)).toMatchObject({ group: 'serve-replica-1', scope: { allTopics: true } });
     expect(resolveReplayRequest({ role: 'promoter', topics: ['model-training:0,2'], toCurrent: true }, bus).scope).toEqual({ topics: [{ topic: 'model-training', partitions: [0, 2] }] });
     expect(() => resolveReplayRequest({ role: 'janitor', toEarliest: true }, bus)).toThrow(/trainer:<MODEL_TYPE>/);

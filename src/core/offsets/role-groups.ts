@@ -1,4 +1,4 @@
-import { servingGroupId, trainerGroupId } from '../bus/topics.js';
+import { BATCH_INFERENCE_GROUP, servingGroupId, trainerGroupId } from '../bus/topics.js';
 import type { BusSettings } from '../config/specs/distributed.js';
 import { FltsError } from '../errors.js';
 
@@ -9,7 +9,7 @@ export interface RoleGroup {
   topics?: string[];
 }
 
-export const ROLE_SYNTAX = 'trainer:<MODEL_TYPE> (e.g. trainer:LSTM), promoter, or serving:<replica id>';
+export const ROLE_SYNTAX = 'trainer:<MODEL_TYPE> (e.g. trainer:LSTM), promoter, batch, or serving:<replica id>';
 
 /** flts' own consumer groups by role, named as the daemon names them from the same settings. */
 export function resolveRoleGroup(role: string, bus: Pick<BusSettings, 'groups' | 'topics'>): RoleGroup {
@@ -21,6 +21,9 @@ export function resolveRoleGroup(role: string, bus: Pick<BusSettings, 'groups' |
     case 'promoter':
     case 'eval':
       if (!arg) return { role, group: bus.groups.promoter, topics: [bus.topics.modelTraining] };
+      break;
+    case 'batch':
+      if (!arg) return { role, group: BATCH_INFERENCE_GROUP, topics: [bus.topics.inferenceData] };
       break;
     case 'serving':
     case 'serve':
