@@ -1,6 +1,11 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { defaultSettings } from '../config/settings.js';
 import { createLiveScorer } from '../live/live-scorer.js';
-import { intervalsByTarget } from './live-monitor.js';
+import { createLiveMonitor, intervalsByTarget } from './live-monitor.js';
+import type { ModelHolder } from './model-holder.js';
+import type { ServedModel } from './served-model.js';
 
 describe('core > serve > live-monitor intervals', () => {
   const rows = [
@@ -28,5 +33,29 @@ describe('core > serve > live-monitor intervals', () => {
     const down = scorer.figures().find((run) => run.run_id === 'run-a')!.targets.down;
     expect(down.points).toBe(2);
     expect(down.coverage).toEqual({ '0.8': 0, '0.95': 1 });
+  });
+});
+
+describe('core > serve > live-monitor logs', () => {
+  it('names a shadow run\'s part without a second `role` key under the daemon\'s serving-role logger', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(...chunk.toString().split('\n').filter(Boolean)), done()) });
+    const daemonLogger = pino({ base: null }, sink).child({ role: 'serving' });
+    const settings = defaultSettings();
+    settings.live.shadowRunId = 'run-challenger';
+    const monitor = createLiveMonitor({
+      settings,
+      holder: {} as ModelHolder,
+      loadShadow: async () => ({ retire: () => {}, disposed: false }) as unknown as ServedModel,
+      replica: 'r1',
+      logger: daemonLogger,
+    });
+    await monitor.tick();
+    await new Promise((resolve) => setImmediate(resolve));
+    await monitor.stop();
+    const loaded = lines.find((line) => line.includes('live_shadow_loaded'));
+    expect(loaded).toBeDefined();
+    expect(loaded!.match(/"role":/g)).toHaveLength(1);
+    expect(JSON.parse(loaded!)).toMatchObject({ role: 'serving', shadow: 'challenger', runId: 'run-challenger' });
   });
 });

@@ -128,11 +128,12 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       .then((model) => {
         if (shadows.get(role) === shadow) shadow.model = model;
         else model.retire();
-        logger.info({ role, runId }, 'live_shadow_loaded');
+        // Not `role`: the daemon's serving role binds that key already, and pino would write it twice.
+        logger.info({ shadow: role, runId }, 'live_shadow_loaded');
       })
       .catch((error: unknown) => {
         const flts = toFltsError(error);
-        logger.warn({ role, runId, code: flts.code, err: flts.message }, 'live_shadow_load_failed');
+        logger.warn({ shadow: role, runId, code: flts.code, err: flts.message }, 'live_shadow_load_failed');
         // A run that is gone stays gone: retried each tick it only filled the log (every 5 s, for good).
         if (!flts.retriable && flts.kind !== 'unavailable' && flts.kind !== 'internal') unloadable.add(runId);
         if (shadows.get(role) === shadow) shadows.delete(role);
