@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { resolveDataFiles } from '../config/config-hash.js';
+import type { DataSettings } from '../config/specs/data.js';
 import { DEFAULT_MAX_INPUT_BYTES, readTable } from '../data/read-table.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
@@ -14,6 +18,22 @@ export interface RequestPayloads {
   source: string;
   rowsPerRequest: number;
   meanBytes: number;
+}
+
+/**
+ * The test file of the data settings, which request bodies are cut from. Refused before any replica starts when
+ * it is missing, naming where it was looked for: the default (PobleSec) rarely matches the data a served run
+ * was trained on, and the data-file hint speaks of flags bench does not have.
+ */
+export function benchPayloadFile(data: DataSettings): string {
+  const files = resolveDataFiles(data);
+  if (existsSync(files.testPath)) return files.testPath;
+  const given = data.testFile || files.testName;
+  const where = path.isAbsolute(given) ? '' : `; looked in ${files.searched.join(', ')}`;
+  throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Request rows: data file ${given} not found${where}`, {
+    details: { file: given, searched: files.searched },
+    hint: 'Request bodies are cut from a test file with the served run\'s columns: name its dataset as for `flts preprocess` (--dataset NAME or DATASET_NAME for NAME_test.csv, or TEST_FILE; FLTS_DATA_DIR for its directory).',
+  });
 }
 
 const formatTime = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
