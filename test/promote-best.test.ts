@@ -34,4 +34,11 @@ describe('cli > promote --best', () => {
     expect(modules.some((line) => line.includes('/onnxruntime-node/'))).toBe(true);
     expect(modules.filter((line) => line.includes('/@tensorflow/'))).toEqual([]);
   });
+
+  it('says that it published model-selected when a bus is configured', async () => {
+    const result = await runCli(['promote', '--run', 'runA'], { env: { FLTS_HOME: home, FLTS_BUS: 'fs' } });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain('published model-selected: replicas following the bus reload now');
+  });
 });
+

@@ -53,7 +53,11 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     const r = result.record;
     this.say(`promoted ${r.model_type} run ${r.run_id} (config_hash ${r.config_hash.slice(0, 12)}, score ${r.score}, ${r.source}) — ${r.reason}`);
     this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
+    if (result.published?.ok) this.say(`published ${result.published.topic}: replicas following the bus reload now`);
     if (result.published && !result.published.ok) this.say(`warning: ${result.published.topic} not published (${result.published.error}); replicas still follow the pointers by polling.`);
+    const marker = result.tracking.marker;
+    if (marker?.marker === 'alias') this.say(`mlflow: ${marker.registeredModel} version ${marker.version} is now '${marker.alias}'`);
+    if (marker?.marker === 'tag') this.say(`mlflow: run ${marker.mlflowRunId} tagged '${marker.tag}' (${singleLine(marker.reason)})`);
     if (result.tracking.status === 'unavailable') this.say(`mlflow: promotion not marked (${result.tracking.message}).`);
     return result;
   }

@@ -14,6 +14,7 @@ import { listRunRecords, readRunRecord } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
 import { gateProblem, runProblems, type PromotionProblem } from './promotion-checks.js';
+import type { PromotionMarker } from './mark-promoted.js';
 import { trackPromotion } from './sync-runs-to-tracking.js';
 import { validateCandidate, type CandidateCheck } from './validate-candidate.js';
 
@@ -50,7 +51,7 @@ export interface PromotionResult {
   validation: CandidateCheck | null;
   /** null without a bus; otherwise whether `model-selected` was acknowledged (the pointers stay the source of truth). */
   published: { topic: string; ok: boolean; error?: string } | null;
-  tracking: { status: string; message?: string };
+  tracking: { status: string; message?: string; marker?: PromotionMarker };
 }
 
 function nowTimestamp(now: () => Date): string {
@@ -174,7 +175,7 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
     gate,
     validation,
     published,
-    tracking: { status: tracked.status, ...('message' in tracked && tracked.message ? { message: String(tracked.message) } : {}) },
+    tracking: { status: tracked.status, ...('message' in tracked && tracked.message ? { message: String(tracked.message) } : {}), ...(tracked.status === 'ok' ? { marker: tracked.value } : {}) },
   };
 }
 
