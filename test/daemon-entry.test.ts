@@ -71,4 +71,20 @@ describe('daemon/main.js, the daemon executable', () => {
     expect(await exited, `${stdout}\n${stderr}`).toBe(0);
     expect(stdout).toContain('SIGTERM: stopping');
   }, 180_000);
+
+  it('says where the serving role\'s inference API listens, beside the health server', async () => {
+    const child = spawn(process.execPath, [ENTRY, '--roles', 'serving', '--port', '0'], { cwd: REPO_ROOT, env: { ...env, FLTS_SERVE_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const api = await waitUntil(async () => /serving: inference API on (http:\/\/\S+)/.exec(stdout)?.[1], `the serving role to listen (${stdout})`, 60_000, 100);
+      expect(stdout).toMatch(/Daemon listening on http:\/\/\S+ \(roles: serving\)/);
+      expect(((await (await fetch(`${api}/healthz`)).json()) as { service: string }).service).toBe('inference-api');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited, stdout).toBe(0);
+  }, 90_000);
 });
+

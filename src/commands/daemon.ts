@@ -50,6 +50,10 @@ export default class Daemon extends FltsCommand<DaemonResult> {
     }
     const roles = daemon.roles().map((role) => role.name);
     this.say(`Daemon listening on ${daemon.url} (roles: ${roles.join(', ')})`);
+    for (const role of daemon.roles()) {
+      const { url } = role.status();
+      if (typeof url === 'string') this.say(`${role.name}: inference API on ${url}`);
+    }
     const signal = await stopped;
     this.say(`${signal}: stopping`);
     await daemon.stop();
