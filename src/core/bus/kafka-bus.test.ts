@@ -1,7 +1,10 @@
 import net from 'node:net';
+import { logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
+import type { Logger } from '../logger.js';
 import { createMessageBus } from './index.js';
+import { kafkaLogCreator } from './kafka-bus.js';
 
 describe('core > bus > kafka-bus', () => {
   it('refuses to start without bootstrap servers, naming the variable', () => {
@@ -36,4 +39,25 @@ describe('core > bus > kafka-bus', () => {
       await new Promise<void>((resolve) => blackhole.close(() => resolve()));
     }
   }, 30_000);
+
+  it('logs a broker\'s error answer to one request as a warning, a failed connection as an error', () => {
+    const seen: Array<[string, string]> = [];
+    const record = (level: string) => (_entry: object, msg?: string) => void seen.push([level, msg ?? '']);
+    const logger: Logger = { trace: record('trace'), debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), child: () => logger };
+    const log = kafkaLogCreator(logger)(logLevel.INFO);
+    const at = (namespace: string, level: logLevel, message: string) => log({ namespace, level, label: '', log: { timestamp: '', logger: 'kafkajs', message } });
+    at('Connection', logLevel.ERROR, 'Response GroupCoordinator(key: 10, version: 2)');
+    at('Connection', logLevel.ERROR, 'Response CreateTopics(key: 19, version: 3)');
+    at('Connection', logLevel.ERROR, 'Connection error: connect ECONNREFUSED 127.0.0.1:9092');
+    at('Consumer', logLevel.ERROR, 'Crash: KafkaJSNumberOfRetriesExceeded');
+    at('Consumer', logLevel.INFO, 'Starting');
+    expect(seen).toEqual([
+      ['warn', 'Response GroupCoordinator(key: 10, version: 2)'],
+      ['warn', 'Response CreateTopics(key: 19, version: 3)'],
+      ['error', 'Connection error: connect ECONNREFUSED 127.0.0.1:9092'],
+      ['error', 'Crash: KafkaJSNumberOfRetriesExceeded'],
+      ['debug', 'Starting'],
+    ]);
+  });
 });
+

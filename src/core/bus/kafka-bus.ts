@@ -38,15 +38,19 @@ export interface KafkaBusOptions {
 
 /**
  * kafkajs' own chatter goes to debug; its warnings and errors stay visible, without the stack it attaches to each
- * failed connection attempt: the reason is in the message, and flts reports the failure itself, coded.
+ * failed connection attempt: the reason is in the message, and flts reports the failure itself, coded. A broker's
+ * error answer to one request ("Response GroupCoordinator", "Response CreateTopics") is thrown to its caller as
+ * well, which retries it (a coordinator or leader still being elected, a topic another process created first) or
+ * fails coded: a warning, not an error on every fresh start.
  */
-function kafkaLogCreator(logger: Logger): logCreator {
+export function kafkaLogCreator(logger: Logger): logCreator {
   return () =>
     ({ namespace, level, log }) => {
       const { message, stack: _stack, ...fields } = log as typeof log & { stack?: unknown };
       const entry = { kafka: namespace, ...fields };
-      if (level === KafkaLogLevel.ERROR) logger.error(entry, message);
-      else if (level === KafkaLogLevel.WARN) logger.warn(entry, message);
+      const brokerAnswer = namespace === 'Connection' && message.startsWith('Response ');
+      if (level === KafkaLogLevel.ERROR && !brokerAnswer) logger.error(entry, message);
+      else if (level === KafkaLogLevel.ERROR || level === KafkaLogLevel.WARN) logger.warn(entry, message);
       else logger.debug(entry, message);
     };
 }
