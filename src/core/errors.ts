@@ -54,7 +54,7 @@ export const ERROR_CATALOGUE = {
   FLTS_RUN_NOT_SUCCESSFUL: { kind: 'conflict', retriable: false, hint: 'Only runs with status SUCCESS and their model files can be promoted; train the model again, or promote another run (`flts eval` lists them).' },
   FLTS_EVAL_NO_RUNS: { kind: 'not_found', retriable: false, hint: 'Train at least one model for this config_hash first.' },
   FLTS_EVAL_GATE_FAILED: { kind: 'conflict', retriable: false, hint: 'The run does not pass the quality gate; use --force to promote anyway.' },
-  FLTS_PROMOTE_NOTHING_TO_ROLLBACK: { kind: 'not_found', retriable: false, hint: 'There is no earlier promotion to return to.' },
+  FLTS_PROMOTE_NOTHING_TO_ROLLBACK: { kind: 'not_found', retriable: false, hint: 'A rollback returns to the run promoted before the current one. `flts promote --history` lists the scope\'s promotions (IDENTIFIER or --identifier names another scope); `flts promote --run <id>` promotes any run.' },
   FLTS_PROMOTE_CANDIDATE_INVALID: { kind: 'conflict', retriable: false, hint: 'The run forecasts non-finite values on its test windows (broken weights?); retrain it. --force does not override this.' },
   FLTS_PROMOTE_NO_TEST_WINDOWS: { kind: 'not_found', retriable: false, hint: 'The processed data the run was trained on is gone, so it cannot be checked before promotion; re-run `flts preprocess` with the same settings, or --force.' },
   FLTS_PROMOTE_ROLLBACK_STALE: { kind: 'conflict', retriable: false, hint: 'The promotion history moved on after the rollback was decided (another decider rolled back, or someone promoted); nothing was changed. `flts promote --history` shows what is in service.' },

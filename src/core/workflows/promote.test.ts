@@ -123,7 +123,11 @@ describe('core > workflows > promote', () => {
     const auto = await rollback({ source: 'auto-rollback', actor: 'live-accuracy', reason: 'live MAE 3x the test MAE' }, settings, { store });
     expect(auto.record).toMatchObject({ run_id: 'runA', source: 'auto-rollback', actor: 'live-accuracy', reason: 'live MAE 3x the test MAE', action: 'rollback' });
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runA');
-    await expect(rollback({ source: 'rollback', actor: 'ana' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_PROMOTE_NOTHING_TO_ROLLBACK' });
+    await expect(rollback({ source: 'rollback', actor: 'ana' }, settings, { store })).rejects.toMatchObject({
+      code: 'FLTS_PROMOTE_NOTHING_TO_ROLLBACK',
+      message: "No earlier promotion in scope 'global' to return to: nothing was promoted before run runA.",
+      hint: expect.stringContaining('flts promote --history'),
+    });
     expect((await listPromotionHistory(store, settings, 'global')).map((r) => r.run_id)).toEqual(['runA', 'runB', 'runC', 'runB', 'runA']);
   });
 

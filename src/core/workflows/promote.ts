@@ -249,7 +249,8 @@ export async function rollback(request: RollbackRequest, settings: Settings, dep
   const current = stack.at(-1);
   const target = stack.at(-2);
   if (!current || !target) {
-    throw new FltsError('FLTS_PROMOTE_NOTHING_TO_ROLLBACK', `No earlier promotion in scope '${scope}' to return to.`, { details: { scope, current: current?.run_id ?? null } });
+    const state = current ? `nothing was promoted before run ${current.run_id}` : 'nothing has been promoted in it';
+    throw new FltsError('FLTS_PROMOTE_NOTHING_TO_ROLLBACK', `No earlier promotion in scope '${scope}' to return to: ${state}.`, { details: { scope, current: current?.run_id ?? null } });
   }
   const { expected } = request;
   if (expected && (current.run_id !== expected.fromRunId || target.run_id !== expected.toRunId)) {
