@@ -16,6 +16,7 @@ import { syntheticProcessedData } from './synthetic-data.fixture.js';
 import { trainRun } from './train-run.js';
 import type { EpochRecord } from './fit-network.js';
 import type { FltsEvent } from '../events.js';
+import type { Logger } from '../logger.js';
 import { selectRows } from '../data/time-frame.js';
 import { fitProphetModel } from '../models/prophet-model.js';
 import { calibrateModelIntervals, calibrateOnTrainingWindows } from './run-intervals.js';
@@ -337,17 +338,23 @@ describe('core > train > train-run', () => {
     expect(record.error?.message).toMatch(/nope/);
   });
 
-  it('stops on abort and records KILLED', async () => {
+  it('stops on abort and records KILLED, logged as a warning rather than a failure', async () => {
     const abort = new AbortController();
+    const logged: Array<[string, string | undefined]> = [];
+    const record = (level: string) => (_entry: object, msg?: string) => void logged.push([level, msg]);
+    const logger: Logger = { trace: record('trace'), debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), child: () => logger };
     const error = (await trainRun('LSTM', data, settings(), {
       store,
       signal: abort.signal,
+      logger,
       onEvent: (event) => {
         if (event.type === 'train.batch_end' && event.batch === 2) abort.abort();
       },
     }).catch((e: unknown) => e)) as { code: string; details: { runId: string } };
     expect(error.code).toBe('FLTS_TRAIN_ABORTED');
     expect((await readRunRecord(store, settings(), error.details.runId)).status).toBe('KILLED');
+    expect(logged).toContainEqual(['warn', 'train_killed']);
+    expect(logged.filter(([level]) => level === 'error')).toEqual([]);
   });
 
   it('stops between the forecasts after the fit once the event loop sees the abort, and records KILLED', async () => {

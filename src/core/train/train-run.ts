@@ -157,7 +157,9 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
     await saveRunRecord(deps.store, settings, record);
     await heartbeat.remove();
     emit({ type: 'train.done', runId, status });
-    logger.error({ runId, status, code: flts.code, err: flts.message }, 'train_failed');
+    // A stop asked for (SIGTERM, an abort) is no failure: the daemon's shutdown would otherwise log an error.
+    if (status === 'KILLED') logger.warn({ runId, status, code: flts.code }, 'train_killed');
+    else logger.error({ runId, status, code: flts.code, err: flts.message }, 'train_failed');
     throw status === 'KILLED'
       ? new FltsError('FLTS_TRAIN_ABORTED', `Run ${runId} was stopped and is recorded as KILLED.`, { cause: error, details: { runId } })
       : new FltsError(flts.code, flts.message, { cause: flts.cause ?? error, details: { ...flts.details, runId, status }, hint: flts.hint });
