@@ -51,17 +51,19 @@ if (skipReason) {
     });
 
     // The waits allow up to eight minutes on a loaded machine; the test must not be cut off before them.
-    it('completes the pipeline when Kafka is restarted mid-training', async () => {
+    it('completes the pipeline when Kafka is restarted mid-training, and a serving replica that lived through it stops on SIGTERM', async () => {
       const daemon = pipeline.start(['daemon', '--port', '0']);
+      const serve = pipeline.start(['serve', '--port', '0']);
       try {
-        await runPipelineThroughKafkaRestart(daemon);
+        await runPipelineThroughKafkaRestart(daemon, serve);
       } catch (error) {
-        throw new Error(`${(error as Error).message}\n--- daemon output ---\n${daemon.output().slice(-6000)}`);
+        throw new Error(`${(error as Error).message}\n--- daemon output ---\n${daemon.output().slice(-6000)}\n--- serve output ---\n${serve.output().slice(-3000)}`);
       }
     }, 600_000);
 
-    async function runPipelineThroughKafkaRestart(daemon: ReturnType<Pipeline['start']>): Promise<void> {
+    async function runPipelineThroughKafkaRestart(daemon: ReturnType<Pipeline['start']>, serve: ReturnType<Pipeline['start']>): Promise<void> {
       await daemon.waitForOutput(/Daemon listening on/);
+      await serve.waitForOutput(/Following \S+ as group/);
       const preprocess = await pipeline.preprocess();
       expect(preprocess.exitCode, preprocess.stderr).toBe(0);
       await waitUntil(async () => ofType(await pipeline.runs(), 'LSTM', 'RUNNING')[0], 'a RUNNING LSTM run', 120_000);
@@ -77,6 +79,11 @@ if (skipReason) {
       expect(ofType(runs, 'NAIVE', 'SUCCESS')).toHaveLength(1);
       expect(await pipeline.promotions()).toHaveLength(1);
       expect(await daemon.stop('SIGTERM')).toBe(0);
+      // kafkajs keeps a socket to the restarted broker after the bus is closed: the replica said 'Stopped' and
+      // lived on for ten minutes.
+      await serve.waitForOutput(new RegExp(`Serving run ${promotion.run_id}`), 60_000);
+      const stopped = await Promise.race([serve.stop('SIGTERM'), new Promise<string>((resolve) => setTimeout(() => resolve('still running 30 s after SIGTERM'), 30_000).unref())]);
+      expect(stopped).toBe(0);
     }
   });
 }
