@@ -40,6 +40,18 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     expect(noHost.exitCode).toBe(2);
   });
 
+  it('names the listener that failed and the settings that move it: the daemon\'s health server, or its serving role\'s API', async () => {
+    const env = { FLTS_BUS: 'fs', FLTS_HOME: path.join(dir, 'daemon-home') };
+    const health = await runCli(['daemon', '--roles', 'promoter', '--port', String(busyPort), '--json', '--log-level', 'silent'], { env });
+    expect(health.exitCode).toBe(2);
+    expect(health.json?.error).toMatchObject({ code: 'FLTS_SERVE_LISTEN_FAILED', message: `Cannot listen for the daemon health server on 127.0.0.1:${busyPort}: the port is already in use (EADDRINUSE).` });
+    expect(health.json.error.hint).toContain('FLTS_DAEMON_PORT');
+    const serving = await runCli(['daemon', '--roles', 'serving', '--port', '0', '--json', '--log-level', 'silent'], { env: { ...env, FLTS_SERVE_PORT: String(busyPort) } });
+    expect(serving.exitCode).toBe(2);
+    expect(serving.json?.error).toMatchObject({ code: 'FLTS_SERVE_LISTEN_FAILED', message: `Cannot listen on 127.0.0.1:${busyPort}: the port is already in use (EADDRINUSE).` });
+    expect(serving.json.error.hint).toContain('FLTS_SERVE_PORT, which a daemon\'s serving role listens on too');
+  });
+
   it('names a refused flag as it was typed, and refuses an identifier that is not a plain name', async () => {
     const home = path.join(dir, 'flag-home');
     const model = await runCli(['train', '--model', 'LSTMM', '--home', home, '--json']);

@@ -12,7 +12,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { retryWithBackoff, UNTIL_AVAILABLE, type RetryPolicy } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
-import { listenOrExplain } from '../serve/listen.js';
+import { DAEMON_HEALTH_LISTENER, listenOrExplain } from '../serve/listen.js';
 import { buildHealthServer } from './health-server.js';
 import { startPromoterRole } from './promoter-role.js';
 import { createRoleRegistry, type RoleContext, type RoleHandle, type RoleRegistry } from './role-registry.js';
@@ -75,7 +75,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   if (deps.signal?.aborted) controller.abort(deps.signal.reason);
   else deps.signal?.addEventListener('abort', () => controller.abort(deps.signal?.reason), { once: true });
   const app = await buildHealthServer({ settings, store: deps.store, bus: deps.bus, metrics, roles: () => handles, started: () => started, startupError: () => startupError });
-  await listenOrExplain(app, settings.daemon.host, settings.daemon.port);
+  await listenOrExplain(app, settings.daemon.host, settings.daemon.port, DAEMON_HEALTH_LISTENER);
   const { port } = app.server.address() as AddressInfo;
   const url = `http://${settings.daemon.host.includes(':') ? `[${settings.daemon.host}]` : settings.daemon.host}:${port}`;
   logger.info({ url, roles: roleNames }, 'daemon_listening');

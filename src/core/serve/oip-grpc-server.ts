@@ -4,7 +4,7 @@ import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { assertBearerToken } from './access-control.js';
 import { classifyError } from './error-handler.js';
-import { explainListenFailure } from './listen.js';
+import { explainListenFailure, GRPC_LISTENER } from './listen.js';
 import { modelMetadata, OIP_SERVER_METADATA, runOipInference, servedModelNamed, type OipContext, type OipInferRequest } from './oip-inference.js';
 import {
   inferenceService,
@@ -175,7 +175,7 @@ function receiveTimeout(timeoutMs: number, onTimeout: (path: string, seconds: nu
  */
 function bindFailure(host: string, port: number, error: Error): Error {
   const errno = /^Name resolution failed/.test(error.message) ? 'ENOTFOUND' : (/\blisten (E[A-Z_]+)\b/.exec(error.message)?.[1] ?? '');
-  return explainListenFailure(host, port, errno, error, 'gRPC') ?? error;
+  return explainListenFailure(host, port, errno, error, GRPC_LISTENER) ?? error;
 }
 
 /**
