@@ -22,6 +22,8 @@ case "${1:-}" in
   down)
     bash scripts/infra/infra.sh down
     bash scripts/mlflow/down.sh
+    # up.sh starts from an empty state directory anyway; down.sh alone keeps it (for a look at the runs).
+    rm -rf .mlflow
     ;;
   *)
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
