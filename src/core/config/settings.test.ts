@@ -62,6 +62,11 @@ describe('core > config > settings', () => {
     expect(resolveSettings({ env: { IDENTIFIER: identifier } }).settings.identifier).toBe(identifier);
   });
 
+  it('takes an empty FLTS_BUS or FLTS_STORE as unset, as an empty FLTS_HOME (compose files often leave them empty)', () => {
+    expect(resolveSettings({ env: { FLTS_BUS: '', FLTS_STORE: '' } })).toMatchObject({ settings: { bus: { kind: 'none' }, store: { kind: 'fs' } } });
+    expect(resolveSettings({ file: { bus: { kind: 'fs' } }, env: { FLTS_BUS: '' } }).settings.bus.kind).toBe('fs');
+  });
+
   it('takes an empty home from any layer as unset, so the store never lands in the working directory', () => {
     expect(resolveSettings({ env: { FLTS_HOME: '' } })).toMatchObject({ settings: { home: '.flts' }, sources: { home: 'default' } });
     expect(resolveSettings({ flags: { home: '' } }).settings.home).toBe('.flts');

@@ -18,7 +18,7 @@ export const RUNTIME_SPECS: readonly SettingSpec[] = [
     description: 'Deployment identifier; scopes promotion pointers and logs ("" = global).',
   },
   { path: 'logLevel', type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], envCase: 'lower', env: ['FLTS_LOG_LEVEL', 'LOG_LEVEL'], description: 'Structured log level (JSON lines on stderr). Commands that print their own outcome (train, promote, predict...) log only warnings and errors unless a level is set; serve and the daemon log at this level.' },
-  { path: 'store.kind', type: 'string', default: 'fs', choices: ['fs', 's3'], envCase: 'lower', env: ['FLTS_STORE'], description: 'fs = files under `home`; s3 = an S3-compatible server.' },
+  { path: 'store.kind', type: 'string', emptyIsUnset: true, default: 'fs', choices: ['fs', 's3'], envCase: 'lower', env: ['FLTS_STORE'], description: 'fs = files under `home`; s3 = an S3-compatible server.' },
   { path: 'store.buckets.dataset', type: 'string', default: 'dataset', env: ['INPUT_BUCKET'], description: 'Bucket of raw datasets.' },
   { path: 'store.buckets.processed', type: 'string', default: 'processed-data', env: ['OUTPUT_BUCKET', 'PROCESSED_BUCKET'], description: 'Bucket of processed data and sidecars.' },
   { path: 'store.buckets.runs', type: 'string', default: 'runs', env: ['FLTS_RUNS_BUCKET'], description: 'Bucket of the run registry (run.json, model, scaler, metrics).' },
