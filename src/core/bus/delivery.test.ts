@@ -27,6 +27,16 @@ describe('core > bus > delivery', () => {
     expect(dead).toEqual([]);
   });
 
+  it('logs an outage retry with its code and reason, without a stack trace on every line', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = { ...silentLogger, warn: (fields: Record<string, unknown>) => void lines.push(fields) } as unknown as typeof silentLogger;
+    let calls = 0;
+    await deliverWithRetries(message, async () => {
+      if (++calls === 1) throw new FltsError('FLTS_SERVE_NO_MODEL', 'No run has been promoted yet.');
+    }, { ...deps([]), logger });
+    expect(lines).toEqual([{ topic: 'training-data', partition: 0, offset: '7', attempt: 1, code: 'FLTS_SERVE_NO_MODEL', reason: 'No run has been promoted yet.' }]);
+  });
+
   it('dead-letters to DLQ-<topic> with the lenient-parsed payload and the source position in headers', async () => {
     const dead: Array<{ topic: string; message: OutgoingMessage }> = [];
     const result = await deliverWithRetries(message, async () => Promise.reject(new Error('boom')), deps(dead));

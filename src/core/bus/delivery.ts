@@ -90,9 +90,12 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
       return { outcome: 'handled', attempts };
     } catch (error) {
       if (signal.aborted) return { outcome: 'abandoned', attempts, error };
-      const where = { topic: message.topic, partition: message.partition, offset: message.offset, attempt: attempts, err: error };
-      if (isOutage(error)) {
-        logger.warn(where, 'bus_handler_outage_retry');
+      const at = { topic: message.topic, partition: message.partition, offset: message.offset, attempt: attempts };
+      const where = { ...at, err: error };
+      if (isOutage(error) && isFltsError(error)) {
+        // Waiting for a store, broker or first promotion repeats every few seconds: its code and reason say it, a
+        // stack trace on each line would only bury them.
+        logger.warn({ ...at, code: error.code, reason: error.message }, 'bus_handler_outage_retry');
         await sleep(policy.maxBackoffMs, signal);
         continue;
       }
