@@ -31,7 +31,7 @@ export default class Eval extends FltsCommand<EvalResult> {
     if (flags.live) {
       const ranking = await rankRunsByLiveError(store, settings);
       if (ranking.rows.length === 0) this.say(`No live figures in scope ${ranking.scope} yet: serve a run and send /predict requests or POST /actuals.`);
-      for (const row of ranking.rows) this.say(`${String(row.rank).padStart(3)}  ${row.run_id}  live RMSE ${row.live_rmse.toPrecision(6)}  MAE ${row.live_mae.toPrecision(6)}  ${row.points} points  replicas ${row.replicas.join(',')}`);
+      for (const row of ranking.rows) this.say(`${String(row.rank).padStart(3)}  ${row.run_id}  live RMSE ${row.live_rmse.toPrecision(6)}  MAE ${row.live_mae.toPrecision(6)}  ${row.points} points${row.few_points ? ' (too few to judge)' : ''}  replicas ${row.replicas.join(',')}`);
       return ranking;
     }
     if (flags.source === 'mlflow') {

@@ -29,6 +29,23 @@ describe('core > live > ranking by live error', () => {
     await putJson(store, settings.store.buckets.runs, 'live/global/replicas/host-2.json', { ...good, replica: 'host-2', runs });
 
     const ranking = await rankRunsByLiveError(store, settings);
-    expect(ranking.rows).toEqual([{ rank: 1, run_id: 'good', live_rmse: 2, live_mae: 1, points: 5, replicas: ['host-1'], updated_at: updated }]);
+    expect(ranking.rows).toEqual([{ rank: 1, run_id: 'good', live_rmse: 2, live_mae: 1, points: 5, few_points: true, replicas: ['host-1'], updated_at: updated }]);
+  });
+
+  it('ranks a run with fewer points than a probation needs after the runs that have enough, however low its error', async () => {
+    const store = createFsStore(path.join(root, 'few'));
+    const settings = defaultSettings();
+    settings.live.probationPoints = 100;
+    const report = (replica: string, runs: Array<[string, number, number]>): LiveReport => ({
+      replica,
+      updated_at: new Date().toISOString(),
+      served_run_id: runs[0][0],
+      runs: runs.map(([runId, rmse, points]) => ({ run_id: runId, matched_total: points, targets: { down: { rmse, mae: rmse, points } as never } })),
+      probation: null,
+      memory: { points: 0, forgotten: 0 },
+    });
+    await writeLiveReport(store, settings, report('host-1', [['measured', 3, 1000], ['lucky', 0.5, 2], ['worse', 4, 800]]));
+    const rows = (await rankRunsByLiveError(store, settings)).rows;
+    expect(rows.map((row) => [row.rank, row.run_id, row.few_points])).toEqual([[1, 'measured', false], [2, 'worse', false], [3, 'lucky', true]]);
   });
 });

@@ -11,6 +11,8 @@ export interface LiveRankingRow {
   live_mae: number;
   /** Matched points behind the figures (each replica's rolling window). */
   points: number;
+  /** Fewer points than a probation needs to decide (`live.probationPoints`): ranked after the runs that have them. */
+  few_points: boolean;
   replicas: string[];
   updated_at: string;
 }
@@ -24,7 +26,9 @@ const isFigure = (value: unknown): value is number => typeof value === 'number' 
 
 /**
  * Runs ranked by their live error, from the figures every serving replica last reported: the served runs,
- * shadows and challengers (`FLTS_SERVE_SHADOW_RUN`) alike. Runs never scored on live traffic are absent.
+ * shadows and challengers (`FLTS_SERVE_SHADOW_RUN`) alike. Runs never scored on live traffic are absent. A run
+ * with fewer matched points than a probation decides on ranks after those with enough: two lucky points must not
+ * put a run above one measured on thousands.
  */
 export async function rankRunsByLiveError(store: ObjectStore, settings: Settings): Promise<LiveRanking> {
   const byRun = new Map<string, { sq: number; abs: number; points: number; replicas: Set<string>; updated: string }>();
@@ -44,8 +48,16 @@ export async function rankRunsByLiveError(store: ObjectStore, settings: Settings
   }
   const rows = [...byRun]
     .filter(([, entry]) => entry.points > 0)
-    .map(([runId, entry]) => ({ run_id: runId, live_rmse: Math.sqrt(entry.sq / entry.points), live_mae: entry.abs / entry.points, points: entry.points, replicas: [...entry.replicas].sort(), updated_at: entry.updated }))
-    .sort((a, b) => a.live_rmse - b.live_rmse)
+    .map(([runId, entry]) => ({
+      run_id: runId,
+      live_rmse: Math.sqrt(entry.sq / entry.points),
+      live_mae: entry.abs / entry.points,
+      points: entry.points,
+      few_points: entry.points < settings.live.probationPoints,
+      replicas: [...entry.replicas].sort(),
+      updated_at: entry.updated,
+    }))
+    .sort((a, b) => Number(a.few_points) - Number(b.few_points) || a.live_rmse - b.live_rmse)
     .map((row, index) => ({ rank: index + 1, ...row }));
   return { scope: promotionScope(settings), rows };
 }
