@@ -40,6 +40,7 @@ export const ERROR_CATALOGUE = {
   FLTS_DATA_EMPTY: { kind: 'input', retriable: false, hint: 'The data has no rows left after sampling and cleaning.' },
   FLTS_DATA_OUT_OF_RANGE: { kind: 'input', retriable: false, hint: 'Store the column in larger units (divide it by a power of ten) or correct the value the message names; a value beyond the range scaled data can hold turns every loss and forecast into NaN.' },
   FLTS_DATA_NOT_PROCESSED: { kind: 'not_found', retriable: false, hint: 'Run `flts preprocess` first (or pass --config-hash of existing processed data).' },
+  FLTS_DATA_VERSION_GONE: { kind: 'not_found', retriable: false, hint: "The processed data version named (by an inference-data claim's config_hash, or a <config_hash>/ key) is no longer in the store, or was replaced while it was read; run `flts preprocess` with that version's settings again, or forecast the current processed data (processed-data/test_processed_data.parquet)." },
   FLTS_MODEL_UNKNOWN_TYPE: { kind: 'usage', retriable: false, hint: `Known model types: ${MODEL_TYPES.join(', ')}.` },
   FLTS_MODEL_NOT_FITTED: { kind: 'internal', retriable: false, hint: 'Fit the model before predicting.' },
   FLTS_MODEL_TARGET_MISSING: { kind: 'input', retriable: false, hint: 'The forecast target must be one of the processed columns.' },

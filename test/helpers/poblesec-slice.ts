@@ -18,6 +18,8 @@ export interface SliceHome {
   home: string;
   store: ObjectStore;
   settings: Settings;
+  /** The flags the settings were resolved from: another version's settings for the same home start from them. */
+  flags: Readonly<Record<string, unknown>>;
   /** Removes the home (retrying while servers finish their last writes). */
   remove(): void;
 }
@@ -28,22 +30,22 @@ export interface SliceHome {
  */
 export function createSliceHome(prefix: string, flags: Readonly<Record<string, unknown>> = {}): SliceHome {
   const home = mkdtempSync(path.join(os.tmpdir(), prefix));
-  const settings = resolveSettings({
-    flags: {
-      home,
-      'data.dataDir': DATASETS,
-      'data.trainFile': 'PobleSec.csv',
-      'data.testFile': 'PobleSec_test.csv',
-      'data.sampleTrainRows': 400,
-      'data.sampleTestRows': 150,
-      'training.epochs': 1,
-      'training.hiddenSize': 8,
-      'training.numLayers': 1,
-      ...flags,
-    },
-  }).settings;
+  const sliceFlags = {
+    home,
+    'data.dataDir': DATASETS,
+    'data.trainFile': 'PobleSec.csv',
+    'data.testFile': 'PobleSec_test.csv',
+    'data.sampleTrainRows': 400,
+    'data.sampleTestRows': 150,
+    'training.epochs': 1,
+    'training.hiddenSize': 8,
+    'training.numLayers': 1,
+    ...flags,
+  };
+  const settings = resolveSettings({ flags: sliceFlags }).settings;
   return {
     home,
+    flags: sliceFlags,
     store: createFsStore(path.join(home, 'store')),
     settings,
     remove: () => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }),

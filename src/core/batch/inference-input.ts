@@ -4,14 +4,20 @@ import { readTable, readTableBytes } from '../data/read-table.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
 import type { FeaturePlan } from '../forecast/feature-plan.js';
+import { inverseScaleColumn } from '../data/scaler.js';
+import { assertSameWrite, resolveProcessedObject, type ProcessedVersion } from '../preprocess/processed-version.js';
 import { detectCadence, formatTimestamp } from '../data/timestamps.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
-/** A local CSV/Parquet file, or an object in the store (what an `inference-data` claim names). */
-export type InferenceDataRef = string | { bucket: string; key: string };
+/**
+ * A local CSV/Parquet file, or an object in the store (what an `inference-data` claim names, with the claim's
+ * `config_hash`: the processed data version the object is read as).
+ */
+export type InferenceDataRef = string | { bucket: string; key: string; configHash?: string };
 
 /**
- * `scaled`: every model feature on the model's scale, as `flts preprocess` writes the processed test data.
+ * `scaled`: every model feature scaled, as `flts preprocess` writes the processed test data: on its data version's
+ * scale, or the run's when the version is unknown (an object outside the processed layout, no claim naming one).
  * `raw`: the raw columns in original units, like a `/predict` request (time features computed, values scaled).
  * `auto`: scaled when the data carries the run's computed time-feature columns (raw data never does) or
  * comes from the processed-data bucket.
@@ -30,8 +36,26 @@ export function describeDataRef(data: InferenceDataRef): string {
   return typeof data === 'string' ? data : `${data.bucket}/${data.key}`;
 }
 
-async function readData(store: ObjectStore, data: InferenceDataRef, maxBytes: number, source: string): Promise<TimeFrame> {
-  const table = typeof data === 'string' ? await readTable(data, maxBytes) : readTableBytes(await store.get(data.bucket, data.key), source);
+interface ReadData {
+  frame: TimeFrame;
+  version?: ProcessedVersion;
+}
+
+async function readData(store: ObjectStore, settings: Settings, data: InferenceDataRef, source: string): Promise<ReadData> {
+  const maxBytes = settings.data.maxInputBytes;
+  let table;
+  let version: ProcessedVersion | undefined;
+  if (typeof data === 'string') {
+    table = await readTable(data, maxBytes);
+  } else if (data.bucket === settings.store.buckets.processed || data.configHash !== undefined) {
+    const object = await resolveProcessedObject(store, settings, data.bucket, data.key, data.configHash);
+    const bytes = await store.get(object.bucket, object.key);
+    assertSameWrite(object, bytes);
+    table = readTableBytes(bytes, source);
+    version = object.version;
+  } else {
+    table = readTableBytes(await store.get(data.bucket, data.key), source);
+  }
   // Training data merges repeated timestamps; rows to forecast from are refused for them, as /predict refuses them.
   if (table.mergedRows > 0) {
     throw new FltsError('FLTS_REQUEST_INVALID', `${source} repeats a timestamp in ${table.mergedRows} row(s); timestamps must be unique (a zero time step).`, {
@@ -39,7 +63,23 @@ async function readData(store: ObjectStore, data: InferenceDataRef, maxBytes: nu
       hint: 'Keep one row per time. Local times repeat when clocks go back (DST): write them with their UTC offset (2024-10-27T02:30:00+02:00, then +01:00), or in UTC.',
     });
   }
-  return table.frame;
+  return { frame: table.frame, ...(version ? { version } : {}) };
+}
+
+/**
+ * Processed rows of another data version than the run's are on that version's scale: back to original units with
+ * its own scaler, they are read as raw rows (the run scales them with its scaler), as `--scale raw` would.
+ */
+function toOriginalUnits(frame: TimeFrame, version: ProcessedVersion, source: string): TimeFrame {
+  const { scaler } = version;
+  if (!scaler) {
+    throw new FltsError('FLTS_DATA_VERSION_GONE', `${source} is processed data of config_hash ${version.configHash}, whose scaler is not in the store (its sidecar is missing or was written by another tool), so its rows cannot be brought to the served run's scale.`, {
+      details: { source, configHash: version.configHash },
+    });
+  }
+  const values: Record<string, Float64Array> = {};
+  for (const column of frame.columns) values[column] = scaler.columns.includes(column) ? inverseScaleColumn(scaler, column, frame.values[column]) : frame.values[column];
+  return { time: frame.time, columns: frame.columns, values };
 }
 
 function decideScaled(plan: FeaturePlan, frame: TimeFrame, data: InferenceDataRef, scale: InputScale, settings: Settings): boolean {
@@ -57,10 +97,23 @@ const MISSING_VALUE_HINT =
  * Reads the data to forecast over (rows in any order, sorted by time) and checks it the way `/predict` checks a
  * request: every needed column present and finite, no timestamp repeated (so the step is never zero, F9).
  */
-export async function loadInferenceInput(store: ObjectStore, settings: Settings, plan: FeaturePlan, data: InferenceDataRef, scale: InputScale = 'auto'): Promise<InferenceInput> {
+export async function loadInferenceInput(
+  store: ObjectStore,
+  settings: Settings,
+  plan: FeaturePlan,
+  data: InferenceDataRef,
+  scale: InputScale = 'auto',
+  /** The served run's config_hash: processed data of another version is brought to original units first. */
+  runConfigHash?: string,
+): Promise<InferenceInput> {
   const source = describeDataRef(data);
-  const frame = await readData(store, data, settings.data.maxInputBytes, source);
-  const scaled = decideScaled(plan, frame, data, scale, settings);
+  const read = await readData(store, settings, data, source);
+  let { frame } = read;
+  let scaled = decideScaled(plan, frame, data, scale, settings);
+  if (scaled && read.version && runConfigHash !== undefined && read.version.configHash !== runConfigHash) {
+    frame = toOriginalUnits(frame, read.version, source);
+    scaled = false;
+  }
   const needed = scaled ? plan.window.features : plan.rawColumns;
   const missing = needed.filter((name) => frame.values[name] === undefined);
   if (missing.length > 0) {

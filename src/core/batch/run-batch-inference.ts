@@ -83,7 +83,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
   const { run, model, scaler, intervals } = await loadRunForServing(store, settings, runId);
   try {
     const plan = createFeaturePlan(model.window, scaler);
-    const data = await loadInferenceInput(store, settings, plan, input.data, input.scale);
+    const data = await loadInferenceInput(store, settings, plan, input.data, input.scale, run.config_hash);
     const intervalSource = intervals ? await createIntervalSource(intervals, parseIntervalLevels(settings.eval.intervalLevels)) : undefined;
     const forecast = await forecastEveryWindow(plan, model, data, {
       chunkSize: settings.batch.chunkSize,
