@@ -32,7 +32,7 @@ export interface PredictionRecorder {
    * Counts the prediction, scores the actuals its input brings and remembers its forecast, and writes its log
    * record: before this resolves with a sync log (the answer waits for its record), after the answer otherwise.
    */
-  record(prediction: ServedPrediction): Promise<PredictResponse>;
+  record(prediction: ServedPrediction): Promise<void>;
 }
 
 export interface PredictionRecorderDeps {
@@ -64,21 +64,26 @@ export function createPredictionRecorder(deps: PredictionRecorderDeps): Predicti
       }
     },
     async record({ identifier, input, result, response: given, requestId }) {
+      metrics.countPredictions(result.forecast.time.length);
+      const observe = (): Promise<MatchedError[]> => (live ? live.observePrediction(identifier, input, result) : Promise.resolve([]));
+      if (!predictionLog) {
+        // Scoring comes after the answer is sent: it neither delays nor fails a prediction.
+        if (live) afterResponses.push(() => observe().catch((error: unknown) => logger.warn({ err: error }, 'live_observe_failed')));
+        return;
+      }
+      // The record holds the answer in /predict's shape: built for the log alone when another protocol answered.
       const response = given ?? buildPredictResponse(result, deps.identifier, requestId ?? newRequestId());
       if (!given && turnSpent()) await nextTurn();
-      const observe = (): Promise<MatchedError[]> => (live ? live.observePrediction(identifier, input, result) : Promise.resolve([]));
-      if (predictionLog?.durability === 'sync') await predictionLog.append(buildPredictionLogRecord(response, result.targets, new Date(), await observe()));
-      else if (live || predictionLog) {
-        // Scoring and the record come after the answer is sent: neither delays nor fails a prediction.
-        afterResponses.push(() =>
-          observe().then(
-            (matched) => predictionLog?.append(buildPredictionLogRecord(response, result.targets, new Date(), matched)),
-            (error: unknown) => logger.warn({ err: error }, 'live_observe_failed'),
-          ),
-        );
+      if (predictionLog.durability === 'sync') {
+        await predictionLog.append(buildPredictionLogRecord(response, result.targets, new Date(), await observe()));
+        return;
       }
-      metrics.countPredictions(response.predictions.length);
-      return response;
+      afterResponses.push(() =>
+        observe().then(
+          (matched) => predictionLog.append(buildPredictionLogRecord(response, result.targets, new Date(), matched)),
+          (error: unknown) => logger.warn({ err: error }, 'live_observe_failed'),
+        ),
+      );
     },
   };
 }
