@@ -1,19 +1,12 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-
-/** Clock ticks per second of /proc/<pid>/stat times; 100 on every Linux this runs on. */
-const CLOCK_TICKS = 100;
+import { CLOCK_TICKS_PER_SECOND, procStatFields } from '../proc-stat.js';
 
 /** utime + stime of a process in seconds, or undefined when it is gone or /proc is absent. */
 export function processCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
+  const fields = procStatFields(pid);
+  // utime and stime, fields 14 and 15.
+  return fields && (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 /** Resident memory of a process in MiB (VmRSS), or undefined when it is gone or /proc is absent. */

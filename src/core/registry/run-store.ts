@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { Settings } from '../config/settings.js';
 import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
+import { CLOCK_TICKS_PER_SECOND, procStartTicks } from '../proc-stat.js';
 import { getJsonIfExists, parseLenientJson, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES, type RunOwner, type RunRecord } from './run-record.js';
@@ -133,14 +134,11 @@ let bootId: string | undefined;
 export function processStartOf(pid: number): string | undefined {
   try {
     bootId ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields are counted after the command name, which may itself hold spaces and parentheses: the state
-    // (field 3) comes first, the start time is field 22.
-    const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    return startTicks ? `${bootId}:${startTicks}` : undefined;
   } catch {
     return undefined;
   }
+  const startTicks = procStartTicks(pid);
+  return startTicks ? `${bootId}:${startTicks}` : undefined;
 }
 
 /** This process, as recorded on the runs it trains. */
@@ -151,17 +149,17 @@ export function currentRunOwner(): RunOwner {
 
 /**
  * When process `pid` started, in ms since the epoch by this host's clock (Linux: boot time plus the start tick at
- * USER_HZ, 100 a second); undefined where /proc cannot say.
+ * CLOCK_TICKS_PER_SECOND); undefined where /proc cannot say.
  */
 export function processStartedAtMs(pid: number): number | undefined {
+  let bootSeconds: number;
   try {
-    const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-    return Number.isFinite(bootSeconds) && Number.isFinite(startTicks) ? bootSeconds * 1000 + startTicks * 10 : undefined;
+    bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
   } catch {
     return undefined;
   }
+  const startTicks = Number(procStartTicks(pid));
+  return Number.isFinite(bootSeconds) && Number.isFinite(startTicks) ? bootSeconds * 1000 + (startTicks * 1000) / CLOCK_TICKS_PER_SECOND : undefined;
 }
 
 /**
