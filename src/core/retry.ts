@@ -18,6 +18,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   });
 }
 
+/** `promise`, or a rejection 'no answer within <ms> ms' once `ms` pass first (the work itself is not stopped). */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
 export async function sleepOrThrow(ms: number, signal?: AbortSignal): Promise<void> {
   if (!(await sleep(ms, signal))) throw signal?.reason;

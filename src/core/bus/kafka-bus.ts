@@ -1,7 +1,7 @@
 import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type IHeaders, type KafkaMessage, type Producer, type logCreator } from 'kafkajs';
 import { FltsError, isFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { retryWithBackoff, type RetryPolicy as BackoffRetryPolicy } from '../retry.js';
+import { retryWithBackoff, withTimeout, type RetryPolicy as BackoffRetryPolicy } from '../retry.js';
 import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet } from './subscription-set.js';
@@ -280,14 +280,10 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
 
   /** Best effort and bounded: a broker gone by now must not hold up a shutdown; its offset retention removes the group later. */
   async function deleteGroup(group: string): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${GROUP_DELETE_TIMEOUT_MS} ms`)), GROUP_DELETE_TIMEOUT_MS)));
     try {
-      await Promise.race([connectAdmin().then((client) => client.deleteGroups([group])), limit]);
+      await withTimeout(connectAdmin().then((client) => client.deleteGroups([group])), GROUP_DELETE_TIMEOUT_MS);
     } catch (error) {
       logger.warn({ group, err: error }, 'bus_group_delete_failed');
-    } finally {
-      clearTimeout(timer);
     }
   }
 

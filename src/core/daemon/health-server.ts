@@ -4,6 +4,7 @@ import type { Settings } from '../config/settings.js';
 import type { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { redactSecrets } from '../redact.js';
+import { withTimeout } from '../retry.js';
 import { installAccessControl } from '../serve/access-control.js';
 import { installErrorHandlers } from '../serve/error-handler.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -22,11 +23,6 @@ export interface HealthServerDeps {
   /** Why the roles are not started yet, while startup waits for the store or the broker. */
   startupError?: () => FltsError | undefined;
   probeTimeoutMs?: number;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
 async function probe(check: () => Promise<unknown>, ms: number): Promise<boolean> {
