@@ -29,8 +29,6 @@ async function completeMirrors(client: ReturnType<typeof trackingClientFor>): Pr
 export interface MirrorPendingOptions {
   /** Runs to mirror first (e.g. the ones just trained); the rest follow oldest first. */
   readonly runIds?: readonly string[];
-  /** Mirror at most this many runs now; the others are returned as deferred. */
-  readonly limit?: number;
   /**
    * Time the other runs (the backlog) may take once the `runIds` are mirrored: none is started after it,
    * and one still being mirrored is cut off (a later catch-up completes it). No limit when omitted.
@@ -56,8 +54,6 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   const first = new Set(options.runIds ?? []);
   const pending = [...runIds.filter((id) => first.has(id)), ...runIds.filter((id) => !first.has(id))].filter((id) => !done.has(id));
   const result: MirrorPendingResult = { pending, mirrored: [], failed: [], deferred: [] };
-  const batch = pending.slice(0, options.limit ?? pending.length);
-  result.deferred.push(...pending.slice(batch.length));
   // A slow server answering each call just within its time limit is never reported down, and a backlog of
   // runs at a dozen calls or more each would hold the caller for minutes: past its budget the backlog waits for
   // the next sync. Its calls go through a client of their own, stopped when the budget runs out.
@@ -69,23 +65,23 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
     }
     return backlog;
   };
-  for (const [index, runId] of batch.entries()) {
+  for (const [index, runId] of pending.entries()) {
     const bounded = options.backlogBudgetMs !== undefined && !first.has(runId) ? backlogDeps() : undefined;
     if (bounded?.deadline.aborted) {
-      result.deferred.push(...batch.slice(index));
+      result.deferred.push(...pending.slice(index));
       break;
     }
     try {
       result.mirrored.push(await mirrorRun(store, settings, runId, bounded?.deps ?? { ...deps, client }));
     } catch (error) {
       if (bounded?.deadline.aborted && !deps.signal?.aborted) {
-        result.deferred.push(...batch.slice(index));
+        result.deferred.push(...pending.slice(index));
         break;
       }
       const flts = toFltsError(error);
       result.failed.push({ runId, code: flts.code, message: flts.message });
       if (isFltsError(error) && error.code === 'FLTS_TRACKING_UNAVAILABLE') {
-        result.deferred.push(...batch.slice(index + 1));
+        result.deferred.push(...pending.slice(index + 1));
         break;
       }
       logger.warn({ runId, code: flts.code, err: flts.message }, 'run could not be mirrored to mlflow');
