@@ -83,14 +83,9 @@ export function seenUnchangedMs(store: ObjectStore, key: string, value: unknown,
   return now - sighting.since;
 }
 
-/** How long this process has seen the lease at `key` unchanged; see `seenUnchangedMs`. */
-export function leaseUnchangedMs(store: ObjectStore, key: string, lease: LeaseRecord | undefined, monotonic?: () => number): number {
-  return seenUnchangedMs(store, key, lease, monotonic);
-}
-
-/** A lease is fresh until this process has seen it unchanged for `staleMs`; see `leaseUnchangedMs`. */
+/** A lease is fresh until this process has seen it unchanged for `staleMs`; see `seenUnchangedMs`. */
 export function isLeaseFresh(store: ObjectStore, key: string, lease: LeaseRecord | undefined, staleMs: number, monotonic?: () => number): lease is LeaseRecord {
-  const unchangedMs = leaseUnchangedMs(store, key, lease, monotonic);
+  const unchangedMs = seenUnchangedMs(store, key, lease, monotonic);
   return lease !== undefined && unchangedMs < staleMs;
 }
 
@@ -103,7 +98,7 @@ export async function waitForLeaseFree(store: ObjectStore, settings: Settings, k
   for (;;) {
     if (!(await sleep(settings.daemon.heartbeatMs, signal))) return false;
     const lease = await readLease(store, settings, key);
-    if (!lease || leaseUnchangedMs(store, key, lease) >= settings.daemon.leaseStaleMs) return true;
+    if (!isLeaseFresh(store, key, lease, settings.daemon.leaseStaleMs)) return true;
   }
 }
 
