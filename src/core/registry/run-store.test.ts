@@ -58,8 +58,11 @@ describe('core > registry > run-store', () => {
   it('marks a run KILLED only while it is RUNNING: a final record written after the marker read it stands', async () => {
     const running = { ...fakeRun('orphan', 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, '2025-04-01T00:00:00.000Z', 'RUNNING'), metrics: undefined };
     await saveRunRecord(store, settings, running);
+    // The dead process's last heartbeat is left behind.
+    await store.put(settings.store.buckets.runs, 'orphan/heartbeat.json', '{"beats": 3}');
     expect(await markRunKilled(store, settings, 'orphan', 'gone', new Date('2025-04-02T00:00:00.000Z'))).toMatchObject({ status: 'KILLED', error: { code: 'FLTS_TRAIN_ABORTED', message: 'gone' } });
     expect(await readRunRecord(store, settings, 'orphan')).toMatchObject({ status: 'KILLED', timings: { finished_at: '2025-04-02T00:00:00.000Z' } });
+    expect(await store.exists(settings.store.buckets.runs, 'orphan/heartbeat.json')).toBe(false);
 
     await saveRunRecord(store, settings, { ...running, run_id: 'finishing' });
     const success = fakeRun('finishing', 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, '2025-04-01T00:00:00.000Z');

@@ -217,7 +217,11 @@ export async function markRunKilled(store: ObjectStore, settings: Settings, runI
     }
     if (run.status !== 'RUNNING') return undefined;
     const killed: RunRecord = { ...run, status: 'KILLED', error: { code: 'FLTS_TRAIN_ABORTED', message }, timings: { ...run.timings, finished_at: now.toISOString() } };
-    if ((await store.putIfVersion(bucket, key, `${JSON.stringify(killed, null, 2)}\n`, current.version)) !== undefined) return killed;
+    if ((await store.putIfVersion(bucket, key, `${JSON.stringify(killed, null, 2)}\n`, current.version)) !== undefined) {
+      // The dead process left its heartbeat behind; the final record makes it meaningless.
+      await store.delete(bucket, runKey(runId, RUN_FILES.heartbeat)).catch(() => undefined);
+      return killed;
+    }
   }
   return undefined;
 }
