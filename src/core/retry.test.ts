@@ -1,9 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, maxTotalBackoffMs, retryWithBackoff, sleep } from './retry.js';
+import { backoffDelayMs, maxTotalBackoffMs, pollUntil, retryWithBackoff, sleep } from './retry.js';
 
 class Transient extends Error {}
 
 describe('core > retry', () => {
+  it('polls until the check says done, and stops with false once the signal aborts', async () => {
+    let checks = 0;
+    expect(await pollUntil(1, new AbortController().signal, async () => ++checks === 3)).toBe(true);
+    expect(checks).toBe(3);
+    const stop = new AbortController();
+    let looked = 0;
+    const polling = pollUntil(1, stop.signal, async () => {
+      if (++looked === 2) stop.abort();
+      return false;
+    });
+    expect(await polling).toBe(false);
+    expect(looked).toBe(2);
+  });
+
   it('retries retriable errors up to the limit, then rethrows the last one', async () => {
     let attempts = 0;
     const failing = retryWithBackoff(

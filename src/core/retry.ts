@@ -24,6 +24,17 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Checks `done` every `intervalMs` (first after one interval) until it says so: true, or false as soon as the
+ * signal aborts. Waiting for another process to finish or let go of something (a lease, a run) polls this way.
+ */
+export async function pollUntil(intervalMs: number, signal: AbortSignal, done: () => Promise<boolean>): Promise<boolean> {
+  for (;;) {
+    if (!(await sleep(intervalMs, signal))) return false;
+    if (await done()) return true;
+  }
+}
+
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
 export async function sleepOrThrow(ms: number, signal?: AbortSignal): Promise<void> {
   if (!(await sleep(ms, signal))) throw signal?.reason;

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { sleep } from '../retry.js';
+import { pollUntil } from '../retry.js';
 import { FltsError } from '../errors.js';
 import { trainModels } from '../workflows/train.js';
 import type { TrainableModelType } from '../config/specs/training.js';
@@ -8,7 +8,8 @@ import { findRunRecord, listRunRecords, markRunKilled, runOwnerGone } from '../r
 import { readRunHeartbeat, runHeartbeatKey } from '../registry/run-heartbeat.js';
 import type { RoleContext } from './role-registry.js';
 import type { SerialQueue } from './serial-queue.js';
-import { acquireLease, leaseKey, readLease, seenUnchangedMs, waitForLeaseFree, type HeldLease } from './work-lease.js';
+import { seenUnchangedMs } from './seen-unchanged.js';
+import { acquireLease, leaseKey, readLease, waitForLeaseFree, type HeldLease } from './work-lease.js';
 
 export interface TrainTarget {
   configHash: string;
@@ -87,11 +88,10 @@ async function markOrphansKilled(context: TrainerContext, runs: RunRecord[]): Pr
  */
 async function waitForRunEnd(context: TrainerContext, runId: string, signal: AbortSignal): Promise<boolean> {
   const { store, settings } = context;
-  for (;;) {
-    if (!(await sleep(settings.daemon.heartbeatMs, signal))) return false;
+  return pollUntil(settings.daemon.heartbeatMs, signal, async () => {
     const run = await findRunRecord(store, settings, runId).catch(() => undefined);
-    if (run?.status !== 'RUNNING' || (await whyDead(context, run)) !== undefined) return true;
-  }
+    return run?.status !== 'RUNNING' || (await whyDead(context, run)) !== undefined;
+  });
 }
 
 async function train(context: TrainerContext, target: TrainTarget, lease: HeldLease, signal: AbortSignal): Promise<TrainingOutcome> {

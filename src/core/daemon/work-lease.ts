@@ -3,7 +3,8 @@ import type { Logger } from '../logger.js';
 import { getJsonIfExists, parseLenientJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { orUnlessUnavailable } from '../errors.js';
-import { sleep } from '../retry.js';
+import { pollUntil } from '../retry.js';
+import { seenUnchangedMs } from './seen-unchanged.js';
 
 /**
  * A lease says "this process is working on this step right now". It lives in the runs bucket beside the
@@ -54,35 +55,6 @@ export function leaseKey(step: string, configHash: string, modelType: string): s
   return `leases/${step}/${configHash}/${modelType.toLowerCase() || 'all'}.json`;
 }
 
-interface Sighting {
-  body: string;
-  since: number;
-}
-
-/** Per store, what this process last saw at each key (a lease, a run's heartbeat) and since when (monotonic). */
-const sightings = new WeakMap<ObjectStore, Map<string, Sighting>>();
-/** Forgetting an object only delays its takeover (the count starts again), so the oldest are dropped past this. */
-const MAX_SIGHTINGS = 1000;
-
-/**
- * How long this process has seen the object at `key` unchanged, by its own monotonic clock: 0 the first time it
- * sees it and whenever it has changed since the last look (a heartbeat, another holder). `value` is what was read
- * there (undefined when absent): any heartbeat that its writer changes on every beat can be judged this way.
- */
-export function seenUnchangedMs(store: ObjectStore, key: string, value: unknown, monotonic: () => number = performance.now.bind(performance)): number {
-  let seen = sightings.get(store);
-  if (!seen) sightings.set(store, (seen = new Map()));
-  const previous = seen.get(key);
-  seen.delete(key);
-  if (value === undefined) return 0;
-  const now = monotonic();
-  const body = typeof value === 'string' ? value : JSON.stringify(value);
-  const sighting = previous?.body === body ? previous : { body, since: now };
-  seen.set(key, sighting);
-  if (seen.size > MAX_SIGHTINGS) seen.delete(seen.keys().next().value!);
-  return now - sighting.since;
-}
-
 /** A lease is fresh until this process has seen it unchanged for `staleMs`; see `seenUnchangedMs`. */
 export function isLeaseFresh(store: ObjectStore, key: string, lease: LeaseRecord | undefined, staleMs: number, monotonic?: () => number): lease is LeaseRecord {
   const unchangedMs = seenUnchangedMs(store, key, lease, monotonic);
@@ -95,11 +67,7 @@ export function isLeaseFresh(store: ObjectStore, key: string, lease: LeaseRecord
  * heartbeat of that.
  */
 export async function waitForLeaseFree(store: ObjectStore, settings: Settings, key: string, signal: AbortSignal): Promise<boolean> {
-  for (;;) {
-    if (!(await sleep(settings.daemon.heartbeatMs, signal))) return false;
-    const lease = await readLease(store, settings, key);
-    if (!isLeaseFresh(store, key, lease, settings.daemon.leaseStaleMs)) return true;
-  }
+  return pollUntil(settings.daemon.heartbeatMs, signal, async () => !isLeaseFresh(store, key, await readLease(store, settings, key), settings.daemon.leaseStaleMs));
 }
 
 export async function readLease(store: ObjectStore, settings: Settings, key: string): Promise<LeaseRecord | undefined> {
