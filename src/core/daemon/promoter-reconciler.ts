@@ -1,8 +1,7 @@
-import { encodePromotion } from '../bus/messages.js';
 import { FltsError, toFltsError } from '../errors.js';
 import { promotionScope } from '../registry/pointers.js';
-import { catchUpPointers } from '../registry/promotion-history.js';
 import { autoPromote, decideAutoPromotion, type AutoPromotionOutcome } from '../workflows/auto-promote.js';
+import { completeInterruptedPromotion } from '../workflows/promote.js';
 import type { RoleContext } from './role-registry.js';
 import { acquireLease, leaseKey, waitForLeaseFree, type HeldLease } from './work-lease.js';
 
@@ -38,15 +37,8 @@ export async function reconcilePromotion(context: RoleContext, configHash: strin
 
 async function settle(context: RoleContext, configHash: string, first: AutoPromotionOutcome, step: Step): Promise<PromotionOutcome> {
   const { store, settings, bus, logger } = context;
-  if (first.result === 'already-promoted') {
-    // A promotion stopped between its history record and its pointers (an outage, SIGKILL) counts as made; its
-    // pointers are moved here, or replicas would serve the previous run until some later promotion.
-    const caughtUp = await catchUpPointers(store, settings);
-    if (caughtUp) {
-      logger.warn({ configHash, runId: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
-      await bus.publish(settings.bus.topics.modelSelected, encodePromotion({ ...caughtUp }));
-    }
-  }
+  // A promotion stopped between its history record and its pointers counts as made: it is finished here.
+  if (first.result === 'already-promoted') await completeInterruptedPromotion(settings, { store, bus, logger: logger.child({ configHash }) });
   return step(first.result === 'waiting' ? 'waiting' : 'skipped', first);
 }
 

@@ -1,5 +1,6 @@
 import { roleDlq } from '../bus/topics.js';
-import { decodeTrainingEvent, encodePromotion } from '../bus/messages.js';
+import { decodeTrainingEvent } from '../bus/messages.js';
+import { announcePromotion } from '../workflows/promote.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { promotionScope } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
@@ -43,7 +44,7 @@ export async function startPromoterRole(context: RoleContext): Promise<RoleHandl
     if (event.status !== 'SUCCESS') return;
     const outcome = await queue.run(() => reconcilePromotion(context, event.configHash, AbortSignal.any([signal, context.signal])));
     // A redelivery after a failed model-selected publish: the promotion exists but replicas may not know.
-    if (outcome.result === 'already-promoted' && attempt > 1) await bus.publish(settings.bus.topics.modelSelected, encodePromotion({ ...outcome.record }));
+    if (outcome.result === 'already-promoted' && attempt > 1) await announcePromotion(outcome.record, settings, bus);
   });
   const startup = resync().catch((error: unknown) => logger.error({ err: error }, 'daemon_promoter_resync_failed'));
   startResyncTimer(settings.daemon.resyncIntervalMs, context.signal, resync, (error) => logger.error({ err: error }, 'daemon_promoter_resync_failed'));

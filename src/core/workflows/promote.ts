@@ -179,11 +179,32 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   };
 }
 
+/**
+ * Tells serving replicas about a promotion already recorded on `model-selected`; throws when the bus does not take
+ * the notice, so a caller that must not lose it (the daemon's promoter) retries.
+ */
+export async function announcePromotion(record: PromotionRecord, settings: Settings, bus: MessageBus): Promise<void> {
+  await bus.publish(settings.bus.topics.modelSelected, encodePromotion({ ...record }));
+}
+
+/**
+ * Finishes a promotion an earlier process stopped between its history record and its pointers (an outage,
+ * SIGKILL): the pointers are moved up to the history and, with a bus, the promotion is announced; otherwise
+ * replicas would serve the previous run until a later promotion. Returns the promotion finished, if any.
+ */
+export async function completeInterruptedPromotion(settings: Settings, deps: Pick<PromotionDeps, 'store' | 'bus' | 'logger'>): Promise<PromotionRecord | undefined> {
+  const caughtUp = await catchUpPointers(deps.store, settings);
+  if (!caughtUp) return undefined;
+  (deps.logger ?? silentLogger).warn({ runId: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
+  if (deps.bus) await announcePromotion(caughtUp, settings, deps.bus);
+  return caughtUp;
+}
+
 async function publishPromotion(record: PromotionRecord, settings: Settings, deps: PromotionDeps): Promise<PromotionResult['published']> {
   if (!deps.bus) return null;
   const topic = settings.bus.topics.modelSelected;
   try {
-    await deps.bus.publish(topic, encodePromotion({ ...record }));
+    await announcePromotion(record, settings, deps.bus);
     return { topic, ok: true };
   } catch (error) {
     (deps.logger ?? silentLogger).warn({ err: error, topic, runId: record.run_id }, 'promotion_publish_failed');
