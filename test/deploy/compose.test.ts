@@ -1,8 +1,16 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { createDaemonMetrics } from '../../src/core/daemon/daemon-metrics.js';
+import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
+import { freePort } from '../helpers/free-port.js';
 import { skipNote, useServers } from '../helpers/servers.js';
+import { waitUntil } from '../helpers/wait-until.js';
 import { COMPOSE_DIR, REPO_ROOT, run, tools } from './deploy-tools.js';
 
 const deployTools = await useServers('deploy-tools');
@@ -11,12 +19,35 @@ const deployTools = await useServers('deploy-tools');
 type ComposeService = Record<string, any>;
 
 const FLTS_SERVICES = ['trainer', 'promoter', 'preprocess', 'serve'];
-/** Every metric the flts processes export that the dashboard may query. */
-const FLTS_METRICS = new Set([
-  'flts_http_requests_total', 'flts_http_request_duration_seconds_bucket', 'flts_predictions_total', 'flts_model_info',
-  'flts_model_reloads_total', 'flts_model_ready', 'flts_daemon_steps_total', 'flts_daemon_consumer_lag', 'flts_training_runs_total',
-  'flts_live_rmse', 'flts_live_mae', 'flts_live_coverage', 'flts_live_matched_total', 'flts_live_rollbacks_total', 'flts_live_probation_rmse',
-]);
+/** Labels Prometheus gives every series of a target (compose's static and DNS targets; the Operator's ServiceMonitors). */
+const TARGET_LABELS = ['instance', 'job', 'namespace', 'pod', 'service', 'endpoint', 'container'];
+
+/**
+ * What `flts serve` and `flts daemon` export on /metrics, series name -> label names, read from the registries the
+ * servers build (a histogram as its _bucket, _sum and _count series), plus Prometheus's own `up`.
+ */
+function exportedSeries(): Map<string, string[]> {
+  const series = new Map<string, string[]>([['up', []]]);
+  for (const registry of [createServeMetrics({ processMetrics: false }).registry, createDaemonMetrics({ processMetrics: false }).registry]) {
+    for (const metric of registry.getMetricsAsArray() as unknown as { name: string; type: string; labelNames: string[] }[]) {
+      const names = metric.type === 'histogram' ? ['_bucket', '_sum', '_count'].map((suffix) => metric.name + suffix) : [metric.name];
+      for (const name of names) series.set(name, [...metric.labelNames, ...(name.endsWith('_bucket') ? ['le'] : [])]);
+    }
+  }
+  return series;
+}
+
+/** The sections of an HAProxy config by their header line ("defaults", "backend flts_serve"), without comments. */
+function haproxySections(text: string): Map<string, string[]> {
+  const sections = new Map<string, string[]>();
+  let current: string[] = [];
+  for (const line of text.split('\n')) {
+    if (/^\s*(#|$)/.test(line)) continue;
+    if (/^\S/.test(line)) sections.set(line.trim(), (current = []));
+    else current.push(line.trim());
+  }
+  return sections;
+}
 
 /** Volumes of a service as {source, target}, whichever syntax (short string or long form) the config printed. */
 function volumes(service: ComposeService): { source?: string; target: string }[] {
@@ -156,9 +187,6 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     const dashboard = JSON.parse(readFileSync(join(COMPOSE_DIR, 'grafana/dashboards/flts-overview.json'), 'utf8'));
     const panels = dashboard.panels.filter((p: { type: string }) => p.type !== 'row');
     const exprs: string[] = panels.flatMap((p: { targets: { expr: string }[] }) => p.targets.map((t) => t.expr));
-    const used = new Set(exprs.flatMap((e) => e.match(/\bflts_[a-z_]+/g) ?? []));
-    expect([...used].filter((m) => !FLTS_METRICS.has(m))).toEqual([]);
-    expect([...FLTS_METRICS].filter((m) => !used.has(m))).toEqual([]);
     const titles = panels.map((p: { title: string }) => p.title.toLowerCase()).join(' | ');
     for (const topic of ['request rate', 'latency', 'error', 'model in service', 'training runs', 'failed training', 'consumer lag', 'live rmse', 'probation', 'coverage', 'rollbacks']) {
       expect(titles).toContain(topic);
@@ -166,6 +194,77 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     expect(exprs.some((e) => /histogram_quantile\(0\.99,/.test(e))).toBe(true);
     const ids = dashboard.panels.map((p: { id: number }) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe.skipIf(Boolean(deployTools.skip))(`deploy > what the dashboards and the load balancer rely on${skipNote(deployTools)}`, () => {
+  it('queries only series and labels that flts serve and flts daemon export, in both dashboards', () => {
+    const exported = exportedSeries();
+    const dashboards = [join(COMPOSE_DIR, 'grafana/dashboards/flts-overview.json'), join(REPO_ROOT, 'charts/flts/dashboards/flts-overview.json')];
+    for (const file of dashboards) {
+      const dashboard = JSON.parse(readFileSync(file, 'utf8'));
+      const queries: string[] = [
+        ...dashboard.panels.flatMap((p: { targets?: { expr: string }[] }) => (p.targets ?? []).map((t) => t.expr)),
+        ...dashboard.templating.list.filter((v: { type: string }) => v.type === 'query').map((v: { definition: string }) => v.definition),
+      ];
+      expect(queries.length).toBeGreaterThan(15);
+      for (const query of queries) {
+        const series = [...query.matchAll(/\b(flts_\w+|up)\b(?:\{([^}]*)\})?/g)];
+        expect(series.length, query).toBeGreaterThan(0);
+        for (const [, name, matchers] of series) {
+          expect(exported.has(name), `${name} in ${query}`).toBe(true);
+          const labels = [...(exported.get(name) ?? []), ...TARGET_LABELS];
+          for (const [, label] of (matchers ?? '').matchAll(/(\w+)\s*[=!]~?/g)) expect(labels, `${label} of ${name} in ${query}`).toContain(label);
+          // Labels the query groups by or reads (by (...), label_values(series, label)) exist on the series it names.
+          for (const [, list] of query.matchAll(/\bby\s*\(([^)]*)\)/g)) {
+            for (const label of list.split(',').map((l) => l.trim()).filter(Boolean)) if (!(label === 'le' && query.includes('histogram_quantile'))) expect(labels, `by ${label} in ${query}`).toContain(label);
+          }
+          const valuesOf = new RegExp(`label_values\\(${name},\\s*(\\w+)\\)`).exec(query);
+          if (valuesOf) expect(labels).toContain(valuesOf[1]);
+        }
+      }
+    }
+  });
+
+  it('sends a request that a stopping replica refuses to another replica instead of answering 503', async () => {
+    // The compose load balancer's defaults and serve backend, with the DNS template of replicas replaced by two local
+    // servers: one ready, one that refuses connections (a replica that got SIGTERM) but has not failed two checks yet.
+    const sections = haproxySections(readFileSync(join(COMPOSE_DIR, 'haproxy/haproxy.cfg'), 'utf8'));
+    const backend = sections.get('backend flts_serve')!;
+    const template = backend.find((line) => line.startsWith('server-template '))!;
+    const serverOptions = template.split(/\s+/).slice(4).join(' ').replace(/\s*resolvers \S+|\s*resolve-prefer \S+/g, '');
+    expect(serverOptions).toMatch(/^check /);
+    const replica = http.createServer((_request, response) => response.end('{"status":"ready"}'));
+    await new Promise<void>((resolve) => replica.listen(0, '127.0.0.1', resolve));
+    const [stopped, front] = [await freePort(), await freePort()];
+    const dir = mkdtempSync(join(tmpdir(), 'flts-haproxy-'));
+    const config = [
+      'global', '  maxconn 256',
+      'defaults', ...sections.get('defaults')!.map((line) => `  ${line}`),
+      'frontend flts', `  bind 127.0.0.1:${front}`, '  default_backend flts_serve',
+      'backend flts_serve', ...backend.filter((line) => line !== template).map((line) => `  ${line}`),
+      `  server ready 127.0.0.1:${(replica.address() as AddressInfo).port} ${serverOptions}`,
+      `  server stopping 127.0.0.1:${stopped} ${serverOptions}`,
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'haproxy.cfg'), config);
+    const haproxy = spawn(existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : tools.haproxy, ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => haproxy.once('exit', resolve));
+    try {
+      await waitUntil(() => fetch(`http://127.0.0.1:${front}/readyz`).then(() => true), 'haproxy listening', 30_000, 100);
+      const statuses: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const response = await fetch(`http://127.0.0.1:${front}/predict`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+        await response.text();
+        statuses.push(response.status);
+      }
+      expect(statuses).toEqual(Array(20).fill(200));
+    } finally {
+      haproxy.kill('SIGTERM');
+      await exited;
+      await new Promise((resolve) => replica.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
