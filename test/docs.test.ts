@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { renderConfigDoc, renderErrorsDoc } from '../scripts/render-docs.js';
+import { renderChartSettingNames, renderConfigDoc, renderErrorsDoc } from '../scripts/render-docs.js';
 
 const read = (name: string): string => readFileSync(new URL(`../docs/${name}`, import.meta.url), 'utf8');
 
@@ -11,5 +11,9 @@ describe('docs', () => {
 
   it('config.md lists exactly the declared settings (run `npm run docs` after changing them)', () => {
     expect(read('config.md')).toBe(renderConfigDoc());
+  });
+
+  it('the Helm chart checks its values against exactly the declared settings (run `npm run docs` after changing them)', () => {
+    expect(readFileSync(new URL('../charts/flts/files/settings-env.yaml', import.meta.url), 'utf8')).toBe(renderChartSettingNames());
   });
 });

@@ -172,6 +172,42 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(new Set(paths.map((p: { pathType: string }) => p.pathType))).toEqual(new Set(['Exact']));
   });
 
+  it('publishes the Open Inference Protocol path of the model name the server answers for', () => {
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_MODEL_NAME': 'demand' } })).toContain('serve.ingress.paths has /v2/models/flts/infer, but the server answers for the model "demand"');
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'settings.FLTS_SERVE_MODEL_NAME': 'demand' } })).toContain('publish /v2/models/demand/infer');
+    const renamed = helmTemplate({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_MODEL_NAME': 'demand', 'serve.ingress.paths': '{/predict,/v2/models/demand/infer}' } });
+    expect(byKind(renamed, 'Ingress')[0].spec.rules[0].http.paths.map((p: { path: string }) => p.path)).toEqual(['/predict', '/v2/models/demand/infer']);
+  });
+
+  it('spreads the serve pods of this release, whatever the chart is named', () => {
+    for (const set of [{}, { nameOverride: 'forecast' }] as Record<string, string>[]) {
+      const objects = helmTemplate({ values: ['values-prod.yaml'], set });
+      const pod = byKind(component(objects, 'serve'), 'Deployment')[0].spec.template;
+      const constraints = pod.spec.topologySpreadConstraints;
+      expect(constraints.length).toBeGreaterThan(0);
+      for (const constraint of constraints) {
+        // The selector must match this release's serve pods, and only them (another release's pods carry another instance).
+        expect(pod.metadata.labels).toMatchObject(constraint.labelSelector.matchLabels);
+        expect(constraint.labelSelector.matchLabels).toMatchObject({ 'app.kubernetes.io/instance': 'flts', 'app.kubernetes.io/component': 'serve' });
+      }
+    }
+    // A selector given in the values is kept as it is.
+    const own = helmTemplate({ values: ['values-prod.yaml'], set: { 'serve.topologySpreadConstraints[0].maxSkew': '1', 'serve.topologySpreadConstraints[0].topologyKey': 'topology.kubernetes.io/zone', 'serve.topologySpreadConstraints[0].whenUnsatisfiable': 'DoNotSchedule', 'serve.topologySpreadConstraints[0].labelSelector.matchLabels.tier': 'serving' } });
+    expect(byKind(component(own, 'serve'), 'Deployment')[0].spec.template.spec.topologySpreadConstraints[0].labelSelector).toEqual({ matchLabels: { tier: 'serving' } });
+  });
+
+  it('refuses a store or a bus that the pods would not share', () => {
+    expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'store.kind': 'fs' } })).toContain('store.kind "fs" is not shared by the pods');
+    expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'bus.kind': 'fs' } })).toContain('bus.kind "fs" is not shared by the pods');
+  });
+
+  it('gives every flts container the keys of the existing Secrets named in envFromSecrets (MLflow credentials)', () => {
+    const objects = helmTemplate({ values: ['values-prod.yaml'], set: { 'envFromSecrets[0]': 'flts-mlflow' } });
+    const containers = objects.filter((o) => podSpec(o) && o.metadata.annotations?.['helm.sh/hook'] !== 'test').flatMap((o) => podSpec(o).containers);
+    expect(containers.length).toBeGreaterThanOrEqual(4);
+    for (const container of containers) expect(container.envFrom).toContainEqual({ secretRef: { name: 'flts-mlflow' } });
+  });
+
   it('gives every flts container the bearer tokens from a Secret, never from the ConfigMap', () => {
     const containers = (objects: Manifest[]) => objects.filter((o) => podSpec(o) && o.kind === 'Deployment').flatMap((o) => podSpec(o).containers);
     for (const container of containers(prod)) {

@@ -11,7 +11,7 @@ import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { skipNote, useServers } from '../helpers/servers.js';
 import {
   byKind, CHART_DIR, component, composeDurationSeconds, COMPOSE_DIR, containerStartEnv, helmTemplate, helmTemplateError, type Manifest,
-  podSpec, REPO_ROOT, run, serviceLinkEnv, tools,
+  podSpec, REPO_ROOT, run, serviceLinkEnv, type TemplateOptions, tools,
 } from './deploy-tools.js';
 
 const deployTools = await useServers('deploy-tools');
@@ -26,6 +26,31 @@ const IMAGE_ENV = new Set(['FLTS_HEALTH_URL']);
 const SERVE_CLOSE_MARGIN_S = 5;
 /** Seconds `flts daemon` waits after its bounded shutdown before it exits (src/commands/daemon.ts). */
 const DAEMON_EXIT_DELAY_S = 2;
+
+/** Every optional env source at once: gRPC, extra secret and plain settings. */
+const EVERYTHING: TemplateOptions = {
+  values: ['values-prod.yaml'],
+  set: {
+    'serve.grpc.enabled': 'true', 'preprocess.env.SAMPLE_TRAIN_ROWS': '1000',
+    'secretEnv.MLFLOW_TRACKING_PASSWORD': 'pw', 'settings.MLFLOW_TRACKING_URI': 'http://mlflow:5000',
+  },
+};
+/** The values that take flts settings by their environment names. */
+const SETTING_MAPS = ['settings', 'secretEnv', 'serve.env', 'daemon.trainer.env', 'daemon.promoter.env', 'preprocess.env'];
+
+/** Environment names the values of a render give in SETTING_MAPS (values files and --set alike). */
+function valuesEnvNames({ values = [], set = {} }: TemplateOptions): Set<string> {
+  const names = new Set<string>();
+  for (const file of values) {
+    const doc = parse(readFileSync(join(CHART_DIR, file), 'utf8'));
+    for (const where of SETTING_MAPS) Object.keys(where.split('.').reduce((o, k) => o?.[k], doc) ?? {}).forEach((n) => names.add(n));
+  }
+  for (const key of Object.keys(set)) {
+    const where = SETTING_MAPS.find((m) => key.startsWith(`${m}.`));
+    if (where) names.add(key.slice(where.length + 1));
+  }
+  return names;
+}
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
@@ -52,14 +77,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
   beforeAll(() => {
     renders.dev = helmTemplate({ values: ['values-dev.yaml'] });
     renders.prod = helmTemplate({ values: ['values-prod.yaml'] });
-    // Every optional env source at once: gRPC, extra secret and plain settings.
-    renders.everything = helmTemplate({
-      values: ['values-prod.yaml'],
-      set: {
-        'serve.grpc.enabled': 'true', 'preprocess.env.SAMPLE_TRAIN_ROWS': '1000',
-        'secretEnv.MLFLOW_TRACKING_PASSWORD': 'pw', 'settings.MLFLOW_TRACKING_URI': 'http://mlflow:5000',
-      },
-    });
+    renders.everything = helmTemplate(EVERYTHING);
     const res = run(tools.dockerCompose, ['-f', 'docker-compose.yml', 'config'], COMPOSE_DIR);
     if (res.status !== 0) throw new Error(`docker-compose config failed: ${res.stderr}`);
     compose = parse(res.stdout).services;
@@ -68,6 +86,11 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
   it('uses only environment names flts reads: setting names from the specs, or what the image itself reads', () => {
     for (const name of IMAGE_ENV) expect(DOCKERFILE).toContain(`process.env.${name}`);
     const known = (name: string) => SETTING_ENV.has(name) || IMAGE_ENV.has(name);
+    // The runtime image's own ENV (NODE_ENV and HOME are Node's and the shell's).
+    const runtimeStage = DOCKERFILE.slice(DOCKERFILE.indexOf(' AS runtime'));
+    const imageEnv = [...runtimeStage.replace(/\\\n/g, ' ').matchAll(/^ENV (.*)$/gm)].flatMap(([, pairs]) => [...pairs.matchAll(/(\w+)=/g)].map(([, name]) => name));
+    expect(imageEnv).toEqual(expect.arrayContaining(['FLTS_HOME', 'FLTS_SERVE_HOST', 'FLTS_DAEMON_HOST', 'FLTS_HEALTH_URL']));
+    expect(imageEnv.filter((n) => !known(n) && n !== 'NODE_ENV' && n !== 'HOME')).toEqual([]);
     for (const [profile, objects] of Object.entries(renders)) {
       const names = new Set<string>();
       for (const configMap of byKind(objects, 'ConfigMap').filter((c) => !c.metadata.name.endsWith('-dashboard'))) Object.keys(configMap.data).forEach((n) => names.add(n));
@@ -200,6 +223,44 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
         expect((container.env ?? []).filter((e: { name: string; value?: string }) => SECRET_ENV.includes(e.name) && e.value !== undefined)).toEqual([]);
       }
     }
+  });
+
+  it('refuses a name flts does not read, in every map of settings the values have, and passes extraEnv as it is', () => {
+    for (const where of SETTING_MAPS) {
+      expect(helmTemplateError({ values: ['values-prod.yaml'], set: { [`${where}.EPOCH`]: '3' } }), where).toContain(`${where}.EPOCH is not an flts setting`);
+    }
+    // Variables that are not settings go in extraEnv, which in turn refuses settings (their names would go unchecked).
+    const extra = helmTemplate({ values: ['values-prod.yaml'], set: { 'extraEnv.NODE_OPTIONS': '--max-old-space-size=768' } });
+    const containers = fltsContainers(extra);
+    expect(containers.length).toBeGreaterThanOrEqual(4);
+    for (const { workload, container } of containers) expect(containerStartEnv(extra, workload, container).NODE_OPTIONS, workload.metadata.name).toBe('--max-old-space-size=768');
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'extraEnv.EPOCHS': '3' } })).toContain('extraEnv.EPOCHS is an flts setting (training.epochs)');
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'extraEnv.MLFLOW_TRACKING_TOKEN': 't' } })).toContain('extraEnv.MLFLOW_TRACKING_TOKEN is an flts setting');
+  });
+
+  it('refuses, under any of its environment names, a setting the chart gives a container itself', () => {
+    // Set twice, a setting repeats a key of the ConfigMap (which Kubernetes refuses), or one value loses without a word.
+    const profiles: [string, TemplateOptions][] = [['prod', { values: ['values-prod.yaml'] }], ['everything', EVERYTHING]];
+    const owned = new Set<string>();
+    for (const [profile, options] of profiles) {
+      const given = valuesEnvNames(options);
+      for (const { workload, container } of fltsContainers(renders[profile])) {
+        const { envNames } = resolveSettings({ env: containerStartEnv(renders[profile], workload, container) });
+        for (const [path, name] of Object.entries(envNames)) if (!given.has(name)) owned.add(path);
+      }
+    }
+    expect([...owned]).toEqual(expect.arrayContaining(['home', 'identifier', 'store.s3.endpoint', 'store.s3.secretKey', 'bus.kafka.brokers', 'serve.port', 'serve.grpcPort', 'daemon.port', 'daemon.trainerModels', 'data.dataDir']));
+    for (const path of owned) {
+      for (const name of ALL_SPECS.find((spec) => spec.path === path)!.env!) {
+        const error = helmTemplateError({ values: ['values-prod.yaml'], set: { [`settings.${name}`]: '1' } });
+        expect(error, `settings.${name}`).toMatch(path === 'data.dataDir' ? /FLTS_DATA_DIR \(1\) is \/datasets/ : new RegExp(`settings\\.${name} (\\(setting ${path}\\) is one the chart sets itself|is a secret)`));
+      }
+    }
+    // The same check guards every other map, and names the value to set instead.
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.PORT': '9000' } })).toContain('serve.env.PORT (setting serve.port) is one the chart sets itself: set serve.port');
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'daemon.trainer.env.FLTS_TRAINER_MODELS': 'GRU' } })).toContain('set daemon.trainer.modelTypes');
+    expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'secretEnv.MINIO_ROOT_PASSWORD': 'pw' } })).toContain('set store.secretKey or store.existingSecret');
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'preprocess.env.FLTS_DATA_DIR': '/elsewhere' } })).toContain('FLTS_DATA_DIR (/elsewhere) is /datasets');
   });
 
   it('makes the compose daemons and replicas listen where Prometheus, HAProxy and the health checks look, and stop in time', () => {

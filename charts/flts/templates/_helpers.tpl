@@ -68,7 +68,7 @@ tag with pullPolicy IfNotPresent leaves nodes running stale code without any sig
 {{- if or (not .Values.store.existingSecret) .Values.secretEnv (and (not .Values.auth.existingSecret) (or .Values.auth.adminToken .Values.auth.apiToken)) }}true{{- end }}
 {{- end }}
 
-{{/* Environment shared by every flts container: settings ConfigMap, Secret, credentials. */}}
+{{/* Environment shared by every flts container: settings ConfigMap, Secrets, credentials, extraEnv. */}}
 {{- define "flts.commonEnv" -}}
 envFrom:
   - configMapRef:
@@ -77,7 +77,15 @@ envFrom:
   - secretRef:
       name: {{ include "flts.fullname" . }}
 {{- end }}
+{{- range .Values.envFromSecrets }}
+  - secretRef:
+      name: {{ . }}
+{{- end }}
 env:
+{{- range $name, $value := .Values.extraEnv }}
+  - name: {{ $name }}
+    value: {{ $value | toString | quote }}
+{{- end }}
 {{- if .Values.store.existingSecret }}
   - name: MINIO_ROOT_USER
     valueFrom:
@@ -107,20 +115,66 @@ env:
 {{- end }}
 
 {{/*
-Environment names of the settings flts marks secret (src/core/config/specs, `secret: true`). They belong in a Secret
-(secretEnv, store.*, auth.*), never in the ConfigMap or a pod spec's plain values, where anyone who may read the
-Deployment reads them.
+Settings the chart gives every pod itself, and where their value comes from. Set again through any of their
+environment names (aliases included: FLTS_S3_ENDPOINT is MINIO_ENDPOINT's setting), they would either repeat a key of
+the ConfigMap or Secret, which Kubernetes refuses, or lose to the chart's value, or win over it, without a word.
 */}}
-{{- define "flts.secretSettingNames" -}}
-MINIO_ROOT_PASSWORD MINIO_SECRET_KEY AWS_SECRET_ACCESS_KEY MLFLOW_TRACKING_TOKEN MLFLOW_TRACKING_PASSWORD FLTS_SERVE_ADMIN_TOKEN FLTS_SERVE_API_TOKEN
+{{- define "flts.ownedSettings" -}}
+home: "it is /data, the writable volume of every pod"
+identifier: "set identifier"
+store.kind: "set store.kind"
+store.s3.endpoint: "set store.endpoint"
+store.s3.accessKey: "set store.accessKey or store.existingSecret"
+store.s3.secretKey: "set store.secretKey or store.existingSecret"
+bus.kind: "set bus.kind"
+bus.kafka.brokers: "set bus.bootstrapServers"
+serve.host: "it binds 0.0.0.0, so that the probes and the Service reach the server"
+serve.port: "set serve.port"
+serve.grpcPort: "set serve.grpc.enabled and serve.grpc.port"
+serve.adminToken: "set auth.adminToken or auth.existingSecret"
+serve.apiToken: "set auth.apiToken or auth.existingSecret"
+daemon.roles: "each daemon Deployment runs one role (daemon.trainer, daemon.promoter)"
+daemon.host: "it binds 0.0.0.0, so that the probes and Prometheus reach the health server"
+daemon.port: "set daemon.metricsPort"
+daemon.trainerModels: "set daemon.trainer.modelTypes"
+daemon.expectedModelTypes: "set daemon.promoter.expectedModelTypes"
 {{- end }}
 
-{{/* Fails when a map of plain settings names a secret one. Input: dict with "env" (the map) and "where" (its values path). */}}
-{{- define "flts.refusePlainSecrets" -}}
-{{- $secrets := splitList " " (include "flts.secretSettingNames" .) }}
-{{- range $key, $_ := .env }}
-{{- if has $key $secrets }}
-{{- fail (printf "%s.%s is a secret: set it in secretEnv (the chart's Secret), or through store.existingSecret / auth.existingSecret" $.where $key) }}
+{{/*
+Checks a map of environment variables given to flts. Input: dict with "root" (the chart context), "env" (the map),
+"where" (its values path) and "inSecret" (true when the map ends up in a Secret). Refused: a name flts does not read
+(files/settings-env.yaml, generated from the setting specs; flts would ignore it without a word), a secret setting
+outside a Secret (anyone who may read the Deployment or the ConfigMap would read it) and a setting the chart sets
+itself (flts.ownedSettings).
+*/}}
+{{- define "flts.checkSettingsEnv" -}}
+{{- $specs := .root.Files.Get "files/settings-env.yaml" | fromYaml }}
+{{- $owned := include "flts.ownedSettings" .root | fromYaml }}
+{{- range $name, $_ := .env }}
+{{- $setting := "" }}
+{{- range $path, $names := $specs.settings }}
+{{- if has $name $names }}{{ $setting = $path }}{{ end }}
+{{- end }}
+{{- if not $setting }}
+{{- fail (printf "%s.%s is not an flts setting (docs/config.md lists every environment name); a variable for Node or the platform goes in extraEnv" $.where $name) }}
+{{- end }}
+{{- if and (not $.inSecret) (has $setting $specs.secret) }}
+{{- fail (printf "%s.%s is a secret: set it in secretEnv (the chart's Secret), or through store.existingSecret / auth.existingSecret" $.where $name) }}
+{{- end }}
+{{- if hasKey $owned $setting }}
+{{- fail (printf "%s.%s (setting %s) is one the chart sets itself: %s" $.where $name $setting (get $owned $setting)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Refuses flts settings in extraEnv: there their names would go unchecked, and secret ones into the pod spec. */}}
+{{- define "flts.checkExtraEnv" -}}
+{{- $specs := .Files.Get "files/settings-env.yaml" | fromYaml }}
+{{- range $name, $_ := .Values.extraEnv }}
+{{- range $path, $names := $specs.settings }}
+{{- if has $name $names }}
+{{- fail (printf "extraEnv.%s is an flts setting (%s): set it in settings, secretEnv or a component's env, where its name is checked" $name $path) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
