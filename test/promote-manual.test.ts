@@ -210,6 +210,19 @@ describe('cli > promote-manual (non-interactive)', () => {
 });
 
 describe('cli > promote (flags, history)', () => {
+  it('changes nothing when asked to promote the run in service: exit 0, "changed": false, no second record', async () => {
+    const env = { FLTS_HOME: home, FLTS_OPERATOR: 'ana' };
+    const before = await listPromotionHistory(store, settings);
+    const json = await runCli(['promote', '--run', 'runA', '--reason', 'once more', '--force', '--json'], { env });
+    expect(json.exitCode).toBe(0);
+    expect(json.json.result).toMatchObject({ changed: false, record: before[0], published: null });
+    const text = await runCli(['promote-manual', '--yes', '--run', 'runA', '--reason', 'keep it'], { env });
+    expect(text.exitCode).toBe(0);
+    expect(text.stdout).toContain(`LSTM run runA is already in service (promoted ${before[0].timestamp} by auto daemon:test); nothing changed.`);
+    expect(await listPromotionHistory(store, settings)).toEqual(before);
+    expect((await readPromotionPointer(store, settings))?.timestamp).toBe(before[0].timestamp);
+  });
+
   it('refuses --config-hash beside --run or --rollback, and --min-improvement beside --rollback, instead of ignoring them', async () => {
     const env = { FLTS_HOME: home };
     const other = 'd'.repeat(64);

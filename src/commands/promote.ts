@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { alreadyInServiceLine } from '../cli/promotion-lines.js';
 import { singleLine } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
 import type { PromotionRecord } from '../core/registry/pointers.js';
@@ -51,8 +52,11 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     else if (flags.rollback) result = await rollback({ source: 'rollback', actor, reason: flags.reason, force: flags.force }, settings, deps);
     else throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'Pass one of --run <id>, --best, --rollback or --history.');
     const r = result.record;
-    this.say(`promoted ${r.model_type} run ${r.run_id} (config_hash ${r.config_hash.slice(0, 12)}, score ${r.score}, ${r.source}) — ${r.reason}`);
-    this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
+    if (!result.changed) this.say(alreadyInServiceLine(r));
+    else {
+      this.say(`promoted ${r.model_type} run ${r.run_id} (config_hash ${r.config_hash.slice(0, 12)}, score ${r.score}, ${r.source}) — ${r.reason}`);
+      this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
+    }
     if (result.published?.ok) this.say(`published ${result.published.topic}: replicas following the bus reload now`);
     if (result.published && !result.published.ok) this.say(`warning: ${result.published.topic} not published (${result.published.error}); replicas still follow the pointers by polling.`);
     const marker = result.tracking.marker;

@@ -141,7 +141,8 @@ export function PromoteManualScreen({ candidates, force, onPromote, onExit, init
       ) : null}
       {step === 'confirm' ? <Text bold>Promote {selected.model_type} run {selected.run_id}{candidates.current ? `, replacing ${candidates.current.run_id}` : ''}? [y/N]</Text> : null}
       {step === 'working' ? <Text>Promoting {selected.run_id}…</Text> : null}
-      {outcome?.kind === 'promoted' ? <Text color="green">Promoted {outcome.result.record.run_id}; history {outcome.result.history_key}</Text> : null}
+      {outcome?.kind === 'promoted' && outcome.result.changed ? <Text color="green">Promoted {outcome.result.record.run_id}; history {outcome.result.history_key}</Text> : null}
+      {outcome?.kind === 'promoted' && !outcome.result.changed ? <Text>{outcome.result.record.run_id} is already in service; nothing was written.</Text> : null}
       {outcome?.kind === 'cancelled' ? <Text>Cancelled; nothing was written.</Text> : null}
       {outcome?.kind === 'failed' ? <Text color="red">Promotion failed: {(outcome.error as Error)?.message ?? String(outcome.error)}</Text> : null}
       {notice ? <Text color="yellow">{notice}</Text> : null}

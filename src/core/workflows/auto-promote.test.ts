@@ -107,6 +107,20 @@ describe('core > workflows > auto-promote > semantics', () => {
     });
   });
 
+  it('a new SUCCESS that does not beat the run it promoted changes nothing: no second record of the same run', async () => {
+    await withStore(async (store, settings) => {
+      const deps = { store };
+      for (const run of [trained('naive', 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.2), trained('lstm', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.05)]) await addLoadableRun(store, settings, run);
+      const promoted = await autoPromote(NEW, 'daemon:a', settings, deps);
+      expect(promoted).toMatchObject({ result: 'promoted', record: { run_id: 'lstm' } });
+      await addLoadableRun(store, settings, trained('lstm-worse', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.3));
+      for (const promoter of ['daemon:a', 'daemon:b']) {
+        expect(await autoPromote(NEW, promoter, settings, deps)).toEqual({ result: 'already-promoted', record: (promoted as { record: PromotionRecord }).record });
+      }
+      expect((await listPromotionHistory(store, settings)).map((record) => record.run_id)).toEqual(['lstm']);
+    });
+  });
+
   it('refuses a winner whose files are damaged as an outcome, and leaves the pointer alone', async () => {
     await withStore(async (store, settings) => {
       for (const run of [trained('naive', 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.2), trained('lstm', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.05)]) await addLoadableRun(store, settings, run);

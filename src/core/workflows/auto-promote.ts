@@ -7,6 +7,7 @@ import { listPromotionHistory } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { findRunRecord, listRunRecords } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { buildScoreboard } from '../eval/scoreboard.js';
 import { promoteBest, type PromotionDeps, type PromotionResult } from './promote.js';
 
 export type AutoPromotionOutcome =
@@ -68,7 +69,8 @@ async function currentDataCreatedAt(store: ObjectStore, settings: Settings, curr
  * - never move to data created before the data of the run this scope serves (a late SUCCESS for an older
  *   config_hash is `superseded`), whatever order the messages came in;
  * - a run someone chose (any source but `auto`) stands against automatic promotion of the same or older data;
- * - for the data already served automatically, promote again only for a SUCCESS newer than that promotion.
+ * - for the data already served automatically, promote again only for a SUCCESS newer than that promotion, and
+ *   only when the scoreboard winner is not the run in service already.
  */
 export async function decideAutoPromotion(store: ObjectStore, settings: Settings, configHash: string): Promise<AutoPromotionOutcome | { result: 'promote' }> {
   const success = (await listRunRecords(store, settings, { configHash })).filter((run) => run.status === 'SUCCESS');
@@ -89,6 +91,8 @@ export async function decideAutoPromotion(store: ObjectStore, settings: Settings
   }
   const done = findAutoPromotion(await listPromotionHistory(store, settings, promotionScope(settings)), configHash, success);
   if (done) return { result: 'already-promoted', record: done };
+  // A new SUCCESS that does not beat the run in service: promoting the winner again would change nothing.
+  if (current && buildScoreboard(configHash, success, settings.eval.minImprovementPct).rows[0]?.run_id === current.run_id) return { result: 'already-promoted', record: current };
   return { result: 'promote' };
 }
 
@@ -100,6 +104,7 @@ export async function autoPromote(configHash: string, actor: string, settings: S
   if (decision.result !== 'promote') return decision;
   try {
     const promoted = await promoteBest({ configHash, source: 'auto', actor }, settings, deps);
+    if (!promoted.changed) return { result: 'already-promoted', record: promoted.record };
     return { result: 'promoted', record: promoted.record, published: promoted.published };
   } catch (error) {
     const flts = toFltsError(error);

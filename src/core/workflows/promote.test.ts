@@ -15,6 +15,7 @@ import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { saveRunRecord } from '../registry/run-store.js';
 import { addLoadableRun } from './loadable-run.fixture.js';
+import type { FltsEvent } from '../events.js';
 import { promote, promoteBest, rollback, type PromotionDeps } from './promote.js';
 
 const HASH = 'c'.repeat(64);
@@ -109,10 +110,11 @@ describe('core > workflows > promote', () => {
   it('promotes the scoreboard winner and respects the quality gate unless forced', async () => {
     const best = await promoteBest({ configHash: HASH, source: 'best', actor: 'ana' }, settings, { store });
     expect(best.record).toMatchObject({ run_id: 'runB', source: 'best', actor: 'ana' });
+    await byHand('runA');
     settings.eval.minImprovementPct = 10; // runB beats NAIVE by ~4.8% only
     await expect(promoteBest({ configHash: HASH, source: 'auto', actor: 'daemon:x' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_EVAL_GATE_FAILED' });
     const forced = await promoteBest({ configHash: HASH, source: 'best', actor: 'ana', force: true }, settings, { store });
-    expect(forced.record.previous_run_id).toBe('runB');
+    expect(forced.record).toMatchObject({ run_id: 'runB', previous_run_id: 'runA', forced: true });
   });
 
   it('rolls back through the history one promotion at a time, recording who asked', async () => {
@@ -148,6 +150,46 @@ describe('core > workflows > promote', () => {
     }
   });
 
+  it('leaves the run in service as it is, whoever asks, forced or with another reason: nothing written, announced or told', async () => {
+    const bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
+    try {
+      const first = await byHand('runB', { bus });
+      expect(first.changed).toBe(true);
+      const events: FltsEvent[] = [];
+      const deps = { store, bus, onEvent: (event: FltsEvent) => events.push(event) };
+      const again = [
+        await byHand('runB', deps),
+        await promote({ runId: 'runB', source: 'manual', actor: 'bob', reason: 'another reason', force: true }, settings, deps),
+        // runB is the scoreboard winner: what the daemon's promoter and `flts promote --best` would promote.
+        await promoteBest({ configHash: HASH, source: 'auto', actor: 'daemon:x' }, settings, deps),
+      ];
+      for (const result of again) {
+        expect(result).toMatchObject({ changed: false, record: first.record, history_key: first.history_key, published: null, validation: null });
+      }
+      expect(events).toEqual([]);
+      expect(await listPromotionHistory(store, settings)).toEqual([first.record]);
+      expect(await getJson(store, 'model-promotion', 'current.json')).toEqual(first.record);
+      // The next real promotion follows runB's on the bus, nothing in between.
+      await byHand('runA', { bus });
+      const received: string[] = [];
+      const subscription = await bus.subscribe({ group: 'serve-test', topics: ['model-selected'] }, async (message) => void received.push(decodePromotion(message).run_id));
+      await waitFor(() => received.length >= 2, 'two model-selected messages');
+      await subscription.stop();
+      expect(received).toEqual(['runB', 'runA']);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('rolls back past a record an older flts wrote when the run in service was promoted again (its previous run itself)', async () => {
+    await byHand('runA');
+    const runB = await byHand('runB');
+    const again = { ...runB.record, timestamp: '2099-01-01T00:00:00.000000Z', previous_run_id: 'runB', reason: 'promoted again' };
+    await putJson(store, 'model-promotion', `global/${HASH}/promotion-2099-01-01T00-00-00.000000Z.json`, again);
+    expect(await byHand('runB')).toMatchObject({ changed: false, record: again });
+    expect((await rollback({ source: 'rollback', actor: 'ana' }, settings, { store })).record).toMatchObject({ run_id: 'runA', previous_run_id: 'runB' });
+  });
+
   it('scopes pointers: promoting for an identifier never changes the root, global or another identifier\'s pointer', async () => {
     await byHand('runA');
     const site2 = { ...settings, identifier: 'site2' };
@@ -165,7 +207,9 @@ describe('core > workflows > promote', () => {
   });
 
   it('leaves the pointers on the newest history record after concurrent promotions', async () => {
-    await Promise.all(['runA', 'runB', 'runC', 'runA', 'runB', 'runC'].map((id) => byHand(id)));
+    // Six runs: a promotion of the run in service changes nothing, so the same run twice could be one record.
+    for (const id of ['runD', 'runE', 'runG']) await addRun(fakeRun(id, 'NAIVE', { rmse: 0.05, mae: 0.04, mse: 0.0025 }, '2025-01-05T00:00:00.000Z'));
+    await Promise.all(['runA', 'runB', 'runC', 'runD', 'runE', 'runG'].map((id) => byHand(id)));
     const history = await listPromotionHistory(store, settings);
     expect(history).toHaveLength(6);
     const newest = history[history.length - 1];

@@ -43,6 +43,11 @@ export interface PromotionDeps {
 }
 
 export interface PromotionResult {
+  /**
+   * false when the run asked for was already in service: nothing was written, announced or marked, and `record` is
+   * the promotion that put it there.
+   */
+  changed: boolean;
   record: PromotionRecord;
   history_key: string;
   pointers: string[];
@@ -124,16 +129,45 @@ async function checkCandidate(store: ObjectStore, settings: Settings, run: RunRe
   }
 }
 
+const pointerKeys = (settings: Settings): string[] => (settings.identifier ? [scopedPointerKey(settings)] : [scopedPointerKey(settings), ROOT_POINTER]);
+
+/**
+ * Promoting the run in service changes nothing, whoever asks and whatever the reason or --force: a record naming
+ * itself as its previous run would start no probation but end the one under way, reload every replica for
+ * nothing, and be a step a rollback has to skip. Only a promotion of it that an earlier process left before its
+ * pointers is finished here (pointers moved, then announced), as `promote` would have done first.
+ */
+async function alreadyInService(current: PromotionRecord, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
+  const logger = deps.logger ?? silentLogger;
+  const caughtUp = await catchUpPointers(deps.store, settings);
+  if (caughtUp) logger.warn({ runId: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
+  logger.info({ runId: current.run_id, since: current.timestamp, source: current.source }, 'promotion_unchanged');
+  return {
+    changed: false,
+    record: current,
+    history_key: `${settings.store.buckets.promotion}/${historyKey(current)}`,
+    pointers: pointerKeys(settings),
+    gate: null,
+    validation: null,
+    published: caughtUp ? await publishPromotion(caughtUp, settings, deps) : null,
+    tracking: { status: 'unchanged' },
+  };
+}
+
 /**
  * The one promotion: checks the run (SUCCESS, artifacts, quality gate unless it is a rollback), loads it and
  * forecasts its stored test windows (non-finite output is refused with FLTS_PROMOTE_CANDIDATE_INVALID), appends
  * the history record (source, actor, reason, previous run, config_hash, data time), moves this scope's pointers,
  * publishes `model-selected` when a bus is configured, and marks the run in MLflow when tracking is configured.
+ * The run already in service (the scope's newest history record) is left as it is (`changed: false`).
  */
 export async function promote(decision: PromotionDecision, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
   const reason = singleLine(decision.reason).trim();
   if (!reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'A promotion needs a reason.');
   const { store } = deps;
+  // The history, not the pointers, says what is in service: they lag behind it after an interrupted promotion.
+  const inService = (await listPromotionHistory(store, settings, promotionScope(settings))).at(-1);
+  if (inService?.run_id === decision.runId) return alreadyInService(inService, settings, deps);
   const run = await readRunRecord(store, settings, decision.runId);
   // Serving loads SUCCESS runs with every artifact and nothing else: no force makes another run servable.
   const unservable = await runProblems(store, settings, run);
@@ -169,9 +203,10 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   const tracked = await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking });
   const gate = gateIssue ? { passed: false, reason: gateIssue.message } : settings.eval.minImprovementPct === null || isRollback(decision.source) ? null : { passed: true, reason: 'passes the quality gate' };
   return {
+    changed: true,
     record: written,
     history_key: `${settings.store.buckets.promotion}/${historyKey(written)}`,
-    pointers: settings.identifier ? [scopedPointerKey(settings)] : [scopedPointerKey(settings), ROOT_POINTER],
+    pointers: pointerKeys(settings),
     gate,
     validation,
     published,
