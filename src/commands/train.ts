@@ -9,7 +9,7 @@ export type TrainResult = TrainModelsResult;
 export default class Train extends FltsCommand<TrainResult> {
   static override summary = `Train models (${MODEL_TYPES.join(', ')}) on processed data and record each as a run.`;
   static override description =
-    'Uses the latest processed data (or --config-hash). Each model becomes a run in the runs bucket: run.json, metrics, model, scaler and loss curve. Test metrics are on the processed test file; early stopping uses the tail of the training data.';
+    'Uses the latest processed data (or --config-hash). Each model becomes a run in the runs bucket: run.json, metrics, model, scaler and loss curve. Test metrics are on the processed test file; early stopping uses the tail of the training data. A model type that another process (a daemon, another `flts train`) is training on the same data is not trained twice: it is refused with FLTS_TRAIN_IN_PROGRESS (exit 5) while the other types train, unless --wait or --allow-concurrent; a run whose process died does not count.';
   static override examples = ['<%= config.bin %> <%= command.id %> --model LSTM', '<%= config.bin %> <%= command.id %> --model LSTM,GRU,PROPHET,NAIVE --epochs 3 --json'];
 
   static override flags = {
@@ -28,6 +28,8 @@ export default class Train extends FltsCommand<TrainResult> {
     'validation-split': Flags.string({ description: 'Share of training windows (the tail) for validation (env VALIDATION_SPLIT).' }),
     seed: Flags.string({ description: 'Random seed (env SEED).' }),
     backend: Flags.string({ description: 'auto, node, wasm or cpu (env FLTS_BACKEND).' }),
+    wait: Flags.boolean({ description: 'A model type another process is training on the same data: wait for its run to end, then train (default: refuse it, FLTS_TRAIN_IN_PROGRESS).', default: false, exclusive: ['allow-concurrent'] }),
+    'allow-concurrent': Flags.boolean({ description: 'A model type another process is training on the same data: train a second run beside it.', default: false, exclusive: ['wait'] }),
   };
 
   async run(): Promise<TrainResult> {
@@ -56,7 +58,8 @@ export default class Train extends FltsCommand<TrainResult> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
-      const result = await trainModels({ models: settings.training.models, configHash: flags['config-hash'] }, settings, { store, bus, tracking, signal: abort.signal, onEvent: progress.onEvent });
+      const inProgress = flags.wait ? 'wait' : flags['allow-concurrent'] ? 'train' : 'refuse';
+      const result = await trainModels({ models: settings.training.models, configHash: flags['config-hash'], inProgress }, settings, { store, bus, tracking, signal: abort.signal, onEvent: progress.onEvent });
       for (const run of result.runs) {
         const m = run.metrics?.test.targets[run.window.targets[0]];
         this.say(`${run.model_type.padEnd(7)} ${run.run_id} ${run.status}: test rmse ${run.metrics?.test_rmse.toFixed(5)} (scaled), r2 ${m?.original.r2.toFixed(4)}, ${((run.timings.duration_ms ?? 0) / 1000).toFixed(1)} s`);

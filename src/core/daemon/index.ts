@@ -5,5 +5,5 @@ export { reconcileTraining, type TrainTarget, type TrainingOutcome, type Trainer
 export { reconcilePromotion, type PromotionOutcome } from './promoter-reconciler.js';
 export { startServingCompanion, servingReplicaId, type ServingCompanionDeps } from './serving-companion.js';
 export { acquireLease, readLease, isLeaseFresh, leaseKey, type LeaseRecord, type HeldLease } from './work-lease.js';
-export { seenUnchangedMs } from './seen-unchanged.js';
+export { seenUnchangedMs } from '../storage/seen-unchanged.js';
 export { createSerialQueue, type SerialQueue } from './serial-queue.js';

@@ -6,7 +6,7 @@ import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus } from '../bus/message-bus.js';
 import { resolveSettings } from '../config/settings.js';
 import { silentLogger } from '../logger.js';
-import { fakeRun } from '../registry/run-record.fixture.js';
+import { beat as beatOf, foreignRun as foreignRunOf, heartbeatReads } from '../registry/foreign-run.fixture.js';
 import type { RunOwner, RunRecord } from '../registry/run-record.js';
 import { listRunRecords, processStartOf, readRunRecord, saveRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
@@ -51,30 +51,8 @@ function leaseWaitsFor(store: ObjectStore, gate: Promise<void>, onWaiting: () =>
   });
 }
 
-/** A RUNNING NAIVE run that a process on another host trains without a lease (`flts train`), started at `startedAt` by its clock. */
-function foreignRun(runId: string, startedAt: Date, owner: RunOwner = { host: `${os.hostname()}-elsewhere`, pid: 4242 }): RunRecord {
-  const { metrics: _none, ...run } = fakeRun(runId, 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, startedAt.toISOString(), 'RUNNING', HASH);
-  return { ...run, owner };
-}
-
-/** Writes beat `beats` of the run's heartbeat, stamped by a clock that stands still: only the content changes. */
-async function beat(store: ObjectStore, runId: string, beats: number): Promise<void> {
-  await store.put(settings.store.buckets.runs, `${runId}/heartbeat.json`, JSON.stringify({ run_id: runId, owner: { host: 'elsewhere', pid: 4242 }, beats, heartbeat_at: '2020-01-01T00:00:00.000Z' }));
-}
-
-/** `store`, recording every heartbeat the trainer reads. */
-function heartbeatReads(store: ObjectStore, reads: string[]): ObjectStore {
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      if (property !== 'get') return Reflect.get(target, property, receiver);
-      return async (...args: Parameters<ObjectStore['get']>) => {
-        const body = await target.get(...args);
-        if (args[1].endsWith('/heartbeat.json')) reads.push(body.toString('utf8'));
-        return body;
-      };
-    },
-  });
-}
+const foreignRun = (runId: string, startedAt: Date, owner?: RunOwner): RunRecord => foreignRunOf(runId, startedAt, { configHash: HASH, owner });
+const beat = (store: ObjectStore, runId: string, beats: number): Promise<void> => beatOf(store, settings, runId, beats);
 
 const statuses = async (store: ObjectStore): Promise<string[]> => (await listRunRecords(store, settings, { configHash: HASH })).map((run) => `${run.run_id === 'cli' ? 'cli' : 'daemon'}:${run.status}`).sort();
 

@@ -1,14 +1,11 @@
-import os from 'node:os';
-import { pollUntil } from '../retry.js';
 import { FltsError } from '../errors.js';
 import { trainModels } from '../workflows/train.js';
 import type { TrainableModelType } from '../config/specs/training.js';
 import type { RunRecord } from '../registry/run-record.js';
-import { findRunRecord, listRunRecords, markRunKilled, runOwnerGone } from '../registry/run-store.js';
-import { readRunHeartbeat, runHeartbeatKey } from '../registry/run-heartbeat.js';
+import { listRunRecords, markRunKilled } from '../registry/run-store.js';
+import { runOfThisProcess, waitForRunEnd, whyRunDead, type MonotonicClock } from '../registry/run-liveness.js';
 import type { RoleContext } from './role-registry.js';
 import type { SerialQueue } from './serial-queue.js';
-import { seenUnchangedMs } from './seen-unchanged.js';
 import { acquireLease, leaseKey, readLease, waitForLeaseFree, type HeldLease } from './work-lease.js';
 
 export interface TrainTarget {
@@ -27,7 +24,7 @@ export interface TrainerContext extends RoleContext {
   /** One model trains at a time per process. */
   queue: SerialQueue;
   /** This process's monotonic clock, which alone decides when another process's run is dead (tests pin it). */
-  monotonic?: () => number;
+  monotonic?: MonotonicClock;
 }
 
 /** `wait` for the lease's holder, or for `runId`: a run another process trains without a lease (`flts train`). */
@@ -35,26 +32,6 @@ type Decision = { kind: 'done'; outcome: TrainingOutcome } | { kind: 'wait'; rea
 
 function aborted(): FltsError {
   return new FltsError('FLTS_TRAIN_ABORTED', 'The daemon is stopping; the step resumes on the next start.');
-}
-
-/**
- * Why another process's RUNNING run is no longer being trained, or undefined while it is, as far as this process can
- * tell. On this host a pid that is gone says so at once. Otherwise the heartbeat does: the run is dead once this
- * process has seen it unchanged for `daemon.leaseStaleMs` of its own monotonic time, like a lease, whatever the
- * writer's clock says. A run recorded before heartbeats keeps the earlier rule: alive while its pid is on this
- * host, else for `daemon.leaseStaleMs` from its start.
- */
-async function whyDead(context: TrainerContext, run: RunRecord): Promise<string | undefined> {
-  const { store, settings } = context;
-  const staleMs = settings.daemon.leaseStaleMs;
-  if (runOwnerGone(run)) return `The process training this run (pid ${run.owner?.pid}) is gone; the model is retrained.`;
-  const heartbeat = await readRunHeartbeat(store, settings, run.run_id);
-  if (heartbeat !== undefined) {
-    const unchangedMs = seenUnchangedMs(store, runHeartbeatKey(run.run_id), heartbeat, context.monotonic);
-    return unchangedMs < staleMs ? undefined : `The run's heartbeat did not change for ${staleMs} ms: the process training it stopped; the model is retrained.`;
-  }
-  if (run.owner?.host === os.hostname()) return undefined;
-  return Date.now() - Date.parse(run.timings.started_at) < staleMs ? undefined : `No heartbeat for over ${staleMs} ms: the process training this run stopped; the model is retrained.`;
 }
 
 /**
@@ -68,8 +45,7 @@ async function markOrphansKilled(context: TrainerContext, runs: RunRecord[]): Pr
     if (run.status !== 'RUNNING') continue;
     // Under the lease and the serial queue this process trains nothing else of this data and type: a run of its
     // own is an earlier attempt whatever its age.
-    const ours = run.owner?.host === os.hostname() && run.owner.pid === process.pid;
-    const message = ours ? 'This trainer\'s attempt ended without recording its end (the store did not answer); the model is retrained.' : await whyDead(context, run);
+    const message = runOfThisProcess(run) ? 'This trainer\'s attempt ended without recording its end (the store did not answer); the model is retrained.' : await whyRunDead(context.store, context.settings, run, context.monotonic);
     if (message === undefined) {
       live ??= run;
       continue;
@@ -82,21 +58,11 @@ async function markOrphansKilled(context: TrainerContext, runs: RunRecord[]): Pr
   return live;
 }
 
-/**
- * Returns once another process's run has ended or is found dead (false when `signal` aborts first), looking once per
- * heartbeat: two reads, whatever the size of the registry.
- */
-async function waitForRunEnd(context: TrainerContext, runId: string, signal: AbortSignal): Promise<boolean> {
-  const { store, settings } = context;
-  return pollUntil(settings.daemon.heartbeatMs, signal, async () => {
-    const run = await findRunRecord(store, settings, runId).catch(() => undefined);
-    return run?.status !== 'RUNNING' || (await whyDead(context, run)) !== undefined;
-  });
-}
-
 async function train(context: TrainerContext, target: TrainTarget, lease: HeldLease, signal: AbortSignal): Promise<TrainingOutcome> {
   const { settings, store, bus, logger, metrics } = context;
-  const result = await trainModels({ models: [target.modelType], configHash: target.configHash, processedBucket: target.processedBucket }, settings, {
+  // The RUNNING runs of other processes were judged under the lease just before (markOrphansKilled), with the same
+  // rules; waiting for a live one happens above, lease and queue released, so the workflow need not look again.
+  const result = await trainModels({ models: [target.modelType], configHash: target.configHash, processedBucket: target.processedBucket, inProgress: 'train' }, settings, {
     store,
     bus,
     logger,
@@ -175,7 +141,7 @@ export async function reconcileTraining(context: TrainerContext, target: TrainTa
     metrics.countStep('trainer', 'train', 'waiting');
     logger.info({ configHash: target.configHash, modelType: target.modelType, reason: decision.reason }, 'daemon_train_waiting');
     const waited = decision.runId
-      ? await waitForRunEnd(context, decision.runId, signal)
+      ? await waitForRunEnd(context.store, context.settings, decision.runId, signal, context.monotonic)
       : await waitForLeaseFree(context.store, context.settings, leaseKey('train', target.configHash, target.modelType), signal);
     if (!waited) throw aborted();
   }

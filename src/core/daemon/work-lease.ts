@@ -4,7 +4,7 @@ import { getJsonIfExists, parseLenientJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { orUnlessUnavailable } from '../errors.js';
 import { pollUntil } from '../retry.js';
-import { seenUnchangedMs } from './seen-unchanged.js';
+import { seenUnchangedMs } from '../storage/seen-unchanged.js';
 
 /**
  * A lease says "this process is working on this step right now". It lives in the runs bucket beside the

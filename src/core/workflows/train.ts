@@ -11,7 +11,9 @@ import type { TrackingDeps } from '../tracking/tracking-deps.js';
 import type { MirrorPendingResult } from '../registry/mirror-pending-runs.js';
 import { markDeadRunsKilled } from '../registry/run-store.js';
 import { trainRun, type TrainRunDeps } from '../train/train-run.js';
+import type { MonotonicClock } from '../registry/run-liveness.js';
 import { syncRunsToTracking } from './sync-runs-to-tracking.js';
+import { clearToTrain, reportDeadRunKilled, type InProgressPolicy } from './train-in-progress.js';
 
 export interface TrainModelsRequest {
   models: readonly TrainableModelType[];
@@ -19,6 +21,11 @@ export interface TrainModelsRequest {
   configHash?: string;
   /** Bucket of the processed data when it is not the configured one (a claim naming another bucket). */
   processedBucket?: string;
+  /**
+   * A model type another process is training on the same data: `refuse` it (FLTS_TRAIN_IN_PROGRESS, the default),
+   * `wait` for that run to end, or `train` a second run anyway. Only that type is affected; the others train.
+   */
+  inProgress?: InProgressPolicy;
 }
 
 export interface TrainModelsDeps extends TrainRunDeps {
@@ -28,6 +35,8 @@ export interface TrainModelsDeps extends TrainRunDeps {
   tracking?: TrackingDeps;
   /** Told each model's final status (SUCCESS, FAILED, KILLED), e.g. for metrics. */
   onRunFinished?: (modelType: TrainableModelType, status: string) => void;
+  /** This process's monotonic clock, which alone decides when another process's run is dead (tests pin it). */
+  monotonic?: MonotonicClock;
 }
 
 export interface TrainModelsResult {
@@ -81,17 +90,15 @@ export function modelsAtOnce(settings: Settings, types: number): number {
  * trains each requested model as its own run (artifacts, metrics and intervals saved with it), announces each
  * on `model-training` when a bus is configured, then mirrors the new runs to MLflow. Up to
  * `training.parallelModels` models train at once, taken in the order requested; each model's own events keep
- * their order, and its results do not depend on what trains beside it. A failed model does not stop the others
- * (every outcome is recorded); the first failure in request order is rethrown at the end. An abort starts no
- * further model, waits for those in progress to stop, and is rethrown.
+ * their order, and its results do not depend on what trains beside it. A model type another process is training on
+ * the same data is refused, waited for, or trained anyway (`request.inProgress`, see clearToTrain). A failed or
+ * refused model does not stop the others (every outcome is recorded); the first failure in request order is
+ * rethrown at the end. An abort starts no further model, waits for those in progress to stop, and is rethrown.
  */
 export async function trainModels(request: TrainModelsRequest, settings: Settings, deps: TrainModelsDeps): Promise<TrainModelsResult> {
   const readSettings = dataSettings(request, settings);
   const data = await loadProcessedData(deps.store, readSettings, { configHash: request.configHash });
-  for (const run of await markDeadRunsKilled(deps.store, settings)) {
-    deps.onEvent?.({ type: 'log', level: 'warn', message: `${run.model_type} run ${run.run_id} was left RUNNING by a process that no longer exists; recorded as KILLED.` });
-    deps.logger?.warn({ runId: run.run_id, modelType: run.model_type, owner: run.owner }, 'train_dead_run_killed');
-  }
+  for (const run of await markDeadRunsKilled(deps.store, settings)) reportDeadRunKilled(run, deps);
   const types = [...new Set(request.models)];
   const lanes = modelsAtOnce(settings, types.length);
   // Side by side, a network's ONNX Runtime session runs on a worker thread: on this one it would hold the others up.
@@ -103,8 +110,9 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   const lane = async (): Promise<void> => {
     while (next < types.length && !stopped && !deps.signal?.aborted) {
       const index = next++;
-      started.add(index);
       try {
+        await clearToTrain({ modelType: types[index], configHash: data.configHash }, request.inProgress ?? 'refuse', settings, deps);
+        started.add(index);
         outcomes[index] = { run: await trainOne(types[index], data, readSettings, runDeps) };
       } catch (error) {
         const flts = toFltsError(error);
@@ -116,7 +124,7 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   await Promise.all(Array.from({ length: lanes }, lane));
   const runs = outcomes.flatMap((outcome) => (outcome && 'run' in outcome ? [outcome.run] : []));
   // A model may finish after the abort, another be stopped by it; the ones never started must not pass for trained.
-  const notStarted = types.filter((_, index) => !started.has(index));
+  const notStarted = types.filter((_, index) => !started.has(index) && !outcomes[index]);
   if (stopped || notStarted.length > 0) {
     const finished = runs.map((run) => `${run.model_type} run ${run.run_id}`).join(', ') || 'none';
     const unstarted = notStarted.length > 0 ? `${notStarted.join(', ')} never started (no run recorded for ${notStarted.length === 1 ? 'it' : 'them'}); ` : '';
@@ -126,13 +134,19 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
     });
   }
   const failures = outcomes.flatMap((outcome) => (outcome && 'failure' in outcome ? [outcome.failure] : []));
+  const refused = failures.filter((failure) => failure.code === 'FLTS_TRAIN_IN_PROGRESS');
   // Mirrors to MLflow when a tracking URI is set; never throws, a dead server is only reported.
   const tracking = await syncRunsToTracking(deps.store, settings, { runIds: runs.map((run) => run.run_id) }, { logger: deps.logger, signal: deps.signal, ...deps.tracking });
   if (failures.length > 0) {
     const first = failures[0];
-    throw new FltsError(first.code, failures.length === 1 ? first.message : `${first.message} (${failures.length} of ${request.models.length} models failed)`, {
+    throw new FltsError(first.code, failures.length === 1 ? first.message : `${first.message} (${failures.length} of ${types.length} models not trained)`, {
       cause: first,
-      details: { ...first.details, succeeded: runs.map((r) => r.run_id), failed: failures.map((f) => f.details.runId) },
+      details: {
+        ...first.details,
+        succeeded: runs.map((r) => r.run_id),
+        failed: failures.filter((f) => !refused.includes(f)).map((f) => f.details.runId),
+        inProgress: refused.map((f) => f.details.inProgress),
+      },
     });
   }
   return { configHash: data.configHash, runs, tracking };

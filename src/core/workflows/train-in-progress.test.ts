@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveSettings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
+import type { FltsEvent } from '../events.js';
+import { beat, foreignRun, heartbeatReads } from '../registry/foreign-run.fixture.js';
+import { listRunRecords, readRunRecord, saveRunRecord } from '../registry/run-store.js';
+import { createFsStore } from '../storage/fs-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { addProcessedData } from './loadable-run.fixture.js';
+import { trainModels } from './train.js';
+
+const HASH = 'f'.repeat(64);
+const { settings } = resolveSettings({ env: { INPUT_SEQ_LEN: '4', EPOCHS: '1', HIDDEN_SIZE: '4', NUM_LAYERS: '1', FLTS_DAEMON_HEARTBEAT_MS: '50', FLTS_DAEMON_LEASE_STALE_MS: '5000' } });
+const ELSEWHERE = `${os.hostname()}-elsewhere`;
+let root: string;
+let store: ObjectStore;
+
+beforeEach(async () => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'flts-train-in-progress-'));
+  store = createFsStore(root);
+  await addProcessedData(store, settings, HASH);
+  // Another host's `flts train` (or daemon) of NAIVE on the same data, its heartbeat written once so far.
+  await beat(store, settings, 'cli', 0);
+  await saveRunRecord(store, settings, foreignRun('cli', new Date(), { configHash: HASH }));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+const registry = async (): Promise<string[]> => (await listRunRecords(store, settings, { configHash: HASH })).map((run) => `${run.run_id === 'cli' ? 'cli' : 'ours'} ${run.model_type} ${run.status}`).sort();
+
+describe('core > workflows > trainModels with another process training the same model', () => {
+  it('refuses the busy model type once it sees the run\'s heartbeat change, naming run, host and pid, and trains the others', async () => {
+    const reads: string[] = [];
+    const training = trainModels({ models: ['NAIVE', 'LSTM'], configHash: HASH }, settings, { store: heartbeatReads(store, reads) }).catch((error: unknown) => error);
+    await expect.poll(() => reads.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    await beat(store, settings, 'cli', 1);
+    const refusal = await training;
+
+    expect(refusal).toBeInstanceOf(FltsError);
+    expect(refusal).toMatchObject({ code: 'FLTS_TRAIN_IN_PROGRESS', kind: 'conflict', message: expect.stringContaining(`NAIVE is already being trained on config_hash ${HASH.slice(0, 12)} by run cli (pid 4242 on ${ELSEWHERE}`) });
+    const lstm = (await listRunRecords(store, settings, { configHash: HASH })).find((run) => run.model_type === 'LSTM')!;
+    expect((refusal as FltsError).details).toMatchObject({ succeeded: [lstm.run_id], failed: [], inProgress: [{ run_id: 'cli', model_type: 'NAIVE', config_hash: HASH, owner: { host: ELSEWHERE, pid: 4242 } }] });
+    expect(await registry()).toEqual(['cli NAIVE RUNNING', 'ours LSTM SUCCESS']);
+  });
+
+  it('is not held up by a run whose process died: its heartbeat unchanged for the stale limit on this clock, it is KILLED and the model trained', async () => {
+    let tick = 0;
+    const reads: string[] = [];
+    const events: FltsEvent[] = [];
+    const training = trainModels({ models: ['NAIVE'], configHash: HASH }, settings, { store: heartbeatReads(store, reads), monotonic: () => tick, onEvent: (event) => events.push(event) });
+    await expect.poll(() => reads.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    tick = settings.daemon.leaseStaleMs;
+    const { runs } = await training;
+
+    expect(runs.map((run) => `${run.model_type} ${run.status}`)).toEqual(['NAIVE SUCCESS']);
+    expect(await registry()).toEqual(['cli NAIVE KILLED', 'ours NAIVE SUCCESS']);
+    expect((await readRunRecord(store, settings, 'cli')).error).toMatchObject({ code: 'FLTS_TRAIN_ABORTED', message: expect.stringContaining('heartbeat') });
+    expect(events).toContainEqual({ type: 'log', level: 'warn', message: expect.stringContaining('NAIVE run cli was left RUNNING') });
+  });
+
+  it('waits for the other run to end with inProgress "wait", then trains', async () => {
+    const reads: string[] = [];
+    const training = trainModels({ models: ['NAIVE'], configHash: HASH, inProgress: 'wait' }, settings, { store: heartbeatReads(store, reads) });
+    // Two looks at the heartbeat: it has been waiting for a while, and trained nothing meanwhile.
+    await expect.poll(() => reads.length, { timeout: 10_000 }).toBeGreaterThan(2);
+    expect(await registry()).toEqual(['cli NAIVE RUNNING']);
+    const cli = await readRunRecord(store, settings, 'cli');
+    await saveRunRecord(store, settings, { ...cli, status: 'SUCCESS', timings: { ...cli.timings, finished_at: new Date().toISOString() } });
+    expect((await training).runs.map((run) => `${run.model_type} ${run.status}`)).toEqual(['NAIVE SUCCESS']);
+    expect(await registry()).toEqual(['cli NAIVE SUCCESS', 'ours NAIVE SUCCESS']);
+  });
+
+  it('stops waiting on abort: the model is named as never started, no run recorded for it', async () => {
+    const reads: string[] = [];
+    const abort = new AbortController();
+    const training = trainModels({ models: ['NAIVE'], configHash: HASH, inProgress: 'wait' }, settings, { store: heartbeatReads(store, reads), signal: abort.signal }).catch((error: unknown) => error);
+    await expect.poll(() => reads.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    abort.abort();
+    expect(await training).toMatchObject({ code: 'FLTS_TRAIN_ABORTED', details: { notStarted: ['NAIVE'], succeeded: [] } });
+    expect(await registry()).toEqual(['cli NAIVE RUNNING']);
+  });
+
+  it('trains a second run beside it at once with inProgress "train"', async () => {
+    const { runs } = await trainModels({ models: ['NAIVE'], configHash: HASH, inProgress: 'train' }, settings, { store });
+    expect(runs.map((run) => `${run.model_type} ${run.status}`)).toEqual(['NAIVE SUCCESS']);
+    expect(await registry()).toEqual(['cli NAIVE RUNNING', 'ours NAIVE SUCCESS']);
+  });
+});

@@ -1,0 +1,103 @@
+import type { Settings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
+import type { EventSink } from '../events.js';
+import type { Logger } from '../logger.js';
+import type { RunOwner, RunRecord } from '../registry/run-record.js';
+import { othersRunningRuns, settleRunLiveness, waitForRunEnd, whyRunDead, type MonotonicClock } from '../registry/run-liveness.js';
+import { markRunKilled } from '../registry/run-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+/**
+ * What training does about a model type another process is training on the same processed data (a daemon's
+ * trainer, another `flts train`): `refuse` (FLTS_TRAIN_IN_PROGRESS), `wait` until that run ends, then train, or
+ * `train` a second run beside it.
+ */
+export type InProgressPolicy = 'refuse' | 'wait' | 'train';
+
+/** Another process's run that training the same model type would duplicate. */
+export interface RunInProgress {
+  run_id: string;
+  model_type: string;
+  config_hash: string;
+  owner: RunOwner | null;
+  started_at: string;
+}
+
+export interface ClearToTrainDeps {
+  store: ObjectStore;
+  signal?: AbortSignal;
+  onEvent?: EventSink;
+  logger?: Logger;
+  /** This process's monotonic clock, which alone decides when another process's run is dead (tests pin it). */
+  monotonic?: MonotonicClock;
+}
+
+const trainer = (run: RunRecord): string => (run.owner ? `pid ${run.owner.pid} on ${run.owner.host}` : 'another process');
+
+export function runInProgress(run: RunRecord): RunInProgress {
+  return { run_id: run.run_id, model_type: run.model_type, config_hash: run.config_hash, owner: run.owner ?? null, started_at: run.timings.started_at };
+}
+
+function inProgressError(run: RunRecord): FltsError {
+  return new FltsError(
+    'FLTS_TRAIN_IN_PROGRESS',
+    `${run.model_type} is already being trained on config_hash ${run.config_hash.slice(0, 12)} by run ${run.run_id} (${trainer(run)}, started ${run.timings.started_at}); not trained a second time.`,
+    { details: { modelType: run.model_type, configHash: run.config_hash, inProgress: runInProgress(run) } },
+  );
+}
+
+function abortedWhileWaiting(run: RunRecord): FltsError {
+  return new FltsError('FLTS_TRAIN_ABORTED', `Training was stopped while ${run.model_type} waited for run ${run.run_id} (${trainer(run)}) to end.`, { details: { waitedFor: run.run_id } });
+}
+
+/** Tells about a run found dead and recorded as KILLED before training. */
+export function reportDeadRunKilled(run: RunRecord, deps: Pick<ClearToTrainDeps, 'onEvent' | 'logger'>): void {
+  deps.onEvent?.({ type: 'log', level: 'warn', message: `${run.model_type} run ${run.run_id} was left RUNNING by a process that stopped (${trainer(run)}); recorded as KILLED.` });
+  deps.logger?.warn({ runId: run.run_id, modelType: run.model_type, owner: run.owner }, 'train_dead_run_killed');
+}
+
+/** Records a run nobody trains any more as KILLED (unless it ended meanwhile), as the daemon's trainer does. */
+async function markDead(run: RunRecord, reason: string, settings: Settings, deps: ClearToTrainDeps): Promise<void> {
+  if (await markRunKilled(deps.store, settings, run.run_id, reason)) reportDeadRunKilled(run, deps);
+}
+
+/** Refuses when a RUNNING run of the type is seen alive; dead ones are marked KILLED and do not count. */
+async function refuseIfLive(running: RunRecord[], settings: Settings, deps: ClearToTrainDeps, signal: AbortSignal): Promise<void> {
+  const names = running.map((run) => `run ${run.run_id} (${trainer(run)})`).join(', ');
+  deps.onEvent?.({ type: 'log', level: 'info', message: `${running[0].model_type}: ${names} RUNNING on the same data; checking that ${running.length === 1 ? 'it is' : 'they are'} alive (a heartbeat, at most ${settings.daemon.leaseStaleMs} ms).` });
+  const verdicts = await Promise.all(running.map((run) => settleRunLiveness(deps.store, settings, run, signal, deps.monotonic)));
+  let live: RunRecord | undefined;
+  for (const [index, run] of running.entries()) {
+    const verdict = verdicts[index];
+    if (!verdict) throw abortedWhileWaiting(run);
+    if (verdict.state === 'dead') await markDead(run, verdict.reason, settings, deps);
+    if (verdict.state === 'live') live ??= run;
+  }
+  if (live) throw inProgressError(live);
+}
+
+/**
+ * Lets a model type train under `policy` when another process records a RUNNING run of it on the same processed
+ * data, judged as the daemon's trainer judges it (run-liveness.ts): a run whose process is gone, or whose heartbeat
+ * this process has seen unchanged for `daemon.leaseStaleMs`, is dead, recorded as KILLED, and blocks nothing.
+ * `refuse` throws FLTS_TRAIN_IN_PROGRESS for a live one (it takes up to a heartbeat to see one beat); `wait` returns
+ * once none is left (FLTS_TRAIN_ABORTED when the signal aborts first). Runs of this process never count.
+ */
+export async function clearToTrain(target: { modelType: string; configHash: string }, policy: InProgressPolicy, settings: Settings, deps: ClearToTrainDeps): Promise<void> {
+  if (policy === 'train') return;
+  const signal = deps.signal ?? new AbortController().signal;
+  for (;;) {
+    const running = await othersRunningRuns(deps.store, settings, target);
+    if (running.length === 0) return;
+    if (policy === 'refuse') return refuseIfLive(running, settings, deps, signal);
+    let live: RunRecord | undefined;
+    for (const run of running) {
+      const reason = await whyRunDead(deps.store, settings, run, deps.monotonic);
+      if (reason === undefined) live ??= run;
+      else await markDead(run, reason, settings, deps);
+    }
+    if (!live) return;
+    deps.onEvent?.({ type: 'log', level: 'info', message: `${live.model_type}: waiting for run ${live.run_id} (${trainer(live)}) to end before training.` });
+    if (!(await waitForRunEnd(deps.store, settings, live.run_id, signal, deps.monotonic))) throw abortedWhileWaiting(live);
+  }
+}
