@@ -13,7 +13,7 @@ export type PromoteCommandResult = PromotionResult | { history: PromotionRecord[
 export default class Promote extends FltsCommand<PromoteCommandResult> {
   static override summary = 'Make a run the serving model (promotion history + current.json pointers).';
   static override description =
-    'Checks the run (status, artifacts, quality gate, finite forecasts on its test windows), writes model-promotion/<identifier|global>/<config_hash>/promotion-<timestamp>.json, then <identifier>/current.json (or global/current.json and current.json without an identifier), publishes model-selected when a bus is configured and marks the run in MLflow when tracking is configured. --best promotes the scoreboard winner, --rollback returns to the previously promoted run, --history lists promotions. A promotion made here stands until newer data is promoted automatically or someone promotes again.';
+    'Checks the run (status, artifacts, quality gate, finite forecasts on its test windows), writes model-promotion/<identifier|global>/<config_hash>/promotion-<timestamp>.json, then <identifier>/current.json (or global/current.json and current.json without an identifier), publishes model-selected when a bus is configured and marks the run in MLflow when tracking is configured. --best promotes the scoreboard winner, --rollback returns to the previously promoted run, --history lists promotions. A promotion made here stands until newer data is promoted automatically or someone promotes again. Promoting the run already in service changes nothing (exit 0, "changed": false).';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --best',
     '<%= config.bin %> <%= command.id %> --run <run_id> --reason "hotfix"',
