@@ -88,7 +88,9 @@ describe.skipIf(!hasData)('cli > pipeline (preprocess, train, eval, promote on a
     expect(unknown.exitCode).toBe(4);
     expect(unknown.json.error.code).toBe('FLTS_RUN_NOT_FOUND');
     const again = await runCli(['promote', '--run', winner.run_id, '--reason', 'asked', '--home', home, '--log-level', 'info', '--json'], { env });
-    expect(again.stderr).toContain('"msg":"promotion_done"');
+    // The winner is in service already: nothing is written, and the log at info says so.
+    expect(again.json.result).toMatchObject({ changed: false, record });
+    expect(again.stderr).toContain('"msg":"promotion_unchanged"');
     const rollback = await runCli(['promote', '--rollback', '--home', home, '--json'], { env });
     expect(rollback.exitCode).toBe(4);
     expect(rollback.json.error.code).toBe('FLTS_PROMOTE_NOTHING_TO_ROLLBACK');
