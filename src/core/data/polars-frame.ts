@@ -1,8 +1,9 @@
-import { listNames } from '../clip-text.js';
+import { clip, listNames } from '../clip-text.js';
 import pl from 'nodejs-polars';
 import { FltsError } from '../errors.js';
-import { formatTimestamp, parseTimestamp } from './timestamps.js';
+import { ACCEPTED_TIMES, epochMsInRange, formatTimestamp, parseTimeColumn } from './timestamps.js';
 import type { TimeFrame } from './time-frame.js';
+import { describeTimeSteps, type TimeSteps } from './time-steps.js';
 
 export const TIME_COLUMN = 'time';
 
@@ -14,6 +15,10 @@ export interface FromPolarsResult {
   mergedRows: number;
   /** Cells that read as an infinity (`inf`, `1e400`) and were kept as missing instead. */
   infiniteCells: number;
+  /** Rows whose time is earlier than the row before them, as read (the frame is sorted). */
+  unorderedRows: number;
+  /** The steps of the times kept (absent below two rows). */
+  timeSteps?: TimeSteps;
 }
 
 /**
@@ -69,43 +74,56 @@ function seriesToFloat64(series: pl.Series): Float64Array | undefined {
   return numeric.toFrame().select(pl.col(numeric.name).fillNull(pl.lit(Number.NaN))).getColumns()[0].toTypedArray() as Float64Array;
 }
 
-const WRITE_TIMES = 'write times as ISO text ("2018-02-05 23:40:00") or a Parquet datetime';
-const EPOCH_NUMBERS = `${WRITE_TIMES}: a number could be epoch seconds or milliseconds, which cannot be told apart`;
-
-/** Times come as text or as Parquet dates and datetimes; any other type is refused whole, unconverted (a uint64 or decimal failed converting). */
+/**
+ * Times come as text (ISO, or an epoch number), as Parquet numbers (epoch times: text and requests follow the
+ * same rule) or as Parquet dates and datetimes; any other type is refused whole, unconverted.
+ */
 function timeValues(series: pl.Series, source: string): unknown[] {
   const variant = series.dtype.variant;
   if (variant === 'Categorical' || variant === 'Enum') return series.cast(pl.Utf8).toArray();
-  if (series.dtype.equals(pl.Utf8) || series.dtype.equals(pl.String) || variant === 'Datetime' || variant === 'Date') return series.toArray();
-  const numeric = /^(U?Int\d+|Float\d+|Decimal)$/.test(variant);
-  throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: column '${TIME_COLUMN}' holds ${numeric ? 'numbers' : 'values'} of type ${variant}, not dates and times; ${numeric ? EPOCH_NUMBERS : WRITE_TIMES}.`, {
+  if (series.dtype.equals(pl.Utf8) || series.dtype.equals(pl.String)) return series.toArray();
+  if (/^(U?Int\d+|Float\d+|Decimal)$/.test(variant)) {
+    try {
+      // Float64 holds any epoch time to well under a millisecond; an int64 would come back as a BigInt.
+      return series.cast(pl.Float64, true).toArray();
+    } catch {
+      // a uint64 or decimal the cast cannot convert, refused below
+    }
+  }
+  throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: column '${TIME_COLUMN}' holds values of type ${variant}, not dates and times; write times as ${ACCEPTED_TIMES}, or as a Parquet datetime.`, {
     details: { source, column: TIME_COLUMN, type: variant },
   });
 }
 
-function timeToEpochMs(series: pl.Series, source: string): Float64Array {
-  const raw = timeValues(series, source);
+const isMissing = (value: unknown): boolean => value === null || value === undefined;
+
+/** A Parquet datetime is held to the years text can write (0000-9999), as a CSV's or a request's time is. */
+function datetimesToEpochMs(raw: unknown[], source: string): Float64Array {
   const out = new Float64Array(raw.length);
   for (let i = 0; i < raw.length; i++) {
     const value = raw[i];
-    // A Parquet datetime is held to the years text can write (0000-9999), as a CSV's or a request's time is.
-    const ms = value instanceof Date ? parseTimestamp(value.getTime()) : typeof value === 'string' ? parseTimestamp(value) : Number.NaN;
-    if (value instanceof Date && Number.isNaN(ms)) {
+    if (!(value instanceof Date)) {
+      throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: row ${i + 1} has no time (an empty cell).`, { details: { source, row: i + 1, value: null } });
+    }
+    out[i] = epochMsInRange(value.getTime());
+    if (Number.isNaN(out[i])) {
       throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: row ${i + 1} has time ${formatTimestamp(value.getTime())}, outside years 0000-9999.`, {
         details: { source, row: i + 1, value: formatTimestamp(value.getTime()) },
       });
     }
-    if (!Number.isFinite(ms) && typeof value === 'string' && /^\s*[+-]?\d+(\.\d*)?\s*$/.test(value)) {
-      throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: row ${i + 1} has time ${JSON.stringify(value)}, a number; ${EPOCH_NUMBERS}.`, { details: { source, row: i + 1, value } });
-    }
-    if (!Number.isFinite(ms)) {
-      throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: row ${i + 1} has time ${JSON.stringify(value)}, expected "YYYY-MM-DD HH:MM:SS" (ISO 8601, an offset converted to UTC; "YYYY/MM/DD" also read, day-first dates are not).`, {
-        details: { source, row: i + 1, value: String(value) },
-      });
-    }
-    out[i] = ms;
   }
   return out;
+}
+
+function timeToEpochMs(series: pl.Series, source: string): Float64Array {
+  const variant = series.dtype.variant;
+  if (variant === 'Datetime' || variant === 'Date') return datetimesToEpochMs(series.toArray(), source);
+  const { time, problem } = parseTimeColumn(timeValues(series, source));
+  if (time) return time;
+  const row = problem.index + 1;
+  if (isMissing(problem.value)) throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: row ${row} has no time (an empty cell).`, { details: { source, row, value: null } });
+  const value = String(problem.value);
+  throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `${source}: row ${row} has time ${JSON.stringify(clip(value, 40))}: ${problem.reason}.`, { details: { source, row, value: clip(value, 40) } });
 }
 
 /**
@@ -113,11 +131,13 @@ function timeToEpochMs(series: pl.Series, source: string): Float64Array {
  * their values (blank cells left out): a series has one value per time, and a file exported twice over the
  * same minutes, or a repeated wall-clock hour, should train rather than be refused.
  */
-function orderByTime(frame: TimeFrame): { frame: TimeFrame; mergedRows: number } {
+function orderByTime(frame: TimeFrame): { frame: TimeFrame; mergedRows: number; unorderedRows: number } {
   const { time } = frame;
   let ordered = true;
   for (let i = 1; i < time.length && ordered; i++) ordered = time[i] > time[i - 1];
-  if (ordered) return { frame, mergedRows: 0 };
+  if (ordered) return { frame, mergedRows: 0, unorderedRows: 0 };
+  let unorderedRows = 0;
+  for (let i = 1; i < time.length; i++) if (time[i] < time[i - 1]) unorderedRows++;
   // A stable sort keeps the file's order within one timestamp.
   const order = Array.from(time.keys()).sort((a, b) => time[a] - time[b] || a - b);
   const groupStarts: number[] = [];
@@ -143,7 +163,7 @@ function orderByTime(frame: TimeFrame): { frame: TimeFrame; mergedRows: number }
     }
     values[column] = merged;
   }
-  return { frame: { time: mergedTime, columns: frame.columns, values }, mergedRows: order.length - groups };
+  return { frame: { time: mergedTime, columns: frame.columns, values }, mergedRows: order.length - groups, unorderedRows };
 }
 
 /** Rows with every cell empty (blank lines, a spreadsheet's trailing rows) carry nothing and are left out. */
@@ -186,8 +206,8 @@ export function timeFrameFromPolars(df: pl.DataFrame, source: string): FromPolar
   if (columns.length === 0) {
     throw new FltsError('FLTS_DATA_NO_NUMERIC_COLUMNS', `${source}: no numeric column besides '${TIME_COLUMN}'.`, { details: { source, droppedColumns } });
   }
-  const { frame, mergedRows } = orderByTime({ time, columns, values });
-  return { frame, droppedColumns, mergedRows, infiniteCells };
+  const { frame, mergedRows, unorderedRows } = orderByTime({ time, columns, values });
+  return { frame, droppedColumns, mergedRows, infiniteCells, unorderedRows, ...(frame.time.length >= 2 ? { timeSteps: describeTimeSteps(frame.time) } : {}) };
 }
 
 /** TimeFrame -> polars table: `time` first as Datetime(ms), then the float64 columns in order. */

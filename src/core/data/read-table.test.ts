@@ -228,17 +228,26 @@ describe('core > data > read-table', () => {
     expect(Array.from(table.frame.values.a)).toEqual([1.5, Number.NaN, 3]);
   });
 
-  it('refuses a time column of numbers or another type whole, saying to write times as text or a datetime', () => {
-    // Before, a uint64 or decimal time column failed converting to JavaScript (FLTS_INTERNAL), and an epoch
-    // number was refused as if it were a misspelt date.
+  it('reads a time column of epoch numbers by their size, as requests are read, and refuses other types whole', () => {
+    // Before, every numeric time column was refused ("a number could be epoch seconds or milliseconds").
     const values = pl.Series('a', [1, 2], pl.Float64);
-    for (const time of [pl.Series('time', [2n ** 63n, 5n], pl.UInt64), pl.Series('time', [1.5, 2.5], pl.Float64), pl.Series('time', [1_704_067_200_000, 1_704_067_260_000], pl.Int64)]) {
-      expect(() => readTableBytes(pl.DataFrame([time, values]).writeParquet(), 'x.parquet')).toThrow(
-        expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', message: expect.stringMatching(/^x\.parquet: column 'time' holds numbers of type \w+, not dates and times; .*epoch seconds or milliseconds/) }),
-      );
+    const expected = [Date.UTC(2024, 0, 1), Date.UTC(2024, 0, 1, 0, 1)];
+    for (const time of [pl.Series('time', [1_704_067_200, 1_704_067_260], pl.Int64), pl.Series('time', [1_704_067_200_000, 1_704_067_260_000], pl.Int64), pl.Series('time', [1_704_067_200e9, 1_704_067_260e9], pl.Float64)]) {
+      expect(Array.from(readTableBytes(pl.DataFrame([time, values]).writeParquet(), 'x.parquet').frame.time)).toEqual(expected);
     }
+    expect(Array.from(readTableBytes(csv('time,v\n1704067200,1\n1704067260,2\n'), 'x.csv').frame.time)).toEqual(expected);
+    expect(() => readTableBytes(pl.DataFrame([pl.Series('time', [1.5, 2.5], pl.Float64), values]).writeParquet(), 'x.parquet')).toThrow(
+      expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', message: expect.stringMatching(/^x\.parquet: row 1 has time "1\.5": a number too small to tell its unit/) }),
+    );
+    expect(() => readTableBytes(csv('time,v\n1704067200,1\n1704067260000,2\n'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', message: expect.stringContaining('row 2 has time "1704067260000": epoch milliseconds by its size') }));
     expect(() => readTableBytes(pl.DataFrame([pl.Series('time', [true, false]), values]).writeParquet(), 'x.parquet')).toThrow(expect.objectContaining({ message: expect.stringContaining('holds values of type Bool') }));
-    expect(() => readTableBytes(csv('time,v\n1704067200,1\n'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', message: expect.stringContaining('row 1 has time "1704067200", a number;') }));
+  });
+
+  it('counts rows out of time order and describes the steps of the times kept', () => {
+    const table = readTableBytes(csv('time,v\n2024-01-01 00:04:00,3\n2024-01-01 00:00:00,1\n2024-01-01 00:02:00,2\n2024-01-01 00:30:00,4\n2024-01-01 00:32:00,5\n'), 'x.csv');
+    expect(table.unorderedRows).toBe(1);
+    expect(table.timeSteps).toEqual({ step_ms: 120_000, gaps: 1, short_steps: 0, largest_gap: { after_row: 2, from: '2024-01-01T00:04:00', to: '2024-01-01T00:30:00', ms: 1_560_000 } });
+    expect(readTableBytes(csv('time,v\n2024-01-01 00:00:00,1\n'), 'one.csv').timeSteps).toBeUndefined();
   });
 
   it('drops a Parquet date or datetime column besides time, as the same column in a CSV is dropped', () => {

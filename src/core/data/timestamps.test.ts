@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_TIMESTAMP_MS, assertForecastInRange, assertStrictlyIncreasing, detectCadence, formatTimestamp, parseTimestamp } from './timestamps.js';
+import { MAX_TIMESTAMP_MS, assertForecastInRange, assertStrictlyIncreasing, detectCadence, epochMsInRange, epochUnit, formatTimestamp, parseTimeColumn, parseTimestamp } from './timestamps.js';
 
 describe('core > data > timestamps', () => {
   it('reads naive text as UTC, converts offsets, and rejects impossible dates', () => {
@@ -65,10 +65,13 @@ describe('core > data > timestamps', () => {
   });
 
   it('refuses times outside years 0000-9999 and never throws while naming one', () => {
-    expect(parseTimestamp(8.64e15)).toBeNaN();
-    expect(parseTimestamp(-8.64e15)).toBeNaN();
-    expect(parseTimestamp(MAX_TIMESTAMP_MS)).toBe(MAX_TIMESTAMP_MS);
-    expect(parseTimestamp(MAX_TIMESTAMP_MS + 1)).toBeNaN();
+    // Numbers reach 2286 at most (nanoseconds below 1e19); text and datetimes reach 9999.
+    expect(parseTimestamp(1e19)).toBeNaN();
+    expect(parseTimestamp(-1e19)).toBeNaN();
+    expect(parseTimestamp('9999-12-31T23:59:59.999')).toBe(MAX_TIMESTAMP_MS);
+    expect(epochMsInRange(MAX_TIMESTAMP_MS)).toBe(MAX_TIMESTAMP_MS);
+    expect(epochMsInRange(MAX_TIMESTAMP_MS + 1)).toBeNaN();
+    expect(epochMsInRange(-8.64e15)).toBeNaN();
     expect(parseTimestamp('9999-12-31T23:59:59-01:00')).toBeNaN();
     expect(() => formatTimestamp(8.64e15 + 1)).not.toThrow();
     const far = Float64Array.of(9e15, 9e15);
@@ -80,5 +83,43 @@ describe('core > data > timestamps', () => {
     expect(() => assertForecastInRange(Date.UTC(9000, 0, 1), 999 * year, 300)).toThrow(/past 9999-12-31/);
     expect(() => assertForecastInRange(Date.UTC(9999, 11, 31), 60_000, 24 * 60)).toThrow(/past 9999-12-31/);
     expect(() => assertForecastInRange(Date.UTC(2018, 0, 1), 60_000, 10_000)).not.toThrow();
+  });
+
+  it('reads an epoch number in the unit its size names: seconds, milliseconds, microseconds or nanoseconds', () => {
+    // Before, every number was epoch ms: 1.7e9 seconds (what Python's time.time() and most producers send) was
+    // read as 1970-01-20.
+    const at = Date.UTC(2018, 1, 28, 2, 34, 0);
+    expect(parseTimestamp(at / 1000)).toBe(at);
+    expect(parseTimestamp(at)).toBe(at);
+    expect(parseTimestamp(at * 1000)).toBe(at);
+    expect(parseTimestamp(at * 1e6)).toBe(at);
+    expect(parseTimestamp(String(at / 1000))).toBe(at);
+    expect(parseTimestamp(` ${at}.0 `)).toBe(at);
+    expect(parseTimestamp('1.5197852400e9')).toBe(at);
+    // Fractions: a binary fraction of a second lands on its millisecond; finer digits are dropped, as in ISO text.
+    expect(parseTimestamp(at / 1000 + 0.1)).toBe(at + 100);
+    expect(parseTimestamp(at * 1000 + 999)).toBe(at);
+    expect(parseTimestamp(-1e9)).toBe(-1e12);
+    expect([1e8, 9_999_999_999, 1e10, 1e13 - 1, 1e13, 1e16, 1e19 - 1e4].map(epochUnit)).toEqual(['s', 's', 'ms', 'ms', 'us', 'ns', 'ns']);
+  });
+
+  it('reads epoch ms from 1970-04-26 to 2286-11-20 exactly as before', () => {
+    for (const ms of [1e10, Date.UTC(1999, 11, 31, 23, 59, 59, 999), 1_519_785_240_000.5, Date.UTC(2286, 10, 20, 17, 46, 39, 999), -1e10, Date.UTC(1700, 0, 1)]) expect(parseTimestamp(ms)).toBe(ms);
+  });
+
+  it('refuses a number too small to tell its unit, or too large for any, naming both readings', () => {
+    for (const value of [0, 42, 99_999_999.9, -5e7, '12345']) expect(parseTimestamp(value)).toBeNaN();
+    expect(parseTimeColumn([1_519_785_240, 86_400]).problem).toEqual({
+      index: 1,
+      value: 86_400,
+      reason: expect.stringMatching(/^a number too small to tell its unit \(as epoch seconds 1970-01-02T00:00:00, as epoch milliseconds 1970-01-01T00:01:26\.400\)/),
+    });
+    expect(parseTimeColumn(['1e19']).problem?.reason).toMatch(/too large for an epoch time/);
+    expect(parseTimeColumn(['yesterday']).problem?.reason).toMatch(/^expected year-first ISO 8601 text .* or an epoch number in seconds \(10 digits\), milliseconds \(13\)/);
+  });
+
+  it('refuses a column that mixes units, and reads ISO text and numbers of one unit side by side', () => {
+    expect(parseTimeColumn([1_519_785_240, 1_519_785_360_000]).problem).toMatchObject({ index: 1, reason: expect.stringContaining("epoch milliseconds by its size, but the column's first number (position 0) is in epoch seconds") });
+    expect(Array.from(parseTimeColumn(['2018-02-28 02:32:00', 1_519_785_240, '1519785360']).time ?? [])).toEqual([0, 2, 4].map((minute) => Date.UTC(2018, 1, 28, 2, 32 + minute)));
   });
 });

@@ -57,19 +57,125 @@ function parsePlainDateTime(text: string): number | undefined {
   return daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000;
 }
 
+/** Epoch ms already (a Date's, a Parquet datetime's) held to years 0000-9999; NaN outside them. */
+export function epochMsInRange(ms: number): number {
+  return inRange(ms) ? ms : Number.NaN;
+}
+
+export type EpochUnit = 's' | 'ms' | 'us' | 'ns';
+
+/**
+ * The size where each unit's numbers end: the 10-, 13-, 16- and 19-digit epoch times of today are seconds,
+ * milliseconds, microseconds and nanoseconds, as log and date libraries read them (Go's dateparse by digit
+ * count). Each unit thus reads every time from 1973-03-03 (1970-04-26 for ms and finer) to 2286-11-20, and
+ * epoch ms, what flts read every number as before, keep their meaning over that whole span.
+ */
+const EPOCH_UNITS: ReadonlyArray<{ unit: EpochUnit; below: number; toMs: (value: number) => number }> = [
+  // Binary fractions of a second (1.7e9 + 0.1) are first rounded to the microsecond; then, as for finer units
+  // and ISO text, digits past the millisecond are dropped.
+  { unit: 's', below: 1e10, toMs: (value) => Math.floor(Math.round(value * 1e6) / 1e3) },
+  { unit: 'ms', below: 1e13, toMs: (value) => value },
+  { unit: 'us', below: 1e16, toMs: (value) => Math.floor(value / 1e3) },
+  { unit: 'ns', below: 1e19, toMs: (value) => Math.floor(value / 1e6) },
+];
+
+/**
+ * Below this size a number is within three years of 1970 in seconds and a day in milliseconds: either reading
+ * is a guess, and such numbers are more often row numbers or offsets than times, so they are refused.
+ */
+export const EPOCH_AMBIGUOUS_BELOW = 1e8;
+
+const UNIT_NAMES: Record<EpochUnit, string> = { s: 'epoch seconds', ms: 'epoch milliseconds', us: 'epoch microseconds', ns: 'epoch nanoseconds' };
+
+/** What every reader accepts as a time, for messages. */
+export const ACCEPTED_TIMES =
+  'year-first ISO 8601 text ("2018-02-05 23:40:00" read as UTC, an offset converted to UTC; "2018/02/05 23:40" also read, day-first dates are not) or an epoch number in seconds (10 digits), milliseconds (13), microseconds (16) or nanoseconds (19), told apart by its size';
+
+/** A plain decimal number written as text (a CSV cell, a BYTES tensor element), sign and exponent allowed. */
+const NUMERIC_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+
+/** The unit a finite number's size names; undefined when too small to tell (`EPOCH_AMBIGUOUS_BELOW`) or too large for any. */
+export function epochUnit(value: number): EpochUnit | undefined {
+  const size = Math.abs(value);
+  if (!(size >= EPOCH_AMBIGUOUS_BELOW)) return undefined;
+  return EPOCH_UNITS.find((band) => size < band.below)?.unit;
+}
+
+function epochNumberToMs(value: number): number {
+  const size = Math.abs(value);
+  if (!(size >= EPOCH_AMBIGUOUS_BELOW)) return Number.NaN;
+  const band = EPOCH_UNITS.find((candidate) => size < candidate.below);
+  return band ? band.toMs(value) : Number.NaN;
+}
+
+/** A number as the time value it is: the number itself, or text that is one number. */
+function asEpochNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && NUMERIC_TEXT.test(value)) return Number(value);
+  return undefined;
+}
+
+/**
+ * Why a value `parseTimestamp` refused is not a time, as the end of a sentence naming the value: a number's
+ * two likely readings when it is too small to tell, that a number is too large, else the accepted forms.
+ */
+export function timeProblem(value: unknown): string {
+  const number = asEpochNumber(value);
+  if (number === undefined || !Number.isFinite(number)) return `expected ${ACCEPTED_TIMES}`;
+  const size = Math.abs(number);
+  if (size < EPOCH_AMBIGUOUS_BELOW) {
+    return `a number too small to tell its unit (as epoch seconds ${formatTimestamp(number * 1000)}, as epoch milliseconds ${formatTimestamp(number)}); send ISO 8601 text, or an epoch number of at least ${EPOCH_AMBIGUOUS_BELOW} (seconds from 1973-03-03)`;
+  }
+  // Every number of a unit's size is a time of years 1653-2286: the only numbers left are too large.
+  return `a number too large for an epoch time (in nanoseconds it would be past 2286-11-20); expected ${ACCEPTED_TIMES}`;
+}
+
+/** A time column's first value that is not a time, or the first number in another unit than the column's first one. */
+export interface TimeColumnProblem {
+  /** 0-based position in the values given. */
+  index: number;
+  value: unknown;
+  /** The end of a sentence naming the value, as `timeProblem` writes it. */
+  reason: string;
+}
+
+/**
+ * A column of times to epoch ms, by the one rule every reader follows (`parseTimestamp`), and one more: the
+ * numbers of one column are in one unit, so a column that mixes seconds and milliseconds is refused (read
+ * value by value it would jump decades between rows).
+ */
+export function parseTimeColumn(values: ArrayLike<unknown>): { time: Float64Array; problem?: undefined } | { time?: undefined; problem: TimeColumnProblem } {
+  const time = new Float64Array(values.length);
+  let firstUnit: { unit: EpochUnit; index: number } | undefined;
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index];
+    const ms = parseTimestamp(value);
+    if (Number.isNaN(ms)) return { problem: { index, value, reason: timeProblem(value) } };
+    time[index] = ms;
+    const number = asEpochNumber(value);
+    if (number === undefined) continue;
+    const unit = epochUnit(number) as EpochUnit;
+    firstUnit ??= { unit, index };
+    if (unit !== firstUnit.unit) {
+      return { problem: { index, value, reason: `${UNIT_NAMES[unit]} by its size, but the column's first number (position ${firstUnit.index}) is in ${UNIT_NAMES[firstUnit.unit]}; write one column in one unit` } };
+    }
+  }
+  return { time };
+}
+
 /**
  * Parses one timestamp to epoch ms. Naive wall-clock text is read as UTC (how flts stores time); text with an
  * offset is converted to UTC. Day-first or month-first dates (05/02/2018) are refused: which one a file means
- * cannot be told from one row. Numbers are epoch milliseconds. Anything else, and any time outside years
- * 0000-9999, is NaN.
+ * cannot be told from one row. A number (or text that is one number) is an epoch time in the unit its size
+ * names (`epochUnit`). Anything else, and any time outside years 0000-9999, is NaN; `timeProblem` says why.
  */
 export function parseTimestamp(value: unknown): number {
-  if (typeof value === 'number') return inRange(value) ? value : Number.NaN;
+  if (typeof value === 'number') return epochNumberToMs(value);
   if (typeof value !== 'string') return Number.NaN;
   const plain = parsePlainDateTime(value);
   if (plain !== undefined) return plain;
   const match = ISO_LIKE.exec(value.trim());
-  if (!match) return Number.NaN;
+  if (!match) return NUMERIC_TEXT.test(value) ? epochNumberToMs(Number(value)) : Number.NaN;
   const [, y, , mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = match;
   const ms = Number((frac + '000').slice(0, 3));
   const utc = utcMs(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
