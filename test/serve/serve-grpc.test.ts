@@ -130,6 +130,27 @@ describe('serve > Open Inference Protocol over gRPC', () => {
     expect(readFp64(typed.raw_output_contents[0])).toEqual(expected.down);
   });
 
+  it('reads INT64 epoch seconds as /predict reads ISO text, and carries an uneven window\'s warning as a string parameter', async () => {
+    // Before, the seconds were read as milliseconds: forecasts dated 1970-01-18.
+    const data = requestData(9);
+    const { json } = await postJson(`${server.url}/predict`, { data });
+    const seconds = (data.ts as string[]).map((ts) => Date.parse(`${ts.replace(' ', 'T')}Z`) / 1000);
+    const typed = await call(client, 'ModelInfer', {
+      model_name: 'flts',
+      inputs: [
+        { name: 'timestamp', datatype: 'INT64', shape: [9], contents: { int64_contents: seconds } },
+        { name: 'down', datatype: 'FP64', shape: [9], contents: { fp64_contents: data.down } },
+        { name: 'up', datatype: 'FP64', shape: [9], contents: { fp64_contents: data.up } },
+      ],
+    });
+    expect(readFp64(typed.raw_output_contents[1])).toEqual(json.predictions.map((row: { down: number }) => row.down));
+    expect(typed.raw_output_contents[0]).toEqual(bytesTensor(json.predictions.map((row: { ts: string }) => row.ts)));
+    expect(typed.parameters).not.toHaveProperty('irregular_time_steps');
+    const gapped = { ...data, ts: (data.ts as string[]).map((ts, i) => (i === 8 ? '2018-02-06 01:00:00' : ts)) };
+    const warned = await call(client, 'ModelInfer', rawRequest(gapped));
+    expect(warned.parameters.irregular_time_steps.string_param).toMatch(/not evenly spaced: 1 gap .* the largest 46 min from 2018-02-06T00:14:00 to 2018-02-06T01:00:00/);
+  });
+
   it('answers bad requests with the HTTP routes\' coded reasons as gRPC status codes', async () => {
     const data = requestData(6);
     const cases: Array<[object, grpc.status, RegExp]> = [

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import { levelKey } from '../models/prediction-intervals.js';
 import type { LiveMonitor } from './live-monitor.js';
 import type { ModelHolder } from './model-holder.js';
-import { predictionRows } from './prediction-response.js';
+import { predictionRows, predictionWarnings } from './prediction-response.js';
 import type { PredictionRecorder } from './prediction-recorder.js';
 import { runPrediction, type PredictionResult } from './run-prediction.js';
 import type { ServedModel } from './served-model.js';
@@ -229,6 +229,8 @@ function inferResponse(context: OipContext, request: OipInferRequest, result: Pr
       config_hash: result.run.configHash,
       horizon: result.horizon,
       recursive: result.forecast.recursive,
+      // Parameters are scalars: a warning travels as its message under its code.
+      ...Object.fromEntries(predictionWarnings(result).map((warning) => [warning.code, warning.message])),
       ...(live ? liveParameters(live, result.run.runId) : {}),
     },
     outputs: selectOutputs(outputs, request.outputs),

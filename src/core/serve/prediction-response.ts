@@ -4,6 +4,7 @@ import type { PredictionLogRecord } from './prediction-log.js';
 import type { PredictionResult } from './run-prediction.js';
 import { formatTimestamp } from '../data/timestamps.js';
 import type { RowIntervals } from '../forecast/forecast-intervals.js';
+import { timeStepsWarning, type DataWarning } from '../data/time-steps.js';
 
 /** Per target, per level key: [lower, upper], or [null, null] for a level the run had too few calibration windows for. */
 export type ResponseIntervals = Record<string, Record<string, [number | null, number | null]>>;
@@ -25,6 +26,8 @@ export interface PredictResponse {
   recursive: boolean;
   note?: string;
   source: PredictionResult['source'];
+  /** Only when there is one: the input window's uneven time steps (the forecast is made all the same). */
+  warnings?: DataWarning[];
 }
 
 export function newRequestId(): string {
@@ -54,9 +57,20 @@ export function predictionRows(result: PredictionResult): PredictionRow[] {
   return rows;
 }
 
+/**
+ * What a forecast from request rows should come with: a warning when the rows the model reads are unevenly
+ * spaced. Answered, not refused: a feed that drops a sample now and then still needs its forecast, and the
+ * step, counts and largest gap let the client find the rows that are missing.
+ */
+export function predictionWarnings(result: PredictionResult): DataWarning[] {
+  const warning = result.series && timeStepsWarning(result.series.timeSteps, "The rows the model reads (the request's last rows, its input window)");
+  return warning ? [warning] : [];
+}
+
 /** The reference response shape (7.4), plus which model answered and whether the forecast was recursive. */
 export function buildPredictResponse(result: PredictionResult, identifier: string, reqId: string): PredictResponse {
   const length = result.forecast.time.length;
+  const warnings = predictionWarnings(result);
   return {
     status: 'SUCCESS',
     identifier: identifier || 'default',
@@ -75,6 +89,7 @@ export function buildPredictResponse(result: PredictionResult, identifier: strin
         ? { note: `inference_length ${length} exceeds the model horizon ${result.horizon}: the model forecast every step from one fit of the input window.` }
         : {}),
     source: result.source,
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
 }
 

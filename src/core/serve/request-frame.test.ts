@@ -25,9 +25,32 @@ describe('core > serve > request frame', () => {
     expect(message).toMatch(/invalid timestamp at row 0: an array of 1/);
   });
 
-  it('refuses epoch-ms timestamps past the Date range, duplicated or not, with a 400', () => {
-    expect(invalidMessage(() => parseRequestSeries({ ts: [8.64e15, 8.64e15 + 1], x: [1, 2] }, ['x'], 1))).toMatch(/invalid timestamp at row 0/);
-    expect(invalidMessage(() => parseRequestSeries({ ts: [9e15, 9e15], x: [1, 2] }, ['x'], 1))).toMatch(/invalid timestamp/);
+  it('refuses epoch numbers past every unit, duplicated or not, with a 400', () => {
+    expect(invalidMessage(() => parseRequestSeries({ ts: [1e19, 1e19 + 1e6], x: [1, 2] }, ['x'], 1))).toMatch(/invalid timestamp at row 0: 10000000000000000000, a number too large/);
+    expect(invalidMessage(() => parseRequestSeries({ ts: [9e19, 9e19], x: [1, 2] }, ['x'], 1))).toMatch(/invalid timestamp/);
+  });
+
+  it('reads epoch seconds as the times they are, and refuses a number too small to tell its unit', () => {
+    // Before, 1519785240 (seconds) was read as milliseconds: 1970-01-18T14:09:45.240.
+    const seconds = parseRequestSeries({ ts: [1_519_785_240, 1_519_785_360], x: [1, 2] }, ['x'], 1);
+    expect(Array.from(seconds.frame.time)).toEqual([Date.UTC(2018, 1, 28, 2, 34), Date.UTC(2018, 1, 28, 2, 36)]);
+    expect(seconds.cadenceMs).toBe(120_000);
+    const message = invalidMessage(() => parseRequestSeries({ ts: [0, 60], x: [1, 2] }, ['x'], 1));
+    expect(message).toMatch(/invalid timestamp at row 0: 0, a number too small to tell its unit .*send ISO 8601 text, or an epoch number of at least 100000000/);
+  });
+
+  it('describes the steps of the rows the model reads: a gap in the window, none in older rows', () => {
+    const minutes = (list: number[]) => list.map((minute) => new Date(Date.UTC(2018, 1, 28, 0, minute)).toISOString());
+    const data = (list: number[]) => ({ ts: minutes(list), x: list.map(() => 1) });
+    expect(parseRequestSeries(data([0, 2, 4, 6, 8]), ['x'], 3).timeSteps).toEqual({ step_ms: 120_000, gaps: 0, short_steps: 0, largest_gap: null });
+    // The gap (2 -> 20) is before the last three rows, which the model reads.
+    expect(parseRequestSeries(data([0, 2, 20, 22, 24, 26]), ['x'], 3).timeSteps.gaps).toBe(0);
+    expect(parseRequestSeries(data([0, 2, 4, 6, 16, 18]), ['x'], 3).timeSteps).toEqual({
+      step_ms: 120_000,
+      gaps: 1,
+      short_steps: 0,
+      largest_gap: { after_row: 3, from: '2018-02-28T00:06:00', to: '2018-02-28T00:16:00', ms: 600_000 },
+    });
   });
 
   it('keeps the message short when 100,000 columns are wrong', () => {

@@ -1,7 +1,8 @@
 import type { TimeFrame } from '../data/time-frame.js';
 import { clip, LISTED_NAMES, listNames } from '../clip-text.js';
 import { FltsError } from '../errors.js';
-import { assertStrictlyIncreasing, detectCadence, formatTimestamp, parseTimestamp } from '../data/timestamps.js';
+import { describeTimeSteps, type TimeSteps } from '../data/time-steps.js';
+import { assertStrictlyIncreasing, detectCadence, formatTimestamp, parseTimeColumn } from '../data/timestamps.js';
 
 const TIMESTAMP_CANDIDATES = ['ts', 'timestamp', 'time', 'date'];
 
@@ -10,6 +11,8 @@ export interface RequestSeries {
   readonly frame: TimeFrame;
   readonly cadenceMs: number;
   readonly timestampColumn: string;
+  /** Gaps and shorter steps among the rows the model reads (its input window): forecast all the same, with a warning. */
+  readonly timeSteps: TimeSteps;
 }
 
 const EMPTY_DATA = "Request payload must include a non-empty 'data' object (column name -> array of values).";
@@ -65,11 +68,10 @@ function readColumnTable(data: unknown, indexCol: string | undefined): ColumnTab
   if (rows === 0) throw invalid('Request data must include at least one row.');
 
   const timestampColumn = findTimestampColumn(columns, indexCol);
-  const rawTimes = columns[timestampColumn] as unknown[];
-  const time = new Float64Array(rows);
-  for (let row = 0; row < rows; row++) {
-    time[row] = parseTimestamp(rawTimes[row]);
-    if (Number.isNaN(time[row])) throw invalid(`Column '${clip(timestampColumn, 60)}' contains an invalid timestamp at row ${row}: ${describe(rawTimes[row])} (expected ISO text or epoch ms, years 0000-9999).`, { column: clip(timestampColumn, 60), row });
+  const { time, problem } = parseTimeColumn(columns[timestampColumn] as unknown[]);
+  if (problem) {
+    const column = clip(timestampColumn, 60);
+    throw invalid(`Column '${column}' contains an invalid timestamp at row ${problem.index}: ${describe(problem.value)}, ${problem.reason}.`, { column, row: problem.index });
   }
   return { columns, rows, time, timestampColumn };
 }
@@ -124,7 +126,8 @@ export function parseRequestSeries(data: unknown, requiredColumns: readonly stri
   if (rows < needed) throw invalid(`Too few rows: ${rows} given, the model needs at least ${needed} (its input window of ${minRows}, and two timestamps to know the step).`, { rows, needed });
   // The name is only quoted in the error; index_col can make it a name of any length.
   assertStrictlyIncreasing(time, clip(timestampColumn, 60));
-  return { frame: { time, columns: [...requiredColumns], values }, cadenceMs: detectCadence(time), timestampColumn };
+  const cadenceMs = detectCadence(time);
+  return { frame: { time, columns: [...requiredColumns], values }, cadenceMs, timestampColumn, timeSteps: describeTimeSteps(time, cadenceMs, rows - needed) };
 }
 
 /**

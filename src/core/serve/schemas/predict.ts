@@ -26,7 +26,7 @@ export interface PredictQuery {
 export const predictSchema = {
   summary: 'Forecast the next rows of a series',
   description:
-    'Reference request: `data` is column-oriented raw data in original units with a timestamp column (`index_col`, else ts/timestamp/time/date) and every raw feature of the served run; unique, strictly increasing timestamps. Without `data` the forecast starts after the latest window of the stored test data (computed per request, never cached). Predictions are in original units.',
+    'Reference request: `data` is column-oriented raw data in original units with a timestamp column (`index_col`, else ts/timestamp/time/date) and every raw feature of the served run; unique, strictly increasing timestamps, as ISO 8601 text (naive = UTC) or epoch numbers read by size: seconds below 1e10, milliseconds below 1e13, microseconds below 1e16, nanoseconds below 1e19 (numbers below 1e8 are refused as ambiguous). Without `data` the forecast starts after the latest window of the stored test data (computed per request, never cached). Predictions are in original units.',
   body: {
     type: 'object',
     properties: { ...seriesRows, inference_length: inferenceLength },
@@ -63,6 +63,12 @@ export const predictSchema = {
         recursive: { type: 'boolean' },
         note: { type: 'string' },
         source: { type: 'string', enum: ['request', 'stored-test-data'] },
+        warnings: {
+          type: 'array',
+          description:
+            "Present only when there is something to say: `irregular_time_steps` when the rows the model reads (the request's last rows, its input window) are not evenly spaced. `details` has the dominant step (`step_ms`), `gaps` (steps longer than it), `short_steps` and `largest_gap` (`after_row`, `from`, `to`, `ms`). The forecast is made all the same; its rows follow the dominant step.",
+          items: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object', additionalProperties: true } } },
+        },
       },
       required: ['status', 'identifier', 'run_id', 'predictions', 'req_id', 'cached'],
     },
