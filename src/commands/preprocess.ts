@@ -55,6 +55,7 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
     }
     const overlap = result.inputs.test.rowsNotAfterTrain;
     if (overlap) this.say(`warning: ${overlap} of the test file's rows are not after the training file's last time; held-out metrics will include rows the models trained on`);
+    for (const warning of result.warnings) this.say(`warning: ${warning.message}`);
     this.say(`config_hash ${result.configHash}`);
     const outcome = result.status === 'cached' ? 'cached (same config_hash and input fingerprints; nothing recomputed)' : 'processed';
     this.say(`${outcome}: train ${result.train.rows} x ${result.train.columns}, test ${result.test.rows} x ${result.test.columns}`);

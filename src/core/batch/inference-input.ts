@@ -7,6 +7,7 @@ import type { FeaturePlan } from '../forecast/feature-plan.js';
 import { inverseScaleColumn } from '../data/scaler.js';
 import { assertSameWrite, resolveProcessedObject, type ProcessedVersion } from '../preprocess/processed-version.js';
 import { detectCadence, formatTimestamp } from '../data/timestamps.js';
+import { describeTimeSteps, timeStepsWarning, unorderedRowsWarning, type DataWarning } from '../data/time-steps.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 /**
@@ -28,6 +29,8 @@ export interface InferenceInput {
   frame: TimeFrame;
   scaled: boolean;
   cadenceMs: number;
+  /** Uneven time steps, rows that came out of time order: forecast all the same, with these said. */
+  warnings: DataWarning[];
   /** `<bucket>/<key>` or the file path, for records and messages. */
   source: string;
 }
@@ -39,6 +42,7 @@ export function describeDataRef(data: InferenceDataRef): string {
 interface ReadData {
   frame: TimeFrame;
   version?: ProcessedVersion;
+  unorderedRows: number;
 }
 
 async function readData(store: ObjectStore, settings: Settings, data: InferenceDataRef, source: string): Promise<ReadData> {
@@ -63,7 +67,7 @@ async function readData(store: ObjectStore, settings: Settings, data: InferenceD
       hint: 'Keep one row per time. Local times repeat when clocks go back (DST): write them with their UTC offset (2024-10-27T02:30:00+02:00, then +01:00), or in UTC.',
     });
   }
-  return { frame: table.frame, ...(version ? { version } : {}) };
+  return { frame: table.frame, ...(version ? { version } : {}), unorderedRows: table.unorderedRows };
 }
 
 /**
@@ -137,5 +141,8 @@ export async function loadInferenceInput(
       details: { source, rows: frame.time.length, inputSeqLen: plan.window.inputSeqLen },
     });
   }
-  return { frame, scaled, cadenceMs: detectCadence(frame.time), source };
+  const cadenceMs = detectCadence(frame.time);
+  const rows = `The rows of ${source}`;
+  const warnings = [timeStepsWarning(describeTimeSteps(frame.time, cadenceMs), rows), unorderedRowsWarning(read.unorderedRows, rows)].filter((warning): warning is DataWarning => warning !== undefined);
+  return { frame, scaled, cadenceMs, source, warnings };
 }

@@ -11,6 +11,7 @@ import { resolveServedRunId } from '../registry/pointers.js';
 import { runsBucket } from '../registry/run-store.js';
 import { createFeaturePlan } from '../forecast/feature-plan.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { DataWarning } from '../data/time-steps.js';
 import { batchPredictionHash, forecastEveryWindow } from './batch-forecast.js';
 import { encodeForecastTable, forecastFileFormat, writeForecastFile } from './forecast-table.js';
 import { loadInferenceInput, type InferenceDataRef, type InputScale } from './inference-input.js';
@@ -59,6 +60,8 @@ export interface BatchInferenceResult {
   published: boolean;
   metrics: BatchMetrics;
   out_file?: string;
+  /** Only when there is one: the data's uneven time steps, rows that came out of time order. */
+  warnings?: DataWarning[];
   duration_ms: number;
 }
 
@@ -108,7 +111,9 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
       source: data.source,
       metrics,
       ...(outFile ? { out_file: outFile } : {}),
+      ...(data.warnings.length > 0 ? { warnings: data.warnings } : {}),
     };
+    for (const warning of data.warnings) logger.warn({ event: warning.code, source: data.source, ...warning.details }, warning.message);
 
     const existing = await readResultMarker(store, settings, run.run_id, predictionHash);
     if (existing && existing.state !== 'pending') {

@@ -1,5 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import type { ScalerParams } from '../data/scaler.js';
+import type { TimeSteps } from '../data/time-steps.js';
 import { readParquetKeyValueMetadata } from '../data/parquet-footer.js';
 import { FltsError } from '../errors.js';
 import { joinKey } from '../storage/keys.js';
@@ -25,6 +26,10 @@ export interface FltsSidecarExtras {
   merged_rows?: number;
   /** Cells of the two input files that read as an infinity, kept as missing (absent before 2026-12). */
   infinite_cells?: number;
+  /** Rows of the two input files earlier than the row before them, sorted into time order (absent before 2026-12). */
+  unordered_rows?: number;
+  /** Each input file's time steps as read, before sampling: dominant step, gaps, shorter steps (absent before 2026-12). */
+  time_steps?: { train?: TimeSteps; test?: TimeSteps };
   /**
    * `created_at` to the millisecond: the reference's field has whole seconds, and two versions written within
    * one second must still order (the promoter never moves the pointer to older data).

@@ -4,6 +4,7 @@ import type { Settings } from '../config/settings.js';
 import { TIME_COLUMN } from '../data/polars-frame.js';
 import { readFileBytes, readTableBytes, type ReadTableResult } from '../data/read-table.js';
 import { selectColumns, type TimeFrame } from '../data/time-frame.js';
+import { timeStepsWarning, unorderedRowsWarning, type DataWarning, type TimeSteps } from '../data/time-steps.js';
 import { FltsError } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -38,6 +39,10 @@ export interface PreprocessInput {
   infiniteCells?: number;
   /** Test file only: its rows at or before the training file's last time, which held-out metrics would include. */
   rowsNotAfterTrain?: number;
+  /** Rows earlier than the row before them in the file (sorted into time order). */
+  unorderedRows?: number;
+  /** The file's time steps as read (before sampling): the dominant step, gaps, shorter steps. */
+  timeSteps?: TimeSteps;
 }
 
 /** Test rows at or before the last training time: a test file that overlaps or precedes the training file. */
@@ -64,7 +69,18 @@ export interface PreprocessResult {
   /** Root keys (latest) first, then the versioned copy under `<config_hash>/` (written now, or found cached). */
   outputKeys: string[];
   report?: TransformReport;
+  /** What the data should have been and is not (uneven time steps, rows out of order), per input file; also when cached. */
+  warnings: DataWarning[];
   timings: { readMs: number; transformMs: number; writeMs: number; totalMs: number };
+}
+
+/** The input files' warnings, each naming its file: uneven steps, rows out of order. */
+function inputWarnings(inputs: { train: PreprocessInput; test: PreprocessInput }): DataWarning[] {
+  return Object.values(inputs).flatMap((input) => {
+    const rows = `The rows of ${input.file}`;
+    const found = [input.timeSteps && timeStepsWarning(input.timeSteps, rows), unorderedRowsWarning(input.unorderedRows ?? 0, rows)];
+    return found.filter((warning): warning is DataWarning => warning !== undefined).map((warning) => ({ ...warning, details: { file: input.file, ...warning.details } }));
+  });
 }
 
 /** The test set must carry the training columns; extra test columns are ignored. */
@@ -124,10 +140,16 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       emit({ type: 'preprocess.cached', configHash });
       const columns = hit.sidecar.column_names;
       const totalMs = performance.now() - started;
+      const recorded = hit.sidecar.flts?.time_steps;
+      const cachedInputs = {
+        train: { ...inputs.train, ...(recorded?.train ? { timeSteps: recorded.train } : {}) },
+        test: { ...inputs.test, ...(recorded?.test ? { timeSteps: recorded.test } : {}) },
+      };
       return {
         ...base,
         status: 'cached',
-        inputs,
+        inputs: cachedInputs,
+        warnings: inputWarnings(cachedInputs),
         train: { rows: hit.sidecar.row_count, columns: columns.length },
         test: { rows: hit.testRows, columns: columns.length },
         columns,
@@ -145,6 +167,8 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     droppedColumns: table.droppedColumns,
     mergedRows: table.mergedRows,
     infiniteCells: table.infiniteCells,
+    unorderedRows: table.unorderedRows,
+    ...(table.timeSteps ? { timeSteps: table.timeSteps } : {}),
   });
   const overlapping = rowsNotAfter(parsed[1].frame, parsed[0].frame);
   if (overlapping > 0) logger.warn({ event: 'test_not_after_train', file: inputs.test.file, rows: overlapping }, 'test rows at or before the last training time');
@@ -153,6 +177,9 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     if (table.mergedRows > 0) logger.warn({ event: 'duplicate_timestamps_merged', file: input.file, merged_rows: table.mergedRows }, 'rows sharing a timestamp merged into their mean');
     if (table.infiniteCells > 0) logger.warn({ event: 'infinite_cells_missing', file: input.file, infinite_cells: table.infiniteCells }, 'infinite cells read as missing');
   }
+  const described = { train: describe(inputs.train, parsed[0]), test: { ...describe(inputs.test, parsed[1]), rowsNotAfterTrain: overlapping } };
+  const warnings = inputWarnings(described);
+  for (const warning of warnings) logger.warn({ event: warning.code, ...warning.details }, warning.message);
   const rawTrain = sampleFrame(parsed[0].frame, { rows: data.sampleTrainRows, strategy: data.sampleStrategy, seed: data.sampleSeed });
   const rawTest = sampleFrame(alignTestColumns(parsed[0].frame, parsed[1].frame, files.testName), { rows: data.sampleTestRows, strategy: data.sampleStrategy, seed: data.sampleSeed });
   const read = performance.now();
@@ -179,6 +206,8 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       imputed_cells: report.imputedCells.train + report.imputedCells.test,
       merged_rows: parsed[0].mergedRows + parsed[1].mergedRows,
       infinite_cells: parsed[0].infiniteCells + parsed[1].infiniteCells,
+      unordered_rows: parsed[0].unorderedRows + parsed[1].unorderedRows,
+      time_steps: { ...(parsed[0].timeSteps ? { train: parsed[0].timeSteps } : {}), ...(parsed[1].timeSteps ? { test: parsed[1].timeSteps } : {}) },
     },
   });
   const finished = performance.now();
@@ -188,12 +217,13 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   return {
     ...base,
     status: 'processed',
-    inputs: { train: describe(inputs.train, parsed[0]), test: { ...describe(inputs.test, parsed[1]), rowsNotAfterTrain: overlapping } },
+    inputs: described,
     train: { rows: train.time.length, columns: train.columns.length },
     test: { rows: test.time.length, columns: test.columns.length },
     columns: [...train.columns],
     outputKeys,
     report,
+    warnings,
     timings,
   };
 }
