@@ -296,8 +296,9 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
       expect((await findMirroredRun(client, run.run_id))?.data.tags).toContainEqual({ key: 'flts.mirror_complete', value: 'true' });
 
       // A later sync takes the backlog, completing the mirror cut off at the budget rather than starting another.
+      // Its own budget covers the whole backlog whatever the machine's load (four runs at some fifteen calls each).
       const direct = { ...settings, tracking: { ...settings.tracking, uri: MLFLOW_URI ?? '' } };
-      const caughtUp = await syncRunsToTracking(store, direct);
+      const caughtUp = await syncRunsToTracking(store, direct, { backlogBudgetMs: 60_000 });
       expect(caughtUp.status === 'ok' && caughtUp.value.mirrored.map((m) => m.runId).sort()).toEqual([...backlog].sort());
       const experiment = await client.getExperimentByName(settings.tracking.experiments.statistical);
       for (const runId of backlog) expect(await client.searchRuns({ experimentIds: [experiment!.experiment_id], filter: `tags.\`flts.run_id\` = '${runId}'` })).toHaveLength(1);
