@@ -2,18 +2,22 @@
 # Local infrastructure for distributed mode, on loopback, without Docker:
 #   - Kafka 3.9.1, single node, KRaft (broker + controller), PLAINTEXT
 #   - S3Proxy (S3-compatible server, in-memory backend by default)
+#   - on request only (`start kafka-secure`): a second Kafka 3.9.1 for TLS and SASL, with SASL_PLAINTEXT and
+#     SASL_SSL listeners (SCRAM-SHA-256 and SCRAM-SHA-512, user flts) and an SSL listener that requires a client
+#     certificate; test certificates from tls-certs.sh; its variables (KAFKA_SECURE_*) in .infra/kafka-secure/env
 # Both are resolved from Maven Central with Maven and cached outside the work tree.
 #
-# Usage: infra.sh up | down | status | fetch | start <kafka|s3> | stop <kafka|s3>
-#   up      start both (idempotent), wait until they answer, write .infra/env
-#   down    stop both and delete their state (.infra/)
-#   status  print what runs where; exit 0 only when both are up
+# Usage: infra.sh up | down | status | fetch | start <kafka|s3|kafka-secure> | stop <kafka|s3|kafka-secure>
+#   up      start Kafka and S3Proxy (idempotent), wait until they answer, write .infra/env
+#   down    stop every server and delete their state (.infra/)
+#   status  print what runs where; exit 0 only when Kafka and S3Proxy are up
 #   fetch   resolve both servers' jars into the cache and start nothing
 #   stop/start one server and keep its data (e.g. to restart Kafka mid-pipeline in a test)
 #
 # Environment: FLTS_INFRA_CACHE (downloads, default ~/.cache/flts-infra), FLTS_INFRA_DIR (state, default
 # <repo>/.infra), FLTS_INFRA_KAFKA_PORT (19092), FLTS_INFRA_KAFKA_CONTROLLER_PORT (19093), FLTS_INFRA_S3_PORT
-# (19000), FLTS_INFRA_S3_USER / FLTS_INFRA_S3_PASSWORD (minioadmin), FLTS_INFRA_S3_BACKEND (transient, or
+# (19000), FLTS_INFRA_KAFKA_SECURE_PORTS (five ports: internal, controller, SASL_PLAINTEXT, SASL_SSL, SSL; default
+# 19094-19098), FLTS_INFRA_S3_USER / FLTS_INFRA_S3_PASSWORD (minioadmin), FLTS_INFRA_S3_BACKEND (transient, or
 # filesystem-nio2 to keep objects across restarts without atomic replacement), FLTS_INFRA_TIMEOUT (seconds, 120).
 # A default port that is already taken is replaced by a free one; ports set explicitly are used as given.
 set -euo pipefail
@@ -152,6 +156,84 @@ EOF
   log "kafka starting on 127.0.0.1:$KAFKA_PORT (pid $(pid_of kafka))"
 }
 
+# ---------------------------------------------------------------- kafka-secure
+# Never the broker other tests share: its client listeners need a login or a certificate. The inter-broker listener
+# is plain, on loopback (with one node only the broker's own checks use it).
+start_kafka_secure() {
+  if is_running kafka-secure; then log "kafka-secure already running (pid $(pid_of kafka-secure))"; return; fi
+  local dir="$STATE/kafka-secure" keys=(internal controller sasl-plaintext sasl-ssl ssl) ports chosen=() i
+  read -r -a ports <<<"${FLTS_INFRA_KAFKA_SECURE_PORTS:-}"
+  for i in 0 1 2 3 4; do chosen+=("$(choose_port "secure-${keys[$i]}" "${ports[$i]:-}" $((19094 + i)))"); done
+  local internal="${chosen[0]}" controller="${chosen[1]}" sasl="${chosen[2]}" sasl_ssl="${chosen[3]}" ssl="${chosen[4]}"
+  mkdir -p "$dir/data"
+  [ -f "$dir/tls/broker.pem" ] || bash "$SCRIPT_DIR/tls-certs.sh" "$dir/tls" || die "making test certificates failed"
+  [ -f "$dir/scram-password" ] || node -e 'console.log(require("crypto").randomBytes(12).toString("hex"))' >"$dir/scram-password"
+  local password scram
+  password="$(cat "$dir/scram-password")"
+  scram="org.apache.kafka.common.security.scram.ScramLoginModule required;"
+  cat >"$dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller
+listeners=INTERNAL://127.0.0.1:$internal,CONTROLLER://127.0.0.1:$controller,SASL_PLAINTEXT://127.0.0.1:$sasl,SASL_SSL://127.0.0.1:$sasl_ssl,SSL://127.0.0.1:$ssl
+advertised.listeners=INTERNAL://127.0.0.1:$internal,SASL_PLAINTEXT://127.0.0.1:$sasl,SASL_SSL://127.0.0.1:$sasl_ssl,SSL://127.0.0.1:$ssl
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=INTERNAL
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=$scram
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=$scram
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=$scram
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=$scram
+ssl.keystore.type=PEM
+ssl.keystore.location=$dir/tls/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$dir/tls/ca.pem
+listener.name.ssl.ssl.client.auth=required
+log.dirs=$dir/data
+num.partitions=1
+num.network.threads=2
+num.io.threads=2
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+EOF
+  cat >"$dir/log4j.properties" <<'EOF'
+log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.org.apache.kafka=WARN
+log4j.logger.kafka.request.logger=WARN
+EOF
+  local java_opts=(-Xms128m -Xmx384m -XX:+UseSerialGC -Djava.awt.headless=true "-Dlog4j.configuration=file:$dir/log4j.properties")
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    local cluster_id
+    cluster_id="$(node -e 'console.log(require("crypto").randomBytes(16).toString("base64url"))')"
+    # KRaft keeps SCRAM credentials in the metadata log: formatting with them makes the users exist from the start.
+    java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format "--cluster-id=$cluster_id" --config "$dir/server.properties" \
+      --add-scram "SCRAM-SHA-256=[name=flts,password=$password]" --add-scram "SCRAM-SHA-512=[name=flts,password=$password]" >"$dir/format.log" 2>&1 \
+      || { tail -n 20 "$dir/format.log" >&2; die "formatting the kafka-secure storage failed"; }
+  fi
+  cat >"$dir/env" <<EOF
+KAFKA_SECURE_SASL_PLAINTEXT_SERVERS=127.0.0.1:$sasl
+KAFKA_SECURE_SASL_SSL_SERVERS=127.0.0.1:$sasl_ssl
+KAFKA_SECURE_SSL_SERVERS=127.0.0.1:$ssl
+KAFKA_SECURE_SCRAM_USER=flts
+KAFKA_SECURE_SCRAM_PASSWORD=$password
+KAFKA_SECURE_CA_FILE=$dir/tls/ca.pem
+KAFKA_SECURE_OTHER_CA_FILE=$dir/tls/other-ca.pem
+KAFKA_SECURE_CLIENT_CERT_FILE=$dir/tls/client.pem
+KAFKA_SECURE_CLIENT_KEY_FILE=$dir/tls/client.key
+EOF
+  launch kafka-secure "$dir/server.log" java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties"
+  log "kafka-secure starting on 127.0.0.1:$sasl (SASL_PLAINTEXT), :$sasl_ssl (SASL_SSL), :$ssl (SSL, client certificate required) (pid $(pid_of kafka-secure))"
+}
+
 # ---------------------------------------------------------------- s3proxy
 start_s3() {
   if is_running s3; then log "s3proxy already running (pid $(pid_of s3))"; return; fi
@@ -193,6 +275,8 @@ AWS_DEFAULT_REGION=us-east-1
 EOF
 }
 
+env_file() { if [ "$1" = kafka-secure ]; then echo "$STATE/kafka-secure/env"; else echo "$STATE/env"; fi; }
+
 wait_ready() { # names...
   local deadline=$((SECONDS + TIMEOUT)) name
   for name in "$@"; do
@@ -201,7 +285,7 @@ wait_ready() { # names...
         tail -n 40 "$STATE/$name/server.log" >&2 || true
         die "$name exited during startup (log: $STATE/$name/server.log)"
       fi
-      if (set -a; . "$STATE/env"; node "$SCRIPT_DIR/probe.mjs" "$name") 2>"$STATE/$name/probe.err"; then break; fi
+      if (set -a; . "$(env_file "$name")"; node "$SCRIPT_DIR/probe.mjs" "$name") 2>"$STATE/$name/probe.err"; then break; fi
       if [ "$SECONDS" -ge "$deadline" ]; then
         tail -n 40 "$STATE/$name/server.log" >&2 || true
         log "last probe error: $(tail -n 1 "$STATE/$name/probe.err")"
@@ -227,8 +311,8 @@ stop_one() { # name
 
 component() {
   case "${1:-}" in
-    kafka | s3) echo "$1" ;;
-    *) die "name one server: kafka or s3" ;;
+    kafka | s3 | kafka-secure) echo "$1" ;;
+    *) die "name one server: kafka, s3 or kafka-secure" ;;
   esac
 }
 
@@ -249,8 +333,11 @@ case "$cmd" in
     name="$(component "${2:-}")"
     fetch_all
     resolve_ports
-    write_env
-    if [ "$name" = kafka ]; then start_kafka; else start_s3; fi
+    case "$name" in
+      kafka) write_env; start_kafka ;;
+      s3) write_env; start_s3 ;;
+      kafka-secure) start_kafka_secure ;;
+    esac
     wait_ready "$name"
     ;;
   fetch)
@@ -260,6 +347,7 @@ case "$cmd" in
     stop_one "$(component "${2:-}")"
     ;;
   down)
+    stop_one kafka-secure
     stop_one kafka
     stop_one s3
     rm -rf "$STATE"
@@ -270,6 +358,7 @@ case "$cmd" in
     for name in kafka s3; do
       if is_running "$name"; then echo "$name: running (pid $(pid_of "$name"))"; else echo "$name: stopped"; ok=3; fi
     done
+    if is_running kafka-secure; then echo "kafka-secure: running (pid $(pid_of kafka-secure)); variables in $STATE/kafka-secure/env"; fi
     [ -f "$STATE/env" ] && cat "$STATE/env"
     exit "$ok"
     ;;

@@ -1,5 +1,6 @@
 // Readiness probe for infra.sh: exits 0 when the named server answers a real request.
 //   kafka: a metadata request (describeCluster) succeeds
+//   kafka-secure: the same through its SASL_PLAINTEXT listener, logged in with SCRAM-SHA-256
 //   s3:    a bucket list succeeds with the configured credentials
 // Endpoints come from the environment written to .infra/env.
 import { Kafka, logLevel } from 'kafkajs';
@@ -15,9 +16,9 @@ function withTimeout(promise, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function probeKafka() {
-  const brokers = (process.env.KAFKA_BOOTSTRAP_SERVERS ?? '').split(',').filter(Boolean);
-  const admin = new Kafka({ clientId: 'flts-infra-probe', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 1000, retry: { retries: 0 } }).admin();
+async function probeKafka(servers = process.env.KAFKA_BOOTSTRAP_SERVERS, sasl = undefined) {
+  const brokers = (servers ?? '').split(',').filter(Boolean);
+  const admin = new Kafka({ clientId: 'flts-infra-probe', brokers, sasl, logLevel: logLevel.NOTHING, connectionTimeout: 1000, retry: { retries: 0 } }).admin();
   try {
     await withTimeout(admin.connect(), 'kafka connect');
     const cluster = await withTimeout(admin.describeCluster(), 'kafka metadata');
@@ -43,6 +44,9 @@ async function probeS3() {
 const name = process.argv[2];
 try {
   if (name === 'kafka') await probeKafka();
+  else if (name === 'kafka-secure') {
+    await probeKafka(process.env.KAFKA_SECURE_SASL_PLAINTEXT_SERVERS, { mechanism: 'scram-sha-256', username: process.env.KAFKA_SECURE_SCRAM_USER, password: process.env.KAFKA_SECURE_SCRAM_PASSWORD });
+  }
   else if (name === 's3') await probeS3();
   else throw new Error(`unknown server ${name}`);
   process.exit(0);

@@ -50,7 +50,7 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
       settings.bus,
     );
     ignoreKafkajsNegativeTimeouts();
-    const admin = createKafkaOffsetsAdmin({ brokers: settings.bus.kafka.brokers, clientId: `${settings.bus.kafka.clientId}-replay-offsets`, connectionTimeoutMs: settings.bus.kafka.connectionTimeoutMs, requestTimeoutMs: settings.bus.kafka.requestTimeoutMs });
+    const admin = createKafkaOffsetsAdmin({ ...settings.bus.kafka, clientId: `${settings.bus.kafka.clientId}-replay-offsets` });
     const abort = new AbortController();
     const onSigint = (): void => abort.abort(new FltsError('FLTS_USAGE_INVALID_FLAG', 'Interrupted while waiting for the group to empty; nothing was changed.'));
     process.once('SIGINT', onSigint);

@@ -24,7 +24,7 @@ import type { TestProject } from 'vitest/node';
 import { missingTools, TOOLS_DIR } from '../deploy/deploy-tools.js';
 import { freePort } from '../helpers/free-port.js';
 
-export type ServerKind = 'infra' | 'mlflow' | 'deploy-tools' | 'tritonclient';
+export type ServerKind = 'infra' | 'kafka-secure' | 'mlflow' | 'deploy-tools' | 'tritonclient';
 export type Vars = Record<string, string>;
 /** The answer to a test file: variables to use, or why its tests skip; a failure is an error message. */
 export type ServerGrant = { status: 'ready'; vars: Vars } | { status: 'skip'; reason: string } | { status: 'failed'; reason: string };
@@ -47,6 +47,7 @@ interface KindSpec {
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const INFRA_SH = path.join(REPO_ROOT, 'scripts/infra/infra.sh');
 const INFRA_NAMES = ['KAFKA_BOOTSTRAP_SERVERS', 'MINIO_ENDPOINT', 'MINIO_ROOT_USER', 'MINIO_ROOT_PASSWORD', 'MINIO_SECURE', 'AWS_DEFAULT_REGION'];
+const SECURE_NAMES = ['KAFKA_SECURE_SASL_PLAINTEXT_SERVERS', 'KAFKA_SECURE_SASL_SSL_SERVERS', 'KAFKA_SECURE_SSL_SERVERS', 'KAFKA_SECURE_SCRAM_USER', 'KAFKA_SECURE_SCRAM_PASSWORD', 'KAFKA_SECURE_CA_FILE', 'KAFKA_SECURE_OTHER_CA_FILE', 'KAFKA_SECURE_CLIENT_CERT_FILE', 'KAFKA_SECURE_CLIENT_KEY_FILE'];
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 
 function onPath(command: string): boolean {
@@ -81,16 +82,17 @@ function readEnvFile(file: string): Vars {
   return vars;
 }
 
-function pick(source: NodeJS.ProcessEnv | Vars, names: string[]): Vars | undefined {
+/** The variables `names` from `source`, or undefined unless `required` (default: the first two) are all there. */
+function pick(source: NodeJS.ProcessEnv | Vars, names: string[], required = names.slice(0, 2)): Vars | undefined {
   const vars: Vars = {};
   for (const name of names) if (source[name] !== undefined) vars[name] = source[name]!;
-  return vars.KAFKA_BOOTSTRAP_SERVERS && vars.MINIO_ENDPOINT ? vars : undefined;
+  return required.every((name) => vars[name]) ? vars : undefined;
 }
 
-async function infraAnswers(vars: Vars): Promise<boolean> {
+async function infraAnswers(vars: Vars, servers = ['kafka', 's3']): Promise<boolean> {
   const probe = path.join(REPO_ROOT, 'scripts/infra/probe.mjs');
   try {
-    await Promise.all(['kafka', 's3'].map((name) => run(process.execPath, [probe, name], vars)));
+    await Promise.all(servers.map((name) => run(process.execPath, [probe, name], vars)));
     return true;
   } catch {
     return false;
@@ -131,6 +133,26 @@ const KINDS: Record<ServerKind, KindSpec> = {
       spawnSync('bash', [INFRA_SH, 'down'], { cwd: REPO_ROOT, env: { ...process.env, FLTS_INFRA_DIR: dir }, stdio: 'ignore', timeout: 90_000 });
     },
     pidFiles: ['kafka.pid', 's3.pid'],
+  },
+  'kafka-secure': {
+    what: 'a Kafka with SASL (SCRAM) and TLS listeners (scripts/infra/infra.sh start kafka-secure)',
+    missingToolchain: () => missingCommands(['java', 'mvn', 'openssl']),
+    async reuse() {
+      for (const vars of [pick(process.env, SECURE_NAMES, SECURE_NAMES), pick(readEnvFile(path.join(REPO_ROOT, '.infra/kafka-secure/env')), SECURE_NAMES, SECURE_NAMES)]) {
+        if (vars && (await infraAnswers(vars, ['kafka-secure']))) return vars;
+      }
+      return undefined;
+    },
+    async start(dir) {
+      const ports: number[] = [];
+      for (let i = 0; i < 5; i++) ports.push(await freePort());
+      await run('bash', [INFRA_SH, 'start', 'kafka-secure'], { FLTS_INFRA_DIR: dir, FLTS_INFRA_KAFKA_SECURE_PORTS: ports.join(' '), FLTS_INFRA_TIMEOUT: '180' });
+      return pick(readEnvFile(path.join(dir, 'kafka-secure/env')), SECURE_NAMES, SECURE_NAMES) ?? {};
+    },
+    stop(dir) {
+      spawnSync('bash', [INFRA_SH, 'stop', 'kafka-secure'], { cwd: REPO_ROOT, env: { ...process.env, FLTS_INFRA_DIR: dir }, stdio: 'ignore', timeout: 90_000 });
+    },
+    pidFiles: ['kafka-secure.pid'],
   },
   mlflow: {
     what: 'the MLflow tracking server (scripts/mlflow/up.sh)',

@@ -30,10 +30,7 @@ export function createMessageBus(settings: Settings, deps: { logger?: Logger; on
       return createFsBus({ root: fsBusRoot(settings), retry, logger: deps.logger, onDelivery: deps.onDelivery });
     case 'kafka':
       return createKafkaBus({
-        brokers: settings.bus.kafka.brokers,
-        clientId: settings.bus.kafka.clientId,
-        connectionTimeoutMs: settings.bus.kafka.connectionTimeoutMs,
-        requestTimeoutMs: settings.bus.kafka.requestTimeoutMs,
+        ...settings.bus.kafka,
         partitions: settings.bus.partitions,
         replicationFactor: settings.bus.replicationFactor,
         retry,

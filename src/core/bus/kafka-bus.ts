@@ -1,8 +1,10 @@
 import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type IHeaders, type KafkaMessage, type Producer, type logCreator } from 'kafkajs';
-import { FltsError, isFltsError } from '../errors.js';
+import { FltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { retryWithBackoff, withTimeout, type RetryPolicy as BackoffRetryPolicy } from '../retry.js';
 import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
+import { kafkaClientConfig, type KafkaConnectionOptions } from './kafka-client-config.js';
+import { kafkaFailure } from './kafka-failure.js';
 import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet } from './subscription-set.js';
 import { dlqTopic } from './topics.js';
@@ -12,12 +14,8 @@ const BROKER_RETRY: BackoffRetryPolicy = { retries: 5, baseDelayMs: 200, maxDela
 /** How long a stopping ephemeral subscription waits for the broker to delete its group. */
 const GROUP_DELETE_TIMEOUT_MS = 5_000;
 
-export interface KafkaBusOptions {
-  brokers: string[];
-  clientId: string;
-  connectionTimeoutMs?: number;
-  /** Longest wait for the answer to one request (kafkajs' default, 30 s, when unset). */
-  requestTimeoutMs?: number;
+/** Brokers, timeouts and the security settings (TLS, SASL), as `kafkaClientConfig` turns them into kafkajs options. */
+export interface KafkaBusOptions extends KafkaConnectionOptions {
   /** Partitions of topics this bus creates. */
   partitions?: number;
   /** -1 = the broker's default.replication.factor. */
@@ -82,12 +80,6 @@ function isUnknownTopic(error: unknown): boolean {
   return type === 'UNKNOWN_TOPIC_OR_PARTITION';
 }
 
-function unavailable(action: string, brokers: string[], error: unknown): FltsError {
-  if (isFltsError(error)) return error;
-  const reason = error instanceof Error ? error.message : String(error);
-  return new FltsError('FLTS_BUS_UNAVAILABLE', `Kafka ${action} failed (brokers ${brokers.join(',')}): ${reason}`, { cause: error, details: { brokers, kafkaError: (error as Error)?.name } });
-}
-
 /**
  * The bus on Kafka (kafkajs). Topics are created explicitly (publishing or subscribing creates missing
  * ones with the configured partition count; brokers may keep auto-creation off). Consumers commit each
@@ -104,10 +96,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
   const heartbeatInterval = options.heartbeatIntervalMs ?? 3_000;
   const kafka = new Kafka({
-    clientId: options.clientId,
-    brokers: options.brokers,
-    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
-    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    ...kafkaClientConfig(options),
     // Retriable broker errors (leader moves, a restarting broker) are retried before they surface.
     retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: options.brokerRetries ?? 8 },
     logLevel: KafkaLogLevel.INFO,
@@ -125,7 +114,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       return client;
     })().catch((error: unknown) => {
       admin = undefined;
-      throw unavailable('admin connect', options.brokers, error);
+      throw kafkaFailure('admin connect', options.brokers, error);
     });
     return admin;
   }
@@ -137,7 +126,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       return client;
     })().catch((error: unknown) => {
       producer = undefined;
-      throw unavailable('producer connect', options.brokers, error);
+      throw kafkaFailure('producer connect', options.brokers, error);
     });
     return producer;
   }
@@ -169,7 +158,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       // waitForLeaders; consumers subscribing then would fail, so wait until the metadata is served.
       await withBrokerRetries(() => client.fetchTopicMetadata({ topics: wanted }));
     } catch (error) {
-      throw unavailable(`creating topics ${wanted.join(',')}`, options.brokers, error);
+      throw kafkaFailure(`creating topics ${wanted.join(',')}`, options.brokers, error);
     }
     wanted.forEach((name) => knownTopics.add(name));
   }
@@ -192,7 +181,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         }
       });
     } catch (error) {
-      throw unavailable(`publish to ${topic}`, options.brokers, error);
+      throw kafkaFailure(`publish to ${topic}`, options.brokers, error);
     }
   }
 
@@ -215,7 +204,14 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     const joinedOnce = new Promise<void>((resolve) => (joined = resolve));
     const startConsumer = async (): Promise<void> => {
       consumer.on(consumer.events.GROUP_JOIN, () => joined());
-      consumer.on(consumer.events.CRASH, (event) => logger.warn({ group, err: event.payload.error, restart: event.payload.restart }, 'bus_consumer_crashed'));
+      consumer.on(consumer.events.CRASH, (event) => {
+        // A login or permission the broker withdraws while flts runs (a rotated password, a removed ACL) restarts the
+        // consumer like an outage does, but is logged as the error it is: no wait fixes it, a settings change does.
+        const failure = kafkaFailure(`consuming as group ${group}`, options.brokers, event.payload.error);
+        const fields = { group, code: failure.code, err: event.payload.error, restart: event.payload.restart };
+        if (failure.retriable) logger.warn(fields, 'bus_consumer_crashed');
+        else logger.error(fields, 'bus_consumer_crashed');
+      });
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: subscribeOptions.fromBeginning ?? true });
       await consumer.run({
@@ -260,7 +256,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       });
     } catch (error) {
       await consumer.disconnect().catch(() => {});
-      throw unavailable(`subscribing group ${group} to ${topics.join(',')}`, options.brokers, error);
+      throw kafkaFailure(`subscribing group ${group} to ${topics.join(',')}`, options.brokers, error);
     }
     const joinTimeout = options.joinTimeoutMs ?? sessionTimeout;
     let timer: NodeJS.Timeout | undefined;
@@ -304,7 +300,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       }
       return out;
     } catch (error) {
-      throw unavailable(`reading the lag of group ${group}`, options.brokers, error);
+      throw kafkaFailure(`reading the lag of group ${group}`, options.brokers, error);
     }
   }
 

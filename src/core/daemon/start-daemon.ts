@@ -128,7 +128,10 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
 
   try {
     // A store or broker not there yet is waited for (UNTIL_AVAILABLE) while /readyz answers 503 with the reason:
-    // exiting instead would have the orchestrator restart the process in a loop that says less.
+    // exiting instead would have the orchestrator restart the process in a loop that says less. A refused login,
+    // certificate or permission is not retriable and ends the startup: the settings that would fix it (a Secret's
+    // password, a CA file) are read once, at process start, so only a restart can pick up the corrected ones, and the
+    // orchestrator's restart backoff covers a user the broker has not created yet.
     await retryWithBackoff(startRoles, deps.startupRetry ?? UNTIL_AVAILABLE, {
       isRetriable: (error) => toFltsError(error).retriable,
       signal: controller.signal,

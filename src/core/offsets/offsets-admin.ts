@@ -1,5 +1,7 @@
 import { Kafka, logLevel as KafkaLogLevel, type Admin } from 'kafkajs';
-import { FltsError, isFltsError } from '../errors.js';
+import { kafkaClientConfig, type KafkaConnectionOptions } from '../bus/kafka-client-config.js';
+import { kafkaFailure } from '../bus/kafka-failure.js';
+import { FltsError } from '../errors.js';
 import { commitAsSoleMember } from './commit-as-sole-member.js';
 
 export interface GroupMember {
@@ -42,18 +44,9 @@ export interface OffsetsAdmin {
   close(): Promise<void>;
 }
 
-export interface KafkaOffsetsAdminOptions {
-  brokers: string[];
-  clientId: string;
-  connectionTimeoutMs?: number;
-  requestTimeoutMs?: number;
+export interface KafkaOffsetsAdminOptions extends KafkaConnectionOptions {
   /** Client retries of retriable broker errors; kept low so an unreachable broker is reported quickly. */
   retries?: number;
-}
-
-function unavailable(action: string, brokers: string[], error: unknown): FltsError {
-  if (isFltsError(error)) return error;
-  return new FltsError('FLTS_BUS_UNAVAILABLE', `Kafka ${action} failed (brokers ${brokers.join(',')}): ${(error as Error)?.message ?? String(error)}`, { cause: error, details: { brokers } });
 }
 
 /**
@@ -65,10 +58,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
     throw new FltsError('FLTS_CONFIG_INVALID_VALUE', 'KAFKA_BOOTSTRAP_SERVERS (setting bus.kafka.brokers) is empty: offsets live in Kafka, so replay-offsets needs the brokers.', { details: { setting: 'bus.kafka.brokers' } });
   }
   const kafka = new Kafka({
-    clientId: options.clientId,
-    brokers: options.brokers,
-    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
-    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    ...kafkaClientConfig(options),
     retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: options.retries ?? 3 },
     logLevel: KafkaLogLevel.NOTHING,
   });
@@ -80,7 +70,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
       return client;
     })().catch((error: unknown) => {
       connected = undefined;
-      throw unavailable('admin connect', options.brokers, error);
+      throw kafkaFailure('admin connect', options.brokers, error);
     });
     return connected;
   };
@@ -89,7 +79,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
     try {
       return await fn(client);
     } catch (error) {
-      throw unavailable(action, options.brokers, error);
+      throw kafkaFailure(action, options.brokers, error);
     }
   };
 
@@ -125,7 +115,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
         if (/rebalanc|generation|unknown member/i.test((error as Error)?.message ?? '')) {
           throw new FltsError('FLTS_OFFSETS_GROUP_ACTIVE', `Group ${group} gained active members while its offsets were being written; nothing more was changed.`, { cause: error, details: { group, topic } });
         }
-        throw unavailable(`committing offsets of group ${group} on ${topic}`, options.brokers, error);
+        throw kafkaFailure(`committing offsets of group ${group} on ${topic}`, options.brokers, error);
       }
     },
     async close() {

@@ -71,6 +71,22 @@ describe('core > storage > s3-store', () => {
     expect(() => parseS3Endpoint(endpoint)).toThrow(expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'store.s3.endpoint' } }));
   });
 
+  it('trusts a CA file only for an https endpoint, and refuses an unreadable one by its path', () => {
+    expect(() => createS3Store({ endpoint: 'minio:9000', accessKey: 'a', secretKey: SECRET, caFile: '/etc/flts/tls/ca.crt' })).toThrow(
+      expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'store.s3.caFile' }, message: expect.stringContaining('endpoint http://minio:9000 has no TLS') }),
+    );
+    expect(() => createS3Store({ endpoint: 'https://minio:9000', accessKey: 'a', secretKey: SECRET, caFile: '/nonexistent/ca.crt' })).toThrow(
+      expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE', message: expect.stringMatching(/^FLTS_S3_CA_FILE \(setting store.s3.caFile\) = \/nonexistent\/ca.crt cannot be read/) }),
+    );
+  });
+
+  it('maps a refused certificate to FLTS_STORE_TLS_FAILED, which no wait fixes', () => {
+    const where = { endpoint: 'https://minio:9000', bucket: 'b' };
+    const error = translateS3Error(Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }), where) as FltsError;
+    expect(error).toMatchObject({ code: 'FLTS_STORE_TLS_FAILED', retriable: false, kind: 'usage' });
+    expect(error.message).toContain('TLS with S3 endpoint https://minio:9000 failed (SELF_SIGNED_CERT_IN_CHAIN');
+  });
+
   it('maps S3 codes to the catalogue and leaves other errors alone', () => {
     const where = { endpoint: 'http://x:1', bucket: 'b', key: 'k' };
     const s3Error = (code: string) => Object.assign(new Error(code), { code });

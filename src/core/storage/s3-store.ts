@@ -12,6 +12,7 @@ import { retryWithBackoff, type RetryPolicy } from '../retry.js';
 import { assertBucketName, assertObjectKey } from './keys.js';
 import type { ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
 import { makeDirectory } from '../make-directory.js';
+import { isTlsRefusal, readCertificates } from '../tls-files.js';
 
 export interface S3StoreOptions {
   /** `host:port`, `host`, or a URL (`http://host:9000`, `https://s3.example.com`). */
@@ -21,6 +22,8 @@ export interface S3StoreOptions {
   /** TLS; `null`/undefined = decided by the endpoint URL's scheme (plain host:port = no TLS). */
   secure?: boolean | null;
   region?: string;
+  /** PEM file of the CA certificates trusted for an https endpoint instead of Node's public ones ("" = those). */
+  caFile?: string;
   /** Longest silence within one request (connect, answer, between body chunks); default 10 s. */
   idleTimeoutMs?: number;
   /** Longest one whole request may take, body included; default 60 s. */
@@ -143,6 +146,9 @@ export function translateS3Error(error: unknown, where: { endpoint: string; buck
   if (code && (NETWORK_CODES.has(code) || SERVER_BUSY_CODES.has(code))) {
     return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} is unavailable (${code}) while accessing ${target}.`, { cause: error, details });
   }
+  if (isTlsRefusal(code)) {
+    return new FltsError('FLTS_STORE_TLS_FAILED', `TLS with S3 endpoint ${where.endpoint} failed (${code}: ${(error as Error).message}) while accessing ${target}.`, { cause: error, details });
+  }
   if (code && AUTH_CODES.has(code)) {
     return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} refused the credentials (${code}); check MINIO_ROOT_USER / MINIO_ROOT_PASSWORD.`, { cause: error, details, hint: 'Set the access and secret key of the S3 server (MINIO_ROOT_USER / MINIO_ROOT_PASSWORD or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).' });
   }
@@ -164,6 +170,10 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   const endpoint = parseS3Endpoint(options.endpoint, options.secure);
   const region = options.region || 'us-east-1';
   const location = `${endpoint.useSSL ? 'https' : 'http'}://${endpoint.host}:${endpoint.port}`;
+  if (options.caFile && !endpoint.useSSL) {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `FLTS_S3_CA_FILE (setting store.s3.caFile) is set but the S3 endpoint ${location} has no TLS: give an https:// endpoint (or MINIO_SECURE=true), or leave it empty.`, { details: { setting: 'store.s3.caFile' } });
+  }
+  const ca = options.caFile ? readCertificates({ setting: 'store.s3.caFile', env: 'FLTS_S3_CA_FILE' }, options.caFile).pem : undefined;
   const limits = { idleTimeoutMs: options.idleTimeoutMs ?? 10_000, requestTimeoutMs: options.requestTimeoutMs ?? 60_000 };
   const client = new Client({
     endPoint: endpoint.host,
@@ -175,7 +185,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     transport: timedTransport(endpoint.useSSL ? https : http, limits),
     retryOptions: { disableRetry: true },
     // Keep-alive: the daemon and the server issue many small requests; a fresh TCP connection each is wasteful.
-    transportAgent: endpoint.useSSL ? new https.Agent({ keepAlive: true, maxSockets: 32 }) : new http.Agent({ keepAlive: true, maxSockets: 32 }),
+    transportAgent: endpoint.useSSL ? new https.Agent({ keepAlive: true, maxSockets: 32, ca }) : new http.Agent({ keepAlive: true, maxSockets: 32 }),
   });
   const knownBuckets = new Set<string>();
 

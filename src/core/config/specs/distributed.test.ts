@@ -20,6 +20,17 @@ describe('core > config > specs > distributed', () => {
     expect(both.store.s3.accessKey).toBe('minio-user');
   });
 
+  it('reads the Kafka security settings by their FLTS_KAFKA_* names, in any case', () => {
+    const { settings } = resolveSettings({
+      env: { FLTS_KAFKA_SECURITY_PROTOCOL: 'sasl_ssl', FLTS_KAFKA_SASL_MECHANISM: 'scram-sha-512', FLTS_KAFKA_SASL_USERNAME: 'svc', FLTS_KAFKA_SASL_PASSWORD: 'pw', FLTS_KAFKA_SSL_CA_FILE: ' /etc/flts/tls/ca.crt ', FLTS_KAFKA_SSL_INSECURE_SKIP_HOSTNAME_VERIFICATION: 'true', FLTS_S3_CA_FILE: '/etc/flts/tls/s3-ca.crt' },
+    });
+    expect(settings.bus.kafka).toMatchObject({ securityProtocol: 'SASL_SSL', sasl: { mechanism: 'SCRAM-SHA-512', username: 'svc', password: 'pw' }, ssl: { caFile: '/etc/flts/tls/ca.crt', certFile: '', keyFile: '', insecureSkipHostnameVerification: true } });
+    expect(settings.store.s3.caFile).toBe('/etc/flts/tls/s3-ca.crt');
+    expect(resolveSettings().settings.bus.kafka).toMatchObject({ securityProtocol: 'PLAINTEXT', sasl: { mechanism: '' } });
+    expect(() => resolveSettings({ env: { FLTS_KAFKA_SECURITY_PROTOCOL: 'TLS' } })).toThrow(/FLTS_KAFKA_SECURITY_PROTOCOL.*"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"/);
+    expect(() => resolveSettings({ env: { FLTS_KAFKA_SASL_MECHANISM: 'GSSAPI' } })).toThrow(/"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"/);
+  });
+
   it('rejects an unknown bus kind and never echoes the secret key', () => {
     expect(() => resolveSettings({ env: { FLTS_BUS: 'rabbit' } })).toThrow(/FLTS_BUS.*"none", "fs", "kafka"/);
     expect(() => resolveSettings({ file: { store: { s3: { secretKey: 42 } } } })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('42') }));

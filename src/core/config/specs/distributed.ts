@@ -12,6 +12,7 @@ export const DISTRIBUTED_SPECS: readonly SettingSpec[] = [
   { path: 'store.s3.secretKey', type: 'string', default: 'minioadmin', secret: true, env: ['MINIO_ROOT_PASSWORD', 'MINIO_SECRET_KEY', 'AWS_SECRET_ACCESS_KEY'], description: 'S3 secret key.' },
   { path: 'store.s3.secure', type: 'boolean', default: null, nullable: true, env: ['MINIO_SECURE'], description: 'Use TLS; unset = https only when the endpoint URL says so.' },
   { path: 'store.s3.region', type: 'string', default: 'us-east-1', envCase: 'trim', env: ['AWS_DEFAULT_REGION', 'AWS_REGION', 'MINIO_REGION'], description: 'S3 region (also the region new buckets are made in).' },
+  { path: 'store.s3.caFile', type: 'string', default: '', envCase: 'trim', env: ['FLTS_S3_CA_FILE'], description: 'PEM file of the CA certificate(s) that signed an https endpoint\'s certificate (a private CA), trusted instead of Node\'s public CAs; empty = the public CAs plus NODE_EXTRA_CA_CERTS.' },
   { path: 'store.s3.idleTimeoutMs', type: 'integer', default: 10_000, min: 100, max: 600_000, env: ['FLTS_S3_IDLE_TIMEOUT_MS'], description: 'Longest silence of the S3 server within one request: to connect, to answer, or between two parts of a body. A server that accepts connections and never answers fails with FLTS_STORE_UNAVAILABLE after this long.' },
   { path: 'store.s3.requestTimeoutMs', type: 'integer', default: 60_000, min: 100, max: 3_600_000, env: ['FLTS_S3_REQUEST_TIMEOUT_MS'], description: 'Time limit of one whole S3 request, its body included (large objects go in 64 MiB parts, one request each); raise it for large objects over a slow link.' },
 
@@ -20,6 +21,15 @@ export const DISTRIBUTED_SPECS: readonly SettingSpec[] = [
   { path: 'bus.kafka.clientId', type: 'string', default: 'flts', env: ['FLTS_KAFKA_CLIENT_ID'], description: 'Kafka client id (shows in broker logs and metrics).' },
   { path: 'bus.kafka.connectionTimeoutMs', type: 'integer', default: 3000, min: 100, max: 600_000, env: ['FLTS_KAFKA_CONNECTION_TIMEOUT_MS'], description: 'Timeout of one broker connection attempt.' },
   { path: 'bus.kafka.requestTimeoutMs', type: 'integer', default: 30_000, min: 100, max: 600_000, env: ['FLTS_KAFKA_REQUEST_TIMEOUT_MS'], description: 'Longest wait for a broker\'s answer to one request; a broker that accepts connections and never answers fails with FLTS_BUS_UNAVAILABLE after about this long.' },
+  { path: 'bus.kafka.securityProtocol', type: 'string', default: 'PLAINTEXT', choices: ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'], envCase: 'upper', emptyIsUnset: true, env: ['FLTS_KAFKA_SECURITY_PROTOCOL'], description: 'How flts talks to the brokers, as Kafka\'s security.protocol: PLAINTEXT, SSL (TLS), SASL_PLAINTEXT (a SASL login without TLS) or SASL_SSL (a SASL login over TLS: MSK, Confluent Cloud, Strimzi with SCRAM).' },
+  { path: 'bus.kafka.sasl.mechanism', type: 'string', default: '', choices: ['', 'PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'], envCase: 'upper', env: ['FLTS_KAFKA_SASL_MECHANISM'], description: 'SASL mechanism, as Kafka\'s sasl.mechanism (Confluent Cloud: PLAIN; MSK and Strimzi: SCRAM-SHA-512). Required with SASL_PLAINTEXT and SASL_SSL, refused with the other protocols.' },
+  { path: 'bus.kafka.sasl.username', type: 'string', default: '', env: ['FLTS_KAFKA_SASL_USERNAME'], description: 'SASL user (Confluent Cloud: the API key). Required with a SASL protocol.' },
+  { path: 'bus.kafka.sasl.password', type: 'string', default: '', secret: true, env: ['FLTS_KAFKA_SASL_PASSWORD'], description: 'SASL password (Confluent Cloud: the API secret). Required with a SASL protocol; never shown (`flts config show` masks it).' },
+  { path: 'bus.kafka.ssl.caFile', type: 'string', default: '', envCase: 'trim', env: ['FLTS_KAFKA_SSL_CA_FILE'], description: 'PEM file of the CA certificate(s) that signed the brokers\' certificates (Strimzi: ca.crt of <cluster>-cluster-ca-cert), trusted instead of Node\'s public CAs; empty = the public CAs plus NODE_EXTRA_CA_CERTS, enough for MSK and Confluent Cloud. SSL and SASL_SSL only.' },
+  { path: 'bus.kafka.ssl.certFile', type: 'string', default: '', envCase: 'trim', env: ['FLTS_KAFKA_SSL_CERT_FILE'], description: 'PEM client certificate (chain) for mutual TLS, with bus.kafka.ssl.keyFile (Strimzi: user.crt of a KafkaUser with tls authentication). SSL and SASL_SSL only.' },
+  { path: 'bus.kafka.ssl.keyFile', type: 'string', default: '', envCase: 'trim', env: ['FLTS_KAFKA_SSL_KEY_FILE'], description: 'PEM private key of bus.kafka.ssl.certFile (Strimzi: user.key).' },
+  { path: 'bus.kafka.ssl.keyPassword', type: 'string', default: '', secret: true, env: ['FLTS_KAFKA_SSL_KEY_PASSWORD'], description: 'Passphrase of an encrypted bus.kafka.ssl.keyFile; empty = the key is not encrypted.' },
+  { path: 'bus.kafka.ssl.insecureSkipHostnameVerification', type: 'boolean', default: false, env: ['FLTS_KAFKA_SSL_INSECURE_SKIP_HOSTNAME_VERIFICATION'], description: 'INSECURE: accept a broker certificate issued for another host name, like an empty ssl.endpoint.identification.algorithm (the certificate must still chain to a trusted CA). Only for brokers reached through an address their certificates do not name (a tunnel, a port-forward).' },
   { path: 'bus.partitions', type: 'integer', default: 1, min: 1, max: 1000, env: ['FLTS_BUS_PARTITIONS'], description: 'Partitions of every topic flts creates (existing topics are left as they are).' },
   { path: 'bus.replicationFactor', type: 'integer', default: -1, min: -1, env: ['FLTS_BUS_REPLICATION_FACTOR'], description: 'Replication factor of created topics; -1 = the broker default.' },
   { path: 'bus.topics.trainingData', type: 'string', default: 'training-data', env: ['PRODUCER_TOPIC_0', 'CONSUMER_TOPIC'], description: 'Topic of training claims.' },
@@ -44,13 +54,24 @@ export interface S3Settings {
   secretKey: string;
   secure: boolean | null;
   region: string;
+  caFile: string;
   idleTimeoutMs: number;
   requestTimeoutMs: number;
 }
 
+export type KafkaSecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+export type KafkaSaslMechanism = '' | 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+
+/** How a Kafka client proves who it is and checks whom it talks to. */
+export interface KafkaSecuritySettings {
+  securityProtocol: KafkaSecurityProtocol;
+  sasl: { mechanism: KafkaSaslMechanism; username: string; password: string };
+  ssl: { caFile: string; certFile: string; keyFile: string; keyPassword: string; insecureSkipHostnameVerification: boolean };
+}
+
 export interface BusSettings {
   kind: 'none' | 'fs' | 'kafka';
-  kafka: { brokers: string[]; clientId: string; connectionTimeoutMs: number; requestTimeoutMs: number };
+  kafka: { brokers: string[]; clientId: string; connectionTimeoutMs: number; requestTimeoutMs: number } & KafkaSecuritySettings;
   partitions: number;
   replicationFactor: number;
   topics: { trainingData: string; inferenceData: string; modelTraining: string; modelSelected: string; performanceEval: string };

@@ -1,0 +1,43 @@
+import * as kafkajs from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { FltsError } from '../errors.js';
+import { kafkaFailure } from './kafka-failure.js';
+
+const BROKERS = ['b1:9093', 'b2:9093'];
+
+/** kafkajs' own error classes, built as kafkajs builds them (its type declarations leave out their constructors' arguments). */
+function kafkajsError(name: string, ...args: unknown[]): Error {
+  const ErrorClass = (kafkajs as unknown as Record<string, new (...parameters: unknown[]) => Error>)[name];
+  return new ErrorClass(...args);
+}
+
+describe('core > bus > kafka-failure', () => {
+  it('makes a refused SASL login FLTS_BUS_AUTH_FAILED, not retriable, also when kafkajs wrapped it in a bail', () => {
+    const login = kafkajsError('KafkaJSSASLAuthenticationError', 'SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials');
+    const error = kafkaFailure('admin connect', BROKERS, kafkajsError('KafkaJSNonRetriableError', login, { cause: login }));
+    expect(error).toMatchObject({ code: 'FLTS_BUS_AUTH_FAILED', kind: 'usage', retriable: false });
+    expect(error.message).toBe('Kafka admin connect failed (brokers b1:9093,b2:9093): the broker refused the SASL login: SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials');
+  });
+
+  it('makes a denied ACL FLTS_BUS_ACCESS_DENIED, found among the per-topic errors of a create', () => {
+    const denied = kafkajsError('KafkaJSProtocolError', { message: 'Not authorized to access topics: [Topic authorization failed]', type: 'TOPIC_AUTHORIZATION_FAILED', code: 29, retriable: false });
+    const perTopic = kafkajsError('KafkaJSCreateTopicError', denied, 'claims');
+    const error = kafkaFailure('creating topics claims', BROKERS, kafkajsError('KafkaJSAggregateError', 'Topic creation errors', [perTopic]));
+    expect(error).toMatchObject({ code: 'FLTS_BUS_ACCESS_DENIED', retriable: false, details: { kafkaErrorType: 'TOPIC_AUTHORIZATION_FAILED' } });
+  });
+
+  it('makes an untrusted certificate or a TLS alert FLTS_BUS_TLS_FAILED, after kafkajs gave up retrying it', () => {
+    for (const code of ['SELF_SIGNED_CERT_IN_CHAIN', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED']) {
+      const refused = kafkajsError('KafkaJSConnectionError', `Connection error: ${code}`, { broker: 'b1:9093', code });
+      const error = kafkaFailure('admin connect', BROKERS, kafkajsError('KafkaJSNumberOfRetriesExceeded', refused, { retryCount: 8, retryTime: 5000 }));
+      expect(error).toMatchObject({ code: 'FLTS_BUS_TLS_FAILED', retriable: false, details: { tlsCode: code } });
+    }
+  });
+
+  it('leaves anything else FLTS_BUS_UNAVAILABLE (retriable) and coded errors as they are', () => {
+    const refused = kafkajsError('KafkaJSConnectionError', 'Connection error: connect ECONNREFUSED 127.0.0.1:9', { broker: 'b1:9093', code: 'ECONNREFUSED' });
+    expect(kafkaFailure('publish to t', BROKERS, refused)).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true, message: 'Kafka publish to t failed (brokers b1:9093,b2:9093): Connection error: connect ECONNREFUSED 127.0.0.1:9' });
+    const coded = new FltsError('FLTS_CONFIG_INVALID_VALUE', 'x');
+    expect(kafkaFailure('publish to t', BROKERS, coded)).toBe(coded);
+  });
+});
