@@ -220,6 +220,32 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     for (const container of containers(inline)) expect(container.envFrom).toContainEqual({ secretRef: { name: secret.metadata.name } });
   });
 
+  it('connects to a secured Kafka: the SASL password from a Secret, CA and client certificate files from mounted Secrets', () => {
+    const set = {
+      'settings.FLTS_KAFKA_SECURITY_PROTOCOL': 'SASL_SSL', 'settings.FLTS_KAFKA_SASL_MECHANISM': 'SCRAM-SHA-512', 'settings.FLTS_KAFKA_SASL_USERNAME': 'flts',
+      'settings.FLTS_KAFKA_SSL_CA_FILE': '/etc/flts/kafka-ca/ca.crt', 'bus.saslPasswordSecret.name': 'flts-kafka-user',
+      'tlsSecrets[0].name': 'my-cluster-cluster-ca-cert', 'tlsSecrets[0].mountPath': '/etc/flts/kafka-ca',
+    };
+    const objects = helmTemplate({ values: ['values-prod.yaml'], set });
+    expect(byKind(objects, 'ConfigMap').find((c) => c.metadata.name === 'flts')?.data).toMatchObject({ FLTS_KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', FLTS_KAFKA_SSL_CA_FILE: '/etc/flts/kafka-ca/ca.crt' });
+    const workloads = objects.filter((o) => podSpec(o) && o.kind !== 'Pod');
+    expect(workloads.length).toBeGreaterThanOrEqual(4);
+    for (const workload of workloads) {
+      const pod = podSpec(workload);
+      expect(pod.volumes).toContainEqual({ name: 'tls-0', secret: { secretName: 'my-cluster-cluster-ca-cert', defaultMode: 0o440 } });
+      for (const container of pod.containers) {
+        expect(container.volumeMounts).toContainEqual({ name: 'tls-0', mountPath: '/etc/flts/kafka-ca', readOnly: true });
+        expect(containerEnv(container).FLTS_KAFKA_SASL_PASSWORD).toBe('secret:flts-kafka-user/password');
+      }
+    }
+    // The password is a secret setting: refused where anyone reading the Deployment or ConfigMap would see it.
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'settings.FLTS_KAFKA_SASL_PASSWORD': 'pw' } })).toContain('settings.FLTS_KAFKA_SASL_PASSWORD is a secret: set it in secretEnv');
+    const inline = helmTemplate({ values: ['values-prod.yaml'], set: { 'secretEnv.FLTS_KAFKA_SASL_PASSWORD': 'inline-pw' } });
+    expect(byKind(inline, 'Secret')[0].stringData).toMatchObject({ FLTS_KAFKA_SASL_PASSWORD: 'inline-pw' });
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'secretEnv.FLTS_KAFKA_SASL_PASSWORD': 'pw', 'bus.saslPasswordSecret.name': 'flts-kafka-user' } })).toContain('keep one');
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'tlsSecrets[0].name': 'ca', 'tlsSecrets[0].mountPath': '/data' } })).toContain('would hide a directory flts writes to');
+  });
+
   it('renders nothing for a component whose enabled flag is false', () => {
     const base = { values: ['values-prod.yaml'] };
     const noServe = helmTemplate({ ...base, set: { 'serve.enabled': 'false' } });

@@ -74,9 +74,9 @@ spec:
           securityContext:
             {{- toYaml $root.Values.containerSecurityContext | nindent 12 }}
           volumeMounts:
-            {{- include "flts.scratchMounts" $root | nindent 12 }}
+            {{- include "flts.volumeMounts" $root | nindent 12 }}
       volumes:
-        {{- include "flts.scratchVolumes" $root | nindent 8 }}
+        {{- include "flts.volumes" $root | nindent 8 }}
       {{- with $d.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}

@@ -98,6 +98,18 @@ env:
         name: {{ .Values.store.existingSecret }}
         key: {{ .Values.store.existingSecretKeys.secretKey }}
 {{- end }}
+{{- with .Values.bus.saslPasswordSecret }}
+{{- if .name }}
+{{- if hasKey $.Values.secretEnv "FLTS_KAFKA_SASL_PASSWORD" }}
+{{- fail "FLTS_KAFKA_SASL_PASSWORD is in secretEnv and bus.saslPasswordSecret names a Secret for it: keep one" }}
+{{- end }}
+  - name: FLTS_KAFKA_SASL_PASSWORD
+    valueFrom:
+      secretKeyRef:
+        name: {{ .name }}
+        key: {{ .key }}
+{{- end }}
+{{- end }}
 {{- with .Values.auth.existingSecret }}
   - name: FLTS_SERVE_ADMIN_TOKEN
     valueFrom:
@@ -220,6 +232,33 @@ securityContext:
   mountPath: /tmp
 - name: data
   mountPath: /data
+{{- end }}
+
+{{/* Every volume of an flts pod: the scratch space, then the Secrets of tlsSecrets. */}}
+{{- define "flts.volumes" -}}
+{{- include "flts.scratchVolumes" . }}
+{{- range $i, $tls := .Values.tlsSecrets }}
+{{- if not (and $tls.name $tls.mountPath) }}
+{{- fail (printf "tlsSecrets[%d] needs a name (the Secret) and a mountPath" $i) }}
+{{- end }}
+{{- if has (clean $tls.mountPath) (list "/" "/tmp" "/data") }}
+{{- fail (printf "tlsSecrets[%d].mountPath %s would hide a directory flts writes to; use one of its own, e.g. /etc/flts/tls" $i $tls.mountPath) }}
+{{- end }}
+- name: tls-{{ $i }}
+  secret:
+    secretName: {{ $tls.name }}
+    {{- /* 0440, in decimal: YAML 1.1 and 1.2 parsers read a leading 0 differently. */}}
+    defaultMode: 288
+{{- end }}
+{{- end }}
+
+{{- define "flts.volumeMounts" -}}
+{{- include "flts.scratchMounts" . }}
+{{- range $i, $tls := .Values.tlsSecrets }}
+- name: tls-{{ $i }}
+  mountPath: {{ $tls.mountPath }}
+  readOnly: true
+{{- end }}
 {{- end }}
 
 {{/* Checksums that roll the pods when settings or credentials change. */}}
