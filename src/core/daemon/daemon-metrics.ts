@@ -21,6 +21,8 @@ export interface DaemonMetrics {
   setLag(group: string, topic: string, partition: number, lag: number): void;
   /** A promotion this daemon rolled back after its live probation. */
   countLiveRollback(): void;
+  /** What /readyz would answer now, per configured role: set at scrape time so alerts see a daemon that is up but not ready. */
+  setReady(roles: readonly string[], ready: boolean): void;
   /** Marks a step as in progress until the returned function is called. */
   beginWork(work: Omit<CurrentWork, 'since'>): () => void;
   currentWork(): CurrentWork[];
@@ -34,6 +36,7 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
   const lag = new Gauge({ name: 'flts_daemon_consumer_lag', help: 'Messages not yet committed, per consumer group and partition.', labelNames: ['group', 'topic', 'partition'], registers: [registry] });
   const working = new Gauge({ name: 'flts_daemon_current_work', help: '1 for each step in progress.', labelNames: ['role', 'step', 'config_hash', 'model_type'], registers: [registry] });
   const rollbacks = new Counter({ name: 'flts_live_rollbacks_total', help: 'Promotions rolled back by this daemon because their live RMSE was worse than the previous run.', registers: [registry] });
+  const ready = new Gauge({ name: 'flts_daemon_ready', help: '1 while the daemon is ready (its roles started, the broker and the store answer), per configured role.', labelNames: ['role'], registers: [registry] });
   const current = new Set<CurrentWork>();
 
   return {
@@ -42,6 +45,9 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
     countTrainingRun: (modelType, status) => runs.inc({ model_type: modelType, status }),
     setLag: (group, topic, partition, value) => lag.set({ group, topic, partition: String(partition) }, value),
     countLiveRollback: () => rollbacks.inc(),
+    setReady(roles, isReady) {
+      for (const role of roles) ready.set({ role }, isReady ? 1 : 0);
+    },
     beginWork(work) {
       const entry: CurrentWork = { ...work, since: new Date().toISOString() };
       const labels = { role: work.role, step: work.step, config_hash: work.configHash, model_type: work.modelType };

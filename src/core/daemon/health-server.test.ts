@@ -41,4 +41,28 @@ describe('core > daemon > health server', () => {
       await fsBus.close();
     }
   });
+
+  it('exports what /readyz answers as flts_daemon_ready for every configured role, also before the roles started', async () => {
+    const fsBus = createFsBus({ root: path.join(root, 'ready-bus') });
+    const store = createFsStore(path.join(root, 'ready-store'));
+    let started = false;
+    let storeDown = false;
+    const flaky = { ...store, list: async (bucket: string, prefix?: string) => (storeDown ? Promise.reject(new Error('store down')) : store.list(bucket, prefix)) };
+    const metrics = createDaemonMetrics({ processMetrics: false });
+    const app = await buildHealthServer({ settings: defaultSettings(), store: flaky, bus: fsBus, metrics, roles: () => [], configuredRoles: ['batch', 'promoter'], started: () => started, probeTimeoutMs: 2_000 });
+    const scrape = async () => {
+      const [metricsBody, readyz] = [(await app.inject({ method: 'GET', url: '/metrics' })).body, (await app.inject({ method: 'GET', url: '/readyz' })).statusCode];
+      return { readyz, series: metricsBody.split('\n').filter((line) => line.startsWith('flts_daemon_ready{')) };
+    };
+    try {
+      expect(await scrape()).toEqual({ readyz: 503, series: ['flts_daemon_ready{role="batch"} 0', 'flts_daemon_ready{role="promoter"} 0'] });
+      started = true;
+      expect(await scrape()).toEqual({ readyz: 200, series: ['flts_daemon_ready{role="batch"} 1', 'flts_daemon_ready{role="promoter"} 1'] });
+      storeDown = true;
+      expect(await scrape()).toEqual({ readyz: 503, series: ['flts_daemon_ready{role="batch"} 0', 'flts_daemon_ready{role="promoter"} 0'] });
+    } finally {
+      await app.close();
+      await fsBus.close();
+    }
+  });
 });

@@ -18,6 +18,8 @@ export interface HealthServerDeps {
   metrics: DaemonMetrics;
   /** The roles running now (empty while starting or stopping). */
   roles: () => readonly RoleHandle[];
+  /** The roles this daemon was asked to run, named in flts_daemon_ready also while they are not started; default: the running ones. */
+  configuredRoles?: readonly string[];
   /** True once every configured role started, false again while stopping. */
   started: () => boolean;
   /** Why the roles are not started yet, while startup waits for the store or the broker. */
@@ -48,9 +50,28 @@ async function refreshLag(deps: HealthServerDeps, ms: number): Promise<void> {
   );
 }
 
+interface Readiness {
+  roles: boolean;
+  bus: boolean;
+  store: boolean;
+}
+
+/** Roles started and the broker and the store answering NOW: computed per call, never cached (reference F5). */
+async function checkReadiness(deps: HealthServerDeps, ms: number): Promise<Readiness> {
+  const firstGroup = deps.roles().flatMap((role) => role.subscriptions)[0];
+  const [bus, store] = await Promise.all([
+    probe(() => (firstGroup ? deps.bus.lag(firstGroup.group, [...firstGroup.topics]) : deps.bus.ensureTopics([deps.settings.bus.topics.modelTraining])), ms),
+    probe(() => deps.store.list(deps.settings.store.buckets.runs, 'leases/'), ms),
+  ]);
+  return { roles: deps.started(), bus, store };
+}
+
+const isReady = (readiness: Readiness): boolean => readiness.roles && readiness.bus && readiness.store;
+
 /**
  * /healthz (alive), /readyz (roles started and the broker and the store answer NOW: computed per request,
- * never cached at startup, reference F5; while startup waits for them, also the reason), /metrics (Prometheus) and /status (roles and current work), an admin
+ * never cached at startup, reference F5; while startup waits for them, also the reason), /metrics (Prometheus, with the
+ * same readiness as flts_daemon_ready, since a scraper never sees /readyz) and /status (roles and current work), an admin
  * route: the bearer token FLTS_SERVE_ADMIN_TOKEN, or loopback clients only without one.
  * Built, not listening: the caller listens.
  */
@@ -61,19 +82,15 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   const ms = deps.probeTimeoutMs ?? 3000;
   app.get('/healthz', async () => ({ status: 'ok', service: 'flts-daemon', roles: deps.roles().map((role) => role.name) }));
   app.get('/readyz', async (_request, reply) => {
-    const firstGroup = deps.roles().flatMap((role) => role.subscriptions)[0];
-    const [bus, store] = await Promise.all([
-      probe(() => (firstGroup ? deps.bus.lag(firstGroup.group, [...firstGroup.topics]) : deps.bus.ensureTopics([deps.settings.bus.topics.modelTraining])), ms),
-      probe(() => deps.store.list(deps.settings.store.buckets.runs, 'leases/'), ms),
-    ]);
-    const roles = deps.started();
-    const ready = roles && bus && store;
+    const components = await checkReadiness(deps, ms);
+    const ready = isReady(components);
     const waiting = deps.startupError?.();
-    const startup = waiting && !roles ? { startup: { code: waiting.code, message: redactSecrets(waiting.message) } } : {};
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', components: { roles, bus, store }, ...startup });
+    const startup = waiting && !components.roles ? { startup: { code: waiting.code, message: redactSecrets(waiting.message) } } : {};
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', components, ...startup });
   });
   app.get('/metrics', async (_request, reply) => {
-    await refreshLag(deps, ms);
+    const [, readiness] = await Promise.all([refreshLag(deps, ms), checkReadiness(deps, ms)]);
+    deps.metrics.setReady(deps.configuredRoles ?? deps.roles().map((role) => role.name), isReady(readiness));
     return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   app.get('/status', async () => ({

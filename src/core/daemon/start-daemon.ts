@@ -74,7 +74,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   let startupError: FltsError | undefined;
   if (deps.signal?.aborted) controller.abort(deps.signal.reason);
   else deps.signal?.addEventListener('abort', () => controller.abort(deps.signal?.reason), { once: true });
-  const app = await buildHealthServer({ settings, store: deps.store, bus: deps.bus, metrics, roles: () => handles, started: () => started, startupError: () => startupError });
+  const app = await buildHealthServer({ settings, store: deps.store, bus: deps.bus, metrics, roles: () => handles, configuredRoles: roleNames, started: () => started, startupError: () => startupError });
   await listenOrExplain(app, settings.daemon.host, settings.daemon.port, DAEMON_HEALTH_LISTENER);
   const { port } = app.server.address() as AddressInfo;
   const url = `http://${settings.daemon.host.includes(':') ? `[${settings.daemon.host}]` : settings.daemon.host}:${port}`;
