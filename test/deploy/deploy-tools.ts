@@ -17,6 +17,7 @@ export const KUBE_VERSIONS = ['1.25.0', '1.36.0'] as const;
 export const tools = {
   helm: join(TOOLS_DIR, 'bin/helm'),
   kubeconform: join(TOOLS_DIR, 'bin/kubeconform'),
+  promtool: join(TOOLS_DIR, 'bin/promtool'),
   hadolint: join(TOOLS_DIR, 'bin/hadolint'),
   dockerCompose: 'docker-compose',
   haproxy: 'haproxy',
@@ -29,7 +30,7 @@ function onPath(command: string): boolean {
 /** Tools (or schema sets) that scripts/deploy/install-tools.sh would provide but are not there. */
 export function missingTools(): string[] {
   const missing: string[] = [];
-  for (const name of ['helm', 'kubeconform', 'hadolint'] as const) {
+  for (const name of ['helm', 'kubeconform', 'promtool', 'hadolint'] as const) {
     if (!existsSync(tools[name])) missing.push(name);
   }
   for (const version of KUBE_VERSIONS) {
@@ -65,10 +66,12 @@ export interface TemplateOptions {
   values?: string[];
   set?: Record<string, string>;
   kubeVersion?: string;
+  /** The release's namespace (helm's default when unset: "default"). */
+  namespace?: string;
 }
 
-function templateArgs({ values = [], set = {}, kubeVersion = KUBE_VERSIONS[1] }: TemplateOptions): string[] {
-  const args = ['template', 'flts', CHART_DIR, '--kube-version', kubeVersion];
+function templateArgs({ values = [], set = {}, kubeVersion = KUBE_VERSIONS[1], namespace }: TemplateOptions): string[] {
+  const args = ['template', 'flts', CHART_DIR, '--kube-version', kubeVersion, ...(namespace ? ['--namespace', namespace] : [])];
   for (const file of values) args.push('-f', join(CHART_DIR, file));
   for (const [key, value] of Object.entries(set)) args.push('--set', `${key}=${value}`);
   return args;

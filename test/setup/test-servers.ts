@@ -177,7 +177,7 @@ const KINDS: Record<ServerKind, KindSpec> = {
     pidFiles: ['server/pid'],
   },
   'deploy-tools': {
-    what: 'helm, kubeconform, the Kubernetes schemas, hadolint, docker-compose and haproxy (scripts/deploy/install-tools.sh)',
+    what: 'helm, kubeconform, promtool, the Kubernetes schemas, hadolint, docker-compose and haproxy (scripts/deploy/install-tools.sh)',
     missingToolchain() {
       const needed = ['go', 'python3'];
       // docker-compose and haproxy come from Debian packages when they are not installed already.
