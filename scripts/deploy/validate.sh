@@ -7,7 +7,8 @@
 #   4. docker-compose config        compose/docker-compose.yml
 #   5. hadolint                     Dockerfile
 #   6. haproxy -c                   compose/haproxy/haproxy.cfg
-#   7. line endings                 no CRLF or BOM in the deployment files (a CRLF breaks `sh -c` scripts)
+#   7. promtool check rules         the alerting rules of compose/prometheus/rules and charts/flts/rules
+#   8. line endings                 no CRLF or BOM in the deployment files (a CRLF breaks `sh -c` scripts)
 # Tools come from scripts/deploy/install-tools.sh (run it first, or pass --install).
 # Exit status: 0 when every check passed, 1 otherwise.
 set -uo pipefail
@@ -32,12 +33,13 @@ fi
 
 HELM="$BIN_DIR/helm"
 KUBECONFORM="$BIN_DIR/kubeconform"
+PROMTOOL="$BIN_DIR/promtool"
 HADOLINT="$BIN_DIR/hadolint"
 failures=0
 pass() { echo "PASS $*"; }
 fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 
-for tool in "$HELM" "$KUBECONFORM"; do
+for tool in "$HELM" "$KUBECONFORM" "$PROMTOOL"; do
   [ -x "$tool" ] || { echo "missing $tool: run scripts/deploy/install-tools.sh" >&2; exit 1; }
 done
 newest_k8s="${K8S_SCHEMA_VERSIONS##* }"
@@ -56,12 +58,12 @@ for profile in dev prod; do
       continue
     fi
     pass "helm template ($profile, Kubernetes $version): $(grep -c '^kind:' "$rendered") objects"
-    # ServiceMonitor is a Prometheus Operator CRD: no schema ships with Kubernetes, so it is skipped
-    # by name instead of letting unknown kinds pass silently (-ignore-missing-schemas is not used).
+    # ServiceMonitor and PrometheusRule are Prometheus Operator CRDs: no schema ships with Kubernetes, so they are
+    # skipped by name instead of letting unknown kinds pass silently (-ignore-missing-schemas is not used).
     if "$KUBECONFORM" -strict -summary -output text \
         -kubernetes-version "$version" \
         -schema-location "$SCHEMA_DIR/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
-        -skip ServiceMonitor \
+        -skip ServiceMonitor,PrometheusRule \
         "$rendered" >"$OUT_DIR/kubeconform-$profile-$version.log" 2>&1; then
       pass "kubeconform -strict ($profile, Kubernetes $version): $(tail -n 1 "$OUT_DIR/kubeconform-$profile-$version.log")"
     else
@@ -100,6 +102,13 @@ if [ -x "$HAPROXY" ]; then
   fi
 else
   fail "haproxy -c: haproxy not installed"
+fi
+
+rule_files=("$ROOT"/compose/prometheus/rules/*.yaml "$CHART"/rules/*.yaml)
+if "$PROMTOOL" check rules "${rule_files[@]}" >"$OUT_DIR/promtool.log" 2>&1; then
+  pass "promtool check rules ($("$PROMTOOL" --version | awk 'NR == 1 { print $3 }')): $(grep -c SUCCESS "$OUT_DIR/promtool.log") files"
+else
+  fail "promtool check rules"; cat "$OUT_DIR/promtool.log"
 fi
 
 bad_endings=$(cd "$ROOT" && grep -rlI --exclude-dir=datasets $'\r' Dockerfile .dockerignore compose charts scripts/deploy 2>/dev/null; \

@@ -2,13 +2,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import {
   byKind, CHART_DIR, component, containerEnv, helmTemplate, helmTemplateError, KUBE_VERSIONS, type Manifest,
   parseManifests, podSpec, REPO_ROOT, run, SCHEMA_DIR, tools,
 } from './deploy-tools.js';
 import { skipNote, useServers } from '../helpers/servers.js';
+import { readRuleGroups, RULE_FILES, selectors } from './flts-series.js';
 
 const deployTools = await useServers('deploy-tools');
+
+/** Kinds of the Prometheus Operator: no schema ships with Kubernetes, so kubeconform skips them by name. */
+const OPERATOR_KINDS = ['ServiceMonitor', 'PrometheusRule'];
 
 describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools)}`, () => {
   let dev: Manifest[];
@@ -26,7 +31,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     const res = run(tools.kubeconform, [
       '-strict', '-summary', '-output', 'json', '-kubernetes-version', kubeVersion,
       '-schema-location', `${SCHEMA_DIR}/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json`,
-      '-skip', 'ServiceMonitor', file,
+      '-skip', OPERATOR_KINDS.join(','), file,
     ]);
     const report = JSON.parse(res.stdout) as { summary: { valid: number; invalid: number; errors: number; skipped: number } };
     return { status: res.status, summary: report.summary, output: res.stdout };
@@ -48,12 +53,12 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
 
     for (const profile of ['dev', 'prod'] as const) {
       for (const kubeVersion of KUBE_VERSIONS) {
-        it(`finds every ${profile} object schema-valid for Kubernetes ${kubeVersion}, skipping only the ServiceMonitor CRD`, () => {
+        it(`finds every ${profile} object schema-valid for Kubernetes ${kubeVersion}, skipping only the ServiceMonitor and PrometheusRule CRDs`, () => {
           const line = validation.stdout.split('\n').find((l) => l.startsWith(`PASS kubeconform -strict (${profile}, Kubernetes ${kubeVersion})`));
           expect(line, validation.stdout).toBeDefined();
           const [, valid, invalid, errors, skipped] = /Valid: (\d+), Invalid: (\d+), Errors: (\d+), Skipped: (\d+)/.exec(line!)!.map(Number);
           const objects = profile === 'dev' ? dev : prod;
-          const crds = byKind(objects, 'ServiceMonitor').length;
+          const crds = objects.filter((o) => OPERATOR_KINDS.includes(o.kind)).length;
           expect({ valid, invalid, errors, skipped }).toEqual({ valid: objects.length - crds, invalid: 0, errors: 0, skipped: crds });
           // The file kubeconform checked is the same chart render the other tests inspect.
           const rendered = parseManifests(readFileSync(join(workDir, 'validate', `${profile}-${kubeVersion}.yaml`), 'utf8'));
@@ -114,7 +119,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     }
   });
 
-  it('runs one trainer per model type in prod and one trainer for the list in dev, plus the promoter', () => {
+  it('runs one trainer per model type in prod and one trainer for the list in dev, plus the promoter and batch inference', () => {
     const roleEnv = (objects: Manifest[]) => byKind(component(objects, 'daemon'), 'Deployment')
       .map((d) => containerEnv(podSpec(d).containers[0]))
       .map((env) => ({ roles: env.FLTS_DAEMON_ROLES, models: env.FLTS_TRAINER_MODELS, expected: env.EXPECTED_MODEL_TYPES }));
@@ -123,13 +128,103 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
       { roles: 'trainer', models: 'GRU', expected: undefined },
       { roles: 'trainer', models: 'PROPHET', expected: undefined },
       { roles: 'promoter', models: undefined, expected: 'LSTM,GRU,PROPHET' },
+      { roles: 'batch', models: undefined, expected: undefined },
     ]);
     expect(roleEnv(dev)).toEqual([
       { roles: 'trainer', models: 'LSTM,GRU,PROPHET', expected: undefined },
       { roles: 'promoter', models: undefined, expected: 'LSTM,GRU,PROPHET' },
+      { roles: 'batch', models: undefined, expected: undefined },
     ]);
     const names = byKind(component(prod, 'daemon'), 'Deployment').map((d) => d.metadata.name);
     expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('runs batch inference on the inference-data claims, probed and scraped like the other daemons', () => {
+    for (const [objects, replicas] of [[prod, 2], [dev, 1]] as const) {
+      const [batch] = byKind(component(objects, 'daemon'), 'Deployment').filter((d) => d.metadata.labels?.['flts.io/role'] === 'batch');
+      expect(batch.metadata.name).toBe('flts-batch');
+      expect(batch.spec.replicas).toBe(replicas);
+      expect(batch.spec.template.metadata.labels).toMatchObject({ 'app.kubernetes.io/component': 'daemon', 'flts.io/daemon': 'batch', 'flts.io/role': 'batch' });
+      const container = podSpec(batch).containers[0];
+      expect(container.args).toEqual(['daemon']);
+      expect(containerEnv(container)).toMatchObject({ FLTS_DAEMON_ROLES: 'batch', FLTS_DAEMON_HOST: '0.0.0.0', FLTS_DAEMON_PORT: '9100' });
+      expect(container.ports).toEqual([expect.objectContaining({ name: 'metrics', containerPort: 9100 })]);
+      expect(container.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 10, failureThreshold: 3 });
+      expect(container.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 15, failureThreshold: 4 });
+      expect(container.resources.limits.memory).toBeDefined();
+      expect(podSpec(batch).terminationGracePeriodSeconds).toBe(60);
+      // Scraped: the daemon Service selects its pods, and a ServiceMonitor (prod) that Service's metrics port.
+      const [service] = byKind(component(objects, 'daemon'), 'Service');
+      expect(batch.spec.template.metadata.labels).toMatchObject(service.spec.selector);
+    }
+    const [monitor] = byKind(prod, 'ServiceMonitor').filter((m) => m.metadata.name === 'flts-daemon');
+    expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'metrics', path: '/metrics' })]);
+    // Its own settings by their environment names, checked like the other daemons' env maps.
+    const csv = helmTemplate({ values: ['values-prod.yaml'], set: { 'daemon.batch.env.FLTS_BATCH_FORMAT': 'csv' } });
+    const batchEnv = containerEnv(podSpec(byKind(csv, 'Deployment').find((d) => d.metadata.name === 'flts-batch')!).containers[0]);
+    expect(batchEnv.FLTS_BATCH_FORMAT).toBe('csv');
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'daemon.batch.env.FLTS_DAEMON_ROLES': 'trainer' } })).toContain('daemon.batch.env.FLTS_DAEMON_ROLES (setting daemon.roles) is one the chart sets itself');
+  });
+
+  it('keeps one of the two prod batch replicas through node drains, and never blocks a drain', () => {
+    const [pdb] = byKind(prod, 'PodDisruptionBudget').filter((p) => p.metadata.name === 'flts-batch');
+    expect(pdb.spec).toMatchObject({ maxUnavailable: 1 });
+    const [batch] = byKind(prod, 'Deployment').filter((d) => d.metadata.name === 'flts-batch');
+    expect(batch.spec.replicas).toBeGreaterThan(pdb.spec.maxUnavailable);
+    // The budget covers the batch pods and only them.
+    const covered = byKind(prod, 'Deployment').filter((d) => Object.entries(pdb.spec.selector.matchLabels as Record<string, string>).every(([k, v]) => d.spec.template.metadata.labels[k] === v));
+    expect(covered.map((d) => d.metadata.name)).toEqual(['flts-batch']);
+    // One replica (the default): no budget, which would either block every drain or allow the one eviction it guards.
+    expect(byKind(dev, 'PodDisruptionBudget')).toEqual([]);
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'daemon.batch.pdb.minAvailable': '2' } })).toMatch(/daemon\.batch\.pdb\.minAvailable \(2\) must be below the batch replica count \(2\).*use daemon\.batch\.pdb\.maxUnavailable/);
+    const minAvailable = helmTemplate({ values: ['values-prod.yaml'], set: { 'daemon.batch.pdb.minAvailable': '1' } });
+    expect(byKind(minAvailable, 'PodDisruptionBudget').find((p) => p.metadata.name === 'flts-batch')!.spec).toEqual(expect.objectContaining({ minAvailable: 1 }));
+  });
+
+  it('makes alerting rules of the shared rules file, scoped to the Services this release scrapes in its namespace', () => {
+    const expected = readRuleGroups(RULE_FILES.chart);
+    for (const options of [{ values: ['values-prod.yaml'] }, { values: ['values-prod.yaml'], set: { fullnameOverride: 'forecast' }, namespace: 'ml' }]) {
+      const objects = options.namespace ? helmTemplate(options) : prod;
+      const namespace = options.namespace ?? 'default';
+      const [rule] = byKind(objects, 'PrometheusRule');
+      expect(rule.apiVersion).toBe('monitoring.coreos.com/v1');
+      expect(rule.metadata.labels).toMatchObject({ release: 'prometheus', 'app.kubernetes.io/instance': 'flts' });
+      // The job of each component is the Service its ServiceMonitor selects: Prometheus Operator names the job after it.
+      const scraped = new Map(byKind(objects, 'ServiceMonitor').map((m) => {
+        const service = byKind(objects, 'Service').find((s) => Object.entries(m.spec.selector.matchLabels as Record<string, string>).every(([k, v]) => s.metadata.labels?.[k] === v))!;
+        return [m.metadata.labels!['app.kubernetes.io/component'], service.metadata.name];
+      }));
+      expect([...scraped.keys()].sort()).toEqual(['daemon', 'serve']);
+      const groups = rule.spec.groups as typeof expected;
+      expect(groups.map((g) => g.name)).toEqual(expected.map((g) => g.name));
+      for (const [g, group] of groups.entries()) {
+        expect(group.rules.map((r) => r.alert)).toEqual(expected[g].rules.map((r) => r.alert));
+        for (const [r, rendered] of group.rules.entries()) {
+          const source = expected[g].rules[r];
+          expect({ ...rendered, expr: undefined }).toEqual({ ...source, expr: undefined });
+          const renderedSelectors = selectors(rendered.expr);
+          expect(renderedSelectors.map((s) => s.name)).toEqual(selectors(source.expr).map((s) => s.name));
+          for (const [i, { matchers }] of renderedSelectors.entries()) {
+            const component = selectors(source.expr)[i].matchers.find((m) => m.label === 'job')!.value.replace(/^flts-/, '');
+            expect(matchers.filter((m) => m.label === 'job' || m.label === 'namespace'), rendered.alert).toEqual([
+              { label: 'job', op: '=', value: scraped.get(component) }, { label: 'namespace', op: '=', value: namespace },
+            ]);
+          }
+        }
+      }
+      // Valid for Prometheus as rendered.
+      const file = join(workDir, `rules-${namespace}.yaml`);
+      writeFileSync(file, stringify(rule.spec));
+      const check = run(tools.promtool, ['check', 'rules', file]);
+      expect(check.status, check.stdout + check.stderr).toBe(0);
+    }
+    // alertLabels join every alert's labels and win over the file's (e.g. to route everything to one team).
+    const labelled = helmTemplate({ values: ['values-prod.yaml'], set: { 'metrics.prometheusRule.alertLabels.team': 'forecasting', 'metrics.prometheusRule.alertLabels.severity': 'page' } });
+    const rules = byKind(labelled, 'PrometheusRule')[0].spec.groups.flatMap((g: { rules: unknown[] }) => g.rules);
+    expect(rules.length).toBe(expected.flatMap((g) => g.rules).length);
+    for (const rule of rules) expect(rule.labels).toEqual({ severity: 'page', team: 'forecasting' });
+    // Off by default, like the ServiceMonitors it relies on.
+    expect(byKind(helmTemplate({ values: ['values-dev.yaml'] }), 'PrometheusRule')).toEqual([]);
   });
 
   it('autoscales serve in prod on CPU and requests/s, with a disruption budget over the serve pods', () => {
@@ -160,9 +255,9 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'serve.pdb.enabled': 'true', 'serve.pdb.minAvailable': '1' } })).toMatch(/minAvailable \(1\) must be below the serve replica count \(1\)/);
     // With an HPA the floor is minReplicas (2 in prod).
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.pdb.minAvailable': '2' } })).toMatch(/replica count \(2\)/);
-    const minAvailable = helmTemplate({ values: ['values-prod.yaml'], set: { 'serve.pdb.minAvailable': '1' } });
-    expect(byKind(minAvailable, 'PodDisruptionBudget')[0].spec).toMatchObject({ minAvailable: 1 });
-    expect(byKind(minAvailable, 'PodDisruptionBudget')[0].spec.maxUnavailable).toBeUndefined();
+    const minAvailable = byKind(component(helmTemplate({ values: ['values-prod.yaml'], set: { 'serve.pdb.minAvailable': '1' } }), 'serve'), 'PodDisruptionBudget');
+    expect(minAvailable[0].spec).toMatchObject({ minAvailable: 1 });
+    expect(minAvailable[0].spec.maxUnavailable).toBeUndefined();
   });
 
   it('publishes only the prediction and health routes through the Ingress', () => {
@@ -255,20 +350,31 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(byKind(noServe, 'Pod')).toEqual([]);
 
     const noTrainer = helmTemplate({ ...base, set: { 'daemon.trainer.enabled': 'false' } });
-    expect(byKind(component(noTrainer, 'daemon'), 'Deployment').map((d) => d.metadata.name)).toEqual(['flts-promoter']);
+    expect(byKind(component(noTrainer, 'daemon'), 'Deployment').map((d) => d.metadata.name)).toEqual(['flts-promoter', 'flts-batch']);
 
-    const noDaemons = helmTemplate({ ...base, set: { 'daemon.trainer.enabled': 'false', 'daemon.promoter.enabled': 'false' } });
+    const batchOnly = helmTemplate({ ...base, set: { 'daemon.trainer.enabled': 'false', 'daemon.promoter.enabled': 'false' } });
+    expect(byKind(component(batchOnly, 'daemon'), 'Deployment').map((d) => d.metadata.name)).toEqual(['flts-batch']);
+    // The batch daemon alone is still scraped.
+    expect(component(batchOnly, 'daemon').map((o) => o.kind).sort()).toEqual(['Deployment', 'PodDisruptionBudget', 'Service', 'ServiceMonitor']);
+
+    const noBatch = helmTemplate({ ...base, set: { 'daemon.batch.enabled': 'false' } });
+    expect(byKind(component(noBatch, 'daemon'), 'Deployment').map((d) => d.metadata.name)).not.toContain('flts-batch');
+    expect(byKind(noBatch, 'PodDisruptionBudget').map((p) => p.metadata.name)).toEqual(['flts-serve']);
+
+    const noDaemons = helmTemplate({ ...base, set: { 'daemon.trainer.enabled': 'false', 'daemon.promoter.enabled': 'false', 'daemon.batch.enabled': 'false' } });
     expect(component(noDaemons, 'daemon')).toEqual([]);
 
     const optional = helmTemplate({
       ...base,
       set: {
         'preprocess.enabled': 'false', 'metrics.serviceMonitor.enabled': 'false', 'metrics.grafanaDashboard.enabled': 'false',
-        'tests.enabled': 'false', 'serve.ingress.enabled': 'false', 'serve.pdb.enabled': 'false', 'serve.autoscaling.enabled': 'false',
+        'metrics.prometheusRule.enabled': 'false', 'tests.enabled': 'false', 'serve.ingress.enabled': 'false', 'serve.pdb.enabled': 'false',
+        'serve.autoscaling.enabled': 'false', 'daemon.batch.pdb.enabled': 'false',
       },
     });
     expect(byKind(optional, 'Job')).toEqual([]);
     expect(byKind(optional, 'ServiceMonitor')).toEqual([]);
+    expect(byKind(optional, 'PrometheusRule')).toEqual([]);
     expect(byKind(optional, 'Pod')).toEqual([]);
     expect(byKind(optional, 'Ingress')).toEqual([]);
     expect(byKind(optional, 'PodDisruptionBudget')).toEqual([]);
@@ -353,7 +459,8 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
       expect(matches(deployment.spec.selector.matchLabels)).toBe(1);
     }
     expect(matches(byKind(component(prod, 'serve'), 'Service')[0].spec.selector)).toBe(1);
-    expect(matches(byKind(component(prod, 'daemon'), 'Service')[0].spec.selector)).toBe(4);
+    expect(matches(byKind(component(prod, 'daemon'), 'Service')[0].spec.selector)).toBe(5);
+    for (const pdb of byKind(prod, 'PodDisruptionBudget')) expect(matches(pdb.spec.selector.matchLabels), pdb.metadata.name).toBe(1);
     const services = byKind(prod, 'Service');
     for (const monitor of byKind(prod, 'ServiceMonitor')) {
       const target = services.find((s) => Object.entries(monitor.spec.selector.matchLabels as Record<string, string>).every(([k, v]) => s.metadata.labels?.[k] === v));

@@ -6,36 +6,18 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createDaemonMetrics } from '../../src/core/daemon/daemon-metrics.js';
-import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { freePort } from '../helpers/free-port.js';
 import { skipNote, useServers } from '../helpers/servers.js';
 import { waitUntil } from '../helpers/wait-until.js';
 import { COMPOSE_DIR, REPO_ROOT, run, tools } from './deploy-tools.js';
+import { alertOutputLabels, allExportedSeries, exportedSeries, JOBS, queryProblems, readRuleGroups, RULE_FILES, selectors } from './flts-series.js';
 
 const deployTools = await useServers('deploy-tools');
 
 // Loose shape of a service in `docker-compose config` output.
 type ComposeService = Record<string, any>;
 
-const FLTS_SERVICES = ['trainer', 'promoter', 'preprocess', 'serve'];
-/** Labels Prometheus gives every series of a target (compose's static and DNS targets; the Operator's ServiceMonitors). */
-const TARGET_LABELS = ['instance', 'job', 'namespace', 'pod', 'service', 'endpoint', 'container'];
-
-/**
- * What `flts serve` and `flts daemon` export on /metrics, series name -> label names, read from the registries the
- * servers build (a histogram as its _bucket, _sum and _count series), plus Prometheus's own `up`.
- */
-function exportedSeries(): Map<string, string[]> {
-  const series = new Map<string, string[]>([['up', []]]);
-  for (const registry of [createServeMetrics({ processMetrics: false }).registry, createDaemonMetrics({ processMetrics: false }).registry]) {
-    for (const metric of registry.getMetricsAsArray() as unknown as { name: string; type: string; labelNames: string[] }[]) {
-      const names = metric.type === 'histogram' ? ['_bucket', '_sum', '_count'].map((suffix) => metric.name + suffix) : [metric.name];
-      for (const name of names) series.set(name, [...metric.labelNames, ...(name.endsWith('_bucket') ? ['le'] : [])]);
-    }
-  }
-  return series;
-}
+const FLTS_SERVICES = ['trainer', 'promoter', 'batch', 'preprocess', 'serve'];
 
 /** The sections of an HAProxy config by their header line ("defaults", "backend flts_serve"), without comments. */
 function haproxySections(text: string): Map<string, string[]> {
@@ -94,7 +76,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
 
   it('defines the full stack', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['grafana', 'kafka', 'lb', 'minio', 'minio-init', 'preprocess', 'prometheus', 'promoter', 'serve', 'trainer'],
+      ['batch', 'grafana', 'kafka', 'lb', 'minio', 'minio-init', 'preprocess', 'prometheus', 'promoter', 'serve', 'trainer'],
     );
     expect(services.kafka.image).toBe('apache/kafka:3.9.1');
     expect(env(services.kafka)).toMatchObject({ KAFKA_PROCESS_ROLES: 'broker,controller', KAFKA_ADVERTISED_LISTENERS: expect.stringContaining('PLAINTEXT://kafka:9092') });
@@ -112,6 +94,8 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     expect(services.trainer.command).toEqual(['daemon']);
     expect(env(services.trainer)).toMatchObject({ FLTS_DAEMON_ROLES: 'trainer', FLTS_TRAINER_MODELS: 'LSTM,GRU,PROPHET' });
     expect(env(services.promoter)).toMatchObject({ FLTS_DAEMON_ROLES: 'promoter', EXPECTED_MODEL_TYPES: 'LSTM,GRU,PROPHET' });
+    expect(services.batch.command).toEqual(['daemon']);
+    expect(env(services.batch)).toMatchObject({ FLTS_DAEMON_ROLES: 'batch', FLTS_DAEMON_HOST: '0.0.0.0', FLTS_DAEMON_PORT: '9100' });
     expect(services.serve.command).toEqual(['serve']);
     expect(env(services.serve)).toMatchObject({ FLTS_SERVE_HOST: '0.0.0.0', FLTS_SERVE_PORT: '8000' });
     expect(services.preprocess.command).toEqual(['preprocess']);
@@ -122,7 +106,9 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     expect(services.trainer.depends_on).toEqual({
       kafka: { condition: 'service_healthy' }, 'minio-init': { condition: 'service_completed_successfully' },
     });
-    expect(services.preprocess.depends_on).toEqual({ trainer: { condition: 'service_healthy' }, promoter: { condition: 'service_healthy' } });
+    expect(services.batch.depends_on).toEqual(services.trainer.depends_on);
+    // Every consumer of the claims preprocess publishes is ready before it publishes them.
+    expect(services.preprocess.depends_on).toEqual({ trainer: { condition: 'service_healthy' }, promoter: { condition: 'service_healthy' }, batch: { condition: 'service_healthy' } });
     expect(services.grafana.depends_on).toEqual({ prometheus: { condition: 'service_healthy' } });
     // Every service another one waits on for health has a health check.
     for (const service of Object.values(services)) {
@@ -130,7 +116,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
         if (condition === 'service_healthy') expect(services[dependency].healthcheck?.test, dependency).toBeDefined();
       }
     }
-    expect(services.trainer.healthcheck.test.join(' ')).toContain('http://127.0.0.1:9100/readyz');
+    for (const daemon of ['trainer', 'promoter', 'batch']) expect(services[daemon].healthcheck.test.join(' '), daemon).toContain('http://127.0.0.1:9100/readyz');
     expect(services.serve.healthcheck.test.join(' ')).toContain('http://127.0.0.1:8000/healthz');
   });
 
@@ -148,6 +134,15 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     expect(haproxy).toMatch(/^\s*server-template serve-grpc \d+ serve:8001 proto h2 check port 8000 check-proto h1 .*resolvers docker/m);
     expect(haproxy).toMatch(/^\s*http-check send meth GET uri \/readyz$/m);
     expect(volumes(services.lb)).toContainEqual({ source: join(COMPOSE_DIR, 'haproxy/haproxy.cfg'), target: '/usr/local/etc/haproxy/haproxy.cfg' });
+  });
+
+  it('lets the batch daemon scale: no container name, no host port, a /data of its own per replica', () => {
+    expect(services.batch.container_name).toBeUndefined();
+    expect(services.batch.ports).toBeUndefined();
+    expect(services.batch.deploy.replicas).toBe(1);
+    // A named volume at /data would be shared by every replica; the image's anonymous volume is one per container.
+    expect(volumes(services.batch)).toEqual([]);
+    expect(services.batch.restart).toBe('unless-stopped');
   });
 
   it('publishes every port on 127.0.0.1 only, and documents each default password it sets', () => {
@@ -168,13 +163,58 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     expect(services['minio-init'].restart).toBe('no');
   });
 
-  it('scrapes serve replicas and daemons with Prometheus', () => {
+  it('scrapes serve replicas and daemons with Prometheus, batch replicas found through DNS like the serve ones', () => {
     const config = parse(readFileSync(join(COMPOSE_DIR, 'prometheus/prometheus.yml'), 'utf8'));
     const jobs = new Map<string, ComposeService>(config.scrape_configs.map((j: ComposeService) => [j.job_name, j]));
-    expect(jobs.get('flts-serve')?.dns_sd_configs).toEqual([expect.objectContaining({ names: ['serve'], port: 8000 })]);
-    const daemonTargets = jobs.get('flts-daemon')?.static_configs.flatMap((s: { targets: string[] }) => s.targets);
-    expect(daemonTargets).toEqual(['trainer:9100', 'promoter:9100']);
+    expect(jobs.get(JOBS.serve)?.dns_sd_configs).toEqual([expect.objectContaining({ names: ['serve'], port: 8000 })]);
+    const daemons = jobs.get(JOBS.daemon)!;
+    expect(daemons.static_configs.flatMap((s: { targets: string[] }) => s.targets)).toEqual(['trainer:9100', 'promoter:9100']);
+    expect(daemons.dns_sd_configs).toEqual([expect.objectContaining({ names: ['batch'], type: 'A', port: 9100 })]);
+    // The batch targets get the daemon label the static ones carry.
+    expect(daemons.relabel_configs).toContainEqual(expect.objectContaining({ source_labels: ['__meta_dns_name'], regex: 'batch', target_label: 'daemon', replacement: 'batch' }));
     expect(volumes(services.prometheus)).toContainEqual({ source: join(COMPOSE_DIR, 'prometheus/prometheus.yml'), target: '/etc/prometheus/prometheus.yml' });
+  });
+
+  it('loads the flts alerting rules into Prometheus, the same file the chart makes its PrometheusRule from', () => {
+    const config = parse(readFileSync(join(COMPOSE_DIR, 'prometheus/prometheus.yml'), 'utf8'));
+    // Each rule_files pattern, as the container sees it, resolved to the host files mounted there.
+    const loaded = (config.rule_files as string[]).flatMap((pattern) => {
+      const dir = pattern.slice(0, pattern.lastIndexOf('/'));
+      const mount = volumes(services.prometheus).find((v) => v.target === dir);
+      if (!mount?.source) return [];
+      const glob = new RegExp(`^${pattern.slice(dir.length + 1).replace(/[.]/g, '\\.').replace(/\*/g, '[^/]*')}$`);
+      return readdirSync(mount.source).filter((name) => glob.test(name)).map((name) => join(mount.source!, name));
+    });
+    expect(loaded).toEqual([RULE_FILES.compose]);
+    expect(readFileSync(RULE_FILES.chart, 'utf8')).toBe(readFileSync(RULE_FILES.compose, 'utf8'));
+  });
+
+  it('has alerting rules a platform engineer expects, each with a severity, a summary and a description', () => {
+    const groups = readRuleGroups(RULE_FILES.compose);
+    const rules = groups.flatMap((group) => group.rules);
+    expect(new Set(groups.map((group) => group.name)).size).toBe(groups.length);
+    expect(rules.map((rule) => rule.alert).sort()).toEqual([
+      'FltsConsumerLagGrowing', 'FltsDaemonDown', 'FltsDaemonNotReady', 'FltsLiveRollback', 'FltsServeErrorRatioHigh', 'FltsServeLatencyHigh',
+      'FltsServeModelDegraded', 'FltsServeNoModelReady', 'FltsServeNoReplicaReady', 'FltsServeReplicaDown', 'FltsTrainingRunFailed',
+    ]);
+    for (const rule of rules) {
+      expect(Object.keys(rule).filter((key) => !['alert', 'expr', 'for', 'labels', 'annotations'].includes(key)), rule.alert).toEqual([]);
+      expect(['warning', 'critical'], rule.alert).toContain(rule.labels?.severity);
+      expect(Object.keys(rule.annotations ?? {}).sort(), rule.alert).toEqual(['description', 'summary']);
+      if (rule.for !== undefined) expect(rule.for, rule.alert).toMatch(/^\d+[smh]$/);
+    }
+    const byName = new Map(rules.map((rule) => [rule.alert, rule]));
+    // What each alert watches (the series flts exports for it).
+    const watches: Record<string, string> = {
+      FltsServeNoModelReady: 'flts_model_ready', FltsServeModelDegraded: 'flts_model_degraded', FltsServeErrorRatioHigh: 'flts_http_requests_total',
+      FltsServeLatencyHigh: 'flts_http_request_duration_seconds_bucket', FltsConsumerLagGrowing: 'flts_daemon_consumer_lag',
+      FltsTrainingRunFailed: 'flts_training_runs_total', FltsLiveRollback: 'flts_live_rollbacks_total', FltsDaemonNotReady: 'flts_daemon_ready',
+    };
+    for (const [alert, series] of Object.entries(watches)) expect(selectors(byName.get(alert)!.expr).map((s) => s.name), alert).toContain(series);
+    // The error ratio counts 5xx answers of the prediction routes only: /readyz answers 503 by design until a model is loaded.
+    const ratio = selectors(byName.get('FltsServeErrorRatioHigh')!.expr);
+    for (const { matchers } of ratio) expect(matchers.find((m) => m.label === 'route')?.value.split('|'), 'route').toEqual(expect.arrayContaining(['/predict', '/v2/models/:name/infer']));
+    expect(byName.get('FltsServeErrorRatioHigh')!.expr).not.toMatch(/readyz|healthz/);
   });
 
   it('provisions Grafana with the Prometheus datasource and a dashboard over the flts metrics', () => {
@@ -188,7 +228,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     const panels = dashboard.panels.filter((p: { type: string }) => p.type !== 'row');
     const exprs: string[] = panels.flatMap((p: { targets: { expr: string }[] }) => p.targets.map((t) => t.expr));
     const titles = panels.map((p: { title: string }) => p.title.toLowerCase()).join(' | ');
-    for (const topic of ['request rate', 'latency', 'error', 'model in service', 'training runs', 'failed training', 'consumer lag', 'live rmse', 'probation', 'coverage', 'rollbacks']) {
+    for (const topic of ['request rate', 'latency', 'error', 'model in service', 'older model (degraded)', 'training runs', 'failed training', 'consumer lag', 'not ready', 'live rmse', 'probation', 'coverage', 'rollbacks']) {
       expect(titles).toContain(topic);
     }
     expect(exprs.some((e) => /histogram_quantile\(0\.99,/.test(e))).toBe(true);
@@ -199,7 +239,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
 
 describe.skipIf(Boolean(deployTools.skip))(`deploy > what the dashboards and the load balancer rely on${skipNote(deployTools)}`, () => {
   it('queries only series and labels that flts serve and flts daemon export, in both dashboards', () => {
-    const exported = exportedSeries();
+    const exported = allExportedSeries();
     const dashboards = [join(COMPOSE_DIR, 'grafana/dashboards/flts-overview.json'), join(REPO_ROOT, 'charts/flts/dashboards/flts-overview.json')];
     for (const file of dashboards) {
       const dashboard = JSON.parse(readFileSync(file, 'utf8'));
@@ -208,19 +248,31 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > what the dashboards and the
         ...dashboard.templating.list.filter((v: { type: string }) => v.type === 'query').map((v: { definition: string }) => v.definition),
       ];
       expect(queries.length).toBeGreaterThan(15);
-      for (const query of queries) {
-        const series = [...query.matchAll(/\b(flts_\w+|up)\b(?:\{([^}]*)\})?/g)];
-        expect(series.length, query).toBeGreaterThan(0);
-        for (const [, name, matchers] of series) {
-          expect(exported.has(name), `${name} in ${query}`).toBe(true);
-          const labels = [...(exported.get(name) ?? []), ...TARGET_LABELS];
-          for (const [, label] of (matchers ?? '').matchAll(/(\w+)\s*[=!]~?/g)) expect(labels, `${label} of ${name} in ${query}`).toContain(label);
-          // Labels the query groups by or reads (by (...), label_values(series, label)) exist on the series it names.
-          for (const [, list] of query.matchAll(/\bby\s*\(([^)]*)\)/g)) {
-            for (const label of list.split(',').map((l) => l.trim()).filter(Boolean)) if (!(label === 'le' && query.includes('histogram_quantile'))) expect(labels, `by ${label} in ${query}`).toContain(label);
-          }
-          const valuesOf = new RegExp(`label_values\\(${name},\\s*(\\w+)\\)`).exec(query);
-          if (valuesOf) expect(labels).toContain(valuesOf[1]);
+      // Labels the queries match, group by or read (by (...), label_values(series, label)) exist on the series they name.
+      expect(queries.flatMap((query) => queryProblems(query, exported))).toEqual([]);
+    }
+  });
+
+  it('alerts only on series and labels flts exports, each selected from the scrape job of the process that exports it', () => {
+    const perProcess = exportedSeries();
+    const exported = allExportedSeries();
+    for (const file of [RULE_FILES.compose, RULE_FILES.chart]) {
+      const rules = readRuleGroups(file).flatMap((group) => group.rules);
+      expect(rules.length).toBeGreaterThan(8);
+      for (const rule of rules) {
+        expect(queryProblems(rule.expr, exported), rule.alert).toEqual([]);
+        // One job per selector, the job of a process that exports the series: the chart rewrites exactly these.
+        for (const { name, matchers } of selectors(rule.expr)) {
+          const jobs = matchers.filter((m) => m.label === 'job');
+          expect(jobs.map((m) => m.op), `${rule.alert}: ${name}`).toEqual(['=']);
+          const process = (Object.keys(JOBS) as (keyof typeof JOBS)[]).find((p) => JOBS[p] === jobs[0].value);
+          expect(process, `${rule.alert}: job ${jobs[0].value}`).toBeDefined();
+          expect(perProcess[process!].has(name), `${rule.alert}: ${name} is not exported by flts ${process}`).toBe(true);
+        }
+        // The labels the annotations print are labels of the alert.
+        const labels = alertOutputLabels(rule.expr, exported);
+        for (const text of Object.values(rule.annotations ?? {})) {
+          for (const [, label] of text.matchAll(/\$labels\.(\w+)/g)) expect(labels, `${rule.alert}: $labels.${label}`).toContain(label);
         }
       }
     }

@@ -36,7 +36,7 @@ const EVERYTHING: TemplateOptions = {
   },
 };
 /** The values that take flts settings by their environment names. */
-const SETTING_MAPS = ['settings', 'secretEnv', 'serve.env', 'daemon.trainer.env', 'daemon.promoter.env', 'preprocess.env'];
+const SETTING_MAPS = ['settings', 'secretEnv', 'serve.env', 'daemon.trainer.env', 'daemon.promoter.env', 'daemon.batch.env', 'preprocess.env'];
 
 /** Environment names the values of a render give in SETTING_MAPS (values files and --set alike). */
 function valuesEnvNames({ values = [], set = {} }: TemplateOptions): Set<string> {
@@ -104,7 +104,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
         for (const entry of pod.spec.containers[0].env ?? []) expect(script, entry.name).toContain(`process.env.${entry.name}`);
       }
     }
-    for (const name of ['trainer', 'promoter', 'preprocess', 'serve']) {
+    for (const name of ['trainer', 'promoter', 'batch', 'preprocess', 'serve']) {
       expect(Object.keys(compose[name].environment).filter((n) => !known(n)), name).toEqual([]);
     }
   });
@@ -214,7 +214,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
     for (const name of SECRET_ENV) {
       expect(helmTemplateError({ values: ['values-prod.yaml'], set: { [`settings.${name}`]: 'leaked' } }), name).toMatch(new RegExp(`settings\\.${name} is a secret`));
     }
-    for (const where of ['serve.env', 'daemon.trainer.env', 'daemon.promoter.env', 'preprocess.env']) {
+    for (const where of ['serve.env', 'daemon.trainer.env', 'daemon.promoter.env', 'daemon.batch.env', 'preprocess.env']) {
       expect(helmTemplateError({ values: ['values-prod.yaml'], set: { [`${where}.MLFLOW_TRACKING_TOKEN`]: 'leaked' } }), where).toMatch(/is a secret/);
     }
     for (const objects of Object.values(renders)) {
@@ -267,11 +267,17 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
     const prometheus = parse(readFileSync(join(COMPOSE_DIR, 'prometheus/prometheus.yml'), 'utf8'));
     const haproxy = readFileSync(join(COMPOSE_DIR, 'haproxy/haproxy.cfg'), 'utf8');
     const env = (name: string) => Object.fromEntries(Object.entries(compose[name].environment as Record<string, unknown>).map(([k, v]) => [k, String(v ?? '')]));
-    const daemonTargets: string[] = prometheus.scrape_configs.find((j: { job_name: string }) => j.job_name === 'flts-daemon').static_configs.flatMap((s: { targets: string[] }) => s.targets);
-    for (const name of ['trainer', 'promoter']) {
+    const daemonJob = prometheus.scrape_configs.find((j: { job_name: string }) => j.job_name === 'flts-daemon');
+    // Static targets, and the DNS names of the daemons that scale (every replica answers on the same port).
+    const daemonTargets: string[] = [
+      ...daemonJob.static_configs.flatMap((s: { targets: string[] }) => s.targets),
+      ...(daemonJob.dns_sd_configs ?? []).flatMap((d: { names: string[]; port: number }) => d.names.map((name) => `${name}:${d.port}`)),
+    ];
+    for (const name of ['trainer', 'promoter', 'batch']) {
       const settings = settingsFrom(env(name));
       expect(isLoopback(settings.daemon.host), `${name}: Prometheus scrapes ${name}:${settings.daemon.port} from another container`).toBe(false);
       expect(daemonTargets).toContain(`${name}:${settings.daemon.port}`);
+      expect(settings.daemon.roles).toEqual([name]);
       expect(compose[name].healthcheck.test.join(' ')).toContain(`:${settings.daemon.port}/readyz`);
       expect(composeDurationSeconds(compose[name].stop_grace_period ?? '10s'), name).toBeGreaterThanOrEqual(DAEMON_SHUTDOWN_GRACE_MS / 1000 + DAEMON_EXIT_DELAY_S);
     }

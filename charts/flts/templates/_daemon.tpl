@@ -90,3 +90,8 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
 {{- end }}
+
+{{/* True when the release runs any daemon: they share the metrics Service and ServiceMonitor. */}}
+{{- define "flts.daemonsEnabled" -}}
+{{- if or .Values.daemon.trainer.enabled .Values.daemon.promoter.enabled .Values.daemon.batch.enabled }}true{{- end }}
+{{- end }}

@@ -1,0 +1,148 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { skipNote, useServers } from '../helpers/servers.js';
+import { run, tools } from './deploy-tools.js';
+import { readRuleGroups, RULE_FILES } from './flts-series.js';
+
+const deployTools = await useServers('deploy-tools');
+
+/** An input series of a promtool unit test: a series selector and promtool's expanding notation ('0+1x10', '_x5 1x60'). */
+type Input = [series: string, values: string];
+
+interface AlertCase {
+  name: string;
+  input: Input[];
+  /** Alert name -> minute of evaluation -> the label sets expected to fire then (severity and alertname added). */
+  expect: Record<string, Record<number, Record<string, string>[]>>;
+}
+
+const SERVE = 'job="flts-serve"';
+const DAEMON = 'job="flts-daemon"';
+const PREDICT = `${SERVE},instance="serve-1:8000",route="/predict",method="POST"`;
+const READYZ = `${SERVE},instance="serve-1:8000",route="/readyz",method="GET"`;
+
+/**
+ * What the rules must do with the series flts exports, as promtool unit tests over one-minute samples. Each case is a
+ * scenario an operator would recognise; the expected label sets are exactly the alerts that must fire, no more.
+ */
+const CASES: AlertCase[] = [
+  {
+    name: 'a replica that serves an older model because the promoted one failed to load',
+    input: [[`flts_model_degraded{${SERVE},instance="serve-1:8000"}`, '0 0 1x30'], [`flts_model_degraded{${SERVE},instance="serve-2:8000"}`, '0x32']],
+    expect: { FltsServeModelDegraded: { 5: [], 9: [{ job: 'flts-serve', instance: 'serve-1:8000' }] } },
+  },
+  {
+    name: 'one replica without a model among ready ones, then none ready at all',
+    input: [[`flts_model_ready{${SERVE},instance="serve-1:8000"}`, '0x40'], [`flts_model_ready{${SERVE},instance="serve-2:8000"}`, '1x15 0x25']],
+    expect: {
+      FltsServeNoModelReady: { 9: [], 12: [{ job: 'flts-serve', instance: 'serve-1:8000' }], 30: [{ job: 'flts-serve', instance: 'serve-1:8000' }, { job: 'flts-serve', instance: 'serve-2:8000' }] },
+      FltsServeNoReplicaReady: { 12: [], 22: [{ job: 'flts-serve' }] },
+    },
+  },
+  {
+    name: 'probes answered 503 by /readyz while a model loads are no errors',
+    input: [[`flts_http_requests_total{${READYZ},status="503"}`, '0+60x30'], [`flts_http_requests_total{${PREDICT},status="200"}`, '0+10x30']],
+    expect: { FltsServeErrorRatioHigh: { 25: [] } },
+  },
+  {
+    name: 'one prediction in ten answered 500',
+    input: [[`flts_http_requests_total{${PREDICT},status="500"}`, '0+1x30'], [`flts_http_requests_total{${PREDICT},status="200"}`, '0+9x30']],
+    expect: { FltsServeErrorRatioHigh: { 10: [], 20: [{ job: 'flts-serve' }] } },
+  },
+  {
+    name: 'predictions that take between 1 and 2 s',
+    input: [
+      ...['0.5', '1'].map((le): Input => [`flts_http_request_duration_seconds_bucket{${SERVE},instance="serve-1:8000",route="/predict",le="${le}"}`, '0x30']),
+      ...['2', '+Inf'].map((le): Input => [`flts_http_request_duration_seconds_bucket{${SERVE},instance="serve-1:8000",route="/predict",le="${le}"}`, '0+10x30']),
+    ],
+    expect: { FltsServeLatencyHigh: { 10: [], 20: [{ job: 'flts-serve' }] } },
+  },
+  {
+    name: 'serve replicas and daemons that Prometheus cannot reach',
+    input: [[`up{${SERVE},instance="serve-1:8000"}`, '1 0x20'], [`up{${DAEMON},instance="batch:9100"}`, '1 1 0x20'], [`up{${DAEMON},instance="trainer:9100"}`, '1x22']],
+    expect: { FltsServeReplicaDown: { 4: [], 8: [{ job: 'flts-serve', instance: 'serve-1:8000' }] }, FltsDaemonDown: { 8: [{ job: 'flts-daemon', instance: 'batch:9100' }] } },
+  },
+  {
+    name: 'a daemon whose broker does not answer',
+    input: [[`flts_daemon_ready{${DAEMON},instance="batch:9100",role="batch"}`, '1 1 0x20'], [`flts_daemon_ready{${DAEMON},instance="promoter:9100",role="promoter"}`, '1x22']],
+    expect: { FltsDaemonNotReady: { 8: [], 14: [{ job: 'flts-daemon', instance: 'batch:9100', role: 'batch' }] } },
+  },
+  {
+    name: 'a claim waiting an hour for the first promotion, then claims piling up before two batch replicas, while a trainer holds one claim for hours',
+    input: [
+      // Both batch replicas report the lag of their one group; the trainer's lag stays at 1 while it trains.
+      [`flts_daemon_consumer_lag{${DAEMON},instance="batch-1:9100",group="batch-inference",topic="inference-data",partition="0"}`, '1x60 2+1x60'],
+      [`flts_daemon_consumer_lag{${DAEMON},instance="batch-2:9100",group="batch-inference",topic="inference-data",partition="0"}`, '1x60 2+1x60'],
+      [`flts_daemon_consumer_lag{${DAEMON},instance="trainer:9100",group="train-lstm",topic="training-data",partition="0"}`, '1x121'],
+    ],
+    expect: { FltsConsumerLagGrowing: { 55: [], 85: [], 100: [{ job: 'flts-daemon', group: 'batch-inference', topic: 'inference-data' }] } },
+  },
+  {
+    name: 'the first failed run after a daemon start (its counter appears at 1), and a failure two hours old',
+    input: [
+      [`flts_training_runs_total{${DAEMON},instance="trainer:9100",model_type="GRU",status="FAILED"}`, '_x10 1x170'],
+      [`flts_training_runs_total{${DAEMON},instance="trainer:9100",model_type="LSTM",status="SUCCESS"}`, '0+1x180'],
+    ],
+    expect: { FltsTrainingRunFailed: { 5: [], 20: [{ job: 'flts-daemon', instance: 'trainer:9100', model_type: 'GRU' }], 150: [] } },
+  },
+  {
+    name: 'a failure counted by a daemon that had failed before',
+    input: [[`flts_training_runs_total{${DAEMON},instance="trainer:9100",model_type="LSTM",status="FAILED"}`, '1x100 2x80']],
+    expect: { FltsTrainingRunFailed: { 90: [], 110: [{ job: 'flts-daemon', instance: 'trainer:9100', model_type: 'LSTM' }], 170: [] } },
+  },
+  {
+    name: 'rollbacks on live accuracy by a serve replica and by the promoter',
+    input: [[`flts_live_rollbacks_total{${SERVE},instance="serve-1:8000"}`, '0x10 1x100'], [`flts_live_rollbacks_total{${DAEMON},instance="promoter:9100"}`, '0x50 1x60']],
+    expect: { FltsLiveRollback: { 5: [], 20: [{ job: 'flts-serve' }], 60: [{ job: 'flts-serve' }, { job: 'flts-daemon' }], 100: [{ job: 'flts-daemon' }] } },
+  },
+];
+
+describe.skipIf(Boolean(deployTools.skip))(`deploy > alerting rules${skipNote(deployTools)}`, () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'flts-alerts-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('pass promtool check rules (PromQL, durations, templates), as the compose Prometheus loads them', () => {
+    const res = run(tools.promtool, ['check', 'rules', RULE_FILES.compose]);
+    expect(res.status, res.stdout + res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/SUCCESS: 11 rules found/);
+  });
+
+  it('has a promtool check that rejects bad PromQL and bad durations', () => {
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, stringify({ groups: [{ name: 'x', rules: [{ alert: 'Broken', expr: 'sum by (job (flts_model_ready)', for: '5 minutes' }] }] }));
+    expect(run(tools.promtool, ['check', 'rules', broken]).status).not.toBe(0);
+  });
+
+  for (const testCase of CASES) {
+    it(`fires exactly the expected alerts on ${testCase.name}`, () => {
+      // Annotations are prose, checked by promtool check rules and the label test; the cases pin what fires and with which labels.
+      const groups = readRuleGroups(RULE_FILES.compose).map((group) => ({ ...group, rules: group.rules.map(({ annotations: _prose, ...rule }) => rule) }));
+      const severity = new Map(groups.flatMap((group) => group.rules.map((rule) => [rule.alert, rule.labels?.severity])));
+      const rulesFile = join(dir, 'rules.yaml');
+      writeFileSync(rulesFile, stringify({ groups }));
+      const test = {
+        rule_files: [rulesFile],
+        evaluation_interval: '1m',
+        tests: [{
+          interval: '1m',
+          input_series: testCase.input.map(([series, values]) => ({ series, values })),
+          alert_rule_test: Object.entries(testCase.expect).flatMap(([alertname, byMinute]) => Object.entries(byMinute).map(([minute, alerts]) => ({
+            eval_time: `${minute}m`,
+            alertname,
+            exp_alerts: alerts.map((labels) => ({ exp_labels: { severity: severity.get(alertname), ...labels } })),
+          }))),
+        }],
+      };
+      const testFile = join(dir, 'test.yaml');
+      writeFileSync(testFile, stringify(test));
+      const res = run(tools.promtool, ['test', 'rules', testFile]);
+      expect(res.status, res.stdout + res.stderr).toBe(0);
+    });
+  }
+});
