@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,6 +64,41 @@ describe('core > daemon > health server', () => {
     } finally {
       await app.close();
       await fsBus.close();
+    }
+  });
+
+  it("holds connections to the serve API's limits: none beyond serve.maxConnections, and headers that never finish answered 408", async () => {
+    const defaults = defaultSettings();
+    const settings = { ...defaults, serve: { ...defaults.serve, maxConnections: 2, headersTimeoutMs: 200 } };
+    const bus = createFsBus({ root: path.join(root, 'bus-limits') });
+    const app = await buildHealthServer({ settings, store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });
+    const held: Socket[] = [];
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      const open = (): Promise<Socket> =>
+        new Promise((resolve, reject) => {
+          const socket = connect({ host: '127.0.0.1', port }, () => resolve(socket)).once('error', reject);
+          held.push(socket);
+        });
+      const answer = (socket: Socket): Promise<string> => {
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        return new Promise((resolve) => socket.once('close', () => resolve(text)));
+      };
+      // Two stalled requests take both connections; a third client gets nothing but a close.
+      const stalled = await Promise.all([open(), open()]);
+      const stalledAnswers = stalled.map(answer);
+      for (const socket of stalled) socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      expect(await answer(await open())).toBe('');
+      for (const text of await Promise.all(stalledAnswers)) {
+        expect(text).toMatch(/^HTTP\/1.1 408 Request Timeout\r\n/);
+        expect(text).toContain('"code":"FLTS_REQUEST_INVALID"');
+      }
+    } finally {
+      held.forEach((socket) => socket.destroy());
+      await app.close();
+      await bus.close();
     }
   });
 });

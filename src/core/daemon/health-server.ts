@@ -6,6 +6,7 @@ import { silentLogger } from '../logger.js';
 import { redactSecrets } from '../redact.js';
 import { withTimeout } from '../retry.js';
 import { installAccessControl } from '../serve/access-control.js';
+import { capConnections, connectionOptions } from '../serve/connection-limits.js';
 import { installErrorHandlers } from '../serve/error-handler.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { DaemonMetrics } from './daemon-metrics.js';
@@ -72,11 +73,15 @@ const isReady = (readiness: Readiness): boolean => readiness.roles && readiness.
  * /healthz (alive), /readyz (roles started and the broker and the store answer NOW: computed per request,
  * never cached at startup, reference F5; while startup waits for them, also the reason), /metrics (Prometheus, with the
  * same readiness as flts_daemon_ready, since a scraper never sees /readyz) and /status (roles and current work), an admin
- * route: the bearer token FLTS_SERVE_ADMIN_TOKEN, or loopback clients only without one.
+ * route: the bearer token FLTS_SERVE_ADMIN_TOKEN, or loopback clients only without one. Connections are bounded by
+ * the serve API's settings (request, headers and keep-alive timeouts, the connection cap).
  * Built, not listening: the caller listens.
  */
 export async function buildHealthServer(deps: HealthServerDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, requestTimeout: 30_000, connectionTimeout: 30_000 });
+  // Probes and scrapes are small and quick; a client that opens many connections and stalls them is held to the
+  // serve API's limits, so it cannot take every file descriptor the daemon's roles need.
+  const app = Fastify({ logger: false, ...connectionOptions(deps.settings.serve) });
+  capConnections(app, deps.settings.serve);
   installErrorHandlers(app, 1024 * 1024, silentLogger);
   installAccessControl(app, { adminToken: deps.settings.serve.adminToken }, { '/status': 'admin' });
   const ms = deps.probeTimeoutMs ?? 3000;

@@ -3,7 +3,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { silentLogger, type Logger } from '../logger.js';
 import { installAccessControl, type AccessTokens, type RouteAccess } from './access-control.js';
 import type { LiveMonitor } from './live-monitor.js';
-import { answerUnmetExpectation, createClientErrorHandler, installErrorHandlers, installJsonParser, replyWithError } from './error-handler.js';
+import { capConnections, connectionOptions, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
+import { answerUnmetExpectation, installErrorHandlers, installJsonParser, replyWithError } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
 import type { PredictionLog } from './prediction-log.js';
 import { createPredictionRecorder, type PredictionRecorder } from './prediction-recorder.js';
@@ -46,13 +47,6 @@ export interface BuildServerDeps {
   limits?: Partial<ConnectionLimits>;
 }
 
-export interface ConnectionLimits {
-  requestTimeoutMs: number;
-  headersTimeoutMs: number;
-  keepAliveTimeoutMs: number;
-  maxConnections: number;
-}
-
 /** Routes that are not public; the Open Inference Protocol's infer route is a prediction route like /predict. */
 const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   '/predict': 'predict',
@@ -61,26 +55,6 @@ const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   '/reload_latest': 'admin',
 };
 
-const DEFAULT_LIMITS: ConnectionLimits = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxConnections: 1024 };
-
-/**
- * fastify's options for the limits. A slow or never-finished request is answered 408 and closed after the request
- * timeout: Node checks pending requests every `connectionsCheckingInterval` (30 s by default, here at most 1 s).
- * The socket's inactivity timeout closes a connection silent that long while its request is handled (or its answer
- * is stuck in Node's buffers). It is set two checking intervals past the request timeout: a request body that stops
- * arriving leaves the socket silent too, and must meet the request timeout's 408 first, not a close without a word.
- */
-function connectionOptions(limits: ConnectionLimits) {
-  const headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
-  const checkingInterval = Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4)));
-  return {
-    requestTimeout: limits.requestTimeoutMs,
-    connectionTimeout: limits.requestTimeoutMs + 2 * checkingInterval,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    http: { headersTimeout, connectionsCheckingInterval: checkingInterval },
-  };
-}
-
 /**
  * The inference API as a fastify instance that is not yet listening: reference routes (/predict, /healthz,
  * /ready, /stats), POST /actuals, /readyz, Prometheus /metrics, the Open Inference Protocol under /v2 and /openapi.json.
@@ -88,7 +62,7 @@ function connectionOptions(limits: ConnectionLimits) {
 export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstance> {
   const bodyLimit = deps.bodyLimitBytes ?? 8 * 1024 * 1024;
   const logger = (deps.logger ?? silentLogger).child({ component: 'inference-api' });
-  const limits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...deps.limits };
   const metrics = deps.metrics ?? createServeMetrics();
   const app = Fastify({
     logger: false,
@@ -96,13 +70,9 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     frameworkErrors: (error, request, reply) => replyWithError(error, request, reply, bodyLimit, logger),
-    clientErrorHandler: createClientErrorHandler(
-      { headersTimeoutMs: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs), requestTimeoutMs: limits.requestTimeoutMs },
-      (status, method) => metrics.countRefusedRequest(method, status),
-    ),
-    ...connectionOptions(limits),
+    ...connectionOptions(limits, (status, method) => metrics.countRefusedRequest(method, status)),
   });
-  app.server.maxConnections = limits.maxConnections;
+  capConnections(app, limits);
   app.server.on('checkExpectation', (request, response) => {
     answerUnmetExpectation(request, response);
     metrics.countRefusedRequest(request.method, 417);

@@ -1,0 +1,49 @@
+import type { Server } from 'node:http';
+import type { FastifyHttpOptions, FastifyInstance } from 'fastify';
+import { createClientErrorHandler } from './error-handler.js';
+
+/** How long a client may take to send a request, how long an idle connection stays, and how many are open at once. */
+export interface ConnectionLimits {
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+}
+
+/** The defaults of the serve.* settings of the same names (docs/config.md). */
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxConnections: 1024 };
+
+/** The headers timeout is never longer than the request timeout (the whole request includes its headers). */
+export function headersTimeoutOf(limits: ConnectionLimits): number {
+  return Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+}
+
+/** How often Node looks for requests past their timeouts (30 s by default, here at most 1 s). */
+export function checkingIntervalOf(limits: ConnectionLimits): number {
+  return Math.max(50, Math.min(1000, Math.floor(headersTimeoutOf(limits) / 4)));
+}
+
+/**
+ * fastify's options for the limits. A slow or never-finished request is answered 408 (coded, through
+ * `clientErrorHandler`) and closed after the request timeout: Node checks pending requests every checking interval.
+ * The socket's inactivity timeout closes a connection silent that long while its request is handled (or its answer
+ * is stuck in Node's buffers). It is set two checking intervals past the request timeout: a request body that stops
+ * arriving leaves the socket silent too, and must meet the request timeout's 408 first, not a close without a word.
+ * `onRefused` hears of each request Node refuses before any route (status, and the method once a request line was read).
+ */
+export function connectionOptions(limits: ConnectionLimits, onRefused?: (status: number, method: string | undefined) => void): FastifyHttpOptions<Server> {
+  const headersTimeout = headersTimeoutOf(limits);
+  const checkingInterval = checkingIntervalOf(limits);
+  return {
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.requestTimeoutMs + 2 * checkingInterval,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: { headersTimeout, connectionsCheckingInterval: checkingInterval },
+    clientErrorHandler: createClientErrorHandler({ headersTimeoutMs: headersTimeout, requestTimeoutMs: limits.requestTimeoutMs }, onRefused),
+  };
+}
+
+/** Connections beyond the cap are closed as soon as they are accepted. */
+export function capConnections(app: FastifyInstance, limits: ConnectionLimits): void {
+  app.server.maxConnections = limits.maxConnections;
+}
