@@ -466,6 +466,64 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
       await grpcServer.close(0);
     }
   });
+
+  it('resets a connection whose client takes none of its answers for the request timeout, though it answers pings, and keeps the others', async () => {
+    const grpcServer = await startGrpcInferenceServer(
+      oipContext(server),
+      { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, requestTimeoutMs: 200, keepAliveTimeoutMs: 60_000, logger: silentLogger },
+    );
+    // A window of 0 lets no answer byte through; Node's client still answers every ping, so grpc-js alone kept it.
+    const paused = http2.connect(`http://127.0.0.1:${grpcServer.port}`, { settings: { initialWindowSize: 0 } });
+    paused.on('error', () => {});
+    const reading = http2.connect(`http://127.0.0.1:${grpcServer.port}`);
+    let readingClosed = false;
+    reading.on('close', () => (readingClosed = true));
+    const pausedClosed = new Promise((resolve) => paused.on('close', resolve));
+    try {
+      const stream = paused.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers' });
+      stream.on('error', () => {});
+      stream.end(grpcFrame(Buffer.alloc(0)));
+      const answer = (): Promise<string> =>
+        new Promise((resolve, reject) => {
+          const call = reading.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers' });
+          call.on('trailers', (trailers) => resolve(String(trailers['grpc-status'])));
+          call.on('error', reject);
+          call.resume();
+          call.end(grpcFrame(Buffer.alloc(0)));
+        });
+      expect(await answer()).toBe(String(grpc.status.OK));
+      await pausedClosed;
+      expect(readingClosed).toBe(false);
+      expect(await answer()).toBe(String(grpc.status.OK));
+    } finally {
+      paused.destroy();
+      reading.destroy();
+      await grpcServer.close(0);
+    }
+  });
+
+  it('closes connections beyond serve.maxConnections at once, as the HTTP port does, and keeps serving the others', async () => {
+    const grpcServer = await startGrpcInferenceServer(
+      oipContext(server),
+      { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, maxConnections: 2, keepAliveTimeoutMs: 60_000, logger: silentLogger },
+    );
+    // A subchannel of its own, so this client's connection is one of the two whatever other clients of the process do.
+    const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`, { 'grpc.use_local_subchannel_pool': 1 });
+    const held = rawConnection(grpcServer.port);
+    const heldConnected = new Promise((resolve) => held.socket.once('connect', resolve));
+    try {
+      expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+      await heldConnected;
+      const extra = rawConnection(grpcServer.port);
+      await extra.closed;
+      expect(held.socket.destroyed).toBe(false);
+      expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+    } finally {
+      client.close();
+      held.socket.destroy();
+      await grpcServer.close(0);
+    }
+  });
 });
 
 describe('serve > Open Inference Protocol over gRPC > binding', () => {
@@ -476,12 +534,12 @@ describe('serve > Open Inference Protocol over gRPC > binding', () => {
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     const { port } = busy.address() as net.AddressInfo;
     try {
-      const warnings: object[] = [];
-      const logger = { ...silentLogger, warn: (entry: object, message?: string) => warnings.push({ ...entry, message }), child: () => logger };
-      const starting = startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port, maxMessageBytes: 1024, logger });
+      const starting = startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port, maxMessageBytes: 1024, logger: silentLogger });
       await expect(starting).rejects.toMatchObject({ code: 'FLTS_SERVE_LISTEN_FAILED', message: `Cannot listen for gRPC on 127.0.0.1:${port}: the port is already in use (EADDRINUSE).`, details: { errno: 'EADDRINUSE' } });
-      // grpc-js's own line about it is in the log, not printed on stderr.
-      expect(warnings).toEqual([{ detail: 'No address added out of total 1 resolved', message: 'grpc_js' }]);
+      await expect(startGrpcInferenceServer(oipContext(server), { host: 'no-such-host.invalid', port: 0, maxMessageBytes: 1024, logger: silentLogger })).rejects.toMatchObject({
+        code: 'FLTS_SERVE_LISTEN_FAILED',
+        details: { errno: 'ENOTFOUND' },
+      });
     } finally {
       busy.close();
     }

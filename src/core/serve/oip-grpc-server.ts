@@ -4,6 +4,8 @@ import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { assertBearerToken } from './access-control.js';
 import { classifyError } from './error-handler.js';
+import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
+import { createGrpcConnections } from './grpc-connections.js';
 import { explainListenFailure, GRPC_LISTENER } from './listen.js';
 import { modelMetadata, OIP_SERVER_METADATA, runOipInference, servedModelNamed, type OipContext, type OipInferRequest } from './oip-inference.js';
 import {
@@ -29,6 +31,8 @@ export interface GrpcServerOptions {
   requestTimeoutMs?: number;
   /** How long a connection without calls stays open, like an idle HTTP keep-alive connection (default 72 s). */
   keepAliveTimeoutMs?: number;
+  /** Most connections open at once, like the HTTP port's cap (default 1024). */
+  maxConnections?: number;
   /** Bearer token ModelInfer calls must carry in their `authorization` metadata, as POST /predict does ("" = open). */
   apiToken?: string;
   logger: Logger;
@@ -170,15 +174,6 @@ function receiveTimeout(timeoutMs: number, onTimeout: (path: string, seconds: nu
 }
 
 /**
- * Why the port could not be bound, coded like the HTTP port's failures. grpc-js says it only in its message:
- * 'No address added out of total 1 resolved errors: [listen EADDRINUSE: ...]', 'Name resolution failed for target ...'.
- */
-function bindFailure(host: string, port: number, error: Error): Error {
-  const errno = /^Name resolution failed/.test(error.message) ? 'ENOTFOUND' : (/\blisten (E[A-Z_]+)\b/.exec(error.message)?.[1] ?? '');
-  return explainListenFailure(host, port, errno, error, GRPC_LISTENER) ?? error;
-}
-
-/**
  * Counts the calls to the service's methods flts does not implement (RepositoryModelLoad, RepositoryModelUnload),
  * which grpc-js answers UNIMPLEMENTED itself, as 501s of their method. A path outside the service never reaches
  * an interceptor (grpc-js answers it before any runs), nor does a message over the size limit: grpc-js ends that
@@ -205,10 +200,11 @@ type Handler = (call: grpc.ServerUnaryCall<any, any>) => Promise<unknown> | unkn
  */
 export async function startGrpcInferenceServer(context: OipContext, options: GrpcServerOptions): Promise<GrpcInferenceServer> {
   const logger = options.logger.child({ component: 'oip-grpc' });
-  // grpc-js prints its own lines on stderr ('E No address added ...', GRPC_TRACE output); they join the JSON log instead.
+  // grpc-js prints its own lines on stderr (its errors, GRPC_TRACE output); they join the JSON log instead.
   const grpcLog = (log: (obj: object, msg?: string) => void) => (...parts: unknown[]) => log({ detail: parts.map(String).join(' ') }, 'grpc_js');
   grpc.setLogger({ error: grpcLog(logger.warn.bind(logger)), info: grpcLog(logger.info.bind(logger)), debug: grpcLog(logger.debug.bind(logger)) });
-  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.requestTimeoutMs;
+  const connections = createGrpcConnections({ maxConnections: options.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections, stallMs: requestTimeoutMs, logger });
 
   /** The status a call that failed with `error` ends with: counted like an HTTP answer, logged with its stack when a 5xx. */
   const failure = (route: string, started: number, error: unknown): { code: grpc.status; details: string; metadata: grpc.Metadata } => {
@@ -250,17 +246,19 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': -1,
     'grpc.enable_channelz': 0,
-    // The token first: a call refused for it is never waited on for its message.
+    // The connection's first, so it sees every status; then the token: a call refused for it is never waited on for its message.
     interceptors: [
+      connections.interceptor,
       requireApiToken,
       receiveTimeout(requestTimeoutMs, (route, seconds) => context.metrics.observeRequest(route, 'GRPC', 408, seconds)),
       countUnimplemented(implemented, (route, seconds) => context.metrics.observeRequest(route, 'GRPC', 501, seconds)),
     ],
     // grpc-js keeps every connection open for as long as its client likes, and runs as many calls on one as it
     // opens. A connection with no call (one that never sent a byte included) is closed after the keep-alive
-    // timeout; one whose client stops reading (its answers pile up in memory) when it leaves a ping unanswered;
-    // a call stays open after its status until the client ends it, so at most 100 such calls per connection.
-    'grpc.max_connection_idle_ms': options.keepAliveTimeoutMs ?? 72_000,
+    // timeout; one whose client stops reading the connection when it leaves a ping unanswered (one that reads it
+    // but takes no answer, by `connections`); a call stays open after its status until the client ends it, so
+    // at most 100 such calls per connection.
+    'grpc.max_connection_idle_ms': options.keepAliveTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs,
     'grpc.keepalive_time_ms': requestTimeoutMs,
     'grpc.keepalive_timeout_ms': requestTimeoutMs,
     'grpc.max_concurrent_streams': MAX_CONCURRENT_CALLS,
@@ -311,18 +309,17 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   for (const name of Object.keys(handlers)) implemented.add(service[name].path);
   server.addService(service, handlers);
 
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(bindFailure(options.host, options.port, error)) : resolve(bound)));
+  const port = await connections.listen(server, options.host, options.port).catch((error: NodeJS.ErrnoException) => {
+    throw explainListenFailure(options.host, options.port, error.code ?? '', error, GRPC_LISTENER) ?? error;
   });
   logger.info({ port }, 'grpc_listening');
   return {
     port,
     close: (graceMs = 10_000) =>
       new Promise<void>((resolve) => {
-        // drain ends the connections still open after the grace. forceShutdown alone would not: grpc-js lists the
-        // connections it destroys for channelz only, so with channelz off a call that never ends held close() forever.
-        server.drain(`${host}:${port}`, graceMs);
+        // The connections' drain ends those still open after the grace. forceShutdown alone would not: grpc-js lists
+        // the connections it destroys for channelz only, so with channelz off a call that never ends held close() forever.
+        connections.close(graceMs);
         const timer = setTimeout(() => server.forceShutdown(), graceMs);
         server.tryShutdown(() => {
           clearTimeout(timer);
