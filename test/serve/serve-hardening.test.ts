@@ -215,6 +215,32 @@ describe('serve > hardening: clients that stall', () => {
       expect(problems).toEqual([]);
     });
   });
+
+  // Linux only: the kernel's send queues are read from /proc/net/tcp (elsewhere the keep-alive timeout closes it).
+  it.skipIf(process.platform !== 'linux')('resets a connection whose client does not take its answer within the request timeout, and keeps an idle one', async () => {
+    const { logger, problems } = recordingLogger();
+    const limits = { requestTimeoutMs: 300, headersTimeoutMs: 300, keepAliveTimeoutMs: 600_000 };
+    await withTestServer(promotedNaive(), { server: { logger, limits } }, async (own) => {
+      const accepted: Socket[] = [];
+      own.app.server.on('connection', (socket: Socket) => accepted.push(socket));
+      const idle = await openSocket(own.url);
+      expect(await healthzOver(idle)).toMatch(/^HTTP\/1.1 200/);
+      // A forecast of 10,000 rows (about 550 KB) is more than the client's receive buffer takes without reading.
+      const slow = await openSocket(own.url);
+      slow.on('error', () => {});
+      const body = JSON.stringify({ data: requestData(6) });
+      slow.write(`POST /predict?inference_length=10000 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      slow.pause();
+      const [idleOnServer, slowOnServer] = accepted;
+      await new Promise((resolve) => slowOnServer.once('close', resolve));
+      expect(idleOnServer.destroyed).toBe(false);
+      expect(await healthzOver(idle)).toMatch(/^HTTP\/1.1 200/);
+      expect(problems).toEqual([['warn', { remote: '127.0.0.1', unacknowledged_bytes: expect.any(Number) }, 'http_answer_not_taken']]);
+      expect((problems[0][1] as { unacknowledged_bytes: number }).unacknowledged_bytes).toBeGreaterThan(0);
+      idle.destroy();
+      slow.destroy();
+    });
+  });
 });
 
 /** One keep-alive GET /healthz over a raw socket; resolves with the response head and body. */

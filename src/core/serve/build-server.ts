@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { silentLogger, type Logger } from '../logger.js';
 import { installAccessControl, type AccessTokens, type RouteAccess } from './access-control.js';
 import type { LiveMonitor } from './live-monitor.js';
-import { capConnections, connectionOptions, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
+import { capConnections, checkingIntervalOf, connectionOptions, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
 import { answerUnmetExpectation, installErrorHandlers, installJsonParser, replyWithError } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
 import type { PredictionLog } from './prediction-log.js';
@@ -15,6 +15,7 @@ import { registerHealthRoutes } from './health-routes.js';
 import { registerKserveRoutes } from './kserve-routes.js';
 import { registerMetricsRoutes } from './metrics-routes.js';
 import { registerPredictRoutes } from './predict-routes.js';
+import { resetUnreadAnswers } from './unread-answers.js';
 import { errorResponseSchema } from './schemas/common.js';
 import type { ServeContext } from './serve-context.js';
 import { createServeMetrics, type ServeMetrics } from './serve-metrics.js';
@@ -73,6 +74,11 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     ...connectionOptions(limits, (status, method) => metrics.countRefusedRequest(method, status)),
   });
   capConnections(app, limits);
+  const unread = resetUnreadAnswers(app.server, {
+    stallMs: limits.requestTimeoutMs,
+    checkEveryMs: checkingIntervalOf(limits),
+    onReset: (socket, bytes) => logger.warn({ remote: socket.remoteAddress, unacknowledged_bytes: bytes }, 'http_answer_not_taken'),
+  });
   app.server.on('checkExpectation', (request, response) => {
     answerUnmetExpectation(request, response);
     metrics.countRefusedRequest(request.method, 417);
@@ -109,7 +115,10 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   app.addHook('onResponse', async (request, reply) => {
     metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
   });
-  app.addHook('onClose', async () => recorder.stats.close());
+  app.addHook('onClose', async () => {
+    recorder.stats.close();
+    unread.stop();
+  });
 
   registerPredictRoutes(context);
   registerActualsRoutes(context);
