@@ -69,7 +69,7 @@ describe('core > daemon > health server', () => {
 
   it("holds connections to the serve API's limits: none beyond serve.maxConnections, and headers that never finish answered 408", async () => {
     const defaults = defaultSettings();
-    const settings = { ...defaults, serve: { ...defaults.serve, maxConnections: 2, headersTimeoutMs: 200 } };
+    const settings = { ...defaults, serve: { ...defaults.serve, maxConnections: 2, headersTimeoutMs: 2_000 } };
     const bus = createFsBus({ root: path.join(root, 'bus-limits') });
     const app = await buildHealthServer({ settings, store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });
     const held: Socket[] = [];
