@@ -62,7 +62,14 @@ export default class Serve extends FltsCommand<ServeResult> {
         })
       : undefined;
     void companion?.joined.then((joined) => joined && this.say(`Following ${topic} as group ${companion.group}`));
-    const signal = await stopSignal;
+    const ended = await Promise.race([stopSignal, service.holder.gaveUp]);
+    if (typeof ended !== 'string') {
+      // Nothing served and no wait can change that (a refused key, a pinned run gone): exit, so a restart reads the settings again.
+      await companion?.stop();
+      await service.close();
+      throw ended;
+    }
+    const signal = ended;
     this.say(`${signal}: stopping (requests in flight are answered first)`);
     const runId = service.holder.status().current?.runId ?? null;
     await companion?.stop();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ERROR_CATALOGUE, FltsError, exitCodeFor, httpStatusFor, toFltsError } from './errors.js';
+import { ERROR_CATALOGUE, FltsError, exitCodeFor, httpStatusFor, orUnlessUnavailable, toFltsError } from './errors.js';
 import { MODEL_TYPES } from './model-types.js';
 
 describe('core > errors', () => {
@@ -44,6 +44,14 @@ describe('core > errors', () => {
     const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC', syscall: 'write', path: '/data/x' });
     expect(toFltsError(full)).toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE', retriable: true, hint: expect.stringContaining('Free space'), details: { path: '/data/x', errno: 'ENOSPC' } });
     expect(toFltsError(full).hint).not.toContain('object store');
+  });
+
+  it('gives a read\'s fallback for a missing object, never for a store that is down or refuses the credentials', () => {
+    const fallback = orUnlessUnavailable('absent');
+    expect(fallback(new FltsError('FLTS_STORE_NOT_FOUND', 'x'))).toBe('absent');
+    for (const code of ['FLTS_STORE_UNAVAILABLE', 'FLTS_STORE_AUTH_FAILED', 'FLTS_STORE_ACCESS_DENIED', 'FLTS_STORE_TLS_FAILED'] as const) {
+      expect(() => fallback(new FltsError(code, 'x')), code).toThrow(expect.objectContaining({ code }));
+    }
   });
 
   it('serialises without a stack and with the catalogue hint', () => {

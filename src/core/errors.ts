@@ -29,7 +29,9 @@ export const ERROR_CATALOGUE = {
   FLTS_STORE_PATH_OUTSIDE_ROOT: { kind: 'input', retriable: false, hint: 'A directory inside the store is a symbolic link that leads out of it; replace the link with a real directory, or point --home (FLTS_HOME) at the data.' },
   FLTS_PATH_UNUSABLE: { kind: 'usage', retriable: false, hint: 'Check that the path names a directory (or file) you may write, on a writable filesystem: --home (FLTS_HOME), --out, the store root.' },
   FLTS_STORE_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'Check the bucket and key; `flts preprocess` writes processed data first.' },
-  FLTS_STORE_UNAVAILABLE: { kind: 'unavailable', retriable: true, hint: 'Check that the object store is reachable and the credentials are right.' },
+  FLTS_STORE_UNAVAILABLE: { kind: 'unavailable', retriable: true, hint: 'Check that the object store is reachable and answering (S3: store.s3.endpoint, set by MINIO_ENDPOINT or FLTS_S3_ENDPOINT); it is waited for where flts runs as a service.' },
+  FLTS_STORE_AUTH_FAILED: { kind: 'usage', retriable: false, hint: 'Check the S3 access key id (store.s3.accessKey: MINIO_ROOT_USER, MINIO_ACCESS_KEY or AWS_ACCESS_KEY_ID) and its secret (store.s3.secretKey: MINIO_ROOT_PASSWORD, MINIO_SECRET_KEY or AWS_SECRET_ACCESS_KEY), and that they are the ones of the server at store.s3.endpoint. Settings are read at startup: restart after fixing them.' },
+  FLTS_STORE_ACCESS_DENIED: { kind: 'usage', retriable: false, hint: 'The S3 server refuses the operation to this access key: a bucket policy or the key\'s permissions deny it. flts lists, reads and writes objects in its buckets and creates a missing bucket (or needs it created beforehand). Widen the policy, or use a key that has these permissions (restart after changing the key).' },
   FLTS_STORE_TLS_FAILED: { kind: 'usage', retriable: false, hint: 'The S3 server\'s certificate is not trusted or names another host: set FLTS_S3_CA_FILE (or NODE_EXTRA_CA_CERTS) to the CA that signed it, or use the name its certificate lists in the endpoint; an endpoint without TLS takes http:// (or MINIO_SECURE=false).' },
   FLTS_DATA_UNREADABLE: { kind: 'input', retriable: false, hint: 'The file must be a CSV with a header row or a Parquet file.' },
   FLTS_DATA_FILE_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'Check the path given to --train / --test (or TRAIN_FILE / TEST_FILE); --dataset NAME reads NAME.csv and NAME_test.csv from FLTS_DATA_DIR (unset: the working directory, then the example data shipped with flts).' },
@@ -148,12 +150,23 @@ export function isFltsError(value: unknown): value is FltsError {
 }
 
 /**
+ * A store or broker that answers but refuses flts: its credentials, its permissions or its certificate. Like an
+ * outage, and unlike a bad message or a missing object, it fails every call alike whatever is asked; unlike an
+ * outage, waiting does not mend it (these codes are not retriable): the settings must change.
+ */
+const REFUSAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['FLTS_STORE_AUTH_FAILED', 'FLTS_STORE_ACCESS_DENIED', 'FLTS_STORE_TLS_FAILED', 'FLTS_BUS_AUTH_FAILED', 'FLTS_BUS_ACCESS_DENIED', 'FLTS_BUS_TLS_FAILED']);
+
+export function isServiceRefusal(value: unknown): boolean {
+  return isFltsError(value) && REFUSAL_CODES.has(value.code);
+}
+
+/**
  * For a read whose absence has a fallback (`.catch(orUnlessUnavailable(undefined))`): any failure gives the
- * fallback except an unreachable service, which would only fail the next read the same way after the same wait.
+ * fallback except an unreachable or refusing service, which would only fail the next read the same way.
  */
 export function orUnlessUnavailable<T>(fallback: T): (error: unknown) => T {
   return (error) => {
-    if (isFltsError(error) && error.kind === 'unavailable') throw error;
+    if ((isFltsError(error) && error.kind === 'unavailable') || isServiceRefusal(error)) throw error;
     return fallback;
   };
 }

@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
-import { resolveSettings } from '../../src/core/config/settings.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFsBus } from '../../src/core/bus/fs-bus.js';
+import { defaultSettings, resolveSettings } from '../../src/core/config/settings.js';
+import { startDaemon } from '../../src/core/daemon/start-daemon.js';
 import { FltsError } from '../../src/core/errors.js';
+import { silentLogger, type Logger } from '../../src/core/logger.js';
+import { startInferenceService } from '../../src/core/serve/start-inference-service.js';
 import { createObjectStore } from '../../src/core/storage/index.js';
 import { describeObjectStoreContract } from '../../src/core/storage/object-store.contract.js';
 import { createS3Store } from '../../src/core/storage/s3-store.js';
+import { runCli } from '../helpers/run-cli.js';
 import { INFRA_HINT, infraSkipReason, loadInfraEnv } from './infra-env.js';
 
 const skipReason = infraSkipReason();
@@ -48,12 +56,80 @@ if (skipReason) {
       expect(JSON.parse((await direct.get(bucket, 'global/current.json')).toString())).toEqual({ run_id: 'r1' });
     });
 
-    it('reports rejected credentials as FLTS_STORE_UNAVAILABLE naming the variables', async () => {
-      const store = createS3Store({ ...infra.s3, secretKey: 'wrong-secret' });
-      const error = await store.get('flts-any', 'x.json').catch((e: unknown) => e);
+  });
+
+  describe('integration > s3-store > credentials the server refuses', () => {
+    const WRONG = 'wrong-secret-never-shown';
+    const wrongSecret = () => createS3Store({ ...infra.s3, secretKey: WRONG });
+    /** A few quick retries: enough for the old answer (FLTS_STORE_UNAVAILABLE, retried) to show, never a long wait. */
+    const SHORT_WAIT = { retries: 3, baseDelayMs: 1, maxDelayMs: 1, jitter: false };
+    let home: string;
+    beforeAll(async () => {
+      home = await mkdtemp(path.join(os.tmpdir(), 'flts-s3-refused-'));
+      // The bucket exists, so the HEAD the store sends first (bucketExists, statObject) is refused as such.
+      await (await reachableStore()).put('flts-refused', 'x.json', '{}');
+    });
+    afterAll(async () => {
+      await rm(home, { recursive: true, force: true });
+    });
+
+    const failure = async (action: () => Promise<unknown>): Promise<FltsError> => {
+      const error = await action().then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(FltsError);
-      expect((error as FltsError).code).toBe('FLTS_STORE_UNAVAILABLE');
-      expect((error as FltsError).message).toContain('MINIO_ROOT_USER');
+      return error as FltsError;
+    };
+
+    it('answers a wrong secret with FLTS_STORE_AUTH_FAILED on every call, HEADs included, naming the endpoint and the access key id', async () => {
+      const store = wrongSecret();
+      for (const action of [() => store.get('flts-refused', 'x.json'), () => store.put('flts-refused', 'y.json', '{}'), () => store.list('flts-refused'), () => store.ensureBucket('flts-refused'), () => store.stat('flts-refused', 'x.json')]) {
+        const error = await failure(action);
+        expect(error).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED', kind: 'usage', retriable: false, details: { s3Code: 'SignatureDoesNotMatch', accessKey: infra.s3.accessKey } });
+        expect(error.message).toContain(`S3 endpoint http://${infra.s3.endpoint} refused the credentials of access key id '${infra.s3.accessKey}'`);
+        expect(JSON.stringify(error.toJSON())).not.toContain(WRONG);
+      }
+    });
+
+    it('answers an access key id the server does not know with FLTS_STORE_AUTH_FAILED', async () => {
+      const store = createS3Store({ ...infra.s3, accessKey: 'flts-nobody' });
+      for (const action of [() => store.get('flts-refused', 'x.json'), () => store.ensureBucket('flts-refused')]) {
+        const error = await failure(action);
+        expect(error).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED', details: { s3Code: 'InvalidAccessKeyId', accessKey: 'flts-nobody' } });
+        expect(error.message).toContain('the server knows no such access key id');
+      }
+    });
+
+    it('ends a daemon startup at once instead of waiting for the store', async () => {
+      const settings = resolveSettings({ flags: { home, 'daemon.roles': ['batch'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } }).settings;
+      const retries: unknown[] = [];
+      const logger = { ...silentLogger, warn: (fields: unknown, msg?: string) => void (msg === 'daemon_startup_retrying' && retries.push(fields)), child: () => logger } as unknown as Logger;
+      const starting = startDaemon(settings, { store: wrongSecret(), bus: createFsBus({ root: path.join(home, 'bus') }), logger, startupRetry: SHORT_WAIT });
+      await expect(starting).rejects.toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED' });
+      expect(retries).toEqual([]);
+    });
+
+    it('ends the start of an inference service, following the pointer or pinned to a run', async () => {
+      const defaults = defaultSettings();
+      const settings = { ...defaults, serve: { ...defaults.serve, port: 0, predictionLog: { ...defaults.serve.predictionLog, enabled: false } } };
+      for (const runId of ['', 'pinned-run']) {
+        const started = await startInferenceService({ ...settings, serve: { ...settings.serve, runId } }, { store: wrongSecret() }).then(
+          async (service) => {
+            await service.close();
+            return service.holder.status().degraded?.code;
+          },
+          (e: unknown) => e,
+        );
+        expect(started).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED' });
+      }
+    });
+
+    it('fails a one-shot command and `flts serve` with exit code 2, never printing the secret', async () => {
+      const env = { ...infra.vars, MINIO_ROOT_PASSWORD: WRONG, FLTS_STORE: 's3', FLTS_HOME: home };
+      for (const args of [['eval', '--json'], ['serve', '--port', '0', '--json']]) {
+        const run = await runCli(args, { env, timeoutMs: 30_000 });
+        expect(run.exitCode, args.join(' ')).toBe(2);
+        expect(run.json.error).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED', kind: 'usage', details: { accessKey: infra.s3.accessKey } });
+        expect(run.stdout + run.stderr).not.toContain(WRONG);
+      }
     });
   });
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../src/core/bus/message-bus.contract.js';
 import { defaultSettings, type Settings } from '../../src/core/config/settings.js';
 import { FltsError } from '../../src/core/errors.js';
 import type { FltsEvent } from '../../src/core/events.js';
@@ -13,20 +14,30 @@ import { addLoadableRun } from '../../src/core/workflows/loadable-run.fixture.js
 import { promote } from '../../src/core/workflows/promote.js';
 import { readJsonResponse } from './serve-fixtures.js';
 
-/** A store whose every call fails as an unreachable S3 endpoint does, while `down` is true. */
-function outageStore(inner: ObjectStore): { store: ObjectStore; setDown(down: boolean): void } {
+/**
+ * A store whose every call fails as an unreachable S3 endpoint does while `down` is true, or as one that refuses the
+ * credentials while `refusing` is.
+ */
+function outageStore(inner: ObjectStore): { store: ObjectStore; setDown(down: boolean): void; setRefusing(refusing: boolean): void } {
   let down = false;
+  let refusing = false;
   const store = new Proxy(inner, {
     get(target, name, receiver) {
       const value = Reflect.get(target, name, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         if (down) return Promise.reject(new FltsError('FLTS_STORE_UNAVAILABLE', 'S3 endpoint http://127.0.0.1:1 is unavailable (ECONNREFUSED).'));
+        if (refusing) return Promise.reject(new FltsError('FLTS_STORE_AUTH_FAILED', 'S3 endpoint http://127.0.0.1:1 refused the credentials of access key id \'flts\' (SignatureDoesNotMatch).'));
         return value.apply(target, args);
       };
     },
   });
-  return { store, setDown: (value) => (down = value) };
+  return { store, setDown: (value) => (down = value), setRefusing: (value) => (refusing = value) };
+}
+
+/** 'pending' while the promise has not settled (after the microtasks queued so far). */
+async function settled<T>(promise: Promise<T>): Promise<T | 'pending'> {
+  return Promise.race([promise, new Promise<'pending'>((resolve) => setImmediate(() => resolve('pending')))]);
 }
 
 describe('serve > the store unavailable at startup', () => {
@@ -85,6 +96,44 @@ describe('serve > the store unavailable at startup', () => {
     setDown(false);
     expect(await loadedRun).toBe('good');
     expect((await readyz()).json).toMatchObject({ status: 'ready', run_id: 'good', degraded: false });
+  });
+
+  it('ends the start when the store refuses the credentials, pinned or following the pointer', async () => {
+    const { store, setRefusing } = outageStore(fsStore);
+    setRefusing(true);
+    for (const runId of ['', 'good']) {
+      await expect(startInferenceService({ ...settings, serve: { ...settings.serve, runId } }, { store })).rejects.toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED' });
+    }
+  });
+
+  it('gives up waiting for a pinned run when the store, back from an outage, refuses the credentials', async () => {
+    const { store, setDown, setRefusing } = outageStore(fsStore);
+    setDown(true);
+    service = await startInferenceService({ ...settings, serve: { ...settings.serve, runId: 'good' } }, { store });
+    expect(await settled(service.holder.gaveUp)).toBe('pending');
+    setRefusing(true);
+    setDown(false);
+    expect(await service.holder.gaveUp).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED' });
+    expect((await readyz()).json).toMatchObject({ status: 'not_ready', degraded_code: 'FLTS_STORE_AUTH_FAILED' });
+  });
+
+  it('gives up following the pointer when the store, back from an outage, refuses the credentials while nothing is served', async () => {
+    const { store, setDown, setRefusing } = outageStore(fsStore);
+    setDown(true);
+    service = await startInferenceService({ ...settings, serve: { ...settings.serve, pollIntervalMs: 10 } }, { store });
+    expect(await settled(service.holder.gaveUp)).toBe('pending');
+    setRefusing(true);
+    setDown(false);
+    expect(await service.holder.gaveUp).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED' });
+  });
+
+  it('keeps serving its model, degraded, when the store refuses the credentials later', async () => {
+    const { store, setRefusing } = outageStore(fsStore);
+    service = await startInferenceService({ ...settings, serve: { ...settings.serve, pollIntervalMs: 10 } }, { store });
+    setRefusing(true);
+    await waitFor(() => service!.holder.status().degraded?.code === 'FLTS_STORE_AUTH_FAILED', 'the refusal on /readyz');
+    expect(service.holder.status().current?.runId).toBe('good');
+    expect(await settled(service.holder.gaveUp)).toBe('pending');
   });
 
   it('still refuses at once a pinned run that does not exist', async () => {

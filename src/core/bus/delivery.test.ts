@@ -27,6 +27,17 @@ describe('core > bus > delivery', () => {
     expect(dead).toEqual([]);
   });
 
+  it('waits out a store that refuses its credentials instead of dead-lettering the message', async () => {
+    const dead: Array<{ topic: string; message: OutgoingMessage }> = [];
+    let calls = 0;
+    const result = await deliverWithRetries(message, async () => {
+      calls += 1;
+      if (calls <= policy.maxAttempts + 1) throw new FltsError('FLTS_STORE_AUTH_FAILED', 'S3 endpoint http://minio:9000 refused the credentials of access key id \'flts\'.');
+    }, deps(dead));
+    expect(result).toEqual({ outcome: 'handled', attempts: policy.maxAttempts + 2 });
+    expect(dead).toEqual([]);
+  });
+
   it('logs an outage retry with its code and reason, without a stack trace on every line', async () => {
     const lines: Array<Record<string, unknown>> = [];
     const logger = { ...silentLogger, warn: (fields: Record<string, unknown>) => void lines.push(fields) } as unknown as typeof silentLogger;

@@ -1,4 +1,4 @@
-import { isFltsError } from '../errors.js';
+import { isFltsError, isServiceRefusal } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { backoffDelayMs, sleep } from '../retry.js';
 import { parseLenientJson } from '../storage/json-objects.js';
@@ -45,11 +45,12 @@ export function dlqMessageFor(message: ReceivedMessage, operation: string, error
 }
 
 /**
- * Failures the message cannot cause: the store, the broker or the tracking server is down. Retrying them
- * does not use up the message's attempts (it would otherwise land in the DLQ because of an outage).
+ * Failures the message cannot cause: the store, the broker or the tracking server is down, or refuses flts's
+ * credentials, permissions or certificate. Retrying them does not use up the message's attempts: every message
+ * would otherwise land in the DLQ within seconds of a rotated key, and need replaying once it is fixed.
  */
 export function isOutage(error: unknown): boolean {
-  return isFltsError(error) && error.kind === 'unavailable' && error.retriable;
+  return (isFltsError(error) && error.kind === 'unavailable' && error.retriable) || isServiceRefusal(error);
 }
 
 /** A malformed or invalid message fails the same way every time: no point in retrying it. */

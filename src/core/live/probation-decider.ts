@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.js';
-import { toFltsError } from '../errors.js';
+import { isServiceRefusal, toFltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { readPromotionPointer } from '../registry/pointers.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -48,8 +48,8 @@ async function finishRollback(deps: ProbationDeciderDeps, decision: ProbationDec
     const flts = toFltsError(error);
     // Another decider rolled back first (or someone promoted): whoever moved the history records what happened.
     if (flts.code === 'FLTS_PROMOTE_ROLLBACK_STALE') return (await readProbationDecision(store, settings, decision.promotion)) ?? decision;
-    // A store or bus outage passes: the decision stays pending and the next look retries.
-    if (flts.retriable || flts.kind === 'unavailable' || flts.kind === 'internal') throw error;
+    // A store or bus outage (or refusal of the credentials) passes: the decision stays pending and the next look retries.
+    if (flts.retriable || flts.kind === 'unavailable' || flts.kind === 'internal' || isServiceRefusal(flts)) throw error;
     // The previous run is gone or no longer servable: no retry can restore it, so the decision says why it stands.
     const refused: ProbationDecision = { ...decision, action: 'none', reason: `${decision.reason}; not rolled back: ${flts.message} (${flts.code})` };
     await writeProbationDecision(store, settings, refused);

@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.js';
-import { toFltsError } from '../errors.js';
+import { isServiceRefusal, toFltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { promotionRefOf, readProbationDecision, samePromotion, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
 import { createLiveScorer, type ErrorFiguresByTarget, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError } from '../live/live-scorer.js';
@@ -134,8 +134,9 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       .catch((error: unknown) => {
         const flts = toFltsError(error);
         logger.warn({ shadow: role, runId, code: flts.code, err: flts.message }, 'live_shadow_load_failed');
-        // A run that is gone stays gone: retried each tick it only filled the log (every 5 s, for good).
-        if (!flts.retriable && flts.kind !== 'unavailable' && flts.kind !== 'internal') unloadable.add(runId);
+        // A run that is gone stays gone: retried each tick it only filled the log (every 5 s, for good). A store that
+        // refuses the credentials says nothing about the run.
+        if (!flts.retriable && flts.kind !== 'unavailable' && flts.kind !== 'internal' && !isServiceRefusal(flts)) unloadable.add(runId);
         if (shadows.get(role) === shadow) shadows.delete(role);
       });
     shadows.set(role, shadow);

@@ -1,4 +1,4 @@
-import { FltsError, toFltsError } from '../errors.js';
+import { FltsError, isServiceRefusal, toFltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Logger } from '../logger.js';
 import { backoffDelayMs, sleep, UNTIL_AVAILABLE, type BackoffPolicy } from '../retry.js';
@@ -68,9 +68,17 @@ export interface ModelHolder {
   /**
    * First load and pointer polling. A pinned run that cannot be loaded throws, unless the cause is retriable
    * (the store is unavailable): then it is retried in the background while the holder reports itself degraded.
-   * Following the pointer never throws.
+   * Following the pointer throws only when the store refuses the credentials (or permissions, or certificate) and so
+   * no model can be served; a missing or broken run is waited for.
    */
   start(): Promise<void>;
+  /**
+   * Settles when the holder, serving nothing, meets a reason that waiting does not mend: the pinned run turned out
+   * unloadable (its wait ends), or the store refuses the credentials, permissions or certificate. Settings are read
+   * at startup, so its owner should stop and let a restart pick up corrected ones (`flts serve` exits). Polling the
+   * pointer goes on meanwhile. Never settles otherwise.
+   */
+  readonly gaveUp: Promise<FltsError>;
   /** Stops polling and disposes the model once idle. */
   stop(): Promise<void>;
   status(): ModelHolderStatus;
@@ -90,6 +98,16 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let waiting: AbortController | undefined;
+  let giveUp: ((error: FltsError) => void) | undefined;
+  const gaveUp = new Promise<FltsError>((resolve) => (giveUp = resolve));
+  const endWait = (error: FltsError): void => {
+    if (!giveUp) return;
+    logger.error({ code: error.code, err: error.message }, 'serve_model_wait_ended');
+    giveUp(error);
+    giveUp = undefined;
+  };
+  /** A pointer that cannot be followed by anyone with these settings, while nothing is served. */
+  const hopeless = (outcome: ReloadOutcome): FltsError | undefined => (!served && outcome.result === 'failed' && isServiceRefusal(outcome.error) ? outcome.error : undefined);
 
   const setDegraded = (reason: string, runId?: string, code?: string): void => {
     if (degraded?.reason !== reason) logger.warn({ reason, runId, code }, 'serve_degraded');
@@ -227,7 +245,8 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
         await loadRun(runId);
         return;
       } catch (error) {
-        if (!toFltsError(error).retriable) return;
+        const flts = toFltsError(error);
+        if (!flts.retriable) return endWait(flts);
       }
     }
   }
@@ -235,7 +254,12 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
   function schedulePoll(): void {
     if (stopped || options.pinnedRunId || options.pollIntervalMs <= 0) return;
     timer = setTimeout(() => {
-      void serialized(() => reloadOnce(false)).finally(schedulePoll);
+      void serialized(() => reloadOnce(false))
+        .then((outcome) => {
+          const refused = hopeless(outcome);
+          if (refused && !stopped) endWait(refused);
+        })
+        .finally(schedulePoll);
     }, options.pollIntervalMs);
     timer.unref();
   }
@@ -269,9 +293,12 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
         return;
       }
       const outcome = await this.reloadFromPointer({ force: true });
+      const refused = hopeless(outcome);
+      if (refused) throw refused;
       if (outcome.result === 'no_pointer') logger.warn({}, 'serve_waiting_for_promotion');
       schedulePoll();
     },
+    gaveUp,
     async stop() {
       stopped = true;
       waiting?.abort();

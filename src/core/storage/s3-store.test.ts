@@ -1,3 +1,4 @@
+import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FltsError } from '../errors.js';
@@ -95,6 +96,47 @@ describe('core > storage > s3-store', () => {
     expect((translateS3Error(s3Error('SlowDown'), where) as FltsError).retriable).toBe(true);
     const other = new TypeError('bug');
     expect(translateS3Error(other, where)).toBe(other);
+  });
+
+  it.each([
+    ['InvalidAccessKeyId', 'FLTS_STORE_AUTH_FAILED', /refused the credentials of access key id 'flts-app' \(store.s3.accessKey\) while accessing Object 'k' in bucket 'b': the server knows no such access key id \(InvalidAccessKeyId\)/],
+    ['SignatureDoesNotMatch', 'FLTS_STORE_AUTH_FAILED', /the secret key \(store.s3.secretKey\) is not the one of this access key id \(SignatureDoesNotMatch\)/],
+    ['ExpiredToken', 'FLTS_STORE_AUTH_FAILED', /session token has expired/],
+    ['AccessDenied', 'FLTS_STORE_ACCESS_DENIED', /denied access key id 'flts-app' \(store.s3.accessKey\) access to Object 'k' in bucket 'b' \(AccessDenied\): a bucket policy/],
+    ['AllAccessDisabled', 'FLTS_STORE_ACCESS_DENIED', /\(AllAccessDisabled\)/],
+  ])('maps the S3 refusal %s to %s: a usage error naming the endpoint and the access key id, which no wait fixes', (s3Code, code, message) => {
+    const error = translateS3Error(Object.assign(new Error('Forbidden'), { name: 'S3Error', code: s3Code }), { endpoint: 'http://x:1', bucket: 'b', key: 'k', accessKey: 'flts-app' }) as FltsError;
+    expect(error).toMatchObject({ code, kind: 'usage', retriable: false, details: { endpoint: 'http://x:1', bucket: 'b', key: 'k', accessKey: 'flts-app', s3Code } });
+    expect(error.message).toMatch(/^S3 endpoint http:\/\/x:1 /);
+    expect(error.message).toMatch(message);
+  });
+
+  it.each([
+    ['a wrong secret', 'SignatureDoesNotMatch', 'FLTS_STORE_AUTH_FAILED'],
+    ['an unknown access key id', 'InvalidAccessKeyId', 'FLTS_STORE_AUTH_FAILED'],
+    ['a policy', 'AccessDenied', 'FLTS_STORE_ACCESS_DENIED'],
+  ])('tells %s from the body-less 403 a HEAD gets, by asking the same as a GET', async (_cause, s3Code, code) => {
+    const methods: string[] = [];
+    const server = http.createServer((request, response) => {
+      methods.push(request.method ?? '');
+      request.resume();
+      if (request.method === 'HEAD') return void response.writeHead(403).end();
+      response.writeHead(403, { 'Content-Type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${s3Code}</Code><Message>refused</Message></Error>`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const store = createS3Store({ endpoint: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, accessKey: 'flts-app', secretKey: SECRET });
+      for (const action of [() => store.ensureBucket('bucket-a'), () => store.stat('bucket-a', 'k.json'), () => store.getVersioned('bucket-a', 'k.json')]) {
+        methods.length = 0;
+        const error = (await action().catch((e: unknown) => e)) as FltsError;
+        expect(error).toMatchObject({ code, retriable: false, details: { s3Code, accessKey: 'flts-app' } });
+        expect(JSON.stringify(error.toJSON())).not.toContain(SECRET);
+        expect(methods).toEqual(['HEAD', 'GET']);
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('reports an unreachable server as retriable FLTS_STORE_UNAVAILABLE', async () => {

@@ -98,7 +98,17 @@ function timedTransport(base: Transport, limits: { idleTimeoutMs: number; reques
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket', 'NoSuchObject']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
 const SERVER_BUSY_CODES = new Set(['InternalError', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout', 'XMinioServerNotInitialized']);
-const AUTH_CODES = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken']);
+/** The credentials themselves are refused: what S3 says about each, for the message. */
+const AUTH_REASONS: Readonly<Record<string, string>> = {
+  InvalidAccessKeyId: 'the server knows no such access key id',
+  SignatureDoesNotMatch: 'the secret key (store.s3.secretKey) is not the one of this access key id',
+  InvalidToken: 'its session token is not valid',
+  ExpiredToken: 'its session token has expired',
+  TokenRefreshRequired: 'its session token must be refreshed',
+  InvalidSecurity: 'the server finds the security credentials invalid',
+};
+/** The credentials are good but the operation is not allowed to them. */
+const DENIED_CODES = new Set(['AccessDenied', 'AllAccessDisabled', 'AccountProblem']);
 
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown })?.code;
@@ -115,11 +125,24 @@ const RETRIES_EXHAUSTED = /^Request failed after \d+ retries: Error: Retryable H
 const BUSY_ANSWER_RETRY: RetryPolicy = { retries: 1, baseDelayMs: 200, maxDelayMs: 200 };
 const isBusyAnswer = (error: unknown): boolean => error instanceof Error && RETRIES_EXHAUSTED.test(error.message);
 
-/** S3 and socket errors -> the catalogue: missing -> NOT_FOUND; unreachable, overloaded or refused -> UNAVAILABLE. */
-export function translateS3Error(error: unknown, where: { endpoint: string; bucket?: string; key?: string }): unknown {
+/** Where a store call went, for messages and details; the access key id names the credentials (never the secret). */
+export interface S3CallPlace {
+  endpoint: string;
+  bucket?: string;
+  key?: string;
+  accessKey?: string;
+}
+
+/**
+ * S3 and socket errors -> the catalogue: missing -> NOT_FOUND; unreachable or overloaded -> UNAVAILABLE (retriable);
+ * credentials refused -> AUTH_FAILED, operation refused to them -> ACCESS_DENIED, certificate refused -> TLS_FAILED
+ * (settings to fix, not retriable).
+ */
+export function translateS3Error(error: unknown, where: S3CallPlace): unknown {
   if (error instanceof FltsError) return error;
   const code = errorCode(error);
-  const details = { ...where, s3Code: code };
+  const { accessKey, ...place } = where;
+  const details = { ...place, s3Code: code };
   const target = where.key ? `Object '${where.key}' in bucket '${where.bucket}'` : `Bucket '${where.bucket}'`;
   if (error instanceof S3TimeoutError) {
     const what = error.setting === 'store.s3.idleTimeoutMs' ? `did not answer for ${error.limitMs / 1000} s` : `did not finish a request within ${error.limitMs / 1000} s`;
@@ -149,10 +172,39 @@ export function translateS3Error(error: unknown, where: { endpoint: string; buck
   if (isTlsRefusal(code)) {
     return new FltsError('FLTS_STORE_TLS_FAILED', `TLS with S3 endpoint ${where.endpoint} failed (${code}: ${(error as Error).message}) while accessing ${target}.`, { cause: error, details });
   }
-  if (code && AUTH_CODES.has(code)) {
-    return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} refused the credentials (${code}); check MINIO_ROOT_USER / MINIO_ROOT_PASSWORD.`, { cause: error, details, hint: 'Set the access and secret key of the S3 server (MINIO_ROOT_USER / MINIO_ROOT_PASSWORD or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).' });
+  const keyId = accessKey === undefined ? 'the access key id' : `access key id '${accessKey}'`;
+  if (code && code in AUTH_REASONS) {
+    return new FltsError('FLTS_STORE_AUTH_FAILED', `S3 endpoint ${where.endpoint} refused the credentials of ${keyId} (store.s3.accessKey) while accessing ${target}: ${AUTH_REASONS[code]} (${code}).`, {
+      cause: error,
+      details: { ...details, accessKey },
+    });
+  }
+  if (code && DENIED_CODES.has(code)) {
+    return new FltsError('FLTS_STORE_ACCESS_DENIED', `S3 endpoint ${where.endpoint} denied ${keyId} (store.s3.accessKey) access to ${target} (${code}): a bucket policy or the key's permissions refuse it.`, {
+      cause: error,
+      details: { ...details, accessKey },
+    });
   }
   return error;
+}
+
+/**
+ * A HEAD answer has no body, so minio calls any 403 to one AccessDenied, whatever S3 meant: a wrong secret looks like
+ * a policy. The same request as a GET, which needs the same permission, carries S3's reason; its refusal is thrown
+ * instead (anything else it meets, the HEAD's own error).
+ */
+async function headOrReason<T>(head: () => Promise<T>, get: () => Promise<unknown>): Promise<T> {
+  try {
+    return await head();
+  } catch (error) {
+    if (errorCode(error) !== 'AccessDenied') throw error;
+    const reason = await get().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const reasonCode = errorCode(reason);
+    throw reasonCode && (reasonCode in AUTH_REASONS || DENIED_CODES.has(reasonCode)) ? reason : error;
+  }
 }
 
 function toBuffer(body: ObjectBody): Buffer {
@@ -189,19 +241,25 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   });
   const knownBuckets = new Set<string>();
 
+  const place = (where: { bucket: string; key?: string }): S3CallPlace => ({ endpoint: location, accessKey: options.accessKey, ...where });
+
   async function call<T>(where: { bucket: string; key?: string }, action: () => Promise<T>): Promise<T> {
     try {
       return await retryWithBackoff(action, BUSY_ANSWER_RETRY, { isRetriable: isBusyAnswer });
     } catch (error) {
-      throw translateS3Error(error, { endpoint: location, ...where });
+      throw translateS3Error(error, place(where));
     }
   }
+
+  // HeadBucket needs s3:ListBucket like a one-key listing; HeadObject needs s3:GetObject like a one-byte read.
+  const bucketExists = (bucket: string): Promise<boolean> => headOrReason(() => client.bucketExists(bucket), () => client.listObjectsV2Query(bucket, '', '', '', 1, ''));
+  const statObject = (bucket: string, key: string) => headOrReason(() => client.statObject(bucket, key), async () => (await client.getPartialObject(bucket, key, 0, 1)).destroy());
 
   async function ensureBucket(bucket: string): Promise<void> {
     assertBucketName(bucket);
     if (knownBuckets.has(bucket)) return;
     await call({ bucket }, async () => {
-      if (!(await client.bucketExists(bucket))) {
+      if (!(await bucketExists(bucket))) {
         try {
           await client.makeBucket(bucket, region);
         } catch (error) {
@@ -220,7 +278,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     try {
       await retryWithBackoff(action, BUSY_ANSWER_RETRY, { isRetriable: isBusyAnswer });
     } catch (error) {
-      if (errorCode(error) !== 'NoSuchBucket') throw translateS3Error(error, { endpoint: location, bucket, key });
+      if (errorCode(error) !== 'NoSuchBucket') throw translateS3Error(error, place({ bucket, key }));
       knownBuckets.delete(bucket);
       await ensureBucket(bucket);
       await call({ bucket, key }, action);
@@ -267,7 +325,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       checked(bucket, key);
       // The version first: if the object changes in between, the version is older than the body, and a
       // conditional write with it fails instead of overwriting a change nobody read.
-      const info = await call({ bucket, key }, () => client.statObject(bucket, key)).catch((error: unknown) => {
+      const info = await call({ bucket, key }, () => statObject(bucket, key)).catch((error: unknown) => {
         if (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND') return undefined;
         throw error;
       });
@@ -308,7 +366,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     async stat(bucket, key): Promise<ObjectInfo | undefined> {
       checked(bucket, key);
       try {
-        const info = await call({ bucket, key }, () => client.statObject(bucket, key));
+        const info = await call({ bucket, key }, () => statObject(bucket, key));
         return { key, size: info.size, lastModified: info.lastModified };
       } catch (error) {
         if (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND') return undefined;
