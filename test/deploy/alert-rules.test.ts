@@ -81,7 +81,17 @@ const CASES: AlertCase[] = [
     expect: { FltsConsumerLagGrowing: { 55: [], 85: [], 100: [{ job: 'flts-daemon', group: 'batch-inference', topic: 'inference-data' }] } },
   },
   {
-    name: 'the first failed run after a daemon start (its counter appears at 1), and a failure two hours old',
+    name: 'a new trainer whose counters start at 0, then its first failed run, and that failure two hours old',
+    input: [
+      // The trainer creates the series of every type it trains at 0; the pod is new, so they did not exist an hour ago.
+      [`flts_training_runs_total{${DAEMON},instance="trainer-b:9100",model_type="GRU",status="FAILED"}`, '_x10 0x20 1x150'],
+      [`flts_training_runs_total{${DAEMON},instance="trainer-b:9100",model_type="LSTM",status="FAILED"}`, '_x10 0x170'],
+      [`flts_training_runs_total{${DAEMON},instance="trainer-b:9100",model_type="LSTM",status="SUCCESS"}`, '_x10 0+1x170'],
+    ],
+    expect: { FltsTrainingRunFailed: { 15: [], 25: [], 35: [{ job: 'flts-daemon', instance: 'trainer-b:9100', model_type: 'GRU' }], 150: [] } },
+  },
+  {
+    name: 'a run that failed before Prometheus first scraped the new trainer (its counter appears at 1), and that failure two hours old',
     input: [
       [`flts_training_runs_total{${DAEMON},instance="trainer:9100",model_type="GRU",status="FAILED"}`, '_x10 1x170'],
       [`flts_training_runs_total{${DAEMON},instance="trainer:9100",model_type="LSTM",status="SUCCESS"}`, '0+1x180'],
@@ -92,6 +102,27 @@ const CASES: AlertCase[] = [
     name: 'a failure counted by a daemon that had failed before',
     input: [[`flts_training_runs_total{${DAEMON},instance="trainer:9100",model_type="LSTM",status="FAILED"}`, '1x100 2x80']],
     expect: { FltsTrainingRunFailed: { 90: [], 110: [{ job: 'flts-daemon', instance: 'trainer:9100', model_type: 'LSTM' }], 170: [] } },
+  },
+  {
+    name: 'a batch claim that fails on one of two new batch replicas, one failing before the first scrape on a third, and claims waiting for the store',
+    input: [
+      [`flts_daemon_steps_total{${DAEMON},instance="batch-1:9100",role="batch",step="infer",result="failed"}`, '_x5 0x25 1x100'],
+      [`flts_daemon_steps_total{${DAEMON},instance="batch-1:9100",role="batch",step="infer",result="done"}`, '_x5 0+2x125'],
+      [`flts_daemon_steps_total{${DAEMON},instance="batch-2:9100",role="batch",step="infer",result="failed"}`, '_x5 0x125'],
+      [`flts_daemon_steps_total{${DAEMON},instance="batch-2:9100",role="batch",step="infer",result="waiting"}`, '_x5 0+5x125'],
+      [`flts_daemon_steps_total{${DAEMON},instance="batch-3:9100",role="batch",step="infer",result="failed"}`, '_x70 1x80'],
+      // The trainer's failed steps are the training alert's business.
+      [`flts_daemon_steps_total{${DAEMON},instance="trainer:9100",role="trainer",step="train",result="failed"}`, '_x5 0x25 1x100'],
+    ],
+    expect: {
+      FltsBatchInferenceFailed: {
+        10: [],
+        40: [{ job: 'flts-daemon', instance: 'batch-1:9100' }],
+        80: [{ job: 'flts-daemon', instance: 'batch-1:9100' }, { job: 'flts-daemon', instance: 'batch-3:9100' }],
+        100: [{ job: 'flts-daemon', instance: 'batch-3:9100' }],
+        140: [],
+      },
+    },
   },
   {
     name: 'rollbacks on live accuracy by a serve replica and by the promoter',
@@ -110,7 +141,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > alerting rules${skipNote(de
   it('pass promtool check rules (PromQL, durations, templates), as the compose Prometheus loads them', () => {
     const res = run(tools.promtool, ['check', 'rules', RULE_FILES.compose]);
     expect(res.status, res.stdout + res.stderr).toBe(0);
-    expect(res.stdout).toMatch(/SUCCESS: 11 rules found/);
+    expect(res.stdout).toMatch(/SUCCESS: 12 rules found/);
   });
 
   it('has a promtool check that rejects bad PromQL and bad durations', () => {

@@ -194,7 +194,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     const rules = groups.flatMap((group) => group.rules);
     expect(new Set(groups.map((group) => group.name)).size).toBe(groups.length);
     expect(rules.map((rule) => rule.alert).sort()).toEqual([
-      'FltsConsumerLagGrowing', 'FltsDaemonDown', 'FltsDaemonNotReady', 'FltsLiveRollback', 'FltsServeErrorRatioHigh', 'FltsServeLatencyHigh',
+      'FltsBatchInferenceFailed', 'FltsConsumerLagGrowing', 'FltsDaemonDown', 'FltsDaemonNotReady', 'FltsLiveRollback', 'FltsServeErrorRatioHigh', 'FltsServeLatencyHigh',
       'FltsServeModelDegraded', 'FltsServeNoModelReady', 'FltsServeNoReplicaReady', 'FltsServeReplicaDown', 'FltsTrainingRunFailed',
     ]);
     for (const rule of rules) {
@@ -209,6 +209,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
       FltsServeNoModelReady: 'flts_model_ready', FltsServeModelDegraded: 'flts_model_degraded', FltsServeErrorRatioHigh: 'flts_http_requests_total',
       FltsServeLatencyHigh: 'flts_http_request_duration_seconds_bucket', FltsConsumerLagGrowing: 'flts_daemon_consumer_lag',
       FltsTrainingRunFailed: 'flts_training_runs_total', FltsLiveRollback: 'flts_live_rollbacks_total', FltsDaemonNotReady: 'flts_daemon_ready',
+      FltsBatchInferenceFailed: 'flts_daemon_steps_total',
     };
     for (const [alert, series] of Object.entries(watches)) expect(selectors(byName.get(alert)!.expr).map((s) => s.name), alert).toContain(series);
     // The error ratio counts 5xx answers of the prediction routes only: /readyz answers 503 by design until a model is loaded.

@@ -1,5 +1,7 @@
 import { BATCH_INFERENCE_GROUP, roleDlq } from '../bus/topics.js';
+import { isOutage } from '../bus/delivery.js';
 import { decodeInferenceClaim } from '../bus/messages.js';
+import { STEP_RESULTS } from './daemon-metrics.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { handleInferenceClaim } from '../batch/inference-claim-handler.js';
 import type { BatchInferenceResult } from '../batch/run-batch-inference.js';
@@ -13,9 +15,19 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
   await bus.ensureTopics([topic, settings.bus.topics.performanceEval]);
   let last: Pick<BatchInferenceResult, 'status' | 'run_id' | 'prediction_hash' | 'log_object_key'> | undefined;
   let handled = 0;
+  context.metrics.declareSteps('batch', 'infer', STEP_RESULTS);
   const subscription = await bus.subscribe({ group: BATCH_INFERENCE_GROUP, topics: [topic], dlqOperation: 'Data Fetch/Inference', dlq: roleDlq(settings, 'batch') }, async (message, { signal }) => {
-    const claim = decodeInferenceClaim(message);
-    const result = await handleInferenceClaim(claim, { settings, store, bus, logger, onEvent, signal, onActuals: context.actuals?.publish });
+    let result: BatchInferenceResult;
+    try {
+      const claim = decodeInferenceClaim(message);
+      result = await handleInferenceClaim(claim, { settings, store, bus, logger, onEvent, signal, onActuals: context.actuals?.publish });
+    } catch (error) {
+      // The bus waits out a store or broker that is down (or refuses the credentials) without using up the claim's
+      // attempts: that is no failure of the claim. A failed one is tried again, then dead-lettered (at once if invalid).
+      context.metrics.countStep('batch', 'infer', signal.aborted ? 'aborted' : isOutage(error) ? 'waiting' : 'failed');
+      throw error;
+    }
+    context.metrics.countStep('batch', 'infer', result.status === 'duplicate' ? 'skipped' : 'done');
     last = { status: result.status, run_id: result.run_id, prediction_hash: result.prediction_hash, log_object_key: result.log_object_key };
     handled++;
   });

@@ -2,6 +2,11 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type StepResult = 'done' | 'skipped' | 'waiting' | 'failed' | 'aborted';
 
+export const STEP_RESULTS: readonly StepResult[] = ['done', 'skipped', 'waiting', 'failed', 'aborted'];
+
+/** How a training run this daemon finished ended (RUNNING is never counted). */
+const FINISHED_RUN_STATUSES = ['SUCCESS', 'FAILED', 'KILLED'] as const;
+
 export interface CurrentWork {
   role: string;
   step: string;
@@ -17,7 +22,14 @@ export interface CurrentWork {
 export interface DaemonMetrics {
   readonly registry: Registry;
   countStep(role: string, step: string, result: StepResult): void;
+  /**
+   * Creates a role's step series at 0 when it starts. A counter that appears at its first count is first scraped
+   * at 1, and rate() or increase() see no increase in it: an alert would miss the first failure after a restart.
+   */
+  declareSteps(role: string, step: string, results: readonly StepResult[]): void;
   countTrainingRun(modelType: string, status: string): void;
+  /** flts_training_runs_total at 0 for the model types this daemon trains, each with every status a finished run has. */
+  declareTrainingRuns(modelTypes: readonly string[]): void;
   setLag(group: string, topic: string, partition: number, lag: number): void;
   /** A promotion this daemon rolled back after its live probation. */
   countLiveRollback(): void;
@@ -42,7 +54,13 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
   return {
     registry,
     countStep: (role, step, result) => steps.inc({ role, step, result }),
+    declareSteps(role, step, results) {
+      for (const result of results) steps.inc({ role, step, result }, 0);
+    },
     countTrainingRun: (modelType, status) => runs.inc({ model_type: modelType, status }),
+    declareTrainingRuns(modelTypes) {
+      for (const modelType of modelTypes) for (const status of FINISHED_RUN_STATUSES) runs.inc({ model_type: modelType, status }, 0);
+    },
     setLag: (group, topic, partition, value) => lag.set({ group, topic, partition: String(partition) }, value),
     countLiveRollback: () => rollbacks.inc(),
     setReady(roles, isReady) {

@@ -13,6 +13,7 @@ import { acquireLease } from './work-lease.js';
 export function startProbationDecisions(context: RoleContext): void {
   const { store, settings, bus, logger, metrics } = context;
   if (!settings.live.enabled) return;
+  metrics.declareSteps('promoter', 'probation', ['done']);
   const rollback = createRollbackAction({ store, settings, bus, logger, onEvent: context.onEvent });
   const step = async (): Promise<void> => {
     const ref = await probationAwaitingDecision(store, settings);

@@ -5,6 +5,7 @@ import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { promotionScope } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import { listRunRecords } from '../registry/run-store.js';
+import { STEP_RESULTS } from './daemon-metrics.js';
 import { startProbationDecisions } from './probation-role-step.js';
 import { reconcilePromotion } from './promoter-reconciler.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
@@ -32,6 +33,7 @@ export async function startPromoterRole(context: RoleContext): Promise<RoleHandl
   const { settings, bus, logger } = context;
   const queue = createSerialQueue();
   await bus.ensureTopics([settings.bus.topics.modelSelected]);
+  context.metrics.declareSteps('promoter', 'promote', STEP_RESULTS);
   const resync = async (): Promise<void> => {
     for (const configHash of await promotionCandidates(context)) {
       await queue.run(() => reconcilePromotion(context, configHash, context.signal)).catch((error: unknown) => {

@@ -3,6 +3,7 @@ import type { Subscription } from '../bus/message-bus.js';
 import { roleDlq, trainerGroupId } from '../bus/topics.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { announceTrainedRun } from '../workflows/train.js';
+import { STEP_RESULTS } from './daemon-metrics.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
 import { reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
@@ -32,6 +33,8 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
   const { settings, bus } = context;
   const topic = settings.bus.topics.trainingData;
   await bus.ensureTopics([settings.bus.topics.modelTraining]);
+  context.metrics.declareSteps('trainer', 'train', STEP_RESULTS);
+  context.metrics.declareTrainingRuns(settings.daemon.trainerModels);
   const subscriptions: Subscription[] = [];
   for (const modelType of settings.daemon.trainerModels) {
     const subscription = await bus.subscribe(

@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createFsBus } from '../bus/fs-bus.js';
+import type { MessageBus } from '../bus/message-bus.js';
+import { waitFor } from '../bus/message-bus.contract.js';
+import { encodeInferenceClaim } from '../bus/messages.js';
+import { roleDlq } from '../bus/topics.js';
+import { resolveSettings } from '../config/settings.js';
+import { createFsStore } from '../storage/fs-store.js';
+import { startDaemon, type Daemon } from './start-daemon.js';
+
+/** The value of one sample of the daemon's /metrics, undefined while the series does not exist. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('core > daemon > step and run series', () => {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'flts-daemon-metrics-'));
+  let daemon: Daemon | undefined;
+  let bus: MessageBus | undefined;
+  afterEach(async () => {
+    await daemon?.stop();
+    await bus?.close();
+    daemon = undefined;
+    bus = undefined;
+  });
+  afterAll(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+  async function start(roles: string[], name: string): Promise<{ daemon: Daemon; bus: MessageBus; metrics: () => Promise<string>; settings: ReturnType<typeof resolveSettings>['settings'] }> {
+    const root = path.join(home, name);
+    const { settings } = resolveSettings({ flags: { home: root, 'daemon.roles': roles, 'daemon.trainerModels': ['LSTM', 'GRU'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } });
+    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10, retry: { maxAttempts: 2, initialBackoffMs: 1, maxBackoffMs: 20 } });
+    daemon = await startDaemon(settings, { store: createFsStore(path.join(root, 'store')), bus });
+    const url = daemon.url;
+    return { daemon, bus, settings, metrics: async () => (await fetch(`${url}/metrics`)).text() };
+  }
+
+  it('exports every step its roles count, and the runs of each model type it trains, at 0 before any work', async () => {
+    const { metrics } = await start(['trainer', 'promoter', 'batch'], 'fresh');
+    const text = await metrics();
+    for (const result of ['done', 'skipped', 'waiting', 'failed', 'aborted']) {
+      for (const [role, step] of [['trainer', 'train'], ['promoter', 'promote'], ['batch', 'infer']]) {
+        expect(sample(text, `flts_daemon_steps_total{role="${role}",step="${step}",result="${result}"}`), `${role} ${result}`).toBe(0);
+      }
+    }
+    expect(sample(text, 'flts_daemon_steps_total{role="promoter",step="probation",result="done"}')).toBe(0);
+    for (const modelType of ['LSTM', 'GRU']) {
+      for (const status of ['SUCCESS', 'FAILED', 'KILLED']) expect(sample(text, `flts_training_runs_total{model_type="${modelType}",status="${status}"}`), `${modelType} ${status}`).toBe(0);
+    }
+    // Only what this daemon can count: no model type it does not train, no role it does not run.
+    expect(text).not.toMatch(/model_type="PROPHET"|role="serving"/);
+  });
+
+  it('counts a batch claim that fails as failed, up to its dead letter, and one waiting for the first promotion as waiting', async () => {
+    const { bus, settings, metrics } = await start(['batch'], 'batch');
+    const dead: string[] = [];
+    await bus.subscribe({ group: 'test-dlq-reader', topics: [roleDlq(settings, 'batch').topic] }, async (message) => void dead.push(message.value));
+    await bus.publish(settings.bus.topics.inferenceData, { key: 'inference-claim', value: '{"bucket": "processed-data"}' });
+    await waitFor(() => dead.length === 1, 'the invalid claim in the DLQ');
+    expect(sample(await metrics(), 'flts_daemon_steps_total{role="batch",step="infer",result="failed"}')).toBe(1);
+
+    // No run is promoted yet: the bus waits for one without using up the claim's attempts, and nothing failed.
+    await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: 'processed_data.csv', size: 10, configHash: 'a'.repeat(64), identifier: '' }));
+    let text = '';
+    await waitFor(async () => (sample((text = await metrics()), 'flts_daemon_steps_total{role="batch",step="infer",result="waiting"}') ?? 0) >= 2, 'the claim waiting');
+    expect(sample(text, 'flts_daemon_steps_total{role="batch",step="infer",result="failed"}')).toBe(1);
+    expect(dead).toHaveLength(1);
+  });
+});
