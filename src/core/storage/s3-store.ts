@@ -106,6 +106,9 @@ const AUTH_REASONS: Readonly<Record<string, string>> = {
   ExpiredToken: 'its session token has expired',
   TokenRefreshRequired: 'its session token must be refreshed',
   InvalidSecurity: 'the server finds the security credentials invalid',
+  // Signed requests are refused the same way when the signature's time or region is wrong, and no wait fixes either.
+  RequestTimeTooSkewed: "this host's clock differs from the server's by more than S3 allows (15 minutes): set the clock (NTP)",
+  AuthorizationHeaderMalformed: 'the request was signed for another region than the server expects (store.s3.region: AWS_REGION / MINIO_REGION)',
 };
 /** The credentials are good but the operation is not allowed to them. */
 const DENIED_CODES = new Set(['AccessDenied', 'AllAccessDisabled', 'AccountProblem']);
