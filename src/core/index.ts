@@ -54,6 +54,8 @@ export { listPromotionHistory } from './registry/promotion-history.js';
 export { buildServer } from './serve/build-server.js';
 export { startInferenceService } from './serve/start-inference-service.js';
 export type { InferenceService } from './serve/start-inference-service.js';
+export { sweepPredictionLogs, startLogRetention } from './serve/prediction-log-retention.js';
+export type { LogSweepOptions, LogSweepResult, LogRetention, LogRetentionOptions } from './serve/prediction-log-retention.js';
 
 export { createMessageBus } from './bus/index.js';
 export type { MessageBus } from './bus/index.js';

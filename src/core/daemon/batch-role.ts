@@ -5,6 +5,7 @@ import { STEP_RESULTS } from './daemon-metrics.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { handleInferenceClaim } from '../batch/inference-claim-handler.js';
 import type { BatchInferenceResult } from '../batch/run-batch-inference.js';
+import { startLogRetention } from '../serve/prediction-log-retention.js';
 
 /** The daemon role answering `inference-data` claims with batch inference (`--roles batch`). */
 export async function startBatchInferenceRole(context: RoleContext): Promise<RoleHandle> {
@@ -31,10 +32,16 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
     last = { status: result.status, run_id: result.run_id, prediction_hash: result.prediction_hash, log_object_key: result.log_object_key };
     handled++;
   });
+  // A serving role in the same process sweeps the same bucket already.
+  const sweeps = !settings.daemon.roles.includes('serving');
+  const retention = startLogRetention({ store, bucket: settings.store.buckets.inferenceLogs, retentionDays: sweeps ? settings.serve.predictionLog.retentionDays : 0, logger });
   return {
     name: 'batch',
     subscriptions: [subscription],
     status: () => ({ claims_handled: handled, last_result: last ?? null }),
-    stop: () => subscription.stop(),
+    async stop() {
+      await retention.stop();
+      await subscription.stop();
+    },
   };
 }

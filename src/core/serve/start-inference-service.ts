@@ -11,6 +11,7 @@ import { createModelHolder, type ModelHolder } from './model-holder.js';
 import type { GrpcInferenceServer } from './oip-grpc-server.js';
 import type { ModelSource } from './model-source.js';
 import { createPredictionLog, type PredictionLog } from './prediction-log.js';
+import { startLogRetention, type LogRetention } from './prediction-log-retention.js';
 import { createPredictionRecorder } from './prediction-recorder.js';
 import { createSyncPredictionLog } from './sync-prediction-log.js';
 import { createRegistryModelSource } from './registry-model-source.js';
@@ -31,6 +32,8 @@ export interface InferenceServiceDeps {
    * embedded `flts serve`); otherwise it only reports its live figures for the promoter to decide.
    */
   rollback?: RollbackAction;
+  /** The clock of the prediction log's retention (which day folders are old). */
+  now?: () => Date;
 }
 
 export interface InferenceService {
@@ -41,7 +44,9 @@ export interface InferenceService {
   live?: LiveMonitor;
   /** The Open Inference Protocol over gRPC, when serve.grpcPort is set. */
   grpc?: { url: string; port: number };
-  /** Stops listening (in-flight requests finish), stops reloads, writes buffered prediction logs. */
+  /** The prediction log's retention sweeps (none run with serve.predictionLog.retentionDays = 0). */
+  retention: LogRetention;
+  /** Stops listening (in-flight requests finish), stops reloads and retention, writes buffered prediction logs. */
   close(): Promise<void>;
 }
 
@@ -123,7 +128,10 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     reloadMinIntervalMs: serve.reloadMinIntervalMs,
   });
   let grpcServer: GrpcInferenceServer | undefined;
+  // Batch records share the bucket, so the sweep runs whether or not this server logs its own predictions.
+  const retention = startLogRetention({ store: deps.store, bucket: settings.store.buckets.inferenceLogs, retentionDays: serve.predictionLog.retentionDays, now: deps.now, logger });
   const close = async (): Promise<void> => {
+    await retention.stop();
     await Promise.all([app.close(), grpcServer?.close()]);
     await live?.stop();
     await holder.stop();
@@ -162,5 +170,5 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     throw error;
   }
   live?.start();
-  return { url, app, holder, live, ...(grpc ? { grpc } : {}), close };
+  return { url, app, holder, live, ...(grpc ? { grpc } : {}), retention, close };
 }

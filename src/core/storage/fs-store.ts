@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { link, open, readdir, readFile, realpath, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { link, open, readdir, readFile, realpath, rm, rmdir, stat, writeFile, copyFile } from 'node:fs/promises';
 import { sleep } from '../retry.js';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -36,6 +36,13 @@ export function createFsStore(root: string): ObjectStore {
       throw new FltsError('FLTS_STORE_KEY_OUTSIDE_ROOT', `Object key ${JSON.stringify(key)} resolves outside the store.`, { details: { key } });
     }
     return target;
+  }
+
+  /** The directory of a folder prefix ("" = the bucket), checked like a key. */
+  function folderPath(bucket: string, prefix: string): string {
+    assertBucketName(bucket);
+    if (prefix !== '' && !prefix.endsWith('/')) throw new FltsError('FLTS_STORE_KEY_INVALID', `Folder ${JSON.stringify(prefix)} must end with "/".`, { details: { key: prefix } });
+    return prefix === '' ? path.join(absoluteRoot, bucket) : path.dirname(objectPath(bucket, `${prefix}x`));
   }
 
   let realRoot: string | undefined;
@@ -129,8 +136,12 @@ export function createFsStore(root: string): ObjectStore {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) await walk(full, key, out);
       else if (entry.isFile() && !entry.name.startsWith(TEMP_FILE_PREFIX)) {
-        const info = await stat(full);
-        out.push({ key, size: info.size, lastModified: info.mtime });
+        // An object deleted between the directory read and its stat is not listed, like on S3.
+        const info = await stat(full).catch((error: unknown) => {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        });
+        if (info) out.push({ key, size: info.size, lastModified: info.mtime });
       }
     }
   }
@@ -238,8 +249,28 @@ export function createFsStore(root: string): ObjectStore {
       await walk(start, dirPart, out);
       return out.filter((info) => info.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     },
+    async listFolders(bucket, prefix = '') {
+      const dir = folderPath(bucket, prefix);
+      try {
+        await assertConfined(dir, prefix || bucket);
+        const entries = await readdir(dir, { withFileTypes: true });
+        return entries.filter((entry) => entry.isDirectory()).map((entry) => `${prefix}${entry.name}/`).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      } catch (error) {
+        if (isNotFound(error)) return [];
+        throw error;
+      }
+    },
     async delete(bucket, key) {
       await rm(await confinedPath(bucket, key), { force: true });
+    },
+    async removeEmptyFolder(bucket, prefix) {
+      const dir = folderPath(bucket, prefix);
+      await assertConfined(dir, prefix);
+      // Something written into it meanwhile (or a temp file of a write in progress) keeps it.
+      await rmdir(dir).catch((error: unknown) => {
+        const code = (error as NodeJS.ErrnoException)?.code;
+        if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+      });
     },
     async appendDurable(bucket, key, body) {
       const target = await confinedPath(bucket, key);

@@ -76,6 +76,22 @@ export function describeObjectStoreContract(
       expect((await store.list(bucket, 'list')).map((o) => o.key)).toContain('listing.json');
     });
 
+    it('lists the folders one level below a prefix, and an emptied one goes', async () => {
+      await store.put(bucket, 'folders/a/20260101/1.jsonl', '1');
+      await store.put(bucket, 'folders/a/20260102/2.jsonl', '2');
+      await store.put(bucket, 'folders/b/x.jsonl', 'x');
+      await store.put(bucket, 'folders/top.jsonl', 't');
+      expect(await store.listFolders(bucket, 'folders/')).toEqual(['folders/a/', 'folders/b/']);
+      expect(await store.listFolders(bucket, 'folders/a/')).toEqual(['folders/a/20260101/', 'folders/a/20260102/']);
+      expect(await store.listFolders(bucket, 'folders/none/')).toEqual([]);
+      expect(await store.listFolders(bucket)).toContain('folders/');
+      await store.delete(bucket, 'folders/a/20260101/1.jsonl');
+      await store.removeEmptyFolder?.(bucket, 'folders/a/20260101/');
+      await store.removeEmptyFolder?.(bucket, 'folders/a/20260102/');
+      expect(await store.listFolders(bucket, 'folders/a/')).toEqual(['folders/a/20260102/']);
+      expect(await store.exists(bucket, 'folders/a/20260102/2.jsonl')).toBe(true);
+    });
+
     it('deletes, and deleting a missing object is not an error', async () => {
       await store.put(bucket, 'del/me.txt', 'x');
       await store.delete(bucket, 'del/me.txt');

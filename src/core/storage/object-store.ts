@@ -30,7 +30,19 @@ export interface ObjectStore {
   exists(bucket: string, key: string): Promise<boolean>;
   /** Every object whose key starts with `prefix`, sorted by key. */
   list(bucket: string, prefix?: string): Promise<ObjectInfo[]>;
+  /**
+   * The folders one level below `prefix` (empty, or ending with "/"), each as a full prefix ending with "/", sorted:
+   * S3's common prefixes for the delimiter "/", the subdirectories on the filesystem. Lists names, not their objects,
+   * so walking a bucket of millions of objects by folder costs one call per folder.
+   */
+  listFolders(bucket: string, prefix?: string): Promise<string[]>;
+  /** Deleting a missing object is not an error, so several processes may delete the same keys. */
   delete(bucket: string, key: string): Promise<void>;
+  /**
+   * Removes the folder `prefix` (ending with "/") when nothing is left in it. Only stores with real directories
+   * offer it (the embedded one): on S3 a folder is gone with its last object.
+   */
+  removeEmptyFolder?(bucket: string, prefix: string): Promise<void>;
   /**
    * Appends to an object and resolves once the bytes are on disk (fsync'd, and the new file's directory entry
    * with it). Only stores that can append offer it (the embedded one); elsewhere each write is a new object.

@@ -396,6 +396,24 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       }
       return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     },
+    async listFolders(bucket, prefix = '') {
+      if (prefix !== '') checked(bucket, `${prefix}x`);
+      else assertBucketName(bucket);
+      const out: string[] = [];
+      try {
+        await call({ bucket }, async () => {
+          out.length = 0;
+          // Not recursive: the listing stops at the next "/" and names each folder once, as a common prefix.
+          for await (const item of client.listObjectsV2(bucket, prefix, false)) {
+            if (item.prefix) out.push(item.prefix);
+          }
+        });
+      } catch (error) {
+        if (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND') return [];
+        throw error;
+      }
+      return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    },
     async delete(bucket, key) {
       checked(bucket, key);
       try {

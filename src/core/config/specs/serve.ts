@@ -25,6 +25,7 @@ export const SERVE_SPECS: readonly SettingSpec[] = [
   { path: 'serve.predictionLog.enabled', type: 'boolean', default: true, env: ['FLTS_SERVE_PREDICTION_LOG'], description: 'Write one JSONL record per prediction to the inference-logs bucket.' },
   { path: 'serve.predictionLog.durability', type: 'string', default: 'buffered', envCase: 'lower', choices: ['buffered', 'sync'], env: ['FLTS_SERVE_PREDICTION_LOG_DURABILITY'], description: 'buffered: records are written every flush interval, so a crash (kill -9, out of memory, power loss) loses those of the last interval; SIGTERM loses none. sync: a 200 is sent only once its record is on disk (one fsync\'d append per group of concurrent requests).' },
   { path: 'serve.predictionLog.flushIntervalMs', type: 'integer', default: 2000, min: 10, max: 3_600_000, env: ['FLTS_SERVE_PREDICTION_LOG_FLUSH_MS'], description: 'How often buffered prediction records are written (one new object per flush).' },
+  { path: 'serve.predictionLog.retentionDays', type: 'integer', default: 0, min: 0, max: 3650, env: ['FLTS_PREDICTION_LOG_RETENTION_DAYS'], description: 'Days of prediction log kept in the inference-logs bucket (serve and batch records, every identifier): day folders dated more than this many days before today (UTC) are deleted by `flts serve` and the daemon\'s serving and batch roles, at start and every 6 hours. Today\'s and yesterday\'s are always kept; 0 = keep everything.' },
   { path: 'serve.predictionLog.maxBuffered', type: 'integer', default: 10000, min: 1, max: 10_000_000, env: ['FLTS_SERVE_PREDICTION_LOG_MAX_BUFFERED'], description: 'Records held between flushes at most; older ones are dropped beyond it.' },
 ];
 
@@ -49,5 +50,5 @@ export interface ServeSettings {
   apiToken: string;
   reloadMinIntervalMs: number;
   modelName: string;
-  predictionLog: { enabled: boolean; durability: 'buffered' | 'sync'; flushIntervalMs: number; maxBuffered: number };
+  predictionLog: { enabled: boolean; durability: 'buffered' | 'sync'; flushIntervalMs: number; maxBuffered: number; retentionDays: number };
 }
