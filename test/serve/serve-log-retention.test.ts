@@ -46,6 +46,22 @@ describe('serve > prediction log retention', () => {
     expect(await daysOf(home, 'default')).toEqual(['20000101', today()]);
   });
 
+  it('POST /prune_logs sweeps at once, with the days it is given, for admin clients only', async () => {
+    home = createSliceHome('flts-retention-', { 'serve.port': 0, 'serve.pollIntervalMs': 0 });
+    await seedDays(home, { default: ['20261120', '20261201', '20261204', '20261205'], 'site-b': ['20261130'] });
+    service = await startInferenceService(home.settings, { store: home.store, now: () => new Date('2026-12-05T08:00:00Z') });
+    const off = await service.app.inject({ method: 'POST', url: '/prune_logs', remoteAddress: '127.0.0.1' });
+    expect(off.statusCode).toBe(400);
+    expect(off.json()).toMatchObject({ code: 'FLTS_REQUEST_INVALID' });
+    expect((await service.app.inject({ method: 'POST', url: '/prune_logs?retention_days=0', remoteAddress: '127.0.0.1' })).json()).toMatchObject({ code: 'FLTS_REQUEST_INVALID' });
+    expect((await service.app.inject({ method: 'POST', url: '/prune_logs?retention_days=3', remoteAddress: '10.1.2.3' })).statusCode).toBe(403);
+    expect(await daysOf(home, 'default')).toEqual(['20261120', '20261201', '20261204', '20261205']);
+    const pruned = await service.app.inject({ method: 'POST', url: '/prune_logs?retention_days=3', remoteAddress: '127.0.0.1' });
+    expect(pruned.statusCode).toBe(200);
+    expect(pruned.json()).toEqual({ complete: true, days: ['default/20261120', 'default/20261201', 'site-b/20261130'], objects: 3 });
+    expect(await daysOf(home, 'default')).toEqual(['20261204', '20261205']);
+  });
+
   it('flts serve with FLTS_PREDICTION_LOG_RETENTION_DAYS deletes the folders older than that, not today\'s', async () => {
     home = createSliceHome('flts-retention-');
     await seedDays(home, { default: ['20000101', '20000102', today()], 'site-a': ['20000101'] });

@@ -7,12 +7,14 @@ import { capConnections, checkingIntervalOf, connectionOptions, DEFAULT_CONNECTI
 import { answerUnmetExpectation, installErrorHandlers, installJsonParser, replyWithError } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
 import type { PredictionLog } from './prediction-log.js';
+import type { LogRetention } from './prediction-log-retention.js';
 import { createPredictionRecorder, type PredictionRecorder } from './prediction-recorder.js';
 import { installRequestValidators } from './request-validators.js';
 import { createRouteTable } from './route-table.js';
 import { registerActualsRoutes } from './actuals-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { registerKserveRoutes } from './kserve-routes.js';
+import { registerLogRoutes } from './log-routes.js';
 import { registerMetricsRoutes } from './metrics-routes.js';
 import { registerPredictRoutes } from './predict-routes.js';
 import { resetUnreadAnswers } from './unread-answers.js';
@@ -46,6 +48,8 @@ export interface BuildServerDeps {
   reloadMinIntervalMs?: number;
   /** Connection timeouts and cap; each defaults to the setting's default (docs/config.md). */
   limits?: Partial<ConnectionLimits>;
+  /** The prediction log's retention: adds the admin route POST /prune_logs. The caller stops it. */
+  retention?: LogRetention;
 }
 
 /** Routes that are not public; the Open Inference Protocol's infer route is a prediction route like /predict. */
@@ -54,6 +58,7 @@ const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   '/actuals': 'predict',
   '/v2/models/:name/infer': 'predict',
   '/reload_latest': 'admin',
+  '/prune_logs': 'admin',
 };
 
 /**
@@ -96,6 +101,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     modelName: deps.modelName ?? 'flts',
     inferenceLength: deps.inferenceLength ?? 0,
     reloadMinIntervalMs: deps.reloadMinIntervalMs ?? 2000,
+    retention: deps.retention,
   };
 
   installJsonParser(app, bodyLimit);
@@ -125,6 +131,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   registerHealthRoutes(context);
   registerMetricsRoutes(app, context);
   registerKserveRoutes(context);
+  registerLogRoutes(context);
   context.routes.addMethodNotAllowedRoutes();
   return app;
 }

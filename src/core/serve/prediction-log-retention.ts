@@ -1,4 +1,4 @@
-import { toFltsError } from '../errors.js';
+import { FltsError, toFltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
@@ -89,8 +89,13 @@ export interface LogRetentionOptions extends Omit<LogSweepOptions, 'signal'> {
 }
 
 export interface LogRetention {
-  /** The sweep running or last run (never rejects); undefined when retention is off. */
+  /** The scheduled sweep running or last run (never rejects); undefined when retention is off. */
   readonly lastSweep: Promise<LogSweepResult | undefined> | undefined;
+  /**
+   * One sweep at once (POST /prune_logs), keeping `retentionDays` days or else the configured retention; throws
+   * what the store throws, and FLTS_REQUEST_INVALID when retention is off and no number of days is given.
+   */
+  sweepNow(retentionDays?: number): Promise<LogSweepResult>;
   /** Stops the timer and the sweep in progress (between two groups of deletes), and waits for it. */
   stop(): Promise<void>;
 }
@@ -104,9 +109,15 @@ const CATCH_UP_MS = 60_000;
  * fails a prediction or a start. Retention 0 starts nothing.
  */
 export function startLogRetention(options: LogRetentionOptions): LogRetention {
-  if (options.retentionDays <= 0) return { lastSweep: undefined, stop: async () => undefined };
-  const { logger } = options;
   const controller = new AbortController();
+  const sweepNow = (retentionDays = options.retentionDays): Promise<LogSweepResult> => {
+    if (retentionDays <= 0) {
+      return Promise.reject(new FltsError('FLTS_REQUEST_INVALID', 'Prediction log retention is off (FLTS_PREDICTION_LOG_RETENTION_DAYS=0): say how many days to keep (retention_days).'));
+    }
+    return sweepPredictionLogs({ ...options, retentionDays, signal: controller.signal });
+  };
+  if (options.retentionDays <= 0) return { lastSweep: undefined, sweepNow, stop: async () => void controller.abort() };
+  const { logger } = options;
   let timer: NodeJS.Timeout | undefined;
   let lastSweep: Promise<LogSweepResult | undefined>;
 
@@ -135,6 +146,7 @@ export function startLogRetention(options: LogRetentionOptions): LogRetention {
     get lastSweep() {
       return lastSweep;
     },
+    sweepNow,
     async stop() {
       controller.abort();
       clearTimeout(timer);

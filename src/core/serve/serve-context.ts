@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { LiveMonitor } from './live-monitor.js';
 import type { ModelHolder } from './model-holder.js';
+import type { LogRetention } from './prediction-log-retention.js';
 import type { PredictionRecorder } from './prediction-recorder.js';
 import type { RouteTable } from './route-table.js';
 import type { ServeMetrics } from './serve-metrics.js';
@@ -23,4 +24,6 @@ export interface ServeContext {
   readonly inferenceLength: number;
   /** Least time between two reloads forced through POST /reload_latest. */
   readonly reloadMinIntervalMs: number;
+  /** The prediction log's retention, which POST /prune_logs runs at once (no such route without it). */
+  readonly retention?: LogRetention;
 }

@@ -113,6 +113,8 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   // One recorder for every protocol: an Open Inference Protocol prediction, over HTTP or gRPC, is logged,
   // scored and counted like one from POST /predict.
   const recorder = createPredictionRecorder({ metrics, predictionLog, live, logger, identifier: settings.identifier });
+  // Batch records share the bucket, so the sweep runs whether or not this server logs its own predictions.
+  const retention = startLogRetention({ store: deps.store, bucket: settings.store.buckets.inferenceLogs, retentionDays: serve.predictionLog.retentionDays, now: deps.now, logger });
   const app = await buildServer({
     holder,
     metrics,
@@ -126,10 +128,9 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     limits: serve,
     access: { adminToken: serve.adminToken, apiToken: serve.apiToken },
     reloadMinIntervalMs: serve.reloadMinIntervalMs,
+    retention,
   });
   let grpcServer: GrpcInferenceServer | undefined;
-  // Batch records share the bucket, so the sweep runs whether or not this server logs its own predictions.
-  const retention = startLogRetention({ store: deps.store, bucket: settings.store.buckets.inferenceLogs, retentionDays: serve.predictionLog.retentionDays, now: deps.now, logger });
   const close = async (): Promise<void> => {
     await retention.stop();
     await Promise.all([app.close(), grpcServer?.close()]);
