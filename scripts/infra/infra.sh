@@ -111,19 +111,10 @@ launch() { # name log command...
 }
 
 # ---------------------------------------------------------------- kafka
-start_kafka() {
-  if is_running kafka; then log "kafka already running (pid $(pid_of kafka))"; return; fi
-  local dir="$STATE/kafka"
-  mkdir -p "$dir/data"
-  cat >"$dir/server.properties" <<EOF
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+# What every test broker's server.properties ends with: one node, one partition, flts creating its topics itself.
+kafka_common_properties() { # dir
+  local dir="$1"
+  cat <<EOF
 log.dirs=$dir/data
 num.partitions=1
 num.network.threads=2
@@ -137,6 +128,10 @@ group.initial.rebalance.delay.ms=0
 # flts creates its topics explicitly, with the configured partition count.
 auto.create.topics.enable=false
 EOF
+}
+
+write_kafka_log4j() { # dir
+  local dir="$1"
   cat >"$dir/log4j.properties" <<'EOF'
 log4j.rootLogger=INFO, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
@@ -145,13 +140,40 @@ log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.org.apache.kafka=WARN
 log4j.logger.kafka.request.logger=WARN
 EOF
+}
+
+# Formats a broker's KRaft storage once (a restart keeps its data); arguments after -- go to the format tool.
+format_kafka_storage() { # dir what java_opts... [-- format_args...]
+  local dir="$1" what="$2" java_opts=() format_args=()
+  shift 2
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do java_opts+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  format_args=("$@")
+  [ -f "$dir/data/meta.properties" ] && return 0
+  local cluster_id
+  cluster_id="$(node -e 'console.log(require("crypto").randomBytes(16).toString("base64url"))')"
+  java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format "--cluster-id=$cluster_id" --config "$dir/server.properties" ${format_args[@]+"${format_args[@]}"} >"$dir/format.log" 2>&1 \
+    || { tail -n 20 "$dir/format.log" >&2; die "formatting $what failed"; }
+}
+
+start_kafka() {
+  if is_running kafka; then log "kafka already running (pid $(pid_of kafka))"; return; fi
+  local dir="$STATE/kafka"
+  mkdir -p "$dir/data"
+  cat >"$dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+$(kafka_common_properties "$dir")
+EOF
+  write_kafka_log4j "$dir"
   local java_opts=(-Xms128m -Xmx512m -XX:+UseSerialGC -Djava.awt.headless=true "-Dlog4j.configuration=file:$dir/log4j.properties")
-  if [ ! -f "$dir/data/meta.properties" ]; then
-    local cluster_id
-    cluster_id="$(node -e 'console.log(require("crypto").randomBytes(16).toString("base64url"))')"
-    java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format "--cluster-id=$cluster_id" --config "$dir/server.properties" >"$dir/format.log" 2>&1 \
-      || { tail -n 20 "$dir/format.log" >&2; die "formatting Kafka storage failed"; }
-  fi
+  format_kafka_storage "$dir" "Kafka storage" "${java_opts[@]}"
   launch kafka "$dir/server.log" java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties"
   log "kafka starting on 127.0.0.1:$KAFKA_PORT (pid $(pid_of kafka))"
 }
@@ -190,35 +212,13 @@ ssl.keystore.location=$dir/tls/broker.pem
 ssl.truststore.type=PEM
 ssl.truststore.location=$dir/tls/ca.pem
 listener.name.ssl.ssl.client.auth=required
-log.dirs=$dir/data
-num.partitions=1
-num.network.threads=2
-num.io.threads=2
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=1
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=false
+$(kafka_common_properties "$dir")
 EOF
-  cat >"$dir/log4j.properties" <<'EOF'
-log4j.rootLogger=INFO, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.org.apache.kafka=WARN
-log4j.logger.kafka.request.logger=WARN
-EOF
+  write_kafka_log4j "$dir"
   local java_opts=(-Xms128m -Xmx384m -XX:+UseSerialGC -Djava.awt.headless=true "-Dlog4j.configuration=file:$dir/log4j.properties")
-  if [ ! -f "$dir/data/meta.properties" ]; then
-    local cluster_id
-    cluster_id="$(node -e 'console.log(require("crypto").randomBytes(16).toString("base64url"))')"
-    # KRaft keeps SCRAM credentials in the metadata log: formatting with them makes the users exist from the start.
-    java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format "--cluster-id=$cluster_id" --config "$dir/server.properties" \
-      --add-scram "SCRAM-SHA-256=[name=flts,password=$password]" --add-scram "SCRAM-SHA-512=[name=flts,password=$password]" >"$dir/format.log" 2>&1 \
-      || { tail -n 20 "$dir/format.log" >&2; die "formatting the kafka-secure storage failed"; }
-  fi
+  # KRaft keeps SCRAM credentials in the metadata log: formatting with them makes the users exist from the start.
+  local scram_users=(--add-scram "SCRAM-SHA-256=[name=flts,password=$password]" --add-scram "SCRAM-SHA-512=[name=flts,password=$password]")
+  format_kafka_storage "$dir" "the kafka-secure storage" "${java_opts[@]}" -- "${scram_users[@]}"
   cat >"$dir/env" <<EOF
 KAFKA_SECURE_SASL_PLAINTEXT_SERVERS=127.0.0.1:$sasl
 KAFKA_SECURE_SASL_SSL_SERVERS=127.0.0.1:$sasl_ssl
