@@ -62,18 +62,15 @@ export default class Serve extends FltsCommand<ServeResult> {
         })
       : undefined;
     void companion?.joined.then((joined) => joined && this.say(`Following ${topic} as group ${companion.group}`));
+    // A signal, or the holder giving up: nothing served and no wait can change that (a refused key, a pinned run
+    // gone), so the process exits with that error and a restart reads the settings again.
     const ended = await Promise.race([stopSignal, service.holder.gaveUp]);
-    if (typeof ended !== 'string') {
-      // Nothing served and no wait can change that (a refused key, a pinned run gone): exit, so a restart reads the settings again.
-      await companion?.stop();
-      await service.close();
-      throw ended;
-    }
-    const signal = ended;
-    this.say(`${signal}: stopping (requests in flight are answered first)`);
+    if (typeof ended === 'string') this.say(`${ended}: stopping (requests in flight are answered first)`);
     const runId = service.holder.status().current?.runId ?? null;
     await companion?.stop();
     await service.close();
+    if (typeof ended !== 'string') throw ended;
+    const signal = ended;
     this.say('Stopped');
     // Started with an IPC channel (a `flts bench` replica is a cluster worker), the open channel alone keeps the
     // process alive once the server has stopped, until its parent kills it.
