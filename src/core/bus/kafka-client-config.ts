@@ -1,6 +1,6 @@
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
-import type { KafkaSecuritySettings } from '../config/specs/distributed.js';
+import { DISTRIBUTED_SPECS, type KafkaSecuritySettings } from '../config/specs/distributed.js';
 import { FltsError } from '../errors.js';
 import { readCertificates, readPrivateKey, type PemSetting } from '../tls-files.js';
 
@@ -15,18 +15,11 @@ export interface KafkaConnectionOptions extends Partial<KafkaSecuritySettings> {
 
 type ClientConfig = Pick<KafkaConfig, 'clientId' | 'brokers' | 'connectionTimeout' | 'requestTimeout' | 'ssl' | 'sasl'>;
 
-const ENV_NAMES: Readonly<Record<string, string>> = {
-  securityProtocol: 'FLTS_KAFKA_SECURITY_PROTOCOL',
-  'sasl.mechanism': 'FLTS_KAFKA_SASL_MECHANISM',
-  'sasl.username': 'FLTS_KAFKA_SASL_USERNAME',
-  'sasl.password': 'FLTS_KAFKA_SASL_PASSWORD',
-  'ssl.caFile': 'FLTS_KAFKA_SSL_CA_FILE',
-  'ssl.certFile': 'FLTS_KAFKA_SSL_CERT_FILE',
-  'ssl.keyFile': 'FLTS_KAFKA_SSL_KEY_FILE',
-};
-
-/** `key` under bus.kafka, with the environment name that sets it (the one the docs and the chart use). */
-const setting = (key: string): PemSetting => ({ setting: `bus.kafka.${key}`, env: ENV_NAMES[key] });
+/** `key` under bus.kafka, with the environment name that sets it (its spec's first, the one the docs and the chart use). */
+function setting(key: string): PemSetting {
+  const path = `bus.kafka.${key}`;
+  return { setting: path, env: DISTRIBUTED_SPECS.find((spec) => spec.path === path)?.env?.[0] ?? path };
+}
 
 function invalid(key: string, message: string): FltsError {
   const { setting: path, env } = setting(key);
