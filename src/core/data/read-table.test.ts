@@ -243,6 +243,14 @@ describe('core > data > read-table', () => {
     expect(() => readTableBytes(pl.DataFrame([pl.Series('time', [true, false]), values]).writeParquet(), 'x.parquet')).toThrow(expect.objectContaining({ message: expect.stringContaining('holds values of type Bool') }));
   });
 
+  it('reads a digits-only time column of a CSV or Parquet file as the dates it spells', () => {
+    // Before, this CSV's times were epoch microseconds of 1970-08-23 and the Parquet's yyyyMMdd refused.
+    const expected = [Date.UTC(2018, 6, 22, 10, 52, 3), Date.UTC(2018, 6, 22, 10, 54, 3)];
+    expect(Array.from(readTableBytes(csv('time,v\n20180722105203,1\n20180722105403,2\n'), 'x.csv').frame.time)).toEqual(expected);
+    const days = pl.DataFrame([pl.Series('time', [20_180_722, 20_180_723], pl.Int64), pl.Series('v', [1, 2], pl.Float64)]);
+    expect(Array.from(readTableBytes(days.writeParquet(), 'x.parquet').frame.time)).toEqual([Date.UTC(2018, 6, 22), Date.UTC(2018, 6, 23)]);
+  });
+
   it('counts rows out of time order and describes the steps of the times kept', () => {
     const table = readTableBytes(csv('time,v\n2024-01-01 00:04:00,3\n2024-01-01 00:00:00,1\n2024-01-01 00:02:00,2\n2024-01-01 00:30:00,4\n2024-01-01 00:32:00,5\n'), 'x.csv');
     expect(table.unorderedRows).toBe(1);

@@ -115,7 +115,35 @@ describe('core > data > timestamps', () => {
       reason: expect.stringMatching(/^a number too small to tell its unit \(as epoch seconds 1970-01-02T00:00:00, as epoch milliseconds 1970-01-01T00:01:26\.400\)/),
     });
     expect(parseTimeColumn(['1e19']).problem?.reason).toMatch(/too large for an epoch time/);
-    expect(parseTimeColumn(['yesterday']).problem?.reason).toMatch(/^expected year-first ISO 8601 text .* or an epoch number in seconds \(10 digits\), milliseconds \(13\)/);
+    expect(parseTimeColumn(['yesterday']).problem?.reason).toMatch(/^expected year-first ISO 8601 text .*, an epoch number in seconds \(10 digits\), milliseconds \(13\).*, or a digits-only date/);
+  });
+
+  it('reads digits-only dates as the date they spell, not as epoch numbers of 1970 and 1976', () => {
+    // Before, 20180722105203 was epoch microseconds (1970-08-23T15:15:22.105), 201807221052 epoch milliseconds
+    // (1976-05-25) and 20180722 was refused as too small.
+    const second = Date.UTC(2018, 6, 22, 10, 52, 3);
+    for (const value of [20_180_722_105_203, '20180722105203', ' 20180722105203 ']) expect(parseTimestamp(value)).toBe(second);
+    expect(parseTimestamp(201_807_221_052)).toBe(Date.UTC(2018, 6, 22, 10, 52));
+    expect(parseTimestamp('20180722')).toBe(Date.UTC(2018, 6, 22));
+    expect(parseTimestamp(20_200_229)).toBe(Date.UTC(2020, 1, 29));
+    expect(parseTimestamp('19000101000000')).toBe(Date.UTC(1900, 0, 1));
+    expect(parseTimestamp('20991231235959')).toBe(Date.UTC(2099, 11, 31, 23, 59, 59));
+    // Digits that spell no date, or a year outside 1900-2099, keep the epoch reading (or its refusal).
+    expect(parseTimestamp(20_181_322_105_203)).toBe(Math.floor(20_181_322_105_203 / 1e3));
+    expect(parseTimestamp(20_190_229)).toBeNaN();
+    expect(parseTimestamp(21_000_101_000_000)).toBe(21_000_101_000);
+    expect(parseTimestamp(201_807_221_052.5)).toBe(201_807_221_052.5);
+    expect(parseTimestamp('2018072210520')).toBe(2_018_072_210_520);
+  });
+
+  it('refuses a column that mixes digits-only dates and epoch numbers of the same size', () => {
+    const column = parseTimeColumn(['20180722105203', '20180722105403']);
+    expect(Array.from(column.time ?? [])).toEqual([Date.UTC(2018, 6, 22, 10, 52, 3), Date.UTC(2018, 6, 22, 10, 54, 3)]);
+    // 20181322105203 spells no date: read alone it is epoch microseconds, beside a date it is refused.
+    expect(parseTimeColumn([20_180_722_105_203, 20_181_322_105_203]).problem).toMatchObject({
+      index: 1,
+      reason: expect.stringContaining("epoch microseconds by its size, but the column's first number (position 0) is in a digits-only date"),
+    });
   });
 
   it('refuses a column that mixes units, and reads ISO text and numbers of one unit side by side', () => {

@@ -68,7 +68,8 @@ export type EpochUnit = 's' | 'ms' | 'us' | 'ns';
  * The size where each unit's numbers end: the 10-, 13-, 16- and 19-digit epoch times of today are seconds,
  * milliseconds, microseconds and nanoseconds, as log and date libraries read them (Go's dateparse by digit
  * count). Each unit thus reads every time from 1973-03-03 (1970-04-26 for ms and finer) to 2286-11-20, and
- * epoch ms, what flts read every number as before, keep their meaning over that whole span.
+ * epoch ms, what flts read every number as before, keep their meaning over that whole span, but for the
+ * 12-digit ones of 1976 whose digits also spell a date (`compactDateMs`).
  */
 const EPOCH_UNITS: ReadonlyArray<{ unit: EpochUnit; below: number; toMs: (value: number) => number }> = [
   // Binary fractions of a second (1.7e9 + 0.1) are first rounded to the microsecond; then, as for finer units
@@ -85,11 +86,20 @@ const EPOCH_UNITS: ReadonlyArray<{ unit: EpochUnit; below: number; toMs: (value:
  */
 export const EPOCH_AMBIGUOUS_BELOW = 1e8;
 
-const UNIT_NAMES: Record<EpochUnit, string> = { s: 'epoch seconds', ms: 'epoch milliseconds', us: 'epoch microseconds', ns: 'epoch nanoseconds' };
+/** How a number in a time column was read: in an epoch unit, or as a digits-only date. */
+type NumberForm = EpochUnit | 'compact';
+
+const UNIT_NAMES: Record<NumberForm, string> = {
+  s: 'epoch seconds',
+  ms: 'epoch milliseconds',
+  us: 'epoch microseconds',
+  ns: 'epoch nanoseconds',
+  compact: 'a digits-only date (yyyyMMdd[HHmm[ss]])',
+};
 
 /** What every reader accepts as a time, for messages. */
 export const ACCEPTED_TIMES =
-  'year-first ISO 8601 text ("2018-02-05 23:40:00" read as UTC, an offset converted to UTC; "2018/02/05 23:40" also read, day-first dates are not) or an epoch number in seconds (10 digits), milliseconds (13), microseconds (16) or nanoseconds (19), told apart by its size';
+  'year-first ISO 8601 text ("2018-02-05 23:40:00" read as UTC, an offset converted to UTC; "2018/02/05 23:40" also read, day-first dates are not), an epoch number in seconds (10 digits), milliseconds (13), microseconds (16) or nanoseconds (19), told apart by its size, or a digits-only date (yyyyMMdd, yyyyMMddHHmm or yyyyMMddHHmmss, years 1900-2099)';
 
 /** A plain decimal number written as text (a CSV cell, a BYTES tensor element), sign and exponent allowed. */
 const NUMERIC_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
@@ -106,6 +116,32 @@ function epochNumberToMs(value: number): number {
   if (!(size >= EPOCH_AMBIGUOUS_BELOW)) return Number.NaN;
   const band = EPOCH_UNITS.find((candidate) => size < candidate.below);
   return band ? band.toMs(value) : Number.NaN;
+}
+
+/**
+ * Digits-only dates as exports and loggers write them, year first: yyyyMMdd (8 digits), yyyyMMddHHmm (12) and
+ * yyyyMMddHHmmss (14), years 1900-2099. Read by size alone, 12 and 14 digits would be epoch milliseconds of 1976
+ * and microseconds of 1970, never what a file means (pandas reads such text as a date too); 8 digits are too
+ * small for an epoch number. Only values that name a real date and time are read this way.
+ */
+const COMPACT_DATE = /^\s*(\d{8}|\d{12}|\d{14})\s*$/;
+
+function compactDateMs(value: unknown): number | undefined {
+  let digits: string;
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 19_000_101 || value >= 1e14) return undefined;
+    digits = String(value);
+  } else if (typeof value === 'string') {
+    const match = COMPACT_DATE.exec(value);
+    if (!match) return undefined;
+    digits = match[1];
+  } else return undefined;
+  if (digits.length !== 8 && digits.length !== 12 && digits.length !== 14) return undefined;
+  const field = (at: number): number => twoDigits(digits, at);
+  const year = field(0) * 100 + field(2);
+  const [month, day, hour, minute, second] = [field(4), field(6), digits.length > 8 ? field(8) : 0, digits.length > 8 ? field(10) : 0, digits.length > 12 ? field(12) : 0];
+  if (year < 1900 || year > 2099 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
+  return daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000;
 }
 
 /** A number as the time value it is: the number itself, or text that is one number. */
@@ -146,7 +182,7 @@ export interface TimeColumnProblem {
  */
 export function parseTimeColumn(values: ArrayLike<unknown>): { time: Float64Array; problem?: undefined } | { time?: undefined; problem: TimeColumnProblem } {
   const time = new Float64Array(values.length);
-  let firstUnit: { unit: EpochUnit; index: number } | undefined;
+  let firstUnit: { unit: NumberForm; index: number } | undefined;
   for (let index = 0; index < values.length; index++) {
     const value = values[index];
     const ms = parseTimestamp(value);
@@ -154,7 +190,7 @@ export function parseTimeColumn(values: ArrayLike<unknown>): { time: Float64Arra
     time[index] = ms;
     const number = asEpochNumber(value);
     if (number === undefined) continue;
-    const unit = epochUnit(number) as EpochUnit;
+    const unit: NumberForm = compactDateMs(value) === undefined ? (epochUnit(number) as EpochUnit) : 'compact';
     firstUnit ??= { unit, index };
     if (unit !== firstUnit.unit) {
       return { problem: { index, value, reason: `${UNIT_NAMES[unit]} by its size, but the column's first number (position ${firstUnit.index}) is in ${UNIT_NAMES[firstUnit.unit]}; write one column in one unit` } };
@@ -166,10 +202,12 @@ export function parseTimeColumn(values: ArrayLike<unknown>): { time: Float64Arra
 /**
  * Parses one timestamp to epoch ms. Naive wall-clock text is read as UTC (how flts stores time); text with an
  * offset is converted to UTC. Day-first or month-first dates (05/02/2018) are refused: which one a file means
- * cannot be told from one row. A number (or text that is one number) is an epoch time in the unit its size
- * names (`epochUnit`). Anything else, and any time outside years 0000-9999, is NaN; `timeProblem` says why.
+ * cannot be told from one row. A digits-only date (`compactDateMs`) is that date; any other number (or text
+ * that is one number) is an epoch time in the unit its size names (`epochUnit`). Anything else, and any time outside years 0000-9999, is NaN; `timeProblem` says why.
  */
 export function parseTimestamp(value: unknown): number {
+  const compact = compactDateMs(value);
+  if (compact !== undefined) return compact;
   if (typeof value === 'number') return epochNumberToMs(value);
   if (typeof value !== 'string') return Number.NaN;
   const plain = parsePlainDateTime(value);
