@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { trainerGroupId } from '../../src/core/bus/topics.js';
-import { leaseKey, readLease } from '../../src/core/daemon/work-lease.js';
+import { leaseKey, readLease } from '../../src/core/registry/work-lease.js';
 import { createPipeline, ofType, waitUntil } from './daemon-harness.js';
 import { infraSkipReason } from './infra-env.js';
 

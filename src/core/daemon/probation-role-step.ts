@@ -3,7 +3,7 @@ import { createRollbackAction } from '../workflows/auto-rollback.js';
 import { promotionScope } from '../registry/pointers.js';
 import type { RoleContext } from './role-registry.js';
 import { startResyncTimer } from './serial-queue.js';
-import { acquireLease } from './work-lease.js';
+import { acquireLease } from '../registry/work-lease.js';
 
 /**
  * The promoter's share of live probation: every report interval it sums the figures every serving replica

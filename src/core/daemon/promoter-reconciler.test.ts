@@ -16,7 +16,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
 import { reconcilePromotion } from './promoter-reconciler.js';
-import { acquireLease } from './work-lease.js';
+import { acquireLease } from '../registry/work-lease.js';
 import { startPromoterRole } from './promoter-role.js';
 import type { RoleContext } from './role-registry.js';
 

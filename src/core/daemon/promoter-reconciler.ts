@@ -3,7 +3,7 @@ import { promotionScope } from '../registry/pointers.js';
 import { autoPromote, decideAutoPromotion, type AutoPromotionOutcome } from '../workflows/auto-promote.js';
 import { completeInterruptedPromotion } from '../workflows/promote.js';
 import type { RoleContext } from './role-registry.js';
-import { acquireLease, leaseKey, waitForLeaseFree, type HeldLease } from './work-lease.js';
+import { acquireLease, leaseKey, waitForLeaseFree, type HeldLease } from '../registry/work-lease.js';
 
 export type PromotionOutcome = AutoPromotionOutcome | { result: 'busy'; reason: string };
 

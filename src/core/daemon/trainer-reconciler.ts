@@ -6,7 +6,7 @@ import { listRunRecords, markRunKilled } from '../registry/run-store.js';
 import { runOfThisProcess, waitForRunEnd, whyRunDead, type MonotonicClock } from '../registry/run-liveness.js';
 import type { RoleContext } from './role-registry.js';
 import type { SerialQueue } from './serial-queue.js';
-import { acquireLease, leaseKey, readLease, waitForLeaseFree, type HeldLease } from './work-lease.js';
+import { acquireLease, leaseKey, readLease, waitForLeaseFree, type HeldLease } from '../registry/work-lease.js';
 
 export interface TrainTarget {
   configHash: string;

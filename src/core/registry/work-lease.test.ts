@@ -12,7 +12,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retr
 const { settings } = resolveSettings({ env: { FLTS_DAEMON_HEARTBEAT_MS: '50', FLTS_DAEMON_LEASE_STALE_MS: '1000' } });
 const work = { step: 'train', configHash: 'c'.repeat(64), modelType: 'LSTM' };
 
-describe('core > daemon > work-lease', () => {
+describe('core > registry > work-lease', () => {
   it('is fresh until this process has seen it unchanged for the stale limit, whatever clock its holder has', () => {
     const store = createFsStore(root);
     const key = leaseKey('train', work.configHash, 'LSTM');
