@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { MessageBus } from '../bus/message-bus.js';
@@ -9,6 +7,7 @@ import { FltsError, toFltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { createActualsHub } from '../live/actuals-hub.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { uniqueLeaseOwner } from '../registry/work-lease.js';
 import { retryWithBackoff, UNTIL_AVAILABLE, type RetryPolicy } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
@@ -104,7 +103,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     bus: deps.bus,
     logger,
     metrics,
-    owner: `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    owner: uniqueLeaseOwner(),
     signal: controller.signal,
     onEvent: deps.onEvent,
     actuals: createActualsHub(),

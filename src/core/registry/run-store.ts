@@ -175,16 +175,23 @@ const PID_REUSE_MARGIN_MS = 60_000;
  * after the run did is not its trainer. Unknown (another host, no owner recorded) counts as not gone.
  */
 export function runOwnerGone(run: RunRecord): boolean {
-  const owner = run.owner;
-  if (!owner || owner.host !== os.hostname()) return false;
+  return run.owner !== undefined && ownerProcessGone(run.owner, run.timings.started_at);
+}
+
+/**
+ * Whether `owner`, a process that recorded something (a run, a work lease) at `since` by this host's clock, is known
+ * to be gone; see runOwnerGone.
+ */
+export function ownerProcessGone(owner: RunOwner, since: string): boolean {
+  if (owner.host !== os.hostname()) return false;
   const startedAgain = (pid: number): boolean => {
     if (owner.started !== undefined) {
       const now = processStartOf(pid);
       return now !== undefined && now !== owner.started;
     }
-    const since = processStartedAtMs(pid);
-    const runStart = Date.parse(run.timings.started_at);
-    return since !== undefined && Number.isFinite(runStart) && since > runStart + PID_REUSE_MARGIN_MS;
+    const startedAtMs = processStartedAtMs(pid);
+    const sinceMs = Date.parse(since);
+    return startedAtMs !== undefined && Number.isFinite(sinceMs) && startedAtMs > sinceMs + PID_REUSE_MARGIN_MS;
   };
   if (owner.pid === process.pid) return startedAgain(process.pid);
   try {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -5,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import { silentLogger } from '../logger.js';
 import { createFsStore } from '../storage/fs-store.js';
-import { acquireLease, isLeaseFresh, leaseKey, readLease } from './work-lease.js';
+import { acquireLease, isLeaseBeatingHere, isLeaseFresh, leaseKey, readLease } from './work-lease.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'flts-lease-'));
 afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
@@ -96,6 +97,29 @@ describe('core > registry > work-lease', () => {
     expect(lease).toBeDefined();
     expect((await readLease(store, settings, leaseKey('train', work.configHash, 'GRU')))?.owner).toBe('alive');
     await lease!.release();
+  });
+
+  it('takes over at once a lease whose holder\'s process is gone from this host, and records its own process', async () => {
+    const store = createFsStore(root);
+    const key = leaseKey('train', work.configHash, 'SNAIVE');
+    const exited = spawn(process.execPath, ['-e', '']);
+    const deadPid = await new Promise<number>((resolve) => exited.on('exit', () => resolve(exited.pid!)));
+    const stamp = new Date().toISOString();
+    const dead = { owner: 'killed', step: 'train', config_hash: work.configHash, model_type: 'SNAIVE', acquired_at: stamp, heartbeat_at: stamp, beats: 0 };
+    await store.put(settings.store.buckets.runs, key, JSON.stringify({ ...dead, process: { host: os.hostname(), pid: deadPid } }));
+    const lease = await acquireLease({ store, settings, owner: 'alive', logger: silentLogger }, { ...work, modelType: 'SNAIVE' });
+    expect(lease).toBeDefined();
+    const taken = await readLease(store, settings, key);
+    expect(taken).toMatchObject({ owner: 'alive', process: { host: os.hostname(), pid: process.pid } });
+    // Held by this very process (another of its trainers): beating here, known at work without a change seen.
+    expect(isLeaseBeatingHere(taken!, settings.daemon.leaseStaleMs)).toBe(true);
+    expect(isLeaseBeatingHere({ ...taken!, process: { host: `${os.hostname()}-elsewhere`, pid: process.pid, started: taken!.process!.started } }, settings.daemon.leaseStaleMs)).toBe(false);
+    expect(isLeaseBeatingHere(taken!, settings.daemon.leaseStaleMs, Date.parse(taken!.heartbeat_at) + settings.daemon.leaseStaleMs)).toBe(false);
+    await lease!.release();
+    // The same lease on another host: only staleness on this clock frees it.
+    await store.put(settings.store.buckets.runs, key, JSON.stringify({ ...dead, process: { host: `${os.hostname()}-elsewhere`, pid: deadPid } }));
+    expect(await acquireLease({ store, settings, owner: 'alive', logger: silentLogger }, { ...work, modelType: 'SNAIVE' })).toBeUndefined();
+    await store.delete(settings.store.buckets.runs, key);
   });
 
   it('gives a contested lease to exactly one of many racing owners, fresh or stale', async () => {

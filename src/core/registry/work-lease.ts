@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import { getJsonIfExists, parseLenientJson } from '../storage/json-objects.js';
@@ -5,6 +7,8 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { orUnlessUnavailable } from '../errors.js';
 import { pollUntil } from '../retry.js';
 import { seenUnchangedMs } from '../storage/seen-unchanged.js';
+import type { RunOwner } from './run-record.js';
+import { currentRunOwner, ownerProcessGone } from './run-store.js';
 
 /**
  * A lease says "this process is working on this step right now". It lives in the runs bucket beside the
@@ -17,7 +21,11 @@ import { seenUnchangedMs } from '../storage/seen-unchanged.js';
  * Staleness is judged on the reader's clock alone: a lease is stale once this process has seen it unchanged
  * (no heartbeat, no new holder) for `daemon.leaseStaleMs` of its own monotonic time. Comparing the holder's
  * heartbeat timestamp with the reader's clock would let a holder whose clock runs behind lose a live lease,
- * and two trainers train the same model.
+ * and two trainers train the same model. A holder on this host whose process is gone (its pid unused, or another
+ * process's) is known to have stopped at once, as a run's trainer is (runOwnerGone).
+ *
+ * The `train` lease of a (config_hash, model type) is also the training claim that `trainModels` takes for the CLI
+ * and the library (workflows/train-claim.ts): the daemon's trainer and every `flts train` exclude each other by it.
  */
 export interface LeaseRecord {
   owner: string;
@@ -31,6 +39,8 @@ export interface LeaseRecord {
   beats?: number;
   /** The run being trained, once it exists. */
   run_id?: string;
+  /** The holder's process (absent on leases written before it was kept): one gone from this host holds nothing. */
+  process?: RunOwner;
 }
 
 export interface LeaseOptions {
@@ -51,6 +61,11 @@ export interface HeldLease {
   release(): Promise<void>;
 }
 
+/** An owner id unique to one holder: its host and pid, for people reading the lease, and a random part. */
+export function uniqueLeaseOwner(): string {
+  return `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+}
+
 export function leaseKey(step: string, configHash: string, modelType: string): string {
   return `leases/${step}/${configHash}/${modelType.toLowerCase() || 'all'}.json`;
 }
@@ -61,13 +76,31 @@ export function isLeaseFresh(store: ObjectStore, key: string, lease: LeaseRecord
   return lease !== undefined && unchangedMs < staleMs;
 }
 
+/** Whether the lease read at `key` still has a holder at work: fresh (isLeaseFresh), and its process not known gone. */
+export function isLeaseHeld(store: ObjectStore, key: string, lease: LeaseRecord | undefined, staleMs: number, monotonic?: () => number): lease is LeaseRecord {
+  return isLeaseFresh(store, key, lease, staleMs, monotonic) && !(lease.process && ownerProcessGone(lease.process, lease.acquired_at));
+}
+
 /**
- * Returns once the lease at `key` is released, or stale: unchanged for `daemon.leaseStaleMs` as this process sees
- * it (false when `signal` aborts first). A look per heartbeat keeps a dead holder's takeover within about one
- * heartbeat of that.
+ * Whether the lease's holder is known to be at work without waiting to see the lease change: a process on this host
+ * that still runs (the very process, told from one given its pid since by its recorded start) and beat within
+ * `staleMs` by this host's clock, the one clock it shares with the reader. Only ever a reason to leave a lease alone,
+ * never to take one: elsewhere, or when in doubt, a change seen on this process's own clock decides (isLeaseFresh).
  */
-export async function waitForLeaseFree(store: ObjectStore, settings: Settings, key: string, signal: AbortSignal): Promise<boolean> {
-  return pollUntil(settings.daemon.heartbeatMs, signal, async () => !isLeaseFresh(store, key, await readLease(store, settings, key), settings.daemon.leaseStaleMs));
+export function isLeaseBeatingHere(lease: LeaseRecord, staleMs: number, now: number = Date.now()): boolean {
+  const holder = lease.process;
+  if (holder?.started === undefined || holder.host !== os.hostname() || ownerProcessGone(holder, lease.acquired_at)) return false;
+  const age = now - Date.parse(lease.heartbeat_at);
+  return age >= 0 && age < staleMs;
+}
+
+/**
+ * Returns once the lease at `key` is released, stale (unchanged for `daemon.leaseStaleMs` as this process sees it)
+ * or its holder's process is gone (false when `signal` aborts first). A look per heartbeat keeps a dead holder's
+ * takeover within about one heartbeat of that.
+ */
+export async function waitForLeaseFree(store: ObjectStore, settings: Settings, key: string, signal: AbortSignal, monotonic?: () => number): Promise<boolean> {
+  return pollUntil(settings.daemon.heartbeatMs, signal, async () => !isLeaseHeld(store, key, await readLease(store, settings, key), settings.daemon.leaseStaleMs, monotonic));
 }
 
 export async function readLease(store: ObjectStore, settings: Settings, key: string): Promise<LeaseRecord | undefined> {
@@ -75,7 +108,7 @@ export async function readLease(store: ObjectStore, settings: Settings, key: str
 }
 
 /**
- * Takes the lease unless another owner holds a fresh one; undefined when someone else has it. While held,
+ * Takes the lease unless another owner holds it (isLeaseHeld); undefined when someone else has it. While held,
  * a heartbeat refreshes it every `daemon.heartbeatMs`.
  */
 export async function acquireLease(options: LeaseOptions, work: { step: string; configHash: string; modelType: string }, signal?: AbortSignal): Promise<HeldLease | undefined> {
@@ -85,14 +118,14 @@ export async function acquireLease(options: LeaseOptions, work: { step: string; 
   const bucket = settings.store.buckets.runs;
   const key = leaseKey(work.step, work.configHash, work.modelType);
   const stamp = new Date(now()).toISOString();
-  let record: LeaseRecord = { owner, step: work.step, config_hash: work.configHash, model_type: work.modelType, acquired_at: stamp, heartbeat_at: stamp, beats: 0 };
+  let record: LeaseRecord = { owner, step: work.step, config_hash: work.configHash, model_type: work.modelType, acquired_at: stamp, heartbeat_at: stamp, beats: 0, process: currentRunOwner() };
   await store.ensureBucket(bucket);
   let version = await store.putIfAbsent(bucket, key, JSON.stringify(record));
   if (version === undefined) {
     const existing = await store.getVersioned(bucket, key);
     if (!existing) return undefined; // released between our two calls: the next attempt creates it
     const lease = parseLease(existing.body);
-    if (lease && lease.owner !== owner && isLeaseFresh(store, key, lease, settings.daemon.leaseStaleMs, options.monotonic)) return undefined;
+    if (lease && lease.owner !== owner && isLeaseHeld(store, key, lease, settings.daemon.leaseStaleMs, options.monotonic)) return undefined;
     version = await store.putIfVersion(bucket, key, JSON.stringify(record), existing.version);
     if (version === undefined) return undefined;
   }
