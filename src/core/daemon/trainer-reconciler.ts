@@ -27,7 +27,7 @@ export interface TrainerContext extends RoleContext {
   monotonic?: MonotonicClock;
 }
 
-/** `wait` for the lease's holder, or for `runId`: a run another process trains without a lease (`flts train`). */
+/** `wait` for the lease's holder, or for `runId`: a run another process trains without a lease (`--allow-concurrent`, an older flts). */
 type Decision = { kind: 'done'; outcome: TrainingOutcome } | { kind: 'wait'; reason: string; runId?: string };
 
 function aborted(): FltsError {
@@ -60,8 +60,9 @@ async function markOrphansKilled(context: TrainerContext, runs: RunRecord[]): Pr
 
 async function train(context: TrainerContext, target: TrainTarget, lease: HeldLease, signal: AbortSignal): Promise<TrainingOutcome> {
   const { settings, store, bus, logger, metrics } = context;
-  // The RUNNING runs of other processes were judged under the lease just before (markOrphansKilled), with the same
-  // rules; waiting for a live one happens above, lease and queue released, so the workflow need not look again.
+  // The lease held is the training claim the workflow would take (train-claim.ts: the same key), and the RUNNING runs
+  // of other processes were judged under it just before (markOrphansKilled), with the same rules; waiting for a live
+  // one happens above, lease and queue released. So the workflow takes no claim and need not look again.
   const result = await trainModels({ models: [target.modelType], configHash: target.configHash, processedBucket: target.processedBucket, inProgress: 'train' }, settings, {
     store,
     bus,

@@ -27,6 +27,15 @@ export async function othersRunningRuns(store: ObjectStore, settings: Settings, 
 }
 
 /**
+ * Reads the run's heartbeat (undefined when it has none) and how long this process has seen it unchanged, on its own
+ * clock: every look counts towards judging the run dead, whoever looks (whyRunDead, a claim's watcher).
+ */
+export async function lookAtRunHeartbeat(store: ObjectStore, settings: Settings, runId: string, monotonic?: MonotonicClock): Promise<{ beat: string; unchangedMs: number } | undefined> {
+  const beat = await readRunHeartbeat(store, settings, runId);
+  return beat === undefined ? undefined : { beat, unchangedMs: seenUnchangedMs(store, runHeartbeatKey(runId), beat, monotonic) };
+}
+
+/**
  * Why another process's RUNNING run is no longer being trained, or undefined while it is, as far as this process can
  * tell. On this host a pid that is gone says so at once. Otherwise the heartbeat does: the run is dead once this
  * process has seen it unchanged for `daemon.leaseStaleMs` of its own monotonic time, like a lease, whatever the
@@ -36,10 +45,9 @@ export async function othersRunningRuns(store: ObjectStore, settings: Settings, 
 export async function whyRunDead(store: ObjectStore, settings: Settings, run: RunRecord, monotonic?: MonotonicClock): Promise<string | undefined> {
   const staleMs = settings.daemon.leaseStaleMs;
   if (runOwnerGone(run)) return `The process training this run (pid ${run.owner?.pid}) is gone; the model is retrained.`;
-  const heartbeat = await readRunHeartbeat(store, settings, run.run_id);
+  const heartbeat = await lookAtRunHeartbeat(store, settings, run.run_id, monotonic);
   if (heartbeat !== undefined) {
-    const unchangedMs = seenUnchangedMs(store, runHeartbeatKey(run.run_id), heartbeat, monotonic);
-    return unchangedMs < staleMs ? undefined : `The run's heartbeat did not change for ${staleMs} ms: the process training it stopped; the model is retrained.`;
+    return heartbeat.unchangedMs < staleMs ? undefined : `The run's heartbeat did not change for ${staleMs} ms: the process training it stopped; the model is retrained.`;
   }
   if (run.owner?.host === os.hostname()) return undefined;
   return Date.now() - Date.parse(run.timings.started_at) < staleMs ? undefined : `No heartbeat for over ${staleMs} ms: the process training this run stopped; the model is retrained.`;

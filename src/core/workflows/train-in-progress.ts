@@ -14,9 +14,10 @@ import type { ObjectStore } from '../storage/object-store.js';
  */
 export type InProgressPolicy = 'refuse' | 'wait' | 'train';
 
-/** Another process's run that training the same model type would duplicate. */
+/** Another process's run (or claim, its run about to start) that training the same model type would duplicate. */
 export interface RunInProgress {
-  run_id: string;
+  /** Null while the holder of the training claim has not started its run yet. */
+  run_id: string | null;
   model_type: string;
   config_hash: string;
   owner: RunOwner | null;
@@ -38,17 +39,26 @@ export function runInProgress(run: RunRecord): RunInProgress {
   return { run_id: run.run_id, model_type: run.model_type, config_hash: run.config_hash, owner: run.owner ?? null, started_at: run.timings.started_at };
 }
 
-function inProgressError(run: RunRecord): FltsError {
-  return new FltsError(
-    'FLTS_TRAIN_IN_PROGRESS',
-    `${run.model_type} is already being trained on config_hash ${run.config_hash.slice(0, 12)} by run ${run.run_id} (${trainer(run)}, started ${run.timings.started_at}); not trained a second time.`,
-    { details: { modelType: run.model_type, configHash: run.config_hash, inProgress: runInProgress(run) } },
-  );
+/**
+ * FLTS_TRAIN_IN_PROGRESS for `progress`; `holder` names who trains it when no process is recorded. `ended`: it was
+ * being trained when this process asked, and has finished since.
+ */
+export function inProgressError(progress: RunInProgress, holder = 'another process', ended = false): FltsError {
+  const who = progress.owner ? `pid ${progress.owner.pid} on ${progress.owner.host}` : holder;
+  const by = progress.run_id === null ? `${who} (claimed ${progress.started_at}, its run about to start)` : `run ${progress.run_id} (${who}, started ${progress.started_at})`;
+  const what = ended ? 'was being trained' : 'is already being trained';
+  const since = ended ? ', which has finished since this process asked' : '';
+  return new FltsError('FLTS_TRAIN_IN_PROGRESS', `${progress.model_type} ${what} on config_hash ${progress.config_hash.slice(0, 12)} by ${by}${since}; not trained a second time.`, {
+    details: { modelType: progress.model_type, configHash: progress.config_hash, inProgress: progress },
+  });
 }
 
-function abortedWhileWaiting(run: RunRecord): FltsError {
-  return new FltsError('FLTS_TRAIN_ABORTED', `Training was stopped while ${run.model_type} waited for run ${run.run_id} (${trainer(run)}) to end.`, { details: { waitedFor: run.run_id } });
+/** FLTS_TRAIN_ABORTED for a model type that waited for `what` (a run, a claim's holder) when the signal aborted. */
+export function abortedWhileWaiting(modelType: string, what: string, waitedFor: string | null): FltsError {
+  return new FltsError('FLTS_TRAIN_ABORTED', `Training was stopped while ${modelType} waited for ${what} to end.`, { details: { waitedFor } });
 }
+
+const abortedWaitingForRun = (run: RunRecord): FltsError => abortedWhileWaiting(run.model_type, `run ${run.run_id} (${trainer(run)})`, run.run_id);
 
 /** Tells about a run found dead and recorded as KILLED before training. */
 export function reportDeadRunKilled(run: RunRecord, deps: Pick<ClearToTrainDeps, 'onEvent' | 'logger'>): void {
@@ -69,11 +79,11 @@ async function refuseIfLive(running: RunRecord[], settings: Settings, deps: Clea
   let live: RunRecord | undefined;
   for (const [index, run] of running.entries()) {
     const verdict = verdicts[index];
-    if (!verdict) throw abortedWhileWaiting(run);
+    if (!verdict) throw abortedWaitingForRun(run);
     if (verdict.state === 'dead') await markDead(run, verdict.reason, settings, deps);
     if (verdict.state === 'live') live ??= run;
   }
-  if (live) throw inProgressError(live);
+  if (live) throw inProgressError(runInProgress(live));
 }
 
 /**
@@ -98,6 +108,6 @@ export async function clearToTrain(target: { modelType: string; configHash: stri
     }
     if (!live) return;
     deps.onEvent?.({ type: 'log', level: 'info', message: `${live.model_type}: waiting for run ${live.run_id} (${trainer(live)}) to end before training.` });
-    if (!(await waitForRunEnd(deps.store, settings, live.run_id, signal, deps.monotonic))) throw abortedWhileWaiting(live);
+    if (!(await waitForRunEnd(deps.store, settings, live.run_id, signal, deps.monotonic))) throw abortedWaitingForRun(live);
   }
 }

@@ -13,6 +13,9 @@ import { markDeadRunsKilled } from '../registry/run-store.js';
 import { trainRun, type TrainRunDeps } from '../train/train-run.js';
 import type { MonotonicClock } from '../registry/run-liveness.js';
 import { syncRunsToTracking } from './sync-runs-to-tracking.js';
+import type { HeldLease } from '../registry/work-lease.js';
+import type { EventSink } from '../events.js';
+import { claimTraining } from './train-claim.js';
 import { clearToTrain, reportDeadRunKilled, type InProgressPolicy } from './train-in-progress.js';
 
 export interface TrainModelsRequest {
@@ -24,6 +27,7 @@ export interface TrainModelsRequest {
   /**
    * A model type another process is training on the same data: `refuse` it (FLTS_TRAIN_IN_PROGRESS, the default),
    * `wait` for that run to end, or `train` a second run anyway. Only that type is affected; the others train.
+   * `refuse` and `wait` first take the type's training claim (train-claim.ts), `train` takes none.
    */
   inProgress?: InProgressPolicy;
 }
@@ -91,7 +95,9 @@ export function modelsAtOnce(settings: Settings, types: number): number {
  * on `model-training` when a bus is configured, then mirrors the new runs to MLflow. Up to
  * `training.parallelModels` models train at once, taken in the order requested; each model's own events keep
  * their order, and its results do not depend on what trains beside it. A model type another process is training on
- * the same data is refused, waited for, or trained anyway (`request.inProgress`, see clearToTrain). A failed or
+ * the same data is refused, waited for, or trained anyway (`request.inProgress`): each type is trained under its
+ * training claim, taken atomically before training starts and released once it ends (claimTraining), and the
+ * RUNNING runs of processes that took none are judged as before (clearToTrain). A failed or
  * refused model does not stop the others (every outcome is recorded); the first failure in request order is
  * rethrown at the end. An abort starts no further model, waits for those in progress to stop, and is rethrown.
  */
@@ -110,14 +116,26 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   const lane = async (): Promise<void> => {
     while (next < types.length && !stopped && !deps.signal?.aborted) {
       const index = next++;
+      const target = { modelType: types[index], configHash: data.configHash };
+      const policy = request.inProgress ?? 'refuse';
+      let claim: HeldLease | undefined;
       try {
-        await clearToTrain({ modelType: types[index], configHash: data.configHash }, request.inProgress ?? 'refuse', settings, deps);
+        claim = await claimTraining(target, policy, settings, deps);
+        // Under the claim, a RUNNING run is one trained without it (--allow-concurrent) or by a holder found dead.
+        await clearToTrain(target, policy, settings, deps);
         started.add(index);
-        outcomes[index] = { run: await trainOne(types[index], data, readSettings, runDeps) };
+        const onEvent: EventSink = (event) => {
+          // The claim names its run, for whoever is refused or waits.
+          if (event.type === 'train.start') claim?.attachRun(event.runId);
+          runDeps.onEvent?.(event);
+        };
+        outcomes[index] = { run: await trainOne(types[index], data, readSettings, { ...runDeps, onEvent }) };
       } catch (error) {
         const flts = toFltsError(error);
         if (flts.code === 'FLTS_TRAIN_ABORTED') stopped ??= flts;
         else outcomes[index] = { failure: flts };
+      } finally {
+        await claim?.release();
       }
     }
   };
