@@ -12,6 +12,7 @@ import { listRunRecords, processStartOf, readRunRecord, saveRunRecord } from '..
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { addProcessedData } from '../workflows/loadable-run.fixture.js';
+import { trainModels } from '../workflows/train.js';
 import { FltsError } from '../errors.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
 import { createSerialQueue } from './serial-queue.js';
@@ -174,5 +175,33 @@ describe('core > daemon > trainer-reconciler', () => {
     const runs = await listRunRecords(store, settings, { configHash: HASH });
     expect(runs.find((run) => run.run_id === interrupted.run_id)).toMatchObject({ status: 'KILLED', error: { code: 'FLTS_TRAIN_ABORTED' } });
     expect(runs.filter((run) => run.status === 'SUCCESS')).toHaveLength(1);
+  });
+
+  it('waits for a `flts train` that holds the training claim before its run is even recorded, then takes its SUCCESS', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    await addProcessedData(store, settings, HASH);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let starting = false;
+    // The CLI's training is held at its first heartbeat, before its run record: only its claim says it trains.
+    const cliStore = new Proxy(store, {
+      get: (target, property, receiver) =>
+        property === 'put' ? async (...args: Parameters<ObjectStore['put']>) => (args[1].endsWith('/heartbeat.json') && ((starting = true), await gate), target.put(...args)) : Reflect.get(target, property, receiver),
+    });
+    const cli = trainModels({ models: ['NAIVE'], configHash: HASH }, settings, { store: cliStore });
+    const logged: string[] = [];
+    try {
+      await expect.poll(() => starting, { timeout: 10_000 }).toBe(true);
+      const logger = { ...silentLogger, info: (_: object, message?: string) => void logged.push(message ?? '') };
+      const outcome = reconcileTraining({ ...trainer('daemon', store), logger }, { configHash: HASH, modelType: 'NAIVE' }, new AbortController().signal);
+      await expect.poll(() => logged, { timeout: 10_000 }).toContain('daemon_train_waiting');
+      open();
+      const { runs } = await cli;
+      expect(await outcome).toMatchObject({ result: 'skipped', runId: runs[0].run_id });
+      expect((await listRunRecords(store, settings, { configHash: HASH })).map((run) => run.run_id)).toEqual([runs[0].run_id]);
+    } finally {
+      open();
+      await cli.catch(() => undefined);
+    }
   });
 });
