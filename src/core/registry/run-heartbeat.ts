@@ -7,8 +7,8 @@ import { RUN_FILES, type RunOwner } from './run-record.js';
 import { runKey, runsBucket } from './run-store.js';
 
 /**
- * `<run_id>/heartbeat.json`, rewritten every `daemon.heartbeatMs` while the run trains, whoever trains it (the CLI
- * takes no lease). Another process tells a live run from one whose process died by seeing this object change, on
+ * `<run_id>/heartbeat.json`, rewritten every `daemon.heartbeatMs` while the run trains, whoever trains it, under a
+ * training claim or not (`--allow-concurrent`). Another process tells a live run from one whose process died by seeing this object change, on
  * its own clock: the run's timestamps come from the writer's clock and are never compared with the reader's. It is
  * an object of its own, never run.json, so no late beat can overwrite the run's final record; it is removed once
  * that record is written (a reader that finds it gone then reads the final record, or judges the run by its start
