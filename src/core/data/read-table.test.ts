@@ -92,6 +92,27 @@ describe('core > data > read-table', () => {
     expect(readTableBytes(csv('time;v;site\n2018-01-01 00:00:00;1,5;north\n'), 'x.csv').droppedColumns).toEqual(['site']);
   });
 
+  it('reads thousands grouped by dots or commas as the column shows them, and a decimal comma as before', () => {
+    // Before, the grouped columns were dropped as not numeric (and with them a target written so).
+    const continental = readTableBytes(csv('time;v;w;x\n2018-01-01 00:00:00;1.234.567,89;1,5;1.234\n2018-01-01 00:02:00;1.234;12,5;2.5\n2018-01-01 00:04:00;-999,5;7;\n'), 'x.csv');
+    expect(continental.droppedColumns).toEqual([]);
+    expect(Array.from(continental.frame.values.v)).toEqual([1_234_567.89, 1234, -999.5]);
+    // No cell of w or x shows grouping: a lone comma is the decimal mark, and so is a lone dot, as before.
+    expect(Array.from(continental.frame.values.w)).toEqual([1.5, 12.5, 7]);
+    expect(Array.from(continental.frame.values.x)).toEqual([1.234, 2.5, Number.NaN]);
+    const english = readTableBytes(csv('time,v,w\n2018-01-01 00:00:00,"1,234,567.89","1,234"\n2018-01-01 00:02:00,"1,234",7\n2018-01-01 00:04:00,12.5,"-12,000"\n'), 'x.csv');
+    expect(english.droppedColumns).toEqual([]);
+    expect(Array.from(english.frame.values.v)).toEqual([1_234_567.89, 1234, 12.5]);
+    expect(Array.from(english.frame.values.w)).toEqual([1234, 7, -12_000]);
+  });
+
+  it('drops a column whose cells disagree on their grouping, or group otherwise than by thousands, guessing no cell', () => {
+    const mixed = readTableBytes(csv('time;v;w;u\n2018-01-01 00:00:00;1.234,5;1.23.4;1\n2018-01-01 00:02:00;1,234.5;2;2\n'), 'x.csv');
+    expect(mixed.droppedColumns).toEqual(['v', 'w']);
+    // A quoted decimal comma in a comma file is not a grouping of thousands: not read, as before.
+    expect(readTableBytes(csv('time,v,u\n2018-01-01 00:00:00,"1,5",1\n'), 'x.csv').droppedColumns).toEqual(['v']);
+  });
+
   it('leaves out blank lines, and drops an unnamed column such as a row index', () => {
     const table = readTableBytes(csv(',time,v\n0,2018-01-01 00:00:00,1\n\n1,2018-01-01 00:02:00,2\n\n\n'), 'x.csv');
     expect(table.frame.columns).toEqual(['v']);

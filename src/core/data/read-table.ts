@@ -4,6 +4,7 @@ import path from 'node:path';
 import pl from 'nodejs-polars';
 import { listNames } from '../clip-text.js';
 import { FltsError } from '../errors.js';
+import { plainNumberText } from './number-text.js';
 import { readParquetColumns, readParquetSchemaSize } from './parquet-footer.js';
 import { TIME_COLUMN, timeFrameFromPolars, type FromPolarsResult } from './polars-frame.js';
 
@@ -215,21 +216,26 @@ function readCsv(file: Buffer): pl.DataFrame {
   assertUniqueNames(names);
   assertRectangular(bytes, sep);
   if (sep !== ',') {
-    // Files separated otherwise may write a decimal comma; the values are read as text and cast later, where
-    // a column that is still not numeric is dropped as non-numeric.
-    const text = withTrimmedNames(pl.readCSV(bytes, { sep, inferSchemaLength: 0 }));
-    return text.withColumns(...text.columns.filter((name) => name !== TIME_COLUMN).map((name) => pl.col(name).str.replace(',', '.', true)));
+    // Files separated otherwise may write a decimal comma: every value is read as text, made a plain number
+    // where it is written as one, and cast later, where a column that is still not numeric is dropped.
+    return withPlainNumbers(withTrimmedNames(pl.readCSV(bytes, { sep, inferSchemaLength: 0 })), ',');
   }
   const timeAt = names.indexOf(TIME_COLUMN);
   if (new Set(rawNames).size === rawNames.length && timeAt >= 0) {
     try {
       const df = pl.readCSV(bytes, { sep, dtypes: Object.fromEntries(rawNames.map((name, i) => [name, i === timeAt ? pl.Utf8 : pl.Float64])) });
-      return withTrimmedNames(withTextWhereNotFloat(bytes, df, sep));
+      return withPlainNumbers(withTrimmedNames(withTextWhereNotFloat(bytes, df, sep)), '.');
     } catch {
       // fall through to inference
     }
   }
-  return withTrimmedNames(pl.readCSV(bytes, { sep, inferSchemaLength: FULL_SCHEMA_SCAN, dtypes: timeAt >= 0 ? { [rawNames[timeAt]]: pl.Utf8 } : {} }));
+  return withPlainNumbers(withTrimmedNames(pl.readCSV(bytes, { sep, inferSchemaLength: FULL_SCHEMA_SCAN, dtypes: timeAt >= 0 ? { [rawNames[timeAt]]: pl.Utf8 } : {} })), '.');
+}
+
+/** Text columns besides time with their grouped thousands and decimal commas made plain (plainNumberText). */
+function withPlainNumbers(df: pl.DataFrame, fileDecimal: '.' | ','): pl.DataFrame {
+  const text = df.getColumns().filter((series) => series.name !== TIME_COLUMN && (series.dtype.equals(pl.Utf8) || series.dtype.equals(pl.String)));
+  return text.length > 0 ? df.withColumns(...text.map((series) => plainNumberText(series, fileDecimal))) : df;
 }
 
 function assertColumnCount(columns: number): void {
