@@ -28,4 +28,16 @@ describe('integration > prediction log retention on S3', () => {
       ['default/20261204', 'default/20261205', 'site-a/20261204', 'site-a/20261205'].flatMap((folder) => [folder, folder, folder]),
     );
   });
+
+  it('sweeps a folder of more than one DeleteObjects request up to its bound, and the next sweep finishes it', async () => {
+    const store = createS3Store(loadInfraEnv().s3);
+    const bucket = `flts-logs-${randomUUID().slice(0, 8)}`;
+    const keys = Array.from({ length: 1205 }, (_, i) => `default/20251031/${String(i).padStart(9, '0')}-a.jsonl`);
+    for (let at = 0; at < keys.length; at += 50) await Promise.all(keys.slice(at, at + 50).map((key) => store.put(bucket, key, '{}\n')));
+    const now = () => new Date('2026-12-05T12:00:00Z');
+    expect(await sweepPredictionLogs({ store, bucket, retentionDays: 5, now, maxDeletes: 1100 })).toEqual({ days: [], objects: 1100, complete: false });
+    expect((await store.list(bucket)).map((info) => info.key)).toEqual(keys.slice(1100));
+    expect(await sweepPredictionLogs({ store, bucket, retentionDays: 5, now })).toEqual({ days: ['default/20251031'], objects: 105, complete: true });
+    expect(await store.list(bucket)).toEqual([]);
+  });
 });

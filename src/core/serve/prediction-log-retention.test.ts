@@ -62,6 +62,42 @@ describe('core > serve > prediction-log-retention', () => {
     expect(daysLeft('site-a')).toEqual(['20200231', '20261203', '20261204', '20261205', 'notes']);
   });
 
+  it('deletes a folder with bulk deletes, and lists no more of it than the deletes left in the bound (and one more)', async () => {
+    const limits: Array<number | undefined> = [];
+    const bulk: string[][] = [];
+    const watched: ObjectStore = {
+      ...store,
+      list: async (bucket, prefix, options) => (limits.push(options?.limit), store.list(bucket, prefix, options)),
+      delete: () => Promise.reject(new Error('one request per object')),
+      deleteMany: async (bucket, keys) => (bulk.push([...keys]), store.deleteMany(bucket, keys)),
+    };
+    for (let i = 0; i < 6; i++) await store.put(BUCKET, `default/20251031/extra-${i}.jsonl`, '{}\n');
+    const first = await sweepPredictionLogs({ store: watched, bucket: BUCKET, retentionDays: 3, now: () => NOW, maxDeletes: 5 });
+    expect(first).toEqual({ days: [], objects: 5, complete: false });
+    expect(limits).toEqual([6]);
+    expect(bulk).toEqual([['default/20251031/000000000-a.jsonl', 'default/20251031/batch-r1-abc.jsonl', 'default/20251031/extra-0.jsonl', 'default/20251031/extra-1.jsonl', 'default/20251031/extra-2.jsonl']]);
+    limits.length = 0;
+    const rest = await sweepPredictionLogs({ store: watched, bucket: BUCKET, retentionDays: 3, now: () => NOW, maxDeletes: 7 });
+    expect(rest).toEqual({ days: ['default/20251031', 'default/20261125', 'site-a/20251031'], objects: 7, complete: false });
+    expect(limits).toEqual([8, 5, 3]);
+  });
+
+  it('fails a sweep whose deletes the store refuses under the store\'s code, counting the refused keys', async () => {
+    const refusing: ObjectStore = {
+      ...store,
+      deleteMany: async (bucket, keys) => {
+        const [denied, ...rest] = keys;
+        const done = await store.deleteMany(bucket, rest);
+        return { ...done, failed: [{ key: denied, error: new FltsError('FLTS_STORE_ACCESS_DENIED', `denied ${denied}`, { details: { s3Code: 'AccessDenied' } }) }] };
+      },
+    };
+    const error = await sweepPredictionLogs({ store: refusing, bucket: BUCKET, retentionDays: 3, now: () => NOW }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'FLTS_STORE_ACCESS_DENIED', details: { folder: 'default/20251031/', failed: 1, s3Code: 'AccessDenied' } });
+    expect((error as FltsError).message).toBe('1 of 2 prediction log objects in default/20251031/ could not be deleted; the first, default/20251031/000000000-a.jsonl: denied default/20251031/000000000-a.jsonl');
+    expect(await store.exists(BUCKET, 'default/20251031/000000000-a.jsonl')).toBe(true);
+    expect(await store.exists(BUCKET, 'default/20251031/batch-r1-abc.jsonl')).toBe(false);
+  });
+
   it('lets replicas sweep at once: every old folder goes once and none of them fails', async () => {
     const sweeps = await Promise.all(Array.from({ length: 4 }, () => sweepPredictionLogs({ store, bucket: BUCKET, retentionDays: 3, now: () => NOW })));
     expect(sweeps.every((sweep) => sweep.complete)).toBe(true);

@@ -1,6 +1,6 @@
 import { FltsError, toFltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { DeleteManyResult, ObjectStore } from '../storage/object-store.js';
 
 /**
  * Retention of the prediction log (`<identifier|default>/<YYYYMMDD>/...` in the inference-logs bucket): whole day
@@ -29,8 +29,11 @@ export interface LogSweepResult {
 }
 
 export const DEFAULT_MAX_DELETES = 20_000;
-/** Deletes in flight at once: one at a time would take minutes for a day of S3 objects. */
-const DELETE_CONCURRENCY = 8;
+/**
+ * Keys handed to one `deleteMany`: four S3 DeleteObjects requests, which the S3 store sends side by side (twice as
+ * fast as one after another on S3Proxy), and about a second of work between two looks at the signal.
+ */
+const DELETE_GROUP = 4000;
 const DAY_MS = 86_400_000;
 const DAY_FOLDER = /^(\d{4})(\d{2})(\d{2})\/$/;
 
@@ -46,6 +49,16 @@ function folderDay(name: string): string | undefined {
   const [, year, month, day] = match;
   const date = new Date(`${year}-${month}-${day}T00:00:00Z`);
   return Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== `${year}-${month}-${day}` ? undefined : `${year}${month}${day}`;
+}
+
+/** The store's refusal of some of a folder's keys, under the store's code (the first refusal's), counted. */
+function refused(folder: string, asked: number, failed: DeleteManyResult['failed']): FltsError {
+  const [first] = failed;
+  return new FltsError(first.error.code, `${failed.length} of ${asked} prediction log objects in ${folder} could not be deleted; the first, ${first.key}: ${first.error.message}`, {
+    cause: first.error,
+    details: { ...first.error.details, folder, failed: failed.length },
+    hint: first.error.hint,
+  });
 }
 
 /**
@@ -64,13 +77,16 @@ export async function sweepPredictionLogs(options: LogSweepOptions): Promise<Log
       const day = folderDay(folder.slice(scope.length));
       if (day === undefined || day >= oldestKept) continue;
       if (budget <= 0 || options.signal?.aborted) return { ...result, complete: false };
-      const keys = (await store.list(bucket, folder)).map((info) => info.key);
+      // One key past the budget tells a folder left unfinished from one finished exactly at the bound.
+      const keys = (await store.list(bucket, folder, { limit: budget + 1 })).map((info) => info.key);
       const taken = keys.slice(0, budget);
       budget -= taken.length;
-      for (let at = 0; at < taken.length; at += DELETE_CONCURRENCY) {
+      for (let at = 0; at < taken.length; at += DELETE_GROUP) {
         if (options.signal?.aborted) return { ...result, complete: false };
-        await Promise.all(taken.slice(at, at + DELETE_CONCURRENCY).map((key) => store.delete(bucket, key)));
-        result.objects += Math.min(DELETE_CONCURRENCY, taken.length - at);
+        const group = taken.slice(at, at + DELETE_GROUP);
+        const { deleted, failed } = await store.deleteMany(bucket, group);
+        result.objects += deleted.length;
+        if (failed.length > 0) throw refused(folder, group.length, failed);
       }
       if (taken.length < keys.length) return { ...result, complete: false };
       await store.removeEmptyFolder?.(bucket, folder);

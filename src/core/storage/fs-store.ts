@@ -6,9 +6,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
-import { FltsError } from '../errors.js';
+import { FltsError, toFltsError } from '../errors.js';
 import { assertBucketName, assertObjectKey } from './keys.js';
-import type { ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
+import type { DeleteManyResult, ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
 import { makeDirectory } from '../make-directory.js';
 import { fsyncPath, replaceFile, TEMP_FILE_PREFIX } from '../write-file-whole.js';
 
@@ -123,7 +123,8 @@ export function createFsStore(root: string): ObjectStore {
     }
   }
 
-  async function walk(dir: string, relative: string, out: ObjectInfo[]): Promise<void> {
+  /** The object files below `dir` as keys with their paths; not stat'ed yet, so a bounded listing stats only what it returns. */
+  async function walk(dir: string, relative: string, out: Array<{ key: string; full: string }>): Promise<void> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -135,14 +136,7 @@ export function createFsStore(root: string): ObjectStore {
       const key = relative ? `${relative}/${entry.name}` : entry.name;
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) await walk(full, key, out);
-      else if (entry.isFile() && !entry.name.startsWith(TEMP_FILE_PREFIX)) {
-        // An object deleted between the directory read and its stat is not listed, like on S3.
-        const info = await stat(full).catch((error: unknown) => {
-          if (isNotFound(error)) return undefined;
-          throw error;
-        });
-        if (info) out.push({ key, size: info.size, lastModified: info.mtime });
-      }
+      else if (entry.isFile() && !entry.name.startsWith(TEMP_FILE_PREFIX)) out.push({ key, full });
     }
   }
 
@@ -233,9 +227,10 @@ export function createFsStore(root: string): ObjectStore {
     async exists(bucket, key) {
       return (await store.stat(bucket, key)) !== undefined;
     },
-    async list(bucket, prefix = '') {
+    async list(bucket, prefix = '', options) {
       assertBucketName(bucket);
-      const out: ObjectInfo[] = [];
+      const limit = options?.limit ?? Infinity;
+      const found: Array<{ key: string; full: string }> = [];
       // Start the walk at the deepest directory the prefix names, so listing one run does not scan them all.
       const dirPart = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
       if (dirPart) assertObjectKey(dirPart);
@@ -246,8 +241,19 @@ export function createFsStore(root: string): ObjectStore {
         if (isNotFound(error)) return [];
         throw error;
       }
-      await walk(start, dirPart, out);
-      return out.filter((info) => info.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      await walk(start, dirPart, found);
+      const candidates = found.filter((file) => file.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const out: ObjectInfo[] = [];
+      for (const { key, full } of candidates) {
+        if (out.length >= limit) break;
+        // An object deleted between the directory read and its stat is not listed, like on S3.
+        const info = await stat(full).catch((error: unknown) => {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        });
+        if (info) out.push({ key, size: info.size, lastModified: info.mtime });
+      }
+      return out;
     },
     async listFolders(bucket, prefix = '') {
       const dir = folderPath(bucket, prefix);
@@ -262,6 +268,20 @@ export function createFsStore(root: string): ObjectStore {
     },
     async delete(bucket, key) {
       await rm(await confinedPath(bucket, key), { force: true });
+    },
+    async deleteMany(bucket, keys) {
+      const targets = keys.map((key) => objectPath(bucket, key));
+      const result: DeleteManyResult = { deleted: [], failed: [] };
+      for (const [at, key] of keys.entries()) {
+        try {
+          await assertConfined(targets[at], key);
+          await rm(targets[at], { force: true });
+          result.deleted.push(key);
+        } catch (error) {
+          result.failed.push({ key, error: toFltsError(error) });
+        }
+      }
+      return result;
     },
     async removeEmptyFolder(bucket, prefix) {
       const dir = folderPath(bucket, prefix);

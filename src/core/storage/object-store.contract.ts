@@ -99,6 +99,30 @@ export function describeObjectStoreContract(
       expect(await store.exists(bucket, 'del/me.txt')).toBe(false);
     });
 
+    it('deletes many keys at once, past one S3 request of 1000, a missing one among them too', async () => {
+      const keys = Array.from({ length: 1001 }, (_, i) => `many/${String(i).padStart(4, '0')}.jsonl`);
+      for (let at = 0; at < keys.length; at += 50) await Promise.all(keys.slice(at, at + 50).map((key) => store.put(bucket, key, '{}\n')));
+      await store.put(bucket, 'many-kept.jsonl', 'k');
+      const result = await store.deleteMany(bucket, [...keys, 'many/missing.jsonl']);
+      expect(result).toEqual({ deleted: [...keys, 'many/missing.jsonl'], failed: [] });
+      expect(await store.list(bucket, 'many/')).toEqual([]);
+      expect(await store.exists(bucket, 'many-kept.jsonl')).toBe(true);
+      expect(await store.deleteMany(bucket, [])).toEqual({ deleted: [], failed: [] });
+    });
+
+    it('checks every key before deleting any', async () => {
+      await store.put(bucket, 'many-checked/keep.txt', 'x');
+      await expect(store.deleteMany(bucket, ['many-checked/keep.txt', '../escape'])).rejects.toMatchObject({ code: 'FLTS_STORE_KEY_OUTSIDE_ROOT' });
+      expect(await store.exists(bucket, 'many-checked/keep.txt')).toBe(true);
+    });
+
+    it('lists only the first `limit` objects by key when given one', async () => {
+      for (const key of ['limit/c.json', 'limit/a.json', 'limit/sub/b.json', 'limit/d.json']) await store.put(bucket, key, '{}');
+      expect((await store.list(bucket, 'limit/', { limit: 2 })).map((o) => o.key)).toEqual(['limit/a.json', 'limit/c.json']);
+      expect((await store.list(bucket, 'limit/', { limit: 10 })).map((o) => o.key)).toEqual(['limit/a.json', 'limit/c.json', 'limit/d.json', 'limit/sub/b.json']);
+      expect((await store.list(bucket, 'limit/', { limit: 1 }))[0]).toMatchObject({ key: 'limit/a.json', size: 2 });
+    });
+
     it('streams files in and out', async () => {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-store-'));
       const source = path.join(dir, 'in.bin');

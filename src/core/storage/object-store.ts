@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { FltsError } from '../errors.js';
 
 export interface ObjectInfo {
   key: string;
@@ -7,6 +8,14 @@ export interface ObjectInfo {
 }
 
 export type ObjectBody = Uint8Array | string;
+
+/** What one `deleteMany` did: every key given is in one of the two lists. */
+export interface DeleteManyResult {
+  /** The keys now gone, in the order given (missing ones included: deleting them is not an error). */
+  deleted: string[];
+  /** The keys the store refused to delete, each with why, under the store's codes (e.g. FLTS_STORE_ACCESS_DENIED). */
+  failed: Array<{ key: string; error: FltsError }>;
+}
 
 /**
  * Buckets and keys, S3 semantics: no directories, no rename, whole-object writes. Every `put` replaces
@@ -28,8 +37,12 @@ export interface ObjectStore {
   getFile(bucket: string, key: string, filePath: string): Promise<void>;
   stat(bucket: string, key: string): Promise<ObjectInfo | undefined>;
   exists(bucket: string, key: string): Promise<boolean>;
-  /** Every object whose key starts with `prefix`, sorted by key. */
-  list(bucket: string, prefix?: string): Promise<ObjectInfo[]>;
+  /**
+   * Every object whose key starts with `prefix`, sorted by key; with `limit`, only the first `limit` of them, and
+   * the listing stops there (on S3 one page of at most 1000 keys after another), so a bounded job need not list a
+   * folder of millions to take a few.
+   */
+  list(bucket: string, prefix?: string, options?: { limit?: number }): Promise<ObjectInfo[]>;
   /**
    * The folders one level below `prefix` (empty, or ending with "/"), each as a full prefix ending with "/", sorted:
    * S3's common prefixes for the delimiter "/", the subdirectories on the filesystem. Lists names, not their objects,
@@ -38,6 +51,12 @@ export interface ObjectStore {
   listFolders(bucket: string, prefix?: string): Promise<string[]>;
   /** Deleting a missing object is not an error, so several processes may delete the same keys. */
   delete(bucket: string, key: string): Promise<void>;
+  /**
+   * Deletes many keys with few requests (S3 DeleteObjects, 1000 keys a request; the filesystem deletes one after
+   * another). Every key is checked before anything is deleted. A key the store refuses is reported in `failed`; a
+   * store that does not answer or refuses the credentials throws, like `delete`, with some of the keys maybe gone.
+   */
+  deleteMany(bucket: string, keys: readonly string[]): Promise<DeleteManyResult>;
   /**
    * Removes the folder `prefix` (ending with "/") when nothing is left in it. Only stores with real directories
    * offer it (the embedded one): on S3 a folder is gone with its last object.

@@ -216,3 +216,82 @@ describe('core > storage > s3-store', () => {
     }
   });
 });
+
+/** A fake S3 on 127.0.0.1 answering `handle(method, url, body)`, closed after the test. */
+async function fakeS3(handle: (method: string, url: URL, body: string) => { status?: number; xml: string }): Promise<{ endpoint: string; close: () => Promise<void> }> {
+  const server = http.createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    request.on('end', () => {
+      const answer = handle(request.method ?? '', new URL(request.url ?? '/', 'http://s3'), body);
+      response.writeHead(answer.status ?? 200, { 'Content-Type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?>${answer.xml}`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('core > storage > s3-store bulk deletes and bounded listings', () => {
+  it('deletes 2,500 keys in three DeleteObjects requests of at most 1000 keys, and reports each refused key under the store\'s codes', async () => {
+    const asked: string[][] = [];
+    const refusals: Record<string, string> = { 'logs/denied.jsonl': 'AccessDenied', 'logs/busy.jsonl': 'InternalError', 'logs/locked.jsonl': 'InvalidRequest', 'logs/gone.jsonl': 'NoSuchKey', '0042': 'AccessDenied' };
+    const s3 = await fakeS3((method, url, body) => {
+      expect([method, url.searchParams.has('delete')]).toEqual(['POST', true]);
+      const keys = [...body.matchAll(/<Key>([^<]*)<\/Key>/g)].map((match) => match[1]);
+      asked.push(keys);
+      const errors = keys.filter((key) => key in refusals).map((key) => `<Error><Key>${key}</Key><Code>${refusals[key]}</Code><Message>no</Message></Error>`);
+      return { xml: `<DeleteResult>${errors.join('')}</DeleteResult>` };
+    });
+    try {
+      const store = createS3Store({ endpoint: s3.endpoint, accessKey: 'flts-app', secretKey: SECRET });
+      const keys = [...Array.from({ length: 2495 }, (_, i) => `logs/${i}.jsonl`), ...Object.keys(refusals)];
+      const result = await store.deleteMany('bucket-a', keys);
+      expect(asked.map((batch) => batch.length).sort()).toEqual([1000, 1000, 500]);
+      expect(asked.flat().sort()).toEqual([...keys].sort());
+      expect(result.deleted).toEqual(keys.filter((key) => !['logs/denied.jsonl', 'logs/busy.jsonl', 'logs/locked.jsonl', '0042'].includes(key)));
+      expect(result.failed.map(({ key, error }) => [key, error.code, error.details.s3Code])).toEqual([
+        ['logs/denied.jsonl', 'FLTS_STORE_ACCESS_DENIED', 'AccessDenied'],
+        ['logs/busy.jsonl', 'FLTS_STORE_UNAVAILABLE', 'InternalError'],
+        ['logs/locked.jsonl', 'FLTS_STORE_ACCESS_DENIED', 'InvalidRequest'],
+        ['0042', 'FLTS_STORE_ACCESS_DENIED', 'AccessDenied'],
+      ]);
+      expect(result.failed[2].error.message).toBe("S3 endpoint http://" + s3.endpoint + " refused to delete object 'logs/locked.jsonl' in bucket 'bucket-a' (InvalidRequest: no).");
+      expect(JSON.stringify(result.failed.map(({ error }) => error.toJSON()))).not.toContain(SECRET);
+    } finally {
+      await s3.close();
+    }
+  });
+
+  it('lists with a limit one page after another, asking for no entry past the limit', async () => {
+    const all = Array.from({ length: 2500 }, (_, i) => `day/${String(i).padStart(5, '0')}.jsonl`);
+    const pages: Array<{ maxKeys: number; token: string }> = [];
+    const s3 = await fakeS3((method, url) => {
+      expect([method, url.searchParams.get('list-type')]).toEqual(['GET', '2']);
+      const maxKeys = Number(url.searchParams.get('max-keys'));
+      const token = url.searchParams.get('continuation-token') ?? '';
+      pages.push({ maxKeys, token });
+      const from = Number(token || 0);
+      const page = all.slice(from, from + maxKeys);
+      const truncated = from + page.length < all.length;
+      const contents = page.map((key) => `<Contents><Key>${key}</Key><Size>3</Size><LastModified>2026-12-05T00:00:00.000Z</LastModified><ETag>"x"</ETag></Contents>`).join('');
+      return { xml: `<ListBucketResult><IsTruncated>${truncated}</IsTruncated>${truncated ? `<NextContinuationToken>${from + page.length}</NextContinuationToken>` : ''}${contents}</ListBucketResult>` };
+    });
+    try {
+      const store = createS3Store({ endpoint: s3.endpoint, accessKey: 'a', secretKey: SECRET });
+      const bounded = await store.list('bucket-a', 'day/', { limit: 1500 });
+      expect(bounded.map((info) => info.key)).toEqual(all.slice(0, 1500));
+      expect(pages).toEqual([{ maxKeys: 1000, token: '' }, { maxKeys: 500, token: '1000' }]);
+      pages.length = 0;
+      expect(await store.list('bucket-a', 'day/')).toHaveLength(2500);
+      expect(pages.map((page) => page.maxKeys)).toEqual([1000, 1000, 1000]);
+    } finally {
+      await s3.close();
+    }
+  });
+});

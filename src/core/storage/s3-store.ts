@@ -6,11 +6,11 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'minio';
+import { Client, type BucketItem } from 'minio';
 import { FltsError } from '../errors.js';
 import { retryWithBackoff, type RetryPolicy } from '../retry.js';
 import { assertBucketName, assertObjectKey } from './keys.js';
-import type { ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
+import type { DeleteManyResult, ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
 import { makeDirectory } from '../make-directory.js';
 import { isTlsRefusal, readCertificates } from '../tls-files.js';
 
@@ -191,6 +191,36 @@ export function translateS3Error(error: unknown, where: S3CallPlace): unknown {
   return error;
 }
 
+/** One key's refusal in a DeleteObjects reply, as minio hands it over (its typings say otherwise). */
+interface DeleteRefusal {
+  Code?: unknown;
+  Message?: unknown;
+  Key?: unknown;
+}
+
+/** The key a refusal names, as it was asked: minio's XML parser trims text and turns digits into numbers ("0042" -> 42). */
+function requestedKey(reported: unknown, batch: readonly string[]): string {
+  if (typeof reported === 'string' && batch.includes(reported)) return reported;
+  return batch.find((key) => (typeof reported === 'number' ? Number(key) === reported : key.trim() === reported)) ?? String(reported);
+}
+
+/**
+ * A key's refusal in a DeleteObjects reply -> the catalogue, like a refusal of the whole request; a code of S3's own
+ * for this one object (an object lock's InvalidRequest, say) is a refusal of the operation too, never FLTS_INTERNAL.
+ */
+function translateDeleteRefusal(refusal: DeleteRefusal, where: S3CallPlace): FltsError {
+  const code = String(refusal.Code ?? '');
+  const message = String(refusal.Message ?? code);
+  const error = Object.assign(new Error(message), { name: 'S3Error', code });
+  const translated = translateS3Error(error, where);
+  if (translated instanceof FltsError) return translated;
+  return new FltsError('FLTS_STORE_ACCESS_DENIED', `S3 endpoint ${where.endpoint} refused to delete object '${where.key}' in bucket '${where.bucket}' (${code}: ${message}).`, {
+    cause: error,
+    details: { endpoint: where.endpoint, bucket: where.bucket, key: where.key, s3Code: code },
+    hint: 'The server keeps this object for a reason of its own (an object lock, a legal hold, a retention rule): lift it, or leave the object.',
+  });
+}
+
 /**
  * A HEAD answer has no body, so minio calls any 403 to one AccessDenied, whatever S3 meant: a wrong secret looks like
  * a policy. The same request as a GET, which needs the same permission, carries S3's reason; its refusal is thrown
@@ -219,6 +249,11 @@ async function collect(stream: Readable): Promise<Buffer> {
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
+
+/** Most keys S3 takes in one DeleteObjects request, and most entries one listing page holds. */
+const S3_PAGE = 1000;
+/** DeleteObjects requests in flight at once. */
+const DELETE_CONCURRENCY = 4;
 
 /** ObjectStore on any S3-compatible server (MinIO, S3Proxy, AWS S3) through the minio client. */
 export function createS3Store(options: S3StoreOptions): ObjectStore {
@@ -379,40 +414,18 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     async exists(bucket, key) {
       return (await store.stat(bucket, key)) !== undefined;
     },
-    async list(bucket, prefix = '') {
+    async list(bucket, prefix = '', listOptions) {
       assertBucketName(bucket);
-      const out: ObjectInfo[] = [];
-      try {
-        await call({ bucket }, async () => {
-          out.length = 0;
-          for await (const item of client.listObjectsV2(bucket, prefix, true)) {
-            if (item.name) out.push({ key: item.name, size: item.size, lastModified: item.lastModified });
-          }
-        });
-      } catch (error) {
-        // Like the filesystem store: a bucket nobody wrote to yet is simply empty.
-        if (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND') return [];
-        throw error;
-      }
+      const items = await listPages(bucket, prefix, '', listOptions?.limit ?? Infinity);
+      const out = items.flatMap((item) => (item.name ? [{ key: item.name, size: item.size, lastModified: item.lastModified }] : []));
       return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     },
     async listFolders(bucket, prefix = '') {
       if (prefix !== '') checked(bucket, `${prefix}x`);
       else assertBucketName(bucket);
-      const out: string[] = [];
-      try {
-        await call({ bucket }, async () => {
-          out.length = 0;
-          // Not recursive: the listing stops at the next "/" and names each folder once, as a common prefix.
-          for await (const item of client.listObjectsV2(bucket, prefix, false)) {
-            if (item.prefix) out.push(item.prefix);
-          }
-        });
-      } catch (error) {
-        if (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND') return [];
-        throw error;
-      }
-      return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      // With the delimiter the listing stops at the next "/" and names each folder once, as a common prefix.
+      const items = await listPages(bucket, prefix, '/', Infinity);
+      return items.flatMap((item) => (item.prefix ? [item.prefix] : [])).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     },
     async delete(bucket, key) {
       checked(bucket, key);
@@ -423,6 +436,65 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
         throw error;
       }
     },
+    async deleteMany(bucket, keys) {
+      for (const key of keys) checked(bucket, key);
+      const batches: string[][] = [];
+      for (let at = 0; at < keys.length; at += S3_PAGE) batches.push(keys.slice(at, at + S3_PAGE));
+      const refused = new Map<string, FltsError>();
+      for (let at = 0; at < batches.length; at += DELETE_CONCURRENCY) {
+        for (const answer of await Promise.all(batches.slice(at, at + DELETE_CONCURRENCY).map((batch) => deleteBatch(bucket, batch)))) {
+          for (const [key, error] of answer) refused.set(key, error);
+        }
+      }
+      const result: DeleteManyResult = { deleted: [], failed: [] };
+      for (const key of keys) {
+        const error = refused.get(key);
+        if (error) result.failed.push({ key, error });
+        else result.deleted.push(key);
+      }
+      return result;
+    },
   };
+
+  /** One DeleteObjects request: the keys it refused, by key. A bucket that is not there has nothing to delete. */
+  async function deleteBatch(bucket: string, batch: string[]): Promise<Map<string, FltsError>> {
+    const refused = new Map<string, FltsError>();
+    let refusals: DeleteRefusal[];
+    try {
+      refusals = (await call({ bucket }, () => client.removeObjects(bucket, batch))) as DeleteRefusal[];
+    } catch (error) {
+      if (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND') return refused;
+      throw error;
+    }
+    for (const refusal of refusals) {
+      const key = requestedKey(refusal.Key, batch);
+      // Deleting what is not there is no error here either (S3 itself never reports it; other servers might).
+      if (refusal.Code === 'NoSuchKey') continue;
+      refused.set(key, translateDeleteRefusal(refusal, place({ bucket, key })));
+    }
+    return refused;
+  }
+
+  /**
+   * A listing one page after another, each page asked (and asked again when the server is busy) on its own, until
+   * `limit` entries: a bounded listing asks for no page beyond its bound. A bucket nobody wrote to yet is empty,
+   * as on the filesystem.
+   */
+  async function listPages(bucket: string, prefix: string, delimiter: '' | '/', limit: number): Promise<BucketItem[]> {
+    const items: BucketItem[] = [];
+    if (limit < 1) return items;
+    let token = '';
+    try {
+      do {
+        const page = await call({ bucket }, () => client.listObjectsV2Query(bucket, prefix, token, delimiter, Math.min(S3_PAGE, limit - items.length), ''));
+        items.push(...page.objects);
+        token = page.isTruncated ? String(page.nextContinuationToken) : '';
+      } while (token !== '' && items.length < limit);
+    } catch (error) {
+      if (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND') return [];
+      throw error;
+    }
+    return items.slice(0, limit);
+  }
   return store;
 }
