@@ -1,11 +1,10 @@
-import os from 'node:os';
 import type { Settings } from '../config/settings.js';
 import { pollUntil } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { seenUnchangedMs } from '../storage/seen-unchanged.js';
 import { readRunHeartbeat, runHeartbeatKey } from './run-heartbeat.js';
 import type { RunRecord } from './run-record.js';
-import { findRunRecord, listRunRecords, runOwnerGone } from './run-store.js';
+import { findRunRecord, listRunRecords, ownerSharesProcesses, runOwnerGone } from './run-store.js';
 
 /**
  * Whether another process still trains a RUNNING run, told the same way by every trainer: the daemon's (which waits
@@ -17,7 +16,7 @@ export type MonotonicClock = () => number;
 
 /** Whether `run` is recorded by this very process (an attempt of its own, never another trainer's). */
 export function runOfThisProcess(run: RunRecord): boolean {
-  return run.owner?.host === os.hostname() && run.owner.pid === process.pid;
+  return run.owner !== undefined && ownerSharesProcesses(run.owner) && run.owner.pid === process.pid;
 }
 
 /** The RUNNING runs of one model type on one processed data version that other processes record. */
@@ -49,7 +48,7 @@ export async function whyRunDead(store: ObjectStore, settings: Settings, run: Ru
   if (heartbeat !== undefined) {
     return heartbeat.unchangedMs < staleMs ? undefined : `The run's heartbeat did not change for ${staleMs} ms: the process training it stopped; the model is retrained.`;
   }
-  if (run.owner?.host === os.hostname()) return undefined;
+  if (run.owner && ownerSharesProcesses(run.owner)) return undefined;
   return Date.now() - Date.parse(run.timings.started_at) < staleMs ? undefined : `No heartbeat for over ${staleMs} ms: the process training this run stopped; the model is retrained.`;
 }
 

@@ -89,6 +89,12 @@ export interface RunOwner {
    * same pid, such as a restarted container's. Absent where the system does not say.
    */
   started?: string;
+  /**
+   * The pid namespace the process ran in (Linux: the inode of /proc/self/ns/pid): a pid names the same process
+   * only inside one namespace, and containers sharing a host name (the host's network, a fixed `hostname:`) each
+   * have their own. Absent where the system does not say.
+   */
+  pid_namespace?: string;
 }
 
 export const RUN_FILES = {

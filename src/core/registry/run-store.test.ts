@@ -7,8 +7,9 @@ import { defaultSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { fakeRun } from './run-record.fixture.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { RunRecord } from './run-record.js';
-import { findRunRecord, listRunRecords, markRunKilled, readRunRecord, runOwnerGone, saveRunRecord, scanRunRecords } from './run-store.js';
+import type { RunOwner, RunRecord } from './run-record.js';
+import { currentRunOwner, findRunRecord, listRunRecords, markRunKilled, ownerSharesProcesses, readRunRecord, runOwnerGone, saveRunRecord, scanRunRecords } from './run-store.js';
+import { runOfThisProcess } from './run-liveness.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-runs-'));
 const store = createFsStore(root);
@@ -103,5 +104,29 @@ describe('core > registry > run-store', () => {
     } finally {
       other.kill();
     }
+  });
+
+  it.skipIf(process.platform !== 'linux')('never takes the pid of a process that counts pids of its own (another boot, another pid namespace) for one of this host', async () => {
+    // Before, a host name was enough: a container sharing its host's name (host network) or a second machine of the
+    // same name had its live trainer judged gone (its pid unused here) and its run killed, or its pid taken for ours.
+    const exited = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    await new Promise((resolve) => exited.once('exit', resolve));
+    const me = currentRunOwner();
+    expect(me).toMatchObject({ host: os.hostname(), pid: process.pid, started: expect.stringMatching(/^[\w-]+:\d+$/), pid_namespace: expect.stringMatching(/^\d+$/) });
+    const started = `${me.started?.split(':')[0]}:1`;
+    const owned = (owner: RunOwner): RunRecord => ({ ...fakeRun('elsewhere', 'LSTM', { rmse: 1, mae: 1, mse: 1 }, new Date().toISOString()), status: 'RUNNING', owner });
+    // The same host, boot and namespace: a pid in use by nobody is a trainer gone.
+    expect(runOwnerGone(owned({ host: me.host, pid: exited.pid!, started, pid_namespace: me.pid_namespace }))).toBe(true);
+    for (const owner of [
+      { host: me.host, pid: exited.pid!, started: `00000000-0000-0000-0000-000000000000:1`, pid_namespace: me.pid_namespace },
+      { host: me.host, pid: exited.pid!, started, pid_namespace: '1' },
+    ]) {
+      expect(ownerSharesProcesses(owner)).toBe(false);
+      expect(runOwnerGone(owned(owner))).toBe(false);
+    }
+    expect(runOfThisProcess(owned({ ...me, pid_namespace: '1' }))).toBe(false);
+    expect(runOfThisProcess(owned(me))).toBe(true);
+    // An owner recorded before boot and namespace were kept is judged by its host name, as before.
+    expect(ownerSharesProcesses({ host: me.host, pid: exited.pid! })).toBe(true);
   });
 });

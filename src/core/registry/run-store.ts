@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import type { Settings } from '../config/settings.js';
 import { clip } from '../clip-text.js';
@@ -125,26 +125,64 @@ export async function listRunRecords(store: ObjectStore, settings: Settings, fil
   return (await scanRunRecords(store, settings, filter)).records;
 }
 
-let bootId: string | undefined;
+let bootId: string | null | undefined;
+
+/** This boot of this machine (Linux's boot id); undefined where the system does not say. */
+function currentBootId(): string | undefined {
+  if (bootId === undefined) {
+    try {
+      bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    } catch {
+      bootId = null;
+    }
+  }
+  return bootId ?? undefined;
+}
 
 /**
  * When process `pid` started, as `<boot id>:<start tick>`, from Linux's /proc; undefined where it cannot be read
  * (another system, no such process).
  */
 export function processStartOf(pid: number): string | undefined {
-  try {
-    bootId ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-  const startTicks = procStartTicks(pid);
-  return startTicks ? `${bootId}:${startTicks}` : undefined;
+  const boot = currentBootId();
+  const startTicks = boot === undefined ? undefined : procStartTicks(pid);
+  return startTicks ? `${boot}:${startTicks}` : undefined;
 }
 
-/** This process, as recorded on the runs it trains. */
+let pidNamespace: string | null | undefined;
+
+/** This process's pid namespace, the inode /proc/self/ns/pid names; undefined where the system does not say. */
+function currentPidNamespace(): string | undefined {
+  if (pidNamespace === undefined) {
+    try {
+      pidNamespace = /\[(\d+)\]$/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? null;
+    } catch {
+      pidNamespace = null;
+    }
+  }
+  return pidNamespace ?? undefined;
+}
+
+/** This process, as recorded on the runs it trains and the leases it holds. */
 export function currentRunOwner(): RunOwner {
   const started = processStartOf(process.pid);
-  return { host: os.hostname(), pid: process.pid, ...(started ? { started } : {}) };
+  const namespace = currentPidNamespace();
+  return { host: os.hostname(), pid: process.pid, ...(started ? { started } : {}), ...(namespace ? { pid_namespace: namespace } : {}) };
+}
+
+/**
+ * Whether `owner`'s pid means a process this one can see: the same host name and, where recorded, the same boot of
+ * the same machine (the boot id in `started`) and the same pid namespace. Machines that share a name, and containers
+ * that share their host's (on its network, or given one `hostname:`), each count pids of their own: read here, the
+ * other's pid would name nothing, or another process, and its live work would be taken for dead. An owner recorded
+ * before these were kept is judged by its host name alone.
+ */
+export function ownerSharesProcesses(owner: RunOwner): boolean {
+  if (owner.host !== os.hostname()) return false;
+  const ownerBoot = owner.started?.slice(0, owner.started.lastIndexOf(':'));
+  const boot = currentBootId();
+  if (ownerBoot && boot && ownerBoot !== boot) return false;
+  return owner.pid_namespace === undefined || owner.pid_namespace === currentPidNamespace();
 }
 
 /**
@@ -183,7 +221,7 @@ export function runOwnerGone(run: RunRecord): boolean {
  * to be gone; see runOwnerGone.
  */
 export function ownerProcessGone(owner: RunOwner, since: string): boolean {
-  if (owner.host !== os.hostname()) return false;
+  if (!ownerSharesProcesses(owner)) return false;
   const startedAgain = (pid: number): boolean => {
     if (owner.started !== undefined) {
       const now = processStartOf(pid);

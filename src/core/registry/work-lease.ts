@@ -8,7 +8,7 @@ import { orUnlessUnavailable } from '../errors.js';
 import { pollUntil } from '../retry.js';
 import { seenUnchangedMs } from '../storage/seen-unchanged.js';
 import type { RunOwner } from './run-record.js';
-import { currentRunOwner, ownerProcessGone } from './run-store.js';
+import { currentRunOwner, ownerProcessGone, ownerSharesProcesses } from './run-store.js';
 
 /**
  * A lease says "this process is working on this step right now". It lives in the runs bucket beside the
@@ -89,7 +89,7 @@ export function isLeaseHeld(store: ObjectStore, key: string, lease: LeaseRecord 
  */
 export function isLeaseBeatingHere(lease: LeaseRecord, staleMs: number, now: number = Date.now()): boolean {
   const holder = lease.process;
-  if (holder?.started === undefined || holder.host !== os.hostname() || ownerProcessGone(holder, lease.acquired_at)) return false;
+  if (holder?.started === undefined || !ownerSharesProcesses(holder) || ownerProcessGone(holder, lease.acquired_at)) return false;
   const age = now - Date.parse(lease.heartbeat_at);
   return age >= 0 && age < staleMs;
 }
