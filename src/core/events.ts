@@ -14,6 +14,8 @@ export type FltsEvent =
   | { type: 'train.predict'; runId: string; stage: 'calibration' | 'recursive' | 'test'; done: number; total: number }
   | { type: 'train.done'; runId: string; status: string }
   | { type: 'promote.done'; runId: string; configHash: string; modelType: string; source: string; previousRunId: string | null }
+  /** Someone promoted the run the daemon had promoted automatically, in service: it stays, now chosen (`pinnedTimestamp`: that promotion). */
+  | { type: 'promote.pinned'; runId: string; configHash: string; modelType: string; source: string; pinnedTimestamp: string }
   | { type: 'serve.listening'; url: string; grpcUrl?: string }
   | { type: 'serve.model_loaded'; runId: string; modelType: string; configHash: string; previousRunId?: string }
   | { type: 'serve.model_load_failed'; runId: string; code: string; message: string }

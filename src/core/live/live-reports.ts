@@ -42,9 +42,15 @@ export interface ProbationDecision {
 
 const safe = (text: string): string => text.replace(/[^A-Za-z0-9._-]/g, '_');
 
+/**
+ * The promotion on probation while `record` names what is in service: its own, or for a pin the automatic promotion
+ * it pins (the run did not change, so neither does its probation); none for a rollback or a first promotion.
+ */
 export function promotionRefOf(record: PromotionRecord): PromotionRef | undefined {
-  if ((record.action ?? 'promote') !== 'promote' || !record.previous_run_id || record.previous_run_id === record.run_id) return undefined;
-  return { run_id: record.run_id, previous_run_id: record.previous_run_id, timestamp: record.timestamp };
+  const action = record.action ?? 'promote';
+  const timestamp = action === 'promote' ? record.timestamp : action === 'pin' ? record.pinned_timestamp : undefined;
+  if (!timestamp || !record.previous_run_id || record.previous_run_id === record.run_id) return undefined;
+  return { run_id: record.run_id, previous_run_id: record.previous_run_id, timestamp };
 }
 
 export function samePromotion(a: PromotionRef | undefined, b: PromotionRef | undefined): boolean {

@@ -12,6 +12,14 @@ export const PROMOTION_SOURCES = ['auto', 'best', 'manual', 'rollback', 'auto-ro
 export type PromotionSource = (typeof PROMOTION_SOURCES)[number];
 
 /**
+ * Whether a record's run is in service by the daemon's own choice, which a later automatic promotion of the same
+ * data may replace; any other source (a reference record has none) stands against it.
+ */
+export function isAutomaticChoice(record: Pick<PromotionRecord, 'source'>): boolean {
+  return record.source === 'auto';
+}
+
+/**
  * The reference's promotion record (fields in the reference order), plus what flts adds: who decided
  * (`source`, `actor`), which run it replaced, why, whether it was a promotion or a rollback, and when the
  * processed data of the run was created (what automatic promotion orders by).
@@ -34,7 +42,12 @@ export interface PromotionRecord {
   source: PromotionSource;
   previous_run_id: string | null;
   reason: string;
-  action?: 'promote' | 'rollback';
+  /**
+   * `pin`: someone promoted the run the daemon had promoted automatically while it was in service. The run stays
+   * (no reload), and the record makes it a chosen run; `previous_run_id` is the pinned promotion's and
+   * `pinned_timestamp` names that promotion, so its live probation goes on and a rollback returns to the run before.
+   */
+  action?: 'promote' | 'rollback' | 'pin';
   /** Who or what asked: an operator's name, `daemon:<owner>`, `library`. */
   actor?: string | null;
   /** `created_at` of the run's processed data; automatic promotion never moves to older data. */
@@ -47,6 +60,8 @@ export interface PromotionRecord {
   /** Whether --force overrode problems; `forced_over` lists them. */
   forced?: boolean;
   forced_over?: string[];
+  /** For a pin: the timestamp of the automatic promotion of the same run it pins. */
+  pinned_timestamp?: string;
 }
 
 export const ROOT_POINTER = 'current.json';

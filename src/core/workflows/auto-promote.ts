@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.js';
 import { orUnlessUnavailable, toFltsError } from '../errors.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { processedCreatedAt } from '../preprocess/processed-layout.js';
-import { promotionScope, readPointerAt, scopedPointerKey, type PromotionRecord } from '../registry/pointers.js';
+import { isAutomaticChoice, promotionScope, readPointerAt, scopedPointerKey, type PromotionRecord } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { findRunRecord, listRunRecords } from '../registry/run-store.js';
@@ -68,7 +68,8 @@ async function currentDataCreatedAt(store: ObjectStore, settings: Settings, curr
  * - wait until every expected model type has a SUCCESS run;
  * - never move to data created before the data of the run this scope serves (a late SUCCESS for an older
  *   config_hash is `superseded`), whatever order the messages came in;
- * - a run someone chose (any source but `auto`) stands against automatic promotion of the same or older data;
+ * - a run someone chose (any source but `auto`, a pin of an automatic promotion included) stands against automatic
+ *   promotion of the same or older data;
  * - for the data already served automatically, promote again only for a SUCCESS newer than that promotion, and
  *   only when the scoreboard winner is not the run in service already.
  */
@@ -85,7 +86,7 @@ export async function decideAutoPromotion(store: ObjectStore, settings: Settings
       return { result: 'superseded', current, reason: `processed data ${configHash} is older than ${current.config_hash}, which run ${current.run_id} serves` };
     }
     const notNewer = sameData || (candidateTime !== undefined && currentTime !== undefined && candidateTime <= currentTime);
-    if (notNewer && current.source !== 'auto') {
+    if (notNewer && !isAutomaticChoice(current)) {
       return { result: 'chosen-run-stands', current, reason: `run ${current.run_id} was promoted by ${current.source} (${current.actor ?? 'unknown'}) for data at least as new` };
     }
   }

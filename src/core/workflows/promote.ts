@@ -7,7 +7,7 @@ import { ignoreEvents, type EventSink } from '../events.js';
 import { buildScoreboard, SCORE_WEIGHTS, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
+import { isAutomaticChoice, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
 import { appendHistory, catchUpPointers, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, readRunRecord } from '../registry/run-store.js';
@@ -15,6 +15,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
 import { gateProblem, runProblems, type PromotionProblem } from './promotion-checks.js';
 import type { PromotionMarker } from './mark-promoted.js';
+import type { GuardedTracking } from '../tracking/guard-tracking.js';
 import { trackPromotion } from './sync-runs-to-tracking.js';
 import { validateCandidate, type CandidateCheck } from './validate-candidate.js';
 
@@ -48,13 +49,19 @@ export interface PromotionResult {
    * the promotion that put it there.
    */
   changed: boolean;
+  /**
+   * true when someone promoted the run in service that the daemon had promoted automatically: `record` is the pin
+   * (action `pin`), which keeps the run against automatic promotion of the same data; replicas are not told to
+   * reload and its live probation goes on.
+   */
+  pinned: boolean;
   record: PromotionRecord;
   history_key: string;
   pointers: string[];
   gate: ScoreboardRow['gate'] | null;
   /** The candidate's check; null when --force skipped a check that could not run. */
   validation: CandidateCheck | null;
-  /** null without a bus; otherwise whether `model-selected` was acknowledged (the pointers stay the source of truth). */
+  /** null without a bus or with nothing to announce (a pin); otherwise whether `model-selected` was acknowledged (the pointers stay the source of truth). */
   published: { topic: string; ok: boolean; error?: string } | null;
   tracking: { status: string; message?: string; marker?: PromotionMarker };
 }
@@ -131,19 +138,25 @@ async function checkCandidate(store: ObjectStore, settings: Settings, run: RunRe
 
 const pointerKeys = (settings: Settings): string[] => (settings.identifier ? [scopedPointerKey(settings)] : [scopedPointerKey(settings), ROOT_POINTER]);
 
+/** Finishes a promotion an earlier process left before its pointers (pointers moved), as `promote` does first. */
+async function catchUp(settings: Settings, deps: PromotionDeps): Promise<PromotionRecord | undefined> {
+  const caughtUp = await catchUpPointers(deps.store, settings);
+  if (caughtUp) (deps.logger ?? silentLogger).warn({ runId: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
+  return caughtUp;
+}
+
 /**
- * Promoting the run in service changes nothing, whoever asks and whatever the reason or --force: a record naming
- * itself as its previous run would start no probation but end the one under way, reload every replica for
- * nothing, and be a step a rollback has to skip. Only a promotion of it that an earlier process left before its
- * pointers is finished here (pointers moved, then announced), as `promote` would have done first.
+ * Promoting the run in service changes nothing, whoever asks and whatever the reason or --force (but see
+ * `pinInService`): a record naming itself as its previous run would start no probation but end the one under way,
+ * reload every replica for nothing, and be a step a rollback has to skip. Only a promotion of it that an earlier
+ * process left before its pointers is finished here (pointers moved, then announced), as `promote` would have done first.
  */
 async function alreadyInService(current: PromotionRecord, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
-  const logger = deps.logger ?? silentLogger;
-  const caughtUp = await catchUpPointers(deps.store, settings);
-  if (caughtUp) logger.warn({ runId: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
-  logger.info({ runId: current.run_id, since: current.timestamp, source: current.source }, 'promotion_unchanged');
+  const caughtUp = await catchUp(settings, deps);
+  (deps.logger ?? silentLogger).info({ runId: current.run_id, since: current.timestamp, source: current.source }, 'promotion_unchanged');
   return {
     changed: false,
+    pinned: false,
     record: current,
     history_key: `${settings.store.buckets.promotion}/${historyKey(current)}`,
     pointers: pointerKeys(settings),
@@ -154,12 +167,77 @@ async function alreadyInService(current: PromotionRecord, settings: Settings, de
   };
 }
 
+/** The pin of `current` (an automatic promotion of the run in service) on behalf of `decision`. */
+function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason: string, now: () => Date): PromotionRecord {
+  return {
+    identifier: current.identifier,
+    config_hash: current.config_hash,
+    run_id: current.run_id,
+    model_type: current.model_type,
+    experiment: current.experiment,
+    model_uri: current.model_uri,
+    rmse: current.rmse,
+    mae: current.mae,
+    mse: current.mse,
+    score: current.score,
+    timestamp: nowTimestamp(now),
+    weights: current.weights,
+    source: decision.source,
+    // The run before the pinned promotion: what a rollback returns to, and what its probation compares with.
+    previous_run_id: current.previous_run_id,
+    reason,
+    action: 'pin',
+    actor: singleLine(decision.actor),
+    data_created_at: current.data_created_at ?? null,
+    ...(decision.candidateRuns ? { candidate_runs: decision.candidateRuns } : {}),
+    forced: false,
+    forced_over: [],
+    pinned_timestamp: current.timestamp,
+  };
+}
+
+/**
+ * Someone promoting the run the daemon promoted automatically, while it is in service: nothing to check or load,
+ * but their choice is recorded (a history record with action `pin`, their source, actor and reason; pointers
+ * moved to it), so automatic promotion of the same data no longer replaces the run. Replicas are not told
+ * (`model-selected` would have a reference replica reload the run it serves), MLflow's mark already names the
+ * run, and the probation of the pinned promotion goes on. Should another promotion have come in between, the pin
+ * put its run back in service and is announced and marked like any promotion.
+ */
+async function pinInService(current: PromotionRecord, decision: PromotionDecision, reason: string, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
+  const { store } = deps;
+  const caughtUp = await catchUp(settings, deps);
+  const written = await appendHistory(store, settings, pinRecord(current, decision, reason, deps.now ?? (() => new Date())));
+  await syncPointers(store, settings);
+  const history = await listPromotionHistory(store, settings, promotionScope(settings));
+  const overtaken = history[history.findIndex((record) => record.timestamp === written.timestamp && record.run_id === written.run_id) - 1]?.timestamp !== current.timestamp;
+  (deps.onEvent ?? ignoreEvents)({ type: 'promote.pinned', runId: written.run_id, configHash: written.config_hash, modelType: written.model_type, source: decision.source, pinnedTimestamp: current.timestamp });
+  (deps.logger ?? silentLogger).info({ runId: written.run_id, source: decision.source, actor: decision.actor, pinnedTimestamp: current.timestamp, overtaken }, 'promotion_pinned');
+  const announce = overtaken ? written : caughtUp;
+  return {
+    changed: true,
+    pinned: true,
+    record: written,
+    history_key: `${settings.store.buckets.promotion}/${historyKey(written)}`,
+    pointers: pointerKeys(settings),
+    gate: null,
+    validation: null,
+    published: announce ? await publishPromotion(announce, settings, deps) : null,
+    tracking: overtaken ? trackingOf(await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking })) : { status: 'unchanged' },
+  };
+}
+
+function trackingOf(tracked: GuardedTracking<PromotionMarker>): PromotionResult['tracking'] {
+  return { status: tracked.status, ...('message' in tracked && tracked.message ? { message: String(tracked.message) } : {}), ...(tracked.status === 'ok' ? { marker: tracked.value } : {}) };
+}
+
 /**
  * The one promotion: checks the run (SUCCESS, artifacts, quality gate unless it is a rollback), loads it and
  * forecasts its stored test windows (non-finite output is refused with FLTS_PROMOTE_CANDIDATE_INVALID), appends
  * the history record (source, actor, reason, previous run, config_hash, data time), moves this scope's pointers,
  * publishes `model-selected` when a bus is configured, and marks the run in MLflow when tracking is configured.
- * The run already in service (the scope's newest history record) is left as it is (`changed: false`).
+ * The run already in service (the scope's newest history record) is left as it is (`changed: false`), unless the
+ * daemon put it there and someone else asks: then it is pinned (`pinned: true`, see `pinInService`).
  */
 export async function promote(decision: PromotionDecision, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
   const reason = singleLine(decision.reason).trim();
@@ -167,7 +245,9 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   const { store } = deps;
   // The history, not the pointers, says what is in service: they lag behind it after an interrupted promotion.
   const inService = (await listPromotionHistory(store, settings, promotionScope(settings))).at(-1);
-  if (inService?.run_id === decision.runId) return alreadyInService(inService, settings, deps);
+  if (inService?.run_id === decision.runId) {
+    return isAutomaticChoice(inService) && decision.source !== 'auto' ? pinInService(inService, decision, reason, settings, deps) : alreadyInService(inService, settings, deps);
+  }
   const run = await readRunRecord(store, settings, decision.runId);
   // Serving loads SUCCESS runs with every artifact and nothing else: no force makes another run servable.
   const unservable = await runProblems(store, settings, run);
@@ -180,8 +260,7 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
 
   // The history is what happened: a promotion whose process died before its pointers is completed first,
   // so this one replaces (and a rollback walks back from) what the history says is in service.
-  const caughtUp = await catchUpPointers(store, settings);
-  if (caughtUp) (deps.logger ?? silentLogger).warn({ runId: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
+  await catchUp(settings, deps);
   const previous = await readPointerAt(store, settings, scopedPointerKey(settings));
   const record = buildPromotionRecord(run, settings, {
     source: decision.source,
@@ -204,13 +283,14 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   const gate = gateIssue ? { passed: false, reason: gateIssue.message } : settings.eval.minImprovementPct === null || isRollback(decision.source) ? null : { passed: true, reason: 'passes the quality gate' };
   return {
     changed: true,
+    pinned: false,
     record: written,
     history_key: `${settings.store.buckets.promotion}/${historyKey(written)}`,
     pointers: pointerKeys(settings),
     gate,
     validation,
     published,
-    tracking: { status: tracked.status, ...('message' in tracked && tracked.message ? { message: String(tracked.message) } : {}), ...(tracked.status === 'ok' ? { marker: tracked.value } : {}) },
+    tracking: trackingOf(tracked),
   };
 }
 
@@ -271,7 +351,8 @@ export async function promoteBest(request: BestPromotionRequest, settings: Setti
 
 /**
  * The runs promoted in this scope as a stack: a promotion pushes its run, a rollback pops. The current run
- * is the top; rollback returns to the one below, so repeated rollbacks walk back through the history.
+ * is the top; rollback returns to the one below, so repeated rollbacks walk back through the history. A record of
+ * the run already on top (a pin, or an older flts's re-promotion) pushes nothing.
  */
 export function promotionStack(history: readonly PromotionRecord[]): PromotionRecord[] {
   const stack: PromotionRecord[] = [];

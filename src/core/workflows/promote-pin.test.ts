@@ -1,0 +1,144 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../bus/message-bus.contract.js';
+import { createFsBus } from '../bus/fs-bus.js';
+import type { MessageBus } from '../bus/message-bus.js';
+import { decodePromotion } from '../bus/messages.js';
+import { defaultSettings, type Settings } from '../config/settings.js';
+import type { FltsEvent } from '../events.js';
+import { readPromotionPointer, type PromotionRecord } from '../registry/pointers.js';
+import { listPromotionHistory } from '../registry/promotion-history.js';
+import { fakeRun } from '../registry/run-record.fixture.js';
+import type { RunRecord } from '../registry/run-record.js';
+import { createFsStore } from '../storage/fs-store.js';
+import { getJson } from '../storage/json-objects.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { autoPromote } from './auto-promote.js';
+import { addLoadableRun } from './loadable-run.fixture.js';
+import { promote, promoteBest, rollback, type PromotionDeps } from './promote.js';
+
+const HASH = 'e'.repeat(64);
+let root: string;
+let store: ObjectStore;
+let bus: MessageBus;
+let settings: Settings;
+
+/** A NAIVE SUCCESS of the one data version, finished now, with test RMSE `rmse` (lower wins the scoreboard). */
+function trained(id: string, rmse: number): RunRecord {
+  const run = fakeRun(id, 'NAIVE', { rmse, mae: rmse, mse: rmse * rmse }, new Date().toISOString(), 'SUCCESS', HASH);
+  return { ...run, data: { ...run.data, processed_created_at: '2025-02-01T00:00:00.000Z' }, timings: { ...run.timings, finished_at: new Date().toISOString() } };
+}
+
+const byHand = (runId: string, deps: Partial<PromotionDeps> = {}) => promote({ runId, source: 'manual', actor: 'ana', reason: `keep ${runId}` }, settings, { store, bus, ...deps });
+const daemon = () => autoPromote(HASH, 'daemon:a', settings, { store, bus });
+
+/** What replicas following the bus were told, in order: `run_id:source` of each `model-selected`. */
+async function announced(count: number): Promise<string[]> {
+  const received: string[] = [];
+  const subscription = await bus.subscribe({ group: `replica-${count}`, topics: ['model-selected'] }, async (message) => {
+    const notice = decodePromotion(message);
+    received.push(`${notice.run_id}:${String(notice.source)}`);
+  });
+  await waitFor(() => received.length >= count, `${count} model-selected messages`);
+  await subscription.stop();
+  return received;
+}
+
+/** runW, then runX (a better SUCCESS of the same data) promoted by the daemon: runX is in service, automatically. */
+async function daemonPromotedRunX(): Promise<PromotionRecord> {
+  await addLoadableRun(store, settings, trained('runW', 0.1));
+  expect(await daemon()).toMatchObject({ result: 'promoted', record: { run_id: 'runW' } });
+  await addLoadableRun(store, settings, trained('runX', 0.05));
+  const outcome = await daemon();
+  expect(outcome).toMatchObject({ result: 'promoted', record: { run_id: 'runX', source: 'auto', previous_run_id: 'runW' } });
+  return (outcome as { record: PromotionRecord }).record;
+}
+
+beforeEach(() => {
+  root = mkdtempSync(path.join(tmpdir(), 'flts-promote-pin-'));
+  store = createFsStore(path.join(root, 'store'));
+  bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
+  settings = defaultSettings();
+  settings.daemon.expectedModelTypes = ['NAIVE'];
+});
+afterEach(async () => {
+  await bus.close();
+  rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+});
+
+describe('core > workflows > promote > pin', () => {
+  it('pins the run the daemon promoted when someone promotes it by hand, and a newer SUCCESS of the same data no longer replaces it', async () => {
+    const auto = await daemonPromotedRunX();
+    const events: FltsEvent[] = [];
+    const pin = await byHand('runX', { onEvent: (event) => events.push(event) });
+
+    expect(pin).toMatchObject({ changed: true, pinned: true, gate: null, validation: null, published: null, tracking: { status: 'unchanged' } });
+    expect(pin.record).toMatchObject({ run_id: 'runX', model_uri: auto.model_uri, config_hash: HASH, source: 'manual', actor: 'ana', reason: 'keep runX', action: 'pin', previous_run_id: 'runW', pinned_timestamp: auto.timestamp, forced: false });
+    expect(pin.record.timestamp > auto.timestamp).toBe(true);
+    expect(events).toEqual([{ type: 'promote.pinned', runId: 'runX', configHash: HASH, modelType: 'NAIVE', source: 'manual', pinnedTimestamp: auto.timestamp }]);
+    // The reference's layout and field order: a reference reader sees one more promotion of the same run.
+    const stored = await getJson<PromotionRecord>(store, 'model-promotion', pin.history_key.slice('model-promotion/'.length));
+    expect(Object.keys(stored).slice(0, 12)).toEqual(['identifier', 'config_hash', 'run_id', 'model_type', 'experiment', 'model_uri', 'rmse', 'mae', 'mse', 'score', 'timestamp', 'weights']);
+    expect(await getJson(store, 'model-promotion', 'current.json')).toEqual(stored);
+    expect(await getJson(store, 'model-promotion', 'global/current.json')).toEqual(stored);
+    expect((await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.source}:${r.action}`)).toEqual(['runW:auto:promote', 'runX:auto:promote', 'runX:manual:pin']);
+
+    // Before the pin, this SUCCESS (a better one the daemon did not choose from) was promoted over runX.
+    await addLoadableRun(store, settings, trained('runZ', 0.01));
+    expect(await daemon()).toMatchObject({ result: 'chosen-run-stands', current: { run_id: 'runX', action: 'pin' } });
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runX');
+  });
+
+  it('tells no replica to reload, and a rollback from the pin returns to the run before the pinned promotion', async () => {
+    await daemonPromotedRunX();
+    await byHand('runX');
+    const back = await rollback({ source: 'rollback', actor: 'ana' }, settings, { store, bus });
+    expect(back.record).toMatchObject({ run_id: 'runW', previous_run_id: 'runX', action: 'rollback', reason: 'rollback from run runX' });
+    // The pin is no step back: one rollback goes past it, and model-selected carried the real promotions only.
+    expect(await announced(3)).toEqual(['runW:auto', 'runX:auto', 'runW:rollback']);
+  });
+
+  it('promote --best whose winner is the daemon\'s run in service pins it too, with the runs it chose from', async () => {
+    await daemonPromotedRunX();
+    const pin = await promoteBest({ configHash: HASH, source: 'best', actor: 'ana' }, settings, { store, bus });
+    expect(pin).toMatchObject({ changed: true, pinned: true, published: null, record: { run_id: 'runX', source: 'best', action: 'pin', candidate_runs: expect.arrayContaining(['runW', 'runX']) } });
+  });
+
+  it('changes nothing for a second promotion of the pinned run, by hand or by the daemon, nor for a run someone chose', async () => {
+    await daemonPromotedRunX();
+    const pin = await byHand('runX');
+    const again = [await byHand('runX'), await promote({ runId: 'runX', source: 'manual', actor: 'bob', reason: 'mine', force: true }, settings, { store, bus }), await promoteBest({ configHash: HASH, source: 'auto', actor: 'daemon:a' }, settings, { store, bus })];
+    for (const result of again) expect(result).toMatchObject({ changed: false, pinned: false, record: pin.record, published: null });
+    // The daemon re-promoting its own choice is no pin either.
+    await byHand('runW');
+    expect(await promoteBest({ configHash: HASH, source: 'auto', actor: 'daemon:a' }, settings, { store, bus })).toMatchObject({ changed: true, pinned: false, record: { run_id: 'runX', source: 'auto' } });
+    expect(await promoteBest({ configHash: HASH, source: 'auto', actor: 'daemon:a' }, settings, { store, bus })).toMatchObject({ changed: false, pinned: false });
+    // runW, chosen by hand and in service again after a rollback: promoting it by hand is still nothing.
+    await rollback({ source: 'rollback', actor: 'ana' }, settings, { store, bus });
+    expect(await byHand('runW')).toMatchObject({ changed: false, pinned: false, record: { run_id: 'runW', source: 'rollback' } });
+    expect((await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.source}:${r.action}`)).toEqual(['runW:auto:promote', 'runX:auto:promote', 'runX:manual:pin', 'runW:manual:promote', 'runX:auto:promote', 'runW:rollback:rollback']);
+  });
+
+  it('announces and marks a pin that put its run back in service, when another promotion came in between', async () => {
+    await daemonPromotedRunX();
+    let raced = false;
+    const racing: ObjectStore = {
+      ...store,
+      exists: async (bucket, key) => {
+        // Just before the pin is written, someone else's promotion lands.
+        if (!raced && key.includes('/promotion-2099-')) {
+          raced = true;
+          await byHand('runW');
+        }
+        return store.exists(bucket, key);
+      },
+    };
+    const pin = await byHand('runX', { store: racing, now: () => new Date('2099-01-01T00:00:00.000Z') });
+    expect(raced).toBe(true);
+    expect(pin).toMatchObject({ changed: true, pinned: true, published: { topic: 'model-selected', ok: true }, tracking: { status: 'disabled' } });
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runX');
+    expect(await announced(4)).toEqual(['runW:auto', 'runX:auto', 'runW:manual', 'runX:manual']);
+  });
+});
