@@ -170,6 +170,23 @@ describe('cli > screens > promote-manual-screen', () => {
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runA');
   });
 
+  it('pins the run the daemon promoted when it is selected, and only notes a run someone chose', async () => {
+    const { frame, press, outcomes } = await openScreen(false, { initialRunId: 'runA' });
+    expect(frame()).toContain('This run is the promoted one, automatically: promoting it pins it.');
+    await press(KEYS.enter, 'Reason: _');
+    await press('holidays', 'Reason: holidays_');
+    await press(KEYS.enter, 'Pin LSTM run runA against automatic promotion? It stays in service. [y/N]');
+    await press('y', 'Pinned runA against automatic promotion; it stays in service.');
+    expect(outcomes).toEqual([{ kind: 'promoted', result: expect.objectContaining({ changed: true, pinned: true }) }]);
+    expect((await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.source}:${r.action}`)).toEqual(['runA:auto:promote', 'runA:manual:pin']);
+
+    const again = await openScreen(false, { initialRunId: 'runA' });
+    expect(again.frame()).toContain('This run is the promoted one.');
+    await again.press(KEYS.enter, 'runA is already the promoted run, chosen by manual.');
+    expect(again.frame()).not.toContain('Reason:');
+    again.screen.unmount();
+  });
+
   it('refuses to select a FAILED run, with --force too: serving could not load it', async () => {
     for (const force of [false, true]) {
       const opened = await openScreen(force);
@@ -210,17 +227,30 @@ describe('cli > promote-manual (non-interactive)', () => {
 });
 
 describe('cli > promote (flags, history)', () => {
-  it('changes nothing when asked to promote the run in service: exit 0, "changed": false, no second record', async () => {
+  it('pins the run the daemon put in service when asked to promote it, then changes nothing: exit 0 both times', async () => {
     const env = { FLTS_HOME: home, FLTS_OPERATOR: 'ana' };
-    const before = await listPromotionHistory(store, settings);
+    const [auto] = await listPromotionHistory(store, settings);
+    const text = await runCli(['promote', '--run', 'runA', '--reason', 'holidays'], { env });
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`LSTM run runA is already in service (promoted automatically ${auto.timestamp}); now pinned against automatic promotion by manual ana — holidays.`);
+    const [, pin] = await listPromotionHistory(store, settings);
+    expect(pin).toMatchObject({ run_id: 'runA', source: 'manual', actor: 'ana', reason: 'holidays', action: 'pin', pinned_timestamp: auto.timestamp, previous_run_id: null });
+    expect(await readPromotionPointer(store, settings)).toEqual(pin);
+
     const json = await runCli(['promote', '--run', 'runA', '--reason', 'once more', '--force', '--json'], { env });
     expect(json.exitCode).toBe(0);
-    expect(json.json.result).toMatchObject({ changed: false, record: before[0], published: null });
-    const text = await runCli(['promote-manual', '--yes', '--run', 'runA', '--reason', 'keep it'], { env });
-    expect(text.exitCode).toBe(0);
-    expect(text.stdout).toContain(`LSTM run runA is already in service (promoted ${before[0].timestamp} by auto daemon:test); nothing changed.`);
-    expect(await listPromotionHistory(store, settings)).toEqual(before);
-    expect((await readPromotionPointer(store, settings))?.timestamp).toBe(before[0].timestamp);
+    expect(json.json.result).toMatchObject({ changed: false, pinned: false, record: pin, published: null });
+    const manual = await runCli(['promote-manual', '--yes', '--run', 'runA', '--reason', 'keep it'], { env });
+    expect(manual.exitCode).toBe(0);
+    expect(manual.stdout).toContain(`LSTM run runA is already in service (pinned ${pin.timestamp} by manual ana); nothing changed.`);
+    expect(await listPromotionHistory(store, settings)).toEqual([auto, pin]);
+    expect((await readPromotionPointer(store, settings))?.timestamp).toBe(pin.timestamp);
+  });
+
+  it('pins from promote-manual --yes --json as well, saying so in the result', async () => {
+    const pinned = await runCli(['promote-manual', '--yes', '--run', 'runA', '--reason', 'keep it', '--json'], { env: { FLTS_HOME: home, FLTS_OPERATOR: 'ana' } });
+    expect(pinned.exitCode, pinned.stderr).toBe(0);
+    expect(pinned.json.result).toMatchObject({ changed: true, pinned: true, published: null, tracking: { status: 'unchanged' }, record: { run_id: 'runA', action: 'pin', source: 'manual' }, diff: { same_run: true } });
   });
 
   it('refuses --config-hash beside --run or --rollback, and --min-improvement beside --rollback, instead of ignoring them', async () => {

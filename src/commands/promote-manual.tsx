@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { alreadyInServiceLine } from '../cli/promotion-lines.js';
+import { alreadyInServiceLine, pinnedLine } from '../cli/promotion-lines.js';
 import { runPromoteManualScreen } from '../cli/screens/run-promote-manual-screen.js';
 import { FltsError } from '../core/errors.js';
 import { listPromotionCandidates, promoteManually, type ManualPromotionResult } from '../core/runbooks/index.js';
@@ -14,7 +14,7 @@ export type PromoteManualResult = ManualPromotionResult | { cancelled: true };
 export default class PromoteManual extends FltsCommand<PromoteManualResult> {
   static override summary = 'Promote a run by hand: pick it, see how it differs from the promoted run, give a reason, confirm.';
   static override description =
-    'Interactive in a terminal (arrows or j/k, enter, q/esc; Ctrl-C leaves with exit code 130 and writes nothing), starting on --run and --reason when given. Without a terminal, or with --yes, promotes --run directly with --reason. Runs that are not SUCCESS or miss artifacts are refused; a failed quality gate is refused unless --force, which the promotion record keeps. Writes history and pointers with source "manual" and publishes model-selected when a bus is configured. Undo with `flts promote --rollback`; list with `flts promote --history`.';
+    'Interactive in a terminal (arrows or j/k, enter, q/esc; Ctrl-C leaves with exit code 130 and writes nothing), starting on --run and --reason when given. Without a terminal, or with --yes, promotes --run directly with --reason. Runs that are not SUCCESS or miss artifacts are refused; a failed quality gate is refused unless --force, which the promotion record keeps. Writes history and pointers with source "manual" and publishes model-selected when a bus is configured; the run the daemon promoted automatically and still in service is pinned against automatic promotion instead, with no reload. Undo with `flts promote --rollback`; list with `flts promote --history`.';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --config-hash <hash>',
@@ -53,7 +53,11 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
         if (!flags.run || !flags.reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', `${interactiveBlocker(flags.yes, this.jsonEnabled())}, so there is no screen to pick on: pass --run <run_id> and --reason "...".`);
         result = await promote(flags.run, flags.reason);
         const r = result.record;
-        if (!result.changed) this.say(alreadyInServiceLine(r));
+        if (result.pinned) {
+      this.say(pinnedLine(r));
+      this.say(`history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
+    }
+        else if (!result.changed) this.say(alreadyInServiceLine(r));
         else {
           this.say(`promoted ${r.model_type} run ${r.run_id} (manual${r.forced ? ', forced over: ' + (r.forced_over ?? []).join('; ') : ''}) — ${r.reason}`);
           this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { alreadyInServiceLine } from '../cli/promotion-lines.js';
+import { alreadyInServiceLine, pinnedLine } from '../cli/promotion-lines.js';
 import { singleLine } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
 import type { PromotionRecord } from '../core/registry/pointers.js';
@@ -13,7 +13,7 @@ export type PromoteCommandResult = PromotionResult | { history: PromotionRecord[
 export default class Promote extends FltsCommand<PromoteCommandResult> {
   static override summary = 'Make a run the serving model (promotion history + current.json pointers).';
   static override description =
-    'Checks the run (status, artifacts, quality gate, finite forecasts on its test windows), writes model-promotion/<identifier|global>/<config_hash>/promotion-<timestamp>.json, then <identifier>/current.json (or global/current.json and current.json without an identifier), publishes model-selected when a bus is configured and marks the run in MLflow when tracking is configured. --best promotes the scoreboard winner, --rollback returns to the previously promoted run, --history lists promotions. A promotion made here stands until newer data is promoted automatically or someone promotes again. Promoting the run already in service changes nothing (exit 0, "changed": false).';
+    'Checks the run (status, artifacts, quality gate, finite forecasts on its test windows), writes model-promotion/<identifier|global>/<config_hash>/promotion-<timestamp>.json, then <identifier>/current.json (or global/current.json and current.json without an identifier), publishes model-selected when a bus is configured and marks the run in MLflow when tracking is configured. --best promotes the scoreboard winner, --rollback returns to the previously promoted run, --history lists promotions. A promotion made here stands until newer data is promoted automatically or someone promotes again. Promoting the run already in service changes nothing (exit 0, "changed": false), except when the daemon promoted it: then it is pinned against automatic promotion of the same data (a history record with action "pin"; "pinned": true), with no reload of replicas.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --best',
     '<%= config.bin %> <%= command.id %> --run <run_id> --reason "hotfix"',
@@ -52,7 +52,11 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     else if (flags.rollback) result = await rollback({ source: 'rollback', actor, reason: flags.reason, force: flags.force }, settings, deps);
     else throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'Pass one of --run <id>, --best, --rollback or --history.');
     const r = result.record;
-    if (!result.changed) this.say(alreadyInServiceLine(r));
+    if (result.pinned) {
+      this.say(pinnedLine(r));
+      this.say(`history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
+    }
+    else if (!result.changed) this.say(alreadyInServiceLine(r));
     else {
       this.say(`promoted ${r.model_type} run ${r.run_id} (config_hash ${r.config_hash.slice(0, 12)}, score ${r.score}, ${r.source}) — ${r.reason}`);
       this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);

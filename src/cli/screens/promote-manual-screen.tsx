@@ -1,6 +1,7 @@
 import { Box, Text, useApp, useInput } from 'ink';
 import { useEffect, useRef, useState } from 'react';
 import { singleLine } from '../../core/clip-text.js';
+import { isAutomaticChoice } from '../../core/registry/pointers.js';
 import type { ManualPromotionResult, PromotionCandidates } from '../../core/runbooks/index.js';
 import { CandidateDiff } from './candidate-diff.js';
 
@@ -57,6 +58,8 @@ export function PromoteManualScreen({ candidates, force, onPromote, onExit, init
   };
   const { step, cursor, reason, notice, outcome } = state.current;
   const selected = rows[cursor];
+  // The run in service by the daemon's choice: promoting it pins it against automatic promotion (it stays, no reload).
+  const pinnable = candidates.current !== null && isAutomaticChoice(candidates.current);
 
   const finish = (result: ScreenOutcome): void => {
     update({ step: 'done', outcome: result });
@@ -79,7 +82,7 @@ export function PromoteManualScreen({ candidates, force, onPromote, onExit, init
       if (key.upArrow || input === 'k') update({ cursor: Math.max(0, cursor - 1) });
       else if (key.downArrow || input === 'j') update({ cursor: Math.min(rows.length - 1, cursor + 1) });
       else if (key.return && selected) {
-        if (selected.diff.same_run) update({ notice: `${selected.run_id} is already the promoted run.` });
+        if (selected.diff.same_run && !pinnable) update({ notice: `${selected.run_id} is already the promoted run, chosen by ${candidates.current?.source ?? 'someone'}.` });
         else if (selected.problems.length > 0) update({ notice: `${selected.run_id} cannot be promoted: serving could not load it.` });
         else update({ step: 'reason' });
       }
@@ -133,15 +136,17 @@ export function PromoteManualScreen({ candidates, force, onPromote, onExit, init
       })}
       <Text dimColor>* promoted  ! cannot be promoted   up/down or j/k move, enter select, q quit</Text>
       {leftOut}
-      {selected ? <CandidateDiff candidate={selected} force={force} /> : null}
+      {selected ? <CandidateDiff candidate={selected} force={force} pinnable={pinnable} /> : null}
       {step === 'reason' || step === 'confirm' ? (
         <Box marginTop={1}>
           <Text>{`Reason: ${reason}${step === 'reason' ? '_' : ''}`}</Text>
         </Box>
       ) : null}
-      {step === 'confirm' ? <Text bold>Promote {selected.model_type} run {selected.run_id}{candidates.current ? `, replacing ${candidates.current.run_id}` : ''}? [y/N]</Text> : null}
+      {step === 'confirm' && selected.diff.same_run ? <Text bold>Pin {selected.model_type} run {selected.run_id} against automatic promotion? It stays in service. [y/N]</Text> : null}
+      {step === 'confirm' && !selected.diff.same_run ? <Text bold>Promote {selected.model_type} run {selected.run_id}{candidates.current ? `, replacing ${candidates.current.run_id}` : ''}? [y/N]</Text> : null}
       {step === 'working' ? <Text>Promoting {selected.run_id}…</Text> : null}
-      {outcome?.kind === 'promoted' && outcome.result.changed ? <Text color="green">Promoted {outcome.result.record.run_id}; history {outcome.result.history_key}</Text> : null}
+      {outcome?.kind === 'promoted' && outcome.result.pinned ? <Text color="green">Pinned {outcome.result.record.run_id} against automatic promotion; it stays in service. History {outcome.result.history_key}</Text> : null}
+      {outcome?.kind === 'promoted' && outcome.result.changed && !outcome.result.pinned ? <Text color="green">Promoted {outcome.result.record.run_id}; history {outcome.result.history_key}</Text> : null}
       {outcome?.kind === 'promoted' && !outcome.result.changed ? <Text>{outcome.result.record.run_id} is already in service; nothing was written.</Text> : null}
       {outcome?.kind === 'cancelled' ? <Text>Cancelled; nothing was written.</Text> : null}
       {outcome?.kind === 'failed' ? <Text color="red">Promotion failed: {(outcome.error as Error)?.message ?? String(outcome.error)}</Text> : null}
