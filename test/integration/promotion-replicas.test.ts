@@ -90,9 +90,17 @@ function promotionReplicas(kind: 'kafka' | 'fs', pipelineFor: (name: string) => 
       const auto = await waitUntil(async () => (await p.promotions()).find((record) => record.source === 'auto'), 'the automatic promotion', 150_000);
       await serves(r, auto.run_id, 'the daemon\'s automatic promotion');
       expect(await daemon.stop()).toBe(0);
+      // That run promoted by hand is pinned where it is: nothing published, so no replica reloads it.
+      await waitUntil(async () => loggedAbout(r, 'serve_promotion_received', auto.run_id) > 0, 'the notice of the automatic promotion', 60_000, 50);
+      const noticesOfAuto = loggedAbout(r, 'serve_promotion_received', auto.run_id);
+      const pinned = await cli(['promote', '--run', auto.run_id, '--reason', 'keep it']);
+      expect(pinned.exitCode, pinned.stderr).toBe(0);
+      expect(pinned.json.result).toMatchObject({ changed: true, pinned: true, published: null, record: { run_id: auto.run_id, action: 'pin' } });
       // Back to the fixture runs for the next tests.
       await promote({ runId: 'runA', source: 'manual', actor: 'test', reason: 'reset' }, p.settings, { store: p.store, bus });
       await serves(r, 'runA', 'the reset');
+      // Notices arrive in order: by the reset, a notice of the pin would have been received too.
+      expect(loggedAbout(r, 'serve_promotion_received', auto.run_id)).toBe(noticesOfAuto);
       expect(await r.process.stop()).toBe(0);
     });
 

@@ -55,7 +55,7 @@ function promotionSemantics(kind: 'kafka' | 'fs', pipelineFor: (name: string, ov
       expect(lstmOfNewer.config_hash).toBe(newer.config_hash);
     });
 
-    it('a manual promotion from the CLI reaches a polling-free replica through the bus and stands against resync', async () => {
+    it('a promotion by hand pins the daemon\'s run without a reload, and one of another run reaches a polling-free replica through the bus; both stand against resync', async () => {
       const p = pipeline('manual', { EXPECTED_MODEL_TYPES: 'NAIVE', FLTS_TRAINER_MODELS: 'NAIVE' });
       const replica = p.start(['serve', '--port', '0']);
       const url = (await replica.waitForOutput(/Listening on (http:\/\/\S+)/))[1];
@@ -67,25 +67,39 @@ function promotionSemantics(kind: 'kafka' | 'fs', pipelineFor: (name: string, ov
       await waitUntil(async () => (await getJson(`${url}/healthz`)).json.run_id === auto.run_id, 'the replica on the automatic promotion', 60_000);
 
       expect(await daemon.stop()).toBe(0);
+      const byHand = (runId: string, reason: string) => runCli(['promote', '--run', runId, '--reason', reason, '--json'], { env: { ...p.env, FLTS_OPERATOR: 'ana' }, timeoutMs: 120_000 });
+      const stands = (daemonProcess: typeof daemon) => (daemonProcess.logs().match(/daemon_promotion_chosen_run_stands/g) ?? []).length;
 
-      // Trained outside the daemon, then promoted by hand: a newer SUCCESS for the same data.
+      // The daemon's run promoted by hand: pinned where it is, with nothing announced.
+      const pinned = await byHand(auto.run_id, 'keep it');
+      expect(pinned.exitCode, pinned.stderr).toBe(0);
+      expect(pinned.json.result).toMatchObject({ changed: true, pinned: true, published: null, record: { run_id: auto.run_id, source: 'manual', actor: 'ana', action: 'pin', pinned_timestamp: auto.timestamp } });
+
+      // Trained outside the daemon: a newer SUCCESS for the same data, which the daemon promoted over its own run
+      // before the pin. It comes back and resyncs at startup, then every 300 ms; each resync leaves the pin in place.
       const trained = await runCli(['train', '--model', 'NAIVE', '--json'], { env: p.env, timeoutMs: 120_000 });
       expect(trained.exitCode, trained.stderr).toBe(0);
       const runId: string = trained.json.result.runs[0].run_id;
-      const promoted = await runCli(['promote', '--run', runId, '--reason', 'chosen by hand', '--json'], { env: { ...p.env, FLTS_OPERATOR: 'ana' }, timeoutMs: 120_000 });
+      const restarted = p.start(['daemon', '--port', '0'], { FLTS_DAEMON_RESYNC_INTERVAL_MS: '300' });
+      await restarted.waitForOutput(/Daemon listening on/);
+      await waitUntil(async () => stands(restarted) >= 3, 'three resyncs that leave the pinned run', 60_000);
+      expect((await p.promotions()).map((r) => `${r.run_id}:${r.source}`)).toEqual([`${auto.run_id}:auto`, `${auto.run_id}:manual`]);
+      expect((await getJson(`${url}/healthz`)).json.run_id).toBe(auto.run_id);
+
+      // The new run promoted by hand.
+      const promoted = await byHand(runId, 'chosen by hand');
       expect(promoted.exitCode, promoted.stderr).toBe(0);
       expect(promoted.json.result.published).toEqual({ topic: p.settings.bus.topics.modelSelected, ok: true });
       expect(promoted.json.result.record).toMatchObject({ run_id: runId, source: 'manual', actor: 'ana', previous_run_id: auto.run_id });
       // FLTS_SERVE_POLL_INTERVAL_MS=0: only the model-selected message can switch the replica.
       await waitUntil(async () => (await getJson(`${url}/healthz`)).json.run_id === runId, 'the replica on the manual promotion', 30_000);
+      // The pin told no replica to reload: the topic holds the two promotions alone.
       const selected = (await p.readTopic(p.settings.bus.topics.modelSelected, 2)).map((m) => decodePromotion(m));
       expect(selected.map((m) => m.run_id)).toEqual([auto.run_id, runId]);
 
-      // The daemon comes back and resyncs at startup, then every 300 ms; each resync must leave the manual choice in place.
-      const restarted = p.start(['daemon', '--port', '0'], { FLTS_DAEMON_RESYNC_INTERVAL_MS: '300' });
-      await restarted.waitForOutput(/Daemon listening on/);
-      await waitUntil(async () => (restarted.logs().match(/daemon_promotion_chosen_run_stands/g) ?? []).length >= 3, 'three resyncs that leave the manual promotion', 60_000);
-      expect((await p.promotions()).map((r) => `${r.run_id}:${r.source}`)).toEqual([`${auto.run_id}:auto`, `${runId}:manual`]);
+      const before = stands(restarted);
+      await waitUntil(async () => stands(restarted) >= before + 3, 'three resyncs that leave the manual promotion', 60_000);
+      expect((await p.promotions()).map((r) => `${r.run_id}:${r.source}`)).toEqual([`${auto.run_id}:auto`, `${auto.run_id}:manual`, `${runId}:manual`]);
       expect((await getJson(`${url}/healthz`)).json.run_id).toBe(runId);
     });
   });

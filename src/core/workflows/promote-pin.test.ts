@@ -93,7 +93,7 @@ describe('core > workflows > promote > pin', () => {
 
   it('tells no replica to reload, and a rollback from the pin returns to the run before the pinned promotion', async () => {
     await daemonPromotedRunX();
-    await byHand('runX');
+    expect(await byHand('runX')).toMatchObject({ changed: true, pinned: true, published: null, record: { action: 'pin' } });
     const back = await rollback({ source: 'rollback', actor: 'ana' }, settings, { store, bus });
     expect(back.record).toMatchObject({ run_id: 'runW', previous_run_id: 'runX', action: 'rollback', reason: 'rollback from run runX' });
     // The pin is no step back: one rollback goes past it, and model-selected carried the real promotions only.
