@@ -169,19 +169,12 @@ async function alreadyInService(current: PromotionRecord, settings: Settings, de
 
 /** The pin of `current` (an automatic promotion of the run in service) on behalf of `decision`. */
 function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason: string, now: () => Date): PromotionRecord {
+  // The reference fields of the run in service, in the reference order.
+  const { identifier, config_hash, run_id, model_type, experiment, model_uri, rmse, mae, mse, score, weights } = current;
   return {
-    identifier: current.identifier,
-    config_hash: current.config_hash,
-    run_id: current.run_id,
-    model_type: current.model_type,
-    experiment: current.experiment,
-    model_uri: current.model_uri,
-    rmse: current.rmse,
-    mae: current.mae,
-    mse: current.mse,
-    score: current.score,
+    identifier, config_hash, run_id, model_type, experiment, model_uri, rmse, mae, mse, score,
     timestamp: nowTimestamp(now),
-    weights: current.weights,
+    weights,
     source: decision.source,
     // The run before the pinned promotion: what a rollback returns to, and what its probation compares with.
     previous_run_id: current.previous_run_id,
