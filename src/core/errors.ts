@@ -1,7 +1,7 @@
 /**
  * One catalogue of every error flts can raise. The `kind` of an entry decides both the CLI exit code and
  * the HTTP status (see `exitCodeFor` / `httpStatusFor`), so a new error never needs its own mapping; the few
- * whose HTTP meaning is more specific than their kind's (401, 403, 405, 413, 429) name it as `httpStatus`.
+ * whose HTTP meaning is more specific than their kind's (401, 403, 405, 413, 429, 499) name it as `httpStatus`.
  * docs/errors.md has a row per code; a test keeps the two in step. Retired codes are never reused.
  */
 
@@ -77,6 +77,8 @@ export const ERROR_CATALOGUE = {
   FLTS_REQUEST_METHOD_NOT_ALLOWED: { kind: 'input', retriable: false, httpStatus: 405, hint: 'The Allow header lists the methods this route accepts.' },
   FLTS_AUTH_REQUIRED: { kind: 'input', retriable: false, httpStatus: 401, hint: 'Send the token as an `Authorization: Bearer <token>` header (FLTS_SERVE_ADMIN_TOKEN for admin routes, FLTS_SERVE_API_TOKEN for predictions).' },
   FLTS_AUTH_FORBIDDEN: { kind: 'input', retriable: false, httpStatus: 403, hint: 'Call the admin route from the server host, or set FLTS_SERVE_ADMIN_TOKEN and send it as a bearer token.' },
+  FLTS_SERVE_OVERLOADED: { kind: 'unavailable', retriable: true, hint: 'The server has as many forecast rows in flight as it admits (FLTS_SERVE_MAX_QUEUED_ROWS); retry after the Retry-After seconds (gRPC: grpc-retry-pushback-ms), on this or another replica, or ask for fewer rows (inference_length).' },
+  FLTS_REQUEST_CANCELLED: { kind: 'input', retriable: false, httpStatus: 499, hint: 'The client closed the connection (or cancelled the gRPC call) before its answer was sent, so its forecast was dropped; a client that gives up early may need a longer timeout.' },
   FLTS_SERVE_RELOAD_RATE_LIMITED: { kind: 'unavailable', retriable: true, httpStatus: 429, hint: 'Wait for the Retry-After seconds; the server also re-reads the pointer on its own (FLTS_SERVE_POLL_INTERVAL_MS).' },
   FLTS_BUS_UNAVAILABLE: { kind: 'unavailable', retriable: true, hint: 'Check that the Kafka brokers are reachable (KAFKA_BOOTSTRAP_SERVERS) and that FLTS_KAFKA_SECURITY_PROTOCOL is the one of their listener: a broker that closes every connection at once usually expects TLS or a SASL login.' },
   FLTS_BUS_AUTH_FAILED: { kind: 'usage', retriable: false, hint: 'Check FLTS_KAFKA_SASL_USERNAME, FLTS_KAFKA_SASL_PASSWORD and FLTS_KAFKA_SASL_MECHANISM: the user must exist on the broker for that mechanism (SCRAM credentials are kept per mechanism, SCRAM-SHA-256 and SCRAM-SHA-512 apart), and the listener must enable it. Settings are read at startup: restart after fixing them.' },

@@ -55,7 +55,8 @@ describe('serve > long forecasts share the event loop', () => {
     });
     source.testFrames.set('hash-long', scaledTestFrame(30));
     source.promote('long');
-    await withTestServer(source, { holder: { batching: { maxBatch: 64, maxWaitMs: 0 } } }, async (server) => {
+    // No bound on the rows in flight: all 40 forecasts (400,000 rows) must run at once.
+    await withTestServer(source, { holder: { batching: { maxBatch: 64, maxWaitMs: 0 } }, server: { maxQueuedRows: 0 } }, async (server) => {
       const ask = async (): Promise<number> => {
         const response = await fetch(`${server.url}/predict?inference_length=10000`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
         await response.arrayBuffer();

@@ -2,6 +2,7 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createForecastAdmission } from '../../src/core/serve/forecast-admission.js';
 import { createInferenceClient } from '../../src/core/serve/oip-grpc-service.js';
 import { startGrpcInferenceServer, type GrpcInferenceServer } from '../../src/core/serve/oip-grpc-server.js';
 import type { OipContext } from '../../src/core/serve/oip-inference.js';
@@ -56,7 +57,14 @@ function rawRequest(data: Record<string, unknown[]>, modelName = 'flts'): { mode
 
 /** The serving context the gRPC server shares with the HTTP server of `server`. */
 function oipContext(server: RunningServer): OipContext {
-  return { holder: server.holder, metrics: server.metrics, modelName: 'flts', inferenceLength: 0, recorder: createPredictionRecorder({ metrics: server.metrics, logger: silentLogger, identifier: '' }) };
+  return {
+    holder: server.holder,
+    metrics: server.metrics,
+    modelName: 'flts',
+    inferenceLength: 0,
+    recorder: createPredictionRecorder({ metrics: server.metrics, logger: silentLogger, identifier: '' }),
+    admission: createForecastAdmission({ maxRows: 0 }),
+  };
 }
 
 async function startGrpc(server: RunningServer, apiToken?: string, maxMessageBytes = 64 * 1024): Promise<{ grpcServer: GrpcInferenceServer; client: Client }> {

@@ -9,6 +9,7 @@ import { createPredictionLog, type PredictionLog } from '../../src/core/serve/pr
 import { openServedModel } from '../../src/core/serve/served-model.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
+import { createForecastAdmission } from '../../src/core/serve/forecast-admission.js';
 import { createModelHolder } from '../../src/core/serve/model-holder.js';
 import { createMemorySource, createNaiveModel, postJson, startTestServer, START_MS, STEP_MS, WINDOW, type MemorySource, type RunningServer } from './serve-fixtures.js';
 
@@ -143,6 +144,32 @@ describe('serve > live accuracy', () => {
       expect(((await (await fetch(`${plain.url}/healthz`)).json()) as any).live).toEqual({ enabled: false });
     } finally {
       await plain.close();
+    }
+  });
+
+  it('forecasts in shadow only where the rows fit under the serving bound, which clients still get alone', async () => {
+    source.runs.set('run-shadow', () => createNaiveModel(WINDOW));
+    const settings = resolveSettings({ env: { FLTS_SERVE_SHADOW_RUN: 'run-shadow' } }).settings;
+    const batching = { maxBatch: 16, maxWaitMs: 0 };
+    const holder = createModelHolder({ source, pollIntervalMs: 0, batching, logger: silentLogger });
+    // One row at most in flight: each request's two rows are served alone, and no shadow forecast of them fits.
+    const admission = createForecastAdmission({ maxRows: 1 });
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: (runId) => openServedModel(source, runId, { batching }), admission, replica: 'shadow-bound', logger: silentLogger });
+    const shadowed = await startTestServer(source, {}, { holder, live: monitor, admission });
+    try {
+      await holder.start();
+      await monitor.tick();
+      for (let from = 100; from < 104; from++) expect((await postJson(`${shadowed.url}/predict`, { data: rows(from, 6) })).status).toBe(200);
+      const live = await vi.waitFor(async () => {
+        const status = ((await (await fetch(`${shadowed.url}/healthz`)).json()) as any).live;
+        expect(status.shadow_skipped).toBe(4);
+        return status;
+      });
+      expect(live.runs.find((run: { role: string }) => run.role === 'challenger')?.matched_total ?? 0).toBe(0);
+      expect(admission.queuedRows).toBe(0);
+    } finally {
+      await monitor.stop();
+      await shadowed.close();
     }
   });
 

@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { installAccessControl, type AccessTokens, type RouteAccess } from './access-control.js';
 import type { LiveMonitor } from './live-monitor.js';
 import { capConnections, checkingIntervalOf, connectionOptions, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
+import { createMeteredAdmission, DEFAULT_MAX_QUEUED_ROWS, type ForecastAdmission } from './forecast-admission.js';
 import { answerUnmetExpectation, installErrorHandlers, installJsonParser, replyWithError } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
 import type { PredictionLog } from './prediction-log.js';
@@ -36,6 +37,10 @@ export interface BuildServerDeps {
    * `predictionLog`, `live`, `logger` and `identifier` when not given.
    */
   recorder?: PredictionRecorder;
+  /** The bound on forecast rows in flight, shared with the gRPC server of the same service; built from `maxQueuedRows` when not given. */
+  admission?: ForecastAdmission;
+  /** serve.maxQueuedRows, when `admission` is not given (default the setting's). */
+  maxQueuedRows?: number;
   logger?: Logger;
   identifier?: string;
   modelName?: string;
@@ -94,6 +99,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     holder: deps.holder,
     metrics,
     recorder,
+    admission: deps.admission ?? createMeteredAdmission(deps.maxQueuedRows ?? DEFAULT_MAX_QUEUED_ROWS, metrics),
     live: deps.live,
     logger,
     routes: createRouteTable(app),

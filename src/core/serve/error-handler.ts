@@ -51,6 +51,11 @@ function classify(error: unknown, bodyLimit: number): { status: number; code: Er
   return { status: 500, code: 'FLTS_INTERNAL', message: 'Internal error while handling the request; it has been logged.' };
 }
 
+/** Answers worth an error line with the stack: the server failed, rather than shed load on purpose (which metrics count). */
+export function isServerFailure(status: number, code: ErrorCode): boolean {
+  return status >= 500 && code !== 'FLTS_SERVE_OVERLOADED';
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route decodes its body itself: any content type but JSON (or none) reaches it as a Buffer. */
@@ -94,7 +99,7 @@ function errorBodyFor(request: FastifyRequest, status: number, code: ErrorCode, 
 /** Answers any error of a request with its status and coded body; 5xx are logged with their stack. */
 export function replyWithError(error: unknown, request: FastifyRequest, reply: FastifyReply, bodyLimit: number, logger: Logger): void {
   const { status, code, message } = classifyError(error, bodyLimit);
-  if (status >= 500) logger.error({ reqId: request.id, err: error instanceof Error ? error.stack : String(error) }, 'request_failed');
+  if (isServerFailure(status, code)) logger.error({ reqId: request.id, err: error instanceof Error ? error.stack : String(error) }, 'request_failed');
   const details = isFltsError(error) ? error.details : {};
   if (typeof details.allow === 'string') void reply.header('allow', details.allow);
   if (typeof details.retryAfterSec === 'number') void reply.header('retry-after', String(details.retryAfterSec));

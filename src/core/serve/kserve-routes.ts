@@ -3,6 +3,7 @@ import { decodeHttpInferRequest, encodeHttpInferResponse, INFERENCE_HEADER, spli
 import { modelMetadata, OIP_SERVER_METADATA, runOipInference, servedModelNamed } from './oip-inference.js';
 import { inferSchema, modelMetadataSchema, modelParams } from './schemas/kserve.js';
 import type { ServeContext } from './serve-context.js';
+import { closedBeforeAnswer } from './forecast-admission.js';
 
 const binaryParts = new WeakMap<FastifyRequest, Buffer>();
 
@@ -57,7 +58,7 @@ export function registerKserveRoutes(context: ServeContext): void {
     },
     handler: async (request, reply) => {
       const oipRequest = decodeHttpInferRequest(request.body as HttpInferBody, binaryParts.get(request));
-      const response = await runOipInference(context, modelName(request), oipRequest);
+      const response = await runOipInference(context, modelName(request), oipRequest, { route: '/v2/models/:name/infer', signal: closedBeforeAnswer(reply.raw) });
       const encoded = encodeHttpInferResponse(response, oipRequest);
       if ('json' in encoded) return encoded.json;
       void reply.header(INFERENCE_HEADER, encoded.headerLength).type('application/octet-stream');

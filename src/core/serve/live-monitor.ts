@@ -7,6 +7,7 @@ import { decideProbation, type RollbackAction } from '../live/probation-decider.
 import { pairedRmse } from '../live/probation.js';
 import { readPromotionPointer } from '../registry/pointers.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { ForecastAdmission } from './forecast-admission.js';
 import type { ModelHolder } from './model-holder.js';
 import type { RowIntervals } from '../forecast/forecast-intervals.js';
 import { forecastWith, type PredictionInput, type PredictionResult } from './run-prediction.js';
@@ -23,6 +24,8 @@ export interface LiveMonitorOptions {
   /** When set, this process decides its own probations and rolls back through this action (embedded serve). */
   rollback?: RollbackAction;
   onRollback?: (decision: ProbationDecision) => void;
+  /** The serving bound on forecast rows in flight: a shadow forecast runs only where it fits, else it is skipped. */
+  admission?: ForecastAdmission;
   logger: Logger;
 }
 
@@ -143,17 +146,22 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   }
 
   function shadowForecast(shadow: ServedModel, identifier: string, input: PredictionInput, result: PredictionResult): void {
-    if (shadowInFlight >= maxShadowInFlight || shadow.disposed) {
+    const rows = result.forecast.time.length;
+    // Clients come first: a shadow forecast takes room under the serving bound only where there is some to spare.
+    const admit = (): (() => void) | undefined => (options.admission ? options.admission.tryAdmit(rows) : () => {});
+    const admitted = shadowInFlight < maxShadowInFlight && !shadow.disposed ? admit() : undefined;
+    if (!admitted) {
       shadowSkipped++;
       return;
     }
     shadowInFlight++;
     const release = shadow.acquire();
-    const task = forecastWith(shadow, { ...input, inferenceLength: result.forecast.time.length }, 0)
+    const task = forecastWith(shadow, { ...input, inferenceLength: rows }, 0)
       .then((shadowResult) => rememberForecast(identifier, shadowResult))
       .catch(() => shadowSkipped++)
       .finally(() => {
         release();
+        admitted();
         shadowInFlight--;
       });
     // Resolved to nothing, so a long chain of shadow forecasts never keeps earlier results alive.

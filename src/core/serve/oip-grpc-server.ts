@@ -1,9 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { clip } from '../clip-text.js';
-import { FltsError } from '../errors.js';
+import { FltsError, isFltsError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { assertBearerToken } from './access-control.js';
-import { classifyError } from './error-handler.js';
+import { classifyError, isServerFailure } from './error-handler.js';
+import { clientGone } from './forecast-admission.js';
 import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import { createGrpcConnections } from './grpc-connections.js';
 import { explainListenFailure, GRPC_LISTENER } from './listen.js';
@@ -58,6 +59,21 @@ const GRPC_STATUS_BY_HTTP: Record<number, grpc.status> = {
   503: grpc.status.UNAVAILABLE,
   504: grpc.status.DEADLINE_EXCEEDED,
 };
+
+/** Codes whose gRPC status is not their HTTP status's: an overloaded server is RESOURCE_EXHAUSTED, as Triton answers it. */
+const GRPC_STATUS_BY_CODE: Partial<Record<ErrorCode, grpc.status>> = {
+  FLTS_SERVE_OVERLOADED: grpc.status.RESOURCE_EXHAUSTED,
+  FLTS_REQUEST_CANCELLED: grpc.status.CANCELLED,
+};
+
+/** Aborted once the client cancels the call (or its deadline passes, or its connection closes). */
+function cancelledCall(call: grpc.ServerUnaryCall<unknown, unknown>): AbortSignal {
+  const controller = new AbortController();
+  const gone = (): void => controller.abort(clientGone('The client cancelled the call before its answer was sent'));
+  if (call.cancelled) gone();
+  else call.once('cancelled', gone);
+  return controller.signal;
+}
 
 const CONTENTS_FIELD: Record<string, keyof InferTensorContents> = {
   BOOL: 'bool_contents',
@@ -209,11 +225,14 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   /** The status a call that failed with `error` ends with: counted like an HTTP answer, logged with its stack when a 5xx. */
   const failure = (route: string, started: number, error: unknown): { code: grpc.status; details: string; metadata: grpc.Metadata } => {
     const { status, code, message } = classifyError(error, options.maxMessageBytes);
-    if (status >= 500) logger.error({ route, err: error instanceof Error ? error.stack : String(error) }, 'grpc_call_failed');
+    if (isServerFailure(status, code)) logger.error({ route, err: error instanceof Error ? error.stack : String(error) }, 'grpc_call_failed');
     context.metrics.observeRequest(route, 'GRPC', status, (performance.now() - started) / 1000);
     const metadata = new grpc.Metadata();
     metadata.set('flts-code', code);
-    return { code: GRPC_STATUS_BY_HTTP[status] ?? grpc.status.INTERNAL, details: `${code}: ${message}`, metadata };
+    const retryAfterSec = isFltsError(error) ? error.details.retryAfterSec : undefined;
+    // gRPC's form of Retry-After (gRFC A6), which a client's retry policy waits for.
+    if (typeof retryAfterSec === 'number') metadata.set('grpc-retry-pushback-ms', String(retryAfterSec * 1000));
+    return { code: GRPC_STATUS_BY_CODE[code] ?? GRPC_STATUS_BY_HTTP[status] ?? grpc.status.INTERNAL, details: `${code}: ${message}`, metadata };
   };
 
   /**
@@ -295,7 +314,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     }),
     ModelInfer: unary('ModelInfer', async (call): Promise<GrpcModelInferResponse> => {
       const message = call.request as GrpcModelInferRequest;
-      const response = await runOipInference(context, message.model_name, decodeGrpcInferRequest(message));
+      const response = await runOipInference(context, message.model_name, decodeGrpcInferRequest(message), { route: MODEL_INFER_PATH, signal: cancelledCall(call) });
       return {
         model_name: response.model_name,
         model_version: response.model_version,

@@ -2,12 +2,13 @@ import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { nextTurn, turnSpent } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
+import type { ForecastAdmission } from './forecast-admission.js';
 import { levelKey } from '../models/prediction-intervals.js';
 import type { LiveMonitor } from './live-monitor.js';
 import type { ModelHolder } from './model-holder.js';
 import { predictionRows, predictionWarnings } from './prediction-response.js';
 import type { PredictionRecorder } from './prediction-recorder.js';
-import { runPrediction, type PredictionResult } from './run-prediction.js';
+import { requestedRows, runPrediction, type PredictionResult } from './run-prediction.js';
 import type { ServedModel } from './served-model.js';
 import type { ServeMetrics } from './serve-metrics.js';
 import { inputsToColumns, type OipInput, type OipOutput } from './oip-tensors.js';
@@ -27,6 +28,15 @@ export interface OipContext {
   readonly logger?: Logger;
   /** What each prediction leaves behind (/stats, counts, live scoring, the prediction log), as on POST /predict. */
   readonly recorder: PredictionRecorder;
+  /** The bound on forecast rows in flight, shared with POST /predict and the other transport. */
+  readonly admission: ForecastAdmission;
+}
+
+/** The call an inference answers: its route (for metrics) and whether its client is still there. */
+export interface OipCall {
+  route: string;
+  /** Aborted when the client left (HTTP connection closed, gRPC call cancelled). */
+  signal?: AbortSignal;
 }
 
 export type OipParameterValue = string | number | boolean;
@@ -186,26 +196,29 @@ function selectOutputs(all: OipOutput[], requested: OipRequestedOutput[] | undef
  * One inference, the same for every transport: inputs to the /predict columns, one prediction on the
  * current model (held through a hot reload), the forecast as a timestamp output and one output per target.
  */
-export async function runOipInference(context: OipContext, modelName: string, request: OipInferRequest): Promise<OipInferResponse> {
+export async function runOipInference(context: OipContext, modelName: string, request: OipInferRequest, call: OipCall): Promise<OipInferResponse> {
   servedModelNamed(context, modelName, request.modelVersion);
   assertDistinctOutputs(request.outputs);
   const columns = inputsToColumns(request.inputs);
   const indexCol = optionalString(request.parameters, 'index_col') ?? TIMESTAMP_NAMES.find((name) => name in columns);
   const input = { data: columns, indexCol, inferenceLength: optionalLength(request.parameters) };
-  return context.recorder.measure(async () => {
-    const result = await runPrediction(context.holder, input, context.inferenceLength);
-    // A reload while the request waited may have replaced the version it asked for.
-    assertServedVersion(modelName, request.modelVersion, result.run.runId);
-    const identifier = optionalString(request.parameters, 'identifier') ?? context.identifier ?? '';
-    if (turnSpent()) await nextTurn();
-    // A client's id names its record too, cut to a length a log line can carry.
-    await context.recorder.record({ identifier, input, result, requestId: request.id?.slice(0, 128) });
-    // A long forecast's outputs are built and encoded in turns of their own (`turnSpent`).
-    if (turnSpent()) await nextTurn();
-    const answer = inferResponse(context, request, result);
-    if (turnSpent()) await nextTurn();
-    return { answer, modelMs: result.modelMs };
-  });
+  const rows = requestedRows(context.holder, input, context.inferenceLength);
+  return context.admission.run(call.route, rows, call.signal, () =>
+    context.recorder.measure(async () => {
+      const result = await runPrediction(context.holder, input, context.inferenceLength, call.signal);
+      // A reload while the request waited may have replaced the version it asked for.
+      assertServedVersion(modelName, request.modelVersion, result.run.runId);
+      const identifier = optionalString(request.parameters, 'identifier') ?? context.identifier ?? '';
+      if (turnSpent()) await nextTurn();
+      // A client's id names its record too, cut to a length a log line can carry.
+      await context.recorder.record({ identifier, input, result, requestId: request.id?.slice(0, 128) });
+      // A long forecast's outputs are built and encoded in turns of their own (`turnSpent`).
+      if (turnSpent()) await nextTurn();
+      const answer = inferResponse(context, request, result);
+      if (turnSpent()) await nextTurn();
+      return { answer, modelMs: result.modelMs };
+    }),
+  );
 }
 
 function inferResponse(context: OipContext, request: OipInferRequest, result: PredictionResult): OipInferResponse {

@@ -2,7 +2,8 @@ import { FltsError } from '../errors.js';
 import { nextTurn, turnSpent } from '../loop-turns.js';
 import type { ReloadOutcome } from './model-holder.js';
 import { buildPredictResponse, newRequestId } from './prediction-response.js';
-import { runPrediction } from './run-prediction.js';
+import { closedBeforeAnswer } from './forecast-admission.js';
+import { requestedRows, runPrediction } from './run-prediction.js';
 import { predictSchema, reloadSchema, type PredictBody, type PredictQuery } from './schemas/predict.js';
 import type { ServeContext } from './serve-context.js';
 
@@ -15,20 +16,24 @@ export function registerPredictRoutes(context: ServeContext): void {
     method: 'POST',
     url: '/predict',
     schema: predictSchema,
-    handler: async (request) => {
+    handler: async (request, reply) => {
       const body = (request.body ?? {}) as PredictBody;
       const query = request.query as PredictQuery;
-      return recorder.measure(async () => {
-        const input = { data: body.data ?? undefined, indexCol: body.index_col, inferenceLength: query.inference_length ?? body.inference_length };
-        const result = await runPrediction(holder, input, context.inferenceLength);
-        // A long forecast's rows are built, recorded and serialized in turns of their own (`turnSpent`).
-        if (turnSpent()) await nextTurn();
-        const response = buildPredictResponse(result, context.identifier, newRequestId());
-        if (turnSpent()) await nextTurn();
-        await recorder.record({ identifier: body.identifier ?? context.identifier, input, result, response });
-        if (turnSpent()) await nextTurn();
-        return { answer: response, modelMs: result.modelMs };
-      });
+      const input = { data: body.data ?? undefined, indexCol: body.index_col, inferenceLength: query.inference_length ?? body.inference_length };
+      const signal = closedBeforeAnswer(reply.raw);
+      const rows = requestedRows(holder, input, context.inferenceLength);
+      return context.admission.run('/predict', rows, signal, () =>
+        recorder.measure(async () => {
+          const result = await runPrediction(holder, input, context.inferenceLength, signal);
+          // A long forecast's rows are built, recorded and serialized in turns of their own (`turnSpent`).
+          if (turnSpent()) await nextTurn();
+          const response = buildPredictResponse(result, context.identifier, newRequestId());
+          if (turnSpent()) await nextTurn();
+          await recorder.record({ identifier: body.identifier ?? context.identifier, input, result, response });
+          if (turnSpent()) await nextTurn();
+          return { answer: response, modelMs: result.modelMs };
+        }),
+      );
     },
   });
 

@@ -57,10 +57,23 @@ function assertFiniteForecast(forecast: Forecast, targets: readonly string[]): v
   throw new FltsError('FLTS_FORECAST_NOT_FINITE', `The forecast of ${target} is not a finite number: the input values are too far outside what the model was trained on.`, { details: { target } });
 }
 
-/** One forecast with a given served model (the current one, or a run forecasting in shadow). */
-export async function forecastWith(served: ServedModel, input: PredictionInput, defaultLength: number): Promise<PredictionResult> {
+/** Forecast rows a request asks for: its own length, else the configured default, else the model horizon. */
+export function forecastLength(input: PredictionInput, defaultLength: number, horizon: number): number {
+  return input.inferenceLength ?? (defaultLength > 0 ? defaultLength : horizon);
+}
+
+/** The rows a request will be forecast, on the model current now (what the admission bound counts). */
+export function requestedRows(holder: ModelHolder, input: PredictionInput, defaultLength: number): number {
+  return forecastLength(input, defaultLength, holder.current()?.plan.window.outputSeqLen ?? 1);
+}
+
+/**
+ * One forecast with a given served model (the current one, or a run forecasting in shadow). `signal` (the client
+ * left) stops it before its next forward pass: the passes are where a long forecast spends its time.
+ */
+export async function forecastWith(served: ServedModel, input: PredictionInput, defaultLength: number, signal?: AbortSignal): Promise<PredictionResult> {
   const { window } = served.plan;
-  const length = input.inferenceLength ?? (defaultLength > 0 ? defaultLength : window.outputSeqLen);
+  const length = forecastLength(input, defaultLength, window.outputSeqLen);
   const hasData = input.data !== undefined && input.data !== null;
   let history: ScaledHistory;
   let series: RequestSeries | undefined;
@@ -72,6 +85,7 @@ export async function forecastWith(served: ServedModel, input: PredictionInput, 
   }
   let modelMs = 0;
   const predict: PredictWindows = async (windows, times, size, spreads, steps) => {
+    signal?.throwIfAborted();
     const started = performance.now();
     try {
       return await served.batcher.predict(windows, times, size, spreads, steps);
@@ -81,6 +95,8 @@ export async function forecastWith(served: ServedModel, input: PredictionInput, 
   };
   const { forecast, intervals } = await forecastWithIntervals(served.plan, history, length, predict, served.intervals, served.model.predictSteps !== undefined);
   assertFiniteForecast(forecast, window.targets);
+  // Nor is an answer built for a client that left meanwhile.
+  signal?.throwIfAborted();
   return { run: served.run, targets: window.targets, horizon: window.outputSeqLen, forecast, ...(intervals ? { intervals } : {}), source: hasData ? 'request' : 'stored-test-data', series, modelMs };
 }
 
@@ -88,10 +104,10 @@ export async function forecastWith(served: ServedModel, input: PredictionInput, 
  * One prediction, start to end, on the model current when it starts: the model is held for the whole
  * request, so a hot reload meanwhile neither changes nor disposes it under the request.
  */
-export async function runPrediction(holder: ModelHolder, input: PredictionInput, defaultLength: number): Promise<PredictionResult> {
+export async function runPrediction(holder: ModelHolder, input: PredictionInput, defaultLength: number, signal?: AbortSignal): Promise<PredictionResult> {
   const { served, release } = holder.acquire();
   try {
-    return await forecastWith(served, input, defaultLength);
+    return await forecastWith(served, input, defaultLength, signal);
   } finally {
     release();
   }

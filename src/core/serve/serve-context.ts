@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { ForecastAdmission } from './forecast-admission.js';
 import type { LiveMonitor } from './live-monitor.js';
 import type { ModelHolder } from './model-holder.js';
 import type { LogRetention } from './prediction-log-retention.js';
@@ -12,6 +13,8 @@ export interface ServeContext {
   readonly metrics: ServeMetrics;
   /** What each served prediction leaves behind (/stats, counts, live scoring, the prediction log), on every protocol. */
   readonly recorder: PredictionRecorder;
+  /** The bound on forecast rows in flight, shared by every prediction route and the gRPC service. */
+  readonly admission: ForecastAdmission;
   /** Live accuracy (absent when FLTS_LIVE_SCORING=false). */
   readonly live?: LiveMonitor;
   readonly logger: Logger;

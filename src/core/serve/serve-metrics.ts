@@ -1,11 +1,16 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { createLiveMetrics, type LiveMetrics } from './live-metrics.js';
+import type { RefusalReason } from './forecast-admission.js';
 import type { ServedRunInfo } from './model-source.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
 export type ReloadResult = 'success' | 'failure';
+
+/** The routes that forecast (their label in flts_http_requests_total), whose refusals are counted from 0. */
+const PREDICTION_ROUTES = ['/predict', '/v2/models/:name/infer', '/inference.GRPCInferenceService/ModelInfer'];
+const REFUSAL_REASONS: readonly RefusalReason[] = ['overloaded', 'cancelled'];
 
 /**
  * The Prometheus side of serving, on a registry of its own so several servers in one process (tests, the
@@ -19,6 +24,10 @@ export interface ServeMetrics {
   countPredictions(rows: number): void;
   observeBatch(size: number): void;
   countReload(result: ReloadResult): void;
+  /** A prediction request refused for want of room (overloaded), or dropped because its client left (cancelled). */
+  countForecastRefused(route: string, reason: RefusalReason): void;
+  /** Forecast rows in flight now, and the bound on them (0 = none). */
+  setQueuedRows(rows: number, maxRows?: number): void;
   setModel(run: ServedRunInfo | undefined): void;
   setModelReady(ready: boolean, degraded: boolean): void;
   /** flts_live_* series. */
@@ -37,6 +46,15 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
   const ready = new Gauge({ name: 'flts_model_ready', help: '1 when a model is loaded and warm.', registers: [registry] });
   const degraded = new Gauge({ name: 'flts_model_degraded', help: '1 when the promoted model could not be loaded and an older one is served.', registers: [registry] });
   for (const result of ['success', 'failure']) reloads.inc({ result }, 0);
+  const refused = new Counter({
+    name: 'flts_forecast_refused_total',
+    help: 'Prediction requests given no forecast, by route and reason: overloaded (refused at once, the rows in flight were at serve.maxQueuedRows) or cancelled (the client left; its forecast was dropped).',
+    labelNames: ['route', 'reason'],
+    registers: [registry],
+  });
+  for (const route of PREDICTION_ROUTES) for (const reason of REFUSAL_REASONS) refused.inc({ route, reason }, 0);
+  const queuedRows = new Gauge({ name: 'flts_forecast_queued_rows', help: 'Forecast rows of the prediction requests in flight (admitted, not yet answered).', registers: [registry] });
+  const maxQueuedRows = new Gauge({ name: 'flts_forecast_queued_rows_limit', help: 'The bound on flts_forecast_queued_rows (serve.maxQueuedRows; 0 = none).', registers: [registry] });
 
   const live = createLiveMetrics(registry);
   return {
@@ -51,6 +69,11 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
     countPredictions: (rows) => predictions.inc(rows),
     observeBatch: (size) => batchSize.observe(size),
     countReload: (result) => reloads.inc({ result }),
+    countForecastRefused: (route, reason) => refused.inc({ route, reason }),
+    setQueuedRows(rows, maxRows) {
+      queuedRows.set(rows);
+      if (maxRows !== undefined) maxQueuedRows.set(maxRows);
+    },
     setModel(run) {
       info.reset();
       if (run) info.set({ run_id: run.runId, model_type: run.modelType, config_hash: run.configHash }, 1);

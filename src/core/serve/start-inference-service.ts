@@ -6,6 +6,7 @@ import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { buildServer } from './build-server.js';
+import { createMeteredAdmission } from './forecast-admission.js';
 import { listenOrExplain } from './listen.js';
 import { createModelHolder, type ModelHolder } from './model-holder.js';
 import type { GrpcInferenceServer } from './oip-grpc-server.js';
@@ -61,6 +62,8 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   const metrics = createServeMetrics();
   const source = deps.source ?? createRegistryModelSource(deps.store, settings);
   const batching = { maxBatch: serve.batchMaxSize, maxWaitMs: serve.batchMaxWaitMs };
+  // One bound for every protocol, which shadow forecasts also stay under.
+  const admission = createMeteredAdmission(serve.maxQueuedRows, metrics);
   let live: LiveMonitor | undefined;
   const holder = createModelHolder({
     source,
@@ -81,6 +84,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
       settings,
       holder,
       loadShadow: (runId) => openServedModel(source, runId, { batching }),
+      admission,
       store: deps.store,
       replica: servingReplicaId(settings),
       rollback: deps.rollback,
@@ -119,6 +123,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     holder,
     metrics,
     recorder,
+    admission,
     live,
     logger,
     identifier: settings.identifier,
@@ -153,7 +158,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
       // gRPC is loaded only when its port is configured.
       const { startGrpcInferenceServer } = await import('./oip-grpc-server.js');
       grpcServer = await startGrpcInferenceServer(
-        { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength, live, identifier: settings.identifier, logger, recorder },
+        { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength, live, identifier: settings.identifier, logger, recorder, admission },
         { host: serve.host, port: serve.grpcPort, maxMessageBytes: serve.bodyLimitBytes, requestTimeoutMs: serve.requestTimeoutMs, keepAliveTimeoutMs: serve.keepAliveTimeoutMs, maxConnections: serve.maxConnections, apiToken: serve.apiToken, logger },
       );
     } catch (error) {

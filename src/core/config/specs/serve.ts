@@ -18,6 +18,7 @@ export const SERVE_SPECS: readonly SettingSpec[] = [
   { path: 'serve.headersTimeoutMs', type: 'integer', default: 10000, min: 100, max: 3600000, env: ['FLTS_SERVE_HEADERS_TIMEOUT_MS'], description: 'Longest time to receive the request headers (at most the request timeout).' },
   { path: 'serve.keepAliveTimeoutMs', type: 'integer', default: 72000, min: 100, max: 3600000, env: ['FLTS_SERVE_KEEP_ALIVE_TIMEOUT_MS'], description: 'How long an idle keep-alive connection (a gRPC connection without calls) stays open (above the 60 s idle timeout of common load balancers).' },
   { path: 'serve.maxConnections', type: 'integer', default: 1024, min: 1, max: 1000000, env: ['FLTS_SERVE_MAX_CONNECTIONS'], description: 'Most open client connections on each port (the HTTP API, the gRPC port, the daemon\'s health server); further ones are closed at once.' },
+  { path: 'serve.maxQueuedRows', type: 'integer', default: 100_000, min: 0, max: 1_000_000_000, env: ['FLTS_SERVE_MAX_QUEUED_ROWS'], description: 'Most forecast rows of prediction requests in flight at once (being forecast or waiting for a forward pass), over POST /predict, the Open Inference Protocol over HTTP and gRPC together; a request that would pass it is refused at once with HTTP 503 FLTS_SERVE_OVERLOADED and Retry-After (gRPC RESOURCE_EXHAUSTED). A request asking for more rows than this on its own is served when nothing else is in flight. Memory in flight grows with these rows (about 0.3 KB per row); 0 = no bound.' },
   { path: 'serve.adminToken', type: 'string', default: '', secret: true, env: ['FLTS_SERVE_ADMIN_TOKEN'], description: 'Bearer token for the admin routes (POST /reload_latest, POST /prune_logs, the daemon /status); "" = they answer loopback clients only.' },
   { path: 'serve.apiToken', type: 'string', default: '', secret: true, env: ['FLTS_SERVE_API_TOKEN'], description: 'Bearer token for the prediction routes (POST /predict, POST /actuals, /v2/models/<name>/infer, gRPC ModelInfer); "" = open.' },
   { path: 'serve.reloadMinIntervalMs', type: 'integer', default: 2000, min: 0, max: 3600000, env: ['FLTS_SERVE_RELOAD_MIN_INTERVAL_MS'], description: 'Least time between two reloads forced through POST /reload_latest; calls meanwhile get HTTP 429 (one in flight is joined).' },
@@ -46,6 +47,7 @@ export interface ServeSettings {
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
   maxConnections: number;
+  maxQueuedRows: number;
   adminToken: string;
   apiToken: string;
   reloadMinIntervalMs: number;

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { FltsError } from '../errors.js';
+import { clientGone, createForecastAdmission, type RefusalReason } from './forecast-admission.js';
+
+/** A promise `work` can wait on, resolved from the test. */
+function gate(): { wait: () => Promise<string>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { wait: () => opened.then(() => 'done'), open };
+}
+
+function recorded(maxRows: number, now?: () => number) {
+  const refusals: Array<[string, RefusalReason]> = [];
+  const queued: number[] = [];
+  const admission = createForecastAdmission({ maxRows, now, onRefused: (route, reason) => refusals.push([route, reason]), onQueuedRows: (rows) => queued.push(rows) });
+  return { admission, refusals, queued };
+}
+
+describe('serve > forecast admission', () => {
+  it('admits rows up to the bound and refuses the request that would pass it at once, with a coded reason and Retry-After', async () => {
+    const { admission, refusals } = recorded(10);
+    const held = gate();
+    const first = admission.run('/predict', 6, undefined, held.wait);
+    const second = admission.run('/predict', 4, undefined, held.wait);
+    expect(admission.queuedRows).toBe(10);
+    const refused = await admission.run('/predict', 1, undefined, async () => 'ran').catch((error: FltsError) => error);
+    expect(refused).toMatchObject({ code: 'FLTS_SERVE_OVERLOADED', kind: 'unavailable', retriable: true, details: { retryAfterSec: 1, queuedRows: 10, requestedRows: 1, maxQueuedRows: 10 } });
+    expect(refusals).toEqual([['/predict', 'overloaded']]);
+    held.open();
+    expect(await Promise.all([first, second])).toEqual(['done', 'done']);
+    expect(admission.queuedRows).toBe(0);
+  });
+
+  it('releases the rows of work that fails as of work that succeeds', async () => {
+    const { admission, queued } = recorded(5);
+    await expect(admission.run('/predict', 5, undefined, () => Promise.reject(new FltsError('FLTS_REQUEST_INVALID', 'bad')))).rejects.toMatchObject({ code: 'FLTS_REQUEST_INVALID' });
+    expect(await admission.run('/predict', 5, undefined, async () => 'ok')).toBe('ok');
+    expect(queued).toEqual([5, 0, 5, 0]);
+  });
+
+  it('serves a request larger than the whole bound when nothing else is in flight, and refuses it otherwise', async () => {
+    const { admission } = recorded(10);
+    const held = gate();
+    const alone = admission.run('/predict', 25, undefined, held.wait);
+    await expect(admission.run('/predict', 1, undefined, async () => 'ran')).rejects.toMatchObject({ code: 'FLTS_SERVE_OVERLOADED' });
+    held.open();
+    expect(await alone).toBe('done');
+    const small = gate();
+    const running = admission.run('/predict', 1, undefined, small.wait);
+    await expect(admission.run('/predict', 25, undefined, async () => 'ran')).rejects.toMatchObject({ code: 'FLTS_SERVE_OVERLOADED' });
+    small.open();
+    await running;
+  });
+
+  it('never runs the work of a client already gone, and counts it as cancelled when its work stops for that', async () => {
+    const { admission, refusals } = recorded(10);
+    const controller = new AbortController();
+    controller.abort(clientGone('The client left'));
+    let ran = false;
+    await expect(admission.run('/v2/models/:name/infer', 3, controller.signal, async () => (ran = true))).rejects.toMatchObject({ code: 'FLTS_REQUEST_CANCELLED' });
+    expect(ran).toBe(false);
+    expect(admission.queuedRows).toBe(0);
+
+    const later = new AbortController();
+    const running = admission.run('/predict', 3, later.signal, async () => {
+      await new Promise<void>((resolve) => later.signal.addEventListener('abort', () => resolve()));
+      later.signal.throwIfAborted();
+    });
+    expect(admission.queuedRows).toBe(3);
+    later.abort(clientGone('The client left'));
+    await expect(running).rejects.toMatchObject({ code: 'FLTS_REQUEST_CANCELLED', details: {} });
+    expect(admission.queuedRows).toBe(0);
+    expect(refusals).toEqual([
+      ['/v2/models/:name/infer', 'cancelled'],
+      ['/predict', 'cancelled'],
+    ]);
+  });
+
+  it('sets no bound with maxRows 0', async () => {
+    const { admission } = recorded(0);
+    const held = gate();
+    const runs = Array.from({ length: 5 }, () => admission.run('/predict', 10_000, undefined, held.wait));
+    expect(admission.queuedRows).toBe(50_000);
+    held.open();
+    await Promise.all(runs);
+  });
+
+  it('asks to retry after the time the rows in the way took to be done so far', async () => {
+    let clock = 0;
+    const { admission } = recorded(100, () => clock);
+    // 100 rows done in 4 s: 25 rows a second.
+    const first = gate();
+    const done = admission.run('/predict', 100, undefined, first.wait);
+    clock = 4000;
+    first.open();
+    await done;
+    const held = gate();
+    const running = admission.run('/predict', 80, undefined, held.wait);
+    // 80 in flight: a request of 70 waits for 50 rows to be done (2 s), one of 500 for all 80 (3.2 s, rounded up).
+    await expect(admission.run('/predict', 70, undefined, held.wait)).rejects.toMatchObject({ details: { retryAfterSec: 2 } });
+    await expect(admission.run('/predict', 500, undefined, held.wait)).rejects.toMatchObject({ details: { retryAfterSec: 4 } });
+    held.open();
+    await running;
+  });
+
+  it('admits work nobody waits for only where it fits', async () => {
+    const { admission } = recorded(10);
+    const held = gate();
+    const running = admission.run('/predict', 8, undefined, held.wait);
+    expect(admission.tryAdmit(3)).toBeUndefined();
+    const release = admission.tryAdmit(2);
+    expect(admission.queuedRows).toBe(10);
+    release?.();
+    release?.();
+    expect(admission.queuedRows).toBe(8);
+    held.open();
+    await running;
+    expect(admission.tryAdmit(11)).toBeUndefined();
+  });
+});
