@@ -111,14 +111,15 @@ export function clientGone(what: string): FltsError {
 }
 
 /**
- * Aborted once the client of an HTTP answer closes its connection before the answer was sent. (fastify's
- * `request.signal` follows the request stream, which Node closes as soon as the body is read.)
+ * Aborted once the client of an HTTP answer closes its connection before the answer was written. (fastify's
+ * `request.signal` follows the request stream, which Node closes as soon as the body is read.) Not once the answer
+ * is ended: a close after that, which fastify's inject emits before `finish`, has no work left to stop.
  */
 export function closedBeforeAnswer(response: ServerResponse): AbortSignal {
   const controller = new AbortController();
   const gone = (): void => controller.abort(clientGone('The client closed the connection before its answer was sent'));
   if (response.destroyed) gone();
-  else response.once('close', () => !response.writableFinished && gone());
+  else response.once('close', () => !response.writableEnded && gone());
   return controller.signal;
 }
 
