@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
   byKind, CHART_DIR, component, containerEnv, helmTemplate, helmTemplateError, KUBE_VERSIONS, type Manifest,
-  parseManifests, podSpec, REPO_ROOT, run, SCHEMA_DIR, tools,
+  parseManifests, podSpec, REPO_ROOT, run, runAsync, SCHEMA_DIR, tools,
 } from './deploy-tools.js';
 import { skipNote, useServers } from '../helpers/servers.js';
 import { readRuleGroups, RULE_FILES, selectors } from './flts-series.js';
@@ -39,9 +39,9 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
 
   describe('scripts/deploy/validate.sh', () => {
     let validation: { status: number; stdout: string; stderr: string };
-    beforeAll(() => {
-      validation = run('bash', ['scripts/deploy/validate.sh'], REPO_ROOT, undefined, { OUT_DIR: join(workDir, 'validate') });
-    });
+    beforeAll(async () => {
+      validation = await runAsync('bash', ['scripts/deploy/validate.sh'], REPO_ROOT, { OUT_DIR: join(workDir, 'validate') });
+    }, 600_000);
 
     it('passes every check (helm lint, helm template, kubeconform, docker-compose config, hadolint, haproxy -c, line endings)', () => {
       expect(validation.status, validation.stdout + validation.stderr).toBe(0);

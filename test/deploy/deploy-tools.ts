@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -51,6 +51,21 @@ export function run(command: string, args: string[], cwd = REPO_ROOT, input?: st
   const res = spawnSync(command, args, { cwd, encoding: 'utf8', input, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
   if (res.error) throw res.error;
   return { status: res.status ?? -1, stdout: res.stdout, stderr: res.stderr };
+}
+
+/**
+ * `run` without blocking the test worker: a long command (validate.sh: a minute and more on a loaded machine) run
+ * synchronously starves the worker's calls to vitest, which then fails the whole run with an unhandled
+ * "Timeout calling onTaskUpdate".
+ */
+export function runAsync(command: string, args: string[], cwd = REPO_ROOT, env: Record<string, string> = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const status = error ? (typeof error.code === 'number' ? error.code : undefined) : 0;
+      if (status === undefined) reject(error);
+      else resolve({ status, stdout, stderr });
+    });
+  });
 }
 
 // Loose shape of a rendered Kubernetes object: the tests read nested fields they know exist.
