@@ -11,6 +11,16 @@ describe('core > redact', () => {
     expect(redactSecrets('rmse=0.5 at a@b.c')).toBe('rmse=0.5 at a@b.c');
   });
 
+  it('masks the secret parts of AWS credentials as their sources write them, JSON and XML', () => {
+    const json = '{"AccessKeyId":"ASIAEXAMPLE","SecretAccessKey":"wJalr/K7+x","Token":"IQoJb3\\"Jp","Expiration":"2030-01-01T00:00:00Z"}';
+    expect(redactSecrets(json)).toBe('{"AccessKeyId":"ASIAEXAMPLE","SecretAccessKey":"***","Token":"***","Expiration":"2030-01-01T00:00:00Z"}');
+    expect(redactSecrets('answer: { "SessionToken" : "abc" }')).toBe('answer: { "SessionToken" : "***" }');
+    const xml = '<Credentials><AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>s3cr3t</SecretAccessKey><SessionToken>tok</SessionToken></Credentials>';
+    expect(redactSecrets(xml)).toBe('<Credentials><AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>***</SecretAccessKey><SessionToken>***</SessionToken></Credentials>');
+    expect(redactSecrets('Action=AssumeRoleWithWebIdentity&WebIdentityToken=eyJhbGci.x.y&RoleArn=arn')).toBe('Action=AssumeRoleWithWebIdentity&WebIdentityToken=***&RoleArn=arn');
+    expect(redactSecrets('"model": "LSTM", <b>bold</b>')).toBe('"model": "LSTM", <b>bold</b>');
+  });
+
   it('masks every string of a JSON value', () => {
     expect(redactValue({ uri: 'http://u:p@h', list: ['http://h?password=x'], n: 1 })).toEqual({ uri: 'http://***@h', list: ['http://h?password=***'], n: 1 });
   });

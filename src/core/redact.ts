@@ -6,11 +6,23 @@
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi;
 const SECRET_QUERY_PARAM = /([?&;][a-z0-9_.-]*?(?:token|secret|password|passwd|pwd|key|signature|credential|auth|sig)=)[^&#\s"'<>]*/gi;
 
+/**
+ * The secret parts of AWS credentials as their sources write them: JSON fields (container and instance metadata
+ * endpoints) and XML elements (STS), should an answer's text ever be quoted.
+ */
+const CREDENTIAL_FIELDS = 'SecretAccessKey|SessionToken|Token|WebIdentityToken';
+const SECRET_JSON_FIELD = new RegExp(`("(?:${CREDENTIAL_FIELDS})"\\s*:\\s*")(?:[^"\\\\]|\\\\.)*`, 'g');
+const SECRET_XML_ELEMENT = new RegExp(`(<(${CREDENTIAL_FIELDS})>)[^<]*(?=</\\2>)`, 'g');
+
 export const MASK = '***';
 
 export function redactSecrets(text: string): string {
-  if (!text.includes('://') && !text.includes('=')) return text;
-  return text.replace(URL_USERINFO, `$1${MASK}@`).replace(SECRET_QUERY_PARAM, `$1${MASK}`);
+  if (!text.includes('://') && !text.includes('=') && !text.includes('"') && !text.includes('<')) return text;
+  return text
+    .replace(URL_USERINFO, `$1${MASK}@`)
+    .replace(SECRET_QUERY_PARAM, `$1${MASK}`)
+    .replace(SECRET_JSON_FIELD, `$1${MASK}`)
+    .replace(SECRET_XML_ELEMENT, `$1${MASK}`);
 }
 
 /** `redactSecrets` applied to every string inside a JSON-safe value. */

@@ -81,6 +81,28 @@ describe('core > storage > s3-store', () => {
     );
   });
 
+  it('signs with static credentials only when both the key and its secret are set, and needs neither with credentials aws', () => {
+    // Without them the client would send every request unsigned, as anonymous, and S3 would answer AccessDenied.
+    expect(() => createS3Store({ endpoint: 'minio:9000', accessKey: '', secretKey: SECRET })).toThrow(
+      expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'store.s3.accessKey' }, message: expect.stringMatching(/^store.s3.accessKey \(MINIO_ROOT_USER, MINIO_ACCESS_KEY or AWS_ACCESS_KEY_ID\) is empty but FLTS_S3_CREDENTIALS \(setting store.s3.credentials\) is static.*or FLTS_S3_CREDENTIALS=aws/) }),
+    );
+    expect(() => createS3Store({ endpoint: 'minio:9000', credentials: 'static', accessKey: 'a' })).toThrow(expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'store.s3.secretKey' } }));
+    expect(createS3Store({ endpoint: 'minio:9000', credentials: 'aws', aws: { containerCredentialsFullUri: 'http://127.0.0.1:9/creds' } }).kind).toBe('s3');
+    expect(() => createS3Store({ endpoint: 'minio:9000', credentials: 'aws', aws: { imdsDisabled: true } })).toThrow(expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'store.s3.credentials' } }));
+  });
+
+  it('passes on what the credentials provider threw, and names the role credentials where S3 refuses them', () => {
+    const refused = new FltsError('FLTS_STORE_AUTH_FAILED', 'The AWS credentials source ... answered HTTP 403');
+    const wrapped = new Error(`Unable to get credentials: ${refused}`, { cause: refused });
+    expect(translateS3Error(wrapped, { endpoint: 'http://x:1', bucket: 'b' })).toBe(refused);
+    const where = { endpoint: 'https://s3.eu-west-1.amazonaws.com:443', bucket: 'b', accessKey: 'ASIAEXAMPLE', credentialSource: 'container credentials endpoint http://169.254.170.23/v1/credentials' };
+    const expired = translateS3Error(Object.assign(new Error('Forbidden'), { name: 'S3Error', code: 'ExpiredToken' }), where) as FltsError;
+    expect(expired).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED', details: { accessKey: 'ASIAEXAMPLE', credentialSource: where.credentialSource }, hint: expect.stringContaining("this host's clock is off") });
+    expect(expired.message).toContain("access key id 'ASIAEXAMPLE' (the role credentials from the container credentials endpoint http://169.254.170.23/v1/credentials, FLTS_S3_CREDENTIALS=aws)");
+    const denied = translateS3Error(Object.assign(new Error('Forbidden'), { name: 'S3Error', code: 'AccessDenied' }), where) as FltsError;
+    expect(denied).toMatchObject({ code: 'FLTS_STORE_ACCESS_DENIED', hint: expect.stringContaining('s3:PutObject') });
+  });
+
   it('maps a refused certificate to FLTS_STORE_TLS_FAILED, which no wait fixes', () => {
     const where = { endpoint: 'https://minio:9000', bucket: 'b' };
     const error = translateS3Error(Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }), where) as FltsError;

@@ -6,19 +6,26 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
-import { Client, type BucketItem } from 'minio';
+import { Client, type BucketItem, type ClientOptions } from 'minio';
 import { FltsError } from '../errors.js';
 import { retryWithBackoff, type RetryPolicy } from '../retry.js';
 import { assertBucketName, assertObjectKey } from './keys.js';
 import type { DeleteManyResult, ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
 import { makeDirectory } from '../make-directory.js';
 import { isTlsRefusal, readCertificates } from '../tls-files.js';
+import type { AwsCredentialSettings } from '../config/specs/distributed.js';
+import { selectAwsCredentialSource } from './aws-credential-sources.js';
+import { RenewingAwsCredentials } from './aws-credentials.js';
 
 export interface S3StoreOptions {
   /** `host:port`, `host`, or a URL (`http://host:9000`, `https://s3.example.com`). */
   endpoint: string;
-  accessKey: string;
-  secretKey: string;
+  /** static (default) = accessKey and secretKey; aws = a role's temporary credentials, found through `aws`. */
+  credentials?: 'static' | 'aws';
+  /** The standard AWS environment (store.s3.aws.*), read with credentials aws; unset fields are empty. */
+  aws?: Partial<AwsCredentialSettings>;
+  accessKey?: string;
+  secretKey?: string;
   /** TLS; `null`/undefined = decided by the endpoint URL's scheme (plain host:port = no TLS). */
   secure?: boolean | null;
   region?: string;
@@ -113,6 +120,9 @@ const AUTH_REASONS: Readonly<Record<string, string>> = {
 /** The credentials are good but the operation is not allowed to them. */
 const DENIED_CODES = new Set(['AccessDenied', 'AllAccessDisabled', 'AccountProblem']);
 
+const ROLE_REFUSED_HINT = 'The S3 server refuses the role credentials flts was handed (FLTS_S3_CREDENTIALS=aws): store.s3.endpoint must be AWS S3 (or a server that trusts the role), in the region of AWS_REGION; a session token it calls expired means this host\'s clock is off.';
+const ROLE_DENIED_HINT = 'The role\'s permissions or the bucket policy refuse the operation: flts lists, reads and writes objects in its buckets and creates a missing bucket. Grant the role (the service account\'s IAM role, EKS Pod Identity association or instance profile) s3:ListBucket, s3:GetObject, s3:PutObject, s3:DeleteObject and s3:CreateBucket on them.';
+
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown })?.code;
   return typeof code === 'string' ? code : undefined;
@@ -134,6 +144,8 @@ export interface S3CallPlace {
   bucket?: string;
   key?: string;
   accessKey?: string;
+  /** Where the credentials came from, when not store.s3.accessKey: the AWS credentials source. */
+  credentialSource?: string;
 }
 
 /**
@@ -143,8 +155,10 @@ export interface S3CallPlace {
  */
 export function translateS3Error(error: unknown, where: S3CallPlace): unknown {
   if (error instanceof FltsError) return error;
+  // The client wraps what its credentials provider threw ("Unable to get credentials: ..."): that is the reason.
+  if (error instanceof Error && error.cause instanceof FltsError) return error.cause;
   const code = errorCode(error);
-  const { accessKey, ...place } = where;
+  const { accessKey, credentialSource, ...place } = where;
   const details = { ...place, s3Code: code };
   const target = where.key ? `Object '${where.key}' in bucket '${where.bucket}'` : `Bucket '${where.bucket}'`;
   if (error instanceof S3TimeoutError) {
@@ -176,16 +190,21 @@ export function translateS3Error(error: unknown, where: S3CallPlace): unknown {
     return new FltsError('FLTS_STORE_TLS_FAILED', `TLS with S3 endpoint ${where.endpoint} failed (${code}: ${(error as Error).message}) while accessing ${target}.`, { cause: error, details });
   }
   const keyId = accessKey === undefined ? 'the access key id' : `access key id '${accessKey}'`;
+  const origin = credentialSource ? `the role credentials from the ${credentialSource}, FLTS_S3_CREDENTIALS=aws` : 'store.s3.accessKey';
+  const sourceDetails = credentialSource ? { credentialSource } : {};
   if (code && code in AUTH_REASONS) {
-    return new FltsError('FLTS_STORE_AUTH_FAILED', `S3 endpoint ${where.endpoint} refused the credentials of ${keyId} (store.s3.accessKey) while accessing ${target}: ${AUTH_REASONS[code]} (${code}).`, {
+    const reason = credentialSource && code === 'SignatureDoesNotMatch' ? 'the server does not take the secret key the credentials source handed out' : AUTH_REASONS[code];
+    return new FltsError('FLTS_STORE_AUTH_FAILED', `S3 endpoint ${where.endpoint} refused the credentials of ${keyId} (${origin}) while accessing ${target}: ${reason} (${code}).`, {
       cause: error,
-      details: { ...details, accessKey },
+      details: { ...details, accessKey, ...sourceDetails },
+      ...(credentialSource ? { hint: ROLE_REFUSED_HINT } : {}),
     });
   }
   if (code && DENIED_CODES.has(code)) {
-    return new FltsError('FLTS_STORE_ACCESS_DENIED', `S3 endpoint ${where.endpoint} denied ${keyId} (store.s3.accessKey) access to ${target} (${code}): a bucket policy or the key's permissions refuse it.`, {
+    return new FltsError('FLTS_STORE_ACCESS_DENIED', `S3 endpoint ${where.endpoint} denied ${keyId} (${origin}) access to ${target} (${code}): a bucket policy or the key's permissions refuse it.`, {
       cause: error,
-      details: { ...details, accessKey },
+      details: { ...details, accessKey, ...sourceDetails },
+      ...(credentialSource ? { hint: ROLE_DENIED_HINT } : {}),
     });
   }
   return error;
@@ -255,6 +274,23 @@ const S3_PAGE = 1000;
 /** DeleteObjects requests in flight at once. */
 const DELETE_CONCURRENCY = 4;
 
+const NO_AWS_SETTINGS: AwsCredentialSettings = {
+  webIdentityTokenFile: '', roleArn: '', roleSessionName: '', stsEndpoint: '', containerCredentialsRelativeUri: '', containerCredentialsFullUri: '',
+  containerAuthorizationTokenFile: '', containerAuthorizationToken: '', imdsEndpoint: '', imdsDisabled: false,
+};
+
+/** The key pair of static credentials; without one the client would send every request unsigned, as anonymous. */
+function staticKey(options: S3StoreOptions): { accessKey: string; secretKey: string } {
+  const missing = !options.accessKey ? 'store.s3.accessKey (MINIO_ROOT_USER, MINIO_ACCESS_KEY or AWS_ACCESS_KEY_ID)' : !options.secretKey ? 'store.s3.secretKey (MINIO_ROOT_PASSWORD, MINIO_SECRET_KEY or AWS_SECRET_ACCESS_KEY)' : undefined;
+  if (missing) {
+    const setting = missing.split(' ')[0];
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `${missing} is empty but FLTS_S3_CREDENTIALS (setting store.s3.credentials) is static, which signs every S3 request with an access key and its secret: set both, or FLTS_S3_CREDENTIALS=aws to take an IAM role's credentials from the AWS environment.`, {
+      details: { setting },
+    });
+  }
+  return { accessKey: options.accessKey as string, secretKey: options.secretKey as string };
+}
+
 /** ObjectStore on any S3-compatible server (MinIO, S3Proxy, AWS S3) through the minio client. */
 export function createS3Store(options: S3StoreOptions): ObjectStore {
   const endpoint = parseS3Endpoint(options.endpoint, options.secure);
@@ -265,12 +301,13 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   }
   const ca = options.caFile ? readCertificates({ setting: 'store.s3.caFile', env: 'FLTS_S3_CA_FILE' }, options.caFile).pem : undefined;
   const limits = { idleTimeoutMs: options.idleTimeoutMs ?? 10_000, requestTimeoutMs: options.requestTimeoutMs ?? 60_000 };
+  const role = options.credentials === 'aws' ? new RenewingAwsCredentials(selectAwsCredentialSource({ ...NO_AWS_SETTINGS, ...options.aws }, { region, timeoutMs: limits.idleTimeoutMs })) : undefined;
   const client = new Client({
     endPoint: endpoint.host,
     port: endpoint.port,
     useSSL: endpoint.useSSL,
-    accessKey: options.accessKey,
-    secretKey: options.secretKey,
+    // The same class at run time; the package's types for its main entry declare it a second time, for CommonJS.
+    ...(role ? { credentialsProvider: role as unknown as ClientOptions['credentialsProvider'] } : staticKey(options)),
     region,
     transport: timedTransport(endpoint.useSSL ? https : http, limits),
     retryOptions: { disableRetry: true },
@@ -279,7 +316,8 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   });
   const knownBuckets = new Set<string>();
 
-  const place = (where: { bucket: string; key?: string }): S3CallPlace => ({ endpoint: location, accessKey: options.accessKey, ...where });
+  const place = (where: { bucket: string; key?: string }): S3CallPlace =>
+    role ? { endpoint: location, accessKey: role.accessKeyId, credentialSource: role.source.name, ...where } : { endpoint: location, accessKey: options.accessKey, ...where };
 
   async function call<T>(where: { bucket: string; key?: string }, action: () => Promise<T>): Promise<T> {
     try {

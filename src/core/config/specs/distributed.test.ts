@@ -31,6 +31,23 @@ describe('core > config > specs > distributed', () => {
     expect(() => resolveSettings({ env: { FLTS_KAFKA_SASL_MECHANISM: 'GSSAPI' } })).toThrow(/"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"/);
   });
 
+  it('chooses static or aws credentials by FLTS_S3_CREDENTIALS and reads the standard AWS variables', () => {
+    expect(resolveSettings().settings.store.s3.credentials).toBe('static');
+    const { settings } = resolveSettings({
+      env: {
+        FLTS_S3_CREDENTIALS: ' AWS ', AWS_ROLE_ARN: 'arn:aws:iam::1:role/flts', AWS_WEB_IDENTITY_TOKEN_FILE: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token', AWS_ENDPOINT_URL_STS: 'https://sts.eu-west-1.amazonaws.com',
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://169.254.170.23/v1/credentials', AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token', AWS_EC2_METADATA_DISABLED: 'true',
+      },
+    });
+    expect(settings.store.s3).toMatchObject({
+      credentials: 'aws',
+      aws: { roleArn: 'arn:aws:iam::1:role/flts', webIdentityTokenFile: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token', stsEndpoint: 'https://sts.eu-west-1.amazonaws.com', containerCredentialsFullUri: 'http://169.254.170.23/v1/credentials', containerAuthorizationTokenFile: '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token', containerAuthorizationToken: '', imdsDisabled: true },
+    });
+    expect(resolveSettings({ env: { FLTS_S3_CREDENTIALS: '' } }).settings.store.s3.credentials).toBe('static');
+    expect(() => resolveSettings({ env: { FLTS_S3_CREDENTIALS: 'irsa' } })).toThrow(/FLTS_S3_CREDENTIALS \(setting store.s3.credentials\) = "irsa" is not valid: expected one of "static", "aws"/);
+    expect(() => resolveSettings({ env: { AWS_EC2_METADATA_DISABLED: 'maybe' } })).toThrow(/AWS_EC2_METADATA_DISABLED/);
+  });
+
   it('rejects an unknown bus kind and never echoes the secret key', () => {
     expect(() => resolveSettings({ env: { FLTS_BUS: 'rabbit' } })).toThrow(/FLTS_BUS.*"none", "fs", "kafka"/);
     expect(() => resolveSettings({ file: { store: { s3: { secretKey: 42 } } } })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('42') }));

@@ -8,11 +8,23 @@ import type { SettingSpec } from './setting-spec.js';
  */
 export const DISTRIBUTED_SPECS: readonly SettingSpec[] = [
   { path: 'store.s3.endpoint', type: 'string', default: 'localhost:9000', envCase: 'trim', env: ['MINIO_ENDPOINT', 'MLFLOW_S3_ENDPOINT_URL', 'FLTS_S3_ENDPOINT'], description: 'S3 endpoint: host:port, or a URL (http:// or https://) whose scheme sets TLS.' },
-  { path: 'store.s3.accessKey', type: 'string', default: 'minioadmin', env: ['MINIO_ROOT_USER', 'MINIO_ACCESS_KEY', 'AWS_ACCESS_KEY_ID'], description: 'S3 access key.' },
-  { path: 'store.s3.secretKey', type: 'string', default: 'minioadmin', secret: true, env: ['MINIO_ROOT_PASSWORD', 'MINIO_SECRET_KEY', 'AWS_SECRET_ACCESS_KEY'], description: 'S3 secret key.' },
+  { path: 'store.s3.credentials', type: 'string', emptyIsUnset: true, default: 'static', choices: ['static', 'aws'], envCase: 'lower', env: ['FLTS_S3_CREDENTIALS'], description: 'Where the S3 credentials come from. static = store.s3.accessKey and store.s3.secretKey; aws = the temporary credentials of an IAM role, from the standard AWS environment, in this order: a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN: EKS IRSA), a container credentials endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI: ECS, EKS Pod Identity), the EC2 instance metadata service (IMDSv2). They are renewed before they expire, and the static key settings are not used.' },
+  { path: 'store.s3.accessKey', type: 'string', default: 'minioadmin', env: ['MINIO_ROOT_USER', 'MINIO_ACCESS_KEY', 'AWS_ACCESS_KEY_ID'], description: 'S3 access key (store.s3.credentials static).' },
+  { path: 'store.s3.secretKey', type: 'string', default: 'minioadmin', secret: true, env: ['MINIO_ROOT_PASSWORD', 'MINIO_SECRET_KEY', 'AWS_SECRET_ACCESS_KEY'], description: 'S3 secret key (store.s3.credentials static).' },
   { path: 'store.s3.secure', type: 'boolean', default: null, nullable: true, env: ['MINIO_SECURE'], description: 'Use TLS; unset = https only when the endpoint URL says so.' },
   { path: 'store.s3.region', type: 'string', default: 'us-east-1', envCase: 'trim', env: ['AWS_DEFAULT_REGION', 'AWS_REGION', 'MINIO_REGION'], description: 'S3 region (also the region new buckets are made in).' },
   { path: 'store.s3.caFile', type: 'string', default: '', envCase: 'trim', env: ['FLTS_S3_CA_FILE'], description: 'PEM file of the CA certificate(s) that signed an https endpoint\'s certificate (a private CA), trusted instead of Node\'s public CAs; empty = the public CAs plus NODE_EXTRA_CA_CERTS.' },
+  // The AWS environment that store.s3.credentials aws reads: the standard names, which EKS, ECS and EC2 set themselves.
+  { path: 'store.s3.aws.webIdentityTokenFile', type: 'string', default: '', envCase: 'trim', env: ['AWS_WEB_IDENTITY_TOKEN_FILE'], description: 'File of the web identity token (OIDC JWT) exchanged with STS AssumeRoleWithWebIdentity for the role AWS_ROLE_ARN; read again at every renewal, since Kubernetes rotates it. EKS IRSA sets it.' },
+  { path: 'store.s3.aws.roleArn', type: 'string', default: '', envCase: 'trim', env: ['AWS_ROLE_ARN'], description: 'IAM role assumed with the web identity token. EKS IRSA sets it from the service account\'s eks.amazonaws.com/role-arn annotation.' },
+  { path: 'store.s3.aws.roleSessionName', type: 'string', default: '', envCase: 'trim', env: ['AWS_ROLE_SESSION_NAME'], description: 'Session name of the assumed role (shows in CloudTrail); empty = flts-<time>.' },
+  { path: 'store.s3.aws.stsEndpoint', type: 'string', default: '', envCase: 'trim', env: ['AWS_ENDPOINT_URL_STS'], description: 'STS endpoint URL for AssumeRoleWithWebIdentity; empty = the regional endpoint of store.s3.region (https://sts.<region>.amazonaws.com).' },
+  { path: 'store.s3.aws.containerCredentialsRelativeUri', type: 'string', default: '', envCase: 'trim', env: ['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'], description: 'Path of the ECS task role credentials on http://169.254.170.2. ECS sets it.' },
+  { path: 'store.s3.aws.containerCredentialsFullUri', type: 'string', default: '', envCase: 'trim', env: ['AWS_CONTAINER_CREDENTIALS_FULL_URI'], description: 'URL of a container credentials endpoint: https, or http to a loopback address, 169.254.170.2 or EKS Pod Identity\'s 169.254.170.23 / fd00:ec2::23. EKS Pod Identity sets it.' },
+  { path: 'store.s3.aws.containerAuthorizationTokenFile', type: 'string', default: '', envCase: 'trim', env: ['AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'], description: 'File whose content is sent as the Authorization header to the container credentials endpoint, read again at every renewal; wins over AWS_CONTAINER_AUTHORIZATION_TOKEN. EKS Pod Identity sets it.' },
+  { path: 'store.s3.aws.containerAuthorizationToken', type: 'string', default: '', secret: true, env: ['AWS_CONTAINER_AUTHORIZATION_TOKEN'], description: 'Authorization header sent to the container credentials endpoint.' },
+  { path: 'store.s3.aws.imdsEndpoint', type: 'string', default: '', envCase: 'trim', env: ['AWS_EC2_METADATA_SERVICE_ENDPOINT'], description: 'URL of the EC2 instance metadata service; empty = http://169.254.169.254.' },
+  { path: 'store.s3.aws.imdsDisabled', type: 'boolean', default: false, env: ['AWS_EC2_METADATA_DISABLED'], description: 'Never ask the EC2 instance metadata service for credentials.' },
   { path: 'store.s3.idleTimeoutMs', type: 'integer', default: 10_000, min: 100, max: 600_000, env: ['FLTS_S3_IDLE_TIMEOUT_MS'], description: 'Longest silence of the S3 server within one request: to connect, to answer, or between two parts of a body. A server that accepts connections and never answers fails with FLTS_STORE_UNAVAILABLE after this long.' },
   { path: 'store.s3.requestTimeoutMs', type: 'integer', default: 60_000, min: 100, max: 3_600_000, env: ['FLTS_S3_REQUEST_TIMEOUT_MS'], description: 'Time limit of one whole S3 request, its body included (large objects go in 64 MiB parts, one request each); raise it for large objects over a slow link.' },
 
@@ -48,8 +60,24 @@ export const DISTRIBUTED_SPECS: readonly SettingSpec[] = [
   { path: 'bus.retry.maxBackoffMs', type: 'integer', default: 10_000, min: 0, max: 3_600_000, env: ['FLTS_BUS_RETRY_MAX_BACKOFF_MS'], description: 'Upper bound of the wait between attempts.' },
 ];
 
+/** The standard AWS environment that a role's temporary credentials are found through (store.s3.credentials aws). */
+export interface AwsCredentialSettings {
+  webIdentityTokenFile: string;
+  roleArn: string;
+  roleSessionName: string;
+  stsEndpoint: string;
+  containerCredentialsRelativeUri: string;
+  containerCredentialsFullUri: string;
+  containerAuthorizationTokenFile: string;
+  containerAuthorizationToken: string;
+  imdsEndpoint: string;
+  imdsDisabled: boolean;
+}
+
 export interface S3Settings {
   endpoint: string;
+  credentials: 'static' | 'aws';
+  aws: AwsCredentialSettings;
   accessKey: string;
   secretKey: string;
   secure: boolean | null;

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { FltsError } from '../errors.js';
+import type { AwsCredentialSource, AwsCredentials } from './aws-credential-sources.js';
+import { RENEW_BEFORE_MS, RENEW_RETRY_MS, RenewingAwsCredentials } from './aws-credentials.js';
+
+const MINUTE = 60_000;
+
+/** A source handing out numbered credentials that expire `lifetimeMs` after the clock; `fail` makes the next fetches fail. */
+function fakeSource(clock: { now: number }, lifetimeMs: number | undefined) {
+  const state = { fetches: 0, fail: false };
+  const source: AwsCredentialSource = {
+    name: 'test source',
+    async fetch(): Promise<AwsCredentials> {
+      state.fetches += 1;
+      if (state.fail) throw new FltsError('FLTS_STORE_UNAVAILABLE', 'source down');
+      const n = state.fetches;
+      return { accessKeyId: `AKID${n}`, secretAccessKey: `secret-${n}`, sessionToken: `token-${n}`, expiration: lifetimeMs === undefined ? undefined : new Date(clock.now + lifetimeMs) };
+    },
+  };
+  return { source, state };
+}
+
+describe('core > storage > aws-credentials', () => {
+  it('answers from the credentials it holds until RENEW_BEFORE_MS before they expire, then fetches new ones', async () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const { source, state } = fakeSource(clock, 60 * MINUTE);
+    const provider = new RenewingAwsCredentials(source, () => clock.now);
+    expect(provider.accessKeyId).toBeUndefined();
+    const first = await provider.getCredentials();
+    expect([first.getAccessKey(), first.getSecretKey(), first.getSessionToken()]).toEqual(['AKID1', 'secret-1', 'token-1']);
+    expect(provider.accessKeyId).toBe('AKID1');
+    clock.now += 60 * MINUTE - RENEW_BEFORE_MS - 1;
+    expect((await provider.getCredentials()).getSessionToken()).toBe('token-1');
+    clock.now += 1;
+    expect((await provider.getCredentials()).getSessionToken()).toBe('token-2');
+    expect(state.fetches).toBe(2);
+  });
+
+  it('renews short-lived credentials halfway, and never renews credentials without an expiry', async () => {
+    const clock = { now: 0 };
+    const short = fakeSource(clock, 2 * MINUTE);
+    const provider = new RenewingAwsCredentials(short.source, () => clock.now);
+    await provider.getCredentials();
+    clock.now += MINUTE - 1;
+    await provider.getCredentials();
+    expect(short.state.fetches).toBe(1);
+    clock.now += 1;
+    await provider.getCredentials();
+    expect(short.state.fetches).toBe(2);
+
+    const lasting = fakeSource(clock, undefined);
+    const forever = new RenewingAwsCredentials(lasting.source, () => clock.now);
+    await forever.getCredentials();
+    clock.now += 365 * 24 * 60 * MINUTE;
+    await forever.getCredentials();
+    expect(lasting.state.fetches).toBe(1);
+  });
+
+  it('fetches once for every request waiting at the same moment', async () => {
+    const clock = { now: 0 };
+    const { source, state } = fakeSource(clock, 60 * MINUTE);
+    const provider = new RenewingAwsCredentials(source, () => clock.now);
+    const all = await Promise.all(Array.from({ length: 8 }, () => provider.getCredentials()));
+    expect(new Set(all.map((c) => c.getSessionToken()))).toEqual(new Set(['token-1']));
+    expect(state.fetches).toBe(1);
+  });
+
+  it('keeps credentials that still hold through a failed renewal, asking again RENEW_RETRY_MS later, and fails once they expired', async () => {
+    const clock = { now: 0 };
+    const { source, state } = fakeSource(clock, 60 * MINUTE);
+    const provider = new RenewingAwsCredentials(source, () => clock.now);
+    await provider.getCredentials();
+    state.fail = true;
+    clock.now = 56 * MINUTE;
+    expect((await provider.getCredentials()).getSessionToken()).toBe('token-1');
+    expect(state.fetches).toBe(2);
+    clock.now += RENEW_RETRY_MS - 1;
+    await provider.getCredentials();
+    expect(state.fetches).toBe(2);
+    clock.now += 1;
+    await provider.getCredentials();
+    expect(state.fetches).toBe(3);
+    clock.now = 60 * MINUTE;
+    await expect(provider.getCredentials()).rejects.toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE' });
+    state.fail = false;
+    expect((await provider.getCredentials()).getSessionToken()).toBe('token-5');
+  });
+
+  it('fails the first fetch with the source\'s error', async () => {
+    const clock = { now: 0 };
+    const { source, state } = fakeSource(clock, 60 * MINUTE);
+    state.fail = true;
+    await expect(new RenewingAwsCredentials(source, () => clock.now).getCredentials()).rejects.toThrow('source down');
+  });
+});

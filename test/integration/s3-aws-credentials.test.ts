@@ -1,0 +1,233 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { resolveSettings } from '../../src/core/config/settings.js';
+import { FltsError } from '../../src/core/errors.js';
+import { createObjectStore, type ObjectStore } from '../../src/core/storage/index.js';
+import { createS3Store } from '../../src/core/storage/s3-store.js';
+import { runCli } from '../helpers/run-cli.js';
+import { infraSkipReason, loadInfraEnv } from './infra-env.js';
+
+const skipReason = infraSkipReason();
+const infra = loadInfraEnv();
+const AUTH_TOKEN = 'pod-identity-token-never-shown';
+/** The static key settings point elsewhere: a request signed with them would be refused (SignatureDoesNotMatch). */
+const WRONG_STATIC = { MINIO_ROOT_USER: 'not-the-key', MINIO_ROOT_PASSWORD: 'not-the-secret-never-shown' };
+
+interface CredentialsServer {
+  url: string;
+  /** Requests answered so far: the number of times flts fetched credentials. */
+  hits: () => number;
+  /** Session tokens handed out, in order. */
+  tokens: string[];
+  close: () => Promise<void>;
+}
+
+/** Listens on 127.0.0.1; every request gets `answer`, whose result is the status and body. */
+async function listen(answer: (req: http.IncomingMessage, body: string) => { status: number; body: string; type?: string }): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
+  let hits = 0;
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      hits += 1;
+      const out = answer(req, body);
+      res.writeHead(out.status, { 'content-type': out.type ?? 'application/json' }).end(out.body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hits: () => hits,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * A container credentials endpoint like the EKS Pod Identity agent's: it checks the Authorization header against the
+ * token and hands out S3Proxy's key as a role's temporary credentials, expiring `lifetimeMs` after the (test's) clock.
+ */
+async function containerEndpoint(lifetimeMs: number): Promise<CredentialsServer> {
+  const tokens: string[] = [];
+  const server = await listen((req) => {
+    if (req.headers.authorization !== AUTH_TOKEN) return { status: 403, body: JSON.stringify({ code: 'AccessDeniedException', message: 'the token is not valid' }) };
+    const token = `session-token-${randomUUID()}`;
+    tokens.push(token);
+    return { status: 200, body: JSON.stringify({ AccessKeyId: infra.s3.accessKey, SecretAccessKey: infra.s3.secretKey, Token: token, Expiration: new Date(Date.now() + lifetimeMs).toISOString(), RoleArn: 'arn:aws:iam::111122223333:role/flts' }) };
+  });
+  return { ...server, url: `${server.url}/v1/credentials`, tokens };
+}
+
+/**
+ * A pass-through in front of S3Proxy that records the session token of every request (S3Proxy checks the signature
+ * over it but does not validate it), so the test sees which credentials each request was signed with.
+ */
+async function tokenRecorder(): Promise<{ endpoint: string; sent: (string | undefined)[]; close: () => Promise<void> }> {
+  const [host, port] = infra.s3.endpoint.split(':');
+  const sent: (string | undefined)[] = [];
+  const server = http.createServer((req, res) => {
+    sent.push(req.headers['x-amz-security-token'] as string | undefined);
+    // Same method, path and headers (Host included): the signature covers them.
+    const upstream = http.request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    sent,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+if (skipReason) {
+  describe('integration > s3 store with AWS role credentials', () => {
+    it.skip(`skipped: ${skipReason}`, () => {});
+  });
+} else {
+  describe('integration > s3 store with AWS role credentials', () => {
+    let dir: string;
+    let tokenFile: string;
+    const direct = () => createS3Store(infra.s3);
+    beforeAll(async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'flts-aws-credentials-'));
+      tokenFile = path.join(dir, 'eks-pod-identity-token');
+      await writeFile(tokenFile, `${AUTH_TOKEN}\n`);
+    });
+    afterAll(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /** Settings as a pod with EKS Pod Identity resolves them: the agent's URL and token file, no key of its own. */
+    const podIdentityStore = async (url: string, extra: Record<string, string> = {}): Promise<ObjectStore> => {
+      const env = { MINIO_ENDPOINT: infra.s3.endpoint, AWS_REGION: infra.s3.region, FLTS_STORE: 's3', FLTS_S3_CREDENTIALS: 'aws', AWS_CONTAINER_CREDENTIALS_FULL_URI: url, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile, ...WRONG_STATIC, ...extra };
+      return createObjectStore(resolveSettings({ env }).settings);
+    };
+
+    it('reads and writes through the credentials of a container endpoint, and fetches new ones only as they near expiry', async () => {
+      // Only Date is faked: the clock the credentials expire by (and S3 signs with) moves when the test says so.
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const start = Date.now();
+      vi.setSystemTime(start);
+      const endpoint = await containerEndpoint(120_000);
+      const recorder = await tokenRecorder();
+      try {
+        const store = await podIdentityStore(endpoint.url, { MINIO_ENDPOINT: recorder.endpoint });
+        const bucket = `flts-role-${randomUUID().slice(0, 8)}`;
+        await store.put(bucket, 'global/current.json', '{"run_id":"r1"}');
+        expect((await direct().get(bucket, 'global/current.json')).toString()).toBe('{"run_id":"r1"}');
+        expect((await store.get(bucket, 'global/current.json')).toString()).toBe('{"run_id":"r1"}');
+        expect(await store.list(bucket)).toHaveLength(1);
+        expect(endpoint.hits()).toBe(1);
+
+        // 120 s credentials are renewed halfway (a 60 s lead, under the 5 min the AWS SDKs take for long-lived ones).
+        vi.setSystemTime(start + 59_000);
+        await store.put(bucket, 'a.json', '{"n":1}');
+        expect(endpoint.hits()).toBe(1);
+        vi.setSystemTime(start + 61_000);
+        await store.put(bucket, 'a.json', '{"n":2}');
+        expect(endpoint.hits()).toBe(2);
+        expect((await store.get(bucket, 'a.json')).toString()).toBe('{"n":2}');
+        expect(endpoint.hits()).toBe(2);
+
+        // Past the expiry of every credential handed out, calls at once share one renewal.
+        vi.setSystemTime(start + 400_000);
+        const reads = await Promise.all(Array.from({ length: 5 }, () => store.get(bucket, 'a.json')));
+        expect(reads.map(String)).toEqual(Array(5).fill('{"n":2}'));
+        expect(endpoint.hits()).toBe(3);
+        // Every request carried the session token of the credentials current when it was sent, in turn.
+        expect(endpoint.tokens).toHaveLength(3);
+        expect([...new Set(recorder.sent)]).toEqual(endpoint.tokens);
+      } finally {
+        await Promise.all([endpoint.close(), recorder.close()]);
+      }
+    });
+
+    it('exchanges a web identity token with a local STS endpoint (AWS_ENDPOINT_URL_STS), reading the rotated token file at each renewal', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const start = Date.now();
+      vi.setSystemTime(start);
+      const identityFile = path.join(dir, 'irsa-token');
+      await writeFile(identityFile, 'jwt-one');
+      const seen: Record<string, string>[] = [];
+      const sts = await listen((req, body) => {
+        const form = Object.fromEntries(new URLSearchParams(body));
+        seen.push({ method: req.method ?? '', url: req.url ?? '', ...form });
+        const xml = `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>${infra.s3.accessKey}</AccessKeyId><SecretAccessKey>${infra.s3.secretKey}</SecretAccessKey><SessionToken>sts-session-${seen.length}</SessionToken><Expiration>${new Date(Date.now() + 600_000).toISOString()}</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>`;
+        return { status: 200, body: xml, type: 'text/xml' };
+      });
+      try {
+        const env = { MINIO_ENDPOINT: infra.s3.endpoint, AWS_REGION: infra.s3.region, FLTS_STORE: 's3', FLTS_S3_CREDENTIALS: 'aws', AWS_ROLE_ARN: 'arn:aws:iam::111122223333:role/flts', AWS_WEB_IDENTITY_TOKEN_FILE: identityFile, AWS_ENDPOINT_URL_STS: sts.url, ...WRONG_STATIC };
+        const store = await createObjectStore(resolveSettings({ env }).settings);
+        const bucket = `flts-irsa-${randomUUID().slice(0, 8)}`;
+        await store.put(bucket, 'k.json', '{"v":1}');
+        expect((await direct().get(bucket, 'k.json')).toString()).toBe('{"v":1}');
+        // Kubernetes rewrites the projected token; the next renewal (10 min credentials: 5 min before) sends the new one.
+        // (The clock moves less than the 15 min of skew S3 accepts: S3Proxy checks the signing time against its own.)
+        await writeFile(identityFile, 'jwt-two\n');
+        vi.setSystemTime(start + 6 * 60_000);
+        expect((await store.get(bucket, 'k.json')).toString()).toBe('{"v":1}');
+        expect(seen).toEqual([
+          expect.objectContaining({ method: 'POST', url: '/', Action: 'AssumeRoleWithWebIdentity', Version: '2011-06-15', RoleArn: 'arn:aws:iam::111122223333:role/flts', WebIdentityToken: 'jwt-one', RoleSessionName: expect.stringMatching(/^flts-\d+$/) }),
+          expect.objectContaining({ WebIdentityToken: 'jwt-two' }),
+        ]);
+      } finally {
+        await sts.close();
+      }
+    });
+
+    it('fails with FLTS_STORE_AUTH_FAILED, not retried, when the endpoint refuses the token, and never shows the token', async () => {
+      const endpoint = await containerEndpoint(120_000);
+      const wrongFile = path.join(dir, 'wrong-token');
+      await writeFile(wrongFile, 'stale-token-never-shown');
+      try {
+        const store = await podIdentityStore(endpoint.url, { AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: wrongFile });
+        const error = await store.get('flts-refused', 'x.json').then(() => undefined, (e: unknown) => e);
+        expect(error).toBeInstanceOf(FltsError);
+        expect(error).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED', retriable: false, details: { status: 403, awsCode: 'AccessDeniedException' } });
+        expect((error as FltsError).message).toContain(`container credentials endpoint ${endpoint.url} answered HTTP 403 (AccessDeniedException: the token is not valid)`);
+        expect(JSON.stringify((error as FltsError).toJSON())).not.toMatch(/never-shown/);
+      } finally {
+        await endpoint.close();
+      }
+    });
+
+    it('fails with FLTS_STORE_UNAVAILABLE (retriable) while the endpoint is down, and with a config error for a missing token file', async () => {
+      const endpoint = await containerEndpoint(120_000);
+      const url = endpoint.url;
+      await endpoint.close();
+      const down = await (await podIdentityStore(url)).list('flts-down').then(() => undefined, (e: unknown) => e);
+      expect(down).toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE', retriable: true, message: expect.stringContaining('is unreachable (ECONNREFUSED)') });
+
+      const missing = await (await podIdentityStore(url, { AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: path.join(dir, 'absent') })).list('flts-down').then(() => undefined, (e: unknown) => e);
+      expect(missing).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', retriable: false, details: { setting: 'store.s3.aws.containerAuthorizationTokenFile' } });
+      expect((missing as FltsError).message).toMatch(/^AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE \(setting store.s3.aws.containerAuthorizationTokenFile\) = .*absent cannot be read \(ENOENT\)/);
+    });
+
+    it('runs `flts preprocess` against S3 with the credentials of a container endpoint, printing no secret', async () => {
+      const endpoint = await containerEndpoint(3_600_000);
+      const home = await mkdtemp(path.join(dir, 'home-'));
+      try {
+        const env = { MINIO_ENDPOINT: infra.s3.endpoint, FLTS_STORE: 's3', FLTS_HOME: home, OUTPUT_BUCKET: `flts-cli-${randomUUID().slice(0, 8)}`, FLTS_S3_CREDENTIALS: 'aws', AWS_CONTAINER_CREDENTIALS_FULL_URI: endpoint.url, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile, ...WRONG_STATIC };
+        const run = await runCli(['preprocess', '--dataset', 'example', '--json'], { env, timeoutMs: 90_000 });
+        expect(run.exitCode, run.stderr).toBe(0);
+        expect(endpoint.hits()).toBe(1);
+        const written = await direct().list(env.OUTPUT_BUCKET);
+        expect(written.map((o) => o.key)).toEqual(expect.arrayContaining(['processed_data.parquet']));
+        for (const secret of [infra.s3.secretKey, AUTH_TOKEN, ...endpoint.tokens, WRONG_STATIC.MINIO_ROOT_PASSWORD]) expect(run.stdout + run.stderr).not.toContain(secret);
+      } finally {
+        await endpoint.close();
+      }
+    });
+  });
+}
