@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { resolveSettings } from '../../src/core/config/settings.js';
+import { createS3Store } from '../../src/core/storage/s3-store.js';
 import {
-  byKind, CHART_DIR, component, containerEnv, helmTemplate, helmTemplateError, KUBE_VERSIONS, type Manifest,
+  byKind, CHART_DIR, component, containerEnv, containerStartEnv, helmTemplate, helmTemplateError, KUBE_VERSIONS, type Manifest,
   parseManifests, podSpec, REPO_ROOT, run, runAsync, SCHEMA_DIR, tools,
 } from './deploy-tools.js';
 import { skipNote, useServers } from '../helpers/servers.js';
@@ -406,6 +408,46 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     const serve = podSpec(byKind(component(dev, 'serve'), 'Deployment')[0]).containers[0];
     expect(serve.envFrom).toContainEqual({ secretRef: { name: secret.metadata.name } });
     expect(helmTemplateError({})).toMatch(/credentials missing: set store.existingSecret/);
+  });
+
+  it('takes an IAM role\'s credentials with store.credentials aws: no key anywhere, the annotated service account on every pod', () => {
+    const ROLE = 'arn:aws:iam::111122223333:role/flts';
+    const objects = helmTemplate({
+      values: ['values-prod.yaml'],
+      set: { 'store.credentials': 'aws', 'store.existingSecret': '', 'store.endpoint': 'https://s3.eu-west-1.amazonaws.com', 'settings.AWS_DEFAULT_REGION': 'eu-west-1', 'serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn': ROLE },
+    });
+    const [account] = byKind(objects, 'ServiceAccount');
+    expect(account.metadata.annotations).toEqual({ 'eks.amazonaws.com/role-arn': ROLE });
+    expect(byKind(objects, 'Secret')).toEqual([]);
+    const [config] = byKind(objects, 'ConfigMap').filter((c) => c.data?.FLTS_STORE);
+    expect(config.data).toMatchObject({ FLTS_S3_CREDENTIALS: 'aws', MINIO_ENDPOINT: 'https://s3.eu-west-1.amazonaws.com' });
+    const workloads = objects.filter((o) => podSpec(o) && o.metadata.annotations?.['helm.sh/hook'] !== 'test');
+    expect(workloads.length).toBeGreaterThanOrEqual(6);
+    for (const workload of workloads) {
+      expect(podSpec(workload).serviceAccountName, workload.metadata.name).toBe(account.metadata.name);
+      for (const container of podSpec(workload).containers) {
+        // What IRSA's webhook adds to every container of a pod whose service account carries the annotation.
+        const env = { ...containerStartEnv(objects, workload, container), AWS_ROLE_ARN: ROLE, AWS_WEB_IDENTITY_TOKEN_FILE: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token' };
+        expect(Object.keys(env).filter((name) => /^MINIO_ROOT_|^AWS_(ACCESS|SECRET)/.test(name))).toEqual([]);
+        const { store } = resolveSettings({ env }).settings;
+        expect(store.s3).toMatchObject({ credentials: 'aws', region: 'eu-west-1', aws: { roleArn: ROLE } });
+        expect(createS3Store(store.s3).location).toBe('https://s3.eu-west-1.amazonaws.com:443');
+      }
+    }
+    const file = join(workDir, 'aws-credentials.yaml');
+    writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
+    expect(kubeconform(file, KUBE_VERSIONS[0]).summary).toMatchObject({ invalid: 0, errors: 0 });
+  });
+
+  it('refuses store.credentials other than static or aws, a key given with aws, and FLTS_S3_CREDENTIALS in settings', () => {
+    expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'store.credentials': 'irsa' } })).toMatch(/store.credentials "irsa" is not one of static, aws/);
+    expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'store.credentials': 'aws' } })).toMatch(/store.credentials is aws .* but store.existingSecret, store.accessKey or store.secretKey is set too/);
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'store.credentials': 'aws' } })).toMatch(/store.existingSecret, store.accessKey or store.secretKey is set too/);
+    expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'settings.FLTS_S3_CREDENTIALS': 'aws' } })).toMatch(/settings.FLTS_S3_CREDENTIALS \(setting store.s3.credentials\) is one the chart sets itself: set store.credentials/);
+    expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'settings.AWS_CONTAINER_AUTHORIZATION_TOKEN': 't' } })).toMatch(/settings.AWS_CONTAINER_AUTHORIZATION_TOKEN is a secret/);
+    // The static default is unchanged: the key from the Secret, FLTS_S3_CREDENTIALS=static.
+    const [config] = byKind(dev, 'ConfigMap').filter((c) => c.data?.FLTS_STORE);
+    expect(config.data.FLTS_S3_CREDENTIALS).toBe('static');
   });
 
   it('runs every container as non-root with a read-only root filesystem and a writable /tmp', () => {

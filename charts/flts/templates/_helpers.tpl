@@ -63,9 +63,28 @@ tag with pullPolicy IfNotPresent leaves nodes running stale code without any sig
 {{- default (include "flts.fullname" .) .Values.store.existingSecret }}
 {{- end }}
 
+{{/*
+"true" when the pods sign with a static key (store.credentials static), from store.existingSecret or the chart's
+Secret; "" when they take an IAM role's credentials from their AWS environment (aws). Refuses any other value, and a
+key given with aws: flts would not use it, and it would sit in a Secret for nothing.
+*/}}
+{{- define "flts.staticCredentials" -}}
+{{- $mode := .Values.store.credentials | default "static" }}
+{{- if not (has $mode (list "static" "aws")) }}
+{{- fail (printf "store.credentials %q is not one of static, aws" $mode) }}
+{{- end }}
+{{- if eq $mode "aws" }}
+{{- if or .Values.store.existingSecret .Values.store.accessKey .Values.store.secretKey }}
+{{- fail "store.credentials is aws (an IAM role's credentials, from IRSA, EKS Pod Identity or the node) but store.existingSecret, store.accessKey or store.secretKey is set too: flts would not use that key; unset them" }}
+{{- end }}
+{{- else -}}
+true
+{{- end }}
+{{- end }}
+
 {{/* True when the chart renders its own Secret (credentials and/or extra secret env). */}}
 {{- define "flts.createSecret" -}}
-{{- if or (not .Values.store.existingSecret) .Values.secretEnv (and (not .Values.auth.existingSecret) (or .Values.auth.adminToken .Values.auth.apiToken)) }}true{{- end }}
+{{- if or (and (include "flts.staticCredentials" .) (not .Values.store.existingSecret)) .Values.secretEnv (and (not .Values.auth.existingSecret) (or .Values.auth.adminToken .Values.auth.apiToken)) }}true{{- end }}
 {{- end }}
 
 {{/* Environment shared by every flts container: settings ConfigMap, Secrets, credentials, extraEnv. */}}
@@ -86,7 +105,7 @@ env:
   - name: {{ $name }}
     value: {{ $value | toString | quote }}
 {{- end }}
-{{- if .Values.store.existingSecret }}
+{{- if and (include "flts.staticCredentials" .) .Values.store.existingSecret }}
   - name: MINIO_ROOT_USER
     valueFrom:
       secretKeyRef:
@@ -135,6 +154,7 @@ the ConfigMap or Secret, which Kubernetes refuses, or lose to the chart's value,
 home: "it is /data, the writable volume of every pod"
 identifier: "set identifier"
 store.kind: "set store.kind"
+store.s3.credentials: "set store.credentials"
 store.s3.endpoint: "set store.endpoint"
 store.s3.accessKey: "set store.accessKey or store.existingSecret"
 store.s3.secretKey: "set store.secretKey or store.existingSecret"
