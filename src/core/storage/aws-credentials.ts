@@ -1,7 +1,10 @@
+import type { ClientOptions } from 'minio';
 // The client's provider interface: a class the package exports by path only, not from its main entry.
 import { CredentialProvider } from 'minio/dist/esm/CredentialProvider.mjs';
 import { Credentials } from 'minio/dist/esm/Credentials.mjs';
-import type { AwsCredentialSource, AwsCredentials } from './aws-credential-sources.js';
+import type { AwsCredentialSettings } from '../config/specs/distributed.js';
+import { FltsError } from '../errors.js';
+import { selectAwsCredentialSource, type AwsCredentialSource, type AwsCredentials, type AwsCredentialSourceOptions } from './aws-credential-sources.js';
 
 /** Renewal starts this long before the credentials expire (the AWS SDKs' window), or half their life when shorter. */
 export const RENEW_BEFORE_MS = 5 * 60_000;
@@ -70,4 +73,39 @@ export class RenewingAwsCredentials extends CredentialProvider {
       renewAt: expiresAt - lead,
     };
   }
+}
+
+/** What store.s3 says about credentials (S3StoreOptions' part of it). */
+export interface CredentialOptions {
+  /** static (default) = accessKey and secretKey; aws = a role's temporary credentials, found through `aws`. */
+  credentials?: 'static' | 'aws';
+  /** The standard AWS environment (store.s3.aws.*), read with credentials aws; unset fields are empty. */
+  aws?: Partial<AwsCredentialSettings>;
+  accessKey?: string;
+  secretKey?: string;
+}
+
+const NO_AWS_SETTINGS: AwsCredentialSettings = {
+  webIdentityTokenFile: '', roleArn: '', roleSessionName: '', stsEndpoint: '', containerCredentialsRelativeUri: '', containerCredentialsFullUri: '',
+  containerAuthorizationTokenFile: '', containerAuthorizationToken: '', imdsEndpoint: '', imdsDisabled: false,
+};
+
+/** The key pair of static credentials; without one the client would send every request unsigned, as anonymous. */
+function staticKey(options: CredentialOptions): { accessKey: string; secretKey: string } {
+  const missing = !options.accessKey ? 'store.s3.accessKey (MINIO_ROOT_USER, MINIO_ACCESS_KEY or AWS_ACCESS_KEY_ID)' : !options.secretKey ? 'store.s3.secretKey (MINIO_ROOT_PASSWORD, MINIO_SECRET_KEY or AWS_SECRET_ACCESS_KEY)' : undefined;
+  if (missing) {
+    const setting = missing.split(' ')[0];
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `${missing} is empty but FLTS_S3_CREDENTIALS (setting store.s3.credentials) is static, which signs every S3 request with an access key and its secret: set both, or FLTS_S3_CREDENTIALS=aws to take an IAM role's credentials from the AWS environment.`, {
+      details: { setting },
+    });
+  }
+  return { accessKey: options.accessKey as string, secretKey: options.secretKey as string };
+}
+
+/** The credentials part of the minio client's options, and the role provider when the credentials are aws. */
+export function clientCredentials(options: CredentialOptions, source: AwsCredentialSourceOptions): { role?: RenewingAwsCredentials; clientOptions: Pick<ClientOptions, 'accessKey' | 'secretKey' | 'credentialsProvider'> } {
+  if (options.credentials !== 'aws') return { clientOptions: staticKey(options) };
+  const role = new RenewingAwsCredentials(selectAwsCredentialSource({ ...NO_AWS_SETTINGS, ...options.aws }, source));
+  // The same class at run time; the package's types for its main entry declare it a second time, for CommonJS.
+  return { role, clientOptions: { credentialsProvider: role as unknown as ClientOptions['credentialsProvider'] } };
 }

@@ -6,26 +6,19 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
-import { Client, type BucketItem, type ClientOptions } from 'minio';
+import { Client, type BucketItem } from 'minio';
 import { FltsError } from '../errors.js';
 import { retryWithBackoff, type RetryPolicy } from '../retry.js';
 import { assertBucketName, assertObjectKey } from './keys.js';
 import type { DeleteManyResult, ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
 import { makeDirectory } from '../make-directory.js';
 import { isTlsRefusal, readCertificates } from '../tls-files.js';
-import type { AwsCredentialSettings } from '../config/specs/distributed.js';
-import { selectAwsCredentialSource } from './aws-credential-sources.js';
-import { RenewingAwsCredentials } from './aws-credentials.js';
+import { clientCredentials, type CredentialOptions } from './aws-credentials.js';
 
-export interface S3StoreOptions {
+/** Credentials: `accessKey` and `secretKey`, or with `credentials: 'aws'` a role's, found through `aws` (CredentialOptions). */
+export interface S3StoreOptions extends CredentialOptions {
   /** `host:port`, `host`, or a URL (`http://host:9000`, `https://s3.example.com`). */
   endpoint: string;
-  /** static (default) = accessKey and secretKey; aws = a role's temporary credentials, found through `aws`. */
-  credentials?: 'static' | 'aws';
-  /** The standard AWS environment (store.s3.aws.*), read with credentials aws; unset fields are empty. */
-  aws?: Partial<AwsCredentialSettings>;
-  accessKey?: string;
-  secretKey?: string;
   /** TLS; `null`/undefined = decided by the endpoint URL's scheme (plain host:port = no TLS). */
   secure?: boolean | null;
   region?: string;
@@ -274,23 +267,6 @@ const S3_PAGE = 1000;
 /** DeleteObjects requests in flight at once. */
 const DELETE_CONCURRENCY = 4;
 
-const NO_AWS_SETTINGS: AwsCredentialSettings = {
-  webIdentityTokenFile: '', roleArn: '', roleSessionName: '', stsEndpoint: '', containerCredentialsRelativeUri: '', containerCredentialsFullUri: '',
-  containerAuthorizationTokenFile: '', containerAuthorizationToken: '', imdsEndpoint: '', imdsDisabled: false,
-};
-
-/** The key pair of static credentials; without one the client would send every request unsigned, as anonymous. */
-function staticKey(options: S3StoreOptions): { accessKey: string; secretKey: string } {
-  const missing = !options.accessKey ? 'store.s3.accessKey (MINIO_ROOT_USER, MINIO_ACCESS_KEY or AWS_ACCESS_KEY_ID)' : !options.secretKey ? 'store.s3.secretKey (MINIO_ROOT_PASSWORD, MINIO_SECRET_KEY or AWS_SECRET_ACCESS_KEY)' : undefined;
-  if (missing) {
-    const setting = missing.split(' ')[0];
-    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `${missing} is empty but FLTS_S3_CREDENTIALS (setting store.s3.credentials) is static, which signs every S3 request with an access key and its secret: set both, or FLTS_S3_CREDENTIALS=aws to take an IAM role's credentials from the AWS environment.`, {
-      details: { setting },
-    });
-  }
-  return { accessKey: options.accessKey as string, secretKey: options.secretKey as string };
-}
-
 /** ObjectStore on any S3-compatible server (MinIO, S3Proxy, AWS S3) through the minio client. */
 export function createS3Store(options: S3StoreOptions): ObjectStore {
   const endpoint = parseS3Endpoint(options.endpoint, options.secure);
@@ -301,13 +277,12 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   }
   const ca = options.caFile ? readCertificates({ setting: 'store.s3.caFile', env: 'FLTS_S3_CA_FILE' }, options.caFile).pem : undefined;
   const limits = { idleTimeoutMs: options.idleTimeoutMs ?? 10_000, requestTimeoutMs: options.requestTimeoutMs ?? 60_000 };
-  const role = options.credentials === 'aws' ? new RenewingAwsCredentials(selectAwsCredentialSource({ ...NO_AWS_SETTINGS, ...options.aws }, { region, timeoutMs: limits.idleTimeoutMs })) : undefined;
+  const { role, clientOptions } = clientCredentials(options, { region, timeoutMs: limits.idleTimeoutMs });
   const client = new Client({
     endPoint: endpoint.host,
     port: endpoint.port,
     useSSL: endpoint.useSSL,
-    // The same class at run time; the package's types for its main entry declare it a second time, for CommonJS.
-    ...(role ? { credentialsProvider: role as unknown as ClientOptions['credentialsProvider'] } : staticKey(options)),
+    ...clientOptions,
     region,
     transport: timedTransport(endpoint.useSSL ? https : http, limits),
     retryOptions: { disableRetry: true },
