@@ -69,7 +69,7 @@ describe('workflows > trainModels', () => {
     const { configHash } = await preprocess(settings, { store });
     const trained = await trainModels({ models: ['SNAIVE'] }, settings, { store });
     const template = trained.runs[0];
-    expect(template.owner).toEqual({ host: os.hostname(), pid: process.pid, started: expect.stringMatching(/^[0-9a-f-]+:\d+$/) });
+    expect(template.owner).toEqual({ host: os.hostname(), pid: process.pid, started: expect.stringMatching(/^[0-9a-f-]+:\d+$/), pid_namespace: expect.stringMatching(/^\d+$/) });
     // A pid that was in use and is no more: a process that exited.
     const exited = spawn(process.execPath, ['-e', '']);
     const deadPid = await new Promise<number>((resolve) => exited.on('exit', () => resolve(exited.pid!)));
