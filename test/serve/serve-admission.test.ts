@@ -180,6 +180,8 @@ describe('serve > admission of forecast work', () => {
       'flts_forecast_refused_total{route="/predict",reason="cancelled"} 1',
     ]);
     expect(await metricLines(server, 'flts_predictions_total')).toEqual(['flts_predictions_total 0']);
+    // Never answered, the request is still counted, with the status of a client that left.
+    expect(await metricLines(server, 'flts_http_requests_total{route="/predict"')).toEqual(['flts_http_requests_total{route="/predict",method="POST",status="499"} 1']);
     // The rows are free for the next client.
     expect((await postJson(`${server.url}/predict`, { data: requestData(6), inference_length: 20 })).status).toBe(200);
   });

@@ -1,8 +1,9 @@
 import { connect, type Socket } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import type { PredictionLog } from '../../src/core/serve/prediction-log.js';
-import { createMemorySource, naiveSource, postJson, promotedSource, requestData, useTestServer, withTestServer } from './serve-fixtures.js';
+import { MAX_PIPELINED_REQUESTS } from '../../src/core/serve/unread-answers.js';
+import { createMemorySource, naiveSource, postJson, promotedSource, requestData, useTestServer, withTestServer, type RunningServer } from './serve-fixtures.js';
 
 /** Opens a raw connection to the server; resolves once connected. */
 function openSocket(url: string): Promise<Socket> {
@@ -239,6 +240,37 @@ describe('serve > hardening: clients that stall', () => {
       expect((problems[0][1] as { unacknowledged_bytes: number }).unacknowledged_bytes).toBeGreaterThan(0);
       idle.destroy();
       slow.destroy();
+    });
+  });
+
+  /** Sends `count` copies of `request` on one raw connection whose client never reads; resolves with the server's side of it. */
+  async function pipelineUnread(server: RunningServer, request: string, count: number): Promise<{ client: Socket; onServer: Socket }> {
+    const accepted = new Promise<Socket>((resolve) => server.app.server.once('connection', resolve));
+    const client = await openSocket(server.url);
+    client.on('error', () => {});
+    client.pause();
+    client.write(request.repeat(count));
+    return { client, onServer: await accepted };
+  }
+
+  it('resets at once a connection with more requests in flight than the pipelining bound, before building their answers', async () => {
+    const { logger, problems } = recordingLogger();
+    // Timeouts far beyond the test's: only the bound can close the connection in time.
+    const limits = { requestTimeoutMs: 300_000, headersTimeoutMs: 300_000, keepAliveTimeoutMs: 600_000 };
+    await withTestServer(promotedNaive(), { server: { logger, limits }, load: false }, async (own) => {
+      // 1,000 GETs of 49 bytes: Node parses every one of the first 64 KB read (over 1,300) before it stops reading.
+      const { client, onServer } = await pipelineUnread(own, 'GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 1000);
+      const started = performance.now();
+      await new Promise((resolve) => (onServer.destroyed ? resolve(undefined) : onServer.once('close', resolve)));
+      expect(performance.now() - started).toBeLessThan(30_000);
+      expect(problems).toEqual([['warn', { remote: '127.0.0.1', requests_in_flight: MAX_PIPELINED_REQUESTS + 1 }, 'http_too_many_pipelined']]);
+      // The requests in flight when it was reset were never answered: counted as abandoned.
+      await vi.waitFor(async () => {
+        const metrics = await (await fetch(`${own.url}/metrics`)).text();
+        expect(Number(/^flts_http_requests_total\{route="\/openapi.json",method="GET",status="499"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+      }, { timeout: 30_000, interval: 20 });
+      expect((await fetch(`${own.url}/healthz`)).status).toBe(200);
+      client.destroy();
     });
   });
 });

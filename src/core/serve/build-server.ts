@@ -87,7 +87,10 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   const unread = resetUnreadAnswers(app.server, {
     stallMs: limits.requestTimeoutMs,
     checkEveryMs: checkingIntervalOf(limits),
-    onReset: (socket, bytes) => logger.warn({ remote: socket.remoteAddress, unacknowledged_bytes: bytes }, 'http_answer_not_taken'),
+    onReset: (socket, reason, amount) =>
+      reason === 'pipelined'
+        ? logger.warn({ remote: socket.remoteAddress, requests_in_flight: amount }, 'http_too_many_pipelined')
+        : logger.warn({ remote: socket.remoteAddress, [reason === 'unsent' ? 'unsent_bytes' : 'unacknowledged_bytes']: amount }, 'http_answer_not_taken'),
   });
   app.server.on('checkExpectation', (request, response) => {
     answerUnmetExpectation(request, response);
@@ -124,7 +127,20 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   app.addHook('preValidation', async (request) => {
     if (request.method === 'POST' && request.body === undefined) request.body = {};
   });
+  // A request is counted once: when its answer is sent, or when its client closes the connection first. fastify runs
+  // no onResponse then, nor onRequestAbort once the body was read (Node has closed the request stream by then), so the
+  // answer's own close tells; a write error after the close would run onResponse too.
+  const counted = new WeakSet<object>();
+  app.addHook('onRequest', async (request, reply) => {
+    reply.raw.once('close', () => {
+      if (reply.raw.writableFinished || counted.has(request)) return;
+      counted.add(request);
+      metrics.countAbandonedRequest(request.routeOptions.url ?? 'unmatched', request.method);
+    });
+  });
   app.addHook('onResponse', async (request, reply) => {
+    if (counted.has(request)) return;
+    counted.add(request);
     metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
   });
   app.addHook('onClose', async () => {

@@ -10,6 +10,8 @@ export type ReloadResult = 'success' | 'failure';
 
 /** The routes that forecast (their label in flts_http_requests_total), whose refusals are counted from 0. */
 const PREDICTION_ROUTES = ['/predict', '/v2/models/:name/infer', '/inference.GRPCInferenceService/ModelInfer'];
+/** The status label of a request whose client left before its answer (FLTS_REQUEST_CANCELLED's). */
+export const ABANDONED_STATUS = 499;
 const REFUSAL_REASONS: readonly RefusalReason[] = ['overloaded', 'cancelled'];
 
 /**
@@ -21,6 +23,11 @@ export interface ServeMetrics {
   observeRequest(route: string, method: string, status: number, seconds: number): void;
   /** A request the connection refused before a route answered it (too slow, not HTTP, headers too large). */
   countRefusedRequest(method: string | undefined, status: number): void;
+  /**
+   * A request whose client closed the connection before its answer was sent (status 499, as FLTS_REQUEST_CANCELLED
+   * and nginx's "client closed request"): no answer finished, so it has no latency.
+   */
+  countAbandonedRequest(route: string, method: string): void;
   countPredictions(rows: number): void;
   observeBatch(size: number): void;
   countReload(result: ReloadResult): void;
@@ -66,6 +73,7 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
     },
     // No route answered and no handler ran, so no latency is observed; the method is unknown until a request line is read.
     countRefusedRequest: (method, status) => requests.inc({ route: 'unmatched', method: method ?? 'unknown', status: String(status) }),
+    countAbandonedRequest: (route, method) => requests.inc({ route, method, status: String(ABANDONED_STATUS) }),
     countPredictions: (rows) => predictions.inc(rows),
     observeBatch: (size) => batchSize.observe(size),
     countReload: (result) => reloads.inc({ result }),

@@ -59,46 +59,102 @@ export function unacknowledgedBytes(text: string, localPort: number, into = new 
   return into;
 }
 
+/** Why a connection was reset: its client has not taken answers the kernel holds, or Node holds, or it pipelined too many requests. */
+export type UnreadReason = 'unacknowledged' | 'unsent' | 'pipelined';
+
 export interface UnreadAnswerOptions {
   /** How long after an answer has left the server its client has to take it (acknowledge its last byte). */
   stallMs: number;
   /** How often answers past their time are looked at. */
   checkEveryMs: number;
-  /** Hears of each connection reset, with the bytes still unacknowledged. */
-  onReset?: (socket: Socket, unacknowledged: number) => void;
+  /** Most requests one connection may have in flight (pipelined, their answers not yet taken); default MAX_PIPELINED_REQUESTS. */
+  maxPipelined?: number;
+  /** Hears of each connection reset: why, with the bytes still unacknowledged or unsent, or the requests in flight. */
+  onReset?: (socket: Socket, reason: UnreadReason, amount: number) => void;
 }
 
 /**
- * Resets a keep-alive connection whose client has not taken its last answer `stallMs` after the server handed it
- * over. Node counts an answer as sent once the kernel has it, and the kernel takes up to a few MB (its send buffer and
- * the client's receive buffer); a client that stops reading then looks like an idle one, kept for the keep-alive
- * timeout, and its orphaned socket kept the unsent bytes in kernel memory after that for as long as the client lived.
- * Node cannot ask the kernel (no TCP_USER_TIMEOUT, no SIOCOUTQ), so the send queues are read from /proc/net/tcp,
- * only when some connection has been idle since an answer for `stallMs`; where that file does not exist (not Linux),
- * nothing is done. A reset (RST) rather than a close, so the kernel drops the unsent bytes at once.
+ * Requests one HTTP/1.1 connection may have in flight, as the gRPC port allows 100 calls per connection. Node stops
+ * reading a connection whose answers are not taken, but only after the chunk it has read (64 KB, over 1,300 small
+ * GETs): each of those is handled and its answer kept in memory until the client takes the ones before it.
+ */
+export const MAX_PIPELINED_REQUESTS = 100;
+
+/**
+ * Resets a keep-alive connection whose client does not take its answers. After its last answer: `stallMs` after the
+ * server handed it over. Node counts an answer as sent once the kernel has it, and the kernel takes up to a few MB
+ * (its send buffer and the client's receive buffer); a client that stops reading then looks like an idle one, kept
+ * for the keep-alive timeout, and its orphaned socket kept the unsent bytes in kernel memory after that for as long
+ * as the client lived. Node cannot ask the kernel (no TCP_USER_TIMEOUT, no SIOCOUTQ), so the send queues are read
+ * from /proc/net/tcp, only when some connection has been idle since an answer for `stallMs`; where that file does
+ * not exist (not Linux), that part is not done. A reset (RST) rather than a close, so the kernel drops the unsent
+ * bytes at once.
+ * Answers Node itself still holds (the kernel's queue is full, or they wait behind an earlier pipelined answer)
+ * reset their connection once none has been taken for `stallMs`: only the socket's inactivity timeout closed it
+ * before, 34 to 64 s later with the defaults. A connection with more than `maxPipelined` requests in flight is reset
+ * as the one too many is read, before its answer (and those of the rest of the chunk) is built.
  */
 export function resetUnreadAnswers(server: Server, options: UnreadAnswerOptions): { stop(): void } {
+  const maxPipelined = options.maxPipelined ?? MAX_PIPELINED_REQUESTS;
   /** When each connection's last answer was handed over, for connections idle since. */
   const answeredAt = new Map<Socket, number>();
-  const inFlight = new WeakMap<Socket, number>();
+  /** Each connection's requests whose answers are not yet taken by the kernel. */
+  const inFlight = new Map<Socket, Set<ServerResponse>>();
+  /** When an answer Node holds was first seen waiting, or one was last handed over since: per connection. */
+  const unsentSince = new Map<Socket, number>();
   let checking = false;
-  let supported = true;
+  let readsProc = true;
 
+  const reset = (socket: Socket, reason: UnreadReason, amount: number): void => {
+    options.onReset?.(socket, reason, amount);
+    socket.resetAndDestroy();
+  };
   const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     const socket = request.socket;
+    if (socket.destroyed) return;
     answeredAt.delete(socket);
-    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    let responses = inFlight.get(socket);
+    if (!responses) inFlight.set(socket, (responses = new Set()));
+    responses.add(response);
+    if (responses.size > maxPipelined) {
+      reset(socket, 'pipelined', responses.size);
+      return;
+    }
+    // Handed over: progress, so the answers still waiting on this connection get a full period again.
+    response.once('finish', () => {
+      if (unsentSince.has(socket)) unsentSince.set(socket, Date.now());
+    });
     response.once('close', () => {
-      const left = (inFlight.get(socket) ?? 1) - 1;
-      inFlight.set(socket, left);
-      if (left === 0 && response.writableFinished && !socket.destroyed) answeredAt.set(socket, Date.now());
+      responses.delete(response);
+      if (responses.size > 0) return;
+      inFlight.delete(socket);
+      unsentSince.delete(socket);
+      if (readsProc && response.writableFinished && !socket.destroyed) answeredAt.set(socket, Date.now());
     });
   };
   const onConnection = (socket: Socket): void => {
-    socket.once('close', () => answeredAt.delete(socket));
+    socket.once('close', () => {
+      answeredAt.delete(socket);
+      inFlight.delete(socket);
+      unsentSince.delete(socket);
+    });
   };
 
-  async function check(): Promise<void> {
+  function checkUnsent(now: number): void {
+    for (const [socket, responses] of inFlight) {
+      let unsent = 0;
+      for (const response of responses) if (response.writableEnded && !response.writableFinished) unsent += response.writableLength;
+      if (unsent === 0) {
+        unsentSince.delete(socket);
+        continue;
+      }
+      const since = unsentSince.get(socket);
+      if (since === undefined) unsentSince.set(socket, now);
+      else if (since <= now - options.stallMs) reset(socket, 'unsent', unsent);
+    }
+  }
+
+  async function checkUnacknowledged(): Promise<void> {
     const due = Date.now() - options.stallMs;
     const stale = [...answeredAt].filter(([, at]) => at <= due);
     if (stale.length === 0) return;
@@ -113,8 +169,8 @@ export function resetUnreadAnswers(server: Server, options: UnreadAnswerOptions)
       unacknowledgedBytes(text, address.port, queues);
     }
     if (!found) {
-      supported = false;
-      stop();
+      readsProc = false;
+      answeredAt.clear();
       return;
     }
     for (const [socket, at] of stale) {
@@ -124,15 +180,15 @@ export function resetUnreadAnswers(server: Server, options: UnreadAnswerOptions)
       const peer = socket.remoteAddress === undefined ? undefined : procNetAddress(socket.remoteAddress);
       const unacknowledged = peer === undefined ? 0 : (queues.get(`${peer}:${socket.remotePort}`) ?? 0);
       if (unacknowledged === 0) continue;
-      options.onReset?.(socket, unacknowledged);
-      socket.resetAndDestroy();
+      reset(socket, 'unacknowledged', unacknowledged);
     }
   }
 
   const timer = setInterval(() => {
-    if (checking || !supported) return;
+    checkUnsent(Date.now());
+    if (checking || !readsProc) return;
     checking = true;
-    void check().finally(() => (checking = false));
+    void checkUnacknowledged().finally(() => (checking = false));
   }, options.checkEveryMs);
   timer.unref();
   server.on('request', onRequest);
@@ -143,6 +199,8 @@ export function resetUnreadAnswers(server: Server, options: UnreadAnswerOptions)
     server.off('request', onRequest);
     server.off('connection', onConnection);
     answeredAt.clear();
+    inFlight.clear();
+    unsentSince.clear();
   }
   return { stop };
 }
