@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import { createMessageBus } from './index.js';
-import { kafkaLogCreator } from './kafka-bus.js';
+import { createKafkaBus, kafkaLogCreator } from './kafka-bus.js';
+import { BUS_CLOSED_REASON } from './kafka-connections.js';
 
 describe('core > bus > kafka-bus', () => {
   it('refuses to start without bootstrap servers, naming the variable', () => {
@@ -40,7 +41,23 @@ describe('core > bus > kafka-bus', () => {
     }
   }, 30_000);
 
-  it('logs a broker\'s error answer to one request as a warning, a failed connection as an error', () => {
+  it('ends a connection attempt still retrying when closed: close() returns and the publish waiting on it fails as closed', async () => {
+    const refusing = net.createServer();
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const broker = `127.0.0.1:${(refusing.address() as net.AddressInfo).port}`;
+    await new Promise((resolve) => refusing.close(resolve));
+    let refused!: () => void;
+    const firstRefusal = new Promise<void>((resolve) => (refused = resolve));
+    const logger: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error: () => refused(), child: () => logger };
+    // Retries enough to outlast the test: only closing the bus can end them.
+    const bus = createKafkaBus({ brokers: [broker], clientId: 'flts-test', logger, brokerRetries: 1_000 });
+    const publishing = bus.publish('model-training', { key: 'k', value: '{}' }).then(() => undefined, (error: unknown) => error);
+    await firstRefusal;
+    await bus.close();
+    expect(await publishing).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', message: expect.stringContaining(BUS_CLOSED_REASON) });
+  }, 30_000);
+
+  it('logs a broker\'s error answer to one request as a warning, a failed connection as an error, the bus closing its own as debug', () => {
     const seen: Array<[string, string]> = [];
     const record = (level: string) => (_entry: object, msg?: string) => void seen.push([level, msg ?? '']);
     const logger: Logger = { trace: record('trace'), debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), child: () => logger };
@@ -51,12 +68,14 @@ describe('core > bus > kafka-bus', () => {
     at('Connection', logLevel.ERROR, 'Connection error: connect ECONNREFUSED 127.0.0.1:9092');
     at('Consumer', logLevel.ERROR, 'Crash: KafkaJSNumberOfRetriesExceeded');
     at('Consumer', logLevel.INFO, 'Starting');
+    at('Connection', logLevel.ERROR, `Connection error: ${BUS_CLOSED_REASON}`);
     expect(seen).toEqual([
       ['warn', 'Response GroupCoordinator(key: 10, version: 2)'],
       ['warn', 'Response CreateTopics(key: 19, version: 3)'],
       ['error', 'Connection error: connect ECONNREFUSED 127.0.0.1:9092'],
       ['error', 'Crash: KafkaJSNumberOfRetriesExceeded'],
       ['debug', 'Starting'],
+      ['debug', `Connection error: ${BUS_CLOSED_REASON}`],
     ]);
   });
 });

@@ -7,6 +7,7 @@ import { kafkaClientConfig, type KafkaConnectionOptions } from './kafka-client-c
 import { kafkaFailure } from './kafka-failure.js';
 import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet } from './subscription-set.js';
+import { BUS_CLOSED_REASON, createKafkaConnections } from './kafka-connections.js';
 import { dlqTopic } from './topics.js';
 
 /** Errors kafkajs marks retriable (leader elections, a broker still starting): five more tries, 200 ms doubling. */
@@ -39,7 +40,8 @@ export interface KafkaBusOptions extends KafkaConnectionOptions {
  * failed connection attempt: the reason is in the message, and flts reports the failure itself, coded. A broker's
  * error answer to one request ("Response GroupCoordinator", "Response CreateTopics") is thrown to its caller as
  * well, which retries it (a coordinator or leader still being elected, a topic another process created first) or
- * fails coded: a warning, not an error on every fresh start.
+ * fails coded: a warning, not an error on every fresh start. The bus ending its own connections when it closes is
+ * no failure at all: debug.
  */
 export function kafkaLogCreator(logger: Logger): logCreator {
   return () =>
@@ -47,7 +49,8 @@ export function kafkaLogCreator(logger: Logger): logCreator {
       const { message, stack: _stack, ...fields } = log as typeof log & { stack?: unknown };
       const entry = { kafka: namespace, ...fields };
       const brokerAnswer = namespace === 'Connection' && message.startsWith('Response ');
-      if (level === KafkaLogLevel.ERROR && !brokerAnswer) logger.error(entry, message);
+      if (message.includes(BUS_CLOSED_REASON)) logger.debug(entry, message);
+      else if (level === KafkaLogLevel.ERROR && !brokerAnswer) logger.error(entry, message);
       else if (level === KafkaLogLevel.ERROR || level === KafkaLogLevel.WARN) logger.warn(entry, message);
       else logger.debug(entry, message);
     };
@@ -95,26 +98,37 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   const replicationFactor = options.replicationFactor ?? -1;
   const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
   const heartbeatInterval = options.heartbeatIntervalMs ?? 3_000;
+  const connections = createKafkaConnections(options.brokers);
   const kafka = new Kafka({
     ...kafkaClientConfig(options),
+    brokers: connections.brokers,
     // Retriable broker errors (leader moves, a restarting broker) are retried before they surface.
     retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: options.brokerRetries ?? 8 },
     logLevel: KafkaLogLevel.INFO,
     logCreator: kafkaLogCreator(logger),
+    socketFactory: connections.socketFactory,
   });
   const knownTopics = new Set<string>();
   const subscriptions = createSubscriptionSet();
   let admin: Promise<Admin> | undefined;
   let producer: Promise<Producer> | undefined;
+  /** Producer and admin once connected: close() lets them finish their requests and leave. */
+  const connected = new Set<Producer | Admin>();
+
+  /** After close() every attempt fails; saying so beats kafkajs' account of it ("brokers array is empty"). */
+  function failed(action: string, error: unknown): FltsError {
+    return kafkaFailure(action, options.brokers, connections.closed ? new Error(BUS_CLOSED_REASON, { cause: error }) : error);
+  }
 
   function connectAdmin(): Promise<Admin> {
     admin ??= (async () => {
       const client = kafka.admin();
       await client.connect();
+      connected.add(client);
       return client;
     })().catch((error: unknown) => {
       admin = undefined;
-      throw kafkaFailure('admin connect', options.brokers, error);
+      throw failed('admin connect', error);
     });
     return admin;
   }
@@ -123,17 +137,18 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     producer ??= (async () => {
       const client = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       await client.connect();
+      connected.add(client);
       return client;
     })().catch((error: unknown) => {
       producer = undefined;
-      throw kafkaFailure('producer connect', options.brokers, error);
+      throw failed('producer connect', error);
     });
     return producer;
   }
 
   function withBrokerRetries<T>(action: () => Promise<T>): Promise<T> {
     return retryWithBackoff(action, BROKER_RETRY, {
-      isRetriable: (error) => (error as { retriable?: boolean }).retriable === true || (error as { cause?: { retriable?: boolean } }).cause?.retriable === true,
+      isRetriable: (error) => !connections.closed && ((error as { retriable?: boolean }).retriable === true || (error as { cause?: { retriable?: boolean } }).cause?.retriable === true),
       onRetry: ({ attempt, error }) => logger.debug({ attempt, err: error }, 'bus_kafka_retry'),
     });
   }
@@ -158,7 +173,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       // waitForLeaders; consumers subscribing then would fail, so wait until the metadata is served.
       await withBrokerRetries(() => client.fetchTopicMetadata({ topics: wanted }));
     } catch (error) {
-      throw kafkaFailure(`creating topics ${wanted.join(',')}`, options.brokers, error);
+      throw failed(`creating topics ${wanted.join(',')}`, error);
     }
     wanted.forEach((name) => knownTopics.add(name));
   }
@@ -181,7 +196,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         }
       });
     } catch (error) {
-      throw kafkaFailure(`publish to ${topic}`, options.brokers, error);
+      throw failed(`publish to ${topic}`, error);
     }
   }
 
@@ -256,7 +271,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       });
     } catch (error) {
       await consumer.disconnect().catch(() => {});
-      throw kafkaFailure(`subscribing group ${group} to ${topics.join(',')}`, options.brokers, error);
+      throw failed(`subscribing group ${group} to ${topics.join(',')}`, error);
     }
     const joinTimeout = options.joinTimeoutMs ?? sessionTimeout;
     let timer: NodeJS.Timeout | undefined;
@@ -300,7 +315,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       }
       return out;
     } catch (error) {
-      throw kafkaFailure(`reading the lag of group ${group}`, options.brokers, error);
+      throw failed(`reading the lag of group ${group}`, error);
     }
   }
 
@@ -312,10 +327,15 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     lag,
     async close() {
       await subscriptions.stopAll();
-      const clients = await Promise.allSettled([producer, admin].filter((p): p is Promise<Producer> | Promise<Admin> => p !== undefined));
+      const connecting = [producer, admin];
       producer = undefined;
       admin = undefined;
-      await Promise.all(clients.map((c) => (c.status === 'fulfilled' ? c.value.disconnect().catch(() => {}) : undefined)));
+      await Promise.all([...connected].map((client) => client.disconnect().catch(() => {})));
+      connected.clear();
+      // What is still open now is a connection kafkajs no longer tracks; a connect still retrying (a broker away)
+      // fails at its next try from here on, and is waited for so that nothing of this bus outlives close().
+      connections.closeAll();
+      await Promise.allSettled(connecting);
     },
   };
 }

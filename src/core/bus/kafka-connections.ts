@@ -1,0 +1,57 @@
+import net from 'node:net';
+import type { BrokersFunction, ISocketFactory } from 'kafkajs';
+
+/** kafkajs' own socket factory turns TCP keep-alive on with this delay; this one does the same. */
+const KEEP_ALIVE_DELAY_MS = 60_000;
+
+/** Why a connection of a closed bus ended or failed; kafkajs logs it as a connection error, flts as debug. */
+export const BUS_CLOSED_REASON = 'the flts Kafka bus is closed';
+
+export interface KafkaConnections {
+  /** For `new Kafka({ brokers })`: the bootstrap list while open, none once closed. */
+  brokers: BrokersFunction;
+  /** For `new Kafka({ socketFactory })`: every connection of that client's producers, consumers and admins. */
+  socketFactory: ISocketFactory;
+  readonly closed: boolean;
+  /** Ends the sockets still open; from now on no connection succeeds and no reconnect loop goes on. */
+  closeAll(): void;
+}
+
+/**
+ * The connections of one kafkajs client, so that closing the bus ends what kafkajs' own disconnects leave behind.
+ *
+ * When a broker restarts under a running consumer, kafkajs drops it from the client's broker pool
+ * (ConsumerGroup.recoverFromFetch -> cluster.removeBroker) without disconnecting it, while the consumer group keeps
+ * it as its coordinator: the next heartbeat reconnects it, and consumer.disconnect() sends its LeaveGroup through it
+ * but only disconnects the brokers still in the pool. That connection (its socket and its request queue's timers)
+ * kept the process of a closed bus alive until the broker dropped it as idle, ten minutes later. Destroying the
+ * socket with an error runs kafkajs' own error path (Connection.disconnect), which stops those timers.
+ *
+ * A connect, a metadata refresh or a consumer restart still retrying when the bus closes cannot be cancelled
+ * through kafkajs' API, and retries a refused connection (a retriable error) for its whole retry budget. Its next
+ * attempt rebuilds the seed broker from `brokers`, though, and an empty list is a non-retriable error there: the
+ * loop ends at its next try, within one retry interval, instead of retrying for half a minute or reconnecting.
+ */
+export function createKafkaConnections(bootstrap: readonly string[]): KafkaConnections {
+  const open = new Set<net.Socket>();
+  let closed = false;
+  return {
+    brokers: () => (closed ? [] : [...bootstrap]),
+    // The bus configures no TLS, so kafkajs' `ssl` argument is always undefined here.
+    socketFactory: ({ host, port, onConnect }) => {
+      if (closed) return new net.Socket().destroy(new Error(BUS_CLOSED_REASON));
+      const socket = net.connect({ host, port }, onConnect);
+      socket.setKeepAlive(true, KEEP_ALIVE_DELAY_MS);
+      open.add(socket);
+      socket.once('close', () => open.delete(socket));
+      return socket;
+    },
+    get closed() {
+      return closed;
+    },
+    closeAll() {
+      closed = true;
+      for (const socket of open) socket.destroy(new Error(BUS_CLOSED_REASON));
+    },
+  };
+}
