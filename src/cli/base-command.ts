@@ -95,9 +95,6 @@ export abstract class FltsCommand<TResult> extends Command {
     const bus = this.builtBus;
     this.builtBus = undefined;
     await bus?.close().catch(() => undefined);
-    // The command's work is done: a socket kafkajs leaves open to a broker that restarted while the command ran
-    // must not keep the process alive (a stopped `flts serve` lived on for ten minutes).
-    if (bus?.kind === 'kafka') setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
     return super.finally(error);
   }
 

@@ -36,8 +36,6 @@ export default class Daemon extends FltsCommand<DaemonResult> {
     const stopped = new Promise<string>((resolve) => {
       for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => (aborter.abort(), resolve(name)));
     });
-    // Everything durable is done once stopped; a client socket left open by a restarted broker must not keep the process alive.
-    const exitSoon = (): void => void setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
     const daemon = await startDaemon(settings, { store, bus, logger, signal: aborter.signal }).catch((error: unknown) => {
       if (!aborter.signal.aborted) throw error;
       return undefined;
@@ -45,7 +43,6 @@ export default class Daemon extends FltsCommand<DaemonResult> {
     if (!daemon) {
       const signal = await stopped;
       this.say(`${signal}: stopped while starting`);
-      exitSoon();
       return { url: '', roles: [], stoppedBy: signal };
     }
     const roles = daemon.roles().map((role) => role.name);
@@ -57,7 +54,6 @@ export default class Daemon extends FltsCommand<DaemonResult> {
     const signal = await stopped;
     this.say(`${signal}: stopping`);
     await daemon.stop();
-    exitSoon();
     return { url: daemon.url, roles, stoppedBy: signal };
   }
 }
