@@ -332,8 +332,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       admin = undefined;
       await Promise.all([...connected].map((client) => client.disconnect().catch(() => {})));
       connected.clear();
-      // What is still open now is a connection kafkajs no longer tracks; a connect still retrying (a broker away)
-      // fails at its next try from here on, and is waited for so that nothing of this bus outlives close().
+      // What is still open now is a connection kafkajs no longer tracks. A connect still retrying (a broker away)
+      // fails at its next try from here on, so it is awaited only now (awaited first, it ran its whole retry budget).
       connections.closeAll();
       await Promise.allSettled(connecting);
     },

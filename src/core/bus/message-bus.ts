@@ -94,6 +94,9 @@ export interface MessageBus {
   subscribe(options: SubscribeOptions, handler: MessageHandler): Promise<Subscription>;
   /** Committed position vs end of every partition of `topics` for `group`. */
   lag(group: string, topics: string[]): Promise<PartitionLag[]>;
-  /** Stops every subscription and releases connections. */
+  /**
+   * Stops every subscription and releases every connection, so that the process can exit: a Kafka call still
+   * retrying gives up at its next try (within one retry interval), and a closed Kafka bus fails every later call.
+   */
   close(): Promise<void>;
 }
