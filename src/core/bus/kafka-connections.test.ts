@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
-import { describe, expect, it } from 'vitest';
+import tls from 'node:tls';
+import { describe, expect, it, vi } from 'vitest';
 import { BUS_CLOSED_REASON, createKafkaConnections } from './kafka-connections.js';
 
 describe('core > bus > kafka-connections', () => {
@@ -14,7 +15,7 @@ describe('core > bus > kafka-connections', () => {
       expect(await connections.brokers()).toEqual([`127.0.0.1:${port}`]);
       let connected!: () => void;
       const onConnect = new Promise<void>((resolve) => (connected = resolve));
-      const socket = connections.socketFactory({ host: '127.0.0.1', port, ssl: {}, onConnect: () => connected() });
+      const socket = connections.socketFactory({ host: '127.0.0.1', port, ssl: null, onConnect: () => connected() });
       const failure = once(socket, 'error');
       await onConnect;
 
@@ -25,9 +26,40 @@ describe('core > bus > kafka-connections', () => {
       // No bootstrap broker left: kafkajs fails a seed broker's rebuild without retrying it.
       expect(await connections.brokers()).toEqual([]);
 
-      const late = connections.socketFactory({ host: '127.0.0.1', port, ssl: {}, onConnect: () => {} });
+      const late = connections.socketFactory({ host: '127.0.0.1', port, ssl: null, onConnect: () => {} });
       expect((await once(late, 'error'))[0]).toMatchObject({ message: BUS_CLOSED_REASON });
       expect(accepted).toHaveLength(1);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('speaks TLS when kafkajs passes ssl options, naming a host (not an IP) for SNI, and ends those sockets too', async () => {
+    const hellos: Buffer[] = [];
+    const server = net.createServer((socket) => void socket.on('error', () => {}).once('data', (chunk: Buffer) => hellos.push(chunk)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const connections = createKafkaConnections([`localhost:${port}`]);
+    const helloFrom = async (host: string): Promise<{ socket: net.Socket; hello: Buffer }> => {
+      const count = hellos.length;
+      const socket = connections.socketFactory({ host, port, ssl: { rejectUnauthorized: true }, onConnect: () => {} });
+      await vi.waitFor(() => expect(hellos.length).toBe(count + 1));
+      return { socket, hello: hellos[count] };
+    };
+    try {
+      const byName = await helloFrom('localhost');
+      expect(byName.socket).toBeInstanceOf(tls.TLSSocket);
+      // A TLS handshake record (22) carrying the host name as its server_name extension.
+      expect(byName.hello[0]).toBe(22);
+      expect(byName.hello.includes('localhost')).toBe(true);
+      const byIp = await helloFrom('127.0.0.1');
+      expect(byIp.hello[0]).toBe(22);
+      expect(byIp.hello.includes('127.0.0.1')).toBe(false);
+
+      const failures = [once(byName.socket, 'error'), once(byIp.socket, 'error')];
+      connections.closeAll();
+      for (const failure of failures) expect((await failure)[0]).toMatchObject({ message: BUS_CLOSED_REASON });
+      expect(byName.socket.destroyed && byIp.socket.destroyed).toBe(true);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

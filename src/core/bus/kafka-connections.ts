@@ -1,5 +1,6 @@
 import net from 'node:net';
-import type { BrokersFunction, ISocketFactory } from 'kafkajs';
+import tls from 'node:tls';
+import type { BrokersFunction, ISocketFactoryArgs } from 'kafkajs';
 
 /** kafkajs' own socket factory turns TCP keep-alive on with this delay; this one does the same. */
 const KEEP_ALIVE_DELAY_MS = 60_000;
@@ -7,11 +8,14 @@ const KEEP_ALIVE_DELAY_MS = 60_000;
 /** Why a connection of a closed bus ended or failed; kafkajs logs it as a connection error, flts as debug. */
 export const BUS_CLOSED_REASON = 'the flts Kafka bus is closed';
 
+/** kafkajs passes `ssl: null` to a client configured without TLS, although its types say otherwise. */
+type SocketArgs = Omit<ISocketFactoryArgs, 'ssl'> & { ssl?: tls.ConnectionOptions | null };
+
 export interface KafkaConnections {
   /** For `new Kafka({ brokers })`: the bootstrap list while open, none once closed. */
   brokers: BrokersFunction;
   /** For `new Kafka({ socketFactory })`: every connection of that client's producers, consumers and admins. */
-  socketFactory: ISocketFactory;
+  socketFactory: (args: SocketArgs) => net.Socket;
   readonly closed: boolean;
   /** Ends the sockets still open; from now on no connection succeeds and no reconnect loop goes on. */
   closeAll(): void;
@@ -37,10 +41,11 @@ export function createKafkaConnections(bootstrap: readonly string[]): KafkaConne
   let closed = false;
   return {
     brokers: () => (closed ? [] : [...bootstrap]),
-    // The bus configures no TLS, so kafkajs' `ssl` argument is always undefined here.
-    socketFactory: ({ host, port, onConnect }) => {
+    // As kafkajs' own factory (src/network/socketFactory.js) does: TLS when the client has `ssl` options, with the
+    // host name sent for SNI and checked against the certificate unless it is an IP address.
+    socketFactory: ({ host, port, ssl, onConnect }) => {
       if (closed) return new net.Socket().destroy(new Error(BUS_CLOSED_REASON));
-      const socket = net.connect({ host, port }, onConnect);
+      const socket = ssl ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect) : net.connect({ host, port }, onConnect);
       socket.setKeepAlive(true, KEEP_ALIVE_DELAY_MS);
       open.add(socket);
       socket.once('close', () => open.delete(socket));

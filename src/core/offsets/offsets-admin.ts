@@ -1,5 +1,6 @@
 import { Kafka, logLevel as KafkaLogLevel, type Admin } from 'kafkajs';
 import { kafkaClientConfig, type KafkaConnectionOptions } from '../bus/kafka-client-config.js';
+import { createKafkaConnections } from '../bus/kafka-connections.js';
 import { kafkaFailure } from '../bus/kafka-failure.js';
 import { FltsError } from '../errors.js';
 import { commitAsSoleMember } from './commit-as-sole-member.js';
@@ -57,8 +58,13 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
   if (options.brokers.length === 0) {
     throw new FltsError('FLTS_CONFIG_INVALID_VALUE', 'KAFKA_BOOTSTRAP_SERVERS (setting bus.kafka.brokers) is empty: offsets live in Kafka, so replay-offsets needs the brokers.', { details: { setting: 'bus.kafka.brokers' } });
   }
+  // As the bus's client: close() also ends what kafkajs' disconnects leave open (the coordinator connection of the
+  // group joined to commit, after a broker restart), so the command's process exits once it is done.
+  const connections = createKafkaConnections(options.brokers);
   const kafka = new Kafka({
     ...kafkaClientConfig(options),
+    brokers: connections.brokers,
+    socketFactory: connections.socketFactory,
     retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: options.retries ?? 3 },
     logLevel: KafkaLogLevel.NOTHING,
   });
@@ -122,6 +128,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
       const pending = connected;
       connected = undefined;
       if (pending) await pending.then((client) => client.disconnect()).catch(() => {});
+      connections.closeAll();
     },
   };
 }
