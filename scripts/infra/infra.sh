@@ -18,7 +18,8 @@
 # <repo>/.infra), FLTS_INFRA_KAFKA_PORT (19092), FLTS_INFRA_KAFKA_CONTROLLER_PORT (19093), FLTS_INFRA_S3_PORT
 # (19000), FLTS_INFRA_KAFKA_SECURE_PORTS (five ports: internal, controller, SASL_PLAINTEXT, SASL_SSL, SSL; default
 # 19094-19098), FLTS_INFRA_S3_USER / FLTS_INFRA_S3_PASSWORD (minioadmin), FLTS_INFRA_S3_BACKEND (transient, or
-# filesystem-nio2 to keep objects across restarts without atomic replacement), FLTS_INFRA_TIMEOUT (seconds, 120).
+# filesystem-nio2 to keep objects across restarts without atomic replacement), FLTS_INFRA_TIMEOUT (seconds, 120),
+# FLTS_INFRA_KAFKA_PROPERTIES (server.properties lines appended for this start of the plain Kafka, overriding).
 # A default port that is already taken is replaced by a free one; ports set explicitly are used as given.
 set -euo pipefail
 
@@ -171,6 +172,8 @@ inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 $(kafka_common_properties "$dir")
 EOF
+  # A test's own broker may override settings for one start (the last value of a key wins).
+  [ -z "${FLTS_INFRA_KAFKA_PROPERTIES:-}" ] || printf '%s\n' "$FLTS_INFRA_KAFKA_PROPERTIES" >>"$dir/server.properties"
   write_kafka_log4j "$dir"
   local java_opts=(-Xms128m -Xmx512m -XX:+UseSerialGC -Djava.awt.headless=true "-Dlog4j.configuration=file:$dir/log4j.properties")
   format_kafka_storage "$dir" "Kafka storage" "${java_opts[@]}"

@@ -11,8 +11,11 @@ const INFRA = path.join(REPO_ROOT, 'scripts/infra/infra.sh');
 export interface PrivateKafka {
   /** host:port, for KAFKA_BOOTSTRAP_SERVERS. */
   brokers: string;
-  /** Stops the broker and starts it again on the same port with the same data, as a broker restart in production. */
-  restart(): Promise<void>;
+  /**
+   * Stops the broker and starts it again on the same port with the same data, as a broker restart in production,
+   * with the default settings plus `properties` (server.properties lines) this time.
+   */
+  restart(properties?: string[]): Promise<void>;
   /** Stops it and deletes its state. */
   down(): Promise<void>;
 }
@@ -22,14 +25,14 @@ export interface PrivateKafka {
  * which the shared broker of the suite's setup must never be. The ports are chosen once, when the state directory is
  * created, and kept across the restart. Run asynchronously: a start can take minutes under load, and a worker whose
  * event loop is blocked for more than a minute misses vitest's reply to its last progress report ("Timeout calling
- * onTaskUpdate") and fails the run.
+ * onTaskUpdate") and fails the run. `properties` (server.properties lines) apply to the first start only.
  */
-export async function startPrivateKafka(): Promise<PrivateKafka> {
+export async function startPrivateKafka(properties: string[] = []): Promise<PrivateKafka> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-kafka-'));
   const ports = { kafka: await freePort(), controller: await freePort() };
-  const infra = async (action: 'start' | 'stop' | 'down'): Promise<void> => {
+  const infra = async (action: 'start' | 'stop' | 'down', overrides: string[] = []): Promise<void> => {
     const args = action === 'down' ? [INFRA, 'down'] : [INFRA, action, 'kafka'];
-    const env = { ...process.env, FLTS_INFRA_DIR: dir, FLTS_INFRA_TIMEOUT: '150', FLTS_INFRA_KAFKA_PORT: String(ports.kafka), FLTS_INFRA_KAFKA_CONTROLLER_PORT: String(ports.controller) };
+    const env = { ...process.env, FLTS_INFRA_DIR: dir, FLTS_INFRA_TIMEOUT: '150', FLTS_INFRA_KAFKA_PORT: String(ports.kafka), FLTS_INFRA_KAFKA_CONTROLLER_PORT: String(ports.controller), FLTS_INFRA_KAFKA_PROPERTIES: overrides.join('\n') };
     try {
       await promisify(execFile)('bash', args, { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 180_000 });
     } catch (error) {
@@ -40,15 +43,15 @@ export async function startPrivateKafka(): Promise<PrivateKafka> {
     await infra('down');
     rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   };
-  await infra('start').catch(async (error: unknown) => {
+  await infra('start', properties).catch(async (error: unknown) => {
     await down().catch(() => {});
     throw error;
   });
   return {
     brokers: /^KAFKA_BOOTSTRAP_SERVERS=(.*)$/m.exec(readFileSync(path.join(dir, 'env'), 'utf8'))![1],
-    async restart() {
+    async restart(overrides = []) {
       await infra('stop');
-      await infra('start');
+      await infra('start', overrides);
     },
     down,
   };

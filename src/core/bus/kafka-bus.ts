@@ -1,7 +1,8 @@
 import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type IHeaders, type KafkaMessage, type Producer, type logCreator } from 'kafkajs';
 import { FltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { retryWithBackoff, withTimeout, type RetryPolicy as BackoffRetryPolicy } from '../retry.js';
+import { retryWithBackoff, sleep, withTimeout, type RetryPolicy as BackoffRetryPolicy } from '../retry.js';
+import { createConsumerRecovery, type ConsumerCrash } from './consumer-recovery.js';
 import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import { kafkaClientConfig, type KafkaConnectionOptions } from './kafka-client-config.js';
 import { kafkaFailure } from './kafka-failure.js';
@@ -211,25 +212,47 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       heartbeatInterval,
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
       allowAutoTopicCreation: false,
-      // A crashed consumer (e.g. the broker restarted) always rejoins; stop() is the only way out.
+      // kafkajs restarts a consumer crashed by a retriable error until stop(); the bus recovers from the others.
       retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: options.brokerRetries ?? 8, restartOnFailure: async () => !controller.signal.aborted },
     });
     let consumer: Consumer = createConsumer();
     let joined: () => void = () => {};
     const joinedOnce = new Promise<void>((resolve) => (joined = resolve));
+    const recovery = createConsumerRecovery({ group, brokers: options.brokers, logger });
+    const crashed = (crash: ConsumerCrash): void => {
+      const delayMs = recovery.crashed(crash, !controller.signal.aborted && !connections.closed);
+      if (delayMs !== undefined) void recover(delayMs);
+    };
+    /** A fresh consumer in place of one kafkajs gave up on; the same for as long as that one fails too. */
+    const recover = async (delayMs: number): Promise<void> => {
+      if (!(await sleep(delayMs, controller.signal))) return;
+      const dead = consumer;
+      consumer = createConsumer();
+      await dead.disconnect().catch(() => {});
+      try {
+        await startConsumer();
+      } catch (error) {
+        await consumer.disconnect().catch(() => {});
+        crashed({ error, restart: false });
+        return;
+      }
+      // Stopped while it started: stop() may have disconnected it before it was connected.
+      if (controller.signal.aborted) await consumer.disconnect().catch(() => {});
+    };
     const startConsumer = async (): Promise<void> => {
-      consumer.on(consumer.events.GROUP_JOIN, () => joined());
-      consumer.on(consumer.events.CRASH, (event) => {
-        // A login or permission the broker withdraws while flts runs (a rotated password, a removed ACL) restarts the
-        // consumer like an outage does, but is logged as the error it is: no wait fixes it, a settings change does.
-        const failure = kafkaFailure(`consuming as group ${group}`, options.brokers, event.payload.error);
-        const fields = { group, code: failure.code, err: event.payload.error, restart: event.payload.restart };
-        if (failure.retriable) logger.warn(fields, 'bus_consumer_crashed');
-        else logger.error(fields, 'bus_consumer_crashed');
+      const current = consumer;
+      current.on(current.events.GROUP_JOIN, () => {
+        if (current !== consumer) return;
+        recovery.joined();
+        joined();
       });
-      await consumer.connect();
-      await consumer.subscribe({ topics, fromBeginning: subscribeOptions.fromBeginning ?? true });
-      await consumer.run({
+      current.on(current.events.CRASH, ({ payload }) => {
+        // Only the consumer in use counts: one replaced since may still report its end.
+        if (current === consumer) crashed({ error: payload.error, restart: payload.restart });
+      });
+      await current.connect();
+      await current.subscribe({ topics, fromBeginning: subscribeOptions.fromBeginning ?? true });
+      await current.run({
         autoCommit: false,
         eachMessage: async ({ topic, partition, message, heartbeat }) => {
           if (controller.signal.aborted) return;
@@ -253,7 +276,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
           options.onDelivery?.({ group, message: received, ...result });
           if (result.outcome === 'abandoned') return;
           // Throwing here (commit failed) restarts the consumer from the last commit: the message is redelivered.
-          await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+          await current.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
         },
       });
     };
@@ -264,12 +287,15 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         try {
           await startConsumer();
         } catch (error) {
-          await consumer.disconnect().catch(() => {});
+          const failedOne = consumer;
           consumer = createConsumer();
+          await failedOne.disconnect().catch(() => {});
           throw error;
         }
       });
     } catch (error) {
+      // No subscription to recover: a crash the failed consumer still reports must not start another.
+      controller.abort();
       await consumer.disconnect().catch(() => {});
       throw failed(`subscribing group ${group} to ${topics.join(',')}`, error);
     }

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import type { Logger } from '../logger.js';
+import { createConsumerRecovery } from './consumer-recovery.js';
+
+/** kafkajs' crash of a join while no broker answered for the coordinator: non-retriable, so it restarts nothing. */
+const COORDINATOR_NOT_FOUND = Object.assign(new Error('Failed to find group coordinator'), { name: 'KafkaJSNonRetriableError', retriable: false, cause: Object.assign(new Error('Failed to find group coordinator'), { name: 'KafkaJSGroupCoordinatorNotFound', retriable: false }) });
+const REFUSED_LOGIN = Object.assign(new Error('SASL SCRAM SHA256 authentication failed'), { name: 'KafkaJSSASLAuthenticationError', retriable: false });
+const RETRIES_EXCEEDED = Object.assign(new Error('Connection error: connect ECONNREFUSED'), { name: 'KafkaJSNumberOfRetriesExceeded', retriable: false });
+
+function recording(): { logger: Logger; lines: Array<[string, string, Record<string, unknown>]> } {
+  const lines: Array<[string, string, Record<string, unknown>]> = [];
+  const at = (level: string) => (fields: object, msg?: string) => void lines.push([level, msg ?? '', fields as Record<string, unknown>]);
+  const logger: Logger = { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+  return { logger, lines };
+}
+
+describe('core > bus > consumer-recovery', () => {
+  it('leaves a crash kafkajs restarts itself to kafkajs, logging each one as before', () => {
+    const { logger, lines } = recording();
+    const recovery = createConsumerRecovery({ group: 'g', brokers: ['b:9092'], logger });
+    expect(recovery.crashed({ error: RETRIES_EXCEEDED, restart: true }, true)).toBeUndefined();
+    expect(recovery.crashed({ error: RETRIES_EXCEEDED, restart: true }, true)).toBeUndefined();
+    expect(lines.map(([level, msg]) => [level, msg])).toEqual([['warn', 'bus_consumer_crashed'], ['warn', 'bus_consumer_crashed']]);
+  });
+
+  it('runs a fresh consumer after a crash kafkajs gives up on, backing off while it keeps failing, logging the episode once', () => {
+    let now = 1_000;
+    const { logger, lines } = recording();
+    const recovery = createConsumerRecovery({ group: 'g', brokers: ['b:9092'], logger, random: () => 1, now: () => now });
+    const delays = [1, 2, 3, 4, 5, 6, 7].map(() => recovery.crashed({ error: COORDINATOR_NOT_FOUND, restart: false }, true));
+    // UNTIL_AVAILABLE: 1 s doubling to 30 s, for as long as the subscription is open.
+    expect(delays).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+    now = 93_000;
+    recovery.joined();
+    recovery.joined();
+    const logged = lines.filter(([level]) => level !== 'debug');
+    expect(logged.map(([level, msg]) => [level, msg])).toEqual([['warn', 'bus_consumer_crashed_recovering'], ['info', 'bus_consumer_recovered']]);
+    expect(logged[0][2]).toMatchObject({ group: 'g', code: 'FLTS_BUS_UNAVAILABLE', reason: expect.stringContaining('Failed to find group coordinator'), restart: false, retryInMs: 1_000 });
+    expect(logged[1][2]).toEqual({ group: 'g', attempts: 7, afterMs: 92_000 });
+
+    // A new episode starts from the first delay again, and is logged again.
+    expect(recovery.crashed({ error: COORDINATOR_NOT_FOUND, restart: false }, true)).toBe(1_000);
+    expect(lines.at(-1)?.slice(0, 2)).toEqual(['warn', 'bus_consumer_crashed_recovering']);
+  });
+
+  it('recovers from a refused login too, logged as the error it is (a settings change fixes it, no wait does)', () => {
+    const { logger, lines } = recording();
+    const recovery = createConsumerRecovery({ group: 'g', brokers: ['b:9092'], logger, random: () => 1 });
+    expect(recovery.crashed({ error: REFUSED_LOGIN, restart: false }, true)).toBe(1_000);
+    expect(lines.map(([level, msg, fields]) => [level, msg, fields.code])).toEqual([['error', 'bus_consumer_crashed_recovering', 'FLTS_BUS_AUTH_FAILED']]);
+  });
+
+  it('recovers nothing once the subscription or the bus is closing: the crash is that of its own ending', () => {
+    const { logger, lines } = recording();
+    const recovery = createConsumerRecovery({ group: 'g', brokers: ['b:9092'], logger });
+    expect(recovery.crashed({ error: COORDINATOR_NOT_FOUND, restart: false }, false)).toBeUndefined();
+    expect(lines.map(([level, msg]) => [level, msg])).toEqual([['debug', 'bus_consumer_crashed_while_stopping']]);
+  });
+});
