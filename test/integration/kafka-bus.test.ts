@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createMessageBus } from '../../src/core/bus/index.js';
 import { createKafkaBus } from '../../src/core/bus/kafka-bus.js';
 import { describeMessageBusContract, waitFor } from '../../src/core/bus/message-bus.contract.js';
-import type { MessageBus } from '../../src/core/bus/message-bus.js';
+import type { MessageBus, MessageHandler } from '../../src/core/bus/message-bus.js';
 import { decodeTrainClaim, decodeTrainingEvent, encodeTrainClaim, encodeTrainingEvent } from '../../src/core/bus/messages.js';
 import { resolveSettings } from '../../src/core/config/settings.js';
 import { INFRA_HINT, infraSkipReason, loadInfraEnv } from './infra-env.js';
@@ -86,6 +86,28 @@ if (skipReason) {
         await bus.subscribe({ group: `it-deleted-${randomUUID().slice(0, 8)}`, topics: [topic] }, async (message) => void seen.push(decodeTrainClaim(message).configHash));
         await waitFor(() => seen.length === 1, 'the message published after the deletion');
         expect(seen).toEqual(['second']);
+      } finally {
+        await bus.close();
+      }
+    });
+
+    it('tells a subscriber again when its group rejoins (a rebalance), after which nothing published is missed', async () => {
+      const bus = await reachableBus();
+      try {
+        const topic = `it-rejoin-${randomUUID().slice(0, 8)}`;
+        const group = `it-rejoin-${randomUUID().slice(0, 8)}`;
+        await bus.ensureTopics([topic], 1);
+        let joins = 0;
+        const seen: string[] = [];
+        const record: MessageHandler = async (message) => void seen.push(decodeTrainClaim(message).object);
+        await bus.subscribe({ group, topics: [topic], fromBeginning: false, onJoin: () => void (joins += 1) }, record);
+        await waitFor(() => joins === 1, 'the first join');
+        // A second member makes the group rebalance: the first one leaves and joins again.
+        await bus.subscribe({ group, topics: [topic], fromBeginning: false }, record);
+        await waitFor(() => joins === 2, 'the rejoin after the rebalance');
+        await bus.publish(topic, encodeTrainClaim({ bucket: 'processed-data', object: 'after', size: 1, configHash: 'h', identifier: '' }));
+        await waitFor(() => seen.length === 1, 'the message published after the rejoin');
+        expect(seen).toEqual(['after']);
       } finally {
         await bus.close();
       }

@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { sleep } from '../retry.js';
 import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
-import { createSubscriptionSet } from './subscription-set.js';
+import { createSubscriptionSet, tellJoined } from './subscription-set.js';
 import { makeDirectory } from '../make-directory.js';
 import { writeFileWhole } from '../write-file-whole.js';
 
@@ -182,6 +182,8 @@ export function createFsBus(options: FsBusOptions): MessageBus {
       firstOffsets.set(topic, subscribeOptions.fromBeginning === false ? await countLines(topic) : 0);
       await seek(topic);
     }
+    // No membership to lose here: joined once, where the group starts is fixed.
+    tellJoined(subscribeOptions, logger);
 
     async function readNewLines(topic: string): Promise<Array<{ offset: number; line: string }>> {
       const cursor = cursors.get(topic)!;

@@ -7,7 +7,7 @@ import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import { kafkaClientConfig, type KafkaConnectionOptions } from './kafka-client-config.js';
 import { kafkaFailure } from './kafka-failure.js';
 import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
-import { createSubscriptionSet } from './subscription-set.js';
+import { createSubscriptionSet, tellJoined } from './subscription-set.js';
 import { BUS_CLOSED_REASON, createKafkaConnections } from './kafka-connections.js';
 import { dlqTopic } from './topics.js';
 
@@ -241,10 +241,19 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     };
     const startConsumer = async (): Promise<void> => {
       const current = consumer;
+      // The subscriber hears of a join once the first fetch after it is done: a fetch needs the offset it reads
+      // from, so by then a group with nothing committed has fixed where it starts, and nothing published later is missed.
+      let fetchedSinceJoin = true;
       current.on(current.events.GROUP_JOIN, () => {
         if (current !== consumer) return;
         recovery.joined();
         joined();
+        fetchedSinceJoin = false;
+      });
+      current.on(current.events.FETCH, () => {
+        if (fetchedSinceJoin || current !== consumer || controller.signal.aborted) return;
+        fetchedSinceJoin = true;
+        tellJoined(subscribeOptions, logger);
       });
       current.on(current.events.CRASH, ({ payload }) => {
         // Only the consumer in use counts: one replaced since may still report its end.

@@ -180,6 +180,21 @@ export function describeMessageBusContract(name: string, createBus: () => Promis
       expect((await b.lag(ephemeral, [topic]))[0].committedOffset).toBe(-1);
     });
 
+    it('tells a subscriber starting at the end when it has joined, and delivers everything published after', async () => {
+      const b = await bus();
+      const topic = unique('model-selected');
+      await b.ensureTopics([topic], 1);
+      await b.publish(topic, encodeTrainClaim(claim('before')));
+      let joins = 0;
+      const seen: string[] = [];
+      open.push(await b.subscribe({ group: unique('replica'), topics: [topic], fromBeginning: false, onJoin: () => void (joins += 1) }, async (message) => void seen.push(decodeTrainClaim(message).object)));
+      await waitFor(() => joins > 0, 'the join');
+      await b.publish(topic, encodeTrainClaim(claim('after')));
+      await waitFor(() => seen.length > 0, 'the message published after the join');
+      expect(seen).toEqual(['after']);
+      expect(joins).toBe(1);
+    });
+
     it('reports lag as end offset minus committed offset', async () => {
       const b = await bus();
       const topic = unique('inference-data');

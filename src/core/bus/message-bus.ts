@@ -61,6 +61,16 @@ export interface SubscribeOptions {
    * deleted when the subscription stops, so replicas that come and go leave no groups behind on the broker.
    */
   ephemeral?: boolean;
+  /**
+   * Called each time the subscription's consumer joins its group: the first time and after every rejoin (a broker
+   * restart, a rebalance, a consumer the bus replaced). A group with nothing committed that starts at the end
+   * (`fromBeginning: false`) never receives what was published while it was out of its group, so a subscriber that
+   * must not miss that re-reads its durable state here: what is published after the call is delivered. Kafka calls
+   * it once the first fetch after the join is done (within its fetch wait, a second by default); the file bus, which
+   * has no membership to lose, calls it once, as the subscription starts. It should return at once (work it starts
+   * runs beside the consumer); what it throws is logged.
+   */
+  onJoin?: () => void;
 }
 
 export interface Subscription {

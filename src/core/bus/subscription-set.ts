@@ -1,4 +1,5 @@
-import type { Subscription } from './message-bus.js';
+import type { Logger } from '../logger.js';
+import type { SubscribeOptions, Subscription } from './message-bus.js';
 
 export interface SubscriptionSet {
   /** A subscription whose `stop` runs `teardown` once, however often it is called, and then leaves the set. */
@@ -27,4 +28,13 @@ export function createSubscriptionSet(): SubscriptionSet {
       await Promise.all([...open].map((subscription) => subscription.stop()));
     },
   };
+}
+
+/** Runs a subscriber's `onJoin`; what it throws must not fail the consumer that joined. */
+export function tellJoined(options: SubscribeOptions, logger: Logger): void {
+  try {
+    options.onJoin?.();
+  } catch (error) {
+    logger.warn({ group: options.group, err: error }, 'bus_on_join_failed');
+  }
 }
