@@ -3,18 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaBus } from '../../src/core/bus/kafka-bus.js';
 import { waitFor } from '../../src/core/bus/message-bus.contract.js';
 import type { MessageBus } from '../../src/core/bus/message-bus.js';
-import type { Logger } from '../../src/core/logger.js';
 import { infraSkipReason } from './infra-env.js';
-import { startPrivateKafka, type PrivateKafka } from './private-kafka.js';
+import { NO_COORDINATOR, recordingLogger, startPrivateKafka, type PrivateKafka } from './private-kafka.js';
 
 const skipReason = infraSkipReason();
-/**
- * A broker that can never host the group coordinator: __consumer_offsets needs two replicas and there is one
- * broker, so every FindCoordinator answers COORDINATOR_NOT_AVAILABLE. kafkajs then crashes a joining consumer with
- * the non-retriable "Failed to find group coordinator", as it does when the coordinator is away during a broker
- * restart, only every time instead of by timing.
- */
-const NO_COORDINATOR = ['offsets.topic.replication.factor=2'];
 /** Generous bounds for a loaded machine: a broker restart alone can take a minute there. */
 const CRASH_WITHIN_MS = 120_000;
 const RECEIVED_WITHIN_MS = 180_000;
@@ -36,10 +28,7 @@ if (skipReason) {
     });
 
     it('runs a fresh consumer when kafkajs will not restart a crashed one, so the subscription consumes again once the coordinator is back', async () => {
-      const lines: string[] = [];
-      const record = (level: string) => (fields: object, msg?: string) => void lines.push(`${level} ${msg ?? ''} ${JSON.stringify({ ...fields, err: undefined })}`);
-      const logger: Logger = { trace() {}, debug() {}, info: record('info'), warn: record('warn'), error: record('error'), child: () => logger };
-      const log = (): string => lines.filter((line) => !line.includes('"kafka"')).join('\n');
+      const { logger, lines, text: log } = recordingLogger();
       const id = randomUUID().slice(0, 8);
       // One client retry: the coordinator lookup gives up (and the consumer crashes) at once, not after minutes.
       bus = createKafkaBus({ brokers: [kafka!.brokers], clientId: 'it-recovery', logger, brokerRetries: 1, joinTimeoutMs: 1_000, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 });

@@ -3,10 +3,29 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { Logger } from '../../src/core/logger.js';
 import { freePort } from '../helpers/free-port.js';
 import { REPO_ROOT } from '../helpers/run-cli.js';
 
 const INFRA = path.join(REPO_ROOT, 'scripts/infra/infra.sh');
+
+/**
+ * Properties of a broker that can never host the group coordinator: __consumer_offsets needs two replicas and there
+ * is one broker, so every FindCoordinator answers COORDINATOR_NOT_AVAILABLE. No group joins until the broker is
+ * restarted without them, as while a restarted broker's coordinator is not back, only for as long as a test wants;
+ * and kafkajs crashes a joining consumer with the non-retriable "Failed to find group coordinator" every time
+ * instead of by timing.
+ */
+export const NO_COORDINATOR = ['offsets.topic.replication.factor=2'];
+
+/** A bus logger that keeps every line (level, message, fields), for assertions and for a failure's message. */
+export function recordingLogger(): { logger: Logger; lines: string[]; text(): string } {
+  const lines: string[] = [];
+  const record = (level: string) => (fields: object, msg?: string) => void lines.push(`${level} ${msg ?? ''} ${JSON.stringify({ ...fields, err: undefined })}`);
+  const logger: Logger = { trace() {}, debug() {}, info: record('info'), warn: record('warn'), error: record('error'), child: () => logger };
+  // kafkajs' own lines are many and rarely tell why a step did not happen.
+  return { logger, lines, text: () => lines.filter((line) => !line.includes('"kafka"')).join('\n') };
+}
 
 export interface PrivateKafka {
   /** host:port, for KAFKA_BOOTSTRAP_SERVERS. */

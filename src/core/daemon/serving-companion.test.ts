@@ -9,7 +9,7 @@ import { defaultSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { ModelHolder } from '../serve/model-holder.js';
-import { followPromotions } from './serving-companion.js';
+import { followPromotions, startServingCompanion } from './serving-companion.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-follow-'));
 afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
@@ -73,5 +73,32 @@ describe('core > daemon > followPromotions', () => {
     const follower = await followPromotions({ settings, bus: down.bus, holder: countingHolder().holder, logger: silentLogger }, { retry: RETRY });
     await follower.stop();
     expect(await follower.joined).toBe(false);
+  });
+});
+
+describe('core > daemon > startServingCompanion', () => {
+  it('reads the promotion pointer again each time its group rejoins, since what was published meanwhile never arrives', async () => {
+    const fsBus = createFsBus({ root: mkdtempSync(path.join(root, 'bus-')), pollIntervalMs: 10 });
+    const joins: Array<() => void> = [];
+    // The file bus joins once; a Kafka group rejoins after a broker restart, from the end of the topic.
+    const bus: MessageBus = {
+      ...fsBus,
+      subscribe: (options, handler) => {
+        if (options.onJoin) joins.push(options.onJoin);
+        return fsBus.subscribe(options, handler);
+      },
+    };
+    const { holder, reloads } = countingHolder();
+    const subscription = await startServingCompanion({ settings, bus, holder, logger: silentLogger });
+    try {
+      // The first join is covered by the read that follows subscribing, once.
+      expect(reloads()).toBe(1);
+      expect(joins).toHaveLength(1);
+      joins[0]();
+      await expect.poll(reloads, { timeout: 5_000 }).toBe(2);
+    } finally {
+      await subscription.stop();
+      await fsBus.close();
+    }
   });
 });

@@ -21,13 +21,24 @@ export interface ServingCompanionDeps {
  * Keeps one serving replica on the promoted model. Every replica consumes `model-selected` in a group of
  * its own, from the latest offset, so every replica receives every promotion (a shared group would reach
  * one replica only, F11); the group is deleted when the replica stops. A message is only a wake-up: the replica reloads from the promotion POINTER,
- * which is the durable truth, so an old, replayed or out-of-order message can never install a stale model.
+ * which is the durable truth, so an old, replayed or out-of-order message can never install a stale model. The
+ * pointer is read again whenever the group (re)joins, so a promotion published while it was out is not missed.
  */
 export async function startServingCompanion(deps: ServingCompanionDeps): Promise<Subscription> {
   const { settings, bus, holder } = deps;
   const group = promotionGroup(settings);
   const logger = deps.logger.child({ component: 'serving-companion', group });
-  const subscription = await bus.subscribe({ group, topics: [settings.bus.topics.modelSelected], fromBeginning: false, ephemeral: true, dlqOperation: 'Promotion Load', dlq: roleDlq(settings, 'serving') }, async (message) => {
+  let subscribed = false;
+  // A group that rejoins (after a broker restart, up to half a minute after the broker is back) starts at the end
+  // of the topic again, past any promotion published while it was out: the pointer says what that missed.
+  const onJoin = (): void => {
+    if (!subscribed) return; // the read below, once subscribed, covers the first join
+    void holder.reloadFromPointer({ force: false }).then(
+      (outcome) => logger.info({ outcome: outcome.result, runId: 'runId' in outcome ? outcome.runId : undefined }, 'serve_promotion_group_joined'),
+      (error: unknown) => logger.warn({ err: error }, 'serve_promotion_reread_failed'),
+    );
+  };
+  const subscription = await bus.subscribe({ group, topics: [settings.bus.topics.modelSelected], fromBeginning: false, ephemeral: true, dlqOperation: 'Promotion Load', dlq: roleDlq(settings, 'serving'), onJoin }, async (message) => {
     const notice = decodePromotion(message);
     const pinned = holder.status().pinnedRunId;
     if (pinned) {
@@ -40,6 +51,7 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
     if (outcome.result === 'failed' && outcome.error.retriable) throw outcome.error;
   });
   // Promotions made between the service's first pointer read and the group join are covered by reading again.
+  subscribed = true;
   await holder.reloadFromPointer({ force: false });
   logger.info({ topic: settings.bus.topics.modelSelected }, 'serve_promotion_subscribed');
   return subscription;
