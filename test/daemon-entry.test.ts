@@ -9,6 +9,7 @@ import { resolveSettings } from '../src/core/config/settings.js';
 import { listRunRecords } from '../src/core/registry/run-store.js';
 import { createFsStore } from '../src/core/storage/fs-store.js';
 import { fsStoreRoot } from '../src/core/storage/index.js';
+import { freePort } from './helpers/free-port.js';
 import { REPO_ROOT, runCli } from './helpers/run-cli.js';
 import { waitUntil } from './helpers/wait-until.js';
 
@@ -85,6 +86,31 @@ describe('daemon/main.js, the daemon executable', () => {
       child.kill('SIGTERM');
     }
     expect(await exited, stdout).toBe(0);
+  }, 90_000);
+
+  it('stops promptly on SIGTERM while its startup still waits for a broker that is not there', async () => {
+    // Nothing listens there: every connect is refused, and kafkajs retries one for about 25 s before giving up.
+    const brokers = `127.0.0.1:${await freePort()}`;
+    const child = spawn(process.execPath, [ENTRY, '--port', '0'], { cwd: REPO_ROOT, env: { ...env, FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: brokers, FLTS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('exit', (code) => resolve({ code, at: Date.now() })));
+    // The health server listens first, then the first attempt to reach the broker starts.
+    const listening = new Promise<void>((resolve) =>
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('"msg":"daemon_listening"')) resolve();
+      }),
+    );
+    await Promise.race([listening, exited]);
+    const signalledAt = Date.now();
+    child.kill('SIGTERM');
+    const { code, at } = await exited;
+    expect(code, `${stdout}\n${stderr.slice(-2000)}`).toBe(0);
+    expect(stdout).toContain('SIGTERM: stopped while starting');
+    // It took the rest of that attempt (about 25 s): a loaded machine's few seconds stay well below.
+    expect(at - signalledAt).toBeLessThan(10_000);
   }, 90_000);
 });
 

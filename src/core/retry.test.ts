@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, maxTotalBackoffMs, pollUntil, retryWithBackoff, sleep } from './retry.js';
+import { backoffDelayMs, maxTotalBackoffMs, pollUntil, retryWithBackoff, sleep, untilAborted } from './retry.js';
 
 class Transient extends Error {}
 
@@ -93,5 +93,16 @@ describe('core > retry', () => {
       { isRetriable: () => true, signal: controller.signal },
     );
     await expect(failing).rejects.toThrow('down');
+  });
+
+  it('leaves a wait as soon as the signal aborts, also mid-attempt, and otherwise settles as the work does', async () => {
+    const controller = new AbortController();
+    const never = new Promise<never>(() => {});
+    const waiting = untilAborted(never, controller.signal);
+    controller.abort(new Error('stopping'));
+    await expect(waiting).rejects.toThrow('stopping');
+    await expect(untilAborted(never, controller.signal)).rejects.toThrow('stopping');
+    expect(await untilAborted(Promise.resolve('started'), new AbortController().signal)).toBe('started');
+    await expect(untilAborted(Promise.reject(new Transient('down')), new AbortController().signal)).rejects.toThrow('down');
   });
 });

@@ -25,6 +25,20 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
+ * `promise`, or a rejection with the signal's reason as soon as it aborts. The work itself is not stopped: its owner
+ * ends it (closing the client it waits on), and a shutdown does not wait for a call that is still retrying.
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  let onAbort = (): void => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
+/**
  * Checks `done` every `intervalMs` (first after one interval) until it says so: true, or false as soon as the
  * signal aborts. Waiting for another process to finish or let go of something (a lease, a run) polls this way.
  */

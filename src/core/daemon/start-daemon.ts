@@ -8,7 +8,7 @@ import type { EventSink } from '../events.js';
 import { createActualsHub } from '../live/actuals-hub.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { uniqueLeaseOwner } from '../registry/work-lease.js';
-import { retryWithBackoff, UNTIL_AVAILABLE, type RetryPolicy } from '../retry.js';
+import { retryWithBackoff, UNTIL_AVAILABLE, untilAborted, type RetryPolicy } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
 import { DAEMON_HEALTH_LISTENER, listenOrExplain } from '../serve/listen.js';
@@ -117,6 +117,8 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
         attempt.push(await factory({ ...context, logger: logger.child({ role: name }) }));
         logger.info({ role: name }, 'daemon_role_started');
       }
+      // Stopped while this attempt ran (its wait was left at once): its roles must not outlive the stop.
+      if (controller.signal.aborted) throw controller.signal.reason;
     } catch (error) {
       // The next attempt starts every role again, so none of this one may stay subscribed.
       for (const handle of attempt.reverse()) await handle.stop().catch(() => undefined);
@@ -131,7 +133,9 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     // certificate or permission is not retriable and ends the startup: the settings that would fix it (a Secret's
     // password, a CA file) are read once, at process start, so only a restart can pick up the corrected ones, and the
     // orchestrator's restart backoff covers a user the broker has not created yet.
-    await retryWithBackoff(startRoles, deps.startupRetry ?? UNTIL_AVAILABLE, {
+    // A stop ends the wait at once, also mid-attempt: the attempt may be a Kafka connect retrying for half a minute
+    // against a broker that is not there, which gives up at its next try once stop() has closed the bus.
+    const starting = retryWithBackoff(startRoles, deps.startupRetry ?? UNTIL_AVAILABLE, {
       isRetriable: (error) => toFltsError(error).retriable,
       signal: controller.signal,
       onRetry: ({ attempt, delayMs, error }) => {
@@ -139,6 +143,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
         logger.warn({ attempt, delayMs, code: startupError.code, err: startupError.message }, 'daemon_startup_retrying');
       },
     });
+    await untilAborted(starting, controller.signal);
     startupError = undefined;
     started = true;
   } catch (error) {
