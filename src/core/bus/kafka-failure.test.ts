@@ -37,6 +37,9 @@ describe('core > bus > kafka-failure', () => {
   it('leaves anything else FLTS_BUS_UNAVAILABLE (retriable) and coded errors as they are', () => {
     const refused = kafkajsError('KafkaJSConnectionError', 'Connection error: connect ECONNREFUSED 127.0.0.1:9', { broker: 'b1:9093', code: 'ECONNREFUSED' });
     expect(kafkaFailure('publish to t', BROKERS, refused)).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true, message: 'Kafka publish to t failed (brokers b1:9093,b2:9093): Connection error: connect ECONNREFUSED 127.0.0.1:9' });
+    // A broker's error answer carries a numeric code (14: the coordinator is still loading after a restart).
+    const loading = kafkajsError('KafkaJSProtocolError', { message: 'The coordinator is loading and hence can\'t process requests for this group', type: 'COORDINATOR_LOAD_IN_PROGRESS', code: 14, retriable: true });
+    expect(kafkaFailure('consuming as group g', BROKERS, loading)).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true });
     const coded = new FltsError('FLTS_CONFIG_INVALID_VALUE', 'x');
     expect(kafkaFailure('publish to t', BROKERS, coded)).toBe(coded);
   });

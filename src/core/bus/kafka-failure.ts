@@ -8,7 +8,8 @@ interface KafkaErrorLike {
   name?: string;
   message?: string;
   type?: string;
-  code?: string;
+  /** Node's error code (ECONNREFUSED, a certificate's), or a number: a broker's error code (KafkaJSProtocolError). */
+  code?: string | number;
   cause?: unknown;
   errors?: unknown[];
 }
@@ -42,7 +43,7 @@ export function kafkaFailure(action: string, brokers: string[], error: unknown):
   if (login) return new FltsError('FLTS_BUS_AUTH_FAILED', `${where}: the broker refused the SASL login: ${login.message}`, { cause: error, details });
   const denied = errors.find((e) => e.type?.endsWith('_AUTHORIZATION_FAILED'));
   if (denied) return new FltsError('FLTS_BUS_ACCESS_DENIED', `${where}: the broker denied it (${denied.type}): ${denied.message}`, { cause: error, details: { ...details, kafkaErrorType: denied.type } });
-  const tls = errors.find((e) => isTlsRefusal(e.code));
+  const tls = errors.find((e) => typeof e.code === 'string' && isTlsRefusal(e.code));
   if (tls) return new FltsError('FLTS_BUS_TLS_FAILED', `${where}: TLS with the broker failed (${tls.code}): ${tls.message}`, { cause: error, details: { ...details, tlsCode: tls.code } });
   const reason = error instanceof Error ? error.message : String(error);
   return new FltsError('FLTS_BUS_UNAVAILABLE', `${where}: ${reason}`, { cause: error, details });
