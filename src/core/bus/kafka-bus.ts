@@ -220,7 +220,14 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     const joinedOnce = new Promise<void>((resolve) => (joined = resolve));
     const recovery = createConsumerRecovery({ group, brokers: options.brokers, logger });
     const crashed = (crash: ConsumerCrash): void => {
-      const delayMs = recovery.crashed(crash, !controller.signal.aborted && !connections.closed);
+      let delayMs: number | undefined;
+      try {
+        delayMs = recovery.crashed(crash, !controller.signal.aborted && !connections.closed);
+      } catch (error) {
+        // Thrown inside kafkajs's event emitter, this would end the process; a consumer run afresh is the safe side.
+        logger.error({ err: error, group }, 'bus_consumer_crash_unhandled');
+        delayMs = controller.signal.aborted || connections.closed ? undefined : 1000;
+      }
       if (delayMs !== undefined) void recover(delayMs);
     };
     /** A fresh consumer in place of one kafkajs gave up on; the same for as long as that one fails too. */
