@@ -54,10 +54,9 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
         result = await promote(flags.run, flags.reason);
         const r = result.record;
         if (result.pinned) {
-      this.say(pinnedLine(r));
-      this.say(`history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
-    }
-        else if (!result.changed) this.say(alreadyInServiceLine(r));
+          this.say(pinnedLine(r));
+          this.say(`history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
+        } else if (!result.changed) this.say(alreadyInServiceLine(r));
         else {
           this.say(`promoted ${r.model_type} run ${r.run_id} (manual${r.forced ? ', forced over: ' + (r.forced_over ?? []).join('; ') : ''}) — ${r.reason}`);
           this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);

@@ -55,8 +55,7 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     if (result.pinned) {
       this.say(pinnedLine(r));
       this.say(`history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
-    }
-    else if (!result.changed) this.say(alreadyInServiceLine(r));
+    } else if (!result.changed) this.say(alreadyInServiceLine(r));
     else {
       this.say(`promoted ${r.model_type} run ${r.run_id} (config_hash ${r.config_hash.slice(0, 12)}, score ${r.score}, ${r.source}) — ${r.reason}`);
       this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
