@@ -160,6 +160,14 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     expect(withoutBatch.preprocess.depends_on).toEqual(services.preprocess.depends_on);
   });
 
+  it('starts every service with FLTS_SERVE_REPLICAS=0: the load balancer waits for no replica', async () => {
+    // Before, lb depended on serve and never started (or Compose refused the file) with serve scaled to 0.
+    const withoutServe = await renderCompose({ FLTS_SERVE_REPLICAS: '0' });
+    expect(withoutServe.serve.deploy.replicas).toBe(0);
+    expect(startProblems(withoutServe)).toEqual([]);
+    expect(readFileSync(join(COMPOSE_DIR, 'haproxy/haproxy.cfg'), 'utf8')).toMatch(/^\s*default-server init-addr libc,none$/m);
+  });
+
   it('lets serve scale: no container name, no host port, replicas behind the load balancer', () => {
     expect(services.serve.container_name).toBeUndefined();
     expect(services.serve.ports).toBeUndefined();
