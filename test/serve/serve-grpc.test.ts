@@ -315,11 +315,11 @@ describe('serve > Open Inference Protocol over gRPC > hot reload', () => {
 });
 
 /** A gRPC call sent by hand over HTTP/2: `body` as the client writes it, and whether it then ends its side. */
-function rawCall(port: number, method: string, body: Buffer | null, end: boolean): Promise<{ status: string; code: string | undefined; message: string }> {
+function rawCall(port: number, method: string, body: Buffer | null, end: boolean, headers: http2.OutgoingHttpHeaders = {}): Promise<{ status: string; code: string | undefined; message: string }> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     session.on('error', reject);
-    const stream = session.request({ ':method': 'POST', ':path': `/inference.GRPCInferenceService/${method}`, 'content-type': 'application/grpc', te: 'trailers' });
+    const stream = session.request({ ':method': 'POST', ':path': `/inference.GRPCInferenceService/${method}`, 'content-type': 'application/grpc', te: 'trailers', ...headers });
     const answered = (headers: http2.IncomingHttpHeaders): void => {
       if (headers['grpc-status'] === undefined) return;
       resolve({ status: String(headers['grpc-status']), code: headers['flts-code'] as string | undefined, message: decodeURIComponent(String(headers['grpc-message'])) });
@@ -394,6 +394,51 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     } finally {
       client.close();
       await grpcServer.close();
+    }
+  });
+
+  it('counts the calls grpc-js refuses before any handler: a malformed grpc-timeout, a message over the limit or not decompressing, a path outside the service', async () => {
+    const grpcServer = await startGrpcInferenceServer(
+      oipContext(server),
+      { host: '127.0.0.1', port: 0, maxMessageBytes: 1024, requestTimeoutMs: 5000, logger: silentLogger },
+    );
+    const counted = async (): Promise<Record<string, number>> => {
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const lines = [...metrics.matchAll(/^flts_http_requests_total\{route="([^"]+)",method="GRPC",status="(\d+)"\} (\d+)$/gm)];
+      return Object.fromEntries(lines.map(([, route, status, count]) => [`${route.replace('/inference.GRPCInferenceService/', '')} ${status}`, Number(count)]));
+    };
+    const before = await counted();
+    const empty = grpcFrame(Buffer.alloc(0));
+    try {
+      // grpc-js answers these itself (no flts code): what it says is kept, only counted.
+      for (const timeout of ['1x', 'x', '']) {
+        expect(await rawCall(grpcServer.port, 'ServerLive', empty, true, { 'grpc-timeout': timeout })).toEqual({
+          status: String(grpc.status.INTERNAL),
+          code: undefined,
+          message: `Invalid grpc-timeout value "${timeout}"`,
+        });
+      }
+      expect(await rawCall(grpcServer.port, 'ServerLive', Buffer.from([1, 0, 0, 0, 2, 1, 2]), true, { 'grpc-encoding': 'gzip' })).toMatchObject({ status: String(grpc.status.INTERNAL), code: undefined });
+      expect(await rawCall(grpcServer.port, 'ModelInfer', grpcFrame(Buffer.alloc(4096, 0x0a)), true)).toEqual({
+        status: String(grpc.status.RESOURCE_EXHAUSTED),
+        code: undefined,
+        message: 'Received message larger than max (4096 vs 1024)',
+      });
+      expect(await rawCall(grpcServer.port, 'ModelInfer', Buffer.from([0, 0x7f, 0xff, 0xff, 0xff]), false)).toMatchObject({ status: String(grpc.status.RESOURCE_EXHAUSTED) });
+      for (const method of ['NoSuchMethod', 'NoSuchMethod2']) expect(await rawCall(grpcServer.port, method, empty, true)).toMatchObject({ status: String(grpc.status.UNIMPLEMENTED) });
+      // 99999999M is a valid timeout (8 digits, 190 years): grpc-js's 32-bit millisecond count makes it negative, a
+      // deadline already past, so a call still waiting for its message ends at once rather than at the request timeout.
+      // Not counted: a running handler sees a deadline as a cancel and counts its call (499) itself.
+      expect(await rawCall(grpcServer.port, 'ModelInfer', null, false, { 'grpc-timeout': '99999999M' })).toEqual({
+        status: String(grpc.status.DEADLINE_EXCEEDED),
+        code: undefined,
+        message: 'Deadline exceeded',
+      });
+      const after = await counted();
+      const added = Object.fromEntries(Object.entries(after).filter(([key, count]) => count !== (before[key] ?? 0)).map(([key, count]) => [key, count - (before[key] ?? 0)]));
+      expect(added).toEqual({ 'ServerLive 400': 4, 'ModelInfer 413': 2, 'unmatched 501': 2 });
+    } finally {
+      await grpcServer.close(0);
     }
   });
 

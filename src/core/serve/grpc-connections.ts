@@ -1,3 +1,5 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../logger.js';
@@ -8,6 +10,11 @@ export interface GrpcConnectionOptions {
   /** Longest time answers may wait on a connection with none of them taken by the client; the connection is reset beyond it. */
   stallMs: number;
   logger: Logger;
+  /**
+   * A call grpc-js answered itself with `status` before any interceptor or handler could (a message over the size
+   * limit, a malformed grpc-timeout, a path outside the service), with the path the client asked for.
+   */
+  onAnsweredByGrpcJs?: (path: string, status: number) => void;
 }
 
 export interface GrpcConnections {
@@ -40,6 +47,27 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   const keyOf = (address: string | undefined, port: number | undefined): string => `${address}|${port}`;
   let closeListener: (() => void) | undefined;
   let drain: ((graceMs: number) => void) | undefined;
+  let listeningPort: number | undefined;
+  // Set while a status from the interceptors goes down to grpc-js, which writes it at once: any other status written
+  // on this port's streams is one grpc-js sent from below every interceptor, which they see only as a cancel.
+  let fromInterceptors = false;
+  const requestPaths = new WeakMap<ServerHttp2Stream, string>();
+  const ours = (stream: ServerHttp2Stream): boolean => {
+    const socket = stream.session?.socket;
+    return socket?.localPort === listeningPort && connections.has(keyOf(socket?.remoteAddress, socket?.remotePort));
+  };
+  // Node's http2 diagnostics channels (Node 24; without them such calls go uncounted, as before): grpc-js (1.14) has no hook for the statuses it sends itself.
+  const onStreamCreated = (message: unknown): void => {
+    const { stream, headers } = message as { stream: ServerHttp2Stream; headers: IncomingHttpHeaders };
+    if (ours(stream)) requestPaths.set(stream, String(headers[':path'] ?? ''));
+  };
+  const onStreamFinish = (message: unknown): void => {
+    const { stream, headers } = message as { stream: ServerHttp2Stream; headers: Record<string, unknown> };
+    const path = requestPaths.get(stream);
+    // Only a trailers-only answer carries grpc-status in its headers; grpc-js sends its own statuses before any message.
+    if (fromInterceptors || path === undefined || headers['grpc-status'] === undefined) return;
+    options.onAnsweredByGrpcJs?.(path, Number(headers['grpc-status']));
+  };
 
   const reset = (connection: Connection): void => {
     options.logger.warn({ remote: connection.socket.remoteAddress, waiting: connection.waiting, stall_ms: options.stallMs }, 'grpc_answers_not_taken');
@@ -90,7 +118,12 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
       },
       sendStatus: (status, next) => {
         wait();
-        next(status);
+        fromInterceptors = true;
+        try {
+          next(status);
+        } finally {
+          fromInterceptors = false;
+        }
       },
     });
   };
@@ -112,7 +145,15 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
         injector.injectConnection(socket);
       });
       listener.maxConnections = options.maxConnections;
-      closeListener = () => listener.close();
+      if (options.onAnsweredByGrpcJs) {
+        subscribe('http2.server.stream.created', onStreamCreated);
+        subscribe('http2.server.stream.finish', onStreamFinish);
+      }
+      closeListener = () => {
+        listener.close();
+        unsubscribe('http2.server.stream.created', onStreamCreated);
+        unsubscribe('http2.server.stream.finish', onStreamFinish);
+      };
       drain = (graceMs) => injector.drain(graceMs);
       return new Promise<number>((resolve, reject) => {
         listener.once('error', reject);
@@ -120,7 +161,8 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
           listener.off('error', reject);
           // An accept that fails later (out of file descriptors) is logged; unheard, it would end the process.
           listener.on('error', (error) => options.logger.warn({ err: error.message }, 'grpc_accept_failed'));
-          resolve((listener.address() as AddressInfo).port);
+          listeningPort = (listener.address() as AddressInfo).port;
+          resolve(listeningPort);
         });
       });
     },

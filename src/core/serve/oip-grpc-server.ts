@@ -135,6 +135,18 @@ const MODEL_INFER_PATH = '/inference.GRPCInferenceService/ModelInfer';
 /** Calls one connection may have open at once (HTTP/2 MAX_CONCURRENT_STREAMS; clients queue the ones beyond it). */
 const MAX_CONCURRENT_CALLS = 100;
 
+/**
+ * The statuses grpc-js sends itself, from below every interceptor, for a call no handler ever sees, as the HTTP
+ * statuses they are counted under: a message over the size limit, a malformed grpc-timeout or a message that does not
+ * decompress (INTERNAL, though the client's fault), a path outside the service or an unknown grpc-encoding. Its
+ * DEADLINE_EXCEEDED is left out: a handler already running sees it as a cancel and counts the call itself.
+ */
+const HTTP_STATUS_OF_GRPC_JS_REFUSAL: Partial<Record<number, number>> = {
+  [grpc.status.RESOURCE_EXHAUSTED]: 413,
+  [grpc.status.INTERNAL]: 400,
+  [grpc.status.UNIMPLEMENTED]: 501,
+};
+
 /** Marks a request message protobuf could not decode, with protobuf's reason. */
 const MALFORMED = Symbol('malformed request');
 
@@ -192,8 +204,8 @@ function receiveTimeout(timeoutMs: number, onTimeout: (path: string, seconds: nu
 /**
  * Counts the calls to the service's methods flts does not implement (RepositoryModelLoad, RepositoryModelUnload),
  * which grpc-js answers UNIMPLEMENTED itself, as 501s of their method. A path outside the service never reaches
- * an interceptor (grpc-js answers it before any runs), nor does a message over the size limit: grpc-js ends that
- * call RESOURCE_EXHAUSTED itself and interceptors see only a cancel, as for a client that gave up.
+ * an interceptor, and the calls grpc-js ends from below every interceptor (a message over the size limit, a
+ * malformed grpc-timeout) are seen only as a cancel: `connections` counts those from the statuses on the wire.
  */
 function countUnimplemented(implemented: ReadonlySet<string>, observe: (route: string, seconds: number) => void): grpc.ServerInterceptor {
   return (method, call) => {
@@ -220,7 +232,18 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   const grpcLog = (log: (obj: object, msg?: string) => void) => (...parts: unknown[]) => log({ detail: parts.map(String).join(' ') }, 'grpc_js');
   grpc.setLogger({ error: grpcLog(logger.warn.bind(logger)), info: grpcLog(logger.info.bind(logger)), debug: grpcLog(logger.debug.bind(logger)) });
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.requestTimeoutMs;
-  const connections = createGrpcConnections({ maxConnections: options.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections, stallMs: requestTimeoutMs, logger });
+  const service = tolerantService(inferenceService());
+  const servicePaths = new Set(Object.values(service).map((method) => method.path));
+  const connections = createGrpcConnections({
+    maxConnections: options.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
+    stallMs: requestTimeoutMs,
+    logger,
+    onAnsweredByGrpcJs: (path, code) => {
+      const status = HTTP_STATUS_OF_GRPC_JS_REFUSAL[code];
+      // Any path a client sends is one label more: those outside the service share one, as HTTP's unmatched requests.
+      if (status !== undefined) context.metrics.observeRequest(servicePaths.has(path) ? path : 'unmatched', 'GRPC', status, 0);
+    },
+  });
 
   /** The status a call that failed with `error` ends with: counted like an HTTP answer, logged with its stack when a 5xx. */
   const failure = (route: string, started: number, error: unknown): { code: grpc.status; details: string; metadata: grpc.Metadata } => {
@@ -256,7 +279,6 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
         }),
     });
 
-  const service = tolerantService(inferenceService());
   // The paths of the methods given handlers below.
   const implemented = new Set<string>();
 
