@@ -144,6 +144,12 @@ function compactDateMs(value: unknown): number | undefined {
   return daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000;
 }
 
+/** A number (`value`, or text that is `number`) as a time: a digits-only date, else an epoch time in the unit its size names. */
+function readNumber(value: unknown, number: number): { ms: number; form: NumberForm | undefined } {
+  const compact = compactDateMs(value);
+  return compact === undefined ? { ms: epochNumberToMs(number), form: epochUnit(number) } : { ms: compact, form: 'compact' };
+}
+
 /** A number as the time value it is: the number itself, or text that is one number. */
 function asEpochNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return value;
@@ -185,12 +191,12 @@ export function parseTimeColumn(values: ArrayLike<unknown>): { time: Float64Arra
   let firstUnit: { unit: NumberForm; index: number } | undefined;
   for (let index = 0; index < values.length; index++) {
     const value = values[index];
-    const ms = parseTimestamp(value);
+    const number = asEpochNumber(value);
+    const { ms, form } = number === undefined ? { ms: parseTimestamp(value), form: undefined } : readNumber(value, number);
     if (Number.isNaN(ms)) return { problem: { index, value, reason: timeProblem(value) } };
     time[index] = ms;
-    const number = asEpochNumber(value);
-    if (number === undefined) continue;
-    const unit: NumberForm = compactDateMs(value) === undefined ? (epochUnit(number) as EpochUnit) : 'compact';
+    if (form === undefined) continue;
+    const unit = form;
     firstUnit ??= { unit, index };
     if (unit !== firstUnit.unit) {
       return { problem: { index, value, reason: `${UNIT_NAMES[unit]} by its size, but the column's first number (position ${firstUnit.index}) is in ${UNIT_NAMES[firstUnit.unit]}; write one column in one unit` } };
@@ -206,14 +212,13 @@ export function parseTimeColumn(values: ArrayLike<unknown>): { time: Float64Arra
  * that is one number) is an epoch time in the unit its size names (`epochUnit`). Anything else, and any time outside years 0000-9999, is NaN; `timeProblem` says why.
  */
 export function parseTimestamp(value: unknown): number {
-  const compact = compactDateMs(value);
-  if (compact !== undefined) return compact;
-  if (typeof value === 'number') return epochNumberToMs(value);
+  if (typeof value === 'number') return readNumber(value, value).ms;
   if (typeof value !== 'string') return Number.NaN;
+  // Text as the reference writes it first, on its path without a regular expression: the common case of every row.
   const plain = parsePlainDateTime(value);
   if (plain !== undefined) return plain;
   const match = ISO_LIKE.exec(value.trim());
-  if (!match) return NUMERIC_TEXT.test(value) ? epochNumberToMs(Number(value)) : Number.NaN;
+  if (!match) return NUMERIC_TEXT.test(value) ? readNumber(value, Number(value)).ms : Number.NaN;
   const [, y, , mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = match;
   const ms = Number((frac + '000').slice(0, 3));
   const utc = utcMs(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
