@@ -15,3 +15,12 @@ export function pinnedLine(record: PromotionRecord): string {
     `${record.model_type} run ${record.run_id} is already in service (promoted automatically ${record.pinned_timestamp ?? ''}); now pinned against automatic promotion by ${by(record)} — ${record.reason}. Replicas keep serving it without a reload.`,
   );
 }
+
+/**
+ * The lines both commands print for a promotion that left the run in service where it was: pinned, or nothing
+ * changed; undefined for a promotion that changed the run in service, which each command words its own way.
+ */
+export function runKeptLines(result: { changed: boolean; pinned: boolean; record: PromotionRecord; history_key: string; pointers: string[] }): string[] | undefined {
+  if (result.pinned) return [pinnedLine(result.record), `history ${result.history_key}; pointers ${result.pointers.join(', ')}`];
+  return result.changed ? undefined : [alreadyInServiceLine(result.record)];
+}

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { alreadyInServiceLine, pinnedLine } from '../cli/promotion-lines.js';
+import { runKeptLines } from '../cli/promotion-lines.js';
 import { runPromoteManualScreen } from '../cli/screens/run-promote-manual-screen.js';
 import { FltsError } from '../core/errors.js';
 import { listPromotionCandidates, promoteManually, type ManualPromotionResult } from '../core/runbooks/index.js';
@@ -53,10 +53,8 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
         if (!flags.run || !flags.reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', `${interactiveBlocker(flags.yes, this.jsonEnabled())}, so there is no screen to pick on: pass --run <run_id> and --reason "...".`);
         result = await promote(flags.run, flags.reason);
         const r = result.record;
-        if (result.pinned) {
-          this.say(pinnedLine(r));
-          this.say(`history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
-        } else if (!result.changed) this.say(alreadyInServiceLine(r));
+        const kept = runKeptLines(result);
+        if (kept) for (const line of kept) this.say(line);
         else {
           this.say(`promoted ${r.model_type} run ${r.run_id} (manual${r.forced ? ', forced over: ' + (r.forced_over ?? []).join('; ') : ''}) — ${r.reason}`);
           this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { alreadyInServiceLine, pinnedLine } from '../cli/promotion-lines.js';
+import { runKeptLines } from '../cli/promotion-lines.js';
 import { singleLine } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
 import type { PromotionRecord } from '../core/registry/pointers.js';
@@ -52,10 +52,8 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     else if (flags.rollback) result = await rollback({ source: 'rollback', actor, reason: flags.reason, force: flags.force }, settings, deps);
     else throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'Pass one of --run <id>, --best, --rollback or --history.');
     const r = result.record;
-    if (result.pinned) {
-      this.say(pinnedLine(r));
-      this.say(`history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
-    } else if (!result.changed) this.say(alreadyInServiceLine(r));
+    const kept = runKeptLines(result);
+    if (kept) for (const line of kept) this.say(line);
     else {
       this.say(`promoted ${r.model_type} run ${r.run_id} (config_hash ${r.config_hash.slice(0, 12)}, score ${r.score}, ${r.source}) — ${r.reason}`);
       this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
