@@ -106,6 +106,25 @@ describe('core > data > read-table', () => {
     expect(Array.from(english.frame.values.w)).toEqual([1234, 7, -12_000]);
   });
 
+  it('reads thousands grouped by spaces (plain, no-break, thin) or apostrophes, with the decimal mark the column writes', () => {
+    // Before, these columns were dropped as not numeric.
+    const semicolon = readTableBytes(csv('time;v;w;x\n2018-01-01 00:00:00;1 234 567,89;12\u00A0345;1\u202F234\n2018-01-01 00:02:00;-1 234;7;2,5\n2018-01-01 00:04:00;12,5;1\u2009000;\n'), 'x.csv');
+    expect(semicolon.droppedColumns).toEqual([]);
+    expect(Array.from(semicolon.frame.values.v)).toEqual([1_234_567.89, -1234, 12.5]);
+    expect(Array.from(semicolon.frame.values.w)).toEqual([12_345, 7, 1000]);
+    // No cell of x writes a decimal mark beside its grouping: the file's decimal comma is the mark.
+    expect(Array.from(semicolon.frame.values.x)).toEqual([1234, 2.5, Number.NaN]);
+    const comma = readTableBytes(csv("time,v,w\n2018-01-01 00:00:00,1 234.5,1'234'567.25\n2018-01-01 00:02:00,3,-1\u2019000\n"), 'x.csv');
+    expect(comma.droppedColumns).toEqual([]);
+    expect(Array.from(comma.frame.values.v)).toEqual([1234.5, 3]);
+    expect(Array.from(comma.frame.values.w)).toEqual([1_234_567.25, -1000]);
+  });
+
+  it('drops a space-grouped column whose cells disagree on the decimal mark or group otherwise, guessing no cell', () => {
+    const table = readTableBytes(csv('time;v;w;y;u\n2018-01-01 00:00:00;1 234,5;12 34;1 234;1\n2018-01-01 00:02:00;1 234.5;1;1.234,5;2\n'), 'x.csv');
+    expect(table.droppedColumns).toEqual(['v', 'w', 'y']);
+  });
+
   it('drops a column whose cells disagree on their grouping, or group otherwise than by thousands, guessing no cell', () => {
     const mixed = readTableBytes(csv('time;v;w;u\n2018-01-01 00:00:00;1.234,5;1.23.4;1\n2018-01-01 00:02:00;1,234.5;2;2\n'), 'x.csv');
     expect(mixed.droppedColumns).toEqual(['v', 'w']);
