@@ -62,15 +62,29 @@ async function containerEndpoint(lifetimeMs: number): Promise<CredentialsServer>
   return { ...server, url: `${server.url}/v1/credentials`, tokens };
 }
 
+interface SentRequest {
+  method: string;
+  url: string;
+  token: string | undefined;
+}
+
 /**
  * A pass-through in front of S3Proxy that records the session token of every request (S3Proxy checks the signature
- * over it but does not validate it), so the test sees which credentials each request was signed with.
+ * over it but does not validate it), so the test sees which credentials each request was signed with. A request
+ * signed with a token that `refuses` names gets AWS S3's answer to a session it no longer accepts (expired early, revoked,
+ * or a clock ahead of this host's): 400 ExpiredToken, without a body for a HEAD.
  */
-async function tokenRecorder(): Promise<{ endpoint: string; sent: (string | undefined)[]; close: () => Promise<void> }> {
+async function tokenRecorder(): Promise<{ endpoint: string; sent: SentRequest[]; refuses: (token: string | undefined) => boolean; close: () => Promise<void> }> {
   const [host, port] = infra.s3.endpoint.split(':');
-  const sent: (string | undefined)[] = [];
+  const recorder = { endpoint: '', sent: [] as SentRequest[], refuses: (_token: string | undefined): boolean => false, close: () => Promise.resolve() };
   const server = http.createServer((req, res) => {
-    sent.push(req.headers['x-amz-security-token'] as string | undefined);
+    const token = req.headers['x-amz-security-token'] as string | undefined;
+    recorder.sent.push({ method: req.method ?? '', url: req.url ?? '', token });
+    if (recorder.refuses(token)) {
+      req.resume();
+      const xml = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>';
+      return void res.writeHead(400, { 'content-type': 'application/xml' }).end(req.method === 'HEAD' ? undefined : xml);
+    }
     // Same method, path and headers (Host included): the signature covers them.
     const upstream = http.request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -80,11 +94,9 @@ async function tokenRecorder(): Promise<{ endpoint: string; sent: (string | unde
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    endpoint: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    sent,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  recorder.endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  recorder.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return recorder;
 }
 
 if (skipReason) {
@@ -147,9 +159,53 @@ if (skipReason) {
         expect(endpoint.hits()).toBe(3);
         // Every request carried the session token of the credentials current when it was sent, in turn.
         expect(endpoint.tokens).toHaveLength(3);
-        expect([...new Set(recorder.sent)]).toEqual(endpoint.tokens);
+        expect([...new Set(recorder.sent.map((r) => r.token))]).toEqual(endpoint.tokens);
       } finally {
         await Promise.all([endpoint.close(), recorder.close()]);
+      }
+    });
+
+    it('renews credentials S3 refuses before they expire (ExpiredToken) and asks once more, one fetch for all callers refused at once', async () => {
+      const endpoint = await containerEndpoint(3_600_000);
+      const proxy = await tokenRecorder();
+      const asked = () => proxy.sent.splice(0).map((r) => [r.method, r.url, endpoint.tokens.indexOf(r.token ?? '')]);
+      try {
+        const store = await podIdentityStore(endpoint.url, { MINIO_ENDPOINT: proxy.endpoint });
+        const bucket = `flts-refused-${randomUUID().slice(0, 8)}`;
+        const key = `/${bucket}/k.json`;
+        await store.put(bucket, 'k.json', '{"v":1}');
+        expect(endpoint.hits()).toBe(1);
+        asked();
+
+        // An hour left on session 0, but S3 calls it expired (revoked early, or S3's clock ahead of this host's).
+        proxy.refuses = (token) => token === endpoint.tokens[0];
+        expect((await store.get(bucket, 'k.json')).toString()).toBe('{"v":1}');
+        expect(endpoint.hits()).toBe(2);
+        expect(asked()).toEqual([['GET', key, 0], ['GET', key, 1]]);
+
+        // Four reads refused at once share one fetch, and each is asked again once, with the new session.
+        proxy.refuses = (token) => token === endpoint.tokens[1];
+        expect((await Promise.all(Array.from({ length: 4 }, () => store.get(bucket, 'k.json')))).map(String)).toEqual(Array(4).fill('{"v":1}'));
+        expect(endpoint.hits()).toBe(3);
+        expect(asked().sort()).toEqual([...Array(4).fill(['GET', key, 1]), ...Array(4).fill(['GET', key, 2])]);
+
+        // A HEAD gets S3's 400 without a body; the same as a GET says why.
+        proxy.refuses = (token) => token === endpoint.tokens[2];
+        expect(await store.stat(bucket, 'k.json')).toMatchObject({ key: 'k.json', size: 7 });
+        expect(endpoint.hits()).toBe(4);
+        expect(asked().map(([method, , session]) => [method, session])).toEqual([['HEAD', 2], ['GET', 2], ['HEAD', 3]]);
+
+        // New credentials refused too: no second renewal, the store's auth error naming where they came from.
+        proxy.refuses = (token) => token !== undefined;
+        const error = await store.get(bucket, 'k.json').then(() => undefined, (e: unknown) => e);
+        expect(error).toBeInstanceOf(FltsError);
+        expect(error).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED', retriable: false, details: { s3Code: 'ExpiredToken', credentialSource: `container credentials endpoint ${endpoint.url}` } });
+        expect((error as FltsError).message).toMatch(/its session token has expired \(ExpiredToken\), also with the new credentials the source handed out after the first refusal/);
+        expect(endpoint.hits()).toBe(5);
+        expect(asked()).toEqual([['GET', key, 3], ['GET', key, 4]]);
+        expect(JSON.stringify((error as FltsError).toJSON())).not.toMatch(/session-token-|never-shown/);
+      } finally {
+        await Promise.all([endpoint.close(), proxy.close()]);
       }
     });
 

@@ -86,6 +86,24 @@ describe('core > storage > aws-credentials', () => {
     expect((await provider.getCredentials()).getSessionToken()).toBe('token-5');
   });
 
+  it('drops credentials S3 refused and fetches once for all callers refused with them, fetching nothing for credentials already replaced', async () => {
+    const clock = { now: 0 };
+    const { source, state } = fakeSource(clock, 60 * MINUTE);
+    const provider = new RenewingAwsCredentials(source, () => clock.now);
+    const first = await provider.getCredentials();
+    await Promise.all(Array.from({ length: 4 }, () => provider.renewRefused(first)));
+    expect(state.fetches).toBe(2);
+    await provider.renewRefused(first);
+    expect(state.fetches).toBe(2);
+    const second = await provider.getCredentials();
+    expect([second.getSessionToken(), provider.accessKeyId]).toEqual(['token-2', 'AKID2']);
+    // Refused credentials are no fallback while a source is down, though by the clock they still hold.
+    state.fail = true;
+    await expect(provider.renewRefused(second)).rejects.toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE' });
+    state.fail = false;
+    expect((await provider.getCredentials()).getSessionToken()).toBe('token-4');
+  });
+
   it('fails the first fetch with the source\'s error', async () => {
     const clock = { now: 0 };
     const { source, state } = fakeSource(clock, 60 * MINUTE);

@@ -23,6 +23,7 @@ interface Held {
  * this answers from what it holds until the renewal time, then fetches once for all callers waiting at that moment.
  * A renewal that fails while the held credentials still hold keeps them (a credentials endpoint restarting must not
  * fail S3 calls) and asks again RENEW_RETRY_MS later; once they have expired, the failure is the caller's.
+ * Credentials S3 refuses before their time (revoked, or a clock ahead of this host's) are dropped by renewRefused.
  */
 export class RenewingAwsCredentials extends CredentialProvider {
   #held: Held | undefined;
@@ -52,6 +53,17 @@ export class RenewingAwsCredentials extends CredentialProvider {
       }
       throw error;
     }
+  }
+
+  /**
+   * S3 refused the session of `refused` (ExpiredToken and the like): unless they were replaced meanwhile, drops them
+   * and fetches new ones. Callers refused at the same time share that fetch; one refused after it finds the new
+   * credentials held and fetches nothing. A failed fetch is the caller's: the refused credentials are no fallback.
+   */
+  async renewRefused(refused: Credentials): Promise<void> {
+    if (this.#held?.credentials === refused) this.#held = undefined;
+    else if (this.#held) return;
+    await this.#renew();
   }
 
   #renew(): Promise<Held> {

@@ -136,16 +136,17 @@ describe('core > storage > s3-store', () => {
   });
 
   it.each([
-    ['a wrong secret', 'SignatureDoesNotMatch', 'FLTS_STORE_AUTH_FAILED'],
-    ['an unknown access key id', 'InvalidAccessKeyId', 'FLTS_STORE_AUTH_FAILED'],
-    ['a policy', 'AccessDenied', 'FLTS_STORE_ACCESS_DENIED'],
-  ])('tells %s from the body-less 403 a HEAD gets, by asking the same as a GET', async (_cause, s3Code, code) => {
+    ['a wrong secret', 'SignatureDoesNotMatch', 'FLTS_STORE_AUTH_FAILED', 403],
+    ['an unknown access key id', 'InvalidAccessKeyId', 'FLTS_STORE_AUTH_FAILED', 403],
+    ['a policy', 'AccessDenied', 'FLTS_STORE_ACCESS_DENIED', 403],
+    ['an expired session token', 'ExpiredToken', 'FLTS_STORE_AUTH_FAILED', 400],
+  ])('tells %s from the body-less answer a HEAD gets, by asking the same as a GET', async (_cause, s3Code, code, status) => {
     const methods: string[] = [];
     const server = http.createServer((request, response) => {
       methods.push(request.method ?? '');
       request.resume();
-      if (request.method === 'HEAD') return void response.writeHead(403).end();
-      response.writeHead(403, { 'Content-Type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${s3Code}</Code><Message>refused</Message></Error>`);
+      if (request.method === 'HEAD') return void response.writeHead(status).end();
+      response.writeHead(status, { 'Content-Type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${s3Code}</Code><Message>refused</Message></Error>`);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {

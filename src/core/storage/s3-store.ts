@@ -104,12 +104,18 @@ const AUTH_REASONS: Readonly<Record<string, string>> = {
   SignatureDoesNotMatch: 'the secret key (store.s3.secretKey) is not the one of this access key id',
   InvalidToken: 'its session token is not valid',
   ExpiredToken: 'its session token has expired',
+  ExpiredTokenException: 'its session token has expired',
   TokenRefreshRequired: 'its session token must be refreshed',
   InvalidSecurity: 'the server finds the security credentials invalid',
   // Signed requests are refused the same way when the signature's time or region is wrong, and no wait fixes either.
   RequestTimeTooSkewed: "this host's clock differs from the server's by more than S3 allows (15 minutes): set the clock (NTP)",
   AuthorizationHeaderMalformed: 'the request was signed for another region than the server expects (store.s3.region: AWS_REGION / MINIO_REGION)',
 };
+/**
+ * S3 no longer takes the session of temporary credentials, though by this host's clock they still hold: revoked
+ * early, or clocks apart. Role credentials are renewed at once and the request asked again (createS3Store's send).
+ */
+const REFUSED_SESSION_CODES = new Set(['ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'ExpiredTokenException']);
 /** The credentials are good but the operation is not allowed to them. */
 const DENIED_CODES = new Set(['AccessDenied', 'AllAccessDisabled', 'AccountProblem']);
 
@@ -139,6 +145,8 @@ export interface S3CallPlace {
   accessKey?: string;
   /** Where the credentials came from, when not store.s3.accessKey: the AWS credentials source. */
   credentialSource?: string;
+  /** The credentials were fetched anew because S3 had refused the session of the ones before. */
+  renewed?: boolean;
 }
 
 /**
@@ -187,7 +195,8 @@ export function translateS3Error(error: unknown, where: S3CallPlace): unknown {
   const sourceDetails = credentialSource ? { credentialSource } : {};
   if (code && code in AUTH_REASONS) {
     const reason = credentialSource && code === 'SignatureDoesNotMatch' ? 'the server does not take the secret key the credentials source handed out' : AUTH_REASONS[code];
-    return new FltsError('FLTS_STORE_AUTH_FAILED', `S3 endpoint ${where.endpoint} refused the credentials of ${keyId} (${origin}) while accessing ${target}: ${reason} (${code}).`, {
+    const again = where.renewed ? ', also with the new credentials the source handed out after the first refusal' : '';
+    return new FltsError('FLTS_STORE_AUTH_FAILED', `S3 endpoint ${where.endpoint} refused the credentials of ${keyId} (${origin}) while accessing ${target}: ${reason} (${code})${again}.`, {
       cause: error,
       details: { ...details, accessKey, ...sourceDetails },
       ...(credentialSource ? { hint: ROLE_REFUSED_HINT } : {}),
@@ -235,14 +244,16 @@ function translateDeleteRefusal(refusal: DeleteRefusal, where: S3CallPlace): Flt
 
 /**
  * A HEAD answer has no body, so minio calls any 403 to one AccessDenied, whatever S3 meant: a wrong secret looks like
- * a policy. The same request as a GET, which needs the same permission, carries S3's reason; its refusal is thrown
- * instead (anything else it meets, the HEAD's own error).
+ * a policy. A 400 it gives no code at all, and AWS S3 answers an expired session token with one. The same request as
+ * a GET, which needs the same permission, carries S3's reason; its refusal is thrown instead (anything else it meets,
+ * the HEAD's own error).
  */
 async function headOrReason<T>(head: () => Promise<T>, get: () => Promise<unknown>): Promise<T> {
   try {
     return await head();
   } catch (error) {
-    if (errorCode(error) !== 'AccessDenied') throw error;
+    const code = errorCode(error);
+    if (code !== 'AccessDenied' && !(code === '' && (error as Error).name === 'S3Error')) throw error;
     const reason = await get().then(
       () => undefined,
       (e: unknown) => e,
@@ -294,9 +305,32 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   const place = (where: { bucket: string; key?: string }): S3CallPlace =>
     role ? { endpoint: location, accessKey: role.accessKeyId, credentialSource: role.source.name, ...where } : { endpoint: location, accessKey: options.accessKey, ...where };
 
+  /**
+   * One request, asked again once when the server is busy. With role credentials whose session S3 refuses before they
+   * expire, asked once more with new ones (role.renewRefused: one fetch for every request refused meanwhile); a second
+   * refusal is the store's auth error, saying the new credentials were refused too.
+   */
+  async function send<T>(where: { bucket: string; key?: string }, action: () => Promise<T>): Promise<T> {
+    const busyOnce = () => retryWithBackoff(action, BUSY_ANSWER_RETRY, { isRetriable: isBusyAnswer });
+    if (!role) return busyOnce();
+    // The client asks the provider just before signing and gets these same credentials, unless they are renewed meanwhile.
+    const signing = await role.getCredentials();
+    try {
+      return await busyOnce();
+    } catch (error) {
+      if (!REFUSED_SESSION_CODES.has(errorCode(error) ?? '')) throw error;
+    }
+    await role.renewRefused(signing);
+    try {
+      return await busyOnce();
+    } catch (error) {
+      throw REFUSED_SESSION_CODES.has(errorCode(error) ?? '') ? translateS3Error(error, { ...place(where), renewed: true }) : error;
+    }
+  }
+
   async function call<T>(where: { bucket: string; key?: string }, action: () => Promise<T>): Promise<T> {
     try {
-      return await retryWithBackoff(action, BUSY_ANSWER_RETRY, { isRetriable: isBusyAnswer });
+      return await send(where, action);
     } catch (error) {
       throw translateS3Error(error, place(where));
     }
@@ -327,7 +361,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     assertBucketName(bucket);
     assertObjectKey(key);
     try {
-      await retryWithBackoff(action, BUSY_ANSWER_RETRY, { isRetriable: isBusyAnswer });
+      await send({ bucket, key }, action);
     } catch (error) {
       if (errorCode(error) !== 'NoSuchBucket') throw translateS3Error(error, place({ bucket, key }));
       knownBuckets.delete(bucket);
