@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/run-cli.js';
 
-const SECRETS = ['hunter2', 'tok123', 'adm1n-secret', 'kafka-pw-secret', 'key-phrase-secret'];
+const SECRETS = ['hunter2', 'tok123', 'adm1n-secret', 'kafka-pw-secret', 'key-phrase-secret', 's3-session-secret'];
 const TRACKING_URI = 'http://alice:hunter2@127.0.0.1:9/mlflow?token=tok123';
 
 function expectNoSecret(text: string): void {
@@ -26,7 +26,7 @@ describe('cli > secrets are masked in every output', () => {
     await writeFile(path.join(dir, 'flts.config.json'), JSON.stringify({ tracking: { timeoutMs: 2500 } }));
     const run = await runCli(['config', 'show', '--json', '--log-level', 'warn', '--home', path.join(dir, 'home')], {
       cwd: dir,
-      env: { MLFLOW_TRACKING_URI: TRACKING_URI, FLTS_SERVE_ADMIN_TOKEN: 'adm1n-secret', FLTS_KAFKA_SASL_USERNAME: 'svc-flts', FLTS_KAFKA_SASL_PASSWORD: 'kafka-pw-secret', FLTS_KAFKA_SSL_KEY_PASSWORD: 'key-phrase-secret' },
+      env: { MLFLOW_TRACKING_URI: TRACKING_URI, FLTS_SERVE_ADMIN_TOKEN: 'adm1n-secret', FLTS_KAFKA_SASL_USERNAME: 'svc-flts', FLTS_KAFKA_SASL_PASSWORD: 'kafka-pw-secret', FLTS_KAFKA_SSL_KEY_PASSWORD: 'key-phrase-secret', AWS_SESSION_TOKEN: 's3-session-secret' },
     });
     expect(run.exitCode).toBe(0);
     expectNoSecret(run.stdout + run.stderr);
@@ -37,6 +37,7 @@ describe('cli > secrets are masked in every output', () => {
     expect(rows.get('bus.kafka.sasl.username')).toMatchObject({ value: 'svc-flts', source: 'env', env: 'FLTS_KAFKA_SASL_USERNAME' });
     expect(rows.get('bus.kafka.sasl.password')).toMatchObject({ value: '***', source: 'env', env: 'FLTS_KAFKA_SASL_PASSWORD', secret: true });
     expect(rows.get('bus.kafka.ssl.keyPassword')).toMatchObject({ value: '***', source: 'env', env: 'FLTS_KAFKA_SSL_KEY_PASSWORD', secret: true });
+    expect(rows.get('store.s3.sessionToken')).toMatchObject({ value: '***', source: 'env', env: 'AWS_SESSION_TOKEN', secret: true });
     expect(rows.get('tracking.timeoutMs')).toMatchObject({ value: 2500, source: 'file' });
     expect(rows.get('logLevel')).toMatchObject({ value: 'warn', source: 'flag' });
     const human = await runCli(['config', 'show'], { cwd: dir, env: { MLFLOW_TRACKING_URI: TRACKING_URI, FLTS_KAFKA_SASL_PASSWORD: 'kafka-pw-secret' } });

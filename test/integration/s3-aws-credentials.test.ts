@@ -209,6 +209,21 @@ if (skipReason) {
       }
     });
 
+    it('signs with temporary static credentials: the key and its AWS_SESSION_TOKEN, which S3Proxy checks the signature over', async () => {
+      const proxy = await tokenRecorder();
+      try {
+        const env = { MINIO_ENDPOINT: proxy.endpoint, AWS_REGION: infra.s3.region, FLTS_STORE: 's3', AWS_ACCESS_KEY_ID: infra.s3.accessKey, AWS_SECRET_ACCESS_KEY: infra.s3.secretKey, AWS_SESSION_TOKEN: 'static-session-token' };
+        const store = await createObjectStore(resolveSettings({ env }).settings);
+        const bucket = `flts-static-token-${randomUUID().slice(0, 8)}`;
+        await store.put(bucket, 'k.json', '{"v":1}');
+        expect((await store.get(bucket, 'k.json')).toString()).toBe('{"v":1}');
+        expect(proxy.sent.length).toBeGreaterThanOrEqual(2);
+        expect(new Set(proxy.sent.map((r) => r.token))).toEqual(new Set(['static-session-token']));
+      } finally {
+        await proxy.close();
+      }
+    });
+
     it('exchanges a web identity token with a local STS endpoint (AWS_ENDPOINT_URL_STS), reading the rotated token file at each renewal', async () => {
       vi.useFakeTimers({ toFake: ['Date'] });
       const start = Date.now();

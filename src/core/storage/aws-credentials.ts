@@ -95,6 +95,8 @@ export interface CredentialOptions {
   aws?: Partial<AwsCredentialSettings>;
   accessKey?: string;
   secretKey?: string;
+  /** With temporary static credentials: the session token issued with accessKey; empty or unset = none. */
+  sessionToken?: string;
 }
 
 const NO_AWS_SETTINGS: AwsCredentialSettings = {
@@ -103,7 +105,7 @@ const NO_AWS_SETTINGS: AwsCredentialSettings = {
 };
 
 /** The key pair of static credentials; without one the client would send every request unsigned, as anonymous. */
-function staticKey(options: CredentialOptions): { accessKey: string; secretKey: string } {
+function staticKey(options: CredentialOptions): { accessKey: string; secretKey: string; sessionToken?: string } {
   const missing = !options.accessKey ? 'store.s3.accessKey (MINIO_ROOT_USER, MINIO_ACCESS_KEY or AWS_ACCESS_KEY_ID)' : !options.secretKey ? 'store.s3.secretKey (MINIO_ROOT_PASSWORD, MINIO_SECRET_KEY or AWS_SECRET_ACCESS_KEY)' : undefined;
   if (missing) {
     const setting = missing.split(' ')[0];
@@ -111,11 +113,17 @@ function staticKey(options: CredentialOptions): { accessKey: string; secretKey: 
       details: { setting },
     });
   }
-  return { accessKey: options.accessKey as string, secretKey: options.secretKey as string };
+  const key = { accessKey: options.accessKey as string, secretKey: options.secretKey as string };
+  if (!options.sessionToken) return key;
+  // It travels as the x-amz-security-token header, which Node refuses to send with a control character in it.
+  if (/[\x00-\x1f\x7f]/.test(options.sessionToken)) {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', 'store.s3.sessionToken (AWS_SESSION_TOKEN) holds a line break or another control character, which an HTTP header cannot carry: expected one token.', { details: { setting: 'store.s3.sessionToken' } });
+  }
+  return { ...key, sessionToken: options.sessionToken };
 }
 
 /** The credentials part of the minio client's options, and the role provider when the credentials are aws. */
-export function clientCredentials(options: CredentialOptions, source: AwsCredentialSourceOptions): { role?: RenewingAwsCredentials; clientOptions: Pick<ClientOptions, 'accessKey' | 'secretKey' | 'credentialsProvider'> } {
+export function clientCredentials(options: CredentialOptions, source: AwsCredentialSourceOptions): { role?: RenewingAwsCredentials; clientOptions: Pick<ClientOptions, 'accessKey' | 'secretKey' | 'sessionToken' | 'credentialsProvider'> } {
   if (options.credentials !== 'aws') return { clientOptions: staticKey(options) };
   const role = new RenewingAwsCredentials(selectAwsCredentialSource({ ...NO_AWS_SETTINGS, ...options.aws }, source));
   // The same class at run time; the package's types for its main entry declare it a second time, for CommonJS.

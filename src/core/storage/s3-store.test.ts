@@ -91,6 +91,37 @@ describe('core > storage > s3-store', () => {
     expect(() => createS3Store({ endpoint: 'minio:9000', credentials: 'aws', aws: { imdsDisabled: true } })).toThrow(expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'store.s3.credentials' } }));
   });
 
+  it('sends a static session token (store.s3.sessionToken) with every request, never in a message, and never renews it', async () => {
+    const TOKEN = 'static-session-token-never-shown';
+    const sent: unknown[] = [];
+    const server = http.createServer((request, response) => {
+      sent.push(request.headers['x-amz-security-token']);
+      request.resume();
+      response.writeHead(400, { 'Content-Type': 'application/xml' }).end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const store = createS3Store({ endpoint: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, accessKey: 'ASIASTATIC', secretKey: SECRET, sessionToken: TOKEN });
+      const error = (await store.get('bucket-a', 'k.json').catch((e: unknown) => e)) as FltsError;
+      expect(error).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED', details: { s3Code: 'ExpiredToken', accessKey: 'ASIASTATIC' } });
+      expect(error.message).toMatch(/its session token has expired \(ExpiredToken\); a static session token \(store.s3.sessionToken: AWS_SESSION_TOKEN\) is not renewed/);
+      expect(sent).toEqual([TOKEN]);
+      expect(JSON.stringify(error.toJSON())).not.toMatch(/never-shown/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const broken = (() => {
+      try {
+        return createS3Store({ endpoint: 'minio:9000', accessKey: 'ASIASTATIC', secretKey: SECRET, sessionToken: `${TOKEN}\nsecond-line-never-shown` });
+      } catch (e) {
+        return e as FltsError;
+      }
+    })();
+    expect(broken).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'store.s3.sessionToken' } });
+    expect(JSON.stringify((broken as FltsError).toJSON())).not.toMatch(/never-shown/);
+  });
+
   it('passes on what the credentials provider threw, and names the role credentials where S3 refuses them', () => {
     const refused = new FltsError('FLTS_STORE_AUTH_FAILED', 'The AWS credentials source ... answered HTTP 403');
     const wrapped = new Error(`Unable to get credentials: ${refused}`, { cause: refused });

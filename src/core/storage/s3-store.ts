@@ -106,6 +106,8 @@ const AUTH_REASONS: Readonly<Record<string, string>> = {
   ExpiredToken: 'its session token has expired',
   ExpiredTokenException: 'its session token has expired',
   TokenRefreshRequired: 'its session token must be refreshed',
+  // MinIO's answer to a session token it never issued (AWS_SESSION_TOKEN left over from another account, say).
+  InvalidTokenId: 'the server knows no such session token',
   InvalidSecurity: 'the server finds the security credentials invalid',
   // Signed requests are refused the same way when the signature's time or region is wrong, and no wait fixes either.
   RequestTimeTooSkewed: "this host's clock differs from the server's by more than S3 allows (15 minutes): set the clock (NTP)",
@@ -195,7 +197,11 @@ export function translateS3Error(error: unknown, where: S3CallPlace): unknown {
   const sourceDetails = credentialSource ? { credentialSource } : {};
   if (code && code in AUTH_REASONS) {
     const reason = credentialSource && code === 'SignatureDoesNotMatch' ? 'the server does not take the secret key the credentials source handed out' : AUTH_REASONS[code];
-    const again = where.renewed ? ', also with the new credentials the source handed out after the first refusal' : '';
+    const again = where.renewed
+      ? ', also with the new credentials the source handed out after the first refusal'
+      : !credentialSource && (REFUSED_SESSION_CODES.has(code) || code === 'InvalidTokenId')
+        ? '; a static session token (store.s3.sessionToken: AWS_SESSION_TOKEN) is not renewed: restart with new credentials, or unset it for a long-term key'
+        : '';
     return new FltsError('FLTS_STORE_AUTH_FAILED', `S3 endpoint ${where.endpoint} refused the credentials of ${keyId} (${origin}) while accessing ${target}: ${reason} (${code})${again}.`, {
       cause: error,
       details: { ...details, accessKey, ...sourceDetails },

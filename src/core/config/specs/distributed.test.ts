@@ -20,6 +20,14 @@ describe('core > config > specs > distributed', () => {
     expect(both.store.s3.accessKey).toBe('minio-user');
   });
 
+  it('reads the session token of temporary static credentials from AWS_SESSION_TOKEN, none by default, and never echoes it', () => {
+    expect(resolveSettings().settings.store.s3.sessionToken).toBe('');
+    const { settings, envNames } = resolveSettings({ env: { AWS_ACCESS_KEY_ID: 'ASIA1', AWS_SECRET_ACCESS_KEY: 'sk', AWS_SESSION_TOKEN: ' IQoJb3JpZ2luX2VjE \n' } });
+    expect(settings.store.s3).toMatchObject({ credentials: 'static', accessKey: 'ASIA1', sessionToken: 'IQoJb3JpZ2luX2VjE' });
+    expect(envNames['store.s3.sessionToken']).toBe('AWS_SESSION_TOKEN');
+    expect(() => resolveSettings({ file: { store: { s3: { sessionToken: 4242 } } } })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('4242') }));
+  });
+
   it('reads the Kafka security settings by their FLTS_KAFKA_* names, in any case', () => {
     const { settings } = resolveSettings({
       env: { FLTS_KAFKA_SECURITY_PROTOCOL: 'sasl_ssl', FLTS_KAFKA_SASL_MECHANISM: 'scram-sha-512', FLTS_KAFKA_SASL_USERNAME: 'svc', FLTS_KAFKA_SASL_PASSWORD: 'pw', FLTS_KAFKA_SSL_CA_FILE: ' /etc/flts/tls/ca.crt ', FLTS_KAFKA_SSL_INSECURE_SKIP_HOSTNAME_VERIFICATION: 'true', FLTS_S3_CA_FILE: '/etc/flts/tls/s3-ca.crt' },

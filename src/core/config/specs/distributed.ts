@@ -11,6 +11,7 @@ export const DISTRIBUTED_SPECS: readonly SettingSpec[] = [
   { path: 'store.s3.credentials', type: 'string', emptyIsUnset: true, default: 'static', choices: ['static', 'aws'], envCase: 'lower', env: ['FLTS_S3_CREDENTIALS'], description: 'Where the S3 credentials come from. static = store.s3.accessKey and store.s3.secretKey; aws = the temporary credentials of an IAM role, from the standard AWS environment, in this order: a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN: EKS IRSA), a container credentials endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI: ECS, EKS Pod Identity), the EC2 instance metadata service (IMDSv2). They are renewed before they expire, and the static key settings are not used.' },
   { path: 'store.s3.accessKey', type: 'string', default: 'minioadmin', env: ['MINIO_ROOT_USER', 'MINIO_ACCESS_KEY', 'AWS_ACCESS_KEY_ID'], description: 'S3 access key (store.s3.credentials static).' },
   { path: 'store.s3.secretKey', type: 'string', default: 'minioadmin', secret: true, env: ['MINIO_ROOT_PASSWORD', 'MINIO_SECRET_KEY', 'AWS_SECRET_ACCESS_KEY'], description: 'S3 secret key (store.s3.credentials static).' },
+  { path: 'store.s3.sessionToken', type: 'string', default: '', secret: true, envCase: 'trim', env: ['AWS_SESSION_TOKEN'], description: 'Session token of temporary static credentials (store.s3.credentials static), sent with every request beside store.s3.accessKey and store.s3.secretKey, which must be the key it was issued with; empty = a long-term key. It is not renewed: when it expires, S3 refuses every request (FLTS_STORE_AUTH_FAILED) until a restart with new credentials.' },
   { path: 'store.s3.secure', type: 'boolean', default: null, nullable: true, env: ['MINIO_SECURE'], description: 'Use TLS; unset = https only when the endpoint URL says so.' },
   { path: 'store.s3.region', type: 'string', default: 'us-east-1', envCase: 'trim', env: ['AWS_DEFAULT_REGION', 'AWS_REGION', 'MINIO_REGION'], description: 'S3 region (also the region new buckets are made in).' },
   { path: 'store.s3.caFile', type: 'string', default: '', envCase: 'trim', env: ['FLTS_S3_CA_FILE'], description: 'PEM file of the CA certificate(s) that signed an https endpoint\'s certificate (a private CA), trusted instead of Node\'s public CAs; empty = the public CAs plus NODE_EXTRA_CA_CERTS.' },
@@ -80,6 +81,7 @@ export interface S3Settings {
   aws: AwsCredentialSettings;
   accessKey: string;
   secretKey: string;
+  sessionToken: string;
   secure: boolean | null;
   region: string;
   caFile: string;
