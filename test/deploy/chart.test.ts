@@ -394,7 +394,10 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
         expect(containerEnv(container)).toMatchObject({
           MINIO_ROOT_USER: 'secret:flts-minio/MINIO_ROOT_USER',
           MINIO_ROOT_PASSWORD: 'secret:flts-minio/MINIO_ROOT_PASSWORD',
+          AWS_SESSION_TOKEN: 'secret:flts-minio/AWS_SESSION_TOKEN',
         });
+        // A Secret of a long-term key has no session token: the pod must start without it.
+        expect(container.env.find((e: { name: string }) => e.name === 'AWS_SESSION_TOKEN').valueFrom.secretKeyRef.optional).toBe(true);
       }
     }
     const customKeys = helmTemplate({ values: ['values-prod.yaml'], set: { 'store.existingSecretKeys.secretKey': 'password' } });
@@ -405,6 +408,10 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
   it('creates a Secret from inline credentials and refuses to render without any', () => {
     const [secret] = byKind(dev, 'Secret');
     expect(secret.stringData).toMatchObject({ MINIO_ROOT_USER: 'minioadmin', MINIO_ROOT_PASSWORD: 'minioadmin' });
+    expect(secret.stringData).not.toHaveProperty('AWS_SESSION_TOKEN');
+    const [temporary] = byKind(helmTemplate({ values: ['values-dev.yaml'], set: { 'store.sessionToken': 'IQoJb3JpZ2luX2Vj' } }), 'Secret');
+    expect(temporary.stringData).toMatchObject({ MINIO_ROOT_USER: 'minioadmin', AWS_SESSION_TOKEN: 'IQoJb3JpZ2luX2Vj' });
+    expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'secretEnv.AWS_SESSION_TOKEN': 't' } })).toContain('(setting store.s3.sessionToken) is one the chart sets itself: set store.sessionToken or store.existingSecret');
     const serve = podSpec(byKind(component(dev, 'serve'), 'Deployment')[0]).containers[0];
     expect(serve.envFrom).toContainEqual({ secretRef: { name: secret.metadata.name } });
     expect(helmTemplateError({})).toMatch(/credentials missing: set store.existingSecret/);
@@ -428,7 +435,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
       for (const container of podSpec(workload).containers) {
         // What IRSA's webhook adds to every container of a pod whose service account carries the annotation.
         const env = { ...containerStartEnv(objects, workload, container), AWS_ROLE_ARN: ROLE, AWS_WEB_IDENTITY_TOKEN_FILE: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token' };
-        expect(Object.keys(env).filter((name) => /^MINIO_ROOT_|^AWS_(ACCESS|SECRET)/.test(name))).toEqual([]);
+        expect(Object.keys(env).filter((name) => /^MINIO_ROOT_|^AWS_(ACCESS|SECRET|SESSION)/.test(name))).toEqual([]);
         const { store } = resolveSettings({ env }).settings;
         expect(store.s3).toMatchObject({ credentials: 'aws', region: 'eu-west-1', aws: { roleArn: ROLE } });
         expect(createS3Store(store.s3).location).toBe('https://s3.eu-west-1.amazonaws.com:443');
@@ -441,8 +448,9 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
 
   it('refuses store.credentials other than static or aws, a key given with aws, and FLTS_S3_CREDENTIALS in settings', () => {
     expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'store.credentials': 'irsa' } })).toMatch(/store.credentials "irsa" is not one of static, aws/);
-    expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'store.credentials': 'aws' } })).toMatch(/store.credentials is aws .* but store.existingSecret, store.accessKey or store.secretKey is set too/);
-    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'store.credentials': 'aws' } })).toMatch(/store.existingSecret, store.accessKey or store.secretKey is set too/);
+    expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'store.credentials': 'aws' } })).toMatch(/store.credentials is aws .* but store.existingSecret, store.accessKey, store.secretKey or store.sessionToken is set too/);
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'store.credentials': 'aws', 'store.existingSecret': '', 'store.sessionToken': 't' } })).toMatch(/store.sessionToken is set too/);
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'store.credentials': 'aws' } })).toMatch(/store.existingSecret, store.accessKey, store.secretKey or store.sessionToken is set too/);
     expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'settings.FLTS_S3_CREDENTIALS': 'aws' } })).toMatch(/settings.FLTS_S3_CREDENTIALS \(setting store.s3.credentials\) is one the chart sets itself: set store.credentials/);
     expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'settings.AWS_CONTAINER_AUTHORIZATION_TOKEN': 't' } })).toMatch(/settings.AWS_CONTAINER_AUTHORIZATION_TOKEN is a secret/);
     // The static default is unchanged: the key from the Secret, FLTS_S3_CREDENTIALS=static.

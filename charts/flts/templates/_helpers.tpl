@@ -74,8 +74,8 @@ key given with aws: flts would not use it, and it would sit in a Secret for noth
 {{- fail (printf "store.credentials %q is not one of static, aws" $mode) }}
 {{- end }}
 {{- if eq $mode "aws" }}
-{{- if or .Values.store.existingSecret .Values.store.accessKey .Values.store.secretKey }}
-{{- fail "store.credentials is aws (an IAM role's credentials, from IRSA, EKS Pod Identity or the node) but store.existingSecret, store.accessKey or store.secretKey is set too: flts would not use that key; unset them" }}
+{{- if or .Values.store.existingSecret .Values.store.accessKey .Values.store.secretKey .Values.store.sessionToken }}
+{{- fail "store.credentials is aws (an IAM role's credentials, from IRSA, EKS Pod Identity or the node) but store.existingSecret, store.accessKey, store.secretKey or store.sessionToken is set too: flts would not use that key; unset them" }}
 {{- end }}
 {{- else -}}
 true
@@ -116,6 +116,14 @@ env:
       secretKeyRef:
         name: {{ .Values.store.existingSecret }}
         key: {{ .Values.store.existingSecretKeys.secretKey }}
+{{- with .Values.store.existingSecretKeys.sessionToken }}
+  - name: AWS_SESSION_TOKEN
+    valueFrom:
+      secretKeyRef:
+        name: {{ $.Values.store.existingSecret }}
+        key: {{ . }}
+        optional: true
+{{- end }}
 {{- end }}
 {{- with .Values.bus.saslPasswordSecret }}
 {{- if .name }}
@@ -158,6 +166,7 @@ store.s3.credentials: "set store.credentials"
 store.s3.endpoint: "set store.endpoint"
 store.s3.accessKey: "set store.accessKey or store.existingSecret"
 store.s3.secretKey: "set store.secretKey or store.existingSecret"
+store.s3.sessionToken: "set store.sessionToken or store.existingSecret"
 bus.kind: "set bus.kind"
 bus.kafka.brokers: "set bus.bootstrapServers"
 serve.host: "it binds 0.0.0.0, so that the probes and the Service reach the server"
