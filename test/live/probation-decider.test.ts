@@ -31,7 +31,7 @@ function record(runId: string, previous: string | null, second: number, action: 
     score: null,
     timestamp: `2026-01-01T00:00:${String(second).padStart(2, '0')}.000000Z`,
     weights: { rmse: 1, mae: 0, mse: 0 },
-    source: action === 'rollback' ? 'rollback' : 'manual',
+    source: action === 'rollback' ? 'rollback' : 'auto',
     previous_run_id: previous,
     reason: 'test',
     action,

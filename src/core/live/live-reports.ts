@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.js';
-import { promotionScope, type PromotionRecord } from '../registry/pointers.js';
+import { isPersonsChoice, promotionScope, type PromotionRecord } from '../registry/pointers.js';
 import { getJsonIfExists, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { PairedFigures, RunFigures } from './live-scorer.js';
@@ -24,6 +24,18 @@ export interface LiveReport {
   memory: { points: number; forgotten: number };
 }
 
+/**
+ * The person's choice that keeps the run under probation in service whatever its live figures: a pin of the run, or
+ * its promotion by hand (`source` `manual`, `best`, ...). The figures are still compared and the decision recorded.
+ */
+export interface ProbationKeeper {
+  action: NonNullable<PromotionRecord['action']>;
+  source: PromotionRecord['source'];
+  actor: string | null;
+  /** The timestamp of the record that made the choice (the pin's own, not the pinned promotion's). */
+  timestamp: string;
+}
+
 /** The one decision taken on a promotion's probation. */
 export interface ProbationDecision {
   promotion: PromotionRef;
@@ -33,8 +45,10 @@ export interface ProbationDecision {
   points: number;
   replicas: string[];
   reason: string;
-  /** 'rolled-back' once the rollback is recorded; 'none' when rollback is off or the run was kept. */
+  /** 'rolled-back' once the rollback is recorded; 'none' when rollback is off, the run was kept or a person chose it. */
   action: 'rollback-pending' | 'rolled-back' | 'none';
+  /** Set when a person chose the run (pinned or promoted it): the verdict stands as figures, no rollback follows. */
+  kept_by?: ProbationKeeper;
   decided_by: string;
   decided_at: string;
   rollback_timestamp?: string;
@@ -51,6 +65,12 @@ export function promotionRefOf(record: PromotionRecord): PromotionRef | undefine
   const timestamp = action === 'promote' ? record.timestamp : action === 'pin' ? record.pinned_timestamp : undefined;
   if (!timestamp || !record.previous_run_id || record.previous_run_id === record.run_id) return undefined;
   return { run_id: record.run_id, previous_run_id: record.previous_run_id, timestamp };
+}
+
+/** Who keeps the run `record` puts in service against automatic rollback: a person's pin or promotion; none for the daemon's. */
+export function keeperOf(record: PromotionRecord): ProbationKeeper | undefined {
+  if (!isPersonsChoice(record)) return undefined;
+  return { action: record.action ?? 'promote', source: record.source, actor: record.actor ?? null, timestamp: record.timestamp };
 }
 
 export function samePromotion(a: PromotionRef | undefined, b: PromotionRef | undefined): boolean {

@@ -1,9 +1,10 @@
 import type { Settings } from '../config/settings.js';
 import { isServiceRefusal, toFltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { readPromotionPointer } from '../registry/pointers.js';
+import { describeChoice, promotionScope, readPromotionPointer } from '../registry/pointers.js';
+import { listPromotionHistory } from '../registry/promotion-history.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { listLiveReports, promotionRefOf, readProbationDecision, samePromotion, writeProbationDecision, type ProbationDecision, type PromotionRef } from './live-reports.js';
+import { keeperOf, listLiveReports, promotionRefOf, readProbationDecision, samePromotion, writeProbationDecision, type ProbationDecision, type ProbationKeeper, type PromotionRef } from './live-reports.js';
 import { combinePaired, probationVerdict, rollbackReason } from './probation.js';
 
 export interface RollbackRequest {
@@ -31,6 +32,27 @@ export interface ProbationDeciderDeps {
   now?: () => Date;
 }
 
+/**
+ * Records the decision on a run a person chose (pinned, or promoted by hand) with who chose it, and no rollback:
+ * the daemon never overrides that choice, but a run that does worse live is reported (the decision, /healthz, and a
+ * warning in the log) so that the person can roll back themselves.
+ */
+async function keep(deps: ProbationDeciderDeps, decision: ProbationDecision, keeper: ProbationKeeper): Promise<ProbationDecision> {
+  const { store, settings, logger } = deps;
+  const worse = decision.verdict === 'rollback';
+  const reason = worse ? `${decision.reason}; not rolled back: run ${decision.promotion.run_id} was ${describeChoice(keeper)}, and a person's choice stands against automatic rollback` : decision.reason;
+  const kept: ProbationDecision = { ...decision, action: 'none', reason, kept_by: keeper };
+  await writeProbationDecision(store, settings, kept);
+  if (worse) logger.warn({ runId: decision.promotion.run_id, previousRunId: decision.promotion.previous_run_id, candidateRmse: decision.candidate_rmse, baselineRmse: decision.baseline_rmse, points: decision.points, keptBy: keeper, reason }, 'live_probation_worse_kept');
+  return kept;
+}
+
+/** The person's choice that refused a rollback of `runId` (the scope's newest history record), if it is one. */
+async function keeperInHistory(store: ObjectStore, settings: Settings, runId: string): Promise<ProbationKeeper | undefined> {
+  const newest = (await listPromotionHistory(store, settings, promotionScope(settings))).at(-1);
+  return newest?.run_id === runId ? keeperOf(newest) : undefined;
+}
+
 async function finishRollback(deps: ProbationDeciderDeps, decision: ProbationDecision): Promise<ProbationDecision> {
   const { store, settings, logger } = deps;
   const pointer = await readPromotionPointer(store, settings);
@@ -41,6 +63,9 @@ async function finishRollback(deps: ProbationDeciderDeps, decision: ProbationDec
     await writeProbationDecision(store, settings, superseded);
     return superseded;
   }
+  // Someone pinned the run between the decision and its rollback (or a restart left the rollback pending): they decide.
+  const keeper = keeperOf(pointer);
+  if (keeper) return keep(deps, decision, keeper);
   let record: { run_id: string; timestamp: string };
   try {
     record = await deps.rollback({ source: 'auto-rollback', reason: decision.reason, fromRunId: decision.promotion.run_id, toRunId: decision.promotion.previous_run_id });
@@ -48,6 +73,11 @@ async function finishRollback(deps: ProbationDeciderDeps, decision: ProbationDec
     const flts = toFltsError(error);
     // Another decider rolled back first (or someone promoted): whoever moved the history records what happened.
     if (flts.code === 'FLTS_PROMOTE_ROLLBACK_STALE') return (await readProbationDecision(store, settings, decision.promotion)) ?? decision;
+    // Pinned after the look at the pointer above: the history already says so, the pointer may not yet.
+    if (flts.code === 'FLTS_PROMOTE_CHOSEN_RUN_STANDS') {
+      const chooser = await keeperInHistory(store, settings, decision.promotion.run_id);
+      return chooser ? keep(deps, decision, chooser) : decision;
+    }
     // A store or bus outage (or refusal of the credentials) passes: the decision stays pending and the next look retries.
     if (flts.retriable || flts.kind === 'unavailable' || flts.kind === 'internal' || isServiceRefusal(flts)) throw error;
     // The previous run is gone or no longer servable: no retry can restore it, so the decision says why it stands.
@@ -75,14 +105,16 @@ export async function probationAwaitingDecision(store: ObjectStore, settings: Se
 /**
  * One look at the promotion under probation: sums every replica's paired figures for it and, once they
  * cover the probation window, records the one decision for that promotion and, when the new run is worse
- * by more than the margin, rolls back. Level-triggered and safe to repeat: an existing decision is never
- * taken again, and a rollback recorded as pending (a crash between decision and rollback) is finished.
+ * by more than the margin, rolls back, unless a person chose the run (the pointer is a pin or a promotion by
+ * hand: `kept_by`). Level-triggered and safe to repeat, from durable state only (the pointer and the decision):
+ * an existing decision is never taken again, and a rollback recorded as pending (a crash between decision and
+ * rollback) is finished, or kept when a person pinned the run meanwhile.
  */
 export async function decideProbation(deps: ProbationDeciderDeps): Promise<ProbationDecision | undefined> {
   const { store, settings, logger } = deps;
   const pointer = await readPromotionPointer(store, settings);
   const ref: PromotionRef | undefined = pointer && promotionRefOf(pointer);
-  if (!ref) return undefined;
+  if (!pointer || !ref) return undefined;
   const existing = await readProbationDecision(store, settings, ref);
   if (existing) return existing.action === 'rollback-pending' ? finishRollback(deps, existing) : existing;
 
@@ -90,7 +122,9 @@ export async function decideProbation(deps: ProbationDeciderDeps): Promise<Proba
   const paired = combinePaired(reports.map((report) => report.probation!.paired));
   const verdict = probationVerdict(paired, { points: settings.live.probationPoints, margin: settings.live.rollbackMargin });
   if (verdict.verdict === 'pending' || !paired) return undefined;
-  const act = verdict.verdict === 'rollback' && settings.live.rollback;
+  // A person's pin or promotion is decided like any other (the figures are what the operator needs), never undone.
+  const keeper = keeperOf(pointer);
+  const act = verdict.verdict === 'rollback' && settings.live.rollback && !keeper;
   const decision: ProbationDecision = {
     promotion: ref,
     verdict: verdict.verdict,
@@ -103,7 +137,8 @@ export async function decideProbation(deps: ProbationDeciderDeps): Promise<Proba
     decided_by: deps.decidedBy,
     decided_at: (deps.now?.() ?? new Date()).toISOString(),
   };
+  logger.info({ runId: ref.run_id, previousRunId: ref.previous_run_id, verdict: decision.verdict, action: decision.action, candidateRmse: decision.candidate_rmse, baselineRmse: decision.baseline_rmse, points: decision.points, keptBy: keeper }, 'live_probation_decided');
+  if (keeper) return keep(deps, decision, keeper);
   await writeProbationDecision(store, settings, decision);
-  logger.info({ runId: ref.run_id, previousRunId: ref.previous_run_id, verdict: decision.verdict, action: decision.action, candidateRmse: decision.candidate_rmse, baselineRmse: decision.baseline_rmse, points: decision.points }, 'live_probation_decided');
   return act ? finishRollback(deps, decision) : decision;
 }

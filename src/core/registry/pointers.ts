@@ -20,6 +20,21 @@ export function isAutomaticChoice(record: Pick<PromotionRecord, 'source'>): bool
 }
 
 /**
+ * Whether a record is a person's choice, which an automatic rollback never undoes: any source but the daemon's
+ * (`auto`) and a live-accuracy check's (`auto-rollback`); a reference record, which has none, stands as well.
+ * Only `flts promote --rollback` (source `rollback`) or another promotion replaces it.
+ */
+export function isPersonsChoice(record: Pick<PromotionRecord, 'source'>): boolean {
+  return record.source !== 'auto' && record.source !== 'auto-rollback';
+}
+
+/** A record's choice in words, e.g. "pinned 2026-01-01T00:00:00.000000Z by manual ana". */
+export function describeChoice(record: Pick<PromotionRecord, 'action' | 'source' | 'actor' | 'timestamp'>): string {
+  const done = record.action === 'pin' ? 'pinned' : record.action === 'rollback' ? 'rolled back to' : 'promoted';
+  return `${done} ${record.timestamp} by ${record.source ?? 'a reference writer'}${record.actor ? ` ${record.actor}` : ''}`;
+}
+
+/**
  * The reference's promotion record (fields in the reference order), plus what flts adds: who decided
  * (`source`, `actor`), which run it replaced, why, whether it was a promotion or a rollback, and when the
  * processed data of the run was created (what automatic promotion orders by).
@@ -45,7 +60,8 @@ export interface PromotionRecord {
   /**
    * `pin`: someone promoted the run the daemon had promoted automatically while it was in service. The run stays
    * (no reload), and the record makes it a chosen run; `previous_run_id` is the pinned promotion's and
-   * `pinned_timestamp` names that promotion, so its live probation goes on and a rollback returns to the run before.
+   * `pinned_timestamp` names that promotion, so its live probation goes on (scored and decided, never rolled back
+   * automatically: the run is a person's choice now) and `flts promote --rollback` returns to the run before.
    */
   action?: 'promote' | 'rollback' | 'pin';
   /** Who or what asked: an operator's name, `daemon:<owner>`, `library`. */

@@ -53,7 +53,7 @@ export interface LiveStatus {
     candidate_rmse: number | null;
     baseline_rmse: number | null;
     shadowing: boolean;
-    decision: Pick<ProbationDecision, 'verdict' | 'action' | 'reason' | 'decided_by' | 'decided_at'> | null;
+    decision: Pick<ProbationDecision, 'verdict' | 'action' | 'reason' | 'decided_by' | 'decided_at' | 'kept_by'> | null;
   } | null;
   shadow_skipped: number;
 }
@@ -276,7 +276,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
               baseline_rmse: rmse?.baseline ?? null,
               active: probation.active,
               shadowing: shadows.get('baseline')?.model !== undefined,
-              decision: decision ? { verdict: decision.verdict, action: decision.action, reason: decision.reason, decided_by: decision.decided_by, decided_at: decision.decided_at } : null,
+              decision: decision ? { verdict: decision.verdict, action: decision.action, reason: decision.reason, decided_by: decision.decided_by, decided_at: decision.decided_at, ...(decision.kept_by ? { kept_by: decision.kept_by } : {}) } : null,
             }
           : null,
         shadow_skipped: shadowSkipped,

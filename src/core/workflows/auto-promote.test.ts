@@ -142,8 +142,8 @@ describe('core > workflows > auto-promote > semantics', () => {
       expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'chosen-run-stands' });
       expect(await autoPromote(NEW, 'daemon:b', settings, deps)).toMatchObject({ result: 'chosen-run-stands' });
       expect((await readPromotionPointer(store, settings))?.run_id).toBe('lstm');
-      // A rollback stands the same way.
-      await rollback({ source: 'auto-rollback', actor: 'live-accuracy', reason: 'live error' }, settings, deps);
+      // A rollback stands the same way (a person's: an automatic one never undoes the choice above).
+      await rollback({ source: 'rollback', actor: 'ana', reason: 'LSTM drifts after all' }, settings, deps);
       expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'chosen-run-stands' });
       expect((await readPromotionPointer(store, settings))?.run_id).toBe('naive');
       // Newer data is promoted automatically over any earlier choice.

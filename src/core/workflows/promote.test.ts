@@ -120,10 +120,11 @@ describe('core > workflows > promote', () => {
   it('rolls back through the history one promotion at a time, recording who asked', async () => {
     await byHand('runA');
     await byHand('runB');
-    await byHand('runC');
-    expect((await rollback({ source: 'rollback', actor: 'ana' }, settings, { store })).record).toMatchObject({ run_id: 'runB', previous_run_id: 'runC', action: 'rollback', source: 'rollback', actor: 'ana' });
+    await promote({ runId: 'runC', source: 'auto', actor: 'daemon:x', reason: 'best score' }, settings, { store });
     const auto = await rollback({ source: 'auto-rollback', actor: 'live-accuracy', reason: 'live MAE 3x the test MAE' }, settings, { store });
-    expect(auto.record).toMatchObject({ run_id: 'runA', source: 'auto-rollback', actor: 'live-accuracy', reason: 'live MAE 3x the test MAE', action: 'rollback' });
+    expect(auto.record).toMatchObject({ run_id: 'runB', previous_run_id: 'runC', source: 'auto-rollback', actor: 'live-accuracy', reason: 'live MAE 3x the test MAE', action: 'rollback' });
+    // runB is in service by an automatic rollback now: a live-accuracy check may walk back further, so may a person.
+    expect((await rollback({ source: 'rollback', actor: 'ana' }, settings, { store })).record).toMatchObject({ run_id: 'runA', previous_run_id: 'runB', action: 'rollback', source: 'rollback', actor: 'ana' });
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runA');
     await expect(rollback({ source: 'rollback', actor: 'ana' }, settings, { store })).rejects.toMatchObject({
       code: 'FLTS_PROMOTE_NOTHING_TO_ROLLBACK',

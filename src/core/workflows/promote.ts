@@ -7,7 +7,7 @@ import { ignoreEvents, type EventSink } from '../events.js';
 import { buildScoreboard, SCORE_WEIGHTS, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { isAutomaticChoice, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
+import { describeChoice, isAutomaticChoice, isPersonsChoice, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
 import { appendHistory, catchUpPointers, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, readRunRecord } from '../registry/run-store.js';
@@ -51,8 +51,8 @@ export interface PromotionResult {
   changed: boolean;
   /**
    * true when someone promoted the run in service that the daemon had promoted automatically: `record` is the pin
-   * (action `pin`), which keeps the run against automatic promotion of the same data; replicas are not told to
-   * reload and its live probation goes on.
+   * (action `pin`), which keeps the run against automatic promotion of the same data and automatic rollback;
+   * replicas are not told to reload, and its live probation goes on (scored and decided, never rolled back).
    */
   pinned: boolean;
   record: PromotionRecord;
@@ -194,8 +194,8 @@ function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason
  * but their choice is recorded (a history record with action `pin`, their source, actor and reason; pointers
  * moved to it), so automatic promotion of the same data no longer replaces the run. Replicas are not told
  * (`model-selected` would have a reference replica reload the run it serves), MLflow's mark already names the
- * run, and the probation of the pinned promotion goes on. Should another promotion have come in between, the pin
- * put its run back in service and is announced and marked like any promotion.
+ * run, and the probation of the pinned promotion goes on, decided but never rolled back. Should another promotion
+ * have come in between, the pin put its run back in service and is announced and marked like any promotion.
  */
 async function pinInService(current: PromotionRecord, decision: PromotionDecision, reason: string, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
   const { store } = deps;
@@ -359,7 +359,7 @@ export function promotionStack(history: readonly PromotionRecord[]): PromotionRe
 }
 
 export interface RollbackRequest {
-  /** `rollback` for an operator, `auto-rollback` for a live-accuracy check. */
+  /** `rollback` for an operator, `auto-rollback` for a live-accuracy check (refused over a person's choice: FLTS_PROMOTE_CHOSEN_RUN_STANDS). */
   source: Extract<PromotionSource, 'rollback' | 'auto-rollback'>;
   actor: string;
   reason?: string;
@@ -375,7 +375,8 @@ export interface RollbackRequest {
 /** Returns this scope to the run promoted before the current one, through `promote` (same checks, records and notices). */
 export async function rollback(request: RollbackRequest, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
   const scope = promotionScope(settings);
-  const stack = promotionStack(await listPromotionHistory(deps.store, settings, scope));
+  const history = await listPromotionHistory(deps.store, settings, scope);
+  const stack = promotionStack(history);
   const current = stack.at(-1);
   const target = stack.at(-2);
   if (!current || !target) {
@@ -389,6 +390,10 @@ export async function rollback(request: RollbackRequest, settings: Settings, dep
       `Not rolled back: the history of scope '${scope}' now goes from run ${current.run_id} back to ${target.run_id}, not from ${expected.fromRunId} back to ${expected.toRunId} as decided.`,
       { details: { scope, current: current.run_id, target: target.run_id, expected } },
     );
+  }
+  const newest = history.at(-1)!;
+  if (request.source === 'auto-rollback' && isPersonsChoice(newest)) {
+    throw new FltsError('FLTS_PROMOTE_CHOSEN_RUN_STANDS', `Not rolled back automatically: run ${current.run_id} of scope '${scope}' was ${describeChoice(newest)}, and only a person undoes a person's choice.`, { details: { scope, current: current.run_id, target: target.run_id, chosen: newest.timestamp } });
   }
   return promote({ runId: target.run_id, source: request.source, actor: request.actor, reason: request.reason ?? `rollback from run ${current.run_id}`, force: request.force }, settings, deps);
 }
