@@ -31,18 +31,20 @@ if (skipReason) {
   });
 } else {
   describe('integration > live probation on Kafka + S3', () => {
-    // The promoter waits for a GRU that is never trained, so it never promotes on its own: promotions here are manual.
+    // The promoter waits for a GRU that is never trained, so it never promotes on its own: the test promotes as it
+    // would (source auto), since a run a person promotes is never rolled back automatically.
     const pipeline = createPipeline('live', { FLTS_LIVE_PROBATION_POINTS: '40', FLTS_LIVE_REPORT_INTERVAL_MS: '200', EXPECTED_MODEL_TYPES: 'GRU' });
     let settings: Settings;
     let bus: MessageBus;
+    let daemon: FltsProcess;
     let daemonUrl = '';
     const replicas: Array<{ id: string; url: string; proc: FltsProcess }> = [];
     let runs: { naive: string; naiveTwin: string; lstm: string };
     let next = 0;
 
-    /** Promotes like `flts promote --run` and announces it on model-selected, as every promotion path does. */
+    /** Promotes like the daemon's promoter and announces it on model-selected, as every promotion path does. */
     async function promote(runId: string, reason: string): Promise<void> {
-      const { record } = await promoteRun({ runId, source: 'manual', actor: 'test', reason: reason, force: true }, settings, { store: pipeline.store });
+      const { record } = await promoteRun({ runId, source: 'auto', actor: 'daemon:test', reason: reason, force: true }, settings, { store: pipeline.store });
       await bus.publish(settings.bus.topics.modelSelected, encodePromotion({ ...record }));
       for (const replica of replicas) await waitUntil(async () => (await getJson(`${replica.url}/healthz`)).json.run_id === runId, `${replica.id} serving ${runId}`, 60_000);
     }
@@ -69,7 +71,7 @@ if (skipReason) {
       runs = { naive: trained.runs[0].run_id, lstm: trained.runs[1].run_id, naiveTwin: twin.runs[0].run_id };
       await promoteRun({ runId: runs.naive, source: 'manual', actor: 'test', reason: 'promoted by the test', force: true }, settings, { store: pipeline.store });
 
-      const daemon = pipeline.start(['daemon', '--port', '0'], { FLTS_DAEMON_ROLES: 'promoter' });
+      daemon = pipeline.start(['daemon', '--port', '0'], { FLTS_DAEMON_ROLES: 'promoter' });
       daemonUrl = (await daemon.waitForOutput(/Daemon listening on (http:\/\/\S+)/))[1];
       for (const id of ['a', 'b']) {
         const proc = pipeline.start(['serve', '--port', '0'], { FLTS_REPLICA_ID: id });
@@ -127,6 +129,28 @@ if (skipReason) {
       expect(decision.decided_by).toMatch(/^promoter /);
       expect((await readPromotionPointer(pipeline.store, settings))?.run_id).toBe(runs.naiveTwin);
       expect((await pipeline.promotions()).filter((record) => record.source === 'auto-rollback')).toHaveLength(1);
+    });
+
+    it('never rolls back a run a person pinned, over a daemon restart: the promoter decides, reports and keeps it', async () => {
+      await promote(runs.lstm, 'the worse run again, then pinned');
+      const pin = await promoteRun({ runId: runs.lstm, source: 'manual', actor: 'ana', reason: 'LSTM for the holidays' }, settings, { store: pipeline.store });
+      expect(pin).toMatchObject({ changed: true, pinned: true });
+      // The pin lives in the history and the pointers only: a restarted promoter knows it from there.
+      expect(await daemon.stop('SIGTERM')).toBe(0);
+      daemon = pipeline.start(['daemon', '--port', '0'], { FLTS_DAEMON_ROLES: 'promoter' });
+      daemonUrl = (await daemon.waitForOutput(/Daemon listening on (http:\/\/\S+)/))[1];
+
+      const decided = async (): Promise<boolean> => (await getJson(`${replicas[0].url}/healthz`)).json.live.probation?.decision?.kept_by !== undefined;
+      await trafficUntil(decided, 120);
+      const live = (await getJson(`${replicas[0].url}/healthz`)).json.live;
+      expect(live.probation).toMatchObject({ run_id: runs.lstm, previous_run_id: runs.naiveTwin, decision: { verdict: 'rollback', action: 'none', kept_by: { action: 'pin', source: 'manual', actor: 'ana', timestamp: pin.record.timestamp } } });
+      expect(live.probation.decision.decided_by).toMatch(/^promoter /);
+      expect(live.probation.decision.reason).toContain(`not rolled back: run ${runs.lstm} was pinned ${pin.record.timestamp} by manual ana`);
+      expect(daemon.logs()).toContain('"msg":"live_probation_worse_kept"');
+      expect((await readPromotionPointer(pipeline.store, settings))?.run_id).toBe(runs.lstm);
+      expect((await pipeline.promotions()).filter((record) => record.source === 'auto-rollback')).toHaveLength(1);
+      expect(await (await fetch(`${daemonUrl}/metrics`)).text()).toContain('flts_live_rollbacks_total 0');
+      for (const replica of replicas) expect((await getJson(`${replica.url}/healthz`)).json.run_id).toBe(runs.lstm);
     });
   });
 }

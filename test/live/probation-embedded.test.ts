@@ -61,7 +61,8 @@ describe('live > probation in an embedded flts serve', () => {
     const twin = await trainModels({ models: ['NAIVE'] }, settings, { store });
     runs = { naive: trained.runs[0].run_id, lstm: trained.runs[1].run_id, naiveTwin: twin.runs[0].run_id };
     await promote({ runId: runs.naive, source: 'manual', actor: 'test', reason: 'promoted by the test', force: true }, settings, { store });
-    await promote({ runId: runs.lstm, source: 'manual', actor: 'test', reason: 'a barely trained LSTM over persistence', force: true }, settings, { store });
+    // The daemon's choice (source auto): a run a person promotes is never rolled back automatically.
+    await promote({ runId: runs.lstm, source: 'auto', actor: 'daemon:test', reason: 'a barely trained LSTM over persistence', force: true }, settings, { store });
     service = await startInferenceService(settings, { store, rollback: createRollbackAction({ store, settings }) });
   }, 120_000);
 
@@ -93,7 +94,7 @@ describe('live > probation in an embedded flts serve', () => {
   });
 
   it('keeps an identical run: no false rollback on equal live errors', async () => {
-    await promote({ runId: runs.naiveTwin, source: 'manual', actor: 'test', reason: 'an identical model', force: true }, settings, { store });
+    await promote({ runId: runs.naiveTwin, source: 'auto', actor: 'daemon:test', reason: 'an identical model', force: true }, settings, { store });
     await service.holder.reloadFromPointer({ force: true });
     await service.live!.tick();
     expect((await healthLive()).probation).toMatchObject({ run_id: runs.naiveTwin, previous_run_id: runs.naive });
@@ -108,12 +109,33 @@ describe('live > probation in an embedded flts serve', () => {
 
   it('with FLTS_LIVE_ROLLBACK=false decides and reports, but leaves the promotion in place', async () => {
     settings.live.rollback = false;
-    await promote({ runId: runs.lstm, source: 'manual', actor: 'test', reason: 'the worse run again, rollback off', force: true }, settings, { store });
+    await promote({ runId: runs.lstm, source: 'auto', actor: 'daemon:test', reason: 'the worse run again, rollback off', force: true }, settings, { store });
     await service.holder.reloadFromPointer({ force: true });
     await trafficUntil(async () => (await healthLive()).probation?.decision !== null, 200);
     const live = await healthLive();
     expect(live.probation).toMatchObject({ run_id: runs.lstm, previous_run_id: runs.naiveTwin, decision: { verdict: 'rollback', action: 'none' } });
     expect((await readPromotionPointer(store, settings))?.run_id).toBe(runs.lstm);
+    expect(await (await fetch(`${service.url}/metrics`)).text()).toContain('flts_live_rollbacks_total 1');
+  });
+
+  it('decides the probation of a run pinned while the server runs, and keeps it in service however it does live', async () => {
+    settings.live.rollback = true;
+    await promote({ runId: runs.naive, source: 'auto', actor: 'daemon:test', reason: 'back to persistence', force: true }, settings, { store });
+    await promote({ runId: runs.lstm, source: 'auto', actor: 'daemon:test', reason: 'the worse run, then pinned', force: true }, settings, { store });
+    await service.holder.reloadFromPointer({ force: true });
+    await service.live!.tick();
+    expect((await healthLive()).probation).toMatchObject({ run_id: runs.lstm, previous_run_id: runs.naive, active: true, decision: null });
+    const pin = await promote({ runId: runs.lstm, source: 'manual', actor: 'ana', reason: 'LSTM for the holidays' }, settings, { store });
+    expect(pin).toMatchObject({ changed: true, pinned: true });
+
+    await trafficUntil(async () => (await healthLive()).probation?.decision !== null, 200);
+    const live = await healthLive();
+    expect(live.probation).toMatchObject({ run_id: runs.lstm, previous_run_id: runs.naive, decision: { verdict: 'rollback', action: 'none', kept_by: { action: 'pin', source: 'manual', actor: 'ana', timestamp: pin.record.timestamp } } });
+    expect(live.probation.decision.reason).toContain(`not rolled back: run ${runs.lstm} was pinned ${pin.record.timestamp} by manual ana`);
+    expect(live.probation.candidate_rmse).toBeGreaterThan(live.probation.baseline_rmse * 1.1);
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe(runs.lstm);
+    expect(service.holder.status().current?.runId).toBe(runs.lstm);
+    expect((await listPromotionHistory(store, settings, 'global')).filter((record) => record.source === 'auto-rollback')).toHaveLength(1);
     expect(await (await fetch(`${service.url}/metrics`)).text()).toContain('flts_live_rollbacks_total 1');
   });
 
