@@ -175,8 +175,8 @@ describe('cli > screens > promote-manual-screen', () => {
     expect(frame()).toContain('This run is the promoted one, automatically: promoting it pins it.');
     await press(KEYS.enter, 'Reason: _');
     await press('holidays', 'Reason: holidays_');
-    await press(KEYS.enter, 'Pin LSTM run runA against automatic promotion? It stays in service. [y/N]');
-    await press('y', 'Pinned runA against automatic promotion; it stays in service.');
+    await press(KEYS.enter, 'Pin LSTM run runA against automatic promotion and rollback? It stays in service. [y/N]');
+    await press('y', 'Pinned runA against automatic promotion and rollback; it stays in service.');
     expect(outcomes).toEqual([{ kind: 'promoted', result: expect.objectContaining({ changed: true, pinned: true }) }]);
     expect((await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.source}:${r.action}`)).toEqual(['runA:auto:promote', 'runA:manual:pin']);
 
@@ -232,7 +232,7 @@ describe('cli > promote (flags, history)', () => {
     const [auto] = await listPromotionHistory(store, settings);
     const text = await runCli(['promote', '--run', 'runA', '--reason', 'holidays'], { env });
     expect(text.exitCode, text.stderr).toBe(0);
-    expect(text.stdout).toContain(`LSTM run runA is already in service (promoted automatically ${auto.timestamp}); now pinned against automatic promotion by manual ana — holidays.`);
+    expect(text.stdout).toContain(`LSTM run runA is already in service (promoted automatically ${auto.timestamp}); now pinned against automatic promotion and automatic rollback by manual ana — holidays.`);
     const [, pin] = await listPromotionHistory(store, settings);
     expect(pin).toMatchObject({ run_id: 'runA', source: 'manual', actor: 'ana', reason: 'holidays', action: 'pin', pinned_timestamp: auto.timestamp, previous_run_id: null });
     expect(await readPromotionPointer(store, settings)).toEqual(pin);

@@ -12,7 +12,7 @@ export function alreadyInServiceLine(record: PromotionRecord): string {
 /** What they say when that run was in service by automatic promotion, and is now pinned (`record`: the pin). */
 export function pinnedLine(record: PromotionRecord): string {
   return singleLine(
-    `${record.model_type} run ${record.run_id} is already in service (promoted automatically ${record.pinned_timestamp ?? ''}); now pinned against automatic promotion by ${by(record)} — ${record.reason}. Replicas keep serving it without a reload.`,
+    `${record.model_type} run ${record.run_id} is already in service (promoted automatically ${record.pinned_timestamp ?? ''}); now pinned against automatic promotion and automatic rollback by ${by(record)} — ${record.reason}. Replicas keep serving it without a reload.`,
   );
 }
 

@@ -58,7 +58,7 @@ export function PromoteManualScreen({ candidates, force, onPromote, onExit, init
   };
   const { step, cursor, reason, notice, outcome } = state.current;
   const selected = rows[cursor];
-  // The run in service by the daemon's choice: promoting it pins it against automatic promotion (it stays, no reload).
+  // The run in service by the daemon's choice: promoting it pins it against automatic promotion and rollback (it stays, no reload).
   const pinnable = candidates.current !== null && isAutomaticChoice(candidates.current);
 
   const finish = (result: ScreenOutcome): void => {
@@ -142,10 +142,10 @@ export function PromoteManualScreen({ candidates, force, onPromote, onExit, init
           <Text>{`Reason: ${reason}${step === 'reason' ? '_' : ''}`}</Text>
         </Box>
       ) : null}
-      {step === 'confirm' && selected.diff.same_run ? <Text bold>Pin {selected.model_type} run {selected.run_id} against automatic promotion? It stays in service. [y/N]</Text> : null}
+      {step === 'confirm' && selected.diff.same_run ? <Text bold>Pin {selected.model_type} run {selected.run_id} against automatic promotion and rollback? It stays in service. [y/N]</Text> : null}
       {step === 'confirm' && !selected.diff.same_run ? <Text bold>Promote {selected.model_type} run {selected.run_id}{candidates.current ? `, replacing ${candidates.current.run_id}` : ''}? [y/N]</Text> : null}
       {step === 'working' ? <Text>Promoting {selected.run_id}…</Text> : null}
-      {outcome?.kind === 'promoted' && outcome.result.pinned ? <Text color="green">Pinned {outcome.result.record.run_id} against automatic promotion; it stays in service. History {outcome.result.history_key}</Text> : null}
+      {outcome?.kind === 'promoted' && outcome.result.pinned ? <Text color="green">Pinned {outcome.result.record.run_id} against automatic promotion and rollback; it stays in service. History {outcome.result.history_key}</Text> : null}
       {outcome?.kind === 'promoted' && outcome.result.changed && !outcome.result.pinned ? <Text color="green">Promoted {outcome.result.record.run_id}; history {outcome.result.history_key}</Text> : null}
       {outcome?.kind === 'promoted' && !outcome.result.changed ? <Text>{outcome.result.record.run_id} is already in service; nothing was written.</Text> : null}
       {outcome?.kind === 'cancelled' ? <Text>Cancelled; nothing was written.</Text> : null}
