@@ -31,8 +31,8 @@ if (skipReason) {
   });
 } else {
   describe('integration > live probation on Kafka + S3', () => {
-    // The promoter waits for a GRU that is never trained, so it never promotes on its own: the test promotes as it
-    // would (source auto), since a run a person promotes is never rolled back automatically.
+    // The promoter waits for a GRU that is never trained, so it never promotes on its own: promotions here are manual,
+    // but for the one a person pins, which the test makes as the promoter would (source auto).
     const pipeline = createPipeline('live', { FLTS_LIVE_PROBATION_POINTS: '40', FLTS_LIVE_REPORT_INTERVAL_MS: '200', EXPECTED_MODEL_TYPES: 'GRU' });
     let settings: Settings;
     let bus: MessageBus;
@@ -42,9 +42,9 @@ if (skipReason) {
     let runs: { naive: string; naiveTwin: string; lstm: string };
     let next = 0;
 
-    /** Promotes like the daemon's promoter and announces it on model-selected, as every promotion path does. */
-    async function promote(runId: string, reason: string): Promise<void> {
-      const { record } = await promoteRun({ runId, source: 'auto', actor: 'daemon:test', reason: reason, force: true }, settings, { store: pipeline.store });
+    /** Promotes like `flts promote --run` (or the daemon's promoter) and announces it on model-selected, as every promotion path does. */
+    async function promote(runId: string, reason: string, by: { source: 'manual' | 'auto'; actor: string } = { source: 'manual', actor: 'test' }): Promise<void> {
+      const { record } = await promoteRun({ runId, ...by, reason: reason, force: true }, settings, { store: pipeline.store });
       await bus.publish(settings.bus.topics.modelSelected, encodePromotion({ ...record }));
       for (const replica of replicas) await waitUntil(async () => (await getJson(`${replica.url}/healthz`)).json.run_id === runId, `${replica.id} serving ${runId}`, 60_000);
     }
@@ -132,7 +132,7 @@ if (skipReason) {
     });
 
     it('never rolls back a run a person pinned, over a daemon restart: the promoter decides, reports and keeps it', async () => {
-      await promote(runs.lstm, 'the worse run again, then pinned');
+      await promote(runs.lstm, 'the worse run again, then pinned', { source: 'auto', actor: 'daemon:test' });
       const pin = await promoteRun({ runId: runs.lstm, source: 'manual', actor: 'ana', reason: 'LSTM for the holidays' }, settings, { store: pipeline.store });
       expect(pin).toMatchObject({ changed: true, pinned: true });
       // The pin lives in the history and the pointers only: a restarted promoter knows it from there.

@@ -61,8 +61,8 @@ describe('live > probation in an embedded flts serve', () => {
     const twin = await trainModels({ models: ['NAIVE'] }, settings, { store });
     runs = { naive: trained.runs[0].run_id, lstm: trained.runs[1].run_id, naiveTwin: twin.runs[0].run_id };
     await promote({ runId: runs.naive, source: 'manual', actor: 'test', reason: 'promoted by the test', force: true }, settings, { store });
-    // The daemon's choice (source auto): a run a person promotes is never rolled back automatically.
-    await promote({ runId: runs.lstm, source: 'auto', actor: 'daemon:test', reason: 'a barely trained LSTM over persistence', force: true }, settings, { store });
+    // A person's promotion, as every promotion of an embedded serve is: its probation rolls it back all the same.
+    await promote({ runId: runs.lstm, source: 'manual', actor: 'test', reason: 'a barely trained LSTM over persistence', force: true }, settings, { store });
     service = await startInferenceService(settings, { store, rollback: createRollbackAction({ store, settings }) });
   }, 120_000);
 

@@ -89,7 +89,7 @@ describe('live > probation of a run a person chose', () => {
       const { logger, warnings } = recordingLogger();
       const decision = await decider({ logger });
       expect(decision).toMatchObject({ promotion: ref, verdict: 'rollback', action: 'none', candidate_rmse: 10, baseline_rmse: 1, kept_by: { action: 'pin', source: 'manual', actor: 'ana', timestamp: pin.record.timestamp } });
-      expect(decision?.reason).toMatch(/^live RMSE 10\.00 of run runX vs 1\.000 of the previous run runW .*; not rolled back: run runX was pinned \S+ by manual ana, and a person's choice stands against automatic rollback$/);
+      expect(decision?.reason).toMatch(/^live RMSE 10\.00 of run runX vs 1\.000 of the previous run runW .*; not rolled back: run runX was pinned \S+ by manual ana, and a pin stands against automatic rollback$/);
       expect(warnings).toEqual(['live_probation_worse_kept']);
       expect((await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.action}`)).toEqual(['runW:promote', 'runX:promote', 'runX:pin']);
       expect((await readPromotionPointer(store, settings))?.run_id).toBe('runX');
@@ -135,21 +135,23 @@ describe('live > probation of a run a person chose', () => {
     expect((await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.action}`)).toEqual(['runW:promote', 'runX:promote', 'runX:pin']);
   });
 
-  it('keeps a run a person promoted by hand (no pin needed), with the figures that would have rolled it back', async () => {
+  it('rolls back a run a person promoted by hand that does worse live: a promotion is no pin', async () => {
     await promote({ runId: 'runW', source: 'manual', actor: 'ana', reason: 'baseline' }, settings, { store });
     const manual = (await promote({ runId: 'runX', source: 'manual', actor: 'bob', reason: 'better on holidays' }, settings, { store })).record;
     await runXWorseLive(promotionRefOf(manual)!);
-    expect(await decider()).toMatchObject({ verdict: 'rollback', action: 'none', kept_by: { action: 'promote', source: 'manual', actor: 'bob', timestamp: manual.timestamp } });
-    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runX');
+    const decision = await decider();
+    expect(decision).toMatchObject({ verdict: 'rollback', action: 'rolled-back' });
+    expect(decision?.kept_by).toBeUndefined();
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runW');
   });
 
-  it('refuses an automatic rollback of a person\'s choice from any caller, and lets a person roll back', async () => {
+  it('refuses an automatic rollback of a pinned run from any caller, and lets a person roll back', async () => {
     await autoPromotedRunX();
     const pin = await pinRunX();
     for (const expected of [undefined, { fromRunId: 'runX', toRunId: 'runW' }]) {
       await expect(rollback({ source: 'auto-rollback', actor: 'live-accuracy', reason: 'worse live', expected }, settings, { store })).rejects.toMatchObject({
         code: 'FLTS_PROMOTE_CHOSEN_RUN_STANDS',
-        message: `Not rolled back automatically: run runX of scope 'global' was pinned ${pin.record.timestamp} by manual ana, and only a person undoes a person's choice.`,
+        message: `Not rolled back automatically: run runX of scope 'global' was pinned ${pin.record.timestamp} by manual ana, and only a person undoes a pin.`,
       });
     }
     expect((await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.action}`)).toEqual(['runW:promote', 'runX:promote', 'runX:pin']);

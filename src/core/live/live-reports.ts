@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.js';
-import { isPersonsChoice, promotionScope, type PromotionRecord } from '../registry/pointers.js';
+import { isPin, promotionScope, type PromotionRecord } from '../registry/pointers.js';
 import { getJsonIfExists, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { PairedFigures, RunFigures } from './live-scorer.js';
@@ -25,8 +25,8 @@ export interface LiveReport {
 }
 
 /**
- * The person's choice that keeps the run under probation in service whatever its live figures: a pin of the run, or
- * its promotion by hand (`source` `manual`, `best`, ...). The figures are still compared and the decision recorded.
+ * The pin that keeps the run under probation in service whatever its live figures (a person promoted again the
+ * run the daemon had promoted). The figures are still compared and the decision recorded.
  */
 export interface ProbationKeeper {
   action: NonNullable<PromotionRecord['action']>;
@@ -45,9 +45,9 @@ export interface ProbationDecision {
   points: number;
   replicas: string[];
   reason: string;
-  /** 'rolled-back' once the rollback is recorded; 'none' when rollback is off, the run was kept or a person chose it. */
+  /** 'rolled-back' once the rollback is recorded; 'none' when rollback is off, the run was kept or a person pinned it. */
   action: 'rollback-pending' | 'rolled-back' | 'none';
-  /** Set when a person chose the run (pinned or promoted it): the verdict stands as figures, no rollback follows. */
+  /** Set when a person pinned the run: the verdict stands as figures, no rollback follows. */
   kept_by?: ProbationKeeper;
   decided_by: string;
   decided_at: string;
@@ -67,9 +67,9 @@ export function promotionRefOf(record: PromotionRecord): PromotionRef | undefine
   return { run_id: record.run_id, previous_run_id: record.previous_run_id, timestamp };
 }
 
-/** Who keeps the run `record` puts in service against automatic rollback: a person's pin or promotion; none for the daemon's. */
+/** Who keeps the run `record` puts in service against automatic rollback: the person who pinned it; none for a promotion. */
 export function keeperOf(record: PromotionRecord): ProbationKeeper | undefined {
-  if (!isPersonsChoice(record)) return undefined;
+  if (!isPin(record)) return undefined;
   return { action: record.action ?? 'promote', source: record.source, actor: record.actor ?? null, timestamp: record.timestamp };
 }
 

@@ -33,21 +33,21 @@ export interface ProbationDeciderDeps {
 }
 
 /**
- * Records the decision on a run a person chose (pinned, or promoted by hand) with who chose it, and no rollback:
+ * Records the decision on a run a person pinned with who pinned it, and no rollback:
  * the daemon never overrides that choice, but a run that does worse live is reported (the decision, /healthz, and a
  * warning in the log) so that the person can roll back themselves.
  */
 async function keep(deps: ProbationDeciderDeps, decision: ProbationDecision, keeper: ProbationKeeper): Promise<ProbationDecision> {
   const { store, settings, logger } = deps;
   const worse = decision.verdict === 'rollback';
-  const reason = worse ? `${decision.reason}; not rolled back: run ${decision.promotion.run_id} was ${describeChoice(keeper)}, and a person's choice stands against automatic rollback` : decision.reason;
+  const reason = worse ? `${decision.reason}; not rolled back: run ${decision.promotion.run_id} was ${describeChoice(keeper)}, and a pin stands against automatic rollback` : decision.reason;
   const kept: ProbationDecision = { ...decision, action: 'none', reason, kept_by: keeper };
   await writeProbationDecision(store, settings, kept);
   if (worse) logger.warn({ runId: decision.promotion.run_id, previousRunId: decision.promotion.previous_run_id, candidateRmse: decision.candidate_rmse, baselineRmse: decision.baseline_rmse, points: decision.points, keptBy: keeper, reason }, 'live_probation_worse_kept');
   return kept;
 }
 
-/** The person's choice that refused a rollback of `runId` (the scope's newest history record), if it is one. */
+/** The pin that refused a rollback of `runId` (the scope's newest history record), if it is one. */
 async function keeperInHistory(store: ObjectStore, settings: Settings, runId: string): Promise<ProbationKeeper | undefined> {
   const newest = (await listPromotionHistory(store, settings, promotionScope(settings))).at(-1);
   return newest?.run_id === runId ? keeperOf(newest) : undefined;
@@ -105,8 +105,7 @@ export async function probationAwaitingDecision(store: ObjectStore, settings: Se
 /**
  * One look at the promotion under probation: sums every replica's paired figures for it and, once they
  * cover the probation window, records the one decision for that promotion and, when the new run is worse
- * by more than the margin, rolls back, unless a person chose the run (the pointer is a pin or a promotion by
- * hand: `kept_by`). Level-triggered and safe to repeat, from durable state only (the pointer and the decision):
+ * by more than the margin, rolls back, unless a person pinned the run (the pointer is a pin: `kept_by`). Level-triggered and safe to repeat, from durable state only (the pointer and the decision):
  * an existing decision is never taken again, and a rollback recorded as pending (a crash between decision and
  * rollback) is finished, or kept when a person pinned the run meanwhile.
  */
@@ -122,7 +121,7 @@ export async function decideProbation(deps: ProbationDeciderDeps): Promise<Proba
   const paired = combinePaired(reports.map((report) => report.probation!.paired));
   const verdict = probationVerdict(paired, { points: settings.live.probationPoints, margin: settings.live.rollbackMargin });
   if (verdict.verdict === 'pending' || !paired) return undefined;
-  // A person's pin or promotion is decided like any other (the figures are what the operator needs), never undone.
+  // A pinned run is decided like any other (the figures are what the operator needs), never undone.
   const keeper = keeperOf(pointer);
   const act = verdict.verdict === 'rollback' && settings.live.rollback && !keeper;
   const decision: ProbationDecision = {

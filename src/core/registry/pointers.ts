@@ -20,12 +20,12 @@ export function isAutomaticChoice(record: Pick<PromotionRecord, 'source'>): bool
 }
 
 /**
- * Whether a record is a person's choice, which an automatic rollback never undoes: any source but the daemon's
- * (`auto`) and a live-accuracy check's (`auto-rollback`); a reference record, which has none, stands as well.
- * Only `flts promote --rollback` (source `rollback`) or another promotion replaces it.
+ * Whether a record pins its run: a person promoted again the run the daemon had put in service, having seen it serve.
+ * An automatic rollback never undoes a pin (only `flts promote --rollback` or another promotion replaces it). A
+ * promotion by hand is no pin: it is a bet on test metrics like the daemon's, and its live probation checks it.
  */
-export function isPersonsChoice(record: Pick<PromotionRecord, 'source'>): boolean {
-  return record.source !== 'auto' && record.source !== 'auto-rollback';
+export function isPin(record: Pick<PromotionRecord, 'action'>): boolean {
+  return record.action === 'pin';
 }
 
 /** A record's choice in words, e.g. "pinned 2026-01-01T00:00:00.000000Z by manual ana". */

@@ -7,7 +7,7 @@ import { ignoreEvents, type EventSink } from '../events.js';
 import { buildScoreboard, SCORE_WEIGHTS, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { describeChoice, isAutomaticChoice, isPersonsChoice, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
+import { describeChoice, isAutomaticChoice, isPin, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
 import { appendHistory, catchUpPointers, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, readRunRecord } from '../registry/run-store.js';
@@ -359,7 +359,7 @@ export function promotionStack(history: readonly PromotionRecord[]): PromotionRe
 }
 
 export interface RollbackRequest {
-  /** `rollback` for an operator, `auto-rollback` for a live-accuracy check (refused over a person's choice: FLTS_PROMOTE_CHOSEN_RUN_STANDS). */
+  /** `rollback` for an operator, `auto-rollback` for a live-accuracy check (refused over a pin: FLTS_PROMOTE_CHOSEN_RUN_STANDS). */
   source: Extract<PromotionSource, 'rollback' | 'auto-rollback'>;
   actor: string;
   reason?: string;
@@ -392,8 +392,8 @@ export async function rollback(request: RollbackRequest, settings: Settings, dep
     );
   }
   const newest = history.at(-1)!;
-  if (request.source === 'auto-rollback' && isPersonsChoice(newest)) {
-    throw new FltsError('FLTS_PROMOTE_CHOSEN_RUN_STANDS', `Not rolled back automatically: run ${current.run_id} of scope '${scope}' was ${describeChoice(newest)}, and only a person undoes a person's choice.`, { details: { scope, current: current.run_id, target: target.run_id, chosen: newest.timestamp } });
+  if (request.source === 'auto-rollback' && isPin(newest)) {
+    throw new FltsError('FLTS_PROMOTE_CHOSEN_RUN_STANDS', `Not rolled back automatically: run ${current.run_id} of scope '${scope}' was ${describeChoice(newest)}, and only a person undoes a pin.`, { details: { scope, current: current.run_id, target: target.run_id, chosen: newest.timestamp } });
   }
   return promote({ runId: target.run_id, source: request.source, actor: request.actor, reason: request.reason ?? `rollback from run ${current.run_id}`, force: request.force }, settings, deps);
 }

@@ -3,7 +3,7 @@ import type { SettingSpec } from './setting-spec.js';
 /**
  * Live accuracy: how served forecasts are scored against the actual values later requests bring, and the
  * probation that rolls an automatic promotion back when it forecasts worse in production than the run it replaced
- * (a run a person promoted or pinned is compared and reported, never rolled back).
+ * (a run a person pinned is compared and reported, never rolled back).
  */
 export const LIVE_SPECS: readonly SettingSpec[] = [
   { path: 'live.enabled', type: 'boolean', default: true, env: ['FLTS_LIVE_SCORING'], description: 'Remember served forecasts and score them when later requests, POST /actuals or batch claims bring the actual values.' },
@@ -11,7 +11,7 @@ export const LIVE_SPECS: readonly SettingSpec[] = [
   { path: 'live.memoryPoints', type: 'integer', default: 200_000, min: 1, max: 10_000_000, env: ['FLTS_LIVE_MEMORY_POINTS'], description: 'Forecast points remembered at most while waiting for their actuals; beyond it the oldest are forgotten.' },
   { path: 'live.probationPoints', type: 'integer', default: 500, min: 1, max: 10_000_000, env: ['FLTS_LIVE_PROBATION_POINTS'], description: 'After a promotion, matched points on which the new run is compared with the previous run forecasting in shadow.' },
   { path: 'live.rollbackMargin', type: 'number', default: 0.1, min: 0, max: 100, env: ['FLTS_LIVE_ROLLBACK_MARGIN'], description: "Roll back when the new run's live RMSE exceeds the previous run's by more than this fraction over the probation window." },
-  { path: 'live.rollback', type: 'boolean', default: true, env: ['FLTS_LIVE_ROLLBACK'], description: 'Act on a failed probation of a run the daemon promoted (false: keep scoring and reporting, never roll back). A run a person promoted or pinned is never rolled back automatically.' },
+  { path: 'live.rollback', type: 'boolean', default: true, env: ['FLTS_LIVE_ROLLBACK'], description: 'Act on a failed probation (false: keep scoring and reporting, never roll back). A run a person pinned is never rolled back automatically.' },
   { path: 'live.reportIntervalMs', type: 'integer', default: 5000, min: 50, max: 3_600_000, env: ['FLTS_LIVE_REPORT_INTERVAL_MS'], description: 'How often a replica writes its live figures to the store and the probation decider reads them.' },
   { path: 'live.reportRetentionMs', type: 'integer', default: 86_400_000, min: 60_000, max: 2_147_483_647, env: ['FLTS_LIVE_REPORT_RETENTION_MS'], description: 'A replica report not rewritten for this long belongs to a replica that is gone (live ones rewrite theirs every report interval): it is left out of the live ranking and probation, and deleted.' },
   { path: 'live.shadowRunId', type: 'string', default: '', envCase: 'trim', env: ['FLTS_SERVE_SHADOW_RUN'], description: 'Also forecast with this run on every request, in shadow (not served), and score it ("" = none).' },
