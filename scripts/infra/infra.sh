@@ -4,7 +4,9 @@
 #   - S3Proxy (S3-compatible server, in-memory backend by default)
 #   - on request only (`start kafka-secure`): a second Kafka 3.9.1 for TLS and SASL, with SASL_PLAINTEXT and
 #     SASL_SSL listeners (SCRAM-SHA-256 and SCRAM-SHA-512, user flts) and an SSL listener that requires a client
-#     certificate; test certificates from tls-certs.sh; its variables (KAFKA_SECURE_*) in .infra/kafka-secure/env
+#     certificate; test certificates from tls-certs.sh; ACLs enforced (StandardAuthorizer): flts, the client
+#     certificate and the plain internal listener are super users, the SCRAM user flts-acl may do only what a test
+#     grants it; its variables (KAFKA_SECURE_*) in .infra/kafka-secure/env
 # Both are resolved from Maven Central with Maven and cached outside the work tree.
 #
 # Usage: infra.sh up | down | status | fetch | start <kafka|s3|kafka-secure> | stop <kafka|s3|kafka-secure>
@@ -193,8 +195,10 @@ start_kafka_secure() {
   mkdir -p "$dir/data"
   [ -f "$dir/tls/broker.pem" ] || bash "$SCRIPT_DIR/tls-certs.sh" "$dir/tls" || die "making test certificates failed"
   [ -f "$dir/scram-password" ] || node -e 'console.log(require("crypto").randomBytes(12).toString("hex"))' >"$dir/scram-password"
-  local password scram
+  [ -f "$dir/acl-password" ] || node -e 'console.log(require("crypto").randomBytes(12).toString("hex"))' >"$dir/acl-password"
+  local password acl_password scram
   password="$(cat "$dir/scram-password")"
+  acl_password="$(cat "$dir/acl-password")"
   scram="org.apache.kafka.common.security.scram.ScramLoginModule required;"
   cat >"$dir/server.properties" <<EOF
 process.roles=broker,controller
@@ -215,19 +219,28 @@ ssl.keystore.location=$dir/tls/broker.pem
 ssl.truststore.type=PEM
 ssl.truststore.location=$dir/tls/ca.pem
 listener.name.ssl.ssl.client.auth=required
+# ACLs are enforced, so a refused permission can be tested for real. Super users: the plain controller and internal
+# listeners (ANONYMOUS: the broker itself), the SCRAM user flts and the client certificate of the other tests.
+# flts-acl has no ACL until a test grants one, and a resource without ACLs is denied to it.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS;User:flts;User:CN=flts-client
+allow.everyone.if.no.acl.found=false
 $(kafka_common_properties "$dir")
 EOF
   write_kafka_log4j "$dir"
   local java_opts=(-Xms128m -Xmx384m -XX:+UseSerialGC -Djava.awt.headless=true "-Dlog4j.configuration=file:$dir/log4j.properties")
   # KRaft keeps SCRAM credentials in the metadata log: formatting with them makes the users exist from the start.
-  local scram_users=(--add-scram "SCRAM-SHA-256=[name=flts,password=$password]" --add-scram "SCRAM-SHA-512=[name=flts,password=$password]")
+  local scram_users=(--add-scram "SCRAM-SHA-256=[name=flts,password=$password]" --add-scram "SCRAM-SHA-512=[name=flts,password=$password]" --add-scram "SCRAM-SHA-256=[name=flts-acl,password=$acl_password]")
   format_kafka_storage "$dir" "the kafka-secure storage" "${java_opts[@]}" -- "${scram_users[@]}"
   cat >"$dir/env" <<EOF
 KAFKA_SECURE_SASL_PLAINTEXT_SERVERS=127.0.0.1:$sasl
 KAFKA_SECURE_SASL_SSL_SERVERS=127.0.0.1:$sasl_ssl
 KAFKA_SECURE_SSL_SERVERS=127.0.0.1:$ssl
+KAFKA_SECURE_PLAINTEXT_SERVERS=127.0.0.1:$internal
 KAFKA_SECURE_SCRAM_USER=flts
 KAFKA_SECURE_SCRAM_PASSWORD=$password
+KAFKA_SECURE_ACL_USER=flts-acl
+KAFKA_SECURE_ACL_PASSWORD=$acl_password
 KAFKA_SECURE_CA_FILE=$dir/tls/ca.pem
 KAFKA_SECURE_OTHER_CA_FILE=$dir/tls/other-ca.pem
 KAFKA_SECURE_CLIENT_CERT_FILE=$dir/tls/client.pem
