@@ -25,7 +25,7 @@ export interface RunCliOptions {
 }
 
 /** Settings variables of the test runner's own environment must not leak into the command under test. */
-function cleanEnvironment(extra: Record<string, string>, unset: readonly string[] = []): NodeJS.ProcessEnv {
+export function cleanEnvironment(extra: Record<string, string>, unset: readonly string[] = []): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of unset) delete env[name];
   for (const spec of ALL_SPECS) for (const name of spec.env ?? []) delete env[name];

@@ -1,9 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
-import { ALL_SPECS } from '../../src/core/config/specs/index.js';
 import { isolatedStack } from '../../src/core/config/isolated-stack.js';
 import { createMessageBus } from '../../src/core/bus/index.js';
 import type { MessageBus, ReceivedMessage } from '../../src/core/bus/message-bus.js';
@@ -16,12 +14,14 @@ import { createS3Store } from '../../src/core/storage/s3-store.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import { fsStoreRoot } from '../../src/core/storage/index.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
-import { BIN, REPO_ROOT, runCli, type CliRun } from '../helpers/run-cli.js';
+import { startFltsProcess, type FltsProcess } from '../helpers/flts-process.js';
+import { runCli, type CliRun } from '../helpers/run-cli.js';
 import { loadInfraEnv } from './infra-env.js';
 import { waitUntil } from '../helpers/wait-until.js';
 import { readTopics } from '../helpers/read-topic.js';
 
 export { waitUntil };
+export type { FltsProcess };
 
 /**
  * Runs the real pipeline as child processes (`flts preprocess`, `flts daemon`, `flts serve`) against the
@@ -45,18 +45,6 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export interface FltsProcess {
-  child: ChildProcess;
-  output(): string;
-  /** Everything written to stderr (the structured logs), up to its last 2 MB. */
-  logs(): string;
-  /** Resolves with the first match of `pattern` in stdout. */
-  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
-  exited: Promise<number | null>;
-  /** Sends the signal (if still running) and resolves with the exit code. */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
-
 const DATA = ['--train', '../shared/datasets/PobleSec.csv', '--test', '../shared/datasets/PobleSec_test.csv'];
 
 /** Tiny training so a whole pipeline takes seconds: 300 rows, one epoch, 8 hidden units, NAIVE + LSTM. */
@@ -77,48 +65,6 @@ export const TINY_TRAINING: Record<string, string> = {
   FLTS_SERVE_PREDICTION_LOG: 'false',
   FLTS_LOG_LEVEL: 'info',
 };
-
-function cleanEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const spec of ALL_SPECS) for (const name of spec.env ?? []) delete env[name];
-  for (const name of Object.keys(env)) if (name.startsWith('FLTS_')) delete env[name];
-  return { ...env, ...extra };
-}
-
-function startProcess(args: string[], env: Record<string, string>): FltsProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: cleanEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (stderr.length > 4_000_000) stderr = stderr.slice(-2_000_000);
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
-  let done = false;
-  void exited.then(() => (done = true));
-  return {
-    child,
-    output: () => `${stdout}\n--- stderr (tail) ---\n${stderr.slice(-4000)}`,
-    logs: () => stderr,
-    async waitForOutput(pattern, timeoutMs = 60_000) {
-      return waitUntil(
-        async () => {
-          if (done) throw new Error(`flts ${args[0]} exited: ${stdout}\n${stderr.slice(-3000)}`);
-          return pattern.exec(stdout) ?? undefined;
-        },
-        `${pattern} in the output of flts ${args.join(' ')}`,
-        timeoutMs,
-        100,
-      );
-    },
-    exited,
-    async stop(signal = 'SIGTERM') {
-      if (!done) child.kill(signal);
-      return exited;
-    },
-  };
-}
 
 export function createPipeline(name: string, overrides: Record<string, string> = {}, options: { embedded?: boolean } = {}): Pipeline {
   const stack = isolatedStack(name);
@@ -144,7 +90,7 @@ export function createPipeline(name: string, overrides: Record<string, string> =
     settings,
     store,
     start(args, extra = {}) {
-      const proc = startProcess(args, { ...env, ...extra });
+      const proc = startFltsProcess(args, { ...env, ...extra });
       processes.push(proc);
       return proc;
     },

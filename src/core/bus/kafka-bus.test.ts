@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import { createMessageBus } from './index.js';
-import { createKafkaBus, kafkaLogCreator } from './kafka-bus.js';
+import { createKafkaBus } from './kafka-bus.js';
+import { kafkaLogCreator } from './kafka-log.js';
 import { BUS_CLOSED_REASON } from './kafka-connections.js';
 
 describe('core > bus > kafka-bus', () => {

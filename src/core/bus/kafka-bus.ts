@@ -1,11 +1,12 @@
-import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type IHeaders, type KafkaMessage, type Producer, type logCreator } from 'kafkajs';
-import { FltsError } from '../errors.js';
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
+import { FltsError, isServiceRefusal } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { retryWithBackoff, sleep, withTimeout, type RetryPolicy as BackoffRetryPolicy } from '../retry.js';
 import { createConsumerRecovery, type ConsumerCrash } from './consumer-recovery.js';
 import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import { kafkaClientConfig, type KafkaConnectionOptions } from './kafka-client-config.js';
-import { kafkaFailure } from './kafka-failure.js';
+import { groupLookupDenied, kafkaFailure } from './kafka-failure.js';
+import { kafkaLogCreator } from './kafka-log.js';
 import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet, tellJoined } from './subscription-set.js';
 import { BUS_CLOSED_REASON, createKafkaConnections } from './kafka-connections.js';
@@ -34,27 +35,6 @@ export interface KafkaBusOptions extends KafkaConnectionOptions {
   onDelivery?: DeliveryListener;
   /** Client-level retries of retriable broker errors (default 8: about half a minute of a broker being away). */
   brokerRetries?: number;
-}
-
-/**
- * kafkajs' own chatter goes to debug; its warnings and errors stay visible, without the stack it attaches to each
- * failed connection attempt: the reason is in the message, and flts reports the failure itself, coded. A broker's
- * error answer to one request ("Response GroupCoordinator", "Response CreateTopics") is thrown to its caller as
- * well, which retries it (a coordinator or leader still being elected, a topic another process created first) or
- * fails coded: a warning, not an error on every fresh start. The bus ending its own connections when it closes is
- * no failure at all: debug.
- */
-export function kafkaLogCreator(logger: Logger): logCreator {
-  return () =>
-    ({ namespace, level, log }) => {
-      const { message, stack: _stack, ...fields } = log as typeof log & { stack?: unknown };
-      const entry = { kafka: namespace, ...fields };
-      const brokerAnswer = namespace === 'Connection' && message.startsWith('Response ');
-      if (message.includes(BUS_CLOSED_REASON)) logger.debug(entry, message);
-      else if (level === KafkaLogLevel.ERROR && !brokerAnswer) logger.error(entry, message);
-      else if (level === KafkaLogLevel.ERROR || level === KafkaLogLevel.WARN) logger.warn(entry, message);
-      else logger.debug(entry, message);
-    };
 }
 
 function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
@@ -100,13 +80,15 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
   const heartbeatInterval = options.heartbeatIntervalMs ?? 3_000;
   const connections = createKafkaConnections(options.brokers);
+  /** Coordinator lookups the broker refused so far: a consumer that then fails to find its coordinator was denied. */
+  let groupLookupDenials = 0;
   const kafka = new Kafka({
     ...kafkaClientConfig(options),
     brokers: connections.brokers,
     // Retriable broker errors (leader moves, a restarting broker) are retried before they surface.
     retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: options.brokerRetries ?? 8 },
     logLevel: KafkaLogLevel.INFO,
-    logCreator: kafkaLogCreator(logger),
+    logCreator: kafkaLogCreator(logger, () => groupLookupDenials++),
     socketFactory: connections.socketFactory,
   });
   const knownTopics = new Set<string>();
@@ -218,8 +200,18 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     let consumer: Consumer = createConsumer();
     let joined: () => void = () => {};
     const joinedOnce = new Promise<void>((resolve) => (joined = resolve));
+    let refused: (error: FltsError) => void = () => {};
+    const refusedOnce = new Promise<FltsError>((resolve) => (refused = resolve));
+    /** Until subscribe returns, a refusal (a login, a certificate, an ACL) fails it instead of being recovered from. */
+    let subscribing = true;
+    let deniedBefore = groupLookupDenials;
     const recovery = createConsumerRecovery({ group, brokers: options.brokers, logger });
     const crashed = (crash: ConsumerCrash): void => {
+      if (groupLookupDenials > deniedBefore) crash = { ...crash, error: groupLookupDenied(`subscribing group ${group} to ${topics.join(',')}`, options.brokers, group, crash.error) };
+      if (subscribing && !controller.signal.aborted) {
+        const failure = kafkaFailure(`subscribing group ${group} to ${topics.join(',')}`, options.brokers, crash.error);
+        if (isServiceRefusal(failure)) return refused(failure);
+      }
       let delayMs: number | undefined;
       try {
         delayMs = recovery.crashed(crash, !controller.signal.aborted && !connections.closed);
@@ -248,6 +240,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     };
     const startConsumer = async (): Promise<void> => {
       const current = consumer;
+      deniedBefore = groupLookupDenials;
       // The subscriber hears of a join once the first fetch after it is done: a fetch needs the offset it reads
       // from, so by then a group with nothing committed has fixed where it starts, and nothing published later is missed.
       let fetchedSinceJoin = true;
@@ -317,8 +310,16 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     }
     const joinTimeout = options.joinTimeoutMs ?? sessionTimeout;
     let timer: NodeJS.Timeout | undefined;
-    const joinedInTime = await Promise.race([joinedOnce.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), joinTimeout)))]);
+    // kafkajs reports a failed join only as a crash of the consumer it runs in the background: a refused one ends
+    // the subscribe here, since no retry mends an ACL (a daemon's startup stops at once rather than waiting forever).
+    const joinedInTime = await Promise.race([joinedOnce.then(() => true), refusedOnce, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), joinTimeout)))]);
     clearTimeout(timer);
+    subscribing = false;
+    if (joinedInTime instanceof FltsError) {
+      controller.abort();
+      await consumer.disconnect().catch(() => {});
+      throw joinedInTime;
+    }
     if (!joinedInTime) logger.warn({ group, topics, joinTimeoutMs: joinTimeout }, 'bus_group_join_slow');
 
     return subscriptions.add(group, topics, async () => {

@@ -1,7 +1,7 @@
 import * as kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
-import { kafkaFailure } from './kafka-failure.js';
+import { groupLookupDenied, isGroupLookupDenial, kafkaFailure } from './kafka-failure.js';
 
 const BROKERS = ['b1:9093', 'b2:9093'];
 
@@ -24,6 +24,20 @@ describe('core > bus > kafka-failure', () => {
     const perTopic = kafkajsError('KafkaJSCreateTopicError', denied, 'claims');
     const error = kafkaFailure('creating topics claims', BROKERS, kafkajsError('KafkaJSAggregateError', 'Topic creation errors', [perTopic]));
     expect(error).toMatchObject({ code: 'FLTS_BUS_ACCESS_DENIED', retriable: false, details: { kafkaErrorType: 'TOPIC_AUTHORIZATION_FAILED' } });
+    expect(error.message).toMatch(/the user needs Describe and Create on the topics/);
+  });
+
+  it('makes the coordinator lookup failure that follows a refused FindCoordinator FLTS_BUS_ACCESS_DENIED naming the group', () => {
+    // What kafkajs' connection logs for the answer it then drops, and the crash it reports instead.
+    expect(isGroupLookupDenial('Response GroupCoordinator(key: 10, version: 2)', 'Not authorized to access group: Group authorization failed')).toBe(true);
+    expect(isGroupLookupDenial('Response GroupCoordinator(key: 10, version: 2)', 'The coordinator is not available')).toBe(false);
+    expect(isGroupLookupDenial('Response CreateTopics(key: 19, version: 3)', 'Not authorized to access group: Group authorization failed')).toBe(false);
+    const lookup = kafkajsError('KafkaJSGroupCoordinatorNotFound', 'Failed to find group coordinator');
+    const error = kafkaFailure('subscribing group g', BROKERS, groupLookupDenied('subscribing group g', BROKERS, 'g', lookup));
+    expect(error).toMatchObject({ code: 'FLTS_BUS_ACCESS_DENIED', retriable: false, details: { group: 'g', kafkaErrorType: 'GROUP_AUTHORIZATION_FAILED' } });
+    expect(error.message).toMatch(/denied looking up the coordinator of group g .*needs Read on the consumer group/);
+    const other = new Error('Closed connection');
+    expect(groupLookupDenied('subscribing group g', BROKERS, 'g', other)).toBe(other);
   });
 
   it('makes an untrusted certificate or a TLS alert FLTS_BUS_TLS_FAILED, after kafkajs gave up retrying it', () => {

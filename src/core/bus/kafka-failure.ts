@@ -14,6 +14,16 @@ interface KafkaErrorLike {
   errors?: unknown[];
 }
 
+/** What the user needs granted, by the broker's denial: said with the error, as the operation was refused. */
+const ACL_NEEDED: Readonly<Record<string, string>> = {
+  TOPIC_AUTHORIZATION_FAILED: 'the user needs Describe and Create on the topics (or them created beforehand), Read and Write on them',
+  GROUP_AUTHORIZATION_FAILED: 'the user needs Read on the consumer group',
+  CLUSTER_AUTHORIZATION_FAILED: 'the user needs a permission on the cluster itself for this request',
+};
+
+/** kafkajs' text for the broker's error code 30, GROUP_AUTHORIZATION_FAILED. */
+const GROUP_DENIED_TEXT = 'Group authorization failed';
+
 /** The error and every error it wraps (kafkajs nests causes in retry and bail errors, and lists per-topic errors). */
 function chain(error: unknown): KafkaErrorLike[] {
   const seen: KafkaErrorLike[] = [];
@@ -42,9 +52,32 @@ export function kafkaFailure(action: string, brokers: string[], error: unknown):
   const login = errors.find((e) => e.name === 'KafkaJSSASLAuthenticationError' || SASL_TYPES.has(e.type ?? ''));
   if (login) return new FltsError('FLTS_BUS_AUTH_FAILED', `${where}: the broker refused the SASL login: ${login.message}`, { cause: error, details });
   const denied = errors.find((e) => e.type?.endsWith('_AUTHORIZATION_FAILED'));
-  if (denied) return new FltsError('FLTS_BUS_ACCESS_DENIED', `${where}: the broker denied it (${denied.type}): ${denied.message}`, { cause: error, details: { ...details, kafkaErrorType: denied.type } });
+  if (denied) {
+    const needed = ACL_NEEDED[denied.type!] ? `; ${ACL_NEEDED[denied.type!]}` : '';
+    return new FltsError('FLTS_BUS_ACCESS_DENIED', `${where}: the broker denied it (${denied.type}): ${denied.message}${needed}`, { cause: error, details: { ...details, kafkaErrorType: denied.type } });
+  }
   const tls = errors.find((e) => typeof e.code === 'string' && isTlsRefusal(e.code));
   if (tls) return new FltsError('FLTS_BUS_TLS_FAILED', `${where}: TLS with the broker failed (${tls.code}): ${tls.message}`, { cause: error, details: { ...details, tlsCode: tls.code } });
   const reason = error instanceof Error ? error.message : String(error);
   return new FltsError('FLTS_BUS_UNAVAILABLE', `${where}: ${reason}`, { cause: error, details });
+}
+
+/**
+ * A broker's answer, as kafkajs logs it, that refused a group coordinator lookup (FindCoordinator needs Describe on
+ * the group). kafkajs drops that answer (BrokerPool.withBroker swallows each broker's error and tries the next) and
+ * crashes the consumer with "Failed to find group coordinator", which reads like an outage: its connection's log
+ * line is the one place the denial shows.
+ */
+export function isGroupLookupDenial(message: string, error: unknown): boolean {
+  return message.startsWith('Response GroupCoordinator') && typeof error === 'string' && error.includes(GROUP_DENIED_TEXT);
+}
+
+/**
+ * A consumer's crash after its group's coordinator lookup was refused (isGroupLookupDenial) as the denial it is; any
+ * other error as it is.
+ */
+export function groupLookupDenied(action: string, brokers: string[], group: string, error: unknown): unknown {
+  if (!chain(error).some((e) => e.name === 'KafkaJSGroupCoordinatorNotFound')) return error;
+  const message = `Kafka ${action} failed (brokers ${brokers.join(',')}): the broker denied looking up the coordinator of group ${group} (GROUP_AUTHORIZATION_FAILED); ${ACL_NEEDED.GROUP_AUTHORIZATION_FAILED}`;
+  return new FltsError('FLTS_BUS_ACCESS_DENIED', message, { cause: error, details: { brokers, group, kafkaErrorType: 'GROUP_AUTHORIZATION_FAILED' } });
 }
