@@ -85,6 +85,7 @@ export const ERROR_CATALOGUE = {
   FLTS_BUS_AUTH_FAILED: { kind: 'usage', retriable: false, hint: 'Check FLTS_KAFKA_SASL_USERNAME, FLTS_KAFKA_SASL_PASSWORD and FLTS_KAFKA_SASL_MECHANISM: the user must exist on the broker for that mechanism (SCRAM credentials are kept per mechanism, SCRAM-SHA-256 and SCRAM-SHA-512 apart), and the listener must enable it. Settings are read at startup: restart after fixing them.' },
   FLTS_BUS_ACCESS_DENIED: { kind: 'usage', retriable: false, hint: 'The login worked but the broker\'s ACLs do not allow the operation named: flts needs Describe and Create on its topics (or create them beforehand), Read and Write on them, and Read on its consumer groups.' },
   FLTS_BUS_TLS_FAILED: { kind: 'usage', retriable: false, hint: 'The broker\'s certificate is not trusted or names another host: set FLTS_KAFKA_SSL_CA_FILE to the CA that signed it, or connect by a name the certificate lists. A broker that asks for a client certificate needs FLTS_KAFKA_SSL_CERT_FILE and FLTS_KAFKA_SSL_KEY_FILE; a listener without TLS needs FLTS_KAFKA_SECURITY_PROTOCOL=PLAINTEXT or SASL_PLAINTEXT.' },
+  FLTS_BUS_PROTOCOL_MISMATCH: { kind: 'usage', retriable: false, hint: 'The broker\'s listener speaks another protocol than FLTS_KAFKA_SECURITY_PROTOCOL says: a TLS listener needs SSL or SASL_SSL (and FLTS_KAFKA_SSL_CA_FILE when a private CA signed its certificate), a SASL listener SASL_PLAINTEXT or SASL_SSL with FLTS_KAFKA_SASL_MECHANISM, FLTS_KAFKA_SASL_USERNAME and FLTS_KAFKA_SASL_PASSWORD. Brokers often have one port per listener: check KAFKA_BOOTSTRAP_SERVERS names the one for that protocol. Settings are read at startup: restart after fixing them.' },
   FLTS_BUS_MESSAGE_INVALID: { kind: 'input', retriable: false, hint: 'The message does not match the topic contract; it goes to the DLQ.' },
   FLTS_OFFSETS_GROUP_ACTIVE: { kind: 'conflict', retriable: true, hint: 'Stop the group members or pass --wait.' },
   FLTS_OFFSETS_TOPIC_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'Check the topic and partition numbers; --all-topics uses the topics the group has committed offsets for.' },
@@ -153,11 +154,12 @@ export function isFltsError(value: unknown): value is FltsError {
 }
 
 /**
- * A store or broker that answers but refuses flts: its credentials, its permissions or its certificate. Like an
+ * A store or broker that answers but refuses flts: its credentials, its permissions, its certificate or its
+ * listener's protocol. Like an
  * outage, and unlike a bad message or a missing object, it fails every call alike whatever is asked; unlike an
  * outage, waiting does not mend it (these codes are not retriable): the settings must change.
  */
-const REFUSAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['FLTS_STORE_AUTH_FAILED', 'FLTS_STORE_ACCESS_DENIED', 'FLTS_STORE_TLS_FAILED', 'FLTS_BUS_AUTH_FAILED', 'FLTS_BUS_ACCESS_DENIED', 'FLTS_BUS_TLS_FAILED']);
+const REFUSAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['FLTS_STORE_AUTH_FAILED', 'FLTS_STORE_ACCESS_DENIED', 'FLTS_STORE_TLS_FAILED', 'FLTS_BUS_AUTH_FAILED', 'FLTS_BUS_ACCESS_DENIED', 'FLTS_BUS_TLS_FAILED', 'FLTS_BUS_PROTOCOL_MISMATCH']);
 
 export function isServiceRefusal(value: unknown): boolean {
   return isFltsError(value) && REFUSAL_CODES.has(value.code);

@@ -11,15 +11,18 @@ import { waitFor } from '../../src/core/bus/message-bus.contract.js';
 import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
 import { startDaemon } from '../../src/core/daemon/start-daemon.js';
 import { FltsError } from '../../src/core/errors.js';
+import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import { createS3Store } from '../../src/core/storage/s3-store.js';
+import { freePort } from '../helpers/free-port.js';
 import { runCli } from '../helpers/run-cli.js';
 import { skipNote, useServers } from '../helpers/servers.js';
+import { waitUntil } from '../helpers/wait-until.js';
 
 /**
  * A broker of its own (scripts/infra/infra.sh start kafka-secure, started once by the suite's setup): SASL_PLAINTEXT
- * and SASL_SSL listeners with SCRAM users, and an SSL listener that requires a client certificate. The shared broker
- * of the other tests stays PLAINTEXT.
+ * and SASL_SSL listeners with SCRAM users, an SSL listener that requires a client certificate, and its internal
+ * PLAINTEXT listener. The shared broker of the other tests stays PLAINTEXT.
  */
 const secure = await useServers('kafka-secure');
 const vars = secure.vars;
@@ -50,6 +53,16 @@ async function roundTrip(env: Record<string, string>): Promise<string[]> {
     await waitFor(() => received.length > 0, `the message on ${topic}`);
     await subscription.stop();
     return received;
+  } finally {
+    await bus.close();
+  }
+}
+
+/** The coded error of a topic creation through the bus the settings configure, with its retries as configured. */
+async function ensureTopicsError(env: Record<string, string>): Promise<FltsError> {
+  const bus = createMessageBus(settingsFor(env))!;
+  try {
+    return (await bus.ensureTopics([`it-secure-${randomUUID().slice(0, 8)}`]).then(() => undefined, (e: unknown) => e)) as FltsError;
   } finally {
     await bus.close();
   }
@@ -148,5 +161,70 @@ describe.skipIf(secure.skip)(`integration > kafka-secure > S3 over https with a 
     await createS3Store(s3).ensureBucket('it-tls');
     const untrusting = createS3Store({ ...s3, caFile: '' });
     await expect(untrusting.ensureBucket('it-tls')).rejects.toMatchObject({ code: 'FLTS_STORE_TLS_FAILED', retriable: false });
+  });
+});
+
+describe.skipIf(secure.skip)(`integration > kafka-secure > a listener of another protocol${skipNote(secure)}`, () => {
+  const plain = (servers: string, protocol: 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' = 'PLAINTEXT'): Record<string, string> => {
+    const login: Record<string, string> = protocol === 'SASL_PLAINTEXT' ? { FLTS_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', FLTS_KAFKA_SASL_USERNAME: vars.KAFKA_SECURE_SCRAM_USER, FLTS_KAFKA_SASL_PASSWORD: vars.KAFKA_SECURE_SCRAM_PASSWORD } : {};
+    const ca: Record<string, string> = protocol === 'SSL' ? { FLTS_KAFKA_SSL_CA_FILE: vars.KAFKA_SECURE_CA_FILE } : {};
+    return { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: servers, FLTS_KAFKA_SECURITY_PROTOCOL: protocol, FLTS_BUS_RETRY_BACKOFF_MS: '10', ...login, ...ca };
+  };
+
+  it('answers PLAINTEXT or SASL_PLAINTEXT at a TLS listener with FLTS_BUS_PROTOCOL_MISMATCH, from the alert it writes back', async () => {
+    for (const env of [plain(vars.KAFKA_SECURE_SSL_SERVERS), plain(vars.KAFKA_SECURE_SASL_SSL_SERVERS, 'SASL_PLAINTEXT')]) {
+      const error = await ensureTopicsError(env);
+      expect(error).toMatchObject({ code: 'FLTS_BUS_PROTOCOL_MISMATCH', kind: 'usage', retriable: false, details: { listener: 'tls-listener' } });
+      expect(error.message).toMatch(/answered with a TLS record \(15030300020250\): its listener expects TLS \(SSL or SASL_SSL\), but FLTS_KAFKA_SECURITY_PROTOCOL is (SASL_)?PLAINTEXT/);
+    }
+  });
+
+  it('answers no SASL at a SASL listener, and SASL at a plain one, with FLTS_BUS_PROTOCOL_MISMATCH', async () => {
+    const noLogin = await ensureTopicsError(plain(vars.KAFKA_SECURE_SASL_PLAINTEXT_SERVERS));
+    expect(noLogin).toMatchObject({ code: 'FLTS_BUS_PROTOCOL_MISMATCH', retriable: false, details: { listener: 'sasl-listener' } });
+    expect(noLogin.message).toMatch(/answered ApiVersions and closed the connection at the next request.*expects a SASL login/);
+    const login = await ensureTopicsError(plain(vars.KAFKA_SECURE_PLAINTEXT_SERVERS, 'SASL_PLAINTEXT'));
+    expect(login).toMatchObject({ code: 'FLTS_BUS_PROTOCOL_MISMATCH', retriable: false, details: { kafkaErrorType: 'ILLEGAL_SASL_STATE' } });
+  });
+
+  it('ends flts daemon at once with exit code 2 when it speaks PLAINTEXT to a TLS listener', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'flts-kafka-protocol-'));
+    try {
+      // A daemon that waits instead of ending is stopped by the timeout (SIGTERM: it then exits 0).
+      const run = await runCli(['daemon', '--json', '--home', home], { env: { ...plain(vars.KAFKA_SECURE_SSL_SERVERS), FLTS_DAEMON_PORT: '0', FLTS_DAEMON_ROLES: 'promoter' }, timeoutMs: 45_000 });
+      expect(run.exitCode, run.stdout + run.stderr).toBe(2);
+      expect(run.json.error).toMatchObject({ code: 'FLTS_BUS_PROTOCOL_MISMATCH', kind: 'usage' });
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a daemon speaking TLS to a plain listener waiting, its log and /readyz saying the listener\'s protocol may not match', async () => {
+    // Kafka closes a ClientHello without a byte in answer, as a proxy with no broker behind it would: not certain.
+    const home = await mkdtemp(path.join(os.tmpdir(), 'flts-kafka-protocol-'));
+    const port = await freePort();
+    const settings = settingsFor({ ...plain(vars.KAFKA_SECURE_PLAINTEXT_SERVERS, 'SSL'), FLTS_HOME: home, FLTS_DAEMON_PORT: String(port), FLTS_DAEMON_ROLES: 'promoter' });
+    const warnings: string[] = [];
+    const logger: Logger = { ...silentLogger, warn: (fields: { err?: unknown }, msg?: string) => void warnings.push(`${msg} ${String(fields.err)}`), child: () => logger };
+    const aborter = new AbortController();
+    // kafkajs' own retries kept at none, so the first attempt fails (and says why) at once.
+    const bus = createKafkaBus({ ...settings.bus.kafka, brokerRetries: 0 });
+    const starting = startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger, signal: aborter.signal, startupRetry: { retries: 1000, baseDelayMs: 100, maxDelayMs: 200, jitter: false } });
+    const suspicion = "right after connect (during the TLS handshake): check the listener's protocol (TLS/SASL) matches the settings (FLTS_KAFKA_SECURITY_PROTOCOL is SSL)";
+    try {
+      const readyz = await waitUntil(async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+        const body = (await response.json()) as { startup?: { code: string; message: string } };
+        return body.startup ? { status: response.status, startup: body.startup } : undefined;
+      }, 'a startup reason on /readyz', 60_000);
+      expect(readyz.status).toBe(503);
+      expect(readyz.startup.code).toBe('FLTS_BUS_UNAVAILABLE');
+      expect(readyz.startup.message).toContain(`connection closed by broker ${vars.KAFKA_SECURE_PLAINTEXT_SERVERS} ${suspicion}`);
+      expect(warnings.find((line) => line.startsWith('daemon_startup_retrying'))).toContain(suspicion);
+    } finally {
+      aborter.abort();
+      await starting.catch(() => undefined);
+      await rm(home, { recursive: true, force: true });
+    }
   });
 });

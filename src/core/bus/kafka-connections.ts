@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { BrokersFunction, ISocketFactoryArgs } from 'kafkajs';
+import { createListenerWatch, expectedListener, type ListenerMismatch } from './kafka-listener-watch.js';
 
 /** kafkajs' own socket factory turns TCP keep-alive on with this delay; this one does the same. */
 const KEEP_ALIVE_DELAY_MS = 60_000;
@@ -17,6 +18,8 @@ export interface KafkaConnections {
   /** For `new Kafka({ socketFactory })`: every connection of that client's producers, consumers and admins. */
   socketFactory: (args: SocketArgs) => net.Socket;
   readonly closed: boolean;
+  /** A listener that speaks another protocol than flts, as its connections showed (kafka-listener-watch.ts). */
+  mismatch(): ListenerMismatch | undefined;
   /** Ends the sockets still open; from now on no connection succeeds and no reconnect loop goes on. */
   closeAll(): void;
 }
@@ -35,17 +38,21 @@ export interface KafkaConnections {
  * through kafkajs' API, and retries a refused connection (a retriable error) for its whole retry budget. Its next
  * attempt rebuilds the seed broker from `brokers`, though, and an empty list is a non-retriable error there: the
  * loop ends at its next try, within one retry interval, instead of retrying for half a minute or reconnecting.
+ * So does one against a listener that certainly speaks another protocol: no retry can mend the settings.
  */
-export function createKafkaConnections(bootstrap: readonly string[]): KafkaConnections {
+export function createKafkaConnections(bootstrap: readonly string[], securityProtocol?: string): KafkaConnections {
   const open = new Set<net.Socket>();
+  const listeners = createListenerWatch(expectedListener(securityProtocol));
   let closed = false;
+  const hopeless = (): boolean => closed || listeners.mismatch()?.definite === true;
   return {
-    brokers: () => (closed ? [] : [...bootstrap]),
+    brokers: () => (hopeless() ? [] : [...bootstrap]),
     // As kafkajs' own factory (src/network/socketFactory.js) does: TLS when the client has `ssl` options, with the
     // host name sent for SNI and checked against the certificate unless it is an IP address.
     socketFactory: ({ host, port, ssl, onConnect }) => {
-      if (closed) return new net.Socket().destroy(new Error(BUS_CLOSED_REASON));
+      if (hopeless()) return new net.Socket().destroy(new Error(closed ? BUS_CLOSED_REASON : listeners.mismatch()!.message));
       const socket = ssl ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect) : net.connect({ host, port }, onConnect);
+      listeners.watch(socket, `${host}:${port}`);
       socket.setKeepAlive(true, KEEP_ALIVE_DELAY_MS);
       open.add(socket);
       socket.once('close', () => open.delete(socket));
@@ -54,6 +61,7 @@ export function createKafkaConnections(bootstrap: readonly string[]): KafkaConne
     get closed() {
       return closed;
     },
+    mismatch: () => listeners.mismatch(),
     closeAll() {
       closed = true;
       for (const socket of open) socket.destroy(new Error(BUS_CLOSED_REASON));

@@ -1,8 +1,9 @@
 import { FltsError, isFltsError } from '../errors.js';
 import { isTlsRefusal } from '../tls-files.js';
+import type { ListenerMismatch } from './kafka-listener-watch.js';
 
 /** Broker answers that a login was refused or is impossible on that listener. */
-const SASL_TYPES = new Set(['SASL_AUTHENTICATION_FAILED', 'UNSUPPORTED_SASL_MECHANISM', 'ILLEGAL_SASL_STATE']);
+const SASL_TYPES = new Set(['SASL_AUTHENTICATION_FAILED', 'UNSUPPORTED_SASL_MECHANISM']);
 
 interface KafkaErrorLike {
   name?: string;
@@ -20,6 +21,12 @@ const ACL_NEEDED: Readonly<Record<string, string>> = {
   GROUP_AUTHORIZATION_FAILED: 'the user needs Read on the consumer group',
   CLUSTER_AUTHORIZATION_FAILED: 'the user needs a permission on the cluster itself for this request',
 };
+
+/** Node's codes for a TLS handshake answered by something that is not TLS (a plain listener that wrote back). */
+const NOT_TLS_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST']);
+
+/** Failures of a connection itself, as opposed to a broker's coded answer. */
+const CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError']);
 
 /** kafkajs' text for the broker's error code 30, GROUP_AUTHORIZATION_FAILED. */
 const GROUP_DENIED_TEXT = 'Group authorization failed';
@@ -40,15 +47,23 @@ function chain(error: unknown): KafkaErrorLike[] {
 
 /**
  * A kafkajs failure as a coded error. A refused login (FLTS_BUS_AUTH_FAILED), a refused permission
- * (FLTS_BUS_ACCESS_DENIED) and a refused certificate (FLTS_BUS_TLS_FAILED) are settings to fix, not outages: they are
- * not retriable, so a command fails at once and the daemon's startup stops instead of waiting forever. Anything else
- * is FLTS_BUS_UNAVAILABLE (retriable).
+ * (FLTS_BUS_ACCESS_DENIED), a refused certificate (FLTS_BUS_TLS_FAILED) and a listener that certainly speaks another
+ * protocol (FLTS_BUS_PROTOCOL_MISMATCH, from `listener`: what the bus's connections showed) are settings to fix, not
+ * outages: they are not retriable, so a command fails at once and the daemon's startup stops instead of waiting
+ * forever. Anything else is FLTS_BUS_UNAVAILABLE (retriable), saying when connections were closed as a listener of
+ * another protocol would close them.
  */
-export function kafkaFailure(action: string, brokers: string[], error: unknown): FltsError {
+export function kafkaFailure(action: string, brokers: string[], error: unknown, listener?: ListenerMismatch): FltsError {
   if (isFltsError(error)) return error;
   const errors = chain(error);
   const where = `Kafka ${action} failed (brokers ${brokers.join(',')})`;
   const details = { brokers, kafkaError: (error as Error)?.name };
+  if (listener?.definite) return new FltsError('FLTS_BUS_PROTOCOL_MISMATCH', `${where}: ${listener.message}`, { cause: error, details: { ...details, listener: listener.kind, broker: listener.broker } });
+  const notTls = errors.find((e) => typeof e.code === 'string' && NOT_TLS_CODES.has(e.code));
+  if (notTls) return new FltsError('FLTS_BUS_PROTOCOL_MISMATCH', `${where}: the broker's answer to the TLS handshake is not TLS (${notTls.code}): its listener expects PLAINTEXT or SASL_PLAINTEXT, but FLTS_KAFKA_SECURITY_PROTOCOL is SSL or SASL_SSL`, { cause: error, details: { ...details, tlsCode: notTls.code } });
+  // A listener without SASL answers the handshake so (its state never allows one); a SASL listener answers it with the mechanisms.
+  const noSasl = errors.find((e) => e.type === 'ILLEGAL_SASL_STATE');
+  if (noSasl) return new FltsError('FLTS_BUS_PROTOCOL_MISMATCH', `${where}: the broker answered the SASL handshake with ILLEGAL_SASL_STATE (${noSasl.message}): its listener expects no SASL login (PLAINTEXT or SSL), but FLTS_KAFKA_SECURITY_PROTOCOL is SASL_PLAINTEXT or SASL_SSL`, { cause: error, details: { ...details, kafkaErrorType: noSasl.type } });
   const login = errors.find((e) => e.name === 'KafkaJSSASLAuthenticationError' || SASL_TYPES.has(e.type ?? ''));
   if (login) return new FltsError('FLTS_BUS_AUTH_FAILED', `${where}: the broker refused the SASL login: ${login.message}`, { cause: error, details });
   const denied = errors.find((e) => e.type?.endsWith('_AUTHORIZATION_FAILED'));
@@ -59,7 +74,8 @@ export function kafkaFailure(action: string, brokers: string[], error: unknown):
   const tls = errors.find((e) => typeof e.code === 'string' && isTlsRefusal(e.code));
   if (tls) return new FltsError('FLTS_BUS_TLS_FAILED', `${where}: TLS with the broker failed (${tls.code}): ${tls.message}`, { cause: error, details: { ...details, tlsCode: tls.code } });
   const reason = error instanceof Error ? error.message : String(error);
-  return new FltsError('FLTS_BUS_UNAVAILABLE', `${where}: ${reason}`, { cause: error, details });
+  const closedEarly = listener && errors.some((e) => CONNECTION_ERRORS.has(e.name ?? '')) ? `; ${listener.message}` : '';
+  return new FltsError('FLTS_BUS_UNAVAILABLE', `${where}: ${reason}${closedEarly}`, { cause: error, details });
 }
 
 /**

@@ -60,7 +60,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
   }
   // As the bus's client: close() also ends what kafkajs' disconnects leave open (the coordinator connection of the
   // group joined to commit, after a broker restart), so the command's process exits once it is done.
-  const connections = createKafkaConnections(options.brokers);
+  const connections = createKafkaConnections(options.brokers, options.securityProtocol);
   const kafka = new Kafka({
     ...kafkaClientConfig(options),
     brokers: connections.brokers,
@@ -76,7 +76,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
       return client;
     })().catch((error: unknown) => {
       connected = undefined;
-      throw kafkaFailure('admin connect', options.brokers, error);
+      throw kafkaFailure('admin connect', options.brokers, error, connections.mismatch());
     });
     return connected;
   };
@@ -85,7 +85,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
     try {
       return await fn(client);
     } catch (error) {
-      throw kafkaFailure(action, options.brokers, error);
+      throw kafkaFailure(action, options.brokers, error, connections.mismatch());
     }
   };
 
@@ -121,7 +121,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
         if (/rebalanc|generation|unknown member/i.test((error as Error)?.message ?? '')) {
           throw new FltsError('FLTS_OFFSETS_GROUP_ACTIVE', `Group ${group} gained active members while its offsets were being written; nothing more was changed.`, { cause: error, details: { group, topic } });
         }
-        throw kafkaFailure(`committing offsets of group ${group} on ${topic}`, options.brokers, error);
+        throw kafkaFailure(`committing offsets of group ${group} on ${topic}`, options.brokers, error, connections.mismatch());
       }
     },
     async close() {

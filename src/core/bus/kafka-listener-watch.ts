@@ -1,0 +1,114 @@
+import type net from 'node:net';
+
+/** How flts talks to the brokers (bus.kafka.securityProtocol), as far as a connection's bytes can contradict it. */
+export interface ListenerExpectation {
+  protocol: string;
+  tls: boolean;
+  sasl: boolean;
+}
+
+/**
+ * What the bytes of closed connections say about a listener that speaks another protocol than flts does.
+ * `definite` ones are settings to fix (nothing else answers like that); `closed-at-connect` is also what a proxy or
+ * load balancer without a broker behind it does, so it is only worth saying while flts keeps retrying.
+ */
+export type ListenerMismatch =
+  | { kind: 'tls-listener'; definite: true; broker: string; message: string }
+  | { kind: 'sasl-listener'; definite: true; broker: string; message: string }
+  | { kind: 'closed-at-connect'; definite: false; broker: string; message: string };
+
+export interface ListenerWatch {
+  /** Watches one socket of kafkajs (before any byte is read): TLS or not, as `expected.tls` says. */
+  watch(socket: net.Socket, broker: string): void;
+  /** The latest mismatch seen since the last connection that worked as expected, if any. */
+  mismatch(): ListenerMismatch | undefined;
+}
+
+/** What `securityProtocol` (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL) makes flts speak. */
+export function expectedListener(protocol = 'PLAINTEXT'): ListenerExpectation {
+  return { protocol, tls: protocol.endsWith('SSL'), sasl: protocol.startsWith('SASL_') };
+}
+
+/** The first bytes of a TLS record: alert (21) or handshake (22), then major version 3 (SSL 3.0 to TLS 1.3). */
+function isTlsRecord(bytes: Buffer): boolean {
+  return bytes.length >= 2 && (bytes[0] === 0x15 || bytes[0] === 0x16) && bytes[1] === 0x03;
+}
+
+/**
+ * Tells a listener that speaks another protocol from a broker that is down, from the connections themselves (kafkajs
+ * only reports "Closed connection" or a reset, exactly as for an outage):
+ * - a plain client (PLAINTEXT, SASL_PLAINTEXT) answered by a TLS record: a TLS listener, which answers a request it
+ *   cannot read as TLS with an alert before closing (Kafka: 15 03 03 00 02 02 50);
+ * - a client without SASL (PLAINTEXT, SSL) whose ApiVersions is answered and whose next request closes the
+ *   connection: a SASL listener, which answers ApiVersions before the login and closes on anything else. kafkajs asks
+ *   ApiVersions once per broker, so later connections are closed before any answer. A broker stopping between two
+ *   requests does that once too, and then refuses connections: it counts when the next connection is also closed
+ *   by the broker, not refused;
+ * - a connection the broker closed before a byte came back (a TLS client at a plain listener: Kafka reads the
+ *   ClientHello as a request too large and closes): what a proxy without a backend does too, so not definite.
+ * A connection that gets two answers resets it all: the listener speaks flts' protocol.
+ * Judged at the peer's end or reset, before kafkajs hears of it, so the failure kafkajs reports can say why.
+ */
+export function createListenerWatch(expected: ListenerExpectation): ListenerWatch {
+  let current: ListenerMismatch | undefined;
+  /** The last connection was answered once (ApiVersions) and then closed by the broker. */
+  let answeredThenClosed = false;
+  const other = `FLTS_KAFKA_SECURITY_PROTOCOL is ${expected.protocol}`;
+
+  function ended(broker: string, first: Buffer, receivedBytes: number, answeredOnce: boolean, peerClosed: boolean, secured: boolean): void {
+    if (receivedBytes > 0 && !expected.tls && isTlsRecord(first)) {
+      current = { kind: 'tls-listener', definite: true, broker, message: `broker ${broker} answered with a TLS record (${first.subarray(0, 7).toString('hex')}): its listener expects TLS (SSL or SASL_SSL), but ${other}` };
+      return;
+    }
+    if (!peerClosed) {
+      answeredThenClosed = false;
+      return;
+    }
+    if (!expected.sasl && answeredThenClosed && (receivedBytes === 0 || answeredOnce)) {
+      current = { kind: 'sasl-listener', definite: true, broker, message: `broker ${broker} answered ApiVersions and closed the connection at the next request, and closed the next connection too, as a listener that expects a SASL login does (SASL_PLAINTEXT or SASL_SSL), but ${other}` };
+      return;
+    }
+    answeredThenClosed = !expected.sasl && answeredOnce;
+    if ((receivedBytes === 0 || answeredThenClosed) && current?.definite !== true) {
+      const stage = expected.tls && !secured ? 'during the TLS handshake' : answeredThenClosed ? 'after its first answer' : 'before answering';
+      current = { kind: 'closed-at-connect', definite: false, broker, message: `connection closed by broker ${broker} right after connect (${stage}): check the listener's protocol (TLS/SASL) matches the settings (${other})` };
+    }
+  }
+
+  return {
+    watch(socket, broker) {
+      let first = Buffer.alloc(0);
+      let receivedBytes = 0;
+      let peerClosed = false;
+      let secured = false;
+      let judged = false;
+      // A Kafka response is a 4-byte size and that many bytes: the first one is complete when this many arrived.
+      const firstAnswerEnd = (): number => (first.length >= 4 ? first.readInt32BE(0) + 4 : Number.POSITIVE_INFINITY);
+      const judge = (): void => {
+        if (judged) return;
+        judged = true;
+        ended(broker, first, receivedBytes, receivedBytes === firstAnswerEnd(), peerClosed, secured);
+      };
+      socket.once('secureConnect', () => (secured = true));
+      socket.on('data', (chunk: Buffer) => {
+        if (first.length < 8) first = Buffer.concat([first, chunk.subarray(0, 8 - first.length)]);
+        receivedBytes += chunk.length;
+        if (receivedBytes > firstAnswerEnd()) {
+          current = undefined;
+          answeredThenClosed = false;
+        }
+      });
+      // 'end' is the peer's FIN; after flts' own end() it is only the reply to it.
+      socket.once('end', () => {
+        peerClosed = !socket.writableEnded;
+        judge();
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        peerClosed = error.code === 'ECONNRESET' || error.code === 'EPIPE';
+        judge();
+      });
+      socket.once('close', judge);
+    },
+    mismatch: () => current,
+  };
+}
