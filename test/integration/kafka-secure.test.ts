@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -179,6 +179,14 @@ describe.skipIf(secure.skip)(`integration > kafka-secure > a listener of another
     }
   });
 
+  it('answers SSL or SASL_SSL at a plain listener with FLTS_BUS_PROTOCOL_MISMATCH, once the listener answers without TLS', async () => {
+    for (const env of [plain(vars.KAFKA_SECURE_PLAINTEXT_SERVERS, 'SSL'), plain(vars.KAFKA_SECURE_SASL_PLAINTEXT_SERVERS, 'SSL')]) {
+      const error = await ensureTopicsError(env);
+      expect(error).toMatchObject({ code: 'FLTS_BUS_PROTOCOL_MISMATCH', retriable: false, details: { listener: 'plain-listener' } });
+      expect(error.message).toMatch(/closed the TLS handshake without a byte and answers a Kafka request without TLS: its listener expects no TLS/);
+    }
+  });
+
   it('answers no SASL at a SASL listener, and SASL at a plain one, with FLTS_BUS_PROTOCOL_MISMATCH', async () => {
     const noLogin = await ensureTopicsError(plain(vars.KAFKA_SECURE_SASL_PLAINTEXT_SERVERS));
     expect(noLogin).toMatchObject({ code: 'FLTS_BUS_PROTOCOL_MISMATCH', retriable: false, details: { listener: 'sasl-listener' } });
@@ -199,11 +207,14 @@ describe.skipIf(secure.skip)(`integration > kafka-secure > a listener of another
     }
   });
 
-  it('keeps a daemon speaking TLS to a plain listener waiting, its log and /readyz saying the listener\'s protocol may not match', async () => {
-    // Kafka closes a ClientHello without a byte in answer, as a proxy with no broker behind it would: not certain.
+  it('keeps a daemon waiting for an address that closes every connection at once, its log and /readyz saying the listener\'s protocol may not match', async () => {
+    // As a proxy with no broker behind it, and as a plain Kafka listener to a TLS handshake until it answers without TLS.
+    const proxy = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(proxy.address() as AddressInfo).port}`;
     const home = await mkdtemp(path.join(os.tmpdir(), 'flts-kafka-protocol-'));
     const port = await freePort();
-    const settings = settingsFor({ ...plain(vars.KAFKA_SECURE_PLAINTEXT_SERVERS, 'SSL'), FLTS_HOME: home, FLTS_DAEMON_PORT: String(port), FLTS_DAEMON_ROLES: 'promoter' });
+    const settings = settingsFor({ ...plain(address, 'SSL'), FLTS_HOME: home, FLTS_DAEMON_PORT: String(port), FLTS_DAEMON_ROLES: 'promoter' });
     const warnings: string[] = [];
     const logger: Logger = { ...silentLogger, warn: (fields: { err?: unknown }, msg?: string) => void warnings.push(`${msg} ${String(fields.err)}`), child: () => logger };
     const aborter = new AbortController();
@@ -219,11 +230,12 @@ describe.skipIf(secure.skip)(`integration > kafka-secure > a listener of another
       }, 'a startup reason on /readyz', 60_000);
       expect(readyz.status).toBe(503);
       expect(readyz.startup.code).toBe('FLTS_BUS_UNAVAILABLE');
-      expect(readyz.startup.message).toContain(`connection closed by broker ${vars.KAFKA_SECURE_PLAINTEXT_SERVERS} ${suspicion}`);
+      expect(readyz.startup.message).toContain(`connection closed by broker ${address} ${suspicion}`);
       expect(warnings.find((line) => line.startsWith('daemon_startup_retrying'))).toContain(suspicion);
     } finally {
       aborter.abort();
       await starting.catch(() => undefined);
+      await new Promise((resolve) => proxy.close(resolve));
       await rm(home, { recursive: true, force: true });
     }
   });

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createListenerWatch, expectedListener } from './kafka-listener-watch.js';
+import { answersPlainKafka } from './kafka-plain-probe.js';
 
 /** A size-prefixed Kafka frame of `length` bytes of body. */
 const frame = (length: number): Buffer => Buffer.concat([Buffer.from([0, 0, 0, length]), Buffer.alloc(length)]);
@@ -75,10 +76,12 @@ describe('core > bus > kafka-listener-watch', () => {
   it('says a connection closed before any answer is suspect but not definite, and forgets it once a connection works', async () => {
     let working = false;
     const broker = await listener(() => (working ? frame(2) : undefined));
-    const watch = createListenerWatch(expectedListener('SSL'));
+    // A client without TLS here: no handshake, so no question asked without TLS either.
+    const watch = createListenerWatch(expectedListener('PLAINTEXT'));
     await connect(watch, broker);
     await connect(watch, broker);
     expect(watch.mismatch()).toMatchObject({ kind: 'closed-at-connect', definite: false, broker });
+    expect(watch.mismatch()!.message).toMatch(/right after connect \(before answering\)/);
     working = true;
     await connect(watch, broker);
     expect(watch.mismatch()).toBeUndefined();
@@ -94,5 +97,41 @@ describe('core > bus > kafka-listener-watch', () => {
     await connect(plain, broker, 1);
     await connect(plain, broker, 1);
     expect(plain.mismatch()).toBeUndefined();
+  });
+
+  it('knows a plain listener once the address that closed a TLS handshake answers a request without TLS', async () => {
+    const broker = await listener(() => undefined);
+    const asked: string[] = [];
+    let answer = false;
+    // The socket here is plain, as a TLS one whose handshake the listener closed: no secureConnect, no byte back.
+    const watch = createListenerWatch(expectedListener('SASL_SSL'), async (host, port) => (asked.push(`${host}:${port}`), answer));
+    await connect(watch, broker);
+    await vi.waitFor(() => expect(asked).toEqual([broker]));
+    expect(watch.mismatch()).toMatchObject({ kind: 'closed-at-connect', definite: false });
+    expect(watch.mismatch()!.message).toMatch(/right after connect \(during the TLS handshake\)/);
+    answer = true;
+    await connect(watch, broker);
+    await vi.waitFor(() => expect(watch.mismatch()).toMatchObject({ kind: 'plain-listener', definite: true, broker }));
+    expect(watch.mismatch()!.message).toMatch(/answers a Kafka request without TLS: its listener expects no TLS \(PLAINTEXT or SASL_PLAINTEXT\), but FLTS_KAFKA_SECURITY_PROTOCOL is SASL_SSL/);
+  });
+
+  it('asks without TLS with an ApiVersions request, and takes only an answer that echoes its correlation id', async () => {
+    let request: Buffer = Buffer.alloc(0);
+    const kafka = await listener(() => undefined);
+    const echo = await new Promise<string>((resolve) => {
+      const server = net.createServer((socket) => socket.once('data', (chunk: Buffer) => {
+        request = chunk;
+        const answer = Buffer.alloc(10);
+        answer.writeInt32BE(6, 0);
+        chunk.copy(answer, 4, 8, 12);
+        socket.end(answer);
+      }));
+      servers.push(server);
+      server.listen(0, '127.0.0.1', () => resolve(String((server.address() as net.AddressInfo).port)));
+    });
+    expect(await answersPlainKafka('127.0.0.1', Number(echo), 2000)).toBe(true);
+    expect(request.readInt16BE(4)).toBe(18);
+    expect(await answersPlainKafka('127.0.0.1', Number(kafka.split(':')[1]), 2000)).toBe(false);
+    expect(await answersPlainKafka('127.0.0.1', 9, 2000)).toBe(false);
   });
 });

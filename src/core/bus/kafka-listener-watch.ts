@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { answersPlainKafka } from './kafka-plain-probe.js';
 
 /** How flts talks to the brokers (bus.kafka.securityProtocol), as far as a connection's bytes can contradict it. */
 export interface ListenerExpectation {
@@ -15,6 +16,7 @@ export interface ListenerExpectation {
 export type ListenerMismatch =
   | { kind: 'tls-listener'; definite: true; broker: string; message: string }
   | { kind: 'sasl-listener'; definite: true; broker: string; message: string }
+  | { kind: 'plain-listener'; definite: true; broker: string; message: string }
   | { kind: 'closed-at-connect'; definite: false; broker: string; message: string };
 
 export interface ListenerWatch {
@@ -44,13 +46,16 @@ function isTlsRecord(bytes: Buffer): boolean {
  *   ApiVersions once per broker, so later connections are closed before any answer. A broker stopping between two
  *   requests does that once too, and then refuses connections: it counts when the next connection is also closed
  *   by the broker, not refused;
- * - a connection the broker closed before a byte came back (a TLS client at a plain listener: Kafka reads the
- *   ClientHello as a request too large and closes): what a proxy without a backend does too, so not definite.
+ * - a TLS handshake the broker closed before a byte came back: a plain listener (Kafka reads the ClientHello as a
+ *   request too large and closes) once the same address answers a request without TLS (kafka-plain-probe.ts),
+ *   asked then; until it has, and if it does not, what a proxy without a broker behind it does too: not definite;
+ * - any other connection the broker closed before a byte came back: not definite either.
  * A connection that gets two answers resets it all: the listener speaks flts' protocol.
  * Judged at the peer's end or reset, before kafkajs hears of it, so the failure kafkajs reports can say why.
  */
-export function createListenerWatch(expected: ListenerExpectation): ListenerWatch {
+export function createListenerWatch(expected: ListenerExpectation, probe: (host: string, port: number) => Promise<boolean> = (host, port) => answersPlainKafka(host, port, 3_000)): ListenerWatch {
   let current: ListenerMismatch | undefined;
+  let probing = false;
   /** The last connection was answered once (ApiVersions) and then closed by the broker. */
   let answeredThenClosed = false;
   const other = `FLTS_KAFKA_SECURITY_PROTOCOL is ${expected.protocol}`;
@@ -70,9 +75,21 @@ export function createListenerWatch(expected: ListenerExpectation): ListenerWatc
     }
     answeredThenClosed = !expected.sasl && answeredOnce;
     if ((receivedBytes === 0 || answeredThenClosed) && current?.definite !== true) {
-      const stage = expected.tls && !secured ? 'during the TLS handshake' : answeredThenClosed ? 'after its first answer' : 'before answering';
+      const handshake = expected.tls && !secured;
+      const stage = handshake ? 'during the TLS handshake' : answeredThenClosed ? 'after its first answer' : 'before answering';
       current = { kind: 'closed-at-connect', definite: false, broker, message: `connection closed by broker ${broker} right after connect (${stage}): check the listener's protocol (TLS/SASL) matches the settings (${other})` };
+      if (handshake && receivedBytes === 0) askPlain(broker);
     }
+  }
+
+  function askPlain(broker: string): void {
+    if (probing) return;
+    probing = true;
+    const at = broker.lastIndexOf(':');
+    void probe(broker.slice(0, at), Number(broker.slice(at + 1))).then((plain) => {
+      probing = false;
+      if (plain && current?.definite !== true) current = { kind: 'plain-listener', definite: true, broker, message: `broker ${broker} closed the TLS handshake without a byte and answers a Kafka request without TLS: its listener expects no TLS (PLAINTEXT or SASL_PLAINTEXT), but ${other}` };
+    });
   }
 
   return {
