@@ -87,6 +87,19 @@ describe('core > bus > kafka-listener-watch', () => {
     expect(watch.mismatch()).toBeUndefined();
   });
 
+  it('never calls a mismatch definite once a connection worked: a broker restarting behind a sidecar closes connections so too', async () => {
+    let restarting = false;
+    // Up, it answers every request; restarting, a connection gets one answer and is closed, the next none.
+    const broker = await listener((request, connection) => (!restarting || (request === 0 && connection === 1) ? frame(6) : undefined));
+    const watch = createListenerWatch(expectedListener('PLAINTEXT'));
+    await connect(watch, broker, 3);
+    expect(watch.mismatch()).toBeUndefined();
+    restarting = true;
+    await connect(watch, broker);
+    await connect(watch, broker);
+    expect(watch.mismatch()).toMatchObject({ kind: 'closed-at-connect', definite: false });
+  });
+
   it('blames nothing on a client with SASL that is answered once, nor on connections the client ends itself', async () => {
     const broker = await listener((request) => (request === 0 ? frame(6) : undefined));
     const sasl = createListenerWatch(expectedListener('SASL_PLAINTEXT'));

@@ -50,18 +50,23 @@ function isTlsRecord(bytes: Buffer): boolean {
  *   request too large and closes) once the same address answers a request without TLS (kafka-plain-probe.ts),
  *   asked then; until it has, and if it does not, what a proxy without a broker behind it does too: not definite;
  * - any other connection the broker closed before a byte came back: not definite either.
- * A connection that gets two answers resets it all: the listener speaks flts' protocol.
+ * A connection that gets two answers resets it all: the listener speaks flts' protocol. From then on nothing is
+ * definite for this client's lifetime: a listener does not change its protocol under a running client, whereas a
+ * broker restarting (behind a mesh sidecar that accepts and closes while it is down) can close connections in any
+ * of the patterns above, and a definite mismatch stops the bus for good.
  * Judged at the peer's end or reset, before kafkajs hears of it, so the failure kafkajs reports can say why.
  */
 export function createListenerWatch(expected: ListenerExpectation, probe: (host: string, port: number) => Promise<boolean> = (host, port) => answersPlainKafka(host, port, 3_000)): ListenerWatch {
   let current: ListenerMismatch | undefined;
   let probing = false;
+  /** Some connection got two answers: the listener speaks flts' protocol, whatever its connections do later. */
+  let proven = false;
   /** The last connection was answered once (ApiVersions) and then closed by the broker. */
   let answeredThenClosed = false;
   const other = `FLTS_KAFKA_SECURITY_PROTOCOL is ${expected.protocol}`;
 
   function ended(broker: string, first: Buffer, receivedBytes: number, answeredOnce: boolean, peerClosed: boolean, secured: boolean): void {
-    if (receivedBytes > 0 && !expected.tls && isTlsRecord(first)) {
+    if (!proven && receivedBytes > 0 && !expected.tls && isTlsRecord(first)) {
       current = { kind: 'tls-listener', definite: true, broker, message: `broker ${broker} answered with a TLS record (${first.subarray(0, 7).toString('hex')}): its listener expects TLS (SSL or SASL_SSL), but ${other}` };
       return;
     }
@@ -69,7 +74,7 @@ export function createListenerWatch(expected: ListenerExpectation, probe: (host:
       answeredThenClosed = false;
       return;
     }
-    if (!expected.sasl && answeredThenClosed && (receivedBytes === 0 || answeredOnce)) {
+    if (!proven && !expected.sasl && answeredThenClosed && (receivedBytes === 0 || answeredOnce)) {
       current = { kind: 'sasl-listener', definite: true, broker, message: `broker ${broker} answered ApiVersions and closed the connection at the next request, and closed the next connection too, as a listener that expects a SASL login does (SASL_PLAINTEXT or SASL_SSL), but ${other}` };
       return;
     }
@@ -78,7 +83,7 @@ export function createListenerWatch(expected: ListenerExpectation, probe: (host:
       const handshake = expected.tls && !secured;
       const stage = handshake ? 'during the TLS handshake' : answeredThenClosed ? 'after its first answer' : 'before answering';
       current = { kind: 'closed-at-connect', definite: false, broker, message: `connection closed by broker ${broker} right after connect (${stage}): check the listener's protocol (TLS/SASL) matches the settings (${other})` };
-      if (handshake && receivedBytes === 0) askPlain(broker);
+      if (handshake && receivedBytes === 0 && !proven) askPlain(broker);
     }
   }
 
@@ -88,7 +93,7 @@ export function createListenerWatch(expected: ListenerExpectation, probe: (host:
     const at = broker.lastIndexOf(':');
     void probe(broker.slice(0, at), Number(broker.slice(at + 1))).then((plain) => {
       probing = false;
-      if (plain && current?.definite !== true) current = { kind: 'plain-listener', definite: true, broker, message: `broker ${broker} closed the TLS handshake without a byte and answers a Kafka request without TLS: its listener expects no TLS (PLAINTEXT or SASL_PLAINTEXT), but ${other}` };
+      if (plain && !proven && current?.definite !== true) current = { kind: 'plain-listener', definite: true, broker, message: `broker ${broker} closed the TLS handshake without a byte and answers a Kafka request without TLS: its listener expects no TLS (PLAINTEXT or SASL_PLAINTEXT), but ${other}` };
     });
   }
 
@@ -111,6 +116,7 @@ export function createListenerWatch(expected: ListenerExpectation, probe: (host:
         if (first.length < 8) first = Buffer.concat([first, chunk.subarray(0, 8 - first.length)]);
         receivedBytes += chunk.length;
         if (receivedBytes > firstAnswerEnd()) {
+          proven = true;
           current = undefined;
           answeredThenClosed = false;
         }
