@@ -51,7 +51,8 @@ function heldSource() {
 
 /** The server's admission, telling the test when a request's client is seen gone (its signal aborted). */
 function watchedAdmission(metrics: ServeMetrics, maxRows: number): { admission: ForecastAdmission; clientGone: () => Promise<void> } {
-  const inner = createMeteredAdmission(maxRows, metrics);
+  // No jitter, so that Retry-After is the estimate itself.
+  const inner = createMeteredAdmission(maxRows, metrics, { random: () => 0 });
   let gone: Promise<void> = new Promise(() => {});
   return {
     admission: {

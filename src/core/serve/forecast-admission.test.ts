@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
-import { clientGone, createForecastAdmission, type RefusalReason } from './forecast-admission.js';
+import { clientGone, createForecastAdmission, type ForecastAdmission, type RefusalReason } from './forecast-admission.js';
 
 /** A promise `work` can wait on, resolved from the test. */
 function gate(): { wait: () => Promise<string>; open: () => void } {
@@ -9,10 +9,10 @@ function gate(): { wait: () => Promise<string>; open: () => void } {
   return { wait: () => opened.then(() => 'done'), open };
 }
 
-function recorded(maxRows: number, now?: () => number) {
+function recorded(maxRows: number, now?: () => number, random: () => number = () => 0) {
   const refusals: Array<[string, RefusalReason]> = [];
   const queued: number[] = [];
-  const admission = createForecastAdmission({ maxRows, now, onRefused: (route, reason) => refusals.push([route, reason]), onQueuedRows: (rows) => queued.push(rows) });
+  const admission = createForecastAdmission({ maxRows, now, random, onRefused: (route, reason) => refusals.push([route, reason]), onQueuedRows: (rows) => queued.push(rows) });
   return { admission, refusals, queued };
 }
 
@@ -85,7 +85,14 @@ describe('serve > forecast admission', () => {
     await Promise.all(runs);
   });
 
-  it('asks to retry after the time the rows in the way took to be done so far', async () => {
+  /** The Retry-After of a request of `rows` refused now. */
+  async function refusedAfter(admission: ForecastAdmission, rows: number): Promise<number> {
+    const refused = await admission.run('/predict', rows, undefined, async () => 'ran').catch((error: FltsError) => error);
+    expect(refused).toMatchObject({ code: 'FLTS_SERVE_OVERLOADED' });
+    return (refused as FltsError).details.retryAfterSec as number;
+  }
+
+  it('asks to retry after the time the rows in the way, and the rows refused before it, take at the pace rows were done so far', async () => {
     let clock = 0;
     const { admission } = recorded(100, () => clock);
     // 100 rows done in 4 s: 25 rows a second.
@@ -96,9 +103,73 @@ describe('serve > forecast admission', () => {
     await done;
     const held = gate();
     const running = admission.run('/predict', 80, undefined, held.wait);
-    // 80 in flight: a request of 70 waits for 50 rows to be done (2 s), one of 500 for all 80 (3.2 s, rounded up).
-    await expect(admission.run('/predict', 70, undefined, held.wait)).rejects.toMatchObject({ details: { retryAfterSec: 2 } });
-    await expect(admission.run('/predict', 500, undefined, held.wait)).rejects.toMatchObject({ details: { retryAfterSec: 4 } });
+    // 80 in flight: a request of 70 waits for 50 rows to be done (2 s); one of 500 for all 80 and the 70 told to come
+    // back before it (6 s).
+    expect(await refusedAfter(admission, 70)).toBe(2);
+    expect(await refusedAfter(admission, 500)).toBe(6);
+    held.open();
+    await running;
+  });
+
+  it('estimates from the time rows stay in flight, not rows done per busy second, as forward passes shared by many requests free a full bound in about that time', async () => {
+    let clock = 0;
+    const { admission } = recorded(100, () => clock);
+    // One small request alone took 4 s: 2.5 rows a busy second, though a full bound would take about as long.
+    const alone = gate();
+    const slow = admission.run('/predict', 10, undefined, alone.wait);
+    clock = 4000;
+    alone.open();
+    await slow;
+    const held = gate();
+    const running = admission.run('/predict', 100, undefined, held.wait);
+    // 50 rows in the way of a bound freed in 4 s: 2 s, not 20 s.
+    expect(await refusedAfter(admission, 50)).toBe(2);
+    held.open();
+    await running;
+  });
+
+  it('tells each request refused in a burst a later second than the ones refused before it, until the cap', async () => {
+    let clock = 0;
+    const { admission } = recorded(100, () => clock);
+    // Nothing done yet: a bound's worth of rows a second is assumed.
+    const held = gate();
+    const running = admission.run('/predict', 100, undefined, held.wait);
+    const advice: number[] = [];
+    for (let i = 0; i < 8; i++) advice.push(await refusedAfter(admission, 50));
+    expect(advice).toEqual([1, 1, 2, 2, 3, 3, 4, 4]);
+    // Those told seconds 1-4 have come back by 4.5 s (or will not): they are no longer counted ahead.
+    clock = 4500;
+    expect(await refusedAfter(admission, 50)).toBe(1);
+    for (let i = 0; i < 200; i++) await refusedAfter(admission, 50);
+    expect(await refusedAfter(admission, 50)).toBe(60);
+    held.open();
+    await running;
+  });
+
+  it('spreads the advice by a jitter of at most a quarter of the estimate (at least 1 s), and over the last quarter of the cap past it', async () => {
+    let clock = 0;
+    let draw = 0;
+    const { admission } = recorded(100, () => clock, () => draw);
+    const held = gate();
+    const running = admission.run('/predict', 100, undefined, held.wait);
+    draw = 0.99;
+    // 100 rows in the way at 100 rows a second: 1 s, and up to 1 s more.
+    expect(await refusedAfter(admission, 100)).toBe(2);
+    // 100 more were told to come back before the next: 2 s, and up to 1 s more.
+    expect(await refusedAfter(admission, 100)).toBe(3);
+    draw = 0;
+    expect(await refusedAfter(admission, 2800)).toBe(3);
+    // 1 row in the way and 3,000 told to come back first: 30.01 s, and up to 7.5 s more.
+    draw = 0.5;
+    expect(await refusedAfter(admission, 1)).toBe(34);
+    draw = 0.99;
+    expect(await refusedAfter(admission, 1)).toBe(38);
+    // Its own rows wait only for those in the way (100): 31.02 s and 7.7 s more; the next one waits for its 5,000 too.
+    expect(await refusedAfter(admission, 5000)).toBe(39);
+    // Past the cap, spread over its last quarter: 46-60 s.
+    expect(await refusedAfter(admission, 1)).toBe(46);
+    draw = 0;
+    expect(await refusedAfter(admission, 1)).toBe(60);
     held.open();
     await running;
   });

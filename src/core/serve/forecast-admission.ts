@@ -14,6 +14,8 @@ export interface ForecastAdmissionOptions {
   onRefused?: (route: string, reason: RefusalReason) => void;
   /** Milliseconds, for the Retry-After estimate (default `performance.now`). */
   now?: () => number;
+  /** A number in [0, 1), for the jitter of Retry-After (default `Math.random`). */
+  random?: () => number;
 }
 
 /**
@@ -43,17 +45,33 @@ export const DEFAULT_MAX_QUEUED_ROWS = 100_000;
 /** The longest Retry-After given: past it the estimate says little, and a client should look again anyway. */
 const MAX_RETRY_AFTER_SEC = 60;
 
+/**
+ * Retry-After is made later by up to this share of the estimate (at least 1 s), or earlier by up to this share of the
+ * cap where the cap cuts it: requests refused within the same second with nearly the same estimate then come back
+ * over a few seconds instead of on the same one.
+ */
+const RETRY_JITTER_SHARE = 0.25;
+
+/** The weight the time in flight measured so far keeps at each request done, so recent requests count the most. */
+const LATENCY_DECAY = 0.9;
+
 export function createForecastAdmission(options: ForecastAdmissionOptions): ForecastAdmission {
   const { maxRows } = options;
   const now = options.now ?? (() => performance.now());
+  const random = options.random ?? Math.random;
   let queued = 0;
-  // Rows done over the time any work was in flight: the rate this server frees rows at, for Retry-After.
-  let doneRows = 0;
-  let busyMs = 0;
-  let busySince = 0;
+  // Rows refused and told to come back, by the second (of `now`) they were told: those still to come take room
+  // before a request refused later, so each refusal is told a later second than the ones before it.
+  const promised = new Map<number, number>();
+  // How long a row stays in flight, on recent requests weighted by their rows: a server that shares its forward passes
+  // among the requests in flight frees a full bound in about that time (Little's law), however many requests share it.
+  // (Rows done per busy second, the rate used before, counts a server with one request in flight as if full: 4x too
+  // slow for 10 calls of 10,000 rows, and it told a burst to come back far too late.)
+  let rowMs = 0;
+  let weightRows = 0;
 
   function take(rows: number): () => void {
-    if (queued === 0) busySince = now();
+    const admitted = now();
     queued += rows;
     options.onQueuedRows?.(queued);
     let released = false;
@@ -61,21 +79,44 @@ export function createForecastAdmission(options: ForecastAdmissionOptions): Fore
       if (released) return;
       released = true;
       queued -= rows;
-      doneRows += rows;
-      if (queued === 0) busyMs += now() - busySince;
+      rowMs = rowMs * LATENCY_DECAY + (now() - admitted) * rows;
+      weightRows = weightRows * LATENCY_DECAY + rows;
       options.onQueuedRows?.(queued);
     };
   }
 
   const fits = (rows: number): boolean => maxRows === 0 || queued + rows <= maxRows;
 
-  /** Seconds until the rows in flight beyond room for `rows` are done, at the rate rows were done so far. */
+  /** The rows told to come back after `at` (ms); those told an earlier second have come back, or will not. */
+  function promisedAfter(at: number): number {
+    const second = Math.floor(at / 1000);
+    let rows = 0;
+    for (const [due, count] of promised) {
+      if (due <= second) promised.delete(due);
+      else rows += count;
+    }
+    return rows;
+  }
+
+  /**
+   * Seconds until `rows` fit: until the rows in flight beyond room for them, and the rows refused before and told to
+   * come back, are done: a bound's worth in the time a row stays in flight (1 s before any request was done). A short
+   * estimate costs the client one more refusal, a long one leaves the server idle. Then spread by a jitter, and
+   * remembered as promised.
+   */
   function retryAfterSec(rows: number): number {
-    const ms = busyMs + (queued > 0 ? now() - busySince : 0);
-    if (doneRows === 0 || ms <= 0) return 1;
+    const at = now();
+    const msPerRow = (weightRows > 0 ? rowMs / weightRows : 1000) / maxRows;
     // The rows that must be done before these fit: all in flight for a request larger than the bound.
     const excess = Math.min(queued, queued + rows - maxRows);
-    return Math.min(MAX_RETRY_AFTER_SEC, Math.max(1, Math.ceil((excess * ms) / doneRows / 1000)));
+    const estimate = ((excess + promisedAfter(at)) * msPerRow) / 1000;
+    const draw = random();
+    let retry = Math.max(1, Math.ceil(estimate + draw * Math.max(1, estimate * RETRY_JITTER_SHARE)));
+    // Past the cap, over the last quarter of it: all told the cap would come back together.
+    if (retry > MAX_RETRY_AFTER_SEC) retry = MAX_RETRY_AFTER_SEC - Math.floor(draw * MAX_RETRY_AFTER_SEC * RETRY_JITTER_SHARE);
+    const due = Math.floor((at + retry * 1000) / 1000);
+    promised.set(due, (promised.get(due) ?? 0) + rows);
+    return retry;
   }
 
   return {
@@ -123,8 +164,12 @@ export function closedBeforeAnswer(response: ServerResponse): AbortSignal {
   return controller.signal;
 }
 
-/** The admission of a server, its rows and refusals in `metrics`. */
-export function createMeteredAdmission(maxRows: number, metrics: Pick<ServeMetrics, 'countForecastRefused' | 'setQueuedRows'>): ForecastAdmission {
+/** The admission of a server, its rows and refusals in `metrics`; `clocks` for tests. */
+export function createMeteredAdmission(
+  maxRows: number,
+  metrics: Pick<ServeMetrics, 'countForecastRefused' | 'setQueuedRows'>,
+  clocks: Pick<ForecastAdmissionOptions, 'now' | 'random'> = {},
+): ForecastAdmission {
   metrics.setQueuedRows(0, maxRows);
-  return createForecastAdmission({ maxRows, onQueuedRows: (rows) => metrics.setQueuedRows(rows), onRefused: (route, reason) => metrics.countForecastRefused(route, reason) });
+  return createForecastAdmission({ maxRows, ...clocks, onQueuedRows: (rows) => metrics.setQueuedRows(rows), onRefused: (route, reason) => metrics.countForecastRefused(route, reason) });
 }
