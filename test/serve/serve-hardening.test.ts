@@ -253,6 +253,24 @@ describe('serve > hardening: clients that stall', () => {
     return { client, onServer: await accepted };
   }
 
+  it('resets a connection whose answers Node holds (behind a full kernel queue) once none is taken for the request timeout', { timeout: 30_000 }, async () => {
+    const { logger, problems } = recordingLogger();
+    const limits = { requestTimeoutMs: 300, headersTimeoutMs: 300, keepAliveTimeoutMs: 600_000 };
+    await withTestServer(promotedNaive(), { server: { logger, limits, maxQueuedRows: 0 } }, async (own) => {
+      // The socket's inactivity timeout (the request timeout and two checking intervals) would close such a connection
+      // too, silently and a moment later: off, so that only the reset can close it.
+      own.app.server.timeout = 0;
+      const body = JSON.stringify({ data: requestData(6) });
+      const request = `POST /predict?inference_length=10000 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      // 20 forecasts of 10,000 rows (about 11 MB): more than the kernel queues of a client that reads nothing take.
+      const { client, onServer } = await pipelineUnread(own, request, 20);
+      await new Promise((resolve) => (onServer.destroyed ? resolve(undefined) : onServer.once('close', resolve)));
+      expect(problems).toEqual([['warn', { remote: '127.0.0.1', unsent_bytes: expect.any(Number) }, 'http_answer_not_taken']]);
+      expect((problems[0][1] as { unsent_bytes: number }).unsent_bytes).toBeGreaterThan(0);
+      client.destroy();
+    });
+  });
+
   it('resets at once a connection with more requests in flight than the pipelining bound, before building their answers', async () => {
     const { logger, problems } = recordingLogger();
     // Timeouts far beyond the test's: only the bound can close the connection in time.
