@@ -179,6 +179,7 @@ describe('serve > admission of forecast work', () => {
     expect(await metricLines(server, 'flts_forecast_refused_total{route="/predict"')).toEqual([
       'flts_forecast_refused_total{route="/predict",reason="overloaded"} 0',
       'flts_forecast_refused_total{route="/predict",reason="cancelled"} 1',
+      'flts_forecast_refused_total{route="/predict",reason="pipelining"} 0',
     ]);
     expect(await metricLines(server, 'flts_predictions_total')).toEqual(['flts_predictions_total 0']);
     // Never answered, the request is still counted, with the status of a client that left.

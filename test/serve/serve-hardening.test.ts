@@ -291,6 +291,45 @@ describe('serve > hardening: clients that stall', () => {
       client.destroy();
     });
   });
+
+  it('counts the forecasts a connection reset for pipelining left unanswered as pipelining, not as overload or a client gone', async () => {
+    const limits = { requestTimeoutMs: 300_000, headersTimeoutMs: 300_000, keepAliveTimeoutMs: 600_000 };
+    await withTestServer(promotedNaive(), { server: { logger: recordingLogger().logger, limits } }, async (own) => {
+      let seen = 0;
+      let onSeen = (): void => {};
+      own.app.server.on('request', () => {
+        seen++;
+        onSeen();
+      });
+      const accepted = new Promise<Socket>((resolve) => own.app.server.once('connection', resolve));
+      const client = await openSocket(own.url);
+      client.on('error', () => {});
+      client.pause();
+      const onServer = await accepted;
+      const body = JSON.stringify({ data: requestData(6) });
+      const request = `POST /predict?inference_length=10000 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      // Slices of 20, each once the server has read the one before: the first 10 fill the bound (100,000 rows) and the
+      // rest are refused while the connection is still under the pipelining bound, their 503s held behind answers
+      // (over 5 MB) the client does not take, until the 101st request in flight resets it.
+      for (let sent = 20; !onServer.destroyed; sent += 20) {
+        client.write(request.repeat(20));
+        await new Promise<void>((resolve) => {
+          onSeen = () => seen >= sent && resolve();
+          onServer.once('close', () => resolve());
+          onSeen();
+        });
+      }
+      const refused = async (reason: string): Promise<number> => {
+        const metrics = await (await fetch(`${own.url}/metrics`)).text();
+        return Number(new RegExp(`^flts_forecast_refused_total\\{route="/predict",reason="${reason}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
+      };
+      // Every request left in flight on the connection is counted once its answer's close is seen.
+      await vi.waitFor(async () => expect(await refused('pipelining')).toBeGreaterThanOrEqual(MAX_PIPELINED_REQUESTS - 10), { timeout: 30_000, interval: 20 });
+      expect(await refused('overloaded')).toBe(0);
+      expect(await refused('cancelled')).toBe(0);
+      client.destroy();
+    });
+  });
 });
 
 /** One keep-alive GET /healthz over a raw socket; resolves with the response head and body. */

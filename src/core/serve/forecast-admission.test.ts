@@ -76,6 +76,23 @@ describe('serve > forecast admission', () => {
     ]);
   });
 
+  it('counts a client already gone as gone, not as overloaded, when the bound is full too, and a connection reset for pipelining as such', async () => {
+    const { admission, refusals } = recorded(10);
+    const held = gate();
+    const running = admission.run('/predict', 10, undefined, held.wait);
+    for (const reason of ['cancelled', 'pipelining'] as const) {
+      const controller = new AbortController();
+      controller.abort(clientGone('The client left', reason));
+      await expect(admission.run('/predict', 5, controller.signal, async () => 'ran')).rejects.toMatchObject({ code: 'FLTS_REQUEST_CANCELLED' });
+    }
+    expect(refusals).toEqual([
+      ['/predict', 'cancelled'],
+      ['/predict', 'pipelining'],
+    ]);
+    held.open();
+    await running;
+  });
+
   it('sets no bound with maxRows 0', async () => {
     const { admission } = recorded(0);
     const held = gate();

@@ -1,9 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import { FltsError, isFltsError } from '../errors.js';
 import type { ServeMetrics } from './serve-metrics.js';
+import { wasResetForPipelining } from './unread-answers.js';
 
-/** Why a prediction request got no forecast: the bound was full, or its client left before the forecast was done. */
-export type RefusalReason = 'overloaded' | 'cancelled';
+/**
+ * Why a prediction request got no forecast: the bound was full, its client left before the forecast was done, or its
+ * connection was reset for carrying more pipelined requests than a connection may (a misbehaving client, not load).
+ */
+export type RefusalReason = 'overloaded' | 'cancelled' | 'pipelining';
 
 export interface ForecastAdmissionOptions {
   /** Forecast rows in flight at most (serve.maxQueuedRows); 0 = no bound. */
@@ -85,6 +89,20 @@ export function createForecastAdmission(options: ForecastAdmissionOptions): Fore
     };
   }
 
+  /**
+   * Counts a refusal for the bound. One over HTTP is counted once its answer is sent or its connection closed: the 503 of
+   * a pipelined request behind answers its client does not take never reaches it when that connection is then reset
+   * for too many pipelined requests, and is counted as such (one client's misbehaviour, not load).
+   */
+  function countOverloaded(route: string, signal: AbortSignal | undefined): void {
+    const response = signal === undefined ? undefined : answerOf.get(signal);
+    if (!response) {
+      options.onRefused?.(route, 'overloaded');
+      return;
+    }
+    response.once('close', () => options.onRefused?.(route, !response.writableFinished && wasResetForPipelining(response.req.socket) ? 'pipelining' : 'overloaded'));
+  }
+
   const fits = (rows: number): boolean => maxRows === 0 || queued + rows <= maxRows;
 
   /** The rows told to come back after `at` (ms); those told an earlier second have come back, or will not. */
@@ -121,8 +139,13 @@ export function createForecastAdmission(options: ForecastAdmissionOptions): Fore
 
   return {
     async run(route, rows, signal, work) {
+      // A client already gone is not refused for the bound, even when the bound is full (of its own connection's work, often).
+      if (signal?.aborted) {
+        options.onRefused?.(route, goneReason(signal.reason));
+        throw signal.reason;
+      }
       if (!fits(rows) && queued > 0) {
-        options.onRefused?.(route, 'overloaded');
+        countOverloaded(route, signal);
         const retry = retryAfterSec(rows);
         throw new FltsError('FLTS_SERVE_OVERLOADED', `The server is busy: ${queued} forecast rows are in flight and this request asks for ${rows}, past the bound of ${maxRows}; retry in ${retry} s.`, {
           details: { retryAfterSec: retry, queuedRows: queued, requestedRows: rows, maxQueuedRows: maxRows },
@@ -130,10 +153,9 @@ export function createForecastAdmission(options: ForecastAdmissionOptions): Fore
       }
       const release = take(rows);
       try {
-        signal?.throwIfAborted();
         return await work();
       } catch (error) {
-        if (signal?.aborted && isFltsError(error) && error.code === 'FLTS_REQUEST_CANCELLED') options.onRefused?.(route, 'cancelled');
+        if (signal?.aborted && isFltsError(error) && error.code === 'FLTS_REQUEST_CANCELLED') options.onRefused?.(route, goneReason(error));
         throw error;
       } finally {
         release();
@@ -146,19 +168,33 @@ export function createForecastAdmission(options: ForecastAdmissionOptions): Fore
   };
 }
 
-/** The reason a signal of a request whose client left is aborted with. */
-export function clientGone(what: string): FltsError {
-  return new FltsError('FLTS_REQUEST_CANCELLED', `${what}; its forecast was dropped.`);
+/** The reason a signal of a request whose client left is aborted with; `pipelining` when the server reset its connection for that. */
+export function clientGone(what: string, reason: Exclude<RefusalReason, 'overloaded'> = 'cancelled'): FltsError {
+  return new FltsError('FLTS_REQUEST_CANCELLED', `${what}; its forecast was dropped.`, reason === 'pipelining' ? { details: { refusal: reason } } : {});
 }
 
+function goneReason(error: unknown): RefusalReason {
+  return isFltsError(error) && error.details.refusal === 'pipelining' ? 'pipelining' : 'cancelled';
+}
+
+/** The HTTP answer each signal of `closedBeforeAnswer` watches, for the count of a refusal for the bound. */
+const answerOf = new WeakMap<AbortSignal, ServerResponse>();
+
 /**
- * Aborted once the client of an HTTP answer closes its connection before the answer was written. (fastify's
- * `request.signal` follows the request stream, which Node closes as soon as the body is read.) Not once the answer
- * is ended: a close after that, which fastify's inject emits before `finish`, has no work left to stop.
+ * Aborted once the connection of an HTTP answer closes before the answer was written: its client closed it, or the
+ * server reset it for too many pipelined requests (the reason tells which). (fastify's `request.signal` follows the
+ * request stream, which Node closes as soon as the body is read.) Not once the answer is ended: a close after that,
+ * which fastify's inject emits before `finish`, has no work left to stop.
  */
 export function closedBeforeAnswer(response: ServerResponse): AbortSignal {
   const controller = new AbortController();
-  const gone = (): void => controller.abort(clientGone('The client closed the connection before its answer was sent'));
+  answerOf.set(controller.signal, response);
+  const gone = (): void =>
+    controller.abort(
+      wasResetForPipelining(response.req.socket)
+        ? clientGone('The connection carried more pipelined requests than the server takes and was reset before this answer was sent', 'pipelining')
+        : clientGone('The client closed the connection before its answer was sent'),
+    );
   if (response.destroyed) gone();
   else response.once('close', () => !response.writableEnded && gone());
   return controller.signal;

@@ -13,6 +13,8 @@ const PREDICTION_ROUTES = ['/predict', '/v2/models/:name/infer', '/inference.GRP
 /** The status label of a request whose client left before its answer (FLTS_REQUEST_CANCELLED's). */
 export const ABANDONED_STATUS = 499;
 const REFUSAL_REASONS: readonly RefusalReason[] = ['overloaded', 'cancelled'];
+/** The routes over HTTP/1.1, the only ones a connection is reset for pipelining on (HTTP/2 streams are capped by the protocol). */
+const PIPELINED_ROUTES = ['/predict', '/v2/models/:name/infer'];
 
 /**
  * The Prometheus side of serving, on a registry of its own so several servers in one process (tests, the
@@ -31,7 +33,7 @@ export interface ServeMetrics {
   countPredictions(rows: number): void;
   observeBatch(size: number): void;
   countReload(result: ReloadResult): void;
-  /** A prediction request refused for want of room (overloaded), or dropped because its client left (cancelled). */
+  /** A prediction request refused for want of room (overloaded), or dropped because its client left (cancelled) or its connection was reset for pipelining too many. */
   countForecastRefused(route: string, reason: RefusalReason): void;
   /** Forecast rows in flight now, and the bound on them (0 = none). */
   setQueuedRows(rows: number, maxRows?: number): void;
@@ -55,11 +57,12 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
   for (const result of ['success', 'failure']) reloads.inc({ result }, 0);
   const refused = new Counter({
     name: 'flts_forecast_refused_total',
-    help: 'Prediction requests given no forecast, by route and reason: overloaded (refused at once, the rows in flight were at serve.maxQueuedRows) or cancelled (the client left; its forecast was dropped).',
+    help: 'Prediction requests given no forecast, by route and reason: overloaded (refused at once, the rows in flight were at serve.maxQueuedRows), cancelled (the client left; its forecast was dropped) or pipelining (its connection was reset for more pipelined requests in flight than a connection may have).',
     labelNames: ['route', 'reason'],
     registers: [registry],
   });
   for (const route of PREDICTION_ROUTES) for (const reason of REFUSAL_REASONS) refused.inc({ route, reason }, 0);
+  for (const route of PIPELINED_ROUTES) refused.inc({ route, reason: 'pipelining' }, 0);
   const queuedRows = new Gauge({ name: 'flts_forecast_queued_rows', help: 'Forecast rows of the prediction requests in flight (admitted, not yet answered).', registers: [registry] });
   const maxQueuedRows = new Gauge({ name: 'flts_forecast_queued_rows_limit', help: 'The bound on flts_forecast_queued_rows (serve.maxQueuedRows; 0 = none).', registers: [registry] });
 

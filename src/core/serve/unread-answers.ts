@@ -73,6 +73,14 @@ export interface UnreadAnswerOptions {
   onReset?: (socket: Socket, reason: UnreadReason, amount: number) => void;
 }
 
+/** Connections reset for too many pipelined requests: their requests left unanswered are counted as such, not as overload or a client gone. */
+const resetForPipelining = new WeakSet<Socket>();
+
+/** Whether `socket` was reset for carrying more pipelined requests than `maxPipelined`. */
+export function wasResetForPipelining(socket: Socket | null | undefined): boolean {
+  return socket !== null && socket !== undefined && resetForPipelining.has(socket);
+}
+
 /**
  * Requests one HTTP/1.1 connection may have in flight, as the gRPC port allows 100 calls per connection. Node stops
  * reading a connection whose answers are not taken, but only after the chunk it has read (64 KB, over 1,300 small
@@ -106,6 +114,7 @@ export function resetUnreadAnswers(server: Server, options: UnreadAnswerOptions)
   let readsProc = true;
 
   const reset = (socket: Socket, reason: UnreadReason, amount: number): void => {
+    if (reason === 'pipelined') resetForPipelining.add(socket);
     options.onReset?.(socket, reason, amount);
     socket.resetAndDestroy();
   };
