@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { resolveSettings } from '../../src/core/config/settings.js';
 import { createS3Store } from '../../src/core/storage/s3-store.js';
 import {
-  byKind, CHART_DIR, component, containerEnv, containerStartEnv, helmTemplate, helmTemplateError, KUBE_VERSIONS, type Manifest,
+  byKind, CHART_DIR, component, containerEnv, containerStartEnv, helmTemplate, helmTemplateAsync, helmTemplateError, helmTemplateErrorAsync, KUBE_VERSIONS, type Manifest,
   parseManifests, podSpec, REPO_ROOT, run, runAsync, SCHEMA_DIR, tools,
 } from './deploy-tools.js';
 import { skipNote, useServers } from '../helpers/servers.js';
@@ -29,8 +29,8 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
   });
   afterAll(() => rmSync(workDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
-  function kubeconform(file: string, kubeVersion: string): { status: number; summary: { valid: number; invalid: number; errors: number; skipped: number }; output: string } {
-    const res = run(tools.kubeconform, [
+  async function kubeconform(file: string, kubeVersion: string): Promise<{ status: number; summary: { valid: number; invalid: number; errors: number; skipped: number }; output: string }> {
+    const res = await runAsync(tools.kubeconform, [
       '-strict', '-summary', '-output', 'json', '-kubernetes-version', kubeVersion,
       '-schema-location', `${SCHEMA_DIR}/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json`,
       '-skip', OPERATOR_KINDS.join(','), file,
@@ -70,14 +70,14 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     }
   });
 
-  it('has a schema check that rejects invalid manifests (unknown field, wrong type, unknown kind)', () => {
+  it('has a schema check that rejects invalid manifests (unknown field, wrong type, unknown kind)', async () => {
     const file = join(workDir, 'broken.yaml');
     writeFileSync(file, [
       'apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 80, targetPorts: http}]}',
       'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b}\nspec: {replicas: "two", selector: {}, template: {spec: {containers: []}}}',
       'apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: c}',
     ].join('\n---\n'));
-    const { status, summary } = kubeconform(file, KUBE_VERSIONS[1]);
+    const { status, summary } = await kubeconform(file, KUBE_VERSIONS[1]);
     expect(status).not.toBe(0);
     expect(summary.invalid + summary.errors).toBe(3);
   });
@@ -417,7 +417,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(helmTemplateError({})).toMatch(/credentials missing: set store.existingSecret/);
   });
 
-  it('takes an IAM role\'s credentials with store.credentials aws: no key anywhere, the annotated service account on every pod', () => {
+  it('takes an IAM role\'s credentials with store.credentials aws: no key anywhere, the annotated service account on every pod', async () => {
     const ROLE = 'arn:aws:iam::111122223333:role/flts';
     const objects = helmTemplate({
       values: ['values-prod.yaml'],
@@ -443,7 +443,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     }
     const file = join(workDir, 'aws-credentials.yaml');
     writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
-    expect(kubeconform(file, KUBE_VERSIONS[0]).summary).toMatchObject({ invalid: 0, errors: 0 });
+    expect((await kubeconform(file, KUBE_VERSIONS[0])).summary).toMatchObject({ invalid: 0, errors: 0 });
   });
 
   it('refuses store.credentials other than static or aws, a key given with aws, and FLTS_S3_CREDENTIALS in settings', () => {
@@ -523,5 +523,203 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     const [dashboard] = byKind(prod, 'ConfigMap').filter((c) => c.metadata.name.endsWith('-dashboard'));
     const composeDashboard = readFileSync(join(REPO_ROOT, 'compose/grafana/dashboards/flts-overview.json'), 'utf8');
     expect(JSON.parse(dashboard.data['flts-overview.json'])).toEqual(JSON.parse(composeDashboard));
+  });
+  describe('network policies (networkPolicy.*)', () => {
+    type Peer = { podSelector?: { matchLabels?: Record<string, string> }; namespaceSelector?: unknown; ipBlock?: unknown };
+    type Rule = { from?: Peer[]; to?: Peer[]; ports?: { port: number | string; protocol?: string }[] };
+    const KAFKA_PEERS = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kafka' } } }];
+    const S3_PEERS = [{ ipBlock: { cidr: '10.20.0.0/16' } }];
+    const MLFLOW_PEERS = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'mlflow' } }, podSelector: { matchLabels: { app: 'mlflow' } } }];
+    const CLIENT_PEERS = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'apps' } } }];
+    const NODE_PEERS = [{ ipBlock: { cidr: '10.0.0.0/16' } }];
+    // Egress on, the serve clients listed (so the namespace is no longer let in as a whole) and the nodes named for probes.
+    const LOCKED_DOWN = {
+      settings: { MLFLOW_TRACKING_URI: 'http://mlflow.mlflow.svc.cluster.local:5000' },
+      networkPolicy: {
+        enabled: true, serve: { from: CLIENT_PEERS }, kubelet: { from: NODE_PEERS },
+        egress: { enabled: true, kafka: { to: KAFKA_PEERS }, s3: { to: S3_PEERS }, mlflow: { to: MLFLOW_PEERS } },
+      },
+    };
+    let renders: Record<'prod' | 'dev' | 'lockedDown' | 'otherPorts' | 'renamed', Manifest[]>;
+    let defaults: { networkPolicy: { metrics: { from: Peer[] }; serve: { ingressControllerFrom: Peer[] }; egress: { dns: { to: Peer[] } } } };
+
+    beforeAll(async () => {
+      const lockedDownFile = join(workDir, 'network-policy-locked-down.yaml');
+      writeFileSync(lockedDownFile, stringify(LOCKED_DOWN));
+      const on = { 'networkPolicy.enabled': 'true' };
+      const [prodOn, devOn, lockedDown, otherPorts, renamed] = await Promise.all([
+        helmTemplateAsync({ values: ['values-prod.yaml'], set: on }),
+        helmTemplateAsync({ values: ['values-dev.yaml'], set: on }),
+        helmTemplateAsync({ values: ['values-prod.yaml', lockedDownFile] }),
+        helmTemplateAsync({ values: ['values-dev.yaml'], set: { ...on, 'serve.port': '9000', 'serve.grpc.port': '9001', 'daemon.metricsPort': '9200' } }),
+        helmTemplateAsync({ values: ['values-prod.yaml'], set: { ...on, nameOverride: 'forecast' }, namespace: 'ml' }),
+      ]);
+      renders = { prod: prodOn, dev: devOn, lockedDown, otherPorts, renamed };
+      defaults = parse(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8'));
+    }, 180_000);
+
+    const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined) =>
+      Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
+    const podLabels = (o: Manifest): Record<string, string> => (o.kind === 'Pod' ? o.metadata.labels! : o.spec.template.metadata.labels);
+    const selectedBy = (objects: Manifest[], policy: Manifest) => objects.filter((o) => podSpec(o) && matches(policy.spec.podSelector.matchLabels, podLabels(o)));
+    /** A port of a rule, a probe or a Service's targetPort as the container's number (a name is one of its ports). */
+    const portNumber = (container: { ports: { name: string; containerPort: number }[] }, port: number | string) =>
+      typeof port === 'number' ? port : container.ports.find((p) => p.name === port)?.containerPort;
+    const admitted = (policy: Manifest, container: any, rules: Rule[] = policy.spec.ingress) =>
+      new Set(rules.flatMap((r) => (r.ports ?? []).map((p) => portNumber(container, p.port))));
+    /** A peer without a namespace selector or ipBlock admits the pods of the policy's namespace its podSelector matches. */
+    /** The rules whose peers include every one of `peers`. */
+    const rulesFrom = (policy: Manifest, peers: Peer[]) => (policy.spec.ingress as Rule[]).filter((r) => peers.every((peer) => (r.from ?? []).some((f) => JSON.stringify(f) === JSON.stringify(peer))));
+    const admitsPod = (peer: Peer, labels: Record<string, string>) => !peer.namespaceSelector && !peer.ipBlock && matches(peer.podSelector?.matchLabels, labels);
+
+    it('renders no NetworkPolicy unless networkPolicy.enabled, and turning it on changes no other object', () => {
+      for (const objects of [dev, prod]) expect(byKind(objects, 'NetworkPolicy')).toEqual([]);
+      for (const [on, off] of [[renders.prod, prod], [renders.dev, dev]]) {
+        expect(byKind(on, 'NetworkPolicy').length).toBe(2);
+        expect(on.filter((o) => o.kind !== 'NetworkPolicy')).toEqual(off);
+      }
+    });
+
+    it('selects exactly the serve pods and the daemon pods, as the Deployments label them, whatever the chart is named', () => {
+      for (const [name, objects] of Object.entries(renders)) {
+        const policies = byKind(objects, 'NetworkPolicy');
+        expect(policies.map((p) => p.metadata.labels?.['app.kubernetes.io/component']), name).toEqual(['serve', 'daemon']);
+        for (const policy of policies) {
+          const own = byKind(component(objects, policy.metadata.labels!['app.kubernetes.io/component']), 'Deployment');
+          expect(own.length).toBeGreaterThan(0);
+          expect(selectedBy(objects, policy).map((o) => `${o.kind}/${o.metadata.name}`), `${name} ${policy.metadata.name}`).toEqual(own.map((d) => `Deployment/${d.metadata.name}`));
+        }
+        // The preprocess Job and the helm test pod stay outside every policy (their egress is not restricted).
+        const covered = new Set(policies.flatMap((p) => selectedBy(objects, p)));
+        expect(objects.filter((o) => podSpec(o) && !covered.has(o)).map((o) => o.kind).sort(), name).toEqual(['Job', 'Pod']);
+      }
+    });
+
+    it('admits exactly the ports the containers listen on, which the Services target and the probes call', () => {
+      for (const [name, objects] of Object.entries(renders)) {
+        for (const policy of byKind(objects, 'NetworkPolicy')) {
+          for (const deployment of selectedBy(objects, policy)) {
+            const container = podSpec(deployment).containers[0];
+            const ports = admitted(policy, container);
+            expect(ports, `${name} ${deployment.metadata.name}`).toEqual(new Set(container.ports.map((p: { containerPort: number }) => p.containerPort)));
+            const services = byKind(objects, 'Service').filter((s) => matches(s.spec.selector, podLabels(deployment)));
+            expect(services.length).toBe(1);
+            for (const port of services[0].spec.ports) expect(ports.has(portNumber(container, port.targetPort)), `${services[0].metadata.name}:${port.name}`).toBe(true);
+            for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe'].map((p) => container[p]).filter(Boolean)) {
+              expect(ports.has(portNumber(container, probe.httpGet.port))).toBe(true);
+              // Where the nodes are named, the kubelet may call every probe.
+              if (name === 'lockedDown') expect(admitted(policy, container, rulesFrom(policy, NODE_PEERS)).has(portNumber(container, probe.httpGet.port))).toBe(true);
+            }
+          }
+        }
+      }
+      // The ports follow the values through the container's port names.
+      const otherPorts = renders.otherPorts;
+      const resolved = (c: string) => { const [p] = byKind(otherPorts, 'NetworkPolicy').filter((n) => n.metadata.name.endsWith(c)); return [...admitted(p, podSpec(selectedBy(otherPorts, p)[0]).containers[0])].sort(); };
+      expect(resolved('serve')).toEqual([9000, 9001]);
+      expect(resolved('daemon')).toEqual([9200]);
+    });
+
+    it('lets Prometheus (networkPolicy.metrics.from) reach every port a ServiceMonitor scrapes, and the ingress controller only the http port', () => {
+      const objects = renders.prod;
+      const monitors = byKind(objects, 'ServiceMonitor');
+      expect(monitors.length).toBe(2);
+      for (const monitor of monitors) {
+        const service = byKind(objects, 'Service').find((s) => matches(monitor.spec.selector.matchLabels, s.metadata.labels))!;
+        const targetPort = service.spec.ports.find((p: { name: string }) => p.name === monitor.spec.endpoints[0].port).targetPort;
+        const policy = byKind(objects, 'NetworkPolicy').find((p) => matches(p.spec.podSelector.matchLabels, service.spec.selector))!;
+        for (const deployment of selectedBy(objects, policy)) {
+          const container = podSpec(deployment).containers[0];
+          expect(admitted(policy, container, rulesFrom(policy, defaults.networkPolicy.metrics.from)), monitor.metadata.name).toEqual(new Set([portNumber(container, targetPort)]));
+        }
+      }
+      // prod publishes an Ingress: its controller reaches the port the Ingress backend names, and no other.
+      const [ingress] = byKind(objects, 'Ingress');
+      const [servePolicy] = byKind(component(objects, 'serve'), 'NetworkPolicy');
+      const [serveService] = byKind(component(objects, 'serve'), 'Service');
+      const serveContainer = podSpec(byKind(component(objects, 'serve'), 'Deployment')[0]).containers[0];
+      const backendPort = serveService.spec.ports.find((p: { name: string }) => p.name === ingress.spec.rules[0].http.paths[0].backend.service.port.name).targetPort;
+      expect(admitted(servePolicy, serveContainer, rulesFrom(servePolicy, defaults.networkPolicy.serve.ingressControllerFrom))).toEqual(new Set([portNumber(serveContainer, backendPort)]));
+      // dev has no Ingress: no rule for a controller.
+      expect(byKind(renders.dev, 'NetworkPolicy')[0].spec.ingress.map((r: Rule) => r.from)).not.toContainEqual(defaults.networkPolicy.serve.ingressControllerFrom);
+    });
+
+    it('keeps `helm test` working: its pod reaches the serve port, with the namespace admitted or a serve.from list', () => {
+      for (const name of ['prod', 'lockedDown', 'renamed'] as const) {
+        const objects = renders[name];
+        const [testPod] = byKind(objects, 'Pod');
+        const [service] = byKind(component(objects, 'serve'), 'Service');
+        const url = new URL(containerEnv(testPod.spec.containers[0]).SERVE_URL);
+        expect(url.hostname).toBe(service.metadata.name);
+        const targetPort = service.spec.ports.find((p: { port: number }) => p.port === Number(url.port)).targetPort;
+        const [policy] = byKind(component(objects, 'serve'), 'NetworkPolicy');
+        const container = podSpec(byKind(component(objects, 'serve'), 'Deployment')[0]).containers[0];
+        const rules = policy.spec.ingress.filter((r: Rule) => (r.from ?? []).some((peer) => admitsPod(peer, testPod.metadata.labels!)));
+        expect(admitted(policy, container, rules), name).toContain(portNumber(container, targetPort));
+      }
+      // The listed clients replace the namespace: no peer admits any other pod of it.
+      const [locked] = byKind(component(renders.lockedDown, 'serve'), 'NetworkPolicy');
+      expect(locked.spec.ingress.flatMap((r: Rule) => r.from).filter((peer: Peer) => admitsPod(peer, { app: 'other' }))).toEqual([]);
+    });
+
+    it('is schema-valid for every supported Kubernetes version (kubeconform -strict)', async () => {
+      const checks = Object.entries(renders).flatMap(([name, objects]) => {
+        const file = join(workDir, `network-policy-${name}.yaml`);
+        writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
+        const crds = objects.filter((o) => OPERATOR_KINDS.includes(o.kind)).length;
+        return KUBE_VERSIONS.map(async (kubeVersion) => {
+          const { status, summary, output } = await kubeconform(file, kubeVersion);
+          expect(status, output).toBe(0);
+          expect(summary, `${name} ${kubeVersion}`).toEqual({ valid: objects.length - crds, invalid: 0, errors: 0, skipped: crds });
+        });
+      });
+      await Promise.all(checks);
+    }, 120_000);
+
+    it('restricts egress only with networkPolicy.egress.enabled, and then to DNS, the brokers, S3 and MLflow on their configured ports', () => {
+      for (const policy of byKind(renders.prod, 'NetworkPolicy')) {
+        expect(policy.spec.policyTypes).toEqual(['Ingress']);
+        expect(policy.spec.egress).toBeUndefined();
+      }
+      const objects = renders.lockedDown;
+      const config = byKind(objects, 'ConfigMap').find((c) => c.data?.KAFKA_BOOTSTRAP_SERVERS)!.data;
+      const tcp = (...ports: number[]) => ports.map((port) => ({ port, protocol: 'TCP' }));
+      const portOf = (address: string) => Number(/:(\d+)$/.exec(address)![1]);
+      const expected = [
+        { to: defaults.networkPolicy.egress.dns.to, ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] },
+        { to: KAFKA_PEERS, ports: tcp(...new Set(String(config.KAFKA_BOOTSTRAP_SERVERS).split(',').map(portOf))) },
+        { to: S3_PEERS, ports: tcp(portOf(config.MINIO_ENDPOINT)) },
+        { to: MLFLOW_PEERS, ports: tcp(Number(new URL(config.MLFLOW_TRACKING_URI).port)) },
+      ];
+      const policies = byKind(objects, 'NetworkPolicy');
+      expect(policies.length).toBe(2);
+      for (const policy of policies) {
+        expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+        expect(policy.spec.egress, policy.metadata.name).toEqual(expected);
+      }
+    });
+
+    it('takes explicit egress ports and scheme ports, and refuses an egress it could not complete', async () => {
+      const lockedDownFile = join(workDir, 'network-policy-locked-down.yaml');
+      const base = { values: ['values-prod.yaml', lockedDownFile] };
+      const egressOf = async (set: Record<string, string>) => byKind(await helmTemplateAsync({ ...base, set }), 'NetworkPolicy')[0].spec.egress as Rule[];
+      const [brokers, tracking] = await Promise.all([
+        egressOf({ 'bus.bootstrapServers': 'b-1.msk:9094\\,b-2.msk:9094', 'networkPolicy.egress.kafka.ports': '{9094,9096}' }),
+        egressOf({ 'settings.MLFLOW_TRACKING_URI': 'https://mlflow.example.com/tracking' }),
+      ]);
+      expect(brokers[1]).toEqual({ to: KAFKA_PEERS, ports: [{ port: 9094, protocol: 'TCP' }, { port: 9096, protocol: 'TCP' }] });
+      expect(tracking[3]).toEqual({ to: MLFLOW_PEERS, ports: [{ port: 443, protocol: 'TCP' }] });
+      const errors = await Promise.all([
+        helmTemplateErrorAsync({ ...base, set: { 'networkPolicy.egress.kafka.to': 'null' } }),
+        helmTemplateErrorAsync({ ...base, set: { 'bus.bootstrapServers': 'kafka' } }),
+        helmTemplateErrorAsync({ ...base, set: { 'settings.MLFLOW_TRACKING_URI': 'null' } }),
+        helmTemplateErrorAsync({ values: ['values-prod.yaml'], set: { 'networkPolicy.enabled': 'true', 'networkPolicy.metrics.from': 'null' } }),
+      ]);
+      expect(errors[0]).toContain('networkPolicy.egress.kafka.to is empty while networkPolicy.egress is enabled');
+      expect(errors[1]).toContain('networkPolicy.egress.kafka.ports is empty and "kafka" (the Kafka brokers (bus.bootstrapServers)) names no port');
+      // Peers without a port would make a rule that admits every port.
+      expect(errors[2]).toContain('networkPolicy.egress.mlflow.ports is empty');
+      expect(errors[3]).toContain('networkPolicy.metrics.from is empty while metrics.serviceMonitor is enabled');
+    }, 120_000);
   });
 });

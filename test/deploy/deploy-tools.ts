@@ -87,7 +87,8 @@ export interface TemplateOptions {
 
 function templateArgs({ values = [], set = {}, kubeVersion = KUBE_VERSIONS[1], namespace }: TemplateOptions): string[] {
   const args = ['template', 'flts', CHART_DIR, '--kube-version', kubeVersion, ...(namespace ? ['--namespace', namespace] : [])];
-  for (const file of values) args.push('-f', join(CHART_DIR, file));
+  // Relative to the chart; an absolute path (a values file a test wrote) as it is.
+  for (const file of values) args.push('-f', resolve(CHART_DIR, file));
   for (const [key, value] of Object.entries(set)) args.push('--set', `${key}=${value}`);
   return args;
 }
@@ -97,6 +98,19 @@ export function helmTemplate(options: TemplateOptions = {}): Manifest[] {
   const res = run(tools.helm, templateArgs(options));
   if (res.status !== 0) throw new Error(`helm template failed: ${res.stderr}`);
   return parseManifests(res.stdout);
+}
+
+/** `helmTemplate` without blocking the test worker (see runAsync). */
+export async function helmTemplateAsync(options: TemplateOptions = {}): Promise<Manifest[]> {
+  const res = await runAsync(tools.helm, templateArgs(options));
+  if (res.status !== 0) throw new Error(`helm template failed: ${res.stderr}`);
+  return parseManifests(res.stdout);
+}
+
+/** `helmTemplateError` without blocking the test worker. */
+export async function helmTemplateErrorAsync(options: TemplateOptions = {}): Promise<string> {
+  const res = await runAsync(tools.helm, templateArgs(options));
+  return res.status === 0 ? '' : res.stderr;
 }
 
 /** helm's error output for a render that is expected to fail ("" if it rendered). */
