@@ -540,21 +540,26 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
         egress: { enabled: true, kafka: { to: KAFKA_PEERS }, s3: { to: S3_PEERS }, mlflow: { to: MLFLOW_PEERS } },
       },
     };
-    let renders: Record<'prod' | 'dev' | 'lockedDown' | 'otherPorts' | 'renamed', Manifest[]>;
+    let renders: Record<'prod' | 'dev' | 'lockedDown' | 'otherPorts' | 'renamed' | 'readme', Manifest[]>;
     let defaults: { networkPolicy: { metrics: { from: Peer[] }; serve: { ingressControllerFrom: Peer[] }; egress: { dns: { to: Peer[] } } } };
 
     beforeAll(async () => {
       const lockedDownFile = join(workDir, 'network-policy-locked-down.yaml');
       writeFileSync(lockedDownFile, stringify(LOCKED_DOWN));
+      // The example of the chart's README, section "Network policies", as a reader would copy it.
+      const readme = readFileSync(join(CHART_DIR, 'README.md'), 'utf8');
+      const readmeFile = join(workDir, 'network-policy-readme.yaml');
+      writeFileSync(readmeFile, /## Network policies[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)![1]);
       const on = { 'networkPolicy.enabled': 'true' };
-      const [prodOn, devOn, lockedDown, otherPorts, renamed] = await Promise.all([
+      const [prodOn, devOn, lockedDown, otherPorts, renamed, readmeExample] = await Promise.all([
         helmTemplateAsync({ values: ['values-prod.yaml'], set: on }),
         helmTemplateAsync({ values: ['values-dev.yaml'], set: on }),
         helmTemplateAsync({ values: ['values-prod.yaml', lockedDownFile] }),
         helmTemplateAsync({ values: ['values-dev.yaml'], set: { ...on, 'serve.port': '9000', 'serve.grpc.port': '9001', 'daemon.metricsPort': '9200' } }),
         helmTemplateAsync({ values: ['values-prod.yaml'], set: { ...on, nameOverride: 'forecast' }, namespace: 'ml' }),
+        helmTemplateAsync({ values: ['values-prod.yaml', readmeFile] }),
       ]);
-      renders = { prod: prodOn, dev: devOn, lockedDown, otherPorts, renamed };
+      renders = { prod: prodOn, dev: devOn, lockedDown, otherPorts, renamed, readme: readmeExample };
       defaults = parse(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8'));
     }, 180_000);
 
@@ -645,7 +650,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     });
 
     it('keeps `helm test` working: its pod reaches the serve port, with the namespace admitted or a serve.from list', () => {
-      for (const name of ['prod', 'lockedDown', 'renamed'] as const) {
+      for (const name of ['prod', 'lockedDown', 'renamed', 'readme'] as const) {
         const objects = renders[name];
         const [testPod] = byKind(objects, 'Pod');
         const [service] = byKind(component(objects, 'serve'), 'Service');
@@ -714,12 +719,17 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
         helmTemplateErrorAsync({ ...base, set: { 'bus.bootstrapServers': 'kafka' } }),
         helmTemplateErrorAsync({ ...base, set: { 'settings.MLFLOW_TRACKING_URI': 'null' } }),
         helmTemplateErrorAsync({ values: ['values-prod.yaml'], set: { 'networkPolicy.enabled': 'true', 'networkPolicy.metrics.from': 'null' } }),
+        helmTemplateErrorAsync({ values: ['values-prod.yaml'], set: { 'networkPolicy.enabled': 'true', 'networkPolicy.serve.ingressControllerFrom': 'null' } }),
+        helmTemplateErrorAsync({ ...base, set: { 'networkPolicy.egress.dns.to': 'null' } }),
       ]);
       expect(errors[0]).toContain('networkPolicy.egress.kafka.to is empty while networkPolicy.egress is enabled');
       expect(errors[1]).toContain('networkPolicy.egress.kafka.ports is empty and "kafka" (the Kafka brokers (bus.bootstrapServers)) names no port');
       // Peers without a port would make a rule that admits every port.
       expect(errors[2]).toContain('networkPolicy.egress.mlflow.ports is empty');
       expect(errors[3]).toContain('networkPolicy.metrics.from is empty while metrics.serviceMonitor is enabled');
+      // An empty peer list would admit every source or destination instead of none.
+      expect(errors[4]).toContain('networkPolicy.serve.ingressControllerFrom is empty while serve.ingress is enabled');
+      expect(errors[5]).toContain('networkPolicy.egress.dns.to is empty while networkPolicy.egress is enabled');
     }, 120_000);
   });
 });

@@ -59,8 +59,12 @@ endpoint, MLflow (when a tracking URI or its peers are set) and networkPolicy.eg
 */}}
 {{- define "flts.egressRules" -}}
 {{- $e := .Values.networkPolicy.egress }}
+{{- /* An empty "to" would admit every destination. */}}
+{{- if not $e.dns.to }}
+{{- fail "networkPolicy.egress.dns.to is empty while networkPolicy.egress is enabled: the pods could not resolve a name; name the cluster DNS pods there" }}
+{{- end }}
 - to:
-    {{- required "networkPolicy.egress.dns.to must name the cluster DNS pods" $e.dns.to | toYaml | nindent 4 }}
+    {{- toYaml $e.dns.to | nindent 4 }}
   ports:
     - port: 53
       protocol: UDP
