@@ -132,6 +132,21 @@ describe.skipIf(secure.skip)(`integration > kafka-secure${skipNote(secure)}`, ()
     await expect(startDaemon(settings, { store, bus })).rejects.toMatchObject({ code: 'FLTS_BUS_AUTH_FAILED' });
   });
 
+  it('ends flts daemon with exit code 2 within seconds at a refused certificate, not after kafkajs\' retries', async () => {
+    const untrusted = listenerEnv('SASL_SSL', { FLTS_KAFKA_SSL_CA_FILE: vars.KAFKA_SECURE_OTHER_CA_FILE });
+    const anonymous = listenerEnv('SSL', { FLTS_KAFKA_SSL_CERT_FILE: '', FLTS_KAFKA_SSL_KEY_FILE: '' });
+    for (const env of [untrusted, anonymous]) {
+      const started = Date.now();
+      // A daemon that waits instead of ending is stopped by the timeout (SIGTERM: it then exits 0).
+      const run = await runCli(['daemon', '--json', '--home', dir], { env: { ...env, FLTS_DAEMON_PORT: '0', FLTS_DAEMON_ROLES: 'promoter' }, timeoutMs: 60_000 });
+      const tookMs = Date.now() - started;
+      expect(run.exitCode, run.stdout + run.stderr).toBe(2);
+      expect(run.json.error).toMatchObject({ code: 'FLTS_BUS_TLS_FAILED', kind: 'usage' });
+      // It took kafkajs' whole retry budget (about 25 s) before; a loaded machine's few seconds stay well below.
+      expect(tookMs).toBeLessThan(15_000);
+    }
+  }, 130_000);
+
   it('fails a one-shot command with exit code 2 and FLTS_BUS_AUTH_FAILED, never printing the password', async () => {
     const env = listenerEnv('SASL_PLAINTEXT', { FLTS_KAFKA_SASL_PASSWORD: 'wrong-password-42' });
     const run = await runCli(['replay-offsets', '--group', 'it-secure-group', '--topic', 'it-secure-topic', '--to-earliest', '--json', '--home', dir], { env });

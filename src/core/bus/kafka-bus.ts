@@ -100,7 +100,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
 
   /** After close() every attempt fails; saying so beats kafkajs' account of it ("brokers array is empty"). */
   function failed(action: string, error: unknown): FltsError {
-    return kafkaFailure(action, options.brokers, connections.closed ? new Error(BUS_CLOSED_REASON, { cause: error }) : error, connections.mismatch());
+    return kafkaFailure(action, options.brokers, connections.closed ? new Error(BUS_CLOSED_REASON, { cause: error }) : error, connections.mismatch(), connections.tlsRefusal());
   }
 
   function connectAdmin(): Promise<Admin> {
@@ -131,7 +131,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
 
   function withBrokerRetries<T>(action: () => Promise<T>): Promise<T> {
     return retryWithBackoff(action, BROKER_RETRY, {
-      isRetriable: (error) => !connections.closed && !connections.mismatch()?.definite && ((error as { retriable?: boolean }).retriable === true || (error as { cause?: { retriable?: boolean } }).cause?.retriable === true),
+      isRetriable: (error) => !connections.closed && !connections.mismatch()?.definite && !connections.tlsRefusal() && ((error as { retriable?: boolean }).retriable === true || (error as { cause?: { retriable?: boolean } }).cause?.retriable === true),
       onRetry: ({ attempt, error }) => logger.debug({ attempt, err: error }, 'bus_kafka_retry'),
     });
   }
@@ -209,7 +209,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     const crashed = (crash: ConsumerCrash): void => {
       if (groupLookupDenials > deniedBefore) crash = { ...crash, error: groupLookupDenied(`subscribing group ${group} to ${topics.join(',')}`, options.brokers, group, crash.error) };
       if (subscribing && !controller.signal.aborted) {
-        const failure = kafkaFailure(`subscribing group ${group} to ${topics.join(',')}`, options.brokers, crash.error, connections.mismatch());
+        const failure = kafkaFailure(`subscribing group ${group} to ${topics.join(',')}`, options.brokers, crash.error, connections.mismatch(), connections.tlsRefusal());
         if (isServiceRefusal(failure)) return refused(failure);
       }
       let delayMs: number | undefined;

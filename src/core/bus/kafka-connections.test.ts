@@ -64,4 +64,50 @@ describe('core > bus > kafka-connections', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+
+  /** A listener that answers every ClientHello with a fatal handshake_failure alert, as a broker refusing the client's certificate does. */
+  async function refusingListener(): Promise<{ port: number; close: () => Promise<unknown> }> {
+    const server = net.createServer((socket) => void socket.on('error', () => {}).once('data', () => socket.end(Buffer.from('15030300020228', 'hex'))));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { port: (server.address() as net.AddressInfo).port, close: () => new Promise((resolve) => server.close(resolve)) };
+  }
+
+  it('stops the bus at a refused certificate before any connection was answered, so kafkajs retries it no more', async () => {
+    const listener = await refusingListener();
+    const connections = createKafkaConnections([`127.0.0.1:${listener.port}`], 'SSL');
+    try {
+      const socket = connections.socketFactory({ host: '127.0.0.1', port: listener.port, ssl: { rejectUnauthorized: true }, onConnect: () => {} });
+      const [error] = (await once(socket, 'error')) as [NodeJS.ErrnoException];
+      expect(error.code).toMatch(/^ERR_SSL_/);
+      // Already when kafkajs hears of it (its listeners come after the factory's): its next try finds no broker.
+      expect(connections.tlsRefusal()).toBe(error);
+      expect(await connections.brokers()).toEqual([]);
+      const late = connections.socketFactory({ host: '127.0.0.1', port: listener.port, ssl: { rejectUnauthorized: true }, onConnect: () => {} });
+      expect((await once(late, 'error'))[0]).toMatchObject({ message: error.message });
+      expect(connections.closed).toBe(false);
+    } finally {
+      connections.closeAll();
+      await listener.close();
+    }
+  });
+
+  it('keeps retrying a refused certificate once a connection was answered: the broker\'s side changed, not the settings', async () => {
+    const listener = await refusingListener();
+    const answering = net.createServer((socket) => void socket.on('error', () => {}).write(Buffer.from('00000004000000010000', 'hex')));
+    await new Promise<void>((resolve) => answering.listen(0, '127.0.0.1', resolve));
+    const answeringPort = (answering.address() as net.AddressInfo).port;
+    const connections = createKafkaConnections([`127.0.0.1:${listener.port}`], 'SSL');
+    try {
+      const answered = connections.socketFactory({ host: '127.0.0.1', port: answeringPort, ssl: null, onConnect: () => {} });
+      await once(answered, 'data');
+      const socket = connections.socketFactory({ host: '127.0.0.1', port: listener.port, ssl: { rejectUnauthorized: true }, onConnect: () => {} });
+      await once(socket, 'error');
+      expect(connections.tlsRefusal()).toBeUndefined();
+      expect(await connections.brokers()).toEqual([`127.0.0.1:${listener.port}`]);
+    } finally {
+      connections.closeAll();
+      await listener.close();
+      await new Promise((resolve) => answering.close(resolve));
+    }
+  });
 });

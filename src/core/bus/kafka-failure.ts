@@ -51,11 +51,13 @@ function chain(error: unknown): KafkaErrorLike[] {
  * protocol (FLTS_BUS_PROTOCOL_MISMATCH, from `listener`: what the bus's connections showed) are settings to fix, not
  * outages: they are not retriable, so a command fails at once and the daemon's startup stops instead of waiting
  * forever. Anything else is FLTS_BUS_UNAVAILABLE (retriable), saying when connections were closed as a listener of
- * another protocol would close them.
+ * another protocol would close them. `tlsRefusal`: the certificate refusal that stopped the bus's connections.
  */
-export function kafkaFailure(action: string, brokers: string[], error: unknown, listener?: ListenerMismatch): FltsError {
+export function kafkaFailure(action: string, brokers: string[], error: unknown, listener?: ListenerMismatch, tlsRefusal?: Error): FltsError {
   if (isFltsError(error)) return error;
-  const errors = chain(error);
+  // A refused certificate that stopped the bus (kafka-connections.ts) ends kafkajs' retries with "brokers array is
+  // empty", which no longer names it.
+  const errors = [...chain(error), ...chain(tlsRefusal)];
   const where = `Kafka ${action} failed (brokers ${brokers.join(',')})`;
   const details = { brokers, kafkaError: (error as Error)?.name };
   if (listener?.definite) return new FltsError('FLTS_BUS_PROTOCOL_MISMATCH', `${where}: ${listener.message}`, { cause: error, details: { ...details, listener: listener.kind, broker: listener.broker } });

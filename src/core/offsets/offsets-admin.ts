@@ -76,7 +76,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
       return client;
     })().catch((error: unknown) => {
       connected = undefined;
-      throw kafkaFailure('admin connect', options.brokers, error, connections.mismatch());
+      throw kafkaFailure('admin connect', options.brokers, error, connections.mismatch(), connections.tlsRefusal());
     });
     return connected;
   };
@@ -85,7 +85,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
     try {
       return await fn(client);
     } catch (error) {
-      throw kafkaFailure(action, options.brokers, error, connections.mismatch());
+      throw kafkaFailure(action, options.brokers, error, connections.mismatch(), connections.tlsRefusal());
     }
   };
 
@@ -121,7 +121,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
         if (/rebalanc|generation|unknown member/i.test((error as Error)?.message ?? '')) {
           throw new FltsError('FLTS_OFFSETS_GROUP_ACTIVE', `Group ${group} gained active members while its offsets were being written; nothing more was changed.`, { cause: error, details: { group, topic } });
         }
-        throw kafkaFailure(`committing offsets of group ${group} on ${topic}`, options.brokers, error, connections.mismatch());
+        throw kafkaFailure(`committing offsets of group ${group} on ${topic}`, options.brokers, error, connections.mismatch(), connections.tlsRefusal());
       }
     },
     async close() {
