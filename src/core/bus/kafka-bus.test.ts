@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import { createMessageBus } from './index.js';
-import { createKafkaBus } from './kafka-bus.js';
+import { createKafkaBus, kafkajsRetries } from './kafka-bus.js';
 import { kafkaLogCreator } from './kafka-log.js';
 import { BUS_CLOSED_REASON } from './kafka-connections.js';
 
@@ -57,6 +57,13 @@ describe('core > bus > kafka-bus', () => {
     await bus.close();
     expect(await publishing).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', message: expect.stringContaining(BUS_CLOSED_REASON) });
   }, 30_000);
+
+  it('retries in kafkajs about as long as before with at most 1 s between tries: 8 retries still cover about 25 s', () => {
+    expect(kafkajsRetries(0)).toBe(0);
+    expect(kafkajsRetries(1)).toBe(1);
+    // 300 + 600 + 1200 + 2400 + 4800 + 3 * 5000 ms = 24.3 s, now 300 + 600 + 24 * 1000 ms.
+    expect(kafkajsRetries(8)).toBe(26);
+  });
 
   it('logs a broker\'s error answer to one request as a warning, a failed connection as an error, the bus closing its own as debug', () => {
     const seen: Array<[string, string]> = [];

@@ -1,7 +1,7 @@
 import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
 import { FltsError, isServiceRefusal } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { retryWithBackoff, sleep, withTimeout, type RetryPolicy as BackoffRetryPolicy } from '../retry.js';
+import { maxTotalBackoffMs, retryWithBackoff, sleep, withTimeout, type RetryPolicy as BackoffRetryPolicy } from '../retry.js';
 import { createConsumerRecovery, type ConsumerCrash } from './consumer-recovery.js';
 import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import { kafkaClientConfig, type KafkaConnectionOptions } from './kafka-client-config.js';
@@ -14,6 +14,21 @@ import { dlqTopic } from './topics.js';
 
 /** Errors kafkajs marks retriable (leader elections, a broker still starting): five more tries, 200 ms doubling. */
 const BROKER_RETRY: BackoffRetryPolicy = { retries: 5, baseDelayMs: 200, maxDelayMs: 3_200, jitter: false };
+/** kafkajs' backoff between its own retries: 300 ms, doubling to at most 1 s. */
+const KAFKAJS_RETRY = { initialRetryTime: 300, maxRetryTime: 1_000 } as const;
+
+/**
+ * kafkajs' retries for as long as `retries` of a 300 ms backoff doubling to 5 s would take (8: about 25 s).
+ * Its backoff is capped at 1 s instead, since nothing can cut one short: a connect retrying when the bus closes
+ * (a daemon stopped while it waits for a broker) fails at its next try, and a 5 s timer held the process that long.
+ */
+export function kafkajsRetries(retries: number): number {
+  const budgetMs = maxTotalBackoffMs({ retries, baseDelayMs: KAFKAJS_RETRY.initialRetryTime, maxDelayMs: 5_000 });
+  let count = 0;
+  for (let waited = 0; waited < budgetMs; count += 1) waited += Math.min(KAFKAJS_RETRY.initialRetryTime * 2 ** count, KAFKAJS_RETRY.maxRetryTime);
+  return count;
+}
+
 /** How long a stopping ephemeral subscription waits for the broker to delete its group. */
 const GROUP_DELETE_TIMEOUT_MS = 5_000;
 
@@ -33,7 +48,7 @@ export interface KafkaBusOptions extends KafkaConnectionOptions {
   /** How long `subscribe` waits for the group join before returning anyway. */
   joinTimeoutMs?: number;
   onDelivery?: DeliveryListener;
-  /** Client-level retries of retriable broker errors (default 8: about half a minute of a broker being away). */
+  /** Client-level retries of retriable broker errors, counted as a 300 ms backoff doubling to 5 s (default 8: about 25 s of a broker being away); see kafkajsRetries. */
   brokerRetries?: number;
 }
 
@@ -80,13 +95,15 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
   const heartbeatInterval = options.heartbeatIntervalMs ?? 3_000;
   const connections = createKafkaConnections(options.brokers, options.securityProtocol);
+  /** Aborted by close(): a pause between flts' own retries of a broker call ends at once. */
+  const closing = new AbortController();
   /** Coordinator lookups the broker refused so far: a consumer that then fails to find its coordinator was denied. */
   let groupLookupDenials = 0;
   const kafka = new Kafka({
     ...kafkaClientConfig(options),
     brokers: connections.brokers,
     // Retriable broker errors (leader moves, a restarting broker) are retried before they surface.
-    retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: options.brokerRetries ?? 8 },
+    retry: { ...KAFKAJS_RETRY, retries: kafkajsRetries(options.brokerRetries ?? 8) },
     logLevel: KafkaLogLevel.INFO,
     logCreator: kafkaLogCreator(logger, () => groupLookupDenials++),
     socketFactory: connections.socketFactory,
@@ -131,6 +148,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
 
   function withBrokerRetries<T>(action: () => Promise<T>): Promise<T> {
     return retryWithBackoff(action, BROKER_RETRY, {
+      signal: closing.signal,
       isRetriable: (error) => !connections.closed && !connections.mismatch()?.definite && !connections.tlsRefusal() && ((error as { retriable?: boolean }).retriable === true || (error as { cause?: { retriable?: boolean } }).cause?.retriable === true),
       onRetry: ({ attempt, error }) => logger.debug({ attempt, err: error }, 'bus_kafka_retry'),
     });
@@ -195,7 +213,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
       allowAutoTopicCreation: false,
       // kafkajs restarts a consumer crashed by a retriable error until stop(); the bus recovers from the others.
-      retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: options.brokerRetries ?? 8, restartOnFailure: async () => !controller.signal.aborted },
+      retry: { ...KAFKAJS_RETRY, retries: kafkajsRetries(options.brokerRetries ?? 8), restartOnFailure: async () => !controller.signal.aborted },
     });
     let consumer: Consumer = createConsumer();
     let joined: () => void = () => {};
@@ -369,6 +387,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     subscribe,
     lag,
     async close() {
+      closing.abort(new Error(BUS_CLOSED_REASON));
       await subscriptions.stopAll();
       const connecting = [producer, admin];
       producer = undefined;

@@ -40,7 +40,8 @@ export interface KafkaConnections {
  * A connect, a metadata refresh or a consumer restart still retrying when the bus closes cannot be cancelled
  * through kafkajs' API, and retries a refused connection (a retriable error) for its whole retry budget. Its next
  * attempt rebuilds the seed broker from `brokers`, though, and an empty list is a non-retriable error there: the
- * loop ends at its next try, within one retry interval, instead of retrying for half a minute or reconnecting.
+ * loop ends at its next try, within one retry interval (at most 1 s, see kafkajsRetries in kafka-bus.ts), instead
+ * of retrying for half a minute or reconnecting.
  * So does one against a listener that certainly speaks another protocol: no retry can mend the settings.
  *
  * And so does a refused certificate before any connection was answered: kafkajs retries a TLS refusal like an

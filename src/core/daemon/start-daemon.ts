@@ -134,7 +134,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     // password, a CA file) are read once, at process start, so only a restart can pick up the corrected ones, and the
     // orchestrator's restart backoff covers a user the broker has not created yet.
     // A stop ends the wait at once, also mid-attempt: the attempt may be a Kafka connect retrying for half a minute
-    // against a broker that is not there, which gives up at its next try once stop() has closed the bus.
+    // against a broker that is not there, which gives up at its next try (within a second) once stop() has closed the bus.
     const starting = retryWithBackoff(startRoles, deps.startupRetry ?? UNTIL_AVAILABLE, {
       isRetriable: (error) => toFltsError(error).retriable,
       signal: controller.signal,
