@@ -54,7 +54,7 @@ export default class Serve extends FltsCommand<ServeResult> {
     const meanwhile = poll > 0 ? `promotions still arrive by reading the pointer every ${poll / 1000} s.` : 'promotions are not followed until then (serve.pollIntervalMs is 0).';
     const companion = bus
       ? await followPromotions(
-          { settings, bus, holder: service.holder, logger },
+          { settings, bus, holder: service.holder, logger, live: service.live, store },
           { onUnavailable: (error, delayMs) => this.say(`Not following ${topic} yet (${error.code}: ${error.message}); ${meanwhile} Trying again in ${Math.round(delayMs / 1000)} s.`) },
         ).catch(async (error: unknown) => {
           await service.close();

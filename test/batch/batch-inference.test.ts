@@ -2,8 +2,7 @@ import path from 'node:path';
 import pl from 'nodejs-polars';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleInferenceClaim } from '../../src/core/batch/inference-claim-handler.js';
-import { createActualsHub } from '../../src/core/live/actuals-hub.js';
-import type { MatchedError } from '../../src/core/live/live-scorer.js';
+import { readInferenceActuals } from '../../src/core/batch/inference-actuals.js';
 import { runBatchInference, type BatchInferenceResult } from '../../src/core/batch/run-batch-inference.js';
 import { resultMarkerKey } from '../../src/core/batch/result-marker.js';
 import { getJsonIfExists } from '../../src/core/storage/json-objects.js';
@@ -118,17 +117,19 @@ describe('batch > batch inference over a PobleSec slice', () => {
     }
   }, 60_000);
 
-  it('hands the claimed data\'s actual values to live scoring, which scores the forecasts /predict served for them', async () => {
+  it('reads the claimed data\'s actual values as batch inference reads it, which score the forecasts /predict served for them', async () => {
     // The /predict calls above forecast the row after each window; the requests for windows 1 and n-1 already
     // brought the actuals of windows 0 and n-2, so windows 1 and 777 are what remains to be scored.
-    const hub = createActualsHub();
-    const matched: MatchedError[] = [];
-    hub.subscribe((actuals) => matched.push(...service.live!.observeActuals(actuals)));
-    await runBatchInference(settings, { store, onActuals: hub.publish }, { data: RAW_TEST });
+    const served = service.holder.current()!;
+    const actuals = await readInferenceActuals(store, settings, { plan: served.plan, configHash: served.run.configHash }, RAW_TEST, settings.identifier);
+    const matched = service.live!.observeActuals(actuals);
     expect(matched).toHaveLength(1);
     expect(matched[0]).toMatchObject({ run_id: lstm.run_id, points: 2 });
     const live = service.live!.status().runs.find((run) => run.run_id === lstm.run_id)!;
     expect(live.matched_total).toBe(4);
+    // The same actuals again (a redelivered claim, a second replica path) match nothing: each point is scored once.
+    expect(service.live!.observeActuals(actuals)).toEqual([]);
+    expect(service.live!.status().runs.find((run) => run.run_id === lstm.run_id)!.matched_total).toBe(4);
   }, 60_000);
 
   it('answers a claim on the processed test data with the reference JSONL record and performance-eval notice', async () => {

@@ -1,9 +1,20 @@
 import type { DataClaim } from '../bus/messages.js';
 import type { Settings } from '../config/settings.js';
+import type { InferenceDataRef } from './inference-input.js';
 import { runBatchInference, type BatchInferenceDeps, type BatchInferenceResult } from './run-batch-inference.js';
 
 export interface InferenceClaimDeps extends BatchInferenceDeps {
   settings: Settings;
+}
+
+/** The claimed object, read as the data version the claim names. */
+export function claimDataRef(claim: DataClaim): InferenceDataRef {
+  return { bucket: claim.bucket, key: claim.object, configHash: claim.configHash };
+}
+
+/** The series a claim's rows belong to: its own identifier, else the deployment's. */
+export function claimIdentifier(claim: DataClaim, settings: Settings): string {
+  return claim.identifier || settings.identifier;
 }
 
 /**
@@ -13,8 +24,5 @@ export interface InferenceClaimDeps extends BatchInferenceDeps {
  */
 export async function handleInferenceClaim(claim: DataClaim, deps: InferenceClaimDeps): Promise<BatchInferenceResult> {
   const { settings, ...rest } = deps;
-  return runBatchInference(settings, rest, {
-    data: { bucket: claim.bucket, key: claim.object, configHash: claim.configHash },
-    identifier: claim.identifier || settings.identifier,
-  });
+  return runBatchInference(settings, rest, { data: claimDataRef(claim), identifier: claimIdentifier(claim, settings) });
 }

@@ -2,7 +2,6 @@ import { encodeInferenceNotice } from '../bus/messages.js';
 import type { MessageBus } from '../bus/message-bus.js';
 import type { Settings } from '../config/settings.js';
 import { ignoreEvents, type EventSink } from '../events.js';
-import type { LiveActuals } from '../live/live-scorer.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { loadRunForServing } from '../registry/load-run.js';
 import { createIntervalSource } from '../forecast/forecast-intervals.js';
@@ -26,8 +25,6 @@ export interface BatchInferenceDeps {
   onEvent?: EventSink;
   signal?: AbortSignal;
   now?: () => Date;
-  /** Receives the data's actual values (original units) so live scoring can match forecasts served for them. */
-  onActuals?: (actuals: LiveActuals) => void;
 }
 
 export interface BatchInferenceInput {
@@ -95,7 +92,6 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
       ...(intervalSource ? { intervals: intervalSource } : {}),
     });
     const identifier = input.identifier ?? settings.identifier;
-    deps.onActuals?.({ identifier, time: forecast.time, values: Object.fromEntries(forecast.targets.map((target, t) => [target, forecast.actual[t]])) });
     const predictionHash = batchPredictionHash(forecast);
     const metrics = batchMetrics(forecast, predictionHash, settings.batch.maxErrorSteps);
     const outFile = input.outFile ? (await writeForecastFile(forecast, input.outFile), input.outFile) : undefined;

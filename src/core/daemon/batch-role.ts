@@ -21,7 +21,7 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
     let result: BatchInferenceResult;
     try {
       const claim = decodeInferenceClaim(message);
-      result = await handleInferenceClaim(claim, { settings, store, bus, logger, onEvent, signal, onActuals: context.actuals?.publish });
+      result = await handleInferenceClaim(claim, { settings, store, bus, logger, onEvent, signal });
     } catch (error) {
       // The bus waits out a store or broker that is down (or refuses the credentials) without using up the claim's
       // attempts: that is no failure of the claim. A failed one is tried again, then dead-lettered (at once if invalid).

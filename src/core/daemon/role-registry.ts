@@ -2,7 +2,6 @@ import type { MessageBus, Subscription } from '../bus/message-bus.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
-import type { ActualsHub } from '../live/actuals-hub.js';
 import type { Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { DaemonMetrics } from './daemon-metrics.js';
@@ -19,8 +18,6 @@ export interface RoleContext {
   /** Aborted when the daemon shuts down. */
   signal: AbortSignal;
   onEvent?: EventSink;
-  /** Actual values read by one role (batch claims) for another to score forecasts with (serving). */
-  actuals?: ActualsHub;
 }
 
 /** A running role: its subscriptions (for lag and readiness) and how to stop it. */

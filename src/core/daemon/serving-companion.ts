@@ -4,9 +4,12 @@ import { roleDlq, servingGroupId } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import { toFltsError, type FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { LiveMonitor } from '../serve/live-monitor.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { retryWithBackoff, UNTIL_AVAILABLE, type RetryPolicy } from '../retry.js';
 import type { ModelHolder } from '../serve/model-holder.js';
 import { servingReplicaId } from '../serve/replica-id.js';
+import { claimActualsGroup, followClaimActuals } from './claim-actuals-follower.js';
 
 export { servingReplicaId };
 
@@ -15,6 +18,15 @@ export interface ServingCompanionDeps {
   bus: MessageBus;
   holder: ModelHolder;
   logger: Logger;
+  /** With both (and `live.claimActuals`), the replica also scores its forecasts with the actuals of `inference-data` claims. */
+  live?: LiveMonitor;
+  store?: ObjectStore;
+}
+
+/** The promotion subscription; `stop` also stops the claim actuals one. */
+export interface ServingCompanion extends Subscription {
+  /** The replica's own group on `inference-data`, when it follows claims for their actual values. */
+  readonly actuals?: Subscription;
 }
 
 /**
@@ -24,7 +36,7 @@ export interface ServingCompanionDeps {
  * which is the durable truth, so an old, replayed or out-of-order message can never install a stale model. The
  * pointer is read again whenever the group (re)joins, so a promotion published while it was out is not missed.
  */
-export async function startServingCompanion(deps: ServingCompanionDeps): Promise<Subscription> {
+export async function startServingCompanion(deps: ServingCompanionDeps): Promise<ServingCompanion> {
   const { settings, bus, holder } = deps;
   const group = promotionGroup(settings);
   const logger = deps.logger.child({ component: 'serving-companion', group });
@@ -54,7 +66,24 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
   subscribed = true;
   await holder.reloadFromPointer({ force: false });
   logger.info({ topic: settings.bus.topics.modelSelected }, 'serve_promotion_subscribed');
-  return subscription;
+  const { live, store } = deps;
+  if (!live || !store || !settings.live.claimActuals) return subscription;
+  let actuals: Subscription;
+  try {
+    actuals = await followClaimActuals({ settings, bus, store, holder, live, logger: deps.logger }, claimActualsGroup(group));
+  } catch (error) {
+    await subscription.stop();
+    throw error;
+  }
+  return {
+    group: subscription.group,
+    topics: subscription.topics,
+    actuals,
+    async stop() {
+      await actuals.stop();
+      await subscription.stop();
+    },
+  };
 }
 
 function promotionGroup(settings: Settings): string {

@@ -5,7 +5,6 @@ import { pipelineTopics, topicNames } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError, toFltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
-import { createActualsHub } from '../live/actuals-hub.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { uniqueLeaseOwner } from '../registry/work-lease.js';
 import { retryWithBackoff, UNTIL_AVAILABLE, untilAborted, type RetryPolicy } from '../retry.js';
@@ -106,7 +105,6 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     owner: uniqueLeaseOwner(),
     signal: controller.signal,
     onEvent: deps.onEvent,
-    actuals: createActualsHub(),
   };
   const startRoles = async (): Promise<void> => {
     for (const bucket of [settings.store.buckets.runs, settings.store.buckets.promotion, settings.store.buckets.processed]) await deps.store.ensureBucket(bucket);

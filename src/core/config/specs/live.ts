@@ -6,7 +6,7 @@ import type { SettingSpec } from './setting-spec.js';
  * (a run a person pinned is compared and reported, never rolled back).
  */
 export const LIVE_SPECS: readonly SettingSpec[] = [
-  { path: 'live.enabled', type: 'boolean', default: true, env: ['FLTS_LIVE_SCORING'], description: 'Remember served forecasts and score them when later requests, POST /actuals or batch claims bring the actual values.' },
+  { path: 'live.enabled', type: 'boolean', default: true, env: ['FLTS_LIVE_SCORING'], description: 'Remember served forecasts and score them when later requests, POST /actuals or inference-data claims bring the actual values.' },
   { path: 'live.windowPoints', type: 'integer', default: 1000, min: 1, max: 1_000_000, env: ['FLTS_LIVE_WINDOW_POINTS'], description: 'Rolling window of matched points behind the live RMSE, MAE and coverage of each run.' },
   { path: 'live.memoryPoints', type: 'integer', default: 200_000, min: 1, max: 10_000_000, env: ['FLTS_LIVE_MEMORY_POINTS'], description: 'Forecast points remembered at most while waiting for their actuals; beyond it the oldest are forgotten.' },
   { path: 'live.probationPoints', type: 'integer', default: 500, min: 1, max: 10_000_000, env: ['FLTS_LIVE_PROBATION_POINTS'], description: 'After a promotion, matched points on which the new run is compared with the previous run forecasting in shadow.' },
@@ -14,6 +14,8 @@ export const LIVE_SPECS: readonly SettingSpec[] = [
   { path: 'live.rollback', type: 'boolean', default: true, env: ['FLTS_LIVE_ROLLBACK'], description: 'Act on a failed probation (false: keep scoring and reporting, never roll back). A run a person pinned is never rolled back automatically.' },
   { path: 'live.reportIntervalMs', type: 'integer', default: 5000, min: 50, max: 3_600_000, env: ['FLTS_LIVE_REPORT_INTERVAL_MS'], description: 'How often a replica writes its live figures to the store and the probation decider reads them.' },
   { path: 'live.reportRetentionMs', type: 'integer', default: 86_400_000, min: 60_000, max: 2_147_483_647, env: ['FLTS_LIVE_REPORT_RETENTION_MS'], description: 'A replica report not rewritten for this long belongs to a replica that is gone (live ones rewrite theirs every report interval): it is left out of the live ranking and probation, and deleted.' },
+  { path: 'live.claimActuals', type: 'boolean', default: true, env: ['FLTS_LIVE_CLAIM_ACTUALS'], description: "With a bus, every serving replica also reads the data of each inference-data claim (in a consumer group of its own, from the latest offset) and scores its remembered forecasts against the claim's actual values; false: only requests and POST /actuals bring actuals." },
+  { path: 'live.claimMaxBytes', type: 'integer', default: 67_108_864, min: 1, max: 2_147_483_647, env: ['FLTS_LIVE_CLAIM_MAX_BYTES'], description: "A claimed object larger than this is not read for its actual values (its parse would hold up the replica's requests); the batch role forecasts it all the same." },
   { path: 'live.shadowRunId', type: 'string', default: '', envCase: 'trim', env: ['FLTS_SERVE_SHADOW_RUN'], description: 'Also forecast with this run on every request, in shadow (not served), and score it ("" = none).' },
 ];
 
@@ -26,5 +28,7 @@ export interface LiveSettings {
   rollback: boolean;
   reportIntervalMs: number;
   reportRetentionMs: number;
+  claimActuals: boolean;
+  claimMaxBytes: number;
   shadowRunId: string;
 }

@@ -1,0 +1,38 @@
+import type { Settings } from '../config/settings.js';
+import { unscaleTarget, type FeaturePlan } from '../forecast/feature-plan.js';
+import type { LiveActuals } from '../live/live-scorer.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { loadInferenceInput, type InferenceDataRef, type InferenceInput } from './inference-input.js';
+
+/** Actual values as read from a table: typed columns, so a caller can score them a slice at a time without copying. */
+export interface TableActuals extends LiveActuals {
+  time: Float64Array;
+  values: Record<string, Float64Array>;
+}
+
+/** The targets' values of data read to forecast over, in original units: what live scoring matches forecasts with. */
+export function inferenceActuals(plan: FeaturePlan, input: InferenceInput, identifier: string): TableActuals {
+  const { frame } = input;
+  const values = Object.fromEntries(
+    plan.window.targets.map((target, t) => {
+      const column = frame.values[target];
+      return [target, input.scaled ? column.map((value) => unscaleTarget(plan, t, value)) : column];
+    }),
+  );
+  return { identifier, time: frame.time, values };
+}
+
+/**
+ * Reads data (a claimed object) exactly as batch inference with this run would, refusing what it refuses, and
+ * returns its actual values: a replica that did not forecast the claim scores its remembered forecasts with them.
+ */
+export async function readInferenceActuals(
+  store: ObjectStore,
+  settings: Settings,
+  run: { plan: FeaturePlan; configHash: string },
+  data: InferenceDataRef,
+  identifier: string,
+): Promise<TableActuals> {
+  const input = await loadInferenceInput(store, settings, run.plan, data, 'auto', run.configHash);
+  return inferenceActuals(run.plan, input, identifier);
+}
