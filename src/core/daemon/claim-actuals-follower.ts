@@ -4,6 +4,7 @@ import { readInferenceActuals, type TableActuals } from '../batch/inference-actu
 import { isOutage } from '../bus/delivery.js';
 import { decodeInferenceClaim, type DataClaim } from '../bus/messages.js';
 import type { MessageBus, Subscription } from '../bus/message-bus.js';
+import { roleDlq } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import { toFltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -40,7 +41,9 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
   const { settings, bus, store, holder, live } = deps;
   const topic = settings.bus.topics.inferenceData;
   const logger = deps.logger.child({ component: 'live-claims', group });
-  const subscription = await bus.subscribe({ group, topics: [topic], fromBeginning: false, ephemeral: true }, async (message, { signal }) => {
+  // The promotion subscription's DLQ, which exists already: a subscription's DLQ topic is created with it, and the
+  // serve principal may not create others. Nothing is sent there (the handler throws only outages, which are waited out).
+  const subscription = await bus.subscribe({ group, topics: [topic], fromBeginning: false, ephemeral: true, dlq: roleDlq(settings, 'serving') }, async (message, { signal }) => {
     let claim: DataClaim;
     try {
       claim = decodeInferenceClaim(message);

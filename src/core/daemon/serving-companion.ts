@@ -35,6 +35,8 @@ export interface ServingCompanion extends Subscription {
  * one replica only, F11); the group is deleted when the replica stops. A message is only a wake-up: the replica reloads from the promotion POINTER,
  * which is the durable truth, so an old, replayed or out-of-order message can never install a stale model. The
  * pointer is read again whenever the group (re)joins, so a promotion published while it was out is not missed.
+ * With live scoring it also follows `inference-data` for the claims' actual values (see followClaimActuals): the
+ * one way they reach the replica's scorer, whether the batch role runs in this process or another.
  */
 export async function startServingCompanion(deps: ServingCompanionDeps): Promise<ServingCompanion> {
   const { settings, bus, holder } = deps;
