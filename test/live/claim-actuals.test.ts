@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFsBus } from '../../src/core/bus/fs-bus.js';
 import type { MessageBus } from '../../src/core/bus/message-bus.js';
 import { encodeInferenceClaim } from '../../src/core/bus/messages.js';
+import { resolveSettings } from '../../src/core/config/settings.js';
+import { startDaemon } from '../../src/core/daemon/start-daemon.js';
 import { parseTimestamp } from '../../src/core/data/timestamps.js';
 import { loadProcessedData } from '../../src/core/preprocess/processed-data.js';
 import type { RunRecord } from '../../src/core/registry/run-record.js';
@@ -37,30 +39,34 @@ describe('live > inference-data claims score the forecasts of a separate serve p
     trained?.remove();
   });
 
-  const liveRun = async (): Promise<{ matched_total: number; targets: Record<string, { rmse: number; points: number }> } | undefined> => {
-    const health = (await (await fetch(`${server.url}/healthz`)).json()) as { live: { runs: Array<{ run_id: string; matched_total: number; targets: Record<string, { rmse: number; points: number }> }> } };
+  const liveRun = async (url = server.url): Promise<{ matched_total: number; targets: Record<string, { rmse: number; points: number }> } | undefined> => {
+    const health = (await (await fetch(`${url}/healthz`)).json()) as { live: { runs: Array<{ run_id: string; matched_total: number; targets: Record<string, { rmse: number; points: number }> }> } };
     return health.live.runs.find((entry) => entry.run_id === run.run_id);
   };
 
-  it('scores each served forecast point the claimed data has an actual for, once, in original units', async () => {
+  /** Forecasts from three origins far enough apart that no request's rows bring another's actuals; those the claimed data has actuals for. */
+  const serveForecasts = async (url: string): Promise<{ expected: Array<{ ts: string; down: number }>; rawDown: Map<number, number> }> => {
     const seq = run.window.inputSeqLen;
     const rows = rawTestRows(seq + 40);
     const slice = (to: number): Record<string, Array<string | number>> => Object.fromEntries(Object.entries(rows).map(([name, values]) => [name, values.slice(to - seq, to)]));
-    // Forecasts from three origins far enough apart that no request's rows bring another's actuals.
     const served: Array<{ ts: string; down: number }> = [];
     for (const to of [seq, seq + 15, seq + 30]) {
-      const { status, json } = await postJson(`${server.url}/predict`, { data: slice(to) });
+      const { status, json } = await postJson(`${url}/predict`, { data: slice(to) });
       expect(status).toBe(200);
       served.push(...(json.predictions as Array<{ ts: string; down: number }>));
     }
-    expect(await liveRun()).toBeUndefined();
-
     // Which of those points the claimed (processed, scaled) test data has rows for, and their actual values.
     const processed = await loadProcessedData(trained.store, trained.settings);
     const claimed = new Set(processed.test.time);
     const rawDown = new Map((rows.time as string[]).map((ts, r) => [parseTimestamp(ts), rows.down[r] as number]));
     const expected = served.filter((point) => claimed.has(parseTimestamp(point.ts)));
     expect(expected.length).toBeGreaterThan(0);
+    return { expected, rawDown };
+  };
+
+  it('scores each served forecast point the claimed data has an actual for, once, in original units', async () => {
+    const { expected, rawDown } = await serveForecasts(server.url);
+    expect(await liveRun()).toBeUndefined();
 
     const claim = encodeInferenceClaim({ bucket: trained.settings.store.buckets.processed, object: 'test_processed_data.parquet', size: 0, configHash: run.config_hash, identifier: '' });
     await bus.publish(trained.settings.bus.topics.inferenceData, claim);
@@ -80,5 +86,28 @@ describe('live > inference-data claims score the forecasts of a separate serve p
     expect((await liveRun())!.matched_total).toBe(expected.length);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`flts_live_matched_total\\{run_id="${run.run_id}"\\} ${expected.length}\\b`));
+  }, 120_000);
+
+  it('scores a claim once in a daemon whose batch role forecasts it in the same process', async () => {
+    const settings = resolveSettings({
+      flags: { ...trained.flags, 'bus.kind': 'fs', 'daemon.roles': ['serving', 'batch'], 'daemon.port': 0, 'daemon.host': '127.0.0.1', 'serve.port': 0, 'serve.host': '127.0.0.1', 'serve.pollIntervalMs': 0 },
+    }).settings;
+    const daemon = await startDaemon(settings, { store: trained.store, bus: createFsBus({ root: path.join(trained.home, 'bus'), pollIntervalMs: 20 }) });
+    try {
+      const status = (name: string): any => daemon.roles().find((role) => role.name === name)!.status();
+      const serving = daemon.roles().find((role) => role.name === 'serving')!;
+      expect(serving.subscriptions.map((subscription) => subscription.topics)).toEqual([[settings.bus.topics.modelSelected], [settings.bus.topics.inferenceData]]);
+      // The batch group starts at the topic's beginning: the two claims published above are forecast first.
+      await waitUntil(async () => status('batch').claims_handled >= 2, 'the batch role reading the earlier claims', 60_000, 50);
+      const { url } = status('serving');
+      const { expected } = await serveForecasts(url);
+      await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: 'test_processed_data.parquet', size: 0, configHash: run.config_hash, identifier: '' }));
+      await waitUntil(async () => status('batch').claims_handled >= 3, 'the batch role forecasting the claim', 60_000, 50);
+      const actualsGroup = serving.subscriptions[1].group;
+      await waitUntil(async () => (await bus.lag(actualsGroup, [settings.bus.topics.inferenceData])).every((partition) => partition.lag === 0), 'the serving role reading the claim', 30_000, 50);
+      expect((await liveRun(url))!.matched_total).toBe(expected.length);
+    } finally {
+      await daemon.stop();
+    }
   }, 120_000);
 });

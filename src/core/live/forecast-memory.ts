@@ -15,7 +15,10 @@ export interface RememberedPrediction {
 /**
  * Recent forecasts by (identifier, timestamp), bounded: past `capacity` predictions the oldest timestamps
  * of the longest-known series are forgotten first (a Map iterates in insertion order). A repeated forecast of one run from one origin
- * replaces the earlier one, so a client that retries never counts twice.
+ * replaces the earlier one, so a client that retries never counts twice; one repeated after its point was scored
+ * (a retry, or `/predict` without rows, whose origin is always the stored data's last row) is ignored while the
+ * last `capacity` scored points are remembered, so actuals seen again (a claim republished or redelivered, the
+ * same rows in a request and a claim) never score it twice.
  */
 export interface ForecastMemory {
   remember(identifier: string, time: number, prediction: RememberedPrediction): void;
@@ -29,11 +32,49 @@ export interface ForecastMemory {
   readonly forgotten: number;
 }
 
+interface ScoredMark {
+  readonly identifier: string;
+  readonly time: number;
+  readonly runId: string;
+  readonly origin: number;
+}
+
 export function createForecastMemory(capacity: number): ForecastMemory {
   // Series -> timestamp -> predictions. Number keys: no key string is built per request row.
   const bySeries = new Map<string, Map<number, RememberedPrediction[]>>();
   let size = 0;
   let forgotten = 0;
+  // Points taken for scoring, by (identifier, timestamp), and in the order taken: the oldest go past `capacity`.
+  const scored = new Map<string, Map<number, ScoredMark[]>>();
+  const scoredOrder: ScoredMark[] = [];
+  let nextMark = 0;
+
+  function markScored(identifier: string, time: number, prediction: RememberedPrediction): void {
+    const mark: ScoredMark = { identifier, time, runId: prediction.runId, origin: prediction.origin };
+    if (scoredOrder.length < capacity) scoredOrder.push(mark);
+    else {
+      unmark(scoredOrder[nextMark]);
+      scoredOrder[nextMark] = mark;
+      nextMark = (nextMark + 1) % capacity;
+    }
+    let byTime = scored.get(identifier);
+    if (!byTime) scored.set(identifier, (byTime = new Map()));
+    const marks = byTime.get(time);
+    if (marks) marks.push(mark);
+    else byTime.set(time, [mark]);
+  }
+
+  function unmark(mark: ScoredMark): void {
+    const byTime = scored.get(mark.identifier)!;
+    const marks = byTime.get(mark.time)!;
+    marks.splice(marks.indexOf(mark), 1);
+    if (marks.length > 0) return;
+    byTime.delete(mark.time);
+    if (byTime.size === 0) scored.delete(mark.identifier);
+  }
+
+  const wasScored = (identifier: string, time: number, prediction: RememberedPrediction): boolean =>
+    scored.get(identifier)?.get(time)?.some((mark) => mark.runId === prediction.runId && mark.origin === prediction.origin) ?? false;
 
   function forgetOldest(): void {
     for (const [identifier, byTime] of bySeries) {
@@ -53,6 +94,7 @@ export function createForecastMemory(capacity: number): ForecastMemory {
 
   return {
     remember(identifier, time, prediction) {
+      if (wasScored(identifier, time, prediction)) return;
       let byTime = bySeries.get(identifier);
       if (!byTime) bySeries.set(identifier, (byTime = new Map()));
       const list = byTime.get(time);
@@ -76,6 +118,7 @@ export function createForecastMemory(capacity: number): ForecastMemory {
       // An emptied series goes at once: every distinct identifier a client names would otherwise stay a key for good.
       if (byTime!.size === 0) bySeries.delete(identifier);
       size -= list.length;
+      for (const prediction of list) markScored(identifier, time, prediction);
       return list;
     },
     get size() {

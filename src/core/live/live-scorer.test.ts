@@ -69,6 +69,26 @@ describe('live > forecast memory', () => {
     expect(memory.take('b', 5)?.map((p) => p.values[0])).toEqual([4]);
   });
 
+  it('ignores a forecast repeated after its point was scored, while that point is among the last scored', () => {
+    const memory = createForecastMemory(3);
+    const served = { runId: 'r', origin: 1, targets: ['x'], values: [1] };
+    memory.remember('a', 5, served);
+    expect(memory.take('a', 5)).toHaveLength(1);
+    // The same forecast again (a retried request): its point was scored, so the next actuals find nothing.
+    memory.remember('a', 5, served);
+    expect(memory.size).toBe(0);
+    expect(memory.take('a', 5)).toBeUndefined();
+    // Another origin, run or series is another point.
+    memory.remember('a', 5, { ...served, origin: 2 });
+    memory.remember('a', 5, { ...served, runId: 's' });
+    memory.remember('b', 5, served);
+    expect(memory.take('a', 5)?.map((p) => [p.runId, p.origin])).toEqual([['r', 2], ['s', 1]]);
+    expect(memory.take('b', 5)).toHaveLength(1);
+    // Only the last `capacity` scored points are kept: the first is remembered again once three more were scored.
+    memory.remember('a', 5, served);
+    expect(memory.size).toBe(1);
+  });
+
   it('keeps nothing for a series once every forecast of it was scored', () => {
     const memory = createForecastMemory(100);
     for (let i = 0; i < 1000; i++) {
@@ -91,6 +111,18 @@ describe('live > scorer', () => {
     const [figures] = scorer.figures();
     expect(figures).toMatchObject({ run_id: 'run-a', matched_total: 2, targets: { down: { points: 2, rmse: Math.sqrt(12.5), mae: 3.5, coverage: {} } } });
     expect(scorer.memory()).toEqual({ points: 2, forgotten: 0 });
+  });
+
+  it('never scores one point twice, however often its forecast and its actuals are seen', () => {
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100 });
+    const actuals = { identifier: 'site', time: [60, 120], values: { down: [13, 16] } };
+    scorer.remember(forecast('run-a', 0, [10, 20]));
+    expect(scorer.score(actuals)).toEqual([{ run_id: 'run-a', points: 2, rmse: Math.sqrt((9 + 16) / 2), mae: 3.5 }]);
+    // The same actuals again (a claim redelivered, its rows also in a request), after the forecast was served again.
+    scorer.remember(forecast('run-a', 0, [10, 20]));
+    expect(scorer.score(actuals)).toEqual([]);
+    expect(scorer.score({ ...actuals, time: [60, 60, 120], values: { down: [13, 13, 16] } })).toEqual([]);
+    expect(scorer.figures()[0]).toMatchObject({ matched_total: 2, targets: { down: { points: 2 } } });
   });
 
   it('skips missing actuals and reports interval coverage when the forecast has intervals', () => {
