@@ -1,4 +1,5 @@
 import type { Settings } from '../config/settings.js';
+import { readTableBytesOffThread } from '../data/read-table-off-thread.js';
 import { unscaleTarget, type FeaturePlan } from '../forecast/feature-plan.js';
 import type { LiveActuals } from '../live/live-scorer.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -25,6 +26,7 @@ export function inferenceActuals(plan: FeaturePlan, input: InferenceInput, ident
 /**
  * Reads data (a claimed object) exactly as batch inference with this run would, refusing what it refuses, and
  * returns its actual values: a replica that did not forecast the claim scores its remembered forecasts with them.
+ * The object is parsed on a worker thread, so a serving replica goes on answering requests meanwhile.
  */
 export async function readInferenceActuals(
   store: ObjectStore,
@@ -33,6 +35,6 @@ export async function readInferenceActuals(
   data: InferenceDataRef,
   identifier: string,
 ): Promise<TableActuals> {
-  const input = await loadInferenceInput(store, settings, run.plan, data, 'auto', run.configHash);
+  const input = await loadInferenceInput(store, settings, run.plan, data, 'auto', run.configHash, readTableBytesOffThread);
   return inferenceActuals(run.plan, input, identifier);
 }

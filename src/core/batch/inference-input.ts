@@ -1,6 +1,6 @@
 import { listNames } from '../clip-text.js';
 import type { Settings } from '../config/settings.js';
-import { readTable, readTableBytes } from '../data/read-table.js';
+import { readTable, readTableBytes, type ReadTableResult } from '../data/read-table.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
 import type { FeaturePlan } from '../forecast/feature-plan.js';
@@ -35,6 +35,9 @@ export interface InferenceInput {
   source: string;
 }
 
+/** How the bytes of a store object are parsed: at once by default, on a worker thread by a caller that must not block. */
+export type TableParser = (bytes: Buffer, source: string) => ReadTableResult | Promise<ReadTableResult>;
+
 export function describeDataRef(data: InferenceDataRef): string {
   return typeof data === 'string' ? data : `${data.bucket}/${data.key}`;
 }
@@ -45,7 +48,7 @@ interface ReadData {
   unorderedRows: number;
 }
 
-async function readData(store: ObjectStore, settings: Settings, data: InferenceDataRef, source: string): Promise<ReadData> {
+async function readData(store: ObjectStore, settings: Settings, data: InferenceDataRef, source: string, parse: TableParser): Promise<ReadData> {
   const maxBytes = settings.data.maxInputBytes;
   let table;
   let version: ProcessedVersion | undefined;
@@ -55,10 +58,10 @@ async function readData(store: ObjectStore, settings: Settings, data: InferenceD
     const object = await resolveProcessedObject(store, settings, data.bucket, data.key, data.configHash);
     const bytes = await store.get(object.bucket, object.key);
     assertSameWrite(object, bytes);
-    table = readTableBytes(bytes, source);
+    table = await parse(bytes, source);
     version = object.version;
   } else {
-    table = readTableBytes(await store.get(data.bucket, data.key), source);
+    table = await parse(await store.get(data.bucket, data.key), source);
   }
   // Training data merges repeated timestamps; rows to forecast from are refused for them, as /predict refuses them.
   if (table.mergedRows > 0) {
@@ -109,9 +112,10 @@ export async function loadInferenceInput(
   scale: InputScale = 'auto',
   /** The served run's config_hash: processed data of another version is brought to original units first. */
   runConfigHash?: string,
+  parse: TableParser = readTableBytes,
 ): Promise<InferenceInput> {
   const source = describeDataRef(data);
-  const read = await readData(store, settings, data, source);
+  const read = await readData(store, settings, data, source, parse);
   let { frame } = read;
   let scaled = decideScaled(plan, frame, data, scale, settings);
   if (scaled && read.version && runConfigHash !== undefined && read.version.configHash !== runConfigHash) {

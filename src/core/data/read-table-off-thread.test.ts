@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readTableBytes } from './read-table.js';
+import { readTableBytesOffThread } from './read-table-off-thread.js';
+
+const CSV = readFileSync(path.resolve(__dirname, '../../../../shared/datasets/PobleSec_test.csv'));
+
+describe('data > readTableBytesOffThread', () => {
+  it('reads what readTableBytes reads while this thread goes on turning', async () => {
+    let turned = false;
+    const parsing = readTableBytesOffThread(CSV, 'PobleSec_test.csv').then((result) => ({ result, turnedFirst: turned }));
+    setImmediate(() => (turned = true));
+    const { result, turnedFirst } = await parsing;
+    // Parsed here, the promise would settle before the event loop's next turn.
+    expect(turnedFirst).toBe(true);
+    expect(result).toEqual(readTableBytes(CSV, 'PobleSec_test.csv'));
+  });
+
+  it('fails with the reader\'s code and message', async () => {
+    await expect(readTableBytesOffThread(Buffer.from('time,down\n'), 'empty.csv')).rejects.toMatchObject({ code: 'FLTS_DATA_EMPTY', message: 'empty.csv: the file has no data rows.' });
+  });
+});
