@@ -8,7 +8,9 @@ import { encodePromotion } from '../bus/messages.js';
 import { defaultSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
+import type { LiveMonitor } from '../serve/live-monitor.js';
 import type { ModelHolder } from '../serve/model-holder.js';
+import { createFsStore } from '../storage/fs-store.js';
 import { followPromotions, startServingCompanion } from './serving-companion.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-follow-'));
@@ -100,5 +102,32 @@ describe('core > daemon > startServingCompanion', () => {
       await subscription.stop();
       await fsBus.close();
     }
+  });
+
+  it('keeps serving when the broker denies the claim actuals subscription, saying so, and stops the promotion one on any other failure', async () => {
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (_fields: object, message?: string) => void warnings.push(message ?? ''), child: () => logger };
+    const live = {} as unknown as LiveMonitor;
+    const store = createFsStore(mkdtempSync(path.join(root, 'store-')));
+    const claimsRefusedWith = (error: FltsError) => {
+      const fsBus = createFsBus({ root: mkdtempSync(path.join(root, 'bus-')), pollIntervalMs: 10 });
+      const bus: MessageBus = {
+        ...fsBus,
+        subscribe: (options, handler) => (options.topics.includes(settings.bus.topics.inferenceData) ? Promise.reject(error) : fsBus.subscribe(options, handler)),
+      };
+      return { bus, fsBus };
+    };
+    const denied = claimsRefusedWith(new FltsError('FLTS_BUS_ACCESS_DENIED', 'the broker denied it (GROUP_AUTHORIZATION_FAILED)'));
+    const companion = await startServingCompanion({ settings, bus: denied.bus, holder: countingHolder().holder, logger, live, store });
+    try {
+      expect(companion.actuals).toBeUndefined();
+      expect(warnings).toEqual(['live_claims_denied']);
+    } finally {
+      await companion.stop();
+      await denied.fsBus.close();
+    }
+    const broken = claimsRefusedWith(new FltsError('FLTS_CONFIG_INVALID_VALUE', 'bus.kafka.brokers is empty.'));
+    await expect(startServingCompanion({ settings, bus: broken.bus, holder: countingHolder().holder, logger, live, store })).rejects.toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE' });
+    await broken.fsBus.close();
   });
 });

@@ -74,6 +74,12 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
   try {
     actuals = await followClaimActuals({ settings, bus, store, holder, live, logger: deps.logger }, claimActualsGroup(group));
   } catch (error) {
+    // Scoring claims is an extra: a broker whose ACLs keep the serve principal off inference-data (or off the
+    // replica's actuals group) leaves the replica serving, scored by requests and POST /actuals only, and says so.
+    if (toFltsError(error).code === 'FLTS_BUS_ACCESS_DENIED') {
+      logger.warn({ topic: settings.bus.topics.inferenceData, group: claimActualsGroup(group), err: toFltsError(error).message }, 'live_claims_denied');
+      return subscription;
+    }
     await subscription.stop();
     throw error;
   }
