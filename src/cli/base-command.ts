@@ -5,7 +5,6 @@ import { createMessageBus, type MessageBus } from '../core/bus/index.js';
 import { createCliLogger } from './cli-logger.js';
 import { usageMessage } from './usage-message.js';
 import { reportError } from './report-error.js';
-import { ignoreKafkajsNegativeTimeouts } from './upstream-warnings.js';
 import { describeConfigFileError } from '../core/config/config-file-error.js';
 import { resolveSettings, type ResolvedSettings, type Settings } from '../core/config/settings.js';
 import { FltsError, isFltsError, toFltsError } from '../core/errors.js';
@@ -84,7 +83,6 @@ export abstract class FltsCommand<TResult> extends Command {
       const level = !options.service && this.defaultLogLevel && settings.logLevel === 'info' ? 'warn' : settings.logLevel;
       const logger = createCliLogger(level, options.service);
       const store = await createObjectStore(settings);
-      if (settings.bus.kind === 'kafka') ignoreKafkajsNegativeTimeouts();
       this.builtBus = createMessageBus(settings, { logger });
       return { store, bus: this.builtBus, logger, tracking: { logger } };
     })();

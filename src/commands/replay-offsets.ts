@@ -3,7 +3,6 @@ import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { renderOffsetPlan } from '../cli/screens/offset-plan-table.js';
-import { ignoreKafkajsNegativeTimeouts } from '../cli/upstream-warnings.js';
 import { FltsError } from '../core/errors.js';
 import { createKafkaOffsetsAdmin, encodeOffsetCsv, parseIsoDuration, replayOffsets, resolveReplayRequest, ROLE_SYNTAX, type ReplayOffsetsResult } from '../core/offsets/index.js';
 import { writeFileWhole } from '../core/write-file-whole.js';
@@ -49,7 +48,6 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
       { group: f.group, role: f.role, topics: f.topic, allTopics: f['all-topics'], toEarliest: f['to-earliest'], toLatest: f['to-latest'], toCurrent: f['to-current'], toOffset: f['to-offset'], shiftBy: f['shift-by'], toDatetime: f['to-datetime'], byDuration: f['by-duration'], fromFile: f['from-file'] === undefined ? undefined : readPlanFile(f['from-file']) },
       settings.bus,
     );
-    ignoreKafkajsNegativeTimeouts();
     const admin = createKafkaOffsetsAdmin({ ...settings.bus.kafka, clientId: `${settings.bus.kafka.clientId}-replay-offsets` });
     const abort = new AbortController();
     const onSigint = (): void => abort.abort(new FltsError('FLTS_USAGE_INVALID_FLAG', 'Interrupted while waiting for the group to empty; nothing was changed.'));

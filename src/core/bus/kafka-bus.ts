@@ -7,6 +7,7 @@ import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import { kafkaClientConfig, type KafkaConnectionOptions } from './kafka-client-config.js';
 import { groupLookupDenied, kafkaFailure } from './kafka-failure.js';
 import { kafkaLogCreator } from './kafka-log.js';
+import { ignoreKafkajsNegativeTimeouts } from './kafkajs-warnings.js';
 import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet, tellJoined } from './subscription-set.js';
 import { BUS_CLOSED_REASON, createKafkaConnections } from './kafka-connections.js';
@@ -99,6 +100,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   const closing = new AbortController();
   /** Coordinator lookups the broker refused so far: a consumer that then fails to find its coordinator was denied. */
   let groupLookupDenials = 0;
+  // kafkajs' idle request queues arm negative timers, which Node reports on stderr (see kafkajs-warnings.ts).
+  ignoreKafkajsNegativeTimeouts();
   const kafka = new Kafka({
     ...kafkaClientConfig(options),
     brokers: connections.brokers,

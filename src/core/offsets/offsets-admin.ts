@@ -2,6 +2,7 @@ import { Kafka, logLevel as KafkaLogLevel, type Admin } from 'kafkajs';
 import { kafkaClientConfig, type KafkaConnectionOptions } from '../bus/kafka-client-config.js';
 import { createKafkaConnections } from '../bus/kafka-connections.js';
 import { kafkaFailure } from '../bus/kafka-failure.js';
+import { ignoreKafkajsNegativeTimeouts } from '../bus/kafkajs-warnings.js';
 import { FltsError } from '../errors.js';
 import { commitAsSoleMember } from './commit-as-sole-member.js';
 
@@ -61,6 +62,8 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
   // As the bus's client: close() also ends what kafkajs' disconnects leave open (the coordinator connection of the
   // group joined to commit, after a broker restart), so the command's process exits once it is done.
   const connections = createKafkaConnections(options.brokers, options.securityProtocol);
+  // kafkajs' idle request queues arm negative timers, which Node reports on stderr (see ../bus/kafkajs-warnings.ts).
+  ignoreKafkajsNegativeTimeouts();
   const kafka = new Kafka({
     ...kafkaClientConfig(options),
     brokers: connections.brokers,

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 // Node reports a negative timer once per process, so each case runs in a process of its own (on the build).
-const filterModule = fileURLToPath(new URL('../../dist/cli/upstream-warnings.js', import.meta.url));
+const filterModule = fileURLToPath(new URL('../../../dist/core/bus/kafkajs-warnings.js', import.meta.url));
 
 async function warningsOf(scenario: string, filtered: boolean): Promise<string[]> {
   const script = `
@@ -24,10 +24,14 @@ async function warningsOf(scenario: string, filtered: boolean): Promise<string[]
   return stdout.trim().split('\n').filter(Boolean);
 }
 
-describe('cli > upstream warnings', () => {
+describe('bus > kafkajs warnings', () => {
   it("kafkajs's idle request queue arms a negative timer, which Node reports unless filtered", async () => {
     expect(await warningsOf('kafkajsIdleQueue();', false)).toEqual([expect.stringMatching(/^TimeoutNegativeWarning: -\d+ is a negative number/)]);
     expect(await warningsOf('kafkajsIdleQueue();', true)).toEqual([]);
+  });
+
+  it('still drops it when the process shortened its stack traces', async () => {
+    expect(await warningsOf('Error.stackTraceLimit = 0; kafkajsIdleQueue();', true)).toEqual([]);
   });
 
   it('keeps a negative timer armed elsewhere and every other warning', async () => {
@@ -35,5 +39,10 @@ describe('cli > upstream warnings', () => {
       'TimeoutNegativeWarning: -5 is a negative number.',
       'CustomWarning: something else',
     ]);
+  });
+
+  it('keeps a TimeoutNegativeWarning that kafkajs did not raise, in every form of emitWarning', async () => {
+    const scenario = "process.emitWarning('a', { type: 'TimeoutNegativeWarning' }); const e = new Error('b'); e.name = 'TimeoutNegativeWarning'; process.emitWarning(e);";
+    expect(await warningsOf(scenario, true)).toEqual(['TimeoutNegativeWarning: a', 'TimeoutNegativeWarning: b']);
   });
 });
