@@ -15,6 +15,36 @@ import { waitUntil } from './helpers/wait-until.js';
 
 const ENTRY = path.join(REPO_ROOT, 'daemon/main.js');
 
+/** daemon/main.js with `args` and `env`: its output so far, when it exited (code and time), and a wait for a stderr line. */
+function startEntry(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [ENTRY, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const waiters: Array<() => void> = [];
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    for (const check of waiters) check();
+  });
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('exit', (code) => resolve({ code, at: Date.now() })));
+  return {
+    child,
+    exited,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    /** Resolves once stderr matches `pattern` (or the process exits first). */
+    stderrMatches: (pattern: RegExp) =>
+      Promise.race([
+        exited,
+        new Promise<void>((resolve) => {
+          const check = (): void => void (pattern.test(stderr) && resolve());
+          waiters.push(check);
+          check();
+        }),
+      ]),
+  };
+}
+
 describe('daemon/main.js, the daemon executable', () => {
   const home = mkdtempSync(path.join(os.tmpdir(), 'flts-daemon-entry-'));
   const env: Record<string, string> = {
@@ -91,49 +121,29 @@ describe('daemon/main.js, the daemon executable', () => {
   it('stops promptly on SIGTERM while its startup still waits for a broker that is not there', async () => {
     // Nothing listens there: every connect is refused, and kafkajs retries one for about 25 s before giving up.
     const brokers = `127.0.0.1:${await freePort()}`;
-    const child = spawn(process.execPath, [ENTRY, '--port', '0'], { cwd: REPO_ROOT, env: { ...env, FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: brokers, FLTS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('exit', (code) => resolve({ code, at: Date.now() })));
+    const daemon = startEntry(['--port', '0'], { ...env, FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: brokers, FLTS_LOG_LEVEL: 'info' });
     // The health server listens first, then the first attempt to reach the broker starts.
-    const listening = new Promise<void>((resolve) =>
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        if (stderr.includes('"msg":"daemon_listening"')) resolve();
-      }),
-    );
-    await Promise.race([listening, exited]);
+    await daemon.stderrMatches(/"msg":"daemon_listening"/);
     const signalledAt = Date.now();
-    child.kill('SIGTERM');
-    const { code, at } = await exited;
-    expect(code, `${stdout}\n${stderr.slice(-2000)}`).toBe(0);
-    expect(stdout).toContain('SIGTERM: stopped while starting');
+    daemon.child.kill('SIGTERM');
+    const { code, at } = await daemon.exited;
+    expect(code, `${daemon.stdout()}\n${daemon.stderr().slice(-2000)}`).toBe(0);
+    expect(daemon.stdout()).toContain('SIGTERM: stopped while starting');
     // It took the rest of that attempt (about 25 s): a loaded machine's few seconds stay well below.
     expect(at - signalledAt).toBeLessThan(10_000);
   }, 90_000);
 
   it('stops within about a second on SIGTERM while kafkajs waits between its connect retries, however long its backoff grew', async () => {
     const brokers = `127.0.0.1:${await freePort()}`;
-    const child = spawn(process.execPath, [ENTRY, '--port', '0'], { cwd: REPO_ROOT, env: { ...env, FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: brokers, FLTS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('exit', (code) => resolve({ code, at: Date.now() })));
+    const daemon = startEntry(['--port', '0'], { ...env, FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: brokers, FLTS_LOG_LEVEL: 'info' });
     // kafkajs logs each refused connect with the wait before its next try: after the fifth it was 5 s, a timer
     // nothing could cut short, so closing the bus took effect only then.
-    const fifthRefusal = new Promise<void>((resolve) =>
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        if (/"retryCount":4,.*Failed to connect to seed broker/.test(stderr)) resolve();
-      }),
-    );
-    await Promise.race([fifthRefusal, exited]);
+    await daemon.stderrMatches(/"retryCount":4,.*Failed to connect to seed broker/);
     const signalledAt = Date.now();
-    child.kill('SIGTERM');
-    const { code, at } = await exited;
-    expect(code, `${stdout}\n${stderr.slice(-2000)}`).toBe(0);
-    expect(stdout).toContain('SIGTERM: stopped while starting');
+    daemon.child.kill('SIGTERM');
+    const { code, at } = await daemon.exited;
+    expect(code, `${daemon.stdout()}\n${daemon.stderr().slice(-2000)}`).toBe(0);
+    expect(daemon.stdout()).toContain('SIGTERM: stopped while starting');
     // About 5 s before, about 1 s now: the margin is for a loaded machine.
     expect(at - signalledAt).toBeLessThan(3_500);
   }, 90_000);
