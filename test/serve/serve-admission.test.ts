@@ -209,7 +209,9 @@ describe('serve > admission of forecast work', () => {
       expect(refused?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
       expect(refused?.details).toMatch(/^FLTS_SERVE_OVERLOADED: The server is busy: 2 forecast rows are in flight/);
       expect(refused?.metadata.get('flts-code')).toEqual(['FLTS_SERVE_OVERLOADED']);
-      expect(refused?.metadata.get('grpc-retry-pushback-ms')).toEqual(['1000']);
+      // 1 row in the way, a bound's worth (3 rows) a second before any request was done: 334 ms, where HTTP's
+      // Retry-After says 1 s.
+      expect(refused?.metadata.get('grpc-retry-pushback-ms')).toEqual(['334']);
       hold.release();
       expect((await first).status).toBe(200);
 

@@ -191,6 +191,37 @@ describe('serve > forecast admission', () => {
     await running;
   });
 
+  it('tells gRPC the same advice in milliseconds (retryAfterMs), not rounded up to the whole seconds of Retry-After', async () => {
+    let draw = 0;
+    const { admission } = recorded(100, () => 0, () => draw);
+    const held = gate();
+    const running = admission.run('/predict', 100, undefined, held.wait);
+    const advice = async (rows: number): Promise<[number, number]> => {
+      const refused = await admission.run('/inference.GRPCInferenceService/ModelInfer', rows, undefined, async () => 'ran').catch((error: FltsError) => error);
+      expect(refused).toMatchObject({ code: 'FLTS_SERVE_OVERLOADED' });
+      const { retryAfterMs, retryAfterSec } = (refused as FltsError).details;
+      return [retryAfterMs as number, retryAfterSec as number];
+    };
+    // Nothing done yet, a bound's worth of rows a second (10 ms a row): 30 rows in the way are 300 ms, and each
+    // refusal waits for the rows refused before it too, where Retry-After says 1 s to the first three.
+    const burst: Array<[number, number]> = [];
+    for (let i = 0; i < 4; i++) burst.push(await advice(30));
+    expect(burst).toEqual([
+      [300, 1],
+      [600, 1],
+      [900, 1],
+      [1200, 2],
+    ]);
+    // The same jitter: 30 rows in the way and 120 told to come back first are 1.5 s, and half of 1 s more.
+    draw = 0.5;
+    expect(await advice(30)).toEqual([2000, 2]);
+    // Past the cap, over its last quarter as Retry-After: 60 s less half of 15 s.
+    await advice(10_000);
+    expect(await advice(30)).toEqual([52_500, 53]);
+    held.open();
+    await running;
+  });
+
   it('admits work nobody waits for only where it fits', async () => {
     const { admission } = recorded(10);
     const held = gate();

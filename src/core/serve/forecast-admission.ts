@@ -29,9 +29,9 @@ export interface ForecastAdmissionOptions {
  */
 export interface ForecastAdmission {
   /**
-   * Runs `work` with `rows` admitted until it settles. Refused at once with FLTS_SERVE_OVERLOADED (details.retryAfterSec)
-   * when the rows in flight and these would pass the bound; a request larger than the bound alone is admitted when
-   * nothing is in flight, so it can be served at all. `signal` (the client left) aborted before `work` starts drops
+   * Runs `work` with `rows` admitted until it settles. Refused at once with FLTS_SERVE_OVERLOADED (details.retryAfterSec
+   * for HTTP, retryAfterMs for gRPC) when the rows in flight and these would pass the bound; a request larger than the
+   * bound alone is admitted when nothing is in flight, so it can be served at all. `signal` (the client left) aborted before `work` starts drops
    * it; `work` stops at its own checks of the signal.
    */
   run<T>(route: string, rows: number, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T>;
@@ -117,24 +117,27 @@ export function createForecastAdmission(options: ForecastAdmissionOptions): Fore
   }
 
   /**
-   * Seconds until `rows` fit: until the rows in flight beyond room for them, and the rows refused before and told to
+   * Time until `rows` fit: until the rows in flight beyond room for them, and the rows refused before and told to
    * come back, are done: a bound's worth in the time a row stays in flight (1 s before any request was done). A short
    * estimate costs the client one more refusal, a long one leaves the server idle. Then spread by a jitter, and
-   * remembered as promised.
+   * remembered as promised. In milliseconds for gRPC's pushback, whose clients can wait that precisely (whole seconds
+   * told a client estimated 0.3 s from a free slot to wait 1 s); rounded up to whole seconds for HTTP's Retry-After.
    */
-  function retryAfterSec(rows: number): number {
+  function retryAfter(rows: number): { ms: number; sec: number } {
     const at = now();
     const msPerRow = (weightRows > 0 ? rowMs / weightRows : 1000) / maxRows;
     // The rows that must be done before these fit: all in flight for a request larger than the bound.
     const excess = Math.min(queued, queued + rows - maxRows);
-    const estimate = ((excess + promisedAfter(at)) * msPerRow) / 1000;
+    const estimate = (excess + promisedAfter(at)) * msPerRow;
     const draw = random();
-    let retry = Math.max(1, Math.ceil(estimate + draw * Math.max(1, estimate * RETRY_JITTER_SHARE)));
+    let ms = estimate + draw * Math.max(1000, estimate * RETRY_JITTER_SHARE);
     // Past the cap, over the last quarter of it: all told the cap would come back together.
-    if (retry > MAX_RETRY_AFTER_SEC) retry = MAX_RETRY_AFTER_SEC - Math.floor(draw * MAX_RETRY_AFTER_SEC * RETRY_JITTER_SHARE);
-    const due = Math.floor((at + retry * 1000) / 1000);
+    if (ms > MAX_RETRY_AFTER_SEC * 1000) ms = (MAX_RETRY_AFTER_SEC - draw * MAX_RETRY_AFTER_SEC * RETRY_JITTER_SHARE) * 1000;
+    // Whole seconds for HTTP: never sooner than the milliseconds told over gRPC, so both count as promised in that second.
+    const sec = Math.max(1, Math.ceil(ms / 1000));
+    const due = Math.floor((at + sec * 1000) / 1000);
     promised.set(due, (promised.get(due) ?? 0) + rows);
-    return retry;
+    return { ms: Math.max(1, Math.ceil(ms)), sec };
   }
 
   return {
@@ -146,9 +149,9 @@ export function createForecastAdmission(options: ForecastAdmissionOptions): Fore
       }
       if (!fits(rows) && queued > 0) {
         countOverloaded(route, signal);
-        const retry = retryAfterSec(rows);
-        throw new FltsError('FLTS_SERVE_OVERLOADED', `The server is busy: ${queued} forecast rows are in flight and this request asks for ${rows}, past the bound of ${maxRows}; retry in ${retry} s.`, {
-          details: { retryAfterSec: retry, queuedRows: queued, requestedRows: rows, maxQueuedRows: maxRows },
+        const retry = retryAfter(rows);
+        throw new FltsError('FLTS_SERVE_OVERLOADED', `The server is busy: ${queued} forecast rows are in flight and this request asks for ${rows}, past the bound of ${maxRows}; retry in ${retry.sec} s.`, {
+          details: { retryAfterSec: retry.sec, retryAfterMs: retry.ms, queuedRows: queued, requestedRows: rows, maxQueuedRows: maxRows },
         });
       }
       const release = take(rows);

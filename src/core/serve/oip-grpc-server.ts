@@ -252,9 +252,11 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     context.metrics.observeRequest(route, 'GRPC', status, (performance.now() - started) / 1000);
     const metadata = new grpc.Metadata();
     metadata.set('flts-code', code);
-    const retryAfterSec = isFltsError(error) ? error.details.retryAfterSec : undefined;
-    // gRPC's form of Retry-After (gRFC A6), which a client's retry policy waits for.
-    if (typeof retryAfterSec === 'number') metadata.set('grpc-retry-pushback-ms', String(retryAfterSec * 1000));
+    const details = isFltsError(error) ? error.details : {};
+    // gRPC's form of Retry-After (gRFC A6), which a client's retry policy waits for: in milliseconds where the error
+    // has them (the admission's estimate), not its whole seconds for HTTP.
+    const retryAfterMs = typeof details.retryAfterMs === 'number' ? details.retryAfterMs : typeof details.retryAfterSec === 'number' ? details.retryAfterSec * 1000 : undefined;
+    if (retryAfterMs !== undefined) metadata.set('grpc-retry-pushback-ms', String(retryAfterMs));
     return { code: GRPC_STATUS_BY_CODE[code] ?? GRPC_STATUS_BY_HTTP[status] ?? grpc.status.INTERNAL, details: `${code}: ${message}`, metadata };
   };
 
