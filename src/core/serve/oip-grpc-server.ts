@@ -132,7 +132,10 @@ export function decodeGrpcInferRequest(message: GrpcModelInferRequest): OipInfer
 
 const MODEL_INFER_PATH = '/inference.GRPCInferenceService/ModelInfer';
 
-/** Calls one connection may have open at once (HTTP/2 MAX_CONCURRENT_STREAMS; clients queue the ones beyond it). */
+/**
+ * Calls one connection may have open at once (HTTP/2 MAX_CONCURRENT_STREAMS): clients queue the ones beyond it; those a
+ * client sends anyway are refused by Node's http2 below grpc-js, unseen and uncounted (docs/security.md).
+ */
 const MAX_CONCURRENT_CALLS = 100;
 
 /**
