@@ -117,6 +117,21 @@ describe('serve > live accuracy', () => {
     expect(badTime.json.message).toContain("Column 'ts' contains an invalid timestamp");
   });
 
+  it('answers POST /actuals with an absurd value 200, leaving it unscored for every run and counting it', async () => {
+    await postJson(`${server.url}/predict`, { data: rows(80, 6) });
+    await vi.waitFor(async () => expect((await healthLive()).memory.points).toBeGreaterThanOrEqual(2));
+    const before = (await healthLive()).runs[0];
+    const [t86, t87] = [86, 87].map((g) => new Date(START_MS + g * STEP_MS).toISOString());
+    // 1e140 is finite (its square too): a broken client's value. 1e400 parses as Infinity, a missing value as before.
+    const absurd = await postJson(`${server.url}/actuals`, `{"data":{"ts":["${t86}","${t87}"],"down":[1e140,1e400]}}`);
+    expect(absurd.status).toBe(200);
+    expect(absurd.json).toEqual({ status: 'SUCCESS', rows: 2, matched: 0, ignored: 1, runs: [] });
+    const status = await healthLive();
+    expect(status.runs[0].matched_total).toBe(before.matched_total);
+    expect(status.runs[0].targets.down.rmse).toBe(before.targets.down.rmse);
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toContain('flts_live_actuals_ignored_total{reason="out_of_range"} 1');
+  });
+
   it('remembers the forecasts of Open Inference Protocol requests, per the identifier parameter', async () => {
     const data = rows(80, 6);
     const inputs = [

@@ -10,6 +10,14 @@ export interface RememberedPrediction {
   readonly values: readonly number[];
   /** Per target, its prediction intervals when the forecast had them. */
   readonly intervals?: ReadonlyArray<readonly IntervalBounds[] | undefined>;
+  /** Per target, the actuals this forecast can be scored on (one array shared by every row of a forecast). */
+  readonly plausible?: readonly PlausibleRange[];
+}
+
+/** Bounds of an actual worth scoring, in original units. */
+export interface PlausibleRange {
+  readonly min: number;
+  readonly max: number;
 }
 
 /**

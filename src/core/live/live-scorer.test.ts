@@ -170,4 +170,38 @@ describe('live > scorer', () => {
     expect(probationVerdict(JSON.parse(JSON.stringify(paired)), { points: 3, margin: 0.1 }).verdict).toBe('rollback');
     expect(scorer.figures().find((run) => run.run_id === 'new')?.targets.down.rmse).toBe(10);
   });
+
+  it('leaves one absurd but finite actual out of every run, so it cannot make a worse run look equal in a probation', () => {
+    const scorer = createLiveScorer({ windowPoints: 1000, memoryPoints: 1000 });
+    scorer.startPairing('new', 'old', 400);
+    // 400 points: the new run is off by 2, the previous one by 1; the new run is twice as bad.
+    for (let origin = 0; origin < 400 * 60; origin += 60) {
+      scorer.remember(forecast('new', origin, [12], { seen: [{ min: 0, max: 40 }] }));
+      scorer.remember(forecast('old', origin, [11]));
+    }
+    const actuals = Array.from({ length: 400 }, () => 10);
+    // A broken client's value: finite, and its square (1e280) too, so the older guard on overflowing squares let it in.
+    actuals[200] = 1e140;
+    const matched = scorer.score({ identifier: 'site', time: actuals.map((_, i) => (i + 1) * 60), values: { down: actuals } });
+    expect(matched).toEqual([
+      { run_id: 'new', points: 399, rmse: 2, mae: 2 },
+      { run_id: 'old', points: 399, rmse: 1, mae: 1 },
+    ]);
+    const paired = scorer.paired()!;
+    expect(paired).toMatchObject({ points: 399, terms: 399, candidate_sum_sq: 4 * 399, baseline_sum_sq: 399 });
+    expect(probationVerdict(JSON.parse(JSON.stringify(paired)), { points: 399, margin: 0.1 })).toMatchObject({ verdict: 'rollback', candidateRmse: 2, baselineRmse: 1 });
+    expect(scorer.figures().map((run) => [run.run_id, run.targets.down.rmse])).toEqual([['new', 2], ['old', 1]]);
+    expect(scorer.ignored()).toEqual({ out_of_range: 1 });
+  });
+
+  it('scores an actual outside the forecast but within what the run was shown, and judges a point once for every run', () => {
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100 });
+    // 500 is 49 spans of the forecast (10..20) away, but within ten spans of the training range 0..400 one run knows.
+    scorer.remember(forecast('new', 0, [10, 20], { seen: [{ min: 0, max: 400 }] }));
+    scorer.remember(forecast('old', 0, [10, 20]));
+    expect(scorer.score({ identifier: 'site', time: [60], values: { down: [500] } }).map((run) => run.points)).toEqual([1, 1]);
+    // 1e6 is beyond both: neither run is scored on it.
+    expect(scorer.score({ identifier: 'site', time: [120], values: { down: [1e6] } })).toEqual([]);
+    expect(scorer.ignored()).toEqual({ out_of_range: 1 });
+  });
 });

@@ -1,4 +1,4 @@
-import { createForecastMemory, type RememberedPrediction } from './forecast-memory.js';
+import { createForecastMemory, type PlausibleRange, type RememberedPrediction } from './forecast-memory.js';
 import { RollingErrors, type ErrorFigures, type IntervalBounds } from './rolling-errors.js';
 
 /** A forecast as served (or forecast in shadow): one row per timestamp, values in original units. */
@@ -14,6 +14,11 @@ export interface LiveForecast {
   values: ReadonlyArray<ArrayLike<number>>;
   /** Per target, its interval levels, each with one bound per row. */
   intervals?: ReadonlyArray<ReadonlyArray<{ level: string; lower: ArrayLike<number>; upper: ArrayLike<number> }> | undefined>;
+  /**
+   * Per target, the values the run was shown, beyond the forecast itself: its training range (from the scaler) and
+   * the request's rows. They widen the range an actual must fall in to be scored (see PLAUSIBLE_SPANS).
+   */
+  seen?: ReadonlyArray<{ min: number; max: number } | undefined>;
 }
 
 /** Observed values: timestamps and columns by name (a request's rows, a POST /actuals body, a claimed file). */
@@ -64,6 +69,33 @@ export interface PairedFigures {
  */
 const MAX_SCORED_ERROR = 1e150;
 
+/**
+ * An actual further than this many spans outside every value its forecasts knew (the forecast, the request's rows,
+ * the run's training range) is left unscored for every run, and counted (`ignored`): a unit mix-up or a broken client
+ * (1e140 in POST /actuals) whose square, finite or not, would swamp hundreds of real errors and make both runs of a
+ * probation look equal. The span is the width of those values or their magnitude, whichever is larger, so only an
+ * absurd value is refused: a real drift shows in the request's rows before its actuals arrive.
+ */
+const PLAUSIBLE_SPANS = 10;
+
+/** Why an actual was left unscored; counted, as flts_live_actuals_ignored_total{reason}. */
+export type IgnoredReason = 'out_of_range';
+
+/** The range of actuals scored against one target's forecast values (and what the run was shown). */
+export function plausibleRange(values: ArrayLike<number>, seen?: { min: number; max: number }): PlausibleRange {
+  let min = seen && Number.isFinite(seen.min) ? seen.min : Infinity;
+  let max = seen && Number.isFinite(seen.max) ? seen.max : -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (value < min) min = value;
+    if (value > max) max = value;
+  }
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return { min: -Infinity, max: Infinity };
+  // All zeros tell no scale: one unit, rather than refusing every non-zero actual.
+  const span = Math.max(max - min, Math.abs(min), Math.abs(max)) || 1;
+  return { min: min - PLAUSIBLE_SPANS * span, max: max + PLAUSIBLE_SPANS * span };
+}
+
 export interface LiveScorerOptions {
   windowPoints: number;
   memoryPoints: number;
@@ -81,6 +113,8 @@ export interface LiveScorer {
   stopPairing(): void;
   paired(): PairedFigures | undefined;
   memory(): { points: number; forgotten: number };
+  /** Actuals (point x target) left unscored since this process started, by reason. */
+  ignored(): Record<IgnoredReason, number>;
 }
 
 interface RunState {
@@ -99,6 +133,7 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
   const runs = new Map<string, RunState>();
   const maxRuns = options.maxRuns ?? 16;
   let pairing: Pairing | undefined;
+  const ignored: Record<IgnoredReason, number> = { out_of_range: 0 };
 
   let matchCounter = 0;
   function runState(runId: string): RunState {
@@ -118,7 +153,7 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
   }
 
   /** Squared-error sum and term count of one prediction against the actual row; the run's windows are updated. */
-  function scoreOne(prediction: RememberedPrediction, actuals: LiveActuals, row: number, tally: Map<string, { points: number; sq: number; abs: number; terms: number }>): { sq: number; terms: number } {
+  function scoreOne(prediction: RememberedPrediction, actuals: LiveActuals, row: number, refused: Set<string> | undefined, tally: Map<string, { points: number; sq: number; abs: number; terms: number }>): { sq: number; terms: number } {
     let sq = 0;
     let terms = 0;
     let abs = 0;
@@ -126,7 +161,7 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
     for (let t = 0; t < prediction.targets.length; t++) {
       const target = prediction.targets[t];
       const column = actuals.values[target];
-      if (!column) continue;
+      if (!column || refused?.has(target)) continue;
       const actual = column[row];
       const predicted = prediction.values[t];
       if (!Number.isFinite(actual) || !Number.isFinite(predicted) || !(Math.abs(predicted - actual) <= MAX_SCORED_ERROR)) continue;
@@ -151,6 +186,29 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
     return { sq, terms };
   }
 
+  /**
+   * Targets whose actual at this row no forecast of it finds plausible. One judgement for every run forecasting the
+   * point (the most lenient), so a probation's two runs are always scored on the same points.
+   */
+  function refusedTargets(predictions: readonly RememberedPrediction[], actuals: LiveActuals, row: number): Set<string> | undefined {
+    let refused: Set<string> | undefined;
+    for (const prediction of predictions) {
+      for (const target of prediction.targets) {
+        const actual = actuals.values[target]?.[row];
+        if (actual === undefined || !Number.isFinite(actual) || refused?.has(target)) continue;
+        const admitted = predictions.some((p) => {
+          const t = p.targets.indexOf(target);
+          const range = t < 0 ? undefined : p.plausible?.[t];
+          return t >= 0 && (!range || (actual >= range.min && actual <= range.max));
+        });
+        if (admitted) continue;
+        (refused ??= new Set()).add(target);
+        ignored.out_of_range++;
+      }
+    }
+    return refused;
+  }
+
   function pairUp(predictions: RememberedPrediction[], scored: Array<{ sq: number; terms: number }>): void {
     const active = pairing;
     if (!active || active.points >= active.limit) return;
@@ -169,12 +227,13 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
   return {
     remember(forecast) {
       const { time, values, intervals, targets } = forecast;
+      const plausible = targets.map((_, t) => plausibleRange(values[t], forecast.seen?.[t]));
       for (let row = 0; row < time.length; row++) {
         const rowValues = new Array<number>(values.length);
         for (let t = 0; t < values.length; t++) rowValues[t] = values[t][row];
         const prediction: RememberedPrediction = intervals
-          ? { runId: forecast.runId, origin: forecast.origin, targets, values: rowValues, intervals: intervals.map((levels) => levels?.map(({ level, lower, upper }) => ({ level, lower: lower[row], upper: upper[row] }))) }
-          : { runId: forecast.runId, origin: forecast.origin, targets, values: rowValues };
+          ? { runId: forecast.runId, origin: forecast.origin, targets, values: rowValues, plausible, intervals: intervals.map((levels) => levels?.map(({ level, lower, upper }) => ({ level, lower: lower[row], upper: upper[row] }))) }
+          : { runId: forecast.runId, origin: forecast.origin, targets, values: rowValues, plausible };
         memory.remember(forecast.identifier, time[row], prediction);
       }
     },
@@ -185,7 +244,8 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
         const predictions = memory.take(actuals.identifier, actuals.time[row]);
         if (!predictions) continue;
         tally ??= new Map();
-        const scored = predictions.map((prediction) => scoreOne(prediction, actuals, row, tally!));
+        const refused = refusedTargets(predictions, actuals, row);
+        const scored = predictions.map((prediction) => scoreOne(prediction, actuals, row, refused, tally!));
         pairUp(predictions, scored);
       }
       if (!tally) return [];
@@ -210,5 +270,6 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
       return figures;
     },
     memory: () => ({ points: memory.size, forgotten: memory.forgotten }),
+    ignored: () => ({ ...ignored }),
   };
 }

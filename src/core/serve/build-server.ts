@@ -97,7 +97,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     metrics.countRefusedRequest(request.method, 417);
   });
   const recorder = deps.recorder ?? createPredictionRecorder({ metrics, predictionLog: deps.predictionLog, live: deps.live, logger, identifier: deps.identifier ?? '' });
-  metrics.live.attach(deps.live?.scorer);
+  metrics.live.attach(deps.live?.metrics);
   const context: ServeContext = {
     holder: deps.holder,
     metrics,

@@ -1,10 +1,11 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { PairedFigures, RunFigures } from '../live/live-scorer.js';
+import type { IgnoredReason, PairedFigures, RunFigures } from '../live/live-scorer.js';
 import { pairedRmse } from '../live/probation.js';
 
 export interface LiveMetricsSource {
   figures(): RunFigures[];
   paired(): PairedFigures | undefined;
+  ignored(): Record<IgnoredReason, number>;
 }
 
 export interface LiveMetrics {
@@ -20,8 +21,8 @@ export interface LiveMetrics {
 export function createLiveMetrics(registry: Registry): LiveMetrics {
   const rollbacks = new Counter({ name: 'flts_live_rollbacks_total', help: 'Promotions rolled back by this process because their live RMSE was worse than the previous run.', registers: [registry] });
   let attached: LiveMetricsSource | undefined;
-  const empty: LiveMetricsSource = { figures: () => [], paired: () => undefined };
-  const source: LiveMetricsSource = { figures: () => (attached ?? empty).figures(), paired: () => (attached ?? empty).paired() };
+  const empty: LiveMetricsSource = { figures: () => [], paired: () => undefined, ignored: () => ({ out_of_range: 0 }) };
+  const source: LiveMetricsSource = { figures: () => (attached ?? empty).figures(), paired: () => (attached ?? empty).paired(), ignored: () => (attached ?? empty).ignored() };
   new Gauge({
     name: 'flts_live_rmse',
     help: 'RMSE of served (and shadow) forecasts against the actuals, over the last FLTS_LIVE_WINDOW_POINTS matched points.',
@@ -60,6 +61,16 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
     collect() {
       this.reset();
       for (const run of source.figures()) this.inc({ run_id: run.run_id }, run.matched_total);
+    },
+  });
+  new Counter({
+    name: 'flts_live_actuals_ignored_total',
+    help: 'Actual values (point x target) left unscored for every run, by reason: out_of_range is more than ten spans outside what the forecast, the request rows and the training range showed.',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, count] of Object.entries(source.ignored())) this.inc({ reason }, count);
     },
   });
   new Gauge({

@@ -10,6 +10,9 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { ForecastAdmission } from './forecast-admission.js';
 import type { ModelHolder } from './model-holder.js';
 import type { RowIntervals } from '../forecast/forecast-intervals.js';
+import type { ScalerParams } from '../data/scaler.js';
+import type { LiveMetricsSource } from './live-metrics.js';
+import type { RequestSeries } from './request-frame.js';
 import { forecastWith, type PredictionInput, type PredictionResult } from './run-prediction.js';
 import type { ServedModel } from './served-model.js';
 
@@ -60,6 +63,8 @@ export interface LiveStatus {
 
 export interface LiveMonitor {
   readonly scorer: LiveScorer;
+  /** What /metrics shows: the scorer's figures and what it left unscored. */
+  readonly metrics: LiveMetricsSource;
   /** After a /predict answer: scores the actuals its rows bring, remembers its forecast, forecasts it in shadow. */
   observePrediction(identifier: string, input: PredictionInput, result: PredictionResult): Promise<MatchedError[]>;
   observeActuals(actuals: LiveActuals): MatchedError[];
@@ -102,7 +107,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   let ticking: Promise<void> | undefined;
   let stopped = false;
 
-  function rememberForecast(identifier: string, result: PredictionResult): void {
+  function rememberForecast(identifier: string, result: PredictionResult, scaler: ScalerParams | undefined): void {
     const series = result.series;
     if (!series) return;
     scorer.remember({
@@ -113,6 +118,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       time: result.forecast.time,
       values: result.forecast.values,
       intervals: intervalsByTarget(result.targets, result.intervals),
+      seen: seenRanges(result.targets, series, scaler),
     });
   }
 
@@ -157,7 +163,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     shadowInFlight++;
     const release = shadow.acquire();
     const task = forecastWith(shadow, { ...input, inferenceLength: rows }, 0)
-      .then((shadowResult) => rememberForecast(identifier, shadowResult))
+      .then((shadowResult) => rememberForecast(identifier, shadowResult, shadow.scaler))
       .catch(() => shadowSkipped++)
       .finally(() => {
         release();
@@ -237,11 +243,13 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
 
   return {
     scorer,
+    metrics: { figures: () => scorer.figures(), paired: () => scorer.paired(), ignored: () => scorer.ignored() },
     async observePrediction(identifier, input, result) {
       // A shadow forecast is remembered before later actuals are scored, so both runs meet the same points.
       if (shadowInFlight > 0) await shadowWork;
       const matched = result.series ? scorer.score({ identifier, time: result.series.frame.time, values: result.series.frame.values }) : [];
-      rememberForecast(identifier, result);
+      const served = holder.current();
+      rememberForecast(identifier, result, served?.run.runId === result.run.runId ? served.scaler : undefined);
       if (result.series) {
         for (const shadow of shadows.values()) {
           if (shadow.model && shadow.runId !== result.run.runId) shadowForecast(shadow.model, identifier, input, result);
@@ -302,6 +310,31 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       for (const role of [...shadows.keys()]) setShadow(role, undefined);
     },
   };
+}
+
+/**
+ * Per target, the values the run was shown: the request's rows and its training range, as the scaler keeps it
+ * (offset +- scale: min..max, mean +- std, median +- IQR, +-max abs). They keep a real actual beyond the forecast scored.
+ */
+function seenRanges(targets: readonly string[], series: RequestSeries, scaler: ScalerParams | undefined): LiveForecast['seen'] {
+  return targets.map((target) => {
+    let min = Infinity;
+    let max = -Infinity;
+    const column = series.frame.values[target];
+    if (column) {
+      for (const value of column) {
+        if (!Number.isFinite(value)) continue;
+        if (value < min) min = value;
+        if (value > max) max = value;
+      }
+    }
+    const index = scaler ? scaler.columns.indexOf(target) : -1;
+    if (scaler && index >= 0) {
+      min = Math.min(min, scaler.offset[index] - scaler.scale[index]);
+      max = Math.max(max, scaler.offset[index] + scaler.scale[index]);
+    }
+    return min <= max ? { min, max } : undefined;
+  });
 }
 
 /**
