@@ -9,6 +9,8 @@ import { decideProbation, type RollbackAction, type RollbackRequest } from '../.
 import { silentLogger } from '../../src/core/logger.js';
 import type { PromotionRecord } from '../../src/core/registry/pointers.js';
 import { appendHistory, listPromotionHistory, syncPointers } from '../../src/core/registry/promotion-history.js';
+import { Registry } from 'prom-client';
+import { createLiveMetrics } from '../../src/core/serve/live-metrics.js';
 import { createLiveMonitor } from '../../src/core/serve/live-monitor.js';
 import type { ModelHolder } from '../../src/core/serve/model-holder.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
@@ -158,5 +160,32 @@ describe('live > probation decider', () => {
     await monitor.stop();
     expect(loads).toEqual(['old']);
     expect(monitor.status().probation).toMatchObject({ run_id: 'new', shadowing: false, decision: null });
+  });
+
+  it('shows a probation in /metrics of a reporting replica only while it runs: gone once the promoter decided it', async () => {
+    const promotion = await history(record('old', null, 1), record('new', 'old', 2));
+    const holder = { current: () => ({ run: { runId: 'new' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
+    // No rollback action: a replica in distributed mode only reports, the promoter decides.
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')), store, replica: 'r1', logger: silentLogger });
+    const registry = new Registry();
+    createLiveMetrics(registry).attach(monitor.metrics);
+    const probationSeries = async (): Promise<string[]> => (await registry.metrics()).split('\n').filter((line) => /^flts_live_probation_/.test(line));
+    expect(await probationSeries()).toEqual([]);
+    await monitor.tick();
+    // Started, nothing paired yet: running at 0 points, no RMSE.
+    expect(await probationSeries()).toEqual(['flts_live_probation_points{run_id="new"} 0']);
+    // Both runs forecast 4 points from the same origins (the shadow's forecasts, fed to the scorer directly).
+    for (const [runId, value] of [['new', 12], ['old', 11]] as const) {
+      monitor.scorer.remember({ identifier: '', runId, origin: 0, targets: ['down'], time: [60, 120, 180, 240], values: [[value, value, value, value]] });
+    }
+    monitor.scorer.score({ identifier: '', time: [60, 120, 180, 240], values: { down: [10, 10, 10, 10] } });
+    expect(await probationSeries()).toEqual(['flts_live_probation_rmse{run_id="new",role="candidate"} 2', 'flts_live_probation_rmse{run_id="old",role="baseline"} 1', 'flts_live_probation_points{run_id="new"} 4']);
+
+    const ref = promotionRefOf(promotion)!;
+    await writeProbationDecision(store, settings, { promotion: ref, verdict: 'rollback', candidate_rmse: 2, baseline_rmse: 1, points: 10, replicas: ['r1'], reason: 'worse', action: 'rolled-back', decided_by: 'promoter', decided_at: new Date().toISOString() });
+    await monitor.tick();
+    await monitor.stop();
+    expect(monitor.status().probation).toMatchObject({ run_id: 'new', points: 4, decision: { action: 'rolled-back' } });
+    expect(await probationSeries()).toEqual([]);
   });
 });

@@ -77,6 +77,12 @@ describe('live > probation in an embedded flts serve', () => {
     const started = await healthLive();
     expect(started.probation).toMatchObject({ run_id: runs.lstm, previous_run_id: runs.naive, needed: 40 });
 
+    // While the probation runs, /metrics shows it.
+    await trafficUntil(async () => (await healthLive()).probation.points >= 10, 100);
+    const running = await (await fetch(`${service.url}/metrics`)).text();
+    expect(running).toMatch(new RegExp(`flts_live_probation_rmse\\{run_id="${runs.lstm}",role="candidate"\\} [\\d.e+]+`));
+    expect(running).toMatch(new RegExp(`flts_live_probation_points\\{run_id="${runs.lstm}"\\} \\d+`));
+
     await trafficUntil(async () => (await readPromotionPointer(store, settings))?.run_id === runs.naive, 200);
     const history = await listPromotionHistory(store, settings, 'global');
     const last = history.at(-1)!;
@@ -88,7 +94,8 @@ describe('live > probation in an embedded flts serve', () => {
     expect(live.probation.candidate_rmse).toBeGreaterThan(live.probation.baseline_rmse * 1.1);
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     expect(metrics).toContain('flts_live_rollbacks_total 1');
-    expect(metrics).toMatch(new RegExp(`flts_live_probation_rmse\\{run_id="${runs.lstm}",role="candidate"\\}`));
+    // A finished probation leaves /metrics (its figures stay in /healthz with the decision): no stale one shown as running.
+    expect(metrics).not.toMatch(/^flts_live_probation_(rmse|points)\{/m);
     // The server that rolled back serves the restored run without waiting for its pointer poll.
     await vi.waitFor(() => expect(service.holder.status().current?.runId).toBe(runs.naive), { timeout: 30_000, interval: 50 });
   });
@@ -103,6 +110,7 @@ describe('live > probation in an embedded flts serve', () => {
     expect(live.probation.decision).toMatchObject({ verdict: 'keep', action: 'none' });
     expect(live.probation.candidate_rmse).toBe(live.probation.baseline_rmse);
     expect(live.probation.shadowing).toBe(false);
+    expect(await (await fetch(`${service.url}/metrics`)).text()).not.toMatch(/^flts_live_probation_(rmse|points)\{/m);
     expect((await readPromotionPointer(store, settings))?.run_id).toBe(runs.naiveTwin);
     expect((await listPromotionHistory(store, settings, 'global')).filter((record) => record.source === 'auto-rollback')).toHaveLength(1);
   });

@@ -4,6 +4,7 @@ import { pairedRmse } from '../live/probation.js';
 
 export interface LiveMetricsSource {
   figures(): RunFigures[];
+  /** The running probation's figures; undefined when none runs (never started, decided, or its promotion is over). */
   paired(): PairedFigures | undefined;
   ignored(): Record<IgnoredReason, number>;
 }
@@ -75,7 +76,7 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
   });
   new Gauge({
     name: 'flts_live_probation_rmse',
-    help: 'During a probation: live RMSE of the new run (candidate) and the previous run in shadow (baseline) on the same points.',
+    help: 'While a probation runs (until its decision, or until its promotion is rolled back or replaced): live RMSE of the new run (candidate) and the previous run in shadow (baseline) on the same points.',
     labelNames: ['run_id', 'role'],
     registers: [registry],
     collect() {
@@ -89,10 +90,13 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
   });
   new Gauge({
     name: 'flts_live_probation_points',
-    help: 'Matched points of the running probation so far (on this replica).',
+    help: 'While a probation runs: matched points of the new run (run_id) paired with the previous run so far, on this replica; absent when none runs.',
+    labelNames: ['run_id'],
     registers: [registry],
     collect() {
-      this.set(source.paired()?.points ?? 0);
+      this.reset();
+      const paired = source.paired();
+      if (paired) this.set({ run_id: paired.candidate_run_id }, paired.points);
     },
   });
   return {

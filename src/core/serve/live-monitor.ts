@@ -63,7 +63,7 @@ export interface LiveStatus {
 
 export interface LiveMonitor {
   readonly scorer: LiveScorer;
-  /** What /metrics shows: the scorer's figures and what it left unscored. */
+  /** What /metrics shows: the scorer's figures, and the paired figures only while a probation runs on this replica. */
   readonly metrics: LiveMetricsSource;
   /** After a /predict answer: scores the actuals its rows bring, remembers its forecast, forecasts it in shadow. */
   observePrediction(identifier: string, input: PredictionInput, result: PredictionResult): Promise<MatchedError[]>;
@@ -241,9 +241,16 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     return next;
   }
 
+  /** A probation runs from its start until it is decided or its promotion is over (rolled back, replaced, pinned). */
+  function runningProbation(): ReturnType<LiveScorer['paired']> {
+    const paired = scorer.paired();
+    if (!probation?.active || probation.decision || !paired) return undefined;
+    return paired.candidate_run_id === probation.ref.run_id && paired.baseline_run_id === probation.ref.previous_run_id ? paired : undefined;
+  }
+
   return {
     scorer,
-    metrics: { figures: () => scorer.figures(), paired: () => scorer.paired(), ignored: () => scorer.ignored() },
+    metrics: { figures: () => scorer.figures(), paired: runningProbation, ignored: () => scorer.ignored() },
     async observePrediction(identifier, input, result) {
       // A shadow forecast is remembered before later actuals are scored, so both runs meet the same points.
       if (shadowInFlight > 0) await shadowWork;
