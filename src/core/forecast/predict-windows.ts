@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { FltsError } from '../errors.js';
 import type { ForecastModel } from '../models/forecast-model.js';
-import type { WindowSet } from './windows.js';
+import { windowInputs, type LazyWindowSet, type WindowSet } from './windows.js';
 
 const CHUNK = 1024;
 /**
@@ -34,9 +34,16 @@ export async function yieldToAbort(progress: PredictProgress | undefined): Promi
 
 /**
  * Runs a model over a window set in chunks (bounded memory), returning [size][horizon][targets]; `spreads`
- * ([size][targets]) receives the spreads a model reports with its forecasts (`PredictBatch.spreads`).
+ * ([size][targets]) receives the spreads a model reports with its forecasts (`PredictBatch.spreads`). A lazy
+ * set's inputs are copied a chunk at a time, and `onInputs` sees each chunk's before it is dropped.
  */
-export async function predictWindows(model: ForecastModel, set: WindowSet, spreads?: Float64Array, progress?: PredictProgress): Promise<Float32Array> {
+export async function predictWindows(
+  model: ForecastModel,
+  set: WindowSet | LazyWindowSet,
+  spreads?: Float64Array,
+  progress?: PredictProgress,
+  onInputs?: (from: number, inputs: Float32Array, size: number) => void,
+): Promise<Float32Array> {
   const { inputSeqLen, outputSeqLen, features, targets } = model.window;
   const xWidth = inputSeqLen * features.length;
   const yWidth = outputSeqLen * targets.length;
@@ -45,8 +52,10 @@ export async function predictWindows(model: ForecastModel, set: WindowSet, sprea
   for (let from = 0; from < set.size; from += chunk) {
     await yieldToAbort(progress);
     const to = Math.min(set.size, from + chunk);
+    const windows = windowInputs(set, from, to, model.window);
+    onInputs?.(from, windows, to - from);
     const predicted = await model.predict({
-      windows: set.x.subarray(from * xWidth, to * xWidth),
+      windows,
       size: to - from,
       forecastTimes: set.forecastTimes.subarray(from * outputSeqLen, to * outputSeqLen),
       spreads: spreads?.subarray(from * targets.length, to * targets.length),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
-import { buildWindows, concatWindows, MAX_WINDOW_VALUES, prependHistory, sliceWindows } from './windows.js';
+import { buildWindows, concatWindows, lazyWindows, MAX_WINDOW_VALUES, prependHistory, sliceWindows, windowInputs } from './windows.js';
 
 function frame(rows: number, start = 0): TimeFrame {
   const time = Float64Array.from({ length: rows }, (_, i) => (start + i) * 1000);
@@ -20,6 +20,15 @@ describe('core > forecast > windows', () => {
     expect(Array.from(set.x.subarray(6, 12))).toEqual([1, 101, 2, 102, 3, 103]);
     expect(Array.from(set.y.subarray(2, 4))).toEqual([104, 105]);
     expect(Array.from(set.forecastTimes.subarray(2, 4))).toEqual([4000, 5000]);
+  });
+
+  it('copies a lazy set\'s inputs of any range as the built set holds them, with the same targets and times', () => {
+    const built = buildWindows(frame(12), spec, 5);
+    const lazy = lazyWindows(frame(12), spec, 5);
+    expect({ size: lazy.size, y: lazy.y, forecastTimes: lazy.forecastTimes }).toEqual({ size: built.size, y: built.y, forecastTimes: built.forecastTimes });
+    expect(lazy.inputs(0, lazy.size)).toEqual(built.x);
+    expect(windowInputs(lazy, 2, 4, spec)).toEqual(windowInputs(built, 2, 4, spec));
+    expect(Array.from(windowInputs(lazy, 1, 2, spec))).toEqual([3, 103, 4, 104, 5, 105]);
   });
 
   it('rejects a frame too short for one window and an unknown target', () => {

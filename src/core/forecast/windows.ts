@@ -36,8 +36,39 @@ export function windowCount(rows: number, spec: WindowSpec): number {
   return Math.max(0, rows - spec.inputSeqLen - spec.outputSeqLen + 1);
 }
 
+/**
+ * Windows whose inputs are copied out of their frame a range at a time, when a prediction reaches them: a
+ * set of long windows built whole weighs rows x input window x features, most of it the same rows copied
+ * once per window. `y` and `forecastTimes` are whole, as in a `WindowSet`.
+ */
+export interface LazyWindowSet extends Omit<WindowSet, 'x'> {
+  /** The inputs of windows [from, to), [to - from][inputSeqLen][features]: a new array per call. */
+  inputs(from: number, to: number): Float32Array;
+}
+
+/** The inputs of windows [from, to) of either kind of set, laid out as `WindowSet.x`; a built set's are a view. */
+export function windowInputs(set: WindowSet | LazyWindowSet, from: number, to: number, spec: WindowSpec): Float32Array {
+  if ('x' in set) {
+    const width = spec.inputSeqLen * spec.features.length;
+    return set.x.subarray(from * width, to * width);
+  }
+  return set.inputs(from, to);
+}
+
 /** Windows whose first forecast row is in [firstTargetRow, rows); earlier rows only serve as history. */
 export function buildWindows(frame: TimeFrame, spec: WindowSpec, firstTargetRow = spec.inputSeqLen): WindowSet {
+  const { size, y, forecastTimes, inputs } = lazyWindows(frame, spec, firstTargetRow);
+  const nf = spec.features.length;
+  if (size * spec.inputSeqLen * nf > MAX_WINDOW_VALUES) {
+    throw new FltsError('FLTS_MODEL_TOO_LARGE', `${size} windows of ${spec.inputSeqLen} input rows x ${nf} features would hold ${size * spec.inputSeqLen * nf} values, more than the ${MAX_WINDOW_VALUES} (1 GiB) one set of windows may hold; shorten the input window (INPUT_SEQ_LEN) or use fewer rows (SAMPLE_TRAIN_ROWS).`, {
+      details: { windows: size, inputSeqLen: spec.inputSeqLen, features: nf, values: size * spec.inputSeqLen * nf, limit: MAX_WINDOW_VALUES },
+    });
+  }
+  return { size, x: inputs(0, size), y, forecastTimes };
+}
+
+/** The windows of `buildWindows`, their inputs copied only when asked for (`LazyWindowSet`): no MAX_WINDOW_VALUES to exceed. */
+export function lazyWindows(frame: TimeFrame, spec: WindowSpec, firstTargetRow = spec.inputSeqLen): LazyWindowSet {
   assertWindowColumns(frame, spec);
   const { inputSeqLen: seq, outputSeqLen: horizon } = spec;
   const rows = frame.time.length;
@@ -50,29 +81,30 @@ export function buildWindows(frame: TimeFrame, spec: WindowSpec, firstTargetRow 
   }
   const nf = spec.features.length;
   const nt = spec.targets.length;
-  if (size * seq * nf > MAX_WINDOW_VALUES) {
-    throw new FltsError('FLTS_MODEL_TOO_LARGE', `${size} windows of ${seq} input rows x ${nf} features would hold ${size * seq * nf} values, more than the ${MAX_WINDOW_VALUES} (1 GiB) one set of windows may hold; shorten the input window (INPUT_SEQ_LEN) or use fewer rows (SAMPLE_TRAIN_ROWS).`, {
-      details: { windows: size, inputSeqLen: seq, features: nf, values: size * seq * nf, limit: MAX_WINDOW_VALUES },
-    });
-  }
   const features = spec.features.map((c) => frame.values[c]);
   const targets = spec.targets.map((c) => frame.values[c]);
-  const x = new Float32Array(size * seq * nf);
   const y = new Float32Array(size * horizon * nt);
   const forecastTimes = new Float64Array(size * horizon);
   for (let w = 0; w < size; w++) {
     const row0 = start + w;
-    for (let s = 0; s < seq; s++) {
-      const base = (w * seq + s) * nf;
-      for (let f = 0; f < nf; f++) x[base + f] = features[f][row0 + s];
-    }
     for (let h = 0; h < horizon; h++) {
       const row = row0 + seq + h;
       forecastTimes[w * horizon + h] = frame.time[row];
       for (let t = 0; t < nt; t++) y[(w * horizon + h) * nt + t] = targets[t][row];
     }
   }
-  return { size, x, y, forecastTimes };
+  const inputs = (from: number, to: number): Float32Array => {
+    const x = new Float32Array((to - from) * seq * nf);
+    for (let w = from; w < to; w++) {
+      const row0 = start + w;
+      for (let s = 0; s < seq; s++) {
+        const base = ((w - from) * seq + s) * nf;
+        for (let f = 0; f < nf; f++) x[base + f] = features[f][row0 + s];
+      }
+    }
+    return x;
+  };
+  return { size, y, forecastTimes, inputs };
 }
 
 /** Concatenates the last `rows` rows of `history` before `frame`, so the first rows of `frame` get forecasts too. */

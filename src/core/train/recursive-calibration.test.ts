@@ -5,11 +5,11 @@ import type { TimeFrame } from '../data/time-frame.js';
 import { createFeaturePlan } from '../forecast/feature-plan.js';
 import { createIntervalSource, forecastWithIntervals } from '../forecast/forecast-intervals.js';
 import { historyFromFrame, type PredictWindows } from '../forecast/recursive-forecast.js';
-import { buildWindows } from '../forecast/windows.js';
+import { buildWindows, lazyWindows } from '../forecast/windows.js';
 import type { WindowSpec } from '../models/forecast-model.js';
 import { createNaiveModel } from '../models/naive-model.js';
 import { intervalQuantiles } from '../models/prediction-intervals.js';
-import { RECURSIVE_WINDOWS } from './recursive-calibration.js';
+import { MIN_RECURSIVE_WINDOWS, RECURSIVE_WINDOWS, recursiveWindows } from './recursive-calibration.js';
 import { calibrateModelIntervals } from './run-intervals.js';
 
 const STEP_MS = 120_000;
@@ -96,5 +96,26 @@ describe('core > train > recursive-calibration', () => {
     const tooShort = await calibrate(STEPS, rows(20));
     expect(tooShort.recursive).toBeUndefined();
     expect(tooShort.errors.down).toHaveLength(1);
+  });
+
+  it('starts fewer recursive forecasts only from input windows past a day of 2-minute rows, never fewer than the minimum', async () => {
+    // The default input window (10 rows) and any up to 720 keep every window; longer ones share 288,000 input rows.
+    for (const rows of [1, 10, 720]) expect(recursiveWindows(rows)).toBe(RECURSIVE_WINDOWS);
+    expect(recursiveWindows(1000)).toBe(288);
+    expect(recursiveWindows(2500)).toBe(115);
+    expect(recursiveWindows(10_000)).toBe(MIN_RECURSIVE_WINDOWS);
+    // Through the calibration: 1,000-row windows with 600 eligible origins start 288 recursive forecasts.
+    const long: WindowSpec = { ...WINDOW, inputSeqLen: 1000 };
+    const frame = applyScaler(scaler, rawTrain);
+    const rows: TimeFrame = { ...frame, time: frame.time.subarray(0, 1000 + 600 + STEPS - 1), values: { down: frame.values.down.subarray(0, 1000 + 600 + STEPS - 1) } };
+    const calibration = await calibrateModelIntervals(createNaiveModel(long), buildWindows(rows, long), long, scaler, 'training-windows', { steps: STEPS });
+    expect(calibration.recursive).toEqual({ windows: 288 });
+    expect(calibration.errors.down.slice(1).every((ratios) => ratios.length === 288)).toBe(true);
+  });
+
+  it('calibrates windows whose inputs are copied a chunk at a time exactly as the windows built whole', async () => {
+    const frame = applyScaler(scaler, rawTrain);
+    const built = await calibrateModelIntervals(model, buildWindows(frame, WINDOW), WINDOW, scaler, 'training-windows', { steps: STEPS });
+    expect(await calibrateModelIntervals(model, lazyWindows(frame, WINDOW), WINDOW, scaler, 'training-windows', { steps: STEPS })).toEqual(built);
   });
 });

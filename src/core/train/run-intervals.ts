@@ -4,7 +4,7 @@ import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-mo
 import { nonNegativeBounds } from '../models/interval-lower-bounds.js';
 import { addFloors, calibrateIntervals, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, levelKey, uncalibratedReason, windowScale, type IntervalBands, type IntervalCalibration, type IntervalScale, type IntervalSeason } from '../models/prediction-intervals.js';
 import { FltsError } from '../errors.js';
-import { buildWindows, type WindowSet } from '../forecast/windows.js';
+import { lazyWindows, type LazyWindowSet, type WindowSet } from '../forecast/windows.js';
 import { predictWindows, type PredictProgress } from '../forecast/predict-windows.js';
 import type { ProphetSettings } from '../config/specs/training.js';
 import { selectRows, type TimeFrame } from '../data/time-frame.js';
@@ -47,12 +47,14 @@ export function stageProgress(progress: PostFitProgress | undefined, stage: Post
 /**
  * A window set's forecasts and the scale of each window before its floor ([size][targets]): a `smoothing`
  * scale as the fits that forecast the windows report it (`PredictBatch.spreads`), the others read from the
- * windows.
+ * windows, a chunk at a time as they are predicted (each window's scale is its own).
  */
-export async function predictWithScales(model: ForecastModel, set: WindowSet, window: WindowSpec, scale: IntervalScale, progress?: PredictProgress): Promise<{ predicted: Float32Array; scales: Float64Array }> {
-  if (scale !== 'smoothing') return { predicted: await predictWindows(model, set, undefined, progress), scales: windowScale(scale, set.x, set.size, window) };
-  const scales = new Float64Array(set.size * window.targets.length);
-  return { predicted: await predictWindows(model, set, scales, progress), scales };
+export async function predictWithScales(model: ForecastModel, set: WindowSet | LazyWindowSet, window: WindowSpec, scale: IntervalScale, progress?: PredictProgress): Promise<{ predicted: Float32Array; scales: Float64Array }> {
+  const nt = window.targets.length;
+  const scales = new Float64Array(set.size * nt);
+  if (scale === 'smoothing') return { predicted: await predictWindows(model, set, scales, progress), scales };
+  const predicted = await predictWindows(model, set, undefined, progress, (from, inputs, size) => scales.set(windowScale(scale, inputs, size, window), from * nt));
+  return { predicted, scales };
 }
 
 /** How a model's calibration is made beyond its windows: see `calibrateModelIntervals`. */
@@ -76,7 +78,7 @@ export interface CalibrationOptions {
  */
 export async function calibrateModelIntervals(
   model: ForecastModel,
-  calibrationWindows: WindowSet,
+  calibrationWindows: WindowSet | LazyWindowSet,
   window: WindowSpec,
   scaler: ScalerParams,
   calibration: IntervalCalibration['calibration'],
@@ -138,9 +140,10 @@ export async function calibrateOnTrainingWindows(model: ForecastModel, series: T
   let first = 0;
   while (first < series.time.length - 1 && series.time[first] < since) first++;
   // Only the recent rows are made into windows (a day-long window per row weighs 720 values at a 2-minute step);
-  // the rows before the first forecast row are its window.
+  // the rows before the first forecast row are its window. Their inputs are copied a chunk at a time as they are
+  // forecast: built whole, long windows would weigh as much as the training windows again.
   const recent = selectRows(series, Math.max(0, first - window.inputSeqLen));
-  return calibrateModelIntervals(model, buildWindows(recent, window), window, scaler, 'training-windows', { steps, progress });
+  return calibrateModelIntervals(model, lazyWindows(recent, window), window, scaler, 'training-windows', { steps, progress });
 }
 
 /**
