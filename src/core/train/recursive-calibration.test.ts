@@ -99,11 +99,6 @@ describe('core > train > recursive-calibration', () => {
   });
 
   it('starts fewer recursive forecasts only from input windows past a day of 2-minute rows, never fewer than the minimum', async () => {
-    // The default input window (10 rows) and any up to 720 keep every window; longer ones share 288,000 input rows.
-    for (const rows of [1, 10, 720]) expect(recursiveWindows(rows)).toBe(RECURSIVE_WINDOWS);
-    expect(recursiveWindows(1000)).toBe(288);
-    expect(recursiveWindows(2500)).toBe(115);
-    expect(recursiveWindows(10_000)).toBe(MIN_RECURSIVE_WINDOWS);
     // Through the calibration: 1,000-row windows with 600 eligible origins start 288 recursive forecasts.
     const long: WindowSpec = { ...WINDOW, inputSeqLen: 1000 };
     const frame = applyScaler(scaler, rawTrain);
@@ -111,6 +106,11 @@ describe('core > train > recursive-calibration', () => {
     const calibration = await calibrateModelIntervals(createNaiveModel(long), buildWindows(rows, long), long, scaler, 'training-windows', { steps: STEPS });
     expect(calibration.recursive).toEqual({ windows: 288 });
     expect(calibration.errors.down.slice(1).every((ratios) => ratios.length === 288)).toBe(true);
+    // The default input window (10 rows) and any up to 720 keep every window; longer ones share 288,000 input rows.
+    for (const rows of [1, 10, 720]) expect(recursiveWindows(rows)).toBe(RECURSIVE_WINDOWS);
+    expect(recursiveWindows(1000)).toBe(288);
+    expect(recursiveWindows(2500)).toBe(115);
+    expect(recursiveWindows(10_000)).toBe(MIN_RECURSIVE_WINDOWS);
   });
 
   it('calibrates windows whose inputs are copied a chunk at a time exactly as the windows built whole', async () => {
