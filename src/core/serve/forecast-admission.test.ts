@@ -163,7 +163,7 @@ describe('serve > forecast admission', () => {
     await running;
   });
 
-  it('spreads the advice by a jitter of at most a quarter of the estimate (at least 1 s), and over the last quarter of the cap past it', async () => {
+  it('spreads the advice by a jitter of at most 1 s, or the time its own rows take, not a quarter of the estimate, and over the last quarter of the cap past it', async () => {
     let clock = 0;
     let draw = 0;
     const { admission } = recorded(100, () => clock, () => draw);
@@ -176,17 +176,36 @@ describe('serve > forecast admission', () => {
     expect(await refusedAfter(admission, 100)).toBe(3);
     draw = 0;
     expect(await refusedAfter(admission, 2800)).toBe(3);
-    // 1 row in the way and 3,000 told to come back first: 30.01 s, and up to 7.5 s more.
+    // 1 row in the way and 3,000 told to come back first: 30.01 s, and half of 1 s more (the rule before: half of 7.5 s, 34).
     draw = 0.5;
-    expect(await refusedAfter(admission, 1)).toBe(34);
-    draw = 0.99;
-    expect(await refusedAfter(admission, 1)).toBe(38);
-    // Its own rows wait only for those in the way (100): 31.02 s and 7.7 s more; the next one waits for its 5,000 too.
-    expect(await refusedAfter(admission, 5000)).toBe(39);
+    expect(await refusedAfter(admission, 1)).toBe(31);
+    // 2,000 rows wait for the 100 in flight and 3,001 told first (31.01 s), spread over half the 20 s they take themselves.
+    expect(await refusedAfter(admission, 2000)).toBe(42);
     // Past the cap, spread over its last quarter: 46-60 s.
-    expect(await refusedAfter(admission, 1)).toBe(46);
+    draw = 0.99;
+    expect(await refusedAfter(admission, 1000)).toBe(46);
+    // ... and not promised: the next one waits for the 5,001 rows told before, not for those told the cap too (60).
     draw = 0;
-    expect(await refusedAfter(admission, 1)).toBe(60);
+    expect(await refusedAfter(admission, 1)).toBe(51);
+    held.open();
+    await running;
+  });
+
+  it('does not count the requests of a burst told the cap as coming back in its last quarter, so those refused there are told the turns after the ones promised, not the cap again', async () => {
+    let clock = 0;
+    const { admission } = recorded(100, () => clock);
+    const held = gate();
+    const running = admission.run('/predict', 100, undefined, held.wait);
+    // Nothing done yet, 10 ms a row: each refusal of 1,000 rows takes a turn of 10 s after the 1 s of rows in flight,
+    // until the cap; three more are told the cap.
+    const burst: number[] = [];
+    for (let i = 0; i < 9; i++) burst.push(await refusedAfter(admission, 1000));
+    expect(burst).toEqual([1, 11, 21, 31, 41, 51, 60, 60, 60]);
+    // One told the cap comes back at 50.5 s: only the one told 51 s is still to come ahead of it (the rule before
+    // counted the three told 60 s too, and said 41 s, past the room the server has from 61 s).
+    clock = 50_500;
+    expect(await refusedAfter(admission, 1000)).toBe(11);
+    expect(await refusedAfter(admission, 1000)).toBe(21);
     held.open();
     await running;
   });
