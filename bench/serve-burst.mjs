@@ -4,8 +4,8 @@
 // against `flts serve` on a PobleSec slice home (an LSTM trained here, one epoch on 2,000 rows, pinned with --run).
 // A refused client waits the Retry-After it was given and sends the same call again, until answered. Reported per
 // build: the server's peak RSS (VmRSS from /proc every 20 ms, threads included), the time until every call was
-// answered, the refusals, and how the retries were spread: in how many distinct seconds clients came back and the
-// most that came back in one second.
+// answered, the seconds of it with no call in flight that was then answered (room no client used), the refusals, and
+// how the retries were spread: in how many distinct seconds clients came back and the most that came back in one.
 // Each `--build label=dir` is a checkout whose bin/run.js serves (built: `npm run build` in it); every build serves the
 // same home, one after the other, in this one run. The home is trained with the first build.
 // Usage: npm run build && node bench/serve-burst.mjs [--build new=.] [--build old=/path/to/main-checkout]
@@ -84,10 +84,11 @@ function rssMiB(pid) {
 /** One client: sends the call until it is answered, waiting each Retry-After; records every refusal. */
 async function client(url, body, started, refusals) {
   for (let attempt = 1; ; attempt++) {
+    const sentMs = performance.now() - started;
     const response = await fetch(`${url}/v2/models/flts/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const bytes = (await response.arrayBuffer()).byteLength;
     const at = performance.now() - started;
-    if (response.status === 200) return { attempts: attempt, answeredMs: at, bytes };
+    if (response.status === 200) return { attempts: attempt, sentMs, answeredMs: at, bytes };
     if (response.status !== 503) throw new Error(`status ${response.status} on attempt ${attempt}`);
     const retryAfter = Number(response.headers.get('retry-after'));
     refusals.push({ at, retryAfter, back: at + retryAfter * 1000 });
@@ -115,6 +116,13 @@ async function burst(build, home, runId, body) {
     // Retries come back at refusal + Retry-After: the clients due in each whole second of the run.
     const perSecond = new Map();
     for (const refusal of refusals) perSecond.set(Math.floor(refusal.back / 1000), (perSecond.get(Math.floor(refusal.back / 1000)) ?? 0) + 1);
+    // Seconds before the last answer with no answered call in flight: room the server had and no client used.
+    let idleMs = 0;
+    let busyUntil = 0;
+    for (const result of [...answered].sort((a, b) => a.sentMs - b.sentMs)) {
+      idleMs += Math.max(0, result.sentMs - busyUntil);
+      busyUntil = Math.max(busyUntil, result.answeredMs);
+    }
     const advice = refusals.map((refusal) => refusal.retryAfter).sort((a, b) => a - b);
     const quantile = (q) => (advice.length === 0 ? 0 : advice[Math.min(advice.length - 1, Math.floor(q * advice.length))]);
     return {
@@ -122,6 +130,7 @@ async function burst(build, home, runId, body) {
       answered: answered.length,
       unanswered: calls - answered.length,
       allAnsweredS: Math.max(...answered.map((result) => result.answeredMs)) / 1000,
+      idleS: idleMs / 1000,
       idleRssMiB: Math.round(idleRss),
       peakRssMiB: Math.round(peakRss),
       refusals: refusals.length,
@@ -151,11 +160,11 @@ try {
   if (flags.json) console.log(JSON.stringify({ calls, rows, maxQueuedRows, results: rowsOut }, null, 2));
   else {
     console.log(`${calls} OIP calls x ${rows} rows at once, serve.maxQueuedRows ${maxQueuedRows}, clients honour Retry-After`);
-    console.log('| build | answered | all answered s | idle RSS MiB | peak RSS MiB | refusals | most attempts | seconds with retries | most retries in one second | Retry-After min/p50/p90/max |');
-    console.log('|---|---|---|---|---|---|---|---|---|---|');
+    console.log('| build | answered | all answered s | s with no call in flight | idle RSS MiB | peak RSS MiB | refusals | most attempts | seconds with retries | most retries in one second | Retry-After min/p50/p90/max |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of rowsOut) {
       const a = r.retryAfter;
-      console.log(`| ${r.build} | ${r.answered}/${calls} | ${r.allAnsweredS.toFixed(1)} | ${r.idleRssMiB} | ${r.peakRssMiB} | ${r.refusals} | ${r.maxAttempts} | ${r.retrySeconds} | ${r.peakRetriesPerSecond} | ${a.min}/${a.p50}/${a.p90}/${a.max} |`);
+      console.log(`| ${r.build} | ${r.answered}/${calls} | ${r.allAnsweredS.toFixed(1)} | ${r.idleS.toFixed(1)} | ${r.idleRssMiB} | ${r.peakRssMiB} | ${r.refusals} | ${r.maxAttempts} | ${r.retrySeconds} | ${r.peakRetriesPerSecond} | ${a.min}/${a.p50}/${a.p90}/${a.max} |`);
     }
   }
 } finally {
