@@ -5,7 +5,7 @@ import { maxTotalBackoffMs, retryWithBackoff, sleep, withTimeout, type RetryPoli
 import { createConsumerRecovery, type ConsumerCrash } from './consumer-recovery.js';
 import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import { kafkaClientConfig, type KafkaConnectionOptions } from './kafka-client-config.js';
-import { groupLookupDenied, kafkaFailure } from './kafka-failure.js';
+import { groupLookupDenied } from './kafka-failure.js';
 import { kafkaLogCreator } from './kafka-log.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafkajs-warnings.js';
 import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
@@ -120,7 +120,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
 
   /** After close() every attempt fails; saying so beats kafkajs' account of it ("brokers array is empty"). */
   function failed(action: string, error: unknown): FltsError {
-    return kafkaFailure(action, options.brokers, connections.closed ? new Error(BUS_CLOSED_REASON, { cause: error }) : error, connections.mismatch(), connections.tlsRefusal());
+    return connections.failure(action, connections.closed ? new Error(BUS_CLOSED_REASON, { cause: error }) : error);
   }
 
   function connectAdmin(): Promise<Admin> {
@@ -230,7 +230,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     const crashed = (crash: ConsumerCrash): void => {
       if (groupLookupDenials > deniedBefore) crash = { ...crash, error: groupLookupDenied(`subscribing group ${group} to ${topics.join(',')}`, options.brokers, group, crash.error) };
       if (subscribing && !controller.signal.aborted) {
-        const failure = kafkaFailure(`subscribing group ${group} to ${topics.join(',')}`, options.brokers, crash.error, connections.mismatch(), connections.tlsRefusal());
+        const failure = connections.failure(`subscribing group ${group} to ${topics.join(',')}`, crash.error);
         if (isServiceRefusal(failure)) return refused(failure);
       }
       let delayMs: number | undefined;

@@ -1,7 +1,9 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { BrokersFunction, ISocketFactoryArgs } from 'kafkajs';
+import type { FltsError } from '../errors.js';
 import { isTlsRefusal } from '../tls-files.js';
+import { kafkaFailure } from './kafka-failure.js';
 import { createListenerWatch, expectedListener, type ListenerMismatch } from './kafka-listener-watch.js';
 
 /** kafkajs' own socket factory turns TCP keep-alive on with this delay; this one does the same. */
@@ -23,6 +25,8 @@ export interface KafkaConnections {
   mismatch(): ListenerMismatch | undefined;
   /** The certificate refusal (wrong CA, expired or wrong-host certificate, a client certificate refused) that stopped the bus, if one did. */
   tlsRefusal(): NodeJS.ErrnoException | undefined;
+  /** kafkaFailure of `action`, with what these connections showed (a listener of another protocol, a refused certificate). */
+  failure(action: string, error: unknown): FltsError;
   /** Ends the sockets still open; from now on no connection succeeds and no reconnect loop goes on. */
   closeAll(): void;
 }
@@ -86,6 +90,7 @@ export function createKafkaConnections(bootstrap: readonly string[], securityPro
     },
     mismatch: () => listeners.mismatch(),
     tlsRefusal: () => refusal,
+    failure: (action, error) => kafkaFailure(action, [...bootstrap], error, listeners.mismatch(), refusal),
     closeAll() {
       closed = true;
       for (const socket of open) socket.destroy(new Error(BUS_CLOSED_REASON));

@@ -1,7 +1,6 @@
 import { Kafka, logLevel as KafkaLogLevel, type Admin } from 'kafkajs';
 import { kafkaClientConfig, type KafkaConnectionOptions } from '../bus/kafka-client-config.js';
 import { createKafkaConnections } from '../bus/kafka-connections.js';
-import { kafkaFailure } from '../bus/kafka-failure.js';
 import { ignoreKafkajsNegativeTimeouts } from '../bus/kafkajs-warnings.js';
 import { FltsError } from '../errors.js';
 import { commitAsSoleMember } from './commit-as-sole-member.js';
@@ -79,7 +78,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
       return client;
     })().catch((error: unknown) => {
       connected = undefined;
-      throw kafkaFailure('admin connect', options.brokers, error, connections.mismatch(), connections.tlsRefusal());
+      throw connections.failure('admin connect', error);
     });
     return connected;
   };
@@ -88,7 +87,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
     try {
       return await fn(client);
     } catch (error) {
-      throw kafkaFailure(action, options.brokers, error, connections.mismatch(), connections.tlsRefusal());
+      throw connections.failure(action, error);
     }
   };
 
@@ -124,7 +123,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
         if (/rebalanc|generation|unknown member/i.test((error as Error)?.message ?? '')) {
           throw new FltsError('FLTS_OFFSETS_GROUP_ACTIVE', `Group ${group} gained active members while its offsets were being written; nothing more was changed.`, { cause: error, details: { group, topic } });
         }
-        throw kafkaFailure(`committing offsets of group ${group} on ${topic}`, options.brokers, error, connections.mismatch(), connections.tlsRefusal());
+        throw connections.failure(`committing offsets of group ${group} on ${topic}`, error);
       }
     },
     async close() {
