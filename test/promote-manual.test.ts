@@ -42,15 +42,16 @@ async function until(condition: () => boolean, what: string | (() => string)): P
   throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
 }
 
-async function openScreen(force = false, named: { initialRunId?: string; initialReason?: string } = {}) {
+async function openScreen(force = false, named: { initialRunId?: string; initialReason?: string } = {}, pin = false) {
   const candidates = await listPromotionCandidates({ configHash: RUNBOOK_HASH }, settings, { store });
   const outcomes: ScreenOutcome[] = [];
   const screen = render(
     createElement(PromoteManualScreen, {
       candidates,
       force,
+      pin,
       ...named,
-      onPromote: (runId, reason, current) => promoteManually({ runId, reason, force, operator: 'tester', expectedCurrentRunId: current }, settings, { store }),
+      onPromote: (runId, reason, current) => promoteManually({ runId, reason, force, pin, operator: 'tester', expectedCurrentRunId: current }, settings, { store }),
       onExit: (outcome) => outcomes.push(outcome),
     }),
   );
@@ -187,6 +188,20 @@ describe('cli > screens > promote-manual-screen', () => {
     again.screen.unmount();
   });
 
+  it('with --pin, promotes and pins the selected run, then pins nothing twice', async () => {
+    const { press, outcomes } = await openScreen(false, { initialRunId: 'runC', initialReason: 'weekends' }, true);
+    await press(KEYS.enter, 'Reason: weekends_');
+    await press(KEYS.enter, 'Promote NAIVE run runC, replacing runA, and pin it against automatic promotion and rollback? [y/N]');
+    await press('y', 'Promoted runC and pinned it against automatic promotion and rollback');
+    expect(outcomes).toEqual([{ kind: 'promoted', result: expect.objectContaining({ changed: true, pinned: true }) }]);
+    expect((await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.source}:${r.action}`)).toEqual(['runA:auto:promote', 'runC:manual:promote', 'runC:manual:pin']);
+
+    const again = await openScreen(false, { initialRunId: 'runC' }, true);
+    expect(again.frame()).toContain('This run is the promoted one.');
+    await again.press(KEYS.enter, 'runC is already the promoted run, pinned by manual.');
+    again.screen.unmount();
+  });
+
   it('refuses to select a FAILED run, with --force too: serving could not load it', async () => {
     for (const force of [false, true]) {
       const opened = await openScreen(force);
@@ -251,6 +266,33 @@ describe('cli > promote (flags, history)', () => {
     const pinned = await runCli(['promote-manual', '--yes', '--run', 'runA', '--reason', 'keep it', '--json'], { env: { FLTS_HOME: home, FLTS_OPERATOR: 'ana' } });
     expect(pinned.exitCode, pinned.stderr).toBe(0);
     expect(pinned.json.result).toMatchObject({ changed: true, pinned: true, published: null, tracking: { status: 'unchanged' }, record: { run_id: 'runA', action: 'pin', source: 'manual' }, diff: { same_run: true } });
+  });
+
+  it('--pin pins a run promoted by hand, then the run in service whoever promoted it; without --pin nothing is pinned', async () => {
+    const env = { FLTS_HOME: home, FLTS_OPERATOR: 'ana' };
+    const trail = async () => (await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.source}:${r.action}`);
+    const plain = await runCli(['promote', '--run', 'runC', '--reason', 'by hand', '--json'], { env });
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    expect(plain.json.result).toMatchObject({ changed: true, pinned: false, record: { run_id: 'runC', action: 'promote' } });
+    expect(await trail()).toEqual(['runA:auto:promote', 'runC:manual:promote']);
+
+    const inService = await runCli(['promote-manual', '--yes', '--pin', '--run', 'runC', '--reason', 'keep it', '--json'], { env });
+    expect(inService.exitCode, inService.stderr).toBe(0);
+    const [, promotion, pin] = await listPromotionHistory(store, settings);
+    expect(inService.json.result).toMatchObject({ changed: false, pinned: true, published: null, record: pin, diff: { same_run: true } });
+    expect(pin).toMatchObject({ run_id: 'runC', action: 'pin', source: 'manual', actor: 'ana', reason: 'keep it', pinned_timestamp: promotion.timestamp, previous_run_id: 'runA' });
+    const again = await runCli(['promote', '--run', 'runC', '--pin', '--reason', 'still'], { env });
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`NAIVE run runC is already in service, pinned against automatic promotion and automatic rollback (${pin.timestamp} by manual ana — keep it).`);
+    expect(await trail()).toEqual(['runA:auto:promote', 'runC:manual:promote', 'runC:manual:pin']);
+
+    const promoted = await runCli(['promote', '--run', 'runB', '--pin', '--reason', 'weekends'], { env });
+    expect(promoted.exitCode, promoted.stderr).toBe(0);
+    expect(promoted.stdout).toContain('promoted GRU run runB');
+    expect(promoted.stdout).toContain('pinned: automatic promotion of the same data and automatic rollback leave it in service');
+    expect(await trail()).toEqual(['runA:auto:promote', 'runC:manual:promote', 'runC:manual:pin', 'runB:manual:promote', 'runB:manual:pin']);
+    const refused = await runCli(['promote', '--rollback', '--pin', '--json'], { env });
+    expect({ exitCode: refused.exitCode, code: refused.json?.error?.code }).toEqual({ exitCode: 2, code: 'FLTS_USAGE_INVALID_FLAG' });
   });
 
   it('refuses --config-hash beside --run or --rollback, and --min-improvement beside --rollback, instead of ignoring them', async () => {

@@ -16,11 +16,24 @@ export function pinnedLine(record: PromotionRecord): string {
   );
 }
 
+/** What they say when --pin found the run in service and pinned it, or found it pinned already (`record`: the pin). */
+export function pinnedInServiceLine(record: PromotionRecord): string {
+  return singleLine(
+    `${record.model_type} run ${record.run_id} is already in service, pinned against automatic promotion and automatic rollback (${record.timestamp} by ${by(record)} — ${record.reason}). Replicas keep serving it without a reload.`,
+  );
+}
+
+/** What they add, after their own lines, for a run promoted and pinned by one request. */
+export const PROMOTED_AND_PINNED_LINE = 'pinned: automatic promotion of the same data and automatic rollback leave it in service (its live probation is still decided and reported).';
+
 /**
  * The lines both commands print for a promotion that left the run in service where it was: pinned, or nothing
  * changed; undefined for a promotion that changed the run in service, which each command words its own way.
+ * `pinAsked`: the request had --pin.
  */
-export function runKeptLines(result: { changed: boolean; pinned: boolean; record: PromotionRecord; history_key: string; pointers: string[] }): string[] | undefined {
-  if (result.pinned) return [pinnedLine(result.record), `history ${result.history_key}; pointers ${result.pointers.join(', ')}`];
-  return result.changed ? undefined : [alreadyInServiceLine(result.record)];
+export function runKeptLines(result: { changed: boolean; pinned: boolean; record: PromotionRecord; history_key: string; pointers: string[] }, pinAsked = false): string[] | undefined {
+  if (result.changed && (pinAsked || !result.pinned)) return undefined;
+  const where = `history ${result.history_key}; pointers ${result.pointers.join(', ')}`;
+  if (pinAsked) return [pinnedInServiceLine(result.record), where];
+  return result.pinned ? [pinnedLine(result.record), where] : [alreadyInServiceLine(result.record)];
 }

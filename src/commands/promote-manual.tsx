@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { runKeptLines } from '../cli/promotion-lines.js';
+import { PROMOTED_AND_PINNED_LINE, runKeptLines } from '../cli/promotion-lines.js';
 import { runPromoteManualScreen } from '../cli/screens/run-promote-manual-screen.js';
 import { FltsError } from '../core/errors.js';
 import { listPromotionCandidates, promoteManually, type ManualPromotionResult } from '../core/runbooks/index.js';
@@ -14,11 +14,12 @@ export type PromoteManualResult = ManualPromotionResult | { cancelled: true };
 export default class PromoteManual extends FltsCommand<PromoteManualResult> {
   static override summary = 'Promote a run by hand: pick it, see how it differs from the promoted run, give a reason, confirm.';
   static override description =
-    'Interactive in a terminal (arrows or j/k, enter, q/esc; Ctrl-C leaves with exit code 130 and writes nothing), starting on --run and --reason when given. Without a terminal, or with --yes, promotes --run directly with --reason. Runs that are not SUCCESS or miss artifacts are refused; a failed quality gate is refused unless --force, which the promotion record keeps. Writes history and pointers with source "manual" and publishes model-selected when a bus is configured; the run the daemon promoted automatically and still in service is pinned against automatic promotion and automatic rollback instead, with no reload. A run promoted here goes through live probation like any promotion; a pinned one is never rolled back automatically. Undo with `flts promote --rollback`; list with `flts promote --history`.';
+    'Interactive in a terminal (arrows or j/k, enter, q/esc; Ctrl-C leaves with exit code 130 and writes nothing), starting on --run and --reason when given. Without a terminal, or with --yes, promotes --run directly with --reason. Runs that are not SUCCESS or miss artifacts are refused; a failed quality gate is refused unless --force, which the promotion record keeps. Writes history and pointers with source "manual" and publishes model-selected when a bus is configured; the run the daemon promoted automatically and still in service is pinned against automatic promotion and automatic rollback instead, with no reload. A run promoted here goes through live probation like any promotion; a pinned one is never rolled back automatically. --pin pins the run promoted (or the run in service, whoever promoted it: "changed": false, "pinned": true, no reload), so that automatic promotion of the same data and automatic rollback leave it; a later promotion or rollback by a person still replaces it. Undo with `flts promote --rollback`; list with `flts promote --history`.';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --config-hash <hash>',
     '<%= config.bin %> <%= command.id %> --yes --run <run_id> --reason "GRU regressed on weekends"',
+    '<%= config.bin %> <%= command.id %> --yes --pin --run <run_id> --reason "keep it whatever its live figures"',
   ];
 
   static override flags = {
@@ -27,6 +28,7 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
     run: Flags.string({ description: 'Run id to promote (non-interactive); on a terminal, the run the list starts on.' }),
     reason: Flags.string({ description: 'Why; stored in the promotion record (non-interactive); on a terminal, the reason to start from.' }),
     yes: Flags.boolean({ description: 'Do not ask: promote --run with --reason.', default: false }),
+    pin: Flags.boolean({ description: 'Pin the run promoted (or the run in service) against automatic promotion of the same data and automatic rollback.', default: false }),
     force: Flags.boolean({ description: 'Promote despite a failed quality gate or missing test data (recorded); never a run serving could not load.', default: false }),
     identifier: Flags.string({ description: 'Deployment identifier scoping the pointer (env IDENTIFIER; default global).' }),
   };
@@ -36,13 +38,13 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
     const { settings } = this.loadSettings(flags, { identifier: flags.identifier });
     const deps = await this.dependencies(settings);
     const operator = process.env.FLTS_OPERATOR || os.userInfo().username;
-    const promote = (runId: string, reason: string, current?: string | null) => promoteManually({ runId, reason, force: flags.force, operator, expectedCurrentRunId: current }, settings, deps);
+    const promote = (runId: string, reason: string, current?: string | null) => promoteManually({ runId, reason, force: flags.force, pin: flags.pin, operator, expectedCurrentRunId: current }, settings, deps);
     {
       const interactive = !flags.yes && !this.jsonEnabled() && Boolean(process.stdin.isTTY && process.stdout.isTTY);
       let result: ManualPromotionResult;
       if (interactive) {
         const candidates = await listPromotionCandidates({ configHash: flags['config-hash'], limit: flags.limit }, settings, { store: deps.store });
-        const outcome = await runPromoteManualScreen({ candidates, force: flags.force, onPromote: promote, initialRunId: flags.run, initialReason: flags.reason });
+        const outcome = await runPromoteManualScreen({ candidates, force: flags.force, pin: flags.pin, onPromote: promote, initialRunId: flags.run, initialReason: flags.reason });
         if (outcome.kind === 'cancelled') {
           process.exitCode = 130;
           return { cancelled: true };
@@ -53,11 +55,12 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
         if (!flags.run || !flags.reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', `${interactiveBlocker(flags.yes, this.jsonEnabled())}, so there is no screen to pick on: pass --run <run_id> and --reason "...".`);
         result = await promote(flags.run, flags.reason);
         const r = result.record;
-        const kept = runKeptLines(result);
+        const kept = runKeptLines(result, flags.pin);
         if (kept) for (const line of kept) this.say(line);
         else {
           this.say(`promoted ${r.model_type} run ${r.run_id} (manual${r.forced ? ', forced over: ' + (r.forced_over ?? []).join('; ') : ''}) — ${r.reason}`);
           this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
+          if (result.pinned) this.say(PROMOTED_AND_PINNED_LINE);
         }
       }
       if (result.published && !result.published.ok) this.say(`warning: ${result.published.topic} not published (${result.published.error}); serving still follows the pointers.`);

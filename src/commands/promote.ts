@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { runKeptLines } from '../cli/promotion-lines.js';
+import { PROMOTED_AND_PINNED_LINE, runKeptLines } from '../cli/promotion-lines.js';
 import { singleLine } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
 import type { PromotionRecord } from '../core/registry/pointers.js';
@@ -13,10 +13,11 @@ export type PromoteCommandResult = PromotionResult | { history: PromotionRecord[
 export default class Promote extends FltsCommand<PromoteCommandResult> {
   static override summary = 'Make a run the serving model (promotion history + current.json pointers).';
   static override description =
-    'Checks the run (status, artifacts, quality gate, finite forecasts on its test windows), writes model-promotion/<identifier|global>/<config_hash>/promotion-<timestamp>.json, then <identifier>/current.json (or global/current.json and current.json without an identifier), publishes model-selected when a bus is configured and marks the run in MLflow when tracking is configured. --best promotes the scoreboard winner, --rollback returns to the previously promoted run, --history lists promotions. A promotion made here stands until newer data is promoted automatically, someone promotes again, or its live probation rolls it back. Promoting the run already in service changes nothing (exit 0, "changed": false), except when the daemon promoted it: then it is pinned against automatic promotion of the same data and automatic rollback (a history record with action "pin"; "pinned": true), with no reload of replicas.';
+    'Checks the run (status, artifacts, quality gate, finite forecasts on its test windows), writes model-promotion/<identifier|global>/<config_hash>/promotion-<timestamp>.json, then <identifier>/current.json (or global/current.json and current.json without an identifier), publishes model-selected when a bus is configured and marks the run in MLflow when tracking is configured. --best promotes the scoreboard winner, --rollback returns to the previously promoted run, --history lists promotions. A promotion made here stands until newer data is promoted automatically, someone promotes again, or its live probation rolls it back. Promoting the run already in service changes nothing (exit 0, "changed": false), except when the daemon promoted it: then it is pinned against automatic promotion of the same data and automatic rollback (a history record with action "pin"; "pinned": true), with no reload of replicas. --pin pins any run promoted with --run or --best the same way, and the run in service whoever promoted it ("changed": false, "pinned": true, no reload); a later promotion or --rollback by a person still replaces a pinned run.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --best',
     '<%= config.bin %> <%= command.id %> --run <run_id> --reason "hotfix"',
+    '<%= config.bin %> <%= command.id %> --run <run_id> --pin --reason "keep it whatever its live figures"',
     '<%= config.bin %> <%= command.id %> --rollback',
     '<%= config.bin %> <%= command.id %> --history --json',
   ];
@@ -27,6 +28,7 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     rollback: Flags.boolean({ description: 'Restore the previously promoted run.', default: false, exclusive: ['run', 'best', 'history'] }),
     history: Flags.boolean({ description: 'List the promotion history of this identifier.', default: false, exclusive: ['run', 'best', 'rollback'] }),
     'config-hash': Flags.string({ description: 'With --best: processed data version (default: the latest).', exclusive: ['run', 'rollback', 'history'] }),
+    pin: Flags.boolean({ description: 'With --run or --best: pin the run against automatic promotion of the same data and automatic rollback (also the run already in service).', default: false, exclusive: ['rollback', 'history'] }),
     force: Flags.boolean({ description: 'Promote even if the quality gate fails or the run\'s processed test data is gone (recorded); never a run serving could not load.', default: false }),
     reason: Flags.string({ description: 'Why; stored in the promotion record.' }),
     identifier: Flags.string({ description: 'Deployment identifier scoping the pointer (env IDENTIFIER; default global).' }),
@@ -47,16 +49,17 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     }
     const actor = process.env.FLTS_OPERATOR || os.userInfo().username;
     let result: PromotionResult;
-    if (flags.run) result = await promote({ runId: flags.run, source: 'manual', actor, reason: flags.reason ?? `run ${flags.run} promoted by request`, force: flags.force }, settings, deps);
-    else if (flags.best) result = await promoteBest({ configHash: flags['config-hash'], source: 'best', actor, reason: flags.reason, force: flags.force }, settings, deps);
+    if (flags.run) result = await promote({ runId: flags.run, source: 'manual', actor, reason: flags.reason ?? `run ${flags.run} promoted by request`, force: flags.force, pin: flags.pin }, settings, deps);
+    else if (flags.best) result = await promoteBest({ configHash: flags['config-hash'], source: 'best', actor, reason: flags.reason, force: flags.force, pin: flags.pin }, settings, deps);
     else if (flags.rollback) result = await rollback({ source: 'rollback', actor, reason: flags.reason, force: flags.force }, settings, deps);
     else throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'Pass one of --run <id>, --best, --rollback or --history.');
     const r = result.record;
-    const kept = runKeptLines(result);
+    const kept = runKeptLines(result, flags.pin);
     if (kept) for (const line of kept) this.say(line);
     else {
       this.say(`promoted ${r.model_type} run ${r.run_id} (config_hash ${r.config_hash.slice(0, 12)}, score ${r.score}, ${r.source}) — ${r.reason}`);
       this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
+      if (result.pinned) this.say(PROMOTED_AND_PINNED_LINE);
     }
     if (result.published?.ok) this.say(`published ${result.published.topic}: replicas following the bus reload now`);
     if (result.published && !result.published.ok) this.say(`warning: ${result.published.topic} not published (${result.published.error}); replicas still follow the pointers by polling.`);

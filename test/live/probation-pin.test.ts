@@ -145,6 +145,35 @@ describe('live > probation of a run a person chose', () => {
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runW');
   });
 
+  it('keeps a run a person promoted by hand with pin however it does live: the decision says who pinned it', async () => {
+    await promote({ runId: 'runW', source: 'manual', actor: 'ana', reason: 'baseline' }, settings, { store });
+    const pin = await promote({ runId: 'runX', source: 'manual', actor: 'bob', reason: 'keep it', pin: true }, settings, { store });
+    const [, promotion] = await listPromotionHistory(store, settings);
+    // The probation is the promotion's, as for a pin of the daemon's run: the replicas compare runX with runW.
+    const ref = promotionRefOf(promotion)!;
+    expect(promotionRefOf((await readPromotionPointer(store, settings))!)).toEqual(ref);
+    expect(await probationAwaitingDecision(store, settings)).toEqual(ref);
+    await runXWorseLive(ref);
+    const { logger, warnings } = recordingLogger();
+    expect(await decider({ logger })).toMatchObject({ promotion: ref, verdict: 'rollback', action: 'none', kept_by: { action: 'pin', source: 'manual', actor: 'bob', timestamp: pin.record.timestamp } });
+    expect(warnings).toEqual(['live_probation_worse_kept']);
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runX');
+    await expect(rollback({ source: 'auto-rollback', actor: 'live-accuracy', reason: 'worse live' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_PROMOTE_CHOSEN_RUN_STANDS' });
+  });
+
+  it('keeps a run promoted by hand and pinned later, in service, with a rollback already pending', async () => {
+    await promote({ runId: 'runW', source: 'manual', actor: 'ana', reason: 'baseline' }, settings, { store });
+    const manual = (await promote({ runId: 'runX', source: 'manual', actor: 'bob', reason: 'better on holidays' }, settings, { store })).record;
+    const ref = promotionRefOf(manual)!;
+    await runXWorseLive(ref);
+    const down: RollbackAction = () => Promise.reject(new FltsError('FLTS_STORE_UNAVAILABLE', 'store unreachable'));
+    await expect(decider({ rollback: down })).rejects.toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE' });
+    const pin = await promote({ runId: 'runX', source: 'manual', actor: 'bob', reason: 'keep it', pin: true }, settings, { store });
+    expect(pin).toMatchObject({ changed: false, pinned: true, record: { action: 'pin', pinned_timestamp: manual.timestamp } });
+    expect(await decider()).toMatchObject({ promotion: ref, verdict: 'rollback', action: 'none', kept_by: { action: 'pin', actor: 'bob', timestamp: pin.record.timestamp } });
+    expect((await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.action}`)).toEqual(['runW:promote', 'runX:promote', 'runX:pin']);
+  });
+
   it('refuses an automatic rollback of a pinned run from any caller, and lets a person roll back', async () => {
     await autoPromotedRunX();
     const pin = await pinRunX();

@@ -6,14 +6,14 @@ const signed = (value: number | null, digits = 5): string => (value === null ? '
 const show = (value: unknown): string => (value === null || value === undefined ? '-' : typeof value === 'string' ? value : JSON.stringify(value));
 
 /** The selected run against the promoted one: model type, metric deltas, differing parameters, problems. */
-export function CandidateDiff({ candidate, force, pinnable = false }: { candidate: PromotionCandidate; force: boolean; pinnable?: boolean }) {
+export function CandidateDiff({ candidate, force, pinNote }: { candidate: PromotionCandidate; force: boolean; /** How selecting the promoted run pins it, when it does. */ pinNote?: string }) {
   const diff = candidate.diff;
   return (
     <Box flexDirection="column" marginTop={1}>
       <Text bold>
         {candidate.model_type} run {candidate.run_id} vs {diff.current_run_id ? `current ${diff.model_type.current ?? '?'} run ${diff.current_run_id}` : 'no promoted run'}
       </Text>
-      {diff.same_run ? <Text color="yellow">This run is the promoted one{pinnable ? ', automatically: promoting it pins it' : ''}.</Text> : null}
+      {diff.same_run ? <Text color="yellow">This run is the promoted one{pinNote ? `, ${pinNote}` : ''}.</Text> : null}
       {diff.model_type.changed && diff.current_run_id ? <Text>model type: {diff.model_type.current} -&gt; {diff.model_type.selected}</Text> : null}
       {diff.config_hash.changed && diff.current_run_id ? <Text>config_hash: {diff.config_hash.current?.slice(0, 12)} -&gt; {diff.config_hash.selected.slice(0, 12)}</Text> : null}
       {diff.metrics.map((m) => (

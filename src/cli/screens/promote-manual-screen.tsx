@@ -1,7 +1,7 @@
 import { Box, Text, useApp, useInput } from 'ink';
 import { useEffect, useRef, useState } from 'react';
 import { singleLine } from '../../core/clip-text.js';
-import { isAutomaticChoice } from '../../core/registry/pointers.js';
+import { isAutomaticChoice, isPin } from '../../core/registry/pointers.js';
 import type { ManualPromotionResult, PromotionCandidates } from '../../core/runbooks/index.js';
 import { CandidateDiff } from './candidate-diff.js';
 
@@ -10,6 +10,8 @@ export type ScreenOutcome = { kind: 'promoted'; result: ManualPromotionResult } 
 export interface PromoteManualScreenProps {
   candidates: PromotionCandidates;
   force: boolean;
+  /** --pin: the run promoted is pinned, and so is the run in service when it is selected (unless pinned already). */
+  pin?: boolean;
   /** `current`: the run in service the operator saw and confirmed replacing (null: none). */
   onPromote: (runId: string, reason: string, current: string | null) => Promise<ManualPromotionResult>;
   onExit: (outcome: ScreenOutcome) => void;
@@ -39,7 +41,7 @@ const typedText = (input: string): string => singleLine(input.replace(KEY_SEQUEN
  * type a reason, confirm with y. q or escape leaves the list, escape steps back elsewhere, Ctrl-C cancels
  * anywhere before the confirmation; nothing is written until then. Plain text and keys only (works over SSH).
  */
-export function PromoteManualScreen({ candidates, force, onPromote, onExit, initialRunId, initialReason }: PromoteManualScreenProps) {
+export function PromoteManualScreen({ candidates, force, pin = false, onPromote, onExit, initialRunId, initialReason }: PromoteManualScreenProps) {
   const { exit } = useApp();
   const rows = candidates.candidates;
   const named = initialRunId === undefined ? -1 : rows.findIndex((row) => row.run_id === initialRunId);
@@ -58,8 +60,11 @@ export function PromoteManualScreen({ candidates, force, onPromote, onExit, init
   };
   const { step, cursor, reason, notice, outcome } = state.current;
   const selected = rows[cursor];
-  // The run in service by the daemon's choice: promoting it pins it against automatic promotion and rollback (it stays, no reload).
-  const pinnable = candidates.current !== null && isAutomaticChoice(candidates.current);
+  // The run in service by the daemon's choice, or with --pin any run in service not pinned yet: promoting it pins it
+  // against automatic promotion and rollback (it stays, no reload).
+  const current = candidates.current;
+  const pinnable = current !== null && (pin ? !isPin(current) : isAutomaticChoice(current));
+  const pinNote = !pinnable ? undefined : pin ? 'with --pin: promoting it pins it' : 'automatically: promoting it pins it';
 
   const finish = (result: ScreenOutcome): void => {
     update({ step: 'done', outcome: result });
@@ -82,7 +87,7 @@ export function PromoteManualScreen({ candidates, force, onPromote, onExit, init
       if (key.upArrow || input === 'k') update({ cursor: Math.max(0, cursor - 1) });
       else if (key.downArrow || input === 'j') update({ cursor: Math.min(rows.length - 1, cursor + 1) });
       else if (key.return && selected) {
-        if (selected.diff.same_run && !pinnable) update({ notice: `${selected.run_id} is already the promoted run, chosen by ${candidates.current?.source ?? 'someone'}.` });
+        if (selected.diff.same_run && !pinnable) update({ notice: `${selected.run_id} is already the promoted run, ${pin && current && isPin(current) ? 'pinned' : 'chosen'} by ${current?.source ?? 'someone'}.` });
         else if (selected.problems.length > 0) update({ notice: `${selected.run_id} cannot be promoted: serving could not load it.` });
         else update({ step: 'reason' });
       }
@@ -136,18 +141,19 @@ export function PromoteManualScreen({ candidates, force, onPromote, onExit, init
       })}
       <Text dimColor>* promoted  ! cannot be promoted   up/down or j/k move, enter select, q quit</Text>
       {leftOut}
-      {selected ? <CandidateDiff candidate={selected} force={force} pinnable={pinnable} /> : null}
+      {selected ? <CandidateDiff candidate={selected} force={force} pinNote={pinNote} /> : null}
       {step === 'reason' || step === 'confirm' ? (
         <Box marginTop={1}>
           <Text>{`Reason: ${reason}${step === 'reason' ? '_' : ''}`}</Text>
         </Box>
       ) : null}
       {step === 'confirm' && selected.diff.same_run ? <Text bold>Pin {selected.model_type} run {selected.run_id} against automatic promotion and rollback? It stays in service. [y/N]</Text> : null}
-      {step === 'confirm' && !selected.diff.same_run ? <Text bold>Promote {selected.model_type} run {selected.run_id}{candidates.current ? `, replacing ${candidates.current.run_id}` : ''}? [y/N]</Text> : null}
+      {step === 'confirm' && !selected.diff.same_run ? <Text bold>Promote {selected.model_type} run {selected.run_id}{candidates.current ? `, replacing ${candidates.current.run_id}` : ''}{pin ? ', and pin it against automatic promotion and rollback' : ''}? [y/N]</Text> : null}
       {step === 'working' ? <Text>Promoting {selected.run_id}…</Text> : null}
-      {outcome?.kind === 'promoted' && outcome.result.pinned ? <Text color="green">Pinned {outcome.result.record.run_id} against automatic promotion and rollback; it stays in service. History {outcome.result.history_key}</Text> : null}
+      {outcome?.kind === 'promoted' && outcome.result.pinned && outcome.result.diff.same_run ? <Text color="green">Pinned {outcome.result.record.run_id} against automatic promotion and rollback; it stays in service. History {outcome.result.history_key}</Text> : null}
+      {outcome?.kind === 'promoted' && outcome.result.pinned && !outcome.result.diff.same_run ? <Text color="green">Promoted {outcome.result.record.run_id} and pinned it against automatic promotion and rollback; history {outcome.result.history_key}</Text> : null}
       {outcome?.kind === 'promoted' && outcome.result.changed && !outcome.result.pinned ? <Text color="green">Promoted {outcome.result.record.run_id}; history {outcome.result.history_key}</Text> : null}
-      {outcome?.kind === 'promoted' && !outcome.result.changed ? <Text>{outcome.result.record.run_id} is already in service; nothing was written.</Text> : null}
+      {outcome?.kind === 'promoted' && !outcome.result.changed && !outcome.result.pinned ? <Text>{outcome.result.record.run_id} is already in service; nothing was written.</Text> : null}
       {outcome?.kind === 'cancelled' ? <Text>Cancelled; nothing was written.</Text> : null}
       {outcome?.kind === 'failed' ? <Text color="red">Promotion failed: {(outcome.error as Error)?.message ?? String(outcome.error)}</Text> : null}
       {notice ? <Text color="yellow">{notice}</Text> : null}

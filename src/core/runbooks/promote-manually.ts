@@ -18,6 +18,8 @@ export interface ManualPromotionInput {
    * has replaced it since, nothing is written (FLTS_PROMOTE_CURRENT_CHANGED): the decision was about another run.
    */
   expectedCurrentRunId?: string | null;
+  /** Pin the run against automatic promotion of the same data and automatic rollback (see `PromotionDecision.pin`). */
+  pin?: boolean;
 }
 
 export type ManualPromotionDeps = PromotionDeps;
@@ -46,6 +48,6 @@ export async function promoteManually(input: ManualPromotionInput, settings: Set
   }
   const previous = await readPointerAt(deps.store, settings, scopedPointerKey(settings));
   const diff = diffRuns(run, previous ? { pointer: previous, run: await findRunRecord(deps.store, settings, previous.run_id).catch(orUnlessUnavailable(undefined)) } : undefined);
-  const result = await promote({ runId: run.run_id, source: 'manual', actor: input.operator ?? 'unknown operator', reason, force: input.force }, settings, deps);
+  const result = await promote({ runId: run.run_id, source: 'manual', actor: input.operator ?? 'unknown operator', reason, force: input.force, pin: input.pin }, settings, deps);
   return { ...result, diff };
 }

@@ -14,6 +14,7 @@ import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { getJson } from '../storage/json-objects.js';
+import { promotionRefOf } from '../live/live-reports.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { autoPromote } from './auto-promote.js';
 import { addLoadableRun } from './loadable-run.fixture.js';
@@ -140,5 +141,72 @@ describe('core > workflows > promote > pin', () => {
     expect(pin).toMatchObject({ changed: true, pinned: true, published: { topic: 'model-selected', ok: true }, tracking: { status: 'disabled' } });
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runX');
     expect(await announced(4)).toEqual(['runW:auto', 'runX:auto', 'runW:manual', 'runX:manual']);
+  });
+});
+
+describe('core > workflows > promote > pin (asked for)', () => {
+  const pinned = (runId: string, deps: Partial<PromotionDeps> = {}) => promote({ runId, source: 'manual', actor: 'bob', reason: `pin ${runId}`, pin: true }, settings, { store, bus, ...deps });
+  const trail = async () => (await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.source}:${r.action}`);
+
+  it('promotes a run by hand and pins it: a pin record after the promotion, announced once as the promotion', async () => {
+    await addLoadableRun(store, settings, trained('runW', 0.1));
+    await addLoadableRun(store, settings, trained('runX', 0.05));
+    await byHand('runW');
+    const events: FltsEvent[] = [];
+    const result = await pinned('runX', { onEvent: (event) => events.push(event) });
+
+    const [promotion, pin] = (await listPromotionHistory(store, settings)).slice(-2);
+    expect(promotion).toMatchObject({ run_id: 'runX', action: 'promote', source: 'manual', actor: 'bob', previous_run_id: 'runW' });
+    expect(result).toMatchObject({ changed: true, pinned: true, record: pin, published: { topic: 'model-selected', ok: true } });
+    expect(result.validation?.windows).toBeGreaterThan(0);
+    expect(pin).toMatchObject({ run_id: 'runX', action: 'pin', source: 'manual', actor: 'bob', reason: 'pin runX', previous_run_id: 'runW', pinned_timestamp: promotion.timestamp, forced: false });
+    expect(await readPromotionPointer(store, settings)).toEqual(pin);
+    expect(events.map((event) => event.type)).toEqual(['promote.done', 'promote.pinned']);
+    expect(await announced(2)).toEqual(['runW:manual', 'runX:manual']);
+    expect(await trail()).toEqual(['runW:manual:promote', 'runX:manual:promote', 'runX:manual:pin']);
+  });
+
+  it('pins the run in service whoever promoted it, without a reload, then changes nothing; without pin nothing is pinned', async () => {
+    await addLoadableRun(store, settings, trained('runW', 0.1));
+    const promotion = (await byHand('runW')).record;
+    expect(await byHand('runW')).toMatchObject({ changed: false, pinned: false, record: promotion });
+    const pin = await pinned('runW');
+    expect(pin).toMatchObject({ changed: false, pinned: true, published: null, tracking: { status: 'unchanged' }, record: { run_id: 'runW', action: 'pin', actor: 'bob', pinned_timestamp: promotion.timestamp, previous_run_id: null } });
+    expect(await pinned('runW')).toMatchObject({ changed: false, pinned: true, record: pin.record, published: null });
+    expect(await promoteBest({ configHash: HASH, source: 'best', actor: 'ana', pin: true }, settings, { store, bus })).toMatchObject({ changed: false, pinned: true, record: pin.record });
+    expect(await trail()).toEqual(['runW:manual:promote', 'runW:manual:pin']);
+    expect(await announced(1)).toEqual(['runW:manual']);
+  });
+
+  it('pins the winner of promote --best, and a forced promotion\'s pin says what was forced over', async () => {
+    await addLoadableRun(store, settings, trained('runW', 0.1));
+    await addLoadableRun(store, settings, trained('runX', 0.05));
+    const best = await promoteBest({ configHash: HASH, source: 'best', actor: 'ana', pin: true }, settings, { store, bus });
+    expect(best).toMatchObject({ changed: true, pinned: true, record: { run_id: 'runX', source: 'best', action: 'pin', candidate_runs: expect.arrayContaining(['runW', 'runX']) } });
+    for (const { key } of await store.list('processed-data', `${HASH}/`)) await store.delete('processed-data', key);
+    const forced = await promote({ runId: 'runW', source: 'manual', actor: 'ana', reason: 'data archived', force: true, pin: true }, settings, { store });
+    expect(forced.record).toMatchObject({ run_id: 'runW', action: 'pin', forced: true, forced_over: [expect.stringContaining('cannot be checked')] });
+  });
+
+  it('pins a run a rollback restored without starting a probation, and leaves the pin to a person\'s promotion or rollback', async () => {
+    await addLoadableRun(store, settings, trained('runW', 0.1));
+    await addLoadableRun(store, settings, trained('runX', 0.05));
+    await byHand('runW');
+    await pinned('runX');
+    const back = await rollback({ source: 'rollback', actor: 'ana' }, settings, { store });
+    expect(back).toMatchObject({ pinned: false, record: { run_id: 'runW', action: 'rollback' } });
+    const pin = await pinned('runW');
+    expect(pin).toMatchObject({ changed: false, pinned: true, record: { run_id: 'runW', action: 'pin', previous_run_id: 'runX' } });
+    expect(pin.record.pinned_timestamp).toBeUndefined();
+    expect(promotionRefOf(pin.record)).toBeUndefined();
+    expect(await byHand('runX')).toMatchObject({ changed: true, pinned: false, record: { run_id: 'runX', action: 'promote' } });
+  });
+
+  it('refuses a pin from the daemon or a rollback (sources auto, rollback, auto-rollback), writing nothing', async () => {
+    await addLoadableRun(store, settings, trained('runW', 0.1));
+    for (const source of ['auto', 'rollback', 'auto-rollback'] as const) {
+      await expect(promote({ runId: 'runW', source, actor: 'daemon:a', reason: 'x', pin: true }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { source } });
+    }
+    expect(await listPromotionHistory(store, settings)).toEqual([]);
   });
 });

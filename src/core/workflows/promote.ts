@@ -30,6 +30,11 @@ export interface PromotionDecision {
   force?: boolean;
   /** The SUCCESS runs a best-score choice was made from (recorded as `candidate_runs`). */
   candidateRuns?: string[];
+  /**
+   * Pin the run (sources `manual` and `best` only): after its promotion, or where it is when it is already in
+   * service, a record with action `pin` keeps it against automatic promotion of the same data and automatic rollback.
+   */
+  pin?: boolean;
 }
 
 export interface PromotionDeps {
@@ -50,9 +55,12 @@ export interface PromotionResult {
    */
   changed: boolean;
   /**
-   * true when someone promoted the run in service that the daemon had promoted automatically: `record` is the pin
-   * (action `pin`), which keeps the run against automatic promotion of the same data and automatic rollback;
-   * replicas are not told to reload, and its live probation goes on (scored and decided, never rolled back).
+   * true when the run now in service stands pinned: `record` is the pin (action `pin`), which keeps the run against
+   * automatic promotion of the same data and automatic rollback, and its live probation goes on (scored and
+   * decided, never rolled back). Set for a `pin` decision (the run promoted then pinned, `changed: true`; or
+   * pinned where it is in service, or already pinned, `changed: false`), and when someone without `pin` promoted
+   * the run in service that the daemon had promoted automatically (`changed: true`, as before `pin` existed).
+   * A pin of the run in service tells no replica to reload.
    */
   pinned: boolean;
   record: PromotionRecord;
@@ -151,12 +159,12 @@ async function catchUp(settings: Settings, deps: PromotionDeps): Promise<Promoti
  * reload every replica for nothing, and be a step a rollback has to skip. Only a promotion of it that an earlier
  * process left before its pointers is finished here (pointers moved, then announced), as `promote` would have done first.
  */
-async function alreadyInService(current: PromotionRecord, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
+async function alreadyInService(current: PromotionRecord, settings: Settings, deps: PromotionDeps, pinned = false): Promise<PromotionResult> {
   const caughtUp = await catchUp(settings, deps);
   (deps.logger ?? silentLogger).info({ runId: current.run_id, since: current.timestamp, source: current.source }, 'promotion_unchanged');
   return {
     changed: false,
-    pinned: false,
+    pinned,
     record: current,
     history_key: `${settings.store.buckets.promotion}/${historyKey(current)}`,
     pointers: pointerKeys(settings),
@@ -167,8 +175,11 @@ async function alreadyInService(current: PromotionRecord, settings: Settings, de
   };
 }
 
-/** The pin of `current` (an automatic promotion of the run in service) on behalf of `decision`. */
-function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason: string, now: () => Date): PromotionRecord {
+/**
+ * The pin of `current` (the promotion of the run in service) on behalf of `decision`; `forcedOver`: what the
+ * promotion pinned in the same request overrode, so the pointer still says the choice was forced.
+ */
+function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason: string, now: () => Date, forcedOver: string[] = []): PromotionRecord {
   // The reference fields of the run in service, in the reference order.
   const { identifier, config_hash, run_id, model_type, experiment, model_uri, rmse, mae, mse, score, weights } = current;
   return {
@@ -183,14 +194,16 @@ function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason
     actor: singleLine(decision.actor),
     data_created_at: current.data_created_at ?? null,
     ...(decision.candidateRuns ? { candidate_runs: decision.candidateRuns } : {}),
-    forced: false,
-    forced_over: [],
-    pinned_timestamp: current.timestamp,
+    forced: forcedOver.length > 0,
+    forced_over: forcedOver,
+    // A rollback starts no probation: a pin naming it would have replicas start one with the run it rolled back from.
+    ...(current.action === 'rollback' ? {} : { pinned_timestamp: current.timestamp }),
   };
 }
 
 /**
- * Someone promoting the run the daemon promoted automatically, while it is in service: nothing to check or load,
+ * Someone promoting the run the daemon promoted automatically, while it is in service, or pinning (`decision.pin`)
+ * the run in service whoever promoted it: nothing to check or load,
  * but their choice is recorded (a history record with action `pin`, their source, actor and reason; pointers
  * moved to it), so automatic promotion of the same data no longer replaces the run. Replicas are not told
  * (`model-selected` would have a reference replica reload the run it serves), MLflow's mark already names the
@@ -208,7 +221,8 @@ async function pinInService(current: PromotionRecord, decision: PromotionDecisio
   (deps.logger ?? silentLogger).info({ runId: written.run_id, source: decision.source, actor: decision.actor, pinnedTimestamp: current.timestamp, overtaken }, 'promotion_pinned');
   const announce = overtaken ? written : caughtUp;
   return {
-    changed: true,
+    // An explicit pin changes the run in service only when it put it back; a pin by promoting again says true as it always did.
+    changed: decision.pin ? overtaken : true,
     pinned: true,
     record: written,
     history_key: `${settings.store.buckets.promotion}/${historyKey(written)}`,
@@ -229,17 +243,22 @@ function trackingOf(tracked: GuardedTracking<PromotionMarker>): PromotionResult[
  * forecasts its stored test windows (non-finite output is refused with FLTS_PROMOTE_CANDIDATE_INVALID), appends
  * the history record (source, actor, reason, previous run, config_hash, data time), moves this scope's pointers,
  * publishes `model-selected` when a bus is configured, and marks the run in MLflow when tracking is configured.
+ * With `pin`, a pin record follows the promotion's (before the pointers move), and the result is the pin.
  * The run already in service (the scope's newest history record) is left as it is (`changed: false`), unless the
- * daemon put it there and someone else asks: then it is pinned (`pinned: true`, see `pinInService`).
+ * daemon put it there and someone else asks, or `pin` asks: then it is pinned (`pinned: true`, see `pinInService`).
  */
 export async function promote(decision: PromotionDecision, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
   const reason = singleLine(decision.reason).trim();
   if (!reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'A promotion needs a reason.');
+  if (decision.pin && decision.source !== 'manual' && decision.source !== 'best') {
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `Only a person's promotion pins a run (source manual or best), not one with source ${decision.source}.`, { details: { source: decision.source } });
+  }
   const { store } = deps;
   // The history, not the pointers, says what is in service: they lag behind it after an interrupted promotion.
   const inService = (await listPromotionHistory(store, settings, promotionScope(settings))).at(-1);
   if (inService?.run_id === decision.runId) {
-    return isAutomaticChoice(inService) && decision.source !== 'auto' ? pinInService(inService, decision, reason, settings, deps) : alreadyInService(inService, settings, deps);
+    const pins = decision.pin ? !isPin(inService) : isAutomaticChoice(inService) && decision.source !== 'auto';
+    return pins ? pinInService(inService, decision, reason, settings, deps) : alreadyInService(inService, settings, deps, decision.pin && isPin(inService));
   }
   const run = await readRunRecord(store, settings, decision.runId);
   // Serving loads SUCCESS runs with every artifact and nothing else: no force makes another run servable.
@@ -267,18 +286,21 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   });
   await store.ensureBucket(settings.store.buckets.promotion);
   const written = await appendHistory(store, settings, record);
+  // Written before the pointers move, so no reader of the pointer sees the promotion unpinned.
+  const pin = decision.pin ? await appendHistory(store, settings, pinRecord(written, decision, reason, deps.now ?? (() => new Date()), record.forced_over)) : undefined;
   await syncPointers(store, settings);
   (deps.onEvent ?? ignoreEvents)({ type: 'promote.done', runId: run.run_id, configHash: run.config_hash, modelType: run.model_type, source: decision.source, previousRunId: record.previous_run_id });
-  (deps.logger ?? silentLogger).info({ runId: run.run_id, configHash: run.config_hash, source: decision.source, actor: decision.actor, previousRunId: record.previous_run_id }, 'promotion_done');
+  if (pin) (deps.onEvent ?? ignoreEvents)({ type: 'promote.pinned', runId: run.run_id, configHash: run.config_hash, modelType: run.model_type, source: decision.source, pinnedTimestamp: written.timestamp });
+  (deps.logger ?? silentLogger).info({ runId: run.run_id, configHash: run.config_hash, source: decision.source, actor: decision.actor, previousRunId: record.previous_run_id, pinned: Boolean(pin) }, 'promotion_done');
 
   const published = await publishPromotion(written, settings, deps);
   const tracked = await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking });
   const gate = gateIssue ? { passed: false, reason: gateIssue.message } : settings.eval.minImprovementPct === null || isRollback(decision.source) ? null : { passed: true, reason: 'passes the quality gate' };
   return {
     changed: true,
-    pinned: false,
-    record: written,
-    history_key: `${settings.store.buckets.promotion}/${historyKey(written)}`,
+    pinned: pin !== undefined,
+    record: pin ?? written,
+    history_key: `${settings.store.buckets.promotion}/${historyKey(pin ?? written)}`,
     pointers: pointerKeys(settings),
     gate,
     validation,
@@ -328,6 +350,8 @@ export interface BestPromotionRequest {
   actor: string;
   reason?: string;
   force?: boolean;
+  /** Pin the winner (see `PromotionDecision.pin`); `source: 'best'` only. */
+  pin?: boolean;
 }
 
 /** Promotes the scoreboard winner of a config_hash (the latest processed data's by default). */
@@ -339,7 +363,7 @@ export async function promoteBest(request: BestPromotionRequest, settings: Setti
   if (!winner) throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${hash} to promote.`, { details: { configHash: hash } });
   const reason = request.reason ?? `best score ${winner.score.toPrecision(6)} of ${board.rows.length} run(s) for config_hash ${hash}`;
   const candidateRuns = runs.filter((run) => run.status === 'SUCCESS').map((run) => run.run_id);
-  return promote({ runId: winner.run_id, source: request.source, actor: request.actor, reason, force: request.force, candidateRuns }, settings, deps);
+  return promote({ runId: winner.run_id, source: request.source, actor: request.actor, reason, force: request.force, candidateRuns, pin: request.pin }, settings, deps);
 }
 
 /**
