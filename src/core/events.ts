@@ -14,7 +14,7 @@ export type FltsEvent =
   | { type: 'train.predict'; runId: string; stage: 'calibration' | 'recursive' | 'test'; done: number; total: number }
   | { type: 'train.done'; runId: string; status: string }
   | { type: 'promote.done'; runId: string; configHash: string; modelType: string; source: string; previousRunId: string | null }
-  /** Someone promoted the run the daemon had promoted automatically, in service: it stays, now chosen (`pinnedTimestamp`: that promotion). */
+  /** A person pinned a run: the daemon's run in service promoted again, or a pin asked for (`pinnedTimestamp`: the promotion pinned). */
   | { type: 'promote.pinned'; runId: string; configHash: string; modelType: string; source: string; pinnedTimestamp: string }
   | { type: 'serve.listening'; url: string; grpcUrl?: string }
   | { type: 'serve.model_loaded'; runId: string; modelType: string; configHash: string; previousRunId?: string }

@@ -1,7 +1,7 @@
 import { FltsError, toFltsError } from '../errors.js';
 import { promotionScope } from '../registry/pointers.js';
 import { autoPromote, decideAutoPromotion, type AutoPromotionOutcome } from '../workflows/auto-promote.js';
-import { completeInterruptedPromotion } from '../workflows/promote.js';
+import { completeInterruptedPromotion } from '../workflows/announce-promotion.js';
 import type { RoleContext } from './role-registry.js';
 import { acquireLease, leaseKey, waitForLeaseFree, type HeldLease } from '../registry/work-lease.js';
 

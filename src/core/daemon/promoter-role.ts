@@ -1,6 +1,6 @@
 import { roleDlq } from '../bus/topics.js';
 import { decodeTrainingEvent } from '../bus/messages.js';
-import { announcePromotion } from '../workflows/promote.js';
+import { announcePromotion } from '../workflows/announce-promotion.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { promotionScope } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';

@@ -20,9 +20,10 @@ export function isAutomaticChoice(record: Pick<PromotionRecord, 'source'>): bool
 }
 
 /**
- * Whether a record pins its run: a person promoted again the run the daemon had put in service, having seen it serve.
- * An automatic rollback never undoes a pin (only `flts promote --rollback` or another promotion replaces it). A
- * promotion by hand is no pin: it is a bet on test metrics like the daemon's, and its live probation checks it.
+ * Whether a record pins its run: a person promoted again the run the daemon had put in service, having seen it serve,
+ * or asked for a pin (`--pin`) of the run they promoted or of the run in service. An automatic rollback never undoes
+ * a pin (only `flts promote --rollback` or another promotion replaces it). A promotion by hand without `--pin` is no
+ * pin: it is a bet on test metrics like the daemon's, and its live probation checks it.
  */
 export function isPin(record: Pick<PromotionRecord, 'action'>): boolean {
   return record.action === 'pin';
@@ -58,10 +59,11 @@ export interface PromotionRecord {
   previous_run_id: string | null;
   reason: string;
   /**
-   * `pin`: someone promoted the run the daemon had promoted automatically while it was in service. The run stays
-   * (no reload), and the record makes it a chosen run; `previous_run_id` is the pinned promotion's and
-   * `pinned_timestamp` names that promotion, so its live probation goes on (scored and decided, never rolled back
-   * automatically: the run is a person's choice now) and `flts promote --rollback` returns to the run before.
+   * `pin`: someone promoted the run the daemon had promoted automatically while it was in service, or asked for a
+   * pin (of the run they promoted just before, or of the run in service). The run stays (no reload), and the record
+   * makes it a chosen run; `previous_run_id` is the pinned promotion's and `pinned_timestamp` names that promotion,
+   * so its live probation goes on (scored and decided, never rolled back automatically: the run is a person's
+   * choice now) and `flts promote --rollback` returns to the run before.
    */
   action?: 'promote' | 'rollback' | 'pin';
   /** Who or what asked: an operator's name, `daemon:<owner>`, `library`. */
@@ -76,7 +78,7 @@ export interface PromotionRecord {
   /** Whether --force overrode problems; `forced_over` lists them. */
   forced?: boolean;
   forced_over?: string[];
-  /** For a pin: the timestamp of the automatic promotion of the same run it pins. */
+  /** For a pin: the timestamp of the promotion of the same run it pins; absent for a pin of a rollback (no probation). */
   pinned_timestamp?: string;
 }
 

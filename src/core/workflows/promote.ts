@@ -1,6 +1,5 @@
 import type { MessageBus } from '../bus/message-bus.js';
 import { singleLine } from '../clip-text.js';
-import { encodePromotion } from '../bus/messages.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
@@ -13,6 +12,7 @@ import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, readRunRecord } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
+import { publishPromotion, type PublishedPromotion } from './announce-promotion.js';
 import { gateProblem, runProblems, type PromotionProblem } from './promotion-checks.js';
 import type { PromotionMarker } from './mark-promoted.js';
 import type { GuardedTracking } from '../tracking/guard-tracking.js';
@@ -70,7 +70,7 @@ export interface PromotionResult {
   /** The candidate's check; null when --force skipped a check that could not run. */
   validation: CandidateCheck | null;
   /** null without a bus or with nothing to announce (a pin); otherwise whether `model-selected` was acknowledged (the pointers stay the source of truth). */
-  published: { topic: string; ok: boolean; error?: string } | null;
+  published: PublishedPromotion | null;
   tracking: { status: string; message?: string; marker?: PromotionMarker };
 }
 
@@ -307,39 +307,6 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
     published,
     tracking: trackingOf(tracked),
   };
-}
-
-/**
- * Tells serving replicas about a promotion already recorded on `model-selected`; throws when the bus does not take
- * the notice, so a caller that must not lose it (the daemon's promoter) retries.
- */
-export async function announcePromotion(record: PromotionRecord, settings: Settings, bus: MessageBus): Promise<void> {
-  await bus.publish(settings.bus.topics.modelSelected, encodePromotion({ ...record }));
-}
-
-/**
- * Finishes a promotion an earlier process stopped between its history record and its pointers (an outage,
- * SIGKILL): the pointers are moved up to the history and, with a bus, the promotion is announced; otherwise
- * replicas would serve the previous run until a later promotion. Returns the promotion finished, if any.
- */
-export async function completeInterruptedPromotion(settings: Settings, deps: Pick<PromotionDeps, 'store' | 'bus' | 'logger'>): Promise<PromotionRecord | undefined> {
-  const caughtUp = await catchUpPointers(deps.store, settings);
-  if (!caughtUp) return undefined;
-  (deps.logger ?? silentLogger).warn({ runId: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
-  if (deps.bus) await announcePromotion(caughtUp, settings, deps.bus);
-  return caughtUp;
-}
-
-async function publishPromotion(record: PromotionRecord, settings: Settings, deps: PromotionDeps): Promise<PromotionResult['published']> {
-  if (!deps.bus) return null;
-  const topic = settings.bus.topics.modelSelected;
-  try {
-    await announcePromotion(record, settings, deps.bus);
-    return { topic, ok: true };
-  } catch (error) {
-    (deps.logger ?? silentLogger).warn({ err: error, topic, runId: record.run_id }, 'promotion_publish_failed');
-    return { topic, ok: false, error: (error as Error).message };
-  }
 }
 
 export interface BestPromotionRequest {

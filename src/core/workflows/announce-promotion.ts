@@ -1,0 +1,48 @@
+import type { MessageBus } from '../bus/message-bus.js';
+import { encodePromotion } from '../bus/messages.js';
+import type { Settings } from '../config/settings.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { PromotionRecord } from '../registry/pointers.js';
+import { catchUpPointers } from '../registry/promotion-history.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+/** Whether `model-selected` took the notice of a promotion. */
+export interface PublishedPromotion {
+  topic: string;
+  ok: boolean;
+  error?: string;
+}
+
+/**
+ * Tells serving replicas about a promotion already recorded on `model-selected`; throws when the bus does not take
+ * the notice, so a caller that must not lose it (the daemon's promoter) retries.
+ */
+export async function announcePromotion(record: PromotionRecord, settings: Settings, bus: MessageBus): Promise<void> {
+  await bus.publish(settings.bus.topics.modelSelected, encodePromotion({ ...record }));
+}
+
+/**
+ * Finishes a promotion an earlier process stopped between its history record and its pointers (an outage,
+ * SIGKILL): the pointers are moved up to the history and, with a bus, the promotion is announced; otherwise
+ * replicas would serve the previous run until a later promotion. Returns the promotion finished, if any.
+ */
+export async function completeInterruptedPromotion(settings: Settings, deps: { store: ObjectStore; bus?: MessageBus; logger?: Logger }): Promise<PromotionRecord | undefined> {
+  const caughtUp = await catchUpPointers(deps.store, settings);
+  if (!caughtUp) return undefined;
+  (deps.logger ?? silentLogger).warn({ runId: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
+  if (deps.bus) await announcePromotion(caughtUp, settings, deps.bus);
+  return caughtUp;
+}
+
+/** Announces a promotion just recorded; a bus that does not take it is reported, not thrown: the pointers stay the source of truth. */
+export async function publishPromotion(record: PromotionRecord, settings: Settings, deps: { bus?: MessageBus; logger?: Logger }): Promise<PublishedPromotion | null> {
+  if (!deps.bus) return null;
+  const topic = settings.bus.topics.modelSelected;
+  try {
+    await announcePromotion(record, settings, deps.bus);
+    return { topic, ok: true };
+  } catch (error) {
+    (deps.logger ?? silentLogger).warn({ err: error, topic, runId: record.run_id }, 'promotion_publish_failed');
+    return { topic, ok: false, error: (error as Error).message };
+  }
+}
