@@ -62,6 +62,16 @@ async function containerEndpoint(lifetimeMs: number): Promise<CredentialsServer>
   return { ...server, url: `${server.url}/v1/credentials`, tokens };
 }
 
+/** An S3 refusal of a request's session token: its HTTP status and S3 error. */
+interface Refusal {
+  status: number;
+  code: string;
+  message: string;
+}
+const EXPIRED_TOKEN: Refusal = { status: 400, code: 'ExpiredToken', message: 'The provided token has expired.' };
+/** MinIO's answer to a session token it does not take (one it never issued, or one sent with a key that takes none). */
+const INVALID_TOKEN_ID: Refusal = { status: 403, code: 'InvalidTokenId', message: 'The security token included in the request is invalid' };
+
 interface SentRequest {
   method: string;
   url: string;
@@ -71,19 +81,20 @@ interface SentRequest {
 /**
  * A pass-through in front of S3Proxy that records the session token of every request (S3Proxy checks the signature
  * over it but does not validate it), so the test sees which credentials each request was signed with. A request
- * signed with a token that `refuses` names gets AWS S3's answer to a session it no longer accepts (expired early, revoked,
- * or a clock ahead of this host's): 400 ExpiredToken, without a body for a HEAD.
+ * signed with a token that `refuses` names gets `refusal`, by default AWS S3's answer to a session it no longer accepts
+ * (expired early, revoked, or a clock ahead of this host's): 400 ExpiredToken, without a body for a HEAD.
  */
-async function tokenRecorder(): Promise<{ endpoint: string; sent: SentRequest[]; refuses: (token: string | undefined) => boolean; close: () => Promise<void> }> {
+async function tokenRecorder(): Promise<{ endpoint: string; sent: SentRequest[]; refuses: (token: string | undefined) => boolean; refusal: Refusal; close: () => Promise<void> }> {
   const [host, port] = infra.s3.endpoint.split(':');
-  const recorder = { endpoint: '', sent: [] as SentRequest[], refuses: (_token: string | undefined): boolean => false, close: () => Promise.resolve() };
+  const recorder = { endpoint: '', sent: [] as SentRequest[], refuses: (_token: string | undefined): boolean => false, refusal: EXPIRED_TOKEN, close: () => Promise.resolve() };
   const server = http.createServer((req, res) => {
     const token = req.headers['x-amz-security-token'] as string | undefined;
     recorder.sent.push({ method: req.method ?? '', url: req.url ?? '', token });
     if (recorder.refuses(token)) {
       req.resume();
-      const xml = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>';
-      return void res.writeHead(400, { 'content-type': 'application/xml' }).end(req.method === 'HEAD' ? undefined : xml);
+      const { status, code, message } = recorder.refusal;
+      const xml = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+      return void res.writeHead(status, { 'content-type': 'application/xml' }).end(req.method === 'HEAD' ? undefined : xml);
     }
     // Same method, path and headers (Host included): the signature covers them.
     const upstream = http.request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (answer) => {
@@ -203,6 +214,39 @@ if (skipReason) {
         expect((error as FltsError).message).toMatch(/its session token has expired \(ExpiredToken\), also with the new credentials the source handed out after the first refusal/);
         expect(endpoint.hits()).toBe(5);
         expect(asked()).toEqual([['GET', key, 3], ['GET', key, 4]]);
+        expect(JSON.stringify((error as FltsError).toJSON())).not.toMatch(/session-token-|never-shown/);
+      } finally {
+        await Promise.all([endpoint.close(), proxy.close()]);
+      }
+    });
+
+    it('renews role credentials whose session MinIO refuses as InvalidTokenId, and asks once more with the new ones', async () => {
+      const endpoint = await containerEndpoint(3_600_000);
+      const proxy = await tokenRecorder();
+      const asked = () => proxy.sent.splice(0).map((r) => [r.method, r.url, endpoint.tokens.indexOf(r.token ?? '')]);
+      try {
+        const store = await podIdentityStore(endpoint.url, { MINIO_ENDPOINT: proxy.endpoint });
+        const bucket = `flts-tokenid-${randomUUID().slice(0, 8)}`;
+        const key = `/${bucket}/k.json`;
+        await store.put(bucket, 'k.json', '{"v":1}');
+        asked();
+
+        proxy.refusal = INVALID_TOKEN_ID;
+        proxy.refuses = (token) => token === endpoint.tokens[0];
+        expect((await store.get(bucket, 'k.json')).toString()).toBe('{"v":1}');
+        expect(endpoint.hits()).toBe(2);
+        expect(asked()).toEqual([['GET', key, 0], ['GET', key, 1]]);
+
+        // A HEAD gets MinIO's 403 without a body, which the client calls AccessDenied; the GET says InvalidTokenId.
+        proxy.refuses = (token) => token === endpoint.tokens[1];
+        expect(await store.stat(bucket, 'k.json')).toMatchObject({ key: 'k.json', size: 7 });
+        expect(endpoint.hits()).toBe(3);
+        expect(asked().map(([method, , session]) => [method, session])).toEqual([['HEAD', 1], ['GET', 1], ['HEAD', 2]]);
+
+        proxy.refuses = (token) => token !== undefined;
+        const error = await store.get(bucket, 'k.json').then(() => undefined, (e: unknown) => e);
+        expect(error).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED', retriable: false, details: { s3Code: 'InvalidTokenId' } });
+        expect((error as FltsError).message).toMatch(/the server knows no such session token \(InvalidTokenId\), also with the new credentials/);
         expect(JSON.stringify((error as FltsError).toJSON())).not.toMatch(/session-token-|never-shown/);
       } finally {
         await Promise.all([endpoint.close(), proxy.close()]);

@@ -115,9 +115,10 @@ const AUTH_REASONS: Readonly<Record<string, string>> = {
 };
 /**
  * S3 no longer takes the session of temporary credentials, though by this host's clock they still hold: revoked
- * early, or clocks apart. Role credentials are renewed at once and the request asked again (createS3Store's send).
+ * early, or clocks apart; MinIO says InvalidTokenId of any session token it does not take. Role credentials are
+ * renewed at once and the request asked again (createS3Store's send).
  */
-const REFUSED_SESSION_CODES = new Set(['ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'ExpiredTokenException']);
+const REFUSED_SESSION_CODES = new Set(['ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'ExpiredTokenException', 'InvalidTokenId']);
 /** The credentials are good but the operation is not allowed to them. */
 const DENIED_CODES = new Set(['AccessDenied', 'AllAccessDisabled', 'AccountProblem']);
 
@@ -199,7 +200,7 @@ export function translateS3Error(error: unknown, where: S3CallPlace): unknown {
     const reason = credentialSource && code === 'SignatureDoesNotMatch' ? 'the server does not take the secret key the credentials source handed out' : AUTH_REASONS[code];
     const again = where.renewed
       ? ', also with the new credentials the source handed out after the first refusal'
-      : !credentialSource && (REFUSED_SESSION_CODES.has(code) || code === 'InvalidTokenId')
+      : !credentialSource && REFUSED_SESSION_CODES.has(code)
         ? '; a static session token (store.s3.sessionToken: AWS_SESSION_TOKEN) is not renewed: restart with new credentials, or unset it for a long-term key'
         : '';
     return new FltsError('FLTS_STORE_AUTH_FAILED', `S3 endpoint ${where.endpoint} refused the credentials of ${keyId} (${origin}) while accessing ${target}: ${reason} (${code})${again}.`, {
