@@ -71,6 +71,8 @@ export abstract class FltsCommand<TResult> extends Command {
   private builtBus?: MessageBus;
   /** Whether the log level is the default one, which a command that prints its own outcome narrows to warnings. */
   private defaultLogLevel = true;
+  /** The environment variable of each setting loadSettings took from the environment. */
+  private envNames: Record<string, string> = {};
 
   /**
    * The store, bus, logger and tracking collaborators of this run, built on first use from the settings and
@@ -82,7 +84,7 @@ export abstract class FltsCommand<TResult> extends Command {
       // it as info lines on stderr, among its progress and beside --json: only warnings, unless a level is asked for.
       const level = !options.service && this.defaultLogLevel && settings.logLevel === 'info' ? 'warn' : settings.logLevel;
       const logger = createCliLogger(level, options.service);
-      const store = await createObjectStore(settings);
+      const store = await createObjectStore(settings, { logger, envNames: this.envNames });
       this.builtBus = createMessageBus(settings, { logger });
       return { store, bus: this.builtBus, logger, tracking: { logger } };
     })();
@@ -105,6 +107,7 @@ export abstract class FltsCommand<TResult> extends Command {
     try {
       const resolved = resolveSettings({ file, env: process.env, flags: fromFlags });
       this.defaultLogLevel = resolved.sources.logLevel === 'default';
+      this.envNames = resolved.envNames;
       return resolved;
     } catch (error) {
       throw namingTheFlag(error, flags as Record<string, unknown>, fromFlags);

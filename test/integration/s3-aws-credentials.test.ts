@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resolveSettings } from '../../src/core/config/settings.js';
 import { FltsError } from '../../src/core/errors.js';
+import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { createObjectStore, type ObjectStore } from '../../src/core/storage/index.js';
 import { createS3Store } from '../../src/core/storage/s3-store.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -71,6 +72,18 @@ interface Refusal {
 const EXPIRED_TOKEN: Refusal = { status: 400, code: 'ExpiredToken', message: 'The provided token has expired.' };
 /** MinIO's answer to a session token it does not take (one it never issued, or one sent with a key that takes none). */
 const INVALID_TOKEN_ID: Refusal = { status: 403, code: 'InvalidTokenId', message: 'The security token included in the request is invalid' };
+/** AWS S3's answer to a session token sent with a long-term key, or one it cannot read. */
+const INVALID_TOKEN: Refusal = { status: 400, code: 'InvalidToken', message: 'The provided token is malformed or otherwise invalid.' };
+/** AWS S3's answer to a temporary key sent without its session token. */
+const INVALID_ACCESS_KEY_ID: Refusal = { status: 403, code: 'InvalidAccessKeyId', message: 'The AWS Access Key Id you provided does not exist in our records.' };
+const STRAY_TOKEN = 'stray-session-token-never-shown';
+
+/** A logger that keeps its warnings, for the assertions. */
+function warningsLogger(): { logger: Logger; warnings: Array<{ fields: Record<string, unknown>; event?: string }> } {
+  const warnings: Array<{ fields: Record<string, unknown>; event?: string }> = [];
+  const logger: Logger = { ...silentLogger, warn: (fields, event) => void warnings.push({ fields: fields as Record<string, unknown>, event }), child: () => logger };
+  return { logger, warnings };
+}
 
 interface SentRequest {
   method: string;
@@ -84,15 +97,15 @@ interface SentRequest {
  * signed with a token that `refuses` names gets `refusal`, by default AWS S3's answer to a session it no longer accepts
  * (expired early, revoked, or a clock ahead of this host's): 400 ExpiredToken, without a body for a HEAD.
  */
-async function tokenRecorder(): Promise<{ endpoint: string; sent: SentRequest[]; refuses: (token: string | undefined) => boolean; refusal: Refusal; close: () => Promise<void> }> {
+async function tokenRecorder(): Promise<{ endpoint: string; sent: SentRequest[]; refuses: (token: string | undefined) => boolean; refusal: Refusal | ((token: string | undefined) => Refusal); close: () => Promise<void> }> {
   const [host, port] = infra.s3.endpoint.split(':');
-  const recorder = { endpoint: '', sent: [] as SentRequest[], refuses: (_token: string | undefined): boolean => false, refusal: EXPIRED_TOKEN, close: () => Promise.resolve() };
+  const recorder = { endpoint: '', sent: [] as SentRequest[], refuses: (_token: string | undefined): boolean => false, refusal: EXPIRED_TOKEN as Refusal | ((token: string | undefined) => Refusal), close: () => Promise.resolve() };
   const server = http.createServer((req, res) => {
     const token = req.headers['x-amz-security-token'] as string | undefined;
     recorder.sent.push({ method: req.method ?? '', url: req.url ?? '', token });
     if (recorder.refuses(token)) {
       req.resume();
-      const { status, code, message } = recorder.refusal;
+      const { status, code, message } = typeof recorder.refusal === 'function' ? recorder.refusal(token) : recorder.refusal;
       const xml = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`;
       return void res.writeHead(status, { 'content-type': 'application/xml' }).end(req.method === 'HEAD' ? undefined : xml);
     }
@@ -266,6 +279,119 @@ if (skipReason) {
       } finally {
         await proxy.close();
       }
+    });
+
+    describe('a session token from the environment (AWS_SESSION_TOKEN) that the key does not take', () => {
+      /** Static settings as a shell resolves them: MinIO's root user, and the AWS session the shell still holds. */
+      const staticStore = async (endpoint: string, extra: Record<string, string> = {}, file?: Record<string, unknown>) => {
+        const { logger, warnings } = warningsLogger();
+        const resolved = resolveSettings({ env: { MINIO_ENDPOINT: endpoint, FLTS_STORE: 's3', MINIO_ROOT_USER: infra.s3.accessKey, MINIO_ROOT_PASSWORD: infra.s3.secretKey, ...extra }, file });
+        return { store: await createObjectStore(resolved.settings, { logger, envNames: resolved.envNames }), warnings };
+      };
+
+      it.each([
+        ['MinIO', INVALID_TOKEN_ID],
+        ['AWS S3', INVALID_TOKEN],
+      ])('is dropped once %s refuses it and answers the key without it, with one warning naming the variable, never the token', async (_server, refusal) => {
+        const proxy = await tokenRecorder();
+        proxy.refusal = refusal;
+        proxy.refuses = (token) => token !== undefined;
+        try {
+          const { store, warnings } = await staticStore(proxy.endpoint, { AWS_SESSION_TOKEN: STRAY_TOKEN });
+          const bucket = `flts-stray-${randomUUID().slice(0, 8)}`;
+          // The first write meets a bucket that is not there yet: S3 answering NoSuchBucket without the token settles it.
+          await store.put(bucket, 'k.json', '{"v":1}');
+          const reads = await Promise.all(Array.from({ length: 3 }, () => store.get(bucket, 'k.json')));
+          expect(reads.map(String)).toEqual(Array(3).fill('{"v":1}'));
+          expect(await store.stat(bucket, 'k.json')).toMatchObject({ size: 7 });
+          expect(await store.list(bucket)).toHaveLength(1);
+          // Only the first request carried the token.
+          expect(proxy.sent.map((r) => r.token)).toEqual([STRAY_TOKEN, ...Array(proxy.sent.length - 1).fill(undefined)]);
+          expect(warnings).toEqual([
+            {
+              event: 's3_session_token_ignored',
+              fields: expect.objectContaining({ env: 'AWS_SESSION_TOKEN', accessKey: infra.s3.accessKey, s3Code: refusal.code, reason: expect.stringContaining('unset AWS_SESSION_TOKEN') }),
+            },
+          ]);
+          expect(JSON.stringify(warnings)).not.toMatch(/never-shown/);
+        } finally {
+          await proxy.close();
+        }
+      });
+
+      it('is kept, and the refusal reported, when S3 refuses the key without it too; no later request tries without it', async () => {
+        const proxy = await tokenRecorder();
+        proxy.refusal = (token) => (token === undefined ? INVALID_ACCESS_KEY_ID : INVALID_TOKEN);
+        proxy.refuses = () => true;
+        try {
+          const { store, warnings } = await staticStore(proxy.endpoint, { AWS_SESSION_TOKEN: STRAY_TOKEN });
+          for (const attempt of [1, 2]) {
+            const error = await store.get('flts-needed', 'k.json').then(() => undefined, (e: unknown) => e);
+            expect(error, `attempt ${attempt}`).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED', retriable: false, details: { s3Code: 'InvalidToken' } });
+            expect((error as FltsError).message).toContain('unset it for a long-term key');
+            expect(JSON.stringify((error as FltsError).toJSON())).not.toMatch(/never-shown/);
+          }
+          expect(proxy.sent.map((r) => r.token)).toEqual([STRAY_TOKEN, undefined, STRAY_TOKEN]);
+          expect(warnings).toEqual([]);
+        } finally {
+          await proxy.close();
+        }
+      });
+
+      it('is always sent when set on purpose (store.s3.sessionToken in the config file): S3 refusing it is the store\'s auth error', async () => {
+        const proxy = await tokenRecorder();
+        proxy.refusal = INVALID_TOKEN_ID;
+        proxy.refuses = (token) => token !== undefined;
+        try {
+          const { store, warnings } = await staticStore(proxy.endpoint, {}, { store: { s3: { sessionToken: STRAY_TOKEN } } });
+          const error = await store.get('flts-explicit', 'k.json').then(() => undefined, (e: unknown) => e);
+          expect(error).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED', details: { s3Code: 'InvalidTokenId' } });
+          expect(proxy.sent.map((r) => r.token)).toEqual([STRAY_TOKEN]);
+          expect(warnings).toEqual([]);
+        } finally {
+          await proxy.close();
+        }
+      });
+
+      it('is never sent with an AWS long-term key (AKIA...), which takes none, and said once at startup', async () => {
+        const proxy = await tokenRecorder();
+        try {
+          const { logger, warnings } = warningsLogger();
+          const env = { MINIO_ENDPOINT: proxy.endpoint, FLTS_STORE: 's3', AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', AWS_SECRET_ACCESS_KEY: 'long-term-secret-never-shown', AWS_SESSION_TOKEN: STRAY_TOKEN };
+          const resolved = resolveSettings({ env });
+          const store = await createObjectStore(resolved.settings, { logger, envNames: resolved.envNames });
+          expect(warnings).toEqual([{ event: 's3_session_token_ignored', fields: expect.objectContaining({ env: 'AWS_SESSION_TOKEN', accessKey: 'AKIAIOSFODNN7EXAMPLE', s3Code: undefined }) }]);
+          // S3Proxy knows no such key; what matters is what the requests carried.
+          await store.list('flts-akia').catch(() => undefined);
+          await store.list('flts-akia').catch(() => undefined);
+          expect(proxy.sent.length).toBeGreaterThan(0);
+          expect(proxy.sent.map((r) => r.token)).toEqual(Array(proxy.sent.length).fill(undefined));
+          expect(warnings).toHaveLength(1);
+          expect(JSON.stringify(warnings)).not.toMatch(/never-shown/);
+        } finally {
+          await proxy.close();
+        }
+      });
+
+      it('lets `flts preprocess` run against MinIO\'s root key from a shell that holds an AWS session, one warning on stderr', async () => {
+        const proxy = await tokenRecorder();
+        proxy.refusal = INVALID_TOKEN_ID;
+        proxy.refuses = (token) => token !== undefined;
+        const home = await mkdtemp(path.join(dir, 'home-'));
+        try {
+          const env = { MINIO_ENDPOINT: proxy.endpoint, FLTS_STORE: 's3', FLTS_HOME: home, OUTPUT_BUCKET: `flts-stray-cli-${randomUUID().slice(0, 8)}`, MINIO_ROOT_USER: infra.s3.accessKey, MINIO_ROOT_PASSWORD: infra.s3.secretKey, AWS_SESSION_TOKEN: STRAY_TOKEN };
+          const run = await runCli(['preprocess', '--dataset', 'example', '--json'], { env, timeoutMs: 90_000 });
+          expect(run.exitCode, run.stderr).toBe(0);
+          const warnings = run.stderr.split('\n').filter((line) => line.includes('s3_session_token_ignored'));
+          expect(warnings).toHaveLength(1);
+          expect(JSON.parse(warnings[0])).toMatchObject({ level: 40, env: 'AWS_SESSION_TOKEN', s3Code: 'InvalidTokenId' });
+          expect((await direct().list(env.OUTPUT_BUCKET)).map((o) => o.key)).toEqual(expect.arrayContaining(['processed_data.parquet']));
+          // (S3Proxy's secret is its key, which the warning names: only the token can be looked for.)
+          expect(run.stdout + run.stderr).not.toContain(STRAY_TOKEN);
+        } finally {
+          await proxy.close();
+        }
+      });
     });
 
     it('exchanges a web identity token with a local STS endpoint (AWS_ENDPOINT_URL_STS), reading the rotated token file at each renewal', async () => {

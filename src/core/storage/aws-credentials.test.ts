@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
 import type { AwsCredentialSource, AwsCredentials } from './aws-credential-sources.js';
-import { RENEW_BEFORE_MS, RENEW_RETRY_MS, RenewingAwsCredentials } from './aws-credentials.js';
+import { clientCredentials, EnvironmentSessionToken, RENEW_BEFORE_MS, RENEW_RETRY_MS, RenewingAwsCredentials, type DroppedSessionToken } from './aws-credentials.js';
 
 const MINUTE = 60_000;
 
@@ -109,5 +109,79 @@ describe('core > storage > aws-credentials', () => {
     const { source, state } = fakeSource(clock, 60 * MINUTE);
     state.fail = true;
     await expect(new RenewingAwsCredentials(source, () => clock.now).getCredentials()).rejects.toThrow('source down');
+  });
+
+  describe('a session token from the environment', () => {
+    const SOURCE = { region: 'us-east-1', timeoutMs: 1000 };
+    const LONG_TERM = 'AKIAIOSFODNN7EXAMPLE';
+    const TEMPORARY = 'ASIAIOSFODNN7EXAMPLE';
+    const staticWith = (accessKey: string, sessionTokenEnv: string | undefined) => {
+      const dropped: DroppedSessionToken[] = [];
+      const made = clientCredentials({ accessKey, secretKey: 'secret-never-shown', sessionToken: 'stray-token-never-shown', sessionTokenEnv }, SOURCE, (d) => dropped.push(d));
+      return { ...made, dropped };
+    };
+
+    it('is left out from the start with an AWS long-term key (AKIA...), which never takes one, and said once', () => {
+      const { clientOptions, environmentToken, dropped } = staticWith(LONG_TERM, 'AWS_SESSION_TOKEN');
+      expect(clientOptions).toEqual({ accessKey: LONG_TERM, secretKey: 'secret-never-shown' });
+      expect(environmentToken).toBeUndefined();
+      expect(dropped).toEqual([{ env: 'AWS_SESSION_TOKEN', accessKey: LONG_TERM }]);
+    });
+
+    it('is always sent with an AWS temporary key (ASIA...), and whenever it was set on purpose (config file, flag)', () => {
+      for (const [key, env] of [[TEMPORARY, 'AWS_SESSION_TOKEN'], [LONG_TERM, undefined], ['minioadmin', undefined]] as const) {
+        const { clientOptions, environmentToken, dropped } = staticWith(key, env);
+        expect(clientOptions).toEqual({ accessKey: key, secretKey: 'secret-never-shown', sessionToken: 'stray-token-never-shown' });
+        expect([environmentToken, dropped]).toEqual([undefined, []]);
+      }
+    });
+
+    it('with another key is sent until S3 refuses it and answers the key without it, then never again', async () => {
+      const { clientOptions, environmentToken, dropped } = staticWith('minioadmin', 'AWS_SESSION_TOKEN');
+      expect(clientOptions.credentialsProvider).toBe(environmentToken);
+      const provider = environmentToken as EnvironmentSessionToken;
+      expect((await provider.getCredentials()).getSessionToken()).toBe('stray-token-never-shown');
+      // Four requests refused at once: the first asks again without the token, the others wait for its answer.
+      let release!: () => void;
+      const answered = new Promise<void>((resolve) => (release = resolve));
+      const tokensSent: Array<string | undefined> = [];
+      const again = async () => {
+        tokensSent.push((await provider.getCredentials()).getSessionToken() || undefined);
+        await answered;
+        return 'ok';
+      };
+      const all = Promise.all(Array.from({ length: 4 }, () => provider.tryWithout('InvalidTokenId', again, () => 'key-refused')));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(tokensSent).toEqual([undefined]);
+      release();
+      expect(await all).toEqual(Array(4).fill({ result: 'ok' }));
+      expect(tokensSent).toEqual(Array(4).fill(undefined));
+      expect(dropped).toEqual([{ env: 'AWS_SESSION_TOKEN', accessKey: 'minioadmin', s3Code: 'InvalidTokenId' }]);
+      expect((await provider.getCredentials()).getSessionToken()).toBeFalsy();
+    });
+
+    it('is kept when S3 refuses the key without it too, and no request tries without it again', async () => {
+      const { environmentToken, dropped } = staticWith('tempkey', 'AWS_SESSION_TOKEN');
+      const provider = environmentToken as EnvironmentSessionToken;
+      let asked = 0;
+      const refusedToo = async () => {
+        asked += 1;
+        throw Object.assign(new Error('no such key'), { code: 'InvalidAccessKeyId' });
+      };
+      expect(await provider.tryWithout('InvalidToken', refusedToo, () => 'key-refused')).toBeUndefined();
+      expect(await provider.tryWithout('InvalidToken', refusedToo, () => 'key-refused')).toBeUndefined();
+      expect([asked, dropped]).toEqual([1, []]);
+      expect((await provider.getCredentials()).getSessionToken()).toBe('stray-token-never-shown');
+    });
+
+    it('is dropped by an S3 answer that is an error of the request itself, and tried again after no answer at all', async () => {
+      const provider = staticWith('minioadmin', 'AWS_SESSION_TOKEN').environmentToken as EnvironmentSessionToken;
+      const down = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      await expect(provider.tryWithout('InvalidTokenId', () => Promise.reject(down), () => 'no-answer')).rejects.toBe(down);
+      expect((await provider.getCredentials()).getSessionToken()).toBe('stray-token-never-shown');
+      const missing = Object.assign(new Error('missing'), { code: 'NoSuchKey' });
+      await expect(provider.tryWithout('InvalidTokenId', () => Promise.reject(missing), () => 'answered')).rejects.toBe(missing);
+      expect((await provider.getCredentials()).getSessionToken()).toBeFalsy();
+    });
   });
 });

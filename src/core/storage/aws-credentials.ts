@@ -97,6 +97,91 @@ export interface CredentialOptions {
   secretKey?: string;
   /** With temporary static credentials: the session token issued with accessKey; empty or unset = none. */
   sessionToken?: string;
+  /**
+   * The environment variable sessionToken was read from (AWS_SESSION_TOKEN), when it came from there and not from a
+   * setting or a flag: a shell may keep it from another AWS session, so it is dropped when it cannot belong to
+   * accessKey (clientCredentials). Undefined = the token was asked for, and is always sent.
+   */
+  sessionTokenEnv?: string;
+}
+
+/** AWS's long-term access key ids (an IAM user's or the root account's); they never take a session token. */
+const LONG_TERM_AWS_KEY = /^AKIA[A-Z0-9]{16}$/;
+/** AWS's temporary access key ids (from STS); they never work without their session token. */
+const TEMPORARY_AWS_KEY = /^ASIA[A-Z0-9]{16}$/;
+
+/** What asking again without the session token showed: S3 answered (the key holds), refused the key, or did not answer. */
+export type TokenlessVerdict = 'answered' | 'key-refused' | 'no-answer';
+
+/** A session token from the environment is not sent: the key never takes one, or S3 answered the key without it. */
+export interface DroppedSessionToken {
+  env: string;
+  accessKey: string;
+  /** The code S3 refused the token with; undefined = an AWS long-term key, left without it from the start. */
+  s3Code?: string;
+}
+
+/**
+ * Static credentials whose session token came from the environment: S3 refusing the token itself (MinIO's
+ * InvalidTokenId, AWS's InvalidToken) may mean it belongs to another key, as when a shell that holds an AWS session
+ * runs flts against a local MinIO with its root user. The refused request is then asked once without the token
+ * (tryWithout): if S3 answers, the token is never sent again and `onDropped` told once; if S3 refuses the key without
+ * it, the token was needed and is kept, and no request tries without it again. Requests refused while one tries wait
+ * for its outcome.
+ */
+export class EnvironmentSessionToken extends CredentialProvider {
+  readonly #with: Credentials;
+  readonly #without: Credentials;
+  #state: 'sending' | 'trying' | 'dropped' | 'needed' = 'sending';
+  #trial: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly key: { accessKey: string; secretKey: string; sessionToken: string; env: string },
+    private readonly onDropped: (dropped: DroppedSessionToken) => void,
+  ) {
+    super({ accessKey: '', secretKey: '' });
+    this.#with = new Credentials(key);
+    this.#without = new Credentials({ accessKey: key.accessKey, secretKey: key.secretKey });
+  }
+
+  override async getCredentials(): Promise<Credentials> {
+    return this.#state === 'trying' || this.#state === 'dropped' ? this.#without : this.#with;
+  }
+
+  /**
+   * S3 refused a request's session token with `s3Code`: asks `again` without the token, its result in `result`;
+   * undefined when the token is needed (found now or before), the refusal then being the caller's to report.
+   */
+  async tryWithout<T>(s3Code: string, again: () => Promise<T>, verdict: (error: unknown) => TokenlessVerdict): Promise<{ result: T } | undefined> {
+    while (this.#state === 'trying') await this.#trial;
+    if (this.#state === 'needed') return undefined;
+    if (this.#state === 'dropped') return { result: await again() };
+    this.#state = 'trying';
+    let settled!: () => void;
+    this.#trial = new Promise<void>((resolve) => (settled = resolve));
+    try {
+      const result = await again();
+      this.#drop(s3Code);
+      return { result };
+    } catch (error) {
+      const outcome = verdict(error);
+      if (outcome === 'key-refused') {
+        this.#state = 'needed';
+        return undefined;
+      }
+      // An S3 error about the request itself (NoSuchKey, AccessDenied) still took the key; no answer proves nothing.
+      if (outcome === 'answered') this.#drop(s3Code);
+      else this.#state = 'sending';
+      throw error;
+    } finally {
+      settled();
+    }
+  }
+
+  #drop(s3Code: string): void {
+    this.#state = 'dropped';
+    this.onDropped({ env: this.key.env, accessKey: this.key.accessKey, s3Code });
+  }
 }
 
 const NO_AWS_SETTINGS: AwsCredentialSettings = {
@@ -122,9 +207,40 @@ function staticKey(options: CredentialOptions): { accessKey: string; secretKey: 
   return { ...key, sessionToken: options.sessionToken };
 }
 
-/** The credentials part of the minio client's options, and the role provider when the credentials are aws. */
-export function clientCredentials(options: CredentialOptions, source: AwsCredentialSourceOptions): { role?: RenewingAwsCredentials; clientOptions: Pick<ClientOptions, 'accessKey' | 'secretKey' | 'sessionToken' | 'credentialsProvider'> } {
-  if (options.credentials !== 'aws') return { clientOptions: staticKey(options) };
+type ClientCredentialOptions = Pick<ClientOptions, 'accessKey' | 'secretKey' | 'sessionToken' | 'credentialsProvider'>;
+
+/** What clientCredentials makes of the settings. */
+export interface ClientCredentials {
+  clientOptions: ClientCredentialOptions;
+  /** The renewing provider of credentials aws. */
+  role?: RenewingAwsCredentials;
+  /** Static credentials with a session token from the environment that S3 may show to belong to another key. */
+  environmentToken?: EnvironmentSessionToken;
+}
+
+/**
+ * Static credentials with a session token from the environment, where nothing says it was meant for this key: an AWS
+ * long-term key (AKIA...) never takes one, so it is left out from the start; an AWS temporary key (ASIA...) never works
+ * without one, so it is always sent; any other key (MinIO's, say) sends it until S3 refuses it (EnvironmentSessionToken).
+ */
+function staticCredentials(options: CredentialOptions, onDropped: (dropped: DroppedSessionToken) => void): ClientCredentials {
+  const key = staticKey(options);
+  const env = options.sessionTokenEnv;
+  if (!key.sessionToken || !env || TEMPORARY_AWS_KEY.test(key.accessKey)) return { clientOptions: key };
+  if (LONG_TERM_AWS_KEY.test(key.accessKey)) {
+    onDropped({ env, accessKey: key.accessKey });
+    return { clientOptions: { accessKey: key.accessKey, secretKey: key.secretKey } };
+  }
+  const environmentToken = new EnvironmentSessionToken({ ...key, sessionToken: key.sessionToken, env }, onDropped);
+  return { environmentToken, clientOptions: { credentialsProvider: environmentToken as unknown as ClientOptions['credentialsProvider'] } };
+}
+
+/**
+ * The credentials part of the minio client's options, and the role provider when the credentials are aws.
+ * `onDropped` hears (once at most) that a session token from the environment is not sent.
+ */
+export function clientCredentials(options: CredentialOptions, source: AwsCredentialSourceOptions, onDropped: (dropped: DroppedSessionToken) => void = () => {}): ClientCredentials {
+  if (options.credentials !== 'aws') return staticCredentials(options, onDropped);
   const role = new RenewingAwsCredentials(selectAwsCredentialSource({ ...NO_AWS_SETTINGS, ...options.aws }, source));
   // The same class at run time; the package's types for its main entry declare it a second time, for CommonJS.
   return { role, clientOptions: { credentialsProvider: role as unknown as ClientOptions['credentialsProvider'] } };

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { createFsStore } from './fs-store.js';
 import type { ObjectStore } from './object-store.js';
 
@@ -15,14 +16,21 @@ export function fsStoreRoot(settings: Settings): string {
   return path.resolve(settings.home, 'store');
 }
 
-export async function createObjectStore(settings: Settings): Promise<ObjectStore> {
+/** What the caller knows beyond the settings: where warnings go, and which settings came from the environment. */
+export interface ObjectStoreContext {
+  logger?: Logger;
+  /** The environment variable each setting taken from the environment came from (ResolvedSettings.envNames). */
+  envNames?: Readonly<Record<string, string>>;
+}
+
+export async function createObjectStore(settings: Settings, context: ObjectStoreContext = {}): Promise<ObjectStore> {
   switch (settings.store.kind) {
     case 'fs':
       return createFsStore(fsStoreRoot(settings));
     case 's3': {
       // The S3 client is loaded only when it is configured: the embedded store does not carry it.
       const { createS3Store } = await import('./s3-store.js');
-      return createS3Store(settings.store.s3);
+      return createS3Store({ ...settings.store.s3, logger: context.logger, sessionTokenEnv: context.envNames?.['store.s3.sessionToken'] });
     }
     default:
       throw new FltsError('FLTS_NOT_IMPLEMENTED', `Object store kind "${settings.store.kind}" is not available in this build.`);

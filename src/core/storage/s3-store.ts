@@ -13,7 +13,8 @@ import { assertBucketName, assertObjectKey } from './keys.js';
 import type { DeleteManyResult, ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
 import { makeDirectory } from '../make-directory.js';
 import { isTlsRefusal, readCertificates } from '../tls-files.js';
-import { clientCredentials, type CredentialOptions } from './aws-credentials.js';
+import { clientCredentials, type CredentialOptions, type DroppedSessionToken, type TokenlessVerdict } from './aws-credentials.js';
+import { silentLogger, type Logger } from '../logger.js';
 
 /** Credentials: `accessKey` and `secretKey`, or with `credentials: 'aws'` a role's, found through `aws` (CredentialOptions). */
 export interface S3StoreOptions extends CredentialOptions {
@@ -28,6 +29,8 @@ export interface S3StoreOptions extends CredentialOptions {
   idleTimeoutMs?: number;
   /** Longest one whole request may take, body included; default 60 s. */
   requestTimeoutMs?: number;
+  /** Where the one warning about a session token from the environment that is not sent goes. */
+  logger?: Logger;
 }
 
 export interface S3Endpoint {
@@ -121,6 +124,18 @@ const AUTH_REASONS: Readonly<Record<string, string>> = {
 const REFUSED_SESSION_CODES = new Set(['ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'ExpiredTokenException', 'InvalidTokenId']);
 /** The credentials are good but the operation is not allowed to them. */
 const DENIED_CODES = new Set(['AccessDenied', 'AllAccessDisabled', 'AccountProblem']);
+
+/** S3 refuses the session token itself: one that belongs to no session, or is sent with a key that takes none. */
+const REFUSED_TOKEN_CODES = new Set(['InvalidTokenId', 'InvalidToken']);
+
+/** The warning that a session token from the environment is not sent: what it names and why (never the token). */
+function droppedTokenWarning(dropped: DroppedSessionToken, endpoint: string): [object, string] {
+  const why = dropped.s3Code
+    ? `S3 endpoint ${endpoint} refused it (${dropped.s3Code}) and answered access key id '${dropped.accessKey}' without it`
+    : `access key id '${dropped.accessKey}' is an AWS long-term key, which never takes a session token`;
+  const reason = `${dropped.env} is set but not sent: ${why}. It is left over from another AWS session; unset ${dropped.env} (or set store.s3.sessionToken in the config file, which is always sent) to silence this.`;
+  return [{ env: dropped.env, accessKey: dropped.accessKey, endpoint, s3Code: dropped.s3Code, reason }, 's3_session_token_ignored'];
+}
 
 const ROLE_REFUSED_HINT = 'The S3 server refuses the role credentials flts was handed (FLTS_S3_CREDENTIALS=aws): store.s3.endpoint must be AWS S3 (or a server that trusts the role), in the region of AWS_REGION; a session token it calls expired means this host\'s clock is off.';
 const ROLE_DENIED_HINT = 'The role\'s permissions or the bucket policy refuse the operation: flts lists, reads and writes objects in its buckets and creates a missing bucket. Grant the role (the service account\'s IAM role, EKS Pod Identity association or instance profile) s3:ListBucket, s3:GetObject, s3:PutObject, s3:DeleteObject and s3:CreateBucket on them.';
@@ -270,6 +285,13 @@ async function headOrReason<T>(head: () => Promise<T>, get: () => Promise<unknow
   }
 }
 
+/** What a request asked without the session token showed (EnvironmentSessionToken): an S3 error code is an answer. */
+function tokenlessVerdict(error: unknown): TokenlessVerdict {
+  const code = errorCode(error);
+  if (!code || (error as Error)?.name !== 'S3Error') return 'no-answer';
+  return code in AUTH_REASONS ? 'key-refused' : 'answered';
+}
+
 function toBuffer(body: ObjectBody): Buffer {
   return typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
@@ -295,7 +317,8 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   }
   const ca = options.caFile ? readCertificates({ setting: 'store.s3.caFile', env: 'FLTS_S3_CA_FILE' }, options.caFile).pem : undefined;
   const limits = { idleTimeoutMs: options.idleTimeoutMs ?? 10_000, requestTimeoutMs: options.requestTimeoutMs ?? 60_000 };
-  const { role, clientOptions } = clientCredentials(options, { region, timeoutMs: limits.idleTimeoutMs });
+  const logger = options.logger ?? silentLogger;
+  const { role, environmentToken, clientOptions } = clientCredentials(options, { region, timeoutMs: limits.idleTimeoutMs }, (dropped) => logger.warn(...droppedTokenWarning(dropped, location)));
   const client = new Client({
     endPoint: endpoint.host,
     port: endpoint.port,
@@ -319,6 +342,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
    */
   async function send<T>(where: { bucket: string; key?: string }, action: () => Promise<T>): Promise<T> {
     const busyOnce = () => retryWithBackoff(action, BUSY_ANSWER_RETRY, { isRetriable: isBusyAnswer });
+    if (environmentToken) return sendTrying(busyOnce);
     if (!role) return busyOnce();
     // The client asks the provider just before signing and gets these same credentials, unless they are renewed meanwhile.
     const signing = await role.getCredentials();
@@ -332,6 +356,23 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       return await busyOnce();
     } catch (error) {
       throw REFUSED_SESSION_CODES.has(errorCode(error) ?? '') ? translateS3Error(error, { ...place(where), renewed: true }) : error;
+    }
+  }
+
+  /**
+   * Static credentials whose session token came from the environment: a request whose token S3 refuses is asked once
+   * more without it (EnvironmentSessionToken.tryWithout); if the key is refused without it too, the first refusal is
+   * the caller's.
+   */
+  async function sendTrying<T>(busyOnce: () => Promise<T>): Promise<T> {
+    try {
+      return await busyOnce();
+    } catch (error) {
+      const code = errorCode(error) ?? '';
+      if (!environmentToken || !REFUSED_TOKEN_CODES.has(code)) throw error;
+      const tokenless = await environmentToken.tryWithout(code, busyOnce, tokenlessVerdict);
+      if (!tokenless) throw error;
+      return tokenless.result;
     }
   }
 
