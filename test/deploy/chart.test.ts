@@ -580,29 +580,41 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     it('renders no NetworkPolicy unless networkPolicy.enabled, and turning it on changes no other object', () => {
       for (const objects of [dev, prod]) expect(byKind(objects, 'NetworkPolicy')).toEqual([]);
       for (const [on, off] of [[renders.prod, prod], [renders.dev, dev]]) {
-        expect(byKind(on, 'NetworkPolicy').length).toBe(2);
+        expect(byKind(on, 'NetworkPolicy').length).toBe(3);
         expect(on.filter((o) => o.kind !== 'NetworkPolicy')).toEqual(off);
       }
     });
 
-    it('selects exactly the serve pods and the daemon pods, as the Deployments label them, whatever the chart is named', () => {
+    it('selects exactly the serve pods, the daemon pods and the preprocess Job\'s pods, as their templates label them, whatever the chart is named', () => {
       for (const [name, objects] of Object.entries(renders)) {
         const policies = byKind(objects, 'NetworkPolicy');
-        expect(policies.map((p) => p.metadata.labels?.['app.kubernetes.io/component']), name).toEqual(['serve', 'daemon']);
+        expect(policies.map((p) => p.metadata.labels?.['app.kubernetes.io/component']), name).toEqual(['serve', 'daemon', 'preprocess']);
         for (const policy of policies) {
-          const own = byKind(component(objects, policy.metadata.labels!['app.kubernetes.io/component']), 'Deployment');
-          expect(own.length).toBeGreaterThan(0);
-          expect(selectedBy(objects, policy).map((o) => `${o.kind}/${o.metadata.name}`), `${name} ${policy.metadata.name}`).toEqual(own.map((d) => `Deployment/${d.metadata.name}`));
+          const own = component(objects, policy.metadata.labels!['app.kubernetes.io/component']).filter((o) => podSpec(o));
+          expect(own.map((o) => o.kind), `${name} ${policy.metadata.name}`).toEqual(expect.arrayContaining([policy.metadata.name.endsWith('-preprocess') ? 'Job' : 'Deployment']));
+          expect(selectedBy(objects, policy).map((o) => `${o.kind}/${o.metadata.name}`), `${name} ${policy.metadata.name}`).toEqual(own.map((d) => `${d.kind}/${d.metadata.name}`));
         }
-        // The preprocess Job and the helm test pod stay outside every policy (their egress is not restricted).
+        // Only the helm test pod stays outside every policy (its egress is not restricted).
         const covered = new Set(policies.flatMap((p) => selectedBy(objects, p)));
-        expect(objects.filter((o) => podSpec(o) && !covered.has(o)).map((o) => o.kind).sort(), name).toEqual(['Job', 'Pod']);
+        expect(objects.filter((o) => podSpec(o) && !covered.has(o)).map((o) => o.kind).sort(), name).toEqual(['Pod']);
+      }
+    });
+
+    it('lets nothing reach the preprocess Job, which listens on no port, and has no policy for it without the Job', async () => {
+      const withoutJob = await helmTemplateAsync({ values: ['values-prod.yaml'], set: { 'networkPolicy.enabled': 'true', 'preprocess.enabled': 'false' } });
+      expect(byKind(withoutJob, 'NetworkPolicy').map((p) => p.metadata.labels?.['app.kubernetes.io/component'])).toEqual(['serve', 'daemon']);
+      for (const [name, objects] of Object.entries(renders)) {
+        const [policy] = byKind(component(objects, 'preprocess'), 'NetworkPolicy');
+        expect(policy.spec.ingress, name).toEqual([]);
+        expect(policy.spec.policyTypes[0]).toBe('Ingress');
+        const [job] = selectedBy(objects, policy);
+        expect(podSpec(job).containers.flatMap((c: { ports?: unknown[] }) => c.ports ?? [])).toEqual([]);
       }
     });
 
     it('admits exactly the ports the containers listen on, which the Services target and the probes call', () => {
       for (const [name, objects] of Object.entries(renders)) {
-        for (const policy of byKind(objects, 'NetworkPolicy')) {
+        for (const policy of byKind(objects, 'NetworkPolicy').filter((p) => !p.metadata.name.endsWith('-preprocess'))) {
           for (const deployment of selectedBy(objects, policy)) {
             const container = podSpec(deployment).containers[0];
             const ports = admitted(policy, container);
@@ -681,7 +693,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
       await Promise.all(checks);
     }, 120_000);
 
-    it('restricts egress only with networkPolicy.egress.enabled, and then to DNS, the brokers, S3 and MLflow on their configured ports', () => {
+    it('restricts egress only with networkPolicy.egress.enabled, and then to DNS, the brokers, S3 and MLflow (not from preprocess) on their configured ports', () => {
       for (const policy of byKind(renders.prod, 'NetworkPolicy')) {
         expect(policy.spec.policyTypes).toEqual(['Ingress']);
         expect(policy.spec.egress).toBeUndefined();
@@ -697,12 +709,60 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
         { to: MLFLOW_PEERS, ports: tcp(Number(new URL(config.MLFLOW_TRACKING_URI).port)) },
       ];
       const policies = byKind(objects, 'NetworkPolicy');
-      expect(policies.length).toBe(2);
+      expect(policies.length).toBe(3);
       for (const policy of policies) {
         expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
-        expect(policy.spec.egress, policy.metadata.name).toEqual(expected);
+        // preprocess stores and publishes its claims but tracks nothing: no way to MLflow.
+        expect(policy.spec.egress, policy.metadata.name).toEqual(policy.metadata.name.endsWith('-preprocess') ? expected.slice(0, 3) : expected);
       }
     });
+
+    it('opens egress to the AWS credentials sources networkPolicy.egress.aws names, with store.credentials aws only', async () => {
+      const lockedDownFile = join(workDir, 'network-policy-locked-down.yaml');
+      const aws = { 'store.credentials': 'aws', 'store.existingSecret': '' };
+      const cidrs = (policy: Manifest) => (policy.spec.egress as Rule[]).flatMap((r) => (r.to ?? []).map((peer: any) => peer.ipBlock?.cidr).filter(Boolean));
+      // The chart README's second example of the section, as a reader would add it to the first.
+      const readme = readFileSync(join(CHART_DIR, 'README.md'), 'utf8');
+      const readmeFile = join(workDir, 'network-policy-readme-aws.yaml');
+      writeFileSync(readmeFile, [...readme.split('## Network policies')[1].split('## ')[0].matchAll(/```yaml\n([\s\S]*?)```/g)][1][1]);
+      const [none, all, readmeExample] = await Promise.all([
+        helmTemplateAsync({ values: ['values-prod.yaml', lockedDownFile], set: aws }),
+        helmTemplateAsync({
+          values: ['values-prod.yaml', lockedDownFile],
+          set: { ...aws, 'networkPolicy.egress.aws.imds': 'true', 'networkPolicy.egress.aws.podIdentity': 'true', 'networkPolicy.egress.aws.stsCidrs': '{10.0.12.0/24,10.0.13.0/24}' },
+        }),
+        helmTemplateAsync({ values: ['values-prod.yaml', lockedDownFile, readmeFile], set: aws }),
+      ]);
+      for (const policy of byKind(readmeExample, 'NetworkPolicy')) {
+        expect(cidrs(policy), policy.metadata.name).toEqual([...S3_PEERS.map((p) => p.ipBlock.cidr), '10.0.12.0/24', '10.0.13.0/24']);
+      }
+      // None by default: the egress of store.credentials aws is the user's to open.
+      for (const policy of byKind(none, 'NetworkPolicy')) expect(cidrs(policy), policy.metadata.name).toEqual(S3_PEERS.map((p) => p.ipBlock.cidr));
+      const policies = byKind(all, 'NetworkPolicy');
+      expect(policies.length).toBe(3);
+      for (const policy of policies) {
+        const rules = policy.spec.egress as Rule[];
+        const tcp = (port: number) => [{ port, protocol: 'TCP' }];
+        expect(rules, policy.metadata.name).toEqual(expect.arrayContaining([
+          { to: [{ ipBlock: { cidr: '169.254.169.254/32' } }], ports: tcp(80) },
+          { to: [{ ipBlock: { cidr: '169.254.170.23/32' } }, { ipBlock: { cidr: 'fd00:ec2::23/128' } }], ports: tcp(80) },
+          { to: [{ ipBlock: { cidr: '10.0.12.0/24' } }, { ipBlock: { cidr: '10.0.13.0/24' } }], ports: tcp(443) },
+        ]));
+      }
+      const file = join(workDir, 'network-policy-aws.yaml');
+      writeFileSync(file, all.map((o) => stringify(o)).join('---\n'));
+      for (const kubeVersion of KUBE_VERSIONS) {
+        const { status, summary, output } = await kubeconform(file, kubeVersion);
+        expect(status, output).toBe(0);
+        expect(summary).toMatchObject({ invalid: 0, errors: 0 });
+      }
+      const errors = await Promise.all([
+        helmTemplateErrorAsync({ values: ['values-prod.yaml', lockedDownFile], set: { 'networkPolicy.egress.aws.imds': 'true' } }),
+        helmTemplateErrorAsync({ values: ['values-prod.yaml', lockedDownFile], set: { ...aws, 'networkPolicy.egress.aws.stsCidrs': '{sts.eu-west-1.amazonaws.com}' } }),
+      ]);
+      expect(errors[0]).toContain('networkPolicy.egress.aws opens egress to AWS credentials sources, but store.credentials is "static"');
+      expect(errors[1]).toContain('networkPolicy.egress.aws.stsCidrs: "sts.eu-west-1.amazonaws.com" is not a CIDR');
+    }, 120_000);
 
     it('takes explicit egress ports and scheme ports, and refuses an egress it could not complete', async () => {
       const lockedDownFile = join(workDir, 'network-policy-locked-down.yaml');

@@ -54,10 +54,13 @@ those addresses are set, for messages).
 {{- end }}
 
 {{/*
-The only egress of the serve and daemon pods when networkPolicy.egress is enabled: DNS, the Kafka brokers, the S3
-endpoint, MLflow (when a tracking URI or its peers are set) and networkPolicy.egress.extra.
+The only egress of the flts pods when networkPolicy.egress is enabled: DNS, the Kafka brokers, the S3 endpoint, MLflow
+(when a tracking URI or its peers are set, and the pods track: not the preprocess Job), the AWS credentials sources of
+networkPolicy.egress.aws and networkPolicy.egress.extra. Input: dict with "root" (the chart's context) and "tracking".
 */}}
 {{- define "flts.egressRules" -}}
+{{- $tracks := .tracking }}
+{{- with .root }}
 {{- $e := .Values.networkPolicy.egress }}
 {{- /* An empty "to" would admit every destination. */}}
 {{- if not $e.dns.to }}
@@ -83,10 +86,57 @@ endpoint, MLflow (when a tracking URI or its peers are set) and networkPolicy.eg
 {{- if not (regexMatch "^(?i)https?://" $tracking) }}
 {{- $tracking = "" }}
 {{- end }}
-{{- if or $tracking $e.mlflow.to }}
+{{- if and $tracks (or $tracking $e.mlflow.to) }}
 {{ include "flts.egressRule" (dict "dest" $e.mlflow "where" "networkPolicy.egress.mlflow" "endpoints" (compact (list $tracking)) "from" "the MLflow tracking server (settings.MLFLOW_TRACKING_URI)") | trim }}
 {{- end }}
+{{- include "flts.awsCredentialsEgress" . }}
 {{- with $e.extra }}
 {{ toYaml . }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Egress to where store.credentials aws fetches a role's credentials (networkPolicy.egress.aws): the EC2 instance
+metadata service, the EKS Pod Identity agent (both link-local, port 80), and STS over https for IRSA at the CIDRs given.
+*/}}
+{{- define "flts.awsCredentialsEgress" -}}
+{{- $aws := .Values.networkPolicy.egress.aws | default dict }}
+{{- if and (or $aws.imds $aws.podIdentity $aws.stsCidrs) (ne .Values.store.credentials "aws") }}
+{{- fail (printf "networkPolicy.egress.aws opens egress to AWS credentials sources, but store.credentials is %q: only store.credentials aws fetches credentials; leave networkPolicy.egress.aws off" .Values.store.credentials) }}
+{{- end }}
+{{- if $aws.imds }}
+# The EC2 instance metadata service (IMDSv2): the node's instance profile.
+- to:
+    - ipBlock:
+        cidr: 169.254.169.254/32
+  ports:
+    - port: 80
+      protocol: TCP
+{{- end }}
+{{- if $aws.podIdentity }}
+# The EKS Pod Identity agent on the node (IPv4 and IPv6 clusters).
+- to:
+    - ipBlock:
+        cidr: 169.254.170.23/32
+    - ipBlock:
+        cidr: fd00:ec2::23/128
+  ports:
+    - port: 80
+      protocol: TCP
+{{- end }}
+{{- with $aws.stsCidrs }}
+# AWS STS (AssumeRoleWithWebIdentity for IRSA) over https.
+- to:
+    {{- range . }}
+    {{- if not (regexMatch "^[0-9a-fA-F:.]+/[0-9]{1,3}$" (toString .)) }}
+    {{- fail (printf "networkPolicy.egress.aws.stsCidrs: %q is not a CIDR (e.g. 10.0.12.0/24, the subnets of an STS VPC endpoint)" (toString .)) }}
+    {{- end }}
+    - ipBlock:
+        cidr: {{ . }}
+    {{- end }}
+  ports:
+    - port: 443
+      protocol: TCP
 {{- end }}
 {{- end }}
