@@ -133,7 +133,7 @@ function droppedTokenWarning(dropped: DroppedSessionToken, endpoint: string): [o
   const why = dropped.s3Code
     ? `S3 endpoint ${endpoint} refused it (${dropped.s3Code}) and answered access key id '${dropped.accessKey}' without it`
     : `access key id '${dropped.accessKey}' is an AWS long-term key, which never takes a session token`;
-  const reason = `${dropped.env} is set but not sent: ${why}. It is left over from another AWS session; unset ${dropped.env} (or set store.s3.sessionToken in the config file, which is always sent) to silence this.`;
+  const reason = `${dropped.env} is set but not sent: ${why}. It belongs to another key (an AWS session the shell still holds, say): unset ${dropped.env} (or set store.s3.sessionToken in the config file, which is always sent) to silence this.`;
   return [{ env: dropped.env, accessKey: dropped.accessKey, endpoint, s3Code: dropped.s3Code, reason }, 's3_session_token_ignored'];
 }
 
@@ -285,10 +285,17 @@ async function headOrReason<T>(head: () => Promise<T>, get: () => Promise<unknow
   }
 }
 
-/** What a request asked without the session token showed (EnvironmentSessionToken): an S3 error code is an answer. */
+/** Refusals of a signed request that say nothing of its key: its time or its region is wrong. */
+const SIGNING_CODES = new Set(['RequestTimeTooSkewed', 'AuthorizationHeaderMalformed']);
+
+/**
+ * What a request asked without the session token showed (EnvironmentSessionToken): S3 refusing the credentials, that
+ * the key needs the token; any other S3 error, that S3 took the key; no answer, or a refusal of the signature's time
+ * or region, nothing either way (that error is the caller's, and the token stays until S3 says more).
+ */
 function tokenlessVerdict(error: unknown): TokenlessVerdict {
   const code = errorCode(error);
-  if (!code || (error as Error)?.name !== 'S3Error') return 'no-answer';
+  if (!code || (error as Error)?.name !== 'S3Error' || SIGNING_CODES.has(code)) return 'no-answer';
   return code in AUTH_REASONS ? 'key-refused' : 'answered';
 }
 
