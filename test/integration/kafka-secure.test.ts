@@ -18,6 +18,7 @@ import { freePort } from '../helpers/free-port.js';
 import { runCli } from '../helpers/run-cli.js';
 import { skipNote, useServers } from '../helpers/servers.js';
 import { waitUntil } from '../helpers/wait-until.js';
+import { recordingLogger } from './private-kafka.js';
 
 /**
  * A broker of its own (scripts/infra/infra.sh start kafka-secure, started once by the suite's setup): SASL_PLAINTEXT
@@ -253,5 +254,66 @@ describe.skipIf(secure.skip)(`integration > kafka-secure > a listener of another
       await new Promise((resolve) => proxy.close(resolve));
       await rm(home, { recursive: true, force: true });
     }
+  });
+});
+
+describe.skipIf(secure.skip)(`integration > kafka-secure > several bootstrap brokers, one of them wrong${skipNote(secure)}`, () => {
+  const servers: net.Server[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  });
+  /** A listener of its own on 127.0.0.1 that answers the first bytes of every connection with `answer` and closes. */
+  async function answering(answer: Buffer): Promise<string> {
+    const server = net.createServer((socket) => void socket.on('error', () => {}).once('data', () => socket.end(answer)));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+  /** What a broker refusing the client's certificate answers a ClientHello with: a fatal handshake_failure alert. */
+  const refusesTls = (): Promise<string> => answering(Buffer.from('15030300020228', 'hex'));
+
+  /** A round trip through a bus on `env`, with its warnings kept. */
+  async function roundTripLogged(env: Record<string, string>): Promise<{ received: string[]; warnings: string[] }> {
+    const { logger, lines } = recordingLogger();
+    const bus = createKafkaBus({ ...settingsFor(env).bus.kafka, logger });
+    const topic = `it-brokers-${randomUUID().slice(0, 8)}`;
+    const received: string[] = [];
+    try {
+      await bus.publish(topic, { key: 'k', value: '{"hello":"brokers"}' });
+      const subscription = await bus.subscribe({ group: `${topic}-group`, topics: [topic] }, async (message) => void received.push(message.value));
+      await waitFor(() => received.length > 0, `the message on ${topic}`);
+      await subscription.stop();
+      return { received, warnings: lines.filter((line) => line.startsWith('warn bus_kafka_broker_set_aside')) };
+    } finally {
+      await bus.close();
+    }
+  }
+
+  it('goes on through the working broker when another listed one is a TLS listener, warning with its address', async () => {
+    const bad = vars.KAFKA_SECURE_SSL_SERVERS;
+    const env = { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: `${bad},${vars.KAFKA_SECURE_PLAINTEXT_SERVERS}`, FLTS_BUS_RETRY_BACKOFF_MS: '10' };
+    const { received, warnings } = await roundTripLogged(env);
+    expect(received).toEqual(['{"hello":"brokers"}']);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`"broker":"${bad}"`);
+    expect(warnings[0]).toContain('answered with a TLS record');
+  });
+
+  it('goes on through the working broker when another listed one refuses the certificate, warning with its address', async () => {
+    const bad = await refusesTls();
+    const { received, warnings } = await roundTripLogged(listenerEnv('SSL', { KAFKA_BOOTSTRAP_SERVERS: `${bad},${vars.KAFKA_SECURE_SSL_SERVERS}` }));
+    expect(received).toEqual(['{"hello":"brokers"}']);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(new RegExp(`"broker":"${bad}".*refused TLS \\(ERR_SSL_`));
+  });
+
+  it('still stops within seconds when every listed broker is wrong, naming each', async () => {
+    const refusing = await refusesTls();
+    const started = Date.now();
+    // The plain listener is known as one once it answers a request without TLS; the other refuses the certificate.
+    const error = await ensureTopicsError(listenerEnv('SSL', { KAFKA_BOOTSTRAP_SERVERS: `${refusing},${vars.KAFKA_SECURE_PLAINTEXT_SERVERS}` }));
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(error).toMatchObject({ code: 'FLTS_BUS_PROTOCOL_MISMATCH', kind: 'usage', retriable: false, details: { listener: 'plain-listener', broker: vars.KAFKA_SECURE_PLAINTEXT_SERVERS } });
+    expect(error.message).toContain(`set aside: broker ${refusing} refused TLS (ERR_SSL_`);
   });
 });

@@ -95,7 +95,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   const replicationFactor = options.replicationFactor ?? -1;
   const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
   const heartbeatInterval = options.heartbeatIntervalMs ?? 3_000;
-  const connections = createKafkaConnections(options.brokers, options.securityProtocol);
+  const connections = createKafkaConnections(options.brokers, { securityProtocol: options.securityProtocol, logger });
   /** Aborted by close(): a pause between flts' own retries of a broker call ends at once. */
   const closing = new AbortController();
   /** Coordinator lookups the broker refused so far: a consumer that then fails to find its coordinator was denied. */

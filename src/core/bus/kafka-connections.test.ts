@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { describe, expect, it, vi } from 'vitest';
+import { silentLogger, type Logger } from '../logger.js';
 import { BUS_CLOSED_REASON, createKafkaConnections } from './kafka-connections.js';
 
 describe('core > bus > kafka-connections', () => {
@@ -74,7 +75,7 @@ describe('core > bus > kafka-connections', () => {
 
   it('stops the bus at a refused certificate before any connection was answered, so kafkajs retries it no more', async () => {
     const listener = await refusingListener();
-    const connections = createKafkaConnections([`127.0.0.1:${listener.port}`], 'SSL');
+    const connections = createKafkaConnections([`127.0.0.1:${listener.port}`], { securityProtocol: 'SSL' });
     try {
       const socket = connections.socketFactory({ host: '127.0.0.1', port: listener.port, ssl: { rejectUnauthorized: true }, onConnect: () => {} });
       const [error] = (await once(socket, 'error')) as [NodeJS.ErrnoException];
@@ -96,7 +97,7 @@ describe('core > bus > kafka-connections', () => {
     const answering = net.createServer((socket) => void socket.on('error', () => {}).write(Buffer.from('00000004000000010000', 'hex')));
     await new Promise<void>((resolve) => answering.listen(0, '127.0.0.1', resolve));
     const answeringPort = (answering.address() as net.AddressInfo).port;
-    const connections = createKafkaConnections([`127.0.0.1:${listener.port}`], 'SSL');
+    const connections = createKafkaConnections([`127.0.0.1:${listener.port}`], { securityProtocol: 'SSL' });
     try {
       const answered = connections.socketFactory({ host: '127.0.0.1', port: answeringPort, ssl: null, onConnect: () => {} });
       await once(answered, 'data');
@@ -110,4 +111,38 @@ describe('core > bus > kafka-connections', () => {
       await new Promise((resolve) => answering.close(resolve));
     }
   });
+
+  it('sets aside one of several bootstrap brokers that refused the certificate, warning with its address, and stops only once every one has', async () => {
+    const first = await refusingListener();
+    const second = await refusingListener();
+    const [a, b] = [`127.0.0.1:${first.port}`, `127.0.0.1:${second.port}`];
+    const warnings: Array<{ fields: { broker?: string; reason?: string }; msg?: string }> = [];
+    const logger: Logger = { ...silentLogger, warn: (fields, msg) => void warnings.push({ fields, msg }), child: () => logger };
+    const connections = createKafkaConnections([a, b], { securityProtocol: 'SSL', logger });
+    const refusedBy = async (port: number): Promise<NodeJS.ErrnoException> => (await once(connections.socketFactory({ host: '127.0.0.1', port, ssl: { rejectUnauthorized: true }, onConnect: () => {} }), 'error'))[0] as NodeJS.ErrnoException;
+    try {
+      const refusal = await refusedBy(first.port);
+      // kafkajs rebuilds its seed broker from the rest of the list, and goes on.
+      expect(await connections.brokers()).toEqual([b]);
+      expect(connections.tlsRefusal()).toBeUndefined();
+      expect(warnings).toEqual([{ msg: 'bus_kafka_broker_set_aside', fields: expect.objectContaining({ broker: a, reason: `broker ${a} refused TLS (${refusal.code}): ${refusal.message}` }) }]);
+      // kafkajs tries a closed connection's broker again before moving on: its socket fails at once, without the network.
+      expect((await refusedBy(first.port)).message).toBe(`broker ${a} refused TLS (${refusal.code}): ${refusal.message}`);
+      expect(connections.failure('admin connect', new Error('Closed connection'))).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', message: expect.stringContaining(`; set aside: broker ${a} refused TLS`) });
+
+      await refusedBy(second.port);
+      expect(await connections.brokers()).toEqual([]);
+      expect(connections.tlsRefusal()).toBeDefined();
+      expect(warnings).toHaveLength(1);
+      const failure = connections.failure('admin connect', new Error('Failed to connect: brokers array is empty'));
+      expect(failure).toMatchObject({ code: 'FLTS_BUS_TLS_FAILED', retriable: false });
+      expect(failure.message).toContain(`set aside: broker ${a} refused TLS`);
+      expect(failure.message).toContain(`; broker ${b} refused TLS`);
+    } finally {
+      connections.closeAll();
+      await first.close();
+      await second.close();
+    }
+  });
 });
+

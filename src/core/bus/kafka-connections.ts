@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { BrokersFunction, ISocketFactoryArgs } from 'kafkajs';
 import type { FltsError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { isTlsRefusal } from '../tls-files.js';
 import { kafkaFailure } from './kafka-failure.js';
 import { createListenerWatch, expectedListener, type ListenerMismatch } from './kafka-listener-watch.js';
@@ -16,19 +17,44 @@ export const BUS_CLOSED_REASON = 'the flts Kafka bus is closed';
 type SocketArgs = Omit<ISocketFactoryArgs, 'ssl'> & { ssl?: tls.ConnectionOptions | null };
 
 export interface KafkaConnections {
-  /** For `new Kafka({ brokers })`: the bootstrap list while open, none once closed. */
+  /** For `new Kafka({ brokers })`: the bootstrap list while open (less the addresses set aside), none once closed or stopped. */
   brokers: BrokersFunction;
   /** For `new Kafka({ socketFactory })`: every connection of that client's producers, consumers and admins. */
   socketFactory: (args: SocketArgs) => net.Socket;
   readonly closed: boolean;
-  /** A listener that speaks another protocol than flts, as its connections showed (kafka-listener-watch.ts). */
+  /**
+   * A listener that speaks another protocol than flts (kafka-listener-watch.ts): a definite one only once it stopped
+   * the bus (every bootstrap address set aside), otherwise the latest suspicion, if any.
+   */
   mismatch(): ListenerMismatch | undefined;
   /** The certificate refusal (wrong CA, expired or wrong-host certificate, a client certificate refused) that stopped the bus, if one did. */
   tlsRefusal(): NodeJS.ErrnoException | undefined;
-  /** kafkaFailure of `action`, with what these connections showed (a listener of another protocol, a refused certificate). */
+  /** kafkaFailure of `action`, with what these connections showed (a listener of another protocol, a refused certificate, addresses set aside). */
   failure(action: string, error: unknown): FltsError;
   /** Ends the sockets still open; from now on no connection succeeds and no reconnect loop goes on. */
   closeAll(): void;
+}
+
+export interface KafkaConnectionsOptions {
+  /** bus.kafka.securityProtocol: what the listeners are expected to speak. */
+  securityProtocol?: string;
+  /** Hears of a bootstrap address set aside while others are left (a warning naming it). */
+  logger?: Logger;
+}
+
+/** A bootstrap address that no retry can make work with these settings, and why. */
+interface SetAside {
+  broker: string;
+  /** What a failure of the bus says of it: the mismatch's message names the address, a refusal's does not. */
+  note: string;
+  mismatch?: ListenerMismatch;
+  refusal?: NodeJS.ErrnoException;
+}
+
+/** host:port as kafkajs reads a bootstrap entry (connectionPoolBuilder.js), so sockets and the list compare. */
+function asConnected(entry: string): string {
+  const [host, port] = entry.split(':');
+  return `${host}:${Number(port)}`;
 }
 
 /**
@@ -46,39 +72,62 @@ export interface KafkaConnections {
  * attempt rebuilds the seed broker from `brokers`, though, and an empty list is a non-retriable error there: the
  * loop ends at its next try, within one retry interval (at most 1 s, see kafkajsRetries in kafka-bus.ts), instead
  * of retrying for half a minute or reconnecting.
- * So does one against a listener that certainly speaks another protocol: no retry can mend the settings.
  *
- * And so does a refused certificate before any connection was answered: kafkajs retries a TLS refusal like an
- * outage (about 25 s) before flts hears of it, yet the CA file, certificate and key are read once, when the client
- * is made, so every retry would be refused alike. Once a connection has been answered, the same settings worked:
- * a refusal then comes from the broker's side (a certificate rotated or expired under a running client, one broker
- * of several set up wrongly, a load balancer reaching a broker not yet renewed), which an operator can mend without
- * restarting flts, so it is retried as before (and kafkaFailure still calls it FLTS_BUS_TLS_FAILED if it lasts).
+ * A bootstrap address whose listener certainly speaks another protocol, or that refused the certificate before any
+ * connection was answered, is set aside: no retry can mend the settings for it. kafkajs retries a TLS refusal like
+ * an outage (about 25 s) before flts hears of it, yet the CA file, certificate and key are read once, when the client
+ * is made, so every retry would be refused alike. An address set aside leaves the bootstrap list, and until some
+ * connection works its sockets fail at once (kafkajs retries a closed connection on the same seed broker, and moves
+ * to the next one only on a connection error), so kafkajs goes on with the other addresses, and a warning names it.
+ * Once every bootstrap address is set aside the bus stops (the list is empty, as when closed): a single broker
+ * configured wrongly still ends a command or a daemon's startup within seconds.
+ * Once a connection has been answered, the same settings worked: a refusal then comes from the broker's side (a
+ * certificate rotated or expired under a running client, one broker of several set up wrongly, a load balancer
+ * reaching a broker not yet renewed), which an operator can mend without restarting flts, so it is retried as before
+ * (and kafkaFailure still calls it FLTS_BUS_TLS_FAILED if it lasts).
  */
-export function createKafkaConnections(bootstrap: readonly string[], securityProtocol?: string): KafkaConnections {
+export function createKafkaConnections(bootstrap: readonly string[], options: KafkaConnectionsOptions = {}): KafkaConnections {
+  const { logger = silentLogger } = options;
+  const byAddress = new Map(bootstrap.map((entry) => [asConnected(entry), entry]));
   const open = new Set<net.Socket>();
-  const listeners = createListenerWatch(expectedListener(securityProtocol));
+  const setAside = new Map<string, SetAside>();
+  const putAside = (aside: SetAside): void => {
+    if (closed || !byAddress.has(aside.broker) || setAside.has(aside.broker)) return;
+    setAside.set(aside.broker, aside);
+    const left = [...byAddress.keys()].filter((address) => !setAside.has(address));
+    if (left.length > 0) logger.warn({ broker: aside.broker, reason: aside.note, brokers: left.map((address) => byAddress.get(address)) }, 'bus_kafka_broker_set_aside');
+  };
+  const listeners = createListenerWatch(expectedListener(options.securityProtocol), undefined, (mismatch) => putAside({ broker: mismatch.broker, note: mismatch.message, mismatch }));
   let closed = false;
-  let refusal: NodeJS.ErrnoException | undefined;
   /** Some connection was answered: the TLS settings worked, and a refusal later is not the settings' fault. */
   let answered = false;
-  const hopeless = (): boolean => closed || refusal !== undefined || listeners.mismatch()?.definite === true;
-  const hopelessReason = (): string => (closed ? BUS_CLOSED_REASON : (refusal?.message ?? listeners.mismatch()!.message));
+  const stopped = (): boolean => setAside.size === byAddress.size;
+  const asides = (): SetAside[] => [...setAside.values()];
+  const hopeless = (): boolean => closed || stopped();
+  const stopping = (): SetAside | undefined => (stopped() ? (asides().find((aside) => aside.mismatch) ?? asides()[0]) : undefined);
+  const hopelessReason = (): string => (closed ? BUS_CLOSED_REASON : (stopping()!.mismatch?.message ?? stopping()!.refusal!.message));
+  const mismatch = (): ListenerMismatch | undefined => {
+    const found = stopping()?.mismatch ?? listeners.mismatch();
+    return found?.definite && !stopped() ? undefined : found;
+  };
   return {
-    brokers: () => (hopeless() ? [] : [...bootstrap]),
+    brokers: () => (hopeless() ? [] : [...byAddress].filter(([address]) => !setAside.has(address)).map(([, entry]) => entry)),
     // As kafkajs' own factory (src/network/socketFactory.js) does: TLS when the client has `ssl` options, with the
     // host name sent for SNI and checked against the certificate unless it is an IP address.
     socketFactory: ({ host, port, ssl, onConnect }) => {
+      const broker = `${host}:${port}`;
       if (hopeless()) return new net.Socket().destroy(new Error(hopelessReason()));
+      const aside = setAside.get(broker);
+      if (aside && !listeners.proven()) return new net.Socket().destroy(new Error(aside.note));
       const socket = ssl ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect) : net.connect({ host, port }, onConnect);
-      listeners.watch(socket, `${host}:${port}`);
+      listeners.watch(socket, broker);
       // Before kafkajs' own listeners (added once this returns): its retry loop rebuilds the seed broker from
       // `brokers` right after hearing of the error, and must then find none.
       socket.once('data', () => (answered = true));
       // With TLS 1.3 a refused client certificate arrives as an alert after the client's handshake is done, so the
       // handshake alone does not prove the settings: an answer does.
       socket.once('error', (error: NodeJS.ErrnoException) => {
-        if (!answered && !closed && refusal === undefined && isTlsRefusal(error.code)) refusal = error;
+        if (!answered && isTlsRefusal(error.code)) putAside({ broker, note: `broker ${broker} refused TLS (${error.code}): ${error.message}`, refusal: error });
       });
       socket.setKeepAlive(true, KEEP_ALIVE_DELAY_MS);
       open.add(socket);
@@ -88,9 +137,14 @@ export function createKafkaConnections(bootstrap: readonly string[], securityPro
     get closed() {
       return closed;
     },
-    mismatch: () => listeners.mismatch(),
-    tlsRefusal: () => refusal,
-    failure: (action, error) => kafkaFailure(action, [...bootstrap], error, listeners.mismatch(), refusal),
+    mismatch,
+    tlsRefusal: () => stopping()?.refusal,
+    failure: (action, error) => {
+      const listener = mismatch();
+      // With one address its own failure says it all; with several, each set aside is named.
+      const notes = byAddress.size > 1 ? asides().filter((aside) => aside.mismatch !== listener || !listener).map((aside) => aside.note) : [];
+      return kafkaFailure(action, [...bootstrap], error, { listener, tlsRefusal: stopping()?.refusal, setAside: notes });
+    },
     closeAll() {
       closed = true;
       for (const socket of open) socket.destroy(new Error(BUS_CLOSED_REASON));

@@ -51,14 +51,14 @@ describe('core > bus > kafka-failure', () => {
   it('makes a listener of another protocol FLTS_BUS_PROTOCOL_MISMATCH when certain, and names the suspicion otherwise', () => {
     const closed = kafkajsError('KafkaJSConnectionClosedError', 'Closed connection', { host: 'b1', port: 9093 });
     const tlsListener = { kind: 'tls-listener', definite: true, broker: 'b1:9093', message: 'broker b1:9093 answered with a TLS record' } as const;
-    expect(kafkaFailure('admin connect', BROKERS, closed, tlsListener)).toMatchObject({ code: 'FLTS_BUS_PROTOCOL_MISMATCH', kind: 'usage', retriable: false, details: { listener: 'tls-listener', broker: 'b1:9093' } });
+    expect(kafkaFailure('admin connect', BROKERS, closed, { listener: tlsListener })).toMatchObject({ code: 'FLTS_BUS_PROTOCOL_MISMATCH', kind: 'usage', retriable: false, details: { listener: 'tls-listener', broker: 'b1:9093' } });
     const suspect = { kind: 'closed-at-connect', definite: false, broker: 'b1:9093', message: 'connection closed by broker b1:9093 right after connect (before answering): check the listener\'s protocol (TLS/SASL) matches the settings' } as const;
-    const unavailable = kafkaFailure('admin connect', BROKERS, closed, suspect);
+    const unavailable = kafkaFailure('admin connect', BROKERS, closed, { listener: suspect });
     expect(unavailable).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true });
     expect(unavailable.message).toBe(`Kafka admin connect failed (brokers b1:9093,b2:9093): Closed connection; ${suspect.message}`);
     // A broker's coded answer is not about the connection: the suspicion is left out.
     const loading = kafkajsError('KafkaJSProtocolError', { message: 'loading', type: 'COORDINATOR_LOAD_IN_PROGRESS', code: 14, retriable: true });
-    expect(kafkaFailure('x', BROKERS, loading, suspect).message).not.toContain('right after connect');
+    expect(kafkaFailure('x', BROKERS, loading, { listener: suspect }).message).not.toContain('right after connect');
 
     const notTls = kafkajsError('KafkaJSConnectionError', 'Connection error: wrong version number', { broker: 'b1:9093', code: 'ERR_SSL_WRONG_VERSION_NUMBER' });
     expect(kafkaFailure('admin connect', BROKERS, notTls)).toMatchObject({ code: 'FLTS_BUS_PROTOCOL_MISMATCH', retriable: false, details: { tlsCode: 'ERR_SSL_WRONG_VERSION_NUMBER' } });

@@ -5,6 +5,16 @@ import type { ListenerMismatch } from './kafka-listener-watch.js';
 /** Broker answers that a login was refused or is impossible on that listener. */
 const SASL_TYPES = new Set(['SASL_AUTHENTICATION_FAILED', 'UNSUPPORTED_SASL_MECHANISM']);
 
+/** What the connections of a bus showed beside the error kafkajs reports. */
+export interface ConnectionEvidence {
+  /** A listener of another protocol: definite (FLTS_BUS_PROTOCOL_MISMATCH) or suspected (said with an outage). */
+  listener?: ListenerMismatch;
+  /** The certificate refusal that stopped the bus's connections. */
+  tlsRefusal?: Error;
+  /** Why each bootstrap address set aside is unusable (kafka-connections.ts), said with the failure. */
+  setAside?: readonly string[];
+}
+
 interface KafkaErrorLike {
   name?: string;
   message?: string;
@@ -48,21 +58,24 @@ function chain(error: unknown): KafkaErrorLike[] {
 /**
  * A kafkajs failure as a coded error. A refused login (FLTS_BUS_AUTH_FAILED), a refused permission
  * (FLTS_BUS_ACCESS_DENIED), a refused certificate (FLTS_BUS_TLS_FAILED) and a listener that certainly speaks another
- * protocol (FLTS_BUS_PROTOCOL_MISMATCH, from `listener`: what the bus's connections showed) are settings to fix, not
+ * protocol (FLTS_BUS_PROTOCOL_MISMATCH, from `evidence.listener`) are settings to fix, not
  * outages: they are not retriable, so a command fails at once and the daemon's startup stops instead of waiting
  * forever. Anything else is FLTS_BUS_UNAVAILABLE (retriable), saying when connections were closed as a listener of
- * another protocol would close them. `tlsRefusal`: the certificate refusal that stopped the bus's connections.
+ * another protocol would close them. `evidence`: what the bus's connections showed (kafka-connections.ts), the
+ * bootstrap addresses set aside named with any of these.
  */
-export function kafkaFailure(action: string, brokers: string[], error: unknown, listener?: ListenerMismatch, tlsRefusal?: Error): FltsError {
+export function kafkaFailure(action: string, brokers: string[], error: unknown, evidence: ConnectionEvidence = {}): FltsError {
   if (isFltsError(error)) return error;
+  const { listener, tlsRefusal, setAside = [] } = evidence;
   // A refused certificate that stopped the bus (kafka-connections.ts) ends kafkajs' retries with "brokers array is
   // empty", which no longer names it.
   const errors = [...chain(error), ...chain(tlsRefusal)];
   const where = `Kafka ${action} failed (brokers ${brokers.join(',')})`;
+  const aside = setAside.length > 0 ? `; set aside: ${setAside.join('; ')}` : '';
   const details = { brokers, kafkaError: (error as Error)?.name };
-  if (listener?.definite) return new FltsError('FLTS_BUS_PROTOCOL_MISMATCH', `${where}: ${listener.message}`, { cause: error, details: { ...details, listener: listener.kind, broker: listener.broker } });
+  if (listener?.definite) return new FltsError('FLTS_BUS_PROTOCOL_MISMATCH', `${where}: ${listener.message}${aside}`, { cause: error, details: { ...details, listener: listener.kind, broker: listener.broker } });
   const notTls = errors.find((e) => typeof e.code === 'string' && NOT_TLS_CODES.has(e.code));
-  if (notTls) return new FltsError('FLTS_BUS_PROTOCOL_MISMATCH', `${where}: the broker's answer to the TLS handshake is not TLS (${notTls.code}): its listener expects PLAINTEXT or SASL_PLAINTEXT, but FLTS_KAFKA_SECURITY_PROTOCOL is SSL or SASL_SSL`, { cause: error, details: { ...details, tlsCode: notTls.code } });
+  if (notTls) return new FltsError('FLTS_BUS_PROTOCOL_MISMATCH', `${where}: the broker's answer to the TLS handshake is not TLS (${notTls.code}): its listener expects PLAINTEXT or SASL_PLAINTEXT, but FLTS_KAFKA_SECURITY_PROTOCOL is SSL or SASL_SSL${aside}`, { cause: error, details: { ...details, tlsCode: notTls.code } });
   // A listener without SASL answers the handshake so (its state never allows one); a SASL listener answers it with the mechanisms.
   const noSasl = errors.find((e) => e.type === 'ILLEGAL_SASL_STATE');
   if (noSasl) return new FltsError('FLTS_BUS_PROTOCOL_MISMATCH', `${where}: the broker answered the SASL handshake with ILLEGAL_SASL_STATE (${noSasl.message}): its listener expects no SASL login (PLAINTEXT or SSL), but FLTS_KAFKA_SECURITY_PROTOCOL is SASL_PLAINTEXT or SASL_SSL`, { cause: error, details: { ...details, kafkaErrorType: noSasl.type } });
@@ -74,10 +87,10 @@ export function kafkaFailure(action: string, brokers: string[], error: unknown, 
     return new FltsError('FLTS_BUS_ACCESS_DENIED', `${where}: the broker denied it (${denied.type}): ${denied.message}${needed}`, { cause: error, details: { ...details, kafkaErrorType: denied.type } });
   }
   const tls = errors.find((e) => typeof e.code === 'string' && isTlsRefusal(e.code));
-  if (tls) return new FltsError('FLTS_BUS_TLS_FAILED', `${where}: TLS with the broker failed (${tls.code}): ${tls.message}`, { cause: error, details: { ...details, tlsCode: tls.code } });
+  if (tls) return new FltsError('FLTS_BUS_TLS_FAILED', `${where}: TLS with the broker failed (${tls.code}): ${tls.message}${aside}`, { cause: error, details: { ...details, tlsCode: tls.code } });
   const reason = error instanceof Error ? error.message : String(error);
   const closedEarly = listener && errors.some((e) => CONNECTION_ERRORS.has(e.name ?? '')) ? `; ${listener.message}` : '';
-  return new FltsError('FLTS_BUS_UNAVAILABLE', `${where}: ${reason}${closedEarly}`, { cause: error, details });
+  return new FltsError('FLTS_BUS_UNAVAILABLE', `${where}: ${reason}${closedEarly}${aside}`, { cause: error, details });
 }
 
 /**

@@ -73,6 +73,21 @@ describe('core > bus > kafka-listener-watch', () => {
     expect(stopping.mismatch()?.definite).toBe(false);
   });
 
+  it('judges each address by its own connections: one answered once and closed does not make another\'s closed connection a SASL listener', async () => {
+    const answeredOnce = await listener((request) => (request === 0 ? frame(6) : undefined));
+    const closing = await listener(() => undefined);
+    const definite: string[] = [];
+    const watch = createListenerWatch(expectedListener('PLAINTEXT'), undefined, (mismatch) => definite.push(mismatch.broker));
+    await connect(watch, answeredOnce);
+    await connect(watch, closing);
+    expect(watch.mismatch()).toMatchObject({ kind: 'closed-at-connect', definite: false, broker: closing });
+    expect(definite).toEqual([]);
+    // The same address twice is the SASL listener's pattern, heard of at once.
+    await connect(watch, answeredOnce);
+    expect(watch.mismatch()).toMatchObject({ kind: 'sasl-listener', definite: true, broker: answeredOnce });
+    expect(definite).toEqual([answeredOnce]);
+  });
+
   it('says a connection closed before any answer is suspect but not definite, and forgets it once a connection works', async () => {
     let working = false;
     const broker = await listener(() => (working ? frame(2) : undefined));

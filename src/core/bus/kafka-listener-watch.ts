@@ -24,6 +24,16 @@ export interface ListenerWatch {
   watch(socket: net.Socket, broker: string): void;
   /** The latest mismatch seen since the last connection that worked as expected, if any. */
   mismatch(): ListenerMismatch | undefined;
+  /** Some connection got two answers: flts' settings work with some listener, so no mismatch is definite any more. */
+  proven(): boolean;
+}
+
+/** What one address's connections showed so far: each address is judged by its own connections alone. */
+interface AddressState {
+  mismatch?: ListenerMismatch;
+  /** The last connection was answered once (ApiVersions) and then closed by the broker. */
+  answeredThenClosed: boolean;
+  probing: boolean;
 }
 
 /** What `securityProtocol` (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL) makes flts speak. */
@@ -55,45 +65,62 @@ function isTlsRecord(bytes: Buffer): boolean {
  * broker restarting (behind a mesh sidecar that accepts and closes while it is down) can close connections in any
  * of the patterns above, and a definite mismatch stops the bus for good.
  * Judged at the peer's end or reset, before kafkajs hears of it, so the failure kafkajs reports can say why.
+ * Each address is judged by its own connections (with several bootstrap brokers, kafkajs alternates between them,
+ * and one's refused connection says nothing of another's answer); `onDefinite` hears of each definite mismatch at
+ * once (the plain listener's once the question without TLS is answered).
  */
-export function createListenerWatch(expected: ListenerExpectation, probe: (host: string, port: number) => Promise<boolean> = (host, port) => answersPlainKafka(host, port, 3_000)): ListenerWatch {
-  let current: ListenerMismatch | undefined;
-  let probing = false;
+export function createListenerWatch(
+  expected: ListenerExpectation,
+  probe: (host: string, port: number) => Promise<boolean> = (host, port) => answersPlainKafka(host, port, 3_000),
+  onDefinite: (mismatch: ListenerMismatch) => void = () => {},
+): ListenerWatch {
+  const addresses = new Map<string, AddressState>();
+  /** The address whose mismatch was seen last. */
+  let latest: string | undefined;
   /** Some connection got two answers: the listener speaks flts' protocol, whatever its connections do later. */
   let proven = false;
-  /** The last connection was answered once (ApiVersions) and then closed by the broker. */
-  let answeredThenClosed = false;
   const other = `FLTS_KAFKA_SECURITY_PROTOCOL is ${expected.protocol}`;
+  const stateOf = (broker: string): AddressState => {
+    let state = addresses.get(broker);
+    if (!state) addresses.set(broker, (state = { answeredThenClosed: false, probing: false }));
+    return state;
+  };
+  const seen = (state: AddressState, mismatch: ListenerMismatch): void => {
+    state.mismatch = mismatch;
+    latest = mismatch.broker;
+    if (mismatch.definite) onDefinite(mismatch);
+  };
 
   function ended(broker: string, first: Buffer, receivedBytes: number, answeredOnce: boolean, peerClosed: boolean, secured: boolean): void {
+    const state = stateOf(broker);
     if (!proven && receivedBytes > 0 && !expected.tls && isTlsRecord(first)) {
-      current = { kind: 'tls-listener', definite: true, broker, message: `broker ${broker} answered with a TLS record (${first.subarray(0, 7).toString('hex')}): its listener expects TLS (SSL or SASL_SSL), but ${other}` };
+      if (state.mismatch?.definite !== true) seen(state, { kind: 'tls-listener', definite: true, broker, message: `broker ${broker} answered with a TLS record (${first.subarray(0, 7).toString('hex')}): its listener expects TLS (SSL or SASL_SSL), but ${other}` });
       return;
     }
     if (!peerClosed) {
-      answeredThenClosed = false;
+      state.answeredThenClosed = false;
       return;
     }
-    if (!proven && !expected.sasl && answeredThenClosed && (receivedBytes === 0 || answeredOnce)) {
-      current = { kind: 'sasl-listener', definite: true, broker, message: `broker ${broker} answered ApiVersions and closed the connection at the next request, and closed the next connection too, as a listener that expects a SASL login does (SASL_PLAINTEXT or SASL_SSL), but ${other}` };
+    if (!proven && !expected.sasl && state.answeredThenClosed && (receivedBytes === 0 || answeredOnce)) {
+      if (state.mismatch?.definite !== true) seen(state, { kind: 'sasl-listener', definite: true, broker, message: `broker ${broker} answered ApiVersions and closed the connection at the next request, and closed the next connection too, as a listener that expects a SASL login does (SASL_PLAINTEXT or SASL_SSL), but ${other}` });
       return;
     }
-    answeredThenClosed = !expected.sasl && answeredOnce;
-    if ((receivedBytes === 0 || answeredThenClosed) && current?.definite !== true) {
+    state.answeredThenClosed = !expected.sasl && answeredOnce;
+    if ((receivedBytes === 0 || state.answeredThenClosed) && state.mismatch?.definite !== true) {
       const handshake = expected.tls && !secured;
-      const stage = handshake ? 'during the TLS handshake' : answeredThenClosed ? 'after its first answer' : 'before answering';
-      current = { kind: 'closed-at-connect', definite: false, broker, message: `connection closed by broker ${broker} right after connect (${stage}): check the listener's protocol (TLS/SASL) matches the settings (${other})` };
-      if (handshake && receivedBytes === 0 && !proven) askPlain(broker);
+      const stage = handshake ? 'during the TLS handshake' : state.answeredThenClosed ? 'after its first answer' : 'before answering';
+      seen(state, { kind: 'closed-at-connect', definite: false, broker, message: `connection closed by broker ${broker} right after connect (${stage}): check the listener's protocol (TLS/SASL) matches the settings (${other})` });
+      if (handshake && receivedBytes === 0 && !proven) askPlain(broker, state);
     }
   }
 
-  function askPlain(broker: string): void {
-    if (probing) return;
-    probing = true;
+  function askPlain(broker: string, state: AddressState): void {
+    if (state.probing) return;
+    state.probing = true;
     const at = broker.lastIndexOf(':');
     void probe(broker.slice(0, at), Number(broker.slice(at + 1))).then((plain) => {
-      probing = false;
-      if (plain && !proven && current?.definite !== true) current = { kind: 'plain-listener', definite: true, broker, message: `broker ${broker} closed the TLS handshake without a byte and answers a Kafka request without TLS: its listener expects no TLS (PLAINTEXT or SASL_PLAINTEXT), but ${other}` };
+      state.probing = false;
+      if (plain && !proven && state.mismatch?.definite !== true) seen(state, { kind: 'plain-listener', definite: true, broker, message: `broker ${broker} closed the TLS handshake without a byte and answers a Kafka request without TLS: its listener expects no TLS (PLAINTEXT or SASL_PLAINTEXT), but ${other}` });
     });
   }
 
@@ -115,10 +142,10 @@ export function createListenerWatch(expected: ListenerExpectation, probe: (host:
       socket.on('data', (chunk: Buffer) => {
         if (first.length < 8) first = Buffer.concat([first, chunk.subarray(0, 8 - first.length)]);
         receivedBytes += chunk.length;
-        if (receivedBytes > firstAnswerEnd()) {
+        if (receivedBytes > firstAnswerEnd() && !proven) {
           proven = true;
-          current = undefined;
-          answeredThenClosed = false;
+          addresses.clear();
+          latest = undefined;
         }
       });
       // 'end' is the peer's FIN; after flts' own end() it is only the reply to it.
@@ -132,6 +159,7 @@ export function createListenerWatch(expected: ListenerExpectation, probe: (host:
       });
       socket.once('close', judge);
     },
-    mismatch: () => current,
+    mismatch: () => (latest === undefined ? undefined : addresses.get(latest)?.mismatch),
+    proven: () => proven,
   };
 }

@@ -60,7 +60,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
   }
   // As the bus's client: close() also ends what kafkajs' disconnects leave open (the coordinator connection of the
   // group joined to commit, after a broker restart), so the command's process exits once it is done.
-  const connections = createKafkaConnections(options.brokers, options.securityProtocol);
+  const connections = createKafkaConnections(options.brokers, { securityProtocol: options.securityProtocol });
   // kafkajs' idle request queues arm negative timers, which Node reports on stderr (see ../bus/kafkajs-warnings.ts).
   ignoreKafkajsNegativeTimeouts();
   const kafka = new Kafka({
