@@ -5,7 +5,7 @@ import { resolveSettings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import { createMessageBus } from './index.js';
 import { createKafkaBus, kafkajsRetries } from './kafka-bus.js';
-import { kafkaLogCreator } from './kafka-log.js';
+import { createKafkaLog } from './kafka-log.js';
 import { BUS_CLOSED_REASON } from './kafka-connections.js';
 
 describe('core > bus > kafka-bus', () => {
@@ -69,7 +69,7 @@ describe('core > bus > kafka-bus', () => {
     const seen: Array<[string, string]> = [];
     const record = (level: string) => (_entry: object, msg?: string) => void seen.push([level, msg ?? '']);
     const logger: Logger = { trace: record('trace'), debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), child: () => logger };
-    const log = kafkaLogCreator(logger)(logLevel.INFO);
+    const log = createKafkaLog(logger).logCreator(logLevel.INFO);
     const at = (namespace: string, level: logLevel, message: string) => log({ namespace, level, label: '', log: { timestamp: '', logger: 'kafkajs', message } });
     at('Connection', logLevel.ERROR, 'Response GroupCoordinator(key: 10, version: 2)');
     at('Connection', logLevel.ERROR, 'Response CreateTopics(key: 19, version: 3)');

@@ -6,7 +6,7 @@ import { createConsumerRecovery, type ConsumerCrash } from './consumer-recovery.
 import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import { kafkaClientConfig, type KafkaConnectionOptions } from './kafka-client-config.js';
 import { groupLookupDenied } from './kafka-failure.js';
-import { kafkaLogCreator } from './kafka-log.js';
+import { createKafkaLog } from './kafka-log.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafkajs-warnings.js';
 import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet, tellJoined } from './subscription-set.js';
@@ -95,11 +95,12 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   const replicationFactor = options.replicationFactor ?? -1;
   const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
   const heartbeatInterval = options.heartbeatIntervalMs ?? 3_000;
-  const connections = createKafkaConnections(options.brokers, { securityProtocol: options.securityProtocol, logger });
-  /** Aborted by close(): a pause between flts' own retries of a broker call ends at once. */
-  const closing = new AbortController();
   /** Coordinator lookups the broker refused so far: a consumer that then fails to find its coordinator was denied. */
   let groupLookupDenials = 0;
+  const kafkaLog = createKafkaLog(logger, { onGroupLookupDenied: () => groupLookupDenials++ });
+  const connections = createKafkaConnections(options.brokers, { securityProtocol: options.securityProtocol, logger, onAnswered: kafkaLog.answered });
+  /** Aborted by close(): a pause between flts' own retries of a broker call ends at once. */
+  const closing = new AbortController();
   // kafkajs' idle request queues arm negative timers, which Node reports on stderr (see kafkajs-warnings.ts).
   ignoreKafkajsNegativeTimeouts();
   const kafka = new Kafka({
@@ -108,7 +109,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     // Retriable broker errors (leader moves, a restarting broker) are retried before they surface.
     retry: { ...KAFKAJS_RETRY, retries: kafkajsRetries(options.brokerRetries ?? 8) },
     logLevel: KafkaLogLevel.INFO,
-    logCreator: kafkaLogCreator(logger, () => groupLookupDenials++),
+    logCreator: kafkaLog.logCreator,
     socketFactory: connections.socketFactory,
   });
   const knownTopics = new Set<string>();

@@ -97,10 +97,13 @@ describe('core > bus > kafka-connections', () => {
     const answering = net.createServer((socket) => void socket.on('error', () => {}).write(Buffer.from('00000004000000010000', 'hex')));
     await new Promise<void>((resolve) => answering.listen(0, '127.0.0.1', resolve));
     const answeringPort = (answering.address() as net.AddressInfo).port;
-    const connections = createKafkaConnections([`127.0.0.1:${listener.port}`], { securityProtocol: 'SSL' });
+    const heard: string[] = [];
+    const connections = createKafkaConnections([`127.0.0.1:${listener.port}`], { securityProtocol: 'SSL', onAnswered: (broker) => heard.push(broker) });
     try {
       const answered = connections.socketFactory({ host: '127.0.0.1', port: answeringPort, ssl: null, onConnect: () => {} });
       await once(answered, 'data');
+      // For the log's line on a broker back after failures (kafka-log.ts).
+      expect(heard).toEqual([`127.0.0.1:${answeringPort}`]);
       const socket = connections.socketFactory({ host: '127.0.0.1', port: listener.port, ssl: { rejectUnauthorized: true }, onConnect: () => {} });
       await once(socket, 'error');
       expect(connections.tlsRefusal()).toBeUndefined();

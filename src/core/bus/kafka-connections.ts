@@ -40,6 +40,8 @@ export interface KafkaConnectionsOptions {
   securityProtocol?: string;
   /** Hears of a bootstrap address set aside while others are left (a warning naming it). */
   logger?: Logger;
+  /** A connection to `broker` (host:port, as kafkajs connects) got its first answer. */
+  onAnswered?: (broker: string) => void;
 }
 
 /** A bootstrap address that no retry can make work with these settings, and why. */
@@ -87,7 +89,7 @@ function asConnected(entry: string): string {
  * (and kafkaFailure still calls it FLTS_BUS_TLS_FAILED if it lasts).
  */
 export function createKafkaConnections(bootstrap: readonly string[], options: KafkaConnectionsOptions = {}): KafkaConnections {
-  const { logger = silentLogger } = options;
+  const { logger = silentLogger, onAnswered = () => {} } = options;
   const byAddress = new Map(bootstrap.map((entry) => [asConnected(entry), entry]));
   const open = new Set<net.Socket>();
   const setAside = new Map<string, SetAside>();
@@ -123,7 +125,10 @@ export function createKafkaConnections(bootstrap: readonly string[], options: Ka
       listeners.watch(socket, broker);
       // Before kafkajs' own listeners (added once this returns): its retry loop rebuilds the seed broker from
       // `brokers` right after hearing of the error, and must then find none.
-      socket.once('data', () => (answered = true));
+      socket.once('data', () => {
+        answered = true;
+        onAnswered(broker);
+      });
       // With TLS 1.3 a refused client certificate arrives as an alert after the client's handshake is done, so the
       // handshake alone does not prove the settings: an answer does.
       socket.once('error', (error: NodeJS.ErrnoException) => {
