@@ -92,6 +92,9 @@ export function createKafkaConnections(bootstrap: readonly string[], options: Ka
   const { logger = silentLogger, onAnswered = () => {} } = options;
   const byAddress = new Map(bootstrap.map((entry) => [asConnected(entry), entry]));
   const open = new Set<net.Socket>();
+  let closed = false;
+  /** Some connection was answered: the TLS settings worked, and a refusal later is not the settings' fault. */
+  let answered = false;
   const setAside = new Map<string, SetAside>();
   const putAside = (aside: SetAside): void => {
     if (closed || !byAddress.has(aside.broker) || setAside.has(aside.broker)) return;
@@ -100,9 +103,6 @@ export function createKafkaConnections(bootstrap: readonly string[], options: Ka
     if (left.length > 0) logger.warn({ broker: aside.broker, reason: aside.note, brokers: left.map((address) => byAddress.get(address)) }, 'bus_kafka_broker_set_aside');
   };
   const listeners = createListenerWatch(expectedListener(options.securityProtocol), undefined, (mismatch) => putAside({ broker: mismatch.broker, note: mismatch.message, mismatch }));
-  let closed = false;
-  /** Some connection was answered: the TLS settings worked, and a refusal later is not the settings' fault. */
-  let answered = false;
   const stopped = (): boolean => setAside.size === byAddress.size;
   const asides = (): SetAside[] => [...setAside.values()];
   const hopeless = (): boolean => closed || stopped();
@@ -122,9 +122,9 @@ export function createKafkaConnections(bootstrap: readonly string[], options: Ka
       const aside = setAside.get(broker);
       if (aside && !listeners.proven()) return new net.Socket().destroy(new Error(aside.note));
       const socket = ssl ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect) : net.connect({ host, port }, onConnect);
+      // The watch and these listeners come before kafkajs' own (added once this returns): its retry loop rebuilds the
+      // seed broker from `brokers` right after hearing of the error, and must then find this address set aside.
       listeners.watch(socket, broker);
-      // Before kafkajs' own listeners (added once this returns): its retry loop rebuilds the seed broker from
-      // `brokers` right after hearing of the error, and must then find none.
       socket.once('data', () => {
         answered = true;
         onAnswered(broker);
@@ -147,7 +147,7 @@ export function createKafkaConnections(bootstrap: readonly string[], options: Ka
     failure: (action, error) => {
       const listener = mismatch();
       // With one address its own failure says it all; with several, each set aside is named.
-      const notes = byAddress.size > 1 ? asides().filter((aside) => aside.mismatch !== listener || !listener).map((aside) => aside.note) : [];
+      const notes = byAddress.size > 1 ? asides().filter((aside) => !listener || aside.mismatch !== listener).map((aside) => aside.note) : [];
       return kafkaFailure(action, [...bootstrap], error, { listener, tlsRefusal: stopping()?.refusal, setAside: notes });
     },
     closeAll() {

@@ -63,7 +63,7 @@ function isTlsRecord(bytes: Buffer): boolean {
  * A connection that gets two answers resets it all: the listener speaks flts' protocol. From then on nothing is
  * definite for this client's lifetime: a listener does not change its protocol under a running client, whereas a
  * broker restarting (behind a mesh sidecar that accepts and closes while it is down) can close connections in any
- * of the patterns above, and a definite mismatch stops the bus for good.
+ * of the patterns above, and a definite mismatch sets its address aside for good (kafka-connections.ts).
  * Judged at the peer's end or reset, before kafkajs hears of it, so the failure kafkajs reports can say why.
  * Each address is judged by its own connections (with several bootstrap brokers, kafkajs alternates between them,
  * and one's refused connection says nothing of another's answer); `onDefinite` hears of each definite mismatch at
