@@ -162,6 +162,35 @@ describe('live > probation decider', () => {
     expect(monitor.status().probation).toMatchObject({ run_id: 'new', shadowing: false, decision: null });
   });
 
+  it('ends a probation on /healthz once it is kept, while its promotion stays current', async () => {
+    const promotion = await history(record('old', null, 1), record('new', 'old', 2));
+    const ref = promotionRefOf(promotion)!;
+    const holder = { current: () => ({ run: { runId: 'new' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
+    const rollbacks: RollbackRequest[] = [];
+    const monitor = createLiveMonitor({
+      settings,
+      holder,
+      loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')),
+      store,
+      replica: 'r1',
+      rollback: async (request) => (rollbacks.push(request), { run_id: request.toRunId, timestamp: 'later' }),
+      logger: silentLogger,
+    });
+    await monitor.tick();
+    expect(monitor.status().probation).toMatchObject({ run_id: 'new', active: true, decision: null });
+    // The whole window, both runs equally good: the embedded decider keeps the new run.
+    const paired = { candidate_run_id: 'new', baseline_run_id: 'old', points: 10, terms: 10, candidate_sum_sq: 10, baseline_sum_sq: 10 };
+    await writeLiveReport(store, settings, { replica: 'r2', updated_at: new Date().toISOString(), served_run_id: 'new', runs: [], probation: { promotion: ref, paired }, memory: { points: 0, forgotten: 0 } });
+    await monitor.tick();
+    expect(await readProbationDecision(store, settings, ref)).toMatchObject({ verdict: 'keep', action: 'none' });
+    expect(monitor.status().probation).toMatchObject({ run_id: 'new', active: false, decision: { verdict: 'keep', action: 'none', decided_by: 'r1' } });
+    // Later looks leave it over: the pointer still names the promotion, but its probation was decided.
+    await monitor.tick();
+    await monitor.stop();
+    expect(monitor.status().probation).toMatchObject({ active: false, decision: { verdict: 'keep' } });
+    expect(rollbacks).toEqual([]);
+  });
+
   it('shows a probation in /metrics of a reporting replica only while it runs: gone once the promoter decided it', async () => {
     const promotion = await history(record('old', null, 1), record('new', 'old', 2));
     const holder = { current: () => ({ run: { runId: 'new' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
@@ -185,7 +214,7 @@ describe('live > probation decider', () => {
     await writeProbationDecision(store, settings, { promotion: ref, verdict: 'rollback', candidate_rmse: 2, baseline_rmse: 1, points: 10, replicas: ['r1'], reason: 'worse', action: 'rolled-back', decided_by: 'promoter', decided_at: new Date().toISOString() });
     await monitor.tick();
     await monitor.stop();
-    expect(monitor.status().probation).toMatchObject({ run_id: 'new', points: 4, decision: { action: 'rolled-back' } });
+    expect(monitor.status().probation).toMatchObject({ run_id: 'new', points: 4, active: false, decision: { action: 'rolled-back' } });
     expect(await probationSeries()).toEqual([]);
   });
 });

@@ -107,7 +107,7 @@ describe('live > probation in an embedded flts serve', () => {
     expect((await healthLive()).probation).toMatchObject({ run_id: runs.naiveTwin, previous_run_id: runs.naive });
     await trafficUntil(async () => (await healthLive()).probation?.decision !== null, 200);
     const live = await healthLive();
-    expect(live.probation.decision).toMatchObject({ verdict: 'keep', action: 'none' });
+    expect(live.probation).toMatchObject({ active: false, decision: { verdict: 'keep', action: 'none' } });
     expect(live.probation.candidate_rmse).toBe(live.probation.baseline_rmse);
     expect(live.probation.shadowing).toBe(false);
     expect(await (await fetch(`${service.url}/metrics`)).text()).not.toMatch(/^flts_live_probation_(rmse|points)\{/m);

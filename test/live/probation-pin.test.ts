@@ -97,7 +97,7 @@ describe('live > probation of a run a person chose', () => {
       expect(await probationAwaitingDecision(store, settings)).toBeUndefined();
       expect(await decider()).toEqual(decision);
       await monitor.tick();
-      expect(monitor.status().probation).toMatchObject({ ...underWay, decision: { verdict: 'rollback', action: 'none', kept_by: { action: 'pin' } } });
+      expect(monitor.status().probation).toMatchObject({ ...underWay, active: false, decision: { verdict: 'rollback', action: 'none', kept_by: { action: 'pin' } } });
     } finally {
       await monitor.stop();
     }

@@ -49,7 +49,10 @@ export interface LiveStatus {
     run_id: string;
     previous_run_id: string;
     promoted_at: string;
-    /** False once the promotion was rolled back or replaced (its figures and decision stay until the next one). */
+    /**
+     * True while the probation runs: until its decision is known (kept, rolled back, left in place) or its promotion
+     * is over (rolled back by a person, replaced, pinned). Its figures and decision stay on show until the next one.
+     */
     active: boolean;
     points: number;
     needed: number;
@@ -85,9 +88,12 @@ interface Shadow {
 interface Probation {
   ref: PromotionRef;
   decision: ProbationDecision | null;
-  /** False once the pointer no longer names this promotion. */
-  active: boolean;
+  /** False once the pointer no longer names this promotion (a decided one stays current until then). */
+  current: boolean;
 }
+
+/** A probation runs from its start until it is decided or its promotion is over (rolled back, replaced, pinned). */
+const isRunning = (probation: Probation | undefined): probation is Probation => probation !== undefined && probation.current && probation.decision === null;
 
 /** Serving's side of live accuracy: feeds the scorer from requests, keeps shadow runs loaded, reports figures. */
 export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
@@ -189,15 +195,15 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       const candidate = pointer && promotionRefOf(pointer);
       if (candidate && candidate.run_id === served) ref = candidate;
     }
-    if (!ref || (probation && !samePromotion(probation.ref, ref) && probation.active)) {
+    if (!ref || (probation && !samePromotion(probation.ref, ref) && probation.current)) {
       // The promotion is over (rolled back, replaced, pinned): its figures and decision stay on show until the next one.
-      if (probation && (probation.active || probation.decision?.action === 'rollback-pending')) await refreshDecision(probation);
-      if (probation) probation.active = false;
+      if (probation && (probation.current || probation.decision?.action === 'rollback-pending')) await refreshDecision(probation);
+      if (probation) probation.current = false;
       setShadow('baseline', undefined);
       if (!ref) return;
     }
     if (!probation || !samePromotion(probation.ref, ref)) {
-      probation = { ref, decision: null, active: true };
+      probation = { ref, decision: null, current: true };
       unloadable.clear();
       scorer.startPairing(ref.run_id, ref.previous_run_id, live.probationPoints);
       logger.info({ runId: ref.run_id, previousRunId: ref.previous_run_id, points: live.probationPoints }, 'live_probation_started');
@@ -225,7 +231,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     await upkeepProbation();
     await writeLiveReport(options.store, settings, report());
     // A rollback left pending (its rollback failed on an outage) is finished by a later look, as the decider promises.
-    if (options.rollback && probation?.active && (!probation.decision || probation.decision.action === 'rollback-pending')) {
+    if (options.rollback && probation?.current && (!probation.decision || probation.decision.action === 'rollback-pending')) {
       const decision = await decideProbation({ store: options.store, settings, rollback: options.rollback, logger, decidedBy: options.replica, onRollback: options.onRollback });
       if (decision && probation && samePromotion(decision.promotion, probation.ref)) probation.decision = decision;
     }
@@ -241,10 +247,9 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     return next;
   }
 
-  /** A probation runs from its start until it is decided or its promotion is over (rolled back, replaced, pinned). */
   function runningProbation(): ReturnType<LiveScorer['paired']> {
     const paired = scorer.paired();
-    if (!probation?.active || probation.decision || !paired) return undefined;
+    if (!isRunning(probation) || !paired) return undefined;
     return paired.candidate_run_id === probation.ref.run_id && paired.baseline_run_id === probation.ref.previous_run_id ? paired : undefined;
   }
 
@@ -289,7 +294,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
               needed: live.probationPoints,
               candidate_rmse: rmse?.candidate ?? null,
               baseline_rmse: rmse?.baseline ?? null,
-              active: probation.active,
+              active: isRunning(probation),
               shadowing: shadows.get('baseline')?.model !== undefined,
               decision: decision ? { verdict: decision.verdict, action: decision.action, reason: decision.reason, decided_by: decision.decided_by, decided_at: decision.decided_at, ...(decision.kept_by ? { kept_by: decision.kept_by } : {}) } : null,
             }
