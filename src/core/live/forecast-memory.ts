@@ -12,6 +12,13 @@ export interface RememberedPrediction {
   readonly intervals?: ReadonlyArray<readonly IntervalBounds[] | undefined>;
   /** Per target, the actuals this forecast can be scored on (one array shared by every row of a forecast). */
   readonly plausible?: readonly PlausibleRange[];
+  /**
+   * Set while the point waits on a refused actual: per target, whether it is done with (scored, or its actual
+   * missing), so a corrected actual scores only the targets still open.
+   */
+  readonly settled?: readonly boolean[];
+  /** A target of this point was scored already: the point is counted once, and a repeated forecast of it ignored. */
+  readonly matched?: boolean;
 }
 
 /** Bounds of an actual worth scoring, in original units. */
@@ -30,8 +37,13 @@ export interface PlausibleRange {
  */
 export interface ForecastMemory {
   remember(identifier: string, time: number, prediction: RememberedPrediction): void;
-  /** The predictions for this timestamp, removed from memory (each is scored once); undefined when none. */
-  take(identifier: string, time: number): RememberedPrediction[] | undefined;
+  /** The predictions for this timestamp, held until `settle`; undefined when none. */
+  peek(identifier: string, time: number): readonly RememberedPrediction[] | undefined;
+  /**
+   * After scoring this timestamp: the predictions in `waiting` (remade with `settled`, their point waiting on a
+   * refused actual) take the place of the ones held, in place, and every other leaves memory, as scored.
+   */
+  settle(identifier: string, time: number, waiting: readonly RememberedPrediction[]): void;
   /** Predictions held. */
   readonly size: number;
   /** Series (identifiers) with a prediction held. */
@@ -118,16 +130,23 @@ export function createForecastMemory(capacity: number): ForecastMemory {
       size++;
       while (size > capacity) forgetOldest();
     },
-    take(identifier, time) {
+    peek: (identifier, time) => bySeries.get(identifier)?.get(time),
+    settle(identifier, time, waiting) {
       const byTime = bySeries.get(identifier);
       const list = byTime?.get(time);
-      if (!list) return undefined;
-      byTime!.delete(time);
+      if (!byTime || !list) return;
+      for (const prediction of list) {
+        // A point marked when it first scored a target is not marked again for the targets a corrected actual scores.
+        if (prediction.matched) continue;
+        const stays = waiting.find((other) => other.runId === prediction.runId && other.origin === prediction.origin);
+        if (!stays || stays.matched) markScored(identifier, time, prediction);
+      }
+      size -= list.length - waiting.length;
+      // Set over the existing key: a waiting point keeps its place in the order the oldest are forgotten in.
+      if (waiting.length > 0) byTime.set(time, [...waiting]);
+      else byTime.delete(time);
       // An emptied series goes at once: every distinct identifier a client names would otherwise stay a key for good.
-      if (byTime!.size === 0) bySeries.delete(identifier);
-      size -= list.length;
-      for (const prediction of list) markScored(identifier, time, prediction);
-      return list;
+      if (byTime.size === 0) bySeries.delete(identifier);
     },
     get size() {
       return size;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createForecastMemory } from './forecast-memory.js';
+import { createForecastMemory, type ForecastMemory, type RememberedPrediction } from './forecast-memory.js';
 import { createLiveScorer, type LiveForecast } from './live-scorer.js';
 import { probationVerdict } from './probation.js';
 import { RollingErrors } from './rolling-errors.js';
@@ -47,15 +47,22 @@ describe('live > rolling errors', () => {
   });
 });
 
+/** The predictions for a timestamp, out of memory as scored (none waits on a refused actual). */
+function take(memory: ForecastMemory, identifier: string, time: number): readonly RememberedPrediction[] | undefined {
+  const predictions = memory.peek(identifier, time);
+  memory.settle(identifier, time, []);
+  return predictions;
+}
+
 describe('live > forecast memory', () => {
   it('forgets the oldest timestamps beyond its capacity and counts them', () => {
     const memory = createForecastMemory(3);
     for (let t = 0; t < 5; t++) memory.remember('a', t, { runId: 'r', origin: -1, targets: ['x'], values: [t] });
     expect(memory.size).toBe(3);
     expect(memory.forgotten).toBe(2);
-    expect(memory.take('a', 0)).toBeUndefined();
-    expect(memory.take('a', 4)?.[0].values).toEqual([4]);
-    expect(memory.take('a', 4)).toBeUndefined();
+    expect(take(memory, 'a', 0)).toBeUndefined();
+    expect(take(memory, 'a', 4)?.[0].values).toEqual([4]);
+    expect(take(memory, 'a', 4)).toBeUndefined();
     expect(memory.size).toBe(2);
   });
 
@@ -65,25 +72,25 @@ describe('live > forecast memory', () => {
     memory.remember('a', 5, { runId: 'r', origin: 1, targets: ['x'], values: [2] });
     memory.remember('a', 5, { runId: 'r', origin: 2, targets: ['x'], values: [3] });
     memory.remember('b', 5, { runId: 'r', origin: 1, targets: ['x'], values: [4] });
-    expect(memory.take('a', 5)?.map((p) => p.values[0])).toEqual([2, 3]);
-    expect(memory.take('b', 5)?.map((p) => p.values[0])).toEqual([4]);
+    expect(take(memory, 'a', 5)?.map((p) => p.values[0])).toEqual([2, 3]);
+    expect(take(memory, 'b', 5)?.map((p) => p.values[0])).toEqual([4]);
   });
 
   it('ignores a forecast repeated after its point was scored, while that point is among the last scored', () => {
     const memory = createForecastMemory(3);
     const served = { runId: 'r', origin: 1, targets: ['x'], values: [1] };
     memory.remember('a', 5, served);
-    expect(memory.take('a', 5)).toHaveLength(1);
+    expect(take(memory, 'a', 5)).toHaveLength(1);
     // The same forecast again (a retried request): its point was scored, so the next actuals find nothing.
     memory.remember('a', 5, served);
     expect(memory.size).toBe(0);
-    expect(memory.take('a', 5)).toBeUndefined();
+    expect(take(memory, 'a', 5)).toBeUndefined();
     // Another origin, run or series is another point.
     memory.remember('a', 5, { ...served, origin: 2 });
     memory.remember('a', 5, { ...served, runId: 's' });
     memory.remember('b', 5, served);
-    expect(memory.take('a', 5)?.map((p) => [p.runId, p.origin])).toEqual([['r', 2], ['s', 1]]);
-    expect(memory.take('b', 5)).toHaveLength(1);
+    expect(take(memory, 'a', 5)?.map((p) => [p.runId, p.origin])).toEqual([['r', 2], ['s', 1]]);
+    expect(take(memory, 'b', 5)).toHaveLength(1);
     // Only the last `capacity` scored points are kept: the first is remembered again once three more were scored.
     memory.remember('a', 5, served);
     expect(memory.size).toBe(1);
@@ -93,7 +100,7 @@ describe('live > forecast memory', () => {
     const memory = createForecastMemory(100);
     for (let i = 0; i < 1000; i++) {
       memory.remember(`series-${i}`, 5, { runId: 'r', origin: 1, targets: ['x'], values: [1] });
-      memory.take(`series-${i}`, 5);
+      take(memory, `series-${i}`, 5);
     }
     expect(memory.size).toBe(0);
     expect(memory.series).toBe(0);
@@ -192,6 +199,57 @@ describe('live > scorer', () => {
     expect(probationVerdict(JSON.parse(JSON.stringify(paired)), { points: 399, margin: 0.1 })).toMatchObject({ verdict: 'rollback', candidateRmse: 2, baselineRmse: 1 });
     expect(scorer.figures().map((run) => [run.run_id, run.targets.down.rmse])).toEqual([['new', 2], ['old', 1]]);
     expect(scorer.ignored()).toEqual({ out_of_range: 1 });
+  });
+
+  it('leaves the point of a refused actual waiting: a corrected resend is scored once, an absurd one never', () => {
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100 });
+    scorer.startPairing('new', 'old', 10);
+    scorer.remember(forecast('new', 0, [12, 12]));
+    scorer.remember(forecast('old', 0, [11, 11]));
+    const absurd = { identifier: 'site', time: [60], values: { down: [1e140] } };
+    expect(scorer.score(absurd)).toEqual([]);
+    expect(scorer.score(absurd)).toEqual([]);
+    expect(scorer.ignored()).toEqual({ out_of_range: 2 });
+    expect(scorer.memory().points).toBe(4);
+    // The client corrects its unit mix-up: both runs are scored on the point, and paired on it.
+    const corrected = { identifier: 'site', time: [60], values: { down: [10] } };
+    expect(scorer.score(corrected)).toEqual([
+      { run_id: 'new', points: 1, rmse: 2, mae: 2 },
+      { run_id: 'old', points: 1, rmse: 1, mae: 1 },
+    ]);
+    expect(scorer.paired()).toMatchObject({ points: 1, terms: 1, candidate_sum_sq: 4, baseline_sum_sq: 1 });
+    // Scored once: neither the corrected value again nor the same forecast served again scores it a second time.
+    expect(scorer.score(corrected)).toEqual([]);
+    scorer.remember(forecast('new', 0, [12, 12]));
+    expect(scorer.score(corrected)).toEqual([]);
+    expect(scorer.score(absurd)).toEqual([]);
+    expect(scorer.figures().map((run) => [run.run_id, run.matched_total, run.targets.down.points])).toEqual([['new', 1, 1], ['old', 1, 1]]);
+    expect(scorer.ignored()).toEqual({ out_of_range: 2 });
+  });
+
+  it('scores the plausible targets of a point at once and the refused one when it is corrected, each once', () => {
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100 });
+    scorer.startPairing('new', 'old', 10);
+    const twoTargets = (runId: string, down: number, up: number): LiveForecast => ({ identifier: 'site', runId, origin: 0, targets: ['down', 'up'], time: [60], values: [[down], [up]] });
+    scorer.remember(twoTargets('new', 12, 3));
+    scorer.remember(twoTargets('old', 11, 2));
+    expect(scorer.score({ identifier: 'site', time: [60], values: { down: [10], up: [1e140] } })).toEqual([
+      { run_id: 'new', points: 1, rmse: 2, mae: 2 },
+      { run_id: 'old', points: 1, rmse: 1, mae: 1 },
+    ]);
+    // The same forecast served again is the same point: it neither replaces the waiting one nor scores `down` twice.
+    scorer.remember(twoTargets('new', 12, 3));
+    expect(scorer.score({ identifier: 'site', time: [60], values: { down: [10], up: [1e140] } })).toEqual([]);
+    expect(scorer.score({ identifier: 'site', time: [60], values: { down: [10], up: [2] } })).toEqual([
+      { run_id: 'new', points: 1, rmse: 1, mae: 1 },
+      { run_id: 'old', points: 1, rmse: 0, mae: 0 },
+    ]);
+    expect(scorer.score({ identifier: 'site', time: [60], values: { down: [10], up: [2] } })).toEqual([]);
+    // One point, two terms: as if both actuals had come together.
+    expect(scorer.paired()).toMatchObject({ points: 1, terms: 2, candidate_sum_sq: 4 + 1, baseline_sum_sq: 1 + 0 });
+    expect(scorer.figures().map((run) => [run.run_id, run.matched_total, run.targets.down.points, run.targets.up.points])).toEqual([['new', 1, 1, 1], ['old', 1, 1, 1]]);
+    expect(scorer.memory().points).toBe(0);
+    expect(scorer.ignored()).toEqual({ out_of_range: 2 });
   });
 
   it('scores an actual outside the forecast but within what the run was shown, and judges a point once for every run', () => {

@@ -71,7 +71,8 @@ const MAX_SCORED_ERROR = 1e150;
 
 /**
  * An actual further than this many spans outside every value its forecasts knew (the forecast, the request's rows,
- * the run's training range) is left unscored for every run, and counted (`ignored`): a unit mix-up or a broken client
+ * the run's training range) is left unscored for every run, and counted (`ignored`), its point left waiting for a
+ * corrected actual: a unit mix-up or a broken client
  * (1e140 in POST /actuals) whose square, finite or not, would swamp hundreds of real errors and make both runs of a
  * probation look equal. The span is the width of those values or their magnitude, whichever is larger, so only an
  * absurd value is refused: a real drift shows in the request's rows before its actuals arrive.
@@ -128,6 +129,8 @@ interface Pairing extends PairedFigures {
   limit: number;
 }
 
+const NONE_WAITING: readonly RememberedPrediction[] = [];
+
 export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
   const memory = createForecastMemory(options.memoryPoints);
   const runs = new Map<string, RunState>();
@@ -161,7 +164,7 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
     for (let t = 0; t < prediction.targets.length; t++) {
       const target = prediction.targets[t];
       const column = actuals.values[target];
-      if (!column || refused?.has(target)) continue;
+      if (!column || refused?.has(target) || prediction.settled?.[t]) continue;
       const actual = column[row];
       const predicted = prediction.values[t];
       if (!Number.isFinite(actual) || !Number.isFinite(predicted) || !(Math.abs(predicted - actual) <= MAX_SCORED_ERROR)) continue;
@@ -175,7 +178,7 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
       terms++;
     }
     if (state && terms > 0) {
-      state.matched++;
+      if (!prediction.matched) state.matched++;
       let entry = tally.get(prediction.runId);
       if (!entry) tally.set(prediction.runId, (entry = { points: 0, sq: 0, abs: 0, terms: 0 }));
       entry.points++;
@@ -193,13 +196,14 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
   function refusedTargets(predictions: readonly RememberedPrediction[], actuals: LiveActuals, row: number): Set<string> | undefined {
     let refused: Set<string> | undefined;
     for (const prediction of predictions) {
-      for (const target of prediction.targets) {
+      for (let i = 0; i < prediction.targets.length; i++) {
+        const target = prediction.targets[i];
         const actual = actuals.values[target]?.[row];
-        if (actual === undefined || !Number.isFinite(actual) || refused?.has(target)) continue;
+        if (actual === undefined || !Number.isFinite(actual) || refused?.has(target) || prediction.settled?.[i]) continue;
         const admitted = predictions.some((p) => {
           const t = p.targets.indexOf(target);
           const range = t < 0 ? undefined : p.plausible?.[t];
-          return t >= 0 && (!range || (actual >= range.min && actual <= range.max));
+          return t >= 0 && !p.settled?.[t] && (!range || (actual >= range.min && actual <= range.max));
         });
         if (admitted) continue;
         (refused ??= new Set()).add(target);
@@ -209,14 +213,29 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
     return refused;
   }
 
-  function pairUp(predictions: RememberedPrediction[], scored: Array<{ sq: number; terms: number }>): void {
+  /**
+   * The predictions of a point left waiting by refused actuals, remade with what is done: a corrected actual sent
+   * later is scored, on the targets still open; an absurd resend is refused again.
+   */
+  function waitingOn(refused: ReadonlySet<string>, predictions: readonly RememberedPrediction[], scored: ReadonlyArray<{ terms: number }>): RememberedPrediction[] {
+    const waiting: RememberedPrediction[] = [];
+    predictions.forEach((prediction, i) => {
+      const settled = prediction.targets.map((target, t) => prediction.settled?.[t] === true || !refused.has(target));
+      if (settled.every(Boolean)) return;
+      waiting.push({ ...prediction, settled, matched: prediction.matched === true || scored[i].terms > 0 });
+    });
+    return waiting;
+  }
+
+  function pairUp(predictions: readonly RememberedPrediction[], scored: Array<{ sq: number; terms: number }>): void {
     const active = pairing;
     if (!active || active.points >= active.limit) return;
     for (let i = 0; i < predictions.length; i++) {
       if (predictions[i].runId !== active.candidate_run_id || scored[i].terms === 0) continue;
       const j = predictions.findIndex((p, k) => p.runId === active.baseline_run_id && p.origin === predictions[i].origin && scored[k].terms === scored[i].terms);
       if (j < 0) continue;
-      active.points++;
+      // The rest of a point that waited on a refused actual adds its terms to the point already counted.
+      if (!predictions[i].matched) active.points++;
       active.terms += scored[i].terms;
       active.candidate_sum_sq += scored[i].sq;
       active.baseline_sum_sq += scored[j].sq;
@@ -241,12 +260,14 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
       if (memory.size === 0) return [];
       let tally: Map<string, { points: number; sq: number; abs: number; terms: number }> | undefined;
       for (let row = 0; row < actuals.time.length; row++) {
-        const predictions = memory.take(actuals.identifier, actuals.time[row]);
+        const time = actuals.time[row];
+        const predictions = memory.peek(actuals.identifier, time);
         if (!predictions) continue;
         tally ??= new Map();
         const refused = refusedTargets(predictions, actuals, row);
         const scored = predictions.map((prediction) => scoreOne(prediction, actuals, row, refused, tally!));
         pairUp(predictions, scored);
+        memory.settle(actuals.identifier, time, refused ? waitingOn(refused, predictions, scored) : NONE_WAITING);
       }
       if (!tally) return [];
       return [...tally].map(([runId, entry]) => ({ run_id: runId, points: entry.points, rmse: Math.sqrt(entry.sq / entry.terms), mae: entry.abs / entry.terms }));

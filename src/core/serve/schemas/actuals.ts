@@ -20,7 +20,7 @@ export const actualsSchema = {
         matched: { type: 'integer', description: 'Forecast points scored by these actuals.' },
         ignored: {
           type: 'integer',
-          description: 'Values (timestamp x column) matching a remembered forecast but left unscored for every run: more than ten spans outside what the forecast, its request rows and the run\'s training range showed (a unit mix-up, a broken client). Counted in flts_live_actuals_ignored_total{reason="out_of_range"}.',
+          description: 'Values (timestamp x column) matching a remembered forecast but left unscored for every run: more than ten spans outside what the forecast, its request rows and the run\'s training range showed (a unit mix-up, a broken client). Their forecast points wait: a corrected value sent later is scored. Counted in flts_live_actuals_ignored_total{reason="out_of_range"}.',
         },
         runs: {
           type: 'array',
