@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ERROR_CATALOGUE, FltsError, exitCodeFor, httpStatusFor, orUnlessUnavailable, toFltsError } from './errors.js';
+import { ERROR_CATALOGUE, FltsError, errorFromWorker, exitCodeFor, httpStatusFor, orUnlessUnavailable, toFltsError, workerFailureOf } from './errors.js';
 import { MODEL_TYPES } from './model-types.js';
 
 describe('core > errors', () => {
@@ -62,6 +62,17 @@ describe('core > errors', () => {
 
   it('names every model type in the unknown-type hint', () => {
     for (const type of MODEL_TYPES) expect(ERROR_CATALOGUE.FLTS_MODEL_UNKNOWN_TYPE.hint).toMatch(new RegExp(`\\b${type}\\b`));
+  });
+
+  it('passes an error across a thread with its details and hint, in a form postMessage can always carry', () => {
+    const thrown = new FltsError('FLTS_DATA_UNREADABLE', 'a.csv: CSV line 3 has 3 fields', { details: { source: 'a.csv', line: 3, limits: [1, 2] }, hint: 'one value per column' });
+    const posted = structuredClone(workerFailureOf(thrown));
+    expect(errorFromWorker(posted, 'FLTS_INTERNAL')).toMatchObject({ code: 'FLTS_DATA_UNREADABLE', message: thrown.message, hint: 'one value per column', details: { source: 'a.csv', line: 3, limits: [1, 2] } });
+    // Details that cannot be cloned (a function slipped in) travel as their JSON form, instead of failing the post.
+    const odd = workerFailureOf(new FltsError('FLTS_DATA_UNREADABLE', 'odd', { details: { line: 4, explain: () => 'no' } }));
+    expect(structuredClone(odd).details).toEqual({ line: 4 });
+    // A code the catalogue does not know falls back, with the fallback's own hint.
+    expect(errorFromWorker({ code: 'ENOENT', message: 'gone', hint: 'elsewhere' }, 'FLTS_TRAIN_FAILED')).toMatchObject({ code: 'FLTS_TRAIN_FAILED', hint: ERROR_CATALOGUE.FLTS_TRAIN_FAILED.hint });
   });
 
   it('has codes of the form FLTS_<AREA>_<PROBLEM>', () => {

@@ -216,19 +216,47 @@ export function toFltsError(value: unknown): FltsError {
   return new FltsError('FLTS_INTERNAL', message, { cause: value });
 }
 
-/** A failure as a worker thread posts it to its parent: the error's code when it has one, and its message. */
+/**
+ * A failure as a worker thread posts it to its parent: the error's code when it has one, its message and, from an
+ * FltsError, its details and hint (what a caller or a JSON error body shows: the line, the column, the limit).
+ */
 export interface WorkerFailure {
   code?: string;
   message: string;
+  details?: ErrorDetails;
+  hint?: string;
+}
+
+/**
+ * Details as postMessage can carry them: a structured clone, else their JSON form (details are meant to be JSON-safe;
+ * a function or symbol in them would make postMessage throw, and the failure would be lost for a DataCloneError).
+ */
+function cloneableDetails(details: ErrorDetails): ErrorDetails | undefined {
+  try {
+    return structuredClone(details);
+  } catch {
+    try {
+      return JSON.parse(JSON.stringify(details)) as ErrorDetails;
+    } catch {
+      return undefined;
+    }
+  }
 }
 
 export function workerFailureOf(error: unknown): WorkerFailure {
-  return { code: (error as { code?: string } | undefined)?.code, message: error instanceof Error ? error.message : String(error) };
+  const failure: WorkerFailure = { code: (error as { code?: string } | undefined)?.code, message: error instanceof Error ? error.message : String(error) };
+  if (!isFltsError(error)) return failure;
+  const details = Object.keys(error.details).length > 0 ? cloneableDetails(error.details) : undefined;
+  return { ...failure, ...(details ? { details } : {}), hint: error.hint };
 }
 
-/** The error a worker posted, under its own code when the catalogue has it, else under `fallback`. */
+/** The error a worker posted, under its own code (with its details and hint) when the catalogue has it, else under `fallback`. */
 export function errorFromWorker(failure: WorkerFailure, fallback: ErrorCode): FltsError {
-  return new FltsError(failure.code && failure.code in ERROR_CATALOGUE ? (failure.code as ErrorCode) : fallback, failure.message);
+  const known = failure.code !== undefined && failure.code in ERROR_CATALOGUE;
+  return new FltsError(known ? (failure.code as ErrorCode) : fallback, failure.message, {
+    ...(failure.details ? { details: failure.details } : {}),
+    ...(known && failure.hint !== undefined ? { hint: failure.hint } : {}),
+  });
 }
 
 export function exitCodeFor(error: unknown): number {
