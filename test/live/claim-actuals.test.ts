@@ -5,10 +5,12 @@ import { createFsBus } from '../../src/core/bus/fs-bus.js';
 import type { MessageBus } from '../../src/core/bus/message-bus.js';
 import { encodeInferenceClaim } from '../../src/core/bus/messages.js';
 import { resolveSettings } from '../../src/core/config/settings.js';
+import { runBatchInference } from '../../src/core/batch/run-batch-inference.js';
 import { startDaemon } from '../../src/core/daemon/start-daemon.js';
 import { parseTimestamp } from '../../src/core/data/timestamps.js';
 import { loadProcessedData } from '../../src/core/preprocess/processed-data.js';
 import type { RunRecord } from '../../src/core/registry/run-record.js';
+import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { createTrainedHome, rawTestRows, type TrainedHome } from '../helpers/poblesec-slice.js';
 import { startServe, type ServeProcess } from '../helpers/serve-process.js';
 import { waitUntil } from '../helpers/wait-until.js';
@@ -88,11 +90,20 @@ describe('live > inference-data claims score the forecasts of a separate serve p
     expect(metrics).toMatch(new RegExp(`flts_live_matched_total\\{run_id="${run.run_id}"\\} ${expected.length}\\b`));
   }, 120_000);
 
-  it('scores a claim once in a daemon whose batch role forecasts it in the same process', async () => {
+  it('scores a claim once in a daemon whose batch role forecasts it in the same process, reading the claimed object once', async () => {
     const settings = resolveSettings({
       flags: { ...trained.flags, 'bus.kind': 'fs', 'daemon.roles': ['serving', 'batch'], 'daemon.port': 0, 'daemon.host': '127.0.0.1', 'serve.port': 0, 'serve.host': '127.0.0.1', 'serve.pollIntervalMs': 0 },
     }).settings;
-    const daemon = await startDaemon(settings, { store: trained.store, bus: createFsBus({ root: path.join(trained.home, 'bus'), pollIntervalMs: 20 }) });
+    // Reads of the claimed data's bytes, by either role.
+    let claimReads = 0;
+    const counting: ObjectStore = {
+      ...trained.store,
+      get: (bucket, key) => {
+        if (bucket === settings.store.buckets.processed && key.endsWith('/test_processed_data.parquet')) claimReads++;
+        return trained.store.get(bucket, key);
+      },
+    };
+    const daemon = await startDaemon(settings, { store: counting, bus: createFsBus({ root: path.join(trained.home, 'bus'), pollIntervalMs: 20 }) });
     try {
       const status = (name: string): any => daemon.roles().find((role) => role.name === name)!.status();
       const serving = daemon.roles().find((role) => role.name === 'serving')!;
@@ -101,11 +112,17 @@ describe('live > inference-data claims score the forecasts of a separate serve p
       await waitUntil(async () => status('batch').claims_handled >= 2, 'the batch role reading the earlier claims', 60_000, 50);
       const { url } = status('serving');
       const { expected } = await serveForecasts(url);
+      claimReads = 0;
       await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: 'test_processed_data.parquet', size: 0, configHash: run.config_hash, identifier: '' }));
       await waitUntil(async () => status('batch').claims_handled >= 3, 'the batch role forecasting the claim', 60_000, 50);
       const actualsGroup = serving.subscriptions[1].group;
       await waitUntil(async () => (await bus.lag(actualsGroup, [settings.bus.topics.inferenceData])).every((partition) => partition.lag === 0), 'the serving role reading the claim', 30_000, 50);
       expect((await liveRun(url))!.matched_total).toBe(expected.length);
+      // The batch role forecast from it and the serving role scored its actuals: one read for both.
+      expect(claimReads).toBe(1);
+      // Read off the serving thread and shared, the claim is forecast as batch inference alone forecasts it.
+      const alone = await runBatchInference(settings, { store: trained.store }, { data: { bucket: settings.store.buckets.processed, key: 'test_processed_data.parquet', configHash: run.config_hash } });
+      expect(status('batch').last_result).toMatchObject({ run_id: run.run_id, prediction_hash: alone.prediction_hash });
     } finally {
       await daemon.stop();
     }

@@ -26,7 +26,8 @@ export function inferenceActuals(plan: FeaturePlan, input: InferenceInput, ident
 /**
  * Reads data (a claimed object) exactly as batch inference with this run would, refusing what it refuses, and
  * returns its actual values: a replica that did not forecast the claim scores its remembered forecasts with them.
- * The object is parsed on a worker thread, so a serving replica goes on answering requests meanwhile.
+ * The object is parsed on a worker thread, so a serving replica goes on answering requests meanwhile. `share`
+ * gets the read to make and may answer with a batch role's read of the same claim instead (see ClaimReads).
  */
 export async function readInferenceActuals(
   store: ObjectStore,
@@ -34,7 +35,9 @@ export async function readInferenceActuals(
   run: { plan: FeaturePlan; configHash: string },
   data: InferenceDataRef,
   identifier: string,
+  share?: (read: () => Promise<InferenceInput>) => Promise<InferenceInput>,
 ): Promise<TableActuals> {
-  const input = await loadInferenceInput(store, settings, run.plan, data, 'auto', run.configHash, readTableBytesOffThread);
+  const read = (): Promise<InferenceInput> => loadInferenceInput(store, settings, run.plan, data, 'auto', run.configHash, readTableBytesOffThread);
+  const input = await (share ? share(read) : read());
   return inferenceActuals(run.plan, input, identifier);
 }

@@ -13,7 +13,8 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { DataWarning } from '../data/time-steps.js';
 import { batchPredictionHash, forecastEveryWindow } from './batch-forecast.js';
 import { encodeForecastTable, forecastFileFormat, writeForecastFile } from './forecast-table.js';
-import { loadInferenceInput, type InferenceDataRef, type InputScale } from './inference-input.js';
+import { loadInferenceInput, type InferenceDataRef, type InferenceInput, type InputScale } from './inference-input.js';
+import { readTableBytesOffThread } from '../data/read-table-off-thread.js';
 import { forecastObjectKey, readResultMarker, resultLogKey, writePendingMarker, writeResultMarker, type ResultMarker } from './result-marker.js';
 import { batchMetrics, batchSamples, type BatchMetrics, type BatchResultRecord } from './result-record.js';
 
@@ -25,6 +26,11 @@ export interface BatchInferenceDeps {
   onEvent?: EventSink;
   signal?: AbortSignal;
   now?: () => Date;
+  /**
+   * Given, the data is read through it as `runId` reads it: a daemon that also serves shares the read of a claim
+   * with its claim-actuals follower (ClaimReads), and parses it off the serving thread.
+   */
+  shareRead?: (runId: string, read: () => Promise<InferenceInput>) => Promise<InferenceInput>;
 }
 
 export interface BatchInferenceInput {
@@ -83,7 +89,8 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
   const { run, model, scaler, intervals } = await loadRunForServing(store, settings, runId);
   try {
     const plan = createFeaturePlan(model.window, scaler);
-    const data = await loadInferenceInput(store, settings, plan, input.data, input.scale, run.config_hash);
+    const read = (): Promise<InferenceInput> => loadInferenceInput(store, settings, plan, input.data, input.scale, run.config_hash, deps.shareRead ? readTableBytesOffThread : undefined);
+    const data = await (deps.shareRead ? deps.shareRead(run.run_id, read) : read());
     const intervalSource = intervals ? await createIntervalSource(intervals, parseIntervalLevels(settings.eval.intervalLevels)) : undefined;
     const forecast = await forecastEveryWindow(plan, model, data, {
       chunkSize: settings.batch.chunkSize,

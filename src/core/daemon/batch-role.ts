@@ -5,6 +5,7 @@ import { STEP_RESULTS } from './daemon-metrics.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { handleInferenceClaim } from '../batch/inference-claim-handler.js';
 import type { BatchInferenceResult } from '../batch/run-batch-inference.js';
+import type { InferenceInput } from '../batch/inference-input.js';
 import { startLogRetention } from '../serve/prediction-log-retention.js';
 
 /** The daemon role answering `inference-data` claims with batch inference (`--roles batch`). */
@@ -21,7 +22,10 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
     let result: BatchInferenceResult;
     try {
       const claim = decodeInferenceClaim(message);
-      result = await handleInferenceClaim(claim, { settings, store, bus, logger, onEvent, signal });
+      const { claimReads } = context;
+      // The serving role's follower in this process reads the claim too: one read for both.
+      const shareRead = claimReads && ((runId: string, read: () => Promise<InferenceInput>) => claimReads.read(message, runId, read));
+      result = await handleInferenceClaim(claim, { settings, store, bus, logger, onEvent, signal, ...(shareRead ? { shareRead } : {}) });
     } catch (error) {
       // The bus waits out a store or broker that is down (or refuses the credentials) without using up the claim's
       // attempts: that is no failure of the claim. A failed one is tried again, then dead-lettered (at once if invalid).

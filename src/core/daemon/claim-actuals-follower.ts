@@ -1,9 +1,11 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { ClaimMessage, ClaimReads } from '../batch/claim-reads.js';
 import { claimDataRef, claimIdentifier } from '../batch/inference-claim-handler.js';
 import { readInferenceActuals, type TableActuals } from '../batch/inference-actuals.js';
+import type { InferenceInput } from '../batch/inference-input.js';
 import { isOutage } from '../bus/delivery.js';
 import { decodeInferenceClaim, type DataClaim } from '../bus/messages.js';
-import type { MessageBus, Subscription } from '../bus/message-bus.js';
+import type { MessageBus, MessageHandler, Subscription } from '../bus/message-bus.js';
 import { roleDlq } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import { toFltsError } from '../errors.js';
@@ -19,6 +21,8 @@ export interface ClaimActualsDeps {
   holder: ModelHolder;
   live: LiveMonitor;
   logger: Logger;
+  /** Given where a batch role runs in this process: a claim it reads is taken from its read, not read again. */
+  claimReads?: ClaimReads;
 }
 
 /** Rows scored between two turns of the event loop: a claim of a million rows leaves requests waiting milliseconds, not a second. */
@@ -35,15 +39,39 @@ export function claimActualsGroup(promotionGroup: string): string {
  * the claimed object itself, as batch inference with its served run reads it, in a group of its own from the latest
  * offset: a claim published while it was away found none of its forecasts anyway. It only observes: a claim it
  * cannot read is logged and skipped, never retried or dead-lettered (the batch role owns the claim and reports it);
- * a store outage is waited out by the bus as for any handler.
+ * a store outage is waited out by the bus as for any handler. Beside a batch role (`claimReads`), the object is read
+ * once for both: the follower still scores every claim it sees, from whichever role's read comes first.
  */
 export async function followClaimActuals(deps: ClaimActualsDeps, group: string): Promise<Subscription> {
-  const { settings, bus, store, holder, live } = deps;
+  const { settings, bus, claimReads } = deps;
   const topic = settings.bus.topics.inferenceData;
   const logger = deps.logger.child({ component: 'live-claims', group });
-  // The promotion subscription's DLQ, which exists already: a subscription's DLQ topic is created with it, and the
-  // serve principal may not create others. Nothing is sent there (the handler throws only outages, which are waited out).
-  const subscription = await bus.subscribe({ group, topics: [topic], fromBeginning: false, ephemeral: true, dlq: roleDlq(settings, 'serving') }, async (message, { signal }) => {
+  // Before the subscription, so a claim delivered at once is shared already; let go when the subscription stops.
+  const unfollow = claimReads?.follow();
+  let subscription: Subscription;
+  try {
+    // The promotion subscription's DLQ, which exists already: a subscription's DLQ topic is created with it, and the
+    // serve principal may not create others. Nothing is sent there (the handler throws only outages, which are waited out).
+    subscription = await bus.subscribe({ group, topics: [topic], fromBeginning: false, ephemeral: true, dlq: roleDlq(settings, 'serving') }, claimHandler(deps, logger));
+  } catch (error) {
+    unfollow?.();
+    throw error;
+  }
+  logger.info({ topic }, 'live_claims_subscribed');
+  if (!unfollow) return subscription;
+  return {
+    group: subscription.group,
+    topics: subscription.topics,
+    async stop() {
+      unfollow();
+      await subscription.stop();
+    },
+  };
+}
+
+function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
+  const { settings, store, holder, live, claimReads } = deps;
+  return async (message, { signal }) => {
     let claim: DataClaim;
     try {
       claim = decodeInferenceClaim(message);
@@ -52,19 +80,23 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
       return;
     }
     const where = { bucket: claim.bucket, object: claim.object };
+    const at: ClaimMessage = { topic: message.topic, partition: message.partition, offset: message.offset };
     const served = holder.current();
     // Nothing remembered, nothing to match: the object is not even read.
     if (!served || live.scorer.memory().points === 0) {
+      claimReads?.pass(at);
       logger.debug(where, 'live_claim_nothing_to_score');
       return;
     }
     try {
       const info = await store.stat(claim.bucket, claim.object);
       if (info && info.size > settings.live.claimMaxBytes) {
+        claimReads?.pass(at);
         logger.warn({ ...where, bytes: info.size, maxBytes: settings.live.claimMaxBytes }, 'live_claim_too_large');
         return;
       }
-      const actuals = await readInferenceActuals(store, settings, { plan: served.plan, configHash: served.run.configHash }, claimDataRef(claim), claimIdentifier(claim, settings));
+      const share = claimReads && ((read: () => Promise<InferenceInput>) => claimReads.read(at, served.run.runId, read));
+      const actuals = await readInferenceActuals(store, settings, { plan: served.plan, configHash: served.run.configHash }, claimDataRef(claim), claimIdentifier(claim, settings), share);
       const points = await scoreInSlices(live, actuals, signal);
       logger.info({ ...where, rows: actuals.time.length, points }, 'live_claim_scored');
     } catch (error) {
@@ -72,9 +104,7 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
       const flts = toFltsError(error);
       logger.warn({ ...where, code: flts.code, err: flts.message }, 'live_claim_skipped');
     }
-  });
-  logger.info({ topic }, 'live_claims_subscribed');
-  return subscription;
+  };
 }
 
 /** Scores the actuals a slice at a time, yielding between slices so requests are answered meanwhile. */

@@ -1,3 +1,4 @@
+import type { ClaimReads } from '../batch/claim-reads.js';
 import type { MessageBus, Subscription } from '../bus/message-bus.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
@@ -18,6 +19,8 @@ export interface RoleContext {
   /** Aborted when the daemon shuts down. */
   signal: AbortSignal;
   onEvent?: EventSink;
+  /** Where the batch and serving roles of this process meet: one read of a claimed object for both. */
+  claimReads?: ClaimReads;
 }
 
 /** A running role: its subscriptions (for lag and readiness) and how to stop it. */

@@ -1,3 +1,4 @@
+import type { ClaimReads } from '../batch/claim-reads.js';
 import { decodePromotion } from '../bus/messages.js';
 import type { MessageBus, Subscription } from '../bus/message-bus.js';
 import { roleDlq, servingGroupId } from '../bus/topics.js';
@@ -21,6 +22,8 @@ export interface ServingCompanionDeps {
   /** With both (and `live.claimActuals`), the replica also scores its forecasts with the actuals of `inference-data` claims. */
   live?: LiveMonitor;
   store?: ObjectStore;
+  /** A batch role in this process reads the claims too: the follower takes the actuals from its read (see ClaimReads). */
+  claimReads?: ClaimReads;
 }
 
 /** The promotion subscription; `stop` also stops the claim actuals one. */
@@ -72,7 +75,7 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
   if (!live || !store || !settings.live.claimActuals) return subscription;
   let actuals: Subscription;
   try {
-    actuals = await followClaimActuals({ settings, bus, store, holder, live, logger: deps.logger }, claimActualsGroup(group));
+    actuals = await followClaimActuals({ settings, bus, store, holder, live, logger: deps.logger, claimReads: deps.claimReads }, claimActualsGroup(group));
   } catch (error) {
     // Scoring claims is an extra: a broker whose ACLs keep the serve principal off inference-data (or off the
     // replica's actuals group) leaves the replica serving, scored by requests and POST /actuals only, and says so.

@@ -5,14 +5,15 @@ import { startServingCompanion, type ServingCompanion } from './serving-companio
 /**
  * The serving role: the inference API (as `flts serve`) plus its promotion subscription, in the daemon
  * process. Claims on `inference-data` belong to a batch role (in this process or another); this role only reads
- * them for their actual values, through its companion, as a `flts serve` replica does.
+ * them for their actual values, through its companion, as a `flts serve` replica does (beside a batch role in this
+ * process, from that role's read of the claim: `claimReads`).
  */
 export async function startServingRole(context: RoleContext): Promise<RoleHandle> {
   // The daemon's logger names the role already; binding it again would write the key twice on every line.
   const service = await startInferenceService(context.settings, { store: context.store, logger: context.logger, onEvent: context.onEvent });
   let companion: ServingCompanion;
   try {
-    companion = await startServingCompanion({ settings: context.settings, bus: context.bus, holder: service.holder, logger: context.logger, live: service.live, store: context.store });
+    companion = await startServingCompanion({ settings: context.settings, bus: context.bus, holder: service.holder, logger: context.logger, live: service.live, store: context.store, claimReads: context.claimReads });
   } catch (error) {
     await service.close();
     throw error;

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { createClaimReads } from '../batch/claim-reads.js';
 import type { MessageBus } from '../bus/message-bus.js';
 import { pipelineTopics, topicNames } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
@@ -105,6 +106,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     owner: uniqueLeaseOwner(),
     signal: controller.signal,
     onEvent: deps.onEvent,
+    claimReads: createClaimReads(),
   };
   const startRoles = async (): Promise<void> => {
     for (const bucket of [settings.store.buckets.runs, settings.store.buckets.promotion, settings.store.buckets.processed]) await deps.store.ensureBucket(bucket);
