@@ -66,6 +66,23 @@ describe('live > probation decider', () => {
     await writeLiveReport(store, settings, { replica: 'r1', updated_at: new Date().toISOString(), served_run_id: ref.run_id, runs: [], probation: { promotion: ref, paired }, memory: { points: 0, forgotten: 0 } });
   }
 
+  /** An embedded server's monitor (it decides and rolls back itself) serving run "new", its rollbacks recorded. */
+  function embeddedMonitor(requests: RollbackRequest[]) {
+    const holder = { current: () => ({ run: { runId: 'new' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
+    return createLiveMonitor({
+      settings,
+      holder,
+      loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')),
+      store,
+      replica: 'r1',
+      rollback: async (request) => {
+        requests.push(request);
+        return { run_id: request.toRunId, timestamp: 'later' };
+      },
+      logger: silentLogger,
+    });
+  }
+
   it('records why a failed probation stands when the previous run is gone, and stops retrying', async () => {
     const promotion = await history(record('old', null, 1), record('new', 'old', 2));
     await failedProbation(promotion);
@@ -118,19 +135,7 @@ describe('live > probation decider', () => {
     const pending: ProbationDecision = { promotion: ref, verdict: 'rollback', candidate_rmse: 10, baseline_rmse: 1, points: 10, replicas: ['r1'], reason: 'worse', action: 'rollback-pending', decided_by: 'r1', decided_at: new Date().toISOString() };
     await writeProbationDecision(store, settings, pending);
     const requests: RollbackRequest[] = [];
-    const holder = { current: () => ({ run: { runId: 'new' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
-    const monitor = createLiveMonitor({
-      settings,
-      holder,
-      loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')),
-      store,
-      replica: 'r1',
-      rollback: async (request) => {
-        requests.push(request);
-        return { run_id: request.toRunId, timestamp: 'later' };
-      },
-      logger: silentLogger,
-    });
+    const monitor = embeddedMonitor(requests);
     await monitor.tick();
     await monitor.stop();
     expect(requests).toHaveLength(1);
@@ -165,17 +170,8 @@ describe('live > probation decider', () => {
   it('ends a probation on /healthz once it is kept, while its promotion stays current', async () => {
     const promotion = await history(record('old', null, 1), record('new', 'old', 2));
     const ref = promotionRefOf(promotion)!;
-    const holder = { current: () => ({ run: { runId: 'new' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
     const rollbacks: RollbackRequest[] = [];
-    const monitor = createLiveMonitor({
-      settings,
-      holder,
-      loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')),
-      store,
-      replica: 'r1',
-      rollback: async (request) => (rollbacks.push(request), { run_id: request.toRunId, timestamp: 'later' }),
-      logger: silentLogger,
-    });
+    const monitor = embeddedMonitor(rollbacks);
     await monitor.tick();
     expect(monitor.status().probation).toMatchObject({ run_id: 'new', active: true, decision: null });
     // The whole window, both runs equally good: the embedded decider keeps the new run.
