@@ -71,10 +71,9 @@ const MAX_SCORED_ERROR = 1e150;
 
 /**
  * An actual further than this many spans outside every value its forecasts knew (the forecast, the request's rows,
- * the run's training range) is left unscored for every run, and counted (`ignored`), its point left waiting for a
- * corrected actual: a unit mix-up or a broken client
- * (1e140 in POST /actuals) whose square, finite or not, would swamp hundreds of real errors and make both runs of a
- * probation look equal. The span is the width of those values or their magnitude, whichever is larger, so only an
+ * the run's training range) is left unscored for every run and counted (`ignored`), its point left waiting for a
+ * corrected actual: a unit mix-up or a broken client (1e140 in POST /actuals) whose square, finite or not, would
+ * swamp hundreds of real errors and make both runs of a probation look equal. The span is the width of those values or their magnitude, whichever is larger, so only an
  * absurd value is refused: a real drift shows in the request's rows before its actuals arrive.
  */
 const PLAUSIBLE_SPANS = 10;
