@@ -4,6 +4,7 @@ export { createDaemonMetrics, type DaemonMetrics, type CurrentWork, type StepRes
 export { reconcileTraining, type TrainTarget, type TrainingOutcome, type TrainerContext } from './trainer-reconciler.js';
 export { reconcilePromotion, type PromotionOutcome } from './promoter-reconciler.js';
 export { startServingCompanion, servingReplicaId, type ServingCompanion, type ServingCompanionDeps } from './serving-companion.js';
+export { createClaimReads, type ClaimReads, type ClaimMessage } from '../batch/claim-reads.js';
 export { acquireLease, readLease, isLeaseFresh, leaseKey, type LeaseRecord, type HeldLease } from '../registry/work-lease.js';
 export { seenUnchangedMs } from '../storage/seen-unchanged.js';
 export { createSerialQueue, type SerialQueue } from './serial-queue.js';
