@@ -397,7 +397,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     }
   });
 
-  it('counts the calls grpc-js refuses before any handler: a malformed grpc-timeout, a message over the limit or not decompressing, a path outside the service', async () => {
+  it('answers the calls grpc-js refuses before any handler with the status of a client mistake and an flts code, and counts them', async () => {
     const grpcServer = await startGrpcInferenceServer(
       oipContext(server),
       { host: '127.0.0.1', port: 0, maxMessageBytes: 1024, requestTimeoutMs: 5000, logger: silentLogger },
@@ -410,22 +410,44 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     const before = await counted();
     const empty = grpcFrame(Buffer.alloc(0));
     try {
-      // grpc-js answers these itself (no flts code): what it says is kept, only counted.
+      // grpc-js answers these itself, below every interceptor: INTERNAL and uncoded in its own words.
       for (const timeout of ['1x', 'x', '']) {
         expect(await rawCall(grpcServer.port, 'ServerLive', empty, true, { 'grpc-timeout': timeout })).toEqual({
-          status: String(grpc.status.INTERNAL),
-          code: undefined,
-          message: `Invalid grpc-timeout value "${timeout}"`,
+          status: String(grpc.status.INVALID_ARGUMENT),
+          code: 'FLTS_REQUEST_INVALID',
+          message: `FLTS_REQUEST_INVALID: Invalid grpc-timeout value "${timeout}"; a grpc-timeout is 1 to 8 digits and a unit (H, M, S, m, u or n).`,
         });
       }
-      expect(await rawCall(grpcServer.port, 'ServerLive', Buffer.from([1, 0, 0, 0, 2, 1, 2]), true, { 'grpc-encoding': 'gzip' })).toMatchObject({ status: String(grpc.status.INTERNAL), code: undefined });
+      expect(await rawCall(grpcServer.port, 'ServerLive', Buffer.from([1, 0, 0, 0, 2, 1, 2]), true, { 'grpc-encoding': 'gzip' })).toEqual({
+        status: String(grpc.status.INVALID_ARGUMENT),
+        code: 'FLTS_REQUEST_INVALID',
+        message: 'FLTS_REQUEST_INVALID: The request message does not decompress with the grpc-encoding the call names.',
+      });
       expect(await rawCall(grpcServer.port, 'ModelInfer', grpcFrame(Buffer.alloc(4096, 0x0a)), true)).toEqual({
         status: String(grpc.status.RESOURCE_EXHAUSTED),
-        code: undefined,
-        message: 'Received message larger than max (4096 vs 1024)',
+        code: 'FLTS_REQUEST_TOO_LARGE',
+        message: 'FLTS_REQUEST_TOO_LARGE: Received message larger than max (4096 vs 1024).',
       });
-      expect(await rawCall(grpcServer.port, 'ModelInfer', Buffer.from([0, 0x7f, 0xff, 0xff, 0xff]), false)).toMatchObject({ status: String(grpc.status.RESOURCE_EXHAUSTED) });
-      for (const method of ['NoSuchMethod', 'NoSuchMethod2']) expect(await rawCall(grpcServer.port, method, empty, true)).toMatchObject({ status: String(grpc.status.UNIMPLEMENTED) });
+      expect(await rawCall(grpcServer.port, 'ModelInfer', Buffer.from([0, 0x7f, 0xff, 0xff, 0xff]), false)).toMatchObject({ status: String(grpc.status.RESOURCE_EXHAUSTED), code: 'FLTS_REQUEST_TOO_LARGE' });
+      for (const method of ['NoSuchMethod', 'NoSuchMethod2']) {
+        expect(await rawCall(grpcServer.port, method, empty, true)).toEqual({
+          status: String(grpc.status.UNIMPLEMENTED),
+          code: 'FLTS_REQUEST_ROUTE_NOT_FOUND',
+          message: `FLTS_REQUEST_ROUTE_NOT_FOUND: The server does not implement the method /inference.GRPCInferenceService/${method}.`,
+        });
+      }
+      // A call that ends inside its message's length prefix, and one with two messages (these methods take one).
+      expect(await rawCall(grpcServer.port, 'ServerLive', Buffer.from([0, 0, 0]), true)).toEqual({
+        status: String(grpc.status.INVALID_ARGUMENT),
+        code: 'FLTS_REQUEST_INVALID',
+        message: 'FLTS_REQUEST_INVALID: The call ended without a whole request message.',
+      });
+      expect(await rawCall(grpcServer.port, 'ServerLive', Buffer.concat([empty, empty]), true)).toMatchObject({ status: String(grpc.status.INVALID_ARGUMENT), code: 'FLTS_REQUEST_INVALID' });
+      expect(await rawCall(grpcServer.port, 'ServerLive', Buffer.from([1, 0, 0, 0, 0]), true, { 'grpc-encoding': 'zz' })).toEqual({
+        status: String(grpc.status.UNIMPLEMENTED),
+        code: 'FLTS_REQUEST_INVALID',
+        message: 'FLTS_REQUEST_INVALID: Received message compressed with unsupported encoding "zz"; send it uncompressed, or with gzip or deflate.',
+      });
       // 99999999M is a valid timeout (8 digits, 190 years): grpc-js's 32-bit millisecond count makes it negative, a
       // deadline already past, so a call still waiting for its message ends at once rather than at the request timeout.
       // Not counted: a running handler sees a deadline as a cancel and counts its call (499) itself.
@@ -436,7 +458,10 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
       });
       const after = await counted();
       const added = Object.fromEntries(Object.entries(after).filter(([key, count]) => count !== (before[key] ?? 0)).map(([key, count]) => [key, count - (before[key] ?? 0)]));
-      expect(added).toEqual({ 'ServerLive 400': 4, 'ModelInfer 413': 2, 'unmatched 501': 2 });
+      expect(added).toEqual({ 'ServerLive 400': 4, 'ServerLive 501': 1, 'ModelInfer 413': 2, 'unmatched 501': 2 });
+      const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+      expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+      client.close();
     } finally {
       await grpcServer.close(0);
     }

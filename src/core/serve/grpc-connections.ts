@@ -1,7 +1,9 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { clip } from '../clip-text.js';
+import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 export interface GrpcConnectionOptions {
@@ -56,10 +58,14 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     const socket = stream.session?.socket;
     return socket?.localPort === listeningPort && connections.has(keyOf(socket?.remoteAddress, socket?.remotePort));
   };
-  // Node's http2 diagnostics channels (Node 24; without them such calls go uncounted, as before): grpc-js (1.14) has no hook for the statuses it sends itself.
+  // Node's http2 diagnostics channels (Node 24; without them such calls go uncounted and uncoded, as before): grpc-js (1.14)
+  // has no hook for the statuses it sends itself. A stream is published here before grpc-js is handed it.
   const onStreamCreated = (message: unknown): void => {
     const { stream, headers } = message as { stream: ServerHttp2Stream; headers: IncomingHttpHeaders };
-    if (ours(stream)) requestPaths.set(stream, String(headers[':path'] ?? ''));
+    if (!ours(stream)) return;
+    requestPaths.set(stream, String(headers[':path'] ?? ''));
+    const respond = stream.respond.bind(stream);
+    stream.respond = (answer, respondOptions) => respond(answer && !Array.isArray(answer) ? codedGrpcJsAnswer(answer as OutgoingHttpHeaders) : answer, respondOptions);
   };
   const onStreamFinish = (message: unknown): void => {
     const { stream, headers } = message as { stream: ServerHttp2Stream; headers: Record<string, unknown> };
@@ -145,10 +151,8 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
         injector.injectConnection(socket);
       });
       listener.maxConnections = options.maxConnections;
-      if (options.onAnsweredByGrpcJs) {
-        subscribe('http2.server.stream.created', onStreamCreated);
-        subscribe('http2.server.stream.finish', onStreamFinish);
-      }
+      subscribe('http2.server.stream.created', onStreamCreated);
+      if (options.onAnsweredByGrpcJs) subscribe('http2.server.stream.finish', onStreamFinish);
       closeListener = () => {
         listener.close();
         unsubscribe('http2.server.stream.created', onStreamCreated);
@@ -171,4 +175,39 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
       drain?.(graceMs);
     },
   };
+}
+
+/**
+ * What grpc-js says of a call it refuses itself, as the status a client's mistake has and a message with an flts code
+ * (also as `flts-code`), like every refusal of the handlers: a malformed grpc-timeout or a message that does not
+ * decompress is INTERNAL in grpc-js's words, as if the server had failed, and a message over the size limit or a
+ * method the service lacks carries no code. A status that already has a code (the handlers') is sent as it is.
+ */
+function codedGrpcJsStatus(status: number, message: string): { status: number; code: ErrorCode; message: string } | undefined {
+  if (status === grpc.status.OK || /^FLTS_[A-Z_]+: /.test(message)) return undefined;
+  const invalid = (text: string): { status: number; code: ErrorCode; message: string } => ({ status: grpc.status.INVALID_ARGUMENT, code: 'FLTS_REQUEST_INVALID', message: text });
+  if (/^Invalid grpc-timeout value /.test(message)) return invalid(`${message}; a grpc-timeout is 1 to 8 digits and a unit (H, M, S, m, u or n).`);
+  if (message === 'Failed to decompress message') return invalid('The request message does not decompress with the grpc-encoding the call names.');
+  if (/^Received no request message /.test(message)) return invalid('The call ended without a whole request message.');
+  if (/^Received a second request message /.test(message)) return invalid('The call sent a second request message; each method takes one.');
+  if (status === grpc.status.RESOURCE_EXHAUSTED) return { status, code: 'FLTS_REQUEST_TOO_LARGE', message: `${message}.` };
+  if (/^The server does not implement the method /.test(message)) return { status, code: 'FLTS_REQUEST_ROUTE_NOT_FOUND', message: `${message}.` };
+  if (/^Received message compressed with unsupported encoding /.test(message)) return { status, code: 'FLTS_REQUEST_INVALID', message: `${message}; send it uncompressed, or with gzip or deflate.` };
+  return undefined;
+}
+
+/** A trailers-only answer (a status and no message, as grpc-js sends its own refusals) with its status coded. */
+function codedGrpcJsAnswer(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  if (headers['grpc-status'] === undefined) return headers;
+  // grpc-js percent-encodes the message of a call's status, not that of a path it has no handler for.
+  const raw = String(headers['grpc-message'] ?? '');
+  let message = raw;
+  try {
+    message = decodeURIComponent(raw);
+  } catch {
+    // Not percent-encoded after all: the message as written.
+  }
+  const coded = codedGrpcJsStatus(Number(headers['grpc-status']), clip(message, 500));
+  if (!coded) return headers;
+  return { ...headers, 'grpc-status': coded.status, 'grpc-message': encodeURI(`${coded.code}: ${coded.message}`), 'flts-code': coded.code };
 }

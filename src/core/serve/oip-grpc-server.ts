@@ -141,12 +141,13 @@ const MAX_CONCURRENT_CALLS = 100;
 /**
  * The statuses grpc-js sends itself, from below every interceptor, for a call no handler ever sees, as the HTTP
  * statuses they are counted under: a message over the size limit, a malformed grpc-timeout or a message that does not
- * decompress (INTERNAL, though the client's fault), a path outside the service or an unknown grpc-encoding. Its
- * DEADLINE_EXCEEDED is left out: a handler already running sees it as a cancel and counts the call itself.
+ * decompress (INVALID_ARGUMENT as `codedGrpcJsStatus` rewrites grpc-js's INTERNAL), a path outside the service or an
+ * unknown grpc-encoding. Its DEADLINE_EXCEEDED is left out: a handler already running sees it as a cancel and counts
+ * the call itself.
  */
 const HTTP_STATUS_OF_GRPC_JS_REFUSAL: Partial<Record<number, number>> = {
   [grpc.status.RESOURCE_EXHAUSTED]: 413,
-  [grpc.status.INTERNAL]: 400,
+  [grpc.status.INVALID_ARGUMENT]: 400,
   [grpc.status.UNIMPLEMENTED]: 501,
 };
 
