@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import type { PredictionLog } from '../../src/core/serve/prediction-log.js';
@@ -86,6 +87,29 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
     const query = await postJson(`${server.url}/predict?inference_length=3`, {});
     expect(query.status).toBe(200);
     expect(query.json.predictions).toHaveLength(3);
+  });
+
+  it('refuses a body with a Content-Encoding other than identity, compressed or not, with a coded 400 naming the encoding', async () => {
+    const text = JSON.stringify({ data: requestData(6) });
+    const infer = JSON.stringify({ inputs: ['ts', 'down', 'up'].map((name) => ({ name, shape: [6], datatype: name === 'ts' ? 'BYTES' : 'FP64', data: requestData(6)[name] })) });
+    for (const [path, type, body] of [
+      ['/predict', 'application/json', text],
+      ['/v2/models/flts/infer', 'application/json', infer],
+      ['/v2/models/flts/infer', 'application/octet-stream', infer],
+    ] as const) {
+      for (const [encoding, sent] of [['gzip', gzipSync(body)], ['br', Buffer.from(body)], ['deflate, identity', Buffer.from(body)]] as const) {
+        const answer = await server.app.inject({ method: 'POST', url: path, headers: { 'content-type': type, 'content-encoding': encoding }, payload: sent });
+        expect({ path, type, encoding, status: answer.statusCode, json: answer.json() }).toMatchObject({
+          path,
+          type,
+          encoding,
+          status: 400,
+          json: { code: 'FLTS_REQUEST_INVALID', message: `Content-Encoding '${encoding}' is not supported; send the body uncompressed (no Content-Encoding).` },
+        });
+      }
+      const identity = await server.app.inject({ method: 'POST', url: path, headers: { 'content-type': type, 'content-encoding': 'Identity' }, payload: body });
+      expect(identity.statusCode).toBe(200);
+    }
   });
 
   it('reads inference_length in the query string as decimal digits only: 0x10, 1e1, 16.0 or " 16" are refused', async () => {

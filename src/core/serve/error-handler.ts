@@ -84,6 +84,19 @@ export function installJsonParser(app: FastifyInstance, bodyLimit: number): void
     if (request.routeOptions.config?.rawBody) return done(null, body);
     done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(request.headers['content-type'] ?? '(none)'), undefined);
   });
+  // Bodies are read as sent, never decompressed: a gzip body would reach JSON.parse as bytes, be refused for its first
+  // byte with that byte quoted, and a body named compressed that is not would be read as if it were not.
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding && encoding !== 'identity' && hasBody(request.headers)) {
+      throw new FltsError('FLTS_REQUEST_INVALID', `Content-Encoding '${clip(request.headers['content-encoding'] ?? '')}' is not supported; send the body uncompressed (no Content-Encoding).`);
+    }
+    return payload;
+  });
+}
+
+function hasBody(headers: FastifyRequest['headers']): boolean {
+  return headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
 }
 
 /**
