@@ -66,6 +66,14 @@ describe('serve > hardening: what Node refuses before routing', () => {
     expect(body).toMatchObject({ statusCode: 417, code: 'FLTS_REQUEST_INVALID', message: "Expect: 'bogus' is not supported; only 100-continue is." });
   });
 
+  it('answers a CONNECT request (the server taken for a proxy) with a coded 405 and closes, counted as a client error', async () => {
+    const { statusLine, body } = await answerTo(server.url, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expect(statusLine).toBe('HTTP/1.1 405 Method Not Allowed');
+    expect(body).toMatchObject({ statusCode: 405, code: 'FLTS_REQUEST_METHOD_NOT_ALLOWED', message: "Method CONNECT is not allowed: this server is not a proxy (target 'example.com:443')." });
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^flts_http_requests_total\{route="unmatched",method="CONNECT",status="405"\} 1$/m);
+  });
+
   it('counts what it refuses as client errors of no route, by the method once a request line was read', async () => {
     await answerTo(server.url, 'GARBAGE\r\n\r\n');
     await answerTo(server.url, 'PUT /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: bogus\r\nConnection: close\r\n\r\n');

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { silentLogger, type Logger } from '../logger.js';
@@ -5,7 +7,7 @@ import { installAccessControl, type AccessTokens, type RouteAccess } from './acc
 import type { LiveMonitor } from './live-monitor.js';
 import { capConnections, checkingIntervalOf, connectionOptions, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
 import { createMeteredAdmission, DEFAULT_MAX_QUEUED_ROWS, type ForecastAdmission } from './forecast-admission.js';
-import { answerUnmetExpectation, installErrorHandlers, installJsonParser, replyWithError } from './error-handler.js';
+import { answerConnect, answerUnmetExpectation, installErrorHandlers, installJsonParser, replyWithError } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
 import type { PredictionLog } from './prediction-log.js';
 import type { LogRetention } from './prediction-log-retention.js';
@@ -91,6 +93,10 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
       reason === 'pipelined'
         ? logger.warn({ remote: socket.remoteAddress, requests_in_flight: amount }, 'http_too_many_pipelined')
         : logger.warn({ remote: socket.remoteAddress, [reason === 'unsent' ? 'unsent_bytes' : 'unacknowledged_bytes']: amount }, 'http_answer_not_taken'),
+  });
+  app.server.on('connect', (request: IncomingMessage, socket: Socket) => {
+    answerConnect(request, socket);
+    metrics.countRefusedRequest(request.method, 405);
   });
   app.server.on('checkExpectation', (request, response) => {
     answerUnmetExpectation(request, response);

@@ -169,6 +169,18 @@ function clientErrorAnswer(nodeCode: string | undefined, limits: { headersTimeou
   }
 }
 
+/**
+ * A CONNECT request (a client that takes the server for a proxy): Node hands it to no route and, unheard, closes the
+ * connection without a word; it gets a coded 405 like any other method a path does not take, then the close.
+ */
+export function answerConnect(request: IncomingMessage, socket: Socket): void {
+  const body = JSON.stringify(errorBody(405, 'FLTS_REQUEST_METHOD_NOT_ALLOWED', `Method CONNECT is not allowed: this server is not a proxy (target '${clip(request.url ?? '')}').`));
+  socket.on('error', () => {});
+  if (!socket.writable) return void socket.destroy();
+  // Closed once written: the socket is no longer Node's, and a client that never closes its side would hold it.
+  socket.end(`HTTP/1.1 405 ${STATUS_CODES[405]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => socket.destroy());
+}
+
 /** An `Expect` header other than 100-continue (which Node answers itself): 417 with a coded body rather than an empty one. */
 export function answerUnmetExpectation(request: IncomingMessage, response: ServerResponse): void {
   const body = JSON.stringify(errorBody(417, 'FLTS_REQUEST_INVALID', `Expect: '${clip(String(request.headers.expect))}' is not supported; only 100-continue is.`));
