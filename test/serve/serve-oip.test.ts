@@ -128,6 +128,16 @@ describe('serve > Open Inference Protocol over HTTP', () => {
     }
   });
 
+  it('says why a binary body labelled application/json is not read, instead of only where its JSON breaks', async () => {
+    const { body, headerLength } = binaryBody({ inputs: jsonInputs.map((input) => (input.name === 'down' ? { ...input, data: undefined, parameters: { binary_data_size: 56 } } : input)) }, [fp64(data.down as number[])]);
+    const { status, json } = await readJsonResponse(await fetch(infer, { method: 'POST', headers: { 'content-type': 'application/json', 'inference-header-content-length': String(headerLength) }, body }));
+    expect(status).toBe(400);
+    expect(json.code).toBe('FLTS_REQUEST_INVALID');
+    expect(json.message).toMatch(/^Malformed JSON body: .+; a body with inference-header-content-length \(binary tensor data\) is not JSON: send it as application\/octet-stream\.$/);
+    const unlabelled = await fetch(infer, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) }, body });
+    expect(unlabelled.status).toBe(200);
+  });
+
   it('answers a tensor nested 10,000 deep with a coded 400, not a stack overflow', async () => {
     const nested = `${'['.repeat(10_001)}1${']'.repeat(10_001)}`;
     const body = JSON.stringify({ inputs: [jsonInputs[0], { name: 'down', shape: [7], datatype: 'FP64', data: 'NESTED' }, jsonInputs[2]] }).replace('"NESTED"', nested);

@@ -5,6 +5,7 @@ import { errorCodes, type FastifyError, type FastifyInstance, type FastifyReply,
 import { clip } from '../clip-text.js';
 import { FltsError, httpStatusFor, isFltsError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { INFERENCE_HEADER } from './oip-http-binding.js';
 
 /** fastify's error body plus our code, and the reference's (FastAPI) `detail`. Never a stack. */
 export interface ErrorBody {
@@ -71,13 +72,15 @@ declare module 'fastify' {
 export function installJsonParser(app: FastifyInstance, bodyLimit: number): void {
   // JSON only: fastify's default text/plain parser would hand a string to routes that expect an object.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, {});
     try {
       done(null, JSON.parse(text));
     } catch (error) {
-      done(new FltsError('FLTS_REQUEST_INVALID', `Malformed JSON body: ${(error as Error).message}.`), undefined);
+      // The binary tensor data extension's body is a JSON header and bytes: as JSON it fails past the header, unexplained.
+      const binary = request.headers[INFERENCE_HEADER] !== undefined ? `; a body with ${INFERENCE_HEADER} (binary tensor data) is not JSON: send it as application/octet-stream` : '';
+      done(new FltsError('FLTS_REQUEST_INVALID', `Malformed JSON body: ${(error as Error).message}${binary}.`), undefined);
     }
   });
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
