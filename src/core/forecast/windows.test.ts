@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
-import { buildWindows, concatWindows, lazyWindows, MAX_WINDOW_VALUES, prependHistory, sliceWindows, windowInputs } from './windows.js';
+import { buildWindows, concatWindows, lazyWindows, MAX_WINDOW_VALUES, pickWindows, prependHistory, sliceWindows, spreadEvenly, windowInputs } from './windows.js';
 
 function frame(rows: number, start = 0): TimeFrame {
   const time = Float64Array.from({ length: rows }, (_, i) => (start + i) * 1000);
@@ -29,6 +29,17 @@ describe('core > forecast > windows', () => {
     expect(lazy.inputs(0, lazy.size)).toEqual(built.x);
     expect(windowInputs(lazy, 2, 4, spec)).toEqual(windowInputs(built, 2, 4, spec));
     expect(Array.from(windowInputs(lazy, 1, 2, spec))).toEqual([3, 103, 4, 104, 5, 105]);
+  });
+
+  it('picks windows spread evenly over a set, with their own inputs, targets and times', () => {
+    const built = buildWindows(frame(12), spec, 5);
+    expect(spreadEvenly([0, 1, 2, 3, 4, 5, 6], 3)).toEqual([0, 2, 4]);
+    expect(spreadEvenly([0, 1], 3)).toEqual([0, 1]);
+    const picked = pickWindows(lazyWindows(frame(12), spec, 5), [1, 4], spec);
+    expect(picked.size).toBe(2);
+    expect(picked.inputs(0, 2)).toEqual(Float32Array.from([...windowInputs(built, 1, 2, spec), ...windowInputs(built, 4, 5, spec)]));
+    expect(Array.from(picked.forecastTimes)).toEqual([...built.forecastTimes.subarray(2, 4), ...built.forecastTimes.subarray(8, 10)]);
+    expect(Array.from(picked.y)).toEqual([...built.y.subarray(2, 4), ...built.y.subarray(8, 10)]);
   });
 
   it('rejects a frame too short for one window and an unknown target', () => {

@@ -107,6 +107,31 @@ export function lazyWindows(frame: TimeFrame, spec: WindowSpec, firstTargetRow =
   return { size, y, forecastTimes, inputs };
 }
 
+/** At most `most` of `items`, spread evenly over them from the first; all of them when there are no more. */
+export function spreadEvenly<T>(items: readonly T[], most: number): T[] {
+  if (items.length <= most) return [...items];
+  return Array.from({ length: most }, (_, i) => items[Math.floor((i * items.length) / most)]);
+}
+
+/** The windows `picked` (ascending indexes) of `set`, in that order, their inputs copied from `set` when asked for. */
+export function pickWindows(set: WindowSet | LazyWindowSet, picked: readonly number[], spec: WindowSpec): LazyWindowSet {
+  const horizon = spec.outputSeqLen;
+  const yWidth = horizon * spec.targets.length;
+  const y = new Float32Array(picked.length * yWidth);
+  const forecastTimes = new Float64Array(picked.length * horizon);
+  picked.forEach((w, i) => {
+    y.set(set.y.subarray(w * yWidth, (w + 1) * yWidth), i * yWidth);
+    forecastTimes.set(set.forecastTimes.subarray(w * horizon, (w + 1) * horizon), i * horizon);
+  });
+  const width = spec.inputSeqLen * spec.features.length;
+  const inputs = (from: number, to: number): Float32Array => {
+    const x = new Float32Array((to - from) * width);
+    for (let i = from; i < to; i++) x.set(windowInputs(set, picked[i], picked[i] + 1, spec), (i - from) * width);
+    return x;
+  };
+  return { size: picked.length, y, forecastTimes, inputs };
+}
+
 /** Concatenates the last `rows` rows of `history` before `frame`, so the first rows of `frame` get forecasts too. */
 export function prependHistory(history: TimeFrame, frame: TimeFrame, rows: number): TimeFrame {
   const take = Math.min(rows, history.time.length);

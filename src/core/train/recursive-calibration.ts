@@ -4,7 +4,7 @@ import { createFeaturePlan, unscaleTarget } from '../forecast/feature-plan.js';
 import { forecastFromHistory } from '../forecast/recursive-forecast.js';
 import { chunkWindows, yieldToAbort, type PredictProgress } from '../forecast/predict-windows.js';
 import { createRequestBatcher } from '../forecast/request-batcher.js';
-import { windowInputs, type LazyWindowSet, type WindowSet } from '../forecast/windows.js';
+import { spreadEvenly, windowInputs, type LazyWindowSet, type WindowSet } from '../forecast/windows.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { growthFactor, windowScale, type IntervalCalibration } from '../models/prediction-intervals.js';
 
@@ -42,8 +42,7 @@ function recursiveOrigins(set: WindowSet | LazyWindowSet, horizon: number, steps
     for (let s = horizon; s < steps && complete; s++) complete = actualAt.has(first + s * cadence);
     if (complete) eligible.push(w);
   }
-  if (eligible.length <= most) return eligible;
-  return Array.from({ length: most }, (_, i) => eligible[Math.floor((i * eligible.length) / most)]);
+  return spreadEvenly(eligible, most);
 }
 
 /**

@@ -11,7 +11,8 @@ import { intervalBands, intervalCoverage, intervalQuantiles, loadIntervalScale, 
 import { fitForecastModel } from './fit-model.js';
 import { fitAndValidationWindows } from './prepare-windows.js';
 import { createNaiveModel } from '../models/naive-model.js';
-import { calibrateModelIntervals, fitProphetWithIntervals, fittedCalibration } from './run-intervals.js';
+import { calibrateModelIntervals, fitProphetWithIntervals, fittedCalibration, horizonWindows, MIN_HORIZON_WINDOWS } from './run-intervals.js';
+import { recursiveWindows } from './recursive-calibration.js';
 import type { fitProphetOffThread } from './prophet-off-thread.js';
 
 // Tests may put another Prophet fit in place of the real one.
@@ -91,6 +92,25 @@ describe('core > train > run-intervals', () => {
     const fit = await fitForecastModel('NAIVE', applyScaler(scaler, train), undefined, WINDOW, defaultSettings(), { runId: 'naive', scaler });
     // Every forecast row from 28 days before the last one, the last included.
     expect(fit.intervals?.windows).toBe(28 * DAY_ROWS + 1);
+  });
+
+  it('calibrates the horizon on every training window up to 720 input rows, and on fewer past it, 1,440,000 input rows in all, never fewer than 400', async () => {
+    const train = weeklyFrame(6, createRandom(11));
+    const scaler = fitScaler('MinMaxScaler', train);
+    const calibrated = async (inputSeqLen: number) => (await fitForecastModel('NAIVE', applyScaler(scaler, train), undefined, { ...WINDOW, inputSeqLen }, defaultSettings(), { runId: 'naive', scaler })).intervals!;
+    const rows = 6 * DAY_ROWS;
+    // 3,320 windows of 1,000 rows, 1,820 of 2,500 and 620 of 3,700 rows: thinned to the budget, and to the floor.
+    for (const [inputSeqLen, windows] of [[1000, 1440], [2500, 576], [3700, 400]]) {
+      const calibration = await calibrated(inputSeqLen);
+      expect(calibration.windows).toBe(windows);
+      expect(calibration.errors.down[0]).toHaveLength(windows);
+      // The steps past the horizon pick their windows from every window, as before.
+      expect(calibration.errors.down[1]).toHaveLength(recursiveWindows(inputSeqLen));
+    }
+    // The default input window and any up to 720 rows keep every window; a set under the floor keeps them all.
+    for (const inputSeqLen of [10, 720, 4000]) expect((await calibrated(inputSeqLen)).windows).toBe(rows - inputSeqLen);
+    expect([10, 720].map(horizonWindows)).toEqual([Infinity, Infinity]);
+    expect([1000, 2500, 3700, 10_000].map(horizonWindows)).toEqual([1440, 576, MIN_HORIZON_WINDOWS, MIN_HORIZON_WINDOWS]);
   });
 
   it('frees the Prophet fitted on every row when the earlier fit that would calibrate it fails', async () => {

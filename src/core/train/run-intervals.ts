@@ -4,13 +4,13 @@ import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-mo
 import { nonNegativeBounds } from '../models/interval-lower-bounds.js';
 import { addFloors, calibrateIntervals, hoursPast, intervalBands, intervalCoverage, intervalQuantiles, levelKey, uncalibratedReason, windowScale, type IntervalBands, type IntervalCalibration, type IntervalScale, type IntervalSeason } from '../models/prediction-intervals.js';
 import { FltsError } from '../errors.js';
-import { lazyWindows, type LazyWindowSet, type WindowSet } from '../forecast/windows.js';
+import { lazyWindows, pickWindows, spreadEvenly, type LazyWindowSet, type WindowSet } from '../forecast/windows.js';
 import { predictWindows, type PredictProgress } from '../forecast/predict-windows.js';
 import type { ProphetSettings } from '../config/specs/training.js';
 import { selectRows, type TimeFrame } from '../data/time-frame.js';
 import type { ProphetArtifact } from '../models/prophet-model.js';
 import { fitProphetOffThread } from './prophet-off-thread.js';
-import { withRecursiveSteps } from './recursive-calibration.js';
+import { RECURSIVE_WINDOWS, withRecursiveSteps } from './recursive-calibration.js';
 import { withTargetFloors } from '../models/target-floors.js';
 
 /**
@@ -65,6 +65,8 @@ export interface CalibrationOptions {
   season?: IntervalSeason;
   /** Forecast steps to calibrate; those past the model horizon on the model's served forecast of them (`withRecursiveSteps`). */
   steps?: number;
+  /** The most windows the horizon's steps are calibrated on, spread evenly over them (`horizonWindows`); the steps past it pick theirs from all. */
+  horizonWindows?: number;
   progress?: PostFitProgress;
 }
 
@@ -84,15 +86,17 @@ export async function calibrateModelIntervals(
   calibration: IntervalCalibration['calibration'],
   options: CalibrationOptions = {},
 ): Promise<IntervalCalibration> {
-  const { fitEnds, season, steps = window.outputSeqLen, progress } = options;
+  const { fitEnds, season, steps = window.outputSeqLen, horizonWindows: most = Infinity, progress } = options;
   const { outputSeqLen: horizon, targets } = window;
   const scale = intervalScaleOf(model.modelType);
   // The calibration keeps the season: serving computes the scale from the window alone.
   if (scale === 'smoothing' && !season) throw new FltsError('FLTS_INTERNAL', 'A smoothing interval scale needs the daily season it takes out of each window.');
-  const { predicted, scales } = await predictWithScales(model, calibrationWindows, window, scale, stageProgress(progress, 'calibration'));
-  const horizonCalibration = calibrateIntervals(toOriginalUnits(calibrationWindows.y, horizon, targets, scaler), toOriginalUnits(predicted, horizon, targets, scaler), scales, horizon, targets, calibration, {
+  const size = calibrationWindows.size;
+  const horizonSet = size > most ? pickWindows(calibrationWindows, spreadEvenly(Array.from({ length: size }, (_, w) => w), most), window) : calibrationWindows;
+  const { predicted, scales } = await predictWithScales(model, horizonSet, window, scale, stageProgress(progress, 'calibration'));
+  const horizonCalibration = calibrateIntervals(toOriginalUnits(horizonSet.y, horizon, targets, scaler), toOriginalUnits(predicted, horizon, targets, scaler), scales, horizon, targets, calibration, {
     scale,
-    ...(fitEnds ? { growth: { hours: hoursPast(calibrationWindows.forecastTimes, fitEnds.calibrating), fitEnd: fitEnds.served } } : {}),
+    ...(fitEnds ? { growth: { hours: hoursPast(horizonSet.forecastTimes, fitEnds.calibrating), fitEnd: fitEnds.served } } : {}),
     ...(scale === 'smoothing' ? { season } : {}),
   });
   return withRecursiveSteps(horizonCalibration, model, calibrationWindows, window, scaler, steps, fitEnds?.calibrating, stageProgress(progress, 'recursive'));
@@ -127,9 +131,35 @@ export async function fittedCalibration(
 /** How far back the training windows that calibrate a model fitting nothing reach: every weekday four times. */
 const TRAINING_WINDOWS_DAYS = 28;
 const DAY_MS = 86_400_000;
+/**
+ * Input rows the training windows that calibrate the horizon's steps hold in all, past HORIZON_INPUT_ROWS /
+ * HORIZON_WINDOWS rows per window (720, a day of 2-minute rows, as for the recursive steps): each window costs a
+ * forward pass over its input rows, and four weeks of 2,500-row windows cost 50 million input rows, far more than
+ * the recursion after them. Windows a row apart make nearly the same error, so 2,000 windows spread evenly over
+ * the four weeks (one every 20 minutes of 2-minute rows) still see every hour of every weekday several times:
+ * 1,440 windows of 1,000 rows, 576 of 2,500, never fewer than MIN_HORIZON_WINDOWS. Up to 720 rows every window
+ * is kept (20,160 over four weeks of 2-minute rows), so the default input window's calibration is unchanged.
+ */
+export const HORIZON_WINDOWS = 2000;
+export const HORIZON_INPUT_ROWS = HORIZON_WINDOWS * 720;
+/**
+ * The fewest windows the horizon's steps are calibrated on when the budget thins them, the most the recursive
+ * steps are: at 0.95 the band is then at least the 20th largest of 400 ratios (ceil(401 x 0.95) = 381), not set
+ * by a handful of outliers, and the coverage of a band made from n exchangeable ratios strays from its level by
+ * a standard deviation of sqrt(L (1 - L) / n): 1.1 points at 0.95 and 2 at 0.8 with 400, twice that with 100.
+ * The first steps, whose bands are the most used, are then never calibrated on fewer windows than the later ones.
+ */
+export const MIN_HORIZON_WINDOWS = RECURSIVE_WINDOWS;
+
+/** How many training windows at most calibrate the horizon's steps, for input windows of `inputSeqLen` rows: every one up to 720 rows. */
+export function horizonWindows(inputSeqLen: number): number {
+  if (inputSeqLen * HORIZON_WINDOWS <= HORIZON_INPUT_ROWS) return Infinity;
+  return Math.max(MIN_HORIZON_WINDOWS, Math.floor(HORIZON_INPUT_ROWS / inputSeqLen));
+}
 
 /**
- * Calibrates a model on every training window of the last four weeks of `series`: a model that fits nothing
+ * Calibrates a model on the training windows of the last four weeks of `series` (every one, thinned evenly for
+ * input windows past 720 rows: `horizonWindows`): a model that fits nothing
  * (NAIVE, SNAIVE), whose forecast of any training row is as out-of-sample as of a new one, and a network that
  * early stopping kept from fitting its training rows much better than new ones. The errors over every hour
  * and weekday describe the next errors better than the validation tail's day or two alone (a seasonal naive
@@ -143,7 +173,7 @@ export async function calibrateOnTrainingWindows(model: ForecastModel, series: T
   // the rows before the first forecast row are its window. Their inputs are copied a chunk at a time as they are
   // forecast: built whole, long windows would weigh as much as the training windows again.
   const recent = selectRows(series, Math.max(0, first - window.inputSeqLen));
-  return calibrateModelIntervals(model, lazyWindows(recent, window), window, scaler, 'training-windows', { steps, progress });
+  return calibrateModelIntervals(model, lazyWindows(recent, window), window, scaler, 'training-windows', { steps, horizonWindows: horizonWindows(window.inputSeqLen), progress });
 }
 
 /**
