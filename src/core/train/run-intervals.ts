@@ -65,7 +65,7 @@ export interface CalibrationOptions {
   season?: IntervalSeason;
   /** Forecast steps to calibrate; those past the model horizon on the model's served forecast of them (`withRecursiveSteps`). */
   steps?: number;
-  /** The most windows the horizon's steps are calibrated on, spread evenly over them (`horizonWindows`); the steps past it pick theirs from all. */
+  /** The most windows the model horizon's steps are calibrated on, spread evenly over them (`horizonWindows`); steps past the horizon pick theirs from all. */
   horizonWindows?: number;
   progress?: PostFitProgress;
 }
@@ -76,7 +76,8 @@ export interface CalibrationOptions {
  * step lies past `fitEnds.calibrating` (the end of the fit that forecast the tail), and the bands of the
  * served model grow past `fitEnds.served`. MSTL's scale takes its `season` out of each window. With `steps`
  * past the model horizon, those steps are calibrated on the model's forecasts of them, made as serving makes
- * them, from the same windows.
+ * them, from the same windows. With `horizonWindows`, the horizon's steps are calibrated on that many of the
+ * windows at most, spread evenly over them.
  */
 export async function calibrateModelIntervals(
   model: ForecastModel,
