@@ -94,13 +94,13 @@ describe('core > train > run-intervals', () => {
     expect(fit.intervals?.windows).toBe(28 * DAY_ROWS + 1);
   });
 
-  it('calibrates the horizon on every training window up to 720 input rows, and on fewer past it, 1,440,000 input rows in all, never fewer than 400', async () => {
+  it('calibrates the horizon on every training window up to 720 input rows, and past it on as many as hold the input rows of 720-row windows, never fewer than 400', async () => {
     const train = weeklyFrame(6, createRandom(11));
     const scaler = fitScaler('MinMaxScaler', train);
     const calibrated = async (inputSeqLen: number) => (await fitForecastModel('NAIVE', applyScaler(scaler, train), undefined, { ...WINDOW, inputSeqLen }, defaultSettings(), { runId: 'naive', scaler })).intervals!;
     const rows = 6 * DAY_ROWS;
-    // 3,320 windows of 1,000 rows, 1,820 of 2,500 and 620 of 3,700 rows: thinned to the budget, and to the floor.
-    for (const [inputSeqLen, windows] of [[1000, 1440], [2500, 576], [3700, 400]]) {
+    // 3,320 windows of 1,000 rows, 1,820 of 2,500 and 620 of 3,700 rows: thinned to 720/1,000 and 720/2,500 of them, and to the floor.
+    for (const [inputSeqLen, windows] of [[1000, 2391], [2500, 525], [3700, 400]]) {
       const calibration = await calibrated(inputSeqLen);
       expect(calibration.windows).toBe(windows);
       expect(calibration.errors.down[0]).toHaveLength(windows);
@@ -109,8 +109,9 @@ describe('core > train > run-intervals', () => {
     }
     // The default input window and any up to 720 rows keep every window; a set under the floor keeps them all.
     for (const inputSeqLen of [10, 720, 4000]) expect((await calibrated(inputSeqLen)).windows).toBe(rows - inputSeqLen);
-    expect([10, 720].map(horizonWindows)).toEqual([Infinity, Infinity]);
-    expect([1000, 2500, 3700, 10_000].map(horizonWindows)).toEqual([1440, 576, MIN_HORIZON_WINDOWS, MIN_HORIZON_WINDOWS]);
+    // No step at 720 rows: one row more drops one window in 720.
+    expect([10, 720, 721].map((inputSeqLen) => horizonWindows(inputSeqLen, 20_160))).toEqual([20_160, 20_160, 20_133]);
+    expect([horizonWindows(10_000, 20_160), horizonWindows(10_000, 2_000), horizonWindows(10_000, 300)]).toEqual([1452, MIN_HORIZON_WINDOWS, 300]);
   });
 
   it('frees the Prophet fitted on every row when the earlier fit that would calibrate it fails', async () => {

@@ -133,18 +133,15 @@ export async function fittedCalibration(
 const TRAINING_WINDOWS_DAYS = 28;
 const DAY_MS = 86_400_000;
 /**
- * Input rows the training windows that calibrate the horizon's steps hold in all, past HORIZON_INPUT_ROWS /
- * HORIZON_WINDOWS rows per window (720, a day of 2-minute rows, as for the recursive steps): each window costs a
- * forward pass over its input rows, and four weeks of 2,500-row windows cost 50 million input rows, far more than
- * the recursion after them. Windows a row apart make nearly the same error, so 2,000 windows spread evenly over
- * the four weeks (one every 20 minutes of 2-minute rows) still see every hour of every weekday several times:
- * 1,440 windows of 1,000 rows, 576 of 2,500, never fewer than MIN_HORIZON_WINDOWS. Up to 720 rows every window
- * is kept (20,160 over four weeks of 2-minute rows), so the default input window's calibration is unchanged.
+ * The input window up to which every training window of the last four weeks calibrates the horizon's steps (a day
+ * of 2-minute rows, as for the recursive steps). Each window costs a forward pass over its input rows: four weeks of
+ * 2,500-row windows cost 50 million input rows, far more than the recursion after them. Past it, the windows are
+ * thinned evenly so that they hold no more input rows than the same four weeks at this length (`horizonWindows`):
+ * windows a row apart make nearly the same error, and the count falls smoothly with the length, with no step at it.
  */
-export const HORIZON_WINDOWS = 2000;
-export const HORIZON_INPUT_ROWS = HORIZON_WINDOWS * 720;
+export const HORIZON_FULL_ROWS = 720;
 /**
- * The fewest windows the horizon's steps are calibrated on when the budget thins them, the most the recursive
+ * The fewest windows the horizon's steps are calibrated on when they are thinned, the most the recursive
  * steps are: at 0.95 the band is then at least the 20th largest of 400 ratios (ceil(401 x 0.95) = 381), not set
  * by a handful of outliers, and the coverage of a band made from n exchangeable ratios strays from its level by
  * a standard deviation of sqrt(L (1 - L) / n): 1.1 points at 0.95 and 2 at 0.8 with 400, twice that with 100.
@@ -152,10 +149,14 @@ export const HORIZON_INPUT_ROWS = HORIZON_WINDOWS * 720;
  */
 export const MIN_HORIZON_WINDOWS = RECURSIVE_WINDOWS;
 
-/** How many training windows at most calibrate the horizon's steps, for input windows of `inputSeqLen` rows: every one up to 720 rows. */
-export function horizonWindows(inputSeqLen: number): number {
-  if (inputSeqLen * HORIZON_WINDOWS <= HORIZON_INPUT_ROWS) return Infinity;
-  return Math.max(MIN_HORIZON_WINDOWS, Math.floor(HORIZON_INPUT_ROWS / inputSeqLen));
+/**
+ * How many of `size` training windows of `inputSeqLen` rows calibrate the horizon's steps: every one up to
+ * HORIZON_FULL_ROWS rows, past it as many as hold size x HORIZON_FULL_ROWS input rows, never fewer than
+ * MIN_HORIZON_WINDOWS (nor more than there are).
+ */
+export function horizonWindows(inputSeqLen: number, size: number): number {
+  if (inputSeqLen <= HORIZON_FULL_ROWS) return size;
+  return Math.min(size, Math.max(MIN_HORIZON_WINDOWS, Math.ceil((size * HORIZON_FULL_ROWS) / inputSeqLen)));
 }
 
 /**
@@ -174,7 +175,8 @@ export async function calibrateOnTrainingWindows(model: ForecastModel, series: T
   // the rows before the first forecast row are its window. Their inputs are copied a chunk at a time as they are
   // forecast: built whole, long windows would weigh as much as the training windows again.
   const recent = selectRows(series, Math.max(0, first - window.inputSeqLen));
-  return calibrateModelIntervals(model, lazyWindows(recent, window), window, scaler, 'training-windows', { steps, horizonWindows: horizonWindows(window.inputSeqLen), progress });
+  const windows = lazyWindows(recent, window);
+  return calibrateModelIntervals(model, windows, window, scaler, 'training-windows', { steps, horizonWindows: horizonWindows(window.inputSeqLen, windows.size), progress });
 }
 
 /**
