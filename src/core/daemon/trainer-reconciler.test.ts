@@ -8,7 +8,8 @@ import { resolveSettings } from '../config/settings.js';
 import { silentLogger } from '../logger.js';
 import { beat as beatOf, foreignRun as foreignRunOf, heartbeatReads } from '../registry/foreign-run.fixture.js';
 import type { RunOwner, RunRecord } from '../registry/run-record.js';
-import { listRunRecords, processStartOf, readRunRecord, saveRunRecord } from '../registry/run-store.js';
+import { currentRunOwner, listRunRecords, processStartOf, readRunRecord, saveRunRecord } from '../registry/run-store.js';
+import { leaseKey, readLease } from '../registry/work-lease.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { addProcessedData } from '../workflows/loadable-run.fixture.js';
@@ -115,6 +116,26 @@ describe('core > daemon > trainer-reconciler', () => {
     tick = settings.daemon.leaseStaleMs;
     expect((await outcome).result).toBe('trained');
     expect(await statuses(store)).toEqual(['cli:KILLED', 'daemon:SUCCESS']);
+  });
+
+  it.skipIf(process.platform !== 'linux')('retrains at once after its container restarted in place: its predecessor\'s lease taken over and its RUNNING run KILLED without waiting for staleness', async () => {
+    // Before, the restarted trainer (same pod, a new pid namespace) waited `daemon.leaseStaleMs` for both.
+    const { settings: inPod } = resolveSettings({ env: { INPUT_SEQ_LEN: '4', FLTS_DAEMON_HEARTBEAT_MS: '50', FLTS_DAEMON_LEASE_STALE_MS: '5000', FLTS_POD_UID: '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e', FLTS_CONTAINER_NAME: 'daemon' } });
+    const store = createFsStore(path.join(root, 'store'));
+    await addProcessedData(store, inPod, HASH);
+    const me = currentRunOwner(inPod.instance);
+    const predecessor = { ...me, started: `${me.started!.split(':')[0]}:7`, pid_namespace: '1' };
+    const stamp = new Date().toISOString();
+    await beat(store, 'cli', 4);
+    await saveRunRecord(store, inPod, foreignRun('cli', new Date(), predecessor));
+    const key = leaseKey('train', HASH, 'NAIVE');
+    await store.put(inPod.store.buckets.runs, key, JSON.stringify({ owner: 'daemon-before-restart', step: 'train', config_hash: HASH, model_type: 'NAIVE', acquired_at: stamp, heartbeat_at: stamp, beats: 4, run_id: 'cli', process: predecessor }));
+    // This process's clock never moves: nothing is ever seen stale.
+    const outcome = await reconcileTraining({ ...trainer('daemon', store), settings: inPod, monotonic: () => 0 }, { configHash: HASH, modelType: 'NAIVE' }, new AbortController().signal);
+    expect(outcome.result).toBe('trained');
+    expect(await statuses(store)).toEqual(['cli:KILLED', 'daemon:SUCCESS']);
+    expect((await readRunRecord(store, inPod, 'cli')).error).toMatchObject({ code: 'FLTS_TRAIN_ABORTED', message: expect.stringContaining('is gone') });
+    expect(await readLease(store, inPod, key)).toBeUndefined();
   });
 
   it('keeps the start-time rule for a run recorded before heartbeats: one older than the stale limit is KILLED and retrained', async () => {

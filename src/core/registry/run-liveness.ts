@@ -36,14 +36,15 @@ export async function lookAtRunHeartbeat(store: ObjectStore, settings: Settings,
 
 /**
  * Why another process's RUNNING run is no longer being trained, or undefined while it is, as far as this process can
- * tell. On this host a pid that is gone says so at once. Otherwise the heartbeat does: the run is dead once this
+ * tell. On this host a pid that is gone says so at once, as does a run of an earlier instance of this process's
+ * container (settings `instance.*`, ownerIsPredecessor). Otherwise the heartbeat does: the run is dead once this
  * process has seen it unchanged for `daemon.leaseStaleMs` of its own monotonic time, like a lease, whatever the
  * writer's clock says. A run recorded before heartbeats keeps the earlier rule: alive while its pid is on this
  * host, else for `daemon.leaseStaleMs` from its start.
  */
 export async function whyRunDead(store: ObjectStore, settings: Settings, run: RunRecord, monotonic?: MonotonicClock): Promise<string | undefined> {
   const staleMs = settings.daemon.leaseStaleMs;
-  if (runOwnerGone(run)) return `The process training this run (pid ${run.owner?.pid}) is gone; the model is retrained.`;
+  if (runOwnerGone(run, settings.instance)) return `The process training this run (pid ${run.owner?.pid}) is gone; the model is retrained.`;
   const heartbeat = await lookAtRunHeartbeat(store, settings, run.run_id, monotonic);
   if (heartbeat !== undefined) {
     return heartbeat.unchangedMs < staleMs ? undefined : `The run's heartbeat did not change for ${staleMs} ms: the process training it stopped; the model is retrained.`;

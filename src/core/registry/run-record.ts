@@ -95,6 +95,14 @@ export interface RunOwner {
    * have their own. Absent where the system does not say.
    */
   pid_namespace?: string;
+  /**
+   * The Kubernetes pod (its uid) and container the process ran in (settings `instance.*`), absent outside one: a
+   * restarted container has a new pid namespace, so its predecessor's pid says nothing, but the kubelet never runs
+   * two instances of one container of a pod, so a record of the same pod and container from another namespace is
+   * known gone.
+   */
+  pod_uid?: string;
+  container?: string;
 }
 
 export const RUN_FILES = {

@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultSettings } from '../config/settings.js';
+import { defaultSettings, resolveSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { fakeRun } from './run-record.fixture.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { RunOwner, RunRecord } from './run-record.js';
-import { currentRunOwner, findRunRecord, listRunRecords, markRunKilled, ownerSharesProcesses, readRunRecord, runOwnerGone, saveRunRecord, scanRunRecords } from './run-store.js';
+import { currentRunOwner, findRunRecord, listRunRecords, markDeadRunsKilled, markRunKilled, ownerProcessGone, ownerSharesProcesses, readRunRecord, runOwnerGone, saveRunRecord, scanRunRecords } from './run-store.js';
 import { runOfThisProcess } from './run-liveness.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-runs-'));
@@ -128,5 +128,47 @@ describe('core > registry > run-store', () => {
     expect(runOfThisProcess(owned(me))).toBe(true);
     // An owner recorded before boot and namespace were kept is judged by its host name, as before.
     expect(ownerSharesProcesses({ host: me.host, pid: exited.pid! })).toBe(true);
+  });
+
+  it.skipIf(process.platform !== 'linux')('takes an earlier instance of its own container (same pod uid and container, another pid namespace or boot) for gone at once, never another container or pod', () => {
+    // Before, a container restarted in place by the kubelet (OOMKilled, a failed liveness probe) could not judge the
+    // owner it had been: same host name and boot, another pid namespace. Only staleness freed its work, 30 s later.
+    const { settings: inPod } = resolveSettings({ env: { FLTS_POD_UID: '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e', FLTS_CONTAINER_NAME: 'daemon' } });
+    const instance = inPod.instance;
+    expect(instance).toEqual({ podUid: '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e', container: 'daemon' });
+    const me = currentRunOwner(instance);
+    expect(me).toMatchObject({ host: os.hostname(), pid: process.pid, pod_uid: instance.podUid, container: 'daemon' });
+    expect(currentRunOwner()).not.toHaveProperty('pod_uid');
+    const boot = me.started!.split(':')[0];
+    const since = new Date().toISOString();
+    // The container's first instance: pid 1 of its own namespace, as the new one's may be too.
+    const predecessor: RunOwner = { ...me, pid: process.pid, started: `${boot}:7`, pid_namespace: '1' };
+    expect(ownerSharesProcesses(predecessor)).toBe(false);
+    expect(ownerProcessGone(predecessor, since, instance)).toBe(true);
+    expect(runOwnerGone({ ...fakeRun('restarted', 'LSTM', { rmse: 1, mae: 1, mse: 1 }, since), status: 'RUNNING', owner: predecessor }, instance)).toBe(true);
+    // The node rebooted and the pod's containers started again: gone too, whatever the namespace's number.
+    expect(ownerProcessGone({ ...me, started: '00000000-0000-0000-0000-000000000000:7' }, since, instance)).toBe(true);
+    // Another container of the pod, another pod, a pod of another host name, an owner that named no pod: may be at work.
+    for (const other of [{ ...predecessor, container: 'sidecar' }, { ...predecessor, pod_uid: '0f0e0d0c-0000-4000-8000-000000000000' }, { ...predecessor, host: `${os.hostname()}-elsewhere` }, { ...predecessor, pod_uid: undefined, container: undefined }]) {
+      expect(ownerProcessGone(other, since, instance)).toBe(false);
+    }
+    // This process not told its pod and container: as before, only staleness decides.
+    expect(ownerProcessGone(predecessor, since)).toBe(false);
+    expect(ownerProcessGone(predecessor, since, { podUid: instance.podUid, container: '' })).toBe(false);
+    // This very process, in its own namespace, is alive.
+    expect(ownerProcessGone(me, since, instance)).toBe(false);
+  });
+
+  it.skipIf(process.platform !== 'linux')('marks KILLED at once the RUNNING run of an earlier instance of its own container, and leaves another container\'s', async () => {
+    const own = createFsStore(mkdtempSync(path.join(root, 'restart-')));
+    const { settings: inPod } = resolveSettings({ env: { FLTS_POD_UID: '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e', FLTS_CONTAINER_NAME: 'trainer' } });
+    const me = currentRunOwner(inPod.instance);
+    const since = new Date().toISOString();
+    const predecessor: RunOwner = { ...me, started: `${me.started!.split(':')[0]}:7`, pid_namespace: '1' };
+    await saveRunRecord(own, inPod, { ...fakeRun('oomkilled', 'LSTM', { rmse: 1, mae: 1, mse: 1 }, since), status: 'RUNNING', owner: predecessor });
+    await saveRunRecord(own, inPod, { ...fakeRun('sidecar', 'GRU', { rmse: 1, mae: 1, mse: 1 }, since), status: 'RUNNING', owner: { ...predecessor, container: 'sidecar' } });
+    expect((await markDeadRunsKilled(own, inPod)).map((run) => run.run_id)).toEqual(['oomkilled']);
+    expect((await readRunRecord(own, inPod, 'oomkilled')).status).toBe('KILLED');
+    expect((await readRunRecord(own, inPod, 'sidecar')).status).toBe('RUNNING');
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import type { Settings } from '../config/settings.js';
+import type { InstanceSettings } from '../config/specs/runtime.js';
 import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { CLOCK_TICKS_PER_SECOND, procStartTicks } from '../proc-stat.js';
@@ -163,11 +164,38 @@ function currentPidNamespace(): string | undefined {
   return pidNamespace ?? undefined;
 }
 
-/** This process, as recorded on the runs it trains and the leases it holds. */
-export function currentRunOwner(): RunOwner {
+/** The container slot named by `instance` (settings `instance.*`): both its pod uid and container name, or nothing. */
+function containerSlot(instance: InstanceSettings | undefined): { pod_uid: string; container: string } | undefined {
+  return instance?.podUid && instance.container ? { pod_uid: instance.podUid, container: instance.container } : undefined;
+}
+
+/** This process, as recorded on the runs it trains and the leases it holds; `instance` is settings `instance.*`. */
+export function currentRunOwner(instance?: InstanceSettings): RunOwner {
   const started = processStartOf(process.pid);
   const namespace = currentPidNamespace();
-  return { host: os.hostname(), pid: process.pid, ...(started ? { started } : {}), ...(namespace ? { pid_namespace: namespace } : {}) };
+  return { host: os.hostname(), pid: process.pid, ...(started ? { started } : {}), ...(namespace ? { pid_namespace: namespace } : {}), ...containerSlot(instance) };
+}
+
+/**
+ * Whether `owner` is an earlier instance of the container this process runs in (`instance`, settings `instance.*`):
+ * recorded with this pod's uid and this container's name, on this host, but in another pid namespace or another boot.
+ * The kubelet starts a container again (OOMKilled, a failed liveness probe) only once its last instance has ended, so
+ * that one is gone, though its pid says nothing here. Another container or pod never is (it may well be at work),
+ * and neither is this container's own namespace on this boot: there the pid decides (ownerProcessGone).
+ */
+export function ownerIsPredecessor(owner: RunOwner, instance: InstanceSettings | undefined): boolean {
+  const slot = containerSlot(instance);
+  if (!slot || owner.pod_uid !== slot.pod_uid || owner.container !== slot.container || owner.host !== os.hostname()) return false;
+  const ownerBoot = bootOf(owner);
+  const boot = currentBootId();
+  if (ownerBoot && boot && ownerBoot !== boot) return true;
+  const namespace = currentPidNamespace();
+  return owner.pid_namespace !== undefined && namespace !== undefined && owner.pid_namespace !== namespace;
+}
+
+/** The boot id in `owner.started`; undefined when not recorded. */
+function bootOf(owner: RunOwner): string | undefined {
+  return owner.started?.slice(0, owner.started.lastIndexOf(':')) || undefined;
 }
 
 /**
@@ -179,7 +207,7 @@ export function currentRunOwner(): RunOwner {
  */
 export function ownerSharesProcesses(owner: RunOwner): boolean {
   if (owner.host !== os.hostname()) return false;
-  const ownerBoot = owner.started?.slice(0, owner.started.lastIndexOf(':'));
+  const ownerBoot = bootOf(owner);
   const boot = currentBootId();
   if (ownerBoot && boot && ownerBoot !== boot) return false;
   return owner.pid_namespace === undefined || owner.pid_namespace === currentPidNamespace();
@@ -208,19 +236,21 @@ const PID_REUSE_MARGIN_MS = 60_000;
 
 /**
  * Whether the run's training process is known to be gone: it ran on this host, and its pid is no longer in use
- * or is now another process's (one that started at another time: a restarted container's, after a reboot).
+ * or is now another process's (one that started at another time: a restarted container's, after a reboot), or it
+ * was an earlier instance of this process's container (ownerIsPredecessor; `instance` is settings `instance.*`).
  * A record without `owner.started` (written before it was) can only be told by time: a process that started
  * after the run did is not its trainer. Unknown (another host, no owner recorded) counts as not gone.
  */
-export function runOwnerGone(run: RunRecord): boolean {
-  return run.owner !== undefined && ownerProcessGone(run.owner, run.timings.started_at);
+export function runOwnerGone(run: RunRecord, instance?: InstanceSettings): boolean {
+  return run.owner !== undefined && ownerProcessGone(run.owner, run.timings.started_at, instance);
 }
 
 /**
  * Whether `owner`, a process that recorded something (a run, a work lease) at `since` by this host's clock, is known
  * to be gone; see runOwnerGone.
  */
-export function ownerProcessGone(owner: RunOwner, since: string): boolean {
+export function ownerProcessGone(owner: RunOwner, since: string, instance?: InstanceSettings): boolean {
+  if (ownerIsPredecessor(owner, instance)) return true;
   if (!ownerSharesProcesses(owner)) return false;
   const startedAgain = (pid: number): boolean => {
     if (owner.started !== undefined) {
@@ -276,7 +306,7 @@ export async function markRunKilled(store: ObjectStore, settings: Settings, runI
  * so they do not stay RUNNING for ever; runs of live or unknown processes are left alone. Returns those marked.
  */
 export async function markDeadRunsKilled(store: ObjectStore, settings: Settings, now: Date = new Date()): Promise<RunRecord[]> {
-  const dead = (await listRunRecords(store, settings)).filter((run) => run.status === 'RUNNING' && runOwnerGone(run));
+  const dead = (await listRunRecords(store, settings)).filter((run) => run.status === 'RUNNING' && runOwnerGone(run, settings.instance));
   const marked: RunRecord[] = [];
   for (const run of dead) {
     const killed = await markRunKilled(store, settings, run.run_id, `The process training this run (pid ${run.owner?.pid} on ${run.owner?.host}) ended without finishing it.`, now);

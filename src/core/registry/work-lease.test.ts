@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import { silentLogger } from '../logger.js';
 import { createFsStore } from '../storage/fs-store.js';
+import { currentRunOwner } from './run-store.js';
 import { acquireLease, isLeaseBeatingHere, isLeaseFresh, leaseKey, readLease } from './work-lease.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'flts-lease-'));
@@ -120,6 +121,43 @@ describe('core > registry > work-lease', () => {
     await store.put(settings.store.buckets.runs, key, JSON.stringify({ ...dead, process: { host: `${os.hostname()}-elsewhere`, pid: deadPid } }));
     expect(await acquireLease({ store, settings, owner: 'alive', logger: silentLogger }, { ...work, modelType: 'SNAIVE' })).toBeUndefined();
     await store.delete(settings.store.buckets.runs, key);
+  });
+
+  it.skipIf(process.platform !== 'linux')('takes over at once the lease of an earlier instance of its own container, restarted in place, and waits out another container\'s', async () => {
+    // Before, the restarted container (same host name and boot, a new pid namespace) could not judge its predecessor's
+    // process and waited `daemon.leaseStaleMs` of its own clock before training the model again.
+    const store = createFsStore(root);
+    const podEnv = { FLTS_DAEMON_HEARTBEAT_MS: '50', FLTS_DAEMON_LEASE_STALE_MS: '1000', FLTS_POD_UID: '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e', FLTS_CONTAINER_NAME: 'daemon' };
+    const { settings: inPod } = resolveSettings({ env: podEnv });
+    const modelType = 'RESTARTED';
+    const key = leaseKey('train', work.configHash, modelType);
+    const me = currentRunOwner(inPod.instance);
+    const stamp = new Date().toISOString();
+    const lease = (process: object) => JSON.stringify({ owner: 'before-restart', step: 'train', config_hash: work.configHash, model_type: modelType, acquired_at: stamp, heartbeat_at: stamp, beats: 3, process });
+    const predecessor = { ...me, started: `${me.started!.split(':')[0]}:7`, pid_namespace: '1' };
+    let tick = 0;
+    const options = { store, settings: inPod, owner: 'after-restart', logger: silentLogger, monotonic: () => tick };
+    await store.put(inPod.store.buckets.runs, key, lease(predecessor));
+    const taken = await acquireLease(options, { ...work, modelType });
+    expect(taken).toBeDefined();
+    expect(await readLease(store, inPod, key)).toMatchObject({ owner: 'after-restart', process: { pod_uid: podEnv.FLTS_POD_UID, container: 'daemon', pid_namespace: me.pid_namespace } });
+    await taken!.release();
+    // Not told its pod and container, a process judges the same lease as before: only staleness frees it.
+    await store.put(inPod.store.buckets.runs, key, lease(predecessor));
+    expect(await acquireLease({ ...options, settings }, { ...work, modelType })).toBeUndefined();
+    await store.delete(inPod.store.buckets.runs, key);
+    // Another container of the pod, or the same container name in another pod, may be at work: waited out.
+    for (const other of [{ ...predecessor, container: 'sidecar' }, { ...predecessor, pod_uid: '0f0e0d0c-0000-4000-8000-000000000000' }]) {
+      tick += 10_000;
+      await store.put(inPod.store.buckets.runs, key, lease(other));
+      expect(await acquireLease(options, { ...work, modelType })).toBeUndefined();
+      tick += inPod.daemon.leaseStaleMs - 1;
+      expect(await acquireLease(options, { ...work, modelType })).toBeUndefined();
+      tick += 1;
+      const late = await acquireLease(options, { ...work, modelType });
+      expect(late).toBeDefined();
+      await late!.release();
+    }
   });
 
   it('gives a contested lease to exactly one of many racing owners, fresh or stale', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Settings } from '../config/settings.js';
+import type { InstanceSettings } from '../config/specs/runtime.js';
 import type { Logger } from '../logger.js';
 import { getJsonIfExists, parseLenientJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -22,7 +23,8 @@ import { currentRunOwner, ownerProcessGone, ownerSharesProcesses } from './run-s
  * (no heartbeat, no new holder) for `daemon.leaseStaleMs` of its own monotonic time. Comparing the holder's
  * heartbeat timestamp with the reader's clock would let a holder whose clock runs behind lose a live lease,
  * and two trainers train the same model. A holder on this host whose process is gone (its pid unused, or another
- * process's) is known to have stopped at once, as a run's trainer is (runOwnerGone).
+ * process's) is known to have stopped at once, as a run's trainer is (runOwnerGone), and so is an earlier instance of
+ * this process's container (settings `instance.*`: the same pod and container, restarted in place) without waiting.
  *
  * The `train` lease of a (config_hash, model type) is also the training claim that `trainModels` takes for the CLI
  * and the library (workflows/train-claim.ts): the daemon's trainer and every `flts train` exclude each other by it.
@@ -76,9 +78,12 @@ export function isLeaseFresh(store: ObjectStore, key: string, lease: LeaseRecord
   return lease !== undefined && unchangedMs < staleMs;
 }
 
-/** Whether the lease read at `key` still has a holder at work: fresh (isLeaseFresh), and its process not known gone. */
-export function isLeaseHeld(store: ObjectStore, key: string, lease: LeaseRecord | undefined, staleMs: number, monotonic?: () => number): lease is LeaseRecord {
-  return isLeaseFresh(store, key, lease, staleMs, monotonic) && !(lease.process && ownerProcessGone(lease.process, lease.acquired_at));
+/**
+ * Whether the lease read at `key` still has a holder at work: fresh (isLeaseFresh), and its process not known gone
+ * (ownerProcessGone; `instance` is this process's settings `instance.*`).
+ */
+export function isLeaseHeld(store: ObjectStore, key: string, lease: LeaseRecord | undefined, staleMs: number, monotonic?: () => number, instance?: InstanceSettings): lease is LeaseRecord {
+  return isLeaseFresh(store, key, lease, staleMs, monotonic) && !(lease.process && ownerProcessGone(lease.process, lease.acquired_at, instance));
 }
 
 /**
@@ -100,7 +105,7 @@ export function isLeaseBeatingHere(lease: LeaseRecord, staleMs: number, now: num
  * takeover within about one heartbeat of that.
  */
 export async function waitForLeaseFree(store: ObjectStore, settings: Settings, key: string, signal: AbortSignal, monotonic?: () => number): Promise<boolean> {
-  return pollUntil(settings.daemon.heartbeatMs, signal, async () => !isLeaseHeld(store, key, await readLease(store, settings, key), settings.daemon.leaseStaleMs, monotonic));
+  return pollUntil(settings.daemon.heartbeatMs, signal, async () => !isLeaseHeld(store, key, await readLease(store, settings, key), settings.daemon.leaseStaleMs, monotonic, settings.instance));
 }
 
 export async function readLease(store: ObjectStore, settings: Settings, key: string): Promise<LeaseRecord | undefined> {
@@ -118,14 +123,14 @@ export async function acquireLease(options: LeaseOptions, work: { step: string; 
   const bucket = settings.store.buckets.runs;
   const key = leaseKey(work.step, work.configHash, work.modelType);
   const stamp = new Date(now()).toISOString();
-  let record: LeaseRecord = { owner, step: work.step, config_hash: work.configHash, model_type: work.modelType, acquired_at: stamp, heartbeat_at: stamp, beats: 0, process: currentRunOwner() };
+  let record: LeaseRecord = { owner, step: work.step, config_hash: work.configHash, model_type: work.modelType, acquired_at: stamp, heartbeat_at: stamp, beats: 0, process: currentRunOwner(settings.instance) };
   await store.ensureBucket(bucket);
   let version = await store.putIfAbsent(bucket, key, JSON.stringify(record));
   if (version === undefined) {
     const existing = await store.getVersioned(bucket, key);
     if (!existing) return undefined; // released between our two calls: the next attempt creates it
     const lease = parseLease(existing.body);
-    if (lease && lease.owner !== owner && isLeaseHeld(store, key, lease, settings.daemon.leaseStaleMs, options.monotonic)) return undefined;
+    if (lease && lease.owner !== owner && isLeaseHeld(store, key, lease, settings.daemon.leaseStaleMs, options.monotonic, settings.instance)) return undefined;
     version = await store.putIfVersion(bucket, key, JSON.stringify(record), existing.version);
     if (version === undefined) return undefined;
   }

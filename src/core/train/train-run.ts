@@ -93,7 +93,7 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
   const runId = randomUUID().replace(/-/g, '');
   const bucket = runsBucket(settings);
   const started = now();
-  const owner = currentRunOwner();
+  const owner = currentRunOwner(settings.instance);
   let record = initialRecord(runId, modelType, data, settings, started, owner);
   await deps.store.ensureBucket(bucket);
   const heartbeat = await startRunHeartbeat(deps.store, settings, runId, { owner, now, logger });

@@ -44,7 +44,7 @@ function claimWatcher(store: ObjectStore, settings: Settings, key: string, seen:
     const claim = await readLease(store, settings, key);
     if (claim === undefined) return last ? { state: 'ended', claim: last } : { state: 'free' };
     last = claim;
-    if (!isLeaseHeld(store, key, claim, staleMs, monotonic)) return { state: 'free' };
+    if (!isLeaseHeld(store, key, claim, staleMs, monotonic, settings.instance)) return { state: 'free' };
     const run = claim.run_id === undefined ? undefined : await lookAtRunHeartbeat(store, settings, claim.run_id, monotonic);
     firstBeat ??= run?.beat;
     const changed = JSON.stringify(claim) !== JSON.stringify(seen) || (run !== undefined && run.beat !== firstBeat);

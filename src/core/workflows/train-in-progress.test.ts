@@ -6,7 +6,8 @@ import { resolveSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { FltsEvent } from '../events.js';
 import { beat, foreignRun, heartbeatReads } from '../registry/foreign-run.fixture.js';
-import { listRunRecords, readRunRecord, saveRunRecord } from '../registry/run-store.js';
+import { currentRunOwner, listRunRecords, readRunRecord, saveRunRecord } from '../registry/run-store.js';
+import { leaseKey, readLease } from '../registry/work-lease.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { addProcessedData } from './loadable-run.fixture.js';
@@ -86,5 +87,24 @@ describe('core > workflows > trainModels with another process training the same 
     const { runs } = await trainModels({ models: ['NAIVE'], configHash: HASH, inProgress: 'train' }, settings, { store });
     expect(runs.map((run) => `${run.model_type} ${run.status}`)).toEqual(['NAIVE SUCCESS']);
     expect(await registry()).toEqual(['cli NAIVE RUNNING', 'ours NAIVE SUCCESS']);
+  });
+
+  it.skipIf(process.platform !== 'linux')('takes over at once the claim and run of an earlier instance of its own container (restarted in place), never waiting for staleness', async () => {
+    // Before, `flts train` in a container restarted by the kubelet (OOMKilled) waited `daemon.leaseStaleMs` for the
+    // claim its first instance held: a new pid namespace, so that instance's pid could not be judged.
+    const { settings: inPod } = resolveSettings({ env: { INPUT_SEQ_LEN: '4', FLTS_DAEMON_HEARTBEAT_MS: '50', FLTS_DAEMON_LEASE_STALE_MS: '5000', FLTS_POD_UID: '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e', FLTS_CONTAINER_NAME: 'train' } });
+    const me = currentRunOwner(inPod.instance);
+    const predecessor = { ...me, started: `${me.started!.split(':')[0]}:7`, pid_namespace: '1' };
+    await saveRunRecord(store, inPod, foreignRun('cli', new Date(), { configHash: HASH, owner: predecessor }));
+    const stamp = new Date().toISOString();
+    const key = leaseKey('train', HASH, 'NAIVE');
+    await store.put(inPod.store.buckets.runs, key, JSON.stringify({ owner: 'before-restart', step: 'train', config_hash: HASH, model_type: 'NAIVE', acquired_at: stamp, heartbeat_at: stamp, beats: 2, run_id: 'cli', process: predecessor }));
+    // This process's clock never moves: nothing is ever seen stale.
+    const { runs } = await trainModels({ models: ['NAIVE'], configHash: HASH }, inPod, { store, monotonic: () => 0 });
+
+    expect(runs.map((run) => `${run.model_type} ${run.status}`)).toEqual(['NAIVE SUCCESS']);
+    expect(runs[0].owner).toMatchObject({ pod_uid: '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e', container: 'train', pid_namespace: me.pid_namespace });
+    expect(await registry()).toEqual(['cli NAIVE KILLED', 'ours NAIVE SUCCESS']);
+    expect(await readLease(store, inPod, key)).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@ import { DATA_SPECS, type DataSettings } from './data.js';
 import { LIVE_SPECS, type LiveSettings } from './live.js';
 import { DISTRIBUTED_SPECS, type BusSettings, type S3Settings } from './distributed.js';
 import { PREPROCESS_SPECS, type PreprocessSettings } from './preprocess.js';
-import { RUNTIME_SPECS, type StoreSettings } from './runtime.js';
+import { RUNTIME_SPECS, type InstanceSettings, type StoreSettings } from './runtime.js';
 import { SERVE_SPECS, type ServeSettings } from './serve.js';
 import { EVAL_SPECS, TRAINING_SPECS, type EvalSettings, type TrainingSettings } from './training.js';
 import { TRACKING_SPECS, type TrackingSettings } from './tracking.js';
@@ -18,6 +18,7 @@ export interface Settings {
   home: string;
   identifier: string;
   logLevel: string;
+  instance: InstanceSettings;
   store: StoreSettings & { s3: S3Settings };
   data: DataSettings;
   preprocess: PreprocessSettings;

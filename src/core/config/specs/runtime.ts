@@ -18,6 +18,15 @@ export const RUNTIME_SPECS: readonly SettingSpec[] = [
     description: 'Deployment identifier; scopes promotion pointers and logs ("" = global).',
   },
   { path: 'logLevel', type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], envCase: 'lower', env: ['FLTS_LOG_LEVEL', 'LOG_LEVEL'], description: 'Structured log level (JSON lines on stderr). Commands that print their own outcome (train, promote, predict...) log only warnings and errors unless a level is set; serve and the daemon log at this level.' },
+  {
+    path: 'instance.podUid',
+    type: 'string',
+    default: '',
+    envCase: 'trim',
+    env: ['FLTS_POD_UID'],
+    description: 'Uid of the Kubernetes pod this process runs in (the downward API\'s metadata.uid; the Helm chart sets it on the daemons). With `instance.container`, it lets a container restarted in place (OOMKilled, a failed liveness probe) take over its predecessor\'s leases and mark its RUNNING run KILLED at once rather than after `daemon.leaseStaleMs`: the kubelet never runs two instances of one container of a pod. Must be unique to the pod; "" = not in a pod.',
+  },
+  { path: 'instance.container', type: 'string', default: '', envCase: 'trim', env: ['FLTS_CONTAINER_NAME'], description: 'Name of the container, within its pod, this process runs in; used only together with `instance.podUid` ("" = unknown).' },
   { path: 'store.kind', type: 'string', emptyIsUnset: true, default: 'fs', choices: ['fs', 's3'], envCase: 'lower', env: ['FLTS_STORE'], description: 'fs = files under `home`; s3 = an S3-compatible server.' },
   { path: 'store.buckets.dataset', type: 'string', default: 'dataset', env: ['INPUT_BUCKET'], description: 'Bucket of raw datasets.' },
   { path: 'store.buckets.processed', type: 'string', default: 'processed-data', env: ['OUTPUT_BUCKET', 'PROCESSED_BUCKET'], description: 'Bucket of processed data and sidecars.' },
@@ -27,6 +36,12 @@ export const RUNTIME_SPECS: readonly SettingSpec[] = [
   { path: 'store.objects.trainOutput', type: 'string', default: 'processed_data', env: ['OUTPUT_TRAIN'], description: 'Object name (without .parquet) of processed training data.' },
   { path: 'store.objects.testOutput', type: 'string', default: 'test_processed_data', env: ['OUTPUT_TEST'], description: 'Object name (without .parquet) of processed test data.' },
 ];
+
+/** The container slot this process runs in, where the platform names it (both empty elsewhere). */
+export interface InstanceSettings {
+  podUid: string;
+  container: string;
+}
 
 export interface StoreSettings {
   kind: 'fs' | 's3';
