@@ -141,6 +141,23 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(new Set(names).size).toBe(names.length);
   });
 
+  it('tells every daemon container its pod uid (downward API) and its container name, so a restart in place takes over its own work at once', () => {
+    // Without them a daemon restarted by the kubelet (OOMKilled, a failed liveness probe) waited
+    // FLTS_DAEMON_LEASE_STALE_MS for the leases and RUNNING run of its own first instance.
+    for (const objects of [dev, prod]) {
+      const daemons = byKind(component(objects, 'daemon'), 'Deployment');
+      expect(daemons.length).toBeGreaterThan(0);
+      for (const deployment of daemons) {
+        const container = podSpec(deployment).containers[0];
+        expect(container.env).toContainEqual({ name: 'FLTS_POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } });
+        expect(container.env).toContainEqual({ name: 'FLTS_CONTAINER_NAME', value: container.name });
+        const { settings } = resolveSettings({ env: containerStartEnv(objects, deployment, container, '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e') });
+        expect(settings.instance, deployment.metadata.name).toEqual({ podUid: '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e', container: container.name });
+      }
+    }
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'daemon.trainer.env.FLTS_POD_UID': 'fixed' } })).toContain('daemon.trainer.env.FLTS_POD_UID (setting instance.podUid) is one the chart sets itself');
+  });
+
   it('runs batch inference on the inference-data claims, probed and scraped like the other daemons', () => {
     for (const [objects, replicas] of [[prod, 2], [dev, 1]] as const) {
       const [batch] = byKind(component(objects, 'daemon'), 'Deployment').filter((d) => d.metadata.labels?.['flts.io/role'] === 'batch');

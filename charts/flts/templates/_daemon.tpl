@@ -52,6 +52,15 @@ spec:
               value: "0.0.0.0"
             - name: FLTS_DAEMON_PORT
               value: {{ $d.metricsPort | quote }}
+            # The pod and container this daemon runs in: restarted in place (OOMKilled, a failed liveness probe), it
+            # knows the leases and RUNNING run of its first instance for gone and takes them over at once, rather than
+            # after FLTS_DAEMON_LEASE_STALE_MS (the new instance has a new pid namespace, so their pid says nothing).
+            - name: FLTS_POD_UID
+              valueFrom:
+                fieldRef:
+                  fieldPath: metadata.uid
+            - name: FLTS_CONTAINER_NAME
+              value: daemon
             {{- with $i.env }}
             {{- include "flts.envList" . | trim | nindent 12 }}
             {{- end }}

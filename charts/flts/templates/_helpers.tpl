@@ -179,6 +179,8 @@ daemon.host: "it binds 0.0.0.0, so that the probes and Prometheus reach the heal
 daemon.port: "set daemon.metricsPort"
 daemon.trainerModels: "set daemon.trainer.modelTypes"
 daemon.expectedModelTypes: "set daemon.promoter.expectedModelTypes"
+instance.podUid: "each daemon pod is given its own uid (the downward API's metadata.uid)"
+instance.container: "each daemon container is given its own name"
 {{- end }}
 
 {{/*
