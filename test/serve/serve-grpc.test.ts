@@ -382,6 +382,40 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     }
   });
 
+  it('refuses a ModelInfer over the HTTP route\'s bounds (parameters, inputs, shape) from its bytes, before decoding it, as HTTP refuses the body', async () => {
+    const { grpcServer, client } = await startGrpc(server);
+    const data = requestData(6);
+    const many = (count: number): Record<string, { string_param: string }> => Object.fromEntries(Array.from({ length: count }, (_, i) => [`p${i}`, { string_param: 'x' }]));
+    const withInput = (index: number, change: object): object => ({ ...rawRequest(data), inputs: rawRequest(data).inputs.map((input, i) => (i === index ? { ...input, ...change } : input)) });
+    try {
+      // The count in the reason is the message's, read before decoding: a decoded map would have been checked by the schema, which names no count.
+      const cases: Array<[object, string]> = [
+        [{ ...rawRequest(data), parameters: many(65) }, 'parameters must NOT have more than 64 properties (the message has 65)'],
+        [withInput(1, { parameters: many(100) }), 'inputs/1/parameters must NOT have more than 64 properties (the message has 100)'],
+        [{ ...rawRequest(data), outputs: [{ name: 'down', parameters: many(65) }] }, 'outputs/0/parameters must NOT have more than 64 properties (the message has 65)'],
+        [withInput(2, { shape: [6, 1, 1, 1, 1, 1, 1, 1, 1] }), 'inputs/2/shape must NOT have more than 8 items (the message has 9)'],
+        [{ ...rawRequest(data), raw_input_contents: [], inputs: Array.from({ length: 1025 }, () => ({ name: 'x', datatype: 'FP64', shape: [1] })) }, 'inputs must NOT have more than 1024 items (the message has 1025)'],
+      ];
+      for (const [request, reason] of cases) {
+        const error = await callError(client, 'ModelInfer', request);
+        expect({ code: error.code, details: error.details, flts: error.metadata.get('flts-code') }).toEqual({ code: grpc.status.INVALID_ARGUMENT, details: `FLTS_REQUEST_INVALID: Invalid request: ${reason}.`, flts: ['FLTS_REQUEST_INVALID'] });
+      }
+      // At the bound a message is served, and HTTP refuses one parameter more with the same reason.
+      expect((await call(client, 'ModelInfer', { ...rawRequest(data), parameters: many(64) })).model_version).toBe('run-a');
+      const inputs = [
+        { name: 'timestamp', datatype: 'BYTES', shape: [6], data: data.ts },
+        { name: 'down', datatype: 'FP64', shape: [6], data: data.down },
+        { name: 'up', datatype: 'FP64', shape: [6], data: data.up },
+      ];
+      const http = await postJson(`${server.url}/v2/models/flts/infer`, { inputs, parameters: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`p${i}`, 'x'])) });
+      expect({ status: http.status, code: http.json.code, message: http.json.message }).toEqual({ status: 400, code: 'FLTS_REQUEST_INVALID', message: 'Invalid request: body/parameters must NOT have more than 64 properties.' });
+      expect((await postJson(`${server.url}/v2/models/flts/infer`, { inputs, parameters: Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`p${i}`, 'x'])) })).status).toBe(200);
+    } finally {
+      client.close();
+      await grpcServer.close();
+    }
+  });
+
   it('counts the calls to methods it does not implement, which grpc-js answers UNIMPLEMENTED itself, as 501s of their method', async () => {
     const { grpcServer, client } = await startGrpc(server);
     try {

@@ -8,6 +8,7 @@ import { clientGone } from './forecast-admission.js';
 import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import { createGrpcConnections } from './grpc-connections.js';
 import { explainListenFailure, GRPC_LISTENER } from './listen.js';
+import { modelInferBoundsProblem } from './oip-grpc-bounds.js';
 import { modelMetadata, OIP_SERVER_METADATA, runOipInference, servedModelNamed, type OipContext, type OipInferRequest } from './oip-inference.js';
 import {
   inferenceService,
@@ -153,14 +154,24 @@ const HTTP_STATUS_OF_GRPC_JS_REFUSAL: Partial<Record<number, number>> = {
 
 /** Marks a request message protobuf could not decode, with protobuf's reason. */
 const MALFORMED = Symbol('malformed request');
+/** Marks a request message refused before decoding, with the coded error it is answered. */
+const REFUSED = Symbol('refused request');
+
+/** Checks of a method's message bytes before they are decoded, by method path. */
+const PRE_DECODE_CHECKS: Record<string, (bytes: Buffer) => FltsError | undefined> = { [MODEL_INFER_PATH]: modelInferBoundsProblem };
 
 /**
  * The service with decoding that never throws: grpc-js answers a request it cannot deserialize INTERNAL, as if
  * the server had failed, so an undecodable message reaches the handler as a marker and is answered INVALID_ARGUMENT.
+ * A message over the bounds of its method's pre-decode check is never decoded: grpc-js decodes it on the event loop,
+ * where a message of the size limit made of map entries held every other request for seconds.
  */
 function tolerantService(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
   const methods = Object.entries(service).map(([name, method]) => {
+    const check = PRE_DECODE_CHECKS[method.path];
     const requestDeserialize = (bytes: Buffer): unknown => {
+      const refused = check?.(bytes);
+      if (refused) return { [REFUSED]: refused };
       try {
         return method.requestDeserialize(bytes);
       } catch (error) {
@@ -319,6 +330,8 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
         .then(() => {
           const malformed = (call.request as { [MALFORMED]?: string })[MALFORMED];
           if (malformed !== undefined) throw invalid(`The request is not a valid ${method}Request protobuf message (${clip(malformed, 200)}).`);
+          const refused = (call.request as { [REFUSED]?: FltsError })[REFUSED];
+          if (refused) throw refused;
           return handle(call);
         })
         .then(

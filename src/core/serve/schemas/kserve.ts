@@ -1,15 +1,28 @@
 import { errorResponses } from './common.js';
 import { seriesIdentifier } from './predict.js';
 
+/**
+ * Most parameters one request, input or output may carry, and most inputs or outputs one request may name: far above
+ * any real client's (flts reads four request parameters, a model has tens of columns), far below what makes a message
+ * of the size limit slow to decode (200k parameters held the gRPC server for seconds). gRPC messages are held to the
+ * same bounds before they are decoded (oip-grpc-bounds.ts).
+ */
+export const MAX_PARAMETERS = 64;
+export const MAX_TENSORS = 1024;
+/** Most dimensions of a tensor's shape; a served input is one-dimensional ([rows] or [rows, 1]). */
+export const MAX_SHAPE_DIMENSIONS = 8;
+
+const parametersSchema = { type: 'object', maxProperties: MAX_PARAMETERS } as const;
+
 /** Open Inference Protocol (KServe v2) REST shapes; binary tensor data travels after the JSON (see oip/http-binding). */
 const tensorSchema = {
   type: 'object',
   required: ['name', 'shape', 'datatype'],
   properties: {
     name: { type: 'string', minLength: 1 },
-    shape: { type: 'array', maxItems: 8, items: { type: 'integer', minimum: 0 } },
+    shape: { type: 'array', maxItems: MAX_SHAPE_DIMENSIONS, items: { type: 'integer', minimum: 0 } },
     datatype: { type: 'string' },
-    parameters: { type: 'object', properties: { binary_data_size: { type: 'integer', minimum: 0 } } },
+    parameters: { ...parametersSchema, properties: { binary_data_size: { type: 'integer', minimum: 0 } } },
     data: { type: 'array' },
   },
 } as const;
@@ -18,7 +31,7 @@ const tensorMetadata = { type: 'object', properties: { name: { type: 'string' },
 
 /** An inference request's parameters; gRPC requests are checked against the same schema. `identifier` as on /predict. */
 export const inferParameters = {
-  type: 'object',
+  ...parametersSchema,
   properties: {
     inference_length: { type: 'integer', minimum: 1, maximum: 10000 },
     index_col: { type: 'string', minLength: 1 },
@@ -38,10 +51,11 @@ export const inferSchema = {
     properties: {
       id: { type: 'string' },
       parameters: inferParameters,
-      inputs: { type: 'array', minItems: 1, items: tensorSchema },
+      inputs: { type: 'array', minItems: 1, maxItems: MAX_TENSORS, items: tensorSchema },
       outputs: {
         type: 'array',
-        items: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 }, parameters: { type: 'object', properties: { binary_data: { type: 'boolean' } } } } },
+        maxItems: MAX_TENSORS,
+        items: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 }, parameters: { ...parametersSchema, properties: { binary_data: { type: 'boolean' } } } } },
       },
     },
   },
