@@ -74,3 +74,15 @@ export function nextTurn(): Promise<void> {
     scheduleTick();
   });
 }
+
+/**
+ * Work over `total` rows in pieces of `step`: `work(to)` does the rows before `to` that the calls before it left,
+ * and the turn is looked at between pieces, so a long table is worked through over as many turns as it takes.
+ */
+export async function rowsInTurns(total: number, step: number, work: (to: number) => void): Promise<void> {
+  for (let to = Math.min(step, total); ; to = Math.min(to + step, total)) {
+    work(to);
+    if (to >= total) return;
+    if (turnSpent()) await nextTurn();
+  }
+}

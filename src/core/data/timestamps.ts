@@ -187,22 +187,43 @@ export interface TimeColumnProblem {
  * value by value it would jump decades between rows).
  */
 export function parseTimeColumn(values: ArrayLike<unknown>): { time: Float64Array; problem?: undefined } | { time?: undefined; problem: TimeColumnProblem } {
+  const reader = timeColumnReader(values);
+  const problem = reader.read(values.length);
+  return problem ? { problem } : { time: reader.time };
+}
+
+/** `parseTimeColumn` a range of rows at a time, so a long column can be read across event-loop turns. */
+export interface TimeColumnReader {
+  /** Epoch ms of the rows read so far. */
+  readonly time: Float64Array;
+  /** Reads the rows up to `to` (exclusive); the column's first problem stops it. */
+  read(to: number): TimeColumnProblem | undefined;
+}
+
+export function timeColumnReader(values: ArrayLike<unknown>): TimeColumnReader {
   const time = new Float64Array(values.length);
   let firstUnit: { unit: NumberForm; index: number } | undefined;
-  for (let index = 0; index < values.length; index++) {
-    const value = values[index];
-    const number = asEpochNumber(value);
-    const { ms, form } = number === undefined ? { ms: parseTimestamp(value), form: undefined } : readNumber(value, number);
-    if (Number.isNaN(ms)) return { problem: { index, value, reason: timeProblem(value) } };
-    time[index] = ms;
-    if (form === undefined) continue;
-    const unit = form;
-    firstUnit ??= { unit, index };
-    if (unit !== firstUnit.unit) {
-      return { problem: { index, value, reason: `${UNIT_NAMES[unit]} by its size, but the column's first number (position ${firstUnit.index}) is in ${UNIT_NAMES[firstUnit.unit]}; write one column in one unit` } };
-    }
-  }
-  return { time };
+  let next = 0;
+  return {
+    time,
+    read(to) {
+      for (; next < Math.min(to, values.length); next++) {
+        const index = next;
+        const value = values[index];
+        const number = asEpochNumber(value);
+        const { ms, form } = number === undefined ? { ms: parseTimestamp(value), form: undefined } : readNumber(value, number);
+        if (Number.isNaN(ms)) return { index, value, reason: timeProblem(value) };
+        time[index] = ms;
+        if (form === undefined) continue;
+        const unit = form;
+        firstUnit ??= { unit, index };
+        if (unit !== firstUnit.unit) {
+          return { index, value, reason: `${UNIT_NAMES[unit]} by its size, but the column's first number (position ${firstUnit.index}) is in ${UNIT_NAMES[firstUnit.unit]}; write one column in one unit` };
+        }
+      }
+      return undefined;
+    },
+  };
 }
 
 /**

@@ -103,10 +103,23 @@ export interface LiveScorerOptions {
   maxRuns?: number;
 }
 
+/** The scoring of one batch of actuals, a range of rows at a time (across event-loop turns). */
+export interface ActualsScoring {
+  /** Scores the rows before `to` that earlier calls left. */
+  scoreRows(to: number): void;
+  /** What the rows scored so far matched, per run (as `score` returns it), and the values they left unscored. */
+  result(): { runs: MatchedError[]; ignored: number };
+}
+
 export interface LiveScorer {
   remember(forecast: LiveForecast): void;
   /** Scores every remembered forecast these actuals complete; returns what was matched, per run. */
   score(actuals: LiveActuals): MatchedError[];
+  /**
+   * `score` in pieces: the rows are scored in order into one tally, so the figures are those `score` gives the
+   * same actuals (when nothing else is scored between the pieces).
+   */
+  startScoring(actuals: LiveActuals): ActualsScoring;
   figures(): RunFigures[];
   /** Starts comparing `candidate` with `baseline` on shared points, up to `limit` points. */
   startPairing(candidate: string, baseline: string, limit: number): void;
@@ -242,6 +255,38 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
     }
   }
 
+  function startScoring(actuals: LiveActuals): ActualsScoring {
+    const tally = new Map<string, { points: number; sq: number; abs: number; terms: number }>();
+    let next = 0;
+    let ignoredHere = 0;
+    return {
+      scoreRows(to) {
+        const end = Math.min(to, actuals.time.length);
+        // Nothing remembered, nothing to match: the rows are not even looked up.
+        if (memory.size === 0) {
+          next = Math.max(next, end);
+          return;
+        }
+        const ignoredBefore = ignored.out_of_range;
+        for (; next < end; next++) {
+          const row = next;
+          const time = actuals.time[row];
+          const predictions = memory.peek(actuals.identifier, time);
+          if (!predictions) continue;
+          const refused = refusedTargets(predictions, actuals, row);
+          const scored = predictions.map((prediction) => scoreOne(prediction, actuals, row, refused, tally));
+          pairUp(predictions, scored);
+          memory.settle(actuals.identifier, time, refused ? waitingOn(refused, predictions, scored) : NONE_WAITING);
+        }
+        ignoredHere += ignored.out_of_range - ignoredBefore;
+      },
+      result: () => ({
+        runs: [...tally].map(([runId, entry]) => ({ run_id: runId, points: entry.points, rmse: Math.sqrt(entry.sq / entry.terms), mae: entry.abs / entry.terms })),
+        ignored: ignoredHere,
+      }),
+    };
+  }
+
   return {
     remember(forecast) {
       const { time, values, intervals, targets } = forecast;
@@ -257,20 +302,11 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
     },
     score(actuals) {
       if (memory.size === 0) return [];
-      let tally: Map<string, { points: number; sq: number; abs: number; terms: number }> | undefined;
-      for (let row = 0; row < actuals.time.length; row++) {
-        const time = actuals.time[row];
-        const predictions = memory.peek(actuals.identifier, time);
-        if (!predictions) continue;
-        tally ??= new Map();
-        const refused = refusedTargets(predictions, actuals, row);
-        const scored = predictions.map((prediction) => scoreOne(prediction, actuals, row, refused, tally!));
-        pairUp(predictions, scored);
-        memory.settle(actuals.identifier, time, refused ? waitingOn(refused, predictions, scored) : NONE_WAITING);
-      }
-      if (!tally) return [];
-      return [...tally].map(([runId, entry]) => ({ run_id: runId, points: entry.points, rmse: Math.sqrt(entry.sq / entry.terms), mae: entry.abs / entry.terms }));
+      const scoring = startScoring(actuals);
+      scoring.scoreRows(actuals.time.length);
+      return scoring.result().runs;
     },
+    startScoring,
     figures() {
       return [...runs].map(([runId, state]) => ({
         run_id: runId,

@@ -16,12 +16,10 @@ export function registerActualsRoutes(context: ServeContext): void {
       const served = holder.current();
       // The served run's targets name the columns; before any model, every column but the timestamp may be one.
       const targets = served?.plan.window.targets ?? Object.keys(body.data ?? {});
-      const actuals = parseActuals(body.data, targets, body.index_col);
-      // Scoring is synchronous: the difference of the count is this body's share.
-      const ignoredBefore = live.scorer.ignored().out_of_range;
-      const matched = live.observeActuals({ identifier: body.identifier ?? context.identifier, time: actuals.time, values: actuals.values });
-      const ignored = live.scorer.ignored().out_of_range - ignoredBefore;
-      return { status: 'SUCCESS', rows: actuals.time.length, matched: matched.reduce((sum, run) => sum + run.points, 0), ignored, runs: matched };
+      // Parsed and scored over event-loop turns: a body of the size limit held every other request for up to seconds.
+      const actuals = await parseActuals(body.data, targets, body.index_col);
+      const { runs, ignored } = await live.observeActualsInTurns({ identifier: body.identifier ?? context.identifier, time: actuals.time, values: actuals.values });
+      return { status: 'SUCCESS', rows: actuals.time.length, matched: runs.reduce((sum, run) => sum + run.points, 0), ignored, runs };
     },
   });
 }

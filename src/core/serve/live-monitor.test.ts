@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultSettings } from '../config/settings.js';
 import { createLiveScorer } from '../live/live-scorer.js';
 import { createLiveMonitor, intervalsByTarget } from './live-monitor.js';
@@ -57,5 +57,48 @@ describe('core > serve > live-monitor logs', () => {
     expect(loaded).toBeDefined();
     expect(loaded!.match(/"role":/g)).toHaveLength(1);
     expect(JSON.parse(loaded!)).toMatchObject({ role: 'serving', shadow: 'challenger', runId: 'run-challenger' });
+  });
+});
+
+/** Turns of the event loop that ran while `work` was awaited, every look at the turn finding it spent (`turnSpent`). */
+async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
+  let clock = 0;
+  // Each reading of the clock 20 ms on: every look at the turn (10 ms) finds it spent, whatever the machine's speed.
+  vi.spyOn(performance, 'now').mockImplementation(() => (clock += 20));
+  let turns = 0;
+  let counting = true;
+  const count = (): void => {
+    if (!counting) return;
+    turns++;
+    setImmediate(count);
+  };
+  setImmediate(count);
+  const result = await work();
+  counting = false;
+  return { result, turns };
+}
+
+describe('core > serve > live-monitor actuals in turns', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('scores a large body of actuals across event-loop turns, to the counts and figures one pass gives', async () => {
+    const monitor = createLiveMonitor({ settings: defaultSettings(), holder: {} as ModelHolder, loadShadow: async () => ({}) as ServedModel, replica: 'r1', logger: pino({ level: 'silent' }) });
+    const twin = createLiveScorer({ windowPoints: defaultSettings().live.windowPoints, memoryPoints: defaultSettings().live.memoryPoints });
+    const rows = 20_000;
+    const time = Array.from({ length: rows }, (_, i) => i * 60_000);
+    const forecast = { identifier: '', runId: 'run-a', origin: -60_000, targets: ['down'], time: time.slice(0, 12_000), values: [time.slice(0, 12_000).map((_, i) => 10 + Math.sin(i / 7))] };
+    monitor.scorer.remember(forecast);
+    twin.remember(forecast);
+    // Every 1000th actual absurd: left unscored and counted as ignored.
+    const down = Float64Array.from(time, (_, i) => (i % 1000 === 999 ? 1e140 : 10.3 + Math.cos(i / 5)));
+    const actuals = { identifier: '', time: Float64Array.from(time), values: { down } };
+    const { result, turns } = await turnsDuring(() => monitor.observeActualsInTurns(actuals));
+    // One piece of 2048 rows a turn: ten pieces, nine turns between them (counted from the turn the scoring began in).
+    expect(turns).toBeGreaterThanOrEqual(8);
+    const runs = twin.score(actuals);
+    expect(result).toEqual({ runs, ignored: twin.ignored().out_of_range });
+    expect(result.ignored).toBe(12);
+    expect(result.runs[0].points).toBe(12_000 - 12);
+    expect(monitor.scorer.figures()).toEqual(twin.figures());
   });
 });

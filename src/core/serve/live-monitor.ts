@@ -1,5 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import { isServiceRefusal, toFltsError } from '../errors.js';
+import { rowsInTurns } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
 import { promotionRefOf, readProbationDecision, samePromotion, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
 import { createLiveScorer, type ErrorFiguresByTarget, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError } from '../live/live-scorer.js';
@@ -71,6 +72,11 @@ export interface LiveMonitor {
   /** After a /predict answer: scores the actuals its rows bring, remembers its forecast, forecasts it in shadow. */
   observePrediction(identifier: string, input: PredictionInput, result: PredictionResult): Promise<MatchedError[]>;
   observeActuals(actuals: LiveActuals): MatchedError[];
+  /**
+   * `observeActuals` over event-loop turns, for a body of any size (POST /actuals): what was matched, per run, and
+   * the values this body left unscored as out of range (those of requests scored between its pieces not counted).
+   */
+  observeActualsInTurns(actuals: LiveActuals): Promise<{ runs: MatchedError[]; ignored: number }>;
   status(): LiveStatus;
   /** Probation upkeep, the replica report and (embedded) the decision; runs on a timer, callable from tests. */
   tick(): Promise<void>;
@@ -91,6 +97,9 @@ interface Probation {
   /** False once the pointer no longer names this promotion (a decided one stays current until then). */
   current: boolean;
 }
+
+/** Rows of actuals scored between two looks at the event loop's turn (`turnSpent`). */
+const SCORE_ROWS_PER_LOOK = 2048;
 
 /** A probation runs from its start until it is decided or its promotion is over (rolled back, replaced, pinned). */
 const isRunning = (probation: Probation | undefined): probation is Probation => probation !== undefined && probation.current && probation.decision === null;
@@ -270,6 +279,11 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       return matched;
     },
     observeActuals: (actuals) => scorer.score(actuals),
+    async observeActualsInTurns(actuals) {
+      const scoring = scorer.startScoring(actuals);
+      await rowsInTurns(actuals.time.length, SCORE_ROWS_PER_LOOK, (to) => scoring.scoreRows(to));
+      return scoring.result();
+    },
     status() {
       const served = holder.current()?.run.runId;
       const roleOf = (runId: string): LiveRunStatus['role'] => {

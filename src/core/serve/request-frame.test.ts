@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FltsError } from '../errors.js';
 import { parseActuals, parseRequestSeries } from './request-frame.js';
 
@@ -68,10 +68,37 @@ describe('core > serve > request frame', () => {
 });
 
 describe('core > serve > request-frame > actuals', () => {
-  it('takes rows in any order and refuses a timestamp given twice', () => {
-    const frame = parseActuals({ ts: ['2024-01-10 00:02:00', '2024-01-10 00:00:00'], down: [2, 1] }, ['down']);
+  afterEach(() => vi.restoreAllMocks());
+
+  it('parses a long body over event-loop turns, to the frame and problems of one pass', async () => {
+    let clock = 0;
+    // Each reading of the clock 20 ms on: every look at the turn finds it spent, whatever the machine's speed.
+    vi.spyOn(performance, 'now').mockImplementation(() => (clock += 20));
+    const ts = Array.from({ length: 10_000 }, (_, i) => new Date(Date.UTC(2024, 0, 10) + i * 60_000).toISOString().slice(0, 19).replace('T', ' '));
+    const down = ts.map((_, i) => (i % 7 === 0 ? null : i / 3));
+    let turns = 0;
+    let counting = true;
+    const count = (): void => {
+      if (!counting) return;
+      turns++;
+      setImmediate(count);
+    };
+    setImmediate(count);
+    const frame = await parseActuals({ ts, down }, ['down']);
+    counting = false;
+    expect(turns).toBeGreaterThanOrEqual(4);
+    expect(Array.from(frame.time)).toEqual(ts.map((text) => Date.parse(`${text.replace(' ', 'T')}Z`)));
+    expect(Array.from(frame.values.down)).toEqual(down.map((value) => value ?? Number.NaN));
+    // A problem past the first piece names its row, and a unit change is seen across pieces.
+    await expect(parseActuals({ ts: [...ts.slice(0, 5000), 'yesterday'], down: [...down.slice(0, 5000), 1] }, ['down'])).rejects.toThrow(/invalid timestamp at row 5000: "yesterday"/);
+    const seconds = Array.from({ length: 5000 }, (_, i) => 1_704_844_800 + i * 60);
+    await expect(parseActuals({ ts: [...seconds, 1_704_844_800_000 + 5000 * 60_000], down: seconds.map(() => 1).concat(1) }, ['down'])).rejects.toThrow(/invalid timestamp at row 5000: .*first number \(position 0\)/);
+  });
+
+  it('takes rows in any order and refuses a timestamp given twice', async () => {
+    const frame = await parseActuals({ ts: ['2024-01-10 00:02:00', '2024-01-10 00:00:00'], down: [2, 1] }, ['down']);
     expect(Array.from(frame.values.down)).toEqual([2, 1]);
-    expect(() => parseActuals({ ts: ['2024-01-10 00:00:00', '2024-01-10 00:02:00', '2024-01-10 00:00:00'], down: [1e308, 2, 5] }, ['down'])).toThrow(
+    await expect(parseActuals({ ts: ['2024-01-10 00:00:00', '2024-01-10 00:02:00', '2024-01-10 00:00:00'], down: [1e308, 2, 5] }, ['down'])).rejects.toThrow(
       expect.objectContaining({ code: 'FLTS_REQUEST_INVALID', message: expect.stringContaining('repeat the timestamp 2024-01-10T00:00:00') }),
     );
   });

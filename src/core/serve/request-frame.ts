@@ -2,7 +2,8 @@ import type { TimeFrame } from '../data/time-frame.js';
 import { clip, LISTED_NAMES, listNames } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { describeTimeSteps, type TimeSteps } from '../data/time-steps.js';
-import { assertStrictlyIncreasing, detectCadence, formatTimestamp, parseTimeColumn } from '../data/timestamps.js';
+import { assertStrictlyIncreasing, detectCadence, formatTimestamp, parseTimeColumn, timeColumnReader, type TimeColumnProblem } from '../data/timestamps.js';
+import { nextTurn, rowsInTurns, turnSpent } from '../loop-turns.js';
 
 const TIMESTAMP_CANDIDATES = ['ts', 'timestamp', 'time', 'date'];
 
@@ -46,8 +47,10 @@ interface ColumnTable {
   timestampColumn: string;
 }
 
-/** The column-oriented `data` object checked for shape (arrays of one length) and its timestamps parsed. */
-function readColumnTable(data: unknown, indexCol: string | undefined): ColumnTable {
+type ColumnShape = Omit<ColumnTable, 'time'>;
+
+/** The column-oriented `data` object checked for shape: arrays of one length, and a timestamp column. */
+function readColumnShape(data: unknown, indexCol: string | undefined): ColumnShape {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw invalid(EMPTY_DATA);
   const columns = data as Record<string, unknown>;
   const names = Object.keys(columns);
@@ -66,14 +69,34 @@ function readColumnTable(data: unknown, indexCol: string | undefined): ColumnTab
     throw invalid(`Columns have different lengths: ${listNames(names.map((name) => `${name}=${(columns[name] as unknown[]).length}`))}.`);
   }
   if (rows === 0) throw invalid('Request data must include at least one row.');
+  return { columns, rows, timestampColumn: findTimestampColumn(columns, indexCol) };
+}
 
-  const timestampColumn = findTimestampColumn(columns, indexCol);
-  const { time, problem } = parseTimeColumn(columns[timestampColumn] as unknown[]);
-  if (problem) {
-    const column = clip(timestampColumn, 60);
-    throw invalid(`Column '${column}' contains an invalid timestamp at row ${problem.index}: ${describe(problem.value)}, ${problem.reason}.`, { column, row: problem.index });
-  }
-  return { columns, rows, time, timestampColumn };
+function timestampProblem(timestampColumn: string, problem: TimeColumnProblem): FltsError {
+  const column = clip(timestampColumn, 60);
+  return invalid(`Column '${column}' contains an invalid timestamp at row ${problem.index}: ${describe(problem.value)}, ${problem.reason}.`, { column, row: problem.index });
+}
+
+/** The column-oriented `data` object checked for shape and its timestamps parsed. */
+function readColumnTable(data: unknown, indexCol: string | undefined): ColumnTable {
+  const shape = readColumnShape(data, indexCol);
+  const { time, problem } = parseTimeColumn(shape.columns[shape.timestampColumn] as unknown[]);
+  if (problem) throw timestampProblem(shape.timestampColumn, problem);
+  return { ...shape, time };
+}
+
+/** Rows whose timestamps are parsed between two looks at the event loop's turn (`turnSpent`). */
+const ROWS_PER_LOOK = 2048;
+
+/** `readColumnTable` with its timestamps parsed over event-loop turns: those of a body of 200k rows took 100 ms and more. */
+async function readColumnTableInTurns(data: unknown, indexCol: string | undefined): Promise<ColumnTable> {
+  const shape = readColumnShape(data, indexCol);
+  const reader = timeColumnReader(shape.columns[shape.timestampColumn] as unknown[]);
+  await rowsInTurns(shape.rows, ROWS_PER_LOOK, (to) => {
+    const problem = reader.read(to);
+    if (problem) throw timestampProblem(shape.timestampColumn, problem);
+  });
+  return { ...shape, time: reader.time };
 }
 
 /** Numeric columns as Float64Array; `null` (and, when allowed, NaN/Infinity) become NaN. Names non-numeric columns. */
@@ -132,15 +155,17 @@ export function parseRequestSeries(data: unknown, requiredColumns: readonly stri
 
 /**
  * Observed values in the same column format as a request: a timestamp column and at least one of the
- * target columns. Any number of rows; a null value is a missing actual (that point is not scored).
+ * target columns. Any number of rows; a null value is a missing actual (that point is not scored). Parsed over
+ * event-loop turns (`turnSpent`), so a body of the size limit leaves other requests answered meanwhile.
  */
-export function parseActuals(data: unknown, targets: readonly string[], indexCol?: string): TimeFrame {
-  const table = readColumnTable(data, indexCol);
+export async function parseActuals(data: unknown, targets: readonly string[], indexCol?: string): Promise<TimeFrame> {
+  const table = await readColumnTableInTurns(data, indexCol);
   const present = targets.filter((name) => Object.hasOwn(table.columns, name) && name !== table.timestampColumn);
   if (present.length === 0) throw invalid(`Actuals must include at least one forecast column: ${listNames(targets)}.`, { targets: targets.slice(0, LISTED_NAMES) });
   // Rows may come in any order, but one time has one observed value: which of two would score is arbitrary.
   const sorted = Float64Array.from(table.time).sort();
   const repeated = sorted.findIndex((time, i) => i > 0 && time === sorted[i - 1]);
   if (repeated > 0) throw invalid(`Actuals repeat the timestamp ${formatTimestamp(sorted[repeated])}; send one value per time.`, { timestamp: formatTimestamp(sorted[repeated]) });
+  if (turnSpent()) await nextTurn();
   return { time: table.time, columns: present, values: readNumericColumns(table, present, true) };
 }
