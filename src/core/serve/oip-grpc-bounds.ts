@@ -37,7 +37,10 @@ function packedVarints(bytes: Uint8Array, from: number, to: number): number {
   return count;
 }
 
-function tooMany(path: string, count: number, bound: number, unit: 'properties' | 'items'): FltsError {
+/** A count over its bound, as the problem to answer: created only for the first one a message has (an error costs its stack). */
+type Problem = { path: string; count: number; bound: number; unit: 'properties' | 'items' };
+
+function tooMany({ path, count, bound, unit }: Problem): FltsError {
   // The HTTP route's schema message for the same bound, with the count the message has.
   return new FltsError('FLTS_REQUEST_INVALID', `Invalid request: ${path} must NOT have more than ${bound} ${unit} (the message has ${count}).`, {
     details: { field: path, count, bound },
@@ -51,7 +54,8 @@ function tooMany(path: string, count: number, bound: number, unit: 'properties' 
  * (tensor data is skipped); bytes that are no valid message are left to the decoder to name.
  */
 export function modelInferBoundsProblem(bytes: Uint8Array): FltsError | undefined {
-  const problems: FltsError[] = [];
+  // The first tensor over a bound; a count over the request's own bounds comes first.
+  let tensorProblem: Problem | undefined;
   const reader = protobuf.Reader.create(bytes);
   let inputs = 0;
   let outputs = 0;
@@ -69,22 +73,25 @@ export function modelInferBoundsProblem(bytes: Uint8Array): FltsError | undefine
           packedDimensions += packedVarints(bytes, reader.pos, innerEnd);
         });
         const dimensions = packedDimensions + (tensor.get(INPUT.shape) ?? 0) - packedRuns;
-        if ((tensor.get(INPUT.parameters) ?? 0) > MAX_PARAMETERS) problems.push(tooMany(`inputs/${index}/parameters`, tensor.get(INPUT.parameters)!, MAX_PARAMETERS, 'properties'));
-        if (dimensions > MAX_SHAPE_DIMENSIONS) problems.push(tooMany(`inputs/${index}/shape`, dimensions, MAX_SHAPE_DIMENSIONS, 'items'));
+        const parameters = tensor.get(INPUT.parameters) ?? 0;
+        if (parameters > MAX_PARAMETERS) tensorProblem ??= { path: `inputs/${index}/parameters`, count: parameters, bound: MAX_PARAMETERS, unit: 'properties' };
+        if (dimensions > MAX_SHAPE_DIMENSIONS) tensorProblem ??= { path: `inputs/${index}/shape`, count: dimensions, bound: MAX_SHAPE_DIMENSIONS, unit: 'items' };
       } else if (field === REQUEST.outputs) {
         const index = outputs++;
         const parameters = countFields(reader, end).get(OUTPUT.parameters) ?? 0;
-        if (parameters > MAX_PARAMETERS) problems.push(tooMany(`outputs/${index}/parameters`, parameters, MAX_PARAMETERS, 'properties'));
+        if (parameters > MAX_PARAMETERS) tensorProblem ??= { path: `outputs/${index}/parameters`, count: parameters, bound: MAX_PARAMETERS, unit: 'properties' };
       }
     });
   } catch {
     return undefined;
   }
   const parameters = counts.get(REQUEST.parameters) ?? 0;
-  if (parameters > MAX_PARAMETERS) return tooMany('parameters', parameters, MAX_PARAMETERS, 'properties');
-  if (inputs > MAX_TENSORS) return tooMany('inputs', inputs, MAX_TENSORS, 'items');
-  if (outputs > MAX_TENSORS) return tooMany('outputs', outputs, MAX_TENSORS, 'items');
   const raw = counts.get(REQUEST.rawInputContents) ?? 0;
-  if (raw > MAX_TENSORS) return tooMany('raw_input_contents', raw, MAX_TENSORS, 'items');
-  return problems[0];
+  const problem =
+    parameters > MAX_PARAMETERS ? { path: 'parameters', count: parameters, bound: MAX_PARAMETERS, unit: 'properties' as const }
+    : inputs > MAX_TENSORS ? { path: 'inputs', count: inputs, bound: MAX_TENSORS, unit: 'items' as const }
+    : outputs > MAX_TENSORS ? { path: 'outputs', count: outputs, bound: MAX_TENSORS, unit: 'items' as const }
+    : raw > MAX_TENSORS ? { path: 'raw_input_contents', count: raw, bound: MAX_TENSORS, unit: 'items' as const }
+    : tensorProblem;
+  return problem && tooMany(problem);
 }
