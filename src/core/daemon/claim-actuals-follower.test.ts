@@ -1,15 +1,16 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus } from '../bus/message-bus.js';
 import { encodeInferenceClaim } from '../bus/messages.js';
-import { resolveSettings, type Settings } from '../config/settings.js';
+import { defaultSettings, resolveSettings, type Settings } from '../config/settings.js';
 import { createFeaturePlan } from '../forecast/feature-plan.js';
 import { createLiveScorer, type LiveScorer } from '../live/live-scorer.js';
 import type { Logger } from '../logger.js';
-import type { LiveMonitor } from '../serve/live-monitor.js';
+import { createLiveMonitor, type LiveMonitor } from '../serve/live-monitor.js';
 import type { ModelHolder } from '../serve/model-holder.js';
 import type { ServedModel } from '../serve/served-model.js';
 import { createFsStore } from '../storage/fs-store.js';
@@ -66,9 +67,11 @@ describe('core > daemon > followClaimActuals', () => {
   const live = (): LiveMonitor =>
     ({
       scorer,
-      observeActuals: (actuals: Parameters<LiveMonitor['observeActuals']>[0]) => {
+      observeActualsInTurns: async (actuals: Parameters<LiveMonitor['observeActualsInTurns']>[0]) => {
         observed++;
-        return scorer.score(actuals);
+        const scoring = scorer.startScoring(actuals);
+        scoring.scoreRows(actuals.time.length);
+        return scoring.result();
       },
     }) as unknown as LiveMonitor;
   const claim = (object: string, identifier = ''): Promise<void> => bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: 'incoming', object, size: 0, configHash: 'cfg1', identifier }));
@@ -108,5 +111,69 @@ describe('core > daemon > followClaimActuals', () => {
     } finally {
       await subscription.stop();
     }
+  });
+});
+
+describe('core > daemon > followClaimActuals over event-loop turns', () => {
+  let root: string;
+  let bus: MessageBus;
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(async () => {
+    await bus?.close();
+    if (root) rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  });
+
+  it('scores a large claim in pieces with turns of the event loop between them, to the figures one pass gives', async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'flts-claim-turns-'));
+    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
+    const store = createFsStore(path.join(root, 'store'));
+    const rows = 20_000;
+    await store.ensureBucket('incoming');
+    await store.put('incoming', 'large.csv', claimCsv(rows));
+    const settings = defaultSettings();
+    const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
+    const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel } as unknown as ModelHolder;
+    const logger = pino({ level: 'silent' });
+    const live = createLiveMonitor({ settings, holder, loadShadow: async () => ({}) as ServedModel, replica: 'r1', logger });
+    const twin = createLiveScorer({ windowPoints: settings.live.windowPoints, memoryPoints: settings.live.memoryPoints });
+    const time = Array.from({ length: 12_000 }, (_, r) => T0 + r * STEP);
+    const forecast = { identifier: '', runId: 'run-a', origin: T0 - STEP, targets: ['down'], time, values: [time.map((_, r) => actualAt(r) + Math.sin(r / 7))] };
+    live.scorer.remember(forecast);
+    twin.remember(forecast);
+
+    // Turns of the event loop counted from the claim's arrival, and the turn each piece of its rows was scored in.
+    let turns = 0;
+    let counting = false;
+    const count = (): void => {
+      if (!counting) return;
+      turns++;
+      setImmediate(count);
+    };
+    const scoredIn: number[] = [];
+    const { startScoring, score } = live.scorer;
+    vi.spyOn(live.scorer, 'startScoring').mockImplementation((actuals) => {
+      const scoring = startScoring(actuals);
+      return { ...scoring, scoreRows: (to) => (scoredIn.push(turns), scoring.scoreRows(to)) };
+    });
+    vi.spyOn(live.scorer, 'score').mockImplementation((actuals) => (scoredIn.push(turns), score(actuals)));
+
+    const subscription = await followClaimActuals({ settings, bus, store, holder, live, logger }, 'serve-test-turns');
+    try {
+      // Each reading of the clock 20 ms on: every look at the turn (10 ms) finds it spent, whatever the machine's speed.
+      let clock = 0;
+      vi.spyOn(performance, 'now').mockImplementation(() => (clock += 20));
+      counting = true;
+      setImmediate(count);
+      await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: 'incoming', object: 'large.csv', size: 0, configHash: 'cfg1', identifier: '' }));
+      await expect.poll(() => live.scorer.figures()[0]?.matched_total ?? 0, { timeout: 10_000 }).toBe(12_000);
+      counting = false;
+    } finally {
+      counting = false;
+      await subscription.stop();
+    }
+    // The rows in pieces of 2048: ten pieces, each in a turn of its own.
+    expect(new Set(scoredIn).size).toBeGreaterThanOrEqual(8);
+    twin.score({ identifier: '', time: Float64Array.from({ length: rows }, (_, r) => T0 + r * STEP), values: { down: Float64Array.from({ length: rows }, (_, r) => actualAt(r)) } });
+    expect(live.scorer.figures()).toEqual(twin.figures());
   });
 });

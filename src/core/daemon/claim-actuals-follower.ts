@@ -1,7 +1,6 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ClaimMessage, ClaimReads } from '../batch/claim-reads.js';
 import { claimDataRef, claimIdentifier } from '../batch/inference-claim-handler.js';
-import { readInferenceActuals, type TableActuals } from '../batch/inference-actuals.js';
+import { readInferenceActuals } from '../batch/inference-actuals.js';
 import type { InferenceInput } from '../batch/inference-input.js';
 import { isOutage } from '../bus/delivery.js';
 import { decodeInferenceClaim, type DataClaim } from '../bus/messages.js';
@@ -24,9 +23,6 @@ export interface ClaimActualsDeps {
   /** Given where a batch role runs in this process: a claim it reads is taken from its read, not read again. */
   claimReads?: ClaimReads;
 }
-
-/** Rows scored between two turns of the event loop: a claim of a million rows leaves requests waiting milliseconds, not a second. */
-const SCORE_SLICE_ROWS = 16_384;
 
 /** The replica's own group on `inference-data`, beside its promotion group (same prefix, so the same broker ACL covers it). */
 export function claimActualsGroup(promotionGroup: string): string {
@@ -97,26 +93,14 @@ function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
       }
       const share = claimReads && ((read: () => Promise<InferenceInput>) => claimReads.read(at, served.run.runId, read));
       const actuals = await readInferenceActuals(store, settings, { plan: served.plan, configHash: served.run.configHash }, claimDataRef(claim), claimIdentifier(claim, settings), share);
-      const points = await scoreInSlices(live, actuals, signal);
-      logger.info({ ...where, rows: actuals.time.length, points }, 'live_claim_scored');
+      // Over event-loop turns, as POST /actuals is scored: a claim of a million rows leaves requests waiting milliseconds, not a second.
+      const { runs, ignored } = await live.observeActualsInTurns(actuals);
+      const points = runs.reduce((sum, run) => sum + run.points, 0);
+      logger.info({ ...where, rows: actuals.time.length, points, ignored }, 'live_claim_scored');
     } catch (error) {
       if (isOutage(error) && !signal.aborted) throw error;
       const flts = toFltsError(error);
       logger.warn({ ...where, code: flts.code, err: flts.message }, 'live_claim_skipped');
     }
   };
-}
-
-/** Scores the actuals a slice at a time, yielding between slices so requests are answered meanwhile. */
-async function scoreInSlices(live: LiveMonitor, actuals: TableActuals, signal: AbortSignal): Promise<number> {
-  const { time } = actuals;
-  let points = 0;
-  for (let from = 0; from < time.length; from += SCORE_SLICE_ROWS) {
-    if (from > 0) await nextTurn();
-    if (signal.aborted) break;
-    const to = Math.min(time.length, from + SCORE_SLICE_ROWS);
-    const values = Object.fromEntries(Object.entries(actuals.values).map(([name, column]) => [name, column.subarray(from, to)]));
-    for (const run of live.observeActuals({ identifier: actuals.identifier, time: time.subarray(from, to), values })) points += run.points;
-  }
-  return points;
 }
