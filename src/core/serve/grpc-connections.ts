@@ -13,8 +13,8 @@ export interface GrpcConnectionOptions {
   stallMs: number;
   logger: Logger;
   /**
-   * A call grpc-js answered itself with `status` before any interceptor or handler could (a message over the size
-   * limit, a malformed grpc-timeout, a path outside the service), with the path the client asked for.
+   * A call grpc-js answered itself with `status` before any handler could (a message over the size limit, a malformed
+   * grpc-timeout, a path outside the service, a unary call without exactly one message), with the path the client asked for.
    */
   onAnsweredByGrpcJs?: (path: string, status: number) => void;
 }
@@ -124,7 +124,9 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
       },
       sendStatus: (status, next) => {
         wait();
-        fromInterceptors = true;
+        // grpc-js's own refusal of a call with no whole message or a second one passes here, as its handler's status
+        // would, though no handler ever saw the call: it is counted as grpc-js's other refusals are.
+        fromInterceptors = !isUnaryMessageRefusal(status.details);
         try {
           next(status);
         } finally {
@@ -177,6 +179,17 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   };
 }
 
+/** The details of grpc-js's refusal of a unary call that did not send exactly one message (before its handler is called). */
+const UNARY_MESSAGE_REFUSAL = /^Received (no|a second) request message /;
+
+/**
+ * Whether a status passing the interceptors is grpc-js's refusal of a call without exactly one message: counted from
+ * the wire like its other refusals, whatever its method (one flts lacks included), not as the method's own answer.
+ */
+export function isUnaryMessageRefusal(details: string): boolean {
+  return UNARY_MESSAGE_REFUSAL.test(details);
+}
+
 /**
  * What grpc-js says of a call it refuses itself, as the status a client's mistake has and a message with an flts code
  * (also as `flts-code`), like every refusal of the handlers: a malformed grpc-timeout or a message that does not
@@ -188,8 +201,7 @@ function codedGrpcJsStatus(status: number, message: string): { status: number; c
   const invalid = (text: string): { status: number; code: ErrorCode; message: string } => ({ status: grpc.status.INVALID_ARGUMENT, code: 'FLTS_REQUEST_INVALID', message: text });
   if (/^Invalid grpc-timeout value /.test(message)) return invalid(`${message}; a grpc-timeout is 1 to 8 digits and a unit (H, M, S, m, u or n).`);
   if (message === 'Failed to decompress message') return invalid('The request message does not decompress with the grpc-encoding the call names.');
-  if (/^Received no request message /.test(message)) return invalid('The call ended without a whole request message.');
-  if (/^Received a second request message /.test(message)) return invalid('The call sent a second request message; each method takes one.');
+  if (isUnaryMessageRefusal(message)) return invalid(message.startsWith('Received no') ? 'The call ended without a whole request message.' : 'The call sent a second request message; each method takes one.');
   if (status === grpc.status.RESOURCE_EXHAUSTED) return { status, code: 'FLTS_REQUEST_TOO_LARGE', message: `${message}.` };
   if (/^The server does not implement the method /.test(message)) return { status, code: 'FLTS_REQUEST_ROUTE_NOT_FOUND', message: `${message}.` };
   if (/^Received message compressed with unsupported encoding /.test(message)) return { status, code: 'FLTS_REQUEST_INVALID', message: `${message}; send it uncompressed, or with gzip or deflate.` };

@@ -6,7 +6,7 @@ import { assertBearerToken } from './access-control.js';
 import { classifyError, isServerFailure } from './error-handler.js';
 import { clientGone } from './forecast-admission.js';
 import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
-import { createGrpcConnections } from './grpc-connections.js';
+import { createGrpcConnections, isUnaryMessageRefusal } from './grpc-connections.js';
 import { explainListenFailure, GRPC_LISTENER } from './listen.js';
 import { modelInferBoundsProblem } from './oip-grpc-bounds.js';
 import { modelMetadata, OIP_SERVER_METADATA, runOipInference, servedModelNamed, type OipContext, type OipInferRequest } from './oip-inference.js';
@@ -140,11 +140,11 @@ const MODEL_INFER_PATH = '/inference.GRPCInferenceService/ModelInfer';
 const MAX_CONCURRENT_CALLS = 100;
 
 /**
- * The statuses grpc-js sends itself, from below every interceptor, for a call no handler ever sees, as the HTTP
- * statuses they are counted under: a message over the size limit, a malformed grpc-timeout or a message that does not
- * decompress (INVALID_ARGUMENT as `codedGrpcJsStatus` rewrites grpc-js's INTERNAL), a path outside the service or an
- * unknown grpc-encoding. Its DEADLINE_EXCEEDED is left out: a handler already running sees it as a cancel and counts
- * the call itself.
+ * The statuses grpc-js sends itself for a call no handler ever sees, as the HTTP statuses they are counted under: a
+ * message over the size limit, a malformed grpc-timeout or a message that does not decompress (INVALID_ARGUMENT as
+ * `codedGrpcJsStatus` rewrites grpc-js's INTERNAL), a call that ends without a whole message or sends a second one
+ * (INVALID_ARGUMENT for its UNIMPLEMENTED), a path outside the service or an unknown grpc-encoding. Its
+ * DEADLINE_EXCEEDED is left out: a handler already running sees it as a cancel and counts the call itself.
  */
 const HTTP_STATUS_OF_GRPC_JS_REFUSAL: Partial<Record<number, number>> = {
   [grpc.status.RESOURCE_EXHAUSTED]: 413,
@@ -227,7 +227,7 @@ function countUnimplemented(implemented: ReadonlySet<string>, observe: (route: s
     const started = performance.now();
     return new grpc.ServerInterceptingCall(call, {
       sendStatus: (status, next) => {
-        if (status.code === grpc.status.UNIMPLEMENTED && !implemented.has(method.path)) observe(method.path, (performance.now() - started) / 1000);
+        if (status.code === grpc.status.UNIMPLEMENTED && !implemented.has(method.path) && !isUnaryMessageRefusal(status.details)) observe(method.path, (performance.now() - started) / 1000);
         next(status);
       },
     });
