@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextTurn, turnSpent, TURN_SLICE_MS } from './loop-turns.js';
+import { nextTurn, rowsInTurns, turnSpent, TURN_SLICE_MS } from './loop-turns.js';
 
 /** Busy work for `ms` of wall time, standing for a piece of a long computation. */
 function work(ms: number): void {
@@ -35,5 +35,19 @@ describe('loop turns', () => {
     expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(4);
     expect(perTurn.size).toBeGreaterThanOrEqual(3);
     for (const name of ['a', 'b', 'c']) expect(order.filter((piece) => piece.startsWith(name))).toEqual([`${name}0`, `${name}1`, `${name}2`]);
+  });
+
+  it('works through every piece of rows in order, and stops between two pieces once its signal is aborted', async () => {
+    const ends: number[] = [];
+    await rowsInTurns(10, 4, (to) => ends.push(to));
+    expect(ends).toEqual([4, 8, 10]);
+
+    const stop = new AbortController();
+    const stopped: number[] = [];
+    await rowsInTurns(10, 4, (to) => {
+      stopped.push(to);
+      if (to === 4) stop.abort();
+    }, stop.signal);
+    expect(stopped).toEqual([4]);
   });
 });

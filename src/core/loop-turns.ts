@@ -78,11 +78,12 @@ export function nextTurn(): Promise<void> {
 /**
  * Work over `total` rows in pieces of `step`: `work(to)` does the rows before `to` that the calls before it left,
  * and the turn is looked at between pieces, so a long table is worked through over as many turns as it takes.
+ * An aborted `signal` ends the work between two pieces (a process stopping does not wait for the rest).
  */
-export async function rowsInTurns(total: number, step: number, work: (to: number) => void): Promise<void> {
+export async function rowsInTurns(total: number, step: number, work: (to: number) => void, signal?: AbortSignal): Promise<void> {
   for (let to = Math.min(step, total); ; to = Math.min(to + step, total)) {
     work(to);
-    if (to >= total) return;
+    if (to >= total || signal?.aborted) return;
     if (turnSpent()) await nextTurn();
   }
 }

@@ -75,8 +75,9 @@ export interface LiveMonitor {
   /**
    * `observeActuals` over event-loop turns, for a body of any size (POST /actuals): what was matched, per run, and
    * the values this body left unscored as out of range (those of requests scored between its pieces not counted).
+   * An aborted `signal` (a claim follower stopping) leaves the rows not yet scored unscored.
    */
-  observeActualsInTurns(actuals: LiveActuals): Promise<{ runs: MatchedError[]; ignored: number }>;
+  observeActualsInTurns(actuals: LiveActuals, signal?: AbortSignal): Promise<{ runs: MatchedError[]; ignored: number }>;
   status(): LiveStatus;
   /** Probation upkeep, the replica report and (embedded) the decision; runs on a timer, callable from tests. */
   tick(): Promise<void>;
@@ -279,9 +280,9 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       return matched;
     },
     observeActuals: (actuals) => scorer.score(actuals),
-    async observeActualsInTurns(actuals) {
+    async observeActualsInTurns(actuals, signal) {
       const scoring = scorer.startScoring(actuals);
-      await rowsInTurns(actuals.time.length, SCORE_ROWS_PER_LOOK, (to) => scoring.scoreRows(to));
+      await rowsInTurns(actuals.time.length, SCORE_ROWS_PER_LOOK, (to) => scoring.scoreRows(to), signal);
       return scoring.result();
     },
     status() {
