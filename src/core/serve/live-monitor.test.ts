@@ -6,6 +6,7 @@ import { createLiveScorer } from '../live/live-scorer.js';
 import { createLiveMonitor, intervalsByTarget } from './live-monitor.js';
 import type { ModelHolder } from './model-holder.js';
 import type { ServedModel } from './served-model.js';
+import { countTurns } from '../loop-turns.fixture.js';
 
 describe('core > serve > live-monitor intervals', () => {
   const rows = [
@@ -62,20 +63,13 @@ describe('core > serve > live-monitor logs', () => {
 
 /** Turns of the event loop that ran while `work` was awaited, every look at the turn finding it spent (`turnSpent`). */
 async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
-  let clock = 0;
   // Each reading of the clock 20 ms on: every look at the turn (10 ms) finds it spent, whatever the machine's speed.
+  let clock = 0;
   vi.spyOn(performance, 'now').mockImplementation(() => (clock += 20));
-  let turns = 0;
-  let counting = true;
-  const count = (): void => {
-    if (!counting) return;
-    turns++;
-    setImmediate(count);
-  };
-  setImmediate(count);
+  const loop = countTurns();
   const result = await work();
-  counting = false;
-  return { result, turns };
+  loop.stop();
+  return { result, turns: loop.turns() };
 }
 
 describe('core > serve > live-monitor actuals in turns', () => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FltsError } from '../errors.js';
 import { parseActuals, parseRequestSeries } from './request-frame.js';
+import { countTurns } from '../loop-turns.fixture.js';
 
 function nested(depth: number): unknown {
   let value: unknown = '2018-01-01 00:00:00';
@@ -71,22 +72,15 @@ describe('core > serve > request-frame > actuals', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it('parses a long body over event-loop turns, to the frame and problems of one pass', async () => {
+    // Each reading of the clock 20 ms on: every look at the turn (10 ms) finds it spent, whatever the machine's speed.
     let clock = 0;
-    // Each reading of the clock 20 ms on: every look at the turn finds it spent, whatever the machine's speed.
     vi.spyOn(performance, 'now').mockImplementation(() => (clock += 20));
     const ts = Array.from({ length: 10_000 }, (_, i) => new Date(Date.UTC(2024, 0, 10) + i * 60_000).toISOString().slice(0, 19).replace('T', ' '));
     const down = ts.map((_, i) => (i % 7 === 0 ? null : i / 3));
-    let turns = 0;
-    let counting = true;
-    const count = (): void => {
-      if (!counting) return;
-      turns++;
-      setImmediate(count);
-    };
-    setImmediate(count);
+    const loop = countTurns();
     const frame = await parseActuals({ ts, down }, ['down']);
-    counting = false;
-    expect(turns).toBeGreaterThanOrEqual(4);
+    loop.stop();
+    expect(loop.turns()).toBeGreaterThanOrEqual(4);
     expect(Array.from(frame.time)).toEqual(ts.map((text) => Date.parse(`${text.replace(' ', 'T')}Z`)));
     expect(Array.from(frame.values.down)).toEqual(down.map((value) => value ?? Number.NaN));
     // A problem past the first piece names its row, and a unit change is seen across pieces.
