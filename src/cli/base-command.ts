@@ -69,6 +69,7 @@ export abstract class FltsCommand<TResult> extends Command {
 
   private built?: Promise<CommandDeps>;
   private builtBus?: MessageBus;
+  private builtLogger?: Logger;
   /** Whether the log level is the default one, which a command that prints its own outcome narrows to warnings. */
   private defaultLogLevel = true;
   /** The environment variable of each setting loadSettings took from the environment. */
@@ -80,15 +81,23 @@ export abstract class FltsCommand<TResult> extends Command {
    */
   protected dependencies(settings: Settings, options: { service?: string } = {}): Promise<CommandDeps> {
     this.built ??= (async () => {
-      // A command that ends with its own report (everything but the services, which name themselves) would repeat
-      // it as info lines on stderr, among its progress and beside --json: only warnings, unless a level is asked for.
-      const level = !options.service && this.defaultLogLevel && settings.logLevel === 'info' ? 'warn' : settings.logLevel;
-      const logger = createCliLogger(level, options.service);
+      const logger = this.logger(settings, options);
       const store = await createObjectStore(settings, { logger, envNames: this.envNames });
       this.builtBus = createMessageBus(settings, { logger });
       return { store, bus: this.builtBus, logger, tracking: { logger } };
     })();
     return this.built;
+  }
+
+  /**
+   * The run's logger alone, for a command that reaches a service without the store and bus (one and the same logger
+   * as dependencies() hands out).
+   */
+  protected logger(settings: Settings, options: { service?: string } = {}): Logger {
+    // A command that ends with its own report (everything but the services, which name themselves) would repeat
+    // it as info lines on stderr, among its progress and beside --json: only warnings, unless a level is asked for.
+    this.builtLogger ??= createCliLogger(!options.service && this.defaultLogLevel && settings.logLevel === 'info' ? 'warn' : settings.logLevel, options.service);
+    return this.builtLogger;
   }
 
   override async finally(error: Error | undefined): Promise<unknown> {

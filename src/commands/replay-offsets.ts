@@ -48,7 +48,7 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
       { group: f.group, role: f.role, topics: f.topic, allTopics: f['all-topics'], toEarliest: f['to-earliest'], toLatest: f['to-latest'], toCurrent: f['to-current'], toOffset: f['to-offset'], shiftBy: f['shift-by'], toDatetime: f['to-datetime'], byDuration: f['by-duration'], fromFile: f['from-file'] === undefined ? undefined : readPlanFile(f['from-file']) },
       settings.bus,
     );
-    const admin = createKafkaOffsetsAdmin({ ...settings.bus.kafka, clientId: `${settings.bus.kafka.clientId}-replay-offsets` });
+    const admin = createKafkaOffsetsAdmin({ ...settings.bus.kafka, clientId: `${settings.bus.kafka.clientId}-replay-offsets`, logger: this.logger(settings) });
     const abort = new AbortController();
     const onSigint = (): void => abort.abort(new FltsError('FLTS_USAGE_INVALID_FLAG', 'Interrupted while waiting for the group to empty; nothing was changed.'));
     process.once('SIGINT', onSigint);

@@ -307,13 +307,19 @@ describe.skipIf(secure.skip)(`integration > kafka-secure > several bootstrap bro
     expect(warnings[0]).toMatch(new RegExp(`"broker":"${bad}".*refused TLS \\(ERR_SSL_`));
   });
 
-  it('lets a one-shot command reach the cluster through the working broker of the list', async () => {
-    const env = { KAFKA_BOOTSTRAP_SERVERS: `${vars.KAFKA_SECURE_SSL_SERVERS},${vars.KAFKA_SECURE_PLAINTEXT_SERVERS}`, FLTS_KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT' };
+  it('lets a one-shot command reach the cluster through the working broker of the list, warning on stderr with the other one\'s address', async () => {
+    const bad = vars.KAFKA_SECURE_SSL_SERVERS;
+    const env = { KAFKA_BOOTSTRAP_SERVERS: `${bad},${vars.KAFKA_SECURE_PLAINTEXT_SERVERS}`, FLTS_KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT' };
     const home = await mkdtemp(path.join(os.tmpdir(), 'flts-kafka-brokers-'));
     try {
       const run = await runCli(['replay-offsets', '--group', 'it-brokers-group', '--topic', `it-brokers-missing-${randomUUID().slice(0, 8)}`, '--to-earliest', '--json', '--home', home], { env });
       // Asked of the cluster, not refused before: the topic does not exist.
       expect(run.json.error, run.stdout + run.stderr).toMatchObject({ code: 'FLTS_OFFSETS_TOPIC_NOT_FOUND' });
+      // The command's logger hears the broker set aside, on stderr: stdout stays the --json result alone.
+      const warnings = run.stderr.split('\n').filter((line) => line.includes('bus_kafka_broker_set_aside'));
+      expect(warnings, run.stderr).toHaveLength(1);
+      expect(warnings[0]).toContain(`"broker":"${bad}"`);
+      expect(run.stdout).not.toContain('bus_kafka_broker_set_aside');
     } finally {
       await rm(home, { recursive: true, force: true });
     }

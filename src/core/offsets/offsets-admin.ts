@@ -1,8 +1,10 @@
 import { Kafka, logLevel as KafkaLogLevel, type Admin } from 'kafkajs';
 import { kafkaClientConfig, type KafkaConnectionOptions } from '../bus/kafka-client-config.js';
 import { createKafkaConnections } from '../bus/kafka-connections.js';
+import { createKafkaLog } from '../bus/kafka-log.js';
 import { ignoreKafkajsNegativeTimeouts } from '../bus/kafkajs-warnings.js';
 import { FltsError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { commitAsSoleMember } from './commit-as-sole-member.js';
 
 export interface GroupMember {
@@ -48,6 +50,8 @@ export interface OffsetsAdmin {
 export interface KafkaOffsetsAdminOptions extends KafkaConnectionOptions {
   /** Client retries of retriable broker errors; kept low so an unreachable broker is reported quickly. */
   retries?: number;
+  /** Hears kafkajs' warnings and errors and a bootstrap broker set aside, as the bus's logger does. */
+  logger?: Logger;
 }
 
 /**
@@ -60,7 +64,9 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
   }
   // As the bus's client: close() also ends what kafkajs' disconnects leave open (the coordinator connection of the
   // group joined to commit, after a broker restart), so the command's process exits once it is done.
-  const connections = createKafkaConnections(options.brokers, { securityProtocol: options.securityProtocol });
+  const logger = options.logger ?? silentLogger;
+  const kafkaLog = createKafkaLog(logger);
+  const connections = createKafkaConnections(options.brokers, { securityProtocol: options.securityProtocol, logger, onAnswered: kafkaLog.answered });
   // kafkajs' idle request queues arm negative timers, which Node reports on stderr (see ../bus/kafkajs-warnings.ts).
   ignoreKafkajsNegativeTimeouts();
   const kafka = new Kafka({
@@ -68,7 +74,8 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
     brokers: connections.brokers,
     socketFactory: connections.socketFactory,
     retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: options.retries ?? 3 },
-    logLevel: KafkaLogLevel.NOTHING,
+    logLevel: KafkaLogLevel.INFO,
+    logCreator: kafkaLog.logCreator,
   });
   let connected: Promise<Admin> | undefined;
   const admin = (): Promise<Admin> => {
