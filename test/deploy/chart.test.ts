@@ -597,29 +597,30 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     it('renders no NetworkPolicy unless networkPolicy.enabled, and turning it on changes no other object', () => {
       for (const objects of [dev, prod]) expect(byKind(objects, 'NetworkPolicy')).toEqual([]);
       for (const [on, off] of [[renders.prod, prod], [renders.dev, dev]]) {
-        expect(byKind(on, 'NetworkPolicy').length).toBe(3);
+        expect(byKind(on, 'NetworkPolicy').length).toBe(4);
         expect(on.filter((o) => o.kind !== 'NetworkPolicy')).toEqual(off);
       }
     });
 
-    it('selects exactly the serve pods, the daemon pods and the preprocess Job\'s pods, as their templates label them, whatever the chart is named', () => {
+    it('selects exactly the serve pods, the daemon pods, the preprocess Job\'s pods and the helm test pod, as their templates label them, whatever the chart is named', () => {
       for (const [name, objects] of Object.entries(renders)) {
         const policies = byKind(objects, 'NetworkPolicy');
-        expect(policies.map((p) => p.metadata.labels?.['app.kubernetes.io/component']), name).toEqual(['serve', 'daemon', 'preprocess']);
+        expect(policies.map((p) => p.metadata.labels?.['app.kubernetes.io/component']), name).toEqual(['serve', 'daemon', 'preprocess', 'test']);
         for (const policy of policies) {
           const own = component(objects, policy.metadata.labels!['app.kubernetes.io/component']).filter((o) => podSpec(o));
-          expect(own.map((o) => o.kind), `${name} ${policy.metadata.name}`).toEqual(expect.arrayContaining([policy.metadata.name.endsWith('-preprocess') ? 'Job' : 'Deployment']));
+          const kind = { preprocess: 'Job', test: 'Pod' }[policy.metadata.labels!['app.kubernetes.io/component']] ?? 'Deployment';
+          expect(own.map((o) => o.kind), `${name} ${policy.metadata.name}`).toEqual(expect.arrayContaining([kind]));
           expect(selectedBy(objects, policy).map((o) => `${o.kind}/${o.metadata.name}`), `${name} ${policy.metadata.name}`).toEqual(own.map((d) => `${d.kind}/${d.metadata.name}`));
         }
-        // Only the helm test pod stays outside every policy (its egress is not restricted).
+        // No flts pod stays outside every policy, the helm test pod included.
         const covered = new Set(policies.flatMap((p) => selectedBy(objects, p)));
-        expect(objects.filter((o) => podSpec(o) && !covered.has(o)).map((o) => o.kind).sort(), name).toEqual(['Pod']);
+        expect(objects.filter((o) => podSpec(o) && !covered.has(o)).map((o) => `${o.kind}/${o.metadata.name}`), name).toEqual([]);
       }
     });
 
     it('lets nothing reach the preprocess Job, which listens on no port, and has no policy for it without the Job', async () => {
       const withoutJob = await helmTemplateAsync({ values: ['values-prod.yaml'], set: { 'networkPolicy.enabled': 'true', 'preprocess.enabled': 'false' } });
-      expect(byKind(withoutJob, 'NetworkPolicy').map((p) => p.metadata.labels?.['app.kubernetes.io/component'])).toEqual(['serve', 'daemon']);
+      expect(byKind(withoutJob, 'NetworkPolicy').map((p) => p.metadata.labels?.['app.kubernetes.io/component'])).toEqual(['serve', 'daemon', 'test']);
       for (const [name, objects] of Object.entries(renders)) {
         const [policy] = byKind(component(objects, 'preprocess'), 'NetworkPolicy');
         expect(policy.spec.ingress, name).toEqual([]);
@@ -631,7 +632,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
 
     it('admits exactly the ports the containers listen on, which the Services target and the probes call', () => {
       for (const [name, objects] of Object.entries(renders)) {
-        for (const policy of byKind(objects, 'NetworkPolicy').filter((p) => !p.metadata.name.endsWith('-preprocess'))) {
+        for (const policy of byKind(objects, 'NetworkPolicy').filter((p) => !p.metadata.name.endsWith('-preprocess') && !p.metadata.name.endsWith('-test'))) {
           for (const deployment of selectedBy(objects, policy)) {
             const container = podSpec(deployment).containers[0];
             const ports = admitted(policy, container);
@@ -696,6 +697,37 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
       expect(locked.spec.ingress.flatMap((r: Rule) => r.from).filter((peer: Peer) => admitsPod(peer, { app: 'other' }))).toEqual([]);
     });
 
+    it('gives the helm test pod a policy of its own: nothing reaches it, and with egress on it reaches only DNS and the serve pods\' port the Service forwards to', async () => {
+      const testPolicy = (objects: Manifest[]) => byKind(component(objects, 'test'), 'NetworkPolicy');
+      for (const [name, objects] of Object.entries(renders)) {
+        const [policy] = testPolicy(objects);
+        expect(selectedBy(objects, policy).map((o) => o.kind), name).toEqual(['Pod']);
+        expect(policy.spec.ingress, name).toEqual([]);
+      }
+      for (const policy of testPolicy(renders.prod)) expect([policy.spec.policyTypes, policy.spec.egress]).toEqual([['Ingress'], undefined]);
+      const objects = renders.lockedDown;
+      const [policy] = testPolicy(objects);
+      expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+      const [dns, serve, ...others] = policy.spec.egress as Rule[];
+      expect(others).toEqual([]);
+      expect(dns).toEqual({ to: defaults.networkPolicy.egress.dns.to, ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] });
+      // The serve pods, and the container port the test's SERVE_URL reaches through the Service.
+      const [testPod] = byKind(objects, 'Pod');
+      const [service] = byKind(component(objects, 'serve'), 'Service');
+      const [deployment] = byKind(component(objects, 'serve'), 'Deployment');
+      const targetPort = service.spec.ports.find((p: { port: number }) => p.port === Number(new URL(containerEnv(testPod.spec.containers[0]).SERVE_URL).port)).targetPort;
+      expect(serve.to!.length).toBe(1);
+      expect(objects.filter((o) => podSpec(o) && admitsPod(serve.to![0], podLabels(o))).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([`Deployment/${deployment.metadata.name}`]);
+      expect(serve.ports).toEqual([{ port: portNumber(podSpec(deployment).containers[0], targetPort), protocol: 'TCP' }]);
+      // No policy without the test pod; none at all with networkPolicy off.
+      const [withoutTests, off] = await Promise.all([
+        helmTemplateAsync({ values: ['values-prod.yaml'], set: { 'networkPolicy.enabled': 'true', 'tests.enabled': 'false' } }),
+        helmTemplateAsync({ values: ['values-prod.yaml'], set: { 'tests.enabled': 'true' } }),
+      ]);
+      expect(testPolicy(withoutTests)).toEqual([]);
+      expect(byKind(off, 'NetworkPolicy')).toEqual([]);
+    });
+
     it('is schema-valid for every supported Kubernetes version (kubeconform -strict)', async () => {
       const checks = Object.entries(renders).flatMap(([name, objects]) => {
         const file = join(workDir, `network-policy-${name}.yaml`);
@@ -725,7 +757,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
         { to: S3_PEERS, ports: tcp(portOf(config.MINIO_ENDPOINT)) },
         { to: MLFLOW_PEERS, ports: tcp(Number(new URL(config.MLFLOW_TRACKING_URI).port)) },
       ];
-      const policies = byKind(objects, 'NetworkPolicy');
+      const policies = byKind(objects, 'NetworkPolicy').filter((p) => !p.metadata.name.endsWith('-test'));
       expect(policies.length).toBe(3);
       for (const policy of policies) {
         expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
@@ -750,12 +782,15 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
         }),
         helmTemplateAsync({ values: ['values-prod.yaml', lockedDownFile, readmeFile], set: aws }),
       ]);
-      for (const policy of byKind(readmeExample, 'NetworkPolicy')) {
+      // The helm test pod fetches no credentials: no way to them, whatever is opened for the flts pods.
+      const flts = (objects: Manifest[]) => byKind(objects, 'NetworkPolicy').filter((p) => !p.metadata.name.endsWith('-test'));
+      for (const objects of [none, all, readmeExample]) expect(byKind(component(objects, 'test'), 'NetworkPolicy').map(cidrs)).toEqual([[]]);
+      for (const policy of flts(readmeExample)) {
         expect(cidrs(policy), policy.metadata.name).toEqual([...S3_PEERS.map((p) => p.ipBlock.cidr), '10.0.12.0/24', '10.0.13.0/24']);
       }
       // None by default: the egress of store.credentials aws is the user's to open.
-      for (const policy of byKind(none, 'NetworkPolicy')) expect(cidrs(policy), policy.metadata.name).toEqual(S3_PEERS.map((p) => p.ipBlock.cidr));
-      const policies = byKind(all, 'NetworkPolicy');
+      for (const policy of flts(none)) expect(cidrs(policy), policy.metadata.name).toEqual(S3_PEERS.map((p) => p.ipBlock.cidr));
+      const policies = flts(all);
       expect(policies.length).toBe(3);
       for (const policy of policies) {
         const rules = policy.spec.egress as Rule[];
