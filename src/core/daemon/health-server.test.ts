@@ -101,4 +101,24 @@ describe('core > daemon > health server', () => {
       await bus.close();
     }
   });
+
+  it('answers a CONNECT request (the daemon taken for a proxy) with a coded 405, as the serve API does', async () => {
+    const bus = createFsBus({ root: path.join(root, 'bus-connect') });
+    const app = await buildHealthServer({ settings: defaultSettings(), store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      const text = await new Promise<string>((resolve, reject) => {
+        let received = '';
+        const socket = connect({ host: '127.0.0.1', port }, () => socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')).once('error', reject);
+        socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+        socket.once('close', () => resolve(received));
+      });
+      expect(text).toMatch(/^HTTP\/1.1 405 Method Not Allowed\r\n/);
+      expect(JSON.parse(text.split('\r\n\r\n')[1])).toMatchObject({ statusCode: 405, code: 'FLTS_REQUEST_METHOD_NOT_ALLOWED' });
+    } finally {
+      await app.close();
+      await bus.close();
+    }
+  });
 });

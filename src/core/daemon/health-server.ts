@@ -7,7 +7,7 @@ import { redactSecrets } from '../redact.js';
 import { withTimeout } from '../retry.js';
 import { installAccessControl } from '../serve/access-control.js';
 import { capConnections, connectionOptions } from '../serve/connection-limits.js';
-import { installErrorHandlers } from '../serve/error-handler.js';
+import { answerConnect, installErrorHandlers } from '../serve/error-handler.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { DaemonMetrics } from './daemon-metrics.js';
 import type { RoleHandle } from './role-registry.js';
@@ -83,6 +83,8 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   const app = Fastify({ logger: false, ...connectionOptions(deps.settings.serve) });
   capConnections(app, deps.settings.serve);
   installErrorHandlers(app, 1024 * 1024, silentLogger);
+  // As the serve API does: unheard, Node would close a CONNECT's connection without a word.
+  app.server.on('connect', answerConnect);
   installAccessControl(app, { adminToken: deps.settings.serve.adminToken }, { '/status': 'admin' });
   const ms = deps.probeTimeoutMs ?? 3000;
   app.get('/healthz', async () => ({ status: 'ok', service: 'flts-daemon', roles: deps.roles().map((role) => role.name) }));
