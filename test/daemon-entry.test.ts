@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createMessageBus } from '../src/core/bus/index.js';
 import { trainerGroupId } from '../src/core/bus/topics.js';
 import { resolveSettings } from '../src/core/config/settings.js';
@@ -15,9 +15,23 @@ import { waitUntil } from './helpers/wait-until.js';
 
 const ENTRY = path.join(REPO_ROOT, 'daemon/main.js');
 
+/** Every daemon a test started: one its test left running (a timeout, a failed expectation) is ended after it. */
+const daemons = new Set<ChildProcess>();
+
+function spawnEntry(args: string[], env: Record<string, string>): ChildProcess & { stdout: NonNullable<ChildProcess['stdout']>; stderr: NonNullable<ChildProcess['stderr']> } {
+  const child = spawn(process.execPath, [ENTRY, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  daemons.add(child);
+  child.once('exit', () => daemons.delete(child));
+  return child;
+}
+
+afterEach(() => {
+  for (const child of daemons) child.kill('SIGKILL');
+});
+
 /** daemon/main.js with `args` and `env`: its output so far, when it exited (code and time), and a wait for a stderr line. */
 function startEntry(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [ENTRY, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnEntry(args, env);
   let stdout = '';
   let stderr = '';
   const waiters: Array<() => void> = [];
@@ -73,7 +87,7 @@ describe('daemon/main.js, the daemon executable', () => {
     const configHash: string = preprocessed.json.result.configHash;
 
     // The flags are the command's: --port beats FLTS_DAEMON_PORT, the roles and models come from the environment.
-    const child = spawn(process.execPath, [ENTRY, '--port', '0'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnEntry(['--port', '0'], env);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -104,7 +118,7 @@ describe('daemon/main.js, the daemon executable', () => {
   }, 180_000);
 
   it('says where the serving role\'s inference API listens, beside the health server', async () => {
-    const child = spawn(process.execPath, [ENTRY, '--roles', 'serving', '--port', '0'], { cwd: REPO_ROOT, env: { ...env, FLTS_SERVE_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnEntry(['--roles', 'serving', '--port', '0'], { ...env, FLTS_SERVE_PORT: '0' });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
