@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { countTurns } from './loop-turns.fixture.js';
 import { nextTurn, rowsInTurns, turnSpent, TURN_SLICE_MS } from './loop-turns.js';
 
 /** Busy work for `ms` of wall time, standing for a piece of a long computation. */
@@ -11,24 +12,17 @@ describe('loop turns', () => {
   it('spreads pieces of work over turns, in arrival order, with I/O-phase callbacks run between them', async () => {
     const order: string[] = [];
     const turnOf: number[] = [];
-    let turns = 0;
-    let counting = true;
-    const count = (): void => {
-      if (!counting) return;
-      turns++;
-      setImmediate(count);
-    };
-    setImmediate(count);
+    const loop = countTurns();
     const job = async (name: string): Promise<void> => {
       for (let piece = 0; piece < 3; piece++) {
         if (turnSpent()) await nextTurn();
         order.push(`${name}${piece}`);
-        turnOf.push(turns);
+        turnOf.push(loop.turns());
         work(TURN_SLICE_MS / 2 + 1);
       }
     };
     await Promise.all([job('a'), job('b'), job('c')]);
-    counting = false;
+    loop.stop();
     // Pieces of more than half a slice: two fill a slice, and a turn runs at most two slices (its own, and the waiters').
     const perTurn = new Map<number, number>();
     for (const turn of turnOf) perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1);
