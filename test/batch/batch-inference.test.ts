@@ -122,13 +122,14 @@ describe('batch > batch inference over a PobleSec slice', () => {
     // brought the actuals of windows 0 and n-2, so windows 1 and 777 are what remains to be scored.
     const served = service.holder.current()!;
     const actuals = await readInferenceActuals(store, settings, { plan: served.plan, configHash: served.run.configHash }, RAW_TEST, settings.identifier);
-    const matched = service.live!.observeActuals(actuals);
+    const { runs: matched, ignored } = await service.live!.observeActualsInTurns(actuals);
+    expect(ignored).toBe(0);
     expect(matched).toHaveLength(1);
     expect(matched[0]).toMatchObject({ run_id: lstm.run_id, points: 2 });
     const live = service.live!.status().runs.find((run) => run.run_id === lstm.run_id)!;
     expect(live.matched_total).toBe(4);
     // The same actuals again (a redelivered claim, a second replica path) match nothing: each point is scored once.
-    expect(service.live!.observeActuals(actuals)).toEqual([]);
+    expect(await service.live!.observeActualsInTurns(actuals)).toEqual({ runs: [], ignored: 0 });
     expect(service.live!.status().runs.find((run) => run.run_id === lstm.run_id)!.matched_total).toBe(4);
   }, 60_000);
 

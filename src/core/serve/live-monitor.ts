@@ -71,9 +71,8 @@ export interface LiveMonitor {
   readonly metrics: LiveMetricsSource;
   /** After a /predict answer: scores the actuals its rows bring, remembers its forecast, forecasts it in shadow. */
   observePrediction(identifier: string, input: PredictionInput, result: PredictionResult): Promise<MatchedError[]>;
-  observeActuals(actuals: LiveActuals): MatchedError[];
   /**
-   * `observeActuals` over event-loop turns, for a body of any size (POST /actuals): what was matched, per run, and
+   * Scores actuals (POST /actuals, a claimed object's rows) over event-loop turns, for a body of any size: what was matched, per run, and
    * the values this body left unscored as out of range (those of requests scored between its pieces not counted).
    * An aborted `signal` (a claim follower stopping) leaves the rows not yet scored unscored.
    */
@@ -279,7 +278,6 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       }
       return matched;
     },
-    observeActuals: (actuals) => scorer.score(actuals),
     async observeActualsInTurns(actuals, signal) {
       const scoring = scorer.startScoring(actuals);
       await rowsInTurns(actuals.time.length, SCORE_ROWS_PER_LOOK, (to) => scoring.scoreRows(to), signal);
