@@ -193,8 +193,9 @@ describe('cli > screens > promote-manual-screen', () => {
     await press(KEYS.enter, 'Reason: weekends_');
     await press(KEYS.enter, 'Promote NAIVE run runC, replacing runA, and pin it against automatic promotion and rollback? [y/N]');
     await press('y', 'Promoted runC and pinned it against automatic promotion and rollback');
-    expect(outcomes).toEqual([{ kind: 'promoted', result: expect.objectContaining({ changed: true, pinned: true }) }]);
-    expect((await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.source}:${r.action}`)).toEqual(['runA:auto:promote', 'runC:manual:promote', 'runC:manual:pin']);
+    expect(outcomes).toEqual([{ kind: 'promoted', result: expect.objectContaining({ changed: true, pinned: true, record: expect.objectContaining({ run_id: 'runC', action: 'promote', pinned: true }) }) }]);
+    // One record is the promotion and its pin.
+    expect((await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.source}:${r.action}:${r.pinned === true}`)).toEqual(['runA:auto:promote:false', 'runC:manual:promote:true']);
 
     const again = await openScreen(false, { initialRunId: 'runC' }, true);
     expect(again.frame()).toContain('This run is the promoted one.');
@@ -254,7 +255,8 @@ describe('cli > promote (flags, history)', () => {
 
     const json = await runCli(['promote', '--run', 'runA', '--reason', 'once more', '--force', '--json'], { env });
     expect(json.exitCode).toBe(0);
-    expect(json.json.result).toMatchObject({ changed: false, pinned: false, record: pin, published: null });
+    // The run stands pinned, and this call changed nothing.
+    expect(json.json.result).toMatchObject({ changed: false, pinned: true, record: pin, published: null });
     const manual = await runCli(['promote-manual', '--yes', '--run', 'runA', '--reason', 'keep it'], { env });
     expect(manual.exitCode).toBe(0);
     expect(manual.stdout).toContain(`LSTM run runA is already in service (pinned ${pin.timestamp} by manual ana); nothing changed.`);
@@ -270,7 +272,7 @@ describe('cli > promote (flags, history)', () => {
 
   it('--pin pins a run promoted by hand, then the run in service whoever promoted it; without --pin nothing is pinned', async () => {
     const env = { FLTS_HOME: home, FLTS_OPERATOR: 'ana' };
-    const trail = async () => (await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.source}:${r.action}`);
+    const trail = async () => (await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.source}:${r.action}${r.pinned ? ':pinned' : ''}`);
     const plain = await runCli(['promote', '--run', 'runC', '--reason', 'by hand', '--json'], { env });
     expect(plain.exitCode, plain.stderr).toBe(0);
     expect(plain.json.result).toMatchObject({ changed: true, pinned: false, record: { run_id: 'runC', action: 'promote' } });
@@ -279,10 +281,13 @@ describe('cli > promote (flags, history)', () => {
     const inService = await runCli(['promote-manual', '--yes', '--pin', '--run', 'runC', '--reason', 'keep it', '--json'], { env });
     expect(inService.exitCode, inService.stderr).toBe(0);
     const [, promotion, pin] = await listPromotionHistory(store, settings);
-    expect(inService.json.result).toMatchObject({ changed: false, pinned: true, published: null, record: pin, diff: { same_run: true } });
+    // The pin is written: a change, though the run in service stays and no replica reloads.
+    expect(inService.json.result).toMatchObject({ changed: true, pinned: true, published: null, record: pin, diff: { same_run: true } });
     expect(pin).toMatchObject({ run_id: 'runC', action: 'pin', source: 'manual', actor: 'ana', reason: 'keep it', pinned_timestamp: promotion.timestamp, previous_run_id: 'runA' });
     const again = await runCli(['promote', '--run', 'runC', '--pin', '--reason', 'still'], { env });
     expect(again.exitCode, again.stderr).toBe(0);
+    const againJson = await runCli(['promote', '--run', 'runC', '--pin', '--reason', 'still', '--json'], { env });
+    expect(againJson.json.result).toMatchObject({ changed: false, pinned: true, record: pin });
     expect(again.stdout).toContain(`NAIVE run runC is already in service, pinned against automatic promotion and automatic rollback (${pin.timestamp} by manual ana — keep it).`);
     expect(await trail()).toEqual(['runA:auto:promote', 'runC:manual:promote', 'runC:manual:pin']);
 
@@ -290,7 +295,7 @@ describe('cli > promote (flags, history)', () => {
     expect(promoted.exitCode, promoted.stderr).toBe(0);
     expect(promoted.stdout).toContain('promoted GRU run runB');
     expect(promoted.stdout).toContain('pinned: automatic promotion of the same data and automatic rollback leave it in service');
-    expect(await trail()).toEqual(['runA:auto:promote', 'runC:manual:promote', 'runC:manual:pin', 'runB:manual:promote', 'runB:manual:pin']);
+    expect(await trail()).toEqual(['runA:auto:promote', 'runC:manual:promote', 'runC:manual:pin', 'runB:manual:promote:pinned']);
     const refused = await runCli(['promote', '--rollback', '--pin', '--json'], { env });
     expect({ exitCode: refused.exitCode, code: refused.json?.error?.code }).toEqual({ exitCode: 2, code: 'FLTS_USAGE_INVALID_FLAG' });
   });

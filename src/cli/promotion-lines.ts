@@ -6,7 +6,7 @@ const by = (record: PromotionRecord): string => `${record.source}${record.actor 
 /** What `flts promote` and `flts promote-manual` say when the run asked for was already in service. */
 export function alreadyInServiceLine(record: PromotionRecord): string {
   // A record another writer left may hold line breaks or terminal escapes in its actor: one line of text.
-  return singleLine(`${record.model_type} run ${record.run_id} is already in service (${record.action === 'pin' ? 'pinned' : 'promoted'} ${record.timestamp} by ${by(record)}); nothing changed.`);
+  return singleLine(`${record.model_type} run ${record.run_id} is already in service (${record.action === 'pin' ? 'pinned' : record.pinned === true ? 'promoted and pinned' : 'promoted'} ${record.timestamp} by ${by(record)}); nothing changed.`);
 }
 
 /** What they say when that run was in service by automatic promotion, and is now pinned (`record`: the pin). */
@@ -27,13 +27,13 @@ export function pinnedInServiceLine(record: PromotionRecord): string {
 export const PROMOTED_AND_PINNED_LINE = 'pinned: automatic promotion of the same data and automatic rollback leave it in service (its live probation is still decided and reported).';
 
 /**
- * The lines both commands print for a promotion that left the run in service where it was: pinned, or nothing
- * changed; undefined for a promotion that changed the run in service, which each command words its own way.
- * `pinAsked`: the request had --pin.
+ * The lines both commands print for a promotion that left the run in service where it was: nothing changed, or
+ * pinned where it is (`record` a pin record); undefined for a promotion (pinned with it or not), which each command
+ * words its own way. `pinAsked`: the request had --pin.
  */
 export function runKeptLines(result: { changed: boolean; pinned: boolean; record: PromotionRecord; history_key: string; pointers: string[] }, pinAsked = false): string[] | undefined {
-  if (result.changed && (pinAsked || !result.pinned)) return undefined;
   const where = `history ${result.history_key}; pointers ${result.pointers.join(', ')}`;
-  if (pinAsked) return [pinnedInServiceLine(result.record), where];
-  return result.pinned ? [pinnedLine(result.record), where] : [alreadyInServiceLine(result.record)];
+  if (!result.changed) return pinAsked && result.pinned ? [pinnedInServiceLine(result.record), where] : [alreadyInServiceLine(result.record)];
+  if (result.record.action !== 'pin') return undefined;
+  return [pinAsked ? pinnedInServiceLine(result.record) : pinnedLine(result.record), where];
 }

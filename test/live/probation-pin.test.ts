@@ -148,8 +148,10 @@ describe('live > probation of a run a person chose', () => {
   it('keeps a run a person promoted by hand with pin however it does live: the decision says who pinned it', async () => {
     await promote({ runId: 'runW', source: 'manual', actor: 'ana', reason: 'baseline' }, settings, { store });
     const pin = await promote({ runId: 'runX', source: 'manual', actor: 'bob', reason: 'keep it', pin: true }, settings, { store });
-    const [, promotion] = await listPromotionHistory(store, settings);
-    // The probation is the promotion's, as for a pin of the daemon's run: the replicas compare runX with runW.
+    const [, promotion, ...more] = await listPromotionHistory(store, settings);
+    // One record, the promotion pinned: its probation goes on as for a pin of the daemon's run (runX against runW).
+    expect({ more, promotion }).toEqual({ more: [], promotion: pin.record });
+    expect(promotion).toMatchObject({ action: 'promote', pinned: true });
     const ref = promotionRefOf(promotion)!;
     expect(promotionRefOf((await readPromotionPointer(store, settings))!)).toEqual(ref);
     expect(await probationAwaitingDecision(store, settings)).toEqual(ref);
@@ -169,7 +171,7 @@ describe('live > probation of a run a person chose', () => {
     const down: RollbackAction = () => Promise.reject(new FltsError('FLTS_STORE_UNAVAILABLE', 'store unreachable'));
     await expect(decider({ rollback: down })).rejects.toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE' });
     const pin = await promote({ runId: 'runX', source: 'manual', actor: 'bob', reason: 'keep it', pin: true }, settings, { store });
-    expect(pin).toMatchObject({ changed: false, pinned: true, record: { action: 'pin', pinned_timestamp: manual.timestamp } });
+    expect(pin).toMatchObject({ changed: true, pinned: true, record: { action: 'pin', pinned_timestamp: manual.timestamp } });
     expect(await decider()).toMatchObject({ promotion: ref, verdict: 'rollback', action: 'none', kept_by: { action: 'pin', actor: 'bob', timestamp: pin.record.timestamp } });
     expect((await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.action}`)).toEqual(['runW:promote', 'runX:promote', 'runX:pin']);
   });

@@ -32,7 +32,7 @@ export interface ProbationKeeper {
   action: NonNullable<PromotionRecord['action']>;
   source: PromotionRecord['source'];
   actor: string | null;
-  /** The timestamp of the record that made the choice (the pin's own, not the pinned promotion's). */
+  /** The timestamp of the record that made the choice: the pin's own (not the pinned promotion's), or a promotion's made with its pin. */
   timestamp: string;
 }
 
@@ -67,10 +67,13 @@ export function promotionRefOf(record: PromotionRecord): PromotionRef | undefine
   return { run_id: record.run_id, previous_run_id: record.previous_run_id, timestamp };
 }
 
-/** Who keeps the run `record` puts in service against automatic rollback: the person who pinned it; none for a promotion. */
+/**
+ * Who keeps the run `record` puts in service against automatic rollback: the person who pinned it (a pin record, or a
+ * promotion made with its pin); none for a promotion without one.
+ */
 export function keeperOf(record: PromotionRecord): ProbationKeeper | undefined {
   if (!isPin(record)) return undefined;
-  return { action: record.action ?? 'promote', source: record.source, actor: record.actor ?? null, timestamp: record.timestamp };
+  return { action: 'pin', source: record.source, actor: record.actor ?? null, timestamp: record.timestamp };
 }
 
 export function samePromotion(a: PromotionRef | undefined, b: PromotionRef | undefined): boolean {

@@ -21,17 +21,18 @@ export function isAutomaticChoice(record: Pick<PromotionRecord, 'source'>): bool
 
 /**
  * Whether a record pins its run: a person promoted again the run the daemon had put in service, having seen it serve,
- * or asked for a pin (`--pin`) of the run they promoted or of the run in service. An automatic rollback never undoes
- * a pin (only `flts promote --rollback` or another promotion replaces it). A promotion by hand without `--pin` is no
- * pin: it is a bet on test metrics like the daemon's, and its live probation checks it.
+ * or asked for a pin (`--pin`) of the run in service (a record with action `pin`), or of the run they promoted (the
+ * promotion record itself, `pinned: true`). An automatic rollback never undoes a pin (only `flts promote --rollback`
+ * or another promotion replaces it). A promotion by hand without `--pin` is no pin: it is a bet on test metrics like
+ * the daemon's, and its live probation checks it.
  */
-export function isPin(record: Pick<PromotionRecord, 'action'>): boolean {
-  return record.action === 'pin';
+export function isPin(record: Pick<PromotionRecord, 'action' | 'pinned'>): boolean {
+  return record.action === 'pin' || record.pinned === true;
 }
 
 /** A record's choice in words, e.g. "pinned 2026-01-01T00:00:00.000000Z by manual ana". */
-export function describeChoice(record: Pick<PromotionRecord, 'action' | 'source' | 'actor' | 'timestamp'>): string {
-  const done = record.action === 'pin' ? 'pinned' : record.action === 'rollback' ? 'rolled back to' : 'promoted';
+export function describeChoice(record: Pick<PromotionRecord, 'action' | 'pinned' | 'source' | 'actor' | 'timestamp'>): string {
+  const done = record.action === 'pin' ? 'pinned' : record.action === 'rollback' ? 'rolled back to' : record.pinned === true ? 'promoted and pinned' : 'promoted';
   return `${done} ${record.timestamp} by ${record.source ?? 'a reference writer'}${record.actor ? ` ${record.actor}` : ''}`;
 }
 
@@ -80,6 +81,12 @@ export interface PromotionRecord {
   forced_over?: string[];
   /** For a pin: the timestamp of the promotion of the same run it pins; absent for a pin of a rollback (no probation). */
   pinned_timestamp?: string;
+  /**
+   * true on a promotion pinned by the request that made it (`--pin`): one record, written at once, is both the
+   * promotion (its probation starts) and the pin (no automatic rollback or replacement), so no crash leaves the
+   * promotion unpinned. Absent otherwise; a reference reader sees a promotion.
+   */
+  pinned?: boolean;
 }
 
 export const ROOT_POINTER = 'current.json';

@@ -14,8 +14,9 @@ import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { getJson } from '../storage/json-objects.js';
-import { promotionRefOf } from '../live/live-reports.js';
+import { keeperOf, promotionRefOf } from '../live/live-reports.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { completeInterruptedPromotion } from './announce-promotion.js';
 import { autoPromote } from './auto-promote.js';
 import { addLoadableRun } from './loadable-run.fixture.js';
 import { promote, promoteBest, rollback, type PromotionDeps } from './promote.js';
@@ -111,7 +112,8 @@ describe('core > workflows > promote > pin', () => {
     await daemonPromotedRunX();
     const pin = await byHand('runX');
     const again = [await byHand('runX'), await promote({ runId: 'runX', source: 'manual', actor: 'bob', reason: 'mine', force: true }, settings, { store, bus }), await promoteBest({ configHash: HASH, source: 'auto', actor: 'daemon:a' }, settings, { store, bus })];
-    for (const result of again) expect(result).toMatchObject({ changed: false, pinned: false, record: pin.record, published: null });
+    // Nothing written, and the run in service stands pinned.
+    for (const result of again) expect(result).toMatchObject({ changed: false, pinned: true, record: pin.record, published: null });
     // The daemon re-promoting its own choice is no pin either.
     await byHand('runW');
     expect(await promoteBest({ configHash: HASH, source: 'auto', actor: 'daemon:a' }, settings, { store, bus })).toMatchObject({ changed: true, pinned: false, record: { run_id: 'runX', source: 'auto' } });
@@ -146,32 +148,65 @@ describe('core > workflows > promote > pin', () => {
 
 describe('core > workflows > promote > pin (asked for)', () => {
   const pinned = (runId: string, deps: Partial<PromotionDeps> = {}) => promote({ runId, source: 'manual', actor: 'bob', reason: `pin ${runId}`, pin: true }, settings, { store, bus, ...deps });
-  const trail = async () => (await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.source}:${r.action}`);
+  const trail = async () => (await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.source}:${r.action}${r.pinned ? ':pinned' : ''}`);
 
-  it('promotes a run by hand and pins it: a pin record after the promotion, announced once as the promotion', async () => {
+  it('promotes a run by hand and pins it: one promotion record that is the pin, announced once', async () => {
     await addLoadableRun(store, settings, trained('runW', 0.1));
     await addLoadableRun(store, settings, trained('runX', 0.05));
     await byHand('runW');
     const events: FltsEvent[] = [];
     const result = await pinned('runX', { onEvent: (event) => events.push(event) });
 
-    const [promotion, pin] = (await listPromotionHistory(store, settings)).slice(-2);
-    expect(promotion).toMatchObject({ run_id: 'runX', action: 'promote', source: 'manual', actor: 'bob', previous_run_id: 'runW' });
-    expect(result).toMatchObject({ changed: true, pinned: true, record: pin, published: { topic: 'model-selected', ok: true } });
+    const promotion = (await listPromotionHistory(store, settings)).at(-1)!;
+    expect(promotion).toMatchObject({ run_id: 'runX', action: 'promote', pinned: true, source: 'manual', actor: 'bob', reason: 'pin runX', previous_run_id: 'runW', forced: false });
+    expect(result).toMatchObject({ changed: true, pinned: true, record: promotion, published: { topic: 'model-selected', ok: true } });
     expect(result.validation?.windows).toBeGreaterThan(0);
-    expect(pin).toMatchObject({ run_id: 'runX', action: 'pin', source: 'manual', actor: 'bob', reason: 'pin runX', previous_run_id: 'runW', pinned_timestamp: promotion.timestamp, forced: false });
-    expect(await readPromotionPointer(store, settings)).toEqual(pin);
-    expect(events.map((event) => event.type)).toEqual(['promote.done', 'promote.pinned']);
+    expect(await readPromotionPointer(store, settings)).toEqual(promotion);
+    // The reference fields stay first, in the reference order; `pinned` is one more field a reference reader skips.
+    expect(Object.keys(promotion).slice(0, 12)).toEqual(['identifier', 'config_hash', 'run_id', 'model_type', 'experiment', 'model_uri', 'rmse', 'mae', 'mse', 'score', 'timestamp', 'weights']);
+    expect(events).toEqual([expect.objectContaining({ type: 'promote.done' }), expect.objectContaining({ type: 'promote.pinned', pinnedTimestamp: promotion.timestamp })]);
     expect(await announced(2)).toEqual(['runW:manual', 'runX:manual']);
-    expect(await trail()).toEqual(['runW:manual:promote', 'runX:manual:promote', 'runX:manual:pin']);
+    expect(await trail()).toEqual(['runW:manual:promote', 'runX:manual:promote:pinned']);
+  });
+
+  it('leaves no promotion unpinned when the process dies after the promotion\'s first write: that record is the pin', async () => {
+    await addLoadableRun(store, settings, trained('runW', 0.1));
+    await addLoadableRun(store, settings, trained('runX', 0.05));
+    await byHand('runW');
+    // The process dies after one object of the promotion is in the store: every later write fails.
+    let writes = 0;
+    const dying: ObjectStore = {
+      ...store,
+      put: async (bucket, key, body, options) => {
+        if (bucket === settings.store.buckets.promotion && ++writes > 1) throw new Error('killed after the first write');
+        return store.put(bucket, key, body, options);
+      },
+    };
+    await expect(pinned('runX', { store: dying })).rejects.toThrow('killed after the first write');
+    expect(writes).toBe(2);
+
+    const newest = (await listPromotionHistory(store, settings)).at(-1)!;
+    expect(newest).toMatchObject({ run_id: 'runX', action: 'promote', pinned: true, previous_run_id: 'runW' });
+    // Every reader of the pin sees it at once: the automatic rollback refuses, whatever the lagging pointers say...
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runW');
+    await expect(rollback({ source: 'auto-rollback', actor: 'live-accuracy', reason: 'worse live' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_PROMOTE_CHOSEN_RUN_STANDS' });
+    // ...and once the next process finishes the promotion, the pointer the probation decider reads keeps the run too.
+    expect(await completeInterruptedPromotion(settings, { store })).toEqual(newest);
+    const pointer = (await readPromotionPointer(store, settings))!;
+    expect(keeperOf(pointer)).toEqual({ action: 'pin', source: 'manual', actor: 'bob', timestamp: newest.timestamp });
+    expect(promotionRefOf(pointer)).toEqual({ run_id: 'runX', previous_run_id: 'runW', timestamp: newest.timestamp });
+    // Nothing is left to mend.
+    expect(await pinned('runX')).toMatchObject({ changed: false, pinned: true, record: newest });
+    expect(await trail()).toEqual(['runW:manual:promote', 'runX:manual:promote:pinned']);
   });
 
   it('pins the run in service whoever promoted it, without a reload, then changes nothing; without pin nothing is pinned', async () => {
     await addLoadableRun(store, settings, trained('runW', 0.1));
     const promotion = (await byHand('runW')).record;
     expect(await byHand('runW')).toMatchObject({ changed: false, pinned: false, record: promotion });
+    // Pinned where it is: the pin is written (a change), with nothing announced or marked.
     const pin = await pinned('runW');
-    expect(pin).toMatchObject({ changed: false, pinned: true, published: null, tracking: { status: 'unchanged' }, record: { run_id: 'runW', action: 'pin', actor: 'bob', pinned_timestamp: promotion.timestamp, previous_run_id: null } });
+    expect(pin).toMatchObject({ changed: true, pinned: true, published: null, tracking: { status: 'unchanged' }, record: { run_id: 'runW', action: 'pin', actor: 'bob', pinned_timestamp: promotion.timestamp, previous_run_id: null } });
     expect(await pinned('runW')).toMatchObject({ changed: false, pinned: true, record: pin.record, published: null });
     expect(await promoteBest({ configHash: HASH, source: 'best', actor: 'ana', pin: true }, settings, { store, bus })).toMatchObject({ changed: false, pinned: true, record: pin.record });
     expect(await trail()).toEqual(['runW:manual:promote', 'runW:manual:pin']);
@@ -182,10 +217,10 @@ describe('core > workflows > promote > pin (asked for)', () => {
     await addLoadableRun(store, settings, trained('runW', 0.1));
     await addLoadableRun(store, settings, trained('runX', 0.05));
     const best = await promoteBest({ configHash: HASH, source: 'best', actor: 'ana', pin: true }, settings, { store, bus });
-    expect(best).toMatchObject({ changed: true, pinned: true, record: { run_id: 'runX', source: 'best', action: 'pin', candidate_runs: expect.arrayContaining(['runW', 'runX']) } });
+    expect(best).toMatchObject({ changed: true, pinned: true, record: { run_id: 'runX', source: 'best', action: 'promote', pinned: true, candidate_runs: expect.arrayContaining(['runW', 'runX']) } });
     for (const { key } of await store.list('processed-data', `${HASH}/`)) await store.delete('processed-data', key);
     const forced = await promote({ runId: 'runW', source: 'manual', actor: 'ana', reason: 'data archived', force: true, pin: true }, settings, { store });
-    expect(forced.record).toMatchObject({ run_id: 'runW', action: 'pin', forced: true, forced_over: [expect.stringContaining('cannot be checked')] });
+    expect(forced.record).toMatchObject({ run_id: 'runW', action: 'promote', pinned: true, forced: true, forced_over: [expect.stringContaining('cannot be checked')] });
   });
 
   it('pins a run a rollback restored without starting a probation, and leaves the pin to a person\'s promotion or rollback', async () => {
@@ -196,7 +231,7 @@ describe('core > workflows > promote > pin (asked for)', () => {
     const back = await rollback({ source: 'rollback', actor: 'ana' }, settings, { store });
     expect(back).toMatchObject({ pinned: false, record: { run_id: 'runW', action: 'rollback' } });
     const pin = await pinned('runW');
-    expect(pin).toMatchObject({ changed: false, pinned: true, record: { run_id: 'runW', action: 'pin', previous_run_id: 'runX' } });
+    expect(pin).toMatchObject({ changed: true, pinned: true, record: { run_id: 'runW', action: 'pin', previous_run_id: 'runX' } });
     expect(pin.record.pinned_timestamp).toBeUndefined();
     expect(promotionRefOf(pin.record)).toBeUndefined();
     expect(await byHand('runX')).toMatchObject({ changed: true, pinned: false, record: { run_id: 'runX', action: 'promote' } });

@@ -182,11 +182,32 @@ describe('core > workflows > promote', () => {
     }
   });
 
+  it('says changed when promoting the run in service finished its promotion an earlier process left before its pointers', async () => {
+    await byHand('runA');
+    const noPointers: ObjectStore = {
+      ...store,
+      put: async (bucket, key, body, options) => {
+        if (key.endsWith('current.json')) throw new Error('killed before the pointers');
+        return store.put(bucket, key, body, options);
+      },
+    };
+    await expect(byHand('runB', { store: noPointers })).rejects.toThrow('killed before the pointers');
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runA');
+    const interrupted = (await listPromotionHistory(store, settings)).at(-1)!;
+    // The pointers moved in this call: replicas following them switch now, so it is a change, with nothing more written.
+    expect(await byHand('runB')).toMatchObject({ changed: true, pinned: false, record: interrupted });
+    expect(await readPromotionPointer(store, settings)).toEqual(interrupted);
+    expect(await byHand('runB')).toMatchObject({ changed: false, record: interrupted });
+    expect((await listPromotionHistory(store, settings)).map((r) => r.run_id)).toEqual(['runA', 'runB']);
+  });
+
   it('rolls back past a record an older flts wrote when the run in service was promoted again (its previous run itself)', async () => {
     await byHand('runA');
     const runB = await byHand('runB');
     const again = { ...runB.record, timestamp: '2099-01-01T00:00:00.000000Z', previous_run_id: 'runB', reason: 'promoted again' };
     await putJson(store, 'model-promotion', `global/${HASH}/promotion-2099-01-01T00-00-00.000000Z.json`, again);
+    // Written beside the pointers, so this call moves them to it (changed), and writes nothing more.
+    expect(await byHand('runB')).toMatchObject({ changed: true, record: again });
     expect(await byHand('runB')).toMatchObject({ changed: false, record: again });
     expect((await rollback({ source: 'rollback', actor: 'ana' }, settings, { store })).record).toMatchObject({ run_id: 'runA', previous_run_id: 'runB' });
   });

@@ -31,8 +31,9 @@ export interface PromotionDecision {
   /** The SUCCESS runs a best-score choice was made from (recorded as `candidate_runs`). */
   candidateRuns?: string[];
   /**
-   * Pin the run (sources `manual` and `best` only): after its promotion, or where it is when it is already in
-   * service, a record with action `pin` keeps it against automatic promotion of the same data and automatic rollback.
+   * Pin the run (sources `manual` and `best` only) against automatic promotion of the same data and automatic
+   * rollback: its promotion record says so itself (`pinned: true`), or, when the run is already in service, a record
+   * with action `pin` does.
    */
   pin?: boolean;
 }
@@ -50,16 +51,16 @@ export interface PromotionDeps {
 
 export interface PromotionResult {
   /**
-   * false when the run asked for was already in service: nothing was written, announced or marked, and `record` is
-   * the promotion that put it there.
+   * Whether this call changed durable state: a history record written (a promotion, a rollback, a pin, or a
+   * promotion with its pin) or this scope's pointers moved (finishing a promotion an earlier process left before
+   * them). false when the run asked for was in service as asked (pinned already, when a pin was asked): nothing was
+   * written, announced or marked, and `record` is the record that put it there. One meaning for every entry point.
    */
   changed: boolean;
   /**
-   * true when the run now in service stands pinned: `record` is the pin (action `pin`), which keeps the run against
-   * automatic promotion of the same data and automatic rollback, and its live probation goes on (scored and
-   * decided, never rolled back). Set for a `pin` decision (the run promoted then pinned, `changed: true`; or
-   * pinned where it is in service, or already pinned, `changed: false`), and when someone without `pin` promoted
-   * the run in service that the daemon had promoted automatically (`changed: true`, as before `pin` existed).
+   * Whether the run in service after this call stands pinned (`record` is the pin: a record with action `pin`, or a
+   * promotion with `pinned: true`), kept against automatic promotion of the same data and automatic rollback while
+   * its live probation goes on (scored and decided, never rolled back); whether this call pinned it is `changed`.
    * A pin of the run in service tells no replica to reload.
    */
   pinned: boolean;
@@ -89,6 +90,8 @@ export interface PromotionRecordFields {
   actor?: string | null;
   forcedOver?: string[];
   candidateRuns?: string[];
+  /** The promotion is pinned by the request that made it (`PromotionDecision.pin`). */
+  pinned?: boolean;
   now?: () => Date;
 }
 
@@ -117,6 +120,7 @@ export function buildPromotionRecord(run: RunRecord, settings: Settings, fields:
     ...(fields.candidateRuns ? { candidate_runs: fields.candidateRuns } : {}),
     forced: (fields.forcedOver?.length ?? 0) > 0,
     forced_over: fields.forcedOver ?? [],
+    ...(fields.pinned ? { pinned: true } : {}),
   };
 }
 
@@ -157,14 +161,15 @@ async function catchUp(settings: Settings, deps: PromotionDeps): Promise<Promoti
  * Promoting the run in service changes nothing, whoever asks and whatever the reason or --force (but see
  * `pinInService`): a record naming itself as its previous run would start no probation but end the one under way,
  * reload every replica for nothing, and be a step a rollback has to skip. Only a promotion of it that an earlier
- * process left before its pointers is finished here (pointers moved, then announced), as `promote` would have done first.
+ * process left before its pointers is finished here (pointers moved, then announced: `changed`), as `promote`
+ * would have done first.
  */
-async function alreadyInService(current: PromotionRecord, settings: Settings, deps: PromotionDeps, pinned = false): Promise<PromotionResult> {
+async function alreadyInService(current: PromotionRecord, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
   const caughtUp = await catchUp(settings, deps);
-  (deps.logger ?? silentLogger).info({ runId: current.run_id, since: current.timestamp, source: current.source }, 'promotion_unchanged');
+  (deps.logger ?? silentLogger).info({ runId: current.run_id, since: current.timestamp, source: current.source, pointersCaughtUp: caughtUp !== undefined }, 'promotion_unchanged');
   return {
-    changed: false,
-    pinned,
+    changed: caughtUp !== undefined,
+    pinned: isPin(current),
     record: current,
     history_key: `${settings.store.buckets.promotion}/${historyKey(current)}`,
     pointers: pointerKeys(settings),
@@ -175,11 +180,8 @@ async function alreadyInService(current: PromotionRecord, settings: Settings, de
   };
 }
 
-/**
- * The pin of `current` (the promotion of the run in service) on behalf of `decision`; `forcedOver`: what the
- * promotion pinned in the same request overrode, so the pointer still says the choice was forced.
- */
-function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason: string, now: () => Date, forcedOver: string[] = []): PromotionRecord {
+/** The pin of `current` (the promotion of the run in service) on behalf of `decision`. */
+function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason: string, now: () => Date): PromotionRecord {
   // The reference fields of the run in service, in the reference order.
   const { identifier, config_hash, run_id, model_type, experiment, model_uri, rmse, mae, mse, score, weights } = current;
   return {
@@ -194,8 +196,8 @@ function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason
     actor: singleLine(decision.actor),
     data_created_at: current.data_created_at ?? null,
     ...(decision.candidateRuns ? { candidate_runs: decision.candidateRuns } : {}),
-    forced: forcedOver.length > 0,
-    forced_over: forcedOver,
+    forced: false,
+    forced_over: [],
     // A rollback starts no probation: a pin naming it would have replicas start one with the run it rolled back from.
     ...(current.action === 'rollback' ? {} : { pinned_timestamp: current.timestamp }),
   };
@@ -221,8 +223,7 @@ async function pinInService(current: PromotionRecord, decision: PromotionDecisio
   (deps.logger ?? silentLogger).info({ runId: written.run_id, source: decision.source, actor: decision.actor, pinnedTimestamp: current.timestamp, overtaken }, 'promotion_pinned');
   const announce = overtaken ? written : caughtUp;
   return {
-    // An explicit pin changes the run in service only when it put it back; a pin by promoting again says true as it always did.
-    changed: decision.pin ? overtaken : true,
+    changed: true,
     pinned: true,
     record: written,
     history_key: `${settings.store.buckets.promotion}/${historyKey(written)}`,
@@ -243,9 +244,10 @@ function trackingOf(tracked: GuardedTracking<PromotionMarker>): PromotionResult[
  * forecasts its stored test windows (non-finite output is refused with FLTS_PROMOTE_CANDIDATE_INVALID), appends
  * the history record (source, actor, reason, previous run, config_hash, data time), moves this scope's pointers,
  * publishes `model-selected` when a bus is configured, and marks the run in MLflow when tracking is configured.
- * With `pin`, a pin record follows the promotion's (before the pointers move), and the result is the pin.
+ * With `pin`, the promotion record is the pin too (`pinned: true`): one write, so no crash leaves it unpinned.
  * The run already in service (the scope's newest history record) is left as it is (`changed: false`), unless the
- * daemon put it there and someone else asks, or `pin` asks: then it is pinned (`pinned: true`, see `pinInService`).
+ * daemon put it there and someone else asks, or `pin` asks and it is not pinned yet: then it is pinned (`changed:
+ * true`, `pinned: true`, see `pinInService`).
  */
 export async function promote(decision: PromotionDecision, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
   const reason = singleLine(decision.reason).trim();
@@ -258,7 +260,7 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   const inService = (await listPromotionHistory(store, settings, promotionScope(settings))).at(-1);
   if (inService?.run_id === decision.runId) {
     const pins = decision.pin ? !isPin(inService) : isAutomaticChoice(inService) && decision.source !== 'auto';
-    return pins ? pinInService(inService, decision, reason, settings, deps) : alreadyInService(inService, settings, deps, decision.pin && isPin(inService));
+    return pins ? pinInService(inService, decision, reason, settings, deps) : alreadyInService(inService, settings, deps);
   }
   const run = await readRunRecord(store, settings, decision.runId);
   // Serving loads SUCCESS runs with every artifact and nothing else: no force makes another run servable.
@@ -282,25 +284,25 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
     previousRunId: previous?.run_id ?? null,
     forcedOver: problems.map((p) => p.message),
     candidateRuns: decision.candidateRuns,
+    pinned: decision.pin,
     now: deps.now,
   });
   await store.ensureBucket(settings.store.buckets.promotion);
   const written = await appendHistory(store, settings, record);
-  // Written before the pointers move, so no reader of the pointer sees the promotion unpinned.
-  const pin = decision.pin ? await appendHistory(store, settings, pinRecord(written, decision, reason, deps.now ?? (() => new Date()), record.forced_over)) : undefined;
+  const pinned = isPin(written);
   await syncPointers(store, settings);
   (deps.onEvent ?? ignoreEvents)({ type: 'promote.done', runId: run.run_id, configHash: run.config_hash, modelType: run.model_type, source: decision.source, previousRunId: record.previous_run_id });
-  if (pin) (deps.onEvent ?? ignoreEvents)({ type: 'promote.pinned', runId: run.run_id, configHash: run.config_hash, modelType: run.model_type, source: decision.source, pinnedTimestamp: written.timestamp });
-  (deps.logger ?? silentLogger).info({ runId: run.run_id, configHash: run.config_hash, source: decision.source, actor: decision.actor, previousRunId: record.previous_run_id, pinned: Boolean(pin) }, 'promotion_done');
+  if (pinned) (deps.onEvent ?? ignoreEvents)({ type: 'promote.pinned', runId: run.run_id, configHash: run.config_hash, modelType: run.model_type, source: decision.source, pinnedTimestamp: written.timestamp });
+  (deps.logger ?? silentLogger).info({ runId: run.run_id, configHash: run.config_hash, source: decision.source, actor: decision.actor, previousRunId: record.previous_run_id, pinned }, 'promotion_done');
 
   const published = await publishPromotion(written, settings, deps);
   const tracked = await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking });
   const gate = gateIssue ? { passed: false, reason: gateIssue.message } : settings.eval.minImprovementPct === null || isRollback(decision.source) ? null : { passed: true, reason: 'passes the quality gate' };
   return {
     changed: true,
-    pinned: pin !== undefined,
-    record: pin ?? written,
-    history_key: `${settings.store.buckets.promotion}/${historyKey(pin ?? written)}`,
+    pinned,
+    record: written,
+    history_key: `${settings.store.buckets.promotion}/${historyKey(written)}`,
     pointers: pointerKeys(settings),
     gate,
     validation,
