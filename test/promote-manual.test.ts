@@ -296,6 +296,7 @@ describe('cli > promote (flags, history)', () => {
     expect(promoted.stdout).toContain('promoted GRU run runB');
     expect(promoted.stdout).toContain('pinned: automatic promotion of the same data and automatic rollback leave it in service');
     expect(await trail()).toEqual(['runA:auto:promote', 'runC:manual:promote', 'runC:manual:pin', 'runB:manual:promote:pinned']);
+    expect((await runCli(['promote', '--history'], { env })).stdout).toMatch(/ promote\+pin +GRU +runB /);
     const refused = await runCli(['promote', '--rollback', '--pin', '--json'], { env });
     expect({ exitCode: refused.exitCode, code: refused.json?.error?.code }).toEqual({ exitCode: 2, code: 'FLTS_USAGE_INVALID_FLAG' });
   });

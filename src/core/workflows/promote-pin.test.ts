@@ -185,11 +185,11 @@ describe('core > workflows > promote > pin (asked for)', () => {
     await expect(pinned('runX', { store: dying })).rejects.toThrow('killed after the first write');
     expect(writes).toBe(2);
 
-    const newest = (await listPromotionHistory(store, settings)).at(-1)!;
-    expect(newest).toMatchObject({ run_id: 'runX', action: 'promote', pinned: true, previous_run_id: 'runW' });
     // Every reader of the pin sees it at once: the automatic rollback refuses, whatever the lagging pointers say...
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runW');
     await expect(rollback({ source: 'auto-rollback', actor: 'live-accuracy', reason: 'worse live' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_PROMOTE_CHOSEN_RUN_STANDS' });
+    const newest = (await listPromotionHistory(store, settings)).at(-1)!;
+    expect(newest).toMatchObject({ run_id: 'runX', action: 'promote', pinned: true, previous_run_id: 'runW' });
     // ...and once the next process finishes the promotion, the pointer the probation decider reads keeps the run too.
     expect(await completeInterruptedPromotion(settings, { store })).toEqual(newest);
     const pointer = (await readPromotionPointer(store, settings))!;
