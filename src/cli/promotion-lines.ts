@@ -1,12 +1,12 @@
 import { singleLine } from '../core/clip-text.js';
-import type { PromotionRecord } from '../core/registry/pointers.js';
+import { describeChoice, type PromotionRecord } from '../core/registry/pointers.js';
 
 const by = (record: PromotionRecord): string => `${record.source}${record.actor ? ` ${record.actor}` : ''}`;
 
 /** What `flts promote` and `flts promote-manual` say when the run asked for was already in service. */
 export function alreadyInServiceLine(record: PromotionRecord): string {
   // A record another writer left may hold line breaks or terminal escapes in its actor: one line of text.
-  return singleLine(`${record.model_type} run ${record.run_id} is already in service (${record.action === 'pin' ? 'pinned' : record.pinned === true ? 'promoted and pinned' : 'promoted'} ${record.timestamp} by ${by(record)}); nothing changed.`);
+  return singleLine(`${record.model_type} run ${record.run_id} is already in service (${describeChoice(record)}); nothing changed.`);
 }
 
 /** What they say when that run was in service by automatic promotion, and is now pinned (`record`: the pin). */
