@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { resolveSettings } from '../../src/core/config/settings.js';
 import { freePort } from '../helpers/free-port.js';
 import { skipNote, useServers } from '../helpers/servers.js';
 import { waitUntil } from '../helpers/wait-until.js';
@@ -191,6 +192,22 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     // A named volume at /data would be shared by every replica; the image's anonymous volume is one per container.
     expect(volumes(services.batch)).toEqual([]);
     expect(services.batch.restart).toBe('unless-stopped');
+  });
+
+  it('tells every flts container a file of its own filesystem to keep its id in, so a daemon Docker restarts takes over its own work at once', () => {
+    // Without it a trainer restarted by `restart: unless-stopped` waited FLTS_DAEMON_LEASE_STALE_MS (30 s) for the lease
+    // and RUNNING run of its own dead first instance. The file must be in the container's writable layer: on a volume
+    // (/data is one, trainer_data shared by `--scale trainer=2`), a tmpfs or a read-only root, flts refuses it or it
+    // does not survive the restart.
+    for (const name of FLTS_SERVICES) {
+      const service = services[name];
+      const idFile = env(service).FLTS_INSTANCE_ID_FILE;
+      expect(resolveSettings({ env: env(service) }).settings.instance, name).toEqual({ podUid: '', container: '', idFile: '/tmp/flts-instance-id' });
+      const mounts = [...volumes(service).map((v) => v.target), ...[service.tmpfs ?? []].flat()].map((target: string) => target.split(':')[0]);
+      for (const target of mounts) expect(`${idFile}/`.startsWith(`${target.replace(/\/$/, '')}/`), `${name}: ${idFile} under ${target}`).toBe(false);
+      expect(service.read_only, name).toBeFalsy();
+      expect(service.restart, name).toBe(name === 'preprocess' ? 'no' : 'unless-stopped');
+    }
   });
 
   it('publishes every port on 127.0.0.1 only, and documents each default password it sets', () => {

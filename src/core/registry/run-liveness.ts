@@ -37,7 +37,7 @@ export async function lookAtRunHeartbeat(store: ObjectStore, settings: Settings,
 /**
  * Why another process's RUNNING run is no longer being trained, or undefined while it is, as far as this process can
  * tell. On this host a pid that is gone says so at once, as does a run of an earlier instance of this process's
- * container (settings `instance.*`, ownerIsPredecessor). Otherwise the heartbeat does: the run is dead once this
+ * container, restarted in place by the kubelet or Docker (settings `instance.*`, ownerIsPredecessor). Otherwise the heartbeat does: the run is dead once this
  * process has seen it unchanged for `daemon.leaseStaleMs` of its own monotonic time, like a lease, whatever the
  * writer's clock says. A run recorded before heartbeats keeps the earlier rule: alive while its pid is on this
  * host, else for `daemon.leaseStaleMs` from its start.

@@ -103,6 +103,13 @@ export interface RunOwner {
    */
   pod_uid?: string;
   container?: string;
+  /**
+   * The id of the container the process ran in, kept in a file of the container's own filesystem (settings
+   * `instance.idFile`, containerInstanceId), absent where none is: it survives a restart of the container in place
+   * (Docker's restart policy) and is never another container's, so a record of this id from another pid namespace on
+   * this boot is an earlier instance's, known gone.
+   */
+  instance_id?: string;
 }
 
 export const RUN_FILES = {

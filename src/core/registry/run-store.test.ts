@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,13 +8,20 @@ import { createFsStore } from '../storage/fs-store.js';
 import { fakeRun } from './run-record.fixture.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { RunOwner, RunRecord } from './run-record.js';
-import { currentRunOwner, findRunRecord, listRunRecords, markDeadRunsKilled, markRunKilled, ownerProcessGone, ownerSharesProcesses, readRunRecord, runOwnerGone, saveRunRecord, scanRunRecords } from './run-store.js';
+import { containerInstanceId, currentRunOwner, findRunRecord, listRunRecords, markDeadRunsKilled, markRunKilled, ownerProcessGone, ownerSharesProcesses, readRunRecord, runOwnerGone, saveRunRecord, scanRunRecords } from './run-store.js';
 import { runOfThisProcess } from './run-liveness.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-runs-'));
 const store = createFsStore(root);
 const settings = defaultSettings();
 afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+/** Settings of a Compose container whose id file is `file` (the file must be on the root filesystem to count). */
+function inContainer(file: string): ReturnType<typeof defaultSettings> {
+  return resolveSettings({ env: { FLTS_INSTANCE_ID_FILE: file } }).settings;
+}
+/** A container's id file lives on its root filesystem; these tests need a directory there for theirs. */
+const tmpOnRoot = statSync(root).dev === statSync('/').dev;
 
 describe('core > registry > run-store', () => {
   it('saves, reads and lists run records by config_hash, oldest first, ignoring other objects', async () => {
@@ -135,7 +142,7 @@ describe('core > registry > run-store', () => {
     // owner it had been: same host name and boot, another pid namespace. Only staleness freed its work, 30 s later.
     const { settings: inPod } = resolveSettings({ env: { FLTS_POD_UID: '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e', FLTS_CONTAINER_NAME: 'daemon' } });
     const instance = inPod.instance;
-    expect(instance).toEqual({ podUid: '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e', container: 'daemon' });
+    expect(instance).toEqual({ podUid: '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e', container: 'daemon', idFile: '' });
     const me = currentRunOwner(instance);
     expect(me).toMatchObject({ host: os.hostname(), pid: process.pid, pod_uid: instance.podUid, container: 'daemon' });
     expect(currentRunOwner()).not.toHaveProperty('pod_uid');
@@ -154,7 +161,7 @@ describe('core > registry > run-store', () => {
     }
     // This process not told its pod and container: as before, only staleness decides.
     expect(ownerProcessGone(predecessor, since)).toBe(false);
-    expect(ownerProcessGone(predecessor, since, { podUid: instance.podUid, container: '' })).toBe(false);
+    expect(ownerProcessGone(predecessor, since, { ...instance, container: '' })).toBe(false);
     // This very process, in its own namespace, is alive.
     expect(ownerProcessGone(me, since, instance)).toBe(false);
   });
@@ -170,5 +177,76 @@ describe('core > registry > run-store', () => {
     expect((await markDeadRunsKilled(own, inPod)).map((run) => run.run_id)).toEqual(['oomkilled']);
     expect((await readRunRecord(own, inPod, 'oomkilled')).status).toBe('KILLED');
     expect((await readRunRecord(own, inPod, 'sidecar')).status).toBe('RUNNING');
+  });
+  it.skipIf(process.platform !== 'linux' || !tmpOnRoot)('takes an earlier instance of its own Compose container (same id file, host name and boot, another pid namespace) for gone at once, never another replica', () => {
+    // Before, a container restarted in place by Docker (restart: unless-stopped) had no pod uid: its predecessor, in
+    // another pid namespace, was judged only by its heartbeat, and its work waited `daemon.leaseStaleMs`.
+    const dir = mkdtempSync(path.join(root, 'container-'));
+    const file = path.join(dir, 'instance-id');
+    const compose = inContainer(file);
+    expect(compose.instance).toEqual({ podUid: '', container: '', idFile: file });
+    const me = currentRunOwner(compose.instance);
+    const id = readFileSync(file, 'utf8').trim();
+    expect(me).toMatchObject({ host: os.hostname(), pid: process.pid, instance_id: id });
+    expect(me).not.toHaveProperty('pod_uid');
+    expect(readdirSync(dir)).toEqual(['instance-id']);
+    const boot = me.started!.split(':')[0];
+    const since = new Date().toISOString();
+    // The container's first instance, before Docker restarted it: pid 1 of its own namespace.
+    const predecessor: RunOwner = { ...me, pid: 1, started: `${boot}:7`, pid_namespace: '1' };
+    expect(ownerSharesProcesses(predecessor)).toBe(false);
+    expect(ownerProcessGone(predecessor, since, compose.instance)).toBe(true);
+    expect(runOwnerGone({ ...fakeRun('restarted', 'LSTM', { rmse: 1, mae: 1, mse: 1 }, since), status: 'RUNNING', owner: predecessor }, compose.instance)).toBe(true);
+    // Another replica (`--scale`) or a container recreated beside this one wrote an id of its own; one of another host
+    // name is another container; an owner that recorded no id, or one of another boot (a cloned disk carries the
+    // file), cannot be told apart from a live one: all are waited out.
+    const others: RunOwner[] = [
+      { ...predecessor, instance_id: '0f0e0d0c-0000-4000-8000-000000000000' },
+      { ...predecessor, host: `${os.hostname()}-elsewhere` },
+      { ...predecessor, instance_id: undefined },
+      { ...predecessor, started: '00000000-0000-0000-0000-000000000000:7' },
+      { ...predecessor, started: undefined },
+    ];
+    for (const other of others) expect(ownerProcessGone(other, since, compose.instance)).toBe(false);
+    // This process not told where its container's id is: as before, only the heartbeat decides.
+    expect(ownerProcessGone(predecessor, since)).toBe(false);
+    expect(ownerProcessGone(predecessor, since, settings.instance)).toBe(false);
+    // This very process, in its own namespace, is alive.
+    expect(ownerProcessGone(me, since, compose.instance)).toBe(false);
+  });
+
+  it.skipIf(process.platform !== 'linux' || !tmpOnRoot)('keeps one container id in its file, and takes none from a file off the root filesystem or one it cannot trust', () => {
+    const dir = mkdtempSync(path.join(root, 'id-file-'));
+    const file = path.join(dir, 'instance-id');
+    const id = containerInstanceId(file, dir);
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    // What a restarted container's process reads: the same id, from the same file.
+    expect(readFileSync(file, 'utf8').trim()).toBe(id);
+    expect(containerInstanceId(file, `${dir}/.`)).toBe(id);
+    // A volume, a bind mount or a tmpfs could be shared by replicas: /proc stands for a filesystem other than the root.
+    const shared = path.join(dir, 'shared-id');
+    expect(containerInstanceId(shared, '/proc')).toBeUndefined();
+    expect(existsSync(shared)).toBe(false);
+    // A file that does not hold an id flts wrote is not taken for one, nor replaced.
+    const edited = path.join(dir, 'edited-id');
+    writeFileSync(edited, 'daemon\n');
+    expect(containerInstanceId(edited, dir)).toBeUndefined();
+    expect(readFileSync(edited, 'utf8')).toBe('daemon\n');
+    // A directory that does not exist (nothing can be written there): no id.
+    expect(containerInstanceId(path.join(dir, 'missing', 'instance-id'), dir)).toBeUndefined();
+    expect(containerInstanceId('', dir)).toBeUndefined();
+  });
+
+  it.skipIf(process.platform !== 'linux' || !tmpOnRoot)('marks KILLED at once the RUNNING run of an earlier instance of its own Compose container, and leaves another replica\'s', async () => {
+    const own = createFsStore(mkdtempSync(path.join(root, 'compose-restart-')));
+    const compose = inContainer(path.join(mkdtempSync(path.join(root, 'container-')), 'instance-id'));
+    const me = currentRunOwner(compose.instance);
+    const since = new Date().toISOString();
+    const predecessor: RunOwner = { ...me, pid: 1, started: `${me.started!.split(':')[0]}:7`, pid_namespace: '1' };
+    await saveRunRecord(own, compose, { ...fakeRun('restarted', 'LSTM', { rmse: 1, mae: 1, mse: 1 }, since), status: 'RUNNING', owner: predecessor });
+    await saveRunRecord(own, compose, { ...fakeRun('replica', 'GRU', { rmse: 1, mae: 1, mse: 1 }, since), status: 'RUNNING', owner: { ...predecessor, instance_id: '0f0e0d0c-0000-4000-8000-000000000000' } });
+    expect((await markDeadRunsKilled(own, compose)).map((run) => run.run_id)).toEqual(['restarted']);
+    expect((await readRunRecord(own, compose, 'restarted')).status).toBe('KILLED');
+    expect((await readRunRecord(own, compose, 'replica')).status).toBe('RUNNING');
   });
 });

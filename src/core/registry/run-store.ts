@@ -1,5 +1,7 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { linkSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { Settings } from '../config/settings.js';
 import type { InstanceSettings } from '../config/specs/runtime.js';
 import { clip } from '../clip-text.js';
@@ -169,28 +171,96 @@ function containerSlot(instance: InstanceSettings | undefined): { pod_uid: strin
   return instance?.podUid && instance.container ? { pod_uid: instance.podUid, container: instance.container } : undefined;
 }
 
+const INSTANCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const instanceIds = new Map<string, string | null>();
+
+/** The id in `file`, created with a fresh random one when absent; undefined when it cannot be read or written. */
+function readOrCreateInstanceId(file: string): string | undefined {
+  try {
+    const id = readFileSync(file, 'utf8').trim();
+    return INSTANCE_ID.test(id) && lstatSync(file).isFile() ? id : undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+  }
+  // Linked into place whole, so that two processes starting together never read a half-written id: one link wins.
+  const draft = `${file}.${process.pid}.${randomUUID()}.tmp`;
+  try {
+    writeFileSync(draft, `${randomUUID()}\n`, { flag: 'wx', mode: 0o644 });
+    linkSync(draft, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+  } finally {
+    try {
+      unlinkSync(draft);
+    } catch {
+      // never written
+    }
+  }
+  const id = readFileSync(file, 'utf8').trim();
+  return INSTANCE_ID.test(id) ? id : undefined;
+}
+
+/**
+ * The id of the container this process runs in, kept in `idFile` (settings `instance.idFile`): read, or created by the
+ * container's first flts process, once per process. A file in the container's writable layer survives a restart of
+ * the container in place and is seen by no other container: a replica, or a container recreated beside a running one,
+ * writes its own. A file on another filesystem than `root` (the container's own: a volume, a bind mount, a tmpfs)
+ * could be shared by replicas, who would each take the other's live work for their predecessor's: it names nothing,
+ * and neither does one that cannot be written (a read-only root). Undefined then, and when `idFile` is "".
+ */
+export function containerInstanceId(idFile: string, root = '/'): string | undefined {
+  if (!idFile) return undefined;
+  const key = `${root}\u0000${idFile}`;
+  let id = instanceIds.get(key);
+  if (id === undefined) {
+    try {
+      const onRoot = statSync(realpathSync(path.dirname(idFile))).dev === statSync(root).dev;
+      id = (onRoot ? readOrCreateInstanceId(idFile) : undefined) ?? null;
+    } catch {
+      id = null;
+    }
+    instanceIds.set(key, id);
+  }
+  return id ?? undefined;
+}
+
 /** This process, as recorded on the runs it trains and the leases it holds; `instance` is settings `instance.*`. */
 export function currentRunOwner(instance?: InstanceSettings): RunOwner {
   const started = processStartOf(process.pid);
   const namespace = currentPidNamespace();
-  return { host: os.hostname(), pid: process.pid, ...(started ? { started } : {}), ...(namespace ? { pid_namespace: namespace } : {}), ...containerSlot(instance) };
+  const instanceId = containerInstanceId(instance?.idFile ?? '');
+  return {
+    host: os.hostname(),
+    pid: process.pid,
+    ...(started ? { started } : {}),
+    ...(namespace ? { pid_namespace: namespace } : {}),
+    ...containerSlot(instance),
+    ...(instanceId ? { instance_id: instanceId } : {}),
+  };
 }
 
 /**
- * Whether `owner` is an earlier instance of the container this process runs in (`instance`, settings `instance.*`):
- * recorded with this pod's uid and this container's name, on this host, but in another pid namespace or another boot.
- * The kubelet starts a container again (OOMKilled, a failed liveness probe) only once its last instance has ended, so
- * that one is gone, though its pid says nothing here. Another container or pod never is (it may well be at work),
- * and neither is this container's own namespace on this boot: there the pid decides (ownerProcessGone).
+ * Whether `owner` is an earlier instance of the container this process runs in (`instance`, settings `instance.*`),
+ * known gone though its pid says nothing here (another pid namespace), by either of two platform guarantees:
+ * - Kubernetes: recorded with this pod's uid and this container's name, on this host, in another pid namespace or
+ *   another boot. The kubelet starts a container again (OOMKilled, a failed liveness probe) only once its last
+ *   instance has ended. Another container or pod never is (it may well be at work).
+ * - Docker: recorded with this container's id (containerInstanceId), on this host, on this boot, in another pid
+ *   namespace. Docker starts a container again (its restart policy, `docker restart`) only once all its processes
+ *   have ended, and no other container has its file. Another boot is not enough here: a copy of a machine's disk
+ *   (a cloned VM) carries the same file into a live twin, so a container restarted after a reboot waits.
+ * Neither holds within this container's own namespace on this boot: there the pid decides (ownerProcessGone).
  */
 export function ownerIsPredecessor(owner: RunOwner, instance: InstanceSettings | undefined): boolean {
-  const slot = containerSlot(instance);
-  if (!slot || owner.pod_uid !== slot.pod_uid || owner.container !== slot.container || owner.host !== os.hostname()) return false;
+  if (owner.host !== os.hostname()) return false;
   const ownerBoot = bootOf(owner);
   const boot = currentBootId();
-  if (ownerBoot && boot && ownerBoot !== boot) return true;
   const namespace = currentPidNamespace();
-  return owner.pid_namespace !== undefined && namespace !== undefined && owner.pid_namespace !== namespace;
+  const otherNamespace = owner.pid_namespace !== undefined && namespace !== undefined && owner.pid_namespace !== namespace;
+  const slot = containerSlot(instance);
+  if (slot && owner.pod_uid === slot.pod_uid && owner.container === slot.container && ((ownerBoot && boot && ownerBoot !== boot) || otherNamespace)) return true;
+  const instanceId = containerInstanceId(instance?.idFile ?? '');
+  return instanceId !== undefined && owner.instance_id === instanceId && boot !== undefined && ownerBoot === boot && otherNamespace;
 }
 
 /** The boot id in `owner.started`; undefined when not recorded. */

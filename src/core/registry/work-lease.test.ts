@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -158,6 +158,37 @@ describe('core > registry > work-lease', () => {
       expect(late).toBeDefined();
       await late!.release();
     }
+  });
+
+  it.skipIf(process.platform !== 'linux' || statSync(root).dev !== statSync('/').dev)('takes over at once the lease of an earlier instance of its own Compose container, restarted in place, and waits out another replica\'s', async () => {
+    // Before, a container Docker restarted (restart: unless-stopped) had no pod uid to know its predecessor by, and
+    // waited `daemon.leaseStaleMs` of its own clock before training the model again.
+    const store = createFsStore(root);
+    const idFile = path.join(mkdtempSync(path.join(root, 'container-')), 'instance-id');
+    const { settings: compose } = resolveSettings({ env: { FLTS_DAEMON_HEARTBEAT_MS: '50', FLTS_DAEMON_LEASE_STALE_MS: '1000', FLTS_INSTANCE_ID_FILE: idFile } });
+    const modelType = 'COMPOSE';
+    const key = leaseKey('train', work.configHash, modelType);
+    const me = currentRunOwner(compose.instance);
+    expect(me.instance_id).toBeDefined();
+    const stamp = new Date().toISOString();
+    const lease = (process: object) => JSON.stringify({ owner: 'before-restart', step: 'train', config_hash: work.configHash, model_type: modelType, acquired_at: stamp, heartbeat_at: stamp, beats: 3, process });
+    const predecessor = { ...me, pid: 1, started: `${me.started!.split(':')[0]}:7`, pid_namespace: '1' };
+    let tick = 0;
+    const options = { store, settings: compose, owner: 'after-restart', logger: silentLogger, monotonic: () => tick };
+    await store.put(compose.store.buckets.runs, key, lease(predecessor));
+    const taken = await acquireLease(options, { ...work, modelType });
+    expect(taken).toBeDefined();
+    expect(await readLease(store, compose, key)).toMatchObject({ owner: 'after-restart', process: { instance_id: me.instance_id, pid_namespace: me.pid_namespace } });
+    await taken!.release();
+    // Another replica of the service (its own id file), live for all this process knows: waited out.
+    await store.put(compose.store.buckets.runs, key, lease({ ...predecessor, instance_id: '0f0e0d0c-0000-4000-8000-000000000000' }));
+    expect(await acquireLease(options, { ...work, modelType })).toBeUndefined();
+    tick += compose.daemon.leaseStaleMs - 1;
+    expect(await acquireLease(options, { ...work, modelType })).toBeUndefined();
+    tick += 1;
+    const late = await acquireLease(options, { ...work, modelType });
+    expect(late).toBeDefined();
+    await late!.release();
   });
 
   it('gives a contested lease to exactly one of many racing owners, fresh or stale', async () => {

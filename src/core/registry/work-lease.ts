@@ -24,7 +24,8 @@ import { currentRunOwner, ownerProcessGone, ownerSharesProcesses } from './run-s
  * heartbeat timestamp with the reader's clock would let a holder whose clock runs behind lose a live lease,
  * and two trainers train the same model. A holder on this host whose process is gone (its pid unused, or another
  * process's) is known to have stopped at once, as a run's trainer is (runOwnerGone), and so is an earlier instance of
- * this process's container (settings `instance.*`: the same pod and container, restarted in place) without waiting.
+ * this process's container (settings `instance.*`: the same pod and container, or the same Docker container by its id
+ * file, restarted in place) without waiting.
  *
  * The `train` lease of a (config_hash, model type) is also the training claim that `trainModels` takes for the CLI
  * and the library (workflows/train-claim.ts): the daemon's trainer and every `flts train` exclude each other by it.

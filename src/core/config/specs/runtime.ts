@@ -27,6 +27,15 @@ export const RUNTIME_SPECS: readonly SettingSpec[] = [
     description: 'Uid of the Kubernetes pod this process runs in (the downward API\'s metadata.uid; the Helm chart sets it on the daemons). With `instance.container`, it lets a container restarted in place (OOMKilled, a failed liveness probe) take over its predecessor\'s leases and mark its RUNNING run KILLED at once rather than after `daemon.leaseStaleMs`: the kubelet never runs two instances of one container of a pod. Must be unique to the pod; "" = not in a pod.',
   },
   { path: 'instance.container', type: 'string', default: '', envCase: 'trim', env: ['FLTS_CONTAINER_NAME'], description: 'Name of the container, within its pod, this process runs in; used only together with `instance.podUid` ("" = unknown).' },
+  {
+    path: 'instance.idFile',
+    type: 'string',
+    default: '',
+    envCase: 'trim',
+    env: ['FLTS_INSTANCE_ID_FILE'],
+    pattern: { regex: /^\/[^\u0000-\u001f]*[^/\u0000-\u001f]$/, text: 'an absolute path of a file' },
+    description: 'A file in this container\'s own filesystem (its writable layer: never a volume, bind mount or tmpfs) that names the container across its restarts: the first flts process of the container writes a random id there, and every process records it on its runs and leases. A container restarted in place by Docker (restart: unless-stopped, docker restart) keeps the file, while every other container, a replica or a recreated one, has its own; so a run or lease recorded under this id and host name, on this boot, from another pid namespace belongs to an earlier instance of this container and is taken over at once rather than after `daemon.leaseStaleMs`. The Compose file sets it; a file that is not on the root filesystem or cannot be written turns this off. "" = off.',
+  },
   { path: 'store.kind', type: 'string', emptyIsUnset: true, default: 'fs', choices: ['fs', 's3'], envCase: 'lower', env: ['FLTS_STORE'], description: 'fs = files under `home`; s3 = an S3-compatible server.' },
   { path: 'store.buckets.dataset', type: 'string', default: 'dataset', env: ['INPUT_BUCKET'], description: 'Bucket of raw datasets.' },
   { path: 'store.buckets.processed', type: 'string', default: 'processed-data', env: ['OUTPUT_BUCKET', 'PROCESSED_BUCKET'], description: 'Bucket of processed data and sidecars.' },
@@ -37,10 +46,12 @@ export const RUNTIME_SPECS: readonly SettingSpec[] = [
   { path: 'store.objects.testOutput', type: 'string', default: 'test_processed_data', env: ['OUTPUT_TEST'], description: 'Object name (without .parquet) of processed test data.' },
 ];
 
-/** The container slot this process runs in, where the platform names it (both empty elsewhere). */
+/** The container this process runs in, where the platform names it (all empty elsewhere). */
 export interface InstanceSettings {
   podUid: string;
   container: string;
+  /** Where this container's restart-surviving id is kept ("" = nowhere); see containerInstanceId. */
+  idFile: string;
 }
 
 export interface StoreSettings {
