@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -136,6 +136,41 @@ describe('core > daemon > trainer-reconciler', () => {
     expect(await statuses(store)).toEqual(['cli:KILLED', 'daemon:SUCCESS']);
     expect((await readRunRecord(store, inPod, 'cli')).error).toMatchObject({ code: 'FLTS_TRAIN_ABORTED', message: expect.stringContaining('is gone') });
     expect(await readLease(store, inPod, key)).toBeUndefined();
+  });
+
+  it.skipIf(process.platform !== 'linux' || statSync(os.tmpdir()).dev !== statSync('/').dev)('retrains at once after Docker restarted its Compose container, and waits for another replica\'s live run', async () => {
+    // Before, a restarted Compose container had no pod uid: it waited `daemon.leaseStaleMs` for its own dead work.
+    const idFile = path.join(root, 'instance-id');
+    const { settings: compose } = resolveSettings({ env: { INPUT_SEQ_LEN: '4', FLTS_DAEMON_HEARTBEAT_MS: '50', FLTS_DAEMON_LEASE_STALE_MS: '5000', FLTS_INSTANCE_ID_FILE: idFile } });
+    const me = currentRunOwner(compose.instance);
+    const predecessor = { ...me, pid: 1, started: `${me.started!.split(':')[0]}:7`, pid_namespace: '1' };
+    const replica = { ...predecessor, instance_id: '0f0e0d0c-0000-4000-8000-000000000000' };
+    const stamp = new Date().toISOString();
+    const target = { configHash: HASH, modelType: 'NAIVE' as const };
+    const key = leaseKey('train', HASH, 'NAIVE');
+    const seed = async (store: ObjectStore, owner: RunOwner, leased: boolean): Promise<void> => {
+      await addProcessedData(store, compose, HASH);
+      await beat(store, 'cli', 4);
+      await saveRunRecord(store, compose, foreignRun('cli', new Date(), owner));
+      if (leased) await store.put(compose.store.buckets.runs, key, JSON.stringify({ owner: 'other-daemon', step: 'train', config_hash: HASH, model_type: 'NAIVE', acquired_at: stamp, heartbeat_at: stamp, beats: 4, run_id: 'cli', process: owner }));
+    };
+    // This process's clock never moves: nothing is ever seen stale.
+    const restarted = createFsStore(path.join(root, 'restarted'));
+    await seed(restarted, predecessor, true);
+    expect((await reconcileTraining({ ...trainer('daemon', restarted), settings: compose, monotonic: () => 0 }, target, new AbortController().signal)).result).toBe('trained');
+    expect(await statuses(restarted)).toEqual(['cli:KILLED', 'daemon:SUCCESS']);
+    expect(await readLease(restarted, compose, key)).toBeUndefined();
+
+    const shared = createFsStore(path.join(root, 'replicas'));
+    // The replica's run alone (its lease is work-lease.test.ts's): its heartbeat, never seen stale, is waited on.
+    await seed(shared, replica, false);
+    const reads: string[] = [];
+    const stop = new AbortController();
+    const waiting = reconcileTraining({ ...trainer('daemon', heartbeatReads(shared, reads)), settings: compose, monotonic: () => 0 }, target, stop.signal);
+    await expect.poll(() => reads.length, { timeout: 10_000 }).toBeGreaterThan(2);
+    stop.abort();
+    await expect(waiting).rejects.toThrow();
+    expect(await statuses(shared)).toEqual(['cli:RUNNING']);
   });
 
   it('keeps the start-time rule for a run recorded before heartbeats: one older than the stale limit is KILLED and retrained', async () => {
