@@ -18,7 +18,7 @@ export function startProbationDecisions(context: RoleContext): void {
   const step = async (): Promise<void> => {
     const ref = await probationAwaitingDecision(store, settings);
     if (!ref) return;
-    const lease = await acquireLease({ store, settings, owner: context.owner, logger }, { step: `probation-${promotionScope(settings)}`, configHash: ref.run_id, modelType: '' }, context.signal);
+    const lease = await acquireLease({ store, settings, owner: context.owner, logger, monotonic: context.monotonic }, { step: `probation-${promotionScope(settings)}`, configHash: ref.run_id, modelType: '' }, context.signal);
     if (!lease) return;
     try {
       const decision = await decideProbation({ store, settings, rollback, logger, decidedBy: `promoter ${context.owner}`, onRollback: () => metrics.countLiveRollback() });

@@ -25,13 +25,13 @@ export async function reconcilePromotion(context: RoleContext, configHash: strin
   for (;;) {
     const first = await decideAutoPromotion(store, settings, configHash);
     if (first.result !== 'promote') return settle(context, configHash, first, step);
-    const lease = await acquireLease({ store, settings, owner: context.owner, logger }, leaseWork, signal);
+    const lease = await acquireLease({ store, settings, owner: context.owner, logger, monotonic: context.monotonic }, leaseWork, signal);
     if (lease) return promoteUnder(context, configHash, lease, signal, step);
     // Another promoter holds it: wait until it finishes (then decide again: it may have promoted this data) or its
     // lease goes stale (a promoter that died), rather than until the next resync.
     logger.info({ configHash }, 'daemon_promotion_waiting_for_lease');
     const key = leaseKey(leaseWork.step, configHash, leaseWork.modelType);
-    if (!(await waitForLeaseFree(store, settings, key, signal))) return step('skipped', { result: 'busy', reason: 'another promoter holds the lease for this config_hash' });
+    if (!(await waitForLeaseFree(store, settings, key, signal, context.monotonic))) return step('skipped', { result: 'busy', reason: 'another promoter holds the lease for this config_hash' });
   }
 }
 

@@ -4,6 +4,7 @@ import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Logger } from '../logger.js';
+import type { MonotonicClock } from '../registry/run-liveness.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { DaemonMetrics } from './daemon-metrics.js';
 
@@ -18,6 +19,11 @@ export interface RoleContext {
   owner: string;
   /** Aborted when the daemon shuts down. */
   signal: AbortSignal;
+  /**
+   * This process's monotonic clock (default `performance.now`), which alone decides when another process's lease or
+   * run is stale: every such decision of every role reads this one clock, never the wall clock (tests pin it).
+   */
+  monotonic?: MonotonicClock;
   onEvent?: EventSink;
   /** Where the batch and serving roles of this process meet: one read of a claimed object for both. */
   claimReads?: ClaimReads;

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus } from '../bus/message-bus.js';
 import { resolveSettings } from '../config/settings.js';
@@ -48,6 +48,20 @@ function leaseWaitsFor(store: ObjectStore, gate: Promise<void>, onWaiting: () =>
           await gate;
         }
         return target.putIfAbsent(...args);
+      };
+    },
+  });
+}
+
+/** `store`, counting every look at a training lease made through it. */
+function leaseLooks(store: ObjectStore, looks: { count: number }): ObjectStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (property !== 'get' && property !== 'getVersioned') return value;
+      return (...args: [string, string]) => {
+        if (args[1].startsWith('leases/train/')) looks.count++;
+        return (value as (...a: [string, string]) => unknown).apply(target, args);
       };
     },
   });
@@ -259,5 +273,50 @@ describe('core > daemon > trainer-reconciler', () => {
       open();
       await cli.catch(() => undefined);
     }
+  });
+
+  describe('lease staleness on the daemon\'s monotonic clock', () => {
+    // A stale limit no test outlives: only the clock the trainer is given can make the lease stale.
+    const { settings: slow } = resolveSettings({ env: { INPUT_SEQ_LEN: '4', FLTS_DAEMON_HEARTBEAT_MS: '50', FLTS_DAEMON_LEASE_STALE_MS: '600000' } });
+    const key = leaseKey('train', HASH, 'NAIVE');
+    const target = { configHash: HASH, modelType: 'NAIVE' as const };
+    /** Another host's trainer holds the lease, and writes it no more (stopped, or between two beats). */
+    async function leasedElsewhere(store: ObjectStore): Promise<void> {
+      await addProcessedData(store, slow, HASH);
+      const stamp = new Date().toISOString();
+      await store.put(slow.store.buckets.runs, key, JSON.stringify({ owner: 'trainer-elsewhere', step: 'train', config_hash: HASH, model_type: 'NAIVE', acquired_at: stamp, heartbeat_at: stamp, beats: 3, process: { host: `${os.hostname()}-elsewhere`, pid: 4242 } }));
+    }
+    afterEach(() => vi.useRealTimers());
+
+    it('takes over a lease once its own clock has seen it unchanged for the stale limit, and trains', async () => {
+      // Before, the trainer judged the lease on performance.now whatever clock it was given, and waited the full 10 minutes.
+      const store = createFsStore(path.join(root, 'store'));
+      await leasedElsewhere(store);
+      let tick = 0;
+      const looks = { count: 0 };
+      const outcome = reconcileTraining({ ...trainer('daemon', leaseLooks(store, looks)), settings: slow, monotonic: () => tick }, target, new AbortController().signal);
+      await expect.poll(() => looks.count, { timeout: 10_000 }).toBeGreaterThan(2);
+      expect((await readLease(store, slow, key))?.owner).toBe('trainer-elsewhere');
+      tick = slow.daemon.leaseStaleMs;
+      expect((await outcome).result).toBe('trained');
+      expect((await listRunRecords(store, slow, { configHash: HASH })).map((run) => run.status)).toEqual(['SUCCESS']);
+    });
+
+    it('leaves another trainer\'s lease alone when the wall clock jumps past the stale limit and its own clock does not', async () => {
+      const store = createFsStore(path.join(root, 'store'));
+      await leasedElsewhere(store);
+      const looks = { count: 0 };
+      const stop = new AbortController();
+      const waiting = reconcileTraining({ ...trainer('daemon', leaseLooks(store, looks)), settings: slow, monotonic: () => 0 }, target, stop.signal);
+      await expect.poll(() => looks.count, { timeout: 10_000 }).toBeGreaterThan(2);
+      // An NTP step or a VM resumed: the wall clock leaps two stale limits ahead, this process's own clock stands still.
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 2 * slow.daemon.leaseStaleMs });
+      const looked = looks.count;
+      await expect.poll(() => looks.count, { timeout: 10_000 }).toBeGreaterThan(looked + 3);
+      stop.abort();
+      await expect(waiting).rejects.toMatchObject({ code: 'FLTS_TRAIN_ABORTED' });
+      expect((await readLease(store, slow, key))?.owner).toBe('trainer-elsewhere');
+      expect(await listRunRecords(store, slow, { configHash: HASH })).toEqual([]);
+    });
   });
 });

@@ -3,7 +3,7 @@ import { trainModels } from '../workflows/train.js';
 import type { TrainableModelType } from '../config/specs/training.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, markRunKilled } from '../registry/run-store.js';
-import { runOfThisProcess, waitForRunEnd, whyRunDead, type MonotonicClock } from '../registry/run-liveness.js';
+import { runOfThisProcess, waitForRunEnd, whyRunDead } from '../registry/run-liveness.js';
 import type { RoleContext } from './role-registry.js';
 import type { SerialQueue } from './serial-queue.js';
 import { acquireLease, leaseKey, readLease, waitForLeaseFree, type HeldLease } from '../registry/work-lease.js';
@@ -23,8 +23,6 @@ export type TrainingOutcome =
 export interface TrainerContext extends RoleContext {
   /** One model trains at a time per process. */
   queue: SerialQueue;
-  /** This process's monotonic clock, which alone decides when another process's run is dead (tests pin it). */
-  monotonic?: MonotonicClock;
 }
 
 /** `wait` for the lease's holder, or for `runId`: a run another process trains without a lease (`--allow-concurrent`, an older flts). */
@@ -68,6 +66,7 @@ async function train(context: TrainerContext, target: TrainTarget, lease: HeldLe
     bus,
     logger,
     signal,
+    monotonic: context.monotonic,
     onEvent: (e) => {
       if (e.type === 'train.start') lease.attachRun(e.runId);
       context.onEvent?.(e);
@@ -96,7 +95,7 @@ async function decideAndTrain(context: TrainerContext, target: TrainTarget, sign
   const before = await registryDecision(context, target);
   if (before.done) return { kind: 'done', outcome: before.done };
   const work = { step: 'train', configHash: target.configHash, modelType: target.modelType };
-  const lease = await acquireLease({ store, settings, owner: context.owner, logger: context.logger }, work, signal);
+  const lease = await acquireLease({ store, settings, owner: context.owner, logger: context.logger, monotonic: context.monotonic }, work, signal);
   if (!lease) {
     const holder = await readLease(store, settings, leaseKey(work.step, work.configHash, work.modelType));
     return { kind: 'wait', reason: `${holder?.owner ?? 'another trainer'} is training it (run ${holder?.run_id ?? 'starting'})` };
@@ -143,7 +142,7 @@ export async function reconcileTraining(context: TrainerContext, target: TrainTa
     logger.info({ configHash: target.configHash, modelType: target.modelType, reason: decision.reason }, 'daemon_train_waiting');
     const waited = decision.runId
       ? await waitForRunEnd(context.store, context.settings, decision.runId, signal, context.monotonic)
-      : await waitForLeaseFree(context.store, context.settings, leaseKey('train', target.configHash, target.modelType), signal);
+      : await waitForLeaseFree(context.store, context.settings, leaseKey('train', target.configHash, target.modelType), signal, context.monotonic);
     if (!waited) throw aborted();
   }
 }

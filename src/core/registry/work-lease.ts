@@ -53,7 +53,7 @@ export interface LeaseOptions {
   logger: Logger;
   /** Wall clock of the timestamps written into the lease. */
   now?: () => number;
-  /** This process's monotonic clock, which alone decides staleness. */
+  /** This process's monotonic clock, which alone decides staleness (default `performance.now`, see seenUnchangedMs). */
   monotonic?: () => number;
 }
 
