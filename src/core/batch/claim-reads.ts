@@ -16,8 +16,9 @@ export interface ClaimMessage {
  * A read is shared only while a follower runs (`follow`), and only by the same claim message read as the same run
  * (the run decides how the rows are read). It is let go once the second role took it, when the follower passes
  * the claim without reading it, when it fails (each role then reads for itself, as it would alone), and when the next
- * claim's read starts: the follower never sees claims published before it joined, nor the batch role those of
- * partitions another daemon's batch role holds, so at most one read is kept waiting for a role that may not come.
+ * claim's read starts: the follower catches up on claims the batch role consumed before it joined, and the batch
+ * role never sees those of partitions another daemon's batch role holds, so at most one read is kept waiting for a
+ * role that may not come.
  */
 export interface ClaimReads {
   /** Marks a follower running: reads are shared until the returned function is called. */

@@ -15,7 +15,7 @@ import type { ModelHolder } from '../serve/model-holder.js';
 import type { ServedModel } from '../serve/served-model.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { followClaimActuals } from './claim-actuals-follower.js';
+import { CLAIM_CLOCK_MARGIN_MS, followClaimActuals } from './claim-actuals-follower.js';
 import { countTurns } from '../loop-turns.fixture.js';
 
 const STEP = 3_600_000;
@@ -68,6 +68,7 @@ describe('core > daemon > followClaimActuals', () => {
   const live = (): LiveMonitor =>
     ({
       scorer,
+      since: Date.now(),
       observeActualsInTurns: async (actuals: Parameters<LiveMonitor['observeActualsInTurns']>[0]) => {
         observed++;
         const scoring = scorer.startScoring(actuals);
@@ -112,6 +113,78 @@ describe('core > daemon > followClaimActuals', () => {
     } finally {
       await subscription.stop();
     }
+  });
+});
+
+describe('core > daemon > followClaimActuals catching up when its group joins', () => {
+  let root: string;
+  let bus: MessageBus;
+  afterAll(async () => {
+    await bus?.close();
+    if (root) rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  });
+
+  it('scores a claim published after the replica began remembering forecasts but before its group joined, and passes unread one published before it started', async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'flts-claim-catch-up-'));
+    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
+    const fsStore = createFsStore(path.join(root, 'store'));
+    const reads: string[] = [];
+    const store: ObjectStore = { ...fsStore, get: async (bucket, key) => (reads.push(key), fsStore.get(bucket, key)) };
+    await store.ensureBucket('incoming');
+    await store.put('incoming', 'day1.csv', claimCsv(10));
+    const settings = defaultSettings();
+    const topic = settings.bus.topics.inferenceData;
+    const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
+    const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel } as unknown as ModelHolder;
+    const logger = pino({ level: 'silent' });
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 1000 });
+    let observed = 0;
+    const replica = (since: number): LiveMonitor =>
+      ({
+        scorer,
+        since,
+        observeActualsInTurns: async (actuals: Parameters<LiveMonitor['observeActualsInTurns']>[0]) => {
+          observed++;
+          const scoring = scorer.startScoring(actuals);
+          scoring.scoreRows(actuals.time.length);
+          return scoring.result();
+        },
+      }) as unknown as LiveMonitor;
+    const matched = (): number => scorer.figures().find((run) => run.run_id === 'run-a')?.matched_total ?? 0;
+    const caughtUp = async (group: string): Promise<number | undefined> => (await bus.lag(group, [topic]))[0]?.lag;
+
+    // The replica answered and remembered forecasts of rows 3..5 (110 each) before its follower joined; meanwhile the
+    // batch data of day 1 was claimed.
+    scorer.remember({ identifier: '', runId: 'run-a', origin: T0 + 2 * STEP, targets: ['down'], time: [3, 4, 5].map((r) => T0 + r * STEP), values: [[110, 110, 110]] });
+    // Another series' forecast keeps the memory from emptying, so a claim is still read after those points.
+    scorer.remember({ identifier: 'another-series', runId: 'run-a', origin: T0, targets: ['down'], time: [T0 + 50 * STEP], values: [[0]] });
+    const remembering = Date.now();
+    await bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
+
+    // The replica that remembered before the claim scores it at its join (before: its group started past it).
+    const joined = await followClaimActuals({ settings, bus, store, holder, live: replica(remembering), logger }, 'serve-joined-late-actuals');
+    try {
+      await expect.poll(matched, { timeout: 5_000 }).toBe(3);
+      expect(scorer.figures()[0].targets.down.rmse).toBeCloseTo(Math.sqrt((49 + 36 + 25) / 3), 10);
+      // A claim published after the join is read as before, and the points it repeats are not scored twice.
+      await bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
+      await expect.poll(() => observed, { timeout: 5_000 }).toBe(2);
+      expect(matched()).toBe(3);
+      expect(reads).toEqual(['day1.csv', 'day1.csv']);
+    } finally {
+      await joined.stop();
+    }
+
+    // A replica that started after both claims (by more than the clock margin) has nothing of its to score: passed unread.
+    const later = await followClaimActuals({ settings, bus, store, holder, live: replica(Date.now() + CLAIM_CLOCK_MARGIN_MS + 60_000), logger }, 'serve-later-actuals');
+    try {
+      await expect.poll(() => caughtUp('serve-later-actuals'), { timeout: 5_000 }).toBe(0);
+    } finally {
+      await later.stop();
+    }
+    expect(reads).toEqual(['day1.csv', 'day1.csv']);
+    expect(observed).toBe(2);
+
   });
 });
 

@@ -30,13 +30,30 @@ export function claimActualsGroup(promotionGroup: string): string {
 }
 
 /**
+ * How long before the replica began remembering forecasts (`LiveMonitor.since`) a claim may be stamped and still be
+ * read when the follower joins: the stamp is the publisher's clock (Kafka's CreateTime), which may run ahead of this
+ * host's. Too wide costs a read of a claim that matches nothing; too narrow would lose a claim's actuals.
+ */
+export const CLAIM_CLOCK_MARGIN_MS = 5 * 60_000;
+
+/**
  * Every serving replica scores its remembered forecasts with the actual values of each `inference-data` claim,
  * wherever the batch role that forecasts the claim runs (the same process, another Deployment). The replica reads
- * the claimed object itself, as batch inference with its served run reads it, in a group of its own from the latest
- * offset: a claim published while it was away found none of its forecasts anyway. It only observes: a claim it
- * cannot read is logged and skipped, never retried or dead-lettered (the batch role owns the claim and reports it);
- * a store outage is waited out by the bus as for any handler. Beside a batch role (`claimReads`), the object is read
- * once for both: the follower still scores every claim it sees, from whichever role's read comes first.
+ * the claimed object itself, as batch inference with its served run reads it, in a group of its own (new with each
+ * replica process: `<host>-<pid>`, deleted when it stops).
+ *
+ * Its memory of forecasts starts empty with the process, so a claim published before it found none of them: such a
+ * claim is passed over unread. One published since the replica began remembering (`live.since`, less the clock margin)
+ * is read even when the group joined later: the service answers and remembers forecasts before its follower joins,
+ * for as long as the broker is away under `flts serve`, and a Kafka group that rejoins with nothing committed yet
+ * (a broker restart) starts again. So the group starts at the topic's beginning, and the claims stamped before are
+ * passed one message at a time, without a store read: the catch-up costs the topic's retention in reads of small
+ * messages, its memory one message. A claim read twice scores nothing more (ForecastMemory).
+ *
+ * It only observes: a claim it cannot read is logged and skipped, never retried or dead-lettered (the batch role owns
+ * the claim and reports it); a store outage is waited out by the bus as for any handler. Beside a batch role
+ * (`claimReads`), the object is read once for both: the follower still scores every claim it sees, from whichever
+ * role's read comes first.
  */
 export async function followClaimActuals(deps: ClaimActualsDeps, group: string): Promise<Subscription> {
   const { settings, bus, claimReads } = deps;
@@ -48,7 +65,7 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
   try {
     // The promotion subscription's DLQ, which exists already: a subscription's DLQ topic is created with it, and the
     // serve principal may not create others. Nothing is sent there (the handler throws only outages, which are waited out).
-    subscription = await bus.subscribe({ group, topics: [topic], fromBeginning: false, ephemeral: true, dlq: roleDlq(settings, 'serving') }, claimHandler(deps, logger));
+    subscription = await bus.subscribe({ group, topics: [topic], fromBeginning: true, ephemeral: true, dlq: roleDlq(settings, 'serving') }, claimHandler(deps, logger));
   } catch (error) {
     unfollow?.();
     throw error;
@@ -67,7 +84,13 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
 
 function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
   const { settings, store, holder, live, claimReads } = deps;
+  const firstClaim = live.since - CLAIM_CLOCK_MARGIN_MS;
   return async (message, { signal }) => {
+    // A message without a stamp (a line written by hand into the file bus) is read, as it may be recent.
+    if (message.timestamp > 0 && message.timestamp < firstClaim) {
+      logger.debug({ offset: message.offset, publishedAt: message.timestamp }, 'live_claim_before_replica');
+      return;
+    }
     let claim: DataClaim;
     try {
       claim = decodeInferenceClaim(message);

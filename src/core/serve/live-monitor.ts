@@ -67,6 +67,11 @@ export interface LiveStatus {
 
 export interface LiveMonitor {
   readonly scorer: LiveScorer;
+  /**
+   * When this monitor began remembering forecasts (epoch ms, this host's clock): a claim published since then may bring
+   * actuals of forecasts it holds, and its claim follower reads it even when it joined later (followClaimActuals).
+   */
+  readonly since: number;
   /** What /metrics shows: the scorer's figures, and the paired figures only while a probation runs on this replica. */
   readonly metrics: LiveMetricsSource;
   /** After a /predict answer: scores the actuals its rows bring, remembers its forecast, forecasts it in shadow. */
@@ -110,6 +115,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   const live = settings.live;
   const logger = options.logger.child({ component: 'live' });
   const scorer = createLiveScorer({ windowPoints: live.windowPoints, memoryPoints: live.memoryPoints });
+  const since = Date.now();
   const maxShadowInFlight = Math.max(1, settings.serve.batchMaxSize);
   const shadows = new Map<'baseline' | 'challenger', Shadow>();
   /** Runs whose shadow load was refused for good (gone, unservable): tried again only when a new probation starts. */
@@ -264,6 +270,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
 
   return {
     scorer,
+    since,
     metrics: { figures: () => scorer.figures(), paired: runningProbation, ignored: () => scorer.ignored() },
     async observePrediction(identifier, input, result) {
       // A shadow forecast is remembered before later actuals are scored, so both runs meet the same points.
