@@ -15,12 +15,33 @@ function recording(): { logger: Logger; lines: Array<[string, string, Record<str
 }
 
 describe('core > bus > consumer-recovery', () => {
-  it('leaves a crash kafkajs restarts itself to kafkajs, logging each one as before', () => {
+  it('leaves a crash kafkajs restarts itself to kafkajs, logging an episode of them once, without a stack, then every 5 min with a count, and its end', () => {
+    let now = 1_000;
     const { logger, lines } = recording();
-    const recovery = createConsumerRecovery({ group: 'g', brokers: ['b:9092'], logger });
-    expect(recovery.crashed({ error: RETRIES_EXCEEDED, restart: true }, true)).toBeUndefined();
-    expect(recovery.crashed({ error: RETRIES_EXCEEDED, restart: true }, true)).toBeUndefined();
-    expect(lines.map(([level, msg]) => [level, msg])).toEqual([['warn', 'bus_consumer_crashed'], ['warn', 'bus_consumer_crashed']]);
+    const recovery = createConsumerRecovery({ group: 'g', topics: ['t'], brokers: ['b:9092'], logger, restartDelayMs: 300, now: () => now });
+    const shown = () => lines.filter(([level]) => level !== 'debug');
+    // A broker away for 6 min: the consumer's retries run out about every 25 s, and kafkajs restarts it each time.
+    const crashes = [];
+    for (let crash = 0; crash < 15; crash += 1) {
+      crashes.push(recovery.crashed({ error: Object.assign(new Error(RETRIES_EXCEEDED.message), RETRIES_EXCEEDED, { retryTime: 1_000 }), restart: true }, true));
+      now += 25_000;
+    }
+    expect(crashes.every((delay) => delay === undefined)).toBe(true);
+    expect(shown().map(([level, msg]) => [level, msg])).toEqual([['warn', 'bus_consumer_crashed'], ['warn', 'bus_consumer_still_crashing']]);
+    expect(shown()[0][2]).toEqual({ group: 'g', topics: ['t'], code: 'FLTS_BUS_UNAVAILABLE', reason: expect.stringContaining('ECONNREFUSED'), restart: true, retryInMs: 1_000 });
+    // 300 s after the first line: the 13th crash, with the 12 since it.
+    expect(shown()[1][2]).toMatchObject({ group: 'g', code: 'FLTS_BUS_UNAVAILABLE', crashes: 12, sinceMs: 300_000 });
+    // Every crash's error is still there at debug level.
+    expect(lines.filter(([level, msg, fields]) => level === 'debug' && msg === 'bus_consumer_crash' && fields.err instanceof Error)).toHaveLength(15);
+    expect(shown().some(([, , fields]) => 'err' in fields)).toBe(false);
+
+    recovery.joined();
+    recovery.joined();
+    expect(shown().slice(2)).toEqual([['info', 'bus_consumer_recovered', { group: 'g', topics: ['t'], crashes: 15, notLogged: 13, attempts: 0, afterMs: 375_000 }]]);
+    // The next crash starts a new episode, logged at once; one with another code is logged at once too.
+    recovery.crashed({ error: RETRIES_EXCEEDED, restart: true }, true);
+    recovery.crashed({ error: REFUSED_LOGIN, restart: true }, true);
+    expect(shown().slice(3).map(([level, msg, fields]) => [level, msg, fields.code, fields.retryInMs])).toEqual([['warn', 'bus_consumer_crashed', 'FLTS_BUS_UNAVAILABLE', 300], ['error', 'bus_consumer_crashed', 'FLTS_BUS_AUTH_FAILED', 300]]);
   });
 
   it('runs a fresh consumer after a crash kafkajs gives up on, backing off while it keeps failing, logging the episode once', () => {
@@ -36,7 +57,7 @@ describe('core > bus > consumer-recovery', () => {
     const logged = lines.filter(([level]) => level !== 'debug');
     expect(logged.map(([level, msg]) => [level, msg])).toEqual([['warn', 'bus_consumer_crashed_recovering'], ['info', 'bus_consumer_recovered']]);
     expect(logged[0][2]).toMatchObject({ group: 'g', code: 'FLTS_BUS_UNAVAILABLE', reason: expect.stringContaining('Failed to find group coordinator'), restart: false, retryInMs: 1_000 });
-    expect(logged[1][2]).toEqual({ group: 'g', attempts: 7, afterMs: 92_000 });
+    expect(logged[1][2]).toEqual({ group: 'g', crashes: 7, notLogged: 6, attempts: 7, afterMs: 92_000 });
 
     // A new episode starts from the first delay again, and is logged again.
     expect(recovery.crashed({ error: COORDINATOR_NOT_FOUND, restart: false }, true)).toBe(1_000);
@@ -47,7 +68,7 @@ describe('core > bus > consumer-recovery', () => {
     const { logger, lines } = recording();
     const recovery = createConsumerRecovery({ group: 'g', brokers: ['b:9092'], logger, random: () => 1 });
     expect(recovery.crashed({ error: REFUSED_LOGIN, restart: false }, true)).toBe(1_000);
-    expect(lines.map(([level, msg, fields]) => [level, msg, fields.code])).toEqual([['error', 'bus_consumer_crashed_recovering', 'FLTS_BUS_AUTH_FAILED']]);
+    expect(lines.filter(([level]) => level !== 'debug').map(([level, msg, fields]) => [level, msg, fields.code])).toEqual([['error', 'bus_consumer_crashed_recovering', 'FLTS_BUS_AUTH_FAILED']]);
   });
 
   it('recovers nothing once the subscription or the bus is closing: the crash is that of its own ending', () => {

@@ -21,12 +21,42 @@ export interface ConsumerRecovery {
 
 export interface ConsumerRecoveryOptions {
   group: string;
+  /** The group's topics, named in its lines. */
+  topics?: string[];
   brokers: string[];
   logger: Logger;
   policy?: BackoffPolicy;
+  /** kafkajs' wait before it restarts a crashed consumer, when the error names none (its retry's initialRetryTime). */
+  restartDelayMs?: number;
+  /** How often an episode that goes on is logged again, with how many crashes came meanwhile. */
+  repeatEveryMs?: number;
   /** Injected for tests; defaults to Math.random. */
   random?: () => number;
   now?: () => number;
+}
+
+/**
+ * A consumer kafkajs restarts still crashes about every 25 s while a broker is away (each time its retries run
+ * out, see kafkajsRetries in kafka-bus.ts): an outage of an hour is still told every few minutes, not 140 times.
+ */
+const REPEAT_EVERY_MS = 300_000;
+/** kafkajs' initialRetryTime (KAFKAJS_RETRY in kafka-bus.ts). */
+const KAFKAJS_RESTART_DELAY_MS = 300;
+
+/** One stretch of crashes of a subscription's consumer: from the first until the group is joined again. */
+interface Episode {
+  since: number;
+  /** The crash logged last: one with another code, or restarted by the other side, is logged at once. */
+  code: string;
+  restart: boolean;
+  loggedAt: number;
+  crashes: number;
+  /** Crashes since the line logged last. */
+  unlogged: number;
+  /** Crashes logged at warn or error. */
+  logged: number;
+  /** Fresh consumers the bus ran (crashes kafkajs does not restart itself). */
+  attempts: number;
 }
 
 /**
@@ -35,39 +65,52 @@ export interface ConsumerRecoveryOptions {
  * lookups are out of retries) crashes the consumer for good, and it stops consuming, silently, for the rest of the
  * process. So does a login the broker refuses after a password rotation. The bus runs a fresh consumer instead, with
  * backoff, for as long as the subscription is open: redelivery from the last commit is safe, since offsets are
- * committed only after a message's effect. Each episode (first such crash until the group is joined again) is
- * logged once with its code and reason, and its end once.
+ * committed only after a message's effect.
+ *
+ * Each episode (first crash, whoever restarts the consumer, until the group is joined again) is logged once, with
+ * its code, reason and when the next try comes, without a stack (each crash's error goes to debug). A crash with
+ * another code, or restarted by the other side, is logged at once; the same crash again at most once per
+ * `repeatEveryMs`, with how many came since (bus_consumer_still_crashing); and the end of the episode once, with
+ * how many crashes it had and how many of them were not logged (bus_consumer_recovered).
  */
 export function createConsumerRecovery(options: ConsumerRecoveryOptions): ConsumerRecovery {
-  const { group, logger } = options;
+  const { group, topics, logger, repeatEveryMs = REPEAT_EVERY_MS } = options;
   const policy = options.policy ?? UNTIL_AVAILABLE;
   const now = options.now ?? Date.now;
-  let episode: { attempts: number; since: number } | undefined;
+  let episode: Episode | undefined;
   return {
     crashed({ error, restart }, open) {
       const failure = kafkaFailure(`consuming as group ${group}`, options.brokers, error);
-      const fields = { group, code: failure.code, reason: failure.message, err: error, restart };
       if (!open) {
-        logger.debug(fields, 'bus_consumer_crashed_while_stopping');
+        logger.debug({ group, code: failure.code, err: error, restart }, 'bus_consumer_crashed_while_stopping');
         return undefined;
       }
-      if (restart) {
-        // A login or permission withdrawn while flts runs is logged as the error it is: a settings change fixes it.
-        if (failure.retriable) logger.warn(fields, 'bus_consumer_crashed');
-        else logger.error(fields, 'bus_consumer_crashed');
-        return undefined;
+      const at = now();
+      const attempts = (episode?.attempts ?? 0) + (restart ? 0 : 1);
+      const delayMs = restart ? undefined : backoffDelayMs(policy, attempts, options.random);
+      const retryInMs = delayMs ?? (error as { retryTime?: number })?.retryTime ?? options.restartDelayMs ?? KAFKAJS_RESTART_DELAY_MS;
+      // kafkajs' restart keeps the consumer, the bus's replaces it: who acts is in `restart`.
+      const fields = { group, topics, code: failure.code, reason: failure.message, restart, retryInMs };
+      logger.debug({ ...fields, err: error }, 'bus_consumer_crash');
+      // A login or permission withdrawn while flts runs is logged as the error it is: a settings change fixes it.
+      const log = (failure.retriable ? logger.warn : logger.error).bind(logger);
+      const previous = episode;
+      episode = { since: previous?.since ?? at, code: failure.code, restart, loggedAt: previous?.loggedAt ?? at, crashes: (previous?.crashes ?? 0) + 1, unlogged: (previous?.unlogged ?? 0) + 1, logged: previous?.logged ?? 0, attempts };
+      if (!previous || previous.code !== failure.code || previous.restart !== restart) {
+        log(fields, restart ? 'bus_consumer_crashed' : 'bus_consumer_crashed_recovering');
+      } else if (at - previous.loggedAt >= repeatEveryMs) {
+        log({ ...fields, crashes: episode.unlogged, sinceMs: at - episode.since }, 'bus_consumer_still_crashing');
+      } else {
+        return delayMs;
       }
-      const attempts = (episode?.attempts ?? 0) + 1;
-      const delayMs = backoffDelayMs(policy, attempts, options.random);
-      if (episode) logger.debug({ ...fields, attempts, retryInMs: delayMs }, 'bus_consumer_recovery_failed');
-      else if (failure.retriable) logger.warn({ ...fields, retryInMs: delayMs }, 'bus_consumer_crashed_recovering');
-      else logger.error({ ...fields, retryInMs: delayMs }, 'bus_consumer_crashed_recovering');
-      episode = { attempts, since: episode?.since ?? now() };
+      episode.loggedAt = at;
+      episode.unlogged = 0;
+      episode.logged += 1;
       return delayMs;
     },
     joined() {
       if (!episode) return;
-      logger.info({ group, attempts: episode.attempts, afterMs: now() - episode.since }, 'bus_consumer_recovered');
+      logger.info({ group, topics, crashes: episode.crashes, notLogged: episode.crashes - episode.logged, attempts: episode.attempts, afterMs: now() - episode.since }, 'bus_consumer_recovered');
       episode = undefined;
     },
   };

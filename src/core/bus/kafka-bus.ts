@@ -227,7 +227,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     /** Until subscribe returns, a refusal (a login, a certificate, an ACL) fails it instead of being recovered from. */
     let subscribing = true;
     let deniedBefore = groupLookupDenials;
-    const recovery = createConsumerRecovery({ group, brokers: options.brokers, logger });
+    const recovery = createConsumerRecovery({ group, topics, brokers: options.brokers, logger, restartDelayMs: KAFKAJS_RETRY.initialRetryTime });
     const crashed = (crash: ConsumerCrash): void => {
       if (groupLookupDenials > deniedBefore) crash = { ...crash, error: groupLookupDenied(`subscribing group ${group} to ${topics.join(',')}`, options.brokers, group, crash.error) };
       if (subscribing && !controller.signal.aborted) {

@@ -55,7 +55,7 @@ describe('core > bus > kafka-log', () => {
       log.at('Connection', 'Connection timeout', B1);
       log.at('Connection', 'Connection error: connect ECONNREFUSED 127.0.0.1:9093', { broker: '127.0.0.1:9093' });
       log.at('BrokerPool', seed, { retryCount: i, retryTime: 1000 });
-      log.at('Consumer', 'Crash: KafkaJSNumberOfRetriesExceeded: Connection error');
+      log.at('Consumer', 'Caught error when disconnecting the consumer: Connection error', { groupId: 'g' });
       log.advance(500);
     }
     expect(log.shown().map(([, message]) => message)).toEqual([
@@ -63,14 +63,30 @@ describe('core > bus > kafka-log', () => {
       'Connection timeout',
       'Connection error: connect ECONNREFUSED 127.0.0.1:9093',
       seed,
-      'Crash: KafkaJSNumberOfRetriesExceeded: Connection error',
-      'Crash: KafkaJSNumberOfRetriesExceeded: Connection error',
-      'Crash: KafkaJSNumberOfRetriesExceeded: Connection error',
+      'Caught error when disconnecting the consumer: Connection error',
+      'Caught error when disconnecting the consumer: Connection error',
+      'Caught error when disconnecting the consumer: Connection error',
     ]);
     // The seed broker's line names no broker: any broker answering ends it, counting that broker's own failures.
     log.answered(B1.broker);
     expect(log.shown().at(-1)).toEqual(['info', 'bus_kafka_connection_restored', expect.objectContaining({ broker: B1.broker, failures: 6, outageMs: 1_500 })]);
     log.answered('127.0.0.1:9093');
     expect(log.shown().at(-1)).toEqual(['info', 'bus_kafka_connection_restored', expect.objectContaining({ broker: '127.0.0.1:9093', failures: 3 })]);
+  });
+
+  it('leaves a consumer\'s crash and restart lines, stack and all, to debug: the bus logs each crash itself, once per episode', () => {
+    const log = recorded();
+    // A broker away for a minute: each of two consumers crashes every ~25 s (its retries run out) and is restarted.
+    for (let crash = 0; crash < 3; crash += 1) {
+      for (const groupId of ['flts-trainer', 'flts-promoter']) {
+        log.at('Consumer', `Crash: KafkaJSNumberOfRetriesExceeded: ${REFUSED}`, { groupId, retryCount: 26, stack: `KafkaJSNumberOfRetriesExceeded: ${REFUSED}\n    at /app/node_modules/kafkajs/src/retry/index.js:48:18` });
+        log.at('Consumer', 'Restarting the consumer in 1000ms', { groupId, retryCount: 26, retryTime: 1000 });
+      }
+      log.advance(25_000);
+    }
+    expect(log.shown()).toEqual([]);
+    expect(log.lines).toHaveLength(12);
+    expect(log.lines[0]).toEqual(['debug', `Crash: KafkaJSNumberOfRetriesExceeded: ${REFUSED}`, expect.objectContaining({ kafka: 'Consumer', groupId: 'flts-trainer', retryCount: 26 })]);
+    expect(log.lines.some(([, , fields]) => 'stack' in fields)).toBe(false);
   });
 });

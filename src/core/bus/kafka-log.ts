@@ -8,6 +8,14 @@ const REPEAT_EVERY_MS = 30_000;
 /** kafkajs' line when its connect moves to the next bootstrap broker (BrokerPool.connect): it names none. */
 const SEED_FAILURE = 'Failed to connect to seed broker';
 
+/**
+ * kafkajs' lines on a consumer's crash and its restart (onCrash in kafkajs' consumer/index.js), which come with its
+ * CRASH event: the bus reports each crash from that event, coded, once per episode (consumer-recovery.ts).
+ */
+function consumerCrashLine(namespace: string, message: string): boolean {
+  return namespace === 'Consumer' && (message.startsWith('Crash: ') || message.startsWith('Restarting the consumer in '));
+}
+
 export interface KafkaLogOptions {
   /** Hears of a coordinator lookup the broker's ACLs refused, which kafkajs reports only in its log (see isGroupLookupDenial). */
   onGroupLookupDenied?: () => void;
@@ -53,8 +61,9 @@ function failedConnection(namespace: string, message: string, broker: unknown): 
  * kafka-bus.ts), and each attempt logged its connection error: an outage of an hour filled the log with thousands of
  * the same line. The first failure of a broker is logged at once; the same failure again is logged at most once per
  * `repeatEveryMs`, saying how often it came since (the others go to debug); the first answer from that broker
- * afterwards logs `bus_kafka_connection_restored` with the count and how long it lasted. Any other error is logged
- * at once, each time.
+ * afterwards logs `bus_kafka_connection_restored` with the count and how long it lasted. A consumer's crash and
+ * restart lines go to debug: during an outage each consumer crashed every ~25 s, three lines each time, and the bus
+ * logs the crash itself (see consumerCrashLine). Any other error is logged at once, each time.
  */
 export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): KafkaLog {
   const { onGroupLookupDenied = () => {}, now = Date.now, repeatEveryMs = REPEAT_EVERY_MS } = options;
@@ -101,7 +110,7 @@ export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): K
       const brokerAnswer = namespace === 'Connection' && message.startsWith('Response ');
       if (brokerAnswer && isGroupLookupDenial(message, fields.error)) onGroupLookupDenied();
       const failed = level === KafkaLogLevel.ERROR ? failedConnection(namespace, message, fields.broker) : undefined;
-      if (message.includes(BUS_CLOSED_REASON)) logger.debug(entry, message);
+      if (message.includes(BUS_CLOSED_REASON) || consumerCrashLine(namespace, message)) logger.debug(entry, message);
       else if (failed !== undefined) connectionFailed(failed, message, entry);
       else if (level === KafkaLogLevel.ERROR && !brokerAnswer) logger.error(entry, message);
       else if (level === KafkaLogLevel.ERROR || level === KafkaLogLevel.WARN) logger.warn(entry, message);
