@@ -65,7 +65,7 @@ describe('core > bus > kafka-bus', () => {
     expect(kafkajsRetries(8)).toBe(26);
   });
 
-  it('logs a broker\'s error answer to one request as a warning, a failed connection as an error, the bus closing its own as debug', () => {
+  it('logs a broker\'s error answer to one request as a warning, a failed connection as an error, a consumer\'s crash (the bus logs it, coded) and the bus closing its own as debug', () => {
     const seen: Array<[string, string]> = [];
     const record = (level: string) => (_entry: object, msg?: string) => void seen.push([level, msg ?? '']);
     const logger: Logger = { trace: record('trace'), debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), child: () => logger };
@@ -81,7 +81,7 @@ describe('core > bus > kafka-bus', () => {
       ['warn', 'Response GroupCoordinator(key: 10, version: 2)'],
       ['warn', 'Response CreateTopics(key: 19, version: 3)'],
       ['error', 'Connection error: connect ECONNREFUSED 127.0.0.1:9092'],
-      ['error', 'Crash: KafkaJSNumberOfRetriesExceeded'],
+      ['debug', 'Crash: KafkaJSNumberOfRetriesExceeded'],
       ['debug', 'Starting'],
       ['debug', `Connection error: ${BUS_CLOSED_REASON}`],
     ]);
