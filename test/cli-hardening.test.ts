@@ -64,6 +64,27 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     }
   });
 
+  it('quotes a 100,000-character flag value clipped, so the JSON error is short and arrives whole through a pipe', async () => {
+    // Quoted whole, each of these made a JSON error of 100-300 KB that oclif's process.exit cut short in the pipe.
+    const huge = 'x'.repeat(100_000);
+    const home = path.join(dir, 'huge-home');
+    const cases = [
+      { args: ['eval', '--config-hash', huge], code: 'FLTS_CONFIG_INVALID_VALUE' },
+      { args: ['train', '--model', huge], code: 'FLTS_CONFIG_INVALID_VALUE' },
+      { args: ['eval', '--config', huge], code: 'FLTS_CONFIG_FILE_UNREADABLE' },
+      { args: [huge], code: 'FLTS_USAGE_UNKNOWN_COMMAND' },
+      { args: ['bench', '--target', huge], code: 'FLTS_USAGE_INVALID_FLAG' },
+      { args: ['replay-offsets', '--group', 'g', '--all-topics', '--to-datetime', huge], code: 'FLTS_USAGE_INVALID_FLAG' },
+    ];
+    for (const { args, code } of cases) {
+      const run = await runCli([...args, '--home', home, '--json']);
+      const label = `${args[0].slice(0, 20)} ${args[1]?.slice(0, 20) ?? ''}`;
+      expect(run.json?.error, label).toMatchObject({ code });
+      expect(run.exitCode, label).toBe(2);
+      expect(run.stdout.length, label).toBeLessThan(4_000);
+    }
+  });
+
   it('answers --home naming a file with FLTS_PATH_UNUSABLE, exit 2', async () => {
     const file = path.join(dir, 'a-file');
     await writeFile(file, 'x');

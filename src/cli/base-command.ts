@@ -2,9 +2,10 @@ import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } f
 import path from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { createMessageBus, type MessageBus } from '../core/bus/index.js';
+import { clip, QUOTED_CHARS } from '../core/clip-text.js';
 import { createCliLogger } from './cli-logger.js';
 import { usageMessage } from './usage-message.js';
-import { reportError } from './report-error.js';
+import { reportError, stdoutFlushed } from './report-error.js';
 import { describeConfigFileError } from '../core/config/config-file-error.js';
 import { resolveSettings, type ResolvedSettings, type Settings } from '../core/config/settings.js';
 import { FltsError, isFltsError, toFltsError } from '../core/errors.js';
@@ -133,7 +134,7 @@ export abstract class FltsCommand<TResult> extends Command {
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the top level must be a JSON object');
       return parsed as Record<string, unknown>;
     } catch (cause) {
-      throw new FltsError('FLTS_CONFIG_FILE_UNREADABLE', `Cannot read config file ${candidate}: ${describeConfigFileError(cause, text)}`, { details: { file: candidate } });
+      throw new FltsError('FLTS_CONFIG_FILE_UNREADABLE', `Cannot read config file ${clip(candidate)}: ${clip(describeConfigFileError(cause, text), 4 * QUOTED_CHARS)}`, { details: { file: clip(candidate) } });
     }
   }
 
@@ -148,6 +149,7 @@ export abstract class FltsCommand<TResult> extends Command {
     const flts = parseError ? new FltsError('FLTS_USAGE_INVALID_FLAG', usageMessage(error.message)) : toFltsError(error);
     const exitCode = reportError(flts, { json: this.jsonEnabled(), debug: this.debugErrors || process.argv.includes('--debug'), theme: this.config.theme?.json });
     process.exitCode = exitCode;
+    await stdoutFlushed();
     this.exit(exitCode);
   }
 

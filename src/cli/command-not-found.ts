@@ -1,6 +1,7 @@
 import type { Hook } from '@oclif/core';
+import { clip } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
-import { reportError } from './report-error.js';
+import { reportError, stdoutFlushed } from './report-error.js';
 
 /**
  * oclif's `command_not_found` hook. Without it oclif prints its own line on stderr, so a script running
@@ -12,15 +13,16 @@ const commandNotFound: Hook.CommandNotFound = async function ({ id, argv = [], c
   const options = end === -1 ? words : words.slice(0, end);
   // The same test as oclif's Command.jsonEnabled, which never runs here.
   const json = options.includes('--json') || config.scopedEnvVar('CONTENT_TYPE')?.toLowerCase() === 'json';
-  const name = id.replaceAll(':', ' ');
+  const name = clip(id.replaceAll(':', ' '));
   const commands = config.commands.filter((command) => !command.hidden).map((command) => command.id.replaceAll(':', ' ')).sort();
   const error = new FltsError(
     'FLTS_USAGE_UNKNOWN_COMMAND',
-    id.startsWith('-') ? `No command given before ${id}: flts <command> [flags].` : `Unknown command "${name}".`,
+    id.startsWith('-') ? `No command given before ${clip(id)}: flts <command> [flags].` : `Unknown command "${name}".`,
     { details: { command: name, commands } },
   );
   const exitCode = reportError(error, { json, debug: options.includes('--debug'), theme: config.theme?.json });
   process.exitCode = exitCode;
+  await stdoutFlushed();
   this.exit(exitCode);
 };
 

@@ -25,3 +25,12 @@ export function reportError(flts: FltsError, options: ReportErrorOptions): numbe
   }
   return exitCodeFor(flts);
 }
+
+/**
+ * Resolves once stdout has handed on everything written to it. oclif ends a failed command with process.exit, which
+ * drops what a pipe has not taken yet: a JSON error larger than the pipe's buffer (64 KiB), read by a slower
+ * process, arrived cut short and did not parse.
+ */
+export async function stdoutFlushed(stdout: NodeJS.WritableStream & { writableLength: number } = process.stdout): Promise<void> {
+  if (stdout.writableLength > 0) await new Promise((resolve) => stdout.once('drain', resolve));
+}

@@ -19,6 +19,15 @@ describe('core > errors', () => {
     expect(httpStatusFor(new FltsError('FLTS_SERVE_RELOAD_RATE_LIMITED', 'x'))).toBe(429);
   });
 
+  it('bounds the message and each text of the details, whatever a site quotes', () => {
+    const error = new FltsError('FLTS_USAGE_INVALID_FLAG', `--x ${'y'.repeat(100_000)} is not valid`, { details: { value: 'y'.repeat(100_000), count: 3 } });
+    expect(error.message.length).toBeLessThanOrEqual(2_003);
+    expect(error.message).toMatch(/^--x y+\.\.\.$/);
+    expect(String(error.details.value).length).toBeLessThanOrEqual(1_003);
+    expect(error.details.count).toBe(3);
+    expect(JSON.stringify(error.toJSON()).length).toBeLessThan(4_000);
+  });
+
   it('wraps foreign errors as FLTS_INTERNAL and keeps the cause', () => {
     const cause = new TypeError('bad');
     const wrapped = toFltsError(cause);

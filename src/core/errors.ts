@@ -5,6 +5,7 @@
  * docs/errors.md has a row per code; a test keeps the two in step. Retired codes are never reused.
  */
 
+import { clip } from './clip-text.js';
 import { MODEL_TYPES } from './model-types.js';
 
 export type ErrorKind = 'usage' | 'input' | 'not_found' | 'conflict' | 'unavailable' | 'not_implemented' | 'internal';
@@ -126,6 +127,20 @@ export const HTTP_STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
 
 export type ErrorDetails = Record<string, unknown>;
 
+/**
+ * The most an error's message and each text of its details hold. A message quotes what a user, a file or a message
+ * supplied (a flag value, a path, a field); quoted whole, a 100,000-character flag made a 300 KB error that a
+ * terminal scrolls through and that oclif's process.exit cut short in a pipe. Sites clip what they quote (clip-text);
+ * this bounds the sites that do not.
+ */
+const MESSAGE_CHARS = 2_000;
+const DETAIL_CHARS = 1_000;
+
+function clipDetails(details: ErrorDetails): ErrorDetails {
+  if (!Object.values(details).some((value) => typeof value === 'string' && value.length > DETAIL_CHARS)) return details;
+  return Object.fromEntries(Object.entries(details).map(([name, value]) => [name, typeof value === 'string' ? clip(value, DETAIL_CHARS) : value]));
+}
+
 export class FltsError extends Error {
   readonly code: ErrorCode;
   readonly kind: ErrorKind;
@@ -134,14 +149,14 @@ export class FltsError extends Error {
   readonly details: ErrorDetails;
 
   constructor(code: ErrorCode, message: string, options: { details?: ErrorDetails; cause?: unknown; hint?: string } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(clip(message, MESSAGE_CHARS), options.cause === undefined ? undefined : { cause: options.cause });
     const entry: CatalogueEntry = ERROR_CATALOGUE[code];
     this.name = 'FltsError';
     this.code = code;
     this.kind = entry.kind;
     this.retriable = entry.retriable;
     this.hint = options.hint ?? entry.hint;
-    this.details = options.details ?? {};
+    this.details = clipDetails(options.details ?? {});
   }
 
   toJSON(): { code: ErrorCode; kind: ErrorKind; message: string; hint: string; details: ErrorDetails } {

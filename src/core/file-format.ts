@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { clip } from './clip-text.js';
 import { FltsError } from './errors.js';
 
 /**
@@ -11,7 +12,7 @@ export function formatByExtension<F extends string>(file: string, formats: Reado
   if (Object.hasOwn(formats, extension)) return formats[extension];
   const accepted = Object.keys(formats);
   const list = accepted.length > 1 ? `${accepted.slice(0, -1).join(', ')} or ${accepted[accepted.length - 1]}` : accepted[0];
-  throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${flag} ${JSON.stringify(file)}: the extension decides the format written; end the name in ${list}.`, {
-    details: { flag, value: file, accepted },
+  throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${flag} ${JSON.stringify(clip(file))}: the extension decides the format written; end the name in ${list}.`, {
+    details: { flag, value: clip(file), accepted },
   });
 }

@@ -1,4 +1,5 @@
 import { FltsError } from '../errors.js';
+import { clip } from '../clip-text.js';
 import { redactSecrets } from '../redact.js';
 import { SERVE_ENGINE_CHOICES } from '../models/inference-thread/serving-forward.js';
 import { BENCH_PROTOCOLS, type BenchProtocol } from './bench-types.js';
@@ -15,7 +16,7 @@ export function parseTargetUrl(text: string): string {
   } catch {
     // Not a URL at all: refused below with the same message.
   }
-  const shown = redactSecrets(text);
+  const shown = clip(redactSecrets(text));
   if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
     throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--target must be the http:// or https:// URL of a running flts serve, such as http://127.0.0.1:8000; got "${shown}".`, { details: { flag: 'target', value: shown } });
   }
@@ -34,7 +35,7 @@ export function parseCountList(text: string, name: string, max = 4096): number[]
   const parsed = values.map((part) => Number(part));
   const bad = values.filter((_, i) => !Number.isInteger(parsed[i]) || parsed[i] < 1 || parsed[i] > max);
   if (values.length === 0 || bad.length > 0) {
-    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${name} must be a comma-separated list of integers from 1 to ${max}; got "${text}".`, { details: { flag: name, value: text } });
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${name} must be a comma-separated list of integers from 1 to ${max}; got "${clip(text)}".`, { details: { flag: name, value: clip(text) } });
   }
   return [...new Set(parsed)];
 }

@@ -1,10 +1,11 @@
 import { FltsError } from '../errors.js';
+import { clip } from '../clip-text.js';
 
 const DURATION = /^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i;
 const UNIT_MS = [86_400_000, 3_600_000, 60_000, 1_000] as const;
 
 function invalid(text: string, why: string): FltsError {
-  return new FltsError('FLTS_USAGE_INVALID_FLAG', `Duration ${JSON.stringify(text)} ${why}: expected ISO-8601 PnDTnHnMnS, e.g. P1D, PT6H, PT30M, P1DT2H30M15.5S.`, { details: { value: text } });
+  return new FltsError('FLTS_USAGE_INVALID_FLAG', `Duration ${JSON.stringify(clip(text))} ${why}: expected ISO-8601 PnDTnHnMnS, e.g. P1D, PT6H, PT30M, P1DT2H30M15.5S.`, { details: { value: clip(text) } });
 }
 
 /**
@@ -34,12 +35,12 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?/;
 export function parseResetDateTime(text: string): number {
   const trimmed = text.trim();
   if (!DATE_TIME.test(trimmed)) {
-    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `Date-time ${JSON.stringify(text)} is not ISO-8601: expected YYYY-MM-DDTHH:mm:SS[.sss][Z|+hh:mm], e.g. 2025-11-04T09:30:00Z.`, { details: { value: text } });
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `Date-time ${JSON.stringify(clip(text))} is not ISO-8601: expected YYYY-MM-DDTHH:mm:SS[.sss][Z|+hh:mm], e.g. 2025-11-04T09:30:00Z.`, { details: { value: clip(text) } });
   }
   const withZone = ZONE.test(trimmed) && trimmed.includes('T') ? trimmed : `${trimmed.includes('T') ? trimmed : `${trimmed}T00:00:00`}Z`;
   const ms = Date.parse(withZone.replace(/(\.\d{3})\d+/, '$1'));
   if (Number.isNaN(ms)) {
-    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `Date-time ${JSON.stringify(text)} is not a valid instant (check the month, day and zone).`, { details: { value: text } });
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `Date-time ${JSON.stringify(clip(text))} is not a valid instant (check the month, day and zone).`, { details: { value: clip(text) } });
   }
   return ms;
 }

@@ -1,4 +1,5 @@
 import { BATCH_INFERENCE_GROUP, servingGroupId, trainerGroupId } from '../bus/topics.js';
+import { clip } from '../clip-text.js';
 import type { BusSettings } from '../config/specs/distributed.js';
 import { FltsError } from '../errors.js';
 
@@ -30,5 +31,5 @@ export function resolveRoleGroup(role: string, bus: Pick<BusSettings, 'groups' |
       if (arg) return { role, group: servingGroupId(arg, bus.groups.servingPrefix) };
       break;
   }
-  throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--role ${JSON.stringify(role)} is not a flts role: expected ${ROLE_SYNTAX}.`, { details: { value: role } });
+  throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--role ${JSON.stringify(clip(role))} is not a flts role: expected ${ROLE_SYNTAX}.`, { details: { value: clip(role) } });
 }

@@ -1,4 +1,5 @@
 import { FltsError } from '../errors.js';
+import { clip } from '../clip-text.js';
 
 /** A topic, optionally limited to some partitions (`--topic name:0,2`). */
 export interface TopicScope {
@@ -17,7 +18,7 @@ export function parseTopicScope(text: string): TopicScope {
   const topic = trimmed.slice(0, colon);
   const list = trimmed.slice(colon + 1).split(',').map((p) => p.trim());
   if (!topic || list.some((p) => !/^\d+$/.test(p))) {
-    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--topic ${JSON.stringify(text)} is not name or name:<partition>[,<partition>...], e.g. training-data:0,2.`, { details: { value: text } });
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--topic ${JSON.stringify(clip(text))} is not name or name:<partition>[,<partition>...], e.g. training-data:0,2.`, { details: { value: clip(text) } });
   }
   return { topic, partitions: [...new Set(list.map(Number))].sort((a, b) => a - b) };
 }

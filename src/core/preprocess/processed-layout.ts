@@ -1,4 +1,5 @@
 import type { Settings } from '../config/settings.js';
+import { clip } from '../clip-text.js';
 import type { ScalerParams } from '../data/scaler.js';
 import type { TimeSteps } from '../data/time-steps.js';
 import { readParquetKeyValueMetadata } from '../data/parquet-footer.js';
@@ -86,8 +87,8 @@ export const isConfigHash = (value: string): boolean => CONFIG_HASH_PATTERN.test
 
 export function assertConfigHash(configHash: string): void {
   if (!isConfigHash(configHash)) {
-    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `Invalid config hash ${JSON.stringify(configHash)}: expected 64 lower-case hex characters.`, {
-      details: { configHash },
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `Invalid config hash ${JSON.stringify(clip(configHash))}: expected 64 lower-case hex characters.`, {
+      details: { configHash: clip(configHash) },
     });
   }
 }

@@ -1,4 +1,5 @@
 import { FltsError } from '../../errors.js';
+import { clip } from '../../clip-text.js';
 import { redactSecrets } from '../../redact.js';
 
 /**
@@ -56,7 +57,7 @@ function describeOrigin(spec: SettingSpec, source: SettingSource, envName?: stri
 }
 
 function reject(spec: SettingSpec, source: SettingSource, raw: unknown, accepted: string, envName?: string): never {
-  const shown = spec.secret ? '<hidden>' : redactSecrets(JSON.stringify(raw) ?? String(raw));
+  const shown = spec.secret ? '<hidden>' : clip(redactSecrets(JSON.stringify(raw) ?? String(raw)));
   throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `${describeOrigin(spec, source, envName)} = ${shown} is not valid: expected ${accepted}.`, {
     details: { setting: spec.path, source, env: envName, accepted },
   });
