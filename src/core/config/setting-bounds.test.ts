@@ -100,6 +100,16 @@ describe('every size a setting controls has an upper bound', () => {
     expect(resolveSettings({ env: { SEED: '9007199254740991' } }).settings.training.seed).toBe(9007199254740991);
   });
 
+  it('a number in hexadecimal, binary or octal notation is refused rather than read as 16, 3 or 7', () => {
+    for (const text of ['0x10', '0b11', '0o7', '1_0', '.', '1e', 'e3']) {
+      expect(codeOf(() => resolveSettings({ env: { LEARNING_RATE: text } })), text).toBe('FLTS_CONFIG_INVALID_VALUE');
+    }
+    expect(codeOf(() => resolveSettings({ env: { FLTS_INTERVAL_LEVELS: '0.8,0x0' } }))).toBe('FLTS_CONFIG_INVALID_VALUE');
+    for (const [text, value] of [['0.5', 0.5], [' .5 ', 0.5], ['5.', 5], ['1e-3', 0.001], ['+2E2', 200]] as const) {
+      expect(resolveSettings({ env: { LEARNING_RATE: text } }).settings.training.learningRate, text).toBe(value);
+    }
+  });
+
   it('at most 50 interval levels: each one multiplies what every forecast stores and returns', () => {
     const levels = (n: number) => Array.from({ length: n }, (_, i) => ((i + 1) / (n + 1)).toFixed(4)).join(',');
     expect(resolveSettings({ env: { FLTS_INTERVAL_LEVELS: levels(50) } }).settings.eval.intervalLevels).toHaveLength(50);

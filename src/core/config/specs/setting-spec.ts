@@ -46,6 +46,14 @@ export interface SettingSpec {
 
 export type SettingSource = 'default' | 'file' | 'env' | 'flag';
 
+/**
+ * A number as decimal text (1, -0.5, .5, 1e-3), or NaN. Number() also reads 0x10, 0b11 and 0o7 (16, 3, 7), which
+ * the reference's Python float() refuses and nobody means as a learning rate: a typo would change a result silently.
+ */
+function decimalNumber(text: string): number {
+  return /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i.test(text) ? Number(text) : Number.NaN;
+}
+
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
 const FALSE_WORDS = new Set(['0', 'false', 'no', 'off', '']);
 
@@ -87,7 +95,7 @@ function acceptedText(spec: SettingSpec): string {
 function checkItems(spec: SettingSpec, source: SettingSource, raw: unknown, items: string[], envName?: string): string[] {
   if (spec.minItems !== undefined && items.length < spec.minItems) reject(spec, source, raw, acceptedText(spec), envName);
   if (spec.maxItems !== undefined && items.length > spec.maxItems) reject(spec, source, raw, `${acceptedText(spec)} (${items.length} given)`, envName);
-  if (spec.numberItems) for (const item of items) checkRange(spec, source, raw, item.trim() === '' ? Number.NaN : Number(item), envName);
+  if (spec.numberItems) for (const item of items) checkRange(spec, source, raw, decimalNumber(item), envName);
   const repeated = spec.distinct ? items.find((item, i) => items.indexOf(item) !== i) : undefined;
   if (repeated !== undefined) reject(spec, source, raw, `${acceptedText(spec)} (${JSON.stringify(repeated)} is given more than once)`, envName);
   return items;
@@ -131,8 +139,8 @@ export function parseSettingText(spec: SettingSpec, text: string, source: Settin
       return checkRange(spec, source, text, value, envName);
     }
     case 'number': {
-      const value = Number(text.trim());
-      if (text.trim() === '' || !Number.isFinite(value)) reject(spec, source, text, acceptedText(spec), envName);
+      const value = decimalNumber(text);
+      if (!Number.isFinite(value)) reject(spec, source, text, acceptedText(spec), envName);
       return checkRange(spec, source, text, value, envName);
     }
     case 'list': {
