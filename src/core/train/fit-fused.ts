@@ -48,7 +48,7 @@ export async function fitFused(network: tf.LayersModel, layout: NetworkLayout, e
       }
     }
     const loss = squaredErrors / (train.size * width);
-    if (!Number.isFinite(loss)) throw new FltsError('FLTS_TRAIN_FAILED', `Training loss became ${loss} in epoch ${epoch}; try a lower learning rate.`, { details: { epoch } });
+    if (!Number.isFinite(loss)) throw new FltsError('FLTS_TRAIN_DIVERGED', `Training loss became ${loss} in epoch ${epoch}; try a lower learning rate.`, { details: { epoch } });
     let valLoss = validation.size > 0 ? (await engine.validationSse()) / (validation.size * width) : loss;
     let epochWeights = weights;
     if (averaged && validation.size > 0) {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { exitCodeFor } from '../errors.js';
 import type { WindowSpec } from '../models/forecast-model.js';
 import { buildRecurrentNetwork, type RecurrentKind } from '../models/recurrent-model.js';
 import { selectBackend } from '../tf/backend.js';
@@ -167,6 +168,14 @@ describe('core > train > fit-network', () => {
     await fit('GRU', { engine: 'layers', epochs: 2, weightAverage: 0.9 });
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  for (const engine of ['layers', 'fused', 'onnx'] as const) {
+    it(`${engine}: a learning rate that makes the loss NaN is a coded usage error (exit 2), not an internal failure`, async () => {
+      const failure = await fit('GRU', { engine, workers: 1, epochs: 2, learningRate: 1e23 }).catch((error: unknown) => error);
+      expect(failure).toMatchObject({ code: 'FLTS_TRAIN_DIVERGED' });
+      expect(exitCodeFor(failure)).toBe(2);
+    });
+  }
 
   it('refuses to force the fused path onto a network it does not implement', async () => {
     const network = tf.sequential({ layers: [tf.layers.lstm({ units: 4, inputShape: [6, spec.features.length] }), tf.layers.dense({ units: 1 })] });

@@ -232,7 +232,7 @@ async function fitWithLayers(network: tf.LayersModel, train: WindowSet, validati
       }
       const loss = (await lossSum.data())[0] / train.size;
       lossSum.dispose();
-      if (!Number.isFinite(loss)) throw new FltsError('FLTS_TRAIN_FAILED', `Training loss became ${loss} in epoch ${epoch}; try a lower learning rate.`, { details: { epoch } });
+      if (!Number.isFinite(loss)) throw new FltsError('FLTS_TRAIN_DIVERGED', `Training loss became ${loss} in epoch ${epoch}; try a lower learning rate.`, { details: { epoch } });
       let valLoss = validation.size > 0 ? await meanSquaredError(network, validation, spec) : loss;
       let averaged: tf.Tensor[] | undefined;
       if (averageSum.length > 0 && validation.size > 0) {
