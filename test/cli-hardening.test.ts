@@ -115,6 +115,17 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     expect(asConfig.json.error.message).toMatch(/not a regular file/);
   });
 
+  it('refuses a named pipe, /dev/zero and a directory as a replay plan (--from-file) at once instead of waiting or reading for ever', async () => {
+    const pipe = path.join(dir, 'plan.csv');
+    await promisify(execFile)('mkfifo', [pipe]);
+    for (const plan of [pipe, ...(existsSync('/dev/zero') ? ['/dev/zero'] : []), dir]) {
+      const run = await runCli(['replay-offsets', '--group', 'g', '--from-file', plan, '--json'], { timeoutMs: 60_000 });
+      expect(run.json?.error, plan).toMatchObject({ code: 'FLTS_OFFSETS_PLAN_INVALID' });
+      expect(run.json.error.message, plan).toMatch(/not a regular file|is a directory/);
+      expect(run.exitCode, plan).toBe(3);
+    }
+  });
+
   it('refuses a directory as training data under the code whose documented hint covers directories', async () => {
     const run = await runCli(['preprocess', '--train', dir, '--home', path.join(dir, 'dir-home'), '--json'], { env: data });
     expect(run.json?.error?.message).toContain(`${dir} is a directory`);

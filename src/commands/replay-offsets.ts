@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { renderOffsetPlan } from '../cli/screens/offset-plan-table.js';
 import { FltsError } from '../core/errors.js';
-import { createKafkaOffsetsAdmin, encodeOffsetCsv, parseIsoDuration, replayOffsets, resolveReplayRequest, ROLE_SYNTAX, type ReplayOffsetsResult } from '../core/offsets/index.js';
+import { createKafkaOffsetsAdmin, encodeOffsetCsv, parseIsoDuration, readPlanFile, replayOffsets, resolveReplayRequest, ROLE_SYNTAX, type ReplayOffsetsResult } from '../core/offsets/index.js';
 import { writeFileWhole } from '../core/write-file-whole.js';
 
 export type ReplayOffsetsCommandResult = ReplayOffsetsResult & { exported_to?: string };
@@ -45,7 +44,7 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
     const { settings } = this.loadSettings(f);
     if (f.wait && !f.execute) throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--wait only applies with --execute.');
     const request = resolveReplayRequest(
-      { group: f.group, role: f.role, topics: f.topic, allTopics: f['all-topics'], toEarliest: f['to-earliest'], toLatest: f['to-latest'], toCurrent: f['to-current'], toOffset: f['to-offset'], shiftBy: f['shift-by'], toDatetime: f['to-datetime'], byDuration: f['by-duration'], fromFile: f['from-file'] === undefined ? undefined : readPlanFile(f['from-file']) },
+      { group: f.group, role: f.role, topics: f.topic, allTopics: f['all-topics'], toEarliest: f['to-earliest'], toLatest: f['to-latest'], toCurrent: f['to-current'], toOffset: f['to-offset'], shiftBy: f['shift-by'], toDatetime: f['to-datetime'], byDuration: f['by-duration'], fromFile: f['from-file'] === undefined ? undefined : await readPlanFile(f['from-file']) },
       settings.bus,
     );
     const admin = createKafkaOffsetsAdmin({ ...settings.bus.kafka, clientId: `${settings.bus.kafka.clientId}-replay-offsets`, logger: this.logger(settings) });
@@ -68,13 +67,5 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
       process.off('SIGINT', onSigint);
       await admin.close();
     }
-  }
-}
-
-function readPlanFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new FltsError('FLTS_OFFSETS_PLAN_INVALID', `Cannot read plan file ${file}: ${(cause as Error).message}`, { cause, details: { file } });
   }
 }

@@ -1,0 +1,19 @@
+import { clip } from '../clip-text.js';
+import { readFileBytes } from '../data/read-table.js';
+import { FltsError, isFltsError } from '../errors.js';
+
+/** A plan names one offset per partition: a few lines per topic. Far more is not a plan --export wrote. */
+const MAX_PLAN_BYTES = 16 * 1024 ** 2;
+
+/**
+ * The text of a `--from-file` plan. Read through the data reader, which refuses a named pipe, a device or a
+ * directory before reading: readFileSync of a FIFO waited for a writer for ever, and /dev/zero never ended.
+ */
+export async function readPlanFile(file: string): Promise<string> {
+  try {
+    return (await readFileBytes(file, MAX_PLAN_BYTES)).toString('utf8');
+  } catch (cause) {
+    const reason = isFltsError(cause) ? cause.message : (cause as Error).message;
+    throw new FltsError('FLTS_OFFSETS_PLAN_INVALID', `Cannot read plan file ${clip(file)}: ${reason}`, { cause, details: { file: clip(file) } });
+  }
+}
