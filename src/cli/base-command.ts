@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { createMessageBus, type MessageBus } from '../core/bus/index.js';
@@ -8,6 +8,7 @@ import { usageMessage } from './usage-message.js';
 import { reportError, stdoutFlushed } from './report-error.js';
 import { describeConfigFileError } from '../core/config/config-file-error.js';
 import { resolveSettings, type ResolvedSettings, type Settings } from '../core/config/settings.js';
+import { readRegularFile } from '../core/read-regular-file.js';
 import { FltsError, isFltsError, toFltsError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { createObjectStore, type ObjectStore } from '../core/storage/index.js';
@@ -16,17 +17,6 @@ import type { TrackingDeps } from '../core/tracking/index.js';
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof FltsCommand)['baseFlags'] & T['flags']>;
 
 const DEFAULT_CONFIG_FILE = 'flts.config.json';
-
-/** A regular file's text; a pipe, device or directory is refused without waiting on it. */
-function readRegularFile(file: string): string {
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    if (!fstatSync(fd).isFile()) throw new Error('not a regular file (a directory, device, pipe or socket)');
-    return readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** What a command hands to core: built once per command run, from its settings. */
 export interface CommandDeps {

@@ -1,6 +1,6 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { FltsError } from './errors.js';
+import { readRegularFile } from './read-regular-file.js';
 
 /** The setting a PEM file path came from, as messages name it: `FLTS_KAFKA_SSL_CA_FILE (setting bus.kafka.ssl.caFile)`. */
 export interface PemSetting {
@@ -16,7 +16,7 @@ function refuse(source: PemSetting, file: string, reason: string, cause?: unknow
 
 function readText(source: PemSetting, file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readRegularFile(file);
   } catch (cause) {
     throw refuse(source, file, `cannot be read: ${(cause as Error).message}`, cause);
   }

@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsCredentialSettings } from '../config/specs/distributed.js';
 import { FltsError } from '../errors.js';
@@ -182,6 +184,15 @@ describe('core > storage > aws-credential-sources', () => {
     it('refuses a missing token file as a setting to fix', async () => {
       const source = selectAwsCredentialSource({ ...NONE, webIdentityTokenFile: path.join(dir, 'no-token'), roleArn: 'arn:aws:iam::1:role/r', stsEndpoint: 'http://127.0.0.1:9' }, OPTIONS);
       expect(await failure(source.fetch())).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', message: expect.stringMatching(/^AWS_WEB_IDENTITY_TOKEN_FILE \(setting store.s3.aws.webIdentityTokenFile\) = .*no-token cannot be read \(ENOENT\)/) });
+    });
+  });
+
+  describe('a token file that is not a regular file', () => {
+    it('refuses a named pipe at once instead of waiting for a writer', async () => {
+      const pipe = path.join(dir, 'token-pipe');
+      await promisify(execFile)('mkfifo', [pipe]);
+      const source = selectAwsCredentialSource({ ...NONE, webIdentityTokenFile: pipe, roleArn: 'arn:aws:iam::1:role/r', stsEndpoint: 'http://127.0.0.1:9' }, OPTIONS);
+      expect(await failure(source.fetch())).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', message: expect.stringContaining('token-pipe cannot be read (not a regular file') });
     });
   });
 

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { request } from 'undici';
 import type { AwsCredentialSettings } from '../config/specs/distributed.js';
 import { clip, singleLine } from '../clip-text.js';
 import { FltsError } from '../errors.js';
+import { readRegularFile } from '../read-regular-file.js';
 import { redactSecrets } from '../redact.js';
 import { isTlsRefusal } from '../tls-files.js';
 
@@ -71,7 +71,7 @@ function isAllowedContainerHost(hostname: string): boolean {
 async function readTokenFile(key: AwsSetting, file: string): Promise<string> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readRegularFile(file);
   } catch (cause) {
     throw invalid(key, `= ${file} cannot be read (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}): the token file is mounted by the platform (a projected service account token); check the pod's volumes.`, cause);
   }
