@@ -160,6 +160,15 @@ describe('core > bus > messages (invalid messages are poison)', () => {
   });
 });
 
+describe('core > bus > messages (a run id names store keys)', () => {
+  it.each(['../../../../etc/passwd', '..', 'a/b', 'a\\b', 'a\u0000b', 'a\nb', 'x'.repeat(129)])('rejects run_id %j on model-training SUCCESS, model-selected and performance-eval', (runId) => {
+    const id = JSON.stringify(runId);
+    expect(invalidCode(() => decodeTrainingEvent({ key: 'trained-GRU', value: `{"operation":"Trained: GRU","status":"SUCCESS","config_hash":"h","run_id":${id}}` }))).toBe('FLTS_BUS_MESSAGE_INVALID');
+    expect(invalidCode(() => decodePromotion({ key: 'promotion', value: `{"config_hash":"h","run_id":${id},"model_type":"GRU"}` }))).toBe('FLTS_BUS_MESSAGE_INVALID');
+    expect(invalidCode(() => decodeInferenceNotice({ key: null, value: `{"log_bucket":"b","log_object_key":"k","run_id":${id},"model_type":"GRU"}` }))).toBe('FLTS_BUS_MESSAGE_INVALID');
+  });
+});
+
 describe('core > bus > topics', () => {
   it('names one group per trainer type (reference names) and one per serving replica', () => {
     expect(['GRU', 'LSTM', 'PROPHET'].map((type) => trainerGroupId(type))).toEqual(['train-gru', 'train-lstm', 'nonml-prophet']);

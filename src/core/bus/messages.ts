@@ -134,7 +134,7 @@ export function decodeTrainingEvent(message: EncodedMessage): TrainingEvent {
     configHash: requireKeySegment(body, topic, 'config_hash'),
   };
   if (status === 'RUNNING') return { ...base, status };
-  if (status === 'SUCCESS') return { ...base, status, runId: requireString(body, topic, 'run_id') };
+  if (status === 'SUCCESS') return { ...base, status, runId: requireKeySegment(body, topic, 'run_id') };
   return { ...base, status, runId: typeof body.run_id === 'string' && body.run_id !== '' ? body.run_id : null, error: optionalString(body, 'error', 'unknown error') };
 }
 
@@ -171,7 +171,7 @@ export function decodePromotion(message: EncodedMessage): PromotionNotice {
     ...body,
     identifier: optionalString(body, 'identifier'),
     config_hash: requireKeySegment(body, topic, 'config_hash'),
-    run_id: requireString(body, topic, 'run_id'),
+    run_id: requireKeySegment(body, topic, 'run_id'),
     model_type: requireString(body, topic, 'model_type').toUpperCase(),
   };
 }
@@ -213,7 +213,7 @@ export function decodeInferenceNotice(message: EncodedMessage): InferenceNotice 
     identifier: optionalString(body, 'identifier'),
     logBucket: requireString(body, topic, 'log_bucket'),
     logObjectKey: requireString(body, topic, 'log_object_key'),
-    runId: requireString(body, topic, 'run_id'),
+    runId: requireKeySegment(body, topic, 'run_id'),
     modelType: requireString(body, topic, 'model_type'),
     configHash: optionalString(body, 'config_hash'),
     rows: optionalNumber(body, topic, 'rows') ?? 0,
