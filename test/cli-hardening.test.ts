@@ -38,6 +38,10 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     const noHost = await runCli(['serve', '--port', '0', '--host', 'no-such-host.invalid', '--home', home, '--json', '--log-level', 'silent']);
     expect(noHost.json?.error).toMatchObject({ code: 'FLTS_SERVE_LISTEN_FAILED' });
     expect(noHost.exitCode).toBe(2);
+    // Past 255 characters getaddrinfo answers EINVAL rather than ENOTFOUND; it was FLTS_INTERNAL, exit 1.
+    const longHost = await runCli(['serve', '--port', '0', '--host', 'h'.repeat(300), '--home', home, '--json', '--log-level', 'silent']);
+    expect(longHost.json?.error).toMatchObject({ code: 'FLTS_SERVE_LISTEN_FAILED', details: { errno: 'EINVAL' } });
+    expect(longHost.exitCode).toBe(2);
   });
 
   it('names the listener that failed and the settings that move it: the daemon\'s health server, or its serving role\'s API', async () => {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 
 const LISTEN_REASONS: Readonly<Record<string, string>> = {
@@ -7,6 +8,8 @@ const LISTEN_REASONS: Readonly<Record<string, string>> = {
   EACCES: 'binding this port needs privileges',
   ENOTFOUND: 'the host name does not resolve',
   EAI_AGAIN: 'the host name could not be resolved right now',
+  // getaddrinfo's answer for a name no resolver would take (over 255 characters): a typo, not a bug.
+  EINVAL: 'the host is not a valid name or address',
 };
 
 /** Which listener failed, and the settings that move it (the catalogue hint speaks of the HTTP API's). */
@@ -29,7 +32,7 @@ export function explainListenFailure(host: string, port: number, errno: string, 
   const reason = LISTEN_REASONS[errno];
   if (!reason) return undefined;
   const { service, hint } = listener;
-  return new FltsError('FLTS_SERVE_LISTEN_FAILED', `Cannot listen${service ? ` for ${service}` : ''} on ${host}:${port}: ${reason} (${errno}).`, { cause, details: { host, port, errno }, ...(hint ? { hint } : {}) });
+  return new FltsError('FLTS_SERVE_LISTEN_FAILED', `Cannot listen${service ? ` for ${service}` : ''} on ${clip(host)}:${port}: ${reason} (${errno}).`, { cause, details: { host: clip(host), port, errno }, ...(hint ? { hint } : {}) });
 }
 
 /** `app.listen`, with the usual reasons it fails (port in use, unknown host) as a coded usage error. */
