@@ -17,4 +17,18 @@ describe('cli > report-error', () => {
     // Nothing pending: resolves at once.
     await stdoutFlushed(stdout);
   });
+
+  it('stdoutFlushed gives up on a reader that went away or never reads, so a failed command still exits', async () => {
+    const gone = new Writable({ highWaterMark: 1, write: () => undefined });
+    gone.on('error', () => undefined);
+    gone.write('{"status":"error"}');
+    const waiting = stdoutFlushed(gone);
+    gone.destroy(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    await waiting;
+
+    const stuck = new Writable({ highWaterMark: 1, write: () => undefined });
+    stuck.write('{"status":"error"}');
+    await stdoutFlushed(stuck, 20);
+    expect(stuck.writableLength).toBeGreaterThan(0);
+  });
 });

@@ -31,6 +31,20 @@ export function reportError(flts: FltsError, options: ReportErrorOptions): numbe
  * drops what a pipe has not taken yet: a JSON error larger than the pipe's buffer (64 KiB), read by a slower
  * process, arrived cut short and did not parse.
  */
-export async function stdoutFlushed(stdout: NodeJS.WritableStream & { writableLength: number } = process.stdout): Promise<void> {
-  if (stdout.writableLength > 0) await new Promise((resolve) => stdout.once('drain', resolve));
+export async function stdoutFlushed(stdout: NodeJS.WritableStream & { writableLength: number } = process.stdout, timeoutMs = STDOUT_FLUSH_TIMEOUT_MS): Promise<void> {
+  if (stdout.writableLength === 0) return;
+  // A reader that went away (EPIPE) or never reads (a pipe nobody drains) must not keep the process from exiting.
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      for (const event of ['drain', 'error', 'close'] as const) stdout.removeListener(event, done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    timer.unref();
+    for (const event of ['drain', 'error', 'close'] as const) stdout.once(event, done);
+  });
 }
+
+/** How long a failed command waits for its error to be read before it exits anyway. */
+const STDOUT_FLUSH_TIMEOUT_MS = 5_000;
