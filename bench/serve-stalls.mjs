@@ -1,73 +1,87 @@
 #!/usr/bin/env node
 // How long one large request holds everything else: each case is a request under the size limit that is costly to
-// handle (a gRPC ModelInfer of 200k parameters, the same over HTTP, a POST /actuals of 200k rows that scores 10k
-// remembered points), sent while /healthz is polled back to back. Printed per round: the request's own time, /healthz's
-// median when idle and its worst while the request runs, and the longest event-loop block (perf_hooks). A request
-// handled in one turn shows a worst /healthz as long as the request; one sliced over turns (loop-turns.ts) or refused
-// before its costly part stays near the idle figure. The gRPC client sends bytes encoded before timing, so its own
-// protobuf work is not counted against the server it shares the process with.
-// Usage: npm run build && node bench/serve-stalls.mjs [rounds=3] [cases=grpc,http,actuals]
+// handle (a gRPC ModelInfer of 200k parameters, the same over HTTP, an HTTP infer whose tensor data nests 4M brackets
+// deep, a POST /actuals of 200k rows that scores 10k remembered points), sent while /healthz is polled back to back;
+// `tensor` is the legitimate counterpart, an HTTP infer of 1 MB of tensor data answered 200. Printed per round: the
+// request's own time, /healthz's median when idle and its worst while the request runs, and the longest event-loop
+// block (perf_hooks). A request handled in one turn shows a worst /healthz as long as the request; one sliced over
+// turns (loop-turns.ts) or refused before its costly part stays near the idle figure. The gRPC client sends bytes
+// encoded before timing, so its own protobuf work is not counted against the server it shares the process with.
+// Builds given as name=<checkout> (each with `npm run build` done) are served side by side in this one process and
+// measured in turn, round by round, so each sees the same machine load; without any, this checkout's build is.
+// Usage: npm run build && node bench/serve-stalls.mjs [rounds=3] [cases=grpc,http,nested,tensor,actuals] [name=<checkout> ...]
+import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { resolveSettings } from '../dist/core/config/settings.js';
-import { silentLogger } from '../dist/core/logger.js';
-import { createNaiveModel } from '../dist/core/models/naive-model.js';
-import { TIME_FEATURE_COLUMNS } from '../dist/core/preprocess/time-features.js';
-import { buildServer } from '../dist/core/serve/build-server.js';
-import { createForecastAdmission } from '../dist/core/serve/forecast-admission.js';
-import { createLiveMonitor } from '../dist/core/serve/live-monitor.js';
-import { createModelHolder } from '../dist/core/serve/model-holder.js';
-import { startGrpcInferenceServer } from '../dist/core/serve/oip-grpc-server.js';
-import { inferencePackage } from '../dist/core/serve/oip-grpc-service.js';
-import { createPredictionRecorder } from '../dist/core/serve/prediction-recorder.js';
-import { openServedModel } from '../dist/core/serve/served-model.js';
-import { createServeMetrics } from '../dist/core/serve/serve-metrics.js';
 
-const [roundsText = '3', casesText = 'grpc,http,actuals'] = process.argv.slice(2);
+const [roundsText = '3', casesText = 'grpc,http,nested,tensor,actuals', ...buildSpecs] = process.argv.slice(2);
 const rounds = Number(roundsText);
 const cases = new Set(casesText.split(','));
+const specs = buildSpecs.length > 0 ? buildSpecs : [`this=${path.dirname(path.dirname(fileURLToPath(import.meta.url)))}`];
 
-const WINDOW = { inputSeqLen: 4, outputSeqLen: 2, features: ['down', 'up', ...TIME_FEATURE_COLUMNS], targets: ['down'] };
-const SCALER = { method: 'MinMaxScaler', columns: WINDOW.features, offset: [10, 0, -1, -1, -1, -1, -1, -1], scale: [100, 50, 2, 2, 2, 2, 2, 2] };
+async function startBuild(spec) {
+  const [name, root] = spec.split('=');
+  const load = (file) => import(path.resolve(root, 'dist/core', file));
+  const [{ resolveSettings }, { silentLogger }, { createNaiveModel }, { TIME_FEATURE_COLUMNS }, { buildServer }, { createForecastAdmission }, { createLiveMonitor }, { createModelHolder }, { startGrpcInferenceServer }, { inferencePackage }, { createPredictionRecorder }, { openServedModel }, { createServeMetrics }] =
+    await Promise.all(['config/settings.js', 'logger.js', 'models/naive-model.js', 'preprocess/time-features.js', 'serve/build-server.js', 'serve/forecast-admission.js', 'serve/live-monitor.js', 'serve/model-holder.js', 'serve/oip-grpc-server.js', 'serve/oip-grpc-service.js', 'serve/prediction-recorder.js', 'serve/served-model.js', 'serve/serve-metrics.js'].map(load));
+  const WINDOW = { inputSeqLen: 4, outputSeqLen: 2, features: ['down', 'up', ...TIME_FEATURE_COLUMNS], targets: ['down'] };
+  const SCALER = { method: 'MinMaxScaler', columns: WINDOW.features, offset: [10, 0, -1, -1, -1, -1, -1, -1], scale: [100, 50, 2, 2, 2, 2, 2, 2] };
+  const source = {
+    loadRun: async (runId) => ({ run: { runId, modelType: 'NAIVE', configHash: 'bench' }, model: createNaiveModel(WINDOW), scaler: SCALER }),
+    readPointer: async () => ({ runId: 'run-a', configHash: 'bench', modelType: 'NAIVE', source: 'current.json' }),
+    loadTestFrame: async () => {
+      throw new Error('no stored data');
+    },
+  };
+  const settings = resolveSettings({ flags: {} }).settings;
+  const batching = { maxBatch: 16, maxWaitMs: 0 };
+  const metrics = createServeMetrics({ processMetrics: false });
+  const holder = createModelHolder({ source, pollIntervalMs: 0, batching, metrics, logger: silentLogger });
+  const live = createLiveMonitor({ settings, holder, loadShadow: (runId) => openServedModel(source, runId, { batching }), replica: 'bench', logger: silentLogger });
+  const app = await buildServer({ holder, metrics, live });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  await holder.start();
+  const recorder = createPredictionRecorder({ metrics, logger: silentLogger, identifier: '' });
+  const grpcServer = await startGrpcInferenceServer(
+    { holder, metrics, modelName: 'flts', inferenceLength: 0, recorder, admission: createForecastAdmission({ maxRows: 0 }) },
+    { host: '127.0.0.1', port: 0, maxMessageBytes: settings.serve.bodyLimitBytes, logger: silentLogger },
+  );
+  return {
+    name,
+    url: `http://127.0.0.1:${app.server.address().port}`,
+    grpcPort: grpcServer.port,
+    inferencePackage,
+    close: async () => {
+      await grpcServer.close();
+      await app.close();
+      await holder.stop();
+      await live.stop();
+    },
+  };
+}
+
+const builds = [];
+for (const spec of specs) builds.push(await startBuild(spec));
+const label = (build, text) => (builds.length > 1 ? `${build.name.padEnd(8)} ${text}` : text);
+
 const STEP_MS = 120_000;
 const START_MS = Date.UTC(2018, 1, 6);
-const source = {
-  loadRun: async (runId) => ({ run: { runId, modelType: 'NAIVE', configHash: 'bench' }, model: createNaiveModel(WINDOW), scaler: SCALER }),
-  readPointer: async () => ({ runId: 'run-a', configHash: 'bench', modelType: 'NAIVE', source: 'current.json' }),
-  loadTestFrame: async () => {
-    throw new Error('no stored data');
-  },
-};
-const settings = resolveSettings({ flags: {} }).settings;
-const batching = { maxBatch: 16, maxWaitMs: 0 };
-const metrics = createServeMetrics({ processMetrics: false });
-const holder = createModelHolder({ source, pollIntervalMs: 0, batching, metrics, logger: silentLogger });
-const live = createLiveMonitor({ settings, holder, loadShadow: (runId) => openServedModel(source, runId, { batching }), replica: 'bench', logger: silentLogger });
-const app = await buildServer({ holder, metrics, live });
-await app.listen({ port: 0, host: '127.0.0.1' });
-await holder.start();
-const url = `http://127.0.0.1:${app.server.address().port}`;
-const recorder = createPredictionRecorder({ metrics, logger: silentLogger, identifier: '' });
-const grpcServer = await startGrpcInferenceServer(
-  { holder, metrics, modelName: 'flts', inferenceLength: 0, recorder, admission: createForecastAdmission({ maxRows: 0 }) },
-  { host: '127.0.0.1', port: 0, maxMessageBytes: settings.serve.bodyLimitBytes, logger: silentLogger },
-);
-
 const rows = (from, count) => {
   const index = Array.from({ length: count }, (_, i) => from + i);
   return { ts: index.map((g) => new Date(START_MS + g * STEP_MS).toISOString().slice(0, 19).replace('T', ' ')), down: index.map((g) => Math.round((20 + Math.sin(g / 3) + (g % 50)) * 100) / 100), up: index.map((g) => 5 + (g % 3)) };
 };
-const post = async (path, body) => {
-  const response = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+const post = async (url, body) => {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   return { status: response.status, json: await response.json() };
 };
-const healthz = async () => {
-  const started = performance.now();
-  await (await fetch(`${url}/healthz`)).text();
-  return performance.now() - started;
-};
 
-async function measure(label, send) {
+async function measure(build, text, send) {
+  const healthz = async () => {
+    const started = performance.now();
+    await (await fetch(`${build.url}/healthz`)).text();
+    return performance.now() - started;
+  };
   const idle = [];
   for (let i = 0; i < 21; i++) idle.push(await healthz());
   const delay = monitorEventLoopDelay({ resolution: 5 });
@@ -84,13 +98,26 @@ async function measure(label, send) {
   await polling;
   delay.disable();
   const median = idle.sort((a, b) => a - b)[10];
-  console.log(`${label}: ${took.toFixed(0)} ms, ${answer}; /healthz idle ${median.toFixed(1)} ms, worst during ${worst.toFixed(0)} ms; longest loop block ${(delay.max / 1e6).toFixed(0)} ms`);
+  console.log(`${label(build, text)}: ${took.toFixed(0)} ms, ${answer}; /healthz idle ${median.toFixed(1)} ms, worst during ${worst.toFixed(0)} ms; longest loop block ${(delay.max / 1e6).toFixed(0)} ms`);
 }
 
 const data = rows(0, 16);
 const names = Array.from({ length: 200_000 }, (_, i) => `p${i}`);
+/** Each round sends the case's request to every build in turn. */
+async function eachRound(send) {
+  for (let round = 0; round < rounds; round++) for (const build of builds) await send(build, round);
+}
+const infer = async (build, body) => {
+  const { status, json } = await post(`${build.url}/v2/models/flts/infer`, body);
+  return `${status} ${json.code ?? ''}${json.message ? ` ${json.message.slice(0, 70)}` : ''}`;
+};
+const inputs = (of) => [
+  { name: 'ts', datatype: 'BYTES', shape: [of.ts.length], data: of.ts },
+  { name: 'down', datatype: 'FP64', shape: [of.down.length], data: of.down },
+  { name: 'up', datatype: 'FP64', shape: [of.up.length], data: of.up },
+];
 if (cases.has('grpc')) {
-  const method = inferencePackage().GRPCInferenceService.service.ModelInfer;
+  const method = builds[0].inferencePackage().GRPCInferenceService.service.ModelInfer;
   const message = method.requestSerialize({
     model_name: 'flts',
     inputs: [
@@ -101,40 +128,39 @@ if (cases.has('grpc')) {
     parameters: Object.fromEntries(names.map((name) => [name, { string_param: 'x' }])),
   });
   const RawClient = grpc.makeGenericClientConstructor({ ModelInfer: { ...method, requestSerialize: (bytes) => bytes } });
-  const client = new RawClient(`127.0.0.1:${grpcServer.port}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 });
-  for (let round = 0; round < rounds; round++) {
-    await measure(`gRPC ModelInfer, 200k parameters (${(message.length / 1e6).toFixed(1)} MB)`, () => new Promise((resolve) => client.ModelInfer(message, (error) => resolve(error ? `${grpc.status[error.code]} ${error.details.slice(0, 80)}` : 'OK'))));
-  }
-  client.close();
+  const clients = new Map(builds.map((build) => [build, new RawClient(`127.0.0.1:${build.grpcPort}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 })]));
+  await eachRound((build) =>
+    measure(build, `gRPC ModelInfer, 200k parameters (${(message.length / 1e6).toFixed(1)} MB)`, () => new Promise((resolve) => clients.get(build).ModelInfer(message, (error) => resolve(error ? `${grpc.status[error.code]} ${error.details.slice(0, 80)}` : 'OK')))),
+  );
+  for (const client of clients.values()) client.close();
 }
 if (cases.has('http')) {
-  const inputs = [
-    { name: 'ts', datatype: 'BYTES', shape: [16], data: data.ts },
-    { name: 'down', datatype: 'FP64', shape: [16], data: data.down },
-    { name: 'up', datatype: 'FP64', shape: [16], data: data.up },
-  ];
-  const body = JSON.stringify({ inputs, parameters: Object.fromEntries(names.map((name) => [name, 'x'])) });
-  for (let round = 0; round < rounds; round++) {
-    await measure(`HTTP infer, 200k parameters (${(body.length / 1e6).toFixed(1)} MB)`, async () => {
-      const { status, json } = await post('/v2/models/flts/infer', body);
-      return `${status} ${json.code ?? ''}`;
-    });
-  }
+  const body = JSON.stringify({ inputs: inputs(data), parameters: Object.fromEntries(names.map((name) => [name, 'x'])) });
+  await eachRound((build) => measure(build, `HTTP infer, 200k parameters (${(body.length / 1e6).toFixed(1)} MB)`, () => infer(build, body)));
+}
+if (cases.has('nested')) {
+  // The size limit's worth of brackets as one tensor's data: refused for nesting deeper than its shape, once parsed.
+  const depth = 4_000_000;
+  const body = JSON.stringify({ inputs: inputs(data) }).replace(JSON.stringify(data.up), `${'['.repeat(depth)}1${']'.repeat(depth)}`);
+  await eachRound((build) => measure(build, `HTTP infer, data nested 4M deep (${(body.length / 1e6).toFixed(1)} MB)`, () => infer(build, body)));
+}
+if (cases.has('tensor')) {
+  // Legitimate and large: 1 MB of tensor data, each input's data as long as its shape says, answered 200.
+  const body = JSON.stringify({ inputs: inputs(rows(0, 35_000)) });
+  await eachRound((build) => measure(build, `HTTP infer, 35k rows of tensor data (${(body.length / 1e6).toFixed(1)} MB)`, () => infer(build, body)));
 }
 if (cases.has('actuals')) {
   const actuals = rows(16, 200_000);
-  for (let round = 0; round < rounds; round++) {
+  const body = (identifier) => JSON.stringify({ identifier, data: { ts: actuals.ts, down: actuals.down } });
+  await eachRound(async (build, round) => {
     // 10k remembered points, each round a series of its own: one forecast of 10,000 rows from the 16 rows before the actuals.
     const identifier = `round-${round}`;
-    await post('/predict', JSON.stringify({ identifier, data, inference_length: 10_000 }));
-    const body = JSON.stringify({ identifier, data: { ts: actuals.ts, down: actuals.down } });
-    await measure(`POST /actuals, 200k rows (${(body.length / 1e6).toFixed(1)} MB)`, async () => {
-      const { status, json } = await post('/actuals', body);
+    await post(`${build.url}/predict`, JSON.stringify({ identifier, data, inference_length: 10_000 }));
+    const text = body(identifier);
+    await measure(build, `POST /actuals, 200k rows (${(text.length / 1e6).toFixed(1)} MB)`, async () => {
+      const { status, json } = await post(`${build.url}/actuals`, text);
       return `${status} matched ${json.matched}, ignored ${json.ignored}, rmse ${json.runs?.[0]?.rmse}`;
     });
-  }
+  });
 }
-await grpcServer.close();
-await app.close();
-await holder.stop();
-await live.stop();
+for (const build of builds) await build.close();

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { postJson, readJsonResponse, requestData, useTestServer } from './serve-fixtures.js';
 
 /** The binary tensor data extension: a JSON header, then each tensor's little-endian bytes. */
@@ -145,10 +145,54 @@ describe('serve > Open Inference Protocol over HTTP', () => {
       const { status, json } = await readJsonResponse(await fetch(infer, { method: 'POST', headers, body }));
       expect(status).toBe(400);
       expect(json.code).toBe('FLTS_REQUEST_INVALID');
-      expect(json.error).toMatch(/'down' nests its data deeper than its 1-dimensional shape/);
+      expect(json.error).toMatch(/^FLTS_REQUEST_INVALID: Invalid request: body\/inputs\/1\/data nests deeper than the 11 levels an inference request has/);
     }
+    // Within the nesting any tensor may have, data deeper than its own shape is refused once parsed.
+    const deeper = await postJson(infer, { inputs: [jsonInputs[0], { name: 'down', shape: [7], datatype: 'FP64', data: (data.down as number[]).map((v) => [[v]]) }, jsonInputs[2]] });
+    expect(deeper.json.error).toMatch(/'down' nests its data deeper than its 1-dimensional shape/);
     const nestedOk = await postJson(infer, { inputs: [jsonInputs[0], { name: 'down', shape: [7, 1], datatype: 'FP64', data: (data.down as number[]).map((v) => [v]) }, jsonInputs[2]] });
     expect(nestedOk.json.outputs[1].data).toEqual(predicted.down);
+  });
+
+  it('refuses a body over the schema\'s bounds from its text, before JSON.parse reads it, with the schema\'s answer', async () => {
+    const many = (count: number): Record<string, string> => Object.fromEntries(Array.from({ length: count }, (_, i) => [`p${i}`, 'x']));
+    const cases: Array<[object, string]> = [
+      [{ inputs: jsonInputs, parameters: many(10_000) }, 'body/parameters must NOT have more than 64 properties'],
+      [{ inputs: jsonInputs.map((input, i) => (i === 1 ? { ...input, parameters: many(65) } : input)) }, 'body/inputs/1/parameters must NOT have more than 64 properties'],
+      [{ inputs: jsonInputs, outputs: [{ name: 'down', parameters: many(65) }] }, 'body/outputs/0/parameters must NOT have more than 64 properties'],
+      [{ inputs: jsonInputs.map((input, i) => (i === 2 ? { ...input, shape: [7, 1, 1, 1, 1, 1, 1, 1, 1] } : input)) }, 'body/inputs/2/shape must NOT have more than 8 items'],
+      [{ inputs: Array.from({ length: 1025 }, () => jsonInputs[1]) }, 'body/inputs must NOT have more than 1024 items'],
+      [{ inputs: jsonInputs, extension: many(10_000) }, 'body/extension must NOT have more than 64 properties'],
+    ];
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      for (const [request, reason] of cases) {
+        const body = JSON.stringify(request);
+        // As JSON, and as tritonclient sends it (no content type: the body reaches the route as bytes).
+        for (const headers of [{ 'content-type': 'application/json' }, {}]) {
+          const { status, json } = await readJsonResponse(await fetch(infer, { method: 'POST', headers, body }));
+          expect({ status, code: json.code, message: json.message }).toEqual({ status: 400, code: 'FLTS_REQUEST_INVALID', message: `Invalid request: ${reason}.` });
+        }
+        expect(parse.mock.calls.filter(([text]) => typeof text === 'string' && text.length >= body.length)).toEqual([]);
+      }
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it('still answers a large legitimate tensor, its data as long as its shape says, and refuses a shorter one', async () => {
+    const rows = requestData(5_000);
+    const inputs = [
+      { name: 'timestamp', shape: [5_000], datatype: 'BYTES', data: rows.ts },
+      { name: 'down', shape: [5_000], datatype: 'FP64', data: rows.down },
+      { name: 'up', shape: [5_000, 1], datatype: 'FP64', data: (rows.up as number[]).map((value) => [value]) },
+    ];
+    expect(JSON.stringify({ inputs }).length).toBeGreaterThan(200_000);
+    const { status, json } = await postJson(infer, { inputs });
+    expect(status).toBe(200);
+    expect(json.outputs[1]).toMatchObject({ name: 'down', shape: [2] });
+    const short = await postJson(infer, { inputs: inputs.map((input) => (input.name === 'down' ? { ...input, shape: [5_001] } : input)) });
+    expect({ status: short.status, code: short.json.code, message: short.json.message }).toEqual({ status: 400, code: 'FLTS_REQUEST_INVALID', message: "Input 'down' has shape [5001] but 5000 values." });
   });
 
   it('answers a model name longer than the router allows with a coded 404, on every model route', async () => {

@@ -61,6 +61,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route decodes its body itself: any content type but JSON (or none) reaches it as a Buffer. */
     rawBody?: boolean;
+    /** A check of a JSON body's text before JSON.parse: a bound cheaper to refuse on the text than after parsing. */
+    jsonBounds?: (text: string) => FltsError | undefined;
   }
 }
 
@@ -75,6 +77,8 @@ export function installJsonParser(app: FastifyInstance, bodyLimit: number): void
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, {});
+    const problem = request.routeOptions.config?.jsonBounds?.(text);
+    if (problem) return done(problem, undefined);
     try {
       done(null, JSON.parse(text));
     } catch (error) {

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { decodeHttpInferRequest, encodeHttpInferResponse, INFERENCE_HEADER, splitRawBody, type HttpInferBody } from './oip-http-binding.js';
+import { inferBodyBoundsProblem } from './oip-json-bounds.js';
 import { modelMetadata, OIP_SERVER_METADATA, runOipInference, servedModelNamed } from './oip-inference.js';
 import { inferSchema, modelMetadataSchema, modelParams } from './schemas/kserve.js';
 import type { ServeContext } from './serve-context.js';
@@ -48,11 +49,13 @@ export function registerKserveRoutes(context: ServeContext): void {
     method: 'POST',
     url: '/v2/models/:name/infer',
     schema: inferSchema,
-    config: { rawBody: true },
+    // The schema's bounds are checked on the text first, whatever the content type: a body of the size limit over them
+    // would hold the event loop in JSON.parse and validation before the schema refused it.
+    config: { rawBody: true, jsonBounds: inferBodyBoundsProblem },
     // A body without a JSON content type is the JSON request, or its header and the binary tensor data.
     preValidation: async (request) => {
       if (!Buffer.isBuffer(request.body)) return;
-      const { json, binary } = splitRawBody(request.body, request.headers[INFERENCE_HEADER]);
+      const { json, binary } = splitRawBody(request.body, request.headers[INFERENCE_HEADER], inferBodyBoundsProblem);
       request.body = json;
       if (binary.length > 0 || request.headers[INFERENCE_HEADER] !== undefined) binaryParts.set(request, binary);
     },

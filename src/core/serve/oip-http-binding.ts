@@ -28,9 +28,9 @@ function invalid(message: string, details: Record<string, unknown> = {}): FltsEr
 
 /**
  * A body that arrived as bytes (no JSON content type): all JSON, or, with the header length given, a JSON
- * header followed by the inputs' binary data.
+ * header followed by the inputs' binary data. `bounds` checks the JSON's text before it is parsed.
  */
-export function splitRawBody(raw: Buffer, headerLength: string | string[] | undefined): { json: unknown; binary: Buffer } {
+export function splitRawBody(raw: Buffer, headerLength: string | string[] | undefined, bounds?: (text: string) => FltsError | undefined): { json: unknown; binary: Buffer } {
   let jsonLength = raw.length;
   if (headerLength !== undefined) {
     const text = Array.isArray(headerLength) ? headerLength[0] : headerLength;
@@ -42,6 +42,8 @@ export function splitRawBody(raw: Buffer, headerLength: string | string[] | unde
   const text = raw.subarray(0, jsonLength).toString('utf8').trim();
   let json: unknown = {};
   if (text !== '') {
+    const problem = bounds?.(text);
+    if (problem) throw problem;
     try {
       json = JSON.parse(text);
     } catch (error) {
