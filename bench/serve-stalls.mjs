@@ -10,6 +10,7 @@
 // Builds given as name=<checkout> (each with `npm run build` done) are served side by side in this one process and
 // measured in turn, round by round, so each sees the same machine load; without any, this checkout's build is.
 // Usage: npm run build && node bench/serve-stalls.mjs [rounds=3] [cases=grpc,http,nested,tensor,actuals] [name=<checkout> ...]
+import fs from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +77,9 @@ const post = async (url, body) => {
   return { status: response.status, json: await response.json() };
 };
 
+/** Each case's figures per build, for the medians printed at the end. */
+const results = new Map();
+
 async function measure(build, text, send) {
   const healthz = async () => {
     const started = performance.now();
@@ -98,7 +102,9 @@ async function measure(build, text, send) {
   await polling;
   delay.disable();
   const median = idle.sort((a, b) => a - b)[10];
-  console.log(`${label(build, text)}: ${took.toFixed(0)} ms, ${answer}; /healthz idle ${median.toFixed(1)} ms, worst during ${worst.toFixed(0)} ms; longest loop block ${(delay.max / 1e6).toFixed(0)} ms`);
+  const key = label(build, text);
+  results.set(key, [...(results.get(key) ?? []), { took, worst, block: delay.max / 1e6 }]);
+  console.log(`${key}: ${took.toFixed(0)} ms, ${answer}; /healthz idle ${median.toFixed(1)} ms, worst during ${worst.toFixed(0)} ms; longest loop block ${(delay.max / 1e6).toFixed(0)} ms`);
 }
 
 const data = rows(0, 16);
@@ -164,3 +170,10 @@ if (cases.has('actuals')) {
   });
 }
 for (const build of builds) await build.close();
+if (rounds > 1) {
+  const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+  console.log(`\nmedians of ${rounds} rounds (load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}, node ${process.version}):`);
+  for (const [key, runs] of results) {
+    console.log(`${key}: ${median(runs.map((run) => run.took)).toFixed(0)} ms; /healthz worst during ${median(runs.map((run) => run.worst)).toFixed(0)} ms; longest loop block ${median(runs.map((run) => run.block)).toFixed(0)} ms`);
+  }
+}

@@ -26,9 +26,12 @@ describe('serve > OIP JSON bounds, read from the body text before it is parsed',
       { inputs: [tensor], outputs: Array.from({ length: 1025 }, () => ({ name: 'down' })) },
     ];
     for (const body of bodies) {
-      const problem = inferBodyBoundsProblem(JSON.stringify(body));
-      expect(problem?.code).toBe('FLTS_REQUEST_INVALID');
-      expect(problem?.message).toBe(schemaMessage(body));
+      // Compact, and indented: whitespace is jumped over, never counted.
+      for (const text of [JSON.stringify(body), JSON.stringify(body, null, 2)]) {
+        const problem = inferBodyBoundsProblem(text);
+        expect(problem?.code).toBe('FLTS_REQUEST_INVALID');
+        expect(problem?.message).toBe(schemaMessage(body));
+      }
     }
   });
 
@@ -44,7 +47,9 @@ describe('serve > OIP JSON bounds, read from the body text before it is parsed',
     for (const body of bodies) {
       expect(schemaMessage(body)).toBeUndefined();
       expect(inferBodyBoundsProblem(JSON.stringify(body))).toBeUndefined();
+      expect(inferBodyBoundsProblem(JSON.stringify(body, null, 2))).toBeUndefined();
     }
+    expect(inferBodyBoundsProblem(`{"inputs":[${' '.repeat(100_000)}${JSON.stringify(tensor)} , \n\t${JSON.stringify(tensor)}]}`)).toBeUndefined();
     // Not JSON: left for JSON.parse to name.
     for (const text of ['{"inputs": [', '{"inputs": "', ']]]', '{"a": 1}}, "b"', 'nul']) expect(inferBodyBoundsProblem(text)).toBeUndefined();
   });

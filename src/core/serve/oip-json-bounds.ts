@@ -7,11 +7,9 @@ import { MAX_PARAMETERS, MAX_SHAPE_DIMENSIONS, MAX_TENSORS } from './schemas/kse
  */
 export const MAX_JSON_DEPTH = 3 + MAX_SHAPE_DIMENSIONS;
 
-const SPACE = 0x20;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
-const COLON = 0x3a;
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
@@ -43,16 +41,21 @@ function stringEnd(text: string, open: number): number {
 /** An array whose items are not counted (a tensor's data): bounded by the body limit alone. */
 const UNBOUNDED = 0x7fffffff;
 
+/** The characters the scan stops at: quotes, brackets and (in containers whose entries are counted) commas. */
+const STOPS = ['"', '[', ']', '{', '}', ','];
+const COUNTED_STOPS = STOPS.length;
+const UNCOUNTED_STOPS = STOPS.length - 1;
+
 /**
  * The route schema's bounds on an inference request (64 parameters per request, input and output, 1024 inputs and
  * outputs, 8 shape dimensions), every object's keys held to the parameters' bound and the nesting to
  * MAX_JSON_DEPTH, checked on the body's text in one pass before JSON.parse: a body of the size limit made of 200k
  * parameters held the event loop for a quarter of a second in parsing and validation before the schema refused it,
- * and one of millions of nested brackets for a second. The answer is the schema's ("Invalid request:
- * body/parameters must NOT have more than 64 properties."). Only brackets, commas, colons and string bounds are
- * looked at, and inside arrays whose items are not counted (tensor data) numbers are jumped over to the next
- * bracket or quote, found by indexOf, so tensor data costs well under its JSON.parse. Text that is no valid JSON is left to JSON.parse to
- * name, as is anything within the bounds.
+ * and one of millions of nested brackets for seconds. The answer is the schema's ("Invalid request:
+ * body/parameters must NOT have more than 64 properties."). The scan stops only at quotes, brackets and commas,
+ * found by indexOf, and inside arrays whose items are not counted (tensor data) not at commas: numbers, literals and
+ * whitespace are jumped over: 1 MB of tensor data (timestamps and numbers) scans in a quarter of its JSON.parse, text
+ * packed with strings or brackets in about its JSON.parse, whitespace in a few indexOf passes. Text that is no valid JSON is left to JSON.parse to name, as is anything within the bounds.
  */
 export function inferBodyBoundsProblem(text: string): FltsError | undefined {
   // Per open container, by depth (0 = the body's own value): object or array, separators seen, bound on entries,
@@ -72,31 +75,30 @@ export function inferBodyBoundsProblem(text: string): FltsError | undefined {
     for (let level = 1; level <= through; level++) out += `/${isObject[level - 1] ? key(level - 1) : bounds[level - 1] === UNBOUNDED ? '*' : separators[level - 1]}`;
     return out;
   };
-  // Under `inputs` or `outputs`, each tensor's object is at depth 3 (body, array, tensor).
-  const tensorList = (): string | undefined => (depth >= 2 && isObject[0] && !isObject[1] ? key(0) : undefined);
-  // Where each character that matters inside an uncounted array next occurs: searched again only once passed, so
-  // each search covers new text and the whole body is searched once per character.
+  // Where each stop next occurs: searched again only once passed, so each search covers new text and the body is
+  // searched through once per kind of stop, however many times the scan jumps.
   const length = text.length;
-  const next = [-1, -1, -1, -1, -1];
-  const SKIPPED_TO = ['"', '[', ']', '{', '}'];
-  const nextStructural = (from: number): number => {
+  const next = new Int32Array(STOPS.length).fill(-1);
+  const nextStop = (from: number, kinds: number): number => {
     let nearest = length;
-    for (let k = 0; k < 5; k++) {
+    for (let k = 0; k < kinds; k++) {
       if (next[k] < from) {
-        const found = text.indexOf(SKIPPED_TO[k], from);
+        const found = text.indexOf(STOPS[k], from);
         next[k] = found < 0 ? length : found;
       }
       if (next[k] < nearest) nearest = next[k];
     }
     return nearest;
   };
-  for (let i = 0; i < length; i++) {
+  let i = 0;
+  while (i < length) {
     let c = text.charCodeAt(i);
-    // Numbers and literals in tensor data are jumped over to the next bracket or quote; a string array's quotes and
-    // commas are stepped over as they come, which costs less than searching for each.
-    if (c > SPACE && c !== QUOTE && c !== COMMA && c !== OPEN_ARRAY && c !== CLOSE_ARRAY && c !== OPEN_OBJECT && c !== CLOSE_OBJECT && depth > 0 && bounds[depth - 1] === UNBOUNDED) {
-      i = nextStructural(i);
-      if (i === length) break;
+    const counted = depth === 0 || bounds[depth - 1] !== UNBOUNDED;
+    if (c !== QUOTE && c !== OPEN_ARRAY && c !== CLOSE_ARRAY && c !== OPEN_OBJECT && c !== CLOSE_OBJECT && (c !== COMMA || !counted)) {
+      // Items packed without spaces (strings, arrays) are stepped to, which costs less than searching for each.
+      const after = text.charCodeAt(i + 1);
+      i = c === COMMA && (after === QUOTE || after === OPEN_ARRAY || after === OPEN_OBJECT) ? i + 1 : nextStop(i, counted ? COUNTED_STOPS : UNCOUNTED_STOPS);
+      if (i >= length) break;
       c = text.charCodeAt(i);
     }
     if (c === QUOTE) {
@@ -105,20 +107,24 @@ export function inferBodyBoundsProblem(text: string): FltsError | undefined {
       if (depth > 0 && awaitingKey[depth - 1]) {
         keyStart[depth - 1] = i + 1;
         keyEnd[depth - 1] = end;
+        awaitingKey[depth - 1] = 0;
       }
-      i = end;
-    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      i = end + 1;
+      continue;
+    }
+    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
       if (depth === limit) return tooDeep(path(bounds.indexOf(UNBOUNDED) >= 0 ? bounds.indexOf(UNBOUNDED) : depth));
       const object = c === OPEN_OBJECT;
       isObject[depth] = object ? 1 : 0;
       separators[depth] = 0;
       awaitingKey[depth] = object ? 1 : 0;
-      bounds[depth] = object ? MAX_PARAMETERS : arrayBound(depth, depth > 0 && isObject[depth - 1] ? key(depth - 1) : undefined, tensorList());
+      bounds[depth] = object ? MAX_PARAMETERS : depth === 1 || depth === 3 ? arrayBound(depth, isObject[depth - 1] ? key(depth - 1) : undefined, isObject[0] && !isObject[1] ? key(0) : undefined) : UNBOUNDED;
       depth++;
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       if (depth === 0) return undefined;
       depth--;
-    } else if (c === COMMA) {
+    } else {
+      // A comma of a counted container (or of none: not JSON).
       if (depth === 0) return undefined;
       const level = depth - 1;
       // A separator more than the bound allows: the entry after it is one too many.
@@ -127,9 +133,8 @@ export function inferBodyBoundsProblem(text: string): FltsError | undefined {
         return new FltsError('FLTS_REQUEST_INVALID', `Invalid request: ${path(level)} must NOT have more than ${bounds[level]} ${unit}.`, { details: { field: path(level), bound: bounds[level] } });
       }
       if (isObject[level]) awaitingKey[level] = 1;
-    } else if (c === COLON) {
-      if (depth > 0) awaitingKey[depth - 1] = 0;
     }
+    i++;
   }
   return undefined;
 }
@@ -143,9 +148,12 @@ function tooDeep(path: string): FltsError {
   );
 }
 
-/** An array's bound on its items, by where it is: `inputs` and `outputs`, and a tensor's `shape`; the rest (data) by the body limit. */
-function arrayBound(depth: number, key: string | undefined, tensorList: string | undefined): number {
+/**
+ * An array's bound on its items, by where it is (`key` names it in its object, `list` the body's key a tensor is in):
+ * `inputs` and `outputs`, and an input's `shape`; the rest (data) by the body limit.
+ */
+function arrayBound(depth: number, key: string | undefined, list: string | undefined): number {
   if (depth === 1 && (key === 'inputs' || key === 'outputs')) return MAX_TENSORS;
-  if (depth === 3 && key === 'shape' && tensorList === 'inputs') return MAX_SHAPE_DIMENSIONS;
+  if (depth === 3 && key === 'shape' && list === 'inputs') return MAX_SHAPE_DIMENSIONS;
   return UNBOUNDED;
 }
