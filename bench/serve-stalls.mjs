@@ -109,9 +109,9 @@ async function measure(build, text, send) {
 
 const data = rows(0, 16);
 const names = Array.from({ length: 200_000 }, (_, i) => `p${i}`);
-/** Each round sends the case's request to every build in turn. */
+/** Each round sends the case's request to every build in turn, the first one first in even rounds and last in odd ones. */
 async function eachRound(send) {
-  for (let round = 0; round < rounds; round++) for (const build of builds) await send(build, round);
+  for (let round = 0; round < rounds; round++) for (const build of round % 2 ? [...builds].reverse() : builds) await send(build, round);
 }
 const infer = async (build, body) => {
   const { status, json } = await post(`${build.url}/v2/models/flts/infer`, body);
