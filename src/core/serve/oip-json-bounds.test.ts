@@ -50,6 +50,8 @@ describe('serve > OIP JSON bounds, read from the body text before it is parsed',
       expect(inferBodyBoundsProblem(JSON.stringify(body, null, 2))).toBeUndefined();
     }
     expect(inferBodyBoundsProblem(`{"inputs":[${' '.repeat(100_000)}${JSON.stringify(tensor)} , \n\t${JSON.stringify(tensor)}]}`)).toBeUndefined();
+    // Binary tensor data after the JSON (sent as application/json by mistake) is not read: JSON.parse names it.
+    expect(inferBodyBoundsProblem(`${JSON.stringify({ inputs: [tensor] })}${'[{'.repeat(100)}${',,'.repeat(100)}`)).toBeUndefined();
     // Not JSON: left for JSON.parse to name.
     for (const text of ['{"inputs": [', '{"inputs": "', ']]]', '{"a": 1}}, "b"', 'nul']) expect(inferBodyBoundsProblem(text)).toBeUndefined();
   });

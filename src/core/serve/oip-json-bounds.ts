@@ -121,7 +121,9 @@ export function inferBodyBoundsProblem(text: string): FltsError | undefined {
       bounds[depth] = object ? MAX_PARAMETERS : depth === 1 || depth === 3 ? arrayBound(depth, isObject[depth - 1] ? key(depth - 1) : undefined, isObject[0] && !isObject[1] ? key(0) : undefined) : UNBOUNDED;
       depth++;
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
-      if (depth === 0) return undefined;
+      // The body's value ends here: what follows (binary tensor data sent as JSON, say) is JSON.parse's to refuse,
+      // which it does at its first character, having parsed no more than this bounded value.
+      if (depth <= 1) return undefined;
       depth--;
     } else {
       // A comma of a counted container (or of none: not JSON).
