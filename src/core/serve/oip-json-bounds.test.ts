@@ -39,7 +39,8 @@ describe('serve > OIP JSON bounds, read from the body text before it is parsed',
     const bodies = [
       { inputs: [{ ...tensor, shape: [3, 1, 1, 1, 1, 1, 1, 1], parameters: many(64), data: nested(8) }], parameters: many(64), outputs: [{ name: 'down', parameters: many(64) }] },
       { inputs: Array.from({ length: 1024 }, () => tensor), outputs: Array.from({ length: 1024 }, () => ({ name: 'down' })) },
-      { inputs: [{ ...tensor, name: '{[,,"\\', datatype: 'BYTES', data: [',,,,[[[[[[[[[[[[[[', '\\"', ']]]]}}}}'] }], parameters: { ',': '{', 'q"': '[', '\\': ']' } },
+      { inputs: [{ ...tensor, name: '{[,,"\\', datatype: 'BYTES', data: [',,,,[[[[[[[[[[[[[[', '\\"', ']]]]}}}}', '[[[[[[[[[[[[', '\\', '"[[[[[[[[[[[[', '{{{{{{{{{{{{{{{{'] }], parameters: { ',': '{', 'q"': '[', '\\': ']' } },
+      { inputs: [{ ...tensor, datatype: 'BYTES', shape: [10_000], data: Array.from({ length: 10_000 }, (_, i) => (i % 997 === 0 ? '[[[[[[[[[[[[\\"' : `[{${i}`)) }] },
       // Tensor data is counted by the body limit, not by the schema.
       { inputs: [{ ...tensor, shape: [200_000], data: Array.from({ length: 200_000 }, (_, i) => (i % 7 === 0 ? null : i / 3)) }] },
       { inputs: [{ ...tensor, shape: [50_000, 1], data: Array.from({ length: 50_000 }, (_, i) => [i]) }] },
