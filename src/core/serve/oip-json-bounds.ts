@@ -38,8 +38,11 @@ function stringEnd(text: string, open: number): number {
   }
 }
 
-/** Plain strings (no escapes), each followed by a comma: bounded, so matching never holds a long backtracking stack. */
-const STRING_RUN = /(?:"[^"\\]*",){1,4096}/y;
+/**
+ * Plain strings (no escapes), each followed by a comma (and JSON whitespace, as indented data has): bounded, so
+ * matching never holds a long backtracking stack.
+ */
+const STRING_RUN = /(?:"[^"\\]*"[ \t\r\n]*,[ \t\r\n]*){1,4096}/y;
 
 /** An array whose items are not counted (a tensor's data): bounded by the body limit alone. */
 const UNBOUNDED = 0x7fffffff;
