@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
-import { createMessageBus, type MessageBus } from '../core/bus/index.js';
+import { createMessageBus, type BusMetrics, type MessageBus } from '../core/bus/index.js';
 import { clip, QUOTED_CHARS } from '../core/clip-text.js';
 import { createCliLogger } from './cli-logger.js';
 import { usageMessage } from './usage-message.js';
@@ -69,12 +69,13 @@ export abstract class FltsCommand<TResult> extends Command {
   /**
    * The store, bus, logger and tracking collaborators of this run, built on first use from the settings and
    * shared by everything the command calls; the bus is closed when the command ends, whatever the outcome.
+   * A service that exports metrics passes `busMetrics`, so its registry counts what the bus does.
    */
-  protected dependencies(settings: Settings, options: { service?: string } = {}): Promise<CommandDeps> {
+  protected dependencies(settings: Settings, options: { service?: string; busMetrics?: BusMetrics } = {}): Promise<CommandDeps> {
     this.built ??= (async () => {
       const logger = this.logger(settings, options);
       const store = await createObjectStore(settings, { logger, envNames: this.envNames });
-      this.builtBus = createMessageBus(settings, { logger });
+      this.builtBus = createMessageBus(settings, { logger, metrics: options.busMetrics });
       return { store, bus: this.builtBus, logger, tracking: { logger } };
     })();
     return this.built;

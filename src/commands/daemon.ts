@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { startDaemon } from '../core/daemon/index.js';
+import { createDaemonMetrics, startDaemon } from '../core/daemon/index.js';
 import { FltsError } from '../core/errors.js';
 
 export interface DaemonResult {
@@ -28,7 +28,9 @@ export default class Daemon extends FltsCommand<DaemonResult> {
   async run(): Promise<DaemonResult> {
     const { flags } = await this.parse(Daemon);
     const { settings } = this.loadSettings(flags, { 'daemon.roles': flags.roles, 'daemon.trainerModels': flags.models, 'daemon.port': flags.port });
-    const { store, bus, logger } = await this.dependencies(settings, { service: 'flts-daemon' });
+    // Made before the bus, which reports its deliveries, crashes and broker connections to the daemon's /metrics.
+    const metrics = createDaemonMetrics();
+    const { store, bus, logger } = await this.dependencies(settings, { service: 'flts-daemon', busMetrics: metrics.bus });
     if (!bus) throw new FltsError('FLTS_CONFIG_INVALID_VALUE', 'bus.kind is "none": the daemon needs a message bus (FLTS_BUS=kafka or fs).', { details: { setting: 'bus.kind' } });
     // Listened for before startup: the daemon may wait a long time for the store or the broker, and a signal
     // then must end that wait rather than be ignored.
@@ -36,7 +38,7 @@ export default class Daemon extends FltsCommand<DaemonResult> {
     const stopped = new Promise<string>((resolve) => {
       for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => (aborter.abort(), resolve(name)));
     });
-    const daemon = await startDaemon(settings, { store, bus, logger, signal: aborter.signal }).catch((error: unknown) => {
+    const daemon = await startDaemon(settings, { store, bus, logger, metrics, signal: aborter.signal }).catch((error: unknown) => {
       if (!aborter.signal.aborted) throw error;
       return undefined;
     });

@@ -77,4 +77,18 @@ describe('core > bus > consumer-recovery', () => {
     expect(recovery.crashed({ error: COORDINATOR_NOT_FOUND, restart: false }, false)).toBeUndefined();
     expect(lines.map(([level, msg]) => [level, msg])).toEqual([['debug', 'bus_consumer_crashed_while_stopping']]);
   });
+
+  it('counts each crash by code and marks the group crashing from the first crash of an episode until it rejoins, whether or not it was logged', () => {
+    const calls: string[] = [];
+    const metrics = { consumerCrashed: (group: string, code: string) => void calls.push(`crash ${group} ${code}`), crashing: (group: string, active: boolean) => void calls.push(`crashing ${group} ${active}`) };
+    const recovery = createConsumerRecovery({ group: 'g', brokers: ['b:9092'], logger: recording().logger, metrics, random: () => 1 });
+    recovery.crashed({ error: RETRIES_EXCEEDED, restart: true }, true);
+    recovery.crashed({ error: RETRIES_EXCEEDED, restart: true }, true);
+    recovery.crashed({ error: REFUSED_LOGIN, restart: false }, true);
+    // A consumer crashing as its subscription stops is no crash of a running one.
+    recovery.crashed({ error: RETRIES_EXCEEDED, restart: false }, false);
+    recovery.joined();
+    recovery.joined();
+    expect(calls).toEqual(['crash g FLTS_BUS_UNAVAILABLE', 'crashing g true', 'crash g FLTS_BUS_UNAVAILABLE', 'crash g FLTS_BUS_AUTH_FAILED', 'crashing g false']);
+  });
 });

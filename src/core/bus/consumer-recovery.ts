@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import { backoffDelayMs, UNTIL_AVAILABLE, type BackoffPolicy } from '../retry.js';
 import { kafkaFailure } from './kafka-failure.js';
+import type { BusMetrics } from './message-bus.js';
 
 /** A kafkajs consumer's CRASH event, as far as the bus acts on it. */
 export interface ConsumerCrash {
@@ -25,6 +26,8 @@ export interface ConsumerRecoveryOptions {
   topics?: string[];
   brokers: string[];
   logger: Logger;
+  /** Counts each crash by code, and marks the subscription as crashing for the length of each episode. */
+  metrics?: Pick<BusMetrics, 'consumerCrashed' | 'crashing'>;
   policy?: BackoffPolicy;
   /** kafkajs' wait before it restarts a crashed consumer, when the error names none (its retry's initialRetryTime). */
   restartDelayMs?: number;
@@ -95,6 +98,8 @@ export function createConsumerRecovery(options: ConsumerRecoveryOptions): Consum
       // A login or permission withdrawn while flts runs is logged as the error it is: a settings change fixes it.
       const log = (failure.retriable ? logger.warn : logger.error).bind(logger);
       const previous = episode;
+      options.metrics?.consumerCrashed(group, failure.code);
+      if (!previous) options.metrics?.crashing(group, true);
       episode = { since: previous?.since ?? at, code: failure.code, restart, loggedAt: previous?.loggedAt ?? at, crashes: (previous?.crashes ?? 0) + 1, unlogged: (previous?.unlogged ?? 0) + 1, logged: previous?.logged ?? 0, attempts };
       if (!previous || previous.code !== failure.code || previous.restart !== restart) {
         log(fields, restart ? 'bus_consumer_crashed' : 'bus_consumer_crashed_recovering');
@@ -112,6 +117,7 @@ export function createConsumerRecovery(options: ConsumerRecoveryOptions): Consum
       if (!episode) return;
       logger.info({ group, topics, crashes: episode.crashes, notLogged: episode.crashes - episode.logged, attempts: episode.attempts, afterMs: now() - episode.since }, 'bus_consumer_recovered');
       episode = undefined;
+      options.metrics?.crashing(group, false);
     },
   };
 }

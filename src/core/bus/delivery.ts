@@ -71,6 +71,8 @@ export interface DeliveryDeps {
   /** The consuming group, and the DLQ topic and role when the subscription names them (else `DLQ-<topic>`). */
   group?: string;
   dlq?: { topic: string; role: string };
+  /** Hears of each failed attempt that is tried again, as the wait before it starts. */
+  onRetry?: () => void;
   /** Writes the dead letter; must throw when the DLQ message could not be stored. */
   publishDlq: (topic: string, message: OutgoingMessage) => Promise<void>;
 }
@@ -97,6 +99,7 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
         // Waiting for a store, broker or first promotion repeats every few seconds: its code and reason say it, a
         // stack trace on each line would only bury them.
         logger.warn({ ...at, code: error.code, reason: error.message }, 'bus_handler_outage_retry');
+        deps.onRetry?.();
         await sleep(policy.maxBackoffMs, signal);
         continue;
       }
@@ -108,6 +111,7 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
         return { outcome: 'dead-lettered', attempts, error };
       }
       logger.warn({ ...where, retryInMs: backoffMs(policy, failures) }, 'bus_handler_retry');
+      deps.onRetry?.();
       await sleep(backoffMs(policy, failures), signal);
     }
   }

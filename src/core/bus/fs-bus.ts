@@ -1,11 +1,11 @@
 import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { FltsError } from '../errors.js';
+import { FltsError, toFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { sleep } from '../retry.js';
 import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
-import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
+import type { BusMetrics, DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet, tellJoined } from './subscription-set.js';
 import { makeDirectory } from '../make-directory.js';
 import { writeFileWhole } from '../write-file-whole.js';
@@ -18,6 +18,8 @@ export interface FsBusOptions {
   /** How often a subscription looks for messages appended by other processes. */
   pollIntervalMs?: number;
   onDelivery?: DeliveryListener;
+  /** Hears of deliveries, and of a consumer's poll that failed and was run again (counted as its crashes and restarts). */
+  metrics?: BusMetrics;
 }
 
 interface LogRecord {
@@ -119,6 +121,25 @@ export function createFsBus(options: FsBusOptions): MessageBus {
     }
   }
 
+  /**
+   * The offset of the topic's first line appended at or after `timestamp`, or its end. Appends from several processes
+   * may land slightly out of time order: the first line that qualifies decides, as a Kafka partition's first does.
+   */
+  async function firstOffsetAt(topic: string, timestamp: number): Promise<number> {
+    const lines = (await readFile(topicFile(topic), 'utf8')).split('\n');
+    // The text after the last newline is a line still being written, not a message yet.
+    lines.pop();
+    const found = lines.findIndex((line) => {
+      try {
+        const stamp = (JSON.parse(line) as Partial<LogRecord> | null)?.timestamp;
+        return typeof stamp === 'number' && stamp >= timestamp;
+      } catch {
+        return false;
+      }
+    });
+    return found < 0 ? lines.length : found;
+  }
+
   async function lockGroup(group: string): Promise<() => Promise<void>> {
     await makeDirectory(groupDir(group));
     const lockFile = path.join(groupDir(group), 'consumer.lock');
@@ -179,11 +200,14 @@ export function createFsBus(options: FsBusOptions): MessageBus {
     }
     for (const topic of topics) {
       await bus.ensureTopics([topic]);
-      firstOffsets.set(topic, subscribeOptions.fromBeginning === false ? await countLines(topic) : 0);
+      const { fromTimestamp } = subscribeOptions;
+      firstOffsets.set(topic, fromTimestamp !== undefined ? await firstOffsetAt(topic, fromTimestamp) : subscribeOptions.fromBeginning === false ? await countLines(topic) : 0);
       await seek(topic);
     }
     // No membership to lose here: joined once, where the group starts is fixed.
     tellJoined(subscribeOptions, logger);
+    const metrics = options.metrics;
+    metrics?.subscribed(group, topics);
 
     async function readNewLines(topic: string): Promise<Array<{ offset: number; line: string }>> {
       const cursor = cursors.get(topic)!;
@@ -229,8 +253,10 @@ export function createFsBus(options: FsBusOptions): MessageBus {
         group,
         dlq: subscribeOptions.dlq,
         publishDlq: (dlq, dlqMessage) => bus.publish(dlq, dlqMessage),
+        onRetry: () => metrics?.retried(group, topic),
       });
       options.onDelivery?.({ group, message, ...result });
+      metrics?.delivered(group, topic, result.outcome);
       if (result.outcome === 'abandoned') return false;
       await commit(group, topic, offset + 1);
       return true;
@@ -260,11 +286,17 @@ export function createFsBus(options: FsBusOptions): MessageBus {
       let cursorsValid = true;
       while (!controller.signal.aborted) {
         try {
-          if (!cursorsValid) for (const topic of topics) await seek(topic);
+          if (!cursorsValid) {
+            metrics?.consumerRestarted(group);
+            for (const topic of topics) await seek(topic);
+            metrics?.crashing(group, false);
+          }
           cursorsValid = true;
           await poll();
         } catch (error) {
           if (controller.signal.aborted) return;
+          if (cursorsValid) metrics?.crashing(group, true);
+          metrics?.consumerCrashed(group, toFltsError(error).code);
           cursorsValid = false;
           logger.error({ group, err: error }, 'bus_fs_consumer_failed');
           await sleep(Math.max(retry.maxBackoffMs, pollIntervalMs), controller.signal);
@@ -276,6 +308,7 @@ export function createFsBus(options: FsBusOptions): MessageBus {
     return subscriptions.add(group, topics, async () => {
       controller.abort();
       await running;
+      metrics?.crashing(group, false);
       await unlock();
       if (subscribeOptions.ephemeral) await rm(groupDir(group), { recursive: true, force: true });
     });

@@ -3,9 +3,9 @@ import type { Settings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import { createFsBus } from './fs-bus.js';
 import { createKafkaBus } from './kafka-bus.js';
-import type { DeliveryListener, MessageBus, RetryPolicy } from './message-bus.js';
+import type { BusMetrics, DeliveryListener, MessageBus, RetryPolicy } from './message-bus.js';
 
-export type { DeliveryListener, DeliveryOutcome, HandlerContext, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
+export type { BusMetrics, DeliveryListener, DeliveryOutcome, HandlerContext, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 export { createFsBus, type FsBusOptions } from './fs-bus.js';
 export { createKafkaBus, type KafkaBusOptions } from './kafka-bus.js';
 export { DEFAULT_RETRY_POLICY, buildDlqEnvelope, dlqMessageFor, type DlqEnvelope } from './delivery.js';
@@ -23,11 +23,11 @@ export function retryPolicyFrom(settings: Settings): RetryPolicy {
 }
 
 /** The configured bus, or undefined when `bus.kind` is none (commands then skip publishing). */
-export function createMessageBus(settings: Settings, deps: { logger?: Logger; onDelivery?: DeliveryListener } = {}): MessageBus | undefined {
+export function createMessageBus(settings: Settings, deps: { logger?: Logger; onDelivery?: DeliveryListener; metrics?: BusMetrics } = {}): MessageBus | undefined {
   const retry = retryPolicyFrom(settings);
   switch (settings.bus.kind) {
     case 'fs':
-      return createFsBus({ root: fsBusRoot(settings), retry, logger: deps.logger, onDelivery: deps.onDelivery });
+      return createFsBus({ root: fsBusRoot(settings), retry, logger: deps.logger, onDelivery: deps.onDelivery, metrics: deps.metrics });
     case 'kafka':
       return createKafkaBus({
         ...settings.bus.kafka,
@@ -36,6 +36,7 @@ export function createMessageBus(settings: Settings, deps: { logger?: Logger; on
         retry,
         logger: deps.logger,
         onDelivery: deps.onDelivery,
+        metrics: deps.metrics,
       });
     default:
       return undefined;

@@ -42,7 +42,7 @@ describe('core > bus > kafka-bus', () => {
     }
   }, 30_000);
 
-  it('ends a connection attempt still retrying when closed: close() returns and the publish waiting on it fails as closed', async () => {
+  it('ends a connection attempt still retrying when closed: close() returns and the publish waiting on it fails as closed, each refusal counted for its broker', async () => {
     const refusing = net.createServer();
     await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
     const broker = `127.0.0.1:${(refusing.address() as net.AddressInfo).port}`;
@@ -51,11 +51,16 @@ describe('core > bus > kafka-bus', () => {
     const firstRefusal = new Promise<void>((resolve) => (refused = resolve));
     const logger: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error: () => refused(), child: () => logger };
     // Retries enough to outlast the test: only closing the bus can end them.
-    const bus = createKafkaBus({ brokers: [broker], clientId: 'flts-test', logger, brokerRetries: 1_000 });
+    const failedTo: string[] = [];
+    const metrics = { subscribed() {}, delivered() {}, retried() {}, consumerCrashed() {}, consumerRestarted() {}, crashing() {}, connectionFailed: (to: string) => void failedTo.push(to) };
+    const bus = createKafkaBus({ brokers: [broker], clientId: 'flts-test', logger, brokerRetries: 1_000, metrics });
     const publishing = bus.publish('model-training', { key: 'k', value: '{}' }).then(() => undefined, (error: unknown) => error);
     await firstRefusal;
     await bus.close();
     expect(await publishing).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', message: expect.stringContaining(BUS_CLOSED_REASON) });
+    // The daemon's flts_bus_connection_failures_total: the refusals before the close, none for the bus ending its own.
+    expect(failedTo.length).toBeGreaterThan(0);
+    expect(new Set(failedTo)).toEqual(new Set([broker]));
   }, 30_000);
 
   it('retries in kafkajs about as long as before with at most 1 s between tries: 8 retries still cover about 25 s', () => {

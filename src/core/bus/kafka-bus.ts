@@ -8,7 +8,7 @@ import { kafkaClientConfig, type KafkaConnectionOptions } from './kafka-client-c
 import { groupLookupDenied } from './kafka-failure.js';
 import { createKafkaLog } from './kafka-log.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafkajs-warnings.js';
-import type { DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
+import type { BusMetrics, DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet, tellJoined } from './subscription-set.js';
 import { BUS_CLOSED_REASON, createKafkaConnections } from './kafka-connections.js';
 import { dlqTopic } from './topics.js';
@@ -49,6 +49,8 @@ export interface KafkaBusOptions extends KafkaConnectionOptions {
   /** How long `subscribe` waits for the group join before returning anyway. */
   joinTimeoutMs?: number;
   onDelivery?: DeliveryListener;
+  /** Hears of deliveries, consumer crashes and restarts, and failed broker connections (the daemon's /metrics). */
+  metrics?: BusMetrics;
   /** Client-level retries of retriable broker errors, counted as a 300 ms backoff doubling to 5 s (default 8: about 25 s of a broker being away); see kafkajsRetries. */
   brokerRetries?: number;
 }
@@ -97,7 +99,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   const heartbeatInterval = options.heartbeatIntervalMs ?? 3_000;
   /** Coordinator lookups the broker refused so far: a consumer that then fails to find its coordinator was denied. */
   let groupLookupDenials = 0;
-  const kafkaLog = createKafkaLog(logger, { onGroupLookupDenied: () => groupLookupDenials++ });
+  const metrics = options.metrics;
+  const kafkaLog = createKafkaLog(logger, { onGroupLookupDenied: () => groupLookupDenials++, onConnectionFailed: metrics?.connectionFailed });
   const connections = createKafkaConnections(options.brokers, { securityProtocol: options.securityProtocol, logger, onAnswered: kafkaLog.answered });
   /** Aborted by close(): a pause between flts' own retries of a broker call ends at once. */
   const closing = new AbortController();
@@ -209,6 +212,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     const { group, topics } = subscribeOptions;
     await ensureTopics([...topics, ...(subscribeOptions.dlq ? [subscribeOptions.dlq.topic] : topics.map(dlqTopic))]);
     const retry: RetryPolicy = { ...policy, ...subscribeOptions.retry };
+    if (subscribeOptions.fromTimestamp !== undefined) await startGroupAt(group, topics, subscribeOptions.fromTimestamp);
+    metrics?.subscribed(group, topics);
     const controller = new AbortController();
     const createConsumer = (): Consumer => kafka.consumer({
       groupId: group,
@@ -227,7 +232,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     /** Until subscribe returns, a refusal (a login, a certificate, an ACL) fails it instead of being recovered from. */
     let subscribing = true;
     let deniedBefore = groupLookupDenials;
-    const recovery = createConsumerRecovery({ group, topics, brokers: options.brokers, logger, restartDelayMs: KAFKAJS_RETRY.initialRetryTime });
+    const recovery = createConsumerRecovery({ group, topics, brokers: options.brokers, logger, metrics, restartDelayMs: KAFKAJS_RETRY.initialRetryTime });
     const crashed = (crash: ConsumerCrash): void => {
       if (groupLookupDenials > deniedBefore) crash = { ...crash, error: groupLookupDenied(`subscribing group ${group} to ${topics.join(',')}`, options.brokers, group, crash.error) };
       if (subscribing && !controller.signal.aborted) {
@@ -247,6 +252,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     /** A fresh consumer in place of one kafkajs gave up on; the same for as long as that one fails too. */
     const recover = async (delayMs: number): Promise<void> => {
       if (!(await sleep(delayMs, controller.signal))) return;
+      metrics?.consumerRestarted(group);
       const dead = consumer;
       consumer = createConsumer();
       await dead.disconnect().catch(() => {});
@@ -300,11 +306,13 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
               group,
               dlq: subscribeOptions.dlq,
               publishDlq: publish,
+              onRetry: () => metrics?.retried(group, topic),
             });
           } finally {
             clearInterval(beat);
           }
           options.onDelivery?.({ group, message: received, ...result });
+          metrics?.delivered(group, topic, result.outcome);
           if (result.outcome === 'abandoned') return;
           // Throwing here (commit failed) restarts the consumer from the last commit: the message is redelivered.
           await current.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
@@ -346,12 +354,36 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
 
     return subscriptions.add(group, topics, async () => {
       controller.abort();
+      // A crash episode ends with its subscription: the gauge must not stay up for a group nobody consumes.
+      metrics?.crashing(group, false);
       const left = await consumer.disconnect().then(
         () => true,
         (error: unknown) => logger.warn({ group, err: error }, 'bus_consumer_disconnect_failed'),
       );
       if (left && subscribeOptions.ephemeral) await deleteGroup(group);
     });
+  }
+
+  /**
+   * Commits, on each partition of `topics` where the group has committed nothing, the offset of the partition's first
+   * message stamped at or after `timestamp` (its end when there is none), before any consumer of the group runs: the
+   * consumer then starts there instead of at either end, and a rejoin (a broker restart) resumes there too.
+   */
+  async function startGroupAt(group: string, topics: string[], timestamp: number): Promise<void> {
+    const client = await connectAdmin();
+    try {
+      await withBrokerRetries(async () => {
+        const committed = await client.fetchOffsets({ groupId: group, topics });
+        for (const topic of topics) {
+          const fresh = new Set(committed.find((entry) => entry.topic === topic)?.partitions.filter((p) => Number(p.offset) < 0).map((p) => p.partition));
+          if (fresh.size === 0) continue;
+          const starts = (await client.fetchTopicOffsetsByTimestamp(topic, timestamp)).filter((entry) => fresh.has(entry.partition));
+          await client.setOffsets({ groupId: group, topic, partitions: starts.map(({ partition, offset }) => ({ partition, offset })) });
+        }
+      });
+    } catch (error) {
+      throw failed(`starting group ${group} at ${new Date(timestamp).toISOString()}`, error);
+    }
   }
 
   /** Best effort and bounded: a broker gone by now must not hold up a shutdown; its offset retention removes the group later. */

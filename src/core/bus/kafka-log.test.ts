@@ -4,12 +4,12 @@ import type { Logger } from '../logger.js';
 import { createKafkaLog } from './kafka-log.js';
 
 /** A kafka log on a clock the test moves, with every line it writes as [level, message, fields]. */
-function recorded() {
+function recorded(onConnectionFailed?: (broker: string) => void) {
   const lines: Array<[string, string, Record<string, unknown>]> = [];
   const record = (level: string) => (fields: object, msg?: string) => void lines.push([level, msg ?? '', fields as Record<string, unknown>]);
   const logger: Logger = { trace: record('trace'), debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), child: () => logger };
   let clock = 1_000_000;
-  const kafkaLog = createKafkaLog(logger, { now: () => clock });
+  const kafkaLog = createKafkaLog(logger, { now: () => clock, onConnectionFailed });
   const log = kafkaLog.logCreator(logLevel.INFO);
   const at = (namespace: string, message: string, fields: Record<string, unknown> = {}) => log({ namespace, level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', logger: 'kafkajs', message, ...fields } });
   const shown = () => lines.filter(([level]) => level !== 'debug');
@@ -47,8 +47,9 @@ describe('core > bus > kafka-log', () => {
     expect(log.shown().at(-1)).toEqual(['error', REFUSED, expect.objectContaining(B1)]);
   });
 
-  it('tells brokers and errors apart, summarises kafkajs\' seed broker line, and logs any other error each time', () => {
-    const log = recorded();
+  it('tells brokers and errors apart, summarises kafkajs\' seed broker line, logs any other error each time, and counts every failed connection of a named broker once', () => {
+    const failedTo: string[] = [];
+    const log = recorded((broker) => void failedTo.push(broker));
     const seed = `Failed to connect to seed broker, trying another broker from the list: ${REFUSED}`;
     for (let i = 0; i < 3; i += 1) {
       log.at('Connection', REFUSED, B1);
@@ -67,6 +68,7 @@ describe('core > bus > kafka-log', () => {
       'Caught error when disconnecting the consumer: Connection error',
       'Caught error when disconnecting the consumer: Connection error',
     ]);
+    expect(failedTo).toEqual([B1.broker, B1.broker, '127.0.0.1:9093', B1.broker, B1.broker, '127.0.0.1:9093', B1.broker, B1.broker, '127.0.0.1:9093']);
     // The seed broker's line names no broker: any broker answering ends it, counting that broker's own failures.
     log.answered(B1.broker);
     expect(log.shown().at(-1)).toEqual(['info', 'bus_kafka_connection_restored', expect.objectContaining({ broker: B1.broker, failures: 6, outageMs: 1_500 })]);

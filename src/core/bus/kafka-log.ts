@@ -19,6 +19,11 @@ function consumerCrashLine(namespace: string, message: string): boolean {
 export interface KafkaLogOptions {
   /** Hears of a coordinator lookup the broker's ACLs refused, which kafkajs reports only in its log (see isGroupLookupDenial). */
   onGroupLookupDenied?: () => void;
+  /**
+   * Hears of each failed connection attempt to a named broker (host:port), logged or not. kafkajs' seed loop repeats a
+   * seed broker's failure without naming it: that line is not counted again.
+   */
+  onConnectionFailed?: (broker: string) => void;
   /** The clock of the repeat window. */
   now?: () => number;
   repeatEveryMs?: number;
@@ -66,11 +71,12 @@ function failedConnection(namespace: string, message: string, broker: unknown): 
  * logs the crash itself (see consumerCrashLine). Any other error is logged at once, each time.
  */
 export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): KafkaLog {
-  const { onGroupLookupDenied = () => {}, now = Date.now, repeatEveryMs = REPEAT_EVERY_MS } = options;
+  const { onGroupLookupDenied = () => {}, onConnectionFailed = () => {}, now = Date.now, repeatEveryMs = REPEAT_EVERY_MS } = options;
   /** By broker and message: a broker failing in another way is logged at once. */
   const failing = new Map<string, Repeats>();
 
   function connectionFailed(broker: string, message: string, entry: object): void {
+    if (broker !== '') onConnectionFailed(broker);
     const key = `${broker}\n${message}`;
     const at = now();
     const seen = failing.get(key);

@@ -195,6 +195,25 @@ export function describeMessageBusContract(name: string, createBus: () => Promis
       expect(joins).toBe(1);
     });
 
+    it('starts a new group at the first message stamped at or after fromTimestamp, passing over the ones before', async () => {
+      const b = await bus();
+      const topic = unique('inference-data');
+      await b.ensureTopics([topic], 1);
+      await b.publish(topic, encodeTrainClaim(claim('old')));
+      // Both buses stamp a message with the publishing process's clock (Kafka's CreateTime), read here after the
+      // publish returned: the old message is stamped before the start, the next ones after it.
+      const start = Date.now() + 1;
+      await waitFor(() => Date.now() >= start, 'the clock to pass the start');
+      for (const object of ['new-1', 'new-2']) await b.publish(topic, encodeTrainClaim(claim(object)));
+      const seen: string[] = [];
+      const group = unique('replica-actuals');
+      open.push(await b.subscribe({ group, topics: [topic], fromTimestamp: start }, async (message) => void seen.push(decodeTrainClaim(message).object)));
+      await waitFor(() => seen.length === 2, 'the messages stamped since the start');
+      expect(seen).toEqual(['new-1', 'new-2']);
+      await waitFor(async () => (await b.lag(group, [topic]))[0].lag === 0, 'the commit');
+      expect((await b.lag(group, [topic]))[0]).toMatchObject({ committedOffset: 3, endOffset: 3 });
+    });
+
     it('reports lag as end offset minus committed offset', async () => {
       const b = await bus();
       const topic = unique('inference-data');

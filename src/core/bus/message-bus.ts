@@ -46,6 +46,13 @@ export interface SubscribeOptions {
   topics: string[];
   /** Where a group with no committed offset starts: true (default, the reference's `earliest`) or the end. */
   fromBeginning?: boolean;
+  /**
+   * Where a group with no committed offset starts, as a time (epoch milliseconds): at each partition's first message
+   * stamped at or after it (at the end when there is none); overrides `fromBeginning`. A group with committed offsets
+   * resumes from them as always. The stamp is the publisher's clock, so a subscriber that must not miss a message
+   * starts early enough to cover its clock skew, and checks each message's `timestamp` if an earlier one matters.
+   */
+  fromTimestamp?: number;
   /** Overrides the bus-wide retry policy for this subscription. */
   retry?: Partial<RetryPolicy>;
   /** `operation` written into DLQ envelopes; default `consume <topic>`. */
@@ -93,6 +100,27 @@ export type DeliveryOutcome = 'handled' | 'dead-lettered' | 'abandoned';
 
 /** Observes every message's fate, for metrics and logs. */
 export type DeliveryListener = (event: { group: string; message: ReceivedMessage; outcome: DeliveryOutcome; attempts: number; error?: unknown }) => void;
+
+/**
+ * What a bus tells its operator's metrics (the daemon turns it into Prometheus series, daemon-metrics.ts): an
+ * interface of the port, so the bus depends on no metrics library. Every call must return at once and never throw.
+ */
+export interface BusMetrics {
+  /** A subscription started: its series exist from now on (at 0), so the first increase after a start is seen. */
+  subscribed(group: string, topics: readonly string[]): void;
+  /** A message the bus is done with, and how. */
+  delivered(group: string, topic: string, outcome: DeliveryOutcome): void;
+  /** The handler failed on a message and is about to be tried again (also while a store or broker outage is waited out). */
+  retried(group: string, topic: string): void;
+  /** A subscription's consumer crashed (Kafka's CRASH event, the file bus's poll failing), with the failure's code. */
+  consumerCrashed(group: string, code: string): void;
+  /** The bus ran a consumer afresh in place of one that crashed and was not restarted otherwise. */
+  consumerRestarted(group: string): void;
+  /** A crash episode of the subscription began (true), or ended with the consumer back in its group or stopped (false). */
+  crashing(group: string, active: boolean): void;
+  /** A connection to a broker (host:port as the client dials it) failed or timed out. */
+  connectionFailed(broker: string): void;
+}
 
 export interface MessageBus {
   readonly kind: 'fs' | 'kafka';

@@ -46,9 +46,10 @@ export const CLAIM_CLOCK_MARGIN_MS = 5 * 60_000;
  * claim is passed over unread. One published since the replica began remembering (`live.since`, less the clock margin)
  * is read even when the group joined later: the service answers and remembers forecasts before its follower joins,
  * for as long as the broker is away under `flts serve`, and a Kafka group that rejoins with nothing committed yet
- * (a broker restart) starts again. So the group starts at the topic's beginning, and the claims stamped before are
- * passed one message at a time, without a store read: the catch-up costs the topic's retention in reads of small
- * messages, its memory one message. A claim read twice scores nothing more (ForecastMemory).
+ * (a broker restart) starts again. So the group starts at the first claim stamped since then (`fromTimestamp`), not at
+ * the topic's beginning: a replica start no longer reads and commits every claim the topic retains. The handler still
+ * passes a claim stamped before, unread (one a partition holds out of time order, or a bus that starts elsewhere).
+ * A claim read twice scores nothing more (ForecastMemory).
  *
  * It only observes: a claim it cannot read is logged and skipped, never retried or dead-lettered (the batch role owns
  * the claim and reports it); a store outage is waited out by the bus as for any handler. Beside a batch role
@@ -65,7 +66,7 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
   try {
     // The promotion subscription's DLQ, which exists already: a subscription's DLQ topic is created with it, and the
     // serve principal may not create others. Nothing is sent there (the handler throws only outages, which are waited out).
-    subscription = await bus.subscribe({ group, topics: [topic], fromBeginning: true, ephemeral: true, dlq: roleDlq(settings, 'serving') }, claimHandler(deps, logger));
+    subscription = await bus.subscribe({ group, topics: [topic], fromTimestamp: firstClaimAt(deps.live), ephemeral: true, dlq: roleDlq(settings, 'serving') }, claimHandler(deps, logger));
   } catch (error) {
     unfollow?.();
     throw error;
@@ -82,9 +83,14 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
   };
 }
 
+/** The earliest stamp of a claim whose actuals may match a forecast this replica remembers. */
+function firstClaimAt(live: LiveMonitor): number {
+  return live.since - CLAIM_CLOCK_MARGIN_MS;
+}
+
 function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
   const { settings, store, holder, live, claimReads } = deps;
-  const firstClaim = live.since - CLAIM_CLOCK_MARGIN_MS;
+  const firstClaim = firstClaimAt(live);
   return async (message, { signal }) => {
     // A message without a stamp (a line written by hand into the file bus) is read, as it may be recent.
     if (message.timestamp > 0 && message.timestamp < firstClaim) {

@@ -9,6 +9,7 @@ import { encodeInferenceClaim } from '../bus/messages.js';
 import { roleDlq } from '../bus/topics.js';
 import { resolveSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
+import { createDaemonMetrics } from './daemon-metrics.js';
 import { startDaemon, type Daemon } from './start-daemon.js';
 
 /** The value of one sample of the daemon's /metrics, undefined while the series does not exist. */
@@ -32,8 +33,10 @@ describe('core > daemon > step and run series', () => {
   async function start(roles: string[], name: string): Promise<{ daemon: Daemon; bus: MessageBus; metrics: () => Promise<string>; settings: ReturnType<typeof resolveSettings>['settings'] }> {
     const root = path.join(home, name);
     const { settings } = resolveSettings({ flags: { home: root, 'daemon.roles': roles, 'daemon.trainerModels': ['LSTM', 'GRU'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } });
-    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10, retry: { maxAttempts: 2, initialBackoffMs: 1, maxBackoffMs: 20 } });
-    daemon = await startDaemon(settings, { store: createFsStore(path.join(root, 'store')), bus });
+    // As flts daemon wires them: the bus reports to the daemon's registry.
+    const registry = createDaemonMetrics({ processMetrics: false });
+    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10, retry: { maxAttempts: 2, initialBackoffMs: 1, maxBackoffMs: 20 }, metrics: registry.bus });
+    daemon = await startDaemon(settings, { store: createFsStore(path.join(root, 'store')), bus, metrics: registry });
     const url = daemon.url;
     return { daemon, bus, settings, metrics: async () => (await fetch(`${url}/metrics`)).text() };
   }
@@ -50,6 +53,12 @@ describe('core > daemon > step and run series', () => {
     for (const modelType of ['LSTM', 'GRU']) {
       for (const status of ['SUCCESS', 'FAILED', 'KILLED']) expect(sample(text, `flts_training_runs_total{model_type="${modelType}",status="${status}"}`), `${modelType} ${status}`).toBe(0);
     }
+    // The bus's series of each subscription, at 0 before any message.
+    for (const outcome of ['handled', 'dead-lettered', 'abandoned']) expect(sample(text, `flts_bus_messages_total{group="batch-inference",topic="inference-data",outcome="${outcome}"}`), outcome).toBe(0);
+    expect(sample(text, 'flts_bus_message_retries_total{group="batch-inference",topic="inference-data"}')).toBe(0);
+    expect(sample(text, 'flts_bus_consumer_restarts_total{group="batch-inference"}')).toBe(0);
+    expect(sample(text, 'flts_bus_consumer_crashing{group="batch-inference"}')).toBe(0);
+    for (const name of ['flts_bus_consumer_crashes_total', 'flts_bus_connection_failures_total']) expect(text).toContain(`# TYPE ${name} counter`);
     // Only what this daemon can count: no model type it does not train, no role it does not run.
     expect(text).not.toMatch(/model_type="PROPHET"|role="serving"/);
   });
@@ -60,7 +69,11 @@ describe('core > daemon > step and run series', () => {
     await bus.subscribe({ group: 'test-dlq-reader', topics: [roleDlq(settings, 'batch').topic] }, async (message) => void dead.push(message.value));
     await bus.publish(settings.bus.topics.inferenceData, { key: 'inference-claim', value: '{"bucket": "processed-data"}' });
     await waitFor(() => dead.length === 1, 'the invalid claim in the DLQ');
-    expect(sample(await metrics(), 'flts_daemon_steps_total{role="batch",step="infer",result="failed"}')).toBe(1);
+    const afterDeadLetter = await metrics();
+    expect(sample(afterDeadLetter, 'flts_daemon_steps_total{role="batch",step="infer",result="failed"}')).toBe(1);
+    // The bus counts the message it dead-lettered, at once, without a retry (an invalid message fails alike every time).
+    expect(sample(afterDeadLetter, 'flts_bus_messages_total{group="batch-inference",topic="inference-data",outcome="dead-lettered"}')).toBe(1);
+    expect(sample(afterDeadLetter, 'flts_bus_message_retries_total{group="batch-inference",topic="inference-data"}')).toBe(0);
 
     // No run is promoted yet: the bus waits for one without using up the claim's attempts, and nothing failed.
     await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: 'processed_data.csv', size: 10, configHash: 'a'.repeat(64), identifier: '' }));
@@ -68,5 +81,8 @@ describe('core > daemon > step and run series', () => {
     await waitFor(async () => (sample((text = await metrics()), 'flts_daemon_steps_total{role="batch",step="infer",result="waiting"}') ?? 0) >= 2, 'the claim waiting');
     expect(sample(text, 'flts_daemon_steps_total{role="batch",step="infer",result="failed"}')).toBe(1);
     expect(dead).toHaveLength(1);
+    // Each wait for the promotion is a retry of the claim, counted as it starts, while the claim is not done yet.
+    expect(sample(text, 'flts_bus_message_retries_total{group="batch-inference",topic="inference-data"}')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'flts_bus_messages_total{group="batch-inference",topic="inference-data",outcome="handled"}')).toBe(0);
   });
 });
