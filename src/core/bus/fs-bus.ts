@@ -202,6 +202,8 @@ export function createFsBus(options: FsBusOptions): MessageBus {
       await bus.ensureTopics([topic]);
       const { fromTimestamp } = subscribeOptions;
       firstOffsets.set(topic, fromTimestamp !== undefined ? await firstOffsetAt(topic, fromTimestamp) : subscribeOptions.fromBeginning === false ? await countLines(topic) : 0);
+      // Committed at once, as the Kafka bus does: the group resumes there, and its lag counts from there.
+      if (fromTimestamp !== undefined && (await readCommitted(group, topic)) === undefined) await commit(group, topic, firstOffsets.get(topic)!);
       await seek(topic);
     }
     // No membership to lose here: joined once, where the group starts is fixed.

@@ -175,10 +175,17 @@ describe('core > daemon > followClaimActuals catching up when its group joins', 
       await joined.stop();
     }
 
-    // A replica that started after both claims (by more than the clock margin) has nothing of its to score: passed unread.
-    const later = await followClaimActuals({ settings, bus, store, holder, live: replica(Date.now() + CLAIM_CLOCK_MARGIN_MS + 60_000), logger }, 'serve-later-actuals');
+    // A replica that started after both claims (by more than the clock margin) has nothing of its to score: its group
+    // starts past them, so they are not even delivered (on a topic of 100k claims, a start read and committed them all).
+    const passed: string[] = [];
+    const recording: Logger = { trace: () => {}, debug: (_fields: object, event?: string) => void passed.push(event ?? ''), info: () => {}, warn: () => {}, error: () => {}, child: () => recording };
+    const later = await followClaimActuals({ settings, bus, store, holder, live: replica(Date.now() + CLAIM_CLOCK_MARGIN_MS + 60_000), logger: recording }, 'serve-later-actuals');
     try {
+      expect(await caughtUp('serve-later-actuals')).toBe(0);
+      // A claim published now is delivered, and passed unread as stamped before that replica's start.
+      await bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
       await expect.poll(() => caughtUp('serve-later-actuals'), { timeout: 5_000 }).toBe(0);
+      expect(passed.filter((event) => event === 'live_claim_before_replica')).toHaveLength(1);
     } finally {
       await later.stop();
     }
