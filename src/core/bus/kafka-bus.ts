@@ -212,7 +212,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     const { group, topics } = subscribeOptions;
     await ensureTopics([...topics, ...(subscribeOptions.dlq ? [subscribeOptions.dlq.topic] : topics.map(dlqTopic))]);
     const retry: RetryPolicy = { ...policy, ...subscribeOptions.retry };
-    if (subscribeOptions.fromTimestamp !== undefined) await startGroupAt(group, topics, subscribeOptions.fromTimestamp);
+    /** Where the group starts on each partition it had nothing committed on (fromTimestamp), until that start is committed. */
+    const startAt = subscribeOptions.fromTimestamp === undefined ? new Map<string, string>() : await startOffsets(group, topics, subscribeOptions.fromTimestamp);
     metrics?.subscribed(group, topics);
     const controller = new AbortController();
     const createConsumer = (): Consumer => kafka.consumer({
@@ -266,17 +267,52 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       // Stopped while it started: stop() may have disconnected it before it was connected.
       if (controller.signal.aborted) await consumer.disconnect().catch(() => {});
     };
+    /** Starts sought at the latest join, committed as the fetch after it begins (kafkajs commits nothing before it runs). */
+    let sought: Array<{ topic: string; partition: number; offset: string }> = [];
+    /**
+     * Called as the group is joined, before the first fetch: the assigned partitions still to start at fromTimestamp's
+     * offsets are moved there (kafkajs applies a seek at the next fetch).
+     */
+    const startAssigned = (current: Consumer, assigned: Record<string, number[]>): void => {
+      const starts = Object.entries(assigned).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition, offset: startAt.get(`${topic}:${partition}`) })));
+      sought = starts.filter((start): start is { topic: string; partition: number; offset: string } => start.offset !== undefined);
+      try {
+        for (const start of sought) current.seek(start);
+      } catch (error) {
+        // Thrown inside kafkajs's event emitter, this would end the process: the group starts where kafkajs starts it.
+        sought = [];
+        logger.error({ group, err: error }, 'bus_group_start_failed');
+      }
+    };
+    /**
+     * The start is committed so that the group's lag counts from there and a rejoin resumes there. Sent as the fetch
+     * begins, it reaches the coordinator ahead of the commit of any message that fetch brings.
+     */
+    const commitStarts = (current: Consumer): void => {
+      if (sought.length === 0) return;
+      const starts = sought;
+      sought = [];
+      current.commitOffsets(starts).then(
+        () => starts.forEach(({ topic, partition }) => startAt.delete(`${topic}:${partition}`)),
+        // Not committed: the next join seeks again, and the first message handled commits past it anyway.
+        (error: unknown) => logger.warn({ group, err: error }, 'bus_group_start_commit_failed'),
+      );
+    };
     const startConsumer = async (): Promise<void> => {
       const current = consumer;
       deniedBefore = groupLookupDenials;
       // The subscriber hears of a join once the first fetch after it is done: a fetch needs the offset it reads
       // from, so by then a group with nothing committed has fixed where it starts, and nothing published later is missed.
       let fetchedSinceJoin = true;
-      current.on(current.events.GROUP_JOIN, () => {
+      current.on(current.events.GROUP_JOIN, ({ payload }) => {
         if (current !== consumer) return;
+        startAssigned(current, payload.memberAssignment);
         recovery.joined();
         joined();
         fetchedSinceJoin = false;
+      });
+      current.on(current.events.FETCH_START, () => {
+        if (current === consumer) commitStarts(current);
       });
       current.on(current.events.FETCH, () => {
         if (fetchedSinceJoin || current !== consumer || controller.signal.aborted) return;
@@ -365,24 +401,28 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   }
 
   /**
-   * Commits, on each partition of `topics` where the group has committed nothing, the offset of the partition's first
-   * message stamped at or after `timestamp` (its end when there is none), before any consumer of the group runs: the
-   * consumer then starts there instead of at either end, and a rejoin (a broker restart) resumes there too.
+   * The offset of each partition's first message stamped at or after `timestamp` (its end when there is none), keyed
+   * `topic:partition`, for the partitions of `topics` where the group has committed nothing. Looked up with the admin
+   * client and applied by the consumer as it joins (a seek): kafkajs' admin.setOffsets would run a consumer of its own
+   * through a join and a 5 s fetch wait first.
    */
-  async function startGroupAt(group: string, topics: string[], timestamp: number): Promise<void> {
+  async function startOffsets(group: string, topics: string[], timestamp: number): Promise<Map<string, string>> {
     const client = await connectAdmin();
     try {
-      await withBrokerRetries(async () => {
+      return await withBrokerRetries(async () => {
+        const starts = new Map<string, string>();
         const committed = await client.fetchOffsets({ groupId: group, topics });
         for (const topic of topics) {
           const fresh = new Set(committed.find((entry) => entry.topic === topic)?.partitions.filter((p) => Number(p.offset) < 0).map((p) => p.partition));
           if (fresh.size === 0) continue;
-          const starts = (await client.fetchTopicOffsetsByTimestamp(topic, timestamp)).filter((entry) => fresh.has(entry.partition));
-          await client.setOffsets({ groupId: group, topic, partitions: starts.map(({ partition, offset }) => ({ partition, offset })) });
+          for (const { partition, offset } of await client.fetchTopicOffsetsByTimestamp(topic, timestamp)) {
+            if (fresh.has(partition)) starts.set(`${topic}:${partition}`, offset);
+          }
         }
+        return starts;
       });
     } catch (error) {
-      throw failed(`starting group ${group} at ${new Date(timestamp).toISOString()}`, error);
+      throw failed(`looking up where group ${group} starts (${new Date(timestamp).toISOString()})`, error);
     }
   }
 

@@ -195,7 +195,7 @@ export function describeMessageBusContract(name: string, createBus: () => Promis
       expect(joins).toBe(1);
     });
 
-    it('starts a new group at the first message stamped at or after fromTimestamp, passing over the ones before', async () => {
+    it('starts a new group at the first message stamped at or after fromTimestamp, passing over the ones before, and commits that start', async () => {
       const b = await bus();
       const topic = unique('inference-data');
       await b.ensureTopics([topic], 1);
@@ -212,6 +212,13 @@ export function describeMessageBusContract(name: string, createBus: () => Promis
       expect(seen).toEqual(['new-1', 'new-2']);
       await waitFor(async () => (await b.lag(group, [topic]))[0].lag === 0, 'the commit');
       expect((await b.lag(group, [topic]))[0]).toMatchObject({ committedOffset: 3, endOffset: 3 });
+
+      // A start after every message: nothing is delivered, and the start is committed, so the group shows no lag.
+      const late: string[] = [];
+      const lateGroup = unique('replica-actuals');
+      open.push(await b.subscribe({ group: lateGroup, topics: [topic], fromTimestamp: Date.now() + 60_000 }, async (message) => void late.push(message.offset)));
+      await waitFor(async () => (await b.lag(lateGroup, [topic]))[0].committedOffset === 3, 'the start committed');
+      expect(late).toEqual([]);
     });
 
     it('reports lag as end offset minus committed offset', async () => {
