@@ -259,7 +259,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     const rules = groups.flatMap((group) => group.rules);
     expect(new Set(groups.map((group) => group.name)).size).toBe(groups.length);
     expect(rules.map((rule) => rule.alert).sort()).toEqual([
-      'FltsBatchInferenceFailed', 'FltsConsumerLagGrowing', 'FltsDaemonDown', 'FltsDaemonNotReady', 'FltsLiveRollback', 'FltsServeErrorRatioHigh', 'FltsServeLatencyHigh',
+      'FltsBatchInferenceFailed', 'FltsBusConsumerCrashing', 'FltsConsumerLagGrowing', 'FltsDaemonDown', 'FltsDaemonNotReady', 'FltsLiveRollback', 'FltsServeErrorRatioHigh', 'FltsServeLatencyHigh',
       'FltsServeModelDegraded', 'FltsServeNoModelReady', 'FltsServeNoReplicaReady', 'FltsServeReplicaDown', 'FltsTrainingRunFailed',
     ]);
     for (const rule of rules) {
