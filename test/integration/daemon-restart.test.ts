@@ -15,8 +15,10 @@ if (skipReason) {
   });
 } else {
   describe('integration > daemon > restart', () => {
-    // The first daemon trains for thousands of epochs, so it is surely mid-training when it is killed.
-    const pipeline = createPipeline('dkill', { EPOCHS: '5000', EARLY_STOPPING: 'false' });
+    // The first daemon trains for thousands of epochs, so it is surely mid-training when it is killed. The killed
+    // daemon never leaves its groups: the second one's join waits until the broker drops it after the session
+    // timeout, 10 s here instead of the default 30 s.
+    const pipeline = createPipeline('dkill', { EPOCHS: '5000', EARLY_STOPPING: 'false', FLTS_KAFKA_SESSION_TIMEOUT_MS: '10000' });
     const { settings } = pipeline;
     afterAll(() => pipeline.close());
 
