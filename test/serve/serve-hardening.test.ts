@@ -98,6 +98,37 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
     expect(query.json.predictions).toHaveLength(3);
   });
 
+  it('refuses a /predict or /actuals body over its bounds from its text, before JSON.parse reads it, with the schema\'s answer', async () => {
+    const many = (count: number, value: unknown = 'x'): Record<string, unknown> => Object.fromEntries(Array.from({ length: count }, (_, i) => [`c${i}`, value]));
+    const rows = requestData(6);
+    const cases: Array<[string, string]> = [
+      [JSON.stringify({ data: rows, ...many(10_000) }), 'body must NOT have more than 64 properties'],
+      [JSON.stringify({ data: { ...rows, ...many(1_100, [1, 2, 3, 4, 5, 6]) } }), 'body/data must NOT have more than 1024 properties'],
+      [JSON.stringify({ data: rows, client: many(65) }), 'body/client must NOT have more than 64 properties'],
+      [JSON.stringify({ data: { ...rows, down: [[1], [2], [3], [4], [5], [6]] } }), "body/data/down nests deeper than the 3 levels a request of rows has (the body, its data, and a column's array of values)"],
+      [`{"data":{"ts":${'['.repeat(200_000)}1${']'.repeat(200_000)}}}`, "body/data/ts nests deeper than the 3 levels a request of rows has (the body, its data, and a column's array of values)"],
+      [JSON.stringify({ data: rows, client: { a: { b: {} } } }), "body/client/a/b nests deeper than the 3 levels a request of rows has (the body, its data, and a column's array of values)"],
+    ];
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      for (const [body, reason] of cases) {
+        const answers = [];
+        for (const route of ['/predict', '/actuals']) answers.push({ route, answer: await server.app.inject({ method: 'POST', url: route, headers: { 'content-type': 'application/json' }, payload: body }) });
+        expect(parse.mock.calls.filter(([text]) => text === body)).toEqual([]);
+        for (const { route, answer } of answers) {
+          const { code, message } = answer.json();
+          expect({ route, status: answer.statusCode, code, message }).toEqual({ route, status: 400, code: 'FLTS_REQUEST_INVALID', message: `Invalid request: ${reason}.` });
+        }
+      }
+    } finally {
+      parse.mockRestore();
+    }
+    // Within the bounds: a client's few fields of its own, and thousands of rows.
+    const large = requestData(5_000);
+    const within = await postJson(`${server.url}/predict`, { data: large, index_col: 'ts', client: { name: 'x', tags: ['a', 'b'] }, ...many(50) });
+    expect(within.status).toBe(200);
+  });
+
   it('refuses a body with a Content-Encoding other than identity, compressed or not, with a coded 400 naming the encoding', async () => {
     const text = JSON.stringify({ data: requestData(6) });
     const infer = JSON.stringify({ inputs: ['ts', 'down', 'up'].map((name) => ({ name, shape: [6], datatype: name === 'ts' ? 'BYTES' : 'FP64', data: requestData(6)[name] })) });

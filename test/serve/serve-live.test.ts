@@ -154,6 +154,22 @@ describe('serve > live accuracy', () => {
     expect(again.json.parameters).toMatchObject({ run_id: 'run-a', live_matched_total: served.matched_total, live_rmse_down: served.targets.down.rmse, live_mae_down: served.targets.down.mae });
   });
 
+  it('takes POST /actuals of 100k rows within its bounds, and refuses one over them before JSON.parse reads it', async () => {
+    const large = JSON.stringify({ identifier: 'bulk-site', data: rows(0, 100_000) });
+    const accepted = await postJson(`${server.url}/actuals`, large);
+    expect({ status: accepted.status, rows: accepted.json.rows }).toEqual({ status: 200, rows: 100_000 });
+    const wide = JSON.stringify({ data: { ...rows(0, 2), ...Object.fromEntries(Array.from({ length: 1_100 }, (_, i) => [`extra${i}`, [1, 2]])) } });
+    const parse = vi.spyOn(JSON, 'parse');
+    let refused;
+    try {
+      refused = await server.app.inject({ method: 'POST', url: '/actuals', headers: { 'content-type': 'application/json' }, payload: wide });
+      expect(parse.mock.calls.filter(([text]) => text === wide)).toEqual([]);
+    } finally {
+      parse.mockRestore();
+    }
+    expect({ status: refused.statusCode, message: refused.json().message }).toEqual({ status: 400, message: 'Invalid request: body/data must NOT have more than 1024 properties.' });
+  });
+
   it('answers POST /actuals with 409 FLTS_LIVE_DISABLED when live scoring is off', async () => {
     const plain = await startTestServer(source);
     try {

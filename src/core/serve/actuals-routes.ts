@@ -2,6 +2,7 @@ import { FltsError } from '../errors.js';
 import { parseActuals } from './request-frame.js';
 import { actualsSchema, type ActualsBody } from './schemas/actuals.js';
 import type { ServeContext } from './serve-context.js';
+import { seriesBodyBoundsProblem } from './series-json-bounds.js';
 
 /** POST /actuals: observed values (the /predict column format) that score the forecasts served before. */
 export function registerActualsRoutes(context: ServeContext): void {
@@ -10,6 +11,7 @@ export function registerActualsRoutes(context: ServeContext): void {
     method: 'POST',
     url: '/actuals',
     schema: actualsSchema,
+    config: { jsonBounds: seriesBodyBoundsProblem },
     handler: async (request) => {
       if (!live) throw new FltsError('FLTS_LIVE_DISABLED', 'Live scoring is turned off on this server (FLTS_LIVE_SCORING=false), so actuals are not scored.');
       const body = (request.body ?? {}) as ActualsBody;

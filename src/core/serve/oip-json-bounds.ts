@@ -1,4 +1,5 @@
 import { FltsError } from '../errors.js';
+import { jsonBoundsProblem, UNBOUNDED, type JsonBounds } from './json-bounds.js';
 import { MAX_PARAMETERS, MAX_SHAPE_DIMENSIONS, MAX_TENSORS } from './schemas/kserve.js';
 
 /**
@@ -7,153 +8,21 @@ import { MAX_PARAMETERS, MAX_SHAPE_DIMENSIONS, MAX_TENSORS } from './schemas/kse
  */
 export const MAX_JSON_DEPTH = 3 + MAX_SHAPE_DIMENSIONS;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-
-/** The text of a key (JSON-unescaped when it has escapes), quotes excluded. */
-function keyText(text: string, start: number, end: number): string {
-  const raw = text.slice(start, end);
-  if (!raw.includes('\\')) return raw;
-  try {
-    return JSON.parse(`"${raw}"`) as string;
-  } catch {
-    return raw;
-  }
-}
-
-/** Index of the quote that closes the string opened at `open`, or -1 when the text ends inside it. */
-function stringEnd(text: string, open: number): number {
-  let at = open;
-  for (;;) {
-    at = text.indexOf('"', at + 1);
-    if (at < 0) return -1;
-    let backslashes = 0;
-    while (text.charCodeAt(at - 1 - backslashes) === BACKSLASH) backslashes++;
-    if (backslashes % 2 === 0) return at;
-  }
-}
-
-/**
- * Plain strings (no escapes), each followed by a comma (and JSON whitespace, as indented data has): bounded, so
- * matching never holds a long backtracking stack.
- */
-const STRING_RUN = /(?:"[^"\\]*"[ \t\r\n]*,[ \t\r\n]*){1,4096}/y;
-
-/** An array whose items are not counted (a tensor's data): bounded by the body limit alone. */
-const UNBOUNDED = 0x7fffffff;
-
-/** The characters the scan stops at: quotes, brackets and (in containers whose entries are counted) commas. */
-const STOPS = ['"', '[', ']', '{', '}', ','];
-const COUNTED_STOPS = STOPS.length;
-const UNCOUNTED_STOPS = STOPS.length - 1;
-
 /**
  * The route schema's bounds on an inference request (64 parameters per request, input and output, 1024 inputs and
  * outputs, 8 shape dimensions), every object's keys held to the parameters' bound and the nesting to
- * MAX_JSON_DEPTH, checked on the body's text in one pass before JSON.parse: a body of the size limit made of 200k
- * parameters held the event loop for a quarter of a second in parsing and validation before the schema refused it,
- * and one of millions of nested brackets for seconds. The answer is the schema's ("Invalid request:
- * body/parameters must NOT have more than 64 properties."). The scan stops only at quotes, brackets and commas,
- * found by indexOf, and inside arrays whose items are not counted (tensor data) not at commas: numbers, literals and
- * whitespace are jumped over and runs of plain strings matched in blocks: 1 MB of tensor data (timestamps and
- * numbers) scans in a tenth to a fifth of its JSON.parse, text packed with brackets in under half of it (bench/
- * oip-json-bounds.bench.mjs). Text that is no valid JSON is left to JSON.parse to name, as is anything within the bounds.
+ * MAX_JSON_DEPTH: tensor data is not counted, bounded by the body limit alone.
  */
+const INFER_BOUNDS: JsonBounds = {
+  maxDepth: MAX_JSON_DEPTH,
+  objectKeys: () => MAX_PARAMETERS,
+  arrayItems: (depth, keyAt) => (depth === 1 ? arrayBound(1, keyAt(0), undefined) : depth === 3 ? arrayBound(3, keyAt(2), keyAt(1) === undefined ? keyAt(0) : undefined) : UNBOUNDED),
+  tooDeep,
+};
+
+/** An inference request's text checked against the route schema's bounds before JSON.parse (json-bounds.ts). */
 export function inferBodyBoundsProblem(text: string): FltsError | undefined {
-  // Per open container, by depth (0 = the body's own value): object or array, separators seen, bound on entries,
-  // and for objects where the current key's text lies. Typed arrays: a body can open millions of containers.
-  const limit = MAX_JSON_DEPTH;
-  const isObject = new Uint8Array(limit);
-  const separators = new Int32Array(limit);
-  const bounds = new Int32Array(limit);
-  const keyStart = new Int32Array(limit);
-  const keyEnd = new Int32Array(limit);
-  const awaitingKey = new Uint8Array(limit);
-  let depth = 0;
-  const key = (level: number): string => keyText(text, keyStart[level], keyEnd[level]);
-  // An uncounted array's items have no index: `*` stands for the one the path goes through.
-  const path = (through: number): string => {
-    let out = 'body';
-    for (let level = 1; level <= through; level++) out += `/${isObject[level - 1] ? key(level - 1) : bounds[level - 1] === UNBOUNDED ? '*' : separators[level - 1]}`;
-    return out;
-  };
-  // Where each stop next occurs: searched again only once passed, so each search covers new text and the body is
-  // searched through once per kind of stop, however many times the scan jumps.
-  const length = text.length;
-  const next = new Int32Array(STOPS.length).fill(-1);
-  const nextStop = (from: number, kinds: number): number => {
-    let nearest = length;
-    for (let k = 0; k < kinds; k++) {
-      if (next[k] < from) {
-        const found = text.indexOf(STOPS[k], from);
-        next[k] = found < 0 ? length : found;
-      }
-      if (next[k] < nearest) nearest = next[k];
-    }
-    return nearest;
-  };
-  let i = 0;
-  while (i < length) {
-    let c = text.charCodeAt(i);
-    const counted = depth === 0 || bounds[depth - 1] !== UNBOUNDED;
-    if (c !== QUOTE && c !== OPEN_ARRAY && c !== CLOSE_ARRAY && c !== OPEN_OBJECT && c !== CLOSE_OBJECT && (c !== COMMA || !counted)) {
-      // Items packed without spaces (strings, arrays) are stepped to, which costs less than searching for each.
-      const after = text.charCodeAt(i + 1);
-      i = c === COMMA && (after === QUOTE || after === OPEN_ARRAY || after === OPEN_OBJECT) ? i + 1 : nextStop(i, counted ? COUNTED_STOPS : UNCOUNTED_STOPS);
-      if (i >= length) break;
-      c = text.charCodeAt(i);
-    }
-    if (c === QUOTE && !counted) {
-      // A run of plain strings (a BYTES tensor's data), in blocks: one regular expression call each, not one per string.
-      STRING_RUN.lastIndex = i;
-      if (STRING_RUN.test(text) && STRING_RUN.lastIndex > i) {
-        i = STRING_RUN.lastIndex;
-        continue;
-      }
-    }
-    if (c === QUOTE) {
-      const end = stringEnd(text, i);
-      if (end < 0) return undefined;
-      if (depth > 0 && awaitingKey[depth - 1]) {
-        keyStart[depth - 1] = i + 1;
-        keyEnd[depth - 1] = end;
-        awaitingKey[depth - 1] = 0;
-      }
-      i = end + 1;
-      continue;
-    }
-    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      if (depth === limit) return tooDeep(path(bounds.indexOf(UNBOUNDED) >= 0 ? bounds.indexOf(UNBOUNDED) : depth));
-      const object = c === OPEN_OBJECT;
-      isObject[depth] = object ? 1 : 0;
-      separators[depth] = 0;
-      awaitingKey[depth] = object ? 1 : 0;
-      bounds[depth] = object ? MAX_PARAMETERS : depth === 1 || depth === 3 ? arrayBound(depth, isObject[depth - 1] ? key(depth - 1) : undefined, isObject[0] && !isObject[1] ? key(0) : undefined) : UNBOUNDED;
-      depth++;
-    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
-      // The body's value ends here: what follows (binary tensor data sent as JSON, say) is JSON.parse's to refuse,
-      // which it does at its first character, having parsed no more than this bounded value.
-      if (depth <= 1) return undefined;
-      depth--;
-    } else {
-      // A comma of a counted container (or of none: not JSON).
-      if (depth === 0) return undefined;
-      const level = depth - 1;
-      // A separator more than the bound allows: the entry after it is one too many.
-      if (++separators[level] >= bounds[level]) {
-        const unit = isObject[level] ? 'properties' : 'items';
-        return new FltsError('FLTS_REQUEST_INVALID', `Invalid request: ${path(level)} must NOT have more than ${bounds[level]} ${unit}.`, { details: { field: path(level), bound: bounds[level] } });
-      }
-      if (isObject[level]) awaitingKey[level] = 1;
-    }
-    i++;
-  }
-  return undefined;
+  return jsonBoundsProblem(text, INFER_BOUNDS);
 }
 
 /** Too deep, named by the first uncounted array on the way (its items' indexes are not counted) or the full path. */

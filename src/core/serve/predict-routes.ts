@@ -6,6 +6,7 @@ import { closedBeforeAnswer } from './forecast-admission.js';
 import { requestedRows, runPrediction } from './run-prediction.js';
 import { predictSchema, reloadSchema, type PredictBody, type PredictQuery } from './schemas/predict.js';
 import type { ServeContext } from './serve-context.js';
+import { seriesBodyBoundsProblem } from './series-json-bounds.js';
 
 /** POST /predict (the reference contract) and POST /reload_latest. */
 export function registerPredictRoutes(context: ServeContext): void {
@@ -16,6 +17,7 @@ export function registerPredictRoutes(context: ServeContext): void {
     method: 'POST',
     url: '/predict',
     schema: predictSchema,
+    config: { jsonBounds: seriesBodyBoundsProblem },
     handler: async (request, reply) => {
       const body = (request.body ?? {}) as PredictBody;
       const query = request.query as PredictQuery;

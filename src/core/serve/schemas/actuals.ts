@@ -1,5 +1,5 @@
 import { errorResponses } from './common.js';
-import { seriesRows, type PredictBody } from './predict.js';
+import { MAX_BODY_FIELDS, seriesRows, type PredictBody } from './predict.js';
 
 export type ActualsBody = Omit<PredictBody, 'inference_length'>;
 
@@ -9,6 +9,7 @@ export const actualsSchema = {
     'Same column format as /predict: a timestamp column (`index_col`, else ts/timestamp/time/date) and one or more forecast columns in original units; null is a missing value. Each remembered forecast for a given timestamp is scored once, into the live RMSE, MAE and coverage of its run (/healthz `live`, flts_live_* metrics).',
   body: {
     type: 'object',
+    maxProperties: MAX_BODY_FIELDS,
     properties: seriesRows,
   },
   response: {

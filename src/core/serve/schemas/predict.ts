@@ -5,9 +5,18 @@ const inferenceLength = { type: 'integer', minimum: 1, maximum: 10000, descripti
 /** Which series the rows belong to, so live scoring matches a forecast only with actuals of the same series. */
 export const seriesIdentifier = { type: 'string', maxLength: 200, description: 'Series identifier for live scoring (default: the deployment identifier).' } as const;
 
+/**
+ * Keys a /predict or POST /actuals body may have: it has four fields, and a client's own extra fields are ignored;
+ * 200k of them were parsed for a quarter of a second before anything looked at the body.
+ */
+export const MAX_BODY_FIELDS = 64;
+
+/** Columns `data` may have: as many as an inference request's inputs, the same rows sent as tensors (schemas/kserve.ts). */
+export const MAX_COLUMNS = 1024;
+
 /** The request rows, as /predict and POST /actuals take them. */
 export const seriesRows = {
-  data: { type: ['object', 'null'], description: 'Column name -> array of values (one per row).' },
+  data: { type: ['object', 'null'], maxProperties: MAX_COLUMNS, description: 'Column name -> array of values (one per row).' },
   index_col: { type: 'string', minLength: 1 },
   identifier: seriesIdentifier,
 } as const;
@@ -29,6 +38,7 @@ export const predictSchema = {
     'Reference request: `data` is column-oriented raw data in original units with a timestamp column (`index_col`, else ts/timestamp/time/date) and every raw feature of the served run; unique, strictly increasing timestamps, as ISO 8601 text (naive = UTC) or epoch numbers read by size: seconds below 1e10, milliseconds below 1e13, microseconds below 1e16, nanoseconds below 1e19 (numbers below 1e8 are refused as ambiguous). Without `data` the forecast starts after the latest window of the stored test data (computed per request, never cached). Predictions are in original units.',
   body: {
     type: 'object',
+    maxProperties: MAX_BODY_FIELDS,
     properties: { ...seriesRows, inference_length: inferenceLength },
   },
   querystring: { type: 'object', properties: { inference_length: inferenceLength } },
