@@ -2,21 +2,22 @@
 // How long one large request holds everything else: each case is a request under the size limit that is costly to
 // handle (a gRPC ModelInfer of 200k parameters, the same over HTTP, an HTTP infer whose tensor data nests 4M brackets
 // deep, a POST /actuals of 200k rows that scores 10k remembered points), sent while /healthz is polled back to back;
-// `tensor` is the legitimate counterpart, an HTTP infer of 1 MB of tensor data answered 200. Printed per round: the
+// `tensor` is the legitimate counterpart, an HTTP infer of 1 MB of tensor data answered 200. The same for /predict:
+// `columns` (200k columns in `data`), `pnested` (a column nested 4M brackets deep), and `predict` (35k rows, answered 200). Printed per round: the
 // request's own time, /healthz's median when idle and its worst while the request runs, and the longest event-loop
 // block (perf_hooks). A request handled in one turn shows a worst /healthz as long as the request; one sliced over
 // turns (loop-turns.ts) or refused before its costly part stays near the idle figure. The gRPC client sends bytes
 // encoded before timing, so its own protobuf work is not counted against the server it shares the process with.
 // Builds given as name=<checkout> (each with `npm run build` done) are served side by side in this one process and
 // measured in turn, round by round, so each sees the same machine load; without any, this checkout's build is.
-// Usage: npm run build && node bench/serve-stalls.mjs [rounds=3] [cases=grpc,http,nested,tensor,actuals] [name=<checkout> ...]
+// Usage: npm run build && node bench/serve-stalls.mjs [rounds=3] [cases=grpc,http,nested,tensor,actuals,columns,pnested,predict] [name=<checkout> ...]
 import fs from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 
-const [roundsText = '3', casesText = 'grpc,http,nested,tensor,actuals', ...buildSpecs] = process.argv.slice(2);
+const [roundsText = '3', casesText = 'grpc,http,nested,tensor,actuals,columns,pnested,predict', ...buildSpecs] = process.argv.slice(2);
 const rounds = Number(roundsText);
 const cases = new Set(casesText.split(','));
 const specs = buildSpecs.length > 0 ? buildSpecs : [`this=${path.dirname(path.dirname(fileURLToPath(import.meta.url)))}`];
@@ -154,6 +155,23 @@ if (cases.has('tensor')) {
   // Legitimate and large: 1 MB of tensor data, each input's data as long as its shape says, answered 200.
   const body = JSON.stringify({ inputs: inputs(rows(0, 35_000)) });
   await eachRound((build) => measure(build, `HTTP infer, 35k rows of tensor data (${(body.length / 1e6).toFixed(1)} MB)`, () => infer(build, body)));
+}
+const predict = async (build, body) => {
+  const { status, json } = await post(`${build.url}/predict`, body);
+  return `${status} ${json.code ?? `${json.predictions?.length} predictions`}${json.message ? ` ${json.message.slice(0, 70)}` : ''}`;
+};
+if (cases.has('columns')) {
+  const body = JSON.stringify({ data: { ...data, ...Object.fromEntries(names.map((name) => [name, [1]])) } });
+  await eachRound((build) => measure(build, `/predict, 200k columns (${(body.length / 1e6).toFixed(1)} MB)`, () => predict(build, body)));
+}
+if (cases.has('pnested')) {
+  const depth = 4_000_000;
+  const body = JSON.stringify({ data }).replace(JSON.stringify(data.up), `${'['.repeat(depth)}1${']'.repeat(depth)}`);
+  await eachRound((build) => measure(build, `/predict, a column nested 4M deep (${(body.length / 1e6).toFixed(1)} MB)`, () => predict(build, body)));
+}
+if (cases.has('predict')) {
+  const body = JSON.stringify({ data: rows(0, 35_000), inference_length: 10 });
+  await eachRound((build) => measure(build, `/predict, 35k rows (${(body.length / 1e6).toFixed(1)} MB)`, () => predict(build, body)));
 }
 if (cases.has('actuals')) {
   const actuals = rows(16, 200_000);

@@ -1,17 +1,23 @@
 import { FltsError } from '../errors.js';
 
 /**
+ * A bound on a container's entries: a number, or one read from the path's keys, `keyAt(level)` being the key the path
+ * takes out of the object at that level (undefined when that container is an array), read only when asked.
+ */
+export type EntryBound = number | ((keyAt: (level: number) => string | undefined) => number);
+
+/**
  * A route's bounds on its JSON body, checked on the text before JSON.parse by `jsonBoundsProblem`. Containers are
- * numbered by depth (0 = the body's own value); `keyAt(level)` is the key the path takes out of the object at that
- * level (undefined when that container is an array), read only when asked.
+ * numbered by depth (0 = the body's own value); bounds are given per depth, the last for any deeper: a number where
+ * it is the same whatever the path, so a body of millions of containers calls nothing per container.
  */
 export interface JsonBounds {
   /** Containers open at once, at most: one more is refused with `tooDeep`. */
   maxDepth: number;
-  /** Keys an object opened at `depth` may have: objects are always counted (their commas say where a key starts). */
-  objectKeys(depth: number, keyAt: (level: number) => string | undefined): number;
-  /** Items an array opened at `depth` may have, or UNBOUNDED: not counted, its commas jumped over. */
-  arrayItems(depth: number, keyAt: (level: number) => string | undefined): number;
+  /** Keys an object may have: objects are always counted (their commas say where a key starts). */
+  objectKeys: readonly EntryBound[];
+  /** Items an array may have, or UNBOUNDED: not counted, its commas jumped over. */
+  arrayItems: readonly EntryBound[];
   /** The answer to a body nested deeper than `maxDepth`, `path` naming the first uncounted array on the way, else the whole path. */
   tooDeep(path: string): FltsError;
 }
@@ -85,6 +91,9 @@ export function jsonBoundsProblem(text: string, bounds: JsonBounds): FltsError |
   let depth = 0;
   const key = (level: number): string => keyText(text, keyStart[level], keyEnd[level]);
   const keyAt = (level: number): string | undefined => (isObject[level] ? key(level) : undefined);
+  const byDepth = (rules: readonly EntryBound[]): EntryBound[] => Array.from({ length: limit }, (_, depth) => rules[Math.min(depth, rules.length - 1)]);
+  const objectRules = byDepth(bounds.objectKeys);
+  const arrayRules = byDepth(bounds.arrayItems);
   // An uncounted array's items have no index: `*` stands for the one the path goes through.
   const path = (through: number): string => {
     let out = 'body';
@@ -142,7 +151,8 @@ export function jsonBoundsProblem(text: string, bounds: JsonBounds): FltsError |
       isObject[depth] = object ? 1 : 0;
       separators[depth] = 0;
       awaitingKey[depth] = object ? 1 : 0;
-      entries[depth] = object ? bounds.objectKeys(depth, keyAt) : bounds.arrayItems(depth, keyAt);
+      const rule = object ? objectRules[depth] : arrayRules[depth];
+      entries[depth] = typeof rule === 'number' ? rule : rule(keyAt);
       depth++;
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       // The body's value ends here: what follows (binary tensor data sent as JSON, say) is JSON.parse's to refuse,

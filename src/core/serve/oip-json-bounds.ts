@@ -15,8 +15,9 @@ export const MAX_JSON_DEPTH = 3 + MAX_SHAPE_DIMENSIONS;
  */
 const INFER_BOUNDS: JsonBounds = {
   maxDepth: MAX_JSON_DEPTH,
-  objectKeys: () => MAX_PARAMETERS,
-  arrayItems: (depth, keyAt) => (depth === 1 ? arrayBound(1, keyAt(0), undefined) : depth === 3 ? arrayBound(3, keyAt(2), keyAt(1) === undefined ? keyAt(0) : undefined) : UNBOUNDED),
+  objectKeys: [MAX_PARAMETERS],
+  // The body's inputs and outputs, and an input's shape; the rest (tensor data) by the body limit.
+  arrayItems: [UNBOUNDED, (keyAt) => (isTensorList(keyAt(0)) ? MAX_TENSORS : UNBOUNDED), UNBOUNDED, (keyAt) => (keyAt(2) === 'shape' && keyAt(1) === undefined && keyAt(0) === 'inputs' ? MAX_SHAPE_DIMENSIONS : UNBOUNDED), UNBOUNDED],
   tooDeep,
 };
 
@@ -34,12 +35,6 @@ function tooDeep(path: string): FltsError {
   );
 }
 
-/**
- * An array's bound on its items, by where it is (`key` names it in its object, `list` the body's key a tensor is in):
- * `inputs` and `outputs`, and an input's `shape`; the rest (data) by the body limit.
- */
-function arrayBound(depth: number, key: string | undefined, list: string | undefined): number {
-  if (depth === 1 && (key === 'inputs' || key === 'outputs')) return MAX_TENSORS;
-  if (depth === 3 && key === 'shape' && list === 'inputs') return MAX_SHAPE_DIMENSIONS;
-  return UNBOUNDED;
+function isTensorList(key: string | undefined): boolean {
+  return key === 'inputs' || key === 'outputs';
 }

@@ -12,8 +12,8 @@ export const MAX_SERIES_JSON_DEPTH = 3;
  */
 const SERIES_BOUNDS: JsonBounds = {
   maxDepth: MAX_SERIES_JSON_DEPTH,
-  objectKeys: (depth, keyAt) => (depth === 1 && keyAt(0) === 'data' ? MAX_COLUMNS : MAX_BODY_FIELDS),
-  arrayItems: () => UNBOUNDED,
+  objectKeys: [MAX_BODY_FIELDS, (keyAt) => (keyAt(0) === 'data' ? MAX_COLUMNS : MAX_BODY_FIELDS), MAX_BODY_FIELDS],
+  arrayItems: [UNBOUNDED],
   tooDeep: (path) =>
     new FltsError('FLTS_REQUEST_INVALID', `Invalid request: ${path} nests deeper than the ${MAX_SERIES_JSON_DEPTH} levels a request of rows has (the body, its data, and a column's array of values).`, {
       details: { field: path, depth: MAX_SERIES_JSON_DEPTH },
