@@ -3,6 +3,7 @@ import { FltsCommand } from '../cli/base-command.js';
 import { followPromotions } from '../core/daemon/serving-companion.js';
 import type { FltsEvent } from '../core/events.js';
 import { createRollbackAction } from '../core/workflows/auto-rollback.js';
+import { createServeMetrics } from '../core/serve/serve-metrics.js';
 import { startInferenceService } from '../core/serve/start-inference-service.js';
 
 export interface ServeResult {
@@ -40,7 +41,9 @@ export default class Serve extends FltsCommand<ServeResult> {
     });
     // With a bus, this replica also follows model-selected in a consumer group of its own (F11), and the
     // promoter decides each probation from every replica's figures; alone, this server decides itself.
-    const { store, bus, logger } = await this.dependencies(settings, { service: 'inference-api' });
+    // Made before the bus, which reports the crashes of those consumers and its broker connections to this /metrics.
+    const metrics = createServeMetrics();
+    const { store, bus, logger } = await this.dependencies(settings, { service: 'inference-api', busMetrics: metrics.bus });
     const onEvent = (event: FltsEvent): void => {
       if (event.type === 'serve.listening') this.say(`Listening on ${event.url}${event.grpcUrl ? ` (Open Inference Protocol gRPC on ${event.grpcUrl})` : ''}`);
       if (event.type === 'serve.model_loaded') this.say(`Serving run ${event.runId} (${event.modelType}, config_hash ${event.configHash})`);
@@ -48,7 +51,7 @@ export default class Serve extends FltsCommand<ServeResult> {
       if (event.type === 'live.rolled_back') this.say(`Rolled back run ${event.runId} to ${event.restoredRunId}: ${event.reason}`);
     };
     const rollback = bus ? undefined : createRollbackAction({ store, settings, logger, onEvent });
-    const service = await startInferenceService(settings, { store, logger, onEvent, rollback });
+    const service = await startInferenceService(settings, { store, logger, onEvent, rollback, metrics });
     const topic = settings.bus.topics.modelSelected;
     const poll = settings.serve.pollIntervalMs;
     const meanwhile = poll > 0 ? `promotions still arrive by reading the pointer every ${poll / 1000} s.` : 'promotions are not followed until then (serve.pollIntervalMs is 0).';

@@ -88,6 +88,10 @@ describe('live > inference-data claims score the forecasts of a separate serve p
     expect((await liveRun())!.matched_total).toBe(expected.length);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`flts_live_matched_total\\{run_id="${run.run_id}"\\} ${expected.length}\\b`));
+    // The replica's bus reports to its own /metrics: both claims handled by its actuals group, its promotion
+    // subscription's consumer not crashing.
+    expect(metrics).toContain(`flts_bus_messages_total{group="${group}",topic="${topic}",outcome="handled"} 2`);
+    expect(metrics).toMatch(/flts_bus_consumer_crashing\{group="[^"]+"\} 0/);
   }, 120_000);
 
   it('scores a claim once in a daemon whose batch role forecasts it in the same process, reading the claimed object once', async () => {

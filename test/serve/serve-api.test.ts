@@ -189,6 +189,10 @@ describe('serve > inference API over HTTP', () => {
       expect(text).toMatch(/flts_model_reloads_total\{result="success"\} 1/);
       expect(text).toMatch(/flts_model_info\{run_id="run-a",model_type="LSTM",config_hash="hash-run-a"\} 1/);
       expect(text).toMatch(/process_cpu_user_seconds_total/);
+      // The bus's series, for the promotion subscription and claim follower of a replica on a bus.
+      for (const [name, type] of [['flts_bus_messages_total', 'counter'], ['flts_bus_message_retries_total', 'counter'], ['flts_bus_consumer_crashes_total', 'counter'], ['flts_bus_consumer_restarts_total', 'counter'], ['flts_bus_consumer_crashing', 'gauge'], ['flts_bus_connection_failures_total', 'counter']]) {
+        expect(text).toContain(`# TYPE ${name} ${type}`);
+      }
     }
     const stats: any = await (await fetch(`${server.url}/stats`)).json();
     expect(stats).toMatchObject({ status: 'ok', model_loaded: true, current_run_id: 'run-a', current_model_hash: 'hash-run-a' });

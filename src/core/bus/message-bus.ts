@@ -102,7 +102,7 @@ export type DeliveryOutcome = 'handled' | 'dead-lettered' | 'abandoned';
 export type DeliveryListener = (event: { group: string; message: ReceivedMessage; outcome: DeliveryOutcome; attempts: number; error?: unknown }) => void;
 
 /**
- * What a bus tells its operator's metrics (the daemon turns it into Prometheus series, daemon-metrics.ts): an
+ * What a bus tells its operator's metrics (flts daemon and flts serve turn it into Prometheus series, bus-metrics.ts): an
  * interface of the port, so the bus depends on no metrics library. Every call must return at once and never throw.
  */
 export interface BusMetrics {

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BusMetrics, DeliveryOutcome } from '../bus/message-bus.js';
+import { createBusMetrics } from '../bus/bus-metrics.js';
+import type { BusMetrics } from '../bus/message-bus.js';
 
 export type StepResult = 'done' | 'skipped' | 'waiting' | 'failed' | 'aborted';
 
@@ -7,9 +8,6 @@ export const STEP_RESULTS: readonly StepResult[] = ['done', 'skipped', 'waiting'
 
 /** How a training run this daemon finished ended (RUNNING is never counted). */
 const FINISHED_RUN_STATUSES = ['SUCCESS', 'FAILED', 'KILLED'] as const;
-
-/** Every fate of a message, each a series at 0 from the subscription's start. */
-const DELIVERY_OUTCOMES: readonly DeliveryOutcome[] = ['handled', 'dead-lettered', 'abandoned'];
 
 export interface CurrentWork {
   role: string;
@@ -56,28 +54,7 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
   const rollbacks = new Counter({ name: 'flts_live_rollbacks_total', help: 'Promotions rolled back by this daemon because their live RMSE was worse than the previous run.', registers: [registry] });
   const ready = new Gauge({ name: 'flts_daemon_ready', help: '1 while the daemon is ready (its roles started, the broker and the store answer), per configured role.', labelNames: ['role'], registers: [registry] });
   const current = new Set<CurrentWork>();
-  const messages = new Counter({ name: 'flts_bus_messages_total', help: 'Messages the bus is done with, by consumer group, topic and outcome (handled, dead-lettered, abandoned: left uncommitted by a stop, redelivered later).', labelNames: ['group', 'topic', 'outcome'], registers: [registry] });
-  const retries = new Counter({ name: 'flts_bus_message_retries_total', help: 'Handler attempts that failed and were tried again (also while a store or broker outage is waited out), by consumer group and topic.', labelNames: ['group', 'topic'], registers: [registry] });
-  const crashes = new Counter({ name: 'flts_bus_consumer_crashes_total', help: 'Crashes of a subscription\'s consumer, by consumer group and error code.', labelNames: ['group', 'code'], registers: [registry] });
-  const restarts = new Counter({ name: 'flts_bus_consumer_restarts_total', help: 'Consumers the bus ran afresh in place of a crashed one that was not restarted otherwise, by consumer group.', labelNames: ['group'], registers: [registry] });
-  const crashing = new Gauge({ name: 'flts_bus_consumer_crashing', help: '1 while a subscription\'s consumer is in a crash episode (from its first crash until it is back in its group), by consumer group.', labelNames: ['group'], registers: [registry] });
-  const connectionFailures = new Counter({ name: 'flts_bus_connection_failures_total', help: 'Failed or timed-out connection attempts to a Kafka broker, by broker (host:port).', labelNames: ['broker'], registers: [registry] });
-  const bus: BusMetrics = {
-    subscribed(group, topics) {
-      for (const topic of topics) {
-        for (const outcome of DELIVERY_OUTCOMES) messages.inc({ group, topic, outcome }, 0);
-        retries.inc({ group, topic }, 0);
-      }
-      restarts.inc({ group }, 0);
-      crashing.set({ group }, 0);
-    },
-    delivered: (group, topic, outcome) => messages.inc({ group, topic, outcome }),
-    retried: (group, topic) => retries.inc({ group, topic }),
-    consumerCrashed: (group, code) => crashes.inc({ group, code }),
-    consumerRestarted: (group) => restarts.inc({ group }),
-    crashing: (group, active) => crashing.set({ group }, active ? 1 : 0),
-    connectionFailed: (broker) => connectionFailures.inc({ broker }),
-  };
+  const bus = createBusMetrics(registry);
 
   return {
     registry,

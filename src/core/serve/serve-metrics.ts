@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createBusMetrics } from '../bus/bus-metrics.js';
+import type { BusMetrics } from '../bus/message-bus.js';
 import { createLiveMetrics, type LiveMetrics } from './live-metrics.js';
 import type { RefusalReason } from './forecast-admission.js';
 import type { ServedRunInfo } from './model-source.js';
@@ -41,6 +43,8 @@ export interface ServeMetrics {
   setModelReady(ready: boolean, degraded: boolean): void;
   /** flts_live_* series. */
   readonly live: LiveMetrics;
+  /** For the bus (createMessageBus's `metrics`): the promotion subscription's and the claim follower's deliveries, crashes and broker connections. */
+  readonly bus: BusMetrics;
 }
 
 export function createServeMetrics(options: { processMetrics?: boolean } = {}): ServeMetrics {
@@ -67,9 +71,11 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
   const maxQueuedRows = new Gauge({ name: 'flts_forecast_queued_rows_limit', help: 'The bound on flts_forecast_queued_rows (serve.maxQueuedRows; 0 = none).', registers: [registry] });
 
   const live = createLiveMetrics(registry);
+  const bus = createBusMetrics(registry);
   return {
     registry,
     live,
+    bus,
     observeRequest(route, method, status, seconds) {
       requests.inc({ route, method, status: String(status) });
       duration.observe({ route }, seconds);

@@ -16,7 +16,7 @@ import { startLogRetention, type LogRetention } from './prediction-log-retention
 import { createPredictionRecorder } from './prediction-recorder.js';
 import { createSyncPredictionLog } from './sync-prediction-log.js';
 import { createRegistryModelSource } from './registry-model-source.js';
-import { createServeMetrics } from './serve-metrics.js';
+import { createServeMetrics, type ServeMetrics } from './serve-metrics.js';
 import { createLiveMonitor, type LiveMonitor } from './live-monitor.js';
 import { servingReplicaId } from './replica-id.js';
 import { openServedModel } from './served-model.js';
@@ -35,6 +35,8 @@ export interface InferenceServiceDeps {
   rollback?: RollbackAction;
   /** The clock of the prediction log's retention (which day folders are old). */
   now?: () => Date;
+  /** The registry /metrics exports; given when the bus was made first and reports to it (its `bus`). */
+  metrics?: ServeMetrics;
 }
 
 export interface InferenceService {
@@ -59,7 +61,7 @@ export interface InferenceService {
 export async function startInferenceService(settings: Settings, deps: InferenceServiceDeps): Promise<InferenceService> {
   const logger = deps.logger ?? silentLogger;
   const serve = settings.serve;
-  const metrics = createServeMetrics();
+  const metrics = deps.metrics ?? createServeMetrics();
   const source = deps.source ?? createRegistryModelSource(deps.store, settings);
   const batching = { maxBatch: serve.batchMaxSize, maxWaitMs: serve.batchMaxWaitMs };
   // One bound for every protocol, which shadow forecasts also stay under.
