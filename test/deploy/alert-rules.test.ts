@@ -81,12 +81,20 @@ const CASES: AlertCase[] = [
     expect: { FltsConsumerLagGrowing: { 55: [], 85: [], 100: [{ job: 'flts-daemon', group: 'batch-inference', topic: 'inference-data' }] } },
   },
   {
-    name: 'a trainer whose consumer crashes through a 20-minute broker outage, and a batch daemon whose consumer crashes once',
+    name: 'a trainer and a serve replica whose consumers crash through a 20-minute broker outage, and a batch daemon whose consumer crashes once',
     input: [
       [`flts_bus_consumer_crashing{${DAEMON},instance="trainer:9100",group="train-lstm"}`, '0x5 1x20 0x20'],
       [`flts_bus_consumer_crashing{${DAEMON},instance="batch:9100",group="batch-inference"}`, '0x5 1x3 0x37'],
+      // A serve replica's promotion subscription crashing through the same outage, from a minute later.
+      [`flts_bus_consumer_crashing{${SERVE},instance="serve-1:8000",group="serve-promotions"}`, '0x6 1x20 0x19'],
     ],
-    expect: { FltsBusConsumerCrashing: { 10: [], 20: [{ job: 'flts-daemon', instance: 'trainer:9100', group: 'train-lstm' }], 35: [] } },
+    expect: {
+      FltsBusConsumerCrashing: {
+        10: [],
+        20: [{ job: 'flts-daemon', instance: 'trainer:9100', group: 'train-lstm' }, { job: 'flts-serve', instance: 'serve-1:8000', group: 'serve-promotions' }],
+        35: [],
+      },
+    },
   },
   {
     name: 'a new trainer whose counters start at 0, then its first failed run, and that failure two hours old',
