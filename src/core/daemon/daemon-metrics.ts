@@ -1,6 +1,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { createBusMetrics } from '../bus/bus-metrics.js';
 import type { BusMetrics } from '../bus/message-bus.js';
+import { createLiveRollbacksCounter } from '../serve/live-metrics.js';
 
 export type StepResult = 'done' | 'skipped' | 'waiting' | 'failed' | 'aborted';
 
@@ -51,7 +52,7 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
   const runs = new Counter({ name: 'flts_training_runs_total', help: 'Training runs finished by this daemon, by model type and status.', labelNames: ['model_type', 'status'], registers: [registry] });
   const lag = new Gauge({ name: 'flts_daemon_consumer_lag', help: 'Messages not yet committed, per consumer group and partition.', labelNames: ['group', 'topic', 'partition'], registers: [registry] });
   const working = new Gauge({ name: 'flts_daemon_current_work', help: '1 for each step in progress.', labelNames: ['role', 'step', 'config_hash', 'model_type'], registers: [registry] });
-  const rollbacks = new Counter({ name: 'flts_live_rollbacks_total', help: 'Promotions rolled back by this daemon because their live RMSE was worse than the previous run.', registers: [registry] });
+  const rollbacks = createLiveRollbacksCounter(registry);
   const ready = new Gauge({ name: 'flts_daemon_ready', help: '1 while the daemon is ready (its roles started, the broker and the store answer), per configured role.', labelNames: ['role'], registers: [registry] });
   const current = new Set<CurrentWork>();
   const bus = createBusMetrics(registry);

@@ -19,8 +19,13 @@ export interface LiveMetrics {
  * The live figures as Prometheus series, read from the scorer when scraped (nothing is done per request).
  * Registered on the registry given, so the serve API and the daemon each expose what they know.
  */
+/** The count of live-accuracy rollbacks, one definition for the serve API's registry and the daemon's. */
+export function createLiveRollbacksCounter(registry: Registry): Counter {
+  return new Counter({ name: 'flts_live_rollbacks_total', help: 'Promotions rolled back by this process because their live RMSE was worse than the previous run.', registers: [registry] });
+}
+
 export function createLiveMetrics(registry: Registry): LiveMetrics {
-  const rollbacks = new Counter({ name: 'flts_live_rollbacks_total', help: 'Promotions rolled back by this process because their live RMSE was worse than the previous run.', registers: [registry] });
+  const rollbacks = createLiveRollbacksCounter(registry);
   let attached: LiveMetricsSource | undefined;
   const empty: LiveMetricsSource = { figures: () => [], paired: () => undefined, ignored: () => ({ out_of_range: 0 }) };
   const source: LiveMetricsSource = { figures: () => (attached ?? empty).figures(), paired: () => (attached ?? empty).paired(), ignored: () => (attached ?? empty).ignored() };
