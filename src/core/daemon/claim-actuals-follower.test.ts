@@ -191,7 +191,6 @@ describe('core > daemon > followClaimActuals catching up when its group joins', 
     }
     expect(reads).toEqual(['day1.csv', 'day1.csv']);
     expect(observed).toBe(2);
-
   });
 });
 
