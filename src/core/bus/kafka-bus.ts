@@ -1,4 +1,4 @@
-import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
+import type { Admin, Consumer, IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import { FltsError, isServiceRefusal } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { maxTotalBackoffMs, retryWithBackoff, sleep, withTimeout, type RetryPolicy as BackoffRetryPolicy } from '../retry.js';
@@ -7,6 +7,7 @@ import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import { kafkaClientConfig, type KafkaConnectionOptions } from './kafka-client-config.js';
 import { groupLookupDenied } from './kafka-failure.js';
 import { createKafkaLog } from './kafka-log.js';
+import { kafkajs } from './kafkajs-module.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafkajs-warnings.js';
 import type { BusMetrics, DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet, tellJoined } from './subscription-set.js';
@@ -106,6 +107,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   const closing = new AbortController();
   // kafkajs' idle request queues arm negative timers, which Node reports on stderr (see kafkajs-warnings.ts).
   ignoreKafkajsNegativeTimeouts();
+  const { Kafka, Partitioners, logLevel: KafkaLogLevel } = kafkajs();
   const kafka = new Kafka({
     ...kafkaClientConfig(options),
     brokers: connections.brokers,

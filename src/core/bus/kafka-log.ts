@@ -1,7 +1,8 @@
-import { logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
+import type { logCreator } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import { BUS_CLOSED_REASON } from './kafka-connections.js';
 import { isGroupLookupDenial } from './kafka-failure.js';
+import { kafkajs } from './kafkajs-module.js';
 
 /** How often a connection error that keeps coming back is logged again, with how often it came meanwhile. */
 const REPEAT_EVERY_MS = 30_000;
@@ -109,8 +110,9 @@ export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): K
     logger.info({ kafka: 'Connection', broker, failures, outageMs, errors: [...new Set(ended.map(([, repeats]) => repeats.message))] }, 'bus_kafka_connection_restored');
   }
 
-  const logCreator: logCreator = () =>
-    ({ namespace, level, log }) => {
+  const logCreator: logCreator = () => {
+    const { logLevel: KafkaLogLevel } = kafkajs();
+    return ({ namespace, level, log }) => {
       const { message, stack: _stack, ...fields } = log as typeof log & { stack?: unknown };
       const entry = { kafka: namespace, ...fields };
       const brokerAnswer = namespace === 'Connection' && message.startsWith('Response ');
@@ -122,5 +124,6 @@ export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): K
       else if (level === KafkaLogLevel.ERROR || level === KafkaLogLevel.WARN) logger.warn(entry, message);
       else logger.debug(entry, message);
     };
+  };
   return { logCreator, answered };
 }

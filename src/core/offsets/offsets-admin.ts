@@ -1,7 +1,8 @@
-import { Kafka, logLevel as KafkaLogLevel, type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { kafkaClientConfig, type KafkaConnectionOptions } from '../bus/kafka-client-config.js';
 import { createKafkaConnections } from '../bus/kafka-connections.js';
 import { createKafkaLog } from '../bus/kafka-log.js';
+import { kafkajs } from '../bus/kafkajs-module.js';
 import { ignoreKafkajsNegativeTimeouts } from '../bus/kafkajs-warnings.js';
 import { FltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -69,6 +70,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
   const connections = createKafkaConnections(options.brokers, { securityProtocol: options.securityProtocol, logger, onAnswered: kafkaLog.answered });
   // kafkajs' idle request queues arm negative timers, which Node reports on stderr (see ../bus/kafkajs-warnings.ts).
   ignoreKafkajsNegativeTimeouts();
+  const { Kafka, logLevel: KafkaLogLevel } = kafkajs();
   const kafka = new Kafka({
     ...kafkaClientConfig(options),
     brokers: connections.brokers,
