@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import { request } from 'undici';
 import type { AwsCredentialSettings } from '../config/specs/distributed.js';
 import { clip, singleLine } from '../clip-text.js';
 import { FltsError } from '../errors.js';
@@ -99,6 +98,8 @@ const errorCode = (error: unknown): string | undefined => {
 /** Sends one request to a credentials source; a failure to get any answer is FLTS_STORE_UNAVAILABLE (or TLS_FAILED). */
 async function send(source: string, url: URL, init: { method: 'GET' | 'PUT' | 'POST'; headers?: Record<string, string>; body?: string }, timeoutMs: number): Promise<Answer> {
   try {
+    // undici (~110 modules) loads on the first request, not with every command that reaches this module.
+    const { request } = await import('undici');
     const response = await request(url, { ...init, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
     return { status: response.statusCode, text: await response.body.text() };
   } catch (error) {

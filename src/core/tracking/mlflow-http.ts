@@ -1,5 +1,4 @@
 import { redactSecrets } from '../redact.js';
-import { request } from 'undici';
 import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { parseLenientJson } from '../storage/json-objects.js';
@@ -101,6 +100,8 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     let status: number;
     let text: string;
     try {
+      // undici (~110 modules) loads on the first request, not with every command that reaches this module.
+      const { request } = await import('undici');
       const response = await request(url, { method: req.method, headers, body, signal, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
       status = response.statusCode;
       text = await response.body.text();
