@@ -36,7 +36,7 @@ describe('cli > start-up', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('a command on the embedded store and bus loads neither kafkajs nor undici', async () => {
+  it('a command on the embedded store and bus that reads no data loads none of kafkajs, undici and nodejs-polars', async () => {
     const run = await runCli(['promote', '--history', '--json'], { env: { FLTS_HOME: path.join(dir, 'home') }, nodeArgs: ['--import', hook] });
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.json.result.history).toEqual([]);
@@ -45,5 +45,6 @@ describe('cli > start-up', () => {
     expect(packages).toContain('@oclif/core');
     expect(packages).not.toContain('kafkajs');
     expect(packages).not.toContain('undici');
+    expect(packages).not.toContain('nodejs-polars');
   });
 });

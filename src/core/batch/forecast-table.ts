@@ -1,4 +1,5 @@
-import pl from 'nodejs-polars';
+import type pl from 'nodejs-polars';
+import { polars } from '../data/polars-module.js';
 import { formatByExtension } from '../file-format.js';
 import type { BatchForecast } from './batch-forecast.js';
 import { writeFileWhole } from '../write-file-whole.js';
@@ -21,15 +22,15 @@ export function forecastFileFormat(file: string): ForecastFileFormat {
  * and interval level `<target>_lower_<level>` / `<target>_upper_<level>` when the run has intervals.
  */
 export function forecastTable(forecast: BatchForecast): pl.DataFrame {
-  const datetime = (name: string, values: Float64Array): pl.Series => pl.Series(name, values, pl.Float64).cast(pl.Int64).cast(pl.Datetime('ms'));
+  const datetime = (name: string, values: Float64Array): pl.Series => polars().Series(name, values, polars().Float64).cast(polars().Int64).cast(polars().Datetime('ms'));
   const nullable = (values: Float64Array): (number | null)[] => Array.from(values, (v) => (Number.isFinite(v) ? v : null));
-  return pl.DataFrame([
+  return polars().DataFrame([
     datetime('time', forecast.time),
     datetime('origin', forecast.origin),
-    pl.Series('step', forecast.step, pl.Int32),
-    ...forecast.targets.flatMap((target, t) => [pl.Series(target, nullable(forecast.predicted[t]), pl.Float64), pl.Series(`${target}_actual`, nullable(forecast.actual[t]), pl.Float64)]),
+    polars().Series('step', forecast.step, polars().Int32),
+    ...forecast.targets.flatMap((target, t) => [polars().Series(target, nullable(forecast.predicted[t]), polars().Float64), polars().Series(`${target}_actual`, nullable(forecast.actual[t]), polars().Float64)]),
     ...forecast.targets.flatMap((target) =>
-      Object.entries(forecast.intervals?.[target] ?? {}).flatMap(([level, band]) => [pl.Series(`${target}_lower_${level}`, nullable(band.lower), pl.Float64), pl.Series(`${target}_upper_${level}`, nullable(band.upper), pl.Float64)]),
+      Object.entries(forecast.intervals?.[target] ?? {}).flatMap(([level, band]) => [polars().Series(`${target}_lower_${level}`, nullable(band.lower), polars().Float64), polars().Series(`${target}_upper_${level}`, nullable(band.upper), polars().Float64)]),
     ),
   ]);
 }

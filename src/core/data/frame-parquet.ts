@@ -1,4 +1,5 @@
-import pl from 'nodejs-polars';
+import type pl from 'nodejs-polars';
+import { polars } from './polars-module.js';
 import { FltsError } from '../errors.js';
 import { TIME_COLUMN, timeFrameFromPolars, timeFrameToPolars } from './polars-frame.js';
 import { addParquetKeyValueMetadata } from './parquet-footer.js';
@@ -33,7 +34,7 @@ function pandasMetadata(frame: TimeFrame): string {
 export function decodeFrameParquet(bytes: Buffer, source: string): TimeFrame {
   let df: pl.DataFrame;
   try {
-    df = pl.readParquet(bytes);
+    df = polars().readParquet(bytes);
   } catch (cause) {
     throw new FltsError('FLTS_DATA_UNREADABLE', `${source}: not a readable Parquet file: ${(cause as Error).message}`, { cause, details: { source } });
   }

@@ -1,4 +1,5 @@
-import pl from 'nodejs-polars';
+import type pl from 'nodejs-polars';
+import { polars } from './polars-module.js';
 
 /**
  * A column's way of writing numbers: its decimal mark, and the marks between groups of thousands, as regex
@@ -27,8 +28,8 @@ const groupedNumber = (style: NumberStyle): string => `^[+-]?(\\d{1,3}(${style.g
  * Undefined when no cell says, or cells disagree.
  */
 function evidentStyle(text: pl.Series, fileDecimal: '.' | ','): NumberStyle | undefined {
-  const column = pl.col(text.name);
-  const seen = (pattern: string, alias: string) => column.str.contains(pattern).cast(pl.UInt32).sum().alias(alias);
+  const column = polars().col(text.name);
+  const seen = (pattern: string, alias: string) => column.str.contains(pattern).cast(polars().UInt32).sum().alias(alias);
   const [flags] = text
     .toFrame()
     .select(
@@ -71,7 +72,7 @@ function evidentStyle(text: pl.Series, fileDecimal: '.' | ','): NumberStyle | un
 export function plainNumberText(series: pl.Series, fileDecimal: '.' | ','): pl.Series {
   const text = series.str.strip();
   const style = evidentStyle(text, fileDecimal) ?? (fileDecimal === '.' ? ENGLISH : undefined);
-  const column = pl.col(text.name);
-  const plain = style ? pl.when(column.str.contains(groupedNumber(style))).then(column.str.replaceAll(style.group, '', false).str.replace(style.decimal, '.', false)).otherwise(column) : column.str.replace(',', '.', true);
+  const column = polars().col(text.name);
+  const plain = style ? polars().when(column.str.contains(groupedNumber(style))).then(column.str.replaceAll(style.group, '', false).str.replace(style.decimal, '.', false)).otherwise(column) : column.str.replace(',', '.', true);
   return text.toFrame().select(plain.alias(series.name)).getColumn(series.name);
 }

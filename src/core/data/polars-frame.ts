@@ -1,5 +1,6 @@
 import { clip, listNames } from '../clip-text.js';
-import pl from 'nodejs-polars';
+import type pl from 'nodejs-polars';
+import { polars } from './polars-module.js';
 import { FltsError } from '../errors.js';
 import { ACCEPTED_TIMES, epochMsInRange, formatTimestamp, parseTimeColumn } from './timestamps.js';
 import type { TimeFrame } from './time-frame.js';
@@ -42,9 +43,9 @@ export const MISSING_TOKENS: ReadonlySet<string> = new Set(['', '#N/A', '#N/A N/
  * after it is not a number: the column is not numeric.
  */
 function textToFloat64(series: pl.Series): pl.Series | undefined {
-  const text = pl.col(series.name).str.strip();
-  const present = pl.when(text.isIn([...MISSING_TOKENS])).then(pl.lit(null)).otherwise(text);
-  const [kept, numeric] = series.toFrame().select(present.alias('text'), present.cast(pl.Float64, false).alias(series.name)).getColumns();
+  const text = polars().col(series.name).str.strip();
+  const present = polars().when(text.isIn([...MISSING_TOKENS])).then(polars().lit(null)).otherwise(text);
+  const [kept, numeric] = series.toFrame().select(present.alias('text'), present.cast(polars().Float64, false).alias(series.name)).getColumns();
   return numeric.nullCount() === kept.nullCount() ? numeric : undefined;
 }
 
@@ -54,24 +55,24 @@ function seriesToFloat64(series: pl.Series): Float64Array | undefined {
   let numeric = series;
   // A dictionary-encoded text column (Parquet written by pandas or pyarrow) is text too, read as text is.
   const categorical = series.dtype.variant === 'Categorical' || series.dtype.variant === 'Enum';
-  if (series.dtype.equals(pl.Utf8) || series.dtype.equals(pl.String) || categorical) {
-    const parsed = textToFloat64(categorical ? series.cast(pl.Utf8) : series);
+  if (series.dtype.equals(polars().Utf8) || series.dtype.equals(polars().String) || categorical) {
+    const parsed = textToFloat64(categorical ? series.cast(polars().Utf8) : series);
     if (!parsed) return undefined;
     numeric = parsed;
-  } else if (series.dtype.equals(pl.Bool) || TEMPORAL.has(series.dtype.variant)) {
+  } else if (series.dtype.equals(polars().Bool) || TEMPORAL.has(series.dtype.variant)) {
     // A second date or time column is text in a CSV, dropped there; cast, a Parquet one would have become a
     // feature counted in microseconds or days since 1970.
     return undefined;
-  } else if (!series.dtype.equals(pl.Float64)) {
+  } else if (!series.dtype.equals(polars().Float64)) {
     try {
-      numeric = series.cast(pl.Float64, true);
+      numeric = series.cast(polars().Float64, true);
     } catch {
       return undefined;
     }
   }
   if (numeric.nullCount() === 0) return numeric.toTypedArray() as Float64Array;
   // Missing cells become NaN inside polars: far cheaper than converting the column to a JS array.
-  return numeric.toFrame().select(pl.col(numeric.name).fillNull(pl.lit(Number.NaN))).getColumns()[0].toTypedArray() as Float64Array;
+  return numeric.toFrame().select(polars().col(numeric.name).fillNull(polars().lit(Number.NaN))).getColumns()[0].toTypedArray() as Float64Array;
 }
 
 /**
@@ -80,12 +81,12 @@ function seriesToFloat64(series: pl.Series): Float64Array | undefined {
  */
 function timeValues(series: pl.Series, source: string): unknown[] {
   const variant = series.dtype.variant;
-  if (variant === 'Categorical' || variant === 'Enum') return series.cast(pl.Utf8).toArray();
-  if (series.dtype.equals(pl.Utf8) || series.dtype.equals(pl.String)) return series.toArray();
+  if (variant === 'Categorical' || variant === 'Enum') return series.cast(polars().Utf8).toArray();
+  if (series.dtype.equals(polars().Utf8) || series.dtype.equals(polars().String)) return series.toArray();
   if (/^(U?Int\d+|Float\d+|Decimal)$/.test(variant)) {
     try {
       // Float64 holds any epoch time to well under a millisecond; an int64 would come back as a BigInt.
-      return series.cast(pl.Float64, true).toArray();
+      return series.cast(polars().Float64, true).toArray();
     } catch {
       // a uint64 or decimal the cast cannot convert, refused below
     }
@@ -169,7 +170,7 @@ function orderByTime(frame: TimeFrame): { frame: TimeFrame; mergedRows: number; 
 /** Rows with every cell empty (blank lines, a spreadsheet's trailing rows) carry nothing and are left out. */
 function withoutBlankRows(df: pl.DataFrame): pl.DataFrame {
   if (df.getColumn(TIME_COLUMN).nullCount() === 0) return df;
-  return df.filter(df.columns.map((name) => pl.col(name).isNotNull()).reduce((any, next) => any.or(next)));
+  return df.filter(df.columns.map((name) => polars().col(name).isNotNull()).reduce((any, next) => any.or(next)));
 }
 
 /** A polars table with a `time` column -> TimeFrame (numeric columns as float64, empty cells as NaN). */
@@ -212,6 +213,6 @@ export function timeFrameFromPolars(df: pl.DataFrame, source: string): FromPolar
 
 /** TimeFrame -> polars table: `time` first as Datetime(ms), then the float64 columns in order. */
 export function timeFrameToPolars(frame: TimeFrame): pl.DataFrame {
-  const time = pl.Series(TIME_COLUMN, frame.time, pl.Float64).cast(pl.Int64).cast(pl.Datetime('ms'));
-  return pl.DataFrame([time, ...frame.columns.map((column) => pl.Series(column, frame.values[column], pl.Float64))]);
+  const time = polars().Series(TIME_COLUMN, frame.time, polars().Float64).cast(polars().Int64).cast(polars().Datetime('ms'));
+  return polars().DataFrame([time, ...frame.columns.map((column) => polars().Series(column, frame.values[column], polars().Float64))]);
 }

@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import pl from 'nodejs-polars';
+import type pl from 'nodejs-polars';
+import { polars } from './polars-module.js';
 import { listNames } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { plainNumberText } from './number-text.js';
@@ -98,7 +99,7 @@ const columnName = (raw: string): string => raw.trim().replace(/^"(.*)"$/, '$1')
 function withTextWhereNotFloat(bytes: Buffer, df: pl.DataFrame, sep: string): pl.DataFrame {
   const floats = new Map(df.getColumns().filter((series) => series.name !== TIME_COLUMN && series.nullCount() > 0).map((series) => [series.name, series]));
   if (floats.size === 0) return df;
-  const text = pl.readCSV(bytes, { columns: [...floats.keys()], inferSchemaLength: 0, sep });
+  const text = polars().readCSV(bytes, { columns: [...floats.keys()], inferSchemaLength: 0, sep });
   // Every null came from an empty cell: the common case, decided without touching the values.
   const replaced = text.getColumns().filter((raw) => raw.nullCount() !== (floats.get(raw.name) as pl.Series).nullCount());
   return replaced.length > 0 ? df.withColumns(...replaced) : df;
@@ -218,23 +219,23 @@ function readCsv(file: Buffer): pl.DataFrame {
   if (sep !== ',') {
     // Files separated otherwise may write a decimal comma: every value is read as text, made a plain number
     // where it is written as one, and cast later, where a column that is still not numeric is dropped.
-    return withPlainNumbers(withTrimmedNames(pl.readCSV(bytes, { sep, inferSchemaLength: 0 })), ',');
+    return withPlainNumbers(withTrimmedNames(polars().readCSV(bytes, { sep, inferSchemaLength: 0 })), ',');
   }
   const timeAt = names.indexOf(TIME_COLUMN);
   if (new Set(rawNames).size === rawNames.length && timeAt >= 0) {
     try {
-      const df = pl.readCSV(bytes, { sep, dtypes: Object.fromEntries(rawNames.map((name, i) => [name, i === timeAt ? pl.Utf8 : pl.Float64])) });
+      const df = polars().readCSV(bytes, { sep, dtypes: Object.fromEntries(rawNames.map((name, i) => [name, i === timeAt ? polars().Utf8 : polars().Float64])) });
       return withPlainNumbers(withTrimmedNames(withTextWhereNotFloat(bytes, df, sep)), '.');
     } catch {
       // fall through to inference
     }
   }
-  return withPlainNumbers(withTrimmedNames(pl.readCSV(bytes, { sep, inferSchemaLength: FULL_SCHEMA_SCAN, dtypes: timeAt >= 0 ? { [rawNames[timeAt]]: pl.Utf8 } : {} })), '.');
+  return withPlainNumbers(withTrimmedNames(polars().readCSV(bytes, { sep, inferSchemaLength: FULL_SCHEMA_SCAN, dtypes: timeAt >= 0 ? { [rawNames[timeAt]]: polars().Utf8 } : {} })), '.');
 }
 
 /** Text columns besides time with their grouped thousands and decimal commas made plain (plainNumberText). */
 function withPlainNumbers(df: pl.DataFrame, fileDecimal: '.' | ','): pl.DataFrame {
-  const text = df.getColumns().filter((series) => series.name !== TIME_COLUMN && (series.dtype.equals(pl.Utf8) || series.dtype.equals(pl.String)));
+  const text = df.getColumns().filter((series) => series.name !== TIME_COLUMN && (series.dtype.equals(polars().Utf8) || series.dtype.equals(polars().String)));
   return text.length > 0 ? df.withColumns(...text.map((series) => plainNumberText(series, fileDecimal))) : df;
 }
 
@@ -257,7 +258,7 @@ function readParquet(bytes: Buffer): { df: pl.DataFrame; unreadable: string[] } 
   const columns = readParquetColumns(bytes);
   if (!columns || columns.every((column) => column.readable)) {
     if (columns) assertUniqueNames(columns.map((column) => column.name), 'Parquet schema');
-    return { df: pl.readParquet(bytes), unreadable: [] };
+    return { df: polars().readParquet(bytes), unreadable: [] };
   }
   assertUniqueNames(columns.map((column) => column.name), 'Parquet schema');
   const names = columns.map((column) => column.name);
@@ -266,7 +267,7 @@ function readParquet(bytes: Buffer): { df: pl.DataFrame; unreadable: string[] } 
     throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `column '${TIME_COLUMN}' holds binary or nested values (a list or struct), not timestamps.`, { details: { column: TIME_COLUMN } });
   }
   const readable = columns.flatMap((column, i) => (column.readable ? [i] : []));
-  return { df: pl.readParquet(bytes, { columns: readable }), unreadable: columns.filter((column) => !column.readable).map((column) => column.name) };
+  return { df: polars().readParquet(bytes, { columns: readable }), unreadable: columns.filter((column) => !column.readable).map((column) => column.name) };
 }
 
 /**
