@@ -1,10 +1,17 @@
 import { clip } from '../clip-text.js';
+import { IDENTIFIER_PATTERN } from '../config/specs/runtime.js';
 import { FltsError } from '../errors.js';
 import { parseLenientJson } from '../storage/json-objects.js';
+import { bucketNameProblem, objectKeyProblem } from '../storage/keys.js';
 
 /** A message that breaks its topic's contract: non-retriable, so it goes straight to the DLQ. */
 export function invalidMessage(topic: string, reason: string, details: Record<string, unknown> = {}): FltsError {
   return new FltsError('FLTS_BUS_MESSAGE_INVALID', `Message on ${topic} is invalid: ${reason}.`, { details: { topic, ...details } });
+}
+
+/** A field's value as an error message quotes it: JSON, clipped, so a 2 MB field makes a short log line. */
+export function quoted(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(clip(value)) : clip(JSON.stringify(value) ?? String(value));
 }
 
 /** What a decoder needs from a received message. */
@@ -37,7 +44,7 @@ export function requireString(body: JsonRecord, topic: string, ...names: string[
     const value = body[name];
     if (typeof value === 'string' && value !== '') return value;
   }
-  throw invalidMessage(topic, `field ${names.map((n) => JSON.stringify(n)).join(' or ')} must be a non-empty string`, { fields: names });
+  throw invalidMessage(topic, `field ${names.map((n) => JSON.stringify(n)).join(' or ')} must be a non-empty string`, { field: names[0], fields: names });
 }
 
 /** What a config_hash or run id may hold: it names store keys and lease files, so never a path. */
@@ -46,7 +53,42 @@ const KEY_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 /** A required field that names a store key segment (config_hash): letters, digits, "-" and "_", at most 128. */
 export function requireKeySegment(body: JsonRecord, topic: string, name: string): string {
   const value = requireString(body, topic, name);
-  if (!KEY_SEGMENT.test(value)) throw invalidMessage(topic, `field "${name}" must be letters, digits, "-" and "_" (at most 128), got ${JSON.stringify(clip(value))}`, { field: name });
+  if (!KEY_SEGMENT.test(value)) throw invalidMessage(topic, `field "${name}" must be letters, digits, "-" and "_" (at most 128), got ${quoted(value)}`, { field: name });
+  return value;
+}
+
+/** A required bucket the consumer reads from: S3's bucket naming, which every store enforces. */
+export function requireBucket(body: JsonRecord, topic: string, name: string): string {
+  const value = requireString(body, topic, name);
+  const problem = bucketNameProblem(value);
+  if (problem) throw invalidMessage(topic, `field "${name}" must be a bucket name (${problem}), got ${quoted(value)}`, { field: name });
+  return value;
+}
+
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * A required object key the consumer reads: a relative S3 key that stays inside its bucket (the store's rules), and
+ * no control characters, which no producer puts in a key and which would break the log line naming it.
+ */
+export function requireObjectKey(body: JsonRecord, topic: string, ...names: string[]): string {
+  const value = requireString(body, topic, ...names);
+  const name = names.find((candidate) => body[candidate] === value) ?? names[0];
+  const problem = objectKeyProblem(value) ?? (CONTROL_CHARACTERS.test(value) ? 'contains a control character' : undefined);
+  if (problem) throw invalidMessage(topic, `field "${name}" must be an object key inside its bucket, but it ${problem}: ${quoted(value)}`, { field: name });
+  return value;
+}
+
+/**
+ * A deployment identifier ("" or absent = global): it scopes store keys (the inference log's folder), so it follows
+ * the `identifier` setting's rule, one folder name.
+ */
+export function optionalIdentifier(body: JsonRecord, topic: string, name = 'identifier'): string {
+  const value = body[name];
+  if (value === undefined || value === null || value === '') return '';
+  if (typeof value !== 'string' || !IDENTIFIER_PATTERN.regex.test(value)) {
+    throw invalidMessage(topic, `field "${name}" must be ${IDENTIFIER_PATTERN.text}, got ${quoted(value)}`, { field: name });
+  }
   return value;
 }
 

@@ -169,6 +169,80 @@ describe('core > bus > messages (a run id names store keys)', () => {
   });
 });
 
+describe('core > bus > messages (a claim\'s bucket, object and identifier address the store)', () => {
+  const body = { bucket: 'processed-data', object: 'test_processed_data.parquet', object_key: 'test_processed_data.parquet', size: 1, v: 1, config_hash: HASH, identifier: '' };
+  // Each claim as the reference sends it (the train claim without an operation), with `fields` replaced.
+  const decoders = [
+    ['training-data', (fields: Record<string, unknown>) => decodeTrainClaim({ topic: 'training-data', key: 'train-claim', value: JSON.stringify({ ...body, ...fields }) })],
+    ['inference-data', (fields: Record<string, unknown>) => decodeInferenceClaim({ topic: 'inference-data', key: 'inference-claim', value: JSON.stringify({ ...body, operation: 'post: test data', ...fields }) })],
+  ] as const;
+  const rejection = (decode: (fields: Record<string, unknown>) => unknown, fields: Record<string, unknown>): FltsError => {
+    try {
+      decode(fields);
+    } catch (error) {
+      return error as FltsError;
+    }
+    throw new Error(`accepted ${JSON.stringify(fields).slice(0, 200)}`);
+  };
+
+  it.each([
+    ['bucket', '../../../../etc/passwd'],
+    ['bucket', 'a/b'],
+    ['bucket', 'UPPER'],
+    ['bucket', 'a\u0000b'],
+    ['bucket', 'x'.repeat(64)],
+    ['bucket', 0],
+    ['object', '../../../../etc/passwd'],
+    ['object', '/etc/passwd'],
+    ['object', 'a/../../b'],
+    ['object', 'a\\b'],
+    ['object', 'a\u0000b'],
+    ['object', 'a\nb'],
+    ['object', 'x'.repeat(1025)],
+    ['object', { a: 1 }],
+    ['identifier', '../../x'],
+    ['identifier', '..'],
+    ['identifier', 'a/b'],
+    ['identifier', 'a\u0000b'],
+    ['identifier', 'a\nb'],
+    ['identifier', 'x'.repeat(129)],
+    ['identifier', 7],
+    ['identifier', ['site']],
+  ])('rejects %s %j on both claim topics as FLTS_BUS_MESSAGE_INVALID naming the field', (field, value) => {
+    // object_key follows object, as the reference sends them: a bad one is not mended by a good twin.
+    const fields = field === 'object' ? { object: value, object_key: value } : { [field]: value };
+    for (const [topic, decode] of decoders) {
+      const error = rejection(decode, fields);
+      expect(error.code, topic).toBe('FLTS_BUS_MESSAGE_INVALID');
+      expect(error.details, topic).toMatchObject({ topic, field });
+      expect(error.message.length, topic).toBeLessThan(400);
+    }
+  });
+
+  it('keeps what earlier releases and the reference write: nested objects, any folder-name identifier, a dotted bucket', () => {
+    for (const [, decode] of decoders) {
+      expect(decode({ object: `${HASH}/test.parquet`, object_key: `${HASH}/test.parquet`, identifier: 'Poble Sec:7' })).toMatchObject({ object: `${HASH}/test.parquet`, identifier: 'Poble Sec:7' });
+      expect(decode({ bucket: 'site.a-data', identifier: null })).toMatchObject({ bucket: 'site.a-data', identifier: '' });
+    }
+  });
+
+  it('quotes a huge field clipped wherever a decoder names it', () => {
+    const huge = 'x'.repeat(2_000_000);
+    const errors = [
+      () => decodeTrainClaim({ key: 'train-claim', value: JSON.stringify({ ...body, operation: huge }) }),
+      () => decodeTrainClaim({ key: 'train-claim', value: JSON.stringify({ ...body, object: huge }) }),
+      () => decodeInferenceClaim({ key: 'inference-claim', value: JSON.stringify({ ...body, identifier: huge }) }),
+      () => decodeTrainingEvent({ key: null, value: JSON.stringify({ status: huge, config_hash: HASH }) }),
+      () => decodeTrainingEvent({ key: null, value: JSON.stringify({ status: 'SUCCESS', operation: huge, config_hash: HASH, run_id: 'r' }) }),
+      () => decodeDeadLetter({ key: null, value: JSON.stringify({ status: [huge] }) }),
+    ];
+    for (const decode of errors) {
+      expect(invalidCode(decode)).toBe('FLTS_BUS_MESSAGE_INVALID');
+      expect(() => decode()).toThrow(/^.{0,400}$/s);
+    }
+  });
+});
+
 describe('core > bus > topics', () => {
   it('names one group per trainer type (reference names) and one per serving replica', () => {
     expect(['GRU', 'LSTM', 'PROPHET'].map((type) => trainerGroupId(type))).toEqual(['train-gru', 'train-lstm', 'nonml-prophet']);

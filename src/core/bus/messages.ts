@@ -1,13 +1,30 @@
 import { buildDlqEnvelope } from './delivery.js';
 import type { OutgoingMessage } from './message-bus.js';
-import { encodeFields, invalidMessage, optionalNumber, optionalString, parseMessageBody, requireKeySegment, requireString, type EncodedMessage, type JsonRecord } from './message-fields.js';
+import {
+  encodeFields,
+  invalidMessage,
+  optionalIdentifier,
+  optionalNumber,
+  optionalString,
+  parseMessageBody,
+  quoted,
+  requireBucket,
+  requireKeySegment,
+  requireObjectKey,
+  requireString,
+  type EncodedMessage,
+  type JsonRecord,
+} from './message-fields.js';
 import { DEFAULT_TOPICS, MESSAGE_KEYS, failedKey, trainedKey } from './topics.js';
 
 /**
  * Codecs of the reference message contract (reference-system.md 3.2). Encoders emit exactly the reference
  * fields in its order; decoders accept what the reference's Python producers send (`object` or
  * `object_key`, NaN tokens, a train claim without `operation`) and reject anything else with
- * FLTS_BUS_MESSAGE_INVALID, which sends the message to the DLQ without retries.
+ * FLTS_BUS_MESSAGE_INVALID, which sends the message to the DLQ without retries. A field a consumer addresses the
+ * store with is checked as what it addresses (config_hash and run_id as key segments, a claim's bucket, object and
+ * identifier as a bucket name, an object key and a folder name), so a hostile one is set aside with its field named
+ * instead of reaching the store; a field flts does not use is carried or ignored, and an error quotes any value clipped.
  */
 
 /** A claim check: where processed data lives and which configuration produced it. */
@@ -29,16 +46,16 @@ function decodeClaim(message: EncodedMessage, topic: string, acceptedOperation: 
   const body = parseMessageBody(message, topic);
   const operation = body.operation;
   if (operation !== undefined && operation !== null && operation !== acceptedOperation) {
-    throw invalidMessage(topic, `operation ${JSON.stringify(operation)} is not "${acceptedOperation}"`);
+    throw invalidMessage(topic, `operation ${quoted(operation)} is not "${acceptedOperation}"`);
   }
   const version = optionalNumber(body, topic, 'v');
   if (version !== null && version !== CLAIM_VERSION) throw invalidMessage(topic, `claim version ${version} is not supported (expected ${CLAIM_VERSION})`);
   return {
-    bucket: requireString(body, topic, 'bucket'),
-    object: requireString(body, topic, 'object', 'object_key'),
+    bucket: requireBucket(body, topic, 'bucket'),
+    object: requireObjectKey(body, topic, 'object', 'object_key'),
     size: optionalNumber(body, topic, 'size') ?? 0,
     configHash: requireKeySegment(body, topic, 'config_hash'),
-    identifier: optionalString(body, 'identifier'),
+    identifier: optionalIdentifier(body, topic),
   };
 }
 
@@ -120,13 +137,13 @@ export function decodeTrainingEvent(message: EncodedMessage): TrainingEvent {
   const body = parseMessageBody(message, topic);
   const status = typeof body.status === 'string' ? body.status.toUpperCase() : '';
   if (status !== 'RUNNING' && status !== 'SUCCESS' && status !== 'FAILED') {
-    throw invalidMessage(topic, `status ${JSON.stringify(body.status)} is not RUNNING, SUCCESS or FAILED`);
+    throw invalidMessage(topic, `status ${quoted(body.status)} is not RUNNING, SUCCESS or FAILED`);
   }
   const operation = optionalString(body, 'operation');
   const prefix = OPERATION_PREFIX[status];
   const fromOperation = operation.startsWith(prefix) ? operation.slice(prefix.length).trim() : '';
   const modelType = (fromOperation || optionalString(body, 'run_name') || optionalString(body, 'model_type')).toUpperCase();
-  if (!modelType) throw invalidMessage(topic, `no model type: operation ${JSON.stringify(operation)} lacks "${prefix}<TYPE>" and run_name is empty`);
+  if (!modelType) throw invalidMessage(topic, `no model type: operation ${quoted(operation)} lacks "${prefix}<TYPE>" and run_name is empty`);
   const base: TrainingEventBase = {
     modelType,
     experiment: optionalString(body, 'experiment'),
@@ -241,7 +258,7 @@ export function encodeDeadLetter(operation: string, error: unknown, payload: unk
 export function decodeDeadLetter(message: EncodedMessage): DeadLetter {
   const topic = message.topic ?? 'DLQ';
   const body = parseMessageBody(message, topic);
-  if (body.status !== 'Failure') throw invalidMessage(topic, `status ${JSON.stringify(body.status)} is not "Failure"`);
+  if (body.status !== 'Failure') throw invalidMessage(topic, `status ${quoted(body.status)} is not "Failure"`);
   return {
     operation: optionalString(body, 'operation'),
     error: optionalString(body, 'error'),

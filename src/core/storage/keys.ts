@@ -2,35 +2,42 @@ import { FltsError } from '../errors.js';
 
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-/** S3 bucket naming rules (lower case, 3-63 chars), so a bucket valid here is valid on S3 too. */
+/** What is wrong with a bucket name under S3's naming rules (lower case, 3-63 chars), or undefined when nothing is. */
+export function bucketNameProblem(bucket: string): string | undefined {
+  return BUCKET_PATTERN.test(bucket) && !bucket.includes('..') ? undefined : 'use 3-63 lower-case letters, digits, "." or "-"';
+}
+
+/** S3 bucket naming rules, so a bucket valid here is valid on S3 too. */
 export function assertBucketName(bucket: string): void {
-  if (!BUCKET_PATTERN.test(bucket) || bucket.includes('..')) {
-    throw new FltsError('FLTS_STORE_KEY_INVALID', `Invalid bucket name ${JSON.stringify(bucket)}: use 3-63 lower-case letters, digits, "." or "-".`, { details: { bucket } });
-  }
+  const problem = bucketNameProblem(bucket);
+  if (problem) throw new FltsError('FLTS_STORE_KEY_INVALID', `Invalid bucket name ${JSON.stringify(bucket)}: ${problem}.`, { details: { bucket } });
 }
 
 /**
- * Object keys are S3 keys, not paths: relative, "/"-separated, no empty, "." or ".." segments, no
- * backslashes or NUL. Checked for every store so a key that works embedded also works on S3 and can
- * never escape the filesystem store's root.
+ * What is wrong with an object key, or undefined when nothing is. Object keys are S3 keys, not paths: relative,
+ * "/"-separated, no empty, "." or ".." segments, no backslashes or NUL.
  */
+export function objectKeyProblem(key: string): string | undefined {
+  return key === ''
+    ? 'is empty'
+    : key.startsWith('/') || /^[A-Za-z]:/.test(key)
+      ? 'is absolute'
+      : key.includes('\\')
+        ? 'contains a backslash'
+        : key.includes('\0')
+          ? 'contains a NUL byte'
+          : key.split('/').some((segment) => segment === '..')
+            ? 'contains ".."'
+            : key.split('/').some((segment) => segment === '' || segment === '.')
+              ? 'has an empty or "." segment'
+              : Buffer.byteLength(key) > 1024
+                ? 'is longer than 1024 bytes'
+                : undefined;
+}
+
+/** Checked for every store, so a key that works embedded also works on S3 and can never escape the filesystem store's root. */
 export function assertObjectKey(key: string): void {
-  const problem =
-    key === ''
-      ? 'is empty'
-      : key.startsWith('/') || /^[A-Za-z]:/.test(key)
-        ? 'is absolute'
-        : key.includes('\\')
-          ? 'contains a backslash'
-          : key.includes('\0')
-            ? 'contains a NUL byte'
-            : key.split('/').some((segment) => segment === '..')
-              ? 'contains ".."'
-              : key.split('/').some((segment) => segment === '' || segment === '.')
-                ? 'has an empty or "." segment'
-                : Buffer.byteLength(key) > 1024
-                  ? 'is longer than 1024 bytes'
-                  : undefined;
+  const problem = objectKeyProblem(key);
   if (problem) {
     const code = problem === 'is absolute' || problem === 'contains ".."' ? 'FLTS_STORE_KEY_OUTSIDE_ROOT' : 'FLTS_STORE_KEY_INVALID';
     throw new FltsError(code, `Invalid object key ${JSON.stringify(key)}: it ${problem}.`, { details: { key } });

@@ -1,5 +1,15 @@
 import type { SettingSpec } from './setting-spec.js';
 
+/**
+ * What a deployment identifier may be, wherever it arrives from (the setting, a claim's `identifier` field). One
+ * folder name, not a charset: spaces, ':' or a leading '_' made working scopes before this was checked, and refusing
+ * them would cut an upgraded deployment off its own promotions and logs.
+ */
+export const IDENTIFIER_PATTERN = {
+  regex: /^(?!\.\.?$)[^/\\\u0000-\u001f\u007f]{1,128}$/,
+  text: 'one name of up to 128 characters without "/", "\\" or control characters, and not "." or ".." (it names a folder of promotion pointers and logs)',
+};
+
 /** Where flts keeps its state, and how it talks to the outside world. */
 export const RUNTIME_SPECS: readonly SettingSpec[] = [
   { path: 'profile', type: 'string', default: 'default', choices: ['default', 'reference'], envCase: 'lower', env: ['FLTS_PROFILE'], description: 'Set of defaults: default = flts\'s, chosen by measurement; reference = the reference deployment\'s configuration exactly. Files, environment and flags still override either.' },
@@ -9,12 +19,7 @@ export const RUNTIME_SPECS: readonly SettingSpec[] = [
     type: 'string',
     default: '',
     env: ['IDENTIFIER'],
-    // One folder name, not a charset: spaces, ':' or a leading '_' made working scopes before this was checked, and
-    // refusing them would cut an upgraded deployment off its own promotions and logs.
-    pattern: {
-      regex: /^(?!\.\.?$)[^/\\\u0000-\u001f\u007f]{1,128}$/,
-      text: 'one name of up to 128 characters without "/", "\\" or control characters, and not "." or ".." (it names a folder of promotion pointers and logs)',
-    },
+    pattern: IDENTIFIER_PATTERN,
     description: 'Deployment identifier; scopes promotion pointers and logs ("" = global).',
   },
   { path: 'logLevel', type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], envCase: 'lower', env: ['FLTS_LOG_LEVEL', 'LOG_LEVEL'], description: 'Structured log level (JSON lines on stderr). Commands that print their own outcome (train, promote, predict...) log only warnings and errors unless a level is set; serve and the daemon log at this level.' },
