@@ -9,7 +9,9 @@ import { defaultSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { LiveMonitor } from '../serve/live-monitor.js';
-import type { ModelHolder } from '../serve/model-holder.js';
+import { createNaiveModel } from '../models/naive-model.js';
+import { createModelHolder, type ModelHolder } from '../serve/model-holder.js';
+import type { ModelSource, PointerTarget } from '../serve/model-source.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { followPromotions, startServingCompanion } from './serving-companion.js';
 
@@ -35,11 +37,12 @@ function flakyBus(refusals: number, error = new FltsError('FLTS_BUS_UNAVAILABLE'
   };
 }
 
-/** A replica's model holder, counting how often it re-reads the promotion pointer. */
+/** A replica's model holder serving nothing yet, with a pointer to r1, counting how often it reloads from the pointer. */
 function countingHolder(): { holder: ModelHolder; reloads: () => number } {
   let reloads = 0;
   const holder = {
     status: () => ({ pinnedRunId: null }),
+    readPointer: async () => ({ runId: 'r1', configHash: 'h', modelType: 'GRU' }),
     reloadFromPointer: async () => {
       reloads++;
       return { result: 'unchanged' };
@@ -129,5 +132,99 @@ describe('core > daemon > startServingCompanion', () => {
     const broken = claimsRefusedWith(new FltsError('FLTS_CONFIG_INVALID_VALUE', 'bus.kafka.brokers is empty.'));
     await expect(startServingCompanion({ settings, bus: broken.bus, holder: countingHolder().holder, logger, live, store })).rejects.toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE' });
     await broken.fsBus.close();
+  });
+});
+
+/**
+ * A run registry in memory: `runs` load (a naive model each), any other run id fails as a missing run; `loads` lists
+ * every load attempt; `promote` moves the pointer as a promotion does (a new record, so a new timestamp).
+ */
+function registryInMemory(...runs: string[]): { source: ModelSource; loads: string[]; promote: (runId: string) => void } {
+  const window = { inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] };
+  const loads: string[] = [];
+  let pointer: PointerTarget | undefined;
+  let promotions = 0;
+  const source: ModelSource = {
+    async loadRun(runId) {
+      loads.push(runId);
+      if (!runs.includes(runId)) throw new FltsError('FLTS_RUN_NOT_FOUND', `No run ${runId}.`);
+      return { run: { runId, modelType: 'NAIVE', configHash: 'h' }, model: createNaiveModel(window), scaler: { method: 'MinMaxScaler', columns: ['down'], offset: [0], scale: [1] } };
+    },
+    readPointer: async () => pointer,
+    loadTestFrame: () => Promise.reject(new FltsError('FLTS_DATA_NOT_PROCESSED', 'No test frame.')),
+  };
+  const promote = (runId: string): void => {
+    pointer = { runId, configHash: 'h', modelType: 'NAIVE', source: 'current.json', timestamp: new Date(Date.UTC(2026, 0, 1) + ++promotions * 1000).toISOString() };
+  };
+  return { source, loads, promote };
+}
+
+describe('core > daemon > startServingCompanion (the pointer decides, a message only wakes)', () => {
+  const N = 20;
+  const notice = (runId: string) => encodePromotion({ identifier: '', config_hash: 'h', run_id: runId, model_type: 'NAIVE' });
+
+  /** A replica serving `first`, following promotions: reloads from the pointer and handled notices are counted. */
+  async function replica(runs: string[], first: string) {
+    const registry = registryInMemory(...runs);
+    registry.promote(first);
+    const holder = createModelHolder({ source: registry.source, pollIntervalMs: 0, retryFailedMs: 600_000, batching: { maxBatch: 1, maxWaitMs: 0 }, logger: silentLogger });
+    await holder.start();
+    let reloads = 0;
+    const counted: ModelHolder = { ...holder, reloadFromPointer: (options) => (reloads++, holder.reloadFromPointer(options)) };
+    let handled = 0;
+    const onLine = (_fields: object, message?: string): void => void (message === 'serve_promotion_received' && handled++);
+    const logger = { ...silentLogger, info: onLine, child: () => logger };
+    const bus = createFsBus({ root: mkdtempSync(path.join(root, 'bus-')), pollIntervalMs: 5 });
+    const companion = await startServingCompanion({ settings, bus, holder: counted, logger });
+    const before = reloads;
+    return {
+      ...registry,
+      holder,
+      bus,
+      reloads: () => reloads - before,
+      handled: () => handled,
+      async close() {
+        await companion.stop();
+        await bus.close();
+        await holder.stop();
+      },
+    };
+  }
+
+  it('reloads nothing for a flood of notices naming the run it serves, and loads a real promotion at once', async () => {
+    const r = await replica(['run-a', 'run-b'], 'run-a');
+    try {
+      for (let i = 0; i < N; i++) await r.bus.publish(settings.bus.topics.modelSelected, notice('run-a'));
+      await expect.poll(r.handled, { timeout: 10_000 }).toBe(N);
+      expect(r.reloads()).toBe(0);
+      expect(r.loads).toEqual(['run-a']);
+
+      r.promote('run-b');
+      await r.bus.publish(settings.bus.topics.modelSelected, notice('run-b'));
+      await expect.poll(() => r.holder.status().current?.runId, { timeout: 10_000 }).toBe('run-b');
+      expect(r.reloads()).toBe(1);
+      expect(r.loads).toEqual(['run-a', 'run-b']);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('tries a promoted run that fails to load once per promotion, not once per copy of its notice', async () => {
+    const r = await replica(['run-a'], 'run-a');
+    try {
+      r.promote('run-gone');
+      for (let i = 0; i < N; i++) await r.bus.publish(settings.bus.topics.modelSelected, notice('run-gone'));
+      await expect.poll(r.handled, { timeout: 10_000 }).toBe(N);
+      expect(r.loads).toEqual(['run-a', 'run-gone']);
+      expect(r.holder.status()).toMatchObject({ current: { runId: 'run-a' }, degraded: { runId: 'run-gone', code: 'FLTS_RUN_NOT_FOUND' } });
+
+      // Promoted again (a new record): tried again at once, despite the wait after its failure.
+      r.promote('run-gone');
+      await r.bus.publish(settings.bus.topics.modelSelected, notice('run-gone'));
+      await expect.poll(r.handled, { timeout: 10_000 }).toBe(N + 1);
+      expect(r.loads).toEqual(['run-a', 'run-gone', 'run-gone']);
+    } finally {
+      await r.close();
+    }
   });
 });

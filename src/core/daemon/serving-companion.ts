@@ -9,6 +9,7 @@ import type { LiveMonitor } from '../serve/live-monitor.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { retryWithBackoff, UNTIL_AVAILABLE, type RetryPolicy } from '../retry.js';
 import type { ModelHolder } from '../serve/model-holder.js';
+import type { PointerTarget } from '../serve/model-source.js';
 import { servingReplicaId } from '../serve/replica-id.js';
 import { claimActualsGroup, followClaimActuals } from './claim-actuals-follower.js';
 
@@ -36,7 +37,8 @@ export interface ServingCompanion extends Subscription {
  * Keeps one serving replica on the promoted model. Every replica consumes `model-selected` in a group of
  * its own, from the latest offset, so every replica receives every promotion (a shared group would reach
  * one replica only, F11); the group is deleted when the replica stops. A message is only a wake-up: the replica reloads from the promotion POINTER,
- * which is the durable truth, so an old, replayed or out-of-order message can never install a stale model. The
+ * which is the durable truth, so an old, replayed or out-of-order message can never install a stale model, and only
+ * when the pointer names a run other than the one it serves (or it serves none), so a flood of copies reloads nothing. The
  * pointer is read again whenever the group (re)joins, so a promotion published while it was out is not missed.
  * With live scoring it also follows `inference-data` for the claims' actual values (see followClaimActuals): the
  * one way they reach the replica's scorer, whether the batch role runs in this process or another.
@@ -55,6 +57,8 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
       (error: unknown) => logger.warn({ err: error }, 'serve_promotion_reread_failed'),
     );
   };
+  /** The promotion (pointed run and time) a reload past the holder's wait after a failed load was last made for. */
+  let forcedFor: string | undefined;
   const subscription = await bus.subscribe({ group, topics: [settings.bus.topics.modelSelected], fromBeginning: false, ephemeral: true, dlqOperation: 'Promotion Load', dlq: roleDlq(settings, 'serving'), onJoin }, async (message) => {
     const notice = decodePromotion(message);
     const pinned = holder.status().pinnedRunId;
@@ -62,10 +66,23 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
       logger.info({ noticeRunId: notice.run_id, pinnedRunId: pinned }, 'serve_promotion_ignored_pinned');
       return;
     }
-    const outcome = await holder.reloadFromPointer({ force: true });
+    // The message only wakes the replica; the pointer decides. One that names the run served (a replay, a flood of
+    // copies, a notice about another scope) costs one pointer read, never a reload.
+    const pointed = await readPointerOrSkip(holder, logger);
+    const served = holder.status().current?.runId;
+    if (pointed === null) return;
+    if (!pointed || pointed.runId === served) {
+      logger.info({ noticeRunId: notice.run_id, outcome: pointed ? 'unchanged' : 'no_pointer', runId: served }, 'serve_promotion_received');
+      return;
+    }
+    // Forced (past the wait after a failed load) once per promotion: copies of a notice about a run that fails to
+    // load must not load it again each, while a new promotion of it is tried at once.
+    const promotion = `${pointed.runId}@${pointed.timestamp ?? ''}`;
+    const outcome = await holder.reloadFromPointer({ force: promotion !== forcedFor });
     logger.info({ noticeRunId: notice.run_id, outcome: outcome.result, runId: 'runId' in outcome ? outcome.runId : undefined }, 'serve_promotion_received');
-    // A store outage is retried by the bus; a broken run stays "degraded" in the holder and is retried by its poll.
+    // A store outage is retried by the bus (forced again); a broken run stays "degraded" in the holder and is retried by its poll.
     if (outcome.result === 'failed' && outcome.error.retriable) throw outcome.error;
+    forcedFor = promotion;
   });
   // Promotions made between the service's first pointer read and the group join are covered by reading again.
   subscribed = true;
@@ -95,6 +112,21 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
       await subscription.stop();
     },
   };
+}
+
+/**
+ * The pointer, for a notice to be checked against; a store that is down is thrown for the bus to wait out. One that
+ * refuses the read (credentials, permissions) is logged and the notice skipped (null): the holder's poll reports it.
+ */
+async function readPointerOrSkip(holder: ModelHolder, logger: Logger): Promise<PointerTarget | undefined | null> {
+  try {
+    return await holder.readPointer();
+  } catch (error) {
+    const flts = toFltsError(error);
+    if (flts.retriable) throw flts;
+    logger.warn({ code: flts.code, err: flts.message }, 'serve_promotion_pointer_unreadable');
+    return null;
+  }
 }
 
 function promotionGroup(settings: Settings): string {

@@ -65,6 +65,8 @@ export interface ModelHolder {
    * instead. A pointed run that cannot be loaded falls back along the cascade. Never throws.
    */
   reloadFromPointer(options?: { force?: boolean }): Promise<ReloadOutcome>;
+  /** The promotion pointer as it stands (the first usable one of the cascade), undefined when there is none; loads nothing. Throws when the store cannot be read. */
+  readPointer(): Promise<PointerTarget | undefined>;
   /**
    * First load and pointer polling. A pinned run that cannot be loaded throws, unless the cause is retriable
    * (the store is unavailable): then it is retried in the background while the holder reports itself degraded.
@@ -277,6 +279,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
     reloadFromPointer(reloadOptions = {}) {
       return serialized(() => reloadOnce(reloadOptions.force ?? true));
     },
+    readPointer: () => options.source.readPointer(),
     async start() {
       startedAt = now();
       stopped = false;
