@@ -57,6 +57,45 @@ describe('batch > claim reads', () => {
     expect(count()).toBe(8);
   });
 
+  it('keeps no read of a claim the follower is done with: passed already, or before one it passed in the partition', async () => {
+    const reads = createClaimReads();
+    reads.follow();
+    const { load, reads: count } = loader();
+    // The follower passed claim 5 (nothing to score) before the batch role read it: no one would take that read.
+    reads.pass(claim(5));
+    await reads.read(claim(5), 'run-a', load);
+    await reads.read(claim(5), 'run-a', load);
+    await reads.read(claim(3), 'run-a', load);
+    await reads.read(claim(3), 'run-a', load);
+    expect(count()).toBe(4);
+    // Another partition's claims are still shared.
+    await reads.read({ ...claim(3), partition: 1 }, 'run-a', load);
+    await reads.read({ ...claim(3), partition: 1 }, 'run-a', load);
+    expect(count()).toBe(5);
+  });
+
+  it('keeps no read of a claim published before the follower started, which its group never receives', async () => {
+    const reads = createClaimReads();
+    reads.follow(1_000);
+    const { load, reads: count } = loader();
+    await reads.read({ ...claim(1), timestamp: 500 }, 'run-a', load);
+    await reads.read({ ...claim(1), timestamp: 500 }, 'run-a', load);
+    expect(count()).toBe(2);
+    await reads.read({ ...claim(2), timestamp: 1_500 }, 'run-a', load);
+    await reads.read({ ...claim(2), timestamp: 1_500 }, 'run-a', load);
+    expect(count()).toBe(3);
+  });
+
+  it('keeps no read once both roles read the claim, as different runs', async () => {
+    const reads = createClaimReads();
+    reads.follow();
+    const { load, reads: count } = loader();
+    await reads.read(claim(1), 'run-a', load);
+    await reads.read(claim(1), 'run-b', load);
+    await reads.read(claim(1), 'run-b', load);
+    expect(count()).toBe(3);
+  });
+
   it('stops sharing, and lets the waiting read go, when the follower stops', async () => {
     const reads = createClaimReads();
     const unfollow = reads.follow();

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createClaimReads } from '../batch/claim-reads.js';
+import type { InferenceInput } from '../batch/inference-input.js';
 import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus } from '../bus/message-bus.js';
 import { encodeInferenceClaim } from '../bus/messages.js';
@@ -110,6 +112,28 @@ describe('core > daemon > followClaimActuals', () => {
       expect(matched()).toBe(3);
       // An observer owns none of these claims: nothing of them is dead-lettered.
       expect(readdirSync(path.join(root, 'bus', 'topics')).filter((name) => name.startsWith('DLQ'))).toEqual([]);
+    } finally {
+      await subscription.stop();
+    }
+  });
+
+  it('keeps no read of a claim it passed waiting in the reads it shares with a batch role that comes after it', async () => {
+    scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 1000 });
+    const claimReads = createClaimReads();
+    const group = 'serve-test-passed';
+    const subscription = await followClaimActuals({ settings, bus, store, holder, live: live(), logger, claimReads }, group);
+    try {
+      // Nothing remembered: the follower passes the claim unread, before the batch role gets to it.
+      await claim('day1.csv');
+      await expect.poll(async () => (await bus.lag(group, [settings.bus.topics.inferenceData]))[0]?.lag, { timeout: 5_000 }).toBe(0);
+      const [position] = await bus.lag(group, [settings.bus.topics.inferenceData]);
+      const message = { topic: position.topic, partition: position.partition, offset: String(position.committedOffset - 1), timestamp: Date.now() };
+      let loads = 0;
+      const load = async () => (loads++, {}) as unknown as InferenceInput;
+      // The batch role's read is not kept for a follower that will not come back for the claim.
+      await claimReads.read(message, 'run-a', load);
+      await claimReads.read(message, 'run-a', load);
+      expect(loads).toBe(2);
     } finally {
       await subscription.stop();
     }

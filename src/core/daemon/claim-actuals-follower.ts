@@ -4,7 +4,7 @@ import { readInferenceActuals } from '../batch/inference-actuals.js';
 import type { InferenceInput } from '../batch/inference-input.js';
 import { isOutage } from '../bus/delivery.js';
 import { decodeInferenceClaim, type DataClaim } from '../bus/messages.js';
-import type { MessageBus, MessageHandler, Subscription } from '../bus/message-bus.js';
+import type { MessageBus, MessageHandler, ReceivedMessage, Subscription } from '../bus/message-bus.js';
 import { roleDlq } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import { toFltsError } from '../errors.js';
@@ -61,7 +61,7 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
   const topic = settings.bus.topics.inferenceData;
   const logger = deps.logger.child({ component: 'live-claims', group });
   // Before the subscription, so a claim delivered at once is shared already; let go when the subscription stops.
-  const unfollow = claimReads?.follow();
+  const unfollow = claimReads?.follow(firstClaimAt(deps.live));
   let subscription: Subscription;
   try {
     // The promotion subscription's DLQ, which exists already: a subscription's DLQ topic is created with it, and the
@@ -92,6 +92,17 @@ function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
   const { settings, store, holder, live, claimReads } = deps;
   const firstClaim = firstClaimAt(live);
   return async (message, { signal }) => {
+    const at: ClaimMessage = { topic: message.topic, partition: message.partition, offset: message.offset, timestamp: message.timestamp };
+    let shared = false;
+    try {
+      await scoreClaim(message, at, signal, () => (shared = true));
+    } finally {
+      // Done with the claim without the batch role's read (passed, skipped, failed): none is kept waiting for it.
+      if (!shared) claimReads?.pass(at);
+    }
+  };
+
+  async function scoreClaim(message: ReceivedMessage, at: ClaimMessage, signal: AbortSignal, onShared: () => void): Promise<void> {
     // A message without a stamp (a line written by hand into the file bus) is read, as it may be recent.
     if (message.timestamp > 0 && message.timestamp < firstClaim) {
       logger.debug({ offset: message.offset, publishedAt: message.timestamp }, 'live_claim_before_replica');
@@ -105,22 +116,19 @@ function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
       return;
     }
     const where = { bucket: claim.bucket, object: claim.object };
-    const at: ClaimMessage = { topic: message.topic, partition: message.partition, offset: message.offset };
     const served = holder.current();
     // Nothing remembered, nothing to match: the object is not even read.
     if (!served || live.scorer.memory().points === 0) {
-      claimReads?.pass(at);
       logger.debug(where, 'live_claim_nothing_to_score');
       return;
     }
     try {
       const info = await store.stat(claim.bucket, claim.object);
       if (info && info.size > settings.live.claimMaxBytes) {
-        claimReads?.pass(at);
         logger.warn({ ...where, bytes: info.size, maxBytes: settings.live.claimMaxBytes }, 'live_claim_too_large');
         return;
       }
-      const share = claimReads && ((read: () => Promise<InferenceInput>) => claimReads.read(at, served.run.runId, read));
+      const share = claimReads && ((read: () => Promise<InferenceInput>) => (onShared(), claimReads.read(at, served.run.runId, read)));
       const actuals = await readInferenceActuals(store, settings, { plan: served.plan, configHash: served.run.configHash }, claimDataRef(claim), claimIdentifier(claim, settings), share);
       // Over event-loop turns, as POST /actuals is scored: a claim of a million rows leaves requests waiting milliseconds, not a second.
       const { runs, ignored } = await live.observeActualsInTurns(actuals, signal);
@@ -131,5 +139,5 @@ function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
       const flts = toFltsError(error);
       logger.warn({ ...where, code: flts.code, err: flts.message }, 'live_claim_skipped');
     }
-  };
+  }
 }
