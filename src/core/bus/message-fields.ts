@@ -11,7 +11,13 @@ export function invalidMessage(topic: string, reason: string, details: Record<st
 
 /** A field's value as an error message quotes it: JSON, clipped, so a 2 MB field makes a short log line. */
 export function quoted(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(clip(value)) : clip(JSON.stringify(value) ?? String(value));
+  if (typeof value === 'string') return JSON.stringify(clip(value));
+  try {
+    return clip(JSON.stringify(value) ?? String(value));
+  } catch {
+    // Nested deeper than JSON.stringify recurses (JSON.parse takes arrays thousands deep): named by its type instead.
+    return Array.isArray(value) ? 'an array' : 'an object';
+  }
 }
 
 /** What a decoder needs from a received message. */

@@ -235,6 +235,8 @@ describe('core > bus > messages (a claim\'s bucket, object and identifier addres
       () => decodeTrainingEvent({ key: null, value: JSON.stringify({ status: huge, config_hash: HASH }) }),
       () => decodeTrainingEvent({ key: null, value: JSON.stringify({ status: 'SUCCESS', operation: huge, config_hash: HASH, run_id: 'r' }) }),
       () => decodeDeadLetter({ key: null, value: JSON.stringify({ status: [huge] }) }),
+      // Deeper than JSON.stringify recurses, though JSON.parse reads it.
+      () => decodeTrainingEvent({ key: null, value: `{"status":${'['.repeat(20_000)}${']'.repeat(20_000)},"config_hash":"${HASH}"}` }),
     ];
     for (const decode of errors) {
       expect(invalidCode(decode)).toBe('FLTS_BUS_MESSAGE_INVALID');
