@@ -56,7 +56,7 @@ const TEMPLATES = {
   'model-training': { key: 'trained-NAIVE', body: { operation: 'Trained: NAIVE', status: 'SUCCESS', experiment: 'NonML', run_name: 'NAIVE', config_hash: configHash, run_id: runId } },
   'model-selected': { key: 'promotion', body: { identifier: '', config_hash: configHash, run_id: runId, model_type: 'NAIVE', experiment: 'NonML', model_uri: `runs:/${runId}/NAIVE`, rmse: 0.1 } },
 };
-const RAW = ['', ' ', 'not json', '{', '}', 'null', 'true', '0', '"text"', '[]', '[{}]', '{}', '{"a":NaN}', '\u0000', `{"x":"${HUGE}"}`, '['.repeat(200_000), '{"a":'.repeat(50_000), '\ufeff{}', '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"x":1}}}'];
+const RAW = ['', ' ', 'not json', '{', '}', 'null', 'true', '0', '"text"', '[]', '[{}]', '{}', '{"a":NaN}', '\u0000', `{"x":"${HUGE}"}`, '['.repeat(200_000), '{"a":'.repeat(50_000), '\ufeff{}', '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"x":1}}}', `{"status":${'['.repeat(20_000)}${']'.repeat(20_000)}}`];
 
 function messagesFor(topic) {
   const { key, body } = TEMPLATES[topic];

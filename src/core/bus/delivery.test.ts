@@ -16,6 +16,16 @@ describe('core > bus > delivery', () => {
     expect([1, 2, 3, 4, 5].map((n) => backoffMs({ maxAttempts: 9, initialBackoffMs: 100, maxBackoffMs: 1000 }, n))).toEqual([100, 200, 400, 800, 1000]);
   });
 
+  it('dead-letters a message nested deeper than JSON.stringify recurses with its text as the payload, rather than failing the consumer', async () => {
+    const dead: Array<{ topic: string; message: OutgoingMessage }> = [];
+    const deep = { ...message, value: `{"status":${'['.repeat(20_000)}${']'.repeat(20_000)}}` };
+    const result = await deliverWithRetries(deep, async () => {
+      throw new FltsError('FLTS_BUS_MESSAGE_INVALID', 'Message on training-data is invalid: status an array is not RUNNING.');
+    }, deps(dead));
+    expect(result.outcome).toBe('dead-lettered');
+    expect(JSON.parse(dead[0].message.value)).toMatchObject({ status: 'Failure', payload: deep.value, error: expect.stringContaining('FLTS_BUS_MESSAGE_INVALID') });
+  });
+
   it('retries outages without using up attempts, then handles the message', async () => {
     const dead: Array<{ topic: string; message: OutgoingMessage }> = [];
     let calls = 0;

@@ -36,9 +36,18 @@ function payloadOf(message: ReceivedMessage): unknown {
 }
 
 export function dlqMessageFor(message: ReceivedMessage, operation: string, error: unknown, nowMs = Date.now(), consumer?: { group: string; role?: string }): OutgoingMessage {
+  const envelope = buildDlqEnvelope(operation, error, payloadOf(message), nowMs, consumer);
+  let value: string;
+  try {
+    value = JSON.stringify(envelope);
+  } catch {
+    // Nested deeper than JSON.stringify recurses, though JSON.parse read it: a dead letter that cannot be written
+    // would fail the consumer, which would get the message again, forever. Its text is the payload instead.
+    value = JSON.stringify({ ...envelope, payload: message.value });
+  }
   return {
     key: null,
-    value: JSON.stringify(buildDlqEnvelope(operation, error, payloadOf(message), nowMs, consumer)),
+    value,
     // Not part of the reference contract; lets an operator find and replay the original.
     headers: { 'flts-source-topic': message.topic, 'flts-source-partition': String(message.partition), 'flts-source-offset': message.offset },
   };
