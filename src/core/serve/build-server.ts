@@ -115,6 +115,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     identifier: deps.identifier ?? '',
     modelName: deps.modelName ?? 'flts',
     inferenceLength: deps.inferenceLength ?? 0,
+    bodyLimit,
     reloadMinIntervalMs: deps.reloadMinIntervalMs ?? 2000,
     retention: deps.retention,
   };

@@ -118,13 +118,23 @@ function errorBodyFor(request: FastifyRequest, status: number, code: ErrorCode, 
 
 /** Answers any error of a request with its status and coded body; 5xx are logged with their stack. */
 export function replyWithError(error: unknown, request: FastifyRequest, reply: FastifyReply, bodyLimit: number, logger: Logger): void {
-  const { status, code, message } = classifyError(error, bodyLimit);
+  const { status, code, message } = classifyError(error, routeBodyLimit(request) ?? bodyLimit);
   if (isServerFailure(status, code)) logger.error({ reqId: request.id, err: error instanceof Error ? error.stack : String(error) }, 'request_failed');
   const details = isFltsError(error) ? error.details : {};
   if (typeof details.allow === 'string') void reply.header('allow', details.allow);
   if (typeof details.retryAfterSec === 'number') void reply.header('retry-after', String(details.retryAfterSec));
   if (code === 'FLTS_AUTH_REQUIRED') void reply.header('www-authenticate', 'Bearer');
   void reply.status(status).send(errorBodyFor(request, status, code, message));
+}
+
+/** The route's own body limit (the admin routes' is smaller than the server's), where a route was matched. */
+function routeBodyLimit(request: FastifyRequest): number | undefined {
+  try {
+    return request.routeOptions.bodyLimit;
+  } catch {
+    // A framework error (a path the router gave up on) has no route to read it from.
+    return undefined;
+  }
 }
 
 /**

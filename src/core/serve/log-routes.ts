@@ -1,8 +1,11 @@
+import { adminBodyOptions } from './admin-json-bounds.js';
+import { adminBodySchema } from './schemas/admin.js';
 import { errorResponses } from './schemas/common.js';
 import type { ServeContext } from './serve-context.js';
 
 const pruneLogsSchema = {
   summary: 'Delete the prediction log day folders older than the retention now, as the periodic sweep does',
+  body: adminBodySchema,
   querystring: {
     type: 'object',
     additionalProperties: false,
@@ -19,7 +22,7 @@ const pruneLogsSchema = {
         objects: { type: 'integer' },
       },
     },
-    ...errorResponses(400, 401, 403, 503),
+    ...errorResponses(400, 401, 403, 413, 503),
   },
 } as const;
 
@@ -31,6 +34,7 @@ export function registerLogRoutes(context: ServeContext): void {
     method: 'POST',
     url: '/prune_logs',
     schema: pruneLogsSchema,
+    ...adminBodyOptions(context.bodyLimit),
     handler: async (request) => {
       const { retention_days: retentionDays } = request.query as { retention_days?: number };
       const result = await retention.sweepNow(retentionDays);

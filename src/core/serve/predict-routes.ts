@@ -1,4 +1,5 @@
 import { FltsError } from '../errors.js';
+import { adminBodyOptions } from './admin-json-bounds.js';
 import { nextTurn, turnSpent } from '../loop-turns.js';
 import type { ReloadOutcome } from './model-holder.js';
 import { buildPredictResponse, newRequestId } from './prediction-response.js';
@@ -43,6 +44,7 @@ export function registerPredictRoutes(context: ServeContext): void {
     method: 'POST',
     url: '/reload_latest',
     schema: reloadSchema,
+    ...adminBodyOptions(context.bodyLimit),
     handler: async () => {
       const outcome = await forcedReload();
       const current = holder.status().current;

@@ -25,6 +25,8 @@ export interface ServeContext {
   readonly modelName: string;
   /** Forecast rows when a request does not say; 0 = the model horizon. */
   readonly inferenceLength: number;
+  /** The server's body limit in bytes, which a route's own (smaller) limit must not exceed. */
+  readonly bodyLimit: number;
   /** Least time between two reloads forced through POST /reload_latest. */
   readonly reloadMinIntervalMs: number;
   /** The prediction log's retention, which POST /prune_logs runs at once (no such route without it). */

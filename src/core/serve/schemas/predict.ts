@@ -1,3 +1,4 @@
+import { adminBodySchema } from './admin.js';
 import { errorResponses } from './common.js';
 
 const inferenceLength = { type: 'integer', minimum: 1, maximum: 10000, description: 'Forecast rows; beyond the model horizon the forecast is recursive (MSTL: from one fit of the window).' } as const;
@@ -88,6 +89,7 @@ export const predictSchema = {
 
 export const reloadSchema = {
   summary: 'Re-read the promotion pointer and load the promoted run if it changed',
+  body: adminBodySchema,
   response: {
     200: {
       type: 'object',
@@ -100,6 +102,6 @@ export const reloadSchema = {
         message: { type: 'string' },
       },
     },
-    ...errorResponses(401, 403, 429),
+    ...errorResponses(400, 401, 403, 413, 429),
   },
 } as const;

@@ -1,0 +1,76 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { LogRetention } from '../../src/core/serve/prediction-log-retention.js';
+import { postJson, requestData, useTestServer } from './serve-fixtures.js';
+
+const sweeps: Array<number | undefined> = [];
+const retention: LogRetention = {
+  lastSweep: undefined,
+  sweepNow: async (days) => {
+    sweeps.push(days);
+    return { days: [], objects: 0, complete: true };
+  },
+  stop: async () => {},
+};
+const ADMIN = ['/reload_latest', '/prune_logs?retention_days=3'];
+const json = { 'content-type': 'application/json' };
+const keys = (count: number): string => `{${Array.from({ length: count }, (_, i) => `"k${i}":${i}`).join(',')}}`;
+
+describe('serve > admin route bodies: bounded before JSON.parse, and small', () => {
+  const server = useTestServer({ server: { reloadMinIntervalMs: 0, retention } });
+
+  it('answers every body it took before: none, empty, {} and small JSON of any kind', async () => {
+    const bodies: Array<{ headers?: Record<string, string>; payload?: string }> = [{}, { headers: json }, { headers: json, payload: '' }, ...['{}', 'null', '[]', '"x"', '1', '{"force":true}', '{"a":{"b":[1,{"c":2}]}}', keys(16)].map((payload) => ({ headers: json, payload }))];
+    for (const url of ADMIN) {
+      for (const body of bodies) {
+        const answer = await server.app.inject({ method: 'POST', url, remoteAddress: '127.0.0.1', ...body });
+        expect({ url, body, status: answer.statusCode }).toEqual({ url, body, status: 200 });
+      }
+    }
+    expect(sweeps.length).toBe(bodies.length);
+  });
+
+  it('refuses a body over its bounds from its text, never parsing it, with a coded 400', async () => {
+    const cases: Array<[string, string]> = [
+      [keys(1000), 'body must NOT have more than 16 properties'],
+      [`[${Array.from({ length: 3000 }, () => 0).join(',')}]`, 'body must NOT have more than 16 items'],
+      [`{"a":${keys(17)}}`, 'body/a must NOT have more than 16 properties'],
+      ['['.repeat(8000) + ']'.repeat(8000), "body/0/0/0/0 nests deeper than the 4 levels an admin route's body may have (the route reads no body: send none or {})"],
+    ];
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      for (const url of ADMIN) {
+        for (const [payload, reason] of cases) {
+          const answer = await server.app.inject({ method: 'POST', url, remoteAddress: '127.0.0.1', headers: json, payload });
+          expect(parse.mock.calls.filter(([text]) => text === payload)).toEqual([]);
+          const { code, message } = answer.json();
+          expect({ url, status: answer.statusCode, code, message }).toEqual({ url, status: 400, code: 'FLTS_REQUEST_INVALID', message: `Invalid request: ${reason}.` });
+        }
+      }
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it('refuses a body over 16 KiB with a coded 413 naming that limit, sent whole or in chunks, while /predict takes 8 MB', async () => {
+    const nested = `${'['.repeat(4_000_000)}${']'.repeat(4_000_000)}`;
+    for (const url of ADMIN) {
+      const whole = await postJson(`${server.url}${url}`, nested);
+      expect(whole.status).toBe(413);
+      expect(whole.json).toMatchObject({ code: 'FLTS_REQUEST_TOO_LARGE', message: 'Request body is larger than the limit of 16384 bytes.' });
+      // Without a Content-Length the body is read up to the limit, then refused.
+      const chunks = new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < 10; i++) controller.enqueue(new TextEncoder().encode(' '.repeat(4096)));
+          controller.close();
+        },
+      });
+      const chunked = await fetch(`${server.url}${url}`, { method: 'POST', headers: json, body: chunks, duplex: 'half' } as RequestInit);
+      expect(chunked.status).toBe(413);
+      expect(await chunked.json()).toMatchObject({ code: 'FLTS_REQUEST_TOO_LARGE', message: 'Request body is larger than the limit of 16384 bytes.' });
+    }
+    const large = await postJson(`${server.url}/predict`, { data: requestData(6), pad: ' '.repeat(100_000) });
+    expect(large.status).toBe(200);
+    const over = await postJson(`${server.url}/predict`, { data: requestData(6), pad: ' '.repeat(9 * 1024 * 1024) });
+    expect(over.json).toMatchObject({ code: 'FLTS_REQUEST_TOO_LARGE', message: 'Request body is larger than the limit of 8388608 bytes.' });
+  });
+});
