@@ -73,4 +73,13 @@ describe('serve > admin route bodies: bounded before JSON.parse, and small', () 
     const over = await postJson(`${server.url}/predict`, { data: requestData(6), pad: ' '.repeat(9 * 1024 * 1024) });
     expect(over.json).toMatchObject({ code: 'FLTS_REQUEST_TOO_LARGE', message: 'Request body is larger than the limit of 8388608 bytes.' });
   });
+
+  it('counts a key written twice once, as JSON.parse keeps it: /predict with 64 fields, one of them repeated', async () => {
+    const fields = Object.fromEntries(Array.from({ length: 62 }, (_, i) => [`c${i}`, i]));
+    const body = JSON.stringify({ data: requestData(6), index_col: 'ts', ...fields }).replace(/}$/, ',"c0":-1,"index_col":"ts"}');
+    const answer = await postJson(`${server.url}/predict`, body);
+    expect(answer.status).toBe(200);
+    const admin = await server.app.inject({ method: 'POST', url: '/reload_latest', remoteAddress: '127.0.0.1', headers: json, payload: keys(16).replace(/}$/, ',"k3":1,"k\\u0034":2}') });
+    expect(admin.statusCode).toBe(200);
+  });
 });

@@ -41,6 +41,12 @@ function keyText(text: string, start: number, end: number): string {
   }
 }
 
+function growTo(log: Int32Array, length: number): Int32Array {
+  const grown = new Int32Array(length);
+  grown.set(log);
+  return grown;
+}
+
 /** Index of the quote that closes the string opened at `open`, or -1 when the text ends inside it. */
 function stringEnd(text: string, open: number): number {
   let at = open;
@@ -76,7 +82,11 @@ const UNCOUNTED_STOPS = STOPS.length - 1;
  * not at commas: numbers, literals and whitespace are jumped over and runs of plain strings matched in blocks: 1 MB of
  * tensor data (timestamps and numbers) scans in a tenth to a fifth of its JSON.parse, text packed with brackets in
  * under half of it (bench/oip-json-bounds.bench.mjs). Text that is no valid JSON is left to JSON.parse to name, as is
- * anything within the bounds.
+ * anything within the bounds; text over a bound is refused for it even when it is no valid JSON past that point (a
+ * coded 400 either way: naming the syntax error would take the parse the scan spares). Keys written twice count once,
+ * as the parsed object has them: an object is counted by its commas until it reaches its bound, then by its distinct keys.
+ * (A value the parse drops, written under a key that comes again, is held to the bounds all the same: the scan cannot
+ * know that the key will.)
  */
 export function jsonBoundsProblem(text: string, bounds: JsonBounds): FltsError | undefined {
   // Per open container, by depth (0 = the body's own value): object or array, separators seen, bound on entries,
@@ -88,6 +98,14 @@ export function jsonBoundsProblem(text: string, bounds: JsonBounds): FltsError |
   const keyStart = new Int32Array(limit);
   const keyEnd = new Int32Array(limit);
   const awaitingKey = new Uint8Array(limit);
+  // The keys of the open objects, as (start, end) pairs, each object's above those of the objects around it (from
+  // `keysFrom[level]`): an object that reaches its bound is held to its distinct keys from then on (`distinct`), as
+  // JSON.parse keeps one of keys written twice and the schema counts what it keeps.
+  const keysFrom = new Int32Array(limit);
+  let keyLog: Int32Array = new Int32Array(64);
+  let logged = 0;
+  const byDistinctKeys = new Uint8Array(limit);
+  const distinct: Array<Set<string>> = [];
   let depth = 0;
   const key = (level: number): string => keyText(text, keyStart[level], keyEnd[level]);
   const keyAt = (level: number): string | undefined => (isObject[level] ? key(level) : undefined);
@@ -99,6 +117,10 @@ export function jsonBoundsProblem(text: string, bounds: JsonBounds): FltsError |
     let out = 'body';
     for (let level = 1; level <= through; level++) out += `/${isObject[level - 1] ? key(level - 1) : entries[level - 1] === UNBOUNDED ? '*' : separators[level - 1]}`;
     return out;
+  };
+  const tooManyEntries = (level: number): FltsError => {
+    const unit = isObject[level] ? 'properties' : 'items';
+    return new FltsError('FLTS_REQUEST_INVALID', `Invalid request: ${path(level)} must NOT have more than ${entries[level]} ${unit}.`, { details: { field: path(level), bound: entries[level] } });
   };
   // Where each stop next occurs: searched again only once passed, so each search covers new text and the body is
   // searched through once per kind of stop, however many times the scan jumps.
@@ -138,9 +160,17 @@ export function jsonBoundsProblem(text: string, bounds: JsonBounds): FltsError |
       const end = stringEnd(text, i);
       if (end < 0) return undefined;
       if (depth > 0 && awaitingKey[depth - 1]) {
-        keyStart[depth - 1] = i + 1;
-        keyEnd[depth - 1] = end;
-        awaitingKey[depth - 1] = 0;
+        const level = depth - 1;
+        keyStart[level] = i + 1;
+        keyEnd[level] = end;
+        awaitingKey[level] = 0;
+        if (byDistinctKeys[level] === 0) {
+          if (logged === keyLog.length) keyLog = growTo(keyLog, logged * 2);
+          keyLog[logged++] = i + 1;
+          keyLog[logged++] = end;
+        } else if (distinct[level].add(keyText(text, i + 1, end)).size > entries[level]) {
+          return tooManyEntries(level);
+        }
       }
       i = end + 1;
       continue;
@@ -149,6 +179,8 @@ export function jsonBoundsProblem(text: string, bounds: JsonBounds): FltsError |
       if (depth === limit) return bounds.tooDeep(path(entries.indexOf(UNBOUNDED) >= 0 ? entries.indexOf(UNBOUNDED) : depth));
       const object = c === OPEN_OBJECT;
       isObject[depth] = object ? 1 : 0;
+      keysFrom[depth] = logged;
+      byDistinctKeys[depth] = 0;
       separators[depth] = 0;
       awaitingKey[depth] = object ? 1 : 0;
       const rule = object ? objectRules[depth] : arrayRules[depth];
@@ -159,14 +191,19 @@ export function jsonBoundsProblem(text: string, bounds: JsonBounds): FltsError |
       // which it does at its first character, having parsed no more than this bounded value.
       if (depth <= 1) return undefined;
       depth--;
+      logged = keysFrom[depth];
     } else {
       // A comma of a counted container (or of none: not JSON).
       if (depth === 0) return undefined;
       const level = depth - 1;
-      // A separator more than the bound allows: the entry after it is one too many.
-      if (++separators[level] >= entries[level]) {
-        const unit = isObject[level] ? 'properties' : 'items';
-        return new FltsError('FLTS_REQUEST_INVALID', `Invalid request: ${path(level)} must NOT have more than ${entries[level]} ${unit}.`, { details: { field: path(level), bound: entries[level] } });
+      // A separator more than the bound allows: the entry after it is one too many, unless it is an object's key
+      // written before (then its keys are counted as distinct from here on).
+      if (++separators[level] >= entries[level] && byDistinctKeys[level] === 0) {
+        if (!isObject[level]) return tooManyEntries(level);
+        const seen = new Set<string>();
+        for (let at = keysFrom[level]; at < logged; at += 2) seen.add(keyText(text, keyLog[at], keyLog[at + 1]));
+        distinct[level] = seen;
+        byDistinctKeys[level] = 1;
       }
       if (isObject[level]) awaitingKey[level] = 1;
     }
