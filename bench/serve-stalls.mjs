@@ -3,21 +3,22 @@
 // handle (a gRPC ModelInfer of 200k parameters, the same over HTTP, an HTTP infer whose tensor data nests 4M brackets
 // deep, a POST /actuals of 200k rows that scores 10k remembered points), sent while /healthz is polled back to back;
 // `tensor` is the legitimate counterpart, an HTTP infer of 1 MB of tensor data answered 200. The same for /predict:
-// `columns` (200k columns in `data`), `pnested` (a column nested 4M brackets deep), and `predict` (35k rows, answered 200). Printed per round: the
+// `columns` (200k columns in `data`), `pnested` (a column nested 4M brackets deep), and `predict` (35k rows, answered 200);
+// `reload`, a POST /reload_latest whose body (which the route never reads) nests 4M brackets deep. Printed per round: the
 // request's own time, /healthz's median when idle and its worst while the request runs, and the longest event-loop
 // block (perf_hooks). A request handled in one turn shows a worst /healthz as long as the request; one sliced over
 // turns (loop-turns.ts) or refused before its costly part stays near the idle figure. The gRPC client sends bytes
 // encoded before timing, so its own protobuf work is not counted against the server it shares the process with.
 // Builds given as name=<checkout> (each with `npm run build` done) are served side by side in this one process and
 // measured in turn, round by round, so each sees the same machine load; without any, this checkout's build is.
-// Usage: npm run build && node bench/serve-stalls.mjs [rounds=3] [cases=grpc,http,nested,tensor,actuals,columns,pnested,predict] [name=<checkout> ...]
+// Usage: npm run build && node bench/serve-stalls.mjs [rounds=3] [cases=grpc,http,nested,tensor,actuals,columns,pnested,predict,reload] [name=<checkout> ...]
 import fs from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 
-const [roundsText = '3', casesText = 'grpc,http,nested,tensor,actuals,columns,pnested,predict', ...buildSpecs] = process.argv.slice(2);
+const [roundsText = '3', casesText = 'grpc,http,nested,tensor,actuals,columns,pnested,predict,reload', ...buildSpecs] = process.argv.slice(2);
 const rounds = Number(roundsText);
 const cases = new Set(casesText.split(','));
 const specs = buildSpecs.length > 0 ? buildSpecs : [`this=${path.dirname(path.dirname(fileURLToPath(import.meta.url)))}`];
@@ -172,6 +173,17 @@ if (cases.has('pnested')) {
 if (cases.has('predict')) {
   const body = JSON.stringify({ data: rows(0, 35_000), inference_length: 10 });
   await eachRound((build) => measure(build, `/predict, 35k rows (${(body.length / 1e6).toFixed(1)} MB)`, () => predict(build, body)));
+}
+if (cases.has('reload')) {
+  // An admin route reads no body: the size limit's worth of brackets, parsed whole before the route ignored it.
+  const depth = 4_000_000;
+  const body = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  await eachRound((build) =>
+    measure(build, `POST /reload_latest, a body nested 4M deep (${(body.length / 1e6).toFixed(1)} MB)`, async () => {
+      const { status, json } = await post(`${build.url}/reload_latest`, body);
+      return `${status} ${json.code ?? json.result ?? ''}${json.message ? ` ${json.message.slice(0, 70)}` : ''}`;
+    }),
+  );
 }
 if (cases.has('actuals')) {
   const actuals = rows(16, 200_000);
