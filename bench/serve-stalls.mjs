@@ -4,21 +4,22 @@
 // deep, a POST /actuals of 200k rows that scores 10k remembered points), sent while /healthz is polled back to back;
 // `tensor` is the legitimate counterpart, an HTTP infer of 1 MB of tensor data answered 200. The same for /predict:
 // `columns` (200k columns in `data`), `pnested` (a column nested 4M brackets deep), and `predict` (35k rows, answered 200);
-// `reload`, a POST /reload_latest whose body (which the route never reads) nests 4M brackets deep. Printed per round: the
+// `reload`, a POST /reload_latest whose body (which the route never reads) nests 4M brackets deep, and `put`, the same
+// body sent with a method /predict does not take (405). Printed per round: the
 // request's own time, /healthz's median when idle and its worst while the request runs, and the longest event-loop
 // block (perf_hooks). A request handled in one turn shows a worst /healthz as long as the request; one sliced over
 // turns (loop-turns.ts) or refused before its costly part stays near the idle figure. The gRPC client sends bytes
 // encoded before timing, so its own protobuf work is not counted against the server it shares the process with.
 // Builds given as name=<checkout> (each with `npm run build` done) are served side by side in this one process and
 // measured in turn, round by round, so each sees the same machine load; without any, this checkout's build is.
-// Usage: npm run build && node bench/serve-stalls.mjs [rounds=3] [cases=grpc,http,nested,tensor,actuals,columns,pnested,predict,reload] [name=<checkout> ...]
+// Usage: npm run build && node bench/serve-stalls.mjs [rounds=3] [cases=grpc,http,nested,tensor,actuals,columns,pnested,predict,reload,put] [name=<checkout> ...]
 import fs from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 
-const [roundsText = '3', casesText = 'grpc,http,nested,tensor,actuals,columns,pnested,predict,reload', ...buildSpecs] = process.argv.slice(2);
+const [roundsText = '3', casesText = 'grpc,http,nested,tensor,actuals,columns,pnested,predict,reload,put', ...buildSpecs] = process.argv.slice(2);
 const rounds = Number(roundsText);
 const cases = new Set(casesText.split(','));
 const specs = buildSpecs.length > 0 ? buildSpecs : [`this=${path.dirname(path.dirname(fileURLToPath(import.meta.url)))}`];
@@ -182,6 +183,18 @@ if (cases.has('reload')) {
     measure(build, `POST /reload_latest, a body nested 4M deep (${(body.length / 1e6).toFixed(1)} MB)`, async () => {
       const { status, json } = await post(`${build.url}/reload_latest`, body);
       return `${status} ${json.code ?? json.result ?? ''}${json.message ? ` ${json.message.slice(0, 70)}` : ''}`;
+    }),
+  );
+}
+if (cases.has('put')) {
+  // A method /predict does not take, open to any client: answered 405 whatever the body, which was parsed first.
+  const depth = 4_000_000;
+  const body = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  await eachRound((build) =>
+    measure(build, `PUT /predict, a body nested 4M deep (${(body.length / 1e6).toFixed(1)} MB)`, async () => {
+      const response = await fetch(`${build.url}/predict`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
+      const json = await response.json();
+      return `${response.status} ${json.code}`;
     }),
   );
 }

@@ -129,6 +129,27 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
     expect(within.status).toBe(200);
   });
 
+  it('answers 404 and 405 without parsing the JSON body, which neither reads, whatever it holds', async () => {
+    const nested = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const cases: Array<[string, string, string, number, string]> = [
+      ['PUT', '/predict', nested, 405, 'FLTS_REQUEST_METHOD_NOT_ALLOWED'],
+      ['POST', '/healthz', nested, 405, 'FLTS_REQUEST_METHOD_NOT_ALLOWED'],
+      ['POST', '/no-such-route', nested, 404, 'FLTS_REQUEST_ROUTE_NOT_FOUND'],
+      // Malformed: the answer is still about the method or the path, which a client fixes first.
+      ['PATCH', '/actuals', '{"data":', 405, 'FLTS_REQUEST_METHOD_NOT_ALLOWED'],
+    ];
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      for (const [method, url, payload, status, code] of cases) {
+        const answer = await server.app.inject({ method: method as 'PUT', url, headers: { 'content-type': 'application/json' }, payload });
+        expect(parse.mock.calls.filter(([text]) => text === payload)).toEqual([]);
+        expect({ url, status: answer.statusCode, code: answer.json().code }).toEqual({ url, status, code });
+      }
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
   it('refuses a body with a Content-Encoding other than identity, compressed or not, with a coded 400 naming the encoding', async () => {
     const text = JSON.stringify({ data: requestData(6) });
     const infer = JSON.stringify({ inputs: ['ts', 'down', 'up'].map((name) => ({ name, shape: [6], datatype: name === 'ts' ? 'BYTES' : 'FP64', data: requestData(6)[name] })) });

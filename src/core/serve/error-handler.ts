@@ -63,6 +63,8 @@ declare module 'fastify' {
     rawBody?: boolean;
     /** A check of a JSON body's text before JSON.parse: a bound cheaper to refuse on the text than after parsing. */
     jsonBounds?: (text: string) => FltsError | undefined;
+    /** The route answers without reading its body (a method its path does not take): a JSON body is not parsed. */
+    bodyUnread?: boolean;
   }
 }
 
@@ -77,6 +79,9 @@ export function installJsonParser(app: FastifyInstance, bodyLimit: number): void
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, {});
+    // Not found or not allowed, the answer is the same whatever the body: 8 MB of nested brackets held every request for
+    // seconds in JSON.parse before a 404 or 405 that anyone may ask for.
+    if (request.is404 || request.routeOptions.config?.bodyUnread) return done(null, {});
     const problem = request.routeOptions.config?.jsonBounds?.(text);
     if (problem) return done(problem, undefined);
     try {

@@ -32,6 +32,7 @@ export function createRouteTable(app: FastifyInstance): RouteTable {
           method: others,
           url,
           schema: { hide: true },
+          config: { bodyUnread: true },
           handler: async (request) => {
             throw new FltsError('FLTS_REQUEST_METHOD_NOT_ALLOWED', `Method ${request.method} is not allowed on ${url}; allowed: ${allow}.`, { details: { allow } });
           },
