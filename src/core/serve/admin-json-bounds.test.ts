@@ -1,6 +1,6 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { adminBodyBoundsProblem } from './admin-json-bounds.js';
+import { adminBodyBoundsProblem, adminBodyOptions } from './admin-json-bounds.js';
 import { inferBodyBoundsProblem } from './oip-json-bounds.js';
 import { adminBodySchema, MAX_ADMIN_JSON_DEPTH, MAX_ADMIN_JSON_ENTRIES } from './schemas/admin.js';
 import { inferSchema } from './schemas/kserve.js';
@@ -56,6 +56,11 @@ describe('serve > admin route bodies, bounded on their text before JSON.parse', 
       expect(adminBodyBoundsProblem(JSON.stringify(body))).toBeUndefined();
       expect(adminBodyBoundsProblem(JSON.stringify(body, null, 2))).toBeUndefined();
     }
+  });
+
+  it('takes 16 KiB at most, and never more than the server takes', () => {
+    expect(adminBodyOptions(8 * 1024 * 1024).bodyLimit).toBe(16 * 1024);
+    expect(adminBodyOptions(1024).bodyLimit).toBe(1024);
   });
 
   it("refuses more keys or items than the schema allows, with the schema's message", () => {
