@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers/run-cli.js';
+import { DATASETS } from './helpers/poblesec-slice.js';
+import { BIN, cleanEnvironment, REPO_ROOT, runCli } from './helpers/run-cli.js';
 
 // Preloaded into the command: lists, on stderr at exit, the packages of every module the process loaded.
 const PACKAGE_LOG = `
@@ -23,6 +25,9 @@ function loadedPackages(stderr: string): string[] {
   if (!line) throw new Error(`no package list on stderr:\n${stderr}`);
   return JSON.parse(line.slice('loaded packages: '.length)) as string[];
 }
+
+/** TensorFlow.js and its backends, e.g. @tensorflow/tfjs-core or @tensorflow/tfjs-node. */
+const tensorflow = (packages: readonly string[]): string[] => packages.filter((name) => name.startsWith('@tensorflow/'));
 
 describe('cli > start-up', () => {
   let dir: string;
@@ -47,4 +52,49 @@ describe('cli > start-up', () => {
     expect(packages).not.toContain('undici');
     expect(packages).not.toContain('nodejs-polars');
   });
+
+  describe('on a home with a small slice of PobleSec', () => {
+    let env: Record<string, string>;
+    beforeAll(async () => {
+      env = { FLTS_HOME: path.join(dir, 'slice'), FLTS_DATA_DIR: DATASETS, SAMPLE_TRAIN_ROWS: '400', SAMPLE_TEST_ROWS: '150' };
+      const pre = await runCli(['preprocess', '--json'], { env });
+      expect(pre.exitCode, pre.stderr).toBe(0);
+    });
+
+    it('trains and backtests a baseline without loading TensorFlow.js', async () => {
+      const train = await runCli(['train', '--model', 'NAIVE', '--json'], { env, nodeArgs: ['--import', hook] });
+      expect(train.exitCode, train.stderr).toBe(0);
+      expect(tensorflow(loadedPackages(train.stderr))).toEqual([]);
+      // Refitting every fold fits the baseline again, through the same fit as training.
+      const backtest = await runCli(['backtest', '--models', 'NAIVE', '--folds', '2', '--refit-every', '1', '--json'], { env, nodeArgs: ['--import', hook] });
+      expect(backtest.exitCode, backtest.stderr).toBe(0);
+      expect(backtest.json.result.ranking.map((row: { model_type: string }) => row.model_type)).toEqual(['NAIVE']);
+      expect(tensorflow(loadedPackages(backtest.stderr))).toEqual([]);
+    }, 60_000);
+  });
+
+  it('a trainer daemon waiting for its first processed data does not load TensorFlow.js', async () => {
+    const child = spawn(process.execPath, ['--import', hook, BIN, 'daemon', '--roles', 'trainer', '--port', '0'], {
+      cwd: REPO_ROOT,
+      env: cleanEnvironment({ FLTS_HOME: path.join(dir, 'daemon-home'), FLTS_BUS: 'fs' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('Daemon listening on')) resolve();
+      });
+      void closed.then(() => reject(new Error(`the daemon exited before listening:\n${stdout}\n${stderr}`)));
+    });
+    child.kill('SIGTERM');
+    expect(await closed, stderr).toBe(0);
+    const packages = loadedPackages(stderr);
+    // Its health server is fastify, so the daemon does load that.
+    expect(packages).toContain('fastify');
+    expect(tensorflow(packages)).toEqual([]);
+  }, 60_000);
 });
