@@ -97,4 +97,13 @@ describe('cli > start-up', () => {
     expect(packages).toContain('fastify');
     expect(tensorflow(packages)).toEqual([]);
   }, 60_000);
+
+  it('promote-manual without a screen (--json, no --run) loads neither ink nor react', async () => {
+    const run = await runCli(['promote-manual', '--json'], { env: { FLTS_HOME: path.join(dir, 'home') }, nodeArgs: ['--import', hook] });
+    expect(run.exitCode, run.stderr).toBe(2);
+    expect(run.json.error.code).toBe('FLTS_USAGE_INVALID_FLAG');
+    const packages = loadedPackages(run.stderr);
+    expect(packages).not.toContain('ink');
+    expect(packages).not.toContain('react');
+  });
 });

@@ -2,7 +2,6 @@ import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { PROMOTED_AND_PINNED_LINE, runKeptLines } from '../cli/promotion-lines.js';
-import { runPromoteManualScreen } from '../cli/screens/run-promote-manual-screen.js';
 import { FltsError } from '../core/errors.js';
 import { listPromotionCandidates, promoteManually, type ManualPromotionResult } from '../core/runbooks/index.js';
 
@@ -44,6 +43,8 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
       let result: ManualPromotionResult;
       if (interactive) {
         const candidates = await listPromotionCandidates({ configHash: flags['config-hash'], limit: flags.limit }, settings, { store: deps.store });
+        // ink and react (~200 modules) load only for the screen, not for --yes, --json or a flag error.
+        const { runPromoteManualScreen } = await import('../cli/screens/run-promote-manual-screen.js');
         const outcome = await runPromoteManualScreen({ candidates, force: flags.force, pin: flags.pin, onPromote: promote, initialRunId: flags.run, initialReason: flags.reason });
         if (outcome.kind === 'cancelled') {
           process.exitCode = 130;
