@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATASETS } from './helpers/poblesec-slice.js';
 import { BIN, cleanEnvironment, REPO_ROOT, runCli } from './helpers/run-cli.js';
+import { startServe } from './helpers/serve-process.js';
 
 // Preloaded into the command: lists, on stderr at exit, the packages of every module the process loaded.
 const PACKAGE_LOG = `
@@ -55,6 +56,7 @@ describe('cli > start-up', () => {
 
   describe('on a home with a small slice of PobleSec', () => {
     let env: Record<string, string>;
+    let naiveRun: string;
     beforeAll(async () => {
       env = { FLTS_HOME: path.join(dir, 'slice'), FLTS_DATA_DIR: DATASETS, SAMPLE_TRAIN_ROWS: '400', SAMPLE_TEST_ROWS: '150' };
       const pre = await runCli(['preprocess', '--json'], { env });
@@ -64,12 +66,29 @@ describe('cli > start-up', () => {
     it('trains and backtests a baseline without loading TensorFlow.js', async () => {
       const train = await runCli(['train', '--model', 'NAIVE', '--json'], { env, nodeArgs: ['--import', hook] });
       expect(train.exitCode, train.stderr).toBe(0);
+      naiveRun = train.json.result.runs[0].run_id;
       expect(tensorflow(loadedPackages(train.stderr))).toEqual([]);
       // Refitting every fold fits the baseline again, through the same fit as training.
       const backtest = await runCli(['backtest', '--models', 'NAIVE', '--folds', '2', '--refit-every', '1', '--json'], { env, nodeArgs: ['--import', hook] });
       expect(backtest.exitCode, backtest.stderr).toBe(0);
       expect(backtest.json.result.ranking.map((row: { model_type: string }) => row.model_type)).toEqual(['NAIVE']);
       expect(tensorflow(loadedPackages(backtest.stderr))).toEqual([]);
+    }, 60_000);
+
+    it('bench over HTTP alone does not load @grpc/grpc-js', async () => {
+      const server = await startServe(['--run', naiveRun], cleanEnvironment(env));
+      try {
+        const args = ['--target', server.url, '--protocol', 'http', '--connections', '2', '--duration', '1s', '--baseline-duration', '1s', '--warmup', '0', '--out', path.join(dir, 'bench'), '--json'];
+        const bench = await runCli(['bench', ...args], { env, nodeArgs: ['--import', hook] });
+        expect(bench.exitCode, bench.stdout + bench.stderr).toBe(0);
+        expect(bench.json.result.cells.map((cell: { protocol: string }) => cell.protocol)).toEqual(['http', 'http']);
+        const packages = loadedPackages(bench.stderr);
+        expect(packages).toContain('autocannon');
+        expect(packages).not.toContain('@grpc/grpc-js');
+        expect(packages).not.toContain('@grpc/proto-loader');
+      } finally {
+        await server.stop();
+      }
     }, 60_000);
   });
 

@@ -4,13 +4,19 @@ import { FltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { BenchCell, BenchMachine, BenchProtocol, BenchReport, CellPhase } from './bench-types.js';
 import { prepareBenchDir, writeBenchFiles } from './bench-files.js';
-import { runGrpcLoadCell } from './grpc-load-cell.js';
+import type { GrpcLoadCellInput } from './grpc-load-cell.js';
 import { runLoadCell, type LoadCellProgress, type LoadCellResult } from './load-cell.js';
 import { processRssMiB, startCpuWindow } from './process-cpu.js';
 import { benchAborted, startReplicas, type ServerCommand } from './replica-cluster.js';
 import type { BenchVariant } from './parse-matrix.js';
 import { assertPayloadCoversWindow, READY_CHECK_TIMEOUT_MS, windowAt, type ServedWindow } from './payload-window.js';
 import { buildRequestPayloads } from './request-payloads.js';
+
+/** @grpc/grpc-js and its protobuf loader (~110 modules) load with the first gRPC cell, not for HTTP-only runs. */
+async function runGrpcLoadCell(input: GrpcLoadCellInput, onProgress?: (progress: LoadCellProgress) => void, signal?: AbortSignal): Promise<LoadCellResult> {
+  const { runGrpcLoadCell: run } = await import('./grpc-load-cell.js');
+  return run(input, onProgress, signal);
+}
 
 export interface BenchInput {
   replicas: readonly number[];
