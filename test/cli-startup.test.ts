@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATASETS } from './helpers/poblesec-slice.js';
 import { BIN, cleanEnvironment, REPO_ROOT, runCli } from './helpers/run-cli.js';
@@ -124,5 +125,23 @@ describe('cli > start-up', () => {
     const packages = loadedPackages(run.stderr);
     expect(packages).not.toContain('ink');
     expect(packages).not.toContain('react');
+  });
+
+  it('the library, used on the filesystem store, does not load minio\'s client', async () => {
+    const script = path.join(dir, 'embedded.mjs');
+    const library = path.join(REPO_ROOT, 'dist/core/index.js');
+    await writeFile(
+      script,
+      `const flts = await import(${JSON.stringify(library)});
+const { settings } = flts.resolveSettings({ env: {}, flags: { home: ${JSON.stringify(path.join(dir, 'library-home'))} } });
+const store = await flts.createObjectStore(settings);
+console.log(JSON.stringify({ kind: store.kind, runs: (await flts.listRunRecords(store, settings)).length }));`,
+    );
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', hook, script], { cwd: dir, env: cleanEnvironment({}) });
+    expect(JSON.parse(stdout)).toEqual({ kind: 'fs', runs: 0 });
+    const packages = loadedPackages(stderr);
+    // minio's client and its XML parsers; two small files of minio's own, the base of flts' credentials providers, do load.
+    expect(packages).not.toContain('fast-xml-parser');
+    expect(packages).not.toContain('xml2js');
   });
 });

@@ -1,9 +1,7 @@
 import type { ClientOptions } from 'minio';
-// The client's provider interface: a class the package exports by path only, not from its main entry.
-import { CredentialProvider } from 'minio/dist/esm/CredentialProvider.mjs';
-import { Credentials } from 'minio/dist/esm/Credentials.mjs';
 import type { AwsCredentialSettings } from '../config/specs/distributed.js';
 import { FltsError } from '../errors.js';
+import { CredentialProvider, Credentials } from './minio-module.js';
 import { selectAwsCredentialSource, type AwsCredentialSource, type AwsCredentials, type AwsCredentialSourceOptions } from './aws-credential-sources.js';
 
 /** Renewal starts this long before the credentials expire (the AWS SDKs' window), or half their life when shorter. */
@@ -232,7 +230,7 @@ function staticCredentials(options: CredentialOptions, onDropped: (dropped: Drop
     return { clientOptions: { accessKey: key.accessKey, secretKey: key.secretKey } };
   }
   const environmentToken = new EnvironmentSessionToken({ ...key, sessionToken: key.sessionToken, env }, onDropped);
-  return { environmentToken, clientOptions: { credentialsProvider: environmentToken as unknown as ClientOptions['credentialsProvider'] } };
+  return { environmentToken, clientOptions: { credentialsProvider: environmentToken } };
 }
 
 /**
@@ -242,6 +240,5 @@ function staticCredentials(options: CredentialOptions, onDropped: (dropped: Drop
 export function clientCredentials(options: CredentialOptions, source: AwsCredentialSourceOptions, onDropped: (dropped: DroppedSessionToken) => void = () => {}): ClientCredentials {
   if (options.credentials !== 'aws') return staticCredentials(options, onDropped);
   const role = new RenewingAwsCredentials(selectAwsCredentialSource({ ...NO_AWS_SETTINGS, ...options.aws }, source));
-  // The same class at run time; the package's types for its main entry declare it a second time, for CommonJS.
-  return { role, clientOptions: { credentialsProvider: role as unknown as ClientOptions['credentialsProvider'] } };
+  return { role, clientOptions: { credentialsProvider: role } };
 }

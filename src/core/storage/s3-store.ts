@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
-import { Client, type BucketItem } from 'minio';
+import type { BucketItem } from 'minio';
 import { FltsError } from '../errors.js';
 import { retryWithBackoff, type RetryPolicy } from '../retry.js';
 import { assertBucketName, assertObjectKey } from './keys.js';
@@ -15,6 +15,7 @@ import { makeDirectory } from '../make-directory.js';
 import { isTlsRefusal, readCertificates } from '../tls-files.js';
 import { clientCredentials, type CredentialOptions, type DroppedSessionToken, type TokenlessVerdict } from './aws-credentials.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { minio } from './minio-module.js';
 
 /** Credentials: `accessKey` and `secretKey`, or with `credentials: 'aws'` a role's, found through `aws` (CredentialOptions). */
 export interface S3StoreOptions extends CredentialOptions {
@@ -326,7 +327,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   const limits = { idleTimeoutMs: options.idleTimeoutMs ?? 10_000, requestTimeoutMs: options.requestTimeoutMs ?? 60_000 };
   const logger = options.logger ?? silentLogger;
   const { role, environmentToken, clientOptions } = clientCredentials(options, { region, timeoutMs: limits.idleTimeoutMs }, (dropped) => logger.warn(...droppedTokenWarning(dropped, location)));
-  const client = new Client({
+  const client = new (minio().Client)({
     endPoint: endpoint.host,
     port: endpoint.port,
     useSSL: endpoint.useSSL,
