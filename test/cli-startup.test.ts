@@ -127,7 +127,7 @@ describe('cli > start-up', () => {
     expect(packages).not.toContain('react');
   });
 
-  it('the library, used on the filesystem store, does not load minio\'s client', async () => {
+  it('the library, used on the filesystem store, loads none of minio\'s client, TensorFlow.js and fastify', async () => {
     const script = path.join(dir, 'embedded.mjs');
     const library = path.join(REPO_ROOT, 'dist/core/index.js');
     await writeFile(
@@ -140,6 +140,8 @@ console.log(JSON.stringify({ kind: store.kind, runs: (await flts.listRunRecords(
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', hook, script], { cwd: dir, env: cleanEnvironment({}) });
     expect(JSON.parse(stdout)).toEqual({ kind: 'fs', runs: 0 });
     const packages = loadedPackages(stderr);
+    expect(tensorflow(packages)).toEqual([]);
+    expect(packages).not.toContain('fastify');
     // minio's client and its XML parsers; two small files of minio's own, the base of flts' credentials providers, do load.
     expect(packages).not.toContain('fast-xml-parser');
     expect(packages).not.toContain('xml2js');

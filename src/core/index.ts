@@ -3,6 +3,10 @@
  * take settings and explicit dependencies (store, bus, logger, AbortSignal, event sink); nothing here prints
  * or reads the process environment, so callers decide where output and configuration come from.
  */
+import type * as Backend from './tf/backend.js';
+import type * as BuildServer from './serve/build-server.js';
+import type * as InferenceService from './serve/start-inference-service.js';
+
 export { FltsError, ERROR_CATALOGUE, exitCodeFor, httpStatusFor, isFltsError, toFltsError } from './errors.js';
 export type { ErrorCode, ErrorKind } from './errors.js';
 export type { FltsEvent, EventSink } from './events.js';
@@ -31,7 +35,10 @@ export { timeFeatureValues } from './preprocess/time-features.js';
 
 export { MODEL_TYPES } from './models/forecast-model.js';
 export type { ForecastModel, ModelType, WindowSpec } from './models/forecast-model.js';
-export { selectBackend } from './tf/backend.js';
+/** Selects (and loads) a TensorFlow.js backend; TensorFlow.js loads with the first call, not with the library. */
+export async function selectBackend(...args: Parameters<typeof Backend.selectBackend>): ReturnType<typeof Backend.selectBackend> {
+  return (await import('./tf/backend.js')).selectBackend(...args);
+}
 export { trainModels } from './workflows/train.js';
 export type { TrainModelsRequest, TrainModelsResult, TrainModelsDeps } from './workflows/train.js';
 
@@ -51,8 +58,13 @@ export { autoPromote, decideAutoPromotion, type AutoPromotionOutcome } from './w
 export { validateCandidate, type CandidateCheck } from './workflows/validate-candidate.js';
 export { listPromotionHistory } from './registry/promotion-history.js';
 
-export { buildServer } from './serve/build-server.js';
-export { startInferenceService } from './serve/start-inference-service.js';
+// fastify, its plugins and the metrics registry load with the first server, not with the library.
+export async function buildServer(...args: Parameters<typeof BuildServer.buildServer>): ReturnType<typeof BuildServer.buildServer> {
+  return (await import('./serve/build-server.js')).buildServer(...args);
+}
+export async function startInferenceService(...args: Parameters<typeof InferenceService.startInferenceService>): ReturnType<typeof InferenceService.startInferenceService> {
+  return (await import('./serve/start-inference-service.js')).startInferenceService(...args);
+}
 export type { InferenceService } from './serve/start-inference-service.js';
 export { sweepPredictionLogs, startLogRetention } from './serve/prediction-log-retention.js';
 export type { LogSweepOptions, LogSweepResult, LogRetention, LogRetentionOptions } from './serve/prediction-log-retention.js';
