@@ -93,7 +93,7 @@ describe('cli > start-up', () => {
     }, 60_000);
   });
 
-  it('a trainer daemon waiting for its first processed data does not load TensorFlow.js', async () => {
+  it('a trainer daemon waiting for its first processed data loads neither TensorFlow.js nor the inference API', async () => {
     const child = spawn(process.execPath, ['--import', hook, BIN, 'daemon', '--roles', 'trainer', '--port', '0'], {
       cwd: REPO_ROOT,
       env: cleanEnvironment({ FLTS_HOME: path.join(dir, 'daemon-home'), FLTS_BUS: 'fs' }),
@@ -113,8 +113,9 @@ describe('cli > start-up', () => {
     child.kill('SIGTERM');
     expect(await closed, stderr).toBe(0);
     const packages = loadedPackages(stderr);
-    // Its health server is fastify, so the daemon does load that.
+    // Its health server is fastify, so the daemon does load that, but not the inference API's plugins.
     expect(packages).toContain('fastify');
+    expect(packages).not.toContain('@fastify/swagger');
     expect(tensorflow(packages)).toEqual([]);
   }, 60_000);
 

@@ -1,4 +1,3 @@
-import { startInferenceService } from '../serve/start-inference-service.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { startServingCompanion, type ServingCompanion } from './serving-companion.js';
 
@@ -10,6 +9,8 @@ import { startServingCompanion, type ServingCompanion } from './serving-companio
  */
 export async function startServingRole(context: RoleContext): Promise<RoleHandle> {
   // The daemon's logger names the role already; binding it again would write the key twice on every line.
+  // The inference API's routes, swagger and model loading load with this role, not in every daemon.
+  const { startInferenceService } = await import('../serve/start-inference-service.js');
   const service = await startInferenceService(context.settings, { store: context.store, logger: context.logger, onEvent: context.onEvent });
   let companion: ServingCompanion;
   try {
