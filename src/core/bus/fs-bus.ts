@@ -41,6 +41,20 @@ function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
+/**
+ * `readFile` with the file named in its error, which Node leaves out for some (EISDIR when a directory stands in its
+ * place): named, the failure is coded as the unusable path it is (toFltsError), not as a bug of flts.
+ */
+async function readWhole(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    const errno = error as NodeJS.ErrnoException;
+    if (error instanceof Error && typeof errno.code === 'string' && errno.path === undefined) errno.path = file;
+    throw error;
+  }
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -95,7 +109,7 @@ export function createFsBus(options: FsBusOptions): MessageBus {
 
   async function readCommitted(group: string, topic: string): Promise<number | undefined> {
     try {
-      const value = Number.parseInt((await readFile(offsetFile(group, topic), 'utf8')).trim(), 10);
+      const value = Number.parseInt((await readWhole(offsetFile(group, topic))).toString('utf8').trim(), 10);
       return Number.isFinite(value) && value >= 0 ? value : undefined;
     } catch (error) {
       if (isMissing(error)) return undefined;
@@ -111,7 +125,7 @@ export function createFsBus(options: FsBusOptions): MessageBus {
 
   async function countLines(topic: string): Promise<number> {
     try {
-      const data = await readFile(topicFile(topic));
+      const data = await readWhole(topicFile(topic));
       let lines = 0;
       for (const byte of data) if (byte === 0x0a) lines += 1;
       return lines;
@@ -126,7 +140,7 @@ export function createFsBus(options: FsBusOptions): MessageBus {
    * may land slightly out of time order: the first line that qualifies decides, as a Kafka partition's first does.
    */
   async function firstOffsetAt(topic: string, timestamp: number): Promise<number> {
-    const lines = (await readFile(topicFile(topic), 'utf8')).split('\n');
+    const lines = (await readWhole(topicFile(topic))).toString('utf8').split('\n');
     // The text after the last newline is a line still being written, not a message yet.
     lines.pop();
     const found = lines.findIndex((line) => {
@@ -189,7 +203,7 @@ export function createFsBus(options: FsBusOptions): MessageBus {
     /** Points the topic's cursor at the group's committed offset. */
     async function seek(topic: string): Promise<void> {
       const start = (await readCommitted(group, topic)) ?? firstOffsets.get(topic) ?? 0;
-      const data = await readFile(topicFile(topic));
+      const data = await readWhole(topicFile(topic));
       let position = 0;
       for (let line = 0; line < start && position < data.length; line += 1) {
         const newline = data.indexOf(0x0a, position);
