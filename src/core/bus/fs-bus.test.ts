@@ -2,9 +2,10 @@ import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/pro
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Logger } from '../logger.js';
 import { createFsBus } from './fs-bus.js';
 import { describeMessageBusContract, waitFor } from './message-bus.contract.js';
-import type { MessageBus } from './message-bus.js';
+import type { BusMetrics, MessageBus } from './message-bus.js';
 import { decodeTrainClaim, encodeTrainClaim } from './messages.js';
 
 const contractRoot = mkdtemp(path.join(os.tmpdir(), 'flts-fs-bus-'));
@@ -16,9 +17,9 @@ describe('core > bus > fs-bus files', () => {
     for (const bus of buses.splice(0)) await bus.close();
   });
 
-  async function freshBus(root?: string): Promise<{ bus: MessageBus; root: string }> {
+  async function freshBus(root?: string, logger?: Logger): Promise<{ bus: MessageBus; root: string }> {
     const dir = root ?? (await mkdtemp(path.join(os.tmpdir(), 'flts-fs-bus-')));
-    const bus = createFsBus({ root: dir, pollIntervalMs: 20, retry: { maxAttempts: 2, initialBackoffMs: 5, maxBackoffMs: 20 } });
+    const bus = createFsBus({ root: dir, pollIntervalMs: 20, logger, retry: { maxAttempts: 2, initialBackoffMs: 5, maxBackoffMs: 20 }, restart: { policy: { baseDelayMs: 5, maxDelayMs: 20 } } });
     buses.push(bus);
     return { bus, root: dir };
   }
@@ -69,20 +70,103 @@ describe('core > bus > fs-bus files', () => {
   });
 
   it('keeps consuming after a failure outside the handler, delivering the interrupted message again', async () => {
-    const { bus, root } = await freshBus();
+    const { logger, shown } = recording();
+    const { bus, root } = await freshBus(undefined, logger);
     // A directory where the committed offset goes: committing fails until it is gone.
     const offsetFile = path.join(root, 'groups', 'train-gru', 'training-data.offset');
     const seen: string[] = [];
     await bus.subscribe({ group: 'train-gru', topics: ['training-data'] }, async (message) => void seen.push(decodeTrainClaim(message).object));
     await mkdir(offsetFile, { recursive: true });
     await bus.publish('training-data', encodeTrainClaim(claim('a')));
-    await waitFor(() => seen.length >= 1, 'the first delivery');
+    // Removed once the commit has failed, not merely once the handler ran: a commit still under way would succeed.
+    await waitFor(() => shown().some(([, msg]) => msg === 'bus_consumer_crashed_recovering'), 'the failed commit');
     await rm(offsetFile, { recursive: true });
     await waitFor(async () => (await readFile(offsetFile, 'utf8').catch(() => '')).trim() === '1', 'the committed offset 1');
     await bus.publish('training-data', encodeTrainClaim(claim('b')));
     await waitFor(() => seen.includes('b'), 'the next claim');
     expect(seen.filter((object) => object === 'a').length).toBeGreaterThanOrEqual(2);
     expect(seen.at(-1)).toBe('b');
+  });
+
+  function recording(): { logger: Logger; lines: Array<[string, string, Record<string, unknown>]>; shown: () => Array<[string, string, Record<string, unknown>]> } {
+    const lines: Array<[string, string, Record<string, unknown>]> = [];
+    const at = (level: string) => (fields: object, msg?: string) => void lines.push([level, msg ?? '', fields as Record<string, unknown>]);
+    const logger: Logger = { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+    return { logger, lines, shown: () => lines.filter(([level]) => level !== 'debug' && level !== 'trace') };
+  }
+
+  /** The restarts' waits, each pending until the test releases it (or the bus's signal aborts it): a clock the test steps. */
+  function steppedWaits(): { waits: Array<{ ms: number; release: () => void }>; sleep: (ms: number, signal: AbortSignal) => Promise<boolean> } {
+    const waits: Array<{ ms: number; release: () => void }> = [];
+    const sleep = (ms: number, signal: AbortSignal): Promise<boolean> =>
+      new Promise((resolve) => {
+        if (signal.aborted) return resolve(false);
+        signal.addEventListener('abort', () => resolve(false), { once: true });
+        waits.push({ ms, release: () => resolve(true) });
+      });
+    return { waits, sleep };
+  }
+
+  it('restarts a consumer that keeps failing outside its handler with a capped backoff, logs the episode once, then its end, and delivers again', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'flts-fs-bus-'));
+    const { logger, shown } = recording();
+    const { waits, sleep } = steppedWaits();
+    let now = 0;
+    const crashes: string[] = [];
+    const crashing: boolean[] = [];
+    let restarts = 0;
+    const metrics: BusMetrics = { subscribed() {}, delivered() {}, retried() {}, connectionFailed() {}, consumerCrashed: (_group, code) => void crashes.push(code), consumerRestarted: () => void (restarts += 1), crashing: (_group, active) => void crashing.push(active) };
+    const bus = createFsBus({ root, pollIntervalMs: 20, logger, metrics, restart: { random: () => 1, now: () => now, sleep } });
+    buses.push(bus);
+    const seen: string[] = [];
+    await bus.subscribe({ group: 'train-gru', topics: ['training-data'] }, async (message) => void seen.push(decodeTrainClaim(message).object));
+    // A directory where the committed offset goes: committing fails, and so does every restart reading it back.
+    const offsetFile = path.join(root, 'groups', 'train-gru', 'training-data.offset');
+    await mkdir(offsetFile, { recursive: true });
+    await bus.publish('training-data', encodeTrainClaim(claim('a')));
+    // Five minutes of the fault, one step per wait: each restart fails, and the next wait is asked for.
+    for (let step = 1; step <= 14; step += 1) {
+      await waitFor(() => waits.length === step, `wait ${step}`);
+      now += waits[step - 1].ms;
+      waits[step - 1].release();
+    }
+    await waitFor(() => waits.length === 15, 'wait 15');
+    // UNTIL_AVAILABLE, as the Kafka bus: 1 s doubling to 30 s (the jitter's top, random() = 1).
+    expect(waits.map(({ ms }) => ms)).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, ...Array.from({ length: 10 }, () => 30_000)]);
+    expect([crashes.length, restarts, crashing]).toEqual([15, 14, [true]]);
+    expect(new Set(crashes)).toEqual(new Set(['FLTS_PATH_UNUSABLE']));
+    // One line for the episode, once more after 5 min with the count, and no stack; the old line per failure is gone.
+    expect(shown().map(([level, msg]) => [level, msg])).toEqual([['error', 'bus_consumer_crashed_recovering'], ['error', 'bus_consumer_still_crashing']]);
+    expect(shown()[0][2]).toMatchObject({ group: 'train-gru', topics: ['training-data'], code: 'FLTS_PATH_UNUSABLE', reason: expect.stringContaining('training-data.offset'), restart: false, retryInMs: 1_000 });
+    expect(shown()[1][2]).toMatchObject({ crashes: 14, sinceMs: 301_000 });
+    expect(shown().some(([, , fields]) => 'err' in fields)).toBe(false);
+    expect(seen).toEqual(['a']);
+
+    // The fault clears: the next restart delivers the uncommitted message again, commits it, and ends the episode.
+    await rm(offsetFile, { recursive: true });
+    now += waits[14].ms;
+    waits[14].release();
+    await waitFor(() => shown().length === 3, 'the end of the episode');
+    expect(shown()[2]).toEqual(['info', 'bus_consumer_recovered', { group: 'train-gru', topics: ['training-data'], crashes: 15, notLogged: 13, attempts: 15, afterMs: 331_000 }]);
+    expect([restarts, crashing]).toEqual([15, [true, false]]);
+    await bus.publish('training-data', encodeTrainClaim(claim('b')));
+    await waitFor(async () => (await readFile(offsetFile, 'utf8').catch(() => '')).trim() === '2', 'the committed offset 2');
+    expect(seen).toEqual(['a', 'a', 'b']);
+    expect(waits).toHaveLength(15);
+  });
+
+  it('returns from close() while a failing consumer backs off', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'flts-fs-bus-'));
+    const { logger, shown } = recording();
+    // An hour's wait: close() would hang past the test's timeout if the wait did not end with the subscription.
+    const bus = createFsBus({ root, pollIntervalMs: 20, logger, restart: { policy: { baseDelayMs: 3_600_000 } } });
+    await bus.subscribe({ group: 'train-gru', topics: ['training-data'] }, async () => {});
+    await mkdir(path.join(root, 'groups', 'train-gru', 'training-data.offset'), { recursive: true });
+    await bus.publish('training-data', encodeTrainClaim(claim('a')));
+    await waitFor(() => shown().some(([, msg]) => msg === 'bus_consumer_crashed_recovering'), 'the crash');
+    await bus.close();
+    await expect(readFile(path.join(root, 'groups', 'train-gru', 'consumer.lock'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(shown().map(([, msg]) => msg)).toEqual(['bus_consumer_crashed_recovering']);
   });
 
   it('lets one consumer per group at a time and takes over the lock of a dead process', async () => {

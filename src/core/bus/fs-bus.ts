@@ -3,7 +3,8 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { FltsError, toFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { sleep } from '../retry.js';
+import { sleep, type BackoffPolicy } from '../retry.js';
+import { createConsumerRecovery } from './consumer-recovery.js';
 import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import type { BusMetrics, DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet, tellJoined } from './subscription-set.js';
@@ -20,6 +21,18 @@ export interface FsBusOptions {
   onDelivery?: DeliveryListener;
   /** Hears of deliveries, and of a consumer's poll that failed and was run again (counted as its crashes and restarts). */
   metrics?: BusMetrics;
+  /** How a consumer that failed outside its handler is run again; the defaults are the Kafka bus's. */
+  restart?: FsBusRestart;
+}
+
+/** The restart of a failed consumer, as far as it can be tuned; tests inject the clock, the jitter and the wait. */
+export interface FsBusRestart {
+  /** The wait before each restart while the failure lasts (default UNTIL_AVAILABLE: 1 s doubling to 30 s, jittered). */
+  policy?: BackoffPolicy;
+  random?: () => number;
+  now?: () => number;
+  /** Waits `ms`, resolving false at once when `signal` aborts (retry.ts sleep). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<boolean>;
 }
 
 interface LogRecord {
@@ -289,15 +302,21 @@ export function createFsBus(options: FsBusOptions): MessageBus {
             delivered += 1;
           }
         }
+        // A whole pass read and committed: the failure, if there was one, is behind the consumer.
+        recovery.joined();
         if (delivered === 0) await sleepUntilWoken(pollIntervalMs, controller.signal);
       }
     }
 
     /**
      * A failure outside the handler (a log or offset file that cannot be read or written, a DLQ that cannot be
-     * stored) stops the poll, not the consumer: it starts again from the committed offsets after a pause, so the
-     * message being handled is delivered again rather than lost, and the group never stops silently.
+     * stored) stops the poll, not the consumer: it starts again from the committed offsets, so the message being
+     * handled is delivered again rather than lost, and the group never stops silently. While the failure lasts the
+     * restarts back off as the Kafka bus's do, and the episode is logged and counted as theirs are: a fault that
+     * stays (a corrupt file, a full disk) costs a restart every 30 s and a line every 5 min, not a loop of stacks.
      */
+    const recovery = createConsumerRecovery({ group, topics, brokers: [], logger, metrics, policy: options.restart?.policy, random: options.restart?.random, now: options.restart?.now });
+    const wait = options.restart?.sleep ?? sleep;
     async function loop(): Promise<void> {
       let cursorsValid = true;
       while (!controller.signal.aborted) {
@@ -305,17 +324,15 @@ export function createFsBus(options: FsBusOptions): MessageBus {
           if (!cursorsValid) {
             metrics?.consumerRestarted(group);
             for (const topic of topics) await seek(topic);
-            metrics?.crashing(group, false);
           }
           cursorsValid = true;
           await poll();
         } catch (error) {
-          if (controller.signal.aborted) return;
-          if (cursorsValid) metrics?.crashing(group, true);
-          metrics?.consumerCrashed(group, toFltsError(error).code);
           cursorsValid = false;
-          logger.error({ group, err: error }, 'bus_fs_consumer_failed');
-          await sleep(Math.max(retry.maxBackoffMs, pollIntervalMs), controller.signal);
+          // Coded before the recovery sees it, which would take an uncoded error for a broker's.
+          const delayMs = recovery.crashed({ error: toFltsError(error), restart: false }, !controller.signal.aborted);
+          if (delayMs === undefined) return;
+          await wait(delayMs, controller.signal);
         }
       }
     }
