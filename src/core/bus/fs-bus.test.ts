@@ -155,6 +155,41 @@ describe('core > bus > fs-bus files', () => {
     expect(waits).toHaveLength(15);
   });
 
+  it('keeps a message whose dead letter cannot be written uncommitted, backing off, and dead-letters it once the DLQ can be written', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'flts-fs-bus-'));
+    const { logger, shown } = recording();
+    const { waits, sleep } = steppedWaits();
+    const bus = createFsBus({ root, pollIntervalMs: 20, logger, retry: { maxAttempts: 1, initialBackoffMs: 1, maxBackoffMs: 1 }, restart: { random: () => 1, sleep } });
+    buses.push(bus);
+    // A directory where the DLQ's log goes: appending the dead letter fails until it is gone.
+    const dlqLog = path.join(root, 'topics', 'DLQ-model-training.log');
+    await mkdir(dlqLog, { recursive: true });
+    let calls = 0;
+    await bus.subscribe({ group: 'train-gru', topics: ['training-data'], dlq: { topic: 'DLQ-model-training', role: 'trainer' } }, async () => {
+      calls += 1;
+      throw new Error('handler fails');
+    });
+    await bus.publish('training-data', encodeTrainClaim(claim('a')));
+    for (let step = 1; step <= 3; step += 1) {
+      await waitFor(() => waits.length === step, `wait ${step}`);
+      waits[step - 1].release();
+    }
+    await waitFor(() => waits.length === 4, 'wait 4');
+    const offsetFile = path.join(root, 'groups', 'train-gru', 'training-data.offset');
+    // Handled again at each restart, never acknowledged: the offset stays uncommitted.
+    expect([calls, await readFile(offsetFile, 'utf8').catch(() => 'none')]).toEqual([4, 'none']);
+    expect(waits.map(({ ms }) => ms)).toEqual([1_000, 2_000, 4_000, 8_000]);
+    expect(shown().filter(([, msg]) => msg.startsWith('bus_consumer_')).map(([level, msg, fields]) => [level, msg, fields.code])).toEqual([['error', 'bus_consumer_crashed_recovering', 'FLTS_PATH_UNUSABLE']]);
+    await rm(dlqLog, { recursive: true });
+    waits[3].release();
+    await waitFor(async () => (await readFile(offsetFile, 'utf8').catch(() => '')).trim() === '1', 'the committed offset 1');
+    const letters = (await readFile(dlqLog, 'utf8')).trim().split('\n');
+    expect(letters).toHaveLength(1);
+    expect(JSON.parse(JSON.parse(letters[0]).value)).toMatchObject({ group: 'train-gru', role: 'trainer' });
+    await waitFor(() => shown().some(([, msg]) => msg === 'bus_consumer_recovered'), 'the end of the episode');
+    expect(calls).toBe(5);
+  });
+
   it('returns from close() while a failing consumer backs off', async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'flts-fs-bus-'));
     const { logger, shown } = recording();
