@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { TimeFrame } from '../data/time-frame.js';
 import { buildWindows } from './windows.js';
-import { fitMstlModel, mstlWindow } from '../models/mstl-model.js';
+import { fitMstlModel } from '../models/mstl-model.js';
+import { mstlWindow } from '../models/mstl-window.js';
 import { createNaiveModel } from '../models/naive-model.js';
 import { createSeasonalNaiveModel, dailyPeriod, seasonalNaiveWindow } from '../models/seasonal-naive-model.js';
 import { computeMetrics } from './metrics.js';

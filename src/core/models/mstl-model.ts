@@ -10,8 +10,6 @@ import type { IntervalSeason } from './prediction-intervals.js';
 import { dailyPeriod } from './seasonal-naive-model.js';
 
 const DAY_MS = 86_400_000;
-/** Recent rows the exponential smoothing is fitted on for each forecast. */
-const MSTL_WINDOW_ROWS = 30;
 /** augurs AutoETS search: additive error, any trend, no seasonality (the daily season is removed first). */
 const ETS_SPEC = 'AZN';
 
@@ -175,11 +173,6 @@ export function createMstlModel(artifact: MstlArtifact): ForecastModel {
     predictSteps: async (batch, steps) => forecastSteps(batch, steps),
     dispose() {},
   };
-}
-
-/** The window MSTL reads: the targets over the recent rows it smooths. */
-export function mstlWindow(targets: readonly string[], outputSeqLen: number): WindowSpec {
-  return { features: [...targets], targets: [...targets], inputSeqLen: MSTL_WINDOW_ROWS, outputSeqLen };
 }
 
 /** Fits the daily season of each target on `rows` (the rows before the validation tail) of the training frame. */

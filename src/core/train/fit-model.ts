@@ -6,7 +6,7 @@ import type { TimeFrame } from '../data/time-frame.js';
 import type { ScalerParams } from '../data/scaler.js';
 import type { Logger } from '../logger.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
-import { fitMstlModel, mstlWindow } from '../models/mstl-model.js';
+import { mstlWindow } from '../models/mstl-window.js';
 import { targetFloorsOf, withTargetFloors } from '../models/target-floors.js';
 import { createNaiveModel } from '../models/naive-model.js';
 import { createSeasonalNaiveModel, dailyPeriod, seasonalNaiveWindow } from '../models/seasonal-naive-model.js';
@@ -137,6 +137,8 @@ export async function fitForecastModel(modelType: TrainableModelType, series: Ti
   if (modelType === 'MSTL') {
     // The season is fitted before the validation tail, so the intervals calibrate on rows it never saw.
     const rows = options.seasonRows ?? series.time.length - (windows?.validation.size ?? 0) - window.outputSeqLen + 1;
+    // augurs' MSTL and ETS WebAssembly load with the first MSTL fit, not with every process that may fit one.
+    const { fitMstlModel } = await import('../models/mstl-model.js');
     const { model: unfloored, artifact } = fitMstlModel(series, rows, window);
     const model = withTargetFloors(unfloored);
     const { period, cadenceMs, profiles } = artifact;

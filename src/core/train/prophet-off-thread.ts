@@ -3,7 +3,7 @@ import type { ProphetSettings } from '../config/specs/training.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { errorFromWorker, FltsError, type WorkerFailure } from '../errors.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
-import { fitProphetModel, loadProphetModel, type ProphetArtifact } from '../models/prophet-model.js';
+import type { ProphetArtifact } from '../models/prophet-model.js';
 import { compiledWorkerScript } from '../worker-script.js';
 import type { ProphetWorkerInit } from './prophet-worker.js';
 
@@ -13,6 +13,8 @@ import type { ProphetWorkerInit } from './prophet-worker.js';
  * built, the fit runs on this thread and its model is kept (loading the artifact would fit a second time).
  */
 export async function fitProphetOffThread(frame: TimeFrame, window: WindowSpec, settings: ProphetSettings, seed: number): Promise<{ model: ForecastModel; artifact: ProphetArtifact }> {
+  // augurs' Prophet WebAssembly loads with the first Prophet fit, not with every process that may fit one.
+  const { fitProphetModel, loadProphetModel } = await import('../models/prophet-model.js');
   const script = compiledWorkerScript(new URL('./prophet-worker.js', import.meta.url));
   if (!script) return fitProphetModel(frame, window, settings, seed);
   const worker = new Worker(script, { workerData: { frame, window, settings, seed } satisfies ProphetWorkerInit });
