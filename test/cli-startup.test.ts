@@ -31,6 +31,9 @@ function loadedPackages(stderr: string): string[] {
 /** TensorFlow.js and its backends, e.g. @tensorflow/tfjs-core or @tensorflow/tfjs-node. */
 const tensorflow = (packages: readonly string[]): string[] => packages.filter((name) => name.startsWith('@tensorflow/'));
 
+/** augurs' WebAssembly (MSTL, ETS, Prophet) and Prophet's Stan optimiser, e.g. @bsull/augurs-prophet-wasmstan. */
+const augurs = (packages: readonly string[]): string[] => packages.filter((name) => name.startsWith('@bsull/augurs'));
+
 describe('cli > start-up', () => {
   let dir: string;
   let hook: string;
@@ -64,16 +67,25 @@ describe('cli > start-up', () => {
       expect(pre.exitCode, pre.stderr).toBe(0);
     });
 
-    it('trains and backtests a baseline without loading TensorFlow.js', async () => {
+    it('trains and backtests a baseline without loading TensorFlow.js or augurs', async () => {
       const train = await runCli(['train', '--model', 'NAIVE', '--json'], { env, nodeArgs: ['--import', hook] });
       expect(train.exitCode, train.stderr).toBe(0);
       naiveRun = train.json.result.runs[0].run_id;
       expect(tensorflow(loadedPackages(train.stderr))).toEqual([]);
+      expect(augurs(loadedPackages(train.stderr))).toEqual([]);
       // Refitting every fold fits the baseline again, through the same fit as training.
       const backtest = await runCli(['backtest', '--models', 'NAIVE', '--folds', '2', '--refit-every', '1', '--json'], { env, nodeArgs: ['--import', hook] });
       expect(backtest.exitCode, backtest.stderr).toBe(0);
       expect(backtest.json.result.ranking.map((row: { model_type: string }) => row.model_type)).toEqual(['NAIVE']);
       expect(tensorflow(loadedPackages(backtest.stderr))).toEqual([]);
+      expect(augurs(loadedPackages(backtest.stderr))).toEqual([]);
+    }, 60_000);
+
+    it('an MSTL fit does load augurs (the hook sees a package loaded on first use)', async () => {
+      const train = await runCli(['train', '--model', 'MSTL', '--json'], { env, nodeArgs: ['--import', hook] });
+      expect(train.exitCode, train.stderr).toBe(0);
+      expect(train.json.result.runs.map((run: { status: string }) => run.status)).toEqual(['SUCCESS']);
+      expect(augurs(loadedPackages(train.stderr))).toContain('@bsull/augurs');
     }, 60_000);
 
     it('bench over HTTP alone does not load @grpc/grpc-js', async () => {
@@ -93,7 +105,7 @@ describe('cli > start-up', () => {
     }, 60_000);
   });
 
-  it('a trainer daemon waiting for its first processed data loads neither TensorFlow.js nor the inference API', async () => {
+  it('a trainer daemon waiting for its first processed data loads none of TensorFlow.js, augurs and the inference API', async () => {
     const child = spawn(process.execPath, ['--import', hook, BIN, 'daemon', '--roles', 'trainer', '--port', '0'], {
       cwd: REPO_ROOT,
       env: cleanEnvironment({ FLTS_HOME: path.join(dir, 'daemon-home'), FLTS_BUS: 'fs' }),
@@ -117,6 +129,7 @@ describe('cli > start-up', () => {
     expect(packages).toContain('fastify');
     expect(packages).not.toContain('@fastify/swagger');
     expect(tensorflow(packages)).toEqual([]);
+    expect(augurs(packages)).toEqual([]);
   }, 60_000);
 
   it('promote-manual without a screen (--json, no --run) loads neither ink nor react', async () => {
@@ -128,7 +141,7 @@ describe('cli > start-up', () => {
     expect(packages).not.toContain('react');
   });
 
-  it('the library, used on the filesystem store, loads none of minio\'s client, TensorFlow.js and fastify', async () => {
+  it('the library, used on the filesystem store, loads none of minio\'s client, TensorFlow.js, augurs and fastify', async () => {
     const script = path.join(dir, 'embedded.mjs');
     const library = path.join(REPO_ROOT, 'dist/core/index.js');
     await writeFile(
@@ -142,6 +155,7 @@ console.log(JSON.stringify({ kind: store.kind, runs: (await flts.listRunRecords(
     expect(JSON.parse(stdout)).toEqual({ kind: 'fs', runs: 0 });
     const packages = loadedPackages(stderr);
     expect(tensorflow(packages)).toEqual([]);
+    expect(augurs(packages)).toEqual([]);
     expect(packages).not.toContain('fastify');
     // minio's client and its XML parsers; two small files of minio's own, the base of flts' credentials providers, do load.
     expect(packages).not.toContain('fast-xml-parser');
