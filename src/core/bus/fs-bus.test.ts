@@ -1,4 +1,4 @@
-import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -188,6 +188,28 @@ describe('core > bus > fs-bus files', () => {
     expect(JSON.parse(JSON.parse(letters[0]).value)).toMatchObject({ group: 'train-gru', role: 'trainer' });
     await waitFor(() => shown().some(([, msg]) => msg === 'bus_consumer_recovered'), 'the end of the episode');
     expect(calls).toBe(5);
+  });
+
+  it('codes a topic log that became unreadable while the consumer polls as an unusable path naming the log, not as a bug', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'flts-fs-bus-'));
+    // The topics directory is a symlink, so the log can be swapped for a directory at once: a gap with no log
+    // (ENOENT, named by Node) would hide the read's unnamed EISDIR.
+    await mkdir(path.join(root, 'topics-before'));
+    await symlink(path.join(root, 'topics-before'), path.join(root, 'topics'));
+    await mkdir(path.join(root, 'topics-after', 'training-data.log'), { recursive: true });
+    const { logger, shown } = recording();
+    const { waits, sleep } = steppedWaits();
+    const crashes: string[] = [];
+    const metrics: BusMetrics = { subscribed() {}, delivered() {}, retried() {}, connectionFailed() {}, consumerCrashed: (_group, code) => void crashes.push(code), consumerRestarted() {}, crashing() {} };
+    const bus = createFsBus({ root, pollIntervalMs: 20, logger, metrics, restart: { sleep } });
+    buses.push(bus);
+    await bus.subscribe({ group: 'train-gru', topics: ['training-data'] }, async () => {});
+    await symlink(path.join(root, 'topics-after'), path.join(root, 'topics-swap'));
+    await rename(path.join(root, 'topics-swap'), path.join(root, 'topics'));
+    // The restart waits until the test releases it, so the one crash is the poll's read.
+    await waitFor(() => waits.length === 1, 'the crash of the poll');
+    expect(crashes).toEqual(['FLTS_PATH_UNUSABLE']);
+    expect(shown()[0][2]).toMatchObject({ code: 'FLTS_PATH_UNUSABLE', reason: expect.stringContaining(`${path.join('topics', 'training-data.log')}: is a directory (EISDIR)`) });
   });
 
   it('returns from close() while a failing consumer backs off', async () => {

@@ -55,18 +55,21 @@ function isMissing(error: unknown): boolean {
 }
 
 /**
- * `readFile` with the file named in its error, which Node leaves out for some (EISDIR when a directory stands in its
- * place): named, the failure is coded as the unusable path it is (toFltsError), not as a bug of flts.
+ * `io` on `file`, with the file named in its error where Node leaves it out (a read through a file handle, EISDIR
+ * when a directory stands in its place): named, the failure is coded as the unusable path it is (toFltsError), not
+ * as a bug of flts.
  */
-async function readWhole(file: string): Promise<Buffer> {
+async function onFile<T>(file: string, io: () => Promise<T>): Promise<T> {
   try {
-    return await readFile(file);
+    return await io();
   } catch (error) {
     const errno = error as NodeJS.ErrnoException;
     if (error instanceof Error && typeof errno.code === 'string' && errno.path === undefined) errno.path = file;
     throw error;
   }
 }
+
+const readWhole = (file: string): Promise<Buffer> => onFile(file, () => readFile(file));
 
 function processAlive(pid: number): boolean {
   try {
@@ -240,23 +243,28 @@ export function createFsBus(options: FsBusOptions): MessageBus {
 
     async function readNewLines(topic: string): Promise<Array<{ offset: number; line: string }>> {
       const cursor = cursors.get(topic)!;
-      const { size } = await stat(topicFile(topic));
-      if (size <= cursor.bytePosition) return [];
-      const handle = await open(topicFile(topic), 'r');
-      try {
-        const buffer = Buffer.alloc(size - cursor.bytePosition);
-        await handle.read(buffer, 0, buffer.length, cursor.bytePosition);
-        const text = buffer.toString('utf8');
-        const end = text.lastIndexOf('\n');
-        if (end < 0) return [];
-        cursor.bytePosition += Buffer.byteLength(text.slice(0, end + 1));
-        return text
-          .slice(0, end)
-          .split('\n')
-          .map((line) => ({ offset: cursor.nextOffset++, line }));
-      } finally {
-        await handle.close();
-      }
+      const file = topicFile(topic);
+      const buffer = await onFile(file, async () => {
+        const { size } = await stat(file);
+        if (size <= cursor.bytePosition) return undefined;
+        const handle = await open(file, 'r');
+        try {
+          const bytes = Buffer.alloc(size - cursor.bytePosition);
+          await handle.read(bytes, 0, bytes.length, cursor.bytePosition);
+          return bytes;
+        } finally {
+          await handle.close();
+        }
+      });
+      if (!buffer) return [];
+      const text = buffer.toString('utf8');
+      const end = text.lastIndexOf('\n');
+      if (end < 0) return [];
+      cursor.bytePosition += Buffer.byteLength(text.slice(0, end + 1));
+      return text
+        .slice(0, end)
+        .split('\n')
+        .map((line) => ({ offset: cursor.nextOffset++, line }));
     }
 
     async function consumeOne(topic: string, offset: number, line: string): Promise<boolean> {
