@@ -1,14 +1,20 @@
 import { appendFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { toFltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createFsBus } from './fs-bus.js';
 import { describeMessageBusContract, waitFor } from './message-bus.contract.js';
 import type { BusMetrics, MessageBus } from './message-bus.js';
 import { decodeTrainClaim, encodeTrainClaim } from './messages.js';
 
-const contractRoot = mkdtemp(path.join(os.tmpdir(), 'flts-fs-bus-'));
+// Every bus of this file keeps its files under one directory, removed at the end.
+const scratch = mkdtemp(path.join(os.tmpdir(), 'flts-fs-bus-'));
+const busRoot = async (): Promise<string> => mkdtemp(path.join(await scratch, 'bus-'));
+afterAll(async () => rm(await scratch, { recursive: true, force: true }));
+
+const contractRoot = busRoot();
 describeMessageBusContract('core > bus > fs-bus', async () => createFsBus({ root: await contractRoot, pollIntervalMs: 20 }));
 
 describe('core > bus > fs-bus files', () => {
@@ -18,7 +24,7 @@ describe('core > bus > fs-bus files', () => {
   });
 
   async function freshBus(root?: string, logger?: Logger): Promise<{ bus: MessageBus; root: string }> {
-    const dir = root ?? (await mkdtemp(path.join(os.tmpdir(), 'flts-fs-bus-')));
+    const dir = root ?? (await busRoot());
     const bus = createFsBus({ root: dir, pollIntervalMs: 20, logger, retry: { maxAttempts: 2, initialBackoffMs: 5, maxBackoffMs: 20 }, restart: { policy: { baseDelayMs: 5, maxDelayMs: 20 } } });
     buses.push(bus);
     return { bus, root: dir };
@@ -108,7 +114,7 @@ describe('core > bus > fs-bus files', () => {
   }
 
   it('restarts a consumer that keeps failing outside its handler with a capped backoff, logs the episode once, then its end, and delivers again', async () => {
-    const root = await mkdtemp(path.join(os.tmpdir(), 'flts-fs-bus-'));
+    const root = await busRoot();
     const { logger, shown } = recording();
     const { waits, sleep } = steppedWaits();
     let now = 0;
@@ -156,7 +162,7 @@ describe('core > bus > fs-bus files', () => {
   });
 
   it('keeps a message whose dead letter cannot be written uncommitted, backing off, and dead-letters it once the DLQ can be written', async () => {
-    const root = await mkdtemp(path.join(os.tmpdir(), 'flts-fs-bus-'));
+    const root = await busRoot();
     const { logger, shown } = recording();
     const { waits, sleep } = steppedWaits();
     const bus = createFsBus({ root, pollIntervalMs: 20, logger, retry: { maxAttempts: 1, initialBackoffMs: 1, maxBackoffMs: 1 }, restart: { random: () => 1, sleep } });
@@ -191,7 +197,7 @@ describe('core > bus > fs-bus files', () => {
   });
 
   it('codes a topic log that became unreadable while the consumer polls as an unusable path naming the log, not as a bug', async () => {
-    const root = await mkdtemp(path.join(os.tmpdir(), 'flts-fs-bus-'));
+    const root = await busRoot();
     // The topics directory is a symlink, so the log can be swapped for a directory at once: a gap with no log
     // (ENOENT, named by Node) would hide the read's unnamed EISDIR.
     await mkdir(path.join(root, 'topics-before'));
@@ -212,8 +218,19 @@ describe('core > bus > fs-bus files', () => {
     expect(shown()[0][2]).toMatchObject({ code: 'FLTS_PATH_UNUSABLE', reason: expect.stringContaining(`${path.join('topics', 'training-data.log')}: is a directory (EISDIR)`) });
   });
 
+  it('codes a publish that finds the disk full as a retriable shortage naming the log, not as a bug', async () => {
+    const { bus, root } = await freshBus();
+    await mkdir(path.join(root, 'topics'));
+    // Every write to /dev/full fails with ENOSPC, which Node reports without the path on a file handle.
+    await symlink('/dev/full', path.join(root, 'topics', 'training-data.log'));
+    const error = toFltsError(await bus.publish('training-data', { key: 'k', value: '{}' }).catch((caught: unknown) => caught));
+    expect(error.code).toBe('FLTS_STORE_UNAVAILABLE');
+    expect(error.retriable).toBe(true);
+    expect(error.message).toContain(path.join(root, 'topics', 'training-data.log'));
+  });
+
   it('returns from close() while a failing consumer backs off', async () => {
-    const root = await mkdtemp(path.join(os.tmpdir(), 'flts-fs-bus-'));
+    const root = await busRoot();
     const { logger, shown } = recording();
     // An hour's wait: close() would hang past the test's timeout if the wait did not end with the subscription.
     const bus = createFsBus({ root, pollIntervalMs: 20, logger, restart: { policy: { baseDelayMs: 3_600_000 } } });

@@ -106,21 +106,25 @@ export function createFsBus(options: FsBusOptions): MessageBus {
     assertTopicName(topic);
     const record: LogRecord = { key: message.key, value: message.value, headers: message.headers, timestamp: Date.now() };
     const line = Buffer.from(`${JSON.stringify(record)}\n`);
-    await makeDirectory(path.dirname(topicFile(topic)));
-    const handle = await open(topicFile(topic), 'a+');
-    try {
-      // A crash mid-write leaves a line without its newline; terminate it so the next record stays parseable.
-      const { size } = await handle.stat();
-      if (size > 0) {
-        const last = Buffer.alloc(1);
-        await handle.read(last, 0, 1, size - 1);
-        if (last[0] !== 0x0a) await handle.write('\n');
+    const file = topicFile(topic);
+    await makeDirectory(path.dirname(file));
+    // Named in its errors: a full disk is then the retriable shortage it is (toFltsError), not a bug of flts.
+    await onFile(file, async () => {
+      const handle = await open(file, 'a+');
+      try {
+        // A crash mid-write leaves a line without its newline; terminate it so the next record stays parseable.
+        const { size } = await handle.stat();
+        if (size > 0) {
+          const last = Buffer.alloc(1);
+          await handle.read(last, 0, 1, size - 1);
+          if (last[0] !== 0x0a) await handle.write('\n');
+        }
+        await handle.write(line);
+        await handle.datasync();
+      } finally {
+        await handle.close();
       }
-      await handle.write(line);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
+    });
   }
 
   async function readCommitted(group: string, topic: string): Promise<number | undefined> {
