@@ -149,7 +149,7 @@ describe('daemon/main.js, the daemon executable', () => {
 
   it('stops within about a second on SIGTERM while kafkajs waits between its connect retries, however long its backoff grew', async () => {
     const brokers = `127.0.0.1:${await freePort()}`;
-    // Debug: a connection error that keeps coming is logged again only every 30 s (kafka-log.ts), each try at debug.
+    // Debug: an outage is logged once, then at most every 5 min (kafka-log.ts), each try and kafkajs' seed line at debug.
     const daemon = startEntry(['--port', '0'], { ...env, FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: brokers, FLTS_LOG_LEVEL: 'debug' });
     // kafkajs logs each refused connect with the wait before its next try: after the fifth it was 5 s, a timer
     // nothing could cut short, so closing the bus took effect only then.

@@ -85,7 +85,7 @@ describe('core > bus > kafka-bus', () => {
     expect(seen).toEqual([
       ['warn', 'Response GroupCoordinator(key: 10, version: 2)'],
       ['warn', 'Response CreateTopics(key: 19, version: 3)'],
-      ['error', 'Connection error: connect ECONNREFUSED 127.0.0.1:9092'],
+      ['error', 'bus_kafka_connection_lost'],
       ['debug', 'Crash: KafkaJSNumberOfRetriesExceeded'],
       ['debug', 'Starting'],
       ['debug', `Connection error: ${BUS_CLOSED_REASON}`],

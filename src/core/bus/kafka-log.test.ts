@@ -20,34 +20,34 @@ const REFUSED = 'Connection error: connect ECONNREFUSED 127.0.0.1:9092';
 const B1 = { broker: '127.0.0.1:9092', clientId: 'flts' };
 
 describe('core > bus > kafka-log', () => {
-  it('logs a broker\'s connection error at once, then once per 30 s with how often it came, and a line when the broker answers again', () => {
+  it('tells a broker away once, reminds at most every 5 min with how many attempts failed, and once when it answers again; kafkajs\' seed loop line at debug', () => {
     const log = recorded();
-    // About once a second, as kafkajs retries with its wait capped at 1 s: 95 failures over 94 s.
-    for (let second = 0; second < 95; second += 1) {
+    const seed = `Failed to connect to seed broker, trying another broker from the list: ${REFUSED}`;
+    // About once a second, as kafkajs retries with its wait capped at 1 s, each attempt logged by the connection and
+    // again by kafkajs' seed loop: 720 attempts over 12 min.
+    for (let second = 0; second < 720; second += 1) {
       log.at('Connection', REFUSED, B1);
+      log.at('BrokerPool', seed, { retryCount: second % 26, retryTime: 1000 });
       log.advance(1_000);
     }
-    expect(log.shown().map(([level, message]) => [level, message])).toEqual([
-      ['error', REFUSED],
-      ['error', `${REFUSED} (repeated 30 times in 30 s)`],
-      ['error', `${REFUSED} (repeated 30 times in 30 s)`],
-      ['error', `${REFUSED} (repeated 30 times in 30 s)`],
-    ]);
-    expect(log.shown()[1][2]).toMatchObject({ kafka: 'Connection', broker: B1.broker, repeated: 30 });
-    // The others still go to debug, one line each.
-    expect(log.lines).toHaveLength(95);
-
     log.answered('127.0.0.1:9093');
-    expect(log.shown()).toHaveLength(4);
     log.answered(B1.broker);
     log.answered(B1.broker);
-    expect(log.shown().slice(4)).toEqual([['info', 'bus_kafka_connection_restored', { kafka: 'Connection', broker: B1.broker, failures: 95, outageMs: 95_000, errors: [REFUSED] }]]);
-    // A new outage is logged at once again.
+    expect(log.shown()).toEqual([
+      ['error', 'bus_kafka_connection_lost', { kafka: 'Connection', timestamp: '', logger: 'kafkajs', ...B1, error: REFUSED }],
+      ['error', 'bus_kafka_connection_still_failing', expect.objectContaining({ broker: B1.broker, error: REFUSED, failures: 300, sinceMs: 300_000 })],
+      ['error', 'bus_kafka_connection_still_failing', expect.objectContaining({ broker: B1.broker, failures: 300, sinceMs: 600_000 })],
+      ['info', 'bus_kafka_connection_restored', { kafka: 'Connection', broker: B1.broker, failures: 720, outageMs: 720_000, errors: [REFUSED] }],
+    ]);
+    // Every attempt still has its line at debug, the seed loop's too.
+    expect(log.lines.filter(([level, message]) => level === 'debug' && message === seed)).toHaveLength(720);
+    expect(log.lines.filter(([level, message]) => level === 'debug' && message === REFUSED)).toHaveLength(719);
+    // A new outage is told at once again.
     log.at('Connection', REFUSED, B1);
-    expect(log.shown().at(-1)).toEqual(['error', REFUSED, expect.objectContaining(B1)]);
+    expect(log.shown().at(-1)).toEqual(['error', 'bus_kafka_connection_lost', expect.objectContaining({ ...B1, error: REFUSED })]);
   });
 
-  it('tells brokers and errors apart, summarises kafkajs\' seed broker line, logs any other error each time, and counts every failed connection of a named broker once', () => {
+  it('tells brokers apart, folds a broker\'s other errors into its outage, logs any other error each time, and counts every failed connection of a named broker once', () => {
     const failedTo: string[] = [];
     const log = recorded((broker) => void failedTo.push(broker));
     const seed = `Failed to connect to seed broker, trying another broker from the list: ${REFUSED}`;
@@ -59,21 +59,32 @@ describe('core > bus > kafka-log', () => {
       log.at('Consumer', 'Caught error when disconnecting the consumer: Connection error', { groupId: 'g' });
       log.advance(500);
     }
-    expect(log.shown().map(([, message]) => message)).toEqual([
-      REFUSED,
-      'Connection timeout',
-      'Connection error: connect ECONNREFUSED 127.0.0.1:9093',
-      seed,
-      'Caught error when disconnecting the consumer: Connection error',
-      'Caught error when disconnecting the consumer: Connection error',
-      'Caught error when disconnecting the consumer: Connection error',
+    expect(log.shown().map(([, message, fields]) => [message, fields.broker, fields.error])).toEqual([
+      ['bus_kafka_connection_lost', B1.broker, REFUSED],
+      ['bus_kafka_connection_lost', '127.0.0.1:9093', 'Connection error: connect ECONNREFUSED 127.0.0.1:9093'],
+      ['Caught error when disconnecting the consumer: Connection error', undefined, undefined],
+      ['Caught error when disconnecting the consumer: Connection error', undefined, undefined],
+      ['Caught error when disconnecting the consumer: Connection error', undefined, undefined],
     ]);
     expect(failedTo).toEqual([B1.broker, B1.broker, '127.0.0.1:9093', B1.broker, B1.broker, '127.0.0.1:9093', B1.broker, B1.broker, '127.0.0.1:9093']);
-    // The seed broker's line names no broker: any broker answering ends it, counting that broker's own failures.
     log.answered(B1.broker);
-    expect(log.shown().at(-1)).toEqual(['info', 'bus_kafka_connection_restored', expect.objectContaining({ broker: B1.broker, failures: 6, outageMs: 1_500 })]);
+    expect(log.shown().at(-1)).toEqual(['info', 'bus_kafka_connection_restored', expect.objectContaining({ broker: B1.broker, failures: 6, outageMs: 1_500, errors: [REFUSED, 'Connection timeout'] })]);
     log.answered('127.0.0.1:9093');
     expect(log.shown().at(-1)).toEqual(['info', 'bus_kafka_connection_restored', expect.objectContaining({ broker: '127.0.0.1:9093', failures: 3 })]);
+  });
+
+  it('opens an outage of the seed broker on kafkajs\' seed loop line when no connection named the broker, which any broker\'s answer ends', () => {
+    const log = recorded();
+    const seed = 'Failed to connect to seed broker, trying another broker from the list: SASL handshake in the wrong state';
+    for (let i = 0; i < 4; i += 1) {
+      log.at('BrokerPool', seed, { retryCount: i, retryTime: 1000 });
+      log.advance(1_000);
+    }
+    log.answered(B1.broker);
+    expect(log.shown().map(([level, message, fields]) => [level, message, fields.error ?? fields.failures])).toEqual([
+      ['error', 'bus_kafka_connection_lost', seed],
+      ['info', 'bus_kafka_connection_restored', 4],
+    ]);
   });
 
   it('leaves a consumer\'s crash and restart lines, stack and all, to debug: the bus logs each crash itself, once per episode', () => {

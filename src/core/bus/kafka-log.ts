@@ -4,10 +4,15 @@ import { BUS_CLOSED_REASON } from './kafka-connections.js';
 import { isGroupLookupDenial } from './kafka-failure.js';
 import { kafkajs } from './kafkajs-module.js';
 
-/** How often a connection error that keeps coming back is logged again, with how often it came meanwhile. */
-const REPEAT_EVERY_MS = 30_000;
+/**
+ * How often a broker that stays away is logged again, with how many attempts failed meanwhile: as often as a consumer
+ * that keeps crashing through the same outage (consumer-recovery.ts).
+ */
+const REPEAT_EVERY_MS = 300_000;
 /** kafkajs' line when its connect moves to the next bootstrap broker (BrokerPool.connect): it names none. */
 const SEED_FAILURE = 'Failed to connect to seed broker';
+/** The distinct errors one outage keeps for its last line: the text of an error can vary (ports, addresses). */
+const ERRORS_KEPT = 5;
 
 /**
  * kafkajs' lines on a consumer's crash and its restart (onCrash in kafkajs' consumer/index.js), which come with its
@@ -37,15 +42,17 @@ export interface KafkaLog {
   answered(broker: string): void;
 }
 
-/** One connection error of one broker while it keeps failing. */
-interface Repeats {
+/** One broker away, from its first failed connection attempt until it answers again. */
+interface Outage {
+  /** '' for the seed broker kafkajs does not name. */
   broker: string;
-  message: string;
-  firstAt: number;
+  since: number;
   loggedAt: number;
   /** Failures since the line logged last. */
   unlogged: number;
-  total: number;
+  failures: number;
+  /** The distinct errors (at most ERRORS_KEPT), the latest last. */
+  errors: string[];
 }
 
 /** The broker a failed connection attempt is about ('' for the seed broker kafkajs does not name), or undefined for any other line. */
@@ -64,50 +71,53 @@ function failedConnection(namespace: string, message: string, broker: unknown): 
  * no failure at all: debug.
  *
  * A broker away is tried again about once a second (kafkajs' retry wait is capped at 1 s, see kafkajsRetries in
- * kafka-bus.ts), and each attempt logged its connection error: an outage of an hour filled the log with thousands of
- * the same line. The first failure of a broker is logged at once; the same failure again is logged at most once per
- * `repeatEveryMs`, saying how often it came since (the others go to debug); the first answer from that broker
- * afterwards logs `bus_kafka_connection_restored` with the count and how long it lasted. A consumer's crash and
- * restart lines go to debug: during an outage each consumer crashed every ~25 s, three lines each time, and the bus
- * logs the crash itself (see consumerCrashLine). Any other error is logged at once, each time.
+ * kafka-bus.ts), and each attempt logs its connection error, then kafkajs' seed loop the same error again ("Failed
+ * to connect to seed broker, trying another broker from the list"). Logged every 30 s that was still four lines a
+ * minute per client for as long as the outage lasted, beside the bus's own coded line of each consumer's crash. Each
+ * outage of a broker is told as one episode instead: `bus_kafka_connection_lost` at its first failure, with the
+ * error; `bus_kafka_connection_still_failing` at most once per `repeatEveryMs`, with how many attempts failed since
+ * and the latest error; `bus_kafka_connection_restored` at the first answer from that broker afterwards, with the
+ * count, how long it lasted and its errors. Every attempt, and every seed loop line of a broker already away, goes to
+ * debug. A seed loop line alone (an attempt that failed before a connection could log it, as a SASL handshake in the
+ * wrong state) opens an outage of the seed broker, which any broker's answer ends. A consumer's crash and restart
+ * lines go to debug: during an outage each consumer crashed every ~25 s, three lines each time, and the bus logs the
+ * crash itself (see consumerCrashLine). Any other error is logged at once, each time.
  */
 export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): KafkaLog {
   const { onGroupLookupDenied = () => {}, onConnectionFailed = () => {}, now = Date.now, repeatEveryMs = REPEAT_EVERY_MS } = options;
-  /** By broker and message: a broker failing in another way is logged at once. */
-  const failing = new Map<string, Repeats>();
+  /** By broker: a broker fails in one way or another until it answers. */
+  const away = new Map<string, Outage>();
 
   function connectionFailed(broker: string, message: string, entry: object): void {
     if (broker !== '') onConnectionFailed(broker);
-    const key = `${broker}\n${message}`;
+    // kafkajs' seed loop repeats the failure its connection just logged, naming no broker.
+    const told = broker === '' && [...away.keys()].some((named) => named !== '');
+    const outage = away.get(broker);
+    if (told || outage) logger.debug(entry, message);
+    if (told) return;
     const at = now();
-    const seen = failing.get(key);
-    if (!seen) {
-      failing.set(key, { broker, message, firstAt: at, loggedAt: at, unlogged: 0, total: 1 });
-      logger.error(entry, message);
+    if (!outage) {
+      away.set(broker, { broker, since: at, loggedAt: at, unlogged: 0, failures: 1, errors: [message] });
+      logger.error({ ...entry, error: message }, 'bus_kafka_connection_lost');
       return;
     }
-    seen.total += 1;
-    seen.unlogged += 1;
-    if (at - seen.loggedAt < repeatEveryMs) {
-      logger.debug(entry, message);
-      return;
-    }
-    logger.error({ ...entry, repeated: seen.unlogged }, `${message} (repeated ${seen.unlogged} times in ${Math.round((at - seen.loggedAt) / 1000)} s)`);
-    seen.loggedAt = at;
-    seen.unlogged = 0;
+    outage.failures += 1;
+    outage.unlogged += 1;
+    outage.errors = [...outage.errors.filter((error) => error !== message), message].slice(-ERRORS_KEPT);
+    if (at - outage.loggedAt < repeatEveryMs) return;
+    logger.error({ ...entry, error: message, failures: outage.unlogged, sinceMs: at - outage.since }, 'bus_kafka_connection_still_failing');
+    outage.loggedAt = at;
+    outage.unlogged = 0;
   }
 
   function answered(broker: string): void {
-    if (failing.size === 0) return;
-    // The seed broker's failures end with any seed answering.
-    const ended = [...failing].filter(([, repeats]) => repeats.broker === broker || repeats.broker === '');
+    // The seed broker's outage ends with any seed answering.
+    const ended = [away.get(broker), broker === '' ? undefined : away.get('')].filter((outage) => outage !== undefined);
     if (ended.length === 0) return;
-    for (const [key] of ended) failing.delete(key);
-    // Each failed seed connection is logged twice (by the connection, then by kafkajs' seed loop): counted once.
-    const own = ended.filter(([, repeats]) => repeats.broker === broker);
-    const failures = (own.length > 0 ? own : ended).reduce((sum, [, repeats]) => sum + repeats.total, 0);
-    const outageMs = now() - Math.min(...ended.map(([, repeats]) => repeats.firstAt));
-    logger.info({ kafka: 'Connection', broker, failures, outageMs, errors: [...new Set(ended.map(([, repeats]) => repeats.message))] }, 'bus_kafka_connection_restored');
+    for (const outage of ended) away.delete(outage.broker);
+    const failures = ended.reduce((sum, outage) => sum + outage.failures, 0);
+    const outageMs = now() - Math.min(...ended.map((outage) => outage.since));
+    logger.info({ kafka: 'Connection', broker, failures, outageMs, errors: [...new Set(ended.flatMap((outage) => outage.errors))] }, 'bus_kafka_connection_restored');
   }
 
   const logCreator: logCreator = () => {
