@@ -114,6 +114,11 @@ launch() { # name log command...
 }
 
 # ---------------------------------------------------------------- kafka
+# JIT with the client compiler only: a broker start is mostly class loading and compiling, and the server
+# compiler's threads compete with the tests for a loaded machine's cores. A start took 15-24 s on two shared cores,
+# 10-15 s without them; a test broker's load never needs the server compiler's code.
+KAFKA_JIT=(-XX:TieredStopAtLevel=1)
+
 # What every test broker's server.properties ends with: one node, one partition, flts creating its topics itself.
 kafka_common_properties() { # dir
   local dir="$1"
@@ -177,7 +182,7 @@ EOF
   # A test's own broker may override settings for one start (the last value of a key wins).
   [ -z "${FLTS_INFRA_KAFKA_PROPERTIES:-}" ] || printf '%s\n' "$FLTS_INFRA_KAFKA_PROPERTIES" >>"$dir/server.properties"
   write_kafka_log4j "$dir"
-  local java_opts=(-Xms128m -Xmx512m -XX:+UseSerialGC -Djava.awt.headless=true "-Dlog4j.configuration=file:$dir/log4j.properties")
+  local java_opts=(-Xms128m -Xmx512m -XX:+UseSerialGC "${KAFKA_JIT[@]}" -Djava.awt.headless=true "-Dlog4j.configuration=file:$dir/log4j.properties")
   format_kafka_storage "$dir" "Kafka storage" "${java_opts[@]}"
   launch kafka "$dir/server.log" java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties"
   log "kafka starting on 127.0.0.1:$KAFKA_PORT (pid $(pid_of kafka))"
@@ -228,7 +233,7 @@ allow.everyone.if.no.acl.found=false
 $(kafka_common_properties "$dir")
 EOF
   write_kafka_log4j "$dir"
-  local java_opts=(-Xms128m -Xmx384m -XX:+UseSerialGC -Djava.awt.headless=true "-Dlog4j.configuration=file:$dir/log4j.properties")
+  local java_opts=(-Xms128m -Xmx384m -XX:+UseSerialGC "${KAFKA_JIT[@]}" -Djava.awt.headless=true "-Dlog4j.configuration=file:$dir/log4j.properties")
   # KRaft keeps SCRAM credentials in the metadata log: formatting with them makes the users exist from the start.
   local scram_users=(--add-scram "SCRAM-SHA-256=[name=flts,password=$password]" --add-scram "SCRAM-SHA-512=[name=flts,password=$password]" --add-scram "SCRAM-SHA-256=[name=flts-acl,password=$acl_password]")
   format_kafka_storage "$dir" "the kafka-secure storage" "${java_opts[@]}" -- "${scram_users[@]}"
