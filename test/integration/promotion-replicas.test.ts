@@ -105,7 +105,8 @@ function promotionReplicas(kind: 'kafka' | 'fs', pipelineFor: (name: string) => 
     });
 
     it('promoting for one identifier moves only that identifier\'s replicas', async () => {
-      const [site1, site2, global] = [await replica([], { IDENTIFIER: 'site1' }), await replica([], { IDENTIFIER: 'site2' }), await replica()];
+      // Started and stopped together: each start or stop alone is a process start or a group leave of a second or two.
+      const [site1, site2, global] = await Promise.all([replica([], { IDENTIFIER: 'site1' }), replica([], { IDENTIFIER: 'site2' }), replica()]);
       // Identifiers never promoted fall back to the root pointer.
       for (const r of [site1, site2, global]) await serves(r, 'runA', 'every replica');
       await promote({ runId: 'runC', source: 'manual', actor: 'test', reason: 'site2 baseline' }, scoped('site2'), { store: p.store, bus: p.bus() });
@@ -118,7 +119,7 @@ function promotionReplicas(kind: 'kafka' | 'fs', pipelineFor: (name: string) => 
       for (const r of [site2, global]) await waitUntil(async () => loggedAbout(r, 'serve_promotion_received', 'runB') > 0, 'the notice of the site1 promotion', 60_000, 50);
       expect((await health(site2)).run_id).toBe('runC');
       expect((await health(global)).run_id).toBe('runA');
-      for (const r of [site1, site2, global]) await r.process.stop();
+      await Promise.all([site1, site2, global].map((r) => r.process.stop()));
     });
 
     it('a pinned replica stays on its run through promotions and /reload_latest', async () => {
