@@ -57,10 +57,11 @@ function promotionSemantics(kind: 'kafka' | 'fs', pipelineFor: (name: string, ov
 
     it('a promotion by hand pins the daemon\'s run without a reload, and one of another run reaches a polling-free replica through the bus; both stand against resync', async () => {
       const p = pipeline('manual', { EXPECTED_MODEL_TYPES: 'NAIVE', FLTS_TRAINER_MODELS: 'NAIVE' });
+      // Both start at once: nothing is published before the preprocess below, and the replica follows by then.
       const replica = p.start(['serve', '--port', '0']);
+      const daemon = p.start(['daemon', '--port', '0']);
       const url = (await replica.waitForOutput(/Listening on (http:\/\/\S+)/))[1];
       await replica.waitForOutput(/Following \S+ as group/);
-      const daemon = p.start(['daemon', '--port', '0']);
       await daemon.waitForOutput(/Daemon listening on/);
       expect((await p.preprocess()).exitCode).toBe(0);
       const auto = await waitUntil(async () => (await p.promotions())[0], 'the automatic promotion', 150_000);
