@@ -173,10 +173,15 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
     }
   });
 
-  it('reads inference_length in the query string as decimal digits only: 0x10, 1e1, 16.0 or " 16" are refused', async () => {
+  it('reads inference_length in the query string as decimal digits only: 0x10, 1e1, 16.0, " 16" or digits past the safe integers are refused', async () => {
     for (const text of ['0x10', '0b10', '1e1', '16.0', '%2016', '16%20', '']) {
       const { status, json } = await postJson(`${server.url}/predict?inference_length=${text}`, {});
       expect({ text, status, code: json.code, message: json.message }).toEqual({ text, status: 400, code: 'FLTS_REQUEST_INVALID', message: 'Invalid request: querystring/inference_length must be integer.' });
+    }
+    // Digits past the safe integers: Ajv reads 309 nines as Infinity and its maximum let that through, to a 500.
+    for (const [text, message] of [['9'.repeat(309), 'must be <= 10000'], [`-${'9'.repeat(400)}`, 'must be >= 1'], ['9007199254740993', 'must be <= 10000']]) {
+      const { status, json } = await postJson(`${server.url}/predict?inference_length=${text}`, {});
+      expect({ status, code: json.code, message: json.message }).toEqual({ status: 400, code: 'FLTS_REQUEST_INVALID', message: `Invalid request: querystring/inference_length ${message}.` });
     }
     const decimal = await postJson(`${server.url}/predict?inference_length=016`, {});
     expect(decimal.status).toBe(200);

@@ -1,4 +1,4 @@
-import { Ajv, type Options, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import { FltsError } from '../errors.js';
 
@@ -17,23 +17,27 @@ export function installRequestValidators(app: FastifyInstance): void {
 
 const DECIMAL_INTEGER = /^[+-]?\d+$/;
 
-type FlatSchema = { properties?: Record<string, { type?: unknown }> };
+type FlatSchema = { properties?: Record<string, { type?: unknown; minimum?: number; maximum?: number }> };
 type Validate = ValidateFunction & ((data: unknown, context?: object) => boolean);
 
 /**
  * Ajv converts text to a number as JavaScript does, so `0x10` would be 16, `1e1` 10 and ` 16` 16. The text of
  * every top-level integer field (query strings, path parameters and headers are flat) must be decimal digits
- * first; anything else is the schema error a non-number gets.
+ * first; anything else is the schema error a non-number gets. Digits past the safe integers are refused here too,
+ * with the bound their sign passes (or as not an integer): Ajv converts 309 nines to Infinity, which its own
+ * `maximum` let through, and `?inference_length=` of them reached the forecast as a length of Infinity (a 500).
  */
 function decimalIntegers(schema: FlatSchema, validate: ValidateFunction): ValidateFunction {
-  const integers = Object.entries(schema.properties ?? {}).flatMap(([key, property]) => ([property.type].flat().includes('integer') ? [key] : []));
+  const properties = schema.properties ?? {};
+  const integers = Object.entries(properties).flatMap(([key, property]) => ([property.type].flat().includes('integer') ? [key] : []));
   if (integers.length === 0) return validate;
   const checked = ((data: unknown, context?: object) => {
     const fields = (data ?? {}) as Record<string, unknown>;
     for (const key of integers) {
       const texts = [fields[key]].flat().filter((value) => typeof value === 'string');
-      if (texts.some((text) => !DECIMAL_INTEGER.test(text))) {
-        checked.errors = [{ instancePath: `/${key}`, schemaPath: `#/properties/${key}/type`, keyword: 'type', params: { type: 'integer' }, message: 'must be integer' }];
+      const text = texts.find((text) => !DECIMAL_INTEGER.test(text) || !Number.isSafeInteger(Number(text)));
+      if (text !== undefined) {
+        checked.errors = [integerError(key, properties[key], text)];
         return false;
       }
     }
@@ -43,6 +47,18 @@ function decimalIntegers(schema: FlatSchema, validate: ValidateFunction): Valida
   }) as Validate;
   // fastify hands Ajv the request as the data's parent (so a coerced root value sticks) when it sees schemaEnv.
   return Object.assign(checked, { schemaEnv: validate.schemaEnv, schema: validate.schema });
+}
+
+/** The error of a field's text that is no decimal integer, or one beyond the safe integers (then the bound it passes, if any). */
+function integerError(key: string, property: { minimum?: number; maximum?: number }, text: string): ErrorObject {
+  const [instancePath, schemaPath] = [`/${key}`, `#/properties/${key}`];
+  if (DECIMAL_INTEGER.test(text)) {
+    const negative = text.startsWith('-');
+    const limit = negative ? property.minimum : property.maximum;
+    const [keyword, comparison] = negative ? ['minimum', '>='] : ['maximum', '<='];
+    if (limit !== undefined) return { instancePath, schemaPath: `${schemaPath}/${keyword}`, keyword, params: { comparison, limit }, message: `must be ${comparison} ${limit}` };
+  }
+  return { instancePath, schemaPath: `${schemaPath}/type`, keyword: 'type', params: { type: 'integer' }, message: 'must be integer' };
 }
 
 let outsideFastify: Ajv | undefined;
