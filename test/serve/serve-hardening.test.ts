@@ -67,6 +67,14 @@ describe('serve > hardening: what Node refuses before routing', () => {
     expect(body).toMatchObject({ statusCode: 417, code: 'FLTS_REQUEST_INVALID', message: "Expect: 'bogus' is not supported; only 100-continue is." });
   });
 
+  it('answers an HTTP/1.1 request without a Host header with a coded 400 (Node\'s own is empty), and HTTP/1.0 without one as usual', async () => {
+    const { statusLine, body } = await answerTo(server.url, 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(body).toMatchObject({ statusCode: 400, code: 'FLTS_REQUEST_INVALID', message: 'An HTTP/1.1 request must have a Host header.' });
+    const old = await answerTo(server.url, 'GET /healthz HTTP/1.0\r\n\r\n');
+    expect(old.statusLine).toBe('HTTP/1.1 200 OK');
+  });
+
   it('answers a CONNECT request (the server taken for a proxy) with a coded 405 and closes, counted as a client error', async () => {
     const { statusLine, body } = await answerTo(server.url, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
     expect(statusLine).toBe('HTTP/1.1 405 Method Not Allowed');
@@ -171,6 +179,21 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
       const identity = await server.app.inject({ method: 'POST', url: path, headers: { 'content-type': type, 'content-encoding': 'Identity' }, payload: body });
       expect(identity.statusCode).toBe(200);
     }
+  });
+
+  it('refuses a body with a transfer coding before chunked (gzip, chunked), which Node undoes only the chunking of, with a coded 400', async () => {
+    const body = JSON.stringify({ data: requestData(6) });
+    const chunked = (encoding: string) =>
+      `POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: ${encoding}\r\nConnection: close\r\n\r\n${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+    for (const encoding of ['gzip, chunked', 'deflate,chunked']) {
+      const { statusLine, body: json } = await answerTo(server.url, chunked(encoding));
+      expect({ encoding, statusLine, json }).toMatchObject({
+        encoding,
+        statusLine: 'HTTP/1.1 400 Bad Request',
+        json: { code: 'FLTS_REQUEST_INVALID', message: `Transfer-Encoding '${encoding}' is not supported; send the body uncompressed, chunked or with a Content-Length.` },
+      });
+    }
+    expect((await answerTo(server.url, chunked('Chunked'))).statusLine).toBe('HTTP/1.1 200 OK');
   });
 
   it('reads inference_length in the query string as decimal digits only: 0x10, 1e1, 16.0, " 16" or digits past the safe integers are refused', async () => {

@@ -38,7 +38,8 @@ export function connectionOptions(limits: ConnectionLimits, onRefused?: (status:
     requestTimeout: limits.requestTimeoutMs,
     connectionTimeout: limits.requestTimeoutMs + 2 * checkingInterval,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
-    http: { headersTimeout, connectionsCheckingInterval: checkingInterval },
+    // Node answers a missing Host with an empty 400 that no handler hears; installHostCheck refuses it coded.
+    http: { headersTimeout, connectionsCheckingInterval: checkingInterval, requireHostHeader: false },
     clientErrorHandler: createClientErrorHandler({ headersTimeoutMs: headersTimeout, requestTimeoutMs: limits.requestTimeoutMs }, onRefused),
   };
 }

@@ -98,10 +98,16 @@ export function installJsonParser(app: FastifyInstance, bodyLimit: number): void
   });
   // Bodies are read as sent, never decompressed: a gzip body would reach JSON.parse as bytes, be refused for its first
   // byte with that byte quoted, and a body named compressed that is not would be read as if it were not.
+  // The same for a transfer coding before `chunked` ("gzip, chunked"): Node undoes the chunking only, and handed on the
+  // rest as the body itself.
   app.addHook('preParsing', async (request, _reply, payload) => {
     const encoding = request.headers['content-encoding']?.trim().toLowerCase();
     if (encoding && encoding !== 'identity' && hasBody(request.headers)) {
       throw new FltsError('FLTS_REQUEST_INVALID', `Content-Encoding '${clip(request.headers['content-encoding'] ?? '')}' is not supported; send the body uncompressed (no Content-Encoding).`);
+    }
+    const transfer = request.headers['transfer-encoding'];
+    if (transfer !== undefined && transfer.trim().toLowerCase() !== 'chunked') {
+      throw new FltsError('FLTS_REQUEST_INVALID', `Transfer-Encoding '${clip(transfer)}' is not supported; send the body uncompressed, chunked or with a Content-Length.`);
     }
     return payload;
   });
@@ -189,6 +195,18 @@ function clientErrorAnswer(nodeCode: string | undefined, limits: { headersTimeou
     default:
       return { status: 400, code: 'FLTS_REQUEST_INVALID', message: `The request is not valid HTTP/1.1${nodeCode ? ` (${clip(nodeCode, 40)})` : ''}.` };
   }
+}
+
+/**
+ * An HTTP/1.1 request without a Host header (RFC 9112 section 3.2): Node's own refusal of it is an empty 400, so Node is
+ * told not to check (connection-limits.ts) and the refusal is made here, coded, before the body is read.
+ */
+export function installHostCheck(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request) => {
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      throw new FltsError('FLTS_REQUEST_INVALID', 'An HTTP/1.1 request must have a Host header.');
+    }
+  });
 }
 
 /**
