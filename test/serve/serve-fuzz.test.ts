@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { hostileRequest, predictBody, sendHostileRequest } from '../../bench/fuzz-requests.mjs';
+import { hostileRequest, inferBody, predictBody, sendHostileRequest } from '../../bench/fuzz-requests.mjs';
 import { postJson, requestData, useTestServer } from './serve-fixtures.js';
 
 /** Fixed seed and a bounded number of cases: the same requests on every run, a few seconds of work. */
@@ -31,6 +31,19 @@ describe('serve > fuzz: generated hostile requests against a real server', () =>
       fc.asyncProperty(predictBody, async (body) =>
         answersWithout5xx(async () => {
           const { status, json } = await postJson(`${server.url}/predict`, body);
+          if (status !== 200) expect(json.code).toMatch(/^FLTS_/);
+          return status;
+        }),
+      ),
+      { seed: SEED, numRuns: 150, endOnFailure: true },
+    );
+  });
+
+  it('answers Open Inference Protocol bodies that are almost right (shapes, datatypes, binary sizes) with 200 or a coded 4xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(inferBody, async (body) =>
+        answersWithout5xx(async () => {
+          const { status, json } = await postJson(`${server.url}/v2/models/flts/infer`, body);
           if (status !== 200) expect(json.code).toMatch(/^FLTS_/);
           return status;
         }),
