@@ -5,14 +5,16 @@
 // `tensor` is the legitimate counterpart, an HTTP infer of 1 MB of tensor data answered 200. The same for /predict:
 // `columns` (200k columns in `data`), `pnested` (a column nested 4M brackets deep), and `predict` (35k rows, answered 200);
 // `reload`, a POST /reload_latest whose body (which the route never reads) nests 4M brackets deep, and `put`, the same
-// body sent with a method /predict does not take (405). Printed per round: the
+// body sent with a method /predict does not take (405). `limit` (not run by default) sends each prediction route its
+// largest legitimate-shaped body, rows up to the body limit, answered, then the same body refused by its schema once
+// parsed: what a bound on rows would save. Printed per round: the
 // request's own time, /healthz's median when idle and its worst while the request runs, and the longest event-loop
 // block (perf_hooks). A request handled in one turn shows a worst /healthz as long as the request; one sliced over
 // turns (loop-turns.ts) or refused before its costly part stays near the idle figure. The gRPC client sends bytes
 // encoded before timing, so its own protobuf work is not counted against the server it shares the process with.
 // Builds given as name=<checkout> (each with `npm run build` done) are served side by side in this one process and
 // measured in turn, round by round, so each sees the same machine load; without any, this checkout's build is.
-// Usage: npm run build && node bench/serve-stalls.mjs [rounds=3] [cases=grpc,http,nested,tensor,actuals,columns,pnested,predict,reload,put] [name=<checkout> ...]
+// Usage: npm run build && node bench/serve-stalls.mjs [rounds=3] [cases=grpc,http,nested,tensor,actuals,columns,pnested,predict,reload,put|limit] [name=<checkout> ...]
 import fs from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -75,6 +77,8 @@ const rows = (from, count) => {
   const index = Array.from({ length: count }, (_, i) => from + i);
   return { ts: index.map((g) => new Date(START_MS + g * STEP_MS).toISOString().slice(0, 19).replace('T', ' ')), down: index.map((g) => Math.round((20 + Math.sin(g / 3) + (g % 50)) * 100) / 100), up: index.map((g) => 5 + (g % 3)) };
 };
+/** The body limit of the servers measured (the setting's default), less room for the request's other bytes. */
+const resolveLimit = () => 8 * 1024 * 1024 - 1024;
 const post = async (url, body) => {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   return { status: response.status, json: await response.json() };
@@ -211,6 +215,34 @@ if (cases.has('actuals')) {
       return `${status} matched ${json.matched}, ignored ${json.ignored}, rmse ${json.runs?.[0]?.rmse}`;
     });
   });
+}
+if (cases.has('limit')) {
+  // Whether rows want a bound of their own (they have none but the body limit): the largest legitimate-shaped body of
+  // each prediction route, rows up to the limit, answered; then the same body refused by its schema once parsed
+  // (inference_length 0, or an index_col of no column), what every body of that size costs anyway.
+  const limit = resolveLimit();
+  const fit = (make) => {
+    let count = Math.floor(limit / (make(1000).length / 1000));
+    while (make(count).length > limit) count = Math.floor(count * 0.99);
+    return [count, make(count)];
+  };
+  const [predictRows, predictBody] = fit((count) => JSON.stringify({ data: rows(0, count), inference_length: 10 }));
+  const [inferRows, inferBody] = fit((count) => JSON.stringify({ inputs: inputs(rows(0, count)), parameters: { inference_length: 10 } }));
+  const [actualsRows, actualsBody] = fit((count) => JSON.stringify({ data: rows(0, count) }));
+  const mb = (text) => `${(text.length / 1e6).toFixed(1)} MB`;
+  const actuals = async (build, body) => {
+    const { status, json } = await post(`${build.url}/actuals`, body);
+    return `${status} ${json.code ?? `${json.rows} rows`}`;
+  };
+  const pairs = [
+    [`/predict, ${predictRows} rows`, predictBody, predict, predictBody.replace('"inference_length":10', '"inference_length":0')],
+    [`HTTP infer, ${inferRows} rows of tensor data`, inferBody, infer, inferBody.replace('"inference_length":10', '"inference_length":0')],
+    [`POST /actuals, ${actualsRows} rows`, actualsBody, actuals, actualsBody.replace('{"data":', '{"index_col":"nope","data":')],
+  ];
+  for (const [name, body, send, refused] of pairs) {
+    await eachRound((build) => measure(build, `${name} (${mb(body)}, the body limit), answered`, () => send(build, body)));
+    await eachRound((build) => measure(build, `${name} (${mb(refused)}), refused by its schema once parsed`, () => send(build, refused)));
+  }
 }
 for (const build of builds) await build.close();
 if (rounds > 1) {
