@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FltsError } from '../errors.js';
-import { parseActuals, parseRequestSeries } from './request-frame.js';
+import { parseActuals, parseRequestSeries, parseRequestSeriesInTurns } from './request-frame.js';
 import { countTurns } from '../loop-turns.fixture.js';
 
 function nested(depth: number): unknown {
@@ -65,6 +65,31 @@ describe('core > serve > request frame', () => {
   it('reads only own columns: index_col "constructor" is not a column', () => {
     expect(invalidMessage(() => parseRequestSeries({ ts: ['2018-01-01 00:00:00', '2018-01-01 00:02:00'], x: [1, 2] }, ['x'], 1, 'constructor'))).toMatch(/index_col 'constructor' is not a column/);
     expect(invalidMessage(() => parseRequestSeries({ ts: ['2018-01-01 00:00:00', '2018-01-01 00:02:00'], x: [1, 2] }, ['toString'], 1))).toMatch(/Missing required feature columns: toString/);
+  });
+});
+
+describe('core > serve > request-frame > a long request over event-loop turns', () => {
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    // The slice a mocked clock opened closes at the next turn's check phase, before the next test reads the clock.
+    await new Promise((resolve) => setImmediate(resolve));
+  });
+
+  it('parses the rows of /predict and infer over turns, to the series and problems of one pass', async () => {
+    const ts = Array.from({ length: 10_000 }, (_, i) => new Date(Date.UTC(2024, 0, 10) + (i + (i > 9000 ? 3 : 0)) * 60_000).toISOString().slice(0, 19).replace('T', ' '));
+    const x = ts.map((_, i) => i / 3);
+    const once = parseRequestSeries({ ts, x }, ['x'], 4);
+    // Each reading of the clock 20 ms on: every look at the turn (10 ms) finds it spent, whatever the machine's speed.
+    let clock = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => (clock += 20));
+    const loop = countTurns();
+    const series = await parseRequestSeriesInTurns({ ts, x }, ['x'], 4);
+    loop.stop();
+    expect(loop.turns()).toBeGreaterThanOrEqual(4);
+    expect(series).toEqual(once);
+    await expect(parseRequestSeriesInTurns({ ts: [...ts.slice(0, 5000), 'yesterday'], x: x.slice(0, 5001) }, ['x'], 4)).rejects.toThrow(/invalid timestamp at row 5000: "yesterday"/);
+    await expect(parseRequestSeriesInTurns({ ts: [...ts.slice(0, 5000), ts[10]], x: x.slice(0, 5001) }, ['x'], 4)).rejects.toThrow(/not increasing at row 5000/);
+    await expect(parseRequestSeriesInTurns({ ts, x: [...x.slice(0, 9999), null] }, ['x'], 4)).rejects.toThrow(/'x' has a null, NaN or infinite value at row 9999/);
   });
 });
 

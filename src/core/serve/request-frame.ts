@@ -140,7 +140,22 @@ export function requestRowsNeeded(inputSeqLen: number): number {
  * problem is an FLTS_REQUEST_INVALID (HTTP 400) naming the column and row, never a failure deeper in.
  */
 export function parseRequestSeries(data: unknown, requiredColumns: readonly string[], minRows: number, indexCol?: string): RequestSeries {
-  const table = readColumnTable(data, indexCol);
+  return seriesOfTable(readColumnTable(data, indexCol), requiredColumns, minRows);
+}
+
+/**
+ * `parseRequestSeries` with the timestamps parsed over event-loop turns, as POST /actuals parses them: those of a
+ * /predict body of the size limit (280k rows) held every other request for 220 ms in one turn, twice what refusing the
+ * same body once parsed costs (bench/serve-stalls.mjs `limit`; 72 ms in turns). Rows keep no bound of their own but
+ * the body limit (docs/security.md).
+ */
+export async function parseRequestSeriesInTurns(data: unknown, requiredColumns: readonly string[], minRows: number, indexCol?: string): Promise<RequestSeries> {
+  const table = await readColumnTableInTurns(data, indexCol);
+  if (turnSpent()) await nextTurn();
+  return seriesOfTable(table, requiredColumns, minRows);
+}
+
+function seriesOfTable(table: ColumnTable, requiredColumns: readonly string[], minRows: number): RequestSeries {
   const { rows, time, timestampColumn } = table;
   const missing = requiredColumns.filter((name) => !Object.hasOwn(table.columns, name));
   if (missing.length > 0) throw invalid(`Missing required feature columns: ${listNames(missing)}.`, { missing });

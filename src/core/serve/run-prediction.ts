@@ -4,7 +4,7 @@ import { FltsError } from '../errors.js';
 import { historyFromFrame, type Forecast, type PredictWindows, type ScaledHistory } from '../forecast/recursive-forecast.js';
 import type { ModelHolder } from './model-holder.js';
 import type { ServedRunInfo } from './model-source.js';
-import { parseRequestSeries, type RequestSeries } from './request-frame.js';
+import { parseRequestSeriesInTurns, type RequestSeries } from './request-frame.js';
 import type { ServedModel } from './served-model.js';
 import { detectCadence } from '../data/timestamps.js';
 
@@ -78,7 +78,7 @@ export async function forecastWith(served: ServedModel, input: PredictionInput, 
   let history: ScaledHistory;
   let series: RequestSeries | undefined;
   if (hasData) {
-    series = parseRequestSeries(input.data, served.plan.rawColumns, window.inputSeqLen, input.indexCol);
+    series = await parseRequestSeriesInTurns(input.data, served.plan.rawColumns, window.inputSeqLen, input.indexCol);
     history = historyFromFrame(served.plan, series.frame, series.cadenceMs, false);
   } else {
     history = await storedHistory(served);
