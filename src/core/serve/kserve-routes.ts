@@ -60,7 +60,7 @@ export function registerKserveRoutes(context: ServeContext): void {
       if (binary.length > 0 || request.headers[INFERENCE_HEADER] !== undefined) binaryParts.set(request, binary);
     },
     handler: async (request, reply) => {
-      const oipRequest = decodeHttpInferRequest(request.body as HttpInferBody, binaryParts.get(request));
+      const oipRequest = await decodeHttpInferRequest(request.body as HttpInferBody, binaryParts.get(request));
       const response = await runOipInference(context, modelName(request), oipRequest, { route: '/v2/models/:name/infer', signal: closedBeforeAnswer(reply.raw) });
       const encoded = encodeHttpInferResponse(response, oipRequest);
       if ('json' in encoded) return encoded.json;
