@@ -10,8 +10,11 @@ function coverageCell(value: number | null | undefined): string {
   return value === null || value === undefined || !Number.isFinite(value) ? '-' : `${(value * 100).toFixed(1)}%`;
 }
 
-/** The scoreboard as aligned text lines, then why a level's coverage is missing where a band was not calibrated. */
-export function renderScoreboard(board: Scoreboard): string[] {
+/**
+ * The scoreboard as aligned text lines, then why a level's coverage is missing where a band was not calibrated.
+ * `rankedBy`: where the figures come from, named in the first line, since both boards have the same columns.
+ */
+export function renderScoreboard(board: Scoreboard, rankedBy: 'test' | 'backtest' = 'test'): string[] {
   const levels = [...new Set(board.rows.flatMap((r) => Object.keys(r.coverage ?? {})))].sort((a, b) => Number(a) - Number(b));
   const pct = (value: number | null | undefined): string => (value === null || value === undefined || !Number.isFinite(value) ? '-' : `${value >= 0 ? '+' : ''}${value.toFixed(1)}%`);
   const header = ['#', 'model', 'run_id', 'rmse', 'mae', 'mse', 'r2', 'score', `rmse(${board.rows[0]?.target ?? ''})`, 'nrmse', 'vs NAIVE', 'vs best baseline', ...levels.map((level) => `cover ${level}`), 'gate'];
@@ -34,5 +37,6 @@ export function renderScoreboard(board: Scoreboard): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]): string => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
   const notes = board.rows.flatMap((r) => Object.entries(r.uncalibrated ?? {}).map(([level, reason]) => `cover ${level} of ${r.model_type} ${r.run_id}: not calibrated (${reason})`));
-  return [`config_hash ${board.config_hash} (metrics on the held-out test file; rmse/mae/mse/r2 scaled)`, line(header), ...rows.map(line), ...notes];
+  const source = rankedBy === 'backtest' ? 'mean fold metrics of the stored `flts backtest`' : 'metrics on the held-out test file';
+  return [`config_hash ${board.config_hash} (${source}; rmse/mae/mse/r2 scaled)`, line(header), ...rows.map(line), ...notes];
 }

@@ -43,7 +43,7 @@ export default class Eval extends FltsCommand<EvalResult> {
       flags['rank-by'] === 'backtest'
         ? await evaluateRunsByBacktest({ configHash: flags['config-hash'] }, settings, { store })
         : await evaluateRuns({ configHash: flags['config-hash'], plot: flags.plot }, settings, { store });
-    for (const line of renderScoreboard(result)) this.say(line);
+    for (const line of renderScoreboard(result, flags['rank-by'] === 'backtest' ? 'backtest' : 'test')) this.say(line);
     for (const run of result.corrupt_runs) this.say(`left out: ${run.message}`);
     for (const plot of result.plots) this.say(`plots for ${plot.run_id}: ${plot.objects.map((o) => `${result.store_location}/${o}`).join(', ')}`);
     return result;
