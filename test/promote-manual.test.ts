@@ -288,7 +288,9 @@ describe('cli > promote (flags, history)', () => {
     expect(again.exitCode, again.stderr).toBe(0);
     const againJson = await runCli(['promote', '--run', 'runC', '--pin', '--reason', 'still', '--json'], { env });
     expect(againJson.json.result).toMatchObject({ changed: false, pinned: true, record: pin });
-    expect(again.stdout).toContain(`NAIVE run runC is already in service, pinned against automatic promotion and automatic rollback (${pin.timestamp} by manual ana — keep it).`);
+    // Pinned already: the command says this call wrote nothing, and names no history record as if it had.
+    expect(again.stdout).toContain(`NAIVE run runC is already in service and already pinned against automatic promotion and automatic rollback (${pin.timestamp} by manual ana — keep it); nothing changed.`);
+    expect(again.stdout).not.toContain('history ');
     expect(await trail()).toEqual(['runA:auto:promote', 'runC:manual:promote', 'runC:manual:pin']);
 
     const promoted = await runCli(['promote', '--run', 'runB', '--pin', '--reason', 'weekends'], { env });

@@ -16,10 +16,17 @@ export function pinnedLine(record: PromotionRecord): string {
   );
 }
 
-/** What they say when --pin found the run in service and pinned it, or found it pinned already (`record`: the pin). */
+/** What they say when --pin found the run in service and pinned it (`record`: the pin). */
 export function pinnedInServiceLine(record: PromotionRecord): string {
   return singleLine(
     `${record.model_type} run ${record.run_id} is already in service, pinned against automatic promotion and automatic rollback (${record.timestamp} by ${by(record)} — ${record.reason}). Replicas keep serving it without a reload.`,
+  );
+}
+
+/** What they say when --pin found the run in service pinned already, so this call wrote nothing (`record`: the pin). */
+export function alreadyPinnedLine(record: PromotionRecord): string {
+  return singleLine(
+    `${record.model_type} run ${record.run_id} is already in service and already pinned against automatic promotion and automatic rollback (${record.timestamp} by ${by(record)} — ${record.reason}); nothing changed.`,
   );
 }
 
@@ -33,7 +40,7 @@ export const PROMOTED_AND_PINNED_LINE = 'pinned: automatic promotion of the same
  */
 export function runKeptLines(result: { changed: boolean; pinned: boolean; record: PromotionRecord; history_key: string; pointers: string[] }, pinAsked = false): string[] | undefined {
   const where = `history ${result.history_key}; pointers ${result.pointers.join(', ')}`;
-  if (!result.changed) return pinAsked && result.pinned ? [pinnedInServiceLine(result.record), where] : [alreadyInServiceLine(result.record)];
+  if (!result.changed) return [pinAsked && result.pinned ? alreadyPinnedLine(result.record) : alreadyInServiceLine(result.record)];
   if (result.record.action !== 'pin') return undefined;
   return [pinAsked ? pinnedInServiceLine(result.record) : pinnedLine(result.record), where];
 }
