@@ -16,7 +16,7 @@ export interface ServeResult {
 export default class Serve extends FltsCommand<ServeResult> {
   static override summary = 'Serve the promoted (or a pinned) model over HTTP until interrupted.';
   static override description =
-    'Loads the run named by the first promotion pointer found (<identifier>/current.json when IDENTIFIER is set, then current.json, then global/current.json) and reloads it when the pointer changes; --run pins one run. Routes: POST /predict, POST /actuals (observed values that score earlier forecasts), POST /reload_latest (admin), GET /healthz (with live accuracy), /readyz, /ready, /predict_ping, /metrics and /prometheus (Prometheus), /stats, /openapi.json, and the Open Inference Protocol under /v2 (and over gRPC on FLTS_SERVE_GRPC_PORT or --grpc-port). Logs are JSON lines on stderr.';
+    'Loads the run named by the first promotion pointer found (<identifier>/current.json when IDENTIFIER is set, then current.json, then global/current.json) and reloads it when the pointer changes; --run pins one run. Routes: POST /predict, POST /actuals (observed values that score earlier forecasts), POST /reload_latest and POST /prune_logs?retention_days=N (admin: reload the promoted run now; delete prediction logs older than N days now), GET /healthz (with live accuracy), /readyz, /ready, /predict_ping, /metrics and /prometheus (Prometheus), /stats, /openapi.json, and the Open Inference Protocol under /v2 (and over gRPC on FLTS_SERVE_GRPC_PORT or --grpc-port). Logs are JSON lines on stderr.';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --run 3f2a9c1e --port 8080',
