@@ -11,7 +11,7 @@ export type ReplayOffsetsCommandResult = ReplayOffsetsResult & { exported_to?: s
 export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResult> {
   static override summary = 'Reset a consumer group\'s committed offsets like kafka-consumer-groups --reset-offsets (dry run by default).';
   static override description =
-    'Plans the new offset of every partition in scope (clamped to the partition\'s range) and prints it with the lag before and after. --execute applies it to an empty group with real offsets, reads them back and appends an audit entry to <promotion bucket>/audit/offset-resets/. Date-times without a zone are UTC.';
+    'Plans the new offset of every partition in scope (clamped to the partition\'s range) and prints it with the lag before and after. --execute applies it to an empty group with real offsets, reads them back and appends an audit entry to <promotion bucket>/audit/offset-resets/. Date-times without a zone are UTC. Kafka only (KAFKA_BOOTSTRAP_SERVERS): the fs bus (FLTS_BUS=fs) keeps a group\'s offsets in <home>/bus/groups/<group>/<topic>.offset, which this command does not change.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --role promoter --to-datetime 2025-11-04T09:00:00Z',
     '<%= config.bin %> <%= command.id %> --role trainer:LSTM --to-earliest --execute --reason "retrain after outage"',
