@@ -2,7 +2,8 @@
  * flts as a library: the pipeline the CLI runs, called from TypeScript. Everything takes settings and
  * explicit dependencies, so an application decides where data lives and where progress goes.
  *
- *   npm install && npx vite-node examples/library-usage.ts     (or any TypeScript runner)
+ *   npm install && node examples/library-usage.ts     (Node 24 and 22.18+ run TypeScript as it is, or use tsx;
+ *   not vite-node: it leaves this file's path out of process.argv, so the run at the bottom never starts)
  */
 import os from 'node:os';
 import path from 'node:path';
