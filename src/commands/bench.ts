@@ -22,6 +22,12 @@ export default class Bench extends FltsCommand<BenchReport> {
     '<%= config.bin %> <%= command.id %> --protocol http,oip-http,oip-grpc --replicas 1 --connections 16',
   ];
 
+  // oclif's generated usage line renders the overlapping exclusive flags as '[--engine <value> | --compare <value> | ]'.
+  static override usage = [
+    '<%= command.id %> [--replicas <value>] [--connections <value>] [--duration <value>] [--baseline-duration <value>] [--warmup <value>] [--run <value>] [--engine <value> | --compare <value>] [--protocol <value>] [--grpc-target <value>] [--payload-rows <value>] [--payload-layout spread|consecutive] [--out <value>] [--dataset <value>] [--json]',
+    '<%= command.id %> --target <value> [--connections <value>] [--duration <value>] [--baseline-duration <value>] [--warmup <value>] [--protocol <value>] [--grpc-target <value>] [--payload-rows <value>] [--payload-layout spread|consecutive] [--out <value>] [--dataset <value>] [--json]',
+  ];
+
   static override flags = {
     replicas: Flags.string({ description: 'Comma-separated replica counts.', default: '1,2,4,8' }),
     connections: Flags.string({ description: 'Comma-separated concurrent connection counts.', default: '16,64,256' }),

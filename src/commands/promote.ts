@@ -22,6 +22,14 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     '<%= config.bin %> <%= command.id %> --history --json',
   ];
 
+  // oclif's generated usage line renders these overlapping exclusive flags as '[... | ] [--pin |  | ]': one line per action reads.
+  static override usage = [
+    '<%= command.id %> --run <value> [--pin] [--reason <value>] [--force] [--min-improvement <value>] [--identifier <value>] [--json]',
+    '<%= command.id %> --best [--config-hash <value>] [--pin] [--reason <value>] [--force] [--min-improvement <value>] [--identifier <value>] [--json]',
+    '<%= command.id %> --rollback [--reason <value>] [--force] [--identifier <value>] [--json]',
+    '<%= command.id %> --history [--identifier <value>] [--json]',
+  ];
+
   static override flags = {
     run: Flags.string({ description: 'Run id to promote.', exclusive: ['best', 'rollback', 'history'] }),
     best: Flags.boolean({ description: 'Promote the scoreboard winner.', default: false, exclusive: ['run', 'rollback', 'history'] }),
