@@ -30,8 +30,9 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
   async run(): Promise<BatchInferenceResult> {
     const { flags } = await this.parse(Predict);
     const { settings } = this.loadSettings(flags);
-    const { store, bus, logger } = await this.dependencies(settings);
-    const result = await runBatchInference(settings, { store, bus, logger }, { data: dataRef(flags.data), runId: flags.run, outFile: flags.out, scale: flags.scale as InputScale });
+    const { store, bus } = await this.dependencies(settings);
+    // No logger for the workflow: its lines are the data's warnings, which the report below says (as preprocess does).
+    const result = await runBatchInference(settings, { store, bus }, { data: dataRef(flags.data), runId: flags.run, outFile: flags.out, scale: flags.scale as InputScale });
       this.say(`${result.status === 'duplicate' ? 'Duplicate of an earlier result' : 'Forecast'}: ${result.rows_predicted} rows from ${result.windows} windows, run ${result.run_id} (${result.model_type})`);
       if (result.metrics.rmse !== undefined) this.say(`vs actuals (${result.metrics.overlap_rows} rows): rmse ${result.metrics.rmse.toPrecision(5)}, mae ${result.metrics.mae_mean?.toPrecision(5)}`);
       this.say(`record: ${result.log_bucket}/${result.log_object_key}; forecasts: ${result.forecast_bucket}/${result.forecast_key}${result.out_file ? ` and ${result.out_file}` : ''}`);
