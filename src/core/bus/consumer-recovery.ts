@@ -1,12 +1,13 @@
+import type { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { backoffDelayMs, UNTIL_AVAILABLE, type BackoffPolicy } from '../retry.js';
 import { kafkaFailure } from './kafka-failure.js';
 import type { BusMetrics } from './message-bus.js';
 
-/** A kafkajs consumer's CRASH event, as far as the bus acts on it. */
+/** A consumer's crash, as far as the bus acts on it: a kafkajs CRASH event, or a failed pass of the file bus's poll. */
 export interface ConsumerCrash {
   error: unknown;
-  /** kafkajs' own decision (`payload.restart`): true when it restarts the consumer itself. */
+  /** kafkajs' own decision (`payload.restart`): true when it restarts the consumer itself; the file bus never does. */
   restart: boolean;
 }
 
@@ -20,11 +21,20 @@ export interface ConsumerRecovery {
   joined(): void;
 }
 
-export interface ConsumerRecoveryOptions {
+/**
+ * What a crash's error means, said by the bus it happened on: its code decides the line's level (a retriable one is
+ * a warning, anything else an error) and starts a new line when it changes.
+ */
+export type CrashClassifier =
+  /** The file bus's own failures (a file that cannot be read or written, a full disk): toFltsError. */
+  | { classify: (error: unknown) => FltsError; brokers?: never }
+  /** kafkajs' errors, coded by kafkaFailure with these brokers named in the reason. */
+  | { brokers: string[]; classify?: never };
+
+export type ConsumerRecoveryOptions = CrashClassifier & {
   group: string;
   /** The group's topics, named in its lines. */
   topics?: string[];
-  brokers: string[];
   logger: Logger;
   /** Counts each crash by code, and marks the subscription as crashing for the length of each episode. */
   metrics?: Pick<BusMetrics, 'consumerCrashed' | 'crashing'>;
@@ -36,7 +46,7 @@ export interface ConsumerRecoveryOptions {
   /** Injected for tests; defaults to Math.random. */
   random?: () => number;
   now?: () => number;
-}
+};
 
 /**
  * A consumer kafkajs restarts still crashes about every 25 s while a broker is away (each time its retries run
@@ -62,13 +72,27 @@ interface Episode {
   attempts: number;
 }
 
+function classifierOf(options: CrashClassifier, group: string): (error: unknown) => FltsError {
+  if (options.classify) return options.classify;
+  const { brokers } = options;
+  return (error) => kafkaFailure(`consuming as group ${group}`, brokers, error);
+}
+
 /**
- * kafkajs restarts a crashed consumer only when the error is retriable. During a broker restart some are not: a
+ * The crash and restart policy of a subscription's consumer, on either bus.
+ *
+ * Kafka: kafkajs restarts a crashed consumer only when the error is retriable. During a broker restart some are not: a
  * join while no broker answers for the group coordinator ("Failed to find group coordinator", once the coordinator
  * lookups are out of retries) crashes the consumer for good, and it stops consuming, silently, for the rest of the
  * process. So does a login the broker refuses after a password rotation. The bus runs a fresh consumer instead, with
  * backoff, for as long as the subscription is open: redelivery from the last commit is safe, since offsets are
  * committed only after a message's effect.
+ *
+ * File bus: a failure outside the handler (a log or offset file that cannot be read or written, a DLQ that cannot be
+ * stored) ends a pass of its poll; the bus polls afresh from the committed offsets after the delay returned here, so
+ * a fault that stays is retried with the same backoff and logged the same way as a broker outage. Its crashes are
+ * never restarted by the other side (`restart` false), and its errors are coded by `classify`, not taken for a
+ * broker's.
  *
  * Each episode (first crash, whoever restarts the consumer, until the group is joined again) is logged once, with
  * its code, reason and when the next try comes, without a stack (each crash's error goes to debug). A crash with
@@ -78,12 +102,13 @@ interface Episode {
  */
 export function createConsumerRecovery(options: ConsumerRecoveryOptions): ConsumerRecovery {
   const { group, topics, logger, repeatEveryMs = REPEAT_EVERY_MS } = options;
+  const classify = classifierOf(options, group);
   const policy = options.policy ?? UNTIL_AVAILABLE;
   const now = options.now ?? Date.now;
   let episode: Episode | undefined;
   return {
     crashed({ error, restart }, open) {
-      const failure = kafkaFailure(`consuming as group ${group}`, options.brokers, error);
+      const failure = classify(error);
       if (!open) {
         logger.debug({ group, code: failure.code, err: error, restart }, 'bus_consumer_crashed_while_stopping');
         return undefined;

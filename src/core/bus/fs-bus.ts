@@ -327,7 +327,7 @@ export function createFsBus(options: FsBusOptions): MessageBus {
      * restarts back off as the Kafka bus's do, and the episode is logged and counted as theirs are: a fault that
      * stays (a corrupt file, a full disk) costs a restart every 30 s and a line every 5 min, not a loop of stacks.
      */
-    const recovery = createConsumerRecovery({ group, topics, brokers: [], logger, metrics, policy: options.restart?.policy, random: options.restart?.random, now: options.restart?.now });
+    const recovery = createConsumerRecovery({ group, topics, classify: toFltsError, logger, metrics, policy: options.restart?.policy, random: options.restart?.random, now: options.restart?.now });
     const wait = options.restart?.sleep ?? sleep;
     async function loop(): Promise<void> {
       let cursorsValid = true;
@@ -341,7 +341,7 @@ export function createFsBus(options: FsBusOptions): MessageBus {
           await poll();
         } catch (error) {
           cursorsValid = false;
-          // Coded before the recovery sees it, which would take an uncoded error for a broker's.
+          // Coded here, so that the crash's debug line carries the code and details with the stack (classify keeps it).
           const delayMs = recovery.crashed({ error: toFltsError(error), restart: false }, !controller.signal.aborted);
           if (delayMs === undefined) return;
           await wait(delayMs, controller.signal);
