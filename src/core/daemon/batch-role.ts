@@ -25,7 +25,8 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
       const { claimReads } = context;
       // The serving role's follower in this process reads the claim too: one read for both.
       const shareRead = claimReads && ((runId: string, read: () => Promise<InferenceInput>) => claimReads.read(message, runId, read));
-      result = await handleInferenceClaim(claim, { settings, store, bus, logger, onEvent, signal, ...(shareRead ? { shareRead } : {}) });
+      // Parsed off this thread, which answers the health checks and runs the other roles, with or without a share.
+      result = await handleInferenceClaim(claim, { settings, store, bus, logger, onEvent, signal, parseOffThread: true, ...(shareRead ? { shareRead } : {}) });
     } catch (error) {
       // The bus waits out a store or broker that is down (or refuses the credentials) without using up the claim's
       // attempts: that is no failure of the claim. A failed one is tried again, then dead-lettered (at once if invalid).

@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createFsBus } from '../bus/fs-bus.js';
+import type { MessageBus } from '../bus/message-bus.js';
+import { encodeInferenceClaim } from '../bus/messages.js';
+import { defaultSettings } from '../config/settings.js';
+import { readTableBytes } from '../data/read-table.js';
+import { silentLogger } from '../logger.js';
+import { processedKeys } from '../preprocess/processed-layout.js';
+import { fakeRun } from '../registry/run-record.fixture.js';
+import { pollUntil } from '../retry.js';
+import { createFsStore } from '../storage/fs-store.js';
+import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
+import { startBatchInferenceRole } from './batch-role.js';
+import { createDaemonMetrics } from './daemon-metrics.js';
+
+// The parse on this thread, spied on; the worker thread parses with the built module, which this does not replace.
+vi.mock('../data/read-table.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../data/read-table.js')>();
+  return { ...actual, readTableBytes: vi.fn(actual.readTableBytes) };
+});
+
+const HASH = 'e'.repeat(64);
+let root: string;
+let bus: MessageBus;
+
+beforeEach(() => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'flts-batch-role-'));
+  bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
+});
+afterEach(async () => {
+  await bus.close();
+  rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+});
+
+describe('core > daemon > batch-role', () => {
+  it('parses a claimed table off the daemon thread when it is started without claimReads (no serving role to share with)', async () => {
+    const settings = defaultSettings();
+    const store = createFsStore(path.join(root, 'store'));
+    const run = fakeRun('naive-1', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
+    await addLoadableRun(store, settings, run);
+    settings.serve.runId = run.run_id;
+    const controller = new AbortController();
+    const role = await startBatchInferenceRole({ settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics(), owner: 'batch-a', signal: controller.signal });
+    try {
+      await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: processedKeys(settings, HASH).testParquet, size: 0, configHash: HASH, identifier: '' }));
+      const handled = await pollUntil(20, AbortSignal.timeout(60_000), async () => role.status().claims_handled === 1);
+      expect(handled).toBe(true);
+      expect(role.status().last_result).toMatchObject({ status: 'written', run_id: run.run_id });
+      expect(vi.mocked(readTableBytes)).not.toHaveBeenCalled();
+    } finally {
+      controller.abort();
+      await role.stop();
+    }
+  }, 90_000);
+});
