@@ -1,7 +1,9 @@
-import { decodeTrainClaim } from '../bus/messages.js';
+import { decodeTrainClaim, type DataClaim } from '../bus/messages.js';
+import { invalidMessage, quoted } from '../bus/message-fields.js';
 import type { Subscription } from '../bus/message-bus.js';
 import { roleDlq, trainerGroupId } from '../bus/topics.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
+import { isConfigHash } from '../preprocess/processed-layout.js';
 import { announceTrainedRun } from '../workflows/train.js';
 import { STEP_RESULTS } from './daemon-metrics.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
@@ -25,6 +27,18 @@ async function reconcileLatest(context: TrainerContext): Promise<void> {
 }
 
 /**
+ * A claim whose config_hash names no processed version (the reference trainer's "default_cfg", say) is the producer's
+ * error, dead-lettered as an invalid message: the store keys data by the 64-hex hash, so there is nothing to train,
+ * and no setting of this daemon to fix (FLTS_CONFIG_INVALID_VALUE, which training it would fail with, says there is).
+ */
+function trainableClaim(claim: DataClaim, topic: string): DataClaim {
+  if (!isConfigHash(claim.configHash)) {
+    throw invalidMessage(topic, `field "config_hash" must be 64 lower-case hex characters (the processed data version to train on), got ${quoted(claim.configHash)}`, { field: 'config_hash' });
+  }
+  return claim;
+}
+
+/**
  * The trainer role: one consumer group per model type on `training-data` (so every type sees every
  * claim), each claim reconciled from the run registry, plus the latest processed data at startup.
  */
@@ -40,7 +54,7 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
     const subscription = await bus.subscribe(
       { group: trainerGroupId(modelType, settings.bus.groups.trainerPrefix), topics: [topic], dlqOperation: 'train', dlq: roleDlq(settings, 'trainer') },
       async (message, { attempt, signal }) => {
-        const claim = decodeTrainClaim(message);
+        const claim = trainableClaim(decodeTrainClaim(message), topic);
         const combined = AbortSignal.any([signal, context.signal]);
         const outcome = await reconcileTraining(context, { configHash: claim.configHash, modelType, processedBucket: claim.bucket === settings.store.buckets.processed ? undefined : claim.bucket }, combined);
         // A redelivery after a failed SUCCESS publish: the run exists but consumers may not know yet.
