@@ -122,8 +122,13 @@ describe('serve > live accuracy', () => {
     await vi.waitFor(async () => expect((await healthLive()).memory.points).toBeGreaterThanOrEqual(2));
     const before = (await healthLive()).runs[0];
     const [t86, t87] = [86, 87].map((g) => new Date(START_MS + g * STEP_MS).toISOString());
-    // 1e140 is finite (its square too): a broken client's value. 1e400 parses as Infinity, a missing value as before.
-    const absurd = await postJson(`${server.url}/actuals`, `{"data":{"ts":["${t86}","${t87}"],"down":[1e140,1e400]}}`);
+    // 1e400 parses as Infinity: refused naming its place, not taken as a missing value (which went unscored unsaid).
+    const infinite = await postJson(`${server.url}/actuals`, `{"data":{"ts":["${t86}","${t87}"],"down":[1,1e400]}}`);
+    expect(infinite.status).toBe(400);
+    expect(infinite.json.code).toBe('FLTS_REQUEST_INVALID');
+    expect(infinite.json.message).toContain("Column 'down' has an infinite value at row 1");
+    // 1e140 is finite (its square too): a broken client's value.
+    const absurd = await postJson(`${server.url}/actuals`, `{"data":{"ts":["${t86}","${t87}"],"down":[1e140,null]}}`);
     expect(absurd.status).toBe(200);
     expect(absurd.json).toEqual({ status: 'SUCCESS', rows: 2, matched: 0, ignored: 1, runs: [] });
     const status = await healthLive();

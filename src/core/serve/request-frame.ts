@@ -99,12 +99,16 @@ async function readColumnTableInTurns(data: unknown, indexCol: string | undefine
   return { ...shape, time: reader.time };
 }
 
-/** Numeric columns as Float64Array; `null` (and, when allowed, NaN/Infinity) become NaN. Names non-numeric columns. */
+/**
+ * Numeric columns as Float64Array; `null` becomes NaN, a missing value where allowed (actuals). A number past ±1.8e308
+ * (1e309 is Infinity once parsed) is refused either way: as a missing actual it would be left unscored without a word.
+ */
 function readNumericColumns(table: ColumnTable, names: readonly string[], allowMissing: boolean): Record<string, Float64Array> {
   const { columns, rows } = table;
   const values: Record<string, Float64Array> = {};
   const nonNumeric: string[] = [];
   let notFinite: { column: string; row: number } | undefined;
+  let infinite: { column: string; row: number } | undefined;
   // One allocation for all columns (each a view of its own range): a request reads many short columns, and a
   // typed array of its own costs each of them a native allocation and a free.
   const block = new Float64Array(rows * names.length);
@@ -121,11 +125,15 @@ function readNumericColumns(table: ColumnTable, names: readonly string[], allowM
       } else {
         out[row] = Number.NaN;
         notFinite ??= { column: name, row };
+        if (value !== null) infinite ??= { column: name, row };
       }
     }
     values[name] = out;
   }
   if (nonNumeric.length > 0) throw invalid(`Columns contain non-numeric values: ${listNames(nonNumeric)}.`, { columns: nonNumeric });
+  if (infinite && allowMissing) {
+    throw invalid(`Column '${infinite.column}' has an infinite value at row ${infinite.row} (a number beyond ±1.8e308); every value must be a finite number, or null for a missing one.`, infinite);
+  }
   if (notFinite && !allowMissing) throw invalid(`Column '${notFinite.column}' has a null, NaN or infinite value at row ${notFinite.row}; every feature value must be a finite number.`, notFinite);
   return values;
 }
