@@ -416,6 +416,26 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     }
   });
 
+  it('echoes an id of at most 256 characters, and refuses a longer one INVALID_ARGUMENT with the HTTP route\'s reason, undecoded when far over', async () => {
+    const { grpcServer, client } = await startGrpc(server);
+    const data = requestData(6);
+    try {
+      expect((await call(client, 'ModelInfer', { ...rawRequest(data), id: '😀'.repeat(256) })).id).toBe('😀'.repeat(256));
+      // 257 characters are counted once decoded; 60,000 are refused from the message's bytes.
+      for (const id of ['i'.repeat(257), 'i'.repeat(60_000)]) {
+        const error = await callError(client, 'ModelInfer', { ...rawRequest(data), id });
+        expect({ code: error.code, details: error.details, flts: error.metadata.get('flts-code') }).toEqual({
+          code: grpc.status.INVALID_ARGUMENT,
+          details: 'FLTS_REQUEST_INVALID: Invalid request: id must NOT have more than 256 characters.',
+          flts: ['FLTS_REQUEST_INVALID'],
+        });
+      }
+    } finally {
+      client.close();
+      await grpcServer.close();
+    }
+  });
+
   it('counts the calls to methods it does not implement, which grpc-js answers UNIMPLEMENTED itself, as 501s of their method', async () => {
     const { grpcServer, client } = await startGrpc(server);
     try {

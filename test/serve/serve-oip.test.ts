@@ -248,6 +248,21 @@ describe('serve > Open Inference Protocol over HTTP', () => {
     expect((await postJson(infer, { inputs: jsonInputs, parameters: { identifier: tooLong.slice(1) } })).status).toBe(200);
   });
 
+  it('echoes an id of at most 256 characters, and refuses a longer one (of the body limit too) with the schema\'s coded 400', async () => {
+    const uuid = '0f8fad5b-d9cb-469f-a165-70867728950e';
+    const echoed = await postJson(infer, { id: uuid, inputs: jsonInputs });
+    expect([echoed.status, echoed.json.id]).toEqual([200, uuid]);
+    expect((await postJson(infer, { id: 'é'.repeat(256), inputs: jsonInputs })).json.id).toBe('é'.repeat(256));
+    // Just over (left to the schema), escaped text under the bound's length, and an id of most of the body limit (refused from the text).
+    for (const body of [JSON.stringify({ id: 'i'.repeat(257), inputs: jsonInputs }), `{"id":"${'\\u0069'.repeat(257)}","inputs":${JSON.stringify(jsonInputs)}}`, JSON.stringify({ inputs: jsonInputs, id: 'i'.repeat(200_000) })]) {
+      for (const headers of [{ 'content-type': 'application/json' }, {}]) {
+        const { status, json } = await readJsonResponse(await fetch(infer, { method: 'POST', headers, body }));
+        expect({ status, code: json.code, message: json.message }).toEqual({ status: 400, code: 'FLTS_REQUEST_INVALID', message: 'Invalid request: body/id must NOT have more than 256 characters.' });
+        expect(JSON.stringify(json).length).toBeLessThan(1000);
+      }
+    }
+  });
+
   it('quotes at most a clipped part of a long name or datatype the client sent, so the 400 stays small', async () => {
     const long = 'Z'.repeat(200_000);
     const bodies = [

@@ -20,7 +20,21 @@ export interface JsonBounds {
   arrayItems: readonly EntryBound[];
   /** The answer to a body nested deeper than `maxDepth`, `path` naming the first uncounted array on the way, else the whole path. */
   tooDeep(path: string): FltsError;
+  /**
+   * Characters a string value of a counted container may have (a maxLength of the schema), by the path's keys, or
+   * undefined for no bound: read for each such string, so only where a route has one.
+   */
+  stringChars?: (keyAt: (level: number) => string | undefined, depth: number) => number | undefined;
+  /** The answer to a string over its `stringChars`, at `path`. */
+  tooLong?(path: string, bound: number): FltsError;
 }
+
+/**
+ * Characters of JSON text one character (as the schema counts them: code points) takes at most: a surrogate pair written
+ * as two \u escapes. A string whose text is longer than its bound times this is over its bound whatever it holds, so it
+ * is refused on its length alone; a shorter one is left to the schema, which counts it exactly.
+ */
+const MOST_TEXT_PER_CHARACTER = 12;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -171,6 +185,9 @@ export function jsonBoundsProblem(text: string, bounds: JsonBounds): FltsError |
         } else if (distinct[level].add(keyText(text, i + 1, end)).size > entries[level]) {
           return tooManyEntries(level);
         }
+      } else if (bounds.stringChars && depth > 0) {
+        const bound = bounds.stringChars(keyAt, depth);
+        if (bound !== undefined && end - i - 1 > bound * MOST_TEXT_PER_CHARACTER) return bounds.tooLong?.(path(depth), bound);
       }
       i = end + 1;
       continue;

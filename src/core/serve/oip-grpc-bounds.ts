@@ -1,11 +1,11 @@
 import protobuf from 'protobufjs';
 import { FltsError } from '../errors.js';
-import { MAX_PARAMETERS, MAX_SHAPE_DIMENSIONS, MAX_TENSORS } from './schemas/kserve.js';
+import { MAX_PARAMETERS, MAX_REQUEST_ID, MAX_SHAPE_DIMENSIONS, MAX_TENSORS } from './schemas/kserve.js';
 
 const LENGTH_DELIMITED = 2;
 
 /** Field numbers of grpc_predict_v2.proto's ModelInferRequest and its tensors. */
-const REQUEST = { parameters: 4, inputs: 5, outputs: 6, rawInputContents: 7 } as const;
+const REQUEST = { id: 3, parameters: 4, inputs: 5, outputs: 6, rawInputContents: 7 } as const;
 const INPUT = { shape: 3, parameters: 4 } as const;
 const OUTPUT = { parameters: 2 } as const;
 
@@ -37,6 +37,9 @@ function packedVarints(bytes: Uint8Array, from: number, to: number): number {
   return count;
 }
 
+/** Bytes of UTF-8 one character (a code point, as the schema counts them) takes at most. */
+const MOST_BYTES_PER_CHARACTER = 4;
+
 /** A count over its bound, as the problem to answer: created only for the first one a message has (an error costs its stack). */
 type Problem = { path: string; count: number; bound: number; unit: 'properties' | 'items' };
 
@@ -48,7 +51,7 @@ function tooMany({ path, count, bound, unit }: Problem): FltsError {
 }
 
 /**
- * The HTTP route's bounds on a ModelInferRequest's parameters (per request, input and output), inputs, outputs and
+ * The HTTP route's bounds on a ModelInferRequest's id, parameters (per request, input and output), inputs, outputs and
  * shape dimensions, read from the message's bytes before protobuf decodes it: a message of the size limit made of
  * hundreds of thousands of map entries held the process for seconds in decoding alone. Only tags and lengths are read
  * (tensor data is skipped); bytes that are no valid message are left to the decoder to name.
@@ -59,10 +62,13 @@ export function modelInferBoundsProblem(bytes: Uint8Array): FltsError | undefine
   const reader = protobuf.Reader.create(bytes);
   let inputs = 0;
   let outputs = 0;
+  // The id protobuf keeps (the last one given), in bytes.
+  let idBytes = 0;
   let counts: Map<number, number>;
   try {
     counts = countFields(reader, bytes.length, (field, end) => {
-      if (field === REQUEST.inputs) {
+      if (field === REQUEST.id) idBytes = end - reader.pos;
+      else if (field === REQUEST.inputs) {
         const index = inputs++;
         // A shape comes packed (one run of varints, as protobuf writes it) or as one varint per dimension.
         let packedRuns = 0;
@@ -85,6 +91,9 @@ export function modelInferBoundsProblem(bytes: Uint8Array): FltsError | undefine
   } catch {
     return undefined;
   }
+  // An id over its bound whatever its bytes hold is refused undecoded (decoding the text of the message limit takes
+  // tens of ms); a shorter one is counted exactly once decoded (decodeGrpcInferRequest), with the same message.
+  if (idBytes > MAX_REQUEST_ID * MOST_BYTES_PER_CHARACTER) return new FltsError('FLTS_REQUEST_INVALID', `Invalid request: id must NOT have more than ${MAX_REQUEST_ID} characters.`, { details: { field: 'id', bound: MAX_REQUEST_ID } });
   const parameters = counts.get(REQUEST.parameters) ?? 0;
   const raw = counts.get(REQUEST.rawInputContents) ?? 0;
   const problem =

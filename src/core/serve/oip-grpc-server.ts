@@ -21,7 +21,7 @@ import {
 } from './oip-grpc-service.js';
 import { checkDatatype, checkElements, decodeRawTensor, encodeRawTensor, type OipInput } from './oip-tensors.js';
 import { compileBodyCheck } from './request-validators.js';
-import { inferParameters } from './schemas/kserve.js';
+import { inferParameters, requestId } from './schemas/kserve.js';
 
 export interface GrpcServerOptions {
   host: string;
@@ -93,6 +93,8 @@ const CONTENTS_FIELD: Record<string, keyof InferTensorContents> = {
 
 /** The parameters of the HTTP route's schema (`identifier` as on /predict), which a gRPC message does not pass through. */
 const checkParameters = compileBodyCheck(inferParameters, 'parameters');
+/** The id's bound (the response echoes it), as the HTTP route's schema words it. */
+const checkRequestId = compileBodyCheck(requestId, 'id');
 
 function invalid(message: string, details: Record<string, unknown> = {}): FltsError {
   return new FltsError('FLTS_REQUEST_INVALID', message, { details });
@@ -120,6 +122,7 @@ export function decodeGrpcInferRequest(message: GrpcModelInferRequest): OipInfer
     throw invalid(`raw_input_contents has ${raw.length} entries for ${message.inputs.length} inputs; give one per input or use contents.`);
   }
   if (message.inputs.length === 0) throw invalid('The request has no inputs.');
+  if (message.id) checkRequestId(message.id);
   const parameters = parameterValues(message.parameters);
   checkParameters(parameters);
   return {

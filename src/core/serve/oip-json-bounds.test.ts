@@ -57,6 +57,21 @@ describe('serve > OIP JSON bounds, read from the body text before it is parsed',
     for (const text of ['{"inputs": [', '{"inputs": "', ']]]', '{"a": 1}}, "b"', 'nul']) expect(inferBodyBoundsProblem(text)).toBeUndefined();
   });
 
+  it('refuses an id whose text is longer than 256 characters can be written, with the schema\'s message, and leaves shorter ones to the schema', () => {
+    // 256 astral characters written as surrogate-pair escapes: 3072 characters of text, within the schema's maxLength.
+    const escaped = `{"id":"${'\\ud83d\\ude00'.repeat(256)}","inputs":[${JSON.stringify(tensor)}]}`;
+    expect(schemaMessage(JSON.parse(escaped))).toBeUndefined();
+    expect(inferBodyBoundsProblem(escaped)).toBeUndefined();
+    const over = JSON.stringify({ inputs: [tensor], id: 'i'.repeat(3073) });
+    expect(schemaMessage(JSON.parse(over))).toBe('Invalid request: body/id must NOT have more than 256 characters.');
+    expect(inferBodyBoundsProblem(over)?.message).toBe('Invalid request: body/id must NOT have more than 256 characters.');
+    expect(inferBodyBoundsProblem(JSON.stringify({ inputs: [tensor], id: 'i'.repeat(8_000_000) }))?.message).toBe('Invalid request: body/id must NOT have more than 256 characters.');
+    // Only the body's own id: a parameter or a tensor named id, and ids in tensor data, are not it.
+    for (const body of [{ inputs: [{ ...tensor, id: 'i'.repeat(5000) }] }, { inputs: [tensor], parameters: { id: 'i'.repeat(5000) } }, { inputs: [{ ...tensor, datatype: 'BYTES', data: ['i'.repeat(5000)] }] }]) {
+      expect(inferBodyBoundsProblem(JSON.stringify(body))).toBeUndefined();
+    }
+  });
+
   it('reads a key written with escapes as JSON.parse does', () => {
     const text = JSON.stringify({ inputs: [tensor], parameters: many(65) }).replace('"parameters"', '"param\\u0065ters"');
     expect(inferBodyBoundsProblem(text)?.message).toBe('Invalid request: body/parameters must NOT have more than 64 properties.');

@@ -12,6 +12,12 @@ export const MAX_TENSORS = 1024;
 /** Most dimensions of a tensor's shape; a served input is one-dimensional ([rows] or [rows, 1]). */
 export const MAX_SHAPE_DIMENSIONS = 8;
 
+/**
+ * Most characters of a request's `id`, which the response echoes: KServe and Triton clients send a UUID (36) or a short
+ * name; unbounded, an id of the body limit came back whole, in the answer and beside it in the prediction log.
+ */
+export const MAX_REQUEST_ID = 256;
+
 const parametersSchema = { type: 'object', maxProperties: MAX_PARAMETERS } as const;
 
 /** Open Inference Protocol (KServe v2) REST shapes; binary tensor data travels after the JSON (see oip/http-binding). */
@@ -40,6 +46,9 @@ export const inferParameters = {
   },
 } as const;
 
+/** The request `id`; gRPC requests are checked against the same schema. */
+export const requestId = { type: 'string', maxLength: MAX_REQUEST_ID } as const;
+
 export const modelParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
 
 export const inferSchema = {
@@ -49,7 +58,7 @@ export const inferSchema = {
     type: 'object',
     required: ['inputs'],
     properties: {
-      id: { type: 'string' },
+      id: requestId,
       parameters: inferParameters,
       inputs: { type: 'array', minItems: 1, maxItems: MAX_TENSORS, items: tensorSchema },
       outputs: {
