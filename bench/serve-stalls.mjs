@@ -14,7 +14,8 @@
 // encoded before timing, so its own protobuf work is not counted against the server it shares the process with.
 // Builds given as name=<checkout> (each with `npm run build` done) are served side by side in this one process and
 // measured in turn, round by round, so each sees the same machine load; without any, this checkout's build is.
-// Usage: npm run build && node bench/serve-stalls.mjs [rounds=3] [cases=grpc,http,nested,tensor,actuals,columns,pnested,predict,reload,put|limit] [name=<checkout> ...]
+// `gtensor` and `graw` (not run by default) send a gRPC ModelInfer of rows up to the message limit, answered OK.
+// Usage: npm run build && node bench/serve-stalls.mjs [rounds=3] [cases=grpc,http,nested,tensor,actuals,columns,pnested,predict,reload,put|limit|gtensor,graw] [name=<checkout> ...]
 import fs from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -145,6 +146,36 @@ if (cases.has('grpc')) {
   await eachRound((build) =>
     measure(build, `gRPC ModelInfer, 200k parameters (${(message.length / 1e6).toFixed(1)} MB)`, () => new Promise((resolve) => clients.get(build).ModelInfer(message, (error) => resolve(error ? `${grpc.status[error.code]} ${error.details.slice(0, 80)}` : 'OK')))),
   );
+  for (const client of clients.values()) client.close();
+}
+if (cases.has('gtensor') || cases.has('graw')) {
+  // Legitimate and large: a ModelInfer of rows up to the message limit, as typed contents (gtensor: each timestamp a
+  // bytes_contents entry) or as raw_input_contents (graw, as tritonclient sends them), answered OK.
+  const method = builds[0].inferencePackage().GRPCInferenceService.service.ModelInfer;
+  const count = 210_000;
+  const big = rows(0, count);
+  const tensors = [
+    { name: 'ts', datatype: 'BYTES', shape: [count] },
+    { name: 'down', datatype: 'FP64', shape: [count] },
+    { name: 'up', datatype: 'FP64', shape: [count] },
+  ];
+  const bytesTensor = (texts) => Buffer.concat(texts.flatMap((text) => [Buffer.from(Uint32Array.of(Buffer.byteLength(text)).buffer), Buffer.from(text)]));
+  const messages = [];
+  if (cases.has('gtensor')) {
+    const contents = [{ bytes_contents: big.ts.map((text) => Buffer.from(text)) }, { fp64_contents: big.down }, { fp64_contents: big.up }];
+    messages.push(['typed contents', method.requestSerialize({ model_name: 'flts', inputs: tensors.map((tensor, i) => ({ ...tensor, contents: contents[i] })) })]);
+  }
+  if (cases.has('graw')) {
+    const raw = [bytesTensor(big.ts), Buffer.from(Float64Array.from(big.down).buffer), Buffer.from(Float64Array.from(big.up).buffer)];
+    messages.push(['raw_input_contents', method.requestSerialize({ model_name: 'flts', inputs: tensors, raw_input_contents: raw })]);
+  }
+  const RawClient = grpc.makeGenericClientConstructor({ ModelInfer: { ...method, requestSerialize: (bytes) => bytes } });
+  const clients = new Map(builds.map((build) => [build, new RawClient(`127.0.0.1:${build.grpcPort}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 })]));
+  for (const [kind, message] of messages) {
+    await eachRound((build) =>
+      measure(build, `gRPC ModelInfer, ${count / 1000}k rows as ${kind} (${(message.length / 1e6).toFixed(1)} MB)`, () => new Promise((resolve) => clients.get(build).ModelInfer(message, (error) => resolve(error ? `${grpc.status[error.code]} ${error.details.slice(0, 80)}` : 'OK')))),
+    );
+  }
   for (const client of clients.values()) client.close();
 }
 if (cases.has('http')) {
