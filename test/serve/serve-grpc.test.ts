@@ -315,14 +315,17 @@ describe('serve > Open Inference Protocol over gRPC > hot reload', () => {
 });
 
 /** A gRPC call sent by hand over HTTP/2: `body` as the client writes it, and whether it then ends its side. */
-function rawCall(port: number, method: string, body: Buffer | null, end: boolean, headers: http2.OutgoingHttpHeaders = {}): Promise<{ status: string; code: string | undefined; message: string }> {
+function rawCall(port: number, method: string, body: Buffer | null, end: boolean, headers: http2.OutgoingHttpHeaders = {}): Promise<{ status: string; code: string | undefined; message: string; http?: string }> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     session.on('error', reject);
     const stream = session.request({ ':method': 'POST', ':path': `/inference.GRPCInferenceService/${method}`, 'content-type': 'application/grpc', te: 'trailers', ...headers });
+    // The HTTP status, named only when it is not 200.
+    let http: string | undefined;
     const answered = (headers: http2.IncomingHttpHeaders): void => {
+      if (headers[':status'] !== undefined && String(headers[':status']) !== '200') http = String(headers[':status']);
       if (headers['grpc-status'] === undefined) return;
-      resolve({ status: String(headers['grpc-status']), code: headers['flts-code'] as string | undefined, message: decodeURIComponent(String(headers['grpc-message'])) });
+      resolve({ status: String(headers['grpc-status']), code: headers['flts-code'] as string | undefined, message: decodeURIComponent(String(headers['grpc-message'])), ...(http ? { http } : {}) });
       session.destroy();
     };
     stream.on('response', answered);
@@ -504,6 +507,16 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
         code: 'FLTS_REQUEST_INVALID',
         message: 'FLTS_REQUEST_INVALID: Received message compressed with unsupported encoding "zz"; send it uncompressed, or with gzip or deflate.',
       });
+      // A call that is not application/grpc: grpc-js answered a bare HTTP 415, which its clients read as UNKNOWN.
+      for (const [contentType, named] of [['application/json', "'application/json'"], [undefined, 'missing']]) {
+        const headers: http2.OutgoingHttpHeaders = contentType ? { 'content-type': contentType } : { 'content-type': undefined };
+        expect(await rawCall(grpcServer.port, 'ModelInfer', empty, true, headers)).toEqual({
+          status: String(grpc.status.INVALID_ARGUMENT),
+          code: 'FLTS_REQUEST_INVALID',
+          message: `FLTS_REQUEST_INVALID: The call's content-type is ${named}; a gRPC call is application/grpc (or application/grpc+proto).`,
+          http: '415',
+        });
+      }
       // 99999999M is a valid timeout (8 digits, 190 years): grpc-js's 32-bit millisecond count makes it negative, a
       // deadline already past, so a call still waiting for its message ends at once rather than at the request timeout.
       // Not counted: a running handler sees a deadline as a cancel and counts its call (499) itself.
@@ -515,7 +528,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
       const after = await counted();
       const added = Object.fromEntries(Object.entries(after).filter(([key, count]) => count !== (before[key] ?? 0)).map(([key, count]) => [key, count - (before[key] ?? 0)]));
       // 400s: three grpc-timeouts, the message that does not decompress, the call without a whole message, the one with two.
-      expect(added).toEqual({ 'ServerLive 400': 6, 'ServerLive 501': 1, 'RepositoryModelLoad 400': 1, 'ModelInfer 413': 2, 'unmatched 501': 2 });
+      expect(added).toEqual({ 'ServerLive 400': 6, 'ServerLive 501': 1, 'RepositoryModelLoad 400': 1, 'ModelInfer 400': 2, 'ModelInfer 413': 2, 'unmatched 501': 2 });
       const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
       expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
       client.close();

@@ -65,7 +65,7 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     if (!ours(stream)) return;
     requestPaths.set(stream, String(headers[':path'] ?? ''));
     const respond = stream.respond.bind(stream);
-    stream.respond = (answer, respondOptions) => respond(answer && !Array.isArray(answer) ? codedGrpcJsAnswer(answer as OutgoingHttpHeaders) : answer, respondOptions);
+    stream.respond = (answer, respondOptions) => respond(answer && !Array.isArray(answer) ? codedGrpcJsAnswer(answer as OutgoingHttpHeaders, headers['content-type']) : answer, respondOptions);
   };
   const onStreamFinish = (message: unknown): void => {
     const { stream, headers } = message as { stream: ServerHttp2Stream; headers: Record<string, unknown> };
@@ -208,9 +208,17 @@ function codedGrpcJsStatus(status: number, message: string): { status: number; c
   return undefined;
 }
 
-/** A trailers-only answer (a status and no message, as grpc-js sends its own refusals) with its status coded. */
-function codedGrpcJsAnswer(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
-  if (headers['grpc-status'] === undefined) return headers;
+/**
+ * A trailers-only answer (a status and no message, as grpc-js sends its own refusals) with its status coded. A call
+ * whose content-type is not application/grpc grpc-js answers a bare HTTP 415: it stays 415 (what the protocol says an
+ * HTTP client is answered), with the status and code a gRPC client reads before the HTTP status.
+ */
+function codedGrpcJsAnswer(headers: OutgoingHttpHeaders, contentType: string | undefined): OutgoingHttpHeaders {
+  if (headers['grpc-status'] === undefined) {
+    if (Number(headers[':status']) !== 415) return headers;
+    const message = `The call's content-type is ${contentType === undefined ? 'missing' : `'${clip(contentType, 100)}'`}; a gRPC call is application/grpc (or application/grpc+proto).`;
+    return { ...headers, 'grpc-status': grpc.status.INVALID_ARGUMENT, 'grpc-message': encodeURI(`FLTS_REQUEST_INVALID: ${message}`), 'flts-code': 'FLTS_REQUEST_INVALID' };
+  }
   // grpc-js percent-encodes the message of a call's status, not that of a path it has no handler for.
   const raw = String(headers['grpc-message'] ?? '');
   let message = raw;
