@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { renderLiveRanking } from '../cli/live-ranking-lines.js';
 import { renderMlflowScoreboard } from '../cli/mlflow-scoreboard-table.js';
 import { renderScoreboard } from '../cli/scoreboard-table.js';
 import { evaluateRuns, resolveEvalConfigHash, type EvaluateRunsResult } from '../core/eval/evaluate-runs.js';
@@ -30,8 +31,7 @@ export default class Eval extends FltsCommand<EvalResult> {
     const { store } = await this.dependencies(settings);
     if (flags.live) {
       const ranking = await rankRunsByLiveError(store, settings);
-      if (ranking.rows.length === 0) this.say(`No live figures in scope ${ranking.scope} yet: serve a run and send /predict requests or POST /actuals.`);
-      for (const row of ranking.rows) this.say(`${String(row.rank).padStart(3)}  ${row.run_id}  live RMSE ${row.live_rmse.toPrecision(6)}  MAE ${row.live_mae.toPrecision(6)}  ${row.points} points${row.few_points ? ' (too few to judge)' : ''}  replicas ${row.replicas.join(',')}`);
+      for (const line of renderLiveRanking(ranking, settings.live.probationPoints)) this.say(line);
       return ranking;
     }
     if (flags.source === 'mlflow') {
