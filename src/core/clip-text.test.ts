@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clip, listNames, singleLine } from './clip-text.js';
+import { clip, firstCodePoints, listNames, singleLine } from './clip-text.js';
 
 describe('core > clip-text', () => {
   it('keeps short text, cuts long text to the limit with an ellipsis, and never halves a surrogate pair', () => {
@@ -22,5 +22,12 @@ describe('core > clip-text', () => {
     expect(singleLine('a\r\nb\tc')).toBe('a b c');
     expect(singleLine('\u001B[31mred\u001B[0m \u009B2J ok')).toBe(' [31mred [0m  2J ok');
     expect(singleLine('déjà vu 😀')).toBe('déjà vu 😀');
+  });
+
+  it('firstCodePoints counts characters as a JSON schema does, an emoji as one, and keeps text within the count whole', () => {
+    expect(firstCodePoints('😀'.repeat(256), 256)).toBe('😀'.repeat(256));
+    expect(firstCodePoints('😀'.repeat(257), 256)).toBe('😀'.repeat(256));
+    expect(firstCodePoints('abc', 2)).toBe('ab');
+    expect(firstCodePoints('', 2)).toBe('');
   });
 });

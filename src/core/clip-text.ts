@@ -12,6 +12,20 @@ export function clip(text: string, max = QUOTED_CHARS): string {
   return `${text.slice(0, end)}...`;
 }
 
+/**
+ * The first `max` code points of `text`, whole when it has no more: the unit a JSON schema's maxLength counts, so a
+ * value a schema bounded at `max` comes through as it was sent (an emoji is two UTF-16 units, one character).
+ */
+export function firstCodePoints(text: string, max: number): string {
+  let end = 0;
+  let points = 0;
+  for (const char of text) {
+    if (points++ === max) return text.slice(0, end);
+    end += char.length;
+  }
+  return text;
+}
+
 export const LISTED_NAMES = 10;
 
 /** The first few names of a list, each clipped, so an error about a file of 10,000 columns stays a short message. */

@@ -10,11 +10,25 @@ import { startInferenceService, type InferenceService } from '../../src/core/ser
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { addLoadableRun } from '../../src/core/workflows/loadable-run.fixture.js';
+import { MAX_REQUEST_ID } from '../../src/core/serve/schemas/kserve.js';
 import { promote } from '../../src/core/workflows/promote.js';
 import { postJson, readJsonResponse } from './serve-fixtures.js';
 
 const TIMES = ['2024-01-01 00:00:00', '2024-01-01 00:02:00', '2024-01-01 00:04:00'];
 const DOWN = [1.5, 2.5, 3.5];
+
+const httpInputs = (): object[] => [
+  { name: 'timestamp', datatype: 'BYTES', shape: [3], data: TIMES },
+  { name: 'down', datatype: 'FP64', shape: [3], data: DOWN },
+];
+const grpcInputs = (): object[] => [
+  { name: 'timestamp', datatype: 'BYTES', shape: [3], contents: { bytes_contents: TIMES.map((time) => Buffer.from(time)) } },
+  { name: 'down', datatype: 'FP64', shape: [3], contents: { fp64_contents: DOWN } },
+];
+
+function modelInfer(client: grpc.Client, request: object): Promise<unknown> {
+  return new Promise((resolve, reject) => (client as unknown as { ModelInfer: (r: object, cb: (e: grpc.ServiceError | null, v: unknown) => void) => void }).ModelInfer(request, (error, value) => (error ? reject(error) : resolve(value))));
+}
 
 describe('serve > every protocol records its predictions alike', () => {
   let root: string;
@@ -30,6 +44,14 @@ describe('serve > every protocol records its predictions alike', () => {
     await addLoadableRun(store, settings, fakeRun('good', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2025-01-01T00:00:00.000Z'));
     await promote({ runId: 'good', source: 'manual', actor: 'ana', reason: 'baseline' }, settings, { store });
   });
+  /** Every record in the inference-logs bucket. */
+  async function loggedRecords(): Promise<Array<{ run_id: string; req_id: string; metrics: { rows_predicted: number } }>> {
+    const keys = (await store.list(settings.store.buckets.inferenceLogs)).map((object) => object.key);
+    return (await Promise.all(keys.map(async (key) => (await store.get(settings.store.buckets.inferenceLogs, key)).toString())))
+      .flatMap((body) => body.split('\n').filter(Boolean))
+      .map((line) => JSON.parse(line));
+  }
+
   afterEach(async () => {
     await service?.close();
     service = undefined;
@@ -41,23 +63,12 @@ describe('serve > every protocol records its predictions alike', () => {
     expect((await postJson(`${service.url}/predict`, { data: { time: TIMES, down: DOWN } })).status).toBe(200);
     const oip = await postJson(`${service.url}/v2/models/flts/infer`, {
       id: 'oip-http-1',
-      inputs: [
-        { name: 'timestamp', datatype: 'BYTES', shape: [3], data: TIMES },
-        { name: 'down', datatype: 'FP64', shape: [3], data: DOWN },
-      ],
+      inputs: httpInputs(),
     });
     expect(oip.status).toBe(200);
     const client = createInferenceClient(`127.0.0.1:${service.grpc!.port}`);
     try {
-      const request = {
-        model_name: 'flts',
-        id: 'oip-grpc-1',
-        inputs: [
-          { name: 'timestamp', datatype: 'BYTES', shape: [3], contents: { bytes_contents: TIMES.map((time) => Buffer.from(time)) } },
-          { name: 'down', datatype: 'FP64', shape: [3], contents: { fp64_contents: DOWN } },
-        ],
-      };
-      await new Promise((resolve, reject) => (client as unknown as { ModelInfer: (r: object, cb: (e: grpc.ServiceError | null, v: unknown) => void) => void }).ModelInfer(request, (error, value) => (error ? reject(error) : resolve(value))));
+      await modelInfer(client, { model_name: 'flts', id: 'oip-grpc-1', inputs: grpcInputs() });
     } finally {
       client.close();
     }
@@ -66,13 +77,27 @@ describe('serve > every protocol records its predictions alike', () => {
     expect(stats.json).toMatchObject({ completed: 3 });
     await service.close();
     service = undefined;
-    const keys = (await store.list(settings.store.buckets.inferenceLogs)).map((object) => object.key);
-    const records = (await Promise.all(keys.map(async (key) => (await store.get(settings.store.buckets.inferenceLogs, key)).toString())))
-      .flatMap((body) => body.split('\n').filter(Boolean))
-      .map((line) => JSON.parse(line) as { run_id: string; req_id: string; metrics: { rows_predicted: number } });
+    const records = await loggedRecords();
     expect(records).toHaveLength(3);
     expect(records.every((record) => record.run_id === 'good' && record.metrics.rows_predicted > 0)).toBe(true);
     // The Open Inference Protocol's request id is the record's, as /predict's own id is.
     expect(records.map((record) => record.req_id)).toEqual(expect.arrayContaining(['oip-http-1', 'oip-grpc-1']));
+  });
+
+  it('logs an Open Inference Protocol id of the most characters a request may carry as it was sent', async () => {
+    service = await startInferenceService(settings, { store });
+    // 256 characters: 256 UTF-16 units over HTTP, 512 over gRPC (an emoji is two), both within MAX_REQUEST_ID.
+    const httpId = `h${'i'.repeat(MAX_REQUEST_ID - 1)}`;
+    const grpcId = '😀'.repeat(MAX_REQUEST_ID);
+    expect((await postJson(`${service.url}/v2/models/flts/infer`, { id: httpId, inputs: httpInputs() })).json.id).toBe(httpId);
+    const client = createInferenceClient(`127.0.0.1:${service.grpc!.port}`);
+    try {
+      expect(((await modelInfer(client, { model_name: 'flts', id: grpcId, inputs: grpcInputs() })) as { id: string }).id).toBe(grpcId);
+    } finally {
+      client.close();
+    }
+    await service.close();
+    service = undefined;
+    expect((await loggedRecords()).map((record) => record.req_id).sort()).toEqual([httpId, grpcId].sort());
   });
 });

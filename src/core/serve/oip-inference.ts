@@ -1,4 +1,4 @@
-import { clip } from '../clip-text.js';
+import { clip, firstCodePoints } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { nextTurn, turnSpent } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
@@ -12,6 +12,7 @@ import { requestedRows, runPrediction, type PredictionResult } from './run-predi
 import type { ServedModel } from './served-model.js';
 import type { ServeMetrics } from './serve-metrics.js';
 import { inputsToColumns, type OipInput, type OipOutput } from './oip-tensors.js';
+import { MAX_REQUEST_ID } from './schemas/kserve.js';
 
 /** What both Open Inference Protocol transports (HTTP and gRPC) need from the server. */
 export interface OipContext {
@@ -210,8 +211,9 @@ export async function runOipInference(context: OipContext, modelName: string, re
       assertServedVersion(modelName, request.modelVersion, result.run.runId);
       const identifier = optionalString(request.parameters, 'identifier') ?? context.identifier ?? '';
       if (turnSpent()) await nextTurn();
-      // A client's id names its record too, cut to a length a log line can carry.
-      await context.recorder.record({ identifier, input, result, requestId: request.id?.slice(0, 128) });
+      // A client's id names its record too, as it was sent: both transports refuse one over MAX_REQUEST_ID characters,
+      // and the cut only keeps a caller that skipped them from writing an unbounded log line.
+      await context.recorder.record({ identifier, input, result, requestId: request.id === undefined ? undefined : firstCodePoints(request.id, MAX_REQUEST_ID) });
       // A long forecast's outputs are built and encoded in turns of their own (`turnSpent`).
       if (turnSpent()) await nextTurn();
       const answer = inferResponse(context, request, result);
