@@ -113,12 +113,13 @@ launch() { # name log command...
   echo $! >"$STATE/$name.pid"
 }
 
-# ---------------------------------------------------------------- kafka
-# JIT with the client compiler only: a broker start is mostly class loading and compiling, and the server
-# compiler's threads compete with the tests for a loaded machine's cores. A start took 15-24 s on two shared cores,
-# 10-15 s without them; a test broker's load never needs the server compiler's code.
-KAFKA_JIT=(-XX:TieredStopAtLevel=1)
+# JIT with the client compiler only, for every server here: a start is mostly class loading and compiling, and the
+# server compiler's threads compete with the tests for a loaded machine's cores. A broker start took 15-24 s on two
+# shared cores, 10-15 s without them; an S3Proxy start (to answering) 4.5-5.2 s, 2.2-3.1 s without them. A test
+# server's load never needs the server compiler's code.
+SERVER_JIT=(-XX:TieredStopAtLevel=1)
 
+# ---------------------------------------------------------------- kafka
 # What every test broker's server.properties ends with: one node, one partition, flts creating its topics itself.
 kafka_common_properties() { # dir
   local dir="$1"
@@ -182,7 +183,7 @@ EOF
   # A test's own broker may override settings for one start (the last value of a key wins).
   [ -z "${FLTS_INFRA_KAFKA_PROPERTIES:-}" ] || printf '%s\n' "$FLTS_INFRA_KAFKA_PROPERTIES" >>"$dir/server.properties"
   write_kafka_log4j "$dir"
-  local java_opts=(-Xms128m -Xmx512m -XX:+UseSerialGC "${KAFKA_JIT[@]}" -Djava.awt.headless=true "-Dlog4j.configuration=file:$dir/log4j.properties")
+  local java_opts=(-Xms128m -Xmx512m -XX:+UseSerialGC "${SERVER_JIT[@]}" -Djava.awt.headless=true "-Dlog4j.configuration=file:$dir/log4j.properties")
   format_kafka_storage "$dir" "Kafka storage" "${java_opts[@]}"
   launch kafka "$dir/server.log" java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties"
   log "kafka starting on 127.0.0.1:$KAFKA_PORT (pid $(pid_of kafka))"
@@ -233,7 +234,7 @@ allow.everyone.if.no.acl.found=false
 $(kafka_common_properties "$dir")
 EOF
   write_kafka_log4j "$dir"
-  local java_opts=(-Xms128m -Xmx384m -XX:+UseSerialGC "${KAFKA_JIT[@]}" -Djava.awt.headless=true "-Dlog4j.configuration=file:$dir/log4j.properties")
+  local java_opts=(-Xms128m -Xmx384m -XX:+UseSerialGC "${SERVER_JIT[@]}" -Djava.awt.headless=true "-Dlog4j.configuration=file:$dir/log4j.properties")
   # KRaft keeps SCRAM credentials in the metadata log: formatting with them makes the users exist from the start.
   local scram_users=(--add-scram "SCRAM-SHA-256=[name=flts,password=$password]" --add-scram "SCRAM-SHA-512=[name=flts,password=$password]" --add-scram "SCRAM-SHA-256=[name=flts-acl,password=$acl_password]")
   format_kafka_storage "$dir" "the kafka-secure storage" "${java_opts[@]}" -- "${scram_users[@]}"
@@ -282,7 +283,7 @@ EOF
   <logger name="org.gaul.s3proxy" level="INFO"/>
 </configuration>
 EOF
-  launch s3 "$dir/server.log" java -Xms64m -Xmx512m -XX:+UseSerialGC "-Dlogback.configurationFile=$dir/logback.xml" \
+  launch s3 "$dir/server.log" java -Xms64m -Xmx512m -XX:+UseSerialGC "${SERVER_JIT[@]}" "-Dlogback.configurationFile=$dir/logback.xml" \
     -cp "$S3PROXY_LIBS/*" org.gaul.s3proxy.Main --properties "$dir/s3proxy.conf"
   log "s3proxy starting on 127.0.0.1:$S3_PORT (pid $(pid_of s3))"
 }

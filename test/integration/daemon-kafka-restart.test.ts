@@ -19,7 +19,7 @@ if (skipReason) {
       kafka = await startPrivateKafka();
       // Enough work that the LSTM is still training once Kafka is back (the test checks it): the tfjs-layers engine
       // is several times slower than the fused one: 250 epochs of this slice are about 60 s at load 15 (400 took 98 s),
-      // where a broker's stop and start took 37 s, and that start is faster now (infra.sh's KAFKA_JIT).
+      // where a broker's stop and start took 37 s, and that start is faster now (infra.sh's SERVER_JIT).
       // The replica re-reads the promotion pointer as it does by default: its group, rejoining after the restart from
       // the latest offset, can come back after `model-selected` was published (Kafka-driven reloads have their own tests).
       // A consumer back from the outage rejoins under a new member id, and its group waits for the old one's session to
