@@ -31,15 +31,18 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
 
   it('answers a port in use and an unresolvable host with FLTS_SERVE_LISTEN_FAILED, exit 2', async () => {
     const home = path.join(dir, 'serve-home');
-    const inUse = await runCli(['serve', '--port', String(busyPort), '--home', home, '--json', '--log-level', 'silent']);
+    // Independent refusals: run at once, their start-ups overlap.
+    const [inUse, noHost, longHost] = await Promise.all([
+      runCli(['serve', '--port', String(busyPort), '--home', home, '--json', '--log-level', 'silent']),
+      runCli(['serve', '--port', '0', '--host', 'no-such-host.invalid', '--home', home, '--json', '--log-level', 'silent']),
+      // Past 255 characters getaddrinfo answers EINVAL rather than ENOTFOUND; it was FLTS_INTERNAL, exit 1.
+      runCli(['serve', '--port', '0', '--host', 'h'.repeat(300), '--home', home, '--json', '--log-level', 'silent']),
+    ]);
     expect(inUse.json?.error).toMatchObject({ code: 'FLTS_SERVE_LISTEN_FAILED' });
     expect(inUse.json.error.message).toMatch(/already in use/);
     expect(inUse.exitCode).toBe(2);
-    const noHost = await runCli(['serve', '--port', '0', '--host', 'no-such-host.invalid', '--home', home, '--json', '--log-level', 'silent']);
     expect(noHost.json?.error).toMatchObject({ code: 'FLTS_SERVE_LISTEN_FAILED' });
     expect(noHost.exitCode).toBe(2);
-    // Past 255 characters getaddrinfo answers EINVAL rather than ENOTFOUND; it was FLTS_INTERNAL, exit 1.
-    const longHost = await runCli(['serve', '--port', '0', '--host', 'h'.repeat(300), '--home', home, '--json', '--log-level', 'silent']);
     expect(longHost.json?.error).toMatchObject({ code: 'FLTS_SERVE_LISTEN_FAILED', details: { errno: 'EINVAL' } });
     expect(longHost.exitCode).toBe(2);
   });
@@ -58,13 +61,16 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
 
   it('names a refused flag as it was typed, and refuses an identifier that is not a plain name', async () => {
     const home = path.join(dir, 'flag-home');
-    const model = await runCli(['train', '--model', 'LSTMM', '--home', home, '--json']);
+    const identifiers = ['a/b', '../x'];
+    const [model, ...scoped] = await Promise.all([
+      runCli(['train', '--model', 'LSTMM', '--home', home, '--json']),
+      ...identifiers.map((identifier) => runCli(['promote', '--history', '--identifier', identifier, '--home', home, '--json'])),
+    ]);
     expect(model.json?.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { flag: 'model', setting: 'training.models' } });
     expect(model.json.error.message).toMatch(/^--model \(setting training\.models\) = "LSTMM" is not valid/);
     expect(model.exitCode).toBe(2);
-    for (const identifier of ['a/b', '../x']) {
-      const scoped = await runCli(['promote', '--history', '--identifier', identifier, '--home', home, '--json']);
-      expect(scoped.json?.error, identifier).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { flag: 'identifier' } });
+    for (const [i, identifier] of identifiers.entries()) {
+      expect(scoped[i].json?.error, identifier).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { flag: 'identifier' } });
     }
   });
 
@@ -80,8 +86,9 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
       { args: ['bench', '--target', huge], code: 'FLTS_USAGE_INVALID_FLAG' },
       { args: ['replay-offsets', '--group', 'g', '--all-topics', '--to-datetime', huge], code: 'FLTS_USAGE_INVALID_FLAG' },
     ];
-    for (const { args, code } of cases) {
-      const run = await runCli([...args, '--home', home, '--json']);
+    const runs = await Promise.all(cases.map(({ args }) => runCli([...args, '--home', home, '--json'])));
+    for (const [i, { args, code }] of cases.entries()) {
+      const run = runs[i];
       const label = `${args[0].slice(0, 20)} ${args[1]?.slice(0, 20) ?? ''}`;
       expect(run.json?.error, label).toMatchObject({ code });
       expect(run.exitCode, label).toBe(2);
@@ -112,9 +119,11 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
   it('refuses a named pipe as training data or config file at once instead of waiting for a writer', async () => {
     const pipe = path.join(dir, 'pipe.csv');
     await promisify(execFile)('mkfifo', [pipe]);
-    const asData = await runCli(['preprocess', '--train', pipe, '--home', path.join(dir, 'pipe-home'), '--json'], { env: data, timeoutMs: 60_000 });
+    const [asData, asConfig] = await Promise.all([
+      runCli(['preprocess', '--train', pipe, '--home', path.join(dir, 'pipe-home'), '--json'], { env: data, timeoutMs: 60_000 }),
+      runCli(['config', 'show', '--config', pipe, '--json'], { timeoutMs: 60_000 }),
+    ]);
     expect(asData.json?.error).toMatchObject({ code: 'FLTS_DATA_NOT_A_FILE' });
-    const asConfig = await runCli(['config', 'show', '--config', pipe, '--json'], { timeoutMs: 60_000 });
     expect(asConfig.json?.error).toMatchObject({ code: 'FLTS_CONFIG_FILE_UNREADABLE' });
     expect(asConfig.json.error.message).toMatch(/not a regular file/);
   });
@@ -122,8 +131,10 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
   it('refuses a named pipe, /dev/zero and a directory as a replay plan (--from-file) at once instead of waiting or reading for ever', async () => {
     const pipe = path.join(dir, 'plan.csv');
     await promisify(execFile)('mkfifo', [pipe]);
-    for (const plan of [pipe, ...(existsSync('/dev/zero') ? ['/dev/zero'] : []), dir]) {
-      const run = await runCli(['replay-offsets', '--group', 'g', '--from-file', plan, '--json'], { timeoutMs: 60_000 });
+    const plans = [pipe, ...(existsSync('/dev/zero') ? ['/dev/zero'] : []), dir];
+    const runs = await Promise.all(plans.map((plan) => runCli(['replay-offsets', '--group', 'g', '--from-file', plan, '--json'], { timeoutMs: 60_000 })));
+    for (const [i, plan] of plans.entries()) {
+      const run = runs[i];
       expect(run.json?.error, plan).toMatchObject({ code: 'FLTS_OFFSETS_PLAN_INVALID' });
       expect(run.json.error.message, plan).toMatch(/not a regular file|is a directory/);
       expect(run.exitCode, plan).toBe(3);
@@ -140,17 +151,19 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
 
   it("refuses --model '' and --learning-rate 0 as usage errors instead of training nothing", async () => {
     const home = path.join(dir, 'train-home');
-    for (const args of [['--model', ''], ['--learning-rate', '0']]) {
-      const run = await runCli(['train', ...args, '--home', home, '--json'], { env: data });
+    const runs = await Promise.all([['--model', ''], ['--learning-rate', '0']].map((args) => runCli(['train', ...args, '--home', home, '--json'], { env: data })));
+    for (const run of runs) {
       expect(run.json?.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE' });
       expect(run.exitCode).toBe(2);
     }
   });
 
   it('keeps the store in the default home, not the working directory, for FLTS_HOME="" and --home ""', async () => {
-    for (const [args, env] of [[['--home', ''], {}], [[], { FLTS_HOME: '' }]] as const) {
-      const cwd = await mkdtemp(path.join(dir, 'empty-home-'));
-      const run = await runCli(['preprocess', ...args, '--json', '--log-level', 'silent'], { cwd, env: { ...data, ...env } });
+    const cases = [[['--home', ''], {}], [[], { FLTS_HOME: '' }]] as const;
+    const cwds = await Promise.all(cases.map(() => mkdtemp(path.join(dir, 'empty-home-'))));
+    const runs = await Promise.all(cases.map(([args, env], i) => runCli(['preprocess', ...args, '--json', '--log-level', 'silent'], { cwd: cwds[i], env: { ...data, ...env } })));
+    for (const [i, run] of runs.entries()) {
+      const cwd = cwds[i];
       expect(run.exitCode).toBe(0);
       expect(existsSync(path.join(cwd, 'store'))).toBe(false);
       expect(existsSync(path.join(cwd, '.flts', 'store'))).toBe(true);
@@ -160,8 +173,10 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
   it('refuses FLTS_INTERVAL_LEVELS outside (0, 1) and a repeated target before training, recording no run', async () => {
     const home = path.join(dir, 'levels-home');
     expect((await runCli(['preprocess', '--home', home, '--json', '--log-level', 'silent'], { env: data })).exitCode).toBe(0);
-    for (const [env, name] of [[{ FLTS_INTERVAL_LEVELS: '1.5' }, 'FLTS_INTERVAL_LEVELS (setting eval.intervalLevels)'], [{ TARGETS: 'down,down' }, 'TARGETS (setting training.targets)']] as const) {
-      const run = await runCli(['train', '--model', 'NAIVE', '--home', home, '--json'], { env: { ...data, ...env } });
+    const cases = [[{ FLTS_INTERVAL_LEVELS: '1.5' }, 'FLTS_INTERVAL_LEVELS (setting eval.intervalLevels)'], [{ TARGETS: 'down,down' }, 'TARGETS (setting training.targets)']] as const;
+    const runs = await Promise.all(cases.map(([env]) => runCli(['train', '--model', 'NAIVE', '--home', home, '--json'], { env: { ...data, ...env } })));
+    for (const [i, [, name]] of cases.entries()) {
+      const run = runs[i];
       expect(run.json?.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE' });
       expect(run.json.error.message).toContain(name);
       expect(run.exitCode).toBe(2);
