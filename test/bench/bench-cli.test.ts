@@ -104,18 +104,23 @@ describe.skipIf(!hasData)('commands > bench', () => {
   }, 130_000);
 
   it('refuses oip-grpc against --target without the gRPC address, and unknown protocols', async () => {
-    const missing = await runCli(['bench', '--home', home, '--target', 'http://127.0.0.1:9', '--protocol', 'oip-grpc', ...SHORT, '--json'], { env });
+    // Flags for the replicas bench starts would be silently ignored against a running service.
+    const ignoredFlags = [['--compare', 'FLTS_LIVE_SCORING=false,true'], ['--engine', 'onnx,wasm'], ['--run', 'r1']];
+    // Independent refusals: run at once, their start-ups overlap.
+    const [missing, unknown, notUrl, ...ignoredRuns] = await Promise.all([
+      runCli(['bench', '--home', home, '--target', 'http://127.0.0.1:9', '--protocol', 'oip-grpc', ...SHORT, '--json'], { env }),
+      runCli(['bench', '--home', home, '--protocol', 'http,smtp', ...SHORT, '--json'], { env }),
+      // Refused at once: a timeout shorter than the minute of readiness retries an unusable target used to get.
+      runCli(['bench', '--home', home, '--target', 'notaurl', ...SHORT, '--json'], { env, timeoutMs: 20_000 }),
+      ...ignoredFlags.map((flag) => runCli(['bench', '--home', home, '--target', 'http://127.0.0.1:9', ...flag, ...SHORT, '--json'], { env, timeoutMs: 20_000 })),
+    ]);
     expect(missing.exitCode).not.toBe(0);
     expect(missing.json.error.message).toMatch(/--grpc-target/);
-    const unknown = await runCli(['bench', '--home', home, '--protocol', 'http,smtp', ...SHORT, '--json'], { env });
     expect(unknown.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG' });
-    // Refused at once: a timeout shorter than the minute of readiness retries an unusable target used to get.
-    const notUrl = await runCli(['bench', '--home', home, '--target', 'notaurl', ...SHORT, '--json'], { env, timeoutMs: 20_000 });
     expect(notUrl.json?.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'target', value: 'notaurl' } });
     expect(notUrl.exitCode).toBe(2);
-    // Flags for the replicas bench starts would be silently ignored against a running service.
-    for (const flag of [['--compare', 'FLTS_LIVE_SCORING=false,true'], ['--engine', 'onnx,wasm'], ['--run', 'r1']]) {
-      const ignored = await runCli(['bench', '--home', home, '--target', 'http://127.0.0.1:9', ...flag, ...SHORT, '--json'], { env, timeoutMs: 20_000 });
+    for (const [i, flag] of ignoredFlags.entries()) {
+      const ignored = ignoredRuns[i];
       expect(ignored.json?.error, flag[0]).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG' });
       expect(ignored.json.error.message).toContain('--target');
       expect(ignored.exitCode).toBe(2);
