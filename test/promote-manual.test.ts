@@ -220,17 +220,20 @@ describe('cli > screens > promote-manual-screen', () => {
 describe('cli > promote-manual (non-interactive)', () => {
   it('promotes directly without a terminal, and refuses without --run and --reason', async () => {
     const env = { FLTS_HOME: home, FLTS_OPERATOR: 'ci-bot' };
-    const missing = await runCli(['promote-manual', '--run', 'runC', '--json'], { env });
+    // Refusals write nothing, so they run at once: their process start-ups overlap.
+    const [missing, noReason, refused, forced] = await Promise.all([
+      runCli(['promote-manual', '--run', 'runC', '--json'], { env }),
+      runCli(['promote-manual', '--yes', '--run', 'runC'], { env }),
+      runCli(['promote-manual', '--yes', '--run', 'runF', '--reason', 'try', '--json'], { env }),
+      runCli(['promote-manual', '--yes', '--run', 'runF', '--reason', 'try', '--force', '--json'], { env }),
+    ]);
     expect(missing.exitCode).toBe(2);
     expect(missing.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: expect.stringMatching(/^With --json, so there is no screen/) });
-    const noReason = await runCli(['promote-manual', '--yes', '--run', 'runC'], { env });
     expect(noReason.exitCode).toBe(2);
     expect(noReason.stderr).toContain('With --yes, so there is no screen to pick on: pass --run <run_id> and --reason');
 
-    const refused = await runCli(['promote-manual', '--yes', '--run', 'runF', '--reason', 'try', '--json'], { env });
     expect(refused.exitCode).toBe(5);
     expect(refused.json.error.code).toBe('FLTS_RUN_NOT_SUCCESSFUL');
-    const forced = await runCli(['promote-manual', '--yes', '--run', 'runF', '--reason', 'try', '--force', '--json'], { env });
     expect(forced.exitCode).toBe(5);
     expect(forced.json.error.code).toBe('FLTS_RUN_NOT_SUCCESSFUL');
 
@@ -306,8 +309,10 @@ describe('cli > promote (flags, history)', () => {
   it('refuses --config-hash beside --run or --rollback, and --min-improvement beside --rollback, instead of ignoring them', async () => {
     const env = { FLTS_HOME: home };
     const other = 'd'.repeat(64);
-    for (const args of [['--run', 'runC', '--config-hash', other], ['--rollback', '--config-hash', other], ['--history', '--config-hash', other], ['--rollback', '--min-improvement', '90']]) {
-      const refused = await runCli(['promote', ...args, '--json'], { env });
+    const cases = [['--run', 'runC', '--config-hash', other], ['--rollback', '--config-hash', other], ['--history', '--config-hash', other], ['--rollback', '--min-improvement', '90']];
+    const runs = await Promise.all(cases.map((args) => runCli(['promote', ...args, '--json'], { env })));
+    for (const [i, args] of cases.entries()) {
+      const refused = runs[i];
       expect({ args, exitCode: refused.exitCode, code: refused.json?.error?.code }).toEqual({ args, exitCode: 2, code: 'FLTS_USAGE_INVALID_FLAG' });
     }
     expect((await listPromotionHistory(store, settings)).map((r) => r.run_id)).toEqual(['runA']);
