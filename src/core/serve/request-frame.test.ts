@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FltsError } from '../errors.js';
-import { parseActuals, parseRequestSeries, parseRequestSeriesInTurns } from './request-frame.js';
+import { parseActuals, parseRequestSeriesInTurns } from './request-frame.js';
 import { countTurns } from '../loop-turns.fixture.js';
 
 function nested(depth: number): unknown {
@@ -9,9 +9,9 @@ function nested(depth: number): unknown {
   return value;
 }
 
-function invalidMessage(run: () => unknown): string {
+async function invalidMessage(run: () => Promise<unknown>): Promise<string> {
   try {
-    run();
+    await run();
   } catch (error) {
     expect(error).toBeInstanceOf(FltsError);
     expect((error as FltsError).code).toBe('FLTS_REQUEST_INVALID');
@@ -20,33 +20,33 @@ function invalidMessage(run: () => unknown): string {
   throw new Error('expected FLTS_REQUEST_INVALID');
 }
 
-describe('core > serve > request frame', () => {
-  it('names a timestamp nested 10,000 arrays deep without overflowing the stack', () => {
-    const message = invalidMessage(() => parseRequestSeries({ ts: [nested(10_000), '2018-01-01 00:02:00'], x: [1, 2] }, ['x'], 1));
+describe('core > serve > request frame', async () => {
+  it('names a timestamp nested 10,000 arrays deep without overflowing the stack', async () => {
+    const message = await invalidMessage(() => parseRequestSeriesInTurns({ ts: [nested(10_000), '2018-01-01 00:02:00'], x: [1, 2] }, ['x'], 1));
     expect(message).toMatch(/invalid timestamp at row 0: an array of 1/);
   });
 
-  it('refuses epoch numbers past every unit, duplicated or not, with a 400', () => {
-    expect(invalidMessage(() => parseRequestSeries({ ts: [1e19, 1e19 + 1e6], x: [1, 2] }, ['x'], 1))).toMatch(/invalid timestamp at row 0: 10000000000000000000, a number too large/);
-    expect(invalidMessage(() => parseRequestSeries({ ts: [9e19, 9e19], x: [1, 2] }, ['x'], 1))).toMatch(/invalid timestamp/);
+  it('refuses epoch numbers past every unit, duplicated or not, with a 400', async () => {
+    expect(await invalidMessage(() => parseRequestSeriesInTurns({ ts: [1e19, 1e19 + 1e6], x: [1, 2] }, ['x'], 1))).toMatch(/invalid timestamp at row 0: 10000000000000000000, a number too large/);
+    expect(await invalidMessage(() => parseRequestSeriesInTurns({ ts: [9e19, 9e19], x: [1, 2] }, ['x'], 1))).toMatch(/invalid timestamp/);
   });
 
-  it('reads epoch seconds as the times they are, and refuses a number too small to tell its unit', () => {
+  it('reads epoch seconds as the times they are, and refuses a number too small to tell its unit', async () => {
     // Before, 1519785240 (seconds) was read as milliseconds: 1970-01-18T14:09:45.240.
-    const seconds = parseRequestSeries({ ts: [1_519_785_240, 1_519_785_360], x: [1, 2] }, ['x'], 1);
+    const seconds = await parseRequestSeriesInTurns({ ts: [1_519_785_240, 1_519_785_360], x: [1, 2] }, ['x'], 1);
     expect(Array.from(seconds.frame.time)).toEqual([Date.UTC(2018, 1, 28, 2, 34), Date.UTC(2018, 1, 28, 2, 36)]);
     expect(seconds.cadenceMs).toBe(120_000);
-    const message = invalidMessage(() => parseRequestSeries({ ts: [0, 60], x: [1, 2] }, ['x'], 1));
+    const message = await invalidMessage(() => parseRequestSeriesInTurns({ ts: [0, 60], x: [1, 2] }, ['x'], 1));
     expect(message).toMatch(/invalid timestamp at row 0: 0, a number too small to tell its unit .*send ISO 8601 text, or an epoch number of at least 100000000/);
   });
 
-  it('describes the steps of the rows the model reads: a gap in the window, none in older rows', () => {
+  it('describes the steps of the rows the model reads: a gap in the window, none in older rows', async () => {
     const minutes = (list: number[]) => list.map((minute) => new Date(Date.UTC(2018, 1, 28, 0, minute)).toISOString());
     const data = (list: number[]) => ({ ts: minutes(list), x: list.map(() => 1) });
-    expect(parseRequestSeries(data([0, 2, 4, 6, 8]), ['x'], 3).timeSteps).toEqual({ step_ms: 120_000, gaps: 0, short_steps: 0, largest_gap: null });
+    expect((await parseRequestSeriesInTurns(data([0, 2, 4, 6, 8]), ['x'], 3)).timeSteps).toEqual({ step_ms: 120_000, gaps: 0, short_steps: 0, largest_gap: null });
     // The gap (2 -> 20) is before the last three rows, which the model reads.
-    expect(parseRequestSeries(data([0, 2, 20, 22, 24, 26]), ['x'], 3).timeSteps.gaps).toBe(0);
-    expect(parseRequestSeries(data([0, 2, 4, 6, 16, 18]), ['x'], 3).timeSteps).toEqual({
+    expect((await parseRequestSeriesInTurns(data([0, 2, 20, 22, 24, 26]), ['x'], 3)).timeSteps.gaps).toBe(0);
+    expect((await parseRequestSeriesInTurns(data([0, 2, 4, 6, 16, 18]), ['x'], 3)).timeSteps).toEqual({
       step_ms: 120_000,
       gaps: 1,
       short_steps: 0,
@@ -54,17 +54,17 @@ describe('core > serve > request frame', () => {
     });
   });
 
-  it('keeps the message short when 100,000 columns are wrong', () => {
+  it('keeps the message short when 100,000 columns are wrong', async () => {
     const data: Record<string, unknown> = { ts: ['2018-01-01 00:00:00', '2018-01-01 00:02:00'] };
     for (let i = 0; i < 100_000; i++) data[`unknown_column_${i}`] = 'x';
-    const message = invalidMessage(() => parseRequestSeries(data, ['x'], 1));
+    const message = await invalidMessage(() => parseRequestSeriesInTurns(data, ['x'], 1));
     expect(message.length).toBeLessThan(600);
     expect(message).toMatch(/and 99990 more/);
   });
 
-  it('reads only own columns: index_col "constructor" is not a column', () => {
-    expect(invalidMessage(() => parseRequestSeries({ ts: ['2018-01-01 00:00:00', '2018-01-01 00:02:00'], x: [1, 2] }, ['x'], 1, 'constructor'))).toMatch(/index_col 'constructor' is not a column/);
-    expect(invalidMessage(() => parseRequestSeries({ ts: ['2018-01-01 00:00:00', '2018-01-01 00:02:00'], x: [1, 2] }, ['toString'], 1))).toMatch(/Missing required feature columns: toString/);
+  it('reads only own columns: index_col "constructor" is not a column', async () => {
+    expect(await invalidMessage(() => parseRequestSeriesInTurns({ ts: ['2018-01-01 00:00:00', '2018-01-01 00:02:00'], x: [1, 2] }, ['x'], 1, 'constructor'))).toMatch(/index_col 'constructor' is not a column/);
+    expect(await invalidMessage(() => parseRequestSeriesInTurns({ ts: ['2018-01-01 00:00:00', '2018-01-01 00:02:00'], x: [1, 2] }, ['toString'], 1))).toMatch(/Missing required feature columns: toString/);
   });
 });
 
@@ -78,7 +78,12 @@ describe('core > serve > request-frame > a long request over event-loop turns', 
   it('parses the rows of /predict and infer over turns, to the series and problems of one pass', async () => {
     const ts = Array.from({ length: 10_000 }, (_, i) => new Date(Date.UTC(2024, 0, 10) + (i + (i > 9000 ? 3 : 0)) * 60_000).toISOString().slice(0, 19).replace('T', ' '));
     const x = ts.map((_, i) => i / 3);
-    const once = parseRequestSeries({ ts, x }, ['x'], 4);
+    // A clock that stands still: no look at the turn finds it spent, so the rows are parsed in one pass.
+    const stopped = vi.spyOn(performance, 'now').mockReturnValue(0);
+    const once = await parseRequestSeriesInTurns({ ts, x }, ['x'], 4);
+    stopped.mockRestore();
+    // The slice opened on the stopped clock closes at the next turn's check phase.
+    await new Promise((resolve) => setImmediate(resolve));
     // Each reading of the clock 20 ms on: every look at the turn (10 ms) finds it spent, whatever the machine's speed.
     let clock = 0;
     vi.spyOn(performance, 'now').mockImplementation(() => (clock += 20));

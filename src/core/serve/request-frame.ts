@@ -2,7 +2,7 @@ import type { TimeFrame } from '../data/time-frame.js';
 import { clip, LISTED_NAMES, listNames } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { describeTimeSteps, type TimeSteps } from '../data/time-steps.js';
-import { assertStrictlyIncreasing, detectCadence, formatTimestamp, parseTimeColumn, timeColumnReader, type TimeColumnProblem } from '../data/timestamps.js';
+import { assertStrictlyIncreasing, detectCadence, formatTimestamp, timeColumnReader, type TimeColumnProblem } from '../data/timestamps.js';
 import { nextTurn, rowsInTurns, turnSpent } from '../loop-turns.js';
 
 const TIMESTAMP_CANDIDATES = ['ts', 'timestamp', 'time', 'date'];
@@ -77,18 +77,10 @@ function timestampProblem(timestampColumn: string, problem: TimeColumnProblem): 
   return invalid(`Column '${column}' contains an invalid timestamp at row ${problem.index}: ${describe(problem.value)}, ${problem.reason}.`, { column, row: problem.index });
 }
 
-/** The column-oriented `data` object checked for shape and its timestamps parsed. */
-function readColumnTable(data: unknown, indexCol: string | undefined): ColumnTable {
-  const shape = readColumnShape(data, indexCol);
-  const { time, problem } = parseTimeColumn(shape.columns[shape.timestampColumn] as unknown[]);
-  if (problem) throw timestampProblem(shape.timestampColumn, problem);
-  return { ...shape, time };
-}
-
 /** Rows whose timestamps are parsed between two looks at the event loop's turn (`turnSpent`). */
 const ROWS_PER_LOOK = 2048;
 
-/** `readColumnTable` with its timestamps parsed over event-loop turns: those of a body of 200k rows took 100 ms and more. */
+/** The column-oriented `data` object checked for shape, its timestamps parsed over event-loop turns: those of a body of 200k rows took 100 ms and more in one. */
 async function readColumnTableInTurns(data: unknown, indexCol: string | undefined): Promise<ColumnTable> {
   const shape = readColumnShape(data, indexCol);
   const reader = timeColumnReader(shape.columns[shape.timestampColumn] as unknown[]);
@@ -144,18 +136,12 @@ export function requestRowsNeeded(inputSeqLen: number): number {
 }
 
 /**
- * Validates the reference's column-oriented `data` object and returns the needed columns as a frame. Every
- * problem is an FLTS_REQUEST_INVALID (HTTP 400) naming the column and row, never a failure deeper in.
- */
-export function parseRequestSeries(data: unknown, requiredColumns: readonly string[], minRows: number, indexCol?: string): RequestSeries {
-  return seriesOfTable(readColumnTable(data, indexCol), requiredColumns, minRows);
-}
-
-/**
- * `parseRequestSeries` with the timestamps parsed over event-loop turns, as POST /actuals parses them: those of a
- * /predict body of the size limit (280k rows) held every other request for 220 ms in one turn, twice what refusing the
- * same body once parsed costs (bench/serve-stalls.mjs `limit`; 72 ms in turns). Rows keep no bound of their own but
- * the body limit (docs/security.md).
+ * Validates the reference's column-oriented `data` object and returns the needed columns as a frame. Every problem is
+ * an FLTS_REQUEST_INVALID (HTTP 400) naming the column and row, never a failure deeper in. The timestamps are parsed
+ * over event-loop turns, as POST /actuals parses them: those of a /predict body of the size limit (280k rows) held
+ * every other request for 220 ms in one turn, twice what refusing the same body once parsed costs
+ * (bench/serve-stalls.mjs `limit`; 72 ms in turns). Rows keep no bound of their own but the body limit
+ * (docs/security.md).
  */
 export async function parseRequestSeriesInTurns(data: unknown, requiredColumns: readonly string[], minRows: number, indexCol?: string): Promise<RequestSeries> {
   const table = await readColumnTableInTurns(data, indexCol);
