@@ -147,6 +147,23 @@ describe('daemon/main.js, the daemon executable', () => {
     expect(at - signalledAt).toBeLessThan(10_000);
   }, 90_000);
 
+  it('stopped by SIGINT before its roles started, names the url its health server listened on in the --json document', async () => {
+    // Nothing listens there: the store refuses every connect, so the roles wait for it to answer, and stay unstarted.
+    const endpoint = `127.0.0.1:${await freePort()}`;
+    const daemon = startEntry(['--port', '0', '--json'], { ...env, FLTS_STORE: 's3', MINIO_ENDPOINT: endpoint, FLTS_LOG_LEVEL: 'info' });
+    await daemon.stderrMatches(/"msg":"daemon_listening"/);
+    daemon.child.kill('SIGINT');
+    const { code } = await daemon.exited;
+    const output = `${daemon.stdout()}\n${daemon.stderr().slice(-2000)}`;
+    expect(code, output).toBe(0);
+    const lines = daemon.stderr().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string; url?: string });
+    const listening = lines.find((line) => line.msg === 'daemon_listening');
+    expect(listening?.url, output).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(JSON.parse(daemon.stdout()), output).toEqual({ status: 'ok', result: { url: listening?.url, roles: [], stoppedBy: 'SIGINT' } });
+    expect(lines.map((line) => line.msg)).not.toContain('daemon_role_started');
+    expect(lines.at(-1)?.msg, output).toBe('daemon_stopped');
+  }, 90_000);
+
   it('stops within about a second on SIGTERM while kafkajs waits between its connect retries, however long its backoff grew', async () => {
     const brokers = `127.0.0.1:${await freePort()}`;
     // Debug: an outage is logged once, then at most every 5 min (kafka-log.ts), each try and kafkajs' seed line at debug.

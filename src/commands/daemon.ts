@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { createDaemonMetrics, startDaemon } from '../core/daemon/index.js';
 import { FltsError } from '../core/errors.js';
+import type { FltsEvent } from '../core/events.js';
 
 export interface DaemonResult {
   url: string;
@@ -12,7 +13,7 @@ export interface DaemonResult {
 export default class Daemon extends FltsCommand<DaemonResult> {
   static override summary = 'Run the automatic pipeline: train on claims, promote the best model, keep serving replicas current.';
   static override description =
-    'Roles (any combination): trainer (one consumer group per model type on training-data), promoter (group eval-promoter on model-training; promotes once every EXPECTED_MODEL_TYPES type has a SUCCESS run), serving (the inference API following model-selected), batch (forecasts for inference-data claims). Decisions come from the run registry and promotion history, so restarts and replayed messages never train or promote twice. Health on /healthz, /readyz, /metrics, /status. A store or broker that does not answer at startup is retried (1 s doubling to 30 s) until it does, /readyz meanwhile answering 503 with the reason; a broker or S3 store that refuses its credentials, certificate or permissions, or a Kafka listener of another protocol (FLTS_BUS_AUTH_FAILED, FLTS_BUS_TLS_FAILED, FLTS_BUS_ACCESS_DENIED, FLTS_BUS_PROTOCOL_MISMATCH, FLTS_STORE_AUTH_FAILED, FLTS_STORE_TLS_FAILED, FLTS_STORE_ACCESS_DENIED) ends it at once with exit code 2, since settings are read only at startup and no wait could fix them. Needs a bus (FLTS_BUS=kafka or fs). Stops cleanly on SIGTERM/SIGINT. Says "Daemon listening on <url>" on stdout once bound; --json prints its one JSON document (url, roles, stoppedBy) on stdout only when the daemon stops, so a script that needs the port of --port 0 meanwhile reads url from the log line with msg "daemon_listening" (the serving role logs its own "serve_listening"). Logs are JSON lines on stderr.';
+    'Roles (any combination): trainer (one consumer group per model type on training-data), promoter (group eval-promoter on model-training; promotes once every EXPECTED_MODEL_TYPES type has a SUCCESS run), serving (the inference API following model-selected), batch (forecasts for inference-data claims). Decisions come from the run registry and promotion history, so restarts and replayed messages never train or promote twice. Health on /healthz, /readyz, /metrics, /status. A store or broker that does not answer at startup is retried (1 s doubling to 30 s) until it does, /readyz meanwhile answering 503 with the reason; a broker or S3 store that refuses its credentials, certificate or permissions, or a Kafka listener of another protocol (FLTS_BUS_AUTH_FAILED, FLTS_BUS_TLS_FAILED, FLTS_BUS_ACCESS_DENIED, FLTS_BUS_PROTOCOL_MISMATCH, FLTS_STORE_AUTH_FAILED, FLTS_STORE_TLS_FAILED, FLTS_STORE_ACCESS_DENIED) ends it at once with exit code 2, since settings are read only at startup and no wait could fix them. Needs a bus (FLTS_BUS=kafka or fs). Stops cleanly on SIGTERM/SIGINT. Says "Daemon listening on <url>" on stdout once its roles started; --json prints its one JSON document (url, roles, stoppedBy) on stdout only when the daemon stops (url empty only when it stopped before the health server listened, roles empty when it stopped before its roles started), so a script that needs the port of --port 0 meanwhile reads url from the log line with msg "daemon_listening" (the serving role logs its own "serve_listening"). Logs are JSON lines on stderr.';
   static override examples = [
     'FLTS_BUS=kafka FLTS_STORE=s3 <%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --roles trainer --models LSTM,GRU --port 9101',
@@ -38,14 +39,19 @@ export default class Daemon extends FltsCommand<DaemonResult> {
     const stopped = new Promise<string>((resolve) => {
       for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => (aborter.abort(), resolve(name)));
     });
-    const daemon = await startDaemon(settings, { store, bus, logger, metrics, signal: aborter.signal }).catch((error: unknown) => {
+    // Known from the moment the health server listens: a stop before the roles started still reports where it was.
+    let listeningUrl = '';
+    const onEvent = (event: FltsEvent): void => {
+      if (event.type === 'daemon.listening') listeningUrl = event.url;
+    };
+    const daemon = await startDaemon(settings, { store, bus, logger, metrics, onEvent, signal: aborter.signal }).catch((error: unknown) => {
       if (!aborter.signal.aborted) throw error;
       return undefined;
     });
     if (!daemon) {
       const signal = await stopped;
       this.say(`${signal}: stopped while starting`);
-      return { url: '', roles: [], stoppedBy: signal };
+      return { url: listeningUrl, roles: [], stoppedBy: signal };
     }
     const roles = daemon.roles().map((role) => role.name);
     this.say(`Daemon listening on ${daemon.url} (roles: ${roles.join(', ')})`);

@@ -16,6 +16,8 @@ export type FltsEvent =
   | { type: 'promote.done'; runId: string; configHash: string; modelType: string; source: string; previousRunId: string | null }
   /** A person pinned a run: the daemon's run in service promoted again, or a pin asked for (`pinnedTimestamp`: the promotion pinned). */
   | { type: 'promote.pinned'; runId: string; configHash: string; modelType: string; source: string; pinnedTimestamp: string }
+  /** The daemon's health server listens; its roles (`roles`: those configured) start after this. */
+  | { type: 'daemon.listening'; url: string; roles: string[] }
   | { type: 'serve.listening'; url: string; grpcUrl?: string }
   | { type: 'serve.model_loaded'; runId: string; modelType: string; configHash: string; previousRunId?: string }
   | { type: 'serve.model_load_failed'; runId: string; code: string; message: string }

@@ -71,20 +71,28 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   const handles: RoleHandle[] = [];
   let started = false;
   let startupError: FltsError | undefined;
-  if (deps.signal?.aborted) controller.abort(deps.signal.reason);
-  else deps.signal?.addEventListener('abort', () => controller.abort(deps.signal?.reason), { once: true });
+  // Stopped before it listened: nothing was bound, and nothing is to be said to listen.
+  if (deps.signal?.aborted) throw deps.signal.reason;
+  deps.signal?.addEventListener('abort', () => controller.abort(deps.signal?.reason), { once: true });
   const app = await buildHealthServer({ settings, store: deps.store, bus: deps.bus, metrics, roles: () => handles, configuredRoles: roleNames, started: () => started, startupError: () => startupError });
   await listenOrExplain(app, settings.daemon.host, settings.daemon.port, DAEMON_HEALTH_LISTENER);
   const { port } = app.server.address() as AddressInfo;
   const url = `http://${settings.daemon.host.includes(':') ? `[${settings.daemon.host}]` : settings.daemon.host}:${port}`;
+  // Logged as soon as the health server listens, before the roles start (they may wait long for the store or the
+  // broker): the port of --port 0 and the reason on /readyz are needed while they do.
   logger.info({ url, roles: roleNames }, 'daemon_listening');
+  deps.onEvent?.({ type: 'daemon.listening', url, roles: roleNames });
+  /** The roles of a startup attempt still starting, settled once those it started are running or stopped again. */
+  let rolesStarting: Promise<unknown> = Promise.resolve();
 
   const stop = async (): Promise<void> => {
     started = false;
     controller.abort();
-    const running = handles.splice(0).reverse();
     const drain = (async () => {
-      for (const handle of running) await handle.stop().catch((error: unknown) => logger.error({ role: handle.name, err: error }, 'daemon_role_stop_failed'));
+      // A stop during role start-up waits for the role being started, so that every role started is stopped before
+      // the bus closes (its handlers abandon their messages uncommitted) and before daemon_stopped is logged.
+      await rolesStarting;
+      for (const handle of handles.splice(0).reverse()) await handle.stop().catch((error: unknown) => logger.error({ role: handle.name, err: error }, 'daemon_role_stop_failed'));
       await deps.bus.close().catch((error: unknown) => logger.warn({ err: error }, 'daemon_bus_close_failed'));
     })();
     // A broker that went away and came back can leave a client's disconnect pending forever; shutdown is bounded
@@ -111,20 +119,26 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   const startRoles = async (): Promise<void> => {
     for (const bucket of [settings.store.buckets.runs, settings.store.buckets.promotion, settings.store.buckets.processed]) await deps.store.ensureBucket(bucket);
     await deps.bus.ensureTopics(pipelineTopics(topicNames(settings.bus)));
+    // Stopped while the store or the broker was awaited (the wait was left at once, the bus closed): no role starts.
+    if (controller.signal.aborted) throw controller.signal.reason;
     const attempt: RoleHandle[] = [];
-    try {
-      for (const { name, factory } of factories) {
-        attempt.push(await factory({ ...context, logger: logger.child({ role: name }) }));
-        logger.info({ role: name }, 'daemon_role_started');
+    const starting = (async () => {
+      try {
+        for (const { name, factory } of factories) {
+          attempt.push(await factory({ ...context, logger: logger.child({ role: name }) }));
+          logger.info({ role: name }, 'daemon_role_started');
+          // Stopped while this role started: the next ones never start, and these must not outlive the stop.
+          if (controller.signal.aborted) throw controller.signal.reason;
+        }
+      } catch (error) {
+        // The next attempt starts every role again, so none of this one may stay subscribed.
+        for (const handle of attempt.reverse()) await handle.stop().catch(() => undefined);
+        throw error;
       }
-      // Stopped while this attempt ran (its wait was left at once): its roles must not outlive the stop.
-      if (controller.signal.aborted) throw controller.signal.reason;
-    } catch (error) {
-      // The next attempt starts every role again, so none of this one may stay subscribed.
-      for (const handle of attempt.reverse()) await handle.stop().catch(() => undefined);
-      throw error;
-    }
-    handles.push(...attempt);
+      handles.push(...attempt);
+    })();
+    rolesStarting = starting.catch(() => undefined);
+    await starting;
   };
 
   try {
@@ -135,6 +149,8 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     // orchestrator's restart backoff covers a user the broker has not created yet.
     // A stop ends the wait at once, also mid-attempt: the attempt may be a Kafka connect retrying for half a minute
     // against a broker that is not there, which gives up at its next try (within a second) once stop() has closed the bus.
+    // Once the roles start, the stop waits for the one starting instead (bounded by the shutdown grace), since it
+    // has to be stopped before the bus closes.
     const starting = retryWithBackoff(startRoles, deps.startupRetry ?? UNTIL_AVAILABLE, {
       isRetriable: (error) => toFltsError(error).retriable,
       signal: controller.signal,

@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createFsBus } from '../bus/fs-bus.js';
+import type { MessageBus } from '../bus/message-bus.js';
+import { resolveSettings } from '../config/settings.js';
+import type { FltsEvent } from '../events.js';
+import type { Logger } from '../logger.js';
+import { createFsStore } from '../storage/fs-store.js';
+import { createRoleRegistry, type RoleHandle } from './role-registry.js';
+import { startDaemon } from './start-daemon.js';
+
+let home: string;
+beforeEach(() => {
+  home = mkdtempSync(path.join(os.tmpdir(), 'flts-start-daemon-'));
+});
+afterEach(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+/** What happened, in order: log messages (`log:<msg>`), role and bus calls. */
+function recorder(): { seen: string[]; logger: Logger } {
+  const seen: string[] = [];
+  const write = (fields: object | string, msg?: string): void => void seen.push(`log:${typeof fields === 'string' ? fields : msg}`);
+  const logger = { info: write, warn: write, error: write, debug: () => {}, child: () => logger } as unknown as Logger;
+  return { seen, logger };
+}
+
+describe('core > daemon > start-daemon', () => {
+  it('stopped while a role starts: starts no further role, stops those started before the bus closes, then says it stopped', async () => {
+    const settings = resolveSettings({ flags: { home, 'daemon.roles': ['first', 'second', 'third'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } }).settings;
+    const { seen, logger } = recorder();
+    const fsBus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
+    const bus: MessageBus = { ...fsBus, close: async () => (seen.push('bus closed'), fsBus.close()) };
+    await bus.publish('work', { key: null, value: 'unfinished' });
+    let working: () => void = () => {};
+    const handlerRuns = new Promise<void>((resolve) => (working = resolve));
+    let entered: () => void = () => {};
+    const secondStarting = new Promise<void>((resolve) => (entered = resolve));
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const handle = (name: string, stop: () => Promise<void> = async () => {}): RoleHandle => ({ name, subscriptions: [], status: () => ({}), stop: async () => (seen.push(`${name} stopped`), stop()) });
+    const registry = createRoleRegistry({
+      // Its one message is in its handler, which only ends when the subscription stops.
+      first: async () => {
+        const subscription = await bus.subscribe({ group: 'g-first', topics: ['work'] }, async (_message, { signal }) => {
+          working();
+          await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+        });
+        return handle('first', () => subscription.stop());
+      },
+      second: async () => {
+        entered();
+        await gate;
+        return handle('second');
+      },
+      third: async () => (seen.push('third started'), handle('third')),
+    });
+    const events: FltsEvent[] = [];
+    const controller = new AbortController();
+    const starting = startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger, registry, signal: controller.signal, onEvent: (event) => events.push(event) });
+    const outcome = starting.then(() => 'started', (error: unknown) => error);
+    await Promise.all([handlerRuns, secondStarting]);
+    controller.abort();
+    // The role being started finishes only after everything the stop does at once has been done.
+    setImmediate(release);
+    expect(await outcome).not.toBe('started');
+
+    expect(seen).not.toContain('third started');
+    expect(seen.filter((step) => !step.startsWith('log:daemon_role_started'))).toEqual(['log:daemon_listening', 'second stopped', 'first stopped', 'bus closed', 'log:daemon_stopped']);
+    expect(events).toEqual([{ type: 'daemon.listening', url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), roles: ['first', 'second', 'third'] }]);
+    // The message in the handler when the stop came was left for the next start.
+    const reader = createFsBus({ root: path.join(home, 'bus') });
+    expect(await reader.lag('g-first', ['work'])).toMatchObject([{ committedOffset: -1, lag: 1 }]);
+    await reader.close();
+  });
+
+  it('stopped before it listened: binds nothing and says nothing of listening', async () => {
+    const settings = resolveSettings({ flags: { home, 'daemon.roles': ['idle'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } }).settings;
+    const { seen, logger } = recorder();
+    const registry = createRoleRegistry({ idle: async () => ({ name: 'idle', subscriptions: [], status: () => ({}), stop: async () => {} }) });
+    const bus = createFsBus({ root: path.join(home, 'bus') });
+    await expect(startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger, registry, signal: AbortSignal.abort() })).rejects.toBeDefined();
+    expect(seen).toEqual([]);
+    await bus.close();
+  });
+});
