@@ -1,7 +1,7 @@
 import { BATCH_INFERENCE_GROUP, roleDlq } from '../bus/topics.js';
 import { isOutage } from '../bus/delivery.js';
 import { decodeInferenceClaim } from '../bus/messages.js';
-import { STEP_RESULTS } from './daemon-metrics.js';
+import { isInvalidMessage, STEP_RESULTS } from './daemon-metrics.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { handleInferenceClaim } from '../batch/inference-claim-handler.js';
 import type { BatchInferenceResult } from '../batch/run-batch-inference.js';
@@ -29,8 +29,9 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
       result = await handleInferenceClaim(claim, { settings, store, bus, logger, onEvent, signal, parseOffThread: true, ...(shareRead ? { shareRead } : {}) });
     } catch (error) {
       // The bus waits out a store or broker that is down (or refuses the credentials) without using up the claim's
-      // attempts: that is no failure of the claim. A failed one is tried again, then dead-lettered (at once if invalid).
-      context.metrics.countStep('batch', 'infer', signal.aborted ? 'aborted' : isOutage(error) ? 'waiting' : 'failed');
+      // attempts: that is no failure of the claim. A failed one is tried again, then dead-lettered; an invalid one
+      // is dead-lettered at once, counted as the other roles count theirs.
+      context.metrics.countStep('batch', 'infer', signal.aborted ? 'aborted' : isOutage(error) ? 'waiting' : isInvalidMessage(error) ? 'invalid' : 'failed');
       throw error;
     }
     context.metrics.countStep('batch', 'infer', result.status === 'duplicate' ? 'skipped' : 'done');

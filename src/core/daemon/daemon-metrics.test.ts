@@ -44,7 +44,7 @@ describe('core > daemon > step and run series', () => {
   it('exports every step its roles count, and the runs of each model type it trains, at 0 before any work', async () => {
     const { metrics } = await start(['trainer', 'promoter', 'batch'], 'fresh');
     const text = await metrics();
-    for (const result of ['done', 'skipped', 'waiting', 'failed', 'aborted']) {
+    for (const result of ['done', 'skipped', 'waiting', 'failed', 'aborted', 'invalid']) {
       for (const [role, step] of [['trainer', 'train'], ['promoter', 'promote'], ['batch', 'infer']]) {
         expect(sample(text, `flts_daemon_steps_total{role="${role}",step="${step}",result="${result}"}`), `${role} ${result}`).toBe(0);
       }
@@ -63,14 +63,15 @@ describe('core > daemon > step and run series', () => {
     expect(text).not.toMatch(/model_type="PROPHET"|role="serving"/);
   });
 
-  it('counts a batch claim that fails as failed, up to its dead letter, and one waiting for the first promotion as waiting', async () => {
+  it('counts a batch claim that is invalid as invalid, not failed, and one waiting for the first promotion as waiting', async () => {
     const { bus, settings, metrics } = await start(['batch'], 'batch');
     const dead: string[] = [];
     await bus.subscribe({ group: 'test-dlq-reader', topics: [roleDlq(settings, 'batch').topic] }, async (message) => void dead.push(message.value));
     await bus.publish(settings.bus.topics.inferenceData, { key: 'inference-claim', value: '{"bucket": "processed-data"}' });
     await waitFor(() => dead.length === 1, 'the invalid claim in the DLQ');
     const afterDeadLetter = await metrics();
-    expect(sample(afterDeadLetter, 'flts_daemon_steps_total{role="batch",step="infer",result="failed"}')).toBe(1);
+    expect(sample(afterDeadLetter, 'flts_daemon_steps_total{role="batch",step="infer",result="invalid"}')).toBe(1);
+    expect(sample(afterDeadLetter, 'flts_daemon_steps_total{role="batch",step="infer",result="failed"}')).toBe(0);
     // The bus counts the message it dead-lettered, at once, without a retry (an invalid message fails alike every time).
     expect(sample(afterDeadLetter, 'flts_bus_messages_total{group="batch-inference",topic="inference-data",outcome="dead-lettered"}')).toBe(1);
     expect(sample(afterDeadLetter, 'flts_bus_message_retries_total{group="batch-inference",topic="inference-data"}')).toBe(0);
@@ -79,10 +80,27 @@ describe('core > daemon > step and run series', () => {
     await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: 'processed_data.csv', size: 10, configHash: 'a'.repeat(64), identifier: '' }));
     let text = '';
     await waitFor(async () => (sample((text = await metrics()), 'flts_daemon_steps_total{role="batch",step="infer",result="waiting"}') ?? 0) >= 2, 'the claim waiting');
-    expect(sample(text, 'flts_daemon_steps_total{role="batch",step="infer",result="failed"}')).toBe(1);
+    expect(sample(text, 'flts_daemon_steps_total{role="batch",step="infer",result="failed"}')).toBe(0);
+    expect(sample(text, 'flts_daemon_steps_total{role="batch",step="infer",result="invalid"}')).toBe(1);
     expect(dead).toHaveLength(1);
     // Each wait for the promotion is a retry of the claim, counted as it starts, while the claim is not done yet.
     expect(sample(text, 'flts_bus_message_retries_total{group="batch-inference",topic="inference-data"}')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'flts_bus_messages_total{group="batch-inference",topic="inference-data",outcome="handled"}')).toBe(0);
+  });
+
+  it('counts a message that does not decode as invalid in every role, beside the dead letter the bus counts, and never as failed', async () => {
+    const { bus, settings, metrics } = await start(['trainer', 'promoter', 'batch'], 'undecodable');
+    const topics = [roleDlq(settings, 'trainer').topic, roleDlq(settings, 'promoter').topic, roleDlq(settings, 'batch').topic];
+    const dead: string[] = [];
+    await bus.subscribe({ group: 'test-dlq-reader', topics }, async (message) => void dead.push(message.topic));
+    for (const topic of [settings.bus.topics.trainingData, settings.bus.topics.modelTraining, settings.bus.topics.inferenceData]) await bus.publish(topic, { key: null, value: 'not json' });
+    // One dead letter per consumer group: the trainer has one per model type (LSTM, GRU).
+    await waitFor(() => dead.length === 4, 'the undecodable messages in the DLQs');
+    const text = await metrics();
+    for (const [role, step, groups] of [['trainer', 'train', 2], ['promoter', 'promote', 1], ['batch', 'infer', 1]] as const) {
+      expect(sample(text, `flts_daemon_steps_total{role="${role}",step="${step}",result="invalid"}`), role).toBe(groups);
+      expect(sample(text, `flts_daemon_steps_total{role="${role}",step="${step}",result="failed"}`), role).toBe(0);
+    }
+    expect(sample(text, 'flts_bus_messages_total{group="eval-promoter",topic="model-training",outcome="dead-lettered"}')).toBe(1);
   });
 });

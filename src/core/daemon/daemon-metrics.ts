@@ -1,11 +1,31 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { createBusMetrics } from '../bus/bus-metrics.js';
 import type { BusMetrics } from '../bus/message-bus.js';
+import { isFltsError } from '../errors.js';
 import { createLiveRollbacksCounter } from '../serve/live-metrics.js';
 
-export type StepResult = 'done' | 'skipped' | 'waiting' | 'failed' | 'aborted';
+/**
+ * `failed`: the step's work failed (tried again, then dead-lettered); `invalid`: the message itself broke its topic's
+ * contract (FLTS_BUS_MESSAGE_INVALID), so it was dead-lettered at once and no work was tried, in every role alike.
+ */
+export type StepResult = 'done' | 'skipped' | 'waiting' | 'failed' | 'aborted' | 'invalid';
 
-export const STEP_RESULTS: readonly StepResult[] = ['done', 'skipped', 'waiting', 'failed', 'aborted'];
+export const STEP_RESULTS: readonly StepResult[] = ['done', 'skipped', 'waiting', 'failed', 'aborted', 'invalid'];
+
+/** A message the bus dead-letters at once as not matching its topic's contract: the producer's fault, not the step's. */
+export function isInvalidMessage(error: unknown): boolean {
+  return isFltsError(error) && error.code === 'FLTS_BUS_MESSAGE_INVALID';
+}
+
+/** Decodes a role's message, counting one that breaks the topic's contract as an `invalid` step before the bus dead-letters it. */
+export function decodeStepMessage<T>(metrics: Pick<DaemonMetrics, 'countStep'>, role: string, step: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (error) {
+    if (isInvalidMessage(error)) metrics.countStep(role, step, 'invalid');
+    throw error;
+  }
+}
 
 /** How a training run this daemon finished ended (RUNNING is never counted). */
 const FINISHED_RUN_STATUSES = ['SUCCESS', 'FAILED', 'KILLED'] as const;

@@ -5,7 +5,7 @@ import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { promotionScope } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import { listRunRecords } from '../registry/run-store.js';
-import { STEP_RESULTS } from './daemon-metrics.js';
+import { decodeStepMessage, STEP_RESULTS } from './daemon-metrics.js';
 import { startProbationDecisions } from './probation-role-step.js';
 import { reconcilePromotion } from './promoter-reconciler.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
@@ -42,7 +42,7 @@ export async function startPromoterRole(context: RoleContext): Promise<RoleHandl
     }
   };
   const subscription = await bus.subscribe({ group: settings.bus.groups.promoter, topics: [settings.bus.topics.modelTraining], dlqOperation: 'promotion', dlq: roleDlq(settings, 'promoter') }, async (message, { attempt, signal }) => {
-    const event = decodeTrainingEvent(message);
+    const event = decodeStepMessage(context.metrics, 'promoter', 'promote', () => decodeTrainingEvent(message));
     if (event.status !== 'SUCCESS') return;
     const outcome = await queue.run(() => reconcilePromotion(context, event.configHash, AbortSignal.any([signal, context.signal])));
     // A redelivery after a failed model-selected publish: the promotion exists but replicas may not know.

@@ -5,7 +5,7 @@ import { roleDlq, trainerGroupId } from '../bus/topics.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { isConfigHash } from '../preprocess/processed-layout.js';
 import { announceTrainedRun } from '../workflows/train.js';
-import { STEP_RESULTS } from './daemon-metrics.js';
+import { decodeStepMessage, STEP_RESULTS } from './daemon-metrics.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
 import { reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
@@ -54,7 +54,7 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
     const subscription = await bus.subscribe(
       { group: trainerGroupId(modelType, settings.bus.groups.trainerPrefix), topics: [topic], dlqOperation: 'train', dlq: roleDlq(settings, 'trainer') },
       async (message, { attempt, signal }) => {
-        const claim = trainableClaim(decodeTrainClaim(message), topic);
+        const claim = decodeStepMessage(context.metrics, 'trainer', 'train', () => trainableClaim(decodeTrainClaim(message), topic));
         const combined = AbortSignal.any([signal, context.signal]);
         const outcome = await reconcileTraining(context, { configHash: claim.configHash, modelType, processedBucket: claim.bucket === settings.store.buckets.processed ? undefined : claim.bucket }, combined);
         // A redelivery after a failed SUCCESS publish: the run exists but consumers may not know yet.
