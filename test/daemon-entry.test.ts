@@ -164,6 +164,24 @@ describe('daemon/main.js, the daemon executable', () => {
     expect(lines.at(-1)?.msg, output).toBe('daemon_stopped');
   }, 90_000);
 
+  it('stopped by SIGINT as soon as it listens, whatever its roles were doing, exits 0 with the url and says it stopped last', async () => {
+    // Store and bus answer at once: the signal lands while the roles start (or, on a fast machine, after), and every
+    // order must end the same way. The serving role is the slowest to start (it loads the inference API).
+    const daemon = startEntry(['--roles', 'trainer,promoter,serving,batch', '--port', '0', '--json'], { ...env, FLTS_SERVE_PORT: '0', FLTS_LOG_LEVEL: 'info' });
+    await daemon.stderrMatches(/"msg":"daemon_listening"/);
+    daemon.child.kill('SIGINT');
+    const { code } = await daemon.exited;
+    const output = `${daemon.stdout()}\n${daemon.stderr().slice(-3000)}`;
+    expect(code, output).toBe(0);
+    const messages = daemon.stderr().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string; url?: string });
+    const url = messages.find((line) => line.msg === 'daemon_listening')?.url;
+    const { result } = JSON.parse(daemon.stdout()) as { result: { url: string; roles: string[]; stoppedBy: string } };
+    expect(result, output).toMatchObject({ url, stoppedBy: 'SIGINT' });
+    expect([[], ['trainer', 'promoter', 'serving', 'batch']]).toContainEqual(result.roles);
+    // Nothing starts after the stop: every role started was stopped before it said so.
+    expect(messages.at(-1)?.msg, output).toBe('daemon_stopped');
+  }, 90_000);
+
   it('stops within about a second on SIGTERM while kafkajs waits between its connect retries, however long its backoff grew', async () => {
     const brokers = `127.0.0.1:${await freePort()}`;
     // Debug: an outage is logged once, then at most every 5 min (kafka-log.ts), each try and kafkajs' seed line at debug.
