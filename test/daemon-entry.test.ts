@@ -147,39 +147,42 @@ describe('daemon/main.js, the daemon executable', () => {
     expect(at - signalledAt).toBeLessThan(10_000);
   }, 90_000);
 
-  it('stopped by SIGINT before its roles started, names the url its health server listened on in the --json document', async () => {
-    // Nothing listens there: the store refuses every connect, so the roles wait for it to answer, and stay unstarted.
-    const endpoint = `127.0.0.1:${await freePort()}`;
-    const daemon = startEntry(['--port', '0', '--json'], { ...env, FLTS_STORE: 's3', MINIO_ENDPOINT: endpoint, FLTS_LOG_LEVEL: 'info' });
+  /** daemon/main.js with `--json`, sent SIGINT as soon as it logs daemon_listening: its exit, document and log lines. */
+  async function sigintOnListening(args: string[], extra: Record<string, string>) {
+    const daemon = startEntry([...args, '--port', '0', '--json'], { ...env, ...extra, FLTS_LOG_LEVEL: 'info' });
     await daemon.stderrMatches(/"msg":"daemon_listening"/);
     daemon.child.kill('SIGINT');
     const { code } = await daemon.exited;
-    const output = `${daemon.stdout()}\n${daemon.stderr().slice(-2000)}`;
-    expect(code, output).toBe(0);
-    const lines = daemon.stderr().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string; url?: string });
-    const listening = lines.find((line) => line.msg === 'daemon_listening');
-    expect(listening?.url, output).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(JSON.parse(daemon.stdout()), output).toEqual({ status: 'ok', result: { url: listening?.url, roles: [], stoppedBy: 'SIGINT' } });
-    expect(lines.map((line) => line.msg)).not.toContain('daemon_role_started');
-    expect(lines.at(-1)?.msg, output).toBe('daemon_stopped');
+    const messages = daemon.stderr().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string; url?: string });
+    return {
+      code,
+      output: `${daemon.stdout()}\n${daemon.stderr().slice(-3000)}`,
+      messages,
+      url: messages.find((line) => line.msg === 'daemon_listening')?.url,
+      document: () => JSON.parse(daemon.stdout()) as { status: string; result: { url: string; roles: string[]; stoppedBy: string } },
+    };
+  }
+
+  it('stopped by SIGINT before its roles started, names the url its health server listened on in the --json document', async () => {
+    // Nothing listens there: the store refuses every connect, so the roles wait for it to answer, and stay unstarted.
+    const run = await sigintOnListening([], { FLTS_STORE: 's3', MINIO_ENDPOINT: `127.0.0.1:${await freePort()}` });
+    expect(run.code, run.output).toBe(0);
+    expect(run.url, run.output).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(run.document(), run.output).toEqual({ status: 'ok', result: { url: run.url, roles: [], stoppedBy: 'SIGINT' } });
+    expect(run.messages.map((line) => line.msg)).not.toContain('daemon_role_started');
+    expect(run.messages.at(-1)?.msg, run.output).toBe('daemon_stopped');
   }, 90_000);
 
   it('stopped by SIGINT as soon as it listens, whatever its roles were doing, exits 0 with the url and says it stopped last', async () => {
     // Store and bus answer at once: the signal lands while the roles start (or, on a fast machine, after), and every
     // order must end the same way. The serving role is the slowest to start (it loads the inference API).
-    const daemon = startEntry(['--roles', 'trainer,promoter,serving,batch', '--port', '0', '--json'], { ...env, FLTS_SERVE_PORT: '0', FLTS_LOG_LEVEL: 'info' });
-    await daemon.stderrMatches(/"msg":"daemon_listening"/);
-    daemon.child.kill('SIGINT');
-    const { code } = await daemon.exited;
-    const output = `${daemon.stdout()}\n${daemon.stderr().slice(-3000)}`;
-    expect(code, output).toBe(0);
-    const messages = daemon.stderr().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string; url?: string });
-    const url = messages.find((line) => line.msg === 'daemon_listening')?.url;
-    const { result } = JSON.parse(daemon.stdout()) as { result: { url: string; roles: string[]; stoppedBy: string } };
-    expect(result, output).toMatchObject({ url, stoppedBy: 'SIGINT' });
+    const run = await sigintOnListening(['--roles', 'trainer,promoter,serving,batch'], { FLTS_SERVE_PORT: '0' });
+    expect(run.code, run.output).toBe(0);
+    const { result } = run.document();
+    expect(result, run.output).toMatchObject({ url: run.url, stoppedBy: 'SIGINT' });
     expect([[], ['trainer', 'promoter', 'serving', 'batch']]).toContainEqual(result.roles);
     // Nothing starts after the stop: every role started was stopped before it said so.
-    expect(messages.at(-1)?.msg, output).toBe('daemon_stopped');
+    expect(run.messages.at(-1)?.msg, run.output).toBe('daemon_stopped');
   }, 90_000);
 
   it('stops within about a second on SIGTERM while kafkajs waits between its connect retries, however long its backoff grew', async () => {
