@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import type { PredictionLog } from '../../src/core/serve/prediction-log.js';
+import { pollUntil } from '../../src/core/retry.js';
 import { MAX_PIPELINED_REQUESTS } from '../../src/core/serve/unread-answers.js';
 import { createMemorySource, naiveSource, postJson, promotedSource, requestData, useTestServer, withTestServer, type RunningServer } from './serve-fixtures.js';
 
@@ -259,14 +260,69 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
     expect(slow.body).toMatchObject({ statusCode: 408, code: 'FLTS_REQUEST_INVALID' });
   });
 
-  it('closes connections beyond the cap at once and keeps serving the others', async () => {
-    await withTestServer(createMemorySource(), { server: { limits: { maxConnections: 2 } }, load: false }, async (capped) => {
-      const held = await Promise.all([openSocket(capped.url), openSocket(capped.url)]);
-      for (const socket of held) expect(await healthzOver(socket)).toMatch(/^HTTP\/1.1 200/);
-      const extra = await openSocket(capped.url);
-      expect(await readUntilClosed(extra)).toBe('');
-      expect(await healthzOver(held[0])).toMatch(/^HTTP\/1.1 200/);
-      held.forEach((socket) => socket.destroy());
+  describe('the connection cap', () => {
+    const POST_HEADERS = 'POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n';
+
+    /**
+     * Runs `use` against a server of its own capped at `maxConnections`, with `open` connecting raw sockets that are
+     * destroyed before the server closes: a failing test leaves no request in flight for the close to wait on.
+     */
+    async function withCapped(maxConnections: number, use: (capped: RunningServer, open: () => Promise<Socket>) => Promise<void>): Promise<void> {
+      const held: Socket[] = [];
+      await withTestServer(createMemorySource(), { server: { limits: { maxConnections } }, load: false }, async (capped) => {
+        const open = async (): Promise<Socket> => {
+          const socket = await openSocket(capped.url);
+          held.push(socket);
+          return socket;
+        };
+        try {
+          await use(capped, open);
+        } finally {
+          held.forEach((socket) => socket.destroy());
+        }
+      });
+    }
+
+    it('admits a client at the cap in place of the connection idle the longest, never one with a request in flight or arriving', async () => {
+      await withCapped(3, async (capped, open) => {
+        const accepted: Socket[] = [];
+        capped.app.server.on('connection', (socket: Socket) => accepted.push(socket));
+        // Answered in this order, so `posting` has been idle the longest, then `arriving`, then `idle`.
+        const [posting, arriving, idle] = [await open(), await open(), await open()];
+        for (const socket of [posting, arriving, idle]) expect(await healthzOver(socket)).toMatch(/^HTTP\/1.1 200/);
+        const idleClosed = readUntilClosed(idle);
+        // A request in flight: its headers are read, its body is still to come.
+        const inFlight = new Promise((resolve) => capped.app.server.once('request', resolve));
+        posting.write(POST_HEADERS);
+        await inFlight;
+        // A request arriving: part of its headers read, no request yet.
+        const serverArriving = accepted.find((socket) => socket.remotePort === arriving.localPort)!;
+        const readBefore = serverArriving.bytesRead;
+        arriving.write('GET /healthz HTTP/1.1\r\n');
+        expect(await pollUntil(10, AbortSignal.timeout(10_000), async () => serverArriving.bytesRead > readBefore)).toBe(true);
+
+        expect(await healthzOver(await open())).toMatch(/^HTTP\/1.1 200/);
+        expect(await idleClosed).toBe('');
+        expect(await answerOver(arriving, 'Host: 127.0.0.1\r\n\r\n')).toMatch(/^HTTP\/1.1 200/);
+        expect(await answerOver(posting, '{}')).toMatch(/^HTTP\/1.1 503/);
+        expect(await capClosesOf(capped)).toEqual({ idle: 1, refused: 0 });
+      });
+    });
+
+    it('refuses a client at the cap when every connection held is busy, and keeps serving them', async () => {
+      await withCapped(2, async (capped, open) => {
+        const posting = await open();
+        expect(await healthzOver(posting)).toMatch(/^HTTP\/1.1 200/);
+        const inFlight = new Promise((resolve) => capped.app.server.once('request', resolve));
+        posting.write(POST_HEADERS);
+        await inFlight;
+        // Connected and not asking yet: its request may be on its way.
+        const fresh = await open();
+        expect(await readUntilClosed(await open())).toBe('');
+        expect(await answerOver(posting, '{}')).toMatch(/^HTTP\/1.1 503/);
+        expect(await healthzOver(fresh)).toMatch(/^HTTP\/1.1 200/);
+        expect(await capClosesOf(capped)).toEqual({ idle: 0, refused: 1 });
+      });
     });
   });
 
@@ -446,17 +502,31 @@ describe('serve > hardening: clients that stall', () => {
 });
 
 /** One keep-alive GET /healthz over a raw socket; resolves with the response head and body. */
+/** Connections closed for the cap so far, by what (flts_http_connections_closed_at_cap_total). */
+async function capClosesOf(server: RunningServer): Promise<Record<string, number>> {
+  const metric = await server.metrics.registry.getSingleMetric('flts_http_connections_closed_at_cap_total')?.get();
+  return Object.fromEntries((metric?.values ?? []).map(({ labels, value }) => [String(labels.what), value]));
+}
+
 function healthzOver(socket: Socket): Promise<string> {
+  return answerOver(socket, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+}
+
+/** Writes `bytes` (what is left of a request, or a whole one) and resolves with the JSON answer read back, or what came before a close. */
+function answerOver(socket: Socket, bytes: string): Promise<string> {
   return new Promise((resolve) => {
     let text = '';
+    const done = (): void => {
+      socket.off('data', onData);
+      socket.off('close', done);
+      resolve(text);
+    };
     const onData = (chunk: Buffer): void => {
       text += chunk.toString();
-      if (text.includes('\r\n\r\n') && text.endsWith('}')) {
-        socket.off('data', onData);
-        resolve(text);
-      }
+      if (text.includes('\r\n\r\n') && text.endsWith('}')) done();
     };
     socket.on('data', onData);
-    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    socket.once('close', done);
+    socket.write(bytes);
   });
 }

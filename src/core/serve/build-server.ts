@@ -85,7 +85,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     frameworkErrors: (error, request, reply) => replyWithError(error, request, reply, bodyLimit, logger),
     ...connectionOptions(limits, (status, method) => metrics.countRefusedRequest(method, status)),
   });
-  capConnections(app, limits);
+  capConnections(app, limits, (what) => metrics.countConnectionCapClose(what));
   const unread = resetUnreadAnswers(app.server, {
     stallMs: limits.requestTimeoutMs,
     checkEveryMs: checkingIntervalOf(limits),

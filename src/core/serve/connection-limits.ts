@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { FastifyHttpOptions, FastifyInstance } from 'fastify';
+import { capHttpConnections, type CapClose } from './connection-cap.js';
 import { createClientErrorHandler } from './error-handler.js';
 
 /** How long a client may take to send a request, how long an idle connection stays, and how many are open at once. */
@@ -44,7 +45,10 @@ export function connectionOptions(limits: ConnectionLimits, onRefused?: (status:
   };
 }
 
-/** Connections beyond the cap are closed as soon as they are accepted. */
-export function capConnections(app: FastifyInstance, limits: ConnectionLimits): void {
-  app.server.maxConnections = limits.maxConnections;
+/**
+ * A connection beyond the cap takes the place of an idle keep-alive one, and is closed as soon as it is accepted when
+ * none is idle (connection-cap.ts); `onClose` hears of each connection closed for the cap.
+ */
+export function capConnections(app: FastifyInstance, limits: ConnectionLimits, onClose?: (what: CapClose) => void): void {
+  capHttpConnections(app.server, limits.maxConnections, onClose);
 }

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { createBusMetrics } from '../bus/bus-metrics.js';
 import type { BusMetrics } from '../bus/message-bus.js';
 import { createLiveMetrics, type LiveMetrics } from './live-metrics.js';
+import type { CapClose } from './connection-cap.js';
 import type { RefusalReason } from './forecast-admission.js';
 import type { ServedRunInfo } from './model-source.js';
 
@@ -32,6 +33,8 @@ export interface ServeMetrics {
    * and nginx's "client closed request"): no answer finished, so it has no latency.
    */
   countAbandonedRequest(route: string, method: string): void;
+  /** A connection closed for serve.maxConnections: an idle keep-alive one to make room, or a new one refused (all held were busy). */
+  countConnectionCapClose(what: CapClose): void;
   countPredictions(rows: number): void;
   observeBatch(size: number): void;
   countReload(result: ReloadResult): void;
@@ -67,6 +70,13 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
   });
   for (const route of PREDICTION_ROUTES) for (const reason of REFUSAL_REASONS) refused.inc({ route, reason }, 0);
   for (const route of PIPELINED_ROUTES) refused.inc({ route, reason: 'pipelining' }, 0);
+  const capCloses = new Counter({
+    name: 'flts_http_connections_closed_at_cap_total',
+    help: 'HTTP connections closed for serve.maxConnections, by what: idle (a keep-alive connection with no request in flight, the longest idle, closed to admit a new one) or refused (a new one closed at once, every connection held being busy).',
+    labelNames: ['what'],
+    registers: [registry],
+  });
+  for (const what of ['idle', 'refused']) capCloses.inc({ what }, 0);
   const queuedRows = new Gauge({ name: 'flts_forecast_queued_rows', help: 'Forecast rows of the prediction requests in flight (admitted, not yet answered).', registers: [registry] });
   const maxQueuedRows = new Gauge({ name: 'flts_forecast_queued_rows_limit', help: 'The bound on flts_forecast_queued_rows (serve.maxQueuedRows; 0 = none).', registers: [registry] });
 
@@ -83,6 +93,7 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
     // No route answered and no handler ran, so no latency is observed; the method is unknown until a request line is read.
     countRefusedRequest: (method, status) => requests.inc({ route: 'unmatched', method: method ?? 'unknown', status: String(status) }),
     countAbandonedRequest: (route, method) => requests.inc({ route, method, status: String(ABANDONED_STATUS) }),
+    countConnectionCapClose: (what) => capCloses.inc({ what }),
     countPredictions: (rows) => predictions.inc(rows),
     observeBatch: (size) => batchSize.observe(size),
     countReload: (result) => reloads.inc({ result }),

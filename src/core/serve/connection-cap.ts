@@ -1,0 +1,67 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** What became of a connection at the cap: an idle keep-alive one closed to make room, or the new one refused. */
+export type CapClose = 'idle' | 'refused';
+
+/**
+ * Holds an HTTP/1.1 server to `maxConnections` open connections, as nginx and HAProxy do: a connection that arrives
+ * at the cap first takes the place of the connection idle the longest, and is refused (closed at once, without a word)
+ * only when none is idle. Node's `maxConnections` refuses it even when every connection held is an idle keep-alive
+ * one, so idle clients could keep the port for the keep-alive timeout (72 s) while nothing was served.
+ * Idle is what `closeIdleConnections` calls idle: every request of the connection answered, and no byte of another
+ * one read since (a request whose headers are still arriving is busy); a connection that has not sent its first
+ * request yet is not idle either (the headers timeout bounds it). `closeIdleConnections` itself is not used: it
+ * closes all of them at once, each a client that may be sending its next request as its connection closes.
+ * One is closed for each connection that needs its place, the oldest first, as it is the least likely to be used.
+ */
+export function capHttpConnections(server: Server, maxConnections: number, onClose?: (what: CapClose) => void): void {
+  const open = new Set<Socket>();
+  /** Requests of each connection not yet answered (more than one when pipelined). */
+  const inFlight = new Map<Socket, number>();
+  /** Connections idle since their last answer, the longest idle first, with the bytes read when they became idle. */
+  const idle = new Map<Socket, number>();
+
+  const forget = (socket: Socket): void => {
+    open.delete(socket);
+    inFlight.delete(socket);
+    idle.delete(socket);
+  };
+  const oldestIdle = (): Socket | undefined => {
+    for (const [socket, bytesRead] of idle) {
+      idle.delete(socket);
+      // Bytes read since its last answer are the start of a request (or a body Node is still discarding): busy.
+      if (socket.bytesRead === bytesRead && socket.writable) return socket;
+    }
+    return undefined;
+  };
+
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => forget(socket));
+    if (open.size <= maxConnections) return;
+    const victim = oldestIdle() ?? socket;
+    // Node counts the connection closed as soon as it is destroyed, and so is it counted here: the next one to arrive,
+    // before the close completes, sees the room made.
+    forget(victim);
+    victim.destroy();
+    onClose?.(victim === socket ? 'refused' : 'idle');
+  });
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const socket = request.socket;
+    if (!open.has(socket)) return;
+    idle.delete(socket);
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    response.once('close', () => {
+      const left = (inFlight.get(socket) ?? 1) - 1;
+      if (!open.has(socket)) return;
+      if (left > 0) {
+        inFlight.set(socket, left);
+        return;
+      }
+      inFlight.delete(socket);
+      // A response that ends its connection (Connection: close, an error) leaves it unwritable: not kept as idle.
+      if (response.writableFinished && socket.writable) idle.set(socket, socket.bytesRead);
+    });
+  });
+}
