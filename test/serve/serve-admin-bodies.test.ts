@@ -29,6 +29,17 @@ describe('serve > admin route bodies: bounded before JSON.parse, and small', () 
     expect(sweeps.length).toBe(bodies.length);
   });
 
+  it('publishes in /openapi.json as not required the bodies of the routes that answer a POST without one', async () => {
+    const document: any = await (await fetch(`${server.url}/openapi.json`)).json();
+    const required = Object.fromEntries(Object.entries(document.paths).flatMap(([path, item]: [string, any]) => (item.post?.requestBody ? [[path, item.post.requestBody.required]] : [])));
+    expect(required).toEqual({ '/predict': false, '/reload_latest': false, '/prune_logs': false, '/actuals': true, '/v2/models/{name}/infer': true });
+    expect(JSON.stringify(document)).not.toContain('x-flts-');
+    for (const url of ['/predict', ...ADMIN]) {
+      const answer = await server.app.inject({ method: 'POST', url, remoteAddress: '127.0.0.1' });
+      expect({ url, status: answer.statusCode }).toEqual({ url, status: 200 });
+    }
+  });
+
   it('refuses a body over its bounds from its text, never parsing it, with a coded 400', async () => {
     const cases: Array<[string, string]> = [
       [keys(1000), 'body must NOT have more than 16 properties'],

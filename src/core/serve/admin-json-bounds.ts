@@ -17,7 +17,10 @@ export function adminBodyBoundsProblem(text: string): FltsError | undefined {
   return jsonBoundsProblem(text, ADMIN_BOUNDS);
 }
 
-/** The route options that hold an admin route's body to its bounds: at most `serverLimit` bytes, the server's own. */
-export function adminBodyOptions(serverLimit: number): { bodyLimit: number; config: { jsonBounds: typeof adminBodyBoundsProblem } } {
-  return { bodyLimit: Math.min(ADMIN_BODY_LIMIT_BYTES, serverLimit), config: { jsonBounds: adminBodyBoundsProblem } };
+/**
+ * The route options that hold an admin route's body to its bounds: at most `serverLimit` bytes, the server's own. The
+ * body is optional: the admin routes read no field of it.
+ */
+export function adminBodyOptions(serverLimit: number): { bodyLimit: number; config: { jsonBounds: typeof adminBodyBoundsProblem; optionalBody: true } } {
+  return { bodyLimit: Math.min(ADMIN_BODY_LIMIT_BYTES, serverLimit), config: { jsonBounds: adminBodyBoundsProblem, optionalBody: true } };
 }

@@ -9,6 +9,7 @@ import { capConnections, checkingIntervalOf, connectionOptions, DEFAULT_CONNECTI
 import { createMeteredAdmission, DEFAULT_MAX_QUEUED_ROWS, type ForecastAdmission } from './forecast-admission.js';
 import { answerConnect, answerUnmetExpectation, installErrorHandlers, installHostCheck, installJsonParser, replyWithError } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
+import { optionalBodyTransforms } from './openapi-bodies.js';
 import type { PredictionLog } from './prediction-log.js';
 import type { LogRetention } from './prediction-log-retention.js';
 import { createPredictionRecorder, type PredictionRecorder } from './prediction-recorder.js';
@@ -130,6 +131,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     openapi: {
       info: { title: 'flts inference API', version: '1', description: 'Forecasts from the promoted (or pinned) flts run. Errors: docs/errors.md.' },
     },
+    ...optionalBodyTransforms(),
   });
   // A body-less POST is an empty request, like `{}`; a JSON `null` body is not a request object and is refused.
   app.addHook('preValidation', async (request) => {

@@ -65,6 +65,8 @@ declare module 'fastify' {
     jsonBounds?: (text: string) => FltsError | undefined;
     /** The route answers without reading its body (a method its path does not take): a JSON body is not parsed. */
     bodyUnread?: boolean;
+    /** The route takes a POST without a body (validated as `{}`): /openapi.json publishes its body as not required. */
+    optionalBody?: boolean;
   }
 }
 

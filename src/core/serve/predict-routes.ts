@@ -18,7 +18,8 @@ export function registerPredictRoutes(context: ServeContext): void {
     method: 'POST',
     url: '/predict',
     schema: predictSchema,
-    config: { jsonBounds: seriesBodyBoundsProblem },
+    // Without a body (or data), the forecast is made from the served run's test frame.
+    config: { jsonBounds: seriesBodyBoundsProblem, optionalBody: true },
     handler: async (request, reply) => {
       const body = (request.body ?? {}) as PredictBody;
       const query = request.query as PredictQuery;
