@@ -13,7 +13,8 @@ export type CapClose = 'idle' | 'refused';
  * one read since (a request whose headers are still arriving is busy); a connection that has not sent its first
  * request yet is not idle either (the headers timeout bounds it). `closeIdleConnections` itself is not used: it
  * closes all of them at once, each a client that may be sending its next request as its connection closes.
- * One is closed for each connection that needs its place, the oldest first, as it is the least likely to be used.
+ * One is closed for each connection that needs its place, the longest idle first: it is the nearest to its keep-alive
+ * timeout anyway, and the least likely to be in use again.
  */
 export function capHttpConnections(server: Server, maxConnections: number, onClose?: (what: CapClose) => void): void {
   const open = new Set<Socket>();
