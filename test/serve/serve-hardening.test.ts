@@ -501,13 +501,13 @@ describe('serve > hardening: clients that stall', () => {
   });
 });
 
-/** One keep-alive GET /healthz over a raw socket; resolves with the response head and body. */
 /** Connections closed for the cap so far, by what (flts_http_connections_closed_at_cap_total). */
 async function capClosesOf(server: RunningServer): Promise<Record<string, number>> {
   const metric = await server.metrics.registry.getSingleMetric('flts_http_connections_closed_at_cap_total')?.get();
   return Object.fromEntries((metric?.values ?? []).map(({ labels, value }) => [String(labels.what), value]));
 }
 
+/** One keep-alive GET /healthz over a raw socket; resolves with the response head and body. */
 function healthzOver(socket: Socket): Promise<string> {
   return answerOver(socket, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
 }
