@@ -222,6 +222,21 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     }
   });
 
+  it('hands the tokens its README says to set to every flts container, and lists every variable it reads', async () => {
+    // Before, the tokens set in .env reached no container, though the README asks for FLTS_SERVE_ADMIN_TOKEN before
+    // FLTS_BIND_ADDRESS=0.0.0.0: the admin routes stayed loopback-only and prediction open whatever was set.
+    const withTokens = await renderCompose({ FLTS_SERVE_ADMIN_TOKEN: 'admin-secret', FLTS_SERVE_API_TOKEN: 'api-secret' });
+    for (const name of FLTS_SERVICES) {
+      expect(resolveSettings({ env: env(withTokens[name]) }).settings.serve, name).toMatchObject({ adminToken: 'admin-secret', apiToken: 'api-secret' });
+      expect(resolveSettings({ env: env(services[name]) }).settings.serve, name).toMatchObject({ adminToken: '', apiToken: '' });
+    }
+    const readme = readFileSync(join(COMPOSE_DIR, 'README.md'), 'utf8');
+    const listed = readme.slice(readme.indexOf('Settings are environment variables'), readme.indexOf('\n\n', readme.indexOf('Settings are environment variables')));
+    const read = new Set([...readFileSync(join(COMPOSE_DIR, 'docker-compose.yml'), 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]));
+    const unlisted = [...read].filter((name) => !listed.includes(`\`${name}\``) && !(name.endsWith('_HOST_PORT') && listed.includes('`*_HOST_PORT`')));
+    expect(unlisted).toEqual([]);
+  });
+
   it('creates every bucket flts uses before anything starts', () => {
     const script = services['minio-init'].command.join('\n');
     for (const bucket of ['dataset', 'processed-data', 'runs', 'model-promotion', 'inference-logs']) expect(script).toContain(bucket);
