@@ -3,7 +3,8 @@
 # pipeline by itself, and a serving replica that follows promotions.
 #   bash examples/distributed.sh
 # With KAFKA_BOOTSTRAP_SERVERS and MINIO_ENDPOINT set (e.g. `set -a; . .infra/env; set +a` after
-# `npm run infra:up`) it uses those servers; otherwise it starts its own and stops them again at the end.
+# `npm run infra:up`) it uses those servers; otherwise it starts its own and stops them again at the end. On servers
+# whose store already serves newer processed data, give the example a data version of its own (EXTRA_HASH_SALT=...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FLTS=${FLTS:-"node bin/run.js"}
@@ -54,6 +55,14 @@ for _ in $(seq 1 600); do
   response=$(curl -fs -X POST "http://127.0.0.1:$SERVE_PORT/predict" -H 'content-type: application/json' -d '{}' 2>/dev/null || true)
   served=$(printf '%s' "$response" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{process.stdout.write(JSON.parse(s).config_hash??"")}catch{}})')
   if [ "$served" = "$config_hash" ]; then forecast=$response; break; fi
+  # On servers that already serve newer processed data the promoter never goes back to this one: say so at once.
+  superseded=$(grep -F "\"configHash\":\"$config_hash\"" "$FLTS_HOME/daemon.log" | grep -F '"result":"superseded"' | tail -n 1 || true)
+  if [ -n "$superseded" ]; then
+    echo "the store already serves newer processed data, and automatic promotion only moves forward (docs/promotion.md):"
+    printf '%s' "$superseded" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log("  " + JSON.parse(s).reason))'
+    echo "run again with EXTRA_HASH_SALT=<any text> for a data version of its own"
+    exit 1
+  fi
   sleep 0.5
 done
 [ -n "$forecast" ] || { echo "no run of config_hash $config_hash reached the serving replica; see $FLTS_HOME/*.log"; exit 1; }
