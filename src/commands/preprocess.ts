@@ -7,7 +7,7 @@ export type PreprocessCommandResult = PreprocessOutcome;
 export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
   static override summary = 'Turn raw CSV/Parquet into versioned, hashed training data.';
   static override description =
-    'Reads the train and test files, samples, cleans, adds time features and scales (scaler fitted on train only), then writes Parquet plus JSON sidecars to the processed-data bucket. The same settings and the same file contents give "cached".';
+    'Reads the train and test files, samples, cleans, adds time features and scales (scaler fitted on train only), then writes Parquet plus JSON sidecars to the processed-data bucket. The same settings and the same file contents give "cached". With a bus configured (FLTS_BUS), publishes the training-data and inference-data claims that the daemon trains and forecasts on, also when cached.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --train examples/data/example.csv --test examples/data/example_test.csv',
     '<%= config.bin %> <%= command.id %> --dataset PobleSec --sample-train-rows 500 --sample-strategy random --json',

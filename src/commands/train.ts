@@ -9,7 +9,7 @@ export type TrainResult = TrainModelsResult;
 export default class Train extends FltsCommand<TrainResult> {
   static override summary = `Train models (${MODEL_TYPES.join(', ')}) on processed data and record each as a run.`;
   static override description =
-    'Uses the latest processed data (or --config-hash). Each model becomes a run in the runs bucket: run.json, metrics, model, scaler and loss curve. Test metrics are on the processed test file; early stopping uses the tail of the training data. A model type that another process (a daemon, another `flts train`) is training on the same data is not trained twice: it is refused with FLTS_TRAIN_IN_PROGRESS (exit 5) while the other types train, unless --wait or --allow-concurrent; a run whose process died does not count.';
+    'Uses the latest processed data (or --config-hash). Each model becomes a run in the runs bucket: run.json, metrics, model, scaler and loss curve. Test metrics are on the processed test file; early stopping uses the tail of the training data. A model type that another process (a daemon, another `flts train`) is training on the same data is not trained twice: it is refused with FLTS_TRAIN_IN_PROGRESS (exit 5) while the other types train, unless --wait or --allow-concurrent; a run whose process died does not count. With a bus configured (FLTS_BUS), publishes each model\'s model-training RUNNING, then SUCCESS or FAILED, as the daemon\'s trainer does; with MLFLOW_TRACKING_URI, mirrors the runs to MLflow.';
   static override examples = ['<%= config.bin %> <%= command.id %> --model LSTM', '<%= config.bin %> <%= command.id %> --model LSTM,GRU,PROPHET,NAIVE --epochs 3 --json'];
 
   static override flags = {
