@@ -128,6 +128,16 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     expect(asConfig.json.error.message).toMatch(/not a regular file/);
   });
 
+  it('tells a user of the file bus that replay-offsets resets Kafka groups only, naming where the file bus keeps offsets', async () => {
+    // Before, FLTS_BUS=fs got "offsets live in Kafka, so replay-offsets needs the brokers", though they live in files.
+    const home = path.join(dir, 'fs-bus-home');
+    const run = await runCli(['replay-offsets', '--role', 'promoter', '--to-earliest', '--home', home, '--json'], { env: { FLTS_BUS: 'fs' } });
+    expect(run.json?.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE' });
+    expect(run.json.error.message).toContain(`${home}/bus/groups/<group>/<topic>.offset`);
+    expect(run.json.error.message).not.toMatch(/offsets live in Kafka/);
+    expect(run.exitCode).toBe(2);
+  });
+
   it('refuses a named pipe, /dev/zero and a directory as a replay plan (--from-file) at once instead of waiting or reading for ever', async () => {
     const pipe = path.join(dir, 'plan.csv');
     await promisify(execFile)('mkfifo', [pipe]);
