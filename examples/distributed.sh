@@ -35,6 +35,9 @@ echo "2. Point flts at them: the same commands, now distributed"
 export FLTS_STORE=s3 FLTS_BUS=kafka
 export FLTS_TRAINER_MODELS=${FLTS_TRAINER_MODELS:-NAIVE,LSTM} EXPECTED_MODEL_TYPES=${EXPECTED_MODEL_TYPES:-NAIVE,LSTM}
 export EPOCHS=${EPOCHS:-2} HIDDEN_SIZE=${HIDDEN_SIZE:-32}
+# The daemon re-checks the latest data this often besides its messages (default 5 min): a re-run on data whose runs
+# exist trains nothing, so no model-training message wakes the promoter, and only this check decides.
+export FLTS_DAEMON_RESYNC_INTERVAL_MS=${FLTS_DAEMON_RESYNC_INTERVAL_MS:-10000}
 DAEMON_PORT=${DAEMON_PORT:-9100} SERVE_PORT=${SERVE_PORT:-8766}
 
 echo "3. The daemon (trainer + promoter) and a serving replica"
