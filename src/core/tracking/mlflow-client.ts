@@ -2,7 +2,7 @@ import { redactSecrets } from '../redact.js';
 import { FltsError, isFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { TrackingSettings } from '../config/specs/tracking.js';
-import { createMlflowHttp, trackingCallBudgetMs, type MlflowHttp } from './mlflow-http.js';
+import { createMlflowHttp, notMlflowAnswer, trackingCallBudgetMs, type MlflowHttp, type MlflowRequest } from './mlflow-http.js';
 import type {
   LogBatchInput,
   MlflowArtifactFile,
@@ -16,6 +16,11 @@ import type {
 /** MLflow's per-request limits of runs/log-batch. */
 const BATCH_LIMITS = { metrics: 1000, params: 100, tags: 100 } as const;
 const SEARCH_PAGE = 1000;
+/**
+ * Pages one listing may take: 100 pages of 1000 are more runs than the experiments flts mirrors into hold, and a
+ * proxy or a broken server handing out page tokens forever stops here instead of holding the command for good.
+ */
+export const MAX_SEARCH_PAGES = 100;
 
 export interface MlflowClientDeps {
   readonly logger?: Logger;
@@ -40,8 +45,52 @@ export function createMlflowClient(tracking: TrackingSettings, deps: MlflowClien
     signal: deps.signal,
   };
   const http = createMlflowHttp(options);
-  return { ...createMlflowClientFromHttp(http), uri: redactSecrets(tracking.uri.replace(/\/+$/, '')), budgetMs: trackingCallBudgetMs(options) };
+  const uri = redactSecrets(tracking.uri.replace(/\/+$/, ''));
+  return { ...createMlflowClientFromHttp(http, uri), uri, budgetMs: trackingCallBudgetMs(options) };
 }
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isKeyValues = (value: unknown): boolean => value === undefined || (Array.isArray(value) && value.every((pair) => isObject(pair) && typeof pair.key === 'string'));
+
+/*
+ * What the answers must hold before anything reads them: a field MLflow always sends, missing or of another type,
+ * means the URL is not MLflow (or a proxy rewrote the answer), which is reported as such rather than failing
+ * later on an undefined property. Each returns what is wrong, or undefined.
+ */
+function experimentProblem(value: unknown): string | undefined {
+  return isObject(value) && typeof value.experiment_id === 'string' ? undefined : 'an experiment without a string experiment_id';
+}
+
+function runProblem(value: unknown): string | undefined {
+  if (!isObject(value) || !isObject(value.info)) return 'a run without info';
+  if (typeof value.info.run_id !== 'string' || typeof value.info.experiment_id !== 'string') return 'a run without a string run_id and experiment_id';
+  const data = value.data;
+  if (data !== undefined && (!isObject(data) || !isKeyValues(data.params) || !isKeyValues(data.tags) || !isKeyValues(data.metrics))) return 'a run whose data is not lists of {key, value}';
+  return undefined;
+}
+
+function modelVersionProblem(value: unknown): string | undefined {
+  return isObject(value) && typeof value.version === 'string' ? undefined : 'a model version without a string version';
+}
+
+function listProblem(value: unknown, item: (entry: unknown) => string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) return 'a list that is not an array';
+  for (const entry of value) {
+    const problem = item(entry);
+    if (problem) return `a list holding ${problem}`;
+  }
+  return undefined;
+}
+
+const tokenProblem = (body: Json): string | undefined =>
+  body.next_page_token === undefined || typeof body.next_page_token === 'string' ? undefined : 'a next_page_token that is not a string';
+
+const anyObject = (value: unknown): string | undefined => (isObject(value) ? undefined : 'an entry that is not an object');
+
+/** MLflow leaves out `data` of a run without params, metrics or tags. */
+const withData = (run: MlflowRun): MlflowRun => (run.data ? run : { ...run, data: {} });
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -64,10 +113,38 @@ function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
 }
 
-function createMlflowClientFromHttp(http: MlflowHttp) {
+function createMlflowClientFromHttp(http: MlflowHttp, uri: string) {
+  /** `http`, and the answer checked: `problem` names what no MLflow answer lacks. */
+  async function checked<T>(req: MlflowRequest, problem: (body: Json) => string | undefined): Promise<T> {
+    const body = await http<Json>(req);
+    const found = problem(body);
+    if (found) throw notMlflowAnswer(uri, req, 'wrong_shape', `HTTP 200 with ${found}`);
+    return body as T;
+  }
+
+  /**
+   * Every page of a search: a token seen before, or more than MAX_SEARCH_PAGES pages, is a listing that never
+   * ends, reported rather than followed. Items are appended one by one, since spreading a page of
+   * hundreds of thousands into push() overflows the stack.
+   */
+  async function allPages<T>(req: MlflowRequest, limit: number, page: (token: string | undefined, taken: number) => Promise<{ items: readonly T[]; next?: string }>): Promise<T[]> {
+    const out: T[] = [];
+    const seen = new Set<string>();
+    let token: string | undefined;
+    for (let pages = 1; ; pages += 1) {
+      const { items, next } = await page(token, out.length);
+      for (const item of items) if (out.length < limit) out.push(item);
+      token = next || undefined;
+      if (!token || out.length >= limit) return out;
+      if (seen.has(token)) throw notMlflowAnswer(uri, req, 'endless_listing', `page ${pages} hands back a page token already followed`);
+      if (pages >= MAX_SEARCH_PAGES) throw notMlflowAnswer(uri, req, 'endless_listing', `still a next page after ${MAX_SEARCH_PAGES} pages`);
+      seen.add(token);
+    }
+  }
+
   async function getExperimentByName(name: string): Promise<MlflowExperiment | undefined> {
     try {
-      const { experiment } = await http<{ experiment: MlflowExperiment }>({ method: 'GET', path: '/api/2.0/mlflow/experiments/get-by-name', query: { experiment_name: name } });
+      const { experiment } = await checked<{ experiment: MlflowExperiment }>({ method: 'GET', path: '/api/2.0/mlflow/experiments/get-by-name', query: { experiment_name: name } }, (body) => experimentProblem(body.experiment));
       return experiment;
     } catch (error) {
       if (isMlflowError(error, 'RESOURCE_DOES_NOT_EXIST')) return undefined;
@@ -83,7 +160,9 @@ function createMlflowClientFromHttp(http: MlflowHttp) {
     }
     if (existing) return existing;
     try {
-      const { experiment_id } = await http<{ experiment_id: string }>({ method: 'POST', path: '/api/2.0/mlflow/experiments/create', json: { name } });
+      const { experiment_id } = await checked<{ experiment_id: string }>({ method: 'POST', path: '/api/2.0/mlflow/experiments/create', json: { name } }, (body) =>
+        typeof body.experiment_id === 'string' ? undefined : 'no string experiment_id',
+      );
       return { experiment_id, name };
     } catch (error) {
       // Another writer created it between our lookup and create (MLflow answers RESOURCE_ALREADY_EXISTS,
@@ -96,27 +175,26 @@ function createMlflowClientFromHttp(http: MlflowHttp) {
   }
 
   async function searchExperiments(): Promise<MlflowExperiment[]> {
-    const out: MlflowExperiment[] = [];
-    let pageToken: string | undefined;
-    do {
-      const page = await http<{ experiments?: MlflowExperiment[]; next_page_token?: string }>({
-        method: 'POST',
-        path: '/api/2.0/mlflow/experiments/search',
-        json: { max_results: SEARCH_PAGE, page_token: pageToken, view_type: 'ACTIVE_ONLY' },
-      });
-      out.push(...(page.experiments ?? []));
-      pageToken = page.next_page_token || undefined;
-    } while (pageToken);
-    return out;
+    const search = { method: 'POST', path: '/api/2.0/mlflow/experiments/search' } as const;
+    return allPages<MlflowExperiment>(search, Number.POSITIVE_INFINITY, async (pageToken) => {
+      const page = await checked<{ experiments?: MlflowExperiment[]; next_page_token?: string }>(
+        { ...search, json: { max_results: SEARCH_PAGE, page_token: pageToken, view_type: 'ACTIVE_ONLY' } },
+        (body) => listProblem(body.experiments, experimentProblem) ?? tokenProblem(body),
+      );
+      return { items: page.experiments ?? [], next: page.next_page_token };
+    });
   }
 
   async function createRun(input: { experimentId: string; runName: string; startTime: number; tags: readonly MlflowKeyValue[] }): Promise<MlflowRun> {
-    const { run } = await http<{ run: MlflowRun }>({
-      method: 'POST',
-      path: '/api/2.0/mlflow/runs/create',
-      json: { experiment_id: input.experimentId, run_name: input.runName, start_time: input.startTime, tags: input.tags },
-    });
-    return run;
+    const { run } = await checked<{ run: MlflowRun }>(
+      {
+        method: 'POST',
+        path: '/api/2.0/mlflow/runs/create',
+        json: { experiment_id: input.experimentId, run_name: input.runName, start_time: input.startTime, tags: input.tags },
+      },
+      (body) => runProblem(body.run),
+    );
+    return withData(run);
   }
 
   async function updateRun(runId: string, update: { status: MlflowRunStatus; endTime?: number; runName?: string }): Promise<void> {
@@ -129,8 +207,8 @@ function createMlflowClientFromHttp(http: MlflowHttp) {
 
   async function getRun(runId: string): Promise<MlflowRun | undefined> {
     try {
-      const { run } = await http<{ run: MlflowRun }>({ method: 'GET', path: '/api/2.0/mlflow/runs/get', query: { run_id: runId } });
-      return run;
+      const { run } = await checked<{ run: MlflowRun }>({ method: 'GET', path: '/api/2.0/mlflow/runs/get', query: { run_id: runId } }, (body) => runProblem(body.run));
+      return withData(run);
     } catch (error) {
       if (isMlflowError(error, 'RESOURCE_DOES_NOT_EXIST') || isMlflowError(error, 'INVALID_PARAMETER_VALUE')) return undefined;
       throw error;
@@ -153,33 +231,32 @@ function createMlflowClientFromHttp(http: MlflowHttp) {
 
   async function searchRuns(input: { experimentIds: readonly string[]; filter?: string; orderBy?: readonly string[]; maxResults?: number }): Promise<MlflowRun[]> {
     const limit = input.maxResults ?? Number.POSITIVE_INFINITY;
-    const out: MlflowRun[] = [];
-    let pageToken: string | undefined;
-    do {
-      const page = await http<{ runs?: MlflowRun[]; next_page_token?: string }>({
-        method: 'POST',
-        path: '/api/2.0/mlflow/runs/search',
-        json: {
-          experiment_ids: input.experimentIds,
-          filter: input.filter,
-          run_view_type: 'ACTIVE_ONLY',
-          max_results: Math.min(SEARCH_PAGE, limit - out.length),
-          order_by: input.orderBy,
-          page_token: pageToken,
+    const search = { method: 'POST', path: '/api/2.0/mlflow/runs/search' } as const;
+    const runs = await allPages<MlflowRun>(search, limit, async (pageToken, taken) => {
+      const page = await checked<{ runs?: MlflowRun[]; next_page_token?: string }>(
+        {
+          ...search,
+          json: {
+            experiment_ids: input.experimentIds,
+            filter: input.filter,
+            run_view_type: 'ACTIVE_ONLY',
+            max_results: Math.min(SEARCH_PAGE, limit - taken),
+            order_by: input.orderBy,
+            page_token: pageToken,
+          },
         },
-      });
-      out.push(...(page.runs ?? []));
-      pageToken = page.next_page_token || undefined;
-    } while (pageToken && out.length < limit);
-    return out;
+        (body) => listProblem(body.runs, runProblem) ?? tokenProblem(body),
+      );
+      return { items: page.runs ?? [], next: page.next_page_token };
+    });
+    return runs.map(withData);
   }
 
   async function getMetricHistory(runId: string, metricKey: string): Promise<Array<{ value: number | string; step: number; timestamp: number }>> {
-    const { metrics } = await http<{ metrics?: Array<{ value: number | string; step?: number | string; timestamp?: number | string }> }>({
-      method: 'GET',
-      path: '/api/2.0/mlflow/metrics/get-history',
-      query: { run_id: runId, metric_key: metricKey, max_results: 25_000 },
-    });
+    const { metrics } = await checked<{ metrics?: Array<{ value: number | string; step?: number | string; timestamp?: number | string }> }>(
+      { method: 'GET', path: '/api/2.0/mlflow/metrics/get-history', query: { run_id: runId, metric_key: metricKey, max_results: 25_000 } },
+      (body) => listProblem(body.metrics, anyObject),
+    );
     return (metrics ?? []).map((m) => ({ value: m.value, step: Number(m.step ?? 0), timestamp: Number(m.timestamp ?? 0) }));
   }
 
@@ -190,11 +267,10 @@ function createMlflowClientFromHttp(http: MlflowHttp) {
 
   async function listArtifacts(artifactUri: string | undefined, artifactPath = ''): Promise<MlflowArtifactFile[]> {
     const root = proxiedArtifactRoot(artifactUri);
-    const { files } = await http<{ files?: MlflowArtifactFile[] }>({
-      method: 'GET',
-      path: '/api/2.0/mlflow-artifacts/artifacts',
-      query: { path: artifactPath ? `${root}/${artifactPath}` : root },
-    });
+    const { files } = await checked<{ files?: MlflowArtifactFile[] }>(
+      { method: 'GET', path: '/api/2.0/mlflow-artifacts/artifacts', query: { path: artifactPath ? `${root}/${artifactPath}` : root } },
+      (body) => listProblem(body.files, (file) => (isObject(file) && typeof file.path === 'string' ? undefined : 'a file without a string path')),
+    );
     // The proxy lists names relative to the folder; return run-relative paths like MLflow's own listing.
     return (files ?? []).map((file) => ({ ...file, path: artifactPath ? `${artifactPath}/${file.path}` : file.path }));
   }
@@ -213,20 +289,18 @@ function createMlflowClientFromHttp(http: MlflowHttp) {
   }
 
   async function searchModelVersions(filter: string): Promise<MlflowModelVersion[]> {
-    const { model_versions } = await http<{ model_versions?: MlflowModelVersion[] }>({
-      method: 'GET',
-      path: '/api/2.0/mlflow/model-versions/search',
-      query: { filter, max_results: 200 },
-    });
+    const { model_versions } = await checked<{ model_versions?: MlflowModelVersion[] }>(
+      { method: 'GET', path: '/api/2.0/mlflow/model-versions/search', query: { filter, max_results: 200 } },
+      (body) => listProblem(body.model_versions, modelVersionProblem),
+    );
     return model_versions ?? [];
   }
 
   async function createModelVersion(input: { name: string; source: string; runId: string; tags?: readonly MlflowKeyValue[] }): Promise<MlflowModelVersion> {
-    const { model_version } = await http<{ model_version: MlflowModelVersion }>({
-      method: 'POST',
-      path: '/api/2.0/mlflow/model-versions/create',
-      json: { name: input.name, source: input.source, run_id: input.runId, tags: input.tags ?? [] },
-    });
+    const { model_version } = await checked<{ model_version: MlflowModelVersion }>(
+      { method: 'POST', path: '/api/2.0/mlflow/model-versions/create', json: { name: input.name, source: input.source, run_id: input.runId, tags: input.tags ?? [] } },
+      (body) => modelVersionProblem(body.model_version),
+    );
     return model_version;
   }
 
@@ -236,7 +310,9 @@ function createMlflowClientFromHttp(http: MlflowHttp) {
 
   async function getModelVersionByAlias(name: string, alias: string): Promise<MlflowModelVersion | undefined> {
     try {
-      const { model_version } = await http<{ model_version: MlflowModelVersion }>({ method: 'GET', path: '/api/2.0/mlflow/registered-models/alias', query: { name, alias } });
+      const { model_version } = await checked<{ model_version: MlflowModelVersion }>({ method: 'GET', path: '/api/2.0/mlflow/registered-models/alias', query: { name, alias } }, (body) =>
+        modelVersionProblem(body.model_version),
+      );
       return model_version;
     } catch (error) {
       if (isMlflowError(error, 'RESOURCE_DOES_NOT_EXIST') || isMlflowError(error, 'INVALID_PARAMETER_VALUE')) return undefined;

@@ -1,9 +1,9 @@
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type RequestListener } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
-import { assertTrackingUri, createMlflowHttp, trackingCallBudgetMs } from './mlflow-http.js';
+import { assertTrackingUri, createMlflowHttp, MAX_RESPONSE_BYTES, trackingCallBudgetMs } from './mlflow-http.js';
 
 /** A server that accepts connections and never answers: the hung tracking server of F4. */
 let silent: Server;
@@ -33,6 +33,18 @@ async function failure(promise: Promise<unknown>): Promise<FltsError> {
     return error as FltsError;
   }
   throw new Error('expected the call to fail');
+}
+
+/** A server answering every request with `listener`, on 127.0.0.1, for the length of `body`. */
+async function withServer<T>(listener: RequestListener, body: (uri: string) => Promise<T>): Promise<T> {
+  const server = createHttpServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    return await body(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 }
 
 describe('core > tracking > mlflow-http', () => {
@@ -80,6 +92,65 @@ describe('core > tracking > mlflow-http', () => {
       expect(requests).toBe(3);
     } finally {
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('stops reading an answer past MAX_RESPONSE_BYTES and reports it at once instead of holding it in memory', async () => {
+    let requests = 0;
+    const error = await withServer(
+      (req, res) => {
+        requests += 1;
+        // Chunked and endless, like a proxy streaming a download: only the bytes received can stop it.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(1 << 20, 0x20);
+        const pump = (): void => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        pump();
+      },
+      (uri) => failure(createMlflowHttp({ uri, timeoutMs: 60_000, retry: { retries: 2, baseDelayMs: 1 }, logger: silentLogger })({ method: 'POST', path: '/api/2.0/mlflow/runs/search', json: {} })),
+    );
+    expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
+    expect(error.details.reason).toBe('too_large');
+    expect(error.message).toContain(`${MAX_RESPONSE_BYTES / 1024 / 1024} MB`);
+    expect(requests).toBe(1);
+  });
+
+  it('follows no redirect, so the credentials never reach the host it names, and reports it with the location', async () => {
+    const elsewhere: Array<string | undefined> = [];
+    const error = await withServer(
+      (req, res) => {
+        elsewhere.push(req.headers.authorization);
+        res.end('{}');
+      },
+      (otherUri) =>
+        withServer(
+          (req, res) => res.writeHead(307, { location: `${otherUri}${req.url}` }).end(),
+          (uri) => failure(createMlflowHttp({ uri, timeoutMs: 5000, retry: { retries: 2, baseDelayMs: 1 }, token: 'the-secret-token', logger: silentLogger })({ method: 'POST', path: '/api/2.0/mlflow/runs/create', json: {} })),
+        ),
+    );
+    expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
+    expect(error.details).toMatchObject({ reason: 'redirect', status: 307 });
+    expect(error.message).toMatch(/redirect to "http:\/\/127\.0\.0\.1:\d+\/api\/2\.0\/mlflow\/runs\/create"/);
+    expect(JSON.stringify(error)).not.toContain('the-secret-token');
+    expect(elsewhere).toEqual([]);
+  });
+
+  it('reports a 200 that is not a JSON object (a proxy or login page, a truncated body) once, without retrying it', async () => {
+    for (const body of ['<!doctype html><html><body>Sign in</body></html>', '{"run": {"info": ', '[]', 'null']) {
+      let requests = 0;
+      const error = await withServer(
+        (req, res) => {
+          requests += 1;
+          res.writeHead(200, { 'content-type': 'text/html' }).end(body);
+        },
+        (uri) => failure(createMlflowHttp({ uri, timeoutMs: 5000, retry: { retries: 2, baseDelayMs: 1 }, logger: silentLogger })({ method: 'GET', path: '/api/2.0/mlflow/runs/get', query: { run_id: 'r' } })),
+      );
+      expect(error.code, body).toBe('FLTS_TRACKING_UNAVAILABLE');
+      expect(error.details.reason).toBe('not_json');
+      expect(error.hint).toMatch(/not as an MLflow tracking server/);
+      expect(requests).toBe(1);
     }
   });
 

@@ -41,6 +41,49 @@ class TransientFailure extends Error {
  */
 const WRITE_RACE = /IntegrityError|UNIQUE constraint failed|duplicate key value violates unique constraint|Duplicate entry/i;
 
+/**
+ * The most of one answer that is read. A page of 1000 runs with their params, metrics and tags stays far below
+ * it; a proxy streaming a file or a wrong URL serving a download would otherwise be held whole in memory
+ * (100 MB of body took a CLI past 500 MB).
+ */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+const NOT_MLFLOW_HINT =
+  'The URL answers, but not as an MLflow tracking server: check that MLFLOW_TRACKING_URI is the MLflow server itself (not a proxy page, a login page or another service) and that it answers there without a redirect; local tracking continues meanwhile.';
+
+/**
+ * An answer no MLflow server gives (a redirect, HTML, a body of the wrong shape, an endless listing): the
+ * server is unusable at this URI, so it is reported like an unreachable one, without retries, since asking
+ * the same URL again gets the same page.
+ */
+export function notMlflowAnswer(uri: string, req: Pick<MlflowRequest, 'method' | 'path'>, reason: 'redirect' | 'not_json' | 'too_large' | 'wrong_shape' | 'endless_listing', problem: string, status?: number): FltsError {
+  return new FltsError('FLTS_TRACKING_UNAVAILABLE', `MLflow tracking server ${uri} answered ${req.method} ${req.path} as MLflow never does: ${problem}`, {
+    hint: NOT_MLFLOW_HINT,
+    details: { uri, path: req.path, reason, status },
+  });
+}
+
+const isJsonObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The body as text, or undefined once it passes `limit` bytes (announced or received), having stopped reading. */
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }, contentLength: string | string[] | undefined, limit: number): Promise<string | undefined> {
+  if (Number(contentLength) > limit) {
+    body.destroy();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
 export function assertTrackingUri(uri: string): string {
   let parsed: URL | undefined;
   try {
@@ -98,17 +141,24 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     const timeout = AbortSignal.timeout(options.timeoutMs);
     const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
     let status: number;
-    let text: string;
+    let location: string | undefined;
+    let text: string | undefined;
     try {
       // undici (~110 modules) loads on the first request, not with every command that reaches this module.
       const { request } = await import('undici');
+      // undici follows no redirects here, so the credentials never go to a host the answer names.
       const response = await request(url, { method: req.method, headers, body, signal, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
       status = response.statusCode;
-      text = await response.body.text();
+      location = [response.headers.location].flat()[0];
+      text = await readCapped(response.body, response.headers['content-length'], MAX_RESPONSE_BYTES);
     } catch (error) {
       if (options.signal?.aborted) throw error;
       throw new TransientFailure(describeCause(error));
     }
+    if (status >= 300 && status < 400) {
+      throw notMlflowAnswer(shownBase, req, 'redirect', `HTTP ${status} redirect to ${JSON.stringify(redactSecrets(location ?? '(no location)'))}, which flts does not follow`, status);
+    }
+    if (text === undefined) throw notMlflowAnswer(shownBase, req, 'too_large', `HTTP ${status} with a body over ${MAX_RESPONSE_BYTES / 1024 / 1024} MB`, status);
     const parsed = text.trim() === '' ? {} : safeParse(text);
     if (status === 429 || status >= 500 || (status === 400 && WRITE_RACE.test(text))) throw new TransientFailure(`HTTP ${status}: ${messageOf(parsed, text)}`, status);
     if (status >= 400) {
@@ -117,6 +167,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
         details: { uri: base, path: req.path, status, mlflowErrorCode },
       });
     }
+    if (!isJsonObject(parsed)) throw notMlflowAnswer(shownBase, req, 'not_json', `HTTP ${status} with a body that is not a JSON object: ${JSON.stringify(text.slice(0, 120))}`, status);
     return parsed as T;
   }
 

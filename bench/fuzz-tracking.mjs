@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+// Hostile answers to MLflow REST calls against every command of the built CLI (bin/run.js) that talks to tracking:
+// a local node:http server on 127.0.0.1 stands in for a broken network path (a proxy, a wrong URL, a server under
+// stress), not for MLflow. The contract: each command ends within its tracking budget plus its own work, its memory
+// stays bounded, a tracking failure comes back as a coded reason (never FLTS_INTERNAL, never a stack trace), and a
+// trained run is written to the registry whatever tracking did.
+// Usage: npm run build && node bench/fuzz-tracking.mjs [scenario-filter-regex] [--bin path/to/bin/run.js] [--timeout 60000]
+// Prints one line per command and scenario, then the failures; exit 1 when anything failed.
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+
+const here = import.meta.dirname;
+const args = process.argv.slice(2);
+const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const BIN = path.resolve(option('--bin', path.join(here, '../bin/run.js')));
+const DATASETS = path.resolve(here, '../../shared/datasets');
+const filter = new RegExp(args.find((arg, i) => !arg.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? '.');
+const killAfterMs = Number(option('--timeout', '60000'));
+/** Memory a command may peak at (resident set): a CLI that trains NAIVE on a slice sits near 200 MB. */
+const MAX_RSS_MB = Number(option('--max-rss-mb', '400'));
+
+// Small limits so a hostile answer costs seconds: budget = (retries + 1) * timeout + backoff = 2 * 1500 + <= 200 ms.
+const TIMEOUT_MS = 1500;
+const RETRIES = 1;
+const BACKOFF_MS = 100;
+const BUDGET_MS = (RETRIES + 1) * TIMEOUT_MS + 2 * BACKOFF_MS;
+
+const MB = 1 << 20;
+const sockets = new Set();
+let mode = 'ok';
+let requests = 0;
+let authSeenElsewhere = 0;
+let hugeRunsPage;
+
+const json = (res, status, body, headers = {}) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(typeof body === 'string' ? body : JSON.stringify(body));
+
+/** Plausible MLflow answers, so a command gets as far as the call a scenario breaks. */
+function plausible(pathname) {
+  const run = { info: { run_id: 'r1', experiment_id: '1', status: 'RUNNING', artifact_uri: 'mlflow-artifacts:/1/r1/artifacts' }, data: {} };
+  if (pathname.endsWith('/experiments/get-by-name')) return { experiment: { experiment_id: '1', name: 'NonML', lifecycle_stage: 'active' } };
+  if (pathname.endsWith('/experiments/search')) return { experiments: [{ experiment_id: '1', name: 'NonML', lifecycle_stage: 'active' }] };
+  if (pathname.endsWith('/experiments/create')) return { experiment_id: '1' };
+  if (pathname.endsWith('/runs/create') || pathname.endsWith('/runs/get')) return { run };
+  if (pathname.endsWith('/runs/search')) return { runs: [] };
+  if (pathname.endsWith('/model-versions/create') || pathname.endsWith('/registered-models/alias')) return { model_version: { name: 'm', version: '1' } };
+  return {};
+}
+
+function manyRuns(count) {
+  return Array.from({ length: count }, (_, i) => ({
+    info: { run_id: `r${i}`, experiment_id: '1', status: 'FINISHED', start_time: String(i) },
+    data: { params: [{ key: 'config_hash', value: 'h' }], metrics: [{ key: 'test_rmse', value: i, timestamp: 0, step: 0 }] },
+  }));
+}
+
+/** Scenario name -> handler; each handler answers every MLflow call the same hostile way. */
+const SCENARIOS = {
+  'html-200': (req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html><body>Welcome to nginx!</body></html>'),
+  'invalid-json-200': (req, res) => json(res, 200, '{"run": {"info": '),
+  'empty-object-200': (req, res) => json(res, 200, {}),
+  'nulls-200': (req, res) => json(res, 200, { run: null, experiment: null, experiments: null, runs: null, model_version: null, experiment_id: null }),
+  'arrays-for-objects': (req, res) => json(res, 200, { run: [], experiment: [], experiments: { a: 1 }, runs: 'abc', model_version: [], experiment_id: [] }),
+  'missing-run-id': (req, res, url) => {
+    const body = plausible(url.pathname);
+    if (body.run) body.run = { info: { experiment_id: '1' }, data: {} };
+    if (url.pathname.endsWith('/runs/search')) body.runs = [{ info: { experiment_id: '1' } }];
+    json(res, 200, body);
+  },
+  'huge-body-100mb': (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const chunk = Buffer.alloc(MB, 0x20);
+    let sent = 0;
+    const pump = () => {
+      while (sent < 100 && !res.destroyed) {
+        sent += 1;
+        if (!res.write(chunk)) return res.once('drain', pump);
+      }
+      res.end('{}');
+    };
+    pump();
+  },
+  // Under the body cap (~19 MB), so the client parses it all: a page of 100x the runs asked for.
+  'huge-runs-page': (req, res, url) => json(res, 200, url.pathname.endsWith('/runs/search') ? (hugeRunsPage ??= JSON.stringify({ runs: manyRuns(100_000) })) : plausible(url.pathname)),
+  'slow-drip': (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{');
+    const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write(' ')), 1000);
+    res.on('close', () => clearInterval(timer));
+  },
+  'headers-never-sent': () => {},
+  'reset-mid-body': (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+    res.write('{"experiments": [');
+    setTimeout(() => res.socket?.destroy(), 50);
+  },
+  'redirect-loop': (req, res) => res.writeHead(302, { location: req.url }).end(),
+  'redirect-other-host': (req, res) => res.writeHead(307, { location: `${otherUri}${req.url}` }).end(),
+  'status-401': (req, res) => res.writeHead(401, { 'www-authenticate': 'Basic realm="mlflow"', 'content-type': 'text/html' }).end('<html>401 Unauthorized</html>'),
+  'status-403': (req, res) => json(res, 403, { error_code: 'PERMISSION_DENIED', message: 'Permission denied' }),
+  'status-404-html': (req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<html>Not Found</html>'),
+  'status-429': (req, res) => json(res, 429, { message: 'slow down' }),
+  'status-429-retry-after-absurd': (req, res) => json(res, 429, { message: 'slow down' }, { 'retry-after': '999999999' }),
+  'status-503-retry-after-garbage': (req, res) => res.writeHead(503, { 'retry-after': 'soon-ish', 'content-type': 'text/plain' }).end('upstream unavailable'),
+  'pagination-same-token': (req, res, url) => {
+    const body = plausible(url.pathname);
+    if (url.pathname.endsWith('/runs/search')) body.runs = manyRuns(1);
+    json(res, 200, { ...body, next_page_token: 'same' });
+  },
+  'pagination-new-token': (req, res, url) => json(res, 200, { ...plausible(url.pathname), next_page_token: `t${requests}` }),
+};
+
+const server = createServer((req, res) => {
+  requests += 1;
+  const url = new URL(req.url, 'http://127.0.0.1');
+  req.resume();
+  req.on('end', () => (SCENARIOS[mode] ?? ((q, r) => json(r, 200, plausible(url.pathname))))(req, res, url));
+});
+server.on('connection', (socket) => {
+  sockets.add(socket);
+  socket.on('close', () => sockets.delete(socket));
+});
+/** "Another host": a second server on another loopback address that counts credentials it is sent. */
+const other = createServer((req, res) => {
+  if (req.headers.authorization) authSeenElsewhere += 1;
+  json(res, 200, {});
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const otherHost = await new Promise((resolve) => {
+  other.once('error', () => other.listen(0, '127.0.0.1', () => resolve('127.0.0.1')));
+  other.listen(0, '127.0.0.2', () => resolve('127.0.0.2'));
+});
+const uri = `http://127.0.0.1:${server.address().port}`;
+const otherUri = `http://${otherHost}:${other.address().port}`;
+
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'flts-fuzz-tracking-'));
+const baseEnv = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FLTS_') && !name.startsWith('MLFLOW_'))),
+  FLTS_DATA_DIR: DATASETS,
+  TRAIN_FILE: 'PobleSec.csv',
+  TEST_FILE: 'PobleSec_test.csv',
+  SAMPLE_TRAIN_ROWS: '400',
+  SAMPLE_TEST_ROWS: '150',
+  FLTS_LOG_LEVEL: 'error',
+};
+const trackingEnv = { MLFLOW_TRACKING_URI: uri, MLFLOW_TRACKING_TOKEN: 'fuzz-secret-token', FLTS_MLFLOW_TIMEOUT_MS: String(TIMEOUT_MS), FLTS_MLFLOW_RETRIES: String(RETRIES), FLTS_MLFLOW_BACKOFF_MS: String(BACKOFF_MS) };
+
+/** Runs the CLI, polling its peak resident set; kills it when the time is up. */
+function cli(argv, env) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let peakKb = 0;
+    const child = execFile(process.execPath, [BIN, ...argv], { env: { ...baseEnv, ...env }, timeout: killAfterMs, killSignal: 'SIGKILL', maxBuffer: 64 * MB, cwd: scratch }, (error, stdout, stderr) => {
+      clearInterval(watch);
+      resolve({ exitCode: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr, timedOut: error?.killed === true, ms: Date.now() - started, peakMb: Math.round(peakKb / 1024) });
+    });
+    const watch = setInterval(() => {
+      try {
+        const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
+      } catch {
+        // the child has exited
+      }
+    }, 100);
+  });
+}
+
+const runCount = (home) => {
+  const runs = path.join(home, 'store', 'runs');
+  return existsSync(runs) ? readdirSync(runs).filter((id) => existsSync(path.join(runs, id, 'run.json'))).length : 0;
+};
+
+// A home with processed data and one NAIVE run trained without tracking: eval and promote read it, train adds to it.
+const template = path.join(scratch, 'template');
+for (const argv of [['preprocess'], ['train', '--model', 'NAIVE']]) {
+  const result = await cli([...argv, '--json'], { FLTS_HOME: template });
+  if (result.exitCode !== 0) throw new Error(`setting up the home failed: ${argv.join(' ')}: ${result.stderr || result.stdout}`);
+}
+const templateRun = readdirSync(path.join(template, 'store', 'runs'))[0];
+const baselineTrain = await cli(['train', '--model', 'NAIVE', '--json'], { FLTS_HOME: template });
+
+/** The commands, each with the time its own work takes besides tracking and how many tracking calls may each spend a budget. */
+const COMMANDS = [
+  // Mirroring the new run, then the backlog for at most one more budget (sync-runs-to-tracking.ts).
+  { name: 'train', argv: ['train', '--model', 'NAIVE', '--json'], ownMs: baselineTrain.ms, budgets: 2, trains: true },
+  { name: 'eval-mlflow', argv: ['eval', '--source', 'mlflow', '--json'], ownMs: 3000, budgets: 1 },
+  { name: 'promote', argv: ['promote', '--run', templateRun, '--force', '--json'], ownMs: 5000, budgets: 1 },
+];
+
+const failures = [];
+const rows = [];
+for (const [scenario] of Object.entries(SCENARIOS).filter(([name]) => filter.test(name))) {
+  for (const command of COMMANDS) {
+    const home = path.join(scratch, `${scenario}-${command.name}`);
+    cpSync(template, home, { recursive: true });
+    const before = runCount(home);
+    mode = scenario;
+    requests = 0;
+    const seen = authSeenElsewhere;
+    const result = await cli(command.argv, { ...trackingEnv, FLTS_HOME: home });
+    mode = 'ok';
+    sockets.forEach((socket) => socket.destroy());
+    const output = `${result.stdout}\n${result.stderr}`;
+    const code = /"code":\s*"(FLTS_[A-Z_]+)"/.exec(output)?.[1] ?? /\b(FLTS_[A-Z_]+)\b/.exec(output)?.[1] ?? '-';
+    const tracking = /"tracking":\s*\{\s*"status":\s*"(\w+)"/.exec(result.stdout)?.[1] ?? '-';
+    const limitMs = command.ownMs + command.budgets * BUDGET_MS + 3000;
+    const problems = [];
+    if (result.timedOut) problems.push(`hung: killed after ${killAfterMs} ms`);
+    else if (result.ms > limitMs) problems.push(`slow: ${result.ms} ms > ${limitMs} ms`);
+    if (result.peakMb > MAX_RSS_MB) problems.push(`memory: peak ${result.peakMb} MB`);
+    if (/FLTS_INTERNAL/.test(output)) problems.push('FLTS_INTERNAL');
+    if (/\n\s+at .+\(.+:\d+:\d+\)/.test(output)) problems.push('stack trace');
+    if (/fuzz-secret-token/.test(output)) problems.push('token shown');
+    if (authSeenElsewhere > seen) problems.push('credentials sent to another host');
+    if (command.trains && runCount(home) !== before + 1) problems.push(`run lost: ${runCount(home) - before} new run(s)`);
+    if (!result.timedOut && result.exitCode !== 0 && code === '-') problems.push(`exit ${result.exitCode} without a code`);
+    const line = `${scenario.padEnd(30)} ${command.name.padEnd(12)} exit=${String(result.exitCode).padEnd(3)} ${String(result.ms).padStart(6)} ms ${String(result.peakMb).padStart(5)} MB req=${String(requests).padEnd(6)} tracking=${tracking.padEnd(11)} ${code}`;
+    rows.push(line);
+    console.log(`${line}${problems.length ? `  !! ${problems.join('; ')}` : ''}`);
+    if (problems.length) failures.push(`${scenario} / ${command.name}: ${problems.join('; ')}: ${output.replace(/\s+/g, ' ').slice(0, 300)}`);
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+console.log(`\n${rows.length} command runs, ${failures.length} failed (budget per call ${BUDGET_MS} ms, memory limit ${MAX_RSS_MB} MB, baseline train ${baselineTrain.ms} ms / ${baselineTrain.peakMb} MB)`);
+for (const failure of failures) console.log(`FAIL ${failure}`);
+sockets.forEach((socket) => socket.destroy());
+server.close();
+other.close();
+rmSync(scratch, { recursive: true, force: true });
+process.exit(failures.length > 0 ? 1 : 0);

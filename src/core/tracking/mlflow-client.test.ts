@@ -1,0 +1,107 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { resolveSettings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
+import { createMlflowClient, MAX_SEARCH_PAGES, type MlflowClient } from './mlflow-client.js';
+import { listMlflowRunsByConfigHash } from './list-mlflow-runs.js';
+
+type Answer = (path: string, body: Record<string, unknown>) => unknown;
+
+/** A client of a server on 127.0.0.1 that answers each call with `answer(path, request body)` as JSON; counts the calls. */
+async function withClient<T>(answer: Answer, body: (client: MlflowClient, calls: () => number) => Promise<T>): Promise<T> {
+  let calls = 0;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    calls += 1;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer(path, text ? JSON.parse(text) : {})));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const uri = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 1, 'tracking.backoffMs': 0 } }).settings;
+    return await body(createMlflowClient(settings.tracking), () => calls);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+async function failure(promise: Promise<unknown>): Promise<FltsError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as FltsError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+const run = (id: string, data?: unknown) => ({ info: { run_id: id, experiment_id: '1', status: 'FINISHED', start_time: '1' }, ...(data === undefined ? {} : { data }) });
+
+describe('core > tracking > mlflow-client', () => {
+  it('reports answers of the wrong shape as a server that is not MLflow, before anything reads them', async () => {
+    const cases: Array<{ call: (client: MlflowClient) => Promise<unknown>; answer: unknown }> = [
+      { call: (c) => c.createRun({ experimentId: '1', runName: 'NAIVE', startTime: 0, tags: [] }), answer: { run: null } },
+      { call: (c) => c.createRun({ experimentId: '1', runName: 'NAIVE', startTime: 0, tags: [] }), answer: {} },
+      { call: (c) => c.getRun('r'), answer: { run: { info: { experiment_id: '1' }, data: {} } } },
+      { call: (c) => c.getRun('r'), answer: { run: run('r', { params: { config_hash: 'h' } }) } },
+      { call: (c) => c.getExperimentByName('NonML'), answer: { experiment: [] } },
+      { call: (c) => c.searchExperiments(), answer: { experiments: { a: 1 } } },
+      { call: (c) => c.searchRuns({ experimentIds: ['1'] }), answer: { runs: 'abc' } },
+      { call: (c) => c.searchRuns({ experimentIds: ['1'] }), answer: { runs: [{}] } },
+      { call: (c) => c.createModelVersion({ name: 'm', source: 's', runId: 'r' }), answer: { model_version: null } },
+      { call: (c) => c.searchModelVersions("name='m'"), answer: { model_versions: [{ name: 'm' }] } },
+    ];
+    for (const [index, { call, answer }] of cases.entries()) {
+      const error = await withClient(() => answer, (client) => failure(call(client)));
+      expect(error, `case ${index}`).toBeInstanceOf(FltsError);
+      expect(error.code, `case ${index}`).toBe('FLTS_TRACKING_UNAVAILABLE');
+      expect(error.details.reason, `case ${index}`).toMatch(/wrong_shape|not_json/);
+    }
+  });
+
+  it('reads runs MLflow sends without a data field (no params, metrics or tags) as empty', async () => {
+    const runs = await withClient(
+      (path) => (path.endsWith('/experiments/search') ? { experiments: [{ experiment_id: '0', name: 'Default' }, { experiment_id: '1', name: 'NonML' }] } : path.endsWith('/runs/search') ? { runs: [run('a')] } : {}),
+      async (client) => listMlflowRunsByConfigHash(resolveSettings({ flags: { 'tracking.uri': client.uri } }).settings, 'h', { client }),
+    );
+    expect(runs.map((r) => [r.mlflowRunId, r.params, r.tags])).toEqual([['a', {}, {}]]);
+  });
+
+  it('stops a listing whose page token comes back, after the second page', { timeout: 20_000 }, async () => {
+    const error = await withClient(
+      () => ({ experiments: [{ experiment_id: '1', name: 'NonML' }], next_page_token: 'same' }),
+      async (client, calls) => {
+        const failed = await failure(client.searchExperiments());
+        expect(calls()).toBe(2);
+        return failed;
+      },
+    );
+    expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
+    expect(error.details.reason).toBe('endless_listing');
+  });
+
+  it('stops a listing that hands out new tokens forever after MAX_SEARCH_PAGES pages, even when its pages are empty', { timeout: 20_000 }, async () => {
+    let token = 0;
+    const error = await withClient(
+      () => ({ runs: [], next_page_token: `t${(token += 1)}` }),
+      async (client, calls) => {
+        const failed = await failure(client.searchRuns({ experimentIds: ['1'], maxResults: 1000 }));
+        expect(calls()).toBe(MAX_SEARCH_PAGES);
+        return failed;
+      },
+    );
+    expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
+    expect(error.message).toContain(`after ${MAX_SEARCH_PAGES} pages`);
+  });
+
+  it('keeps a page larger than the limit asked for to that limit, without spreading it onto the stack', async () => {
+    const many = Array.from({ length: 200_000 }, (_, i) => run(`r${i}`, {}));
+    const runs = await withClient(() => ({ runs: many, next_page_token: 'more' }), (client) => client.searchRuns({ experimentIds: ['1'], maxResults: 1000 }));
+    expect(runs).toHaveLength(1000);
+  });
+});
