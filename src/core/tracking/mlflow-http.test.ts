@@ -96,20 +96,25 @@ describe('core > tracking > mlflow-http', () => {
   });
 
   it('stops reading an answer past MAX_RESPONSE_BYTES and reports it at once instead of holding it in memory', async () => {
+    expect(MAX_RESPONSE_BYTES).toBeLessThan(40 << 20);
     let requests = 0;
     const error = await withServer(
       (req, res) => {
         requests += 1;
-        // Chunked and endless, like a proxy streaming a download: only the bytes received can stop it.
+        // Chunked, so no content-length gives it away, like a proxy streaming a download: only the bytes received can stop it.
         res.writeHead(200, { 'content-type': 'application/json' });
         const chunk = Buffer.alloc(1 << 20, 0x20);
+        let left = 40;
         const pump = (): void => {
-          while (!res.destroyed && res.write(chunk));
-          if (!res.destroyed) res.once('drain', pump);
+          while (left > 0 && !res.destroyed) {
+            left -= 1;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end('{}');
         };
         pump();
       },
-      (uri) => failure(createMlflowHttp({ uri, timeoutMs: 60_000, retry: { retries: 2, baseDelayMs: 1 }, logger: silentLogger })({ method: 'POST', path: '/api/2.0/mlflow/runs/search', json: {} })),
+      (uri) => failure(createMlflowHttp({ uri, timeoutMs: 30_000, retry: { retries: 2, baseDelayMs: 1 }, logger: silentLogger })({ method: 'POST', path: '/api/2.0/mlflow/runs/search', json: {} })),
     );
     expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
     expect(error.details.reason).toBe('too_large');
