@@ -1,16 +1,17 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { createMlflowClient, MAX_SEARCH_PAGES, type MlflowClient } from './mlflow-client.js';
 import { listMlflowRunsByConfigHash } from './list-mlflow-runs.js';
+import { failure, withServer } from './tracking-server.fixture.js';
 
 type Answer = (path: string, body: Record<string, unknown>) => unknown;
 
 /** A client of a server on 127.0.0.1 that answers each call with `answer(path, request body)` as JSON; counts the calls. */
 async function withClient<T>(answer: Answer, body: (client: MlflowClient, calls: () => number) => Promise<T>): Promise<T> {
   let calls = 0;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     calls += 1;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -19,25 +20,11 @@ async function withClient<T>(answer: Answer, body: (client: MlflowClient, calls:
       const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer(path, text ? JSON.parse(text) : {})));
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const uri = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  };
+  return withServer(listener, (uri) => {
     const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 1, 'tracking.backoffMs': 0 } }).settings;
-    return await body(createMlflowClient(settings.tracking), () => calls);
-  } finally {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-}
-
-async function failure(promise: Promise<unknown>): Promise<FltsError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as FltsError;
-  }
-  throw new Error('expected the call to fail');
+    return body(createMlflowClient(settings.tracking), () => calls);
+  });
 }
 
 const run = (id: string, data?: unknown) => ({ info: { run_id: id, experiment_id: '1', status: 'FINISHED', start_time: '1' }, ...(data === undefined ? {} : { data }) });

@@ -1,9 +1,10 @@
-import { createServer as createHttpServer, type RequestListener } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { assertTrackingUri, createMlflowHttp, MAX_RESPONSE_BYTES, trackingCallBudgetMs } from './mlflow-http.js';
+import { failure, withServer } from './tracking-server.fixture.js';
 
 /** A server that accepts connections and never answers: the hung tracking server of F4. */
 let silent: Server;
@@ -25,27 +26,6 @@ afterAll(async () => {
   sockets.forEach((socket) => socket.destroy());
   await new Promise((resolve) => silent.close(resolve));
 });
-
-async function failure(promise: Promise<unknown>): Promise<FltsError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as FltsError;
-  }
-  throw new Error('expected the call to fail');
-}
-
-/** A server answering every request with `listener`, on 127.0.0.1, for the length of `body`. */
-async function withServer<T>(listener: RequestListener, body: (uri: string) => Promise<T>): Promise<T> {
-  const server = createHttpServer(listener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    return await body(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
-  } finally {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-}
 
 describe('core > tracking > mlflow-http', () => {
   it('reports a server that never answers as FLTS_TRACKING_UNAVAILABLE after every attempt timed out', async () => {
