@@ -164,7 +164,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     if (status >= 400) {
       const mlflowErrorCode = (parsed as { error_code?: string } | undefined)?.error_code;
       throw new FltsError('FLTS_TRACKING_REJECTED', `MLflow rejected ${req.method} ${req.path} (HTTP ${status}${mlflowErrorCode ? ` ${mlflowErrorCode}` : ''}): ${messageOf(parsed, text)}`, {
-        details: { uri: base, path: req.path, status, mlflowErrorCode },
+        details: { uri: shownBase, path: req.path, status, mlflowErrorCode },
       });
     }
     if (!isJsonObject(parsed)) throw notMlflowAnswer(shownBase, req, 'not_json', `HTTP ${status} with a body that is not a JSON object: ${JSON.stringify(text.slice(0, 120))}`, status);
@@ -193,7 +193,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
       const elapsedMs = Date.now() - started;
       throw new FltsError('FLTS_TRACKING_UNAVAILABLE', `MLflow tracking server ${shownBase} failed ${req.method} ${req.path} after ${attempts} attempt(s) in ${(elapsedMs / 1000).toFixed(1)} s: ${error.message}`, {
         cause: error,
-        details: { uri: base, path: req.path, attempts, elapsedMs, status: error.status, budgetMs: trackingCallBudgetMs(options) },
+        details: { uri: shownBase, path: req.path, attempts, elapsedMs, status: error.status, budgetMs: trackingCallBudgetMs(options) },
       });
     }
   };
