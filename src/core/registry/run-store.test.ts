@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultSettings, resolveSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
+import { recordingStore } from '../storage/recording-store.fixture.js';
 import { fakeRun } from './run-record.fixture.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { RunOwner, RunRecord } from './run-record.js';
@@ -55,6 +56,28 @@ describe('core > registry > run-store', () => {
     expect(scan.corrupt.map((r) => r.run_id)).toEqual(cases.map(([runId]) => runId).sort());
     expect((await listRunRecords(store, settings)).map((r) => r.run_id)).toEqual(['early', 'other', 'late']);
     for (const [runId] of cases) await store.delete('runs', `${runId}/run.json`);
+  });
+
+  it('scans a registry by reading each run\'s record, without listing (or reading) the artifacts kept beside it', async () => {
+    const scanRoot = mkdtempSync(path.join(tmpdir(), 'flts-runs-scan-'));
+    try {
+      const inner = createFsStore(scanRoot);
+      const ids = ['r1', 'r2', 'r3'];
+      for (const [at, id] of ids.entries()) {
+        await saveRunRecord(inner, settings, fakeRun(id, 'LSTM', { rmse: 1, mae: 1, mse: 1 }, `2025-01-0${at + 1}T00:00:00.000Z`));
+        for (const file of ['model/model.json', 'model/weights.bin', 'scaler.json', 'predictions.json', 'intervals.json', 'metrics.json', 'loss-curve.svg']) await inner.put('runs', `${id}/${file}`, '{}');
+      }
+      await inner.put('runs', 'live/global/replicas/a.json', '{}');
+      await inner.put('runs', 'leases/train.json', '{}');
+      const { store: counted, calls } = recordingStore(inner);
+      expect((await scanRunRecords(counted, settings)).records.map((r) => r.run_id)).toEqual(ids);
+      // One listing of names, then one read per folder: a year's registry holds thousands of runs of ten objects each.
+      expect(calls.filter((call) => call.method === 'list')).toEqual([]);
+      expect(calls.filter((call) => call.method !== 'listFolders').every((call) => call.key?.endsWith('/run.json'))).toBe(true);
+      expect(calls.filter((call) => call.method === 'get').map((call) => call.key).sort()).toEqual(['leases/run.json', 'live/run.json', 'r1/run.json', 'r2/run.json', 'r3/run.json']);
+    } finally {
+      rmSync(scanRoot, { recursive: true, force: true });
+    }
   });
 
   it('reports unknown and malformed run ids as not found', async () => {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Settings } from '../config/settings.js';
 import type { InstanceSettings } from '../config/specs/runtime.js';
+import { mapBounded } from '../bounded-map.js';
 import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { CLOCK_TICKS_PER_SECOND, procStartTicks } from '../proc-stat.js';
@@ -98,22 +99,28 @@ export interface RunRegistryScan {
   corrupt: Array<{ run_id: string; code: string; message: string }>;
 }
 
+/** Run records read at once by a scan: enough to keep a filesystem or an S3 endpoint busy, few enough to open. */
+const SCAN_WIDTH = 32;
+
+/**
+ * The ids a run could have in the registry: its folders named like runs. Listed as folders, one level deep, because
+ * a run keeps its artifacts (model, weights, predictions, intervals) beside its record: listing every object would
+ * list (and, on the filesystem, stat) all of them to find one run.json per run.
+ */
+export async function listRunIds(store: ObjectStore, settings: Settings): Promise<string[]> {
+  return (await store.listFolders(runsBucket(settings))).map((folder) => folder.slice(0, -1)).filter((name) => RUN_ID_PATTERN.test(name));
+}
+
 /** Every run record of the registry, and the runs whose record could not be used. */
 export async function scanRunRecords(store: ObjectStore, settings: Settings, filter: { configHash?: string } = {}): Promise<RunRegistryScan> {
-  const bucket = runsBucket(settings);
-  const runIds = (await store.list(bucket))
-    .map((info) => info.key.split('/'))
-    .filter((parts) => parts.length === 2 && parts[1] === RUN_FILES.record && RUN_ID_PATTERN.test(parts[0]))
-    .map((parts) => parts[0]);
   const corrupt: RunRegistryScan['corrupt'] = [];
-  const records = await Promise.all(
-    runIds.map((runId) =>
-      findRunRecord(store, settings, runId).catch((error: unknown) => {
-        if (!(error instanceof FltsError && error.code === 'FLTS_RUN_CORRUPT')) throw error;
-        corrupt.push({ run_id: runId, code: error.code, message: error.message });
-        return undefined;
-      }),
-    ),
+  // A folder without run.json (the live figures' and the leases' folders, a run's leftovers) is no run.
+  const records = await mapBounded(await listRunIds(store, settings), SCAN_WIDTH, (runId) =>
+    findRunRecord(store, settings, runId).catch((error: unknown) => {
+      if (!(error instanceof FltsError && error.code === 'FLTS_RUN_CORRUPT')) throw error;
+      corrupt.push({ run_id: runId, code: error.code, message: error.message });
+      return undefined;
+    }),
   );
   return {
     records: records
