@@ -6,7 +6,10 @@ import { defaultSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { listPromotionHistory } from './promotion-history.js';
+import { putJson } from '../storage/json-objects.js';
+import { recordingStore } from '../storage/recording-store.fixture.js';
+import type { PromotionRecord } from './pointers.js';
+import { historyKey, listPromotionHistory } from './promotion-history.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-history-'));
 afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
@@ -26,5 +29,34 @@ describe('core > registry > promotion history', () => {
       },
     };
     await expect(listPromotionHistory(unreachable, settings)).rejects.toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE' });
+  });
+
+  it('reads each record once however often the history is looked at, and again only once it changes', async () => {
+    const historyRoot = mkdtempSync(path.join(tmpdir(), 'flts-history-reads-'));
+    try {
+      const { store, calls } = recordingStore(createFsStore(historyRoot));
+      const record = (n: number, reason = 'r'): PromotionRecord => ({ identifier: '', config_hash: 'c'.repeat(64), run_id: `run${n}`, model_type: 'NAIVE', experiment: 'NonML', model_uri: `runs:/run${n}/NAIVE`, rmse: 1, mae: 1, mse: 1, score: 1, timestamp: `2026-01-0${n}T00:00:00.000000Z`, weights: { rmse: 0.5, mae: 0.3, mse: 0.2 }, source: 'manual', previous_run_id: null, reason });
+      for (const n of [1, 2, 3]) await putJson(store, settings.store.buckets.promotion, historyKey(record(n)), record(n));
+      const reads = (): Record<string, number> => {
+        const counts: Record<string, number> = {};
+        for (const call of calls) if (call.method === 'get') counts[call.key!] = (counts[call.key!] ?? 0) + 1;
+        return counts;
+      };
+      // A promotion looks at the whole history four times; a year's history is thousands of records.
+      for (let look = 0; look < 4; look++) expect((await listPromotionHistory(store, settings, 'global')).map((r) => r.run_id)).toEqual(['run1', 'run2', 'run3']);
+      expect(Object.values(reads())).toEqual([1, 1, 1]);
+
+      // What a caller does with the records it was given is not what the next caller reads.
+      (await listPromotionHistory(store, settings, 'global'))[0].reason = 'changed in memory';
+      expect((await listPromotionHistory(store, settings, 'global'))[0].reason).toBe('r');
+
+      // Edited by hand (another size), it is read again; deleted, it is gone.
+      await putJson(store, settings.store.buckets.promotion, historyKey(record(2)), record(2, 'edited by hand'));
+      await store.delete(settings.store.buckets.promotion, historyKey(record(3)));
+      expect((await listPromotionHistory(store, settings, 'global')).map((r) => `${r.run_id} ${r.reason}`)).toEqual(['run1 r', 'run2 edited by hand']);
+      expect(reads()[historyKey(record(2))]).toBe(2);
+    } finally {
+      rmSync(historyRoot, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,8 @@
 import type { Settings } from '../config/settings.js';
 import { FltsError, orUnlessUnavailable } from '../errors.js';
 import { getJsonIfExists, putJson } from '../storage/json-objects.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { ObjectInfo, ObjectStore } from '../storage/object-store.js';
+import { mapBounded } from '../bounded-map.js';
 import { promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord } from './pointers.js';
 
 const HISTORY_FILE = /(^|\/)promotion-[^/]+\.json$/;
@@ -21,11 +22,46 @@ function byTimestamp(a: PromotionRecord, b: PromotionRecord): number {
   return a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.run_id < b.run_id ? -1 : a.run_id > b.run_id ? 1 : 0;
 }
 
+/** History records read at once: a year's history is thousands of small objects. */
+const HISTORY_READ_WIDTH = 32;
+
+interface ReadRecord {
+  size: number;
+  modified: number;
+  value: unknown;
+}
+
+/**
+ * The history records this process has read, by store, as `<bucket>/<key>`. A record is written once under a key
+ * nobody used (appendHistory) and never rewritten, yet one promotion looks at the whole history four times (what is
+ * in service, catching up, writing the pointers, checking them) and the daemon looks at every turn: each record is
+ * read once, and read again only when its listing shows another size or time (an edit by hand).
+ */
+const readRecords = new WeakMap<ObjectStore, Map<string, ReadRecord>>();
+
+async function readListed(store: ObjectStore, bucket: string, prefix: string, listed: readonly ObjectInfo[]): Promise<unknown[]> {
+  let known = readRecords.get(store);
+  if (!known) readRecords.set(store, (known = new Map()));
+  const cache = known;
+  const values = await mapBounded(listed, HISTORY_READ_WIDTH, async (info) => {
+    const id = `${bucket}/${info.key}`;
+    const seen = cache.get(id);
+    if (seen && seen.size === info.size && seen.modified === info.lastModified.getTime()) return structuredClone(seen.value);
+    const value = await getJsonIfExists<unknown>(store, bucket, info.key).catch(orUnlessUnavailable(undefined));
+    if (value !== undefined) cache.set(id, { size: info.size, modified: info.lastModified.getTime(), value: structuredClone(value) });
+    return value;
+  });
+  const present = new Set(listed.map((info) => `${bucket}/${info.key}`));
+  for (const id of cache.keys()) if (id.startsWith(`${bucket}/${prefix}`) && !present.has(id)) cache.delete(id);
+  return values;
+}
+
 /** Promotion history records, oldest first; `scope` limits them to one identifier (or "global"). */
 export async function listPromotionHistory(store: ObjectStore, settings: Settings, scope?: string): Promise<PromotionRecord[]> {
   const bucket = settings.store.buckets.promotion;
-  const keys = (await store.list(bucket, scope ? `${scope}/` : '')).map((info) => info.key).filter((key) => HISTORY_FILE.test(key) && key.split('/').length === 3);
-  const records = await Promise.all(keys.map((key) => getJsonIfExists<PromotionRecord>(store, bucket, key).catch(orUnlessUnavailable(undefined))));
+  const prefix = scope ? `${scope}/` : '';
+  const listed = (await store.list(bucket, prefix)).filter((info) => HISTORY_FILE.test(info.key) && info.key.split('/').length === 3);
+  const records = (await readListed(store, bucket, prefix, listed)) as Array<PromotionRecord | null | undefined>;
   // Anything but an object with a run id and a timestamp (null, a list, a reference record cut short) is no promotion.
   return records.filter((r): r is PromotionRecord => r !== null && typeof r === 'object' && typeof r.run_id === 'string' && typeof r.timestamp === 'string').sort(byTimestamp);
 }
