@@ -42,9 +42,16 @@ export interface ListCandidatesInput {
   limit?: number;
 }
 
+/** Each run's place on its config_hash's scoreboard; each scoreboard is built from its own runs, not from all of them. */
 function ranks(runs: readonly RunRecord[]): Map<string, number> {
+  const byHash = new Map<string, RunRecord[]>();
+  for (const run of runs) {
+    const ofHash = byHash.get(run.config_hash);
+    if (ofHash) ofHash.push(run);
+    else byHash.set(run.config_hash, [run]);
+  }
   const out = new Map<string, number>();
-  for (const hash of new Set(runs.map((r) => r.config_hash))) for (const row of buildScoreboard(hash, runs).rows) out.set(row.run_id, row.rank);
+  for (const [hash, ofHash] of byHash) for (const row of buildScoreboard(hash, ofHash).rows) out.set(row.run_id, row.rank);
   return out;
 }
 
