@@ -52,8 +52,8 @@ export interface ObjectStore {
   /** Deleting a missing object is not an error, so several processes may delete the same keys. */
   delete(bucket: string, key: string): Promise<void>;
   /**
-   * Deletes many keys with few requests (S3 DeleteObjects, 1000 keys a request; the filesystem deletes one after
-   * another). Every key is checked before anything is deleted. A key the store refuses is reported in `failed`; a
+   * Deletes many keys with few requests (S3 DeleteObjects, 1000 keys a request; the filesystem deletes a few files at
+   * a time). Every key is checked before anything is deleted. A key the store refuses is reported in `failed`; a
    * store that does not answer or refuses the credentials throws, like `delete`, with some of the keys maybe gone.
    */
   deleteMany(bucket: string, keys: readonly string[]): Promise<DeleteManyResult>;
