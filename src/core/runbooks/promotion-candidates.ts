@@ -7,6 +7,10 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { runProblems, type PromotionProblem } from '../workflows/promotion-checks.js';
 import { diffRuns, type RunDiff } from './run-diff.js';
 import { orUnlessUnavailable } from '../errors.js';
+import { mapBounded } from '../bounded-map.js';
+
+/** Runs whose artifacts are checked at once. */
+const CHECK_WIDTH = 32;
 
 export interface PromotionCandidate {
   run_id: string;
@@ -62,25 +66,24 @@ export async function listPromotionCandidates(input: ListCandidatesInput, settin
   const pointer = await readPromotionPointer(deps.store, settings);
   const current = pointer ? { pointer, run: await findRunRecord(deps.store, settings, pointer.run_id).catch(orUnlessUnavailable(undefined)) } : undefined;
   const rankOf = ranks(all);
-  const candidates = await Promise.all(
-    runs.map(async (run): Promise<PromotionCandidate> => {
-      const m = run.metrics;
-      return {
-        run_id: run.run_id,
-        model_type: run.model_type,
-        experiment: run.experiment,
-        config_hash: run.config_hash,
-        status: run.status,
-        started_at: run.timings.started_at,
-        metrics: m ? { rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse, r2: m.test_r2 } : null,
-        score: m ? testScore(m) : null,
-        rank: rankOf.get(run.run_id) ?? null,
-        is_current: pointer?.run_id === run.run_id,
-        problems: await runProblems(deps.store, settings, run),
-        diff: diffRuns(run, current),
-      };
-    }),
-  );
+  // Every run's artifacts are looked up (a config_hash of a year has hundreds of runs): a bounded number at a time.
+  const candidates = await mapBounded(runs, CHECK_WIDTH, async (run): Promise<PromotionCandidate> => {
+    const m = run.metrics;
+    return {
+      run_id: run.run_id,
+      model_type: run.model_type,
+      experiment: run.experiment,
+      config_hash: run.config_hash,
+      status: run.status,
+      started_at: run.timings.started_at,
+      metrics: m ? { rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse, r2: m.test_r2 } : null,
+      score: m ? testScore(m) : null,
+      rank: rankOf.get(run.run_id) ?? null,
+      is_current: pointer?.run_id === run.run_id,
+      problems: await runProblems(deps.store, settings, run),
+      diff: diffRuns(run, current),
+    };
+  });
   if (input.configHash) {
     candidates.sort((a, b) => Number(a.problems.length > 0) - Number(b.problems.length > 0) || compareScored({ score: a.score ?? Number.NaN, started_at: a.started_at, run_id: a.run_id }, { score: b.score ?? Number.NaN, started_at: b.started_at, run_id: b.run_id }));
   }
