@@ -39,6 +39,7 @@ const { saveRunRecord } = await import(`${dist}/registry/run-store.js`);
 const { historyKey, syncPointers } = await import(`${dist}/registry/promotion-history.js`);
 const { buildPromotionRecord } = await import(`${dist}/workflows/promote.js`);
 const { toLogLine } = await import(`${dist}/serve/prediction-log.js`);
+const { mapBounded } = await import(`${dist}/bounded-map.js`);
 
 const MODELS = ['NAIVE', 'SNAIVE', 'LSTM', 'GRU'];
 const VERSIONS = 6;
@@ -59,13 +60,6 @@ const sliceFlags = (home, rows) => ({
 function random(seed) {
   let state = seed >>> 0;
   return () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
-async function pool(items, width, work) {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await work(items[next++]);
-  }));
 }
 
 /** One real run of each model type on each of VERSIONS processed versions (distinct sample sizes, so distinct config_hashes). */
@@ -113,18 +107,16 @@ async function buildHome(dir, size, base) {
       ...(metrics ? { metrics } : {}),
     });
   }
-  await pool(records, 16, async (record) => {
+  await mapBounded(records, 16, async (record) => {
     const template = base.templates.find((t) => t.model_type === record.model_type);
     cpSync(path.join(base.home, 'store', settings.store.buckets.runs, template.run_id), path.join(runsDir, record.run_id), { recursive: true });
     await saveRunRecord(store, settings, record);
   });
   // A promotion every few runs, of the latest version's runs at the end, so the history's newest names a real run.
   const promoted = records.filter((_, i) => i % 5 === 4 && records[i].status === 'SUCCESS');
-  let previous = null;
-  await pool(promoted.map((run, at) => ({ run, at })), 16, async ({ run, at }) => {
+  await mapBounded(promoted.map((run, at) => ({ run, at })), 16, async ({ run, at }) => {
     const ts = new Date(Date.parse(run.timings.started_at) + 3_600_000);
-    const record = buildPromotionRecord(run, settings, { source: at % 3 === 0 ? 'manual' : 'auto', actor: 'bench', reason: 'bench', action: 'promote', previousRunId: previous, now: () => ts });
-    previous = run.run_id;
+    const record = buildPromotionRecord(run, settings, { source: at % 3 === 0 ? 'manual' : 'auto', actor: 'bench', reason: 'bench', action: 'promote', previousRunId: promoted[at - 1]?.run_id ?? null, now: () => ts });
     await putJson(store, settings.store.buckets.promotion, historyKey(record), record);
   });
   await syncPointers(store, settings);
