@@ -143,6 +143,28 @@ export interface SavedLayersModel {
   weightsManifest?: Array<{ paths: string[]; weights: Array<{ name: string; shape: number[]; dtype?: string; quantization?: unknown }> }>;
 }
 
+const isSize = (value: unknown): boolean => Number.isSafeInteger(value) && (value as number) >= 0;
+
+/**
+ * What makes a saved weights manifest unreadable, or undefined: every group lists its files and its weights, and
+ * every weight has a name and a shape of sizes. A shape edited to negative, fractional or text sizes would
+ * otherwise size a read (or fail deep inside tfjs) before anything compares it with the weight bytes.
+ */
+export function weightsManifestProblem(manifest: unknown): string | undefined {
+  if (!Array.isArray(manifest) || manifest.length === 0) return 'has no weightsManifest';
+  for (const group of manifest as unknown[]) {
+    const { paths, weights } = (group ?? {}) as { paths?: unknown; weights?: unknown };
+    if (!Array.isArray(paths) || !paths.every((name) => typeof name === 'string')) return 'has a weights group without a list of files';
+    if (!Array.isArray(weights)) return 'has a weights group without a list of weights';
+    for (const spec of weights as unknown[]) {
+      const { name, shape, dtype } = (spec ?? {}) as { name?: unknown; shape?: unknown; dtype?: unknown };
+      if (typeof name !== 'string' || (dtype !== undefined && typeof dtype !== 'string')) return 'lists a weight without a name or dtype';
+      if (!Array.isArray(shape) || !shape.every(isSize)) return `lists weight ${JSON.stringify(name)} without a shape of non-negative integer sizes`;
+    }
+  }
+  return undefined;
+}
+
 interface SavedLayerConfig {
   class_name?: string;
   config?: Record<string, unknown>;

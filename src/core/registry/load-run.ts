@@ -1,7 +1,8 @@
 import type { Settings } from '../config/settings.js';
 import type { ScalerParams } from '../data/scaler.js';
 import { FltsError } from '../errors.js';
-import type { ForecastModel } from '../models/forecast-model.js';
+import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
+import { mstlArtifactProblem } from '../models/mstl-window.js';
 import type { IntervalCalibration } from '../models/prediction-intervals.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { loadRunModel, type LoadRunModelOptions } from './run-artifacts.js';
@@ -19,8 +20,21 @@ function scalerShapeProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-function isIntervalCalibration(value: unknown): value is IntervalCalibration {
-  return isObject(value) && isObject(value.errors) && isObject(value.floors) && Object.values(value.errors).every(Array.isArray);
+const isNumbers = (value: unknown): boolean => Array.isArray(value) && value.every((x) => typeof x === 'number' && !Number.isNaN(x));
+const isNumberMap = (value: unknown): boolean => isObject(value) && Object.values(value).every(Number.isFinite);
+
+/**
+ * What keeps a stored calibration from giving bands, or undefined: per target, steps of error ratios and a finite
+ * floor, and a season (MSTL's) with one value per slot. Serving reads these at every request, where a value of
+ * the wrong type would fail as a bug of flts.
+ */
+function intervalCalibrationProblem(value: unknown, window: WindowSpec): string | undefined {
+  if (!isObject(value) || !isObject(value.errors) || !isNumberMap(value.floors)) return 'is not an interval calibration';
+  if (!Object.values(value.errors).every((steps) => Array.isArray(steps) && steps.every(isNumbers))) return 'has errors that are not steps of numbers';
+  if (value.lowerBounds !== undefined && !isNumberMap(value.lowerBounds)) return 'has lower bounds that are not numbers';
+  if (value.growth !== undefined && !(isObject(value.growth) && Number.isFinite(value.growth.fitEnd) && isNumberMap(value.growth.perHour))) return 'has a growth that is not numbers';
+  if (value.season !== undefined) return isObject(value.season) ? mstlArtifactProblem(value.season, window) : 'has a season that is not an object';
+  return undefined;
 }
 
 /** The scaler a run was trained with: FLTS_MODEL_ARTIFACT_MISSING without one, FLTS_RUN_CORRUPT when it cannot scale. */
@@ -53,7 +67,8 @@ export async function loadRunForServing(store: ObjectStore, settings: Settings, 
   }
   const scaler = await readRunScaler(store, settings, runId);
   const intervals = await findRunJson<IntervalCalibration>(store, settings, runId, RUN_FILES.intervals);
-  if (intervals !== undefined && !isIntervalCalibration(intervals)) throw corruptRun(runId, `${runsBucket(settings)}/${runKey(runId, RUN_FILES.intervals)}`, 'is not an interval calibration');
+  const intervalsProblem = intervals === undefined ? undefined : intervalCalibrationProblem(intervals, run.window);
+  if (intervalsProblem) throw corruptRun(runId, `${runsBucket(settings)}/${runKey(runId, RUN_FILES.intervals)}`, intervalsProblem);
   const model = await loadRunModel(store, settings, run, options);
   return { run, model, scaler, ...(intervals ? { intervals } : {}) };
 }

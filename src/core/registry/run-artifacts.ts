@@ -5,12 +5,13 @@ import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { withTargetForm } from '../forecast/target-form.js';
 import { withTargetFloors } from '../models/target-floors.js';
 import type { MstlArtifact } from '../models/mstl-model.js';
+import { mstlArtifactProblem } from '../models/mstl-window.js';
 import { createNaiveModel } from '../models/naive-model.js';
 import { createSeasonalNaiveModel, type SeasonalNaiveArtifact } from '../models/seasonal-naive-model.js';
 import type { ProphetArtifact } from '../models/prophet-model.js';
 import { createInlineServingModel, type ServeEngineChoice, type ServingForwardOptions } from '../models/inference-thread/serving-forward.js';
 import { createThreadedRecurrentModel } from '../models/inference-thread/threaded-recurrent-model.js';
-import { recurrentWeightsFromSaved, type RecurrentNetworkWeights, type SavedLayersModel } from '../models/recurrent-weights.js';
+import { recurrentWeightsFromSaved, weightsManifestProblem, type RecurrentNetworkWeights, type SavedLayersModel } from '../models/recurrent-weights.js';
 import { putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES, type RunRecord } from './run-record.js';
@@ -44,11 +45,22 @@ function missing(record: RunRecord, key: string): FltsError {
   return new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${record.run_id} (${record.model_type}) has no model at ${key}.`, { details: { runId: record.run_id, key } });
 }
 
-/** The window a baseline's artifact saved, which is all the model is. */
+const sameNames = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((name, i) => name === b[i]);
+
+/**
+ * The window a baseline's artifact saved, which is all the model is. It must have the shape of the run's own
+ * (checked) window, which serving builds the inputs from: an artifact that disagrees was edited or belongs to
+ * another run, and its numbers would otherwise size the forecasts.
+ */
 function savedWindow(record: RunRecord, key: string, artifact: { window?: unknown }): WindowSpec {
+  if (artifact === null || typeof artifact !== 'object' || Array.isArray(artifact)) throw corruptRun(record.run_id, key, 'is not a JSON object');
   const window = artifact.window as Partial<WindowSpec> | undefined;
   if (!window || typeof window !== 'object' || !Array.isArray(window.features) || !Array.isArray(window.targets)) {
     throw corruptRun(record.run_id, key, 'has no window');
+  }
+  const expected = record.window;
+  if (window.inputSeqLen !== expected.inputSeqLen || window.outputSeqLen !== expected.outputSeqLen || !sameNames(window.features, expected.features) || !sameNames(window.targets, expected.targets)) {
+    throw corruptRun(record.run_id, key, "has a window that is not its run's");
   }
   return window as WindowSpec;
 }
@@ -72,6 +84,18 @@ export interface LoadRunModelOptions {
 }
 
 /**
+ * Where a network does not read and write its run's window, or undefined: serving sizes the inputs from the
+ * record and the outputs from the network, so a record or a model.json edited apart would misread either.
+ */
+function networkWindowProblem(window: WindowSpec, inputs: { steps?: number | null; features: number | null | undefined }, outputs: number | null | undefined): string | undefined {
+  const expected = window.outputSeqLen * window.targets.length;
+  if ((inputs.steps != null && inputs.steps !== window.inputSeqLen) || inputs.features !== window.features.length || outputs !== expected) {
+    return `reads ${inputs.steps ?? '?'} x ${inputs.features} values and writes ${outputs} where its run's window reads ${window.inputSeqLen} x ${window.features.length} and writes ${expected}`;
+  }
+  return undefined;
+}
+
+/**
  * The fitted tfjs network of an LSTM/GRU run, read from its artifacts on the configured backend. tfjs is
  * loaded here, on first use, and not by importing this module: serving on ONNX Runtime never needs it.
  */
@@ -81,14 +105,22 @@ export async function loadRunNetwork(store: ObjectStore, settings: Settings, rec
   await selectBackend(settings.training.backend);
   const key = runKey(record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
   if (!(await store.exists(bucket, key))) throw missing(record, key);
+  let network: tf.LayersModel;
   try {
-    return await tfjs.loadLayersModel(objectStoreIOHandler(store, bucket, runKey(record.run_id, RUN_FILES.modelDir)));
+    network = await tfjs.loadLayersModel(objectStoreIOHandler(store, bucket, runKey(record.run_id, RUN_FILES.modelDir)));
   } catch (error) {
     if (error instanceof FltsError && error.code === 'FLTS_DATA_UNREADABLE') throw corruptRun(record.run_id, `${bucket}/${key}`, 'is not valid JSON', error);
     if (error instanceof FltsError) throw error;
     // tfjs refuses a topology or weights that do not fit each other: the files were cut short or edited.
     throw corruptRun(record.run_id, `${bucket}/${key}`, `does not load with its weights (${error instanceof Error ? error.message : String(error)})`, error);
   }
+  const [input, output] = [network.inputs[0]?.shape, network.outputs[0]?.shape];
+  const problem = networkWindowProblem(record.window, { steps: input?.[1], features: input?.[2] }, output?.length === 2 ? output[1] : undefined);
+  if (problem) {
+    network.dispose();
+    throw corruptRun(record.run_id, `${bucket}/${key}`, problem);
+  }
+  return network;
 }
 
 /**
@@ -100,10 +132,9 @@ export async function readRunNetworkWeights(store: ObjectStore, settings: Settin
   const modelKey = runKey(record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
   const saved = await findRunJson<SavedLayersModel>(store, settings, record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
   if (!saved) throw missing(record, modelKey);
-  if (!Array.isArray(saved.weightsManifest) || !saved.weightsManifest.every((group) => Array.isArray(group?.paths) && Array.isArray(group.weights))) {
-    throw corruptRun(record.run_id, `${bucket}/${modelKey}`, 'has no valid weightsManifest');
-  }
-  const paths = saved.weightsManifest.flatMap((group) => group.paths);
+  const manifestProblem = weightsManifestProblem((saved as Partial<SavedLayersModel> | null)?.weightsManifest);
+  if (manifestProblem) throw corruptRun(record.run_id, `${bucket}/${modelKey}`, manifestProblem);
+  const paths = (saved.weightsManifest ?? []).flatMap((group) => group.paths);
   if (paths.length !== 1 || typeof paths[0] !== 'string') return undefined;
   const weightsKey = runKey(record.run_id, `${RUN_FILES.modelDir}/${paths[0].replace(/^\.\//, '')}`);
   if (!(await store.exists(bucket, weightsKey))) {
@@ -114,7 +145,10 @@ export async function readRunNetworkWeights(store: ObjectStore, settings: Settin
   if (expected !== undefined && bytes.byteLength < expected) {
     throw corruptRun(record.run_id, `${bucket}/${weightsKey}`, `has ${bytes.byteLength} bytes where model.json lists ${expected}`);
   }
-  return recurrentWeightsFromSaved(saved, bytes);
+  const weights = recurrentWeightsFromSaved(saved, bytes);
+  const problem = weights && networkWindowProblem(record.window, { features: weights.layers[0]?.inputs }, weights.outputs);
+  if (problem) throw corruptRun(record.run_id, `${bucket}/${modelKey}`, problem);
+  return weights;
 }
 
 /** The size of the weights file a manifest of float32 weights describes; undefined for any other kind of weights. */
@@ -178,6 +212,9 @@ async function loadFittedModel(store: ObjectStore, settings: Settings, record: R
       const artifact = await findRunJson<MstlArtifact>(store, settings, record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
       if (!artifact) throw missing(record, key);
       const { createMstlModel } = await import('../models/mstl-model.js');
+      const window = savedWindow(record, `${bucket}/${key}`, artifact);
+      const problem = mstlArtifactProblem(artifact, window);
+      if (problem) throw corruptRun(record.run_id, `${bucket}/${key}`, problem);
       return buildFromArtifact(record, `${bucket}/${key}`, () => createMstlModel(artifact));
     }
     default:

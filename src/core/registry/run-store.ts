@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Settings } from '../config/settings.js';
 import type { InstanceSettings } from '../config/specs/runtime.js';
 import { mapBounded } from '../bounded-map.js';
+import { TRAINING_SPECS } from '../config/specs/training.js';
 import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { CLOCK_TICKS_PER_SECOND, procStartTicks } from '../proc-stat.js';
@@ -33,6 +34,9 @@ export async function saveRunRecord(store: ObjectStore, settings: Settings, reco
   await putJson(store, runsBucket(settings), runKey(record.run_id, RUN_FILES.record), record);
 }
 
+/** training.outputSeqLen's maximum: forecasts are sized by the horizon, and no trained run has a longer one. */
+const MAX_OUTPUT_SEQ_LEN = TRAINING_SPECS.find((spec) => spec.path === 'training.outputSeqLen')?.max ?? 10_000;
+
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 const isNames = (value: unknown): boolean => Array.isArray(value) && value.length > 0 && value.every((name) => typeof name === 'string');
 const isCount = (value: unknown): boolean => Number.isInteger(value) && (value as number) > 0;
@@ -53,6 +57,7 @@ export function runRecordProblem(value: unknown, runId: string): string | undefi
   if (!isObject(window)) return 'window is missing';
   if (!isNames(window.features) || !isNames(window.targets)) return 'window.features or window.targets is not a list of column names';
   if (!isCount(window.inputSeqLen) || !isCount(window.outputSeqLen)) return 'window.inputSeqLen or window.outputSeqLen is not a positive integer';
+  if ((window.outputSeqLen as number) > MAX_OUTPUT_SEQ_LEN) return `window.outputSeqLen is over ${MAX_OUTPUT_SEQ_LEN}, the longest horizon training takes`;
   if (value.metrics !== undefined && !isObject(value.metrics)) return 'metrics is not an object';
   if (value.params !== undefined && !isObject(value.params)) return 'params is not an object';
   if (value.artifacts !== undefined && !isObject(value.artifacts)) return 'artifacts is not an object';

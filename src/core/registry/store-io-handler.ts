@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { FltsError } from '../errors.js';
+import { weightsManifestProblem } from '../models/recurrent-weights.js';
 import { getJsonIfExists } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
@@ -31,6 +32,9 @@ export function objectStoreIOHandler(store: ObjectStore, bucket: string, prefix:
     async load(): Promise<tf.io.ModelArtifacts> {
       const modelJson = await getJsonIfExists<tf.io.ModelJSON>(store, bucket, key(MODEL_JSON));
       if (!modelJson) throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `No model at ${bucket}/${key(MODEL_JSON)}.`, { details: { bucket, key: key(MODEL_JSON) } });
+      // Refused before tfjs reads it: its loaders are the caller's to turn into a damaged-run error.
+      const problem = weightsManifestProblem((modelJson as Partial<tf.io.ModelJSON> | null)?.weightsManifest);
+      if (problem) throw new Error(`model.json ${problem}`);
       return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
         const specs = manifest.flatMap((group) => group.weights);
         const buffers = await Promise.all(

@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { link, open, readdir, readFile, realpath, rm, rmdir, stat, writeFile, copyFile } from 'node:fs/promises';
 import { mapBounded } from '../bounded-map.js';
@@ -15,6 +15,29 @@ import { fsyncPath, replaceFile, TEMP_FILE_PREFIX } from '../write-file-whole.js
 
 function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+/** Thrown by readObjectFile for a path that is not a regular file. */
+const NOT_A_FILE = 'ENOTFILE';
+
+/** No object there: nothing at the path, or no regular file (as `stat` says, and as on S3, where keys hold no folders). */
+function isNoObject(error: unknown): boolean {
+  return isNotFound(error) || ['EISDIR', NOT_A_FILE].includes((error as NodeJS.ErrnoException)?.code ?? '');
+}
+
+/**
+ * An object's bytes, from a regular file only: a directory, a FIFO or a device put in an object's place (a
+ * damaged or tampered store) is no object, where reading it would fail, block forever or never end. Opened
+ * without blocking, so a FIFO without a writer does not hold the open itself.
+ */
+async function readObjectFile(target: string): Promise<Buffer> {
+  const handle = await open(target, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw Object.assign(new Error(`${target} is not a regular file`), { code: NOT_A_FILE });
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Versions are the MD5 of the bytes, like an S3 ETag of a single-part upload. */
@@ -185,8 +208,8 @@ export function createFsStore(root: string): ObjectStore {
       });
     },
     async getVersioned(bucket, key) {
-      const body = await readFile(await confinedPath(bucket, key)).catch((error: unknown) => {
-        if (isNotFound(error)) return undefined;
+      const body = await readObjectFile(await confinedPath(bucket, key)).catch((error: unknown) => {
+        if (isNoObject(error)) return undefined;
         throw error;
       });
       return body && { body, version: versionOf(body) };
@@ -197,20 +220,19 @@ export function createFsStore(root: string): ObjectStore {
     },
     async get(bucket, key) {
       try {
-        return await readFile(await confinedPath(bucket, key));
+        return await readObjectFile(await confinedPath(bucket, key));
       } catch (error) {
-        if (isNotFound(error)) throw notFound(bucket, key, error);
+        if (isNoObject(error)) throw notFound(bucket, key, error);
         throw error;
       }
     },
     async getStream(bucket, key): Promise<Readable> {
       const target = await confinedPath(bucket, key);
-      try {
-        await stat(target);
-      } catch (error) {
+      const info = await stat(target).catch((error: unknown) => {
         if (isNotFound(error)) throw notFound(bucket, key, error);
         throw error;
-      }
+      });
+      if (!info.isFile()) throw notFound(bucket, key, undefined);
       return createReadStream(target);
     },
     async getFile(bucket, key, filePath) {
