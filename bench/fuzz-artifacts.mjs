@@ -187,7 +187,7 @@ function casesOf(runDir) {
 function commandsFor(home, type, id) {
   const common = ['--home', home, '--json'];
   return {
-    predict: ['predict', '--run', id, '--data', path.join(DATASETS, 'PobleSec_test.csv'), '--scale', 'raw', ...common],
+    predict: ['predict', '--run', id, '--data', predictData, '--scale', 'raw', ...common],
     promote: ['promote', '--run', id, ...common],
     export: ['export', '--run', id, '--out', path.join(home, 'out.onnx'), ...common],
     eval: ['eval', ...common],
@@ -231,6 +231,9 @@ function judge(command, result) {
   return { outcome: 'coded', detail: code };
 }
 
+// The first rows of the test file: MSTL fits a smoothing per window, and the whole file takes half a minute on busy cores.
+const predictData = path.join(scratch, 'predict.csv');
+writeFileSync(predictData, `${readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').split('\n').slice(0, 201).join('\n')}\n`);
 const seed = await seedHome();
 console.log(`seed runs: ${JSON.stringify(seed.runs)} (scratch ${scratch})`);
 const jobs = [];

@@ -1,6 +1,8 @@
-import { mkdtemp, readdir, symlink, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createFsStore } from './fs-store.js';
 import { describeObjectStoreContract } from './object-store.contract.js';
@@ -40,5 +42,23 @@ describe('core > storage > fs-store confinement', () => {
     const fresh = createFsStore(path.join(real, 'not', 'yet'));
     await fresh.put('runs', 'x.json', '1');
     expect(await fresh.list('runs')).toHaveLength(1);
+  });
+});
+
+describe('core > storage > fs-store objects that are no files', () => {
+  // A damaged or tampered store: a directory failed the read as a bug of flts, and a FIFO held it for ever.
+  it('reads a directory or a FIFO in an object\'s place as no object, as stat and list see it', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'flts-fs-'));
+    const store = createFsStore(root);
+    await mkdir(path.join(root, 'runs', 'r', 'run.json'), { recursive: true });
+    await promisify(execFile)('mkfifo', [path.join(root, 'runs', 'r', 'scaler.json')]);
+    for (const key of ['r/run.json', 'r/scaler.json']) {
+      await expect(store.get('runs', key)).rejects.toMatchObject({ code: 'FLTS_STORE_NOT_FOUND' });
+      await expect(store.getStream('runs', key)).rejects.toMatchObject({ code: 'FLTS_STORE_NOT_FOUND' });
+      expect(await store.getVersioned('runs', key)).toBeUndefined();
+      expect(await store.exists('runs', key)).toBe(false);
+    }
+    expect(await store.list('runs')).toEqual([]);
+    await rm(root, { recursive: true, force: true });
   });
 });
