@@ -79,6 +79,8 @@ describe('core > registry > loadRunForServing on damaged run files', () => {
     ['mstl/model/mstl.json', 'a period of 2^31', (v: any) => (v.period = 2 ** 31), /mstl\.json has no 2147483648 finite seasonal values for target "down"/],
     ['mstl/model/mstl.json', 'a cadence of 0', (v: any) => (v.cadenceMs = 0), /mstl\.json has no cadence between 0 and a day/],
     ['mstl/model/mstl.json', 'a profile of text', (v: any) => (v.profiles.down = 'x'), /mstl\.json has no 24 finite seasonal values/],
+    ['naive/scaler.json', 'a scale of 0', (v: any) => (v.scale = [0]), /scaler\.json has an offset or a scale that is not a finite number \(or a scale of 0\)/],
+    ['naive/scaler.json', 'an offset of null', (v: any) => (v.offset = [null]), /scaler\.json has an offset or a scale that is not a finite number/],
     ['naive/intervals.json', 'errors of text', (v: any) => (v.errors = { down: [['x']] }), /intervals\.json has errors that are not steps of numbers/],
     ['mstl/intervals.json', 'a season without its target', (v: any) => (v.season = { period: 24, cadenceMs: HOUR, profiles: {} }), /intervals\.json has no 24 finite seasonal values/],
     ['lstm/model/model.json', 'a negative weight size', (v: any) => (v.weightsManifest[0].weights[0].shape = [-1, 16]), /model\.json lists weight "\S+" without a shape of non-negative integer sizes/],

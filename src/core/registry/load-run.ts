@@ -17,6 +17,10 @@ function scalerShapeProblem(value: unknown): string | undefined {
   const { columns, offset, scale } = value;
   if (!Array.isArray(columns) || !Array.isArray(offset) || !Array.isArray(scale)) return 'lacks columns, offset or scale';
   if (offset.length !== columns.length || scale.length !== columns.length) return 'has a different number of columns, offsets and scales';
+  if (!columns.every((name) => typeof name === 'string')) return 'has a column name that is not text';
+  // A fitted scaler's offsets are finite and its scales finite and never 0 (a constant column gets 1): anything
+  // else turns every forecast into NaN or Infinity without an error.
+  if (!offset.every(Number.isFinite) || !scale.every((x) => Number.isFinite(x) && x !== 0)) return 'has an offset or a scale that is not a finite number (or a scale of 0)';
   return undefined;
 }
 
