@@ -27,7 +27,7 @@ const heapMb = Number(option('--heap-mb', '768'));
 const full = args.includes('--full');
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'flts-fuzz-artifacts-'));
 
-/** Runs the CLI; `until` ends it early (SIGKILL, as `served`) once its output matches, e.g. a server that is listening. */
+/** Runs the CLI; `until` ends it early (SIGKILL, as `served`) once its output matches, e.g. a server that loaded its model. */
 function run(argv, { timeout = timeoutMs, cwd = scratch, until } = {}) {
   return new Promise((resolve) => {
     let served = false;
@@ -216,7 +216,10 @@ const STACK = /\n\s+at .+[(:]\d+|\bat (?:async )?[\w.<>]+ \(/;
 function judge(command, result) {
   const text = `${result.stdout}\n${result.stderr}`;
   if (result.served) return { outcome: 'served' };
-  if (result.timedOut) return { outcome: 'timeout' };
+  // A server that could not load its run stays up, degraded, retrying: its log says why, by code.
+  const loadCodes = [...`${result.stderr}`.matchAll(/"code":"(FLTS_[A-Z_]+)"[^\n]*"msg":"serve_model_load_failed"/g)].map((match) => match[1]);
+  if (command === 'serve' && loadCodes.includes('FLTS_INTERNAL')) return { outcome: 'internal', detail: 'serve_model_load_failed FLTS_INTERNAL' };
+  if (result.timedOut) return command === 'serve' && loadCodes.length > 0 ? { outcome: 'coded', detail: loadCodes[0] } : { outcome: 'timeout' };
   if (result.signal) return { outcome: 'signal', detail: result.signal };
   if (STACK.test(text)) return { outcome: 'stack', detail: text.match(/.*\n.*at .*/)?.[0] };
   let code;
@@ -263,7 +266,7 @@ async function worker() {
     rmSync(file);
     if (job.damage.apply.make) await job.damage.apply.make(file);
     else writeFileSync(file, job.damage.apply.raw(original));
-    const result = await run(commandsFor(home, job.type, job.id)[job.command], { cwd: home, until: job.command === 'serve' ? /serve_listening|Listening on/ : undefined });
+    const result = await run(commandsFor(home, job.type, job.id)[job.command], { cwd: home, until: job.command === 'serve' ? /serve_model_loaded/ : undefined, timeout: job.command === 'serve' ? Math.min(timeoutMs, 15_000) : timeoutMs });
     const verdict = judge(job.command, result);
     const key = `${job.command} ${verdict.outcome}`;
     counts[key] = (counts[key] ?? 0) + 1;
