@@ -266,7 +266,7 @@ async function worker() {
     rmSync(file);
     if (job.damage.apply.make) await job.damage.apply.make(file);
     else writeFileSync(file, job.damage.apply.raw(original));
-    const result = await run(commandsFor(home, job.type, job.id)[job.command], { cwd: home, until: job.command === 'serve' ? /serve_model_loaded/ : undefined, timeout: job.command === 'serve' ? Math.min(timeoutMs, 15_000) : timeoutMs });
+    const result = await run(commandsFor(home, job.type, job.id)[job.command], { cwd: home, until: job.command === 'serve' ? /serve_model_loaded/ : undefined });
     const verdict = judge(job.command, result);
     const key = `${job.command} ${verdict.outcome}`;
     counts[key] = (counts[key] ?? 0) + 1;
