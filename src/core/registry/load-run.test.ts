@@ -98,6 +98,9 @@ describe('core > registry > loadRunForServing on damaged run files', () => {
     await addLoadableRun(store, settings, lstm);
     await editJson('lstm/run.json', (v) => (v.window.outputSeqLen = 3));
     await expect(readRunNetworkWeights(store, settings, await readRunRecord(store, settings, 'lstm'))).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(/writes 1 where its run's window reads 2 x 1 and writes 3/) });
+    // Serving's plain-weights path sized its buffers by the record's window: 2^31 rows failed as FLTS_INTERNAL.
+    await editJson('lstm/run.json', (v) => Object.assign(v.window, { outputSeqLen: 1, inputSeqLen: 2 ** 31 }));
+    await expect(readRunNetworkWeights(store, settings, await readRunRecord(store, settings, 'lstm'))).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(/reads 2 x 1 values and writes 1 where its run's window reads 2147483648 x 1/) });
   });
 
   it('takes a directory in place of a run file for a missing file, not a failure of flts', async () => {

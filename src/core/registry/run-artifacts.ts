@@ -146,9 +146,16 @@ export async function readRunNetworkWeights(store: ObjectStore, settings: Settin
     throw corruptRun(record.run_id, `${bucket}/${weightsKey}`, `has ${bytes.byteLength} bytes where model.json lists ${expected}`);
   }
   const weights = recurrentWeightsFromSaved(saved, bytes);
-  const problem = weights && networkWindowProblem(record.window, { features: weights.layers[0]?.inputs }, weights.outputs);
+  const problem = weights && networkWindowProblem(record.window, { steps: savedInputSteps(saved), features: weights.layers[0]?.inputs }, weights.outputs);
   if (problem) throw corruptRun(record.run_id, `${bucket}/${modelKey}`, problem);
   return weights;
+}
+
+/** The time steps a saved Sequential network's first layer reads (its batch_input_shape), where the topology says. */
+function savedInputSteps(saved: SavedLayersModel): number | undefined {
+  const layers = (saved.modelTopology as { config?: { layers?: Array<{ config?: { batch_input_shape?: unknown } }> } } | undefined)?.config?.layers;
+  const shape = Array.isArray(layers) ? layers[0]?.config?.batch_input_shape : undefined;
+  return Array.isArray(shape) && typeof shape[1] === 'number' ? shape[1] : undefined;
 }
 
 /** The size of the weights file a manifest of float32 weights describes; undefined for any other kind of weights. */
