@@ -24,7 +24,7 @@ const isFiniteNumbers = (value: unknown, length: number): boolean => Array.isArr
 export function mstlArtifactProblem(artifact: Partial<Pick<MstlArtifact, 'period' | 'cadenceMs' | 'profiles'>>, window: WindowSpec): string | undefined {
   const { period, cadenceMs, profiles } = artifact;
   if (!Number.isInteger(period) || (period as number) < 1) return 'has no positive integer period';
-  if (typeof cadenceMs !== 'number' || !Number.isFinite(cadenceMs) || cadenceMs <= 0 || cadenceMs > DAY_MS) return 'has no cadence between 0 and a day';
+  if (typeof cadenceMs !== 'number' || !(cadenceMs >= 1 && cadenceMs <= DAY_MS)) return 'has no cadence between 1 ms and a day';
   if (profiles === null || typeof profiles !== 'object') return 'has no seasonal profiles';
   const target = window.targets.find((name) => !isFiniteNumbers((profiles as Record<string, unknown>)[name], period as number));
   return target === undefined ? undefined : `has no ${period} finite seasonal values for target ${JSON.stringify(target)}`;

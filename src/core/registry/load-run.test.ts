@@ -77,7 +77,7 @@ describe('core > registry > loadRunForServing on damaged run files', () => {
     ['naive/model/naive.json', 'a window of -1 rows', (v: any) => (v.window.inputSeqLen = -1), /naive\.json has a window that is not its run's/],
     ['naive/run.json', 'a horizon of 2^31', (v: any) => (v.window.outputSeqLen = 2 ** 31), /window\.outputSeqLen is over 10000/],
     ['mstl/model/mstl.json', 'a period of 2^31', (v: any) => (v.period = 2 ** 31), /mstl\.json has no 2147483648 finite seasonal values for target "down"/],
-    ['mstl/model/mstl.json', 'a cadence of 0', (v: any) => (v.cadenceMs = 0), /mstl\.json has no cadence between 0 and a day/],
+    ['mstl/model/mstl.json', 'a cadence of 0', (v: any) => (v.cadenceMs = 0), /mstl\.json has no cadence between 1 ms and a day/],
     ['mstl/model/mstl.json', 'a profile of text', (v: any) => (v.profiles.down = 'x'), /mstl\.json has no 24 finite seasonal values/],
     ['naive/scaler.json', 'a scale of 0', (v: any) => (v.scale = [0]), /scaler\.json has an offset or a scale that is not a finite number \(or a scale of 0\)/],
     ['naive/scaler.json', 'an offset of null', (v: any) => (v.offset = [null]), /scaler\.json has an offset or a scale that is not a finite number/],
