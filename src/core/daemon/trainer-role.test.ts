@@ -4,13 +4,30 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus, ReceivedMessage } from '../bus/message-bus.js';
-import { decodeDeadLetter, encodeTrainClaim } from '../bus/messages.js';
-import { roleDlq } from '../bus/topics.js';
+import { decodeDeadLetter, decodeTrainingEvent, encodeTrainClaim } from '../bus/messages.js';
+import { roleDlq, trainerGroupId } from '../bus/topics.js';
 import { defaultSettings } from '../config/settings.js';
 import { silentLogger } from '../logger.js';
+import { listPromotionHistory } from '../registry/promotion-history.js';
+import { fakeRun } from '../registry/run-record.fixture.js';
+import type { RunRecord } from '../registry/run-record.js';
+import { pollUntil } from '../retry.js';
 import { createFsStore } from '../storage/fs-store.js';
+import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
+import { startPromoterRole } from './promoter-role.js';
 import { startTrainerRole } from './trainer-role.js';
+
+/** A finished NAIVE run of `configHash`, on processed data created at `dataCreatedAt`. */
+function trainedRun(runId: string, configHash: string, dataCreatedAt: string): RunRecord {
+  const run = fakeRun(runId, 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', configHash);
+  return { ...run, data: { ...run.data, processed_created_at: dataCreatedAt }, timings: { ...run.timings, finished_at: '2026-01-01T00:01:00.000Z' } };
+}
+
+/** True once `group` has handled every message of `topic`. */
+async function caughtUp(bus: MessageBus, group: string, topic: string): Promise<boolean> {
+  return (await bus.lag(group, [topic])).every((partition) => partition.lag === 0);
+}
 
 let root: string;
 let bus: MessageBus;
@@ -44,6 +61,55 @@ describe('core > daemon > trainer-role', () => {
     } finally {
       controller.abort();
       await role.stop();
+    }
+  }, 60_000);
+
+  it('answers a claim for data already trained with the run\'s SUCCESS: the promoter promotes it at once, not at its next resync', async () => {
+    const settings = defaultSettings();
+    settings.daemon.trainerModels = ['NAIVE'];
+    settings.daemon.expectedModelTypes = ['NAIVE'];
+    // A day: within this test only a message can wake the promoter for data that appears after its startup.
+    settings.daemon.resyncIntervalMs = 86_400_000;
+    const { trainingData, modelTraining, modelSelected } = settings.bus.topics;
+    const store = createFsStore(path.join(root, 'store'));
+    await addLoadableRun(store, settings, trainedRun('naive-old', 'a'.repeat(64), '2025-01-01T00:00:00.000Z'));
+    const notices: string[] = [];
+    const selected: string[] = [];
+    await bus.ensureTopics([trainingData, modelTraining, modelSelected]);
+    const readers = [
+      await bus.subscribe({ group: 'test-training', topics: [modelTraining] }, async (message) => {
+        const event = decodeTrainingEvent(message);
+        notices.push(event.status === 'SUCCESS' ? event.runId : event.status);
+      }),
+      await bus.subscribe({ group: 'test-selected', topics: [modelSelected] }, async (message) => void selected.push(message.value)),
+    ];
+    const controller = new AbortController();
+    const base = { settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics(), signal: controller.signal };
+    const roles = [await startTrainerRole({ ...base, owner: 'trainer-a' }), await startPromoterRole({ ...base, owner: 'promoter-a' })];
+    const promoted = async (): Promise<string[]> => (await listPromotionHistory(store, settings)).map((record) => record.run_id);
+    const within = (): AbortSignal => AbortSignal.timeout(30_000);
+    try {
+      // The startup resync promotes the data present then, and its candidates were read before anything below.
+      expect(await pollUntil(20, within(), async () => (await promoted()).length === 1)).toBe(true);
+      // Newer data trained where no bus was told (`flts train` without FLTS_BUS), then claimed by a `flts preprocess`
+      // that finds it cached: the trainer has nothing to train.
+      const hash = 'b'.repeat(64);
+      await addLoadableRun(store, settings, trainedRun('naive-new', hash, '2025-02-01T00:00:00.000Z'));
+      const claim = encodeTrainClaim({ bucket: settings.store.buckets.processed, object: 'processed_data.parquet', size: 40, configHash: hash, identifier: '' });
+      await bus.publish(trainingData, claim);
+      expect(await pollUntil(20, within(), async () => (await promoted()).length === 2)).toBe(true);
+      expect(await promoted()).toEqual(['naive-old', 'naive-new']);
+
+      // The same claim again (a replay): one more notice for it, and the promoter, deciding from the history, promotes nothing twice.
+      await bus.publish(trainingData, claim);
+      expect(await pollUntil(20, within(), async () => (await caughtUp(bus, trainerGroupId('NAIVE'), trainingData)) && (await caughtUp(bus, settings.bus.groups.promoter, modelTraining)) && (await caughtUp(bus, 'test-training', modelTraining)) && (await caughtUp(bus, 'test-selected', modelSelected)))).toBe(true);
+      expect(notices).toEqual(['naive-new', 'naive-new']);
+      expect(await promoted()).toEqual(['naive-old', 'naive-new']);
+      expect(selected).toHaveLength(2);
+    } finally {
+      controller.abort();
+      for (const role of roles) await role.stop();
+      for (const reader of readers) await reader.stop();
     }
   }, 60_000);
 });

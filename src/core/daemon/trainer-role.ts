@@ -53,14 +53,15 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
   for (const modelType of settings.daemon.trainerModels) {
     const subscription = await bus.subscribe(
       { group: trainerGroupId(modelType, settings.bus.groups.trainerPrefix), topics: [topic], dlqOperation: 'train', dlq: roleDlq(settings, 'trainer') },
-      async (message, { attempt, signal }) => {
+      async (message, { signal }) => {
         const claim = decodeStepMessage(context.metrics, 'trainer', 'train', () => trainableClaim(decodeTrainClaim(message), topic));
         const combined = AbortSignal.any([signal, context.signal]);
         const outcome = await reconcileTraining(context, { configHash: claim.configHash, modelType, processedBucket: claim.bucket === settings.store.buckets.processed ? undefined : claim.bucket }, combined);
-        // A redelivery after a failed SUCCESS publish: the run exists but consumers may not know yet.
-        if (outcome.result === 'skipped' && attempt > 1) {
-          await announceTrainedRun(bus, settings, { modelType, configHash: claim.configHash, runId: outcome.runId });
-        }
+        // Every claim is answered with its run's SUCCESS, also when that run exists already: a claim for trained data
+        // (`flts preprocess` answering "cached", data trained without a bus, a redelivery after a failed SUCCESS
+        // publish) otherwise wakes no promoter, and its promotion waits for the next resync. At most one notice per
+        // claim and type, never from a resync; the promoter decides from durable state, so a repeated one changes nothing.
+        if (outcome.result === 'skipped') await announceTrainedRun(bus, settings, { modelType, configHash: claim.configHash, runId: outcome.runId });
       },
     );
     subscriptions.push(subscription);
