@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderChartSettingNames, renderConfigDoc, renderErrorsDoc } from '../scripts/render-docs.js';
+import { DLQ_PREFIX, pipelineTopics } from '../src/core/bus/topics.js';
+import { defaultSettings } from '../src/core/config/settings.js';
 
 const read = (name: string): string => readFileSync(new URL(`../docs/${name}`, import.meta.url), 'utf8');
 
@@ -15,5 +17,14 @@ describe('docs', () => {
 
   it('the Helm chart checks its values against exactly the declared settings (run `npm run docs` after changing them)', () => {
     expect(readFileSync(new URL('../charts/flts/files/settings-env.yaml', import.meta.url), 'utf8')).toBe(renderChartSettingNames());
+  });
+
+  it('daemon/README.md lists exactly the dead-letter topics flts creates and writes', () => {
+    const readme = readFileSync(new URL('../daemon/README.md', import.meta.url), 'utf8');
+    const section = readme.split('## Dead-letter topics')[1]?.split(/\n## /)[0] ?? '';
+    const documented = [...section.matchAll(/^\| `([^`]+)`/gm)].map((match) => match[1]);
+    const created = pipelineTopics(defaultSettings()).filter((topic) => topic.startsWith(DLQ_PREFIX));
+    // `flts preprocess` writes its own, by that name (test/preprocess-workflow.test.ts), and creates it with its first letter.
+    expect(documented.sort()).toEqual([...created, `${DLQ_PREFIX}preprocess`].sort());
   });
 });

@@ -18,6 +18,7 @@ import {
   encodeTrainingEvent,
 } from './messages.js';
 import { trainerGroupId, servingGroupId, pipelineTopics, DEFAULT_TOPICS } from './topics.js';
+import { defaultSettings } from '../config/settings.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/messages');
 const HASH = 'eb6b5e16f3511014c92388ba6b80a5fd5598ccc6af7355175d49f38fbb579f96';
@@ -252,10 +253,10 @@ describe('core > bus > topics', () => {
     expect(servingGroupId('host1-4242')).toBe('serve-host1-4242');
   });
 
-  it('lists every pipeline topic with its DLQ', () => {
-    const topics = pipelineTopics(DEFAULT_TOPICS);
-    expect(topics).toContain('training-data');
-    expect(topics).toContain('DLQ-model-selected');
-    expect(topics).toHaveLength(10);
+  it('lists every pipeline topic and the DLQ each role writes, a renamed one by its name, and no DLQ nothing writes', () => {
+    const settings = defaultSettings();
+    expect(pipelineTopics(settings)).toEqual([...Object.values(DEFAULT_TOPICS), 'DLQ-model-training', 'DLQ-model-selected', 'DLQ-performance-eval']);
+    settings.bus.dlq.trainer = 'site-a-train-dead';
+    expect(pipelineTopics(settings)).toEqual([...Object.values(DEFAULT_TOPICS), 'site-a-train-dead', 'DLQ-model-selected', 'DLQ-performance-eval']);
   });
 });

@@ -47,14 +47,15 @@ export function roleDlq(settings: { bus: BusSettings }, role: DlqRole): { topic:
   return { topic, role };
 }
 
-export function topicNames(bus: Pick<BusSettings, 'topics'>): TopicNames {
-  return { ...bus.topics };
-}
-
-/** Every topic the pipeline uses, with its DLQ: what a daemon creates at startup. */
-export function pipelineTopics(topics: TopicNames): string[] {
-  const base = Object.values(topics);
-  return [...base, ...base.map(dlqTopic)];
+/**
+ * What a daemon creates at startup: every pipeline topic, and the dead-letter topic of each role (`roleDlq`, renamed
+ * ones too), not `DLQ-<every topic>`: nothing writes `DLQ-training-data` or `DLQ-inference-data`, nor does the
+ * reference. `DLQ-preprocess` is left to `flts preprocess`, which creates it with its first letter (a daemon's
+ * credentials may cover only the configured topics' names). daemon/README.md lists them (test/docs.test.ts).
+ */
+export function pipelineTopics(settings: { bus: BusSettings }): string[] {
+  const roles: DlqRole[] = ['trainer', 'promoter', 'serving'];
+  return [...new Set([...Object.values(settings.bus.topics), ...roles.map((role) => roleDlq(settings, role).topic)])];
 }
 
 /**

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createClaimReads } from '../batch/claim-reads.js';
 import type { MessageBus } from '../bus/message-bus.js';
-import { pipelineTopics, topicNames } from '../bus/topics.js';
+import { pipelineTopics } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError, toFltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
@@ -118,7 +118,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   };
   const startRoles = async (): Promise<void> => {
     for (const bucket of [settings.store.buckets.runs, settings.store.buckets.promotion, settings.store.buckets.processed]) await deps.store.ensureBucket(bucket);
-    await deps.bus.ensureTopics(pipelineTopics(topicNames(settings.bus)));
+    await deps.bus.ensureTopics(pipelineTopics(settings));
     // Stopped while the store or the broker was awaited (the wait was left at once, the bus closed): no role starts.
     if (controller.signal.aborted) throw controller.signal.reason;
     const attempt: RoleHandle[] = [];
