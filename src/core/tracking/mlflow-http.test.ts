@@ -3,7 +3,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
-import { assertTrackingUri, createMlflowHttp, MAX_RESPONSE_BYTES, trackingCallBudgetMs } from './mlflow-http.js';
+import type { Logger } from '../logger.js';
+import { assertTrackingUri, createMlflowHttp, MAX_RESPONSE_BYTES, parseRetryAfter, trackingCallBudgetMs } from './mlflow-http.js';
 import { failure, withServer } from './tracking-server.fixture.js';
 
 /** A server that accepts connections and never answers: the hung tracking server of F4. */
@@ -26,6 +27,29 @@ afterAll(async () => {
   sockets.forEach((socket) => socket.destroy());
   await new Promise((resolve) => silent.close(resolve));
 });
+
+/** A logger keeping the delay of each retry the client announces, in order. */
+function retryDelays(): { logger: Logger; delays: number[] } {
+  const delays: number[] = [];
+  const logger: Logger = { ...silentLogger, warn: (obj) => void delays.push((obj as { delayMs: number }).delayMs), child: () => logger };
+  return { logger, delays };
+}
+
+/** A server answering the nth request with `answers[n]` (status and headers, an MLflow error body unless 200), the last one over and over. */
+async function withAnswers<T>(answers: ReadonlyArray<{ status: number; headers?: Record<string, string> }>, body: (uri: string, requests: () => number) => Promise<T>): Promise<T> {
+  let requests = 0;
+  return withServer(
+    (req, res) => {
+      const answer = answers[Math.min(requests, answers.length - 1)];
+      requests += 1;
+      req.resume().on('end', () => res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.status === 200 ? '{}' : '{"error_code":"TEMPORARILY_UNAVAILABLE","message":"slow down"}'));
+    },
+    (uri) => body(uri, () => requests),
+  );
+}
+
+const NOW = Date.parse('Sun, 06 Dec 2026 05:00:00 GMT');
+const search = { method: 'POST', path: '/api/2.0/mlflow/runs/search', json: {} } as const;
 
 describe('core > tracking > mlflow-http', () => {
   it('reports a server that never answers as FLTS_TRACKING_UNAVAILABLE after every attempt timed out', async () => {
@@ -136,6 +160,61 @@ describe('core > tracking > mlflow-http', () => {
       expect(error.details.reason).toBe('not_json');
       expect(error.hint).toMatch(/not as an MLflow tracking server/);
       expect(requests).toBe(1);
+    }
+  });
+
+  it('reads Retry-After as delta-seconds or any of the three HTTP-date forms, and nothing absurd', () => {
+    expect(parseRetryAfter('2', NOW)).toBe(2000);
+    expect(parseRetryAfter(['0'], NOW)).toBe(0);
+    for (const date of ['Sun, 06 Dec 2026 05:01:30 GMT', 'Sunday, 06-Dec-26 05:01:30 GMT', 'Sun Dec  6 05:01:30 2026']) expect(parseRetryAfter(date, NOW), date).toBe(90_000);
+    for (const absurd of [undefined, '', '-5', '1.5', '+3', 'soon', 'a 1', '99999999999', 'Sun, 06 Dec 2026 04:59:00 GMT', 'Sun, 06 Dec 2099 05:00:00 GMT']) expect(parseRetryAfter(absurd, NOW), absurd).toBeUndefined();
+  });
+
+  it('waits the Retry-After a 429 asks for before the next attempt, in place of its own backoff', async () => {
+    const { logger, delays } = retryDelays();
+    await withAnswers([{ status: 429, headers: { 'retry-after': '1' } }, { status: 200 }], async (uri, requests) => {
+      await expect(createMlflowHttp({ uri, timeoutMs: 2000, retry: { retries: 2, baseDelayMs: 1 }, logger })(search)).resolves.toEqual({});
+      expect(requests()).toBe(2);
+    });
+    expect(delays).toEqual([1000]);
+  });
+
+  it('gives up at once, naming the wait, when a 429 or 503 asks to wait past what is left of the call budget', async () => {
+    for (const [status, retryAfter, askedMs] of [
+      [503, 'Sun, 06 Dec 2026 05:01:00 GMT', 60_000],
+      [429, '120', 120_000],
+    ] as const) {
+      const { logger, delays } = retryDelays();
+      const error = await withAnswers([{ status, headers: { 'retry-after': retryAfter } }], async (uri, requests) => {
+        const failed = await failure(createMlflowHttp({ uri, timeoutMs: 2000, retry: { retries: 3, baseDelayMs: 1 }, logger, now: () => NOW })(search));
+        expect(requests()).toBe(1);
+        return failed;
+      });
+      expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
+      expect(error.details).toMatchObject({ reason: 'retry_after_past_budget', retryAfterMs: askedMs, attempts: 1, status });
+      expect(error.message).toContain(`asked to wait ${askedMs / 1000}.0 s (Retry-After)`);
+      expect(delays).toEqual([]);
+    }
+  });
+
+  it('falls back to its own backoff for a Retry-After that is absurd, and for one on a status that does not carry it', async () => {
+    for (const [status, retryAfter] of [
+      [429, '-5'],
+      [429, 'soon'],
+      [429, '99999999999'],
+      [503, 'Sun, 06 Dec 2026 04:00:00 GMT'],
+      [500, '120'],
+    ] as const) {
+      const { logger, delays } = retryDelays();
+      const error = await withAnswers([{ status, headers: { 'retry-after': retryAfter } }], async (uri, requests) => {
+        const failed = await failure(createMlflowHttp({ uri, timeoutMs: 2000, retry: { retries: 2, baseDelayMs: 1 }, logger, now: () => NOW })(search));
+        expect(requests(), retryAfter).toBe(3);
+        return failed;
+      });
+      expect(error.details, retryAfter).toMatchObject({ attempts: 3, status });
+      expect(error.details.reason).toBeUndefined();
+      expect(delays.length).toBe(2);
+      delays.forEach((delay) => expect(delay, retryAfter).toBeLessThanOrEqual(2));
     }
   });
 

@@ -2,7 +2,7 @@ import { redactSecrets } from '../redact.js';
 import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { parseLenientJson } from '../storage/json-objects.js';
-import { maxTotalBackoffMs, retryWithBackoff, type RetryPolicy } from '../retry.js';
+import { backoffDelayMs, maxTotalBackoffMs, sleepOrThrow, type RetryPolicy } from '../retry.js';
 
 export interface MlflowHttpOptions {
   /** Tracking server base URL, e.g. http://127.0.0.1:5000. */
@@ -15,6 +15,8 @@ export interface MlflowHttpOptions {
   readonly password?: string;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
+  /** The clock of budgets, deadlines and Retry-After dates (default `Date.now`); injected by tests. */
+  readonly now?: () => number;
 }
 
 export interface MlflowRequest {
@@ -23,15 +25,39 @@ export interface MlflowRequest {
   readonly query?: Readonly<Record<string, string | number | undefined>>;
   readonly json?: unknown;
   readonly body?: Uint8Array;
+  /** A time (on the `now` clock) the call ends by, when sooner than its own budget: a listing's deadline. */
+  readonly deadline?: number;
 }
 
 export type MlflowHttp = <T>(req: MlflowRequest) => Promise<T>;
 
 /** A failure worth another attempt: the network, a timeout, 429, 5xx or a write that lost a race (`WRITE_RACE`). */
 class TransientFailure extends Error {
-  constructor(message: string, readonly status?: number) {
+  constructor(message: string, readonly status?: number, readonly retryAfterMs?: number) {
     super(message);
   }
+}
+
+/**
+ * A Retry-After past this is taken for a broken header, not a request: the normal backoff applies. A day is far
+ * past the longest call budget the settings allow, so any sane wait beyond the budget is still reported as such.
+ */
+const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
+const HTTP_DATE = /^(?:[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/;
+
+/**
+ * The wait a Retry-After header asks for, in milliseconds: delta-seconds or an HTTP-date (the three forms RFC 9110
+ * has recipients accept), from `now`. Undefined for a value that is missing, garbage, in the past or over a day,
+ * which leaves the retry to the normal backoff.
+ */
+export function parseRetryAfter(header: string | string[] | undefined, now: number): number | undefined {
+  const value = [header].flat()[0]?.trim();
+  if (!value) return undefined;
+  let waitMs: number;
+  if (/^\d+$/.test(value)) waitMs = Number(value) * 1000;
+  else if (HTTP_DATE.test(value)) waitMs = Date.parse(value) - now;
+  else return undefined;
+  return Number.isFinite(waitMs) && waitMs >= 0 && waitMs <= MAX_RETRY_AFTER_MS ? waitMs : undefined;
 }
 
 /**
@@ -117,15 +143,18 @@ function describeCause(error: unknown): string {
 /**
  * One function for every MLflow call: a time limit on each attempt, retries with backoff on transient
  * failures, MLflow's `{error_code, message}` turned into FLTS_TRACKING_REJECTED, and exhaustion into
- * FLTS_TRACKING_UNAVAILABLE that says how long it tried. No call can wait longer than
- * (retries + 1) * timeoutMs plus the backoff, which is what keeps a dead server from stalling training (F4).
+ * FLTS_TRACKING_UNAVAILABLE that says how long it tried. No call takes longer than its budget
+ * (trackingCallBudgetMs), a server's Retry-After included, which is what keeps a dead or throttling server from
+ * stalling training (F4).
  */
 export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
   const base = assertTrackingUri(options.uri);
   const auth = authorization(options);
   const shownBase = redactSecrets(base);
 
-  async function attempt<T>(req: MlflowRequest): Promise<T> {
+  const now = options.now ?? Date.now;
+
+  async function attempt<T>(req: MlflowRequest, limitMs: number): Promise<T> {
     const url = new URL(`${base}${req.path}`);
     for (const [key, value] of Object.entries(req.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -138,18 +167,20 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
       headers['content-type'] = 'application/octet-stream';
       body = req.body;
     }
-    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const timeout = AbortSignal.timeout(limitMs);
     const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
     let status: number;
     let location: string | undefined;
+    let retryAfter: string | string[] | undefined;
     let text: string | undefined;
     try {
       // undici (~110 modules) loads on the first request, not with every command that reaches this module.
       const { request } = await import('undici');
       // undici follows no redirects here, so the credentials never go to a host the answer names.
-      const response = await request(url, { method: req.method, headers, body, signal, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
+      const response = await request(url, { method: req.method, headers, body, signal, headersTimeout: limitMs, bodyTimeout: limitMs });
       status = response.statusCode;
       location = [response.headers.location].flat()[0];
+      retryAfter = response.headers['retry-after'];
       text = await readCapped(response.body, response.headers['content-length'], MAX_RESPONSE_BYTES);
     } catch (error) {
       if (options.signal?.aborted) throw error;
@@ -160,7 +191,11 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     }
     if (text === undefined) throw notMlflowAnswer(shownBase, req, 'too_large', `HTTP ${status} with a body over ${MAX_RESPONSE_BYTES / 1024 / 1024} MB`, status);
     const parsed = text.trim() === '' ? {} : safeParse(text);
-    if (status === 429 || status >= 500 || (status === 400 && WRITE_RACE.test(text))) throw new TransientFailure(`HTTP ${status}: ${messageOf(parsed, text)}`, status);
+    if (status === 429 || status >= 500 || (status === 400 && WRITE_RACE.test(text))) {
+      // A rate-limiting proxy or an overloaded server says when to come back; on other errors the header means nothing.
+      const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(retryAfter, now()) : undefined;
+      throw new TransientFailure(`HTTP ${status}: ${messageOf(parsed, text)}`, status, retryAfterMs);
+    }
     if (status >= 400) {
       const mlflowErrorCode = (parsed as { error_code?: string } | undefined)?.error_code;
       throw new FltsError('FLTS_TRACKING_REJECTED', `MLflow rejected ${req.method} ${req.path} (HTTP ${status}${mlflowErrorCode ? ` ${mlflowErrorCode}` : ''}): ${messageOf(parsed, text)}`, {
@@ -171,30 +206,49 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     return parsed as T;
   }
 
+  const budgetMs = trackingCallBudgetMs(options);
+
+  /**
+   * Attempts until one succeeds, fails for good or the retries run out; between them the wait the server asks for
+   * (Retry-After on 429 or 503) or else the backoff. The call ends by its budget (or the request's sooner deadline):
+   * each attempt's time limit is cut to what is left, and a server asking for a wait past it is given up on at once
+   * rather than slept for, since the answer would come after the caller stopped waiting.
+   */
   return async function call<T>(req: MlflowRequest): Promise<T> {
-    const started = Date.now();
+    const started = now();
+    const deadline = Math.min(started + budgetMs, req.deadline ?? Number.POSITIVE_INFINITY);
     let attempts = 0;
-    try {
-      return await retryWithBackoff(
-        () => {
-          attempts += 1;
-          return attempt<T>(req);
-        },
-        options.retry,
+    const unavailable = (error: TransientFailure, askedMs?: number): FltsError => {
+      const elapsedMs = now() - started;
+      const details = { uri: shownBase, path: req.path, attempts, elapsedMs, status: error.status, budgetMs };
+      if (askedMs === undefined) {
+        return new FltsError('FLTS_TRACKING_UNAVAILABLE', `MLflow tracking server ${shownBase} failed ${req.method} ${req.path} after ${attempts} attempt(s) in ${(elapsedMs / 1000).toFixed(1)} s: ${error.message}`, {
+          cause: error,
+          details,
+        });
+      }
+      return new FltsError(
+        'FLTS_TRACKING_UNAVAILABLE',
+        `MLflow tracking server ${shownBase} asked to wait ${(askedMs / 1000).toFixed(1)} s (Retry-After) before retrying ${req.method} ${req.path}, past the ${((deadline - started) / 1000).toFixed(1)} s this call may take; gave up after ${attempts} attempt(s): ${error.message}`,
         {
-          isRetriable: (error) => error instanceof TransientFailure,
-          signal: options.signal,
-          onRetry: ({ attempt: n, delayMs, error }) =>
-            options.logger.warn({ uri: shownBase, path: req.path, attempt: n, delayMs, reason: (error as Error).message }, 'mlflow call failed; retrying'),
+          cause: error,
+          hint: 'The tracking server (or a proxy before it) asks for a longer pause than one call may take (FLTS_MLFLOW_TIMEOUT_MS, FLTS_MLFLOW_RETRIES, FLTS_MLFLOW_BACKOFF_MS); the next sync catches up, and local tracking continues meanwhile.',
+          details: { ...details, reason: 'retry_after_past_budget', retryAfterMs: askedMs },
         },
       );
-    } catch (error) {
-      if (!(error instanceof TransientFailure)) throw error;
-      const elapsedMs = Date.now() - started;
-      throw new FltsError('FLTS_TRACKING_UNAVAILABLE', `MLflow tracking server ${shownBase} failed ${req.method} ${req.path} after ${attempts} attempt(s) in ${(elapsedMs / 1000).toFixed(1)} s: ${error.message}`, {
-        cause: error,
-        details: { uri: shownBase, path: req.path, attempts, elapsedMs, status: error.status, budgetMs: trackingCallBudgetMs(options) },
-      });
+    };
+    for (;;) {
+      attempts += 1;
+      try {
+        return await attempt<T>(req, Math.max(1, Math.min(options.timeoutMs, deadline - now())));
+      } catch (error) {
+        if (!(error instanceof TransientFailure)) throw error;
+        if (attempts > options.retry.retries || options.signal?.aborted) throw unavailable(error);
+        const delayMs = error.retryAfterMs ?? backoffDelayMs(options.retry, attempts);
+        if (delayMs >= deadline - now()) throw unavailable(error, error.retryAfterMs);
+        options.logger.warn({ uri: shownBase, path: req.path, attempt: attempts, delayMs, retryAfterMs: error.retryAfterMs, reason: error.message }, 'mlflow call failed; retrying');
+        await sleepOrThrow(delayMs, options.signal);
+      }
     }
   };
 }
