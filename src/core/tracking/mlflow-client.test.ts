@@ -2,14 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
-import { createMlflowClient, MAX_SEARCH_PAGES, type MlflowClient } from './mlflow-client.js';
+import { createMlflowClient, LISTING_CALL_BUDGETS, MAX_SEARCH_PAGES, type MlflowClient, type MlflowClientDeps } from './mlflow-client.js';
 import { listMlflowRunsByConfigHash } from './list-mlflow-runs.js';
 import { failure, withServer } from './tracking-server.fixture.js';
 
 type Answer = (path: string, body: Record<string, unknown>) => unknown;
 
 /** A client of a server on 127.0.0.1 that answers each call with `answer(path, request body)` as JSON; counts the calls. */
-async function withClient<T>(answer: Answer, body: (client: MlflowClient, calls: () => number) => Promise<T>): Promise<T> {
+async function withClient<T>(answer: Answer, body: (client: MlflowClient, calls: () => number) => Promise<T>, deps: MlflowClientDeps = {}): Promise<T> {
   let calls = 0;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     calls += 1;
@@ -23,7 +23,7 @@ async function withClient<T>(answer: Answer, body: (client: MlflowClient, calls:
   };
   return withServer(listener, (uri) => {
     const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 1, 'tracking.backoffMs': 0 } }).settings;
-    return body(createMlflowClient(settings.tracking), () => calls);
+    return body(createMlflowClient(settings.tracking, deps), () => calls);
   });
 }
 
@@ -84,6 +84,57 @@ describe('core > tracking > mlflow-client', () => {
     );
     expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
     expect(error.message).toContain(`after ${MAX_SEARCH_PAGES} pages`);
+  });
+
+  it('ends a listing whose server answers each page just inside the time limit at LISTING_CALL_BUDGETS call budgets, not MAX_SEARCH_PAGES', async () => {
+    // The clock the client reads moves 0.9 of a call budget (2 x 5000 ms here) with each page the server answers:
+    // three pages fit in three budgets, the fourth passes them, and no fifth is asked for.
+    let clock = 0;
+    let token = 0;
+    const budgetMs = 2 * 5000;
+    const answer = (): unknown => {
+      clock += 0.9 * budgetMs;
+      return { runs: [run(`r${token}`)], next_page_token: `t${(token += 1)}` };
+    };
+    for (const list of [(c: MlflowClient) => c.searchRuns({ experimentIds: ['1'] }), (c: MlflowClient) => c.searchExperiments()]) {
+      clock = 0;
+      const error = await withClient(
+        (path) => (path.endsWith('/experiments/search') ? { experiments: [{ experiment_id: '1', name: 'NonML' }], next_page_token: (answer() as { next_page_token: string }).next_page_token } : answer()),
+        async (client, calls) => {
+          expect(client.budgetMs).toBe(budgetMs);
+          const failed = await failure(list(client));
+          expect(calls()).toBe(4);
+          return failed;
+        },
+        { now: () => clock },
+      );
+      expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
+      expect(error.details).toMatchObject({ reason: 'listing_deadline', pages: 4, listingBudgetMs: LISTING_CALL_BUDGETS * budgetMs });
+    }
+  });
+
+  it('gives up on a page at the listing deadline rather than retrying it on its own budget', async () => {
+    // The first page takes 2.9 of the listing's 3 call budgets; the second fails with a 503 that takes 0.2 more,
+    // past the deadline: a retry (the page call's own budget would allow one) is not asked for.
+    let clock = 0;
+    const budgetMs = 2 * 5000;
+    let requests = 0;
+    const error = await withServer(
+      (req, res) => {
+        requests += 1;
+        clock += requests === 1 ? 2.9 * budgetMs : 0.2 * budgetMs;
+        req.resume().on('end', () =>
+          requests === 1 ? res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ runs: [run('a')], next_page_token: 't' })) : res.writeHead(503).end('busy'),
+        );
+      },
+      (uri) => {
+        const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 1, 'tracking.backoffMs': 0 } }).settings;
+        return failure(createMlflowClient(settings.tracking, { now: () => clock }).searchRuns({ experimentIds: ['1'] }));
+      },
+    );
+    expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
+    expect(error.details).toMatchObject({ reason: 'listing_deadline', pages: 1 });
+    expect(requests).toBe(2);
   });
 
   it('keeps a page larger than the limit asked for to that limit, without spreading it onto the stack', async () => {

@@ -21,10 +21,18 @@ const SEARCH_PAGE = 1000;
  * proxy or a broken server handing out page tokens forever stops here instead of holding the command for good.
  */
 export const MAX_SEARCH_PAGES = 100;
+/**
+ * Call budgets one listing may take, all its pages together: a listing a healthy server answers takes a few pages
+ * of well under a second each, while a server answering each page just under the time limit would otherwise hold
+ * the command for MAX_SEARCH_PAGES budgets.
+ */
+export const LISTING_CALL_BUDGETS = 3;
 
 export interface MlflowClientDeps {
   readonly logger?: Logger;
   readonly signal?: AbortSignal;
+  /** The clock of budgets and deadlines (default `Date.now`); injected by tests. */
+  readonly now?: () => number;
 }
 
 export type MlflowClient = ReturnType<typeof createMlflowClientFromHttp> & { readonly uri: string; readonly budgetMs: number };
@@ -43,10 +51,12 @@ export function createMlflowClient(tracking: TrackingSettings, deps: MlflowClien
     password: tracking.password,
     logger: (deps.logger ?? silentLogger).child({ component: 'mlflow' }),
     signal: deps.signal,
+    now: deps.now,
   };
   const http = createMlflowHttp(options);
   const uri = redactSecrets(tracking.uri.replace(/\/+$/, ''));
-  return { ...createMlflowClientFromHttp(http, uri), uri, budgetMs: trackingCallBudgetMs(options) };
+  const budgetMs = trackingCallBudgetMs(options);
+  return { ...createMlflowClientFromHttp(http, uri, LISTING_CALL_BUDGETS * budgetMs, deps.now ?? Date.now), uri, budgetMs };
 }
 
 type Json = Record<string, unknown>;
@@ -113,7 +123,7 @@ function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
 }
 
-function createMlflowClientFromHttp(http: MlflowHttp, uri: string) {
+function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudgetMs: number, now: () => number) {
   /** `http`, and the answer checked: `problem` names what no MLflow answer lacks. */
   async function checked<T>(req: MlflowRequest, problem: (body: Json) => string | undefined): Promise<T> {
     const body = await http<Json>(req);
@@ -122,17 +132,38 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string) {
     return body as T;
   }
 
+  /** A listing that passed its deadline, `cause` the page call it cut short, if any. */
+  function listingTooSlow(req: MlflowRequest, pages: number, elapsedMs: number, cause?: unknown): FltsError {
+    return new FltsError(
+      'FLTS_TRACKING_UNAVAILABLE',
+      `MLflow tracking server ${uri} did not finish listing ${req.method} ${req.path} within ${(listingBudgetMs / 1000).toFixed(1)} s (${LISTING_CALL_BUDGETS} call budgets): ${pages} page(s) read, the next one not.`,
+      { cause, details: { uri, path: req.path, reason: 'listing_deadline', pages, elapsedMs, listingBudgetMs } },
+    );
+  }
+
   /**
    * Every page of a search: a token seen before, or more than MAX_SEARCH_PAGES pages, is a listing that never
-   * ends, reported rather than followed. Items are appended one by one, since spreading a page of
+   * ends, reported rather than followed; all pages together end by the listing's deadline (LISTING_CALL_BUDGETS),
+   * each page call cut short at it. Items are appended one by one, since spreading a page of
    * hundreds of thousands into push() overflows the stack.
    */
-  async function allPages<T>(req: MlflowRequest, limit: number, page: (token: string | undefined, taken: number) => Promise<{ items: readonly T[]; next?: string }>): Promise<T[]> {
+  async function allPages<T>(req: MlflowRequest, limit: number, page: (token: string | undefined, taken: number, deadline: number) => Promise<{ items: readonly T[]; next?: string }>): Promise<T[]> {
     const out: T[] = [];
     const seen = new Set<string>();
+    const started = now();
+    const deadline = started + listingBudgetMs;
     let token: string | undefined;
     for (let pages = 1; ; pages += 1) {
-      const { items, next } = await page(token, out.length);
+      if (now() >= deadline) throw listingTooSlow(req, pages - 1, now() - started);
+      let answer: { items: readonly T[]; next?: string };
+      try {
+        answer = await page(token, out.length, deadline);
+      } catch (error) {
+        // A page call that gave up because the listing's deadline left it no more time, not its own budget.
+        if (isFltsError(error) && error.code === 'FLTS_TRACKING_UNAVAILABLE' && error.details.reason === undefined && now() >= deadline) throw listingTooSlow(req, pages - 1, now() - started, error);
+        throw error;
+      }
+      const { items, next } = answer;
       for (const item of items) if (out.length < limit) out.push(item);
       token = next || undefined;
       if (!token || out.length >= limit) return out;
@@ -176,9 +207,9 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string) {
 
   async function searchExperiments(): Promise<MlflowExperiment[]> {
     const search = { method: 'POST', path: '/api/2.0/mlflow/experiments/search' } as const;
-    return allPages<MlflowExperiment>(search, Number.POSITIVE_INFINITY, async (pageToken) => {
+    return allPages<MlflowExperiment>(search, Number.POSITIVE_INFINITY, async (pageToken, _taken, deadline) => {
       const page = await checked<{ experiments?: MlflowExperiment[]; next_page_token?: string }>(
-        { ...search, json: { max_results: SEARCH_PAGE, page_token: pageToken, view_type: 'ACTIVE_ONLY' } },
+        { ...search, deadline, json: { max_results: SEARCH_PAGE, page_token: pageToken, view_type: 'ACTIVE_ONLY' } },
         (body) => listProblem(body.experiments, experimentProblem) ?? tokenProblem(body),
       );
       return { items: page.experiments ?? [], next: page.next_page_token };
@@ -232,10 +263,11 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string) {
   async function searchRuns(input: { experimentIds: readonly string[]; filter?: string; orderBy?: readonly string[]; maxResults?: number }): Promise<MlflowRun[]> {
     const limit = input.maxResults ?? Number.POSITIVE_INFINITY;
     const search = { method: 'POST', path: '/api/2.0/mlflow/runs/search' } as const;
-    const runs = await allPages<MlflowRun>(search, limit, async (pageToken, taken) => {
+    const runs = await allPages<MlflowRun>(search, limit, async (pageToken, taken, deadline) => {
       const page = await checked<{ runs?: MlflowRun[]; next_page_token?: string }>(
         {
           ...search,
+          deadline,
           json: {
             experiment_ids: input.experimentIds,
             filter: input.filter,
