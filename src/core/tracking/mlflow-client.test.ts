@@ -137,6 +137,29 @@ describe('core > tracking > mlflow-client', () => {
     expect(requests).toBe(2);
   });
 
+  it('cuts the attempt in flight at the listing deadline and asks no retry of it', async () => {
+    // The first page leaves 50 ms of the listing's clock; the second never answers. Its attempt is cut at those
+    // 50 ms (not its 100 ms time limit) and, the listing's time being up, not retried though a retry is allowed.
+    let clock = 0;
+    let requests = 0;
+    const budgetMs = 2 * 100;
+    const error = await withServer(
+      (req, res) => {
+        requests += 1;
+        if (requests > 1) return;
+        clock = LISTING_CALL_BUDGETS * budgetMs - 50;
+        req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ runs: [run('a')], next_page_token: 't' })));
+      },
+      (uri) => {
+        const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 100, 'tracking.retries': 1, 'tracking.backoffMs': 0 } }).settings;
+        return failure(createMlflowClient(settings.tracking, { now: () => clock }).searchRuns({ experimentIds: ['1'] }));
+      },
+    );
+    expect(error.details).toMatchObject({ reason: 'listing_deadline', pages: 1 });
+    expect(error.cause).toMatchObject({ details: { attempts: 1, reason: 'deadline' } });
+    expect(requests).toBe(2);
+  });
+
   it('keeps a page larger than the limit asked for to that limit, without spreading it onto the stack', async () => {
     const many = Array.from({ length: 200_000 }, (_, i) => run(`r${i}`, {}));
     const runs = await withClient(() => ({ runs: many, next_page_token: 'more' }), (client) => client.searchRuns({ experimentIds: ['1'], maxResults: 1000 }));

@@ -160,7 +160,7 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
         answer = await page(token, out.length, deadline);
       } catch (error) {
         // A page call that gave up because the listing's deadline left it no more time, not its own budget.
-        if (isFltsError(error) && error.code === 'FLTS_TRACKING_UNAVAILABLE' && error.details.reason === undefined && now() >= deadline) throw listingTooSlow(req, pages - 1, now() - started, error);
+        if (isFltsError(error) && error.code === 'FLTS_TRACKING_UNAVAILABLE' && error.details.reason === 'deadline') throw listingTooSlow(req, pages - 1, now() - started, error);
         throw error;
       }
       const { items, next } = answer;

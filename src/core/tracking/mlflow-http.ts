@@ -33,7 +33,7 @@ export type MlflowHttp = <T>(req: MlflowRequest) => Promise<T>;
 
 /** A failure worth another attempt: the network, a timeout, 429, 5xx or a write that lost a race (`WRITE_RACE`). */
 class TransientFailure extends Error {
-  constructor(message: string, readonly status?: number, readonly retryAfterMs?: number) {
+  constructor(message: string, readonly status?: number, readonly retryAfterMs?: number, readonly timedOut = false) {
     super(message);
   }
 }
@@ -184,7 +184,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
       text = await readCapped(response.body, response.headers['content-length'], MAX_RESPONSE_BYTES);
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      throw new TransientFailure(describeCause(error));
+      throw new TransientFailure(describeCause(error), undefined, undefined, error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'));
     }
     if (status >= 300 && status < 400) {
       throw notMlflowAnswer(shownBase, req, 'redirect', `HTTP ${status} redirect to ${JSON.stringify(redactSecrets(location ?? '(no location)'))}, which flts does not follow`, status);
@@ -216,11 +216,15 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
    */
   return async function call<T>(req: MlflowRequest): Promise<T> {
     const started = now();
-    const deadline = Math.min(started + budgetMs, req.deadline ?? Number.POSITIVE_INFINITY);
+    // The request's deadline binds when it comes before the call's own budget; the call then ends with reason
+    // 'deadline' for its owner (a listing) to report in its own terms.
+    const byRequest = req.deadline !== undefined && req.deadline < started + budgetMs;
+    const deadline = byRequest ? (req.deadline as number) : started + budgetMs;
     let attempts = 0;
-    const unavailable = (error: TransientFailure, askedMs?: number): FltsError => {
+    /** The call given up: after the last retry, out of time (`askedMs` being a Retry-After past the deadline), or on an abort. */
+    const unavailable = (error: TransientFailure, outOfTime: boolean, askedMs?: number): FltsError => {
       const elapsedMs = now() - started;
-      const details = { uri: shownBase, path: req.path, attempts, elapsedMs, status: error.status, budgetMs };
+      const details = { uri: shownBase, path: req.path, attempts, elapsedMs, status: error.status, budgetMs, ...(byRequest && outOfTime && askedMs === undefined ? { reason: 'deadline' } : {}) };
       if (askedMs === undefined) {
         return new FltsError('FLTS_TRACKING_UNAVAILABLE', `MLflow tracking server ${shownBase} failed ${req.method} ${req.path} after ${attempts} attempt(s) in ${(elapsedMs / 1000).toFixed(1)} s: ${error.message}`, {
           cause: error,
@@ -239,13 +243,15 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     };
     for (;;) {
       attempts += 1;
+      const limitMs = Math.max(1, Math.min(options.timeoutMs, deadline - now()));
       try {
-        return await attempt<T>(req, Math.max(1, Math.min(options.timeoutMs, deadline - now())));
+        return await attempt<T>(req, limitMs);
       } catch (error) {
         if (!(error instanceof TransientFailure)) throw error;
-        if (attempts > options.retry.retries || options.signal?.aborted) throw unavailable(error);
+        const outOfTime = error.timedOut && limitMs < options.timeoutMs;
+        if (attempts > options.retry.retries || options.signal?.aborted || (outOfTime && byRequest)) throw unavailable(error, outOfTime);
         const delayMs = error.retryAfterMs ?? backoffDelayMs(options.retry, attempts);
-        if (delayMs >= deadline - now()) throw unavailable(error, error.retryAfterMs);
+        if (delayMs >= deadline - now()) throw unavailable(error, true, error.retryAfterMs);
         options.logger.warn({ uri: shownBase, path: req.path, attempt: attempts, delayMs, retryAfterMs: error.retryAfterMs, reason: error.message }, 'mlflow call failed; retrying');
         await sleepOrThrow(delayMs, options.signal);
       }
