@@ -60,6 +60,39 @@ describe('core > retry', () => {
     expect(retries).toEqual([1, 2]);
   });
 
+  it('waits what the caller puts in place of the backoff, and gives up when it throws instead', async () => {
+    const seen: number[] = [];
+    let asked = 0;
+    const value = await retryWithBackoff(
+      async (n) => {
+        if (n < 3) throw new Transient('throttled');
+        return n;
+      },
+      { retries: 5, baseDelayMs: 1, jitter: false },
+      { isRetriable: () => true, delayBeforeRetry: (_error, backoffMs) => ((asked += 1), backoffMs + 1), onRetry: ({ delayMs }) => seen.push(delayMs) },
+    );
+    expect(value).toBe(3);
+    expect(asked).toBe(2);
+    expect(seen).toEqual([2, 3]);
+    let attempts = 0;
+    await expect(
+      retryWithBackoff(
+        async () => {
+          attempts += 1;
+          throw new Transient('throttled');
+        },
+        { retries: 5, baseDelayMs: 1 },
+        {
+          isRetriable: () => true,
+          delayBeforeRetry: () => {
+            throw new Error('past the deadline');
+          },
+        },
+      ),
+    ).rejects.toThrow('past the deadline');
+    expect(attempts).toBe(1);
+  });
+
   it('doubles the delay per retry with jitter in [d/2, d], capped at 20x the base', () => {
     const policy = { retries: 10, baseDelayMs: 100 };
     expect(backoffDelayMs(policy, 1, () => 0)).toBe(50);

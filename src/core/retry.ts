@@ -72,6 +72,11 @@ export interface RetryPolicy extends BackoffPolicy {
 export interface RetryOptions {
   readonly isRetriable: (error: unknown) => boolean;
   readonly onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
+  /**
+   * The wait before the next attempt, given the failure and the backoff's own: a caller may put a server's
+   * Retry-After in its place, or throw to give up when the wait would end past its deadline. Default: the backoff.
+   */
+  readonly delayBeforeRetry?: (error: unknown, backoffMs: number) => number;
   readonly signal?: AbortSignal;
   /** Injected for tests; defaults to Math.random. */
   readonly random?: () => number;
@@ -109,7 +114,8 @@ export async function retryWithBackoff<T>(attempt: (attemptNumber: number) => Pr
     } catch (error) {
       const retry = attemptNumber;
       if (retry > policy.retries || !options.isRetriable(error) || options.signal?.aborted) throw error;
-      const delayMs = backoffDelayMs(policy, retry, options.random);
+      const backoffMs = backoffDelayMs(policy, retry, options.random);
+      const delayMs = options.delayBeforeRetry ? options.delayBeforeRetry(error, backoffMs) : backoffMs;
       options.onRetry?.({ attempt: attemptNumber, delayMs, error });
       await sleepOrThrow(delayMs, options.signal);
     }

@@ -2,7 +2,7 @@ import { redactSecrets } from '../redact.js';
 import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { parseLenientJson } from '../storage/json-objects.js';
-import { backoffDelayMs, maxTotalBackoffMs, sleepOrThrow, type RetryPolicy } from '../retry.js';
+import { maxTotalBackoffMs, retryWithBackoff, type RetryPolicy } from '../retry.js';
 
 export interface MlflowHttpOptions {
   /** Tracking server base URL, e.g. http://127.0.0.1:5000. */
@@ -241,20 +241,34 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
         },
       );
     };
-    for (;;) {
-      attempts += 1;
-      const limitMs = Math.max(1, Math.min(options.timeoutMs, deadline - now()));
-      try {
-        return await attempt<T>(req, limitMs);
-      } catch (error) {
-        if (!(error instanceof TransientFailure)) throw error;
-        const outOfTime = error.timedOut && limitMs < options.timeoutMs;
-        if (attempts > options.retry.retries || options.signal?.aborted || (outOfTime && byRequest)) throw unavailable(error, outOfTime);
-        const delayMs = error.retryAfterMs ?? backoffDelayMs(options.retry, attempts);
-        if (delayMs >= deadline - now()) throw unavailable(error, true, error.retryAfterMs);
-        options.logger.warn({ uri: shownBase, path: req.path, attempt: attempts, delayMs, retryAfterMs: error.retryAfterMs, reason: error.message }, 'mlflow call failed; retrying');
-        await sleepOrThrow(delayMs, options.signal);
-      }
+    let limitMs = options.timeoutMs;
+    /** An attempt the deadline cut short: what is left of the call holds no other. */
+    const cutShort = (error: TransientFailure): boolean => error.timedOut && limitMs < options.timeoutMs;
+    try {
+      return await retryWithBackoff(
+        () => {
+          attempts += 1;
+          limitMs = Math.max(1, Math.min(options.timeoutMs, deadline - now()));
+          return attempt<T>(req, limitMs);
+        },
+        options.retry,
+        {
+          isRetriable: (error) => error instanceof TransientFailure && !(byRequest && cutShort(error)),
+          signal: options.signal,
+          // The server's Retry-After in place of the backoff; a wait that would end past the deadline is not slept.
+          delayBeforeRetry: (error, backoffMs) => {
+            const failure = error as TransientFailure;
+            const delayMs = failure.retryAfterMs ?? backoffMs;
+            if (delayMs >= deadline - now()) throw unavailable(failure, true, failure.retryAfterMs);
+            return delayMs;
+          },
+          onRetry: ({ attempt: n, delayMs, error }) =>
+            options.logger.warn({ uri: shownBase, path: req.path, attempt: n, delayMs, retryAfterMs: (error as TransientFailure).retryAfterMs, reason: (error as Error).message }, 'mlflow call failed; retrying'),
+        },
+      );
+    } catch (error) {
+      if (!(error instanceof TransientFailure)) throw error;
+      throw unavailable(error, cutShort(error));
     }
   };
 }
