@@ -3,7 +3,7 @@ import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { renderOffsetPlan } from '../cli/screens/offset-plan-table.js';
 import { FltsError } from '../core/errors.js';
-import { createKafkaOffsetsAdmin, encodeOffsetCsv, parseIsoDuration, readPlanFile, replayOffsets, resolveReplayRequest, ROLE_SYNTAX, type ReplayOffsetsResult } from '../core/offsets/index.js';
+import { createReplayOffsetsAdmin, encodeOffsetCsv, parseIsoDuration, readPlanFile, replayOffsets, resolveReplayRequest, ROLE_SYNTAX, type ReplayOffsetsResult } from '../core/offsets/index.js';
 import { writeFileWhole } from '../core/write-file-whole.js';
 
 export type ReplayOffsetsCommandResult = ReplayOffsetsResult & { exported_to?: string };
@@ -47,11 +47,7 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
       { group: f.group, role: f.role, topics: f.topic, allTopics: f['all-topics'], toEarliest: f['to-earliest'], toLatest: f['to-latest'], toCurrent: f['to-current'], toOffset: f['to-offset'], shiftBy: f['shift-by'], toDatetime: f['to-datetime'], byDuration: f['by-duration'], fromFile: f['from-file'] === undefined ? undefined : await readPlanFile(f['from-file']) },
       settings.bus,
     );
-    if (settings.bus.kind === 'fs' && settings.bus.kafka.brokers.length === 0) {
-      // The admin's own refusal ("offsets live in Kafka") would send a user of the file bus after a broker they do not run.
-      throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `FLTS_BUS is fs: its groups keep their offsets in ${settings.home}/bus/groups/<group>/<topic>.offset, which replay-offsets does not change; it resets the offsets of a Kafka group (KAFKA_BOOTSTRAP_SERVERS).`, { details: { setting: 'bus.kafka.brokers' } });
-    }
-    const admin = createKafkaOffsetsAdmin({ ...settings.bus.kafka, clientId: `${settings.bus.kafka.clientId}-replay-offsets`, logger: this.logger(settings) });
+    const admin = createReplayOffsetsAdmin(settings, this.logger(settings));
     const abort = new AbortController();
     const onSigint = (): void => abort.abort(new FltsError('FLTS_USAGE_INVALID_FLAG', 'Interrupted while waiting for the group to empty; nothing was changed.'));
     process.once('SIGINT', onSigint);

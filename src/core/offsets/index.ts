@@ -2,7 +2,7 @@ export { appendOffsetAudit, listOffsetAudit, OFFSET_AUDIT_PREFIX, type OffsetAud
 export { assertGroupInactive, type WaitForEmptyGroup } from './group-activity.js';
 export { parseIsoDuration, parseResetDateTime } from './iso-duration.js';
 export { decodeOffsetCsv, encodeOffsetCsv, type OffsetCsvRow } from './offset-csv.js';
-export { createKafkaOffsetsAdmin, type CommittedOffset, type GroupDescription, type GroupMember, type KafkaOffsetsAdminOptions, type OffsetsAdmin, type TopicPartitionRange } from './offsets-admin.js';
+export { createKafkaOffsetsAdmin, createReplayOffsetsAdmin, type CommittedOffset, type GroupDescription, type GroupMember, type KafkaOffsetsAdminOptions, type OffsetsAdmin, type TopicPartitionRange } from './offsets-admin.js';
 export { readPlanFile } from './plan-file.js';
 export { planOffsetReset, type OffsetResetPlanEntry, type ResetScope } from './plan-offset-reset.js';
 export { replayOffsets, type ReplayOffsetsDeps, type ReplayOffsetsInput, type ReplayOffsetsResult } from './replay-offsets.js';

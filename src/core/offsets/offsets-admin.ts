@@ -4,6 +4,7 @@ import { createKafkaConnections } from '../bus/kafka-connections.js';
 import { createKafkaLog } from '../bus/kafka-log.js';
 import { kafkajs } from '../bus/kafkajs-module.js';
 import { ignoreKafkajsNegativeTimeouts } from '../bus/kafkajs-warnings.js';
+import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { commitAsSoleMember } from './commit-as-sole-member.js';
@@ -53,6 +54,19 @@ export interface KafkaOffsetsAdminOptions extends KafkaConnectionOptions {
   retries?: number;
   /** Hears kafkajs' warnings and errors and a bootstrap broker set aside, as the bus's logger does. */
   logger?: Logger;
+}
+
+/**
+ * The admin `flts replay-offsets` resets a group's offsets with, from the settings. The file bus keeps its groups'
+ * offsets in files this command does not change: said as such, since the Kafka admin's own refusal ("offsets live
+ * in Kafka") would send a user of the file bus after a broker they do not run.
+ */
+export function createReplayOffsetsAdmin(settings: Settings, logger?: Logger): OffsetsAdmin {
+  const { kafka } = settings.bus;
+  if (settings.bus.kind === 'fs' && kafka.brokers.length === 0) {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `FLTS_BUS is fs: its groups keep their offsets in ${settings.home}/bus/groups/<group>/<topic>.offset, which replay-offsets does not change; it resets the offsets of a Kafka group (KAFKA_BOOTSTRAP_SERVERS).`, { details: { setting: 'bus.kafka.brokers' } });
+  }
+  return createKafkaOffsetsAdmin({ ...kafka, clientId: `${kafka.clientId}-replay-offsets`, logger });
 }
 
 /**
