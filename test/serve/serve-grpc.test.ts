@@ -650,27 +650,96 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     }
   });
 
-  it('closes connections beyond serve.maxConnections at once, as the HTTP port does, and keeps serving the others', async () => {
-    const grpcServer = await startGrpcInferenceServer(
-      oipContext(server),
-      { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, maxConnections: 2, keepAliveTimeoutMs: 60_000, logger: silentLogger },
-    );
-    // A subchannel of its own, so this client's connection is one of the two whatever other clients of the process do.
-    const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`, { 'grpc.use_local_subchannel_pool': 1 });
-    const held = rawConnection(grpcServer.port);
-    const heldConnected = new Promise((resolve) => held.socket.once('connect', resolve));
-    try {
-      expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
-      await heldConnected;
-      const extra = rawConnection(grpcServer.port);
-      await extra.closed;
-      expect(held.socket.destroyed).toBe(false);
-      expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
-    } finally {
-      client.close();
-      held.socket.destroy();
-      await grpcServer.close(0);
+  describe('the connection cap', () => {
+    /** An HTTP/2 connection of its own to the gRPC port, with what the server says of it. */
+    function h2Connection(port: number): { session: http2.ClientHttp2Session; goaway: Promise<number>; closed: Promise<void> } {
+      const session = http2.connect(`http://127.0.0.1:${port}`);
+      session.on('error', () => {});
+      return {
+        session,
+        goaway: new Promise((resolve) => session.once('goaway', (code) => resolve(code))),
+        closed: new Promise((resolve) => session.once('close', () => resolve())),
+      };
     }
+
+    /** ServerLive on `session`, resolving with the grpc-status of its answer; with `end` false the call stays open (its message never ends). */
+    function serverLive(session: http2.ClientHttp2Session, end = true): Promise<string> {
+      return new Promise((resolve, reject) => {
+        const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers' });
+        stream.on('trailers', (trailers) => resolve(String(trailers['grpc-status'])));
+        stream.on('error', reject);
+        stream.resume();
+        if (end) stream.end(grpcFrame(Buffer.alloc(0)));
+        else stream.write(grpcFrame(Buffer.alloc(0)));
+      });
+    }
+
+    async function capped(maxConnections: number): Promise<GrpcInferenceServer> {
+      return startGrpcInferenceServer(
+        oipContext(server),
+        { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, maxConnections, keepAliveTimeoutMs: 60_000, logger: silentLogger },
+      );
+    }
+
+    /** Connections closed for the cap so far, by what (flts_grpc_connections_closed_at_cap_total). */
+    async function capCloses(): Promise<Record<string, number>> {
+      const metric = await server.metrics.registry.getSingleMetric('flts_grpc_connections_closed_at_cap_total')?.get();
+      return Object.fromEntries((metric?.values ?? []).map(({ labels, value }) => [String(labels.what), value]));
+    }
+
+    it('admits a client at the cap in place of the connection idle the longest, sent GOAWAY, and keeps the others', async () => {
+      const grpcServer = await capped(2);
+      const before = await capCloses();
+      const oldest = h2Connection(grpcServer.port);
+      const newer = h2Connection(grpcServer.port);
+      // A grpc-js client on a subchannel of its own: the newcomer is a real client's connection.
+      const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`, { 'grpc.use_local_subchannel_pool': 1 });
+      try {
+        // Answered in this order, so `oldest` has been idle the longest.
+        expect(await serverLive(oldest.session)).toBe(String(grpc.status.OK));
+        expect(await serverLive(newer.session)).toBe(String(grpc.status.OK));
+        expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+        expect(await oldest.goaway).toBe(http2.constants.NGHTTP2_NO_ERROR);
+        await oldest.closed;
+        expect(newer.session.closed || newer.session.destroyed).toBe(false);
+        expect(await serverLive(newer.session)).toBe(String(grpc.status.OK));
+        expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+        const after = await capCloses();
+        expect({ idle: after.idle - before.idle, refused: after.refused - before.refused }).toEqual({ idle: 1, refused: 0 });
+      } finally {
+        client.close();
+        oldest.session.destroy();
+        newer.session.destroy();
+        await grpcServer.close(0);
+      }
+    });
+
+    it('refuses a client at the cap when every connection held has a call open or none yet, and keeps serving them', async () => {
+      const grpcServer = await capped(2);
+      const before = await capCloses();
+      const calling = h2Connection(grpcServer.port);
+      const fresh = rawConnection(grpcServer.port);
+      const freshConnected = new Promise((resolve) => fresh.socket.once('connect', resolve));
+      try {
+        // Answered once, then a call whose message is still arriving: busy, though it was idle in between.
+        expect(await serverLive(calling.session)).toBe(String(grpc.status.OK));
+        const open = serverLive(calling.session, false);
+        await freshConnected;
+        // The second call's stream is open on the server once a third, complete one on the same connection is answered.
+        expect(await serverLive(calling.session)).toBe(String(grpc.status.OK));
+        const extra = rawConnection(grpcServer.port);
+        await extra.closed;
+        expect(fresh.socket.destroyed).toBe(false);
+        expect(calling.session.closed || calling.session.destroyed).toBe(false);
+        const after = await capCloses();
+        expect({ idle: after.idle - before.idle, refused: after.refused - before.refused }).toEqual({ idle: 0, refused: 1 });
+        void open.catch(() => {});
+      } finally {
+        calling.session.destroy();
+        fresh.socket.destroy();
+        await grpcServer.close(0);
+      }
+    });
   });
 });
 

@@ -1,14 +1,20 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, Http2Session, ServerHttp2Stream } from 'node:http2';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { clip } from '../clip-text.js';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { CapClose } from './connection-cap.js';
 
 export interface GrpcConnectionOptions {
-  /** Most connections open at once; further ones are closed as soon as they are accepted, as on the HTTP port. */
+  /**
+   * Most connections open at once. As on the HTTP port, one that arrives beyond it takes the place of the connection
+   * idle the longest, which is sent GOAWAY, and is closed as soon as it is accepted only when none is idle.
+   */
   maxConnections: number;
+  /** A connection closed for `maxConnections`: an idle one closed to admit a new one, or the new one refused. */
+  onClosedAtCap?: (what: CapClose) => void;
   /** Longest time answers may wait on a connection with none of them taken by the client; the connection is reset beyond it. */
   stallMs: number;
   logger: Logger;
@@ -34,6 +40,10 @@ interface Connection {
   /** Calls whose status is sent and whose answer the client has not taken yet. */
   waiting: number;
   stall?: NodeJS.Timeout;
+  /** The HTTP/2 session grpc-js runs on the socket, known from its first call. */
+  session?: Http2Session;
+  /** Its streams (calls) open now. */
+  streams: number;
 }
 
 /**
@@ -46,6 +56,10 @@ interface Connection {
  */
 export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConnections {
   const connections = new Map<string, Connection>();
+  /** The connections counted against the cap: open ones, but for those sent GOAWAY to make room (closing). */
+  const held = new Set<Connection>();
+  /** Connections with no call open since their last call closed, the longest idle first. */
+  const idle = new Set<Connection>();
   const keyOf = (address: string | undefined, port: number | undefined): string => `${address}|${port}`;
   let closeListener: (() => void) | undefined;
   let drain: ((graceMs: number) => void) | undefined;
@@ -54,15 +68,18 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   // on this port's streams is one grpc-js sent from below every interceptor, which they see only as a cancel.
   let fromInterceptors = false;
   const requestPaths = new WeakMap<ServerHttp2Stream, string>();
-  const ours = (stream: ServerHttp2Stream): boolean => {
+  /** The connection of one of this port's streams; undefined for another server's (the channels are the process's). */
+  const connectionOf = (stream: ServerHttp2Stream): Connection | undefined => {
     const socket = stream.session?.socket;
-    return socket?.localPort === listeningPort && connections.has(keyOf(socket?.remoteAddress, socket?.remotePort));
+    return socket?.localPort === listeningPort ? connections.get(keyOf(socket?.remoteAddress, socket?.remotePort)) : undefined;
   };
   // Node's http2 diagnostics channels (Node 24; without them such calls go uncounted and uncoded, as before): grpc-js (1.14)
   // has no hook for the statuses it sends itself. A stream is published here before grpc-js is handed it.
   const onStreamCreated = (message: unknown): void => {
     const { stream, headers } = message as { stream: ServerHttp2Stream; headers: IncomingHttpHeaders };
-    if (!ours(stream)) return;
+    const connection = connectionOf(stream);
+    if (!connection) return;
+    followStream(connection, stream);
     requestPaths.set(stream, String(headers[':path'] ?? ''));
     const respond = stream.respond.bind(stream);
     stream.respond = (answer, respondOptions) => respond(answer && !Array.isArray(answer) ? codedGrpcJsAnswer(answer as OutgoingHttpHeaders, headers['content-type']) : answer, respondOptions);
@@ -73,6 +90,40 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     // Only a trailers-only answer carries grpc-status in its headers; grpc-js sends its own statuses before any message.
     if (fromInterceptors || path === undefined || headers['grpc-status'] === undefined) return;
     options.onAnsweredByGrpcJs?.(path, Number(headers['grpc-status']));
+  };
+
+  /**
+   * Idle is what grpc-js's own max_connection_idle_ms counts as idle: no stream open. A call's stream closes once its
+   * trailers are sent (the answer before them taken by flow control), and a new call opens one as soon as its HEADERS
+   * frame is read, so a connection with a call arriving or unanswered is busy. The frames a client sends by itself
+   * after an answer (WINDOW_UPDATE, a ping's ack) are not calls and leave it idle: counted, they would keep every
+   * connection of a client that answers the server's keepalive pings busy for good. A connection that has not opened
+   * its first call is not idle (the keep-alive timeout bounds it), as an HTTP connection not asking yet.
+   */
+  const followStream = (connection: Connection, stream: ServerHttp2Stream): void => {
+    connection.session ??= stream.session;
+    connection.streams++;
+    idle.delete(connection);
+    stream.once('close', () => {
+      connection.streams--;
+      if (connection.streams === 0 && held.has(connection)) idle.add(connection);
+    });
+  };
+  /**
+   * Closes the connection idle the longest with GOAWAY, as grpc-js closes one idle for max_connection_idle_ms: a call
+   * its client sends meanwhile carries a stream id past the GOAWAY's last one, which tells the client it was not
+   * processed and may be sent again on another connection (grpc-js and grpc-core clients do so by themselves).
+   */
+  const closeOldestIdle = (): boolean => {
+    for (const connection of idle) {
+      idle.delete(connection);
+      const session = connection.session;
+      if (connection.closed || connection.streams > 0 || !session || session.closed || session.destroyed) continue;
+      held.delete(connection);
+      session.close();
+      return true;
+    }
+    return false;
   };
 
   const reset = (connection: Connection): void => {
@@ -141,18 +192,30 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     listen(server, host, port) {
       const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
       // noDelay as Node's HTTP servers: a small answer is not held back waiting for the client's ACK.
+      // net.Server's own maxConnections would refuse a newcomer even when every connection held is idle.
       const listener = createServer({ noDelay: true }, (socket) => {
+        if (held.size >= options.maxConnections) {
+          // The one sent GOAWAY leaves the count at once, as on the HTTP port: the next newcomer sees the room made.
+          const madeRoom = closeOldestIdle();
+          options.onClosedAtCap?.(madeRoom ? 'idle' : 'refused');
+          if (!madeRoom) {
+            socket.destroy();
+            return;
+          }
+        }
         const key = keyOf(socket.remoteAddress, socket.remotePort);
-        const connection: Connection = { socket, closed: false, waiting: 0 };
+        const connection: Connection = { socket, closed: false, waiting: 0, streams: 0 };
         connections.set(key, connection);
+        held.add(connection);
         socket.once('close', () => {
           connection.closed = true;
           clearTimeout(connection.stall);
           connections.delete(key);
+          held.delete(connection);
+          idle.delete(connection);
         });
         injector.injectConnection(socket);
       });
-      listener.maxConnections = options.maxConnections;
       subscribe('http2.server.stream.created', onStreamCreated);
       if (options.onAnsweredByGrpcJs) subscribe('http2.server.stream.finish', onStreamFinish);
       closeListener = () => {

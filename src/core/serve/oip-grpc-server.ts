@@ -34,7 +34,7 @@ export interface GrpcServerOptions {
   requestTimeoutMs?: number;
   /** How long a connection without calls stays open, like an idle HTTP keep-alive connection (default 72 s). */
   keepAliveTimeoutMs?: number;
-  /** Most connections open at once, like the HTTP port's cap (default 1024). */
+  /** Most connections open at once, like the HTTP port's cap (default 1024): an idle one makes room for a new one as there. */
   maxConnections?: number;
   /** Bearer token ModelInfer calls must carry in their `authorization` metadata, as POST /predict does ("" = open). */
   apiToken?: string;
@@ -266,6 +266,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     maxConnections: options.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
     stallMs: requestTimeoutMs,
     logger,
+    onClosedAtCap: (what) => context.metrics.countGrpcConnectionCapClose(what),
     onAnsweredByGrpcJs: (path, code) => {
       const status = HTTP_STATUS_OF_GRPC_JS_REFUSAL[code];
       // Any path a client sends is one label more: those outside the service share one, as HTTP's unmatched requests.

@@ -35,6 +35,8 @@ export interface ServeMetrics {
   countAbandonedRequest(route: string, method: string): void;
   /** A connection closed for serve.maxConnections: an idle keep-alive one to make room, or a new one refused (all held were busy). */
   countConnectionCapClose(what: CapClose): void;
+  /** The same on the gRPC port: an idle HTTP/2 connection (no call open) sent GOAWAY to make room, or a new one refused. */
+  countGrpcConnectionCapClose(what: CapClose): void;
   countPredictions(rows: number): void;
   observeBatch(size: number): void;
   countReload(result: ReloadResult): void;
@@ -77,6 +79,13 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
     registers: [registry],
   });
   for (const what of ['idle', 'refused']) capCloses.inc({ what }, 0);
+  const grpcCapCloses = new Counter({
+    name: 'flts_grpc_connections_closed_at_cap_total',
+    help: 'gRPC connections closed for serve.maxConnections, by what: idle (an HTTP/2 connection with no call open, the longest idle, sent GOAWAY to admit a new one) or refused (a new one closed at once, every connection held having a call open or none yet).',
+    labelNames: ['what'],
+    registers: [registry],
+  });
+  for (const what of ['idle', 'refused']) grpcCapCloses.inc({ what }, 0);
   const queuedRows = new Gauge({ name: 'flts_forecast_queued_rows', help: 'Forecast rows of the prediction requests in flight (admitted, not yet answered).', registers: [registry] });
   const maxQueuedRows = new Gauge({ name: 'flts_forecast_queued_rows_limit', help: 'The bound on flts_forecast_queued_rows (serve.maxQueuedRows; 0 = none).', registers: [registry] });
 
@@ -94,6 +103,7 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
     countRefusedRequest: (method, status) => requests.inc({ route: 'unmatched', method: method ?? 'unknown', status: String(status) }),
     countAbandonedRequest: (route, method) => requests.inc({ route, method, status: String(ABANDONED_STATUS) }),
     countConnectionCapClose: (what) => capCloses.inc({ what }),
+    countGrpcConnectionCapClose: (what) => grpcCapCloses.inc({ what }),
     countPredictions: (rows) => predictions.inc(rows),
     observeBatch: (size) => batchSize.observe(size),
     countReload: (result) => reloads.inc({ result }),
