@@ -68,7 +68,7 @@ export abstract class FltsCommand<TResult> extends Command {
 
   /**
    * The store, bus, logger and tracking collaborators of this run, built on first use from the settings and
-   * shared by everything the command calls; the bus is closed when the command ends, whatever the outcome.
+   * shared by everything the command calls; the bus and the store are closed when the command ends, whatever the outcome.
    * A service that exports metrics passes `busMetrics`, so its registry counts what the bus does.
    */
   protected dependencies(settings: Settings, options: { service?: string; busMetrics?: BusMetrics } = {}): Promise<CommandDeps> {
@@ -96,6 +96,8 @@ export abstract class FltsCommand<TResult> extends Command {
     const bus = this.builtBus;
     this.builtBus = undefined;
     await bus?.close().catch(() => undefined);
+    // A write a stopping service gave up on (a store that does not answer) would hold the process for the store's timeout.
+    (await this.built?.catch(() => undefined))?.store.close?.();
     return super.finally(error);
   }
 

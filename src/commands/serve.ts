@@ -4,7 +4,7 @@ import { followPromotions } from '../core/daemon/serving-companion.js';
 import type { FltsEvent } from '../core/events.js';
 import { createRollbackAction } from '../core/workflows/auto-rollback.js';
 import { createServeMetrics } from '../core/serve/serve-metrics.js';
-import { startInferenceService } from '../core/serve/start-inference-service.js';
+import { startInferenceService, unwrittenAtStop } from '../core/serve/start-inference-service.js';
 
 export interface ServeResult {
   url: string;
@@ -71,10 +71,11 @@ export default class Serve extends FltsCommand<ServeResult> {
     if (typeof ended === 'string') this.say(`${ended}: stopping (requests in flight are answered first)`);
     const runId = service.holder.status().current?.runId ?? null;
     await companion?.stop();
-    await service.close();
+    const stopped = await service.close();
     if (typeof ended !== 'string') throw ended;
     const signal = ended;
     this.say('Stopped');
+    if (stopped.unwrittenRecords > 0 || stopped.unfinished.length > 0) throw unwrittenAtStop(stopped, settings.serve.shutdownWritesTimeoutMs, store.location);
     // Started with an IPC channel (a `flts bench` replica is a cluster worker), the open channel alone keeps the
     // process alive once the server has stopped, until its parent kills it.
     if (process.connected) process.disconnect();

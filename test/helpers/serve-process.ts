@@ -5,12 +5,14 @@ export interface ServeProcess {
   url: string;
   /** host:port of the Open Inference Protocol gRPC service, when started with --grpc-port. */
   grpcAddress?: string;
-  /** Sends SIGINT and resolves with the exit code once the process has exited (its files are flushed by then). */
-  stop(): Promise<number | null>;
+  /** Sends `signal` (SIGINT unless given) and resolves with the exit code once the process has exited (its files are flushed by then). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Sends `signal` (e.g. SIGKILL) and resolves once the process is gone. */
   kill(signal: NodeJS.Signals): Promise<void>;
   /** What the process printed on stdout so far. */
   output(): string;
+  /** What the process printed on stderr so far (its JSON log lines). */
+  errors(): string;
 }
 
 /**
@@ -21,8 +23,10 @@ export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {},
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, 'serve', '--port', '0', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   // 'close', not 'exit': stdout is read to its end by then.
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const stop = (): Promise<number | null> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+  let err = '';
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const stop = (signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     return exited;
   };
   return new Promise<ServeProcess>((resolve, reject) => {
@@ -36,6 +40,7 @@ export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {},
           ...(match[2] ? { grpcAddress: match[2] } : {}),
           stop,
           output: () => out,
+          errors: () => err,
           kill: async (signal) => {
             if (child.exitCode === null && child.signalCode === null) child.kill(signal);
             await exited;

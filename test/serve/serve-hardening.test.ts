@@ -336,6 +336,7 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
       flush: async () => {},
       close: async () => {},
       dropped: 0,
+      unwritten: 0,
     };
     let warned!: (warning: [object, string | undefined]) => void;
     const warning = new Promise<[object, string | undefined]>((resolve) => (warned = resolve));

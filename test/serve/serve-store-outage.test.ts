@@ -4,15 +4,16 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../src/core/bus/message-bus.contract.js';
 import { defaultSettings, type Settings } from '../../src/core/config/settings.js';
-import { FltsError } from '../../src/core/errors.js';
+import { exitCodeFor, FltsError } from '../../src/core/errors.js';
 import type { FltsEvent } from '../../src/core/events.js';
 import { fakeRun } from '../../src/core/registry/run-record.fixture.js';
-import { startInferenceService, type InferenceService } from '../../src/core/serve/start-inference-service.js';
+import { startInferenceService, unwrittenAtStop, type InferenceService } from '../../src/core/serve/start-inference-service.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { addLoadableRun } from '../../src/core/workflows/loadable-run.fixture.js';
 import { promote } from '../../src/core/workflows/promote.js';
-import { readJsonResponse } from './serve-fixtures.js';
+import { silentLogger, type Logger } from '../../src/core/logger.js';
+import { postJson, readJsonResponse } from './serve-fixtures.js';
 
 /**
  * A store whose every call fails as an unreachable S3 endpoint does while `down` is true, or as one that refuses the
@@ -33,6 +34,19 @@ function outageStore(inner: ObjectStore): { store: ObjectStore; setDown(down: bo
     },
   });
   return { store, setDown: (value) => (down = value), setRefusing: (value) => (refusing = value) };
+}
+
+/** A store whose every call, from `goAway()` on, is accepted and never answered, as by an S3 endpoint that has gone silent. */
+function silencingStore(inner: ObjectStore): { store: ObjectStore; goAway(): void } {
+  let gone = false;
+  const store = new Proxy(inner, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => (gone ? new Promise(() => {}) : value.apply(target, args));
+    },
+  });
+  return { store, goAway: () => (gone = true) };
 }
 
 /** 'pending' while the promise has not settled (after the microtasks queued so far). */
@@ -138,5 +152,53 @@ describe('serve > the store unavailable at startup', () => {
 
   it('still refuses at once a pinned run that does not exist', async () => {
     await expect(startInferenceService({ ...settings, serve: { ...settings.serve, runId: 'missing' } }, { store: fsStore })).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_FOUND' });
+  });
+});
+
+describe('serve > stopping while the store does not answer', () => {
+  let root: string;
+  let fsStore: ObjectStore;
+  let settings: Settings;
+
+  beforeEach(async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'flts-serve-stop-'));
+    fsStore = createFsStore(root);
+    const defaults = defaultSettings();
+    settings = {
+      ...defaults,
+      serve: { ...defaults.serve, port: 0, pollIntervalMs: 0, shutdownWritesTimeoutMs: 200, predictionLog: { ...defaults.serve.predictionLog, flushIntervalMs: 3_600_000 } },
+    };
+    await addLoadableRun(fsStore, settings, fakeRun('good', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2025-01-01T00:00:00.000Z'));
+    await promote({ runId: 'good', source: 'manual', actor: 'ana', reason: 'baseline' }, settings, { store: fsStore });
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+  it('gives up the last writes after serve.shutdownWritesTimeoutMs and says how many prediction records were not written', async () => {
+    const errors: Array<[object, string | undefined]> = [];
+    const logger: Logger = { ...silentLogger, error: (obj, msg) => errors.push([obj, msg]), child: () => logger };
+    const { store, goAway } = silencingStore(fsStore);
+    const service = await startInferenceService(settings, { store, logger });
+    await service.holder.reloadFromPointer();
+    for (let i = 0; i < 3; i++) {
+      expect((await postJson(`${service.url}/predict`, { data: { time: ['2024-01-01 00:00:00', '2024-01-01 00:02:00', '2024-01-01 00:04:00'], down: [1.5, 2.5, 3.5] } })).status).toBe(200);
+    }
+    goAway();
+    // Before, the stop waited on the last flush for as long as the store kept it: here, for good.
+    const report = await service.close();
+    expect(report.unwrittenRecords).toBe(3);
+    expect(report.unfinished).toContain('prediction-log');
+    expect(errors).toEqual([[expect.objectContaining({ unwritten_records: 3, unfinished: report.unfinished, timeout_ms: 200 }), 'serve_stop_unwritten']]);
+    const error = unwrittenAtStop(report, 200, store.location);
+    expect(error).toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE', details: { unwrittenRecords: 3 } });
+    expect(exitCodeFor(error)).toBe(6);
+    expect(error.message).toMatch(/^Stopped without writing 3 prediction records (and the live state )?to the store at .+: it did not take them within 200 ms \(serve\.shutdownWritesTimeoutMs\)\.$/);
+  });
+
+  it('stops with nothing to report when the last writes are taken', async () => {
+    const service = await startInferenceService(settings, { store: fsStore });
+    await service.holder.reloadFromPointer();
+    expect((await postJson(`${service.url}/predict`, { data: { time: ['2024-01-01 00:00:00', '2024-01-01 00:02:00', '2024-01-01 00:04:00'], down: [1.5, 2.5, 3.5] } })).status).toBe(200);
+    expect(await service.close()).toEqual({ unwrittenRecords: 0, unfinished: [] });
+    expect((await fsStore.list(settings.store.buckets.inferenceLogs)).length).toBe(1);
   });
 });

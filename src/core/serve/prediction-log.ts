@@ -41,6 +41,8 @@ export interface PredictionLog {
   /** Stops the timer and writes what is buffered. */
   close(): Promise<void>;
   readonly dropped: number;
+  /** Records appended and not written yet: buffered, or in a write still running. */
+  readonly unwritten: number;
 }
 
 /** A record serialized when it is appended, so a write only joins lines and never stalls the event loop. */
@@ -84,6 +86,8 @@ export function createPredictionLog(options: PredictionLogOptions): PredictionLo
   let spare = new LogLineBuffer();
   let dropped = 0;
   let writing: Promise<void> = Promise.resolve();
+  /** Records of the write running now (out of `buffer` until it ends; those it could not write go back to it). */
+  let beingWritten = 0;
   const timer = setInterval(() => void flush(), options.flushIntervalMs);
   timer.unref();
 
@@ -123,7 +127,12 @@ export function createPredictionLog(options: PredictionLogOptions): PredictionLo
       if (buffer.count === 0) return;
       const taken = buffer;
       buffer = spare;
-      await writeBatch(taken);
+      beingWritten = taken.count;
+      try {
+        await writeBatch(taken);
+      } finally {
+        beingWritten = 0;
+      }
       taken.clear();
       spare = taken;
     });
@@ -144,6 +153,9 @@ export function createPredictionLog(options: PredictionLogOptions): PredictionLo
     },
     get dropped() {
       return dropped;
+    },
+    get unwritten() {
+      return buffer.count + beingWritten;
     },
   };
 }

@@ -33,6 +33,8 @@ export interface PredictionRecorder {
    * record: before this resolves with a sync log (the answer waits for its record), after the answer otherwise.
    */
   record(prediction: ServedPrediction): Promise<void>;
+  /** Resolves once the work that follows the answers sent so far (scoring, appending their records) has ended. */
+  settled(): Promise<void>;
 }
 
 export interface PredictionRecorderDeps {
@@ -85,6 +87,7 @@ export function createPredictionRecorder(deps: PredictionRecorderDeps): Predicti
         ),
       );
     },
+    settled: () => afterResponses.settled(),
   };
 }
 
@@ -94,15 +97,19 @@ export function createPredictionRecorder(deps: PredictionRecorderDeps): Predicti
  * (remembering a 10000-row forecast). A task that fails is reported to `onError`: with no request left to
  * fail, an unhandled rejection would end the process.
  */
-function createAfterResponseQueue(onError: (error: unknown) => void): { push(task: () => Promise<unknown>): void } {
+function createAfterResponseQueue(onError: (error: unknown) => void): { push(task: () => Promise<unknown>): void; settled(): Promise<void> } {
   const tasks: Array<() => Promise<unknown>> = [];
+  /** Tasks started and not ended. */
+  const started = new Set<Promise<unknown>>();
   let running = false;
   // One runner at a time, so tasks queued while it waits for a turn still start in arrival order.
   const run = async (): Promise<void> => {
     running = true;
     while (tasks.length > 0) {
       if (turnSpent()) await nextTurn();
-      (tasks.shift() as () => Promise<unknown>)().catch(onError);
+      const task = (tasks.shift() as () => Promise<unknown>)().catch(onError);
+      started.add(task);
+      void task.finally(() => started.delete(task));
     }
     running = false;
   };
@@ -110,6 +117,13 @@ function createAfterResponseQueue(onError: (error: unknown) => void): { push(tas
     push(task) {
       if (tasks.length === 0 && !running) setImmediate(() => void run());
       tasks.push(task);
+    },
+    // A stopping server's last flush waits for the records of its last answers, appended a turn or more after them.
+    async settled() {
+      while (tasks.length > 0 || running || started.size > 0) {
+        if (started.size > 0) await Promise.all(started);
+        else await new Promise((resolve) => setImmediate(resolve));
+      }
     },
   };
 }

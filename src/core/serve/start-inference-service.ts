@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Settings } from '../config/settings.js';
-import { toFltsError } from '../errors.js';
+import { FltsError, toFltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -49,8 +49,42 @@ export interface InferenceService {
   grpc?: { url: string; port: number };
   /** The prediction log's retention sweeps (none run with serve.predictionLog.retentionDays = 0). */
   retention: LogRetention;
-  /** Stops listening (in-flight requests finish), stops reloads and retention, writes buffered prediction logs. */
-  close(): Promise<void>;
+  /**
+   * Stops listening (in-flight requests finish), stops reloads and retention, writes buffered prediction logs and the
+   * live state within serve.shutdownWritesTimeoutMs, and says what was not written by then.
+   */
+  close(): Promise<ServiceStopReport>;
+}
+
+/** What a stopping service could not write to the store within serve.shutdownWritesTimeoutMs (nothing: 0 and []). */
+export interface ServiceStopReport {
+  /** Prediction records appended and not written: their write failed, or was still running when the time ran out. */
+  unwrittenRecords: number;
+  /** The last writes still running when the time ran out (`prediction-log`, `live-state`). */
+  unfinished: string[];
+}
+
+/** The error a stop that left writes undone ends with (exit code 6): what was lost, and why. */
+export function unwrittenAtStop(report: ServiceStopReport, timeoutMs: number, location: string): FltsError {
+  const lost = [...(report.unwrittenRecords > 0 ? [`${report.unwrittenRecords} prediction record${report.unwrittenRecords === 1 ? '' : 's'}`] : []), ...(report.unfinished.includes('live-state') ? ['the live state'] : [])];
+  return new FltsError('FLTS_STORE_UNAVAILABLE', `Stopped without writing ${lost.join(' and ') || 'the last writes'} to the store at ${location}: it did not take them within ${timeoutMs} ms (serve.shutdownWritesTimeoutMs).`, {
+    details: { unwrittenRecords: report.unwrittenRecords, unfinished: report.unfinished },
+  });
+}
+
+/**
+ * The names of `steps` not settled within `timeoutMs`. A step that fails has ended: it reports its own failure.
+ * A store that does not answer holds a write for its idle timeout (10 s) each time it is tried, and a stop waited
+ * on every one in turn (a flush already running, the last flush, the live state): 25 s and more, past the 30 s a
+ * Kubernetes pod is given. The writes still running are left to the store's close.
+ */
+async function unfinishedWithin(steps: Record<string, Promise<unknown> | undefined>, timeoutMs: number): Promise<string[]> {
+  const running = new Set(Object.keys(steps).filter((name) => steps[name] !== undefined));
+  const all = Promise.allSettled(Object.entries(steps).map(([name, step]) => step?.finally(() => running.delete(name))));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
+  return [...running];
 }
 
 /**
@@ -138,12 +172,19 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     retention,
   });
   let grpcServer: GrpcInferenceServer | undefined;
-  const close = async (): Promise<void> => {
-    await retention.stop();
+  const close = async (): Promise<ServiceStopReport> => {
+    const retentionStopped = retention.stop();
+    // Requests in flight are answered first: their records are among the last ones written.
     await Promise.all([app.close(), grpcServer?.close()]);
-    await live?.stop();
-    await holder.stop();
-    await predictionLog?.close();
+    const unfinished = await unfinishedWithin(
+      { retention: retentionStopped, 'live-state': live?.stop(), holder: holder.stop(), 'prediction-log': predictionLog && recorder.settled().then(() => predictionLog.close()) },
+      serve.shutdownWritesTimeoutMs,
+    );
+    const report = { unwrittenRecords: predictionLog?.unwritten ?? 0, unfinished: unfinished.filter((step) => step === 'prediction-log' || step === 'live-state') };
+    if (report.unwrittenRecords > 0 || report.unfinished.length > 0) {
+      logger.error({ unwritten_records: report.unwrittenRecords, unfinished: report.unfinished, timeout_ms: serve.shutdownWritesTimeoutMs, store: deps.store.location }, 'serve_stop_unwritten');
+    }
+    return report;
   };
   try {
     await listenOrExplain(app, serve.host, serve.port);

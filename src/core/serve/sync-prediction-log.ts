@@ -20,6 +20,8 @@ export function createSyncPredictionLog(options: Omit<PredictionLogOptions, 'flu
   const segments = new Map<string, { key: string; bytes: number }>();
   let pending: PendingLine[] = [];
   let writing = false;
+  /** Records of the write running now. */
+  let beingWritten = 0;
   let scheduled = false;
   let idle: Promise<void> = Promise.resolve();
   let markIdle: () => void = () => undefined;
@@ -57,8 +59,10 @@ export function createSyncPredictionLog(options: Omit<PredictionLogOptions, 'flu
     writing = true;
     const group = pending;
     pending = [];
+    beingWritten = group.length;
     void writeGroup(group).finally(() => {
       writing = false;
+      beingWritten = 0;
       if (pending.length > 0) pump();
       else markIdle();
     });
@@ -80,5 +84,8 @@ export function createSyncPredictionLog(options: Omit<PredictionLogOptions, 'flu
     flush: () => idle,
     close: () => idle,
     dropped: 0,
+    get unwritten() {
+      return pending.length + beingWritten;
+    },
   };
 }

@@ -27,6 +27,11 @@ export interface ObjectStore {
   /** Where the data lives, for humans: a directory or an endpoint. */
   readonly location: string;
   ensureBucket(bucket: string): Promise<void>;
+  /**
+   * Ends the store's open connections: the requests still running fail at once (FLTS_STORE_UNAVAILABLE) instead of
+   * holding the process until the store's timeouts. Called by a process that stops; the store is not used after it.
+   */
+  close?(): void;
   put(bucket: string, key: string, body: ObjectBody, options?: { contentType?: string }): Promise<void>;
   /** Streams a local file into the store without loading it into memory. */
   putFile(bucket: string, key: string, filePath: string, options?: { contentType?: string }): Promise<void>;

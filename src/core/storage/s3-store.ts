@@ -327,6 +327,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   const limits = { idleTimeoutMs: options.idleTimeoutMs ?? 10_000, requestTimeoutMs: options.requestTimeoutMs ?? 60_000 };
   const logger = options.logger ?? silentLogger;
   const { role, environmentToken, clientOptions } = clientCredentials(options, { region, timeoutMs: limits.idleTimeoutMs }, (dropped) => logger.warn(...droppedTokenWarning(dropped, location)));
+  const agent = endpoint.useSSL ? new https.Agent({ keepAlive: true, maxSockets: 32, ca }) : new http.Agent({ keepAlive: true, maxSockets: 32 });
   const client = new (minio().Client)({
     endPoint: endpoint.host,
     port: endpoint.port,
@@ -336,7 +337,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     transport: timedTransport(endpoint.useSSL ? https : http, limits),
     retryOptions: { disableRetry: true },
     // Keep-alive: the daemon and the server issue many small requests; a fresh TCP connection each is wasteful.
-    transportAgent: endpoint.useSSL ? new https.Agent({ keepAlive: true, maxSockets: 32, ca }) : new http.Agent({ keepAlive: true, maxSockets: 32 }),
+    transportAgent: agent,
   });
   const knownBuckets = new Set<string>();
 
@@ -451,6 +452,10 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     kind: 's3',
     location,
     ensureBucket,
+    close() {
+      // Destroys the sockets of the requests still running too: each fails at once, as a connection the server reset.
+      agent.destroy();
+    },
     async put(bucket, key, body, putOptions) {
       const buffer = toBuffer(body);
       const meta = { 'Content-Type': putOptions?.contentType ?? 'application/octet-stream' };
