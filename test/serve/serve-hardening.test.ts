@@ -309,6 +309,21 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
       });
     });
 
+    it('never takes a connection whose next pipelined request is arriving, read with the one answered before it, for an idle one', async () => {
+      await withCapped(2, async (capped, open) => {
+        const [pipelining, idle] = [await open(), await open()];
+        // One write: a whole request, then the start of the next one, read by the server before the first is answered.
+        expect(await answerOver(pipelining, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /healthz HTTP/1.1\r\n')).toMatch(/^HTTP\/1.1 200/);
+        expect(await healthzOver(idle)).toMatch(/^HTTP\/1.1 200/);
+        const idleClosed = readUntilClosed(idle);
+
+        expect(await healthzOver(await open())).toMatch(/^HTTP\/1.1 200/);
+        expect(await idleClosed).toBe('');
+        expect(await answerOver(pipelining, 'Host: 127.0.0.1\r\n\r\n')).toMatch(/^HTTP\/1.1 200/);
+        expect(await capClosesOf(capped)).toEqual({ idle: 1, refused: 0 });
+      });
+    });
+
     it('refuses a client at the cap when every connection held is busy, and keeps serving them', async () => {
       await withCapped(2, async (capped, open) => {
         const posting = await open();

@@ -29,10 +29,12 @@ export function capHttpConnections(server: Server, maxConnections: number, onClo
     idle.delete(socket);
   };
   const oldestIdle = (): Socket | undefined => {
+    const parsing = parsingNothing(server);
     for (const [socket, bytesRead] of idle) {
       idle.delete(socket);
-      // Bytes read since its last answer are the start of a request (or a body Node is still discarding): busy.
-      if (socket.bytesRead === bytesRead && socket.writable) return socket;
+      // Bytes read since its last answer are the start of a request (or a body Node is still discarding): busy. Those
+      // of a pipelined request read with the one answered before it are not counted since; Node's parser has begun it.
+      if (socket.bytesRead === bytesRead && socket.writable && (parsing?.has(socket) ?? true)) return socket;
     }
     return undefined;
   };
@@ -65,4 +67,15 @@ export function capHttpConnections(server: Server, maxConnections: number, onClo
       if (response.writableFinished && socket.writable) idle.set(socket, socket.bytesRead);
     });
   });
+}
+
+/**
+ * The connections whose HTTP parser is not in the middle of a request (none of its bytes read), from the list Node keeps
+ * for `closeIdleConnections` and its timeouts; undefined where Node has no such list (it is internal to node:http).
+ */
+function parsingNothing(server: Server): Set<Socket> | undefined {
+  const key = Object.getOwnPropertySymbols(server).find((symbol) => symbol.description === 'http.server.connections');
+  const connections = key ? (server as unknown as Record<symbol, { idle?: () => Array<{ socket?: Socket }> } | undefined>)[key] : undefined;
+  if (typeof connections?.idle !== 'function') return undefined;
+  return new Set(connections.idle().flatMap((parser) => (parser.socket ? [parser.socket] : [])));
 }
