@@ -13,6 +13,7 @@ import { createNaiveModel } from '../models/naive-model.js';
 import { createModelHolder, type ModelHolder } from '../serve/model-holder.js';
 import type { ModelSource, PointerTarget } from '../serve/model-source.js';
 import { createFsStore } from '../storage/fs-store.js';
+import type { StepResult } from './daemon-metrics.js';
 import { followPromotions, startServingCompanion } from './serving-companion.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-follow-'));
@@ -175,12 +176,14 @@ describe('core > daemon > startServingCompanion (the pointer decides, a message 
     const onLine = (_fields: object, message?: string): void => void (message === 'serve_promotion_received' && handled++);
     const logger = { ...silentLogger, info: onLine, child: () => logger };
     const bus = createFsBus({ root: mkdtempSync(path.join(root, 'bus-')), pollIntervalMs: 5 });
-    const companion = await startServingCompanion({ settings, bus, holder: counted, logger });
+    const steps: StepResult[] = [];
+    const companion = await startServingCompanion({ settings, bus, holder: counted, logger, countStep: (result) => steps.push(result) });
     const before = reloads;
     return {
       ...registry,
       holder,
       bus,
+      steps,
       reloads: () => reloads - before,
       handled: () => handled,
       async close() {
@@ -223,6 +226,25 @@ describe('core > daemon > startServingCompanion (the pointer decides, a message 
       await r.bus.publish(settings.bus.topics.modelSelected, notice('run-gone'));
       await expect.poll(r.handled, { timeout: 10_000 }).toBe(N + 1);
       expect(r.loads).toEqual(['run-a', 'run-gone', 'run-gone']);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('counts every notice as a step, as the other roles count theirs: a skip, a load, a failed load and an invalid notice', async () => {
+    const r = await replica(['run-a', 'run-b'], 'run-a');
+    try {
+      for (let i = 0; i < 3; i++) await r.bus.publish(settings.bus.topics.modelSelected, notice('run-a'));
+      await expect.poll(() => r.steps.length, { timeout: 10_000 }).toBe(3);
+      expect(r.steps).toEqual(['skipped', 'skipped', 'skipped']);
+
+      r.promote('run-b');
+      await r.bus.publish(settings.bus.topics.modelSelected, notice('run-b'));
+      r.promote('run-gone');
+      await r.bus.publish(settings.bus.topics.modelSelected, notice('run-gone'));
+      await r.bus.publish(settings.bus.topics.modelSelected, { key: 'promotion', value: '{"run_id": 7}' });
+      await expect.poll(() => r.steps.length, { timeout: 10_000 }).toBe(6);
+      expect(r.steps.slice(3)).toEqual(['done', 'failed', 'invalid']);
     } finally {
       await r.close();
     }

@@ -1,6 +1,7 @@
 import type { ClaimReads } from '../batch/claim-reads.js';
 import { decodePromotion } from '../bus/messages.js';
-import type { MessageBus, Subscription } from '../bus/message-bus.js';
+import type { MessageBus, ReceivedMessage, Subscription } from '../bus/message-bus.js';
+import { isOutage } from '../bus/delivery.js';
 import { roleDlq, servingGroupId } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import { toFltsError, type FltsError } from '../errors.js';
@@ -12,6 +13,7 @@ import type { ModelHolder } from '../serve/model-holder.js';
 import type { PointerTarget } from '../serve/model-source.js';
 import { servingReplicaId } from '../serve/replica-id.js';
 import { claimActualsGroup, followClaimActuals } from './claim-actuals-follower.js';
+import { isInvalidMessage, type StepResult } from './daemon-metrics.js';
 
 export { servingReplicaId };
 
@@ -25,6 +27,8 @@ export interface ServingCompanionDeps {
   store?: ObjectStore;
   /** A batch role in this process reads the claims too: the follower takes the actuals from its read (see ClaimReads). */
   claimReads?: ClaimReads;
+  /** Each `model-selected` notice's outcome, for the daemon's flts_daemon_steps_total (role serving, step reload). */
+  countStep?: (result: StepResult) => void;
 }
 
 /** The promotion subscription; `stop` also stops the claim actuals one. */
@@ -47,6 +51,7 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
   const { settings, bus, holder } = deps;
   const group = promotionGroup(settings);
   const logger = deps.logger.child({ component: 'serving-companion', group });
+  const countStep = deps.countStep ?? (() => undefined);
   let subscribed = false;
   // A group that rejoins (after a broker restart, up to half a minute after the broker is back) starts at the end
   // of the topic again, past any promotion published while it was out: the pointer says what that missed.
@@ -59,21 +64,22 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
   };
   /** The promotion (pointed run and time) a reload past the holder's wait after a failed load was last made for. */
   let forcedFor: string | undefined;
-  const subscription = await bus.subscribe({ group, topics: [settings.bus.topics.modelSelected], fromBeginning: false, ephemeral: true, dlqOperation: 'Promotion Load', dlq: roleDlq(settings, 'serving'), onJoin }, async (message) => {
+  /** What one notice came to: the pointer's run loaded (done), nothing to load (skipped), or a load or read that failed. */
+  const follow = async (message: ReceivedMessage): Promise<StepResult> => {
     const notice = decodePromotion(message);
     const pinned = holder.status().pinnedRunId;
     if (pinned) {
       logger.info({ noticeRunId: notice.run_id, pinnedRunId: pinned }, 'serve_promotion_ignored_pinned');
-      return;
+      return 'skipped';
     }
     // The message only wakes the replica; the pointer decides. One that names the run served (a replay, a flood of
     // copies, a notice about another scope) costs one pointer read, never a reload.
     const pointed = await readPointerOrSkip(holder, logger);
     const served = holder.status().current?.runId;
-    if (pointed === null) return;
+    if (pointed === null) return 'failed';
     if (!pointed || pointed.runId === served) {
       logger.info({ noticeRunId: notice.run_id, outcome: pointed ? 'unchanged' : 'no_pointer', runId: served }, 'serve_promotion_received');
-      return;
+      return 'skipped';
     }
     // Forced (past the wait after a failed load) once per promotion: copies of a notice about a run that fails to
     // load must not load it again each, while a new promotion of it is tried at once.
@@ -83,6 +89,18 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
     // A store outage is retried by the bus (forced again); a broken run stays "degraded" in the holder and is retried by its poll.
     if (outcome.result === 'failed' && outcome.error.retriable) throw outcome.error;
     forcedFor = promotion;
+    return outcome.result === 'loaded' ? 'done' : outcome.result === 'failed' ? 'failed' : 'skipped';
+  };
+  const subscription = await bus.subscribe({ group, topics: [settings.bus.topics.modelSelected], fromBeginning: false, ephemeral: true, dlqOperation: 'Promotion Load', dlq: roleDlq(settings, 'serving'), onJoin }, async (message, { signal }) => {
+    let result: StepResult;
+    try {
+      result = await follow(message);
+    } catch (error) {
+      // Counted as the other roles count theirs: a store that is down is waited out, a broken notice dead-lettered.
+      countStep(signal.aborted ? 'aborted' : isInvalidMessage(error) ? 'invalid' : isOutage(error) ? 'waiting' : 'failed');
+      throw error;
+    }
+    countStep(result);
   });
   // Promotions made between the service's first pointer read and the group join are covered by reading again.
   subscribed = true;

@@ -1,3 +1,4 @@
+import { STEP_RESULTS } from './daemon-metrics.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { startServingCompanion, type ServingCompanion } from './serving-companion.js';
 
@@ -12,9 +13,10 @@ export async function startServingRole(context: RoleContext): Promise<RoleHandle
   // The inference API's routes, swagger and model loading load with this role, not in every daemon.
   const { startInferenceService } = await import('../serve/start-inference-service.js');
   const service = await startInferenceService(context.settings, { store: context.store, logger: context.logger, onEvent: context.onEvent });
+  context.metrics.declareSteps('serving', 'reload', STEP_RESULTS);
   let companion: ServingCompanion;
   try {
-    companion = await startServingCompanion({ settings: context.settings, bus: context.bus, holder: service.holder, logger: context.logger, live: service.live, store: context.store, claimReads: context.claimReads });
+    companion = await startServingCompanion({ settings: context.settings, bus: context.bus, holder: service.holder, logger: context.logger, live: service.live, store: context.store, claimReads: context.claimReads, countStep: (result) => context.metrics.countStep('serving', 'reload', result) });
   } catch (error) {
     await service.close();
     throw error;
