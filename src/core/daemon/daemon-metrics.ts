@@ -27,6 +27,9 @@ export function decodeStepMessage<T>(metrics: Pick<DaemonMetrics, 'countStep'>, 
   }
 }
 
+/** How an MLflow call is given up: no usable answer in its budget, or refused by the server. */
+const TRACKING_FAILURE_CODES = ['FLTS_TRACKING_UNAVAILABLE', 'FLTS_TRACKING_REJECTED'] as const;
+
 /** How a training run this daemon finished ended (RUNNING is never counted). */
 const FINISHED_RUN_STATUSES = ['SUCCESS', 'FAILED', 'KILLED'] as const;
 
@@ -56,6 +59,13 @@ export interface DaemonMetrics {
   setLag(group: string, topic: string, partition: number, lag: number): void;
   /** A promotion this daemon rolled back after its live probation. */
   countLiveRollback(): void;
+  /**
+   * An MLflow call a role gave up on (its work went on without it: tracking never fails a step), by the code it
+   * was given up with; a call left because the daemon stopped is not one.
+   */
+  countTrackingFailure(role: string, code: string): void;
+  /** flts_daemon_tracking_failures_total at 0 for a role that talks to MLflow, with the codes a call ends with. */
+  declareTrackingFailures(role: string): void;
   /** What /readyz would answer now, per configured role: set at scrape time so alerts see a daemon that is up but not ready. */
   setReady(roles: readonly string[], ready: boolean): void;
   /** Marks a step as in progress until the returned function is called. */
@@ -73,6 +83,7 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
   const lag = new Gauge({ name: 'flts_daemon_consumer_lag', help: 'Messages not yet committed, per consumer group and partition.', labelNames: ['group', 'topic', 'partition'], registers: [registry] });
   const working = new Gauge({ name: 'flts_daemon_current_work', help: '1 for each step in progress.', labelNames: ['role', 'step', 'config_hash', 'model_type'], registers: [registry] });
   const rollbacks = createLiveRollbacksCounter(registry);
+  const trackingFailures = new Counter({ name: 'flts_daemon_tracking_failures_total', help: 'MLflow calls given up by role and error code (the step went on without them).', labelNames: ['role', 'code'], registers: [registry] });
   const ready = new Gauge({ name: 'flts_daemon_ready', help: '1 while the daemon is ready (its roles started, the broker and the store answer), per configured role.', labelNames: ['role'], registers: [registry] });
   const current = new Set<CurrentWork>();
   const bus = createBusMetrics(registry);
@@ -89,6 +100,10 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
     },
     setLag: (group, topic, partition, value) => lag.set({ group, topic, partition: String(partition) }, value),
     countLiveRollback: () => rollbacks.inc(),
+    countTrackingFailure: (role, code) => trackingFailures.inc({ role, code }),
+    declareTrackingFailures(role) {
+      for (const code of TRACKING_FAILURE_CODES) trackingFailures.inc({ role, code }, 0);
+    },
     setReady(roles, isReady) {
       for (const role of roles) ready.set({ role }, isReady ? 1 : 0);
     },

@@ -2,6 +2,7 @@ import { decideProbation, probationAwaitingDecision } from '../live/probation-de
 import { createRollbackAction } from '../workflows/auto-rollback.js';
 import { promotionScope } from '../registry/pointers.js';
 import type { RoleContext } from './role-registry.js';
+import { roleTracking } from './role-tracking.js';
 import { startResyncTimer } from './serial-queue.js';
 import { acquireLease } from '../registry/work-lease.js';
 
@@ -14,7 +15,7 @@ export function startProbationDecisions(context: RoleContext): void {
   const { store, settings, bus, logger, metrics } = context;
   if (!settings.live.enabled) return;
   metrics.declareSteps('promoter', 'probation', ['done']);
-  const rollback = createRollbackAction({ store, settings, bus, logger, onEvent: context.onEvent });
+  const rollback = createRollbackAction({ store, settings, bus, logger, onEvent: context.onEvent, tracking: roleTracking(context, 'promoter', context.signal) });
   const step = async (): Promise<void> => {
     const ref = await probationAwaitingDecision(store, settings);
     if (!ref) return;

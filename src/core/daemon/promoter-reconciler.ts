@@ -3,6 +3,7 @@ import { promotionScope } from '../registry/pointers.js';
 import { autoPromote, decideAutoPromotion, type AutoPromotionOutcome } from '../workflows/auto-promote.js';
 import { completeInterruptedPromotion } from '../workflows/announce-promotion.js';
 import type { RoleContext } from './role-registry.js';
+import { roleTracking } from './role-tracking.js';
 import { acquireLease, leaseKey, waitForLeaseFree, type HeldLease } from '../registry/work-lease.js';
 
 export type PromotionOutcome = AutoPromotionOutcome | { result: 'busy'; reason: string };
@@ -47,7 +48,7 @@ async function promoteUnder(context: RoleContext, configHash: string, lease: Hel
   const done = metrics.beginWork({ role: 'promoter', step: 'promote', configHash, modelType: '' });
   try {
     // Decided again under the lease: another promoter may have finished just before we took it.
-    const outcome = await autoPromote(configHash, `daemon:${context.owner}`, settings, { store, bus, logger, onEvent: context.onEvent, tracking: { logger, signal } });
+    const outcome = await autoPromote(configHash, `daemon:${context.owner}`, settings, { store, bus, logger, onEvent: context.onEvent, tracking: roleTracking(context, 'promoter', signal) });
     if (outcome.result === 'promoted' && outcome.published?.ok === false) {
       // Committing the SUCCESS now would lose the notice for good (replicas without a pointer poll never reload):
       // the message is retried instead, finds the promotion made, and the role announces it again.

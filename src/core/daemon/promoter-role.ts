@@ -9,6 +9,7 @@ import { decodeStepMessage, STEP_RESULTS } from './daemon-metrics.js';
 import { startProbationDecisions } from './probation-role-step.js';
 import { reconcilePromotion } from './promoter-reconciler.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
+import { declareRoleTracking } from './role-tracking.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
 
 /**
@@ -34,6 +35,7 @@ export async function startPromoterRole(context: RoleContext): Promise<RoleHandl
   const queue = createSerialQueue();
   await bus.ensureTopics([settings.bus.topics.modelSelected]);
   context.metrics.declareSteps('promoter', 'promote', STEP_RESULTS);
+  declareRoleTracking(context, 'promoter');
   const resync = async (): Promise<void> => {
     for (const configHash of await promotionCandidates(context)) {
       await queue.run(() => reconcilePromotion(context, configHash, context.signal)).catch((error: unknown) => {

@@ -5,6 +5,7 @@ import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, markRunKilled } from '../registry/run-store.js';
 import { runOfThisProcess, waitForRunEnd, whyRunDead } from '../registry/run-liveness.js';
 import type { RoleContext } from './role-registry.js';
+import { roleTracking } from './role-tracking.js';
 import type { SerialQueue } from './serial-queue.js';
 import { acquireLease, leaseKey, readLease, waitForLeaseFree, type HeldLease } from '../registry/work-lease.js';
 
@@ -72,6 +73,7 @@ async function train(context: TrainerContext, target: TrainTarget, lease: HeldLe
       context.onEvent?.(e);
     },
     onRunFinished: (modelType, status) => metrics.countTrainingRun(modelType, status),
+    tracking: roleTracking(context, 'trainer', signal),
   });
   return { result: 'trained', runId: result.runs[0].run_id };
 }

@@ -7,6 +7,7 @@ import { isConfigHash } from '../preprocess/processed-layout.js';
 import { announceTrainedRun } from '../workflows/train.js';
 import { decodeStepMessage, STEP_RESULTS } from './daemon-metrics.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
+import { declareRoleTracking } from './role-tracking.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
 import { reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
 
@@ -49,6 +50,7 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
   await bus.ensureTopics([settings.bus.topics.modelTraining]);
   context.metrics.declareSteps('trainer', 'train', STEP_RESULTS);
   context.metrics.declareTrainingRuns(settings.daemon.trainerModels);
+  declareRoleTracking(context, 'trainer');
   const subscriptions: Subscription[] = [];
   for (const modelType of settings.daemon.trainerModels) {
     const subscription = await bus.subscribe(

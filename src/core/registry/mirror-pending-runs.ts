@@ -74,7 +74,9 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
     try {
       result.mirrored.push(await mirrorRun(store, settings, runId, bounded?.deps ?? { ...deps, client }));
     } catch (error) {
-      if (bounded?.deadline.aborted && !deps.signal?.aborted) {
+      // Out of the backlog's budget, or stopped by the caller (a daemon's SIGTERM, Ctrl-C: the bare AbortError would
+      // read as FLTS_INTERNAL): this run and the rest wait for the next sync, which finds them pending still.
+      if (deps.signal?.aborted || bounded?.deadline.aborted) {
         result.deferred.push(...pending.slice(index));
         break;
       }

@@ -20,6 +20,13 @@ export async function guardTracking<T>(settings: Settings, deps: TrackingDeps, a
   try {
     return { status: 'ok', uri, value: await action() };
   } catch (error) {
+    // Left because the caller stopped (a daemon's SIGTERM, Ctrl-C): no failure of the server, and the bare
+    // AbortError it is thrown as would read as FLTS_INTERNAL.
+    if (deps.signal?.aborted) {
+      const message = 'Stopped before the MLflow tracking server answered.';
+      (deps.logger ?? silentLogger).info({ uri, ...context }, 'mlflow tracking step stopped');
+      return { status: 'unavailable', uri, code: 'FLTS_TRACKING_UNAVAILABLE', message, elapsedMs: Date.now() - started };
+    }
     const flts = toFltsError(error);
     (deps.logger ?? silentLogger).warn({ code: flts.code, err: redactSecrets(flts.message), uri, ...context }, 'mlflow tracking step skipped');
     deps.onEvent?.({ type: 'tracking.unavailable', runId: context.runId, code: flts.code, message: redactSecrets(flts.message) });

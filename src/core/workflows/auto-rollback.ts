@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { rollback } from './promote.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { RollbackAction } from '../live/probation-decider.js';
+import type { TrackingDeps } from '../tracking/tracking-deps.js';
 
 export interface RollbackActionDeps {
   store: ObjectStore;
@@ -15,6 +16,8 @@ export interface RollbackActionDeps {
   onEvent?: EventSink;
   /** Who decides, recorded as the rollback's actor (a replica id or the promoter). */
   actor?: string;
+  /** MLflow collaborators of the rollback's marks (a daemon's stop signal, its failure count). */
+  tracking?: TrackingDeps;
 }
 
 /**
@@ -25,7 +28,7 @@ export function createRollbackAction(deps: RollbackActionDeps): RollbackAction {
   const { store, settings } = deps;
   return async (request) => {
     const expected = { fromRunId: request.fromRunId, toRunId: request.toRunId };
-    const result = await rollback({ source: request.source, actor: deps.actor ?? 'live-accuracy', reason: request.reason, expected }, settings, { store, bus: deps.bus, logger: deps.logger, onEvent: deps.onEvent });
+    const result = await rollback({ source: request.source, actor: deps.actor ?? 'live-accuracy', reason: request.reason, expected }, settings, { store, bus: deps.bus, logger: deps.logger, onEvent: deps.onEvent, tracking: deps.tracking });
     deps.onEvent?.({ type: 'live.rolled_back', runId: request.fromRunId, restoredRunId: result.record.run_id, reason: request.reason });
     return { run_id: result.record.run_id, timestamp: result.record.timestamp };
   };
