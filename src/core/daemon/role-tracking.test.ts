@@ -47,6 +47,9 @@ async function trackingFailures(metrics: ReturnType<typeof createDaemonMetrics>)
     .map((line) => line.replace(/^flts_daemon_tracking_failures_total\{role="(\w+)",code="(\w+)"\} /, '$1 $2 '));
 }
 
+/** MLflow as far as a mirror needs it: an experiment, no runs yet. */
+const plausible = (url: string): object => (url.includes('/experiments/') ? { experiment: { experiment_id: '1', name: 'NonML', lifecycle_stage: 'active' }, experiment_id: '1' } : url.includes('/runs/search') ? { runs: [] } : {});
+
 describe('core > daemon > role tracking', () => {
   it('counts an MLflow call a role gives up on in flts_daemon_tracking_failures_total, the run trained regardless', async () => {
     await withServer(
@@ -65,8 +68,26 @@ describe('core > daemon > role tracking', () => {
     );
   });
 
-  /** MLflow as far as a mirror needs it: an experiment, no runs yet. */
-  const plausible = (url: string): object => (url.includes('/experiments/') ? { experiment: { experiment_id: '1', name: 'NonML', lifecycle_stage: 'active' }, experiment_id: '1' } : url.includes('/runs/search') ? { runs: [] } : {});
+  it('counts a run the mirror could not write, which the mirror reports in its result rather than failing', async () => {
+    await withServer(
+      // Everything answers as MLflow does, but the run it creates has no artifact location the mirror can write to.
+      (request, response) => {
+        const run = { info: { run_id: 'r1', experiment_id: '1', status: 'RUNNING' }, data: {} };
+        const body = /\/runs\/(create|get)/.test(request.url ?? '') ? { run } : plausible(request.url ?? '');
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      },
+      async (uri) => {
+        const settings = trackedAt(uri);
+        const store = createFsStore(path.join(root, 'store'));
+        await addProcessedData(store, settings, HASH);
+        const metrics = createDaemonMetrics({ processMetrics: false });
+        const context: TrainerContext = { settings, store, bus, logger: silentLogger, metrics, owner: 'daemon', signal: new AbortController().signal, queue: createSerialQueue() };
+        expect((await reconcileTraining(context, { configHash: HASH, modelType: 'NAIVE' }, context.signal)).result).toBe('trained');
+        expect((await trackingFailures(metrics)).filter((line) => !line.endsWith(' 0'))).toEqual(['trainer FLTS_TRACKING_REJECTED 1']);
+      },
+    );
+  });
+
 
   it.each([
     ['at its first call', () => true],

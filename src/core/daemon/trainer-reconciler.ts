@@ -75,6 +75,8 @@ async function train(context: TrainerContext, target: TrainTarget, lease: HeldLe
     onRunFinished: (modelType, status) => metrics.countTrainingRun(modelType, status),
     tracking: roleTracking(context, 'trainer', signal),
   });
+  // A run the mirror could not write is reported in its result, not as a failed call: the mirror goes on with the next.
+  if (result.tracking.status === 'ok') for (const failure of result.tracking.value.failed) metrics.countTrackingFailure('trainer', failure.code);
   return { result: 'trained', runId: result.runs[0].run_id };
 }
 
