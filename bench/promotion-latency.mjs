@@ -191,7 +191,7 @@ async function benchStack(name) {
     }
 
     // The daemon's automatic promotion: each round preprocesses newer data, the daemon trains NAIVE and promotes it.
-    const daemon = await startProcess(stack, ['daemon', '--port', '0'], {}, /Daemon listening on/);
+    const daemon = await startProcess(stack, ['daemon', '--port', '0'], {}, /Roles started: /);
     processes.push(daemon.child);
     const fromRecord = [];
     for (let round = 0; round < rounds; round++) {

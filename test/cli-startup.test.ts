@@ -118,7 +118,7 @@ describe('cli > start-up', () => {
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => {
         stdout += chunk.toString();
-        if (stdout.includes('Daemon listening on')) resolve();
+        if (stdout.includes('Roles started: ')) resolve();
       });
       void closed.then(() => reject(new Error(`the daemon exited before listening:\n${stdout}\n${stderr}`)));
     });

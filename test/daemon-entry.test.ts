@@ -94,7 +94,7 @@ describe('daemon/main.js, the daemon executable', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      const url = await waitUntil(async () => /Daemon listening on (http:\/\/\S+) \(roles: trainer\)/.exec(stdout)?.[1], `the daemon to listen (${stdout}${stderr})`, 60_000, 100);
+      const url = await waitUntil(async () => /Daemon listening on (http:\/\/\S+) \(roles: trainer\)[^]*Roles started: trainer/.exec(stdout)?.[1], `the daemon to start its roles (${stdout}${stderr})`, 60_000, 100);
       const health = await waitUntil(async () => {
         const response = await fetch(`${url}/healthz`);
         return response.ok ? ((await response.json()) as { status: string; roles: string[] }) : undefined;
@@ -138,6 +138,10 @@ describe('daemon/main.js, the daemon executable', () => {
     const daemon = startEntry(['--port', '0'], { ...env, FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: brokers, FLTS_LOG_LEVEL: 'info' });
     // The health server listens first, then the first attempt to reach the broker starts.
     await daemon.stderrMatches(/"msg":"daemon_listening"/);
+    // Said on stdout as it is logged, while no role has started: the port and /readyz's reason are there meanwhile.
+    const url = await waitUntil(async () => /Daemon listening on (http:\/\/\S+) \(roles: /.exec(daemon.stdout())?.[1], `the listening line on stdout (${daemon.stdout()})`, 10_000, 50);
+    expect((await fetch(`${url}/readyz`)).status).toBe(503);
+    expect(daemon.stdout()).not.toContain('Roles started');
     const signalledAt = Date.now();
     daemon.child.kill('SIGTERM');
     const { code, at } = await daemon.exited;

@@ -13,7 +13,7 @@ export interface DaemonResult {
 export default class Daemon extends FltsCommand<DaemonResult> {
   static override summary = 'Run the automatic pipeline: train on claims, promote the best model, keep serving replicas current.';
   static override description =
-    'Roles (any combination): trainer (one consumer group per model type on training-data), promoter (group eval-promoter on model-training; promotes once every EXPECTED_MODEL_TYPES type has a SUCCESS run), serving (the inference API following model-selected), batch (forecasts for inference-data claims). Decisions come from the run registry and promotion history, so restarts and replayed messages never train or promote twice. Health on /healthz, /readyz, /metrics, /status. A store or broker that does not answer at startup is retried (1 s doubling to 30 s) until it does, /readyz meanwhile answering 503 with the reason; a broker or S3 store that refuses its credentials, certificate or permissions, or a Kafka listener of another protocol (FLTS_BUS_AUTH_FAILED, FLTS_BUS_TLS_FAILED, FLTS_BUS_ACCESS_DENIED, FLTS_BUS_PROTOCOL_MISMATCH, FLTS_STORE_AUTH_FAILED, FLTS_STORE_TLS_FAILED, FLTS_STORE_ACCESS_DENIED) ends it at once with exit code 2, since settings are read only at startup and no wait could fix them. Needs a bus (FLTS_BUS=kafka or fs). Stops cleanly on SIGTERM/SIGINT. Says "Daemon listening on <url>" on stdout once its roles started; --json prints its one JSON document (url, roles, stoppedBy) on stdout only when the daemon stops (url empty only when it stopped before the health server listened, roles empty when it stopped before its roles started), so a script that needs the port of --port 0 meanwhile reads url from the log line with msg "daemon_listening" (the serving role logs its own "serve_listening"). Logs are JSON lines on stderr.';
+    'Roles (any combination): trainer (one consumer group per model type on training-data), promoter (group eval-promoter on model-training; promotes once every EXPECTED_MODEL_TYPES type has a SUCCESS run), serving (the inference API following model-selected), batch (forecasts for inference-data claims). Decisions come from the run registry and promotion history, so restarts and replayed messages never train or promote twice. Health on /healthz, /readyz, /metrics, /status. A store or broker that does not answer at startup is retried (1 s doubling to 30 s) until it does, /readyz meanwhile answering 503 with the reason; a broker or S3 store that refuses its credentials, certificate or permissions, or a Kafka listener of another protocol (FLTS_BUS_AUTH_FAILED, FLTS_BUS_TLS_FAILED, FLTS_BUS_ACCESS_DENIED, FLTS_BUS_PROTOCOL_MISMATCH, FLTS_STORE_AUTH_FAILED, FLTS_STORE_TLS_FAILED, FLTS_STORE_ACCESS_DENIED) ends it at once with exit code 2, since settings are read only at startup and no wait could fix them. Needs a bus (FLTS_BUS=kafka or fs). Stops cleanly on SIGTERM/SIGINT. Says "Daemon listening on <url> (roles: <configured roles>)" on stdout as soon as the health server listens (when it logs "daemon_listening"), before the roles start, and "Roles started: <roles>" once they run (the inference API of the serving role then on a line of its own); --json prints its one JSON document (url, roles, stoppedBy) on stdout only when the daemon stops (url empty only when it stopped before the health server listened, roles empty when it stopped before its roles started), so a script that needs the port of --port 0 meanwhile reads url from the log line with msg "daemon_listening" (the serving role logs its own "serve_listening"). Logs are JSON lines on stderr.';
   static override examples = [
     'FLTS_BUS=kafka FLTS_STORE=s3 <%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --roles trainer --models LSTM,GRU --port 9101',
@@ -41,8 +41,12 @@ export default class Daemon extends FltsCommand<DaemonResult> {
     });
     // Known from the moment the health server listens: a stop before the roles started still reports where it was.
     let listeningUrl = '';
+    // Said when it is logged (daemon_listening), not once the roles started: they may wait long for the store or the
+    // broker, and the port of --port 0 and the reason /readyz gives are wanted meanwhile.
     const onEvent = (event: FltsEvent): void => {
-      if (event.type === 'daemon.listening') listeningUrl = event.url;
+      if (event.type !== 'daemon.listening') return;
+      listeningUrl = event.url;
+      this.say(`Daemon listening on ${event.url} (roles: ${event.roles.join(', ')})`);
     };
     const daemon = await startDaemon(settings, { store, bus, logger, metrics, onEvent, signal: aborter.signal }).catch((error: unknown) => {
       if (!aborter.signal.aborted) throw error;
@@ -54,7 +58,7 @@ export default class Daemon extends FltsCommand<DaemonResult> {
       return { url: listeningUrl, roles: [], stoppedBy: signal };
     }
     const roles = daemon.roles().map((role) => role.name);
-    this.say(`Daemon listening on ${daemon.url} (roles: ${roles.join(', ')})`);
+    this.say(`Roles started: ${roles.join(', ')}`);
     for (const role of daemon.roles()) {
       const { url } = role.status();
       if (typeof url === 'string') this.say(`${role.name}: inference API on ${url}`);

@@ -43,7 +43,7 @@ if (skipReason) {
     }, 600_000);
 
     async function runPipelineThroughKafkaRestart(daemon: ReturnType<Pipeline['start']>, serve: ReturnType<Pipeline['start']>): Promise<void> {
-      await daemon.waitForOutput(/Daemon listening on/);
+      await daemon.waitForOutput(/Roles started: /);
       await serve.waitForOutput(/Following \S+ as group/);
       const preprocess = await pipeline.preprocess();
       expect(preprocess.exitCode, preprocess.stderr).toBe(0);

@@ -32,7 +32,7 @@ if (skipReason) {
         await replica.waitForOutput(/Following \S+ as group \S+-serve-[ab]\b/);
       }
       daemon = pipeline.start(['daemon', '--port', '0']);
-      daemonUrl = (await daemon.waitForOutput(/Daemon listening on (http:\/\/\S+)/))[1];
+      daemonUrl = (await daemon.waitForOutput(/Daemon listening on (http:\/\/\S+)[^]*Roles started: /))[1];
 
       const preprocess = await pipeline.preprocess();
       expect(preprocess.exitCode, preprocess.stderr).toBe(0);

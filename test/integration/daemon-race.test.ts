@@ -32,7 +32,7 @@ function racingDaemons(kind: 'kafka' | 'fs', pipelineFor: (name: string, overrid
       const daemons = ['a', 'b'].map((id) =>
         p.start(['daemon', '--port', '0'], { FLTS_TRAINER_GROUP_PREFIX: `${prefix}${id}-`, EVAL_GROUP_ID: `${p.env.EVAL_GROUP_ID}-${id}`, FLTS_REPLICA_ID: id }),
       );
-      for (const daemon of daemons) await daemon.waitForOutput(/Daemon listening on/);
+      for (const daemon of daemons) await daemon.waitForOutput(/Roles started: /);
 
       const preprocessed = await p.preprocess();
       expect(preprocessed.exitCode, preprocessed.stderr).toBe(0);

@@ -24,7 +24,7 @@ if (skipReason) {
 
     it('finishes exactly once after the daemon is SIGKILLed mid-training, and the restarted promoter still promotes (F1)', async () => {
       const first = pipeline.start(['daemon', '--port', '0']);
-      await first.waitForOutput(/Daemon listening on/);
+      await first.waitForOutput(/Roles started: /);
       const preprocess = await pipeline.preprocess();
       expect(preprocess.exitCode, preprocess.stderr).toBe(0);
       const configHash = /config_hash (\w+)/.exec(preprocess.stdout)?.[1] ?? '';
@@ -37,7 +37,7 @@ if (skipReason) {
       expect(ofType(await pipeline.runs(), 'LSTM').map((run) => run.status)).toEqual(['RUNNING']);
 
       const second = pipeline.start(['daemon', '--port', '0'], { EPOCHS: '1' });
-      await second.waitForOutput(/Daemon listening on/);
+      await second.waitForOutput(/Roles started: /);
       const promotion = await waitUntil(async () => (await pipeline.promotions())[0], 'the automatic promotion after the restart', 150_000);
 
       const bus = pipeline.bus();

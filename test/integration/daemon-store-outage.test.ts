@@ -29,7 +29,7 @@ if (skipReason) {
 
     it('records a training the outage failed as KILLED, trains it again once, and promotes, without a restart', async () => {
       const daemon = pipeline.start(['daemon', '--port', '0']);
-      await daemon.waitForOutput(/Daemon listening on/);
+      await daemon.waitForOutput(/Roles started: /);
       const preprocess = await pipeline.preprocess();
       expect(preprocess.exitCode, preprocess.stderr).toBe(0);
       const interrupted = await waitUntil(async () => ofType(await pipeline.runs(), 'LSTM', 'RUNNING')[0], 'a RUNNING LSTM run', 120_000);

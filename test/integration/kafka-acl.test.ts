@@ -93,7 +93,7 @@ describe.skipIf(secure.skip)(`integration > kafka-acl${skipNote(secure)}`, () =>
     await grant(stack, 'groups', 'READ');
     const proc = startFltsProcess(['daemon'], daemonEnv(stack));
     try {
-      await proc.waitForOutput(/Daemon listening on \S+ \(roles: promoter\)/, 60_000);
+      await proc.waitForOutput(/Roles started: promoter$/m, 60_000);
     } finally {
       expect(await proc.stop('SIGTERM')).toBe(0);
     }

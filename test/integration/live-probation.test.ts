@@ -72,7 +72,7 @@ if (skipReason) {
       await promoteRun({ runId: runs.naive, source: 'manual', actor: 'test', reason: 'promoted by the test', force: true }, settings, { store: pipeline.store });
 
       daemon = pipeline.start(['daemon', '--port', '0'], { FLTS_DAEMON_ROLES: 'promoter' });
-      daemonUrl = (await daemon.waitForOutput(/Daemon listening on (http:\/\/\S+)/))[1];
+      daemonUrl = (await daemon.waitForOutput(/Daemon listening on (http:\/\/\S+)[^]*Roles started: /))[1];
       for (const id of ['a', 'b']) {
         const proc = pipeline.start(['serve', '--port', '0'], { FLTS_REPLICA_ID: id });
         const url = (await proc.waitForOutput(/Listening on (http:\/\/\S+)/))[1];
@@ -138,7 +138,7 @@ if (skipReason) {
       // The pin lives in the history and the pointers only: a restarted promoter knows it from there.
       expect(await daemon.stop('SIGTERM')).toBe(0);
       daemon = pipeline.start(['daemon', '--port', '0'], { FLTS_DAEMON_ROLES: 'promoter' });
-      daemonUrl = (await daemon.waitForOutput(/Daemon listening on (http:\/\/\S+)/))[1];
+      daemonUrl = (await daemon.waitForOutput(/Daemon listening on (http:\/\/\S+)[^]*Roles started: /))[1];
 
       const decided = async (): Promise<boolean> => (await getJson(`${replicas[0].url}/healthz`)).json.live.probation?.decision?.kept_by !== undefined;
       await trafficUntil(decided, 120);

@@ -85,7 +85,7 @@ function promotionReplicas(kind: 'kafka' | 'fs', pipelineFor: (name: string) => 
 
       // The daemon's automatic promotion of newer data (a real preprocess, NAIVE trained by the daemon).
       const daemon = p.start(['daemon', '--port', '0'], { EXPECTED_MODEL_TYPES: 'NAIVE', FLTS_TRAINER_MODELS: 'NAIVE' });
-      await daemon.waitForOutput(/Daemon listening on/);
+      await daemon.waitForOutput(/Roles started: /);
       expect((await p.preprocess()).exitCode).toBe(0);
       const auto = await waitUntil(async () => (await p.promotions()).find((record) => record.source === 'auto'), 'the automatic promotion', 150_000);
       await serves(r, auto.run_id, 'the daemon\'s automatic promotion');

@@ -27,7 +27,7 @@ function promotionSemantics(kind: 'kafka' | 'fs', pipelineFor: (name: string, ov
     it('adding a model type never moves the pointer back to older data', async () => {
       const p = pipeline('fwd', { EXPECTED_MODEL_TYPES: 'NAIVE', FLTS_TRAINER_MODELS: 'NAIVE' });
       const first = p.start(['daemon', '--port', '0']);
-      await first.waitForOutput(/Daemon listening on/);
+      await first.waitForOutput(/Roles started: /);
       expect((await p.preprocess({ SAMPLE_TRAIN_ROWS: '300' })).exitCode).toBe(0);
       const older = await waitUntil(async () => (await p.promotions())[0], 'the promotion of the older data', 150_000);
       expect((await p.preprocess({ SAMPLE_TRAIN_ROWS: '400' })).exitCode).toBe(0);
@@ -36,7 +36,7 @@ function promotionSemantics(kind: 'kafka' | 'fs', pipelineFor: (name: string, ov
 
       // Restarted with LSTM added: its new group reads every claim from the beginning, the older data included.
       const second = p.start(['daemon', '--port', '0'], { EXPECTED_MODEL_TYPES: 'NAIVE,LSTM', FLTS_TRAINER_MODELS: 'NAIVE,LSTM' });
-      await second.waitForOutput(/Daemon listening on/);
+      await second.waitForOutput(/Roles started: /);
       const lstmOf = async (hash: string) => ofType(await p.runs(), 'LSTM', 'SUCCESS').find((run) => run.config_hash === hash);
       const lstmOfNewer = await waitUntil(() => lstmOf(newer.config_hash), 'an LSTM run of the newer data', 240_000);
       await waitUntil(() => lstmOf(older.config_hash), 'an LSTM run of the older data', 240_000);
@@ -62,7 +62,7 @@ function promotionSemantics(kind: 'kafka' | 'fs', pipelineFor: (name: string, ov
       const daemon = p.start(['daemon', '--port', '0']);
       const url = (await replica.waitForOutput(/Listening on (http:\/\/\S+)/))[1];
       await replica.waitForOutput(/Following \S+ as group/);
-      await daemon.waitForOutput(/Daemon listening on/);
+      await daemon.waitForOutput(/Roles started: /);
       expect((await p.preprocess()).exitCode).toBe(0);
       const auto = await waitUntil(async () => (await p.promotions())[0], 'the automatic promotion', 150_000);
       await waitUntil(async () => (await getJson(`${url}/healthz`)).json.run_id === auto.run_id, 'the replica on the automatic promotion', 60_000);
@@ -82,7 +82,7 @@ function promotionSemantics(kind: 'kafka' | 'fs', pipelineFor: (name: string, ov
       expect(trained.exitCode, trained.stderr).toBe(0);
       const runId: string = trained.json.result.runs[0].run_id;
       const restarted = p.start(['daemon', '--port', '0'], { FLTS_DAEMON_RESYNC_INTERVAL_MS: '300' });
-      await restarted.waitForOutput(/Daemon listening on/);
+      await restarted.waitForOutput(/Roles started: /);
       await waitUntil(async () => stands(restarted) >= 3, 'three resyncs that leave the pinned run', 60_000);
       expect((await p.promotions()).map((r) => `${r.run_id}:${r.source}`)).toEqual([`${auto.run_id}:auto`, `${auto.run_id}:manual`]);
       expect((await getJson(`${url}/healthz`)).json.run_id).toBe(auto.run_id);
