@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -204,4 +204,57 @@ describe('daemon/main.js, the daemon executable', () => {
     // About 5 s before, about 1 s now: the margin is for a loaded machine.
     expect(at - signalledAt).toBeLessThan(3_500);
   }, 90_000);
+});
+
+describe('flts daemon, signalled while its modules still load', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-daemon-early-'));
+  // Sends the process the signal in EARLY_SIGNAL as its entry asks for oclif: after the entry ran, long before the
+  // command's modules load and it listens for signals itself.
+  const hook = path.join(dir, 'signal-at-oclif.mjs');
+  writeFileSync(
+    hook,
+    `import { registerHooks } from 'node:module';
+let sent = false;
+registerHooks({ resolve(specifier, context, next) {
+  if (!sent && specifier === '@oclif/core') { sent = true; process.kill(process.pid, process.env.EARLY_SIGNAL); }
+  return next(specifier, context);
+} });
+`,
+  );
+  afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+  /** Runs an entry with the hook: its exit code (or the signal that ended it), its stdout and what it left in its home. */
+  async function signalledWhileLoading(entry: string[], signal: NodeJS.Signals) {
+    const home = mkdtempSync(path.join(dir, 'home-'));
+    const child = spawn(process.execPath, ['--import', hook, ...entry, '--port', '0'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: home, FLTS_HOME: home, FLTS_BUS: 'fs', EARLY_SIGNAL: signal, FLTS_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    daemons.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const ended = await new Promise<number | string>((resolve) => child.on('close', (code, by) => resolve(code ?? String(by))));
+    daemons.delete(child);
+    return { ended, stdout, output: `${stdout}\n${stderr}`, left: readdirSync(home) };
+  }
+
+  it.each([
+    ['daemon/main.js', [ENTRY]],
+    ['flts daemon', [path.join(REPO_ROOT, 'bin/run.js'), 'daemon']],
+  ])('%s stopped by SIGTERM then exits 0, says so and leaves nothing behind', async (_name, entry) => {
+    const run = await signalledWhileLoading(entry, 'SIGTERM');
+    expect(run.ended, run.output).toBe(0);
+    expect(run.stdout).toBe('SIGTERM: stopped while loading\n');
+    expect(run.left).toEqual([]);
+  }, 60_000);
+
+  it('prints its --json document for a SIGINT then, as for a stop before its health server listened', async () => {
+    const run = await signalledWhileLoading([ENTRY, '--json'], 'SIGINT');
+    expect(run.ended, run.output).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ status: 'ok', result: { url: '', roles: [], stoppedBy: 'SIGINT' } });
+    expect(run.left).toEqual([]);
+  }, 60_000);
 });
