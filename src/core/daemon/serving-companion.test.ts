@@ -240,6 +240,8 @@ describe('core > daemon > startServingCompanion (the pointer decides, a message 
 
       r.promote('run-b');
       await r.bus.publish(settings.bus.topics.modelSelected, notice('run-b'));
+      // Loaded before the next promotion: the pointer, not the notice, names what a notice loads.
+      await expect.poll(() => r.steps.length, { timeout: 10_000 }).toBe(4);
       r.promote('run-gone');
       await r.bus.publish(settings.bus.topics.modelSelected, notice('run-gone'));
       await r.bus.publish(settings.bus.topics.modelSelected, { key: 'promotion', value: '{"run_id": 7}' });
