@@ -18,7 +18,10 @@ export interface EvaluateRunsResult extends Scoreboard {
   /** Plots written, as `<bucket>/<key>` plus where the store keeps them. */
   plots: { run_id: string; objects: string[] }[];
   store_location: string;
-  /** Runs left out because their run.json is damaged (of any config_hash: a damaged record does not say which). */
+  /**
+   * Runs left out because their run.json is damaged, of those that could be of this config_hash: the runs bucket's
+   * index lists them under it or under none (a damaged record does not say which).
+   */
   corrupt_runs: RunRegistryScan['corrupt'];
 }
 

@@ -80,6 +80,42 @@ describe('core > registry > run-store', () => {
     }
   });
 
+  it('reads, for one config_hash, only the records of the runs the index lists under it or under none', async () => {
+    const scanRoot = mkdtempSync(path.join(tmpdir(), 'flts-runs-index-'));
+    try {
+      const inner = createFsStore(scanRoot);
+      const [mine, theirs] = ['c'.repeat(64), 'd'.repeat(64)];
+      const run = (id: string, day: number, configHash: string): RunRecord => fakeRun(id, 'LSTM', { rmse: 1, mae: 1, mse: 1 }, `2025-01-0${day}T00:00:00.000Z`, 'SUCCESS', configHash);
+      for (const [at, id] of ['m1', 'm2', 'm3'].entries()) await saveRunRecord(inner, settings, run(id, at + 1, mine));
+      for (const [at, id] of ['t1', 't2', 't3'].entries()) await saveRunRecord(inner, settings, run(id, at + 4, theirs));
+      // Runs an older flts wrote (never indexed): only their record says which config_hash they are of.
+      await inner.put('runs', 'old-mine/run.json', JSON.stringify(run('old-mine', 7, mine)));
+      await inner.put('runs', 'old-theirs/run.json', JSON.stringify(run('old-theirs', 8, theirs)));
+      await inner.put('runs', 'damaged/run.json', '{"run_id": "damaged", "sta');
+      const { store: counted, calls } = recordingStore(inner);
+
+      const scan = await scanRunRecords(counted, settings, { configHash: mine });
+
+      expect(scan.records.map((r) => r.run_id)).toEqual(['m1', 'm2', 'm3', 'old-mine']);
+      expect(scan.corrupt.map((r) => r.run_id)).toEqual(['damaged']);
+      // The same records as a scan of the whole registry, without reading the runs indexed under another config_hash.
+      expect((await listRunRecords(inner, settings)).filter((r) => r.config_hash === mine)).toEqual(scan.records);
+      expect(calls.filter((call) => call.method === 'get').map((call) => call.key).sort()).toEqual(['damaged/run.json', 'm1/run.json', 'm2/run.json', 'm3/run.json', 'old-mine/run.json', 'old-theirs/run.json']);
+      expect(calls.filter((call) => call.method === 'list')).toEqual([]);
+    } finally {
+      rmSync(scanRoot, { recursive: true, force: true });
+    }
+  });
+
+  it('lists a run under its config_hash before writing its record, once per process', async () => {
+    const { store: counted, calls } = recordingStore(createFsStore(mkdtempSync(path.join(tmpdir(), 'flts-runs-index-'))));
+    const run = fakeRun('indexed', 'GRU', { rmse: 1, mae: 1, mse: 1 }, '2025-01-01T00:00:00.000Z', 'RUNNING');
+    await saveRunRecord(counted, settings, run);
+    await saveRunRecord(counted, settings, { ...run, status: 'SUCCESS' });
+    expect(calls.map((call) => `${call.method} ${call.key}`)).toEqual([`put config-hashes/${'c'.repeat(64)}/indexed/listed`, 'put indexed/run.json', 'put indexed/run.json']);
+    rmSync(counted.location, { recursive: true, force: true });
+  });
+
   it('reports unknown and malformed run ids as not found', async () => {
     expect(await findRunRecord(store, settings, 'missing')).toBeUndefined();
     await expect(readRunRecord(store, settings, 'missing')).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_FOUND' });

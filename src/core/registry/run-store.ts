@@ -9,6 +9,7 @@ import { TRAINING_SPECS } from '../config/specs/training.js';
 import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { CLOCK_TICKS_PER_SECOND, procStartTicks } from '../proc-stat.js';
+import { isConfigHash } from '../preprocess/processed-layout.js';
 import { getJsonIfExists, parseLenientJson, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES, type RunOwner, type RunRecord } from './run-record.js';
@@ -30,7 +31,35 @@ export function runsBucket(settings: Settings): string {
   return settings.store.buckets.runs;
 }
 
+/**
+ * The runs bucket's index of runs by config_hash: `config-hashes/<config_hash>/<run_id>/listed`, one folder per run,
+ * so that what reads one config_hash's runs (eval, promote --best, the promoter) lists that folder's run ids and reads
+ * their records alone, and the index is listed by folder names, never by objects.
+ */
+const CONFIG_HASH_INDEX = 'config-hashes';
+const INDEX_MARKER = 'listed';
+
+function configHashIndexKey(configHash: string, runId: string): string {
+  return `${CONFIG_HASH_INDEX}/${configHash}/${runKey(runId, INDEX_MARKER)}`;
+}
+
+/** Index entries this process has written, by store: a run's record is saved several times (RUNNING, then its end). */
+const indexedRuns = new WeakMap<ObjectStore, Set<string>>();
+
+/**
+ * Writes the run's record, listing the run under its config_hash first: a process that dies between the two leaves an
+ * index entry without a record (no run, as a folder without run.json is), never a record missing from the index.
+ */
 export async function saveRunRecord(store: ObjectStore, settings: Settings, record: RunRecord): Promise<void> {
+  if (isConfigHash(record.config_hash)) {
+    let indexed = indexedRuns.get(store);
+    if (!indexed) indexedRuns.set(store, (indexed = new Set()));
+    const key = `${runsBucket(settings)}/${configHashIndexKey(record.config_hash, record.run_id)}`;
+    if (!indexed.has(key)) {
+      await store.put(runsBucket(settings), configHashIndexKey(record.config_hash, record.run_id), '');
+      indexed.add(key);
+    }
+  }
   await putJson(store, runsBucket(settings), runKey(record.run_id, RUN_FILES.record), record);
 }
 
@@ -100,7 +129,11 @@ export async function readRunRecord(store: ObjectStore, settings: Settings, runI
 export interface RunRegistryScan {
   /** Usable records (optionally of one config_hash), oldest first. */
   records: RunRecord[];
-  /** Runs whose run.json is damaged: left out of every listing, so one bad file never hides the others. */
+  /**
+   * Runs whose run.json is damaged: left out of every listing, so one bad file never hides the others. With a
+   * config_hash, those that could be of it: the index lists them under it, or under none (a damaged record does not
+   * say which).
+   */
   corrupt: Array<{ run_id: string; code: string; message: string }>;
 }
 
@@ -113,14 +146,43 @@ const SCAN_WIDTH = 32;
  * list (and, on the filesystem, stat) all of them to find one run.json per run.
  */
 export async function listRunIds(store: ObjectStore, settings: Settings): Promise<string[]> {
-  return (await store.listFolders(runsBucket(settings))).map((folder) => folder.slice(0, -1)).filter((name) => RUN_ID_PATTERN.test(name));
+  return (await store.listFolders(runsBucket(settings))).map((folder) => folder.slice(0, -1)).filter((name) => name !== CONFIG_HASH_INDEX && RUN_ID_PATTERN.test(name));
 }
 
-/** Every run record of the registry, and the runs whose record could not be used. */
+/** The config_hash the index lists each run under; '' for a run listed under several (a record edited by hand). */
+export async function indexedConfigHashes(store: ObjectStore, settings: Settings): Promise<Map<string, string>> {
+  const bucket = runsBucket(settings);
+  const hashFolders = (await store.listFolders(bucket, `${CONFIG_HASH_INDEX}/`)).filter((folder) => isConfigHash(folder.slice(CONFIG_HASH_INDEX.length + 1, -1)));
+  const runFolders = await mapBounded(hashFolders, SCAN_WIDTH, (folder) => store.listFolders(bucket, folder));
+  const hashOf = new Map<string, string>();
+  hashFolders.forEach((folder, at) => {
+    const configHash = folder.slice(CONFIG_HASH_INDEX.length + 1, -1);
+    for (const runFolder of runFolders[at]) {
+      const runId = runFolder.slice(folder.length, -1);
+      hashOf.set(runId, hashOf.has(runId) && hashOf.get(runId) !== configHash ? '' : configHash);
+    }
+  });
+  return hashOf;
+}
+
+/**
+ * The ids of the runs that could be of `configHash`: those the index lists under it, and those it lists under no
+ * single one (runs an older flts wrote, runs copied in by hand), whose record alone can say. The others are not read.
+ */
+async function runIdsOfConfigHash(store: ObjectStore, settings: Settings, configHash: string): Promise<string[]> {
+  const [runIds, hashOf] = await Promise.all([listRunIds(store, settings), indexedConfigHashes(store, settings)]);
+  return runIds.filter((runId) => {
+    const indexed = hashOf.get(runId);
+    return indexed === undefined || indexed === '' || indexed === configHash;
+  });
+}
+
+/** Every run record of the registry (or of one config_hash), and the runs whose record could not be used. */
 export async function scanRunRecords(store: ObjectStore, settings: Settings, filter: { configHash?: string } = {}): Promise<RunRegistryScan> {
   const corrupt: RunRegistryScan['corrupt'] = [];
+  const runIds = filter.configHash ? await runIdsOfConfigHash(store, settings, filter.configHash) : await listRunIds(store, settings);
   // A folder without run.json (the live figures' and the leases' folders, a run's leftovers) is no run.
-  const records = await mapBounded(await listRunIds(store, settings), SCAN_WIDTH, (runId) =>
+  const records = await mapBounded(runIds, SCAN_WIDTH, (runId) =>
     findRunRecord(store, settings, runId).catch((error: unknown) => {
       if (!(error instanceof FltsError && error.code === 'FLTS_RUN_CORRUPT')) throw error;
       corrupt.push({ run_id: runId, code: error.code, message: error.message });
