@@ -2,7 +2,8 @@ import type { Settings } from '../config/settings.js';
 import { isFltsError, toFltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { RUN_FILES } from './run-record.js';
-import { runsBucket } from './run-store.js';
+import { listRunIds, runKey, runsBucket } from './run-store.js';
+import { mapBounded } from '../bounded-map.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { toRecord } from '../tracking/mlflow-types.js';
 import { mirrorRun, type MirrorRunResult } from './mirror-run.js';
@@ -26,6 +27,23 @@ async function completeMirrors(client: ReturnType<typeof trackingClientFor>): Pr
   return new Set(runs.map((run) => toRecord(run.data.tags)[MIRROR_TAGS.runId]).filter((id): id is string => id !== undefined));
 }
 
+/** Records looked up at once: enough to keep a filesystem or an S3 endpoint busy, few enough to open. */
+const LOOKUP_WIDTH = 32;
+
+/**
+ * The runs of the registry not in `done`, oldest record first. The run folders are listed by name (one call per
+ * thousand on S3, one directory read on the filesystem), and only the records of runs MLflow lacks are looked up,
+ * never every artifact of every run; a folder without run.json is no run.
+ */
+async function unmirroredRunIds(store: ObjectStore, settings: Settings, done: ReadonlySet<string>): Promise<string[]> {
+  const candidates = (await listRunIds(store, settings)).filter((runId) => !done.has(runId));
+  const records = await mapBounded(candidates, LOOKUP_WIDTH, (runId) => store.stat(runsBucket(settings), runKey(runId, RUN_FILES.record)));
+  return candidates
+    .flatMap((runId, at) => (records[at] ? [{ runId, modified: records[at].lastModified.getTime() }] : []))
+    .sort((a, b) => a.modified - b.modified)
+    .map((run) => run.runId);
+}
+
 export interface MirrorPendingOptions {
   /** Runs to mirror first (e.g. the ones just trained); the rest follow oldest first. */
   readonly runIds?: readonly string[];
@@ -46,11 +64,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   const logger = (deps.logger ?? silentLogger).child({ component: 'tracking' });
   const client = trackingClientFor(settings, deps);
   const done = await completeMirrors(client);
-  const objects = await store.list(runsBucket(settings));
-  const runIds = objects
-    .filter((info) => info.key.split('/').length === 2 && info.key.endsWith(`/${RUN_FILES.record}`))
-    .sort((a, b) => a.lastModified.getTime() - b.lastModified.getTime())
-    .map((info) => info.key.split('/')[0]);
+  const runIds = await unmirroredRunIds(store, settings, done);
   const first = new Set(options.runIds ?? []);
   const pending = [...runIds.filter((id) => first.has(id)), ...runIds.filter((id) => !first.has(id))].filter((id) => !done.has(id));
   const result: MirrorPendingResult = { pending, mirrored: [], failed: [], deferred: [] };
