@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { getJson } from '../storage/json-objects.js';
@@ -74,8 +75,15 @@ export interface PromotionRecord {
   /**
    * The SUCCESS runs of the config_hash a best-score promotion chose from (`auto`, `best`): a later SUCCESS not
    * among them is what makes the promoter promote that data again, whatever the clocks of the trainer and promoter.
+   * Listed up to CANDIDATE_LIST_LIMIT runs; past that `candidate_set` alone says which.
    */
   candidate_runs?: string[];
+  /**
+   * The same runs, as their number and the SHA-256 of their ids (sorted, one a line): what a record of a config_hash
+   * of thousands of runs keeps in place of their list, which every history read, pointer and `model-selected` notice
+   * would otherwise carry. Absent on records of flts before it.
+   */
+  candidate_set?: CandidateSet;
   /** Whether --force overrode problems; `forced_over` lists them. */
   forced?: boolean;
   forced_over?: string[];
@@ -87,6 +95,30 @@ export interface PromotionRecord {
    * promotion unpinned. Absent otherwise; a reference reader sees a promotion.
    */
   pinned?: boolean;
+}
+
+export interface CandidateSet {
+  count: number;
+  sha256: string;
+}
+
+/** Candidate runs listed by id in a promotion record: the reference's LOOKBACK_RUNS, what one of its choices weighs. */
+export const CANDIDATE_LIST_LIMIT = 50;
+
+/** The candidate set of `runIds`, whatever their order. */
+export function candidateSet(runIds: readonly string[]): CandidateSet {
+  return { count: runIds.length, sha256: createHash('sha256').update([...runIds].sort().join('\n')).digest('hex') };
+}
+
+export function isCandidateSet(value: unknown): value is CandidateSet {
+  const set = value as Partial<CandidateSet> | null | undefined;
+  return typeof set === 'object' && set !== null && Number.isInteger(set.count) && typeof set.sha256 === 'string';
+}
+
+/** How a promotion record names the runs it chose from: listed while few, always as a set. */
+export function candidateFields(runIds: readonly string[] | undefined): Pick<PromotionRecord, 'candidate_runs' | 'candidate_set'> {
+  if (!runIds) return {};
+  return { ...(runIds.length <= CANDIDATE_LIST_LIMIT ? { candidate_runs: [...runIds] } : {}), candidate_set: candidateSet(runIds) };
 }
 
 export const ROOT_POINTER = 'current.json';

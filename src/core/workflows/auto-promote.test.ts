@@ -11,7 +11,7 @@ import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { autoPromote, findAutoPromotion, missingModelTypes } from './auto-promote.js';
 import { addLoadableRun } from './loadable-run.fixture.js';
-import { promote, rollback } from './promote.js';
+import { buildPromotionRecord, promote, rollback } from './promote.js';
 
 const HASH = 'a'.repeat(64);
 const metrics = { rmse: 0.1, mae: 0.1, mse: 0.01 };
@@ -44,6 +44,26 @@ describe('core > workflows > auto-promote', () => {
     expect(findAutoPromotion([promotion('2026-01-01T00:06:00.000000Z', 'manual')], HASH, runs)).toBeUndefined();
     expect(findAutoPromotion([promotion('2026-01-01T00:06:00.000000Z', 'auto', 'b'.repeat(64))], HASH, runs)).toBeUndefined();
     expect(findAutoPromotion([promotion('2026-01-01T00:04:59.999999Z', 'auto')], HASH, runs)).toBeUndefined();
+  });
+
+  it('keeps a promotion record of a config_hash of thousands of runs small, and still knows which runs it chose from', () => {
+    // Trained on a host whose clock runs a year ahead: only the candidates can tell the runs were considered.
+    const runs = Array.from({ length: 5000 }, (_, at) => finished(`run-${String(at).padStart(5, '0')}`, 'LSTM', '2027-01-01T00:00:00.000Z'));
+    const record = (candidates: readonly RunRecord[]): PromotionRecord =>
+      buildPromotionRecord(candidates[0], defaultSettings(), { source: 'auto', reason: 'best', action: 'promote', previousRunId: null, candidateRuns: candidates.map((run) => run.run_id).reverse() });
+    const few = record(runs.slice(0, 10));
+    const many = record(runs);
+    // What every history read, pointer and model-selected notice carries: no longer one id per run.
+    expect(JSON.stringify(many).length).toBeLessThan(JSON.stringify(few).length + 200);
+    expect(few.candidate_runs).toHaveLength(10);
+    expect(many.candidate_runs).toBeUndefined();
+    expect(findAutoPromotion([many], HASH, runs)).toBe(many);
+    expect(findAutoPromotion([many], HASH, [...runs, finished('late', 'LSTM', '2027-01-01T00:00:00.000Z')])).toBeUndefined();
+    expect(findAutoPromotion([few], HASH, runs.slice(0, 10))).toBe(few);
+    // Records written before the set was kept list every candidate: they still count.
+    const listed = { ...promotion('2026-01-01T00:00:00.000000Z', 'auto'), candidate_runs: runs.map((run) => run.run_id) };
+    expect(findAutoPromotion([listed], HASH, runs)).toBe(listed);
+    expect(findAutoPromotion([listed], HASH, [...runs, finished('late', 'LSTM', '2027-01-01T00:00:00.000Z')])).toBeUndefined();
   });
 });
 

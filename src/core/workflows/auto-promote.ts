@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.js';
 import { orUnlessUnavailable, toFltsError } from '../errors.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { processedCreatedAt } from '../preprocess/processed-layout.js';
-import { isAutomaticChoice, promotionScope, readPointerAt, scopedPointerKey, type PromotionRecord } from '../registry/pointers.js';
+import { candidateSet, isAutomaticChoice, isCandidateSet, promotionScope, type CandidateSet, readPointerAt, scopedPointerKey, type PromotionRecord } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { findRunRecord, listRunRecords } from '../registry/run-store.js';
@@ -30,14 +30,26 @@ function timeOf(timestamp: string): number {
 
 /**
  * The automatic promotion already made for these runs: one that chose among every SUCCESS run of the hash. Its
- * `candidate_runs` say so without comparing the clocks of the hosts that trained and promoted (a trainer's clock
- * ahead of the promoter's would otherwise have every check promote again); a record without them (older flts)
- * counts when it is newer than the newest SUCCESS run.
+ * candidates say so without comparing the clocks of the hosts that trained and promoted (a trainer's clock ahead of
+ * the promoter's would otherwise have every check promote again): its `candidate_runs` when it lists them, else its
+ * `candidate_set` (the same runs, none added and none gone); a record with neither (older flts) counts when it is
+ * newer than the newest SUCCESS run.
  */
 export function findAutoPromotion(history: readonly PromotionRecord[], configHash: string, successRuns: readonly RunRecord[]): PromotionRecord | undefined {
   const newestRun = Math.max(...successRuns.map((run) => Date.parse(run.timings.finished_at ?? run.timings.started_at)));
-  const covers = (record: PromotionRecord): boolean =>
-    Array.isArray(record.candidate_runs) ? successRuns.every((run) => record.candidate_runs!.includes(run.run_id)) : timeOf(record.timestamp) >= newestRun;
+  const successIds = successRuns.map((run) => run.run_id);
+  let successSet: CandidateSet | undefined;
+  const covers = (record: PromotionRecord): boolean => {
+    if (Array.isArray(record.candidate_runs)) {
+      const listed = new Set(record.candidate_runs);
+      return successIds.every((runId) => listed.has(runId));
+    }
+    if (isCandidateSet(record.candidate_set)) {
+      successSet ??= candidateSet(successIds);
+      return record.candidate_set.count === successSet.count && record.candidate_set.sha256 === successSet.sha256;
+    }
+    return timeOf(record.timestamp) >= newestRun;
+  };
   return history.filter((record) => record.config_hash === configHash && record.source === 'auto' && covers(record)).at(-1);
 }
 

@@ -6,7 +6,7 @@ import { ignoreEvents, type EventSink } from '../events.js';
 import { buildScoreboard, SCORE_WEIGHTS, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { describeChoice, isAutomaticChoice, isPin, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
+import { candidateFields, describeChoice, isAutomaticChoice, isPin, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
 import { appendHistory, catchUpPointers, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, readRunRecord } from '../registry/run-store.js';
@@ -28,7 +28,7 @@ export interface PromotionDecision {
   reason: string;
   /** Promote despite a failed quality gate or missing test windows; recorded. Never over a status other than SUCCESS, a missing artifact or non-finite forecasts. */
   force?: boolean;
-  /** The SUCCESS runs a best-score choice was made from (recorded as `candidate_runs`). */
+  /** The SUCCESS runs a best-score choice was made from (recorded as `candidate_runs` while few, and `candidate_set`). */
   candidateRuns?: string[];
   /**
    * Pin the run (sources `manual` and `best` only) against automatic promotion of the same data and automatic
@@ -117,7 +117,7 @@ export function buildPromotionRecord(run: RunRecord, settings: Settings, fields:
     action: fields.action,
     actor: fields.actor ?? null,
     data_created_at: run.data?.processed_created_at || null,
-    ...(fields.candidateRuns ? { candidate_runs: fields.candidateRuns } : {}),
+    ...candidateFields(fields.candidateRuns),
     forced: (fields.forcedOver?.length ?? 0) > 0,
     forced_over: fields.forcedOver ?? [],
     ...(fields.pinned ? { pinned: true } : {}),
@@ -195,7 +195,7 @@ function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason
     action: 'pin',
     actor: singleLine(decision.actor),
     data_created_at: current.data_created_at ?? null,
-    ...(decision.candidateRuns ? { candidate_runs: decision.candidateRuns } : {}),
+    ...candidateFields(decision.candidateRuns),
     forced: false,
     forced_over: [],
     // A rollback starts no probation: a pin naming it would have replicas start one with the run it rolled back from.
