@@ -150,7 +150,7 @@ export async function listRunIds(store: ObjectStore, settings: Settings): Promis
 }
 
 /** The config_hash the index lists each run under; '' for a run listed under several (a record edited by hand). */
-export async function indexedConfigHashes(store: ObjectStore, settings: Settings): Promise<Map<string, string>> {
+async function indexedConfigHashes(store: ObjectStore, settings: Settings): Promise<Map<string, string>> {
   const bucket = runsBucket(settings);
   const hashFolders = (await store.listFolders(bucket, `${CONFIG_HASH_INDEX}/`)).filter((folder) => isConfigHash(folder.slice(CONFIG_HASH_INDEX.length + 1, -1)));
   const runFolders = await mapBounded(hashFolders, SCAN_WIDTH, (folder) => store.listFolders(bucket, folder));
