@@ -9,7 +9,7 @@ import { recordingStore } from '../storage/recording-store.fixture.js';
 import { fakeRun } from './run-record.fixture.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { RunOwner, RunRecord } from './run-record.js';
-import { containerInstanceId, currentRunOwner, findRunRecord, listRunRecords, markDeadRunsKilled, markRunKilled, ownerProcessGone, ownerSharesProcesses, readRunRecord, runOwnerGone, saveRunRecord, scanRunRecords } from './run-store.js';
+import { containerInstanceId, currentRunOwner, findRunRecord, indexUnlistedRuns, listRunRecords, markDeadRunsKilled, markRunKilled, ownerProcessGone, ownerSharesProcesses, readRunRecord, runOwnerGone, saveRunRecord, scanRunRecords } from './run-store.js';
 import { runOfThisProcess } from './run-liveness.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-runs-'));
@@ -102,6 +102,25 @@ describe('core > registry > run-store', () => {
       expect((await listRunRecords(inner, settings)).filter((r) => r.config_hash === mine)).toEqual(scan.records);
       expect(calls.filter((call) => call.method === 'get').map((call) => call.key).sort()).toEqual(['damaged/run.json', 'm1/run.json', 'm2/run.json', 'm3/run.json', 'old-mine/run.json', 'old-theirs/run.json']);
       expect(calls.filter((call) => call.method === 'list')).toEqual([]);
+    } finally {
+      rmSync(scanRoot, { recursive: true, force: true });
+    }
+  });
+
+  it('lists the runs an older flts wrote under their config_hash once the whole registry is read, so later reads skip them', async () => {
+    const scanRoot = mkdtempSync(path.join(tmpdir(), 'flts-runs-index-'));
+    try {
+      const inner = createFsStore(scanRoot);
+      const [mine, theirs] = ['c'.repeat(64), 'd'.repeat(64)];
+      for (const [id, configHash] of [['o1', mine], ['o2', theirs], ['o3', theirs]]) {
+        await inner.put('runs', `${id}/run.json`, JSON.stringify(fakeRun(id, 'LSTM', { rmse: 1, mae: 1, mse: 1 }, '2025-01-01T00:00:00.000Z', 'SUCCESS', configHash)));
+      }
+      await saveRunRecord(inner, settings, fakeRun('new', 'GRU', { rmse: 1, mae: 1, mse: 1 }, '2025-01-02T00:00:00.000Z', 'SUCCESS', theirs));
+      expect(await indexUnlistedRuns(inner, settings, await listRunRecords(inner, settings))).toEqual(['o1', 'o2', 'o3']);
+      expect(await indexUnlistedRuns(inner, settings, await listRunRecords(inner, settings))).toEqual([]);
+      const { store: counted, calls } = recordingStore(inner);
+      expect((await listRunRecords(counted, settings, { configHash: mine })).map((r) => r.run_id)).toEqual(['o1']);
+      expect(calls.filter((call) => call.method === 'get').map((call) => call.key)).toEqual(['o1/run.json']);
     } finally {
       rmSync(scanRoot, { recursive: true, force: true });
     }

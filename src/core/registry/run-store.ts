@@ -177,6 +177,18 @@ async function runIdsOfConfigHash(store: ObjectStore, settings: Settings, config
   });
 }
 
+/**
+ * Lists under their config_hash the runs of `runs` (usable records of the whole registry) that the index lacks:
+ * runs an older flts wrote, runs copied in. Until then each read of one config_hash reads them too. Returns the
+ * ids listed.
+ */
+export async function indexUnlistedRuns(store: ObjectStore, settings: Settings, runs: readonly RunRecord[]): Promise<string[]> {
+  const hashOf = await indexedConfigHashes(store, settings);
+  const unlisted = runs.filter((run) => !hashOf.has(run.run_id) && isConfigHash(run.config_hash));
+  await mapBounded(unlisted, SCAN_WIDTH, (run) => store.put(runsBucket(settings), configHashIndexKey(run.config_hash, run.run_id), ''));
+  return unlisted.map((run) => run.run_id);
+}
+
 /** Every run record of the registry (or of one config_hash), and the runs whose record could not be used. */
 export async function scanRunRecords(store: ObjectStore, settings: Settings, filter: { configHash?: string } = {}): Promise<RunRegistryScan> {
   const corrupt: RunRegistryScan['corrupt'] = [];
@@ -447,10 +459,11 @@ export async function markRunKilled(store: ObjectStore, settings: Settings, runI
 
 /**
  * RUNNING runs whose process died without recording an end (SIGKILL, out of memory) are recorded as KILLED,
- * so they do not stay RUNNING for ever; runs of live or unknown processes are left alone. Returns those marked.
+ * so they do not stay RUNNING for ever; runs of live or unknown processes are left alone. `runs` are the registry's
+ * records when the caller has just read them. Returns those marked.
  */
-export async function markDeadRunsKilled(store: ObjectStore, settings: Settings, now: Date = new Date()): Promise<RunRecord[]> {
-  const dead = (await listRunRecords(store, settings)).filter((run) => run.status === 'RUNNING' && runOwnerGone(run, settings.instance));
+export async function markDeadRunsKilled(store: ObjectStore, settings: Settings, now: Date = new Date(), runs?: readonly RunRecord[]): Promise<RunRecord[]> {
+  const dead = (runs ?? (await listRunRecords(store, settings))).filter((run) => run.status === 'RUNNING' && runOwnerGone(run, settings.instance));
   const marked: RunRecord[] = [];
   for (const run of dead) {
     const killed = await markRunKilled(store, settings, run.run_id, `The process training this run (pid ${run.owner?.pid} on ${run.owner?.host}) ended without finishing it.`, now);

@@ -9,7 +9,7 @@ import { runExperiment, type RunRecord } from '../registry/run-record.js';
 import type { GuardedTracking } from '../tracking/guard-tracking.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
 import type { MirrorPendingResult } from '../registry/mirror-pending-runs.js';
-import { markDeadRunsKilled } from '../registry/run-store.js';
+import { indexUnlistedRuns, listRunRecords, markDeadRunsKilled } from '../registry/run-store.js';
 import { trainRun, type TrainRunDeps } from '../train/train-run.js';
 import type { MonotonicClock } from '../registry/run-liveness.js';
 import { syncRunsToTracking } from './sync-runs-to-tracking.js';
@@ -104,7 +104,10 @@ export function modelsAtOnce(settings: Settings, types: number): number {
 export async function trainModels(request: TrainModelsRequest, settings: Settings, deps: TrainModelsDeps): Promise<TrainModelsResult> {
   const readSettings = dataSettings(request, settings);
   const data = await loadProcessedData(deps.store, readSettings, { configHash: request.configHash });
-  for (const run of await markDeadRunsKilled(deps.store, settings)) reportDeadRunKilled(run, deps);
+  // The one read of the whole registry a training makes: runs an older flts wrote get their index entry on the way.
+  const registry = await listRunRecords(deps.store, settings);
+  await indexUnlistedRuns(deps.store, settings, registry);
+  for (const run of await markDeadRunsKilled(deps.store, settings, new Date(), registry)) reportDeadRunKilled(run, deps);
   const types = [...new Set(request.models)];
   const lanes = modelsAtOnce(settings, types.length);
   // Side by side, a network's ONNX Runtime session runs on a worker thread: on this one it would hold the others up.
