@@ -7,11 +7,13 @@
 // with its artifacts copied byte for byte and its record written through the registry (saveRunRecord).
 // Each operation runs as users run it (the built CLI, `node bin/run.js`), `--reps` times for every build given,
 // the builds alternating on the same home so both see the same load; the table shows the median wall time.
-// `--base <dir>` is a second checkout with its own `npm run build` (e.g. main's), shown as "before".
+// `--base <dir>` is a second checkout with its own `npm run build` (e.g. main's), shown as "before". Each build keeps
+// the promotion history its own code writes (the automatic promotions' candidate runs), in a bucket of its own.
+// `eval` and `eval-hash` fail when the builds' `--json` outputs differ.
 // Usage: npm run build && node bench/registry-scale.mjs [--sizes 100,1000,5000] [--reps 3] [--base /tmp/main-copy]
 //          [--ops eval,promote-run,...] [--keep] [--json]
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -23,13 +25,17 @@ const { values: flags } = parseArgs({
     sizes: { type: 'string', default: '100,1000,5000' },
     reps: { type: 'string', default: '3' },
     base: { type: 'string' },
-    ops: { type: 'string', default: 'eval,promote-run,promote-best,promote-manual,promote-manual-hash,serve-start,eval-live,prune' },
+    ops: { type: 'string', default: 'eval,eval-hash,eval-library,promote-run,promote-best,promote-in-service,auto-promote-decision,promote-manual,promote-manual-hash,serve-start,eval-live,mirror-pending,prune' },
     keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
 const here = import.meta.dirname;
-const builds = [...(flags.base ? [{ label: 'before', root: path.resolve(flags.base) }] : []), { label: flags.base ? 'after' : 'this', root: path.resolve(here, '..') }];
+const builds = [
+  ...(flags.base ? [{ label: 'before', root: path.resolve(flags.base), promotionBucket: 'model-promotion-before' }] : []),
+  { label: flags.base ? 'after' : 'this', root: path.resolve(here, '..'), promotionBucket: 'model-promotion' },
+];
+for (const build of builds) build.buildPromotionRecord = (await import(`${build.root}/dist/core/workflows/promote.js`)).buildPromotionRecord;
 const reps = Number(flags.reps);
 const ops = flags.ops.split(',');
 const dist = path.resolve(here, '../dist/core');
@@ -37,7 +43,6 @@ const { resolveSettings, createObjectStore, runPreprocess, putJson } = await imp
 const { trainModels } = await import(`${dist}/workflows/train.js`);
 const { saveRunRecord } = await import(`${dist}/registry/run-store.js`);
 const { historyKey, syncPointers } = await import(`${dist}/registry/promotion-history.js`);
-const { buildPromotionRecord } = await import(`${dist}/workflows/promote.js`);
 const { toLogLine } = await import(`${dist}/serve/prediction-log.js`);
 const { mapBounded } = await import(`${dist}/bounded-map.js`);
 
@@ -113,13 +118,23 @@ async function buildHome(dir, size, base) {
     await saveRunRecord(store, settings, record);
   });
   // A promotion every few runs, of the latest version's runs at the end, so the history's newest names a real run.
+  // An automatic one chose among every SUCCESS run of its config_hash so far (its candidate runs), and each build
+  // records them as its code does.
   const promoted = records.filter((_, i) => i % 5 === 4 && records[i].status === 'SUCCESS');
-  await mapBounded(promoted.map((run, at) => ({ run, at })), 16, async ({ run, at }) => {
-    const ts = new Date(Date.parse(run.timings.started_at) + 3_600_000);
-    const record = buildPromotionRecord(run, settings, { source: at % 3 === 0 ? 'manual' : 'auto', actor: 'bench', reason: 'bench', action: 'promote', previousRunId: promoted[at - 1]?.run_id ?? null, now: () => ts });
-    await putJson(store, settings.store.buckets.promotion, historyKey(record), record);
-  });
-  await syncPointers(store, settings);
+  const candidatesOf = (run) => records.filter((r) => r.config_hash === run.config_hash && r.status === 'SUCCESS' && r.timings.started_at <= run.timings.started_at).map((r) => r.run_id);
+  for (const build of builds) {
+    const buildSettings = resolveSettings({ flags: { home, 'store.buckets.promotion': build.promotionBucket } }).settings;
+    await mapBounded(promoted.map((run, at) => ({ run, at })), 16, async ({ run, at }) => {
+      const ts = new Date(Date.parse(run.timings.started_at) + 3_600_000);
+      const source = at % 3 === 0 ? 'manual' : 'auto';
+      const fields = { source, actor: 'bench', reason: 'bench', action: 'promote', previousRunId: promoted[at - 1]?.run_id ?? null, now: () => ts, ...(source === 'auto' ? { candidateRuns: candidatesOf(run) } : {}) };
+      const record = build.buildPromotionRecord(run, buildSettings, fields);
+      await putJson(store, build.promotionBucket, historyKey(record), record);
+    });
+    await syncPointers(store, buildSettings);
+  }
+  // What MLflow has: a complete mirror of every run but the 10 trained last (`mirror-pending`).
+  writeFileSync(path.join(home, 'mirrored.json'), JSON.stringify(records.slice(0, -10).map((r) => r.run_id)));
   // Three replicas' live reports over the most recent runs.
   const recent = records.slice(-20);
   for (let r = 0; r < 3; r++) {
@@ -143,8 +158,8 @@ async function buildHome(dir, size, base) {
   return { home, settings, records, logs };
 }
 
-function env(home) {
-  return { ...process.env, FLTS_HOME: home, FLTS_STORE: 'fs', FLTS_BUS: 'none', FLTS_LOG_LEVEL: 'warn', FLTS_OPERATOR: 'bench' };
+function env(home, build) {
+  return { ...process.env, FLTS_HOME: home, FLTS_STORE: 'fs', FLTS_BUS: 'none', FLTS_LOG_LEVEL: 'warn', FLTS_OPERATOR: 'bench', PROMOTION_BUCKET: build.promotionBucket };
 }
 
 async function timed(action) {
@@ -153,14 +168,26 @@ async function timed(action) {
   return performance.now() - started;
 }
 
-async function cli(build, home, args) {
-  return timed(() => run(process.execPath, [path.join(build.root, 'bin/run.js'), ...args], { env: env(home), maxBuffer: 256 * 1024 * 1024 }));
+/** The last `--json` output of each build, by operation and home size: what `eval` compares. */
+const outputs = new Map();
+
+async function cli(build, home, args, op) {
+  let stdout = '';
+  const ms = await timed(async () => {
+    stdout = (await run(process.execPath, [path.join(build.root, 'bin/run.js'), ...args], { env: env(home, build), maxBuffer: 256 * 1024 * 1024 })).stdout;
+  });
+  if (op) {
+    const other = [...(outputs.get(op) ?? new Map())].find(([label]) => label !== build.label);
+    if (other && other[1] !== stdout) throw new Error(`${op}: the --json output of ${build.label} differs from ${other[0]}'s`);
+    outputs.set(op, new Map([...(outputs.get(op) ?? new Map()), [build.label, stdout]]));
+  }
+  return ms;
 }
 
 /** From spawn to the "Serving run" line: settings, the pointer, the run's record and artifacts, the model loaded. */
 async function serveStart(build, home) {
   const started = performance.now();
-  const child = spawn(process.execPath, [path.join(build.root, 'bin/run.js'), 'serve', '--port', '0'], { env: env(home), stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [path.join(build.root, 'bin/run.js'), 'serve', '--port', '0'], { env: env(home, build), stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     await new Promise((resolve, reject) => {
       let out = '';
@@ -179,15 +206,17 @@ async function serveStart(build, home) {
 
 /**
  * A library call of `build` in a process of its own, timed inside it (no CLI start-up): `body` is an expression
- * over `core` (its dist/core), `store` and `settings` of the home.
+ * over `core` (its dist/core), `dist` (that folder's path, for modules the index does not export), `store` and
+ * `settings` of the home.
  */
 async function library(build, home, body) {
-  const script = `const core = await import(${JSON.stringify(`${build.root}/dist/core/index.js`)});
+  const script = `const dist = ${JSON.stringify(`${build.root}/dist/core`)};
+const core = await import(${JSON.stringify(`${build.root}/dist/core/index.js`)});
 const runbooks = await import(${JSON.stringify(`${build.root}/dist/core/runbooks/index.js`)});
-const settings = core.resolveSettings({ flags: { home: ${JSON.stringify(home)} } }).settings;
+const settings = core.resolveSettings({ flags: { home: ${JSON.stringify(home)}, 'store.buckets.promotion': ${JSON.stringify(build.promotionBucket)} } }).settings;
 const store = core.createFsStore(${JSON.stringify(path.join(home, 'store'))});
 const t = performance.now(); const result = await (${body}); console.log(performance.now() - t);`;
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env: env(home), maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env: env(home, build), maxBuffer: 64 * 1024 * 1024 });
   return Number(stdout.trim().split('\n').at(-1));
 }
 
@@ -198,6 +227,24 @@ async function prune(build, fixture) {
   return library(build, fixture.home, `core.sweepPredictionLogs({ store, bucket: settings.store.buckets.inferenceLogs, retentionDays: 7 }).then((r) => { if (!r.complete || r.objects === 0) throw new Error('sweep incomplete'); })`);
 }
 
+/**
+ * The catch-up after a training (`syncRunsToTracking`): MLflow (a stand-in answering in process) has a complete
+ * mirror of every run but the 10 newest, and those are found, read and found complete meanwhile; what differs is
+ * how the registry is searched for them.
+ */
+async function mirrorPending(build, home) {
+  return library(build, home, `(async () => {
+    const { readFileSync } = await import('node:fs');
+    const mirrored = JSON.parse(readFileSync(${JSON.stringify(path.join(home, 'mirrored.json'))}, 'utf8'));
+    const mirror = (id) => ({ info: { run_id: 'm-' + id, experiment_id: '1', status: 'FINISHED', artifact_uri: 'mlflow-artifacts:/1' }, data: { params: [], tags: [{ key: 'flts.run_id', value: id }, { key: 'flts.mirror_complete', value: 'true' }] } });
+    const calls = { searchExperiments: async () => [{ experiment_id: '1', name: 'Default' }], searchRuns: async ({ filter }) => { const one = /flts\\.run_id\` = '([^']+)'/.exec(filter ?? '')?.[1]; return one ? [mirror(one)] : mirrored.map(mirror); } };
+    const client = new Proxy(calls, { get: (target, name) => target[name] ?? (async () => ({})) });
+    const { mirrorPendingRuns } = await import(dist + '/registry/mirror-pending-runs.js');
+    const result = await mirrorPendingRuns(store, settings, {}, { client });
+    if (result.pending.length !== 10 || result.failed.length > 0) throw new Error('mirror-pending: ' + JSON.stringify({ pending: result.pending.length, failed: result.failed }));
+  })()`);
+}
+
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-registry-scale-'));
@@ -206,14 +253,30 @@ try {
   const base = await trainTemplates(dir);
   for (const size of flags.sizes.split(',').map(Number)) {
     const fixture = await buildHome(dir, size, base);
+    // What each build's promotion history weighs: every promotion reads it, the newest record is the pointer.
+    const historyBytes = (build) => {
+      const files = readdirSync(path.join(fixture.home, 'store', build.promotionBucket), { recursive: true }).filter((f) => /promotion-[^/]+\.json$/.test(f));
+      const sizes = files.map((f) => statSync(path.join(fixture.home, 'store', build.promotionBucket, f)).size);
+      return { records: sizes.length, bytes: sizes.reduce((a, b) => a + b, 0), largest: Math.max(...sizes) };
+    };
+    console.error(JSON.stringify({ size, history: Object.fromEntries(builds.map((b) => [b.label, historyBytes(b)])) }));
     const latest = fixture.records.filter((r) => r.config_hash === base.hashes.at(-1) && r.status === 'SUCCESS');
     let promoteAt = 0;
     const actions = {
-      eval: (build) => cli(build, fixture.home, ['eval', '--json']),
+      eval: (build) => cli(build, fixture.home, ['eval', '--json'], `eval ${size}`),
+      // Another processed version than the latest: its runs are a sixth of the home's.
+      'eval-hash': (build) => cli(build, fixture.home, ['eval', '--config-hash', base.hashes[0], '--json'], `eval-hash ${size}`),
       'promote-run': (build) => cli(build, fixture.home, ['promote', '--run', latest[promoteAt++ % latest.length].run_id, '--json']),
       // Each time another processed version, so every call chooses and promotes (the winner is not in service yet).
       'promote-best': (build) => cli(build, fixture.home, ['promote', '--best', '--config-hash', base.hashes[promoteAt++ % VERSIONS], '--json']),
       // What the promote-manual screen lists (it has no --json listing): the 50 most recent runs, and one version's.
+      // What `eval` does past the CLI's start: the scoreboard of the latest processed version, in process.
+      'eval-library': (build) => library(build, fixture.home, `import(dist + '/eval/evaluate-runs.js').then((m) => m.evaluateRuns({}, settings, { store }))`),
+      // The run in service again: the history is read (what is in service), nothing is checked or written.
+      'promote-in-service': (build) => cli(build, fixture.home, ['promote', '--run', JSON.parse(readFileSync(path.join(fixture.home, 'store', build.promotionBucket, 'global/current.json'), 'utf8')).run_id, '--json']),
+      // What the daemon's promoter decides on a SUCCESS message: the runs of the config_hash, the pointer, the history.
+      'auto-promote-decision': (build) => library(build, fixture.home, `import(dist + '/workflows/auto-promote.js').then((m) => m.decideAutoPromotion(store, settings, ${JSON.stringify(base.hashes.at(-1))}))`),
+      'mirror-pending': (build) => mirrorPending(build, fixture.home),
       'promote-manual': (build) => library(build, fixture.home, 'runbooks.listPromotionCandidates({}, settings, { store })'),
       'promote-manual-hash': (build) => library(build, fixture.home, `runbooks.listPromotionCandidates({ configHash: ${JSON.stringify(base.hashes.at(-1))} }, settings, { store })`),
       'serve-start': (build) => serveStart(build, fixture.home),
