@@ -66,7 +66,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   const done = await completeMirrors(client);
   const runIds = await unmirroredRunIds(store, settings, done);
   const first = new Set(options.runIds ?? []);
-  const pending = [...runIds.filter((id) => first.has(id)), ...runIds.filter((id) => !first.has(id))].filter((id) => !done.has(id));
+  const pending = [...runIds.filter((id) => first.has(id)), ...runIds.filter((id) => !first.has(id))];
   const result: MirrorPendingResult = { pending, mirrored: [], failed: [], deferred: [] };
   // A slow server answering each call just within its time limit is never reported down, and a backlog of
   // runs at a dozen calls or more each would hold the caller for minutes: past its budget the backlog waits for
