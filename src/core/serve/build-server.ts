@@ -9,7 +9,7 @@ import { capConnections, checkingIntervalOf, connectionOptions, DEFAULT_CONNECTI
 import { createMeteredAdmission, DEFAULT_MAX_QUEUED_ROWS, type ForecastAdmission } from './forecast-admission.js';
 import { answerConnect, answerUnmetExpectation, installErrorHandlers, installHostCheck, installJsonParser, replyWithError } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
-import { optionalBodyTransforms } from './openapi-bodies.js';
+import { publishedDocumentOptions } from './openapi-bodies.js';
 import type { PredictionLog } from './prediction-log.js';
 import type { LogRetention } from './prediction-log-retention.js';
 import { createPredictionRecorder, type PredictionRecorder } from './prediction-recorder.js';
@@ -127,12 +127,10 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   installAccessControl(app, deps.access ?? {}, ROUTE_ACCESS);
   installErrorHandlers(app, bodyLimit, logger);
   app.addSchema(errorResponseSchema);
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'flts inference API', version: '1', description: 'Forecasts from the promoted (or pinned) flts run. Errors: docs/errors.md.' },
-    },
-    ...optionalBodyTransforms(),
-  });
+  await app.register(
+    swagger,
+    publishedDocumentOptions({ title: 'flts inference API', version: '1', description: 'Forecasts from the promoted (or pinned) flts run. Errors: docs/errors.md.' }, ROUTE_ACCESS, deps.access),
+  );
   // A body-less POST is an empty request, like `{}`; a JSON `null` body is not a request object and is refused.
   app.addHook('preValidation', async (request) => {
     if (request.method === 'POST' && request.body === undefined) request.body = {};

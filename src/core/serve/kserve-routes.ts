@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { decodeHttpInferRequest, encodeHttpInferResponse, INFERENCE_HEADER, splitRawBody, type HttpInferBody } from './oip-http-binding.js';
 import { inferBodyBoundsProblem } from './oip-json-bounds.js';
 import { modelMetadata, OIP_SERVER_METADATA, runOipInference, servedModelNamed } from './oip-inference.js';
-import { inferSchema, modelMetadataSchema, modelParams } from './schemas/kserve.js';
+import { inferSchema, liveSchema, modelMetadataSchema, modelReadySchema, serverMetadataSchema, serverReadySchema } from './schemas/kserve.js';
 import type { ServeContext } from './serve-context.js';
 import { closedBeforeAnswer } from './forecast-admission.js';
 
@@ -13,11 +13,11 @@ export function registerKserveRoutes(context: ServeContext): void {
   const { holder, routes } = context;
   const modelName = (request: FastifyRequest): string => (request.params as { name: string }).name;
 
-  routes.route({ method: 'GET', url: '/v2/health/live', schema: { summary: 'Open Inference Protocol liveness' }, handler: async () => ({ live: true }) });
+  routes.route({ method: 'GET', url: '/v2/health/live', schema: liveSchema, handler: async () => ({ live: true }) });
   routes.route({
     method: 'GET',
     url: '/v2/health/ready',
-    schema: { summary: 'Open Inference Protocol readiness (503 until a model is warm)' },
+    schema: serverReadySchema,
     handler: async (_request, reply) => {
       const ready = holder.status().ready;
       if (!ready) void reply.status(503);
@@ -27,7 +27,7 @@ export function registerKserveRoutes(context: ServeContext): void {
   routes.route({
     method: 'GET',
     url: '/v2',
-    schema: { summary: 'Open Inference Protocol server metadata' },
+    schema: serverMetadataSchema,
     handler: async () => OIP_SERVER_METADATA,
   });
 
@@ -36,7 +36,7 @@ export function registerKserveRoutes(context: ServeContext): void {
   routes.route({
     method: 'GET',
     url: '/v2/models/:name/ready',
-    schema: { summary: 'Open Inference Protocol model readiness', params: modelParams },
+    schema: modelReadySchema,
     handler: async (request, reply) => {
       const name = modelName(request);
       const ready = servedModelNamed(context, name) !== undefined;

@@ -1,6 +1,32 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServeContext } from './serve-context.js';
 
+/** The exposition format is text: published with its content type, not left for clients to guess. */
+const prometheusSchema = {
+  summary: 'Prometheus metrics (text exposition format)',
+  response: { 200: { description: 'Prometheus text exposition format 0.0.4.', content: { 'text/plain': { schema: { type: 'string' } } } } },
+} as const;
+
+/** Counters of the request recorder (serve-stats.ts) beside the model's state; the recorder's keys pass as they are. */
+const statsSchema = {
+  summary: "The reference API's JSON counters",
+  response: {
+    200: {
+      type: 'object',
+      additionalProperties: true,
+      properties: {
+        model_loaded: { type: 'boolean' },
+        current_model_hash: { type: ['string', 'null'] },
+        current_run_id: { type: ['string', 'null'] },
+        current_model_type: { type: ['string', 'null'] },
+        startup_latency_ms: { type: ['integer', 'null'] },
+        degraded: { type: 'boolean' },
+        status: { type: 'string' },
+      },
+    },
+  },
+} as const;
+
 /** /metrics and /prometheus (Prometheus text), /stats (the reference's JSON counters), /openapi.json. */
 export function registerMetricsRoutes(app: FastifyInstance, context: ServeContext): void {
   const { metrics, holder } = context;
@@ -9,13 +35,13 @@ export function registerMetricsRoutes(app: FastifyInstance, context: ServeContex
     return metrics.registry.metrics();
   };
   for (const url of ['/metrics', '/prometheus']) {
-    context.routes.route({ method: 'GET', url, schema: { summary: 'Prometheus metrics (text exposition format)' }, handler: prometheus });
+    context.routes.route({ method: 'GET', url, schema: prometheusSchema, handler: prometheus });
   }
 
   context.routes.route({
     method: 'GET',
     url: '/stats',
-    schema: { summary: "The reference API's JSON counters" },
+    schema: statsSchema,
     handler: async () => {
       const status = holder.status();
       return {

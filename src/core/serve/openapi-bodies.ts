@@ -1,20 +1,53 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
+import type { AccessTokens, RouteAccess } from './access-control.js';
 
 /** Carries a route's `config.optionalBody` from its schema to its operation, where `transformObject` reads it. */
 const OPTIONAL_BODY_MARK = 'x-flts-optional-body';
 
+/** The security schemes of the published document, by the access class whose token each stands for. */
+const SECURITY_SCHEMES = {
+  predict: { name: 'apiToken', description: 'The API token (FLTS_SERVE_API_TOKEN) as `Authorization: Bearer <token>`.' },
+  admin: { name: 'adminToken', description: 'The admin token (FLTS_SERVE_ADMIN_TOKEN) as `Authorization: Bearer <token>`.' },
+} as const;
+
+type DocumentInfo = NonNullable<NonNullable<FastifyDynamicSwaggerOptions['openapi']>['info']>;
 type Operation = { requestBody?: { required?: boolean }; [OPTIONAL_BODY_MARK]?: boolean };
 
 /**
- * The swagger options that publish the body of a route with `config.optionalBody` as not required. @fastify/swagger
- * makes every body with a schema required (fastify's own validation refuses a missing one), but flts validates a
- * body-less POST as `{}` (build-server.ts), so a route whose schema and handler take `{}` takes no body at all.
- * Whether a route does is its own to say: POST /actuals' schema takes `{}`, and its handler refuses it.
+ * The swagger options of /openapi.json (`info` its title, version and description), made to say what the server does:
+ * - the body of a route with `config.optionalBody` is not required. @fastify/swagger makes every body with a schema
+ *   required (fastify's own validation refuses a missing one), but flts validates a body-less POST as `{}`
+ *   (build-server.ts), so a route whose schema and handler take `{}` takes no body at all. Whether a route does is its
+ *   own to say: POST /actuals' schema takes `{}`, and its handler refuses it.
+ * - a route of `routeAccess` whose token is set needs it (a bearer security scheme): clients and tools see which
+ *   token goes where, and which routes a token-less client may call. A route whose token is not set is published
+ *   open (a prediction route is, an admin route answers loopback clients only, its 403 declared by its schema).
  */
-export function optionalBodyTransforms(): Pick<FastifyDynamicSwaggerOptions, 'transform' | 'transformObject'> {
+export function publishedDocumentOptions(info: DocumentInfo, routeAccess: Readonly<Record<string, RouteAccess>>, tokens: AccessTokens = {}): FastifyDynamicSwaggerOptions {
+  const schemes = { predict: tokens.apiToken ? SECURITY_SCHEMES.predict : undefined, admin: tokens.adminToken ? SECURITY_SCHEMES.admin : undefined };
+  const schemeOf = (url: string): string | undefined => {
+    const access = routeAccess[url];
+    return access === 'predict' || access === 'admin' ? schemes[access]?.name : undefined;
+  };
+  const securitySchemes = Object.fromEntries(
+    Object.values(schemes).flatMap((scheme) => (scheme ? [[scheme.name, { type: 'http', scheme: 'bearer', description: scheme.description } as const]] : [])),
+  );
   return {
-    // @fastify/swagger copies a schema's x- keys onto its operation.
-    transform: ({ schema, url, route }) => ({ url, schema: route.config?.optionalBody && schema?.body ? { ...schema, [OPTIONAL_BODY_MARK]: true } : schema }),
+    // @fastify/swagger reads an operation's security schemes from the document's components as it publishes it.
+    openapi: { info, ...(Object.keys(securitySchemes).length > 0 ? { components: { securitySchemes } } : {}) },
+    // @fastify/swagger copies a schema's x- keys and its `security` onto its operation.
+    transform: ({ schema, url, route }) => {
+      if (!schema) return { url, schema };
+      const scheme = schemeOf(route.url);
+      return {
+        url,
+        schema: {
+          ...schema,
+          ...(route.config?.optionalBody && schema.body ? { [OPTIONAL_BODY_MARK]: true } : {}),
+          ...(scheme ? { security: [{ [scheme]: [] }] } : {}),
+        },
+      };
+    },
     transformObject: (document) => {
       if (!('openapiObject' in document)) return document.swaggerObject;
       const { openapiObject } = document;

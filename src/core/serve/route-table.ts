@@ -1,11 +1,9 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { FltsError } from '../errors.js';
 
-const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
-
 /**
  * Records the routes it registers so that, once all are known, every other method on a known path answers
- * 405 with an Allow header (fastify alone answers 404 there).
+ * 405 with an Allow header (fastify alone answers 404 there): every method fastify routes, TRACE and QUERY included.
  */
 export interface RouteTable {
   route(options: RouteOptions): void;
@@ -25,7 +23,7 @@ export function createRouteTable(app: FastifyInstance): RouteTable {
     },
     addMethodNotAllowedRoutes() {
       for (const [url, known] of methodsByUrl) {
-        const others = HTTP_METHODS.filter((method) => !known.has(method));
+        const others = app.supportedMethods.filter((method) => !known.has(method));
         if (others.length === 0) continue;
         const allow = [...known].join(', ');
         app.route({
@@ -33,9 +31,11 @@ export function createRouteTable(app: FastifyInstance): RouteTable {
           url,
           schema: { hide: true },
           config: { bodyUnread: true },
-          handler: async (request) => {
+          // Refused before fastify looks at the body: a QUERY without a Content-Type got fastify's 400 for that first.
+          onRequest: async (request) => {
             throw new FltsError('FLTS_REQUEST_METHOD_NOT_ALLOWED', `Method ${request.method} is not allowed on ${url}; allowed: ${allow}.`, { details: { allow } });
           },
+          handler: async () => {},
         });
       }
     },

@@ -30,6 +30,6 @@ export const actualsSchema = {
       },
       required: ['status', 'rows', 'matched', 'runs'],
     },
-    ...errorResponses(400, 409, 413),
+    ...errorResponses(400, 401, 409, 413),
   },
 } as const;

@@ -51,6 +51,35 @@ export const requestId = { type: 'string', maxLength: MAX_REQUEST_ID } as const;
 
 export const modelParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
 
+export const liveSchema = {
+  summary: 'Open Inference Protocol liveness',
+  response: { 200: { type: 'object', properties: { live: { type: 'boolean' } }, required: ['live'] } },
+} as const;
+
+const readiness = { type: 'object', properties: { ready: { type: 'boolean' } }, required: ['ready'] } as const;
+
+/** Not ready is 503 (what KServe's server answers), which the protocol's clients read as false like any status but 200. */
+export const serverReadySchema = {
+  summary: 'Open Inference Protocol readiness (503 until a model is warm)',
+  response: { 200: readiness, 503: readiness },
+} as const;
+
+export const serverMetadataSchema = {
+  summary: 'Open Inference Protocol server metadata',
+  response: {
+    200: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' }, extensions: { type: 'array', items: { type: 'string' } } }, required: ['name', 'version', 'extensions'] },
+  },
+} as const;
+
+const modelReadiness = { type: 'object', properties: { name: { type: 'string' }, ready: { type: 'boolean' } }, required: ['name', 'ready'] } as const;
+
+/** A model this server does not serve is a 404, as its metadata and inference routes answer. */
+export const modelReadySchema = {
+  summary: 'Open Inference Protocol model readiness (503 until the model is warm)',
+  params: modelParams,
+  response: { 200: modelReadiness, 503: modelReadiness, ...errorResponses(404) },
+} as const;
+
 export const inferSchema = {
   summary: 'Open Inference Protocol inference: one input tensor per raw feature plus a timestamp tensor',
   params: modelParams,
@@ -79,7 +108,7 @@ export const inferSchema = {
         outputs: { type: 'array', items: { type: 'object', additionalProperties: true } },
       },
     },
-    ...errorResponses(400, 404, 413, 503),
+    ...errorResponses(400, 401, 404, 413, 503),
   },
 } as const;
 

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import type { InjectOptions } from 'fastify';
+import type { LogRetention } from '../../src/core/serve/prediction-log-retention.js';
+import { documentProblems, type OpenApiDocument } from './openapi-conformance.js';
+import { requestData, useTestServer, type RunningServer } from './serve-fixtures.js';
+
+const json = { 'content-type': 'application/json' };
+const retention: LogRetention = { lastSweep: undefined, sweepNow: async () => ({ days: [], objects: 0, complete: true }), stop: async () => {} };
+const TOKENS = { adminToken: 'admin-secret', apiToken: 'api-secret' };
+
+async function publishedDocument(server: RunningServer): Promise<OpenApiDocument> {
+  return (await server.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+}
+
+/** Sends `request` and returns its status beside what it breaks of the document (`path` as the document writes it). */
+async function answerAgainstDocument(server: RunningServer, path: string, request: InjectOptions & { method: string; url: string }): Promise<{ status: number; problems: string[] }> {
+  const response = await server.app.inject({ remoteAddress: '127.0.0.1', ...request });
+  return { status: response.statusCode, problems: documentProblems(await publishedDocument(server), request.method, path, response) };
+}
+
+describe('serve > /openapi.json: every answer is one the published document declares', () => {
+  const ready = useTestServer({ server: { retention } });
+  const guarded = useTestServer({ server: { access: TOKENS, retention } });
+  const unready = useTestServer({ load: false });
+
+  it("declares the Open Inference Protocol readiness answers: a model not served (404) and one not warm yet (503)", async () => {
+    expect(await answerAgainstDocument(ready, '/v2/models/{name}/ready', { method: 'GET', url: '/v2/models/flts/ready' })).toEqual({ status: 200, problems: [] });
+    expect(await answerAgainstDocument(ready, '/v2/models/{name}/ready', { method: 'GET', url: '/v2/models/other/ready' })).toEqual({ status: 404, problems: [] });
+    expect(await answerAgainstDocument(unready, '/v2/models/{name}/ready', { method: 'GET', url: '/v2/models/flts/ready' })).toEqual({ status: 503, problems: [] });
+    expect(await answerAgainstDocument(unready, '/v2/health/ready', { method: 'GET', url: '/v2/health/ready' })).toEqual({ status: 503, problems: [] });
+    expect(await answerAgainstDocument(ready, '/v2/health/ready', { method: 'GET', url: '/v2/health/ready' })).toEqual({ status: 200, problems: [] });
+  });
+
+  it('declares the content type and body of the metrics, counters and protocol metadata routes', async () => {
+    for (const url of ['/metrics', '/prometheus', '/stats', '/v2', '/v2/health/live']) {
+      expect({ url, ...(await answerAgainstDocument(ready, url, { method: 'GET', url })) }).toEqual({ url, status: 200, problems: [] });
+    }
+    const document = await publishedDocument(ready);
+    const undeclared = Object.entries(document.paths).flatMap(([path, item]) =>
+      Object.entries(item).flatMap(([method, operation]) =>
+        Object.entries(operation.responses ?? {}).flatMap(([status, response]) => (response.content && Object.keys(response.content).length > 0 ? [] : [`${method.toUpperCase()} ${path} ${status}`])),
+      ),
+    );
+    expect(undeclared).toEqual([]);
+    // The routes' own answers are unchanged by their schemas: fastify serializes by them, which drops undeclared keys.
+    expect(Object.keys((await ready.app.inject({ method: 'GET', url: '/stats' })).json())).toEqual(expect.arrayContaining(['completed', 'avg_exec_ms', 'event_loop_lag_max_ms', 'model_loaded', 'status']));
+    expect((await ready.app.inject({ method: 'GET', url: '/v2' })).json()).toEqual({ name: 'flts', version: '1', extensions: ['binary_tensor_data'] });
+  });
+
+  it('declares the 401 of every route that takes a token, asked without it or with a wrong one', async () => {
+    const cases: Array<[string, InjectOptions & { method: string; url: string }]> = [
+      ['/actuals', { method: 'POST', url: '/actuals', headers: json, payload: { data: requestData(3) } }],
+      ['/v2/models/{name}/infer', { method: 'POST', url: '/v2/models/flts/infer', headers: json, payload: { inputs: [] } }],
+      ['/predict', { method: 'POST', url: '/predict', headers: json, payload: {} }],
+      ['/reload_latest', { method: 'POST', url: '/reload_latest' }],
+      ['/prune_logs', { method: 'POST', url: '/prune_logs' }],
+    ];
+    for (const [path, request] of cases) {
+      for (const authorization of [undefined, 'Bearer wrong']) {
+        const answer = await answerAgainstDocument(guarded, path, { ...request, headers: { ...request.headers, ...(authorization ? { authorization } : {}) } });
+        expect({ path, authorization, ...answer }).toEqual({ path, authorization, status: 401, problems: [] });
+      }
+    }
+  });
+
+  it('publishes which token each route needs as bearer security schemes, and none while no token is set', async () => {
+    const document = await publishedDocument(guarded);
+    expect(Object.keys(document.components?.securitySchemes ?? {}).sort()).toEqual(['adminToken', 'apiToken']);
+    expect(Object.values(document.components?.securitySchemes ?? {}).every((scheme) => scheme.type === 'http' && scheme.scheme === 'bearer')).toBe(true);
+    const security = Object.fromEntries(Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).flatMap(([method, operation]) => (operation.security ? [[`${method.toUpperCase()} ${path}`, operation.security]] : []))));
+    expect(security).toEqual({
+      'POST /predict': [{ apiToken: [] }],
+      'POST /actuals': [{ apiToken: [] }],
+      'POST /v2/models/{name}/infer': [{ apiToken: [] }],
+      'POST /reload_latest': [{ adminToken: [] }],
+      'POST /prune_logs': [{ adminToken: [] }],
+    });
+    for (const [route, operation] of Object.entries(security)) {
+      const [method, path] = route.split(' ');
+      expect({ route, declared: Object.keys(document.paths[path][method.toLowerCase()].responses ?? {}) }).toEqual({ route, declared: expect.arrayContaining(['401']) });
+    }
+    const open = await publishedDocument(ready);
+    expect(open.components?.securitySchemes).toBeUndefined();
+    expect(JSON.stringify(open.paths)).not.toContain('"security"');
+    // The document names the tokens' settings, never their values.
+    expect(JSON.stringify(document)).not.toMatch(/admin-secret|api-secret/);
+  });
+
+  it('answers 405 with Allow to every method fastify routes on a known path, TRACE and QUERY (without a Content-Type) included', async () => {
+    for (const method of ['TRACE', 'QUERY'] as const) {
+      for (const url of ['/healthz', '/predict', '/v2/models/flts']) {
+        const answer = await ready.app.inject({ method: method as InjectOptions['method'] & string, url });
+        expect({ method, url, status: answer.statusCode, code: answer.json().code }).toEqual({ method, url, status: 405, code: 'FLTS_REQUEST_METHOD_NOT_ALLOWED' });
+        expect(answer.headers.allow).toBeTruthy();
+      }
+    }
+  });
+});
