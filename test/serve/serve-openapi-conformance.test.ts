@@ -31,6 +31,19 @@ describe('serve > /openapi.json: every answer is one the published document decl
     expect(await answerAgainstDocument(ready, '/v2/health/ready', { method: 'GET', url: '/v2/health/ready' })).toEqual({ status: 200, problems: [] });
   });
 
+  it('declares both answers of the inference route: JSON, and binary outputs after their JSON header', async () => {
+    const data = requestData(7);
+    const inputs = [
+      { name: 'timestamp', shape: [7], datatype: 'BYTES', data: data.ts },
+      { name: 'down', shape: [7], datatype: 'FP64', data: data.down },
+      { name: 'up', shape: [7], datatype: 'FP64', data: data.up },
+    ];
+    for (const parameters of [{}, { binary_data_output: true }]) {
+      const answer = await answerAgainstDocument(ready, '/v2/models/{name}/infer', { method: 'POST', url: '/v2/models/flts/infer', headers: json, payload: { inputs, parameters } });
+      expect({ parameters, ...answer }).toEqual({ parameters, status: 200, problems: [] });
+    }
+  });
+
   it('declares the content type and body of the metrics, counters and protocol metadata routes', async () => {
     for (const url of ['/metrics', '/prometheus', '/stats', '/v2', '/v2/health/live']) {
       expect({ url, ...(await answerAgainstDocument(ready, url, { method: 'GET', url })) }).toEqual({ url, status: 200, problems: [] });

@@ -99,13 +99,21 @@ export const inferSchema = {
   },
   response: {
     200: {
-      type: 'object',
-      properties: {
-        model_name: { type: 'string' },
-        model_version: { type: 'string' },
-        id: { type: 'string' },
-        parameters: { type: 'object', additionalProperties: true },
-        outputs: { type: 'array', items: { type: 'object', additionalProperties: true } },
+      description: 'The JSON response; with binary outputs (`binary_data_output`, an output\'s `binary_data`), its JSON header and then the tensors\' bytes, the header\'s length in Inference-Header-Content-Length.',
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            properties: {
+              model_name: { type: 'string' },
+              model_version: { type: 'string' },
+              id: { type: 'string' },
+              parameters: { type: 'object', additionalProperties: true },
+              outputs: { type: 'array', items: { type: 'object', additionalProperties: true } },
+            },
+          },
+        },
+        'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
       },
     },
     ...errorResponses(400, 401, 404, 413, 503),
