@@ -3,7 +3,7 @@ import type { LightMyRequestResponse } from 'fastify';
 
 /** The parts of a published OpenAPI 3.0 document these checks read. */
 export interface OpenApiDocument {
-  paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: object }> }>; security?: Array<Record<string, string[]>> }>>;
+  paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: object }>; headers?: Record<string, { schema?: object }> }>; security?: Array<Record<string, string[]>> }>>;
   components?: { schemas?: Record<string, object>; securitySchemes?: Record<string, { type: string; scheme?: string }> };
 }
 
@@ -28,6 +28,8 @@ export function documentProblems(document: OpenApiDocument, method: string, path
   if (!operation) return [`${method} ${path} is not in the document`];
   const declared = operation.responses?.[String(response.statusCode)] ?? operation.responses?.default;
   if (!declared) return [`status ${response.statusCode} is not declared (declared: ${Object.keys(operation.responses ?? {}).join(', ')})`];
+  const missingHeaders = Object.keys(declared.headers ?? {}).filter((name) => response.headers[name.toLowerCase()] === undefined);
+  if (missingHeaders.length > 0) return [`declared headers missing from the ${response.statusCode}: ${missingHeaders.join(', ')}`];
   const mediaType = String(response.headers['content-type'] ?? '').split(';')[0].trim();
   const content = declared.content ?? {};
   if (!(mediaType in content)) return [`content type '${mediaType}' is not declared for ${response.statusCode} (declared: ${Object.keys(content).join(', ') || 'none'})`];

@@ -76,6 +76,17 @@ describe('serve > /openapi.json: every answer is one the published document decl
     }
   });
 
+  it('declares the headers error answers always carry: WWW-Authenticate on a 401, Retry-After on a 429', async () => {
+    const document = await publishedDocument(guarded);
+    for (const path of ['/predict', '/actuals', '/v2/models/{name}/infer', '/reload_latest', '/prune_logs']) {
+      expect({ path, headers: Object.keys(document.paths[path].post.responses?.['401']?.headers ?? {}) }).toEqual({ path, headers: ['WWW-Authenticate'] });
+    }
+    expect(Object.keys(document.paths['/reload_latest'].post.responses?.['429']?.headers ?? {})).toEqual(['Retry-After']);
+    const reload = { method: 'POST', url: '/reload_latest', headers: { authorization: `Bearer ${TOKENS.adminToken}` } };
+    const answers = [await answerAgainstDocument(guarded, '/reload_latest', reload), await answerAgainstDocument(guarded, '/reload_latest', reload)];
+    expect(answers).toEqual([{ status: 200, problems: [] }, { status: 429, problems: [] }]);
+  });
+
   it('publishes which token each route needs as bearer security schemes, and none while no token is set', async () => {
     const document = await publishedDocument(guarded);
     expect(Object.keys(document.components?.securitySchemes ?? {}).sort()).toEqual(['adminToken', 'apiToken']);

@@ -15,7 +15,15 @@ export const errorResponseSchema = {
 
 export const errorRef = { $ref: 'ErrorResponse#' } as const;
 
+/** The headers an error answer of a status always carries (error-handler.ts sets them), published beside its body. */
+const ERROR_HEADERS: Readonly<Record<number, Record<string, { type: 'string'; description: string }>>> = {
+  401: { 'WWW-Authenticate': { type: 'string', description: '`Bearer`: the route takes a bearer token.' } },
+  429: { 'Retry-After': { type: 'string', description: 'Seconds to wait before calling again.' } },
+};
+
+type ErrorResponse = typeof errorRef & { headers?: (typeof ERROR_HEADERS)[number] };
+
 /** Standard error responses for a route, for the OpenAPI document. */
-export function errorResponses(...statuses: number[]): Record<number, typeof errorRef> {
-  return Object.fromEntries(statuses.map((status) => [status, errorRef]));
+export function errorResponses(...statuses: number[]): Record<number, ErrorResponse> {
+  return Object.fromEntries(statuses.map((status) => [status, ERROR_HEADERS[status] ? { ...errorRef, headers: ERROR_HEADERS[status] } : errorRef]));
 }
