@@ -57,17 +57,17 @@ if [ -z "$HOME_READY" ]; then
 fi
 mkdir -p "$WORK/empty-home"
 
-serve() { # serve HOME: starts `flts serve` on $PORT and waits until it answers /healthz
+serve() { # serve HOME PROBE: starts `flts serve` on $PORT and waits until PROBE answers 200 (/readyz: the model is warm)
   PORT=${PORT:-$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')}
   FLTS_HOME="$1" FLTS_SERVE_ADMIN_TOKEN="$ADMIN_TOKEN" FLTS_SERVE_API_TOKEN="$API_TOKEN" FLTS_PREDICTION_LOG_RETENTION_DAYS=30 \
     $FLTS serve --host 127.0.0.1 --port "$PORT" > "$WORK/serve-$round.log" 2>&1 &
   server=$!
   for _ in $(seq 1 240); do
-    curl -fs "http://127.0.0.1:$PORT/healthz" > /dev/null 2>&1 && return 0
+    curl -fs "http://127.0.0.1:$PORT$2" > /dev/null 2>&1 && return 0
     kill -0 "$server" 2>/dev/null || { cat "$WORK/serve-$round.log" >&2; exit 1; }
     sleep 0.25
   done
-  echo "flts serve did not answer /healthz" >&2
+  echo "flts serve did not answer $2 within a minute" >&2
   exit 1
 }
 
@@ -88,11 +88,11 @@ for round in $ROUNDS; do
   config "$round" > "$dir/schemathesis.toml"
   checks=$CHECKS
   if [ "$round" = no-model ]; then
-    serve "$WORK/empty-home"
+    serve "$WORK/empty-home" /healthz
     checks=$(printf '%s' "$CHECKS" | sed 's/not_a_server_error,\{0,1\}//')
     [ "$checks" = all ] && checks="all --exclude-checks not_a_server_error"
   else
-    serve "$HOME_READY"
+    serve "$HOME_READY" /readyz
   fi
   # shellcheck disable=SC2086 # `checks` may carry --exclude-checks
   "$VENV/bin/st" --config-file "$dir/schemathesis.toml" run "http://127.0.0.1:$PORT/openapi.json" \
