@@ -94,10 +94,11 @@ for round in $ROUNDS; do
   else
     serve "$HOME_READY" /readyz
   fi
+  # Run from the round's directory: schemathesis keeps a cache (.schemathesis/) in its working directory.
   # shellcheck disable=SC2086 # `checks` may carry --exclude-checks
-  "$VENV/bin/st" --config-file "$dir/schemathesis.toml" run "http://127.0.0.1:$PORT/openapi.json" \
+  (cd "$dir" && "$VENV/bin/st" --config-file "$dir/schemathesis.toml" run "http://127.0.0.1:$PORT/openapi.json" \
     --checks $checks --phases examples,coverage,fuzzing,stateful --seed "$SEED" --max-examples "$MAX_EXAMPLES" \
-    --workers 1 --request-timeout 10 --report har,junit --report-dir "$dir" --no-color > "$dir/schemathesis.txt" 2>&1 || true
+    --workers 1 --request-timeout 10 --report har,junit --report-dir "$dir" --no-color > "$dir/schemathesis.txt" 2>&1) || true
   stop_server
   line=$(ADMIN_TOKEN="$ADMIN_TOKEN" API_TOKEN="$API_TOKEN" "$VENV/bin/python" - "$dir" "$round" <<'PY'
 import glob, json, os, re, sys
