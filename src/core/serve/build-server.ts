@@ -9,7 +9,7 @@ import { capConnections, checkingIntervalOf, connectionOptions, DEFAULT_CONNECTI
 import { createMeteredAdmission, DEFAULT_MAX_QUEUED_ROWS, type ForecastAdmission } from './forecast-admission.js';
 import { answerConnect, answerUnmetExpectation, installErrorHandlers, installHostCheck, installJsonParser, replyWithError } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
-import { publishedDocumentOptions } from './openapi-bodies.js';
+import { publishedDocumentOptions } from './openapi-document.js';
 import type { PredictionLog } from './prediction-log.js';
 import type { LogRetention } from './prediction-log-retention.js';
 import { createPredictionRecorder, type PredictionRecorder } from './prediction-recorder.js';

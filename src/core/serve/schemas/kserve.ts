@@ -58,7 +58,7 @@ export const liveSchema = {
 
 const readiness = { type: 'object', properties: { ready: { type: 'boolean' } }, required: ['ready'] } as const;
 
-/** Not ready is 503 (what KServe's server answers), which the protocol's clients read as false like any status but 200. */
+/** Not ready is a 503, which the protocol's clients (tritonclient: status 200 or not) read as false. */
 export const serverReadySchema = {
   summary: 'Open Inference Protocol readiness (503 until a model is warm)',
   response: { 200: readiness, 503: readiness },
