@@ -10,7 +10,7 @@ export default class Train extends FltsCommand<TrainResult> {
   static override summary = `Train models (${MODEL_TYPES.join(', ')}) on processed data and record each as a run.`;
   static override description =
     'Uses the latest processed data (or --config-hash). Each model becomes a run in the runs bucket: run.json, metrics, model, scaler and loss curve. Test metrics are on the processed test file; early stopping uses the tail of the training data. A model type that another process (a daemon, another `flts train`) is training on the same data is not trained twice: it is refused with FLTS_TRAIN_IN_PROGRESS (exit 5) while the other types train, unless --wait or --allow-concurrent; a run whose process died does not count. With a bus configured (FLTS_BUS), publishes each model\'s model-training RUNNING, then SUCCESS or FAILED, as the daemon\'s trainer does; with MLFLOW_TRACKING_URI, mirrors the runs to MLflow.';
-  static override examples = ['<%= config.bin %> <%= command.id %> --model LSTM', '<%= config.bin %> <%= command.id %> --model LSTM,GRU,PROPHET,NAIVE --epochs 3 --json'];
+  static override examples = ['<%= config.bin %> <%= command.id %> --model LSTM', '<%= config.bin %> <%= command.id %> --model LSTM,GRU,PROPHET,NAIVE --epochs 3 --json', '<%= config.bin %> <%= command.id %> --model LSTM,NAIVE --skip-trained'];
 
   static override flags = {
     model: Flags.string({ char: 'm', description: `Model type or comma list: ${MODEL_TYPES.join(', ')} (env MODEL_TYPE).` }),
@@ -30,6 +30,7 @@ export default class Train extends FltsCommand<TrainResult> {
     backend: Flags.string({ description: 'auto, node, wasm or cpu (env FLTS_BACKEND).' }),
     wait: Flags.boolean({ description: 'A model type another process is training on the same data: wait for its run to end, then train (default: refuse it, FLTS_TRAIN_IN_PROGRESS).', default: false, exclusive: ['allow-concurrent'] }),
     'allow-concurrent': Flags.boolean({ description: 'A model type another process is training on the same data: train a second run beside it.', default: false, exclusive: ['wait'] }),
+    'skip-trained': Flags.boolean({ description: 'Train only the model types with no SUCCESS run on this data (the same processed rows, not only the same config_hash), as the daemon\'s trainer decides; the others are listed under alreadyTrained.', default: false }),
   };
 
   async run(): Promise<TrainResult> {
@@ -59,7 +60,8 @@ export default class Train extends FltsCommand<TrainResult> {
     process.once('SIGTERM', onSignal);
     try {
       const inProgress = flags.wait ? 'wait' : flags['allow-concurrent'] ? 'train' : 'refuse';
-      const result = await trainModels({ models: settings.training.models, configHash: flags['config-hash'], inProgress }, settings, { store, bus, tracking, signal: abort.signal, onEvent: progress.onEvent });
+      const result = await trainModels({ models: settings.training.models, configHash: flags['config-hash'], inProgress, skipTrained: flags['skip-trained'] }, settings, { store, bus, tracking, signal: abort.signal, onEvent: progress.onEvent });
+      for (const run of result.alreadyTrained) this.say(`${run.model_type.padEnd(7)} ${run.run_id} already trained on this data; not trained again.`);
       for (const run of result.runs) {
         const m = run.metrics?.test.targets[run.window.targets[0]];
         this.say(`${run.model_type.padEnd(7)} ${run.run_id} ${run.status}: test rmse ${run.metrics?.test_rmse.toFixed(5)} (scaled), r2 ${m?.original.r2.toFixed(4)}, ${((run.timings.duration_ms ?? 0) / 1000).toFixed(1)} s`);

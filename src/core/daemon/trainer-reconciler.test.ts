@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus } from '../bus/message-bus.js';
-import { resolveSettings } from '../config/settings.js';
+import { resolveSettings, type Settings } from '../config/settings.js';
 import { silentLogger } from '../logger.js';
 import { beat as beatOf, foreignRun as foreignRunOf, heartbeatReads } from '../registry/foreign-run.fixture.js';
 import type { RunOwner, RunRecord } from '../registry/run-record.js';
@@ -13,6 +13,7 @@ import { leaseKey, readLease } from '../registry/work-lease.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { addProcessedData } from '../workflows/loadable-run.fixture.js';
+import { preprocess } from '../workflows/preprocess.js';
 import { trainModels } from '../workflows/train.js';
 import { FltsError } from '../errors.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
@@ -273,6 +274,55 @@ describe('core > daemon > trainer-reconciler', () => {
       open();
       await cli.catch(() => undefined);
     }
+  });
+
+  describe('new rows under the same file names (the same config_hash)', () => {
+    const DATASETS = path.resolve(__dirname, '../../../../shared/datasets');
+    const trainLines = readFileSync(path.join(DATASETS, 'PobleSec.csv'), 'utf8').split('\n');
+    const testLines = readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').split('\n');
+    function settingsFor(env: Record<string, string> = {}): Settings {
+      const data = path.join(root, 'data');
+      return resolveSettings({ env: { INPUT_SEQ_LEN: '4', FLTS_DAEMON_HEARTBEAT_MS: '50', FLTS_DATA_DIR: data, TRAIN_FILE: 'train.csv', TEST_FILE: 'test.csv', ...env } }).settings;
+    }
+    /** The header and the first `rows` rows of PobleSec as train.csv, always under that name; 60 test rows as test.csv. */
+    function writeInputs(rows: number): void {
+      mkdirSync(path.join(root, 'data'), { recursive: true });
+      writeFileSync(path.join(root, 'data', 'train.csv'), `${trainLines.slice(0, rows + 1).join('\n')}\n`);
+      writeFileSync(path.join(root, 'data', 'test.csv'), `${testLines.slice(0, 61).join('\n')}\n`);
+    }
+
+    it('trains the data a config_hash holds now, and nothing again for a replayed claim or a forced preprocess of the same rows', async () => {
+      const store = createFsStore(path.join(root, 'store'));
+      const home = settingsFor();
+      const context = { ...trainer('daemon', store), settings: home };
+      const reconcile = (configHash: string) => reconcileTraining(context, { configHash, modelType: 'NAIVE' }, new AbortController().signal);
+      writeInputs(200);
+      const { configHash } = await preprocess(home, { store });
+      const first = await reconcile(configHash);
+      expect(first.result).toBe('trained');
+      expect(await reconcile(configHash)).toMatchObject({ result: 'skipped', runId: (first as { runId: string }).runId });
+
+      writeInputs(240);
+      expect(await preprocess(home, { store })).toMatchObject({ status: 'processed', configHash });
+      const second = await reconcile(configHash);
+      expect(second.result).toBe('trained');
+      expect((second as { runId: string }).runId).not.toBe((first as { runId: string }).runId);
+
+      expect(await preprocess(settingsFor({ FORCE_REPROCESS: 'true' }), { store })).toMatchObject({ status: 'processed', configHash });
+      expect(await reconcile(configHash)).toMatchObject({ result: 'skipped', runId: (second as { runId: string }).runId });
+      expect((await listRunRecords(store, home, { configHash })).map((run) => run.status)).toEqual(['SUCCESS', 'SUCCESS']);
+    });
+
+    it('counts only the FAILED attempts on the data the config_hash holds now against bus.retry.maxAttempts', async () => {
+      const store = createFsStore(path.join(root, 'store'));
+      const home = settingsFor({ FAILURE_MAX_RETRIES: '1' });
+      writeInputs(200);
+      const { configHash } = await preprocess(home, { store });
+      const failed = { ...foreignRunOf('failed', new Date(), { configHash }), status: 'FAILED' as const };
+      await saveRunRecord(store, home, { ...failed, data: { ...failed.data, processed_sha256: 'f'.repeat(64) } });
+      const outcome = await reconcileTraining({ ...trainer('daemon', store), settings: home }, { configHash, modelType: 'NAIVE' }, new AbortController().signal);
+      expect(outcome.result).toBe('trained');
+    });
   });
 
   describe('lease staleness on the daemon\'s monotonic clock', () => {

@@ -1,5 +1,7 @@
 import { FltsError } from '../errors.js';
-import { trainModels } from '../workflows/train.js';
+import { processedDataSettings, trainModels } from '../workflows/train.js';
+import { currentRun, trainedOnData } from '../registry/trained-data.js';
+import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import type { TrainableModelType } from '../config/specs/training.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, markRunKilled } from '../registry/run-store.js';
@@ -80,15 +82,21 @@ async function train(context: TrainerContext, target: TrainTarget, lease: HeldLe
   return { result: 'trained', runId: result.runs[0].run_id };
 }
 
-/** The runs of the target's model type and data, and the outcome when they leave nothing to train. */
+/**
+ * The runs of the target's model type and config_hash, and the outcome when they leave nothing to train: a SUCCESS run
+ * trained on the data the config_hash holds now (trainedOnData: by content, so new rows under the same file names
+ * are trained, a replayed claim or a forced preprocess of the same rows is not), or as many FAILED attempts on that
+ * data as the bus retries.
+ */
 async function registryDecision(context: TrainerContext, target: TrainTarget): Promise<{ runs: RunRecord[]; done?: TrainingOutcome }> {
   const { settings, store } = context;
   const runs = (await listRunRecords(store, settings, { configHash: target.configHash })).filter((run) => run.model_type === target.modelType);
-  const success = runs.filter((run) => run.status === 'SUCCESS').at(-1);
-  if (success) return { runs, done: { result: 'skipped', runId: success.run_id, reason: `run ${success.run_id} already trained ${target.modelType} for config_hash ${target.configHash}` } };
-  const failed = runs.filter((run) => run.status === 'FAILED').length;
+  const sidecar = await readProcessedSidecar(store, processedDataSettings(settings, target.processedBucket), target.configHash);
+  const success = currentRun(runs, target.modelType, sidecar);
+  if (success) return { runs, done: { result: 'skipped', runId: success.run_id, reason: `run ${success.run_id} already trained ${target.modelType} on the data of config_hash ${target.configHash}` } };
+  const failed = runs.filter((run) => run.status === 'FAILED' && trainedOnData(run, sidecar)).length;
   if (failed >= settings.bus.retry.maxAttempts) {
-    return { runs, done: { result: 'gave-up', failedRuns: failed, reason: `${failed} FAILED ${target.modelType} runs for config_hash ${target.configHash} (limit bus.retry.maxAttempts = ${settings.bus.retry.maxAttempts})` } };
+    return { runs, done: { result: 'gave-up', failedRuns: failed, reason: `${failed} FAILED ${target.modelType} runs on the data of config_hash ${target.configHash} (limit bus.retry.maxAttempts = ${settings.bus.retry.maxAttempts})` } };
   }
   return { runs };
 }
@@ -120,8 +128,9 @@ async function decideAndTrain(context: TrainerContext, target: TrainTarget, sign
 }
 
 /**
- * Brings one (config_hash, model type) to "has a SUCCESS run", deciding only from the run registry and
- * the leases: a SUCCESS run means nothing to do (a duplicated or replayed claim), a fresh lease of another
+ * Brings one (config_hash, model type) to "has a SUCCESS run on the data the config_hash holds", deciding only from
+ * the run registry, the processed-data sidecar and the leases: such a run means nothing to do (a duplicated or
+ * replayed claim, a forced preprocess of the same rows), a fresh lease of another
  * process means wait for it, and so does a RUNNING run another process still trains (its heartbeat changing);
  * a RUNNING run nobody trains any more is marked KILLED and the model retrained.
  * Training failures are rethrown (the bus retries, then dead-letters) after a FAILED message.

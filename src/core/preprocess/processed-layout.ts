@@ -36,6 +36,11 @@ export interface FltsSidecarExtras {
    * one second must still order (the promoter never moves the pointer to older data).
    */
   created_at?: string;
+  /**
+   * SHA-256 of the processed content (processedContentSha256; absent before 2026-12): what a run records of the data it
+   * was trained on, so a run counts as trained on this version only while the version holds the same data.
+   */
+  data_sha256?: string;
 }
 
 /** The reference's `<name>.meta.json` (compact JSON), plus `flts`. */

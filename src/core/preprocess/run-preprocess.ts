@@ -11,6 +11,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { fingerprintBytes } from './input-fingerprint.js';
 import { findCachedOutputs } from './processed-cache.js';
+import { processedContentSha256 } from './processed-fingerprint.js';
 import { processedKeys, type InputFingerprint } from './processed-layout.js';
 import { sampleFrame } from './sampling.js';
 import { toolVersion } from './tool-version.js';
@@ -208,6 +209,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       infinite_cells: parsed[0].infiniteCells + parsed[1].infiniteCells,
       unordered_rows: parsed[0].unorderedRows + parsed[1].unorderedRows,
       time_steps: { ...(parsed[0].timeSteps ? { train: parsed[0].timeSteps } : {}), ...(parsed[1].timeSteps ? { test: parsed[1].timeSteps } : {}) },
+      data_sha256: processedContentSha256(train, test, scaler),
     },
   });
   const finished = performance.now();

@@ -47,6 +47,8 @@ export interface RunDataLineage {
   train_source_object: string;
   test_source_object: string;
   fingerprints?: { train: { file: string; sha256: string; bytes: number }; test: { file: string; sha256: string; bytes: number } };
+  /** The processed content's SHA-256 (the sidecar's `flts.data_sha256`; absent for runs on data preprocessed before it was recorded). */
+  processed_sha256?: string;
   /** How test forecasts were produced: the last inputSeqLen training rows are prepended as history. */
   test_windows: 'prepend-train-history';
 }

@@ -71,6 +71,7 @@ function initialRecord(runId: string, modelType: TrainableModelType, data: Proce
       train_source_object: sidecar.train_source_object,
       test_source_object: sidecar.test_source_object,
       ...(sidecar.flts?.fingerprints ? { fingerprints: sidecar.flts.fingerprints } : {}),
+      ...(sidecar.flts?.data_sha256 ? { processed_sha256: sidecar.flts.data_sha256 } : {}),
       test_windows: 'prepend-train-history',
     },
     seed: settings.training.seed,

@@ -17,6 +17,7 @@ import type { HeldLease } from '../registry/work-lease.js';
 import type { EventSink } from '../events.js';
 import { claimTraining } from './train-claim.js';
 import { clearToTrain, reportDeadRunKilled, type InProgressPolicy } from './train-in-progress.js';
+import { currentRun } from '../registry/trained-data.js';
 
 export interface TrainModelsRequest {
   models: readonly TrainableModelType[];
@@ -30,6 +31,12 @@ export interface TrainModelsRequest {
    * `refuse` and `wait` first take the type's training claim (train-claim.ts), `train` takes none.
    */
   inProgress?: InProgressPolicy;
+  /**
+   * Train only the model types with no SUCCESS run on this data (trainedOnData: the same processed content, not only
+   * the same config_hash), as the daemon's trainer decides; the others are returned under `alreadyTrained`. Decided
+   * under each type's training claim, so two such trainings started at once train a type once.
+   */
+  skipTrained?: boolean;
 }
 
 export interface TrainModelsDeps extends TrainRunDeps {
@@ -46,14 +53,16 @@ export interface TrainModelsDeps extends TrainRunDeps {
 export interface TrainModelsResult {
   configHash: string;
   runs: RunRecord[];
+  /** With `skipTrained`: the SUCCESS runs already trained on this data, one per model type not trained again. */
+  alreadyTrained: RunRecord[];
   /** The MLflow mirror of the new runs: disabled without a tracking URI, unavailable when the server is down. */
   tracking: GuardedTracking<MirrorPendingResult>;
 }
 
-/** The processed-data bucket a request reads: the configured one unless the request names another. */
-function dataSettings(request: TrainModelsRequest, settings: Settings): Settings {
-  if (!request.processedBucket || request.processedBucket === settings.store.buckets.processed) return settings;
-  return { ...settings, store: { ...settings.store, buckets: { ...settings.store.buckets, processed: request.processedBucket } } };
+/** The settings that read processed data from `processedBucket`: the configured bucket unless another is named. */
+export function processedDataSettings(settings: Settings, processedBucket: string | undefined): Settings {
+  if (!processedBucket || processedBucket === settings.store.buckets.processed) return settings;
+  return { ...settings, store: { ...settings.store, buckets: { ...settings.store.buckets, processed: processedBucket } } };
 }
 
 async function trainOne(modelType: TrainableModelType, data: Awaited<ReturnType<typeof loadProcessedData>>, settings: Settings, deps: TrainModelsDeps): Promise<RunRecord> {
@@ -102,7 +111,7 @@ export function modelsAtOnce(settings: Settings, types: number): number {
  * rethrown at the end. An abort starts no further model, waits for those in progress to stop, and is rethrown.
  */
 export async function trainModels(request: TrainModelsRequest, settings: Settings, deps: TrainModelsDeps): Promise<TrainModelsResult> {
-  const readSettings = dataSettings(request, settings);
+  const readSettings = processedDataSettings(settings, request.processedBucket);
   const data = await loadProcessedData(deps.store, readSettings, { configHash: request.configHash });
   // The one read of the whole registry a training makes: runs an older flts wrote get their index entry on the way.
   const registry = await listRunRecords(deps.store, settings);
@@ -112,7 +121,7 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   const lanes = modelsAtOnce(settings, types.length);
   // Side by side, a network's ONNX Runtime session runs on a worker thread: on this one it would hold the others up.
   const runDeps = lanes > 1 ? { ...deps, offThread: true } : deps;
-  const outcomes: Array<{ run: RunRecord } | { failure: FltsError } | undefined> = new Array(types.length);
+  const outcomes: Array<{ run: RunRecord } | { current: RunRecord } | { failure: FltsError } | undefined> = new Array(types.length);
   let next = 0;
   let stopped: FltsError | undefined;
   const started = new Set<number>();
@@ -127,6 +136,11 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
         // Under the claim, a RUNNING run is one trained without it (--allow-concurrent) or by a holder found dead.
         await clearToTrain(target, policy, settings, deps);
         started.add(index);
+        const current = request.skipTrained ? currentRun(await listRunRecords(deps.store, settings, { configHash: data.configHash }), target.modelType, data.sidecar) : undefined;
+        if (current) {
+          outcomes[index] = { current };
+          continue;
+        }
         const onEvent: EventSink = (event) => {
           // The claim names its run, for whoever is refused or waits.
           if (event.type === 'train.start') claim?.attachRun(event.runId);
@@ -144,6 +158,7 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   };
   await Promise.all(Array.from({ length: lanes }, lane));
   const runs = outcomes.flatMap((outcome) => (outcome && 'run' in outcome ? [outcome.run] : []));
+  const alreadyTrained = outcomes.flatMap((outcome) => (outcome && 'current' in outcome ? [outcome.current] : []));
   // A model may finish after the abort, another be stopped by it; the ones never started must not pass for trained.
   const notStarted = types.filter((_, index) => !started.has(index) && !outcomes[index]);
   if (stopped || notStarted.length > 0) {
@@ -170,5 +185,5 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
       },
     });
   }
-  return { configHash: data.configHash, runs, tracking };
+  return { configHash: data.configHash, runs, alreadyTrained, tracking };
 }
