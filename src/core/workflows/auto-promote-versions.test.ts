@@ -6,6 +6,7 @@ import { resolveSettings, type Settings } from '../config/settings.js';
 import { loadProcessedData } from '../preprocess/processed-data.js';
 import { runPreprocess } from '../preprocess/run-preprocess.js';
 import { readPromotionPointer } from '../registry/pointers.js';
+import { saveRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { trainRun } from '../train/train-run.js';
@@ -46,5 +47,25 @@ describe('core > workflows > auto-promote > data versions', () => {
     expect(await autoPromote(newer.configHash, 'daemon:a', settings, { store })).toMatchObject({ result: 'promoted', record: { data_created_at: '2025-11-04T12:00:00.700Z' } });
     expect(await autoPromote(older.configHash, 'daemon:a', settings, { store })).toMatchObject({ result: 'superseded' });
     expect((await readPromotionPointer(store, settings))?.config_hash).toBe(newer.configHash);
+  });
+
+  it('promotes a run of new rows under the same config_hash over the run of the rows they replaced, however that one scored', async () => {
+    const settings = settingsFor('a');
+    const first = await runPreprocess(settings, { store, now: () => new Date(Date.UTC(2025, 10, 4, 12, 0, 0)) });
+    const old = await trainRun('NAIVE', await loadProcessedData(store, settings, { configHash: first.configHash }), settings, { store });
+    expect(await autoPromote(first.configHash, 'daemon:a', settings, { store })).toMatchObject({ result: 'promoted', record: { run_id: old.run_id } });
+    // The old run's score beats anything: only the data it was trained on may rule it out.
+    await saveRunRecord(store, settings, { ...old, metrics: { ...old.metrics!, test_rmse: 0, test_mae: 0, test_mse: 0 } });
+
+    writeFileSync(path.join(dir, 'train.csv'), csv(100));
+    const grown = await runPreprocess(settings, { store, now: () => new Date(Date.UTC(2025, 10, 5, 12, 0, 0)) });
+    expect(grown.configHash).toBe(first.configHash);
+    const fresh = await trainRun('NAIVE', await loadProcessedData(store, settings, { configHash: grown.configHash }), settings, { store });
+    expect(await autoPromote(grown.configHash, 'daemon:a', settings, { store })).toMatchObject({ result: 'promoted', record: { run_id: fresh.run_id, candidate_runs: [fresh.run_id] } });
+
+    // The same rows preprocessed again (forced): nothing new to promote.
+    await runPreprocess({ ...settings, data: { ...settings.data, forceReprocess: true } }, { store, now: () => new Date(Date.UTC(2025, 10, 6, 12, 0, 0)) });
+    expect(await autoPromote(grown.configHash, 'daemon:a', settings, { store })).toMatchObject({ result: 'already-promoted' });
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe(fresh.run_id);
   });
 });

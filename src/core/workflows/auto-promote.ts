@@ -6,6 +6,7 @@ import { candidateSet, isAutomaticChoice, isCandidateSet, promotionScope, type C
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { findRunRecord, listRunRecords } from '../registry/run-store.js';
+import { runsOnCurrentData } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { buildScoreboard } from '../eval/scoreboard.js';
 import { promoteBest, type PromotionDeps, type PromotionResult } from './promote.js';
@@ -77,7 +78,7 @@ async function currentDataCreatedAt(store: ObjectStore, settings: Settings, curr
 /**
  * Whether the daemon's promoter should promote the scoreboard winner of `configHash` now, decided from the run
  * registry, the processed-data sidecars and this scope's pointer alone (so restarts, resyncs and replays agree):
- * - wait until every expected model type has a SUCCESS run;
+ * - wait until every expected model type has a SUCCESS run on the data the config_hash holds now (runsOnCurrentData);
  * - never move to data created before the data of the run this scope serves (a late SUCCESS for an older
  *   config_hash is `superseded`), whatever order the messages came in;
  * - a run someone chose (any source but `auto`, a pin of an automatic promotion included) stands against automatic
@@ -86,14 +87,17 @@ async function currentDataCreatedAt(store: ObjectStore, settings: Settings, curr
  *   only when the scoreboard winner is not the run in service already.
  */
 export async function decideAutoPromotion(store: ObjectStore, settings: Settings, configHash: string): Promise<AutoPromotionOutcome | { result: 'promote' }> {
-  const success = (await listRunRecords(store, settings, { configHash })).filter((run) => run.status === 'SUCCESS');
+  const recorded = (await listRunRecords(store, settings, { configHash })).filter((run) => run.status === 'SUCCESS');
+  // New rows under the same file names keep the config_hash: only runs of the rows it holds now are its candidates.
+  const success = await runsOnCurrentData(store, settings, configHash, recorded);
   const missing = missingModelTypes(settings.daemon.expectedModelTypes, success);
   if (missing.length > 0) return { result: 'waiting', missing };
   const current = await readPointerAt(store, settings, scopedPointerKey(settings));
   if (current) {
     const candidateTime = await dataCreatedAt(store, settings, configHash, success);
     const currentTime = await currentDataCreatedAt(store, settings, current);
-    const sameData = current.config_hash === configHash;
+    // The same data is the same rows, not only the same config_hash: a run of rows since replaced serves older data.
+    const sameData = current.config_hash === configHash && success.some((run) => run.run_id === current.run_id);
     if (!sameData && candidateTime !== undefined && currentTime !== undefined && candidateTime < currentTime) {
       return { result: 'superseded', current, reason: `processed data ${configHash} is older than ${current.config_hash}, which run ${current.run_id} serves` };
     }

@@ -10,6 +10,7 @@ import { candidateFields, describeChoice, isAutomaticChoice, isPin, promotionSco
 import { appendHistory, catchUpPointers, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, readRunRecord } from '../registry/run-store.js';
+import { runsOnCurrentData } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
 import { publishPromotion, type PublishedPromotion } from './announce-promotion.js';
@@ -323,10 +324,14 @@ export interface BestPromotionRequest {
   pin?: boolean;
 }
 
-/** Promotes the scoreboard winner of a config_hash (the latest processed data's by default). */
+/**
+ * Promotes the scoreboard winner of a config_hash (the latest processed data's by default), among the runs trained on
+ * the data it holds now (runsOnCurrentData): new rows under the same file names keep the config_hash, and a run of
+ * the rows they replaced was scored on other data.
+ */
 export async function promoteBest(request: BestPromotionRequest, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
   const hash = await resolveEvalConfigHash(deps.store, settings, request.configHash);
-  const runs = await listRunRecords(deps.store, settings, { configHash: hash });
+  const runs = await runsOnCurrentData(deps.store, settings, hash, await listRunRecords(deps.store, settings, { configHash: hash }));
   const board = buildScoreboard(hash, runs, settings.eval.minImprovementPct);
   const winner = board.rows[0];
   if (!winner) throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${hash} to promote.`, { details: { configHash: hash } });
