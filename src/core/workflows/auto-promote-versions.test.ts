@@ -11,6 +11,7 @@ import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { trainRun } from '../train/train-run.js';
 import { autoPromote } from './auto-promote.js';
+import { promoteBest } from './promote.js';
 
 function csv(rows: number): string {
   const lines = ['time,down,up'];
@@ -60,6 +61,7 @@ describe('core > workflows > auto-promote > data versions', () => {
     writeFileSync(path.join(dir, 'train.csv'), csv(100));
     const grown = await runPreprocess(settings, { store, now: () => new Date(Date.UTC(2025, 10, 5, 12, 0, 0)) });
     expect(grown.configHash).toBe(first.configHash);
+    await expect(promoteBest({ source: 'best', actor: 'ana' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', details: { runsOfReplacedRows: 1 } });
     const fresh = await trainRun('NAIVE', await loadProcessedData(store, settings, { configHash: grown.configHash }), settings, { store });
     expect(await autoPromote(grown.configHash, 'daemon:a', settings, { store })).toMatchObject({ result: 'promoted', record: { run_id: fresh.run_id, candidate_runs: [fresh.run_id] } });
 

@@ -331,10 +331,15 @@ export interface BestPromotionRequest {
  */
 export async function promoteBest(request: BestPromotionRequest, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
   const hash = await resolveEvalConfigHash(deps.store, settings, request.configHash);
-  const runs = await runsOnCurrentData(deps.store, settings, hash, await listRunRecords(deps.store, settings, { configHash: hash }));
+  const recorded = await listRunRecords(deps.store, settings, { configHash: hash });
+  const runs = await runsOnCurrentData(deps.store, settings, hash, recorded);
   const board = buildScoreboard(hash, runs, settings.eval.minImprovementPct);
   const winner = board.rows[0];
-  if (!winner) throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${hash} to promote.`, { details: { configHash: hash } });
+  if (!winner) {
+    const replaced = buildScoreboard(hash, recorded).rows.length;
+    const why = replaced > 0 ? ` on the rows it holds now (its ${replaced} SUCCESS run(s) are of rows that new data under the same file names replaced; \`flts train\` trains the new rows)` : '';
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${hash}${why} to promote.`, { details: { configHash: hash, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}) } });
+  }
   const reason = request.reason ?? `best score ${winner.score.toPrecision(6)} of ${board.rows.length} run(s) for config_hash ${hash}`;
   const candidateRuns = runs.filter((run) => run.status === 'SUCCESS').map((run) => run.run_id);
   return promote({ runId: winner.run_id, source: request.source, actor: request.actor, reason, force: request.force, candidateRuns, pin: request.pin }, settings, deps);
