@@ -35,23 +35,36 @@ export default class Serve extends FltsCommand<ServeResult> {
     const { settings } = this.loadSettings(flags, { 'serve.runId': flags.run, 'serve.port': flags.port, 'serve.host': flags.host, 'serve.grpcPort': flags['grpc-port'] });
     // Listened for before anything starts: "Listening on" is printed while the model still loads, and a signal
     // sent after it must stop the server cleanly rather than kill the process.
+    // One during start-up ends the start, which may wait long on a store that does not answer (as `flts daemon`'s does).
+    const aborter = new AbortController();
     const stopSignal = new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
+      for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => (aborter.abort(), resolve(name)));
     });
     // With a bus, this replica also follows model-selected in a consumer group of its own (F11), and the
     // promoter decides each probation from every replica's figures; alone, this server decides itself.
     // Made before the bus, which reports the crashes of those consumers and its broker connections to this /metrics.
     const metrics = createServeMetrics();
     const { store, bus, logger } = await this.dependencies(settings, { service: 'inference-api', busMetrics: metrics.bus });
+    // Known from the moment the server listens: a stop before the model loaded still reports where it was.
+    let listeningUrl = '';
     const onEvent = (event: FltsEvent): void => {
+      if (event.type === 'serve.listening') listeningUrl = event.url;
       if (event.type === 'serve.listening') this.say(`Listening on ${event.url}${event.grpcUrl ? ` (Open Inference Protocol gRPC on ${event.grpcUrl})` : ''}`);
       if (event.type === 'serve.model_loaded') this.say(`Serving run ${event.runId} (${event.modelType}, config_hash ${event.configHash})`);
       if (event.type === 'serve.model_load_failed') this.say(`Run ${event.runId} could not be loaded: ${event.message}`);
       if (event.type === 'live.rolled_back') this.say(`Rolled back run ${event.runId} to ${event.restoredRunId}: ${event.reason}`);
     };
     const rollback = bus ? undefined : createRollbackAction({ store, settings, logger, onEvent });
-    const service = await startInferenceService(settings, { store, logger, onEvent, rollback, metrics });
+    const service = await startInferenceService(settings, { store, logger, onEvent, rollback, metrics, signal: aborter.signal }).catch((error: unknown) => {
+      if (!aborter.signal.aborted) throw error;
+      return undefined;
+    });
+    if (!service) {
+      const signal = await stopSignal;
+      this.say(`${signal}: stopped while starting`);
+      if (process.connected) process.disconnect();
+      return { url: listeningUrl, grpcUrl: null, runId: null, stoppedBy: signal };
+    }
     const topic = settings.bus.topics.modelSelected;
     const poll = settings.serve.pollIntervalMs;
     const meanwhile = poll > 0 ? `promotions still arrive by reading the pointer every ${poll / 1000} s.` : 'promotions are not followed until then (serve.pollIntervalMs is 0).';

@@ -37,6 +37,12 @@ export interface InferenceServiceDeps {
   now?: () => Date;
   /** The registry /metrics exports; given when the bus was made first and reports to it (its `bus`). */
   metrics?: ServeMetrics;
+  /**
+   * Ends the start when aborted: what started is closed and the start rejects with the signal's reason. The first
+   * reads (the prediction log's bucket, the promotion pointer or pinned run) wait on the store, which may not answer
+   * for a long time.
+   */
+  signal?: AbortSignal;
 }
 
 export interface InferenceService {
@@ -87,12 +93,27 @@ async function unfinishedWithin(steps: Record<string, Promise<unknown> | undefin
   return [...running];
 }
 
+/** `step`, or the reason of `signal` as soon as it is aborted (the step itself goes on, unwaited for). */
+function untilAborted<T>(step: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return step;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  // The step's own failure, once abandoned, is no one's to report.
+  step.catch(() => undefined);
+  return Promise.race([step, aborted]).finally(() => signal.removeEventListener('abort', onAbort!));
+}
+
 /**
  * `flts serve` as a library call: listens at once (so liveness answers while the model loads), then loads
  * the pinned run or follows the promotion pointer. A pinned run that cannot be loaded is an error; a broken
  * pointer is not (the service waits, unready, and keeps polling).
  */
 export async function startInferenceService(settings: Settings, deps: InferenceServiceDeps): Promise<InferenceService> {
+  deps.signal?.throwIfAborted();
   const logger = deps.logger ?? silentLogger;
   const serve = settings.serve;
   const metrics = deps.metrics ?? createServeMetrics();
@@ -136,10 +157,13 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   if (serve.predictionLog.enabled) {
     // A store not there yet is waited for like the promotion pointer (the first write creates the bucket);
     // what waiting cannot fix (a bucket name S3 refuses) fails the start.
-    await deps.store.ensureBucket(settings.store.buckets.inferenceLogs).catch((error: unknown) => {
-      if (!toFltsError(error).retriable) throw error;
-      logger.warn({ err: toFltsError(error).message }, 'prediction_log_bucket_unavailable');
-    });
+    await untilAborted(
+      deps.store.ensureBucket(settings.store.buckets.inferenceLogs).catch((error: unknown) => {
+        if (!toFltsError(error).retriable) throw error;
+        logger.warn({ err: toFltsError(error).message }, 'prediction_log_bucket_unavailable');
+      }),
+      deps.signal,
+    );
     const logOptions = {
       store: deps.store,
       bucket: settings.store.buckets.inferenceLogs,
@@ -187,6 +211,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     return report;
   };
   try {
+    deps.signal?.throwIfAborted();
     await listenOrExplain(app, serve.host, serve.port);
   } catch (error) {
     await close();
@@ -213,7 +238,9 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   deps.onEvent?.({ type: 'serve.listening', url, ...(grpc ? { grpcUrl: grpc.url } : {}) });
   logger.info({ url, grpc_url: grpc?.url }, 'serve_listening');
   try {
-    await holder.start();
+    // A read the store never answers keeps running until the store is closed; the holder's stop waits for it no
+    // longer than serve.shutdownWritesTimeoutMs.
+    await untilAborted(holder.start(), deps.signal);
   } catch (error) {
     await close();
     throw error;
