@@ -11,7 +11,7 @@ import { resolveSettings } from '../../src/core/config/settings.js';
 import { freePort } from '../helpers/free-port.js';
 import { skipNote, useServers } from '../helpers/servers.js';
 import { waitUntil } from '../helpers/wait-until.js';
-import { COMPOSE_DIR, REPO_ROOT, run, tools } from './deploy-tools.js';
+import { composeDurationSeconds, COMPOSE_DIR, REPO_ROOT, run, tools } from './deploy-tools.js';
 import { alertOutputLabels, allExportedSeries, exportedSeries, JOBS, queryProblems, readRuleGroups, RULE_FILES, selectors } from './flts-series.js';
 
 const deployTools = await useServers('deploy-tools');
@@ -235,6 +235,14 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     const read = new Set([...readFileSync(join(COMPOSE_DIR, 'docker-compose.yml'), 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]));
     const unlisted = [...read].filter((name) => !listed.includes(`\`${name}\``) && !(name.endsWith('_HOST_PORT') && listed.includes('`*_HOST_PORT`')));
     expect(unlisted).toEqual([]);
+  });
+
+  it('hands a serve replica the timeouts of its stop from .env, and a stop_grace_period that can be raised with them', async () => {
+    // Before, the replica read neither timeout from .env and waited a fixed 45 s: longer last writes were cut by the kill.
+    const longer = await renderCompose({ FLTS_SERVE_SHUTDOWN_WRITES_TIMEOUT_MS: '20000', FLTS_SERVE_REQUEST_TIMEOUT_MS: '40000', FLTS_SERVE_STOP_GRACE_PERIOD: '60s' });
+    expect(resolveSettings({ env: env(longer.serve) }).settings.serve).toMatchObject({ shutdownWritesTimeoutMs: 20_000, requestTimeoutMs: 40_000 });
+    expect(composeDurationSeconds(String(longer.serve.stop_grace_period))).toBe(60);
+    expect(resolveSettings({ env: env(services.serve) }).settings.serve).toMatchObject({ shutdownWritesTimeoutMs: 5000, requestTimeoutMs: 30_000 });
   });
 
   it('creates every bucket flts uses before anything starts', () => {

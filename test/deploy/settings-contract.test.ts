@@ -22,8 +22,8 @@ const SECRET_ENV = ALL_SPECS.filter((spec) => spec.secret).flatMap((spec) => spe
 const DOCKERFILE = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
 /** Names flts reads outside the settings: the image's HEALTHCHECK reads FLTS_HEALTH_URL. */
 const IMAGE_ENV = new Set(['FLTS_HEALTH_URL']);
-/** Seconds the server needs after its request timeout to stop reloads and write the buffered prediction log. */
-const SERVE_CLOSE_MARGIN_S = 5;
+/** Seconds a stopping server takes at most once SIGTERM arrives: in-flight requests, then its last writes to the store. */
+const serveStopSeconds = (serve: Settings['serve']) => (serve.requestTimeoutMs + serve.shutdownWritesTimeoutMs) / 1000;
 /** Seconds `flts daemon` waits after its bounded shutdown before it exits (src/commands/daemon.ts). */
 const DAEMON_EXIT_DELAY_S = 2;
 
@@ -143,12 +143,21 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
       }
       const preStop = Number(container.lifecycle?.preStop?.exec?.command?.[1] ?? 0);
       expect(preStop, profile).toBeGreaterThan(0);
-      const drainSeconds = preStop + settings.requestTimeoutMs / 1000 + SERVE_CLOSE_MARGIN_S;
-      expect(podSpec(deployment).terminationGracePeriodSeconds, profile).toBeGreaterThanOrEqual(drainSeconds);
+      expect(podSpec(deployment).terminationGracePeriodSeconds, profile).toBeGreaterThanOrEqual(preStop + serveStopSeconds(settings));
     }
     // A longer request timeout needs a longer grace period; the chart refuses the combination that would cut drains.
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_REQUEST_TIMEOUT_MS': '60000' } })).toMatch(/terminationGracePeriodSeconds \(45\) is shorter .* 70 or more/);
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_REQUEST_TIMEOUT_MS': '60000', 'serve.terminationGracePeriodSeconds': '70' } })).toBe('');
+    // So do longer last writes, given where the container's environment takes them (serve.env, else settings).
+    for (const where of ['serve.env', 'settings']) {
+      const set = { [`${where}.FLTS_SERVE_SHUTDOWN_WRITES_TIMEOUT_MS`]: '20000' };
+      expect(helmTemplateError({ values: ['values-prod.yaml'], set }), where).toMatch(/terminationGracePeriodSeconds \(45\) is shorter .* last writes 20000ms .* 55 or more/);
+      const longer = helmTemplate({ values: ['values-prod.yaml'], set: { ...set, 'serve.terminationGracePeriodSeconds': '55' } });
+      const [deployment] = byKind(component(longer, 'serve'), 'Deployment');
+      const container = podSpec(deployment).containers[0];
+      expect(settingsFrom(containerStartEnv(longer, deployment, container)).serve.shutdownWritesTimeoutMs, where).toBe(20_000);
+      expect(podSpec(deployment).terminationGracePeriodSeconds, where).toBe(55);
+    }
   });
 
   it('makes every daemon listen where its probes, Service and ServiceMonitor point, and stop within the grace period', () => {
@@ -287,7 +296,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
     expect(haproxy).toMatch(new RegExp(`server-template serve-grpc \\d+ serve:${serve.grpcPort} .*check port ${serve.port} `));
     expect(prometheus.scrape_configs.find((j: { job_name: string }) => j.job_name === 'flts-serve').dns_sd_configs[0].port).toBe(serve.port);
     expect(compose.serve.healthcheck.test.join(' ')).toContain(`:${serve.port}/healthz`);
-    expect(composeDurationSeconds(compose.serve.stop_grace_period ?? '10s')).toBeGreaterThanOrEqual(serve.requestTimeoutMs / 1000 + SERVE_CLOSE_MARGIN_S);
+    expect(composeDurationSeconds(compose.serve.stop_grace_period ?? '10s')).toBeGreaterThanOrEqual(serveStopSeconds(serve));
     expect(settingsFrom(env('preprocess')).data.dataDir).toBe('/datasets');
   });
 });
