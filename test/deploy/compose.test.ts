@@ -282,8 +282,9 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     const rules = groups.flatMap((group) => group.rules);
     expect(new Set(groups.map((group) => group.name)).size).toBe(groups.length);
     expect(rules.map((rule) => rule.alert).sort()).toEqual([
-      'FltsBatchInferenceFailed', 'FltsBusConsumerCrashing', 'FltsConsumerLagGrowing', 'FltsDaemonDown', 'FltsDaemonNotReady', 'FltsLiveRollback', 'FltsServeErrorRatioHigh', 'FltsServeLatencyHigh',
-      'FltsServeModelDegraded', 'FltsServeNoModelReady', 'FltsServeNoReplicaReady', 'FltsServeReplicaDown', 'FltsTrainingRunFailed',
+      'FltsBatchInferenceFailed', 'FltsBusConsumerCrashing', 'FltsConsumerLagGrowing', 'FltsDaemonDown', 'FltsDaemonNotReady', 'FltsInvalidMessages', 'FltsLiveRollback',
+      'FltsServeConnectionsRefusedAtCap', 'FltsServeErrorRatioHigh', 'FltsServeLatencyHigh', 'FltsServeModelDegraded', 'FltsServeNoModelReady', 'FltsServeNoReplicaReady',
+      'FltsServeReplicaDown', 'FltsServingReloadFailed', 'FltsTrackingCallsFailing', 'FltsTrainingRunFailed',
     ]);
     for (const rule of rules) {
       expect(Object.keys(rule).filter((key) => !['alert', 'expr', 'for', 'labels', 'annotations'].includes(key)), rule.alert).toEqual([]);
@@ -297,9 +298,14 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
       FltsServeNoModelReady: 'flts_model_ready', FltsServeModelDegraded: 'flts_model_degraded', FltsServeErrorRatioHigh: 'flts_http_requests_total',
       FltsServeLatencyHigh: 'flts_http_request_duration_seconds_bucket', FltsConsumerLagGrowing: 'flts_daemon_consumer_lag',
       FltsTrainingRunFailed: 'flts_training_runs_total', FltsLiveRollback: 'flts_live_rollbacks_total', FltsDaemonNotReady: 'flts_daemon_ready',
-      FltsBatchInferenceFailed: 'flts_daemon_steps_total',
+      FltsBatchInferenceFailed: 'flts_daemon_steps_total', FltsServingReloadFailed: 'flts_daemon_steps_total', FltsInvalidMessages: 'flts_daemon_steps_total',
+      FltsTrackingCallsFailing: 'flts_daemon_tracking_failures_total', FltsServeConnectionsRefusedAtCap: 'flts_http_connections_closed_at_cap_total',
     };
     for (const [alert, series] of Object.entries(watches)) expect(selectors(byName.get(alert)!.expr).map((s) => s.name), alert).toContain(series);
+    // Connections are refused at the cap on either port; closing idle ones to admit a newcomer is no trouble.
+    const atCap = selectors(byName.get('FltsServeConnectionsRefusedAtCap')!.expr);
+    expect(atCap.map((s) => s.name).sort()).toEqual(['flts_grpc_connections_closed_at_cap_total', 'flts_http_connections_closed_at_cap_total']);
+    for (const { matchers } of atCap) expect(matchers.find((m) => m.label === 'what')?.value).toBe('refused');
     // The error ratio counts 5xx answers of the prediction routes only: /readyz answers 503 by design until a model is loaded.
     const ratio = selectors(byName.get('FltsServeErrorRatioHigh')!.expr);
     for (const { matchers } of ratio) expect(matchers.find((m) => m.label === 'route')?.value.split('|'), 'route').toEqual(expect.arrayContaining(['/predict', '/v2/models/:name/infer']));
