@@ -323,7 +323,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     const panels = dashboard.panels.filter((p: { type: string }) => p.type !== 'row');
     const exprs: string[] = panels.flatMap((p: { targets: { expr: string }[] }) => p.targets.map((t) => t.expr));
     const titles = panels.map((p: { title: string }) => p.title.toLowerCase()).join(' | ');
-    for (const topic of ['request rate', 'latency', 'error', 'model in service', 'older model (degraded)', 'training runs', 'failed training', 'consumer lag', 'not ready', 'live rmse', 'probation', 'coverage', 'rollbacks']) {
+    for (const topic of ['request rate', 'latency', 'error', 'model in service', 'older model (degraded)', 'training runs', 'failed training', 'consumer lag', 'not ready', 'live rmse', 'probation', 'coverage', 'rollbacks', 'connection cap', 'mlflow calls given up', "out of their topic's contract"]) {
       expect(titles).toContain(topic);
     }
     expect(exprs.some((e) => /histogram_quantile\(0\.99,/.test(e))).toBe(true);
