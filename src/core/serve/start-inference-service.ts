@@ -4,6 +4,7 @@ import type { Settings } from '../config/settings.js';
 import { FltsError, toFltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { untilAborted } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { buildServer } from './build-server.js';
 import { createMeteredAdmission } from './forecast-admission.js';
@@ -93,20 +94,6 @@ async function unfinishedWithin(steps: Record<string, Promise<unknown> | undefin
   return [...running];
 }
 
-/** `step`, or the reason of `signal` as soon as it is aborted (the step itself goes on, unwaited for). */
-function untilAborted<T>(step: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return step;
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  // The step's own failure, once abandoned, is no one's to report.
-  step.catch(() => undefined);
-  return Promise.race([step, aborted]).finally(() => signal.removeEventListener('abort', onAbort!));
-}
-
 /**
  * `flts serve` as a library call: listens at once (so liveness answers while the model loads), then loads
  * the pinned run or follows the promotion pointer. A pinned run that cannot be loaded is an error; a broken
@@ -114,6 +101,8 @@ function untilAborted<T>(step: Promise<T>, signal: AbortSignal | undefined): Pro
  */
 export async function startInferenceService(settings: Settings, deps: InferenceServiceDeps): Promise<InferenceService> {
   deps.signal?.throwIfAborted();
+  // A step the start waits for, left (not stopped) once the start is aborted.
+  const orAborted = <T>(step: Promise<T>): Promise<T> => (deps.signal ? untilAborted(step, deps.signal) : step);
   const logger = deps.logger ?? silentLogger;
   const serve = settings.serve;
   const metrics = deps.metrics ?? createServeMetrics();
@@ -157,12 +146,11 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   if (serve.predictionLog.enabled) {
     // A store not there yet is waited for like the promotion pointer (the first write creates the bucket);
     // what waiting cannot fix (a bucket name S3 refuses) fails the start.
-    await untilAborted(
+    await orAborted(
       deps.store.ensureBucket(settings.store.buckets.inferenceLogs).catch((error: unknown) => {
         if (!toFltsError(error).retriable) throw error;
         logger.warn({ err: toFltsError(error).message }, 'prediction_log_bucket_unavailable');
       }),
-      deps.signal,
     );
     const logOptions = {
       store: deps.store,
@@ -240,7 +228,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   try {
     // A read the store never answers keeps running until the store is closed; the holder's stop waits for it no
     // longer than serve.shutdownWritesTimeoutMs.
-    await untilAborted(holder.start(), deps.signal);
+    await orAborted(holder.start());
   } catch (error) {
     await close();
     throw error;
