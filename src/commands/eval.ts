@@ -45,6 +45,7 @@ export default class Eval extends FltsCommand<EvalResult> {
         : await evaluateRuns({ configHash: flags['config-hash'], plot: flags.plot }, settings, { store });
     for (const line of renderScoreboard(result, flags['rank-by'] === 'backtest' ? 'backtest' : 'test')) this.say(line);
     for (const run of result.corrupt_runs) this.say(`left out: ${run.message}`);
+    if (result.runs_of_replaced_rows) this.say(`left out: ${result.runs_of_replaced_rows} SUCCESS run(s) trained on rows that new data under the same file names replaced`);
     for (const plot of result.plots) this.say(`plots for ${plot.run_id}: ${plot.objects.map((o) => `${result.store_location}/${o}`).join(', ')}`);
     return result;
   }

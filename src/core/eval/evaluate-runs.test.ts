@@ -1,13 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultSettings } from '../config/settings.js';
+import { defaultSettings, resolveSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
+import { loadProcessedData } from '../preprocess/processed-data.js';
+import { runPreprocess } from '../preprocess/run-preprocess.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import { saveRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { trainRun } from '../train/train-run.js';
+import { promoteBest } from '../workflows/promote.js';
 import { evaluateRuns, resolveEvalConfigHash } from './evaluate-runs.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-eval-runs-'));
@@ -60,5 +64,37 @@ describe('core > eval > evaluateRuns', () => {
     }
     expect(calls).toEqual([]);
     await expect(resolveEvalConfigHash(unreachable, settings, HASH)).resolves.toBe(HASH);
+  });
+});
+
+describe('core > eval > evaluateRuns > new rows under the same file names', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'flts-eval-rows-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+  function csv(rows: number): string {
+    const lines = ['time,down,up'];
+    for (let i = 0; i < rows; i++) lines.push(`${new Date(Date.UTC(2018, 1, 5) + i * 120_000).toISOString().slice(0, 19).replace('T', ' ')},${100 + ((i * 37) % 50)},${i % 11}`);
+    return `${lines.join('\n')}\n`;
+  }
+
+  it('ranks the runs of the rows the config_hash holds now, as promote --best does, and counts those of the replaced rows', async () => {
+    const rowsStore = createFsStore(path.join(dir, 'store'));
+    const { settings: rowsSettings } = resolveSettings({ flags: { 'data.dataDir': dir, 'data.trainFile': 'train.csv', 'data.testFile': 'test.csv' } });
+    writeFileSync(path.join(dir, 'train.csv'), csv(80));
+    writeFileSync(path.join(dir, 'test.csv'), csv(30));
+    const first = await runPreprocess(rowsSettings, { store: rowsStore });
+    const old = await trainRun('NAIVE', await loadProcessedData(rowsStore, rowsSettings, { configHash: first.configHash }), rowsSettings, { store: rowsStore });
+    expect((await evaluateRuns({}, rowsSettings, { store: rowsStore })).rows.map((row) => row.run_id)).toEqual([old.run_id]);
+
+    writeFileSync(path.join(dir, 'train.csv'), csv(100));
+    const grown = await runPreprocess(rowsSettings, { store: rowsStore });
+    expect(grown.configHash).toBe(first.configHash);
+    await expect(evaluateRuns({}, rowsSettings, { store: rowsStore })).rejects.toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', details: { runsOfReplacedRows: 1 } });
+    await expect(promoteBest({ source: 'best', actor: 'ana' }, rowsSettings, { store: rowsStore })).rejects.toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', details: { runsOfReplacedRows: 1 } });
+
+    const fresh = await trainRun('NAIVE', await loadProcessedData(rowsStore, rowsSettings, { configHash: grown.configHash }), rowsSettings, { store: rowsStore });
+    const board = await evaluateRuns({}, rowsSettings, { store: rowsStore });
+    expect(board.rows.map((row) => row.run_id)).toEqual([fresh.run_id]);
+    expect(board.runs_of_replaced_rows).toBe(1);
   });
 });

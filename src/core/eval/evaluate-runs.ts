@@ -3,6 +3,7 @@ import { FltsError, orUnlessUnavailable } from '../errors.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { assertConfigHash } from '../preprocess/processed-layout.js';
 import { listRunRecords, runsBucket, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
+import { runsOnCurrentData } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { writeForecastPlots } from './forecast-plots.js';
 import { buildScoreboard, type Scoreboard } from './scoreboard.js';
@@ -23,6 +24,8 @@ export interface EvaluateRunsResult extends Scoreboard {
    * index lists them under it or under none (a damaged record does not say which).
    */
   corrupt_runs: RunRegistryScan['corrupt'];
+  /** SUCCESS runs of the config_hash left off the board: trained on rows that new data under its file names replaced (absent when none). */
+  runs_of_replaced_rows?: number;
 }
 
 /**
@@ -42,14 +45,21 @@ export async function resolveEvalConfigHash(store: ObjectStore, settings: Settin
   return newest.config_hash;
 }
 
-/** The scoreboard of every SUCCESS run of a config_hash (FLTS_EVAL_NO_RUNS when there is none). */
+/**
+ * The scoreboard of the SUCCESS runs of a config_hash trained on the rows it holds now (FLTS_EVAL_NO_RUNS when there
+ * is none): the board `flts promote --best` and the promoter choose from. A run of rows that new data under the same
+ * file names replaced was scored on another test file, so its place on this board would mean nothing.
+ */
 export async function evaluateRuns(input: EvaluateRunsInput, settings: Settings, deps: { store: ObjectStore }): Promise<EvaluateRunsResult> {
   const configHash = await resolveEvalConfigHash(deps.store, settings, input.configHash);
-  const { records: runs, corrupt } = await scanRunRecords(deps.store, settings, { configHash });
+  const { records: recorded, corrupt } = await scanRunRecords(deps.store, settings, { configHash });
+  const runs = await runsOnCurrentData(deps.store, settings, configHash, recorded);
   const scoreboard = buildScoreboard(configHash, runs, settings.eval.minImprovementPct);
   if (scoreboard.rows.length === 0) {
-    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${configHash} (${runs.length} run(s) in other states).`, {
-      details: { configHash, runs: runs.map((r) => ({ run_id: r.run_id, status: r.status })), corrupt_runs: corrupt },
+    const replaced = buildScoreboard(configHash, recorded).rows.length;
+    const why = replaced > 0 ? ` on the rows it holds now: its ${replaced} SUCCESS run(s) are of rows that new data under the same file names replaced (\`flts train\` trains the new rows)` : ` (${runs.length} run(s) in other states)`;
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${configHash}${why}.`, {
+      details: { configHash, runs: runs.map((r) => ({ run_id: r.run_id, status: r.status })), corrupt_runs: corrupt, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}) },
     });
   }
   const plots: EvaluateRunsResult['plots'] = [];
@@ -59,5 +69,13 @@ export async function evaluateRuns(input: EvaluateRunsInput, settings: Settings,
       plots.push({ run_id: row.run_id, objects: keys.map((key) => `${runsBucket(settings)}/${key}`) });
     }
   }
-  return { ...scoreboard, rows: scoreboard.rows.slice(0, settings.eval.scoreboardLimit), plots, store_location: deps.store.location, corrupt_runs: corrupt };
+  const replaced = buildScoreboard(configHash, recorded).rows.length - scoreboard.rows.length;
+  return {
+    ...scoreboard,
+    rows: scoreboard.rows.slice(0, settings.eval.scoreboardLimit),
+    plots,
+    store_location: deps.store.location,
+    corrupt_runs: corrupt,
+    ...(replaced > 0 ? { runs_of_replaced_rows: replaced } : {}),
+  };
 }
