@@ -12,7 +12,8 @@ export async function startServingRole(context: RoleContext): Promise<RoleHandle
   // The daemon's logger names the role already; binding it again would write the key twice on every line.
   // The inference API's routes, swagger and model loading load with this role, not in every daemon.
   const { startInferenceService } = await import('../serve/start-inference-service.js');
-  const service = await startInferenceService(context.settings, { store: context.store, logger: context.logger, onEvent: context.onEvent });
+  // A daemon stopped while this role waits for a silent store (its first pointer read) ends the start at once.
+  const service = await startInferenceService(context.settings, { store: context.store, logger: context.logger, onEvent: context.onEvent, signal: context.signal });
   context.metrics.declareSteps('serving', 'reload', STEP_RESULTS);
   let companion: ServingCompanion;
   try {
