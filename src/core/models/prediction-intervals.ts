@@ -17,8 +17,11 @@ const HOUR_MS = 3_600_000;
  * coverage. Ratios are in original units per unit of scale, so serving needs neither the scaler nor the
  * calibration data for any level.
  */
+/** The one format of intervals.json flts writes and reads. */
+export const INTERVALS_FORMAT = 'flts-conformal-v1';
+
 export interface IntervalCalibration {
-  format: 'flts-conformal-v1';
+  format: typeof INTERVALS_FORMAT;
   method: 'split-conformal';
   /**
    * Where the errors come from: windows the model never fitted on (the validation tail), every recent training

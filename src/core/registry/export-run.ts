@@ -4,6 +4,7 @@ import { FltsError } from '../errors.js';
 import { changeWeightOf } from '../models/forecast-model.js';
 import { extractRecurrentWeights, type RecurrentNetworkWeights } from '../models/recurrent-weights.js';
 import { readRunScaler } from './load-run.js';
+import { verifiedRunStore } from './run-digests.js';
 import { loadRunNetwork, readRunNetworkWeights } from './run-artifacts.js';
 import type { RunRecord } from './run-record.js';
 import { readRunRecord } from './run-store.js';
@@ -52,8 +53,9 @@ export async function exportRun(store: ObjectStore, settings: Settings, runId: s
   if (record.status !== 'SUCCESS') {
     throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has status ${record.status}; only SUCCESS runs have a model to export.`, { details: { runId, status: record.status } });
   }
-  const scaler = await readRunScaler(store, settings, runId);
-  const weights = (await readRunNetworkWeights(store, settings, record)) ?? (await networkWeights(store, settings, record));
+  const verified = verifiedRunStore(store, settings, record);
+  const scaler = await readRunScaler(verified, settings, runId);
+  const weights = (await readRunNetworkWeights(verified, settings, record)) ?? (await networkWeights(verified, settings, record));
   if (!weights) throw new FltsError('FLTS_EXPORT_UNSUPPORTED', `Run ${runId}'s network is not stacked LSTM/GRU layers with one linear dense layer.`, { details: { runId } });
   const window = record.window;
   const features = columnAffine(scaler, window.features);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,9 +8,12 @@ import { createFsStore } from '../storage/fs-store.js';
 import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
 import { loadRunForServing } from './load-run.js';
 import type { MstlArtifact } from '../models/mstl-model.js';
-import { MODEL_ARTIFACT_FILES, readRunNetworkWeights, saveModelJson } from './run-artifacts.js';
+import { buildRecurrentNetwork } from '../models/recurrent-model.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { exportRun } from './export-run.js';
+import { MODEL_ARTIFACT_FILES, readRunNetworkWeights, saveModelJson, saveNetwork } from './run-artifacts.js';
 import { fakeRun } from './run-record.fixture.js';
-import { readRunRecord } from './run-store.js';
+import { MAX_RUN_JSON_BYTES, readRunRecord } from './run-store.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-load-run-'));
 const store = createFsStore(root);
@@ -108,5 +112,124 @@ describe('core > registry > loadRunForServing on damaged run files', () => {
     mkdirSync(path.join(root, 'runs', 'naive', 'scaler.json'));
     await expect(loadRunForServing(store, settings, 'naive')).rejects.toMatchObject({ code: 'FLTS_MODEL_ARTIFACT_MISSING' });
     rmSync(path.join(root, 'runs', 'naive', 'scaler.json'), { recursive: true });
+  });
+});
+
+/** Records in the run's run.json the SHA-256 of `files` (relative to the run) as they are now, as training does. */
+async function recordDigests(runId: string, files: string[]): Promise<void> {
+  const digests: Record<string, string> = {};
+  for (const file of files) digests[file] = createHash('sha256').update(await store.get('runs', `${runId}/${file}`)).digest('hex');
+  await editJson(`${runId}/run.json`, (v) => (v.artifact_sha256 = digests));
+}
+
+/** Flips one bit of a float32 weight: the file keeps its size and its numbers stay finite. */
+async function flipBit(key: string): Promise<void> {
+  const bytes = Buffer.from(await store.get('runs', key));
+  bytes[5] ^= 0x01;
+  await store.put('runs', key, bytes);
+}
+
+describe('core > registry > loadRunForServing checks the digests its run recorded', () => {
+  const LSTM_FILES = ['intervals.json', 'model/model.json', 'model/weights.bin', 'scaler.json'];
+
+  beforeEach(async () => {
+    await store.put('runs', 'lstm/intervals.json', JSON.stringify({ format: 'flts-conformal-v1', errors: { down: [[0.1]] }, floors: { down: 0 } }));
+    await recordDigests('lstm', LSTM_FILES);
+    await recordDigests('naive', ['model/naive.json', 'scaler.json']);
+  });
+
+  it('loads a run whose files are those it recorded', async () => {
+    expect((await loadRunForServing(store, settings, 'lstm')).run.artifact_sha256).toHaveProperty(['model/weights.bin']);
+    expect((await loadRunForServing(store, settings, 'naive')).run.run_id).toBe('naive');
+  });
+
+  it('refuses weights with one bit flipped, naming the file, on the tfjs path and in an export alike', async () => {
+    await flipBit('lstm/model/weights.bin');
+    const damaged = { code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('runs/lstm/model/weights.bin does not have the SHA-256 its run recorded') };
+    await expect(loadRunForServing(store, settings, 'lstm')).rejects.toMatchObject(damaged);
+    await expect(exportRun(store, settings, 'lstm')).rejects.toMatchObject(damaged);
+  });
+
+  it("refuses another run's weights of the same shape, and a scaler or a calibration edited into other valid numbers", async () => {
+    const other = fakeRun('other', 'LSTM', metrics, '2025-01-01T00:00:00.000Z');
+    await addLoadableRun(store, settings, { ...other, seed: 8 });
+    const otherNetwork = buildRecurrentNetwork('LSTM', other.window, { hiddenSize: 4, numLayers: 1 }, 8);
+    await saveNetwork(store, settings, 'other', otherNetwork);
+    otherNetwork.dispose();
+    await store.put('runs', 'lstm/model/weights.bin', await store.get('runs', 'other/model/weights.bin'));
+    await expect(loadRunForServing(store, settings, 'lstm')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('lstm/model/weights.bin does not have the SHA-256') });
+
+    await addLoadableRun(store, settings, naive);
+    await recordDigests('naive', ['model/naive.json', 'scaler.json']);
+    await editJson('naive/scaler.json', (v) => (v.scale = [2]));
+    await expect(loadRunForServing(store, settings, 'naive')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('naive/scaler.json does not have the SHA-256') });
+
+    await addLoadableRun(store, settings, lstm);
+    await store.put('runs', 'lstm/intervals.json', JSON.stringify({ format: 'flts-conformal-v1', errors: { down: [[0.1]] }, floors: { down: 0 } }));
+    await recordDigests('lstm', LSTM_FILES);
+    await editJson('lstm/intervals.json', (v) => (v.errors.down = [[0.2]]));
+    await expect(loadRunForServing(store, settings, 'lstm')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('lstm/intervals.json does not have the SHA-256') });
+  });
+
+  it('loads a run recorded without digests as before, whatever its weights hold', async () => {
+    await addLoadableRun(store, settings, lstm);
+    await flipBit('lstm/model/weights.bin');
+    expect((await loadRunForServing(store, settings, 'lstm')).run.artifact_sha256).toBeUndefined();
+  });
+
+  it.each([
+    ['not an object', 'x', /artifact_sha256 is not an object/],
+    ['a digest that is not hex', { 'scaler.json': 'abc' }, /artifact_sha256 of "scaler\.json" is not a hex SHA-256/],
+  ])('refuses a run.json whose artifact_sha256 is %s', async (_what, value, message) => {
+    await editJson('naive/run.json', (v) => (v.artifact_sha256 = value));
+    await expect(loadRunForServing(store, settings, 'naive')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(message) });
+  });
+});
+
+describe('core > registry > loadRunForServing on artifacts of another format', () => {
+  it.each([
+    ['naive/model/naive.json', 'flts-naive-v9', /naive\.json has format "flts-naive-v9" where flts reads "flts-naive-v1"/],
+    ['mstl/model/mstl.json', 'flts-mstl-v2', /mstl\.json has format "flts-mstl-v2" where flts reads "flts-mstl-v1"/],
+    ['mstl/model/mstl.json', 7, /mstl\.json has format 7 where/],
+    ['lstm/model/model.json', 'graph-model', /model\.json has format "graph-model" where flts reads "layers-model"/],
+    ['naive/intervals.json', 'flts-conformal-v9', /intervals\.json has format "flts-conformal-v9" where flts reads "flts-conformal-v1"/],
+  ])('refuses %s of format %s as FLTS_RUN_CORRUPT', async (key, format, message) => {
+    if (!(await store.exists('runs', key))) await store.put('runs', key, JSON.stringify({ format: 'flts-conformal-v1', errors: { down: [[0.1]] }, floors: { down: 0 } }));
+    await editJson(key, (v) => (v.format = format));
+    await expect(loadRunForServing(store, settings, key.split('/')[0])).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(message) });
+  });
+
+  it('refuses a model.json of another format on the plain-weights path too', async () => {
+    await editJson('lstm/model/model.json', (v) => (v.format = 'graph-model'));
+    await expect(readRunNetworkWeights(store, settings, lstm)).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(/has format "graph-model"/) });
+  });
+
+  it('reads artifacts that name no format, as other writers save them', async () => {
+    for (const key of ['naive/model/naive.json', 'mstl/model/mstl.json', 'lstm/model/model.json']) await editJson(key, (v) => delete v.format);
+    for (const run of ['naive', 'mstl', 'lstm']) expect((await loadRunForServing(store, settings, run)).run.run_id).toBe(run);
+  });
+});
+
+describe('core > registry > run JSON files past the size a run may have', () => {
+  /** `store`, saying that `key` is `size` bytes, and recording every key read whole. */
+  function inflated(key: string, size: number): { store: ObjectStore; reads: string[] } {
+    const reads: string[] = [];
+    const proxy = new Proxy(store, {
+      get(target, name, receiver) {
+        if (name === 'stat') return async (bucket: string, asked: string) => ({ ...(await target.stat(bucket, asked))!, ...(asked === key ? { size } : {}) });
+        if (name === 'get') return (bucket: string, asked: string) => (reads.push(asked), target.get(bucket, asked));
+        return Reflect.get(target, name, receiver);
+      },
+    });
+    return { store: proxy, reads };
+  }
+
+  it.each(['naive/run.json', 'naive/scaler.json', 'naive/model/naive.json', 'lstm/model/model.json', 'mstl/model/mstl.json'])('refuses %s of 2 GB as FLTS_RUN_CORRUPT without reading it', async (key) => {
+    const { store: big, reads } = inflated(key, 2 ** 31);
+    await expect(loadRunForServing(big, settings, key.split('/')[0])).rejects.toMatchObject({
+      code: 'FLTS_RUN_CORRUPT',
+      message: expect.stringContaining(`runs/${key} is 2147483648 bytes, over the ${MAX_RUN_JSON_BYTES} a run's JSON file may have`),
+    });
+    expect(reads).not.toContain(key);
   });
 });

@@ -3,9 +3,11 @@ import type { ScalerParams } from '../data/scaler.js';
 import { FltsError } from '../errors.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { mstlArtifactProblem } from '../models/mstl-window.js';
-import type { IntervalCalibration } from '../models/prediction-intervals.js';
+import { INTERVALS_FORMAT, type IntervalCalibration } from '../models/prediction-intervals.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { artifactFormatProblem } from './artifact-format.js';
 import { loadRunModel, type LoadRunModelOptions } from './run-artifacts.js';
+import { verifiedRunStore } from './run-digests.js';
 import { RUN_FILES, type RunRecord } from './run-record.js';
 import { corruptRun, findRunJson, readRunRecord, runKey, runsBucket } from './run-store.js';
 
@@ -64,14 +66,15 @@ export interface LoadedRunForServing {
  * was trained with. Throws FLTS_RUN_NOT_FOUND for an unknown run and FLTS_MODEL_ARTIFACT_MISSING when the
  * run did not succeed or an artifact is gone.
  */
-export async function loadRunForServing(store: ObjectStore, settings: Settings, runId: string, options: LoadRunModelOptions = {}): Promise<LoadedRunForServing> {
-  const run = await readRunRecord(store, settings, runId);
+export async function loadRunForServing(registryStore: ObjectStore, settings: Settings, runId: string, options: LoadRunModelOptions = {}): Promise<LoadedRunForServing> {
+  const run = await readRunRecord(registryStore, settings, runId);
   if (run.status !== 'SUCCESS') {
     throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has status ${run.status}; only SUCCESS runs have a usable model.`, { details: { runId, status: run.status } });
   }
+  const store = verifiedRunStore(registryStore, settings, run);
   const scaler = await readRunScaler(store, settings, runId);
   const intervals = await findRunJson<IntervalCalibration>(store, settings, runId, RUN_FILES.intervals);
-  const intervalsProblem = intervals === undefined ? undefined : intervalCalibrationProblem(intervals, run.window);
+  const intervalsProblem = intervals === undefined ? undefined : (artifactFormatProblem(intervals, INTERVALS_FORMAT) ?? intervalCalibrationProblem(intervals, run.window));
   if (intervalsProblem) throw corruptRun(runId, `${runsBucket(settings)}/${runKey(runId, RUN_FILES.intervals)}`, intervalsProblem);
   const model = await loadRunModel(store, settings, run, options);
   return { run, model, scaler, ...(intervals ? { intervals } : {}) };

@@ -14,8 +14,9 @@ import { createThreadedRecurrentModel } from '../models/inference-thread/threade
 import { recurrentWeightsFromSaved, weightsManifestProblem, type RecurrentNetworkWeights, type SavedLayersModel } from '../models/recurrent-weights.js';
 import { putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { artifactFormatProblem } from './artifact-format.js';
 import { RUN_FILES, type RunRecord } from './run-record.js';
-import { corruptRun, findRunJson, runKey, runsBucket } from './run-store.js';
+import { corruptRun, findRunJson, runJsonError, runKey, runsBucket } from './run-store.js';
 
 /** Object keys (relative to the run) of each model type's saved form. */
 export const MODEL_ARTIFACT_FILES = {
@@ -26,6 +27,20 @@ export const MODEL_ARTIFACT_FILES = {
   SNAIVE: `${RUN_FILES.modelDir}/seasonal-naive.json`,
   MSTL: `${RUN_FILES.modelDir}/mstl.json`,
 } as const;
+
+/**
+ * The `format` each model type's saved form carries: tfjs's layers format for networks (also what Keras models
+ * converted with tensorflowjs write), flts's own for the others. A file without one is read as before (runs saved by
+ * other writers); one naming another format is not this model's, and reading it as one would forecast garbage.
+ */
+export const MODEL_ARTIFACT_FORMATS = {
+  LSTM: 'layers-model',
+  GRU: 'layers-model',
+  PROPHET: 'flts-prophet-v1',
+  NAIVE: 'flts-naive-v1',
+  SNAIVE: 'flts-seasonal-naive-v1',
+  MSTL: 'flts-mstl-v1',
+} as const satisfies Record<keyof typeof MODEL_ARTIFACT_FILES, string>;
 
 export interface NaiveArtifact {
   format: 'flts-naive-v1';
@@ -109,8 +124,7 @@ export async function loadRunNetwork(store: ObjectStore, settings: Settings, rec
   try {
     network = await tfjs.loadLayersModel(objectStoreIOHandler(store, bucket, runKey(record.run_id, RUN_FILES.modelDir)));
   } catch (error) {
-    if (error instanceof FltsError && error.code === 'FLTS_DATA_UNREADABLE') throw corruptRun(record.run_id, `${bucket}/${key}`, 'is not valid JSON', error);
-    if (error instanceof FltsError) throw error;
+    if (error instanceof FltsError) throw runJsonError(record.run_id, `${bucket}/${key}`, error);
     // tfjs refuses a topology or weights that do not fit each other: the files were cut short or edited.
     throw corruptRun(record.run_id, `${bucket}/${key}`, `does not load with its weights (${error instanceof Error ? error.message : String(error)})`, error);
   }
@@ -132,7 +146,7 @@ export async function readRunNetworkWeights(store: ObjectStore, settings: Settin
   const modelKey = runKey(record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
   const saved = await findRunJson<SavedLayersModel>(store, settings, record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
   if (!saved) throw missing(record, modelKey);
-  const manifestProblem = weightsManifestProblem((saved as Partial<SavedLayersModel> | null)?.weightsManifest);
+  const manifestProblem = artifactFormatProblem(saved, MODEL_ARTIFACT_FORMATS[record.model_type]) ?? weightsManifestProblem((saved as Partial<SavedLayersModel> | null)?.weightsManifest);
   if (manifestProblem) throw corruptRun(record.run_id, `${bucket}/${modelKey}`, manifestProblem);
   const paths = (saved.weightsManifest ?? []).flatMap((group) => group.paths);
   if (paths.length !== 1 || typeof paths[0] !== 'string') return undefined;
@@ -178,8 +192,21 @@ export async function loadRunModel(store: ObjectStore, settings: Settings, recor
   return withTargetFloors(await loadFittedModel(store, settings, record, options));
 }
 
+/**
+ * The JSON artifact of a run whose model is one file (`key`: bucket and key, for messages): FLTS_MODEL_ARTIFACT_MISSING
+ * without it, FLTS_RUN_CORRUPT when it is not JSON or names another format.
+ */
+async function readModelArtifact<T>(store: ObjectStore, settings: Settings, record: RunRecord, type: 'PROPHET' | 'NAIVE' | 'SNAIVE' | 'MSTL'): Promise<{ key: string; artifact: T }> {
+  const objectKey = runKey(record.run_id, MODEL_ARTIFACT_FILES[type]);
+  const artifact = await findRunJson<T>(store, settings, record.run_id, MODEL_ARTIFACT_FILES[type]);
+  if (artifact === undefined) throw missing(record, objectKey);
+  const key = `${runsBucket(settings)}/${objectKey}`;
+  const formatProblem = artifactFormatProblem(artifact, MODEL_ARTIFACT_FORMATS[type]);
+  if (formatProblem) throw corruptRun(record.run_id, key, formatProblem);
+  return { key, artifact };
+}
+
 async function loadFittedModel(store: ObjectStore, settings: Settings, record: RunRecord, options: LoadRunModelOptions): Promise<ForecastModel> {
-  const bucket = runsBucket(settings);
   const window: WindowSpec = record.window;
   switch (record.model_type) {
     case 'LSTM':
@@ -196,33 +223,25 @@ async function loadFittedModel(store: ObjectStore, settings: Settings, record: R
       return withTargetForm(createRecurrentInferenceModel(record.model_type, window, network));
     }
     case 'PROPHET': {
-      const key = runKey(record.run_id, MODEL_ARTIFACT_FILES.PROPHET);
-      const artifact = await findRunJson<ProphetArtifact>(store, settings, record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
-      if (!artifact) throw missing(record, key);
+      const { key, artifact } = await readModelArtifact<ProphetArtifact>(store, settings, record, 'PROPHET');
       const { loadProphetModel } = await import('../models/prophet-model.js');
-      return buildFromArtifact(record, `${bucket}/${key}`, () => loadProphetModel(artifact, window));
+      return buildFromArtifact(record, key, () => loadProphetModel(artifact, window));
     }
     case 'NAIVE': {
-      const key = runKey(record.run_id, MODEL_ARTIFACT_FILES.NAIVE);
-      const artifact = await findRunJson<NaiveArtifact>(store, settings, record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
-      if (!artifact) throw missing(record, key);
-      return buildFromArtifact(record, `${bucket}/${key}`, () => createNaiveModel(savedWindow(record, `${bucket}/${key}`, artifact)));
+      const { key, artifact } = await readModelArtifact<NaiveArtifact>(store, settings, record, 'NAIVE');
+      return buildFromArtifact(record, key, () => createNaiveModel(savedWindow(record, key, artifact)));
     }
     case 'SNAIVE': {
-      const key = runKey(record.run_id, MODEL_ARTIFACT_FILES.SNAIVE);
-      const artifact = await findRunJson<SeasonalNaiveArtifact>(store, settings, record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
-      if (!artifact) throw missing(record, key);
-      return buildFromArtifact(record, `${bucket}/${key}`, () => createSeasonalNaiveModel(savedWindow(record, `${bucket}/${key}`, artifact)));
+      const { key, artifact } = await readModelArtifact<SeasonalNaiveArtifact>(store, settings, record, 'SNAIVE');
+      return buildFromArtifact(record, key, () => createSeasonalNaiveModel(savedWindow(record, key, artifact)));
     }
     case 'MSTL': {
-      const key = runKey(record.run_id, MODEL_ARTIFACT_FILES.MSTL);
-      const artifact = await findRunJson<MstlArtifact>(store, settings, record.run_id, MODEL_ARTIFACT_FILES[record.model_type]);
-      if (!artifact) throw missing(record, key);
+      const { key, artifact } = await readModelArtifact<MstlArtifact>(store, settings, record, 'MSTL');
       const { createMstlModel } = await import('../models/mstl-model.js');
-      const window = savedWindow(record, `${bucket}/${key}`, artifact);
+      const window = savedWindow(record, key, artifact);
       const problem = mstlArtifactProblem(artifact, window);
-      if (problem) throw corruptRun(record.run_id, `${bucket}/${key}`, problem);
-      return buildFromArtifact(record, `${bucket}/${key}`, () => createMstlModel(artifact));
+      if (problem) throw corruptRun(record.run_id, key, problem);
+      return buildFromArtifact(record, key, () => createMstlModel(artifact));
     }
     default:
       throw new FltsError('FLTS_MODEL_UNKNOWN_TYPE', `Run ${record.run_id} has unknown model type ${JSON.stringify(record.model_type)}.`);

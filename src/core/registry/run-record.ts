@@ -78,6 +78,11 @@ export interface RunRecord {
   metrics?: RunMetrics;
   /** Object keys inside the run, relative to `<run_id>/`. */
   artifacts: Record<string, string>;
+  /**
+   * Hex SHA-256 of each file the model predicts from (model files, scaler, intervals; keys relative to `<run_id>/`),
+   * as training wrote them; checked wherever the run is loaded. Absent on runs trained before it was kept.
+   */
+  artifact_sha256?: Record<string, string>;
   flts_version: string;
   /** The process that trains the run (absent on runs recorded before it was kept): a RUNNING run whose process is gone is KILLED. */
   owner?: RunOwner;

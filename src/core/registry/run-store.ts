@@ -68,6 +68,7 @@ const MAX_OUTPUT_SEQ_LEN = TRAINING_SPECS.find((spec) => spec.path === 'training
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 const isNames = (value: unknown): boolean => Array.isArray(value) && value.length > 0 && value.every((name) => typeof name === 'string');
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 const isCount = (value: unknown): boolean => Number.isInteger(value) && (value as number) > 0;
 
 /**
@@ -90,6 +91,11 @@ export function runRecordProblem(value: unknown, runId: string): string | undefi
   if (value.metrics !== undefined && !isObject(value.metrics)) return 'metrics is not an object';
   if (value.params !== undefined && !isObject(value.params)) return 'params is not an object';
   if (value.artifacts !== undefined && !isObject(value.artifacts)) return 'artifacts is not an object';
+  if (value.artifact_sha256 !== undefined) {
+    if (!isObject(value.artifact_sha256)) return 'artifact_sha256 is not an object';
+    const unreadable = Object.entries(value.artifact_sha256).find(([, digest]) => typeof digest !== 'string' || !SHA256_HEX.test(digest));
+    if (unreadable) return `artifact_sha256 of ${JSON.stringify(unreadable[0])} is not a hex SHA-256`;
+  }
   return undefined;
 }
 
@@ -97,14 +103,29 @@ export function corruptRun(runId: string, key: string, reason: string, cause?: u
   return new FltsError('FLTS_RUN_CORRUPT', `Run ${runId} is damaged: ${key} ${reason}.`, { cause, details: { runId, key, reason } });
 }
 
-/** A JSON file of a run (`file` relative to the run); undefined when absent, FLTS_RUN_CORRUPT when it is not valid JSON. */
+/**
+ * Largest JSON file of a run read: the largest flts writes (a Prophet artifact holds its training series) is a few
+ * megabytes on the reference data, and one of hundreds would be a series no fit takes. A file past it was not
+ * written by a trainer, and reading it whole could take the process's memory (a string this long is also past
+ * what the runtime can hold).
+ */
+export const MAX_RUN_JSON_BYTES = 256 * 1024 * 1024;
+
+/** FLTS_RUN_CORRUPT for a JSON file of a run that could not be read as one (not JSON, or past MAX_RUN_JSON_BYTES); other errors as they are. */
+export function runJsonError(runId: string, key: string, error: unknown): unknown {
+  if (!(error instanceof FltsError)) return error;
+  if (error.code === 'FLTS_DATA_UNREADABLE') return corruptRun(runId, key, 'is not valid JSON', error);
+  if (error.code === 'FLTS_DATA_TOO_LARGE') return corruptRun(runId, key, `is ${String(error.details?.bytes)} bytes, over the ${MAX_RUN_JSON_BYTES} a run's JSON file may have`, error);
+  return error;
+}
+
+/** A JSON file of a run (`file` relative to the run); undefined when absent, FLTS_RUN_CORRUPT when it is not valid JSON or too large. */
 export async function findRunJson<T>(store: ObjectStore, settings: Settings, runId: string, file: string): Promise<T | undefined> {
   const key = runKey(runId, file);
   try {
-    return await getJsonIfExists<T>(store, runsBucket(settings), key);
+    return await getJsonIfExists<T>(store, runsBucket(settings), key, { maxBytes: MAX_RUN_JSON_BYTES });
   } catch (error) {
-    if (error instanceof FltsError && error.code === 'FLTS_DATA_UNREADABLE') throw corruptRun(runId, `${runsBucket(settings)}/${key}`, 'is not valid JSON', error);
-    throw error;
+    throw runJsonError(runId, `${runsBucket(settings)}/${key}`, error);
   }
 }
 

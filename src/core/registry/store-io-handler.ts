@@ -1,11 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { FltsError } from '../errors.js';
 import { weightsManifestProblem } from '../models/recurrent-weights.js';
+import { artifactFormatProblem } from './artifact-format.js';
+import { MAX_RUN_JSON_BYTES } from './run-store.js';
 import { getJsonIfExists } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
+/** What tfjs writes as a LayersModel's `format`; a model.json naming another (a graph model) is no network of a run. */
+const LAYERS_MODEL_FORMAT = 'layers-model';
 
 /**
  * A tf.io handler that saves and loads the standard tfjs layers format (model.json + one weights file)
@@ -30,10 +34,10 @@ export function objectStoreIOHandler(store: ObjectStore, bucket: string, prefix:
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },
     async load(): Promise<tf.io.ModelArtifacts> {
-      const modelJson = await getJsonIfExists<tf.io.ModelJSON>(store, bucket, key(MODEL_JSON));
+      const modelJson = await getJsonIfExists<tf.io.ModelJSON>(store, bucket, key(MODEL_JSON), { maxBytes: MAX_RUN_JSON_BYTES });
       if (!modelJson) throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `No model at ${bucket}/${key(MODEL_JSON)}.`, { details: { bucket, key: key(MODEL_JSON) } });
       // Refused before tfjs reads it: its loaders are the caller's to turn into a damaged-run error.
-      const problem = weightsManifestProblem((modelJson as Partial<tf.io.ModelJSON> | null)?.weightsManifest);
+      const problem = artifactFormatProblem(modelJson, LAYERS_MODEL_FORMAT) ?? weightsManifestProblem((modelJson as Partial<tf.io.ModelJSON> | null)?.weightsManifest);
       if (problem) throw new Error(`model.json ${problem}`);
       return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
         const specs = manifest.flatMap((group) => group.weights);

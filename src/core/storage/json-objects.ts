@@ -21,7 +21,24 @@ export function parseLenientJson(text: string): unknown {
   }
 }
 
-export async function getJson<T>(store: ObjectStore, bucket: string, key: string): Promise<T> {
+export interface GetJsonOptions {
+  /**
+   * Largest object read, checked by its size before reading: a file another writer made absurdly large would
+   * otherwise be read whole and parsed (FLTS_DATA_TOO_LARGE beyond it).
+   */
+  maxBytes?: number;
+}
+
+export async function getJson<T>(store: ObjectStore, bucket: string, key: string, options: GetJsonOptions = {}): Promise<T> {
+  if (options.maxBytes !== undefined) {
+    const info = await store.stat(bucket, key);
+    if (info && info.size > options.maxBytes) {
+      throw new FltsError('FLTS_DATA_TOO_LARGE', `Object ${bucket}/${key} is ${info.size} bytes, over the ${options.maxBytes} read as JSON.`, {
+        details: { bucket, key, bytes: info.size, maxBytes: options.maxBytes },
+        hint: 'The object in the store was made larger than flts ever writes it; restore it from a backup, or have flts write it again.',
+      });
+    }
+  }
   const text = (await store.get(bucket, key)).toString('utf8');
   try {
     return parseLenientJson(text) as T;
@@ -34,9 +51,9 @@ export async function getJson<T>(store: ObjectStore, bucket: string, key: string
   }
 }
 
-export async function getJsonIfExists<T>(store: ObjectStore, bucket: string, key: string): Promise<T | undefined> {
+export async function getJsonIfExists<T>(store: ObjectStore, bucket: string, key: string, options: GetJsonOptions = {}): Promise<T | undefined> {
   try {
-    return await getJson<T>(store, bucket, key);
+    return await getJson<T>(store, bucket, key, options);
   } catch (error) {
     if (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND') return undefined;
     throw error;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -78,6 +79,24 @@ describe('core > train > train-run', () => {
     const inside = artifact.actual.down.filter((actual, i) => actual >= band.lower[i] && actual <= band.upper[i]).length;
     expect(intervals['0.8'].coverage).toBeCloseTo(inside / artifact.actual.down.length, 10);
     expect(intervals['0.95'].mean_width).toBeGreaterThan(intervals['0.8'].mean_width!);
+  });
+
+  it('records the SHA-256 of every file its model predicts from, so that weights changed since training are refused at load', async () => {
+    for (const [modelType, model] of [['LSTM', ['model/model.json', 'model/weights.bin']], ['NAIVE', ['model/naive.json']]] as const) {
+      const record = await trainRun(modelType, data, settings(), { store });
+      const files = [...model, 'scaler.json', 'intervals.json'].sort();
+      expect(Object.keys(record.artifact_sha256 ?? {}).sort()).toEqual(files);
+      for (const file of files) {
+        const stored = createHash('sha256').update(await store.get('runs', `${record.run_id}/${file}`)).digest('hex');
+        expect(record.artifact_sha256![file], file).toBe(stored);
+      }
+      expect((await readRunRecord(store, settings(), record.run_id)).artifact_sha256).toEqual(record.artifact_sha256);
+      const key = `${record.run_id}/${model.at(-1)}`;
+      const bytes = Buffer.from(await store.get('runs', key));
+      bytes[bytes.length - 4] ^= 0x01;
+      await store.put('runs', key, bytes);
+      await expect(loadRunForServing(store, settings(), record.run_id)).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining(`${key} does not have the SHA-256 its run recorded`) });
+    }
   });
 
   it('trains the SNAIVE and MSTL baselines like any other type, each with its own window and intervals', async () => {

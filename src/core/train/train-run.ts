@@ -13,6 +13,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES, runExperiment, type RunOwner, type RunRecord } from '../registry/run-record.js';
 import { currentRunOwner, runKey, runsBucket, saveRunRecord } from '../registry/run-store.js';
 import { startRunHeartbeat } from '../registry/run-heartbeat.js';
+import { digestingStore } from '../registry/run-digests.js';
 import { fitModel, modelWindow, postFitProgress } from './fit-model.js';
 import { prepareWindows } from './prepare-windows.js';
 import { evaluateForecasts } from '../forecast/metrics.js';
@@ -107,7 +108,9 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
   logger.info({ runId, configHash: data.configHash }, 'train_start');
   try {
     const windows = prepareWindows(data, record.window, settings.training.validationSplit);
-    const fitted = await fitModel(modelType, data, windows, settings, { store: deps.store, runId, signal: deps.signal, onEvent: emit, logger, offThread: deps.offThread });
+    // Every file the model predicts from is hashed as it is written, and the digests go into the SUCCESS record.
+    const written = digestingStore(deps.store, settings, runId);
+    const fitted = await fitModel(modelType, data, windows, settings, { store: written.store, runId, signal: deps.signal, onEvent: emit, logger, offThread: deps.offThread });
     try {
       const progress = postFitProgress(runId, deps.signal, emit);
       const calibration = await fittedCalibration(fitted, data.train, windows.validation, record.window, data.scaler, settings.eval.intervalSteps, progress);
@@ -119,8 +122,8 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
         emit({ type: 'log', level: 'warn', message: `${modelType} run ${runId}: no prediction band (and no coverage) at ${uncalibrated.join('; ')}` });
         logger.warn({ runId, uncalibrated }, 'train_intervals_uncalibrated');
       }
-      await putJson(deps.store, bucket, runKey(runId, RUN_FILES.scaler), data.scaler);
-      await putJson(deps.store, bucket, runKey(runId, RUN_FILES.intervals), calibration);
+      await putJson(written.store, bucket, runKey(runId, RUN_FILES.scaler), data.scaler);
+      await putJson(written.store, bucket, runKey(runId, RUN_FILES.intervals), calibration);
       await putJson(deps.store, bucket, runKey(runId, RUN_FILES.history), { run_id: runId, model_type: modelType, epochs: fitted.history ?? [] });
       await putJson(deps.store, bucket, runKey(runId, RUN_FILES.predictions), buildPredictionsArtifact(windows.test, predicted, record.window, data.scaler, bands));
       const artifacts: Record<string, string> = { model: fitted.artifact, scaler: RUN_FILES.scaler, intervals: RUN_FILES.intervals, metrics: RUN_FILES.history, predictions: RUN_FILES.predictions };
@@ -138,6 +141,7 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
         metrics: { test_mse: test.overall.mse, test_rmse: test.overall.rmse, test_mae: test.overall.mae, test_r2: test.overall.r2, ...(fitted.bestValLoss !== undefined ? { val_loss: fitted.bestValLoss } : {}), test },
         timings: { ...record.timings, finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime(), fit_ms: Math.round(fitted.fitMs), ...(fitted.samplesPerSec ? { samples_per_sec: fitted.samplesPerSec } : {}) },
         artifacts,
+        artifact_sha256: written.digests(),
       };
       // SUCCESS is written last, only once every artifact exists and the heartbeat has stopped.
       await heartbeat.stop();
