@@ -66,6 +66,21 @@ describe('serve > pointer cascade, broken runs and pins, from the run registry',
     expect((await health('/readyz')).json).toMatchObject({ status: 'ready', run_id: 'good', degraded: true, degraded_code: 'FLTS_SERVE_MODEL_INVALID' });
   });
 
+  it('never swaps in a promoted run whose weights changed after its promotion: the last good model keeps serving, degraded, naming the file', async () => {
+    await addLoadableRun(store, settings, fakeRun('checked', 'LSTM', metrics, '2025-01-04T00:00:00.000Z'), { digests: true });
+    server = await startTestServer(createRegistryModelSource(store, settings));
+    await server.holder.start();
+    await promote({ runId: 'checked', source: 'manual', actor: 'ana', reason: 'newer' }, settings, { store });
+    // One bit of one weight, after the promotion's own check: the file keeps its size and every number stays finite.
+    const weights = Buffer.from(await store.get('runs', 'checked/model/weights.bin'));
+    weights[9] ^= 0x01;
+    await store.put('runs', 'checked/model/weights.bin', weights);
+    const reload = await postJson(`${server.url}/reload_latest`, {});
+    expect(reload.json).toMatchObject({ status: 'not_loaded', result: 'failed', run_id: 'good', message: expect.stringContaining('checked/model/weights.bin does not have the SHA-256 its run recorded') });
+    expect((await health('/readyz')).json).toMatchObject({ status: 'ready', run_id: 'good', degraded: true, degraded_code: 'FLTS_RUN_CORRUPT', degraded_reason: expect.stringContaining('weights.bin') });
+    expect((await postJson(`${server.url}/predict`, {})).status).not.toBe(503);
+  });
+
   it('keeps a pinned replica on its run when /reload_latest is called after another promotion', async () => {
     server = await startTestServer(createRegistryModelSource(store, settings), { pinnedRunId: 'other' });
     await server.holder.start();
