@@ -55,12 +55,15 @@ function run(argv, { timeout = timeoutMs, cwd = scratch, until } = {}) {
   });
 }
 
-/** A home with a processed PobleSec slice and one run of each loader kind: NAIVE (JSON window), LSTM (topology + weights), MSTL. */
+/**
+ * A home with a processed PobleSec slice and one run of every trained type: NAIVE and SNAIVE (a JSON window), LSTM and
+ * GRU (topology + weights), MSTL (a season), PROPHET (a series refitted at load). 1,500 rows: SNAIVE reads a day (720).
+ */
 async function seedHome() {
   const home = path.join(scratch, 'seed');
   for (const argv of [
-    ['preprocess', '--home', home, '--train', 'PobleSec.csv', '--test', 'PobleSec_test.csv', '--sample-train-rows', '400', '--sample-test-rows', '150'],
-    ['train', '--home', home, '--model', 'NAIVE,LSTM,MSTL', '--epochs', '1', '--hidden-size', '8', '--num-layers', '1', '--json'],
+    ['preprocess', '--home', home, '--train', 'PobleSec.csv', '--test', 'PobleSec_test.csv', '--sample-train-rows', '1500', '--sample-test-rows', '150'],
+    ['train', '--home', home, '--model', TYPES.join(','), '--epochs', '1', '--hidden-size', '8', '--num-layers', '1', '--json'],
   ]) {
     const result = await run(argv, { timeout: 300_000 });
     if (result.exitCode !== 0) throw new Error(`seeding failed: ${argv.join(' ')}\n${result.stderr}`);
@@ -73,6 +76,7 @@ async function seedHome() {
   return { home, runs };
 }
 
+const TYPES = ['NAIVE', 'SNAIVE', 'LSTM', 'GRU', 'MSTL', 'PROPHET'];
 const deep = (depth) => '['.repeat(depth) + ']'.repeat(depth);
 const BIG = 2 ** 31;
 
@@ -113,6 +117,31 @@ const FIELD_MUTATIONS = {
     'window.features': [['nope'], 'down'],
     'window.targets': [['nope'], []],
     format: ['flts-naive-v9'],
+  },
+  'model/seasonal-naive.json': {
+    period: [BIG, 0, -1, 'x'],
+    'window.inputSeqLen': [BIG, -1, 0],
+    'window.outputSeqLen': [BIG, 0],
+    'window.targets': [['nope'], []],
+    format: ['flts-seasonal-naive-v9'],
+  },
+  'model/prophet.json': {
+    format: ['flts-prophet-v9', 7],
+    series: [null, [], 'x', [null]],
+    'series.0.target': ['nope', 7],
+    'series.0.ds': [[], 'x', [null, 'x'], Array(3).fill(1e300)],
+    'series.0.y': [[], 'x', Array(1500).fill(null)],
+    'series.0.params': [null, 'x'],
+    'series.0.params.k': ['x', null, 1e308],
+    'series.0.params.delta': ['x', [], Array(100_000).fill(1)],
+    'series.0.params.beta': ['x', []],
+    'series.0.params.trend': ['x', []],
+    'series.0.shift': ['x', 1e308],
+    options: [null, 'x', {}],
+    'options.nChangepoints': [BIG, -1, 'x'],
+    'options.changepointRange': [2, -1, 'x'],
+    'options.seasonalityMode': ['sideways'],
+    seed: ['x', -1],
   },
   'model/mstl.json': {
     period: [BIG, 1e12, 0, -5, 1.5, 'x'],
@@ -187,7 +216,7 @@ function casesOf(runDir) {
 function commandsFor(home, type, id) {
   const common = ['--home', home, '--json'];
   return {
-    predict: ['predict', '--run', id, '--data', predictData, '--scale', 'raw', ...common],
+    predict: ['predict', '--run', id, '--data', type === 'SNAIVE' ? predictDataDay : predictData, '--scale', 'raw', ...common],
     promote: ['promote', '--run', id, ...common],
     export: ['export', '--run', id, '--out', path.join(home, 'out.onnx'), ...common],
     eval: ['eval', ...common],
@@ -237,6 +266,9 @@ function judge(command, result) {
 // The first rows of the test file: MSTL fits a smoothing per window, and the whole file takes half a minute on busy cores.
 const predictData = path.join(scratch, 'predict.csv');
 writeFileSync(predictData, `${readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').split('\n').slice(0, 201).join('\n')}\n`);
+// SNAIVE reads one whole day (720 rows at the data's 2-minute step) before it forecasts anything.
+const predictDataDay = path.join(scratch, 'predict-day.csv');
+writeFileSync(predictDataDay, `${readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').split('\n').slice(0, 801).join('\n')}\n`);
 const seed = await seedHome();
 console.log(`seed runs: ${JSON.stringify(seed.runs)} (scratch ${scratch})`);
 const jobs = [];
@@ -244,7 +276,7 @@ for (const [type, id] of Object.entries(seed.runs)) {
   for (const damage of casesOf(path.join(seed.home, 'store', 'runs', id))) {
     for (const command of Object.keys(commandsFor('', type, id))) {
       const label = `${type}/${damage.file}/${damage.mutation}/${command}`;
-      if (command === 'export' && type !== 'LSTM') continue;
+      if (command === 'export' && type !== 'LSTM' && type !== 'GRU') continue;
       if (!full && !inQuickMatrix(damage, command)) continue;
       if (filter.test(label)) jobs.push({ label, type, id, damage, command });
     }

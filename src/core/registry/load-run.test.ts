@@ -8,6 +8,7 @@ import { createFsStore } from '../storage/fs-store.js';
 import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
 import { loadRunForServing } from './load-run.js';
 import type { MstlArtifact } from '../models/mstl-model.js';
+import { fitProphetModel } from '../models/prophet-model.js';
 import { buildRecurrentNetwork } from '../models/recurrent-model.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { exportRun } from './export-run.js';
@@ -231,5 +232,30 @@ describe('core > registry > run JSON files past the size a run may have', () => 
       message: expect.stringContaining(`runs/${key} is 2147483648 bytes, over the ${MAX_RUN_JSON_BYTES} a run's JSON file may have`),
     });
     expect(reads).not.toContain(key);
+  });
+});
+
+describe('core > registry > loadRunForServing of a Prophet run', () => {
+  const prophet = fakeRun('prophet', 'PROPHET', metrics, '2025-01-01T00:00:00.000Z');
+
+  beforeEach(async () => {
+    await addLoadableRun(store, settings, prophet);
+    const hours = 72;
+    const train = { time: Float64Array.from({ length: hours }, (_, i) => Date.UTC(2025, 0, 1) + i * HOUR), columns: ['down'], values: { down: Float64Array.from({ length: hours }, (_, i) => 0.5 + 0.3 * Math.sin((2 * Math.PI * i) / 24)) } };
+    const { model, artifact } = fitProphetModel(train, prophet.window, settings.training.prophet, 42);
+    model.dispose();
+    await saveModelJson(store, settings, 'prophet', MODEL_ARTIFACT_FILES.PROPHET, artifact);
+  });
+
+  it('loads it, and refuses an artifact of another format', async () => {
+    expect((await loadRunForServing(store, settings, 'prophet')).model.modelType).toBe('PROPHET');
+    await editJson('prophet/model/prophet.json', (v) => (v.format = 'flts-prophet-v9'));
+    await expect(loadRunForServing(store, settings, 'prophet')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(/prophet\.json has format "flts-prophet-v9"/) });
+  });
+
+  // Serving sized its first inputs by this window: 2^31 rows failed as FLTS_INTERNAL ("Array buffer allocation failed").
+  it('refuses a record whose window is longer than any Prophet run is trained with', async () => {
+    await editJson('prophet/run.json', (v) => (v.window.inputSeqLen = 2 ** 31));
+    await expect(loadRunForServing(store, settings, 'prophet')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(/run\.json has window\.inputSeqLen over 10000/) });
   });
 });

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Settings } from '../config/settings.js';
+import { TRAINING_SPECS } from '../config/specs/training.js';
 import { FltsError } from '../errors.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { withTargetForm } from '../forecast/target-form.js';
@@ -17,6 +18,9 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { artifactFormatProblem } from './artifact-format.js';
 import { RUN_FILES, type RunRecord } from './run-record.js';
 import { corruptRun, findRunJson, runJsonError, runKey, runsBucket } from './run-store.js';
+
+/** training.inputSeqLen's maximum: the longest window a run of a configured window (Prophet's) is trained with. */
+const MAX_INPUT_SEQ_LEN = TRAINING_SPECS.find((spec) => spec.path === 'training.inputSeqLen')?.max ?? 10_000;
 
 /** Object keys (relative to the run) of each model type's saved form. */
 export const MODEL_ARTIFACT_FILES = {
@@ -223,6 +227,10 @@ async function loadFittedModel(store: ObjectStore, settings: Settings, record: R
       return withTargetForm(createRecurrentInferenceModel(record.model_type, window, network));
     }
     case 'PROPHET': {
+      // Prophet's artifact holds no window to check the record's against, and serving sizes its inputs by it.
+      if (record.window.inputSeqLen > MAX_INPUT_SEQ_LEN) {
+        throw corruptRun(record.run_id, `${runsBucket(settings)}/${runKey(record.run_id, RUN_FILES.record)}`, `has window.inputSeqLen over ${MAX_INPUT_SEQ_LEN}, the longest window Prophet is trained with`);
+      }
       const { key, artifact } = await readModelArtifact<ProphetArtifact>(store, settings, record, 'PROPHET');
       const { loadProphetModel } = await import('../models/prophet-model.js');
       return buildFromArtifact(record, key, () => loadProphetModel(artifact, window));
