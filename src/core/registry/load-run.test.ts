@@ -235,17 +235,19 @@ describe('core > registry > run JSON files past the size a run may have', () => 
   });
 });
 
-describe('core > registry > loadRunForServing of a Prophet run', () => {
+/** A Prophet run fitted on three days of an hourly daily cycle, with its artifact, as training saves it. */
+async function addProphetRun(): Promise<void> {
   const prophet = fakeRun('prophet', 'PROPHET', metrics, '2025-01-01T00:00:00.000Z');
+  await addLoadableRun(store, settings, prophet);
+  const hours = 72;
+  const train = { time: Float64Array.from({ length: hours }, (_, i) => Date.UTC(2025, 0, 1) + i * HOUR), columns: ['down'], values: { down: Float64Array.from({ length: hours }, (_, i) => 0.5 + 0.3 * Math.sin((2 * Math.PI * i) / 24)) } };
+  const { model, artifact } = fitProphetModel(train, prophet.window, settings.training.prophet, 42);
+  model.dispose();
+  await saveModelJson(store, settings, 'prophet', MODEL_ARTIFACT_FILES.PROPHET, artifact);
+}
 
-  beforeEach(async () => {
-    await addLoadableRun(store, settings, prophet);
-    const hours = 72;
-    const train = { time: Float64Array.from({ length: hours }, (_, i) => Date.UTC(2025, 0, 1) + i * HOUR), columns: ['down'], values: { down: Float64Array.from({ length: hours }, (_, i) => 0.5 + 0.3 * Math.sin((2 * Math.PI * i) / 24)) } };
-    const { model, artifact } = fitProphetModel(train, prophet.window, settings.training.prophet, 42);
-    model.dispose();
-    await saveModelJson(store, settings, 'prophet', MODEL_ARTIFACT_FILES.PROPHET, artifact);
-  });
+describe('core > registry > loadRunForServing of a Prophet run', () => {
+  beforeEach(addProphetRun);
 
   it('loads it, and refuses an artifact of another format', async () => {
     expect((await loadRunForServing(store, settings, 'prophet')).model.modelType).toBe('PROPHET');
@@ -257,5 +259,26 @@ describe('core > registry > loadRunForServing of a Prophet run', () => {
   it('refuses a record whose window is longer than any Prophet run is trained with', async () => {
     await editJson('prophet/run.json', (v) => (v.window.inputSeqLen = 2 ** 31));
     await expect(loadRunForServing(store, settings, 'prophet')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(/run\.json has window\.inputSeqLen over 10000/) });
+  });
+});
+
+describe('core > registry > loadRunForServing of a damaged Prophet artifact', () => {
+  beforeEach(addProphetRun);
+
+  // Each was FLTS_TRAIN_FAILED (exit 1) or a panic of augurs' WebAssembly printed with its stack before it was checked.
+  it.each([
+    ['no times', (v: any) => (v.series[0].ds = []), /has no times \(ds\) of two finite numbers or more for target "down"/],
+    ['no values', (v: any) => (v.series[0].y = []), /has no values \(y\) of numbers, one per time, for target "down"/],
+    ['a slope of text', (v: any) => (v.series[0].params.k = 'x'), /has fitted parameters that are not finite numbers/],
+    ['a slope of null', (v: any) => (v.series[0].params.k = null), /has fitted parameters that are not finite numbers/],
+    ['a changepoint range of 2', (v: any) => (v.options.changepointRange = 2), /has options\.changepointRange 2, which no Prophet setting takes/],
+    ['2^31 changepoints', (v: any) => (v.options.nChangepoints = 2 ** 31), /has options\.nChangepoints 2147483648/],
+    ['a seasonality mode of its own', (v: any) => (v.options.seasonalityMode = 'sideways'), /has options\.seasonalityMode "sideways"/],
+    ['no options', (v: any) => (v.options = null), /prophet\.json has no options/],
+    ['a seed of text', (v: any) => (v.seed = 'x'), /has no seed of a non-negative integer/],
+    ['a shift of text', (v: any) => (v.series[0].shift = 'x'), /has a shift that is not a finite number/],
+  ])('refuses one with %s as FLTS_RUN_CORRUPT', async (_damage, edit, message) => {
+    await editJson('prophet/model/prophet.json', edit);
+    await expect(loadRunForServing(store, settings, 'prophet')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(message) });
   });
 });

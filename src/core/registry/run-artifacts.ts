@@ -9,6 +9,7 @@ import type { MstlArtifact } from '../models/mstl-model.js';
 import { mstlArtifactProblem } from '../models/mstl-window.js';
 import { createNaiveModel } from '../models/naive-model.js';
 import { createSeasonalNaiveModel, type SeasonalNaiveArtifact } from '../models/seasonal-naive-model.js';
+import { prophetArtifactProblem } from '../models/prophet-artifact.js';
 import type { ProphetArtifact } from '../models/prophet-model.js';
 import { createInlineServingModel, type ServeEngineChoice, type ServingForwardOptions } from '../models/inference-thread/serving-forward.js';
 import { createThreadedRecurrentModel } from '../models/inference-thread/threaded-recurrent-model.js';
@@ -63,6 +64,8 @@ export async function saveModelJson(store: ObjectStore, settings: Settings, runI
 function missing(record: RunRecord, key: string): FltsError {
   return new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${record.run_id} (${record.model_type}) has no model at ${key}.`, { details: { runId: record.run_id, key } });
 }
+
+const isJsonObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 const sameNames = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((name, i) => name === b[i]);
 
@@ -232,6 +235,8 @@ async function loadFittedModel(store: ObjectStore, settings: Settings, record: R
         throw corruptRun(record.run_id, `${runsBucket(settings)}/${runKey(record.run_id, RUN_FILES.record)}`, `has window.inputSeqLen over ${MAX_INPUT_SEQ_LEN}, the longest window Prophet is trained with`);
       }
       const { key, artifact } = await readModelArtifact<ProphetArtifact>(store, settings, record, 'PROPHET');
+      const problem = isJsonObject(artifact) ? prophetArtifactProblem(artifact, window) : 'is not a JSON object';
+      if (problem) throw corruptRun(record.run_id, key, problem);
       const { loadProphetModel } = await import('../models/prophet-model.js');
       return buildFromArtifact(record, key, () => loadProphetModel(artifact, window));
     }

@@ -1,0 +1,46 @@
+import { TRAINING_SPECS } from '../config/specs/training.js';
+import type { WindowSpec } from './forecast-model.js';
+
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isFiniteNumbers = (value: unknown): boolean => Array.isArray(value) && value.every(Number.isFinite);
+const specOf = (name: string) => TRAINING_SPECS.find((spec) => spec.path === `training.prophet.${name}`);
+
+/** Whether `value` is a setting `training.prophet.<name>` can hold: within its range, or one of its choices. */
+function isSettingValue(name: string, value: unknown): boolean {
+  const spec = specOf(name);
+  if (spec?.choices) return spec.choices.includes(value as string);
+  if (typeof value !== 'number' || !Number.isFinite(value) || (spec?.type === 'integer' && !Number.isInteger(value))) return false;
+  return (spec?.min === undefined || value >= spec.min) && (spec?.max === undefined || value <= spec.max);
+}
+
+const OPTIONS = ['nChangepoints', 'changepointRange', 'changepointPriorScale', 'seasonalityPriorScale', 'seasonalityMode'] as const;
+const PARAMS = ['delta', 'beta', 'trend'] as const;
+
+/**
+ * What keeps a saved Prophet artifact from being refitted, or undefined. Loading refits every target's series
+ * with the stored parameters in augurs' WebAssembly, which fails on a series without two times, and panics on
+ * options out of their range (a changepoint range over 1): each is checked here first. Apart from
+ * prophet-model.ts, which loads the WebAssembly.
+ */
+export function prophetArtifactProblem(artifact: Record<string, unknown>, window: WindowSpec): string | undefined {
+  const { options, seed, series } = artifact;
+  if (!isObject(options)) return 'has no options';
+  const option = OPTIONS.find((name) => !isSettingValue(name, options[name]));
+  if (option) return `has options.${option} ${JSON.stringify(options[option])?.slice(0, 40)}, which no Prophet setting takes`;
+  if (!Number.isSafeInteger(seed) || (seed as number) < 0) return 'has no seed of a non-negative integer';
+  if (!Array.isArray(series)) return 'has no series';
+  for (const target of window.targets) {
+    const entry = series.find((item) => isObject(item) && item.target === target) as Record<string, unknown> | undefined;
+    if (!entry) return `has no series for target ${JSON.stringify(target)}`;
+    const { ds, y, params, shift } = entry;
+    if (!isFiniteNumbers(ds) || (ds as number[]).length < 2) return `has no times (ds) of two finite numbers or more for target ${JSON.stringify(target)}`;
+    if (!Array.isArray(y) || y.length !== (ds as number[]).length || !y.every((value) => value === null || Number.isFinite(value))) {
+      return `has no values (y) of numbers, one per time, for target ${JSON.stringify(target)}`;
+    }
+    if (!isObject(params) || ![params.k, params.m, params.sigmaObs].every(Number.isFinite) || !PARAMS.every((name) => isFiniteNumbers(params[name]))) {
+      return `has fitted parameters that are not finite numbers for target ${JSON.stringify(target)}`;
+    }
+    if (shift !== undefined && !Number.isFinite(shift)) return `has a shift that is not a finite number for target ${JSON.stringify(target)}`;
+  }
+  return undefined;
+}
