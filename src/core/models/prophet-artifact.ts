@@ -25,7 +25,8 @@ const PARAMS = ['delta', 'beta', 'trend'] as const;
 export function prophetArtifactProblem(artifact: Record<string, unknown>, window: WindowSpec): string | undefined {
   const { options, seed, series } = artifact;
   if (!isObject(options)) return 'has no options';
-  const option = OPTIONS.find((name) => !isSettingValue(name, options[name]));
+  // An option left out takes augurs' default, as when the artifact was written without it.
+  const option = OPTIONS.find((name) => options[name] !== undefined && !isSettingValue(name, options[name]));
   if (option) return `has options.${option} ${JSON.stringify(options[option])?.slice(0, 40)}, which no Prophet setting takes`;
   if (!Number.isSafeInteger(seed) || (seed as number) < 0) return 'has no seed of a non-negative integer';
   if (!Array.isArray(series)) return 'has no series';
