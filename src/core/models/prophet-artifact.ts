@@ -1,6 +1,14 @@
 import { TRAINING_SPECS } from '../config/specs/training.js';
 import type { WindowSpec } from './forecast-model.js';
 
+/** Prophet's optimizer in augurs takes an unsigned 32-bit seed; a larger or negative one fails inside the WebAssembly. */
+export const PROPHET_MAX_SEED = 0xffff_ffff;
+
+/** Whether augurs' Prophet takes `seed`. */
+export function isProphetSeed(seed: unknown): seed is number {
+  return Number.isInteger(seed) && (seed as number) >= 0 && (seed as number) <= PROPHET_MAX_SEED;
+}
+
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 const isFiniteNumbers = (value: unknown): boolean => Array.isArray(value) && value.every(Number.isFinite);
 const specOf = (name: string) => TRAINING_SPECS.find((spec) => spec.path === `training.prophet.${name}`);
@@ -28,7 +36,7 @@ export function prophetArtifactProblem(artifact: Record<string, unknown>, window
   // An option left out takes augurs' default, as when the artifact was written without it.
   const option = OPTIONS.find((name) => options[name] !== undefined && !isSettingValue(name, options[name]));
   if (option) return `has options.${option} ${JSON.stringify(options[option])?.slice(0, 40)}, which no Prophet setting takes`;
-  if (!Number.isSafeInteger(seed) || (seed as number) < 0) return 'has no seed of a non-negative integer';
+  if (!isProphetSeed(seed)) return `has no seed of an integer from 0 to ${PROPHET_MAX_SEED}`;
   if (!Array.isArray(series)) return 'has no series';
   for (const target of window.targets) {
     const entry = series.find((item) => isObject(item) && item.target === target) as Record<string, unknown> | undefined;

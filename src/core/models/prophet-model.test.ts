@@ -19,6 +19,14 @@ describe('core > models > prophet-model', () => {
     expect(await forecast([hoursAhead(3), hoursAhead(1), hoursAhead(2), hoursAhead(1)])).toEqual([three, one, two, one]);
   });
 
+  it('refuses, coded, a seed its optimizer cannot take (negative, fractional, past 32 bits), and takes the largest it can', () => {
+    const frame = { time, columns: ['down'], values: { down } };
+    for (const seed of [-1, 1.5, 2 ** 32, Number.MAX_SAFE_INTEGER]) {
+      expect(() => fitProphetModel(frame, window, defaultSettings().training.prophet, seed)).toThrow(expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { seed } }));
+    }
+    expect(fitProphetModel(frame, window, defaultSettings().training.prophet, 2 ** 32 - 1).artifact.seed).toBe(2 ** 32 - 1);
+  });
+
   it('forecasts a time with milliseconds as its nearest second', async () => {
     const [whole] = await forecast([hoursAhead(1)]);
     expect(await forecast([hoursAhead(1) + 300])).toEqual([whole]);

@@ -6,6 +6,7 @@ import type { ProphetSettings } from '../config/specs/training.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
 import type { ForecastModel, WindowSpec } from './forecast-model.js';
+import { isProphetSeed, PROPHET_MAX_SEED } from './prophet-artifact.js';
 
 type Optimizer = ProphetOptions['optimizer'];
 type OptimizeOutput = ReturnType<Optimizer['optimize']>;
@@ -122,6 +123,10 @@ function wrap(window: WindowSpec, fitted: Prophet[], shifts: readonly number[]):
 
 /** One Prophet per target, fitted on the (scaled) training series; predicts the forecast timestamps. */
 export function fitProphetModel(train: TimeFrame, window: WindowSpec, settings: ProphetSettings, seed: number): { model: ForecastModel; artifact: ProphetArtifact } {
+  // Refused here, coded: augurs fails on it with a message about borrowed Rust values.
+  if (!isProphetSeed(seed)) {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `PROPHET takes a seed from 0 to ${PROPHET_MAX_SEED} (SEED, training.seed); it is ${seed}.`, { details: { seed } });
+  }
   ensureProphetWasm();
   const ds = Array.from(train.time, toProphetSeconds);
   const series: ProphetArtifact['series'] = [];

@@ -275,7 +275,8 @@ describe('core > registry > loadRunForServing of a damaged Prophet artifact', ()
     ['2^31 changepoints', (v: any) => (v.options.nChangepoints = 2 ** 31), /has options\.nChangepoints 2147483648/],
     ['a seasonality mode of its own', (v: any) => (v.options.seasonalityMode = 'sideways'), /has options\.seasonalityMode "sideways"/],
     ['no options', (v: any) => (v.options = null), /prophet\.json has no options/],
-    ['a seed of text', (v: any) => (v.seed = 'x'), /has no seed of a non-negative integer/],
+    ['a seed of text', (v: any) => (v.seed = 'x'), /has no seed of an integer from 0 to 4294967295/],
+    ['a seed past 32 bits', (v: any) => (v.seed = 2 ** 32), /has no seed of an integer from 0 to 4294967295/],
     ['a shift of text', (v: any) => (v.series[0].shift = 'x'), /has a shift that is not a finite number/],
   ])('refuses one with %s as FLTS_RUN_CORRUPT', async (_damage, edit, message) => {
     await editJson('prophet/model/prophet.json', edit);
