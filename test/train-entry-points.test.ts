@@ -46,12 +46,12 @@ describe('training from the CLI and from the daemon', () => {
   });
 
   it('records the same runs, artefacts and model-training events for the same processed data', async () => {
-    for (const pipeline of [cli, daemon]) expect((await pipeline.preprocess()).exitCode).toBe(0);
-
-    const trained = await runCli(['train', '--model', MODELS.join(','), '--json'], { env: cli.env, timeoutMs: 120_000 });
-    expect(trained.exitCode, trained.stderr).toBe(0);
+    // The two pipelines share nothing: each step runs in both at once, the daemon training while the CLI does.
+    for (const preprocessed of await Promise.all([cli, daemon].map((pipeline) => pipeline.preprocess()))) expect(preprocessed.exitCode).toBe(0);
 
     const process = daemon.start(['daemon', '--roles', 'trainer', '--port', '0']);
+    const trained = await runCli(['train', '--model', MODELS.join(','), '--json'], { env: cli.env, timeoutMs: 120_000 });
+    expect(trained.exitCode, trained.stderr).toBe(0);
     await waitUntil(async () => (await successfulRuns(daemon)).length === MODELS.length, 'the daemon trainer to train every model', 120_000);
     expect(await process.stop('SIGTERM'), process.output()).toBe(0);
 
