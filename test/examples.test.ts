@@ -17,7 +17,9 @@ async function runScript(script: string, env: Record<string, string>): Promise<s
   return stdout;
 }
 
-describe('examples', () => {
+// The examples are independent (a home each, a salt of its own on the shared servers) and spend much of their time
+// waiting (for servers to start, the daemon's messages, polls): side by side, one's waits are another's work.
+describe.concurrent('examples', () => {
   it("the README's main command runs the whole local pipeline on the example data and prints forecasts of the promoted run", async () => {
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     const section = /^## Main command\n([\s\S]*?)(?=^## )/m.exec(readme)?.[1] ?? '';
@@ -33,7 +35,7 @@ describe('examples', () => {
     expect(bodies[0].predictions[0].down).toEqual(expect.any(Number));
     expect(bodies[1].predictions).toHaveLength(3);
     expect(bodies[1].source).toBe('request');
-  }, 300_000); // the whole pipeline: about 15 s on an idle machine, minutes on a loaded one
+  }, 300_000); // the whole pipeline: about 15 s on an idle machine, minutes on a loaded one (or beside the others)
 
   it('the example data is what examples/generate-data.mjs writes', async () => {
     const copy = await mkdtemp(path.join(os.tmpdir(), 'flts-example-data-'));
@@ -49,7 +51,7 @@ describe('examples', () => {
     const stdout = await runScript('examples/custom-dataset.sh', { ...FAST, FLTS_HOME: home });
     expect(stdout).toMatch(/LSTM\s+\w+ SUCCESS/);
     expect(stdout).toContain('rmse(load_mw)');
-  });
+  }, 300_000);
 
   const infraMissing = infraSkipReason();
   it.skipIf(infraMissing !== undefined)(`distributed.sh: the daemon trains and promotes the data just preprocessed, the serving replica switches to it, and a run on a store serving newer data says why it is not promoted${infraMissing ? ` (skipped: ${infraMissing})` : ''}`, async () => {
@@ -83,7 +85,7 @@ describe('examples', () => {
     expect(again?.code).toBe(1);
     expect(again?.stdout).toContain('automatic promotion only moves forward');
     expect(again?.stdout).toContain(`is older than ${newer.configHash}`);
-  });
+  }, 300_000);
 
   it('library-usage.ts runs the pipeline through the public API', async () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'flts-library-'));
