@@ -92,5 +92,5 @@ describe.concurrent('examples', () => {
     const result = await runLibraryExample(home, { 'training.epochs': 1, 'training.hiddenSize': 8 });
     expect(result.configHash).toMatch(/^[0-9a-f]{64}$/);
     expect(result.forecast[0].down).toEqual(expect.any(Number));
-  });
+  }, 300_000);
 });
