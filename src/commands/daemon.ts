@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { listenForStop, unlessStopped } from '../cli/stop-signals.js';
 import { FltsCommand } from '../cli/base-command.js';
 import { createDaemonMetrics, startDaemon } from '../core/daemon/index.js';
 import { FltsError } from '../core/errors.js';
@@ -35,10 +36,7 @@ export default class Daemon extends FltsCommand<DaemonResult> {
     if (!bus) throw new FltsError('FLTS_CONFIG_INVALID_VALUE', 'bus.kind is "none": the daemon needs a message bus (FLTS_BUS=kafka or fs).', { details: { setting: 'bus.kind' } });
     // Listened for before startup: the daemon may wait a long time for the store or the broker, and a signal
     // then must end that wait rather than be ignored.
-    const aborter = new AbortController();
-    const stopped = new Promise<string>((resolve) => {
-      for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => (aborter.abort(), resolve(name)));
-    });
+    const stop = listenForStop();
     // Known from the moment the health server listens: a stop before the roles started still reports where it was.
     let listeningUrl = '';
     // Said when it is logged (daemon_listening), not once the roles started: they may wait long for the store or the
@@ -48,12 +46,9 @@ export default class Daemon extends FltsCommand<DaemonResult> {
       listeningUrl = event.url;
       this.say(`Daemon listening on ${event.url} (roles: ${event.roles.join(', ')})`);
     };
-    const daemon = await startDaemon(settings, { store, bus, logger, metrics, onEvent, signal: aborter.signal }).catch((error: unknown) => {
-      if (!aborter.signal.aborted) throw error;
-      return undefined;
-    });
+    const daemon = await unlessStopped(startDaemon(settings, { store, bus, logger, metrics, onEvent, signal: stop.signal }), stop);
     if (!daemon) {
-      const signal = await stopped;
+      const signal = await stop.stopped;
       this.say(`${signal}: stopped while starting`);
       return { url: listeningUrl, roles: [], stoppedBy: signal };
     }
@@ -63,7 +58,7 @@ export default class Daemon extends FltsCommand<DaemonResult> {
       const { url } = role.status();
       if (typeof url === 'string') this.say(`${role.name}: inference API on ${url}`);
     }
-    const signal = await stopped;
+    const signal = await stop.stopped;
     this.say(`${signal}: stopping`);
     await daemon.stop();
     return { url: daemon.url, roles, stoppedBy: signal };

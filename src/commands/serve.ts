@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { listenForStop, unlessStopped } from '../cli/stop-signals.js';
 import { FltsCommand } from '../cli/base-command.js';
 import { followPromotions } from '../core/daemon/serving-companion.js';
 import type { FltsEvent } from '../core/events.js';
@@ -36,10 +37,7 @@ export default class Serve extends FltsCommand<ServeResult> {
     // Listened for before anything starts: "Listening on" is printed while the model still loads, and a signal
     // sent after it must stop the server cleanly rather than kill the process.
     // One during start-up ends the start, which may wait long on a store that does not answer (as `flts daemon`'s does).
-    const aborter = new AbortController();
-    const stopSignal = new Promise<string>((resolve) => {
-      for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => (aborter.abort(), resolve(name)));
-    });
+    const stop = listenForStop();
     // With a bus, this replica also follows model-selected in a consumer group of its own (F11), and the
     // promoter decides each probation from every replica's figures; alone, this server decides itself.
     // Made before the bus, which reports the crashes of those consumers and its broker connections to this /metrics.
@@ -55,12 +53,9 @@ export default class Serve extends FltsCommand<ServeResult> {
       if (event.type === 'live.rolled_back') this.say(`Rolled back run ${event.runId} to ${event.restoredRunId}: ${event.reason}`);
     };
     const rollback = bus ? undefined : createRollbackAction({ store, settings, logger, onEvent });
-    const service = await startInferenceService(settings, { store, logger, onEvent, rollback, metrics, signal: aborter.signal }).catch((error: unknown) => {
-      if (!aborter.signal.aborted) throw error;
-      return undefined;
-    });
+    const service = await unlessStopped(startInferenceService(settings, { store, logger, onEvent, rollback, metrics, signal: stop.signal }), stop);
     if (!service) {
-      const signal = await stopSignal;
+      const signal = await stop.stopped;
       this.say(`${signal}: stopped while starting`);
       if (process.connected) process.disconnect();
       return { url: listeningUrl, grpcUrl: null, runId: null, stoppedBy: signal };
@@ -80,7 +75,7 @@ export default class Serve extends FltsCommand<ServeResult> {
     void companion?.joined.then((joined) => joined && this.say(`Following ${topic} as group ${companion.group}`));
     // A signal, or the holder giving up: nothing served and no wait can change that (a refused key, a pinned run
     // gone), so the process exits with that error and a restart reads the settings again.
-    const ended = await Promise.race([stopSignal, service.holder.gaveUp]);
+    const ended = await Promise.race([stop.stopped, service.holder.gaveUp]);
     if (typeof ended === 'string') this.say(`${ended}: stopping (requests in flight are answered first)`);
     const runId = service.holder.status().current?.runId ?? null;
     await companion?.stop();
