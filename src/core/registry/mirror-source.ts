@@ -3,6 +3,7 @@ import { RUN_FILES, type RunRecord } from './run-record.js';
 import { readRunRecord, runKey, runsBucket } from './run-store.js';
 import { getJsonIfExists } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { TrainedDataLineage } from './trained-data.js';
 
 /**
  * What the mirror needs of one run, read from the run registry in the object store (`<run_id>/run.json`,
@@ -24,6 +25,20 @@ export interface MirrorSource {
   history: Array<{ step: number; timestamp: number; values: Record<string, number> }>;
   /** Store key (inside the runs bucket) -> artifact path in MLflow. */
   artifacts: Array<{ key: string; artifactPath: string }>;
+}
+
+/** The tag of a mirror carrying the run's `data.processed_sha256`: the processed rows and scaler it was trained on. */
+export const PROCESSED_SHA256_TAG = 'flts.data.processed_sha256';
+const inputSha256Tag = (side: string): string => `flts.data.${side}_sha256`;
+
+/**
+ * What the tags of a mirror say of the data its run was trained on (nothing, for a run a reference trainer logged),
+ * to compare with the data its config_hash holds now as the run's own record would be.
+ */
+export function mirroredLineage(configHash: string, tags: Readonly<Record<string, string>>): TrainedDataLineage {
+  const train = tags[inputSha256Tag('train')];
+  const test = tags[inputSha256Tag('test')];
+  return { configHash, processedSha256: tags[PROCESSED_SHA256_TAG], inputs: train && test ? { train: { sha256: train }, test: { sha256: test } } : undefined };
 }
 
 type Json = Record<string, unknown>;
@@ -124,9 +139,10 @@ export async function loadMirrorSource(store: ObjectStore, settings: Settings, r
   const tags: Record<string, string> = { 'flts.run_id': runId, 'flts.seed': String(record.seed), 'flts.version': String(record.flts_version ?? '') };
   if (record.backend !== undefined) tags['flts.backend'] = record.backend;
   for (const [side, fingerprint] of Object.entries(record.data?.fingerprints ?? {})) {
-    tags[`flts.data.${side}_sha256`] = fingerprint.sha256;
+    tags[inputSha256Tag(side)] = fingerprint.sha256;
     tags[`flts.data.${side}_file`] = fingerprint.file;
   }
+  if (record.data?.processed_sha256) tags[PROCESSED_SHA256_TAG] = record.data.processed_sha256;
   if (record.data?.train_source_object) tags['flts.data.train_object'] = record.data.train_source_object;
   if (record.error) tags['flts.error'] = `${record.error.code}: ${record.error.message}`.slice(0, 5000);
   const objects = await store.list(bucket, `${runId}/`);

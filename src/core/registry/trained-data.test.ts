@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ProcessedSidecar } from '../preprocess/processed-layout.js';
 import { fakeRun } from './run-record.fixture.js';
 import type { RunRecord } from './run-record.js';
-import { currentRun, trainedOnData } from './trained-data.js';
+import { currentRun, trainedOnData, trainedOnLineage } from './trained-data.js';
 
 const HASH = 'c'.repeat(64);
 const input = (sha: string) => ({ train: { file: 'train.csv', sha256: sha, bytes: 10 }, test: { file: 'test.csv', sha256: 'test', bytes: 5 } });
@@ -34,6 +34,13 @@ describe('core > registry > trained-data', () => {
     expect(trainedOnData(run('bare'), sidecar({ data_sha256: 'x' }))).toBe(true);
     expect(trainedOnData(run('any', { processed_sha256: 'x' }), undefined)).toBe(true);
     expect(trainedOnData({ ...run('other', { processed_sha256: 'x' }), config_hash: 'd'.repeat(64) }, sidecar({ data_sha256: 'x' }))).toBe(false);
+  });
+
+  it('compares input files on their digests alone where the record kept no sizes (an MLflow mirror\'s tags)', () => {
+    const digests = (train: string) => ({ train: { sha256: train }, test: { sha256: 'test' } });
+    expect(trainedOnLineage({ configHash: HASH, inputs: digests('rows-a') }, sidecar({ data_sha256: 'x', inputs: 'rows-a' }))).toBe(true);
+    expect(trainedOnLineage({ configHash: HASH, inputs: digests('rows-b') }, sidecar({ data_sha256: 'x', inputs: 'rows-a' }))).toBe(false);
+    expect(trainedOnLineage({ configHash: HASH, inputs: { ...digests('rows-a'), test: { sha256: 'test', bytes: 6 } } }, sidecar({ inputs: 'rows-a' }))).toBe(false);
   });
 
   it('names the newest SUCCESS run of the type on the data, never a FAILED one or one of older rows', () => {
