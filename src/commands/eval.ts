@@ -35,8 +35,9 @@ export default class Eval extends FltsCommand<EvalResult> {
       return ranking;
     }
     if (flags.source === 'mlflow') {
-      const board = await rankMlflowRunsByConfigHash(settings, await resolveEvalConfigHash(store, settings, flags['config-hash']));
+      const board = await rankMlflowRunsByConfigHash(settings, await resolveEvalConfigHash(store, settings, flags['config-hash']), { store });
       for (const line of renderMlflowScoreboard(board)) this.say(line);
+      if (board.runs_of_replaced_rows) this.say(`left out: ${board.runs_of_replaced_rows} finished MLflow run(s) trained on rows that new data under the same file names replaced`);
       return board;
     }
     const result =

@@ -12,6 +12,8 @@ import type { FltsEvent } from '../../src/core/events.js';
 import type { RunRecord } from '../../src/core/registry/run-record.js';
 import { saveRunRecord } from '../../src/core/registry/run-store.js';
 import { createFsStore, putJson, type ObjectStore } from '../../src/core/storage/index.js';
+import { processedKeys } from '../../src/core/preprocess/processed-layout.js';
+import { sha256Hex } from '../../src/core/config/config-hash.js';
 import { createMlflowClient, listMlflowRunsByConfigHash, trackingCallBudgetMs } from '../../src/core/tracking/index.js';
 import { findMirroredRun, mirrorRun } from '../../src/core/registry/mirror-run.js';
 import { rankMlflowRunsByConfigHash } from '../../src/core/eval/rank-mlflow-runs.js';
@@ -52,7 +54,7 @@ async function freshSetup(uri = MLFLOW_URI ?? '', extraEnv: Record<string, strin
 let runCounter = 0;
 
 /** A finished run as the registry writes it: run.json, metrics.json, model files, scaler, loss curve. */
-async function writeRun(store: ObjectStore, settings: Settings, options: { modelType: 'LSTM' | 'GRU' | 'PROPHET'; configHash: string; rmse: number; epochs?: number }): Promise<RunRecord> {
+async function writeRun(store: ObjectStore, settings: Settings, options: { modelType: 'LSTM' | 'GRU' | 'PROPHET'; configHash: string; rmse: number; epochs?: number; processedSha256?: string }): Promise<RunRecord> {
   runCounter += 1;
   const runId = `it-${suffix}-${runCounter}`;
   const epochs = options.epochs ?? 3;
@@ -76,6 +78,7 @@ async function writeRun(store: ObjectStore, settings: Settings, options: { model
       train_source_object: 'processed_data.parquet',
       test_source_object: 'test_processed_data.parquet',
       fingerprints: { train: { file: 'train.csv', sha256: 'a'.repeat(64), bytes: 1000 }, test: { file: 'test.csv', sha256: 'b'.repeat(64), bytes: 200 } },
+      processed_sha256: options.processedSha256 ?? 'd'.repeat(64),
       test_windows: 'prepend-train-history',
     },
     backend: 'cpu',
@@ -175,7 +178,7 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
     const params = Object.fromEntries((run?.data.params ?? []).map((p) => [p.key, p.value]));
     expect(params).toMatchObject({ config_hash: record.config_hash, model_type: 'LSTM', epochs: '3', batch_size: '64', input_sequence_length: '10', output_sequence_length: '1' });
     const tags = Object.fromEntries((run?.data.tags ?? []).map((t) => [t.key, t.value]));
-    expect(tags).toMatchObject({ 'flts.run_id': record.run_id, 'flts.backend': 'cpu', 'flts.data.train_sha256': 'a'.repeat(64), 'flts.mirror_complete': 'true' });
+    expect(tags).toMatchObject({ 'flts.run_id': record.run_id, 'flts.backend': 'cpu', 'flts.data.train_sha256': 'a'.repeat(64), 'flts.data.processed_sha256': 'd'.repeat(64), 'flts.mirror_complete': 'true' });
     const metrics = Object.fromEntries((run?.data.metrics ?? []).map((m) => [m.key, Number(m.value)]));
     expect(metrics.test_rmse).toBeCloseTo(record.metrics!.test_rmse, 12);
     expect(metrics.test_mae).toBeCloseTo(record.metrics!.test_mae, 12);
@@ -357,5 +360,20 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
     const board = await rankMlflowRunsByConfigHash(settings, hash);
     expect(board.rows.map((r) => r.mlflowRunId)).toEqual([mirrored.mlflowRunId, gruNew, gruOld, prophet, mfles, nan]);
     expect(board.rows[1].score).toBeCloseTo(0.5 * 0.04 + 0.3 * 0.03 + 0.2 * 0.002, 12);
+  });
+
+  it('leaves out of the ranking the mirrors of runs trained on rows the config_hash no longer holds, by their tags', async () => {
+    const { store, settings } = await freshSetup();
+    const hash = sha256Hex(`${suffix}-replaced-rows`);
+    const sidecar = { config_hash: hash, created_at: '2026-12-01T00:00:00Z', flts: { data_sha256: 'e'.repeat(64) } };
+    await store.ensureBucket(settings.store.buckets.processed);
+    await putJson(store, settings.store.buckets.processed, processedKeys(settings, hash).trainSidecar, sidecar);
+    const replaced = await mirrorRun(store, settings, (await writeRun(store, settings, { modelType: 'LSTM', configHash: hash, rmse: 0.01, processedSha256: 'd'.repeat(64) })).run_id);
+    const current = await mirrorRun(store, settings, (await writeRun(store, settings, { modelType: 'LSTM', configHash: hash, rmse: 0.02, processedSha256: 'e'.repeat(64) })).run_id);
+
+    const board = await rankMlflowRunsByConfigHash(settings, hash, { store });
+    expect(board.rows.map((r) => r.mlflowRunId)).toEqual([current.mlflowRunId]);
+    expect(board.runs_of_replaced_rows).toBe(1);
+    expect((await rankMlflowRunsByConfigHash(settings, hash)).rows.map((r) => r.mlflowRunId)).toEqual([replaced.mlflowRunId, current.mlflowRunId]);
   });
 });

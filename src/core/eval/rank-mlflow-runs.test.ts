@@ -1,6 +1,26 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defaultSettings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
+import { processedKeys, type ProcessedSidecar } from '../preprocess/processed-layout.js';
+import { loadMirrorSource } from '../registry/mirror-source.js';
+import { fakeRun } from '../registry/run-record.fixture.js';
+import { saveRunRecord } from '../registry/run-store.js';
+import { createFsStore } from '../storage/fs-store.js';
+import { putJson } from '../storage/json-objects.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { MlflowClient } from '../tracking/mlflow-client.js';
 import type { MlflowRunSummary } from '../tracking/list-mlflow-runs.js';
-import { mlflowRunScore, rankMlflowRuns } from './rank-mlflow-runs.js';
+import type { MlflowRun } from '../tracking/mlflow-types.js';
+import { mlflowRunScore, rankMlflowRuns, rankMlflowRunsByConfigHash } from './rank-mlflow-runs.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'flts-rank-mlflow-'));
+afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+const settings = defaultSettings();
+const HASH = 'c'.repeat(64);
+const fingerprints = (rows: string) => ({ train: { file: 'train.csv', sha256: rows, bytes: 10 }, test: { file: 'test.csv', sha256: `${rows}-test`, bytes: 5 } });
 
 function run(id: string, startTime: number, metrics: { rmse?: number; mae?: number; mse?: number }): MlflowRunSummary {
   return {
@@ -37,5 +57,62 @@ describe('core > eval > rank-mlflow-runs', () => {
     expect(ranked.map((r) => r.mlflowRunId)).toEqual(['best', 'tie-new', 'tie-old', 'missing', 'nan']);
     expect(ranked.map((r) => r.rank)).toEqual([1, 2, 3, 4, 5]);
     expect(ranked[3].score).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+/** A store whose processed data for HASH holds the rows digested as `current`, read from input files fingerprinted `rows`. */
+async function storeHolding(name: string, current: { processed_sha256: string; rows: string }): Promise<ObjectStore> {
+  const store = createFsStore(path.join(root, name));
+  const sidecar = { config_hash: HASH, created_at: '2026-12-01T00:00:00Z', flts: { data_sha256: current.processed_sha256, fingerprints: fingerprints(current.rows) } } as unknown as ProcessedSidecar;
+  await putJson(store, settings.store.buckets.processed, processedKeys(settings, HASH).trainSidecar, sidecar);
+  return store;
+}
+
+/**
+ * The finished MLflow mirror of a flts run trained on `lineage` with test RMSE `rmse`, tagged as the mirror tags it
+ * (a run without a lineage stands for a reference trainer's run, whose tags say nothing of its data).
+ */
+async function mirrorOf(store: ObjectStore, id: string, rmse: number, lineage?: { processed_sha256?: string; rows?: string }): Promise<MlflowRun> {
+  const record = fakeRun(id, 'NAIVE', { rmse, mae: rmse, mse: rmse }, '2026-12-01T00:00:00.000Z', 'SUCCESS', HASH);
+  const data = { ...record.data, ...(lineage?.rows ? { fingerprints: fingerprints(lineage.rows) } : {}), ...(lineage?.processed_sha256 ? { processed_sha256: lineage.processed_sha256 } : {}) };
+  await saveRunRecord(store, settings, { ...record, data });
+  const tags = lineage ? Object.entries((await loadMirrorSource(store, settings, id)).tags).map(([key, value]) => ({ key, value })) : [];
+  const metrics = ['test_rmse', 'test_mae', 'test_mse'].map((key) => ({ key, value: rmse, timestamp: 0, step: 0 }));
+  return { info: { run_id: `mlflow-${id}`, experiment_id: '1', status: 'FINISHED', start_time: 0 }, data: { params: [{ key: 'config_hash', value: HASH }, { key: 'model_type', value: 'NAIVE' }], tags, metrics } };
+}
+
+/** A tracking server holding `runs`, all of them with params.config_hash = HASH. */
+const serverWith = (runs: MlflowRun[]): MlflowClient =>
+  ({ searchExperiments: async () => [{ experiment_id: '1', name: 'NonML' }], getExperimentByName: async () => undefined, searchRuns: async () => runs }) as unknown as MlflowClient;
+
+describe('core > eval > rankMlflowRunsByConfigHash', () => {
+  it('ranks only the runs of the rows the config_hash holds now, by the digests their mirrors are tagged with, and counts those it leaves out', async () => {
+    const store = await storeHolding('replaced', { processed_sha256: 'new-rows', rows: 'inputs-b' });
+    const runs = [
+      await mirrorOf(store, 'current', 0.3, { processed_sha256: 'new-rows', rows: 'inputs-b' }),
+      // The best score, on rows the data no longer holds: what promote --best never picks.
+      await mirrorOf(store, 'replaced', 0.1, { processed_sha256: 'old-rows', rows: 'inputs-a' }),
+      // Mirrored before the processed digest was recorded: its input files tell.
+      await mirrorOf(store, 'old-inputs', 0.15, { rows: 'inputs-a' }),
+      await mirrorOf(store, 'same-inputs', 0.2, { rows: 'inputs-b' }),
+      await mirrorOf(store, 'reference', 0.25),
+    ];
+    const board = await rankMlflowRunsByConfigHash(settings, HASH, { client: serverWith(runs), store });
+    expect(board.rows.map((row) => row.mlflowRunId)).toEqual(['mlflow-same-inputs', 'mlflow-reference', 'mlflow-current']);
+    expect(board.runs_of_replaced_rows).toBe(2);
+
+    // Without the store nothing tells the rows apart: every finished run is ranked, as before.
+    const unfiltered = await rankMlflowRunsByConfigHash(settings, HASH, { client: serverWith(runs) });
+    expect(unfiltered.rows[0].mlflowRunId).toBe('mlflow-replaced');
+    expect(unfiltered.runs_of_replaced_rows).toBeUndefined();
+  });
+
+  it('says so when every finished run is of replaced rows', async () => {
+    const store = await storeHolding('all-replaced', { processed_sha256: 'new-rows', rows: 'inputs-b' });
+    const runs = [await mirrorOf(store, 'replaced', 0.1, { processed_sha256: 'old-rows', rows: 'inputs-a' })];
+    const error = await rankMlflowRunsByConfigHash(settings, HASH, { client: serverWith(runs), store }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(FltsError);
+    expect(error).toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', details: { runsOfReplacedRows: 1 } });
+    expect((error as FltsError).message).toContain('new data under the same file names replaced');
   });
 });

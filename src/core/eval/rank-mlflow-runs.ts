@@ -4,6 +4,9 @@ import { FltsError } from '../errors.js';
 import { compareScored, referenceScore } from './scoreboard.js';
 import { listMlflowRunsByConfigHash, type MlflowRunSummary } from '../tracking/list-mlflow-runs.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
+import { mirroredLineage } from '../registry/mirror-source.js';
+import { currentDataOf, trainedOnLineage } from '../registry/trained-data.js';
+import type { ObjectStore } from '../storage/object-store.js';
 
 export interface RankedMlflowRun extends MlflowRunSummary {
   rank: number;
@@ -31,27 +34,39 @@ export interface MlflowScoreboard {
   rows: RankedMlflowRun[];
   /** Runs with the hash left out because they did not finish (RUNNING, FAILED, KILLED). */
   excluded: Array<{ mlflowRunId: string; modelType: string; status: string }>;
+  /** Finished runs of the config_hash left off the board: mirrors of runs trained on rows that new data under its file names replaced (absent when none). */
+  runs_of_replaced_rows?: number;
 }
 
 /**
- * What `flts eval --source mlflow` shows: every finished MLflow run of the config_hash, flts-mirrored or
- * logged by a reference trainer, ranked with the reference's score. Mirrors of flts runs still running
- * or failed are listed as excluded rather than ranked.
+ * What `flts eval --source mlflow` shows: the finished MLflow runs of the config_hash, flts-mirrored or logged by a
+ * reference trainer, ranked with the reference's score. Mirrors of flts runs still running or failed are listed as
+ * excluded rather than ranked. Given the store, mirrors of runs trained on rows the config_hash no longer holds are
+ * left out as `flts eval` leaves those runs out (by the data their tags record; a run whose tags record none, such as
+ * a reference trainer's, counts), so both boards rank the runs `flts promote --best` chooses among.
  */
-export async function rankMlflowRunsByConfigHash(settings: Settings, configHash: string, deps: TrackingDeps = {}): Promise<MlflowScoreboard> {
+export async function rankMlflowRunsByConfigHash(settings: Settings, configHash: string, deps: TrackingDeps & { store?: ObjectStore } = {}): Promise<MlflowScoreboard> {
   const runs = await listMlflowRunsByConfigHash(settings, configHash, deps);
+  const sidecar = deps.store ? await currentDataOf(deps.store, settings, configHash) : undefined;
   const finished = runs.filter((run) => run.status === 'FINISHED');
+  const current = finished.filter((run) => trainedOnLineage(mirroredLineage(run.configHash, run.tags), sidecar));
+  const replaced = finished.length - current.length;
   const uri = redactSecrets(settings.tracking.uri);
-  if (finished.length === 0) {
-    throw new FltsError('FLTS_EVAL_NO_RUNS', `No finished MLflow runs with params.config_hash = ${configHash} at ${uri} (${runs.length} run(s) in other states).`, {
-      details: { configHash, uri, runs: runs.map((run) => ({ mlflowRunId: run.mlflowRunId, status: run.status })) },
+  if (current.length === 0) {
+    const why =
+      replaced > 0
+        ? ` on the rows it holds now at ${uri}: its ${replaced} finished run(s) are of rows that new data under the same file names replaced (\`flts train\` trains the new rows)`
+        : ` at ${uri} (${runs.length} run(s) in other states)`;
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `No finished MLflow runs with params.config_hash = ${configHash}${why}.`, {
+      details: { configHash, uri, runs: runs.map((run) => ({ mlflowRunId: run.mlflowRunId, status: run.status })), ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}) },
     });
   }
   return {
     source: 'mlflow',
     uri,
     configHash,
-    rows: rankMlflowRuns(finished),
+    rows: rankMlflowRuns(current),
     excluded: runs.filter((run) => run.status !== 'FINISHED').map((run) => ({ mlflowRunId: run.mlflowRunId, modelType: run.modelType, status: run.status })),
+    ...(replaced > 0 ? { runs_of_replaced_rows: replaced } : {}),
   };
 }
