@@ -24,11 +24,24 @@ function isSettingValue(name: string, value: unknown): boolean {
 const OPTIONS = ['nChangepoints', 'changepointRange', 'changepointPriorScale', 'seasonalityPriorScale', 'seasonalityMode'] as const;
 const PARAMS = ['delta', 'beta', 'trend'] as const;
 
+type FittedLengths = Record<(typeof PARAMS)[number], { length: number }>;
+
+/**
+ * Where fitted parameters are not of the lengths their series takes, or undefined: augurs takes a delta per
+ * changepoint, a beta per seasonal feature and a trend point per observed time, and forecasts without a word from
+ * arrays of other lengths. Only the lengths given are compared.
+ */
+export function paramsLengthProblem(params: FittedLengths, expected: Partial<Record<(typeof PARAMS)[number], number>>): string | undefined {
+  const name = PARAMS.find((field) => expected[field] !== undefined && params[field].length !== expected[field]);
+  return name && `has params.${name} of ${params[name].length} numbers where its series takes ${expected[name]}`;
+}
+
 /**
  * What keeps a saved Prophet artifact from being refitted, or undefined. Loading refits every target's series
  * with the stored parameters in augurs' WebAssembly, which fails on a series without two times, and panics on
- * options out of their range (a changepoint range over 1): each is checked here first. Apart from
- * prophet-model.ts, which loads the WebAssembly.
+ * options out of their range (a changepoint range over 1): each is checked here first. The lengths of delta and
+ * beta follow from the changepoints and seasonal features augurs derives from the series, and are checked by the
+ * load as it refits. Apart from prophet-model.ts, which loads the WebAssembly.
  */
 export function prophetArtifactProblem(artifact: Record<string, unknown>, window: WindowSpec): string | undefined {
   const { options, seed, series } = artifact;
@@ -49,6 +62,10 @@ export function prophetArtifactProblem(artifact: Record<string, unknown>, window
     if (!isObject(params) || ![params.k, params.m, params.sigmaObs].every(Number.isFinite) || !PARAMS.every((name) => isFiniteNumbers(params[name]))) {
       return `has fitted parameters that are not finite numbers for target ${JSON.stringify(target)}`;
     }
+    // augurs fits the times with a value only (a null is a NaN written out), and finds one trend point for each.
+    const observed = y.filter((value) => value !== null).length;
+    const trendProblem = paramsLengthProblem(params as unknown as FittedLengths, { trend: observed });
+    if (trendProblem) return `${trendProblem} for target ${JSON.stringify(target)}`;
     if (shift !== undefined && !Number.isFinite(shift)) return `has a shift that is not a finite number for target ${JSON.stringify(target)}`;
   }
   return undefined;

@@ -6,7 +6,7 @@ import type { ProphetSettings } from '../config/specs/training.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
 import type { ForecastModel, WindowSpec } from './forecast-model.js';
-import { isProphetSeed, PROPHET_MAX_SEED } from './prophet-artifact.js';
+import { isProphetSeed, PROPHET_MAX_SEED, paramsLengthProblem } from './prophet-artifact.js';
 
 type Optimizer = ProphetOptions['optimizer'];
 type OptimizeOutput = ReturnType<Optimizer['optimize']>;
@@ -76,12 +76,22 @@ function toJsonParams(output: OptimizeOutput): ProphetFittedParams {
   return { k: p.k, m: p.m, sigmaObs: p.sigmaObs, delta: Array.from(p.delta), beta: Array.from(p.beta), trend: Array.from(p.trend) };
 }
 
-function replayOptimizer(params: ProphetFittedParams): Optimizer {
+/**
+ * An optimiser that returns `params`, once their lengths are those augurs asks for (known only once it has built
+ * the series' changepoints and seasonal features); otherwise it fails, and `mismatch` says why.
+ */
+function replayOptimizer(params: ProphetFittedParams): { optimizer: Optimizer; mismatch: () => string | undefined } {
   const output = {
     logs: { debug: '', info: '', warn: '', error: '', fatal: '' },
     params: { ...params, delta: Float64Array.from(params.delta), beta: Float64Array.from(params.beta), trend: Float64Array.from(params.trend) },
   };
-  return { optimize: () => output as OptimizeOutput };
+  let mismatch: string | undefined;
+  const optimize: Optimizer['optimize'] = (init) => {
+    mismatch = paramsLengthProblem(params, { delta: init.delta.length, beta: init.beta.length });
+    if (mismatch) throw new Error(mismatch);
+    return output as OptimizeOutput;
+  };
+  return { optimizer: { optimize }, mismatch: () => mismatch };
 }
 
 function fitOne(options: ProphetOptions, ds: number[], y: number[], seed: number): Prophet {
@@ -149,6 +159,10 @@ export function fitProphetModel(train: TimeFrame, window: WindowSpec, settings: 
   return { model: wrap(window, fitted, series.map((entry) => entry.shift ?? 0)), artifact: { format: 'flts-prophet-v1', options: { ...settings, uncertaintySamples: 0 }, seed, series } };
 }
 
+/**
+ * The model `artifact` was saved from. Parameters of other lengths than their series takes (a damaged artifact)
+ * fail with a plain Error naming the field: the caller knows which run's file it read.
+ */
 export function loadProphetModel(artifact: ProphetArtifact, window: WindowSpec): ForecastModel {
   ensureProphetWasm();
   const entries = window.targets.map((target) => {
@@ -156,6 +170,20 @@ export function loadProphetModel(artifact: ProphetArtifact, window: WindowSpec):
     if (!entry) throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `The Prophet artifact has no series for target "${target}".`);
     return entry;
   });
-  const fitted = entries.map((entry) => fitOne(prophetOptions(artifact.options, replayOptimizer(entry.params)), entry.ds, entry.y, artifact.seed));
+  const fitted: Prophet[] = [];
+  try {
+    for (const entry of entries) {
+      const replay = replayOptimizer(entry.params);
+      try {
+        fitted.push(fitOne(prophetOptions(artifact.options, replay.optimizer), entry.ds, entry.y, artifact.seed));
+      } catch (error) {
+        const mismatch = replay.mismatch();
+        throw mismatch ? new Error(`${mismatch} for target ${JSON.stringify(entry.target)}`) : error;
+      }
+    }
+  } catch (error) {
+    fitted.forEach((prophet) => prophet.free());
+    throw error;
+  }
   return wrap(window, fitted, entries.map((entry) => entry.shift ?? 0));
 }

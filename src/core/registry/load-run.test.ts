@@ -278,6 +278,11 @@ describe('core > registry > loadRunForServing of a damaged Prophet artifact', ()
     ['a seed of text', (v: any) => (v.seed = 'x'), /has no seed of an integer from 0 to 4294967295/],
     ['a seed past 32 bits', (v: any) => (v.seed = 2 ** 32), /has no seed of an integer from 0 to 4294967295/],
     ['a shift of text', (v: any) => (v.series[0].shift = 'x'), /has a shift that is not a finite number/],
+    // These loaded and forecast from the arrays as they were.
+    ['a changepoint delta short', (v: any) => v.series[0].params.delta.pop(), /does not rebuild the model \(has params\.delta of 24 numbers where its series takes 25 for target "down"\)/],
+    ['a changepoint delta extra', (v: any) => v.series[0].params.delta.push(0), /has params\.delta of 26 numbers where its series takes 25 for target "down"/],
+    ['no seasonal betas', (v: any) => (v.series[0].params.beta = []), /has params\.beta of 0 numbers where its series takes 8 for target "down"/],
+    ['a trend point short', (v: any) => v.series[0].params.trend.pop(), /has params\.trend of 71 numbers where its series takes 72 for target "down"/],
   ])('refuses one with %s as FLTS_RUN_CORRUPT', async (_damage, edit, message) => {
     await editJson('prophet/model/prophet.json', edit);
     await expect(loadRunForServing(store, settings, 'prophet')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(message) });
