@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { fitScaler } from '../data/scaler.js';
+import { SCALER_METHODS } from '../config/specs/preprocess.js';
+import { fitScaler, scaleColumn } from '../data/scaler.js';
 import type { ForecastModel, WindowSpec } from './forecast-model.js';
 import { createNaiveModel } from './naive-model.js';
-import { targetFloorsOf, withTargetFloors } from './target-floors.js';
+import { targetFloorsOf, targetFloorsProblem, withTargetFloors } from './target-floors.js';
 
 const WINDOW: WindowSpec = { features: ['down', 'temp'], targets: ['down', 'temp'], inputSeqLen: 2, outputSeqLen: 1 };
 
@@ -29,5 +30,32 @@ describe('core > models > target-floors', () => {
     const stepping: ForecastModel = { ...createNaiveModel({ ...WINDOW, targetFloors: { down: 0 } }), predictSteps: async (_batch, steps) => Float32Array.from({ length: steps * 2 }, (_, i) => (i % 2 === 0 ? -1 : -2)) };
     const steps = await withTargetFloors(stepping).predictSteps?.({ windows: windows.subarray(0, 4), size: 1, forecastTimes: new Float64Array(3) }, 3);
     expect(Array.from(steps ?? [])).toEqual([0, -2, 0, -2, 0, -2]);
+  });
+
+  it('takes the floors training saves, with every scaler, once through JSON', () => {
+    // Byte counters: large, never negative, so 0 falls far below the data once scaled.
+    const down = Float64Array.from({ length: 500 }, (_, i) => 3e12 + 1e9 * Math.sin(i / 7) + 12_345.678 * i);
+    const frame = { time: Float64Array.from(down, (_, i) => i), columns: ['down', 'temp'], values: { down, temp: Float64Array.from(down, (_, i) => (i % 9) / 3) } };
+    for (const method of SCALER_METHODS) {
+      const scaler = fitScaler(method, frame);
+      const scaled = { ...frame, values: { down: scaleColumn(scaler, 'down', down), temp: scaleColumn(scaler, 'temp', frame.values.temp) } };
+      const floors = targetFloorsOf(scaled, ['down', 'temp'], scaler);
+      expect(Object.keys(floors)).toEqual(['down', 'temp']);
+      expect(targetFloorsProblem(JSON.parse(JSON.stringify(floors)), JSON.parse(JSON.stringify(scaler)))).toBeUndefined();
+    }
+  });
+
+  // Any of these raised (or, for null, moved) every forecast of a loaded run without a word.
+  it.each([
+    ['a floor above 0', { down: 1e300 }, /has window\.targetFloors\.down 1e\+300, not where 0 falls on its scaler \(-0\.25\)/],
+    ['a floor a little above 0', { down: -0.2499 }, /targetFloors\.down -0\.2499, not where 0 falls/],
+    ['a floor of text', { down: 'x' }, /targetFloors\.down "x", not where 0 falls/],
+    ['a floor of null', { down: null }, /targetFloors\.down null, not where 0 falls/],
+    ['a floor of a column the scaler lacks', { up: 0 }, /targetFloors\.up, a column its scaler does not scale/],
+    ['floors of a list', [0], /window\.targetFloors that is not an object of numbers/],
+  ])('refuses %s', (_damage, floors, message) => {
+    // MinMax over [10, 50]: 0 falls at -0.25.
+    const scaler = { method: 'MinMaxScaler' as const, columns: ['down'], offset: [10], scale: [40] };
+    expect(targetFloorsProblem(floors, scaler)).toMatch(message);
   });
 });

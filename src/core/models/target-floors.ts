@@ -15,6 +15,24 @@ export function targetFloorsOf(train: TimeFrame, targets: readonly string[], sca
   return Object.fromEntries(Object.entries(bounds).map(([target, bound]) => [target, scaleColumn(scaler, target, [bound])[0]]));
 }
 
+/**
+ * What makes saved floors (a run's `window.targetFloors`) other than training's, or undefined: training floors a
+ * target at where 0 falls on its scaler, so a floor that is not a number, names no column of `scaler`, or lies
+ * elsewhere (beyond rounding) was edited, and would raise every forecast to it without a word.
+ */
+export function targetFloorsProblem(floors: unknown, scaler: ScalerParams): string | undefined {
+  if (floors === undefined) return undefined;
+  if (floors === null || typeof floors !== 'object' || Array.isArray(floors)) return 'has window.targetFloors that is not an object of numbers';
+  for (const [target, floor] of Object.entries(floors)) {
+    if (!scaler.columns.includes(target)) return `has window.targetFloors.${target}, a column its scaler does not scale`;
+    const zero = scaleColumn(scaler, target, [0])[0];
+    if (typeof floor !== 'number' || !Number.isFinite(floor) || Math.abs(floor - zero) > 1e-9 * Math.max(1, Math.abs(zero))) {
+      return `has window.targetFloors.${target} ${JSON.stringify(floor)?.slice(0, 40)}, not where 0 falls on its scaler (${zero})`;
+    }
+  }
+  return undefined;
+}
+
 /** Raises every forecast ([size][steps][targets], scaled) to its target's floor (`floors`, per target), in place. */
 function raiseToFloors(values: Float32Array, floors: readonly number[]): Float32Array {
   const nt = floors.length;

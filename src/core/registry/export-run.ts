@@ -3,7 +3,7 @@ import { columnAffine } from '../data/scaler.js';
 import { FltsError } from '../errors.js';
 import { changeWeightOf } from '../models/forecast-model.js';
 import { extractRecurrentWeights, type RecurrentNetworkWeights } from '../models/recurrent-weights.js';
-import { readRunScaler } from './load-run.js';
+import { readRunScalerOf } from './load-run.js';
 import { verifiedRunStore } from './run-digests.js';
 import { loadRunNetwork, readRunNetworkWeights } from './run-artifacts.js';
 import type { RunRecord } from './run-record.js';
@@ -54,7 +54,7 @@ export async function exportRun(store: ObjectStore, settings: Settings, runId: s
     throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has status ${record.status}; only SUCCESS runs have a model to export.`, { details: { runId, status: record.status } });
   }
   const verified = verifiedRunStore(store, settings, record);
-  const scaler = await readRunScaler(verified, settings, runId);
+  const scaler = await readRunScalerOf(verified, settings, record);
   const weights = (await readRunNetworkWeights(verified, settings, record)) ?? (await networkWeights(verified, settings, record));
   if (!weights) throw new FltsError('FLTS_EXPORT_UNSUPPORTED', `Run ${runId}'s network is not stacked LSTM/GRU layers with one linear dense layer.`, { details: { runId } });
   const window = record.window;

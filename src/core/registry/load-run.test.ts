@@ -53,6 +53,9 @@ describe('core > registry > loadRunForServing on damaged run files', () => {
     expect((await loadRunForServing(store, settings, 'lstm')).run.run_id).toBe('lstm');
     expect((await loadRunForServing(store, settings, 'naive')).run.run_id).toBe('naive');
     expect((await loadRunForServing(store, settings, 'mstl')).run.run_id).toBe('mstl');
+    // The fixture's scaler leaves values as they are: training floors a counter at 0.
+    await editJson('naive/run.json', (v) => (v.window.targetFloors = { down: 0 }));
+    expect((await loadRunForServing(store, settings, 'naive')).run.window.targetFloors).toEqual({ down: 0 });
   });
 
   it('refuses weights cut short as FLTS_RUN_CORRUPT, on the tfjs path and the plain-weights path alike', async () => {
@@ -90,11 +93,18 @@ describe('core > registry > loadRunForServing on damaged run files', () => {
     ['mstl/intervals.json', 'a season without its target', (v: any) => (v.season = { period: 24, cadenceMs: HOUR, profiles: {} }), /intervals\.json has no 24 finite seasonal values/],
     ['lstm/model/model.json', 'a negative weight size', (v: any) => (v.weightsManifest[0].weights[0].shape = [-1, 16]), /model\.json lists weight "\S+" without a shape of non-negative integer sizes/],
     ['lstm/model/model.json', 'a weight size of text', (v: any) => (v.weightsManifest[0].weights[0].shape = 'x'), /without a shape of non-negative integer sizes/],
+    ['naive/run.json', 'a floor far above 0', (v: any) => (v.window.targetFloors = { down: 1e300 }), /run\.json has window\.targetFloors\.down 1e\+300, not where 0 falls on its scaler \(0\)/],
+    ['naive/run.json', 'a floor of null', (v: any) => (v.window.targetFloors = { down: null }), /run\.json has window\.targetFloors\.down null/],
     ['lstm/run.json', 'a window of another width', (v: any) => (v.window.features = ['down', 'up']), /model\.json reads 2 x 1 values and writes 1 where its run's window reads 2 x 2 and writes 1/],
   ])('refuses %s with %s as FLTS_RUN_CORRUPT', async (key, _damage, edit, message) => {
     if (!(await store.exists('runs', key))) await store.put('runs', key, JSON.stringify({ format: 'flts-conformal-v1', errors: { down: [[0.1]] }, floors: { down: 0 } }));
     await editJson(key, edit);
     await expect(loadRunForServing(store, settings, key.split('/')[0])).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(message) });
+  });
+
+  it('refuses floors training did not write in an export too, where they would be built into the graph', async () => {
+    await editJson('lstm/run.json', (v) => (v.window.targetFloors = { down: 1e300 }));
+    await expect(exportRun(store, settings, 'lstm')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(/lstm\/run\.json has window\.targetFloors\.down 1e\+300/) });
   });
 
   it('refuses a damaged model.json on the plain-weights path as on the tfjs path', async () => {

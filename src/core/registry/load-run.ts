@@ -4,6 +4,7 @@ import { FltsError } from '../errors.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { mstlArtifactProblem } from '../models/mstl-window.js';
 import { INTERVALS_FORMAT, type IntervalCalibration } from '../models/prediction-intervals.js';
+import { targetFloorsProblem } from '../models/target-floors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { artifactFormatProblem } from './artifact-format.js';
 import { loadRunModel, type LoadRunModelOptions } from './run-artifacts.js';
@@ -53,6 +54,14 @@ export async function readRunScaler(store: ObjectStore, settings: Settings, runI
   return scaler;
 }
 
+/** The scaler `run` was trained with, as readRunScaler, and FLTS_RUN_CORRUPT when the record's floors are not on it. */
+export async function readRunScalerOf(store: ObjectStore, settings: Settings, run: RunRecord): Promise<ScalerParams> {
+  const scaler = await readRunScaler(store, settings, run.run_id);
+  const floorsProblem = targetFloorsProblem(run.window.targetFloors, scaler);
+  if (floorsProblem) throw corruptRun(run.run_id, `${runsBucket(settings)}/${runKey(run.run_id, RUN_FILES.record)}`, floorsProblem);
+  return scaler;
+}
+
 export interface LoadedRunForServing {
   run: RunRecord;
   model: ForecastModel;
@@ -72,7 +81,7 @@ export async function loadRunForServing(registryStore: ObjectStore, settings: Se
     throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has status ${run.status}; only SUCCESS runs have a usable model.`, { details: { runId, status: run.status } });
   }
   const store = verifiedRunStore(registryStore, settings, run);
-  const scaler = await readRunScaler(store, settings, runId);
+  const scaler = await readRunScalerOf(store, settings, run);
   const intervals = await findRunJson<IntervalCalibration>(store, settings, runId, RUN_FILES.intervals);
   const intervalsProblem = intervals === undefined ? undefined : (artifactFormatProblem(intervals, INTERVALS_FORMAT) ?? intervalCalibrationProblem(intervals, run.window));
   if (intervalsProblem) throw corruptRun(runId, `${runsBucket(settings)}/${runKey(runId, RUN_FILES.intervals)}`, intervalsProblem);
