@@ -16,7 +16,7 @@ import { fsStoreRoot } from '../../src/core/storage/index.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { startFltsProcess, type FltsProcess } from '../helpers/flts-process.js';
 import { runCli, type CliRun } from '../helpers/run-cli.js';
-import { loadInfraEnv } from './infra-env.js';
+import { grantedInfraVars } from './infra-grant.js';
 import { waitUntil } from '../helpers/wait-until.js';
 import { readTopics } from '../helpers/read-topic.js';
 
@@ -27,7 +27,8 @@ export type { FltsProcess };
  * Runs the real pipeline as child processes (`flts preprocess`, `flts daemon`, `flts serve`) against the
  * Kafka and S3 servers the suite's global setup provides, or with `embedded` on the filesystem bus and store of
  * a home of its own. Every pipeline gets its own topics, consumer groups and buckets, so tests never see each
- * other's messages or objects.
+ * other's messages or objects. A test file that uses the servers imports ./infra-env.js, which waits for them;
+ * this file does not, so embedded-only tests never wait for Kafka.
  */
 export interface Pipeline {
   env: Record<string, string>;
@@ -69,7 +70,7 @@ export const TINY_TRAINING: Record<string, string> = {
 export function createPipeline(name: string, overrides: Record<string, string> = {}, options: { embedded?: boolean } = {}): Pipeline {
   const stack = isolatedStack(name);
   const home = options.embedded ? mkdtempSync(path.join(os.tmpdir(), `flts-${stack.prefix}-`)) : undefined;
-  const distributed: Record<string, string> = home ? { FLTS_HOME: home, FLTS_STORE: 'fs', FLTS_BUS: 'fs' } : { ...loadInfraEnv().vars, FLTS_STORE: 's3', FLTS_BUS: 'kafka' };
+  const distributed: Record<string, string> = home ? { FLTS_HOME: home, FLTS_STORE: 'fs', FLTS_BUS: 'fs' } : { ...grantedInfraVars(), FLTS_STORE: 's3', FLTS_BUS: 'kafka' };
   const env: Record<string, string> = {
     ...distributed,
     ...stack.env,

@@ -1,4 +1,5 @@
 import { useServers } from '../helpers/servers.js';
+import { grantInfra } from './infra-grant.js';
 
 /** Endpoints of the shared Kafka and S3 servers (from the suite's global setup, test/setup/test-servers.ts). */
 export interface InfraEnv {
@@ -8,7 +9,9 @@ export interface InfraEnv {
   vars: Record<string, string>;
 }
 
+// Waited for as this module loads: a test file that imports it uses the servers (see ./infra-grant.js).
 const infra = await useServers('infra');
+grantInfra(infra);
 
 export function loadInfraEnv(): InfraEnv {
   const vars = infra.vars;
