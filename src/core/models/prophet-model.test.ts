@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultSettings } from '../config/settings.js';
-import { fitProphetModel } from './prophet-model.js';
+import { fitProphetModel, loadProphetModel } from './prophet-model.js';
 
 const STEP_MS = 120_000;
 const rows = 1500;
@@ -30,5 +30,22 @@ describe('core > models > prophet-model', () => {
   it('forecasts a time with milliseconds as its nearest second', async () => {
     const [whole] = await forecast([hoursAhead(1)]);
     expect(await forecast([hoursAhead(1) + 300])).toEqual([whole]);
+  });
+
+  it('loads a model that forecasts what the fitted one did, load after load, once the series takes weekly and daily seasonality', async () => {
+    // Three weeks of hours: augurs takes weekly and daily features, laid out in an order each Prophet draws anew.
+    const hours = 21 * 24;
+    const hourly = Float64Array.from({ length: hours }, (_, i) => Date.UTC(2018, 1, 5) + i * 3_600_000);
+    const load = Float64Array.from({ length: hours }, (_, i) => 0.5 + 0.2 * Math.sin((2 * Math.PI * i) / 24) + 0.1 * Math.cos((2 * Math.PI * i) / 168) + 0.05 * Math.sin(i * 0.37));
+    const frame = { time: hourly, columns: ['down'], values: { down: load } };
+    const fitted = fitProphetModel(frame, window, defaultSettings().training.prophet, 42);
+    const ahead = Float64Array.from({ length: 12 }, (_, i) => hourly[hours - 1] + (i + 1) * 3_600_000);
+    const forecastOf = async (model: typeof fitted.model): Promise<number[]> => Array.from(await model.predict({ windows: new Float32Array(ahead.length * 10), size: ahead.length, forecastTimes: ahead }));
+    const expected = await forecastOf(fitted.model);
+    for (let i = 0; i < 4; i++) {
+      const loaded = loadProphetModel(JSON.parse(JSON.stringify(fitted.artifact)), window);
+      expect(await forecastOf(loaded)).toEqual(expected);
+      loaded.dispose();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { initSync, Prophet, type ProphetOptions } from '@bsull/augurs/prophet';
@@ -25,12 +26,17 @@ export interface ProphetFittedParams {
  * augurs' Prophet has no serialisation, so a run stores what a fit consumes (options, the training series in
  * seconds) and what the optimiser found. Loading re-runs the fit with an optimiser that returns the stored
  * parameters: the loaded model is the trained one exactly, with no optimisation and no randomness at load.
+ *
+ * augurs lays its seasonal features out in the order of a hash map that every Prophet seeds anew, so a series
+ * refitted at load may take them (weekly and daily, say) in another order than its fit did, and `beta` holds one
+ * coefficient per feature in the fit's order. `featureKeys` names each feature the fit had by its values, in
+ * that order, and the load puts each coefficient back on its feature. Artifacts written before it have none.
  */
 export interface ProphetArtifact {
   format: 'flts-prophet-v1';
   options: ProphetSettings & { uncertaintySamples: 0 };
   seed: number;
-  series: { target: string; ds: number[]; y: number[]; params: ProphetFittedParams; shift?: number }[];
+  series: { target: string; ds: number[]; y: number[]; params: ProphetFittedParams; featureKeys?: string[]; shift?: number }[];
 }
 
 /**
@@ -77,18 +83,49 @@ function toJsonParams(output: OptimizeOutput): ProphetFittedParams {
 }
 
 /**
+ * One key per feature column of the matrix augurs hands its optimiser (as JSON, a row per time), from the
+ * column's values: a refit of the same series computes each column to the same bits, wherever it is placed.
+ */
+export function featureKeysOf(dataJson: string): string[] {
+  const { X: rows, K: features } = JSON.parse(dataJson) as { X: number[][]; K: number };
+  return Array.from({ length: features }, (_, feature) => {
+    const column = Float64Array.from(rows, (row) => row[feature]);
+    return createHash('sha256').update(new Uint8Array(column.buffer)).digest('hex').slice(0, 16);
+  });
+}
+
+/**
+ * `beta` (in the order of `fittedKeys`) laid out in the order of `loadedKeys`, or a reason it cannot be: keys
+ * that are not the same features (a damaged artifact).
+ */
+function betaInLoadOrder(beta: readonly number[], fittedKeys: readonly string[], loadedKeys: readonly string[]): number[] | string {
+  const unplaced = new Map<string, number[]>();
+  fittedKeys.forEach((key, index) => unplaced.set(key, [...(unplaced.get(key) ?? []), index]));
+  const placed: number[] = [];
+  for (const key of loadedKeys) {
+    const index = unplaced.get(key)?.shift();
+    if (index === undefined) return 'has featureKeys that are not the seasonal features its series takes';
+    placed.push(beta[index]);
+  }
+  return placed;
+}
+
+/**
  * An optimiser that returns `params`, once their lengths are those augurs asks for (known only once it has built
  * the series' changepoints and seasonal features); otherwise it fails, and `mismatch` says why.
  */
-function replayOptimizer(params: ProphetFittedParams): { optimizer: Optimizer; mismatch: () => string | undefined } {
-  const output = {
-    logs: { debug: '', info: '', warn: '', error: '', fatal: '' },
-    params: { ...params, delta: Float64Array.from(params.delta), beta: Float64Array.from(params.beta), trend: Float64Array.from(params.trend) },
-  };
+function replayOptimizer(params: ProphetFittedParams, featureKeys: readonly string[] | undefined): { optimizer: Optimizer; mismatch: () => string | undefined } {
   let mismatch: string | undefined;
-  const optimize: Optimizer['optimize'] = (init) => {
+  const optimize: Optimizer['optimize'] = (init, data) => {
     mismatch = paramsLengthProblem(params, { delta: init.delta.length, beta: init.beta.length });
+    if (!mismatch && featureKeys && featureKeys.length !== params.beta.length) mismatch = `has ${featureKeys.length} featureKeys where its params.beta has ${params.beta.length} numbers`;
+    const beta = mismatch || !featureKeys ? params.beta : betaInLoadOrder(params.beta, featureKeys, featureKeysOf(data));
+    if (typeof beta === 'string') mismatch = beta;
     if (mismatch) throw new Error(mismatch);
+    const output = {
+      logs: { debug: '', info: '', warn: '', error: '', fatal: '' },
+      params: { ...params, delta: Float64Array.from(params.delta), beta: Float64Array.from(beta as number[]), trend: Float64Array.from(params.trend) },
+    };
     return output as OptimizeOutput;
   };
   return { optimizer: { optimize }, mismatch: () => mismatch };
@@ -145,16 +182,18 @@ export function fitProphetModel(train: TimeFrame, window: WindowSpec, settings: 
     const shift = shiftFor(Array.from(train.values[target]));
     const y = Array.from(train.values[target], (value) => value + shift);
     let captured: ProphetFittedParams | undefined;
+    let featureKeys: string[] | undefined;
     const recording: Optimizer = {
       optimize: (init, data, opts) => {
         const output = wasmstanOptimizer.optimize(init as never, data as never, opts as never) as unknown as OptimizeOutput;
         captured = toJsonParams(output);
+        featureKeys = featureKeysOf(data);
         return output;
       },
     };
     fitted.push(fitOne(prophetOptions(settings, recording), ds, y, seed));
     if (!captured) throw new FltsError('FLTS_TRAIN_FAILED', `Prophet fit for ${target} produced no parameters.`);
-    series.push({ target, ds, y, params: captured, ...(shift ? { shift } : {}) });
+    series.push({ target, ds, y, params: captured, featureKeys, ...(shift ? { shift } : {}) });
   }
   return { model: wrap(window, fitted, series.map((entry) => entry.shift ?? 0)), artifact: { format: 'flts-prophet-v1', options: { ...settings, uncertaintySamples: 0 }, seed, series } };
 }
@@ -173,7 +212,7 @@ export function loadProphetModel(artifact: ProphetArtifact, window: WindowSpec):
   const fitted: Prophet[] = [];
   try {
     for (const entry of entries) {
-      const replay = replayOptimizer(entry.params);
+      const replay = replayOptimizer(entry.params, entry.featureKeys);
       try {
         fitted.push(fitOne(prophetOptions(artifact.options, replay.optimizer), entry.ds, entry.y, artifact.seed));
       } catch (error) {
