@@ -48,4 +48,21 @@ describe('core > models > prophet-model', () => {
       loaded.dispose();
     }
   });
+
+  it('loads an artifact written without featureKeys to forecast what its fitted model did, load after load', async () => {
+    const hours = 21 * 24;
+    const hourly = Float64Array.from({ length: hours }, (_, i) => Date.UTC(2018, 1, 5) + i * 3_600_000);
+    const load = Float64Array.from({ length: hours }, (_, i) => 0.5 + 0.2 * Math.sin((2 * Math.PI * i) / 24) + 0.1 * Math.cos((2 * Math.PI * i) / 168) + 0.05 * Math.sin(i * 0.37));
+    const fitted = fitProphetModel({ time: hourly, columns: ['down'], values: { down: load } }, window, defaultSettings().training.prophet, 7);
+    const ahead = Float64Array.from({ length: 12 }, (_, i) => hourly[hours - 1] + (i + 1) * 3_600_000);
+    const forecastOf = async (model: typeof fitted.model): Promise<number[]> => Array.from(await model.predict({ windows: new Float32Array(ahead.length * 10), size: ahead.length, forecastTimes: ahead }));
+    const expected = await forecastOf(fitted.model);
+    const { featureKeys, ...older } = fitted.artifact.series[0];
+    expect(featureKeys).toHaveLength(fitted.artifact.series[0].params.beta.length);
+    for (let i = 0; i < 4; i++) {
+      const loaded = loadProphetModel({ ...fitted.artifact, series: [JSON.parse(JSON.stringify(older))] }, window);
+      expect(await forecastOf(loaded)).toEqual(expected);
+      loaded.dispose();
+    }
+  });
 });

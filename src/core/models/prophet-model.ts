@@ -30,7 +30,8 @@ export interface ProphetFittedParams {
  * augurs lays its seasonal features out in the order of a hash map that every Prophet seeds anew, so a series
  * refitted at load may take them (weekly and daily, say) in another order than its fit did, and `beta` holds one
  * coefficient per feature in the fit's order. `featureKeys` names each feature the fit had by its values, in
- * that order, and the load puts each coefficient back on its feature. Artifacts written before it have none.
+ * that order, and the load puts each coefficient back on its feature. An artifact written before it has none:
+ * its load reads beta in the layout that best explains the stored series (likeliestBeta).
  */
 export interface ProphetArtifact {
   format: 'flts-prophet-v1';
@@ -110,6 +111,51 @@ function betaInLoadOrder(beta: readonly number[], fittedKeys: readonly string[],
   return placed;
 }
 
+/** The features each of augurs' automatic seasonalities takes, two per Fourier order: yearly 10, weekly 3, daily 4. */
+const AUTOMATIC_SEASONAL_WIDTHS = [20, 6, 8];
+
+function orderings<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  return items.flatMap((item, index) => orderings([...items.slice(0, index), ...items.slice(index + 1)]).map((rest) => [item, ...rest]));
+}
+
+/**
+ * For an artifact without featureKeys: of the layouts `beta` can be read in (its seasonalities' blocks in any
+ * order, put in any order the refit takes), the one under which the stored fit explains its training series
+ * best. The order of the fit is lost; a coefficient on another feature than its own fits the series far worse.
+ * Ties keep `beta` as it is.
+ */
+function likeliestBeta(params: ProphetFittedParams, dataJson: string): number[] {
+  const data = JSON.parse(dataJson) as { X: number[][]; K: number; y: number[]; s_a: number[]; s_m: number[] };
+  const subsets = AUTOMATIC_SEASONAL_WIDTHS.reduce<number[][]>((all, width) => [...all, ...all.map((subset) => [...subset, width])], [[]]);
+  const widths = subsets.find((subset) => subset.length > 1 && subset.reduce((sum, width) => sum + width, 0) === data.K);
+  if (!widths || params.beta.length !== data.K) return params.beta;
+  const blocksOf = (order: readonly number[]): Map<number, number[]> => {
+    let start = 0;
+    return new Map(order.map((width) => [width, params.beta.slice(start, (start += width))]));
+  };
+  const sumOfSquares = (beta: readonly number[]): number =>
+    data.X.reduce((sum, row, r) => {
+      let additive = 0;
+      let multiplicative = 0;
+      row.forEach((x, k) => {
+        additive += x * beta[k] * data.s_a[k];
+        multiplicative += x * beta[k] * data.s_m[k];
+      });
+      return sum + (data.y[r] - (params.trend[r] * (1 + multiplicative) + additive)) ** 2;
+    }, 0);
+  let best = { beta: params.beta, error: sumOfSquares(params.beta) };
+  for (const fitted of orderings(widths)) {
+    const blocks = blocksOf(fitted);
+    for (const loaded of orderings(widths)) {
+      const beta = loaded.flatMap((width) => blocks.get(width) ?? []);
+      const error = sumOfSquares(beta);
+      if (error < best.error) best = { beta, error };
+    }
+  }
+  return best.beta;
+}
+
 /**
  * An optimiser that returns `params`, once their lengths are those augurs asks for (known only once it has built
  * the series' changepoints and seasonal features); otherwise it fails, and `mismatch` says why.
@@ -119,7 +165,7 @@ function replayOptimizer(params: ProphetFittedParams, featureKeys: readonly stri
   const optimize: Optimizer['optimize'] = (init, data) => {
     mismatch = paramsLengthProblem(params, { delta: init.delta.length, beta: init.beta.length });
     if (!mismatch && featureKeys && featureKeys.length !== params.beta.length) mismatch = `has ${featureKeys.length} featureKeys where its params.beta has ${params.beta.length} numbers`;
-    const beta = mismatch || !featureKeys ? params.beta : betaInLoadOrder(params.beta, featureKeys, featureKeysOf(data));
+    const beta = mismatch ? params.beta : featureKeys ? betaInLoadOrder(params.beta, featureKeys, featureKeysOf(data)) : likeliestBeta(params, data);
     if (typeof beta === 'string') mismatch = beta;
     if (mismatch) throw new Error(mismatch);
     const output = {
