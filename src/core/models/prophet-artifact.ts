@@ -66,6 +66,11 @@ export function prophetArtifactProblem(artifact: Record<string, unknown>, window
     const observed = y.filter((value) => value !== null).length;
     const trendProblem = paramsLengthProblem(params as unknown as FittedLengths, { trend: observed });
     if (trendProblem) return `${trendProblem} for target ${JSON.stringify(target)}`;
+    // Written since the order of the seasonal features is recorded; their count and match are checked at load.
+    const { featureKeys } = entry;
+    if (featureKeys !== undefined && !(Array.isArray(featureKeys) && featureKeys.every((key) => typeof key === 'string'))) {
+      return `has featureKeys that are not strings for target ${JSON.stringify(target)}`;
+    }
     if (shift !== undefined && !Number.isFinite(shift)) return `has a shift that is not a finite number for target ${JSON.stringify(target)}`;
   }
   return undefined;

@@ -293,6 +293,10 @@ describe('core > registry > loadRunForServing of a damaged Prophet artifact', ()
     ['a changepoint delta extra', (v: any) => v.series[0].params.delta.push(0), /has params\.delta of 26 numbers where its series takes 25 for target "down"/],
     ['no seasonal betas', (v: any) => (v.series[0].params.beta = []), /has params\.beta of 0 numbers where its series takes 8 for target "down"/],
     ['a trend point short', (v: any) => v.series[0].params.trend.pop(), /has params\.trend of 71 numbers where its series takes 72 for target "down"/],
+    // The load places each coefficient on its seasonal feature by these keys.
+    ['featureKeys of text', (v: any) => (v.series[0].featureKeys = 'x'), /has featureKeys that are not strings for target "down"/],
+    ['a featureKey short', (v: any) => v.series[0].featureKeys.pop(), /has 7 featureKeys where its params\.beta has 8 numbers for target "down"/],
+    ['a featureKey of no feature', (v: any) => (v.series[0].featureKeys[0] = 'x'), /has featureKeys that are not the seasonal features its series takes for target "down"/],
   ])('refuses one with %s as FLTS_RUN_CORRUPT', async (_damage, edit, message) => {
     await editJson('prophet/model/prophet.json', edit);
     await expect(loadRunForServing(store, settings, 'prophet')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(message) });
