@@ -87,7 +87,7 @@ function toJsonParams(output: OptimizeOutput): ProphetFittedParams {
  * One key per feature column of the matrix augurs hands its optimiser (as JSON, a row per time), from the
  * column's values: a refit of the same series computes each column to the same bits, wherever it is placed.
  */
-export function featureKeysOf(dataJson: string): string[] {
+function featureKeysOf(dataJson: string): string[] {
   const { X: rows, K: features } = JSON.parse(dataJson) as { X: number[][]; K: number };
   return Array.from({ length: features }, (_, feature) => {
     const column = Float64Array.from(rows, (row) => row[feature]);
