@@ -1,18 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp as makeTemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { scratchFolders } from './helpers/scratch-folders.js';
 
 /** Temporary folders of this file, removed when it ends. */
-const scratch: string[] = [];
-async function mkdtemp(prefix: string): Promise<string> {
-  const dir = await makeTemp(prefix);
-  scratch.push(dir);
-  return dir;
-}
-afterAll(() => Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }))));
+const mkdtemp = scratchFolders();
 
 const BIN = path.resolve(__dirname, '../bin/run.js');
 

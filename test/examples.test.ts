@@ -1,22 +1,16 @@
 import { execFile } from 'node:child_process';
 import { cpSync, readFileSync } from 'node:fs';
-import { mkdtemp as makeTemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runLibraryExample } from '../examples/library-usage.js';
 import { freePort } from './helpers/free-port.js';
+import { scratchFolders } from './helpers/scratch-folders.js';
 import { infraSkipReason } from './integration/infra-env.js';
 
 /** Temporary folders of this file, removed when it ends. */
-const scratch: string[] = [];
-async function mkdtemp(prefix: string): Promise<string> {
-  const dir = await makeTemp(prefix);
-  scratch.push(dir);
-  return dir;
-}
-afterAll(() => Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }))));
+const mkdtemp = scratchFolders();
 
 const ROOT = path.resolve(__dirname, '..');
 const FAST = { EPOCHS: '1', HIDDEN_SIZE: '8' };

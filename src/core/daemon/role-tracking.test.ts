@@ -47,6 +47,17 @@ async function trackingFailures(metrics: ReturnType<typeof createDaemonMetrics>)
     .map((line) => line.replace(/^flts_daemon_tracking_failures_total\{role="(\w+)",code="(\w+)"\} /, '$1 $2 '));
 }
 
+/** A trainer tracked at `uri`, with processed data to train on; `logger` and `signal` default to silent and never. */
+async function trackedTrainer(uri: string, options: { logger?: Logger; signal?: AbortSignal } = {}) {
+  const settings = trackedAt(uri);
+  const store = createFsStore(path.join(root, 'store'));
+  await addProcessedData(store, settings, HASH);
+  const metrics = createDaemonMetrics({ processMetrics: false });
+  const signal = options.signal ?? new AbortController().signal;
+  const context: TrainerContext = { settings, store, bus, logger: options.logger ?? silentLogger, metrics, owner: 'daemon', signal, queue: createSerialQueue() };
+  return { settings, store, metrics, context };
+}
+
 /** MLflow as far as a mirror needs it: an experiment, no runs yet. */
 const plausible = (url: string): object => (url.includes('/experiments/') ? { experiment: { experiment_id: '1', name: 'NonML', lifecycle_stage: 'active' }, experiment_id: '1' } : url.includes('/runs/search') ? { runs: [] } : {});
 
@@ -55,11 +66,7 @@ describe('core > daemon > role tracking', () => {
     await withServer(
       (_request, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<html>Welcome to nginx!</html>'),
       async (uri) => {
-        const settings = trackedAt(uri);
-        const store = createFsStore(path.join(root, 'store'));
-        await addProcessedData(store, settings, HASH);
-        const metrics = createDaemonMetrics({ processMetrics: false });
-        const context: TrainerContext = { settings, store, bus, logger: silentLogger, metrics, owner: 'daemon', signal: new AbortController().signal, queue: createSerialQueue() };
+        const { settings, store, metrics, context } = await trackedTrainer(uri);
         expect((await reconcileTraining(context, { configHash: HASH, modelType: 'NAIVE' }, context.signal)).result).toBe('trained');
         expect((await listRunRecords(store, settings, { configHash: HASH })).map((run) => run.status)).toEqual(['SUCCESS']);
         const counted = await trackingFailures(metrics);
@@ -77,11 +84,7 @@ describe('core > daemon > role tracking', () => {
         response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       },
       async (uri) => {
-        const settings = trackedAt(uri);
-        const store = createFsStore(path.join(root, 'store'));
-        await addProcessedData(store, settings, HASH);
-        const metrics = createDaemonMetrics({ processMetrics: false });
-        const context: TrainerContext = { settings, store, bus, logger: silentLogger, metrics, owner: 'daemon', signal: new AbortController().signal, queue: createSerialQueue() };
+        const { metrics, context } = await trackedTrainer(uri);
         expect((await reconcileTraining(context, { configHash: HASH, modelType: 'NAIVE' }, context.signal)).result).toBe('trained');
         expect((await trackingFailures(metrics)).filter((line) => !line.endsWith(' 0'))).toEqual(['trainer FLTS_TRACKING_REJECTED 1']);
       },
@@ -103,12 +106,8 @@ describe('core > daemon > role tracking', () => {
         stop.abort();
       },
       async (uri) => {
-        const settings = trackedAt(uri);
-        const store = createFsStore(path.join(root, 'store'));
-        await addProcessedData(store, settings, HASH);
-        const metrics = createDaemonMetrics({ processMetrics: false });
         const lines: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
-        const context: TrainerContext = { settings, store, bus, logger: recordingLogger(lines), metrics, owner: 'daemon', signal: stop.signal, queue: createSerialQueue() };
+        const { metrics, context } = await trackedTrainer(uri, { logger: recordingLogger(lines), signal: stop.signal });
         await reconcileTraining(context, { configHash: HASH, modelType: 'NAIVE' }, stop.signal).catch(() => undefined);
         expect(stalled.size).toBeGreaterThan(0);
         expect(lines.filter((line) => line.level !== 'info' && /mlflow/i.test(line.message))).toEqual([]);
