@@ -194,6 +194,24 @@ describe('serve > stopping while the store does not answer', () => {
     expect(error.message).toMatch(/^Stopped without writing 3 prediction records (and the live state )?to the store at .+: it did not take them within 200 ms \(serve\.shutdownWritesTimeoutMs\)\.$/);
   });
 
+  it('says the store refused the last writes when it answered with a refusal before the time ran out', async () => {
+    const warnings: Array<[object, string | undefined]> = [];
+    const logger: Logger = { ...silentLogger, warn: (obj, msg) => warnings.push([obj, msg]), child: () => logger };
+    const { store, setDown } = outageStore(fsStore);
+    const service = await startInferenceService({ ...settings, serve: { ...settings.serve, shutdownWritesTimeoutMs: 60_000 } }, { store, logger });
+    await service.holder.reloadFromPointer();
+    for (let i = 0; i < 2; i++) {
+      expect((await postJson(`${service.url}/predict`, { data: { time: ['2024-01-01 00:00:00', '2024-01-01 00:02:00', '2024-01-01 00:04:00'], down: [1.5, 2.5, 3.5] } })).status).toBe(200);
+    }
+    setDown(true);
+    const report = await service.close();
+    expect(report).toEqual({ unwrittenRecords: 2, unfinished: [] });
+    expect(warnings.map(([, msg]) => msg)).toContain('prediction_log_write_failed');
+    const error = unwrittenAtStop(report, 60_000, store.location);
+    expect(exitCodeFor(error)).toBe(6);
+    expect(error.message).toMatch(/^Stopped without writing 2 prediction records to the store at .+: it refused them \(the warnings logged before say why\)\.$/);
+  });
+
   it('stops with nothing to report when the last writes are taken', async () => {
     const service = await startInferenceService(settings, { store: fsStore });
     await service.holder.reloadFromPointer();

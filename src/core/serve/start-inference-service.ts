@@ -74,7 +74,12 @@ export interface ServiceStopReport {
 /** The error a stop that left writes undone ends with (exit code 6): what was lost, and why. */
 export function unwrittenAtStop(report: ServiceStopReport, timeoutMs: number, location: string): FltsError {
   const lost = [...(report.unwrittenRecords > 0 ? [`${report.unwrittenRecords} prediction record${report.unwrittenRecords === 1 ? '' : 's'}`] : []), ...(report.unfinished.includes('live-state') ? ['the live state'] : [])];
-  return new FltsError('FLTS_STORE_UNAVAILABLE', `Stopped without writing ${lost.join(' and ') || 'the last writes'} to the store at ${location}: it did not take them within ${timeoutMs} ms (serve.shutdownWritesTimeoutMs).`, {
+  // A write that ended without being taken was refused (its warning is logged); one still running ran out of time.
+  const refused = report.unwrittenRecords > 0 && !report.unfinished.includes('prediction-log');
+  const timedOut = report.unfinished.length > 0;
+  const within = `within ${timeoutMs} ms (serve.shutdownWritesTimeoutMs)`;
+  const why = refused && timedOut ? `it refused some and did not take the rest ${within}` : refused ? 'it refused them (the warnings logged before say why)' : `it did not take them ${within}`;
+  return new FltsError('FLTS_STORE_UNAVAILABLE', `Stopped without writing ${lost.join(' and ') || 'the last writes'} to the store at ${location}: ${why}.`, {
     details: { unwrittenRecords: report.unwrittenRecords, unfinished: report.unfinished },
   });
 }
