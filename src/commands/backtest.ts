@@ -13,7 +13,7 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
 
   static override flags = {
     'config-hash': Flags.string({ description: 'Processed data version (default: the latest).' }),
-    models: Flags.string({ description: 'Comma list of model types (default: NAIVE plus every type with a SUCCESS run; env FLTS_BACKTEST_MODELS).' }),
+    models: Flags.string({ description: 'Comma list of model types (default: NAIVE plus every type with a SUCCESS run trained on the rows held now; env FLTS_BACKTEST_MODELS).' }),
     horizon: Flags.string({ description: 'Steps per fold (default: the model horizon; env FLTS_BACKTEST_HORIZON).' }),
     stride: Flags.string({ description: 'Rows between fold origins (default: the horizon; env FLTS_BACKTEST_STRIDE).' }),
     folds: Flags.string({ description: 'Number of folds (default: as many as fit; env FLTS_BACKTEST_FOLDS).' }),

@@ -5,6 +5,7 @@ import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import { isBaselineType, rankRows, scoreboardRow, type Scoreboard } from '../eval/scoreboard.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { scanRunRecords } from '../registry/run-store.js';
+import { runsOnCurrentData } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { readBacktestRecord, type BacktestRecord } from './backtest-record.js';
 
@@ -42,13 +43,31 @@ export function buildBacktestScoreboard(record: BacktestRecord, runs: readonly R
   return { config_hash: record.config_hash, rows, naive_run_id: naive?.run_id ?? null, baseline_run_id: best?.run_id ?? null, gate_min_improvement_pct: minImprovementPct };
 }
 
-/** `flts eval --rank-by backtest`: the scoreboard from the stored backtest of a config_hash. */
+/**
+ * `flts eval --rank-by backtest`: the scoreboard from the stored backtest of a config_hash, of the runs it covers that
+ * were trained on the rows the config_hash holds now, as `flts eval` ranks. A run of rows that new data under the same
+ * file names replaced is no candidate of this data, whatever its folds scored.
+ */
 export async function evaluateRunsByBacktest(input: { configHash?: string }, settings: Settings, deps: { store: ObjectStore }): Promise<EvaluateRunsResult> {
   const configHash = await resolveEvalConfigHash(deps.store, settings, input.configHash);
   const record = await readBacktestRecord(deps.store, settings, configHash);
   if (!record) throw new FltsError('FLTS_EVAL_NO_RUNS', `No backtest recorded for config_hash ${configHash}; run \`flts backtest\` first.`, { details: { configHash } });
   const { records, corrupt } = await scanRunRecords(deps.store, settings, { configHash });
-  const board = buildBacktestScoreboard(record, records, settings.eval.minImprovementPct);
-  if (board.rows.length === 0) throw new FltsError('FLTS_EVAL_NO_RUNS', `The backtest of config_hash ${configHash} covers no SUCCESS run.`, { details: { configHash } });
-  return { ...board, rows: board.rows.slice(0, settings.eval.scoreboardLimit), plots: [], store_location: deps.store.location, corrupt_runs: corrupt };
+  const runs = await runsOnCurrentData(deps.store, settings, configHash, records);
+  const board = buildBacktestScoreboard(record, runs, settings.eval.minImprovementPct);
+  const replaced = buildBacktestScoreboard(record, records).rows.length - board.rows.length;
+  if (board.rows.length === 0) {
+    const why = replaced > 0 ? ` trained on the rows it holds now: its ${replaced} SUCCESS run(s) are of rows that new data under the same file names replaced (\`flts train\` then \`flts backtest\` score the new rows)` : '';
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `The backtest of config_hash ${configHash} covers no SUCCESS run${why}.`, {
+      details: { configHash, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}) },
+    });
+  }
+  return {
+    ...board,
+    rows: board.rows.slice(0, settings.eval.scoreboardLimit),
+    plots: [],
+    store_location: deps.store.location,
+    corrupt_runs: corrupt,
+    ...(replaced > 0 ? { runs_of_replaced_rows: replaced } : {}),
+  };
 }

@@ -9,6 +9,7 @@ import { loadProcessedData } from '../preprocess/processed-data.js';
 import { loadRunForServing } from '../registry/load-run.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, runsBucket } from '../registry/run-store.js';
+import { runsOnCurrentData } from '../registry/trained-data.js';
 import { detectCadence } from '../data/timestamps.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { renderBacktestChart } from './backtest-chart.js';
@@ -21,7 +22,7 @@ import { planFoldOrigins } from './fold-plan.js';
 export interface RunBacktestInput {
   /** Processed data version; the latest when omitted. */
   configHash?: string;
-  /** Default: the `backtest.models` setting, else NAIVE plus every type with a SUCCESS run. */
+  /** Default: the `backtest.models` setting, else NAIVE plus every type with a SUCCESS run trained on the rows held now. */
   modelTypes?: ModelType[];
   /** Overrides of the `backtest.*` settings (0 = the setting's own default rule). */
   horizon?: number;
@@ -60,12 +61,15 @@ function rank(models: readonly BacktestModelResult[]): BacktestRecord['ranking']
  * Rolling-origin backtest over the test period of one processed data version, for each model type: fold
  * origins step through the test rows, each fold forecasts `horizon` steps from the rows before its origin,
  * and models are refitted every `refitEvery` folds on the data before the origin (never by default: the
- * trained runs' models are used as they are). Stores the record, each run's share and an error-over-time chart.
+ * trained runs' models are used as they are). A type's run is its newest SUCCESS one trained on the rows the
+ * config_hash holds now (`runsOnCurrentData`): one of rows that new data replaced was fitted and scaled on other rows,
+ * and is no candidate of these, so the type is backtested as it would be without a run. Stores the record, each run's
+ * share and an error-over-time chart.
  */
 export async function runBacktest(settings: Settings, deps: RunBacktestDeps, input: RunBacktestInput = {}): Promise<RunBacktestResult> {
   const logger = (deps.logger ?? silentLogger).child({ component: 'backtest' });
   const data = await loadProcessedData(deps.store, settings, { configHash: input.configHash });
-  const runs = newestRunByType(await listRunRecords(deps.store, settings, { configHash: data.configHash }));
+  const runs = newestRunByType(await runsOnCurrentData(deps.store, settings, data.configHash, await listRunRecords(deps.store, settings, { configHash: data.configHash })));
   const configured = (input.modelTypes?.length ? input.modelTypes : settings.backtest.models) as ModelType[];
   const modelTypes: ModelType[] = configured.length > 0 ? [...new Set(configured)] : ['NAIVE', ...([...runs.keys()].filter((type) => type !== 'NAIVE') as ModelType[])];
   const t = settings.training;
