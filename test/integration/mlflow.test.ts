@@ -16,6 +16,7 @@ import { processedKeys } from '../../src/core/preprocess/processed-layout.js';
 import { sha256Hex } from '../../src/core/config/config-hash.js';
 import { createMlflowClient, listMlflowRunsByConfigHash, trackingCallBudgetMs } from '../../src/core/tracking/index.js';
 import { findMirroredRun, mirrorRun } from '../../src/core/registry/mirror-run.js';
+import { PROCESSED_SHA256_TAG } from '../../src/core/registry/mirror-source.js';
 import { rankMlflowRunsByConfigHash } from '../../src/core/eval/rank-mlflow-runs.js';
 import { markPromoted } from '../../src/core/workflows/mark-promoted.js';
 import { syncRunsToTracking } from '../../src/core/workflows/sync-runs-to-tracking.js';
@@ -375,5 +376,32 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
     expect(board.rows.map((r) => r.mlflowRunId)).toEqual([current.mlflowRunId]);
     expect(board.runs_of_replaced_rows).toBe(1);
     expect((await rankMlflowRunsByConfigHash(settings, hash)).rows.map((r) => r.mlflowRunId)).toEqual([replaced.mlflowRunId, current.mlflowRunId]);
+  });
+
+  it('a sync gives a mirror written before the processed-data tag the digest its run.json records, and the ranking then leaves its replaced rows out', async () => {
+    const { store, settings } = await freshSetup();
+    const hash = sha256Hex(`${suffix}-untagged-mirror`);
+    await store.ensureBucket(settings.store.buckets.processed);
+    await putJson(store, settings.store.buckets.processed, processedKeys(settings, hash).trainSidecar, { config_hash: hash, created_at: '2026-12-01T00:00:00Z', flts: { data_sha256: 'e'.repeat(64) } });
+    const old = await mirrorRun(store, settings, (await writeRun(store, settings, { modelType: 'LSTM', configHash: hash, rmse: 0.01, processedSha256: 'd'.repeat(64) })).run_id);
+    const current = await mirrorRun(store, settings, (await writeRun(store, settings, { modelType: 'LSTM', configHash: hash, rmse: 0.02, processedSha256: 'e'.repeat(64) })).run_id);
+    // As an earlier flts mirrored it: complete, but without the tag. Its input files are the same, so only the tag tells.
+    const untag = await fetch(`${MLFLOW_URI}/api/2.0/mlflow/runs/delete-tag`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ run_id: old.mlflowRunId, key: PROCESSED_SHA256_TAG }) });
+    expect(untag.status).toBe(200);
+    expect((await rankMlflowRunsByConfigHash(settings, hash, { store })).rows.map((r) => r.mlflowRunId)).toEqual([old.mlflowRunId, current.mlflowRunId]);
+
+    const synced = await syncRunsToTracking(store, settings);
+    expect(synced.status).toBe('ok');
+    if (synced.status !== 'ok') return;
+    expect(synced.value.tagged).toEqual([{ runId: old.runId, mlflowRunId: old.mlflowRunId }]);
+    const tags = (await createMlflowClient(settings.tracking).getRun(old.mlflowRunId))?.data.tags ?? [];
+    expect(tags.find((tag) => tag.key === PROCESSED_SHA256_TAG)?.value).toBe('d'.repeat(64));
+    const board = await rankMlflowRunsByConfigHash(settings, hash, { store });
+    expect(board.rows.map((r) => r.mlflowRunId)).toEqual([current.mlflowRunId]);
+    expect(board.runs_of_replaced_rows).toBe(1);
+
+    // Nothing left to tag: the next sync sends nothing.
+    const again = await syncRunsToTracking(store, settings);
+    expect(again.status === 'ok' && again.value.tagged).toEqual([]);
   });
 });
