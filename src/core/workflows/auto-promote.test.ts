@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultSettings, type Settings } from '../config/settings.js';
-import { readPromotionPointer, type PromotionRecord } from '../registry/pointers.js';
+import { CANDIDATE_LIST_LIMIT, readPromotionPointer, type PromotionRecord } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
@@ -169,6 +169,30 @@ describe('core > workflows > auto-promote > semantics', () => {
       // Newer data is promoted automatically over any earlier choice.
       for (const run of [trained('naive-3', 'NAIVE', NEWER, '2025-03-01T00:00:00Z'), trained('lstm-3', 'LSTM', NEWER, '2025-03-01T00:00:00Z')]) await addLoadableRun(store, settings, run);
       expect(await autoPromote(NEWER, 'daemon:a', settings, deps)).toMatchObject({ result: 'promoted', record: { config_hash: NEWER, previous_run_id: 'naive' } });
+    });
+  });
+  it('past 50 candidates, a run gone since the promotion is no reason to choose again; a run it did not see is', async () => {
+    await withStore(async (store, settings) => {
+      const deps = { store };
+      for (const run of [trained('old-naive', 'NAIVE', OLD, '2025-01-01T00:00:00Z', 0.3), trained('old-lstm', 'LSTM', OLD, '2025-01-01T00:00:00Z', 0.3)]) await addLoadableRun(store, settings, run);
+      expect(await autoPromote(OLD, 'daemon:a', settings, deps)).toMatchObject({ result: 'promoted' });
+      const fillers = Array.from({ length: CANDIDATE_LIST_LIMIT }, (_, at) => trained(`naive-${String(at).padStart(2, '0')}`, 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.2 + at / 1000));
+      for (const run of [...fillers, trained('lstm', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.05)]) await addLoadableRun(store, settings, run);
+      const promoted = await autoPromote(NEW, 'daemon:a', settings, deps);
+      expect(promoted).toMatchObject({ result: 'promoted', record: { run_id: 'lstm', candidate_set: { count: CANDIDATE_LIST_LIMIT + 1 } } });
+      expect((promoted as { record: PromotionRecord }).record.candidate_runs).toBeUndefined();
+      // Someone rolls the newer data back: the promoter leaves that alone while the runs it chose from are all it sees.
+      await rollback({ source: 'rollback', actor: 'ana', reason: 'the LSTM drifts' }, settings, deps);
+      expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'already-promoted' });
+
+      // One candidate disappears (its run.json deleted): the set differs, yet no run is new to the promotion.
+      await store.delete(settings.store.buckets.runs, 'naive-07/run.json');
+      expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'already-promoted' });
+      expect((await readPromotionPointer(store, settings))?.run_id).toBe('old-lstm');
+
+      // A run it did not see: the data is promoted again.
+      await addLoadableRun(store, settings, trained('lstm-2', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.01));
+      expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'promoted', record: { run_id: 'lstm-2' } });
     });
   });
 });

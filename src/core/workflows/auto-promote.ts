@@ -2,6 +2,7 @@ import type { Settings } from '../config/settings.js';
 import { orUnlessUnavailable, toFltsError } from '../errors.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { processedCreatedAt } from '../preprocess/processed-layout.js';
+import { readCandidateList } from '../registry/candidate-lists.js';
 import { candidateSet, isAutomaticChoice, isCandidateSet, promotionScope, type CandidateSet, readPointerAt, scopedPointerKey, type PromotionRecord } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
@@ -30,28 +31,46 @@ function timeOf(timestamp: string): number {
 }
 
 /**
- * The automatic promotion already made for these runs: one that chose among every SUCCESS run of the hash. Its
+ * The automatic promotion already made for these runs: one that chose among every SUCCESS run of the hash (runs gone
+ * since, deleted or of rows new data replaced, take nothing from its choice; only a run it did not see does). Its
  * candidates say so without comparing the clocks of the hosts that trained and promoted (a trainer's clock ahead of
- * the promoter's would otherwise have every check promote again): its `candidate_runs` when it lists them, else its
- * `candidate_set` (the same runs, none added and none gone); a record with neither (older flts) counts when it is
- * newer than the newest SUCCESS run.
+ * the promoter's would otherwise have every check promote again): its `candidate_runs` when it lists them, else the
+ * list of its `candidate_set` kept beside the history (`listedSets`, by digest), else that set itself (the same runs,
+ * none added and none gone); a record with neither (older flts) counts when it is newer than the newest SUCCESS run.
  */
-export function findAutoPromotion(history: readonly PromotionRecord[], configHash: string, successRuns: readonly RunRecord[]): PromotionRecord | undefined {
+export function findAutoPromotion(history: readonly PromotionRecord[], configHash: string, successRuns: readonly RunRecord[], listedSets: ReadonlyMap<string, readonly string[]> = new Map()): PromotionRecord | undefined {
   const newestRun = Math.max(...successRuns.map((run) => Date.parse(run.timings.finished_at ?? run.timings.started_at)));
   const successIds = successRuns.map((run) => run.run_id);
   let successSet: CandidateSet | undefined;
+  const seesEvery = (candidates: readonly string[]): boolean => {
+    const seen = new Set(candidates);
+    return successIds.every((runId) => seen.has(runId));
+  };
   const covers = (record: PromotionRecord): boolean => {
-    if (Array.isArray(record.candidate_runs)) {
-      const listed = new Set(record.candidate_runs);
-      return successIds.every((runId) => listed.has(runId));
-    }
+    if (Array.isArray(record.candidate_runs)) return seesEvery(record.candidate_runs);
     if (isCandidateSet(record.candidate_set)) {
       successSet ??= candidateSet(successIds);
-      return record.candidate_set.count === successSet.count && record.candidate_set.sha256 === successSet.sha256;
+      if (record.candidate_set.count === successSet.count && record.candidate_set.sha256 === successSet.sha256) return true;
+      const listed = listedSets.get(record.candidate_set.sha256);
+      return listed !== undefined && seesEvery(listed);
     }
     return timeOf(record.timestamp) >= newestRun;
   };
   return history.filter((record) => record.config_hash === configHash && record.source === 'auto' && covers(record)).at(-1);
+}
+
+/** The kept lists of the candidate sets of automatic promotions of `configHash` that list none, by digest. */
+async function listedCandidateSets(store: ObjectStore, settings: Settings, history: readonly PromotionRecord[], configHash: string): Promise<Map<string, readonly string[]>> {
+  const sets = new Map<string, CandidateSet>();
+  for (const record of history) {
+    if (record.config_hash === configHash && record.source === 'auto' && !Array.isArray(record.candidate_runs) && isCandidateSet(record.candidate_set)) sets.set(record.candidate_set.sha256, record.candidate_set);
+  }
+  const listed = new Map<string, readonly string[]>();
+  for (const [sha256, set] of sets) {
+    const runIds = await readCandidateList(store, settings, set);
+    if (runIds) listed.set(sha256, runIds);
+  }
+  return listed;
 }
 
 export function missingModelTypes(expected: readonly string[], successRuns: readonly RunRecord[]): string[] {
@@ -106,7 +125,8 @@ export async function decideAutoPromotion(store: ObjectStore, settings: Settings
       return { result: 'chosen-run-stands', current, reason: `run ${current.run_id} was promoted by ${current.source} (${current.actor ?? 'unknown'}) for data at least as new` };
     }
   }
-  const done = findAutoPromotion(await listPromotionHistory(store, settings, promotionScope(settings)), configHash, success);
+  const history = await listPromotionHistory(store, settings, promotionScope(settings));
+  const done = findAutoPromotion(history, configHash, success) ?? findAutoPromotion(history, configHash, success, await listedCandidateSets(store, settings, history, configHash));
   if (done) return { result: 'already-promoted', record: done };
   // A new SUCCESS that does not beat the run in service: promoting the winner again would change nothing.
   if (current && buildScoreboard(configHash, success, settings.eval.minImprovementPct).rows[0]?.run_id === current.run_id) return { result: 'already-promoted', record: current };

@@ -6,6 +6,7 @@ import { ignoreEvents, type EventSink } from '../events.js';
 import { buildScoreboard, SCORE_WEIGHTS, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { saveCandidateList } from '../registry/candidate-lists.js';
 import { candidateFields, describeChoice, isAutomaticChoice, isPin, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
 import { appendHistory, catchUpPointers, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
@@ -216,6 +217,7 @@ function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason
 async function pinInService(current: PromotionRecord, decision: PromotionDecision, reason: string, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
   const { store } = deps;
   const caughtUp = await catchUp(settings, deps);
+  await saveCandidateList(store, settings, decision.candidateRuns);
   const written = await appendHistory(store, settings, pinRecord(current, decision, reason, deps.now ?? (() => new Date())));
   await syncPointers(store, settings);
   const history = await listPromotionHistory(store, settings, promotionScope(settings));
@@ -289,6 +291,7 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
     now: deps.now,
   });
   await store.ensureBucket(settings.store.buckets.promotion);
+  await saveCandidateList(store, settings, decision.candidateRuns);
   const written = await appendHistory(store, settings, record);
   const pinned = isPin(written);
   await syncPointers(store, settings);
