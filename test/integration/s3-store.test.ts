@@ -12,6 +12,9 @@ import { startInferenceService } from '../../src/core/serve/start-inference-serv
 import { createObjectStore } from '../../src/core/storage/index.js';
 import { describeObjectStoreContract } from '../../src/core/storage/object-store.contract.js';
 import { createS3Store } from '../../src/core/storage/s3-store.js';
+import { recordingStore } from '../../src/core/storage/recording-store.fixture.js';
+import { fakeRun } from '../../src/core/registry/run-record.fixture.js';
+import { indexUnlistedRuns, listRunRecords, saveRunRecord } from '../../src/core/registry/run-store.js';
 import { runCli } from '../helpers/run-cli.js';
 import { INFRA_HINT, infraSkipReason, loadInfraEnv } from './infra-env.js';
 
@@ -54,6 +57,28 @@ if (skipReason) {
       await store.put(bucket, 'global/current.json', '{"run_id":"r1"}');
       const direct = await reachableStore();
       expect(JSON.parse((await direct.get(bucket, 'global/current.json')).toString())).toEqual({ run_id: 'r1' });
+    });
+
+    it('reads, for one config_hash, only the run records its index lists under it or under none, and indexes those of an older flts', async () => {
+      const settings = defaultSettings();
+      settings.store.buckets.runs = `flts-runs-${randomUUID().slice(0, 8)}`;
+      const s3 = await reachableStore();
+      const [mine, theirs] = ['c'.repeat(64), 'd'.repeat(64)];
+      const run = (id: string, configHash: string) => fakeRun(id, 'LSTM', { rmse: 1, mae: 1, mse: 1 }, '2025-01-01T00:00:00.000Z', 'SUCCESS', configHash);
+      for (const [id, configHash] of [['m1', mine], ['m2', mine], ['t1', theirs]]) await saveRunRecord(s3, settings, run(id, configHash));
+      // Written by an older flts, before the index: no entry, so only their record says which config_hash they are of.
+      for (const [id, configHash] of [['old-mine', mine], ['old-theirs', theirs]]) await s3.put(settings.store.buckets.runs, `${id}/run.json`, JSON.stringify(run(id, configHash)));
+
+      const readKeys = async (): Promise<{ runIds: string[]; read: string[] }> => {
+        const { store, calls } = recordingStore(s3);
+        const runIds = (await listRunRecords(store, settings, { configHash: mine })).map((record) => record.run_id).sort();
+        return { runIds, read: calls.filter((call) => call.method === 'get').map((call) => call.key ?? '').sort() };
+      };
+      expect(await readKeys()).toEqual({ runIds: ['m1', 'm2', 'old-mine'], read: ['m1/run.json', 'm2/run.json', 'old-mine/run.json', 'old-theirs/run.json'] });
+      expect((await s3.list(settings.store.buckets.runs, `config-hashes/${theirs}/`)).map((info) => info.key)).toEqual([`config-hashes/${theirs}/t1/listed`]);
+
+      expect((await indexUnlistedRuns(s3, settings, await listRunRecords(s3, settings))).sort()).toEqual(['old-mine', 'old-theirs']);
+      expect(await readKeys()).toEqual({ runIds: ['m1', 'm2', 'old-mine'], read: ['m1/run.json', 'm2/run.json', 'old-mine/run.json'] });
     });
 
   });
