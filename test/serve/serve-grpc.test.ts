@@ -517,14 +517,6 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
           http: '415',
         });
       }
-      // 99999999M is a valid timeout (8 digits, 190 years): grpc-js's 32-bit millisecond count makes it negative, a
-      // deadline already past, so a call still waiting for its message ends at once rather than at the request timeout.
-      // Not counted: a running handler sees a deadline as a cancel and counts its call (499) itself.
-      expect(await rawCall(grpcServer.port, 'ModelInfer', null, false, { 'grpc-timeout': '99999999M' })).toEqual({
-        status: String(grpc.status.DEADLINE_EXCEEDED),
-        code: undefined,
-        message: 'Deadline exceeded',
-      });
       const after = await counted();
       const added = Object.fromEntries(Object.entries(after).filter(([key, count]) => count !== (before[key] ?? 0)).map(([key, count]) => [key, count - (before[key] ?? 0)]));
       // 400s: three grpc-timeouts, the message that does not decompress, the call without a whole message, the one with two.
@@ -533,6 +525,56 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
       expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
       client.close();
     } finally {
+      await grpcServer.close(0);
+    }
+  });
+
+  it('holds a call to a grpc-timeout of the protocol\'s form however far off, refuses one of another form, and ends one of 0 at once, coded', async () => {
+    const grpcServer = await startGrpcInferenceServer(
+      oipContext(server),
+      { host: '127.0.0.1', port: 0, maxMessageBytes: 1024, requestTimeoutMs: 1000, logger: silentLogger },
+    );
+    const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): number => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    const empty = grpcFrame(Buffer.alloc(0));
+    try {
+      // A grpc-js client's deadline 30 days off, sent as 2592000S, and the longest timeouts: grpc-js's 32-bit
+      // milliseconds wrapped them round (most often below 0), so such calls ended DEADLINE_EXCEEDED at once.
+      const deadline = Date.now() + 30 * 24 * 3600 * 1000;
+      const live = await new Promise((resolve, reject) => (client.ServerLive as Function)({}, { deadline }, (error: Error | null, response: unknown) => (error ? reject(error) : resolve(response))));
+      expect(live).toEqual({ live: true });
+      for (const timeout of ['99999999H', '99999999M', '99999999S', '35792M', '99999999m', '99999999u', '99999999n', '00000005S']) {
+        expect({ timeout, ...(await rawCall(grpcServer.port, 'ServerLive', empty, true, { 'grpc-timeout': timeout })) }).toMatchObject({ timeout, status: String(grpc.status.OK) });
+      }
+      // A call whose message never comes ends at the request timeout, as one without a deadline.
+      const stalled = await Promise.all(['2592000S', '99999999M', '35792M', '99999999S'].map((timeout) => rawCall(grpcServer.port, 'ModelInfer', null, false, { 'grpc-timeout': timeout })));
+      expect(stalled).toEqual(Array(4).fill({
+        status: String(grpc.status.DEADLINE_EXCEEDED),
+        code: 'FLTS_REQUEST_INVALID',
+        message: 'FLTS_REQUEST_INVALID: The request message did not arrive in time (a call is given 1000 ms to send it).',
+      }));
+      // Values grpc-js found a timeout in (the last eight of nine digits, digits and a unit among other text).
+      for (const timeout of ['123456789S', 'x5S', '5Sx', '1 S', '-1S', '1S, 2S']) {
+        expect(await rawCall(grpcServer.port, 'ServerLive', empty, true, { 'grpc-timeout': timeout })).toEqual({
+          status: String(grpc.status.INVALID_ARGUMENT),
+          code: 'FLTS_REQUEST_INVALID',
+          message: `FLTS_REQUEST_INVALID: Invalid grpc-timeout value "${timeout}"; a grpc-timeout is 1 to 8 digits and a unit (H, M, S, m, u or n).`,
+        });
+      }
+      // A deadline of 0 (or below a millisecond) has passed when the call arrives; one that passes while the call waits ends it then.
+      for (const timeout of ['0n', '00000000S', '1n', '50m']) {
+        expect(await rawCall(grpcServer.port, 'ModelInfer', null, false, { 'grpc-timeout': timeout })).toEqual({
+          status: String(grpc.status.DEADLINE_EXCEEDED),
+          code: 'FLTS_REQUEST_CANCELLED',
+          message: `FLTS_REQUEST_CANCELLED: The call's deadline (its grpc-timeout, ${timeout}) passed before its answer was sent.`,
+        });
+      }
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      client.close();
       await grpcServer.close(0);
     }
   });

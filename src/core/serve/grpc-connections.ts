@@ -6,6 +6,7 @@ import { clip } from '../clip-text.js';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CapClose } from './connection-cap.js';
+import { grpcTimeoutHeader } from './grpc-timeout.js';
 
 export interface GrpcConnectionOptions {
   /**
@@ -81,8 +82,11 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     if (!connection) return;
     followStream(connection, stream);
     requestPaths.set(stream, String(headers[':path'] ?? ''));
+    const timeout = headers[GRPC_TIMEOUT] === undefined ? undefined : String(headers[GRPC_TIMEOUT]);
+    if (timeout !== undefined) saneGrpcTimeout(headers, timeout);
     const respond = stream.respond.bind(stream);
-    stream.respond = (answer, respondOptions) => respond(answer && !Array.isArray(answer) ? codedGrpcJsAnswer(answer as OutgoingHttpHeaders, headers['content-type']) : answer, respondOptions);
+    stream.respond = (answer, respondOptions) =>
+      respond(answer && !Array.isArray(answer) ? codedGrpcJsAnswer(answer as OutgoingHttpHeaders, { contentType: headers['content-type'], timeout }) : answer, respondOptions);
   };
   const onStreamFinish = (message: unknown): void => {
     const { stream, headers } = message as { stream: ServerHttp2Stream; headers: Record<string, unknown> };
@@ -242,6 +246,19 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   };
 }
 
+const GRPC_TIMEOUT = 'grpc-timeout';
+
+/**
+ * The call's grpc-timeout as grpc-js is to read it (read from these headers once it is handed the stream): dropped
+ * when further than any deadline grpc-js can hold, replaced by one it refuses when not of the protocol's form (its
+ * refusal then quotes the client's own value, `timeout`).
+ */
+function saneGrpcTimeout(headers: IncomingHttpHeaders, timeout: string): void {
+  const { kind } = grpcTimeoutHeader(timeout);
+  if (kind === 'none') delete headers[GRPC_TIMEOUT];
+  else if (kind === 'malformed') headers[GRPC_TIMEOUT] = 'malformed';
+}
+
 /** The details of grpc-js's refusal of a unary call that did not send exactly one message (before its handler is called). */
 const UNARY_MESSAGE_REFUSAL = /^Received (no|a second) request message /;
 
@@ -259,10 +276,16 @@ export function isUnaryMessageRefusal(details: string): boolean {
  * decompress is INTERNAL in grpc-js's words, as if the server had failed, and a message over the size limit or a
  * method the service lacks carries no code. A status that already has a code (the handlers') is sent as it is.
  */
-function codedGrpcJsStatus(status: number, message: string): { status: number; code: ErrorCode; message: string } | undefined {
+function codedGrpcJsStatus(status: number, message: string, request: CallRequest): { status: number; code: ErrorCode; message: string } | undefined {
   if (status === grpc.status.OK || /^FLTS_[A-Z_]+: /.test(message)) return undefined;
   const invalid = (text: string): { status: number; code: ErrorCode; message: string } => ({ status: grpc.status.INVALID_ARGUMENT, code: 'FLTS_REQUEST_INVALID', message: text });
-  if (/^Invalid grpc-timeout value /.test(message)) return invalid(`${message}; a grpc-timeout is 1 to 8 digits and a unit (H, M, S, m, u or n).`);
+  if (/^Invalid grpc-timeout value /.test(message)) {
+    return invalid(`Invalid grpc-timeout value "${clip(request.timeout ?? '', 100)}"; a grpc-timeout is 1 to 8 digits and a unit (H, M, S, m, u or n).`);
+  }
+  // A deadline that passed before the call was answered, one of 0 (`0n`) at once: the client gave up, as one that cancels.
+  if (status === grpc.status.DEADLINE_EXCEEDED && message === 'Deadline exceeded') {
+    return { status, code: 'FLTS_REQUEST_CANCELLED', message: `The call's deadline (its grpc-timeout, ${clip(request.timeout ?? '', 100)}) passed before its answer was sent.` };
+  }
   if (message === 'Failed to decompress message') return invalid('The request message does not decompress with the grpc-encoding the call names.');
   if (isUnaryMessageRefusal(message)) return invalid(message.startsWith('Received no') ? 'The call ended without a whole request message.' : 'The call sent a second request message; each method takes one.');
   if (status === grpc.status.RESOURCE_EXHAUSTED) return { status, code: 'FLTS_REQUEST_TOO_LARGE', message: `${message}.` };
@@ -271,14 +294,21 @@ function codedGrpcJsStatus(status: number, message: string): { status: number; c
   return undefined;
 }
 
+/** What a refusal quotes of the call's request headers, as the client sent them. */
+interface CallRequest {
+  contentType: string | undefined;
+  timeout: string | undefined;
+}
+
 /**
  * A trailers-only answer (a status and no message, as grpc-js sends its own refusals) with its status coded. A call
  * whose content-type is not application/grpc grpc-js answers a bare HTTP 415: it stays 415 (what the protocol says an
  * HTTP client is answered), with the status and code a gRPC client reads before the HTTP status.
  */
-function codedGrpcJsAnswer(headers: OutgoingHttpHeaders, contentType: string | undefined): OutgoingHttpHeaders {
+function codedGrpcJsAnswer(headers: OutgoingHttpHeaders, request: CallRequest): OutgoingHttpHeaders {
   if (headers['grpc-status'] === undefined) {
     if (Number(headers[':status']) !== 415) return headers;
+    const { contentType } = request;
     const message = `The call's content-type is ${contentType === undefined ? 'missing' : `'${clip(contentType, 100)}'`}; a gRPC call is application/grpc (or application/grpc+proto).`;
     return { ...headers, 'grpc-status': grpc.status.INVALID_ARGUMENT, 'grpc-message': encodeURI(`FLTS_REQUEST_INVALID: ${message}`), 'flts-code': 'FLTS_REQUEST_INVALID' };
   }
@@ -290,7 +320,7 @@ function codedGrpcJsAnswer(headers: OutgoingHttpHeaders, contentType: string | u
   } catch {
     // Not percent-encoded after all: the message as written.
   }
-  const coded = codedGrpcJsStatus(Number(headers['grpc-status']), clip(message, 500));
+  const coded = codedGrpcJsStatus(Number(headers['grpc-status']), clip(message, 500), request);
   if (!coded) return headers;
   return { ...headers, 'grpc-status': coded.status, 'grpc-message': encodeURI(`${coded.code}: ${coded.message}`), 'flts-code': coded.code };
 }
