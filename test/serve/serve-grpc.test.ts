@@ -579,6 +579,35 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     }
   });
 
+  it('resets only the call whose metadata has more entries than it takes, and closes only the connection of a header block past HTTP/2\'s bounds', async () => {
+    const { grpcServer, client } = await startGrpc(server);
+    const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`, { maxSendHeaderBlockLength: 1 << 30 });
+    session.on('error', () => {});
+    const goaway = new Promise((resolve) => session.once('goaway', resolve));
+    const closed = new Promise((resolve) => session.once('close', resolve));
+    try {
+      // Node's http2 takes 128 header entries (pseudo-headers and grpc-js's own among them): beyond, the call's stream
+      // is reset ENHANCE_YOUR_CALM, which clients read as RESOURCE_EXHAUSTED; the call beside it on the connection is answered.
+      const crowded = new grpc.Metadata();
+      for (let i = 0; i < 200; i++) crowded.set(`entry-${i}`, 'x');
+      const [refused, beside] = await Promise.all([callError(client, 'ServerLive', {}, crowded), call(client, 'ServerLive', {})]);
+      expect(refused.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(beside).toEqual({ live: true });
+      expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+      // One header of 200 kB is past what HPACK decodes (64 kB a field): an error of the whole connection, closed with GOAWAY.
+      const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers', huge: 'x'.repeat(200_000) });
+      stream.on('error', () => {});
+      stream.end(grpcFrame(Buffer.alloc(0)));
+      expect(await goaway).toBe(http2.constants.NGHTTP2_COMPRESSION_ERROR);
+      await closed;
+      expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+    } finally {
+      session.destroy();
+      client.close();
+      await grpcServer.close(0);
+    }
+  });
+
   it('closes within the grace period though a client holds a call open, ending that call', async () => {
     const { grpcServer, client } = await startGrpc(server);
     client.close();
@@ -752,6 +781,84 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
         client.close();
         oldest.session.destroy();
         newer.session.destroy();
+        await grpcServer.close(0);
+      }
+    });
+
+    /**
+     * A TCP relay to `port` whose answers to the first connection can be held back: what the server sends it meanwhile
+     * (the GOAWAY of its eviction) reaches the client only once released, after the client's next call has left.
+     */
+    async function holdingRelay(port: number): Promise<{ port: number; connections(): number; hold(): { serverSpoke: Promise<void>; clientSpoke: Promise<void>; release(): void }; close(): void }> {
+      const relayed: Array<{ client: net.Socket; server: net.Socket; held?: Buffer[]; serverEnded: boolean; onServer?: () => void; onClient?: () => void }> = [];
+      const relay = net.createServer((client) => {
+        // Half-open, so the client's bytes still reach a server that has ended its side, as they would without the relay.
+        const link = { client, server: net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }), serverEnded: false } as (typeof relayed)[number];
+        relayed.push(link);
+        for (const socket of [link.client, link.server]) socket.on('error', () => {});
+        link.client.on('data', (bytes) => {
+          link.server.write(bytes);
+          link.onClient?.();
+        });
+        link.server.on('data', (bytes) => {
+          if (link.held) link.held.push(bytes);
+          else link.client.write(bytes);
+          link.onServer?.();
+        });
+        link.server.on('end', () => {
+          link.serverEnded = true;
+          if (!link.held) link.client.end();
+        });
+        link.client.on('end', () => link.server.end());
+        link.client.on('close', () => link.server.destroy());
+      });
+      await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+      return {
+        port: (relay.address() as net.AddressInfo).port,
+        connections: () => relayed.length,
+        hold() {
+          const link = relayed[0];
+          link.held = [];
+          return {
+            serverSpoke: new Promise((resolve) => (link.onServer = resolve)),
+            clientSpoke: new Promise((resolve) => (link.onClient = resolve)),
+            release() {
+              for (const bytes of link.held ?? []) link.client.write(bytes);
+              link.held = undefined;
+              if (link.serverEnded) link.client.end();
+            },
+          };
+        },
+        close() {
+          relay.close();
+          for (const link of relayed) link.client.destroy();
+        },
+      };
+    }
+
+    it('answers a call a client sends as its idle connection is sent GOAWAY for a newcomer, on a connection of its own (grpc-js sends it again)', async () => {
+      const grpcServer = await capped(1);
+      const relay = await holdingRelay(grpcServer.port);
+      const client = createInferenceClient(`127.0.0.1:${relay.port}`, { 'grpc.use_local_subchannel_pool': 1 });
+      let newcomer: ReturnType<typeof h2Connection> | undefined;
+      try {
+        expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+        const held = relay.hold();
+        // The newcomer takes the idle connection's place: that connection is sent GOAWAY, held back on its way.
+        newcomer = h2Connection(grpcServer.port);
+        await held.serverSpoke;
+        // Answered, the newcomer's connection is idle in turn, and the call sent again takes its place.
+        expect(await serverLive(newcomer.session)).toBe(String(grpc.status.OK));
+        const deadline = Date.now() + 10_000;
+        const racing = new Promise((resolve, reject) => (client.ServerLive as Function)({}, { deadline }, (error: grpc.ServiceError | null, response: unknown) => (error ? reject(error) : resolve(response))));
+        await held.clientSpoke;
+        held.release();
+        expect(await racing).toEqual({ live: true });
+        expect(relay.connections()).toBe(2);
+      } finally {
+        client.close();
+        newcomer?.session.destroy();
+        relay.close();
         await grpcServer.close(0);
       }
     });
