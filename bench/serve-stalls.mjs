@@ -14,8 +14,10 @@
 // encoded before timing, so its own protobuf work is not counted against the server it shares the process with.
 // Builds given as name=<checkout> (each with `npm run build` done) are served side by side in this one process and
 // measured in turn, round by round, so each sees the same machine load; without any, this checkout's build is.
-// `gtensor` and `graw` (not run by default) send a gRPC ModelInfer of rows up to the message limit, answered OK.
-// Usage: npm run build && node bench/serve-stalls.mjs [rounds=3] [cases=grpc,http,nested,tensor,actuals,columns,pnested,predict,reload,put|limit|gtensor,graw] [name=<checkout> ...]
+// `gtensor` and `graw` (not run by default) send a gRPC ModelInfer of rows up to the message limit, answered OK;
+// `gempty` and `gints` one of the message limit's worth of the typed contents elements dearest to decode, and `hempty`
+// the HTTP counterpart (the body limit's worth of empty strings), all refused once decoded.
+// Usage: npm run build && node bench/serve-stalls.mjs [rounds=3] [cases=grpc,http,nested,tensor,actuals,columns,pnested,predict,reload,put|limit|gtensor,graw,gempty,gints,hempty] [name=<checkout> ...]
 import fs from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -177,6 +179,36 @@ if (cases.has('gtensor') || cases.has('graw')) {
     );
   }
   for (const client of clients.values()) client.close();
+}
+if (cases.has('gempty') || cases.has('gints')) {
+  // Typed contents as many elements as the message limit holds, each cheap to send and dear to decode: empty
+  // bytes_contents entries (2 bytes each; gempty) and packed int_contents (1 byte each; gints). Refused once decoded
+  // (the elements are not the shape's), so what is measured is their decoding.
+  const method = builds[0].inferencePackage().GRPCInferenceService.service.ModelInfer;
+  const limit = resolveLimit();
+  const messages = [];
+  if (cases.has('gempty')) {
+    const count = Math.floor(limit / 2) - 64;
+    messages.push([`${(count / 1e6).toFixed(1)}M empty bytes_contents`, method.requestSerialize({ model_name: 'flts', inputs: [{ name: 'ts', datatype: 'BYTES', shape: [1], contents: { bytes_contents: Array(count).fill(Buffer.alloc(0)) } }] })]);
+  }
+  if (cases.has('gints')) {
+    const count = limit - 64;
+    messages.push([`${(count / 1e6).toFixed(1)}M packed int_contents`, method.requestSerialize({ model_name: 'flts', inputs: [{ name: 'up', datatype: 'INT32', shape: [1], contents: { int_contents: Array(count).fill(1) } }] })]);
+  }
+  const RawClient = grpc.makeGenericClientConstructor({ ModelInfer: { ...method, requestSerialize: (bytes) => bytes } });
+  const clients = new Map(builds.map((build) => [build, new RawClient(`127.0.0.1:${build.grpcPort}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 })]));
+  for (const [kind, message] of messages) {
+    await eachRound((build) =>
+      measure(build, `gRPC ModelInfer, ${kind} (${(message.length / 1e6).toFixed(1)} MB)`, () => new Promise((resolve) => clients.get(build).ModelInfer(message, (error) => resolve(error ? `${grpc.status[error.code]} ${error.details.slice(0, 80)}` : 'OK')))),
+    );
+  }
+  for (const client of clients.values()) client.close();
+}
+if (cases.has('hempty')) {
+  // The HTTP route's counterpart of gempty: the body limit's worth of empty strings as one tensor's data, refused once parsed.
+  const count = Math.floor((resolveLimit() - 100) / 3);
+  const body = `{"inputs":[{"name":"ts","datatype":"BYTES","shape":[1],"data":[${Array(count).fill('""').join(',')}]}]}`;
+  await eachRound((build) => measure(build, `HTTP infer, ${(count / 1e6).toFixed(1)}M empty strings (${(body.length / 1e6).toFixed(1)} MB)`, () => infer(build, body)));
 }
 if (cases.has('http')) {
   const body = JSON.stringify({ inputs: inputs(data), parameters: Object.fromEntries(names.map((name) => [name, 'x'])) });

@@ -10,13 +10,12 @@ import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import { createGrpcConnections, isUnaryMessageRefusal } from './grpc-connections.js';
 import { explainListenFailure, GRPC_LISTENER } from './listen.js';
 import { modelInferBoundsProblem } from './oip-grpc-bounds.js';
+import { contentsElements, decodeModelInferRequest, type ReceivedInputTensor, type ReceivedModelInferRequest } from './oip-grpc-contents.js';
 import { modelMetadata, OIP_SERVER_METADATA, runOipInference, servedModelNamed, type OipContext, type OipInferRequest } from './oip-inference.js';
 import {
   inferenceService,
   parameterValues,
   toInferParameter,
-  type GrpcInferInputTensor,
-  type GrpcModelInferRequest,
   type GrpcModelInferResponse,
   type InferTensorContents,
 } from './oip-grpc-service.js';
@@ -101,17 +100,26 @@ function invalid(message: string, details: Record<string, unknown> = {}): FltsEr
   return new FltsError('FLTS_REQUEST_INVALID', message, { details });
 }
 
-function decodeInput(tensor: GrpcInferInputTensor, raw: Buffer | undefined): OipInput {
+/** An input's typed contents: the elements of its datatype's field, and whether another field has some too. */
+async function typedContents(tensor: ReceivedInputTensor): Promise<{ elements: unknown[]; others: boolean }> {
+  try {
+    return await contentsElements(tensor.contents ?? new Uint8Array(), CONTENTS_FIELD[tensor.datatype]);
+  } catch (error) {
+    // protobufjs's reason, as for a message it could not decode at all (tolerantService).
+    throw invalid(`The request is not a valid ModelInferRequest protobuf message (${clip(error instanceof Error ? error.message : String(error), 200)}).`);
+  }
+}
+
+async function decodeInput(tensor: ReceivedInputTensor, raw: Buffer | undefined): Promise<OipInput> {
   checkDatatype(tensor.name, tensor.datatype);
   const shape = tensor.shape.map(Number);
-  if (raw && Object.values(tensor.contents ?? {}).some((values) => Array.isArray(values) && values.length > 0)) {
+  if (raw && tensor.contents?.length) {
+    const { elements, others } = await typedContents(tensor);
     // Which of the two the client meant is unknown: taking one would silently drop the other's data.
-    throw invalid(`Input '${clip(tensor.name)}' has both contents and raw_input_contents; give its data in one of them.`, { input: clip(tensor.name) });
+    if (elements.length > 0 || others) throw invalid(`Input '${clip(tensor.name)}' has both contents and raw_input_contents; give its data in one of them.`, { input: clip(tensor.name) });
   }
   if (raw) return { name: tensor.name, datatype: tensor.datatype, shape, values: decodeRawTensor(tensor.name, tensor.datatype, shape, raw) };
-  const field = CONTENTS_FIELD[tensor.datatype];
-  const contents = tensor.contents?.[field] ?? [];
-  const elements = field === 'bytes_contents' ? (contents as Buffer[]).map((bytes) => bytes.toString('utf8')) : (contents as Array<number | boolean>);
+  const { elements } = await typedContents(tensor);
   // The contents field is the datatype's, so only an integer's range can be off (300 in int_contents of an INT8).
   return { name: tensor.name, datatype: tensor.datatype, shape, values: checkElements(tensor.name, tensor.datatype, elements) };
 }
@@ -119,9 +127,9 @@ function decodeInput(tensor: GrpcInferInputTensor, raw: Buffer | undefined): Oip
 /**
  * ModelInferRequest to the transport-neutral request: raw_input_contents (one per input, as Triton's clients send) or
  * typed contents. An input a piece, as HTTP checks them: the inputs of a message of the size limit (210k rows) took
- * 30-60 ms to decode and check in one turn, beside grpc-js's own protobuf decoding.
+ * 30-60 ms to decode and check in one turn; typed contents are decoded here too, over turns (oip-grpc-contents.ts).
  */
-export async function decodeGrpcInferRequest(message: GrpcModelInferRequest): Promise<OipInferRequest> {
+export async function decodeGrpcInferRequest(message: ReceivedModelInferRequest): Promise<OipInferRequest> {
   const raw = message.raw_input_contents ?? [];
   if (raw.length > 0 && raw.length !== message.inputs.length) {
     throw invalid(`raw_input_contents has ${raw.length} entries for ${message.inputs.length} inputs; give one per input or use contents.`);
@@ -133,7 +141,7 @@ export async function decodeGrpcInferRequest(message: GrpcModelInferRequest): Pr
   const inputs: OipInput[] = [];
   for (const [i, tensor] of message.inputs.entries()) {
     if (turnSpent()) await nextTurn();
-    inputs.push(decodeInput(tensor, raw.length > 0 ? raw[i] : undefined));
+    inputs.push(await decodeInput(tensor, raw.length > 0 ? raw[i] : undefined));
   }
   return {
     ...(message.model_version ? { modelVersion: message.model_version } : {}),
@@ -172,6 +180,8 @@ const REFUSED = Symbol('refused request');
 
 /** Checks of a method's message bytes before they are decoded, by method path. */
 const PRE_DECODE_CHECKS: Record<string, (bytes: Buffer) => FltsError | undefined> = { [MODEL_INFER_PATH]: modelInferBoundsProblem };
+/** Decoders of a method's message in place of the service's, by method path: ModelInfer's leaves its tensors' contents to its handler. */
+const DECODERS: Record<string, (bytes: Buffer) => unknown> = { [MODEL_INFER_PATH]: decodeModelInferRequest };
 
 /**
  * The service with decoding that never throws: grpc-js answers a request it cannot deserialize INTERNAL, as if
@@ -182,11 +192,12 @@ const PRE_DECODE_CHECKS: Record<string, (bytes: Buffer) => FltsError | undefined
 function tolerantService(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
   const methods = Object.entries(service).map(([name, method]) => {
     const check = PRE_DECODE_CHECKS[method.path];
+    const decode = DECODERS[method.path] ?? method.requestDeserialize;
     const requestDeserialize = (bytes: Buffer): unknown => {
       const refused = check?.(bytes);
       if (refused) return { [REFUSED]: refused };
       try {
-        return method.requestDeserialize(bytes);
+        return decode(bytes);
       } catch (error) {
         return { [MALFORMED]: error instanceof Error ? error.message : String(error) };
       }
@@ -368,7 +379,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
       return { name, versions, platform, inputs, outputs };
     }),
     ModelInfer: unary('ModelInfer', async (call): Promise<GrpcModelInferResponse> => {
-      const message = call.request as GrpcModelInferRequest;
+      const message = call.request as ReceivedModelInferRequest;
       const response = await runOipInference(context, message.model_name, await decodeGrpcInferRequest(message), { route: MODEL_INFER_PATH, signal: cancelledCall(call) });
       return {
         model_name: response.model_name,
