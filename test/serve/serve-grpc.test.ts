@@ -789,7 +789,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
      * A TCP relay to `port` whose answers to the first connection can be held back: what the server sends it meanwhile
      * (the GOAWAY of its eviction) reaches the client only once released, after the client's next call has left.
      */
-    async function holdingRelay(port: number): Promise<{ port: number; connections(): number; hold(): { serverSpoke: Promise<void>; clientSpoke: Promise<void>; release(): void }; close(): void }> {
+    async function holdingRelay(port: number): Promise<{ port: number; connections(): number; hold(): { serverSpoke: Promise<void>; clientSpeaks(): Promise<void>; release(): void }; close(): void }> {
       const relayed: Array<{ client: net.Socket; server: net.Socket; held?: Buffer[]; serverEnded: boolean; onServer?: () => void; onClient?: () => void }> = [];
       const relay = net.createServer((client) => {
         // Half-open, so the client's bytes still reach a server that has ended its side, as they would without the relay.
@@ -821,7 +821,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
           link.held = [];
           return {
             serverSpoke: new Promise((resolve) => (link.onServer = resolve)),
-            clientSpoke: new Promise((resolve) => (link.onClient = resolve)),
+            clientSpeaks: () => new Promise((resolve) => (link.onClient = resolve)),
             release() {
               for (const bytes of link.held ?? []) link.client.write(bytes);
               link.held = undefined;
@@ -850,8 +850,9 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
         // Answered, the newcomer's connection is idle in turn, and the call sent again takes its place.
         expect(await serverLive(newcomer.session)).toBe(String(grpc.status.OK));
         const deadline = Date.now() + 10_000;
+        const racingSent = held.clientSpeaks();
         const racing = new Promise((resolve, reject) => (client.ServerLive as Function)({}, { deadline }, (error: grpc.ServiceError | null, response: unknown) => (error ? reject(error) : resolve(response))));
-        await held.clientSpoke;
+        await racingSent;
         held.release();
         expect(await racing).toEqual({ live: true });
         expect(relay.connections()).toBe(2);
