@@ -4,10 +4,10 @@ const GRPC_TIMEOUT = /^(\d{1,8})([HMSmun])$/;
 const MS_PER_UNIT: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
 
 /** The longest delay a Node timer keeps (2^31-1 ms, 24.8 days): one longer fires at once. */
-export const LONGEST_TIMER_MS = 2 ** 31 - 1;
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
 /** The deadline a grpc-timeout gives a call, in milliseconds; undefined when it is no grpc-timeout. */
-export function grpcTimeoutMs(value: string): number | undefined {
+function grpcTimeoutMs(value: string): number | undefined {
   const match = GRPC_TIMEOUT.exec(value);
   return match ? Number(match[1]) * MS_PER_UNIT[match[2]] : undefined;
 }
