@@ -160,9 +160,78 @@ describe('core > tracking > mlflow-client', () => {
     expect(requests).toBe(2);
   });
 
-  it('keeps a page larger than the limit asked for to that limit, without spreading it onto the stack', async () => {
-    const many = Array.from({ length: 200_000 }, (_, i) => run(`r${i}`, {}));
-    const runs = await withClient(() => ({ runs: many, next_page_token: 'more' }), (client) => client.searchRuns({ experimentIds: ['1'], maxResults: 1000 }));
-    expect(runs).toHaveLength(1000);
+  it('refuses a search page holding more entries than its max_results asked for as it arrives, leaving the rest unread', async () => {
+    // Each page is endless (chunked, never closed): only counting its entries while reading can end the call before
+    // the body size limit, and an answer that was parsed whole would never come.
+    const endless = (key: string, entry: (i: number) => unknown) => (req: IncomingMessage, res: ServerResponse, sent: { bytes: number }) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      let i = 0;
+      const pump = (): void => {
+        while (!res.destroyed) {
+          const text = `${i === 0 ? `{"${key}": [` : ','}${Array.from({ length: 100 }, () => JSON.stringify(entry((i += 1)))).join(',')}`;
+          sent.bytes += text.length;
+          if (!res.write(text)) return void res.once('drain', pump);
+        }
+      };
+      pump();
+    };
+    const cases = [
+      { key: 'runs', asked: 1000, list: (c: MlflowClient) => c.searchRuns({ experimentIds: ['1'] }), entry: (i: number) => run(`r${i}`, { params: [{ key: 'config_hash', value: 'h' }] }) },
+      { key: 'runs', asked: 3, list: (c: MlflowClient) => c.searchRuns({ experimentIds: ['1'], maxResults: 3 }), entry: (i: number) => run(`r${i}`) },
+      { key: 'experiments', asked: 1000, list: (c: MlflowClient) => c.searchExperiments(), entry: (i: number) => ({ experiment_id: String(i), name: `e${i}` }) },
+      { key: 'model_versions', asked: 200, list: (c: MlflowClient) => c.searchModelVersions("name='m'"), entry: (i: number) => ({ name: 'm', version: String(i) }) },
+    ];
+    for (const { key, asked, list, entry } of cases) {
+      const sent = { bytes: 0 };
+      let requests = 0;
+      const error = await withServer(
+        (req, res) => {
+          requests += 1;
+          req.resume().on('end', () => endless(key, entry)(req, res, sent));
+        },
+        (uri) => failure(list(createMlflowClient(resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 20_000, 'tracking.retries': 2, 'tracking.backoffMs': 0 } }).settings.tracking))),
+      );
+      expect(error.code, key).toBe('FLTS_TRACKING_UNAVAILABLE');
+      expect(error.details.reason, key).toBe('oversized_page');
+      expect(error.message, key).toContain(`more than ${asked} ${key}`);
+      expect(requests, key).toBe(1);
+      // What the socket buffers took besides: far below the 32 MB a body may otherwise reach.
+      expect(sent.bytes, key).toBeLessThan(8 << 20);
+    }
+  });
+
+  it('reads a listing of many full pages, each as large as asked for, to its limit or its end', async () => {
+    const asked: number[] = [];
+    const total = 2600;
+    const answer: Answer = (path, body) => {
+      const max = Number(body.max_results);
+      asked.push(max);
+      const from = Number(body.page_token ?? 0);
+      const to = Math.min(total, from + max);
+      return { runs: Array.from({ length: to - from }, (_, i) => run(`r${from + i}`)), ...(to < total ? { next_page_token: String(to) } : {}) };
+    };
+    const limited = await withClient(answer, (client) => client.searchRuns({ experimentIds: ['1'], maxResults: 2500 }));
+    expect(limited).toHaveLength(2500);
+    expect(asked).toEqual([1000, 1000, 500]);
+    asked.length = 0;
+    const all = await withClient(answer, (client) => client.searchRuns({ experimentIds: ['1'] }));
+    expect(all.map((r) => r.info.run_id)).toEqual(Array.from({ length: total }, (_, i) => `r${i}`));
+    expect(asked).toEqual([1000, 1000, 1000]);
+  });
+
+  it('reads answers up to tracking.maxResponseMb and no further, naming the setting', async () => {
+    // About 1.5 MB: past a limit of 1 MB, within one of 2.
+    const page = { runs: Array.from({ length: 1000 }, (_, i) => run(`r${i}`, { tags: [{ key: 'note', value: 'x'.repeat(1500) }] })) };
+    const read = (maxResponseMb: number) =>
+      withServer(
+        (req, res) => req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(page))),
+        (uri) => createMlflowClient(resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.maxResponseMb': maxResponseMb, 'tracking.retries': 0 } }).settings.tracking).searchRuns({ experimentIds: ['1'] }),
+      );
+    expect(await read(2)).toHaveLength(1000);
+    const error = await failure(read(1));
+    expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
+    expect(error.details.reason).toBe('too_large');
+    expect(error.message).toContain('over 1 MB');
+    expect(error.hint).toContain('FLTS_MLFLOW_MAX_RESPONSE_MB');
   });
 });

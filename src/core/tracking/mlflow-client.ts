@@ -16,6 +16,8 @@ import type {
 /** MLflow's per-request limits of runs/log-batch. */
 const BATCH_LIMITS = { metrics: 1000, params: 100, tags: 100 } as const;
 const SEARCH_PAGE = 1000;
+/** Versions of one registered model and run asked for: a run is versioned once per promotion. */
+const MODEL_VERSIONS_PAGE = 200;
 /**
  * Pages one listing may take: 100 pages of 1000 are more runs than the experiments flts mirrors into hold, and a
  * proxy or a broken server handing out page tokens forever stops here instead of holding the command for good.
@@ -52,6 +54,7 @@ export function createMlflowClient(tracking: TrackingSettings, deps: MlflowClien
     logger: (deps.logger ?? silentLogger).child({ component: 'mlflow' }),
     signal: deps.signal,
     now: deps.now,
+    maxResponseBytes: tracking.maxResponseMb * 1024 * 1024,
   };
   const http = createMlflowHttp(options);
   const uri = redactSecrets(tracking.uri.replace(/\/+$/, ''));
@@ -209,7 +212,7 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
     const search = { method: 'POST', path: '/api/2.0/mlflow/experiments/search' } as const;
     return allPages<MlflowExperiment>(search, Number.POSITIVE_INFINITY, async (pageToken, _taken, deadline) => {
       const page = await checked<{ experiments?: MlflowExperiment[]; next_page_token?: string }>(
-        { ...search, deadline, json: { max_results: SEARCH_PAGE, page_token: pageToken, view_type: 'ACTIVE_ONLY' } },
+        { ...search, deadline, page: { key: 'experiments', maxEntries: SEARCH_PAGE }, json: { max_results: SEARCH_PAGE, page_token: pageToken, view_type: 'ACTIVE_ONLY' } },
         (body) => listProblem(body.experiments, experimentProblem) ?? tokenProblem(body),
       );
       return { items: page.experiments ?? [], next: page.next_page_token };
@@ -264,15 +267,17 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
     const limit = input.maxResults ?? Number.POSITIVE_INFINITY;
     const search = { method: 'POST', path: '/api/2.0/mlflow/runs/search' } as const;
     const runs = await allPages<MlflowRun>(search, limit, async (pageToken, taken, deadline) => {
+      const maxResults = Math.min(SEARCH_PAGE, limit - taken);
       const page = await checked<{ runs?: MlflowRun[]; next_page_token?: string }>(
         {
           ...search,
           deadline,
+          page: { key: 'runs', maxEntries: maxResults },
           json: {
             experiment_ids: input.experimentIds,
             filter: input.filter,
             run_view_type: 'ACTIVE_ONLY',
-            max_results: Math.min(SEARCH_PAGE, limit - taken),
+            max_results: maxResults,
             order_by: input.orderBy,
             page_token: pageToken,
           },
@@ -322,7 +327,7 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
 
   async function searchModelVersions(filter: string): Promise<MlflowModelVersion[]> {
     const { model_versions } = await checked<{ model_versions?: MlflowModelVersion[] }>(
-      { method: 'GET', path: '/api/2.0/mlflow/model-versions/search', query: { filter, max_results: 200 } },
+      { method: 'GET', path: '/api/2.0/mlflow/model-versions/search', query: { filter, max_results: MODEL_VERSIONS_PAGE }, page: { key: 'model_versions', maxEntries: MODEL_VERSIONS_PAGE } },
       (body) => listProblem(body.model_versions, modelVersionProblem),
     );
     return model_versions ?? [];

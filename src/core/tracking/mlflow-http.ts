@@ -2,6 +2,7 @@ import { redactSecrets } from '../redact.js';
 import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { parseLenientJson } from '../storage/json-objects.js';
+import { createJsonListCounter } from './json-list-counter.js';
 import { maxTotalBackoffMs, retryWithBackoff, type RetryPolicy } from '../retry.js';
 
 export interface MlflowHttpOptions {
@@ -17,6 +18,8 @@ export interface MlflowHttpOptions {
   readonly signal?: AbortSignal;
   /** The clock of budgets, deadlines and Retry-After dates (default `Date.now`); injected by tests. */
   readonly now?: () => number;
+  /** The most of one answer that is read (default MAX_RESPONSE_BYTES); past it the call fails with reason too_large. */
+  readonly maxResponseBytes?: number;
 }
 
 export interface MlflowRequest {
@@ -27,6 +30,12 @@ export interface MlflowRequest {
   readonly body?: Uint8Array;
   /** A time (on the `now` clock) the call ends by, when sooner than its own budget: a listing's deadline. */
   readonly deadline?: number;
+  /**
+   * A page of a search: the answer's list (`key`) may hold at most `maxEntries`, the max_results asked for. Its
+   * entries are counted as the body arrives, and the body is left unread, the call failing with reason
+   * oversized_page, as soon as it holds one more.
+   */
+  readonly page?: { readonly key: string; readonly maxEntries: number };
 }
 
 export type MlflowHttp = <T>(req: MlflowRequest) => Promise<T>;
@@ -82,32 +91,55 @@ const NOT_MLFLOW_HINT =
  * server is unusable at this URI, so it is reported like an unreachable one, without retries, since asking
  * the same URL again gets the same page.
  */
-export function notMlflowAnswer(uri: string, req: Pick<MlflowRequest, 'method' | 'path'>, reason: 'redirect' | 'not_json' | 'too_large' | 'wrong_shape' | 'endless_listing', problem: string, status?: number): FltsError {
+export function notMlflowAnswer(
+  uri: string,
+  req: Pick<MlflowRequest, 'method' | 'path'>,
+  reason: 'redirect' | 'not_json' | 'too_large' | 'oversized_page' | 'wrong_shape' | 'endless_listing',
+  problem: string,
+  status?: number,
+  hint = NOT_MLFLOW_HINT,
+): FltsError {
   return new FltsError('FLTS_TRACKING_UNAVAILABLE', `MLflow tracking server ${uri} answered ${req.method} ${req.path} as MLflow never does: ${problem}`, {
-    hint: NOT_MLFLOW_HINT,
+    hint,
     details: { uri, path: req.path, reason, status },
   });
 }
 
+const TOO_LARGE_HINT =
+  'A proxy or a wrong URL serving a download answers like this; an MLflow server whose answers are that large (runs with very many params, metrics or tags) needs a larger FLTS_MLFLOW_MAX_RESPONSE_MB (setting tracking.maxResponseMb), within the memory the process has. Local tracking continues meanwhile.';
+
 const isJsonObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** The body as text, or undefined once it passes `limit` bytes (announced or received), having stopped reading. */
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }, contentLength: string | string[] | undefined, limit: number): Promise<string | undefined> {
+type BodyRead = { text: string } | { tooLarge: true } | { entries: number };
+
+/**
+ * The body as text; or, having stopped reading it, `tooLarge` once it passes `limit` bytes (announced or
+ * received), or the `entries` of a page's list once they pass its `maxEntries`. Either way what an answer costs
+ * is bounded while it arrives, before anything is parsed: a page of 100 000 runs where 1000 were asked for is
+ * left after its 1001st run, not parsed whole on the event loop.
+ */
+async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown }, contentLength: string | string[] | undefined, limit: number, page: MlflowRequest['page']): Promise<BodyRead> {
   if (Number(contentLength) > limit) {
     body.destroy();
-    return undefined;
+    return { tooLarge: true };
   }
+  const counter = page ? createJsonListCounter(page.key) : undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
     if (size > limit) {
       body.destroy();
-      return undefined;
+      return { tooLarge: true };
+    }
+    const entries = counter?.feed(chunk) ?? 0;
+    if (page && entries > page.maxEntries) {
+      body.destroy();
+      return { entries };
     }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks, size).toString('utf8');
+  return { text: Buffer.concat(chunks, size).toString('utf8') };
 }
 
 export function assertTrackingUri(uri: string): string {
@@ -153,6 +185,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
   const shownBase = redactSecrets(base);
 
   const now = options.now ?? Date.now;
+  const maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
 
   async function attempt<T>(req: MlflowRequest, limitMs: number): Promise<T> {
     const url = new URL(`${base}${req.path}`);
@@ -172,7 +205,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     let status: number;
     let location: string | undefined;
     let retryAfter: string | string[] | undefined;
-    let text: string | undefined;
+    let read: BodyRead;
     try {
       // undici (~110 modules) loads on the first request, not with every command that reaches this module.
       const { request } = await import('undici');
@@ -181,7 +214,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
       status = response.statusCode;
       location = [response.headers.location].flat()[0];
       retryAfter = response.headers['retry-after'];
-      text = await readCapped(response.body, response.headers['content-length'], MAX_RESPONSE_BYTES);
+      read = await readBounded(response.body, response.headers['content-length'], maxResponseBytes, req.page);
     } catch (error) {
       if (options.signal?.aborted) throw error;
       throw new TransientFailure(describeCause(error), undefined, undefined, error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'));
@@ -189,7 +222,13 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     if (status >= 300 && status < 400) {
       throw notMlflowAnswer(shownBase, req, 'redirect', `HTTP ${status} redirect to ${JSON.stringify(redactSecrets(location ?? '(no location)'))}, which flts does not follow`, status);
     }
-    if (text === undefined) throw notMlflowAnswer(shownBase, req, 'too_large', `HTTP ${status} with a body over ${MAX_RESPONSE_BYTES / 1024 / 1024} MB`, status);
+    if ('tooLarge' in read) throw notMlflowAnswer(shownBase, req, 'too_large', `HTTP ${status} with a body over ${formatMb(maxResponseBytes)} MB`, status, TOO_LARGE_HINT);
+    if ('entries' in read) {
+      // MLflow never sends more than max_results. Its page token counts from the page it sent, so keeping the runs
+      // asked for and following it would skip the rest without a trace: the listing is refused instead.
+      throw notMlflowAnswer(shownBase, req, 'oversized_page', `HTTP ${status} with a page of more than ${req.page?.maxEntries} ${req.page?.key}, the most its max_results asked for`, status);
+    }
+    const { text } = read;
     const parsed = text.trim() === '' ? {} : safeParse(text);
     if (status === 429 || status >= 500 || (status === 400 && WRITE_RACE.test(text))) {
       // A rate-limiting proxy or an overloaded server says when to come back; on other errors the header means nothing.
@@ -272,6 +311,8 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     }
   };
 }
+
+const formatMb = (bytes: number): string => String(Math.round((bytes / 1024 / 1024) * 100) / 100);
 
 /** The most one call may take before it reports the server unavailable. */
 export function trackingCallBudgetMs(options: { timeoutMs: number; retry: RetryPolicy }): number {

@@ -11,6 +11,16 @@ export const TRACKING_SPECS: readonly SettingSpec[] = [
   { path: 'tracking.timeoutMs', type: 'integer', default: 10_000, min: 100, max: 600_000, env: ['FLTS_MLFLOW_TIMEOUT_MS'], description: 'Time limit of one MLflow HTTP call (connect, headers and body).' },
   { path: 'tracking.retries', type: 'integer', default: 3, min: 0, max: 10, env: ['FLTS_MLFLOW_RETRIES'], description: 'Retries of a failed MLflow call (network error, timeout, 429 or 5xx), with exponential backoff and jitter; a 429 or 503 with Retry-After waits what it asks, unless that ends past the budget of the call, which ends the call at once.' },
   { path: 'tracking.backoffMs', type: 'integer', default: 500, min: 0, max: 60_000, env: ['FLTS_MLFLOW_BACKOFF_MS'], description: 'First retry delay; doubles per retry (capped at 20x), with jitter.' },
+  {
+    path: 'tracking.maxResponseMb',
+    type: 'integer',
+    default: 32,
+    min: 1,
+    max: 1024,
+    env: ['FLTS_MLFLOW_MAX_RESPONSE_MB'],
+    description:
+      'Largest MLflow answer read, in MB: a body past it is left unread and the call fails (FLTS_TRACKING_UNAVAILABLE, reason too_large) instead of being held in memory. A search page of 1000 runs of flts stays far below the default; raise it only for runs with very many params, metrics or tags. A search page holding more runs than max_results asked for is refused as it arrives whatever its size (reason oversized_page).',
+  },
   { path: 'tracking.alias', type: 'string', default: 'champion', env: ['FLTS_MLFLOW_ALIAS'], description: 'Registered-model alias set on the promoted run\'s model version.' },
   { path: 'tracking.registeredModel', type: 'string', default: '', env: ['FLTS_MLFLOW_REGISTERED_MODEL'], description: 'Registered model that promotions version ("" = flts-<identifier>, or flts-global without one).' },
   { path: 'tracking.token', type: 'string', default: '', secret: true, env: ['MLFLOW_TRACKING_TOKEN'], description: 'Bearer token for the tracking server.' },
@@ -24,6 +34,7 @@ export interface TrackingSettings {
   timeoutMs: number;
   retries: number;
   backoffMs: number;
+  maxResponseMb: number;
   alias: string;
   registeredModel: string;
   token: string;

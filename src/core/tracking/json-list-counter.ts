@@ -1,0 +1,122 @@
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const isWhitespace = (byte: number): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+
+export interface JsonListCounter {
+  /** Reads the next bytes of the answer; returns the most entries one array under the key has held so far. */
+  feed(chunk: Uint8Array): number;
+}
+
+/**
+ * Counts the entries of the array under `key` of a JSON object as its bytes arrive, without parsing them: what
+ * lets an answer holding more entries than were asked for be refused just past the limit, rather than once all of
+ * it is read and parsed. It reads bytes, not text, since every character that shapes JSON is ASCII and no byte of
+ * a multi-byte UTF-8 character is. A key written with escapes (`"\u0072uns"`) is not recognised; such an answer
+ * is read whole and held to the body size limit alone.
+ */
+export function createJsonListCounter(key: string): JsonListCounter {
+  const wanted = Buffer.from(key, 'utf8');
+  // The state between chunks; `feed` works on local copies, which the JIT keeps in registers.
+  const state = {
+    depth: 0,
+    inString: false,
+    escaped: false,
+    /** Of the string being read at the top level: how many of its bytes match `key`, and whether one did not. */
+    matched: 0,
+    mismatch: false,
+    /** The last top-level string was `key`; then, the name of the last top-level member was. */
+    stringIsKey: false,
+    memberIsKey: false,
+    /** The depth of the entries of the array being counted; 0 while none is. */
+    listDepth: 0,
+    expectEntry: false,
+    entries: 0,
+    most: 0,
+  };
+
+  return {
+    feed(chunk) {
+      let { depth, inString, escaped, matched, mismatch, stringIsKey, memberIsKey, listDepth, expectEntry, entries, most } = state;
+      const length = chunk.length;
+      for (let i = 0; i < length; i += 1) {
+        if (inString) {
+          if (escaped) {
+            escaped = false;
+            continue;
+          }
+          if (depth !== 1) {
+            // Most of a page is the text of its strings, passed over by this tight loop alone.
+            let byte = chunk[i];
+            while (byte !== QUOTE && byte !== BACKSLASH) {
+              i += 1;
+              if (i === length) break;
+              byte = chunk[i];
+            }
+            if (byte === QUOTE) inString = false;
+            else if (byte === BACKSLASH) escaped = true;
+            continue;
+          }
+          const byte = chunk[i];
+          if (byte === BACKSLASH) {
+            escaped = true;
+            mismatch = true;
+          } else if (byte === QUOTE) {
+            inString = false;
+            stringIsKey = !mismatch && matched === wanted.length;
+          } else if (!mismatch) {
+            if (matched < wanted.length && wanted[matched] === byte) matched += 1;
+            else mismatch = true;
+          }
+          continue;
+        }
+        const byte = chunk[i];
+        if (isWhitespace(byte)) continue;
+        // A value starting where an entry of the counted array is expected is one more entry.
+        const startsValue = byte !== COLON && byte !== COMMA && byte !== CLOSE_OBJECT && byte !== CLOSE_ARRAY;
+        if (startsValue && expectEntry && depth === listDepth) {
+          expectEntry = false;
+          entries += 1;
+          if (entries > most) most = entries;
+        }
+        switch (byte) {
+          case QUOTE:
+            inString = true;
+            matched = 0;
+            mismatch = false;
+            break;
+          case COLON:
+            if (depth === 1) memberIsKey = stringIsKey;
+            break;
+          case COMMA:
+            if (depth === listDepth) expectEntry = true;
+            else if (depth === 1) memberIsKey = false;
+            break;
+          case OPEN_OBJECT:
+          case OPEN_ARRAY:
+            depth += 1;
+            if (byte === OPEN_ARRAY && depth === 2 && memberIsKey) {
+              listDepth = 2;
+              expectEntry = true;
+              entries = 0;
+            }
+            break;
+          case CLOSE_OBJECT:
+          case CLOSE_ARRAY:
+            if (depth === listDepth) listDepth = 0;
+            depth -= 1;
+            break;
+          default:
+          // A number, true, false, null, or a NaN/Infinity word: counted above, nothing to follow.
+        }
+      }
+      Object.assign(state, { depth, inString, escaped, matched, mismatch, stringIsKey, memberIsKey, listDepth, expectEntry, entries, most });
+      return most;
+    },
+  };
+}
