@@ -17,8 +17,8 @@ export interface JsonListCounter {
  * Counts the entries of the array under `key` of a JSON object as its bytes arrive, without parsing them: what
  * lets an answer holding more entries than were asked for be refused just past the limit, rather than once all of
  * it is read and parsed. It reads bytes, not text, since every character that shapes JSON is ASCII and no byte of
- * a multi-byte UTF-8 character is. A key written with escapes (`"\u0072uns"`) is not recognised; such an answer
- * is read whole and held to the body size limit alone.
+ * a multi-byte UTF-8 character is. A key written with escapes (`"\u0072uns"`) is not recognised: such an answer
+ * is read whole, within the body size limit, and its list counted once parsed.
  */
 export function createJsonListCounter(key: string): JsonListCounter {
   const wanted = Buffer.from(key, 'utf8');

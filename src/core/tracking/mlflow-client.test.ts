@@ -200,6 +200,16 @@ describe('core > tracking > mlflow-client', () => {
     }
   });
 
+  it('refuses an oversized page whose list the count while reading cannot name, once it is parsed', async () => {
+    const body = `{"\\u0072uns": [${Array.from({ length: 4 }, (_, i) => JSON.stringify(run(`r${i}`))).join(',')}]}`;
+    expect(Object.keys(JSON.parse(body))).toEqual(['runs']);
+    const error = await withServer(
+      (req, res) => req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(body)),
+      (uri) => failure(createMlflowClient(resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.retries': 0 } }).settings.tracking).searchRuns({ experimentIds: ['1'], maxResults: 3 })),
+    );
+    expect(error.details.reason).toBe('oversized_page');
+  });
+
   it('reads a listing of many full pages, each as large as asked for, to its limit or its end', async () => {
     const asked: number[] = [];
     const total = 2600;

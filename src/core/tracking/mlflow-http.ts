@@ -223,11 +223,10 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
       throw notMlflowAnswer(shownBase, req, 'redirect', `HTTP ${status} redirect to ${JSON.stringify(redactSecrets(location ?? '(no location)'))}, which flts does not follow`, status);
     }
     if ('tooLarge' in read) throw notMlflowAnswer(shownBase, req, 'too_large', `HTTP ${status} with a body over ${formatMb(maxResponseBytes)} MB`, status, TOO_LARGE_HINT);
-    if ('entries' in read) {
-      // MLflow never sends more than max_results. Its page token counts from the page it sent, so keeping the runs
-      // asked for and following it would skip the rest without a trace: the listing is refused instead.
-      throw notMlflowAnswer(shownBase, req, 'oversized_page', `HTTP ${status} with a page of more than ${req.page?.maxEntries} ${req.page?.key}, the most its max_results asked for`, status);
-    }
+    // MLflow never sends more than max_results. Its page token counts from the page it sent, so keeping the runs
+    // asked for and following it would skip the rest without a trace: the listing is refused instead.
+    const oversizedPage = (): FltsError => notMlflowAnswer(shownBase, req, 'oversized_page', `HTTP ${status} with a page of more than ${req.page?.maxEntries} ${req.page?.key}, the most its max_results asked for`, status);
+    if ('entries' in read) throw oversizedPage();
     const { text } = read;
     const parsed = text.trim() === '' ? {} : safeParse(text);
     if (status === 429 || status >= 500 || (status === 400 && WRITE_RACE.test(text))) {
@@ -242,6 +241,9 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
       });
     }
     if (!isJsonObject(parsed)) throw notMlflowAnswer(shownBase, req, 'not_json', `HTTP ${status} with a body that is not a JSON object: ${JSON.stringify(text.slice(0, 120))}`, status);
+    // The count while reading misses a list whose name is written with escapes; the parsed answer cannot.
+    const entries = req.page ? parsed[req.page.key] : undefined;
+    if (req.page && Array.isArray(entries) && entries.length > req.page.maxEntries) throw oversizedPage();
     return parsed as T;
   }
 
