@@ -200,14 +200,21 @@ describe('core > tracking > mlflow-client', () => {
     }
   });
 
-  it('refuses an oversized page whose list the count while reading cannot name, once it is parsed', async () => {
-    const body = `{"\\u0072uns": [${Array.from({ length: 4 }, (_, i) => JSON.stringify(run(`r${i}`))).join(',')}]}`;
-    expect(Object.keys(JSON.parse(body))).toEqual(['runs']);
-    const error = await withServer(
-      (req, res) => req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(body)),
-      (uri) => failure(createMlflowClient(resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.retries': 0 } }).settings.tracking).searchRuns({ experimentIds: ['1'], maxResults: 3 })),
-    );
-    expect(error.details.reason).toBe('oversized_page');
+  it('refuses an oversized page too small to be counted as it arrives, or whose list name that count cannot match, once it is parsed', async () => {
+    const runs = (count: number): string => Array.from({ length: count }, (_, i) => JSON.stringify(run(`r${i}`))).join(',');
+    const cases = [
+      { body: `{"runs": [${runs(1001)}]}`, list: (c: MlflowClient) => c.searchRuns({ experimentIds: ['1'] }) },
+      { body: `{"runs": [${runs(4)}]}`, list: (c: MlflowClient) => c.searchRuns({ experimentIds: ['1'], maxResults: 3 }) },
+      { body: `{"\\u0072uns": [${runs(4)}]}`, list: (c: MlflowClient) => c.searchRuns({ experimentIds: ['1'], maxResults: 3 }) },
+    ];
+    expect(Object.keys(JSON.parse(cases[2].body))).toEqual(['runs']);
+    for (const [index, { body, list }] of cases.entries()) {
+      const error = await withServer(
+        (req, res) => req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(body)),
+        (uri) => failure(list(createMlflowClient(resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.retries': 0 } }).settings.tracking))),
+      );
+      expect(error.details.reason, `case ${index}`).toBe('oversized_page');
+    }
   });
 
   it('reads a listing of many full pages, each as large as asked for, to its limit or its end', async () => {

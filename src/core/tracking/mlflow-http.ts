@@ -113,10 +113,17 @@ const isJsonObject = (value: unknown): value is Record<string, unknown> => typeo
 type BodyRead = { text: string } | { tooLarge: true } | { entries: number };
 
 /**
+ * The size from which a page's entries are counted as it arrives. Below it the count would cost more than the
+ * parse it saves (a page of 1000 small runs is about 200 kB, and a cold count of it took longer than its parse),
+ * and the parsed list is counted instead; past it, the bytes received so far are counted at once, then each chunk.
+ */
+const COUNT_PAGES_FROM_BYTES = 1024 * 1024;
+
+/**
  * The body as text; or, having stopped reading it, `tooLarge` once it passes `limit` bytes (announced or
  * received), or the `entries` of a page's list once they pass its `maxEntries`. Either way what an answer costs
  * is bounded while it arrives, before anything is parsed: a page of 100 000 runs where 1000 were asked for is
- * left after its 1001st run, not parsed whole on the event loop.
+ * left soon after its 1001st run, not parsed whole on the event loop.
  */
 async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown }, contentLength: string | string[] | undefined, limit: number, page: MlflowRequest['page']): Promise<BodyRead> {
   if (Number(contentLength) > limit) {
@@ -126,18 +133,23 @@ async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown },
   const counter = page ? createJsonListCounter(page.key) : undefined;
   const chunks: Buffer[] = [];
   let size = 0;
+  /** Chunks counted: none until the body passes COUNT_PAGES_FROM_BYTES. */
+  let counted = 0;
   for await (const chunk of body) {
     size += chunk.length;
     if (size > limit) {
       body.destroy();
       return { tooLarge: true };
     }
-    const entries = counter?.feed(chunk) ?? 0;
+    chunks.push(chunk);
+    if (!counter || size <= COUNT_PAGES_FROM_BYTES) continue;
+    let entries = 0;
+    for (const received of counted === 0 ? chunks : [chunk]) entries = counter.feed(received);
+    counted += 1;
     if (page && entries > page.maxEntries) {
       body.destroy();
       return { entries };
     }
-    chunks.push(chunk);
   }
   return { text: Buffer.concat(chunks, size).toString('utf8') };
 }
