@@ -2,8 +2,8 @@ import { redactSecrets } from '../redact.js';
 import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { parseLenientJson } from '../storage/json-objects.js';
-import { createJsonListCounter } from './json-list-counter.js';
 import { maxTotalBackoffMs, retryWithBackoff, type RetryPolicy } from '../retry.js';
+import { createJsonListCounter } from './json-list-counter.js';
 
 export interface MlflowHttpOptions {
   /** Tracking server base URL, e.g. http://127.0.0.1:5000. */
@@ -31,9 +31,9 @@ export interface MlflowRequest {
   /** A time (on the `now` clock) the call ends by, when sooner than its own budget: a listing's deadline. */
   readonly deadline?: number;
   /**
-   * A page of a search: the answer's list (`key`) may hold at most `maxEntries`, the max_results asked for. Its
-   * entries are counted as the body arrives, and the body is left unread, the call failing with reason
-   * oversized_page, as soon as it holds one more.
+   * A page of a search: the answer's list (`key`) may hold at most `maxEntries`, the max_results asked for; one
+   * more fails the call with reason oversized_page. Past COUNT_PAGES_FROM_BYTES its entries are counted as the
+   * body arrives, and the rest is left unread as soon as they pass the limit.
    */
   readonly page?: { readonly key: string; readonly maxEntries: number };
 }
