@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { scratchFolders } from '../../test/helpers/scratch-folders.js';
 import { ERROR_CATALOGUE, FltsError, errorFromWorker, exitCodeFor, httpStatusFor, orUnlessUnavailable, toFltsError, workerFailureOf } from './errors.js';
 import { MODEL_TYPES } from './model-types.js';
+
+const mkdtemp = scratchFolders();
 
 describe('core > errors', () => {
   it('maps kinds to distinct exit codes and to HTTP statuses', () => {
@@ -36,7 +39,7 @@ describe('core > errors', () => {
   });
 
   it('turns operating-system refusals on a path (an unwritable --out, a file as --home) into coded usage errors', async () => {
-    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { writeFile } = await import('node:fs/promises');
     const os = await import('node:os');
     const path = await import('node:path');
     const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-errno-'));

@@ -1,9 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { scratchFolders } from '../../test/helpers/scratch-folders.js';
 import { makeDirectory } from './make-directory.js';
+
+const mkdtemp = scratchFolders();
 
 describe('core > make-directory', () => {
   it('creates every missing level and accepts existing ones', async () => {

@@ -1,9 +1,12 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { scratchFolders } from '../../../test/helpers/scratch-folders.js';
 import { defaultSettings } from '../config/settings.js';
 import { benchPayloadFile, buildRequestPayloads } from './request-payloads.js';
+
+const mkdtemp = scratchFolders();
 
 async function csvWithGaps(rows: number, emptyAt: readonly number[]): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-payloads-'));

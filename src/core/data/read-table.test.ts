@@ -1,13 +1,15 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pl from 'nodejs-polars';
 import { describe, expect, it } from 'vitest';
+import { scratchFolders } from '../../../test/helpers/scratch-folders.js';
 import { encodeFrameParquet } from './frame-parquet.js';
 import { MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS } from './timestamps.js';
 import { MAX_TABLE_COLUMNS, MAX_CSV_HEADER_BYTES, readFileBytes, readTable, readTableBytes } from './read-table.js';
 
+const mkdtemp = scratchFolders();
 const csv = (text: string): Buffer => Buffer.from(text);
 const PARQUET_FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/parquet');
 
@@ -331,7 +333,7 @@ describe('core > data > read-table', () => {
   });
 
   it('reports a missing file with its own code', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-read-'));
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-read-'));
     await expect(readTable(path.join(dir, 'absent.csv'))).rejects.toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND' });
     writeFileSync(path.join(dir, 'ok.csv'), 'time,v\n2018-01-01 00:00:00,1\n');
     await expect(readTable(path.join(dir, 'ok.csv'))).resolves.toMatchObject({ format: 'csv' });
@@ -342,7 +344,7 @@ describe('core > data > read-table input limits', () => {
   it('refuses a device before reading it, and a file over the size limit', async () => {
     await expect(readFileBytes('/dev/zero')).rejects.toMatchObject({ code: 'FLTS_DATA_NOT_A_FILE' });
     await expect(readFileBytes(os.tmpdir())).rejects.toMatchObject({ code: 'FLTS_DATA_NOT_A_FILE', message: /is a directory/ });
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'flts-read-')), 'big.csv');
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'flts-read-')), 'big.csv');
     writeFileSync(file, 'time,x\n2018-01-01 00:00:00,1\n');
     await expect(readFileBytes(file, 10)).rejects.toMatchObject({ code: 'FLTS_DATA_TOO_LARGE' });
     expect((await readFileBytes(file, 1000)).length).toBeGreaterThan(10);

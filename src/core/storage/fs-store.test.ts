@@ -1,11 +1,14 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { scratchFolders } from '../../../test/helpers/scratch-folders.js';
 import { createFsStore } from './fs-store.js';
 import { describeObjectStoreContract } from './object-store.contract.js';
+
+const mkdtemp = scratchFolders();
 
 describeObjectStoreContract('core > storage > fs-store', async () => createFsStore(await mkdtemp(path.join(os.tmpdir(), 'flts-fs-'))));
 
@@ -59,6 +62,5 @@ describe('core > storage > fs-store objects that are no files', () => {
       expect(await store.exists('runs', key)).toBe(false);
     }
     expect(await store.list('runs')).toEqual([]);
-    await rm(root, { recursive: true, force: true });
   });
 });

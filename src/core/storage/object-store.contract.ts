@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -125,12 +125,16 @@ export function describeObjectStoreContract(
 
     it('streams files in and out', async () => {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-store-'));
-      const source = path.join(dir, 'in.bin');
-      const payload = Buffer.alloc(300_000, 7);
-      await writeFile(source, payload);
-      await store.putFile(bucket, 'files/in.bin', source);
-      await store.getFile(bucket, 'files/in.bin', path.join(dir, 'out.bin'));
-      expect((await readFile(path.join(dir, 'out.bin'))).equals(payload)).toBe(true);
+      try {
+        const source = path.join(dir, 'in.bin');
+        const payload = Buffer.alloc(300_000, 7);
+        await writeFile(source, payload);
+        await store.putFile(bucket, 'files/in.bin', source);
+        await store.getFile(bucket, 'files/in.bin', path.join(dir, 'out.bin'));
+        expect((await readFile(path.join(dir, 'out.bin'))).equals(payload)).toBe(true);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it('never shows a torn JSON pointer to concurrent readers', async () => {
