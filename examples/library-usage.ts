@@ -7,7 +7,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import {
   createObjectStore,
   evaluateRuns,
@@ -72,6 +72,11 @@ async function waitUntilReady(url: string): Promise<void> {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  // A home of its own, removed at the end: running the example leaves nothing behind.
   const home = await mkdtemp(path.join(os.tmpdir(), 'flts-library-'));
-  await runLibraryExample(home);
+  try {
+    await runLibraryExample(home);
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
 }

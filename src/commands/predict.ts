@@ -1,23 +1,15 @@
-import { existsSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import type { InferenceDataRef, InputScale } from '../core/batch/inference-input.js';
+import { inferenceDataRefOf, type InputScale } from '../core/batch/inference-input.js';
 import { runBatchInference, type BatchInferenceResult } from '../core/batch/run-batch-inference.js';
-
-/** An existing local file wins; otherwise `<bucket>/<key>` names an object in the store. */
-function dataRef(value: string): InferenceDataRef {
-  const slash = value.indexOf('/');
-  if (existsSync(value) || slash <= 0) return value;
-  return { bucket: value.slice(0, slash), key: value.slice(slash + 1) };
-}
 
 export default class Predict extends FltsCommand<BatchInferenceResult> {
   static override summary = 'Batch inference: forecast every window of a dataset with the promoted (or a pinned) run.';
   static override description =
     'Forecasts from every input window of the data (a local CSV/Parquet file, or <bucket>/<key> in the store), in original units, exactly as POST /predict would for the same rows: raw data is not imputed, so every value the model reads must be present (the processed test data, which preprocess imputed, can be forecast instead). Stores the forecasts next to the actuals with the run, writes one JSONL result record to inference-logs/<identifier|default>/<YYYYMMDD>/ and, with a bus configured, announces it on performance-eval. A result already recorded for the same run and predictions is reported as a duplicate.';
   static override examples = [
-    '<%= config.bin %> <%= command.id %> --data datasets/PobleSec_test.csv --out forecasts.csv',
-    '<%= config.bin %> <%= command.id %> --data processed-data/test_processed_data.parquet --run 3f2a9c1e --json',
+    '<%= config.bin %> <%= command.id %> --data processed-data/test_processed_data.parquet --out forecasts.csv',
+    '<%= config.bin %> <%= command.id %> --data /path/to/PobleSec_test.csv --run <run_id> --json',
   ];
 
   static override flags = {
@@ -32,7 +24,7 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
     const { settings } = this.loadSettings(flags);
     const { store, bus } = await this.dependencies(settings);
     // No logger for the workflow: its lines are the data's warnings, which the report below says (as preprocess does).
-    const result = await runBatchInference(settings, { store, bus }, { data: dataRef(flags.data), runId: flags.run, outFile: flags.out, scale: flags.scale as InputScale });
+    const result = await runBatchInference(settings, { store, bus }, { data: inferenceDataRefOf(flags.data), runId: flags.run, outFile: flags.out, scale: flags.scale as InputScale });
       this.say(`${result.status === 'duplicate' ? 'Duplicate of an earlier result' : 'Forecast'}: ${result.rows_predicted} rows from ${result.windows} windows, run ${result.run_id} (${result.model_type})`);
       if (result.metrics.rmse !== undefined) this.say(`vs actuals (${result.metrics.overlap_rows} rows): rmse ${result.metrics.rmse.toPrecision(5)}, mae ${result.metrics.mae_mean?.toPrecision(5)}`);
       this.say(`record: ${result.log_bucket}/${result.log_object_key}; forecasts: ${result.forecast_bucket}/${result.forecast_key}${result.out_file ? ` and ${result.out_file}` : ''}`);

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import { createFeaturePlan } from '../forecast/feature-plan.js';
 import { createFsStore } from '../storage/fs-store.js';
-import { loadInferenceInput } from './inference-input.js';
+import { inferenceDataRefOf, loadInferenceInput } from './inference-input.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-inference-input-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -56,5 +56,24 @@ describe('core > batch > inference input', () => {
       message: expect.stringContaining("column 'down' has a missing, NaN or infinite value at 2018-02-05T10:04:00 (row 2 in time order)"),
       hint: expect.stringContaining('--data processed-data/test_processed_data.parquet'),
     });
+  });
+
+  it('reads a data argument as a local file when it exists or cannot name a bucket, else as <bucket>/<key> in the store', () => {
+    const existing = file('here.csv', [0, 2, 4]);
+    expect(inferenceDataRefOf(existing)).toBe(existing);
+    expect(inferenceDataRefOf('x.csv')).toBe('x.csv');
+    for (const local of ['./data/x.csv', '../data/x.csv', '~/data/x.csv', 'Data/x.csv']) expect(inferenceDataRefOf(local)).toBe(local);
+    expect(inferenceDataRefOf('processed-data/test_processed_data.parquet')).toEqual({ bucket: 'processed-data', key: 'test_processed_data.parquet', asGiven: 'processed-data/test_processed_data.parquet' });
+  });
+
+  it('reports a missing file, or an argument that is neither a file nor an object, as a missing data file that says how to name the data', async () => {
+    // Before: './data/x.csv' was refused as the invalid bucket name ".", 'datasets/x.csv' as a missing store object,
+    // and 'x.csv' with the hint of preprocess's --train / --test.
+    for (const given of ['./data/x.csv', 'datasets/x.csv', 'x.csv', 'processed-data/nope.parquet']) {
+      const error = await loadInferenceInput(store, settings, plan, inferenceDataRefOf(given), 'raw').catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', kind: 'not_found', message: expect.stringContaining(given), details: { file: given } });
+      expect((error as { hint: string }).hint).toContain('processed-data/test_processed_data.parquet');
+      expect((error as { hint: string }).hint).not.toContain('--train');
+    }
   });
 });

@@ -1,20 +1,53 @@
+import { existsSync } from 'node:fs';
 import { listNames } from '../clip-text.js';
 import type { Settings } from '../config/settings.js';
 import { readTable, readTableBytes, type ReadTableResult } from '../data/read-table.js';
 import type { TimeFrame } from '../data/time-frame.js';
-import { FltsError } from '../errors.js';
+import { FltsError, isFltsError } from '../errors.js';
 import type { FeaturePlan } from '../forecast/feature-plan.js';
 import { inverseScaleColumn } from '../data/scaler.js';
 import { assertSameWrite, resolveProcessedObject, type ProcessedVersion } from '../preprocess/processed-version.js';
 import { detectCadence, formatTimestamp } from '../data/timestamps.js';
 import { describeTimeSteps, timeStepsWarning, unorderedRowsWarning, type DataWarning } from '../data/time-steps.js';
+import { bucketNameProblem } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 /**
  * A local CSV/Parquet file, or an object in the store (what an `inference-data` claim names, with the claim's
  * `config_hash`: the processed data version the object is read as).
  */
-export type InferenceDataRef = string | { bucket: string; key: string; configHash?: string };
+export type InferenceDataRef = string | { bucket: string; key: string; configHash?: string; asGiven?: string };
+
+const DATA_NOT_FOUND_HINT =
+  'Give the path of a CSV/Parquet file, or <bucket>/<key> of an object in the store: after `flts preprocess`, processed-data/test_processed_data.parquet is the processed test data.';
+
+/**
+ * What a data argument (`flts predict --data`) names: an existing local file; otherwise `<bucket>/<key>` in the
+ * store when its first part can be a bucket name; otherwise (`x.csv`, `./x.csv`, `../x.csv`, `~/x.csv`) a local
+ * file, so a mistyped path is reported as a missing file rather than as an invalid bucket name.
+ */
+export function inferenceDataRefOf(value: string): InferenceDataRef {
+  const slash = value.indexOf('/');
+  if (slash <= 0 || existsSync(value)) return value;
+  const bucket = value.slice(0, slash);
+  if (bucketNameProblem(bucket) !== undefined) return value;
+  return { bucket, key: value.slice(slash + 1), asGiven: value };
+}
+
+/** A missing file, or an object missing from a reference that could have been a file, said as what it is. */
+function dataNotFound(data: InferenceDataRef, error: unknown): never {
+  if (isFltsError(error) && typeof data === 'string' && error.code === 'FLTS_DATA_FILE_NOT_FOUND') {
+    throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data to forecast not found: no file ${data}`, { cause: error, details: { file: data }, hint: DATA_NOT_FOUND_HINT });
+  }
+  if (isFltsError(error) && typeof data !== 'string' && data.asGiven !== undefined && error.code === 'FLTS_STORE_NOT_FOUND') {
+    throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data to forecast not found: ${data.asGiven} is neither a local file nor an object of the store (no '${data.key}' in bucket '${data.bucket}')`, {
+      cause: error,
+      details: { file: data.asGiven, bucket: data.bucket, key: data.key },
+      hint: DATA_NOT_FOUND_HINT,
+    });
+  }
+  throw error;
+}
 
 /**
  * `scaled`: every model feature scaled, as `flts preprocess` writes the processed test data: on its data version's
@@ -49,6 +82,10 @@ interface ReadData {
 }
 
 async function readData(store: ObjectStore, settings: Settings, data: InferenceDataRef, source: string, parse: TableParser): Promise<ReadData> {
+  return readDataAsNamed(store, settings, data, source, parse).catch((error: unknown) => dataNotFound(data, error));
+}
+
+async function readDataAsNamed(store: ObjectStore, settings: Settings, data: InferenceDataRef, source: string, parse: TableParser): Promise<ReadData> {
   const maxBytes = settings.data.maxInputBytes;
   let table;
   let version: ProcessedVersion | undefined;
