@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTrainProgress } from './progress.js';
+import { createBacktestProgress, createTrainProgress } from './progress.js';
 
 const events = [
   { type: 'train.start', runId: 'r1', modelType: 'LSTM', backend: 'wasm', epochs: 2, batchesPerEpoch: 3 },
@@ -88,5 +88,15 @@ describe('cli > progress', () => {
     const drawn = written.join('');
     expect(drawn).toMatch(/LSTM epoch 1\/2 .* 1\/3 loss 5\.000e-1/);
     expect(drawn).not.toMatch(/GRU epoch/);
+  });
+
+  it('says each model\'s backtest folds at every tenth of them, then its total', () => {
+    // Before: only the total, so a refitting backtest said nothing for minutes on each model.
+    const lines: string[] = [];
+    const onEvent = createBacktestProgress((line) => lines.push(line));
+    for (let fold = 0; fold < 20; fold++) onEvent({ type: 'backtest.fold', modelType: 'PROPHET', fold, folds: 20, rmse: 0.1 });
+    for (let fold = 0; fold < 3; fold++) onEvent({ type: 'backtest.fold', modelType: 'NAIVE', fold, folds: 3, rmse: 0.1 });
+    onEvent({ type: 'train.done', runId: 'r1', status: 'SUCCESS' });
+    expect(lines).toEqual([...[2, 4, 6, 8, 10, 12, 14, 16, 18].map((done) => `PROPHET: ${done}/20 folds`), 'PROPHET: 20 folds done', 'NAIVE: 1/3 folds', 'NAIVE: 2/3 folds', 'NAIVE: 3 folds done']);
   });
 });

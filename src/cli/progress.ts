@@ -100,3 +100,16 @@ export function createTrainProgress(options: TrainProgressOptions): TrainProgres
   };
   return { onEvent, stop: stopBar };
 }
+
+/**
+ * Backtest fold events as lines: each model's folds at every tenth of them, then its total. A backtest that refits
+ * (`--refit-every`) spends minutes on one model, which the total alone left silent.
+ */
+export function createBacktestProgress(say: (line: string) => void): EventSink {
+  return (event) => {
+    if (event.type !== 'backtest.fold') return;
+    const done = event.fold + 1;
+    if (done === event.folds) say(`${event.modelType}: ${event.folds} folds done`);
+    else if (Math.floor((10 * done) / event.folds) > Math.floor((10 * event.fold) / event.folds)) say(`${event.modelType}: ${done}/${event.folds} folds`);
+  };
+}

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { createBacktestProgress } from '../cli/progress.js';
 import { renderBacktestChart } from '../core/backtest/backtest-chart.js';
 import { runBacktest, type RunBacktestResult } from '../core/backtest/run-backtest.js';
 import { formatByExtension } from '../core/file-format.js';
@@ -9,7 +10,7 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
   static override summary = 'Rolling-origin backtest of every model type over the test period.';
   static override description =
     'Fold origins step through the processed test data (the last fold ends at its last row); each fold forecasts --horizon steps from the rows before its origin only. Every type but NAIVE uses its newest SUCCESS run of the config_hash (LSTM, GRU, PROPHET, SNAIVE, MSTL; refitted every --refit-every folds on the data before the origin when asked), or, without a run, a model fitted on the training rows; NAIVE is the persistence baseline. Metrics per fold and aggregated are stored in the runs bucket (backtests/<config_hash>/backtest.json and <run_id>/backtest.json) with an error-over-time SVG; `flts eval --rank-by backtest` ranks on them.';
-  static override examples = ['<%= config.bin %> <%= command.id %> --horizon 12 --folds 10', '<%= config.bin %> <%= command.id %> --models NAIVE,PROPHET,LSTM --refit-every 5 --plot-out backtest.svg --json'];
+  static override examples = ['<%= config.bin %> <%= command.id %> --horizon 12 --folds 10', '<%= config.bin %> <%= command.id %> --models NAIVE,PROPHET,LSTM --horizon 12 --folds 20 --refit-every 5 --plot-out backtest.svg --json'];
 
   static override flags = {
     'config-hash': Flags.string({ description: 'Processed data version (default: the latest).' }),
@@ -35,7 +36,7 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
       await assertWritableFile(flags['plot-out']);
     }
     const { store } = await this.dependencies(settings);
-    const result = await runBacktest(settings, { store, onEvent: (event) => event.type === 'backtest.fold' && event.fold === event.folds - 1 && this.say(`${event.modelType}: ${event.folds} folds done`) }, { configHash: flags['config-hash'] });
+    const result = await runBacktest(settings, { store, onEvent: createBacktestProgress((line) => this.say(line)) }, { configHash: flags['config-hash'] });
     if (flags['plot-out']) await writeFileWhole(flags['plot-out'], renderBacktestChart(result));
     this.say(`config_hash ${result.config_hash}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, refit every ${result.refit_every || 'never'}`);
     for (const row of result.ranking) {
