@@ -90,4 +90,13 @@ describe('cli > base command', () => {
     expect(stdout).toBe('');
     expect(stderr).toContain('Error FLTS_USAGE_UNKNOWN_COMMAND: Unknown command "frobnicate".');
   });
+
+  it('names the command or flag a typo most likely meant', async () => {
+    const command = await flts(['trian', '--json'], os.tmpdir());
+    expect(command.code).toBe(2);
+    expect(JSON.parse(command.stdout).error).toMatchObject({ code: 'FLTS_USAGE_UNKNOWN_COMMAND', message: 'Unknown command "trian"; did you mean "train"?', details: { suggestion: 'train' } });
+    const flag = await flts(['train', '--modle', 'LSTM', '--json'], os.tmpdir());
+    expect(flag.code).toBe(2);
+    expect(JSON.parse(flag.stdout).error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: 'Nonexistent flag: --modle; did you mean --model?' });
+  });
 });

@@ -1,6 +1,7 @@
 import type { Hook } from '@oclif/core';
 import { clip } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
+import { closestName } from './closest-name.js';
 import { reportError, stdoutFlushed } from './report-error.js';
 
 /**
@@ -15,10 +16,11 @@ const commandNotFound: Hook.CommandNotFound = async function ({ id, argv = [], c
   const json = options.includes('--json') || config.scopedEnvVar('CONTENT_TYPE')?.toLowerCase() === 'json';
   const name = clip(id.replaceAll(':', ' '));
   const commands = config.commands.filter((command) => !command.hidden).map((command) => command.id.replaceAll(':', ' ')).sort();
+  const meant = id.startsWith('-') ? undefined : closestName(name, commands);
   const error = new FltsError(
     'FLTS_USAGE_UNKNOWN_COMMAND',
-    id.startsWith('-') ? `No command given before ${clip(id)}: flts <command> [flags].` : `Unknown command "${name}".`,
-    { details: { command: name, commands } },
+    id.startsWith('-') ? `No command given before ${clip(id)}: flts <command> [flags].` : meant ? `Unknown command "${name}"; did you mean "${meant}"?` : `Unknown command "${name}".`,
+    { details: { command: name, commands, ...(meant ? { suggestion: meant } : {}) } },
   );
   const exitCode = reportError(error, { json, debug: options.includes('--debug'), theme: config.theme?.json });
   process.exitCode = exitCode;

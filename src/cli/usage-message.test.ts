@@ -13,4 +13,9 @@ describe('usageMessage', () => {
     expect(usageMessage('Nonexistent flag: --role\nSee more help with --help')).toBe('Nonexistent flag: --role');
     expect(usageMessage('Expected --engine=gpu to be one of: onnx, wasm\nSee more help with --help')).toBe('Expected --engine=gpu to be one of: onnx, wasm');
   });
+
+  it('names the flag an unknown one most likely meant, among the command\'s flags', () => {
+    expect(usageMessage('Nonexistent flag: --modle\nSee more help with --help', ['model', 'epochs', 'json'])).toBe('Nonexistent flag: --modle; did you mean --model?');
+    expect(usageMessage('Nonexistent flag: --frobnicate\nSee more help with --help', ['model', 'epochs', 'json'])).toBe('Nonexistent flag: --frobnicate');
+  });
 });

@@ -1,14 +1,22 @@
 import { stripVTControlCharacters } from 'node:util';
+import { closestName } from './closest-name.js';
 
 /**
  * oclif's parse error text as one plain sentence: without its "The following error occurred:" preamble, its
  * "See more help with --help" footer (the hint says so) and the dim colour it gives the reasons on a terminal,
- * which would otherwise reach a JSON message as escape codes; a missing flag is named as it is typed.
+ * which would otherwise reach a JSON message as escape codes; a missing flag is named as it is typed, and an
+ * unknown one with the flag of the command (`flagNames`) it most likely meant.
  */
-export function usageMessage(oclifMessage: string): string {
+export function usageMessage(oclifMessage: string, flagNames: readonly string[] = []): string {
   const lines = stripVTControlCharacters(oclifMessage)
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && line !== 'See more help with --help' && !/^The following errors? occurred:$/.test(line));
-  return lines.map((line) => line.replace(/^Missing required flag (\w[\w-]*)$/, 'Missing required flag --$1')).join('; ') || oclifMessage;
+  return lines.map((line) => withMeantFlag(line.replace(/^Missing required flag (\w[\w-]*)$/, 'Missing required flag --$1'), flagNames)).join('; ') || oclifMessage;
+}
+
+function withMeantFlag(line: string, flagNames: readonly string[]): string {
+  const typed = /^Nonexistent flag: --([^\s=]+)$/.exec(line)?.[1];
+  const meant = typed === undefined ? undefined : closestName(typed, flagNames);
+  return meant === undefined ? line : `${line}; did you mean --${meant}?`;
 }
