@@ -91,6 +91,15 @@ describe('cli > base command', () => {
     expect(stderr).toContain('Error FLTS_USAGE_UNKNOWN_COMMAND: Unknown command "frobnicate".');
   });
 
+  it('says so when a scope has no promotion history yet, rather than printing nothing', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'flts-cli-history-'));
+    const { code, stdout } = await flts(['promote', '--history', '--home', home], home);
+    expect(code).toBe(0);
+    expect(stdout).toContain('No promotions in scope global yet');
+    const json = await flts(['promote', '--history', '--home', home, '--json'], home);
+    expect(JSON.parse(json.stdout)).toEqual({ status: 'ok', result: { history: [] } });
+  });
+
   it('names the command or flag a typo most likely meant', async () => {
     const command = await flts(['trian', '--json'], os.tmpdir());
     expect(command.code).toBe(2);

@@ -10,7 +10,8 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
     'Reads the train and test files, samples, cleans, adds time features and scales (scaler fitted on train only), then writes Parquet plus JSON sidecars to the processed-data bucket. The same settings and the same file contents give "cached". With a bus configured (FLTS_BUS), publishes the training-data and inference-data claims that the daemon trains and forecasts on, also when cached.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --train examples/data/example.csv --test examples/data/example_test.csv',
-    '<%= config.bin %> <%= command.id %> --dataset PobleSec --sample-train-rows 500 --sample-strategy random --json',
+    '<%= config.bin %> <%= command.id %> --dataset example --sample-train-rows 500 --sample-strategy random --json',
+    'FLTS_DATA_DIR=/path/to/datasets <%= config.bin %> <%= command.id %> --dataset PobleSec',
   ];
 
   static override flags = {

@@ -49,6 +49,7 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     const deps = await this.dependencies(settings);
     if (flags.history) {
       const history = await listPromotionHistory(deps.store, settings, settings.identifier || 'global');
+      if (history.length === 0) this.say(`No promotions in scope ${settings.identifier || 'global'} yet (\`flts promote --best\` or --run <id> makes one).`);
       for (const r of history) {
         // Records other writers left may hold line breaks or terminal escapes: each prints as one line of text.
         this.say(singleLine(`${r.timestamp}  ${`${r.action ?? 'promote'}${r.pinned === true ? '+pin' : ''}`.padEnd(11)} ${r.model_type.padEnd(7)} ${r.run_id}  config_hash ${r.config_hash.slice(0, 12)}  score ${r.score ?? '-'}  ${r.source ?? ''}${r.actor ? ` by ${r.actor}` : ''}  ${r.reason ?? ''}`));

@@ -20,7 +20,7 @@ export default class Serve extends FltsCommand<ServeResult> {
     'Loads the run named by the first promotion pointer found (<identifier>/current.json when IDENTIFIER is set, then current.json, then global/current.json) and reloads it when the pointer changes; --run pins one run. Routes: POST /predict, POST /actuals (observed values that score earlier forecasts), POST /reload_latest and POST /prune_logs?retention_days=N (admin: reload the promoted run now; delete prediction logs older than N days now), GET /healthz (with live accuracy), /readyz, /ready, /predict_ping, /metrics and /prometheus (Prometheus), /stats, /openapi.json, and the Open Inference Protocol under /v2 (and over gRPC on FLTS_SERVE_GRPC_PORT or --grpc-port). Says "Listening on <url>" on stdout once bound; SIGTERM or SIGINT stops it cleanly, also while it starts (a store that does not answer is waited for): it then says "<signal>: stopped while starting" and exits 0. --json prints its one JSON document (url, grpcUrl, runId, stoppedBy; url empty when it stopped before it listened) on stdout only when the server stops, so a script that needs the port of --port 0 meanwhile reads url (and grpc_url) from the log line with msg "serve_listening". Logs are JSON lines on stderr.';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
-    '<%= config.bin %> <%= command.id %> --run 3f2a9c1e --port 8080',
+    '<%= config.bin %> <%= command.id %> --run <run_id> --port 8080',
     'FLTS_SERVE_PORT=9000 <%= config.bin %> <%= command.id %> --host 0.0.0.0',
   ];
 
