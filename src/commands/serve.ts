@@ -50,6 +50,8 @@ export default class Serve extends FltsCommand<ServeResult> {
       if (event.type === 'serve.listening') this.say(`Listening on ${event.url}${event.grpcUrl ? ` (Open Inference Protocol gRPC on ${event.grpcUrl})` : ''}`);
       if (event.type === 'serve.model_loaded') this.say(`Serving run ${event.runId} (${event.modelType}, config_hash ${event.configHash})`);
       if (event.type === 'serve.model_load_failed') this.say(`Run ${event.runId} could not be loaded: ${event.message}`);
+      const follows = bus !== undefined || settings.serve.pollIntervalMs > 0;
+      if (event.type === 'serve.waiting_for_promotion') this.say(`No run is promoted yet: predictions answer 503 (FLTS_SERVE_NO_MODEL) until one is (\`flts promote --best\`)${follows ? ', which this server then loads' : '; POST /reload_latest then loads it'}.`);
       if (event.type === 'live.rolled_back') this.say(`Rolled back run ${event.runId} to ${event.restoredRunId}: ${event.reason}`);
     };
     const rollback = bus ? undefined : createRollbackAction({ store, settings, logger, onEvent });

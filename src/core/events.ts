@@ -21,6 +21,8 @@ export type FltsEvent =
   | { type: 'serve.listening'; url: string; grpcUrl?: string }
   | { type: 'serve.model_loaded'; runId: string; modelType: string; configHash: string; previousRunId?: string }
   | { type: 'serve.model_load_failed'; runId: string; code: string; message: string }
+  /** The server started with no promotion to serve: predictions answer FLTS_SERVE_NO_MODEL until one is made. */
+  | { type: 'serve.waiting_for_promotion' }
   | { type: 'tracking.mirrored'; runId: string; mlflowRunId: string; created: boolean }
   | { type: 'tracking.promoted'; runId: string; mlflowRunId: string; marker: 'alias' | 'tag' }
   | { type: 'tracking.unavailable'; runId?: string; code: string; message: string }

@@ -298,7 +298,10 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
       const outcome = await this.reloadFromPointer({ force: true });
       const refused = hopeless(outcome);
       if (refused) throw refused;
-      if (outcome.result === 'no_pointer') logger.warn({}, 'serve_waiting_for_promotion');
+      if (outcome.result === 'no_pointer') {
+        logger.warn({}, 'serve_waiting_for_promotion');
+        options.onEvent?.({ type: 'serve.waiting_for_promotion' });
+      }
       schedulePoll();
     },
     gaveUp,
