@@ -14,6 +14,10 @@ describe('usageMessage', () => {
     expect(usageMessage('Expected --engine=gpu to be one of: onnx, wasm\nSee more help with --help')).toBe('Expected --engine=gpu to be one of: onnx, wasm');
   });
 
+  it('names a boolean flag in a conflict as typed, without the =true oclif adds', () => {
+    expect(usageMessage('--rollback=true cannot also be provided when using --pin\nSee more help with --help')).toBe('--rollback cannot also be provided when using --pin');
+  });
+
   it('names the flag an unknown one most likely meant, among the command\'s flags', () => {
     expect(usageMessage('Nonexistent flag: --modle\nSee more help with --help', ['model', 'epochs', 'json'])).toBe('Nonexistent flag: --modle; did you mean --model?');
     expect(usageMessage('Nonexistent flag: --frobnicate\nSee more help with --help', ['model', 'epochs', 'json'])).toBe('Nonexistent flag: --frobnicate');

@@ -5,14 +5,19 @@ import { closestName } from './closest-name.js';
  * oclif's parse error text as one plain sentence: without its "The following error occurred:" preamble, its
  * "See more help with --help" footer (the hint says so) and the dim colour it gives the reasons on a terminal,
  * which would otherwise reach a JSON message as escape codes; a missing flag is named as it is typed, and an
- * unknown one with the flag of the command (`flagNames`) it most likely meant.
+ * unknown one with the flag of the command (`flagNames`) it most likely meant; a boolean flag without `=true`.
  */
 export function usageMessage(oclifMessage: string, flagNames: readonly string[] = []): string {
   const lines = stripVTControlCharacters(oclifMessage)
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && line !== 'See more help with --help' && !/^The following errors? occurred:$/.test(line));
-  return lines.map((line) => withMeantFlag(line.replace(/^Missing required flag (\w[\w-]*)$/, 'Missing required flag --$1'), flagNames)).join('; ') || oclifMessage;
+  return lines.map((line) => withMeantFlag(asTyped(line), flagNames)).join('; ') || oclifMessage;
+}
+
+/** A flag as the user typed it: a missing one with its dashes, a boolean one without the `=true` oclif adds. */
+function asTyped(line: string): string {
+  return line.replace(/^Missing required flag (\w[\w-]*)$/, 'Missing required flag --$1').replace(/^--([\w-]+)=true cannot also be provided when using /, '--$1 cannot also be provided when using ');
 }
 
 function withMeantFlag(line: string, flagNames: readonly string[]): string {
