@@ -25,4 +25,20 @@ describe('examples > request-from-csv.mjs', () => {
     expect(failed?.code).toBe(2);
     expect(failed?.stderr).toBe('usage: node examples/request-from-csv.mjs <file.csv> [rows, default 12]\n');
   });
+
+  it('refuses a row count that is not a whole number of at least 1, and a file it cannot read, in one line each', async () => {
+    // Before: '0' or 'x' sent every line, the header as a data row among them, and a missing file printed a stack.
+    const file = path.join(dir, 'two.csv');
+    writeFileSync(file, 'time,down\n2024-01-08 04:14:00,1\n2024-01-08 04:16:00,2\n');
+    for (const rows of ['0', 'x', '-3', '1.5']) {
+      const failed = await run(process.execPath, [SCRIPT, file, rows]).then(() => undefined, (error: { code: number; stderr: string }) => error);
+      expect(failed?.code).toBe(2);
+      expect(failed?.stderr).toContain(`rows must be a whole number of at least 1, not "${rows}"`);
+    }
+    const missing = await run(process.execPath, [SCRIPT, path.join(dir, 'absent.csv')]).then(() => undefined, (error: { code: number; stderr: string }) => error);
+    expect(missing?.code).toBe(2);
+    expect(missing?.stderr).toBe(`cannot read ${path.join(dir, 'absent.csv')}: ENOENT\n`);
+    const { stdout } = await run(process.execPath, [SCRIPT, file, '5']);
+    expect(JSON.parse(stdout).data).toEqual({ time: ['2024-01-08 04:14:00', '2024-01-08 04:16:00'], down: [1, 2] });
+  });
 });
