@@ -5,6 +5,8 @@
 # With KAFKA_BOOTSTRAP_SERVERS and MINIO_ENDPOINT set (e.g. `set -a; . .infra/env; set +a` after
 # `npm run infra:up`) it uses those servers; otherwise it starts its own and stops them again at the end. On servers
 # whose store already serves newer processed data, give the example a data version of its own (EXTRA_HASH_SALT=...).
+# Ports on 127.0.0.1: DAEMON_PORT (9100) and SERVE_PORT (8766) for flts; for the servers it starts itself,
+# FLTS_INFRA_KAFKA_PORT (19092), FLTS_INFRA_KAFKA_CONTROLLER_PORT (19093) and FLTS_INFRA_S3_PORT (19000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FLTS=${FLTS:-"node bin/run.js"}

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Local quick start: the whole pipeline on the shipped example data, no servers needed.
 #   bash examples/quickstart.sh            # from the repository root, after `npm install`
-# Settings for a fast first run; drop them for flts's defaults (up to 30 epochs, 64 units), or add
-# FLTS_PROFILE=reference for the reference configuration (10 epochs, 2 x 128 units).
+# Settings for a fast first run (2 epochs, 32 units); with a profile named, that profile's own: FLTS_PROFILE=default
+# for flts's defaults (up to 30 epochs, 64 units), FLTS_PROFILE=reference for the reference configuration (10 epochs,
+# 2 x 128 units). EPOCHS and HIDDEN_SIZE, when set, win either way.
 # Everything it writes goes to FLTS_HOME (default .flts-quickstart/); it stops the server it starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FLTS=${FLTS:-"node bin/run.js"}
 export FLTS_HOME=${FLTS_HOME:-.flts-quickstart}
-export EPOCHS=${EPOCHS:-2} HIDDEN_SIZE=${HIDDEN_SIZE:-32}
+if [ -z "${FLTS_PROFILE:-}" ]; then export EPOCHS=${EPOCHS:-2} HIDDEN_SIZE=${HIDDEN_SIZE:-32}; fi
 # --dataset NAME reads NAME.csv and NAME_test.csv from the data directory FLTS_DATA_DIR: here the example data,
 # which `npm run examples:data` generates (unset, flts would look in the working directory, then there).
 export FLTS_DATA_DIR=${FLTS_DATA_DIR:-examples/data}
