@@ -94,6 +94,15 @@ describe('core > preprocess > run-preprocess', () => {
     expect(following.inputs.test.rowsNotAfterTrain).toBe(0);
   });
 
+  it('names why it looked for a file the user did not name: the other one of the pair was given alone', async () => {
+    // Before: "Data file PobleSec_test.csv not found" after `--train train.csv` alone, naming a dataset never given.
+    const alone = await runPreprocess(settingsFor({ 'data.testFile': '' }), { store }).catch((error: unknown) => error);
+    expect(alone).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', message: expect.stringContaining('PobleSec_test.csv not found (the test file of dataset PobleSec: --train was given without --test)') });
+    expect((alone as { hint: string }).hint).toContain('Give both --train and --test');
+    const both = await runPreprocess(settingsFor({ 'data.testFile': 'absent.csv' }), { store }).catch((error: unknown) => error);
+    expect((both as Error).message).toMatch(/^Data file absent\.csv not found; looked in /);
+  });
+
   it('recomputes when a file changes under the same name (same config_hash)', async () => {
     const first = await runPreprocess(settingsFor(), { store });
     writeFileSync(path.join(dir, 'train.csv'), csv(61));

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { computeConfigHash, resolveDataFiles } from '../config/config-hash.js';
+import { computeConfigHash, DEFAULT_DATASET, resolveDataFiles } from '../config/config-hash.js';
 import type { Settings } from '../config/settings.js';
 import { TIME_COLUMN } from '../data/polars-frame.js';
 import { readFileBytes, readTableBytes, type ReadTableResult } from '../data/read-table.js';
@@ -93,15 +93,29 @@ function alignTestColumns(train: TimeFrame, test: TimeFrame, testFile: string): 
   return selectColumns(test, train.columns);
 }
 
-/** Reads a raw data file; a missing one given by a relative name (or a dataset name) says where it was looked for. */
-async function readDataFile(filePath: string, given: string, searched: string[], maxBytes: number): Promise<Buffer> {
+/**
+ * Reads a raw data file; a missing one given by a relative name (or a dataset name) says where it was looked for,
+ * and one named by the dataset because only the other file of the pair was given (`--train` alone) says so.
+ */
+async function readDataFile(filePath: string, given: string, searched: string[], maxBytes: number, unpaired?: { role: 'train' | 'test'; dataset: string }): Promise<Buffer> {
   try {
     return await readFileBytes(filePath, maxBytes);
   } catch (error) {
     if (!(error instanceof FltsError && error.code === 'FLTS_DATA_FILE_NOT_FOUND') || path.isAbsolute(given)) throw error;
     const name = path.relative(searched[0], filePath);
-    throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file ${name} not found; looked in ${searched.join(', ')}`, { cause: error, details: { file: name, searched } });
+    const why = unpaired ? ` (the ${unpaired.role} file of dataset ${unpaired.dataset}: --${unpaired.role === 'train' ? 'test' : 'train'} was given without --${unpaired.role})` : '';
+    throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file ${name} not found${why}; looked in ${searched.join(', ')}`, {
+      cause: error,
+      details: { file: name, searched },
+      ...(unpaired ? { hint: 'Give both --train and --test (or TRAIN_FILE and TEST_FILE), or --dataset NAME for NAME.csv and NAME_test.csv.' } : {}),
+    });
   }
+}
+
+/** The file of the pair that the dataset name chose because only the other one was given, if any. */
+function unpairedFile(data: Settings['data'], role: 'train' | 'test'): { role: 'train' | 'test'; dataset: string } | undefined {
+  const [own, other] = role === 'train' ? [data.trainFile, data.testFile] : [data.testFile, data.trainFile];
+  return !own && other ? { role, dataset: data.datasetName || DEFAULT_DATASET } : undefined;
 }
 
 /** Raw files -> processed, hashed, versioned train/test data in the object store (or the cached copy). */
@@ -118,8 +132,8 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   // Both files are read at once, but a failure is reported for the training file first whichever read fails
   // first, so the same missing files always give the same error.
   const [trainRead, testRead] = await Promise.allSettled([
-    readDataFile(files.trainPath, data.trainFile, files.searched, data.maxInputBytes),
-    readDataFile(files.testPath, data.testFile, files.searched, data.maxInputBytes),
+    readDataFile(files.trainPath, data.trainFile, files.searched, data.maxInputBytes, unpairedFile(data, 'train')),
+    readDataFile(files.testPath, data.testFile, files.searched, data.maxInputBytes, unpairedFile(data, 'test')),
   ]);
   if (trainRead.status === 'rejected') throw trainRead.reason;
   if (testRead.status === 'rejected') throw testRead.reason;
