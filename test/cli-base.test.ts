@@ -100,6 +100,17 @@ describe('cli > base command', () => {
     expect(JSON.parse(json.stdout)).toEqual({ status: 'ok', result: { history: [] } });
   });
 
+  it('shows help for -h and for `flts help [command]`, as for --help, and names the command a typo after help meant', async () => {
+    const root = await flts(['--help'], os.tmpdir());
+    for (const args of [['-h'], ['help']]) expect(await flts(args, os.tmpdir())).toMatchObject({ code: 0, stdout: root.stdout });
+    const train = await flts(['train', '--help'], os.tmpdir());
+    for (const args of [['train', '-h'], ['help', 'train']]) expect(await flts(args, os.tmpdir())).toMatchObject({ code: 0, stdout: train.stdout });
+    expect(await flts(['help', 'config', 'show'], os.tmpdir())).toMatchObject({ code: 0, stdout: (await flts(['config', 'show', '--help'], os.tmpdir())).stdout });
+    const typo = await flts(['help', 'trian', '--json'], os.tmpdir());
+    expect(typo.code).toBe(2);
+    expect(JSON.parse(typo.stdout).error).toMatchObject({ code: 'FLTS_USAGE_UNKNOWN_COMMAND', message: 'Unknown command "trian"; did you mean "train"?' });
+  });
+
   it('names the command or flag a typo most likely meant', async () => {
     const command = await flts(['trian', '--json'], os.tmpdir());
     expect(command.code).toBe(2);

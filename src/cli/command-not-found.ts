@@ -1,4 +1,4 @@
-import type { Hook } from '@oclif/core';
+import { loadHelpClass, type Hook } from '@oclif/core';
 import { clip } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
 import { closestName } from './closest-name.js';
@@ -12,9 +12,17 @@ const commandNotFound: Hook.CommandNotFound = async function ({ id, argv = [], c
   const words = [id, ...argv];
   const end = words.indexOf('--');
   const options = end === -1 ? words : words.slice(0, end);
+  // `flts help [command]`, as git and npm take it: the help of that command (or topic, or of flts).
+  const [first, ...subject] = id.split(':');
+  const helpFor = first === 'help' ? [...subject, ...argv.filter((word) => !word.startsWith('-'))] : undefined;
+  if (helpFor && (helpFor.length === 0 || config.findCommand(helpFor.join(':')) || config.findTopic(helpFor.join(':')))) {
+    const Help = await loadHelpClass(config);
+    await new Help(config, config.pjson.oclif.helpOptions).showHelp(helpFor);
+    return;
+  }
   // The same test as oclif's Command.jsonEnabled, which never runs here.
   const json = options.includes('--json') || config.scopedEnvVar('CONTENT_TYPE')?.toLowerCase() === 'json';
-  const name = clip(id.replaceAll(':', ' '));
+  const name = clip((helpFor ? helpFor.join(':') : id).replaceAll(':', ' '));
   const commands = config.commands.filter((command) => !command.hidden).map((command) => command.id.replaceAll(':', ' ')).sort();
   const meant = id.startsWith('-') ? undefined : closestName(name, commands);
   const error = new FltsError(
