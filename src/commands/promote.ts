@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { PROMOTED_AND_PINNED_LINE, runKeptLines } from '../cli/promotion-lines.js';
+import { PROMOTED_AND_PINNED_LINE, runKeptLines, scoreText } from '../cli/promotion-lines.js';
 import { singleLine } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
 import type { PromotionRecord } from '../core/registry/pointers.js';
@@ -52,7 +52,7 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
       if (history.length === 0) this.say(`No promotions in scope ${settings.identifier || 'global'} yet (\`flts promote --best\` or --run <id> makes one).`);
       for (const r of history) {
         // Records other writers left may hold line breaks or terminal escapes: each prints as one line of text.
-        this.say(singleLine(`${r.timestamp}  ${`${r.action ?? 'promote'}${r.pinned === true ? '+pin' : ''}`.padEnd(11)} ${r.model_type.padEnd(7)} ${r.run_id}  config_hash ${r.config_hash.slice(0, 12)}  score ${r.score ?? '-'}  ${r.source ?? ''}${r.actor ? ` by ${r.actor}` : ''}  ${r.reason ?? ''}`));
+        this.say(singleLine(`${r.timestamp}  ${`${r.action ?? 'promote'}${r.pinned === true ? '+pin' : ''}`.padEnd(11)} ${r.model_type.padEnd(7)} ${r.run_id}  config_hash ${r.config_hash.slice(0, 12)}  score ${scoreText(r.score)}  ${r.source ?? ''}${r.actor ? ` by ${r.actor}` : ''}  ${r.reason ?? ''}`));
       }
       return { history };
     }
@@ -66,7 +66,7 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     const kept = runKeptLines(result, flags.pin);
     if (kept) for (const line of kept) this.say(line);
     else {
-      this.say(`promoted ${r.model_type} run ${r.run_id} (config_hash ${r.config_hash.slice(0, 12)}, score ${r.score}, ${r.source}) — ${r.reason}`);
+      this.say(`promoted ${r.model_type} run ${r.run_id} (config_hash ${r.config_hash.slice(0, 12)}, score ${scoreText(r.score)}, ${r.source}) — ${r.reason}`);
       this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
       if (result.pinned) this.say(PROMOTED_AND_PINNED_LINE);
     }
