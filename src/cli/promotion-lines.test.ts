@@ -5,7 +5,7 @@ describe('cli > promotion-lines', () => {
   it('shows a record\'s score to six significant digits, as the reason beside it does, and a dash for none', () => {
     // Before: "score 0.05836835384255811" beside "best score 0.0583684".
     expect(scoreText(0.05836835384255811)).toBe('0.0583684');
-    expect(scoreText(12.5)).toBe('12.5');
+    expect(scoreText(0.071975)).toBe('0.0719750');
     expect(scoreText(null)).toBe('-');
     expect(scoreText(Number.NaN)).toBe('-');
   });

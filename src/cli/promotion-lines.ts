@@ -33,7 +33,7 @@ export function alreadyPinnedLine(record: PromotionRecord): string {
 /** What they add, after their own lines, for a run promoted and pinned by one request. */
 /** A record's score as the scoreboard shows it, six significant digits (the record keeps every digit). */
 export function scoreText(score: number | null | undefined): string {
-  return typeof score === 'number' && Number.isFinite(score) ? String(Number(score.toPrecision(6))) : '-';
+  return typeof score === 'number' && Number.isFinite(score) ? score.toPrecision(6) : '-';
 }
 
 export const PROMOTED_AND_PINNED_LINE = 'pinned: automatic promotion of the same data and automatic rollback leave it in service (its live probation is still decided and reported).';
