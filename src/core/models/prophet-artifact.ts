@@ -21,6 +21,12 @@ function isSettingValue(name: string, value: unknown): boolean {
   return (spec?.min === undefined || value >= spec.min) && (spec?.max === undefined || value <= spec.max);
 }
 
+/** Date's range in whole seconds: training writes each time as the nearest second of a parsed timestamp. */
+const MAX_PROPHET_SECONDS = 8.64e12;
+
+/** Whether `ds` holds times training can write; augurs panics inside its WebAssembly on a fraction or past 64 bits. */
+const isProphetTimes = (ds: unknown): ds is number[] => Array.isArray(ds) && ds.every((time) => Number.isInteger(time) && Math.abs(time) <= MAX_PROPHET_SECONDS);
+
 const OPTIONS = ['nChangepoints', 'changepointRange', 'changepointPriorScale', 'seasonalityPriorScale', 'seasonalityMode'] as const;
 const PARAMS = ['delta', 'beta', 'trend'] as const;
 
@@ -34,6 +40,46 @@ type FittedLengths = Record<(typeof PARAMS)[number], { length: number }>;
 export function paramsLengthProblem(params: FittedLengths, expected: Partial<Record<(typeof PARAMS)[number], number>>): string | undefined {
   const name = PARAMS.find((field) => expected[field] !== undefined && params[field].length !== expected[field]);
   return name && `has params.${name} of ${params[name].length} numbers where its series takes ${expected[name]}`;
+}
+
+type FittedSizes = { k: number; m: number; sigmaObs: number; delta: number[]; beta: number[] };
+
+/** The index of the largest absolute value of `values` (which is not empty). */
+const largestAt = (values: readonly number[]): number => values.reduce((best, value, i) => (Math.abs(value) > Math.abs(values[best]) ? i : best), 0);
+
+/**
+ * Where a fitted parameter is larger than a fit of the series reaches, or undefined.
+ *
+ * Why this bound: Prophet fits the series divided by its largest absolute value (so each value is at most 1 in
+ * size) by maximising its posterior, whose priors cost k^2/50 and m^2/50 (normal(0, 5)), sum|delta| / the
+ * changepointPriorScale (Laplace) and sum beta^2 / (2 seasonalityPriorScale^2) (normal). At the fitted sigmaObs, the
+ * parameters all zero would cost sum y^2 / (2 sigmaObs^2) in misfit and nothing in priors: the fit found a cost no
+ * higher, so none of those prior costs is higher either. Fits of the reference data stay under a hundredth of it,
+ * and of adverse series (steps, spikes, noise, 3 rows, any scale settings) under a fifth. A parameter past it was
+ * not written by a fit; 1e308 and the like forecast Infinity. Its sigmaObs is checked above 0, and a damaged one
+ * shows in the limit it sets.
+ */
+function fittedSizeProblem(params: FittedSizes, y: readonly (number | null)[], shift: number, options: Record<string, unknown>): string | undefined {
+  const fitted = y.filter((value): value is number => value !== null).map((value) => value + shift);
+  const scale = fitted.reduce((largest, value) => Math.max(largest, Math.abs(value)), 0) || 1;
+  const zeroModelCost = fitted.reduce((sum, value) => sum + (value / scale) ** 2, 0) / (2 * params.sigmaObs ** 2);
+  const priorScale = (name: 'changepointPriorScale' | 'seasonalityPriorScale'): number => (options[name] as number | undefined) ?? (specOf(name)?.default as number);
+  const at = `reaches at its params.sigmaObs ${params.sigmaObs}`;
+  for (const name of ['k', 'm'] as const) {
+    const limit = Math.sqrt(50 * zeroModelCost);
+    if (Math.abs(params[name]) > limit) return `has params.${name} ${params[name]}, past the ${limit.toPrecision(3)} in size a fit of its series ${at}`;
+  }
+  const deltaLimit = priorScale('changepointPriorScale') * zeroModelCost;
+  if (params.delta.reduce((sum, value) => sum + Math.abs(value), 0) > deltaLimit) {
+    const i = largestAt(params.delta);
+    return `has params.delta[${i}] ${params.delta[i]}, past the ${deltaLimit.toPrecision(3)} the sizes of the deltas of a fit of its series sum to ${at}`;
+  }
+  const betaLimit = 2 * priorScale('seasonalityPriorScale') ** 2 * zeroModelCost;
+  if (params.beta.reduce((sum, value) => sum + value ** 2, 0) > betaLimit) {
+    const i = largestAt(params.beta);
+    return `has params.beta[${i}] ${params.beta[i]}, past the ${betaLimit.toPrecision(3)} the squares of the betas of a fit of its series sum to ${at}`;
+  }
+  return undefined;
 }
 
 /**
@@ -56,12 +102,18 @@ export function prophetArtifactProblem(artifact: Record<string, unknown>, window
     if (!entry) return `has no series for target ${JSON.stringify(target)}`;
     const { ds, y, params, shift } = entry;
     if (!isFiniteNumbers(ds) || (ds as number[]).length < 2) return `has no times (ds) of two finite numbers or more for target ${JSON.stringify(target)}`;
+    if (!isProphetTimes(ds)) return `has times (ds) that are not whole seconds of a date for target ${JSON.stringify(target)}`;
     if (!Array.isArray(y) || y.length !== (ds as number[]).length || !y.every((value) => value === null || Number.isFinite(value))) {
       return `has no values (y) of numbers, one per time, for target ${JSON.stringify(target)}`;
     }
     if (!isObject(params) || ![params.k, params.m, params.sigmaObs].every(Number.isFinite) || !PARAMS.every((name) => isFiniteNumbers(params[name]))) {
       return `has fitted parameters that are not finite numbers for target ${JSON.stringify(target)}`;
     }
+    if (!((params.sigmaObs as number) > 0)) return `has params.sigmaObs ${params.sigmaObs}, not above 0 as a fit's noise is, for target ${JSON.stringify(target)}`;
+    // Training writes a shift of 1 (a series of zeros, fitted one unit up) or none; its forecasts are moved back by it.
+    if (shift !== undefined && shift !== 0 && shift !== 1) return `has a shift of ${JSON.stringify(shift)?.slice(0, 40)} where training writes 1 or none for target ${JSON.stringify(target)}`;
+    const sizeProblem = fittedSizeProblem(params as unknown as FittedSizes, y as (number | null)[], (shift as number | undefined) ?? 0, options);
+    if (sizeProblem) return `${sizeProblem} for target ${JSON.stringify(target)}`;
     // augurs fits the times with a value only (a null is a NaN written out), and finds one trend point for each.
     const observed = y.filter((value) => value !== null).length;
     const trendProblem = paramsLengthProblem(params as unknown as FittedLengths, { trend: observed });
@@ -71,7 +123,6 @@ export function prophetArtifactProblem(artifact: Record<string, unknown>, window
     if (featureKeys !== undefined && !(Array.isArray(featureKeys) && featureKeys.every((key) => typeof key === 'string'))) {
       return `has featureKeys that are not strings for target ${JSON.stringify(target)}`;
     }
-    if (shift !== undefined && !Number.isFinite(shift)) return `has a shift that is not a finite number for target ${JSON.stringify(target)}`;
   }
   return undefined;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultSettings } from '../config/settings.js';
+import { prophetArtifactProblem } from './prophet-artifact.js';
 import { fitProphetModel, loadProphetModel } from './prophet-model.js';
 
 const STEP_MS = 120_000;
@@ -65,4 +66,48 @@ describe('core > models > prophet-model', () => {
       loaded.dispose();
     }
   });
+
+  // augurs panics on these inside its WebAssembly, and the Prophet it leaves stays borrowed: freeing it threw
+  // "attempted to take ownership of Rust value while it was borrowed" in place of what failed.
+  it('fails a fit augurs panics on as FLTS_TRAIN_FAILED saying why, and fits again after it', () => {
+    const far = { time: Float64Array.from(time, (ms) => ms * 1e10), columns: ['down'], values: { down } };
+    expect(() => fitProphetModel(far, window, defaultSettings().training.prophet, 42)).toThrow(
+      expect.objectContaining({ code: 'FLTS_TRAIN_FAILED', message: expect.stringMatching(/^Prophet fit failed: .*expected i64/) }),
+    );
+    expect(fitProphetModel({ time, columns: ['down'], values: { down } }, window, defaultSettings().training.prophet, 42).artifact.series).toHaveLength(1);
+  });
+
+  it('fails a fit whose options augurs refuses as it builds the model as FLTS_TRAIN_FAILED', () => {
+    const settings = { ...defaultSettings().training.prophet, changepointRange: 0 };
+    expect(() => fitProphetModel({ time, columns: ['down'], values: { down } }, window, settings, 42)).toThrow(expect.objectContaining({ code: 'FLTS_TRAIN_FAILED', message: expect.stringMatching(/invalid float provided: 0/) }));
+  });
+
+  it('refuses to load a series augurs panics on with the reason, not the borrowed Prophet left behind', () => {
+    const { artifact } = fitProphetModel({ time, columns: ['down'], values: { down } }, window, defaultSettings().training.prophet, 42);
+    const damaged = structuredClone(artifact);
+    damaged.series[0].ds[3] += 0.5;
+    expect(() => loadProphetModel(damaged, window)).toThrow(/expected i64 for target "down"/);
+  });
+
+  it('writes artifacts whose fitted sizes its checks take, for series and settings far from the usual', () => {
+    const prophet = defaultSettings().training.prophet;
+    const n = 200;
+    const series = {
+      step: (i: number) => (i < n / 2 ? 0 : 1),
+      spike: (i: number) => (i === n / 2 ? 1 : 0.001),
+      zigzag: (i: number) => (i % 2 ? 1 : -1),
+      zeros: () => 0,
+      noise: (i: number) => Math.sin(i * 12.9898) * 43758.5453 - Math.floor(Math.sin(i * 12.9898) * 43758.5453),
+    };
+    const settings = [prophet, { ...prophet, changepointPriorScale: 100 }, { ...prophet, seasonalityPriorScale: 1e-4 }, { ...prophet, seasonalityMode: 'multiplicative' as const }];
+    for (const [name, value] of Object.entries(series)) {
+      for (const setting of settings) {
+        const frame = { time: time.slice(0, n), columns: ['down'], values: { down: Float64Array.from({ length: n }, (_, i) => value(i)) } };
+        const { model, artifact } = fitProphetModel(frame, window, setting, 42);
+        model.dispose();
+        expect({ name, setting, problem: prophetArtifactProblem(JSON.parse(JSON.stringify(artifact)), window) }).toEqual({ name, setting, problem: undefined });
+      }
+    }
+  });
 });
+

@@ -177,15 +177,48 @@ function replayOptimizer(params: ProphetFittedParams, featureKeys: readonly stri
   return { optimizer: { optimize }, mismatch: () => mismatch };
 }
 
-function fitOne(options: ProphetOptions, ds: number[], y: number[], seed: number): Prophet {
-  const prophet = new Prophet(options);
+/**
+ * Frees a Prophet whose fit or construction failed. After a panic inside augurs' WebAssembly the instance stays
+ * marked as borrowed, and its free() throws "attempted to take ownership of Rust value while it was borrowed":
+ * that would replace the error saying what failed, so it is dropped (the instance's memory is lost with it).
+ */
+function freeAfterFailure(prophet: Prophet | undefined): void {
   try {
+    prophet?.free();
+  } catch {
+    // The failure being reported is the one that counts.
+  }
+}
+
+function fitOne(options: ProphetOptions, ds: number[], y: number[], seed: number): Prophet {
+  let prophet: Prophet | undefined;
+  try {
+    // augurs checks its options as it builds the model (a changepoint range of 0 fails there).
+    prophet = new Prophet(options);
     prophet.fit({ ds, y }, { seed });
+    return prophet;
   } catch (cause) {
-    prophet.free();
+    freeAfterFailure(prophet);
     throw new FltsError('FLTS_TRAIN_FAILED', `Prophet fit failed: ${firstLine(cause)}`, { cause });
   }
-  return prophet;
+}
+
+/**
+ * Why a loaded Prophet is not a model training writes, or undefined: its forecast over the horizon after its
+ * training times (at their mean step) holds a value no forecast can be written as (a float32, what serving
+ * returns), as from a value of 1e308 in its series, which scales every forecast. A fit of a finite series
+ * forecasts finite values there; its fitted sizes are checked with the rest of the artifact
+ * (prophet-artifact.ts). The horizon alone is forecast: the training times would double the time a load takes.
+ */
+function forecastProblem(prophet: Prophet, entry: ProphetArtifact['series'][number], outputSeqLen: number): string | undefined {
+  const first = entry.ds.reduce((earliest, time) => Math.min(earliest, time));
+  const last = entry.ds.reduce((latest, time) => Math.max(latest, time));
+  const step = (last - first) / (entry.ds.length - 1);
+  const horizon = Array.from({ length: Math.max(1, outputSeqLen) }, (_, i) => Math.round(last + (i + 1) * step));
+  const yhat = prophet.predict({ ds: horizon }).yhat.point;
+  const shift = entry.shift ?? 0;
+  const unwritable = yhat.find((value) => !Number.isFinite(Math.fround(value - shift)));
+  return unwritable === undefined ? undefined : `forecasts ${unwritable - shift} from its series (y) and params`;
 }
 
 function wrap(window: WindowSpec, fitted: Prophet[], shifts: readonly number[]): ForecastModel {
@@ -245,8 +278,9 @@ export function fitProphetModel(train: TimeFrame, window: WindowSpec, settings: 
 }
 
 /**
- * The model `artifact` was saved from. Parameters of other lengths than their series takes (a damaged artifact)
- * fail with a plain Error naming the field: the caller knows which run's file it read.
+ * The model `artifact` was saved from. One that does not rebuild it (parameters of other lengths than their
+ * series takes, a fit augurs refuses, forecasts no number holds: a damaged artifact) fails with a plain Error
+ * saying why: the caller knows which run's file it read.
  */
 export function loadProphetModel(artifact: ProphetArtifact, window: WindowSpec): ForecastModel {
   ensureProphetWasm();
@@ -259,15 +293,17 @@ export function loadProphetModel(artifact: ProphetArtifact, window: WindowSpec):
   try {
     for (const entry of entries) {
       const replay = replayOptimizer(entry.params, entry.featureKeys);
+      let problem: string | undefined;
       try {
         fitted.push(fitOne(prophetOptions(artifact.options, replay.optimizer), entry.ds, entry.y, artifact.seed));
+        problem = forecastProblem(fitted[fitted.length - 1], entry, window.outputSeqLen);
       } catch (error) {
-        const mismatch = replay.mismatch();
-        throw mismatch ? new Error(`${mismatch} for target ${JSON.stringify(entry.target)}`) : error;
+        problem = replay.mismatch() ?? firstLine(error instanceof FltsError && error.cause !== undefined ? error.cause : error);
       }
+      if (problem) throw new Error(`${problem} for target ${JSON.stringify(entry.target)}`);
     }
   } catch (error) {
-    fitted.forEach((prophet) => prophet.free());
+    fitted.forEach(freeAfterFailure);
     throw error;
   }
   return wrap(window, fitted, entries.map((entry) => entry.shift ?? 0));

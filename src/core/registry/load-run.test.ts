@@ -287,7 +287,20 @@ describe('core > registry > loadRunForServing of a damaged Prophet artifact', ()
     ['no options', (v: any) => (v.options = null), /prophet\.json has no options/],
     ['a seed of text', (v: any) => (v.seed = 'x'), /has no seed of an integer from 0 to 4294967295/],
     ['a seed past 32 bits', (v: any) => (v.seed = 2 ** 32), /has no seed of an integer from 0 to 4294967295/],
-    ['a shift of text', (v: any) => (v.series[0].shift = 'x'), /has a shift that is not a finite number/],
+    ['a shift of text', (v: any) => (v.series[0].shift = 'x'), /has a shift of "x" where training writes 1 or none for target "down"/],
+    // These loaded, and forecast Infinity (or a number no fit reaches) for every time.
+    ['a shift of 1e308', (v: any) => (v.series[0].shift = 1e308), /has a shift of 1e\+308 where training writes 1 or none/],
+    ['a slope of 1e308', (v: any) => (v.series[0].params.k = 1e308), /has params\.k 1e\+308, past the [\d.e+]+ in size a fit of its series reaches at its params\.sigmaObs [\d.e-]+ for target "down"/],
+    ['a slope of -1e30', (v: any) => (v.series[0].params.k = -1e30), /has params\.k -1e\+30, past the/],
+    ['an offset of 1e308', (v: any) => (v.series[0].params.m = 1e308), /has params\.m 1e\+308, past the/],
+    ['a changepoint delta of 1e308', (v: any) => (v.series[0].params.delta[3] = 1e308), /has params\.delta\[3\] 1e\+308, past the [\d.e+]+ the sizes of the deltas of a fit of its series sum to/],
+    ['a seasonal beta of -1e308', (v: any) => (v.series[0].params.beta[5] = -1e308), /has params\.beta\[5\] -1e\+308, past the [\d.e+]+ the squares of the betas/],
+    ['a noise of 1e308', (v: any) => (v.series[0].params.sigmaObs = 1e308), /has params\.k [-\d.e]+, past the [\d.e-]+ in size a fit of its series reaches at its params\.sigmaObs 1e\+308/],
+    ['a value of 1e308', (v: any) => (v.series[0].y[7] = 1e308), /does not rebuild the model \(forecasts [-\d.e+]+ from its series \(y\) and params for target "down"\)/],
+    // These were FLTS_TRAIN_FAILED, or augurs' "attempted to take ownership of Rust value while it was borrowed".
+    ['a noise of 0', (v: any) => (v.series[0].params.sigmaObs = 0), /has params\.sigmaObs 0, not above 0 as a fit's noise is, for target "down"/],
+    ['a time with a fraction', (v: any) => (v.series[0].ds[3] += 0.5), /has times \(ds\) that are not whole seconds of a date for target "down"/],
+    ['a time past 64 bits', (v: any) => (v.series[0].ds = v.series[0].ds.map((time: number) => time * 1e10)), /has times \(ds\) that are not whole seconds of a date/],
     // These loaded and forecast from the arrays as they were.
     ['a changepoint delta short', (v: any) => v.series[0].params.delta.pop(), /does not rebuild the model \(has params\.delta of 24 numbers where its series takes 25 for target "down"\)/],
     ['a changepoint delta extra', (v: any) => v.series[0].params.delta.push(0), /has params\.delta of 26 numbers where its series takes 25 for target "down"/],

@@ -31,5 +31,11 @@ export async function fitProphetOffThread(frame: TimeFrame, window: WindowSpec, 
   } finally {
     await worker.terminate();
   }
-  return { model: loadProphetModel(artifact, window), artifact };
+  try {
+    return { model: loadProphetModel(artifact, window), artifact };
+  } catch (error) {
+    // A fit whose artifact its own load refuses (forecasts no number holds, from a series of such sizes) failed.
+    if (error instanceof FltsError) throw error;
+    throw new FltsError('FLTS_TRAIN_FAILED', `The fitted Prophet does not load: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
 }
