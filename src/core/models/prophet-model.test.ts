@@ -77,6 +77,13 @@ describe('core > models > prophet-model', () => {
     expect(fitProphetModel({ time, columns: ['down'], values: { down } }, window, defaultSettings().training.prophet, 42).artifact.series).toHaveLength(1);
   });
 
+  it("fails a fit its optimiser gives up on with the optimiser's reason, which runs over a line", () => {
+    const twoRows = { time: time.slice(0, 2), columns: ['down'], values: { down: down.slice(0, 2) } };
+    expect(() => fitProphetModel(twoRows, window, defaultSettings().training.prophet, 42)).toThrow(
+      expect.objectContaining({ code: 'FLTS_TRAIN_FAILED', message: expect.stringMatching(/Optimization terminated with error: Line search failed/) }),
+    );
+  });
+
   it('fails a fit whose options augurs refuses as it builds the model as FLTS_TRAIN_FAILED', () => {
     const settings = { ...defaultSettings().training.prophet, changepointRange: 0 };
     expect(() => fitProphetModel({ time, columns: ['down'], values: { down } }, window, settings, 42)).toThrow(expect.objectContaining({ code: 'FLTS_TRAIN_FAILED', message: expect.stringMatching(/invalid float provided: 0/) }));

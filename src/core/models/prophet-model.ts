@@ -51,9 +51,13 @@ function shiftFor(y: readonly number[]): number {
 /** augurs takes whole seconds; a time with milliseconds (valid ISO input) is read at its nearest second. */
 const toProphetSeconds = (ms: number): number => Math.round(ms / 1000);
 
-/** augurs wraps the optimiser's error with the WebAssembly stack; the first line says what failed. */
-function firstLine(cause: unknown): string {
-  return (cause instanceof Error ? cause.message : String(cause)).split('\n')[0].trim();
+/**
+ * What failed, from an error of augurs: it wraps the optimiser's error with the WebAssembly stack, and the reason
+ * can run over a line ("Optimization terminated with error:" then why), so it ends at the first blank or stack line.
+ */
+function whatFailed(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return message.split(/\n\s*\n|\n\s+at /)[0].replace(/\s+/g, ' ').trim();
 }
 
 let initialised = false;
@@ -199,7 +203,7 @@ function fitOne(options: ProphetOptions, ds: number[], y: number[], seed: number
     return prophet;
   } catch (cause) {
     freeAfterFailure(prophet);
-    throw new FltsError('FLTS_TRAIN_FAILED', `Prophet fit failed: ${firstLine(cause)}`, { cause });
+    throw new FltsError('FLTS_TRAIN_FAILED', `Prophet fit failed: ${whatFailed(cause)}`, { cause });
   }
 }
 
@@ -298,7 +302,7 @@ export function loadProphetModel(artifact: ProphetArtifact, window: WindowSpec):
         fitted.push(fitOne(prophetOptions(artifact.options, replay.optimizer), entry.ds, entry.y, artifact.seed));
         problem = forecastProblem(fitted[fitted.length - 1], entry, window.outputSeqLen);
       } catch (error) {
-        problem = replay.mismatch() ?? firstLine(error instanceof FltsError && error.cause !== undefined ? error.cause : error);
+        problem = replay.mismatch() ?? whatFailed(error instanceof FltsError && error.cause !== undefined ? error.cause : error);
       }
       if (problem) throw new Error(`${problem} for target ${JSON.stringify(entry.target)}`);
     }
