@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { defaultSettings } from '../config/settings.js';
+import { fitProphetOffThread } from './prophet-off-thread.js';
+
+describe('core > train > prophet-off-thread', () => {
+  const window = { targets: ['down'], features: ['down'], inputSeqLen: 10, outputSeqLen: 1 };
+  const hours = 72;
+  const time = Float64Array.from({ length: hours }, (_, i) => Date.UTC(2025, 0, 1) + i * 3_600_000);
+  const cycle = (size: number) => Float64Array.from({ length: hours }, (_, i) => size * (0.5 + 0.3 * Math.sin((2 * Math.PI * i) / 24)));
+
+  it('fits on its thread a model that forecasts', async () => {
+    const { model } = await fitProphetOffThread({ time, columns: ['down'], values: { down: cycle(1) } }, window, defaultSettings().training.prophet, 42);
+    const forecast = await model.predict({ windows: new Float32Array(10), size: 1, forecastTimes: Float64Array.of(time[hours - 1] + 3_600_000) });
+    expect(Number.isFinite(forecast[0])).toBe(true);
+    model.dispose();
+  });
+
+  // Its model forecast Infinity for every time, and its run was recorded as trained.
+  it('fails, coded, a fit whose model forecasts what no float32 holds', async () => {
+    await expect(fitProphetOffThread({ time, columns: ['down'], values: { down: cycle(1e300) } }, window, defaultSettings().training.prophet, 42)).rejects.toMatchObject({
+      code: 'FLTS_TRAIN_FAILED',
+      message: expect.stringMatching(/^The fitted Prophet does not load: forecasts [\d.e+]+ from its series \(y\) and params for target "down"$/),
+    });
+  });
+});
