@@ -53,14 +53,16 @@ const largestAt = (values: readonly number[]): number => values.reduce((best, va
  * Why this bound: Prophet fits the series divided by its largest absolute value (so each value is at most 1 in
  * size) by maximising its posterior, whose priors cost k^2/50 and m^2/50 (normal(0, 5)), sum|delta| / the
  * changepointPriorScale (Laplace) and sum beta^2 / (2 seasonalityPriorScale^2) (normal). At the fitted sigmaObs, the
- * parameters all zero would cost sum y^2 / (2 sigmaObs^2) in misfit and nothing in priors: the fit found a cost no
- * higher, so none of those prior costs is higher either. Fits of the reference data stay under a hundredth of it,
- * and of adverse series (steps, spikes, noise, 3 rows, any scale settings) under a fifth. A parameter past it was
- * not written by a fit; 1e308 and the like forecast Infinity. Its sigmaObs is checked above 0, and a damaged one
- * shows in the limit it sets.
+ * parameters all zero would cost sum y^2 / (2 sigmaObs^2) in misfit and nothing in priors: a fit at its optimum
+ * costs no more, so none of those prior costs is higher either. Fits of the reference data stay under a hundredth
+ * of it, and of adverse series (steps, spikes, noise, 3 to 2,000 rows, prior scales from 1e-4 to 1,000, either
+ * seasonality mode) under a fifth: the margin covers an optimiser stopping short. A parameter past it was not
+ * written by a fit; 1e308 and the like forecast Infinity. sigmaObs is checked above 0, and a damaged one shows in
+ * the limit it sets.
  */
-function fittedSizeProblem(params: FittedSizes, y: readonly (number | null)[], shift: number, options: Record<string, unknown>): string | undefined {
-  const fitted = y.filter((value): value is number => value !== null).map((value) => value + shift);
+function fittedSizeProblem(params: FittedSizes, y: readonly (number | null)[], options: Record<string, unknown>): string | undefined {
+  // y is the series as augurs fitted it (shifted, where training shifted it).
+  const fitted = y.filter((value): value is number => value !== null);
   const scale = fitted.reduce((largest, value) => Math.max(largest, Math.abs(value)), 0) || 1;
   const zeroModelCost = fitted.reduce((sum, value) => sum + (value / scale) ** 2, 0) / (2 * params.sigmaObs ** 2);
   const priorScale = (name: 'changepointPriorScale' | 'seasonalityPriorScale'): number => (options[name] as number | undefined) ?? (specOf(name)?.default as number);
@@ -85,7 +87,8 @@ function fittedSizeProblem(params: FittedSizes, y: readonly (number | null)[], s
 /**
  * What keeps a saved Prophet artifact from being refitted, or undefined. Loading refits every target's series
  * with the stored parameters in augurs' WebAssembly, which fails on a series without two times, and panics on
- * options out of their range (a changepoint range over 1): each is checked here first. The lengths of delta and
+ * options out of their range (a changepoint range over 1) and on times that are not whole seconds: each is checked
+ * here first, with fitted parameters of sizes no fit reaches (fittedSizeProblem). The lengths of delta and
  * beta follow from the changepoints and seasonal features augurs derives from the series, and are checked by the
  * load as it refits. Apart from prophet-model.ts, which loads the WebAssembly.
  */
@@ -112,7 +115,7 @@ export function prophetArtifactProblem(artifact: Record<string, unknown>, window
     if (!((params.sigmaObs as number) > 0)) return `has params.sigmaObs ${params.sigmaObs}, not above 0 as a fit's noise is, for target ${JSON.stringify(target)}`;
     // Training writes a shift of 1 (a series of zeros, fitted one unit up) or none; its forecasts are moved back by it.
     if (shift !== undefined && shift !== 0 && shift !== 1) return `has a shift of ${JSON.stringify(shift)?.slice(0, 40)} where training writes 1 or none for target ${JSON.stringify(target)}`;
-    const sizeProblem = fittedSizeProblem(params as unknown as FittedSizes, y as (number | null)[], (shift as number | undefined) ?? 0, options);
+    const sizeProblem = fittedSizeProblem(params as unknown as FittedSizes, y as (number | null)[], options);
     if (sizeProblem) return `${sizeProblem} for target ${JSON.stringify(target)}`;
     // augurs fits the times with a value only (a null is a NaN written out), and finds one trend point for each.
     const observed = y.filter((value) => value !== null).length;
