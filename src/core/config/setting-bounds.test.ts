@@ -110,6 +110,14 @@ describe('every size a setting controls has an upper bound', () => {
     }
   });
 
+  it("Prophet's changepoint range and prior scales are above 0, as augurs takes them (0 failed the training it started)", () => {
+    for (const name of ['CHANGEPOINT_RANGE', 'CHANGEPOINT_PRIOR_SCALE', 'SEASONALITY_PRIOR_SCALE']) {
+      expect(codeOf(() => resolveSettings({ env: { [name]: '0' } })), name).toBe('FLTS_CONFIG_INVALID_VALUE');
+      expect(codeOf(() => resolveSettings({ env: { [name]: '0.001' } })), name).toBeUndefined();
+    }
+    expect(codeOf(() => resolveSettings({ file: { training: { prophet: { changepointRange: 0 } } } }))).toBe('FLTS_CONFIG_INVALID_VALUE');
+  });
+
   it('at most 50 interval levels: each one multiplies what every forecast stores and returns', () => {
     const levels = (n: number) => Array.from({ length: n }, (_, i) => ((i + 1) / (n + 1)).toFixed(4)).join(',');
     expect(resolveSettings({ env: { FLTS_INTERVAL_LEVELS: levels(50) } }).settings.eval.intervalLevels).toHaveLength(50);

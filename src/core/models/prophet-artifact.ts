@@ -18,7 +18,9 @@ function isSettingValue(name: string, value: unknown): boolean {
   const spec = specOf(name);
   if (spec?.choices) return spec.choices.includes(value as string);
   if (typeof value !== 'number' || !Number.isFinite(value) || (spec?.type === 'integer' && !Number.isInteger(value))) return false;
-  return (spec?.min === undefined || value >= spec.min) && (spec?.max === undefined || value <= spec.max);
+  const aboveMin = spec?.min === undefined || (spec.exclusiveMin ? value > spec.min : value >= spec.min);
+  const belowMax = spec?.max === undefined || (spec.exclusiveMax ? value < spec.max : value <= spec.max);
+  return aboveMin && belowMax;
 }
 
 /** Date's range in whole seconds: training writes each time as the nearest second of a parsed timestamp. */

@@ -37,9 +37,9 @@ export const TRAINING_SPECS: readonly SettingSpec[] = [
   { path: 'training.workers', type: 'integer', default: 0, min: 0, max: 64, env: ['FLTS_TRAIN_WORKERS'], description: 'Worker threads computing gradients of each batch on the fused path (data parallel), or ONNX Runtime intra-op threads on the onnx engine; 0 = auto (fused: one per core, at most 2; onnx: 1, faster than 2 in every measured configuration); 1 = in-process (better on a host whose cores are busy: each step waits for the slower worker).' },
   { path: 'training.parallelModels', type: 'integer', default: 0, min: 0, max: 64, env: ['FLTS_PARALLEL_MODELS'], description: 'Model types trained at the same time by one `flts train` (each LSTM/GRU then runs its ONNX Runtime session on a worker thread of its own); 0 = auto (one per core), 1 = one after another. Results are the same either way.' },
   { path: 'training.prophet.nChangepoints', type: 'integer', default: 25, min: 0, max: 1000, env: ['N_CHANGEPOINTS'], description: 'Prophet potential changepoints.' },
-  { path: 'training.prophet.changepointRange', type: 'number', default: 0.8, min: 0, max: 1, env: ['CHANGEPOINT_RANGE'], description: 'Share of the history where changepoints may fall.' },
-  { path: 'training.prophet.changepointPriorScale', type: 'number', default: 0.05, min: 0, env: ['CHANGEPOINT_PRIOR_SCALE'], description: 'Prophet trend flexibility.' },
-  { path: 'training.prophet.seasonalityPriorScale', type: 'number', default: 10, min: 0, env: ['SEASONALITY_PRIOR_SCALE'], description: 'Prophet seasonality strength.' },
+  { path: 'training.prophet.changepointRange', type: 'number', default: 0.8, min: 0, exclusiveMin: true, max: 1, env: ['CHANGEPOINT_RANGE'], description: 'Share of the history where changepoints may fall.' },
+  { path: 'training.prophet.changepointPriorScale', type: 'number', default: 0.05, min: 0, exclusiveMin: true, env: ['CHANGEPOINT_PRIOR_SCALE'], description: 'Prophet trend flexibility.' },
+  { path: 'training.prophet.seasonalityPriorScale', type: 'number', default: 10, min: 0, exclusiveMin: true, env: ['SEASONALITY_PRIOR_SCALE'], description: 'Prophet seasonality strength.' },
   { path: 'training.prophet.seasonalityMode', type: 'string', default: 'additive', choices: ['additive', 'multiplicative'], envCase: 'lower', env: ['SEASONALITY_MODE'], description: 'Prophet seasonality mode.' },
 ];
 
