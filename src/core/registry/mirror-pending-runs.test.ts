@@ -2,69 +2,220 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultSettings } from '../config/settings.js';
+import { defaultSettings, resolveSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { recordingStore } from '../storage/recording-store.fixture.js';
 import type { MlflowClient } from '../tracking/mlflow-client.js';
 import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
 import { MIRROR_TAGS } from '../tracking/tracking-deps.js';
 import { FltsError } from '../errors.js';
-import { DIGEST_TAG_READS_PER_SYNC, mirrorPendingRuns } from './mirror-pending-runs.js';
+import { DIGEST_TAG_READS_PER_SYNC, FULL_LISTING_FROM, MARKERS_AUDITED_PER_SYNC, mirrorPendingRuns } from './mirror-pending-runs.js';
+import { listMirrorMarkers } from './mirror-markers.js';
 import { PROCESSED_SHA256_TAG } from './mirror-source.js';
 import { fakeRun } from './run-record.fixture.js';
+import type { RunRecord } from './run-record.js';
 import { saveRunRecord } from './run-store.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-mirror-pending-'));
 const settings = defaultSettings();
 afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
-/** A complete, finished MLflow mirror of flts run `runId`. */
-function completeMirror(runId: string): MlflowRun {
-  const tags = [{ key: MIRROR_TAGS.runId, value: runId }, { key: MIRROR_TAGS.complete, value: 'true' }];
-  return { info: { run_id: `mlflow-${runId}`, experiment_id: '1', status: 'FINISHED' }, data: { tags } };
-}
-
-/** A complete mirror as flts writes it now, tagged with the processed rows its run was trained on. */
-function taggedMirror(runId: string): MlflowRun {
-  const mirror = completeMirror(runId);
-  return { ...mirror, data: { tags: [...(mirror.data.tags ?? []), { key: PROCESSED_SHA256_TAG, value: 'f'.repeat(64) }] } };
-}
-
 /**
- * A tracking server holding complete mirrors of `mirrored`; a run searched for by its id has one too by then (a
- * concurrent sync finished it), so mirroring it sends nothing.
+ * MLflow in memory, as far as a sync asks it: experiments, runs with their tags and lifecycle, and the search filters
+ * flts sends (tag equality, `IS NULL`, `attributes.run_id IN`, joined by AND). Counts the runs each search returns.
  */
-function serverWith(mirrored: readonly string[]): MlflowClient {
-  return {
+class MemoryMlflow {
+  readonly runs: MlflowRun[] = [];
+  readonly searches: Array<{ filter?: string; viewType?: string; returned: number }> = [];
+  readonly created: string[] = [];
+  private next = 0;
+
+  /** A complete, finished mirror of flts run `runId`, tagged as flts writes it now unless `tags` says otherwise. */
+  addMirror(runId: string, options: { start?: number; tags?: Record<string, string> } = {}): MlflowRun {
+    const tags = { [MIRROR_TAGS.runId]: runId, [MIRROR_TAGS.complete]: 'true', [PROCESSED_SHA256_TAG]: 'f'.repeat(64), ...options.tags };
+    const run: MlflowRun = {
+      info: { run_id: `m${String(this.next++).padStart(6, '0')}`, experiment_id: '1', status: 'FINISHED', start_time: options.start ?? 0, lifecycle_stage: 'active' },
+      data: { tags: Object.entries(tags).flatMap(([key, value]) => (value === '' ? [] : [{ key, value }])) },
+    };
+    this.runs.push(run);
+    return run;
+  }
+
+  mirrorOf(runId: string): MlflowRun | undefined {
+    return this.runs.find((run) => run.info.lifecycle_stage === 'active' && toRecord(run.data.tags)[MIRROR_TAGS.runId] === runId);
+  }
+
+  private matches(run: MlflowRun, filter: string | undefined): boolean {
+    const tags = toRecord(run.data.tags);
+    return (filter ?? '').split(' AND ').every((clause) => {
+      if (clause === '') return true;
+      const equal = /^tags\.`([^`]+)` = '([^']*)'$/.exec(clause);
+      if (equal) return tags[equal[1]] === equal[2];
+      const unset = /^tags\.`([^`]+)` IS NULL$/.exec(clause);
+      if (unset) return tags[unset[1]] === undefined;
+      const among = /^attributes\.run_id IN \((.*)\)$/.exec(clause);
+      if (among) return among[1].split(', ').includes(`'${run.info.run_id}'`);
+      throw new FltsError('FLTS_TRACKING_REJECTED', `filter not understood: ${clause}`);
+    });
+  }
+
+  readonly client = {
     searchExperiments: async () => [{ experiment_id: '1', name: 'Default' }],
-    searchRuns: async ({ filter }: { filter?: string }) => {
-      const one = /flts\.run_id` = '([^']+)'/.exec(filter ?? '')?.[1];
-      return one ? [taggedMirror(one)] : mirrored.map(taggedMirror);
+    getOrCreateExperiment: async () => ({ experiment_id: '1', name: 'Default' }),
+    searchRuns: async (input: { filter?: string; orderBy?: string[]; maxResults?: number; viewType?: string }) => {
+      const stage = input.viewType === 'DELETED_ONLY' ? 'deleted' : 'active';
+      const found = this.runs.filter((run) => run.info.lifecycle_stage === stage && this.matches(run, input.filter));
+      if (input.orderBy?.[0] === 'attributes.start_time DESC') found.sort((a, b) => Number(b.info.start_time) - Number(a.info.start_time));
+      const returned = found.slice(0, input.maxResults ?? found.length);
+      this.searches.push({ filter: input.filter, viewType: input.viewType, returned: returned.length });
+      return structuredClone(returned);
     },
+    createRun: async (input: { tags: Array<{ key: string; value: string }> }) => {
+      const runId = toRecord(input.tags)[MIRROR_TAGS.runId];
+      const run = this.addMirror(runId, { tags: { [MIRROR_TAGS.complete]: '', [PROCESSED_SHA256_TAG]: '' } });
+      run.info.status = 'RUNNING';
+      this.created.push(runId);
+      return structuredClone(run);
+    },
+    getRun: async (id: string) => structuredClone(this.runs.find((run) => run.info.run_id === id)),
+    logBatch: async (id: string, batch: { tags?: Array<{ key: string; value: string }> }) => {
+      for (const tag of batch.tags ?? []) await this.client.setTag(id, tag.key, tag.value);
+    },
+    setTag: async (id: string, key: string, value: string) => {
+      const run = this.runs.find((candidate) => candidate.info.run_id === id)!;
+      run.data.tags = [...(run.data.tags ?? []).filter((tag) => tag.key !== key), { key, value }];
+    },
+    updateRun: async (id: string, update: { status: MlflowRun['info']['status'] }) => {
+      this.runs.find((run) => run.info.run_id === id)!.info.status = update.status;
+    },
+    deleteRun: async (id: string) => {
+      this.runs.find((run) => run.info.run_id === id)!.info.lifecycle_stage = 'deleted';
+    },
+    uploadArtifact: async () => undefined,
   } as unknown as MlflowClient;
+
+  /** Runs the searches since `from` returned, all together. */
+  runsReturnedSince(from: number): number {
+    return this.searches.slice(from).reduce((sum, search) => sum + search.returned, 0);
+  }
 }
+
+/** The record of a run trained since run records name their processed rows: its mirror is tagged with them. */
+const withDigest = (run: RunRecord): RunRecord => ({ ...run, data: { ...run.data, processed_sha256: 'f'.repeat(64) } });
+
+const settingsFor = (uri: string) => resolveSettings({ flags: { 'tracking.uri': uri } }).settings;
+
+async function registryOf(dir: string, ids: readonly string[]) {
+  const store = createFsStore(mkdtempSync(path.join(root, dir)));
+  for (const [at, id] of ids.entries()) await saveRunRecord(store, settings, fakeRun(id, 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, new Date(Date.UTC(2026, 0, 1) + at * 1000).toISOString()));
+  return store;
+}
+
+const completeListing = (search: { filter?: string; viewType?: string }) => search.viewType !== 'DELETED_ONLY' && search.filter === `tags.\`${MIRROR_TAGS.complete}\` = 'true'`;
 
 describe('core > registry > mirrorPendingRuns', () => {
   it('looks up only the runs MLflow lacks, oldest first, without listing every object of the runs bucket', async () => {
     const inner = createFsStore(root);
     const ids = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'];
     for (const [at, id] of ids.entries()) {
-      await saveRunRecord(inner, settings, fakeRun(id, 'LSTM', { rmse: 1, mae: 1, mse: 1 }, `2025-01-0${at + 1}T00:00:00.000Z`));
+      await saveRunRecord(inner, settings, withDigest(fakeRun(id, 'LSTM', { rmse: 1, mae: 1, mse: 1 }, `2025-01-0${at + 1}T00:00:00.000Z`)));
       for (const file of ['model/model.json', 'model/weights.bin', 'scaler.json', 'predictions.json', 'intervals.json']) await inner.put('runs', `${id}/${file}`, '{}');
     }
-    // Saved last, so its record is the newest: pending runs go oldest record first.
-    await saveRunRecord(inner, settings, fakeRun('r2', 'LSTM', { rmse: 1, mae: 1, mse: 1 }, '2025-01-02T00:00:00.000Z', 'SUCCESS'));
+    // Saved last, so its record is the newest: pending runs go oldest first.
+    await saveRunRecord(inner, settings, withDigest(fakeRun('r2', 'LSTM', { rmse: 1, mae: 1, mse: 1 }, '2025-01-02T00:00:00.000Z', 'SUCCESS')));
     await inner.put('runs', 'live/global/replicas/a.json', '{}');
+    const mlflow = new MemoryMlflow();
+    for (const id of ['r1', 'r3', 'r4', 'r6']) mlflow.addMirror(id);
+    // The first sync asks MLflow about each run it has no marker of, and marks the complete mirrors it finds.
+    const first = await mirrorPendingRuns(inner, settings, {}, { client: mlflow.client });
+    expect(first.mirrored.map((run) => [run.runId, run.upToDate])).toEqual([['r1', true], ['r3', true], ['r4', true], ['r5', false], ['r6', true], ['r2', false]]);
+    await saveRunRecord(inner, settings, withDigest(fakeRun('r7', 'LSTM', { rmse: 1, mae: 1, mse: 1 }, '2025-01-07T00:00:00.000Z')));
     const { store, calls } = recordingStore(inner);
 
-    const result = await mirrorPendingRuns(store, settings, {}, { client: serverWith(['r1', 'r3', 'r4', 'r6']) });
+    const result = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
 
-    expect(result.pending).toEqual(['r5', 'r2']);
-    expect(result.mirrored.map((run) => [run.runId, run.upToDate])).toEqual([['r5', true], ['r2', true]]);
-    // The folders by name, then the runs MLflow lacks (and the folders without a record): never the bucket whole.
+    expect(result.pending).toEqual(['r7']);
+    expect(result.mirrored.map((run) => [run.runId, run.upToDate])).toEqual([['r7', false]]);
+    // The folders by name, the markers, then the run MLflow lacks: never the bucket whole, nor a marked run.
     expect(calls.filter((call) => call.method === 'list' && !call.key)).toEqual([]);
     const touched = new Set(calls.flatMap((call) => (call.key ? [call.key.split('/')[0]] : [])));
-    expect([...touched].sort()).toEqual(['live', 'r2', 'r5']);
+    expect([...touched].sort()).toEqual(['live', 'mlflow-mirrors', 'r7']);
+    expect(mlflow.created).toEqual(['r5', 'r2', 'r7']);
+  });
+
+  it('a sync with nothing to do reads no listing of every mirror: the marked runs are audited a bounded number at a time', async () => {
+    const ids = Array.from({ length: FULL_LISTING_FROM + 30 }, (_, at) => `n${String(at).padStart(4, '0')}`);
+    const store = await registryOf('idle-', ids);
+    const mlflow = new MemoryMlflow();
+    for (const id of ids) mlflow.addMirror(id);
+
+    // Mirrors written before markers existed: one listing finds them all and marks them, nothing is mirrored again.
+    const first = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    expect(first.pending).toEqual([]);
+    expect(mlflow.searches.filter(completeListing)).toHaveLength(1);
+
+    const from = mlflow.searches.length;
+    const idle = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    expect(idle).toMatchObject({ pending: [], mirrored: [], failed: [] });
+    expect(mlflow.searches.slice(from).filter(completeListing)).toEqual([]);
+    expect(mlflow.runsReturnedSince(from)).toBe(MARKERS_AUDITED_PER_SYNC);
+    expect(mlflow.created).toEqual([]);
+  });
+
+  it('a mirror MLflow completed but the store never marked (a crash between the two) is found complete, marked, and not mirrored twice', async () => {
+    const store = await registryOf('crash-', ['c1', 'c2']);
+    const mlflow = new MemoryMlflow();
+    mlflow.addMirror('c1');
+    await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    // The marker of c2's mirror is lost, as when the process died right after MLflow took `flts.mirror_complete`.
+    const [lost] = (await listMirrorMarkers(store, settings)).filter((marker) => marker.runId === 'c2');
+    await store.delete('runs', lost.key);
+
+    const again = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    expect(again.mirrored.map((run) => [run.runId, run.upToDate])).toEqual([['c2', true]]);
+    expect(mlflow.created).toEqual(['c2']);
+    expect((await listMirrorMarkers(store, settings)).map((marker) => marker.runId).sort()).toEqual(['c1', 'c2']);
+  });
+
+  it("notices a mirror an operator deleted in MLflow at the next sync, and one purged by `mlflow gc` through the audit, and mirrors both again", async () => {
+    const store = await registryOf('deleted-', ['d1', 'd2', 'd3']);
+    const mlflow = new MemoryMlflow();
+    await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    await mlflow.client.deleteRun(mlflow.mirrorOf('d1')!.info.run_id);
+    mlflow.runs.splice(mlflow.runs.indexOf(mlflow.mirrorOf('d2')!), 1);
+
+    const after = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    expect(after.pending.sort()).toEqual(['d1', 'd2']);
+    expect(mlflow.created.slice(3).sort()).toEqual(['d1', 'd2']);
+    const markers = await listMirrorMarkers(store, settings);
+    expect(markers.map((marker) => [marker.runId, marker.mlflowRunId]).sort()).toEqual(['d1', 'd2', 'd3'].map((id) => [id, mlflow.mirrorOf(id)!.info.run_id]));
+  });
+
+  it('takes a server that has none of the audited mirrors for wiped, and mirrors every run again; markers of another server are not trusted', async () => {
+    const ids = Array.from({ length: FULL_LISTING_FROM + 5 }, (_, at) => `w${String(at).padStart(4, '0')}`);
+    const store = await registryOf('wiped-', ids);
+    const before = new MemoryMlflow();
+    for (const id of ids) before.addMirror(id);
+    await mirrorPendingRuns(store, settings, {}, { client: before.client });
+
+    const wiped = new MemoryMlflow();
+    const after = await mirrorPendingRuns(store, settings, {}, { client: wiped.client });
+    expect(after.pending).toHaveLength(ids.length);
+    expect(wiped.created).toHaveLength(ids.length);
+
+    const elsewhere = new MemoryMlflow();
+    const moved = await mirrorPendingRuns(store, settingsFor('http://elsewhere.example:5000'), {}, { client: elsewhere.client });
+    expect(moved.pending).toHaveLength(ids.length);
+  });
+
+  it("leaves a reference trainer's runs (no flts tags) as they are", async () => {
+    const store = await registryOf('foreign-', ['f1']);
+    const mlflow = new MemoryMlflow();
+    const foreign = mlflow.addMirror('', { tags: { [MIRROR_TAGS.complete]: '', [PROCESSED_SHA256_TAG]: '' } });
+    const untouched = structuredClone(foreign);
+    await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    expect(foreign).toEqual(untouched);
   });
 });
 
@@ -74,21 +225,29 @@ describe('core > registry > mirrorPendingRuns > mirrors written before the proce
   /** A tracking server holding complete mirrors, started in the order given, whose setTag writes into them. */
   function serverOf(mirrors: MlflowRun[], failAt?: number): { client: MlflowClient; setTags: string[] } {
     const setTags: string[] = [];
+    const mlflow = new MemoryMlflow();
+    mlflow.runs.push(...mirrors);
+    const setTag = mlflow.client.setTag;
     const client = {
-      searchExperiments: async () => [{ experiment_id: '1', name: 'Default' }],
-      searchRuns: async () => mirrors,
+      ...mlflow.client,
       setTag: async (mlflowRunId: string, key: string, value: string) => {
         if (setTags.length === failAt) throw new FltsError('FLTS_TRACKING_UNAVAILABLE', 'MLflow went away.');
         setTags.push(mlflowRunId);
-        mirrors.find((run) => run.info.run_id === mlflowRunId)?.data.tags?.push({ key, value });
+        await setTag(mlflowRunId, key, value);
       },
-    } as unknown as MlflowClient;
+    } as MlflowClient;
     return { client, setTags };
   }
 
+  /** A complete, finished mirror of flts run `runId` as flts wrote it before the processed-data tag. */
+  const completeMirror = (runId: string): MlflowRun => ({
+    info: { run_id: `mlflow-${runId}`, experiment_id: '1', status: 'FINISHED', lifecycle_stage: 'active' },
+    data: { tags: [{ key: MIRROR_TAGS.runId, value: runId }, { key: MIRROR_TAGS.complete, value: 'true' }] },
+  });
+
   const mirrorOf = (runId: string, at: number, tags: Array<{ key: string; value: string }> = []): MlflowRun => ({
     ...completeMirror(runId),
-    info: { run_id: `mlflow-${runId}`, experiment_id: '1', status: 'FINISHED', start_time: at },
+    info: { run_id: `mlflow-${runId}`, experiment_id: '1', status: 'FINISHED', start_time: at, lifecycle_stage: 'active' },
     data: { tags: [...(completeMirror(runId).data.tags ?? []), ...tags] },
   });
 

@@ -3,16 +3,20 @@ import { isFltsError, toFltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { RUN_FILES } from './run-record.js';
 import { findRunRecord, listRunIds, runKey, runsBucket } from './run-store.js';
+import { deleteMirrorMarkers, listMirrorMarkers, writeMirrorMarker, type MirrorMarker } from './mirror-markers.js';
 import { mapBounded } from '../bounded-map.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
 import { mirrorRun, type MirrorRunResult } from './mirror-run.js';
 import { PROCESSED_SHA256_TAG } from './mirror-source.js';
 import { trackingClientFor } from '../tracking/tracking-deps.js';
-import { MIRROR_TAGS, type TrackingDeps } from '../tracking/tracking-deps.js';
+import { filterLiteral, MIRROR_TAGS, type TrackingDeps } from '../tracking/tracking-deps.js';
 
 export interface MirrorPendingResult {
-  /** Runs in the registry whose MLflow mirror was missing or incomplete before this call. */
+  /**
+   * Runs in the registry whose MLflow mirror was missing or incomplete before this call. Each run the store has no
+   * marker of is asked about; those MLflow turns out to have complete are in `mirrored` (`upToDate`), not here.
+   */
   pending: string[];
   mirrored: MirrorRunResult[];
   /**
@@ -32,11 +36,11 @@ interface CompleteMirror {
   tags: Record<string, string>;
 }
 
-/** The complete MLflow mirrors of flts runs, in any active experiment. */
-async function completeMirrors(client: ReturnType<typeof trackingClientFor>): Promise<CompleteMirror[]> {
-  const experiments = await client.searchExperiments();
-  if (experiments.length === 0) return [];
-  const runs = await client.searchRuns({ experimentIds: experiments.map((e) => e.experiment_id), filter: `tags.\`${MIRROR_TAGS.complete}\` = 'true'` });
+type Client = ReturnType<typeof trackingClientFor>;
+
+const COMPLETE_FILTER = `tags.\`${MIRROR_TAGS.complete}\` = 'true'`;
+
+function asCompleteMirrors(runs: readonly MlflowRun[]): CompleteMirror[] {
   return runs.flatMap((run) => {
     const tags = toRecord(run.data.tags);
     const runId = tags[MIRROR_TAGS.runId];
@@ -44,8 +48,16 @@ async function completeMirrors(client: ReturnType<typeof trackingClientFor>): Pr
   });
 }
 
+/** Every complete MLflow mirror of flts runs in `experimentIds`: a search of full runs, page after page. */
+async function completeMirrors(client: Client, experimentIds: readonly string[]): Promise<CompleteMirror[]> {
+  if (experimentIds.length === 0) return [];
+  return asCompleteMirrors(await client.searchRuns({ experimentIds, filter: COMPLETE_FILTER }));
+}
+
 /** Run records read per sync for mirrors that lack the processed-data tag: the backfill goes on at the next sync. */
 export const DIGEST_TAG_READS_PER_SYNC = 20;
+/** Mirrors without the processed-data tag asked for per sync, newest first: the other registries' ones are skipped. */
+const DIGEST_TAG_CANDIDATES = 50;
 
 const startTime = (run: MlflowRun): number => Number(run.info.start_time ?? 0) || 0;
 
@@ -54,24 +66,106 @@ const startTime = (run: MlflowRun): number => Number(run.info.start_time ?? 0) |
  * DIGEST_TAG_READS_PER_SYNC: runs recorded with the digest are the newer ones (older records have none to give), so
  * the ones that can be tagged come first and leave the list once tagged. The mirrors of runs recorded before the digest
  * stay untagged, so once the others are done each sync reads that many of their records again: the bound is its cost.
+ * MLflow is asked for the untagged ones alone (`IS NULL`, MLflow 3.x); a server that refuses the filter is listed
+ * whole, as before it existed, unless this sync listed it already (`listed`).
  */
-function mirrorsWithoutDigestTag(mirrors: readonly CompleteMirror[], registered: ReadonlySet<string>): CompleteMirror[] {
+async function mirrorsWithoutDigestTag(client: Client, experimentIds: readonly string[], registered: ReadonlySet<string>, listed: CompleteMirror[] | undefined): Promise<CompleteMirror[]> {
+  if (experimentIds.length === 0) return [];
+  let mirrors = listed;
+  if (!mirrors) {
+    try {
+      const filter = `${COMPLETE_FILTER} AND tags.\`${PROCESSED_SHA256_TAG}\` IS NULL`;
+      mirrors = asCompleteMirrors(await client.searchRuns({ experimentIds, filter, orderBy: ['attributes.start_time DESC'], maxResults: DIGEST_TAG_CANDIDATES }));
+    } catch (error) {
+      if (!isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
+      mirrors = await completeMirrors(client, experimentIds);
+    }
+  }
   return mirrors
     .filter((mirror) => mirror.tags[PROCESSED_SHA256_TAG] === undefined && registered.has(mirror.runId))
     .sort((a, b) => startTime(b.run) - startTime(a.run) || a.run.info.run_id.localeCompare(b.run.info.run_id))
     .slice(0, DIGEST_TAG_READS_PER_SYNC);
 }
 
+/** Markers checked against MLflow per sync, picked at random: one search of at most this many runs, by MLflow run id. */
+export const MARKERS_AUDITED_PER_SYNC = 100;
+/** Deleted mirrors asked for per sync (one page): runs an operator deleted and MLflow has not garbage-collected yet. */
+const DELETED_MIRRORS_LOOKED_UP = 1000;
+/**
+ * Unmarked runs from which one listing of every complete mirror (a page of full runs per thousand) is cheaper than
+ * asking MLflow about each while mirroring it (two small calls a run): the first sync of a store whose mirrors were
+ * written before markers existed, or after the markers of a server found wiped were dropped.
+ */
+export const FULL_LISTING_FROM = 100;
+const MLFLOW_RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+function sample<T>(items: readonly T[], size: number): T[] {
+  if (items.length <= size) return [...items];
+  const picked = [...items];
+  for (let at = 0; at < size; at += 1) {
+    const other = at + Math.floor(Math.random() * (picked.length - at));
+    [picked[at], picked[other]] = [picked[other], picked[at]];
+  }
+  return picked.slice(0, size);
+}
+
+/**
+ * The markers whose mirror MLflow still has, the others deleted from the store. A marker is stale when its
+ * experiment is no longer active, when its mirror is among the deleted runs MLflow still lists (an operator's
+ * `mlflow runs delete`, noticed at the next sync), or when it is among the MARKERS_AUDITED_PER_SYNC checked this sync
+ * and MLflow has no active complete run of that id (a run purged by `mlflow gc`, noticed within about
+ * markers / MARKERS_AUDITED_PER_SYNC syncs). When none of those checked is there, the server is taken for wiped or
+ * replaced and every marker is dropped, so the next listing of MLflow says again what is mirrored.
+ */
+async function liveMarkers(store: ObjectStore, settings: Settings, client: Client, experimentIds: readonly string[], markers: readonly MirrorMarker[]): Promise<MirrorMarker[]> {
+  if (markers.length === 0) return [];
+  const active = new Set(experimentIds);
+  const stale = new Set<MirrorMarker>(markers.filter((marker) => !active.has(marker.experimentId) || !MLFLOW_RUN_ID.test(marker.mlflowRunId)));
+  if (experimentIds.length > 0) {
+    const deleted = await client.searchRuns({ experimentIds, filter: COMPLETE_FILTER, viewType: 'DELETED_ONLY', maxResults: DELETED_MIRRORS_LOOKED_UP });
+    const deletedIds = new Set(deleted.map((run) => run.info.run_id));
+    for (const marker of markers) if (deletedIds.has(marker.mlflowRunId)) stale.add(marker);
+    const audited = sample(
+      markers.filter((marker) => !stale.has(marker)),
+      MARKERS_AUDITED_PER_SYNC,
+    );
+    if (audited.length > 0) {
+      const filter = `attributes.run_id IN (${audited.map((marker) => filterLiteral(marker.mlflowRunId)).join(', ')}) AND ${COMPLETE_FILTER}`;
+      const found = new Set((await client.searchRuns({ experimentIds, filter, maxResults: audited.length })).map((run) => run.info.run_id));
+      const missing = audited.filter((marker) => !found.has(marker.mlflowRunId));
+      for (const marker of missing.length === audited.length ? markers : missing) stale.add(marker);
+    }
+  }
+  await deleteMirrorMarkers(store, settings, [...stale]);
+  return markers.filter((marker) => !stale.has(marker));
+}
+
+/**
+ * The runs of the registry whose complete mirror MLflow is not known to have: those without a live marker, less
+ * those a listing of MLflow finds complete when there are many (their markers written then). `listed` is that listing.
+ */
+async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Client, experimentIds: readonly string[], registered: readonly string[]): Promise<{ runIds: string[]; listed?: CompleteMirror[] }> {
+  const markers = await liveMarkers(store, settings, client, experimentIds, await listMirrorMarkers(store, settings));
+  const marked = new Set(markers.map((marker) => marker.runId));
+  const unmarked = registered.filter((runId) => !marked.has(runId));
+  if (unmarked.length < FULL_LISTING_FROM) return { runIds: unmarked };
+  const listed = await completeMirrors(client, experimentIds);
+  const wanted = new Set(unmarked);
+  const found = new Map<string, CompleteMirror>();
+  for (const mirror of listed) if (wanted.has(mirror.runId) && !found.has(mirror.runId)) found.set(mirror.runId, mirror);
+  await mapBounded([...found.values()], LOOKUP_WIDTH, ({ runId, run }) => writeMirrorMarker(store, settings, runId, run.info.experiment_id, run.info.run_id));
+  return { runIds: unmarked.filter((runId) => !found.has(runId)), listed };
+}
+
 /** Records looked up at once: enough to keep a filesystem or an S3 endpoint busy, few enough to open. */
 const LOOKUP_WIDTH = 32;
 
 /**
- * The runs of the registry not in `done`, oldest record first. The run folders are listed by name (one call per
+ * The `candidates` that are runs of the registry, oldest record first. The run folders are listed by name (one call per
  * thousand on S3, one directory read on the filesystem), and only the records of runs MLflow lacks are looked up,
  * never every artifact of every run; a folder without run.json is no run.
  */
-async function unmirroredRunIds(store: ObjectStore, settings: Settings, registered: readonly string[], done: ReadonlySet<string>): Promise<string[]> {
-  const candidates = registered.filter((runId) => !done.has(runId));
+async function recordedRunIds(store: ObjectStore, settings: Settings, candidates: readonly string[]): Promise<string[]> {
   const records = await mapBounded(candidates, LOOKUP_WIDTH, (runId) => store.stat(runsBucket(settings), runKey(runId, RUN_FILES.record)));
   return candidates
     .flatMap((runId, at) => (records[at] ? [{ runId, modified: records[at].lastModified.getTime() }] : []))
@@ -91,17 +185,19 @@ export interface MirrorPendingOptions {
 
 /**
  * Mirrors every run of the registry that MLflow does not have completely, oldest first: what lets a
- * tracking server that was down (or wiped) catch up. Which runs are mirrored is read from MLflow itself,
- * never from a local marker that could disagree with it. Stops at the first FLTS_TRACKING_UNAVAILABLE
+ * tracking server that was down (or wiped) catch up. A run is taken for mirrored when the store holds a marker of
+ * its complete mirror (written after MLflow had it, see mirror-markers.ts) that this sync found no reason to doubt
+ * (liveMarkers); any other run is asked about, so MLflow stays the truth where the store has no marker, and a sync
+ * with nothing to do asks MLflow a few small questions rather than for every mirror. Stops at the first FLTS_TRACKING_UNAVAILABLE
  * so a dead server costs one call's time limit, not one per run. Then, within the same budget, gives complete
  * mirrors written before the processed-data tag existed the digest their run.json records (a few per sync).
  */
 export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, options: MirrorPendingOptions = {}, deps: TrackingDeps = {}): Promise<MirrorPendingResult> {
   const logger = (deps.logger ?? silentLogger).child({ component: 'tracking' });
   const client = trackingClientFor(settings, deps);
-  const mirrors = await completeMirrors(client);
-  const registered = await listRunIds(store, settings);
-  const runIds = await unmirroredRunIds(store, settings, registered, new Set(mirrors.map((mirror) => mirror.runId)));
+  const [experimentIds, registered] = await Promise.all([client.searchExperiments().then((found) => found.map((e) => e.experiment_id)), listRunIds(store, settings)]);
+  const unmarked = await unmarkedRunIds(store, settings, client, experimentIds, registered);
+  const runIds = await recordedRunIds(store, settings, unmarked.runIds);
   const first = new Set(options.runIds ?? []);
   const pending = [...runIds.filter((id) => first.has(id)), ...runIds.filter((id) => !first.has(id))];
   const result: MirrorPendingResult = { pending, mirrored: [], tagged: [], failed: [], deferred: [] };
@@ -144,7 +240,10 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
       logger.warn({ runId, code: flts.code, err: flts.message }, 'run could not be mirrored to mlflow');
     }
   }
-  if (!stopped) await tagProcessedDigests(store, settings, mirrorsWithoutDigestTag(mirrors, new Set(registered)), result, () => (options.backlogBudgetMs !== undefined ? backlogDeps() : undefined), { ...deps, client });
+  // Runs without a marker whose mirror MLflow had complete all along were never pending.
+  const found = new Set(result.mirrored.filter((run) => run.upToDate).map((run) => run.runId));
+  result.pending = pending.filter((runId) => !found.has(runId));
+  if (!stopped) await tagProcessedDigests(store, settings, await mirrorsWithoutDigestTag(client, experimentIds, new Set(registered), unmarked.listed), result, () => (options.backlogBudgetMs !== undefined ? backlogDeps() : undefined), { ...deps, client });
   if (result.deferred.length > 0) logger.info({ deferred: result.deferred.length, mirrored: result.mirrored.length }, 'mlflow catch-up continues on a later sync');
   return result;
 }

@@ -6,6 +6,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { MlflowClient } from '../tracking/mlflow-client.js';
 import { encodeMetricValue, toRecord, type MlflowKeyValue, type MlflowMetric, type MlflowRun, type MlflowRunStatus } from '../tracking/mlflow-types.js';
 import { loadMirrorSource, type MirrorSource } from './mirror-source.js';
+import { writeMirrorMarker } from './mirror-markers.js';
 import { filterLiteral, MIRROR_TAGS, trackingClientFor, type TrackingDeps } from '../tracking/tracking-deps.js';
 
 /** MLflow keeps at most this many characters of a param value. */
@@ -104,10 +105,23 @@ async function logMissingParams(client: MlflowClient, run: MlflowRun, params: Ml
 }
 
 /**
+ * Records in the store that `run` is the complete mirror of `runId`, once MLflow says so. A store that refuses the
+ * write costs the next sync one question to MLflow about this run, which is no reason to report the mirror failed.
+ */
+async function markMirrored(store: ObjectStore, settings: Settings, runId: string, run: MlflowRun, logger: Logger): Promise<void> {
+  try {
+    await writeMirrorMarker(store, settings, runId, run.info.experiment_id, run.info.run_id);
+  } catch (error) {
+    logger.warn({ mlflowRunId: run.info.run_id, err: error instanceof Error ? error.message : String(error) }, 'mlflow mirror is complete but its marker could not be written; the next sync asks mlflow');
+  }
+}
+
+/**
  * Creates or completes the MLflow run that mirrors flts run `runId`, idempotently: an existing mirror is
  * found by its `flts.run_id` tag, params it already has are not re-sent (MLflow forbids changing them),
  * metric points carry fixed timestamps so MLflow drops repeats, and `flts.mirror_complete` is set last, so
- * an interrupted mirror is finished by the next call instead of duplicated.
+ * an interrupted mirror is finished by the next call instead of duplicated. A complete mirror is then marked in the
+ * store (mirror-markers.ts), which spares later syncs the question.
  */
 export async function mirrorRun(store: ObjectStore, settings: Settings, runId: string, deps: TrackingDeps = {}): Promise<MirrorRunResult> {
   const logger = (deps.logger ?? silentLogger).child({ component: 'tracking', runId });
@@ -117,6 +131,7 @@ export async function mirrorRun(store: ObjectStore, settings: Settings, runId: s
   const existing = await findMirroredRun(client, runId);
   const existingTags = toRecord(existing?.data.tags);
   if (existing && existingTags[MIRROR_TAGS.complete] === 'true' && existing.info.status === status) {
+    await markMirrored(store, settings, runId, existing, logger);
     return { runId, mlflowRunId: existing.info.run_id, experimentId: existing.info.experiment_id, created: false, upToDate: true, artifacts: [] };
   }
 
@@ -141,6 +156,7 @@ export async function mirrorRun(store: ObjectStore, settings: Settings, runId: s
   if (status !== 'RUNNING') {
     await client.updateRun(mlflowRunId, { status, endTime: source.endTime ?? source.startTime });
     await client.setTag(mlflowRunId, MIRROR_TAGS.complete, 'true');
+    await markMirrored(store, settings, runId, run, logger);
   }
   logger.info({ mlflowRunId, created: !existing, artifacts: uploaded.length }, 'run mirrored to mlflow');
   deps.onEvent?.({ type: 'tracking.mirrored', runId, mlflowRunId, created: !existing });

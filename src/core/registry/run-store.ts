@@ -37,6 +37,8 @@ export function runsBucket(settings: Settings): string {
  * their records alone, and the index is listed by folder names, never by objects.
  */
 const CONFIG_HASH_INDEX = 'config-hashes';
+/** The runs bucket's folder of MLflow mirror markers (mirror-markers.ts): no run either. */
+export const MIRROR_MARKERS = 'mlflow-mirrors';
 const INDEX_MARKER = 'listed';
 
 function configHashIndexKey(configHash: string, runId: string): string {
@@ -167,7 +169,7 @@ const SCAN_WIDTH = 32;
  * list (and, on the filesystem, stat) all of them to find one run.json per run.
  */
 export async function listRunIds(store: ObjectStore, settings: Settings): Promise<string[]> {
-  return (await store.listFolders(runsBucket(settings))).map((folder) => folder.slice(0, -1)).filter((name) => name !== CONFIG_HASH_INDEX && RUN_ID_PATTERN.test(name));
+  return (await store.listFolders(runsBucket(settings))).map((folder) => folder.slice(0, -1)).filter((name) => name !== CONFIG_HASH_INDEX && name !== MIRROR_MARKERS && RUN_ID_PATTERN.test(name));
 }
 
 /** The config_hash the index lists each run under; '' for a run listed under several (a record edited by hand). */

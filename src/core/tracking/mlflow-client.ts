@@ -263,7 +263,8 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
     await http({ method: 'POST', path: '/api/2.0/mlflow/runs/set-tag', json: { run_id: runId, key, value } });
   }
 
-  async function searchRuns(input: { experimentIds: readonly string[]; filter?: string; orderBy?: readonly string[]; maxResults?: number }): Promise<MlflowRun[]> {
+  /** `viewType` DELETED_ONLY: the runs deleted (and not yet garbage-collected) in MLflow; ACTIVE_ONLY by default. */
+  async function searchRuns(input: { experimentIds: readonly string[]; filter?: string; orderBy?: readonly string[]; maxResults?: number; viewType?: 'ACTIVE_ONLY' | 'DELETED_ONLY' }): Promise<MlflowRun[]> {
     const limit = input.maxResults ?? Number.POSITIVE_INFINITY;
     const search = { method: 'POST', path: '/api/2.0/mlflow/runs/search' } as const;
     const runs = await allPages<MlflowRun>(search, limit, async (pageToken, taken, deadline) => {
@@ -276,7 +277,7 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
           json: {
             experiment_ids: input.experimentIds,
             filter: input.filter,
-            run_view_type: 'ACTIVE_ONLY',
+            run_view_type: input.viewType ?? 'ACTIVE_ONLY',
             max_results: maxResults,
             order_by: input.orderBy,
             page_token: pageToken,

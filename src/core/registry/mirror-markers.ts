@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import type { Settings } from '../config/settings.js';
+import { redactSecrets } from '../redact.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { MIRROR_MARKERS, runKey, runsBucket } from './run-store.js';
+
+/**
+ * The runs bucket's record of which runs have a complete MLflow mirror: one empty object per mirror,
+ * `mlflow-mirrors/<server>/<run_id>/<experiment_id>/<mlflow_run_id>`, so that one listing of the server's folder tells a
+ * sync the runs it need not ask MLflow about, and where their mirrors are. `<server>` stands for the tracking URI: a
+ * store pointed at another server (or the same one under another address) trusts none of the markers of the first.
+ * A marker is written only once MLflow has `flts.mirror_complete` on the mirror, so a crash leaves a mirror without
+ * a marker (the next sync asks MLflow, finds it complete and writes the marker), never a marker without a mirror.
+ */
+export interface MirrorMarker {
+  runId: string;
+  experimentId: string;
+  mlflowRunId: string;
+  /** The marker's key in the runs bucket. */
+  key: string;
+}
+
+/** The folder of the markers of mirrors on the tracking server `settings` name. */
+function serverFolder(settings: Settings): string {
+  const uri = redactSecrets(settings.tracking.uri.trim().replace(/\/+$/, '')).toLowerCase();
+  return `${MIRROR_MARKERS}/${createHash('sha256').update(uri).digest('hex').slice(0, 16)}/`;
+}
+
+function markerKey(settings: Settings, runId: string, experimentId: string, mlflowRunId: string): string {
+  return `${serverFolder(settings)}${runKey(runId, encodeURIComponent(experimentId), encodeURIComponent(mlflowRunId))}`;
+}
+
+export async function writeMirrorMarker(store: ObjectStore, settings: Settings, runId: string, experimentId: string, mlflowRunId: string): Promise<void> {
+  await store.put(runsBucket(settings), markerKey(settings, runId, experimentId, mlflowRunId), '');
+}
+
+/** The markers of mirrors on this store's tracking server; a key of another shape (written by hand) is none. */
+export async function listMirrorMarkers(store: ObjectStore, settings: Settings): Promise<MirrorMarker[]> {
+  const folder = serverFolder(settings);
+  const objects = await store.list(runsBucket(settings), folder);
+  return objects.flatMap(({ key }) => {
+    const parts = key.slice(folder.length).split('/');
+    if (parts.length !== 3 || parts.some((part) => part === '')) return [];
+    const [runId, experimentId, mlflowRunId] = parts;
+    try {
+      return [{ runId, experimentId: decodeURIComponent(experimentId), mlflowRunId: decodeURIComponent(mlflowRunId), key }];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Drops markers whose mirror MLflow no longer has; a marker the store refuses to delete is found stale again. */
+export async function deleteMirrorMarkers(store: ObjectStore, settings: Settings, markers: readonly MirrorMarker[]): Promise<void> {
+  if (markers.length > 0) await store.deleteMany(runsBucket(settings), markers.map((marker) => marker.key));
+}
