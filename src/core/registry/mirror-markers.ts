@@ -18,6 +18,8 @@ export interface MirrorMarker {
   mlflowRunId: string;
   /** The marker's key in the runs bucket. */
   key: string;
+  /** When the marker was written (ms since the epoch). */
+  writtenAt: number;
 }
 
 /** The folder of the markers of mirrors on the tracking server `settings` name. */
@@ -38,12 +40,12 @@ export async function writeMirrorMarker(store: ObjectStore, settings: Settings, 
 export async function listMirrorMarkers(store: ObjectStore, settings: Settings): Promise<MirrorMarker[]> {
   const folder = serverFolder(settings);
   const objects = await store.list(runsBucket(settings), folder);
-  return objects.flatMap(({ key }) => {
+  return objects.flatMap(({ key, lastModified }) => {
     const parts = key.slice(folder.length).split('/');
     if (parts.length !== 3 || parts.some((part) => part === '')) return [];
     const [runId, experimentId, mlflowRunId] = parts;
     try {
-      return [{ runId, experimentId: decodeURIComponent(experimentId), mlflowRunId: decodeURIComponent(mlflowRunId), key }];
+      return [{ runId, experimentId: decodeURIComponent(experimentId), mlflowRunId: decodeURIComponent(mlflowRunId), key, writtenAt: lastModified.getTime() }];
     } catch {
       return [];
     }

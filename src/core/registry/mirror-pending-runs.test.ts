@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -189,6 +189,26 @@ describe('core > registry > mirrorPendingRuns', () => {
     expect(mlflow.created.slice(3).sort()).toEqual(['d1', 'd2']);
     const markers = await listMirrorMarkers(store, settings);
     expect(markers.map((marker) => [marker.runId, marker.mlflowRunId]).sort()).toEqual(['d1', 'd2', 'd3'].map((id) => [id, mlflow.mirrorOf(id)!.info.run_id]));
+  });
+
+  it('checks the newest markers at every sync, so the mirrors a server restored from a backup lacks are mirrored again at once', async () => {
+    const ids = Array.from({ length: 3 * MARKERS_AUDITED_PER_SYNC }, (_, at) => `b${String(at).padStart(4, '0')}`);
+    const dir = mkdtempSync(path.join(root, 'restored-'));
+    const store = createFsStore(dir);
+    for (const [at, id] of ids.entries()) await saveRunRecord(store, settings, fakeRun(id, 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, new Date(Date.UTC(2026, 0, 1) + at * 1000).toISOString()));
+    const mlflow = new MemoryMlflow();
+    await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    // The markers were written a day apart, the last runs' last: the backup was taken before the last three.
+    for (const [at, marker] of (await listMirrorMarkers(store, settings)).entries()) {
+      const written = new Date(Date.UTC(2026, 0, 1) + Number(marker.runId.slice(1)) * 86_400_000 + at);
+      utimesSync(path.join(dir, 'runs', marker.key), written, written);
+    }
+    const lost = ids.slice(-3);
+    for (const id of lost) mlflow.runs.splice(mlflow.runs.indexOf(mlflow.mirrorOf(id)!), 1);
+
+    const after = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    expect(after.pending).toEqual(lost);
+    expect(mlflow.created.slice(ids.length)).toEqual(lost);
   });
 
   it('takes a server that has none of the audited mirrors for wiped, and mirrors every run again; markers of another server are not trusted', async () => {

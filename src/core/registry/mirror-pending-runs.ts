@@ -87,8 +87,11 @@ async function mirrorsWithoutDigestTag(client: Client, experimentIds: readonly s
     .slice(0, DIGEST_TAG_READS_PER_SYNC);
 }
 
-/** Markers checked against MLflow per sync, picked at random: one search of at most this many runs, by MLflow run id. */
-export const MARKERS_AUDITED_PER_SYNC = 100;
+/**
+ * Markers checked against MLflow per sync, half the newest (what a server restored from a backup lacks first), half
+ * picked at random: one search of at most this many full runs, by MLflow run id.
+ */
+export const MARKERS_AUDITED_PER_SYNC = 20;
 /** Deleted mirrors asked for per sync (one page): runs an operator deleted and MLflow has not garbage-collected yet. */
 const DELETED_MIRRORS_LOOKED_UP = 1000;
 /**
@@ -99,10 +102,11 @@ const DELETED_MIRRORS_LOOKED_UP = 1000;
 export const FULL_LISTING_FROM = 100;
 const MLFLOW_RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-function sample<T>(items: readonly T[], size: number): T[] {
-  if (items.length <= size) return [...items];
-  const picked = [...items];
-  for (let at = 0; at < size; at += 1) {
+/** The markers a sync checks: all of them up to `size`, else the newest half of `size` and the rest at random. */
+function audited(markers: readonly MirrorMarker[], size: number): MirrorMarker[] {
+  if (markers.length <= size) return [...markers];
+  const picked = [...markers].sort((a, b) => b.writtenAt - a.writtenAt);
+  for (let at = Math.floor(size / 2); at < size; at += 1) {
     const other = at + Math.floor(Math.random() * (picked.length - at));
     [picked[at], picked[other]] = [picked[other], picked[at]];
   }
@@ -113,8 +117,9 @@ function sample<T>(items: readonly T[], size: number): T[] {
  * The markers whose mirror MLflow still has, the others deleted from the store. A marker is stale when its
  * experiment is no longer active, when its mirror is among the deleted runs MLflow still lists (an operator's
  * `mlflow runs delete`, noticed at the next sync), or when it is among the MARKERS_AUDITED_PER_SYNC checked this sync
- * and MLflow has no active complete run of that id (a run purged by `mlflow gc`, noticed within about
- * markers / MARKERS_AUDITED_PER_SYNC syncs). When none of those checked is there, the server is taken for wiped or
+ * and MLflow has no active complete run of that id: a mirror purged by `mlflow gc` before a sync saw it deleted is
+ * noticed within about 2 * markers / MARKERS_AUDITED_PER_SYNC syncs, one of the newest (a server restored from a
+ * backup) at the next sync. When none of those checked is there, the server is taken for wiped or
  * replaced and every marker is dropped, so the next listing of MLflow says again what is mirrored.
  */
 async function liveMarkers(store: ObjectStore, settings: Settings, client: Client, experimentIds: readonly string[], markers: readonly MirrorMarker[]): Promise<MirrorMarker[]> {
@@ -125,15 +130,15 @@ async function liveMarkers(store: ObjectStore, settings: Settings, client: Clien
     const deleted = await client.searchRuns({ experimentIds, filter: COMPLETE_FILTER, viewType: 'DELETED_ONLY', maxResults: DELETED_MIRRORS_LOOKED_UP });
     const deletedIds = new Set(deleted.map((run) => run.info.run_id));
     for (const marker of markers) if (deletedIds.has(marker.mlflowRunId)) stale.add(marker);
-    const audited = sample(
+    const checked = audited(
       markers.filter((marker) => !stale.has(marker)),
       MARKERS_AUDITED_PER_SYNC,
     );
-    if (audited.length > 0) {
-      const filter = `attributes.run_id IN (${audited.map((marker) => filterLiteral(marker.mlflowRunId)).join(', ')}) AND ${COMPLETE_FILTER}`;
-      const found = new Set((await client.searchRuns({ experimentIds, filter, maxResults: audited.length })).map((run) => run.info.run_id));
-      const missing = audited.filter((marker) => !found.has(marker.mlflowRunId));
-      for (const marker of missing.length === audited.length ? markers : missing) stale.add(marker);
+    if (checked.length > 0) {
+      const filter = `attributes.run_id IN (${checked.map((marker) => filterLiteral(marker.mlflowRunId)).join(', ')}) AND ${COMPLETE_FILTER}`;
+      const found = new Set((await client.searchRuns({ experimentIds, filter, maxResults: checked.length })).map((run) => run.info.run_id));
+      const missing = checked.filter((marker) => !found.has(marker.mlflowRunId));
+      for (const marker of missing.length === checked.length ? markers : missing) stale.add(marker);
     }
   }
   await deleteMirrorMarkers(store, settings, [...stale]);
