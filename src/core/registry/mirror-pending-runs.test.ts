@@ -162,6 +162,24 @@ describe('core > registry > mirrorPendingRuns', () => {
     expect(mlflow.created).toEqual([]);
   });
 
+  it('runs that fail to mirror at every sync do not bring back the listing of every mirror', async () => {
+    const ids = Array.from({ length: FULL_LISTING_FROM + 20 }, (_, at) => `k${String(at).padStart(4, '0')}`);
+    const store = await registryOf('failing-', ids);
+    const mlflow = new MemoryMlflow();
+    for (const id of ids) mlflow.addMirror(id);
+    await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    const broken = Array.from({ length: FULL_LISTING_FROM + 10 }, (_, at) => `x${String(at).padStart(4, '0')}`);
+    for (const id of broken) await saveRunRecord(store, settings, fakeRun(id, 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, '2026-02-01T00:00:00.000Z'));
+    const refusing = { ...mlflow.client, createRun: async () => Promise.reject(new FltsError('FLTS_TRACKING_REJECTED', 'MLflow refuses the run.')) } as MlflowClient;
+
+    const from = mlflow.searches.length;
+    for (let sync = 0; sync < 2; sync += 1) {
+      const result = await mirrorPendingRuns(store, settings, {}, { client: refusing });
+      expect(result.failed).toHaveLength(broken.length);
+    }
+    expect(mlflow.searches.slice(from).filter(completeListing)).toEqual([]);
+  });
+
   it('a mirror MLflow completed but the store never marked (a crash between the two) is found complete, marked, and not mirrored twice', async () => {
     const store = await registryOf('crash-', ['c1', 'c2']);
     const mlflow = new MemoryMlflow();

@@ -29,6 +29,9 @@ export interface MirrorPendingResult {
   deferred: string[];
 }
 
+/** Records looked up (and markers written) at once: enough to keep a filesystem or an S3 endpoint busy, few enough to open. */
+const LOOKUP_WIDTH = 32;
+
 /** A complete MLflow mirror of flts run `runId`. */
 interface CompleteMirror {
   runId: string;
@@ -97,7 +100,7 @@ const DELETED_MIRRORS_LOOKED_UP = 1000;
 /**
  * Unmarked runs from which one listing of every complete mirror (a page of full runs per thousand) is cheaper than
  * asking MLflow about each while mirroring it (two small calls a run): the first sync of a store whose mirrors were
- * written before markers existed, or after the markers of a server found wiped were dropped.
+ * written before markers existed, or after the markers of a server found wiped were dropped (see unmarkedRunIds).
  */
 export const FULL_LISTING_FROM = 100;
 const MLFLOW_RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -146,14 +149,21 @@ async function liveMarkers(store: ObjectStore, settings: Settings, client: Clien
 }
 
 /**
- * The runs of the registry whose complete mirror MLflow is not known to have: those without a live marker, less
- * those a listing of MLflow finds complete when there are many (their markers written then). `listed` is that listing.
+ * The runs of the registry whose complete mirror MLflow is not known to have, oldest record first: those without a live
+ * marker, less those a listing of every complete mirror finds when there are at least FULL_LISTING_FROM of them and no
+ * fewer than the marked ones (their markers are written then). The listing then reads at most about twice as many
+ * runs as there are unmarked ones; with fewer, each is asked about while it is mirrored. So runs that fail to mirror
+ * at every sync never bring back the listing of a large registry. `listed` is that listing, when it was made.
  */
 async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Client, experimentIds: readonly string[], registered: readonly string[]): Promise<{ runIds: string[]; listed?: CompleteMirror[] }> {
   const markers = await liveMarkers(store, settings, client, experimentIds, await listMirrorMarkers(store, settings));
   const marked = new Set(markers.map((marker) => marker.runId));
-  const unmarked = registered.filter((runId) => !marked.has(runId));
-  if (unmarked.length < FULL_LISTING_FROM) return { runIds: unmarked };
+  const unmarked = await recordedRunIds(
+    store,
+    settings,
+    registered.filter((runId) => !marked.has(runId)),
+  );
+  if (unmarked.length < FULL_LISTING_FROM || unmarked.length < marked.size) return { runIds: unmarked };
   const listed = await completeMirrors(client, experimentIds);
   const wanted = new Set(unmarked);
   const found = new Map<string, CompleteMirror>();
@@ -161,9 +171,6 @@ async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Cl
   await mapBounded([...found.values()], LOOKUP_WIDTH, ({ runId, run }) => writeMirrorMarker(store, settings, runId, run.info.experiment_id, run.info.run_id));
   return { runIds: unmarked.filter((runId) => !found.has(runId)), listed };
 }
-
-/** Records looked up at once: enough to keep a filesystem or an S3 endpoint busy, few enough to open. */
-const LOOKUP_WIDTH = 32;
 
 /**
  * The `candidates` that are runs of the registry, oldest record first. The run folders are listed by name (one call per
@@ -202,7 +209,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   const client = trackingClientFor(settings, deps);
   const [experimentIds, registered] = await Promise.all([client.searchExperiments().then((found) => found.map((e) => e.experiment_id)), listRunIds(store, settings)]);
   const unmarked = await unmarkedRunIds(store, settings, client, experimentIds, registered);
-  const runIds = await recordedRunIds(store, settings, unmarked.runIds);
+  const runIds = unmarked.runIds;
   const first = new Set(options.runIds ?? []);
   const pending = [...runIds.filter((id) => first.has(id)), ...runIds.filter((id) => !first.has(id))];
   const result: MirrorPendingResult = { pending, mirrored: [], tagged: [], failed: [], deferred: [] };
