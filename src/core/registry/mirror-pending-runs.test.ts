@@ -128,7 +128,8 @@ describe('core > registry > mirrorPendingRuns', () => {
     for (const id of ['r1', 'r3', 'r4', 'r6']) mlflow.addMirror(id);
     // The first sync asks MLflow about each run it has no marker of, and marks the complete mirrors it finds.
     const first = await mirrorPendingRuns(inner, settings, {}, { client: mlflow.client });
-    expect(first.mirrored.map((run) => [run.runId, run.upToDate])).toEqual([['r1', true], ['r3', true], ['r4', true], ['r5', false], ['r6', true], ['r2', false]]);
+    expect(first.found.map((run) => run.runId)).toEqual(['r1', 'r3', 'r4', 'r6']);
+    expect(first.mirrored.map((run) => run.runId)).toEqual(['r5', 'r2']);
     await saveRunRecord(inner, settings, withDigest(fakeRun('r7', 'LSTM', { rmse: 1, mae: 1, mse: 1 }, '2025-01-07T00:00:00.000Z')));
     const { store, calls } = recordingStore(inner);
 
@@ -190,7 +191,7 @@ describe('core > registry > mirrorPendingRuns', () => {
     await store.delete('runs', lost.key);
 
     const again = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
-    expect(again.mirrored.map((run) => [run.runId, run.upToDate])).toEqual([['c2', true]]);
+    expect(again).toMatchObject({ pending: [], mirrored: [], found: [{ runId: 'c2', mlflowRunId: mlflow.mirrorOf('c2')!.info.run_id }] });
     expect(mlflow.created).toEqual(['c2']);
     expect((await listMirrorMarkers(store, settings)).map((marker) => marker.runId).sort()).toEqual(['c1', 'c2']);
   });

@@ -15,10 +15,12 @@ import { filterLiteral, MIRROR_TAGS, type TrackingDeps } from '../tracking/track
 export interface MirrorPendingResult {
   /**
    * Runs in the registry whose MLflow mirror was missing or incomplete before this call. Each run the store has no
-   * marker of is asked about; those MLflow turns out to have complete are in `mirrored` (`upToDate`), not here.
+   * marker of is asked about; those MLflow turns out to have complete are in `found`, not here.
    */
   pending: string[];
   mirrored: MirrorRunResult[];
+  /** Runs without a marker whose mirror MLflow had complete: marked now, nothing sent. */
+  found: Array<{ runId: string; mlflowRunId: string }>;
   /**
    * Complete mirrors given the `flts.data.processed_sha256` tag their run.json records (mirrors written before the tag
    * existed), so that `flts eval --source mlflow` tells their rows apart by content rather than by input files.
@@ -212,7 +214,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   const runIds = unmarked.runIds;
   const first = new Set(options.runIds ?? []);
   const pending = [...runIds.filter((id) => first.has(id)), ...runIds.filter((id) => !first.has(id))];
-  const result: MirrorPendingResult = { pending, mirrored: [], tagged: [], failed: [], deferred: [] };
+  const result: MirrorPendingResult = { pending, mirrored: [], found: [], tagged: [], failed: [], deferred: [] };
   // A slow server answering each call just within its time limit is never reported down, and a backlog of
   // runs at a dozen calls or more each would hold the caller for minutes: past its budget the backlog waits for
   // the next sync. Its calls go through a client of their own, stopped when the budget runs out.
@@ -233,7 +235,9 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
       break;
     }
     try {
-      result.mirrored.push(await mirrorRun(store, settings, runId, bounded?.deps ?? { ...deps, client }));
+      const mirrored = await mirrorRun(store, settings, runId, bounded?.deps ?? { ...deps, client });
+      if (mirrored.upToDate) result.found.push({ runId, mlflowRunId: mirrored.mlflowRunId });
+      else result.mirrored.push(mirrored);
     } catch (error) {
       // Out of the backlog's budget, or stopped by the caller (a daemon's SIGTERM, Ctrl-C: the bare AbortError would
       // read as FLTS_INTERNAL): this run and the rest wait for the next sync, which finds them pending still.
@@ -253,7 +257,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
     }
   }
   // Runs without a marker whose mirror MLflow had complete all along were never pending.
-  const found = new Set(result.mirrored.filter((run) => run.upToDate).map((run) => run.runId));
+  const found = new Set(result.found.map((run) => run.runId));
   result.pending = pending.filter((runId) => !found.has(runId));
   if (!stopped) await tagProcessedDigests(store, settings, await mirrorsWithoutDigestTag(client, experimentIds, new Set(registered), unmarked.listed), result, () => (options.backlogBudgetMs !== undefined ? backlogDeps() : undefined), { ...deps, client });
   if (result.deferred.length > 0) logger.info({ deferred: result.deferred.length, mirrored: result.mirrored.length }, 'mlflow catch-up continues on a later sync');
