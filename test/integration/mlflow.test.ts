@@ -17,6 +17,7 @@ import { sha256Hex } from '../../src/core/config/config-hash.js';
 import { createMlflowClient, listMlflowRunsByConfigHash, trackingCallBudgetMs } from '../../src/core/tracking/index.js';
 import { findMirroredRun, mirrorRun } from '../../src/core/registry/mirror-run.js';
 import { PROCESSED_SHA256_TAG } from '../../src/core/registry/mirror-source.js';
+import { listMirrorMarkers } from '../../src/core/registry/mirror-markers.js';
 import { rankMlflowRunsByConfigHash } from '../../src/core/eval/rank-mlflow-runs.js';
 import { markPromoted } from '../../src/core/workflows/mark-promoted.js';
 import { syncRunsToTracking } from '../../src/core/workflows/sync-runs-to-tracking.js';
@@ -334,6 +335,28 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
     const again = await syncRunsToTracking(store, upSettings);
     expect(again.status === 'ok' && again.value.pending).toEqual([]);
     expect((await findMirroredRun(createMlflowClient(upSettings.tracking), missed.run_id))?.info.status).toBe('FINISHED');
+  });
+
+  it('a sync marks the complete mirrors in the store, asks MLflow nothing more of them when idle, and mirrors again one an operator deleted', async () => {
+    const { store, settings } = await freshSetup();
+    const runs: RunRecord[] = [];
+    for (let i = 0; i < 3; i++) runs.push(await writeRun(store, settings, { modelType: 'PROPHET', configHash: `hash-${suffix}-markers`, rmse: 0.1 + i / 100 }));
+    const first = await syncRunsToTracking(store, settings);
+    expect(first.status === 'ok' && first.value.mirrored.map((m) => m.runId).sort()).toEqual(runs.map((r) => r.run_id).sort());
+    expect((await listMirrorMarkers(store, settings)).map((m) => m.runId).sort()).toEqual(runs.map((r) => r.run_id).sort());
+
+    // The markers are checked with MLflow's own filters (deleted runs, attributes.run_id IN, IS NULL): all accepted.
+    const idle = await syncRunsToTracking(store, settings);
+    expect(idle.status === 'ok' && idle.value).toMatchObject({ pending: [], mirrored: [], found: [], failed: [] });
+
+    const client = createMlflowClient(settings.tracking);
+    const deleted = (await findMirroredRun(client, runs[1].run_id))!;
+    await client.deleteRun(deleted.info.run_id);
+    const again = await syncRunsToTracking(store, settings);
+    expect(again.status === 'ok' && again.value.mirrored.map((m) => [m.runId, m.created])).toEqual([[runs[1].run_id, true]]);
+    const replaced = (await findMirroredRun(client, runs[1].run_id))!;
+    expect(replaced.info.run_id).not.toBe(deleted.info.run_id);
+    expect((await listMirrorMarkers(store, settings)).find((m) => m.runId === runs[1].run_id)?.mlflowRunId).toBe(replaced.info.run_id);
   });
 
   it('finds and ranks runs of a config_hash logged by the reference trainers next to flts runs', async () => {
