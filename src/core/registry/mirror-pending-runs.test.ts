@@ -25,6 +25,9 @@ afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retr
  * flts sends (tag equality, `IS NULL`, `attributes.run_id IN`, joined by AND). Counts the runs each search returns.
  */
 class MemoryMlflow {
+  /** `older`: a server that refuses `IS NULL` and `attributes.run_id IN`, as MLflow versions before them do. */
+  constructor(private readonly grammar: 'current' | 'older' = 'current') {}
+
   readonly runs: MlflowRun[] = [];
   readonly searches: Array<{ filter?: string; viewType?: string; returned: number }> = [];
   readonly created: string[] = [];
@@ -51,9 +54,9 @@ class MemoryMlflow {
       if (clause === '') return true;
       const equal = /^tags\.`([^`]+)` = '([^']*)'$/.exec(clause);
       if (equal) return tags[equal[1]] === equal[2];
-      const unset = /^tags\.`([^`]+)` IS NULL$/.exec(clause);
+      const unset = this.grammar === 'current' && /^tags\.`([^`]+)` IS NULL$/.exec(clause);
       if (unset) return tags[unset[1]] === undefined;
-      const among = /^attributes\.run_id IN \((.*)\)$/.exec(clause);
+      const among = this.grammar === 'current' && /^attributes\.run_id IN \((.*)\)$/.exec(clause);
       if (among) return among[1].split(', ').includes(`'${run.info.run_id}'`);
       throw new FltsError('FLTS_TRACKING_REJECTED', `filter not understood: ${clause}`);
     });
@@ -64,7 +67,7 @@ class MemoryMlflow {
     getOrCreateExperiment: async () => ({ experiment_id: '1', name: 'Default' }),
     searchRuns: async (input: { filter?: string; orderBy?: string[]; maxResults?: number; viewType?: string }) => {
       const stage = input.viewType === 'DELETED_ONLY' ? 'deleted' : 'active';
-      const found = this.runs.filter((run) => run.info.lifecycle_stage === stage && this.matches(run, input.filter));
+      const found = this.runs.filter((run) => this.matches(run, input.filter) && run.info.lifecycle_stage === stage);
       if (input.orderBy?.[0] === 'attributes.start_time DESC') found.sort((a, b) => Number(b.info.start_time) - Number(a.info.start_time));
       const returned = found.slice(0, input.maxResults ?? found.length);
       this.searches.push({ filter: input.filter, viewType: input.viewType, returned: returned.length });
@@ -245,6 +248,21 @@ describe('core > registry > mirrorPendingRuns', () => {
     const elsewhere = new MemoryMlflow();
     const moved = await mirrorPendingRuns(store, settingsFor('http://elsewhere.example:5000'), {}, { client: elsewhere.client });
     expect(moved.pending).toHaveLength(ids.length);
+  });
+
+  it('on a server without `attributes.run_id IN` and `IS NULL` checks the markers one run at a time and still tags the newest mirrors', async () => {
+    const store = await registryOf('older-', ['o1', 'o2']);
+    const mlflow = new MemoryMlflow('older');
+    const untagged = mlflow.addMirror('o1', { start: 1, tags: { [PROCESSED_SHA256_TAG]: '' } });
+    await saveRunRecord(store, settings, withDigest(fakeRun('o1', 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, '2026-01-01T00:00:00.000Z')));
+    const first = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    expect(first.tagged).toEqual([{ runId: 'o1', mlflowRunId: untagged.info.run_id }]);
+    await mlflow.client.deleteRun(mlflow.mirrorOf('o2')!.info.run_id);
+    mlflow.runs.splice(mlflow.runs.indexOf(untagged), 1);
+
+    const after = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    expect(after.failed).toEqual([]);
+    expect(after.mirrored.map((run) => run.runId).sort()).toEqual(['o1', 'o2']);
   });
 
   it("leaves a reference trainer's runs (no flts tags) as they are", async () => {

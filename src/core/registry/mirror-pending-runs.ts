@@ -71,19 +71,19 @@ const startTime = (run: MlflowRun): number => Number(run.info.start_time ?? 0) |
  * DIGEST_TAG_READS_PER_SYNC: runs recorded with the digest are the newer ones (older records have none to give), so
  * the ones that can be tagged come first and leave the list once tagged. The mirrors of runs recorded before the digest
  * stay untagged, so once the others are done each sync reads that many of their records again: the bound is its cost.
- * MLflow is asked for the untagged ones alone (`IS NULL`, MLflow 3.x); a server that refuses the filter is listed
- * whole, as before it existed, unless this sync listed it already (`listed`).
+ * MLflow is asked for the untagged ones alone (`IS NULL`, recent MLflow 3.x); a server that refuses the filter is asked
+ * for its newest complete mirrors instead (older untagged ones stay so there), unless this sync listed them all (`listed`).
  */
 async function mirrorsWithoutDigestTag(client: Client, experimentIds: readonly string[], registered: ReadonlySet<string>, listed: CompleteMirror[] | undefined): Promise<CompleteMirror[]> {
   if (experimentIds.length === 0) return [];
   let mirrors = listed;
   if (!mirrors) {
+    const newest = { experimentIds, orderBy: ['attributes.start_time DESC'], maxResults: DIGEST_TAG_CANDIDATES };
     try {
-      const filter = `${COMPLETE_FILTER} AND tags.\`${PROCESSED_SHA256_TAG}\` IS NULL`;
-      mirrors = asCompleteMirrors(await client.searchRuns({ experimentIds, filter, orderBy: ['attributes.start_time DESC'], maxResults: DIGEST_TAG_CANDIDATES }));
+      mirrors = asCompleteMirrors(await client.searchRuns({ ...newest, filter: `${COMPLETE_FILTER} AND tags.\`${PROCESSED_SHA256_TAG}\` IS NULL` }));
     } catch (error) {
       if (!isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
-      mirrors = await completeMirrors(client, experimentIds);
+      mirrors = asCompleteMirrors(await client.searchRuns({ ...newest, filter: COMPLETE_FILTER }));
     }
   }
   return mirrors
@@ -119,6 +119,21 @@ function audited(markers: readonly MirrorMarker[], size: number): MirrorMarker[]
 }
 
 /**
+ * The MLflow run ids of `markers` whose run MLflow has active and complete: one search by id, or on a server that
+ * refuses `attributes.run_id IN` (older than MLflow 2), one lookup per marker.
+ */
+async function completeAmong(client: Client, experimentIds: readonly string[], markers: readonly MirrorMarker[]): Promise<Set<string>> {
+  try {
+    const filter = `attributes.run_id IN (${markers.map((marker) => filterLiteral(marker.mlflowRunId)).join(', ')}) AND ${COMPLETE_FILTER}`;
+    return new Set((await client.searchRuns({ experimentIds, filter, maxResults: markers.length })).map((run) => run.info.run_id));
+  } catch (error) {
+    if (!isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
+    const runs = await Promise.all(markers.map((marker) => client.getRun(marker.mlflowRunId)));
+    return new Set(runs.flatMap((run) => (run && run.info.lifecycle_stage !== 'deleted' && toRecord(run.data.tags)[MIRROR_TAGS.complete] === 'true' ? [run.info.run_id] : [])));
+  }
+}
+
+/**
  * The markers whose mirror MLflow still has, the others deleted from the store. A marker is stale when its
  * experiment is no longer active, when its mirror is among the deleted runs MLflow still lists (an operator's
  * `mlflow runs delete`, noticed at the next sync), or when it is among the MARKERS_AUDITED_PER_SYNC checked this sync
@@ -140,8 +155,7 @@ async function liveMarkers(store: ObjectStore, settings: Settings, client: Clien
       MARKERS_AUDITED_PER_SYNC,
     );
     if (checked.length > 0) {
-      const filter = `attributes.run_id IN (${checked.map((marker) => filterLiteral(marker.mlflowRunId)).join(', ')}) AND ${COMPLETE_FILTER}`;
-      const found = new Set((await client.searchRuns({ experimentIds, filter, maxResults: checked.length })).map((run) => run.info.run_id));
+      const found = await completeAmong(client, experimentIds, checked);
       const missing = checked.filter((marker) => !found.has(marker.mlflowRunId));
       for (const marker of missing.length === checked.length ? markers : missing) stale.add(marker);
     }
