@@ -7,7 +7,7 @@ import { MIRROR_MARKERS, runKey, runsBucket } from './run-store.js';
 /**
  * The runs bucket's record of which runs have a complete MLflow mirror: one empty object per mirror,
  * `mlflow-mirrors/<server>/<run_id>/<experiment_id>/<mlflow_run_id>`, so that one listing of the server's folder tells a
- * sync the runs it need not ask MLflow about, and where their mirrors are. `<server>` stands for the tracking URI: a
+ * sync the runs it need not ask MLflow about, and where their mirrors are. `<server>` stands for the tracking URI (credentials left out): a
  * store pointed at another server (or the same one under another address) trusts none of the markers of the first.
  * A marker is written only once MLflow has `flts.mirror_complete` on the mirror, so a crash leaves a mirror without
  * a marker (the next sync asks MLflow, finds it complete and writes the marker), never a marker without a mirror.
