@@ -1,5 +1,5 @@
 import type pl from 'nodejs-polars';
-import { polars } from './polars-module.js';
+import { ANY_COLUMN, builtOnce, polars } from './polars-module.js';
 
 /**
  * A column's way of writing numbers: its decimal mark, and the marks between groups of thousands, as regex
@@ -20,6 +20,45 @@ const CONTINENTAL: NumberStyle = { decimal: ',', group: DOT };
 /** A number whose thousands are grouped by `style.group` (1,234,567.5 or 1.234.567,5), or not grouped at all. */
 const groupedNumber = (style: NumberStyle): string => `^[+-]?(\\d{1,3}(${style.group}\\d{3})+|\\d+)(${style.decimal}\\d*)?$`;
 
+/** What a column's cells show, one flag per question evidentStyle asks (the number of cells showing it). */
+type StyleFlags = Record<'continental' | 'english' | 'spaced' | 'apostrophed' | 'comma' | 'dot', number | null>;
+
+interface NumberTextExpressions {
+  strip: pl.Expr;
+  /** Cells showing any grouping at all: most columns show none, and one scan then answers for the four below. */
+  anyGrouping: pl.Expr;
+  flags: pl.Expr[];
+  /** The rewrite of a column to plain numbers in one style, by `decimal` and `group`. */
+  rewrite: (style: NumberStyle) => pl.Expr;
+  /** A column of no evident style in a decimal-comma file: its (first) comma is the decimal mark. */
+  decimalComma: pl.Expr;
+}
+
+/** Built once (see `ANY_COLUMN`): per column, they took over a second of a semicolon file's eleven columns. */
+const expressions = builtOnce((): NumberTextExpressions => {
+  const cell = polars().col(ANY_COLUMN);
+  const seen = (pattern: string, alias: string) => cell.str.contains(pattern).cast(polars().UInt32).sum().alias(alias);
+  // A mark followed by the other one (1.234,5) or by itself (1.234.567) in one number: that mark groups.
+  const groupings = { continental: '\\.\\d*[.,]', english: ',\\d*[.,]', spaced: `\\d${SPACES}\\d`, apostrophed: `\\d${APOSTROPHES}\\d` };
+  const rewrites = new Map<string, pl.Expr>();
+  return {
+    strip: cell.str.strip().alias(ANY_COLUMN),
+    anyGrouping: seen(Object.values(groupings).join('|'), 'anyGrouping'),
+    flags: [...Object.entries(groupings).map(([alias, pattern]) => seen(pattern, alias)), seen('\\d,', 'comma'), seen('\\d\\.', 'dot')],
+    rewrite: (style) => {
+      const key = `${style.decimal} ${style.group}`;
+      let rewrite = rewrites.get(key);
+      if (!rewrite) {
+        const plain = cell.str.replaceAll(style.group, '', false).str.replace(style.decimal, '.', false);
+        rewrite = polars().when(cell.str.contains(groupedNumber(style))).then(plain).otherwise(cell).alias(ANY_COLUMN);
+        rewrites.set(key, rewrite);
+      }
+      return rewrite;
+    },
+    decimalComma: cell.str.replace(',', '.', true).alias(ANY_COLUMN),
+  };
+});
+
 /**
  * The style a column's own cells show. Dots and commas: a mark followed by the other one in one number (1.234,5
  * or 1,234.5) or written twice in one number (1.234.567) can only be grouping. Spaces (1 234,5, French; also the
@@ -27,25 +66,13 @@ const groupedNumber = (style: NumberStyle): string => `^[+-]?(\\d{1,3}(${style.g
  * grouping, and the decimal mark is then the one the column's cells write, or the file's when they write none.
  * Undefined when no cell says, or cells disagree.
  */
-function evidentStyle(text: pl.Series, fileDecimal: '.' | ','): NumberStyle | undefined {
-  const column = polars().col(text.name);
-  const seen = (pattern: string, alias: string) => column.str.contains(pattern).cast(polars().UInt32).sum().alias(alias);
-  const [flags] = text
-    .toFrame()
-    .select(
-      seen('\\.\\d*,', 'dotThenComma'),
-      seen(',\\d*\\.', 'commaThenDot'),
-      seen('\\.\\d*\\.', 'twoDots'),
-      seen(',\\d*,', 'twoCommas'),
-      seen(`\\d${SPACES}\\d`, 'spaced'),
-      seen(`\\d${APOSTROPHES}\\d`, 'apostrophed'),
-      seen('\\d,', 'comma'),
-      seen('\\d\\.', 'dot'),
-    )
-    .toRecords() as Array<Record<string, number | null>>;
+function evidentStyle(text: pl.DataFrame, fileDecimal: '.' | ','): NumberStyle | undefined {
+  const [{ anyGrouping }] = text.select(expressions().anyGrouping).toRecords() as Array<Record<string, number | null>>;
+  if (!anyGrouping) return undefined;
+  const [flags] = text.select(...expressions().flags).toRecords() as StyleFlags[];
   const groupings: Array<[boolean, () => NumberStyle | undefined]> = [
-    [Boolean(flags.dotThenComma || flags.twoDots), () => CONTINENTAL],
-    [Boolean(flags.commaThenDot || flags.twoCommas), () => ENGLISH],
+    [Boolean(flags.continental), () => CONTINENTAL],
+    [Boolean(flags.english), () => ENGLISH],
     [Boolean(flags.spaced), () => markedBy(SPACES)],
     [Boolean(flags.apostrophed), () => markedBy(APOSTROPHES)],
   ];
@@ -70,9 +97,8 @@ function evidentStyle(text: pl.Series, fileDecimal: '.' | ','): NumberStyle | un
  * nothing is guessed cell by cell.
  */
 export function plainNumberText(series: pl.Series, fileDecimal: '.' | ','): pl.Series {
-  const text = series.str.strip();
+  const { strip, rewrite, decimalComma } = expressions();
+  const text = series.alias(ANY_COLUMN).toFrame().select(strip);
   const style = evidentStyle(text, fileDecimal) ?? (fileDecimal === '.' ? ENGLISH : undefined);
-  const column = polars().col(text.name);
-  const plain = style ? polars().when(column.str.contains(groupedNumber(style))).then(column.str.replaceAll(style.group, '', false).str.replace(style.decimal, '.', false)).otherwise(column) : column.str.replace(',', '.', true);
-  return text.toFrame().select(plain.alias(series.name)).getColumn(series.name);
+  return text.select(style ? rewrite(style) : decimalComma).getColumn(ANY_COLUMN).alias(series.name);
 }

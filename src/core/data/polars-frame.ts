@@ -1,6 +1,6 @@
 import { clip, listNames } from '../clip-text.js';
 import type pl from 'nodejs-polars';
-import { polars } from './polars-module.js';
+import { ANY_COLUMN, builtOnce, polars } from './polars-module.js';
 import { FltsError } from '../errors.js';
 import { ACCEPTED_TIMES, epochMsInRange, formatTimestamp, parseTimeColumn } from './timestamps.js';
 import type { TimeFrame } from './time-frame.js';
@@ -43,11 +43,18 @@ export const MISSING_TOKENS: ReadonlySet<string> = new Set(['', '#N/A', '#N/A N/
  * after it is not a number: the column is not numeric.
  */
 function textToFloat64(series: pl.Series): pl.Series | undefined {
-  const text = polars().col(series.name).str.strip();
-  const present = polars().when(text.isIn([...MISSING_TOKENS])).then(polars().lit(null)).otherwise(text);
-  const [kept, numeric] = series.toFrame().select(present.alias('text'), present.cast(polars().Float64, false).alias(series.name)).getColumns();
-  return numeric.nullCount() === kept.nullCount() ? numeric : undefined;
+  const [kept, numeric] = series.alias(ANY_COLUMN).toFrame().select(...textToFloat64Expressions()).getColumns();
+  return numeric.nullCount() === kept.nullCount() ? numeric.alias(series.name) : undefined;
 }
+
+/** The text kept (missing-value tokens as null) and its cast, read from any column (built once: `ANY_COLUMN`). */
+const textToFloat64Expressions = builtOnce(() => {
+  const text = polars().col(ANY_COLUMN).str.strip();
+  const present = polars().when(text.isIn([...MISSING_TOKENS])).then(polars().lit(null)).otherwise(text);
+  return [present.alias('text'), present.cast(polars().Float64, false).alias('number')];
+});
+
+const missingAsNaN = builtOnce(() => polars().col(ANY_COLUMN).fillNull(polars().lit(Number.NaN)));
 
 const TEMPORAL: ReadonlySet<string> = new Set(['Datetime', 'Date', 'Time', 'Duration']);
 
@@ -72,7 +79,7 @@ function seriesToFloat64(series: pl.Series): Float64Array | undefined {
   }
   if (numeric.nullCount() === 0) return numeric.toTypedArray() as Float64Array;
   // Missing cells become NaN inside polars: far cheaper than converting the column to a JS array.
-  return numeric.toFrame().select(polars().col(numeric.name).fillNull(polars().lit(Number.NaN))).getColumns()[0].toTypedArray() as Float64Array;
+  return numeric.alias(ANY_COLUMN).toFrame().select(missingAsNaN()).getColumns()[0].toTypedArray() as Float64Array;
 }
 
 /**

@@ -7,3 +7,16 @@ import { lazyRequire } from '../lazy-require.js';
  * touches no data, e.g. `flts promote --history`.
  */
 export const polars = lazyRequire<typeof pl>('nodejs-polars');
+
+/**
+ * The name a column is read under by expressions built once per process (`builtOnce`). Building an expression in
+ * nodejs-polars costs about half a millisecond of JavaScript for every method chained, more than running it over
+ * thousands of cells: code that runs once per column renames the column to this name and reuses its expressions.
+ */
+export const ANY_COLUMN = 'cell';
+
+/** A value (polars expressions on `ANY_COLUMN`) built on first use, once polars is loaded, and kept. */
+export function builtOnce<T>(build: () => T): () => T {
+  let built: { value: T } | undefined;
+  return () => (built ??= { value: build() }).value;
+}

@@ -122,6 +122,19 @@ describe('core > data > read-table', () => {
     expect(Array.from(comma.frame.values.w)).toEqual([1_234_567.25, -1000]);
   });
 
+  it('reads text columns whatever their names, also names the reader gives its own columns or that read as regexes', () => {
+    // Before, a text column named "text" failed inside polars (a duplicate output name), and "^v.*$" was taken
+    // for a regex matching no column ("not found").
+    const semicolon = readTableBytes(csv('time;text;cell;number;^v.*$\n2018-01-01 00:00:00;1,5;2;3;1.234.567,5\n2018-01-01 00:02:00;2;x;4;7\n'), 'x.csv');
+    expect(semicolon.frame.columns).toEqual(['text', 'number', '^v.*$']);
+    expect(semicolon.droppedColumns).toEqual(['cell']);
+    expect(Array.from(semicolon.frame.values.text)).toEqual([1.5, 2]);
+    expect(Array.from(semicolon.frame.values['^v.*$'])).toEqual([1_234_567.5, 7]);
+    const comma = readTableBytes(csv('time,text,note\n2018-01-01 00:00:00,1.5,a\n2018-01-01 00:02:00,"2,000",b\n'), 'x.csv');
+    expect(comma.droppedColumns).toEqual(['note']);
+    expect(Array.from(comma.frame.values.text)).toEqual([1.5, 2000]);
+  });
+
   it('drops a space-grouped column whose cells disagree on the decimal mark or group otherwise, guessing no cell', () => {
     const table = readTableBytes(csv('time;v;w;y;u\n2018-01-01 00:00:00;1 234,5;12 34;1 234;1\n2018-01-01 00:02:00;1 234.5;1;1.234,5;2\n'), 'x.csv');
     expect(table.droppedColumns).toEqual(['v', 'w', 'y']);
