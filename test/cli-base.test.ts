@@ -111,6 +111,19 @@ describe('cli > base command', () => {
     expect(JSON.parse(typo.stdout).error).toMatchObject({ code: 'FLTS_USAGE_UNKNOWN_COMMAND', message: 'Unknown command "trian"; did you mean "train"?' });
   });
 
+  it('answers a topic without its command under --json with one JSON usage error naming the commands, and with help otherwise', async () => {
+    // Before, `flts config --json` printed the topic's help text (oclif shows it before any hook or command runs).
+    for (const [args, env] of [[['config', '--json'], {}], [['config'], { FLTS_CONTENT_TYPE: 'json' }]] as const) {
+      const { code, stdout } = await flts([...args], os.tmpdir(), env);
+      expect(code).toBe(2);
+      expect(JSON.parse(stdout)).toMatchObject({ status: 'error', error: { code: 'FLTS_USAGE_UNKNOWN_COMMAND', kind: 'usage', details: { command: 'config', commands: ['config show'] } } });
+    }
+    const help = await flts(['config'], os.tmpdir());
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('config show');
+    expect(await flts(['config', '--json', '--help'], os.tmpdir())).toMatchObject({ code: 0, stdout: help.stdout });
+  });
+
   it('names the command or flag a typo most likely meant', async () => {
     const command = await flts(['trian', '--json'], os.tmpdir());
     expect(command.code).toBe(2);

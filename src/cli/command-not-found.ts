@@ -2,7 +2,7 @@ import { loadHelpClass, type Hook } from '@oclif/core';
 import { clip } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
 import { closestName } from './closest-name.js';
-import { reportError, stdoutFlushed } from './report-error.js';
+import { jsonRequested, reportError, stdoutFlushed } from './report-error.js';
 
 /**
  * oclif's `command_not_found` hook. Without it oclif prints its own line on stderr, so a script running
@@ -20,8 +20,8 @@ const commandNotFound: Hook.CommandNotFound = async function ({ id, argv = [], c
     await new Help(config, config.pjson.oclif.helpOptions).showHelp(helpFor);
     return;
   }
-  // The same test as oclif's Command.jsonEnabled, which never runs here.
-  const json = options.includes('--json') || config.scopedEnvVar('CONTENT_TYPE')?.toLowerCase() === 'json';
+  // oclif's Command.jsonEnabled never runs here.
+  const json = jsonRequested(options, config);
   const name = clip((helpFor ? helpFor.join(':') : id).replaceAll(':', ' '));
   const commands = config.commands.filter((command) => !command.hidden).map((command) => command.id.replaceAll(':', ' ')).sort();
   const meant = id.startsWith('-') ? undefined : closestName(name, commands);

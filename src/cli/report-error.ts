@@ -27,6 +27,14 @@ export function reportError(flts: FltsError, options: ReportErrorOptions): numbe
 }
 
 /**
+ * Whether a command line asks for JSON, as oclif's Command.jsonEnabled decides, for the hooks that run where no
+ * command does: `--json` among the options, or FLTS_CONTENT_TYPE=json.
+ */
+export function jsonRequested(options: readonly string[], config: Pick<Interfaces.Config, 'scopedEnvVar'>): boolean {
+  return options.includes('--json') || config.scopedEnvVar('CONTENT_TYPE')?.toLowerCase() === 'json';
+}
+
+/**
  * Resolves once stdout has handed on everything written to it. oclif ends a failed command with process.exit, which
  * drops what a pipe has not taken yet: a JSON error larger than the pipe's buffer (64 KiB), read by a slower
  * process, arrived cut short and did not parse.
