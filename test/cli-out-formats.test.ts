@@ -58,6 +58,18 @@ describe.skipIf(!hasData)('cli > output files: the extension decides the format'
     expect(existsSync(logs) ? readdirSync(logs, { recursive: true }).length : 0).toBe(logged);
   });
 
+  it('refuses an export --out not named .onnx, or that it could not write, before exporting', async () => {
+    // Before, any name was written (model.txt), and a NAIVE run was refused as not exportable first.
+    const file = path.join(home, 'model.txt');
+    const run = await runCli(['export', '--home', home, '--run', runId, '--out', file, '--json', '--log-level', 'silent'], { env });
+    expect(run.exitCode).toBe(2);
+    expect(run.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'out', value: file, accepted: ['.onnx'] } });
+    expect(existsSync(file)).toBe(false);
+    const unwritable = await runCli(['export', '--home', home, '--run', runId, '--out', path.join(home, 'no-such-dir', 'model.onnx'), '--json', '--log-level', 'silent'], { env });
+    expect(unwritable.exitCode).toBe(2);
+    expect(unwritable.json.error).toMatchObject({ code: 'FLTS_PATH_UNUSABLE' });
+  });
+
   it('refuses a backtest --plot-out not named .svg before backtesting', async () => {
     const file = path.join(home, 'errors.png');
     const run = await runCli(['backtest', '--home', home, '--plot-out', file, '--json', '--log-level', 'silent'], { env });

@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { EXPORT_FORMATS, exportRun } from '../core/registry/export-run.js';
-import { writeFileWhole } from '../core/write-file-whole.js';
+import { formatByExtension } from '../core/file-format.js';
+import { assertWritableFile, writeFileWhole } from '../core/write-file-whole.js';
 
 export interface ExportCommandResult {
   run_id: string;
@@ -25,14 +26,19 @@ export default class Export extends FltsCommand<ExportCommandResult> {
   static override flags = {
     run: Flags.string({ description: 'Run id to export.', required: true }),
     format: Flags.string({ description: 'Output format.', options: [...EXPORT_FORMATS], default: 'onnx' }),
-    out: Flags.string({ description: 'Output file (default <run_id>.onnx in the current directory).' }),
+    out: Flags.string({ description: 'Output file, named .onnx (default <run_id>.onnx in the current directory).' }),
   };
 
   async run(): Promise<ExportCommandResult> {
     const { flags } = await this.parse(Export);
     const { settings } = this.loadSettings(flags);
+    const format = flags.format as (typeof EXPORT_FORMATS)[number];
+    if (flags.out !== undefined) {
+      formatByExtension(flags.out, { [`.${format}`]: format }, 'out');
+      await assertWritableFile(flags.out);
+    }
     const { store } = await this.dependencies(settings);
-    const exported = await exportRun(store, settings, flags.run, flags.format as (typeof EXPORT_FORMATS)[number]);
+    const exported = await exportRun(store, settings, flags.run, format);
     const file = flags.out ?? `${exported.runId}.${exported.format}`;
     await writeFileWhole(file, exported.bytes);
     this.say(`exported ${exported.modelType} run ${exported.runId} to ${file} (${exported.bytes.length} bytes, ONNX IR ${exported.irVersion}, opset ${exported.opset})`);
