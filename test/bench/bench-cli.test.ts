@@ -172,3 +172,24 @@ describe.skipIf(!hasData)('commands > bench', () => {
     }, 40_000);
   });
 });
+
+describe('commands > bench > request rows', () => {
+  const exampleHome = mkdtempSync(path.join(os.tmpdir(), 'flts-bench-rows-'));
+  // No PobleSec here, and no data settings: the rows can only come from the data the run was trained with.
+  const run = (args: string[]) => runCli(['bench', '--home', exampleHome, ...args, '--json'], { cwd: exampleHome, timeoutMs: 60_000 });
+  afterAll(() => rmSync(exampleHome, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+  it('cuts them from the test file the promoted run was trained with when no data is named, and from --dataset when it is', async () => {
+    expect((await runCli(['preprocess', '--home', exampleHome, '--dataset', 'example', '--sample-train-rows', '400', '--json'], { cwd: exampleHome })).exitCode).toBe(0);
+    const train = await runCli(['train', '--home', exampleHome, '--model', 'NAIVE', '--json'], { cwd: exampleHome });
+    expect(train.exitCode, train.stderr).toBe(0);
+    expect((await runCli(['promote', '--home', exampleHome, '--run', train.json.result.runs[0].run_id, '--json'], { cwd: exampleHome })).exitCode).toBe(0);
+    // Before, the default dataset's PobleSec_test.csv was looked for and not found (FLTS_DATA_FILE_NOT_FOUND).
+    const bench = await run(['--replicas', '1', '--connections', '1', '--duration', '300ms', '--baseline-duration', '200ms', '--warmup', '0', '--out', path.join(exampleHome, 'results')]);
+    expect(bench.exitCode, bench.stdout).toBe(0);
+    expect(bench.json.result.payload.source).toMatch(/examples[/\\]data[/\\]example_test\.csv$/);
+    const named = await run(['--dataset', 'nosuch', '--replicas', '1']);
+    expect(named.exitCode).toBe(4);
+    expect(named.json.error).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', details: { file: 'nosuch_test.csv' } });
+  }, 90_000);
+});

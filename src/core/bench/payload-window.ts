@@ -14,6 +14,8 @@ const SERVE_RUN_VARIABLES: readonly string[] = SERVE_SPECS.find((spec) => spec.p
 export interface ServedWindow {
   runId: string | null;
   inputSeqLen: number;
+  /** The test file the run was trained with, by name, as its processed data recorded it (absent when unknown). */
+  testFile?: string;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface ServedWindow {
 export async function servedRunWindow(store: ObjectStore, settings: Settings, runId?: string, variants: readonly BenchVariant[] = []): Promise<ServedWindow | undefined> {
   if (!runId && variants.some((variant) => SERVE_RUN_VARIABLES.some((name) => Object.hasOwn(variant.env, name)))) return undefined;
   const record = await readRunRecord(store, settings, await resolveServedRunId(store, settings, runId));
-  return { runId: record.run_id, inputSeqLen: record.window.inputSeqLen };
+  return { runId: record.run_id, inputSeqLen: record.window.inputSeqLen, ...(record.data.test_source_object ? { testFile: record.data.test_source_object } : {}) };
 }
 
 /**

@@ -53,6 +53,14 @@ describe('core > bench > request payloads', () => {
     await expect(buildRequestPayloads(file, 8, 'flts', 4, 'spread', 100)).rejects.toMatchObject({ code: 'FLTS_DATA_TOO_LARGE' });
   });
 
+  it('finds the test file the served run was trained with by its name, else the test file of the data settings', async () => {
+    const data = defaultSettings().data;
+    // Before, the run's file was not looked for: the default dataset's PobleSec_test.csv was, and was missing here.
+    expect(benchPayloadFile(data, 'example_test.csv')).toMatch(/examples[/\\]data[/\\]example_test\.csv$/);
+    expect(benchPayloadFile(data, '/elsewhere/example_test.csv')).toMatch(/examples[/\\]data[/\\]example_test\.csv$/);
+    expect(benchPayloadFile({ ...data, datasetName: 'example' }, 'gone_test.csv')).toMatch(/examples[/\\]data[/\\]example_test\.csv$/);
+  });
+
   it('finds the test file of the named dataset, and refuses a missing one naming where it looked and how to name the data', async () => {
     const data = defaultSettings().data;
     expect(benchPayloadFile({ ...data, datasetName: 'example' })).toMatch(/examples[/\\]data[/\\]example_test\.csv$/);

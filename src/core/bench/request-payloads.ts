@@ -21,11 +21,18 @@ export interface RequestPayloads {
 }
 
 /**
- * The test file of the data settings, which request bodies are cut from. Refused before any replica starts when
- * it is missing, naming where it was looked for: the default (PobleSec) rarely matches the data a served run
- * was trained on, and the data-file hint speaks of flags bench does not have.
+ * The test file request bodies are cut from: `trainedWith`, the test file the served run was trained with (by
+ * name, looked for where the data settings look), which the caller passes when the settings name no data of their
+ * own, since the default dataset (PobleSec) rarely matches the data a served run was trained on; else, or when
+ * that file is not found, the test file of the data settings. Refused before any replica starts when missing,
+ * naming where it was looked for (the data-file hint speaks of flags bench does not have).
  */
-export function benchPayloadFile(data: DataSettings): string {
+export function benchPayloadFile(data: DataSettings, trainedWith?: string): string {
+  if (trainedWith) {
+    // A name only: a run record read from a shared store names no directory of this machine.
+    const trained = resolveDataFiles({ ...data, testFile: path.basename(trainedWith) }).testPath;
+    if (existsSync(trained)) return trained;
+  }
   const files = resolveDataFiles(data);
   if (existsSync(files.testPath)) return files.testPath;
   const given = data.testFile || files.testName;
