@@ -31,7 +31,10 @@ const readers = await Promise.all(builds.map(async (build) => (await import(path
 const cpuMs = builds.map(() => files.map(() => []));
 for (let run = 0; run <= runs; run++) {
   for (const [f, file] of files.entries()) {
-    for (const [b, read] of readers.entries()) {
+    // Builds take turns going first: each read pays for the garbage the one before it left.
+    const order = readers.map((_, b) => (b + run) % readers.length);
+    for (const b of order) {
+      const read = readers[b];
       const before = process.cpuUsage();
       read(file.bytes, 'x.csv');
       const used = process.cpuUsage(before);
@@ -44,8 +47,11 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 const cpus = os.cpus();
 console.log(`machine: ${os.platform()} ${cpus[0]?.model ?? '?'} x${cpus.length}, node ${process.version}, load ${os.loadavg()[0].toFixed(2)}`);
 console.log(`readTableBytes, ${runs} runs after a warm-up, median CPU ms (builds: ${builds.map((build, b) => `[${b}] ${build}`).join(', ')})`);
+console.log(`  ${'file'.padEnd(20)} ${builds.map((_, b) => `[${b}] ms  / comma`.padStart(18)).join('')}`);
 for (const [f, file] of files.entries()) {
   const medians = builds.map((_, b) => median(cpuMs[b][f]));
+  // Files come in threes from one source, the comma file first.
+  const ofComma = builds.map((_, b) => medians[b] / median(cpuMs[b][f - (f % 3)]));
   const ratios = medians.slice(1).map((value) => ` x${(value / medians[0]).toFixed(2)}`).join('');
-  console.log(`  ${file.label.padEnd(20)} ${medians.map((value) => value.toFixed(1).padStart(8)).join('')}${ratios ? `   other/first:${ratios}` : ''}`);
+  console.log(`  ${file.label.padEnd(20)} ${medians.map((value, b) => `${value.toFixed(1).padStart(10)}  x${ofComma[b].toFixed(1).padEnd(5)}`).join('')}${ratios ? `   other/first:${ratios}` : ''}`);
 }
