@@ -3,7 +3,7 @@ import type { LightMyRequestResponse } from 'fastify';
 
 /** The parts of a published OpenAPI 3.0 document these checks read. */
 export interface OpenApiDocument {
-  paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: object }>; headers?: Record<string, { schema?: object }> }>; security?: Array<Record<string, string[]>> }>>;
+  paths: Record<string, Record<string, { requestBody?: { required?: boolean; content?: Record<string, { schema?: object }> }; responses?: Record<string, { content?: Record<string, { schema?: object }>; headers?: Record<string, { schema?: object }> }>; security?: Array<Record<string, string[]>> }>>;
   components?: { schemas?: Record<string, object>; securitySchemes?: Record<string, { type: string; scheme?: string }> };
 }
 
@@ -37,5 +37,26 @@ export function documentProblems(document: OpenApiDocument, method: string, path
   if (!schema || mediaType !== 'application/json') return [];
   const validate = ajv.compile(resolveRefs(schema, document) as object);
   if (validate(response.json())) return [];
+  return (validate.errors ?? []).map((error) => `body${error.instancePath} ${error.message}`);
+}
+
+const requestValidators = new WeakMap<OpenApiDocument, Map<string, ReturnType<typeof ajv.compile>>>();
+
+/**
+ * What a JSON request body breaks of the document (`path` as the document writes it): [] when a client generated from
+ * the document (or a schema-driven fuzzer) could send it.
+ */
+export function requestProblems(document: OpenApiDocument, method: string, path: string, body: unknown): string[] {
+  const operation = document.paths[path]?.[method.toLowerCase()];
+  if (!operation) return [`${method} ${path} is not in the document`];
+  if (body === undefined) return operation.requestBody?.required ? ['the body is required'] : [];
+  const schema = operation.requestBody?.content?.['application/json']?.schema;
+  if (!schema) return ['no application/json body is declared'];
+  const validators = requestValidators.get(document) ?? new Map<string, ReturnType<typeof ajv.compile>>();
+  requestValidators.set(document, validators);
+  const key = `${method} ${path}`;
+  const validate = validators.get(key) ?? ajv.compile(resolveRefs(schema, document) as object);
+  validators.set(key, validate);
+  if (validate(body)) return [];
   return (validate.errors ?? []).map((error) => `body${error.instancePath} ${error.message}`);
 }

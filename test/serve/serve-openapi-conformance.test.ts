@@ -1,12 +1,61 @@
 import { describe, expect, it } from 'vitest';
 import type { InjectOptions } from 'fastify';
+import type { LiveMonitor } from '../../src/core/serve/live-monitor.js';
 import type { LogRetention } from '../../src/core/serve/prediction-log-retention.js';
-import { documentProblems, type OpenApiDocument } from './openapi-conformance.js';
+import { documentProblems, requestProblems, type OpenApiDocument } from './openapi-conformance.js';
+import { OIP_DATATYPES } from '../../src/core/serve/oip-tensors.js';
 import { requestData, useTestServer, type RunningServer } from './serve-fixtures.js';
 
 const json = { 'content-type': 'application/json' };
 const retention: LogRetention = { lastSweep: undefined, sweepNow: async () => ({ days: [], objects: 0, complete: true }), stop: async () => {} };
 const TOKENS = { adminToken: 'admin-secret', apiToken: 'api-secret' };
+/** Live scoring that takes every forecast and every set of actuals the handlers parsed, scoring none: POST /actuals answers 200. */
+const scoringNothing = { observeActualsInTurns: async () => ({ runs: [], ignored: 0 }), observePrediction: async () => [], scorer: { figures: () => [] } } as unknown as LiveMonitor;
+
+type Body = Record<string, unknown> | undefined;
+
+/** Requests of each route on both sides of what its handler requires, and what the handler answers (400: refused). */
+function requestsAround(): Array<{ path: string; url: string; body: Body; why: string }> {
+  const rows = requestData(7);
+  const tensor = (name: string, datatype: string, data: unknown[], shape: number[] = [data.length]) => ({ name, datatype, shape, data });
+  const inputs = [tensor('timestamp', 'BYTES', rows.ts), tensor('down', 'FP64', rows.down), tensor('up', 'FP64', rows.up)];
+  const infer = (change: Record<string, unknown> = {}, first: Record<string, unknown> = {}) => ({ inputs: [{ ...inputs[0], ...first }, ...inputs.slice(1)], ...change });
+  const predict = (body: Body, why: string) => ({ path: '/predict', url: '/predict', body, why });
+  const actuals = (body: Body, why: string) => ({ path: '/actuals', url: '/actuals', body, why });
+  const inferOn = (name: string, body: Body, why: string) => ({ path: '/v2/models/{name}/infer', url: `/v2/models/${name}/infer`, body, why });
+  return [
+    predict({ data: rows }, 'rows of every feature'),
+    predict(undefined, 'no body: the stored test data'),
+    predict({ data: null, inference_length: 3 }, 'null data: the stored test data'),
+    predict({ data: rows, note: { by: ['me', 1], at: null } }, "a client's own field, as deep as rows"),
+    predict({ data: {} }, 'data without columns'),
+    predict({ data: { ...rows, up: 5 } }, 'a column that is no array'),
+    predict({ data: { ts: [], down: [], up: [] } }, 'columns without rows'),
+    predict({ data: { ...rows, ts: rows.ts.map((ts) => [ts]) } }, 'rows nested in arrays'),
+    predict({ data: { stamp: rows.ts, down: rows.down, up: rows.up } }, 'no timestamp column'),
+    predict({ data: { stamp: rows.ts, down: rows.down, up: rows.up }, index_col: 'stamp' }, 'the timestamp column named by index_col'),
+    predict({ data: rows, note: { by: [['me']] } }, "a client's own field nested deeper than rows"),
+    actuals({ data: { ts: rows.ts, down: rows.down } }, 'actuals of the target'),
+    actuals({ data: { ts: rows.ts, down: rows.down.map(() => null) } }, 'missing actuals'),
+    actuals(undefined, 'no body'),
+    actuals({ data: null }, 'null data'),
+    actuals({ data: {} }, 'data without columns'),
+    actuals({ data: { ts: rows.ts, down: rows.down }, note: [[['deep']]] }, "a client's own field nested deeper than rows"),
+    inferOn('flts', infer(), 'a tensor per column'),
+    inferOn('flts', infer({ id: 'r-1', parameters: { identifier: 'series-a', inference_length: 2 }, outputs: [{ name: 'down' }] }), 'with parameters and outputs'),
+    inferOn('flts', infer({}, { shape: [7, 1], data: rows.ts.map((ts) => [ts]) }), 'data nested as deep as its shape'),
+    inferOn('other', infer(), 'another model: 404'),
+    inferOn('flts', infer({}, { datatype: '' }), 'an empty datatype'),
+    inferOn('flts', infer({}, { datatype: 'FP16' }), 'a datatype of the protocol the server does not decode'),
+    inferOn('flts', infer({}, { data: undefined }), 'an input without data'),
+    inferOn('flts', infer({}, { data: undefined, parameters: { binary_data_size: 0 } }), 'binary data in a JSON body'),
+    inferOn('flts', { inputs: [tensor('flag', 'BOOL', [0, 1]), ...inputs] }, 'BOOL data of numbers'),
+    inferOn('flts', { inputs: [tensor('small', 'INT8', [1, 128]), ...inputs] }, 'INT8 data past 127'),
+    inferOn('flts', { inputs: [tensor('wide', 'FP32', [1, 1e39]), ...inputs] }, 'FP32 data past its range'),
+    inferOn('flts', infer({}, { data: rows.ts.map((ts) => [ts]) }), 'data nested deeper than its shape'),
+    inferOn('flts', infer({ parameters: { identifier: '' } }), 'an empty identifier'),
+  ];
+}
 
 async function publishedDocument(server: RunningServer): Promise<OpenApiDocument> {
   return (await server.app.inject({ method: 'GET', url: '/openapi.json' })).json();
@@ -22,6 +71,44 @@ describe('serve > /openapi.json: every answer is one the published document decl
   const ready = useTestServer({ server: { retention } });
   const guarded = useTestServer({ server: { access: TOKENS, retention } });
   const unready = useTestServer({ load: false });
+  const scoring = useTestServer({ server: { live: scoringNothing } });
+
+  it('publishes what each handler requires of a request: the document takes a request exactly when the handler does', async () => {
+    const document = await publishedDocument(scoring);
+    for (const { path, url, body, why } of requestsAround()) {
+      const answer = await scoring.app.inject({ method: 'POST', url, ...(body === undefined ? {} : { headers: json, payload: body }) });
+      const problems = requestProblems(document, 'POST', path, body);
+      // 404 (another model) is no refusal of the request: a valid one to a model not served.
+      expect({ url, why, takenByDocument: problems.length === 0, takenByHandler: answer.statusCode !== 400 }, `${answer.statusCode} ${answer.body.slice(0, 300)} / ${problems.join('; ')}`).toEqual({
+        url,
+        why,
+        takenByDocument: answer.statusCode !== 400,
+        takenByHandler: answer.statusCode !== 400,
+      });
+    }
+  });
+
+  it("keeps the handler's words first: a request the document refuses is answered by the handler, as before it was published", async () => {
+    const cases: Array<[string, Body, string]> = [
+      ['/predict', { data: {} }, "Request payload must include a non-empty 'data' object"],
+      ['/actuals', { data: null }, "Request payload must include a non-empty 'data' object"],
+      ['/predict', { data: { ts: [] } }, 'Request data must include at least one row.'],
+      ['/v2/models/flts/infer', { inputs: [{ name: 'ts', shape: [1], datatype: '' }] }, "Input 'ts' has datatype ''; expected one of BOOL"],
+      ['/v2/models/flts/infer', { inputs: [{ name: 'ts', shape: [1], datatype: 'BYTES' }] }, "Input 'ts' has neither 'data' nor a binary_data_size parameter."],
+    ];
+    for (const [url, body, message] of cases) {
+      const answer = await scoring.app.inject({ method: 'POST', url, headers: json, payload: body });
+      expect({ url, status: answer.statusCode, code: answer.json().code, message: answer.json().message }).toEqual({ url, status: 400, code: 'FLTS_REQUEST_INVALID', message: expect.stringContaining(message) });
+    }
+  });
+
+  it('publishes one element schema for each datatype the server decodes, and no other', async () => {
+    const document = await publishedDocument(ready);
+    const body = document.paths['/v2/models/{name}/infer'].post.requestBody?.content?.['application/json']?.schema as { properties: { inputs: { items: { properties: { datatype: { enum: string[] } } } } } };
+    expect(body.properties.inputs.items.properties.datatype.enum).toEqual([...OIP_DATATYPES]);
+    // The published document carries no mark of how it was made.
+    expect(JSON.stringify(document)).not.toContain('x-flts');
+  });
 
   it("declares the Open Inference Protocol readiness answers: a model not served (404) and one not warm yet (503)", async () => {
     expect(await answerAgainstDocument(ready, '/v2/models/{name}/ready', { method: 'GET', url: '/v2/models/flts/ready' })).toEqual({ status: 200, problems: [] });

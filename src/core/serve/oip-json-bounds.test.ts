@@ -1,5 +1,6 @@
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
+import { HANDLER_RULES } from './schemas/handler-rules.js';
 import { inferBodyBoundsProblem, MAX_JSON_DEPTH } from './oip-json-bounds.js';
 import { inferSchema } from './schemas/kserve.js';
 
@@ -8,7 +9,7 @@ const many = (count: number): Record<string, string> => Object.fromEntries(Array
 const nested = (depth: number, leaf: unknown = 1): unknown => (depth === 0 ? leaf : [nested(depth - 1, leaf)]);
 
 /** The answer the route's schema gives the parsed body, as fastify words it. */
-const validate = new Ajv({ allErrors: false }).compile(inferSchema.body);
+const validate = new Ajv({ allErrors: false, keywords: [HANDLER_RULES] }).compile(inferSchema.body);
 function schemaMessage(body: unknown): string | undefined {
   if (validate(body)) return undefined;
   const [error] = validate.errors ?? [];

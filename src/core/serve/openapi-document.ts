@@ -1,5 +1,6 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { AccessTokens, RouteAccess } from './access-control.js';
+import { publishedSchema } from './schemas/handler-rules.js';
 
 /** Carries a route's `config.optionalBody` from its schema to its operation, where `transformObject` reads it. */
 const OPTIONAL_BODY_MARK = 'x-flts-optional-body';
@@ -22,6 +23,8 @@ type Operation = { requestBody?: { required?: boolean }; [OPTIONAL_BODY_MARK]?: 
  * - a route of `routeAccess` whose token is set needs it (a bearer security scheme): clients and tools see which
  *   token goes where, and which routes a token-less client may call. A route whose token is not set is published
  *   open (a prediction route is, an admin route answers loopback clients only, its 403 declared by its schema).
+ * - a request schema says what its handler requires as well as what fastify validates (schemas/handler-rules.ts): a
+ *   request valid by the document is one the handler takes, as far as a schema can say.
  */
 export function publishedDocumentOptions(info: DocumentInfo, routeAccess: Readonly<Record<string, RouteAccess>>, tokens: AccessTokens = {}): FastifyDynamicSwaggerOptions {
   const schemes = { predict: tokens.apiToken ? SECURITY_SCHEMES.predict : undefined, admin: tokens.adminToken ? SECURITY_SCHEMES.admin : undefined };
@@ -43,6 +46,7 @@ export function publishedDocumentOptions(info: DocumentInfo, routeAccess: Readon
         url,
         schema: {
           ...schema,
+          ...Object.fromEntries((['body', 'querystring', 'params'] as const).flatMap((part) => (schema[part] ? [[part, publishedSchema(schema[part])]] : []))),
           ...(route.config?.optionalBody && schema.body ? { [OPTIONAL_BODY_MARK]: true } : {}),
           ...(scheme ? { security: [{ [scheme]: [] }] } : {}),
         },

@@ -1,8 +1,10 @@
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import { FltsError } from '../errors.js';
+import { HANDLER_RULES } from './schemas/handler-rules.js';
 
-const SHARED: Options = { useDefaults: true, removeAdditional: true, allErrors: false };
+// The handler's rules a schema publishes are the handler's to check (schemas/handler-rules.ts): an annotation here.
+const SHARED: Options = { useDefaults: true, removeAdditional: true, allErrors: false, keywords: [HANDLER_RULES] };
 
 /**
  * Request validation with one rule per part: bodies are JSON and must already have the declared types

@@ -1,5 +1,6 @@
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
+import { HANDLER_RULES } from './schemas/handler-rules.js';
 import { actualsSchema } from './schemas/actuals.js';
 import { predictSchema } from './schemas/predict.js';
 import { seriesBodyBoundsProblem } from './series-json-bounds.js';
@@ -8,7 +9,7 @@ const rows = { ts: ['2018-02-06T00:00:00Z', '2018-02-06T00:02:00Z'], down: [1.5,
 const many = (count: number, value: unknown = 'x'): Record<string, unknown> => Object.fromEntries(Array.from({ length: count }, (_, i) => [`c${i}`, value]));
 
 /** The answer each route's schema gives the parsed body, as fastify words it. */
-const validators = [predictSchema, actualsSchema].map((schema) => new Ajv({ allErrors: false }).compile(schema.body));
+const validators = [predictSchema, actualsSchema].map((schema) => new Ajv({ allErrors: false, keywords: [HANDLER_RULES] }).compile(schema.body));
 function schemaMessages(body: unknown): Array<string | undefined> {
   return validators.map((validate) => (validate(body) ? undefined : `Invalid request: body${validate.errors?.[0].instancePath} ${validate.errors?.[0].message}.`));
 }

@@ -1,4 +1,5 @@
 import { errorResponses } from './common.js';
+import { handlerRules } from './handler-rules.js';
 import { seriesIdentifier } from './predict.js';
 
 /**
@@ -20,6 +21,49 @@ export const MAX_REQUEST_ID = 256;
 
 const parametersSchema = { type: 'object', maxProperties: MAX_PARAMETERS } as const;
 
+const FP32_MAX = 3.4028234663852886e38;
+
+/**
+ * The elements a JSON tensor of each datatype the server decodes may hold (oip-tensors.ts `checkElements`): of the
+ * protocol's datatypes, all but FP16 and BF16. An integer type's greatest value is the largest double within its range
+ * (2^63 - 1 is no double: it is read as 2^63, past INT64).
+ */
+export const TENSOR_ELEMENTS: Readonly<Record<string, object>> = {
+  BOOL: { type: 'boolean' },
+  UINT8: { type: 'integer', minimum: 0, maximum: 2 ** 8 - 1 },
+  UINT16: { type: 'integer', minimum: 0, maximum: 2 ** 16 - 1 },
+  UINT32: { type: 'integer', minimum: 0, maximum: 2 ** 32 - 1 },
+  UINT64: { type: 'integer', minimum: 0, maximum: 2 ** 64 - 2 ** 11 },
+  INT8: { type: 'integer', minimum: -(2 ** 7), maximum: 2 ** 7 - 1 },
+  INT16: { type: 'integer', minimum: -(2 ** 15), maximum: 2 ** 15 - 1 },
+  INT32: { type: 'integer', minimum: -(2 ** 31), maximum: 2 ** 31 - 1 },
+  INT64: { type: 'integer', minimum: -(2 ** 63), maximum: 2 ** 63 - 2 ** 10 },
+  FP32: { type: ['number', 'null'], minimum: -FP32_MAX, maximum: FP32_MAX },
+  FP64: { type: ['number', 'null'] },
+  BYTES: { type: 'string' },
+};
+
+/** Tensor data of these elements, flat or nested in arrays up to `levels` deep (the protocol allows both). */
+function tensorData(element: object, levels: number): object {
+  let items = element;
+  for (let level = 1; level < levels; level++) items = { anyOf: [element, { type: 'array', items }] };
+  return { type: 'array', items };
+}
+
+/**
+ * What an input of a JSON body requires beyond the protocol's shape: data of its datatype's elements, and no binary data
+ * in a JSON body. Data is flat, or nested in rows for a shape of two dimensions or more: the handler takes it nested as
+ * deep as its shape has dimensions, but a list of alternatives a datatype and a depth each (96) is past what
+ * schema-driven generators (schemathesis) take, and a served input has one dimension besides ones ([rows], [rows, 1]).
+ */
+const tensorRules = handlerRules({
+  required: ['name', 'shape', 'datatype', 'data'],
+  anyOf: Object.entries(TENSOR_ELEMENTS).flatMap(([datatype, element]) => [
+    { properties: { datatype: { enum: [datatype] }, data: tensorData(element, 1) } },
+    { properties: { datatype: { enum: [datatype] }, shape: { minItems: 2 }, data: tensorData(element, 2) } },
+  ]),
+});
+
 /** Open Inference Protocol (KServe v2) REST shapes; binary tensor data travels after the JSON (see oip/http-binding). */
 const tensorSchema = {
   type: 'object',
@@ -27,10 +71,21 @@ const tensorSchema = {
   properties: {
     name: { type: 'string', minLength: 1 },
     shape: { type: 'array', maxItems: MAX_SHAPE_DIMENSIONS, items: { type: 'integer', minimum: 0 } },
-    datatype: { type: 'string' },
-    parameters: { ...parametersSchema, properties: { binary_data_size: { type: 'integer', minimum: 0 } } },
+    datatype: { type: 'string', ...handlerRules({ enum: Object.keys(TENSOR_ELEMENTS) }) },
+    parameters: {
+      ...parametersSchema,
+      properties: {
+        binary_data_size: {
+          type: 'integer',
+          minimum: 0,
+          description: 'The binary tensor data extension: the bytes of this input after the JSON, in a body sent with Inference-Header-Content-Length and no JSON content type; an application/json body has none.',
+        },
+      },
+      ...handlerRules({ not: { required: ['binary_data_size'] } }),
+    },
     data: { type: 'array' },
   },
+  ...tensorRules,
 } as const;
 
 const tensorMetadata = { type: 'object', properties: { name: { type: 'string' }, datatype: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } } } } as const;
@@ -42,7 +97,7 @@ export const inferParameters = {
     inference_length: { type: 'integer', minimum: 1, maximum: 10000 },
     index_col: { type: 'string', minLength: 1 },
     binary_data_output: { type: 'boolean' },
-    identifier: seriesIdentifier,
+    identifier: { ...seriesIdentifier, ...handlerRules({ minLength: 1 }) },
   },
 } as const;
 
@@ -82,6 +137,8 @@ export const modelReadySchema = {
 
 export const inferSchema = {
   summary: 'Open Inference Protocol inference: one input tensor per raw feature plus a timestamp tensor',
+  description:
+    "Beyond what the schema says, the handler takes an input's data nested as deep as its shape has dimensions (the schema lists flat data, and data in rows for a shape of two dimensions or more), and refuses with a 400 naming the input or output: an input whose data does not hold as many elements as its shape says, one of more than one dimension ([rows] or [rows, 1]), a name given twice, no timestamp input (`parameters.index_col`, else one named timestamp, ts, time or date) of ISO 8601 text or epoch numbers, a raw feature of the served run (an input GET /v2/models/{name} lists) missing or not numeric, fewer rows than its input window, and an output asked for twice or not among the model's outputs.",
   params: modelParams,
   body: {
     type: 'object',

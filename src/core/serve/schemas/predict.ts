@@ -1,5 +1,6 @@
 import { adminBodySchema } from './admin.js';
 import { errorResponses } from './common.js';
+import { handlerRules } from './handler-rules.js';
 
 const inferenceLength = { type: 'integer', minimum: 1, maximum: 10000, description: 'Forecast rows; beyond the model horizon the forecast is recursive (MSTL: from one fit of the window).' } as const;
 
@@ -15,10 +16,50 @@ export const MAX_BODY_FIELDS = 64;
 /** Columns `data` may have: as many as an inference request's inputs, the same rows sent as tensors (schemas/kserve.ts). */
 export const MAX_COLUMNS = 1024;
 
+/** A JSON value that holds no other: what a column's rows are, a column being the deepest container of a body of rows. */
+export const plainValue = { not: { anyOf: [{ type: 'object' }, { type: 'array' }] } } as const;
+
+/** One column of `data`, as the handler reads it: an array of plain values, at least one row. */
+export const seriesColumn = { type: 'array', minItems: 1, items: plainValue } as const;
+
+/**
+ * A client's own field beside the body's (ignored): any JSON value of at most `levels` nested containers, as deep as
+ * the body of rows nests (series-json-bounds.ts refuses deeper on the text), each object held to the body's bound on keys.
+ */
+function ignoredField(levels: number): object {
+  if (levels === 0) return plainValue;
+  const inner = ignoredField(levels - 1);
+  return { anyOf: [plainValue, { type: 'object', maxProperties: MAX_BODY_FIELDS, additionalProperties: inner }, { type: 'array', items: inner }] };
+}
+
+/** Names the timestamp column is looked for under when `index_col` does not name it, in the order they are tried. */
+const TIMESTAMP_COLUMNS = ['ts', 'timestamp', 'time', 'date'];
+
+/**
+ * What a body of rows requires that JSON Schema can say: a field of a client's own nests no deeper than the body, and
+ * `data` has a timestamp column under one of the names looked for, unless `index_col` names it.
+ */
+export function seriesBodyRules(extra: Record<string, unknown> = {}): ReturnType<typeof handlerRules> {
+  return handlerRules({
+    additionalProperties: ignoredField(2),
+    anyOf: [{ required: ['index_col'] }, { properties: { data: { anyOf: TIMESTAMP_COLUMNS.map((name) => ({ required: [name] })) } } }],
+    ...extra,
+  });
+}
+
+/** What of `data` the schema cannot say, for both routes' descriptions. */
+export const SERIES_DATA_RULES =
+  "Beyond what the schema says, the handler refuses with a 400 naming the column and row: columns of `data` of different lengths, an `index_col` that is not one of its columns, and timestamps that are neither ISO 8601 text nor epoch numbers (of one unit, at least 1e8 seconds).";
+
 /** The request rows, as /predict and POST /actuals take them. */
 export const seriesRows = {
-  data: { type: ['object', 'null'], maxProperties: MAX_COLUMNS, description: 'Column name -> array of values (one per row).' },
-  index_col: { type: 'string', minLength: 1 },
+  data: {
+    type: ['object', 'null'],
+    maxProperties: MAX_COLUMNS,
+    description: 'Column name -> array of values (one per row): at least one column of at least one row.',
+    ...handlerRules({ minProperties: 1, additionalProperties: seriesColumn }),
+  },
+  index_col: { type: 'string', minLength: 1, description: 'The timestamp column of `data` (default: the first of ts, timestamp, time, date it has).' },
   identifier: seriesIdentifier,
 } as const;
 
@@ -36,11 +77,13 @@ export interface PredictQuery {
 export const predictSchema = {
   summary: 'Forecast the next rows of a series',
   description:
-    'Reference request: `data` is column-oriented raw data in original units with a timestamp column (`index_col`, else ts/timestamp/time/date) and every raw feature of the served run; unique, strictly increasing timestamps, as ISO 8601 text (naive = UTC) or epoch numbers read by size: seconds below 1e10, milliseconds below 1e13, microseconds below 1e16, nanoseconds below 1e19 (numbers below 1e8 are refused as ambiguous). Without `data` the forecast starts after the latest window of the stored test data (computed per request, never cached). Predictions are in original units.',
+    'Reference request: `data` is column-oriented raw data in original units with a timestamp column (`index_col`, else ts/timestamp/time/date) and every raw feature of the served run; unique, strictly increasing timestamps, as ISO 8601 text (naive = UTC) or epoch numbers read by size: seconds below 1e10, milliseconds below 1e13, microseconds below 1e16, nanoseconds below 1e19 (numbers below 1e8 are refused as ambiguous). Without `data` the forecast starts after the latest window of the stored test data (computed per request, never cached). Predictions are in original units. ' +
+    `${SERIES_DATA_RULES} With \`data\`, also: timestamps that do not strictly increase, a raw feature of the served run (an input GET /v2/models/{name} lists) missing or holding anything but finite numbers, and fewer rows than the model's input window (\`input_seq_len\`) or two.`,
   body: {
     type: 'object',
     maxProperties: MAX_BODY_FIELDS,
     properties: { ...seriesRows, inference_length: inferenceLength },
+    ...seriesBodyRules(),
   },
   querystring: { type: 'object', properties: { inference_length: inferenceLength } },
   response: {
