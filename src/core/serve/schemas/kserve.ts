@@ -113,7 +113,11 @@ export const liveSchema = {
 
 const readiness = { type: 'object', properties: { ready: { type: 'boolean' } }, required: ['ready'] } as const;
 
-/** Not ready is a 503, which the protocol's clients (tritonclient: status 200 or not) read as false. */
+/**
+ * Not ready is a 503 with `{ ready: false }`: the protocol's REST specification defines the body alone, a Kubernetes
+ * readiness probe needs a status outside 2xx, and tritonclient reads any status but 200 as false. (KServe's REST client
+ * raises on a status outside 2xx instead: the clients do not agree on one answer, and a 200 would fail the probe.)
+ */
 export const serverReadySchema = {
   summary: 'Open Inference Protocol readiness (503 until a model is warm)',
   response: { 200: readiness, 503: readiness },
