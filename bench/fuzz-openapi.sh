@@ -16,7 +16,8 @@
 #                        ~/.cache/flts-schemathesis; never inside the repository)
 #   FLTS_FUZZ_HOME       a FLTS home with a promoted run to serve (default: a NAIVE run trained on
 #                        ../shared/datasets/PobleSec.csv into a temporary home, a few seconds)
-#   FLTS_FUZZ_CHECKS     schemathesis --checks (default the five above; `all` adds its heuristics, e.g. positive_data_acceptance)
+#   FLTS_FUZZ_CHECKS     schemathesis --checks (default the five above; `all` adds its heuristics, e.g. positive_data_acceptance,
+#                        whose findings left are rules JSON Schema cannot say, given in the routes' descriptions)
 #   FLTS_FUZZ_ROUNDS     which rounds to run (default: tokens no-token wrong no-model)
 #   PORT                 the port to serve on (default: a free one)
 # The same seed and max-examples against two builds give counts to compare; reports stay in the printed directory.
