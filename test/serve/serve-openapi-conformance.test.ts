@@ -3,7 +3,7 @@ import type { InjectOptions } from 'fastify';
 import type { LiveMonitor } from '../../src/core/serve/live-monitor.js';
 import type { LogRetention } from '../../src/core/serve/prediction-log-retention.js';
 import { documentProblems, requestProblems, type OpenApiDocument } from './openapi-conformance.js';
-import { OIP_DATATYPES } from '../../src/core/serve/oip-tensors.js';
+import { checkElements, OIP_DATATYPES } from '../../src/core/serve/oip-tensors.js';
 import { requestData, useTestServer, type RunningServer } from './serve-fixtures.js';
 
 const json = { 'content-type': 'application/json' };
@@ -106,6 +106,24 @@ describe('serve > /openapi.json: every answer is one the published document decl
     const document = await publishedDocument(ready);
     const body = document.paths['/v2/models/{name}/infer'].post.requestBody?.content?.['application/json']?.schema as { properties: { inputs: { items: { properties: { datatype: { enum: string[] } } } } } };
     expect(body.properties.inputs.items.properties.datatype.enum).toEqual([...OIP_DATATYPES]);
+    // Each datatype's published elements are the ones the handler takes, at the edges of its range and past them.
+    const probes = [0, 1, -1, 0.5, 127, 128, -128, -129, 255, 256, 2 ** 31, -(2 ** 31) - 1, 2 ** 32, 2 ** 63 - 1024, 2 ** 63, -(2 ** 63), -(2 ** 63) - 2048, 2 ** 64 - 2048, 2 ** 64, 3.4e38, 3.5e38, -3.5e38, true, 'x', null];
+    const disagreements = OIP_DATATYPES.flatMap((datatype) =>
+      probes.flatMap((value) => {
+        const request = { inputs: [{ name: 'x', shape: [1], datatype, data: [value] }] };
+        const byDocument = requestProblems(document, 'POST', '/v2/models/{name}/infer', request).length === 0;
+        const byHandler = (() => {
+          try {
+            checkElements('x', datatype, [value]);
+            return true;
+          } catch {
+            return false;
+          }
+        })();
+        return byDocument === byHandler ? [] : [`${datatype} ${String(value)}: document ${byDocument}, handler ${byHandler}`];
+      }),
+    );
+    expect(disagreements).toEqual([]);
     // The published document carries no mark of how it was made.
     expect(JSON.stringify(document)).not.toContain('x-flts');
   });

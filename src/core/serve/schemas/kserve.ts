@@ -116,7 +116,7 @@ const readiness = { type: 'object', properties: { ready: { type: 'boolean' } }, 
 /**
  * Not ready is a 503 with `{ ready: false }`: the protocol's REST specification defines the body alone, a Kubernetes
  * readiness probe needs a status outside 2xx, and tritonclient reads any status but 200 as false. (KServe's REST client
- * raises on a status outside 2xx instead: the clients do not agree on one answer, and a 200 would fail the probe.)
+ * raises on a status outside 2xx instead: the clients do not agree, and a 200 would pass the probe of a server not ready.)
  */
 export const serverReadySchema = {
   summary: 'Open Inference Protocol readiness (503 until a model is warm)',
