@@ -3,12 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { adminBodyBoundsProblem, adminBodyOptions } from './admin-json-bounds.js';
 import { inferBodyBoundsProblem } from './oip-json-bounds.js';
 import { adminBodySchema, MAX_ADMIN_JSON_DEPTH, MAX_ADMIN_JSON_ENTRIES } from './schemas/admin.js';
+import { HANDLER_RULES } from './schemas/handler-rules.js';
 import { inferSchema } from './schemas/kserve.js';
 import { predictSchema } from './schemas/predict.js';
 import { seriesBodyBoundsProblem } from './series-json-bounds.js';
 
 // The validator options fastify's body validator has (request-validators.ts).
-const compile = (schema: object): ValidateFunction => new Ajv({ useDefaults: true, removeAdditional: true, allErrors: false, coerceTypes: false }).compile(schema);
+const compile = (schema: object): ValidateFunction => new Ajv({ useDefaults: true, removeAdditional: true, allErrors: false, coerceTypes: false, keywords: [HANDLER_RULES] }).compile(schema);
 const validateAdmin = compile(adminBodySchema);
 const many = (count: number): Record<string, number> => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, i]));
 const nested = (depth: number): unknown => (depth === 0 ? 1 : [nested(depth - 1)]);
