@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Settings } from '../config/settings.js';
 import { redactSecrets } from '../redact.js';
+import { getJsonIfExists, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { MIRROR_MARKERS, runKey, runsBucket } from './run-store.js';
 
@@ -11,6 +12,11 @@ import { MIRROR_MARKERS, runKey, runsBucket } from './run-store.js';
  * store pointed at another server (or the same one under another address) trusts none of the markers of the first.
  * A marker is written only once MLflow has `flts.mirror_complete` on the mirror, so a crash leaves a mirror without
  * a marker (the next sync asks MLflow, finds it complete and writes the marker), never a marker without a mirror.
+ *
+ * A sync that lists every complete mirror (the first after an upgrade, or after a server was taken for wiped) may find
+ * far more markers owed than its budget lets it write. It records them first in one object of the same folder,
+ * `unwritten.json` (found complete, marker not written yet), and writes the markers within its budget: a later sync
+ * takes the record's entries for markers (audited like them) and writes the rest, with no listing of MLflow again.
  */
 export interface MirrorMarker {
   runId: string;
@@ -28,7 +34,7 @@ function serverFolder(settings: Settings): string {
   return `${MIRROR_MARKERS}/${createHash('sha256').update(uri).digest('hex').slice(0, 16)}/`;
 }
 
-function markerKey(settings: Settings, runId: string, experimentId: string, mlflowRunId: string): string {
+export function markerKey(settings: Settings, runId: string, experimentId: string, mlflowRunId: string): string {
   return `${serverFolder(settings)}${runKey(runId, encodeURIComponent(experimentId), encodeURIComponent(mlflowRunId))}`;
 }
 
@@ -38,8 +44,46 @@ export async function writeMirrorMarker(store: ObjectStore, settings: Settings, 
 
 /** The markers of mirrors on this store's tracking server; a key of another shape (written by hand) is none. */
 export async function listMirrorMarkers(store: ObjectStore, settings: Settings): Promise<MirrorMarker[]> {
+  return (await readMirrorMarkers(store, settings)).written;
+}
+
+const unwrittenKey = (settings: Settings): string => `${serverFolder(settings)}unwritten.json`;
+
+/**
+ * The markers written, and those a sync found owed but had not written (see above), by one listing of the folder (the
+ * record of unwritten ones is read only when the listing shows it). A record that cannot be read is taken for empty:
+ * its runs are asked about again, never marked on its word.
+ */
+export async function readMirrorMarkers(store: ObjectStore, settings: Settings): Promise<{ written: MirrorMarker[]; unwritten: MirrorMarker[] }> {
   const folder = serverFolder(settings);
   const objects = await store.list(runsBucket(settings), folder);
+  const record = objects.find(({ key }) => key === unwrittenKey(settings));
+  return { written: markersOf(folder, objects), unwritten: record ? await unwrittenMarkers(store, settings, record.lastModified.getTime()) : [] };
+}
+
+async function unwrittenMarkers(store: ObjectStore, settings: Settings, writtenAt: number): Promise<MirrorMarker[]> {
+  let entries: unknown;
+  try {
+    entries = (await getJsonIfExists<{ markers?: unknown }>(store, runsBucket(settings), unwrittenKey(settings)))?.markers;
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(entries)) return [];
+  return entries.flatMap((entry: unknown) => {
+    if (!Array.isArray(entry) || entry.length !== 3 || entry.some((part) => typeof part !== 'string' || part === '')) return [];
+    const [runId, experimentId, mlflowRunId] = entry as string[];
+    if (runId.includes('/')) return [];
+    return [{ runId, experimentId, mlflowRunId, key: markerKey(settings, runId, experimentId, mlflowRunId), writtenAt }];
+  });
+}
+
+/** Records `markers` as owed and not written (replacing the record), or drops the record when there are none. */
+export async function saveUnwrittenMarkers(store: ObjectStore, settings: Settings, markers: readonly MirrorMarker[]): Promise<void> {
+  if (markers.length === 0) await store.delete(runsBucket(settings), unwrittenKey(settings));
+  else await putJson(store, runsBucket(settings), unwrittenKey(settings), { markers: markers.map((marker) => [marker.runId, marker.experimentId, marker.mlflowRunId]) });
+}
+
+function markersOf(folder: string, objects: ReadonlyArray<{ key: string; lastModified: Date }>): MirrorMarker[] {
   return objects.flatMap(({ key, lastModified }) => {
     const parts = key.slice(folder.length).split('/');
     if (parts.length !== 3 || parts.some((part) => part === '')) return [];

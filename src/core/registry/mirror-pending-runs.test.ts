@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultSettings, resolveSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { recordingStore } from '../storage/recording-store.fixture.js';
 import type { MlflowClient } from '../tracking/mlflow-client.js';
 import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
@@ -164,6 +165,79 @@ describe('core > registry > mirrorPendingRuns', () => {
     expect(mlflow.searches.slice(from).filter(completeListing)).toEqual([]);
     expect(mlflow.runsReturnedSince(from)).toBe(MARKERS_AUDITED_PER_SYNC);
     expect(mlflow.created).toEqual([]);
+  });
+
+  /** `inner`, whose writes of marker objects past the `after`th go through `beforeWrite` first. */
+  function interceptingMarkerWrites(inner: ObjectStore, after: number, beforeWrite: () => Promise<void>): ObjectStore {
+    let writes = 0;
+    const isMarker = (key: string): boolean => key.startsWith('mlflow-mirrors/') && !key.endsWith('.json');
+    return new Proxy(inner, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (name !== 'put') return typeof value === 'function' ? value.bind(target) : value;
+        return async (bucket: string, key: string, ...rest: unknown[]) => {
+          if (isMarker(key) && ++writes > after) await beforeWrite();
+          return (value as (...args: unknown[]) => Promise<void>).apply(target, [bucket, key, ...rest]);
+        };
+      },
+    });
+  }
+
+  /** Every run of `ids` has exactly one marker, naming its one complete mirror; no other object is left in the folder. */
+  async function expectMarkedOnce(store: ObjectStore, mlflow: MemoryMlflow, ids: readonly string[]): Promise<void> {
+    const markers = await listMirrorMarkers(store, settings);
+    expect(markers.map((marker) => [marker.runId, marker.mlflowRunId]).sort()).toEqual([...ids].sort().map((id) => [id, mlflow.mirrorOf(id)!.info.run_id]));
+    expect(await store.list('runs', 'mlflow-mirrors/')).toHaveLength(ids.length);
+  }
+
+  it('writes the markers a listing found owed within the backlog budget; the next sync writes the rest without listing MLflow again', async () => {
+    const ids = Array.from({ length: FULL_LISTING_FROM + 60 }, (_, at) => `g${String(at).padStart(4, '0')}`);
+    const inner = await registryOf('owed-budget-', ids);
+    const mlflow = new MemoryMlflow();
+    for (const id of ids) mlflow.addMirror(id);
+    const backlogBudgetMs = 1;
+    // Marker writes past the tenth wait for a timer set after the budget's own, so the budget is spent when they go on.
+    const slow = interceptingMarkerWrites(inner, 10, () => new Promise((resolve) => setTimeout(resolve, backlogBudgetMs + 50)));
+
+    const cut = await mirrorPendingRuns(slow, settings, { backlogBudgetMs }, { client: mlflow.client });
+    expect(cut).toMatchObject({ pending: [], mirrored: [], failed: [] });
+    const written = await listMirrorMarkers(inner, settings);
+    expect(written.length).toBeLessThan(ids.length);
+    for (const marker of written) expect(marker.mlflowRunId).toBe(mlflow.mirrorOf(marker.runId)!.info.run_id);
+
+    const next = await mirrorPendingRuns(inner, settings, { backlogBudgetMs: 60_000 }, { client: mlflow.client });
+    expect(next).toMatchObject({ pending: [], mirrored: [], found: [], failed: [], deferred: [] });
+    expect(mlflow.searches.filter(completeListing)).toHaveLength(1);
+    expect(mlflow.created).toEqual([]);
+    await expectMarkedOnce(inner, mlflow, ids);
+  });
+
+  it.each([
+    ['stopped (SIGTERM)', 'stop'],
+    ['killed while writing them', 'crash'],
+  ] as const)('a sync %s mid-way through the owed markers leaves the next one to finish them, with no duplicate mirror nor a second listing', async (_, how) => {
+    const ids = Array.from({ length: FULL_LISTING_FROM + 20 }, (_, at) => `s${String(at).padStart(4, '0')}`);
+    const inner = await registryOf(`owed-${how}-`, ids);
+    const mlflow = new MemoryMlflow();
+    for (const id of ids) mlflow.addMirror(id);
+    await saveRunRecord(inner, settings, fakeRun('new', 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, '2026-03-01T00:00:00.000Z'));
+    const stop = new AbortController();
+    // A process killed outright writes nothing more, the record of owed markers included.
+    const cutting = interceptingMarkerWrites(inner, 5, async () => {
+      stop.abort();
+      if (how === 'crash') throw new Error('the process is gone');
+    });
+
+    const cut = mirrorPendingRuns(cutting, settings, {}, { client: mlflow.client, signal: stop.signal });
+    if (how === 'crash') await cut.catch(() => undefined);
+    else expect((await cut).failed).toEqual([]);
+    expect((await listMirrorMarkers(inner, settings)).length).toBeLessThan(ids.length);
+
+    const next = await mirrorPendingRuns(inner, settings, {}, { client: mlflow.client });
+    expect(next.failed).toEqual([]);
+    expect(mlflow.searches.filter(completeListing)).toHaveLength(1);
+    expect(mlflow.created).toEqual(['new']);
+    await expectMarkedOnce(inner, mlflow, [...ids, 'new']);
   });
 
   it('runs that fail to mirror at every sync do not bring back the listing of every mirror', async () => {

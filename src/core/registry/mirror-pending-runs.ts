@@ -1,9 +1,9 @@
 import type { Settings } from '../config/settings.js';
 import { isFltsError, toFltsError } from '../errors.js';
-import { silentLogger } from '../logger.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { RUN_FILES } from './run-record.js';
 import { findRunRecord, listRunIds, runKey, runsBucket } from './run-store.js';
-import { deleteMirrorMarkers, listMirrorMarkers, writeMirrorMarker, type MirrorMarker } from './mirror-markers.js';
+import { deleteMirrorMarkers, markerKey, readMirrorMarkers, saveUnwrittenMarkers, writeMirrorMarker, type MirrorMarker } from './mirror-markers.js';
 import { mapBounded } from '../bounded-map.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
@@ -140,9 +140,10 @@ async function completeAmong(client: Client, experimentIds: readonly string[], m
  * and MLflow has no active complete run of that id: a mirror purged by `mlflow gc` before a sync saw it deleted is
  * noticed within about 2 * markers / MARKERS_AUDITED_PER_SYNC syncs, one of the newest (a server restored from a
  * backup) at the next sync. When none of those checked is there, the server is taken for wiped or
- * replaced and every marker is dropped, so the next listing of MLflow says again what is mirrored.
+ * replaced and every marker is dropped, so the next listing of MLflow says again what is mirrored. Markers owed and not
+ * written yet (`unwritten`) are checked alike, and have no object to delete.
  */
-async function liveMarkers(store: ObjectStore, settings: Settings, client: Client, experimentIds: readonly string[], markers: readonly MirrorMarker[]): Promise<MirrorMarker[]> {
+async function liveMarkers(store: ObjectStore, settings: Settings, client: Client, experimentIds: readonly string[], markers: readonly MirrorMarker[], unwritten: ReadonlySet<MirrorMarker>): Promise<MirrorMarker[]> {
   if (markers.length === 0) return [];
   const active = new Set(experimentIds);
   const stale = new Set<MirrorMarker>(markers.filter((marker) => !active.has(marker.experimentId) || !MLFLOW_RUN_ID.test(marker.mlflowRunId)));
@@ -160,7 +161,11 @@ async function liveMarkers(store: ObjectStore, settings: Settings, client: Clien
       for (const marker of missing.length === checked.length ? markers : missing) stale.add(marker);
     }
   }
-  await deleteMirrorMarkers(store, settings, [...stale]);
+  await deleteMirrorMarkers(
+    store,
+    settings,
+    [...stale].filter((marker) => !unwritten.has(marker)),
+  );
   return markers.filter((marker) => !stale.has(marker));
 }
 
@@ -170,22 +175,55 @@ async function liveMarkers(store: ObjectStore, settings: Settings, client: Clien
  * fewer than the marked ones (their markers are written then). The listing then reads at most about twice as many
  * runs as there are unmarked ones; with fewer, each is asked about while it is mirrored. So runs that fail to mirror
  * at every sync never bring back the listing of a large registry. `listed` is that listing, when it was made.
+ * `owed` are the markers of complete mirrors found by a listing (this sync's or an earlier one's) and not written yet:
+ * their runs count as marked, and the store's record of them is brought up to date before any is written, so a sync
+ * stopped at any point leaves the next one a record of what it still owes, never a marker of a mirror not found complete.
  */
-async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Client, experimentIds: readonly string[], registered: readonly string[]): Promise<{ runIds: string[]; listed?: CompleteMirror[] }> {
-  const markers = await liveMarkers(store, settings, client, experimentIds, await listMirrorMarkers(store, settings));
+async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Client, experimentIds: readonly string[], registered: readonly string[]): Promise<{ runIds: string[]; listed?: CompleteMirror[]; owed: MirrorMarker[] }> {
+  const { written, unwritten } = await readMirrorMarkers(store, settings);
+  const writtenKeys = new Set(written.map((marker) => marker.key));
+  const recorded = new Set(unwritten.filter((marker) => !writtenKeys.has(marker.key)));
+  const markers = await liveMarkers(store, settings, client, experimentIds, [...written, ...recorded], recorded);
+  const owed = markers.filter((marker) => recorded.has(marker));
   const marked = new Set(markers.map((marker) => marker.runId));
   const unmarked = await recordedRunIds(
     store,
     settings,
     registered.filter((runId) => !marked.has(runId)),
   );
-  if (unmarked.length < FULL_LISTING_FROM || unmarked.length < marked.size) return { runIds: unmarked };
+  if (unmarked.length < FULL_LISTING_FROM || unmarked.length < marked.size) {
+    if (owed.length !== unwritten.length) await saveUnwrittenMarkers(store, settings, owed);
+    return { runIds: unmarked, owed };
+  }
   const listed = await completeMirrors(client, experimentIds);
   const wanted = new Set(unmarked);
   const found = new Map<string, CompleteMirror>();
   for (const mirror of listed) if (wanted.has(mirror.runId) && !found.has(mirror.runId)) found.set(mirror.runId, mirror);
-  await mapBounded([...found.values()], LOOKUP_WIDTH, ({ runId, run }) => writeMirrorMarker(store, settings, runId, run.info.experiment_id, run.info.run_id));
-  return { runIds: unmarked.filter((runId) => !found.has(runId)), listed };
+  for (const { runId, run } of found.values()) {
+    owed.push({ runId, experimentId: run.info.experiment_id, mlflowRunId: run.info.run_id, key: markerKey(settings, runId, run.info.experiment_id, run.info.run_id), writtenAt: Date.now() });
+  }
+  if (owed.length !== unwritten.length) await saveUnwrittenMarkers(store, settings, owed);
+  return { runIds: unmarked.filter((runId) => !found.has(runId)), listed, owed };
+}
+
+/**
+ * Writes the `owed` markers until `stop` says the time is up, and returns those left: a marker the store refuses is
+ * left too, for a later sync. Markers are store writes alone, so they go before the backlog's MLflow calls.
+ */
+async function writeOwedMarkers(store: ObjectStore, settings: Settings, owed: readonly MirrorMarker[], stop: () => boolean, logger: Logger): Promise<MirrorMarker[]> {
+  const written = await mapBounded(owed, LOOKUP_WIDTH, async (marker) => {
+    if (stop()) return false;
+    try {
+      await writeMirrorMarker(store, settings, marker.runId, marker.experimentId, marker.mlflowRunId);
+      return true;
+    } catch (error) {
+      logger.warn({ runId: marker.runId, err: error instanceof Error ? error.message : String(error) }, 'mlflow mirror marker could not be written; a later sync writes it');
+      return false;
+    }
+  });
+  const left = owed.filter((_, at) => !written[at]);
+  if (left.length > 0) logger.info({ written: owed.length - left.length, left: left.length }, 'mlflow mirror markers left for a later sync');
+  return left;
 }
 
 /**
@@ -206,7 +244,8 @@ export interface MirrorPendingOptions {
   readonly runIds?: readonly string[];
   /**
    * Time the other runs (the backlog) may take once the `runIds` are mirrored: none is started after it,
-   * and one still being mirrored is cut off (a later catch-up completes it). No limit when omitted.
+   * and one still being mirrored is cut off (a later catch-up completes it). The markers a listing of MLflow found owed
+   * are written first within it, the rest by a later sync. No limit when omitted.
    */
   readonly backlogBudgetMs?: number;
 }
@@ -240,8 +279,17 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
     }
     return backlog;
   };
+  // The markers a listing found owed are written once the runs asked for first are mirrored, within the backlog's budget.
+  const leading = pending.filter((runId) => first.has(runId)).length;
+  let owedLeft: MirrorMarker[] | undefined;
+  const writeOwed = async (): Promise<MirrorMarker[]> => {
+    const outOfTime = (): boolean => deps.signal?.aborted === true || (options.backlogBudgetMs !== undefined && backlogDeps().deadline.aborted);
+    owedLeft ??= unmarked.owed.length === 0 ? [] : await writeOwedMarkers(store, settings, unmarked.owed, outOfTime, logger);
+    return owedLeft;
+  };
   let stopped = false;
   for (const [index, runId] of pending.entries()) {
+    if (index === leading) await writeOwed();
     const bounded = options.backlogBudgetMs !== undefined && !first.has(runId) ? backlogDeps() : undefined;
     if (bounded?.deadline.aborted) {
       result.deferred.push(...pending.slice(index));
@@ -270,6 +318,8 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
       logger.warn({ runId, code: flts.code, err: flts.message }, 'run could not be mirrored to mlflow');
     }
   }
+  const left = await writeOwed();
+  if (left.length !== unmarked.owed.length) await saveUnwrittenMarkers(store, settings, left);
   // Runs without a marker whose mirror MLflow had complete all along were never pending.
   const found = new Set(result.found.map((run) => run.runId));
   result.pending = pending.filter((runId) => !found.has(runId));
