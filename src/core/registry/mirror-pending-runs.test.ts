@@ -240,6 +240,40 @@ describe('core > registry > mirrorPendingRuns', () => {
     await expectMarkedOnce(inner, mlflow, [...ids, 'new']);
   });
 
+  it('two syncs side by side (the daemon and a CLI sync) settle on one complete mirror per run, and mark that one', async () => {
+    const ids = ['p1', 'p2', 'p3'];
+    const store = await registryOf('side-by-side-', ids);
+    const mlflow = new MemoryMlflow();
+    // Each run's mirror is created by both syncs: the second createRun of a run lets both go on.
+    const bothCreating = new Map<string, { arrived: number; release: () => void; released: Promise<void> }>();
+    const client = {
+      ...mlflow.client,
+      createRun: async (input: { tags: Array<{ key: string; value: string }> }) => {
+        const runId = toRecord(input.tags)[MIRROR_TAGS.runId];
+        if (!bothCreating.has(runId)) {
+          let release = (): void => undefined;
+          const released = new Promise<void>((resolve) => (release = resolve));
+          bothCreating.set(runId, { arrived: 0, release, released });
+        }
+        const gate = bothCreating.get(runId)!;
+        gate.arrived += 1;
+        if (gate.arrived === 2) gate.release();
+        await gate.released;
+        return (mlflow.client.createRun as (input: unknown) => Promise<MlflowRun>)(input);
+      },
+    } as unknown as MlflowClient;
+
+    const results = await Promise.all([mirrorPendingRuns(store, settings, {}, { client }), mirrorPendingRuns(store, settings, {}, { client })]);
+    expect(mlflow.created.sort()).toEqual([...ids, ...ids].sort());
+    for (const result of results) expect(result.failed).toEqual([]);
+    for (const id of ids) {
+      const active = mlflow.runs.filter((run) => run.info.lifecycle_stage === 'active' && toRecord(run.data.tags)[MIRROR_TAGS.runId] === id);
+      expect(active).toHaveLength(1);
+      expect(toRecord(active[0].data.tags)[MIRROR_TAGS.complete]).toBe('true');
+    }
+    await expectMarkedOnce(store, mlflow, ids);
+  });
+
   it('runs that fail to mirror at every sync do not bring back the listing of every mirror', async () => {
     const ids = Array.from({ length: FULL_LISTING_FROM + 20 }, (_, at) => `k${String(at).padStart(4, '0')}`);
     const store = await registryOf('failing-', ids);

@@ -14,8 +14,11 @@ import { saveRunRecord } from './run-store.js';
 const root = mkdtempSync(path.join(tmpdir(), 'flts-mirror-run-'));
 afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
-/** MLflow as far as one mirror needs it: one experiment, the run it creates (found again by search), its tags as sent. */
-function oneRunServer(tags: Map<string, string>): (request: IncomingMessage, response: ServerResponse) => void {
+/**
+ * MLflow as far as one mirror needs it: one experiment, the run it creates (found again by search), its tags as sent.
+ * `requests` gets the path of each request, in order.
+ */
+function oneRunServer(tags: Map<string, string>, requests: string[] = []): (request: IncomingMessage, response: ServerResponse) => void {
   let created = false;
   const run = () => ({ info: { run_id: 'm1', experiment_id: '1', status: 'RUNNING', artifact_uri: 'mlflow-artifacts:/1/m1/artifacts' }, data: { tags: [...tags].map(([key, value]) => ({ key, value })) } });
   return (request, response) => {
@@ -23,6 +26,7 @@ function oneRunServer(tags: Map<string, string>): (request: IncomingMessage, res
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const url = request.url ?? '';
+      requests.push(url.split('?')[0]);
       const body = chunks.length > 0 && request.method === 'POST' ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { tags?: MlflowKeyValue[] }) : {};
       if (/\/runs\/(create|log-batch)/.test(url)) for (const tag of body.tags ?? []) tags.set(tag.key, tag.value);
       if (url.includes('/runs/create')) created = true;
@@ -50,5 +54,27 @@ describe('core > registry > mirrorRun', () => {
       expect((await mirrorRun(store, settings, 'r1')).created).toBe(true);
     });
     expect(Object.fromEntries(tags)).toMatchObject({ 'flts.run_id': 'r1', 'flts.data.train_sha256': 'a'.repeat(64), 'flts.data.train_file': 'train.csv', 'flts.data.processed_sha256': 'd'.repeat(64) });
+  });
+
+  it('mirrors a new run in one lookup, one creation, one batch of params and tags and one of metrics, its artifacts, a last check for duplicates, its status and the complete tag', async () => {
+    const requests: string[] = [];
+    await withServer(oneRunServer(new Map(), requests), async (uri) => {
+      const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 0 } }).settings;
+      const store = createFsStore(path.join(root, 'counted'));
+      await saveRunRecord(store, settings, fakeRun('r1', 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, '2026-12-01T00:00:00.000Z'));
+      expect(await mirrorRun(store, settings, 'r1')).toMatchObject({ created: true, artifacts: ['flts/run.json'] });
+    });
+    expect(requests.map((url) => url.replace('/api/2.0/mlflow/', '').replace(/^\/api\/2.0\/mlflow-artifacts\/artifacts\/.*/, 'artifact'))).toEqual([
+      'experiments/search',
+      'runs/search',
+      'runs/create',
+      'runs/log-batch',
+      'runs/log-batch',
+      'artifact',
+      'experiments/search',
+      'runs/search',
+      'runs/update',
+      'runs/set-tag',
+    ]);
   });
 });

@@ -4,7 +4,7 @@ import { isFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { MlflowClient } from '../tracking/mlflow-client.js';
-import { encodeMetricValue, toRecord, type MlflowKeyValue, type MlflowMetric, type MlflowRun, type MlflowRunStatus } from '../tracking/mlflow-types.js';
+import { encodeMetricValue, toRecord, type MlflowExperiment, type MlflowKeyValue, type MlflowMetric, type MlflowRun, type MlflowRunStatus } from '../tracking/mlflow-types.js';
 import { loadMirrorSource, type MirrorSource } from './mirror-source.js';
 import { writeMirrorMarker } from './mirror-markers.js';
 import { filterLiteral, MIRROR_TAGS, trackingClientFor, type TrackingDeps } from '../tracking/tracking-deps.js';
@@ -34,31 +34,36 @@ export function experimentNameFor(modelType: string, tracking: TrackingSettings)
  * the one to keep first: a complete mirror before incomplete ones, then the smallest run id. Every writer
  * applies the same order, so concurrent mirrors of one run (say the daemon and a CLI sync) settle on one.
  */
-async function mirrorsOf(client: MlflowClient, runId: string): Promise<MlflowRun[]> {
+async function mirrorsOf(client: MlflowClient, runId: string): Promise<{ runs: MlflowRun[]; experiments: MlflowExperiment[] }> {
   const experiments = await client.searchExperiments();
-  if (experiments.length === 0) return [];
+  if (experiments.length === 0) return { runs: [], experiments };
   const runs = await client.searchRuns({ experimentIds: experiments.map((e) => e.experiment_id), filter: `tags.\`${MIRROR_TAGS.runId}\` = ${filterLiteral(runId)}`, maxResults: 50 });
   const complete = (run: MlflowRun): number => (toRecord(run.data.tags)[MIRROR_TAGS.complete] === 'true' ? 0 : 1);
-  return runs.sort((a, b) => complete(a) - complete(b) || a.info.run_id.localeCompare(b.info.run_id));
+  return { runs: runs.sort((a, b) => complete(a) - complete(b) || a.info.run_id.localeCompare(b.info.run_id)), experiments };
 }
 
 /** The MLflow run mirroring flts run `runId`, if any. */
 export async function findMirroredRun(client: MlflowClient, runId: string): Promise<MlflowRun | undefined> {
-  return (await mirrorsOf(client, runId))[0];
+  return (await mirrorsOf(client, runId)).runs[0];
 }
 
 /** Deletes `mine` when another mirror of the same run is the one to keep, and returns the keeper. */
 async function settleDuplicates(client: MlflowClient, runId: string, mine: MlflowRun): Promise<MlflowRun> {
-  const keeper = (await mirrorsOf(client, runId))[0];
+  const keeper = (await mirrorsOf(client, runId)).runs[0];
   if (!keeper || keeper.info.run_id === mine.info.run_id) return mine;
   await client.deleteRun(mine.info.run_id);
   return keeper;
 }
 
-async function createMirror(client: MlflowClient, source: MirrorSource, settings: Settings, tags: Record<string, string>): Promise<MlflowRun> {
-  const experiment = await client.getOrCreateExperiment(experimentNameFor(source.modelType, settings.tracking));
-  const created = await client.createRun({ experimentId: experiment.experiment_id, runName: source.modelType, startTime: source.startTime, tags: pairs(tags) });
-  return settleDuplicates(client, source.runId, created);
+/**
+ * A new MLflow run for `source`, in its experiment: taken from `experiments` (the active ones, just listed) when there,
+ * else looked up or created. Concurrent writers that each create one are settled once the mirror is written, before
+ * either is marked complete (see mirrorRun).
+ */
+async function createMirror(client: MlflowClient, source: MirrorSource, settings: Settings, experiments: readonly MlflowExperiment[], tags: Record<string, string>): Promise<MlflowRun> {
+  const name = experimentNameFor(source.modelType, settings.tracking);
+  const experiment = experiments.find((candidate) => candidate.name === name && candidate.lifecycle_stage !== 'deleted') ?? (await client.getOrCreateExperiment(name));
+  return client.createRun({ experimentId: experiment.experiment_id, runName: source.modelType, startTime: source.startTime, tags: pairs(tags) });
 }
 
 function mlflowStatus(status: MirrorSource['status']): MlflowRunStatus {
@@ -83,10 +88,11 @@ function metricPoints(source: MirrorSource): MlflowMetric[] {
 }
 
 /**
- * Logs the params the run does not have yet (MLflow forbids changing a param). A concurrent writer may
- * insert the same params between our read and our write, which MLflow refuses; one re-read settles it.
+ * Logs the params the run does not have yet (MLflow forbids changing a param), in the same batch as `rest` (tags and
+ * metric points, which repeat harmlessly). A concurrent writer may insert the same params between our read and our
+ * write, which MLflow refuses; one re-read settles it.
  */
-async function logMissingParams(client: MlflowClient, run: MlflowRun, params: MlflowKeyValue[], logger: Logger): Promise<void> {
+async function logMissingParams(client: MlflowClient, run: MlflowRun, params: MlflowKeyValue[], rest: { tags: MlflowKeyValue[]; metrics: MlflowMetric[] }, logger: Logger): Promise<void> {
   const missing = (logged: Record<string, string>): MlflowKeyValue[] =>
     params.filter((param) => {
       if (logged[param.key] === undefined) return true;
@@ -94,13 +100,12 @@ async function logMissingParams(client: MlflowClient, run: MlflowRun, params: Ml
       return false;
     });
   const first = missing(toRecord(run.data.params));
-  if (first.length === 0) return;
   try {
-    await client.logBatch(run.info.run_id, { params: first });
+    await client.logBatch(run.info.run_id, { params: first, ...rest });
   } catch (error) {
-    if (!isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
+    if (first.length === 0 || !isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
     const again = missing(toRecord((await client.getRun(run.info.run_id))?.data.params));
-    if (again.length > 0) await client.logBatch(run.info.run_id, { params: again });
+    await client.logBatch(run.info.run_id, { params: again, ...rest });
   }
 }
 
@@ -128,7 +133,8 @@ export async function mirrorRun(store: ObjectStore, settings: Settings, runId: s
   const source = await loadMirrorSource(store, settings, runId);
   const client = trackingClientFor(settings, deps);
   const status = mlflowStatus(source.status);
-  const existing = await findMirroredRun(client, runId);
+  const { runs: mirrors, experiments } = await mirrorsOf(client, runId);
+  const existing = mirrors[0];
   const existingTags = toRecord(existing?.data.tags);
   if (existing && existingTags[MIRROR_TAGS.complete] === 'true' && existing.info.status === status) {
     await markMirrored(store, settings, runId, existing, logger);
@@ -136,11 +142,10 @@ export async function mirrorRun(store: ObjectStore, settings: Settings, runId: s
   }
 
   const tags = { ...source.tags, [MIRROR_TAGS.status]: source.status, 'mlflow.source.name': 'flts', 'mlflow.source.type': 'LOCAL' };
-  const run = existing ?? (await createMirror(client, source, settings, tags));
+  const run = existing ?? (await createMirror(client, source, settings, experiments, tags));
   const mlflowRunId = run.info.run_id;
 
-  await logMissingParams(client, run, pairs(source.params), logger);
-  await client.logBatch(mlflowRunId, { tags: pairs(tags), metrics: metricPoints(source) });
+  await logMissingParams(client, run, pairs(source.params), { tags: pairs(tags), metrics: metricPoints(source) }, logger);
 
   const uploaded: string[] = [];
   for (const artifact of source.artifacts) {
