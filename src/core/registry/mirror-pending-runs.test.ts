@@ -240,6 +240,25 @@ describe('core > registry > mirrorPendingRuns', () => {
     await expectMarkedOnce(inner, mlflow, [...ids, 'new']);
   });
 
+  it('an owed marker whose mirror an operator deleted before it was written is never written: the run is mirrored again', async () => {
+    const ids = Array.from({ length: FULL_LISTING_FROM + 20 }, (_, at) => `e${String(at).padStart(4, '0')}`);
+    const inner = await registryOf('owed-deleted-', ids);
+    const mlflow = new MemoryMlflow();
+    for (const id of ids) mlflow.addMirror(id);
+    const stop = new AbortController();
+    await mirrorPendingRuns(interceptingMarkerWrites(inner, 5, async () => stop.abort()), settings, {}, { client: mlflow.client, signal: stop.signal });
+    const written = new Set((await listMirrorMarkers(inner, settings)).map((marker) => marker.runId));
+    const [gone] = ids.filter((id) => !written.has(id));
+    const deleted = mlflow.mirrorOf(gone)!.info.run_id;
+    await mlflow.client.deleteRun(deleted);
+
+    const next = await mirrorPendingRuns(inner, settings, {}, { client: mlflow.client });
+    expect(next.pending).toEqual([gone]);
+    expect(mlflow.created).toEqual([gone]);
+    await expectMarkedOnce(inner, mlflow, ids);
+    expect((await listMirrorMarkers(inner, settings)).map((marker) => marker.mlflowRunId)).not.toContain(deleted);
+  });
+
   it('two syncs side by side (the daemon and a CLI sync) settle on one complete mirror per run, and mark that one', async () => {
     const ids = ['p1', 'p2', 'p3'];
     const store = await registryOf('side-by-side-', ids);

@@ -202,7 +202,7 @@ async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Cl
   for (const { runId, run } of found.values()) {
     owed.push({ runId, experimentId: run.info.experiment_id, mlflowRunId: run.info.run_id, key: markerKey(settings, runId, run.info.experiment_id, run.info.run_id), writtenAt: Date.now() });
   }
-  if (owed.length !== unwritten.length) await saveUnwrittenMarkers(store, settings, owed);
+  if (found.size > 0 || owed.length !== unwritten.length) await saveUnwrittenMarkers(store, settings, owed);
   return { runIds: unmarked.filter((runId) => !found.has(runId)), listed, owed };
 }
 
