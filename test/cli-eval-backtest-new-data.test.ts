@@ -1,28 +1,15 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DATASETS } from './helpers/poblesec-slice.js';
+import { createGrowingDataHome, type GrowingDataHome } from './helpers/growing-data-home.js';
 import { runCli } from './helpers/run-cli.js';
 
-const TRAIN_LINES = readFileSync(path.join(DATASETS, 'PobleSec.csv'), 'utf8').trim().split('\n');
-const TEST_LINES = readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').trim().split('\n');
-
-let home: string;
+let data: GrowingDataHome;
 let env: Record<string, string>;
 
-/** Writes the header and the first `rows` rows of PobleSec as train.csv (the same name every time), 100 test rows as test.csv. */
-function writeInputs(rows: number): void {
-  writeFileSync(path.join(home, 'data', 'train.csv'), `${TRAIN_LINES.slice(0, rows + 1).join('\n')}\n`);
-  writeFileSync(path.join(home, 'data', 'test.csv'), `${TEST_LINES.slice(0, 101).join('\n')}\n`);
-}
-
 beforeEach(() => {
-  home = mkdtempSync(path.join(os.tmpdir(), 'flts-cli-eval-backtest-rows-'));
-  mkdirSync(path.join(home, 'data'));
-  env = { FLTS_HOME: home, FLTS_DATA_DIR: path.join(home, 'data'), TRAIN_FILE: 'train.csv', TEST_FILE: 'test.csv' };
+  data = createGrowingDataHome('flts-cli-eval-backtest-rows-');
+  env = data.env;
 });
-afterEach(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+afterEach(() => data.remove());
 
 async function cli(...args: string[]): Promise<any> {
   const run = await runCli([...args, '--json'], { env, timeoutMs: 120_000 });
@@ -34,7 +21,7 @@ const backtest = (): Promise<{ models: Array<{ model_type: string; run_id: strin
 
 describe('cli > eval --rank-by backtest after new data under the same file names', () => {
   it('ranks only runs of the rows held now, says how many it left out, and backtests those runs alone', async () => {
-    writeInputs(1000);
+    data.writeInputs(1000);
     const { configHash } = await cli('preprocess');
     const old = (await cli('train', '--model', 'NAIVE,SNAIVE')).runs as Array<{ run_id: string; model_type: string }>;
     await backtest();
@@ -42,7 +29,7 @@ describe('cli > eval --rank-by backtest after new data under the same file names
     expect(before.rows.map((row: { run_id: string }) => row.run_id).sort()).toEqual(old.map((run) => run.run_id).sort());
 
     // New rows under the same file name: the same config_hash, and the stored backtest scored runs of the rows they replaced.
-    writeInputs(1100);
+    data.writeInputs(1100);
     expect((await cli('preprocess')).configHash).toBe(configHash);
     const [fresh] = (await cli('train', '--model', 'NAIVE')).runs as Array<{ run_id: string }>;
     const stale = await runCli(['eval', '--rank-by', 'backtest', '--json'], { env });

@@ -1,28 +1,15 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DATASETS } from './helpers/poblesec-slice.js';
+import { createGrowingDataHome, type GrowingDataHome } from './helpers/growing-data-home.js';
 import { runCli } from './helpers/run-cli.js';
 
-const TRAIN_LINES = readFileSync(path.join(DATASETS, 'PobleSec.csv'), 'utf8').trim().split('\n');
-const TEST_LINES = readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').trim().split('\n');
-
-let home: string;
+let data: GrowingDataHome;
 let env: Record<string, string>;
 
-/** Writes the header and the first `rows` rows of PobleSec as train.csv (the same name every time), 100 test rows as test.csv. */
-function writeInputs(rows: number): void {
-  writeFileSync(path.join(home, 'data', 'train.csv'), `${TRAIN_LINES.slice(0, rows + 1).join('\n')}\n`);
-  writeFileSync(path.join(home, 'data', 'test.csv'), `${TEST_LINES.slice(0, 101).join('\n')}\n`);
-}
-
 beforeEach(() => {
-  home = mkdtempSync(path.join(os.tmpdir(), 'flts-cli-new-data-'));
-  mkdirSync(path.join(home, 'data'));
-  env = { FLTS_HOME: home, FLTS_DATA_DIR: path.join(home, 'data'), TRAIN_FILE: 'train.csv', TEST_FILE: 'test.csv' };
+  data = createGrowingDataHome('flts-cli-new-data-');
+  env = data.env;
 });
-afterEach(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+afterEach(() => data.remove());
 
 interface TrainJson {
   configHash: string;
@@ -44,14 +31,14 @@ async function trainSkippingTrained(): Promise<TrainJson> {
 
 describe('cli > train --skip-trained after new data under the same file names', () => {
   it('trains the new rows (same config_hash), and nothing for a replay or a forced preprocess of the same rows', async () => {
-    writeInputs(300);
+    data.writeInputs(300);
     const first = await preprocess();
     const trained = await trainSkippingTrained();
     expect(trained.runs).toHaveLength(1);
     expect(trained.runs[0].data.processed_sha256).toMatch(/^[0-9a-f]{64}$/);
 
     // New rows arrive under the same file name: the same settings, so the same config_hash, but other data.
-    writeInputs(360);
+    data.writeInputs(360);
     const grown = await preprocess();
     expect(grown).toMatchObject({ status: 'processed', configHash: first.configHash });
     const retrained = await trainSkippingTrained();
