@@ -2,8 +2,8 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createForecastAdmission } from '../../src/core/serve/forecast-admission.js';
-import { createInferenceClient } from '../../src/core/serve/oip-grpc-service.js';
+import { createForecastAdmission, type ForecastAdmission } from '../../src/core/serve/forecast-admission.js';
+import { createInferenceClient, inferenceService } from '../../src/core/serve/oip-grpc-service.js';
 import { startGrpcInferenceServer, type GrpcInferenceServer } from '../../src/core/serve/oip-grpc-server.js';
 import type { OipContext } from '../../src/core/serve/oip-inference.js';
 import { createPredictionRecorder } from '../../src/core/serve/prediction-recorder.js';
@@ -337,6 +337,18 @@ function rawCall(port: number, method: string, body: Buffer | null, end: boolean
   });
 }
 
+/** flts_http_requests_total of the gRPC port, by method (its name only) and status: `ModelInfer 499`. */
+async function grpcRequestCounts(server: RunningServer): Promise<Record<string, number>> {
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  const lines = [...metrics.matchAll(/^flts_http_requests_total\{route="([^"]+)",method="GRPC",status="(\d+)"\} (\d+)$/gm)];
+  return Object.fromEntries(lines.map(([, route, status, count]) => [`${route.replace('/inference.GRPCInferenceService/', '')} ${status}`, Number(count)]));
+}
+
+/** The counts that moved from `before` to `after`, by how much. */
+function countsAdded(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).filter(([key, count]) => count !== (before[key] ?? 0)).map(([key, count]) => [key, count - (before[key] ?? 0)]));
+}
+
 /** A gRPC length-prefixed message: an uncompressed flag, the length it declares, then `payload`. */
 function grpcFrame(payload: Buffer, declaredLength = payload.length): Buffer {
   const prefix = Buffer.alloc(5);
@@ -459,11 +471,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
       oipContext(server),
       { host: '127.0.0.1', port: 0, maxMessageBytes: 1024, requestTimeoutMs: 5000, logger: silentLogger },
     );
-    const counted = async (): Promise<Record<string, number>> => {
-      const metrics = await (await fetch(`${server.url}/metrics`)).text();
-      const lines = [...metrics.matchAll(/^flts_http_requests_total\{route="([^"]+)",method="GRPC",status="(\d+)"\} (\d+)$/gm)];
-      return Object.fromEntries(lines.map(([, route, status, count]) => [`${route.replace('/inference.GRPCInferenceService/', '')} ${status}`, Number(count)]));
-    };
+    const counted = (): Promise<Record<string, number>> => grpcRequestCounts(server);
     const before = await counted();
     const empty = grpcFrame(Buffer.alloc(0));
     try {
@@ -517,8 +525,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
           http: '415',
         });
       }
-      const after = await counted();
-      const added = Object.fromEntries(Object.entries(after).filter(([key, count]) => count !== (before[key] ?? 0)).map(([key, count]) => [key, count - (before[key] ?? 0)]));
+      const added = countsAdded(before, await counted());
       // 400s: three grpc-timeouts, the message that does not decompress, the call without a whole message, the one with two.
       expect(added).toEqual({ 'ServerLive 400': 6, 'ServerLive 501': 1, 'RepositoryModelLoad 400': 1, 'ModelInfer 400': 2, 'ModelInfer 413': 2, 'unmatched 501': 2 });
       const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
@@ -574,6 +581,54 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
       expect(warnings).toEqual([]);
     } finally {
       process.off('warning', onWarning);
+      client.close();
+      await grpcServer.close(0);
+    }
+  });
+
+  it('counts a call whose deadline passes before its handler runs once, as a cancel, and one whose handler was running once, by its handler', async () => {
+    // An admission that holds ModelInfer's forecast while `held` is set, and says when one is held.
+    const inner = createForecastAdmission({ maxRows: 0 });
+    let held: { entered: () => void; gate: Promise<void> } | undefined;
+    const admission: ForecastAdmission = {
+      ...inner,
+      run: async (route, rows, signal, work) => {
+        if (held) {
+          held.entered();
+          await held.gate;
+        }
+        return inner.run(route, rows, signal, work);
+      },
+    };
+    const grpcServer = await startGrpcInferenceServer(
+      { ...oipContext(server), admission },
+      { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, requestTimeoutMs: 5000, logger: silentLogger },
+    );
+    const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+    const before = await grpcRequestCounts(server);
+    let release = (): void => {};
+    try {
+      // Passed on arrival (0), or while the message is awaited (50 ms): no handler ever saw these calls.
+      for (const [method, timeout] of [['ModelInfer', '0n'], ['ModelInfer', '00000000S'], ['ModelInfer', '50m'], ['ServerLive', '0n']]) {
+        expect(await rawCall(grpcServer.port, method, null, false, { 'grpc-timeout': timeout })).toMatchObject({ status: String(grpc.status.DEADLINE_EXCEEDED), code: 'FLTS_REQUEST_CANCELLED' });
+      }
+      // A whole call whose deadline passes while its handler waits for the forecast: grpc-js answers it, the handler counts it.
+      let entered!: () => void;
+      const handlerRunning = new Promise<void>((resolve) => (entered = resolve));
+      held = { entered, gate: new Promise<void>((resolve) => (release = resolve)) };
+      const message = grpcFrame(inferenceService().ModelInfer.requestSerialize(rawRequest(requestData(6))));
+      const answer = rawCall(grpcServer.port, 'ModelInfer', message, true, { 'grpc-timeout': '1S' });
+      await handlerRunning;
+      expect(await answer).toMatchObject({ status: String(grpc.status.DEADLINE_EXCEEDED), code: 'FLTS_REQUEST_CANCELLED' });
+      held = undefined;
+      release();
+      await vi.waitFor(async () => expect((await grpcRequestCounts(server))['ModelInfer 499'] ?? 0).toBe((before['ModelInfer 499'] ?? 0) + 4), { interval: 10 });
+      // A call answered by its handler, and one its handler refuses.
+      expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+      expect((await callError(client, 'ModelInfer', { model_name: 'flts', inputs: [] })).code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(countsAdded(before, await grpcRequestCounts(server))).toEqual({ 'ModelInfer 499': 4, 'ServerLive 499': 1, 'ServerLive 200': 1, 'ModelInfer 400': 1 });
+    } finally {
+      release();
       client.close();
       await grpcServer.close(0);
     }

@@ -21,7 +21,8 @@ export interface GrpcConnectionOptions {
   logger: Logger;
   /**
    * A call grpc-js answered itself with `status` before any handler could (a message over the size limit, a malformed
-   * grpc-timeout, a path outside the service, a unary call without exactly one message), with the path the client asked for.
+   * grpc-timeout, a path outside the service, a unary call without exactly one message, a deadline that passed before
+   * the call reached its handler), with the path the client asked for.
    */
   onAnsweredByGrpcJs?: (path: string, status: number) => void;
 }
@@ -69,6 +70,12 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   // on this port's streams is one grpc-js sent from below every interceptor, which they see only as a cancel.
   let fromInterceptors = false;
   const requestPaths = new WeakMap<ServerHttp2Stream, string>();
+  /**
+   * Streams whose call reached its handler (a whole message, then the end of the request): the handler counts its
+   * own outcome, a cancel by a deadline that passes while it runs included, so a status grpc-js sends on one of them
+   * is not counted again.
+   */
+  const handled = new WeakSet<ServerHttp2Stream>();
   /** The connection of one of this port's streams; undefined for another server's (the channels are the process's). */
   const connectionOf = (stream: ServerHttp2Stream): Connection | undefined => {
     const socket = stream.session?.socket;
@@ -92,7 +99,7 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     const { stream, headers } = message as { stream: ServerHttp2Stream; headers: Record<string, unknown> };
     const path = requestPaths.get(stream);
     // Only a trailers-only answer carries grpc-status in its headers; grpc-js sends its own statuses before any message.
-    if (fromInterceptors || path === undefined || headers['grpc-status'] === undefined) return;
+    if (fromInterceptors || path === undefined || handled.has(stream) || headers['grpc-status'] === undefined) return;
     options.onAnsweredByGrpcJs?.(path, Number(headers['grpc-status']));
   };
 
@@ -153,6 +160,8 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   const interceptor: grpc.ServerInterceptor = (_method, call) => {
     const { remoteAddress, remotePort } = call.getConnectionInfo();
     const connection = connections.get(keyOf(remoteAddress, remotePort));
+    const stream = streamOfCall(call);
+    let messages = 0;
     let waiting = false;
     // A call ends once: a handler that finishes after its client cancelled still sends (grpc-js drops it).
     let ended = false;
@@ -165,6 +174,15 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
       // grpc-js ends every call through onCancel: once its trailers are sent, or when its stream closes first.
       start: (next) =>
         next({
+          onReceiveMessage: (message, nextMessage) => {
+            messages++;
+            nextMessage(message);
+          },
+          // grpc-js calls a unary handler once the request ends after exactly one message (any other is refused).
+          onReceiveHalfClose: (nextHalfClose) => {
+            if (stream && messages === 1) handled.add(stream);
+            nextHalfClose();
+          },
           onCancel: () => {
             ended = true;
             if (!waiting || !connection) return;
@@ -247,6 +265,16 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
 }
 
 const GRPC_TIMEOUT = 'grpc-timeout';
+
+/**
+ * The HTTP/2 stream of a call, as grpc-js (1.14) holds it in its own call object: the one handed to the first of the
+ * server's interceptors (grpc-js gives interceptors no stream). Were it undefined (another grpc-js), a deadline passing
+ * while a handler runs would be counted twice; serve-grpc.test.ts counts such a call.
+ */
+function streamOfCall(call: grpc.ServerInterceptingCallInterface): ServerHttp2Stream | undefined {
+  const { stream } = call as { stream?: unknown };
+  return typeof stream === 'object' && stream !== null && 'respond' in stream ? (stream as ServerHttp2Stream) : undefined;
+}
 
 /**
  * The call's grpc-timeout as grpc-js is to read it (read from these headers once it is handed the stream): dropped

@@ -164,13 +164,15 @@ const MAX_CONCURRENT_CALLS = 100;
  * The statuses grpc-js sends itself for a call no handler ever sees, as the HTTP statuses they are counted under: a
  * message over the size limit, a malformed grpc-timeout or a message that does not decompress (INVALID_ARGUMENT as
  * `codedGrpcJsStatus` rewrites grpc-js's INTERNAL), a call that ends without a whole message or sends a second one
- * (INVALID_ARGUMENT for its UNIMPLEMENTED), a path outside the service or an unknown grpc-encoding. Its
- * DEADLINE_EXCEEDED is left out: a handler already running sees it as a cancel and counts the call itself.
+ * (INVALID_ARGUMENT for its UNIMPLEMENTED), a path outside the service or an unknown grpc-encoding, and a deadline
+ * that passed before the call reached its handler (FLTS_REQUEST_CANCELLED, 499 as a handler counts a cancelled call;
+ * a handler already running sees the deadline as a cancel and counts the call itself, so `connections` leaves it out).
  */
 const HTTP_STATUS_OF_GRPC_JS_REFUSAL: Partial<Record<number, number>> = {
   [grpc.status.RESOURCE_EXHAUSTED]: 413,
   [grpc.status.INVALID_ARGUMENT]: 400,
   [grpc.status.UNIMPLEMENTED]: 501,
+  [grpc.status.DEADLINE_EXCEEDED]: 499,
 };
 
 /** Marks a request message protobuf could not decode, with protobuf's reason. */
