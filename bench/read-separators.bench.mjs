@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Reading a semicolon or tab CSV against the same table written with commas: each text column goes through the
 // number-style and number-cast expressions (src/core/data/number-text.ts, polars-frame.ts), which a comma file's
-// float columns skip. The example data (and PobleSec when present) are rewritten in memory with each separator;
-// every build given is timed on every file, alternating, in one process, and the median CPU ms
+// float columns skip. A comma file ending in rows of empty cells (a spreadsheet's trailing rows) goes through the
+// filter that leaves blank rows out (polars-frame.ts). The example data (and PobleSec when present) are rewritten
+// in memory with each separator; every build given is timed on every file, alternating, in one process, and the median CPU ms
 // is printed per build and file, with the ratio of each other build to the first one.
 // Usage: npm run build && node bench/read-separators.bench.mjs [runs] [other build root ...]
 //   e.g. node bench/read-separators.bench.mjs 9 /tmp/before   (a build of another commit, its dist/ built there)
@@ -25,6 +26,7 @@ const files = sources.flatMap((source) => {
     { label: `${name} comma`, bytes: Buffer.from(text) },
     { label: `${name} semicolon`, bytes: Buffer.from(text.replaceAll(',', ';')) },
     { label: `${name} tab`, bytes: Buffer.from(text.replaceAll(',', '\t')) },
+    { label: `${name} comma+blank`, bytes: Buffer.from(`${text.trimEnd()}\n${`${','.repeat(text.split('\n', 1)[0].split(',').length - 1)}\n`.repeat(3)}`) },
   ];
 });
 const readers = await Promise.all(builds.map(async (build) => (await import(path.join(build, 'dist/core/data/read-table.js'))).readTableBytes));
@@ -50,8 +52,8 @@ console.log(`readTableBytes, ${runs} runs after a warm-up, median CPU ms (builds
 console.log(`  ${'file'.padEnd(20)} ${builds.map((_, b) => `[${b}] ms  / comma`.padStart(18)).join('')}`);
 for (const [f, file] of files.entries()) {
   const medians = builds.map((_, b) => median(cpuMs[b][f]));
-  // Files come in threes from one source, the comma file first.
-  const ofComma = builds.map((_, b) => medians[b] / median(cpuMs[b][f - (f % 3)]));
+  // Files come in fours from one source, the comma file first.
+  const ofComma = builds.map((_, b) => medians[b] / median(cpuMs[b][f - (f % 4)]));
   const ratios = medians.slice(1).map((value) => ` x${(value / medians[0]).toFixed(2)}`).join('');
   console.log(`  ${file.label.padEnd(20)} ${medians.map((value, b) => `${value.toFixed(1).padStart(10)}  x${ofComma[b].toFixed(1).padEnd(5)}`).join('')}${ratios ? `   other/first:${ratios}` : ''}`);
 }

@@ -174,10 +174,16 @@ function orderByTime(frame: TimeFrame): { frame: TimeFrame; mergedRows: number; 
   return { frame: { time: mergedTime, columns: frame.columns, values }, mergedRows: order.length - groups, unorderedRows };
 }
 
+/**
+ * Some cell of the row is not empty, whichever columns the table has: built once, where one `col(name)` per column
+ * cost more than the filter itself (and a name such as `^v$` was read by polars as a pattern, not as the name).
+ */
+const anyCellPresent = builtOnce(() => polars().anyHorizontal(polars().all().isNotNull()));
+
 /** Rows with every cell empty (blank lines, a spreadsheet's trailing rows) carry nothing and are left out. */
 function withoutBlankRows(df: pl.DataFrame): pl.DataFrame {
   if (df.getColumn(TIME_COLUMN).nullCount() === 0) return df;
-  return df.filter(df.columns.map((name) => polars().col(name).isNotNull()).reduce((any, next) => any.or(next)));
+  return df.filter(anyCellPresent());
 }
 
 /** A polars table with a `time` column -> TimeFrame (numeric columns as float64, empty cells as NaN). */

@@ -155,6 +155,27 @@ describe('core > data > read-table', () => {
     expect(() => readTableBytes(csv('time,v\n2018-01-01 00:00:00,1\n,2\n'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS' }));
   });
 
+  it('reads rows of empty cells as no rows, in comma and semicolon files and beside a column with no value at all', () => {
+    const plain = readTableBytes(csv('time,v,w\n2018-01-01 00:00:00,1,\n2018-01-01 00:02:00,2,\n'), 'x.csv');
+    const withBlankRows = ['time,v,w\n2018-01-01 00:00:00,1,\n,,\n2018-01-01 00:02:00,2,\n,,\n', 'time;v;w\n2018-01-01 00:00:00;1;\n;;\n2018-01-01 00:02:00;2;\n;;\n'];
+    for (const text of withBlankRows) {
+      const table = readTableBytes(csv(text), 'x.csv');
+      expect(table.frame).toEqual(plain.frame);
+      expect(table.droppedColumns).toEqual([]);
+    }
+    // A row whose time is empty but another cell is not, even a text one, is not blank: it is refused.
+    expect(() => readTableBytes(csv('time,v,t\n2018-01-01 00:00:00,1,a\n,,b\n'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS' }));
+  });
+
+  it('leaves out blank rows whatever the columns are named, a name polars would read as a pattern included', () => {
+    for (const name of ['^v$', '*', 'v.*']) {
+      const table = readTableBytes(csv(`time,${name},w\n2018-01-01 00:00:00,1,\n,,\n2018-01-01 00:02:00,2,\n`), 'x.csv');
+      expect(table.frame.columns).toEqual([name, 'w']);
+      expect(Array.from(table.frame.values[name])).toEqual([1, 2]);
+    }
+    expect(() => readTableBytes(csv('time,^v$\n2018-01-01 00:00:00,1\n,5\n'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS' }));
+  });
+
   it('names the line of a quote never closed, and gives the reader reason without its advice or the file quoted', () => {
     expect(() => readTableBytes(csv('time,v\n2018-01-01 00:00:00,"1\n2018-01-01 00:02:00,2\n'), 'x.csv')).toThrow(
       expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', message: 'x.csv: CSV line 2 opens a quoted field that is never closed; every " needs its closing ".' }),
