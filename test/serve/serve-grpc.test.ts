@@ -349,6 +349,100 @@ function countsAdded(before: Record<string, number>, after: Record<string, numbe
   return Object.fromEntries(Object.entries(after).filter(([key, count]) => count !== (before[key] ?? 0)).map(([key, count]) => [key, count - (before[key] ?? 0)]));
 }
 
+/** Of flts_http_request_duration_seconds for the gRPC port's methods (by name): `ModelInfer count` and `ModelInfer <=0.025`. */
+async function grpcDurationCounts(server: RunningServer): Promise<Record<string, number>> {
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  const route = /route="\/inference\.GRPCInferenceService\/([^"]+)"/.source;
+  const counts = [...metrics.matchAll(new RegExp(`^flts_http_request_duration_seconds_count\\{${route}\\} (\\d+)$`, 'gm'))].map(([, method, count]) => [`${method} count`, Number(count)]);
+  const fast = [...metrics.matchAll(new RegExp(`^flts_http_request_duration_seconds_bucket\\{le="0.025",${route}\\} (\\d+)$`, 'gm'))].map(([, method, count]) => [`${method} <=0.025`, Number(count)]);
+  return Object.fromEntries([...counts, ...fast]);
+}
+
+/** An HTTP/2 connection to `port` whose `ping()` resolves once the server has read every frame sent before it. */
+function rawSession(port: number): { session: http2.ClientHttp2Session; ping: () => Promise<void>; open: (method: string, body?: Buffer) => http2.ClientHttp2Stream } {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  // A ping asked before the session is connected is cancelled.
+  const connected = new Promise((resolve) => session.once('connect', resolve));
+  return {
+    session,
+    ping: () => connected.then(() => new Promise((resolve, reject) => session.ping((error) => (error ? reject(error) : resolve())))),
+    open: (method, body) => {
+      const stream = session.request({ ':method': 'POST', ':path': `/inference.GRPCInferenceService/${method}`, 'content-type': 'application/grpc', te: 'trailers' });
+      stream.on('error', () => {});
+      stream.on('data', () => {});
+      if (body) stream.write(body);
+      return stream;
+    },
+  };
+}
+
+/**
+ * A client that writes its HTTP/2 frames by hand on one connection, as Node's own client ends a stream's request before
+ * it resets it: a call's HEADERS and DATA, a reset (RST_STREAM CANCEL, as a grpc-js client cancels), and a PING whose
+ * ACK says the server has read every frame sent before it.
+ */
+function handWrittenClient(port: number): { socket: net.Socket; open: (streamId: number, method: string, body?: Buffer) => void; cancel: (streamId: number) => void; ping: () => Promise<void> } {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  let received = Buffer.alloc(0);
+  let acked: (() => void) | undefined;
+  socket.on('data', (chunk: Buffer) => {
+    received = Buffer.concat([received, chunk]);
+    while (received.length >= 9 && received.length >= 9 + received.readUIntBE(0, 3)) {
+      const [type, flags] = [received[3], received[4]];
+      received = received.subarray(9 + received.readUIntBE(0, 3));
+      if (type === 4 && !(flags & 1)) socket.write(http2Frame(4, 1, 0, Buffer.alloc(0)));
+      if (type === 6 && flags & 1) acked?.();
+    }
+  });
+  socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), http2Frame(4, 0, 0, Buffer.alloc(0))]));
+  // HPACK literals, never indexed nor Huffman-coded.
+  const literal = (name: string, value: string): Buffer => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+  return {
+    socket,
+    open: (streamId, method, body) => {
+      const headers = [[':method', 'POST'], [':scheme', 'http'], [':path', `/inference.GRPCInferenceService/${method}`], [':authority', 'flts'], ['content-type', 'application/grpc'], ['te', 'trailers']];
+      const frames = [http2Frame(1, 0x4, streamId, Buffer.concat(headers.map(([name, value]) => literal(name, value))))];
+      if (body) frames.push(http2Frame(0, 0, streamId, body));
+      socket.write(Buffer.concat(frames));
+    },
+    cancel: (streamId) => socket.write(http2Frame(3, 0, streamId, Buffer.from([0, 0, 0, http2.constants.NGHTTP2_CANCEL]))),
+    ping: () =>
+      new Promise((resolve) => {
+        acked = resolve;
+        socket.write(http2Frame(6, 0, 0, Buffer.alloc(8)));
+      }),
+  };
+}
+
+/** An admission that holds the next forecast after `hold()` until released, and gives the signal of its call once its handler runs. */
+function holdingAdmission(): { admission: ForecastAdmission; hold: () => { running: Promise<AbortSignal | undefined>; release: () => void } } {
+  const inner = createForecastAdmission({ maxRows: 0 });
+  let held: { entered: (signal: AbortSignal | undefined) => void; gate: Promise<void> } | undefined;
+  return {
+    admission: {
+      ...inner,
+      run: async (route, rows, signal, work) => {
+        const current = held;
+        held = undefined;
+        if (current) {
+          current.entered(signal);
+          await current.gate;
+        }
+        return inner.run(route, rows, signal, work);
+      },
+    },
+    hold: () => {
+      let release = (): void => {};
+      const running = new Promise<AbortSignal | undefined>((entered) => {
+        held = { entered, gate: new Promise<void>((resolve) => (release = resolve)) };
+      });
+      return { running, release: () => release() };
+    },
+  };
+}
+
 /** A gRPC length-prefixed message: an uncompressed flag, the length it declares, then `payload`. */
 function grpcFrame(payload: Buffer, declaredLength = payload.length): Buffer {
   const prefix = Buffer.alloc(5);
@@ -631,6 +725,84 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     } finally {
       release();
       client.close();
+      await grpcServer.close(0);
+    }
+  });
+
+  it('counts a call its client resets or leaves before its handler runs once, as a 499 with no latency, and one whose handler ran by its handler only', async () => {
+    const { admission, hold } = holdingAdmission();
+    const grpcServer = await startGrpcInferenceServer(
+      { ...oipContext(server), admission },
+      { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, requestTimeoutMs: 5000, logger: silentLogger },
+    );
+    const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+    const before = await grpcRequestCounts(server);
+    const durationsBefore = await grpcDurationCounts(server);
+    const first = handWrittenClient(grpcServer.port);
+    const second = handWrittenClient(grpcServer.port);
+    let release = (): void => {};
+    try {
+      const message = grpcFrame(inferenceService().ModelInfer.requestSerialize(rawRequest(requestData(6))));
+      // Reset CANCEL as a grpc-js client cancels: before the message, inside it, and after a whole one not yet ended.
+      first.open(1, 'ModelInfer');
+      first.open(3, 'ModelInfer', message.subarray(0, 10));
+      first.open(5, 'ServerLive', grpcFrame(Buffer.alloc(0)));
+      await first.ping();
+      for (const streamId of [1, 3, 5]) first.cancel(streamId);
+      // A call whose client closes its connection under it.
+      second.open(1, 'ModelInfer', message.subarray(0, 10));
+      await second.ping();
+      second.socket.destroy();
+      // Answered by grpc-js (its deadline of 0), then closed: counted once, for its answer.
+      expect(await rawCall(grpcServer.port, 'ServerLive', null, false, { 'grpc-timeout': '0n' })).toMatchObject({ status: String(grpc.status.DEADLINE_EXCEEDED) });
+      // A grpc-js client that cancels while the handler runs: the handler counts the cancel, with its time.
+      const held = hold();
+      release = held.release;
+      let pending!: grpc.ClientUnaryCall;
+      const cancelled = new Promise<grpc.ServiceError>((resolve) => {
+        pending = (client.ModelInfer as Function)(rawRequest(requestData(6)), (error: grpc.ServiceError) => resolve(error));
+      });
+      const signal = await held.running;
+      pending.cancel();
+      expect((await cancelled).code).toBe(grpc.status.CANCELLED);
+      // Released once the server has seen the cancel, so the handler answers it (a 200 it would count otherwise).
+      if (signal && !signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      release();
+      await vi.waitFor(async () => expect(countsAdded(before, await grpcRequestCounts(server))).toEqual({ 'ModelInfer 499': 4, 'ServerLive 499': 2 }), { interval: 10 });
+      // A call after them, so a count that came late would be seen.
+      expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+      expect(countsAdded(before, await grpcRequestCounts(server))).toEqual({ 'ModelInfer 499': 4, 'ServerLive 499': 2, 'ServerLive 200': 1 });
+      // Only the answered calls have a latency: the handler's cancel, grpc-js's deadline and the 200.
+      const durations = countsAdded(durationsBefore, await grpcDurationCounts(server));
+      expect({ ModelInfer: durations['ModelInfer count'], ServerLive: durations['ServerLive count'] }).toEqual({ ModelInfer: 1, ServerLive: 2 });
+    } finally {
+      release();
+      first.socket.destroy();
+      second.socket.destroy();
+      client.close();
+      await grpcServer.close(0);
+    }
+  });
+
+  it('observes a call grpc-js answers itself with the time from its arrival to its answer, not 0 s', async () => {
+    const grpcServer = await startGrpcInferenceServer(
+      oipContext(server),
+      { host: '127.0.0.1', port: 0, maxMessageBytes: 1024, requestTimeoutMs: 5000, logger: silentLogger },
+    );
+    const before = await grpcDurationCounts(server);
+    const { session, ping, open } = rawSession(grpcServer.port);
+    try {
+      const large = open('ModelInfer');
+      const refused = new Promise<string>((resolve) => large.on('response', (headers) => resolve(String(headers['grpc-status']))));
+      await ping();
+      // The large message is sent once a deadline of 50 ms has passed on the server: the call arrived that long before.
+      expect(await rawCall(grpcServer.port, 'ServerLive', null, false, { 'grpc-timeout': '50m' })).toMatchObject({ status: String(grpc.status.DEADLINE_EXCEEDED) });
+      large.end(grpcFrame(Buffer.alloc(4096, 0x0a)));
+      expect(await refused).toBe(String(grpc.status.RESOURCE_EXHAUSTED));
+      // Observed once each, both slower than 25 ms (0 s put them in every bucket).
+      expect(countsAdded(before, await grpcDurationCounts(server))).toEqual({ 'ModelInfer count': 1, 'ServerLive count': 1 });
+    } finally {
+      session.destroy();
       await grpcServer.close(0);
     }
   });

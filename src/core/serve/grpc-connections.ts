@@ -22,9 +22,15 @@ export interface GrpcConnectionOptions {
   /**
    * A call grpc-js answered itself with `status` before any handler could (a message over the size limit, a malformed
    * grpc-timeout, a path outside the service, a unary call without exactly one message, a deadline that passed before
-   * the call reached its handler), with the path the client asked for.
+   * the call reached its handler), with the path the client asked for and the time from the call's arrival to the answer.
    */
-  onAnsweredByGrpcJs?: (path: string, status: number) => void;
+  onAnsweredByGrpcJs?: (path: string, status: number, seconds: number) => void;
+  /**
+   * A call whose stream closed before any answer was sent and before it reached its handler: its client reset it (a
+   * grpc-js client's cancel is RST_STREAM CANCEL) or closed the connection. No code of flts saw it, so no other count
+   * has it; a call that reached its handler is its handler's to count, a cancel included.
+   */
+  onAbandoned?: (path: string) => void;
 }
 
 export interface GrpcConnections {
@@ -69,7 +75,8 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   // Set while a status from the interceptors goes down to grpc-js, which writes it at once: any other status written
   // on this port's streams is one grpc-js sent from below every interceptor, which they see only as a cancel.
   let fromInterceptors = false;
-  const requestPaths = new WeakMap<ServerHttp2Stream, string>();
+  /** The path each of this port's streams asked for, and when it arrived (performance.now()). */
+  const requests = new WeakMap<ServerHttp2Stream, { path: string; arrived: number }>();
   /**
    * Streams whose call reached its handler (a whole message, then the end of the request): the handler counts its
    * own outcome, a cancel by a deadline that passes while it runs included, so a status grpc-js sends on one of them
@@ -88,7 +95,12 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     const connection = connectionOf(stream);
     if (!connection) return;
     followStream(connection, stream);
-    requestPaths.set(stream, String(headers[':path'] ?? ''));
+    const path = String(headers[':path'] ?? '');
+    requests.set(stream, { path, arrived: performance.now() });
+    // Every answer (grpc-js's, the interceptors', a handler's) starts with respond(), so headers sent means counted.
+    stream.once('close', () => {
+      if (!stream.headersSent && !handled.has(stream)) options.onAbandoned?.(path);
+    });
     const timeout = headers[GRPC_TIMEOUT] === undefined ? undefined : String(headers[GRPC_TIMEOUT]);
     if (timeout !== undefined) saneGrpcTimeout(headers, timeout);
     const respond = stream.respond.bind(stream);
@@ -97,10 +109,11 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   };
   const onStreamFinish = (message: unknown): void => {
     const { stream, headers } = message as { stream: ServerHttp2Stream; headers: Record<string, unknown> };
-    const path = requestPaths.get(stream);
+    const request = requests.get(stream);
     // Only a trailers-only answer carries grpc-status in its headers; grpc-js sends its own statuses before any message.
-    if (fromInterceptors || path === undefined || handled.has(stream) || headers['grpc-status'] === undefined) return;
-    options.onAnsweredByGrpcJs?.(path, Number(headers['grpc-status']));
+    if (fromInterceptors || request === undefined || handled.has(stream) || headers['grpc-status'] === undefined) return;
+    // Published as respond() writes the answer: the time is the call's, as long as grpc-js took to refuse it.
+    options.onAnsweredByGrpcJs?.(request.path, Number(headers['grpc-status']), (performance.now() - request.arrived) / 1000);
   };
 
   /**
@@ -180,6 +193,9 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
           },
           // grpc-js calls a unary handler once the request ends after exactly one message (any other is refused).
           onReceiveHalfClose: (nextHalfClose) => {
+            // A stream its client reset ends its request too (Node ends its readable side): the client is gone, so
+            // the call never reaches its handler (which would count it answered) and is counted as abandoned.
+            if (stream?.closed) return;
             if (stream && messages === 1) handled.add(stream);
             nextHalfClose();
           },

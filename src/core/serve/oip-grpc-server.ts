@@ -275,16 +275,21 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.requestTimeoutMs;
   const service = tolerantService(inferenceService());
   const servicePaths = new Set(Object.values(service).map((method) => method.path));
+  // Any path a client sends is one label more: those outside the service share one, as HTTP's unmatched requests.
+  const routeOf = (path: string): string => (servicePaths.has(path) ? path : 'unmatched');
   const connections = createGrpcConnections({
     maxConnections: options.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
     stallMs: requestTimeoutMs,
     logger,
     onClosedAtCap: (what) => context.metrics.countGrpcConnectionCapClose(what),
-    onAnsweredByGrpcJs: (path, code) => {
+    // As HTTP observes the answers fastify gives before a route's handler (404, 413, a body that does not parse): with
+    // the time from the call's arrival, which a deadline's answer spends waiting for it to pass.
+    onAnsweredByGrpcJs: (path, code, seconds) => {
       const status = HTTP_STATUS_OF_GRPC_JS_REFUSAL[code];
-      // Any path a client sends is one label more: those outside the service share one, as HTTP's unmatched requests.
-      if (status !== undefined) context.metrics.observeRequest(servicePaths.has(path) ? path : 'unmatched', 'GRPC', status, 0);
+      if (status !== undefined) context.metrics.observeRequest(routeOf(path), 'GRPC', status, seconds);
     },
+    // As HTTP counts a request whose client left before its answer: a 499 with no latency, for no answer finished.
+    onAbandoned: (path) => context.metrics.countAbandonedRequest(routeOf(path), 'GRPC'),
   });
 
   /** The status a call that failed with `error` ends with: counted like an HTTP answer, logged with its stack when a 5xx. */
