@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { defaultSettings } from '../config/settings.js';
 import { prophetArtifactProblem } from './prophet-artifact.js';
 import { fitProphetModel, loadProphetModel } from './prophet-model.js';
@@ -81,6 +81,32 @@ describe('core > models > prophet-model', () => {
     const twoRows = { time: time.slice(0, 2), columns: ['down'], values: { down: down.slice(0, 2) } };
     expect(() => fitProphetModel(twoRows, window, defaultSettings().training.prophet, 42)).toThrow(
       expect.objectContaining({ code: 'FLTS_TRAIN_FAILED', message: expect.stringMatching(/Optimization terminated with error: Line search failed/) }),
+    );
+  });
+
+  // The optimiser wrote "optimization failed: 70" to stderr beside the logger: a stray line before the coded error
+  // on a terminal, and a line that is not JSON among JSON-lines logs.
+  it('writes nothing to stderr when its optimiser gives up, and leaves stderr as it found it', () => {
+    const twoRows = { time: time.slice(0, 2), columns: ['down'], values: { down: down.slice(0, 2) } };
+    const written: string[] = [];
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+      return true;
+    });
+    try {
+      expect(() => fitProphetModel(twoRows, window, defaultSettings().training.prophet, 42)).toThrow(expect.objectContaining({ code: 'FLTS_TRAIN_FAILED' }));
+      process.stderr.write('after the fit\n');
+    } finally {
+      write.mockRestore();
+    }
+    expect(written).toEqual(['after the fit\n']);
+  });
+
+  // Such a model forecast Infinity for every time and was kept, where the fit on a worker was refused at its load.
+  it('fails, coded, a fit whose model forecasts what no float32 holds (a series around 1e300)', () => {
+    const huge = { time, columns: ['down'], values: { down: down.map((value) => value * 1e300) } };
+    expect(() => fitProphetModel(huge, window, defaultSettings().training.prophet, 42)).toThrow(
+      expect.objectContaining({ code: 'FLTS_TRAIN_FAILED', message: expect.stringMatching(/^Prophet fit failed: its model forecasts [\d.e+]+ for target "down", which no float32 forecast holds\.$/) }),
     );
   });
 

@@ -182,6 +182,25 @@ function replayOptimizer(params: ProphetFittedParams, featureKeys: readonly stri
 }
 
 /**
+ * Runs `optimize` with what is written to the process's stderr meanwhile dropped. augurs' optimiser (a WASI
+ * component) writes why an optimisation failed ("optimization failed: 70") through process.stderr.write, beside
+ * the logger: a CLI user saw a stray line before the coded error, and a consumer of JSON-lines logs a line that is
+ * not JSON. The error it then throws says why, and becomes FLTS_TRAIN_FAILED. The call is synchronous, so
+ * nothing else on this thread writes in between.
+ */
+function withStderrHeld<T>(optimize: () => T): T {
+  const stderr = process.stderr;
+  const own = Object.getOwnPropertyDescriptor(stderr, 'write');
+  stderr.write = (() => true) as typeof stderr.write;
+  try {
+    return optimize();
+  } finally {
+    if (own) Object.defineProperty(stderr, 'write', own);
+    else delete (stderr as { write?: unknown }).write;
+  }
+}
+
+/**
  * Frees a Prophet whose fit or construction failed. After a panic inside augurs' WebAssembly the instance stays
  * marked as borrowed, and its free() throws "attempted to take ownership of Rust value while it was borrowed":
  * that would replace the error saying what failed, so it is dropped (the instance's memory is lost with it).
@@ -208,21 +227,20 @@ function fitOne(options: ProphetOptions, ds: number[], y: number[], seed: number
 }
 
 /**
- * Why a loaded Prophet is not a model training writes, or undefined: its forecast over the horizon after its
- * training times (at their mean step) holds a value no forecast can be written as (a float32, what serving
- * returns), as from a value of 1e308 in its series, which scales every forecast. A fit of a finite series
- * forecasts finite values there; its fitted sizes are checked with the rest of the artifact
- * (prophet-artifact.ts). The horizon alone is forecast: the training times would double the time a load takes.
+ * The first forecast of `prophet` over the horizon after its training times (at their mean step) that no forecast
+ * can be written as (a float32, what serving returns), or undefined. A fit of a series of such sizes (values
+ * around 1e300) forecasts it, and so does a damaged artifact (a value of 1e308 in its series scales every
+ * forecast): training refuses the one, loading the other. The horizon alone is forecast: the training times
+ * would double the time a load takes.
  */
-function forecastProblem(prophet: Prophet, entry: ProphetArtifact['series'][number], outputSeqLen: number): string | undefined {
+function unwritableForecast(prophet: Prophet, entry: Pick<ProphetArtifact['series'][number], 'ds' | 'shift'>, outputSeqLen: number): number | undefined {
   const first = entry.ds.reduce((earliest, time) => Math.min(earliest, time));
   const last = entry.ds.reduce((latest, time) => Math.max(latest, time));
   const step = (last - first) / (entry.ds.length - 1);
   const horizon = Array.from({ length: Math.max(1, outputSeqLen) }, (_, i) => Math.round(last + (i + 1) * step));
-  const yhat = prophet.predict({ ds: horizon }).yhat.point;
   const shift = entry.shift ?? 0;
-  const unwritable = yhat.find((value) => !Number.isFinite(Math.fround(value - shift)));
-  return unwritable === undefined ? undefined : `forecasts ${unwritable - shift} from its series (y) and params`;
+  const forecasts = prophet.predict({ ds: horizon }).yhat.point.map((value) => value - shift);
+  return forecasts.find((value) => !Number.isFinite(Math.fround(value)));
 }
 
 function wrap(window: WindowSpec, fitted: Prophet[], shifts: readonly number[]): ForecastModel {
@@ -261,22 +279,34 @@ export function fitProphetModel(train: TimeFrame, window: WindowSpec, settings: 
   const ds = Array.from(train.time, toProphetSeconds);
   const series: ProphetArtifact['series'] = [];
   const fitted: Prophet[] = [];
-  for (const target of window.targets) {
-    const shift = shiftFor(Array.from(train.values[target]));
-    const y = Array.from(train.values[target], (value) => value + shift);
-    let captured: ProphetFittedParams | undefined;
-    let featureKeys: string[] | undefined;
-    const recording: Optimizer = {
-      optimize: (init, data, opts) => {
-        const output = wasmstanOptimizer.optimize(init as never, data as never, opts as never) as unknown as OptimizeOutput;
-        captured = toJsonParams(output);
-        featureKeys = featureKeysOf(data);
-        return output;
-      },
-    };
-    fitted.push(fitOne(prophetOptions(settings, recording), ds, y, seed));
-    if (!captured) throw new FltsError('FLTS_TRAIN_FAILED', `Prophet fit for ${target} produced no parameters.`);
-    series.push({ target, ds, y, params: captured, featureKeys, ...(shift ? { shift } : {}) });
+  try {
+    for (const target of window.targets) {
+      const shift = shiftFor(Array.from(train.values[target]));
+      const y = Array.from(train.values[target], (value) => value + shift);
+      let captured: ProphetFittedParams | undefined;
+      let featureKeys: string[] | undefined;
+      const recording: Optimizer = {
+        optimize: (init, data, opts) => {
+          const output = withStderrHeld(() => wasmstanOptimizer.optimize(init as never, data as never, opts as never)) as unknown as OptimizeOutput;
+          captured = toJsonParams(output);
+          featureKeys = featureKeysOf(data);
+          return output;
+        },
+      };
+      const prophet = fitOne(prophetOptions(settings, recording), ds, y, seed);
+      fitted.push(prophet);
+      if (!captured) throw new FltsError('FLTS_TRAIN_FAILED', `Prophet fit for ${target} produced no parameters.`);
+      const entry = { target, ds, y, params: captured, featureKeys, ...(shift ? { shift } : {}) };
+      // The load of the artifact refuses such a model; the fit that made it failed, on this thread or a worker's.
+      const unwritable = unwritableForecast(prophet, entry, window.outputSeqLen);
+      if (unwritable !== undefined) {
+        throw new FltsError('FLTS_TRAIN_FAILED', `Prophet fit failed: its model forecasts ${unwritable} for target ${JSON.stringify(target)}, which no float32 forecast holds.`);
+      }
+      series.push(entry);
+    }
+  } catch (error) {
+    fitted.forEach(freeAfterFailure);
+    throw error;
   }
   return { model: wrap(window, fitted, series.map((entry) => entry.shift ?? 0)), artifact: { format: 'flts-prophet-v1', options: { ...settings, uncertaintySamples: 0 }, seed, series } };
 }
@@ -300,7 +330,8 @@ export function loadProphetModel(artifact: ProphetArtifact, window: WindowSpec):
       let problem: string | undefined;
       try {
         fitted.push(fitOne(prophetOptions(artifact.options, replay.optimizer), entry.ds, entry.y, artifact.seed));
-        problem = forecastProblem(fitted[fitted.length - 1], entry, window.outputSeqLen);
+        const unwritable = unwritableForecast(fitted[fitted.length - 1], entry, window.outputSeqLen);
+        if (unwritable !== undefined) problem = `forecasts ${unwritable} from its series (y) and params`;
       } catch (error) {
         problem = replay.mismatch() ?? whatFailed(error instanceof FltsError && error.cause !== undefined ? error.cause : error);
       }

@@ -1,8 +1,18 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultSettings } from '../config/settings.js';
 import { fitProphetOffThread } from './prophet-off-thread.js';
 
+// Without a built worker script (library use from sources) the fit runs on the calling thread.
+const workerScript = vi.hoisted(() => ({ absent: false }));
+vi.mock('../worker-script.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../worker-script.js')>();
+  return { compiledWorkerScript: (beside: URL) => (workerScript.absent ? undefined : actual.compiledWorkerScript(beside)) };
+});
+
 describe('core > train > prophet-off-thread', () => {
+  afterEach(() => {
+    workerScript.absent = false;
+  });
   const window = { targets: ['down'], features: ['down'], inputSeqLen: 10, outputSeqLen: 1 };
   const hours = 72;
   const time = Float64Array.from({ length: hours }, (_, i) => Date.UTC(2025, 0, 1) + i * 3_600_000);
@@ -15,11 +25,16 @@ describe('core > train > prophet-off-thread', () => {
     model.dispose();
   });
 
-  // Its model forecast Infinity for every time, and its run was recorded as trained.
-  it('fails, coded, a fit whose model forecasts what no float32 holds', async () => {
+  // Its model forecast Infinity for every time, and its run was recorded as trained: on this thread always, and on
+  // the worker until its load refused it. Both fail it alike now.
+  it.each([
+    ['on its worker thread', false],
+    ['on this thread, without a built worker script', true],
+  ])('fails, coded, a fit whose model forecasts what no float32 holds, %s', async (_, absent) => {
+    workerScript.absent = absent;
     await expect(fitProphetOffThread({ time, columns: ['down'], values: { down: cycle(1e300) } }, window, defaultSettings().training.prophet, 42)).rejects.toMatchObject({
       code: 'FLTS_TRAIN_FAILED',
-      message: expect.stringMatching(/^The fitted Prophet does not load: forecasts [\d.e+]+ from its series \(y\) and params for target "down"$/),
+      message: expect.stringMatching(/^Prophet fit failed: its model forecasts [\d.e+]+ for target "down", which no float32 forecast holds\.$/),
     });
   });
 });

@@ -34,7 +34,7 @@ export async function fitProphetOffThread(frame: TimeFrame, window: WindowSpec, 
   try {
     return { model: loadProphetModel(artifact, window), artifact };
   } catch (error) {
-    // A fit whose artifact its own load refuses (forecasts no number holds, from a series of such sizes) failed.
+    // The fit checked what the load checks (fitProphetModel); an artifact its own load still refuses is a failed fit.
     if (error instanceof FltsError) throw error;
     throw new FltsError('FLTS_TRAIN_FAILED', `The fitted Prophet does not load: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
