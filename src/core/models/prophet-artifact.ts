@@ -30,6 +30,15 @@ const MAX_PROPHET_SECONDS = 8.64e12;
 const isProphetTimes = (ds: unknown): ds is number[] => Array.isArray(ds) && ds.every((time) => Number.isInteger(time) && Math.abs(time) <= MAX_PROPHET_SECONDS);
 
 const OPTIONS = ['nChangepoints', 'changepointRange', 'changepointPriorScale', 'seasonalityPriorScale', 'seasonalityMode'] as const;
+
+/** The name under which a run record (run.json) keeps each option its Prophet was fitted with, among its params. */
+const RECORDED_OPTIONS: Record<(typeof OPTIONS)[number], string> = {
+  nChangepoints: 'n_changepoints',
+  changepointRange: 'changepoint_range',
+  changepointPriorScale: 'changepoint_prior_scale',
+  seasonalityPriorScale: 'seasonality_prior_scale',
+  seasonalityMode: 'seasonality_mode',
+};
 const PARAMS = ['delta', 'beta', 'trend'] as const;
 
 type FittedLengths = Record<(typeof PARAMS)[number], { length: number }>;
@@ -87,19 +96,37 @@ function fittedSizeProblem(params: FittedSizes, y: readonly (number | null)[], o
 }
 
 /**
+ * Whether an option differs from the value its run recorded. A record that does not name the option (or names it
+ * as another type, as a record not written by flts may) and an artifact without it are not compared.
+ */
+function differsFromRecord(stored: unknown, recorded: unknown): boolean {
+  return stored !== undefined && recorded !== undefined && typeof recorded === typeof stored && recorded !== stored;
+}
+
+/**
  * What keeps a saved Prophet artifact from being refitted, or undefined. Loading refits every target's series
  * with the stored parameters in augurs' WebAssembly, which fails on a series without two times, and panics on
  * options out of their range (a changepoint range over 1) and on times that are not whole seconds: each is checked
  * here first, with fitted parameters of sizes no fit reaches (fittedSizeProblem). The lengths of delta and
  * beta follow from the changepoints and seasonal features augurs derives from the series, and are checked by the
  * load as it refits. Apart from prophet-model.ts, which loads the WebAssembly.
+ *
+ * The prior scales have no upper bound (a setting of 1e6 leaves a trend free, and is taken), and they set how
+ * large the deltas and betas of a fit may be: a damaged scale of 1e300 would let any delta or beta through. So
+ * the options are compared with those the run recorded for its fit, `recordedParams` (run.json's params), where
+ * given: an option the record names otherwise was not the fit's.
  */
-export function prophetArtifactProblem(artifact: Record<string, unknown>, window: WindowSpec): string | undefined {
+export function prophetArtifactProblem(artifact: Record<string, unknown>, window: WindowSpec, recordedParams?: Readonly<Record<string, unknown>>): string | undefined {
   const { options, seed, series } = artifact;
   if (!isObject(options)) return 'has no options';
   // An option left out takes augurs' default, as when the artifact was written without it.
   const option = OPTIONS.find((name) => options[name] !== undefined && !isSettingValue(name, options[name]));
   if (option) return `has options.${option} ${JSON.stringify(options[option])?.slice(0, 40)}, which no Prophet setting takes`;
+  const unrecorded = OPTIONS.find((name) => differsFromRecord(options[name], recordedParams?.[RECORDED_OPTIONS[name]]));
+  if (unrecorded) {
+    const recorded = RECORDED_OPTIONS[unrecorded];
+    return `has options.${unrecorded} ${JSON.stringify(options[unrecorded])}, where its run recorded ${recorded} ${JSON.stringify(recordedParams?.[recorded])?.slice(0, 40)} for its fit`;
+  }
   if (!isProphetSeed(seed)) return `has no seed of an integer from 0 to ${PROPHET_MAX_SEED}`;
   if (!Array.isArray(series)) return 'has no series';
   for (const target of window.targets) {

@@ -122,6 +122,26 @@ describe('core > models > prophet-model', () => {
     expect(() => loadProphetModel(damaged, window)).toThrow(/expected i64 for target "down"/);
   });
 
+  // The prior scales have no upper bound (a large one is a setting taken), and a damaged scale of 1e300 let deltas
+  // and betas of any size through the size check.
+  it('refuses an artifact whose prior scale is not the one its run recorded for the fit, and takes a large one it recorded', () => {
+    const { model, artifact } = fitProphetModel({ time, columns: ['down'], values: { down } }, window, defaultSettings().training.prophet, 42);
+    model.dispose();
+    const recorded = { model_type: 'PROPHET', n_changepoints: 25, changepoint_range: 0.8, changepoint_prior_scale: 0.05, seasonality_prior_scale: 10, seasonality_mode: 'additive' };
+    expect(prophetArtifactProblem(JSON.parse(JSON.stringify(artifact)), window, recorded)).toBeUndefined();
+    const looseTrend = JSON.parse(JSON.stringify(artifact));
+    looseTrend.options.changepointPriorScale = 1e300;
+    looseTrend.series[0].params.delta[3] = 1e6;
+    expect(prophetArtifactProblem(looseTrend, window, recorded)).toBe('has options.changepointPriorScale 1e+300, where its run recorded changepoint_prior_scale 0.05 for its fit');
+    const looseSeasons = JSON.parse(JSON.stringify(artifact));
+    looseSeasons.options.seasonalityPriorScale = 1e300;
+    looseSeasons.series[0].params.beta[0] = 1e6;
+    expect(prophetArtifactProblem(looseSeasons, window, recorded)).toBe('has options.seasonalityPriorScale 1e+300, where its run recorded seasonality_prior_scale 10 for its fit');
+    // A scale the run recorded was the fit's, however large; a record without the option compares nothing.
+    expect(prophetArtifactProblem(looseTrend, window, { ...recorded, changepoint_prior_scale: 1e300 })).toBeUndefined();
+    expect(prophetArtifactProblem(looseTrend, window, { model_type: 'PROPHET' })).toBeUndefined();
+  });
+
   it('writes artifacts whose fitted sizes its checks take, for series and settings far from the usual', () => {
     const prophet = defaultSettings().training.prophet;
     const n = 200;
