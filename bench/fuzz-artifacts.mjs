@@ -155,6 +155,9 @@ const FIELD_MUTATIONS = {
     options: [null, 'x', {}],
     'options.nChangepoints': [BIG, -1, 'x'],
     'options.changepointRange': [2, -1, 'x'],
+    // Of any size a setting takes; a damaged one is found by the settings the run recorded.
+    'options.changepointPriorScale': [1e300, 0],
+    'options.seasonalityPriorScale': [1e300, 0],
     'options.seasonalityMode': ['sideways'],
     seed: ['x', -1],
   },
