@@ -265,6 +265,16 @@ describe('core > registry > loadRunForServing of a Prophet run', () => {
     await expect(loadRunForServing(store, settings, 'prophet')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(/prophet\.json has format "flts-prophet-v9"/) });
   });
 
+  // A prior scale raised in the artifact alone loosened the bounds its fitted parameters are checked by to nothing.
+  it("refuses an artifact whose options are not those its run recorded for its fit", async () => {
+    let fitted: unknown;
+    await editJson('prophet/model/prophet.json', (v) => (fitted = v.options.changepointPriorScale));
+    await editJson('prophet/run.json', (v) => (v.params.changepoint_prior_scale = fitted));
+    expect((await loadRunForServing(store, settings, 'prophet')).model.modelType).toBe('PROPHET');
+    await editJson('prophet/model/prophet.json', (v) => (v.options.changepointPriorScale = 1e300));
+    await expect(loadRunForServing(store, settings, 'prophet')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(/has options\.changepointPriorScale 1e\+300, where its run recorded changepoint_prior_scale/) });
+  });
+
   // Serving sized its first inputs by this window: 2^31 rows failed as FLTS_INTERNAL ("Array buffer allocation failed").
   it('refuses a record whose window is longer than any Prophet run is trained with', async () => {
     await editJson('prophet/run.json', (v) => (v.window.inputSeqLen = 2 ** 31));

@@ -235,7 +235,7 @@ async function loadFittedModel(store: ObjectStore, settings: Settings, record: R
         throw corruptRun(record.run_id, `${runsBucket(settings)}/${runKey(record.run_id, RUN_FILES.record)}`, `has window.inputSeqLen over ${MAX_INPUT_SEQ_LEN}, the longest window Prophet is trained with`);
       }
       const { key, artifact } = await readModelArtifact<ProphetArtifact>(store, settings, record, 'PROPHET');
-      const problem = isJsonObject(artifact) ? prophetArtifactProblem(artifact, window) : 'is not a JSON object';
+      const problem = isJsonObject(artifact) ? prophetArtifactProblem(artifact, window, record.params) : 'is not a JSON object';
       if (problem) throw corruptRun(record.run_id, key, problem);
       const { loadProphetModel } = await import('../models/prophet-model.js');
       return buildFromArtifact(record, key, () => loadProphetModel(artifact, window));
