@@ -28,6 +28,10 @@ export function createBenchProgress(options: BenchProgressOptions): { onEvent: E
   };
   const onEvent = (event: FltsEvent): void => {
     switch (event.type) {
+      case 'bench.payload_file':
+        options.say(`Request rows from ${event.file}: ${event.why}.`);
+        if (event.hint) options.say(`  Hint: ${event.hint}`);
+        break;
       case 'bench.replicas_starting':
         options.say(`Starting ${event.replicas} serve replica(s) behind the Node cluster balancer...`);
         break;

@@ -29,6 +29,7 @@ export type FltsEvent =
   | { type: 'batch.progress'; windows: number; total: number }
   | { type: 'batch.done'; runId: string; predictionHash: string; duplicate: boolean; rows: number }
   | { type: 'backtest.fold'; modelType: string; fold: number; folds: number; rmse: number }
+  | { type: 'bench.payload_file'; file: string; origin: 'named' | 'served-run' | 'default'; why: string; hint?: string }
   | { type: 'bench.replicas_starting'; replicas: number }
   | { type: 'bench.replicas_ready'; replicas: number | null; url: string; pids: number[] }
   | { type: 'bench.cell_start'; phase: 'predict' | 'baseline' | 'warmup'; protocol: string; replicas: number | null; connections: number; durationSec: number }

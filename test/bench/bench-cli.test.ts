@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -179,6 +179,15 @@ describe('commands > bench > request rows', () => {
   const run = (args: string[]) => runCli(['bench', '--home', exampleHome, ...args, '--json'], { cwd: exampleHome, timeoutMs: 60_000 });
   afterAll(() => rmSync(exampleHome, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
+  it('refuses named data that is not there before asking the registry for a run, which there is none of yet', async () => {
+    // Before, the registry was read first: with no promoted run the user was told of the model, not of the data.
+    const [flag, variable] = await Promise.all([run(['--dataset', 'nosuch', '--replicas', '1']), runCli(['bench', '--home', exampleHome, '--replicas', '1', '--json'], { cwd: exampleHome, env: { TEST_FILE: 'nosuch_test.csv' } })]);
+    for (const refused of [flag, variable]) {
+      expect(refused.json?.error, refused.stdout).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', details: { file: 'nosuch_test.csv' } });
+      expect(refused.exitCode).toBe(4);
+    }
+  });
+
   it('cuts them from the test file the promoted run was trained with when no data is named, and from --dataset when it is', async () => {
     expect((await runCli(['preprocess', '--home', exampleHome, '--dataset', 'example', '--sample-train-rows', '400', '--json'], { cwd: exampleHome })).exitCode).toBe(0);
     const train = await runCli(['train', '--home', exampleHome, '--model', 'NAIVE', '--json'], { cwd: exampleHome });
@@ -187,9 +196,23 @@ describe('commands > bench > request rows', () => {
     // Before, the default dataset's PobleSec_test.csv was looked for and not found (FLTS_DATA_FILE_NOT_FOUND).
     const bench = await run(['--replicas', '1', '--connections', '1', '--duration', '300ms', '--baseline-duration', '200ms', '--warmup', '0', '--out', path.join(exampleHome, 'results')]);
     expect(bench.exitCode, bench.stdout).toBe(0);
-    expect(bench.json.result.payload.source).toMatch(/examples[/\\]data[/\\]example_test\.csv$/);
+    expect(bench.json.result.payload).toMatchObject({ source: expect.stringMatching(/examples[/\\]data[/\\]example_test\.csv$/), origin: 'served-run', why: 'the test file the served run was trained with' });
+    expect(readFileSync(bench.json.result.files.markdown, 'utf8')).toContain(`- Request rows: cut from ${bench.json.result.payload.source}, the test file the served run was trained with.`);
     const named = await run(['--dataset', 'nosuch', '--replicas', '1']);
     expect(named.exitCode).toBe(4);
     expect(named.json.error).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', details: { file: 'nosuch_test.csv' } });
   }, 90_000);
+
+  it("says, before anything else, that the rows come from the default dataset because the run's own test file is not here", async () => {
+    // Data with the run's columns under the default dataset's name, where the run's example_test.csv is not.
+    const dataDir = mkdtempSync(path.join(exampleHome, 'data-'));
+    copyFileSync(path.join(REPO_ROOT, 'examples/data/example_test.csv'), path.join(dataDir, 'PobleSec_test.csv'));
+    const notADirectory = path.join(dataDir, 'PobleSec_test.csv');
+    // Before, the default file was taken silently. --out naming a file ends the run before any replica starts.
+    const bench = await runCli(['bench', '--home', exampleHome, '--replicas', '1', '--out', notADirectory], { cwd: exampleHome, env: { FLTS_DATA_DIR: dataDir } });
+    expect(bench.stderr).toContain('FLTS_PATH_UNUSABLE');
+    const lines = bench.stdout.split('\n');
+    expect(lines[0]).toBe(`Request rows from ${path.join(dataDir, 'PobleSec_test.csv')}: the default dataset's test file, because the served run's own test file example_test.csv was not found (looked in ${dataDir}).`);
+    expect(lines[1]).toMatch(/^ {2}Hint: Put example_test\.csv where the data is looked for \(FLTS_DATA_DIR\), or name the request data: --dataset NAME/);
+  }, 30_000);
 });

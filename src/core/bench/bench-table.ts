@@ -82,6 +82,7 @@ export function benchMarkdown(report: BenchReport): string {
     `- Machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}; load average ${m.loadAverageStart.map((v) => v.toFixed(2)).join(' ')} at start, ${m.loadAverageEnd.map((v) => v.toFixed(2)).join(' ')} at end.`,
     `- Served: ${report.target ? `existing service ${report.target}` : `flts serve replicas behind Node cluster (round robin)`}; run ${report.runId ?? '?'} (${report.modelType ?? '?'}).`,
     `- Load: autocannon (HTTP; gRPC: one @grpc/grpc-js channel per connection), keep-alive connections, one request in flight each; protocols ${report.matrix.protocols.join(', ')}; bodies of ${report.payload.rowsPerRequest} raw rows (${report.payload.distinctBodies} distinct, ~${report.payload.meanBytes} B) from ${report.payload.source}; ${report.matrix.durationSec} s per cell, baseline (GET /healthz, the HTTP ceiling; gRPC ServerLive, the gRPC ceiling) ${report.matrix.baselineDurationSec} s, warm-up ${report.matrix.warmupSec} s.`,
+    `- Request rows: cut from ${report.payload.source}, ${report.payload.why}.${report.payload.hint ? ` ${report.payload.hint}` : ''}`,
     '- Latency: HDR histogram of 2xx response times at microsecond resolution. CPU: percent of one core from /proc (server = all replicas together). Engine: the forward-pass engine the replicas report on /readyz (FLTS_SERVE_ENGINE). RSS: the largest server process at the end of the cell.',
     '',
     header,

@@ -1,5 +1,7 @@
 /** What `flts bench` measures and reports; the report is plain data, rendered by the CLI and the file writers. */
 
+import type { PayloadFileOrigin } from './payload-file.js';
+
 export type CellPhase = 'predict' | 'baseline';
 
 /** /predict, the Open Inference Protocol over HTTP (JSON) and over gRPC. */
@@ -78,7 +80,11 @@ export interface BenchReport {
   target: string | null;
   runId: string | null;
   modelType: string | null;
-  payload: { source: string; rowsPerRequest: number; distinctBodies: number; meanBytes: number };
+  /**
+   * `source`: the test file the request rows were cut from; `origin` and `why`: what chose it (the data named by
+   * the settings, the served run's own test file, or the default dataset's), `hint` when the run's file was missing.
+   */
+  payload: { source: string; origin: PayloadFileOrigin; why: string; hint?: string; rowsPerRequest: number; distinctBodies: number; meanBytes: number };
   matrix: { protocols: BenchProtocol[]; replicas: number[]; connections: number[]; durationSec: number; baselineDurationSec: number; warmupSec: number; variants?: string[] };
   machine: BenchMachine;
   cells: BenchCell[];

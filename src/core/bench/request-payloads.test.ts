@@ -3,8 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scratchFolders } from '../../../test/helpers/scratch-folders.js';
-import { defaultSettings } from '../config/settings.js';
-import { benchPayloadFile, buildRequestPayloads } from './request-payloads.js';
+import { buildRequestPayloads } from './request-payloads.js';
 
 const mkdtemp = scratchFolders();
 
@@ -51,29 +50,5 @@ describe('core > bench > request payloads', () => {
   it('refuses a payload file larger than the limit it is given (FLTS_DATA_MAX_INPUT_BYTES)', async () => {
     const file = await csvWithGaps(40, []);
     await expect(buildRequestPayloads(file, 8, 'flts', 4, 'spread', 100)).rejects.toMatchObject({ code: 'FLTS_DATA_TOO_LARGE' });
-  });
-
-  it('finds the test file the served run was trained with by its name, else the test file of the data settings', async () => {
-    const data = defaultSettings().data;
-    // Before, the run's file was not looked for: the default dataset's PobleSec_test.csv was, and was missing here.
-    expect(benchPayloadFile(data, 'example_test.csv')).toMatch(/examples[/\\]data[/\\]example_test\.csv$/);
-    expect(benchPayloadFile(data, '/elsewhere/example_test.csv')).toMatch(/examples[/\\]data[/\\]example_test\.csv$/);
-    expect(benchPayloadFile({ ...data, datasetName: 'example' }, 'gone_test.csv')).toMatch(/examples[/\\]data[/\\]example_test\.csv$/);
-  });
-
-  it('finds the test file of the named dataset, and refuses a missing one naming where it looked and how to name the data', async () => {
-    const data = defaultSettings().data;
-    expect(benchPayloadFile({ ...data, datasetName: 'example' })).toMatch(/examples[/\\]data[/\\]example_test\.csv$/);
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-payloads-'));
-    const missing = (() => {
-      try {
-        benchPayloadFile({ ...data, dataDir: dir });
-      } catch (error) {
-        return error as { code: string; message: string; hint: string };
-      }
-    })();
-    expect(missing).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', message: `Request rows: data file PobleSec_test.csv not found; looked in ${dir}` });
-    expect(missing?.hint).toContain('--dataset NAME');
-    expect(missing?.hint).not.toContain('--train');
   });
 });

@@ -1,7 +1,3 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { resolveDataFiles } from '../config/config-hash.js';
-import type { DataSettings } from '../config/specs/data.js';
 import { DEFAULT_MAX_INPUT_BYTES, readTable } from '../data/read-table.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
@@ -18,29 +14,6 @@ export interface RequestPayloads {
   source: string;
   rowsPerRequest: number;
   meanBytes: number;
-}
-
-/**
- * The test file request bodies are cut from: `trainedWith`, the test file the served run was trained with (by
- * name, looked for where the data settings look), which the caller passes when the settings name no data of their
- * own, since the default dataset (PobleSec) rarely matches the data a served run was trained on; else, or when
- * that file is not found, the test file of the data settings. Refused before any replica starts when missing,
- * naming where it was looked for (the data-file hint speaks of flags bench does not have).
- */
-export function benchPayloadFile(data: DataSettings, trainedWith?: string): string {
-  if (trainedWith) {
-    // A name only: a run record read from a shared store names no directory of this machine.
-    const trained = resolveDataFiles({ ...data, testFile: path.basename(trainedWith) }).testPath;
-    if (existsSync(trained)) return trained;
-  }
-  const files = resolveDataFiles(data);
-  if (existsSync(files.testPath)) return files.testPath;
-  const given = data.testFile || files.testName;
-  const where = path.isAbsolute(given) ? '' : `; looked in ${files.searched.join(', ')}`;
-  throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Request rows: data file ${given} not found${where}`, {
-    details: { file: given, searched: files.searched },
-    hint: 'Request bodies are cut from a test file with the served run\'s columns: name its dataset as for `flts preprocess` (--dataset NAME or DATASET_NAME for NAME_test.csv, or TEST_FILE; FLTS_DATA_DIR for its directory).',
-  });
 }
 
 const formatTime = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');

@@ -1,13 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BenchReport } from './bench-types.js';
+import type { BenchPayloadFile } from './payload-file.js';
 import { runBench, type BenchInput } from './run-bench.js';
 
-const PAYLOAD_FILE = path.resolve(__dirname, '../../../examples/data/example_test.csv');
+const PAYLOAD_FILE: BenchPayloadFile = { path: path.resolve(__dirname, '../../../examples/data/example_test.csv'), origin: 'named', why: 'named by the test' };
 const servers: Server[] = [];
 
 afterEach(async () => {
@@ -82,6 +83,22 @@ describe('core > bench > runBench requests', () => {
     expect(answered.refused).toBe(0);
     // The probe, every request the report counts, and maybe one cut off at the end of the cell.
     expect(answered.ok).toBeGreaterThanOrEqual(predict.requests + 1);
+  });
+
+  it('says which file the request rows were cut from and why, as it starts, in the report and in bench.md', async () => {
+    const { url } = await tokenTarget('tok');
+    const outDir = mkdtempSync(path.join(tmpdir(), 'flts-bench-source-'));
+    const payloadFile: BenchPayloadFile = { ...PAYLOAD_FILE, origin: 'default', why: 'the default dataset\'s test file, because the served run\'s own test file gone_test.csv was not found', hint: 'Put gone_test.csv where the data is looked for.' };
+    const events: Array<{ type: string }> = [];
+    try {
+      const report = await runBench({ replicas: [1], connections: [1], durationSec: 0.1, baselineDurationSec: 0.1, warmupSec: 0, target: url, protocols: ['http'], modelName: 'flts', payloadFile, payloadRows: 20, apiToken: 'tok', outDir }, { onEvent: (event) => events.push(event) });
+      // Before, the report named the file alone, and nothing said it was not the run's own data.
+      expect(report.payload).toMatchObject({ source: PAYLOAD_FILE.path, origin: 'default', why: payloadFile.why, hint: payloadFile.hint });
+      expect(events[0]).toEqual({ type: 'bench.payload_file', file: PAYLOAD_FILE.path, origin: 'default', why: payloadFile.why, hint: payloadFile.hint });
+      expect(readFileSync(report.files!.markdown, 'utf8')).toContain(`- Request rows: cut from ${PAYLOAD_FILE.path}, ${payloadFile.why}. ${payloadFile.hint}\n`);
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
   });
 
   it('sends the load under the path of a --target behind a prefix, where the readiness check and the probe went', async () => {

@@ -9,6 +9,7 @@ import { runLoadCell, type LoadCellProgress, type LoadCellResult } from './load-
 import { processRssMiB, startCpuWindow } from './process-cpu.js';
 import { benchAborted, startReplicas, type ServerCommand } from './replica-cluster.js';
 import type { BenchVariant } from './parse-matrix.js';
+import type { BenchPayloadFile } from './payload-file.js';
 import { assertPayloadCoversWindow, READY_CHECK_TIMEOUT_MS, windowAt, type ServedWindow } from './payload-window.js';
 import { buildRequestPayloads } from './request-payloads.js';
 
@@ -36,8 +37,8 @@ export interface BenchInput {
   modelName: string;
   /** Bearer token of the prediction routes (serve.apiToken): replicas started with it refuse requests without it. */
   apiToken?: string;
-  /** Raw data file the request bodies are cut from. */
-  payloadFile: string;
+  /** Raw data file the request bodies are cut from, and why that one (reported with the results). */
+  payloadFile: BenchPayloadFile;
   /** The largest payload file read (FLTS_DATA_MAX_INPUT_BYTES); 1 GiB when not given. */
   payloadMaxBytes?: number;
   payloadRows: number;
@@ -167,6 +168,9 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
   if (input.protocols.includes('oip-grpc') && input.target && !input.grpcTarget) {
     throw new FltsError('FLTS_BENCH_FAILED', 'Measuring oip-grpc against --target needs the gRPC address as well (--grpc-target host:port).');
   }
+  // Said first: which data the load is made of matters to every number that follows, and to a refusal.
+  const { path: file, origin, why, hint } = input.payloadFile;
+  deps.onEvent?.({ type: 'bench.payload_file', file, origin, why, ...(hint ? { hint } : {}) });
   if (input.window) assertPayloadCoversWindow(input.payloadRows, input.window);
   const removeUnused = input.outDir ? await prepareBenchDir(input.outDir) : undefined;
   try {
@@ -180,7 +184,8 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
 /** The matrix of runBench, once its input is checked and its output directory made. */
 async function measureMatrix(input: BenchInput, deps: BenchDeps): Promise<BenchReport> {
   const emit = deps.onEvent ?? (() => {});
-  const payloads = await buildRequestPayloads(input.payloadFile, input.payloadRows, input.modelName, 64, input.payloadLayout, input.payloadMaxBytes);
+  const { path: payloadPath, origin, why, hint } = input.payloadFile;
+  const payloads = await buildRequestPayloads(payloadPath, input.payloadRows, input.modelName, 64, input.payloadLayout, input.payloadMaxBytes);
   const oipPath = `/v2/models/${encodeURIComponent(input.modelName)}/infer`;
   const auth: Record<string, string> = input.apiToken ? { authorization: `Bearer ${input.apiToken}` } : {};
   const machine = machineInfo();
@@ -306,7 +311,7 @@ async function measureMatrix(input: BenchInput, deps: BenchDeps): Promise<BenchR
     target: input.target ?? null,
     runId: model.run_id ?? null,
     modelType: model.model_type ?? null,
-    payload: { source: payloads.source, rowsPerRequest: payloads.rowsPerRequest, distinctBodies: payloads.bodies.length, meanBytes: payloads.meanBytes },
+    payload: { source: payloads.source, origin, why, ...(hint ? { hint } : {}), rowsPerRequest: payloads.rowsPerRequest, distinctBodies: payloads.bodies.length, meanBytes: payloads.meanBytes },
     matrix: { protocols: [...input.protocols], replicas: input.target ? [] : [...input.replicas], connections: [...input.connections], durationSec: input.durationSec, baselineDurationSec: input.baselineDurationSec, warmupSec: input.warmupSec, ...(variants[0] ? { variants: variants.map((v) => (v as BenchVariant).label) } : {}) },
     machine: { ...machine, loadAverageEnd: os.loadavg() },
     cells,

@@ -1,0 +1,78 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { resolveDataFiles } from '../config/config-hash.js';
+import type { DataSettings } from '../config/specs/data.js';
+import type { SettingSource } from '../config/specs/setting-spec.js';
+import { FltsError } from '../errors.js';
+
+/**
+ * Where the request rows come from: the data the settings name, the test file the served run was trained with, or
+ * the default dataset's test file when neither is there to use.
+ */
+export type PayloadFileOrigin = 'named' | 'served-run' | 'default';
+
+/** The test file request bodies are cut from, and why that one: a benchmark of a model on other data is not one. */
+export interface BenchPayloadFile {
+  path: string;
+  origin: PayloadFileOrigin;
+  /** Why this file, in words (what named it, or why the served run's own file was not used). */
+  why: string;
+  /** What to do about it, when the rows come from the default dataset although the served run names its own file. */
+  hint?: string;
+}
+
+export interface PayloadFileChoice {
+  /** What names the data in the settings (e.g. `--dataset`, `TEST_FILE`); undefined when they name none. */
+  namedBy?: string;
+  /** The test file the served run was trained with, by name, when the registry records it. */
+  trainedWith?: string;
+}
+
+/**
+ * What names the data of the settings, in the user's words (the flag, the environment variable, the config file),
+ * from where each data setting came; undefined when both are defaults. A test file wins over a dataset name.
+ */
+export function dataNamedBy(resolved: { sources: Record<string, SettingSource>; envNames: Record<string, string> }): string | undefined {
+  for (const [setting, flag] of [['data.testFile', undefined], ['data.datasetName', '--dataset']] as const) {
+    const source = resolved.sources[setting] ?? 'default';
+    if (source === 'flag') return flag ?? setting;
+    if (source === 'env') return resolved.envNames[setting] ?? setting;
+    if (source === 'file') return `${setting} of the config file`;
+  }
+  return undefined;
+}
+
+/**
+ * The test file request bodies are cut from: the data the settings name (`namedBy`) wins; else the test file the
+ * served run was trained with (by name, looked for where the data settings look), since the default dataset
+ * (PobleSec) rarely matches the data a served run was trained on; else, or when that file is not found, the default
+ * dataset's test file, saying so. Refused before any replica starts when missing, naming where it was looked for
+ * (the data-file hint speaks of flags bench does not have).
+ */
+export function benchPayloadFile(data: DataSettings, choice: PayloadFileChoice = {}): BenchPayloadFile {
+  // A name only: a run record read from a shared store names no directory of this machine.
+  const runFile = !choice.namedBy && choice.trainedWith ? path.basename(choice.trainedWith) : undefined;
+  if (runFile) {
+    const trained = resolveDataFiles({ ...data, testFile: runFile });
+    if (existsSync(trained.testPath)) return { path: trained.testPath, origin: 'served-run', why: `the test file the served run was trained with` };
+  }
+  const files = resolveDataFiles(data);
+  if (existsSync(files.testPath)) {
+    if (choice.namedBy) return { path: files.testPath, origin: 'named', why: `named by ${choice.namedBy}` };
+    if (!runFile) return { path: files.testPath, origin: 'default', why: 'the default dataset\'s test file: no data is named and the served run\'s own test file is not known' };
+    const searched = resolveDataFiles({ ...data, testFile: runFile }).searched;
+    return {
+      path: files.testPath,
+      origin: 'default',
+      why: `the default dataset's test file, because the served run's own test file ${runFile} was not found (looked in ${searched.join(', ')})`,
+      hint: `Put ${runFile} where the data is looked for (FLTS_DATA_DIR), or name the request data: --dataset NAME (NAME_test.csv) or TEST_FILE.`,
+    };
+  }
+  const given = data.testFile || files.testName;
+  const where = path.isAbsolute(given) ? '' : `; looked in ${files.searched.join(', ')}`;
+  const missingRunFile = runFile ? ` (nor the served run's own test file ${runFile})` : '';
+  throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Request rows: data file ${given} not found${missingRunFile}${where}`, {
+    details: { file: given, searched: files.searched, ...(runFile ? { run_test_file: runFile } : {}) },
+    hint: 'Request bodies are cut from a test file with the served run\'s columns: name its dataset as for `flts preprocess` (--dataset NAME or DATASET_NAME for NAME_test.csv, or TEST_FILE; FLTS_DATA_DIR for its directory).',
+  });
+}
