@@ -54,17 +54,16 @@ export function benchPayloadFile(data: DataSettings, choice: PayloadFileChoice =
   const runFile = !choice.namedBy && choice.trainedWith ? path.basename(choice.trainedWith) : undefined;
   if (runFile) {
     const trained = resolveDataFiles({ ...data, testFile: runFile });
-    if (existsSync(trained.testPath)) return { path: trained.testPath, origin: 'served-run', why: `the test file the served run was trained with` };
+    if (existsSync(trained.testPath)) return { path: trained.testPath, origin: 'served-run', why: 'the test file the served run was trained with' };
   }
   const files = resolveDataFiles(data);
   if (existsSync(files.testPath)) {
     if (choice.namedBy) return { path: files.testPath, origin: 'named', why: `named by ${choice.namedBy}` };
     if (!runFile) return { path: files.testPath, origin: 'default', why: 'the default dataset\'s test file: no data is named and the served run\'s own test file is not known' };
-    const searched = resolveDataFiles({ ...data, testFile: runFile }).searched;
     return {
       path: files.testPath,
       origin: 'default',
-      why: `the default dataset's test file, because the served run's own test file ${runFile} was not found (looked in ${searched.join(', ')})`,
+      why: `the default dataset's test file, because the served run's own test file ${runFile} was not found (looked in ${files.searched.join(', ')})`,
       hint: `Put ${runFile} where the data is looked for (FLTS_DATA_DIR), or name the request data: --dataset NAME (NAME_test.csv) or TEST_FILE.`,
     };
   }
