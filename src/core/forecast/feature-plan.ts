@@ -19,6 +19,12 @@ export interface FeaturePlan {
   readonly scale: Float64Array;
   /** Per target: its position among the features. */
   readonly targetFeature: Int32Array;
+  /**
+   * Per target: the least forecast in original units, 0 for a target with a floor (`WindowSpec.targetFloors`, where 0
+   * falls on its scaler), else -Infinity. The model raises its scaled forecast to the floor, but the floor it holds as
+   * a float32 unscales to a little below 0 (-0.08 at a scale of 6.8e8): a non-negative target forecast negative.
+   */
+  readonly forecastFloor: Float64Array;
 }
 
 export function createFeaturePlan(window: WindowSpec, scaler: ScalerParams): FeaturePlan {
@@ -37,6 +43,7 @@ export function createFeaturePlan(window: WindowSpec, scaler: ScalerParams): Fea
     offset,
     scale,
     targetFeature,
+    forecastFloor: Float64Array.from(window.targets, (target) => (window.targetFloors?.[target] === undefined ? Number.NEGATIVE_INFINITY : 0)),
   };
 }
 
@@ -58,4 +65,10 @@ export function scaleValue(plan: FeaturePlan, feature: number, value: number): n
 export function unscaleTarget(plan: FeaturePlan, target: number, scaled: number): number {
   const f = plan.targetFeature[target];
   return scaled * plan.scale[f] + plan.offset[f];
+}
+
+/** A forecast of target `target` in original units: unscaled, and no lower than the target's floor (`forecastFloor`). */
+export function unscaleForecast(plan: FeaturePlan, target: number, scaled: number): number {
+  const value = unscaleTarget(plan, target, scaled);
+  return value < plan.forecastFloor[target] ? plan.forecastFloor[target] : value;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { identityScaler } from '../data/scaler.js';
+import { identityScaler, type ScalerParams } from '../data/scaler.js';
 import type { WindowSpec } from '../models/forecast-model.js';
 import { TIME_FEATURE_COLUMNS, timeFeatureValues } from '../preprocess/time-features.js';
 import { createFeaturePlan } from './feature-plan.js';
@@ -47,6 +47,25 @@ describe('core > forecast > recursive-forecast', () => {
     expect(second[6]).toBe(1010);
     expect(second[7]).toBe(seen[0][7]);
     expect(second[8]).toBeCloseTo(timeFeatureValues(T0 + 4 * STEP)[0], 6);
+  });
+
+  it('forecasts a floored target at its floor as 0 in original units, not the little below 0 its float32 floor unscales to', async () => {
+    // The example data's scaler for down: the floor where 0 falls, held as a float32 by the model's output.
+    const scaler: ScalerParams = { method: 'MinMaxScaler', columns: ['down'], offset: [10_000_000], scale: [680_170_667] };
+    const floor = (0 - 10_000_000) / 680_170_667;
+    const floored: WindowSpec = { inputSeqLen: 2, outputSeqLen: 2, features: ['down'], targets: ['down'], targetFloors: { down: floor } };
+    const flooredPlan = createFeaturePlan(floored, scaler);
+    const history = historyFromFrame(flooredPlan, frame, STEP, false);
+    const atFloor = async (_windows: Float32Array, _times: Float64Array, _size: number, _spreads?: Float64Array, steps = 2) => new Float32Array(steps).fill(floor);
+    expect(Math.fround(floor) * 680_170_667 + 10_000_000).toBeLessThan(-0.01);
+    for (const direct of [false, true]) {
+      const result = await forecastFromHistory(flooredPlan, history, 3, atFloor, undefined, direct);
+      expect([...result.values[0]]).toEqual([0, 0, 0]);
+    }
+    // A target without a floor is unscaled as it is, below 0 included.
+    const free = createFeaturePlan({ ...floored, targetFloors: undefined }, scaler);
+    const result = await forecastFromHistory(free, historyFromFrame(free, frame, STEP, false), 1, atFloor);
+    expect(result.values[0][0]).toBeCloseTo(Math.fround(floor) * 680_170_667 + 10_000_000, 6);
   });
 
   it('keeps only the newest predicted rows when the horizon is longer than the input window', async () => {

@@ -2,7 +2,7 @@ import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
 import { assertForecastInRange } from '../data/timestamps.js';
 import { nextTurn, turnSpent } from '../loop-turns.js';
-import { fillTimeFeatures, scaleValue, unscaleTarget, type FeaturePlan } from './feature-plan.js';
+import { fillTimeFeatures, scaleValue, unscaleForecast, type FeaturePlan } from './feature-plan.js';
 
 /** The last `inputSeqLen` rows of a series on the model's scale, in feature order, plus its step. */
 export interface ScaledHistory {
@@ -77,7 +77,7 @@ export async function forecastFromHistory(plan: FeaturePlan, history: ScaledHist
     // The model forecasts every step in one synchronous call: requests asking at once make theirs in turns of their own.
     if (turnSpent()) await nextTurn();
     const predicted = await predict(window, time, 1, spreads, length);
-    for (let h = 0; h < length; h++) for (let t = 0; t < nt; t++) values[t][h] = unscaleTarget(plan, t, predicted[h * nt + t]);
+    for (let h = 0; h < length; h++) for (let t = 0; t < nt; t++) values[t][h] = unscaleForecast(plan, t, predicted[h * nt + t]);
     return { time, values, recursive: false, direct: true, forwardPasses: 1 };
   }
   let produced = 0;
@@ -92,7 +92,7 @@ export async function forecastFromHistory(plan: FeaturePlan, history: ScaledHist
     const take = Math.min(horizon, length - produced);
     for (let h = 0; h < take; h++) {
       time[produced + h] = stepTimes[h];
-      for (let t = 0; t < nt; t++) values[t][produced + h] = unscaleTarget(plan, t, predicted[h * nt + t]);
+      for (let t = 0; t < nt; t++) values[t][produced + h] = unscaleForecast(plan, t, predicted[h * nt + t]);
     }
     produced += take;
     if (produced >= length) break;
