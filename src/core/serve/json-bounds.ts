@@ -1,4 +1,5 @@
 import { FltsError } from '../errors.js';
+import { JSON_BYTES } from '../json-bytes.js';
 
 /**
  * A bound on a container's entries: a number, or one read from the path's keys, `keyAt(level)` being the key the path
@@ -36,13 +37,7 @@ export interface JsonBounds {
  */
 const MOST_TEXT_PER_CHARACTER = 12;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
+const { QUOTE, BACKSLASH, COMMA, OPEN_OBJECT, CLOSE_OBJECT, OPEN_ARRAY, CLOSE_ARRAY } = JSON_BYTES;
 
 /** The text of a key (JSON-unescaped when it has escapes), quotes excluded. */
 function keyText(text: string, start: number, end: number): string {
