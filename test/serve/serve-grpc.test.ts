@@ -681,19 +681,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
   });
 
   it('counts a call whose deadline passes before its handler runs once, as a cancel, and one whose handler was running once, by its handler', async () => {
-    // An admission that holds ModelInfer's forecast while `held` is set, and says when one is held.
-    const inner = createForecastAdmission({ maxRows: 0 });
-    let held: { entered: () => void; gate: Promise<void> } | undefined;
-    const admission: ForecastAdmission = {
-      ...inner,
-      run: async (route, rows, signal, work) => {
-        if (held) {
-          held.entered();
-          await held.gate;
-        }
-        return inner.run(route, rows, signal, work);
-      },
-    };
+    const { admission, hold } = holdingAdmission();
     const grpcServer = await startGrpcInferenceServer(
       { ...oipContext(server), admission },
       { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, requestTimeoutMs: 5000, logger: silentLogger },
@@ -707,15 +695,13 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
         expect(await rawCall(grpcServer.port, method, null, false, { 'grpc-timeout': timeout })).toMatchObject({ status: String(grpc.status.DEADLINE_EXCEEDED), code: 'FLTS_REQUEST_CANCELLED' });
       }
       // A whole call whose deadline passes while its handler waits for the forecast: grpc-js answers it, the handler counts it.
-      let entered!: () => void;
-      const handlerRunning = new Promise<void>((resolve) => (entered = resolve));
-      held = { entered, gate: new Promise<void>((resolve) => (release = resolve)) };
+      const held = hold();
+      release = held.release;
       const message = grpcFrame(inferenceService().ModelInfer.requestSerialize(rawRequest(requestData(6))));
       const answer = rawCall(grpcServer.port, 'ModelInfer', message, true, { 'grpc-timeout': '3S' });
       // On a host too busy to start the handler within the deadline, grpc-js answers first and the call counts as above.
-      await Promise.race([handlerRunning, answer]);
+      await Promise.race([held.running, answer]);
       expect(await answer).toMatchObject({ status: String(grpc.status.DEADLINE_EXCEEDED), code: 'FLTS_REQUEST_CANCELLED' });
-      held = undefined;
       release();
       await vi.waitFor(async () => expect((await grpcRequestCounts(server))['ModelInfer 499'] ?? 0).toBe((before['ModelInfer 499'] ?? 0) + 4), { interval: 10 });
       // A call answered by its handler, and one its handler refuses.
