@@ -443,6 +443,16 @@ function holdingAdmission(): { admission: ForecastAdmission; hold: () => { runni
   };
 }
 
+/** A server as startGrpc starts it, whose next forecast after `hold()` is held (holdingAdmission), with a 5 s request timeout. */
+async function startHoldingGrpc(server: RunningServer): Promise<{ grpcServer: GrpcInferenceServer; client: Client; hold: ReturnType<typeof holdingAdmission>['hold'] }> {
+  const { admission, hold } = holdingAdmission();
+  const grpcServer = await startGrpcInferenceServer(
+    { ...oipContext(server), admission },
+    { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, requestTimeoutMs: 5000, logger: silentLogger },
+  );
+  return { grpcServer, client: createInferenceClient(`127.0.0.1:${grpcServer.port}`), hold };
+}
+
 /** A gRPC length-prefixed message: an uncompressed flag, the length it declares, then `payload`. */
 function grpcFrame(payload: Buffer, declaredLength = payload.length): Buffer {
   const prefix = Buffer.alloc(5);
@@ -681,12 +691,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
   });
 
   it('counts a call whose deadline passes before its handler runs once, as a cancel, and one whose handler was running once, by its handler', async () => {
-    const { admission, hold } = holdingAdmission();
-    const grpcServer = await startGrpcInferenceServer(
-      { ...oipContext(server), admission },
-      { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, requestTimeoutMs: 5000, logger: silentLogger },
-    );
-    const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+    const { grpcServer, client, hold } = await startHoldingGrpc(server);
     const before = await grpcRequestCounts(server);
     let release = (): void => {};
     try {
@@ -716,12 +721,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
   });
 
   it('counts a call its client resets or leaves before its handler runs once, as a 499 with no latency, and one whose handler ran by its handler only', async () => {
-    const { admission, hold } = holdingAdmission();
-    const grpcServer = await startGrpcInferenceServer(
-      { ...oipContext(server), admission },
-      { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, requestTimeoutMs: 5000, logger: silentLogger },
-    );
-    const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+    const { grpcServer, client, hold } = await startHoldingGrpc(server);
     const before = await grpcRequestCounts(server);
     const durationsBefore = await grpcDurationCounts(server);
     const first = handWrittenClient(grpcServer.port);
