@@ -3,11 +3,12 @@ import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createForecastAdmission, type ForecastAdmission } from '../../src/core/serve/forecast-admission.js';
+import { createGrpcConnections, type GrpcConnections } from '../../src/core/serve/grpc-connections.js';
 import { createInferenceClient, inferenceService } from '../../src/core/serve/oip-grpc-service.js';
 import { startGrpcInferenceServer, type GrpcInferenceServer } from '../../src/core/serve/oip-grpc-server.js';
 import type { OipContext } from '../../src/core/serve/oip-inference.js';
 import { createPredictionRecorder } from '../../src/core/serve/prediction-recorder.js';
-import { silentLogger } from '../../src/core/logger.js';
+import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { naiveSource, postJson, requestData, serverPerTest, useTestServer, withTestServer, type RunningServer } from './serve-fixtures.js';
 
 type Client = ReturnType<typeof createInferenceClient>;
@@ -382,7 +383,7 @@ function rawSession(port: number): { session: http2.ClientHttp2Session; ping: ()
  * it resets it: a call's HEADERS and DATA, a reset (RST_STREAM CANCEL, as a grpc-js client cancels), and a PING whose
  * ACK says the server has read every frame sent before it.
  */
-function handWrittenClient(port: number): { socket: net.Socket; open: (streamId: number, method: string, body?: Buffer) => void; cancel: (streamId: number) => void; ping: () => Promise<void> } {
+function handWrittenClient(port: number): { socket: net.Socket; open: (streamId: number, method: string, body?: Buffer, extra?: Array<[string, string]>) => void; cancel: (streamId: number) => void; ping: () => Promise<void> } {
   const socket = net.connect(port, '127.0.0.1');
   socket.on('error', () => {});
   let received = Buffer.alloc(0);
@@ -401,8 +402,8 @@ function handWrittenClient(port: number): { socket: net.Socket; open: (streamId:
   const literal = (name: string, value: string): Buffer => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
   return {
     socket,
-    open: (streamId, method, body) => {
-      const headers = [[':method', 'POST'], [':scheme', 'http'], [':path', `/inference.GRPCInferenceService/${method}`], [':authority', 'flts'], ['content-type', 'application/grpc'], ['te', 'trailers']];
+    open: (streamId, method, body, extra = []) => {
+      const headers = [[':method', 'POST'], [':scheme', 'http'], [':path', `/inference.GRPCInferenceService/${method}`], [':authority', 'flts'], ['content-type', 'application/grpc'], ['te', 'trailers'], ...extra];
       const frames = [http2Frame(1, 0x4, streamId, Buffer.concat(headers.map(([name, value]) => literal(name, value))))];
       if (body) frames.push(http2Frame(0, 0, streamId, body));
       socket.write(Buffer.concat(frames));
@@ -414,6 +415,19 @@ function handWrittenClient(port: number): { socket: net.Socket; open: (streamId:
         socket.write(http2Frame(6, 0, 0, Buffer.alloc(8)));
       }),
   };
+}
+
+/** flts_grpc_http2_refusals_total by what. */
+async function http2Refusals(server: RunningServer): Promise<Record<string, number>> {
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  return Object.fromEntries([...metrics.matchAll(/^flts_grpc_http2_refusals_total\{what="([^"]+)"\} (\d+)$/gm)].map(([, what, count]) => [what, Number(count)]));
+}
+
+/** A logger that keeps its warnings. */
+function warningsLogger(): { logger: Logger; warnings: Array<{ fields: Record<string, unknown>; msg?: string }> } {
+  const warnings: Array<{ fields: Record<string, unknown>; msg?: string }> = [];
+  const logger: Logger = { ...silentLogger, warn: (fields, msg) => void warnings.push({ fields: fields as Record<string, unknown>, msg }), child: () => logger };
+  return { logger, warnings };
 }
 
 /** An admission that holds the next forecast after `hold()` until released, and gives the signal of its call once its handler runs. */
@@ -799,6 +813,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     session.on('error', () => {});
     const goaway = new Promise((resolve) => session.once('goaway', resolve));
     const closed = new Promise((resolve) => session.once('close', resolve));
+    const before = await http2Refusals(server);
     try {
       // Node's http2 takes 128 header entries (pseudo-headers and grpc-js's own among them): beyond, the call's stream
       // is reset ENHANCE_YOUR_CALM, which clients read as RESOURCE_EXHAUSTED; the call beside it on the connection is answered.
@@ -808,6 +823,8 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
       expect(refused.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
       expect(beside).toEqual({ live: true });
       expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+      // Counted once a call after it on the connection shows its stream id left out.
+      expect(countsAdded(before, await http2Refusals(server))).toEqual({ stream: 1 });
       // One header of 200 kB is past what HPACK decodes (64 kB a field): an error of the whole connection, closed with GOAWAY.
       const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers', huge: 'x'.repeat(200_000) });
       stream.on('error', () => {});
@@ -815,8 +832,75 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
       expect(await goaway).toBe(http2.constants.NGHTTP2_COMPRESSION_ERROR);
       await closed;
       expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+      await vi.waitFor(async () => expect(countsAdded(before, await http2Refusals(server))).toEqual({ stream: 1, connection: 1 }), { interval: 10 });
     } finally {
       session.destroy();
+      client.close();
+      await grpcServer.close(0);
+    }
+  });
+
+  it('counts the calls Node\'s HTTP/2 layer resets before grpc-js sees them, as the next call arrives or the connection closes, and logs them once', async () => {
+    const { logger, warnings } = warningsLogger();
+    const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port: 0, maxMessageBytes: 1024, logger });
+    const before = await http2Refusals(server);
+    const client = handWrittenClient(grpcServer.port);
+    const crowded = Array.from({ length: 200 }, (_, i): [string, string] => [`entry-${i}`, 'x']);
+    try {
+      client.open(1, 'ServerLive');
+      // Reset ENHANCE_YOUR_CALM (more entries than Node takes) and PROTOCOL_ERROR (a header HTTP/2 forbids): no JavaScript hears of either.
+      client.open(3, 'ServerLive', undefined, crowded);
+      client.open(5, 'ServerLive', undefined, [['connection', 'close']]);
+      await client.ping();
+      expect(countsAdded(before, await http2Refusals(server))).toEqual({});
+      // The next call's id says two were left out.
+      client.open(7, 'ServerLive');
+      await client.ping();
+      expect(countsAdded(before, await http2Refusals(server))).toEqual({ stream: 2 });
+      // One after the last call, told by the connection as it closes.
+      client.open(9, 'ServerLive', undefined, crowded);
+      await client.ping();
+      client.socket.end();
+      await vi.waitFor(async () => expect(countsAdded(before, await http2Refusals(server))).toEqual({ stream: 3 }), { interval: 10 });
+      // One line, coded and without a stack; the refusal after it, within 10 s, is only counted.
+      expect(warnings.filter(({ msg }) => msg === 'grpc_http2_refused')).toEqual([
+        { msg: 'grpc_http2_refused', fields: expect.objectContaining({ code: 'FLTS_REQUEST_INVALID', what: 'stream', count: 2, since_last_line: 2, remote: '127.0.0.1' }) },
+      ]);
+      expect(JSON.stringify(warnings)).not.toMatch(/\n\s+at /);
+    } finally {
+      client.socket.destroy();
+      await grpcServer.close(0);
+    }
+  });
+
+  it('counts a connection Node\'s HTTP/2 layer ends for what its client sent (a header block past HPACK\'s bounds, bytes that are not HTTP/2) once', async () => {
+    const { logger, warnings } = warningsLogger();
+    const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port: 0, maxMessageBytes: 1024, logger });
+    const before = await http2Refusals(server);
+    const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`, { maxSendHeaderBlockLength: 1 << 30 });
+    session.on('error', () => {});
+    const goaway = new Promise((resolve) => session.once('goaway', resolve));
+    const notHttp2 = rawConnection(grpcServer.port);
+    const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+    try {
+      const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers', huge: 'x'.repeat(200_000) });
+      stream.on('error', () => {});
+      stream.end(grpcFrame(Buffer.alloc(0)));
+      expect(await goaway).toBe(http2.constants.NGHTTP2_COMPRESSION_ERROR);
+      await vi.waitFor(async () => expect(countsAdded(before, await http2Refusals(server))).toEqual({ connection: 1 }), { interval: 10 });
+      notHttp2.socket.write('GET / HTTP/1.1\r\nHost: flts\r\n\r\n');
+      await notHttp2.closed;
+      await vi.waitFor(async () => expect(countsAdded(before, await http2Refusals(server))).toEqual({ connection: 2 }), { interval: 10 });
+      // A client that ends its connection itself, and the server's own calls, are no refusals.
+      expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+      client.close();
+      expect(warnings.filter(({ msg }) => msg === 'grpc_http2_refused')).toEqual([
+        { msg: 'grpc_http2_refused', fields: expect.objectContaining({ code: 'FLTS_REQUEST_INVALID', what: 'connection', count: 1, since_last_line: 1, reason: 'Protocol error' }) },
+      ]);
+      expect(countsAdded(before, await http2Refusals(server))).toEqual({ connection: 2 });
+    } finally {
+      session.destroy();
+      notHttp2.socket.destroy();
       client.close();
       await grpcServer.close(0);
     }
@@ -1104,6 +1188,68 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
         await grpcServer.close(0);
       }
     });
+  });
+});
+
+describe('serve > Open Inference Protocol over gRPC > the calls that reached their handler', () => {
+  const SERVER_LIVE = '/inference.GRPCInferenceService/ServerLive';
+  /** A server on `connections` whose ServerLive is held until released, after `interceptors` (before the connections' own). */
+  async function startHeld(connections: GrpcConnections, interceptors: grpc.ServerInterceptor[]): Promise<{ port: number; server: grpc.Server; running: Promise<void>; release: () => void }> {
+    let release = (): void => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered = (): void => {};
+    const running = new Promise<void>((resolve) => (entered = resolve));
+    const server = new grpc.Server({ interceptors: [...interceptors, connections.interceptor] });
+    server.addService(inferenceService(), {
+      ServerLive: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => {
+        entered();
+        void gate.then(() => callback(null, { live: true }));
+      },
+    });
+    const port = await connections.listen(server, '127.0.0.1', 0);
+    return { port, server, running, release };
+  }
+
+  it('knows the call whose deadline passes while its handler runs from its stream as grpc-js is handed it, though an interceptor runs before the connections\' one', async () => {
+    const answered: Array<[string, number]> = [];
+    const connections = createGrpcConnections({ maxConnections: 16, stallMs: 5000, logger: silentLogger, onAnsweredByGrpcJs: (path, status) => answered.push([path, status]) });
+    // What the connections' interceptor is handed is then this call, not grpc-js's own (which held the stream in 1.14).
+    const before: grpc.ServerInterceptor = (_method, call) => new grpc.ServerInterceptingCall(call);
+    const { port, server, running, release } = await startHeld(connections, [before]);
+    try {
+      const empty = grpcFrame(Buffer.alloc(0));
+      const answer = rawCall(port, 'ServerLive', empty, true, { 'grpc-timeout': '1S' });
+      // On a host too busy to start the handler within the deadline, grpc-js answers first and the call is grpc-js's to count.
+      const handlerRan = await Promise.race([running.then(() => true), answer.then(() => false)]);
+      expect(await answer).toMatchObject({ status: String(grpc.status.DEADLINE_EXCEEDED), code: 'FLTS_REQUEST_CANCELLED' });
+      expect(answered).toEqual(handlerRan ? [] : [[SERVER_LIVE, grpc.status.DEADLINE_EXCEEDED]]);
+      // A deadline that passed on arrival, before the message: the call never reaches the handler, grpc-js's answer is counted.
+      expect(await rawCall(port, 'ServerLive', null, false, { 'grpc-timeout': '0n' })).toMatchObject({ status: String(grpc.status.DEADLINE_EXCEEDED) });
+      expect(answered).toEqual([...(handlerRan ? [] : [[SERVER_LIVE, grpc.status.DEADLINE_EXCEEDED]]), [SERVER_LIVE, grpc.status.DEADLINE_EXCEEDED]]);
+    } finally {
+      release();
+      connections.close(0);
+      server.forceShutdown();
+    }
+  });
+
+  it('stops counting the answers that depend on it, once, when a call\'s stream cannot be told, rather than counting a call twice', async () => {
+    const answered: Array<[string, number]> = [];
+    const { logger, warnings } = warningsLogger();
+    const connections = createGrpcConnections({ maxConnections: 16, stallMs: 5000, logger, onAnsweredByGrpcJs: (path, status) => answered.push([path, status]) });
+    const { port, server, release } = await startHeld(connections, []);
+    try {
+      // An interceptor built out of the turn grpc-js is handed a stream in, as a grpc-js that built them later would.
+      const outOfTurn = { getConnectionInfo: () => ({ remoteAddress: '127.0.0.1', remotePort: 1 }) } as unknown as grpc.ServerInterceptingCallInterface;
+      for (let i = 0; i < 2; i++) connections.interceptor({ path: SERVER_LIVE } as grpc.ServerMethodDefinition<unknown, unknown>, outOfTurn);
+      expect(warnings).toEqual([{ msg: 'grpc_call_stream_unknown', fields: { path: SERVER_LIVE } }]);
+      expect(await rawCall(port, 'ServerLive', null, false, { 'grpc-timeout': '0n' })).toMatchObject({ status: String(grpc.status.DEADLINE_EXCEEDED), code: 'FLTS_REQUEST_CANCELLED' });
+      expect(answered).toEqual([]);
+    } finally {
+      release();
+      connections.close(0);
+      server.forceShutdown();
+    }
   });
 });
 

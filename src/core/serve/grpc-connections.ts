@@ -6,6 +6,7 @@ import { clip } from '../clip-text.js';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CapClose } from './connection-cap.js';
+import { createHttp2RefusalLog, isHttp2Refusal, streamsRefused, type Http2Refusal } from './grpc-http2-refusals.js';
 import { grpcTimeoutHeader } from './grpc-timeout.js';
 
 export interface GrpcConnectionOptions {
@@ -31,6 +32,12 @@ export interface GrpcConnectionOptions {
    * has it; a call that reached its handler is its handler's to count, a cancel included.
    */
   onAbandoned?: (path: string) => void;
+  /**
+   * Calls Node's HTTP/2 layer refused before grpc-js was handed them (no path nor status reaches JavaScript), `count`
+   * of them: reset alone (`stream`), counted when the next call on their connection arrives or the connection closes,
+   * or with their whole connection (`connection`, one a connection). They are logged here too, at most a line per 10 s.
+   */
+  onRefusedByHttp2?: (what: Http2Refusal, count: number) => void;
 }
 
 export interface GrpcConnections {
@@ -52,6 +59,10 @@ interface Connection {
   session?: Http2Session;
   /** Its streams (calls) open now. */
   streams: number;
+  /** The id of the last stream grpc-js was handed on it (-1 before the first): the ids between are calls Node refused. */
+  lastStreamId: number;
+  /** Its calls grpc-js was handed, and those Node refused, so far: together at most one per 10 bytes it sent. */
+  calls: number;
 }
 
 /**
@@ -83,6 +94,44 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
    * is not counted again.
    */
   const handled = new WeakSet<ServerHttp2Stream>();
+  /**
+   * The stream whose call grpc-js is being handed now. grpc-js builds a call's interceptors as its http2 server emits
+   * the stream, in the turn the stream is published here (a microtask later it is no longer arriving): the interceptor
+   * takes its call's stream from here, as grpc-js's interceptor API hands it none.
+   */
+  let arriving: ServerHttp2Stream | undefined;
+  /** Streams an interceptor took as its call's. */
+  const claimed = new WeakSet<ServerHttp2Stream>();
+  /**
+   * False once a call's stream could not be told (a grpc-js that builds interceptors later): whether a call reached its
+   * handler is then unknown, so the counts that depend on it (a deadline's answer, a call left before any answer) are
+   * no longer made, rather than made twice for calls whose handler counts them.
+   */
+  let streamsKnown = true;
+  const logRefusal = createHttp2RefusalLog(options.logger);
+  const refused = (connection: Connection, what: Http2Refusal, count: number, reason?: string): void => {
+    if (count === 0) return;
+    options.onRefusedByHttp2?.(what, count);
+    logRefusal(what, count, { remote: connection.socket.remoteAddress, reason });
+  };
+  /** Counts the calls Node refused on `connection` since the last one grpc-js was handed, through stream id `throughId`. */
+  const refusedThrough = (connection: Connection, throughId: number): void => {
+    const count = streamsRefused(connection.lastStreamId, throughId, connection.socket.bytesRead, connection.calls);
+    connection.calls += count;
+    connection.lastStreamId = Math.max(connection.lastStreamId, throughId);
+    refused(connection, 'stream', count);
+  };
+  /**
+   * The calls Node refused after the last one grpc-js was handed, read as the connection ends from nghttp2's last
+   * processed stream id (a call it reset past the header limits counts; one refused past the cap does not, never
+   * processed): unknown for a connection none of whose calls reached grpc-js (its session is known from those).
+   */
+  const refusedAtEnd = (connection: Connection): void => {
+    const session = connection.session;
+    if (!session || session.destroyed) return;
+    const { lastProcStreamID } = session.state;
+    if (lastProcStreamID !== undefined) refusedThrough(connection, lastProcStreamID);
+  };
   /** The connection of one of this port's streams; undefined for another server's (the channels are the process's). */
   const connectionOf = (stream: ServerHttp2Stream): Connection | undefined => {
     const socket = stream.session?.socket;
@@ -95,11 +144,21 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     const connection = connectionOf(stream);
     if (!connection) return;
     followStream(connection, stream);
+    connection.calls++;
+    // Its client's id, from its HEADERS frame (Node types it optional for a client stream not yet sent).
+    if (stream.id !== undefined) {
+      refusedThrough(connection, stream.id - 2);
+      connection.lastStreamId = stream.id;
+    }
+    arriving = stream;
+    queueMicrotask(() => {
+      if (arriving === stream) arriving = undefined;
+    });
     const path = String(headers[':path'] ?? '');
     requests.set(stream, { path, arrived: performance.now() });
     // Every answer (grpc-js's, the interceptors', a handler's) starts with respond(), so headers sent means counted.
     stream.once('close', () => {
-      if (!stream.headersSent && !handled.has(stream)) options.onAbandoned?.(path);
+      if (streamsKnown && !stream.headersSent && !handled.has(stream)) options.onAbandoned?.(path);
     });
     const timeout = headers[GRPC_TIMEOUT] === undefined ? undefined : String(headers[GRPC_TIMEOUT]);
     if (timeout !== undefined) saneGrpcTimeout(headers, timeout);
@@ -112,6 +171,8 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     const request = requests.get(stream);
     // Only a trailers-only answer carries grpc-status in its headers; grpc-js sends its own statuses before any message.
     if (fromInterceptors || request === undefined || handled.has(stream) || headers['grpc-status'] === undefined) return;
+    // A deadline's answer on a call whose handler may be running, which counts it itself.
+    if (!streamsKnown && Number(headers['grpc-status']) === grpc.status.DEADLINE_EXCEEDED) return;
     // Published as respond() writes the answer: the time is the call's, as long as grpc-js took to refuse it.
     options.onAnsweredByGrpcJs?.(request.path, Number(headers['grpc-status']), (performance.now() - request.arrived) / 1000);
   };
@@ -170,10 +231,23 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     }
   };
 
-  const interceptor: grpc.ServerInterceptor = (_method, call) => {
+  /** The stream of the call whose interceptors grpc-js is building (see `arriving`), checked against the call's path and connection. */
+  const streamOfCall = (path: string, connection: Connection | undefined): ServerHttp2Stream | undefined => {
+    const stream = arriving;
+    arriving = undefined;
+    if (stream && connection && !claimed.has(stream) && connectionOf(stream) === connection && requests.get(stream)?.path === path) {
+      claimed.add(stream);
+      return stream;
+    }
+    if (streamsKnown) options.logger.warn({ path: clip(path, 100) }, 'grpc_call_stream_unknown');
+    streamsKnown = false;
+    return undefined;
+  };
+
+  const interceptor: grpc.ServerInterceptor = (method, call) => {
     const { remoteAddress, remotePort } = call.getConnectionInfo();
     const connection = connections.get(keyOf(remoteAddress, remotePort));
-    const stream = streamOfCall(call);
+    const stream = streamOfCall(method.path, connection);
     let messages = 0;
     let waiting = false;
     // A call ends once: a handler that finishes after its client cancelled still sends (grpc-js drops it).
@@ -242,10 +316,16 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
           }
         }
         const key = keyOf(socket.remoteAddress, socket.remotePort);
-        const connection: Connection = { socket, closed: false, waiting: 0, streams: 0 };
+        const connection: Connection = { socket, closed: false, waiting: 0, streams: 0, lastStreamId: -1, calls: 0 };
         connections.set(key, connection);
         held.add(connection);
+        // Before Node's own listeners (added as grpc-js is handed the socket), which destroy the session.
+        socket.on('error', (error) => {
+          if (isHttp2Refusal(error)) refused(connection, 'connection', 1, error.message);
+          else refusedAtEnd(connection);
+        });
         socket.once('close', () => {
+          refusedAtEnd(connection);
           connection.closed = true;
           clearTimeout(connection.stall);
           connections.delete(key);
@@ -281,16 +361,6 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
 }
 
 const GRPC_TIMEOUT = 'grpc-timeout';
-
-/**
- * The HTTP/2 stream of a call, as grpc-js (1.14) holds it in its own call object: the one handed to the first of the
- * server's interceptors (grpc-js gives interceptors no stream). Were it undefined (another grpc-js), a deadline passing
- * while a handler runs would be counted twice; serve-grpc.test.ts counts such a call.
- */
-function streamOfCall(call: grpc.ServerInterceptingCallInterface): ServerHttp2Stream | undefined {
-  const { stream } = call as { stream?: unknown };
-  return typeof stream === 'object' && stream !== null && 'respond' in stream ? (stream as ServerHttp2Stream) : undefined;
-}
 
 /**
  * The call's grpc-timeout as grpc-js is to read it (read from these headers once it is handed the stream): dropped

@@ -156,7 +156,8 @@ const MODEL_INFER_PATH = '/inference.GRPCInferenceService/ModelInfer';
 
 /**
  * Calls one connection may have open at once (HTTP/2 MAX_CONCURRENT_STREAMS): clients queue the ones beyond it; those a
- * client sends anyway are refused by Node's http2 below grpc-js, unseen and uncounted (docs/security.md).
+ * client sends anyway are refused by Node's http2 below grpc-js, unseen by it, and counted by `connections` from the
+ * stream ids its later calls carry (flts_grpc_http2_refusals_total, docs/security.md).
  */
 const MAX_CONCURRENT_CALLS = 100;
 
@@ -290,6 +291,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     },
     // As HTTP counts a request whose client left before its answer: a 499 with no latency, for no answer finished.
     onAbandoned: (path) => context.metrics.countAbandonedRequest(routeOf(path), 'GRPC'),
+    onRefusedByHttp2: (what, count) => context.metrics.countGrpcHttp2Refusals(what, count),
   });
 
   /** The status a call that failed with `error` ends with: counted like an HTTP answer, logged with its stack when a 5xx. */

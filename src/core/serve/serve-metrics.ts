@@ -3,6 +3,7 @@ import { createBusMetrics } from '../bus/bus-metrics.js';
 import type { BusMetrics } from '../bus/message-bus.js';
 import { createLiveMetrics, type LiveMetrics } from './live-metrics.js';
 import type { CapClose } from './connection-cap.js';
+import type { Http2Refusal } from './grpc-http2-refusals.js';
 import type { RefusalReason } from './forecast-admission.js';
 import type { ServedRunInfo } from './model-source.js';
 
@@ -37,6 +38,8 @@ export interface ServeMetrics {
   countConnectionCapClose(what: CapClose): void;
   /** The same on the gRPC port: an idle HTTP/2 connection (no call open) sent GOAWAY to make room, or a new one refused. */
   countGrpcConnectionCapClose(what: CapClose): void;
+  /** gRPC calls Node's HTTP/2 layer refused before grpc-js saw them: reset alone (`stream`), or ended with their connection (`connection`, one a connection). */
+  countGrpcHttp2Refusals(what: Http2Refusal, count: number): void;
   countPredictions(rows: number): void;
   observeBatch(size: number): void;
   countReload(result: ReloadResult): void;
@@ -86,6 +89,14 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
     registers: [registry],
   });
   for (const what of ['idle', 'refused']) grpcCapCloses.inc({ what }, 0);
+  // Not in flts_http_requests_total: neither the path (route) nor the reason (status) of such a call reaches JavaScript.
+  const grpcHttp2Refusals = new Counter({
+    name: 'flts_grpc_http2_refusals_total',
+    help: "gRPC calls refused by Node's HTTP/2 layer before grpc-js saw them, by what was closed: stream (the call reset alone: more than 128 header entries, headers HTTP/2 forbids, or past 100 calls open on its connection; counted as the next call on the connection arrives or the connection closes) or connection (the connection ended with GOAWAY for a header block past HPACK's bounds, another protocol error or bytes that are not HTTP/2; one a connection, the calls in flight on it with it).",
+    labelNames: ['what'],
+    registers: [registry],
+  });
+  for (const what of ['stream', 'connection']) grpcHttp2Refusals.inc({ what }, 0);
   const queuedRows = new Gauge({ name: 'flts_forecast_queued_rows', help: 'Forecast rows of the prediction requests in flight (admitted, not yet answered).', registers: [registry] });
   const maxQueuedRows = new Gauge({ name: 'flts_forecast_queued_rows_limit', help: 'The bound on flts_forecast_queued_rows (serve.maxQueuedRows; 0 = none).', registers: [registry] });
 
@@ -104,6 +115,7 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
     countAbandonedRequest: (route, method) => requests.inc({ route, method, status: String(ABANDONED_STATUS) }),
     countConnectionCapClose: (what) => capCloses.inc({ what }),
     countGrpcConnectionCapClose: (what) => grpcCapCloses.inc({ what }),
+    countGrpcHttp2Refusals: (what, count) => grpcHttp2Refusals.inc({ what }, count),
     countPredictions: (rows) => predictions.inc(rows),
     observeBatch: (size) => batchSize.observe(size),
     countReload: (result) => reloads.inc({ result }),
