@@ -53,4 +53,19 @@ describe('core > backtest > evaluateRunsByBacktest > new rows under the same fil
     expect(back.rows.map((row) => row.run_id)).toEqual([stale.run_id]);
     expect(back.runs_of_replaced_rows).toBe(1);
   });
+
+  it('ranks no run on a backtest of replaced rows, not even one that records no rows of its own', async () => {
+    const hash = 'd'.repeat(64);
+    // A run of a flts that recorded no lineage of its rows: it counts as trained on any.
+    const legacy = fakeRun('legacy', 'LSTM', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-12-01T00:00:00Z', 'SUCCESS', hash);
+    await saveRunRecord(store, settings, legacy);
+    const record = { config_hash: hash, data: { processed_sha256: 'old-rows' }, created_at: '2026-12-06T00:00:00Z', horizon: 3, stride: 3, refit_every: 0, origins: [], models: [backtested(legacy, 0.1)], ranking: [] };
+    await saveBacktestRecord(store, settings, record);
+    const sidecarKey = processedKeys(settings, hash).trainSidecar;
+    await putJson(store, settings.store.buckets.processed, sidecarKey, { config_hash: hash, created_at: '2026-12-05T00:00:00Z', flts: { data_sha256: 'old-rows' } });
+    expect((await evaluateRunsByBacktest({ configHash: hash }, settings, { store })).rows.map((row) => row.run_id)).toEqual([legacy.run_id]);
+
+    await putJson(store, settings.store.buckets.processed, sidecarKey, { config_hash: hash, created_at: '2026-12-07T00:00:00Z', flts: { data_sha256: 'new-rows' } });
+    await expect(evaluateRunsByBacktest({ configHash: hash }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', details: { backtestOfReplacedRows: true, runsOfReplacedRows: 1 } });
+  });
 });

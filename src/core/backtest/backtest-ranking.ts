@@ -5,7 +5,8 @@ import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import { isBaselineType, rankRows, scoreboardRow, type Scoreboard } from '../eval/scoreboard.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { scanRunRecords } from '../registry/run-store.js';
-import { runsOnCurrentData } from '../registry/trained-data.js';
+import type { ProcessedSidecar } from '../preprocess/processed-layout.js';
+import { currentDataOf, runsOnData, trainedOnLineage } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { readBacktestRecord, type BacktestRecord } from './backtest-record.js';
 
@@ -44,18 +45,34 @@ export function buildBacktestScoreboard(record: BacktestRecord, runs: readonly R
 }
 
 /**
+ * Whether the folds of `record` scored the rows `sidecar` describes, by the rule a run's rows are compared with
+ * (`trainedOnLineage`): a record that names no rows (written before 2026-12) counts, as it always did.
+ */
+export function backtestOfData(record: BacktestRecord, sidecar: ProcessedSidecar | undefined): boolean {
+  return trainedOnLineage({ configHash: record.config_hash, processedSha256: record.data?.processed_sha256, inputs: record.data?.fingerprints }, sidecar);
+}
+
+/**
  * `flts eval --rank-by backtest`: the scoreboard from the stored backtest of a config_hash, of the runs it covers that
  * were trained on the rows the config_hash holds now, as `flts eval` ranks. A run of rows that new data under the same
- * file names replaced is no candidate of this data, whatever its folds scored.
+ * file names replaced is no candidate of this data, whatever its folds scored; and folds that scored replaced rows rank
+ * no run of the rows held now, even one that records no rows of its own (which counts as trained on any).
  */
 export async function evaluateRunsByBacktest(input: { configHash?: string }, settings: Settings, deps: { store: ObjectStore }): Promise<EvaluateRunsResult> {
   const configHash = await resolveEvalConfigHash(deps.store, settings, input.configHash);
   const record = await readBacktestRecord(deps.store, settings, configHash);
   if (!record) throw new FltsError('FLTS_EVAL_NO_RUNS', `No backtest recorded for config_hash ${configHash}; run \`flts backtest\` first.`, { details: { configHash } });
   const { records, corrupt } = await scanRunRecords(deps.store, settings, { configHash });
-  const runs = await runsOnCurrentData(deps.store, settings, configHash, records);
+  const sidecar = await currentDataOf(deps.store, settings, configHash);
+  const ofRowsHeld = backtestOfData(record, sidecar);
+  const runs = ofRowsHeld ? runsOnData(sidecar, configHash, records) : [];
   const board = buildBacktestScoreboard(record, runs, settings.eval.minImprovementPct);
   const replaced = buildBacktestScoreboard(record, records).rows.length - board.rows.length;
+  if (!ofRowsHeld) {
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `The backtest of config_hash ${configHash} scored rows that new data under the same file names replaced: its ${replaced} SUCCESS run(s) are left out (\`flts backtest\` scores the rows held now).`, {
+      details: { configHash, backtestOfReplacedRows: true, runsOfReplacedRows: replaced },
+    });
+  }
   if (board.rows.length === 0) {
     const why = replaced > 0 ? ` trained on the rows it holds now: its ${replaced} SUCCESS run(s) are of rows that new data under the same file names replaced (\`flts train\` then \`flts backtest\` score the new rows)` : '';
     throw new FltsError('FLTS_EVAL_NO_RUNS', `The backtest of config_hash ${configHash} covers no SUCCESS run${why}.`, {

@@ -45,12 +45,16 @@ describe('core > backtest > stored record', () => {
 
   it('reads a damaged or foreign backtest.json as a coded error that says to run the backtest again', async () => {
     const key = backtestKeys(HASH).record;
-    for (const body of ['{"config_hash": "cc', '{"config_hash": "x"}', '[]', JSON.stringify(record([{ model_type: 'LSTM' } as BacktestModelResult]))]) {
+    for (const body of ['{"config_hash": "cc', '{"config_hash": "x"}', '[]', JSON.stringify(record([{ model_type: 'LSTM' } as BacktestModelResult])), JSON.stringify({ ...record([model('NAIVE', null, 0.1)]), data: { processed_sha256: 7 } })]) {
       await store.put(runsBucket(settings), key, body);
       await expect(readBacktestRecord(store, settings, HASH)).rejects.toMatchObject({ code: 'FLTS_DATA_UNREADABLE', kind: 'input', hint: expect.stringContaining('flts backtest') });
     }
+    // A record of flts before backtests named their rows reads as it did.
     const whole = record([model('NAIVE', null, 0.1)]);
     await store.put(runsBucket(settings), key, JSON.stringify(whole));
     await expect(readBacktestRecord(store, settings, HASH)).resolves.toEqual(whole);
+    const named = { ...whole, data: { processed_sha256: 'd'.repeat(64) } };
+    await store.put(runsBucket(settings), key, JSON.stringify(named));
+    await expect(readBacktestRecord(store, settings, HASH)).resolves.toEqual(named);
   });
 });

@@ -1,5 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
+import type { RunDataLineage } from '../registry/run-record.js';
 import { runKey, runsBucket } from '../registry/run-store.js';
 import { getJsonIfExists, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -8,6 +9,13 @@ import type { BacktestModelResult } from './backtest-model.js';
 /** Everything one backtest of a config_hash found, as stored in the runs bucket. */
 export interface BacktestRecord {
   config_hash: string;
+  /**
+   * The rows the folds scored, as the processed data's sidecar recorded them (`flts.data_sha256`, `flts.fingerprints`),
+   * under the names a run.json gives them. config_hash names the file names, not their rows: new rows under the same
+   * names keep it, and a ranking on this record is then one of rows no longer held. Absent in records of flts before
+   * 2026-12, which tell nothing of their rows.
+   */
+  data?: Pick<RunDataLineage, 'processed_sha256' | 'fingerprints'>;
   created_at: string;
   horizon: number;
   stride: number;
@@ -29,11 +37,21 @@ export function runBacktestKey(runId: string): string {
   return runKey(runId, 'backtest.json');
 }
 
-/** What ranking on a record reads: its models, each with a type, a run (or null) and an aggregate. */
+/** The rows a record names, when it names them: each digest is text (the input files' both there, or neither). */
+function isRowsLineage(data: unknown): boolean {
+  if (data === undefined) return true;
+  if (typeof data !== 'object' || data === null) return false;
+  const { processed_sha256: processed, fingerprints } = data as { processed_sha256?: unknown; fingerprints?: { train?: { sha256?: unknown }; test?: { sha256?: unknown } } | null };
+  if (processed !== undefined && typeof processed !== 'string') return false;
+  return fingerprints === undefined || (typeof fingerprints?.train?.sha256 === 'string' && typeof fingerprints.test?.sha256 === 'string');
+}
+
+/** What ranking on a record reads: its models, each with a type, a run (or null) and an aggregate, and the rows it scored when it names them. */
 function isBacktestRecord(value: unknown): value is BacktestRecord {
   const models = (value as Partial<BacktestRecord> | null)?.models;
   return (
     Array.isArray(models) &&
+    isRowsLineage((value as Partial<BacktestRecord>).data) &&
     models.every((model: Partial<BacktestModelResult> | null) => typeof model?.model_type === 'string' && (model.run_id === null || typeof model.run_id === 'string') && typeof model.aggregate === 'object' && model.aggregate !== null)
   );
 }
@@ -47,7 +65,7 @@ export async function readBacktestRecord(store: ObjectStore, settings: Settings,
     throw error instanceof FltsError && error.code === 'FLTS_DATA_UNREADABLE' ? new FltsError('FLTS_DATA_UNREADABLE', error.message, { cause: error, details: { bucket, key }, hint: REWRITE_HINT }) : error;
   });
   if (record === undefined || isBacktestRecord(record)) return record;
-  throw new FltsError('FLTS_DATA_UNREADABLE', `Object ${bucket}/${key} is not a backtest record (its models, each with a type, a run and an aggregate, are missing or damaged).`, { details: { bucket, key }, hint: REWRITE_HINT });
+  throw new FltsError('FLTS_DATA_UNREADABLE', `Object ${bucket}/${key} is not a backtest record (its models, each with a type, a run and an aggregate, or the digests of its rows are missing or damaged).`, { details: { bucket, key }, hint: REWRITE_HINT });
 }
 
 export async function saveBacktestRecord(store: ObjectStore, settings: Settings, record: BacktestRecord): Promise<string[]> {

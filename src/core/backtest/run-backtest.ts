@@ -9,7 +9,7 @@ import { loadProcessedData } from '../preprocess/processed-data.js';
 import { loadRunForServing } from '../registry/load-run.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, runsBucket } from '../registry/run-store.js';
-import { runsOnCurrentData } from '../registry/trained-data.js';
+import { runsOnData } from '../registry/trained-data.js';
 import { detectCadence } from '../data/timestamps.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { renderBacktestChart } from './backtest-chart.js';
@@ -62,14 +62,16 @@ function rank(models: readonly BacktestModelResult[]): BacktestRecord['ranking']
  * origins step through the test rows, each fold forecasts `horizon` steps from the rows before its origin,
  * and models are refitted every `refitEvery` folds on the data before the origin (never by default: the
  * trained runs' models are used as they are). A type's run is its newest SUCCESS one trained on the rows the
- * config_hash holds now (`runsOnCurrentData`): one of rows that new data replaced was fitted and scaled on other rows,
- * and is no candidate of these, so the type is backtested as it would be without a run. Stores the record, each run's
- * share and an error-over-time chart.
+ * config_hash holds now (`runsOnData`): one of rows that new data replaced was fitted and scaled on other rows,
+ * and is no candidate of these, so the type is backtested as it would be without a run. Stores the record, with the
+ * digests of the rows it scored (so a ranking on it knows when new rows replace them), each run's share and an
+ * error-over-time chart.
  */
 export async function runBacktest(settings: Settings, deps: RunBacktestDeps, input: RunBacktestInput = {}): Promise<RunBacktestResult> {
   const logger = (deps.logger ?? silentLogger).child({ component: 'backtest' });
   const data = await loadProcessedData(deps.store, settings, { configHash: input.configHash });
-  const runs = newestRunByType(await runsOnCurrentData(deps.store, settings, data.configHash, await listRunRecords(deps.store, settings, { configHash: data.configHash })));
+  // Runs of the sidecar the rows were read with, not one read again: a preprocess in between would pair runs of new rows with folds of the old.
+  const runs = newestRunByType(runsOnData(data.sidecar, data.configHash, await listRunRecords(deps.store, settings, { configHash: data.configHash })));
   const configured = (input.modelTypes?.length ? input.modelTypes : settings.backtest.models) as ModelType[];
   const modelTypes: ModelType[] = configured.length > 0 ? [...new Set(configured)] : ['NAIVE', ...([...runs.keys()].filter((type) => type !== 'NAIVE') as ModelType[])];
   const t = settings.training;
@@ -107,8 +109,10 @@ export async function runBacktest(settings: Settings, deps: RunBacktestDeps, inp
     }
   }
 
+  const { data_sha256: processedSha256, fingerprints } = data.sidecar.flts ?? {};
   const record: BacktestRecord = {
     config_hash: data.configHash,
+    data: { ...(processedSha256 ? { processed_sha256: processedSha256 } : {}), ...(fingerprints ? { fingerprints } : {}) },
     created_at: (deps.now?.() ?? new Date()).toISOString(),
     horizon,
     stride,

@@ -62,7 +62,11 @@ export function currentRun(runs: readonly RunRecord[], modelType: string, sideca
  * serve what new rows replaced.
  */
 export async function runsOnCurrentData(store: ObjectStore, settings: Settings, configHash: string, runs: readonly RunRecord[]): Promise<RunRecord[]> {
-  const sidecar = await currentDataOf(store, settings, configHash);
+  return runsOnData(await currentDataOf(store, settings, configHash), configHash, runs);
+}
+
+/** The runs of `configHash` trained on the data `sidecar` describes (every run of it without a sidecar): `runsOnCurrentData` of a sidecar already read. */
+export function runsOnData(sidecar: ProcessedSidecar | undefined, configHash: string, runs: readonly RunRecord[]): RunRecord[] {
   return runs.filter((run) => run.config_hash === configHash && trainedOnData(run, sidecar));
 }
 
