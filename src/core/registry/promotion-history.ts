@@ -58,12 +58,23 @@ async function readListed(store: ObjectStore, bucket: string, prefix: string, li
 
 /** Promotion history records, oldest first; `scope` limits them to one identifier (or "global"). */
 export async function listPromotionHistory(store: ObjectStore, settings: Settings, scope?: string): Promise<PromotionRecord[]> {
+  return (await scanPromotionHistory(store, settings, scope)).records;
+}
+
+/**
+ * `listPromotionHistory`, with when the store last wrote a record (`newestWrite`, epoch ms, -Infinity without one): a
+ * time on the store's clock, which a rule comparing it with the store's other write times keeps free of every host's.
+ */
+export async function scanPromotionHistory(store: ObjectStore, settings: Settings, scope?: string): Promise<{ records: PromotionRecord[]; newestWrite: number }> {
   const bucket = settings.store.buckets.promotion;
   const prefix = scope ? `${scope}/` : '';
   const listed = (await store.list(bucket, prefix)).filter((info) => HISTORY_FILE.test(info.key) && info.key.split('/').length === 3);
   const records = (await readListed(store, bucket, prefix, listed)) as Array<PromotionRecord | null | undefined>;
-  // Anything but an object with a run id and a timestamp (null, a list, a reference record cut short) is no promotion.
-  return records.filter((r): r is PromotionRecord => r !== null && typeof r === 'object' && typeof r.run_id === 'string' && typeof r.timestamp === 'string').sort(byTimestamp);
+  return {
+    // Anything but an object with a run id and a timestamp (null, a list, a reference record cut short) is no promotion.
+    records: records.filter((r): r is PromotionRecord => r !== null && typeof r === 'object' && typeof r.run_id === 'string' && typeof r.timestamp === 'string').sort(byTimestamp),
+    newestWrite: listed.reduce((newest, info) => Math.max(newest, info.lastModified.getTime()), -Infinity),
+  };
 }
 
 /** Writes a history record under a key nobody else used (a same-microsecond collision moves the timestamp on). */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,7 +6,8 @@ import { defaultSettings, type Settings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { getJson, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { readPromotionPointer, readPromotionPointerWithSource, type PromotionRecord } from '../registry/pointers.js';
+import { candidateListKey, readCandidateList, saveCandidateList, sweepCandidateLists } from '../registry/candidate-lists.js';
+import { CANDIDATE_LIST_LIMIT, candidateSet, readPromotionPointer, readPromotionPointerWithSource, type PromotionRecord } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import { createFsBus } from '../bus/fs-bus.js';
 import { waitFor } from '../bus/message-bus.contract.js';
@@ -237,6 +238,40 @@ describe('core > workflows > promote', () => {
     const newest = history[history.length - 1];
     expect(await getJson(store, 'model-promotion', 'current.json')).toEqual(newest);
     expect(await getJson(store, 'model-promotion', 'global/current.json')).toEqual(newest);
+  });
+
+  it('removes, once its record is written, the candidate lists no record names, and keeps its own even when a sweep took it before the record landed', async () => {
+    const candidates = (prefix: string): string[] => Array.from({ length: CANDIDATE_LIST_LIMIT + 1 }, (_, at) => `${prefix}-${at}`);
+    // The list of a promotion cut short before its record, two hours ago.
+    const orphan = candidates('gone');
+    await saveCandidateList(store, settings, orphan);
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    utimesSync(path.join(root, 'model-promotion', ...candidateListKey(candidateSet(orphan)).split('/')), twoHoursAgo, twoHoursAgo);
+
+    // Another process sweeps, without a grace period, just before the record lands: it finds the list unnamed.
+    let swept: Awaited<ReturnType<typeof sweepCandidateLists>> | undefined;
+    const racing: ObjectStore = {
+      ...store,
+      async put(bucket, key, body, options) {
+        if (!swept && key.includes('/promotion-')) swept = await sweepCandidateLists(store, settings, 0);
+        return store.put(bucket, key, body, options);
+      },
+    };
+    const chosenFrom = ['runA', ...candidates('seen')];
+    const result = await promote({ runId: 'runA', source: 'best', actor: 'ana', reason: 'best of many', candidateRuns: chosenFrom }, settings, { store: racing });
+    expect(swept?.removed).toContain(candidateListKey(candidateSet(chosenFrom)));
+    expect(result.record.candidate_set).toEqual(candidateSet(chosenFrom));
+    expect(await readCandidateList(store, settings, candidateSet(chosenFrom))).toEqual([...chosenFrom].sort());
+
+    // The next promotion, of any size, sweeps what no record names and leaves what one does.
+    const another = candidates('later');
+    await saveCandidateList(store, settings, another);
+    utimesSync(path.join(root, 'model-promotion', ...candidateListKey(candidateSet(another)).split('/')), twoHoursAgo, twoHoursAgo);
+    utimesSync(path.join(root, 'model-promotion', ...candidateListKey(candidateSet(chosenFrom)).split('/')), twoHoursAgo, twoHoursAgo);
+    await byHand('runB');
+    expect(await store.exists('model-promotion', candidateListKey(candidateSet(another)))).toBe(false);
+    expect(await store.exists('model-promotion', candidateListKey(candidateSet(orphan)))).toBe(false);
+    expect(await readCandidateList(store, settings, candidateSet(chosenFrom))).toEqual([...chosenFrom].sort());
   });
 
   it('skips history records that are not promotions (null, a list, cut short) in history, rollback and new promotions', async () => {

@@ -6,7 +6,7 @@ import { ignoreEvents, type EventSink } from '../events.js';
 import { buildScoreboard, SCORE_WEIGHTS, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { saveCandidateList } from '../registry/candidate-lists.js';
+import { ensureCandidateList, saveCandidateList, sweepCandidateLists } from '../registry/candidate-lists.js';
 import { candidateFields, describeChoice, isAutomaticChoice, isPin, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
 import { appendHistory, catchUpPointers, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
@@ -225,6 +225,9 @@ async function pinInService(current: PromotionRecord, decision: PromotionDecisio
   (deps.onEvent ?? ignoreEvents)({ type: 'promote.pinned', runId: written.run_id, configHash: written.config_hash, modelType: written.model_type, source: decision.source, pinnedTimestamp: current.timestamp });
   (deps.logger ?? silentLogger).info({ runId: written.run_id, source: decision.source, actor: decision.actor, pinnedTimestamp: current.timestamp, overtaken }, 'promotion_pinned');
   const announce = overtaken ? written : caughtUp;
+  const published = announce ? await publishPromotion(announce, settings, deps) : null;
+  const tracking: PromotionResult['tracking'] = overtaken ? trackingOf(await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking })) : { status: 'unchanged' };
+  await tidyCandidateLists(store, settings, decision.candidateRuns, deps.logger);
   return {
     changed: true,
     pinned: true,
@@ -233,9 +236,24 @@ async function pinInService(current: PromotionRecord, decision: PromotionDecisio
     pointers: pointerKeys(settings),
     gate: null,
     validation: null,
-    published: announce ? await publishPromotion(announce, settings, deps) : null,
-    tracking: overtaken ? trackingOf(await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking })) : { status: 'unchanged' },
+    published,
+    tracking,
   };
+}
+
+/**
+ * Once a promotion record is written: the candidate list it names is put back if a sweep removed it meanwhile, and the
+ * lists no record names any more are swept (`sweepCandidateLists` says why the two together are safe). The
+ * promotion is whole whatever happens here: a failure is logged, never thrown.
+ */
+async function tidyCandidateLists(store: ObjectStore, settings: Settings, runIds: readonly string[] | undefined, logger: Logger = silentLogger): Promise<void> {
+  try {
+    const putBack = await ensureCandidateList(store, settings, runIds);
+    const { removed, restored } = await sweepCandidateLists(store, settings);
+    if (putBack || removed.length > 0 || restored.length > 0) logger.info({ putBack, removed, restored }, 'candidate_lists_swept');
+  } catch (error) {
+    logger.warn({ err: error }, 'candidate_lists_sweep_failed');
+  }
 }
 
 function trackingOf(tracked: GuardedTracking<PromotionMarker>): PromotionResult['tracking'] {
@@ -301,6 +319,7 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
 
   const published = await publishPromotion(written, settings, deps);
   const tracked = await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking });
+  await tidyCandidateLists(store, settings, decision.candidateRuns, deps.logger);
   const gate = gateIssue ? { passed: false, reason: gateIssue.message } : settings.eval.minImprovementPct === null || isRollback(decision.source) ? null : { passed: true, reason: 'passes the quality gate' };
   return {
     changed: true,
