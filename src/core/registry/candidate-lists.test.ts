@@ -26,8 +26,8 @@ const ids = (count: number, prefix = 'run'): string[] => Array.from({ length: co
 const many = (prefix: string): string[] => ids(CANDIDATE_LIST_LIMIT + 1, prefix);
 
 /** A history record choosing among `runIds`, as a promotion past CANDIDATE_LIST_LIMIT writes it (the set alone). */
-function recordNaming(runIds: readonly string[], timestamp: string): PromotionRecord {
-  return { identifier: '', config_hash: 'c'.repeat(64), run_id: runIds[0], timestamp, source: 'auto', candidate_set: candidateSet(runIds) } as PromotionRecord;
+function recordNaming(runIds: readonly string[], timestamp: string, identifier = ''): PromotionRecord {
+  return { identifier, config_hash: 'c'.repeat(64), run_id: runIds[0], timestamp, source: 'auto', candidate_set: candidateSet(runIds) } as PromotionRecord;
 }
 
 /** Sets when the list of `runIds` was last written, `ageMs` before now (the fs store's write time is the file's). */
@@ -60,10 +60,13 @@ describe('core > registry > candidate lists', () => {
 
   it('sweeps the lists no record names once older than the grace period, and keeps named ones and young ones', async () => {
     const { store, root } = freshStore();
-    const [named, orphan, young, reused] = [many('named'), many('orphan'), many('young'), many('reused')];
-    for (const runIds of [named, orphan, young, reused]) await saveCandidateList(store, settings, runIds);
+    const [named, orphan, young, reused, elsewhere] = [many('named'), many('orphan'), many('young'), many('reused'), many('elsewhere')];
+    for (const runIds of [named, orphan, young, reused, elsewhere]) await saveCandidateList(store, settings, runIds);
     await appendHistory(store, settings, recordNaming(named, '2026-12-06T10:00:00.000000Z'));
+    // Named by a promotion of another identifier only: lists are shared by every scope.
+    await appendHistory(store, settings, recordNaming(elsewhere, '2026-12-06T09:00:00.000000Z', 'site2'));
     ageList(root, named, 5 * HOUR);
+    ageList(root, elsewhere, 5 * HOUR);
     ageList(root, orphan, 2 * HOUR);
     // Written a minute ago, its record not there yet: a promotion on its way.
     ageList(root, young, 60_000);
@@ -72,7 +75,7 @@ describe('core > registry > candidate lists', () => {
     await saveCandidateList(store, settings, reused);
 
     expect(await sweepCandidateLists(store, settings, HOUR)).toEqual({ removed: [candidateListKey(candidateSet(orphan))], restored: [] });
-    expect([await kept(store, named), await kept(store, orphan), await kept(store, young), await kept(store, reused)]).toEqual([true, false, true, true]);
+    expect([await kept(store, named), await kept(store, orphan), await kept(store, young), await kept(store, reused), await kept(store, elsewhere)]).toEqual([true, false, true, true, true]);
     // The next sweep finds nothing more to remove.
     expect(await sweepCandidateLists(store, settings, HOUR)).toEqual({ removed: [], restored: [] });
   });

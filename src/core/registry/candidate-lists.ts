@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.js';
 import { orUnlessUnavailable } from '../errors.js';
 import { getJsonIfExists, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { CANDIDATE_LIST_LIMIT, candidateSet, isCandidateSet, type CandidateSet, type PromotionRecord } from './pointers.js';
+import { CANDIDATE_LIST_LIMIT, candidateSet, isCandidateSet, promotionScope, type CandidateSet, type PromotionRecord } from './pointers.js';
 import { scanPromotionHistory } from './promotion-history.js';
 
 const LIST_PREFIX = 'candidate-sets/';
@@ -73,8 +73,8 @@ export interface CandidateListSweep {
 
 /**
  * Removes the candidate lists no promotion history record names (in any scope) that were last written at least
- * `graceMs` before the newest write the sweep sees (the lists' and the history records', all on the store's clock, so
- * no host's clock counts). History records are never rewritten: such a list is one of a promotion cut short between
+ * `graceMs` before the newest write the sweep sees (the lists' and this scope's history records', all on the store's
+ * clock, so no host's clock counts). History records are never rewritten: such a list is one of a promotion cut short between
  * its list and its record, or of records removed from the history.
  *
  * Safe against a promotion running at the same time, although a store deletes unconditionally: a promotion writes its
@@ -92,11 +92,16 @@ export async function sweepCandidateLists(store: ObjectStore, settings: Settings
   const bucket = settings.store.buckets.promotion;
   const lists = (await store.list(bucket, LIST_PREFIX)).filter((info) => LIST_KEY.test(info.key));
   if (lists.length === 0) return { removed: [], restored: [] };
-  const history = await scanPromotionHistory(store, settings);
-  const named = namedSets(history.records);
-  const newestWrite = lists.reduce((newest, info) => Math.max(newest, info.lastModified.getTime()), history.newestWrite);
   const digestOf = (key: string): string => (LIST_KEY.exec(key) as RegExpExecArray)[1];
-  const unnamed = lists.filter((info) => !named.has(digestOf(info.key)) && info.lastModified.getTime() <= newestWrite - graceMs).map((info) => info.key);
+  // This scope's history first: a promotion has just read it, and in a deployment of one scope it names every list
+  // kept. Only lists it does not name cost a read of every other scope's history.
+  const own = await scanPromotionHistory(store, settings, promotionScope(settings));
+  const newestWrite = lists.reduce((newest, info) => Math.max(newest, info.lastModified.getTime()), own.newestWrite);
+  const namedHere = namedSets(own.records);
+  const old = lists.filter((info) => !namedHere.has(digestOf(info.key)) && info.lastModified.getTime() <= newestWrite - graceMs);
+  if (old.length === 0) return { removed: [], restored: [] };
+  const named = namedSets((await scanPromotionHistory(store, settings)).records);
+  const unnamed = old.map((info) => info.key).filter((key) => !named.has(digestOf(key)));
   if (unnamed.length === 0) return { removed: [], restored: [] };
 
   const kept = new Map<string, unknown>();
