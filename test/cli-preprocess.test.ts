@@ -94,6 +94,37 @@ describe.skipIf(!existsSync(TRAIN))('cli > preprocess (PobleSec)', () => {
   });
 });
 
+describe('cli > preprocess (back to a version processed before)', () => {
+  it('makes the version kept under its config_hash the latest again as stored, with the created_at of its first processing', async () => {
+    const home = tempHome();
+    const preprocess = async (...flags: string[]) => {
+      const run = await runCli(['preprocess', '--home', home, '--dataset', 'example', '--sample-train-rows', '300', '--json', ...flags]);
+      expect(run.exitCode, run.stderr).toBe(0);
+      return run.json.result;
+    };
+    const bucket = path.join(home, 'store', 'processed-data');
+    const first = await preprocess();
+    const kept = readFileSync(path.join(bucket, first.configHash, 'processed_data.meta.json'), 'utf8');
+    const other = await preprocess('--salt', 'other');
+    expect(other.configHash).not.toBe(first.configHash);
+
+    // Before, the same inputs were recomputed and written again, dated now: newer than the version that replaced them.
+    const back = await preprocess();
+    expect(back).toMatchObject({ status: 'reused', configHash: first.configHash, createdAt: first.createdAt, restoredKeys: expect.arrayContaining(['processed_data.parquet', 'processed_data.meta.json']) });
+    expect(readFileSync(path.join(bucket, first.configHash, 'processed_data.meta.json'), 'utf8')).toBe(kept);
+    expect(readFileSync(path.join(bucket, 'processed_data.parquet'))).toEqual(readFileSync(path.join(bucket, first.configHash, 'processed_data.parquet')));
+    const latest = JSON.parse(readFileSync(path.join(bucket, 'processed_data.meta.json'), 'utf8'));
+    expect(latest).toEqual({ ...JSON.parse(kept), output_object: 'processed_data.parquet' });
+    const data = await loadProcessedData(createFsStore(path.join(home, 'store')), resolveSettings({ flags: { home } }).settings);
+    expect(data.configHash).toBe(first.configHash);
+    expect(data.sidecar.flts?.created_at).toBe(first.createdAt);
+
+    expect(await preprocess()).toMatchObject({ status: 'cached', createdAt: first.createdAt });
+    const human = await runCli(['preprocess', '--home', home, '--dataset', 'example', '--sample-train-rows', '300', '--salt', 'other']);
+    expect(human.stdout).toContain(`reused (processed from these inputs at ${other.createdAt}, kept under its config_hash`);
+  });
+});
+
 describe('cli > preprocess (errors)', () => {
   it('rejects an invalid environment value with exit 2, naming the setting', async () => {
     const run = await runCli(['preprocess', '--home', tempHome()], { env: { SAMPLE_STRATEGY: 'tail' } });

@@ -7,7 +7,7 @@ export type PreprocessCommandResult = PreprocessOutcome;
 export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
   static override summary = 'Turn raw CSV/Parquet into versioned, hashed training data.';
   static override description =
-    'Reads the train and test files, samples, cleans, adds time features and scales (scaler fitted on train only), then writes Parquet plus JSON sidecars to the processed-data bucket. The same settings and the same file contents give "cached". With a bus configured (FLTS_BUS), publishes the training-data and inference-data claims that the daemon trains and forecasts on, also when cached.';
+    'Reads the train and test files, samples, cleans, adds time features and scales (scaler fitted on train only), then writes Parquet plus JSON sidecars to the processed-data bucket. The same settings and the same file contents give "cached"; coming back to settings and file contents processed before, whose version is kept under its config_hash, gives "reused": that version becomes the latest again as stored, with the created_at of its first processing. With a bus configured (FLTS_BUS), publishes the training-data and inference-data claims that the daemon trains and forecasts on, also when cached or reused.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --train examples/data/example.csv --test examples/data/example_test.csv',
     '<%= config.bin %> <%= command.id %> --dataset example --sample-train-rows 500 --sample-strategy random --json',
@@ -58,7 +58,11 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
     if (overlap) this.say(`warning: ${overlap} of the test file's rows are not after the training file's last time; held-out metrics will include rows the models trained on`);
     for (const warning of result.warnings) this.say(`warning: ${warning.message}`);
     this.say(`config_hash ${result.configHash}`);
-    const outcome = result.status === 'cached' ? 'cached (same config_hash and input fingerprints; nothing recomputed)' : 'processed';
+    const outcome = {
+      cached: 'cached (same config_hash and input fingerprints; nothing recomputed)',
+      reused: `reused (processed from these inputs at ${result.createdAt}, kept under its config_hash: made the latest again as stored; nothing recomputed)`,
+      processed: 'processed',
+    }[result.status];
     this.say(`${outcome}: train ${result.train.rows} x ${result.train.columns}, test ${result.test.rows} x ${result.test.columns}`);
     this.say(`outputs: ${result.storeLocation}/${result.bucket}/ (latest) and ${result.configHash}/ (this version)`);
     const t = result.timings;

@@ -14,6 +14,13 @@ export interface CacheQuery {
 export interface CacheHit {
   sidecar: ProcessedSidecar;
   testRows: number;
+  /**
+   * `latest`: the root set and the `<config_hash>/` copy both hold the version. `versioned`: only the copy does, the
+   * root holding another version since (settings changed and came back): the copy is what to make the latest again.
+   */
+  held: 'latest' | 'versioned';
+  /** The copy's test sidecar (the train one is `sidecar`), for making the root set from it. */
+  testSidecar: ProcessedSidecar;
 }
 
 function matches(sidecar: ProcessedSidecar | undefined, query: CacheQuery): boolean {
@@ -43,7 +50,7 @@ async function sameWrite(store: ObjectStore, bucket: string, sidecar: ProcessedS
 }
 
 /** A complete, matching set under one prefix (the root or `<config_hash>/`), or undefined. */
-async function completeSet(store: ObjectStore, settings: Settings, query: CacheQuery, configHash?: string): Promise<CacheHit | undefined> {
+async function completeSet(store: ObjectStore, settings: Settings, query: CacheQuery, configHash?: string): Promise<Omit<CacheHit, 'held'> | undefined> {
   const bucket = settings.store.buckets.processed;
   const keys = processedKeys(settings, configHash);
   const sidecar = await getJsonIfExists<ProcessedSidecar>(store, bucket, keys.trainSidecar);
@@ -52,16 +59,18 @@ async function completeSet(store: ObjectStore, settings: Settings, query: CacheQ
   if (keys.scaler && !(await store.exists(bucket, keys.scaler))) return undefined;
   const testSidecar = await getJsonIfExists<ProcessedSidecar>(store, bucket, keys.testSidecar);
   if (!testSidecar || testSidecar.config_hash !== query.configHash) return undefined;
-  return { sidecar: sidecar as ProcessedSidecar, testRows: testSidecar.row_count };
+  return { sidecar: sidecar as ProcessedSidecar, testRows: testSidecar.row_count, testSidecar };
 }
 
 /**
- * Cached means: same config_hash, same input bytes (F14), same seed when it matters (F7), and every
- * output object present, both the latest (root) set and the versioned copy. Anything less is recomputed,
- * which costs well under a second.
+ * Cached means: same config_hash, same input bytes (F14), same seed when it matters (F7), and every output object
+ * of the versioned copy present, with the latest (root) set either the same version (`latest`) or another one
+ * (`versioned`: the copy is still the version these inputs make, written when they were first processed). Anything
+ * less is recomputed, which costs well under a second.
  */
 export async function findCachedOutputs(store: ObjectStore, settings: Settings, query: CacheQuery): Promise<CacheHit | undefined> {
+  const versioned = await completeSet(store, settings, query, query.configHash);
+  if (!versioned) return undefined;
   const latest = await completeSet(store, settings, query);
-  if (!latest) return undefined;
-  return (await completeSet(store, settings, query, query.configHash)) ? latest : undefined;
+  return latest ? { ...latest, held: 'latest' } : { ...versioned, held: 'versioned' };
 }

@@ -117,10 +117,10 @@ describe('core > preprocess > run-preprocess', () => {
     expect((await runPreprocess(settingsFor({ 'data.forceReprocess': true }), { store })).status).toBe('processed');
   });
 
-  it('recomputes when an output was deleted, at the root or in the versioned copy', async () => {
+  it('restores the root from the versioned copy when a root output was deleted, and recomputes when the copy lost one', async () => {
     const first = await runPreprocess(settingsFor(), { store });
     await store.delete(BUCKET, 'test_processed_data.parquet');
-    expect((await runPreprocess(settingsFor(), { store })).status).toBe('processed');
+    expect((await runPreprocess(settingsFor(), { store })).status).toBe('reused');
     expect(await store.exists(BUCKET, 'test_processed_data.parquet')).toBe(true);
     await store.delete(BUCKET, `${first.configHash}/scaler.json`);
     expect((await runPreprocess(settingsFor(), { store })).status).toBe('processed');
@@ -142,8 +142,13 @@ describe('core > preprocess > run-preprocess', () => {
     const sidecar = JSON.parse((await store.get(BUCKET, 'processed_data.meta.json')).toString());
     delete sidecar.flts;
     await store.put(BUCKET, 'processed_data.meta.json', JSON.stringify(sidecar));
+    // Its own versioned copy, fingerprints and all, is what the root is made of again.
     const second = await runPreprocess(settingsFor(), { store });
-    expect(second).toMatchObject({ status: 'processed', configHash: first.configHash });
+    expect(second).toMatchObject({ status: 'reused', configHash: first.configHash, createdAt: first.createdAt });
+    expect(JSON.parse((await store.get(BUCKET, 'processed_data.meta.json')).toString()).flts.fingerprints).toEqual(first.fingerprints);
+    await store.delete(BUCKET, `${first.configHash}/processed_data.meta.json`);
+    await store.put(BUCKET, 'processed_data.meta.json', JSON.stringify(sidecar));
+    expect(await runPreprocess(settingsFor(), { store })).toMatchObject({ status: 'processed', configHash: first.configHash });
   });
 
   it('writes reference sidecars and loads any processed version back', async () => {
@@ -215,10 +220,10 @@ describe('core > preprocess > run-preprocess', () => {
       await expect(loadProcessedData(store, settingsFor())).rejects.toMatchObject({ code: 'FLTS_DATA_NOT_PROCESSED', message: expect.stringMatching(/mixed.*processed_data\.parquet.*preprocess.*again/) });
     });
 
-    it('is not "cached": running the old settings again rewrites the latest files', async () => {
+    it('is not "cached": running the old settings again rewrites the latest files from its versioned copy', async () => {
       const { old } = await tornLatest();
       const again = await runPreprocess(settingsFor(), { store });
-      expect(again).toMatchObject({ status: 'processed', configHash: old.configHash });
+      expect(again).toMatchObject({ status: 'reused', configHash: old.configHash, createdAt: old.createdAt });
       await store.delete(BUCKET, `${old.configHash}/processed_data.meta.json`);
       expect((await loadProcessedData(store, settingsFor())).train.time.length).toBe(60);
     });

@@ -12,11 +12,11 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { fingerprintBytes } from './input-fingerprint.js';
 import { findCachedOutputs } from './processed-cache.js';
 import { processedContentSha256 } from './processed-fingerprint.js';
-import { processedKeys, type InputFingerprint } from './processed-layout.js';
+import { processedCreatedAt, processedKeys, type InputFingerprint } from './processed-layout.js';
 import { sampleFrame } from './sampling.js';
 import { toolVersion } from './tool-version.js';
 import { assertTransformSettings, runTransformPipeline, type TransformReport } from './transform-pipeline.js';
-import { writeProcessedOutputs } from './write-processed.js';
+import { restoreLatestFromVersion, writeProcessedOutputs } from './write-processed.js';
 
 export interface PreprocessDeps {
   store: ObjectStore;
@@ -55,7 +55,13 @@ function rowsNotAfter(test: TimeFrame, train: TimeFrame): number {
 }
 
 export interface PreprocessResult {
-  status: 'processed' | 'cached';
+  /**
+   * `cached`: the latest processed data is already this version; `reused`: a version kept under `<config_hash>/`
+   * (these settings and input bytes, processed before) made the latest again as stored; `processed`: computed now.
+   */
+  status: 'processed' | 'cached' | 'reused';
+  /** When this version's rows were processed (its sidecar's `created_at`, to the millisecond): now only when `processed`. */
+  createdAt: string;
   configHash: string;
   /** The canonical config string that config_hash is the SHA-256 of. */
   config: string;
@@ -69,6 +75,8 @@ export interface PreprocessResult {
   storeLocation: string;
   /** Root keys (latest) first, then the versioned copy under `<config_hash>/` (written now, or found cached). */
   outputKeys: string[];
+  /** `reused` only: the root keys copied from the `<config_hash>/` version. */
+  restoredKeys?: string[];
   report?: TransformReport;
   /** What the data should have been and is not (uneven time steps, rows out of order), per input file; also when cached. */
   warnings: DataWarning[];
@@ -151,7 +159,12 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   } else {
     const hit = await findCachedOutputs(deps.store, settings, { configHash, fingerprints, sampleSeed: seedMatters ? data.sampleSeed : undefined });
     if (hit) {
-      logger.info({ event: 'skip_idempotent', config_hash: configHash, result: 'cached' }, 'skip_idempotent');
+      // Back to a version kept under <config_hash>/: made the latest again as it is. Recomputed, it would be written
+      // under a new created_at, dating rows processed before to now (the promoter never moves to older data).
+      const reused = hit.held === 'versioned';
+      const restoredKeys = reused ? await restoreLatestFromVersion(deps.store, settings, configHash, { train: hit.sidecar, test: hit.testSidecar }) : [];
+      const status = reused ? 'reused' : 'cached';
+      logger.info({ event: 'skip_idempotent', config_hash: configHash, result: status }, 'skip_idempotent');
       emit({ type: 'preprocess.cached', configHash });
       const columns = hit.sidecar.column_names;
       const totalMs = performance.now() - started;
@@ -162,14 +175,16 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       };
       return {
         ...base,
-        status: 'cached',
+        status,
+        createdAt: processedCreatedAt(hit.sidecar),
         inputs: cachedInputs,
         warnings: inputWarnings(cachedInputs),
         train: { rows: hit.sidecar.row_count, columns: columns.length },
         test: { rows: hit.testRows, columns: columns.length },
         columns,
         outputKeys: [processedKeys(settings), processedKeys(settings, configHash)].flatMap((keys) => Object.values(keys).filter((key): key is string => key !== undefined)),
-        timings: { readMs: 0, transformMs: 0, writeMs: 0, totalMs },
+        ...(reused ? { restoredKeys } : {}),
+        timings: { readMs: 0, transformMs: 0, writeMs: reused ? totalMs : 0, totalMs },
       };
     }
   }
@@ -202,6 +217,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   const { train, test, scaler, report } = runTransformPipeline(rawTrain, rawTest, settings.preprocess);
   const transformed = performance.now();
 
+  const createdAt = (deps.now ?? (() => new Date()))();
   const outputKeys = await writeProcessedOutputs(deps.store, settings, {
     configHash,
     canonicalConfig: canonical,
@@ -209,7 +225,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     test,
     trainSource: files.trainName,
     testSource: files.testName,
-    createdAt: (deps.now ?? (() => new Date()))(),
+    createdAt,
     extras: {
       version: toolVersion(),
       fingerprints,
@@ -233,6 +249,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   return {
     ...base,
     status: 'processed',
+    createdAt: createdAt.toISOString(),
     inputs: described,
     train: { rows: train.time.length, columns: train.columns.length },
     test: { rows: test.time.length, columns: test.columns.length },

@@ -63,3 +63,20 @@ export async function writeProcessedOutputs(store: ObjectStore, settings: Settin
   const latest = await writeSet(store, bucket, processedKeys(settings), settings, output, parquet);
   return [...latest, ...versioned];
 }
+
+/**
+ * Makes a version kept under `<config_hash>/` the latest again, as it was written: the same Parquet bytes (their
+ * write stamps included) and sidecars at the root, each naming its root object, so its `created_at` stays the time
+ * its rows were processed, not the time settings came back to it. The train sidecar goes last, as in a write.
+ */
+export async function restoreLatestFromVersion(store: ObjectStore, settings: Settings, configHash: string, sidecars: { train: ProcessedSidecar; test: ProcessedSidecar }): Promise<string[]> {
+  const bucket = settings.store.buckets.processed;
+  const from = processedKeys(settings, configHash);
+  const to = processedKeys(settings);
+  const [train, test] = await Promise.all([store.get(bucket, from.trainParquet), store.get(bucket, from.testParquet)]);
+  await store.put(bucket, to.trainParquet, train, { contentType: 'application/vnd.apache.parquet' });
+  await store.put(bucket, to.testParquet, test, { contentType: 'application/vnd.apache.parquet' });
+  await store.put(bucket, to.testSidecar, JSON.stringify({ ...sidecars.test, output_object: to.testParquet }), { contentType: 'application/json' });
+  await store.put(bucket, to.trainSidecar, JSON.stringify({ ...sidecars.train, output_object: to.trainParquet }), { contentType: 'application/json' });
+  return Object.values(to).filter((key): key is string => key !== undefined);
+}
