@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -217,5 +217,29 @@ describe('commands > bench > request rows', () => {
     const lines = bench.stdout.split('\n');
     expect(lines[0]).toBe(`Request rows from ${path.join(dataDir, 'PobleSec_test.csv')}: the default dataset's test file, because the served run's own test file example_test.csv was not found (looked in ${dataDir}).`);
     expect(lines[1]).toMatch(/^ {2}Hint: Put example_test\.csv where the data is looked for \(FLTS_DATA_DIR\), or name the request data: --dataset NAME/);
+  }, 30_000);
+
+  it("refuses rows without the served run's columns before any replica starts: the default dataset's file, or one named", async () => {
+    // Before, every replica started and answered the probe 400 (FLTS_BENCH_FAILED, 'the servers may have failed to start').
+    const dataDir = mkdtempSync(path.join(exampleHome, 'data-'));
+    const firstColumns = (text: string) => text.trim().split('\n').map((line) => line.split(',').slice(0, 3).join(',')).join('\n');
+    const rows = firstColumns(readFileSync(path.join(REPO_ROOT, 'examples/data/example_test.csv'), 'utf8'));
+    writeFileSync(path.join(dataDir, 'PobleSec_test.csv'), rows);
+    writeFileSync(path.join(dataDir, 'narrow_test.csv'), rows);
+    const missing = ['rnti_count', 'mcs_down', 'mcs_down_var', 'mcs_up', 'mcs_up_var', 'rb_down', 'rb_down_var', 'rb_up', 'rb_up_var'];
+    const [fallback, named] = await Promise.all([
+      runCli(['bench', '--home', exampleHome, '--replicas', '1', '--json'], { cwd: exampleHome, env: { FLTS_DATA_DIR: dataDir } }),
+      runCli(['bench', '--home', exampleHome, '--replicas', '1', '--dataset', 'narrow'], { cwd: exampleHome, env: { FLTS_DATA_DIR: dataDir } }),
+    ]);
+    expect(fallback.exitCode, fallback.stdout).toBe(3);
+    expect(fallback.json.error).toMatchObject({
+      code: 'FLTS_DATA_MISSING_COLUMNS',
+      details: { file: path.join(dataDir, 'PobleSec_test.csv'), origin: 'default', missing },
+      hint: expect.stringContaining('Put example_test.csv where the data is looked for'),
+    });
+    expect(named.exitCode).toBe(3);
+    expect(named.stdout).not.toContain('Starting');
+    expect(named.stderr).toContain(`Error FLTS_DATA_MISSING_COLUMNS: Request rows: ${path.join(dataDir, 'narrow_test.csv')} lacks column(s) rnti_count, `);
+    expect(named.stderr).toMatch(/Hint: .*--dataset NAME/);
   }, 30_000);
 });

@@ -1,11 +1,14 @@
 import type { Settings } from '../config/settings.js';
 import { SERVE_SPECS } from '../config/specs/serve.js';
+import { listNames } from '../clip-text.js';
 import { FltsError } from '../errors.js';
+import { TIME_FEATURE_COLUMNS } from '../preprocess/time-features.js';
 import { resolveServedRunId } from '../registry/pointers.js';
 import { readRunRecord } from '../registry/run-store.js';
 import { requestRowsNeeded } from '../serve/request-frame.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { BenchVariant } from './parse-matrix.js';
+import type { BenchPayloadFile } from './payload-file.js';
 
 /** The environment variables that pin the run a replica serves (serve.runId). */
 const SERVE_RUN_VARIABLES: readonly string[] = SERVE_SPECS.find((spec) => spec.path === 'serve.runId')?.env ?? [];
@@ -16,6 +19,8 @@ export interface ServedWindow {
   inputSeqLen: number;
   /** The test file the run was trained with, by name, as its processed data recorded it (absent when unknown). */
   testFile?: string;
+  /** The columns each request must carry: the run's features but the time features it computes (absent when unknown). */
+  requestColumns?: string[];
 }
 
 /**
@@ -25,7 +30,13 @@ export interface ServedWindow {
 export async function servedRunWindow(store: ObjectStore, settings: Settings, runId?: string, variants: readonly BenchVariant[] = []): Promise<ServedWindow | undefined> {
   if (!runId && variants.some((variant) => SERVE_RUN_VARIABLES.some((name) => Object.hasOwn(variant.env, name)))) return undefined;
   const record = await readRunRecord(store, settings, await resolveServedRunId(store, settings, runId));
-  return { runId: record.run_id, inputSeqLen: record.window.inputSeqLen, ...(record.data.test_source_object ? { testFile: record.data.test_source_object } : {}) };
+  const timeFeatures: readonly string[] = TIME_FEATURE_COLUMNS;
+  return {
+    runId: record.run_id,
+    inputSeqLen: record.window.inputSeqLen,
+    ...(record.data.test_source_object ? { testFile: record.data.test_source_object } : {}),
+    requestColumns: record.window.features.filter((feature) => !timeFeatures.includes(feature)),
+  };
 }
 
 /**
@@ -54,4 +65,20 @@ export async function windowAt(url: string, runId: string | null): Promise<Serve
     // The probe request that follows reports an unreachable or broken server with the server's own message.
     return undefined;
   }
+}
+
+/**
+ * The request rows must carry every column the served run reads: a file without them (the default dataset's, taken
+ * because the run's own is not here, or another dataset named) is answered 400 by every replica, which would end the
+ * run only after the servers started, as a failure of the benchmark instead of a wrong data file.
+ */
+export function assertPayloadHasColumns(payloadFile: BenchPayloadFile, columns: readonly string[], window: ServedWindow): void {
+  const missing = (window.requestColumns ?? []).filter((column) => !columns.includes(column));
+  if (missing.length === 0) return;
+  const { path: file, origin, why, hint } = payloadFile;
+  const run = window.runId ? `run ${window.runId}` : 'the served run';
+  throw new FltsError('FLTS_DATA_MISSING_COLUMNS', `Request rows: ${file} lacks column(s) ${listNames(missing)} that ${run} reads; it has ${listNames(columns)}.`, {
+    details: { file, origin, why, missing, run_id: window.runId },
+    hint: hint ?? 'Request bodies are cut from a test file with the served run\'s columns: name one (--dataset NAME for NAME_test.csv, or TEST_FILE), or serve a run trained on this data (--run).',
+  });
 }

@@ -38,9 +38,11 @@ function completeSliceStarts(frame: TimeFrame, rows: number): number[] {
  * column-oriented with the timestamp column `time`, as the reference clients send them, from slices without
  * an empty cell. Bodies start at evenly spread offsets so the load never repeats one request (no response can
  * be served from a cache), or one row apart (`consecutive`), like a client sending its latest rows each step.
+ * `checkColumns` sees the file's columns before any body is cut (to refuse a file the served run cannot read).
  */
-export async function buildRequestPayloads(file: string, rows: number, modelName: string, count = 64, layout: 'spread' | 'consecutive' = 'spread', maxBytes = DEFAULT_MAX_INPUT_BYTES): Promise<RequestPayloads> {
+export async function buildRequestPayloads(file: string, rows: number, modelName: string, count = 64, layout: 'spread' | 'consecutive' = 'spread', maxBytes = DEFAULT_MAX_INPUT_BYTES, checkColumns?: (columns: readonly string[]) => void): Promise<RequestPayloads> {
   const { frame } = await readTable(file, maxBytes);
+  checkColumns?.(frame.columns);
   const total = frame.time.length;
   if (total < rows) {
     throw new FltsError('FLTS_DATA_EMPTY', `${file} has ${total} rows; --payload-rows ${rows} needs at least that many.`, { details: { file, rows: total } });

@@ -10,7 +10,7 @@ import { processRssMiB, startCpuWindow } from './process-cpu.js';
 import { benchAborted, startReplicas, type ServerCommand } from './replica-cluster.js';
 import type { BenchVariant } from './parse-matrix.js';
 import type { BenchPayloadFile } from './payload-file.js';
-import { assertPayloadCoversWindow, READY_CHECK_TIMEOUT_MS, windowAt, type ServedWindow } from './payload-window.js';
+import { assertPayloadCoversWindow, assertPayloadHasColumns, READY_CHECK_TIMEOUT_MS, windowAt, type ServedWindow } from './payload-window.js';
 import { buildRequestPayloads } from './request-payloads.js';
 
 /** @grpc/grpc-js and its protobuf loader (~110 modules) load with the first gRPC cell, not for HTTP-only runs. */
@@ -185,7 +185,9 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
 async function measureMatrix(input: BenchInput, deps: BenchDeps): Promise<BenchReport> {
   const emit = deps.onEvent ?? (() => {});
   const { path: payloadPath, origin, why, hint } = input.payloadFile;
-  const payloads = await buildRequestPayloads(payloadPath, input.payloadRows, input.modelName, 64, input.payloadLayout, input.payloadMaxBytes);
+  const window = input.window;
+  const checkColumns = window ? (columns: readonly string[]) => assertPayloadHasColumns(input.payloadFile, columns, window) : undefined;
+  const payloads = await buildRequestPayloads(payloadPath, input.payloadRows, input.modelName, 64, input.payloadLayout, input.payloadMaxBytes, checkColumns);
   const oipPath = `/v2/models/${encodeURIComponent(input.modelName)}/infer`;
   const auth: Record<string, string> = input.apiToken ? { authorization: `Bearer ${input.apiToken}` } : {};
   const machine = machineInfo();
