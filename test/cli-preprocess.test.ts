@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -154,6 +154,42 @@ describe('cli > preprocess (errors)', () => {
     const own = await runCli(['preprocess', '--home', tempHome(), '--dataset', 'example', '--json'], { cwd: REPO_ROOT, env: { FLTS_DATA_DIR: elsewhere } });
     expect(own.exitCode).toBe(4);
     expect(own.json.error.details.searched).toEqual([elsewhere]);
+  });
+
+  it('refuses every unusable data file with a coded input error (exit 3) and a hint about that file, never a stack', async () => {
+    const data = tempHome();
+    const example = readFileSync(path.join(REPO_ROOT, 'examples/data/example.csv'), 'utf8');
+    const exampleTest = readFileSync(path.join(REPO_ROOT, 'examples/data/example_test.csv'), 'utf8');
+    const write = (name: string, text: string) => writeFileSync(path.join(data, name), text);
+    write('good.csv', example);
+    write('good_test.csv', exampleTest);
+    write('pipes.csv', example.replaceAll(',', '|'));
+    write('spaces.csv', example.replaceAll(',', ' '));
+    write('header.csv', `${example.split('\n')[0]}\n`);
+    write('empty.csv', '');
+    write('blank.csv', '\n\n');
+    mkdirSync(path.join(data, 'folder.csv'));
+    write('narrow_test.csv', exampleTest.split('\n').map((line) => line.split(',').slice(0, 2).join(',')).join('\n'));
+    const cases: Array<[train: string, test: string, code: string, message: RegExp, hint: RegExp]> = [
+      // Before: FLTS_DATA_MISSING_TIME_COLUMN (no column labeled 'time'), as if the column were not there.
+      ['pipes.csv', 'good_test.csv', 'FLTS_DATA_UNREADABLE', /reads as one column: its names are separated by '\|'/, /commas between the columns, or make its first line sep=\|/],
+      ['spaces.csv', 'good_test.csv', 'FLTS_DATA_UNREADABLE', /separated by spaces/, /commas between the columns/],
+      // Before: the hint spoke of rows left after sampling and cleaning.
+      ['header.csv', 'good_test.csv', 'FLTS_DATA_EMPTY', /header\.csv: the file has no data rows/, /header and nothing under it/],
+      // Before: FLTS_DATA_UNREADABLE 'cannot read as csv: no data: empty CSV'.
+      ['empty.csv', 'good_test.csv', 'FLTS_DATA_EMPTY', /empty\.csv: the file is empty \(0 bytes\)/, /Give the data file itself/],
+      ['blank.csv', 'good_test.csv', 'FLTS_DATA_EMPTY', /holds only blank lines/, /Give the data file itself/],
+      ['folder.csv', 'good_test.csv', 'FLTS_DATA_NOT_A_FILE', /is a directory/, /regular CSV or Parquet file/],
+      // Before: FLTS_DATA_UNREADABLE with the hint 'The file must be a CSV with a header row'.
+      ['good.csv', 'narrow_test.csv', 'FLTS_DATA_MISSING_COLUMNS', /narrow_test\.csv lacks training column\(s\) up, rnti_count, .*; it has down\./, /same columns: give the two files of one dataset/],
+    ];
+    const runs = await Promise.all(cases.map(([train, test]) => runCli(['preprocess', '--home', tempHome(), '--train', train, '--test', test, '--json'], { env: { FLTS_DATA_DIR: data } })));
+    runs.forEach((run, i) => {
+      const [train, , code, message, hint] = cases[i];
+      expect(run.exitCode, `${train}: ${run.stdout}${run.stderr}`).toBe(3);
+      expect(run.json.error, train).toMatchObject({ code, message: expect.stringMatching(message), hint: expect.stringMatching(hint) });
+      expect(run.stderr, train).not.toMatch(/^\s+at /m);
+    });
   });
 
   it('processes the shipped example data', async () => {

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type pl from 'nodejs-polars';
 import { polars } from './polars-module.js';
-import { listNames } from '../clip-text.js';
+import { clip, listNames } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { plainNumberText } from './number-text.js';
 import { readParquetColumns, readParquetSchemaSize } from './parquet-footer.js';
@@ -81,6 +81,22 @@ function detectSeparator(header: string): string {
   if (header.includes(';')) return ';';
   if (header.includes('\t')) return '\t';
   return ',';
+}
+
+/**
+ * A header that reads as one column but names 'time' among others when split at another character (`|`, `:`, a
+ * space): the file is separated by a character not guessed, and was refused as having no time column.
+ */
+function assertGuessedSeparator(header: string, names: readonly string[]): void {
+  if (names.length !== 1 || names[0] === TIME_COLUMN) return;
+  const candidates = new Set(header.match(/[^\w."'-]/g) ?? []);
+  const other = [...candidates].find((char) => header.split(char).map(columnName).includes(TIME_COLUMN));
+  if (other === undefined) return;
+  const shown = other === ' ' ? 'spaces' : /\s/.test(other) ? JSON.stringify(other) : `'${other}'`;
+  throw new FltsError('FLTS_DATA_UNREADABLE', `the header ${JSON.stringify(clip(header))} reads as one column: its names are separated by ${shown}, and flts reads columns separated by commas (semicolons or tabs when the header has no comma).`, {
+    details: { separator: other },
+    hint: /\s/.test(other) ? 'Write the file with commas between the columns.' : `Write the file with commas between the columns, or make its first line sep=${other} to name its separator.`,
+  });
 }
 
 /** The header's names as the reader names its columns: a quoted name unquoted, spaces around it kept. */
@@ -213,6 +229,7 @@ function readCsv(file: Buffer): pl.DataFrame {
   const sep = declared ?? detectSeparator(header);
   const rawNames = rawHeaderNames(header, sep);
   const names = rawNames.map(columnName);
+  if (declared === undefined) assertGuessedSeparator(header, names);
   assertColumnCount(names.length);
   assertUniqueNames(names);
   assertRectangular(bytes, sep);
@@ -281,8 +298,20 @@ function readerReason(cause: unknown): string {
   return reason.length > 200 ? `${reason.slice(0, 197)}...` : reason;
 }
 
+/** Nothing but spaces and line breaks; stops at the first other byte (a data file's first). */
+function isBlank(bytes: Uint8Array): boolean {
+  for (const byte of bytes) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) return false;
+  return true;
+}
+
 /** Parses CSV or Parquet bytes already in memory (so the bytes fingerprinted are exactly the bytes read). */
 export function readTableBytes(bytes: Buffer, source: string): ReadTableResult {
+  if (isBlank(bytes)) {
+    throw new FltsError('FLTS_DATA_EMPTY', `${source}: the file ${bytes.length === 0 ? 'is empty (0 bytes)' : 'holds only blank lines'}: no header row, no data rows.`, {
+      details: { source, bytes: bytes.length },
+      hint: 'Give the data file itself: a CSV whose first line names the columns (time and the values), or a Parquet file. A copy or export cut short leaves an empty file.',
+    });
+  }
   const format = detectTableFormat(bytes, source);
   let df: pl.DataFrame;
   let unreadable: string[] = [];
@@ -294,7 +323,7 @@ export function readTableBytes(bytes: Buffer, source: string): ReadTableResult {
     const reason = readerReason(cause);
     throw new FltsError('FLTS_DATA_UNREADABLE', `${source}: cannot read as ${format}: ${reason}`, { cause, details: { source, format }, ...(/invalid utf-?8/i.test(reason) ? { hint: SAVE_AS_UTF8 } : {}) });
   }
-  if (df.height === 0) throw new FltsError('FLTS_DATA_EMPTY', `${source}: the file has no data rows.`, { details: { source } });
+  if (df.height === 0) throw new FltsError('FLTS_DATA_EMPTY', `${source}: the file has no data rows.`, { details: { source }, hint: 'The file has its header and nothing under it: give the file with the data rows (an export cut short, or the wrong file?).' });
   const converted = timeFrameFromPolars(df, source);
   return { ...converted, droppedColumns: [...unreadable, ...converted.droppedColumns], format };
 }

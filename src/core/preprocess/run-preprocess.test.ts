@@ -190,7 +190,7 @@ describe('core > preprocess > run-preprocess', () => {
 
   it('rejects a test file without the training columns', async () => {
     writeFileSync(path.join(dir, 'test.csv'), 'time,down\n2018-02-06 00:00:00,1\n');
-    await expect(runPreprocess(settingsFor(), { store })).rejects.toMatchObject({ code: 'FLTS_DATA_UNREADABLE', message: expect.stringContaining('up') });
+    await expect(runPreprocess(settingsFor(), { store })).rejects.toMatchObject({ code: 'FLTS_DATA_MISSING_COLUMNS', message: expect.stringContaining('up'), hint: expect.stringContaining('same columns') });
   });
 
   describe('a preprocess killed while replacing the latest files', () => {

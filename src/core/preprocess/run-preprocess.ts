@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { listNames } from '../clip-text.js';
 import { computeConfigHash, DEFAULT_DATASET, resolveDataFiles } from '../config/config-hash.js';
 import type { Settings } from '../config/settings.js';
 import { TIME_COLUMN } from '../data/polars-frame.js';
@@ -96,7 +97,10 @@ function inputWarnings(inputs: { train: PreprocessInput; test: PreprocessInput }
 function alignTestColumns(train: TimeFrame, test: TimeFrame, testFile: string): TimeFrame {
   const missing = train.columns.filter((column) => !test.columns.includes(column));
   if (missing.length > 0) {
-    throw new FltsError('FLTS_DATA_UNREADABLE', `${testFile} lacks training column(s) ${missing.join(', ')}.`, { details: { file: testFile, missing } });
+    throw new FltsError('FLTS_DATA_MISSING_COLUMNS', `${testFile} lacks training column(s) ${listNames(missing)}; it has ${listNames(test.columns)}.`, {
+      details: { file: testFile, missing },
+      hint: 'The test file continues the training file in time, with the same columns: give the two files of one dataset (--train and --test, or --dataset NAME for NAME.csv and NAME_test.csv).',
+    });
   }
   return selectColumns(test, train.columns);
 }
