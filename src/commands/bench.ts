@@ -4,7 +4,7 @@ import { createBenchProgress } from '../cli/bench-progress.js';
 import { renderBenchTable } from '../cli/bench-table.js';
 import { FltsCommand } from '../cli/base-command.js';
 import type { BenchReport } from '../core/bench/bench-types.js';
-import { benchPayloadFile, dataNamedBy } from '../core/bench/payload-file.js';
+import { benchPayloadFile, dataNamedBy, readBenchPayloadFile } from '../core/bench/payload-file.js';
 import { servedRunWindow } from '../core/bench/payload-window.js';
 import { parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseTargetUrl } from '../core/bench/parse-matrix.js';
 import { runBench } from '../core/bench/run-bench.js';
@@ -12,7 +12,7 @@ import { runBench } from '../core/bench/run-bench.js';
 export default class Bench extends FltsCommand<BenchReport> {
   static override summary = 'Load-test POST /predict (and the Open Inference Protocol over HTTP and gRPC) across replica and connection counts, against the transport ceiling.';
   static override description =
-    'Starts N `flts serve` processes as Node cluster workers sharing one port (the primary hands connections out round robin: no proxy hop per request, which on a 2-core machine would cost the CPU the replicas need), waits until every replica has loaded its model and /readyz answers, then drives each cell with autocannon: GET /healthz (the baseline ceiling of the HTTP stack) and POST /predict with raw rows cut from the test file of the data settings (TEST_FILE, else <name>_test.csv of --dataset or DATASET_NAME; when none is set, the test file the served run was trained with, else PobleSec_test.csv; looked for in FLTS_DATA_DIR, else the working directory and then the example data), from slices without an empty cell; which file, and why that one, is said as the run starts and in the report. Reports req/s, p50/p90/p99/max latency (HDR histogram, microsecond resolution), errors by kind and server CPU (/proc), and writes bench.csv, bench.md, bench.json and bench.svg to --out. --protocol http,oip-http,oip-grpc measures /predict, the Open Inference Protocol JSON route and its gRPC ModelInfer (raw tensors, as tritonclient sends them) side by side in every cell, each gRPC connection its own HTTP/2 channel, against gRPC ServerLive as the gRPC ceiling.';
+    'Starts N `flts serve` processes as Node cluster workers sharing one port (the primary hands connections out round robin: no proxy hop per request, which on a 2-core machine would cost the CPU the replicas need), waits until every replica has loaded its model and /readyz answers, then drives each cell with autocannon: GET /healthz (the baseline ceiling of the HTTP stack) and POST /predict with raw rows cut from the test file of the data settings (TEST_FILE, else <name>_test.csv of --dataset or DATASET_NAME; when none is set, the test file the served run was trained with, else PobleSec_test.csv; looked for in FLTS_DATA_DIR, else the working directory and then the example data), from slices without an empty cell; which file, and why that one, is said as the run starts and in the report. A file named up front (--dataset, DATASET_NAME, TEST_FILE) is read before the registry is, and a file without the served run\'s columns is refused before any replica starts. Reports req/s, p50/p90/p99/max latency (HDR histogram, microsecond resolution), errors by kind and server CPU (/proc), and writes bench.csv, bench.md, bench.json and bench.svg to --out. --protocol http,oip-http,oip-grpc measures /predict, the Open Inference Protocol JSON route and its gRPC ModelInfer (raw tensors, as tritonclient sends them) side by side in every cell, each gRPC connection its own HTTP/2 channel, against gRPC ServerLive as the gRPC ceiling.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --replicas 1,2,4,8 --connections 16,64,256 --duration 30s',
     '<%= config.bin %> <%= command.id %> --run <run_id> --dataset example --replicas 1 --connections 64 --duration 10s',
@@ -75,9 +75,9 @@ export default class Bench extends FltsCommand<BenchReport> {
         protocols: parseProtocolList(flags.protocol),
       };
       // Data named by --dataset, DATASET_NAME, TEST_FILE or the config file wins over the data the run was trained
-      // with; named (or with --target, whose run is not read), its file is checked before the registry is.
+      // with; named (or with --target, whose run is not read), its file is found and read before the registry is.
       const namedBy = dataNamedBy(resolved);
-      const decided = namedBy !== undefined || flags.target !== undefined ? benchPayloadFile(settings.data, { namedBy }) : undefined;
+      const decided = namedBy !== undefined || flags.target !== undefined ? await readBenchPayloadFile(benchPayloadFile(settings.data, { namedBy }), settings.data.maxInputBytes) : undefined;
       const window = flags.target === undefined ? await servedRunWindow((await this.dependencies(settings)).store, settings, flags.run, variants) : undefined;
       const report = await runBench(
         {

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -186,6 +186,24 @@ describe('commands > bench > request rows', () => {
       expect(refused.json?.error, refused.stdout).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', details: { file: 'nosuch_test.csv' } });
       expect(refused.exitCode).toBe(4);
     }
+  });
+
+  it('refuses a named file it cannot cut rows from as such, before the registry is read (none of it is made)', async () => {
+    // Before, the file was only checked to exist: with no promoted run, each was reported as FLTS_SERVE_NO_MODEL.
+    const fresh = mkdtempSync(path.join(exampleHome, 'fresh-'));
+    const dataDir = mkdtempSync(path.join(exampleHome, 'data-'));
+    const header = readFileSync(path.join(REPO_ROOT, 'examples/data/example_test.csv'), 'utf8').split('\n')[0];
+    mkdirSync(path.join(dataDir, 'folder_test.csv'));
+    writeFileSync(path.join(dataDir, 'empty_test.csv'), '');
+    writeFileSync(path.join(dataDir, 'header_test.csv'), `${header}\n`);
+    writeFileSync(path.join(dataDir, 'pipes_test.csv'), `${header.replaceAll(',', '|')}\n2024-01-08 00:00:00${'|1'.repeat(11)}\n`);
+    const cases = [['folder', 'FLTS_DATA_NOT_A_FILE'], ['empty', 'FLTS_DATA_EMPTY'], ['header', 'FLTS_DATA_EMPTY'], ['pipes', 'FLTS_DATA_UNREADABLE']] as const;
+    const runs = await Promise.all(cases.map(([dataset]) => runCli(['bench', '--home', path.join(fresh, 'home'), '--dataset', dataset, '--replicas', '1', '--json'], { cwd: fresh, env: { FLTS_DATA_DIR: dataDir } })));
+    runs.forEach((refused, i) => {
+      expect(refused.json?.error, refused.stdout).toMatchObject({ code: cases[i][1], hint: expect.any(String) });
+      expect(refused.exitCode).toBe(3);
+    });
+    expect(existsSync(path.join(fresh, 'home'))).toBe(false);
   });
 
   it('cuts them from the test file the promoted run was trained with when no data is named, and from --dataset when it is', async () => {

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { resolveDataFiles } from '../config/config-hash.js';
 import type { DataSettings } from '../config/specs/data.js';
 import type { SettingSource } from '../config/specs/setting-spec.js';
+import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
+import { readPayloadFrame } from './request-payloads.js';
 
 /**
  * Where the request rows come from: the data the settings name, the test file the served run was trained with, or
@@ -19,6 +21,16 @@ export interface BenchPayloadFile {
   why: string;
   /** What to do about it, when the rows come from the default dataset although the served run names its own file. */
   hint?: string;
+  /** Its rows, when read already (`readBenchPayloadFile`). */
+  frame?: TimeFrame;
+}
+
+/**
+ * The payload file with its rows read: a file named up front is read before the registry is, so a directory, an
+ * empty file, a header alone or an unknown separator is refused as such, before a missing promotion is reported.
+ */
+export async function readBenchPayloadFile(payloadFile: BenchPayloadFile, maxBytes?: number): Promise<BenchPayloadFile> {
+  return { ...payloadFile, frame: await readPayloadFrame(payloadFile.path, maxBytes) };
 }
 
 export interface PayloadFileChoice {

@@ -18,6 +18,18 @@ export interface RequestPayloads {
 
 const formatTime = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 
+export interface CutOptions {
+  /** The file's rows, read already (`readPayloadFrame`). */
+  frame?: TimeFrame;
+  /** Sees the file's columns before any body is cut: to refuse a file the served run cannot read. */
+  checkColumns?: (columns: readonly string[]) => void;
+}
+
+/** The rows of a payload file; a directory, an empty file, a header alone or an unknown separator is a coded refusal. */
+export async function readPayloadFrame(file: string, maxBytes = DEFAULT_MAX_INPUT_BYTES): Promise<TimeFrame> {
+  return (await readTable(file, maxBytes)).frame;
+}
+
 /**
  * The first rows of every `rows`-row slice with no empty cell: a missing value in a request is refused (400),
  * and a data file with a few gaps (the example data has some) would otherwise measure those refusals as errors.
@@ -38,11 +50,10 @@ function completeSliceStarts(frame: TimeFrame, rows: number): number[] {
  * column-oriented with the timestamp column `time`, as the reference clients send them, from slices without
  * an empty cell. Bodies start at evenly spread offsets so the load never repeats one request (no response can
  * be served from a cache), or one row apart (`consecutive`), like a client sending its latest rows each step.
- * `checkColumns` sees the file's columns before any body is cut (to refuse a file the served run cannot read).
  */
-export async function buildRequestPayloads(file: string, rows: number, modelName: string, count = 64, layout: 'spread' | 'consecutive' = 'spread', maxBytes = DEFAULT_MAX_INPUT_BYTES, checkColumns?: (columns: readonly string[]) => void): Promise<RequestPayloads> {
-  const { frame } = await readTable(file, maxBytes);
-  checkColumns?.(frame.columns);
+export async function buildRequestPayloads(file: string, rows: number, modelName: string, count = 64, layout: 'spread' | 'consecutive' = 'spread', maxBytes = DEFAULT_MAX_INPUT_BYTES, options: CutOptions = {}): Promise<RequestPayloads> {
+  const frame = options.frame ?? (await readPayloadFrame(file, maxBytes));
+  options.checkColumns?.(frame.columns);
   const total = frame.time.length;
   if (total < rows) {
     throw new FltsError('FLTS_DATA_EMPTY', `${file} has ${total} rows; --payload-rows ${rows} needs at least that many.`, { details: { file, rows: total } });

@@ -187,7 +187,7 @@ async function measureMatrix(input: BenchInput, deps: BenchDeps): Promise<BenchR
   const { path: payloadPath, origin, why, hint } = input.payloadFile;
   const window = input.window;
   const checkColumns = window ? (columns: readonly string[]) => assertPayloadHasColumns(input.payloadFile, columns, window) : undefined;
-  const payloads = await buildRequestPayloads(payloadPath, input.payloadRows, input.modelName, 64, input.payloadLayout, input.payloadMaxBytes, checkColumns);
+  const payloads = await buildRequestPayloads(payloadPath, input.payloadRows, input.modelName, 64, input.payloadLayout, input.payloadMaxBytes, { frame: input.payloadFile.frame, checkColumns });
   const oipPath = `/v2/models/${encodeURIComponent(input.modelName)}/infer`;
   const auth: Record<string, string> = input.apiToken ? { authorization: `Bearer ${input.apiToken}` } : {};
   const machine = machineInfo();
