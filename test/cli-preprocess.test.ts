@@ -125,6 +125,39 @@ describe('cli > preprocess (back to a version processed before)', () => {
   });
 });
 
+describe('cli > preprocess (the same rows in other bytes)', () => {
+  it('keeps the version stored, with its created_at ("unchanged"), and processes rows that did change', async () => {
+    const home = tempHome();
+    const data = path.join(home, 'data');
+    mkdirSync(data);
+    const train = readFileSync(path.join(REPO_ROOT, 'examples/data/example.csv'), 'utf8');
+    const test = readFileSync(path.join(REPO_ROOT, 'examples/data/example_test.csv'), 'utf8');
+    const env = { FLTS_DATA_DIR: data, TRAIN_FILE: 'train.csv', TEST_FILE: 'test.csv' };
+    const preprocess = async () => {
+      const run = await runCli(['preprocess', '--home', home, '--json'], { env });
+      expect(run.exitCode, run.stderr).toBe(0);
+      return run.json.result;
+    };
+    writeFileSync(path.join(data, 'train.csv'), train);
+    writeFileSync(path.join(data, 'test.csv'), test);
+    const first = await preprocess();
+    const sidecar = path.join(home, 'store', 'processed-data', 'processed_data.meta.json');
+    const stored = readFileSync(sidecar, 'utf8');
+
+    // Saved again with Windows line endings: other bytes, the same rows. Before, written again under a new created_at.
+    writeFileSync(path.join(data, 'train.csv'), train.replaceAll('\n', '\r\n'));
+    const resaved = await preprocess();
+    expect(resaved).toMatchObject({ status: 'unchanged', configHash: first.configHash, createdAt: first.createdAt, inputs: { train: { rows: 5040 } } });
+    expect(resaved.fingerprints.train.sha256).not.toBe(first.fingerprints.train.sha256);
+    expect(readFileSync(sidecar, 'utf8')).toBe(stored);
+
+    writeFileSync(path.join(data, 'train.csv'), train.split('\n').slice(0, 4001).join('\n'));
+    const fewer = await preprocess();
+    expect(fewer).toMatchObject({ status: 'processed', configHash: first.configHash, train: { rows: 4000 } });
+    expect(fewer.createdAt > first.createdAt).toBe(true);
+  });
+});
+
 describe('cli > preprocess (errors)', () => {
   it('rejects an invalid environment value with exit 2, naming the setting', async () => {
     const run = await runCli(['preprocess', '--home', tempHome()], { env: { SAMPLE_STRATEGY: 'tail' } });

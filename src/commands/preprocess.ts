@@ -7,7 +7,7 @@ export type PreprocessCommandResult = PreprocessOutcome;
 export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
   static override summary = 'Turn raw CSV/Parquet into versioned, hashed training data.';
   static override description =
-    'Reads the train and test files, samples, cleans, adds time features and scales (scaler fitted on train only), then writes Parquet plus JSON sidecars to the processed-data bucket. The same settings and the same file contents give "cached"; coming back to settings and file contents processed before, whose version is kept under its config_hash, gives "reused": that version becomes the latest again as stored, with the created_at of its first processing. With a bus configured (FLTS_BUS), publishes the training-data and inference-data claims that the daemon trains and forecasts on, also when cached or reused.';
+    'Reads the train and test files, samples, cleans, adds time features and scales (scaler fitted on train only), then writes Parquet plus JSON sidecars to the processed-data bucket. The same settings and the same file contents give "cached", files that differ in bytes but make the same rows "unchanged" (the stored version kept, with its created_at); coming back to settings and file contents processed before, whose version is kept under its config_hash, gives "reused": that version becomes the latest again as stored, with the created_at of its first processing. With a bus configured (FLTS_BUS), publishes the training-data and inference-data claims that the daemon trains and forecasts on, also when cached or reused.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --train examples/data/example.csv --test examples/data/example_test.csv',
     '<%= config.bin %> <%= command.id %> --dataset example --sample-train-rows 500 --sample-strategy random --json',
@@ -60,6 +60,7 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
     this.say(`config_hash ${result.configHash}`);
     const outcome = {
       cached: 'cached (same config_hash and input fingerprints; nothing recomputed)',
+      unchanged: `unchanged (the input files differ in bytes from those processed at ${result.createdAt}, not in rows: that version is kept as stored)`,
       reused: `reused (processed from these inputs at ${result.createdAt}, kept under its config_hash: made the latest again as stored; nothing recomputed)`,
       processed: 'processed',
     }[result.status];

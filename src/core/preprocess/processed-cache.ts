@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.js';
 import { getJsonIfExists } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { sameFingerprint } from './input-fingerprint.js';
-import { processedKeys, writeStampMismatch, type InputFingerprint, type ProcessedSidecar } from './processed-layout.js';
+import { processedKeys, writeStampMismatch, type FltsSidecarExtras, type InputFingerprint, type ProcessedSidecar } from './processed-layout.js';
 
 export interface CacheQuery {
   configHash: string;
@@ -23,16 +23,18 @@ export interface CacheHit {
   testSidecar: ProcessedSidecar;
 }
 
-function matches(sidecar: ProcessedSidecar | undefined, query: CacheQuery): boolean {
-  const extras = sidecar?.flts;
-  return (
-    sidecar !== undefined &&
-    extras !== undefined &&
-    sidecar.config_hash === query.configHash &&
+/** Whether a stored sidecar is of the version asked for. */
+type SidecarMatch = (sidecar: ProcessedSidecar & { flts: FltsSidecarExtras }) => boolean;
+
+function sameInputs(query: CacheQuery): SidecarMatch {
+  return ({ flts: extras }) =>
     sameFingerprint(extras.fingerprints?.train, query.fingerprints.train) &&
     sameFingerprint(extras.fingerprints?.test, query.fingerprints.test) &&
-    (query.sampleSeed === undefined || extras.sample_seed === query.sampleSeed)
-  );
+    (query.sampleSeed === undefined || extras.sample_seed === query.sampleSeed);
+}
+
+function matches(sidecar: ProcessedSidecar | undefined, configHash: string, match: SidecarMatch): boolean {
+  return sidecar !== undefined && sidecar.flts !== undefined && sidecar.config_hash === configHash && match(sidecar as ProcessedSidecar & { flts: FltsSidecarExtras });
 }
 
 /** Whether every Parquet file exists and was written with the sidecar (not by an interrupted or concurrent preprocess). */
@@ -50,15 +52,15 @@ async function sameWrite(store: ObjectStore, bucket: string, sidecar: ProcessedS
 }
 
 /** A complete, matching set under one prefix (the root or `<config_hash>/`), or undefined. */
-async function completeSet(store: ObjectStore, settings: Settings, query: CacheQuery, configHash?: string): Promise<Omit<CacheHit, 'held'> | undefined> {
+async function completeSet(store: ObjectStore, settings: Settings, wanted: string, match: SidecarMatch, configHash?: string): Promise<Omit<CacheHit, 'held'> | undefined> {
   const bucket = settings.store.buckets.processed;
   const keys = processedKeys(settings, configHash);
   const sidecar = await getJsonIfExists<ProcessedSidecar>(store, bucket, keys.trainSidecar);
-  if (!matches(sidecar, query)) return undefined;
+  if (!matches(sidecar, wanted, match)) return undefined;
   if (!(await sameWrite(store, bucket, sidecar as ProcessedSidecar, [keys.trainParquet, keys.testParquet]))) return undefined;
   if (keys.scaler && !(await store.exists(bucket, keys.scaler))) return undefined;
   const testSidecar = await getJsonIfExists<ProcessedSidecar>(store, bucket, keys.testSidecar);
-  if (!testSidecar || testSidecar.config_hash !== query.configHash) return undefined;
+  if (!testSidecar || testSidecar.config_hash !== wanted) return undefined;
   return { sidecar: sidecar as ProcessedSidecar, testRows: testSidecar.row_count, testSidecar };
 }
 
@@ -69,8 +71,20 @@ async function completeSet(store: ObjectStore, settings: Settings, query: CacheQ
  * less is recomputed, which costs well under a second.
  */
 export async function findCachedOutputs(store: ObjectStore, settings: Settings, query: CacheQuery): Promise<CacheHit | undefined> {
-  const versioned = await completeSet(store, settings, query, query.configHash);
+  return findStoredVersion(store, settings, query.configHash, sameInputs(query));
+}
+
+/**
+ * The version of `configHash` stored with this processed content (`flts.data_sha256`), whatever input bytes it was
+ * read from: input files that differ only in bytes (line endings, number formatting) make the same rows.
+ */
+export async function findStoredContent(store: ObjectStore, settings: Settings, configHash: string, dataSha256: string): Promise<CacheHit | undefined> {
+  return findStoredVersion(store, settings, configHash, ({ flts }) => flts.data_sha256 === dataSha256);
+}
+
+async function findStoredVersion(store: ObjectStore, settings: Settings, configHash: string, match: SidecarMatch): Promise<CacheHit | undefined> {
+  const versioned = await completeSet(store, settings, configHash, match, configHash);
   if (!versioned) return undefined;
-  const latest = await completeSet(store, settings, query);
+  const latest = await completeSet(store, settings, configHash, match);
   return latest ? { ...latest, held: 'latest' } : { ...versioned, held: 'versioned' };
 }

@@ -11,7 +11,7 @@ import { ignoreEvents, type EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { fingerprintBytes } from './input-fingerprint.js';
-import { findCachedOutputs } from './processed-cache.js';
+import { findCachedOutputs, findStoredContent, type CacheHit } from './processed-cache.js';
 import { processedContentSha256 } from './processed-fingerprint.js';
 import { processedCreatedAt, processedKeys, type InputFingerprint } from './processed-layout.js';
 import { sampleFrame } from './sampling.js';
@@ -57,10 +57,11 @@ function rowsNotAfter(test: TimeFrame, train: TimeFrame): number {
 
 export interface PreprocessResult {
   /**
-   * `cached`: the latest processed data is already this version; `reused`: a version kept under `<config_hash>/`
-   * (these settings and input bytes, processed before) made the latest again as stored; `processed`: computed now.
+   * `cached`: the latest processed data is already this version (same input bytes); `unchanged`: the input bytes
+   * differ but make the rows the latest version holds, kept as stored; `reused`: a version kept under `<config_hash>/`
+   * (settings processed before, then others) made the latest again as stored; `processed`: computed and written now.
    */
-  status: 'processed' | 'cached' | 'reused';
+  status: 'processed' | 'cached' | 'unchanged' | 'reused';
   /** When this version's rows were processed (its sidecar's `created_at`, to the millisecond): now only when `processed`. */
   createdAt: string;
   configHash: string;
@@ -158,39 +159,47 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   const seedMatters = data.sampleStrategy === 'random' && (data.sampleTrainRows > 0 || data.sampleTestRows > 0);
   const base = { configHash, config: canonical, fingerprints, sampleSeed: data.sampleSeed, bucket, storeLocation: deps.store.location };
 
+  const outputKeys = [processedKeys(settings), processedKeys(settings, configHash)].flatMap((keys) => Object.values(keys).filter((key): key is string => key !== undefined));
+
+  /**
+   * The result of a version found stored. One kept only under <config_hash>/ (settings changed and came back) is made
+   * the latest again as it is: recomputed, it would be written under a new created_at, dating rows processed before
+   * to now (the promoter never moves to older data).
+   */
+  const keepStored = async (hit: CacheHit, kept: 'cached' | 'unchanged', found?: { inputs: { train: PreprocessInput; test: PreprocessInput }; warnings: DataWarning[]; readMs: number; transformMs: number }): Promise<PreprocessResult> => {
+    const reused = hit.held === 'versioned';
+    const restoredKeys = reused ? await restoreLatestFromVersion(deps.store, settings, configHash, { train: hit.sidecar, test: hit.testSidecar }) : [];
+    const status = reused ? 'reused' : kept;
+    logger.info({ event: 'skip_idempotent', config_hash: configHash, result: status }, 'skip_idempotent');
+    emit({ type: 'preprocess.cached', configHash });
+    const columns = hit.sidecar.column_names;
+    const totalMs = performance.now() - started;
+    const recorded = hit.sidecar.flts?.time_steps;
+    const cachedInputs = found?.inputs ?? {
+      train: { ...inputs.train, ...(recorded?.train ? { timeSteps: recorded.train } : {}) },
+      test: { ...inputs.test, ...(recorded?.test ? { timeSteps: recorded.test } : {}) },
+    };
+    const [readMs, transformMs] = [found?.readMs ?? 0, found?.transformMs ?? 0];
+    return {
+      ...base,
+      status,
+      createdAt: processedCreatedAt(hit.sidecar),
+      inputs: cachedInputs,
+      warnings: found?.warnings ?? inputWarnings(cachedInputs),
+      train: { rows: hit.sidecar.row_count, columns: columns.length },
+      test: { rows: hit.testRows, columns: columns.length },
+      columns,
+      outputKeys,
+      ...(reused ? { restoredKeys } : {}),
+      timings: { readMs, transformMs, writeMs: reused ? totalMs - readMs - transformMs : 0, totalMs },
+    };
+  };
+
   if (data.forceReprocess) {
     logger.info({ event: 'force_reprocess', reason: 'forceReprocess', config_hash: configHash }, 'force_reprocess');
   } else {
     const hit = await findCachedOutputs(deps.store, settings, { configHash, fingerprints, sampleSeed: seedMatters ? data.sampleSeed : undefined });
-    if (hit) {
-      // Back to a version kept under <config_hash>/: made the latest again as it is. Recomputed, it would be written
-      // under a new created_at, dating rows processed before to now (the promoter never moves to older data).
-      const reused = hit.held === 'versioned';
-      const restoredKeys = reused ? await restoreLatestFromVersion(deps.store, settings, configHash, { train: hit.sidecar, test: hit.testSidecar }) : [];
-      const status = reused ? 'reused' : 'cached';
-      logger.info({ event: 'skip_idempotent', config_hash: configHash, result: status }, 'skip_idempotent');
-      emit({ type: 'preprocess.cached', configHash });
-      const columns = hit.sidecar.column_names;
-      const totalMs = performance.now() - started;
-      const recorded = hit.sidecar.flts?.time_steps;
-      const cachedInputs = {
-        train: { ...inputs.train, ...(recorded?.train ? { timeSteps: recorded.train } : {}) },
-        test: { ...inputs.test, ...(recorded?.test ? { timeSteps: recorded.test } : {}) },
-      };
-      return {
-        ...base,
-        status,
-        createdAt: processedCreatedAt(hit.sidecar),
-        inputs: cachedInputs,
-        warnings: inputWarnings(cachedInputs),
-        train: { rows: hit.sidecar.row_count, columns: columns.length },
-        test: { rows: hit.testRows, columns: columns.length },
-        columns,
-        outputKeys: [processedKeys(settings), processedKeys(settings, configHash)].flatMap((keys) => Object.values(keys).filter((key): key is string => key !== undefined)),
-        ...(reused ? { restoredKeys } : {}),
-        timings: { readMs: 0, transformMs: 0, writeMs: reused ? totalMs : 0, totalMs },
-      };
-    }
+    if (hit) return keepStored(hit, 'cached');
   }
 
   const parsed = [readTableBytes(trainBytes, files.trainName), readTableBytes(testBytes, files.testName)] as const;
@@ -219,10 +228,17 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   const read = performance.now();
 
   const { train, test, scaler, report } = runTransformPipeline(rawTrain, rawTest, settings.preprocess);
+  const dataSha256 = processedContentSha256(train, test, scaler);
   const transformed = performance.now();
+  if (!data.forceReprocess) {
+    // Input files other in bytes that make the same rows (line endings, number formatting, a column dropped as not
+    // numeric): the version stored keeps its created_at, since its rows are not new.
+    const same = await findStoredContent(deps.store, settings, configHash, dataSha256);
+    if (same) return keepStored(same, 'unchanged', { inputs: described, warnings, readMs: read - started, transformMs: transformed - read });
+  }
 
   const createdAt = (deps.now ?? (() => new Date()))();
-  const outputKeys = await writeProcessedOutputs(deps.store, settings, {
+  const writtenKeys = await writeProcessedOutputs(deps.store, settings, {
     configHash,
     canonicalConfig: canonical,
     train,
@@ -243,7 +259,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       infinite_cells: parsed[0].infiniteCells + parsed[1].infiniteCells,
       unordered_rows: parsed[0].unorderedRows + parsed[1].unorderedRows,
       time_steps: { ...(parsed[0].timeSteps ? { train: parsed[0].timeSteps } : {}), ...(parsed[1].timeSteps ? { test: parsed[1].timeSteps } : {}) },
-      data_sha256: processedContentSha256(train, test, scaler),
+      data_sha256: dataSha256,
     },
   });
   const finished = performance.now();
@@ -258,7 +274,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     train: { rows: train.time.length, columns: train.columns.length },
     test: { rows: test.time.length, columns: test.columns.length },
     columns: [...train.columns],
-    outputKeys,
+    outputKeys: writtenKeys,
     report,
     warnings,
     timings,
