@@ -35,4 +35,34 @@ describe('core > tracking > json-list-counter', () => {
   it('reports the largest of several arrays under a repeated key', () => {
     expect(counts('runs', '{"runs": [1, 2, 3], "runs": [1]}')).toEqual([3, 3]);
   });
+
+  it('lays out the one list under the key by byte offsets: its [, the commas between its entries, its ], across chunks', () => {
+    const text = '{"a": "[,]ü", "runs": [1, "x,]€", [2, 3], {"b": [4, 5]}], "z": [6]}';
+    const bytes = Buffer.from(text, 'utf8');
+    const open = bytes.indexOf('"runs": [') + 8;
+    const separators = [bytes.indexOf(', "x'), bytes.indexOf(', [2'), bytes.indexOf(', {"b')];
+    const close = bytes.indexOf('], "z"');
+    for (const chunk of [1, 4, bytes.length]) {
+      const counter = createJsonListCounter('runs');
+      for (let i = 0; i < bytes.length; i += chunk) counter.feed(bytes.subarray(i, i + chunk));
+      expect(counter.layout(), `chunk ${chunk}`).toEqual({ open, separators, close });
+    }
+  });
+
+  it('lays out no list that is open, repeated, named with escapes, or has a comma without an entry before it', () => {
+    const layout = (text: string) => {
+      const counter = createJsonListCounter('runs');
+      counter.feed(Buffer.from(text, 'utf8'));
+      return counter.layout();
+    };
+    expect(layout('{"runs": [1, 2')).toBeUndefined();
+    expect(layout('{"runs": [1], "runs": [2]}')).toBeUndefined();
+    expect(layout('{"runs": [1], "runs": null}')).toBeUndefined();
+    expect(layout('{"r\\u0075ns": 1, "runs": [2]}')).toBeUndefined();
+    expect(layout('{"runs": [1,, 2]}')).toBeUndefined();
+    expect(layout('{"runs": [, 1]}')).toBeUndefined();
+    // A body of commas keeps none of them: what is kept stays as small as the entries, which are counted.
+    expect(layout(`{"runs": [${','.repeat(100_000)}]}`)).toBeUndefined();
+    expect(layout('{"runs": []}')).toEqual({ open: 9, separators: [], close: 10 });
+  });
 });

@@ -5,6 +5,20 @@ const { QUOTE, BACKSLASH, COLON, COMMA, OPEN_OBJECT, CLOSE_OBJECT, OPEN_ARRAY, C
 export interface JsonListCounter {
   /** Reads the next bytes of the answer; returns the most entries one array under the key has held so far. */
   feed(chunk: Uint8Array): number;
+  /**
+   * Where the array under the key lies in the bytes fed so far, when it is the value of the one top-level member of
+   * that name, no top-level member name is written with escapes (which could spell the key again), no comma in it
+   * follows another or its `[`, and it was closed; otherwise undefined. Only a text that is not JSON can be laid
+   * out wrongly, and then one of the pieces it is cut into is not JSON either.
+   */
+  layout(): JsonListLayout | undefined;
+}
+
+/** Byte offsets of an array's delimiters: its `[`, the comma after each entry but the last, and the byte closing it. */
+export interface JsonListLayout {
+  readonly open: number;
+  readonly separators: readonly number[];
+  readonly close: number;
 }
 
 /**
@@ -32,11 +46,25 @@ export function createJsonListCounter(key: string): JsonListCounter {
     expectEntry: false,
     entries: 0,
     most: 0,
+    /** Bytes fed before the chunk being read. */
+    offset: 0,
+    /** The top-level string being read holds an escape; then, a top-level member's name did. */
+    escapedString: false,
+    escapedName: false,
+    /** Top-level members named `key`, and arrays counted under them. */
+    keyMembers: 0,
+    lists: 0,
+    listOpen: -1,
+    listClose: -1,
+    /** A comma in the list with no entry before it: its commas are no longer kept, so they stay as few as its entries. */
+    emptyEntry: false,
   };
+  let separators: number[] = [];
 
   return {
     feed(chunk) {
-      let { depth, inString, escaped, matched, mismatch, stringIsKey, memberIsKey, listDepth, expectEntry, entries, most } = state;
+      let { depth, inString, escaped, matched, mismatch, stringIsKey, memberIsKey, listDepth, expectEntry, entries, most, escapedString } = state;
+      const { offset } = state;
       const length = chunk.length;
       for (let i = 0; i < length; i += 1) {
         if (inString) {
@@ -60,6 +88,7 @@ export function createJsonListCounter(key: string): JsonListCounter {
           if (byte === BACKSLASH) {
             escaped = true;
             mismatch = true;
+            escapedString = true;
           } else if (byte === QUOTE) {
             inString = false;
             stringIsKey = !mismatch && matched === wanted.length;
@@ -83,13 +112,21 @@ export function createJsonListCounter(key: string): JsonListCounter {
             inString = true;
             matched = 0;
             mismatch = false;
+            escapedString = false;
             break;
           case COLON:
-            if (depth === 1) memberIsKey = stringIsKey;
+            if (depth === 1) {
+              memberIsKey = stringIsKey;
+              if (stringIsKey) state.keyMembers += 1;
+              if (escapedString) state.escapedName = true;
+            }
             break;
           case COMMA:
-            if (depth === listDepth) expectEntry = true;
-            else if (depth === 1) memberIsKey = false;
+            if (depth === listDepth) {
+              if (expectEntry) state.emptyEntry = true;
+              else separators.push(offset + i);
+              expectEntry = true;
+            } else if (depth === 1) memberIsKey = false;
             break;
           case OPEN_OBJECT:
           case OPEN_ARRAY:
@@ -98,19 +135,31 @@ export function createJsonListCounter(key: string): JsonListCounter {
               listDepth = 2;
               expectEntry = true;
               entries = 0;
+              state.lists += 1;
+              state.listOpen = offset + i;
+              state.listClose = -1;
+              state.emptyEntry = false;
+              separators = [];
             }
             break;
           case CLOSE_OBJECT:
           case CLOSE_ARRAY:
-            if (depth === listDepth) listDepth = 0;
+            if (depth === listDepth) {
+              listDepth = 0;
+              state.listClose = offset + i;
+            }
             depth -= 1;
             break;
           default:
           // A number, true, false, null, or a NaN/Infinity word: counted above, nothing to follow.
         }
       }
-      Object.assign(state, { depth, inString, escaped, matched, mismatch, stringIsKey, memberIsKey, listDepth, expectEntry, entries, most });
+      Object.assign(state, { depth, inString, escaped, matched, mismatch, stringIsKey, memberIsKey, listDepth, expectEntry, entries, most, escapedString, offset: offset + length });
       return most;
+    },
+    layout() {
+      const { keyMembers, lists, escapedName, emptyEntry, listOpen: open, listClose: close } = state;
+      return keyMembers === 1 && lists === 1 && !escapedName && !emptyEntry && close > open ? { open, separators, close } : undefined;
     },
   };
 }

@@ -3,7 +3,8 @@ import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { parseLenientJson } from '../storage/json-objects.js';
 import { maxTotalBackoffMs, retryWithBackoff, type RetryPolicy } from '../retry.js';
-import { createJsonListCounter } from './json-list-counter.js';
+import { createJsonListCounter, type JsonListLayout } from './json-list-counter.js';
+import { parseJsonListInTurns } from './json-list-in-turns.js';
 
 export interface MlflowHttpOptions {
   /** Tracking server base URL, e.g. http://127.0.0.1:5000. */
@@ -33,7 +34,8 @@ export interface MlflowRequest {
   /**
    * A page of a search: the answer's list (`key`) may hold at most `maxEntries`, the max_results asked for; one
    * more fails the call with reason oversized_page. Past COUNT_PAGES_FROM_BYTES its entries are counted as the
-   * body arrives, and the rest is left unread as soon as they pass the limit.
+   * body arrives, and the rest is left unread as soon as they pass the limit; a page within it is parsed entry by
+   * entry over event-loop turns.
    */
   readonly page?: { readonly key: string; readonly maxEntries: number };
 }
@@ -110,20 +112,21 @@ const TOO_LARGE_HINT =
 
 const isJsonObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-type BodyRead = { text: string } | { tooLarge: true } | { entries: number };
+type BodyRead = { chunks: Buffer[]; size: number; layout?: JsonListLayout } | { tooLarge: true } | { entries: number };
 
 /**
- * The size from which a page's entries are counted as it arrives. Below it the count would cost more than the
- * parse it saves (a page of 1000 small runs is about 200 kB, and a cold count of it took longer than its parse),
- * and the parsed list is counted instead; past it, the bytes received so far are counted at once, then each chunk.
+ * The size from which a page's entries are counted as it arrives, and parsed one by one over event-loop turns.
+ * Below it the count would cost more than the parse it saves (a page of 1000 small runs is about 200 kB, and a
+ * cold count of it took longer than its parse), and the page is parsed whole and its list counted then; past it,
+ * the bytes received so far are counted at once, then each chunk.
  */
 const COUNT_PAGES_FROM_BYTES = 1024 * 1024;
 
 /**
- * The body as text; or, having stopped reading it, `tooLarge` once it passes `limit` bytes (announced or
- * received), or the `entries` of a page's list once they pass its `maxEntries`. Either way what an answer costs
- * is bounded while it arrives, before anything is parsed: a page of 100 000 runs where 1000 were asked for is
- * left soon after its 1001st run, not parsed whole on the event loop.
+ * The body, with the `layout` of a counted page's list; or, having stopped reading it, `tooLarge` once it passes
+ * `limit` bytes (announced or received), or the `entries` of a page's list once they pass its `maxEntries`.
+ * Either way what an answer costs is bounded while it arrives, before anything is parsed: a page of 100 000 runs
+ * where 1000 were asked for is left soon after its 1001st run, not parsed whole on the event loop.
  */
 async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown }, contentLength: string | string[] | undefined, limit: number, page: MlflowRequest['page']): Promise<BodyRead> {
   if (Number(contentLength) > limit) {
@@ -151,7 +154,7 @@ async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown },
       return { entries };
     }
   }
-  return { text: Buffer.concat(chunks, size).toString('utf8') };
+  return { chunks, size, layout: counted > 0 ? counter?.layout() : undefined };
 }
 
 export function assertTrackingUri(uri: string): string {
@@ -239,20 +242,25 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     // asked for and following it would skip the rest without a trace: the listing is refused instead.
     const oversizedPage = (): FltsError => notMlflowAnswer(shownBase, req, 'oversized_page', `HTTP ${status} with a page of more than ${req.page?.maxEntries} ${req.page?.key}, the most its max_results asked for`, status);
     if ('entries' in read) throw oversizedPage();
-    const { text } = read;
-    const parsed = text.trim() === '' ? {} : safeParse(text);
-    if (status === 429 || status >= 500 || (status === 400 && WRITE_RACE.test(text))) {
+    const { chunks, size, layout } = read;
+    // A large page is parsed run by run over turns, its body never joined nor decoded whole; one that does not parse
+    // so is parsed whole like any other answer, which ends the same way.
+    const inTurns = req.page && layout && status < 300 ? await parseJsonListInTurns(chunks, req.page.key, layout) : undefined;
+    let decoded: string | undefined;
+    const text = (): string => (decoded ??= Buffer.concat(chunks, size).toString('utf8'));
+    const parsed = inTurns ? inTurns.value : text().trim() === '' ? {} : safeParse(text());
+    if (status === 429 || status >= 500 || (status === 400 && WRITE_RACE.test(text()))) {
       // A rate-limiting proxy or an overloaded server says when to come back; on other errors the header means nothing.
       const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(retryAfter, now()) : undefined;
-      throw new TransientFailure(`HTTP ${status}: ${messageOf(parsed, text)}`, status, retryAfterMs);
+      throw new TransientFailure(`HTTP ${status}: ${messageOf(parsed, text())}`, status, retryAfterMs);
     }
     if (status >= 400) {
       const mlflowErrorCode = (parsed as { error_code?: string } | undefined)?.error_code;
-      throw new FltsError('FLTS_TRACKING_REJECTED', `MLflow rejected ${req.method} ${req.path} (HTTP ${status}${mlflowErrorCode ? ` ${mlflowErrorCode}` : ''}): ${messageOf(parsed, text)}`, {
+      throw new FltsError('FLTS_TRACKING_REJECTED', `MLflow rejected ${req.method} ${req.path} (HTTP ${status}${mlflowErrorCode ? ` ${mlflowErrorCode}` : ''}): ${messageOf(parsed, text())}`, {
         details: { uri: shownBase, path: req.path, status, mlflowErrorCode },
       });
     }
-    if (!isJsonObject(parsed)) throw notMlflowAnswer(shownBase, req, 'not_json', `HTTP ${status} with a body that is not a JSON object: ${JSON.stringify(text.slice(0, 120))}`, status);
+    if (!isJsonObject(parsed)) throw notMlflowAnswer(shownBase, req, 'not_json', `HTTP ${status} with a body that is not a JSON object: ${JSON.stringify(text().slice(0, 120))}`, status);
     // The count while reading misses a list whose name is written with escapes; the parsed answer cannot.
     const entries = req.page ? parsed[req.page.key] : undefined;
     if (req.page && Array.isArray(entries) && entries.length > req.page.maxEntries) throw oversizedPage();
