@@ -4,8 +4,10 @@
 // process. Each measurement is a fresh child that calls searchRuns of a build's MLflow client once and reports the
 // longest event-loop stall during the call (perf_hooks monitorEventLoopDelay), its peak resident set (VmHWM) and how
 // the call ended. Several builds given with --dist are measured alternately, round by round, so a noisy machine
-// weighs on each alike.
-// Usage: npm run build && node bench/tracking-page-cost.mjs [--dist dist] [--dist /other/build/dist] [--rounds 5] [--runs 100000]
+// weighs on each alike. With --param-kb, each run carries a param of that many kB (text with escapes and non-ASCII
+// characters): `--runs 1000 --param-kb 27` is a page as large as asked for and near the body limit, about 27 MB,
+// which a client reads whole.
+// Usage: npm run build && node bench/tracking-page-cost.mjs [--dist dist] [--dist /other/build/dist] [--rounds 5] [--runs 100000] [--param-kb 0]
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -47,9 +49,12 @@ if (args[0] === '--child') {
 const dists = (valuesOf('--dist').length ? valuesOf('--dist') : ['dist']).map((dist) => path.resolve(dist));
 const rounds = Number(option('--rounds', '5'));
 const runCount = Number(option('--runs', '100000'));
+const paramKb = Number(option('--param-kb', '0'));
+// 16 characters, 24 bytes of JSON: two escapes and a three-byte character among them.
+const note = paramKb > 0 ? 'say "hi" € done.'.repeat(Math.ceil((paramKb * 1024) / 24)) : undefined;
 const runs = Array.from({ length: runCount }, (_, i) => ({
   info: { run_id: `r${i}`, experiment_id: '1', status: 'FINISHED', start_time: String(i) },
-  data: { params: [{ key: 'config_hash', value: 'h' }], metrics: [{ key: 'test_rmse', value: i, timestamp: 0, step: 0 }] },
+  data: { params: [{ key: 'config_hash', value: 'h' }, ...(note ? [{ key: 'note', value: `${i} ${note}` }] : [])], metrics: [{ key: 'test_rmse', value: i, timestamp: 0, step: 0 }] },
 }));
 const page = Buffer.from(JSON.stringify({ runs }));
 const experiments = JSON.stringify({ experiments: [{ experiment_id: '1', name: 'NonML', lifecycle_stage: 'active' }] });
