@@ -180,19 +180,23 @@ describe('core > tracking > mlflow-http', () => {
     for (const absurd of [undefined, '', '-5', '1.5', '+3', 'soon', 'a 1', '99999999999', 'Sun, 06 Dec 2026 04:59:00 GMT', 'Sun, 06 Dec 2099 05:00:00 GMT']) expect(parseRetryAfter(absurd, NOW), absurd).toBeUndefined();
   });
 
-  it('waits the Retry-After a 429 asks for before the next attempt, in place of its own backoff', async () => {
-    const { logger, delays } = retryDelays();
-    await withAnswers([{ status: 429, headers: { 'retry-after': '1' } }, { status: 200 }], async (uri, requests) => {
-      await expect(createMlflowHttp({ uri, timeoutMs: 2000, retry: { retries: 2, baseDelayMs: 1 }, logger })(search)).resolves.toEqual({});
-      expect(requests()).toBe(2);
-    });
-    expect(delays).toEqual([1000]);
+  it('waits the Retry-After a 429, or a gateway\'s 502 or 504, asks for before the next attempt, in place of its own backoff', async () => {
+    for (const status of [429, 502, 504]) {
+      const { logger, delays } = retryDelays();
+      await withAnswers([{ status, headers: { 'retry-after': '1' } }, { status: 200 }], async (uri, requests) => {
+        await expect(createMlflowHttp({ uri, timeoutMs: 2000, retry: { retries: 2, baseDelayMs: 1 }, logger })(search)).resolves.toEqual({});
+        expect(requests(), `HTTP ${status}`).toBe(2);
+      });
+      expect(delays, `HTTP ${status}`).toEqual([1000]);
+    }
   });
 
-  it('gives up at once, naming the wait, when a 429 or 503 asks to wait past what is left of the call budget', async () => {
+  it('gives up at once, naming the wait, when a 429, 502, 503 or 504 asks to wait past what is left of the call budget', async () => {
     for (const [status, retryAfter, askedMs] of [
       [503, 'Sun, 06 Dec 2026 05:01:00 GMT', 60_000],
       [429, '120', 120_000],
+      [502, '30', 30_000],
+      [504, 'Sun, 06 Dec 2026 05:00:45 GMT', 45_000],
     ] as const) {
       const { logger, delays } = retryDelays();
       const error = await withAnswers([{ status, headers: { 'retry-after': retryAfter } }], async (uri, requests) => {
@@ -214,6 +218,7 @@ describe('core > tracking > mlflow-http', () => {
       [429, '99999999999'],
       [503, 'Sun, 06 Dec 2026 04:00:00 GMT'],
       [500, '120'],
+      [501, '120'],
     ] as const) {
       const { logger, delays } = retryDelays();
       const error = await withAnswers([{ status, headers: { 'retry-after': retryAfter } }], async (uri, requests) => {

@@ -54,6 +54,15 @@ class TransientFailure extends Error {
  * past the longest call budget the settings allow, so any sane wait beyond the budget is still reported as such.
  */
 const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
+/**
+ * The statuses whose Retry-After is waited for. RFC 9110 gives the header one meaning on any answer (how long to
+ * wait before asking again) and names 503; RFC 6585 names 429. A proxy or gateway before MLflow answers 502 or 504
+ * while MLflow restarts, and one set to say when to come back says it on those too (MLflow's own Python client,
+ * through urllib3, waits it on every status it retries). A 500 is MLflow's own failure, which never carries it:
+ * there the backoff stays, so a blanket header on a proxy's error pages cannot end such calls at once.
+ */
+const RETRY_AFTER_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
 const HTTP_DATE = /^(?:[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/;
 
 /**
@@ -250,8 +259,8 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     const text = (): string => (decoded ??= Buffer.concat(chunks, size).toString('utf8'));
     const parsed = inTurns ? inTurns.value : text().trim() === '' ? {} : safeParse(text());
     if (status === 429 || status >= 500 || (status === 400 && WRITE_RACE.test(text()))) {
-      // A rate-limiting proxy or an overloaded server says when to come back; on other errors the header means nothing.
-      const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(retryAfter, now()) : undefined;
+      // A rate-limiting proxy, an overloaded server or a gateway whose server is away says when to come back.
+      const retryAfterMs = RETRY_AFTER_STATUSES.has(status) ? parseRetryAfter(retryAfter, now()) : undefined;
       throw new TransientFailure(`HTTP ${status}: ${messageOf(parsed, text())}`, status, retryAfterMs);
     }
     if (status >= 400) {
@@ -271,7 +280,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
 
   /**
    * Attempts until one succeeds, fails for good or the retries run out; between them the wait the server asks for
-   * (Retry-After on 429 or 503) or else the backoff. The call ends by its budget (or the request's sooner deadline):
+   * (Retry-After on 429, 502, 503 or 504) or else the backoff. The call ends by its budget (or the request's sooner deadline):
    * each attempt's time limit is cut to what is left, and a server asking for a wait past it is given up on at once
    * rather than slept for, since the answer would come after the caller stopped waiting.
    */

@@ -9,7 +9,7 @@ export const TRACKING_SPECS: readonly SettingSpec[] = [
   { path: 'tracking.experiments.neural', type: 'string', default: 'Default', env: ['FLTS_MLFLOW_EXPERIMENT_NEURAL', 'EXPERIMENT_NAME'], description: 'MLflow experiment of LSTM/GRU runs (the reference NN trainers used "Default").' },
   { path: 'tracking.experiments.statistical', type: 'string', default: 'NonML', env: ['FLTS_MLFLOW_EXPERIMENT_STATISTICAL'], description: 'MLflow experiment of PROPHET, NAIVE, SNAIVE and MSTL runs (the reference non-ML trainer used "NonML").' },
   { path: 'tracking.timeoutMs', type: 'integer', default: 10_000, min: 100, max: 600_000, env: ['FLTS_MLFLOW_TIMEOUT_MS'], description: 'Time limit of one MLflow HTTP call (connect, headers and body).' },
-  { path: 'tracking.retries', type: 'integer', default: 3, min: 0, max: 10, env: ['FLTS_MLFLOW_RETRIES'], description: 'Retries of a failed MLflow call (network error, timeout, 429 or 5xx), with exponential backoff and jitter; a 429 or 503 with Retry-After waits what it asks, unless that ends past the budget of the call, which ends the call at once.' },
+  { path: 'tracking.retries', type: 'integer', default: 3, min: 0, max: 10, env: ['FLTS_MLFLOW_RETRIES'], description: 'Retries of a failed MLflow call (network error, timeout, 429 or 5xx), with exponential backoff and jitter; a 429, 502, 503 or 504 with Retry-After waits what it asks, unless that ends past the budget of the call, which ends the call at once.' },
   { path: 'tracking.backoffMs', type: 'integer', default: 500, min: 0, max: 60_000, env: ['FLTS_MLFLOW_BACKOFF_MS'], description: 'First retry delay; doubles per retry (capped at 20x), with jitter.' },
   {
     path: 'tracking.maxResponseMb',
