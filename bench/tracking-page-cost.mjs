@@ -50,8 +50,8 @@ const dists = (valuesOf('--dist').length ? valuesOf('--dist') : ['dist']).map((d
 const rounds = Number(option('--rounds', '5'));
 const runCount = Number(option('--runs', '100000'));
 const paramKb = Number(option('--param-kb', '0'));
-// 16 characters, 24 bytes of JSON: two escapes and a three-byte character among them.
-const note = paramKb > 0 ? 'say "hi" € done.'.repeat(Math.ceil((paramKb * 1024) / 24)) : undefined;
+// 16 characters, 20 bytes of JSON: two escaped quotes and a three-byte character among them.
+const note = paramKb > 0 ? 'say "hi" € done.'.repeat(Math.ceil((paramKb * 1024) / 20)) : undefined;
 const runs = Array.from({ length: runCount }, (_, i) => ({
   info: { run_id: `r${i}`, experiment_id: '1', status: 'FINISHED', start_time: String(i) },
   data: { params: [{ key: 'config_hash', value: 'h' }, ...(note ? [{ key: 'note', value: `${i} ${note}` }] : [])], metrics: [{ key: 'test_rmse', value: i, timestamp: 0, step: 0 }] },
