@@ -66,6 +66,10 @@ function manyRuns(count) {
 // Made once, before any command runs: made on the first request, it would stall this process's own event loop, and
 // with it the daemon mode's /healthz probes, for as long as the stringify takes.
 const hugeRunsPage = Buffer.from(JSON.stringify({ runs: manyRuns(100_000) }));
+// As many runs as asked for, each with a 27 kB param (quotes to escape, non-ASCII text): ~27 MB, within the body cap.
+const fullRunsPage = Buffer.from(
+  JSON.stringify({ runs: manyRuns(1000).map((run, i) => ({ ...run, data: { ...run.data, params: [...run.data.params, { key: 'note', value: `${i} ${'say "hi" € done.'.repeat(1400)}` }] } })) }),
+);
 
 /** Scenario name -> handler; each handler answers every MLflow call the same hostile way. */
 const SCENARIOS = {
@@ -95,6 +99,8 @@ const SCENARIOS = {
   },
   // Under the body cap (~19 MB): a page of 100x the runs asked for, refused as its runs arrive (reason oversized_page).
   'huge-runs-page': (req, res, url) => json(res, 200, url.pathname.endsWith('/runs/search') ? hugeRunsPage : plausible(url.pathname)),
+  // A page as large as asked for, near the body cap: read, and parsed run by run without stalling the loop.
+  'full-runs-page-27mb': (req, res, url) => json(res, 200, url.pathname.endsWith('/runs/search') ? fullRunsPage : plausible(url.pathname)),
   'slow-drip': (req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.write('{');
@@ -114,6 +120,8 @@ const SCENARIOS = {
   'status-404-html': (req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<html>Not Found</html>'),
   'status-429': (req, res) => json(res, 429, { message: 'slow down' }),
   'status-429-retry-after-absurd': (req, res) => json(res, 429, { message: 'slow down' }, { 'retry-after': '999999999' }),
+  // A gateway before MLflow asking for a wait past the call budget: the call ends at once (retry_after_past_budget).
+  'status-502-retry-after-past-budget': (req, res) => res.writeHead(502, { 'retry-after': '120', 'content-type': 'text/html' }).end('<html>502 Bad Gateway</html>'),
   'status-503-retry-after-garbage': (req, res) => res.writeHead(503, { 'retry-after': 'soon-ish', 'content-type': 'text/plain' }).end('upstream unavailable'),
   'pagination-same-token': (req, res, url) => {
     const body = plausible(url.pathname);
