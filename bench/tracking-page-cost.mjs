@@ -2,8 +2,8 @@
 // What one hostile MLflow search-runs answer costs the process that reads it: a page of --runs runs (100 000 by
 // default, about 19 MB) where flts asked for at most 1000, served by a node:http server on 127.0.0.1 in this
 // process. Each measurement is a fresh child that calls searchRuns of a build's MLflow client once and reports the
-// longest event-loop stall during the call (perf_hooks monitorEventLoopDelay), its peak resident set (VmHWM) and how
-// the call ended. Several builds given with --dist are measured alternately, round by round, so a noisy machine
+// longest event-loop stall during the call (perf_hooks monitorEventLoopDelay), its wall and CPU time, its peak
+// resident set (VmHWM) and how the call ended. Several builds given with --dist are measured alternately, round by round, so a noisy machine
 // weighs on each alike. With --param-kb, each run carries a param of that many kB (text with escapes and non-ASCII
 // characters): `--runs 1000 --param-kb 27` is a page as large as asked for and near the body limit, about 27 MB,
 // which a client reads whole.
@@ -32,6 +32,7 @@ if (args[0] === '--child') {
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   let outcome;
   try {
     outcome = `ok ${(await client.searchRuns({ experimentIds: ['1'] })).length} runs`;
@@ -39,10 +40,11 @@ if (args[0] === '--child') {
     outcome = `${error.code ?? error.name} ${error.details?.reason ?? ''}`.trim();
   }
   const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   // The sampling timer records a stall once the loop turns again, so one more turn before stopping it.
   await new Promise((resolve) => setTimeout(resolve, 50));
   delay.disable();
-  console.log(JSON.stringify({ outcome, ms: Math.round(ms), maxStallMs: Math.round(delay.max / 1e6), idleMb, peakMb: peakRssMb() }));
+  console.log(JSON.stringify({ outcome, ms: Math.round(ms), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxStallMs: Math.round(delay.max / 1e6), idleMb, peakMb: peakRssMb() }));
   process.exit(0);
 }
 
@@ -80,8 +82,12 @@ for (let round = 1; round <= rounds; round += 1) {
   }
 }
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-console.log('\nmedians (max event-loop stall during the call, peak RSS, call time):');
+// On a shared machine the wall times take in the time other processes held the cores; the CPU time of the call does not.
+console.log('\nmedians (max event-loop stall during the call, peak RSS, call time, CPU time of the call):');
 for (const [dist, list] of results) {
-  console.log(`${dist}: stall ${median(list.map((r) => r.maxStallMs))} ms, peak ${median(list.map((r) => r.peakMb))} MB (idle ${median(list.map((r) => r.idleMb))} MB), call ${median(list.map((r) => r.ms))} ms, ${list[0].outcome}`);
+  const [first] = results.values();
+  const ratio = (key) => (median(list.map((r) => r[key])) / Math.max(1, median(first.map((r) => r[key])))).toFixed(2);
+  const ratios = list === first ? '' : ` (x${ratio('maxStallMs')} stall, x${ratio('ms')} call, x${ratio('cpuMs')} cpu of the first build)`;
+  console.log(`${dist}: stall ${median(list.map((r) => r.maxStallMs))} ms, peak ${median(list.map((r) => r.peakMb))} MB (idle ${median(list.map((r) => r.idleMb))} MB), call ${median(list.map((r) => r.ms))} ms, cpu ${median(list.map((r) => r.cpuMs))} ms, ${list[0].outcome}${ratios}`);
 }
 server.close();

@@ -24,9 +24,10 @@ export interface JsonListLayout {
 /**
  * Counts the entries of the array under `key` of a JSON object as its bytes arrive, without parsing them: what
  * lets an answer holding more entries than were asked for be refused just past the limit, rather than once all of
- * it is read and parsed. It reads bytes, not text, since every character that shapes JSON is ASCII and no byte of
- * a multi-byte UTF-8 character is. A key written with escapes (`"\u0072uns"`) is not recognised: such an answer
- * is read whole, within the body size limit, and its list counted once parsed.
+ * it is read and parsed; and where the array lies, for a page within the limit to be parsed entry by entry. It
+ * reads bytes, not text, since every character that shapes JSON is ASCII and no byte of a multi-byte UTF-8
+ * character is. A key written with escapes (`"\u0072uns"`) is not recognised: such an answer is read whole,
+ * within the body size limit, parsed whole and its list counted then.
  */
 export function createJsonListCounter(key: string): JsonListCounter {
   const wanted = Buffer.from(key, 'utf8');
