@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
+import { parseLenientJson } from '../storage/json-objects.js';
 import { createMlflowClient } from './mlflow-client.js';
 import { failure, withServer } from './tracking-server.fixture.js';
 
@@ -29,6 +30,8 @@ const bigRun = (i: number) => ({
 /** A ~25 MB first page of 1000 runs, its page token ahead of the list, and a second small page ending the listing. */
 const firstPage = Buffer.from(JSON.stringify({ next_page_token: 'p2', runs: Array.from({ length: 1000 }, (_, i) => bigRun(i)) }), 'utf8');
 const secondPage = JSON.stringify({ runs: [bigRun(1000)] });
+/** ~2.5 MB: past the size read in turns, as a page near the limit is, and quicker to break in many ways. */
+const smallerPage = Buffer.from(JSON.stringify({ next_page_token: 'p2', runs: Array.from({ length: 100 }, (_, i) => bigRun(i)) }), 'utf8');
 
 const searchAll = (first: Buffer | string) =>
   withServer(
@@ -79,16 +82,20 @@ describe('core > tracking > mlflow large pages', () => {
   });
 
   it('reports a large page that is not JSON at any place with the same coded reason as a small one', { timeout: 60_000 }, async () => {
-    const text = firstPage.toString('utf8');
+    const text = smallerPage.toString('utf8');
+    expect(smallerPage.length).toBeGreaterThan(2 << 20);
     const listAt = text.indexOf('"runs":[') + 8;
+    const betweenRuns = text.indexOf('},{"info"', text.length / 2) + 1;
     const broken = [
       `${text.slice(0, -1)}`,
       `${text.slice(0, listAt)},${text.slice(listAt)}`,
-      `${text.slice(0, text.length / 2)}}${text.slice(text.length / 2)}`,
+      `${text.slice(0, betweenRuns)}}${text.slice(betweenRuns)}`,
+      `${text.slice(0, betweenRuns)}${text.slice(betweenRuns + 1)}`,
       `${text.slice(0, -2)},]}`,
       text.replace('"next_page_token"', '"next_page_token":'),
     ];
     for (const [index, body] of broken.entries()) {
+      expect(() => parseLenientJson(body), `case ${index}`).toThrow();
       const error = await failure(searchAll(body));
       expect(error.message, `case ${index}`).toContain('not a JSON object');
       expect(error.code, `case ${index}`).toBe('FLTS_TRACKING_UNAVAILABLE');
@@ -97,12 +104,12 @@ describe('core > tracking > mlflow large pages', () => {
   });
 
   it('reads a large page with NaN metrics, or text around the object, as the lenient parse of the whole page does', { timeout: 60_000 }, async () => {
-    const text = firstPage.toString('utf8');
+    const text = smallerPage.toString('utf8');
     const withNaN = text.replace('"value":0,', '"value":NaN,');
     expect(withNaN).toContain('NaN');
     const runs = await searchAll(withNaN);
     expect(runs[0].data.metrics?.[0].value).toBeNull();
-    expect(runs).toHaveLength(1001);
-    expect(await searchAll(`)]}'\n${text}\nx`)).toHaveLength(1001);
+    expect(runs).toHaveLength(101);
+    expect(await searchAll(`)]}'\n${text}\nx`)).toHaveLength(101);
   });
 });
