@@ -10,8 +10,9 @@ import type { JsonListLayout } from './json-list-counter.js';
  * The result is JSON.parse of the whole text: an entry parses alone as it does in place, and with each piece valid
  * the text is the object's own with an empty array filled in, so valid. Undefined when a piece is not valid JSON,
  * which is exactly when the whole text is not (for the caller to parse it whole, as it would have without this).
+ * An aborted `signal` ends the parse between two entries with its reason: a process stopping does not wait for it.
  */
-export async function parseJsonListInTurns(chunks: readonly Buffer[], key: string, layout: JsonListLayout): Promise<{ value: Record<string, unknown> } | undefined> {
+export async function parseJsonListInTurns(chunks: readonly Buffer[], key: string, layout: JsonListLayout, signal?: AbortSignal): Promise<{ value: Record<string, unknown> } | undefined> {
   const { open, separators, close } = layout;
   const bytes = byteRanges(chunks);
   const value = parsedOrUndefined(bytes.text(0, open + 1) + bytes.text(close, bytes.size));
@@ -22,6 +23,7 @@ export async function parseJsonListInTurns(chunks: readonly Buffer[], key: strin
   const bounds = [open, ...separators, close];
   for (let n = 1; n < bounds.length; n += 1) {
     if (turnSpent()) await nextTurn();
+    signal?.throwIfAborted();
     const entry = parsedOrUndefined(bytes.text(bounds[n - 1] + 1, bounds[n]));
     if (entry === undefined) return undefined;
     list.push(entry);

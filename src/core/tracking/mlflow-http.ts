@@ -254,7 +254,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     const { chunks, size, layout } = read;
     // A large page is parsed run by run over turns, its body never joined nor decoded whole; one that does not parse
     // so is parsed whole like any other answer, which ends the same way.
-    const inTurns = req.page && layout && status < 300 ? await parseJsonListInTurns(chunks, req.page.key, layout) : undefined;
+    const inTurns = req.page && layout && status < 300 ? await parseJsonListInTurns(chunks, req.page.key, layout, options.signal) : undefined;
     let decoded: string | undefined;
     const text = (): string => (decoded ??= Buffer.concat(chunks, size).toString('utf8'));
     const parsed = inTurns ? inTurns.value : text().trim() === '' ? {} : safeParse(text());

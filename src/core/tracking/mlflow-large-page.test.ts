@@ -33,7 +33,7 @@ const secondPage = JSON.stringify({ runs: [bigRun(1000)] });
 /** ~2.5 MB: past the size read in turns, as a page near the limit is, and quicker to break in many ways. */
 const smallerPage = Buffer.from(JSON.stringify({ next_page_token: 'p2', runs: Array.from({ length: 100 }, (_, i) => bigRun(i)) }), 'utf8');
 
-const searchAll = (first: Buffer | string) =>
+const searchAll = (first: Buffer | string, signal?: AbortSignal) =>
   withServer(
     (req, res) => {
       const chunks: Buffer[] = [];
@@ -43,7 +43,7 @@ const searchAll = (first: Buffer | string) =>
         res.writeHead(200, { 'content-type': 'application/json' }).end(asked.page_token === 'p2' ? secondPage : first);
       });
     },
-    (uri) => createMlflowClient(resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 60_000, 'tracking.retries': 0 } }).settings.tracking).searchRuns({ experimentIds: ['1'] }),
+    (uri) => createMlflowClient(resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 60_000, 'tracking.retries': 0 } }).settings.tracking, { signal }).searchRuns({ experimentIds: ['1'] }),
   );
 
 afterEach(() => {
@@ -79,6 +79,19 @@ describe('core > tracking > mlflow large pages', () => {
     expect(parses).toHaveLength(1000 + 1);
     const withoutTurnBefore = parses.slice(1, 1000).filter((at, n) => !events.slice(parses[n] + 1, at).includes('turn'));
     expect(withoutTurnBefore).toEqual([]);
+  });
+
+  it('stops parsing a large page between two runs once its owner aborts, with the abort\'s reason', { timeout: 60_000 }, async () => {
+    const owner = new AbortController();
+    const stopping = new Error('stopping');
+    let parses = 0;
+    const parse = JSON.parse;
+    vi.spyOn(JSON, 'parse').mockImplementation((text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+      if (text.length > 20_000 && (parses += 1) === 10) owner.abort(stopping);
+      return parse(text, reviver);
+    });
+    await expect(searchAll(firstPage, owner.signal)).rejects.toBe(stopping);
+    expect(parses).toBe(10);
   });
 
   it('reports a large page that is not JSON at any place with the same coded reason as a small one', { timeout: 60_000 }, async () => {
