@@ -45,7 +45,7 @@ const BLANK = /^[ \t\n\r]*$/;
 
 /**
  * The text of byte ranges of a body kept as the chunks it arrived in, which are never copied into one buffer
- * (tens of milliseconds for a body near the limit, in one turn). A range decodes as it would within the whole
+ * (over ten milliseconds in one turn for a body near the limit). A range decodes as it would within the whole
  * body, since it starts and ends at an ASCII byte and one spanning chunks is joined before it is decoded.
  */
 function byteRanges(chunks: readonly Buffer[]): { size: number; text(from: number, to: number): string } {

@@ -19,7 +19,7 @@ export const TRACKING_SPECS: readonly SettingSpec[] = [
     max: 1024,
     env: ['FLTS_MLFLOW_MAX_RESPONSE_MB'],
     description:
-      'Largest MLflow answer read, in MB: a body past it is left unread and the call fails (FLTS_TRACKING_UNAVAILABLE, reason too_large) instead of being held in memory. A search page of 1000 runs of flts stays far below the default; raise it only for runs with very many params, metrics or tags. A search page holding more runs than max_results asked for is refused as it arrives whatever its size (reason oversized_page).',
+      'Largest MLflow answer read, in MB: a body past it is left unread and the call fails (FLTS_TRACKING_UNAVAILABLE, reason too_large) instead of being held in memory. A search page of 1000 runs of flts stays far below the default; raise it only for runs with very many params, metrics or tags. A search page holding more runs than max_results asked for is refused as it arrives whatever its size (reason oversized_page). A page past 1 MB is parsed run by run over event-loop turns, so a daemon keeps answering /healthz and metrics while it reads one.',
   },
   { path: 'tracking.alias', type: 'string', default: 'champion', env: ['FLTS_MLFLOW_ALIAS'], description: 'Registered-model alias set on the promoted run\'s model version.' },
   { path: 'tracking.registeredModel', type: 'string', default: '', env: ['FLTS_MLFLOW_REGISTERED_MODEL'], description: 'Registered model that promotions version ("" = flts-<identifier>, or flts-global without one).' },
