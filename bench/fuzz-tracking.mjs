@@ -199,7 +199,9 @@ for (const argv of [['preprocess'], ['train', '--model', 'NAIVE']]) {
   const result = await cli([...argv, '--json'], { FLTS_HOME: template });
   if (result.exitCode !== 0) throw new Error(`setting up the home failed: ${argv.join(' ')}: ${result.stderr || result.stdout}`);
 }
-const templateRun = readdirSync(path.join(template, 'store', 'runs'))[0];
+// The runs folder also holds config-hashes/ and leases/: the run is the entry with a run.json, not the first one listed.
+const templateRun = readdirSync(path.join(template, 'store', 'runs')).find((id) => existsSync(path.join(template, 'store', 'runs', id, 'run.json')));
+if (!templateRun) throw new Error('setting up the home failed: no run in the template');
 const baselineTrain = await cli(['train', '--model', 'NAIVE', '--json'], { FLTS_HOME: template });
 
 /** The commands, each with the time its own work takes besides tracking and how many tracking calls may each spend a budget. */
