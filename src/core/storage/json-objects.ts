@@ -16,9 +16,17 @@ export function parseLenientJson(text: string): unknown {
     const first = text.indexOf('{');
     const last = text.lastIndexOf('}');
     const body = first >= 0 && last > first ? text.slice(first, last + 1) : text;
-    const strict = body.replace(/(?<=[:,[]\s*)(-?Infinity|NaN)(?=\s*[,\]}])/g, 'null');
-    return JSON.parse(strict);
+    return JSON.parse(withNonFiniteAsNull(body));
   }
+}
+
+/**
+ * The bare NaN, Infinity and -Infinity values of a text written as null, as parseLenientJson reads them. Which
+ * token is replaced depends on the characters around it up to the nearest one that is not whitespace, so a part
+ * of a text cut at such characters and given with them on either side is replaced as within the whole.
+ */
+export function withNonFiniteAsNull(text: string): string {
+  return text.replace(/(?<=[:,[]\s*)(-?Infinity|NaN)(?=\s*[,\]}])/g, 'null');
 }
 
 export interface GetJsonOptions {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createJsonListCounter } from './json-list-counter.js';
-import { parseJsonListInTurns } from './json-list-in-turns.js';
+import { parseLenientJson } from '../storage/json-objects.js';
+import { parseJsonListInTurns, parseLenientJsonListInTurns } from './json-list-in-turns.js';
 
 /**
  * What the page of `bytes` parses to entry by entry, received and fed to the counter `chunk` bytes at a time (so
@@ -16,6 +17,28 @@ async function inTurns(bytes: Buffer, chunk: number, key = 'runs'): Promise<{ la
   const layout = counter.layout();
   if (!layout) return { laidOut: false, value: undefined };
   return { laidOut: true, value: (await parseJsonListInTurns(chunks, key, layout))?.value };
+}
+
+/** parseLenientJsonListInTurns of the page fed `chunk` bytes at a time; `laidOut` false when it left the page to a whole parse. */
+async function leniently(bytes: Buffer, chunk: number): Promise<{ laidOut: boolean; value: unknown }> {
+  const counter = createJsonListCounter('runs');
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += chunk) {
+    chunks.push(bytes.subarray(i, i + chunk));
+    counter.feed(chunks.at(-1) as Buffer);
+  }
+  const layout = counter.layout();
+  const read = layout && (await parseLenientJsonListInTurns(chunks, 'runs', layout));
+  return read ? { laidOut: true, value: read.value } : { laidOut: false, value: undefined };
+}
+
+/** parseLenientJson of the whole text, what the client does with any other answer; undefined when that throws. */
+function wholeLeniently(bytes: Buffer): unknown {
+  try {
+    return parseLenientJson(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** JSON.parse of the whole text, what the client did for every page; undefined when that throws. */
@@ -99,5 +122,40 @@ describe('core > tracking > json-list-in-turns', () => {
     expect(split).toBeGreaterThan(variants.length / 2);
     expect(refused).toBeGreaterThan(500);
     expect(split - refused).toBeGreaterThan(500);
+  });
+
+  it('reads a page as parseLenientJson reads it whole: bare NaN and Infinity anywhere as null, in strings too, and every corruption alike', async () => {
+    const bases = [
+      '{"next_page_token": "p", "runs": [{"v": NaN, "w": [1, -Infinity], "s": "x:NaN, [Infinity]"}, NaN , -Infinity,{"k":Infinity}, "[NaN]"], "m": NaN}',
+      ' \n{"m": [NaN], "runs": [\tNaN\n,{"a": "ü:NaN}"}], "t": "€"}\r\n',
+      '{"runs": [{"v": 1}, "NaN"]}',
+    ];
+    let split = 0;
+    let refused = 0;
+    for (const text of bases) {
+      const base = Buffer.from(text, 'utf8');
+      expect(await leniently(base, 3), text).toStrictEqual({ laidOut: true, value: wholeLeniently(base) });
+      for (let at = 0; at <= base.length; at += 1) {
+        const before = base.subarray(0, at);
+        const after = base.subarray(at);
+        for (const bytes of [before, Buffer.concat([before, after.subarray(1)]), ...[',', ']', '}', '"', 'N', '-', ' '].map((inserted) => Buffer.concat([before, Buffer.from(inserted), after]))]) {
+          const { laidOut, value } = await leniently(bytes, 4);
+          if (!laidOut) continue;
+          split += 1;
+          const expected = wholeLeniently(bytes);
+          if (expected === undefined) refused += 1;
+          expect(value, bytes.toString('utf8')).toStrictEqual(expected);
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(200);
+    expect(split - refused).toBeGreaterThan(100);
+  });
+
+  it('leaves a page with text around its object to the whole parse, which cuts it off', async () => {
+    for (const text of [')]}\'\n{"runs": [NaN]}', '{"runs": [NaN]}\nx', '\ufeff{"runs": [1]}']) {
+      const { laidOut } = await leniently(Buffer.from(text, 'utf8'), 4);
+      expect(laidOut, text).toBe(false);
+    }
   });
 });

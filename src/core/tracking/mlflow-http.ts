@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import { parseLenientJson } from '../storage/json-objects.js';
 import { maxTotalBackoffMs, retryWithBackoff, type RetryPolicy } from '../retry.js';
 import { createJsonListCounter, type JsonListLayout } from './json-list-counter.js';
-import { parseJsonListInTurns } from './json-list-in-turns.js';
+import { parseLenientJsonListInTurns } from './json-list-in-turns.js';
 
 export interface MlflowHttpOptions {
   /** Tracking server base URL, e.g. http://127.0.0.1:5000. */
@@ -252,9 +252,9 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     const oversizedPage = (): FltsError => notMlflowAnswer(shownBase, req, 'oversized_page', `HTTP ${status} with a page of more than ${req.page?.maxEntries} ${req.page?.key}, the most its max_results asked for`, status);
     if ('entries' in read) throw oversizedPage();
     const { chunks, size, layout } = read;
-    // A large page is parsed run by run over turns, its body never joined nor decoded whole; one that does not parse
-    // so is parsed whole like any other answer, which ends the same way.
-    const inTurns = req.page && layout && status < 300 ? await parseJsonListInTurns(chunks, req.page.key, layout, options.signal) : undefined;
+    // A large page is parsed run by run over turns, its body never joined nor decoded whole, to what safeParse makes
+    // of it; one that cannot be parsed so is parsed whole like any other answer.
+    const inTurns = req.page && layout && status < 300 ? await parseLenientJsonListInTurns(chunks, req.page.key, layout, options.signal) : undefined;
     let decoded: string | undefined;
     const text = (): string => (decoded ??= Buffer.concat(chunks, size).toString('utf8'));
     const parsed = inTurns ? inTurns.value : text().trim() === '' ? {} : safeParse(text());
@@ -269,7 +269,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
         details: { uri: shownBase, path: req.path, status, mlflowErrorCode },
       });
     }
-    if (!isJsonObject(parsed)) throw notMlflowAnswer(shownBase, req, 'not_json', `HTTP ${status} with a body that is not a JSON object: ${JSON.stringify(text().slice(0, 120))}`, status);
+    if (!isJsonObject(parsed)) throw notMlflowAnswer(shownBase, req, 'not_json', `HTTP ${status} with a body that is not a JSON object: ${JSON.stringify(decoded?.slice(0, 120) ?? opening(chunks, 120))}`, status);
     // The count while reading misses a list whose name is written with escapes; the parsed answer cannot.
     const entries = req.page ? parsed[req.page.key] : undefined;
     if (req.page && Array.isArray(entries) && entries.length > req.page.maxEntries) throw oversizedPage();
@@ -356,6 +356,15 @@ function safeParse(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The first `characters` of a body, decoded from as few of its first chunks as hold them (a page read in turns is never decoded whole). */
+function opening(chunks: readonly Buffer[], characters: number): string {
+  let taken = 0;
+  let bytes = 0;
+  // No character takes more than 4 bytes of UTF-8.
+  while (taken < chunks.length && bytes < characters * 4) bytes += chunks[taken++].length;
+  return Buffer.concat(chunks.slice(0, taken)).toString('utf8').slice(0, characters);
 }
 
 function messageOf(parsed: unknown, text: string): string {

@@ -94,35 +94,55 @@ describe('core > tracking > mlflow large pages', () => {
     expect(parses).toBe(10);
   });
 
-  it('reports a large page that is not JSON at any place with the same coded reason as a small one', { timeout: 60_000 }, async () => {
+/** Counts the parses of a whole page (over 1 MB of text) while `body` runs. */
+async function wholeParses(body: () => Promise<unknown>): Promise<number> {
+  let parses = 0;
+  const parse = JSON.parse;
+  const spy = vi.spyOn(JSON, 'parse').mockImplementation((text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+    if (text.length > 1 << 20) parses += 1;
+    return parse(text, reviver);
+  });
+  try {
+    await body();
+  } finally {
+    spy.mockRestore();
+  }
+  return parses;
+}
+
+  it('reports a large page that is not JSON at any place with the same coded reason as a small one, parsing it whole only where it must', { timeout: 60_000 }, async () => {
     const text = smallerPage.toString('utf8');
     expect(smallerPage.length).toBeGreaterThan(2 << 20);
     const listAt = text.indexOf('"runs":[') + 8;
     const betweenRuns = text.indexOf('},{"info"', text.length / 2) + 1;
-    const broken = [
-      `${text.slice(0, -1)}`,
-      `${text.slice(0, listAt)},${text.slice(listAt)}`,
-      `${text.slice(0, betweenRuns)}}${text.slice(betweenRuns)}`,
-      `${text.slice(0, betweenRuns)}${text.slice(betweenRuns + 1)}`,
-      `${text.slice(0, -2)},]}`,
-      text.replace('"next_page_token"', '"next_page_token":'),
+    // Each with the parses of the whole page it takes: two (strict, then lenient) where no list could be laid out
+    // (a comma without an entry) or where the lenient parse would cut the text first (it does not end with `}`).
+    const broken: Array<[string, number]> = [
+      [`${text.slice(0, -1)}`, 2],
+      [`${text.slice(0, listAt)},${text.slice(listAt)}`, 2],
+      [`${text.slice(0, betweenRuns)}}${text.slice(betweenRuns)}`, 0],
+      [`${text.slice(0, betweenRuns)}${text.slice(betweenRuns + 1)}`, 0],
+      [`${text.slice(0, -2)},]}`, 0],
+      [text.replace('"next_page_token"', '"next_page_token":'), 0],
     ];
-    for (const [index, body] of broken.entries()) {
+    for (const [index, [body, parses]] of broken.entries()) {
       expect(() => parseLenientJson(body), `case ${index}`).toThrow();
-      const error = await failure(searchAll(body));
-      expect(error.message, `case ${index}`).toContain('not a JSON object');
-      expect(error.code, `case ${index}`).toBe('FLTS_TRACKING_UNAVAILABLE');
-      expect(error.details.reason, `case ${index}`).toBe('not_json');
+      let error: Awaited<ReturnType<typeof failure>> | undefined;
+      expect(await wholeParses(async () => (error = await failure(searchAll(body)))), `case ${index}`).toBe(parses);
+      expect(error?.message, `case ${index}`).toContain(`not a JSON object: ${JSON.stringify(body.slice(0, 120))}`);
+      expect(error?.code, `case ${index}`).toBe('FLTS_TRACKING_UNAVAILABLE');
+      expect(error?.details.reason, `case ${index}`).toBe('not_json');
     }
   });
 
-  it('reads a large page with NaN metrics, or text around the object, as the lenient parse of the whole page does', { timeout: 60_000 }, async () => {
+  it('reads a large page with NaN metrics (run by run), or text around the object (whole), as the lenient parse of the whole page does', { timeout: 60_000 }, async () => {
     const text = smallerPage.toString('utf8');
     const withNaN = text.replace('"value":0,', '"value":NaN,');
     expect(withNaN).toContain('NaN');
-    const runs = await searchAll(withNaN);
+    let runs: Awaited<ReturnType<typeof searchAll>> = [];
+    expect(await wholeParses(async () => (runs = await searchAll(withNaN)))).toBe(0);
+    expect(runs).toStrictEqual([...(parseLenientJson(withNaN) as { runs: unknown[] }).runs, ...JSON.parse(secondPage).runs]);
     expect(runs[0].data.metrics?.[0].value).toBeNull();
-    expect(runs).toHaveLength(101);
     expect(await searchAll(`)]}'\n${text}\nx`)).toHaveLength(101);
   });
 });
