@@ -6,8 +6,9 @@
 // resident set (VmHWM) and how the call ended. Several builds given with --dist are measured alternately, round by round, so a noisy machine
 // weighs on each alike. With --param-kb, each run carries a param of that many kB (text with escapes and non-ASCII
 // characters): `--runs 1000 --param-kb 27` is a page as large as asked for and near the body limit, about 27 MB,
-// which a client reads whole.
-// Usage: npm run build && node bench/tracking-page-cost.mjs [--dist dist] [--dist /other/build/dist] [--rounds 5] [--runs 100000] [--param-kb 0]
+// which a client reads whole. With --trailing-comma the page ends `,]}`: not JSON, as a garbled answer is, so the
+// call ends with reason not_json once the page was read.
+// Usage: npm run build && node bench/tracking-page-cost.mjs [--dist dist] [--dist /other/build/dist] [--rounds 5] [--runs 100000] [--param-kb 0] [--trailing-comma]
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -58,7 +59,8 @@ const runs = Array.from({ length: runCount }, (_, i) => ({
   info: { run_id: `r${i}`, experiment_id: '1', status: 'FINISHED', start_time: String(i) },
   data: { params: [{ key: 'config_hash', value: 'h' }, ...(note ? [{ key: 'note', value: `${i} ${note}` }] : [])], metrics: [{ key: 'test_rmse', value: i, timestamp: 0, step: 0 }] },
 }));
-const page = Buffer.from(JSON.stringify({ runs }));
+const pageText = JSON.stringify({ runs });
+const page = Buffer.from(args.includes('--trailing-comma') ? `${pageText.slice(0, -2)},]}` : pageText);
 const experiments = JSON.stringify({ experiments: [{ experiment_id: '1', name: 'NonML', lifecycle_stage: 'active' }] });
 const server = createServer((req, res) => {
   req.resume();

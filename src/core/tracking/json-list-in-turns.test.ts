@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createJsonListCounter } from './json-list-counter.js';
 import { parseLenientJson } from '../storage/json-objects.js';
-import { parseJsonListInTurns, parseLenientJsonListInTurns } from './json-list-in-turns.js';
+import { parseJsonListInTurns } from './json-list-in-turns.js';
 
 /**
  * What the page of `bytes` parses to entry by entry, received and fed to the counter `chunk` bytes at a time (so
@@ -28,7 +28,7 @@ async function leniently(bytes: Buffer, chunk: number): Promise<{ laidOut: boole
     counter.feed(chunks.at(-1) as Buffer);
   }
   const layout = counter.layout();
-  const read = layout && (await parseLenientJsonListInTurns(chunks, 'runs', layout));
+  const read = layout && (await parseJsonListInTurns(chunks, 'runs', layout, { lenient: true }));
   return read ? { laidOut: true, value: read.value } : { laidOut: false, value: undefined };
 }
 
@@ -129,6 +129,8 @@ describe('core > tracking > json-list-in-turns', () => {
       '{"next_page_token": "p", "runs": [{"v": NaN, "w": [1, -Infinity], "s": "x:NaN, [Infinity]"}, NaN , -Infinity,{"k":Infinity}, "[NaN]"], "m": NaN}',
       ' \n{"m": [NaN], "runs": [\tNaN\n,{"a": "ü:NaN}"}], "t": "€"}\r\n',
       '{"runs": [{"v": 1}, "NaN"]}',
+      // Read strictly, the first entry is valid; read leniently (the whole page is, for its bare NaN), its text is not.
+      '{"s": "a:NaN,", "runs": [{"s": "b:NaN,"}, NaN]}',
     ];
     let split = 0;
     let refused = 0;

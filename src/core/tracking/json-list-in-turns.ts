@@ -4,16 +4,82 @@ import { withNonFiniteAsNull } from '../storage/json-objects.js';
 import type { JsonListLayout } from './json-list-counter.js';
 
 /**
- * parseLenientJson of the whole body, over turns like parseJsonListInTurns: strictly, else with bare NaN and
- * Infinity read as null. `value` is undefined when neither reads it, as parseLenientJson would have thrown. The
- * whole result is undefined, for the body to be parsed whole, when parseLenientJson would cut more than
- * whitespace off the text (to its outer braces) before its second try.
+ * A JSON object whose member `key` holds the array at `layout` (as createJsonListCounter found it), parsed entry
+ * by entry over event-loop turns: the object without the array's entries first, then each entry, looking at the
+ * turn between entries. A page near the body limit (1000 runs with very large params or tags) then holds the loop
+ * for its largest run, not for the whole page, and a process serving health checks and metrics keeps answering.
+ * An aborted `signal` ends the parse between two entries with its reason: a process stopping does not wait for it.
+ *
+ * The value is JSON.parse of the whole text: an entry parses alone as it does in place, and with each piece valid
+ * the text is the object's own with an empty array filled in, so valid. The result is undefined when a piece is
+ * not valid JSON, which is exactly when the whole text is not, for the caller to parse it whole.
+ *
+ * `lenient` reads the text as parseLenientJson does: strictly, else with bare NaN and Infinity read as null (the
+ * rewrite decides each token by the characters up to the nearest one that is not whitespace, so it is applied to
+ * each entry with the delimiters around it, as within the whole). Both readings go along in one pass, an entry
+ * parsed twice only when it holds such a token. `value` is then undefined when neither reading holds, as
+ * parseLenientJson would have thrown; the result is still undefined, for a whole parse, when parseLenientJson
+ * would cut more than whitespace off the text (to its outer braces) before its second try.
  */
-export async function parseLenientJsonListInTurns(chunks: readonly Buffer[], key: string, layout: JsonListLayout, signal?: AbortSignal): Promise<{ value: Record<string, unknown> | undefined } | undefined> {
-  const strict = await parseJsonListInTurns(chunks, key, layout, signal);
-  if (strict) return strict;
-  if (edgeByte(chunks, 'first') !== OPEN_OBJECT || edgeByte(chunks, 'last') !== CLOSE_OBJECT) return undefined;
-  return (await parseJsonListInTurns(chunks, key, layout, signal, withNonFiniteAsNull)) ?? { value: undefined };
+export async function parseJsonListInTurns(
+  chunks: readonly Buffer[],
+  key: string,
+  layout: JsonListLayout,
+  options: { signal?: AbortSignal; lenient?: boolean } = {},
+): Promise<{ value: Record<string, unknown> | undefined } | undefined> {
+  const { open, separators, close } = layout;
+  const bytes = byteRanges(chunks);
+  const lenient = options.lenient === true && edgeByte(chunks, 'first') === OPEN_OBJECT && edgeByte(chunks, 'last') === CLOSE_OBJECT;
+  const refused = lenient ? { value: undefined } : undefined;
+  const outside = bytes.text(0, open + 1) + bytes.text(close, bytes.size);
+  const strictObject = objectWithEmptyList(parsedOrUndefined(outside), key);
+  const lenientOutside = lenient ? rewritten(outside, () => outside) : undefined;
+  const lenientObject = lenientOutside === undefined ? undefined : lenientOutside === outside ? strictObject : objectWithEmptyList(parsedOrUndefined(lenientOutside), key);
+  /** The entries of each reading so far; undefined once the reading failed. */
+  let strictEntries: unknown[] | undefined = strictObject ? [] : undefined;
+  let lenientEntries: unknown[] | undefined = lenientObject ? [] : undefined;
+  if (!strictEntries && !lenientEntries) return refused;
+  const empty = separators.length === 0 && BLANK.test(bytes.text(open + 1, close));
+  const bounds = empty ? [] : [open, ...separators, close];
+  for (let n = 1; n < bounds.length; n += 1) {
+    if (turnSpent()) await nextTurn();
+    options.signal?.throwIfAborted();
+    const text = bytes.text(bounds[n - 1] + 1, bounds[n]);
+    const strictEntry = strictEntries ? parsedOrUndefined(text) : undefined;
+    if (strictEntry === undefined) strictEntries = undefined;
+    else strictEntries?.push(strictEntry);
+    if (lenientEntries) {
+      const lenientText = rewritten(text, () => bytes.text(bounds[n - 1], bounds[n] + 1));
+      const lenientEntry = lenientText === text && strictEntries ? strictEntry : parsedOrUndefined(lenientText);
+      if (lenientEntry === undefined) lenientEntries = undefined;
+      else lenientEntries.push(lenientEntry);
+    }
+    if (!strictEntries && !lenientEntries) return refused;
+  }
+  const [object, entries] = strictObject && strictEntries ? [strictObject, strictEntries] : [lenientObject, lenientEntries];
+  if (!object || !entries) return refused;
+  object[key] = entries;
+  return { value: object };
+}
+
+/**
+ * `text` with bare NaN and Infinity as null, as parseLenientJson rewrites them; `withDelimiters` gives it with the
+ * delimiter on either side, which decide the tokens at its edges (and are left out again). The same string when
+ * it holds no such token, which most entries do not.
+ */
+function rewritten(text: string, withDelimiters: () => string): string {
+  if (!text.includes('NaN') && !text.includes('Infinity')) return text;
+  const around = withDelimiters();
+  const changed = withNonFiniteAsNull(around);
+  if (changed === around) return text;
+  return around === text ? changed : changed.slice(1, -1);
+}
+
+/** `value` when it is an object whose member `key` is an empty array; undefined otherwise. */
+function objectWithEmptyList(value: unknown, key: string): Record<string, unknown> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const list = (value as Record<string, unknown>)[key];
+  return Array.isArray(list) && list.length === 0 ? (value as Record<string, unknown>) : undefined;
 }
 
 const { OPEN_OBJECT, CLOSE_OBJECT } = JSON_BYTES;
@@ -28,47 +94,6 @@ function edgeByte(chunks: readonly Buffer[], which: 'first' | 'last'): number | 
     }
   }
   return undefined;
-}
-
-/**
- * A JSON object whose member `key` holds the array at `layout` (as createJsonListCounter found it), parsed entry
- * by entry over event-loop turns: the object without the array's entries first, then each entry, looking at the
- * turn between entries. A page near the body limit (1000 runs with very large params or tags) then holds the loop
- * for its largest run, not for the whole page, and a process serving health checks and metrics keeps answering.
- *
- * The result is JSON.parse of the whole text: an entry parses alone as it does in place, and with each piece valid
- * the text is the object's own with an empty array filled in, so valid. Undefined when a piece is not valid JSON,
- * which is exactly when the whole text is not (for the caller to parse it whole, as it would have without this).
- * An aborted `signal` ends the parse between two entries with its reason: a process stopping does not wait for it.
- *
- * With `rewrite`, each piece is parsed rewritten: the text without the entries as it is, each entry with the
- * delimiters around it (then left out), so a rewrite whose every change is decided by the characters around it up
- * to the nearest delimiter acts as on the whole text.
- */
-export async function parseJsonListInTurns(
-  chunks: readonly Buffer[],
-  key: string,
-  layout: JsonListLayout,
-  signal?: AbortSignal,
-  rewrite?: (text: string) => string,
-): Promise<{ value: Record<string, unknown> } | undefined> {
-  const { open, separators, close } = layout;
-  const bytes = byteRanges(chunks);
-  const outside = bytes.text(0, open + 1) + bytes.text(close, bytes.size);
-  const value = parsedOrUndefined(rewrite ? rewrite(outside) : outside);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const list = (value as Record<string, unknown>)[key];
-  if (!Array.isArray(list) || list.length !== 0) return undefined;
-  if (separators.length === 0 && BLANK.test(bytes.text(open + 1, close))) return { value: value as Record<string, unknown> };
-  const bounds = [open, ...separators, close];
-  for (let n = 1; n < bounds.length; n += 1) {
-    if (turnSpent()) await nextTurn();
-    signal?.throwIfAborted();
-    const entry = parsedOrUndefined(rewrite ? rewrite(bytes.text(bounds[n - 1], bounds[n] + 1)).slice(1, -1) : bytes.text(bounds[n - 1] + 1, bounds[n]));
-    if (entry === undefined) return undefined;
-    list.push(entry);
-  }
-  return { value: value as Record<string, unknown> };
 }
 
 /** JSON.parse of `text`, or undefined when it is not JSON (no JSON text parses to undefined). */

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import { parseLenientJson } from '../storage/json-objects.js';
 import { maxTotalBackoffMs, retryWithBackoff, type RetryPolicy } from '../retry.js';
 import { createJsonListCounter, type JsonListLayout } from './json-list-counter.js';
-import { parseLenientJsonListInTurns } from './json-list-in-turns.js';
+import { parseJsonListInTurns } from './json-list-in-turns.js';
 
 export interface MlflowHttpOptions {
   /** Tracking server base URL, e.g. http://127.0.0.1:5000. */
@@ -254,7 +254,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     const { chunks, size, layout } = read;
     // A large page is parsed run by run over turns, its body never joined nor decoded whole, to what safeParse makes
     // of it; one that cannot be parsed so is parsed whole like any other answer.
-    const inTurns = req.page && layout && status < 300 ? await parseLenientJsonListInTurns(chunks, req.page.key, layout, options.signal) : undefined;
+    const inTurns = req.page && layout && status < 300 ? await parseJsonListInTurns(chunks, req.page.key, layout, { signal: options.signal, lenient: true }) : undefined;
     let decoded: string | undefined;
     const text = (): string => (decoded ??= Buffer.concat(chunks, size).toString('utf8'));
     const parsed = inTurns ? inTurns.value : text().trim() === '' ? {} : safeParse(text());
