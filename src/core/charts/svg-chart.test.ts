@@ -13,6 +13,11 @@ function xLabels(svg: string): { label: string; anchor: string; x: number }[] {
   return [...svg.matchAll(/<text class="x-tick" x="([\d.]+)" y="[\d.]+" text-anchor="(\w+)">([^<]*)<\/text>/g)].map((match) => ({ x: Number(match[1]), anchor: match[2], label: match[3] }));
 }
 
+/** The legend's entries, in order, with where their text starts. */
+function legendEntries(svg: string): { label: string; x: number; y: number }[] {
+  return [...svg.matchAll(/<text class="legend" x="([\d.]+)" y="([\d.]+)">([^<]*)<\/text>/g)].map((match) => ({ x: Number(match[1]), y: Number(match[2]), label: match[3] }));
+}
+
 describe('core > charts > svg-chart', () => {
   it('puts axis ticks on round values and writes them short', () => {
     expect(niceTicks(0.008733, 0.01296)).toEqual([0.009, 0.01, 0.011, 0.012]);
@@ -94,5 +99,63 @@ describe('core > charts > svg-chart', () => {
     expect((labels[0].y - labels[3].y) * Math.log10(2.5)).toBeCloseTo(labels[1].y - labels[2].y, 0);
     const withZero = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'r', values: [0, 1, 2] }], yLog: true });
     expect(yLabels(withZero).map((l) => l.label)).toEqual(niceTicks(0, 2).map(formatTick));
+  });
+
+  it('labels both sides of a residual axis, not 0, 500M and 1G alone', () => {
+    // The GRU's residuals on PobleSec's test file: -474M to 1.06G.
+    expect(niceTicks(-4.74e8, 1.055e9).map(formatTick)).toEqual(['-400M', '-200M', '0', '200M', '400M', '600M', '800M', '1G']);
+  });
+
+  it('gives every series of a six-model backtest its own colour and a legend entry inside the chart', () => {
+    const models = ['NAIVE', 'LSTM', 'GRU', 'PROPHET', 'SNAIVE', 'MSTL'];
+    const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: models.map((name, i) => ({ name, values: [i, i + 1, i + 2] })) });
+    const strokes = [...svg.matchAll(/<polyline fill="none" stroke="([^"]+)"/g)].map((match) => match[1]);
+    expect(new Set(strokes).size).toBe(6);
+    const entries = legendEntries(svg);
+    expect(entries.map((entry) => entry.label)).toEqual(models);
+    for (const entry of entries) expect(entry.x + entry.label.length * 7).toBeLessThanOrEqual(800);
+  });
+
+  it('wraps a legend too wide for one row and moves the plot down below it', () => {
+    const series = Array.from({ length: 6 }, (_, i) => ({ name: `forecast of model number ${i + 1}`, values: [i, i + 1] }));
+    const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series });
+    const entries = legendEntries(svg);
+    expect(entries).toHaveLength(6);
+    for (const entry of entries) expect(entry.x + entry.label.length * 7).toBeLessThanOrEqual(800);
+    const rows = [...new Set(entries.map((entry) => entry.y))].sort((a, b) => a - b);
+    expect(rows.length).toBeGreaterThan(1);
+    const top = Math.min(...yLabels(svg).map((label) => label.y - 4));
+    expect(top).toBeGreaterThan(rows.at(-1)! + 4);
+  });
+
+  it('turns the y-axis title with translate and a plain rotate, which every SVG renderer reads', () => {
+    const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'down (original units)', series: [{ name: 'a', values: [1, 2] }] });
+    expect(svg).toMatch(/<text[^>]*transform="translate\(16 [\d.]+\) rotate\(-90\)"[^>]*>down \(original units\)<\/text>/);
+    expect(svg).not.toMatch(/rotate\(-90 /);
+  });
+
+  it('says so when there is nothing to plot, with no NaN and no empty shapes in the SVG', () => {
+    for (const values of [[], [Number.NaN, Number.NaN], [Number.POSITIVE_INFINITY]]) {
+      const svg = renderLineChart({
+        title: 't',
+        xLabel: 'x',
+        yLabel: 'y',
+        xTimes: values.map((_, i) => Date.UTC(2018, 2, 1, 0, 2 * i)),
+        bands: [{ name: '80 % interval', lower: values, upper: values }],
+        series: [{ name: 'forecast', values }],
+      });
+      expect(svg).toContain('no finite values to plot');
+      expect(svg).not.toMatch(/NaN|Infinity|undefined/);
+      expect(svg).not.toContain('points=""');
+    }
+    const constant = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', values: [5, 5, 5] }] });
+    expect(constant).not.toMatch(/NaN|Infinity/);
+    expect(constant).not.toContain('no finite values');
+  });
+
+  it('draws interval bands behind the lines', () => {
+    const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', bands: [{ name: '80 % interval', lower: [0, 0], upper: [2, 2] }], series: [{ name: 'forecast', values: [1, 1] }] });
+    expect(svg.indexOf('<polygon')).toBeGreaterThan(0);
+    expect(svg.indexOf('<polygon')).toBeLessThan(svg.indexOf('<polyline'));
   });
 });

@@ -35,7 +35,8 @@ export interface LineChartOptions {
   yLog?: boolean;
 }
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd'];
+/** Ten distinct colours: a backtest of the default set draws six models, and a sixth must not wear the first's. */
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 const MAX_POINTS = 2000;
 
 function escapeXml(text: string): string {
@@ -52,10 +53,14 @@ const SI = [
 /**
  * Of round steps, the one whose ticks within [min, max] come nearest to `count` (the more ticks on a tie). The
  * first step wide enough is not enough: on an axis from -350M to 850M it leaves two ticks, 0 and 500M, where a
- * step of 200M gives six.
+ * step of 200M gives six. A tick short counts one and a half times a tick over: too few leave a stretch of the
+ * axis unlabelled (a residual axis from -470M to 1.06G labelled 0, 500M and 1G alone), too many only crowd it.
  */
 function nearestStep(steps: readonly number[], min: number, max: number, count: number): number {
-  const gap = (step: number) => Math.abs(Math.floor(max / step + 1e-9) - Math.ceil(min / step - 1e-9) + 1 - count);
+  const gap = (step: number): number => {
+    const ticks = Math.floor(max / step + 1e-9) - Math.ceil(min / step - 1e-9) + 1;
+    return ticks < count ? 1.5 * (count - ticks) : ticks - count;
+  };
   return steps.reduce((best, step) => (gap(step) < gap(best) || (gap(step) === gap(best) && step < best) ? step : best));
 }
 
@@ -150,15 +155,60 @@ function anchorWithin(x: number, label: string, width: number): string {
   return x - half < 2 ? 'start' : x + half > width - 2 ? 'end' : 'middle';
 }
 
+interface LegendEntry {
+  name: string;
+  /** The swatch's SVG, drawn with its left edge at x and its vertical middle at y. */
+  swatch: (x: number, y: number) => string;
+}
+
+const LEGEND_ROW_PX = 16;
+
+/** Rough width of 12 px sans-serif text: enough to keep legend entries from running into each other. */
+const textWidth = (text: string): number => text.length * 7;
+
+/**
+ * Legend entries placed left to right across the plot's width, wrapping to a new row rather than past the
+ * chart's edge; returns the SVG and the number of rows.
+ */
+function layoutLegend(entries: LegendEntry[], left: number, right: number): { svg: string[]; rows: number } {
+  const svg: string[] = [];
+  let row = 0;
+  let at = left;
+  for (const entry of entries) {
+    const entryWidth = 14 + textWidth(entry.name);
+    if (at > left && at + entryWidth > right) {
+      row += 1;
+      at = left;
+    }
+    const middle = 31 + row * LEGEND_ROW_PX;
+    svg.push(entry.swatch(at, middle), `<text class="legend" x="${at + 14}" y="${middle + 4}">${escapeXml(entry.name)}</text>`);
+    at += entryWidth + 24;
+  }
+  return { svg, rows: Math.max(1, row + 1) };
+}
+
 /** A small dependency-free SVG line chart; long series are thinned to MAX_POINTS evenly spaced points. */
 export function renderLineChart(options: LineChartOptions): string {
   const width = options.width ?? 800;
   const height = options.height ?? 420;
-  const margin = { left: 80, right: 20, top: 40, bottom: 60 };
+  const bands = options.bands ?? [];
+  const seriesColor = (series: ChartSeries, index: number): string => series.color ?? PALETTE[index % PALETTE.length];
+  const legend = layoutLegend(
+    [
+      ...bands.map((band) => ({ name: band.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${band.color ?? '#1f77b4'}" fill-opacity="0.3"/>` })),
+      ...options.series.map((series, index) => ({ name: series.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${seriesColor(series, index)}"/>` })),
+      ...(options.xMarker ? [{ name: options.xMarker.name, swatch: (x: number, y: number) => `<line x1="${x}" y1="${y}" x2="${x + 10}" y2="${y}" stroke="#888" stroke-dasharray="4 3"/>` }] : []),
+    ],
+    90,
+    width - 20,
+  );
+  // Each legend row past the first pushes the plot down rather than over the legend.
+  const margin = { left: 80, right: 20, top: 40 + (legend.rows - 1) * LEGEND_ROW_PX, bottom: 60 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const xStart = options.xStart ?? 1;
-  const finite = [...options.series.map((s) => s.values), ...(options.bands ?? []).flatMap((b) => [b.lower, b.upper])].flatMap((values) => Array.from(values).filter(Number.isFinite));
+  const finite = [...options.series.map((s) => s.values), ...bands.flatMap((b) => [b.lower, b.upper])].flatMap((values) => Array.from(values).filter(Number.isFinite));
+  const hasData = finite.length > 0;
   if (options.baseline !== undefined) finite.push(options.baseline);
   let [min, max] = finite.length ? reduceMinMax(finite) : [0, 1];
   const log = options.yLog === true && min > 0;
@@ -168,10 +218,11 @@ export function renderLineChart(options: LineChartOptions): string {
   const length = Math.max(1, ...options.series.map((s) => s.values.length));
   const x = (i: number): number => margin.left + (length === 1 ? plotW / 2 : (i / (length - 1)) * plotW);
   const y = (v: number): number => margin.top + plotH - ((scale(v) - low) / (high - low)) * plotH;
+  const yLabelMiddle = margin.top + plotH / 2;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(options.title)}</text>`,
+    `<text class="title" x="${width / 2}" y="20" text-anchor="middle" font-size="15">${escapeXml(options.title)}</text>`,
     `<line x1="${margin.left}" y1="${margin.top + plotH}" x2="${margin.left + plotW}" y2="${margin.top + plotH}" stroke="#333"/>`,
     `<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${margin.top + plotH}" stroke="#333"/>`,
   ];
@@ -190,10 +241,10 @@ export function renderLineChart(options: LineChartOptions): string {
     parts.push(`<line x1="${at}" y1="${margin.top}" x2="${at}" y2="${margin.top + plotH}" stroke="#888" stroke-dasharray="4 3"/>`);
   }
   parts.push(`<text x="${margin.left + plotW / 2}" y="${height - 18}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`);
-  parts.push(`<text x="16" y="${margin.top + plotH / 2}" text-anchor="middle" transform="rotate(-90 16 ${margin.top + plotH / 2})">${escapeXml(options.yLabel)}</text>`);
-  const legendOffset = (options.bands ?? []).length;
-  (options.bands ?? []).forEach((band, b) => {
-    const color = band.color ?? '#1f77b4';
+  // translate, then rotate about the origin: rotate(angle cx cy) is lost on renderers such as ImageMagick's own.
+  parts.push(`<text class="y-label" x="0" y="0" text-anchor="middle" transform="translate(16 ${yLabelMiddle}) rotate(-90)">${escapeXml(options.yLabel)}</text>`);
+  if (!hasData) parts.push(`<text class="no-data" x="${margin.left + plotW / 2}" y="${yLabelMiddle}" text-anchor="middle" fill="#888">no finite values to plot</text>`);
+  for (const band of bands) {
     const step = Math.max(1, Math.ceil(band.lower.length / MAX_POINTS));
     const upper: string[] = [];
     const lower: string[] = [];
@@ -202,28 +253,19 @@ export function renderLineChart(options: LineChartOptions): string {
       upper.push(`${x(i).toFixed(1)},${y(band.upper[i]).toFixed(1)}`);
       lower.push(`${x(i).toFixed(1)},${y(band.lower[i]).toFixed(1)}`);
     }
-    parts.push(`<polygon fill="${color}" fill-opacity="0.3" stroke="none" points="${[...upper, ...lower.reverse()].join(' ')}"/>`);
-    parts.push(`<rect x="${margin.left + 10 + b * 150}" y="${margin.top - 14}" width="10" height="10" fill="${color}" fill-opacity="0.3"/>`);
-    parts.push(`<text x="${margin.left + 24 + b * 150}" y="${margin.top - 5}">${escapeXml(band.name)}</text>`);
-  });
+    if (upper.length > 0) parts.push(`<polygon fill="${band.color ?? '#1f77b4'}" fill-opacity="0.3" stroke="none" points="${[...upper, ...lower.reverse()].join(' ')}"/>`);
+  }
   options.series.forEach((series, index) => {
-    const s = index + legendOffset;
-    const color = series.color ?? PALETTE[index % PALETTE.length];
+    const color = seriesColor(series, index);
     const step = Math.max(1, Math.ceil(series.values.length / MAX_POINTS));
     const coords: string[] = [];
     for (let i = 0; i < series.values.length; i += step) {
       if (Number.isFinite(series.values[i])) coords.push(`${x(i).toFixed(1)},${y(series.values[i]).toFixed(1)}`);
     }
     if (series.points) parts.push(...coords.map((c) => `<circle cx="${c.split(',')[0]}" cy="${c.split(',')[1]}" r="1.5" fill="${color}"/>`));
-    else parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${coords.join(' ')}"/>`);
-    parts.push(`<rect x="${margin.left + 10 + s * 150}" y="${margin.top - 14}" width="10" height="10" fill="${color}"/>`);
-    parts.push(`<text x="${margin.left + 24 + s * 150}" y="${margin.top - 5}">${escapeXml(series.name)}</text>`);
+    else if (coords.length > 0) parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${coords.join(' ')}"/>`);
   });
-  if (options.xMarker) {
-    const left = margin.left + 10 + (legendOffset + options.series.length) * 150;
-    parts.push(`<line x1="${left}" y1="${margin.top - 9}" x2="${left + 10}" y2="${margin.top - 9}" stroke="#888" stroke-dasharray="4 3"/>`);
-    parts.push(`<text x="${left + 14}" y="${margin.top - 5}">${escapeXml(options.xMarker.name)}</text>`);
-  }
+  parts.push(...legend.svg);
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

@@ -1,9 +1,10 @@
 import { renderLineChart } from '../charts/svg-chart.js';
 import type { EpochRecord } from './fit-network.js';
 
-export function renderLossCurve(modelType: string, history: readonly EpochRecord[], bestEpoch?: number): string {
+/** The loss per epoch of one run; its title names the run, since the file is read apart from it (MLflow, a browser). */
+export function renderLossCurve(modelType: string, runId: string, history: readonly EpochRecord[], bestEpoch?: number): string {
   return renderLineChart({
-    title: `${modelType} loss per epoch${bestEpoch ? ` (kept epoch ${bestEpoch})` : ''}`,
+    title: `${modelType} run ${runId.slice(0, 8)}: loss per epoch${bestEpoch ? ` (kept epoch ${bestEpoch} of ${history.length})` : ''}`,
     xLabel: 'epoch',
     // The first epochs' loss is often ten times the rest; on a log axis the epochs that decide stay readable.
     yLabel: 'MSE (scaled, log scale)',

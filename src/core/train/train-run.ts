@@ -128,7 +128,7 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
       await putJson(deps.store, bucket, runKey(runId, RUN_FILES.predictions), buildPredictionsArtifact(windows.test, predicted, record.window, data.scaler, bands));
       const artifacts: Record<string, string> = { model: fitted.artifact, scaler: RUN_FILES.scaler, intervals: RUN_FILES.intervals, metrics: RUN_FILES.history, predictions: RUN_FILES.predictions };
       if (fitted.history && fitted.history.length > 0) {
-        await deps.store.put(bucket, runKey(runId, RUN_FILES.lossCurve), renderLossCurve(modelType, fitted.history, fitted.bestEpoch), { contentType: 'image/svg+xml' });
+        await deps.store.put(bucket, runKey(runId, RUN_FILES.lossCurve), renderLossCurve(modelType, runId, fitted.history, fitted.bestEpoch), { contentType: 'image/svg+xml' });
         artifacts.loss_curve = RUN_FILES.lossCurve;
       }
       const finished = now();
