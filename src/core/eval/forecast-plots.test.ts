@@ -73,4 +73,14 @@ describe('core > eval > forecast-plots', () => {
     expect(new Set(circles).size).toBe(1);
     expect(residuals).not.toMatch(/NaN|Infinity/);
   });
+
+  it('names a level that has no band (too few calibration windows) in the legend instead of drawing nothing under its name', async () => {
+    const artifact = predictions(1);
+    artifact.intervals!.down['0.95'] = { lower: artifact.times.map(() => null as unknown as number), upper: artifact.times.map(() => null as unknown as number) };
+    const forecast = (await plotsOf('uncalibrated', 1, artifact)).get(PLOT_FILES.forecast)!;
+    expect(forecast).toContain('95 % interval (uncalibrated: no band)');
+    expect(forecast).toContain('>80 % interval<');
+    expect(forecast.match(/<polygon/g)).toHaveLength(1);
+    expect(forecast).not.toMatch(/NaN|Infinity/);
+  });
 });

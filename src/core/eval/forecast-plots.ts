@@ -46,7 +46,10 @@ export async function writeForecastPlots(store: ObjectStore, settings: Settings,
   const levels = Object.keys(predictions.intervals?.[target] ?? {}).sort((a, b) => Number(b) - Number(a));
   const bands = levels.map((level, i) => {
     const band = predictions.intervals![target][level];
-    return { name: `${Math.round(Number(level) * 100)} % interval`, lower: firstStep(band.lower, predictions.horizon), upper: firstStep(band.upper, predictions.horizon), color: i === 0 ? '#9ecae1' : '#3182bd' };
+    const lower = firstStep(band.lower, predictions.horizon);
+    // A level with too few calibration windows has no band ([null, null] throughout): the legend says why it is missing.
+    const calibrated = lower.some(isNumber);
+    return { name: `${Math.round(Number(level) * 100)} % interval${calibrated ? '' : ' (uncalibrated: no band)'}`, lower, upper: firstStep(band.upper, predictions.horizon), color: i === 0 ? '#9ecae1' : '#3182bd' };
   });
   const forecastChart = (from: number, span: string) =>
     renderLineChart({
