@@ -28,6 +28,7 @@ describe('core > charts > svg-chart', () => {
     expect(niceTicks(0, 1.25e9).map(formatTick)).toEqual(['0', '200M', '400M', '600M', '800M', '1G', '1.2G']);
     expect(formatTick(0.015)).toBe('0.015');
     expect(formatTick(-2500)).toBe('-2.5k');
+    expect(formatTick(1.2e15)).toBe('1.2P');
   });
 
   it('puts time ticks on round times, not on whichever rows fall at even spacing', () => {
@@ -157,5 +158,18 @@ describe('core > charts > svg-chart', () => {
     const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', bands: [{ name: '80 % interval', lower: [0, 0], upper: [2, 2] }], series: [{ name: 'forecast', values: [1, 1] }] });
     expect(svg.indexOf('<polygon')).toBeGreaterThan(0);
     expect(svg.indexOf('<polygon')).toBeLessThan(svg.indexOf('<polyline'));
+  });
+
+  it('ends a linear axis on labelled round values, so no line runs past the last label', () => {
+    // A forecast peaking at 1.75G: the axis used to stop there, its top label 1.5G well below the peak.
+    const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'actual', values: [3e6, 1.75e9, 2e8] }] });
+    const labels = yLabels(svg);
+    expect(labels.map((l) => l.label)).toEqual(['0', '500M', '1G', '1.5G', '2G']);
+    // 2G sits on the plot's top edge (y 46) and 0 on its bottom edge (y 360): text baselines are 4 px lower.
+    expect(labels.at(-1)!.y - 4).toBeCloseTo(46, 5);
+    expect(labels[0].y - 4).toBeCloseTo(360, 5);
+    const peak = Math.min(...[...svg.matchAll(/<polyline[^>]*points="([^"]+)"/g)][0][1].split(' ').map((pair) => Number(pair.split(',')[1])));
+    expect(peak).toBeGreaterThanOrEqual(46);
+    expect(peak).toBeGreaterThan(labels.at(-2)!.y - 4 - 80);
   });
 });

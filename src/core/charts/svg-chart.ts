@@ -44,6 +44,7 @@ function escapeXml(text: string): string {
 }
 
 const SI = [
+  { factor: 1e15, suffix: 'P' },
   { factor: 1e12, suffix: 'T' },
   { factor: 1e9, suffix: 'G' },
   { factor: 1e6, suffix: 'M' },
@@ -55,22 +56,43 @@ const SI = [
  * first step wide enough is not enough: on an axis from -350M to 850M it leaves two ticks, 0 and 500M, where a
  * step of 200M gives six. A tick short counts one and a half times a tick over: too few leave a stretch of the
  * axis unlabelled (a residual axis from -470M to 1.06G labelled 0, 500M and 1G alone), too many only crowd it.
+ * `widened` counts the ticks of the axis widened to the round values around [min, max] instead.
  */
-function nearestStep(steps: readonly number[], min: number, max: number, count: number): number {
+function nearestStep(steps: readonly number[], min: number, max: number, count: number, widened = false): number {
   const gap = (step: number): number => {
-    const ticks = Math.floor(max / step + 1e-9) - Math.ceil(min / step - 1e-9) + 1;
+    const ticks = widened ? Math.ceil(max / step - 1e-9) - Math.floor(min / step + 1e-9) + 1 : Math.floor(max / step + 1e-9) - Math.ceil(min / step - 1e-9) + 1;
     return ticks < count ? 1.5 * (count - ticks) : ticks - count;
   };
   return steps.reduce((best, step) => (gap(step) < gap(best) || (gap(step) === gap(best) && step < best) ? step : best));
 }
 
+/** The round step (1, 2 or 5 times a power of ten) that gives about `count` ticks within (or around) [min, max]. */
+function niceStep(min: number, max: number, count: number, widened = false): number {
+  const power = 10 ** Math.floor(Math.log10((max - min) / Math.max(1, count)));
+  return nearestStep([0.5, 1, 2, 5, 10, 20].map((m) => m * power), min, max, count, widened);
+}
+
+/** Multiples of `step` within [min, max]. */
+function ticksAt(min: number, max: number, step: number): number[] {
+  const ticks: number[] = [];
+  for (let value = Math.ceil(min / step - 1e-9) * step; value <= max + step * 1e-9; value += step) ticks.push(Number(value.toPrecision(12)));
+  return ticks;
+}
+
 /** Round tick values (1, 2 or 5 times a power of ten) within [min, max], about `count` of them. */
 export function niceTicks(min: number, max: number, count = 5): number[] {
-  const power = 10 ** Math.floor(Math.log10((max - min) / Math.max(1, count)));
-  const step = nearestStep([0.5, 1, 2, 5, 10, 20].map((m) => m * power), min, max, count);
-  const ticks: number[] = [];
-  for (let value = Math.ceil(min / step) * step; value <= max + step * 1e-9; value += step) ticks.push(Number(value.toPrecision(12)));
-  return ticks;
+  return ticksAt(min, max, niceStep(min, max, count));
+}
+
+/**
+ * A linear axis over [min, max] widened to the round ticks around it, so that it ends on labelled values and no
+ * line runs along the top of the plot past its last label (a forecast peaking at 1.75G under a top label of 1.5G).
+ */
+export function niceAxis(min: number, max: number, count = 5): { min: number; max: number; ticks: number[] } {
+  const step = niceStep(min, max, count, true);
+  const low = Number((Math.floor(min / step + 1e-9) * step).toPrecision(12));
+  const high = Number((Math.ceil(max / step - 1e-9) * step).toPrecision(12));
+  return { min: low, max: high, ticks: ticksAt(low, high, step) };
 }
 
 /** Short tick text: thousands as k, millions as M, ...; small values without float noise (0.015, not 0.01500000001). */
@@ -202,8 +224,8 @@ export function renderLineChart(options: LineChartOptions): string {
     90,
     width - 20,
   );
-  // Each legend row past the first pushes the plot down rather than over the legend.
-  const margin = { left: 80, right: 20, top: 40 + (legend.rows - 1) * LEGEND_ROW_PX, bottom: 60 };
+  // Each legend row past the first pushes the plot down rather than over the legend; the top tick label clears it.
+  const margin = { left: 80, right: 20, top: 46 + (legend.rows - 1) * LEGEND_ROW_PX, bottom: 60 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const xStart = options.xStart ?? 1;
@@ -213,6 +235,8 @@ export function renderLineChart(options: LineChartOptions): string {
   let [min, max] = finite.length ? reduceMinMax(finite) : [0, 1];
   const log = options.yLog === true && min > 0;
   if (min === max) [min, max] = log ? [min / 2, max * 2] : [min - 1, max + 1];
+  const linearAxis = log ? undefined : niceAxis(min, max);
+  if (linearAxis) [min, max] = [linearAxis.min, linearAxis.max];
   const scale = log ? Math.log10 : (v: number): number => v;
   const [low, high] = [scale(min), scale(max)];
   const length = Math.max(1, ...options.series.map((s) => s.values.length));
@@ -226,7 +250,7 @@ export function renderLineChart(options: LineChartOptions): string {
     `<line x1="${margin.left}" y1="${margin.top + plotH}" x2="${margin.left + plotW}" y2="${margin.top + plotH}" stroke="#333"/>`,
     `<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${margin.top + plotH}" stroke="#333"/>`,
   ];
-  for (const value of log ? logTicks(min, max) : niceTicks(min, max)) {
+  for (const value of linearAxis?.ticks ?? logTicks(min, max)) {
     parts.push(`<text x="${margin.left - 6}" y="${y(value) + 4}" text-anchor="end">${formatTick(value)}</text>`);
     parts.push(`<line x1="${margin.left}" y1="${y(value)}" x2="${margin.left + plotW}" y2="${y(value)}" stroke="#eee"/>`);
   }
