@@ -18,7 +18,7 @@ export default class Eval extends FltsCommand<EvalResult> {
 
   static override flags = {
     'config-hash': Flags.string({ description: 'Processed data version (default: the latest).' }),
-    plot: Flags.boolean({ description: 'Write forecast-vs-actual (the whole test and its last day) and residual SVG plots for the top runs.', default: false }),
+    plot: Flags.boolean({ description: 'Write forecast-vs-actual (the whole test and its last day) and residual SVG plots of every target for the top runs (<run>/plots/, further targets in <run>/plots/<target>/).', default: false }),
     'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over the best baseline (NAIVE, SNAIVE or MSTL) (env QUALITY_GATE_MIN_IMPROVEMENT_PCT).' }),
     'rank-by': Flags.string({ description: 'test = the held-out test split; backtest = the mean fold metrics of `flts backtest`.', options: ['test', 'backtest'], default: 'test' }),
     live: Flags.boolean({ description: 'Rank runs by their live error on served traffic (the figures serving replicas report), where they have it.', default: false }),

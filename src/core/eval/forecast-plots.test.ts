@@ -83,4 +83,17 @@ describe('core > eval > forecast-plots', () => {
     expect(forecast.match(/<polygon/g)).toHaveLength(1);
     expect(forecast).not.toMatch(/NaN|Infinity/);
   });
+
+  it('plots every target a run forecasts, the first in plots/ and each further one in plots/<target>/', async () => {
+    const artifact = predictions(1);
+    artifact.targets = ['down', 'up'];
+    artifact.actual.up = artifact.actual.down.map((value) => value / 10);
+    artifact.predicted.up = artifact.predicted.down.map((value) => value / 10);
+    const plots = await plotsOf('two-targets', 1, artifact);
+    expect([...plots.keys()]).toEqual([PLOT_FILES.forecast, PLOT_FILES.residuals, 'plots/up/forecast-vs-actual.svg', 'plots/up/residuals.svg']);
+    expect(plots.get(PLOT_FILES.forecast)).toContain('down forecast vs actual');
+    expect(plots.get('plots/up/forecast-vs-actual.svg')).toContain('up forecast vs actual');
+    expect(plots.get('plots/up/forecast-vs-actual.svg')).toContain('up (original units)');
+    expect(plots.get('plots/up/forecast-vs-actual.svg')).not.toContain('80 % interval');
+  });
 });

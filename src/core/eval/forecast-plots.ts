@@ -27,16 +27,8 @@ function lastDayStart(times: number[]): number | undefined {
   return times.findIndex((time) => time >= last - DAY_MS);
 }
 
-/**
- * Writes forecast-vs-actual (the whole test and, past a day and a half, its last day) and residual plots of a
- * run's test predictions into the run (`<run_id>/plots/`). Returns the keys written, or [] when the run has no
- * predictions.
- */
-export async function writeForecastPlots(store: ObjectStore, settings: Settings, runId: string, label: string): Promise<string[]> {
-  const bucket = runsBucket(settings);
-  const predictions = await getJsonIfExists<PredictionsArtifact>(store, bucket, runKey(runId, RUN_FILES.predictions));
-  if (!predictions || predictions.targets.length === 0) return [];
-  const target = predictions.targets[0];
+/** The plots of one target: forecast vs actual (the whole test and, past a day and a half, its last day) and residuals. */
+function targetPlots(predictions: PredictionsArtifact, target: string, label: string): { forecast: string; lastDay?: string; residuals: string } {
   const actual = firstStep(predictions.actual[target], predictions.horizon);
   const predicted = firstStep(predictions.predicted[target], predictions.horizon);
   // predictions.json stores a NaN forecast (or actual) as null, and `actual - null` would plot the actual as the residual.
@@ -63,18 +55,42 @@ export async function writeForecastPlots(store: ObjectStore, settings: Settings,
         { name: 'forecast', values: predicted.slice(from), color: '#d62728' },
       ],
     });
-  const residualSvg = renderLineChart({
-    title: `${label}: ${target} residuals (actual - forecast)`,
-    xLabel: 'forecast time (UTC)',
-    xTimes,
-    yLabel: 'residual (original units)',
-    series: [{ name: 'residual', values: residuals, points: true }],
-    baseline: 0,
-  });
-  const plots: [string, string][] = [[PLOT_FILES.forecast, forecastChart(0, 'test')]];
   const lastDay = lastDayStart(xTimes);
-  if (lastDay !== undefined) plots.push([PLOT_FILES.lastDay, forecastChart(lastDay, 'last day of the test')]);
-  plots.push([PLOT_FILES.residuals, residualSvg]);
+  return {
+    forecast: forecastChart(0, 'test'),
+    ...(lastDay !== undefined ? { lastDay: forecastChart(lastDay, 'last day of the test') } : {}),
+    residuals: renderLineChart({
+      title: `${label}: ${target} residuals (actual - forecast)`,
+      xLabel: 'forecast time (UTC)',
+      xTimes,
+      yLabel: 'residual (original units)',
+      series: [{ name: 'residual', values: residuals, points: true }],
+      baseline: 0,
+    }),
+  };
+}
+
+/** Where a target's plots go: `plots/` for the first target (as always), `plots/<target>/` for each further one. */
+function plotFile(file: string, targetIndex: number, target: string): string {
+  return targetIndex === 0 ? file : file.replace(/^plots\//, `plots/${target.replace(/[^\w.-]/g, '_')}/`);
+}
+
+/**
+ * Writes forecast-vs-actual (the whole test and, past a day and a half, its last day) and residual plots of a
+ * run's test predictions into the run (`<run_id>/plots/`), for every target it forecasts. Returns the keys
+ * written, or [] when the run has no predictions.
+ */
+export async function writeForecastPlots(store: ObjectStore, settings: Settings, runId: string, label: string): Promise<string[]> {
+  const bucket = runsBucket(settings);
+  const predictions = await getJsonIfExists<PredictionsArtifact>(store, bucket, runKey(runId, RUN_FILES.predictions));
+  if (!predictions || predictions.targets.length === 0) return [];
+  const plots: [string, string][] = [];
+  predictions.targets.forEach((target, index) => {
+    const charts = targetPlots(predictions, target, label);
+    plots.push([plotFile(PLOT_FILES.forecast, index, target), charts.forecast]);
+    if (charts.lastDay !== undefined) plots.push([plotFile(PLOT_FILES.lastDay, index, target), charts.lastDay]);
+    plots.push([plotFile(PLOT_FILES.residuals, index, target), charts.residuals]);
+  });
   const keys: string[] = [];
   for (const [file, svg] of plots) {
     const key = runKey(runId, file);
