@@ -146,6 +146,7 @@ describe('core > charts > svg-chart', () => {
         series: [{ name: 'forecast', values }],
       });
       expect(svg).toContain('no finite values to plot');
+      expect(yLabels(svg)).toEqual([]);
       expect(svg).not.toMatch(/NaN|Infinity|undefined/);
       expect(svg).not.toContain('points=""');
     }

@@ -250,7 +250,8 @@ export function renderLineChart(options: LineChartOptions): string {
     `<line x1="${margin.left}" y1="${margin.top + plotH}" x2="${margin.left + plotW}" y2="${margin.top + plotH}" stroke="#333"/>`,
     `<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${margin.top + plotH}" stroke="#333"/>`,
   ];
-  for (const value of linearAxis?.ticks ?? logTicks(min, max)) {
+  // With nothing plotted, labels of the stand-in range 0..1 would read as data.
+  for (const value of hasData ? (linearAxis?.ticks ?? logTicks(min, max)) : []) {
     parts.push(`<text x="${margin.left - 6}" y="${y(value) + 4}" text-anchor="end">${formatTick(value)}</text>`);
     parts.push(`<line x1="${margin.left}" y1="${y(value)}" x2="${margin.left + plotW}" y2="${y(value)}" stroke="#eee"/>`);
   }
