@@ -173,4 +173,17 @@ describe('core > charts > svg-chart', () => {
     expect(peak).toBeGreaterThanOrEqual(46);
     expect(peak).toBeGreaterThan(labels.at(-2)!.y - 4 - 80);
   });
+
+  it('ticks a test of weeks weekly and one of months with its year', () => {
+    // 35.5 days: weekly ticks, not two labels a fortnight apart.
+    const start = Date.UTC(2018, 1, 28, 2, 34);
+    const weeks = timeTicks(start, start + 35.5 * 24 * HOUR_MS);
+    expect(weeks.stepMs).toBe(7 * 24 * HOUR_MS);
+    expect(weeks.ticks.length).toBeGreaterThanOrEqual(5);
+    // Over a new year, MM-DD alone would not say which 01-04 is meant.
+    const times = Array.from({ length: 400 }, (_, i) => Date.UTC(2017, 9, 1) + i * 24 * HOUR_MS);
+    const labels = xLabels(renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', xTimes: times, series: [{ name: 'a', values: times.map((_, i) => i) }] })).map((l) => l.label);
+    expect(labels.length).toBeGreaterThanOrEqual(3);
+    for (const label of labels) expect(label).toMatch(/^20(17|18)-\d\d-\d\d$/);
+  });
 });

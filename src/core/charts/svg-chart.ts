@@ -127,19 +127,27 @@ export function logTicks(min: number, max: number, count = 8): number[] {
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
-/** Steps a time axis ticks at: round minutes, hours and days. */
-const TIME_STEPS_MS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080].map((minutes) => minutes * MINUTE_MS);
+const WEEK_MS = 7 * DAY_MS;
+/** Steps a time axis ticks at: round minutes, hours and days, then weeks (a 35-day test had two labels, 2 weeks apart). */
+const TIME_STEPS_MS = [
+  ...[1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880].map((minutes) => minutes * MINUTE_MS),
+  ...[1, 2, 4, 8, 13, 26, 52].map((weeks) => weeks * WEEK_MS),
+];
 
-/** "MM-DD HH:MM" in UTC, the zone flts reads naive timestamps in; "MM-DD" for ticks a day or more apart. */
+/**
+ * "MM-DD HH:MM" in UTC, the zone flts reads naive timestamps in; "MM-DD" for ticks a day or more apart, and
+ * "YYYY-MM-DD" for ticks four weeks or more apart, whose axis may cross a new year.
+ */
 function formatTime(epochMs: number, stepMs: number): string {
   const iso = new Date(epochMs).toISOString();
+  if (stepMs >= 4 * WEEK_MS) return iso.slice(0, 10);
   return stepMs >= DAY_MS ? iso.slice(5, 10) : `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
 }
 
 /** Round UTC times (on the hour, at midnight, ...) within [first, last], about `count` of them. */
 export function timeTicks(first: number, last: number, count = 5): { ticks: number[]; stepMs: number } {
-  const week = TIME_STEPS_MS[TIME_STEPS_MS.length - 1];
-  const stepMs = (last - first) / week > count ? Math.ceil((last - first) / count / week) * week : nearestStep(TIME_STEPS_MS, first, last, count);
+  const longest = TIME_STEPS_MS[TIME_STEPS_MS.length - 1];
+  const stepMs = (last - first) / longest > count ? Math.ceil((last - first) / count / longest) * longest : nearestStep(TIME_STEPS_MS, first, last, count);
   const ticks: number[] = [];
   for (let tick = Math.ceil(first / stepMs) * stepMs; tick <= last; tick += stepMs) ticks.push(tick);
   return { ticks, stepMs };
