@@ -24,3 +24,21 @@ describe('cli > eval --rank-by names where its figures come from', () => {
     expect(byTest.stdout.split('\n')[0]).toContain('metrics on the held-out test file');
   });
 });
+
+describe('cli > eval refuses flags its ranking would leave unused', () => {
+  // Refused before any settings or store are read: the home needs nothing in it.
+  it.each([
+    [['--rank-by', 'backtest', '--plot'], 'plot', /--plot .* nothing to draw with --rank-by backtest/],
+    [['--live', '--plot'], 'plot', /nothing to draw with --live/],
+    [['--source', 'mlflow', '--plot'], 'plot', /nothing to draw with --source mlflow/],
+    [['--live', '--rank-by', 'backtest'], 'rank-by', /--live ranks by its own figures/],
+    [['--source', 'mlflow', '--rank-by', 'backtest'], 'rank-by', /--source mlflow ranks by its own figures/],
+    [['--live', '--source', 'mlflow'], 'source', /--live ranks the figures of serving replicas/],
+  ])('eval %j: one JSON error on stdout, exit 2', async (args, flag, message) => {
+    const run = await runCli(['eval', '--home', '/nonexistent/flts-eval-flags', ...args, '--json']);
+    expect(run.exitCode, run.stderr).toBe(2);
+    expect(run.json.status).toBe('error');
+    expect(run.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag } });
+    expect(run.json.error.message).toMatch(message);
+  });
+});

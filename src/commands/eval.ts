@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { FltsError } from '../core/errors.js';
 import { renderLiveRanking } from '../cli/live-ranking-lines.js';
 import { renderMlflowScoreboard } from '../cli/mlflow-scoreboard-table.js';
 import { renderScoreboard } from '../cli/scoreboard-table.js';
@@ -18,7 +19,7 @@ export default class Eval extends FltsCommand<EvalResult> {
 
   static override flags = {
     'config-hash': Flags.string({ description: 'Processed data version (default: the latest).' }),
-    plot: Flags.boolean({ description: 'Write forecast-vs-actual (the whole test and its last day) and residual SVG plots of every target for the top runs (<run>/plots/, further targets in <run>/plots/<target>/).', default: false }),
+    plot: Flags.boolean({ description: 'Write forecast-vs-actual (the whole test and its last day) and residual SVG plots of every target for the top runs of the test ranking (<run>/plots/, further targets in <run>/plots/<target>/); not with --rank-by backtest, --live or --source mlflow.', default: false }),
     'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over the best baseline (NAIVE, SNAIVE or MSTL) (env QUALITY_GATE_MIN_IMPROVEMENT_PCT).' }),
     'rank-by': Flags.string({ description: 'test = the held-out test split; backtest = the mean fold metrics of `flts backtest`.', options: ['test', 'backtest'], default: 'test' }),
     live: Flags.boolean({ description: 'Rank runs by their live error on served traffic (the figures serving replicas report), where they have it.', default: false }),
@@ -27,6 +28,7 @@ export default class Eval extends FltsCommand<EvalResult> {
 
   async run(): Promise<EvalResult> {
     const { flags } = await this.parse(Eval);
+    refuseIgnoredFlags(flags);
     const { settings } = this.loadSettings(flags, { 'eval.minImprovementPct': flags['min-improvement'] });
     const { store } = await this.dependencies(settings);
     if (flags.live) {
@@ -50,4 +52,16 @@ export default class Eval extends FltsCommand<EvalResult> {
     for (const plot of result.plots) this.say(`plots for ${plot.run_id}: ${plot.objects.map((o) => `${result.store_location}/${o}`).join(', ')}`);
     return result;
   }
+}
+
+/**
+ * Refuses flags the chosen ranking would silently leave unused: a script asking for plots, or for a backtest
+ * ranking of live or MLflow figures, is told rather than handed a scoreboard without them.
+ */
+function refuseIgnoredFlags(flags: { plot: boolean; live: boolean; source: string; 'rank-by': string }): void {
+  if (flags.live && flags.source === 'mlflow') throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--live ranks the figures of serving replicas and takes no --source mlflow.', { details: { flag: 'source' } });
+  const ranking = flags.live ? '--live' : flags.source === 'mlflow' ? '--source mlflow' : undefined;
+  if (ranking && flags['rank-by'] === 'backtest') throw new FltsError('FLTS_USAGE_INVALID_FLAG', `${ranking} ranks by its own figures and takes no --rank-by backtest.`, { details: { flag: 'rank-by' } });
+  const unplotted = ranking ?? (flags['rank-by'] === 'backtest' ? '--rank-by backtest' : undefined);
+  if (flags.plot && unplotted) throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--plot draws the held-out test predictions of the test scoreboard's top runs and has nothing to draw with ${unplotted}: run \`flts eval --plot\` for them.`, { details: { flag: 'plot' } });
 }
