@@ -76,9 +76,10 @@ describe('core > eval > forecast-plots', () => {
 
   it('names a level that has no band (too few calibration windows) in the legend instead of drawing nothing under its name', async () => {
     const artifact = predictions(1);
-    artifact.intervals!.down['0.95'] = { lower: artifact.times.map(() => null as unknown as number), upper: artifact.times.map(() => null as unknown as number) };
+    artifact.intervals!.down['0.9999'] = { lower: artifact.times.map(() => null as unknown as number), upper: artifact.times.map(() => null as unknown as number) };
     const forecast = (await plotsOf('uncalibrated', 1, artifact)).get(PLOT_FILES.forecast)!;
-    expect(forecast).toContain('95 % interval (uncalibrated: no band)');
+    // 0.9999 is 99.99 %, not a rounded 100 %.
+    expect(forecast).toContain('>99.99 % interval (uncalibrated: no band)<');
     expect(forecast).toContain('>80 % interval<');
     expect(forecast.match(/<polygon/g)).toHaveLength(1);
     expect(forecast).not.toMatch(/NaN|Infinity/);

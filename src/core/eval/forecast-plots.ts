@@ -10,6 +10,9 @@ export const PLOT_FILES = { forecast: 'plots/forecast-vs-actual.svg', lastDay: '
 
 const DAY_MS = 86_400_000;
 
+/** A level as a percentage, as precise as it was given: 0.975 is 97.5 %, 0.9999 is 99.99 % (rounding made it 100 %). */
+const percentOf = (level: string): number => Number((Number(level) * 100).toPrecision(6));
+
 const isNumber = (value: number | null): value is number => typeof value === 'number' && Number.isFinite(value);
 
 /** Step-1 series of the first target: what the plots show. */
@@ -41,7 +44,7 @@ function targetPlots(predictions: PredictionsArtifact, target: string, label: st
     const lower = firstStep(band.lower, predictions.horizon);
     // A level with too few calibration windows has no band ([null, null] throughout): the legend says why it is missing.
     const calibrated = lower.some(isNumber);
-    return { name: `${Math.round(Number(level) * 100)} % interval${calibrated ? '' : ' (uncalibrated: no band)'}`, lower, upper: firstStep(band.upper, predictions.horizon), color: i === 0 ? '#9ecae1' : '#3182bd' };
+    return { name: `${percentOf(level)} % interval${calibrated ? '' : ' (uncalibrated: no band)'}`, lower, upper: firstStep(band.upper, predictions.horizon), color: i === 0 ? '#9ecae1' : '#3182bd' };
   });
   const forecastChart = (from: number, span: string) =>
     renderLineChart({
