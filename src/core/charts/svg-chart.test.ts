@@ -180,6 +180,8 @@ describe('core > charts > svg-chart', () => {
     const weeks = timeTicks(start, start + 35.5 * 24 * HOUR_MS);
     expect(weeks.stepMs).toBe(7 * 24 * HOUR_MS);
     expect(weeks.ticks.length).toBeGreaterThanOrEqual(5);
+    expect(weeks.ticks.map((tick) => new Date(tick).toISOString().slice(0, 10))).toEqual(['2018-03-05', '2018-03-12', '2018-03-19', '2018-03-26', '2018-04-02']);
+    for (const tick of weeks.ticks) expect(new Date(tick).getUTCDay()).toBe(1);
     // Over a new year, MM-DD alone would not say which 01-04 is meant.
     const times = Array.from({ length: 400 }, (_, i) => Date.UTC(2017, 9, 1) + i * 24 * HOUR_MS);
     const labels = xLabels(renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', xTimes: times, series: [{ name: 'a', values: times.map((_, i) => i) }] })).map((l) => l.label);

@@ -148,8 +148,10 @@ function formatTime(epochMs: number, stepMs: number): string {
 export function timeTicks(first: number, last: number, count = 5): { ticks: number[]; stepMs: number } {
   const longest = TIME_STEPS_MS[TIME_STEPS_MS.length - 1];
   const stepMs = (last - first) / longest > count ? Math.ceil((last - first) / count / longest) * longest : nearestStep(TIME_STEPS_MS, first, last, count);
+  // Epoch time 0 was a Thursday: steps of weeks count from a Monday, so weekly ticks fall on Mondays.
+  const origin = stepMs % WEEK_MS === 0 ? 4 * DAY_MS : 0;
   const ticks: number[] = [];
-  for (let tick = Math.ceil(first / stepMs) * stepMs; tick <= last; tick += stepMs) ticks.push(tick);
+  for (let tick = Math.ceil((first - origin) / stepMs) * stepMs + origin; tick <= last; tick += stepMs) ticks.push(tick);
   return { ticks, stepMs };
 }
 
