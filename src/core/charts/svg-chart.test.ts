@@ -188,4 +188,12 @@ describe('core > charts > svg-chart', () => {
     expect(labels.length).toBeGreaterThanOrEqual(3);
     for (const label of labels) expect(label).toMatch(/^20(17|18)-\d\d-\d\d$/);
   });
+
+  it('keeps the extremes of a log axis off the plot\'s edges', () => {
+    const svg = renderLineChart({ title: 't', xLabel: 'epoch', yLabel: 'loss', yLog: true, series: [{ name: 'loss', values: [0.0013, 0.00105, 0.00101, 0.001] }] });
+    const ys = [...svg.matchAll(/<polyline[^>]*points="([^"]+)"/g)][0][1].split(' ').map((pair) => Number(pair.split(',')[1]));
+    // The plot spans y 46 (top) to 360 (bottom).
+    expect(Math.min(...ys)).toBeGreaterThan(46 + 5);
+    expect(Math.max(...ys)).toBeLessThan(360 - 5);
+  });
 });

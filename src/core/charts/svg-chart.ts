@@ -248,7 +248,9 @@ export function renderLineChart(options: LineChartOptions): string {
   const linearAxis = log ? undefined : niceAxis(min, max);
   if (linearAxis) [min, max] = [linearAxis.min, linearAxis.max];
   const scale = log ? Math.log10 : (v: number): number => v;
-  const [low, high] = [scale(min), scale(max)];
+  // A log axis ends between its ticks: a margin of 4 % each side keeps the first epoch's loss off the plot's top edge.
+  const logMargin = log ? 0.04 * (scale(max) - scale(min)) : 0;
+  const [low, high] = [scale(min) - logMargin, scale(max) + logMargin];
   const length = Math.max(1, ...options.series.map((s) => s.values.length));
   const x = (i: number): number => margin.left + (length === 1 ? plotW / 2 : (i / (length - 1)) * plotW);
   const y = (v: number): number => margin.top + plotH - ((scale(v) - low) / (high - low)) * plotH;
