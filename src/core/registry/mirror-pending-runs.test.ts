@@ -10,7 +10,7 @@ import type { MlflowClient } from '../tracking/mlflow-client.js';
 import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
 import { MIRROR_TAGS } from '../tracking/tracking-deps.js';
 import { FltsError } from '../errors.js';
-import { DIGEST_TAG_READS_PER_SYNC, FULL_LISTING_FROM, MARKERS_AUDITED_PER_SYNC, mirrorPendingRuns } from './mirror-pending-runs.js';
+import { DIGEST_TAG_READS_PER_SYNC, FULL_LISTING_FROM, MARKERS_AUDITED_PER_SYNC, mirrorPendingRuns, REMOVED_RUNS_CHECKED_PER_SYNC } from './mirror-pending-runs.js';
 import { listMirrorMarkers } from './mirror-markers.js';
 import { PROCESSED_SHA256_TAG } from './mirror-source.js';
 import { fakeRun } from './run-record.fixture.js';
@@ -390,6 +390,35 @@ describe('core > registry > mirrorPendingRuns', () => {
     const after = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
     expect(after.failed).toEqual([]);
     expect(after.mirrored.map((run) => run.runId).sort()).toEqual(['o1', 'o2']);
+  });
+
+  it('drops the markers of runs removed from the store by hand, a bounded number of runs per sync, never those of a run that is there', async () => {
+    const ids = Array.from({ length: REMOVED_RUNS_CHECKED_PER_SYNC + 20 }, (_, at) => `h${String(at).padStart(4, '0')}`);
+    const dir = mkdtempSync(path.join(root, 'removed-'));
+    const inner = createFsStore(dir);
+    // Recorded after the sync's listing of run folders (a run trained meanwhile): in the store, though the listing lacks it.
+    const late = 'a-late';
+    for (const [at, id] of [late, ...ids].entries()) await saveRunRecord(inner, settings, fakeRun(id, 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, new Date(Date.UTC(2026, 0, 1) + at * 1000).toISOString()));
+    const mlflow = new MemoryMlflow();
+    for (const id of [late, ...ids]) mlflow.addMirror(id);
+    await mirrorPendingRuns(inner, settings, {}, { client: mlflow.client });
+    const store = new Proxy(inner, {
+      get: (target, name, receiver) =>
+        name === 'listFolders' ? async (bucket: string, prefix?: string) => (await target.listFolders(bucket, prefix)).filter((folder) => folder !== `${late}/`) : Reflect.get(target, name, receiver),
+    });
+    const removed = ids.slice(0, REMOVED_RUNS_CHECKED_PER_SYNC + 5);
+    for (const id of removed) rmSync(path.join(dir, 'runs', id), { recursive: true });
+    const markedRuns = async (): Promise<string[]> => (await listMirrorMarkers(inner, settings)).map((marker) => marker.runId).sort();
+
+    const first = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    expect(first).toMatchObject({ pending: [], mirrored: [], failed: [] });
+    const left = (await markedRuns()).filter((runId) => removed.includes(runId));
+    expect(left.length).toBeGreaterThan(0);
+    expect(removed.length - left.length).toBeLessThanOrEqual(REMOVED_RUNS_CHECKED_PER_SYNC);
+
+    await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    expect(await markedRuns()).toEqual([late, ...ids.filter((id) => !removed.includes(id))].sort());
+    expect(mlflow.created).toEqual([]);
   });
 
   it("leaves a reference trainer's runs (no flts tags) as they are", async () => {

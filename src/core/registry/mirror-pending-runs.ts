@@ -182,8 +182,12 @@ async function liveMarkers(store: ObjectStore, settings: Settings, client: Clien
 async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Client, experimentIds: readonly string[], registered: readonly string[]): Promise<{ runIds: string[]; listed?: CompleteMirror[]; owed: MirrorMarker[] }> {
   const { written, unwritten } = await readMirrorMarkers(store, settings);
   const writtenKeys = new Set(written.map((marker) => marker.key));
-  const recorded = new Set(unwritten.filter((marker) => !writtenKeys.has(marker.key)));
-  const markers = await liveMarkers(store, settings, client, experimentIds, [...written, ...recorded], recorded);
+  const unwrittenYet = unwritten.filter((marker) => !writtenKeys.has(marker.key));
+  const removed = await removedRunIds(store, settings, [...written, ...unwrittenYet], new Set(registered));
+  const ofRemovedRun = (marker: MirrorMarker): boolean => removed.has(marker.runId);
+  await deleteMirrorMarkers(store, settings, written.filter(ofRemovedRun));
+  const recorded = new Set(unwrittenYet.filter((marker) => !ofRemovedRun(marker)));
+  const markers = await liveMarkers(store, settings, client, experimentIds, [...written.filter((marker) => !ofRemovedRun(marker)), ...recorded], recorded);
   const owed = markers.filter((marker) => recorded.has(marker));
   const marked = new Set(markers.map((marker) => marker.runId));
   const unmarked = await recordedRunIds(
@@ -204,6 +208,32 @@ async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Cl
   }
   if (found.size > 0 || owed.length !== unwritten.length) await saveUnwrittenMarkers(store, settings, owed);
   return { runIds: unmarked.filter((runId) => !found.has(runId)), listed, owed };
+}
+
+/**
+ * Runs whose markers a sync checks for having left the store (a run folder removed by hand), a stat of run.json each:
+ * the markers of the rest are dropped by later syncs, this many runs at a time.
+ */
+export const REMOVED_RUNS_CHECKED_PER_SYNC = 100;
+
+/**
+ * The runs of `markers` that are no longer in the store, at most REMOVED_RUNS_CHECKED_PER_SYNC of them: those the
+ * listing of run folders (`registered`, made before the markers were read) lacks and whose run.json is gone when asked
+ * again. A marker is written after its run's record, so a run that appeared since the listing still has its run.json
+ * when asked, and keeps its markers; a marker naming no possible run id names no run.
+ */
+async function removedRunIds(store: ObjectStore, settings: Settings, markers: readonly MirrorMarker[], registered: ReadonlySet<string>): Promise<Set<string>> {
+  const candidates = [...new Set(markers.map((marker) => marker.runId).filter((runId) => !registered.has(runId)))].slice(0, REMOVED_RUNS_CHECKED_PER_SYNC);
+  const records = await mapBounded(candidates, LOOKUP_WIDTH, async (runId) => {
+    let key: string;
+    try {
+      key = runKey(runId, RUN_FILES.record);
+    } catch {
+      return undefined;
+    }
+    return store.stat(runsBucket(settings), key);
+  });
+  return new Set(candidates.filter((_, at) => !records[at]));
 }
 
 /**
