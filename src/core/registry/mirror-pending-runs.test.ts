@@ -32,6 +32,8 @@ class MemoryMlflow {
   readonly runs: MlflowRun[] = [];
   readonly searches: Array<{ filter?: string; viewType?: string; returned: number }> = [];
   readonly created: string[] = [];
+  /** Listings of the experiments asked for. */
+  experimentListings = 0;
   private next = 0;
 
   /** A complete, finished mirror of flts run `runId`, tagged as flts writes it now unless `tags` says otherwise. */
@@ -64,7 +66,10 @@ class MemoryMlflow {
   }
 
   readonly client = {
-    searchExperiments: async () => [{ experiment_id: '1', name: 'Default' }],
+    searchExperiments: async () => {
+      this.experimentListings += 1;
+      return [{ experiment_id: '1', name: 'Default' }];
+    },
     getOrCreateExperiment: async () => ({ experiment_id: '1', name: 'Default' }),
     searchRuns: async (input: { filter?: string; orderBy?: string[]; maxResults?: number; viewType?: string }) => {
       const stage = input.viewType === 'DELETED_ONLY' ? 'deleted' : 'active';
@@ -419,6 +424,18 @@ describe('core > registry > mirrorPendingRuns', () => {
     await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
     expect(await markedRuns()).toEqual([late, ...ids.filter((id) => !removed.includes(id))].sort());
     expect(mlflow.created).toEqual([]);
+  });
+
+  it('lists the experiments once per sync and once more per new mirror, for its last check for duplicates', async () => {
+    const store = await registryOf('experiments-', ['x1', 'x2', 'x3', 'found']);
+    const mlflow = new MemoryMlflow();
+    // Complete in MLflow, its marker never written: looked up in the sync's listing of the experiments.
+    mlflow.addMirror('found');
+
+    const result = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    expect(result).toMatchObject({ pending: ['x1', 'x2', 'x3'], found: [{ runId: 'found' }], failed: [] });
+    expect(mlflow.created).toEqual(['x1', 'x2', 'x3']);
+    expect(mlflow.experimentListings).toBe(1 + 3);
   });
 
   it("leaves a reference trainer's runs (no flts tags) as they are", async () => {

@@ -292,7 +292,8 @@ export interface MirrorPendingOptions {
 export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, options: MirrorPendingOptions = {}, deps: TrackingDeps = {}): Promise<MirrorPendingResult> {
   const logger = (deps.logger ?? silentLogger).child({ component: 'tracking' });
   const client = trackingClientFor(settings, deps);
-  const [experimentIds, registered] = await Promise.all([client.searchExperiments().then((found) => found.map((e) => e.experiment_id)), listRunIds(store, settings)]);
+  const [experiments, registered] = await Promise.all([client.searchExperiments(), listRunIds(store, settings)]);
+  const experimentIds = experiments.map((experiment) => experiment.experiment_id);
   const unmarked = await unmarkedRunIds(store, settings, client, experimentIds, registered);
   const runIds = unmarked.runIds;
   const first = new Set(options.runIds ?? []);
@@ -327,7 +328,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
       break;
     }
     try {
-      const mirrored = await mirrorRun(store, settings, runId, bounded?.deps ?? { ...deps, client });
+      const mirrored = await mirrorRun(store, settings, runId, bounded?.deps ?? { ...deps, client }, { experiments });
       if (mirrored.upToDate) result.found.push({ runId, mlflowRunId: mirrored.mlflowRunId });
       else result.mirrored.push(mirrored);
     } catch (error) {

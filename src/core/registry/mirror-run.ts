@@ -33,9 +33,10 @@ export function experimentNameFor(modelType: string, tracking: TrackingSettings)
  * Active MLflow runs tagged as the mirror of `runId`, across experiments (the setting may have changed),
  * the one to keep first: a complete mirror before incomplete ones, then the smallest run id. Every writer
  * applies the same order, so concurrent mirrors of one run (say the daemon and a CLI sync) settle on one.
+ * `listed`: the active experiments, listed by the caller; listed now when omitted.
  */
-async function mirrorsOf(client: MlflowClient, runId: string): Promise<{ runs: MlflowRun[]; experiments: MlflowExperiment[] }> {
-  const experiments = await client.searchExperiments();
+async function mirrorsOf(client: MlflowClient, runId: string, listed?: readonly MlflowExperiment[]): Promise<{ runs: MlflowRun[]; experiments: readonly MlflowExperiment[] }> {
+  const experiments = listed ?? (await client.searchExperiments());
   if (experiments.length === 0) return { runs: [], experiments };
   const runs = await client.searchRuns({ experimentIds: experiments.map((e) => e.experiment_id), filter: `tags.\`${MIRROR_TAGS.runId}\` = ${filterLiteral(runId)}`, maxResults: 50 });
   const complete = (run: MlflowRun): number => (toRecord(run.data.tags)[MIRROR_TAGS.complete] === 'true' ? 0 : 1);
@@ -47,7 +48,12 @@ export async function findMirroredRun(client: MlflowClient, runId: string): Prom
   return (await mirrorsOf(client, runId)).runs[0];
 }
 
-/** Deletes `mine` when another mirror of the same run is the one to keep, and returns the keeper. */
+/**
+ * Deletes `mine` when another mirror of the same run is the one to keep, and returns the keeper. The experiments are
+ * listed again rather than taken from the lookup's listing: a concurrent writer whose settings name another experiment
+ * may have created it, and its mirror there, since then, and of two writers the one that checks last must see both
+ * mirrors for them to settle on one.
+ */
 async function settleDuplicates(client: MlflowClient, runId: string, mine: MlflowRun): Promise<MlflowRun> {
   const keeper = (await mirrorsOf(client, runId)).runs[0];
   if (!keeper || keeper.info.run_id === mine.info.run_id) return mine;
@@ -121,6 +127,16 @@ async function markMirrored(store: ObjectStore, settings: Settings, runId: strin
   }
 }
 
+/** What a caller mirroring many runs already knows of MLflow. */
+export interface MirrorRunKnown {
+  /**
+   * The active experiments, listed by the caller since it started: the lookup of an existing mirror searches them
+   * (a mirror older than that listing is in one of them; a newer one is a concurrent writer's, which the last check
+   * for duplicates finds). Listed by the lookup when omitted.
+   */
+  readonly experiments?: readonly MlflowExperiment[];
+}
+
 /**
  * Creates or completes the MLflow run that mirrors flts run `runId`, idempotently: an existing mirror is
  * found by its `flts.run_id` tag, params it already has are not re-sent (MLflow forbids changing them),
@@ -128,12 +144,12 @@ async function markMirrored(store: ObjectStore, settings: Settings, runId: strin
  * an interrupted mirror is finished by the next call instead of duplicated. A complete mirror is then marked in the
  * store (mirror-markers.ts), which spares later syncs the question.
  */
-export async function mirrorRun(store: ObjectStore, settings: Settings, runId: string, deps: TrackingDeps = {}): Promise<MirrorRunResult> {
+export async function mirrorRun(store: ObjectStore, settings: Settings, runId: string, deps: TrackingDeps = {}, known: MirrorRunKnown = {}): Promise<MirrorRunResult> {
   const logger = (deps.logger ?? silentLogger).child({ component: 'tracking', runId });
   const source = await loadMirrorSource(store, settings, runId);
   const client = trackingClientFor(settings, deps);
   const status = mlflowStatus(source.status);
-  const { runs: mirrors, experiments } = await mirrorsOf(client, runId);
+  const { runs: mirrors, experiments } = await mirrorsOf(client, runId, known.experiments);
   const existing = mirrors[0];
   const existingTags = toRecord(existing?.data.tags);
   if (existing && existingTags[MIRROR_TAGS.complete] === 'true' && existing.info.status === status) {
