@@ -245,7 +245,8 @@ async function mirrorPending(build, home) {
       const among = /run_id IN \\(([^)]*)\\)/.exec(filter)?.[1];
       return among ? among.split(', ').map((quoted) => mirror(quoted.slice(3, -1))) : mirrored.map(mirror);
     };
-    const calls = { searchExperiments: async () => [{ experiment_id: '1', name: 'Default' }], searchRuns };
+    // A listing read a page at a time gets every mirror on its one page.
+    const calls = { searchExperiments: async () => [{ experiment_id: '1', name: 'Default' }], searchRuns, searchRunsPage: async (input) => ({ runs: await searchRuns(input) }) };
     const client = new Proxy(calls, { get: (target, name) => target[name] ?? (async () => ({})) });
     const { mirrorPendingRuns } = await import(dist + '/registry/mirror-pending-runs.js');
     const result = await mirrorPendingRuns(store, settings, {}, { client });

@@ -13,10 +13,12 @@ import { MIRROR_MARKERS, runKey, runsBucket } from './run-store.js';
  * A marker is written only once MLflow has `flts.mirror_complete` on the mirror, so a crash leaves a mirror without
  * a marker (the next sync asks MLflow, finds it complete and writes the marker), never a marker without a mirror.
  *
- * A sync that lists every complete mirror (the first after an upgrade, or after a server was taken for wiped) may find
- * far more markers owed than its budget lets it write. It records them first in one object of the same folder,
- * `unwritten.json` (found complete, marker not written yet), and writes the markers within its budget: a later sync
- * takes the record's entries for markers (audited like them) and writes the rest, with no listing of MLflow again.
+ * A sync that lists every complete mirror (the first after an upgrade, or after a server was taken for wiped) reads it
+ * a page at a time within its budget, and may find far more markers owed than that budget lets it write. It records
+ * them first in one object of the same folder, `unwritten.json` (found complete, marker not written yet), together
+ * with how far the listing has gone, and writes the markers within its budget: a later sync takes the record's entries
+ * for markers (audited like them), writes the rest and reads the listing on from the page after the last one recorded.
+ * Page and markers found on it are recorded in one write, so a sync stopped at any point loses neither.
  */
 export interface MirrorMarker {
   runId: string;
@@ -54,33 +56,69 @@ const unwrittenKey = (settings: Settings): string => `${serverFolder(settings)}u
  * record of unwritten ones is read only when the listing shows it). A record that cannot be read is taken for empty:
  * its runs are asked about again, never marked on its word.
  */
-export async function readMirrorMarkers(store: ObjectStore, settings: Settings): Promise<{ written: MirrorMarker[]; unwritten: MirrorMarker[] }> {
+export async function readMirrorMarkers(store: ObjectStore, settings: Settings): Promise<{ written: MirrorMarker[]; unwritten: MirrorMarker[]; listing?: MirrorListing }> {
   const folder = serverFolder(settings);
   const objects = await store.list(runsBucket(settings), folder);
   const record = objects.find(({ key }) => key === unwrittenKey(settings));
-  return { written: markersOf(folder, objects), unwritten: record ? await unwrittenMarkers(store, settings, record.lastModified.getTime()) : [] };
+  return { written: markersOf(folder, objects), ...(record ? await readRecord(store, settings, record.lastModified.getTime()) : { unwritten: [] }) };
 }
 
-async function unwrittenMarkers(store: ObjectStore, settings: Settings, writtenAt: number): Promise<MirrorMarker[]> {
-  let entries: unknown;
+/**
+ * How far a listing of every complete mirror on the server has gone: `next` is the page token to read on from, absent
+ * once the listing has ended (a store's listing is made once; see mirror-pending-runs.ts).
+ */
+export interface MirrorListing {
+  readonly next?: string;
+  /** The experiments listed: the pages of one listing are of one search. */
+  readonly experimentIds: readonly string[];
+  /** Pages read so far, over every sync. */
+  readonly pages: number;
+}
+
+function listingOf(value: unknown): MirrorListing | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const { next, experimentIds, pages } = value as Record<string, unknown>;
+  if (!Number.isInteger(pages) || (pages as number) < 0 || (next !== undefined && (typeof next !== 'string' || next === ''))) return undefined;
+  if (!Array.isArray(experimentIds) || !experimentIds.every((id) => typeof id === 'string')) return undefined;
+  return { ...(next === undefined ? {} : { next: next as string }), experimentIds: experimentIds as string[], pages: pages as number };
+}
+
+async function readRecord(store: ObjectStore, settings: Settings, writtenAt: number): Promise<{ unwritten: MirrorMarker[]; listing?: MirrorListing }> {
+  let record: { markers?: unknown; listing?: unknown } | undefined;
   try {
-    entries = (await getJsonIfExists<{ markers?: unknown }>(store, runsBucket(settings), unwrittenKey(settings)))?.markers;
+    record = await getJsonIfExists<{ markers?: unknown; listing?: unknown }>(store, runsBucket(settings), unwrittenKey(settings));
   } catch {
-    return [];
+    return { unwritten: [] };
   }
+  const listing = listingOf(record?.listing);
+  return { unwritten: unwrittenMarkers(settings, record?.markers, writtenAt), ...(listing ? { listing } : {}) };
+}
+
+function unwrittenMarkers(settings: Settings, entries: unknown, writtenAt: number): MirrorMarker[] {
   if (!Array.isArray(entries)) return [];
   return entries.flatMap((entry: unknown) => {
     if (!Array.isArray(entry) || entry.length !== 3 || entry.some((part) => typeof part !== 'string' || part === '')) return [];
     const [runId, experimentId, mlflowRunId] = entry as string[];
-    if (runId.includes('/')) return [];
-    return [{ runId, experimentId, mlflowRunId, key: markerKey(settings, runId, experimentId, mlflowRunId), writtenAt }];
+    try {
+      return [{ runId, experimentId, mlflowRunId, key: markerKey(settings, runId, experimentId, mlflowRunId), writtenAt }];
+    } catch {
+      // No run has this id.
+      return [];
+    }
   });
 }
 
-/** Records `markers` as owed and not written (replacing the record), or drops the record when there are none. */
-export async function saveUnwrittenMarkers(store: ObjectStore, settings: Settings, markers: readonly MirrorMarker[]): Promise<void> {
-  if (markers.length === 0) await store.delete(runsBucket(settings), unwrittenKey(settings));
-  else await putJson(store, runsBucket(settings), unwrittenKey(settings), { markers: markers.map((marker) => [marker.runId, marker.experimentId, marker.mlflowRunId]) });
+/** The record of `markers` owed and not written and of `listing`, as saved; undefined when there is nothing to record. */
+export function unwrittenRecord(markers: readonly MirrorMarker[], listing: MirrorListing | undefined): object | undefined {
+  if (markers.length === 0 && !listing) return undefined;
+  return { markers: markers.map((marker) => [marker.runId, marker.experimentId, marker.mlflowRunId]), ...(listing ? { listing } : {}) };
+}
+
+/** Records `markers` as owed and not written, and `listing` (replacing the record), or drops the record when there is neither. */
+export async function saveUnwrittenMarkers(store: ObjectStore, settings: Settings, markers: readonly MirrorMarker[], listing?: MirrorListing): Promise<void> {
+  const record = unwrittenRecord(markers, listing);
+  if (!record) await store.delete(runsBucket(settings), unwrittenKey(settings));
+  else await putJson(store, runsBucket(settings), unwrittenKey(settings), record);
 }
 
 function markersOf(folder: string, objects: ReadonlyArray<{ key: string; lastModified: Date }>): MirrorMarker[] {

@@ -11,7 +11,7 @@ import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
 import { MIRROR_TAGS } from '../tracking/tracking-deps.js';
 import { FltsError } from '../errors.js';
 import { DIGEST_TAG_READS_PER_SYNC, FULL_LISTING_FROM, MARKERS_AUDITED_PER_SYNC, mirrorPendingRuns, REMOVED_RUNS_CHECKED_PER_SYNC } from './mirror-pending-runs.js';
-import { listMirrorMarkers } from './mirror-markers.js';
+import { listMirrorMarkers, readMirrorMarkers } from './mirror-markers.js';
 import { PROCESSED_SHA256_TAG } from './mirror-source.js';
 import { fakeRun } from './run-record.fixture.js';
 import type { RunRecord } from './run-record.js';
@@ -32,6 +32,8 @@ class MemoryMlflow {
   readonly runs: MlflowRun[] = [];
   readonly searches: Array<{ filter?: string; viewType?: string; returned: number }> = [];
   readonly created: string[] = [];
+  /** Runs a page of a listing read page by page holds (MLflow's own is 1000): its tokens are offsets, as MLflow's are. */
+  pageSize = 1000;
   /** Listings of the experiments asked for. */
   experimentListings = 0;
   private next = 0;
@@ -85,6 +87,13 @@ class MemoryMlflow {
       run.info.status = 'RUNNING';
       this.created.push(runId);
       return structuredClone(run);
+    },
+    searchRunsPage: async (input: { filter?: string; pageToken?: string }) => {
+      const from = Number(input.pageToken ?? 0);
+      const found = this.runs.filter((run) => this.matches(run, input.filter) && run.info.lifecycle_stage === 'active');
+      const returned = found.slice(from, from + this.pageSize);
+      this.searches.push({ filter: input.filter, returned: returned.length });
+      return { runs: structuredClone(returned), nextPageToken: from + this.pageSize < found.length ? String(from + this.pageSize) : undefined };
     },
     getRun: async (id: string) => structuredClone(this.runs.find((run) => run.info.run_id === id)),
     logBatch: async (id: string, batch: { tags?: Array<{ key: string; value: string }> }) => {
@@ -188,11 +197,15 @@ describe('core > registry > mirrorPendingRuns', () => {
     });
   }
 
-  /** Every run of `ids` has exactly one marker, naming its one complete mirror; no other object is left in the folder. */
+  /**
+   * Every run of `ids` has exactly one marker, naming its one complete mirror; no other object is left in the folder but
+   * the record of the listing, which owes no marker.
+   */
   async function expectMarkedOnce(store: ObjectStore, mlflow: MemoryMlflow, ids: readonly string[]): Promise<void> {
-    const markers = await listMirrorMarkers(store, settings);
-    expect(markers.map((marker) => [marker.runId, marker.mlflowRunId]).sort()).toEqual([...ids].sort().map((id) => [id, mlflow.mirrorOf(id)!.info.run_id]));
-    expect(await store.list('runs', 'mlflow-mirrors/')).toHaveLength(ids.length);
+    const { written, unwritten } = await readMirrorMarkers(store, settings);
+    expect(written.map((marker) => [marker.runId, marker.mlflowRunId]).sort()).toEqual([...ids].sort().map((id) => [id, mlflow.mirrorOf(id)!.info.run_id]));
+    expect(unwritten).toEqual([]);
+    expect((await store.list('runs', 'mlflow-mirrors/')).filter((object) => !object.key.endsWith('/unwritten.json'))).toHaveLength(ids.length);
   }
 
   it('writes the markers a listing found owed within the backlog budget; the next sync writes the rest without listing MLflow again', async () => {
@@ -243,6 +256,54 @@ describe('core > registry > mirrorPendingRuns', () => {
     expect(mlflow.searches.filter(completeListing)).toHaveLength(1);
     expect(mlflow.created).toEqual(['new']);
     await expectMarkedOnce(inner, mlflow, [...ids, 'new']);
+  });
+
+  /** `mlflow`'s client, whose searches of every complete mirror (a page, or all of them) go through `onListing` once answered. */
+  function listingWatched(mlflow: MemoryMlflow, onListing: () => Promise<void>): MlflowClient {
+    const watched =
+      <I extends { filter?: string; viewType?: string }, O>(search: (input: I) => Promise<O>) =>
+      async (input: I): Promise<O> => {
+        const answer = await search(input);
+        if (completeListing(input)) await onListing();
+        return answer;
+      };
+    return { ...mlflow.client, searchRuns: watched(mlflow.client.searchRuns), searchRunsPage: watched(mlflow.client.searchRunsPage) } as MlflowClient;
+  }
+
+  /** Runs MLflow returned to the searches of every complete mirror since the `from`th search. */
+  const listingRunsSince = (mlflow: MemoryMlflow, from = 0): number => mlflow.searches.slice(from).filter(completeListing).reduce((sum, search) => sum + search.returned, 0);
+
+  it.each([
+    ['its backlog budget runs out', 'budget'],
+    ['it is stopped (SIGTERM)', 'stop'],
+  ] as const)('the first listing of every complete mirror stops where the sync does when %s, and the next syncs read on from there', async (_, how) => {
+    const ids = Array.from({ length: FULL_LISTING_FROM + 150 }, (_, at) => `l${String(at).padStart(4, '0')}`);
+    const store = await registryOf(`listing-${how}-`, ids);
+    const mlflow = new MemoryMlflow();
+    mlflow.pageSize = 50;
+    for (const id of ids) mlflow.addMirror(id);
+    const backlogBudgetMs = 1;
+    const stop = new AbortController();
+    let listings = 0;
+    // Each answer to the listing comes after the budget's timer; the stop comes with the second one.
+    const client = listingWatched(mlflow, async () => {
+      listings += 1;
+      if (how === 'budget') await new Promise((resolve) => setTimeout(resolve, backlogBudgetMs + 50));
+      else if (listings === 2) stop.abort();
+    });
+
+    const cut = await mirrorPendingRuns(store, settings, how === 'budget' ? { backlogBudgetMs } : {}, { client, signal: stop.signal });
+    expect(cut.failed).toEqual([]);
+    expect(listingRunsSince(mlflow)).toBeLessThanOrEqual(2 * mlflow.pageSize);
+    // No marker of a mirror the listing has not found complete.
+    for (const marker of await listMirrorMarkers(store, settings)) expect(marker.mlflowRunId).toBe(mlflow.mirrorOf(marker.runId)!.info.run_id);
+
+    const next = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    expect(next).toMatchObject({ pending: [], mirrored: [], failed: [], deferred: [] });
+    // Each page of the listing read once over both syncs.
+    expect(listingRunsSince(mlflow)).toBe(ids.length);
+    expect(mlflow.created).toEqual([]);
+    await expectMarkedOnce(store, mlflow, ids);
   });
 
   it('an owed marker whose mirror an operator deleted before it was written is never written: the run is mirrored again', async () => {
@@ -380,6 +441,31 @@ describe('core > registry > mirrorPendingRuns', () => {
     const elsewhere = new MemoryMlflow();
     const moved = await mirrorPendingRuns(store, settingsFor('http://elsewhere.example:5000'), {}, { client: elsewhere.client });
     expect(moved.pending).toHaveLength(ids.length);
+  });
+
+  it('a server taken for wiped is listed once, not again at each sync that mirrors part of the registry to it again', async () => {
+    const ids = Array.from({ length: FULL_LISTING_FROM + 20 }, (_, at) => `v${String(at).padStart(4, '0')}`);
+    const store = await registryOf('wiped-again-', ids);
+    const before = new MemoryMlflow();
+    for (const id of ids) before.addMirror(id);
+    await mirrorPendingRuns(store, settings, {}, { client: before.client });
+
+    // The wiped server takes 10 new mirrors a sync (the others refused, as a backlog cut by its budget would leave them).
+    const wiped = new MemoryMlflow();
+    let allowed = 0;
+    const client = {
+      ...wiped.client,
+      createRun: async (input: { tags: Array<{ key: string; value: string }> }) => {
+        if (wiped.created.length >= allowed) throw new FltsError('FLTS_TRACKING_REJECTED', 'MLflow refuses the run.');
+        return (wiped.client.createRun as (input: unknown) => Promise<MlflowRun>)(input);
+      },
+    } as unknown as MlflowClient;
+    for (let sync = 1; sync <= 3; sync += 1) {
+      allowed = 10 * sync;
+      await mirrorPendingRuns(store, settings, {}, { client });
+    }
+    expect(wiped.created).toHaveLength(30);
+    expect(wiped.searches.filter(completeListing)).toHaveLength(1);
   });
 
   it('on a server without `attributes.run_id IN` and `IS NULL` checks the markers one run at a time and still tags the newest mirrors', async () => {

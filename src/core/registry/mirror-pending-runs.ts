@@ -3,7 +3,7 @@ import { isFltsError, toFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { RUN_FILES } from './run-record.js';
 import { findRunRecord, listRunIds, runKey, runsBucket } from './run-store.js';
-import { deleteMirrorMarkers, markerKey, readMirrorMarkers, saveUnwrittenMarkers, writeMirrorMarker, type MirrorMarker } from './mirror-markers.js';
+import { deleteMirrorMarkers, markerKey, readMirrorMarkers, saveUnwrittenMarkers, unwrittenRecord, writeMirrorMarker, type MirrorListing, type MirrorMarker } from './mirror-markers.js';
 import { mapBounded } from '../bounded-map.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
@@ -51,12 +51,6 @@ function asCompleteMirrors(runs: readonly MlflowRun[]): CompleteMirror[] {
     const runId = tags[MIRROR_TAGS.runId];
     return runId === undefined ? [] : [{ runId, run, tags }];
   });
-}
-
-/** Every complete MLflow mirror of flts runs in `experimentIds`: a search of full runs, page after page. */
-async function completeMirrors(client: Client, experimentIds: readonly string[]): Promise<CompleteMirror[]> {
-  if (experimentIds.length === 0) return [];
-  return asCompleteMirrors(await client.searchRuns({ experimentIds, filter: COMPLETE_FILTER }));
 }
 
 /** Run records read per sync for mirrors that lack the processed-data tag: the backfill goes on at the next sync. */
@@ -143,8 +137,9 @@ async function completeAmong(client: Client, experimentIds: readonly string[], m
  * replaced and every marker is dropped, so the next listing of MLflow says again what is mirrored. Markers owed and not
  * written yet (`unwritten`) are checked alike, and have no object to delete.
  */
-async function liveMarkers(store: ObjectStore, settings: Settings, client: Client, experimentIds: readonly string[], markers: readonly MirrorMarker[], unwritten: ReadonlySet<MirrorMarker>): Promise<MirrorMarker[]> {
-  if (markers.length === 0) return [];
+async function liveMarkers(store: ObjectStore, settings: Settings, client: Client, experimentIds: readonly string[], markers: readonly MirrorMarker[], unwritten: ReadonlySet<MirrorMarker>): Promise<{ live: MirrorMarker[]; wiped: boolean }> {
+  if (markers.length === 0) return { live: [], wiped: false };
+  let wiped = false;
   const active = new Set(experimentIds);
   const stale = new Set<MirrorMarker>(markers.filter((marker) => !active.has(marker.experimentId) || !MLFLOW_RUN_ID.test(marker.mlflowRunId)));
   if (experimentIds.length > 0) {
@@ -158,7 +153,8 @@ async function liveMarkers(store: ObjectStore, settings: Settings, client: Clien
     if (checked.length > 0) {
       const found = await completeAmong(client, experimentIds, checked);
       const missing = checked.filter((marker) => !found.has(marker.mlflowRunId));
-      for (const marker of missing.length === checked.length ? markers : missing) stale.add(marker);
+      wiped = missing.length === checked.length;
+      for (const marker of wiped ? markers : missing) stale.add(marker);
     }
   }
   await deleteMirrorMarkers(
@@ -166,48 +162,125 @@ async function liveMarkers(store: ObjectStore, settings: Settings, client: Clien
     settings,
     [...stale].filter((marker) => !unwritten.has(marker)),
   );
-  return markers.filter((marker) => !stale.has(marker));
+  return { live: markers.filter((marker) => !stale.has(marker)), wiped };
+}
+
+/**
+ * Pages of complete mirrors one listing reads, over all the syncs it takes: 1000 runs a page, a million mirrors, more
+ * than the experiments flts mirrors into hold. A server handing out page tokens forever ends the listing here.
+ */
+export const LISTING_PAGES_MAX = 1000;
+
+/**
+ * The markers owed and not written, and the listing's progress, as this sync has them (mirror-markers.ts), and `saved`,
+ * the record as the store holds it: written again only when it changed.
+ */
+interface OwedRecord {
+  owed: MirrorMarker[];
+  listing?: MirrorListing;
+  saved: string;
+}
+
+async function saveRecord(store: ObjectStore, settings: Settings, record: OwedRecord): Promise<void> {
+  const now = JSON.stringify(unwrittenRecord(record.owed, record.listing) ?? null);
+  if (now === record.saved) return;
+  await saveUnwrittenMarkers(store, settings, record.owed, record.listing);
+  record.saved = now;
 }
 
 /**
  * The runs of the registry whose complete mirror MLflow is not known to have, oldest record first: those without a live
- * marker, less those a listing of every complete mirror finds when there are at least FULL_LISTING_FROM of them and no
- * fewer than the marked ones (their markers are written then). The listing then reads at most about twice as many
- * runs as there are unmarked ones; with fewer, each is asked about while it is mirrored. So runs that fail to mirror
- * at every sync never bring back the listing of a large registry. `listed` is that listing, when it was made.
- * `owed` are the markers of complete mirrors found by a listing (this sync's or an earlier one's) and not written yet:
- * their runs count as marked, and the store's record of them is brought up to date before any is written, so a sync
- * stopped at any point leaves the next one a record of what it still owes, never a marker of a mirror not found complete.
+ * marker. `owed` are the markers of complete mirrors found by a listing (this sync's or an earlier one's) and not
+ * written yet: their runs count as marked, and the store's record of them is brought up to date before any is
+ * written, so a sync stopped at any point leaves the next one a record of what it still owes, never a marker of a
+ * mirror not found complete.
+ * A listing of every complete mirror is due (`listingDue`) while one is under way, or when none was made (since the
+ * server was last taken for wiped) and there are at least FULL_LISTING_FROM unmarked runs and no fewer than the marked
+ * ones: the listing then reads at most about twice as many runs as there are unmarked ones; with fewer, each is asked
+ * about while it is mirrored. A store's listing is made once: runs that fail to mirror at every sync, or a server
+ * wiped and mirrored again over many syncs, never bring it back.
  */
-async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Client, experimentIds: readonly string[], registered: readonly string[]): Promise<{ runIds: string[]; listed?: CompleteMirror[]; owed: MirrorMarker[] }> {
-  const { written, unwritten } = await readMirrorMarkers(store, settings);
+async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Client, experimentIds: readonly string[], registered: readonly string[]): Promise<{ runIds: string[]; record: OwedRecord; listingDue: boolean }> {
+  const { written, unwritten, listing: recordedListing } = await readMirrorMarkers(store, settings);
   const writtenKeys = new Set(written.map((marker) => marker.key));
   const unwrittenYet = unwritten.filter((marker) => !writtenKeys.has(marker.key));
   const removed = await removedRunIds(store, settings, [...written, ...unwrittenYet], new Set(registered));
   const ofRemovedRun = (marker: MirrorMarker): boolean => removed.has(marker.runId);
   await deleteMirrorMarkers(store, settings, written.filter(ofRemovedRun));
   const recorded = new Set(unwrittenYet.filter((marker) => !ofRemovedRun(marker)));
-  const markers = await liveMarkers(store, settings, client, experimentIds, [...written.filter((marker) => !ofRemovedRun(marker)), ...recorded], recorded);
-  const owed = markers.filter((marker) => recorded.has(marker));
+  const { live: markers, wiped } = await liveMarkers(store, settings, client, experimentIds, [...written.filter((marker) => !ofRemovedRun(marker)), ...recorded], recorded);
   const marked = new Set(markers.map((marker) => marker.runId));
   const unmarked = await recordedRunIds(
     store,
     settings,
     registered.filter((runId) => !marked.has(runId)),
   );
-  if (unmarked.length < FULL_LISTING_FROM || unmarked.length < marked.size) {
-    if (owed.length !== unwritten.length) await saveUnwrittenMarkers(store, settings, owed);
-    return { runIds: unmarked, owed };
+  // A server taken for wiped has had every marker dropped: what it holds is listed again.
+  const listing = wiped ? undefined : recordedListing;
+  const record: OwedRecord = { owed: markers.filter((marker) => recorded.has(marker)), listing, saved: JSON.stringify(unwrittenRecord(unwritten, recordedListing) ?? null) };
+  await saveRecord(store, settings, record);
+  const listingDue = listing?.next !== undefined || (listing === undefined && unmarked.length >= FULL_LISTING_FROM && unmarked.length >= marked.size);
+  return { runIds: unmarked, record, listingDue };
+}
+
+/**
+ * Reads the listing of every complete mirror on from where `record.listing` left it (a new listing from its first page),
+ * a page at a time until it ends or `stop` says the backlog's time is up (the page under way is finished: its call has
+ * its own budget). The complete mirrors of `wanted` runs on each page become owed markers, recorded together with the
+ * token of the next page in one write before any is written, so the next sync reads on from there. The listing ends at
+ * its last page, once every wanted run is found, or at LISTING_PAGES_MAX pages. A token the server no longer takes
+ * (restarted with another store, say) leaves the next sync to start over. Returns the runs found, and the listing's
+ * mirrors when this sync read all of it.
+ */
+async function readListingOn(
+  store: ObjectStore,
+  settings: Settings,
+  client: Client,
+  record: OwedRecord,
+  activeIds: readonly string[],
+  wanted: ReadonlySet<string>,
+  stop: () => boolean,
+  logger: Logger,
+): Promise<{ found: Set<string>; listed?: CompleteMirror[] }> {
+  const fresh = record.listing === undefined;
+  let listing: MirrorListing = record.listing ?? { experimentIds: [...activeIds], pages: 0 };
+  // An experiment deleted since the listing began holds no mirror a marker may name; one created since holds only
+  // mirrors written since, which are marked as they are written or asked about while mirrored.
+  const active = new Set(activeIds);
+  const experimentIds = listing.experimentIds.filter((id) => active.has(id));
+  const found = new Set<string>();
+  const listed: CompleteMirror[] = [];
+  for (;;) {
+    if (found.size === wanted.size || experimentIds.length === 0 || listing.pages >= LISTING_PAGES_MAX) {
+      record.listing = { experimentIds: listing.experimentIds, pages: listing.pages };
+      await saveRecord(store, settings, record);
+      return { found };
+    }
+    if (stop()) return { found };
+    let page: { runs: MlflowRun[]; nextPageToken?: string };
+    try {
+      page = await client.searchRunsPage({ experimentIds, filter: COMPLETE_FILTER, pageToken: listing.next });
+    } catch (error) {
+      if (stop()) return { found };
+      if (listing.next === undefined || !isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
+      logger.warn({ pages: listing.pages, err: error.message }, 'mlflow refuses the page token of the listing of complete mirrors; a later sync lists them anew');
+      record.listing = undefined;
+      await saveRecord(store, settings, record);
+      return { found };
+    }
+    const next = page.nextPageToken !== undefined && page.nextPageToken !== listing.next ? page.nextPageToken : undefined;
+    listing = { ...(next === undefined ? {} : { next }), experimentIds: listing.experimentIds, pages: listing.pages + 1 };
+    for (const mirror of asCompleteMirrors(page.runs)) {
+      if (fresh) listed.push(mirror);
+      if (!wanted.has(mirror.runId) || found.has(mirror.runId)) continue;
+      found.add(mirror.runId);
+      const { experiment_id: experimentId, run_id: mlflowRunId } = mirror.run.info;
+      record.owed.push({ runId: mirror.runId, experimentId, mlflowRunId, key: markerKey(settings, mirror.runId, experimentId, mlflowRunId), writtenAt: Date.now() });
+    }
+    record.listing = listing;
+    await saveRecord(store, settings, record);
+    if (next === undefined) return { found, ...(fresh ? { listed } : {}) };
   }
-  const listed = await completeMirrors(client, experimentIds);
-  const wanted = new Set(unmarked);
-  const found = new Map<string, CompleteMirror>();
-  for (const mirror of listed) if (wanted.has(mirror.runId) && !found.has(mirror.runId)) found.set(mirror.runId, mirror);
-  for (const { runId, run } of found.values()) {
-    owed.push({ runId, experimentId: run.info.experiment_id, mlflowRunId: run.info.run_id, key: markerKey(settings, runId, run.info.experiment_id, run.info.run_id), writtenAt: Date.now() });
-  }
-  if (found.size > 0 || owed.length !== unwritten.length) await saveUnwrittenMarkers(store, settings, owed);
-  return { runIds: unmarked.filter((runId) => !found.has(runId)), listed, owed };
 }
 
 /**
@@ -286,7 +359,9 @@ export interface MirrorPendingOptions {
  * its complete mirror (written after MLflow had it, see mirror-markers.ts) that this sync found no reason to doubt
  * (liveMarkers); any other run is asked about, so MLflow stays the truth where the store has no marker, and a sync
  * with nothing to do asks MLflow a few small questions rather than for every mirror. Stops at the first FLTS_TRACKING_UNAVAILABLE
- * so a dead server costs one call's time limit, not one per run. Then, within the same budget, gives complete
+ * so a dead server costs one call's time limit, not one per run. The backlog (the runs not asked for first) goes
+ * within its budget: the markers owed first (store writes alone), then the listing of every complete mirror when one
+ * is due (unmarkedRunIds), a page at a time, then the runs. Then, within the same budget, gives complete
  * mirrors written before the processed-data tag existed the digest their run.json records (a few per sync).
  */
 export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, options: MirrorPendingOptions = {}, deps: TrackingDeps = {}): Promise<MirrorPendingResult> {
@@ -295,66 +370,72 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   const [experiments, registered] = await Promise.all([client.searchExperiments(), listRunIds(store, settings)]);
   const experimentIds = experiments.map((experiment) => experiment.experiment_id);
   const unmarked = await unmarkedRunIds(store, settings, client, experimentIds, registered);
-  const runIds = unmarked.runIds;
+  const { record } = unmarked;
   const first = new Set(options.runIds ?? []);
-  const pending = [...runIds.filter((id) => first.has(id)), ...runIds.filter((id) => !first.has(id))];
-  const result: MirrorPendingResult = { pending, mirrored: [], found: [], tagged: [], failed: [], deferred: [] };
+  const leading = unmarked.runIds.filter((id) => first.has(id));
+  let backlog = unmarked.runIds.filter((id) => !first.has(id));
+  const result: MirrorPendingResult = { pending: [], mirrored: [], found: [], tagged: [], failed: [], deferred: [] };
   // A slow server answering each call just within its time limit is never reported down, and a backlog of
   // runs at a dozen calls or more each would hold the caller for minutes: past its budget the backlog waits for
   // the next sync. Its calls go through a client of their own, stopped when the budget runs out.
-  let backlog: { deps: TrackingDeps; deadline: AbortSignal } | undefined;
+  let budget: { deps: TrackingDeps; deadline: AbortSignal } | undefined;
   const backlogDeps = (): { deps: TrackingDeps; deadline: AbortSignal } => {
-    if (!backlog) {
+    if (!budget) {
       const deadline = AbortSignal.timeout(options.backlogBudgetMs!);
-      backlog = { deadline, deps: { logger: deps.logger, onEvent: deps.onEvent, signal: deps.signal ? AbortSignal.any([deadline, deps.signal]) : deadline } };
+      budget = { deadline, deps: { logger: deps.logger, onEvent: deps.onEvent, signal: deps.signal ? AbortSignal.any([deadline, deps.signal]) : deadline } };
     }
-    return backlog;
+    return budget;
   };
-  // The markers a listing found owed are written once the runs asked for first are mirrored, within the backlog's budget.
-  const leading = pending.filter((runId) => first.has(runId)).length;
-  let owedLeft: MirrorMarker[] | undefined;
-  const writeOwed = async (): Promise<MirrorMarker[]> => {
-    const outOfTime = (): boolean => deps.signal?.aborted === true || (options.backlogBudgetMs !== undefined && backlogDeps().deadline.aborted);
-    owedLeft ??= unmarked.owed.length === 0 ? [] : await writeOwedMarkers(store, settings, unmarked.owed, outOfTime, logger);
-    return owedLeft;
+  const outOfTime = (): boolean => deps.signal?.aborted === true || (options.backlogBudgetMs !== undefined && backlogDeps().deadline.aborted);
+
+  /** Mirrors `runIds` in order, within the backlog's budget when `bounded`; true when it stopped (the rest deferred). */
+  const mirrorEach = async (runIds: readonly string[], bounded: boolean): Promise<boolean> => {
+    for (const [index, runId] of runIds.entries()) {
+      const limited = bounded && options.backlogBudgetMs !== undefined ? backlogDeps() : undefined;
+      if (deps.signal?.aborted || limited?.deadline.aborted) {
+        result.deferred.push(...runIds.slice(index));
+        return true;
+      }
+      try {
+        const mirrored = await mirrorRun(store, settings, runId, limited?.deps ?? { ...deps, client }, { experiments });
+        if (mirrored.upToDate) result.found.push({ runId, mlflowRunId: mirrored.mlflowRunId });
+        else result.mirrored.push(mirrored);
+      } catch (error) {
+        // Out of the backlog's budget, or stopped by the caller (a daemon's SIGTERM, Ctrl-C: the bare AbortError would
+        // read as FLTS_INTERNAL): this run and the rest wait for the next sync, which finds them pending still.
+        if (deps.signal?.aborted || limited?.deadline.aborted) {
+          result.deferred.push(...runIds.slice(index));
+          return true;
+        }
+        const flts = toFltsError(error);
+        result.failed.push({ runId, code: flts.code, message: flts.message });
+        if (isFltsError(error) && error.code === 'FLTS_TRACKING_UNAVAILABLE') {
+          result.deferred.push(...runIds.slice(index + 1));
+          return true;
+        }
+        logger.warn({ runId, code: flts.code, err: flts.message }, 'run could not be mirrored to mlflow');
+      }
+    }
+    return false;
   };
-  let stopped = false;
-  for (const [index, runId] of pending.entries()) {
-    if (index === leading) await writeOwed();
-    const bounded = options.backlogBudgetMs !== undefined && !first.has(runId) ? backlogDeps() : undefined;
-    if (bounded?.deadline.aborted) {
-      result.deferred.push(...pending.slice(index));
-      stopped = true;
-      break;
-    }
-    try {
-      const mirrored = await mirrorRun(store, settings, runId, bounded?.deps ?? { ...deps, client }, { experiments });
-      if (mirrored.upToDate) result.found.push({ runId, mlflowRunId: mirrored.mlflowRunId });
-      else result.mirrored.push(mirrored);
-    } catch (error) {
-      // Out of the backlog's budget, or stopped by the caller (a daemon's SIGTERM, Ctrl-C: the bare AbortError would
-      // read as FLTS_INTERNAL): this run and the rest wait for the next sync, which finds them pending still.
-      if (deps.signal?.aborted || bounded?.deadline.aborted) {
-        result.deferred.push(...pending.slice(index));
-        stopped = true;
-        break;
-      }
-      const flts = toFltsError(error);
-      result.failed.push({ runId, code: flts.code, message: flts.message });
-      if (isFltsError(error) && error.code === 'FLTS_TRACKING_UNAVAILABLE') {
-        result.deferred.push(...pending.slice(index + 1));
-        stopped = true;
-        break;
-      }
-      logger.warn({ runId, code: flts.code, err: flts.message }, 'run could not be mirrored to mlflow');
-    }
+
+  let stopped = await mirrorEach(leading, false);
+  if (stopped) result.deferred.push(...backlog);
+  // The markers owed are store writes alone, written even when MLflow went away, within the backlog's budget.
+  record.owed = await writeOwedMarkers(store, settings, record.owed, outOfTime, logger);
+  let listed: CompleteMirror[] | undefined;
+  if (!stopped && unmarked.listingDue) {
+    const listing = await readListingOn(store, settings, client, record, experimentIds, new Set(backlog), outOfTime, logger);
+    backlog = backlog.filter((runId) => !listing.found.has(runId));
+    listed = listing.listed;
+    record.owed = await writeOwedMarkers(store, settings, record.owed, outOfTime, logger);
   }
-  const left = await writeOwed();
-  if (left.length !== unmarked.owed.length) await saveUnwrittenMarkers(store, settings, left);
+  if (!stopped) stopped = await mirrorEach(backlog, true);
+  await saveRecord(store, settings, record);
   // Runs without a marker whose mirror MLflow had complete all along were never pending.
   const found = new Set(result.found.map((run) => run.runId));
-  result.pending = pending.filter((runId) => !found.has(runId));
-  if (!stopped) await tagProcessedDigests(store, settings, await mirrorsWithoutDigestTag(client, experimentIds, new Set(registered), unmarked.listed), result, () => (options.backlogBudgetMs !== undefined ? backlogDeps() : undefined), { ...deps, client });
+  result.pending = [...leading, ...backlog].filter((runId) => !found.has(runId));
+  if (!stopped) await tagProcessedDigests(store, settings, await mirrorsWithoutDigestTag(client, experimentIds, new Set(registered), listed), result, () => (options.backlogBudgetMs !== undefined ? backlogDeps() : undefined), { ...deps, client });
   if (result.deferred.length > 0) logger.info({ deferred: result.deferred.length, mirrored: result.mirrored.length }, 'mlflow catch-up continues on a later sync');
   return result;
 }

@@ -236,6 +236,26 @@ describe('core > tracking > mlflow-client', () => {
     expect(asked).toEqual([1000, 1000, 1000]);
   });
 
+  it('reads one page of a search at a time from the token given, handing back the next one until the last page', async () => {
+    const total = 1500;
+    const answer: Answer = (_path, body) => {
+      const from = Number(body.page_token ?? 0);
+      const to = Math.min(total, from + Number(body.max_results));
+      return { runs: Array.from({ length: to - from }, (_, i) => run(`r${from + i}`, i === 0 ? undefined : { tags: [] })), ...(to < total ? { next_page_token: String(to) } : {}) };
+    };
+    const pages = await withClient(answer, async (client, calls) => {
+      const first = await client.searchRunsPage({ experimentIds: ['1'] });
+      const last = await client.searchRunsPage({ experimentIds: ['1'], pageToken: first.nextPageToken });
+      return { first, last, calls: calls() };
+    });
+    expect(pages.calls).toBe(2);
+    expect(pages.first.runs).toHaveLength(1000);
+    expect(pages.first.runs[0].data).toEqual({});
+    expect(pages.first.nextPageToken).toBe('1000');
+    expect(pages.last.runs.map((r) => r.info.run_id)).toEqual(Array.from({ length: 500 }, (_, i) => `r${1000 + i}`));
+    expect(pages.last.nextPageToken).toBeUndefined();
+  });
+
   it('reads answers up to tracking.maxResponseMb and no further, naming the setting', async () => {
     // About 1.5 MB: past a limit of 1 MB, within one of 2.
     const page = { runs: Array.from({ length: 1000 }, (_, i) => run(`r${i}`, { tags: [{ key: 'note', value: 'x'.repeat(1500) }] })) };

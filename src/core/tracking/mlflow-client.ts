@@ -263,31 +263,47 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
     await http({ method: 'POST', path: '/api/2.0/mlflow/runs/set-tag', json: { run_id: runId, key, value } });
   }
 
-  /** `viewType` DELETED_ONLY: the runs deleted (and not yet garbage-collected) in MLflow; ACTIVE_ONLY by default. */
-  async function searchRuns(input: { experimentIds: readonly string[]; filter?: string; orderBy?: readonly string[]; maxResults?: number; viewType?: 'ACTIVE_ONLY' | 'DELETED_ONLY' }): Promise<MlflowRun[]> {
-    const limit = input.maxResults ?? Number.POSITIVE_INFINITY;
-    const search = { method: 'POST', path: '/api/2.0/mlflow/runs/search' } as const;
-    const runs = await allPages<MlflowRun>(search, limit, async (pageToken, taken, deadline) => {
-      const maxResults = Math.min(SEARCH_PAGE, limit - taken);
-      const page = await checked<{ runs?: MlflowRun[]; next_page_token?: string }>(
-        {
-          ...search,
-          deadline,
-          page: { key: 'runs', maxEntries: maxResults },
-          json: {
-            experiment_ids: input.experimentIds,
-            filter: input.filter,
-            run_view_type: input.viewType ?? 'ACTIVE_ONLY',
-            max_results: maxResults,
-            order_by: input.orderBy,
-            page_token: pageToken,
-          },
+  type RunSearch = { experimentIds: readonly string[]; filter?: string; orderBy?: readonly string[]; viewType?: 'ACTIVE_ONLY' | 'DELETED_ONLY' };
+
+  /** One page of a search of runs, of at most `maxResults` (up to SEARCH_PAGE); `deadline` when the page belongs to a listing. */
+  async function runsPage(input: RunSearch, maxResults: number, pageToken: string | undefined, deadline?: number): Promise<{ runs: MlflowRun[]; next?: string }> {
+    const page = await checked<{ runs?: MlflowRun[]; next_page_token?: string }>(
+      {
+        method: 'POST',
+        path: '/api/2.0/mlflow/runs/search',
+        deadline,
+        page: { key: 'runs', maxEntries: maxResults },
+        json: {
+          experiment_ids: input.experimentIds,
+          filter: input.filter,
+          run_view_type: input.viewType ?? 'ACTIVE_ONLY',
+          max_results: maxResults,
+          order_by: input.orderBy,
+          page_token: pageToken,
         },
-        (body) => listProblem(body.runs, runProblem) ?? tokenProblem(body),
-      );
-      return { items: page.runs ?? [], next: page.next_page_token };
+      },
+      (body) => listProblem(body.runs, runProblem) ?? tokenProblem(body),
+    );
+    return { runs: page.runs ?? [], next: page.next_page_token };
+  }
+
+  /** `viewType` DELETED_ONLY: the runs deleted (and not yet garbage-collected) in MLflow; ACTIVE_ONLY by default. */
+  async function searchRuns(input: RunSearch & { maxResults?: number }): Promise<MlflowRun[]> {
+    const limit = input.maxResults ?? Number.POSITIVE_INFINITY;
+    const runs = await allPages<MlflowRun>({ method: 'POST', path: '/api/2.0/mlflow/runs/search' }, limit, async (pageToken, taken, deadline) => {
+      const page = await runsPage(input, Math.min(SEARCH_PAGE, limit - taken), pageToken, deadline);
+      return { items: page.runs, next: page.next };
     });
     return runs.map(withData);
+  }
+
+  /**
+   * One page of a search of runs (up to SEARCH_PAGE of them), from `pageToken`, and the token of the next page if any:
+   * for a listing its caller reads a page at a time, within a time of its own, and takes up again later.
+   */
+  async function searchRunsPage(input: RunSearch & { pageToken?: string }): Promise<{ runs: MlflowRun[]; nextPageToken?: string }> {
+    const page = await runsPage(input, SEARCH_PAGE, input.pageToken);
+    return { runs: page.runs.map(withData), nextPageToken: page.next || undefined };
   }
 
   async function getMetricHistory(runId: string, metricKey: string): Promise<Array<{ value: number | string; step: number; timestamp: number }>> {
@@ -369,6 +385,7 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
     logBatch,
     setTag,
     searchRuns,
+    searchRunsPage,
     getMetricHistory,
     uploadArtifact,
     listArtifacts,
