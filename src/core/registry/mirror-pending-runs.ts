@@ -227,10 +227,10 @@ async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Cl
  * Reads the listing of every complete mirror on from where `record.listing` left it (a new listing from its first page),
  * a page at a time until it ends or `stop` says the backlog's time is up (the page under way is finished: its call has
  * its own budget). The complete mirrors of `wanted` runs on each page become owed markers, recorded together with the
- * token of the next page in one write before any is written, so the next sync reads on from there. The listing ends at
- * its last page, once every wanted run is found, or at LISTING_PAGES_MAX pages. A token the server no longer takes
- * (restarted with another store, say) leaves the next sync to start over. Returns the runs found, and the listing's
- * mirrors when this sync read all of it.
+ * token of the next page in one write before any is written (`writeOwed`, after each page), so the next sync reads on
+ * from there. The listing ends at its last page, once every wanted run is found, or at LISTING_PAGES_MAX pages. A token
+ * the server no longer takes (restarted with another store, say) leaves the next sync to start over. Returns the runs
+ * found, and the listing's mirrors when this sync read all of it.
  */
 async function readListingOn(
   store: ObjectStore,
@@ -240,6 +240,7 @@ async function readListingOn(
   activeIds: readonly string[],
   wanted: ReadonlySet<string>,
   stop: () => boolean,
+  writeOwed: () => Promise<void>,
   logger: Logger,
 ): Promise<{ found: Set<string>; listed?: CompleteMirror[] }> {
   const fresh = record.listing === undefined;
@@ -252,6 +253,7 @@ async function readListingOn(
   const listed: CompleteMirror[] = [];
   for (;;) {
     if (found.size === wanted.size || experimentIds.length === 0 || listing.pages >= LISTING_PAGES_MAX) {
+      if (listing.pages >= LISTING_PAGES_MAX) logger.warn({ pages: listing.pages }, 'mlflow listing of complete mirrors ended at its most pages; runs it did not find are asked about while mirrored');
       record.listing = { experimentIds: listing.experimentIds, pages: listing.pages };
       await saveRecord(store, settings, record);
       return { found };
@@ -279,6 +281,8 @@ async function readListingOn(
     }
     record.listing = listing;
     await saveRecord(store, settings, record);
+    // Written page by page, so that the record, rewritten at each page, holds about a page of markers, not the listing's.
+    await writeOwed();
     if (next === undefined) return { found, ...(fresh ? { listed } : {}) };
   }
 }
@@ -425,10 +429,12 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   record.owed = await writeOwedMarkers(store, settings, record.owed, outOfTime, logger);
   let listed: CompleteMirror[] | undefined;
   if (!stopped && unmarked.listingDue) {
-    const listing = await readListingOn(store, settings, client, record, experimentIds, new Set(backlog), outOfTime, logger);
+    const writeOwed = async (): Promise<void> => {
+      record.owed = await writeOwedMarkers(store, settings, record.owed, outOfTime, logger);
+    };
+    const listing = await readListingOn(store, settings, client, record, experimentIds, new Set(backlog), outOfTime, writeOwed, logger);
     backlog = backlog.filter((runId) => !listing.found.has(runId));
     listed = listing.listed;
-    record.owed = await writeOwedMarkers(store, settings, record.owed, outOfTime, logger);
   }
   if (!stopped) stopped = await mirrorEach(backlog, true);
   await saveRecord(store, settings, record);
