@@ -443,6 +443,41 @@ describe('core > registry > mirrorPendingRuns', () => {
     expect(moved.pending).toHaveLength(ids.length);
   });
 
+  it('a listing whose page token the server no longer takes is started over by the next sync, still with no duplicate mirror', async () => {
+    const ids = Array.from({ length: FULL_LISTING_FROM + 50 }, (_, at) => `t${String(at).padStart(4, '0')}`);
+    const store = await registryOf('listing-token-', ids);
+    const mlflow = new MemoryMlflow();
+    mlflow.pageSize = 50;
+    for (const id of ids) mlflow.addMirror(id);
+    const tokens: Array<string | undefined> = [];
+    const syncWith = async (options: { stopAtPage?: number; refuseTokens?: boolean }) => {
+      const stop = new AbortController();
+      let pages = 0;
+      const client = {
+        ...mlflow.client,
+        searchRunsPage: async (input: { filter?: string; pageToken?: string }) => {
+          tokens.push(input.pageToken);
+          if (options.refuseTokens && input.pageToken !== undefined) {
+            stop.abort();
+            throw new FltsError('FLTS_TRACKING_REJECTED', 'Invalid page token.');
+          }
+          const page = await mlflow.client.searchRunsPage(input as Parameters<MlflowClient['searchRunsPage']>[0]);
+          if ((pages += 1) === options.stopAtPage) stop.abort();
+          return page;
+        },
+      } as MlflowClient;
+      return mirrorPendingRuns(store, settings, {}, { client, signal: stop.signal });
+    };
+
+    await syncWith({ stopAtPage: 1 });
+    expect((await syncWith({ refuseTokens: true })).failed).toEqual([]);
+    tokens.length = 0;
+    expect(await syncWith({})).toMatchObject({ pending: [], failed: [] });
+    expect(tokens[0]).toBeUndefined();
+    expect(mlflow.created).toEqual([]);
+    await expectMarkedOnce(store, mlflow, ids);
+  });
+
   it('a server taken for wiped is listed once, not again at each sync that mirrors part of the registry to it again', async () => {
     const ids = Array.from({ length: FULL_LISTING_FROM + 20 }, (_, at) => `v${String(at).padStart(4, '0')}`);
     const store = await registryOf('wiped-again-', ids);

@@ -15,7 +15,8 @@ import { filterLiteral, MIRROR_TAGS, type TrackingDeps } from '../tracking/track
 export interface MirrorPendingResult {
   /**
    * Runs in the registry whose MLflow mirror was missing or incomplete before this call. Each run the store has no
-   * marker of is asked about; those MLflow turns out to have complete are in `found`, not here.
+   * marker of is asked about; those MLflow turns out to have complete are in `found`, not here. While a listing of every
+   * complete mirror is under way (over several syncs), the runs of pages it has not read yet are here too.
    */
   pending: string[];
   mirrored: MirrorRunResult[];
@@ -263,9 +264,12 @@ async function readListingOn(
     try {
       page = await client.searchRunsPage({ experimentIds, filter: COMPLETE_FILTER, pageToken: listing.next });
     } catch (error) {
-      if (stop()) return { found };
-      if (listing.next === undefined || !isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
-      logger.warn({ pages: listing.pages, err: error.message }, 'mlflow refuses the page token of the listing of complete mirrors; a later sync lists them anew');
+      const refused = listing.next !== undefined && isFltsError(error) && error.code === 'FLTS_TRACKING_REJECTED';
+      if (!refused) {
+        if (stop()) return { found };
+        throw error;
+      }
+      logger.warn({ pages: listing.pages, err: (error as Error).message }, 'mlflow refuses the page token of the listing of complete mirrors; a later sync lists them anew');
       record.listing = undefined;
       await saveRecord(store, settings, record);
       return { found };
