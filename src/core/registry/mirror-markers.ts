@@ -65,7 +65,7 @@ export async function readMirrorMarkers(store: ObjectStore, settings: Settings):
 
 /**
  * How far a listing of every complete mirror on the server has gone: `next` is the page token to read on from, absent
- * once the listing has ended (a store's listing is made once; see mirror-pending-runs.ts).
+ * once the listing has ended (see mirror-pending-runs.ts for when another begins).
  */
 export interface MirrorListing {
   readonly next?: string;
@@ -73,14 +73,20 @@ export interface MirrorListing {
   readonly experimentIds: readonly string[];
   /** Pages read so far, over every sync. */
   readonly pages: number;
+  /**
+   * When the listing began, on the store's clock (the record's time once its first page was recorded): runs recorded
+   * before it that it did not find had no complete mirror then. Absent when not known yet.
+   */
+  readonly startedAt?: number;
 }
 
 function listingOf(value: unknown): MirrorListing | undefined {
   if (value === null || typeof value !== 'object') return undefined;
-  const { next, experimentIds, pages } = value as Record<string, unknown>;
+  const { next, experimentIds, pages, startedAt } = value as Record<string, unknown>;
   if (!Number.isInteger(pages) || (pages as number) < 0 || (next !== undefined && (typeof next !== 'string' || next === ''))) return undefined;
   if (!Array.isArray(experimentIds) || !experimentIds.every((id) => typeof id === 'string')) return undefined;
-  return { ...(next === undefined ? {} : { next: next as string }), experimentIds: experimentIds as string[], pages: pages as number };
+  const started = typeof startedAt === 'number' && Number.isFinite(startedAt) ? { startedAt } : {};
+  return { ...(next === undefined ? {} : { next: next as string }), experimentIds: experimentIds as string[], pages: pages as number, ...started };
 }
 
 async function readRecord(store: ObjectStore, settings: Settings, writtenAt: number): Promise<{ unwritten: MirrorMarker[]; listing?: MirrorListing }> {
@@ -112,6 +118,11 @@ function unwrittenMarkers(settings: Settings, entries: unknown, writtenAt: numbe
 export function unwrittenRecord(markers: readonly MirrorMarker[], listing: MirrorListing | undefined): object | undefined {
   if (markers.length === 0 && !listing) return undefined;
   return { markers: markers.map((marker) => [marker.runId, marker.experimentId, marker.mlflowRunId]), ...(listing ? { listing } : {}) };
+}
+
+/** When the record was last written, on the store's clock; undefined when there is none. */
+export async function unwrittenRecordTime(store: ObjectStore, settings: Settings): Promise<number | undefined> {
+  return (await store.stat(runsBucket(settings), unwrittenKey(settings)))?.lastModified.getTime();
 }
 
 /** Records `markers` as owed and not written, and `listing` (replacing the record), or drops the record when there is neither. */

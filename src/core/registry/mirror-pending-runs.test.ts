@@ -443,6 +443,27 @@ describe('core > registry > mirrorPendingRuns', () => {
     expect(moved.pending).toHaveLength(ids.length);
   });
 
+  it('lists the complete mirrors again for many runs recorded since the last listing began with mirrors made by other means', async () => {
+    const ids = Array.from({ length: FULL_LISTING_FROM + 20 }, (_, at) => `u${String(at).padStart(4, '0')}`);
+    const store = await registryOf('listing-again-', ids);
+    const mlflow = new MemoryMlflow();
+    for (const id of ids) mlflow.addMirror(id);
+    await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    // Brought in from another registry, say, their mirrors with them.
+    const more = Array.from({ length: 2 * ids.length }, (_, at) => `w${String(at).padStart(4, '0')}`);
+    for (const id of more) {
+      await saveRunRecord(store, settings, fakeRun(id, 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, '2026-02-01T00:00:00.000Z'));
+      mlflow.addMirror(id);
+    }
+
+    const from = mlflow.searches.length;
+    const again = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    expect(again).toMatchObject({ pending: [], found: [], failed: [] });
+    expect(mlflow.searches.slice(from).filter(completeListing)).toHaveLength(1);
+    expect(mlflow.created).toEqual([]);
+    await expectMarkedOnce(store, mlflow, [...ids, ...more]);
+  });
+
   it('a listing whose page token the server no longer takes is started over by the next sync, still with no duplicate mirror', async () => {
     const ids = Array.from({ length: FULL_LISTING_FROM + 50 }, (_, at) => `t${String(at).padStart(4, '0')}`);
     const store = await registryOf('listing-token-', ids);

@@ -3,7 +3,7 @@ import { isFltsError, toFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { RUN_FILES } from './run-record.js';
 import { findRunRecord, listRunIds, runKey, runsBucket } from './run-store.js';
-import { deleteMirrorMarkers, markerKey, readMirrorMarkers, saveUnwrittenMarkers, unwrittenRecord, writeMirrorMarker, type MirrorListing, type MirrorMarker } from './mirror-markers.js';
+import { deleteMirrorMarkers, markerKey, readMirrorMarkers, saveUnwrittenMarkers, unwrittenRecord, unwrittenRecordTime, writeMirrorMarker, type MirrorListing, type MirrorMarker } from './mirror-markers.js';
 import { mapBounded } from '../bounded-map.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
@@ -195,11 +195,13 @@ async function saveRecord(store: ObjectStore, settings: Settings, record: OwedRe
  * written yet: their runs count as marked, and the store's record of them is brought up to date before any is
  * written, so a sync stopped at any point leaves the next one a record of what it still owes, never a marker of a
  * mirror not found complete.
- * A listing of every complete mirror is due (`listingDue`) while one is under way, or when none was made (since the
- * server was last taken for wiped) and there are at least FULL_LISTING_FROM unmarked runs and no fewer than the marked
- * ones: the listing then reads at most about twice as many runs as there are unmarked ones; with fewer, each is asked
- * about while it is mirrored. A store's listing is made once: runs that fail to mirror at every sync, or a server
- * wiped and mirrored again over many syncs, never bring it back.
+ * A listing of every complete mirror is due (`listingDue`) while one is under way, or when at least FULL_LISTING_FROM
+ * unmarked runs, and no fewer than the marked ones, were recorded since the last listing began (all of them when none
+ * was made since the server was last taken for wiped): the listing then reads at most about twice as many runs as there
+ * are such runs; with fewer, each is asked about while it is mirrored. A run recorded before the last listing began
+ * that it did not find had no complete mirror then, so runs that fail to mirror at every sync, or a server wiped and
+ * mirrored again over many syncs, never bring the listing back; runs mirrored by other means since (an flts without
+ * markers, another registry's runs brought in) do.
  */
 async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Client, experimentIds: readonly string[], registered: readonly string[]): Promise<{ runIds: string[]; record: OwedRecord; listingDue: boolean }> {
   const { written, unwritten, listing: recordedListing } = await readMirrorMarkers(store, settings);
@@ -211,7 +213,7 @@ async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Cl
   const recorded = new Set(unwrittenYet.filter((marker) => !ofRemovedRun(marker)));
   const { live: markers, wiped } = await liveMarkers(store, settings, client, experimentIds, [...written.filter((marker) => !ofRemovedRun(marker)), ...recorded], recorded);
   const marked = new Set(markers.map((marker) => marker.runId));
-  const unmarked = await recordedRunIds(
+  const unmarked = await recordedRuns(
     store,
     settings,
     registered.filter((runId) => !marked.has(runId)),
@@ -220,8 +222,9 @@ async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Cl
   const listing = wiped ? undefined : recordedListing;
   const record: OwedRecord = { owed: markers.filter((marker) => recorded.has(marker)), listing, saved: JSON.stringify(unwrittenRecord(unwritten, recordedListing) ?? null) };
   await saveRecord(store, settings, record);
-  const listingDue = listing?.next !== undefined || (listing === undefined && unmarked.length >= FULL_LISTING_FROM && unmarked.length >= marked.size);
-  return { runIds: unmarked, record, listingDue };
+  const unlisted = listing?.startedAt === undefined ? unmarked : unmarked.filter((run) => run.modified >= listing.startedAt!);
+  const listingDue = listing?.next !== undefined || (unlisted.length >= FULL_LISTING_FROM && unlisted.length >= marked.size);
+  return { runIds: unmarked.map((run) => run.runId), record, listingDue };
 }
 
 /**
@@ -244,8 +247,8 @@ async function readListingOn(
   writeOwed: () => Promise<void>,
   logger: Logger,
 ): Promise<{ found: Set<string>; listed?: CompleteMirror[] }> {
-  const fresh = record.listing === undefined;
-  let listing: MirrorListing = record.listing ?? { experimentIds: [...activeIds], pages: 0 };
+  const fresh = record.listing?.next === undefined;
+  let listing: MirrorListing = fresh ? { experimentIds: [...activeIds], pages: 0 } : record.listing!;
   // An experiment deleted since the listing began holds no mirror a marker may name; one created since holds only
   // mirrors written since, which are marked as they are written or asked about while mirrored.
   const active = new Set(activeIds);
@@ -255,7 +258,8 @@ async function readListingOn(
   for (;;) {
     if (found.size === wanted.size || experimentIds.length === 0 || listing.pages >= LISTING_PAGES_MAX) {
       if (listing.pages >= LISTING_PAGES_MAX) logger.warn({ pages: listing.pages }, 'mlflow listing of complete mirrors ended at its most pages; runs it did not find are asked about while mirrored');
-      record.listing = { experimentIds: listing.experimentIds, pages: listing.pages };
+      const { next: _, ...ended } = listing;
+      record.listing = ended;
       await saveRecord(store, settings, record);
       return { found };
     }
@@ -275,7 +279,8 @@ async function readListingOn(
       return { found };
     }
     const next = page.nextPageToken !== undefined && page.nextPageToken !== listing.next ? page.nextPageToken : undefined;
-    listing = { ...(next === undefined ? {} : { next }), experimentIds: listing.experimentIds, pages: listing.pages + 1 };
+    const { next: _, ...rest } = listing;
+    listing = { ...(next === undefined ? {} : { next }), ...rest, pages: listing.pages + 1 };
     for (const mirror of asCompleteMirrors(page.runs)) {
       if (fresh) listed.push(mirror);
       if (!wanted.has(mirror.runId) || found.has(mirror.runId)) continue;
@@ -285,6 +290,10 @@ async function readListingOn(
     }
     record.listing = listing;
     await saveRecord(store, settings, record);
+    if (listing.startedAt === undefined) {
+      const startedAt = await unwrittenRecordTime(store, settings);
+      if (startedAt !== undefined) record.listing = listing = { ...listing, startedAt };
+    }
     // Written page by page, so that the record, rewritten at each page, holds about a page of markers, not the listing's.
     await writeOwed();
     if (next === undefined) return { found, ...(fresh ? { listed } : {}) };
@@ -342,12 +351,9 @@ async function writeOwedMarkers(store: ObjectStore, settings: Settings, owed: re
  * thousand on S3, one directory read on the filesystem), and only the records of runs MLflow lacks are looked up,
  * never every artifact of every run; a folder without run.json is no run.
  */
-async function recordedRunIds(store: ObjectStore, settings: Settings, candidates: readonly string[]): Promise<string[]> {
+async function recordedRuns(store: ObjectStore, settings: Settings, candidates: readonly string[]): Promise<Array<{ runId: string; modified: number }>> {
   const records = await mapBounded(candidates, LOOKUP_WIDTH, (runId) => store.stat(runsBucket(settings), runKey(runId, RUN_FILES.record)));
-  return candidates
-    .flatMap((runId, at) => (records[at] ? [{ runId, modified: records[at].lastModified.getTime() }] : []))
-    .sort((a, b) => a.modified - b.modified)
-    .map((run) => run.runId);
+  return candidates.flatMap((runId, at) => (records[at] ? [{ runId, modified: records[at].lastModified.getTime() }] : [])).sort((a, b) => a.modified - b.modified);
 }
 
 export interface MirrorPendingOptions {
