@@ -13,10 +13,11 @@ import { promotionScope, readPromotionPointer, scopedPointerKey } from '../regis
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { autoPromote } from '../workflows/auto-promote.js';
 import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
 import { reconcilePromotion } from './promoter-reconciler.js';
-import { acquireLease } from '../registry/work-lease.js';
+import { acquireLease, leaseKey, readLease } from '../registry/work-lease.js';
 import { startPromoterRole } from './promoter-role.js';
 import type { RoleContext } from './role-registry.js';
 
@@ -100,6 +101,32 @@ describe('core > daemon > promoter-reconciler', () => {
       await role.stop();
       await fast.close();
     }
+  });
+
+  it('announces again the promotion of a promoter that died after its pointers and before its notice, once its lease is seen abandoned', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    const quick = { ...settings, daemon: { ...settings.daemon, heartbeatMs: 50, leaseStaleMs: 300 } };
+    const run = fakeRun('naive-4', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
+    await addLoadableRun(store, quick, { ...run, timings: { ...run.timings, finished_at: '2026-01-01T00:01:00.000Z' } });
+    // The first promoter moves the pointers and is killed before its notice reaches the broker: its lease stays, unbeating.
+    const work = { step: `promote-${promotionScope(quick)}`, configHash: HASH, modelType: '' };
+    const dead = await acquireLease({ store, settings: { ...quick, daemon: { ...quick.daemon, heartbeatMs: 3_600_000 } }, owner: 'promoter-dead', logger: silentLogger }, work, new AbortController().signal);
+    expect(dead).toBeDefined();
+    const silent: MessageBus = { ...bus, publish: async (topic, message) => (topic === settings.bus.topics.modelSelected ? undefined : bus.publish(topic, message)) };
+    const made = await autoPromote(HASH, 'daemon:promoter-dead', quick, { store, bus: silent, logger: silentLogger });
+    expect(made).toMatchObject({ result: 'promoted', record: { run_id: 'naive-4' } });
+    expect(await readPromotionPointer(store, quick)).toMatchObject({ run_id: 'naive-4' });
+
+    const selected: ReceivedMessage[] = [];
+    const reader = await bus.subscribe({ group: 'replica', topics: [settings.bus.topics.modelSelected] }, async (message) => void selected.push(message));
+    // The restarted promoter finds the promotion made (its redelivered SUCCESS, or its startup resync).
+    const outcome = await reconcilePromotion({ ...promoter(store), settings: quick }, HASH, new AbortController().signal);
+    expect(outcome.result).toBe('already-promoted');
+    await expect.poll(() => selected.map((message) => decodePromotion(message).run_id)).toEqual(['naive-4']);
+    expect(await readLease(store, quick, leaseKey(work.step, HASH, ''))).toBeUndefined();
+    expect(await listPromotionHistory(store, quick)).toHaveLength(1);
+    await reader.stop();
+    await dead?.release();
   });
 
   it('waits out the lease of a promoter that died instead of answering busy until the next resync, then promotes', async () => {

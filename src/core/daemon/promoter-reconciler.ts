@@ -1,10 +1,10 @@
 import { FltsError, toFltsError } from '../errors.js';
-import { promotionScope } from '../registry/pointers.js';
+import { promotionScope, readPointerAt, scopedPointerKey, type PromotionRecord } from '../registry/pointers.js';
 import { autoPromote, decideAutoPromotion, type AutoPromotionOutcome } from '../workflows/auto-promote.js';
-import { completeInterruptedPromotion } from '../workflows/announce-promotion.js';
+import { announcePromotion, completeInterruptedPromotion } from '../workflows/announce-promotion.js';
 import type { RoleContext } from './role-registry.js';
 import { roleTracking } from './role-tracking.js';
-import { acquireLease, leaseKey, waitForLeaseFree, type HeldLease } from '../registry/work-lease.js';
+import { acquireLease, leaseKey, readLease, waitForLeaseFree, type HeldLease } from '../registry/work-lease.js';
 
 export type PromotionOutcome = AutoPromotionOutcome | { result: 'busy'; reason: string };
 
@@ -22,10 +22,10 @@ export async function reconcilePromotion(context: RoleContext, configHash: strin
     logger.info({ configHash, ...outcome }, `daemon_promotion_${outcome.result.replace(/-/g, '_')}`);
     return outcome;
   };
-  const leaseWork = { step: `promote-${promotionScope(settings)}`, configHash, modelType: '' };
+  const leaseWork = promotionLeaseWork(settings, configHash);
   for (;;) {
     const first = await decideAutoPromotion(store, settings, configHash);
-    if (first.result !== 'promote') return settle(context, configHash, first, step);
+    if (first.result !== 'promote') return settle(context, configHash, first, step, signal);
     const lease = await acquireLease({ store, settings, owner: context.owner, logger, monotonic: context.monotonic }, leaseWork, signal);
     if (lease) return promoteUnder(context, configHash, lease, signal, step);
     // Another promoter holds it: wait until it finishes (then decide again: it may have promoted this data) or its
@@ -36,11 +36,49 @@ export async function reconcilePromotion(context: RoleContext, configHash: strin
   }
 }
 
-async function settle(context: RoleContext, configHash: string, first: AutoPromotionOutcome, step: Step): Promise<PromotionOutcome> {
+function promotionLeaseWork(settings: RoleContext['settings'], configHash: string): { step: string; configHash: string; modelType: string } {
+  return { step: `promote-${promotionScope(settings)}`, configHash, modelType: '' };
+}
+
+async function settle(context: RoleContext, configHash: string, first: AutoPromotionOutcome, step: Step, signal: AbortSignal): Promise<PromotionOutcome> {
   const { store, settings, bus, logger } = context;
-  // A promotion stopped between its history record and its pointers counts as made: it is finished here.
-  if (first.result === 'already-promoted') await completeInterruptedPromotion(settings, { store, bus, logger: logger.child({ configHash }) });
+  if (first.result === 'already-promoted') {
+    // A promotion stopped between its history record and its pointers counts as made: it is finished here.
+    const finished = await completeInterruptedPromotion(settings, { store, bus, logger: logger.child({ configHash }) });
+    if (!finished) await announceAbandonedPromotion(context, configHash, first.record, signal);
+  }
   return step(first.result === 'waiting' ? 'waiting' : 'skipped', first);
+}
+
+/**
+ * A promoter that died after moving the pointers but before its `model-selected` notice left its lease behind (one
+ * that finished, or failed and had its SUCCESS retried, released it), and the pointers alone do not say whether the
+ * notice went out. Its promotion, when still the one in service, is announced again under the lease taken over:
+ * replicas that follow the topic without a pointer poll would otherwise serve the previous run until the next
+ * promotion. A notice sent twice costs a replica one pointer read.
+ */
+async function announceAbandonedPromotion(context: RoleContext, configHash: string, record: PromotionRecord, signal: AbortSignal): Promise<void> {
+  const { store, settings, bus, logger } = context;
+  const work = promotionLeaseWork(settings, configHash);
+  const key = leaseKey(work.step, configHash, work.modelType);
+  for (;;) {
+    const left = await readLease(store, settings, key);
+    if (!left || left.owner === context.owner) return;
+    const inService = await readPointerAt(store, settings, scopedPointerKey(settings));
+    if (inService?.run_id !== record.run_id || inService.timestamp !== record.timestamp) return;
+    const lease = await acquireLease({ store, settings, owner: context.owner, logger, monotonic: context.monotonic }, work, signal);
+    if (lease) {
+      try {
+        await announcePromotion(record, settings, bus);
+        logger.warn({ configHash, runId: record.run_id, timestamp: record.timestamp, leaseOwner: left.owner }, 'daemon_promotion_reannounced');
+      } finally {
+        await lease.release();
+      }
+      return;
+    }
+    // Its holder may still be at work (it announces itself and releases the lease) or dead (its lease goes stale).
+    if (!(await waitForLeaseFree(store, settings, key, signal, context.monotonic))) return;
+  }
 }
 
 async function promoteUnder(context: RoleContext, configHash: string, lease: HeldLease, signal: AbortSignal, step: Step): Promise<PromotionOutcome> {
