@@ -52,9 +52,12 @@ function classify(error: unknown, bodyLimit: number): { status: number; code: Er
   return { status: 500, code: 'FLTS_INTERNAL', message: 'Internal error while handling the request; it has been logged.' };
 }
 
-/** Answers worth an error line with the stack: the server failed, rather than shed load on purpose (which metrics count). */
+/**
+ * Answers worth an error line with the stack: the server failed, rather than shed load on purpose (which metrics
+ * count) or answered before its first model is warm (which /readyz reports and the model holder logs once).
+ */
 export function isServerFailure(status: number, code: ErrorCode): boolean {
-  return status >= 500 && code !== 'FLTS_SERVE_OVERLOADED';
+  return status >= 500 && code !== 'FLTS_SERVE_OVERLOADED' && code !== 'FLTS_SERVE_NO_MODEL';
 }
 
 declare module 'fastify' {
