@@ -8,7 +8,7 @@ import { listRunRecords } from '../registry/run-store.js';
 import { decodeStepMessage, STEP_RESULTS } from './daemon-metrics.js';
 import { startProbationDecisions } from './probation-role-step.js';
 import { reconcilePromotion } from './promoter-reconciler.js';
-import type { RoleContext, RoleHandle } from './role-registry.js';
+import { abandonedOnStop, type RoleContext, type RoleHandle } from './role-registry.js';
 import { declareRoleTracking } from './role-tracking.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
 
@@ -43,13 +43,13 @@ export async function startPromoterRole(context: RoleContext): Promise<RoleHandl
       });
     }
   };
-  const subscription = await bus.subscribe({ group: settings.bus.groups.promoter, topics: [settings.bus.topics.modelTraining], dlqOperation: 'promotion', dlq: roleDlq(settings, 'promoter') }, async (message, { attempt, signal }) => {
+  const subscription = await bus.subscribe({ group: settings.bus.groups.promoter, topics: [settings.bus.topics.modelTraining], dlqOperation: 'promotion', dlq: roleDlq(settings, 'promoter') }, abandonedOnStop(context.signal, async (message, { attempt, signal }) => {
     const event = decodeStepMessage(context.metrics, 'promoter', 'promote', () => decodeTrainingEvent(message));
     if (event.status !== 'SUCCESS') return;
     const outcome = await queue.run(() => reconcilePromotion(context, event.configHash, AbortSignal.any([signal, context.signal])));
     // A redelivery after a failed model-selected publish: the promotion exists but replicas may not know.
     if (outcome.result === 'already-promoted' && attempt > 1) await announcePromotion(outcome.record, settings, bus);
-  });
+  }));
   const startup = resync().catch((error: unknown) => logger.error({ err: error }, 'daemon_promoter_resync_failed'));
   startResyncTimer(settings.daemon.resyncIntervalMs, context.signal, resync, (error) => logger.error({ err: error }, 'daemon_promoter_resync_failed'));
   startProbationDecisions(context);

@@ -1,5 +1,5 @@
 import type { ClaimReads } from '../batch/claim-reads.js';
-import type { MessageBus, Subscription } from '../bus/message-bus.js';
+import type { MessageBus, MessageHandler, Subscription } from '../bus/message-bus.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
@@ -67,5 +67,23 @@ export function createRoleRegistry(initial: Record<string, RoleFactory> = {}): R
       return factory;
     },
     names: () => [...factories.keys()],
+  };
+}
+
+/**
+ * A role's handler whose work the daemon's stop aborts (a training step, a promotion). The daemon aborts that work
+ * before it stops the roles' subscriptions one by one, so the failure would reach a bus still consuming, which
+ * retries it at once and, within seconds, dead-letters and commits the message: a claim a SIGTERM interrupted would
+ * be lost instead of picked up again. Such a failure is held until the handler's own subscription stops, and the bus
+ * then leaves the message uncommitted.
+ */
+export function abandonedOnStop(daemon: AbortSignal, handler: MessageHandler): MessageHandler {
+  return async (message, context) => {
+    try {
+      await handler(message, context);
+    } catch (error) {
+      if (daemon.aborted && !context.signal.aborted) await new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve(), { once: true }));
+      throw error;
+    }
   };
 }

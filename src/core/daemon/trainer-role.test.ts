@@ -7,7 +7,8 @@ import type { MessageBus, ReceivedMessage } from '../bus/message-bus.js';
 import { decodeDeadLetter, decodeTrainingEvent, encodeTrainClaim } from '../bus/messages.js';
 import { roleDlq, trainerGroupId } from '../bus/topics.js';
 import { defaultSettings } from '../config/settings.js';
-import { silentLogger } from '../logger.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { acquireLease } from '../registry/work-lease.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
@@ -110,6 +111,56 @@ describe('core > daemon > trainer-role', () => {
       controller.abort();
       for (const role of roles) await role.stop();
       for (const reader of readers) await reader.stop();
+    }
+  }, 60_000);
+
+  it('leaves a claim whose training the daemon\'s stop aborted uncommitted for the next start: neither retried nor dead-lettered', async () => {
+    const settings = defaultSettings();
+    settings.daemon.trainerModels = ['NAIVE'];
+    settings.daemon.resyncIntervalMs = 86_400_000;
+    const { trainingData } = settings.bus.topics;
+    const hash = 'e'.repeat(64);
+    const store = createFsStore(path.join(root, 'store'));
+    const busLines: string[] = [];
+    const busLogger: Logger = { trace: () => {}, debug: () => {}, info: () => {}, warn: (_obj, msg) => void busLines.push(msg ?? ''), error: (_obj, msg) => void busLines.push(msg ?? ''), child: () => busLogger };
+    const quick = createFsBus({ root: path.join(root, 'quick-bus'), pollIntervalMs: 10, retry: { maxAttempts: 2, initialBackoffMs: 10, maxBackoffMs: 20 }, logger: busLogger });
+    await quick.ensureTopics([trainingData]);
+    // How each attempt of the role's handler ended: while its subscription still consumed (the bus retries it), or once stopped.
+    const failures: string[] = [];
+    const observed: MessageBus = {
+      ...quick,
+      subscribe: (options, handler) =>
+        quick.subscribe(options, async (message, context) => {
+          try {
+            await handler(message, context);
+          } catch (error) {
+            failures.push(context.signal.aborted ? 'after-stop' : 'while-consuming');
+            throw error;
+          }
+        }),
+    };
+    // Another trainer, alive, holds the lease: this one's step waits for it until the stop aborts the wait.
+    const other = await acquireLease({ store, settings, owner: 'trainer-other', logger: silentLogger }, { step: 'train', configHash: hash, modelType: 'NAIVE' });
+    const steps: string[] = [];
+    const metrics = createDaemonMetrics();
+    const counting = { ...metrics, countStep: (role: string, step: string, result: Parameters<typeof metrics.countStep>[2]) => (steps.push(result), metrics.countStep(role, step, result)) };
+    const stopping = new AbortController();
+    const role = await startTrainerRole({ settings, store, bus: observed, logger: silentLogger, metrics: counting, owner: 'trainer-a', signal: stopping.signal });
+    try {
+      await quick.publish(trainingData, encodeTrainClaim({ bucket: settings.store.buckets.processed, object: 'processed_data.parquet', size: 10, configHash: hash, identifier: '' }));
+      expect(await pollUntil(10, AbortSignal.timeout(20_000), async () => steps.includes('waiting'))).toBe(true);
+      // The daemon stops: the roles' work is aborted first, their subscriptions are stopped after (the trainer's last).
+      stopping.abort();
+      await new Promise((resolve) => setImmediate(resolve));
+      await role.stop();
+      expect(failures).toEqual(['after-stop']);
+      expect(busLines).toEqual([]);
+      expect(await caughtUp(quick, trainerGroupId('NAIVE'), trainingData)).toBe(false);
+    } finally {
+      stopping.abort();
+      await role.stop();
+      await other?.release();
+      await quick.close();
     }
   }, 60_000);
 });

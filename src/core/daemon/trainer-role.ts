@@ -6,7 +6,7 @@ import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { isConfigHash } from '../preprocess/processed-layout.js';
 import { announceTrainedRun } from '../workflows/train.js';
 import { decodeStepMessage, STEP_RESULTS } from './daemon-metrics.js';
-import type { RoleContext, RoleHandle } from './role-registry.js';
+import { abandonedOnStop, type RoleContext, type RoleHandle } from './role-registry.js';
 import { declareRoleTracking } from './role-tracking.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
 import { reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
@@ -55,7 +55,7 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
   for (const modelType of settings.daemon.trainerModels) {
     const subscription = await bus.subscribe(
       { group: trainerGroupId(modelType, settings.bus.groups.trainerPrefix), topics: [topic], dlqOperation: 'train', dlq: roleDlq(settings, 'trainer') },
-      async (message, { signal }) => {
+      abandonedOnStop(context.signal, async (message, { signal }) => {
         const claim = decodeStepMessage(context.metrics, 'trainer', 'train', () => trainableClaim(decodeTrainClaim(message), topic));
         const combined = AbortSignal.any([signal, context.signal]);
         const outcome = await reconcileTraining(context, { configHash: claim.configHash, modelType, processedBucket: claim.bucket === settings.store.buckets.processed ? undefined : claim.bucket }, combined);
@@ -64,7 +64,7 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
         // publish) otherwise wakes no promoter, and its promotion waits for the next resync. At most one notice per
         // claim and type, never from a resync; the promoter decides from durable state, so a repeated one changes nothing.
         if (outcome.result === 'skipped') await announceTrainedRun(bus, settings, { modelType, configHash: claim.configHash, runId: outcome.runId });
-      },
+      }),
     );
     subscriptions.push(subscription);
   }
