@@ -53,6 +53,24 @@ function countingHolder(): { holder: ModelHolder; reloads: () => number } {
 }
 
 describe('core > daemon > followPromotions', () => {
+  it('stops without waiting past its grace for a subscription whose broker went away, so the replica can close and write its records', async () => {
+    const fs = createFsBus({ root: mkdtempSync(path.join(root, 'bus-')), pollIntervalMs: 10 });
+    const stopped: string[] = [];
+    // A broker gone before the stop: the consumer's disconnect and its group's deletion never hear back.
+    const gone: MessageBus = {
+      ...fs,
+      subscribe: async (...args: Parameters<MessageBus['subscribe']>) => {
+        const subscription = await fs.subscribe(...args);
+        return { ...subscription, stop: () => (stopped.push(subscription.group), new Promise<void>(() => {})) };
+      },
+    };
+    const follower = await followPromotions({ settings, bus: gone, holder: countingHolder().holder, logger: silentLogger }, { retry: RETRY, stopGraceMs: 20 });
+    expect(await follower.joined).toBe(true);
+    await follower.stop();
+    expect(stopped).toEqual([follower.group]);
+    await fs.close();
+  }, 15_000);
+
   it('keeps retrying a broker that does not answer in the background, then follows promotions', async () => {
     const { bus, attempts } = flakyBus(3);
     const { holder, reloads } = countingHolder();

@@ -126,8 +126,8 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
     topics: subscription.topics,
     actuals,
     async stop() {
-      await actuals.stop();
-      await subscription.stop();
+      // Each waits for a broker that went away on its own (disconnect, group deletion): side by side, not in turn.
+      await Promise.all([actuals.stop(), subscription.stop()]);
     },
   };
 }
@@ -156,12 +156,17 @@ export interface PromotionFollower {
   readonly group: string;
   /** Resolves true once the replica's group has joined, false when stopped before. */
   readonly joined: Promise<boolean>;
-  /** Stops retrying, or unsubscribes. Idempotent. */
+  /** Stops retrying, or unsubscribes, waiting for the broker at most `stopGraceMs`. Idempotent. */
   stop(): Promise<void>;
 }
 
+/** How long `flts serve` waits for its promotion subscription to stop before it closes the server regardless. */
+export const PROMOTION_FOLLOWER_STOP_GRACE_MS = 5_000;
+
 export interface PromotionFollowerOptions {
   retry?: RetryPolicy;
+  /** See PROMOTION_FOLLOWER_STOP_GRACE_MS; tests shorten it. */
+  stopGraceMs?: number;
   /** Each failed attempt to join that will be retried, with the wait before the next. */
   onUnavailable?: (error: FltsError, delayMs: number) => void;
 }
@@ -190,12 +195,21 @@ export async function followPromotions(deps: ServingCompanionDeps, options: Prom
     if (controller.signal.aborted) await joined.stop();
     return !controller.signal.aborted;
   });
+  const group = promotionGroup(deps.settings);
   const stop = async (): Promise<void> => {
     controller.abort();
-    await subscription?.stop();
+    const stopping = subscription?.stop().catch((error: unknown) => deps.logger.warn({ group, err: toFltsError(error).message }, 'serve_promotion_stop_failed'));
+    if (!stopping) return;
+    // With the broker gone, the consumer's disconnect and its group's deletion wait for it (over half a minute): the
+    // replica's own shutdown (requests in flight answered, prediction records written) must not queue behind them, or
+    // an orchestrator's kill at the end of its grace period loses those records. The stop goes on meanwhile.
+    const graceMs = options.stopGraceMs ?? PROMOTION_FOLLOWER_STOP_GRACE_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const slow = await Promise.race([stopping.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)))]);
+    clearTimeout(timer);
+    if (slow) deps.logger.warn({ group, graceMs }, 'serve_promotion_stop_slow');
   };
   // The first attempt decides: joined, retrying in the background, or an error no wait can fix (thrown).
-  const group = promotionGroup(deps.settings);
   if ((await Promise.race([attempts, firstRetry])) !== 'retrying') return { group, joined: attempts, stop };
   const joined = attempts.catch((error: unknown) => {
     if (!controller.signal.aborted) deps.logger.error({ err: toFltsError(error) }, 'serve_promotion_subscription_failed');
