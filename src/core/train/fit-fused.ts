@@ -4,6 +4,7 @@ import { ignoreEvents } from '../events.js';
 import type { WindowSpec } from '../models/forecast-model.js';
 import type { WindowSet } from '../forecast/windows.js';
 import type { EpochRecord, FitNetworkOptions, FitNetworkResult } from './fit-network.js';
+import { assertKeepableWeights } from './keepable-weights.js';
 import { createRandom, shuffledIndices } from './seeded-random.js';
 import type { GradientEngine } from './fused/gradient-engine.js';
 import { createWeightAverage } from './weight-average.js';
@@ -62,6 +63,7 @@ export async function fitFused(network: tf.LayersModel, layout: NetworkLayout, e
       }
       weights.set(current);
     }
+    assertKeepableWeights(valLoss, epoch, !best || options.restoreBest === false);
     const durationMs = performance.now() - epochStart;
     const record = { epoch, loss, val_loss: valLoss, duration_ms: Math.round(durationMs), samples_per_sec: train.size / (durationMs / 1000) };
     history.push(record);

@@ -161,6 +161,14 @@ describe('core > train > fit-network', () => {
     });
   }
 
+  for (const engine of ['fused', 'onnx', 'layers'] as const) {
+    it(`${engine}: weights broken by the epoch's one step are refused as diverged, not kept with a NaN validation loss`, async () => {
+      // One step per epoch: its training loss is measured before the step, so only the validation loss shows the damage.
+      const broken = fit('LSTM', { engine, workers: 1, epochs: 1, batchSize: windows.fit.size, learningRate: 1e300 });
+      await expect(broken).rejects.toMatchObject({ code: 'FLTS_TRAIN_DIVERGED', message: expect.stringMatching(/^Validation loss became NaN after epoch 1/) });
+    });
+  }
+
   it('leaves no tensors behind on either path', async () => {
     const before = tf.memory().numTensors;
     await fit('GRU', { engine: 'fused', workers: 1, epochs: 2 });

@@ -7,6 +7,7 @@ import type { WindowSet } from '../forecast/windows.js';
 import { createRandom, shuffledIndices } from './seeded-random.js';
 import type { BackendChoice } from '../tf/backend.js';
 import { fitFused } from './fit-fused.js';
+import { assertKeepableWeights } from './keepable-weights.js';
 import { createMatrixOps, type MatrixOpsChoice } from '../kernels/create-ops.js';
 import { createLocalEngine, type EngineInit, type GradientEngine } from './fused/gradient-engine.js';
 import { createOnnxEngine, ONNX_MAX_UNROLLED_STEPS } from './onnx/onnx-engine.js';
@@ -249,6 +250,7 @@ async function fitWithLayers(network: tf.LayersModel, train: WindowSet, validati
           averaged = undefined;
         }
       }
+      assertKeepableWeights(valLoss, epoch, !best || options.restoreBest === false);
       const durationMs = performance.now() - epochStart;
       const record = { epoch, loss, val_loss: valLoss, duration_ms: Math.round(durationMs), samples_per_sec: train.size / (durationMs / 1000) };
       history.push(record);
