@@ -18,8 +18,8 @@ let slice: SliceHome;
 let bus: MessageBus;
 
 beforeEach(() => {
-  // A window longer than the 1,500 sampled rows: LSTM has nothing to fit; SNAIVE reads one day (720 rows) and trains.
-  slice = createSliceHome('flts-train-workflow-', { 'data.sampleTrainRows': 1500, 'training.inputSeqLen': 2000 });
+  // 1,500 sampled rows: SNAIVE reads one day (720 rows) and trains.
+  slice = createSliceHome('flts-train-workflow-', { 'data.sampleTrainRows': 1500 });
   bus = createFsBus({ root: path.join(slice.home, 'bus'), pollIntervalMs: 10 });
 });
 afterEach(async () => {
@@ -29,13 +29,15 @@ afterEach(async () => {
 
 describe('workflows > trainModels', () => {
   it('trains every model despite a failing one, announces each outcome on model-training, then rethrows the failure', async () => {
-    const { settings, store } = slice;
+    const { store } = slice;
+    // A learning rate that breaks the network's weights at its first steps: LSTM fails while training, SNAIVE trains.
+    const settings = { ...slice.settings, training: { ...slice.settings.training, learningRate: 1e300 } };
     const { configHash } = await preprocess(settings, { store });
     const finished: string[] = [];
     const failure = await trainModels({ models: ['LSTM', 'SNAIVE'] }, settings, { store, bus, onRunFinished: (type, status) => finished.push(`${type} ${status}`) }).catch((error: unknown) => error);
 
     expect(failure).toBeInstanceOf(FltsError);
-    expect((failure as FltsError).code).toBe('FLTS_MODEL_TOO_FEW_ROWS');
+    expect((failure as FltsError).code).toBe('FLTS_TRAIN_DIVERGED');
     const runs = await listRunRecords(store, settings, { configHash });
     const lstm = runs.find((run) => run.model_type === 'LSTM')!;
     const snaive = runs.find((run) => run.model_type === 'SNAIVE')!;
@@ -53,6 +55,37 @@ describe('workflows > trainModels', () => {
       'trained-SNAIVE SUCCESS SNAIVE NonML true',
     ]);
     expect(['LSTM', 'SNAIVE'].flatMap((type) => ofModel(type).map(({ event }) => ('runId' in event ? event.runId : undefined)))).toEqual([undefined, lstm.run_id, undefined, snaive.run_id]);
+  });
+
+  it('refuses a model type the training rows cannot carry before recording a run of it, and trains the others', async () => {
+    const { store } = slice;
+    // A window longer than the 1,500 sampled rows: LSTM can make no window; SNAIVE reads one day and trains.
+    const settings = { ...slice.settings, training: { ...slice.settings.training, inputSeqLen: 2000 } };
+    const { configHash } = await preprocess(settings, { store });
+    const events: FltsEvent[] = [];
+    const failure = await trainModels({ models: ['LSTM', 'SNAIVE'] }, settings, { store, bus, onEvent: (event) => events.push(event) }).catch((error: unknown) => error);
+
+    expect(failure).toMatchObject({ code: 'FLTS_MODEL_TOO_FEW_ROWS', details: { modelType: 'LSTM', rows: 1500, needed: 2002, setting: 'data.sampleTrainRows' } });
+    expect((failure as FltsError).message).toMatch(/^LSTM needs at least 2002 training rows .* has 1500\..*SAMPLE_TRAIN_ROWS.*INPUT_SEQ_LEN/);
+    const runs = await listRunRecords(store, settings, { configHash });
+    expect(runs.map((run) => `${run.model_type} ${run.status}`)).toEqual(['SNAIVE SUCCESS']);
+    // Told before any model trains, as a warning.
+    const warning = events.findIndex((event) => event.type === 'log' && event.level === 'warn' && event.message.startsWith('LSTM needs at least 2002'));
+    expect(warning).toBeGreaterThanOrEqual(0);
+    expect(warning).toBeLessThan(events.findIndex((event) => event.type === 'train.start'));
+    const announced = (await readTopics(bus, [settings.bus.topics.modelTraining], 2)).map((message) => decodeTrainingEvent(message));
+    expect(announced.map((event) => `${event.modelType} ${event.status}`)).toEqual(['SNAIVE RUNNING', 'SNAIVE SUCCESS']);
+  });
+
+  it('refuses at once, recording nothing, when no requested type can train on the rows', async () => {
+    const { store } = slice;
+    const settings = { ...slice.settings, training: { ...slice.settings.training, inputSeqLen: 2000 } };
+    const { configHash } = await preprocess(settings, { store });
+    const failure = await trainModels({ models: ['LSTM', 'NAIVE'] }, settings, { store }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'FLTS_MODEL_TOO_FEW_ROWS', details: { refused: [{ modelType: 'LSTM' }, { modelType: 'NAIVE' }] } });
+    expect((failure as FltsError).message).toMatch(/LSTM needs .* NAIVE needs .*\(2 of 2 models not trained\)$/);
+    expect(await listRunRecords(store, settings, { configHash })).toEqual([]);
+    expect(await store.list(settings.store.buckets.runs, 'leases/')).toEqual([]);
   });
 
   it('trains on the processed data of another bucket when the request names one, and records where it came from', async () => {

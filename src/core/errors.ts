@@ -49,7 +49,7 @@ export const ERROR_CATALOGUE = {
   FLTS_MODEL_UNKNOWN_TYPE: { kind: 'usage', retriable: false, hint: `Known model types: ${MODEL_TYPES.join(', ')}.` },
   FLTS_MODEL_NOT_FITTED: { kind: 'internal', retriable: false, hint: 'Fit the model before predicting.' },
   FLTS_MODEL_TARGET_MISSING: { kind: 'input', retriable: false, hint: 'The forecast target must be one of the processed columns.' },
-  FLTS_MODEL_TOO_FEW_ROWS: { kind: 'input', retriable: false, hint: 'Provide more rows than the input window plus the horizon.' },
+  FLTS_MODEL_TOO_FEW_ROWS: { kind: 'input', retriable: false, hint: 'Provide more rows than the input window plus the horizon: the message names the rows needed and the setting to change (SAMPLE_TRAIN_ROWS or SAMPLE_TEST_ROWS of `flts preprocess`, INPUT_SEQ_LEN, OUTPUT_SEQ_LEN).' },
   FLTS_MODEL_TOO_LARGE: { kind: 'usage', retriable: false, hint: 'Lower the settings the message names (INPUT_SEQ_LEN, BATCH_SIZE, HIDDEN_SIZE, NUM_LAYERS) or sample the data (SAMPLE_TRAIN_ROWS); the message gives the size asked for and the limit.' },
   FLTS_MODEL_ARTIFACT_MISSING: { kind: 'not_found', retriable: false, hint: 'The run has no saved model; it may have failed or been deleted.' },
   FLTS_BACKEND_UNAVAILABLE: { kind: 'usage', retriable: false, hint: 'Choose one of the available backends: node, wasm, cpu.' },

@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { ForecastModel, ModelType } from '../models/forecast-model.js';
+import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-model.js';
 import type { IntervalCalibration } from '../models/prediction-intervals.js';
 import { prependHistory } from '../forecast/windows.js';
 import { loadProcessedData } from '../preprocess/processed-data.js';
@@ -17,6 +17,7 @@ import { backtestModel, type BacktestModelResult } from './backtest-model.js';
 import { backtestKeys, saveBacktestRecord, type BacktestRecord } from './backtest-record.js';
 import { createFoldModelProvider } from './fold-models.js';
 import { modelWindow } from '../train/fit-model.js';
+import { trainingRowsNeeded } from '../train/training-rows.js';
 import { planFoldOrigins } from './fold-plan.js';
 
 export interface RunBacktestInput {
@@ -58,6 +59,25 @@ function rank(models: readonly BacktestModelResult[]): BacktestRecord['ranking']
 }
 
 /**
+ * Refuses a type whose folds cannot be forecast: the first origin must leave its input window of history, and a type
+ * fitted here (without a run, or refitted) is fitted on at least the training rows, which must hold what training
+ * needs (training-rows.ts).
+ */
+function assertFoldRows(modelType: ModelType, window: WindowSpec, rows: { firstOrigin: number; trainRows: number; fitted: boolean }): void {
+  if (rows.firstOrigin < window.inputSeqLen) {
+    throw new FltsError('FLTS_MODEL_TOO_FEW_ROWS', `${modelType}: the first fold origin (row ${rows.firstOrigin}) leaves fewer than its ${window.inputSeqLen} rows of input history; leave it out (--models) or backtest fewer folds (--folds).`, {
+      details: { modelType, origin: rows.firstOrigin, inputSeqLen: window.inputSeqLen },
+    });
+  }
+  const needed = trainingRowsNeeded(window);
+  if (rows.fitted && rows.trainRows < needed) {
+    throw new FltsError('FLTS_MODEL_TOO_FEW_ROWS', `${modelType} is fitted for the backtest (it has no run to use, or --refit-every is set) on the ${rows.trainRows} training rows, fewer than the ${needed} its window needs (${window.inputSeqLen} input rows + a horizon of ${window.outputSeqLen} + 1 for the validation tail); leave it out (--models), train it first, or preprocess more rows (SAMPLE_TRAIN_ROWS, --sample-train-rows; 0 keeps all).`, {
+      details: { modelType, rows: rows.trainRows, needed, inputSeqLen: window.inputSeqLen, outputSeqLen: window.outputSeqLen },
+    });
+  }
+}
+
+/**
  * Rolling-origin backtest over the test period of one processed data version, for each model type: fold
  * origins step through the test rows, each fold forecasts `horizon` steps from the rows before its origin,
  * and models are refitted every `refitEvery` folds on the data before the origin (never by default: the
@@ -83,6 +103,11 @@ export async function runBacktest(settings: Settings, deps: RunBacktestDeps, inp
   const origins = planFoldOrigins({ firstTestRow: trainRows, totalRows: series.time.length, horizon, stride, folds: input.folds ?? settings.backtest.folds });
   const cadenceMs = detectCadence(series.time);
 
+  // Without a run, the window training would give this type (a day for SNAIVE, MSTL's smoothing rows). Every type is
+  // checked against the rows before any is backtested, so a type the data cannot carry is refused before the work.
+  const windows = new Map(modelTypes.map((modelType) => [modelType, runs.get(modelType)?.window ?? modelWindow(modelType, data, settings)] as const));
+  for (const [modelType, window] of windows) assertFoldRows(modelType, window, { firstOrigin: origins[0], trainRows, fitted: modelType !== 'NAIVE' && (refitEvery > 0 || !runs.has(modelType)) });
+
   const models: BacktestModelResult[] = [];
   for (const modelType of modelTypes) {
     deps.signal?.throwIfAborted();
@@ -90,13 +115,7 @@ export async function runBacktest(settings: Settings, deps: RunBacktestDeps, inp
     let runModel: ForecastModel | undefined;
     let runIntervals: IntervalCalibration | undefined;
     if (run && refitEvery === 0 && modelType !== 'NAIVE') ({ model: runModel, intervals: runIntervals } = await loadRunForServing(deps.store, settings, run.run_id));
-    // Without a run, the window training would give this type (a day for SNAIVE, MSTL's smoothing rows).
-    const window = run?.window ?? modelWindow(modelType, data, settings);
-    if (origins[0] < window.inputSeqLen) {
-      throw new FltsError('FLTS_MODEL_TOO_FEW_ROWS', `${modelType}: the first fold origin (row ${origins[0]}) leaves fewer than its ${window.inputSeqLen} rows of input history; leave it out (--models) or backtest fewer folds (--folds).`, {
-        details: { modelType, origin: origins[0], inputSeqLen: window.inputSeqLen },
-      });
-    }
+    const window = windows.get(modelType) as WindowSpec;
     const provider = createFoldModelProvider({ modelType, window, run: run && runModel ? { runId: run.run_id, model: runModel, intervals: runIntervals } : undefined, scaler: data.scaler, trainRows, refitEvery, settings, signal: deps.signal });
     try {
       const result = await backtestModel({ series, origins, horizon, cadenceMs, window, scaler: data.scaler, provider, onEvent: deps.onEvent });

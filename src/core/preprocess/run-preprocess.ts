@@ -14,7 +14,7 @@ import { fingerprintBytes } from './input-fingerprint.js';
 import { findCachedOutputs, findStoredContent, type CacheHit } from './processed-cache.js';
 import { processedContentSha256 } from './processed-fingerprint.js';
 import { processedCreatedAt, processedKeys, type InputFingerprint } from './processed-layout.js';
-import { sampleFrame } from './sampling.js';
+import { assertTrainableSample, sampleFrame } from './sampling.js';
 import { toolVersion } from './tool-version.js';
 import { assertTransformSettings, runTransformPipeline, type TransformReport } from './transform-pipeline.js';
 import { restoreLatestFromVersion, writeProcessedOutputs } from './write-processed.js';
@@ -137,6 +137,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   const logger = (deps.logger ?? silentLogger).child({ service: 'preprocess' });
   const emit = deps.onEvent ?? ignoreEvents;
   assertTransformSettings(settings.preprocess);
+  assertTrainableSample(settings.data.sampleTrainRows);
   const { canonical, configHash } = computeConfigHash(settings.preprocess, settings.data);
   const files = resolveDataFiles(settings.data);
   const { data } = settings;

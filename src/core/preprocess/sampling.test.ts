@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sampleFrame, sampleRowIndices } from './sampling.js';
+import { assertTrainableSample, FEWEST_TRAINABLE_ROWS, sampleFrame, sampleRowIndices } from './sampling.js';
 import { regularTimes, timeFrameFromColumns, type TimeFrame } from '../data/time-frame.js';
 
 const TWO_MINUTES = 120_000;
@@ -35,5 +35,12 @@ describe('core > preprocess > sampling', () => {
   it('n = min(requested, rows); 0 keeps everything', () => {
     expect(sampleFrame(frame, { rows: 1000, strategy: 'random', seed: 1 }).time.length).toBe(100);
     expect(sampleFrame(frame, { rows: 0, strategy: 'head', seed: 1 })).toBe(frame);
+  });
+
+  it('refuses a training sample no model could fit on (1 or 2 rows), naming the setting; 0 and 3 rows pass', () => {
+    expect(FEWEST_TRAINABLE_ROWS).toBe(3);
+    for (const rows of [1, 2]) expect(() => assertTrainableSample(rows)).toThrow(expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE', details: expect.objectContaining({ setting: 'data.sampleTrainRows', value: rows }) }));
+    expect(() => assertTrainableSample(0)).not.toThrow();
+    expect(() => assertTrainableSample(3)).not.toThrow();
   });
 });

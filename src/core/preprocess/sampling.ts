@@ -1,5 +1,22 @@
 import { createRandom } from '../data/seeded-random.js';
 import type { TimeFrame } from '../data/time-frame.js';
+import { FltsError } from '../errors.js';
+
+/**
+ * The fewest training rows any model type can ever fit on: an input window and a horizon of one row each make a
+ * window of two rows, and fitting needs two windows, one to fit and one for the validation tail (which always
+ * holds at least one). A sample of fewer rows trains nothing, whatever the training settings.
+ */
+export const FEWEST_TRAINABLE_ROWS = 3;
+
+/** Refuses a training sample no model could ever fit on, before any file is read (0 keeps every row). */
+export function assertTrainableSample(sampleTrainRows: number): void {
+  if (sampleTrainRows > 0 && sampleTrainRows < FEWEST_TRAINABLE_ROWS) {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `data.sampleTrainRows (SAMPLE_TRAIN_ROWS, --sample-train-rows) = ${sampleTrainRows} keeps too few training rows for any model: fitting needs at least ${FEWEST_TRAINABLE_ROWS} (an input window and a horizon of one row each, and a validation tail); a model needs INPUT_SEQ_LEN + OUTPUT_SEQ_LEN + 1 rows (SNAIVE one day of rows instead of INPUT_SEQ_LEN). Give ${FEWEST_TRAINABLE_ROWS} or more, or 0 to keep every row.`, {
+      details: { setting: 'data.sampleTrainRows', value: sampleTrainRows, fewest: FEWEST_TRAINABLE_ROWS },
+    });
+  }
+}
 
 export type SampleStrategy = 'head' | 'random';
 

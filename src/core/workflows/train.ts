@@ -11,6 +11,7 @@ import type { TrackingDeps } from '../tracking/tracking-deps.js';
 import type { MirrorPendingResult } from '../registry/mirror-pending-runs.js';
 import { indexUnlistedRuns, listRunRecords, markDeadRunsKilled } from '../registry/run-store.js';
 import { trainRun, type TrainRunDeps } from '../train/train-run.js';
+import { trainingRowsProblem } from '../train/training-rows.js';
 import type { MonotonicClock } from '../registry/run-liveness.js';
 import { syncRunsToTracking } from './sync-runs-to-tracking.js';
 import type { HeldLease } from '../registry/work-lease.js';
@@ -92,6 +93,13 @@ export async function announceTrainedRun(bus: MessageBus, settings: Settings, ru
   await bus.publish(settings.bus.topics.modelTraining, encodeTrainingEvent({ status: 'SUCCESS', modelType: run.modelType, experiment: runExperiment(run.modelType), configHash: run.configHash, runId: run.runId }));
 }
 
+/** One error for the model types refused before training (as a failure in training is rethrown): the first one's code, every message. */
+function combinedRefusal(problems: readonly FltsError[], requested: number): FltsError {
+  const [first] = problems;
+  const message = problems.length === 1 ? first.message : `${problems.map((problem) => problem.message).join(' ')} (${problems.length} of ${requested} models not trained)`;
+  return new FltsError(first.code, message, { cause: first, details: { ...first.details, refused: problems.map((problem) => problem.details), succeeded: [] } });
+}
+
 /** Model types trained at the same time: `training.parallelModels`, 0 = one per core; never more than there are types. */
 export function modelsAtOnce(settings: Settings, types: number): number {
   const configured = settings.training.parallelModels || os.availableParallelism();
@@ -118,6 +126,13 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   await indexUnlistedRuns(deps.store, settings, registry);
   for (const run of await markDeadRunsKilled(deps.store, settings, new Date(), registry)) reportDeadRunKilled(run, deps);
   const types = [...new Set(request.models)];
+  // Settings the data cannot carry are refused before any run is recorded: all at once when no type can train.
+  const tooShort = new Map(types.flatMap((type) => {
+    const problem = trainingRowsProblem(type, data, readSettings);
+    return problem ? [[type, problem] as const] : [];
+  }));
+  if (tooShort.size === types.length) throw combinedRefusal([...tooShort.values()], types.length);
+  for (const problem of tooShort.values()) deps.onEvent?.({ type: 'log', level: 'warn', message: `${problem.message} It is not trained.` });
   const lanes = modelsAtOnce(settings, types.length);
   // Side by side, a network's ONNX Runtime session runs on a worker thread: on this one it would hold the others up.
   const runDeps = lanes > 1 ? { ...deps, offThread: true } : deps;
@@ -130,6 +145,12 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
       const index = next++;
       const target = { modelType: types[index], configHash: data.configHash };
       const policy = request.inProgress ?? 'refuse';
+      const shortfall = tooShort.get(types[index]);
+      if (shortfall) {
+        started.add(index);
+        outcomes[index] = { failure: shortfall };
+        continue;
+      }
       let claim: HeldLease | undefined;
       try {
         claim = await claimTraining(target, policy, settings, deps);
@@ -180,7 +201,7 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
       details: {
         ...first.details,
         succeeded: runs.map((r) => r.run_id),
-        failed: failures.filter((f) => !refused.includes(f)).map((f) => f.details.runId),
+        failed: failures.filter((f) => !refused.includes(f) && typeof f.details.runId === 'string').map((f) => f.details.runId),
         inProgress: refused.map((f) => f.details.inProgress),
       },
     });
