@@ -37,8 +37,10 @@ describe.skipIf(!existsSync(TRAIN))('cli > settings the data cannot carry', () =
 
   it('train refuses the model types a 12-row sample cannot carry, naming the rows each needs, and records no run', async () => {
     const home = tempHome();
-    const prepared = await runCli(['preprocess', '--home', home, '--train', TRAIN, '--test', TEST, '--sample-train-rows', '12', '--sample-test-rows', '20']);
+    const prepared = await runCli(['preprocess', '--home', home, '--train', TRAIN, '--test', TEST, '--sample-train-rows', '12', '--sample-test-rows', '20', '--json']);
     expect(prepared.exitCode).toBe(0);
+    // Told when the rows are processed: the defaults' window (10 + 1 + 1) fits 12 rows, MSTL's 30 rows do not.
+    expect(prepared.json.result.warnings).toEqual([expect.objectContaining({ code: 'too_few_training_rows', details: { rows: 12, needed: { MSTL: 32 } } })]);
     const train = await runCli(['train', '--home', home, '--model', 'SNAIVE,MSTL', '--json']);
     expect(train.exitCode).toBe(exitCodeOf('FLTS_MODEL_TOO_FEW_ROWS'));
     expect(train.json.error.code).toBe('FLTS_MODEL_TOO_FEW_ROWS');

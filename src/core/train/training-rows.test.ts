@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveSettings, type Settings } from '../config/settings.js';
-import { trainingRowsNeeded, trainingRowsProblem } from './training-rows.js';
+import { modelTypesTooShort, trainingRowsNeeded, trainingRowsProblem } from './training-rows.js';
 import { syntheticProcessedData } from './synthetic-data.fixture.js';
 
 function settingsWith(flags: Record<string, unknown> = {}): Settings {
@@ -46,5 +46,15 @@ describe('core > train > training-rows', () => {
 
   it('a SNAIVE horizon past its season is the setting error it always was, found before training', () => {
     expect(trainingRowsProblem('SNAIVE', syntheticProcessedData(2000, 800), settingsWith({ 'training.outputSeqLen': 721 }))).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE' });
+  });
+
+  it('names the model types to train that a number of processed rows cannot carry, SNAIVE left to training (its day depends on the step)', () => {
+    const training = settingsWith({ 'training.inputSeqLen': 10, 'training.outputSeqLen': 2 }).training;
+    expect(modelTypesTooShort(12, { ...training, models: ['NAIVE', 'SNAIVE', 'MSTL', 'LSTM'] })).toEqual([
+      { modelType: 'NAIVE', needed: 13 },
+      { modelType: 'MSTL', needed: 33 },
+      { modelType: 'LSTM', needed: 13 },
+    ]);
+    expect(modelTypesTooShort(13, { ...training, models: ['NAIVE', 'SNAIVE'] })).toEqual([]);
   });
 });

@@ -1,8 +1,9 @@
 import type { Settings } from '../config/settings.js';
-import type { TrainableModelType } from '../config/specs/training.js';
+import type { TrainableModelType, TrainingSettings } from '../config/specs/training.js';
 import { FltsError, toFltsError } from '../errors.js';
 import type { ProcessedData } from '../preprocess/processed-data.js';
 import { FEWEST_TRAINABLE_ROWS } from '../preprocess/sampling.js';
+import { mstlWindow } from '../models/mstl-window.js';
 import { modelWindow } from './fit-model.js';
 
 /**
@@ -55,4 +56,18 @@ export function trainingRowsProblem(modelType: TrainableModelType, data: Pick<Pr
     });
   }
   return undefined;
+}
+
+/**
+ * The model types to train (`training.models`) that `trainRows` processed training rows cannot carry under these
+ * training settings, each with the rows it needs: what `trainingRowsProblem` will refuse, told when the rows are
+ * processed. SNAIVE is left out: its window is a day, whose rows depend on the series' step.
+ */
+export function modelTypesTooShort(trainRows: number, training: Pick<TrainingSettings, 'models' | 'targets' | 'inputSeqLen' | 'outputSeqLen'>): Array<{ modelType: TrainableModelType; needed: number }> {
+  return training.models.flatMap((modelType) => {
+    if (modelType === 'SNAIVE') return [];
+    const window = modelType === 'MSTL' ? mstlWindow(training.targets, training.outputSeqLen) : training;
+    const needed = trainingRowsNeeded(window);
+    return trainRows < needed ? [{ modelType, needed }] : [];
+  });
 }

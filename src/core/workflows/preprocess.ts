@@ -5,6 +5,7 @@ import { computeConfigHash } from '../config/config-hash.js';
 import type { Settings } from '../config/settings.js';
 import { processedKeys } from '../preprocess/processed-layout.js';
 import { runPreprocess, type PreprocessDeps, type PreprocessResult } from '../preprocess/run-preprocess.js';
+import { modelTypesTooShort } from '../train/training-rows.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 export interface PreprocessClaims {
@@ -50,9 +51,34 @@ export interface PreprocessWorkflowDeps extends PreprocessDeps {
   bus?: MessageBus;
 }
 
-export interface PreprocessOutcome extends PreprocessResult {
+/** Processed training rows too few for model types `flts train` is set to train: it will refuse them. */
+export interface TrainingRowsWarning {
+  code: 'too_few_training_rows';
+  message: string;
+  details: { rows: number; needed: Record<string, number> };
+}
+
+export interface PreprocessOutcome extends Omit<PreprocessResult, 'warnings'> {
+  /** The data's warnings (uneven time steps, rows out of order), then what the training settings cannot do with its rows. */
+  warnings: Array<PreprocessResult['warnings'][number] | TrainingRowsWarning>;
   /** What was published on `training-data` and `inference-data`; null without a bus. */
   claims: PreprocessClaims | null;
+}
+
+/**
+ * A sample cut shorter than the model types to train need (SAMPLE_TRAIN_ROWS) is told when it is processed, since the
+ * training settings may still change before `flts train`, which refuses those types with the same rows.
+ */
+function trainingRowsWarning(trainRows: number, settings: Settings): TrainingRowsWarning | undefined {
+  const short = modelTypesTooShort(trainRows, settings.training);
+  if (short.length === 0) return undefined;
+  const { inputSeqLen, outputSeqLen } = settings.training;
+  const needs = short.map(({ modelType, needed }) => `${modelType} ${needed}`).join(', ');
+  return {
+    code: 'too_few_training_rows',
+    message: `The processed training data has ${trainRows} rows, fewer than these model types need under the training settings (INPUT_SEQ_LEN ${inputSeqLen}, OUTPUT_SEQ_LEN ${outputSeqLen}; MSTL reads 30 rows): ${needs}. \`flts train\` refuses them; sample more rows (SAMPLE_TRAIN_ROWS, --sample-train-rows; 0 keeps all), shorten the window, or train other types (MODEL_TYPE).`,
+    details: { rows: trainRows, needed: Object.fromEntries(short.map(({ modelType, needed }) => [modelType, needed])) },
+  };
 }
 
 /**
@@ -68,5 +94,6 @@ export async function preprocess(settings: Settings, deps: PreprocessWorkflowDep
     throw error;
   }
   const claims = deps.bus ? await publishPreprocessClaims(deps.bus, result, settings, deps.store) : null;
-  return { ...result, claims };
+  const tooShort = trainingRowsWarning(result.train.rows, settings);
+  return { ...result, warnings: tooShort ? [...result.warnings, tooShort] : result.warnings, claims };
 }
