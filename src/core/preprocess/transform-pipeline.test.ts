@@ -86,4 +86,13 @@ describe('core > preprocess > transform-pipeline', () => {
     const s = settings((p) => (p.lags = { enabled: true, nLags: 5, step: 1 }));
     expect(() => runTransformPipeline(makeFrame({ a: [1, 2] }), makeFrame({ a: [1, 2] }), s)).toThrow(expect.objectContaining({ code: 'FLTS_DATA_EMPTY' }));
   });
+
+  it('names the lag settings and the rows when lags leave no row, and the threshold when dropping sparse rows does', () => {
+    const lags = settings((p) => (p.lags = { enabled: true, nLags: 3, step: 2 }));
+    expect(() => runTransformPipeline(makeFrame({ a: [1, 2, 3, 4, 5, 6, 7, 8] }), makeFrame({ a: [1, 2, 3, 4] }), lags)).toThrow(
+      expect.objectContaining({ code: 'FLTS_DATA_EMPTY', message: 'No test rows left after adding lags: its farthest lag reaches LAGS_N x LAGS_STEP = 3 x 2 = 6 rows back, and the set has 4; lower LAGS_N or LAGS_STEP, or sample more rows (SAMPLE_TEST_ROWS; 0 keeps all).' }),
+    );
+    const sparse = settings((p) => (p.handleNans = { ...p.handleNans, dropRows: true, threshold: 0 }));
+    expect(() => runTransformPipeline(makeFrame({ a: [1, Number.NaN], b: [Number.NaN, 2] }), makeFrame({ a: [1, 2], b: [1, 2] }), sparse)).toThrow(expect.objectContaining({ code: 'FLTS_DATA_EMPTY', message: expect.stringMatching(/NANS_THRESHOLD = 0 .*NANS_DROP_ROWS=false/) }));
+  });
 });

@@ -28,8 +28,9 @@ export function assertTransformSettings(settings: PreprocessSettings): void {
   parseAddConstant(settings.scaling.addConstant);
 }
 
-function assertNotEmpty(frame: TimeFrame, name: string, step: string): void {
-  if (frame.time.length === 0) throw new FltsError('FLTS_DATA_EMPTY', `No ${name} rows left after ${step}.`, { details: { set: name, step } });
+/** `remedy` names the settings that emptied the set, so the message says what to change. */
+function assertNotEmpty(frame: TimeFrame, name: string, step: string, remedy: string): void {
+  if (frame.time.length === 0) throw new FltsError('FLTS_DATA_EMPTY', `No ${name} rows left after ${step}: ${remedy}.`, { details: { set: name, step } });
 }
 
 /**
@@ -47,8 +48,9 @@ export function runTransformPipeline(rawTrain: TimeFrame, rawTest: TimeFrame, se
       train = dropSparseRows(train, settings.handleNans.threshold);
       test = dropSparseRows(test, settings.handleNans.threshold);
       report.droppedRows = { train: rawTrain.time.length - train.time.length, test: rawTest.time.length - test.time.length };
-      assertNotEmpty(train, 'training', 'dropping sparse rows');
-      assertNotEmpty(test, 'test', 'dropping sparse rows');
+      const remedy = `every row has more than NANS_THRESHOLD = ${settings.handleNans.threshold} of its values missing; raise it, or keep the rows (NANS_DROP_ROWS=false) and impute them`;
+      assertNotEmpty(train, 'training', 'dropping sparse rows', remedy);
+      assertNotEmpty(test, 'test', 'dropping sparse rows', remedy);
     }
     const imputer = fitNanImputer(train);
     if (imputer.columns.length === 0) throw new FltsError('FLTS_DATA_NO_NUMERIC_COLUMNS', 'Every training column is empty.');
@@ -74,10 +76,14 @@ export function runTransformPipeline(rawTrain: TimeFrame, rawTest: TimeFrame, se
     test = addTimeFeatures(test);
   }
   if (settings.lags.enabled && settings.lags.nLags > 0) {
+    const rows = { train: train.time.length, test: test.time.length };
     train = addLags(train, settings.lags.nLags, settings.lags.step);
     test = addLags(test, settings.lags.nLags, settings.lags.step);
-    assertNotEmpty(train, 'training', 'adding lags');
-    assertNotEmpty(test, 'test', 'adding lags');
+    // Each set loses the rows whose farthest lag (LAGS_N x LAGS_STEP rows back) falls before its own first row.
+    const reach = settings.lags.nLags * settings.lags.step;
+    const remedy = (set: 'train' | 'test') => `its farthest lag reaches LAGS_N x LAGS_STEP = ${settings.lags.nLags} x ${settings.lags.step} = ${reach} rows back, and the set has ${rows[set]}; lower LAGS_N or LAGS_STEP, or sample more rows (${set === 'train' ? 'SAMPLE_TRAIN_ROWS' : 'SAMPLE_TEST_ROWS'}; 0 keeps all)`;
+    assertNotEmpty(train, 'training', 'adding lags', remedy('train'));
+    assertNotEmpty(test, 'test', 'adding lags', remedy('test'));
   }
   const scaler = settings.scaling.method === '' ? identityScaler(train.columns) : fitScaler(settings.scaling.method, train);
   assertScaledInRange(scaler, train, 'training');
