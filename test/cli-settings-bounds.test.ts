@@ -48,6 +48,11 @@ describe.skipIf(!existsSync(TRAIN))('cli > settings the data cannot carry', () =
     expect(train.json.error.hint).toMatch(/SAMPLE_TRAIN_ROWS/);
     expect(runIds(home)).toEqual([]);
 
+    // A target that is no processed column: refused for every type at once, before any run.
+    const target = await runCli(['train', '--home', home, '--model', 'NAIVE', '--json'], { env: { TARGETS: 'time' } });
+    expect(target.json.error).toMatchObject({ code: 'FLTS_MODEL_TARGET_MISSING', details: { missing: ['time'] } });
+    expect(runIds(home)).toEqual([]);
+
     const backtest = await runCli(['backtest', '--home', home, '--models', 'MSTL', '--folds', '2', '--json']);
     expect(backtest.exitCode).toBe(exitCodeOf('FLTS_MODEL_TOO_FEW_ROWS'));
     expect(backtest.json.error).toMatchObject({ code: 'FLTS_MODEL_TOO_FEW_ROWS', details: { modelType: 'MSTL', rows: 12, needed: 32 } });

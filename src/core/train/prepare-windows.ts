@@ -19,13 +19,18 @@ export interface PreparedWindows {
  * on the processed test file, which no model ever sees while fitting.
  */
 export function prepareWindows(data: ProcessedData, spec: WindowSpec, validationSplit: number): PreparedWindows {
-  const missing = spec.targets.filter((target) => !data.columns.includes(target));
-  if (missing.length > 0) {
-    throw new FltsError('FLTS_MODEL_TARGET_MISSING', `Target(s) ${listNames(missing)} not among the processed columns (${listNames(data.columns)}).`, {
-      details: { missing, columns: data.columns },
-    });
-  }
+  const missing = missingTargets(data, spec.targets);
+  if (missing) throw missing;
   return { ...fitAndValidationWindows(data.train, spec, validationSplit), test: testWindows(data, spec) };
+}
+
+/** The error of forecast targets that are not processed columns, or undefined when every one is. */
+export function missingTargets(data: Pick<ProcessedData, 'columns'>, targets: readonly string[]): FltsError | undefined {
+  const missing = targets.filter((target) => !data.columns.includes(target));
+  if (missing.length === 0) return undefined;
+  return new FltsError('FLTS_MODEL_TARGET_MISSING', `Target(s) ${listNames(missing)} not among the processed columns (${listNames(data.columns)}).`, {
+    details: { missing, columns: data.columns },
+  });
 }
 
 /** The windows of a series, split chronologically: the fitted head and the `validationSplit` tail that stops fitting early. */

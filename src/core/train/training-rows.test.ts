@@ -57,4 +57,8 @@ describe('core > train > training-rows', () => {
     ]);
     expect(modelTypesTooShort(13, { ...training, models: ['NAIVE', 'SNAIVE'] })).toEqual([]);
   });
+
+  it('a target that is no processed column is refused before its rows are counted', () => {
+    expect(trainingRowsProblem('NAIVE', syntheticProcessedData(100, 10), settingsWith({ 'training.targets': ['time'] }))).toMatchObject({ code: 'FLTS_MODEL_TARGET_MISSING', details: { missing: ['time'] } });
+  });
 });

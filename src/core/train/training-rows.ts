@@ -5,6 +5,7 @@ import type { ProcessedData } from '../preprocess/processed-data.js';
 import { FEWEST_TRAINABLE_ROWS } from '../preprocess/sampling.js';
 import { mstlWindow } from '../models/mstl-window.js';
 import { modelWindow } from './fit-model.js';
+import { missingTargets } from './prepare-windows.js';
 
 /**
  * The training rows a window needs: one window to fit and one for the validation tail
@@ -27,6 +28,9 @@ function inputWindowOrigin(modelType: TrainableModelType): string {
  * model is refused with the rows it needs and the setting to change, not found while it trains.
  */
 export function trainingRowsProblem(modelType: TrainableModelType, data: Pick<ProcessedData, 'columns' | 'train' | 'test' | 'scaler'>, settings: Settings): FltsError | undefined {
+  // A target that is no processed column has no rows at all; said first, since no window can be built for it.
+  const missing = missingTargets(data, settings.training.targets);
+  if (missing) return missing;
   const trainRows = data.train.time.length;
   const horizon = settings.training.outputSeqLen;
   if (trainRows < 2) {
