@@ -97,10 +97,12 @@ describe.skipIf(!hasData)('cli > pipeline (preprocess, train, eval, promote on a
   });
 
   it('records a failing run as FAILED and exits non-zero with its error', async () => {
-    const failed = await runCli(['train', '--home', home, '--model', 'NAIVE', '--targets', 'nope', '--json'], { env });
-    expect(failed.exitCode).toBe(3);
-    expect(failed.json.error.code).toBe('FLTS_MODEL_TARGET_MISSING');
+    // A learning rate that breaks the weights at the first steps fails the run while it trains (a target that is no
+    // column, say, is refused before any run is recorded).
+    const failed = await runCli(['train', '--home', home, '--model', 'LSTM', '--learning-rate', '1e300', '--json'], { env });
+    expect(failed.exitCode).toBe(2);
+    expect(failed.json.error.code).toBe('FLTS_TRAIN_DIVERGED');
     const runId = failed.json.error.details.runId;
-    expect(json(`runs/${runId}/run.json`)).toMatchObject({ status: 'FAILED', error: { code: 'FLTS_MODEL_TARGET_MISSING' } });
+    expect(json(`runs/${runId}/run.json`)).toMatchObject({ status: 'FAILED', error: { code: 'FLTS_TRAIN_DIVERGED' } });
   });
 });
