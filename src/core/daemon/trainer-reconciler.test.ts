@@ -276,6 +276,23 @@ describe('core > daemon > trainer-reconciler', () => {
     }
   });
 
+  it('gives up, recording no run and without an error, on data too short for the type under these settings, each time it is asked', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    // The fixture's 40 training rows cannot hold a window of 50 rows, its horizon and a validation tail.
+    const { settings: long } = resolveSettings({ env: { INPUT_SEQ_LEN: '50', FLTS_DAEMON_HEARTBEAT_MS: '50' } });
+    await addProcessedData(store, long, HASH);
+    const context = { ...trainer('daemon', store), settings: long };
+    const metrics = context.metrics;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const outcome = await reconcileTraining(context, { configHash: HASH, modelType: 'LSTM' }, new AbortController().signal);
+      expect(outcome).toMatchObject({ result: 'gave-up', failedRuns: 0 });
+      expect((outcome as { reason: string }).reason).toMatch(/LSTM needs at least 52 training rows/);
+    }
+    expect(await listRunRecords(store, long, { configHash: HASH })).toEqual([]);
+    expect(await readLease(store, long, leaseKey('train', HASH, 'LSTM'))).toBeUndefined();
+    expect(await metrics.registry.metrics()).toMatch(/flts_daemon_steps_total\{role="trainer",step="train",result="skipped"\} 2/);
+  });
+
   describe('new rows under the same file names (the same config_hash)', () => {
     const DATASETS = path.resolve(__dirname, '../../../../shared/datasets');
     const trainLines = readFileSync(path.join(DATASETS, 'PobleSec.csv'), 'utf8').split('\n');

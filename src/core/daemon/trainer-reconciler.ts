@@ -1,5 +1,5 @@
 import { FltsError } from '../errors.js';
-import { processedDataSettings, trainModels } from '../workflows/train.js';
+import { processedDataSettings, trainModels, UNTRAINABLE } from '../workflows/train.js';
 import { currentRun, trainedOnData } from '../registry/trained-data.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import type { TrainableModelType } from '../config/specs/training.js';
@@ -76,7 +76,17 @@ async function train(context: TrainerContext, target: TrainTarget, lease: HeldLe
     },
     onRunFinished: (modelType, status) => metrics.countTrainingRun(modelType, status),
     tracking: roleTracking(context, 'trainer', signal),
+  }).catch((error: unknown) => {
+    // Data this type cannot train under these settings (too few rows, a target no column holds) records no run:
+    // decided from durable state like the FAILED runs' limit, so neither retried nor dead-lettered, nor an error
+    // at every resync; new data or settings make a new decision.
+    if (error instanceof FltsError && error.details[UNTRAINABLE] === true) return error;
+    throw error;
   });
+  if (result instanceof FltsError) {
+    logger.warn({ configHash: target.configHash, modelType: target.modelType, code: result.code, reason: result.message }, 'daemon_train_untrainable');
+    return { result: 'gave-up', failedRuns: 0, reason: result.message };
+  }
   // A run the mirror could not write is reported in its result, not as a failed call: the mirror goes on with the next.
   if (result.tracking.status === 'ok') for (const failure of result.tracking.value.failed) metrics.countTrackingFailure('trainer', failure.code);
   return { result: 'trained', runId: result.runs[0].run_id };

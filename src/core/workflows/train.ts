@@ -93,11 +93,17 @@ export async function announceTrainedRun(bus: MessageBus, settings: Settings, ru
   await bus.publish(settings.bus.topics.modelTraining, encodeTrainingEvent({ status: 'SUCCESS', modelType: run.modelType, experiment: runExperiment(run.modelType), configHash: run.configHash, runId: run.runId }));
 }
 
+/**
+ * Set in the details of the error `trainModels` refuses with when the processed data and settings cannot train any
+ * model type asked for (before any run is recorded): a state of durable data, not a failure a retry could mend.
+ */
+export const UNTRAINABLE = 'untrainable';
+
 /** One error for the model types refused before training (as a failure in training is rethrown): the first one's code, every message. */
 function combinedRefusal(problems: readonly FltsError[], requested: number): FltsError {
   const [first] = problems;
   const message = problems.length === 1 ? first.message : `${problems.map((problem) => problem.message).join(' ')} (${problems.length} of ${requested} models not trained)`;
-  return new FltsError(first.code, message, { cause: first, details: { ...first.details, refused: problems.map((problem) => problem.details), succeeded: [] } });
+  return new FltsError(first.code, message, { cause: first, details: { ...first.details, refused: problems.map((problem) => problem.details), succeeded: [], [UNTRAINABLE]: true } });
 }
 
 /** Model types trained at the same time: `training.parallelModels`, 0 = one per core; never more than there are types. */
