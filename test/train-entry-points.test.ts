@@ -14,14 +14,14 @@ function comparable(run: RunRecord): unknown {
   return { ...rest, data: lineage };
 }
 
-/** Every stored file of a run, by name; the epoch log keeps its losses but not its durations. */
+/** Every stored file of a run, by name, with its id taken out; the epoch log keeps its losses but not its durations. */
 async function artefacts(pipeline: Pipeline, run: RunRecord): Promise<Record<string, string>> {
   const bucket = runsBucket(pipeline.settings);
   const files = (await pipeline.store.list(bucket, `${run.run_id}/`)).map((info) => info.key.slice(run.run_id.length + 1)).filter((name) => name !== 'run.json');
   const out: Record<string, string> = {};
   for (const name of files.sort()) {
-    const body = Buffer.from(await pipeline.store.get(bucket, runKey(run.run_id, name))).toString(name.endsWith('.json') ? 'utf8' : 'base64');
-    out[name] = name === 'metrics.json' ? JSON.stringify((JSON.parse(body) as { epochs: Array<Record<string, number>> }).epochs.map(({ epoch, loss, val_loss }) => ({ epoch, loss, val_loss }))) : body.split(run.run_id).join('<run>');
+    const body = Buffer.from(await pipeline.store.get(bucket, runKey(run.run_id, name))).toString(name.endsWith('.json') || name.endsWith('.svg') ? 'utf8' : 'base64');
+    out[name] = name === 'metrics.json' ? JSON.stringify((JSON.parse(body) as { epochs: Array<Record<string, number>> }).epochs.map(({ epoch, loss, val_loss }) => ({ epoch, loss, val_loss }))) : withoutRunId(body, run.run_id);
   }
   return out;
 }
@@ -69,3 +69,8 @@ describe('training from the CLI and from the daemon', () => {
     expect(cliEvents.filter((event) => event.includes('"SUCCESS"'))).toHaveLength(MODELS.length);
   }, 300_000);
 });
+
+/** `text` without the run's id, whole or as the 8 characters a chart's title shows. */
+function withoutRunId(text: string, runId: string): string {
+  return text.split(runId).join('<run>').split(runId.slice(0, 8)).join('<run>');
+}

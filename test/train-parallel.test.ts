@@ -36,11 +36,11 @@ async function artefacts(settings: Settings, run: RunRecord): Promise<Record<str
   const files = (await slice.store.list(bucket, `${run.run_id}/`)).map((info) => info.key.slice(run.run_id.length + 1));
   const out: Record<string, string> = {};
   for (const name of files.sort()) {
-    const body = Buffer.from(await slice.store.get(bucket, runKey(run.run_id, name))).toString(name.endsWith('.json') ? 'utf8' : 'base64');
+    const body = Buffer.from(await slice.store.get(bucket, runKey(run.run_id, name))).toString(name.endsWith('.json') || name.endsWith('.svg') ? 'utf8' : 'base64');
     if (name === 'run.json') {
       const { run_id: _id, timings: _timings, ...rest } = JSON.parse(body) as RunRecord;
       out[name] = JSON.stringify(rest);
-    } else out[name] = name === 'metrics.json' ? JSON.stringify((JSON.parse(body) as { epochs: Array<Record<string, number>> }).epochs.map(({ epoch, loss, val_loss }) => ({ epoch, loss, val_loss }))) : body.split(run.run_id).join('<run>');
+    } else out[name] = name === 'metrics.json' ? JSON.stringify((JSON.parse(body) as { epochs: Array<Record<string, number>> }).epochs.map(({ epoch, loss, val_loss }) => ({ epoch, loss, val_loss }))) : withoutRunId(body, run.run_id);
   }
   return out;
 }
@@ -119,3 +119,8 @@ describe('workflows > trainModels side by side', () => {
     expect((stopped as Error).message).toMatch(/KILLED.*SNAIVE, LSTM never started.*finished: none/);
   });
 });
+
+/** `text` without the run's id, whole or as the 8 characters a chart's title shows. */
+function withoutRunId(text: string, runId: string): string {
+  return text.split(runId).join('<run>').split(runId.slice(0, 8)).join('<run>');
+}
