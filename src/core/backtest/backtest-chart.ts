@@ -7,8 +7,9 @@ export function renderBacktestChart(record: BacktestRecord): string {
   const first = record.origins[0] ?? '';
   const last = record.origins.at(-1) ?? '';
   return renderLineChart({
-    title: `Backtest error over time, horizon ${record.horizon} (origins ${first} .. ${last})`,
-    xLabel: `fold origin (UTC; every ${record.stride} rows)`,
+    // The chart is read apart from its record (a browser, an artefact store): its title says which data it scored.
+    title: `Backtest error over time, config_hash ${record.config_hash.slice(0, 12)}, horizon ${record.horizon} (origins ${first} .. ${last})`,
+    xLabel: `fold origin (UTC; every ${record.stride === 1 ? 'row' : `${record.stride} rows`})`,
     xTimes: record.origins.map(parseTimestamp),
     yLabel: 'RMSE (scaled)',
     series: record.models.map((model) => ({ name: model.model_type, values: model.folds.map((fold) => fold.metrics.rmse) })),
