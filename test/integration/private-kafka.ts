@@ -35,6 +35,8 @@ export interface PrivateKafka {
    * with the default settings plus `properties` (server.properties lines) this time.
    */
   restart(properties?: string[]): Promise<void>;
+  /** Stops the broker (its port then refuses connections), keeping its state for a restart. */
+  stop(): Promise<void>;
   /** Stops it and deletes its state. */
   down(): Promise<void>;
 }
@@ -72,6 +74,7 @@ export async function startPrivateKafka(properties: string[] = []): Promise<Priv
       await infra('stop');
       await infra('start', overrides);
     },
+    stop: () => infra('stop'),
     down,
   };
 }

@@ -33,6 +33,8 @@ export function kafkajsRetries(retries: number): number {
 
 /** How long a stopping ephemeral subscription waits for the broker to delete its group. */
 const GROUP_DELETE_TIMEOUT_MS = 5_000;
+/** bus.kafka.closeTimeoutMs' default. */
+const CLOSE_TIMEOUT_MS = 5_000;
 
 /** Brokers, timeouts and the security settings (TLS, SASL), as `kafkaClientConfig` turns them into kafkajs options. */
 export interface KafkaBusOptions extends KafkaConnectionOptions {
@@ -52,6 +54,8 @@ export interface KafkaBusOptions extends KafkaConnectionOptions {
   onDelivery?: DeliveryListener;
   /** Hears of deliveries, consumer crashes and restarts, and failed broker connections (the daemon's /metrics). */
   metrics?: BusMetrics;
+  /** Longest time close() waits for the brokers (groups left and deleted, clients disconnected) before it gives up. */
+  closeTimeoutMs?: number;
   /** Client-level retries of retriable broker errors, counted as a 300 ms backoff doubling to 5 s (default 8: about 25 s of a broker being away); see kafkajsRetries. */
   brokerRetries?: number;
 }
@@ -105,6 +109,12 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   const connections = createKafkaConnections(options.brokers, { securityProtocol: options.securityProtocol, logger, onAnswered: kafkaLog.answered });
   /** Aborted by close(): a pause between flts' own retries of a broker call ends at once. */
   const closing = new AbortController();
+  /**
+   * Set once close() gave up waiting for the brokers: a handler still running then commits nothing (its message is
+   * delivered again), since the process is about to end without knowing whether the commit got through.
+   */
+  let gaveUp = false;
+  let closed: Promise<void> | undefined;
   // kafkajs' idle request queues arm negative timers, which Node reports on stderr (see kafkajs-warnings.ts).
   ignoreKafkajsNegativeTimeouts();
   const { Kafka, Partitioners, logLevel: KafkaLogLevel } = kafkajs();
@@ -121,8 +131,14 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   const subscriptions = createSubscriptionSet();
   let admin: Promise<Admin> | undefined;
   let producer: Promise<Producer> | undefined;
-  /** Producer and admin once connected: close() lets them finish their requests and leave. */
-  const connected = new Set<Producer | Admin>();
+  /** Producer and admin once connected: close() lets them finish their requests and leave (one still connecting is not waited for). */
+  const connected: { producer?: Producer; admin?: Admin } = {};
+
+  async function disconnect(role: 'producer' | 'admin'): Promise<void> {
+    const client = connected[role];
+    connected[role] = undefined;
+    await client?.disconnect().catch(() => {});
+  }
 
   /** After close() every attempt fails; saying so beats kafkajs' account of it ("brokers array is empty"). */
   function failed(action: string, error: unknown): FltsError {
@@ -133,7 +149,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     admin ??= (async () => {
       const client = kafka.admin();
       await client.connect();
-      connected.add(client);
+      connected.admin = client;
       return client;
     })().catch((error: unknown) => {
       admin = undefined;
@@ -146,7 +162,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     producer ??= (async () => {
       const client = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       await client.connect();
-      connected.add(client);
+      connected.producer = client;
       return client;
     })().catch((error: unknown) => {
       producer = undefined;
@@ -294,6 +310,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       if (sought.length === 0) return;
       const starts = sought;
       sought = [];
+      if (gaveUp) return;
       current.commitOffsets(starts).then(
         () => starts.forEach(({ topic, partition }) => startAt.delete(`${topic}:${partition}`)),
         // Not committed: the next join seeks again, and the first message handled commits past it anyway.
@@ -351,7 +368,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
           }
           options.onDelivery?.({ group, message: received, ...result });
           metrics?.delivered(group, topic, result.outcome);
-          if (result.outcome === 'abandoned') return;
+          if (result.outcome === 'abandoned' || gaveUp) return;
           // Throwing here (commit failed) restarts the consumer from the last commit: the message is redelivered.
           await current.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
         },
@@ -396,9 +413,9 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       metrics?.crashing(group, false);
       const left = await consumer.disconnect().then(
         () => true,
-        (error: unknown) => logger.warn({ group, err: error }, 'bus_consumer_disconnect_failed'),
+        (error: unknown) => brokerAway(`leaving group ${group}`, error, { group }, 'bus_consumer_disconnect_failed'),
       );
-      if (left && subscribeOptions.ephemeral) await deleteGroup(group);
+      if (left && subscribeOptions.ephemeral && !gaveUp) await deleteGroup(group);
     });
   }
 
@@ -433,8 +450,18 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     try {
       await withTimeout(connectAdmin().then((client) => client.deleteGroups([group])), GROUP_DELETE_TIMEOUT_MS);
     } catch (error) {
-      logger.warn({ group, err: error }, 'bus_group_delete_failed');
+      brokerAway(`deleting group ${group}`, error, { group }, 'bus_group_delete_failed');
     }
+  }
+
+  /**
+   * A step of a stop that the brokers did not answer: expected with them away, and said in one coded line (no stack,
+   * which would only show kafkajs' insides); once the bus itself ended the connections, not worth a warning.
+   */
+  function brokerAway(action: string, error: unknown, fields: Record<string, unknown>, message: string): void {
+    const failure = failed(action, error);
+    if (connections.closed) logger.debug({ ...fields, code: failure.code, reason: failure.message }, message);
+    else logger.warn({ ...fields, code: failure.code, reason: failure.message }, message);
   }
 
   async function lag(group: string, topics: string[]): Promise<PartitionLag[]> {
@@ -458,24 +485,41 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     }
   }
 
+  async function closeOnce(): Promise<void> {
+    closing.abort(new Error(BUS_CLOSED_REASON));
+    const connecting = [producer, admin];
+    // The producer leaves beside the subscriptions (a dead-letter publish it fails leaves its message uncommitted);
+    // the admin after them, since their groups are deleted through it.
+    const orderly = Promise.all([subscriptions.stopAll().then(() => disconnect('admin')), disconnect('producer')]);
+    // With the brokers away each step waits for answers that never come (a consumer's disconnect retries for
+    // about 25 s, a group's deletion 5 s more): a process stopping within an orchestrator's grace period cannot.
+    const timeoutMs = options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([orderly.then(() => true, () => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
+    clearTimeout(timer);
+    if (!done) {
+      gaveUp = true;
+      logger.warn({ code: 'FLTS_BUS_UNAVAILABLE', closeTimeoutMs: timeoutMs, brokers: options.brokers }, 'bus_close_gave_up');
+    }
+    producer = undefined;
+    admin = undefined;
+    // What is still open now is a connection kafkajs no longer tracks, or, after giving up, one waiting for a broker
+    // that does not answer: ending it fails what waits on it. A connect still retrying (a broker away) fails at its
+    // next try from here on, so it is awaited only now (awaited first, it ran its whole retry budget).
+    connections.closeAll();
+    await Promise.allSettled(connecting);
+  }
+
   return {
     kind: 'kafka',
     ensureTopics,
     publish,
     subscribe,
     lag,
-    async close() {
-      closing.abort(new Error(BUS_CLOSED_REASON));
-      await subscriptions.stopAll();
-      const connecting = [producer, admin];
-      producer = undefined;
-      admin = undefined;
-      await Promise.all([...connected].map((client) => client.disconnect().catch(() => {})));
-      connected.clear();
-      // What is still open now is a connection kafkajs no longer tracks. A connect still retrying (a broker away)
-      // fails at its next try from here on, so it is awaited only now (awaited first, it ran its whole retry budget).
-      connections.closeAll();
-      await Promise.allSettled(connecting);
+    close() {
+      // Closed once: a second close (a daemon's stop, then its command's end) waits for the first within its bound.
+      closed ??= closeOnce();
+      return closed;
     },
   };
 }
