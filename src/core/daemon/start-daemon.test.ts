@@ -74,6 +74,17 @@ describe('core > daemon > start-daemon', () => {
     await reader.close();
   });
 
+  it('closes the bus when a role\'s stop outlasts the roles\' part of the grace (a broker gone: its consumer\'s disconnect waits), so the bus\'s bounded close ends what it waits on', async () => {
+    const settings = resolveSettings({ flags: { home, 'daemon.roles': ['stuck'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } }).settings;
+    const { seen, logger } = recorder();
+    const fsBus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
+    const bus: MessageBus = { ...fsBus, close: async () => (seen.push('bus closed'), fsBus.close()) };
+    const registry = createRoleRegistry({ stuck: async () => ({ name: 'stuck', subscriptions: [], status: () => ({}), stop: () => (seen.push('stuck stopping'), new Promise<void>(() => {})) }) });
+    const daemon = await startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger, registry, rolesStopGraceMs: 20 });
+    await daemon.stop();
+    expect(seen.filter((step) => !['log:daemon_listening', 'log:daemon_role_started'].includes(step))).toEqual(['stuck stopping', 'log:daemon_roles_stop_slow', 'bus closed', 'log:daemon_stopped']);
+  }, 30_000);
+
   it('stopped before it listened: binds nothing and says nothing of listening', async () => {
     const settings = resolveSettings({ flags: { home, 'daemon.roles': ['idle'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } }).settings;
     const { seen, logger } = recorder();

@@ -8,7 +8,7 @@ import { FltsError, toFltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { uniqueLeaseOwner } from '../registry/work-lease.js';
-import { retryWithBackoff, UNTIL_AVAILABLE, untilAborted, type RetryPolicy } from '../retry.js';
+import { retryWithBackoff, UNTIL_AVAILABLE, untilAborted, withTimeout, type RetryPolicy } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
 import { DAEMON_HEALTH_LISTENER, listenOrExplain } from '../serve/listen.js';
@@ -38,6 +38,22 @@ export interface DaemonDeps {
   signal?: AbortSignal;
   /** How startup retries an unavailable store or broker; tests shorten it. */
   startupRetry?: RetryPolicy;
+  /** How long the roles get to stop before the bus closes under them; see rolesStopGraceMs. Tests shorten it. */
+  rolesStopGraceMs?: number;
+}
+
+/** What a bus's close still takes once it gave up: a connect still retrying fails at its next try, within 1 s. */
+const BUS_CLOSE_END_MS = 1_000;
+
+/**
+ * The part of DAEMON_SHUTDOWN_GRACE_MS the roles get to stop: the rest is the bus's own bounded close
+ * (bus.kafka.closeTimeoutMs), which ends the broker connections a role's stop may still wait on. With the broker
+ * away each role's consumer retries its disconnect for about 25 s, one role after the other: waited for in full,
+ * they left the bus's close past the grace, and past a pod's. At least half the grace either way.
+ */
+export function rolesStopGraceMs(settings: Settings): number {
+  const busCloseMs = settings.bus.kind === 'kafka' ? settings.bus.kafka.closeTimeoutMs : 0;
+  return Math.max(DAEMON_SHUTDOWN_GRACE_MS / 2, DAEMON_SHUTDOWN_GRACE_MS - busCloseMs - BUS_CLOSE_END_MS);
 }
 
 export interface Daemon {
@@ -90,9 +106,17 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     controller.abort();
     const drain = (async () => {
       // A stop during role start-up waits for the role being started, so that every role started is stopped before
-      // the bus closes (its handlers abandon their messages uncommitted) and before daemon_stopped is logged.
-      await rolesStarting;
-      for (const handle of handles.splice(0).reverse()) await handle.stop().catch((error: unknown) => logger.error({ role: handle.name, err: error }, 'daemon_role_stop_failed'));
+      // the bus closes (its handlers abandon their messages uncommitted) and before daemon_stopped is logged; within
+      // the roles' part of the grace only.
+      const rolesStopped = (async () => {
+        await rolesStarting;
+        for (const handle of handles.splice(0).reverse()) await handle.stop().catch((error: unknown) => logger.error({ role: handle.name, err: error }, 'daemon_role_stop_failed'));
+      })();
+      const rolesGraceMs = deps.rolesStopGraceMs ?? rolesStopGraceMs(settings);
+      // A handler of a role still stopping commits its message only once its effect is done, as always, and nothing
+      // once the bus gave up: what it did not finish is delivered again.
+      const rolesInTime = await withTimeout(rolesStopped, rolesGraceMs).then(() => true, () => false);
+      if (!rolesInTime) logger.warn({ graceMs: rolesGraceMs }, 'daemon_roles_stop_slow');
       await deps.bus.close().catch((error: unknown) => logger.warn({ err: error }, 'daemon_bus_close_failed'));
     })();
     // A broker that went away and came back can leave a client's disconnect pending forever; shutdown is bounded
