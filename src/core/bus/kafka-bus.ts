@@ -488,9 +488,9 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   async function closeOnce(): Promise<void> {
     closing.abort(new Error(BUS_CLOSED_REASON));
     const connecting = [producer, admin];
-    // The producer leaves beside the subscriptions (a dead-letter publish it fails leaves its message uncommitted);
-    // the admin after them, since their groups are deleted through it.
-    const orderly = Promise.all([subscriptions.stopAll().then(() => disconnect('admin')), disconnect('producer')]);
+    // The subscriptions side by side, then the producer and the admin: a handler still running may yet publish its
+    // outcome or dead-letter its message, and the groups are deleted through the admin.
+    const orderly = subscriptions.stopAll().then(() => Promise.all([disconnect('producer'), disconnect('admin')]));
     // With the brokers away each step waits for answers that never come (a consumer's disconnect retries for
     // about 25 s, a group's deletion 5 s more): a process stopping within an orchestrator's grace period cannot.
     const timeoutMs = options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS;
