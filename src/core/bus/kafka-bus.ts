@@ -494,9 +494,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     // With the brokers away each step waits for answers that never come (a consumer's disconnect retries for
     // about 25 s, a group's deletion 5 s more): a process stopping within an orchestrator's grace period cannot.
     const timeoutMs = options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS;
-    let timer: NodeJS.Timeout | undefined;
-    const done = await Promise.race([orderly.then(() => true, () => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
-    clearTimeout(timer);
+    const done = await withTimeout(orderly.then(() => true, () => true), timeoutMs).catch(() => false);
     if (!done) {
       gaveUp = true;
       logger.warn({ code: 'FLTS_BUS_UNAVAILABLE', closeTimeoutMs: timeoutMs, brokers: options.brokers }, 'bus_close_gave_up');

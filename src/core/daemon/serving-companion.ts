@@ -8,7 +8,7 @@ import { toFltsError, type FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LiveMonitor } from '../serve/live-monitor.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { retryWithBackoff, UNTIL_AVAILABLE, type RetryPolicy } from '../retry.js';
+import { retryWithBackoff, UNTIL_AVAILABLE, withTimeout, type RetryPolicy } from '../retry.js';
 import type { ModelHolder } from '../serve/model-holder.js';
 import type { PointerTarget } from '../serve/model-source.js';
 import { servingReplicaId } from '../serve/replica-id.js';
@@ -204,10 +204,8 @@ export async function followPromotions(deps: ServingCompanionDeps, options: Prom
     // replica's own shutdown (requests in flight answered, prediction records written) must not queue behind them, or
     // an orchestrator's kill at the end of its grace period loses those records. The stop goes on meanwhile.
     const graceMs = options.stopGraceMs ?? PROMOTION_FOLLOWER_STOP_GRACE_MS;
-    let timer: NodeJS.Timeout | undefined;
-    const slow = await Promise.race([stopping.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)))]);
-    clearTimeout(timer);
-    if (slow) deps.logger.warn({ group, graceMs }, 'serve_promotion_stop_slow');
+    const inTime = await withTimeout(stopping, graceMs).then(() => true, () => false);
+    if (!inTime) deps.logger.warn({ group, graceMs }, 'serve_promotion_stop_slow');
   };
   // The first attempt decides: joined, retrying in the background, or an error no wait can fix (thrown).
   if ((await Promise.race([attempts, firstRetry])) !== 'retrying') return { group, joined: attempts, stop };
