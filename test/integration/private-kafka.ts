@@ -18,13 +18,27 @@ const INFRA = path.join(REPO_ROOT, 'scripts/infra/infra.sh');
  */
 export const NO_COORDINATOR = ['offsets.topic.replication.factor=2'];
 
-/** A bus logger that keeps every line (level, message, fields), for assertions and for a failure's message. */
-export function recordingLogger(): { logger: Logger; lines: string[]; text(): string } {
+/** One line a recording logger kept, its fields as logged (an `err` included). */
+export interface RecordedLine {
+  level: string;
+  msg: string;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * A bus logger that keeps every line at info and above: as text (level, message, fields without `err`) for assertions
+ * and for a failure's message, and as `entries` with their fields whole.
+ */
+export function recordingLogger(): { logger: Logger; lines: string[]; entries: RecordedLine[]; text(): string } {
   const lines: string[] = [];
-  const record = (level: string) => (fields: object, msg?: string) => void lines.push(`${level} ${msg ?? ''} ${JSON.stringify({ ...fields, err: undefined })}`);
+  const entries: RecordedLine[] = [];
+  const record = (level: string) => (fields: object, msg?: string) => {
+    lines.push(`${level} ${msg ?? ''} ${JSON.stringify({ ...fields, err: undefined })}`);
+    entries.push({ level, msg: msg ?? '', fields: fields as Record<string, unknown> });
+  };
   const logger: Logger = { trace() {}, debug() {}, info: record('info'), warn: record('warn'), error: record('error'), child: () => logger };
   // kafkajs' own lines are many and rarely tell why a step did not happen.
-  return { logger, lines, text: () => lines.filter((line) => !line.includes('"kafka"')).join('\n') };
+  return { logger, lines, entries, text: () => lines.filter((line) => !line.includes('"kafka"')).join('\n') };
 }
 
 export interface PrivateKafka {
