@@ -4,7 +4,7 @@ import type { MstlArtifact } from './mstl-model.js';
 const DAY_MS = 86_400_000;
 
 /** Recent rows the exponential smoothing is fitted on for each forecast. */
-const MSTL_WINDOW_ROWS = 30;
+export const MSTL_WINDOW_ROWS = 30;
 
 /**
  * The window MSTL reads: the targets over the recent rows it smooths. Apart from mstl-model.ts, which loads the

@@ -5,6 +5,7 @@ import { computeConfigHash } from '../config/config-hash.js';
 import type { Settings } from '../config/settings.js';
 import { processedKeys } from '../preprocess/processed-layout.js';
 import { runPreprocess, type PreprocessDeps, type PreprocessResult } from '../preprocess/run-preprocess.js';
+import { MSTL_WINDOW_ROWS } from '../models/mstl-window.js';
 import { modelTypesTooShort } from '../train/training-rows.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
@@ -76,7 +77,7 @@ function trainingRowsWarning(trainRows: number, settings: Settings): TrainingRow
   const needs = short.map(({ modelType, needed }) => `${modelType} ${needed}`).join(', ');
   return {
     code: 'too_few_training_rows',
-    message: `The processed training data has ${trainRows} rows, fewer than these model types need under the training settings (INPUT_SEQ_LEN ${inputSeqLen}, OUTPUT_SEQ_LEN ${outputSeqLen}; MSTL reads 30 rows): ${needs}. \`flts train\` refuses them; sample more rows (SAMPLE_TRAIN_ROWS, --sample-train-rows; 0 keeps all), shorten the window, or train other types (MODEL_TYPE).`,
+    message: `The processed training data has ${trainRows} rows, fewer than these model types need under the training settings (INPUT_SEQ_LEN ${inputSeqLen}, OUTPUT_SEQ_LEN ${outputSeqLen}; MSTL reads ${MSTL_WINDOW_ROWS} rows): ${needs}. \`flts train\` refuses them; sample more rows (SAMPLE_TRAIN_ROWS, --sample-train-rows; 0 keeps all), shorten the window, or train other types (MODEL_TYPE).`,
     details: { rows: trainRows, needed: Object.fromEntries(short.map(({ modelType, needed }) => [modelType, needed])) },
   };
 }
