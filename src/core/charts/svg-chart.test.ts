@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatTick, logTicks, niceTicks, renderLineChart, timeTicks } from './svg-chart.js';
+import { bandShades, formatTick, logTicks, niceTicks, renderLineChart, timeTicks } from './svg-chart.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -153,6 +153,37 @@ describe('core > charts > svg-chart', () => {
     const constant = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', values: [5, 5, 5] }] });
     expect(constant).not.toMatch(/NaN|Infinity/);
     expect(constant).not.toContain('no finite values');
+  });
+
+  it('gives each of three or more nested interval bands its own shade, palest outside, named in the legend in that shade', () => {
+    const levels = [['99 % interval', 40], ['95 % interval', 28], ['90 % interval', 22], ['80 % interval', 16]] as const;
+    const svg = renderLineChart({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      bands: levels.map(([name, width]) => ({ name, lower: [100 - width, 90 - width], upper: [100 + width, 90 + width] })),
+      series: [{ name: 'forecast', values: [100, 90] }],
+    });
+    const fills = [...svg.matchAll(/<polygon class="band" fill="(#[0-9a-f]{6})"/g)].map((match) => match[1]);
+    expect(fills).toHaveLength(4);
+    expect(new Set(fills).size).toBe(4);
+    // Opaque, so that every level shows the shade its legend swatch has, not a blend of the bands under it.
+    expect(svg).not.toContain('fill-opacity');
+    const lightness = (hex: string): number => [1, 3, 5].reduce((sum, at) => sum + Number.parseInt(hex.slice(at, at + 2), 16), 0);
+    for (let i = 1; i < fills.length; i++) expect(lightness(fills[i])).toBeLessThan(lightness(fills[i - 1]) - 30);
+    const swatches = [...svg.matchAll(/<rect x="[\d.]+" y="[\d.]+" width="10" height="10" fill="([^"]+)"\/>\n<text class="legend"[^>]*>([^<]*)</g)].map((match) => [match[2], match[1]]);
+    expect(swatches.slice(0, 4)).toEqual(levels.map(([name], i) => [name, fills[i]]));
+    // A colour given to a band is kept.
+    expect(renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', bands: [{ name: 'b', lower: [0, 0], upper: [1, 1], color: '#123456' }], series: [] })).toContain('fill="#123456"');
+  });
+
+  it('spreads band shades over the whole ramp for any number of levels', () => {
+    expect(bandShades(0)).toEqual([]);
+    expect(bandShades(1)).toHaveLength(1);
+    expect(bandShades(2)).toEqual(['#deebf7', '#4292c6']);
+    const many = bandShades(12);
+    expect(new Set(many).size).toBe(12);
+    for (const shade of many) expect(shade).toMatch(/^#[0-9a-f]{6}$/);
   });
 
   it('draws interval bands behind the lines', () => {

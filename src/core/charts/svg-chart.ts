@@ -11,6 +11,7 @@ export interface ChartBand {
   name: string;
   lower: ArrayLike<number>;
   upper: ArrayLike<number>;
+  /** Default: the band's shade of {@link bandShades}, by its place among the chart's bands. */
   color?: string;
 }
 
@@ -27,7 +28,10 @@ export interface LineChartOptions {
   baseline?: number;
   /** Epoch ms of each point: the x axis then shows dates and times instead of indices. */
   xTimes?: ArrayLike<number>;
-  /** Shaded ranges drawn under the series. */
+  /**
+   * Shaded ranges drawn under the series, in this order and each opaque over the ones before it: nested intervals
+   * go widest first, so that every level keeps the band of its own shade that its legend entry shows.
+   */
   bands?: ChartBand[];
   /** A dashed vertical line at this x (index from `xStart`, e.g. the epoch training kept), named in the legend. */
   xMarker?: { at: number; name: string };
@@ -38,6 +42,30 @@ export interface LineChartOptions {
 /** Ten distinct colours: a backtest of the default set draws six models, and a sixth must not wear the first's. */
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 const MAX_POINTS = 2000;
+
+/**
+ * Light to mid blues (ColorBrewer's Blues, its palest and darkest left out): bands behind the lines stay light
+ * enough for a dark actual and a red forecast to read over the innermost one.
+ */
+const BAND_RAMP = ['#deebf7', '#c6dbef', '#9ecae1', '#6baed6', '#4292c6'];
+
+const rgbOf = (hex: string): number[] => [1, 3, 5].map((at) => Number.parseInt(hex.slice(at, at + 2), 16));
+const hexOf = (rgb: number[]): string => `#${rgb.map((channel) => Math.round(channel).toString(16).padStart(2, '0')).join('')}`;
+
+/**
+ * One shade per band, palest first, spread over the whole ramp: nested prediction intervals drawn widest first
+ * darken towards the forecast, and each level is told apart from its neighbours (three or more levels used to
+ * share one colour). One band takes the ramp's middle.
+ */
+export function bandShades(count: number): string[] {
+  return Array.from({ length: count }, (_, index) => {
+    const position = count === 1 ? 0.5 : index / (count - 1);
+    const scaled = position * (BAND_RAMP.length - 1);
+    const below = Math.min(Math.floor(scaled), BAND_RAMP.length - 2);
+    const [from, to] = [rgbOf(BAND_RAMP[below]), rgbOf(BAND_RAMP[below + 1])];
+    return hexOf(from.map((channel, c) => channel + (to[c] - channel) * (scaled - below)));
+  });
+}
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -225,9 +253,11 @@ export function renderLineChart(options: LineChartOptions): string {
   const height = options.height ?? 420;
   const bands = options.bands ?? [];
   const seriesColor = (series: ChartSeries, index: number): string => series.color ?? PALETTE[index % PALETTE.length];
+  const shades = bandShades(bands.length);
+  const bandColor = (band: ChartBand, index: number): string => band.color ?? shades[index];
   const legend = layoutLegend(
     [
-      ...bands.map((band) => ({ name: band.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${band.color ?? '#1f77b4'}" fill-opacity="0.3"/>` })),
+      ...bands.map((band, index) => ({ name: band.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${bandColor(band, index)}"/>` })),
       ...options.series.map((series, index) => ({ name: series.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${seriesColor(series, index)}"/>` })),
       ...(options.xMarker ? [{ name: options.xMarker.name, swatch: (x: number, y: number) => `<line x1="${x}" y1="${y}" x2="${x + 10}" y2="${y}" stroke="#888" stroke-dasharray="4 3"/>` }] : []),
     ],
@@ -281,7 +311,7 @@ export function renderLineChart(options: LineChartOptions): string {
   // translate, then rotate about the origin: rotate(angle cx cy) is lost on renderers such as ImageMagick's own.
   parts.push(`<text class="y-label" x="0" y="0" text-anchor="middle" transform="translate(16 ${yLabelMiddle}) rotate(-90)">${escapeXml(options.yLabel)}</text>`);
   if (!hasData) parts.push(`<text class="no-data" x="${margin.left + plotW / 2}" y="${yLabelMiddle}" text-anchor="middle" fill="#888">no finite values to plot</text>`);
-  for (const band of bands) {
+  bands.forEach((band, index) => {
     const step = Math.max(1, Math.ceil(band.lower.length / MAX_POINTS));
     const upper: string[] = [];
     const lower: string[] = [];
@@ -290,8 +320,8 @@ export function renderLineChart(options: LineChartOptions): string {
       upper.push(`${x(i).toFixed(1)},${y(band.upper[i]).toFixed(1)}`);
       lower.push(`${x(i).toFixed(1)},${y(band.lower[i]).toFixed(1)}`);
     }
-    if (upper.length > 0) parts.push(`<polygon fill="${band.color ?? '#1f77b4'}" fill-opacity="0.3" stroke="none" points="${[...upper, ...lower.reverse()].join(' ')}"/>`);
-  }
+    if (upper.length > 0) parts.push(`<polygon class="band" fill="${bandColor(band, index)}" stroke="none" points="${[...upper, ...lower.reverse()].join(' ')}"/>`);
+  });
   options.series.forEach((series, index) => {
     const color = seriesColor(series, index);
     const step = Math.max(1, Math.ceil(series.values.length / MAX_POINTS));

@@ -85,6 +85,18 @@ describe('core > eval > forecast-plots', () => {
     expect(forecast).not.toMatch(/NaN|Infinity/);
   });
 
+  it('shades each of three interval levels apart, widest palest, each named in the legend', async () => {
+    const artifact = predictions(1);
+    const predicted = artifact.predicted.down;
+    artifact.intervals!.down['0.95'] = { lower: predicted.map((value) => value - 20), upper: predicted.map((value) => value + 20) };
+    artifact.intervals!.down['0.9'] = { lower: predicted.map((value) => value - 15), upper: predicted.map((value) => value + 15) };
+    const forecast = (await plotsOf('three-levels', 1, artifact)).get(PLOT_FILES.forecast)!;
+    const fills = [...forecast.matchAll(/<polygon[^>]* fill="([^"]+)"/g)].map((match) => match[1]);
+    expect(fills).toHaveLength(3);
+    expect(new Set(fills).size).toBe(3);
+    expect([...forecast.matchAll(/<text class="legend"[^>]*>([^<]*)</g)].map((match) => match[1]).slice(0, 3)).toEqual(['95 % interval', '90 % interval', '80 % interval']);
+  });
+
   it('plots every target a run forecasts, the first in plots/ and each further one in plots/<target>/', async () => {
     const artifact = predictions(1);
     artifact.targets = ['down', 'up'];

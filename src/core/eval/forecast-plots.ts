@@ -4,14 +4,12 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES } from '../registry/run-record.js';
 import { runKey, runsBucket } from '../registry/run-store.js';
 import type { PredictionsArtifact } from '../train/predictions-artifact.js';
+import { intervalBands } from '../charts/interval-bands.js';
 import { renderLineChart } from '../charts/svg-chart.js';
 
 export const PLOT_FILES = { forecast: 'plots/forecast-vs-actual.svg', lastDay: 'plots/forecast-vs-actual-last-day.svg', residuals: 'plots/residuals.svg' } as const;
 
 const DAY_MS = 86_400_000;
-
-/** A level as a percentage, as precise as it was given: 0.975 is 97.5 %, 0.9999 is 99.99 % (rounding made it 100 %). */
-const percentOf = (level: string): number => Number((Number(level) * 100).toPrecision(6));
 
 const isNumber = (value: number | null): value is number => typeof value === 'number' && Number.isFinite(value);
 
@@ -37,15 +35,7 @@ function targetPlots(predictions: PredictionsArtifact, target: string, label: st
   // predictions.json stores a NaN forecast (or actual) as null, and `actual - null` would plot the actual as the residual.
   const residuals = actual.map((value, i) => (isNumber(value) && isNumber(predicted[i]) ? value - predicted[i] : Number.NaN));
   const xTimes = firstStep(predictions.times, predictions.horizon);
-  // The widest band first, so the narrower one is drawn over it.
-  const levels = Object.keys(predictions.intervals?.[target] ?? {}).sort((a, b) => Number(b) - Number(a));
-  const bands = levels.map((level, i) => {
-    const band = predictions.intervals![target][level];
-    const lower = firstStep(band.lower, predictions.horizon);
-    // A level with too few calibration windows has no band ([null, null] throughout): the legend says why it is missing.
-    const calibrated = lower.some(isNumber);
-    return { name: `${percentOf(level)} % interval${calibrated ? '' : ' (uncalibrated: no band)'}`, lower, upper: firstStep(band.upper, predictions.horizon), color: i === 0 ? '#9ecae1' : '#3182bd' };
-  });
+  const bands = intervalBands(Object.fromEntries(Object.entries(predictions.intervals?.[target] ?? {}).map(([level, band]) => [level, { lower: firstStep(band.lower, predictions.horizon), upper: firstStep(band.upper, predictions.horizon) }])));
   const forecastChart = (from: number, span: string) =>
     renderLineChart({
       title: `${label}: ${target} forecast vs actual (${span}, step 1)`,
