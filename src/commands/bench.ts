@@ -29,8 +29,8 @@ export default class Bench extends FltsCommand<BenchReport> {
   ];
 
   static override flags = {
-    replicas: Flags.string({ description: 'Comma-separated replica counts.', default: '1,2,4,8' }),
-    connections: Flags.string({ description: 'Comma-separated concurrent connection counts.', default: '16,64,256' }),
+    replicas: Flags.string({ description: 'Comma-separated replica counts, each from 1 to 64 and given once.', default: '1,2,4,8' }),
+    connections: Flags.string({ description: 'Comma-separated concurrent connection counts, each from 1 to 4096 and given once.', default: '16,64,256' }),
     duration: Flags.string({ description: 'Load per /predict cell (30s, 500ms, 2m).', default: '30s' }),
     'baseline-duration': Flags.string({ description: 'Load per baseline (GET /healthz) cell; default min(5s, --duration).' }),
     warmup: Flags.string({ description: 'Unrecorded load before each replica group (0 = none).', default: '2s' }),

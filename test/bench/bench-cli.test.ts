@@ -179,6 +179,16 @@ describe('commands > bench > request rows', () => {
   const run = (args: string[]) => runCli(['bench', '--home', exampleHome, ...args, '--json'], { cwd: exampleHome, timeoutMs: 60_000 });
   afterAll(() => rmSync(exampleHome, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
+  it('refuses a replica or connection list with an empty, zero or repeated entry as a usage error, before the registry is read', async () => {
+    // Before, "1,,2" ran as 1,2: with no promoted run here the user was told of the model, not of the flag.
+    const refusals = await Promise.all([run(['--replicas', '1,,2']), run(['--replicas', '0,1']), run(['--replicas', '2,2']), run(['--replicas', '1', '--connections', '16,'])]);
+    for (const [i, flag] of ['replicas', 'replicas', 'replicas', 'connections'].entries()) {
+      expect(refusals[i].json?.error, refusals[i].stdout).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag } });
+      expect(refusals[i].exitCode).toBe(2);
+    }
+    expect(existsSync(path.join(exampleHome, 'bench-results'))).toBe(false);
+  });
+
   it('refuses named data that is not there before asking the registry for a run, which there is none of yet', async () => {
     // Before, the registry was read first: with no promoted run the user was told of the model, not of the data.
     const [flag, variable] = await Promise.all([run(['--dataset', 'nosuch', '--replicas', '1']), runCli(['bench', '--home', exampleHome, '--replicas', '1', '--json'], { cwd: exampleHome, env: { TEST_FILE: 'nosuch_test.csv' } })]);

@@ -23,6 +23,16 @@ describe('core > bench > parse-matrix', () => {
     expect(() => parseCountList('65', 'replicas', 64)).toThrow(/from 1 to 64/);
   });
 
+  it('refuses an empty, zero, negative, fractional, non-decimal or repeated count instead of reading past it', () => {
+    expect(parseCountList(' 1, 2 ,4', 'replicas', 64)).toEqual([1, 2, 4]);
+    const refused = { '1,,2': '""', '1,2,': '""', ',1': '""', '': 'got nothing', '1,0': '"0"', '-1': '"-1"', '1,-2': '"-2"', '1.5': '"1.5"', '2.0': '"2.0"', '0x10': '"0x10"', '1e1': '"1e1"', 'two': '"two"', '1,2,1': '1 is given twice', '4,04': '4 is given twice' };
+    for (const [text, named] of Object.entries(refused)) {
+      expect(() => parseCountList(text, 'replicas', 64), text).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', kind: 'usage', details: expect.objectContaining({ flag: 'replicas', value: text }) }));
+      if (named !== '""') expect(() => parseCountList(text, 'replicas', 64), text).toThrow(named);
+    }
+    expect(() => parseCountList('1,,2', 'replicas', 64)).toThrow('an entry is empty in "1,,2"');
+  });
+
   it('takes an http or https --target and refuses anything else as a usage error', () => {
     expect(parseTargetUrl(' http://127.0.0.1:8000/ ')).toBe('http://127.0.0.1:8000/');
     expect(parseTargetUrl('https://serve.example')).toBe('https://serve.example');

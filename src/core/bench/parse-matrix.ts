@@ -29,15 +29,27 @@ export function parseTargetUrl(text: string): string {
   return text.trim();
 }
 
-/** "1,2,4,8" -> [1, 2, 4, 8]: positive integers, de-duplicated, in the given order. */
+/**
+ * "1,2,4,8" -> [1, 2, 4, 8]: whole numbers from 1 to `max`, in the given order. An empty entry ("1,,2", "1,2,"), a
+ * repeated one or one that is not written as a whole number ("1.5", "0x10", "1e1") is refused rather than read
+ * past: "1,,2" read as 1,2 ran a matrix other than the one typed, and a repeated count only measured a cell twice.
+ */
 export function parseCountList(text: string, name: string, max = 4096): number[] {
-  const values = text.split(',').map((part) => part.trim()).filter((part) => part.length > 0);
-  const parsed = values.map((part) => Number(part));
-  const bad = values.filter((_, i) => !Number.isInteger(parsed[i]) || parsed[i] < 1 || parsed[i] > max);
-  if (values.length === 0 || bad.length > 0) {
-    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${name} must be a comma-separated list of integers from 1 to ${max}; got "${clip(text)}".`, { details: { flag: name, value: clip(text) } });
+  const entries = text.split(',').map((part) => part.trim());
+  const refuse = (problem: string, entry?: string): never => {
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${name} must be a comma-separated list of distinct integers from 1 to ${max}, such as 1,2,4; ${problem} in "${clip(text)}".`, {
+      details: { flag: name, value: clip(text), ...(entry !== undefined ? { entry: clip(entry) } : {}) },
+    });
+  };
+  const seen = new Set<number>();
+  for (const entry of entries) {
+    if (entry === '') refuse(entries.length === 1 ? 'got nothing' : 'an entry is empty');
+    const count = /^\d+$/.test(entry) ? Number(entry) : Number.NaN;
+    if (!(count >= 1 && count <= max)) refuse(`"${clip(entry)}" is not one`, entry);
+    if (seen.has(count)) refuse(`${count} is given twice`, entry);
+    seen.add(count);
   }
-  return [...new Set(parsed)];
+  return [...seen];
 }
 
 /** One configuration compared in a bench run: its label and the environment its replicas start with. */
