@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -122,6 +122,18 @@ describe('cli > base command', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('config show');
     expect(await flts(['config', '--json', '--help'], os.tmpdir())).toMatchObject({ code: 0, stdout: help.stdout });
+  });
+
+  it('prints the version as a JSON object under --json, in either order or with FLTS_CONTENT_TYPE=json, and as one plain line without', async () => {
+    const version = (JSON.parse(await readFile(path.resolve(__dirname, '../package.json'), 'utf8')) as { version: string }).version;
+    const plain = await flts(['--version'], os.tmpdir());
+    expect(plain).toMatchObject({ code: 0, stdout: `flts/${version} ${process.platform}-${process.arch} node-${process.version}\n` });
+    // Before, --version --json printed the plain line and --json --version was refused as a line without a command.
+    for (const [args, env] of [[['--version', '--json'], {}], [['--json', '--version'], {}], [['--version'], { FLTS_CONTENT_TYPE: 'json' }]] as const) {
+      const { code, stdout } = await flts([...args], os.tmpdir(), env);
+      expect(code, args.join(' ')).toBe(0);
+      expect(JSON.parse(stdout)).toEqual({ status: 'ok', result: { name: 'flts', version, node: process.version, platform: process.platform, arch: process.arch, user_agent: plain.stdout.trim() } });
+    }
   });
 
   it('names the command or flag a typo most likely meant', async () => {
