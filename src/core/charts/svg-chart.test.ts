@@ -186,10 +186,11 @@ describe('core > charts > svg-chart', () => {
     for (const shade of many) expect(shade).toMatch(/^#[0-9a-f]{6}$/);
   });
 
-  it('draws interval bands behind the lines', () => {
-    const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', bands: [{ name: '80 % interval', lower: [0, 0], upper: [2, 2] }], series: [{ name: 'forecast', values: [1, 1] }] });
+  it('draws interval bands behind the lines, the grid, the axes and a marker, which an opaque band would hide', () => {
+    const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', bands: [{ name: '80 % interval', lower: [0, 0, 0], upper: [2, 2, 2] }], series: [{ name: 'forecast', values: [1, 1, 1] }], xMarker: { at: 2, name: 'end of the data' } });
     expect(svg.indexOf('<polygon')).toBeGreaterThan(0);
     expect(svg.indexOf('<polygon')).toBeLessThan(svg.indexOf('<polyline'));
+    for (const drawn of ['stroke="#eee"', 'stroke="#333"', 'stroke-dasharray']) expect(svg.indexOf('<polygon'), drawn).toBeLessThan(svg.indexOf(drawn));
   });
 
   it('ends a linear axis on labelled round values, so no line runs past the last label', () => {

@@ -289,9 +289,23 @@ export function renderLineChart(options: LineChartOptions): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text class="title" x="${width / 2}" y="20" text-anchor="middle" font-size="15">${escapeXml(options.title)}</text>`,
+  ];
+  // Bands are opaque: drawn first, so that grid lines, axes and markers stay visible over them.
+  bands.forEach((band, index) => {
+    const step = Math.max(1, Math.ceil(band.lower.length / MAX_POINTS));
+    const upper: string[] = [];
+    const lower: string[] = [];
+    for (let i = 0; i < band.lower.length; i += step) {
+      if (!Number.isFinite(band.lower[i]) || !Number.isFinite(band.upper[i])) continue;
+      upper.push(`${x(i).toFixed(1)},${y(band.upper[i]).toFixed(1)}`);
+      lower.push(`${x(i).toFixed(1)},${y(band.lower[i]).toFixed(1)}`);
+    }
+    if (upper.length > 0) parts.push(`<polygon class="band" fill="${bandColor(band, index)}" stroke="none" points="${[...upper, ...lower.reverse()].join(' ')}"/>`);
+  });
+  parts.push(
     `<line x1="${margin.left}" y1="${margin.top + plotH}" x2="${margin.left + plotW}" y2="${margin.top + plotH}" stroke="#333"/>`,
     `<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${margin.top + plotH}" stroke="#333"/>`,
-  ];
+  );
   // With nothing plotted, labels of the stand-in range 0..1 would read as data.
   for (const value of hasData ? (linearAxis?.ticks ?? logTicks(min, max)) : []) {
     parts.push(`<text x="${margin.left - 6}" y="${y(value) + 4}" text-anchor="end">${formatTick(value)}</text>`);
@@ -311,17 +325,6 @@ export function renderLineChart(options: LineChartOptions): string {
   // translate, then rotate about the origin: rotate(angle cx cy) is lost on renderers such as ImageMagick's own.
   parts.push(`<text class="y-label" x="0" y="0" text-anchor="middle" transform="translate(16 ${yLabelMiddle}) rotate(-90)">${escapeXml(options.yLabel)}</text>`);
   if (!hasData) parts.push(`<text class="no-data" x="${margin.left + plotW / 2}" y="${yLabelMiddle}" text-anchor="middle" fill="#888">no finite values to plot</text>`);
-  bands.forEach((band, index) => {
-    const step = Math.max(1, Math.ceil(band.lower.length / MAX_POINTS));
-    const upper: string[] = [];
-    const lower: string[] = [];
-    for (let i = 0; i < band.lower.length; i += step) {
-      if (!Number.isFinite(band.lower[i]) || !Number.isFinite(band.upper[i])) continue;
-      upper.push(`${x(i).toFixed(1)},${y(band.upper[i]).toFixed(1)}`);
-      lower.push(`${x(i).toFixed(1)},${y(band.lower[i]).toFixed(1)}`);
-    }
-    if (upper.length > 0) parts.push(`<polygon class="band" fill="${bandColor(band, index)}" stroke="none" points="${[...upper, ...lower.reverse()].join(' ')}"/>`);
-  });
   options.series.forEach((series, index) => {
     const color = seriesColor(series, index);
     const step = Math.max(1, Math.ceil(series.values.length / MAX_POINTS));
