@@ -58,6 +58,33 @@ describe.skipIf(!hasData)('cli > output files: the extension decides the format'
     expect(existsSync(logs) ? readdirSync(logs, { recursive: true }).length : 0).toBe(logged);
   });
 
+  it('plots the forecast to a --plot SVG named after the run, with the same forecasts as without it', async () => {
+    const file = path.join(home, 'forecast.svg');
+    const [plain, plotted] = [await predict(path.join(home, 'plain.csv')), await runCli(['predict', '--home', home, '--run', runId, '--data', TEST, '--plot', file, '--json', '--log-level', 'silent'], { env })];
+    expect(plotted.exitCode, plotted.stdout).toBe(0);
+    expect(plotted.json.result).toMatchObject({ plot_files: [file], prediction_hash: plain.json.result.prediction_hash });
+    const svg = readFileSync(file, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain(`down forecast, run ${runId} (NAIVE, config_hash ${plain.json.result.config_hash.slice(0, 12)})`);
+    for (const name of ['actual', 'forecast', '80 % interval', '95 % interval']) expect(svg).toContain(`>${name}<`);
+    expect(svg).toContain('<polygon class="band"');
+    expect(svg).not.toMatch(/NaN|Infinity|undefined/);
+  }, 60_000);
+
+  it('refuses a --plot not named .svg, or that it could not write, before forecasting or logging anything', async () => {
+    const logs = path.join(home, 'store', 'inference-logs');
+    const logged = existsSync(logs) ? readdirSync(logs, { recursive: true }).length : 0;
+    const plot = (file: string) => runCli(['predict', '--home', home, '--run', runId, '--data', TEST, '--plot', file, '--json', '--log-level', 'silent'], { env });
+    const png = path.join(home, 'forecast.png');
+    const [named, unwritable] = await Promise.all([plot(png), plot(path.join(home, 'no-such-dir', 'forecast.svg'))]);
+    expect(named.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'plot', value: png, accepted: ['.svg'] } });
+    expect(named.exitCode).toBe(2);
+    expect(unwritable.json.error).toMatchObject({ code: 'FLTS_PATH_UNUSABLE' });
+    expect(unwritable.exitCode).toBe(2);
+    expect(existsSync(png)).toBe(false);
+    expect(existsSync(logs) ? readdirSync(logs, { recursive: true }).length : 0).toBe(logged);
+  });
+
   it('refuses an export --out not named .onnx, or that it could not write, before exporting', async () => {
     // Before, any name was written (model.txt), and a NAIVE run was refused as not exportable first.
     const file = path.join(home, 'model.txt');

@@ -2,6 +2,8 @@ import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { inferenceDataRefOf, type InputScale } from '../core/batch/inference-input.js';
 import { runBatchInference, type BatchInferenceResult } from '../core/batch/run-batch-inference.js';
+import { formatByExtension } from '../core/file-format.js';
+import { assertWritableFile } from '../core/write-file-whole.js';
 
 export default class Predict extends FltsCommand<BatchInferenceResult> {
   static override summary = 'Batch inference: forecast every window of a dataset with the promoted (or a pinned) run.';
@@ -10,25 +12,33 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
   static override examples = [
     '<%= config.bin %> <%= command.id %> --data processed-data/test_processed_data.parquet --out forecasts.csv',
     '<%= config.bin %> <%= command.id %> --data /path/to/PobleSec_test.csv --run <run_id> --json',
+    '<%= config.bin %> <%= command.id %> --data processed-data/test_processed_data.parquet --plot forecast.svg',
   ];
 
   static override flags = {
     data: Flags.string({ description: 'Data to forecast over: a local file, or <bucket>/<key> in the store.', required: true }),
     run: Flags.string({ description: 'Use this run instead of the promoted one.' }),
     out: Flags.string({ description: 'Also write the forecast table here; the extension decides the format: .parquet (or .pq), .csv, .json (an array of rows) or .jsonl (a row a line).' }),
+    plot: Flags.string({ description: 'Also plot the forecast to this local SVG file (named .svg): the data\'s last rows, the latest forecast of each time (one step ahead over the data, then the last window\'s horizon) and its interval bands, titled with the run and config_hash; a further target\'s plot goes beside it as <name>.<target>.svg.' }),
     scale: Flags.string({ description: 'scaled = processed data; raw = original units like a /predict request; auto = scaled when the data carries the run\'s time-feature columns or comes from the processed-data bucket, else raw.', options: ['auto', 'scaled', 'raw'], default: 'auto' }),
   };
 
   async run(): Promise<BatchInferenceResult> {
     const { flags } = await this.parse(Predict);
     const { settings } = this.loadSettings(flags);
+    // A plot name that decides no format, or a place it cannot be written, is refused before the forecast is made and logged.
+    if (flags.plot !== undefined) {
+      formatByExtension(flags.plot, { '.svg': 'svg' }, 'plot');
+      await assertWritableFile(flags.plot);
+    }
     const { store, bus } = await this.dependencies(settings);
     // No logger for the workflow: its lines are the data's warnings, which the report below says (as preprocess does).
-    const result = await runBatchInference(settings, { store, bus }, { data: inferenceDataRefOf(flags.data), runId: flags.run, outFile: flags.out, scale: flags.scale as InputScale });
-      this.say(`${result.status === 'duplicate' ? 'Duplicate of an earlier result' : 'Forecast'}: ${result.rows_predicted} rows from ${result.windows} windows, run ${result.run_id} (${result.model_type})`);
-      if (result.metrics.rmse !== undefined) this.say(`vs actuals (${result.metrics.overlap_rows} rows): rmse ${result.metrics.rmse.toPrecision(5)}, mae ${result.metrics.mae_mean?.toPrecision(5)}`);
-      this.say(`record: ${result.log_bucket}/${result.log_object_key}; forecasts: ${result.forecast_bucket}/${result.forecast_key}${result.out_file ? ` and ${result.out_file}` : ''}`);
-      for (const warning of result.warnings ?? []) this.say(`warning: ${warning.message}`);
-      return result;
+    const result = await runBatchInference(settings, { store, bus }, { data: inferenceDataRefOf(flags.data), runId: flags.run, outFile: flags.out, plotFile: flags.plot, scale: flags.scale as InputScale });
+    this.say(`${result.status === 'duplicate' ? 'Duplicate of an earlier result' : 'Forecast'}: ${result.rows_predicted} rows from ${result.windows} windows, run ${result.run_id} (${result.model_type})`);
+    if (result.metrics.rmse !== undefined) this.say(`vs actuals (${result.metrics.overlap_rows} rows): rmse ${result.metrics.rmse.toPrecision(5)}, mae ${result.metrics.mae_mean?.toPrecision(5)}`);
+    this.say(`record: ${result.log_bucket}/${result.log_object_key}; forecasts: ${result.forecast_bucket}/${result.forecast_key}${result.out_file ? ` and ${result.out_file}` : ''}`);
+    if (result.plot_files) this.say(`plot: ${result.plot_files.join(', ')}`);
+    for (const warning of result.warnings ?? []) this.say(`warning: ${warning.message}`);
+    return result;
   }
 }

@@ -8,11 +8,14 @@ import { createIntervalSource } from '../forecast/forecast-intervals.js';
 import { parseIntervalLevels } from '../models/prediction-intervals.js';
 import { resolveServedRunId } from '../registry/pointers.js';
 import { runsBucket } from '../registry/run-store.js';
-import { createFeaturePlan } from '../forecast/feature-plan.js';
+import { createFeaturePlan, unscaleTarget, type FeaturePlan } from '../forecast/feature-plan.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { DataWarning } from '../data/time-steps.js';
-import { batchPredictionHash, forecastEveryWindow } from './batch-forecast.js';
+import { batchPredictionHash, forecastEveryWindow, type BatchForecast } from './batch-forecast.js';
 import { encodeForecastTable, forecastFileFormat, writeForecastFile } from './forecast-table.js';
+import { forecastPlotFiles, renderForecastPlot, type ForecastPlotLabels } from './forecast-plot.js';
+import { formatByExtension } from '../file-format.js';
+import { writeFileWhole } from '../write-file-whole.js';
 import { loadInferenceInput, type InferenceDataRef, type InferenceInput, type InputScale } from './inference-input.js';
 import { readTableBytesOffThread } from '../data/read-table-off-thread.js';
 import { forecastObjectKey, readResultMarker, resultLogKey, writePendingMarker, writeResultMarker, type ResultMarker } from './result-marker.js';
@@ -49,6 +52,11 @@ export interface BatchInferenceInput {
   scale?: InputScale;
   /** Also write the forecast table to this local file: .parquet (or .pq), .csv, .json or .jsonl. */
   outFile?: string;
+  /**
+   * Also plot the forecast to this local .svg file (the data's tail, the latest forecast of each time and its
+   * interval bands); a further target's plot goes beside it (`forecastPlotFiles`).
+   */
+  plotFile?: string;
 }
 
 export interface BatchInferenceResult {
@@ -70,6 +78,8 @@ export interface BatchInferenceResult {
   published: boolean;
   metrics: BatchMetrics;
   out_file?: string;
+  /** The plots written, one per target, when a plot was asked for. */
+  plot_files?: string[];
   /** Only when there is one: the data's uneven time steps, rows that came out of time order. */
   warnings?: DataWarning[];
   duration_ms: number;
@@ -92,6 +102,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
   const { store } = deps;
   // A name that decides no format is refused before the forecast, not after it was computed and logged.
   if (input.outFile !== undefined) forecastFileFormat(input.outFile);
+  if (input.plotFile !== undefined) formatByExtension(input.plotFile, { '.svg': 'svg' }, 'plot');
   const runId = await resolveServedRunId(store, settings, input.runId);
   const { run, model, scaler, intervals } = await loadRunForServing(store, settings, runId);
   try {
@@ -109,6 +120,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
     const predictionHash = batchPredictionHash(forecast);
     const metrics = batchMetrics(forecast, predictionHash, settings.batch.maxErrorSteps);
     const outFile = input.outFile ? (await writeForecastFile(forecast, input.outFile), input.outFile) : undefined;
+    const plotFiles = input.plotFile ? await writeForecastPlots(forecast, plan, data, input.plotFile, { runId: run.run_id, modelType: run.model_type, configHash: run.config_hash, inputRows: plan.window.inputSeqLen }) : undefined;
     const summary = {
       run_id: run.run_id,
       model_type: run.model_type,
@@ -121,6 +133,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
       source: data.source,
       metrics,
       ...(outFile ? { out_file: outFile } : {}),
+      ...(plotFiles ? { plot_files: plotFiles } : {}),
       ...(data.warnings.length > 0 ? { warnings: data.warnings } : {}),
     };
     for (const warning of data.warnings) logger.warn({ event: warning.code, source: data.source, ...warning.details }, warning.message);
@@ -181,6 +194,15 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
   } finally {
     model.dispose();
   }
+}
+
+/** One forecast plot per target; the history is the data's own rows, in original units as the forecasts are. */
+async function writeForecastPlots(forecast: BatchForecast, plan: FeaturePlan, data: InferenceInput, file: string, labels: ForecastPlotLabels): Promise<string[]> {
+  const { frame } = data;
+  const values = forecast.targets.map((target, t) => (data.scaled ? Float64Array.from(frame.values[target], (value) => unscaleTarget(plan, t, value)) : frame.values[target]));
+  const files = forecastPlotFiles(file, forecast.targets);
+  for (const [t, plotFile] of files.entries()) await writeFileWhole(plotFile, renderForecastPlot(forecast, { time: frame.time, values }, t, labels));
+  return files;
 }
 
 function markerLocation(marker: ResultMarker): Pick<BatchInferenceResult, 'log_bucket' | 'log_object_key' | 'forecast_bucket' | 'forecast_key'> {
