@@ -84,6 +84,29 @@ describe('core > models > prophet-model', () => {
     );
   });
 
+  // A few hundred rows with CHANGEPOINT_RANGE 0.001-0.01 failed as FLTS_TRAIN_FAILED, the optimiser's "Line search
+  // failed" alone. One changepoint fits 2,000 of these rows, so the settings cannot be refused before the fit.
+  it('fails, coded, a fit its optimiser gives up on with fewer than two changepoints, naming the settings and the least range that places two', () => {
+    const frame = { time: time.slice(0, 300), columns: ['down'], values: { down: down.slice(0, 300) } };
+    const prophet = defaultSettings().training.prophet;
+    for (const changepointRange of [0.001, 0.005, 0.0099]) {
+      expect(() => fitProphetModel(frame, window, { ...prophet, changepointRange }, 42)).toThrow(
+        expect.objectContaining({
+          code: 'FLTS_TRAIN_OPTIMIZER_FAILED',
+          message: expect.stringMatching(new RegExp(`^Prophet's optimiser found no fit for target "down" \\(.*Line search failed.*\\): CHANGEPOINT_RANGE ${changepointRange} and N_CHANGEPOINTS 25 over 300 training rows leave its trend .*changepoint.* a CHANGEPOINT_RANGE of at least 0\\.01 `)),
+          details: expect.objectContaining({ setting: 'training.prophet.changepointRange', leastChangepointRange: 0.01, rows: 300 }),
+        }),
+      );
+    }
+    expect(() => fitProphetModel(frame, window, { ...prophet, nChangepoints: 0 }, 42)).toThrow(
+      expect.objectContaining({ code: 'FLTS_TRAIN_OPTIMIZER_FAILED', message: expect.stringMatching(/a single changepoint at the first time\. Give it 2 changepoints: N_CHANGEPOINTS of at least 2/), details: expect.objectContaining({ setting: 'training.prophet.nChangepoints' }) }),
+    );
+    // The least range named fits, and so does one changepoint where the series has a daily season to fit.
+    expect(fitProphetModel(frame, window, { ...prophet, changepointRange: 0.01 }, 42).artifact.series[0].params.delta).toHaveLength(2);
+    const days = { time: Float64Array.from({ length: 2000 }, (_, i) => Date.UTC(2018, 1, 1) + i * STEP_MS), columns: ['down'], values: { down: Float64Array.from({ length: 2000 }, (_, i) => 0.5 + 0.3 * Math.sin((2 * Math.PI * i) / 720) + (i % 7) * 0.01) } };
+    expect(fitProphetModel(days, window, { ...prophet, changepointRange: 0.001 }, 42).artifact.series[0].params.delta).toHaveLength(1);
+  });
+
   // The optimiser wrote "optimization failed: 70" to stderr beside the logger: a stray line before the coded error
   // on a terminal, and a line that is not JSON among JSON-lines logs.
   it('writes nothing to stderr when its optimiser gives up, and leaves stderr as it found it', () => {

@@ -213,6 +213,49 @@ function freeAfterFailure(prophet: Prophet | undefined): void {
   }
 }
 
+/**
+ * Where a fit's trend may change: augurs (as Prophet) spreads min(N_CHANGEPOINTS, rows of the first
+ * CHANGEPOINT_RANGE of the history - 1) changepoints over those rows, or one at the first time when that is none.
+ */
+function potentialChangepoints(rows: number, settings: Pick<ProphetSettings, 'nChangepoints' | 'changepointRange'>): { historyRows: number; changepoints: number } {
+  const historyRows = Math.floor(rows * settings.changepointRange);
+  return { historyRows, changepoints: Math.max(0, Math.min(settings.nChangepoints, historyRows - 1)) };
+}
+
+/** The changepoints that fits failing in the optimiser (a few hundred rows, no daily season yet) lacked: two. */
+const CHANGEPOINTS_TO_ASK = 2;
+
+/** The least CHANGEPOINT_RANGE (to six decimals) whose first rows of `rows` hold CHANGEPOINTS_TO_ASK changepoints. */
+function leastRangeFor(rows: number): number {
+  const least = Math.ceil(((CHANGEPOINTS_TO_ASK + 1) / rows) * 1e6) / 1e6;
+  return Math.floor(rows * least) >= CHANGEPOINTS_TO_ASK + 1 ? least : least + 1e-6;
+}
+
+/**
+ * The coded error for an optimisation that failed with fewer than two changepoints, or undefined. Whether it fails
+ * depends on the series, not on its length alone (one changepoint fits 2,000 two-minute rows and fails on 300), so
+ * the settings are not refused before a fit: the failure says which settings left the trend its few changepoints.
+ */
+function fewChangepointsFailure(cause: unknown, target: string, rows: number, settings: ProphetSettings): FltsError | undefined {
+  const { historyRows, changepoints } = potentialChangepoints(rows, settings);
+  // A series too short for two changepoints at any range (two rows) fails for its length, not for these settings.
+  if (changepoints >= CHANGEPOINTS_TO_ASK || rows <= CHANGEPOINTS_TO_ASK) return undefined;
+  const where = changepoints === 0 ? 'a single changepoint at the first time' : `${changepoints} changepoint within the first ${historyRows} rows`;
+  const least = leastRangeFor(rows);
+  const fixes = [
+    ...(historyRows <= CHANGEPOINTS_TO_ASK ? [`a CHANGEPOINT_RANGE of at least ${least} (training.prophet.changepointRange; ${CHANGEPOINTS_TO_ASK + 1} of ${rows} rows)`] : []),
+    ...(settings.nChangepoints < CHANGEPOINTS_TO_ASK ? [`N_CHANGEPOINTS of at least ${CHANGEPOINTS_TO_ASK} (training.prophet.nChangepoints)`] : []),
+  ];
+  return new FltsError(
+    'FLTS_TRAIN_OPTIMIZER_FAILED',
+    `Prophet's optimiser found no fit for target ${JSON.stringify(target)} (${whatFailed(cause)}): CHANGEPOINT_RANGE ${settings.changepointRange} and N_CHANGEPOINTS ${settings.nChangepoints} over ${rows} training rows leave its trend ${where}. Give it ${CHANGEPOINTS_TO_ASK} changepoints: ${fixes.join(' and ')}.`,
+    {
+      cause,
+      details: { modelType: 'PROPHET', target, rows, changepointRange: settings.changepointRange, nChangepoints: settings.nChangepoints, changepoints, ...(historyRows <= CHANGEPOINTS_TO_ASK ? { leastChangepointRange: least } : {}), setting: historyRows <= CHANGEPOINTS_TO_ASK ? 'training.prophet.changepointRange' : 'training.prophet.nChangepoints' },
+    },
+  );
+}
+
 function fitOne(options: ProphetOptions, ds: number[], y: number[], seed: number): Prophet {
   let prophet: Prophet | undefined;
   try {
@@ -285,15 +328,28 @@ export function fitProphetModel(train: TimeFrame, window: WindowSpec, settings: 
       const y = Array.from(train.values[target], (value) => value + shift);
       let captured: ProphetFittedParams | undefined;
       let featureKeys: string[] | undefined;
+      let optimiserFailed = false;
       const recording: Optimizer = {
         optimize: (init, data, opts) => {
-          const output = withStderrHeld(() => wasmstanOptimizer.optimize(init as never, data as never, opts as never)) as unknown as OptimizeOutput;
+          let output: OptimizeOutput;
+          try {
+            output = withStderrHeld(() => wasmstanOptimizer.optimize(init as never, data as never, opts as never)) as unknown as OptimizeOutput;
+          } catch (error) {
+            optimiserFailed = true;
+            throw error;
+          }
           captured = toJsonParams(output);
           featureKeys = featureKeysOf(data);
           return output;
         },
       };
-      const prophet = fitOne(prophetOptions(settings, recording), ds, y, seed);
+      let prophet: Prophet;
+      try {
+        prophet = fitOne(prophetOptions(settings, recording), ds, y, seed);
+      } catch (error) {
+        const cause = error instanceof FltsError && error.cause !== undefined ? error.cause : error;
+        throw (optimiserFailed && fewChangepointsFailure(cause, target, ds.length, settings)) || error;
+      }
       fitted.push(prophet);
       if (!captured) throw new FltsError('FLTS_TRAIN_FAILED', `Prophet fit for ${target} produced no parameters.`);
       const entry = { target, ds, y, params: captured, featureKeys, ...(shift ? { shift } : {}) };

@@ -37,4 +37,14 @@ describe('core > train > prophet-off-thread', () => {
       message: expect.stringMatching(/^Prophet fit failed: its model forecasts [\d.e+]+ for target "down", which no float32 forecast holds\.$/),
     });
   });
+
+  it('hands on the coded failure of an optimisation left one changepoint, from its worker thread', async () => {
+    const rows = Float64Array.from({ length: 300 }, (_, i) => Date.UTC(2025, 0, 1) + i * 120_000);
+    const down = Float64Array.from(rows, (_, i) => 0.5 + 0.3 * Math.sin(i / 20));
+    await expect(fitProphetOffThread({ time: rows, columns: ['down'], values: { down } }, window, { ...defaultSettings().training.prophet, changepointRange: 0.005 }, 42)).rejects.toMatchObject({
+      code: 'FLTS_TRAIN_OPTIMIZER_FAILED',
+      message: expect.stringContaining('a CHANGEPOINT_RANGE of at least 0.01'),
+      details: expect.objectContaining({ setting: 'training.prophet.changepointRange', leastChangepointRange: 0.01 }),
+    });
+  });
 });
