@@ -39,8 +39,9 @@ describe.skipIf(!existsSync(TRAIN))('cli > settings the data cannot carry', () =
     const home = tempHome();
     const prepared = await runCli(['preprocess', '--home', home, '--train', TRAIN, '--test', TEST, '--sample-train-rows', '12', '--sample-test-rows', '20', '--json']);
     expect(prepared.exitCode).toBe(0);
-    // Told when the rows are processed: the defaults' window (10 + 1 + 1) fits 12 rows, MSTL's 30 rows do not.
-    expect(prepared.json.result.warnings).toEqual([expect.objectContaining({ code: 'too_few_training_rows', details: { rows: 12, needed: { MSTL: 32 } } })]);
+    // Told when the rows are processed: the defaults' window (10 + 1 + 1) fits 12 rows, MSTL's 30 rows and SNAIVE's
+    // day (720 rows of 2 min) do not.
+    expect(prepared.json.result.warnings).toEqual([expect.objectContaining({ code: 'too_few_training_rows', details: { rows: 12, needed: { SNAIVE: 722, MSTL: 32 } } })]);
     const train = await runCli(['train', '--home', home, '--model', 'SNAIVE,MSTL', '--json']);
     expect(train.exitCode).toBe(exitCodeOf('FLTS_MODEL_TOO_FEW_ROWS'));
     expect(train.json.error.code).toBe('FLTS_MODEL_TOO_FEW_ROWS');

@@ -14,7 +14,12 @@ export interface SeasonalNaiveArtifact {
 
 /** Rows in one day at the series' most common step (at least 2, so a season is more than the last value). */
 export function dailyPeriod(time: Float64Array): number {
-  return Math.max(2, Math.round(DAY_MS / detectCadence(time)));
+  return dailyPeriodOfStep(detectCadence(time));
+}
+
+/** Rows in one day at a step of `stepMs` (`dailyPeriod` of a series whose most common step it is). */
+export function dailyPeriodOfStep(stepMs: number): number {
+  return Math.max(2, Math.round(DAY_MS / stepMs));
 }
 
 /**

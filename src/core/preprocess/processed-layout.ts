@@ -29,6 +29,11 @@ export interface FltsSidecarExtras {
   infinite_cells?: number;
   /** Rows of the two input files earlier than the row before them, sorted into time order (absent before 2026-12). */
   unordered_rows?: number;
+  /**
+   * The processed training rows' most common step in ms (detectCadence, what SNAIVE's day of rows is counted at), once
+   * there are two rows (absent before 2026-12).
+   */
+  train_step_ms?: number;
   /** Each input file's time steps as read, before sampling: dominant step, gaps, shorter steps (absent before 2026-12). */
   time_steps?: { train?: TimeSteps; test?: TimeSteps };
   /**

@@ -6,6 +6,7 @@ import { TIME_COLUMN } from '../data/polars-frame.js';
 import { readFileBytes, readTableBytes, type ReadTableResult } from '../data/read-table.js';
 import { selectColumns, type TimeFrame } from '../data/time-frame.js';
 import { timeStepsWarning, unorderedRowsWarning, type DataWarning, type TimeSteps } from '../data/time-steps.js';
+import { detectCadence } from '../data/timestamps.js';
 import { FltsError } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -13,7 +14,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { fingerprintBytes } from './input-fingerprint.js';
 import { findCachedOutputs, findStoredContent, type CacheHit } from './processed-cache.js';
 import { processedContentSha256 } from './processed-fingerprint.js';
-import { processedCreatedAt, processedKeys, type InputFingerprint } from './processed-layout.js';
+import { processedCreatedAt, processedKeys, type InputFingerprint, type ProcessedSidecar } from './processed-layout.js';
 import { assertTrainableSample, sampleFrame } from './sampling.js';
 import { toolVersion } from './tool-version.js';
 import { assertTransformSettings, runTransformPipeline, type TransformReport } from './transform-pipeline.js';
@@ -71,6 +72,8 @@ export interface PreprocessResult {
   sampleSeed: number;
   inputs: { train: PreprocessInput; test: PreprocessInput };
   train: { rows: number; columns: number };
+  /** The processed training rows' most common step (what training counts SNAIVE's day at); absent with one row, or for data processed before it was recorded with sampling on. */
+  trainStepMs?: number;
   test: { rows: number; columns: number };
   columns: string[];
   bucket: string;
@@ -83,6 +86,24 @@ export interface PreprocessResult {
   /** What the data should have been and is not (uneven time steps, rows out of order), per input file; also when cached. */
   warnings: DataWarning[];
   timings: { readMs: number; transformMs: number; writeMs: number; totalMs: number };
+}
+
+/** The most common step of processed training rows, as training reads it (detectCadence); none below two rows. */
+function stepOf(time: Float64Array): number | undefined {
+  if (time.length < 2) return undefined;
+  try {
+    return detectCadence(time);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The step a stored version's training rows were processed at: recorded since 2026-12; before, the training file's
+ * as read, which is the rows' own when no sample was cut from it.
+ */
+function storedTrainStep(sidecar: ProcessedSidecar, unsampled: boolean): number | undefined {
+  return sidecar.flts?.train_step_ms ?? (unsampled ? sidecar.flts?.time_steps?.train?.step_ms : undefined);
 }
 
 /** The input files' warnings, each naming its file: uneven steps, rows out of order. */
@@ -167,7 +188,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
    * the latest again as it is: recomputed, it would be written under a new created_at, dating rows processed before
    * to now (the promoter never moves to older data).
    */
-  const keepStored = async (hit: CacheHit, kept: 'cached' | 'unchanged', found?: { inputs: { train: PreprocessInput; test: PreprocessInput }; warnings: DataWarning[]; readMs: number; transformMs: number }): Promise<PreprocessResult> => {
+  const keepStored = async (hit: CacheHit, kept: 'cached' | 'unchanged', found?: { inputs: { train: PreprocessInput; test: PreprocessInput }; warnings: DataWarning[]; readMs: number; transformMs: number; trainStepMs?: number }): Promise<PreprocessResult> => {
     const reused = hit.held === 'versioned';
     const restoredKeys = reused ? await restoreLatestFromVersion(deps.store, settings, configHash, { train: hit.sidecar, test: hit.testSidecar }) : [];
     const status = reused ? 'reused' : kept;
@@ -181,6 +202,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       test: { ...inputs.test, ...(recorded?.test ? { timeSteps: recorded.test } : {}) },
     };
     const [readMs, transformMs] = [found?.readMs ?? 0, found?.transformMs ?? 0];
+    const trainStepMs = found ? found.trainStepMs : storedTrainStep(hit.sidecar, data.sampleTrainRows === 0);
     return {
       ...base,
       status,
@@ -188,6 +210,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       inputs: cachedInputs,
       warnings: found?.warnings ?? inputWarnings(cachedInputs),
       train: { rows: hit.sidecar.row_count, columns: columns.length },
+      ...(trainStepMs !== undefined ? { trainStepMs } : {}),
       test: { rows: hit.testRows, columns: columns.length },
       columns,
       outputKeys,
@@ -230,12 +253,13 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
 
   const { train, test, scaler, report } = runTransformPipeline(rawTrain, rawTest, settings.preprocess);
   const dataSha256 = processedContentSha256(train, test, scaler);
+  const trainStepMs = stepOf(train.time);
   const transformed = performance.now();
   if (!data.forceReprocess) {
     // Input files other in bytes that make the same rows (line endings, number formatting, a column dropped as not
     // numeric): the version stored keeps its created_at, since its rows are not new.
     const same = await findStoredContent(deps.store, settings, configHash, dataSha256);
-    if (same) return keepStored(same, 'unchanged', { inputs: described, warnings, readMs: read - started, transformMs: transformed - read });
+    if (same) return keepStored(same, 'unchanged', { inputs: described, warnings, readMs: read - started, transformMs: transformed - read, trainStepMs });
   }
 
   const createdAt = (deps.now ?? (() => new Date()))();
@@ -261,6 +285,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       unordered_rows: parsed[0].unorderedRows + parsed[1].unorderedRows,
       time_steps: { ...(parsed[0].timeSteps ? { train: parsed[0].timeSteps } : {}), ...(parsed[1].timeSteps ? { test: parsed[1].timeSteps } : {}) },
       data_sha256: dataSha256,
+      ...(trainStepMs !== undefined ? { train_step_ms: trainStepMs } : {}),
     },
   });
   const finished = performance.now();
@@ -273,6 +298,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     createdAt: createdAt.toISOString(),
     inputs: described,
     train: { rows: train.time.length, columns: train.columns.length },
+    ...(trainStepMs !== undefined ? { trainStepMs } : {}),
     test: { rows: test.time.length, columns: test.columns.length },
     columns: [...train.columns],
     outputKeys: writtenKeys,

@@ -48,14 +48,26 @@ describe('core > train > training-rows', () => {
     expect(trainingRowsProblem('SNAIVE', syntheticProcessedData(2000, 800), settingsWith({ 'training.outputSeqLen': 721 }))).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE' });
   });
 
-  it('names the model types to train that a number of processed rows cannot carry, SNAIVE left to training (its day depends on the step)', () => {
+  it('names the model types to train that a number of processed rows cannot carry, SNAIVE a day of rows at the step given', () => {
     const training = settingsWith({ 'training.inputSeqLen': 10, 'training.outputSeqLen': 2 }).training;
-    expect(modelTypesTooShort(12, { ...training, models: ['NAIVE', 'SNAIVE', 'MSTL', 'LSTM'] })).toEqual([
+    expect(modelTypesTooShort(12, { ...training, models: ['NAIVE', 'SNAIVE', 'MSTL', 'LSTM'] }, 120_000)).toEqual([
       { modelType: 'NAIVE', needed: 13 },
+      { modelType: 'SNAIVE', needed: 723 },
       { modelType: 'MSTL', needed: 33 },
       { modelType: 'LSTM', needed: 13 },
     ]);
+    expect(modelTypesTooShort(13, { ...training, models: ['NAIVE', 'SNAIVE'] }, 3_600_000)).toEqual([{ modelType: 'SNAIVE', needed: 27 }]);
+    expect(modelTypesTooShort(27, { ...training, models: ['NAIVE', 'SNAIVE'] }, 3_600_000)).toEqual([]);
+    // Without a step (a single row) there is no day to count: SNAIVE is left to training, which refuses the row.
     expect(modelTypesTooShort(13, { ...training, models: ['NAIVE', 'SNAIVE'] })).toEqual([]);
+  });
+
+  it('counts SNAIVE\'s day as its preflight does: the rows one fewer than it asks are the ones it refuses', () => {
+    const settings = settingsWith({ 'training.inputSeqLen': 2 });
+    const data = syntheticProcessedData(721, 10);
+    const stepMs = data.train.time[1] - data.train.time[0];
+    expect(modelTypesTooShort(721, { ...settings.training, models: ['SNAIVE'] }, stepMs)).toEqual([{ modelType: 'SNAIVE', needed: 722 }]);
+    expect(trainingRowsProblem('SNAIVE', data, settings)).toMatchObject({ details: { needed: 722 } });
   });
 
   it('a target that is no processed column is refused before its rows are counted', () => {

@@ -4,6 +4,7 @@ import { FltsError, toFltsError } from '../errors.js';
 import type { ProcessedData } from '../preprocess/processed-data.js';
 import { FEWEST_TRAINABLE_ROWS } from '../preprocess/sampling.js';
 import { mstlWindow } from '../models/mstl-window.js';
+import { dailyPeriodOfStep } from '../models/seasonal-naive-model.js';
 import { modelWindow } from './fit-model.js';
 import { missingTargets } from './prepare-windows.js';
 
@@ -65,12 +66,14 @@ export function trainingRowsProblem(modelType: TrainableModelType, data: Pick<Pr
 /**
  * The model types to train (`training.models`) that `trainRows` processed training rows cannot carry under these
  * training settings, each with the rows it needs: what `trainingRowsProblem` will refuse, told when the rows are
- * processed. SNAIVE is left out: its window is a day, whose rows depend on the series' step.
+ * processed. SNAIVE's window is a day of rows at `stepMs`, the processed rows' most common step (as training reads
+ * it); without one (a single row) SNAIVE is left out.
  */
-export function modelTypesTooShort(trainRows: number, training: Pick<TrainingSettings, 'models' | 'targets' | 'inputSeqLen' | 'outputSeqLen'>): Array<{ modelType: TrainableModelType; needed: number }> {
+export function modelTypesTooShort(trainRows: number, training: Pick<TrainingSettings, 'models' | 'targets' | 'inputSeqLen' | 'outputSeqLen'>, stepMs?: number): Array<{ modelType: TrainableModelType; needed: number }> {
   return training.models.flatMap((modelType) => {
-    if (modelType === 'SNAIVE') return [];
-    const window = modelType === 'MSTL' ? mstlWindow(training.targets, training.outputSeqLen) : training;
+    if (modelType === 'SNAIVE' && stepMs === undefined) return [];
+    // The season's rows alone: a horizon past it is another refusal (seasonalNaiveWindow), not one of rows.
+    const window = modelType === 'SNAIVE' ? { inputSeqLen: dailyPeriodOfStep(stepMs as number), outputSeqLen: training.outputSeqLen } : modelType === 'MSTL' ? mstlWindow(training.targets, training.outputSeqLen) : training;
     const needed = trainingRowsNeeded(window);
     return trainRows < needed ? [{ modelType, needed }] : [];
   });

@@ -6,6 +6,8 @@ import type { Settings } from '../config/settings.js';
 import { processedKeys } from '../preprocess/processed-layout.js';
 import { runPreprocess, type PreprocessDeps, type PreprocessResult } from '../preprocess/run-preprocess.js';
 import { MSTL_WINDOW_ROWS } from '../models/mstl-window.js';
+import { dailyPeriodOfStep } from '../models/seasonal-naive-model.js';
+import { formatDurationMs } from '../data/time-steps.js';
 import { modelTypesTooShort } from '../train/training-rows.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
@@ -70,14 +72,15 @@ export interface PreprocessOutcome extends Omit<PreprocessResult, 'warnings'> {
  * A sample cut shorter than the model types to train need (SAMPLE_TRAIN_ROWS) is told when it is processed, since the
  * training settings may still change before `flts train`, which refuses those types with the same rows.
  */
-function trainingRowsWarning(trainRows: number, settings: Settings): TrainingRowsWarning | undefined {
-  const short = modelTypesTooShort(trainRows, settings.training);
+function trainingRowsWarning(trainRows: number, settings: Settings, stepMs: number | undefined): TrainingRowsWarning | undefined {
+  const short = modelTypesTooShort(trainRows, settings.training, stepMs);
   if (short.length === 0) return undefined;
   const { inputSeqLen, outputSeqLen } = settings.training;
   const needs = short.map(({ modelType, needed }) => `${modelType} ${needed}`).join(', ');
+  const season = stepMs !== undefined && short.some(({ modelType }) => modelType === 'SNAIVE') ? `, SNAIVE a day: ${dailyPeriodOfStep(stepMs)} rows at its ${formatDurationMs(stepMs)} step` : '';
   return {
     code: 'too_few_training_rows',
-    message: `The processed training data has ${trainRows} rows, fewer than these model types need under the training settings (INPUT_SEQ_LEN ${inputSeqLen}, OUTPUT_SEQ_LEN ${outputSeqLen}; MSTL reads ${MSTL_WINDOW_ROWS} rows): ${needs}. \`flts train\` refuses them; sample more rows (SAMPLE_TRAIN_ROWS, --sample-train-rows; 0 keeps all), shorten the window, or train other types (MODEL_TYPE).`,
+    message: `The processed training data has ${trainRows} rows, fewer than these model types need under the training settings (INPUT_SEQ_LEN ${inputSeqLen}, OUTPUT_SEQ_LEN ${outputSeqLen}; MSTL reads ${MSTL_WINDOW_ROWS} rows${season}): ${needs}. \`flts train\` refuses them; sample more rows (SAMPLE_TRAIN_ROWS, --sample-train-rows; 0 keeps all), shorten the window, or train other types (MODEL_TYPE).`,
     details: { rows: trainRows, needed: Object.fromEntries(short.map(({ modelType, needed }) => [modelType, needed])) },
   };
 }
@@ -95,6 +98,6 @@ export async function preprocess(settings: Settings, deps: PreprocessWorkflowDep
     throw error;
   }
   const claims = deps.bus ? await publishPreprocessClaims(deps.bus, result, settings, deps.store) : null;
-  const tooShort = trainingRowsWarning(result.train.rows, settings);
+  const tooShort = trainingRowsWarning(result.train.rows, settings, result.trainStepMs);
   return { ...result, warnings: tooShort ? [...result.warnings, tooShort] : result.warnings, claims };
 }
