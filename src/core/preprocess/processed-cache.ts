@@ -2,7 +2,17 @@ import type { Settings } from '../config/settings.js';
 import { getJsonIfExists } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { sameFingerprint } from './input-fingerprint.js';
-import { processedKeys, writeStampMismatch, type FltsSidecarExtras, type InputFingerprint, type ProcessedSidecar } from './processed-layout.js';
+import {
+  earlierVersionKeys,
+  earlierVersionsPrefix,
+  isConfigHash,
+  processedKeys,
+  writeStampMismatch,
+  type FltsSidecarExtras,
+  type InputFingerprint,
+  type ProcessedKeys,
+  type ProcessedSidecar,
+} from './processed-layout.js';
 
 export interface CacheQuery {
   configHash: string;
@@ -17,8 +27,12 @@ export interface CacheHit {
   /**
    * `latest`: the root set and the `<config_hash>/` copy both hold the version. `versioned`: only the copy does, the
    * root holding another version since (settings changed and came back): the copy is what to make the latest again.
+   * `earlier`: only `<config_hash>/earlier/<data_sha256>/` does, other rows under the same file names processed since
+   * (the inputs changed and came back): what to make the config_hash's version and the latest again.
    */
-  held: 'latest' | 'versioned';
+  held: 'latest' | 'versioned' | 'earlier';
+  /** `earlier` only: the content the earlier version is kept under. */
+  earlierSha256?: string;
   /** The copy's test sidecar (the train one is `sidecar`), for making the root set from it. */
   testSidecar: ProcessedSidecar;
 }
@@ -51,10 +65,9 @@ async function sameWrite(store: ObjectStore, bucket: string, sidecar: ProcessedS
   return (await Promise.all(checks)).every(Boolean);
 }
 
-/** A complete, matching set under one prefix (the root or `<config_hash>/`), or undefined. */
-async function completeSet(store: ObjectStore, settings: Settings, wanted: string, match: SidecarMatch, configHash?: string): Promise<Omit<CacheHit, 'held'> | undefined> {
+/** A complete, matching set under one prefix (the root, `<config_hash>/` or one of its earlier versions), or undefined. */
+async function completeSet(store: ObjectStore, settings: Settings, wanted: string, match: SidecarMatch, keys: ProcessedKeys): Promise<Omit<CacheHit, 'held'> | undefined> {
   const bucket = settings.store.buckets.processed;
-  const keys = processedKeys(settings, configHash);
   const sidecar = await getJsonIfExists<ProcessedSidecar>(store, bucket, keys.trainSidecar);
   if (!matches(sidecar, wanted, match)) return undefined;
   if (!(await sameWrite(store, bucket, sidecar as ProcessedSidecar, [keys.trainParquet, keys.testParquet]))) return undefined;
@@ -71,7 +84,13 @@ async function completeSet(store: ObjectStore, settings: Settings, wanted: strin
  * less is recomputed, which costs well under a second.
  */
 export async function findCachedOutputs(store: ObjectStore, settings: Settings, query: CacheQuery): Promise<CacheHit | undefined> {
-  return findStoredVersion(store, settings, query.configHash, sameInputs(query));
+  return findStoredVersion(store, settings, query.configHash, sameInputs(query), () => earlierVersionNames(store, settings, query.configHash));
+}
+
+/** The content names of the earlier versions kept for `configHash` (at most EARLIER_VERSIONS_KEPT, and copies cut short). */
+async function earlierVersionNames(store: ObjectStore, settings: Settings, configHash: string): Promise<string[]> {
+  const folders = await store.listFolders(settings.store.buckets.processed, earlierVersionsPrefix(configHash));
+  return folders.map((folder) => folder.slice(0, -1).split('/').pop() ?? '').filter(isConfigHash);
 }
 
 /**
@@ -79,12 +98,22 @@ export async function findCachedOutputs(store: ObjectStore, settings: Settings, 
  * read from: input files that differ only in bytes (line endings, number formatting) make the same rows.
  */
 export async function findStoredContent(store: ObjectStore, settings: Settings, configHash: string, dataSha256: string): Promise<CacheHit | undefined> {
-  return findStoredVersion(store, settings, configHash, ({ flts }) => flts.data_sha256 === dataSha256);
+  return findStoredVersion(store, settings, configHash, ({ flts }) => flts.data_sha256 === dataSha256, async () => (isConfigHash(dataSha256) ? [dataSha256] : []));
 }
 
-async function findStoredVersion(store: ObjectStore, settings: Settings, configHash: string, match: SidecarMatch): Promise<CacheHit | undefined> {
-  const versioned = await completeSet(store, settings, configHash, match, configHash);
-  if (!versioned) return undefined;
-  const latest = await completeSet(store, settings, configHash, match);
-  return latest ? { ...latest, held: 'latest' } : { ...versioned, held: 'versioned' };
+/**
+ * The version `match` takes: the one `<config_hash>/` holds (and the root with it, or not), else one of its earlier
+ * versions (`earlier` lists the content names to look under).
+ */
+async function findStoredVersion(store: ObjectStore, settings: Settings, configHash: string, match: SidecarMatch, earlier: () => Promise<string[]>): Promise<CacheHit | undefined> {
+  const versioned = await completeSet(store, settings, configHash, match, processedKeys(settings, configHash));
+  if (versioned) {
+    const latest = await completeSet(store, settings, configHash, match, processedKeys(settings));
+    return latest ? { ...latest, held: 'latest' } : { ...versioned, held: 'versioned' };
+  }
+  for (const name of await earlier()) {
+    const kept = await completeSet(store, settings, configHash, match, earlierVersionKeys(settings, configHash, name));
+    if (kept) return { ...kept, held: 'earlier', earlierSha256: name };
+  }
+  return undefined;
 }

@@ -103,19 +103,40 @@ export function assertConfigHash(configHash: string): void {
   }
 }
 
-/**
- * The reference layout at the bucket root (the latest processed data, what reference trainers read), and the
- * same files under `<config_hash>/` so any earlier processed version stays addressable.
- */
-export function processedKeys(settings: Settings, configHash?: string): ProcessedKeys {
-  const prefix = configHash ?? '';
-  if (configHash !== undefined) assertConfigHash(configHash);
+function keysUnder(settings: Settings, prefix: string, withScaler: boolean): ProcessedKeys {
   const { trainOutput, testOutput } = settings.store.objects;
   return {
     trainParquet: joinKey(prefix, `${trainOutput}.parquet`),
     testParquet: joinKey(prefix, `${testOutput}.parquet`),
     trainSidecar: joinKey(prefix, `${trainOutput}.meta.json`),
     testSidecar: joinKey(prefix, `${testOutput}.meta.json`),
-    ...(configHash !== undefined ? { scaler: joinKey(prefix, 'scaler.json') } : {}),
+    ...(withScaler ? { scaler: joinKey(prefix, 'scaler.json') } : {}),
   };
+}
+
+/**
+ * The reference layout at the bucket root (the latest processed data, what reference trainers read), and the
+ * same files under `<config_hash>/` so any earlier processed version stays addressable.
+ */
+export function processedKeys(settings: Settings, configHash?: string): ProcessedKeys {
+  if (configHash !== undefined) assertConfigHash(configHash);
+  return keysUnder(settings, configHash ?? '', configHash !== undefined);
+}
+
+/**
+ * Versions of one config_hash that other rows under the same file names replaced, newest first, beyond the one
+ * `<config_hash>/` holds: coming back to inputs processed before finds their version instead of recomputing it.
+ */
+export const EARLIER_VERSIONS_KEPT = 4;
+
+/** The folder of a config_hash's earlier versions, one `<data_sha256>/` folder each. */
+export function earlierVersionsPrefix(configHash: string): string {
+  assertConfigHash(configHash);
+  return `${configHash}/earlier/`;
+}
+
+/** The files of an earlier version of `configHash`, named by its processed content (`flts.data_sha256`). */
+export function earlierVersionKeys(settings: Settings, configHash: string, dataSha256: string): ProcessedKeys {
+  assertConfigHash(dataSha256);
+  return keysUnder(settings, `${earlierVersionsPrefix(configHash)}${dataSha256}`, true);
 }

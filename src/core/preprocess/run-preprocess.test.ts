@@ -7,6 +7,7 @@ import type { FltsEvent } from '../events.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { loadProcessedData } from './processed-data.js';
+import { EARLIER_VERSIONS_KEPT } from './processed-layout.js';
 import { runPreprocess } from './run-preprocess.js';
 
 const BUCKET = 'processed-data';
@@ -110,6 +111,56 @@ describe('core > preprocess > run-preprocess', () => {
     expect(second.configHash).toBe(first.configHash);
     expect(second.status).toBe('processed');
     expect(second.train.rows).toBe(61);
+  });
+
+  // Only the latest version of a config_hash was kept: coming back to earlier rows under the same file names
+  // recomputed them, dated now.
+  it('reuses the earlier version when the inputs come back after other rows under the same names, with its created_at', async () => {
+    const clock = (minute: number) => ({ store, now: () => new Date(Date.UTC(2026, 0, 1, 0, minute)) });
+    const a = await runPreprocess(settingsFor(), clock(1));
+    writeFileSync(path.join(dir, 'train.csv'), csv(61));
+    const b = await runPreprocess(settingsFor(), clock(2));
+    expect(b).toMatchObject({ status: 'processed', configHash: a.configHash });
+    writeFileSync(path.join(dir, 'train.csv'), csv(60));
+    const again = await runPreprocess(settingsFor(), clock(3));
+    expect(again).toMatchObject({ status: 'reused', configHash: a.configHash, createdAt: a.createdAt, train: a.train, fingerprints: a.fingerprints });
+    // The root and <config_hash>/ are the first version again, read by training as it was written.
+    const latest = await loadProcessedData(store, settingsFor());
+    expect(latest.train.time.length).toBe(60);
+    expect(latest.sidecar.flts?.created_at).toBe(a.createdAt);
+    expect((await loadProcessedData(store, settingsFor(), { configHash: a.configHash })).sidecar.flts?.created_at).toBe(a.createdAt);
+    expect(await runPreprocess(settingsFor(), clock(4))).toMatchObject({ status: 'cached', createdAt: a.createdAt });
+    // And back to the second rows, which the return to the first kept in turn.
+    writeFileSync(path.join(dir, 'train.csv'), csv(61));
+    expect(await runPreprocess(settingsFor(), clock(5))).toMatchObject({ status: 'reused', createdAt: b.createdAt, train: { rows: 61 } });
+  });
+
+  it('finds an earlier version by its rows too: other bytes that make them are reused, not recomputed', async () => {
+    const a = await runPreprocess(settingsFor(), { store });
+    writeFileSync(path.join(dir, 'train.csv'), csv(61));
+    await runPreprocess(settingsFor(), { store });
+    writeFileSync(path.join(dir, 'train.csv'), csv(60).replaceAll('\n', '\r\n'));
+    const crlf = await runPreprocess(settingsFor(), { store });
+    expect(crlf).toMatchObject({ status: 'reused', createdAt: a.createdAt });
+    expect(crlf.fingerprints.train.sha256).not.toBe(a.fingerprints.train.sha256);
+  });
+
+  it('keeps a bounded number of earlier versions of one config_hash, the newest', async () => {
+    const versions = [];
+    for (let rows = 60; rows < 60 + EARLIER_VERSIONS_KEPT + 2; rows++) {
+      writeFileSync(path.join(dir, 'train.csv'), csv(rows));
+      versions.push(await runPreprocess(settingsFor(), { store, now: () => new Date(Date.UTC(2026, 0, 1, 0, rows)) }));
+    }
+    const configHash = versions[0].configHash;
+    expect(await store.listFolders(BUCKET, `${configHash}/earlier/`)).toHaveLength(EARLIER_VERSIONS_KEPT);
+    // The oldest went: recomputed, dated now. The next is still kept.
+    writeFileSync(path.join(dir, 'train.csv'), csv(61));
+    expect(await runPreprocess(settingsFor(), { store })).toMatchObject({ status: 'reused', createdAt: versions[1].createdAt });
+    writeFileSync(path.join(dir, 'train.csv'), csv(60));
+    const oldest = await runPreprocess(settingsFor(), { store });
+    expect(oldest.status).toBe('processed');
+    expect(oldest.createdAt).not.toBe(versions[0].createdAt);
+    expect(await store.listFolders(BUCKET, `${configHash}/earlier/`)).toHaveLength(EARLIER_VERSIONS_KEPT);
   });
 
   it('recomputes when forced', async () => {

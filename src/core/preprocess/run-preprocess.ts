@@ -18,7 +18,7 @@ import { processedCreatedAt, processedKeys, type InputFingerprint, type Processe
 import { assertTrainableSample, sampleFrame } from './sampling.js';
 import { toolVersion } from './tool-version.js';
 import { assertTransformSettings, runTransformPipeline, type TransformReport } from './transform-pipeline.js';
-import { restoreLatestFromVersion, writeProcessedOutputs } from './write-processed.js';
+import { restoreEarlierVersion, restoreLatestFromVersion, writeProcessedOutputs } from './write-processed.js';
 
 export interface PreprocessDeps {
   store: ObjectStore;
@@ -60,7 +60,9 @@ export interface PreprocessResult {
   /**
    * `cached`: the latest processed data is already this version (same input bytes); `unchanged`: the input bytes
    * differ but make the rows the latest version holds, kept as stored; `reused`: a version kept under `<config_hash>/`
-   * (settings processed before, then others) made the latest again as stored; `processed`: computed and written now.
+   * (settings processed before, then others) or among its earlier versions (`<config_hash>/earlier/`: inputs processed
+   * before, then other rows under the same file names) made the latest again as stored; `processed`: computed and
+   * written now.
    */
   status: 'processed' | 'cached' | 'unchanged' | 'reused';
   /** When this version's rows were processed (its sidecar's `created_at`, to the millisecond): now only when `processed`. */
@@ -80,7 +82,7 @@ export interface PreprocessResult {
   storeLocation: string;
   /** Root keys (latest) first, then the versioned copy under `<config_hash>/` (written now, or found cached). */
   outputKeys: string[];
-  /** `reused` only: the root keys copied from the `<config_hash>/` version. */
+  /** `reused` only: the root keys copied from the `<config_hash>/` version (or from its earlier version). */
   restoredKeys?: string[];
   report?: TransformReport;
   /** What the data should have been and is not (uneven time steps, rows out of order), per input file; also when cached. */
@@ -184,13 +186,16 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   const outputKeys = [processedKeys(settings), processedKeys(settings, configHash)].flatMap((keys) => Object.values(keys).filter((key): key is string => key !== undefined));
 
   /**
-   * The result of a version found stored. One kept only under <config_hash>/ (settings changed and came back) is made
-   * the latest again as it is: recomputed, it would be written under a new created_at, dating rows processed before
-   * to now (the promoter never moves to older data).
+   * The result of a version found stored. One kept only under <config_hash>/ (settings changed and came back), or
+   * only among its earlier versions (the inputs changed and came back), is made the latest again as it is:
+   * recomputed, it would be written under a new created_at, dating rows processed before to now (the promoter never
+   * moves to older data).
    */
   const keepStored = async (hit: CacheHit, kept: 'cached' | 'unchanged', found?: { inputs: { train: PreprocessInput; test: PreprocessInput }; warnings: DataWarning[]; readMs: number; transformMs: number; trainStepMs?: number }): Promise<PreprocessResult> => {
-    const reused = hit.held === 'versioned';
-    const restoredKeys = reused ? await restoreLatestFromVersion(deps.store, settings, configHash, { train: hit.sidecar, test: hit.testSidecar }) : [];
+    const reused = hit.held !== 'latest';
+    const sidecars = { train: hit.sidecar, test: hit.testSidecar };
+    const restoredKeys =
+      hit.held === 'earlier' ? await restoreEarlierVersion(deps.store, settings, configHash, hit.earlierSha256 as string, sidecars) : reused ? await restoreLatestFromVersion(deps.store, settings, configHash, sidecars) : [];
     const status = reused ? 'reused' : kept;
     logger.info({ event: 'skip_idempotent', config_hash: configHash, result: status }, 'skip_idempotent');
     emit({ type: 'preprocess.cached', configHash });

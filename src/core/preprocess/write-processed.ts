@@ -2,8 +2,20 @@ import type { Settings } from '../config/settings.js';
 import { encodeFrameParquet } from '../data/frame-parquet.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { putJson } from '../storage/json-objects.js';
-import { processedKeys, WRITE_STAMP_KEY, type FltsSidecarExtras, type ProcessedKeys, type ProcessedSidecar } from './processed-layout.js';
+import { getJsonIfExists, putJson } from '../storage/json-objects.js';
+import {
+  EARLIER_VERSIONS_KEPT,
+  earlierVersionKeys,
+  earlierVersionsPrefix,
+  isConfigHash,
+  processedCreatedAt,
+  processedKeys,
+  WRITE_STAMP_KEY,
+  writeStampMismatch,
+  type FltsSidecarExtras,
+  type ProcessedKeys,
+  type ProcessedSidecar,
+} from './processed-layout.js';
 
 export interface ProcessedOutput {
   configHash: string;
@@ -59,6 +71,7 @@ export async function writeProcessedOutputs(store: ObjectStore, settings: Settin
   // concurrent preprocess is recognised instead of read as one version.
   const metadata = { preprocess_config: output.canonicalConfig, config_hash: output.configHash, [WRITE_STAMP_KEY]: output.createdAt.toISOString() };
   const parquet = { train: encodeFrameParquet(output.train, metadata), test: encodeFrameParquet(output.test, metadata) };
+  await keepEarlierVersion(store, settings, output.configHash, output.extras.data_sha256);
   const versioned = await writeSet(store, bucket, processedKeys(settings, output.configHash), settings, output, parquet);
   const latest = await writeSet(store, bucket, processedKeys(settings), settings, output, parquet);
   return [...latest, ...versioned];
@@ -79,4 +92,91 @@ export async function restoreLatestFromVersion(store: ObjectStore, settings: Set
   await store.put(bucket, to.testSidecar, JSON.stringify({ ...sidecars.test, output_object: to.testParquet }), { contentType: 'application/json' });
   await store.put(bucket, to.trainSidecar, JSON.stringify({ ...sidecars.train, output_object: to.trainParquet }), { contentType: 'application/json' });
   return Object.values(to).filter((key): key is string => key !== undefined);
+}
+
+const PARQUET = { contentType: 'application/vnd.apache.parquet' };
+const JSON_TYPE = { contentType: 'application/json' };
+
+/**
+ * Copies one complete set as it was written (the Parquet bytes with their write stamps, the scaler, the sidecars
+ * naming their new objects), the train sidecar last as in a write: a copy cut short is no set.
+ */
+async function copySet(store: ObjectStore, bucket: string, from: ProcessedKeys, to: ProcessedKeys, sidecars: { train: ProcessedSidecar; test: ProcessedSidecar }): Promise<string[]> {
+  const [train, test] = await Promise.all([store.get(bucket, from.trainParquet), store.get(bucket, from.testParquet)]);
+  await store.put(bucket, to.trainParquet, train, PARQUET);
+  await store.put(bucket, to.testParquet, test, PARQUET);
+  if (to.scaler) {
+    const scaler = from.scaler ? await store.get(bucket, from.scaler).catch(() => undefined) : undefined;
+    await store.put(bucket, to.scaler, scaler ?? JSON.stringify(sidecars.train.flts?.scaler), JSON_TYPE);
+  }
+  await store.put(bucket, to.testSidecar, JSON.stringify({ ...sidecars.test, output_object: to.testParquet }), JSON_TYPE);
+  await store.put(bucket, to.trainSidecar, JSON.stringify({ ...sidecars.train, output_object: to.trainParquet }), JSON_TYPE);
+  return Object.values(to).filter((key): key is string => key !== undefined);
+}
+
+/** The sidecars of the complete set under `keys` (its Parquet files written with them), or undefined. */
+async function completeSidecars(store: ObjectStore, bucket: string, keys: ProcessedKeys): Promise<{ train: ProcessedSidecar; test: ProcessedSidecar } | undefined> {
+  const [train, test] = await Promise.all([getJsonIfExists<ProcessedSidecar>(store, bucket, keys.trainSidecar), getJsonIfExists<ProcessedSidecar>(store, bucket, keys.testSidecar)]);
+  if (!train || !test || train.config_hash !== test.config_hash) return undefined;
+  for (const key of [keys.trainParquet, keys.testParquet]) {
+    const bytes = await store.get(bucket, key).catch(() => undefined);
+    if (!bytes || writeStampMismatch(train, bytes) !== undefined) return undefined;
+  }
+  return { train, test };
+}
+
+/**
+ * Before `<config_hash>/` takes a version of other content (new rows under the same file names), the one it holds
+ * moves to `<config_hash>/earlier/<data_sha256>/`, so coming back to its inputs finds it. Versions written before
+ * their content was recorded (no `flts.data_sha256`) have no name there and are not kept.
+ */
+async function keepEarlierVersion(store: ObjectStore, settings: Settings, configHash: string, replacedBy: string | undefined, prune = true): Promise<void> {
+  const bucket = settings.store.buckets.processed;
+  const slot = processedKeys(settings, configHash);
+  const held = await completeSidecars(store, bucket, slot).catch(() => undefined);
+  const content = held?.train.flts?.data_sha256;
+  if (!held || held.train.config_hash !== configHash || content === undefined || !isConfigHash(content) || content === replacedBy) return;
+  await copySet(store, bucket, slot, earlierVersionKeys(settings, configHash, content), held);
+  if (prune) await pruneEarlierVersions(store, settings, configHash);
+}
+
+/** Deletes one earlier version's folder. */
+async function dropEarlierVersion(store: ObjectStore, bucket: string, folder: string): Promise<void> {
+  const keys = (await store.list(bucket, folder)).map((info) => info.key);
+  if (keys.length > 0) await store.deleteMany(bucket, keys);
+  await store.removeEmptyFolder?.(bucket, folder);
+}
+
+/** Keeps the EARLIER_VERSIONS_KEPT newest earlier versions of `configHash` (by created_at); copies cut short go too. */
+async function pruneEarlierVersions(store: ObjectStore, settings: Settings, configHash: string): Promise<void> {
+  const bucket = settings.store.buckets.processed;
+  const folders = await store.listFolders(bucket, earlierVersionsPrefix(configHash));
+  const dated = await Promise.all(
+    folders.map(async (folder) => {
+      const name = folder.slice(0, -1).split('/').pop() ?? '';
+      const sidecar = isConfigHash(name) ? await getJsonIfExists<ProcessedSidecar>(store, bucket, earlierVersionKeys(settings, configHash, name).trainSidecar).catch(() => undefined) : undefined;
+      const createdAt = sidecar ? Date.parse(processedCreatedAt(sidecar)) : Number.NaN;
+      return { folder, createdAt: Number.isFinite(createdAt) ? createdAt : -Infinity };
+    }),
+  );
+  dated.sort((a, b) => b.createdAt - a.createdAt);
+  const dropped = dated.filter((entry, index) => index >= EARLIER_VERSIONS_KEPT || entry.createdAt === -Infinity);
+  for (const { folder } of dropped) await dropEarlierVersion(store, bucket, folder);
+}
+
+/**
+ * Makes an earlier version of `configHash` its version and the latest again, as it was written (its created_at
+ * kept): the version `<config_hash>/` held moves to the earlier ones, the earlier one takes its place and the root's,
+ * and its earlier copy goes. Returns the root keys written.
+ */
+export async function restoreEarlierVersion(store: ObjectStore, settings: Settings, configHash: string, dataSha256: string, sidecars: { train: ProcessedSidecar; test: ProcessedSidecar }): Promise<string[]> {
+  const bucket = settings.store.buckets.processed;
+  const earlier = earlierVersionKeys(settings, configHash, dataSha256);
+  // Pruned once the version restored has left the earlier ones, which it could otherwise be the oldest of.
+  await keepEarlierVersion(store, settings, configHash, dataSha256, false);
+  await copySet(store, bucket, earlier, processedKeys(settings, configHash), sidecars);
+  const restored = await copySet(store, bucket, earlier, processedKeys(settings), sidecars);
+  await dropEarlierVersion(store, bucket, `${earlierVersionsPrefix(configHash)}${dataSha256}/`);
+  await pruneEarlierVersions(store, settings, configHash);
+  return restored;
 }
