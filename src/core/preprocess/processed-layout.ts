@@ -135,6 +135,16 @@ export function earlierVersionsPrefix(configHash: string): string {
   return `${configHash}/earlier/`;
 }
 
+/** The folder of a config_hash's input aliases (input-aliases.ts). */
+export function inputAliasesPrefix(configHash: string): string {
+  assertConfigHash(configHash);
+  return `${configHash}/inputs/`;
+}
+
+export function inputAliasKey(configHash: string, digest: string): string {
+  return `${inputAliasesPrefix(configHash)}${digest}.json`;
+}
+
 /** The files of an earlier version of `configHash`, named by its processed content (`flts.data_sha256`). */
 export function earlierVersionKeys(settings: Settings, configHash: string, dataSha256: string): ProcessedKeys {
   assertConfigHash(dataSha256);

@@ -145,14 +145,46 @@ describe('core > preprocess > run-preprocess', () => {
     expect(crlf.fingerprints.train.sha256).not.toBe(a.fingerprints.train.sha256);
   });
 
+  // Bytes that make the stored rows were parsed and transformed again on every run, to find the rows unchanged.
+  it('knows input bytes found to make a stored version from their SHA-256 the next time: unchanged without parsing them', async () => {
+    const lines = csv(60).trimEnd().split('\n');
+    writeFileSync(path.join(dir, 'train.csv'), `${lines.filter((_, i) => i !== 30).join('\n')}\n`);
+    const first = await runPreprocess(settingsFor(), { store });
+    writeFileSync(path.join(dir, 'train.csv'), `${lines.filter((_, i) => i !== 30).join('\r\n')}\r\n`);
+    const events: FltsEvent[] = [];
+    const parsed = await runPreprocess(settingsFor(), { store, onEvent: (e) => events.push(e) });
+    expect(parsed).toMatchObject({ status: 'unchanged', createdAt: first.createdAt });
+    expect(events.filter((e) => e.type === 'preprocess.read')).toHaveLength(2);
+    expect(parsed.warnings).toEqual([expect.objectContaining({ code: 'irregular_time_steps' })]);
+
+    events.length = 0;
+    const known = await runPreprocess(settingsFor(), { store, onEvent: (e) => events.push(e) });
+    expect(known).toMatchObject({ status: 'unchanged', createdAt: first.createdAt, train: first.train, fingerprints: parsed.fingerprints, warnings: parsed.warnings, trainStepMs: 120_000 });
+    expect(events.map((e) => e.type)).toEqual(['preprocess.cached']);
+    expect(known.inputs.train.timeSteps).toEqual(parsed.inputs.train.timeSteps);
+
+    // What another flts version found is not taken for this one's: parsed again.
+    const [alias] = await store.list(BUCKET, `${first.configHash}/inputs/`);
+    await store.put(BUCKET, alias.key, JSON.stringify({ ...JSON.parse((await store.get(BUCKET, alias.key)).toString()), version: '0.0.0-other' }));
+    events.length = 0;
+    expect(await runPreprocess(settingsFor(), { store, onEvent: (e) => events.push(e) })).toMatchObject({ status: 'unchanged' });
+    expect(events.filter((e) => e.type === 'preprocess.read')).toHaveLength(2);
+  });
+
   it('keeps a bounded number of earlier versions of one config_hash, the newest', async () => {
     const versions = [];
     for (let rows = 60; rows < 60 + EARLIER_VERSIONS_KEPT + 2; rows++) {
       writeFileSync(path.join(dir, 'train.csv'), csv(rows));
       versions.push(await runPreprocess(settingsFor(), { store, now: () => new Date(Date.UTC(2026, 0, 1, 0, rows)) }));
+      if (rows === 60) {
+        // Other bytes of the first rows: an input alias, which goes with the version it names.
+        writeFileSync(path.join(dir, 'train.csv'), csv(rows).replaceAll('\n', '\r\n'));
+        expect((await runPreprocess(settingsFor(), { store })).status).toBe('unchanged');
+      }
     }
     const configHash = versions[0].configHash;
     expect(await store.listFolders(BUCKET, `${configHash}/earlier/`)).toHaveLength(EARLIER_VERSIONS_KEPT);
+    expect(await store.list(BUCKET, `${configHash}/inputs/`)).toEqual([]);
     // The oldest went: recomputed, dated now. The next is still kept.
     writeFileSync(path.join(dir, 'train.csv'), csv(61));
     expect(await runPreprocess(settingsFor(), { store })).toMatchObject({ status: 'reused', createdAt: versions[1].createdAt });

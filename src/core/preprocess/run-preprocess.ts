@@ -11,6 +11,7 @@ import { FltsError } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { readInputAlias, writeInputAlias, type InputAlias } from './input-aliases.js';
 import { fingerprintBytes } from './input-fingerprint.js';
 import { findCachedOutputs, findStoredContent, type CacheHit } from './processed-cache.js';
 import { processedContentSha256 } from './processed-fingerprint.js';
@@ -224,11 +225,22 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     };
   };
 
+  const sampleSeed = seedMatters ? data.sampleSeed : undefined;
   if (data.forceReprocess) {
     logger.info({ event: 'force_reprocess', reason: 'forceReprocess', config_hash: configHash }, 'force_reprocess');
   } else {
-    const hit = await findCachedOutputs(deps.store, settings, { configHash, fingerprints, sampleSeed: seedMatters ? data.sampleSeed : undefined });
+    const hit = await findCachedOutputs(deps.store, settings, { configHash, fingerprints, sampleSeed });
     if (hit) return keepStored(hit, 'cached');
+    // Bytes found before to make a stored version's rows: that version, known from their SHA-256 alone.
+    const alias = await readInputAlias(deps.store, settings, configHash, { fingerprints, sampleSeed, version: toolVersion() });
+    const aliased = alias && (await findStoredContent(deps.store, settings, configHash, alias.data_sha256));
+    if (alias && aliased) {
+      const asRead = (input: PreprocessInput, recorded: InputAlias['inputs']['train']): PreprocessInput => ({ ...input, unorderedRows: recorded.unordered_rows, ...(recorded.time_steps ? { timeSteps: recorded.time_steps } : {}) });
+      const aliasedInputs = { train: asRead(inputs.train, alias.inputs.train), test: asRead(inputs.test, alias.inputs.test) };
+      const warnings = inputWarnings(aliasedInputs);
+      for (const warning of warnings) logger.warn({ event: warning.code, ...warning.details }, warning.message);
+      return keepStored(aliased, 'unchanged', { inputs: aliasedInputs, warnings, readMs: 0, transformMs: 0, trainStepMs: storedTrainStep(aliased.sidecar, data.sampleTrainRows === 0) });
+    }
   }
 
   const parsed = [readTableBytes(trainBytes, files.trainName), readTableBytes(testBytes, files.testName)] as const;
@@ -264,7 +276,17 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     // Input files other in bytes that make the same rows (line endings, number formatting, a column dropped as not
     // numeric): the version stored keeps its created_at, since its rows are not new.
     const same = await findStoredContent(deps.store, settings, configHash, dataSha256);
-    if (same) return keepStored(same, 'unchanged', { inputs: described, warnings, readMs: read - started, transformMs: transformed - read, trainStepMs });
+    if (same) {
+      const asRead = (input: PreprocessInput) => ({ unordered_rows: input.unorderedRows ?? 0, ...(input.timeSteps ? { time_steps: input.timeSteps } : {}) });
+      await writeInputAlias(deps.store, settings, configHash, {
+        version: toolVersion(),
+        data_sha256: dataSha256,
+        fingerprints,
+        sample_seed: sampleSeed ?? null,
+        inputs: { train: asRead(described.train), test: asRead(described.test) },
+      });
+      return keepStored(same, 'unchanged', { inputs: described, warnings, readMs: read - started, transformMs: transformed - read, trainStepMs });
+    }
   }
 
   const createdAt = (deps.now ?? (() => new Date()))();

@@ -16,6 +16,7 @@ import {
   type ProcessedKeys,
   type ProcessedSidecar,
 } from './processed-layout.js';
+import { pruneInputAliases } from './input-aliases.js';
 
 export interface ProcessedOutput {
   configHash: string;
@@ -137,7 +138,7 @@ async function keepEarlierVersion(store: ObjectStore, settings: Settings, config
   const content = held?.train.flts?.data_sha256;
   if (!held || held.train.config_hash !== configHash || content === undefined || !isConfigHash(content) || content === replacedBy) return;
   await copySet(store, bucket, slot, earlierVersionKeys(settings, configHash, content), held);
-  if (prune) await pruneEarlierVersions(store, settings, configHash);
+  if (prune) await pruneEarlierVersions(store, settings, configHash, replacedBy);
 }
 
 /** Deletes one earlier version's folder. */
@@ -147,8 +148,11 @@ async function dropEarlierVersion(store: ObjectStore, bucket: string, folder: st
   await store.removeEmptyFolder?.(bucket, folder);
 }
 
-/** Keeps the EARLIER_VERSIONS_KEPT newest earlier versions of `configHash` (by created_at); copies cut short go too. */
-async function pruneEarlierVersions(store: ObjectStore, settings: Settings, configHash: string): Promise<void> {
+/**
+ * Keeps the EARLIER_VERSIONS_KEPT newest earlier versions of `configHash` (by created_at); copies cut short go too,
+ * and so do the input aliases of content neither they nor `<config_hash>/` (`current`) hold.
+ */
+async function pruneEarlierVersions(store: ObjectStore, settings: Settings, configHash: string, current: string | undefined): Promise<void> {
   const bucket = settings.store.buckets.processed;
   const folders = await store.listFolders(bucket, earlierVersionsPrefix(configHash));
   const dated = await Promise.all(
@@ -162,6 +166,8 @@ async function pruneEarlierVersions(store: ObjectStore, settings: Settings, conf
   dated.sort((a, b) => b.createdAt - a.createdAt);
   const dropped = dated.filter((entry, index) => index >= EARLIER_VERSIONS_KEPT || entry.createdAt === -Infinity);
   for (const { folder } of dropped) await dropEarlierVersion(store, bucket, folder);
+  const kept = dated.filter((entry) => !dropped.includes(entry)).map(({ folder }) => folder.slice(0, -1).split('/').pop() ?? '');
+  await pruneInputAliases(store, settings, configHash, new Set(current === undefined ? kept : [...kept, current]));
 }
 
 /**
@@ -177,6 +183,6 @@ export async function restoreEarlierVersion(store: ObjectStore, settings: Settin
   await copySet(store, bucket, earlier, processedKeys(settings, configHash), sidecars);
   const restored = await copySet(store, bucket, earlier, processedKeys(settings), sidecars);
   await dropEarlierVersion(store, bucket, `${earlierVersionsPrefix(configHash)}${dataSha256}/`);
-  await pruneEarlierVersions(store, settings, configHash);
+  await pruneEarlierVersions(store, settings, configHash, dataSha256);
   return restored;
 }
