@@ -196,8 +196,10 @@ describe('core > preprocess > run-preprocess', () => {
   });
 
   it('recomputes when forced', async () => {
-    await runPreprocess(settingsFor(), { store });
+    const first = await runPreprocess(settingsFor(), { store });
     expect((await runPreprocess(settingsFor({ 'data.forceReprocess': true }), { store })).status).toBe('processed');
+    // The same rows again: nothing earlier to keep.
+    expect(await store.listFolders(BUCKET, `${first.configHash}/earlier/`)).toEqual([]);
   });
 
   it('restores the root from the versioned copy when a root output was deleted, and recomputes when the copy lost one', async () => {
