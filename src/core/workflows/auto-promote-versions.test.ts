@@ -70,4 +70,24 @@ describe('core > workflows > auto-promote > data versions', () => {
     expect(await autoPromote(grown.configHash, 'daemon:a', settings, { store })).toMatchObject({ result: 'already-promoted' });
     expect((await readPromotionPointer(store, settings))?.run_id).toBe(fresh.run_id);
   });
+
+  it('follows the rows back when a config_hash returns to inputs it held before: the earlier rows\' run is promoted again', async () => {
+    const settings = settingsFor('a');
+    const first = await runPreprocess(settings, { store, now: () => new Date(Date.UTC(2025, 10, 4, 12, 0, 0)) });
+    const runOfA = await trainRun('NAIVE', await loadProcessedData(store, settings, { configHash: first.configHash }), settings, { store });
+    expect(await autoPromote(first.configHash, 'daemon:a', settings, { store })).toMatchObject({ result: 'promoted', record: { run_id: runOfA.run_id } });
+
+    writeFileSync(path.join(dir, 'train.csv'), csv(100));
+    await runPreprocess(settings, { store, now: () => new Date(Date.UTC(2025, 10, 5, 12, 0, 0)) });
+    const runOfB = await trainRun('NAIVE', await loadProcessedData(store, settings, { configHash: first.configHash }), settings, { store });
+    expect(await autoPromote(first.configHash, 'daemon:a', settings, { store })).toMatchObject({ result: 'promoted', record: { run_id: runOfB.run_id } });
+
+    // Back to A's files: its version comes back with its own created_at, older than B's, and its run is current again.
+    writeFileSync(path.join(dir, 'train.csv'), csv(80));
+    const back = await runPreprocess(settings, { store, now: () => new Date(Date.UTC(2025, 10, 6, 12, 0, 0)) });
+    expect(back).toMatchObject({ status: 'reused', configHash: first.configHash });
+    expect(await autoPromote(first.configHash, 'daemon:a', settings, { store })).toMatchObject({ result: 'promoted', record: { run_id: runOfA.run_id } });
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe(runOfA.run_id);
+    expect(await autoPromote(first.configHash, 'daemon:a', settings, { store })).toMatchObject({ result: 'already-promoted' });
+  });
 });

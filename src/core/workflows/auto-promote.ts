@@ -56,7 +56,10 @@ export function findAutoPromotion(history: readonly PromotionRecord[], configHas
     }
     return timeOf(record.timestamp) >= newestRun;
   };
-  return history.filter((record) => record.config_hash === configHash && record.source === 'auto' && covers(record)).at(-1);
+  // Only the latest automatic promotion of the hash counts: one made before other rows of it were promoted (inputs
+  // that went A -> B -> A) no longer says what is served.
+  const latest = history.filter((record) => record.config_hash === configHash && record.source === 'auto').at(-1);
+  return latest !== undefined && covers(latest) ? latest : undefined;
 }
 
 /** The kept lists of the candidate sets of automatic promotions of `configHash` that list none, by digest. */
@@ -117,10 +120,14 @@ export async function decideAutoPromotion(store: ObjectStore, settings: Settings
     const currentTime = await currentDataCreatedAt(store, settings, current);
     // The same data is the same rows, not only the same config_hash: a run of rows since replaced serves older data.
     const sameData = current.config_hash === configHash && success.some((run) => run.run_id === current.run_id);
-    if (!sameData && candidateTime !== undefined && currentTime !== undefined && candidateTime < currentTime) {
+    // The rows a config_hash holds now replaced the ones its served run was trained on, whenever they were first
+    // processed: going back to earlier inputs restores their version with its own (older) created_at.
+    const replacedRows = current.config_hash === configHash && !sameData;
+    const older = candidateTime !== undefined && currentTime !== undefined && candidateTime < currentTime;
+    if (!sameData && !replacedRows && older) {
       return { result: 'superseded', current, reason: `processed data ${configHash} is older than ${current.config_hash}, which run ${current.run_id} serves` };
     }
-    const notNewer = sameData || (candidateTime !== undefined && currentTime !== undefined && candidateTime <= currentTime);
+    const notNewer = sameData || (!replacedRows && candidateTime !== undefined && currentTime !== undefined && candidateTime <= currentTime);
     if (notNewer && !isAutomaticChoice(current)) {
       return { result: 'chosen-run-stands', current, reason: `run ${current.run_id} was promoted by ${current.source} (${current.actor ?? 'unknown'}) for data at least as new` };
     }
