@@ -6,6 +6,7 @@ import { defaultSettings, resolveSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { recordingStore } from '../storage/recording-store.fixture.js';
+import { MemoryMlflow } from './memory-mlflow.fixture.js';
 import type { MlflowClient } from '../tracking/mlflow-client.js';
 import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
 import { MIRROR_TAGS } from '../tracking/tracking-deps.js';
@@ -20,103 +21,6 @@ import { saveRunRecord } from './run-store.js';
 const root = mkdtempSync(path.join(tmpdir(), 'flts-mirror-pending-'));
 const settings = defaultSettings();
 afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
-
-/**
- * MLflow in memory, as far as a sync asks it: experiments, runs with their tags and lifecycle, and the search filters
- * flts sends (tag equality, `IS NULL`, `attributes.run_id IN`, joined by AND). Counts the runs each search returns.
- */
-class MemoryMlflow {
-  /** `older`: a server that refuses `IS NULL` and `attributes.run_id IN`, as MLflow versions before them do. */
-  constructor(private readonly grammar: 'current' | 'older' = 'current') {}
-
-  readonly runs: MlflowRun[] = [];
-  readonly searches: Array<{ filter?: string; viewType?: string; returned: number }> = [];
-  readonly created: string[] = [];
-  /** Runs a page of a listing read page by page holds (MLflow's own is 1000): its tokens are offsets, as MLflow's are. */
-  pageSize = 1000;
-  /** Listings of the experiments asked for. */
-  experimentListings = 0;
-  private next = 0;
-
-  /** A complete, finished mirror of flts run `runId`, tagged as flts writes it now unless `tags` says otherwise. */
-  addMirror(runId: string, options: { start?: number; tags?: Record<string, string> } = {}): MlflowRun {
-    const tags = { [MIRROR_TAGS.runId]: runId, [MIRROR_TAGS.complete]: 'true', [PROCESSED_SHA256_TAG]: 'f'.repeat(64), ...options.tags };
-    const run: MlflowRun = {
-      info: { run_id: `m${String(this.next++).padStart(6, '0')}`, experiment_id: '1', status: 'FINISHED', start_time: options.start ?? 0, lifecycle_stage: 'active' },
-      data: { tags: Object.entries(tags).flatMap(([key, value]) => (value === '' ? [] : [{ key, value }])) },
-    };
-    this.runs.push(run);
-    return run;
-  }
-
-  mirrorOf(runId: string): MlflowRun | undefined {
-    return this.runs.find((run) => run.info.lifecycle_stage === 'active' && toRecord(run.data.tags)[MIRROR_TAGS.runId] === runId);
-  }
-
-  private matches(run: MlflowRun, filter: string | undefined): boolean {
-    const tags = toRecord(run.data.tags);
-    return (filter ?? '').split(' AND ').every((clause) => {
-      if (clause === '') return true;
-      const equal = /^tags\.`([^`]+)` = '([^']*)'$/.exec(clause);
-      if (equal) return tags[equal[1]] === equal[2];
-      const unset = this.grammar === 'current' && /^tags\.`([^`]+)` IS NULL$/.exec(clause);
-      if (unset) return tags[unset[1]] === undefined;
-      const among = this.grammar === 'current' && /^attributes\.run_id IN \((.*)\)$/.exec(clause);
-      if (among) return among[1].split(', ').includes(`'${run.info.run_id}'`);
-      throw new FltsError('FLTS_TRACKING_REJECTED', `filter not understood: ${clause}`);
-    });
-  }
-
-  readonly client = {
-    searchExperiments: async () => {
-      this.experimentListings += 1;
-      return [{ experiment_id: '1', name: 'Default' }];
-    },
-    getOrCreateExperiment: async () => ({ experiment_id: '1', name: 'Default' }),
-    searchRuns: async (input: { filter?: string; orderBy?: string[]; maxResults?: number; viewType?: string }) => {
-      const stage = input.viewType === 'DELETED_ONLY' ? 'deleted' : 'active';
-      const found = this.runs.filter((run) => this.matches(run, input.filter) && run.info.lifecycle_stage === stage);
-      if (input.orderBy?.[0] === 'attributes.start_time DESC') found.sort((a, b) => Number(b.info.start_time) - Number(a.info.start_time));
-      const returned = found.slice(0, input.maxResults ?? found.length);
-      this.searches.push({ filter: input.filter, viewType: input.viewType, returned: returned.length });
-      return structuredClone(returned);
-    },
-    createRun: async (input: { tags: Array<{ key: string; value: string }> }) => {
-      const runId = toRecord(input.tags)[MIRROR_TAGS.runId];
-      const run = this.addMirror(runId, { tags: { [MIRROR_TAGS.complete]: '', [PROCESSED_SHA256_TAG]: '' } });
-      run.info.status = 'RUNNING';
-      this.created.push(runId);
-      return structuredClone(run);
-    },
-    searchRunsPage: async (input: { filter?: string; pageToken?: string }) => {
-      const from = Number(input.pageToken ?? 0);
-      const found = this.runs.filter((run) => this.matches(run, input.filter) && run.info.lifecycle_stage === 'active');
-      const returned = found.slice(from, from + this.pageSize);
-      this.searches.push({ filter: input.filter, returned: returned.length });
-      return { runs: structuredClone(returned), nextPageToken: from + this.pageSize < found.length ? String(from + this.pageSize) : undefined };
-    },
-    getRun: async (id: string) => structuredClone(this.runs.find((run) => run.info.run_id === id)),
-    logBatch: async (id: string, batch: { tags?: Array<{ key: string; value: string }> }) => {
-      for (const tag of batch.tags ?? []) await this.client.setTag(id, tag.key, tag.value);
-    },
-    setTag: async (id: string, key: string, value: string) => {
-      const run = this.runs.find((candidate) => candidate.info.run_id === id)!;
-      run.data.tags = [...(run.data.tags ?? []).filter((tag) => tag.key !== key), { key, value }];
-    },
-    updateRun: async (id: string, update: { status: MlflowRun['info']['status'] }) => {
-      this.runs.find((run) => run.info.run_id === id)!.info.status = update.status;
-    },
-    deleteRun: async (id: string) => {
-      this.runs.find((run) => run.info.run_id === id)!.info.lifecycle_stage = 'deleted';
-    },
-    uploadArtifact: async () => undefined,
-  } as unknown as MlflowClient;
-
-  /** Runs the searches since `from` returned, all together. */
-  runsReturnedSince(from: number): number {
-    return this.searches.slice(from).reduce((sum, search) => sum + search.returned, 0);
-  }
-}
 
 /** The record of a run trained since run records name their processed rows: its mirror is tagged with them. */
 const withDigest = (run: RunRecord): RunRecord => ({ ...run, data: { ...run.data, processed_sha256: 'f'.repeat(64) } });
@@ -301,6 +205,46 @@ describe('core > registry > mirrorPendingRuns', () => {
     const next = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
     expect(next).toMatchObject({ pending: [], mirrored: [], failed: [], deferred: [] });
     // Each page of the listing read once over both syncs.
+    expect(listingRunsSince(mlflow)).toBe(ids.length);
+    expect(mlflow.created).toEqual([]);
+    await expectMarkedOnce(store, mlflow, ids);
+  });
+
+  it('a page of the listing still under way when the backlog budget runs out is cut at the budget, not waited for, and read again by the next sync', async () => {
+    const ids = Array.from({ length: FULL_LISTING_FROM + 20 }, (_, at) => `c${String(at).padStart(4, '0')}`);
+    const store = await registryOf('listing-page-cut-', ids);
+    const mlflow = new MemoryMlflow();
+    for (const id of ids) mlflow.addMirror(id);
+    const backlogBudgetMs = 20;
+    const deadlines: Array<number | undefined> = [];
+    let answered = false;
+    // A page MLflow is slow to send: the client ends its call at the deadline it is given (reason `deadline`, as
+    // mlflow-http does); without one, the page comes long after the budget.
+    const slowPage = async (input: { deadline?: number }): Promise<never> => {
+      deadlines.push(input.deadline);
+      if (input.deadline === undefined) {
+        await new Promise((resolve) => setTimeout(resolve, backlogBudgetMs + 200));
+        answered = true;
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, input.deadline! - Date.now()) + 1));
+      }
+      throw new FltsError('FLTS_TRACKING_UNAVAILABLE', 'no answer within the time limit', { details: { reason: 'deadline' } });
+    };
+    const started = Date.now();
+
+    const cut = await mirrorPendingRuns(store, settings, { backlogBudgetMs }, { client: { ...mlflow.client, searchRunsPage: slowPage } as MlflowClient });
+    expect(cut).toMatchObject({ mirrored: [], found: [], failed: [] });
+    expect(cut.interrupted).toBeUndefined();
+    expect(answered).toBe(false);
+    expect(deadlines).toHaveLength(1);
+    expect(deadlines[0]).toBeGreaterThanOrEqual(started);
+    expect(deadlines[0]).toBeLessThanOrEqual(Date.now());
+    // Nothing of the page was taken: no marker, and the listing begins at its first page next time.
+    expect(await listMirrorMarkers(store, settings)).toEqual([]);
+    expect((await readMirrorMarkers(store, settings)).listing?.pages ?? 0).toBe(0);
+
+    const next = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    expect(next).toMatchObject({ pending: [], mirrored: [], failed: [], deferred: [] });
     expect(listingRunsSince(mlflow)).toBe(ids.length);
     expect(mlflow.created).toEqual([]);
     await expectMarkedOnce(store, mlflow, ids);

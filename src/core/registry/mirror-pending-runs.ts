@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.js';
-import { isFltsError, toFltsError } from '../errors.js';
+import { isFltsError, toFltsError, type FltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { RUN_FILES } from './run-record.js';
 import { findRunRecord, listRunIds, runKey, runsBucket } from './run-store.js';
@@ -30,6 +30,12 @@ export interface MirrorPendingResult {
   failed: Array<{ runId: string; code: string; message: string }>;
   /** Runs not mirrored now (the server became unavailable, or the backlog's budget ran out): the next catch-up takes them. */
   deferred: string[];
+  /**
+   * Set when MLflow became unavailable part-way (its code, FLTS_TRACKING_UNAVAILABLE, is retriable): what the sync did
+   * before stays done (mirrors, markers, the listing's progress) and the next sync goes on from there. `step` is where
+   * it stopped: mirroring a run (also in `failed`), reading the listing of complete mirrors, or tagging mirrors.
+   */
+  interrupted?: { step: 'mirror' | 'listing' | 'tagging'; code: string; message: string };
 }
 
 /** Records looked up (and markers written) at once: enough to keep a filesystem or an S3 endpoint busy, few enough to open. */
@@ -229,8 +235,9 @@ async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Cl
 
 /**
  * Reads the listing of every complete mirror on from where `record.listing` left it (a new listing from its first page),
- * a page at a time until it ends or `stop` says the backlog's time is up (the page under way is finished: its call has
- * its own budget). The complete mirrors of `wanted` runs on each page become owed markers, recorded together with the
+ * a page at a time until it ends or `budget.stop` says the backlog's time is up; the page under way ends by the
+ * backlog's deadline too (`budget.deadline`), and is read again by the next sync. MLflow going away mid-listing ends it
+ * the same way, returned as `outage` for the sync to report. The complete mirrors of `wanted` runs on each page become owed markers, recorded together with the
  * token of the next page in one write before any is written (`writeOwed`, after each page), so the next sync reads on
  * from there. The listing ends at its last page, once every wanted run is found, or at LISTING_PAGES_MAX pages. A token
  * the server no longer takes (restarted with another store, say) leaves the next sync to start over. Returns the runs
@@ -243,10 +250,11 @@ async function readListingOn(
   record: OwedRecord,
   activeIds: readonly string[],
   wanted: ReadonlySet<string>,
-  stop: () => boolean,
+  budget: { stop: () => boolean; deadline: () => number | undefined },
   writeOwed: () => Promise<void>,
   logger: Logger,
-): Promise<{ found: Set<string>; listed?: CompleteMirror[] }> {
+): Promise<{ found: Set<string>; listed?: CompleteMirror[]; outage?: FltsError }> {
+  const { stop, deadline } = budget;
   const fresh = record.listing?.next === undefined;
   let listing: MirrorListing = fresh ? { experimentIds: [...activeIds], pages: 0 } : record.listing!;
   // An experiment deleted since the listing began holds no mirror a marker may name; one created since holds only
@@ -265,12 +273,21 @@ async function readListingOn(
     }
     if (stop()) return { found };
     let page: { runs: MlflowRun[]; nextPageToken?: string };
+    const pageDeadline = deadline();
     try {
-      page = await client.searchRunsPage({ experimentIds, filter: COMPLETE_FILTER, pageToken: listing.next });
+      // The page ends by the backlog's deadline too: a slow page (a thousand full runs may take seconds) is cut there,
+      // not waited for over its own call budget, and the next sync reads it again from the same token.
+      page = await client.searchRunsPage({ experimentIds, filter: COMPLETE_FILTER, pageToken: listing.next, ...(pageDeadline === undefined ? {} : { deadline: pageDeadline }) });
     } catch (error) {
       const refused = listing.next !== undefined && isFltsError(error) && error.code === 'FLTS_TRACKING_REJECTED';
       if (!refused) {
-        if (stop()) return { found };
+        if (stop() || (pageDeadline !== undefined && isFltsError(error) && error.details.reason === 'deadline')) return { found };
+        // MLflow went away mid-listing: the pages read so far are recorded with their owed markers, and the next sync
+        // reads on from the page that failed. The sync reports the outage rather than losing what it did before it.
+        if (isFltsError(error) && error.code === 'FLTS_TRACKING_UNAVAILABLE') {
+          logger.warn({ pages: listing.pages, code: error.code, err: error.message }, 'mlflow went away during the listing of complete mirrors; the next sync reads on from this page');
+          return { found, outage: error };
+        }
         throw error;
       }
       logger.warn({ pages: listing.pages, err: (error as Error).message }, 'mlflow refuses the page token of the listing of complete mirrors; a later sync lists them anew');
@@ -392,15 +409,20 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   // A slow server answering each call just within its time limit is never reported down, and a backlog of
   // runs at a dozen calls or more each would hold the caller for minutes: past its budget the backlog waits for
   // the next sync. Its calls go through a client of their own, stopped when the budget runs out.
-  let budget: { deps: TrackingDeps; deadline: AbortSignal } | undefined;
-  const backlogDeps = (): { deps: TrackingDeps; deadline: AbortSignal } => {
+  let budget: { deps: TrackingDeps; deadline: AbortSignal; endsAt: number } | undefined;
+  const backlogDeps = (): { deps: TrackingDeps; deadline: AbortSignal; endsAt: number } => {
     if (!budget) {
       const deadline = AbortSignal.timeout(options.backlogBudgetMs!);
-      budget = { deadline, deps: { logger: deps.logger, onEvent: deps.onEvent, signal: deps.signal ? AbortSignal.any([deadline, deps.signal]) : deadline } };
+      budget = { deadline, endsAt: Date.now() + options.backlogBudgetMs!, deps: { logger: deps.logger, onEvent: deps.onEvent, signal: deps.signal ? AbortSignal.any([deadline, deps.signal]) : deadline } };
     }
     return budget;
   };
-  const outOfTime = (): boolean => deps.signal?.aborted === true || (options.backlogBudgetMs !== undefined && backlogDeps().deadline.aborted);
+  // The clock as well as the timer: a call cut at the deadline by the clock may end before the timer has fired.
+  const outOfTime = (): boolean => deps.signal?.aborted === true || (options.backlogBudgetMs !== undefined && (backlogDeps().deadline.aborted || Date.now() >= backlogDeps().endsAt));
+  const backlogEndsAt = (): number | undefined => (options.backlogBudgetMs === undefined ? undefined : backlogDeps().endsAt);
+  const interrupt = (step: NonNullable<MirrorPendingResult['interrupted']>['step'], error: { code: string; message: string }): void => {
+    result.interrupted ??= { step, code: error.code, message: error.message };
+  };
 
   /** Mirrors `runIds` in order, within the backlog's budget when `bounded`; true when it stopped (the rest deferred). */
   const mirrorEach = async (runIds: readonly string[], bounded: boolean): Promise<boolean> => {
@@ -424,6 +446,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
         const flts = toFltsError(error);
         result.failed.push({ runId, code: flts.code, message: flts.message });
         if (isFltsError(error) && error.code === 'FLTS_TRACKING_UNAVAILABLE') {
+          interrupt('mirror', flts);
           result.deferred.push(...runIds.slice(index + 1));
           return true;
         }
@@ -442,16 +465,21 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
     const writeOwed = async (): Promise<void> => {
       record.owed = await writeOwedMarkers(store, settings, record.owed, outOfTime, logger);
     };
-    const listing = await readListingOn(store, settings, client, record, experimentIds, new Set(backlog), outOfTime, writeOwed, logger);
+    const listing = await readListingOn(store, settings, client, record, experimentIds, new Set(backlog), { stop: outOfTime, deadline: backlogEndsAt }, writeOwed, logger);
     backlog = backlog.filter((runId) => !listing.found.has(runId));
     listed = listing.listed;
+    if (listing.outage) {
+      interrupt('listing', listing.outage);
+      result.deferred.push(...backlog);
+      stopped = true;
+    }
   }
   if (!stopped) stopped = await mirrorEach(backlog, true);
   await saveRecord(store, settings, record);
   // Runs without a marker whose mirror MLflow had complete all along were never pending.
   const found = new Set(result.found.map((run) => run.runId));
   result.pending = [...leading, ...backlog].filter((runId) => !found.has(runId));
-  if (!stopped) await tagProcessedDigests(store, settings, await mirrorsWithoutDigestTag(client, experimentIds, new Set(registered), listed), result, () => (options.backlogBudgetMs !== undefined ? backlogDeps() : undefined), { ...deps, client });
+  if (!stopped && !outOfTime()) await tagProcessedDigests(store, settings, await mirrorsWithoutDigestTag(client, experimentIds, new Set(registered), listed), result, () => (options.backlogBudgetMs !== undefined ? backlogDeps() : undefined), { ...deps, client });
   if (result.deferred.length > 0) logger.info({ deferred: result.deferred.length, mirrored: result.mirrored.length }, 'mlflow catch-up continues on a later sync');
   return result;
 }
@@ -484,7 +512,10 @@ async function tagProcessedDigests(
       if (deps.signal?.aborted || bounded?.deadline.aborted) return;
       const flts = toFltsError(error);
       result.failed.push({ runId, code: flts.code, message: flts.message });
-      if (flts.code === 'FLTS_TRACKING_UNAVAILABLE') return;
+      if (flts.code === 'FLTS_TRACKING_UNAVAILABLE') {
+        result.interrupted ??= { step: 'tagging', code: flts.code, message: flts.message };
+        return;
+      }
       logger.warn({ runId, code: flts.code, err: flts.message }, 'mlflow mirror could not be tagged with its processed data');
     }
   }

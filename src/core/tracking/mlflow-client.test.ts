@@ -256,6 +256,23 @@ describe('core > tracking > mlflow-client', () => {
     expect(pages.last.nextPageToken).toBeUndefined();
   });
 
+  it('ends a page of a listing read a page at a time at the deadline its caller gives, with one attempt, not at its own budget', async () => {
+    // The server never answers; the call's own budget (two attempts of 5 s) would hold the caller for 10 s.
+    let requests = 0;
+    const error = await withServer(
+      () => {
+        requests += 1;
+      },
+      (uri) => {
+        const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 1, 'tracking.backoffMs': 0 } }).settings;
+        return failure(createMlflowClient(settings.tracking).searchRunsPage({ experimentIds: ['1'], deadline: Date.now() + 50 }));
+      },
+    );
+    expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
+    expect(error.details).toMatchObject({ reason: 'deadline', attempts: 1 });
+    expect(requests).toBe(1);
+  });
+
   it('reads answers up to tracking.maxResponseMb and no further, naming the setting', async () => {
     // About 1.5 MB: past a limit of 1 MB, within one of 2.
     const page = { runs: Array.from({ length: 1000 }, (_, i) => run(`r${i}`, { tags: [{ key: 'note', value: 'x'.repeat(1500) }] })) };

@@ -1,5 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
+import { silentLogger } from '../logger.js';
+import { redactSecrets } from '../redact.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { guardTracking, type GuardedTracking } from '../tracking/guard-tracking.js';
 import { markPromoted, type PromotedRun, type PromotionMarker } from './mark-promoted.js';
@@ -13,16 +15,28 @@ import type { TrackingDeps } from '../tracking/tracking-deps.js';
  * call's time budget and comes back as `unavailable`, so it cannot fail or stall a training run that
  * otherwise succeeded (F4). A slow one that still answers gets the given runs mirrored, and the backlog
  * only for one call's time budget more (`backlogBudgetMs` unless given): the registry stays the source
- * of truth and later syncs take the rest.
+ * of truth and later syncs take the rest. A server that goes away once the given runs are mirrored cuts the
+ * catch-up short, not the sync: `ok` with `interrupted` (logged, and sent as a `tracking.unavailable` event
+ * when no run's failure already reports it), and the next sync resumes.
  */
 export async function syncRunsToTracking(store: ObjectStore, settings: Settings, options: MirrorPendingOptions = {}, deps: TrackingDeps = {}): Promise<GuardedTracking<MirrorPendingResult>> {
   return guardTracking(settings, deps, async () => {
     const client = trackingClientFor(settings, deps);
     const result = await mirrorPendingRuns(store, settings, { ...options, backlogBudgetMs: options.backlogBudgetMs ?? client.budgetMs }, { ...deps, client });
-    const outage = result.failed.find((failure) => failure.code === 'FLTS_TRACKING_UNAVAILABLE');
+    const given = new Set(options.runIds ?? []);
+    // The runs asked for not mirrored for the outage: the sync failed at what it was called for.
+    const outage = result.failed.find((failure) => failure.code === 'FLTS_TRACKING_UNAVAILABLE' && given.has(failure.runId));
     if (outage) throw new FltsError('FLTS_TRACKING_UNAVAILABLE', outage.message, { details: { runId: outage.runId, deferred: result.deferred, mirrored: result.mirrored.length } });
+    if (result.interrupted) reportInterrupted(settings, deps, result);
     return result;
   });
+}
+
+function reportInterrupted(settings: Settings, deps: TrackingDeps, result: MirrorPendingResult): void {
+  const { step, code, message } = result.interrupted!;
+  const uri = redactSecrets(settings.tracking.uri);
+  (deps.logger ?? silentLogger).warn({ uri, step, code, err: redactSecrets(message), mirrored: result.mirrored.length, deferred: result.deferred.length }, 'mlflow catch-up interrupted; the next sync resumes it');
+  if (!result.failed.some((failure) => failure.code === code)) deps.onEvent?.({ type: 'tracking.unavailable', code, message: redactSecrets(message) });
 }
 
 /** `markPromoted` for commands: off without a tracking URI, never throws. */
