@@ -15,7 +15,10 @@ export class MemoryMlflow {
   readonly runs: MlflowRun[] = [];
   readonly searches: Array<{ filter?: string; viewType?: string; returned: number }> = [];
   readonly created: string[] = [];
-  /** Runs a page of a listing read page by page holds (MLflow's own is 1000): its tokens are offsets, as MLflow's are. */
+  /**
+   * Runs a page of a listing read page by page holds at most (MLflow's own is 1000), fewer when the search asks for
+   * fewer: its tokens are offsets, as MLflow's are.
+   */
   pageSize = 1000;
   /** Listings of the experiments asked for. */
   experimentListings = 0;
@@ -71,12 +74,13 @@ export class MemoryMlflow {
       this.created.push(runId);
       return structuredClone(run);
     },
-    searchRunsPage: async (input: { filter?: string; pageToken?: string }) => {
+    searchRunsPage: async (input: { filter?: string; pageToken?: string; maxResults?: number }) => {
       const from = Number(input.pageToken ?? 0);
+      const size = Math.min(this.pageSize, input.maxResults ?? this.pageSize);
       const found = this.runs.filter((run) => this.matches(run, input.filter) && run.info.lifecycle_stage === 'active');
-      const returned = found.slice(from, from + this.pageSize);
+      const returned = found.slice(from, from + size);
       this.searches.push({ filter: input.filter, returned: returned.length });
-      return { runs: structuredClone(returned), nextPageToken: from + this.pageSize < found.length ? String(from + this.pageSize) : undefined };
+      return { runs: structuredClone(returned), nextPageToken: from + size < found.length ? String(from + size) : undefined };
     },
     getRun: async (id: string) => structuredClone(this.runs.find((run) => run.info.run_id === id)),
     logBatch: async (id: string, batch: { tags?: Array<{ key: string; value: string }> }) => {

@@ -78,15 +78,18 @@ export interface MirrorListing {
    * before it that it did not find had no complete mirror then. Absent when not known yet.
    */
   readonly startedAt?: number;
+  /** Runs asked for per page when fewer than MLflow's thousand: a page cut at a sync's deadline halves it. */
+  readonly pageRuns?: number;
 }
 
 function listingOf(value: unknown): MirrorListing | undefined {
   if (value === null || typeof value !== 'object') return undefined;
-  const { next, experimentIds, pages, startedAt } = value as Record<string, unknown>;
+  const { next, experimentIds, pages, startedAt, pageRuns } = value as Record<string, unknown>;
   if (!Number.isInteger(pages) || (pages as number) < 0 || (next !== undefined && (typeof next !== 'string' || next === ''))) return undefined;
   if (!Array.isArray(experimentIds) || !experimentIds.every((id) => typeof id === 'string')) return undefined;
   const started = typeof startedAt === 'number' && Number.isFinite(startedAt) ? { startedAt } : {};
-  return { ...(next === undefined ? {} : { next: next as string }), experimentIds: experimentIds as string[], pages: pages as number, ...started };
+  const size = Number.isInteger(pageRuns) && (pageRuns as number) > 0 ? { pageRuns: pageRuns as number } : {};
+  return { ...(next === undefined ? {} : { next: next as string }), experimentIds: experimentIds as string[], pages: pages as number, ...started, ...size };
 }
 
 async function readRecord(store: ObjectStore, settings: Settings, writtenAt: number): Promise<{ unwritten: MirrorMarker[]; listing?: MirrorListing }> {

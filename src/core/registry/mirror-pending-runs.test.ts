@@ -11,7 +11,7 @@ import type { MlflowClient } from '../tracking/mlflow-client.js';
 import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
 import { MIRROR_TAGS } from '../tracking/tracking-deps.js';
 import { FltsError } from '../errors.js';
-import { DIGEST_TAG_READS_PER_SYNC, FULL_LISTING_FROM, MARKERS_AUDITED_PER_SYNC, mirrorPendingRuns, REMOVED_RUNS_CHECKED_PER_SYNC } from './mirror-pending-runs.js';
+import { DIGEST_TAG_READS_PER_SYNC, FULL_LISTING_FROM, LISTING_PAGE_RUNS, LISTING_PAGE_RUNS_MIN, MARKERS_AUDITED_PER_SYNC, mirrorPendingRuns, REMOVED_RUNS_CHECKED_PER_SYNC } from './mirror-pending-runs.js';
 import { listMirrorMarkers, readMirrorMarkers } from './mirror-markers.js';
 import { PROCESSED_SHA256_TAG } from './mirror-source.js';
 import { fakeRun } from './run-record.fixture.js';
@@ -210,7 +210,7 @@ describe('core > registry > mirrorPendingRuns', () => {
     await expectMarkedOnce(store, mlflow, ids);
   });
 
-  it('a page of the listing still under way when the backlog budget runs out is cut at the budget, not waited for, and read again by the next sync', async () => {
+  it('a page of the listing still under way when the backlog budget runs out is cut at the budget, not waited for, and read again by the next sync at half the size', async () => {
     const ids = Array.from({ length: FULL_LISTING_FROM + 20 }, (_, at) => `c${String(at).padStart(4, '0')}`);
     const store = await registryOf('listing-page-cut-', ids);
     const mlflow = new MemoryMlflow();
@@ -239,13 +239,39 @@ describe('core > registry > mirrorPendingRuns', () => {
     expect(deadlines).toHaveLength(1);
     expect(deadlines[0]).toBeGreaterThanOrEqual(started);
     expect(deadlines[0]).toBeLessThanOrEqual(Date.now());
-    // Nothing of the page was taken: no marker, and the listing begins at its first page next time.
+    // Nothing of the page was taken: no marker, and the listing begins at its first page next time, with smaller pages.
     expect(await listMirrorMarkers(store, settings)).toEqual([]);
-    expect((await readMirrorMarkers(store, settings)).listing?.pages ?? 0).toBe(0);
+    expect((await readMirrorMarkers(store, settings)).listing).toMatchObject({ pages: 0, pageRuns: LISTING_PAGE_RUNS / 2 });
 
-    const next = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    const asked: Array<number | undefined> = [];
+    const watched = { ...mlflow.client, searchRunsPage: (input: { maxResults?: number }) => (asked.push(input.maxResults), mlflow.client.searchRunsPage(input as never)) } as MlflowClient;
+    const next = await mirrorPendingRuns(store, settings, {}, { client: watched });
+    expect(asked).toEqual([LISTING_PAGE_RUNS / 2]);
     expect(next).toMatchObject({ pending: [], mirrored: [], failed: [], deferred: [] });
     expect(listingRunsSince(mlflow)).toBe(ids.length);
+    expect(mlflow.created).toEqual([]);
+    await expectMarkedOnce(store, mlflow, ids);
+  });
+
+  it('pages cut at every sync get smaller down to LISTING_PAGE_RUNS_MIN, and the listing moves on with pages of that size', async () => {
+    const ids = Array.from({ length: FULL_LISTING_FROM + 20 }, (_, at) => `h${String(at).padStart(4, '0')}`);
+    const store = await registryOf('listing-page-halved-', ids);
+    const mlflow = new MemoryMlflow();
+    for (const id of ids) mlflow.addMirror(id);
+    const asked: Array<number | undefined> = [];
+    // A server that sends no page larger than the floor before the deadline.
+    const slowLargePages = async (input: { maxResults?: number; deadline?: number }) => {
+      asked.push(input.maxResults);
+      if ((input.maxResults ?? LISTING_PAGE_RUNS) <= LISTING_PAGE_RUNS_MIN) return mlflow.client.searchRunsPage(input as never);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, (input.deadline ?? Date.now()) - Date.now()) + 1));
+      throw new FltsError('FLTS_TRACKING_UNAVAILABLE', 'no answer within the time limit', { details: { reason: 'deadline' } });
+    };
+    const client = { ...mlflow.client, searchRunsPage: slowLargePages } as MlflowClient;
+    for (let sync = 0; sync < 6 && (await listMirrorMarkers(store, settings)).length < ids.length; sync += 1) await mirrorPendingRuns(store, settings, { backlogBudgetMs: 20 }, { client });
+    expect(asked.slice(0, 4)).toEqual([LISTING_PAGE_RUNS, LISTING_PAGE_RUNS / 2, LISTING_PAGE_RUNS / 4, LISTING_PAGE_RUNS_MIN]);
+    expect(new Set(asked.slice(3))).toEqual(new Set([LISTING_PAGE_RUNS_MIN]));
+    const next = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    expect(next).toMatchObject({ pending: [], mirrored: [], found: [], failed: [], deferred: [] });
     expect(mlflow.created).toEqual([]);
     await expectMarkedOnce(store, mlflow, ids);
   });

@@ -298,13 +298,13 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
   }
 
   /**
-   * One page of a search of runs (up to SEARCH_PAGE of them), from `pageToken`, and the token of the next page if any:
-   * for a listing its caller reads a page at a time, within a time of its own, and takes up again later. `deadline`
-   * (on the client's clock) ends the call when it comes before the call's own budget, with reason `deadline`: a caller
-   * whose time runs out mid-page is not held for the rest of the page's budget.
+   * One page of a search of runs (`maxResults`, up to and by default SEARCH_PAGE of them), from `pageToken`, and the
+   * token of the next page if any: for a listing its caller reads a page at a time, within a time of its own, and
+   * takes up again later. `deadline` (on the client's clock) ends the call when it comes before the call's own budget,
+   * with reason `deadline`: a caller whose time runs out mid-page is not held for the rest of the page's budget.
    */
-  async function searchRunsPage(input: RunSearch & { pageToken?: string; deadline?: number }): Promise<{ runs: MlflowRun[]; nextPageToken?: string }> {
-    const page = await runsPage(input, SEARCH_PAGE, input.pageToken, input.deadline);
+  async function searchRunsPage(input: RunSearch & { pageToken?: string; deadline?: number; maxResults?: number }): Promise<{ runs: MlflowRun[]; nextPageToken?: string }> {
+    const page = await runsPage(input, Math.max(1, Math.min(SEARCH_PAGE, input.maxResults ?? SEARCH_PAGE)), input.pageToken, input.deadline);
     return { runs: page.runs.map(withData), nextPageToken: page.next || undefined };
   }
 
