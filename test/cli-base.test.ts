@@ -136,6 +136,23 @@ describe('cli > base command', () => {
     }
   });
 
+  it('calls a word after a command an unexpected argument of that command, not an unknown command', async () => {
+    // Before, `flts promote <run_id>` (--run forgotten) said: Unknown command "promote <run_id>".
+    const json = await flts(['promote', '0123abcd', '--json'], os.tmpdir());
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout).error).toMatchObject({
+      code: 'FLTS_USAGE_INVALID_FLAG',
+      message: 'Unexpected argument: 0123abcd; flts promote takes flags only.',
+      hint: '`flts promote --help` lists its flags.',
+      details: { command: 'promote', argument: '0123abcd' },
+    });
+    const text = await flts(['config', 'show', 'extra'], os.tmpdir());
+    expect(text).toMatchObject({ code: 2, stdout: '' });
+    expect(text.stderr).toContain('Error FLTS_USAGE_INVALID_FLAG: Unexpected argument: extra; flts config show takes flags only.');
+    // A topic's unknown command is still one.
+    expect((await flts(['config', 'frobnicate'], os.tmpdir())).stderr).toContain('Error FLTS_USAGE_UNKNOWN_COMMAND: Unknown command "config frobnicate".');
+  });
+
   it('names the command or flag a typo most likely meant', async () => {
     const command = await flts(['trian', '--json'], os.tmpdir());
     expect(command.code).toBe(2);

@@ -1,4 +1,4 @@
-import { loadHelpClass, type Hook } from '@oclif/core';
+import { loadHelpClass, type Config, type Hook } from '@oclif/core';
 import { clip } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
 import { closestName } from './closest-name.js';
@@ -22,18 +22,47 @@ const commandNotFound: Hook.CommandNotFound = async function ({ id, argv = [], c
   }
   // oclif's Command.jsonEnabled never runs here.
   const json = jsonRequested(options, config);
-  const name = clip((helpFor ? helpFor.join(':') : id).replaceAll(':', ' '));
-  const commands = config.commands.filter((command) => !command.hidden).map((command) => command.id.replaceAll(':', ' ')).sort();
-  const meant = id.startsWith('-') ? undefined : closestName(name, commands);
-  const error = new FltsError(
-    'FLTS_USAGE_UNKNOWN_COMMAND',
-    id.startsWith('-') ? `No command given before ${clip(id)}: flts <command> [flags].` : meant ? `Unknown command "${name}"; did you mean "${meant}"?` : `Unknown command "${name}".`,
-    { details: { command: name, commands, ...(meant ? { suggestion: meant } : {}) } },
-  );
+  const error = (helpFor ? undefined : unexpectedArgument(id)) ?? unknownCommand(helpFor ? helpFor.join(':') : id);
   const exitCode = reportError(error, { json, debug: options.includes('--debug'), theme: config.theme?.json });
   process.exitCode = exitCode;
   await stdoutFlushed();
   this.exit(exitCode);
+
+  function unknownCommand(typed: string): FltsError {
+    const name = clip(typed.replaceAll(':', ' '));
+    const commands = config.commands.filter((command) => !command.hidden).map((command) => command.id.replaceAll(':', ' ')).sort();
+    const meant = id.startsWith('-') ? undefined : closestName(name, commands);
+    return new FltsError(
+      'FLTS_USAGE_UNKNOWN_COMMAND',
+      id.startsWith('-') ? `No command given before ${clip(id)}: flts <command> [flags].` : meant ? `Unknown command "${name}"; did you mean "${meant}"?` : `Unknown command "${name}".`,
+      { details: { command: name, commands, ...(meant ? { suggestion: meant } : {}) } },
+    );
+  }
+
+  /**
+   * `flts promote <run_id>`: oclif takes a word right after a command for a subcommand, but the command exists and
+   * the word is an argument it does not take, which oclif calls an unexpected argument when it follows a flag.
+   */
+  function unexpectedArgument(typed: string): FltsError | undefined {
+    const command = commandBefore(typed, config);
+    if (command === undefined) return undefined;
+    const name = command.replaceAll(':', ' ');
+    const argument = clip(typed.split(':').slice(command.split(':').length).join(' '));
+    return new FltsError('FLTS_USAGE_INVALID_FLAG', `Unexpected argument: ${argument}; flts ${name} takes flags only.`, {
+      details: { command: name, argument },
+      hint: `\`flts ${name} --help\` lists its flags.`,
+    });
+  }
 };
+
+/** The longest leading part of `id` (words joined by ":") shorter than all of it that names a command. */
+function commandBefore(id: string, config: Pick<Config, 'findCommand'>): string | undefined {
+  const words = id.split(':');
+  for (let length = words.length - 1; length > 0; length--) {
+    const prefix = words.slice(0, length).join(':');
+    if (config.findCommand(prefix)) return prefix;
+  }
+  return undefined;
+}
 
 export default commandNotFound;
