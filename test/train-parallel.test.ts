@@ -99,6 +99,10 @@ describe('workflows > trainModels side by side', () => {
     expect((stopped as { code?: string }).code).toBe('FLTS_TRAIN_ABORTED');
     const runs = await listRunRecords(store, settings, { configHash });
     expect(runs.map((run) => `${run.model_type} ${run.status}`).sort()).toEqual(['GRU KILLED', 'LSTM KILLED']);
+    // The error names both runs it left KILLED, in request order (before, only the first one stopped).
+    const [lstm, gru] = ['LSTM', 'GRU'].map((type) => runs.find((run) => run.model_type === type)!.run_id);
+    expect(stopped).toMatchObject({ details: { killed: [lstm, gru], notStarted: ['NAIVE'], succeeded: [] } });
+    expect((stopped as Error).message).toContain(`Run ${lstm} was stopped and is recorded as KILLED. Run ${gru} was stopped and is recorded as KILLED.`);
   });
 
   it('an abort while a model fits: that run ends KILLED at its next check, and the models not started are named, not passed over', async () => {

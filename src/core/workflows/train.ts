@@ -144,10 +144,11 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   const runDeps = lanes > 1 ? { ...deps, offThread: true } : deps;
   const outcomes: Array<{ run: RunRecord } | { current: RunRecord } | { failure: FltsError } | undefined> = new Array(types.length);
   let next = 0;
-  let stopped: FltsError | undefined;
+  // Every model in training when the abort came is stopped: side by side, several runs end KILLED.
+  const stoppedAt = new Map<number, FltsError>();
   const started = new Set<number>();
   const lane = async (): Promise<void> => {
-    while (next < types.length && !stopped && !deps.signal?.aborted) {
+    while (next < types.length && stoppedAt.size === 0 && !deps.signal?.aborted) {
       const index = next++;
       const target = { modelType: types[index], configHash: data.configHash };
       const policy = request.inProgress ?? 'refuse';
@@ -176,7 +177,7 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
         outcomes[index] = { run: await trainOne(types[index], data, readSettings, { ...runDeps, onEvent }) };
       } catch (error) {
         const flts = toFltsError(error);
-        if (flts.code === 'FLTS_TRAIN_ABORTED') stopped ??= flts;
+        if (flts.code === 'FLTS_TRAIN_ABORTED') stoppedAt.set(index, flts);
         else outcomes[index] = { failure: flts };
       } finally {
         await claim?.release();
@@ -188,12 +189,15 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   const alreadyTrained = outcomes.flatMap((outcome) => (outcome && 'current' in outcome ? [outcome.current] : []));
   // A model may finish after the abort, another be stopped by it; the ones never started must not pass for trained.
   const notStarted = types.filter((_, index) => !started.has(index) && !outcomes[index]);
-  if (stopped || notStarted.length > 0) {
+  // Named in request order, whichever lane saw the abort first.
+  const stopped = [...stoppedAt].sort(([a], [b]) => a - b).map(([, error]) => error);
+  if (stopped.length > 0 || notStarted.length > 0) {
     const finished = runs.map((run) => `${run.model_type} run ${run.run_id}`).join(', ') || 'none';
     const unstarted = notStarted.length > 0 ? `${notStarted.join(', ')} never started (no run recorded for ${notStarted.length === 1 ? 'it' : 'them'}); ` : '';
-    throw new FltsError('FLTS_TRAIN_ABORTED', `${stopped ? `${stopped.message} ` : 'Training was stopped: '}${unstarted}finished: ${finished}.`, {
-      cause: stopped,
-      details: { ...stopped?.details, notStarted, succeeded: runs.map((run) => run.run_id) },
+    const killed = stopped.flatMap((error) => (typeof error.details.runId === 'string' ? [error.details.runId] : []));
+    throw new FltsError('FLTS_TRAIN_ABORTED', `${stopped.length > 0 ? `${stopped.map((error) => error.message).join(' ')} ` : 'Training was stopped: '}${unstarted}finished: ${finished}.`, {
+      cause: stopped[0],
+      details: { ...stopped[0]?.details, killed, notStarted, succeeded: runs.map((run) => run.run_id) },
     });
   }
   const failures = outcomes.flatMap((outcome) => (outcome && 'failure' in outcome ? [outcome.failure] : []));
