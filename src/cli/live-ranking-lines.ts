@@ -12,7 +12,7 @@ export function renderLiveRanking(ranking: LiveRanking, probationPoints: number)
     header,
     ...ranking.rows.map(
       (row) =>
-        `${String(row.rank).padStart(3)}  ${row.run_id}  live RMSE ${row.live_rmse.toPrecision(6)}  MAE ${row.live_mae.toPrecision(6)}  ${row.points} points${row.few_points ? ' (too few to judge)' : ''}  replicas ${row.replicas.join(',')}`,
+        `${String(row.rank).padStart(3)}  ${row.run_id}  live RMSE ${row.live_rmse.toPrecision(6)}  MAE ${row.live_mae.toPrecision(6)}  ${row.points} ${row.points === 1 ? 'point' : 'points'}${row.few_points ? ' (too few to judge)' : ''}  replicas ${row.replicas.join(',')}`,
     ),
   ];
 }
