@@ -153,6 +153,15 @@ describe('cli > base command', () => {
     expect((await flts(['config', 'frobnicate'], os.tmpdir())).stderr).toContain('Error FLTS_USAGE_UNKNOWN_COMMAND: Unknown command "config frobnicate".');
   });
 
+  it('shows the help of a command asked for with a word after it, as without the word', async () => {
+    // Before, `flts promote 0123abcd --help` answered "Error: Command promote:0123abcd not found." with exit code 2.
+    for (const [args, plain] of [[['promote', '0123abcd', '--help'], ['promote', '--help']], [['config', 'show', 'extra', '-h'], ['config', 'show', '--help']]]) {
+      const help = await flts(plain, os.tmpdir());
+      expect(help.code).toBe(0);
+      expect(await flts(args, os.tmpdir())).toEqual({ code: 0, stdout: help.stdout, stderr: '' });
+    }
+  });
+
   it('names the command or flag a typo most likely meant', async () => {
     const command = await flts(['trian', '--json'], os.tmpdir());
     expect(command.code).toBe(2);

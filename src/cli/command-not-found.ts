@@ -1,7 +1,8 @@
-import { loadHelpClass, type Config, type Hook } from '@oclif/core';
+import { loadHelpClass, type Hook } from '@oclif/core';
 import { clip } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
 import { closestName } from './closest-name.js';
+import { commandBefore } from './command-prefix.js';
 import { jsonRequested, reportError, stdoutFlushed } from './report-error.js';
 
 /**
@@ -54,15 +55,5 @@ const commandNotFound: Hook.CommandNotFound = async function ({ id, argv = [], c
     });
   }
 };
-
-/** The longest leading part of `id` (words joined by ":") shorter than all of it that names a command. */
-function commandBefore(id: string, config: Pick<Config, 'findCommand'>): string | undefined {
-  const words = id.split(':');
-  for (let length = words.length - 1; length > 0; length--) {
-    const prefix = words.slice(0, length).join(':');
-    if (config.findCommand(prefix)) return prefix;
-  }
-  return undefined;
-}
 
 export default commandNotFound;
