@@ -100,6 +100,15 @@ describe('cli > base command', () => {
     expect(JSON.parse(json.stdout)).toEqual({ status: 'ok', result: { history: [] } });
   });
 
+  it('refuses --reason and --force with promote --history, which writes nothing to keep them in', async () => {
+    // Before, `flts promote --history --reason "..."` listed the history and dropped the reason without a word.
+    for (const flag of [['--reason', 'why'], ['--force']]) {
+      const { code, stdout } = await flts(['promote', '--history', ...flag, '--json'], os.tmpdir());
+      expect(code).toBe(2);
+      expect(JSON.parse(stdout).error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: expect.stringContaining(`--history cannot also be provided when using ${flag[0]}`) });
+    }
+  });
+
   it('shows help for -h and for `flts help [command]`, as for --help, and names the command a typo after help meant', async () => {
     const root = await flts(['--help'], os.tmpdir());
     for (const args of [['-h'], ['help']]) expect(await flts(args, os.tmpdir())).toMatchObject({ code: 0, stdout: root.stdout });

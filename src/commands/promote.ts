@@ -37,8 +37,9 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     history: Flags.boolean({ description: 'List the promotion history of this identifier.', default: false, exclusive: ['run', 'best', 'rollback'] }),
     'config-hash': Flags.string({ description: 'With --best: processed data version (default: the latest).', exclusive: ['run', 'rollback', 'history'] }),
     pin: Flags.boolean({ description: 'With --run or --best: pin the run against automatic promotion of the same data and automatic rollback (also the run already in service).', default: false, exclusive: ['rollback', 'history'] }),
-    force: Flags.boolean({ description: 'Promote even if the quality gate fails or the run\'s processed test data is gone (recorded); never a run serving could not load.', default: false }),
-    reason: Flags.string({ description: 'Why; stored in the promotion record.' }),
+    force: Flags.boolean({ description: 'Promote even if the quality gate fails or the run\'s processed test data is gone (recorded); never a run serving could not load.', default: false, exclusive: ['history'] }),
+    // --history writes nothing: a reason or --force given with it would be dropped without a word.
+    reason: Flags.string({ description: 'Why; stored in the promotion record.', exclusive: ['history'] }),
     identifier: Flags.string({ description: 'Deployment identifier scoping the pointer (env IDENTIFIER; default global).' }),
     'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over the best baseline (NAIVE, SNAIVE or MSTL) (env QUALITY_GATE_MIN_IMPROVEMENT_PCT); with --run or --best, a rollback is not gated.', exclusive: ['rollback', 'history'] }),
   };
