@@ -34,6 +34,10 @@ describe('cli > eval refuses flags its ranking would leave unused', () => {
     [['--live', '--rank-by', 'backtest'], 'rank-by', /--live ranks by its own figures/],
     [['--source', 'mlflow', '--rank-by', 'backtest'], 'rank-by', /--source mlflow ranks by its own figures/],
     [['--live', '--source', 'mlflow'], 'source', /--live ranks the figures of serving replicas/],
+    // Before, these two were dropped without a word: --live ranked every run, and neither showed a gate.
+    [['--live', '--config-hash', 'a'.repeat(64)], 'config-hash', /--live ranks every run .* takes no --config-hash/],
+    [['--live', '--min-improvement', '5'], 'min-improvement', /--live shows no quality gate/],
+    [['--source', 'mlflow', '--min-improvement', '5'], 'min-improvement', /--source mlflow shows no quality gate/],
   ])('eval %j: one JSON error on stdout, exit 2', async (args, flag, message) => {
     const run = await runCli(['eval', '--home', '/nonexistent/flts-eval-flags', ...args, '--json']);
     expect(run.exitCode, run.stderr).toBe(2);

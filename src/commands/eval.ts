@@ -18,9 +18,9 @@ export default class Eval extends FltsCommand<EvalResult> {
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --config-hash <hash> --plot --json', '<%= config.bin %> <%= command.id %> --live'];
 
   static override flags = {
-    'config-hash': Flags.string({ description: 'Processed data version (default: the latest).' }),
+    'config-hash': Flags.string({ description: 'Processed data version (default: the latest); not with --live, which ranks runs of any.' }),
     plot: Flags.boolean({ description: 'Write forecast-vs-actual (the whole test and its last day) and residual SVG plots of every target for the top runs of the test ranking (<run>/plots/, further targets in <run>/plots/<target>/); not with --rank-by backtest, --live or --source mlflow.', default: false }),
-    'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over the best baseline (NAIVE, SNAIVE or MSTL) (env QUALITY_GATE_MIN_IMPROVEMENT_PCT).' }),
+    'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over the best baseline (NAIVE, SNAIVE or MSTL) (env QUALITY_GATE_MIN_IMPROVEMENT_PCT); not with --live or --source mlflow, which show no gate.' }),
     'rank-by': Flags.string({ description: 'test = the held-out test split; backtest = the mean fold metrics of `flts backtest`.', options: ['test', 'backtest'], default: 'test' }),
     live: Flags.boolean({ description: 'Rank runs by their live error on served traffic (the figures serving replicas report), where they have it.', default: false }),
     source: Flags.string({ description: 'local = the run registry; mlflow = MLflow runs with params.config_hash (MLFLOW_TRACKING_URI), including reference trainers\' runs.', options: ['local', 'mlflow'], default: 'local' }),
@@ -58,10 +58,13 @@ export default class Eval extends FltsCommand<EvalResult> {
  * Refuses flags the chosen ranking would silently leave unused: a script asking for plots, or for a backtest
  * ranking of live or MLflow figures, is told rather than handed a scoreboard without them.
  */
-function refuseIgnoredFlags(flags: { plot: boolean; live: boolean; source: string; 'rank-by': string }): void {
+function refuseIgnoredFlags(flags: { plot: boolean; live: boolean; source: string; 'rank-by': string; 'config-hash'?: string; 'min-improvement'?: string }): void {
   if (flags.live && flags.source === 'mlflow') throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--live ranks the figures of serving replicas and takes no --source mlflow.', { details: { flag: 'source' } });
+  // Live figures are kept per run, whatever data it was trained on: a config_hash does not choose among them.
+  if (flags.live && flags['config-hash'] !== undefined) throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--live ranks every run serving replicas report figures for, of any config_hash, and takes no --config-hash.', { details: { flag: 'config-hash' } });
   const ranking = flags.live ? '--live' : flags.source === 'mlflow' ? '--source mlflow' : undefined;
   if (ranking && flags['rank-by'] === 'backtest') throw new FltsError('FLTS_USAGE_INVALID_FLAG', `${ranking} ranks by its own figures and takes no --rank-by backtest.`, { details: { flag: 'rank-by' } });
+  if (ranking && flags['min-improvement'] !== undefined) throw new FltsError('FLTS_USAGE_INVALID_FLAG', `${ranking} shows no quality gate and takes no --min-improvement: the gate is judged on the test (or backtest) scoreboard.`, { details: { flag: 'min-improvement' } });
   const unplotted = ranking ?? (flags['rank-by'] === 'backtest' ? '--rank-by backtest' : undefined);
   if (flags.plot && unplotted) throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--plot draws the held-out test predictions of the test scoreboard's top runs and has nothing to draw with ${unplotted}: run \`flts eval --plot\` for them.`, { details: { flag: 'plot' } });
 }
