@@ -74,6 +74,17 @@ describe('core > config > settings', () => {
     expect(resolveSettings({ file: { home: '' }, env: { FLTS_HOME: '/srv/flts' } }).settings.home).toBe('/srv/flts');
   });
 
+  it('takes an empty group of settings in the config file as setting nothing, and a value in a group\'s place as mistyped, not unknown', () => {
+    // Before, both were "Unknown setting(s) in the config file: training".
+    expect(resolveSettings({ file: { training: {}, serve: { predictionLog: {} } } })).toMatchObject({ settings: { training: { epochs: 30 } }, sources: { 'training.epochs': 'default' } });
+    const mistyped = errorOf(() => resolveSettings({ file: { training: 5 } }));
+    expect(mistyped).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'training' } });
+    expect(mistyped.message).toBe('training in the config file = 5 is not valid: it is a group of settings (training.models, training.targets, training.inputSeqLen, ...), written as an object of them, e.g. "training": {"models":"..."}.');
+    expect(errorOf(() => resolveSettings({ file: { serve: { predictionLog: 'on' } } })).message).toContain('serve.predictionLog in the config file = "on" is not valid: it is a group of settings (serve.predictionLog.enabled');
+    // A name that is neither a setting nor a group is still unknown, empty or not.
+    expect(errorOf(() => resolveSettings({ file: { trainning: {} } }))).toMatchObject({ code: 'FLTS_CONFIG_UNKNOWN_KEY', details: { keys: ['trainning'] } });
+  });
+
   it('rejects unknown keys and mistyped values in the config file', () => {
     expect(errorOf(() => resolveSettings({ file: { preprocess: { scalling: {} } } })).code).toBe('FLTS_CONFIG_UNKNOWN_KEY');
     expect(errorOf(() => resolveSettings({ file: { data: { sampleTrainRows: '10' } } })).message).toContain('data.sampleTrainRows');

@@ -52,9 +52,27 @@ function collectLeafPaths(tree: Record<string, unknown>, prefix = ''): string[] 
   });
 }
 
+function isEmptyObject(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0;
+}
+
 function assertKnownFileKeys(file: Record<string, unknown>, specs: readonly SettingSpec[]): void {
   const known = new Set(specs.map((spec) => spec.path));
-  const unknown = collectLeafPaths(file).filter((path) => !known.has(path) && !path.startsWith('$'));
+  const settingsIn = (group: string): string[] => specs.map((spec) => spec.path).filter((path) => path.startsWith(`${group}.`));
+  const leaves = collectLeafPaths(file).filter((path) => !known.has(path) && !path.startsWith('$'));
+  // A group of settings ("training") is none itself: empty, it sets nothing; a value in its place is mistyped, not unknown.
+  const groups = leaves.filter((path) => settingsIn(path).length > 0);
+  const mistyped = groups.find((path) => !isEmptyObject(getPath(file, path)));
+  if (mistyped !== undefined) {
+    const inside = settingsIn(mistyped);
+    const example = inside[0].slice(mistyped.length + 1).split('.').reduceRight<unknown>((inner, key) => ({ [key]: inner }), '...');
+    throw new FltsError(
+      'FLTS_CONFIG_INVALID_VALUE',
+      `${mistyped} in the config file = ${JSON.stringify(getPath(file, mistyped))} is not valid: it is a group of settings (${inside.slice(0, 3).join(', ')}${inside.length > 3 ? ', ...' : ''}), written as an object of them, e.g. "${mistyped.split('.').pop()}": ${JSON.stringify(example)}.`,
+      { details: { setting: mistyped } },
+    );
+  }
+  const unknown = leaves.filter((path) => !groups.includes(path));
   if (unknown.length > 0) {
     throw new FltsError('FLTS_CONFIG_UNKNOWN_KEY', `Unknown setting(s) in the config file: ${unknown.join(', ')}.`, { details: { keys: unknown } });
   }
