@@ -43,6 +43,8 @@ describe('core > workflows > trainModels with another process training the same 
     expect(refusal).toMatchObject({ code: 'FLTS_TRAIN_IN_PROGRESS', kind: 'conflict', message: expect.stringContaining(`NAIVE is already being trained on config_hash ${HASH.slice(0, 12)} by run cli (pid 4242 on ${ELSEWHERE}`) });
     const lstm = (await listRunRecords(store, settings, { configHash: HASH })).find((run) => run.model_type === 'LSTM')!;
     expect((refusal as FltsError).details).toMatchObject({ succeeded: [lstm.run_id], failed: [], inProgress: [{ run_id: 'cli', model_type: 'NAIVE', config_hash: HASH, owner: { host: ELSEWHERE, pid: 4242 } }] });
+    // The message says what trained, for a terminal that shows no details.
+    expect((refusal as FltsError).message).toMatch(new RegExp(`not trained a second time\\..* Trained: LSTM run ${lstm.run_id}\\.$`));
     expect(await registry()).toEqual(['cli NAIVE RUNNING', 'ours LSTM SUCCESS']);
   });
 

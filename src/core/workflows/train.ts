@@ -206,7 +206,9 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   const tracking = await syncRunsToTracking(deps.store, settings, { runIds: runs.map((run) => run.run_id) }, { logger: deps.logger, signal: deps.signal, ...deps.tracking });
   if (failures.length > 0) {
     const first = failures[0];
-    throw new FltsError(first.code, failures.length === 1 ? first.message : `${first.message} (${failures.length} of ${types.length} models not trained)`, {
+    // Without it, a terminal showed the refusal alone, as if nothing had trained (the runs are in details.succeeded).
+    const trained = runs.length > 0 ? ` Trained: ${runs.map((run) => `${run.model_type} run ${run.run_id}`).join(', ')}.` : '';
+    throw new FltsError(first.code, `${failures.length === 1 ? first.message : `${first.message} (${failures.length} of ${types.length} models not trained)`}${trained}`, {
       cause: first,
       details: {
         ...first.details,
