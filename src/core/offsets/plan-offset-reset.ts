@@ -35,7 +35,8 @@ async function scopeTopics(admin: OffsetsAdmin, group: string, scope: ResetScope
   const byTopic = new Map<string, number[]>();
   for (const c of committed) if (c.offset !== null) byTopic.set(c.topic, [...(byTopic.get(c.topic) ?? []), c.partition]);
   if (byTopic.size === 0) {
-    throw new FltsError('FLTS_OFFSETS_NO_COMMITTED_OFFSET', `Group ${group} has no committed offsets, so --all-topics names nothing; name the topics with --topic.`, { details: { group } });
+    // Reached by --all-topics and by --role serving:<id> without --topic: both take the topics the group committed to.
+    throw new FltsError('FLTS_OFFSETS_NO_COMMITTED_OFFSET', `Group ${group} has no committed offsets, so it names no topics to reset (--all-topics, and a serving role without --topic, take the topics a group committed to); name them with --topic.`, { details: { group } });
   }
   return [...byTopic].sort(([a], [b]) => a.localeCompare(b)).map(([topic, partitions]) => ({ topic, partitions: partitions.sort((a, b) => a - b) }));
 }
