@@ -9,7 +9,7 @@ import type { FltsEvent } from '../events.js';
 import type { Logger } from '../logger.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { createRoleRegistry, type RoleHandle } from './role-registry.js';
-import { startDaemon } from './start-daemon.js';
+import { DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS, DAEMON_SHUTDOWN_GRACE_MS, startDaemon } from './start-daemon.js';
 
 let home: string;
 beforeEach(() => {
@@ -74,16 +74,75 @@ describe('core > daemon > start-daemon', () => {
     await reader.close();
   });
 
-  it('closes the bus when a role\'s stop outlasts the roles\' part of the grace (a broker gone: its consumer\'s disconnect waits), so the bus\'s bounded close ends what it waits on', async () => {
+  it('stops its roles side by side, each within its own grace, so the slowest one bounds the stop, not their sum', async () => {
+    const settings = resolveSettings({ flags: { home, 'daemon.roles': ['first', 'second'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } }).settings;
+    const { seen, logger } = recorder();
+    const bus = createFsBus({ root: path.join(home, 'bus') });
+    // Each role's stop ends only once the other's has begun: one after the other, the first would wait out its grace.
+    let stopsBegun = 0;
+    let bothBegun: () => void = () => {};
+    const together = new Promise<void>((resolve) => (bothBegun = resolve));
+    const role = (name: string) => async (): Promise<RoleHandle> => ({
+      name,
+      subscriptions: [],
+      status: () => ({}),
+      stop: async () => {
+        seen.push(`${name} stopping`);
+        if (++stopsBegun === 2) bothBegun();
+        await together;
+        seen.push(`${name} stopped`);
+      },
+    });
+    const daemon = await startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger, registry: createRoleRegistry({ first: role('first'), second: role('second') }) });
+    await daemon.stop();
+    expect(seen.filter((step) => !['log:daemon_listening', 'log:daemon_role_started'].includes(step))).toEqual(['second stopping', 'first stopping', 'second stopped', 'first stopped', 'log:daemon_stopped']);
+  }, 30_000);
+
+  it('closes the bus beside the roles\' stops: a role waiting on the brokers (gone: its consumer\'s disconnect waits) is released by the bus\'s bounded close, not after its own grace', async () => {
+    const settings = resolveSettings({ flags: { home, 'daemon.roles': ['waiting'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } }).settings;
+    const { seen, logger } = recorder();
+    const fsBus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
+    let closing: () => void = () => {};
+    const busClosing = new Promise<void>((resolve) => (closing = resolve));
+    const bus: MessageBus = { ...fsBus, close: async () => (seen.push('bus closing'), closing(), fsBus.close()) };
+    // Stands for a subscription whose disconnect waits for a broker that does not answer until the bus ends the connection.
+    const registry = createRoleRegistry({
+      waiting: async () => ({
+        name: 'waiting',
+        subscriptions: [],
+        status: () => ({}),
+        stop: async () => {
+          seen.push('waiting stopping');
+          await busClosing;
+          seen.push('waiting stopped');
+        },
+      }),
+    });
+    const daemon = await startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger, registry });
+    await daemon.stop();
+    expect(seen.filter((step) => !['log:daemon_listening', 'log:daemon_role_started'].includes(step))).toEqual(['waiting stopping', 'bus closing', 'waiting stopped', 'log:daemon_stopped']);
+  }, 30_000);
+
+  it('says which role outlasted its grace, and stops regardless', async () => {
     const settings = resolveSettings({ flags: { home, 'daemon.roles': ['stuck'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } }).settings;
     const { seen, logger } = recorder();
     const fsBus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
     const bus: MessageBus = { ...fsBus, close: async () => (seen.push('bus closed'), fsBus.close()) };
     const registry = createRoleRegistry({ stuck: async () => ({ name: 'stuck', subscriptions: [], status: () => ({}), stop: () => (seen.push('stuck stopping'), new Promise<void>(() => {})) }) });
-    const daemon = await startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger, registry, rolesStopGraceMs: 20 });
+    const daemon = await startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger, registry, roleStopGraceMs: 20 });
     await daemon.stop();
-    expect(seen.filter((step) => !['log:daemon_listening', 'log:daemon_role_started'].includes(step))).toEqual(['stuck stopping', 'log:daemon_roles_stop_slow', 'bus closed', 'log:daemon_stopped']);
+    expect(seen.filter((step) => !['log:daemon_listening', 'log:daemon_role_started'].includes(step))).toEqual(['stuck stopping', 'bus closed', 'log:daemon_role_stop_slow', 'log:daemon_stopped']);
   }, 30_000);
+
+  it('refuses a bus.kafka.closeTimeoutMs its shutdown grace cannot hold, before it listens', async () => {
+    const settings = resolveSettings({ flags: { home, 'daemon.roles': ['idle'], 'daemon.port': 0, 'daemon.host': '127.0.0.1', 'bus.kind': 'kafka', 'bus.kafka.brokers': ['127.0.0.1:9'], 'bus.kafka.closeTimeoutMs': DAEMON_SHUTDOWN_GRACE_MS } }).settings;
+    const { seen, logger } = recorder();
+    const bus = createFsBus({ root: path.join(home, 'bus') });
+    const registry = createRoleRegistry({ idle: async () => ({ name: 'idle', subscriptions: [], status: () => ({}), stop: async () => {} }) });
+    await expect(startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger, registry })).rejects.toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'bus.kafka.closeTimeoutMs', max: DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS } });
+    expect(seen).toEqual([]);
+    await bus.close();
+  });
 
   it('stopped before it listened: binds nothing and says nothing of listening', async () => {
     const settings = resolveSettings({ flags: { home, 'daemon.roles': ['idle'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } }).settings;

@@ -38,22 +38,33 @@ export interface DaemonDeps {
   signal?: AbortSignal;
   /** How startup retries an unavailable store or broker; tests shorten it. */
   startupRetry?: RetryPolicy;
-  /** How long the roles get to stop before the bus closes under them; see rolesStopGraceMs. Tests shorten it. */
-  rolesStopGraceMs?: number;
+  /** How long each role gets to stop; see ROLE_STOP_GRACE_MS. Tests shorten it. */
+  roleStopGraceMs?: number;
 }
 
 /** What a bus's close still takes once it gave up: a connect still retrying fails at its next try, within 1 s. */
 const BUS_CLOSE_END_MS = 1_000;
 
 /**
- * The part of DAEMON_SHUTDOWN_GRACE_MS the roles get to stop: the rest is the bus's own bounded close
- * (bus.kafka.closeTimeoutMs), which ends the broker connections a role's stop may still wait on. With the broker
- * away each role's consumer retries its disconnect for about 25 s, one role after the other: waited for in full,
- * they left the bus's close past the grace, and past a pod's. At least half the grace either way.
+ * How long each role gets to stop, the roles side by side and the bus's bounded close (bus.kafka.closeTimeoutMs)
+ * beside them: the whole stop then lasts as long as its slowest part, within DAEMON_SHUTDOWN_GRACE_MS.
  */
-export function rolesStopGraceMs(settings: Settings): number {
-  const busCloseMs = settings.bus.kind === 'kafka' ? settings.bus.kafka.closeTimeoutMs : 0;
-  return Math.max(DAEMON_SHUTDOWN_GRACE_MS / 2, DAEMON_SHUTDOWN_GRACE_MS - busCloseMs - BUS_CLOSE_END_MS);
+export const ROLE_STOP_GRACE_MS = DAEMON_SHUTDOWN_GRACE_MS - BUS_CLOSE_END_MS;
+
+/** The longest bus.kafka.closeTimeoutMs whose close, given up and ended, still fits the daemon's shutdown grace. */
+export const DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS = DAEMON_SHUTDOWN_GRACE_MS - BUS_CLOSE_END_MS;
+
+/**
+ * A bus close bound past the grace would have the daemon stop regardless while its bus still waits for the brokers,
+ * and its process then outlive the grace a deployment gives it (a pod's is derived from this one).
+ */
+function assertBusCloseFitsGrace(settings: Settings): void {
+  if (settings.bus.kind !== 'kafka' || settings.bus.kafka.closeTimeoutMs <= DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS) return;
+  throw new FltsError(
+    'FLTS_CONFIG_INVALID_VALUE',
+    `bus.kafka.closeTimeoutMs is ${settings.bus.kafka.closeTimeoutMs}: the daemon stops within ${DAEMON_SHUTDOWN_GRACE_MS} ms, so its bus may wait for the brokers at most ${DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS} ms (env FLTS_KAFKA_CLOSE_TIMEOUT_MS).`,
+    { details: { setting: 'bus.kafka.closeTimeoutMs', value: settings.bus.kafka.closeTimeoutMs, max: DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS } },
+  );
 }
 
 export interface Daemon {
@@ -79,6 +90,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   // The caller's logger names the service (flts daemon's does); binding it here again would write the key twice.
   const logger = deps.logger ?? silentLogger;
   const registry = deps.registry ?? defaultRoleRegistry();
+  assertBusCloseFitsGrace(settings);
   const roleNames = [...new Set(settings.daemon.roles.map((role) => role.toLowerCase()))];
   if (roleNames.length === 0) throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `daemon.roles is empty: expected one or more of ${registry.names().join(', ')}.`, { details: { setting: 'daemon.roles' } });
   const factories = roleNames.map((name) => ({ name, factory: registry.get(name) }));
@@ -105,19 +117,27 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     started = false;
     controller.abort();
     const drain = (async () => {
-      // A stop during role start-up waits for the role being started, so that every role started is stopped before
-      // the bus closes (its handlers abandon their messages uncommitted) and before daemon_stopped is logged; within
-      // the roles' part of the grace only.
-      const rolesStopped = (async () => {
-        await rolesStarting;
-        for (const handle of handles.splice(0).reverse()) await handle.stop().catch((error: unknown) => logger.error({ role: handle.name, err: error }, 'daemon_role_stop_failed'));
-      })();
-      const rolesGraceMs = deps.rolesStopGraceMs ?? rolesStopGraceMs(settings);
-      // A handler of a role still stopping commits its message only once its effect is done, as always, and nothing
-      // once the bus gave up: what it did not finish is delivered again.
-      const rolesInTime = await withTimeout(rolesStopped, rolesGraceMs).then(() => true, () => false);
-      if (!rolesInTime) logger.warn({ graceMs: rolesGraceMs }, 'daemon_roles_stop_slow');
-      await deps.bus.close().catch((error: unknown) => logger.warn({ err: error }, 'daemon_bus_close_failed'));
+      // A stop during role start-up waits for the role being started, so that every role started is stopped and the
+      // bus does not close under a subscribe; for as long as leaves the bus its close within the grace: a subscribe
+      // waiting for a broker that went away ends only once the bus closes.
+      const busCloseMs = settings.bus.kind === 'kafka' ? settings.bus.kafka.closeTimeoutMs : 0;
+      await withTimeout(rolesStarting, DAEMON_SHUTDOWN_GRACE_MS - busCloseMs - BUS_CLOSE_END_MS).catch(() => logger.warn({}, 'daemon_role_start_slow'));
+      const graceMs = deps.roleStopGraceMs ?? ROLE_STOP_GRACE_MS;
+      const stopRole = async (handle: RoleHandle): Promise<void> => {
+        const stopped = handle.stop().catch((error: unknown) => logger.error({ role: handle.name, err: error }, 'daemon_role_stop_failed'));
+        const inTime = await withTimeout(stopped, graceMs).then(() => true, () => false);
+        if (!inTime) logger.warn({ role: handle.name, graceMs }, 'daemon_role_stop_slow');
+      };
+      // The roles side by side, the bus's close beside them. The bus stops its subscriptions first, each once its
+      // handler is done (one commits only after its effect, and nothing once the bus gave up: what it did not finish
+      // is delivered again), and its producer last, so a handler still publishes its outcome. With the brokers away
+      // the roles' subscriptions wait on them: the bus's bounded close (bus.kafka.closeTimeoutMs) then ends those
+      // connections, which ends the roles' waits too, so the brokers are waited for once, not once per role and
+      // once more by the bus.
+      const roles = handles.splice(0).reverse();
+      const rolesStopped = Promise.all(roles.map(stopRole));
+      const busClosed = deps.bus.close().catch((error: unknown) => logger.warn({ err: error }, 'daemon_bus_close_failed'));
+      await Promise.all([rolesStopped, busClosed]);
     })();
     // A broker that went away and came back can leave a client's disconnect pending forever; shutdown is bounded
     // so SIGTERM always ends the process (uncommitted work is redelivered and, being idempotent, redone once).
