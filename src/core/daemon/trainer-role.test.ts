@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,8 @@ import { decodeDeadLetter, decodeTrainingEvent, encodeTrainClaim } from '../bus/
 import { roleDlq, trainerGroupId } from '../bus/topics.js';
 import { defaultSettings } from '../config/settings.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { acquireLease } from '../registry/work-lease.js';
+import { acquireLease, leaseKey, readLease } from '../registry/work-lease.js';
+import { currentRunOwner } from '../registry/run-store.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
@@ -161,6 +163,28 @@ describe('core > daemon > trainer-role', () => {
       await role.stop();
       await other?.release();
       await quick.close();
+    }
+  }, 60_000);
+
+  it('removes at startup the lease a trainer killed outright left on a run it had finished, which no claim or resync would take over', async () => {
+    const settings = defaultSettings();
+    settings.daemon.trainerModels = ['NAIVE'];
+    const store = createFsStore(path.join(root, 'store'));
+    const hash = 'd'.repeat(64);
+    await addLoadableRun(store, settings, trainedRun('naive-finished', hash, '2026-01-01T00:00:00.000Z'));
+    // Its holder, killed after the run's SUCCESS and before its release: a process of this host that is gone.
+    const exited = spawn(process.execPath, ['-e', '']);
+    const pid = await new Promise<number>((resolve) => exited.on('exit', () => resolve(exited.pid!)));
+    const stamp = new Date().toISOString();
+    const key = leaseKey('train', hash, 'NAIVE');
+    await store.put(settings.store.buckets.runs, key, JSON.stringify({ owner: 'trainer-killed', step: 'train', config_hash: hash, model_type: 'NAIVE', acquired_at: stamp, heartbeat_at: stamp, beats: 2, run_id: 'naive-finished', process: { ...currentRunOwner(), pid } }));
+    const controller = new AbortController();
+    const role = await startTrainerRole({ settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics(), owner: 'trainer-a', signal: controller.signal });
+    try {
+      expect(await pollUntil(20, AbortSignal.timeout(20_000), async () => (await readLease(store, settings, key)) === undefined)).toBe(true);
+    } finally {
+      controller.abort();
+      await role.stop();
     }
   }, 60_000);
 });

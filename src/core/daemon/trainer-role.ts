@@ -6,13 +6,24 @@ import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { isConfigHash } from '../preprocess/processed-layout.js';
 import { announceTrainedRun } from '../workflows/train.js';
 import { decodeStepMessage, STEP_RESULTS } from './daemon-metrics.js';
+import { removeFinishedLeases } from './finished-leases.js';
 import { abandonedOnStop, type RoleContext, type RoleHandle } from './role-registry.js';
 import { declareRoleTracking } from './role-tracking.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
 import { reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
 
-/** Reconciles the latest processed data for every configured model type (startup and periodic resync). */
+/**
+ * Reconciles the latest processed data for every configured model type (startup and periodic resync), then removes
+ * the leases of finished training that holders killed outright left behind.
+ */
 async function reconcileLatest(context: TrainerContext): Promise<void> {
+  await reconcileLatestData(context);
+  await removeFinishedLeases(context).catch((error: unknown) => {
+    if (!context.signal.aborted) context.logger.warn({ err: error }, 'daemon_finished_leases_failed');
+  });
+}
+
+async function reconcileLatestData(context: TrainerContext): Promise<void> {
   const sidecar = await readProcessedSidecar(context.store, context.settings);
   if (!sidecar) {
     context.logger.info({ bucket: context.settings.store.buckets.processed }, 'daemon_trainer_no_processed_data');
