@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { decodeTrainingEvent } from '../../src/core/bus/messages.js';
 import { trainerGroupId } from '../../src/core/bus/topics.js';
 import { leaseKey, readLease } from '../../src/core/registry/work-lease.js';
 import { createPipeline, ofType, waitUntil } from './daemon-harness.js';
@@ -53,6 +54,11 @@ if (skipReason) {
       expect(lstm.find((run) => run.run_id === running.run_id)).toMatchObject({ status: 'KILLED', error: { code: 'FLTS_TRAIN_ABORTED' } });
       expect(ofType(runs, 'LSTM', 'SUCCESS')).toHaveLength(1);
       expect(lstm).toHaveLength(2);
+      // The restarted trainer's resync and the claim the killed one left uncommitted both reach the new LSTM run: it
+      // is announced once, by its training.
+      const published = (await bus.lag(settings.bus.groups.promoter, [settings.bus.topics.modelTraining])).reduce((count, partition) => count + partition.endOffset, 0);
+      const trained = (await pipeline.readTopic(settings.bus.topics.modelTraining, published)).map(decodeTrainingEvent).filter((event) => event.status === 'SUCCESS' && event.modelType === 'LSTM');
+      expect(trained.map((event) => (event.status === 'SUCCESS' ? event.runId : event.status))).toEqual([ofType(runs, 'LSTM', 'SUCCESS')[0].run_id]);
       expect(ofType(runs, 'NAIVE', 'SUCCESS')).toHaveLength(1);
       expect(ofType(runs, 'NAIVE')).toHaveLength(1);
       expect(await pipeline.promotions()).toEqual([promotion]);

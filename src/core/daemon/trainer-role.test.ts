@@ -10,13 +10,14 @@ import { roleDlq, trainerGroupId } from '../bus/topics.js';
 import { defaultSettings } from '../config/settings.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { acquireLease, leaseKey, readLease } from '../registry/work-lease.js';
-import { currentRunOwner } from '../registry/run-store.js';
+import { currentRunOwner, listRunRecords } from '../registry/run-store.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { pollUntil } from '../retry.js';
 import { createFsStore } from '../storage/fs-store.js';
-import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
+import { addLoadableRun, addProcessedData } from '../workflows/loadable-run.fixture.js';
+import type { FltsEvent } from '../events.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
 import { startPromoterRole } from './promoter-role.js';
 import { startTrainerRole } from './trainer-role.js';
@@ -185,6 +186,40 @@ describe('core > daemon > trainer-role', () => {
     } finally {
       controller.abort();
       await role.stop();
+    }
+  }, 60_000);
+
+  it('answers a claim redelivered while its startup resync trains the data with that training\'s one SUCCESS (a restart after kill -9), not a second', async () => {
+    const settings = defaultSettings();
+    settings.daemon.trainerModels = ['NAIVE'];
+    settings.daemon.resyncIntervalMs = 86_400_000;
+    const { trainingData, modelTraining } = settings.bus.topics;
+    const hash = 'c'.repeat(64);
+    const store = createFsStore(path.join(root, 'store'));
+    await addProcessedData(store, settings, hash);
+    await bus.ensureTopics([trainingData, modelTraining]);
+    const notices: string[] = [];
+    const reader = await bus.subscribe({ group: 'test-training', topics: [modelTraining] }, async (message) => {
+      const event = decodeTrainingEvent(message);
+      if (event.status === 'SUCCESS') notices.push(event.runId);
+    });
+    const claim = encodeTrainClaim({ bucket: settings.store.buckets.processed, object: 'processed_data.parquet', size: 40, configHash: hash, identifier: '' });
+    // The claim the killed trainer never committed comes back once the restarted one's resync trains its data.
+    const onEvent = (event: FltsEvent): void => {
+      if (event.type === 'train.start') void bus.publish(trainingData, claim);
+    };
+    const controller = new AbortController();
+    const role = await startTrainerRole({ settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics(), owner: 'trainer-a', signal: controller.signal, onEvent });
+    try {
+      const handled = async (): Promise<boolean> => (await bus.lag(trainerGroupId('NAIVE'), [trainingData])).some((partition) => partition.committedOffset === 1);
+      expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => (await handled()) && (await caughtUp(bus, 'test-training', modelTraining)))).toBe(true);
+      const runs = (await listRunRecords(store, settings, { configHash: hash })).map((run) => [run.run_id, run.status]);
+      expect(runs).toEqual([[expect.any(String), 'SUCCESS']]);
+      expect(notices).toEqual([runs[0][0]]);
+    } finally {
+      controller.abort();
+      await role.stop();
+      await reader.stop();
     }
   }, 60_000);
 });

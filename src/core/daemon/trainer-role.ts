@@ -55,7 +55,8 @@ function trainableClaim(claim: DataClaim, topic: string): DataClaim {
  * claim), each claim reconciled from the run registry, plus the latest processed data at startup.
  */
 export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
-  const context: TrainerContext = { ...base, queue: createSerialQueue() };
+  // Only ever grows by the models this process trains: one run id each.
+  const context: TrainerContext = { ...base, queue: createSerialQueue(), announcedRuns: new Set() };
   const { settings, bus } = context;
   const topic = settings.bus.topics.trainingData;
   await bus.ensureTopics([settings.bus.topics.modelTraining]);
@@ -73,8 +74,10 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
         // Every claim is answered with its run's SUCCESS, also when that run exists already: a claim for trained data
         // (`flts preprocess` answering "cached", data trained without a bus, a redelivery after a failed SUCCESS
         // publish) otherwise wakes no promoter, and its promotion waits for the next resync. At most one notice per
-        // claim and type, never from a resync; the promoter decides from durable state, so a repeated one changes nothing.
-        if (outcome.result === 'skipped') await announceTrainedRun(bus, settings, { modelType, configHash: claim.configHash, runId: outcome.runId });
+        // claim and type, never from a resync; the promoter decides from durable state, so a repeated one changes nothing. A run this
+        // process trained was announced by its training, which fails when the bus does not take that notice: the
+        // claim a restart redelivers while the startup resync trains its data is only committed, not answered twice.
+        if (outcome.result === 'skipped' && !context.announcedRuns?.has(outcome.runId)) await announceTrainedRun(bus, settings, { modelType, configHash: claim.configHash, runId: outcome.runId });
       }),
     );
     subscriptions.push(subscription);
