@@ -74,9 +74,9 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
         // Every claim is answered with its run's SUCCESS, also when that run exists already: a claim for trained data
         // (`flts preprocess` answering "cached", data trained without a bus, a redelivery after a failed SUCCESS
         // publish) otherwise wakes no promoter, and its promotion waits for the next resync. At most one notice per
-        // claim and type, never from a resync; the promoter decides from durable state, so a repeated one changes nothing. A run this
-        // process trained was announced by its training, which fails when the bus does not take that notice: the
-        // claim a restart redelivers while the startup resync trains its data is only committed, not answered twice.
+        // claim and type, never from a resync; the promoter decides from durable state, so a repeated one changes
+        // nothing. A run this process trained was announced by its training, which fails when the bus does not take
+        // that notice: the claim a restart redelivers while the startup resync trains its data is only committed.
         if (outcome.result === 'skipped' && !context.announcedRuns?.has(outcome.runId)) await announceTrainedRun(bus, settings, { modelType, configHash: claim.configHash, runId: outcome.runId });
       }),
     );
