@@ -118,7 +118,7 @@ describe('core > daemon > start-daemon', () => {
         },
       }),
     });
-    const daemon = await startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger, registry });
+    const daemon = await startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger, registry, rolesFirstMs: 50 });
     await daemon.stop();
     expect(seen.filter((step) => !['log:daemon_listening', 'log:daemon_role_started'].includes(step))).toEqual(['waiting stopping', 'bus closing', 'waiting stopped', 'log:daemon_stopped']);
   }, 30_000);
@@ -131,7 +131,32 @@ describe('core > daemon > start-daemon', () => {
     const registry = createRoleRegistry({ stuck: async () => ({ name: 'stuck', subscriptions: [], status: () => ({}), stop: () => (seen.push('stuck stopping'), new Promise<void>(() => {})) }) });
     const daemon = await startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger, registry, roleStopGraceMs: 20 });
     await daemon.stop();
-    expect(seen.filter((step) => !['log:daemon_listening', 'log:daemon_role_started'].includes(step))).toEqual(['stuck stopping', 'bus closed', 'log:daemon_role_stop_slow', 'log:daemon_stopped']);
+    expect(seen.filter((step) => !['log:daemon_listening', 'log:daemon_role_started'].includes(step))).toEqual(['stuck stopping', 'log:daemon_role_stop_slow', 'bus closed', 'log:daemon_stopped']);
+  }, 30_000);
+
+  it('closes the bus after roles that stop in time: an outcome a role publishes while it stops still goes out', async () => {
+    const settings = resolveSettings({ flags: { home, 'daemon.roles': ['finishing'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } }).settings;
+    const { seen, logger } = recorder();
+    const fsBus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
+    const bus: MessageBus = { ...fsBus, close: async () => (seen.push('bus closing'), fsBus.close()) };
+    // Stands for a resync's promotion under way when the stop came: it ends, then announces itself.
+    const registry = createRoleRegistry({
+      finishing: async () => ({
+        name: 'finishing',
+        subscriptions: [],
+        status: () => ({}),
+        stop: async () => {
+          seen.push('finishing stopping');
+          for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+          await bus.publish('model-selected', { key: null, value: 'announced' });
+          seen.push('finishing published');
+        },
+      }),
+    });
+    const daemon = await startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger, registry });
+    await daemon.stop();
+    // Before, the bus began closing as the role began stopping, and could end its producer under the notice.
+    expect(seen.filter((step) => !['log:daemon_listening', 'log:daemon_role_started'].includes(step))).toEqual(['finishing stopping', 'finishing published', 'bus closing', 'log:daemon_stopped']);
   }, 30_000);
 
   it('refuses a bus.kafka.closeTimeoutMs its shutdown grace cannot hold, before it listens', async () => {

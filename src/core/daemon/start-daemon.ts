@@ -40,19 +40,31 @@ export interface DaemonDeps {
   startupRetry?: RetryPolicy;
   /** How long each role gets to stop; see ROLE_STOP_GRACE_MS. Tests shorten it. */
   roleStopGraceMs?: number;
+  /** How long the roles stop before the bus closes beside them; see ROLES_FIRST_MS. Tests shorten it. */
+  rolesFirstMs?: number;
 }
 
 /** What a bus's close still takes once it gave up: a connect still retrying fails at its next try, within 1 s. */
 const BUS_CLOSE_END_MS = 1_000;
 
 /**
+ * How long the roles' stops go before the bus's close begins beside them. Work a role finishes while it stops (a
+ * promotion of a resync, say) still publishes its outcome through the bus's producer, which the close ends: with the
+ * brokers there the roles are done well within this and the bus closes after them, as a handler's message is
+ * committed after its effect; with the brokers away the roles' consumers wait on them until the bus's bounded
+ * close ends their connections, which then begins this much later.
+ */
+export const ROLES_FIRST_MS = 2_000;
+
+/**
  * How long each role gets to stop, the roles side by side and the bus's bounded close (bus.kafka.closeTimeoutMs)
- * beside them: the whole stop then lasts as long as its slowest part, within DAEMON_SHUTDOWN_GRACE_MS.
+ * beside them after ROLES_FIRST_MS: the whole stop then lasts as long as its slowest part, within
+ * DAEMON_SHUTDOWN_GRACE_MS.
  */
 export const ROLE_STOP_GRACE_MS = DAEMON_SHUTDOWN_GRACE_MS - BUS_CLOSE_END_MS;
 
-/** The longest bus.kafka.closeTimeoutMs whose close, given up and ended, still fits the daemon's shutdown grace. */
-export const DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS = DAEMON_SHUTDOWN_GRACE_MS - BUS_CLOSE_END_MS;
+/** The longest bus.kafka.closeTimeoutMs whose close, begun after the roles' head start, given up and ended, still fits the daemon's shutdown grace. */
+export const DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS = DAEMON_SHUTDOWN_GRACE_MS - ROLES_FIRST_MS - BUS_CLOSE_END_MS;
 
 /**
  * A bus close bound past the grace would have the daemon stop regardless while its bus still waits for the brokers,
@@ -121,14 +133,15 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       // bus does not close under a subscribe; for as long as leaves the bus its close within the grace: a subscribe
       // waiting for a broker that went away ends only once the bus closes.
       const busCloseMs = settings.bus.kind === 'kafka' ? settings.bus.kafka.closeTimeoutMs : 0;
-      await withTimeout(rolesStarting, DAEMON_SHUTDOWN_GRACE_MS - busCloseMs - BUS_CLOSE_END_MS).catch(() => logger.warn({}, 'daemon_role_start_slow'));
+      const rolesFirstMs = deps.rolesFirstMs ?? ROLES_FIRST_MS;
+      await withTimeout(rolesStarting, DAEMON_SHUTDOWN_GRACE_MS - rolesFirstMs - busCloseMs - BUS_CLOSE_END_MS).catch(() => logger.warn({}, 'daemon_role_start_slow'));
       const graceMs = deps.roleStopGraceMs ?? ROLE_STOP_GRACE_MS;
       const stopRole = async (handle: RoleHandle): Promise<void> => {
         const stopped = handle.stop().catch((error: unknown) => logger.error({ role: handle.name, err: error }, 'daemon_role_stop_failed'));
         const inTime = await withTimeout(stopped, graceMs).then(() => true, () => false);
         if (!inTime) logger.warn({ role: handle.name, graceMs }, 'daemon_role_stop_slow');
       };
-      // The roles side by side, the bus's close beside them. The bus stops its subscriptions first, each once its
+      // The roles side by side, the bus's close beside them once they are done or ROLES_FIRST_MS passed. The bus stops its subscriptions first, each once its
       // handler is done (one commits only after its effect, and nothing once the bus gave up: what it did not finish
       // is delivered again), and its producer last, so a handler still publishes its outcome. With the brokers away
       // the roles' subscriptions wait on them: the bus's bounded close (bus.kafka.closeTimeoutMs) then ends those
@@ -136,6 +149,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       // once more by the bus.
       const roles = handles.splice(0).reverse();
       const rolesStopped = Promise.all(roles.map(stopRole));
+      await withTimeout(rolesStopped, rolesFirstMs).catch(() => undefined);
       const busClosed = deps.bus.close().catch((error: unknown) => logger.warn({ err: error }, 'daemon_bus_close_failed'));
       await Promise.all([rolesStopped, busClosed]);
     })();
