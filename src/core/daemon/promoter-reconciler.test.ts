@@ -129,6 +129,34 @@ describe('core > daemon > promoter-reconciler', () => {
     await dead?.release();
   });
 
+  it('announces at the next resync a promotion of a resync whose notice the broker refused, with no message left to retry it', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    const run = fakeRun('naive-5', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
+    await addLoadableRun(store, settings, { ...run, timings: { ...run.timings, finished_at: '2026-01-01T00:01:00.000Z' } });
+    let refusals = 1;
+    const flaky: MessageBus = {
+      ...bus,
+      publish: async (topic, message) => {
+        if (topic === settings.bus.topics.modelSelected && refusals-- > 0) throw new FltsError('FLTS_BUS_UNAVAILABLE', 'The broker is away.');
+        return bus.publish(topic, message);
+      },
+    };
+    // A resync's step (no SUCCESS message behind it, so no redelivery): the pointers move, the notice is refused.
+    await expect(reconcilePromotion({ ...promoter(store), bus: flaky }, HASH, new AbortController().signal)).rejects.toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE' });
+    expect(await readPromotionPointer(store, settings)).toMatchObject({ run_id: 'naive-5' });
+
+    const selected: ReceivedMessage[] = [];
+    const reader = await bus.subscribe({ group: 'replica', topics: [settings.bus.topics.modelSelected] }, async (message) => void selected.push(message));
+    // The next resync finds the promotion made; before, the notice was owed for good (its lease was released).
+    expect((await reconcilePromotion({ ...promoter(store), bus: flaky }, HASH, new AbortController().signal)).result).toBe('already-promoted');
+    await expect.poll(() => selected.map((message) => decodePromotion(message).run_id)).toEqual(['naive-5']);
+    expect(await readLease(store, settings, leaseKey(`promote-${promotionScope(settings)}`, HASH, ''))).toBeUndefined();
+    // Told once: a later resync announces nothing more.
+    expect((await reconcilePromotion({ ...promoter(store), bus: flaky }, HASH, new AbortController().signal)).result).toBe('already-promoted');
+    await reader.stop();
+    expect(selected).toHaveLength(1);
+  });
+
   it('waits out the lease of a promoter that died instead of answering busy until the next resync, then promotes', async () => {
     const store = createFsStore(path.join(root, 'store'));
     const quick = { ...settings, daemon: { ...settings.daemon, heartbeatMs: 50, leaseStaleMs: 300 } };

@@ -6,7 +6,8 @@ import type { RoleContext } from './role-registry.js';
 import { roleTracking } from './role-tracking.js';
 import { acquireLease, leaseKey, readLease, waitForLeaseFree, type HeldLease } from '../registry/work-lease.js';
 
-export type PromotionOutcome = AutoPromotionOutcome | { result: 'busy'; reason: string };
+/** `announced` on an `already-promoted` outcome: this step sent its `model-selected` notice (it had been owed). */
+export type PromotionOutcome = (AutoPromotionOutcome & { announced?: true }) | { result: 'busy'; reason: string };
 
 type Step = (result: Parameters<RoleContext['metrics']['countStep']>[2], outcome: PromotionOutcome) => PromotionOutcome;
 
@@ -45,7 +46,8 @@ async function settle(context: RoleContext, configHash: string, first: AutoPromo
   if (first.result === 'already-promoted') {
     // A promotion stopped between its history record and its pointers counts as made: it is finished here.
     const finished = await completeInterruptedPromotion(settings, { store, bus, logger: logger.child({ configHash }) });
-    if (!finished) await announceAbandonedPromotion(context, configHash, first.record, signal);
+    const announced = finished !== undefined || (await announceAbandonedPromotion(context, configHash, first.record, signal));
+    if (announced) return step('skipped', { ...first, announced: true });
   }
   return step(first.result === 'waiting' ? 'waiting' : 'skipped', first);
 }
@@ -57,39 +59,48 @@ async function settle(context: RoleContext, configHash: string, first: AutoPromo
  * replicas that follow the topic without a pointer poll would otherwise serve the previous run until the next
  * promotion. A notice sent twice costs a replica one pointer read.
  */
-async function announceAbandonedPromotion(context: RoleContext, configHash: string, record: PromotionRecord, signal: AbortSignal): Promise<void> {
+async function announceAbandonedPromotion(context: RoleContext, configHash: string, record: PromotionRecord, signal: AbortSignal): Promise<boolean> {
   const { store, settings, bus, logger } = context;
   const work = promotionLeaseWork(settings, configHash);
   const key = leaseKey(work.step, configHash, work.modelType);
   for (;;) {
+    // One of this promoter's own is left only by a step whose notice the broker refused (its steps run one at a
+    // time): taken over at once, as any lease of its owner is.
     const left = await readLease(store, settings, key);
-    if (!left || left.owner === context.owner) return;
+    if (!left) return false;
     const inService = await readPointerAt(store, settings, scopedPointerKey(settings));
-    if (inService?.run_id !== record.run_id || inService.timestamp !== record.timestamp) return;
+    if (inService?.run_id !== record.run_id || inService.timestamp !== record.timestamp) return false;
     const lease = await acquireLease({ store, settings, owner: context.owner, logger, monotonic: context.monotonic }, work, signal);
     if (lease) {
       try {
         await announcePromotion(record, settings, bus);
-        logger.warn({ configHash, runId: record.run_id, timestamp: record.timestamp, leaseOwner: left.owner }, 'daemon_promotion_reannounced');
-      } finally {
-        await lease.release();
+      } catch (error) {
+        // Still owed: left for the next look, as the step that first owed it left it.
+        await lease.abandon();
+        throw error;
       }
-      return;
+      logger.warn({ configHash, runId: record.run_id, timestamp: record.timestamp, leaseOwner: left.owner }, 'daemon_promotion_reannounced');
+      await lease.release();
+      return true;
     }
     // Its holder may still be at work (it announces itself and releases the lease) or dead (its lease goes stale).
-    if (!(await waitForLeaseFree(store, settings, key, signal, context.monotonic))) return;
+    if (!(await waitForLeaseFree(store, settings, key, signal, context.monotonic))) return false;
   }
 }
 
 async function promoteUnder(context: RoleContext, configHash: string, lease: HeldLease, signal: AbortSignal, step: Step): Promise<PromotionOutcome> {
   const { store, settings, bus, logger, metrics } = context;
   const done = metrics.beginWork({ role: 'promoter', step: 'promote', configHash, modelType: '' });
+  let noticeOwed = false;
   try {
     // Decided again under the lease: another promoter may have finished just before we took it.
     const outcome = await autoPromote(configHash, `daemon:${context.owner}`, settings, { store, bus, logger, onEvent: context.onEvent, tracking: roleTracking(context, 'promoter', signal) });
     if (outcome.result === 'promoted' && outcome.published?.ok === false) {
       // Committing the SUCCESS now would lose the notice for good (replicas without a pointer poll never reload):
-      // the message is retried instead, finds the promotion made, and the role announces it again.
+      // the message is retried instead, finds the promotion made, and the role announces it again. A resync's step
+      // has no message to retry: its lease is left behind, so the next look at this data announces it
+      // (announceAbandonedPromotion), in this process or another.
+      noticeOwed = true;
       throw new FltsError('FLTS_BUS_UNAVAILABLE', `Run ${outcome.record.run_id} was promoted, but ${settings.bus.topics.modelSelected} could not be told: ${outcome.published.error ?? 'unknown error'}`, {
         details: { runId: outcome.record.run_id, topic: settings.bus.topics.modelSelected },
       });
@@ -100,6 +111,6 @@ async function promoteUnder(context: RoleContext, configHash: string, lease: Hel
     throw error instanceof FltsError ? error : toFltsError(error);
   } finally {
     done();
-    await lease.release();
+    await (noticeOwed ? lease.abandon() : lease.release());
   }
 }

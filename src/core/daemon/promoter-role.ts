@@ -47,8 +47,9 @@ export async function startPromoterRole(context: RoleContext): Promise<RoleHandl
     const event = decodeStepMessage(context.metrics, 'promoter', 'promote', () => decodeTrainingEvent(message));
     if (event.status !== 'SUCCESS') return;
     const outcome = await queue.run(() => reconcilePromotion(context, event.configHash, AbortSignal.any([signal, context.signal])));
-    // A redelivery after a failed model-selected publish: the promotion exists but replicas may not know.
-    if (outcome.result === 'already-promoted' && attempt > 1) await announcePromotion(outcome.record, settings, bus);
+    // A redelivery after a failed model-selected publish: the promotion exists but replicas may not know (unless the
+    // step just told them, finding the notice owed).
+    if (outcome.result === 'already-promoted' && attempt > 1 && !outcome.announced) await announcePromotion(outcome.record, settings, bus);
   }));
   const startup = resync().catch((error: unknown) => logger.error({ err: error }, 'daemon_promoter_resync_failed'));
   startResyncTimer(settings.daemon.resyncIntervalMs, context.signal, resync, (error) => logger.error({ err: error }, 'daemon_promoter_resync_failed'));

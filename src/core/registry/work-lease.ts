@@ -62,6 +62,11 @@ export interface HeldLease {
   /** Records the run id in the lease (written with the next heartbeat, and at once). */
   attachRun(runId: string): void;
   release(): Promise<void>;
+  /**
+   * Stops heartbeating and leaves the lease in place, as a holder that died would: whoever looks next finds the work
+   * unfinished (its lease abandoned) and finishes it, this holder included.
+   */
+  abandon(): Promise<void>;
 }
 
 /** An owner id unique to one holder: its host and pid, for people reading the lease, and a random part. */
@@ -176,6 +181,11 @@ export async function acquireLease(options: LeaseOptions, work: { step: string; 
     attachRun(runId) {
       record = { ...record, run_id: runId };
       void beat();
+    },
+    async abandon() {
+      released = true;
+      clearInterval(timer);
+      await writing;
     },
     async release() {
       released = true;
