@@ -873,6 +873,23 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     }
   });
 
+  it('counts the calls Node\'s HTTP/2 layer resets on a connection none of whose calls reached grpc-js, as it closes', async () => {
+    const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port: 0, maxMessageBytes: 1024, logger: silentLogger });
+    const before = await http2Refusals(server);
+    const client = handWrittenClient(grpcServer.port);
+    const crowded = Array.from({ length: 200 }, (_, i): [string, string] => [`entry-${i}`, 'x']);
+    try {
+      client.open(1, 'ServerLive', undefined, crowded);
+      client.open(3, 'ServerLive', undefined, [['connection', 'close']]);
+      await client.ping();
+      client.socket.end();
+      await vi.waitFor(async () => expect(countsAdded(before, await http2Refusals(server))).toEqual({ stream: 2 }), { interval: 10 });
+    } finally {
+      client.socket.destroy();
+      await grpcServer.close(0);
+    }
+  });
+
   it('counts a connection Node\'s HTTP/2 layer ends for what its client sent (a header block past HPACK\'s bounds, bytes that are not HTTP/2) once', async () => {
     const { logger, warnings } = warningsLogger();
     const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port: 0, maxMessageBytes: 1024, logger });

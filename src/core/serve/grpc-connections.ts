@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, Http2Session, ServerHttp2Stream } from 'node:http2';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
@@ -124,7 +125,8 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   /**
    * The calls Node refused after the last one grpc-js was handed, read as the connection ends from nghttp2's last
    * processed stream id (a call it reset past the header limits counts; one refused past the cap does not, never
-   * processed): unknown for a connection none of whose calls reached grpc-js (its session is known from those).
+   * processed), every call of a connection none of whose calls reached grpc-js included (its session is known from
+   * the HTTP/2 server's 'session' event). Unknown once Node has destroyed the session (a connection it ended itself).
    */
   const refusedAtEnd = (connection: Connection): void => {
     const session = connection.session;
@@ -302,7 +304,13 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   return {
     interceptor,
     listen(server, host, port) {
-      const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+      const { injector, http2Server } = createInjector(server);
+      // A session is known from its first call otherwise: a connection whose every call Node refused would end uncounted.
+      http2Server?.on('session', (session: Http2Session) => {
+        const socket = session.socket;
+        const connection = connections.get(keyOf(socket?.remoteAddress, socket?.remotePort));
+        if (connection) connection.session ??= session;
+      });
       // noDelay as Node's HTTP servers: a small answer is not held back waiting for the client's ACK.
       // net.Server's own maxConnections would refuse a newcomer even when every connection held is idle.
       const listener = createServer({ noDelay: true }, (socket) => {
@@ -358,6 +366,22 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
       drain?.(graceMs);
     },
   };
+}
+
+/**
+ * A connection injector of `server`, with the HTTP/2 server grpc-js runs its connections on: found in grpc-js's
+ * (1.14) private list of its HTTP/2 servers, as the one the injector added, since grpc-js hands it to no one. Its
+ * 'session' event is the only sign of a session before one of its calls reaches grpc-js. Undefined when grpc-js keeps
+ * its servers otherwise: the calls of connections none of whose calls reached grpc-js then go uncounted, as before.
+ */
+function createInjector(server: grpc.Server): { injector: ReturnType<grpc.Server['createConnectionInjector']>; http2Server?: EventEmitter } {
+  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  const known = servers instanceof Map ? new Set(servers.keys()) : undefined;
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  if (!known || !(servers instanceof Map)) return { injector };
+  const added = [...servers.keys()].filter((candidate) => !known.has(candidate));
+  const http2Server = added.length === 1 && added[0] instanceof EventEmitter ? added[0] : undefined;
+  return { injector, http2Server };
 }
 
 const GRPC_TIMEOUT = 'grpc-timeout';
