@@ -159,6 +159,29 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
     }
   });
 
+  it('answers the requests pipelined behind a body refused whole (malformed, over a bound, of another media type), and closes after a body too large', async () => {
+    const request = (path: string, type: string, body: string, extra = ''): string =>
+      `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${type}\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const last = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n';
+    const statuses = (text: string): string[] => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map(([, status]) => status);
+    const refusedWhole = [
+      request('/predict', 'application/json', '{"data":'),
+      request('/predict', 'application/json', `{"data":{"ts":${'['.repeat(10)}1${']'.repeat(10)}}}`),
+      request('/predict', 'text/plain', '{}'),
+      request('/v2/models/flts/infer', 'application/json', '{"inputs":'),
+      request('/predict', 'application/json', '{}'),
+    ];
+    const socket = await openSocket(server.url);
+    const answers = readUntilClosed(socket);
+    socket.write(refusedWhole.join('') + last);
+    expect(statuses(await answers)).toEqual(['400', '400', '400', '400', '200', '200']);
+    // The body of a 413 is not read: what follows it on the connection cannot be told from it.
+    const tooLarge = await openSocket(server.url);
+    const closed = readUntilClosed(tooLarge);
+    tooLarge.write(request('/reload_latest', 'application/json', `{"x":"${'x'.repeat(20_000)}"}`) + last);
+    expect(statuses(await closed)).toEqual(['413']);
+  });
+
   it('refuses a body with a Content-Encoding other than identity, compressed or not, with a coded 400 naming the encoding', async () => {
     const text = JSON.stringify({ data: requestData(6) });
     const infer = JSON.stringify({ inputs: ['ts', 'down', 'up'].map((name) => ({ name, shape: [6], datatype: name === 'ts' ? 'BYTES' : 'FP64', data: requestData(6)[name] })) });

@@ -140,6 +140,11 @@ export function replyWithError(error: unknown, request: FastifyRequest, reply: F
   if (typeof details.allow === 'string') void reply.header('allow', details.allow);
   if (typeof details.retryAfterSec === 'number') void reply.header('retry-after', String(details.retryAfterSec));
   if (code === 'FLTS_AUTH_REQUIRED') void reply.header('www-authenticate', 'Bearer');
+  // fastify closes the connection after any body its parser refused, lest the rest of it be read as the next request.
+  // A body read whole (malformed JSON, over a bound of its text, of a media type the route does not take) leaves the
+  // connection at the next request: closed, the requests a client pipelined behind it went unanswered, and a client
+  // keeping its connection alive paid a new one for each mistake. A body refused part-way (413) still closes it.
+  if (request.raw.complete && reply.getHeader('connection') === 'close') reply.removeHeader('connection');
   void reply.status(status).send(errorBodyFor(request, status, code, message));
 }
 
