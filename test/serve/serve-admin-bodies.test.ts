@@ -29,6 +29,21 @@ describe('serve > admin route bodies: bounded before JSON.parse, and small', () 
     expect(sweeps.length).toBe(bodies.length);
   });
 
+  it('refuses /prune_logs with retention_days in its body, which it reads from the query string only, before sweeping', async () => {
+    const before = sweeps.length;
+    for (const url of ['/prune_logs', '/prune_logs?retention_days=3']) {
+      const answer = await server.app.inject({ method: 'POST', url, remoteAddress: '127.0.0.1', headers: json, payload: '{"retention_days":30}' });
+      const { code, message } = answer.json();
+      expect({ url, status: answer.statusCode, code, message }).toEqual({
+        url,
+        status: 400,
+        code: 'FLTS_REQUEST_INVALID',
+        message: 'POST /prune_logs reads retention_days from its query string (/prune_logs?retention_days=N), never from its body; nothing was deleted.',
+      });
+    }
+    expect(sweeps.length).toBe(before);
+  });
+
   it('publishes in /openapi.json as not required the bodies of the routes that answer a POST without one', async () => {
     const document: any = await (await fetch(`${server.url}/openapi.json`)).json();
     const required = Object.fromEntries(Object.entries(document.paths).flatMap(([path, item]: [string, any]) => (item.post?.requestBody ? [[path, item.post.requestBody.required]] : [])));

@@ -1,3 +1,4 @@
+import { FltsError } from '../errors.js';
 import { adminBodyOptions } from './admin-json-bounds.js';
 import { adminBodySchema } from './schemas/admin.js';
 import { errorResponses } from './schemas/common.js';
@@ -37,9 +38,17 @@ export function registerLogRoutes(context: ServeContext): void {
     ...adminBodyOptions(context.bodyLimit),
     handler: async (request) => {
       const { retention_days: retentionDays } = request.query as { retention_days?: number };
+      // The route deletes: days a client sent where they are not read would have been swept with the configured ones.
+      if (isObject(request.body) && Object.hasOwn(request.body, 'retention_days')) {
+        throw new FltsError('FLTS_REQUEST_INVALID', 'POST /prune_logs reads retention_days from its query string (/prune_logs?retention_days=N), never from its body; nothing was deleted.', { details: { field: 'retention_days' } });
+      }
       const result = await retention.sweepNow(retentionDays);
       context.logger.info({ retention_days: retentionDays, days: result.days.length, objects: result.objects, complete: result.complete }, 'prediction_log_pruned');
       return result;
     },
   });
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
