@@ -515,6 +515,38 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     }
   });
 
+  it('refuses a parameter flts reads sent with a value this protocol file lacks (Triton\'s uint64_param, double_param) or none, rather than forecasting without it', async () => {
+    const { grpcServer, client } = await startGrpc(server);
+    /** A ModelInferRequest parameters entry (field 4) of `name`, its InferParameter's bytes as given. */
+    const entry = (name: string, parameter: Buffer): Buffer => {
+      const body = Buffer.concat([Buffer.from([0x0a, name.length]), Buffer.from(name), Buffer.from([0x12, parameter.length]), parameter]);
+      return Buffer.concat([Buffer.from([0x22, body.length]), body]);
+    };
+    const double = Buffer.alloc(9);
+    double[0] = 0x21;
+    double.writeDoubleLE(3, 1);
+    const uint64 = Buffer.from([0x28, 3]);
+    const request = inferenceService().ModelInfer.requestSerialize(rawRequest(requestData(12)));
+    try {
+      for (const parameter of [uint64, double, Buffer.alloc(0)]) {
+        const answer = await rawCall(grpcServer.port, 'ModelInfer', grpcFrame(Buffer.concat([request, entry('inference_length', parameter)])), true);
+        expect({ parameter: [...parameter], answer }).toEqual({
+          parameter: [...parameter],
+          answer: {
+            status: String(grpc.status.INVALID_ARGUMENT),
+            code: 'FLTS_REQUEST_INVALID',
+            message: "FLTS_REQUEST_INVALID: Parameter 'inference_length' carries no value this server reads: give it as int64_param, string_param or bool_param (a double_param or uint64_param is not read).",
+          },
+        });
+      }
+      // One flts does not read is ignored whatever it carries, as on HTTP: a Triton client sends its priority as uint64_param.
+      expect(await rawCall(grpcServer.port, 'ModelInfer', grpcFrame(Buffer.concat([request, entry('priority', uint64)])), true)).toMatchObject({ status: String(grpc.status.OK) });
+    } finally {
+      client.close();
+      await grpcServer.close();
+    }
+  });
+
   it('refuses a ModelInfer over the HTTP route\'s bounds (parameters, inputs, shape) from its bytes, before decoding it, as HTTP refuses the body', async () => {
     const { grpcServer, client } = await startGrpc(server);
     const data = requestData(6);

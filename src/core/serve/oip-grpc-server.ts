@@ -96,6 +96,19 @@ const checkParameters = compileBodyCheck(inferParameters, 'parameters');
 /** The id's bound (the response echoes it), as the HTTP route's schema words it. */
 const checkRequestId = compileBodyCheck(requestId, 'id');
 
+/**
+ * Refuses a parameter flts reads that carries none of the values this protocol file has: one set as `double_param` or
+ * `uint64_param` (the fields 4 and 5 Triton's protocol file adds, unknown to this one) or as an empty InferParameter
+ * decodes to no value, and was dropped: `inference_length` sent so was answered 200 with the default length.
+ * Parameters flts does not read are ignored as on HTTP, whatever they carry (a Triton client's `priority` is uint64).
+ */
+function refuseParametersWithoutValue(parameters: ReceivedModelInferRequest['parameters']): void {
+  for (const [name, parameter] of Object.entries(parameters ?? {})) {
+    if (parameter.parameter_choice || !Object.hasOwn(inferParameters.properties, name)) continue;
+    throw invalid(`Parameter '${name}' carries no value this server reads: give it as int64_param, string_param or bool_param (a double_param or uint64_param is not read).`, { field: `parameters/${name}` });
+  }
+}
+
 function invalid(message: string, details: Record<string, unknown> = {}): FltsError {
   return new FltsError('FLTS_REQUEST_INVALID', message, { details });
 }
@@ -136,6 +149,7 @@ export async function decodeGrpcInferRequest(message: ReceivedModelInferRequest)
   }
   if (message.inputs.length === 0) throw invalid('The request has no inputs.');
   if (message.id) checkRequestId(message.id);
+  refuseParametersWithoutValue(message.parameters);
   const parameters = parameterValues(message.parameters);
   checkParameters(parameters);
   const inputs: OipInput[] = [];
