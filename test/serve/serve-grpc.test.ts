@@ -1211,6 +1211,36 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
       }
     });
 
+    it('closes a connection that has not sent HTTP/2\'s preface within the headers timeout, as HTTP answers silent headers 408, so that silent ones cannot hold the cap', async () => {
+      const grpcServer = await startGrpcInferenceServer(
+        oipContext(server),
+        { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, maxConnections: 3, headersTimeoutMs: 200, keepAliveTimeoutMs: 60_000, logger: silentLogger },
+      );
+      const refused = async (): Promise<number> => (await server.metrics.registry.getSingleMetric('flts_http_requests_total')?.get())?.values.find(({ labels }) => labels.route === 'unmatched' && labels.method === 'GRPC' && labels.status === '408')?.value ?? 0;
+      const before = await refused();
+      // A client that sent its preface first, then connections that send nothing or part of it: the cap is full.
+      const spoke = handWrittenClient(grpcServer.port);
+      await spoke.ping();
+      const silent = rawConnection(grpcServer.port);
+      const partial = rawConnection(grpcServer.port);
+      partial.socket.write('PRI * HTTP/2.0\r\n');
+      const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+      try {
+        const gone = (closed: Promise<void>): Promise<string> => Promise.race([closed.then(() => 'closed'), new Promise<string>((resolve) => setTimeout(() => resolve('still open after 10 s'), 10_000).unref())]);
+        expect(await Promise.all([gone(silent.closed), gone(partial.closed)])).toEqual(['closed', 'closed']);
+        expect((await refused()) - before).toBe(2);
+        // Its timer ran before theirs: the connection that sent the preface is kept, and the port takes a client again.
+        await spoke.ping();
+        expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+      } finally {
+        client.close();
+        spoke.socket.destroy();
+        silent.socket.destroy();
+        partial.socket.destroy();
+        await grpcServer.close(0);
+      }
+    });
+
     it('refuses a client at the cap when every connection held has a call open or none yet, and keeps serving them', async () => {
       const grpcServer = await capped(2);
       const before = await capCloses();

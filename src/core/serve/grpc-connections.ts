@@ -7,6 +7,7 @@ import { clip } from '../clip-text.js';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CapClose } from './connection-cap.js';
+import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import { createHttp2RefusalLog, isHttp2Refusal, streamsRefused, type Http2Refusal } from './grpc-http2-refusals.js';
 import { grpcTimeoutHeader } from './grpc-timeout.js';
 
@@ -20,6 +21,14 @@ export interface GrpcConnectionOptions {
   onClosedAtCap?: (what: CapClose) => void;
   /** Longest time answers may wait on a connection with none of them taken by the client; the connection is reset beyond it. */
   stallMs: number;
+  /**
+   * Longest time a new connection has to send HTTP/2's connection preface, as an HTTP connection has to send its
+   * headers (default the headers timeout's default); one that has not is closed. grpc-js closes none that never sent a
+   * byte, and the cap counts such a connection as busy: a few of them held the port shut to every other client.
+   */
+  prefaceTimeoutMs?: number;
+  /** A connection closed for not sending the preface in time. */
+  onPrefaceTimeout?: () => void;
   logger: Logger;
   /**
    * A call grpc-js answered itself with `status` before any handler could (a message over the size limit, a malformed
@@ -332,7 +341,13 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
           if (isHttp2Refusal(error)) refused(connection, 'connection', 1, error.message);
           else refusedAtEnd(connection);
         });
+        const preface = setTimeout(() => {
+          if (socket.bytesRead >= HTTP2_PREFACE_BYTES) return;
+          options.onPrefaceTimeout?.();
+          socket.destroy();
+        }, options.prefaceTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs);
         socket.once('close', () => {
+          clearTimeout(preface);
           refusedAtEnd(connection);
           connection.closed = true;
           clearTimeout(connection.stall);
@@ -385,6 +400,9 @@ function createInjector(server: grpc.Server): { injector: ReturnType<grpc.Server
 }
 
 const GRPC_TIMEOUT = 'grpc-timeout';
+
+/** The bytes of HTTP/2's connection preface, `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n` (RFC 9113 section 3.4), a client's first. */
+const HTTP2_PREFACE_BYTES = 24;
 
 /**
  * The call's grpc-timeout as grpc-js is to read it (read from these headers once it is handed the stream): dropped

@@ -33,6 +33,8 @@ export interface GrpcServerOptions {
   requestTimeoutMs?: number;
   /** How long a connection without calls stays open, like an idle HTTP keep-alive connection (default 72 s). */
   keepAliveTimeoutMs?: number;
+  /** Longest time a new connection has to send HTTP/2's preface, like the HTTP headers timeout (default 10 s, at most the request timeout). */
+  headersTimeoutMs?: number;
   /** Most connections open at once, like the HTTP port's cap (default 1024): an idle one makes room for a new one as there. */
   maxConnections?: number;
   /** Bearer token ModelInfer calls must carry in their `authorization` metadata, as POST /predict does ("" = open). */
@@ -295,6 +297,9 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   const connections = createGrpcConnections({
     maxConnections: options.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
     stallMs: requestTimeoutMs,
+    prefaceTimeoutMs: Math.min(options.headersTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs, requestTimeoutMs),
+    // Counted as HTTP counts a connection silent past its headers timeout: a 408 of no route.
+    onPrefaceTimeout: () => context.metrics.countRefusedRequest('GRPC', 408),
     logger,
     onClosedAtCap: (what) => context.metrics.countGrpcConnectionCapClose(what),
     // As HTTP observes the answers fastify gives before a route's handler (404, 413, a body that does not parse): with
@@ -360,8 +365,8 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
       countUnimplemented(implemented, (route, seconds) => context.metrics.observeRequest(route, 'GRPC', 501, seconds)),
     ],
     // grpc-js keeps every connection open for as long as its client likes, and runs as many calls on one as it
-    // opens. A connection with no call (one that never sent a byte included) is closed after the keep-alive
-    // timeout; one whose client stops reading the connection when it leaves a ping unanswered (one that reads it
+    // opens. A connection with no call is closed after the keep-alive timeout (one that never sent HTTP/2's preface,
+    // which grpc-js never closes, after the headers timeout, by `connections`); one whose client stops reading the connection when it leaves a ping unanswered (one that reads it
     // but takes no answer, by `connections`); a call stays open after its status until the client ends it, so
     // at most 100 such calls per connection.
     'grpc.max_connection_idle_ms': options.keepAliveTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs,
