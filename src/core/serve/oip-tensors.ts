@@ -178,7 +178,10 @@ export function encodeRawTensor(output: OipOutput): Buffer {
   return buffer;
 }
 
-/** Inputs as the column-oriented `data` of /predict: each one-dimensional ([rows] or [rows, 1]), named once. */
+/**
+ * Inputs as the column-oriented `data` of /predict: each one-dimensional, its rows along one dimension and any others
+ * of 1 ([rows], [rows, 1], a batch of one [1, rows]), named once.
+ */
 export function inputsToColumns(inputs: readonly OipInput[]): Record<string, unknown[]> {
   // No prototype: an input named 'constructor' or '__proto__' is a column like any other.
   const columns: Record<string, unknown[]> = Object.create(null);
@@ -188,7 +191,7 @@ export function inputsToColumns(inputs: readonly OipInput[]): Record<string, unk
       throw invalid(`Input '${clip(input.name)}' has shape ${formatShape(input.shape)} but ${input.values.length} values.`, input.name);
     }
     if (input.shape.filter((dim) => dim !== 1).length > 1) {
-      throw invalid(`Input '${clip(input.name)}' must be one-dimensional ([rows] or [rows, 1]), got ${formatShape(input.shape)}.`, input.name);
+      throw invalid(`Input '${clip(input.name)}' must be one-dimensional ([rows], or [rows] with dimensions of 1 beside it such as [rows, 1] or [1, rows]), got ${formatShape(input.shape)}.`, input.name);
     }
     if (input.name in columns) throw invalid(`Input '${clip(input.name)}' is given twice.`, input.name);
     columns[input.name] = input.values;

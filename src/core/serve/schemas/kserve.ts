@@ -10,7 +10,7 @@ import { seriesIdentifier } from './predict.js';
  */
 export const MAX_PARAMETERS = 64;
 export const MAX_TENSORS = 1024;
-/** Most dimensions of a tensor's shape; a served input is one-dimensional ([rows] or [rows, 1]). */
+/** Most dimensions of a tensor's shape; a served input is one-dimensional ([rows], [rows, 1] or [1, rows]). */
 export const MAX_SHAPE_DIMENSIONS = 8;
 
 /**
@@ -142,7 +142,7 @@ export const modelReadySchema = {
 export const inferSchema = {
   summary: 'Open Inference Protocol inference: one input tensor per raw feature plus a timestamp tensor',
   description:
-    "Beyond what the schema says, the handler takes an input's data nested as deep as its shape has dimensions (the schema lists flat data, and data in rows for a shape of two dimensions or more), and refuses with a 400 naming the input or output: an input whose data does not hold as many elements as its shape says, one of more than one dimension ([rows] or [rows, 1]), a name given twice, no timestamp input (`parameters.index_col`, else one named timestamp, ts, time or date) of ISO 8601 text or epoch numbers, a raw feature of the served run (an input GET /v2/models/{name} lists) missing or not numeric, fewer rows than its input window, and an output asked for twice or not among the model's outputs.",
+    "Beyond what the schema says, the handler takes an input's data nested as deep as its shape has dimensions (the schema lists flat data, and data in rows for a shape of two dimensions or more), and refuses with a 400 naming the input or output: an input whose data does not hold as many elements as its shape says, one of more than one dimension besides ones ([rows], [rows, 1] or [1, rows] are taken), a name given twice, no timestamp input (`parameters.index_col`, else one named timestamp, ts, time or date) of ISO 8601 text or epoch numbers, a raw feature of the served run (an input GET /v2/models/{name} lists) missing or not numeric, fewer rows than its input window, and an output asked for twice or not among the model's outputs.",
   params: modelParams,
   body: {
     type: 'object',
