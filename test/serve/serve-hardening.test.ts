@@ -68,6 +68,35 @@ describe('serve > hardening: what Node refuses before routing', () => {
     expect(body).toMatchObject({ statusCode: 417, code: 'FLTS_REQUEST_INVALID', message: "Expect: 'bogus' is not supported; only 100-continue is." });
   });
 
+  it('sends 100 Continue once the body is to be read, not to a request refused without it (a Content-Length over the limit, a Content-Encoding)', async () => {
+    /** What the server sends to a request's headers alone until it answers with a final status. */
+    const answerToHeaders = async (head: string): Promise<{ socket: Socket; seen: () => string; final: Promise<void> }> => {
+      const socket = await openSocket(server.url);
+      let text = '';
+      const final = new Promise<void>((resolve) => socket.on('data', (chunk: Buffer) => (text += chunk.toString()) && /HTTP\/1\.1 [2-5]\d\d /.test(text) && resolve()));
+      socket.write(head);
+      return { socket, seen: () => text, final };
+    };
+    const statuses = (text: string): string[] => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map(([, status]) => status);
+    for (const [head, status] of [
+      ['POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nExpect: 100-continue\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n', '400'],
+      ['POST /reload_latest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n', '413'],
+    ] as const) {
+      const { socket, seen, final } = await answerToHeaders(head);
+      await final;
+      expect(statuses(seen())).toEqual([status]);
+      socket.destroy();
+    }
+    // fastify reads the body of a request it answers 404 (or 405) too: the client is told to send it.
+    const body = JSON.stringify({ data: requestData(6) });
+    const { socket, seen, final } = await answerToHeaders(`POST /no-such-route HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`);
+    await vi.waitFor(() => expect(statuses(seen())).toEqual(['100']), { interval: 10 });
+    socket.write(body);
+    await final;
+    expect(statuses(seen())).toEqual(['100', '404']);
+    socket.destroy();
+  });
+
   it('answers an HTTP/1.1 request without a Host header with a coded 400 (Node\'s own is empty), and HTTP/1.0 without one as usual', async () => {
     const { statusLine, body } = await answerTo(server.url, 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n');
     expect(statusLine).toBe('HTTP/1.1 400 Bad Request');

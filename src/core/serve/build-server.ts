@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -7,7 +7,7 @@ import { installAccessControl, type AccessTokens, type RouteAccess } from './acc
 import type { LiveMonitor } from './live-monitor.js';
 import { capConnections, checkingIntervalOf, connectionOptions, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
 import { createMeteredAdmission, DEFAULT_MAX_QUEUED_ROWS, type ForecastAdmission } from './forecast-admission.js';
-import { answerConnect, answerUnmetExpectation, installErrorHandlers, installHostCheck, installJsonParser, replyWithError } from './error-handler.js';
+import { answerConnect, answerUnmetExpectation, deferContinue, installErrorHandlers, installHostCheck, installJsonParser, replyWithError } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
 import { publishedDocumentOptions } from './openapi-document.js';
 import type { PredictionLog } from './prediction-log.js';
@@ -98,6 +98,11 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   app.server.on('connect', (request: IncomingMessage, socket: Socket) => {
     answerConnect(request, socket);
     metrics.countRefusedRequest(request.method, 405);
+  });
+  // Node sends 100 Continue itself as a request arrives; handled here, it is sent once the route reads the body.
+  app.server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    deferContinue(request, response);
+    app.server.emit('request', request, response);
   });
   app.server.on('checkExpectation', (request, response) => {
     answerUnmetExpectation(request, response);

@@ -114,8 +114,27 @@ export function installJsonParser(app: FastifyInstance, bodyLimit: number): void
     if (transfer !== undefined && transfer.trim().toLowerCase() !== 'chunked') {
       throw new FltsError('FLTS_REQUEST_INVALID', `Transfer-Encoding '${clip(transfer)}' is not supported; send the body uncompressed, chunked or with a Content-Length.`);
     }
+    if (bodyWillBeRead(request)) continueExpected.get(request.raw)?.writeContinue();
     return payload;
   });
+}
+
+/**
+ * The answers whose client waits for 100 Continue before it sends its body (`Expect: 100-continue`), until the body
+ * is about to be read: Node sent it on arrival, so the client sent a body of up to the limit to be refused for a
+ * missing or wrong token, a Content-Length over the limit or a Content-Encoding, which need none of it.
+ */
+const continueExpected = new WeakMap<IncomingMessage, ServerResponse>();
+
+/** Defers Node's 100 Continue to the route's reading of the body (`continueExpected`). */
+export function deferContinue(request: IncomingMessage, response: ServerResponse): void {
+  continueExpected.set(request, response);
+}
+
+/** Whether the body is to be read: fastify reads one even for a 404 or 405, but not one its limit refuses by its Content-Length. */
+function bodyWillBeRead(request: FastifyRequest): boolean {
+  const limit = routeBodyLimit(request);
+  return limit === undefined || !(Number(request.headers['content-length']) > limit);
 }
 
 function hasBody(headers: FastifyRequest['headers']): boolean {
