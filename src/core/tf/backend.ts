@@ -57,6 +57,10 @@ async function tryWasm(matMulFix: boolean): Promise<string> {
 
 async function tryCpu(): Promise<string> {
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not initialise');
+  // The cpu backend's first tensor write prints, through console.warn, an invitation to install tfjs-node: a stray
+  // block of lines on the stderr of the CLI (among JSON logs) and of every application using the library. It is
+  // the only thing `firstUse` decides.
+  (tf.backend() as { firstUse?: boolean }).firstUse = false;
   return 'cpu';
 }
 
@@ -75,6 +79,9 @@ export function selectBackend(choice: BackendChoice = 'auto', options: SelectBac
 }
 
 async function pickBackend(choice: BackendChoice, options: SelectBackendOptions): Promise<BackendInfo> {
+  if (!BACKEND_CHOICES.includes(choice)) {
+    throw new FltsError('FLTS_BACKEND_UNAVAILABLE', `TensorFlow.js backend "${String(choice)}" is not one of ${BACKEND_CHOICES.join(', ')}.`, { details: { choice, choices: BACKEND_CHOICES } });
+  }
   const logger = options.logger ?? silentLogger;
   const matMulFix = options.matMulFix ?? true;
   if (current && (choice === 'auto' || choice === current.name) && (current.name !== 'wasm' || current.matMulFix === matMulFix)) return current;
