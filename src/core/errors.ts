@@ -24,6 +24,7 @@ export const ERROR_CATALOGUE = {
   FLTS_CONFIG_FILE_UNREADABLE: { kind: 'usage', retriable: false, hint: 'Check the path given to --config and that the file is valid JSON.' },
   FLTS_USAGE_INVALID_FLAG: { kind: 'usage', retriable: false, hint: 'Run the command with --help to see its flags.' },
   FLTS_USAGE_UNKNOWN_COMMAND: { kind: 'usage', retriable: false, hint: 'The command comes first (`flts <command> [flags]`); `flts --help` lists the commands.' },
+  FLTS_USAGE_INVALID_ARGUMENT: { kind: 'usage', retriable: false, hint: 'A function of the flts library was given an argument it cannot use; the message names the function and the argument. Settings come from resolveSettings(), a store from createObjectStore() or createFsStore(); the types in the package (dist/core/index.d.ts) give every argument\'s shape.' },
   FLTS_NOT_IMPLEMENTED: { kind: 'not_implemented', retriable: false, hint: 'This command is part of a later release.' },
   FLTS_STORE_KEY_INVALID: { kind: 'input', retriable: false, hint: 'Object keys are relative, use "/" separators and never contain "..".' },
   FLTS_STORE_KEY_OUTSIDE_ROOT: { kind: 'input', retriable: false, hint: 'Object keys must stay inside the store root.' },

@@ -6,6 +6,31 @@
 import type * as Backend from './tf/backend.js';
 import type * as BuildServer from './serve/build-server.js';
 import type * as InferenceService from './serve/start-inference-service.js';
+import { FltsError } from './errors.js';
+import { invalidArgument, optionalText, requireDeps, requireObject, requireSettings, requireStore, requireText } from './library-arguments.js';
+import * as SettingsModule from './config/settings.js';
+import { ALL_SPECS } from './config/specs/index.js';
+import * as ConfigHash from './config/config-hash.js';
+import * as Storage from './storage/index.js';
+import * as FsStore from './storage/fs-store.js';
+import * as PreprocessWorkflow from './workflows/preprocess.js';
+import * as TrainWorkflow from './workflows/train.js';
+import * as Evaluate from './eval/evaluate-runs.js';
+import * as RunStore from './registry/run-store.js';
+import * as LoadRun from './registry/load-run.js';
+import * as ExportRun from './registry/export-run.js';
+import * as Pointers from './registry/pointers.js';
+import * as PromotionHistory from './registry/promotion-history.js';
+import * as PromoteWorkflow from './workflows/promote.js';
+import * as AutoPromote from './workflows/auto-promote.js';
+import * as ValidateCandidate from './workflows/validate-candidate.js';
+import * as ProcessedData from './preprocess/processed-data.js';
+import * as Bus from './bus/index.js';
+import type { Settings } from './config/settings.js';
+import type { ObjectStore } from './storage/index.js';
+
+// Every function below that takes settings, a store or a workflow's dependencies checks them first (library-arguments.ts):
+// a JavaScript caller's mistake is FLTS_USAGE_INVALID_ARGUMENT naming the argument, not a TypeError from deep inside.
 
 export { FltsError, ERROR_CATALOGUE, exitCodeFor, httpStatusFor, isFltsError, toFltsError } from './errors.js';
 export type { ErrorCode, ErrorKind } from './errors.js';
@@ -13,13 +38,45 @@ export type { FltsEvent, EventSink } from './events.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 
-export { resolveSettings, defaultSettings } from './config/settings.js';
+export { defaultSettings } from './config/settings.js';
+/**
+ * Settings from defaults < `file` < `env` < `flags`, as the CLI resolves them. Nothing is read from the process: a
+ * caller that wants its environment layered passes it as `env`. A flag path that names no setting is FLTS_CONFIG_UNKNOWN_KEY
+ * (docs/config.md lists them), as a config file's unknown key is.
+ */
+export function resolveSettings(options: SettingsModule.ResolveSettingsOptions = {}): SettingsModule.ResolvedSettings {
+  requireObject('resolveSettings', 'options', options);
+  for (const layer of ['file', 'env', 'flags'] as const) if (options[layer] !== undefined) requireObject('resolveSettings', `options.${layer}`, options[layer]);
+  const { flags, specs } = options as SettingsModule.ResolveSettingsOptions;
+  if (flags && !specs) {
+    const known = new Set(ALL_SPECS.map((spec) => spec.path));
+    const unknown = Object.keys(flags).filter((key) => !known.has(key) && flags[key] !== undefined);
+    if (unknown.length > 0) throw new FltsError('FLTS_CONFIG_UNKNOWN_KEY', `Unknown setting(s) in flags: ${unknown.join(', ')}.`, { details: { keys: unknown } });
+  }
+  return SettingsModule.resolveSettings(options);
+}
 export type { Settings, ResolvedSettings, ResolveSettingsOptions, EnvironmentLike } from './config/settings.js';
-export { computeConfigHash, buildCanonicalConfig, resolveDataFiles } from './config/config-hash.js';
+export { buildCanonicalConfig, resolveDataFiles } from './config/config-hash.js';
+/** config_hash and its lineage for `settings.preprocess` and `settings.data`, as preprocess computes them. */
+export function computeConfigHash(preprocess: Parameters<typeof ConfigHash.computeConfigHash>[0], data: Parameters<typeof ConfigHash.computeConfigHash>[1]): ReturnType<typeof ConfigHash.computeConfigHash> {
+  requireObject('computeConfigHash', 'preprocess', preprocess, 'the preprocess settings (settings.preprocess)');
+  requireObject('computeConfigHash', 'data', data, 'the data settings (settings.data)');
+  return ConfigHash.computeConfigHash(preprocess, data);
+}
 export { canonicalPythonJson, pyFloat } from './config/python-json.js';
 export { isolatedStack, type IsolatedStack } from './config/isolated-stack.js';
 
-export { createObjectStore, createFsStore, getJson, getJsonIfExists, putJson } from './storage/index.js';
+export { getJson, getJsonIfExists, putJson } from './storage/index.js';
+/** The store settings name: files under `home` (store.kind fs) or S3 (store.kind s3). */
+export async function createObjectStore(settings: Settings, context?: Storage.ObjectStoreContext): Promise<ObjectStore> {
+  requireSettings('createObjectStore', settings);
+  return Storage.createObjectStore(settings, context);
+}
+/** A filesystem store rooted at `root` (one folder per bucket). */
+export function createFsStore(root: string): ObjectStore {
+  if (typeof root !== 'string' || root === '') throw invalidArgument('createFsStore', 'root', 'a directory path', root);
+  return FsStore.createFsStore(root);
+}
 export type { ObjectStore, ObjectInfo } from './storage/index.js';
 export { createS3Store } from './storage/s3-store.js';
 
@@ -27,9 +84,19 @@ export type { TimeFrame } from './data/time-frame.js';
 export type { ScalerParams } from './data/scaler.js';
 export { readTable } from './data/read-table.js';
 export { runPreprocess } from './preprocess/run-preprocess.js';
-export { preprocess, buildPreprocessClaims, type PreprocessOutcome, type PreprocessClaims } from './workflows/preprocess.js';
+export { buildPreprocessClaims, type PreprocessOutcome, type PreprocessClaims, type PreprocessWorkflowDeps } from './workflows/preprocess.js';
+/** Reads, cleans, scales and stores the data files the settings name (src/core/workflows/preprocess.ts). */
+export async function preprocess(settings: Settings, deps: PreprocessWorkflow.PreprocessWorkflowDeps): Promise<PreprocessWorkflow.PreprocessOutcome> {
+  requireSettings('preprocess', settings);
+  requireDeps('preprocess', deps);
+  return PreprocessWorkflow.preprocess(settings, deps);
+}
 export type { PreprocessResult } from './preprocess/run-preprocess.js';
-export { loadProcessedData } from './preprocess/processed-data.js';
+export async function loadProcessedData(store: ObjectStore, settings: Settings, options?: ProcessedData.LoadProcessedDataOptions): Promise<ProcessedData.ProcessedData> {
+  requireStore('loadProcessedData', 'store', store);
+  requireSettings('loadProcessedData', settings);
+  return ProcessedData.loadProcessedData(store, settings, options);
+}
 export type { ProcessedData } from './preprocess/processed-data.js';
 export { timeFeatureValues } from './preprocess/time-features.js';
 
@@ -39,35 +106,121 @@ export type { ForecastModel, ModelType, WindowSpec } from './models/forecast-mod
 export async function selectBackend(...args: Parameters<typeof Backend.selectBackend>): ReturnType<typeof Backend.selectBackend> {
   return (await import('./tf/backend.js')).selectBackend(...args);
 }
-export { trainModels } from './workflows/train.js';
+/** Trains each model type asked for on the processed data and records a run of each (src/core/workflows/train.ts). */
+export async function trainModels(request: TrainWorkflow.TrainModelsRequest, settings: Settings, deps: TrainWorkflow.TrainModelsDeps): Promise<TrainWorkflow.TrainModelsResult> {
+  requireSettings('trainModels', settings);
+  requireDeps('trainModels', deps);
+  return TrainWorkflow.trainModels(request, settings, deps);
+}
 export type { TrainModelsRequest, TrainModelsResult, TrainModelsDeps } from './workflows/train.js';
 
-export { evaluateRuns } from './eval/evaluate-runs.js';
+export type { EvaluateRunsInput, EvaluateRunsResult } from './eval/evaluate-runs.js';
+/** The scoreboard of a config_hash's SUCCESS runs (the latest processed data's by default), as `flts eval`. */
+export async function evaluateRuns(input: Evaluate.EvaluateRunsInput, settings: Settings, deps: { store: ObjectStore }): Promise<Evaluate.EvaluateRunsResult> {
+  requireObject('evaluateRuns', 'input', input);
+  optionalText('evaluateRuns', 'input.configHash', input.configHash);
+  requireSettings('evaluateRuns', settings);
+  requireDeps('evaluateRuns', deps);
+  return Evaluate.evaluateRuns(input, settings, deps);
+}
 export { buildScoreboard, referenceScore } from './eval/scoreboard.js';
 export type { Scoreboard, ScoreboardRow } from './eval/scoreboard.js';
 
 export type { RunRecord } from './registry/run-record.js';
-export { listRunRecords, readRunRecord } from './registry/run-store.js';
-export { loadRunForServing } from './registry/load-run.js';
-export { exportRun, EXPORT_FORMATS } from './registry/export-run.js';
+/** Store and settings of the registry functions below, checked as the workflows' are. */
+function requireRegistry(fn: string, store: unknown, settings: unknown): void {
+  requireStore(fn, 'store', store);
+  requireSettings(fn, settings);
+}
+export async function listRunRecords(store: ObjectStore, settings: Settings, filter?: { configHash?: string }): Promise<import('./registry/run-record.js').RunRecord[]> {
+  requireRegistry('listRunRecords', store, settings);
+  return RunStore.listRunRecords(store, settings, filter);
+}
+export async function readRunRecord(store: ObjectStore, settings: Settings, runId: string): Promise<import('./registry/run-record.js').RunRecord> {
+  requireRegistry('readRunRecord', store, settings);
+  requireText('readRunRecord', 'runId', runId);
+  return RunStore.readRunRecord(store, settings, runId);
+}
+export type { LoadedRunForServing } from './registry/load-run.js';
+/** A run's record, fitted model and scaler, as serving loads them: forecasts in-process with `model` and `scaler`. */
+export async function loadRunForServing(store: ObjectStore, settings: Settings, runId: string, options?: Parameters<typeof LoadRun.loadRunForServing>[3]): Promise<LoadRun.LoadedRunForServing> {
+  requireRegistry('loadRunForServing', store, settings);
+  requireText('loadRunForServing', 'runId', runId);
+  return LoadRun.loadRunForServing(store, settings, runId, options);
+}
+export { EXPORT_FORMATS } from './registry/export-run.js';
 export type { ExportFormat, RunExport } from './registry/export-run.js';
-export { readPromotionPointer } from './registry/pointers.js';
-export type { PromotionRecord } from './registry/pointers.js';
-export { promote, promoteBest, rollback, type PromotionDecision, type PromotionDeps, type PromotionResult, type BestPromotionRequest, type RollbackRequest } from './workflows/promote.js';
-export { autoPromote, decideAutoPromotion, type AutoPromotionOutcome } from './workflows/auto-promote.js';
-export { validateCandidate, type CandidateCheck } from './workflows/validate-candidate.js';
-export { listPromotionHistory } from './registry/promotion-history.js';
+export async function exportRun(store: ObjectStore, settings: Settings, runId: string, format?: ExportRun.ExportFormat): Promise<ExportRun.RunExport> {
+  requireRegistry('exportRun', store, settings);
+  requireText('exportRun', 'runId', runId);
+  return ExportRun.exportRun(store, settings, runId, format);
+}
+export type { PromotionRecord, PromotionSource } from './registry/pointers.js';
+/** The promotion this scope's pointer names (the run serving loads), or undefined before any promotion. */
+export async function readPromotionPointer(store: ObjectStore, settings: Settings): Promise<Pointers.PromotionRecord | undefined> {
+  requireRegistry('readPromotionPointer', store, settings);
+  return Pointers.readPromotionPointer(store, settings);
+}
+export type { PromotionDecision, PromotionDeps, PromotionResult, BestPromotionRequest, RollbackRequest } from './workflows/promote.js';
+/** Promotes a run, as `flts promote --run` does (same checks, history record, pointers, notices). */
+export async function promote(decision: PromoteWorkflow.PromotionDecision, settings: Settings, deps: PromoteWorkflow.PromotionDeps): Promise<PromoteWorkflow.PromotionResult> {
+  requireSettings('promote', settings);
+  requireDeps('promote', deps);
+  return PromoteWorkflow.promote(decision, settings, deps);
+}
+/** Promotes the scoreboard winner, as `flts promote --best` does. */
+export async function promoteBest(request: PromoteWorkflow.BestPromotionRequest, settings: Settings, deps: PromoteWorkflow.PromotionDeps): Promise<PromoteWorkflow.PromotionResult> {
+  requireSettings('promoteBest', settings);
+  requireDeps('promoteBest', deps);
+  return PromoteWorkflow.promoteBest(request, settings, deps);
+}
+/** Returns the scope to the run promoted before the current one, as `flts promote --rollback` does. */
+export async function rollback(request: PromoteWorkflow.RollbackRequest, settings: Settings, deps: PromoteWorkflow.PromotionDeps): Promise<PromoteWorkflow.PromotionResult> {
+  requireSettings('rollback', settings);
+  requireDeps('rollback', deps);
+  return PromoteWorkflow.rollback(request, settings, deps);
+}
+export { decideAutoPromotion, type AutoPromotionOutcome } from './workflows/auto-promote.js';
+/** The daemon promoter's decision and promotion for a config_hash's new SUCCESS runs. */
+export async function autoPromote(configHash: string, actor: string, settings: Settings, deps: PromoteWorkflow.PromotionDeps): Promise<AutoPromote.AutoPromotionOutcome> {
+  requireText('autoPromote', 'configHash', configHash);
+  requireText('autoPromote', 'actor', actor);
+  requireSettings('autoPromote', settings);
+  requireDeps('autoPromote', deps);
+  return AutoPromote.autoPromote(configHash, actor, settings, deps);
+}
+export type { CandidateCheck } from './workflows/validate-candidate.js';
+export async function validateCandidate(store: ObjectStore, settings: Settings, run: import('./registry/run-record.js').RunRecord): Promise<ValidateCandidate.CandidateCheck> {
+  requireRegistry('validateCandidate', store, settings);
+  requireObject('validateCandidate', 'run', run, 'a run record (readRunRecord())');
+  return ValidateCandidate.validateCandidate(store, settings, run);
+}
+/** The promotion history of a scope (an identifier, or `global`; default: the settings' scope), oldest first. */
+export async function listPromotionHistory(store: ObjectStore, settings: Settings, scope?: string): Promise<Pointers.PromotionRecord[]> {
+  requireRegistry('listPromotionHistory', store, settings);
+  optionalText('listPromotionHistory', 'scope', scope);
+  return PromotionHistory.listPromotionHistory(store, settings, scope);
+}
 
 // fastify, its plugins and the metrics registry load with the first server, not with the library.
 export async function buildServer(...args: Parameters<typeof BuildServer.buildServer>): ReturnType<typeof BuildServer.buildServer> {
+  requireObject('buildServer', 'deps', args[0], 'an object with a holder ({ holder })');
+  requireObject('buildServer', 'deps.holder', args[0].holder, 'a model holder');
   return (await import('./serve/build-server.js')).buildServer(...args);
 }
+export type { BuildServerDeps } from './serve/build-server.js';
 export async function startInferenceService(...args: Parameters<typeof InferenceService.startInferenceService>): ReturnType<typeof InferenceService.startInferenceService> {
+  requireSettings('startInferenceService', args[0]);
+  requireDeps('startInferenceService', args[1]);
   return (await import('./serve/start-inference-service.js')).startInferenceService(...args);
 }
-export type { InferenceService } from './serve/start-inference-service.js';
+export type { InferenceService, InferenceServiceDeps, ServiceStopReport } from './serve/start-inference-service.js';
 export { sweepPredictionLogs, startLogRetention } from './serve/prediction-log-retention.js';
 export type { LogSweepOptions, LogSweepResult, LogRetention, LogRetentionOptions } from './serve/prediction-log-retention.js';
 
-export { createMessageBus } from './bus/index.js';
+/** The bus the settings name (bus.kind fs or kafka), or undefined for none; close it when done. */
+export function createMessageBus(...args: Parameters<typeof Bus.createMessageBus>): ReturnType<typeof Bus.createMessageBus> {
+  requireSettings('createMessageBus', args[0]);
+  return Bus.createMessageBus(...args);
+}
 export type { MessageBus } from './bus/index.js';

@@ -2,12 +2,13 @@ import type { MessageBus } from '../bus/message-bus.js';
 import { singleLine } from '../clip-text.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
+import { optionalBoolean, optionalText, requireChoice, requireObject, requireText } from '../library-arguments.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import { buildScoreboard, SCORE_WEIGHTS, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ensureCandidateList, saveCandidateList, sweepCandidateLists } from '../registry/candidate-lists.js';
-import { candidateFields, describeChoice, isAutomaticChoice, isPin, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
+import { candidateFields, describeChoice, isAutomaticChoice, isPin, PROMOTION_SOURCES, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
 import { appendHistory, catchUpPointers, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, readRunRecord } from '../registry/run-store.js';
@@ -271,6 +272,15 @@ function trackingOf(tracked: GuardedTracking<PromotionMarker>): PromotionResult[
  * true`, `pinned: true`, see `pinInService`).
  */
 export async function promote(decision: PromotionDecision, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
+  requireObject('promote', 'decision', decision);
+  requireText('promote', 'decision.runId', decision.runId);
+  // Whatever is recorded as the source decides what the record stands against: a source no entry point writes
+  // would sit in the history as neither a person's choice nor the daemon's.
+  requireChoice('promote', 'decision.source', decision.source, PROMOTION_SOURCES);
+  requireText('promote', 'decision.actor', decision.actor);
+  requireText('promote', 'decision.reason', decision.reason);
+  optionalBoolean('promote', 'decision.force', decision.force);
+  optionalBoolean('promote', 'decision.pin', decision.pin);
   const reason = singleLine(decision.reason).trim();
   if (!reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'A promotion needs a reason.');
   if (decision.pin && decision.source !== 'manual' && decision.source !== 'best') {
@@ -352,6 +362,11 @@ export interface BestPromotionRequest {
  * the rows they replaced was scored on other data.
  */
 export async function promoteBest(request: BestPromotionRequest, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
+  requireObject('promoteBest', 'request', request);
+  requireChoice('promoteBest', 'request.source', request.source, ['auto', 'best'] as const);
+  requireText('promoteBest', 'request.actor', request.actor);
+  optionalText('promoteBest', 'request.configHash', request.configHash);
+  optionalText('promoteBest', 'request.reason', request.reason);
   const hash = await resolveEvalConfigHash(deps.store, settings, request.configHash);
   const recorded = await listRunRecords(deps.store, settings, { configHash: hash });
   const runs = await runsOnCurrentData(deps.store, settings, hash, recorded);
@@ -399,6 +414,10 @@ export interface RollbackRequest {
 
 /** Returns this scope to the run promoted before the current one, through `promote` (same checks, records and notices). */
 export async function rollback(request: RollbackRequest, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
+  requireObject('rollback', 'request', request);
+  requireChoice('rollback', 'request.source', request.source, ['rollback', 'auto-rollback'] as const);
+  requireText('rollback', 'request.actor', request.actor);
+  optionalText('rollback', 'request.reason', request.reason);
   const scope = promotionScope(settings);
   const history = await listPromotionHistory(deps.store, settings, scope);
   const stack = promotionStack(history);

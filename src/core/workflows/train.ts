@@ -2,8 +2,9 @@ import os from 'node:os';
 import type { MessageBus } from '../bus/message-bus.js';
 import { encodeTrainingEvent } from '../bus/messages.js';
 import type { Settings } from '../config/settings.js';
-import type { TrainableModelType } from '../config/specs/training.js';
+import { TRAINABLE_MODEL_TYPES, type TrainableModelType } from '../config/specs/training.js';
 import { FltsError, toFltsError } from '../errors.js';
+import { invalidArgument, optionalText, requireObject } from '../library-arguments.js';
 import { loadProcessedData } from '../preprocess/processed-data.js';
 import { runExperiment, type RunRecord } from '../registry/run-record.js';
 import type { GuardedTracking } from '../tracking/guard-tracking.js';
@@ -124,7 +125,24 @@ export function modelsAtOnce(settings: Settings, types: number): number {
  * refused model does not stop the others (every outcome is recorded); the first failure in request order is
  * rethrown at the end. An abort starts no further model, waits for those in progress to stop, and is rethrown.
  */
+/**
+ * A request the types did not check (a JavaScript caller): each model type is trained under the name it is given and
+ * recorded with it, so a type flts does not know would be recorded as a run of that type, and a string
+ * ('NAIVE') trained as one model type per letter.
+ */
+function checkTrainRequest(request: TrainModelsRequest): void {
+  requireObject('trainModels', 'request', request);
+  const { models } = request as { models: unknown };
+  if (!Array.isArray(models) || models.length === 0) throw invalidArgument('trainModels', 'request.models', `a non-empty array of model types (${TRAINABLE_MODEL_TYPES.join(', ')})`, models);
+  const unknown = models.filter((type) => !TRAINABLE_MODEL_TYPES.includes(type as TrainableModelType));
+  if (unknown.length > 0) {
+    throw new FltsError('FLTS_MODEL_UNKNOWN_TYPE', `Unknown model type(s) ${unknown.map((type) => JSON.stringify(type)).join(', ')}; known: ${TRAINABLE_MODEL_TYPES.join(', ')}.`, { details: { unknown } });
+  }
+  optionalText('trainModels', 'request.configHash', request.configHash);
+}
+
 export async function trainModels(request: TrainModelsRequest, settings: Settings, deps: TrainModelsDeps): Promise<TrainModelsResult> {
+  checkTrainRequest(request);
   const readSettings = processedDataSettings(settings, request.processedBucket);
   const data = await loadProcessedData(deps.store, readSettings, { configHash: request.configHash });
   // The one read of the whole registry a training makes: runs an older flts wrote get their index entry on the way.

@@ -1,0 +1,167 @@
+import { execFile } from 'node:child_process';
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import * as flts from 'flts';
+import { cleanEnvironment, REPO_ROOT, runCli } from './helpers/run-cli.js';
+import { scratchFolders } from './helpers/scratch-folders.js';
+
+/** Temporary folders of this file, removed when it ends. */
+const mkdtemp = scratchFolders();
+
+const EXAMPLE_DATA = path.join(REPO_ROOT, 'examples/data');
+const DATA_FLAGS = { 'data.trainFile': path.join(EXAMPLE_DATA, 'example.csv'), 'data.testFile': path.join(EXAMPLE_DATA, 'example_test.csv') };
+
+/** What a rejected call threw: its code when it is an FltsError, else the kind of error and its message. */
+async function thrown(call: () => unknown): Promise<string> {
+  try {
+    await call();
+  } catch (error) {
+    return flts.isFltsError(error) ? error.code : `${(error as Error)?.constructor?.name}: ${(error as Error)?.message}`;
+  }
+  return 'nothing thrown';
+}
+
+/** A home with the example data processed and a NAIVE and an SNAIVE run trained through the library. */
+async function trainedHome(prefix: string): Promise<{ home: string; settings: flts.Settings; store: flts.ObjectStore; runs: flts.RunRecord[] }> {
+  const home = await mkdtemp(path.join(os.tmpdir(), prefix));
+  const { settings } = flts.resolveSettings({ flags: { home, ...DATA_FLAGS } });
+  const store = await flts.createObjectStore(settings);
+  await flts.preprocess(settings, { store });
+  const { runs } = await flts.trainModels({ models: ['NAIVE', 'SNAIVE'] }, settings, { store });
+  return { home, settings, store, runs };
+}
+
+describe('flts as a library (the built package, imported as `flts`)', () => {
+  it('arguments of the wrong shape from a JavaScript caller are coded errors naming the function, never TypeErrors', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'flts-library-args-'));
+    const { settings } = flts.resolveSettings({ flags: { home } });
+    const store = await flts.createObjectStore(settings);
+    const js = flts as any; // what a JavaScript caller reaches
+    const cases: Record<string, () => unknown> = {
+      'resolveSettings(null)': () => js.resolveSettings(null),
+      'resolveSettings({ file: path })': () => js.resolveSettings({ file: 'flts.config.json' }),
+      'createObjectStore()': () => js.createObjectStore(),
+      'createObjectStore(flags instead of settings)': () => js.createObjectStore({ home }),
+      'createFsStore()': () => js.createFsStore(),
+      'preprocess(settings)': () => js.preprocess(settings),
+      'preprocess(settings, {})': () => js.preprocess(settings, {}),
+      'trainModels()': () => js.trainModels(),
+      'trainModels({ models: [] })': () => js.trainModels({ models: [] }, settings, { store }),
+      'trainModels({ models: "NAIVE" })': () => js.trainModels({ models: 'NAIVE' }, settings, { store }),
+      'trainModels(request, settings)': () => js.trainModels({ models: ['NAIVE'] }, settings),
+      'evaluateRuns()': () => js.evaluateRuns(),
+      'evaluateRuns({ configHash: 1 })': () => js.evaluateRuns({ configHash: 1 }, settings, { store }),
+      'promote()': () => js.promote(),
+      'promote({ runId: 5 })': () => js.promote({ runId: 5, source: 'manual', actor: 'a', reason: 'r' }, settings, { store }),
+      'promote(no reason)': () => js.promote({ runId: 'abc', source: 'manual', actor: 'a' }, settings, { store }),
+      'promote(no actor)': () => js.promote({ runId: 'abc', source: 'manual', reason: 'r' }, settings, { store }),
+      'promoteBest({})': () => js.promoteBest({}, settings, { store }),
+      'promoteBest({ configHash: 12 })': () => js.promoteBest({ configHash: 12, source: 'best', actor: 'a' }, settings, { store }),
+      'rollback()': () => js.rollback(undefined, settings, { store }),
+      'rollback(request, settings)': () => js.rollback({ source: 'rollback', actor: 'a' }, settings),
+      'listPromotionHistory()': () => js.listPromotionHistory(),
+      'readPromotionPointer(store)': () => js.readPromotionPointer(store),
+      'listRunRecords(store)': () => js.listRunRecords(store),
+      'readRunRecord(store, settings)': () => js.readRunRecord(store, settings),
+      'loadRunForServing(store, settings, 42)': () => js.loadRunForServing(store, settings, 42),
+      'validateCandidate(store, settings)': () => js.validateCandidate(store, settings),
+      'autoPromote()': () => js.autoPromote(),
+      'startInferenceService(settings)': () => js.startInferenceService(settings),
+      'startInferenceService(settings, {})': () => js.startInferenceService(settings, {}),
+      'buildServer()': () => js.buildServer(),
+      'createMessageBus()': () => js.createMessageBus(),
+      'computeConfigHash()': () => js.computeConfigHash(),
+    };
+    const outcomes: Record<string, string> = {};
+    for (const [name, call] of Object.entries(cases)) outcomes[name] = await thrown(call);
+    expect(outcomes).toEqual(Object.fromEntries(Object.keys(cases).map((name) => [name, 'FLTS_USAGE_INVALID_ARGUMENT'])));
+    const error = await flts.promote({ runId: 5 as never, source: 'manual', actor: 'a', reason: 'r' }, settings, { store }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(flts.FltsError);
+    expect((error as flts.FltsError).message).toBe('promote(): decision.runId must be a string, not number 5.');
+    expect(flts.exitCodeFor(error as flts.FltsError)).toBe(2);
+  });
+
+  it('a flag path that names no setting is FLTS_CONFIG_UNKNOWN_KEY, as an unknown key of a config file is (a typo used to be ignored)', async () => {
+    expect(await thrown(() => flts.resolveSettings({ flags: { 'training.epoch': 2 } }))).toBe('FLTS_CONFIG_UNKNOWN_KEY');
+    expect(flts.resolveSettings({ flags: { 'training.epochs': 2, 'training.epoch': undefined } }).settings.training.epochs).toBe(2);
+  });
+
+  it('a model type or a promotion source flts does not know is refused before anything is recorded', async () => {
+    const { settings, store, runs } = await trainedHome('flts-library-unknown-');
+    const js = flts as any;
+    // Each name was trained and recorded as a SUCCESS run of that "type" (a string: one per letter).
+    expect(await thrown(() => js.trainModels({ models: ['NAIVE', 'FOO'] }, settings, { store }))).toBe('FLTS_MODEL_UNKNOWN_TYPE');
+    expect(await thrown(() => js.trainModels({ models: 'NAIVE' }, settings, { store }))).toBe('FLTS_USAGE_INVALID_ARGUMENT');
+    expect((await flts.listRunRecords(store, settings)).map((run) => run.run_id).sort()).toEqual(runs.map((run) => run.run_id).sort());
+    // The source was written into the history as it came.
+    expect(await thrown(() => js.promote({ runId: runs[0].run_id, source: 'bogus', actor: 'a', reason: 'r' }, settings, { store }))).toBe('FLTS_USAGE_INVALID_ARGUMENT');
+    expect(await thrown(() => js.promoteBest({ source: 'manual', actor: 'a' }, settings, { store }))).toBe('FLTS_USAGE_INVALID_ARGUMENT');
+    expect(await thrown(() => js.rollback({ source: 'best', actor: 'a' }, settings, { store }))).toBe('FLTS_USAGE_INVALID_ARGUMENT');
+    expect(await flts.listPromotionHistory(store, settings)).toEqual([]);
+  }, 120_000);
+
+  it('promotions, a pin and rollbacks through the library leave the store exactly as `flts promote` does', async () => {
+    const { home, runs } = await trainedHome('flts-library-promote-');
+    const other = runs.find((run) => run.model_type === 'SNAIVE')!.run_id;
+    const viaCli = `${home}-cli`;
+    const viaLibrary = `${home}-library`;
+    await cp(home, viaCli, { recursive: true });
+    await cp(home, viaLibrary, { recursive: true });
+    for (const args of [['--best'], ['--run', other], ['--rollback'], ['--best'], ['--run', other, '--pin'], ['--rollback', '--reason', 'back']]) {
+      const run = await runCli(['promote', ...args], { env: { FLTS_HOME: viaCli, FLTS_OPERATOR: 'walker' } });
+      expect(run.exitCode, run.stderr).toBe(0);
+    }
+    const { settings } = flts.resolveSettings({ flags: { home: viaLibrary } });
+    const deps = { store: await flts.createObjectStore(settings) };
+    await flts.promoteBest({ source: 'best', actor: 'walker' }, settings, deps);
+    await flts.promote({ runId: other, source: 'manual', actor: 'walker', reason: `run ${other} promoted by request` }, settings, deps);
+    await flts.rollback({ source: 'rollback', actor: 'walker' }, settings, deps);
+    expect((await flts.promoteBest({ source: 'best', actor: 'walker' }, settings, deps)).changed).toBe(false);
+    expect((await flts.promote({ runId: other, source: 'manual', actor: 'walker', reason: `run ${other} promoted by request`, pin: true }, settings, deps)).pinned).toBe(true);
+    await flts.rollback({ source: 'rollback', actor: 'walker', reason: 'back' }, settings, deps);
+
+    // Promotion times differ; everything else (which files, their fields, their order) is the same.
+    const contents = async (root: string): Promise<string[]> => {
+      const files = await promisify(execFile)('find', ['.', '-type', 'f'], { cwd: root });
+      const names = files.stdout.trim().split('\n').sort();
+      const timestamps = /\d{4}-\d\d-\d\dT\d\d[-:]\d\d[-:]\d\d\.\d+Z/g;
+      return Promise.all(names.map(async (name) => `${name.replace(timestamps, 'T')}\n${(await readFile(path.join(root, name), 'utf8').catch(() => '')).replace(timestamps, 'T')}`));
+    };
+    const library = await contents(viaLibrary);
+    expect(library.filter((file) => file.includes('promotion-T.json'))).toHaveLength(5);
+    expect(library).toEqual(await contents(viaCli));
+  }, 180_000);
+
+  it('a program using the library prints nothing of flts, ignores the environment it is not given, and exits by itself after close', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-library-program-'));
+    const script = path.join(dir, 'program.mjs');
+    await writeFile(
+      script,
+      `import { createObjectStore, evaluateRuns, preprocess, promoteBest, resolveSettings, startInferenceService, trainModels } from ${JSON.stringify(path.join(REPO_ROOT, 'dist/core/index.js'))};
+const flags = { home: ${JSON.stringify(path.join(dir, 'home'))}, ...${JSON.stringify(DATA_FLAGS)}, 'data.sampleTrainRows': 600, 'data.sampleTestRows': 200,
+  'training.epochs': 1, 'training.hiddenSize': 4, 'training.backend': 'cpu', 'training.engine': 'layers', 'serve.port': 0, 'serve.host': '127.0.0.1' };
+const { settings } = resolveSettings({ flags });
+const store = await createObjectStore(settings);
+const processed = await preprocess(settings, { store });
+await trainModels({ models: ['NAIVE', 'LSTM'] }, settings, { store });
+await evaluateRuns({ configHash: processed.configHash }, settings, { store });
+const promotion = await promoteBest({ source: 'best', actor: 'program' }, settings, { store });
+const service = await startInferenceService(settings, { store });
+const answer = await fetch(service.url + '/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+const body = await answer.json();
+await service.close();
+process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id, promoted: promotion.record.run_id, identifier: settings.identifier, home: settings.home }));
+`,
+    );
+    // Settings variables a library user's process may well have: the library reads none of them.
+    const env = cleanEnvironment({ FLTS_HOME: path.join(dir, 'elsewhere'), TRAIN_FILE: '/nowhere.csv', EPOCHS: 'many', FLTS_STORE: 's3', FLTS_BUS: 'kafka', IDENTIFIER: 'site-b', FLTS_LOG_LEVEL: 'trace', DEBUG: '*' });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [script], { cwd: REPO_ROOT, env, timeout: 150_000 });
+    expect(stderr).toBe('');
+    const result = JSON.parse(stdout);
+    expect(result).toMatchObject({ status: 200, identifier: '', home: path.join(dir, 'home') });
+    expect(result.served).toBe(result.promoted);
+  }, 180_000);
+});
