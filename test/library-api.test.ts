@@ -74,6 +74,12 @@ describe('flts as a library (the built package, imported as `flts`)', () => {
       'buildServer()': () => js.buildServer(),
       'createMessageBus()': () => js.createMessageBus(),
       'computeConfigHash()': () => js.computeConfigHash(),
+      // Optional collaborators of the wrong shape failed as FLTS_INTERNAL (after recording a run) or a TypeError.
+      'preprocess(settings, { store, onEvent: "x" })': () => js.preprocess(settings, { store, onEvent: 'x' }),
+      'trainModels(request, settings, { store, logger: {} })': () => js.trainModels({ models: ['NAIVE'] }, settings, { store, logger: {} }),
+      'trainModels(request, settings, { store, signal: "x" })': () => js.trainModels({ models: ['NAIVE'] }, settings, { store, signal: 'x' }),
+      'promoteBest(request, settings, { store, bus: {} })': () => js.promoteBest({ source: 'best', actor: 'a' }, settings, { store, bus: {} }),
+      'startInferenceService(settings, { store, logger: {} })': () => js.startInferenceService(settings, { store, logger: {} }),
     };
     const outcomes: Record<string, string> = {};
     for (const [name, call] of Object.entries(cases)) outcomes[name] = await thrown(call);

@@ -58,8 +58,22 @@ export function requireStore(fn: string, argument: string, value: unknown): void
   }
 }
 
-/** The dependencies argument of a workflow: an object with a `store`. */
+const hasMethods = (value: unknown, methods: readonly string[]): boolean => isObject(value) && methods.every((method) => typeof value[method] === 'function');
+
+const LOGGER_METHODS = ['trace', 'debug', 'info', 'warn', 'error', 'child'] as const;
+const BUS_METHODS = ['publish', 'subscribe', 'close'] as const;
+
+/**
+ * The dependencies argument of a workflow: an object with a `store`, and the optional collaborators every workflow
+ * takes in the shape they are called in (a logger that is not one failed as FLTS_INTERNAL, or a TypeError).
+ */
 export function requireDeps(fn: string, value: unknown): void {
   requireObject(fn, 'deps', value, 'an object with a store ({ store })');
   requireStore(fn, 'deps.store', value.store);
+  const { onEvent, logger, signal, bus } = value;
+  if (onEvent !== undefined && typeof onEvent !== 'function') throw invalidArgument(fn, 'deps.onEvent', 'a function of one event', onEvent);
+  if (logger !== undefined && !hasMethods(logger, LOGGER_METHODS)) throw invalidArgument(fn, 'deps.logger', `a logger (${LOGGER_METHODS.join(', ')}; silentLogger for none)`, logger);
+  // Duck-typed: a signal of another realm (a vm context, a polyfill) is one too.
+  if (signal !== undefined && !(isObject(signal) && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) throw invalidArgument(fn, 'deps.signal', 'an AbortSignal', signal);
+  if (bus !== undefined && !hasMethods(bus, BUS_METHODS)) throw invalidArgument(fn, 'deps.bus', 'a message bus (createMessageBus(settings)) or undefined', bus);
 }
