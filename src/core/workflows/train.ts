@@ -114,18 +114,6 @@ export function modelsAtOnce(settings: Settings, types: number): number {
 }
 
 /**
- * Training, the same from the CLI, the daemon's trainer and the library: loads one processed data version,
- * trains each requested model as its own run (artifacts, metrics and intervals saved with it), announces each
- * on `model-training` when a bus is configured, then mirrors the new runs to MLflow. Up to
- * `training.parallelModels` models train at once, taken in the order requested; each model's own events keep
- * their order, and its results do not depend on what trains beside it. A model type another process is training on
- * the same data is refused, waited for, or trained anyway (`request.inProgress`): each type is trained under its
- * training claim, taken atomically before training starts and released once it ends (claimTraining), and the
- * RUNNING runs of processes that took none are judged as before (clearToTrain). A failed or
- * refused model does not stop the others (every outcome is recorded); the first failure in request order is
- * rethrown at the end. An abort starts no further model, waits for those in progress to stop, and is rethrown.
- */
-/**
  * A request the types did not check (a JavaScript caller): each model type is trained under the name it is given and
  * recorded with it, so a type flts does not know would be recorded as a run of that type, and a string
  * ('NAIVE') trained as one model type per letter.
@@ -141,6 +129,18 @@ function checkTrainRequest(request: TrainModelsRequest): void {
   optionalText('trainModels', 'request.configHash', request.configHash);
 }
 
+/**
+ * Training, the same from the CLI, the daemon's trainer and the library: loads one processed data version,
+ * trains each requested model as its own run (artifacts, metrics and intervals saved with it), announces each
+ * on `model-training` when a bus is configured, then mirrors the new runs to MLflow. Up to
+ * `training.parallelModels` models train at once, taken in the order requested; each model's own events keep
+ * their order, and its results do not depend on what trains beside it. A model type another process is training on
+ * the same data is refused, waited for, or trained anyway (`request.inProgress`): each type is trained under its
+ * training claim, taken atomically before training starts and released once it ends (claimTraining), and the
+ * RUNNING runs of processes that took none are judged as before (clearToTrain). A failed or
+ * refused model does not stop the others (every outcome is recorded); the first failure in request order is
+ * rethrown at the end. An abort starts no further model, waits for those in progress to stop, and is rethrown.
+ */
 export async function trainModels(request: TrainModelsRequest, settings: Settings, deps: TrainModelsDeps): Promise<TrainModelsResult> {
   checkTrainRequest(request);
   const readSettings = processedDataSettings(settings, request.processedBucket);
