@@ -1,5 +1,6 @@
 import { singleLine } from '../core/clip-text.js';
 import { describeChoice, type PromotionRecord } from '../core/registry/pointers.js';
+import type { TargetsChange } from '../core/workflows/promote.js';
 
 const by = (record: PromotionRecord): string => `${record.source}${record.actor ? ` ${record.actor}` : ''}`;
 
@@ -34,6 +35,11 @@ export function alreadyPinnedLine(record: PromotionRecord): string {
 /** A record's score as the scoreboard shows it, six significant digits (the record keeps every digit). */
 export function scoreText(score: number | null | undefined): string {
   return typeof score === 'number' && Number.isFinite(score) ? score.toPrecision(6) : '-';
+}
+
+/** What they warn when the promoted run forecasts other columns than the run it replaced. */
+export function targetsChangedLine(change: TargetsChange): string {
+  return singleLine(`warning: targets changed from ${change.from.join(',')} (run ${change.previous_run_id}) to ${change.to.join(',')}: /predict now returns ${change.to.join(',')}.`);
 }
 
 export const PROMOTED_AND_PINNED_LINE = 'pinned: automatic promotion of the same data and automatic rollback leave it in service (its live probation is still decided and reported).';

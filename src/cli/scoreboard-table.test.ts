@@ -15,6 +15,7 @@ function row(rank: number, runId: string, modelType: string, coverage: Scoreboar
     r2: 0.5,
     score: 0.082,
     target: 'down',
+    targets: ['down'],
     rmse_original: 1e7,
     r2_original: 0.5,
     improvement_over_naive_pct: null,
@@ -53,5 +54,30 @@ describe('cli > scoreboard-table', () => {
     const cells = Object.fromEntries(lines[2].split(/\s{2,}/).map((cell, i) => [header[i], cell]));
     expect(cells).toMatchObject({ rmse: '-', mae: '-', r2: '-', score: '-', 'rmse(down)': '-', 'vs NAIVE': '-', 'vs best baseline': '- (NAIVE)' });
     expect(lines.join('\n')).not.toMatch(/Infinity|NaN/);
+  });
+
+  it('draws one table per target set under a line naming it, and says which one promotion chooses from', () => {
+    const of = (targets: string[], base: ScoreboardRow): ScoreboardRow => ({ ...base, targets, target: targets[0] });
+    const board: Scoreboard = {
+      config_hash: 'c'.repeat(64),
+      rows: [of(['down'], row(1, 'run-a', 'GRU', {})), of(['down'], row(2, 'run-b', 'NAIVE', {})), of(['up', 'down'], row(1, 'run-c', 'LSTM', {}))],
+      naive_run_id: 'run-b',
+      gate_min_improvement_pct: null,
+      targets: ['down'],
+      target_sets: [
+        { targets: ['down'], runs: 2, naive_run_id: 'run-b', baseline_run_id: 'run-b' },
+        { targets: ['down', 'up'], runs: 7, naive_run_id: null, baseline_run_id: null },
+      ],
+    };
+    const lines = renderScoreboard(board);
+    expect(lines[0]).toContain('2 target sets, one board each');
+    expect(lines[2]).toBe('targets down: 2 run(s), ranked among themselves against their own baselines; the configured targets: promote --best and automatic promotion choose from these');
+    expect(lines[3].split(/\s{2,}/).slice(0, 3)).toEqual(['#', 'model', 'run_id']);
+    expect(lines.slice(4, 6).map((line) => line.split(/\s{2,}/)[2])).toEqual(['run-a', 'run-b']);
+    expect(lines[7]).toBe('targets down,up: 7 run(s), ranked among themselves against their own baselines');
+    expect(lines[9].split(/\s{2,}/).slice(0, 3)).toEqual(['1', 'LSTM', 'run-c']);
+    expect(lines).toHaveLength(10);
+    // One target set: one table, as before, with its targets in the first line.
+    expect(renderScoreboard({ ...board, rows: board.rows.slice(0, 2) })[0]).toMatch(/; targets down\)$/);
   });
 });

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { PROMOTED_AND_PINNED_LINE, runKeptLines } from '../cli/promotion-lines.js';
+import { PROMOTED_AND_PINNED_LINE, targetsChangedLine, runKeptLines } from '../cli/promotion-lines.js';
 import { FltsError } from '../core/errors.js';
 import { listPromotionCandidates, promoteManually, type ManualPromotionResult } from '../core/runbooks/index.js';
 
@@ -62,6 +62,7 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
           this.say(`promoted ${r.model_type} run ${r.run_id} (manual${r.forced ? ', forced over: ' + (r.forced_over ?? []).join('; ') : ''}) — ${r.reason}`);
           this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
           if (result.pinned) this.say(PROMOTED_AND_PINNED_LINE);
+          if (result.targets_changed) this.say(targetsChangedLine(result.targets_changed));
         }
       }
       if (result.published && !result.published.ok) this.say(`warning: ${result.published.topic} not published (${result.published.error}); serving still follows the pointers.`);

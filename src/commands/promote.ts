@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { PROMOTED_AND_PINNED_LINE, runKeptLines, scoreText } from '../cli/promotion-lines.js';
+import { PROMOTED_AND_PINNED_LINE, targetsChangedLine, runKeptLines, scoreText } from '../cli/promotion-lines.js';
 import { singleLine } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
 import type { PromotionRecord } from '../core/registry/pointers.js';
@@ -70,6 +70,7 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
       this.say(`promoted ${r.model_type} run ${r.run_id} (config_hash ${r.config_hash.slice(0, 12)}, score ${scoreText(r.score)}, ${r.source}) — ${r.reason}`);
       this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
       if (result.pinned) this.say(PROMOTED_AND_PINNED_LINE);
+      if (result.targets_changed) this.say(targetsChangedLine(result.targets_changed));
     }
     if (result.published?.ok) this.say(`published ${result.published.topic}: replicas following the bus reload now`);
     if (result.published && !result.published.ok) this.say(`warning: ${result.published.topic} not published (${result.published.error}); replicas still follow the pointers by polling.`);

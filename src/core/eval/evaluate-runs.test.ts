@@ -51,6 +51,35 @@ describe('core > eval > evaluateRuns', () => {
     expect(result.corrupt_runs).toEqual([{ run_id: 'broken', code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('broken/run.json is not valid JSON') }]);
   });
 
+  it('shows one board per target set, the configured targets first, each cut at the scoreboard limit on its own', async () => {
+    const own = createFsStore(mkdtempSync(path.join(root, 'targets-')));
+    const hash = 'e'.repeat(64);
+    const forecasting = (targets: string[], id: string, modelType: 'NAIVE' | 'LSTM' | 'GRU', rmse: number) => {
+      const run = fakeRun(id, modelType, { rmse, mae: rmse, mse: rmse * rmse }, '2025-01-01T00:00:00.000Z', 'SUCCESS', hash);
+      return { ...run, window: { ...run.window, features: targets, targets } };
+    };
+    for (const run of [
+      forecasting(['down', 'up'], 'gru-both', 'GRU', 0.01),
+      forecasting(['down', 'up'], 'lstm-both', 'LSTM', 0.02),
+      forecasting(['down', 'up'], 'naive-both', 'NAIVE', 0.05),
+      forecasting(['down'], 'lstm-down', 'LSTM', 0.08),
+      forecasting(['down'], 'naive-down', 'NAIVE', 0.1),
+    ]) {
+      await saveRunRecord(own, settings, run);
+    }
+    const limited = { ...settings, eval: { ...settings.eval, scoreboardLimit: 2 } };
+    const result = await evaluateRuns({ configHash: hash }, limited, { store: own });
+    expect(result.rows.map((row) => `${row.rank} ${row.run_id}`)).toEqual(['1 lstm-down', '2 naive-down', '1 gru-both', '2 lstm-both']);
+    expect(result.targets).toEqual(['down']);
+    expect(result.target_sets?.map((set) => [set.targets.join(','), set.runs, set.naive_run_id])).toEqual([
+      ['down', 2, 'naive-down'],
+      ['down,up', 3, 'naive-both'],
+    ]);
+    expect(result.rows[0].improvement_over_naive_pct).toBeCloseTo(20, 10);
+    // What --best promotes is the first row, the winner of the configured targets (refused here: these runs have no files).
+    await expect(promoteBest({ configHash: hash, source: 'best', actor: 'ana' }, settings, { store: own })).rejects.toMatchObject({ code: 'FLTS_MODEL_ARTIFACT_MISSING', details: { runId: 'lstm-down' } });
+  });
+
   it('fails on the first read of an unreachable store instead of waiting for it once more', async () => {
     const { store: unreachable, calls } = unreachableStore();
     await expect(resolveEvalConfigHash(unreachable, defaultSettings())).rejects.toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE' });

@@ -47,14 +47,15 @@ export async function resolveEvalConfigHash(store: ObjectStore, settings: Settin
 
 /**
  * The scoreboard of the SUCCESS runs of a config_hash trained on the rows it holds now (FLTS_EVAL_NO_RUNS when there
- * is none): the board `flts promote --best` and the promoter choose from. A run of rows that new data under the same
+ * is none), one board per target set, the configured targets' first: the board `flts promote --best` and the promoter
+ * choose from. A run of rows that new data under the same
  * file names replaced was scored on another test file, so its place on this board would mean nothing.
  */
 export async function evaluateRuns(input: EvaluateRunsInput, settings: Settings, deps: { store: ObjectStore }): Promise<EvaluateRunsResult> {
   const configHash = await resolveEvalConfigHash(deps.store, settings, input.configHash);
   const { records: recorded, corrupt } = await scanRunRecords(deps.store, settings, { configHash });
   const runs = await runsOnCurrentData(deps.store, settings, configHash, recorded);
-  const scoreboard = buildScoreboard(configHash, runs, settings.eval.minImprovementPct);
+  const scoreboard = buildScoreboard(configHash, runs, settings.eval.minImprovementPct, settings.training.targets);
   if (scoreboard.rows.length === 0) {
     const replaced = buildScoreboard(configHash, recorded).rows.length;
     const why = replaced > 0 ? ` on the rows it holds now: its ${replaced} SUCCESS run(s) are of rows that new data under the same file names replaced (\`flts train\` trains the new rows)` : ` (${runs.length} run(s) in other states)`;
@@ -64,7 +65,7 @@ export async function evaluateRuns(input: EvaluateRunsInput, settings: Settings,
   }
   const plots: EvaluateRunsResult['plots'] = [];
   if (input.plot) {
-    for (const row of scoreboard.rows.slice(0, settings.eval.plotTop)) {
+    for (const row of scoreboard.rows.filter((r) => r.rank <= settings.eval.plotTop)) {
       const keys = await writeForecastPlots(deps.store, settings, row.run_id, `#${row.rank} ${row.model_type} ${row.run_id.slice(0, 8)}`);
       plots.push({ run_id: row.run_id, objects: keys.map((key) => `${runsBucket(settings)}/${key}`) });
     }
@@ -72,7 +73,8 @@ export async function evaluateRuns(input: EvaluateRunsInput, settings: Settings,
   const replaced = buildScoreboard(configHash, recorded).rows.length - scoreboard.rows.length;
   return {
     ...scoreboard,
-    rows: scoreboard.rows.slice(0, settings.eval.scoreboardLimit),
+    // The limit holds per target set: a board of many runs leaves the others their rows.
+    rows: scoreboard.rows.filter((row) => row.rank <= settings.eval.scoreboardLimit),
     plots,
     store_location: deps.store.location,
     corrupt_runs: corrupt,

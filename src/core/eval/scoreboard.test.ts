@@ -2,9 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
 import type { IntervalScore } from '../models/prediction-intervals.js';
-import { buildScoreboard, referenceScore } from './scoreboard.js';
+import { buildScoreboard, referenceScore, rowsOfTargets } from './scoreboard.js';
 
 const HASH = 'c'.repeat(64);
+
+/** `run` trained to forecast `targets` (its pooled test metrics stay as given). */
+function forecasting(targets: string[], run: RunRecord): RunRecord {
+  return { ...run, window: { ...run.window, features: targets, targets } };
+}
 
 describe('core > eval > scoreboard', () => {
   it('uses the reference weights 0.5 rmse + 0.3 mae + 0.2 mse (worked example of the reference)', () => {
@@ -85,5 +90,40 @@ describe('core > eval > scoreboard', () => {
     expect(byId.older.uncalibrated).toEqual({ '0.95': 'unbounded band: too few calibration windows' });
     expect(byId.calibrated.coverage).toEqual({ '0.8': 0.81, '0.95': 0.96 });
     expect(byId.calibrated).not.toHaveProperty('uncalibrated');
+  });
+
+  it('ranks each target set on its own board, against the baselines of that set: a run of other targets never wins or sets the bar', () => {
+    const runs = [
+      // The walk that found it: the same NAIVE on `down`, and on `down,up` (whose pooled RMSE is another figure).
+      forecasting(['down'], fakeRun('naive-down', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2025-01-01T00:00:00.000Z')),
+      forecasting(['down', 'up'], fakeRun('naive-both', 'NAIVE', { rmse: 0.0789, mae: 0.07, mse: 0.0062 }, '2025-01-02T00:00:00.000Z')),
+      forecasting(['down'], fakeRun('lstm-down', 'LSTM', { rmse: 0.09, mae: 0.09, mse: 0.0081 }, '2025-01-01T00:00:00.000Z')),
+      // Listed the other way round: the same columns, the same board.
+      forecasting(['up', 'down'], fakeRun('gru-both', 'GRU', { rmse: 0.06, mae: 0.05, mse: 0.0036 }, '2025-01-03T00:00:00.000Z')),
+    ];
+    const board = buildScoreboard(HASH, runs, 5, ['down']);
+    const byId = Object.fromEntries(board.rows.map((r) => [r.run_id, r]));
+    // Each NAIVE is its own set's baseline: 0 %, not -26.8 % against the newest NAIVE of any targets.
+    expect(byId['naive-down'].improvement_over_naive_pct).toBe(0);
+    expect(byId['naive-both'].improvement_over_naive_pct).toBe(0);
+    expect(byId['lstm-down'].improvement_over_naive_pct).toBeCloseTo(10, 10);
+    expect(byId['lstm-down'].gate).toMatchObject({ passed: true });
+    expect(byId['gru-both'].improvement_over_baseline_pct).toBeCloseTo(((0.0789 - 0.06) / 0.0789) * 100, 10);
+    // The configured targets' board first, so rows[0] is what promotion chooses; each board ranked from 1.
+    expect(board.rows.map((r) => [r.run_id, r.rank, r.targets.join(',')])).toEqual([
+      ['lstm-down', 1, 'down'],
+      ['naive-down', 2, 'down'],
+      ['gru-both', 1, 'up,down'],
+      ['naive-both', 2, 'down,up'],
+    ]);
+    expect(board.targets).toEqual(['down']);
+    expect(board.target_sets).toEqual([
+      { targets: ['down'], runs: 2, naive_run_id: 'naive-down', baseline_run_id: 'naive-down' },
+      { targets: ['down', 'up'], runs: 2, naive_run_id: 'naive-both', baseline_run_id: 'naive-both' },
+    ]);
+    expect(board.naive_run_id).toBe('naive-down');
+    expect(rowsOfTargets(board, ['up', 'down']).map((r) => r.run_id)).toEqual(['gru-both', 'naive-both']);
+    // Configured the other way: that board comes first.
+    expect(buildScoreboard(HASH, runs, 5, ['up', 'down']).rows[0].run_id).toBe('gru-both');
   });
 });

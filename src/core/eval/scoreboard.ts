@@ -19,11 +19,13 @@ export interface ScoreboardRow {
   score: number;
   /** First target in original units. */
   target: string;
+  /** The run's targets (its window's): it is ranked, and compared with baselines, only among runs of the same set. */
+  targets: string[];
   rmse_original: number;
   r2_original: number;
-  /** % RMSE reduction against the NAIVE run of the same config_hash (null without one). */
+  /** % RMSE reduction against the NAIVE run of the same config_hash and target set (null without one). */
   improvement_over_naive_pct: number | null;
-  /** % RMSE reduction against the best baseline (lowest RMSE of NAIVE, SNAIVE, MSTL); what the gate uses. */
+  /** % RMSE reduction against the best baseline of the same target set (lowest RMSE of NAIVE, SNAIVE, MSTL); what the gate uses. */
   improvement_over_baseline_pct: number | null;
   baseline_model_type: string | null;
   /** First target, original units: RMSE / mean of the actuals. */
@@ -35,13 +37,32 @@ export interface ScoreboardRow {
   gate: { passed: boolean; reason: string };
 }
 
+/** One target set's board: its runs are ranked among themselves, against its own baselines. */
+export interface TargetSetBoard {
+  /** Sorted: `down,up` and `up,down` forecast the same columns and pool the same errors. */
+  targets: string[];
+  /** Its SUCCESS runs (rows may show fewer, cut at the scoreboard limit). */
+  runs: number;
+  naive_run_id: string | null;
+  baseline_run_id: string | null;
+}
+
 export interface Scoreboard {
   config_hash: string;
+  /**
+   * Every target set's rows, board after board (the `targets` board first, the others by target names), each ranked
+   * from 1 in score order: runs forecasting other columns pool other errors, so they never share a ranking.
+   */
   rows: ScoreboardRow[];
+  /** NAIVE of the first board. */
   naive_run_id: string | null;
-  /** The best baseline run (lowest RMSE among NAIVE, SNAIVE, MSTL): what the gate compares with. */
+  /** The best baseline run of the first board (lowest RMSE among NAIVE, SNAIVE, MSTL): what its gate compares with. */
   baseline_run_id?: string | null;
   gate_min_improvement_pct: number | null;
+  /** The target set promotion chooses from (`training.targets`), when it was given; its board comes first. */
+  targets?: string[] | null;
+  /** One entry per target set with SUCCESS runs, in the order of `rows`. */
+  target_sets?: TargetSetBoard[];
 }
 
 /** The reference score: a missing metric counts as +Infinity, a NaN one makes the score NaN. */
@@ -140,6 +161,7 @@ export function scoreboardRow(
     r2: metrics.r2,
     score: metrics.score,
     target: run.window.targets[0],
+    targets: [...run.window.targets],
     rmse_original: metrics.rmseOriginal,
     r2_original: metrics.r2Original,
     improvement_over_naive_pct: improvementOver(naiveRmse, metrics.rmse),
@@ -150,6 +172,23 @@ export function scoreboardRow(
     ...(metrics.uncalibrated && Object.keys(metrics.uncalibrated).length > 0 ? { uncalibrated: metrics.uncalibrated } : {}),
     gate: gateFor(improvement, minImprovementPct, isBaselineType(run.model_type), { ...wording, metric }, metrics.rmse),
   };
+}
+
+/** A target set as boards and promotions compare it: the names sorted, since their order changes no forecast or error. */
+export function targetSetOf(targets: readonly string[]): string[] {
+  return [...targets].sort();
+}
+
+/** Whether two target lists name the same set of columns. */
+export function sameTargetSet(a: readonly string[], b: readonly string[]): boolean {
+  const left = targetSetOf(a);
+  const right = targetSetOf(b);
+  return left.length === right.length && left.every((name, i) => name === right[i]);
+}
+
+/** The SUCCESS runs among `runs` forecasting `targets` (as a set): the runs a promotion of those targets chooses from. */
+export function runsOfTargets<T extends Pick<RunRecord, 'window'>>(runs: readonly T[], targets: readonly string[]): T[] {
+  return runs.filter((run) => sameTargetSet(run.window.targets, targets));
 }
 
 /** Rows in scoreboard order (`compareScored`), ranked from 1. */
@@ -173,20 +212,21 @@ function newestOfType(runs: readonly RunRecord[], modelType: string): RunRecord 
   return runs.filter((run) => run.model_type === modelType).sort((a, b) => compareScored({ score: 0, started_at: a.timings.started_at, run_id: a.run_id }, { score: 0, started_at: b.timings.started_at, run_id: b.run_id }))[0];
 }
 
-/**
- * Ranks every SUCCESS run of one config_hash on its held-out test metrics. Baseline runs (NAIVE, SNAIVE,
- * MSTL) compete like any other; the newest of each type is a candidate baseline, and the one with the
- * lowest RMSE is what the improvement column and the quality gate compare with.
- */
-export function buildScoreboard(configHash: string, runs: readonly RunRecord[], minImprovementPct: number | null = null): Scoreboard {
-  const eligible = runs.filter((run) => run.status === 'SUCCESS' && run.config_hash === configHash && run.metrics);
-  const naive = newestOfType(eligible, 'NAIVE');
-  const best = BASELINE_MODEL_TYPES.map((type) => newestOfType(eligible, type))
+/** Name by name, a set that is the start of another first (`down` before `down,up` before `up`). */
+function compareNames(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  return a.length - b.length;
+}
+
+/** One target set's rows, ranked among themselves against the baselines of that set. */
+function rankTargetSet(targets: string[], runs: readonly RunRecord[], minImprovementPct: number | null): { board: TargetSetBoard; rows: ScoreboardRow[] } {
+  const naive = newestOfType(runs, 'NAIVE');
+  const best = BASELINE_MODEL_TYPES.map((type) => newestOfType(runs, type))
     .filter((run): run is RunRecord => run !== undefined && Number.isFinite(run.metrics!.test_rmse))
     .sort((a, b) => a.metrics!.test_rmse - b.metrics!.test_rmse)[0];
   const baseline = best ? { rmse: best.metrics!.test_rmse, modelType: best.model_type } : undefined;
   const rows = rankRows(
-    eligible.map((run) => {
+    runs.map((run) => {
       const m = run.metrics!;
       // Optional: a record with its test details cut still ranks on the flat metrics.
       const target = m.test?.targets?.[run.window.targets[0]];
@@ -199,5 +239,44 @@ export function buildScoreboard(configHash: string, runs: readonly RunRecord[], 
       return scoreboardRow(run, row, naive?.metrics?.test_rmse, minImprovementPct, TEST_SPLIT_GATE, baseline);
     }),
   );
-  return { config_hash: configHash, rows, naive_run_id: naive?.run_id ?? null, baseline_run_id: best?.run_id ?? null, gate_min_improvement_pct: minImprovementPct };
+  return { board: { targets, runs: runs.length, naive_run_id: naive?.run_id ?? null, baseline_run_id: best?.run_id ?? null }, rows };
+}
+
+/**
+ * Ranks every SUCCESS run of one config_hash on its held-out test metrics, each among the runs of its own target set
+ * (its window's targets): a run forecasting `down` and one forecasting `down,up` pool the errors of other columns, so
+ * neither beats the other, and the one serving would change what /predict returns. Baseline runs (NAIVE, SNAIVE,
+ * MSTL) compete like any other; within a target set the newest of each type is a candidate baseline, and the one
+ * with the lowest RMSE is what the improvement column and the quality gate compare with. `targets` (the configured
+ * `training.targets`, what promotion chooses from) puts its board first, so `rows[0]` is the winner `promoteBest`
+ * promotes; without it the boards go by target names.
+ */
+export function buildScoreboard(configHash: string, runs: readonly RunRecord[], minImprovementPct: number | null = null, targets?: readonly string[]): Scoreboard {
+  const eligible = runs.filter((run) => run.status === 'SUCCESS' && run.config_hash === configHash && run.metrics);
+  const bySet = new Map<string, { targets: string[]; runs: RunRecord[] }>();
+  for (const run of eligible) {
+    const set = targetSetOf(run.window.targets);
+    const key = JSON.stringify(set);
+    const group = bySet.get(key);
+    if (group) group.runs.push(run);
+    else bySet.set(key, { targets: set, runs: [run] });
+  }
+  const first = targets ? JSON.stringify(targetSetOf(targets)) : undefined;
+  const order = [...bySet.entries()].sort(([a, setA], [b, setB]) => (a === first ? -1 : b === first ? 1 : compareNames(setA.targets, setB.targets)));
+  const ranked = order.map(([, set]) => rankTargetSet(set.targets, set.runs, minImprovementPct));
+  const lead = ranked[0]?.board;
+  return {
+    config_hash: configHash,
+    rows: ranked.flatMap(({ rows }) => rows),
+    naive_run_id: lead?.naive_run_id ?? null,
+    baseline_run_id: lead?.baseline_run_id ?? null,
+    gate_min_improvement_pct: minImprovementPct,
+    targets: targets ? targetSetOf(targets) : null,
+    target_sets: ranked.map(({ board }) => board),
+  };
+}
+
+/** The rows of `board` of one target set: the runs a promotion of those targets chooses from, best first. */
+export function rowsOfTargets(board: Scoreboard, targets: readonly string[]): ScoreboardRow[] {
+  return board.rows.filter((row) => sameTargetSet(row.targets, targets));
 }

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import { CANDIDATE_LIST_LIMIT, readPromotionPointer, type PromotionRecord } from '../registry/pointers.js';
-import { listPromotionHistory } from '../registry/promotion-history.js';
+import { appendHistory, listPromotionHistory, syncPointers } from '../registry/promotion-history.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
+import { saveRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { autoPromote, findAutoPromotion, missingModelTypes } from './auto-promote.js';
@@ -193,6 +194,46 @@ describe('core > workflows > auto-promote > semantics', () => {
       // A run it did not see: the data is promoted again.
       await addLoadableRun(store, settings, trained('lstm-2', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.01));
       expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'promoted', record: { run_id: 'lstm-2' } });
+    });
+  });
+
+  describe('runs of other targets than the configured ones (training.targets)', () => {
+    /** `run` trained by hand to forecast `down` and `up`; only its record (this store's test data has no `up`). */
+    const bothTargets = (run: RunRecord): RunRecord => ({ ...run, window: { ...run.window, features: ['down', 'up'], targets: ['down', 'up'] } });
+
+    it('a NAIVE of other targets does not stand in for the configured NAIVE still training', async () => {
+      await withStore(async (store, settings) => {
+        await addLoadableRun(store, settings, trained('lstm', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.05));
+        await saveRunRecord(store, settings, bothTargets(trained('naive-both', 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.2)));
+        expect(await autoPromote(NEW, 'daemon:a', settings, { store })).toEqual({ result: 'waiting', missing: ['NAIVE'] });
+        expect(await readPromotionPointer(store, settings)).toBeUndefined();
+      });
+    });
+
+    it('never promotes a better run of other targets, at the first promotion or as a new SUCCESS later', async () => {
+      await withStore(async (store, settings) => {
+        const deps = { store };
+        for (const run of [trained('naive', 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.2), trained('lstm', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.05)]) await addLoadableRun(store, settings, run);
+        await saveRunRecord(store, settings, bothTargets(trained('gru-both', 'GRU', NEW, '2025-02-01T00:00:00Z', 0.001)));
+        const promoted = await autoPromote(NEW, 'daemon:a', settings, deps);
+        expect(promoted).toMatchObject({ result: 'promoted', record: { run_id: 'lstm' } });
+        expect((promoted as { record: PromotionRecord }).record.candidate_runs?.sort()).toEqual(['lstm', 'naive']);
+        await saveRunRecord(store, settings, bothTargets(trained('gru-both-2', 'GRU', NEW, '2025-02-01T00:00:00Z', 0.0001)));
+        expect(await autoPromote(NEW, 'daemon:b', settings, deps)).toMatchObject({ result: 'already-promoted', record: { run_id: 'lstm' } });
+        expect((await listPromotionHistory(store, settings)).map((record) => record.run_id)).toEqual(['lstm']);
+      });
+    });
+
+    it('a run of other targets promoted by name stands against automatic promotion of the same data', async () => {
+      await withStore(async (store, settings) => {
+        for (const run of [trained('naive', 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.2), trained('lstm', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.05)]) await addLoadableRun(store, settings, run);
+        const chosen = bothTargets(trained('gru-both', 'GRU', NEW, '2025-02-01T00:00:00Z', 0.3));
+        await saveRunRecord(store, settings, chosen);
+        await appendHistory(store, settings, buildPromotionRecord(chosen, settings, { source: 'manual', actor: 'ana', reason: 'both columns', action: 'promote', previousRunId: null }));
+        await syncPointers(store, settings);
+        expect(await autoPromote(NEW, 'daemon:a', settings, { store })).toMatchObject({ result: 'chosen-run-stands' });
+        expect((await readPromotionPointer(store, settings))?.run_id).toBe('gru-both');
+      });
     });
   });
 });

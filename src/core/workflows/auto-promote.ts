@@ -9,7 +9,7 @@ import type { RunRecord } from '../registry/run-record.js';
 import { findRunRecord, listRunRecords } from '../registry/run-store.js';
 import { runsOnCurrentData } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { buildScoreboard } from '../eval/scoreboard.js';
+import { buildScoreboard, rowsOfTargets, runsOfTargets } from '../eval/scoreboard.js';
 import { promoteBest, type PromotionDeps, type PromotionResult } from './promote.js';
 
 export type AutoPromotionOutcome =
@@ -100,7 +100,8 @@ async function currentDataCreatedAt(store: ObjectStore, settings: Settings, curr
 /**
  * Whether the daemon's promoter should promote the scoreboard winner of `configHash` now, decided from the run
  * registry, the processed-data sidecars and this scope's pointer alone (so restarts, resyncs and replays agree):
- * - wait until every expected model type has a SUCCESS run on the data the config_hash holds now (runsOnCurrentData);
+ * - wait until every expected model type has a SUCCESS run of the configured targets (`training.targets`) on the
+ *   data the config_hash holds now (runsOnCurrentData); only those runs are candidates;
  * - never move to data created before the data of the run this scope serves (a late SUCCESS for an older
  *   config_hash is `superseded`), whatever order the messages came in;
  * - a run someone chose (any source but `auto`, a pin of an automatic promotion included) stands against automatic
@@ -112,7 +113,10 @@ export async function decideAutoPromotion(store: ObjectStore, settings: Settings
   const recorded = (await listRunRecords(store, settings, { configHash })).filter((run) => run.status === 'SUCCESS');
   // New rows under the same file names keep the config_hash: only runs of the rows it holds now are its candidates.
   const success = await runsOnCurrentData(store, settings, configHash, recorded);
-  const missing = missingModelTypes(settings.daemon.expectedModelTypes, success);
+  // The daemon trains the configured targets, and promotes among their runs only: a run of other targets (trained by
+  // hand) neither stands in for a model type still training nor competes with them (promoteBest).
+  const candidates = runsOfTargets(success, settings.training.targets);
+  const missing = missingModelTypes(settings.daemon.expectedModelTypes, candidates);
   if (missing.length > 0) return { result: 'waiting', missing };
   const current = await readPointerAt(store, settings, scopedPointerKey(settings));
   if (current) {
@@ -133,10 +137,11 @@ export async function decideAutoPromotion(store: ObjectStore, settings: Settings
     }
   }
   const history = await listPromotionHistory(store, settings, promotionScope(settings));
-  const done = findAutoPromotion(history, configHash, success) ?? findAutoPromotion(history, configHash, success, await listedCandidateSets(store, settings, history, configHash));
+  const done = findAutoPromotion(history, configHash, candidates) ?? findAutoPromotion(history, configHash, candidates, await listedCandidateSets(store, settings, history, configHash));
   if (done) return { result: 'already-promoted', record: done };
   // A new SUCCESS that does not beat the run in service: promoting the winner again would change nothing.
-  if (current && buildScoreboard(configHash, success, settings.eval.minImprovementPct).rows[0]?.run_id === current.run_id) return { result: 'already-promoted', record: current };
+  const board = buildScoreboard(configHash, candidates, settings.eval.minImprovementPct, settings.training.targets);
+  if (current && rowsOfTargets(board, settings.training.targets)[0]?.run_id === current.run_id) return { result: 'already-promoted', record: current };
   return { result: 'promote' };
 }
 

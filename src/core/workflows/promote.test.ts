@@ -8,7 +8,7 @@ import { getJson, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { candidateListKey, readCandidateList, saveCandidateList, sweepCandidateLists } from '../registry/candidate-lists.js';
 import { CANDIDATE_LIST_LIMIT, candidateSet, readPromotionPointer, readPromotionPointerWithSource, type PromotionRecord } from '../registry/pointers.js';
-import { listPromotionHistory } from '../registry/promotion-history.js';
+import { appendHistory, listPromotionHistory, syncPointers } from '../registry/promotion-history.js';
 import { createFsBus } from '../bus/fs-bus.js';
 import { waitFor } from '../bus/message-bus.contract.js';
 import { decodePromotion } from '../bus/messages.js';
@@ -17,7 +17,7 @@ import type { RunRecord } from '../registry/run-record.js';
 import { saveRunRecord } from '../registry/run-store.js';
 import { addLoadableRun } from './loadable-run.fixture.js';
 import type { FltsEvent } from '../events.js';
-import { promote, promoteBest, rollback, type PromotionDeps } from './promote.js';
+import { buildPromotionRecord, promote, promoteBest, rollback, type PromotionDeps } from './promote.js';
 
 const HASH = 'c'.repeat(64);
 let root: string;
@@ -116,6 +116,51 @@ describe('core > workflows > promote', () => {
     await expect(promoteBest({ configHash: HASH, source: 'auto', actor: 'daemon:x' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_EVAL_GATE_FAILED' });
     const forced = await promoteBest({ configHash: HASH, source: 'best', actor: 'ana', force: true }, settings, { store });
     expect(forced.record).toMatchObject({ run_id: 'runB', previous_run_id: 'runA', forced: true });
+  });
+
+  describe('runs of several target sets under one config_hash', () => {
+    /** A SUCCESS run forecasting `down` and `up`, far better on its pooled metrics than any run of `down` alone. */
+    const both = (): RunRecord => {
+      const run = fakeRun('runBoth', 'GRU', { rmse: 0.001, mae: 0.001, mse: 0.000001 }, '2025-01-05T00:00:00.000Z');
+      return { ...run, window: { ...run.window, features: ['down', 'up'], targets: ['down', 'up'] } };
+    };
+
+    it('--best chooses among the runs of the configured targets only, and records only them as candidates', async () => {
+      await saveRunRecord(store, settings, both());
+      const best = await promoteBest({ configHash: HASH, source: 'best', actor: 'ana' }, settings, { store });
+      expect(best.record).toMatchObject({ run_id: 'runB', source: 'best' });
+      expect(best.record.candidate_runs?.sort()).toEqual(['runA', 'runB', 'runC']);
+      expect(best.record.reason).toBe('best score 0.0293200 of 3 run(s) of targets down for config_hash ' + HASH);
+    });
+
+    it('--best without a run of the configured targets names the target sets that have runs, and promotes nothing', async () => {
+      await saveRunRecord(store, settings, both());
+      settings.training.targets = ['up'];
+      await expect(promoteBest({ configHash: HASH, source: 'best', actor: 'ana' }, settings, { store })).rejects.toMatchObject({
+        code: 'FLTS_EVAL_NO_RUNS',
+        message: expect.stringContaining('with targets up (runs of other targets: down 3; down,up 1;'),
+        details: { targets: ['up'], otherTargetSets: [{ targets: ['down'], runs: 3 }, { targets: ['down', 'up'], runs: 1 }] },
+      });
+      expect(await listPromotionHistory(store, settings)).toEqual([]);
+    });
+
+    it('gates a run against the baselines of its own targets, never against a newer NAIVE of other targets', async () => {
+      const naiveBoth = fakeRun('naiveBoth', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2025-01-06T00:00:00.000Z');
+      await saveRunRecord(store, settings, { ...naiveBoth, window: { ...naiveBoth.window, features: ['down', 'up'], targets: ['down', 'up'] } });
+      settings.eval.minImprovementPct = 10; // runB beats runC, the NAIVE of `down`, by ~4.8% only (the NAIVE of `down,up` by 60%)
+      await expect(byHand('runB')).rejects.toMatchObject({ code: 'FLTS_EVAL_GATE_FAILED', message: expect.stringContaining('4.76% < 10%') });
+    });
+
+    it('a run of other targets than the run in service is promoted by name, and the result says the targets changed', async () => {
+      await saveRunRecord(store, settings, both());
+      // runBoth in service (its record written as a promotion would: this store's test data has no `up` to forecast).
+      await appendHistory(store, settings, buildPromotionRecord(both(), settings, { source: 'manual', reason: 'both targets', action: 'promote', previousRunId: null }));
+      await syncPointers(store, settings);
+      const promoted = await byHand('runA');
+      expect(promoted.record).toMatchObject({ run_id: 'runA', previous_run_id: 'runBoth' });
+      expect(promoted.targets_changed).toEqual({ previous_run_id: 'runBoth', from: ['down', 'up'], to: ['down'] });
+      expect(await byHand('runB')).not.toHaveProperty('targets_changed');
+    });
   });
 
   it('rolls back through the history one promotion at a time, recording who asked', async () => {

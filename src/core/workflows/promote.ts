@@ -1,17 +1,17 @@
 import type { MessageBus } from '../bus/message-bus.js';
 import { singleLine } from '../clip-text.js';
 import type { Settings } from '../config/settings.js';
-import { FltsError } from '../errors.js';
+import { FltsError, orUnlessUnavailable } from '../errors.js';
 import { optionalBoolean, optionalText, requireChoice, requireObject, requireText } from '../library-arguments.js';
 import { ignoreEvents, type EventSink } from '../events.js';
-import { buildScoreboard, SCORE_WEIGHTS, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
+import { buildScoreboard, rowsOfTargets, runsOfTargets, sameTargetSet, SCORE_WEIGHTS, targetSetOf, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ensureCandidateList, saveCandidateList, sweepCandidateLists } from '../registry/candidate-lists.js';
 import { candidateFields, describeChoice, isAutomaticChoice, isPin, PROMOTION_SOURCES, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
 import { appendHistory, catchUpPointers, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
-import { listRunRecords, readRunRecord } from '../registry/run-store.js';
+import { findRunRecord, listRunRecords, readRunRecord } from '../registry/run-store.js';
 import { runsOnCurrentData } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
@@ -76,6 +76,18 @@ export interface PromotionResult {
   /** null without a bus or with nothing to announce (a pin); otherwise whether `model-selected` was acknowledged (the pointers stay the source of truth). */
   published: PublishedPromotion | null;
   tracking: { status: string; message?: string; marker?: PromotionMarker };
+  /**
+   * Present when the promoted run forecasts another set of targets than the run it replaced (as it may when named,
+   * `promote --run`, or after `training.targets` changed): /predict now returns those columns, so clients reading the
+   * old ones are to be told. Sorted target names; absent when the sets are the same or the previous run is unknown.
+   */
+  targets_changed?: TargetsChange;
+}
+
+export interface TargetsChange {
+  previous_run_id: string;
+  from: string[];
+  to: string[];
 }
 
 function nowTimestamp(now: () => Date): string {
@@ -307,6 +319,7 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   // so this one replaces (and a rollback walks back from) what the history says is in service.
   await catchUp(settings, deps);
   const previous = await readPointerAt(store, settings, scopedPointerKey(settings));
+  const targetsChanged = previous ? await targetsChange(store, settings, previous.run_id, run) : undefined;
   const record = buildPromotionRecord(run, settings, {
     source: decision.source,
     actor: singleLine(decision.actor),
@@ -326,6 +339,7 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   (deps.onEvent ?? ignoreEvents)({ type: 'promote.done', runId: run.run_id, configHash: run.config_hash, modelType: run.model_type, source: decision.source, previousRunId: record.previous_run_id });
   if (pinned) (deps.onEvent ?? ignoreEvents)({ type: 'promote.pinned', runId: run.run_id, configHash: run.config_hash, modelType: run.model_type, source: decision.source, pinnedTimestamp: written.timestamp });
   (deps.logger ?? silentLogger).info({ runId: run.run_id, configHash: run.config_hash, source: decision.source, actor: decision.actor, previousRunId: record.previous_run_id, pinned }, 'promotion_done');
+  if (targetsChanged) (deps.logger ?? silentLogger).warn({ runId: run.run_id, ...targetsChanged }, 'promotion_targets_changed');
 
   const published = await publishPromotion(written, settings, deps);
   const tracked = await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking });
@@ -341,7 +355,16 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
     validation,
     published,
     tracking: trackingOf(tracked),
+    ...(targetsChanged ? { targets_changed: targetsChanged } : {}),
   };
+}
+
+/** How `run`'s targets differ from those of the run it replaces, or undefined (same set, or that run's record unreadable). */
+async function targetsChange(store: ObjectStore, settings: Settings, previousRunId: string, run: RunRecord): Promise<TargetsChange | undefined> {
+  if (previousRunId === run.run_id) return undefined;
+  const previous = await findRunRecord(store, settings, previousRunId).catch(orUnlessUnavailable(undefined));
+  if (!previous || sameTargetSet(previous.window.targets, run.window.targets)) return undefined;
+  return { previous_run_id: previousRunId, from: targetSetOf(previous.window.targets), to: targetSetOf(run.window.targets) };
 }
 
 export interface BestPromotionRequest {
@@ -357,9 +380,11 @@ export interface BestPromotionRequest {
 }
 
 /**
- * Promotes the scoreboard winner of a config_hash (the latest processed data's by default), among the runs trained on
- * the data it holds now (runsOnCurrentData): new rows under the same file names keep the config_hash, and a run of
- * the rows they replaced was scored on other data.
+ * Promotes the scoreboard winner of a config_hash (the latest processed data's by default) among the runs of the
+ * configured targets (`training.targets`, what the daemon trains) trained on the data it holds now
+ * (runsOnCurrentData): new rows under the same file names keep the config_hash, and a run of the rows they replaced
+ * was scored on other data. A run of other targets pools the errors of other columns and would change what /predict
+ * returns: it is promoted by name (`promote`), never as a winner.
  */
 export async function promoteBest(request: BestPromotionRequest, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
   requireObject('promoteBest', 'request', request);
@@ -370,15 +395,27 @@ export async function promoteBest(request: BestPromotionRequest, settings: Setti
   const hash = await resolveEvalConfigHash(deps.store, settings, request.configHash);
   const recorded = await listRunRecords(deps.store, settings, { configHash: hash });
   const runs = await runsOnCurrentData(deps.store, settings, hash, recorded);
-  const board = buildScoreboard(hash, runs, settings.eval.minImprovementPct);
-  const winner = board.rows[0];
+  const targets = settings.training.targets;
+  const board = buildScoreboard(hash, runs, settings.eval.minImprovementPct, targets);
+  const contenders = rowsOfTargets(board, targets);
+  const winner = contenders[0];
   if (!winner) {
-    const replaced = buildScoreboard(hash, recorded).rows.length;
-    const why = replaced > 0 ? ` on the rows it holds now (its ${replaced} SUCCESS run(s) are of rows that new data under the same file names replaced; \`flts train\` trains the new rows)` : '';
-    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${hash}${why} to promote.`, { details: { configHash: hash, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}) } });
+    const replaced = buildScoreboard(hash, runsOfTargets(recorded, targets)).rows.length;
+    const others = (board.target_sets ?? []).map((set) => ({ targets: set.targets, runs: set.runs }));
+    const why =
+      replaced > 0
+        ? ` on the rows it holds now (its ${replaced} SUCCESS run(s) of these targets are of rows that new data under the same file names replaced; \`flts train\` trains the new rows)`
+        : others.length > 0
+          ? ` (runs of other targets: ${others.map((set) => `${set.targets.join(',')} ${set.runs}`).join('; ')}; set TARGETS (training.targets) to choose among one of them, or promote a run by name)`
+          : '';
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${hash} with targets ${targets.join(',')}${why} to promote.`, {
+      details: { configHash: hash, targets: [...targets], ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}), ...(others.length > 0 ? { otherTargetSets: others } : {}) },
+    });
   }
-  const reason = request.reason ?? `best score ${winner.score.toPrecision(6)} of ${board.rows.length} run(s) for config_hash ${hash}`;
-  const candidateRuns = runs.filter((run) => run.status === 'SUCCESS').map((run) => run.run_id);
+  const reason = request.reason ?? `best score ${winner.score.toPrecision(6)} of ${contenders.length} run(s) of targets ${winner.targets.join(',')} for config_hash ${hash}`;
+  const candidateRuns = runsOfTargets(runs, targets)
+    .filter((run) => run.status === 'SUCCESS')
+    .map((run) => run.run_id);
   return promote({ runId: winner.run_id, source: request.source, actor: request.actor, reason, force: request.force, candidateRuns, pin: request.pin }, settings, deps);
 }
 

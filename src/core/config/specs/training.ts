@@ -46,10 +46,10 @@ export const TRAINING_SPECS: readonly SettingSpec[] = [
 /** Quality gate and scoreboard settings used by `flts eval` and `flts promote`. */
 export const EVAL_SPECS: readonly SettingSpec[] = [
   { path: 'eval.minImprovementPct', type: 'number', default: null, nullable: true, max: 100, env: ['QUALITY_GATE_MIN_IMPROVEMENT_PCT'], description: 'Quality gate: minimum % RMSE improvement over the best baseline (the lowest test RMSE of NAIVE, SNAIVE and MSTL) for promotion (null = no gate).' },
-  { path: 'eval.scoreboardLimit', type: 'integer', default: 50, min: 1, max: 10_000, env: ['PROMOTION_SCOREBOARD_LIMIT'], description: 'Rows shown on the scoreboard.' },
+  { path: 'eval.scoreboardLimit', type: 'integer', default: 50, min: 1, max: 10_000, env: ['PROMOTION_SCOREBOARD_LIMIT'], description: 'Rows shown on the scoreboard, per target set (each set of targets has its own board).' },
   { path: 'eval.intervalLevels', type: 'list', default: ['0.8', '0.95'], maxItems: 50, numberItems: true, min: 0, exclusiveMin: true, max: 1, exclusiveMax: true, env: ['FLTS_INTERVAL_LEVELS'], envCase: 'trim', description: 'Prediction interval levels (comma list of numbers in (0, 1)): calibrated at training, reported by eval, returned by /predict, batch predictions and backtests.' },
   { path: 'eval.intervalSteps', type: 'integer', default: 30, min: 1, max: 1000, env: ['FLTS_INTERVAL_STEPS'], description: 'Forecast steps that get prediction intervals. Steps past the model horizon, which a longer request forecasts recursively (MSTL: from one fit), are calibrated at training on the model\'s own forecasts of them from up to 400 calibration windows, fewer for input windows longer than 720 rows (at most 288,000 input rows in all: 115 windows of 2,500 rows), none with fewer than 40; later steps get none. The horizon\'s steps of a model calibrated on the last four weeks of training windows use every window up to 720 input rows, past that as many as hold the input rows of the same weeks\' 720-row windows (720/2,500 of them at 2,500 rows, never fewer than 400).' },
-  { path: 'eval.plotTop', type: 'integer', default: 3, min: 1, max: 100, env: ['FLTS_EVAL_PLOT_TOP', 'EVAL_PLOT_TOP'], description: 'Runs plotted by `flts eval --plot`.' },
+  { path: 'eval.plotTop', type: 'integer', default: 3, min: 1, max: 100, env: ['FLTS_EVAL_PLOT_TOP', 'EVAL_PLOT_TOP'], description: 'Runs plotted by `flts eval --plot`: the top ones of each target set\'s board.' },
 ];
 
 export type TrainableModelType = (typeof TRAINABLE_MODEL_TYPES)[number];
