@@ -78,6 +78,10 @@ describe('cli > scoreboard-table', () => {
     expect(lines[9].split(/\s{2,}/).slice(0, 3)).toEqual(['1', 'LSTM', 'run-c']);
     expect(lines).toHaveLength(10);
     // One target set: one table, as before, with its targets in the first line.
-    expect(renderScoreboard({ ...board, rows: board.rows.slice(0, 2) })[0]).toMatch(/; targets down\)$/);
+    expect(renderScoreboard({ ...board, rows: board.rows.slice(0, 2), target_sets: board.target_sets!.slice(0, 1) })[0]).toMatch(/; targets down\)$/);
+    // A board ranked as one (the backtest's, which lists no target sets) stays one table.
+    const asOne = renderScoreboard({ ...board, target_sets: undefined }, 'backtest');
+    expect(asOne).toHaveLength(5);
+    expect(asOne[0]).not.toContain('targets');
   });
 });

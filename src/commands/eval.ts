@@ -14,7 +14,7 @@ export type EvalResult = EvaluateRunsResult | MlflowScoreboard | LiveRanking;
 export default class Eval extends FltsCommand<EvalResult> {
   static override summary = 'Rank every SUCCESS run of a config_hash on held-out test metrics.';
   static override description =
-    'Score = 0.5*rmse + 0.3*mae + 0.2*mse on the scaled test metrics (lower is better, ties to the newest run), with the RMSE improvement over NAIVE and over the best baseline (NAIVE, SNAIVE or MSTL, whichever has the lowest test RMSE), and the optional quality gate on the latter (--min-improvement or QUALITY_GATE_MIN_IMPROVEMENT_PCT).';
+    'Score = 0.5*rmse + 0.3*mae + 0.2*mse on the scaled test metrics (lower is better, ties to the newest run), with the RMSE improvement over NAIVE and over the best baseline (NAIVE, SNAIVE or MSTL, whichever has the lowest test RMSE), and the optional quality gate on the latter (--min-improvement or QUALITY_GATE_MIN_IMPROVEMENT_PCT). Runs compete only with runs of the same targets: each target set has its own board, ranked against its own baselines, the configured TARGETS first (what promote --best and the daemon choose from).';
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --config-hash <hash> --plot --json', '<%= config.bin %> <%= command.id %> --live'];
 
   static override flags = {

@@ -123,8 +123,8 @@ export async function evaluateRuns(input: Evaluate.EvaluateRunsInput, settings: 
   requireDeps('evaluateRuns', deps);
   return Evaluate.evaluateRuns(input, settings, deps);
 }
-export { buildScoreboard, referenceScore } from './eval/scoreboard.js';
-export type { Scoreboard, ScoreboardRow } from './eval/scoreboard.js';
+export { buildScoreboard, referenceScore, rowsOfTargets } from './eval/scoreboard.js';
+export type { Scoreboard, ScoreboardRow, TargetSetBoard } from './eval/scoreboard.js';
 
 export type { RunRecord } from './registry/run-record.js';
 /** Store and settings of the registry functions below, checked as the workflows' are. */
@@ -161,7 +161,7 @@ export async function readPromotionPointer(store: ObjectStore, settings: Setting
   requireRegistry('readPromotionPointer', store, settings);
   return Pointers.readPromotionPointer(store, settings);
 }
-export type { PromotionDecision, PromotionDeps, PromotionResult, BestPromotionRequest, RollbackRequest } from './workflows/promote.js';
+export type { PromotionDecision, PromotionDeps, PromotionResult, TargetsChange, BestPromotionRequest, RollbackRequest } from './workflows/promote.js';
 /** Promotes a run, as `flts promote --run` does (same checks, history record, pointers, notices). */
 export async function promote(decision: PromoteWorkflow.PromotionDecision, settings: Settings, deps: PromoteWorkflow.PromotionDeps): Promise<PromoteWorkflow.PromotionResult> {
   requireSettings('promote', settings);

@@ -22,7 +22,7 @@ export interface PromotionCandidate {
   /** Held-out (scaled) test metrics; null when the run has none. */
   metrics: { rmse: number; mae: number; mse: number; r2: number } | null;
   score: number | null;
-  /** Place on its config_hash's scoreboard (SUCCESS runs only). */
+  /** Place on its config_hash's board of its target set (SUCCESS runs only; each set of targets is ranked on its own). */
   rank: number | null;
   is_current: boolean;
   /** Why serving could not load the run (status, missing artifacts); --force does not override these. */

@@ -207,6 +207,11 @@ describe('core > workflows > auto-promote > semantics', () => {
         await saveRunRecord(store, settings, bothTargets(trained('naive-both', 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.2)));
         expect(await autoPromote(NEW, 'daemon:a', settings, { store })).toEqual({ result: 'waiting', missing: ['NAIVE'] });
         expect(await readPromotionPointer(store, settings)).toBeUndefined();
+        // Expecting no particular type: a SUCCESS of other targets alone is still nothing to promote.
+        settings.daemon.expectedModelTypes = [];
+        await saveRunRecord(store, settings, bothTargets(trained('naive-old-both', 'NAIVE', OLD, '2025-01-01T00:00:00Z', 0.2)));
+        expect(await autoPromote(OLD, 'daemon:a', settings, { store })).toEqual({ result: 'waiting', missing: [] });
+        expect(await readPromotionPointer(store, settings)).toBeUndefined();
       });
     });
 

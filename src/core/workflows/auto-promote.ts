@@ -117,7 +117,8 @@ export async function decideAutoPromotion(store: ObjectStore, settings: Settings
   // hand) neither stands in for a model type still training nor competes with them (promoteBest).
   const candidates = runsOfTargets(success, settings.training.targets);
   const missing = missingModelTypes(settings.daemon.expectedModelTypes, candidates);
-  if (missing.length > 0) return { result: 'waiting', missing };
+  // With no expected types, a SUCCESS of other targets alone still leaves nothing to choose from.
+  if (missing.length > 0 || candidates.length === 0) return { result: 'waiting', missing };
   const current = await readPointerAt(store, settings, scopedPointerKey(settings));
   if (current) {
     const candidateTime = await dataCreatedAt(store, settings, configHash, success);

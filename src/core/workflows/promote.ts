@@ -339,7 +339,8 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   (deps.onEvent ?? ignoreEvents)({ type: 'promote.done', runId: run.run_id, configHash: run.config_hash, modelType: run.model_type, source: decision.source, previousRunId: record.previous_run_id });
   if (pinned) (deps.onEvent ?? ignoreEvents)({ type: 'promote.pinned', runId: run.run_id, configHash: run.config_hash, modelType: run.model_type, source: decision.source, pinnedTimestamp: written.timestamp });
   (deps.logger ?? silentLogger).info({ runId: run.run_id, configHash: run.config_hash, source: decision.source, actor: decision.actor, previousRunId: record.previous_run_id, pinned }, 'promotion_done');
-  if (targetsChanged) (deps.logger ?? silentLogger).warn({ runId: run.run_id, ...targetsChanged }, 'promotion_targets_changed');
+  // Info, as promotion_done: the result says it (a command prints it as a warning), and a daemon logs at info.
+  if (targetsChanged) (deps.logger ?? silentLogger).info({ runId: run.run_id, ...targetsChanged }, 'promotion_targets_changed');
 
   const published = await publishPromotion(written, settings, deps);
   const tracked = await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking });
