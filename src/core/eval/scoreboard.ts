@@ -186,7 +186,7 @@ export function sameTargetSet(a: readonly string[], b: readonly string[]): boole
   return left.length === right.length && left.every((name, i) => name === right[i]);
 }
 
-/** The SUCCESS runs among `runs` forecasting `targets` (as a set): the runs a promotion of those targets chooses from. */
+/** The runs among `runs` forecasting `targets` (as a set): those a promotion of those targets chooses from. */
 export function runsOfTargets<T extends Pick<RunRecord, 'window'>>(runs: readonly T[], targets: readonly string[]): T[] {
   return runs.filter((run) => sameTargetSet(run.window.targets, targets));
 }
