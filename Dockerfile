@@ -14,11 +14,12 @@ COPY daemon ./daemon
 COPY scripts ./scripts
 COPY src ./src
 COPY examples ./examples
+COPY docs ./docs
 COPY proto ./proto
 # `npm ci` runs `prepare` (= npm run build), so the sources must be in place before it.
 # Source maps are dropped (about 200 MB, mostly TensorFlow.js browser bundles). `npm pack` then collects
-# exactly the files package.json ships ("files": bin, daemon, dist, examples, proto, the oclif manifest), and the
-# production node_modules join them in /out.
+# exactly the files package.json ships ("files": bin, daemon, dist without test fixtures, docs, examples, proto, the oclif
+# manifest), and the production node_modules join them in /out.
 RUN --mount=type=cache,target=/root/.npm \
     npm ci \
  && test -f dist/commands/serve.js \

@@ -446,7 +446,7 @@ describe('deploy > files', () => {
 
     const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
     expect(ignore[ignore.findIndex((l) => l && !l.startsWith('#'))]).toBe('*');
-    for (const needed of ['!package.json', '!package-lock.json', '!src/', '!bin/', '!daemon/', '!proto/', '!scripts/', '!examples/']) expect(ignore).toContain(needed);
+    for (const needed of ['!package.json', '!package-lock.json', '!src/', '!bin/', '!daemon/', '!proto/', '!scripts/', '!examples/', '!docs/']) expect(ignore).toContain(needed);
   });
 
   it('packs what the image runs: the CLI and daemon launchers, compiled commands and the oclif manifest, no sources', () => {
@@ -458,6 +458,9 @@ describe('deploy > files', () => {
       expect(files).toContain(needed);
     }
     expect(files.filter((f) => /^(src|test|charts|compose|scripts)\//.test(f) || f.endsWith('.test.js'))).toEqual([]);
+    // Error hints and --help name these; test fixtures are no part of the library or the CLI.
+    for (const needed of ['docs/errors.md', 'docs/config.md', 'docs/promotion.md', 'docs/security.md']) expect(files).toContain(needed);
+    expect(files.filter((f) => f.includes('.fixture.'))).toEqual([]);
   });
 
   it('passes hadolint', () => {
