@@ -171,6 +171,19 @@ describe('cli > base command', () => {
     }
   });
 
+  it('answers --help after words naming no command nor topic with the coded unknown command, as without --help', async () => {
+    // Before, `flts config foo --help` answered oclif's uncoded "Error: Command config:foo not found." (exit 2).
+    for (const words of [['config', 'foo'], ['trian']]) {
+      const plain = await flts([...words, '--json'], os.tmpdir());
+      const asked = await flts([...words, '--help', '--json'], os.tmpdir());
+      expect(asked.code, words.join(' ')).toBe(2);
+      expect(JSON.parse(asked.stdout)).toEqual(JSON.parse(plain.stdout));
+      const text = await flts([...words, '-h'], os.tmpdir());
+      expect(text).toMatchObject({ code: 2, stdout: '' });
+      expect(text.stderr).toContain(`Error FLTS_USAGE_UNKNOWN_COMMAND: ${JSON.parse(plain.stdout).error.message}`);
+    }
+  });
+
   it('names the command or flag a typo most likely meant', async () => {
     const command = await flts(['trian', '--json'], os.tmpdir());
     expect(command.code).toBe(2);

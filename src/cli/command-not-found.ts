@@ -1,9 +1,9 @@
 import { loadHelpClass, type Hook } from '@oclif/core';
 import { clip } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
-import { closestName } from './closest-name.js';
 import { commandBefore } from './command-prefix.js';
 import { jsonRequested, reportError, stdoutFlushed } from './report-error.js';
+import { unknownCommandError } from './unknown-command.js';
 
 /**
  * oclif's `command_not_found` hook. Without it oclif prints its own line on stderr, so a script running
@@ -23,22 +23,11 @@ const commandNotFound: Hook.CommandNotFound = async function ({ id, argv = [], c
   }
   // oclif's Command.jsonEnabled never runs here.
   const json = jsonRequested(options, config);
-  const error = (helpFor ? undefined : unexpectedArgument(id)) ?? unknownCommand(helpFor ? helpFor.join(':') : id);
+  const error = (helpFor ? undefined : unexpectedArgument(id)) ?? unknownCommandError(helpFor ? helpFor.join(':') : id, config);
   const exitCode = reportError(error, { json, debug: options.includes('--debug'), theme: config.theme?.json });
   process.exitCode = exitCode;
   await stdoutFlushed();
   this.exit(exitCode);
-
-  function unknownCommand(typed: string): FltsError {
-    const name = clip(typed.replaceAll(':', ' '));
-    const commands = config.commands.filter((command) => !command.hidden).map((command) => command.id.replaceAll(':', ' ')).sort();
-    const meant = id.startsWith('-') ? undefined : closestName(name, commands);
-    return new FltsError(
-      'FLTS_USAGE_UNKNOWN_COMMAND',
-      id.startsWith('-') ? `No command given before ${clip(id)}: flts <command> [flags].` : meant ? `Unknown command "${name}"; did you mean "${meant}"?` : `Unknown command "${name}".`,
-      { details: { command: name, commands, ...(meant ? { suggestion: meant } : {}) } },
-    );
-  }
 
   /**
    * `flts promote <run_id>`: oclif takes a word right after a command for a subcommand, but the command exists and

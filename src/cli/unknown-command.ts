@@ -1,0 +1,19 @@
+import type { Config } from '@oclif/core';
+import { clip } from '../core/clip-text.js';
+import { FltsError } from '../core/errors.js';
+import { closestName } from './closest-name.js';
+
+/**
+ * A command line naming no command (`typed` is oclif's id, its words joined by ":"): the coded usage error, naming
+ * the command a typo most likely meant; one wording for the command_not_found hook and for `--help` alike.
+ */
+export function unknownCommandError(typed: string, config: Pick<Config, 'commands'>): FltsError {
+  const name = clip(typed.replaceAll(':', ' '));
+  const commands = config.commands.filter((command) => !command.hidden).map((command) => command.id.replaceAll(':', ' ')).sort();
+  const meant = typed.startsWith('-') ? undefined : closestName(name, commands);
+  return new FltsError(
+    'FLTS_USAGE_UNKNOWN_COMMAND',
+    typed.startsWith('-') ? `No command given before ${clip(typed)}: flts <command> [flags].` : meant ? `Unknown command "${name}"; did you mean "${meant}"?` : `Unknown command "${name}".`,
+    { details: { command: name, commands, ...(meant ? { suggestion: meant } : {}) } },
+  );
+}
