@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pl from 'nodejs-polars';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatTimestamp } from '../src/core/data/timestamps.js';
 import { runCli } from './helpers/run-cli.js';
 
 const DATA = path.resolve(__dirname, '../../shared/datasets');
@@ -43,6 +44,13 @@ describe.skipIf(!hasData)('cli > output files: the extension decides the format'
       expect(table.height).toBe(rows);
       expect(table.columns.slice(0, 5)).toEqual(['time', 'origin', 'step', 'down', 'down_actual']);
       expect(table.getColumn('down').toArray()).toEqual(tables['f.parquet'].getColumn('down').toArray());
+    }
+    // The text formats write a time as POST /predict answers it ("2018-02-28T02:54:00"): before, CSV wrote
+    // "2018-02-28T02:54:00.000" and JSON "2018-02-28 02:54:00".
+    const asPredictSays = (column: string): string[] => (tables['f.parquet'].getColumn(column).toArray() as Date[]).map((time) => formatTimestamp(time.getTime()));
+    expect(asPredictSays('time')[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
+    for (const name of ['f.csv', 'f.json', 'f.jsonl']) {
+      for (const column of ['time', 'origin']) expect(tables[name].getColumn(column).toArray().map(String), `${name} ${column}`).toEqual(asPredictSays(column));
     }
   }, 60_000);
 

@@ -1,5 +1,6 @@
 import type pl from 'nodejs-polars';
 import { polars } from '../data/polars-module.js';
+import { formatTimestamp } from '../data/timestamps.js';
 import { formatByExtension } from '../file-format.js';
 import type { BatchForecast } from './batch-forecast.js';
 import { writeFileWhole } from '../write-file-whole.js';
@@ -17,16 +18,24 @@ export function forecastFileFormat(file: string): ForecastFileFormat {
 }
 
 /**
+ * How the times of a forecast table are written: Parquet keeps them typed (datetime, ms); a text format writes them
+ * as the ISO text POST /predict answers with ("2024-01-10T00:00:00"), which polars would write otherwise in a way
+ * of its own for each format (CSV with milliseconds, JSON with a space).
+ */
+export type ForecastTimes = 'datetime' | 'text';
+
+/**
  * The forecasts next to the actuals: `time` (forecast timestamp), `origin` (last input row of the window),
  * `step`, then per target `<target>` (forecast) and `<target>_actual` (null where the data ends), and per target
  * and interval level `<target>_lower_<level>` / `<target>_upper_<level>` when the run has intervals.
  */
-export function forecastTable(forecast: BatchForecast): pl.DataFrame {
-  const datetime = (name: string, values: Float64Array): pl.Series => polars().Series(name, values, polars().Float64).cast(polars().Int64).cast(polars().Datetime('ms'));
+export function forecastTable(forecast: BatchForecast, times: ForecastTimes = 'datetime'): pl.DataFrame {
+  const timeColumn = (name: string, values: Float64Array): pl.Series =>
+    times === 'text' ? polars().Series(name, Array.from(values, formatTimestamp), polars().Utf8) : polars().Series(name, values, polars().Float64).cast(polars().Int64).cast(polars().Datetime('ms'));
   const nullable = (values: Float64Array): (number | null)[] => Array.from(values, (v) => (Number.isFinite(v) ? v : null));
   return polars().DataFrame([
-    datetime('time', forecast.time),
-    datetime('origin', forecast.origin),
+    timeColumn('time', forecast.time),
+    timeColumn('origin', forecast.origin),
     polars().Series('step', forecast.step, polars().Int32),
     ...forecast.targets.flatMap((target, t) => [polars().Series(target, nullable(forecast.predicted[t]), polars().Float64), polars().Series(`${target}_actual`, nullable(forecast.actual[t]), polars().Float64)]),
     ...forecast.targets.flatMap((target) =>
@@ -36,8 +45,8 @@ export function forecastTable(forecast: BatchForecast): pl.DataFrame {
 }
 
 export function encodeForecastTable(forecast: BatchForecast, format: ForecastFileFormat): Buffer {
-  const table = forecastTable(forecast);
-  if (format === 'parquet') return table.writeParquet({ compression: 'snappy' });
+  if (format === 'parquet') return forecastTable(forecast).writeParquet({ compression: 'snappy' });
+  const table = forecastTable(forecast, 'text');
   if (format === 'json') return table.writeJSON({ format: 'json' });
   if (format === 'jsonl') return table.writeJSON({ format: 'lines' });
   return Buffer.from(table.writeCSV().toString());
