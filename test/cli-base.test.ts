@@ -76,6 +76,15 @@ describe('cli > base command', () => {
     expect(JSON.parse(stdout).error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: 'Missing required flag --data' });
   });
 
+  it('reports the data predict is named that is not there before the missing promotion', async () => {
+    // Before, with no promoted run, a mistyped --data was answered FLTS_SERVE_NO_MODEL: the run was looked up first.
+    const home = await mkdtemp(path.join(os.tmpdir(), 'flts-cli-predict-data-'));
+    const [file, object] = await Promise.all([flts(['predict', '--home', home, '--data', 'nope.csv', '--json'], home), flts(['predict', '--home', home, '--data', 'nosuchbucket/nope.csv', '--json'], home)]);
+    expect(JSON.parse(file.stdout).error).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', message: 'Data to forecast not found: no file nope.csv', details: { file: 'nope.csv' } });
+    expect(JSON.parse(object.stdout).error).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', details: { file: 'nosuchbucket/nope.csv', bucket: 'nosuchbucket', key: 'nope.csv' } });
+    expect([file.code, object.code]).toEqual([4, 4]);
+  });
+
   it('answers an unknown command with a coded usage error: JSON on stdout under --json, readable on stderr without', async () => {
     for (const args of [['frobnicate', '--json'], ['--json']]) {
       const { code, stdout } = await flts(args, os.tmpdir());

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { listNames } from '../clip-text.js';
 import type { Settings } from '../config/settings.js';
 import { readTable, readTableBytes, type ReadTableResult } from '../data/read-table.js';
@@ -47,6 +48,28 @@ function dataNotFound(data: InferenceDataRef, error: unknown): never {
     });
   }
   throw error;
+}
+
+/**
+ * The data named is there to be read: checked before the run is looked up, so that a mistyped --data is reported as
+ * the missing data it is even where no run is promoted yet. A local file that is missing (or a directory), or an
+ * object outside the processed data that a reference which could have been a file names and the store lacks; what
+ * the data holds is read and checked with the run's plan (`loadInferenceInput`).
+ */
+export async function assertInferenceDataPresent(store: ObjectStore, settings: Settings, data: InferenceDataRef): Promise<void> {
+  if (typeof data === 'string') {
+    const info = await stat(data).catch((cause: NodeJS.ErrnoException) => {
+      if (cause.code === 'ENOENT' || cause.code === 'ENOTDIR') dataNotFound(data, new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file not found: ${data}`, { cause, details: { file: data } }));
+      // Anything else (a permission) is said by the read itself, in its words.
+      return undefined;
+    });
+    if (info?.isDirectory()) throw new FltsError('FLTS_DATA_NOT_A_FILE', `${data} is a directory, not a data file.`, { details: { file: data } });
+    return;
+  }
+  if (data.asGiven === undefined || data.configHash !== undefined || data.bucket === settings.store.buckets.processed) return;
+  // A store that cannot say leaves the answer to the read.
+  const present = await store.exists(data.bucket, data.key).catch(() => true);
+  if (!present) dataNotFound(data, new FltsError('FLTS_STORE_NOT_FOUND', `No '${data.key}' in bucket '${data.bucket}'.`, { details: { bucket: data.bucket, key: data.key } }));
 }
 
 /**

@@ -16,7 +16,7 @@ import { encodeForecastTable, forecastFileFormat, writeForecastFile } from './fo
 import { forecastPlotFiles, renderForecastPlot, type ForecastPlotLabels } from './forecast-plot.js';
 import { formatByExtension } from '../file-format.js';
 import { writeFileWhole } from '../write-file-whole.js';
-import { loadInferenceInput, type InferenceDataRef, type InferenceInput, type InputScale } from './inference-input.js';
+import { assertInferenceDataPresent, loadInferenceInput, type InferenceDataRef, type InferenceInput, type InputScale } from './inference-input.js';
 import { readTableBytesOffThread } from '../data/read-table-off-thread.js';
 import { forecastObjectKey, readResultMarker, resultLogKey, writePendingMarker, writeResultMarker, type ResultMarker } from './result-marker.js';
 import { batchMetrics, batchSamples, type BatchMetrics, type BatchResultRecord } from './result-record.js';
@@ -80,8 +80,8 @@ export interface BatchInferenceResult {
   out_file?: string;
   /** The plots written, one per target, when a plot was asked for. */
   plot_files?: string[];
-  /** Only when there is one: the data's uneven time steps, rows that came out of time order. */
-  warnings?: DataWarning[];
+  /** The data's uneven time steps, rows that came out of time order; empty when there are none. */
+  warnings: DataWarning[];
   duration_ms: number;
 }
 
@@ -103,6 +103,8 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
   // A name that decides no format is refused before the forecast, not after it was computed and logged.
   if (input.outFile !== undefined) forecastFileFormat(input.outFile);
   if (input.plotFile !== undefined) formatByExtension(input.plotFile, { '.svg': 'svg' }, 'plot');
+  // The data named is looked for before the run: a mistyped path is not reported as a missing promotion.
+  await assertInferenceDataPresent(store, settings, input.data);
   const runId = await resolveServedRunId(store, settings, input.runId);
   const { run, model, scaler, intervals } = await loadRunForServing(store, settings, runId);
   try {
@@ -134,7 +136,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
       metrics,
       ...(outFile ? { out_file: outFile } : {}),
       ...(plotFiles ? { plot_files: plotFiles } : {}),
-      ...(data.warnings.length > 0 ? { warnings: data.warnings } : {}),
+      warnings: data.warnings,
     };
     for (const warning of data.warnings) logger.warn({ event: warning.code, source: data.source, ...warning.details }, warning.message);
 
