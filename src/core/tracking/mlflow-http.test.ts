@@ -173,6 +173,29 @@ describe('core > tracking > mlflow-http', () => {
     }
   });
 
+  it('describes an HTML page by its status, content type and title, never with its markup', async () => {
+    // A proxy's login page: before, its first 120 (200 for an error status) characters of markup were the message.
+    const page = `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><script>window.__csrf = "the-secret-token";</script>\n<title>\n  Sign in &amp; continue &#8211; Corp SSO ${'x'.repeat(200)}</title></head><body><form>${'<input>'.repeat(500)}</form></body></html>`;
+    for (const [status, code] of [[200, 'FLTS_TRACKING_UNAVAILABLE'], [502, 'FLTS_TRACKING_UNAVAILABLE'], [403, 'FLTS_TRACKING_REJECTED']] as const) {
+      const error = await withServer(
+        (req, res) => req.resume().on('end', () => res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(page)),
+        (uri) => failure(createMlflowHttp({ uri, timeoutMs: 5000, retry: { retries: 0, baseDelayMs: 1 }, logger: silentLogger })(search)),
+      );
+      expect(error.code, `HTTP ${status}`).toBe(code);
+      expect(error.message, `HTTP ${status}`).toContain(`HTTP ${status}`);
+      expect(error.message).toContain('an HTML page (content-type text/html; charset=utf-8) titled "Sign in & continue \u2013 Corp SSO xxxxx');
+      expect(error.message).not.toMatch(/[<>]/);
+      expect(error.message.length).toBeLessThan(400);
+      expect(JSON.stringify(error)).not.toContain('the-secret-token');
+    }
+    // No title, and markup sent under another content type, are pages all the same.
+    const untitled = await withServer(
+      (req, res) => req.resume().on('end', () => res.writeHead(503, { 'content-type': 'text/plain' }).end('<html><body><h1>Service Unavailable</h1></body></html>')),
+      (uri) => failure(createMlflowHttp({ uri, timeoutMs: 5000, retry: { retries: 0, baseDelayMs: 1 }, logger: silentLogger })(search)),
+    );
+    expect(untitled.message).toContain('HTTP 503: an HTML page (content-type text/plain), without a title');
+  });
+
   it('reads Retry-After as delta-seconds or any of the three HTTP-date forms, and nothing absurd', () => {
     expect(parseRetryAfter('2', NOW)).toBe(2000);
     expect(parseRetryAfter(['0'], NOW)).toBe(0);

@@ -1,3 +1,4 @@
+import { clip, singleLine } from '../clip-text.js';
 import { redactSecrets } from '../redact.js';
 import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -229,6 +230,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     let status: number;
     let location: string | undefined;
     let retryAfter: string | string[] | undefined;
+    let contentType: string | undefined;
     let read: BodyRead;
     try {
       // undici (~110 modules) loads on the first request, not with every command that reaches this module.
@@ -238,6 +240,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
       status = response.statusCode;
       location = [response.headers.location].flat()[0];
       retryAfter = response.headers['retry-after'];
+      contentType = [response.headers['content-type']].flat()[0];
       read = await readBounded(response.body, response.headers['content-length'], maxResponseBytes, req.page);
     } catch (error) {
       if (options.signal?.aborted) throw error;
@@ -261,15 +264,19 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     if (status === 429 || status >= 500 || (status === 400 && WRITE_RACE.test(text()))) {
       // A rate-limiting proxy, an overloaded server or a gateway whose server is away says when to come back.
       const retryAfterMs = RETRY_AFTER_STATUSES.has(status) ? parseRetryAfter(retryAfter, now()) : undefined;
-      throw new TransientFailure(`HTTP ${status}: ${messageOf(parsed, text())}`, status, retryAfterMs);
+      throw new TransientFailure(`HTTP ${status}: ${messageOf(parsed, text(), contentType)}`, status, retryAfterMs);
     }
     if (status >= 400) {
       const mlflowErrorCode = (parsed as { error_code?: string } | undefined)?.error_code;
-      throw new FltsError('FLTS_TRACKING_REJECTED', `MLflow rejected ${req.method} ${req.path} (HTTP ${status}${mlflowErrorCode ? ` ${mlflowErrorCode}` : ''}): ${messageOf(parsed, text())}`, {
+      throw new FltsError('FLTS_TRACKING_REJECTED', `MLflow rejected ${req.method} ${req.path} (HTTP ${status}${mlflowErrorCode ? ` ${mlflowErrorCode}` : ''}): ${messageOf(parsed, text(), contentType)}`, {
         details: { uri: shownBase, path: req.path, status, mlflowErrorCode },
       });
     }
-    if (!isJsonObject(parsed)) throw notMlflowAnswer(shownBase, req, 'not_json', `HTTP ${status} with a body that is not a JSON object: ${JSON.stringify(decoded?.slice(0, 120) ?? opening(chunks, 120))}`, status);
+    if (!isJsonObject(parsed)) {
+      const body = decoded ?? opening(chunks, PAGE_OPENING_CHARS);
+      const shown = isPage(body, contentType) ? describePage(body, contentType) : `a body that is not a JSON object: ${JSON.stringify(body.slice(0, 120))}`;
+      throw notMlflowAnswer(shownBase, req, 'not_json', `HTTP ${status} with ${shown}`, status);
+    }
     // The count while reading misses a list whose name is written with escapes; the parsed answer cannot.
     const entries = req.page ? parsed[req.page.key] : undefined;
     if (req.page && Array.isArray(entries) && entries.length > req.page.maxEntries) throw oversizedPage();
@@ -367,7 +374,44 @@ function opening(chunks: readonly Buffer[], characters: number): string {
   return Buffer.concat(chunks.slice(0, taken)).toString('utf8').slice(0, characters);
 }
 
-function messageOf(parsed: unknown, text: string): string {
+/** What an error answer says: MLflow's message, else a page described (never its markup), else its opening. */
+function messageOf(parsed: unknown, text: string, contentType?: string): string {
   const message = (parsed as { message?: unknown } | undefined)?.message;
-  return typeof message === 'string' ? message : text.slice(0, 200) || '(empty body)';
+  if (typeof message === 'string') return message;
+  if (isPage(text, contentType)) return describePage(text, contentType);
+  return text.slice(0, 200) || '(empty body)';
+}
+
+/** How much of a body is looked through for a page's title. */
+const PAGE_OPENING_CHARS = 8192;
+
+/**
+ * An HTML or XML page (a proxy's error or login page, a wrong URL's site): markup, or a body its content type calls a
+ * page that does not open as JSON does (a cut-off JSON answer is no page, whatever a proxy labelled it).
+ */
+function isPage(text: string, contentType?: string): boolean {
+  const first = text.trimStart()[0];
+  return first === '<' || (/html|xml/i.test(contentType ?? '') && first !== '{' && first !== '[');
+}
+
+/**
+ * A page in a few words: its content type and its <title>, clipped, on one line and with secrets masked. Its
+ * markup is no message: a login page's scripts and forms would fill the terminal and the logs, and could carry a
+ * token of the proxy.
+ */
+function describePage(text: string, contentType?: string): string {
+  const kind = /xml/i.test(contentType ?? '') && !/html/i.test(contentType ?? '') ? 'an XML page' : 'an HTML page';
+  const type = contentType ? ` (content-type ${clip(singleLine(contentType), 60)})` : '';
+  const found = /<title[^>]*>([\s\S]*?)<\/title\s*>/i.exec(text.slice(0, PAGE_OPENING_CHARS))?.[1];
+  const title = found === undefined ? '' : singleLine(decodeEntities(found.replace(/<[^>]*>/g, ''))).replace(/\s+/g, ' ').trim();
+  return `${kind}${type}${title ? ` titled ${JSON.stringify(clip(redactSecrets(title), 80))}` : ', without a title'}`;
+}
+
+function decodeEntities(text: string): string {
+  const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (entity, name: string) => {
+    if (name[0] !== '#') return named[name.toLowerCase()] ?? entity;
+    const code = name[1] === 'x' || name[1] === 'X' ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
+    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : entity;
+  });
 }
