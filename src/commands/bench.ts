@@ -8,11 +8,12 @@ import { benchPayloadFile, dataNamedBy, readBenchPayloadFile } from '../core/ben
 import { servedRunWindow } from '../core/bench/payload-window.js';
 import { parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseTargetUrl } from '../core/bench/parse-matrix.js';
 import { runBench } from '../core/bench/run-bench.js';
+import { targetRunWindow } from '../core/bench/target-run.js';
 
 export default class Bench extends FltsCommand<BenchReport> {
   static override summary = 'Load-test POST /predict (and the Open Inference Protocol over HTTP and gRPC) across replica and connection counts, against the transport ceiling.';
   static override description =
-    'Starts N `flts serve` processes as Node cluster workers sharing one port (the primary hands connections out round robin: no proxy hop per request, which on a 2-core machine would cost the CPU the replicas need), waits until every replica has loaded its model and /readyz answers, then drives each cell with autocannon: GET /healthz (the baseline ceiling of the HTTP stack) and POST /predict with raw rows cut from the test file of the data settings (TEST_FILE, else <name>_test.csv of --dataset or DATASET_NAME; when none is set, the test file the served run was trained with, else PobleSec_test.csv; looked for in FLTS_DATA_DIR, else the working directory and then the example data), from slices without an empty cell; which file, and why that one, is said as the run starts and in the report. A file named up front (--dataset, DATASET_NAME, TEST_FILE) is read before the registry is, and a file without the served run\'s columns is refused before any replica starts. Reports req/s, p50/p90/p99/max latency (HDR histogram, microsecond resolution), errors by kind and server CPU (/proc), and writes bench.csv, bench.md, bench.json and bench.svg to --out. --protocol http,oip-http,oip-grpc measures /predict, the Open Inference Protocol JSON route and its gRPC ModelInfer (raw tensors, as tritonclient sends them) side by side in every cell, each gRPC connection its own HTTP/2 channel, against gRPC ServerLive as the gRPC ceiling.';
+    'Starts N `flts serve` processes as Node cluster workers sharing one port (the primary hands connections out round robin: no proxy hop per request, which on a 2-core machine would cost the CPU the replicas need), waits until every replica has loaded its model and /readyz answers, then drives each cell with autocannon: GET /healthz (the baseline ceiling of the HTTP stack) and POST /predict with raw rows cut from the test file of the data settings (TEST_FILE, else <name>_test.csv of --dataset or DATASET_NAME; when none is set, the test file the served run was trained with (with --target, the run the service names on GET /healthz, read from the store; a run the store does not hold is refused, asking for the data), else PobleSec_test.csv, said so; looked for in FLTS_DATA_DIR, else the working directory and then the example data), from slices without an empty cell; which file, and why that one, is said as the run starts and in the report. A file named up front (--dataset, DATASET_NAME, TEST_FILE) is read before the registry is, and a file without the served run\'s columns is refused before any replica starts. Reports req/s, p50/p90/p99/max latency (HDR histogram, microsecond resolution), errors by kind and server CPU (/proc), and writes bench.csv, bench.md, bench.json and bench.svg to --out. --protocol http,oip-http,oip-grpc measures /predict, the Open Inference Protocol JSON route and its gRPC ModelInfer (raw tensors, as tritonclient sends them) side by side in every cell, each gRPC connection its own HTTP/2 channel, against gRPC ServerLive as the gRPC ceiling.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --replicas 1,2,4,8 --connections 16,64,256 --duration 30s',
     '<%= config.bin %> <%= command.id %> --run <run_id> --dataset example --replicas 1 --connections 64 --duration 10s',
@@ -48,7 +49,7 @@ export default class Bench extends FltsCommand<BenchReport> {
     }),
     compare: Flags.string({ description: 'Compare configurations in one run: NAME=value1,value2 starts each replica group once per value of that environment variable (e.g. FLTS_SERVE_PREDICTION_LOG_DURABILITY=buffered,sync).', exclusive: ['target'] }),
     out: Flags.string({ description: 'Output directory (default bench-results/<timestamp>/).' }),
-    dataset: Flags.string({ description: 'Dataset whose <name>_test.csv the request rows are cut from (env DATASET_NAME; default: the data the served run was trained with, else PobleSec).' }),
+    dataset: Flags.string({ description: 'Dataset whose <name>_test.csv the request rows are cut from (env DATASET_NAME; default: the data the served run was trained with, with --target the run the service says it serves).' }),
   };
 
   async run(): Promise<BenchReport> {
@@ -75,10 +76,16 @@ export default class Bench extends FltsCommand<BenchReport> {
         protocols: parseProtocolList(flags.protocol),
       };
       // Data named by --dataset, DATASET_NAME, TEST_FILE or the config file wins over the data the run was trained
-      // with; named (or with --target, whose run is not read), its file is found and read before the registry is.
+      // with; named, its file is found and read before the registry is. Unnamed, the rows come from the test file of
+      // the run served: the one bench starts, or the one the --target service says it serves.
       const namedBy = dataNamedBy(resolved);
-      const decided = namedBy !== undefined || flags.target !== undefined ? await readBenchPayloadFile(benchPayloadFile(settings.data, { namedBy }), settings.data.maxInputBytes) : undefined;
-      const window = flags.target === undefined ? await servedRunWindow((await this.dependencies(settings)).store, settings, flags.run, variants) : undefined;
+      const decided = namedBy !== undefined ? await readBenchPayloadFile(benchPayloadFile(settings.data, { namedBy }), settings.data.maxInputBytes) : undefined;
+      const window =
+        matrix.target === undefined
+          ? await servedRunWindow((await this.dependencies(settings)).store, settings, flags.run, variants)
+          : decided === undefined
+            ? await targetRunWindow((await this.dependencies(settings)).store, settings, matrix.target)
+            : undefined;
       const report = await runBench(
         {
           ...matrix,

@@ -1,4 +1,5 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,6 +179,8 @@ describe('commands > bench > request rows', () => {
   // No PobleSec here, and no data settings: the rows can only come from the data the run was trained with.
   const run = (args: string[]) => runCli(['bench', '--home', exampleHome, ...args, '--json'], { cwd: exampleHome, timeoutMs: 60_000 });
   afterAll(() => rmSync(exampleHome, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+  /** The run the tests below serve, promoted by the first that trains one. */
+  let promotedRunId: string;
 
   it('refuses a replica or connection list with an empty, zero or repeated entry as a usage error, before the registry is read', async () => {
     // Before, "1,,2" ran as 1,2: with no promoted run here the user was told of the model, not of the flag.
@@ -220,7 +223,8 @@ describe('commands > bench > request rows', () => {
     expect((await runCli(['preprocess', '--home', exampleHome, '--dataset', 'example', '--sample-train-rows', '400', '--json'], { cwd: exampleHome })).exitCode).toBe(0);
     const train = await runCli(['train', '--home', exampleHome, '--model', 'NAIVE', '--json'], { cwd: exampleHome });
     expect(train.exitCode, train.stderr).toBe(0);
-    expect((await runCli(['promote', '--home', exampleHome, '--run', train.json.result.runs[0].run_id, '--json'], { cwd: exampleHome })).exitCode).toBe(0);
+    promotedRunId = train.json.result.runs[0].run_id;
+    expect((await runCli(['promote', '--home', exampleHome, '--run', promotedRunId, '--json'], { cwd: exampleHome })).exitCode).toBe(0);
     // Before, the default dataset's PobleSec_test.csv was looked for and not found (FLTS_DATA_FILE_NOT_FOUND).
     // The refusal of a named dataset starts no replica: it runs alongside.
     const [bench, named] = await Promise.all([
@@ -232,6 +236,35 @@ describe('commands > bench > request rows', () => {
     expect(readFileSync(bench.json.result.files.markdown, 'utf8')).toContain(`- Request rows: cut from ${bench.json.result.payload.source}, the test file the served run was trained with.`);
     expect(named.exitCode).toBe(4);
     expect(named.json.error).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', details: { file: 'nosuch_test.csv' } });
+  }, 90_000);
+
+  it('cuts them, with --target and no data named, from the test file of the run the service says it serves, and refuses when that run is not known', async () => {
+    const server = await startServe(['--home', exampleHome, '--log-level', 'silent']);
+    const elsewhere = mkdtempSync(path.join(exampleHome, 'elsewhere-'));
+    const silent = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}'));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const other = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+      const short = ['--connections', '1', '--duration', '300ms', '--baseline-duration', '200ms', '--warmup', '0'];
+      // Before, the run was never looked up: PobleSec_test.csv was looked for, which is not here (FLTS_DATA_FILE_NOT_FOUND).
+      const [bench, unknownRun, noRun, noAnswer] = await Promise.all([
+        run(['--target', server.url, ...short, '--out', path.join(exampleHome, 'target-results')]),
+        runCli(['bench', '--home', path.join(elsewhere, 'home'), '--target', server.url, ...short, '--json'], { cwd: elsewhere }),
+        run(['--target', other, ...short]),
+        run(['--target', 'http://127.0.0.1:9', ...short]),
+      ]);
+      expect(bench.exitCode, bench.stdout).toBe(0);
+      expect(bench.json.result).toMatchObject({ runId: promotedRunId, payload: { source: expect.stringMatching(/examples[/\\]data[/\\]example_test\.csv$/), origin: 'served-run' } });
+      expect(unknownRun.json?.error, unknownRun.stdout).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'dataset', target: server.url, run_id: promotedRunId } });
+      expect(unknownRun.json.error.message).toContain('--dataset NAME');
+      expect(noRun.json?.error, noRun.stdout).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'dataset', target: other } });
+      expect([unknownRun.exitCode, noRun.exitCode]).toEqual([2, 2]);
+      // A target that does not answer is said to be unavailable, at once, not a flag mistyped.
+      expect(noAnswer.json?.error, noAnswer.stdout).toMatchObject({ code: 'FLTS_BENCH_TARGET_UNAVAILABLE', details: { url: 'http://127.0.0.1:9' } });
+    } finally {
+      await server.stop();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   }, 90_000);
 
   it("says, before anything else, that the rows come from the default dataset because the run's own test file is not here", async () => {
