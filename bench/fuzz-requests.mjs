@@ -161,6 +161,13 @@ const path = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('/predict?inference_length=abc', '/predict?inference_length=99999', '/predict?inference_length=-1', '/predict?inference_length[]=3') },
   { weight: 2, arbitrary: fc.tuple(fc.constantFrom('/predict', '/actuals', '/v2/models/flts/infer', '/prune_logs', '/healthz'), queryString).map(([route, query]) => `${route}?${query}`) },
   { weight: 1, arbitrary: fc.webPath().map((p) => (p.startsWith('/') ? p : `/${p}`)) },
+  // The model routes of a version: the served run's (the test server's), another, none, or any path segment.
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.oneof(fc.constantFrom('run-a', 'run-old', ''), fc.webSegment()), fc.constantFrom('', '/ready', '/infer'))
+      .map(([version, rest]) => `/v2/models/flts/versions/${version}${rest}`),
+  },
 );
 
 /**

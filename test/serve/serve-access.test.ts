@@ -52,6 +52,10 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
     const body = { data: requestData(6) };
     expect((await guarded.app.inject({ method: 'POST', url: '/predict', payload: body, headers: json })).statusCode).toBe(401);
     expect((await guarded.app.inject({ method: 'POST', url: '/v2/models/flts/infer', payload: {}, headers: json })).statusCode).toBe(401);
+    // The versioned route too, whatever the version: the token is checked before the version is.
+    for (const version of ['run-a', 'run-old']) expect((await guarded.app.inject({ method: 'POST', url: `/v2/models/flts/versions/${version}/infer`, payload: {}, headers: json })).statusCode).toBe(401);
+    const versioned = await guarded.app.inject({ method: 'POST', url: '/v2/models/flts/versions/run-a/infer', payload: { inputs: [] }, headers: { ...json, authorization: 'Bearer api-secret' } });
+    expect(versioned.json().code).toBe('FLTS_REQUEST_INVALID');
     expect((await guarded.app.inject({ method: 'POST', url: '/actuals', payload: body, headers: json })).statusCode).toBe(401);
     // With the token the request reaches the route (this server has live scoring off).
     const actuals = await guarded.app.inject({ method: 'POST', url: '/actuals', payload: body, headers: { ...json, authorization: 'Bearer api-secret' } });

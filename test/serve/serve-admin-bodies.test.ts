@@ -47,7 +47,7 @@ describe('serve > admin route bodies: bounded before JSON.parse, and small', () 
   it('publishes in /openapi.json as not required the bodies of the routes that answer a POST without one', async () => {
     const document: any = await (await fetch(`${server.url}/openapi.json`)).json();
     const required = Object.fromEntries(Object.entries(document.paths).flatMap(([path, item]: [string, any]) => (item.post?.requestBody ? [[path, item.post.requestBody.required]] : [])));
-    expect(required).toEqual({ '/predict': false, '/reload_latest': false, '/prune_logs': false, '/actuals': true, '/v2/models/{name}/infer': true });
+    expect(required).toEqual({ '/predict': false, '/reload_latest': false, '/prune_logs': false, '/actuals': true, '/v2/models/{name}/infer': true, '/v2/models/{name}/versions/{version}/infer': true });
     expect(JSON.stringify(document)).not.toContain('x-flts-');
     for (const url of ['/predict', ...ADMIN]) {
       const answer = await server.app.inject({ method: 'POST', url, remoteAddress: '127.0.0.1' });

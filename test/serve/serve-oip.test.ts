@@ -66,6 +66,63 @@ describe('serve > Open Inference Protocol over HTTP', () => {
     expect(await (await fetch(`${server.url}/v2`)).json()).toEqual({ name: 'flts', version: '1', extensions: ['binary_tensor_data'] });
   });
 
+  it('serves the model routes under /versions/<run id> as the unversioned ones, the version being the served run', async () => {
+    const versioned = `${server.url}/v2/models/flts/versions/run-a`;
+    const metadata = await readJsonResponse(await fetch(versioned));
+    expect(metadata.status).toBe(200);
+    expect(metadata.json).toEqual(await (await fetch(`${server.url}/v2/models/flts`)).json());
+    expect(metadata.json.versions).toEqual(['run-a']);
+    // The served run id names the model too, as on the unversioned routes.
+    expect((await fetch(`${server.url}/v2/models/run-a/versions/run-a`)).status).toBe(200);
+    const ready = await readJsonResponse(await fetch(`${versioned}/ready`));
+    expect({ status: ready.status, json: ready.json }).toEqual({ status: 200, json: { name: 'flts', ready: true } });
+    const { status, json } = await readJsonResponse(await fetch(`${versioned}/infer`, { method: 'POST', body: JSON.stringify({ id: 'v1', inputs: jsonInputs }) }));
+    expect(status).toBe(200);
+    expect(json).toMatchObject({ model_name: 'flts', model_version: 'run-a', id: 'v1', parameters: { run_id: 'run-a' } });
+    expect(json.outputs).toEqual([
+      { name: 'timestamp', datatype: 'BYTES', shape: [2], data: predicted.ts },
+      { name: 'down', datatype: 'FP64', shape: [2], data: predicted.down },
+    ]);
+    // Binary tensor data, as tritonclient sends it with a model_version.
+    const { body, headerLength } = binaryBody({ inputs: jsonInputs.map((input) => (input.name === 'down' ? { name: 'down', shape: [7], datatype: 'FP64', parameters: { binary_data_size: 56 } } : input)) }, [fp64(data.down as number[])]);
+    const binary = await fetch(`${versioned}/infer`, { method: 'POST', headers: { 'inference-header-content-length': String(headerLength) }, body });
+    expect(binary.status).toBe(200);
+    expect(((await binary.json()) as { outputs: Array<{ data: unknown }> }).outputs[1].data).toEqual(predicted.down);
+  });
+
+  it('answers a version not in service with a coded 404 in the protocol error form, naming the version served', async () => {
+    const long = 'v'.repeat(99);
+    for (const version of ['run-old', encodeURIComponent('run a/../b'), long]) {
+      const base = `${server.url}/v2/models/flts/versions/${version}`;
+      for (const [method, url] of [['GET', base], ['GET', `${base}/ready`], ['POST', `${base}/infer`]]) {
+        const response = await fetch(url, { method, ...(method === 'POST' ? { body: JSON.stringify({ inputs: jsonInputs }) } : {}) });
+        const text = await response.text();
+        const json = JSON.parse(text);
+        expect({ url, status: response.status, code: json.code }).toEqual({ url, status: 404, code: 'FLTS_REQUEST_ROUTE_NOT_FOUND' });
+        expect(json.error).toMatch(/^FLTS_REQUEST_ROUTE_NOT_FOUND: Model 'flts' has no version '.+' here; it serves version 'run-a'\.$/);
+        expect(text.length).toBeLessThan(1000);
+      }
+    }
+    // Another model is refused for its name first, whatever version it names.
+    const other = await readJsonResponse(await fetch(`${server.url}/v2/models/other/versions/run-a`));
+    expect({ status: other.status, message: other.json.message }).toEqual({ status: 404, message: "No model named 'other' is served here; this server serves 'flts'." });
+    // A path naming no version is no version route.
+    expect((await fetch(`${server.url}/v2/models/flts/versions/`)).status).toBe(404);
+    expect((await fetch(`${server.url}/v2/models/flts/versions//ready`)).status).toBe(404);
+  });
+
+  it('labels versioned calls in the metrics by their route pattern, never by the version asked for', async () => {
+    await fetch(`${server.url}/v2/models/flts/versions/run-a/infer`, { method: 'POST', body: JSON.stringify({ inputs: jsonInputs }) });
+    await fetch(`${server.url}/v2/models/flts/versions/label-probe-version/infer`, { method: 'POST', body: JSON.stringify({ inputs: jsonInputs }) });
+    await fetch(`${server.url}/v2/models/flts/versions/label-probe-version/ready`);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/flts_http_requests_total\{route="\/v2\/models\/:name\/versions\/:version\/infer",method="POST",status="200"\} [1-9]/);
+    expect(metrics).toMatch(/flts_http_requests_total\{route="\/v2\/models\/:name\/versions\/:version\/infer",method="POST",status="404"\} [1-9]/);
+    expect(metrics).toMatch(/flts_http_requests_total\{route="\/v2\/models\/:name\/versions\/:version\/ready",method="GET",status="404"\} [1-9]/);
+    expect(metrics).toContain('flts_forecast_refused_total{route="/v2/models/:name/versions/:version/infer",reason="overloaded"} 0');
+    expect(metrics).not.toContain('label-probe-version');
+  });
+
   it('accepts a JSON request without a content type, as tritonclient sends it, with the forecast of /predict', async () => {
     const { status, json } = await readJsonResponse(await fetch(infer, { method: 'POST', body: JSON.stringify({ inputs: jsonInputs }) }));
     expect(status).toBe(200);

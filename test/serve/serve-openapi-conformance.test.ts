@@ -136,6 +136,23 @@ describe('serve > /openapi.json: every answer is one the published document decl
     expect(await answerAgainstDocument(ready, '/v2/health/ready', { method: 'GET', url: '/v2/health/ready' })).toEqual({ status: 200, problems: [] });
   });
 
+  it('declares the answers of the model routes of a version: as unversioned for the served run, 404 for another', async () => {
+    for (const [path, url] of [['/v2/models/{name}/versions/{version}', '/v2/models/flts/versions/run-a'], ['/v2/models/{name}/versions/{version}/ready', '/v2/models/flts/versions/run-a/ready']]) {
+      expect(await answerAgainstDocument(ready, path, { method: 'GET', url })).toEqual({ status: 200, problems: [] });
+      expect(await answerAgainstDocument(ready, path, { method: 'GET', url: url.replace('run-a', 'run-old') })).toEqual({ status: 404, problems: [] });
+    }
+    expect(await answerAgainstDocument(unready, '/v2/models/{name}/versions/{version}/ready', { method: 'GET', url: '/v2/models/flts/versions/run-a/ready' })).toEqual({ status: 503, problems: [] });
+    const data = requestData(7);
+    const inputs = [
+      { name: 'timestamp', shape: [7], datatype: 'BYTES', data: data.ts },
+      { name: 'down', shape: [7], datatype: 'FP64', data: data.down },
+      { name: 'up', shape: [7], datatype: 'FP64', data: data.up },
+    ];
+    const infer = (version: string) => ({ method: 'POST', url: `/v2/models/flts/versions/${version}/infer`, headers: { 'content-type': 'application/json' }, payload: { inputs } });
+    expect(await answerAgainstDocument(ready, '/v2/models/{name}/versions/{version}/infer', infer('run-a'))).toEqual({ status: 200, problems: [] });
+    expect(await answerAgainstDocument(ready, '/v2/models/{name}/versions/{version}/infer', infer('run-old'))).toEqual({ status: 404, problems: [] });
+  });
+
   it('declares both answers of the inference route: JSON, and binary outputs after their JSON header', async () => {
     const data = requestData(7);
     const inputs = [
@@ -183,7 +200,7 @@ describe('serve > /openapi.json: every answer is one the published document decl
 
   it('declares the headers error answers always carry: WWW-Authenticate on a 401, Retry-After on a 429', async () => {
     const document = await publishedDocument(guarded);
-    for (const path of ['/predict', '/actuals', '/v2/models/{name}/infer', '/reload_latest', '/prune_logs']) {
+    for (const path of ['/predict', '/actuals', '/v2/models/{name}/infer', '/v2/models/{name}/versions/{version}/infer', '/reload_latest', '/prune_logs']) {
       expect({ path, headers: Object.keys(document.paths[path].post.responses?.['401']?.headers ?? {}) }).toEqual({ path, headers: ['WWW-Authenticate'] });
     }
     expect(Object.keys(document.paths['/reload_latest'].post.responses?.['429']?.headers ?? {})).toEqual(['Retry-After']);
@@ -201,6 +218,7 @@ describe('serve > /openapi.json: every answer is one the published document decl
       'POST /predict': [{ apiToken: [] }],
       'POST /actuals': [{ apiToken: [] }],
       'POST /v2/models/{name}/infer': [{ apiToken: [] }],
+      'POST /v2/models/{name}/versions/{version}/infer': [{ apiToken: [] }],
       'POST /reload_latest': [{ adminToken: [] }],
       'POST /prune_logs': [{ adminToken: [] }],
     });

@@ -65,6 +65,7 @@ const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   '/predict': 'predict',
   '/actuals': 'predict',
   '/v2/models/:name/infer': 'predict',
+  '/v2/models/:name/versions/:version/infer': 'predict',
   '/reload_latest': 'admin',
   '/prune_logs': 'admin',
 };

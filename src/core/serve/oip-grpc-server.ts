@@ -400,10 +400,10 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   const handlers: grpc.UntypedServiceImplementation = {
     ServerLive: unary('ServerLive', () => ({ live: true })),
     ServerReady: unary('ServerReady', () => ({ ready: context.holder.status().ready })),
-    ModelReady: unary('ModelReady', (call) => ({ ready: servedModelNamed(context, call.request.name, call.request.version) !== undefined })),
+    ModelReady: unary('ModelReady', (call) => ({ ready: servedModelNamed(context, call.request.name, call.request.version || undefined) !== undefined })),
     ServerMetadata: unary('ServerMetadata', () => OIP_SERVER_METADATA),
     ModelMetadata: unary('ModelMetadata', (call) => {
-      const { name, versions, platform, inputs, outputs } = modelMetadata(context, call.request.name, call.request.version);
+      const { name, versions, platform, inputs, outputs } = modelMetadata(context, call.request.name, call.request.version || undefined);
       return { name, versions, platform, inputs, outputs };
     }),
     ModelInfer: unary('ModelInfer', async (call): Promise<GrpcModelInferResponse> => {

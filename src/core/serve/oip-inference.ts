@@ -88,15 +88,18 @@ export const OIP_SERVER_METADATA = { name: 'flts', version: '1', extensions: OIP
 const TIMESTAMP_NAMES = ['timestamp', 'ts', 'time', 'date'];
 const MAX_INFERENCE_LENGTH = 10_000;
 
-/** A version a request names ("" = any) that is not the served run: the model has no such version (any more). */
+/**
+ * A version a request names (undefined = any) that is not the served run: the model has no such version (any more).
+ * gRPC's empty version fields ask for any; an empty version in a path names none.
+ */
 function assertServedVersion(name: string, version: string | undefined, runId: string): void {
-  if (!version || version === runId) return;
+  if (version === undefined || version === runId) return;
   throw new FltsError('FLTS_REQUEST_ROUTE_NOT_FOUND', `Model '${clip(name)}' has no version '${clip(version)}' here; it serves version '${runId}'.`, { details: { model: clip(name), version: clip(version) } });
 }
 
 /**
  * The served model when `name` (the configured model name or the served run id) names it, and `version` (gRPC's
- * version fields, the run id the metadata lists) is empty or the served one.
+ * version fields or an HTTP route's /versions/<version>, the run id the metadata lists) is absent or the served one.
  */
 export function servedModelNamed(context: OipContext, name: string, version?: string): ServedModel | undefined {
   const served = context.holder.current();

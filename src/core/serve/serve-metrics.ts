@@ -13,12 +13,12 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 export type ReloadResult = 'success' | 'failure';
 
 /** The routes that forecast (their label in flts_http_requests_total), whose refusals are counted from 0. */
-const PREDICTION_ROUTES = ['/predict', '/v2/models/:name/infer', '/inference.GRPCInferenceService/ModelInfer'];
+const PREDICTION_ROUTES = ['/predict', '/v2/models/:name/infer', '/v2/models/:name/versions/:version/infer', '/inference.GRPCInferenceService/ModelInfer'];
 /** The status label of a request whose client left before its answer (FLTS_REQUEST_CANCELLED's). */
 export const ABANDONED_STATUS = 499;
 const REFUSAL_REASONS: readonly RefusalReason[] = ['overloaded', 'cancelled'];
 /** The routes over HTTP/1.1, the only ones a connection is reset for pipelining on (HTTP/2 streams are capped by the protocol). */
-const PIPELINED_ROUTES = ['/predict', '/v2/models/:name/infer'];
+const PIPELINED_ROUTES = ['/predict', '/v2/models/:name/infer', '/v2/models/:name/versions/:version/infer'];
 
 /**
  * The Prometheus side of serving, on a registry of its own so several servers in one process (tests, the

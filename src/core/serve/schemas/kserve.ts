@@ -199,3 +199,23 @@ export const modelMetadataSchema = {
     ...errorResponses(404, 503),
   },
 } as const;
+
+/** A model route's parameters under /versions/<version>: the version is a served run id, as the metadata lists it. */
+const versionedModelParams = {
+  type: 'object',
+  required: ['name', 'version'],
+  properties: { name: { type: 'string' }, version: { type: 'string', description: 'A run id of the model metadata\'s `versions`; another is a 404 naming the one served.' } },
+} as const;
+
+/**
+ * The schemas of the model routes, unversioned or under /versions/<version>: the same answers when the version is the
+ * one served, and a 404 otherwise, which every model route declares already.
+ */
+export function versionedSchemas(versioned: boolean) {
+  if (!versioned) return { metadata: modelMetadataSchema, ready: modelReadySchema, infer: inferSchema };
+  return {
+    metadata: { ...modelMetadataSchema, summary: 'Open Inference Protocol model metadata, if the version named is the one served', params: versionedModelParams },
+    ready: { ...modelReadySchema, summary: 'Open Inference Protocol model readiness of the version named (503 until the model is warm)', params: versionedModelParams },
+    infer: { ...inferSchema, summary: 'Open Inference Protocol inference on the version named, as on the model\'s own infer route', params: versionedModelParams },
+  };
+}
