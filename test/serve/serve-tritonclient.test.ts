@@ -100,6 +100,12 @@ describe.skipIf(Boolean(tritonclient.skip))(`serve > Open Inference Protocol wit
     expect(answers.grpc_model_version).toBe(runId);
   });
 
+  it('serves the version the metadata lists when the client names it, on both transports', () => {
+    for (const transport of ['http', 'grpc']) {
+      expect({ transport, ...answers[`${transport}_versioned`] }).toEqual({ transport, model_ready: true, versions: [runId], outputs: predicted });
+    }
+  });
+
   it('answers bad requests in the protocol error form with the flts code, never a 5xx', () => {
     const http = answers.http_errors;
     expect(http.unknown_model).toEqual({ status: '404', message: expect.stringMatching(/^FLTS_REQUEST_ROUTE_NOT_FOUND: No model named 'nope'/) });
@@ -113,5 +119,11 @@ describe.skipIf(Boolean(tritonclient.skip))(`serve > Open Inference Protocol wit
     expect(grpc.missing_column).toEqual({ status: 'StatusCode.INVALID_ARGUMENT', message: expect.stringMatching(/^FLTS_REQUEST_INVALID: Missing required feature columns/) });
     expect(grpc.bad_length).toEqual({ status: 'StatusCode.INVALID_ARGUMENT', message: expect.stringMatching(/inference_length/) });
     expect(grpc.unknown_model_ready).toEqual({ status: 'StatusCode.NOT_FOUND', message: expect.stringMatching(/^FLTS_REQUEST_ROUTE_NOT_FOUND/) });
+    // A version not in service: a 404 (NOT_FOUND) naming the one served; tritonclient's HTTP readiness reads it as false.
+    const oldVersion = `FLTS_REQUEST_ROUTE_NOT_FOUND: Model 'flts' has no version 'run-old' here; it serves version '${runId}'.`;
+    for (const [answer, status] of [[http.old_version, '404'], [http.old_version_metadata, '404'], [grpc.old_version, 'StatusCode.NOT_FOUND'], [grpc.old_version_metadata, 'StatusCode.NOT_FOUND'], [grpc.old_version_ready, 'StatusCode.NOT_FOUND']]) {
+      expect(answer).toEqual({ status, message: oldVersion });
+    }
+    expect(http.old_version_ready).toEqual({ ok: false });
   });
 });
