@@ -308,7 +308,10 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     for (const { matchers } of atCap) expect(matchers.find((m) => m.label === 'what')?.value).toBe('refused');
     // The error ratio counts 5xx answers of the prediction routes only: /readyz answers 503 by design until a model is loaded.
     const ratio = selectors(byName.get('FltsServeErrorRatioHigh')!.expr);
-    for (const { matchers } of ratio) expect(matchers.find((m) => m.label === 'route')?.value.split('|'), 'route').toEqual(expect.arrayContaining(['/predict', '/v2/models/:name/infer']));
+    // Every prediction route, the Open Inference Protocol's versioned infer included (a label of its own).
+    const predictionRoutes = ['/predict', '/v2/models/:name/infer', '/v2/models/:name/versions/:version/infer', '/inference.GRPCInferenceService/ModelInfer'];
+    for (const { matchers } of ratio) expect(matchers.find((m) => m.label === 'route')?.value.split('|'), 'route').toEqual(expect.arrayContaining(predictionRoutes));
+    for (const { matchers } of selectors(byName.get('FltsServeLatencyHigh')!.expr)) expect(matchers.find((m) => m.label === 'route')?.value.split('|'), 'latency route').toEqual(expect.arrayContaining(predictionRoutes));
     expect(byName.get('FltsServeErrorRatioHigh')!.expr).not.toMatch(/readyz|healthz/);
   });
 
