@@ -79,7 +79,7 @@ describe('cli > scoreboard-table', () => {
     expect(lines).toHaveLength(10);
     // One target set: one table, as before, with its targets in the first line.
     expect(renderScoreboard({ ...board, rows: board.rows.slice(0, 2), target_sets: board.target_sets!.slice(0, 1) })[0]).toMatch(/; targets down\)$/);
-    // A board ranked as one (the backtest's, which lists no target sets) stays one table.
+    // A board ranked as one (which lists no target sets) stays one table.
     const asOne = renderScoreboard({ ...board, target_sets: undefined }, 'backtest');
     expect(asOne).toHaveLength(5);
     expect(asOne[0]).not.toContain('targets');

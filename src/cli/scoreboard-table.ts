@@ -59,7 +59,7 @@ export function renderScoreboard(board: Scoreboard, rankedBy: 'test' | 'backtest
   const gated = board.gate_min_improvement_pct !== null;
   const notes = board.rows.flatMap((r) => Object.entries(r.uncalibrated ?? {}).map(([level, reason]) => `cover ${level} of ${r.model_type} ${r.run_id}: not calibrated (${reason})`));
   const source = rankedBy === 'backtest' ? 'mean fold metrics of the stored `flts backtest`' : 'metrics on the held-out test file';
-  // A board that lists no target sets (the backtest ranking) ranked its rows as one: one table, as it ranked them.
+  // A board that lists no target sets (one an older flts wrote as JSON) ranked its rows as one: one table, as it ranked them.
   const boards = board.target_sets ? boardsOf(board) : [];
   const configured = board.targets ? board.targets.join(',') : undefined;
   if (boards.length <= 1) {

@@ -9,12 +9,13 @@ import { assertWritableFile, writeFileWhole } from '../core/write-file-whole.js'
 export default class Backtest extends FltsCommand<RunBacktestResult> {
   static override summary = 'Rolling-origin backtest of every model type over the test period.';
   static override description =
-    'Fold origins step through the processed test data (the last fold ends at its last row); each fold forecasts --horizon steps from the rows before its origin only. Every type but NAIVE uses its newest SUCCESS run of the config_hash (LSTM, GRU, PROPHET, SNAIVE, MSTL; refitted every --refit-every folds on the data before the origin when asked), or, without a run, a model fitted on the training rows; NAIVE is the persistence baseline. Metrics per fold and aggregated are stored in the runs bucket (backtests/<config_hash>/backtest.json and <run_id>/backtest.json) with an error-over-time SVG; `flts eval --rank-by backtest` ranks on them.';
+    'Fold origins step through the processed test data (the last fold ends at its last row); each fold forecasts --horizon steps from the rows before its origin only. Every type but NAIVE uses its newest SUCCESS run of the config_hash and the configured targets (TARGETS or --targets, compared as a set; runs of other targets are left out, as promotion leaves them) (LSTM, GRU, PROPHET, SNAIVE, MSTL; refitted every --refit-every folds on the data before the origin when asked), or, without a run, a model fitted on the training rows; NAIVE is the persistence baseline. Metrics per fold and aggregated are stored in the runs bucket (backtests/<config_hash>/backtest.json and <run_id>/backtest.json) with an error-over-time SVG; `flts eval --rank-by backtest` ranks on them.';
   static override examples = ['<%= config.bin %> <%= command.id %> --horizon 12 --folds 10', '<%= config.bin %> <%= command.id %> --models NAIVE,PROPHET,LSTM --horizon 12 --folds 20 --refit-every 5 --plot-out backtest.svg --json'];
 
   static override flags = {
     'config-hash': Flags.string({ description: 'Processed data version (default: the latest).' }),
-    models: Flags.string({ description: 'Comma list of model types (default: NAIVE plus every type with a SUCCESS run trained on the rows held now; env FLTS_BACKTEST_MODELS).' }),
+    models: Flags.string({ description: 'Comma list of model types (default: NAIVE plus every type with a SUCCESS run of the targets trained on the rows held now; env FLTS_BACKTEST_MODELS).' }),
+    targets: Flags.string({ description: 'Target set to backtest, comma list: the runs of those targets, and models fitted without a run forecast them (env TARGETS, default down).' }),
     horizon: Flags.string({ description: 'Steps per fold (default: the model horizon; env FLTS_BACKTEST_HORIZON).' }),
     stride: Flags.string({ description: 'Rows between fold origins (default: the horizon; env FLTS_BACKTEST_STRIDE).' }),
     folds: Flags.string({ description: 'Number of folds (default: as many as fit; env FLTS_BACKTEST_FOLDS).' }),
@@ -25,6 +26,7 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
   async run(): Promise<RunBacktestResult> {
     const { flags } = await this.parse(Backtest);
     const { settings } = this.loadSettings(flags, {
+      'training.targets': flags.targets,
       'backtest.models': flags.models,
       'backtest.horizon': flags.horizon,
       'backtest.stride': flags.stride,
@@ -38,7 +40,7 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
     const { store } = await this.dependencies(settings);
     const result = await runBacktest(settings, { store, onEvent: createBacktestProgress((line) => this.say(line)) }, { configHash: flags['config-hash'] });
     if (flags['plot-out']) await writeFileWhole(flags['plot-out'], renderBacktestChart(result));
-    this.say(`config_hash ${result.config_hash}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, refit every ${result.refit_every || 'never'}`);
+    this.say(`config_hash ${result.config_hash}, targets ${result.targets?.join(',')}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, refit every ${result.refit_every || 'never'}`);
     for (const row of result.ranking) {
       const aggregate = result.models.find((m) => m.model_type === row.model_type)?.aggregate;
       // The first target's pooled coverage, like the rmse beside it.

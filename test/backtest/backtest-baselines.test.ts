@@ -5,6 +5,9 @@ import { prependHistory } from '../../src/core/forecast/windows.js';
 import { dailyPeriod } from '../../src/core/models/seasonal-naive-model.js';
 import { loadProcessedData } from '../../src/core/preprocess/processed-data.js';
 import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
+import { fakeRun } from '../../src/core/registry/run-record.fixture.js';
+import type { RunRecord } from '../../src/core/registry/run-record.js';
+import { saveRunRecord } from '../../src/core/registry/run-store.js';
 import { createSliceHome } from '../helpers/poblesec-slice.js';
 
 describe('backtest > baselines without a trained run', () => {
@@ -50,6 +53,29 @@ describe('backtest > a model whose window the history cannot fill', () => {
       await runPreprocess(home.settings, { store: home.store });
       const refused = runBacktest(home.settings, { store: home.store }, { modelTypes: ['NAIVE', 'SNAIVE'], horizon: 1, stride: 15, folds: 2 });
       await expect(refused).rejects.toMatchObject({ code: 'FLTS_MODEL_TOO_FEW_ROWS', message: expect.stringMatching(/^SNAIVE: /), details: { modelType: 'SNAIVE' } });
+    } finally {
+      home.remove();
+    }
+  }, 120_000);
+});
+
+describe('backtest > runs of other targets', () => {
+  it('takes each type\'s newest run of the configured targets, leaves types with runs of other targets only, and records the targets', async () => {
+    const home = createSliceHome('flts-backtest-targets-', { 'data.sampleTrainRows': 300, 'data.sampleTestRows': 40 });
+    try {
+      await runPreprocess(home.settings, { store: home.store });
+      const { configHash } = await loadProcessedData(home.store, home.settings);
+      const ofTargets = (run: RunRecord, targets: string[]): RunRecord => ({ ...run, window: { ...run.window, targets } });
+      const metrics = { rmse: 0.1, mae: 0.1, mse: 0.01 };
+      const configured = fakeRun('naive-down', 'NAIVE', metrics, '2026-12-01T00:00:00Z', 'SUCCESS', configHash);
+      // Newer, but forecasting another set of columns: no candidate of a backtest of `down`.
+      const other = ofTargets(fakeRun('naive-down-up', 'NAIVE', metrics, '2026-12-02T00:00:00Z', 'SUCCESS', configHash), ['up', 'down']);
+      const otherOnly = ofTargets(fakeRun('snaive-up', 'SNAIVE', metrics, '2026-12-03T00:00:00Z', 'SUCCESS', configHash), ['up']);
+      for (const run of [configured, other, otherOnly]) await saveRunRecord(home.store, home.settings, run);
+
+      const result = await runBacktest(home.settings, { store: home.store }, { horizon: 1, stride: 10, folds: 2 });
+      expect(result.targets).toEqual(['down']);
+      expect(result.models.map((m) => [m.model_type, m.run_id])).toEqual([['NAIVE', configured.run_id]]);
     } finally {
       home.remove();
     }

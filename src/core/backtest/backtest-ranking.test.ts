@@ -10,7 +10,7 @@ import { saveRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { putJson } from '../storage/json-objects.js';
 import type { BacktestModelResult } from './backtest-model.js';
-import { evaluateRunsByBacktest } from './backtest-ranking.js';
+import { buildBacktestScoreboard, evaluateRunsByBacktest } from './backtest-ranking.js';
 import { saveBacktestRecord } from './backtest-record.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-backtest-ranking-'));
@@ -67,5 +67,48 @@ describe('core > backtest > evaluateRunsByBacktest > new rows under the same fil
 
     await putJson(store, settings.store.buckets.processed, sidecarKey, { config_hash: hash, created_at: '2026-12-07T00:00:00Z', flts: { data_sha256: 'new-rows' } });
     await expect(evaluateRunsByBacktest({ configHash: hash }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', details: { backtestOfReplacedRows: true, runsOfReplacedRows: 1 } });
+  });
+});
+
+describe('core > backtest > buildBacktestScoreboard > target sets', () => {
+  const ofTargets = (run: RunRecord, targets: string[]): RunRecord => ({ ...run, window: { ...run.window, targets } });
+  const naive = runOf('naive', 'NAIVE', 0.5, 'rows');
+  const lstm = runOf('lstm-d', 'LSTM', 0.4, 'rows');
+  const wide = ofTargets(runOf('lstm-du', 'LSTM', 0.1, 'rows'), ['up', 'down']);
+  const wideNaive = ofTargets(runOf('naive-du', 'NAIVE', 0.2, 'rows'), ['down', 'up']);
+  const record = (models: BacktestModelResult[], targets?: string[]) => ({ config_hash: HASH, ...(targets ? { targets } : {}), created_at: '2026-12-06T00:00:00Z', horizon: 3, stride: 3, refit_every: 0, origins: [], models, ranking: [] });
+
+  it('ranks each target set from 1 against its own baselines, the configured targets first', () => {
+    // A record of an flts before target sets: each type's newest run, whatever its targets.
+    const models = [backtested(naive, 0.5), backtested(lstm, 0.4), backtested(wide, 0.1), backtested(wideNaive, 0.2)];
+    const board = buildBacktestScoreboard(record(models), [naive, lstm, wide, wideNaive], 10, ['down']);
+    expect(board.rows.map((row) => [row.run_id, row.rank, row.targets.join(',')])).toEqual([
+      [lstm.run_id, 1, 'down'],
+      [naive.run_id, 2, 'down'],
+      [wide.run_id, 1, 'up,down'],
+      [wideNaive.run_id, 2, 'down,up'],
+    ]);
+    expect(board.target_sets?.map((set) => [set.targets.join(','), set.runs, set.naive_run_id])).toEqual([
+      ['down', 2, naive.run_id],
+      ['down,up', 2, wideNaive.run_id],
+    ]);
+    // Each run against the NAIVE of its own set: the `down` LSTM's 20 % over 0.5, not a loss to the wider set's 0.2.
+    expect(board.rows[0].improvement_over_baseline_pct).toBeCloseTo(20);
+    expect(board.rows[0].gate.passed).toBe(true);
+    expect(board.rows[2].improvement_over_baseline_pct).toBeCloseTo(50);
+    expect(board.naive_run_id).toBe(naive.run_id);
+    expect(board.targets).toEqual(['down']);
+    // Without configured targets the boards go by target names.
+    expect(buildBacktestScoreboard(record(models), [naive, lstm, wide, wideNaive]).target_sets?.map((set) => set.targets.join(','))).toEqual(['down', 'down,up']);
+    expect(buildBacktestScoreboard(record(models), [naive, lstm, wide, wideNaive], null, ['up', 'down']).rows[0].run_id).toBe(wide.run_id);
+  });
+
+  it('counts a model fitted without a run as one of the record\'s targets', () => {
+    const builtIn: BacktestModelResult = { ...backtested(naive, 0.8), run_id: null };
+    const board = buildBacktestScoreboard(record([builtIn, backtested(wide, 0.4)], ['down', 'up']), [wide], 0, ['down']);
+    expect(board.rows.map((row) => row.run_id)).toEqual([wide.run_id]);
+    expect(board.rows[0].improvement_over_baseline_pct).toBeCloseTo(50);
+    // Of another set than the run's, it is no baseline of it.
+    expect(buildBacktestScoreboard(record([builtIn, backtested(wide, 0.4)], ['down']), [wide], 0, ['down']).rows[0].baseline_model_type).toBeNull();
   });
 });

@@ -2,12 +2,13 @@ import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { EvaluateRunsResult } from '../eval/evaluate-runs.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
-import { isBaselineType, rankRows, scoreboardRow, type Scoreboard } from '../eval/scoreboard.js';
+import { compareTargetSets, isBaselineType, rankRows, sameTargetSet, scoreboardRow, targetSetOf, type Scoreboard } from '../eval/scoreboard.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { scanRunRecords } from '../registry/run-store.js';
 import type { ProcessedSidecar } from '../preprocess/processed-layout.js';
 import { currentDataOf, runsOnData, trainedOnLineage } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { BacktestModelResult } from './backtest-model.js';
 import { readBacktestRecord, type BacktestRecord } from './backtest-record.js';
 
 const BACKTEST_GATE = { metric: 'backtest RMSE improvement over the best baseline', noBaseline: 'no baseline backtest to compare with', noMetric: 'no backtest RMSE (not a number) to compare' };
@@ -20,19 +21,35 @@ const figure = (value: number | null | undefined): number => (typeof value === '
  * reference score of its mean fold metrics (scaled), r2 the pooled one, the coverage that of every fold's
  * actuals against their bands, and the improvement and the quality gate are over the best baseline backtest
  * (the lowest RMSE of NAIVE, a run or the built-in one, SNAIVE and MSTL), as on the test split. Runs the
- * backtest did not cover are left out.
+ * backtest did not cover are left out. Like the test scoreboard, each target set has its own board, ranked from 1
+ * against the baselines of that set, the board of `targets` (the configured ones) first: a backtested model's set is
+ * its run's targets, and a model without a run (the built-in NAIVE, a type fitted for the backtest) forecast the
+ * record's targets (the configured ones for a record that names none, as `flts backtest` fitted it).
  */
-export function buildBacktestScoreboard(record: BacktestRecord, runs: readonly RunRecord[], minImprovementPct: number | null = null): Scoreboard {
+export function buildBacktestScoreboard(record: BacktestRecord, runs: readonly RunRecord[], minImprovementPct: number | null = null, targets?: readonly string[]): Scoreboard {
   const byRun = new Map(runs.filter((run) => run.status === 'SUCCESS').map((run) => [run.run_id, run]));
-  const naive = record.models.find((model) => model.model_type === 'NAIVE');
-  const best = record.models
-    .filter((model) => isBaselineType(model.model_type) && Number.isFinite(figure(model.aggregate.rmse)))
-    .sort((a, b) => a.aggregate.rmse - b.aggregate.rmse)[0];
-  const baseline = best ? { rmse: best.aggregate.rmse, modelType: best.model_type } : undefined;
-  const rows = rankRows(
-    record.models
-      .filter((model) => model.run_id !== null && byRun.has(model.run_id))
-      .map((model) => {
+  const fittedTargets = record.targets ?? targets;
+  const setOf = (model: BacktestModelResult): readonly string[] | undefined => (model.run_id !== null ? byRun.get(model.run_id)?.window.targets : undefined) ?? fittedTargets;
+  const ranked = record.models.filter((model) => model.run_id !== null && byRun.has(model.run_id));
+  const sets: string[][] = [];
+  for (const model of ranked) {
+    const set = targetSetOf(byRun.get(model.run_id as string)!.window.targets);
+    if (!sets.some((known) => sameTargetSet(known, set))) sets.push(set);
+  }
+  sets.sort(compareTargetSets(targets));
+  const boards = sets.map((set) => {
+    const ofSet = (model: BacktestModelResult): boolean => {
+      const of = setOf(model);
+      return of !== undefined && sameTargetSet(of, set);
+    };
+    const naive = record.models.find((model) => model.model_type === 'NAIVE' && ofSet(model));
+    const best = record.models
+      .filter((model) => isBaselineType(model.model_type) && ofSet(model) && Number.isFinite(figure(model.aggregate.rmse)))
+      .sort((a, b) => a.aggregate.rmse - b.aggregate.rmse)[0];
+    const baseline = best ? { rmse: best.aggregate.rmse, modelType: best.model_type } : undefined;
+    const members = ranked.filter(ofSet);
+    const rows = rankRows(
+      members.map((model) => {
         const run = byRun.get(model.run_id as string) as RunRecord;
         const { aggregate } = model;
         const target = run.window.targets[0];
@@ -40,8 +57,19 @@ export function buildBacktestScoreboard(record: BacktestRecord, runs: readonly R
         const metrics = { rmse: figure(aggregate.rmse), mae: figure(aggregate.mae), mse: figure(aggregate.mse), r2: figure(aggregate.pooled?.r2), score: figure(aggregate.score), coverage };
         return scoreboardRow(run, { ...metrics, rmseOriginal: figure(aggregate.targets?.[target]?.rmse), r2Original: Number.NaN }, naive ? figure(naive.aggregate.rmse) : undefined, minImprovementPct, BACKTEST_GATE, baseline);
       }),
-  );
-  return { config_hash: record.config_hash, rows, naive_run_id: naive?.run_id ?? null, baseline_run_id: best?.run_id ?? null, gate_min_improvement_pct: minImprovementPct };
+    );
+    return { board: { targets: set, runs: members.length, naive_run_id: naive?.run_id ?? null, baseline_run_id: best?.run_id ?? null }, rows };
+  });
+  const lead = boards[0]?.board;
+  return {
+    config_hash: record.config_hash,
+    rows: boards.flatMap(({ rows }) => rows),
+    naive_run_id: lead?.naive_run_id ?? null,
+    baseline_run_id: lead?.baseline_run_id ?? null,
+    gate_min_improvement_pct: minImprovementPct,
+    targets: targets ? targetSetOf(targets) : null,
+    target_sets: boards.map(({ board }) => board),
+  };
 }
 
 /**
@@ -66,7 +94,7 @@ export async function evaluateRunsByBacktest(input: { configHash?: string }, set
   const sidecar = await currentDataOf(deps.store, settings, configHash);
   const ofRowsHeld = backtestOfData(record, sidecar);
   const runs = ofRowsHeld ? runsOnData(sidecar, configHash, records) : [];
-  const board = buildBacktestScoreboard(record, runs, settings.eval.minImprovementPct);
+  const board = buildBacktestScoreboard(record, runs, settings.eval.minImprovementPct, settings.training.targets);
   const replaced = buildBacktestScoreboard(record, records).rows.length - board.rows.length;
   if (!ofRowsHeld) {
     throw new FltsError('FLTS_EVAL_NO_RUNS', `The backtest of config_hash ${configHash} scored rows that new data under the same file names replaced: its ${replaced} SUCCESS run(s) are left out (\`flts backtest\` scores the rows held now).`, {
@@ -81,7 +109,8 @@ export async function evaluateRunsByBacktest(input: { configHash?: string }, set
   }
   return {
     ...board,
-    rows: board.rows.slice(0, settings.eval.scoreboardLimit),
+    // The limit holds per target set, as on the test scoreboard.
+    rows: board.rows.filter((row) => row.rank <= settings.eval.scoreboardLimit),
     plots: [],
     store_location: deps.store.location,
     corrupt_runs: corrupt,

@@ -16,6 +16,11 @@ export interface BacktestRecord {
    * 2026-12, which tell nothing of their rows.
    */
   data?: Pick<RunDataLineage, 'processed_sha256' | 'fingerprints'>;
+  /**
+   * The target set backtested (sorted): every model's run forecasts it, and so does every model fitted without one.
+   * Absent in records of flts before target sets, whose models took each type's newest run whatever its targets.
+   */
+  targets?: string[];
   created_at: string;
   horizon: number;
   stride: number;
@@ -46,12 +51,16 @@ function isRowsLineage(data: unknown): boolean {
   return fingerprints === undefined || (typeof fingerprints?.train?.sha256 === 'string' && typeof fingerprints.test?.sha256 === 'string');
 }
 
+/** The targets a record names, when it names them: column names. */
+const isTargetSet = (targets: unknown): boolean => targets === undefined || (Array.isArray(targets) && targets.length > 0 && targets.every((name) => typeof name === 'string'));
+
 /** What ranking on a record reads: its models, each with a type, a run (or null) and an aggregate, and the rows it scored when it names them. */
 function isBacktestRecord(value: unknown): value is BacktestRecord {
   const models = (value as Partial<BacktestRecord> | null)?.models;
   return (
     Array.isArray(models) &&
     isRowsLineage((value as Partial<BacktestRecord>).data) &&
+    isTargetSet((value as Partial<BacktestRecord>).targets) &&
     models.every((model: Partial<BacktestModelResult> | null) => typeof model?.model_type === 'string' && (model.run_id === null || typeof model.run_id === 'string') && typeof model.aggregate === 'object' && model.aggregate !== null)
   );
 }
@@ -65,7 +74,7 @@ export async function readBacktestRecord(store: ObjectStore, settings: Settings,
     throw error instanceof FltsError && error.code === 'FLTS_DATA_UNREADABLE' ? new FltsError('FLTS_DATA_UNREADABLE', error.message, { cause: error, details: { bucket, key }, hint: REWRITE_HINT }) : error;
   });
   if (record === undefined || isBacktestRecord(record)) return record;
-  throw new FltsError('FLTS_DATA_UNREADABLE', `Object ${bucket}/${key} is not a backtest record (its models, each with a type, a run and an aggregate, or the digests of its rows are missing or damaged).`, { details: { bucket, key }, hint: REWRITE_HINT });
+  throw new FltsError('FLTS_DATA_UNREADABLE', `Object ${bucket}/${key} is not a backtest record (its models, each with a type, a run and an aggregate, the digests of its rows or its targets are missing or damaged).`, { details: { bucket, key }, hint: REWRITE_HINT });
 }
 
 export async function saveBacktestRecord(store: ObjectStore, settings: Settings, record: BacktestRecord): Promise<string[]> {

@@ -9,6 +9,7 @@ import { loadProcessedData } from '../preprocess/processed-data.js';
 import { loadRunForServing } from '../registry/load-run.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, runsBucket } from '../registry/run-store.js';
+import { runsOfTargets, targetSetOf } from '../eval/scoreboard.js';
 import { runsOnData } from '../registry/trained-data.js';
 import { detectCadence } from '../data/timestamps.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -23,7 +24,7 @@ import { planFoldOrigins } from './fold-plan.js';
 export interface RunBacktestInput {
   /** Processed data version; the latest when omitted. */
   configHash?: string;
-  /** Default: the `backtest.models` setting, else NAIVE plus every type with a SUCCESS run trained on the rows held now. */
+  /** Default: the `backtest.models` setting, else NAIVE plus every type with a SUCCESS run of the configured targets trained on the rows held now. */
   modelTypes?: ModelType[];
   /** Overrides of the `backtest.*` settings (0 = the setting's own default rule). */
   horizon?: number;
@@ -81,8 +82,9 @@ function assertFoldRows(modelType: ModelType, window: WindowSpec, rows: { firstO
  * Rolling-origin backtest over the test period of one processed data version, for each model type: fold
  * origins step through the test rows, each fold forecasts `horizon` steps from the rows before its origin,
  * and models are refitted every `refitEvery` folds on the data before the origin (never by default: the
- * trained runs' models are used as they are). A type's run is its newest SUCCESS one trained on the rows the
- * config_hash holds now (`runsOnData`): one of rows that new data replaced was fitted and scaled on other rows,
+ * trained runs' models are used as they are). A type's run is its newest SUCCESS one of the configured targets
+ * (`training.targets`, as a set: what promotion chooses from) trained on the rows the config_hash holds now
+ * (`runsOnData`): one of rows that new data replaced was fitted and scaled on other rows,
  * and is no candidate of these, so the type is backtested as it would be without a run. Stores the record, with the
  * digests of the rows it scored (so a ranking on it knows when new rows replace them), each run's share and an
  * error-over-time chart.
@@ -91,7 +93,10 @@ export async function runBacktest(settings: Settings, deps: RunBacktestDeps, inp
   const logger = (deps.logger ?? silentLogger).child({ component: 'backtest' });
   const data = await loadProcessedData(deps.store, settings, { configHash: input.configHash });
   // Runs of the sidecar the rows were read with, not one read again: a preprocess in between would pair runs of new rows with folds of the old.
-  const runs = newestRunByType(runsOnData(data.sidecar, data.configHash, await listRunRecords(deps.store, settings, { configHash: data.configHash })));
+  // Runs of the configured targets only: a type fitted here without a run forecasts those (modelWindow), and models
+  // forecasting other columns pool other errors, so they are never scored against each other.
+  const targets = targetSetOf(settings.training.targets);
+  const runs = newestRunByType(runsOfTargets(runsOnData(data.sidecar, data.configHash, await listRunRecords(deps.store, settings, { configHash: data.configHash })), targets));
   const configured = (input.modelTypes?.length ? input.modelTypes : settings.backtest.models) as ModelType[];
   const modelTypes: ModelType[] = configured.length > 0 ? [...new Set(configured)] : ['NAIVE', ...([...runs.keys()].filter((type) => type !== 'NAIVE') as ModelType[])];
   const t = settings.training;
@@ -132,6 +137,7 @@ export async function runBacktest(settings: Settings, deps: RunBacktestDeps, inp
   const record: BacktestRecord = {
     config_hash: data.configHash,
     data: { ...(processedSha256 ? { processed_sha256: processedSha256 } : {}), ...(fingerprints ? { fingerprints } : {}) },
+    targets,
     created_at: (deps.now?.() ?? new Date()).toISOString(),
     horizon,
     stride,

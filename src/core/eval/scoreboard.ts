@@ -218,6 +218,11 @@ function compareNames(a: readonly string[], b: readonly string[]): number {
   return a.length - b.length;
 }
 
+/** The order of the boards of a scoreboard: the set of `first` (the configured targets) first, the others by target names. */
+export function compareTargetSets(first?: readonly string[]): (a: readonly string[], b: readonly string[]) => number {
+  return (a, b) => (first && sameTargetSet(a, first) ? -1 : first && sameTargetSet(b, first) ? 1 : compareNames(targetSetOf(a), targetSetOf(b)));
+}
+
 /** One target set's rows, ranked among themselves against the baselines of that set. */
 function rankTargetSet(targets: string[], runs: readonly RunRecord[], minImprovementPct: number | null): { board: TargetSetBoard; rows: ScoreboardRow[] } {
   const naive = newestOfType(runs, 'NAIVE');
@@ -261,9 +266,8 @@ export function buildScoreboard(configHash: string, runs: readonly RunRecord[], 
     if (group) group.runs.push(run);
     else bySet.set(key, { targets: set, runs: [run] });
   }
-  const first = targets ? JSON.stringify(targetSetOf(targets)) : undefined;
-  const order = [...bySet.entries()].sort(([a, setA], [b, setB]) => (a === first ? -1 : b === first ? 1 : compareNames(setA.targets, setB.targets)));
-  const ranked = order.map(([, set]) => rankTargetSet(set.targets, set.runs, minImprovementPct));
+  const order = [...bySet.values()].sort((a, b) => compareTargetSets(targets)(a.targets, b.targets));
+  const ranked = order.map((set) => rankTargetSet(set.targets, set.runs, minImprovementPct));
   const lead = ranked[0]?.board;
   return {
     config_hash: configHash,
