@@ -109,6 +109,21 @@ describe('cli > screens > promote-manual-screen', () => {
     screen.unmount();
   });
 
+  it('shows each run\'s targets beside its rank, so the boards of several target sets are told apart', async () => {
+    const wide = fakeRun('runWide', 'GRU', { rmse: 0.01, mae: 0.01, mse: 0.0001 }, '2025-01-06T00:00:00.000Z', 'SUCCESS', RUNBOOK_HASH);
+    await addRunWithArtifacts(store, settings, { ...wide, window: { ...wide.window, features: ['down', 'up'], targets: ['up', 'down'] } });
+    const { frame, screen } = await openScreen();
+    const lines = frame().split('\n');
+    const header = lines.find((line) => line.includes('config_hash') && line.includes('run_id'))!;
+    expect(header).toMatch(/ rank\s+targets$/);
+    const row = (id: string): string => lines.find((line) => line.includes(` ${id} `))!;
+    // Both first on their own board: the targets say which board each 1 is a place on.
+    expect(row('runWide')).toMatch(/ 1\s+down,up$/);
+    expect(row('runB')).toMatch(/ 1\s+down$/);
+    expect(row('runWide').lastIndexOf('down,up')).toBe(header.indexOf('targets'));
+    screen.unmount();
+  });
+
   it('says which runs it left out because their run.json is damaged, instead of hiding them', async () => {
     await store.put(settings.store.buckets.runs, 'runZ/run.json', Buffer.from('{"run_id": "runZ", '));
     const { frame, screen } = await openScreen();

@@ -129,13 +129,13 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
       <Text bold>
         flts promote-manual — {candidates.config_hash ? `config_hash ${candidates.config_hash.slice(0, 12)}` : 'recent runs'}; current: {candidates.current ? `${candidates.current.model_type} ${candidates.current.run_id}` : 'none'}
       </Text>
-      <Text dimColor>   {'model'.padEnd(8)} {'run_id'.padEnd(idWidth)} {'config_hash'.padEnd(12)} {'status'.padEnd(8)} {'score'.padStart(9)} {'rmse'.padStart(9)} {'mae'.padStart(9)} rank</Text>
+      <Text dimColor>   {'model'.padEnd(8)} {'run_id'.padEnd(idWidth)} {'config_hash'.padEnd(12)} {'status'.padEnd(8)} {'score'.padStart(9)} {'rmse'.padStart(9)} {'mae'.padStart(9)} {'rank'.padEnd(4)} targets</Text>
       {rows.slice(first, first + VISIBLE).map((row, i) => {
         const index = first + i;
         const mark = `${index === cursor ? '>' : ' '}${row.is_current ? '*' : ' '}${row.problems.length > 0 ? '!' : ' '}`;
         return (
           <Text key={row.run_id} inverse={index === cursor}>
-            {mark}{row.model_type.padEnd(8)} {row.run_id.padEnd(idWidth)} {row.config_hash.slice(0, 12).padEnd(12)} {row.status.padEnd(8)} {num(row.score).padStart(9)} {num(row.metrics?.rmse ?? null).padStart(9)} {num(row.metrics?.mae ?? null).padStart(9)} {row.rank ?? '-'}
+            {mark}{row.model_type.padEnd(8)} {row.run_id.padEnd(idWidth)} {row.config_hash.slice(0, 12).padEnd(12)} {row.status.padEnd(8)} {num(row.score).padStart(9)} {num(row.metrics?.rmse ?? null).padStart(9)} {num(row.metrics?.mae ?? null).padStart(9)} {String(row.rank ?? '-').padEnd(4)} {row.targets.join(',')}
           </Text>
         );
       })}

@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.js';
-import { buildScoreboard, compareScored, testScore } from '../eval/scoreboard.js';
+import { buildScoreboard, compareScored, targetSetOf, testScore } from '../eval/scoreboard.js';
 import { readPromotionPointer, type PromotionRecord } from '../registry/pointers.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { findRunRecord, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
@@ -24,6 +24,8 @@ export interface PromotionCandidate {
   score: number | null;
   /** Place on its config_hash's board of its target set (SUCCESS runs only; each set of targets is ranked on its own). */
   rank: number | null;
+  /** The run's target set (its window's, sorted): which board `rank` is a place on. */
+  targets: string[];
   is_current: boolean;
   /** Why serving could not load the run (status, missing artifacts); --force does not override these. */
   problems: PromotionProblem[];
@@ -79,6 +81,7 @@ export async function listPromotionCandidates(input: ListCandidatesInput, settin
       metrics: m ? { rmse: m.test_rmse, mae: m.test_mae, mse: m.test_mse, r2: m.test_r2 } : null,
       score: m ? testScore(m) : null,
       rank: rankOf.get(run.run_id) ?? null,
+      targets: targetSetOf(run.window.targets),
       is_current: pointer?.run_id === run.run_id,
       problems: await runProblems(deps.store, settings, run),
       diff: diffRuns(run, current),
