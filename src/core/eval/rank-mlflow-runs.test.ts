@@ -116,3 +116,51 @@ describe('core > eval > rankMlflowRunsByConfigHash', () => {
     expect((error as FltsError).message).toContain('new data under the same file names replaced');
   });
 });
+
+describe('core > eval > rankMlflowRunsByConfigHash > target sets', () => {
+  /** The finished mirror of a flts run of `targets`, with the params the mirror logs for it. */
+  async function mirrorOfTargets(store: ObjectStore, id: string, rmse: number, targets: string[]): Promise<MlflowRun> {
+    const record = fakeRun(id, 'NAIVE', { rmse, mae: rmse, mse: rmse }, '2026-12-01T00:00:00.000Z', 'SUCCESS', HASH);
+    await saveRunRecord(store, settings, { ...record, window: { ...record.window, targets } });
+    const params = Object.entries((await loadMirrorSource(store, settings, id)).params).map(([key, value]) => ({ key, value }));
+    const metrics = ['test_rmse', 'test_mae', 'test_mse'].map((key) => ({ key, value: rmse, timestamp: 0, step: 0 }));
+    return { info: { run_id: `mlflow-${id}`, experiment_id: '1', status: 'FINISHED', start_time: 0 }, data: { params, tags: [], metrics } };
+  }
+  const reference = (id: string, rmse: number): MlflowRun => ({
+    info: { run_id: `mlflow-${id}`, experiment_id: '1', status: 'FINISHED', start_time: 0 },
+    data: { params: [{ key: 'config_hash', value: HASH }, { key: 'model_type', value: 'NAIVE' }], tags: [], metrics: ['test_rmse', 'test_mae', 'test_mse'].map((key) => ({ key, value: rmse, timestamp: 0, step: 0 })) },
+  });
+
+  it('ranks each target set its mirrors logged on its own board, the configured one first, runs that logged none together last', async () => {
+    const store = createFsStore(path.join(root, 'target-sets'));
+    const runs = [
+      await mirrorOfTargets(store, 'wide-best', 0.05, ['up', 'down']),
+      await mirrorOfTargets(store, 'down-b', 0.3, ['down']),
+      await mirrorOfTargets(store, 'wide', 0.1, ['down', 'up']),
+      await mirrorOfTargets(store, 'down-a', 0.2, ['down']),
+      reference('ref-a', 0.4),
+      reference('ref-b', 0.01),
+    ];
+    const board = await rankMlflowRunsByConfigHash(settings, HASH, { client: serverWith(runs) });
+    expect(board.rows.map((row) => [row.mlflowRunId, row.rank, row.targets?.join(',') ?? null])).toEqual([
+      ['mlflow-down-a', 1, 'down'],
+      ['mlflow-down-b', 2, 'down'],
+      ['mlflow-wide-best', 1, 'down,up'],
+      ['mlflow-wide', 2, 'down,up'],
+      ['mlflow-ref-b', 1, null],
+      ['mlflow-ref-a', 2, null],
+    ]);
+    expect(board.target_sets).toEqual([
+      { targets: ['down'], runs: 2 },
+      { targets: ['down', 'up'], runs: 2 },
+      { targets: null, runs: 2 },
+    ]);
+    expect(board.targets).toEqual(['down']);
+  });
+
+  it('ranks runs that logged no targets as one board, as before', async () => {
+    const board = await rankMlflowRunsByConfigHash(settings, HASH, { client: serverWith([reference('ref-a', 0.4), reference('ref-b', 0.01)]) });
+    expect(board.rows.map((row) => [row.mlflowRunId, row.rank])).toEqual([['mlflow-ref-b', 1], ['mlflow-ref-a', 2]]);
+    expect(board.target_sets).toEqual([{ targets: null, runs: 2 }]);
+  });
+});
