@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trainModels } from '../src/core/workflows/train.js';
+import type { RunRecord } from '../src/core/registry/run-record.js';
+import { createTrainedHome, type TrainedHome } from './helpers/poblesec-slice.js';
+import { runCli } from './helpers/run-cli.js';
+
+describe('cli > backtest and eval --rank-by backtest with runs of two target sets', () => {
+  let trained: TrainedHome;
+  let wide: RunRecord;
+
+  beforeAll(async () => {
+    trained = await createTrainedHome('flts-backtest-targets-', ['NAIVE']);
+    // Trained after the run of the configured targets, by hand, for other columns: the newest NAIVE run.
+    wide = (await trainModels({ models: ['NAIVE'] }, { ...trained.settings, training: { ...trained.settings.training, targets: ['down', 'up'] } }, { store: trained.store })).runs[0];
+  }, 60_000);
+
+  afterAll(() => trained?.remove());
+
+  it('backtests the runs of the configured targets, or of --targets, and ranks each set on its own board', async () => {
+    const args = ['--home', trained.home, '--models', 'NAIVE', '--horizon', '3', '--folds', '2', '--json'];
+    const configured = await runCli(['backtest', ...args]);
+    expect(configured.exitCode, configured.stderr).toBe(0);
+    const record = JSON.parse(configured.stdout).result;
+    expect(record.targets).toEqual(['down']);
+    expect(record.models.map((m: { run_id: string }) => m.run_id)).toEqual([trained.runs[0].run_id]);
+
+    const board = await runCli(['eval', '--home', trained.home, '--rank-by', 'backtest', '--json']);
+    expect(board.exitCode, board.stderr).toBe(0);
+    expect(JSON.parse(board.stdout).result.target_sets.map((set: { targets: string[] }) => set.targets)).toEqual([['down']]);
+
+    const other = await runCli(['backtest', ...args, '--targets', 'up,down']);
+    expect(other.exitCode, other.stderr).toBe(0);
+    expect(JSON.parse(other.stdout).result).toMatchObject({ targets: ['down', 'up'], models: [{ run_id: wide.run_id }] });
+    const human = await runCli(['eval', '--home', trained.home, '--rank-by', 'backtest']);
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stdout.split('\n')[0]).toMatch(/; targets down,up\)$/);
+  });
+});
