@@ -34,5 +34,10 @@ describe('cli > backtest and eval --rank-by backtest with runs of two target set
     const human = await runCli(['eval', '--home', trained.home, '--rank-by', 'backtest']);
     expect(human.exitCode, human.stderr).toBe(0);
     expect(human.stdout.split('\n')[0]).toMatch(/; targets down,up\)$/);
+
+    // A column the data does not hold is bad input, told as such.
+    const unknown = await runCli(['backtest', ...args, '--targets', 'nope']);
+    expect(unknown.exitCode).not.toBe(0);
+    expect(JSON.parse(unknown.stdout).error.code).toBe('FLTS_MODEL_TARGET_MISSING');
   });
 });
