@@ -112,8 +112,9 @@ describe('flts as a library (the built package, imported as `flts`)', () => {
   it('promotions, a pin and rollbacks through the library leave the store exactly as `flts promote` does', async () => {
     const { home, runs } = await trainedHome('flts-library-promote-');
     const other = runs.find((run) => run.model_type === 'SNAIVE')!.run_id;
-    const viaCli = `${home}-cli`;
-    const viaLibrary = `${home}-library`;
+    // Copies made with the scratch folders', so they go with them when the file ends.
+    const viaCli = await mkdtemp(path.join(os.tmpdir(), 'flts-library-promote-cli-'));
+    const viaLibrary = await mkdtemp(path.join(os.tmpdir(), 'flts-library-promote-library-'));
     await cp(home, viaCli, { recursive: true });
     await cp(home, viaLibrary, { recursive: true });
     for (const args of [['--best'], ['--run', other], ['--rollback'], ['--best'], ['--run', other, '--pin'], ['--rollback', '--reason', 'back']]) {
