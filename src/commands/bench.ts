@@ -6,7 +6,7 @@ import { FltsCommand } from '../cli/base-command.js';
 import type { BenchReport } from '../core/bench/bench-types.js';
 import { benchPayloadFile, dataNamedBy, readBenchPayloadFile } from '../core/bench/payload-file.js';
 import { servedRunWindow } from '../core/bench/payload-window.js';
-import { parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseTargetUrl } from '../core/bench/parse-matrix.js';
+import { checkGrpcTarget, parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseTargetUrl } from '../core/bench/parse-matrix.js';
 import { runBench } from '../core/bench/run-bench.js';
 import { targetRunWindow } from '../core/bench/target-run.js';
 
@@ -64,16 +64,19 @@ export default class Bench extends FltsCommand<BenchReport> {
     const abort = new AbortController();
     process.once('SIGINT', () => abort.abort());
     try {
-      // Every flag is checked before the registry is read: a wrong flag is named as such, with or without a run.
+      // Every flag is checked before the registry is read or the target asked anything: a wrong flag is named as such,
+      // with or without a run, whether the target answers or not.
+      const protocols = parseProtocolList(flags.protocol);
+      const target = flags.target === undefined ? undefined : parseTargetUrl(flags.target);
       const matrix = {
         replicas: parseCountList(flags.replicas, 'replicas', 64),
         connections: parseCountList(flags.connections, 'connections'),
         durationSec,
         baselineDurationSec: flags['baseline-duration'] ? parseDurationSeconds(flags['baseline-duration'], 'baseline-duration') : Math.min(5, durationSec),
         warmupSec: warmup,
-        target: flags.target === undefined ? undefined : parseTargetUrl(flags.target),
-        grpcTarget: flags['grpc-target'],
-        protocols: parseProtocolList(flags.protocol),
+        target,
+        grpcTarget: checkGrpcTarget(flags['grpc-target'], target, protocols),
+        protocols,
       };
       // Data named by --dataset, DATASET_NAME, TEST_FILE or the config file wins over the data the run was trained
       // with; named, its file is found and read before the registry is. Unnamed, the rows come from the test file of

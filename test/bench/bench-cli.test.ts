@@ -304,3 +304,28 @@ describe('commands > bench > request rows', () => {
     expect(named.stderr).toMatch(/Hint: .*--dataset NAME/);
   }, 30_000);
 });
+
+describe('commands > bench --target --protocol oip-grpc', () => {
+  it('names the missing --grpc-target before asking the target anything, with no data named', async () => {
+    // Before, GET /healthz of the target came first: a dead target read as unavailable, a live one as missing data.
+    const requests: string[] = [];
+    const target = createServer((request, response) => {
+      requests.push(`${request.method} ${request.url}`);
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-bench-grpc-target-'));
+    try {
+      const url = `http://127.0.0.1:${(target.address() as { port: number }).port}`;
+      const missing = await runCli(['bench', '--home', dir, '--target', url, '--protocol', 'http,oip-grpc', ...SHORT, '--json'], { cwd: dir, timeoutMs: 20_000 });
+      expect(missing.json?.error, missing.stdout + missing.stderr).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'grpc-target' } });
+      expect(missing.json.error.message).toContain('--grpc-target host:port');
+      expect(missing.exitCode).toBe(2);
+      expect(requests).toEqual([]);
+    } finally {
+      target.closeAllConnections();
+      await new Promise((resolve) => target.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -103,3 +103,14 @@ export function parseProtocolList(text: string): BenchProtocol[] {
   }
   return [...new Set(values)] as BenchProtocol[];
 }
+
+/**
+ * --grpc-target as given, checked against the protocols: a running service's gRPC port cannot be guessed from its
+ * HTTP URL, so measuring oip-grpc against --target without it is a usage error, said before any call to the target.
+ */
+export function checkGrpcTarget(grpcTarget: string | undefined, target: string | undefined, protocols: readonly BenchProtocol[]): string | undefined {
+  if (protocols.includes('oip-grpc') && target !== undefined && !grpcTarget) {
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'Measuring oip-grpc against --target needs the gRPC address as well (--grpc-target host:port).', { details: { flag: 'grpc-target' } });
+  }
+  return grpcTarget;
+}
