@@ -276,18 +276,40 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(minAvailable[0].spec.maxUnavailable).toBeUndefined();
   });
 
-  it('publishes only the prediction and health routes through the Ingress', () => {
+  /** Whether an Ingress path of this type matches a request path, as the Ingress API defines them (Prefix: by whole path elements). */
+  const matches = ({ path, pathType }: { path: string; pathType: string }, request: string): boolean => {
+    if (pathType === 'Exact') return request === path;
+    const prefix = path.replace(/\/+$/, '');
+    return prefix === '' || request === prefix || request.startsWith(`${prefix}/`);
+  };
+
+  it('publishes only the prediction and health routes through the Ingress, the versioned infer route included', () => {
     const [ingress] = byKind(prod, 'Ingress');
-    const paths = ingress.spec.rules[0].http.paths;
-    expect(paths.map((p: { path: string }) => p.path).sort()).toEqual(['/actuals', '/healthz', '/predict', '/readyz', '/v2/health/live', '/v2/health/ready', '/v2/models/flts/infer']);
-    expect(new Set(paths.map((p: { pathType: string }) => p.pathType))).toEqual(new Set(['Exact']));
+    const paths: Array<{ path: string; pathType: string }> = ingress.spec.rules[0].http.paths;
+    expect(paths.map((p) => [p.path, p.pathType]).sort()).toEqual([
+      ['/actuals', 'Exact'], ['/healthz', 'Exact'], ['/predict', 'Exact'], ['/readyz', 'Exact'], ['/v2/health/live', 'Exact'], ['/v2/health/ready', 'Exact'], ['/v2/models/flts/infer', 'Exact'],
+      ['/v2/models/flts/versions/', 'Prefix'],
+    ]);
+    const published = (request: string): boolean => paths.some((p) => matches(p, request));
+    // Before, only Exact paths: /v2/models/<model>/versions/<version>/infer was unreachable from outside the cluster.
+    for (const route of ['/predict', '/v2/models/flts/infer', '/v2/models/flts/versions/20261206T120000-abc/infer', '/v2/models/flts/versions/20261206T120000-abc/ready']) expect(published(route), route).toBe(true);
+    for (const route of ['/reload_latest', '/prune_logs', '/metrics', '/stats', '/openapi.json', '/v2/models/other/versions/1/infer', '/v2/models/flts/versionsx']) expect(published(route), route).toBe(false);
   });
 
-  it('publishes the Open Inference Protocol path of the model name the server answers for', () => {
+  it('refuses an Ingress path or prefix that would publish an admin route', () => {
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.ingress.paths': '{/predict,/metrics}' } })).toContain('serve.ingress.paths has /metrics, which is not to be published');
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.ingress.prefixPaths': '{/}' } })).toContain('serve.ingress.prefixPaths has /, which would publish /reload_latest');
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.ingress.prefixPaths': '{/stats/}' } })).toContain('serve.ingress.prefixPaths has /stats/, which would publish /stats');
+  });
+
+  it('publishes the Open Inference Protocol paths of the model name the server answers for', () => {
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_MODEL_NAME': 'demand' } })).toContain('serve.ingress.paths has /v2/models/flts/infer, but the server answers for the model "demand"');
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'settings.FLTS_SERVE_MODEL_NAME': 'demand' } })).toContain('publish /v2/models/demand/infer');
-    const renamed = helmTemplate({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_MODEL_NAME': 'demand', 'serve.ingress.paths': '{/predict,/v2/models/demand/infer}' } });
-    expect(byKind(renamed, 'Ingress')[0].spec.rules[0].http.paths.map((p: { path: string }) => p.path)).toEqual(['/predict', '/v2/models/demand/infer']);
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_MODEL_NAME': 'demand', 'serve.ingress.paths': '{/predict,/v2/models/demand/infer}' } })).toContain(
+      'serve.ingress.prefixPaths has /v2/models/flts/versions/, but the server answers for the model "demand" (FLTS_SERVE_MODEL_NAME): publish /v2/models/demand/versions/',
+    );
+    const renamed = helmTemplate({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_MODEL_NAME': 'demand', 'serve.ingress.paths': '{/predict,/v2/models/demand/infer}', 'serve.ingress.prefixPaths': '{/v2/models/demand/versions/}' } });
+    expect(byKind(renamed, 'Ingress')[0].spec.rules[0].http.paths.map((p: { path: string; pathType: string }) => [p.path, p.pathType])).toEqual([['/predict', 'Exact'], ['/v2/models/demand/infer', 'Exact'], ['/v2/models/demand/versions/', 'Prefix']]);
   });
 
   it('spreads the serve pods of this release, whatever the chart is named', () => {
