@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { createTrainProgress } from '../cli/progress.js';
+import { trackingSyncLine } from '../cli/tracking-sync-lines.js';
 import { MODEL_TYPES } from '../core/model-types.js';
 import { trainModels, type TrainModelsResult } from '../core/workflows/train.js';
 
@@ -66,7 +67,8 @@ export default class Train extends FltsCommand<TrainResult> {
         const m = run.metrics?.test.targets[run.window.targets[0]];
         this.say(`${run.model_type.padEnd(7)} ${run.run_id} ${run.status}: test rmse ${run.metrics?.test_rmse.toFixed(5)} (scaled), r2 ${m?.original.r2.toFixed(4)}, ${((run.timings.duration_ms ?? 0) / 1000).toFixed(1)} s`);
       }
-      if (result.tracking.status === 'unavailable') this.say(`mlflow: not mirrored now (${result.tracking.message}); the next sync catches up.`);
+      const trackingLine = trackingSyncLine(result.tracking, result.runs.length);
+      if (trackingLine) this.say(trackingLine);
       return result;
     } finally {
       progress.stop();
