@@ -109,7 +109,7 @@ export function parseProtocolList(text: string): BenchProtocol[] {
  * HTTP URL, so measuring oip-grpc against --target without it is a usage error, said before any call to the target.
  */
 export function checkGrpcTarget(grpcTarget: string | undefined, target: string | undefined, protocols: readonly BenchProtocol[]): string | undefined {
-  if (protocols.includes('oip-grpc') && target !== undefined && !grpcTarget) {
+  if (protocols.includes('oip-grpc') && target && !grpcTarget) {
     throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'Measuring oip-grpc against --target needs the gRPC address as well (--grpc-target host:port).', { details: { flag: 'grpc-target' } });
   }
   return grpcTarget;

@@ -8,7 +8,7 @@ import type { GrpcLoadCellInput } from './grpc-load-cell.js';
 import { runLoadCell, type LoadCellProgress, type LoadCellResult } from './load-cell.js';
 import { processRssMiB, startCpuWindow } from './process-cpu.js';
 import { benchAborted, startReplicas, type ServerCommand } from './replica-cluster.js';
-import type { BenchVariant } from './parse-matrix.js';
+import { checkGrpcTarget, type BenchVariant } from './parse-matrix.js';
 import type { BenchPayloadFile } from './payload-file.js';
 import { assertPayloadCoversWindow, assertPayloadHasColumns, READY_CHECK_TIMEOUT_MS, windowAt, type ServedWindow } from './payload-window.js';
 import { buildRequestPayloads } from './request-payloads.js';
@@ -165,9 +165,7 @@ async function probePredict(url: string, body: string, route = PREDICT_ROUTE, ti
  */
 export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise<BenchReport> {
   if (!input.target && !input.server) throw new FltsError('FLTS_BENCH_FAILED', 'Either a target URL or a server command is needed.');
-  if (input.protocols.includes('oip-grpc') && input.target && !input.grpcTarget) {
-    throw new FltsError('FLTS_BENCH_FAILED', 'Measuring oip-grpc against --target needs the gRPC address as well (--grpc-target host:port).');
-  }
+  checkGrpcTarget(input.grpcTarget, input.target, input.protocols);
   // Said first: which data the load is made of matters to every number that follows, and to a refusal.
   const { path: file, origin, why, hint } = input.payloadFile;
   deps.onEvent?.({ type: 'bench.payload_file', file, origin, why, ...(hint ? { hint } : {}) });
