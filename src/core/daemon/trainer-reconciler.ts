@@ -26,8 +26,15 @@ export type TrainingOutcome =
 export interface TrainerContext extends RoleContext {
   /** One model trains at a time per process. */
   queue: SerialQueue;
-  /** The runs this process trained, whose SUCCESS the bus took (training fails when that notice cannot go out). */
-  announcedRuns?: Set<string>;
+  /**
+   * Per config_hash and model type (`announcedKey`), the run this process trained there last, whose SUCCESS the bus
+   * took (training fails when that notice cannot go out): the claim that notice answered already is not answered again.
+   */
+  announcedRuns?: Map<string, string>;
+}
+
+export function announcedKey(configHash: string, modelType: string): string {
+  return `${configHash}/${modelType}`;
 }
 
 /** `wait` for the lease's holder, or for `runId`: a run another process trains without a lease (`--allow-concurrent`, an older flts). */
@@ -92,7 +99,7 @@ async function train(context: TrainerContext, target: TrainTarget, lease: HeldLe
   // A run the mirror could not write is reported in its result, not as a failed call: the mirror goes on with the next.
   if (result.tracking.status === 'ok') for (const failure of result.tracking.value.failed) metrics.countTrackingFailure('trainer', failure.code);
   // Noted before the serial queue takes its next step: a claim waiting there for this data finds the run announced.
-  context.announcedRuns?.add(result.runs[0].run_id);
+  context.announcedRuns?.set(announcedKey(target.configHash, target.modelType), result.runs[0].run_id);
   return { result: 'trained', runId: result.runs[0].run_id };
 }
 

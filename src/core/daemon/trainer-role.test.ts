@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,7 +7,8 @@ import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus, ReceivedMessage } from '../bus/message-bus.js';
 import { decodeDeadLetter, decodeTrainingEvent, encodeTrainClaim } from '../bus/messages.js';
 import { roleDlq, trainerGroupId } from '../bus/topics.js';
-import { defaultSettings } from '../config/settings.js';
+import { defaultSettings, resolveSettings } from '../config/settings.js';
+import { runPreprocess } from '../preprocess/run-preprocess.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { acquireLease, leaseKey, readLease } from '../registry/work-lease.js';
 import { currentRunOwner, listRunRecords } from '../registry/run-store.js';
@@ -216,6 +217,56 @@ describe('core > daemon > trainer-role', () => {
       const runs = (await listRunRecords(store, settings, { configHash: hash })).map((run) => [run.run_id, run.status]);
       expect(runs).toEqual([[expect.any(String), 'SUCCESS']]);
       expect(notices).toEqual([runs[0][0]]);
+    } finally {
+      controller.abort();
+      await role.stop();
+      await reader.stop();
+    }
+  }, 60_000);
+
+  it('answers a claim that takes the config_hash back to rows it trained before (A -> B -> A) with that run\'s SUCCESS, though this process trained it', async () => {
+    const csv = (rows: number): string => {
+      const lines = ['time,down,up'];
+      for (let i = 0; i < rows; i++) lines.push(`${new Date(Date.UTC(2018, 1, 5) + i * 120_000).toISOString().slice(0, 19).replace('T', ' ')},${100 + ((i * 37) % 50)},${i % 11}`);
+      return `${lines.join('\n')}\n`;
+    };
+    const data = path.join(root, 'data');
+    const { settings } = resolveSettings({ flags: { 'data.dataDir': data, 'data.trainFile': 'train.csv', 'data.testFile': 'test.csv' } });
+    settings.daemon.trainerModels = ['NAIVE'];
+    settings.daemon.resyncIntervalMs = 86_400_000;
+    const { trainingData, modelTraining } = settings.bus.topics;
+    const store = createFsStore(path.join(root, 'store'));
+    const preprocessRows = async (rows: number, day: number): Promise<string> => {
+      writeFileSync(path.join(data, 'train.csv'), csv(rows));
+      return (await runPreprocess(settings, { store, now: () => new Date(Date.UTC(2025, 10, day)) })).configHash;
+    };
+    mkdirSync(data, { recursive: true });
+    writeFileSync(path.join(data, 'test.csv'), csv(30));
+    const hash = await preprocessRows(80, 4);
+    await bus.ensureTopics([trainingData, modelTraining]);
+    const notices: string[] = [];
+    const reader = await bus.subscribe({ group: 'test-training', topics: [modelTraining] }, async (message) => {
+      const event = decodeTrainingEvent(message);
+      if (event.status === 'SUCCESS') notices.push(event.runId);
+    });
+    const claim = encodeTrainClaim({ bucket: settings.store.buckets.processed, object: 'processed_data.parquet', size: 80, configHash: hash, identifier: '' });
+    const claimsHandled = async (count: number): Promise<boolean> =>
+      (await bus.lag(trainerGroupId('NAIVE'), [trainingData])).some((partition) => partition.committedOffset === count) && (await caughtUp(bus, 'test-training', modelTraining));
+    const controller = new AbortController();
+    const role = await startTrainerRole({ settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics(), owner: 'trainer-a', signal: controller.signal });
+    try {
+      // The startup resync trains A's rows, announced by that training.
+      expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => notices.length === 1)).toBe(true);
+      const [runOfA] = notices;
+      // B's rows under the same file names: trained on its claim.
+      await preprocessRows(100, 5);
+      await bus.publish(trainingData, claim);
+      expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => (await claimsHandled(1)) && notices.length === 2)).toBe(true);
+      // Back to A's files: nothing to train, and the promoter has to hear of A's run again to promote it back.
+      await preprocessRows(80, 6);
+      await bus.publish(trainingData, claim);
+      expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => claimsHandled(2))).toBe(true);
+      expect(notices).toEqual([runOfA, expect.not.stringMatching(runOfA), runOfA]);
     } finally {
       controller.abort();
       await role.stop();

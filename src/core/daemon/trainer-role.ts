@@ -10,7 +10,7 @@ import { removeFinishedLeases } from './finished-leases.js';
 import { abandonedOnStop, type RoleContext, type RoleHandle } from './role-registry.js';
 import { declareRoleTracking } from './role-tracking.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
-import { reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
+import { announcedKey, reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
 
 /**
  * Reconciles the latest processed data for every configured model type (startup and periodic resync), then removes
@@ -55,8 +55,8 @@ function trainableClaim(claim: DataClaim, topic: string): DataClaim {
  * claim), each claim reconciled from the run registry, plus the latest processed data at startup.
  */
 export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
-  // Only ever grows by the models this process trains: one run id each.
-  const context: TrainerContext = { ...base, queue: createSerialQueue(), announcedRuns: new Set() };
+  // At most one run id per config_hash and model type this process trained.
+  const context: TrainerContext = { ...base, queue: createSerialQueue(), announcedRuns: new Map() };
   const { settings, bus } = context;
   const topic = settings.bus.topics.trainingData;
   await bus.ensureTopics([settings.bus.topics.modelTraining]);
@@ -77,7 +77,14 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
         // claim and type, never from a resync; the promoter decides from durable state, so a repeated one changes
         // nothing. A run this process trained was announced by its training, which fails when the bus does not take
         // that notice: the claim a restart redelivers while the startup resync trains its data is only committed.
-        if (outcome.result === 'skipped' && !context.announcedRuns?.has(outcome.runId)) await announceTrainedRun(bus, settings, { modelType, configHash: claim.configHash, runId: outcome.runId });
+        // Once: a later claim that finds the run again (the config_hash back on its rows after other rows, A -> B -> A
+        // under the same file names) is news to the promoter, which otherwise promotes it back at its next resync only.
+        if (outcome.result === 'skipped') {
+          const key = announcedKey(claim.configHash, modelType);
+          const answered = context.announcedRuns?.get(key) === outcome.runId;
+          context.announcedRuns?.delete(key);
+          if (!answered) await announceTrainedRun(bus, settings, { modelType, configHash: claim.configHash, runId: outcome.runId });
+        }
       }),
     );
     subscriptions.push(subscription);
