@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { EvaluateRunsResult } from '../eval/evaluate-runs.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
-import { compareTargetSets, isBaselineType, rankRows, sameTargetSet, scoreboardRow, targetSetOf, type Scoreboard } from '../eval/scoreboard.js';
+import { compareTargetSets, isBaselineType, rankRows, sameTargetSet, scoreboardOfBoards, scoreboardRow, targetSetOf, type Scoreboard } from '../eval/scoreboard.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { scanRunRecords } from '../registry/run-store.js';
 import type { ProcessedSidecar } from '../preprocess/processed-layout.js';
@@ -60,16 +60,7 @@ export function buildBacktestScoreboard(record: BacktestRecord, runs: readonly R
     );
     return { board: { targets: set, runs: members.length, naive_run_id: naive?.run_id ?? null, baseline_run_id: best?.run_id ?? null }, rows };
   });
-  const lead = boards[0]?.board;
-  return {
-    config_hash: record.config_hash,
-    rows: boards.flatMap(({ rows }) => rows),
-    naive_run_id: lead?.naive_run_id ?? null,
-    baseline_run_id: lead?.baseline_run_id ?? null,
-    gate_min_improvement_pct: minImprovementPct,
-    targets: targets ? targetSetOf(targets) : null,
-    target_sets: boards.map(({ board }) => board),
-  };
+  return scoreboardOfBoards(record.config_hash, boards, minImprovementPct, targets);
 }
 
 /**

@@ -267,16 +267,23 @@ export function buildScoreboard(configHash: string, runs: readonly RunRecord[], 
     else bySet.set(key, { targets: set, runs: [run] });
   }
   const order = [...bySet.values()].sort((a, b) => compareTargetSets(targets)(a.targets, b.targets));
-  const ranked = order.map((set) => rankTargetSet(set.targets, set.runs, minImprovementPct));
-  const lead = ranked[0]?.board;
+  return scoreboardOfBoards(configHash, order.map((set) => rankTargetSet(set.targets, set.runs, minImprovementPct)), minImprovementPct, targets);
+}
+
+/**
+ * The scoreboard of target-set boards already ranked and in order (the configured `targets` first): their rows board
+ * after board, the first board's baselines as the scoreboard's. The test scoreboard's and the backtest's.
+ */
+export function scoreboardOfBoards(configHash: string, boards: ReadonlyArray<{ board: TargetSetBoard; rows: ScoreboardRow[] }>, minImprovementPct: number | null, targets?: readonly string[]): Scoreboard {
+  const lead = boards[0]?.board;
   return {
     config_hash: configHash,
-    rows: ranked.flatMap(({ rows }) => rows),
+    rows: boards.flatMap(({ rows }) => rows),
     naive_run_id: lead?.naive_run_id ?? null,
     baseline_run_id: lead?.baseline_run_id ?? null,
     gate_min_improvement_pct: minImprovementPct,
     targets: targets ? targetSetOf(targets) : null,
-    target_sets: ranked.map(({ board }) => board),
+    target_sets: boards.map(({ board }) => board),
   };
 }
 
