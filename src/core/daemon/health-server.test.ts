@@ -102,6 +102,36 @@ describe('core > daemon > health server', () => {
     }
   });
 
+  it('resets a connection as it pipelines its 101st request, as the serve API does, and asks the store for none of the requests after it', async () => {
+    const bus = createFsBus({ root: path.join(root, 'bus-pipelined') });
+    const store = createFsStore(path.join(root, 'store'));
+    let storeAsked = 0;
+    const counting = { ...store, list: async (bucket: string, prefix?: string) => (storeAsked++, store.list(bucket, prefix)) };
+    const app = await buildHealthServer({ settings: defaultSettings(), store: counting, bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      // Without the bound, all 150 are answered, each asking the store, and the connection stays open for the keep-alive timeout.
+      const outcome = await new Promise<{ answers: number; error?: string }>((resolve) => {
+        let answers = 0;
+        let error: string | undefined;
+        const socket = connect({ host: '127.0.0.1', port }, () => socket.write('GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(150)));
+        socket.on('data', (chunk: Buffer) => {
+          answers += chunk.toString().split('HTTP/1.1 200 OK').length - 1;
+          if (answers === 150) socket.end();
+        });
+        socket.once('error', (caught: NodeJS.ErrnoException) => (error = caught.code));
+        socket.once('close', () => resolve({ answers, error }));
+      });
+      expect(outcome.error).toBe('ECONNRESET');
+      expect(outcome.answers).toBeLessThanOrEqual(100);
+      expect(storeAsked).toBeLessThanOrEqual(101);
+    } finally {
+      await app.close();
+      await bus.close();
+    }
+  });
+
   it('answers a CONNECT request (the daemon taken for a proxy) with a coded 405, as the serve API does', async () => {
     const bus = createFsBus({ root: path.join(root, 'bus-connect') });
     const app = await buildHealthServer({ settings: defaultSettings(), store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });

@@ -6,8 +6,9 @@ import { silentLogger } from '../logger.js';
 import { redactSecrets } from '../redact.js';
 import { withTimeout } from '../retry.js';
 import { installAccessControl } from '../serve/access-control.js';
-import { capConnections, connectionOptions } from '../serve/connection-limits.js';
+import { capConnections, checkingIntervalOf, connectionOptions } from '../serve/connection-limits.js';
 import { answerConnect, installErrorHandlers } from '../serve/error-handler.js';
+import { resetUnreadAnswers } from '../serve/unread-answers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { DaemonMetrics } from './daemon-metrics.js';
 import type { RoleHandle } from './role-registry.js';
@@ -74,7 +75,8 @@ const isReady = (readiness: Readiness): boolean => readiness.roles && readiness.
  * never cached at startup, reference F5; while startup waits for them, also the reason), /metrics (Prometheus, with the
  * same readiness as flts_daemon_ready, since a scraper never sees /readyz) and /status (roles and current work), an admin
  * route: the bearer token FLTS_SERVE_ADMIN_TOKEN, or loopback clients only without one. Connections are bounded by
- * the serve API's settings (request, headers and keep-alive timeouts, the connection cap).
+ * the serve API's settings (request, headers and keep-alive timeouts, the connection cap), and a client that pipelines
+ * more than 100 requests or does not take its answers is reset, as on the serve API's port.
  * Built, not listening: the caller listens.
  */
 export async function buildHealthServer(deps: HealthServerDeps): Promise<FastifyInstance> {
@@ -82,6 +84,15 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   // serve API's limits, so it cannot take every file descriptor the daemon's roles need.
   const app = Fastify({ logger: false, ...connectionOptions(deps.settings.serve) });
   capConnections(app, deps.settings.serve);
+  // Each /metrics or /readyz asks the store and the broker: a client pipelining thousands of them on one connection
+  // without reading the answers held the event loop, and so the roles, for minutes.
+  const unread = resetUnreadAnswers(app.server, { stallMs: deps.settings.serve.requestTimeoutMs, checkEveryMs: checkingIntervalOf(deps.settings.serve) });
+  app.addHook('onClose', async () => unread.stop());
+  // The requests read after the one too many, in the same chunk, still reach a route: their connection is gone, so
+  // nothing is asked. (The one too many has begun its answer by then: fastify hears of a request first.)
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.raw.socket.destroyed) reply.hijack();
+  });
   installErrorHandlers(app, 1024 * 1024, silentLogger);
   // As the serve API does: unheard, Node would close a CONNECT's connection without a word.
   app.server.on('connect', answerConnect);
