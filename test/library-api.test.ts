@@ -80,6 +80,11 @@ describe('flts as a library (the built package, imported as `flts`)', () => {
       'trainModels(request, settings, { store, signal: "x" })': () => js.trainModels({ models: ['NAIVE'] }, settings, { store, signal: 'x' }),
       'promoteBest(request, settings, { store, bus: {} })': () => js.promoteBest({ source: 'best', actor: 'a' }, settings, { store, bus: {} }),
       'startInferenceService(settings, { store, logger: {} })': () => js.startInferenceService(settings, { store, logger: {} }),
+      // A sweep without its retention threw a RangeError (an invalid date), without its store a TypeError.
+      'sweepPredictionLogs({})': () => js.sweepPredictionLogs({}),
+      'sweepPredictionLogs({ store, bucket })': () => js.sweepPredictionLogs({ store, bucket: 'inference-logs' }),
+      'sweepPredictionLogs({ retentionDays: "7" })': () => js.sweepPredictionLogs({ store, bucket: 'inference-logs', retentionDays: '7' }),
+      'startLogRetention({ store, bucket, retentionDays })': () => js.startLogRetention({ store, bucket: 'inference-logs', retentionDays: 7 }),
     };
     const outcomes: Record<string, string> = {};
     for (const [name, call] of Object.entries(cases)) outcomes[name] = await thrown(call);
@@ -88,6 +93,8 @@ describe('flts as a library (the built package, imported as `flts`)', () => {
     expect(error).toBeInstanceOf(flts.FltsError);
     expect((error as flts.FltsError).message).toBe('promote(): decision.runId must be a string, not number 5.');
     expect(flts.exitCodeFor(error as flts.FltsError)).toBe(2);
+    const sweepError = await js.sweepPredictionLogs({ store, bucket: 'inference-logs' }).catch((e: unknown) => e);
+    expect((sweepError as flts.FltsError).message).toBe('sweepPredictionLogs(): options.retentionDays must be a whole number of days, 0 or more, not undefined.');
   });
 
   it('a flag path that names no setting is FLTS_CONFIG_UNKNOWN_KEY, as an unknown key of a config file is (a typo used to be ignored)', async () => {

@@ -26,6 +26,7 @@ import * as AutoPromote from './workflows/auto-promote.js';
 import * as ValidateCandidate from './workflows/validate-candidate.js';
 import * as ProcessedData from './preprocess/processed-data.js';
 import * as Bus from './bus/index.js';
+import * as LogRetentionModule from './serve/prediction-log-retention.js';
 import type { Settings } from './config/settings.js';
 import type { ObjectStore } from './storage/index.js';
 
@@ -215,7 +216,43 @@ export async function startInferenceService(...args: Parameters<typeof Inference
   return (await import('./serve/start-inference-service.js')).startInferenceService(...args);
 }
 export type { InferenceService, InferenceServiceDeps, ServiceStopReport } from './serve/start-inference-service.js';
-export { sweepPredictionLogs, startLogRetention } from './serve/prediction-log-retention.js';
+
+const SWEPT_STORE_METHODS = ['listFolders', 'list', 'deleteMany'] as const;
+
+/** What a sweep is told: a store that can list folders and delete, a bucket, and whole days (0: none are deleted). */
+function requireSweepOptions(fn: string, options: unknown): asserts options is Record<string, unknown> {
+  requireObject(fn, 'options', options, 'an object ({ store, bucket, retentionDays })');
+  const { store, bucket, retentionDays, maxDeletes, now, signal } = options;
+  requireStore(fn, 'options.store', store);
+  const sweepable = store as unknown as Record<string, unknown>;
+  if (!SWEPT_STORE_METHODS.every((method) => typeof sweepable[method] === 'function')) {
+    throw invalidArgument(fn, 'options.store', `an object store that can list folders and delete (${SWEPT_STORE_METHODS.join(', ')})`, store);
+  }
+  requireText(fn, 'options.bucket', bucket);
+  if (bucket === '') throw invalidArgument(fn, 'options.bucket', 'a bucket name', bucket);
+  if (!Number.isInteger(retentionDays) || (retentionDays as number) < 0) throw invalidArgument(fn, 'options.retentionDays', 'a whole number of days, 0 or more', retentionDays);
+  if (maxDeletes !== undefined && (!Number.isInteger(maxDeletes) || (maxDeletes as number) < 1)) throw invalidArgument(fn, 'options.maxDeletes', 'a whole number, 1 or more', maxDeletes);
+  if (now !== undefined && typeof now !== 'function') throw invalidArgument(fn, 'options.now', 'a function returning a Date', now);
+  if (signal !== undefined && !(signal instanceof Object && typeof (signal as { aborted?: unknown }).aborted === 'boolean')) throw invalidArgument(fn, 'options.signal', 'an AbortSignal', signal);
+}
+
+/** One sweep of the prediction log's day folders older than `retentionDays` (see prediction-log-retention.ts). */
+export async function sweepPredictionLogs(options: LogRetentionModule.LogSweepOptions): Promise<LogRetentionModule.LogSweepResult> {
+  requireSweepOptions('sweepPredictionLogs', options);
+  return LogRetentionModule.sweepPredictionLogs(options);
+}
+/** Sweeps now and then every `intervalMs`; stop() it when done. */
+export function startLogRetention(options: LogRetentionModule.LogRetentionOptions): LogRetentionModule.LogRetention {
+  requireSweepOptions('startLogRetention', options);
+  const { logger, intervalMs, catchUpMs } = options as unknown as Record<string, unknown>;
+  if (!(logger instanceof Object) || typeof (logger as Record<string, unknown>).warn !== 'function' || typeof (logger as Record<string, unknown>).info !== 'function') {
+    throw invalidArgument('startLogRetention', 'options.logger', 'a logger (silentLogger for none)', logger);
+  }
+  for (const [name, value] of Object.entries({ intervalMs, catchUpMs })) {
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 1)) throw invalidArgument('startLogRetention', `options.${name}`, 'a number of milliseconds, 1 or more', value);
+  }
+  return LogRetentionModule.startLogRetention(options);
+}
 export type { LogSweepOptions, LogSweepResult, LogRetention, LogRetentionOptions } from './serve/prediction-log-retention.js';
 
 /** The bus the settings name (bus.kind fs or kafka), or undefined for none; close it when done. */
