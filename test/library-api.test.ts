@@ -72,6 +72,8 @@ describe('flts as a library (the built package, imported as `flts`)', () => {
       'startInferenceService(settings)': () => js.startInferenceService(settings),
       'startInferenceService(settings, {})': () => js.startInferenceService(settings, {}),
       'buildServer()': () => js.buildServer(),
+      // A holder that is not one failed each request as FLTS_INTERNAL (a TypeError inside the route).
+      'buildServer({ holder: {} })': () => js.buildServer({ holder: {} }),
       'createMessageBus()': () => js.createMessageBus(),
       'computeConfigHash()': () => js.computeConfigHash(),
       // Optional collaborators of the wrong shape failed as FLTS_INTERNAL (after recording a run) or a TypeError.

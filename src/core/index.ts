@@ -203,10 +203,19 @@ export async function listPromotionHistory(store: ObjectStore, settings: Setting
   return PromotionHistory.listPromotionHistory(store, settings, scope);
 }
 
+const HOLDER_METHODS = ['acquire', 'current', 'start', 'stop', 'status', 'reloadFromPointer'] as const;
+
 // fastify, its plugins and the metrics registry load with the first server, not with the library.
+/**
+ * Another fastify app over the model of a started service: the holder is `startInferenceService(...).holder`, which the
+ * service starts and stops. For requests in process, `startInferenceService(...).app.inject(...)` needs no second app.
+ */
 export async function buildServer(...args: Parameters<typeof BuildServer.buildServer>): ReturnType<typeof BuildServer.buildServer> {
   requireObject('buildServer', 'deps', args[0], 'an object with a holder ({ holder })');
-  requireObject('buildServer', 'deps.holder', args[0].holder, 'a model holder');
+  const holder: unknown = args[0].holder;
+  if (!(holder instanceof Object) || !HOLDER_METHODS.every((method) => typeof (holder as Record<string, unknown>)[method] === 'function')) {
+    throw invalidArgument('buildServer', 'deps.holder', 'a model holder (the holder of startInferenceService())', holder);
+  }
   return (await import('./serve/build-server.js')).buildServer(...args);
 }
 export type { BuildServerDeps } from './serve/build-server.js';
