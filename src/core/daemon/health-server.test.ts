@@ -102,6 +102,31 @@ describe('core > daemon > health server', () => {
     }
   });
 
+  it('closes connections that never send a byte at the headers timeout, so silent sockets at the cap do not keep probes out', async () => {
+    const defaults = defaultSettings();
+    const settings = { ...defaults, serve: { ...defaults.serve, maxConnections: 2, headersTimeoutMs: 1_000 } };
+    const bus = createFsBus({ root: path.join(root, 'bus-silent') });
+    const app = await buildHealthServer({ settings, store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });
+    const held: Socket[] = [];
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      const silentClosed = Array.from({ length: 2 }, () => {
+        const socket = connect({ host: '127.0.0.1', port });
+        held.push(socket);
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        return new Promise<string>((resolve) => socket.once('close', () => resolve(text)));
+      });
+      for (const text of await Promise.all(silentClosed)) expect(text).toMatch(/^HTTP\/1.1 408 Request Timeout\r\n/);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    } finally {
+      held.forEach((socket) => socket.destroy());
+      await app.close();
+      await bus.close();
+    }
+  });
+
   it('resets a connection as it pipelines its 101st request, as the serve API does, and asks the store for none of the requests after it', async () => {
     const bus = createFsBus({ root: path.join(root, 'bus-pipelined') });
     const store = createFsStore(path.join(root, 'store'));
