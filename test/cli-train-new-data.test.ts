@@ -54,3 +54,14 @@ describe('cli > train --skip-trained after new data under the same file names', 
     expect(replay.alreadyTrained.map((run) => run.run_id)).toEqual([retrained.runs[0].run_id]);
   }, 300_000);
 });
+
+describe('cli > train --model', () => {
+  it('takes --model more than once, as a comma list, and trains each type named', async () => {
+    data.writeInputs(300);
+    await preprocess();
+    // Before, a second --model was refused: "--model=mstl cannot also be provided when using --model".
+    const run = await runCli(['train', '--model', 'NAIVE', '-m', 'mstl', '--json'], { env, timeoutMs: 120_000 });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect((run.json.result as { runs: Array<{ model_type: string }> }).runs.map((trained) => trained.model_type).sort()).toEqual(['MSTL', 'NAIVE']);
+  }, 300_000);
+});

@@ -14,7 +14,7 @@ export default class Train extends FltsCommand<TrainResult> {
   static override examples = ['<%= config.bin %> <%= command.id %> --model LSTM', '<%= config.bin %> <%= command.id %> --model LSTM,GRU,PROPHET,NAIVE --epochs 3 --json', '<%= config.bin %> <%= command.id %> --model LSTM,NAIVE --skip-trained'];
 
   static override flags = {
-    model: Flags.string({ char: 'm', description: `Model type or comma list: ${MODEL_TYPES.join(', ')} (env MODEL_TYPE).` }),
+    model: Flags.string({ char: 'm', description: `Model type or comma list, repeatable (--model LSTM --model GRU): ${MODEL_TYPES.join(', ')} (env MODEL_TYPE).`, multiple: true }),
     'config-hash': Flags.string({ description: 'Processed data version to train on (default: the latest).' }),
     targets: Flags.string({ description: 'Columns to forecast, comma list (env TARGETS, default down).' }),
     epochs: Flags.string({ description: 'Maximum epochs (env EPOCHS).' }),
@@ -37,7 +37,7 @@ export default class Train extends FltsCommand<TrainResult> {
   async run(): Promise<TrainResult> {
     const { flags } = await this.parse(Train);
     const { settings } = this.loadSettings(flags, {
-      'training.models': flags.model?.toUpperCase(),
+      'training.models': flags.model?.join(',').toUpperCase(),
       'training.targets': flags.targets,
       'training.epochs': flags.epochs,
       'training.batchSize': flags['batch-size'],
