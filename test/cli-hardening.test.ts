@@ -63,7 +63,7 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     const home = path.join(dir, 'flag-home');
     const identifiers = ['a/b', '../x'];
     const [model, ...scoped] = await Promise.all([
-      runCli(['train', '--model', 'LSTMM', '--home', home, '--json']),
+      runCli(['train', '--model', 'lstmm', '--home', home, '--json']),
       ...identifiers.map((identifier) => runCli(['promote', '--history', '--identifier', identifier, '--home', home, '--json'])),
     ]);
     expect(model.json?.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { flag: 'model', setting: 'training.models' } });

@@ -36,7 +36,10 @@ function namingTheFlag(error: unknown, parsed: Record<string, unknown>, fromFlag
   if (!isFltsError(error) || error.code !== 'FLTS_CONFIG_INVALID_VALUE' || error.details?.source !== 'flag') return error;
   const setting = String(error.details.setting);
   const value = fromFlags[setting];
-  const names = Object.keys(parsed).filter((name) => value !== undefined && parsed[name] === value);
+  // A repeatable flag (--model LSTM --model GRU) hands over its values joined, as a comma list, and some in capitals.
+  const handedOver = (parsed: unknown): unknown => (Array.isArray(parsed) ? parsed.join(',') : parsed);
+  const same = (given: unknown): boolean => given === value || (typeof given === 'string' && typeof value === 'string' && given.toUpperCase() === value.toUpperCase());
+  const names = Object.keys(parsed).filter((name) => value !== undefined && same(handedOver(parsed[name])));
   if (names.length !== 1) return error;
   return new FltsError('FLTS_CONFIG_INVALID_VALUE', error.message.replace(`flag for ${setting}`, `--${names[0]} (setting ${setting})`), { details: { ...error.details, flag: names[0] }, hint: 'Run the command with --help to see its flags and accepted values.' });
 }
