@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { createBacktestProgress } from '../cli/progress.js';
+import { checkSvgFileFlag } from '../cli/svg-file-flag.js';
 import { renderBacktestChart } from '../core/backtest/backtest-chart.js';
 import { runBacktest, type RunBacktestResult } from '../core/backtest/run-backtest.js';
-import { formatByExtension } from '../core/file-format.js';
-import { assertWritableFile, writeFileWhole } from '../core/write-file-whole.js';
+import { writeFileWhole } from '../core/write-file-whole.js';
 
 export default class Backtest extends FltsCommand<RunBacktestResult> {
   static override summary = 'Rolling-origin backtest of every model type over the test period.';
@@ -33,10 +33,7 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
       'backtest.folds': flags.folds,
       'backtest.refitEvery': flags['refit-every'],
     });
-    if (flags['plot-out'] !== undefined) {
-      formatByExtension(flags['plot-out'], { '.svg': 'svg' }, 'plot-out');
-      await assertWritableFile(flags['plot-out']);
-    }
+    await checkSvgFileFlag(flags['plot-out'], 'plot-out');
     const { store } = await this.dependencies(settings);
     const result = await runBacktest(settings, { store, onEvent: createBacktestProgress((line) => this.say(line)) }, { configHash: flags['config-hash'] });
     if (flags['plot-out']) await writeFileWhole(flags['plot-out'], renderBacktestChart(result));

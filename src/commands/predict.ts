@@ -2,8 +2,7 @@ import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { inferenceDataRefOf, type InputScale } from '../core/batch/inference-input.js';
 import { runBatchInference, type BatchInferenceResult } from '../core/batch/run-batch-inference.js';
-import { formatByExtension } from '../core/file-format.js';
-import { assertWritableFile } from '../core/write-file-whole.js';
+import { checkSvgFileFlag } from '../cli/svg-file-flag.js';
 
 export default class Predict extends FltsCommand<BatchInferenceResult> {
   static override summary = 'Batch inference: forecast every window of a dataset with the promoted (or a pinned) run.';
@@ -26,11 +25,8 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
   async run(): Promise<BatchInferenceResult> {
     const { flags } = await this.parse(Predict);
     const { settings } = this.loadSettings(flags);
-    // A plot name that decides no format, or a place it cannot be written, is refused before the forecast is made and logged.
-    if (flags.plot !== undefined) {
-      formatByExtension(flags.plot, { '.svg': 'svg' }, 'plot');
-      await assertWritableFile(flags.plot);
-    }
+    // Before the forecast is made and logged.
+    await checkSvgFileFlag(flags.plot, 'plot');
     const { store, bus } = await this.dependencies(settings);
     // No logger for the workflow: its lines are the data's warnings, which the report below says (as preprocess does).
     const result = await runBatchInference(settings, { store, bus }, { data: inferenceDataRefOf(flags.data), runId: flags.run, outFile: flags.out, plotFile: flags.plot, scale: flags.scale as InputScale });
