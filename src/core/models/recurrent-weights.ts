@@ -1,4 +1,3 @@
-import type * as tf from '@tensorflow/tfjs';
 import type { RecurrentKind } from './recurrent-forecast-model.js';
 
 /**
@@ -32,7 +31,7 @@ export interface RecurrentNetworkWeights {
 interface LayerLike {
   getClassName(): string;
   getConfig(): Record<string, unknown>;
-  getWeights(): tf.Tensor[];
+  getWeights(): Array<{ dataSync(): unknown; readonly shape: readonly number[] }>;
 }
 
 /**
@@ -114,8 +113,12 @@ export function recurrentWeightsFromLayers(layers: readonly LayerDescription[]):
   return { layers: weights, dense, outputs };
 }
 
-/** The network's weights when it is stacked LSTM/GRU layers and one linear dense layer; else undefined. */
-export function extractRecurrentWeights(network: tf.LayersModel): RecurrentNetworkWeights | undefined {
+/**
+ * The network's weights when it is stacked LSTM/GRU layers and one linear dense layer; else undefined. The network
+ * (a tf.LayersModel) is typed by the member read: the library's declarations reach this module, and TensorFlow.js's
+ * own type files do not type-check under a consumer's `strict` without skipLibCheck.
+ */
+export function extractRecurrentWeights(network: { readonly layers: readonly object[] }): RecurrentNetworkWeights | undefined {
   const layers = (network.layers as unknown as LayerLike[]).filter((layer) => layer.getClassName() !== 'InputLayer');
   return recurrentWeightsFromLayers(
     layers.map((layer) => {

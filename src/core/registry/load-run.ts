@@ -7,7 +7,8 @@ import { INTERVALS_FORMAT, type IntervalCalibration } from '../models/prediction
 import { targetFloorsProblem } from '../models/target-floors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { artifactFormatProblem } from './artifact-format.js';
-import { loadRunModel, type LoadRunModelOptions } from './run-artifacts.js';
+import type { LoadRunModelOptions } from '../models/inference-thread/serving-forward.js';
+import { loadRunModel } from './run-artifacts.js';
 import { verifiedRunStore } from './run-digests.js';
 import { RUN_FILES, type RunRecord } from './run-record.js';
 import { corruptRun, findRunJson, readRunRecord, runKey, runsBucket } from './run-store.js';

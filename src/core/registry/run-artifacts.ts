@@ -11,7 +11,7 @@ import { createNaiveModel } from '../models/naive-model.js';
 import { createSeasonalNaiveModel, type SeasonalNaiveArtifact } from '../models/seasonal-naive-model.js';
 import { prophetArtifactProblem } from '../models/prophet-artifact.js';
 import type { ProphetArtifact } from '../models/prophet-model.js';
-import { createInlineServingModel, type ServeEngineChoice, type ServingForwardOptions } from '../models/inference-thread/serving-forward.js';
+import { createInlineServingModel, type LoadRunModelOptions } from '../models/inference-thread/serving-forward.js';
 import { createThreadedRecurrentModel } from '../models/inference-thread/threaded-recurrent-model.js';
 import { recurrentWeightsFromSaved, weightsManifestProblem, type RecurrentNetworkWeights, type SavedLayersModel } from '../models/recurrent-weights.js';
 import { putJson } from '../storage/json-objects.js';
@@ -97,13 +97,7 @@ async function buildFromArtifact<T>(record: RunRecord, key: string, build: () =>
   }
 }
 
-export interface LoadRunModelOptions {
-  /** LSTM/GRU forward passes on a worker thread of their own (serving), instead of the calling thread. */
-  inferenceThread?: boolean;
-  /** The LSTM/GRU forward pass's engine (default wasm: flts's own loop on the tfjs backend). */
-  engine?: ServeEngineChoice;
-  engineOptions?: ServingForwardOptions;
-}
+export type { LoadRunModelOptions } from '../models/inference-thread/serving-forward.js';
 
 /**
  * Where a network does not read and write its run's window, or undefined: serving sizes the inputs from the

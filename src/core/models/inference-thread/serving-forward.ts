@@ -8,6 +8,18 @@ export type ServeEngineChoice = (typeof SERVE_ENGINE_CHOICES)[number];
 /** onnx = ONNX Runtime; wasm = flts's own recurrent loop on the selected tfjs backend. */
 export type ServeEngine = Exclude<ServeEngineChoice, 'auto'>;
 
+/**
+ * How a run's model is loaded (registry/run-artifacts.ts): here, beside the engine types, because the library's
+ * declarations name it, and the module that loads runs also declares functions of TensorFlow.js's types.
+ */
+export interface LoadRunModelOptions {
+  /** LSTM/GRU forward passes on a worker thread of their own (serving), instead of the calling thread. */
+  inferenceThread?: boolean;
+  /** The LSTM/GRU forward pass's engine (default wasm: flts's own loop on the tfjs backend). */
+  engine?: ServeEngineChoice;
+  engineOptions?: ServingForwardOptions;
+}
+
 export interface ServingForwardOptions {
   /** ONNX Runtime's threads per pass. */
   onnxThreads?: number;
