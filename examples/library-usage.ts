@@ -17,6 +17,7 @@ import {
   startInferenceService,
   trainModels,
   type FltsEvent,
+  type SettingFlags,
 } from 'flts';
 
 export interface LibraryExampleResult {
@@ -25,7 +26,7 @@ export interface LibraryExampleResult {
   forecast: Array<Record<string, number | string | null>>;
 }
 
-export async function runLibraryExample(home: string, overrides: Record<string, unknown> = {}): Promise<LibraryExampleResult> {
+export async function runLibraryExample(home: string, overrides: SettingFlags = {}): Promise<LibraryExampleResult> {
   const examples = path.dirname(new URL(import.meta.url).pathname);
   // The same layering as the CLI: defaults < (no file here) < environment < explicit values.
   const { settings } = resolveSettings({

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { ALL_SPECS } from '../src/core/config/specs/index.js';
 import { REPO_ROOT } from './helpers/run-cli.js';
 import { scratchFolders } from './helpers/scratch-folders.js';
 
@@ -12,16 +13,29 @@ const mkdtemp = scratchFolders();
 /** A TypeScript program of a library user's, type-checked against the built package. */
 const CONSUMER = `import * as flts from 'flts';
 
-const { settings } = flts.resolveSettings({ env: {}, flags: { home: '/tmp/home', 'training.epochs': 2 } });
+const { settings } = flts.resolveSettings({ env: {}, flags: { home: '/tmp/home', 'training.epochs': 2, 'training.models': ['NAIVE', 'LSTM'], 'serve.grpcPort': null, 'serve.port': '0' } });
 const store: flts.ObjectStore = flts.createFsStore(settings.home);
 
-export async function servedRun(): Promise<string> {
-  return (await flts.loadRunForServing(store, settings, 'abc')).run.run_id;
-}
+// @ts-expect-error a path that names no setting
+flts.resolveSettings({ flags: { 'training.epoch': 2 } });
+// @ts-expect-error a value of another type than the setting's (text is parsed as the environment's is)
+flts.resolveSettings({ flags: { 'training.epochs': true } });
+
+// Every setting the specs declare, and no other path, is a SettingPath.
+export const every: Record<flts.SettingPath, true> = {
+${ALL_SPECS.map((spec) => `  ${JSON.stringify(spec.path)}: true,`).join('\n')}
+};
+// Each setting takes its default as a flag value, and null where the spec accepts it.
+export const defaults: flts.SettingFlags = {
+${ALL_SPECS.map((spec) => `  ${JSON.stringify(spec.path)}: ${JSON.stringify(spec.default)},`).join('\n')}
+};
+export const nulls: flts.SettingFlags = {
+${ALL_SPECS.filter((spec) => spec.nullable).map((spec) => `  ${JSON.stringify(spec.path)}: null,`).join('\n')}
+};
 `;
 
 describe('the package types, as a TypeScript user compiles against them', () => {
-  it('a strict project without skipLibCheck type-checks', async () => {
+  it('a strict project without skipLibCheck type-checks, setting paths and their values included', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-library-types-'));
     await mkdir(path.join(dir, 'node_modules'));
     // The package as installed (its dependencies resolve from where it lives), and the Node types a user has.

@@ -29,6 +29,7 @@ import * as Bus from './bus/index.js';
 import * as LogRetentionModule from './serve/prediction-log-retention.js';
 import type { Settings } from './config/settings.js';
 import type { ObjectStore } from './storage/index.js';
+import type { SettingFlags } from './config/setting-paths.js';
 
 // Every function below that takes settings, a store or a workflow's dependencies checks them first (library-arguments.ts):
 // a JavaScript caller's mistake is FLTS_USAGE_INVALID_ARGUMENT naming the argument, not a TypeError from deep inside.
@@ -40,12 +41,16 @@ export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 
 export { defaultSettings } from './config/settings.js';
+/** What resolveSettings() takes: `flags` by setting path (SettingFlags), so a path that names no setting fails to compile. */
+export interface LibrarySettingsOptions extends Omit<SettingsModule.ResolveSettingsOptions, 'flags'> {
+  flags?: SettingFlags;
+}
 /**
  * Settings from defaults < `file` < `env` < `flags`, as the CLI resolves them. Nothing is read from the process: a
- * caller that wants its environment layered passes it as `env`. A flag path that names no setting is FLTS_CONFIG_UNKNOWN_KEY
- * (docs/config.md lists them), as a config file's unknown key is.
+ * caller that wants its environment layered passes it as `env`. A flag path that names no setting does not compile
+ * (SettingPath), and from JavaScript is FLTS_CONFIG_UNKNOWN_KEY (docs/config.md lists them), as a config file's unknown key is.
  */
-export function resolveSettings(options: SettingsModule.ResolveSettingsOptions = {}): SettingsModule.ResolvedSettings {
+export function resolveSettings(options: LibrarySettingsOptions = {}): SettingsModule.ResolvedSettings {
   requireObject('resolveSettings', 'options', options);
   for (const layer of ['file', 'env', 'flags'] as const) if (options[layer] !== undefined) requireObject('resolveSettings', `options.${layer}`, options[layer]);
   const { flags, specs } = options as SettingsModule.ResolveSettingsOptions;
@@ -57,6 +62,7 @@ export function resolveSettings(options: SettingsModule.ResolveSettingsOptions =
   return SettingsModule.resolveSettings(options);
 }
 export type { Settings, ResolvedSettings, ResolveSettingsOptions, EnvironmentLike } from './config/settings.js';
+export type { SettingFlags, SettingPath, SettingValue } from './config/setting-paths.js';
 export { buildCanonicalConfig, resolveDataFiles } from './config/config-hash.js';
 /** config_hash and its lineage for `settings.preprocess` and `settings.data`, as preprocess computes them. */
 export function computeConfigHash(preprocess: Parameters<typeof ConfigHash.computeConfigHash>[0], data: Parameters<typeof ConfigHash.computeConfigHash>[1]): ReturnType<typeof ConfigHash.computeConfigHash> {

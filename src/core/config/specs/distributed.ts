@@ -103,7 +103,7 @@ export interface KafkaSecuritySettings {
 
 export interface BusSettings {
   kind: 'none' | 'fs' | 'kafka';
-  kafka: { brokers: string[]; clientId: string; connectionTimeoutMs: number; requestTimeoutMs: number; closeTimeoutMs: number } & KafkaSecuritySettings;
+  kafka: { brokers: string[]; clientId: string; connectionTimeoutMs: number; requestTimeoutMs: number; sessionTimeoutMs: number; closeTimeoutMs: number } & KafkaSecuritySettings;
   partitions: number;
   replicationFactor: number;
   topics: { trainingData: string; inferenceData: string; modelTraining: string; modelSelected: string; performanceEval: string };
