@@ -1,6 +1,6 @@
 /**
- * flts as a library: the pipeline the CLI runs, called from TypeScript. Everything takes settings and
- * explicit dependencies, so an application decides where data lives and where progress goes.
+ * flts as a library: the pipeline the CLI runs, called from TypeScript, down to a forecast in process. Everything
+ * takes settings and explicit dependencies, so an application decides where data lives and where progress goes.
  *
  *   npm install && node examples/library-usage.ts     (Node 24 and 22.18+ run TypeScript as it is, or use tsx;
  *   not vite-node: it leaves this file's path out of process.argv, so the run at the bottom never starts)
@@ -11,19 +11,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import {
   createObjectStore,
   evaluateRuns,
+  openForecaster,
   promoteBest,
   resolveSettings,
   preprocess,
-  startInferenceService,
   trainModels,
   type FltsEvent,
+  type PredictionRow,
   type SettingFlags,
 } from 'flts';
 
 export interface LibraryExampleResult {
   configHash: string;
   winner: string;
-  forecast: Array<Record<string, number | string | null>>;
+  forecast: PredictionRow[];
 }
 
 export async function runLibraryExample(home: string, overrides: SettingFlags = {}): Promise<LibraryExampleResult> {
@@ -37,7 +38,6 @@ export async function runLibraryExample(home: string, overrides: SettingFlags = 
       'data.testFile': path.join(examples, 'data/example_test.csv'),
       'training.epochs': 2,
       'training.hiddenSize': 32,
-      'serve.port': 0,
       ...overrides,
     },
   });
@@ -51,25 +51,15 @@ export async function runLibraryExample(home: string, overrides: SettingFlags = 
   const scoreboard = await evaluateRuns({ configHash: processed.configHash }, settings, { store });
   const promotion = await promoteBest({ configHash: processed.configHash, source: 'best', actor: 'library example', reason: 'library example' }, settings, { store });
 
-  const service = await startInferenceService(settings, { store });
+  // The promoted run, loaded once and forecasting in this process: what POST /predict of `flts serve` answers.
+  const forecaster = await openForecaster(settings, { store });
   try {
-    await waitUntilReady(service.url);
-    const response = await fetch(`${service.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-    const body = (await response.json()) as { predictions: LibraryExampleResult['forecast'] };
-    console.log(`scoreboard winner ${scoreboard.rows[0]?.model_type}, serving ${promotion.record.model_type}`, body.predictions);
-    return { configHash: processed.configHash, winner: promotion.record.run_id, forecast: body.predictions };
+    const answer = await forecaster.forecast({ inferenceLength: 5 });
+    console.log(`scoreboard winner ${scoreboard.rows[0]?.model_type}, forecasting with ${forecaster.run.modelType}`, answer.predictions);
+    return { configHash: processed.configHash, winner: promotion.record.run_id, forecast: answer.predictions };
   } finally {
-    await service.close();
+    await forecaster.close();
   }
-}
-
-async function waitUntilReady(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 240; attempt++) {
-    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
-    if (ready) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`service at ${url} did not become ready`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {

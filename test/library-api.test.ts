@@ -24,6 +24,13 @@ async function thrown(call: () => unknown): Promise<string> {
   return 'nothing thrown';
 }
 
+/** A JSON value with every object's keys in order, so two serializations compare by their values' text alone. */
+function keysSorted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(keysSorted);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, keysSorted((value as Record<string, unknown>)[key])]));
+}
+
 /** A home with the example data processed and a NAIVE and an SNAIVE run trained through the library. */
 async function trainedHome(prefix: string): Promise<{ home: string; settings: flts.Settings; store: flts.ObjectStore; runs: flts.RunRecord[] }> {
   const home = await mkdtemp(path.join(os.tmpdir(), prefix));
@@ -69,6 +76,8 @@ describe('flts as a library (the built package, imported as `flts`)', () => {
       'loadRunForServing(store, settings, 42)': () => js.loadRunForServing(store, settings, 42),
       'validateCandidate(store, settings)': () => js.validateCandidate(store, settings),
       'autoPromote()': () => js.autoPromote(),
+      'openForecaster(settings)': () => js.openForecaster(settings),
+      'openForecaster(settings, { store }, { runId: 5 })': () => js.openForecaster(settings, { store }, { runId: 5 }),
       'startInferenceService(settings)': () => js.startInferenceService(settings),
       'startInferenceService(settings, {})': () => js.startInferenceService(settings, {}),
       'buildServer()': () => js.buildServer(),
@@ -182,4 +191,77 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
     expect(result).toMatchObject({ status: 200, identifier: '', home: path.join(dir, 'home') });
     expect(result.served).toBe(result.promoted);
   }, 180_000);
+
+  it('a forecaster answers in process what POST /predict answers for the same rows, to the last digit, and is released by close()', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'flts-library-forecaster-'));
+    const { settings } = flts.resolveSettings({
+      flags: { home, ...DATA_FLAGS, 'data.sampleTrainRows': 600, 'data.sampleTestRows': 200, 'training.epochs': 1, 'training.hiddenSize': 4, 'serve.port': 0, 'serve.host': '127.0.0.1', 'serve.predictionLog.enabled': false },
+    });
+    const store = await flts.createObjectStore(settings);
+    await flts.preprocess(settings, { store });
+    expect(await thrown(() => flts.openForecaster(settings, { store }))).toBe('FLTS_SERVE_NO_MODEL');
+    const { runs } = await flts.trainModels({ models: ['NAIVE', 'LSTM'] }, settings, { store });
+    const lstm = runs.find((run) => run.model_type === 'LSTM')!;
+    const naive = runs.find((run) => run.model_type === 'NAIVE')!;
+    await flts.promote({ runId: lstm.run_id, source: 'manual', actor: 'test', reason: 'forecaster' }, settings, { store });
+
+    // Rows as a client sends them: the test file's columns, a gap in the model's input window for a warning.
+    const [header, ...lines] = (await readFile(DATA_FLAGS['data.testFile'], 'utf8')).trim().split('\n');
+    const names = header.split(',');
+    const rows = lines.slice(0, 120).filter((_, i) => i !== 115);
+    const data = Object.fromEntries(names.map((name, c) => [name, rows.map((line) => (c === 0 ? line.split(',')[c] : Number(line.split(',')[c])))]));
+    const requests: Array<{ http: Record<string, unknown>; library: flts.ForecastRequest }> = [
+      { http: {}, library: {} },
+      { http: { data, index_col: 'time' }, library: { data, indexCol: 'time' } },
+      // Past the horizon: recursive steps, intervals on the calibrated ones only.
+      { http: { data, index_col: 'time', inference_length: 40 }, library: { data, indexCol: 'time', inferenceLength: 40 } },
+    ];
+
+    const service = await flts.startInferenceService(settings, { store });
+    const forecaster = await flts.openForecaster(settings, { store });
+    const pinned = await flts.openForecaster(settings, { store }, { runId: naive.run_id });
+    try {
+      expect(forecaster.run).toEqual({ runId: lstm.run_id, modelType: 'LSTM', configHash: lstm.config_hash });
+      expect(pinned.run.runId).toBe(naive.run_id);
+      for (const { http, library } of requests) {
+        const response = await service.app.inject({ method: 'POST', url: '/predict', payload: http });
+        expect(response.statusCode, response.body).toBe(200);
+        const { status, req_id, cached, ...served } = JSON.parse(response.body);
+        const answer = await forecaster.forecast(library);
+        expect(answer).toEqual(served);
+        // The numbers as text: the same digits the API writes (its serializer puts `intervals` before the targets).
+        expect(JSON.stringify(keysSorted(answer.predictions))).toBe(JSON.stringify(keysSorted(served.predictions)));
+      }
+      const recursive = await forecaster.forecast(requests[2].library);
+      expect(recursive.recursive).toBe(true);
+      expect(recursive.predictions[0].intervals).toBeDefined();
+      expect(recursive.warnings?.[0].code).toBe('irregular_time_steps');
+
+      // Bad rows are refused with the code /predict answers them with; bad arguments are usage errors.
+      const badRows = { data: { time: ['2024-01-08 00:00:00'], down: [1] }, indexCol: 'time' };
+      const refused = await service.app.inject({ method: 'POST', url: '/predict', payload: { data: badRows.data, index_col: 'time' } });
+      expect(await thrown(() => forecaster.forecast(badRows))).toBe(JSON.parse(refused.body).code);
+      const js = forecaster as any;
+      const usage = {
+        'forecast(5)': () => js.forecast(5),
+        'forecast({ data: [] })': () => js.forecast({ data: [] }),
+        'forecast({ inferenceLength: 0 })': () => js.forecast({ inferenceLength: 0 }),
+        'forecast({ inferenceLength: 10001 })': () => js.forecast({ inferenceLength: 10_001 }),
+        'forecast({ inferenceLength: "5" })': () => js.forecast({ inferenceLength: '5' }),
+        'forecast({ indexCol: "" })': () => js.forecast({ indexCol: '' }),
+        'forecast({}, { signal: "x" })': () => js.forecast({}, { signal: 'x' }),
+      };
+      const outcomes: Record<string, string> = {};
+      for (const [name, call] of Object.entries(usage)) outcomes[name] = await thrown(call);
+      expect(outcomes).toEqual(Object.fromEntries(Object.keys(usage).map((name) => [name, 'FLTS_USAGE_INVALID_ARGUMENT'])));
+      const aborted = AbortSignal.abort(new Error('given up'));
+      expect(await thrown(() => forecaster.forecast({}, { signal: aborted }))).toBe('Error: given up');
+      expect(await thrown(() => flts.openForecaster(settings, { store }, { runId: 'no-such-run' }))).toBe('FLTS_RUN_NOT_FOUND');
+    } finally {
+      await forecaster.close();
+      await pinned.close();
+      await service.close();
+    }
+    expect(await thrown(() => forecaster.forecast())).toBe('FLTS_USAGE_INVALID_ARGUMENT');
+  }, 240_000);
 });

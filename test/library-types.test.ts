@@ -21,6 +21,17 @@ flts.resolveSettings({ flags: { 'training.epoch': 2 } });
 // @ts-expect-error a value of another type than the setting's (text is parsed as the environment's is)
 flts.resolveSettings({ flags: { 'training.epochs': true } });
 
+export async function forecastOnce(): Promise<number | null> {
+  const forecaster: flts.Forecaster = await flts.openForecaster(settings, { store }, { runId: 'abc' });
+  try {
+    const answer: flts.ForecastAnswer = await forecaster.forecast({ data: { time: ['2024-01-08T00:00:00'], down: [1] }, inferenceLength: 5 });
+    const first: flts.PredictionRow | undefined = answer.predictions[0];
+    return typeof first?.down === 'number' ? first.down : null;
+  } finally {
+    await forecaster.close();
+  }
+}
+
 // Every setting the specs declare, and no other path, is a SettingPath.
 export const every: Record<flts.SettingPath, true> = {
 ${ALL_SPECS.map((spec) => `  ${JSON.stringify(spec.path)}: true,`).join('\n')}

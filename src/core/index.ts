@@ -6,6 +6,7 @@
 import type * as Backend from './tf/backend.js';
 import type * as BuildServer from './serve/build-server.js';
 import type * as InferenceService from './serve/start-inference-service.js';
+import type * as ForecasterModule from './serve/forecaster.js';
 import { FltsError } from './errors.js';
 import { invalidArgument, optionalText, requireDeps, requireObject, requireSettings, requireStore, requireText } from './library-arguments.js';
 import * as SettingsModule from './config/settings.js';
@@ -231,6 +232,25 @@ export async function startInferenceService(...args: Parameters<typeof Inference
   return (await import('./serve/start-inference-service.js')).startInferenceService(...args);
 }
 export type { InferenceService, InferenceServiceDeps, ServiceStopReport } from './serve/start-inference-service.js';
+
+/**
+ * A run loaded once from the store, forecasting in this process: the values and intervals POST /predict answers, with
+ * no server. The run is `options.runId`, else `serve.runId`, else the promoted one; close() releases it.
+ */
+export async function openForecaster(settings: Settings, deps: ForecasterModule.ForecasterDeps, options?: ForecasterModule.ForecasterOptions): Promise<ForecasterModule.Forecaster> {
+  requireSettings('openForecaster', settings);
+  requireDeps('openForecaster', deps);
+  if (options !== undefined) {
+    requireObject('openForecaster', 'options', options, 'an object ({ runId }) or undefined');
+    optionalText('openForecaster', 'options.runId', options.runId);
+  }
+  // The forecast code, and the model runtimes it loads, come with the first forecaster.
+  return (await import('./serve/forecaster.js')).openForecaster(settings, deps, options);
+}
+export type { Forecaster, ForecasterDeps, ForecasterOptions, ForecastRequest, ForecastAnswer } from './serve/forecaster.js';
+export type { ServedRunInfo } from './serve/model-source.js';
+export type { PredictionRow, ResponseIntervals } from './serve/prediction-response.js';
+export type { DataWarning } from './data/time-steps.js';
 
 const SWEPT_STORE_METHODS = ['listFolders', 'list', 'deleteMany'] as const;
 

@@ -1,0 +1,120 @@
+import type { Settings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
+import type { EventSink } from '../events.js';
+import { invalidArgument, requireObject } from '../library-arguments.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { untilAborted } from '../retry.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { createModelHolder } from './model-holder.js';
+import type { ServedRunInfo } from './model-source.js';
+import { buildPredictResponse, type PredictResponse } from './prediction-response.js';
+import { createRegistryModelSource } from './registry-model-source.js';
+import { runPrediction, type PredictionInput } from './run-prediction.js';
+
+export interface ForecasterDeps {
+  store: ObjectStore;
+  logger?: Logger;
+  onEvent?: EventSink;
+  /** Ends the load when aborted: what was loaded is released and the call rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface ForecasterOptions {
+  /** The run to forecast with; default: `serve.runId` (pinned), else the promoted run, as `flts serve` chooses. */
+  runId?: string;
+}
+
+/** What POST /predict takes, by the names a TypeScript caller writes. */
+export interface ForecastRequest {
+  /** Column name -> values, one per row, in original units, with a timestamp column; absent or null: the run's stored test data. */
+  data?: Record<string, readonly unknown[]> | null;
+  /** The timestamp column of `data` (default: the first of ts, timestamp, time, date it has). */
+  indexCol?: string;
+  /** Forecast rows, 1 to 10000; default: serve.inferenceLength, else the model horizon. */
+  inferenceLength?: number;
+}
+
+/** The body POST /predict answers, without what belongs to an HTTP request (`status`, `req_id`, `cached`). */
+export type ForecastAnswer = Omit<PredictResponse, 'status' | 'req_id' | 'cached'>;
+
+/** One run loaded once, forecasting in this process as the inference API does; close() releases the model. */
+export interface Forecaster {
+  readonly run: ServedRunInfo;
+  /** Why the run is not the promoted one (a corrupt or unloadable pointer passed over, as `flts serve` would), if so. */
+  readonly degraded?: string;
+  /** `signal`: a forecast still running when it is aborted rejects with the signal's reason before its next forward pass. */
+  forecast(request?: ForecastRequest, options?: { signal?: AbortSignal }): Promise<ForecastAnswer>;
+  /** Releases the model once the forecasts in flight are done; forecast() is refused afterwards. */
+  close(): Promise<void>;
+}
+
+/** The bound POST /predict's schema puts on inference_length. */
+const MAX_INFERENCE_LENGTH = 10_000;
+
+const isSignal = (value: unknown): boolean => value instanceof Object && typeof (value as { aborted?: unknown }).aborted === 'boolean' && typeof (value as { throwIfAborted?: unknown }).throwIfAborted === 'function';
+
+/** What the route's schema checks of a body, for a caller no schema stands in front of. The rows themselves are read by the parser /predict uses. */
+function predictionInput(request: unknown): PredictionInput {
+  const fn = 'forecaster.forecast';
+  if (request === undefined) return {};
+  requireObject(fn, 'request', request, 'an object ({ data, indexCol, inferenceLength }) or undefined');
+  const { data, indexCol, inferenceLength } = request;
+  if (data !== undefined && data !== null && (typeof data !== 'object' || Array.isArray(data))) throw invalidArgument(fn, 'request.data', 'an object of columns (column name -> array of values), null or undefined', data);
+  if (indexCol !== undefined && (typeof indexCol !== 'string' || indexCol === '')) throw invalidArgument(fn, 'request.indexCol', 'a column name', indexCol);
+  if (inferenceLength !== undefined && (!Number.isInteger(inferenceLength) || (inferenceLength as number) < 1 || (inferenceLength as number) > MAX_INFERENCE_LENGTH)) {
+    throw invalidArgument(fn, 'request.inferenceLength', `a whole number from 1 to ${MAX_INFERENCE_LENGTH}`, inferenceLength);
+  }
+  return { data: data ?? undefined, indexCol: indexCol as string | undefined, inferenceLength: inferenceLength as number | undefined };
+}
+
+/**
+ * Loads the run `flts serve` would serve (or the one named) from the store, through the model holder serving uses, and
+ * forecasts with it through runPrediction and buildPredictResponse, the functions POST /predict calls: the values and
+ * intervals are the ones the API answers for the same rows. Nothing listens and nothing is recorded (no prediction
+ * log, metrics or live scoring), and the promotion pointer is read once: open another forecaster to follow a promotion.
+ */
+export async function openForecaster(settings: Settings, deps: ForecasterDeps, options: ForecasterOptions = {}): Promise<Forecaster> {
+  deps.signal?.throwIfAborted();
+  const serve = settings.serve;
+  const holder = createModelHolder({
+    source: createRegistryModelSource(deps.store, settings),
+    pinnedRunId: options.runId || serve.runId || undefined,
+    pollIntervalMs: 0,
+    batching: { maxBatch: serve.batchMaxSize, maxWaitMs: serve.batchMaxWaitMs },
+    logger: deps.logger ?? silentLogger,
+    onEvent: deps.onEvent,
+  });
+  try {
+    const loading = holder.reloadFromPointer({ force: true });
+    const outcome = await (deps.signal ? untilAborted(loading, deps.signal) : loading);
+    if (outcome.result === 'no_pointer') {
+      throw new FltsError('FLTS_SERVE_NO_MODEL', 'No run given and no promotion pointer found (<identifier>/current.json, current.json, global/current.json): promote a run, or pass options.runId.');
+    }
+    if (outcome.result === 'failed' && !holder.current()) throw outcome.error;
+  } catch (error) {
+    // An aborted load goes on in the holder: stop() waits for it and releases what it loaded.
+    void holder.stop();
+    throw error;
+  }
+  const { runId, modelType, configHash } = holder.current()!.run;
+  const degraded = holder.status().degraded?.reason;
+  let closed = false;
+  return {
+    run: { runId, modelType, configHash },
+    ...(degraded ? { degraded } : {}),
+    async forecast(request, forecastOptions) {
+      if (closed) throw new FltsError('FLTS_USAGE_INVALID_ARGUMENT', 'forecaster.forecast(): the forecaster was closed (close() released its model); open another with openForecaster().', { details: { function: 'forecaster.forecast' } });
+      const input = predictionInput(request);
+      if (forecastOptions !== undefined) requireObject('forecaster.forecast', 'options', forecastOptions, 'an object ({ signal }) or undefined');
+      const signal: unknown = forecastOptions?.signal;
+      if (signal !== undefined && !isSignal(signal)) throw invalidArgument('forecaster.forecast', 'options.signal', 'an AbortSignal', signal);
+      const result = await runPrediction(holder, input, serve.inferenceLength, signal as AbortSignal | undefined);
+      const { status: _status, req_id: _reqId, cached: _cached, ...answer } = buildPredictResponse(result, settings.identifier, '');
+      return answer;
+    },
+    async close() {
+      closed = true;
+      await holder.stop();
+    },
+  };
+}
