@@ -195,7 +195,7 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
   it('a forecaster answers in process what POST /predict answers for the same rows, to the last digit, and is released by close()', async () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'flts-library-forecaster-'));
     const { settings } = flts.resolveSettings({
-      flags: { home, ...DATA_FLAGS, 'data.sampleTrainRows': 600, 'data.sampleTestRows': 200, 'training.epochs': 1, 'training.hiddenSize': 4, 'serve.port': 0, 'serve.host': '127.0.0.1', 'serve.predictionLog.enabled': false },
+      flags: { home, ...DATA_FLAGS, 'data.sampleTrainRows': 600, 'data.sampleTestRows': 200, 'training.epochs': 5, 'training.hiddenSize': 16, 'serve.port': 0, 'serve.host': '127.0.0.1', 'serve.predictionLog.enabled': false },
     });
     const store = await flts.createObjectStore(settings);
     await flts.preprocess(settings, { store });
@@ -217,23 +217,29 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
       { http: { data, index_col: 'time', inference_length: 40 }, library: { data, indexCol: 'time', inferenceLength: 40 } },
     ];
 
+    // The promoted run, and a run pinned by serve.runId on one side and options.runId on the other.
     const service = await flts.startInferenceService(settings, { store });
+    const pinnedService = await flts.startInferenceService({ ...settings, serve: { ...settings.serve, runId: naive.run_id } }, { store });
     const forecaster = await flts.openForecaster(settings, { store });
     const pinned = await flts.openForecaster(settings, { store }, { runId: naive.run_id });
     try {
       expect(forecaster.run).toEqual({ runId: lstm.run_id, modelType: 'LSTM', configHash: lstm.config_hash });
       expect(pinned.run.runId).toBe(naive.run_id);
-      for (const { http, library } of requests) {
-        const response = await service.app.inject({ method: 'POST', url: '/predict', payload: http });
-        expect(response.statusCode, response.body).toBe(200);
-        const { status, req_id, cached, ...served } = JSON.parse(response.body);
-        const answer = await forecaster.forecast(library);
-        expect(answer).toEqual(served);
-        // The numbers as text: the same digits the API writes (its serializer puts `intervals` before the targets).
-        expect(JSON.stringify(keysSorted(answer.predictions))).toBe(JSON.stringify(keysSorted(served.predictions)));
+      for (const [server, inProcess] of [[service, forecaster], [pinnedService, pinned]] as const) {
+        for (const { http, library } of requests) {
+          const response = await server.app.inject({ method: 'POST', url: '/predict', payload: http });
+          expect(response.statusCode, response.body).toBe(200);
+          const { status, req_id, cached, ...served } = JSON.parse(response.body);
+          const answer = await inProcess.forecast(library);
+          expect(answer).toEqual(served);
+          // The numbers as text: the same digits the API writes (its serializer puts `intervals` before the targets).
+          expect(JSON.stringify(keysSorted(answer.predictions))).toBe(JSON.stringify(keysSorted(served.predictions)));
+        }
       }
       const recursive = await forecaster.forecast(requests[2].library);
       expect(recursive.recursive).toBe(true);
+      // A network that learned something (fewer epochs leave it at the target's floor, one value for every step).
+      expect(new Set(recursive.predictions.map((row) => row.down)).size).toBeGreaterThan(1);
       expect(recursive.predictions[0].intervals).toBeDefined();
       expect(recursive.warnings?.[0].code).toBe('irregular_time_steps');
 
@@ -261,6 +267,7 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
       await forecaster.close();
       await pinned.close();
       await service.close();
+      await pinnedService.close();
     }
     expect(await thrown(() => forecaster.forecast())).toBe('FLTS_USAGE_INVALID_ARGUMENT');
   }, 240_000);
