@@ -162,12 +162,12 @@ describe('flts as a library (the built package, imported as `flts`)', () => {
     expect(library).toEqual(await contents(viaCli));
   }, 180_000);
 
-  it('a program using the library prints nothing of flts, ignores the environment it is not given, and exits by itself after close', async () => {
+  it('a program using the library prints nothing of flts, ignores the environment it is not given, and exits by itself after close (of the service and of a forecaster)', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-library-program-'));
     const script = path.join(dir, 'program.mjs');
     await writeFile(
       script,
-      `import { createObjectStore, evaluateRuns, preprocess, promoteBest, resolveSettings, startInferenceService, trainModels } from ${JSON.stringify(path.join(REPO_ROOT, 'dist/core/index.js'))};
+      `import { createObjectStore, evaluateRuns, openForecaster, preprocess, promoteBest, resolveSettings, startInferenceService, trainModels } from ${JSON.stringify(path.join(REPO_ROOT, 'dist/core/index.js'))};
 const flags = { home: ${JSON.stringify(path.join(dir, 'home'))}, ...${JSON.stringify(DATA_FLAGS)}, 'data.sampleTrainRows': 600, 'data.sampleTestRows': 200,
   'training.epochs': 1, 'training.hiddenSize': 4, 'training.backend': 'cpu', 'training.engine': 'layers', 'serve.port': 0, 'serve.host': '127.0.0.1' };
 const { settings } = resolveSettings({ flags });
@@ -180,7 +180,10 @@ const service = await startInferenceService(settings, { store });
 const answer = await fetch(service.url + '/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
 const body = await answer.json();
 await service.close();
-process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id, promoted: promotion.record.run_id, identifier: settings.identifier, home: settings.home }));
+const forecaster = await openForecaster(settings, { store });
+const inProcess = await forecaster.forecast();
+await forecaster.close();
+process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id, forecast: inProcess.run_id, promoted: promotion.record.run_id, identifier: settings.identifier, home: settings.home }));
 `,
     );
     // Settings variables a library user's process may well have: the library reads none of them.
@@ -190,6 +193,7 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
     const result = JSON.parse(stdout);
     expect(result).toMatchObject({ status: 200, identifier: '', home: path.join(dir, 'home') });
     expect(result.served).toBe(result.promoted);
+    expect(result.forecast).toBe(result.promoted);
   }, 180_000);
 
   it('a forecaster answers in process what POST /predict answers for the same rows, to the last digit, and is released by close()', async () => {
@@ -263,6 +267,12 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
       const aborted = AbortSignal.abort(new Error('given up'));
       expect(await thrown(() => forecaster.forecast({}, { signal: aborted }))).toBe('Error: given up');
       expect(await thrown(() => flts.openForecaster(settings, { store }, { runId: 'no-such-run' }))).toBe('FLTS_RUN_NOT_FOUND');
+      expect(await thrown(() => flts.openForecaster(settings, { store, signal: AbortSignal.abort(new Error('stopped')) }))).toBe('Error: stopped');
+
+      // A forecast under way when close() is called is answered; the model is released after it.
+      const last = forecaster.forecast(requests[2].library);
+      await forecaster.close();
+      expect((await last).predictions).toHaveLength(40);
     } finally {
       await forecaster.close();
       await pinned.close();
