@@ -6,6 +6,7 @@ import type { TrainableModelType } from '../config/specs/training.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, markRunKilled } from '../registry/run-store.js';
 import { runOfThisProcess, waitForRunEnd, whyRunDead } from '../registry/run-liveness.js';
+import { announceAnsweringClaims } from './answered-claims.js';
 import type { RoleContext } from './role-registry.js';
 import { roleTracking } from './role-tracking.js';
 import type { SerialQueue } from './serial-queue.js';
@@ -26,15 +27,6 @@ export type TrainingOutcome =
 export interface TrainerContext extends RoleContext {
   /** One model trains at a time per process. */
   queue: SerialQueue;
-  /**
-   * Per config_hash and model type (`announcedKey`), the run this process trained there last, whose SUCCESS the bus
-   * took (training fails when that notice cannot go out): the claim that notice answered already is not answered again.
-   */
-  announcedRuns?: Map<string, string>;
-}
-
-export function announcedKey(configHash: string, modelType: string): string {
-  return `${configHash}/${modelType}`;
 }
 
 /** `wait` for the lease's holder, or for `runId`: a run another process trains without a lease (`--allow-concurrent`, an older flts). */
@@ -85,6 +77,9 @@ async function train(context: TrainerContext, target: TrainTarget, lease: HeldLe
     },
     onRunFinished: (modelType, status) => metrics.countTrainingRun(modelType, status),
     tracking: roleTracking(context, 'trainer', signal),
+    // Its SUCCESS records the claims it answers (training fails when that notice cannot go out), for whichever trainer
+    // a claim reaches next.
+    announce: (run) => announceAnsweringClaims(context, run),
   }).catch((error: unknown) => {
     // Data this type cannot train under these settings (too few rows, a target no column holds) records no run:
     // decided from durable state like the FAILED runs' limit, so neither retried nor dead-lettered, nor an error
@@ -98,8 +93,6 @@ async function train(context: TrainerContext, target: TrainTarget, lease: HeldLe
   }
   // A run the mirror could not write is reported in its result, not as a failed call: the mirror goes on with the next.
   if (result.tracking.status === 'ok') for (const failure of result.tracking.value.failed) metrics.countTrackingFailure('trainer', failure.code);
-  // Noted before the serial queue takes its next step: a claim waiting there for this data finds the run announced.
-  context.announcedRuns?.set(announcedKey(target.configHash, target.modelType), result.runs[0].run_id);
   return { result: 'trained', runId: result.runs[0].run_id };
 }
 

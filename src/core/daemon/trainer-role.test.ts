@@ -29,6 +29,18 @@ function trainedRun(runId: string, configHash: string, dataCreatedAt: string): R
   return { ...run, data: { ...run.data, processed_created_at: dataCreatedAt }, timings: { ...run.timings, finished_at: '2026-01-01T00:01:00.000Z' } };
 }
 
+/** A train or test file of `rows` two-minute rows, the same rows for the same count. */
+function trainCsv(rows: number): string {
+  const lines = ['time,down,up'];
+  for (let i = 0; i < rows; i++) lines.push(`${new Date(Date.UTC(2018, 1, 5) + i * 120_000).toISOString().slice(0, 19).replace('T', ' ')},${100 + ((i * 37) % 50)},${i % 11}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** `bus` whose subscriptions deliver nothing: a replica given no partition of its group, or one killed before it consumes. */
+function withoutDeliveries(bus: MessageBus): MessageBus {
+  return { ...bus, subscribe: async (options) => ({ group: options.group, topics: options.topics, stop: async () => {} }) };
+}
+
 /** True once `group` has handled every message of `topic`. */
 async function caughtUp(bus: MessageBus, group: string, topic: string): Promise<boolean> {
   return (await bus.lag(group, [topic])).every((partition) => partition.lag === 0);
@@ -225,11 +237,6 @@ describe('core > daemon > trainer-role', () => {
   }, 60_000);
 
   it('answers a claim that takes the config_hash back to rows it trained before (A -> B -> A) with that run\'s SUCCESS, though this process trained it', async () => {
-    const csv = (rows: number): string => {
-      const lines = ['time,down,up'];
-      for (let i = 0; i < rows; i++) lines.push(`${new Date(Date.UTC(2018, 1, 5) + i * 120_000).toISOString().slice(0, 19).replace('T', ' ')},${100 + ((i * 37) % 50)},${i % 11}`);
-      return `${lines.join('\n')}\n`;
-    };
     const data = path.join(root, 'data');
     const { settings } = resolveSettings({ flags: { 'data.dataDir': data, 'data.trainFile': 'train.csv', 'data.testFile': 'test.csv' } });
     settings.daemon.trainerModels = ['NAIVE'];
@@ -237,11 +244,11 @@ describe('core > daemon > trainer-role', () => {
     const { trainingData, modelTraining } = settings.bus.topics;
     const store = createFsStore(path.join(root, 'store'));
     const preprocessRows = async (rows: number, day: number): Promise<string> => {
-      writeFileSync(path.join(data, 'train.csv'), csv(rows));
+      writeFileSync(path.join(data, 'train.csv'), trainCsv(rows));
       return (await runPreprocess(settings, { store, now: () => new Date(Date.UTC(2025, 10, day)) })).configHash;
     };
     mkdirSync(data, { recursive: true });
-    writeFileSync(path.join(data, 'test.csv'), csv(30));
+    writeFileSync(path.join(data, 'test.csv'), trainCsv(30));
     const hash = await preprocessRows(80, 4);
     await bus.ensureTopics([trainingData, modelTraining]);
     const notices: string[] = [];
@@ -270,6 +277,95 @@ describe('core > daemon > trainer-role', () => {
     } finally {
       controller.abort();
       await role.stop();
+      await reader.stop();
+    }
+  }, 60_000);
+  it('answers a claim that takes the config_hash back to rows it trained (A -> B -> A) at once, though another trainer sharing its store trained B', async () => {
+    const data = path.join(root, 'data');
+    const { settings } = resolveSettings({ flags: { 'data.dataDir': data, 'data.trainFile': 'train.csv', 'data.testFile': 'test.csv' } });
+    settings.daemon.trainerModels = ['NAIVE'];
+    settings.daemon.resyncIntervalMs = 86_400_000;
+    const { trainingData, modelTraining } = settings.bus.topics;
+    const store = createFsStore(path.join(root, 'store'));
+    const preprocessRows = async (rows: number, day: number): Promise<string> => {
+      writeFileSync(path.join(data, 'train.csv'), trainCsv(rows));
+      return (await runPreprocess(settings, { store, now: () => new Date(Date.UTC(2025, 10, day)) })).configHash;
+    };
+    mkdirSync(data, { recursive: true });
+    writeFileSync(path.join(data, 'test.csv'), trainCsv(30));
+    const hash = await preprocessRows(80, 4);
+    await bus.ensureTopics([trainingData, modelTraining]);
+    const notices: string[] = [];
+    const reader = await bus.subscribe({ group: 'test-training', topics: [modelTraining] }, async (message) => {
+      const event = decodeTrainingEvent(message);
+      if (event.status === 'SUCCESS') notices.push(event.runId);
+    });
+    const within = (): AbortSignal => AbortSignal.timeout(30_000);
+    const controller = new AbortController();
+    const base = { settings, store, bus, logger: silentLogger, signal: controller.signal };
+    const role = await startTrainerRole({ ...base, metrics: createDaemonMetrics(), owner: 'trainer-a' });
+    try {
+      // This trainer's startup resync trains A's rows.
+      expect(await pollUntil(20, within(), async () => notices.length === 1)).toBe(true);
+      const [runOfA] = notices;
+      // B's rows under the same file names, trained by the other replica (its startup resync), unseen by this one. The
+      // claims' partition is this one's: the replica's consumers get none.
+      await preprocessRows(100, 5);
+      const replica = await startTrainerRole({ ...base, bus: withoutDeliveries(bus), metrics: createDaemonMetrics(), owner: 'trainer-b' });
+      try {
+        expect(await pollUntil(20, within(), async () => notices.length === 2)).toBe(true);
+      } finally {
+        await replica.stop();
+      }
+      // Back to A's files, claimed: the promoter has to hear of A's run again to promote it back now, not at its resync.
+      await preprocessRows(80, 6);
+      await bus.publish(trainingData, encodeTrainClaim({ bucket: settings.store.buckets.processed, object: 'processed_data.parquet', size: 80, configHash: hash, identifier: '' }));
+      const handled = async (): Promise<boolean> => (await bus.lag(trainerGroupId('NAIVE'), [trainingData])).some((partition) => partition.committedOffset === 1) && (await caughtUp(bus, 'test-training', modelTraining));
+      expect(await pollUntil(20, within(), handled)).toBe(true);
+      expect(notices).toEqual([runOfA, expect.not.stringMatching(runOfA), runOfA]);
+    } finally {
+      controller.abort();
+      await role.stop();
+      await reader.stop();
+    }
+  }, 60_000);
+
+  it('commits without a second SUCCESS a claim redelivered to a restarted trainer after the trainer before it announced the claim\'s run', async () => {
+    const settings = defaultSettings();
+    settings.daemon.trainerModels = ['NAIVE'];
+    settings.daemon.resyncIntervalMs = 86_400_000;
+    const { trainingData, modelTraining } = settings.bus.topics;
+    const hash = 'f'.repeat(64);
+    const store = createFsStore(path.join(root, 'store'));
+    await addProcessedData(store, settings, hash);
+    await bus.ensureTopics([trainingData, modelTraining]);
+    const notices: string[] = [];
+    const reader = await bus.subscribe({ group: 'test-training', topics: [modelTraining] }, async (message) => {
+      const event = decodeTrainingEvent(message);
+      if (event.status === 'SUCCESS') notices.push(event.runId);
+    });
+    await bus.publish(trainingData, encodeTrainClaim({ bucket: settings.store.buckets.processed, object: 'processed_data.parquet', size: 40, configHash: hash, identifier: '' }));
+    const within = (): AbortSignal => AbortSignal.timeout(30_000);
+    // The first trainer trains the claimed data and announces it, then is killed before it commits the claim: here a
+    // trainer whose subscriptions never deliver, its startup resync training the data.
+    const killed = new AbortController();
+    const first = await startTrainerRole({ settings, store, bus: withoutDeliveries(bus), logger: silentLogger, metrics: createDaemonMetrics(), owner: 'trainer-killed', signal: killed.signal });
+    try {
+      expect(await pollUntil(20, within(), async () => notices.length === 1)).toBe(true);
+    } finally {
+      killed.abort();
+      await first.stop();
+    }
+    const controller = new AbortController();
+    const restarted = await startTrainerRole({ settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics(), owner: 'trainer-restarted', signal: controller.signal });
+    try {
+      const handled = async (): Promise<boolean> => (await bus.lag(trainerGroupId('NAIVE'), [trainingData])).some((partition) => partition.committedOffset === 1) && (await caughtUp(bus, 'test-training', modelTraining));
+      expect(await pollUntil(20, within(), handled)).toBe(true);
+      expect((await listRunRecords(store, settings, { configHash: hash })).map((run) => run.status)).toEqual(['SUCCESS']);
+      expect(notices).toHaveLength(1);
+    } finally {
+      controller.abort();
+      await restarted.stop();
       await reader.stop();
     }
   }, 60_000);

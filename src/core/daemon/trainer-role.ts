@@ -4,13 +4,13 @@ import type { Subscription } from '../bus/message-bus.js';
 import { roleDlq, trainerGroupId } from '../bus/topics.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { isConfigHash } from '../preprocess/processed-layout.js';
-import { announceTrainedRun } from '../workflows/train.js';
+import { announceAnsweringClaims, claimAnswered } from './answered-claims.js';
 import { decodeStepMessage, STEP_RESULTS } from './daemon-metrics.js';
 import { removeFinishedLeases } from './finished-leases.js';
 import { abandonedOnStop, type RoleContext, type RoleHandle } from './role-registry.js';
 import { declareRoleTracking } from './role-tracking.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
-import { announcedKey, reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
+import { reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
 
 /**
  * Reconciles the latest processed data for every configured model type (startup and periodic resync), then removes
@@ -55,8 +55,7 @@ function trainableClaim(claim: DataClaim, topic: string): DataClaim {
  * claim), each claim reconciled from the run registry, plus the latest processed data at startup.
  */
 export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
-  // At most one run id per config_hash and model type this process trained.
-  const context: TrainerContext = { ...base, queue: createSerialQueue(), announcedRuns: new Map() };
+  const context: TrainerContext = { ...base, queue: createSerialQueue() };
   const { settings, bus } = context;
   const topic = settings.bus.topics.trainingData;
   await bus.ensureTopics([settings.bus.topics.modelTraining]);
@@ -73,17 +72,14 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
         const outcome = await reconcileTraining(context, { configHash: claim.configHash, modelType, processedBucket: claim.bucket === settings.store.buckets.processed ? undefined : claim.bucket }, combined);
         // Every claim is answered with its run's SUCCESS, also when that run exists already: a claim for trained data
         // (`flts preprocess` answering "cached", data trained without a bus, a redelivery after a failed SUCCESS
-        // publish) otherwise wakes no promoter, and its promotion waits for the next resync. At most one notice per
-        // claim and type, never from a resync; the promoter decides from durable state, so a repeated one changes
-        // nothing. A run this process trained was announced by its training, which fails when the bus does not take
-        // that notice: the claim a restart redelivers while the startup resync trains its data is only committed.
-        // Once: a later claim that finds the run again (the config_hash back on its rows after other rows, A -> B -> A
-        // under the same file names) is news to the promoter, which otherwise promotes it back at its next resync only.
-        if (outcome.result === 'skipped') {
-          const key = announcedKey(claim.configHash, modelType);
-          const answered = context.announcedRuns?.get(key) === outcome.runId;
-          context.announcedRuns?.delete(key);
-          if (!answered) await announceTrainedRun(bus, settings, { modelType, configHash: claim.configHash, runId: outcome.runId });
+        // publish, the config_hash back on rows trained before: A -> B -> A under the same file names) otherwise wakes
+        // no promoter, and its promotion waits for the next resync. Unless a SUCCESS of that run went out after the
+        // claim was published, whichever trainer sent it (answered-claims.ts, kept in the store): the claim a restart
+        // redelivers once the killed trainer or the startup resync announced its training is only committed. At most
+        // one notice per claim and type, never from a resync; the promoter decides from durable state, so a repeated
+        // one changes nothing.
+        if (outcome.result === 'skipped' && !(await claimAnswered(context, outcome.runId, message))) {
+          await announceAnsweringClaims(context, { modelType, configHash: claim.configHash, runId: outcome.runId });
         }
       }),
     );

@@ -128,5 +128,7 @@ export const RUN_FILES = {
   intervals: 'intervals.json',
   /** Rewritten while the run trains (see run-heartbeat.ts); not an artifact. */
   heartbeat: 'heartbeat.json',
+  /** Which training-data claims the run's SUCCESS notice answered (daemon/answered-claims.ts); not an artifact. */
+  answeredClaims: 'answered-claims.json',
   modelDir: 'model',
 } as const;

@@ -50,6 +50,11 @@ export interface TrainModelsDeps extends TrainRunDeps {
   onRunFinished?: (modelType: TrainableModelType, status: string) => void;
   /** This process's monotonic clock, which alone decides when another process's run is dead (tests pin it). */
   monotonic?: MonotonicClock;
+  /**
+   * Sends a trained run's SUCCESS with `bus`, in place of `announceTrainedRun` (the daemon's trainer also records
+   * which claims it answers); throws when the notice did not go out, as `announceTrainedRun` does.
+   */
+  announce?: (run: { modelType: string; configHash: string; runId: string }) => Promise<void>;
 }
 
 export interface TrainModelsResult {
@@ -85,7 +90,8 @@ async function trainOne(modelType: TrainableModelType, data: Awaited<ReturnType<
     throw flts;
   }
   deps.onRunFinished?.(modelType, 'SUCCESS');
-  if (deps.bus) await announceTrainedRun(deps.bus, settings, { modelType, configHash: data.configHash, runId: record.run_id });
+  const trained = { modelType, configHash: data.configHash, runId: record.run_id };
+  if (deps.bus) await (deps.announce ? deps.announce(trained) : announceTrainedRun(deps.bus, settings, trained));
   return record;
 }
 
