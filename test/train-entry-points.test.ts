@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Pipeline } from './integration/daemon-harness.js';
 import { createPipeline, waitUntil } from './integration/daemon-harness.js';
-import type { RunRecord } from '../src/core/registry/run-record.js';
+import { RUN_FILES, type RunRecord } from '../src/core/registry/run-record.js';
 import { runKey, runsBucket } from '../src/core/registry/run-store.js';
 import { runCli } from './helpers/run-cli.js';
 
@@ -14,10 +14,13 @@ function comparable(run: RunRecord): unknown {
   return { ...rest, data: lineage };
 }
 
-/** Every stored file of a run, by name, with its id taken out; the epoch log keeps its losses but not its durations. */
+/**
+ * Every stored file of a run, by name, with its id taken out; the epoch log keeps its losses but not its durations.
+ * Not the daemon's record of the claims its notice answered: bookkeeping of the bus, no artefact of the training.
+ */
 async function artefacts(pipeline: Pipeline, run: RunRecord): Promise<Record<string, string>> {
   const bucket = runsBucket(pipeline.settings);
-  const files = (await pipeline.store.list(bucket, `${run.run_id}/`)).map((info) => info.key.slice(run.run_id.length + 1)).filter((name) => name !== 'run.json');
+  const files = (await pipeline.store.list(bucket, `${run.run_id}/`)).map((info) => info.key.slice(run.run_id.length + 1)).filter((name) => name !== RUN_FILES.record && name !== RUN_FILES.answeredClaims);
   const out: Record<string, string> = {};
   for (const name of files.sort()) {
     const body = Buffer.from(await pipeline.store.get(bucket, runKey(run.run_id, name))).toString(name.endsWith('.json') || name.endsWith('.svg') ? 'utf8' : 'base64');
