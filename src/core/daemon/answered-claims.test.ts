@@ -21,7 +21,7 @@ let root: string;
 let store: ObjectStore;
 let bus: MessageBus;
 
-const claimAt = (offset: number, partition = 0, topic = trainingData): { topic: string; partition: number; offset: string } => ({ topic, partition, offset: String(offset) });
+const claimAt = (offset: number, partition = 0, topic = trainingData, timestamp = Date.now()): { topic: string; partition: number; offset: string; timestamp: number } => ({ topic, partition, offset: String(offset), timestamp });
 const context = (owner: string, over: Partial<{ bus: MessageBus }> = {}): Parameters<typeof claimAnswered>[0] => ({ settings, store, bus, logger: silentLogger, owner, ...over });
 const claims = async (count: number): Promise<void> => {
   for (let i = 0; i < count; i++) await bus.publish(trainingData, { key: 'train-claim', value: '{}' });
@@ -51,6 +51,14 @@ describe('core > daemon > answered-claims', () => {
     expect(await claimAnswered(replica, run.runId, claimAt(0, 1))).toBe(false);
     expect(await claimAnswered(replica, run.runId, claimAt(0, 0, 'other-claims'))).toBe(false);
     expect(await claimAnswered(replica, 'run-b', claimAt(0))).toBe(false);
+  });
+
+  it('takes a claim stamped minutes after the notice for news whatever its offset: offsets that began again on a topic made anew', async () => {
+    await claims(3);
+    await announceAnsweringClaims(context('trainer-a'), run);
+    expect(await claimAnswered(context('trainer-b'), run.runId, claimAt(0, 0, trainingData, Date.now() + 10 * 60_000))).toBe(false);
+    // Within the clocks' skew it is still the claim the notice answered.
+    expect(await claimAnswered(context('trainer-b'), run.runId, claimAt(0, 0, trainingData, Date.now() + 30_000))).toBe(true);
   });
 
   it('keeps the furthest end a notice of the run reached, whichever trainer sent it last', async () => {

@@ -83,14 +83,23 @@ export async function announceAnsweringClaims(context: AnswerContext, run: Train
 }
 
 /**
+ * How much later than the notice, on the clocks of their two hosts, a claim may be stamped and still be taken for one
+ * published before it: beyond it the claim is news whatever its offset (offsets that began again, on a topic made
+ * anew or another cluster keeping the same store). A clock ahead by more only costs a second notice.
+ */
+const STAMP_SKEW_MS = 60_000;
+
+/**
  * Whether `claim`, which found `runId` already trained on its data, was published before a SUCCESS notice of that
  * run went out (announceAnsweringClaims): the promoter heard of the run after the claim, and need not hear again. A
  * claim published after every notice is news (the config_hash back on rows trained before, a `flts preprocess` that
  * found its data cached) and is answered with another.
  */
-export async function claimAnswered(context: AnswerContext, runId: string, claim: Pick<ReceivedMessage, 'topic' | 'partition' | 'offset'>): Promise<boolean> {
+export async function claimAnswered(context: AnswerContext, runId: string, claim: Pick<ReceivedMessage, 'topic' | 'partition' | 'offset' | 'timestamp'>): Promise<boolean> {
   const record = await readRecord(context, runId);
   if (!record || record.topic !== claim.topic) return false;
   const end = record.ends.find((entry) => entry.partition === claim.partition);
-  return end !== undefined && Number(claim.offset) < end.offset;
+  if (end === undefined || Number(claim.offset) >= end.offset) return false;
+  const announcedAt = Date.parse(record.announced_at);
+  return !(Number.isFinite(announcedAt) && claim.timestamp > announcedAt + STAMP_SKEW_MS);
 }
