@@ -87,9 +87,11 @@ describe('core > daemon > answered-claims', () => {
     }
   });
 
-  it('answers no claim by a record cut short, and throws nothing for it', async () => {
+  it('answers no claim by a record cut short or edited by hand, and throws nothing for it', async () => {
     await claims(1);
     await store.put(settings.store.buckets.runs, runKey(run.runId, RUN_FILES.answeredClaims), '{"run_id": "run-a", "ends": [');
+    expect(await claimAnswered(context('trainer-b'), run.runId, claimAt(0))).toBe(false);
+    await store.put(settings.store.buckets.runs, runKey(run.runId, RUN_FILES.answeredClaims), JSON.stringify({ run_id: 'run-a', topic: trainingData, ends: [null, { partition: 0 }], announced_at: 'x' }));
     expect(await claimAnswered(context('trainer-b'), run.runId, claimAt(0))).toBe(false);
   });
 });

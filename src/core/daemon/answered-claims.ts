@@ -40,7 +40,10 @@ async function readRecord(context: AnswerContext, runId: string): Promise<Answer
     throw error;
   });
   const usable = record !== undefined && record !== null && typeof record === 'object' && record.run_id === runId && Array.isArray(record.ends);
-  return usable ? record : undefined;
+  if (!usable) return undefined;
+  const isEnd = (end: unknown): end is AnsweredClaimsRecord['ends'][number] =>
+    typeof end === 'object' && end !== null && Number.isInteger((end as { partition?: unknown }).partition) && Number.isFinite((end as { offset?: unknown }).offset);
+  return { ...record, ends: record.ends.filter(isEnd) };
 }
 
 /** Where each partition of the claims' topic ends now; undefined when the bus cannot tell (the notice still goes out). */
