@@ -4,6 +4,7 @@ import { FltsCommand } from '../cli/base-command.js';
 import { followPromotions } from '../core/daemon/serving-companion.js';
 import type { FltsEvent } from '../core/events.js';
 import { createRollbackAction } from '../core/workflows/auto-rollback.js';
+import { deadlineIn } from '../core/retry.js';
 import { createServeMetrics } from '../core/serve/serve-metrics.js';
 import { startInferenceService, unwrittenAtStop } from '../core/serve/start-inference-service.js';
 
@@ -80,8 +81,11 @@ export default class Serve extends FltsCommand<ServeResult> {
     const ended = await Promise.race([stop.stopped, service.holder.gaveUp]);
     if (typeof ended === 'string') this.say(`${ended}: stopping (requests in flight are answered first)`);
     const runId = service.holder.status().current?.runId ?? null;
-    await companion?.stop();
-    const stopped = await service.close();
+    // One deadline for leaving the brokers: the follower's unsubscribe and the bus's close wait for the same broker,
+    // so with it away they share bus.kafka.closeTimeoutMs instead of waiting it out one after the other.
+    const leaving = deadlineIn(settings.bus.kafka.closeTimeoutMs);
+    await companion?.stop(leaving);
+    const [stopped] = await Promise.all([service.close(), bus?.close({ deadline: leaving }).catch(() => undefined)]);
     if (typeof ended !== 'string') throw ended;
     const signal = ended;
     this.say('Stopped');

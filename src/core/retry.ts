@@ -18,6 +18,24 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   });
 }
 
+/**
+ * The moment a stop's waits end, on the monotonic clock. Taken once as the stop begins and handed to each of its
+ * parts, so that parts waiting for the same thing (a broker that went away) share one bound instead of adding theirs up.
+ */
+export interface Deadline {
+  /** performance.now() at which the waits end. */
+  readonly atMs: number;
+}
+
+export function deadlineIn(ms: number): Deadline {
+  return { atMs: performance.now() + Math.max(0, ms) };
+}
+
+/** What is left of `deadline` (0 once it passed). */
+export function msLeft(deadline: Deadline): number {
+  return Math.max(0, deadline.atMs - performance.now());
+}
+
 /** `promise`, or a rejection 'no answer within <ms> ms' once `ms` pass first (the work itself is not stopped). */
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -5,7 +5,7 @@ import { createFsBus } from './fs-bus.js';
 import { createKafkaBus } from './kafka-bus.js';
 import type { BusMetrics, DeliveryListener, MessageBus, RetryPolicy } from './message-bus.js';
 
-export type { BusMetrics, DeliveryListener, DeliveryOutcome, HandlerContext, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
+export type { BusCloseOptions, BusMetrics, DeliveryListener, DeliveryOutcome, HandlerContext, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 export { createFsBus, type FsBusOptions } from './fs-bus.js';
 export { createKafkaBus, type KafkaBusOptions } from './kafka-bus.js';
 export { DEFAULT_RETRY_POLICY, buildDlqEnvelope, dlqMessageFor, type DlqEnvelope } from './delivery.js';

@@ -1,7 +1,7 @@
 import type { Admin, Consumer, IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import { FltsError, isServiceRefusal } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { maxTotalBackoffMs, retryWithBackoff, sleep, withTimeout, type RetryPolicy as BackoffRetryPolicy } from '../retry.js';
+import { maxTotalBackoffMs, msLeft, retryWithBackoff, sleep, withTimeout, type RetryPolicy as BackoffRetryPolicy } from '../retry.js';
 import { createConsumerRecovery, type ConsumerCrash } from './consumer-recovery.js';
 import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
 import { kafkaClientConfig, type KafkaConnectionOptions } from './kafka-client-config.js';
@@ -9,7 +9,7 @@ import { groupLookupDenied } from './kafka-failure.js';
 import { createKafkaLog } from './kafka-log.js';
 import { kafkajs } from './kafkajs-module.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafkajs-warnings.js';
-import type { BusMetrics, DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
+import type { BusCloseOptions, BusMetrics, DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet, tellJoined } from './subscription-set.js';
 import { BUS_CLOSED_REASON, createKafkaConnections } from './kafka-connections.js';
 import { dlqTopic } from './topics.js';
@@ -33,6 +33,17 @@ export function kafkajsRetries(retries: number): number {
 
 /** How long a stopping ephemeral subscription waits for the broker to delete its group. */
 const GROUP_DELETE_TIMEOUT_MS = 5_000;
+/** bus.kafka.sessionTimeoutMs' default. */
+export const SESSION_TIMEOUT_MS = 10_000;
+
+/**
+ * Heartbeats go every third of the session timeout, at most every 3 s (Kafka's heartbeat.interval.ms default): two
+ * can be lost before the coordinator drops a member that is alive.
+ */
+export function heartbeatIntervalFor(sessionTimeoutMs: number): number {
+  return Math.min(3_000, Math.floor(sessionTimeoutMs / 3));
+}
+
 /** bus.kafka.closeTimeoutMs' default. */
 const CLOSE_TIMEOUT_MS = 5_000;
 
@@ -44,8 +55,9 @@ export interface KafkaBusOptions extends KafkaConnectionOptions {
   replicationFactor?: number;
   retry?: RetryPolicy;
   logger?: Logger;
-  /** A member silent for this long is dropped from its group (its partitions move to another member). */
+  /** A member silent for this long is dropped from its group (its partitions move to another member); default SESSION_TIMEOUT_MS. */
   sessionTimeoutMs?: number;
+  /** Default: heartbeatIntervalFor(sessionTimeoutMs). */
   heartbeatIntervalMs?: number;
   /** Longest fetch long-poll; also bounds how long stop() waits for an idle consumer. */
   maxWaitTimeMs?: number;
@@ -100,8 +112,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   const policy = options.retry ?? DEFAULT_RETRY_POLICY;
   const partitions = options.partitions ?? 1;
   const replicationFactor = options.replicationFactor ?? -1;
-  const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
-  const heartbeatInterval = options.heartbeatIntervalMs ?? 3_000;
+  const sessionTimeout = options.sessionTimeoutMs ?? SESSION_TIMEOUT_MS;
+  const heartbeatInterval = options.heartbeatIntervalMs ?? heartbeatIntervalFor(sessionTimeout);
   /** Coordinator lookups the broker refused so far: a consumer that then fails to find its coordinator was denied. */
   let groupLookupDenials = 0;
   const metrics = options.metrics;
@@ -128,6 +140,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     socketFactory: connections.socketFactory,
   });
   const knownTopics = new Set<string>();
+  /** Groups whose subscribe waits for their join, each counted once per subscribe waiting. */
+  const joining: string[] = [];
   const subscriptions = createSubscriptionSet();
   let admin: Promise<Admin> | undefined;
   let producer: Promise<Producer> | undefined;
@@ -397,8 +411,10 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     let timer: NodeJS.Timeout | undefined;
     // kafkajs reports a failed join only as a crash of the consumer it runs in the background: a refused one ends
     // the subscribe here, since no retry mends an ACL (a daemon's startup stops at once rather than waiting forever).
+    joining.push(group);
     const joinedInTime = await Promise.race([joinedOnce.then(() => true), refusedOnce, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), joinTimeout)))]);
     clearTimeout(timer);
+    joining.splice(joining.indexOf(group), 1);
     subscribing = false;
     if (joinedInTime instanceof FltsError) {
       controller.abort();
@@ -485,7 +501,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     }
   }
 
-  async function closeOnce(): Promise<void> {
+  async function closeOnce(closeOptions: BusCloseOptions): Promise<void> {
     closing.abort(new Error(BUS_CLOSED_REASON));
     const connecting = [producer, admin];
     // The subscriptions side by side, then the producer and the admin: a handler still running may yet publish its
@@ -493,11 +509,14 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     const orderly = subscriptions.stopAll().then(() => Promise.all([disconnect('producer'), disconnect('admin')]));
     // With the brokers away each step waits for answers that never come (a consumer's disconnect retries for
     // about 25 s, a group's deletion 5 s more): a process stopping within an orchestrator's grace period cannot.
+    // A stop that began before this close (its subscriptions already leaving) waited for them already: the close waits
+    // what is left of that stop's deadline, so the two share one bound.
     const timeoutMs = options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS;
-    const done = await withTimeout(orderly.then(() => true, () => true), timeoutMs).catch(() => false);
+    const waitMs = closeOptions.deadline ? Math.min(timeoutMs, msLeft(closeOptions.deadline)) : timeoutMs;
+    const done = await withTimeout(orderly.then(() => true, () => true), waitMs).catch(() => false);
     if (!done) {
       gaveUp = true;
-      logger.warn({ code: 'FLTS_BUS_UNAVAILABLE', closeTimeoutMs: timeoutMs, brokers: options.brokers }, 'bus_close_gave_up');
+      logger.warn({ code: 'FLTS_BUS_UNAVAILABLE', closeTimeoutMs: timeoutMs, waitedMs: Math.round(waitMs), brokers: options.brokers }, 'bus_close_gave_up');
     }
     producer = undefined;
     admin = undefined;
@@ -514,9 +533,10 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     publish,
     subscribe,
     lag,
-    close() {
+    joining: () => [...new Set(joining)],
+    close(closeOptions = {}) {
       // Closed once: a second close (a daemon's stop, then its command's end) waits for the first within its bound.
-      closed ??= closeOnce();
+      closed ??= closeOnce(closeOptions);
       return closed;
     },
   };

@@ -4,6 +4,8 @@
  * it was dead-lettered), so a crash or a stop mid-handler redelivers it. Handlers must be idempotent.
  */
 
+import type { Deadline } from '../retry.js';
+
 export interface OutgoingMessage {
   /** Partitioning key; `null` for the reference's key-less messages (RUNNING, DLQ envelopes). */
   key: string | null;
@@ -136,5 +138,19 @@ export interface MessageBus {
    * Stops every subscription and releases every connection, so that the process can exit: a Kafka call still
    * retrying gives up at its next try (within one retry interval), and a closed Kafka bus fails every later call.
    */
-  close(): Promise<void>;
+  close(options?: BusCloseOptions): Promise<void>;
+  /**
+   * The groups a subscribe is waiting to join, for a readiness that says why it is not ready yet: a Kafka group with a
+   * member that did not leave (a process killed) lets no one in until that member's session times out.
+   */
+  joining?(): readonly string[];
+}
+
+export interface BusCloseOptions {
+  /**
+   * The stop's deadline, when the stop began before the close (a daemon's roles, a replica's promotion follower,
+   * already leaving their groups): the Kafka bus waits for the brokers until then at most, instead of its whole
+   * bus.kafka.closeTimeoutMs from now on top of what the stop already waited.
+   */
+  deadline?: Deadline;
 }

@@ -43,6 +43,23 @@ describe('core > daemon > health server', () => {
     }
   });
 
+  it('says, while a role waits for its consumer group to let it in, which group and for how long at most', async () => {
+    const fsBus = createFsBus({ root: path.join(root, 'bus-joining') });
+    let joining: string[] = ['eval-promoter'];
+    const bus: MessageBus = { ...fsBus, joining: () => joining };
+    const app = await buildHealthServer({ settings: defaultSettings(), store: createFsStore(path.join(root, 'store-joining')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => false, probeTimeoutMs: 2_000 });
+    try {
+      const waiting = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(waiting.statusCode).toBe(503);
+      expect(waiting.json().startup).toMatchObject({ waiting: 'group_join', groups: ['eval-promoter'], message: expect.stringContaining('bus.kafka.sessionTimeoutMs (10000 ms)') });
+      joining = [];
+      expect((await app.inject({ method: 'GET', url: '/readyz' })).json().startup).toBeUndefined();
+    } finally {
+      await app.close();
+      await fsBus.close();
+    }
+  });
+
   it('exports what /readyz answers as flts_daemon_ready for every configured role, also before the roles started', async () => {
     const fsBus = createFsBus({ root: path.join(root, 'ready-bus') });
     const store = createFsStore(path.join(root, 'ready-store'));

@@ -68,6 +68,15 @@ async function checkReadiness(deps: HealthServerDeps, ms: number): Promise<Readi
   return { roles: deps.started(), bus, store };
 }
 
+/** Why roles still starting are not running yet when their subscribe waits for its group to join. */
+function joiningStartup(deps: HealthServerDeps): { startup?: { waiting: 'group_join'; groups: string[]; message: string } } {
+  const groups = [...(deps.bus.joining?.() ?? [])];
+  if (groups.length === 0) return {};
+  const sessionMs = deps.settings.bus.kafka.sessionTimeoutMs;
+  const message = `Waiting for consumer group ${groups.join(', ')} to let this member in: a member that did not leave it (a process killed) is dropped once it has been silent for bus.kafka.sessionTimeoutMs (${sessionMs} ms).`;
+  return { startup: { waiting: 'group_join', groups, message } };
+}
+
 const isReady = (readiness: Readiness): boolean => readiness.roles && readiness.bus && readiness.store;
 
 /**
@@ -103,7 +112,7 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
     const components = await checkReadiness(deps, ms);
     const ready = isReady(components);
     const waiting = deps.startupError?.();
-    const startup = waiting && !components.roles ? { startup: { code: waiting.code, message: redactSecrets(waiting.message) } } : {};
+    const startup = waiting && !components.roles ? { startup: { code: waiting.code, message: redactSecrets(waiting.message) } } : components.roles ? {} : joiningStartup(deps);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', components, ...startup });
   });
   app.get('/metrics', async (_request, reply) => {

@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus } from '../bus/message-bus.js';
 import { encodePromotion } from '../bus/messages.js';
 import { defaultSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
+import { deadlineIn } from '../retry.js';
 import type { LiveMonitor } from '../serve/live-monitor.js';
 import { createNaiveModel } from '../models/naive-model.js';
 import { createModelHolder, type ModelHolder } from '../serve/model-holder.js';
@@ -70,6 +71,30 @@ describe('core > daemon > followPromotions', () => {
     expect(stopped).toEqual([follower.group]);
     await fs.close();
   }, 15_000);
+
+  it("waits for a subscription whose broker went away until the stop's deadline, which the bus's close shares, not its own grace on top", async () => {
+    const fs = createFsBus({ root: mkdtempSync(path.join(root, 'bus-')), pollIntervalMs: 10 });
+    const gone: MessageBus = {
+      ...fs,
+      subscribe: async (...args: Parameters<MessageBus['subscribe']>) => ({ ...(await fs.subscribe(...args)), stop: () => new Promise<void>(() => {}) }),
+    };
+    // Its own grace (PROMOTION_FOLLOWER_STOP_GRACE_MS) is left as it is: the deadline handed to stop() decides.
+    const follower = await followPromotions({ settings, bus: gone, holder: countingHolder().holder, logger: silentLogger }, { retry: RETRY });
+    expect(await follower.joined).toBe(true);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      let stopped = false;
+      const stopping = follower.stop(deadlineIn(1_000)).then(() => (stopped = true));
+      await vi.advanceTimersByTimeAsync(999);
+      expect(stopped).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(stopped).toBe(true);
+      await stopping;
+    } finally {
+      vi.useRealTimers();
+      await fs.close();
+    }
+  });
 
   it('keeps retrying a broker that does not answer in the background, then follows promotions', async () => {
     const { bus, attempts } = flakyBus(3);

@@ -8,7 +8,7 @@ import { toFltsError, type FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LiveMonitor } from '../serve/live-monitor.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { retryWithBackoff, UNTIL_AVAILABLE, withTimeout, type RetryPolicy } from '../retry.js';
+import { deadlineIn, msLeft, retryWithBackoff, UNTIL_AVAILABLE, withTimeout, type Deadline, type RetryPolicy } from '../retry.js';
 import type { ModelHolder } from '../serve/model-holder.js';
 import type { PointerTarget } from '../serve/model-source.js';
 import { servingReplicaId } from '../serve/replica-id.js';
@@ -156,16 +156,19 @@ export interface PromotionFollower {
   readonly group: string;
   /** Resolves true once the replica's group has joined, false when stopped before. */
   readonly joined: Promise<boolean>;
-  /** Stops retrying, or unsubscribes, waiting for the broker at most `stopGraceMs`. Idempotent. */
-  stop(): Promise<void>;
+  /**
+   * Stops retrying, or unsubscribes, waiting for the broker until `deadline` at most (the stop's, which the bus's close
+   * then shares), or `stopGraceMs` without one. Idempotent.
+   */
+  stop(deadline?: Deadline): Promise<void>;
 }
 
-/** How long `flts serve` waits for its promotion subscription to stop before it closes the server regardless. */
+/** How long a follower stopped without a deadline waits for its promotion subscription to stop. */
 export const PROMOTION_FOLLOWER_STOP_GRACE_MS = 5_000;
 
 export interface PromotionFollowerOptions {
   retry?: RetryPolicy;
-  /** See PROMOTION_FOLLOWER_STOP_GRACE_MS; tests shorten it. */
+  /** See PROMOTION_FOLLOWER_STOP_GRACE_MS. */
   stopGraceMs?: number;
   /** Each failed attempt to join that will be retried, with the wait before the next. */
   onUnavailable?: (error: FltsError, delayMs: number) => void;
@@ -196,14 +199,15 @@ export async function followPromotions(deps: ServingCompanionDeps, options: Prom
     return !controller.signal.aborted;
   });
   const group = promotionGroup(deps.settings);
-  const stop = async (): Promise<void> => {
+  const stop = async (deadline = deadlineIn(options.stopGraceMs ?? PROMOTION_FOLLOWER_STOP_GRACE_MS)): Promise<void> => {
     controller.abort();
     const stopping = subscription?.stop().catch((error: unknown) => deps.logger.warn({ group, err: toFltsError(error).message }, 'serve_promotion_stop_failed'));
     if (!stopping) return;
     // With the broker gone, the consumer's disconnect and its group's deletion wait for it (over half a minute): the
     // replica's own shutdown (requests in flight answered, prediction records written) must not queue behind them, or
-    // an orchestrator's kill at the end of its grace period loses those records. The stop goes on meanwhile.
-    const graceMs = options.stopGraceMs ?? PROMOTION_FOLLOWER_STOP_GRACE_MS;
+    // an orchestrator's kill at the end of its grace period loses those records. The stop goes on meanwhile, until the
+    // bus's close, which waits for the same disconnect within what is left of the same deadline, ends it.
+    const graceMs = Math.round(msLeft(deadline));
     const inTime = await withTimeout(stopping, graceMs).then(() => true, () => false);
     if (!inTime) deps.logger.warn({ group, graceMs }, 'serve_promotion_stop_slow');
   };

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
-import type { MessageBus } from '../bus/message-bus.js';
+import type { BusCloseOptions, MessageBus } from '../bus/message-bus.js';
 import { resolveSettings } from '../config/settings.js';
 import type { FltsEvent } from '../events.js';
 import type { Logger } from '../logger.js';
@@ -158,6 +158,26 @@ describe('core > daemon > start-daemon', () => {
     // Before, the bus began closing as the role began stopping, and could end its producer under the notice.
     expect(seen.filter((step) => !['log:daemon_listening', 'log:daemon_role_started'].includes(step))).toEqual(['finishing stopping', 'finishing published', 'bus closing', 'log:daemon_stopped']);
   }, 30_000);
+
+  it("closes the bus by the deadline its roles began leaving with, so that with the brokers away the stop waits for them bus.kafka.closeTimeoutMs once", async () => {
+    const closeTimeoutMs = 3_000;
+    const settings = resolveSettings({ flags: { home, 'daemon.roles': ['stuck'], 'daemon.port': 0, 'daemon.host': '127.0.0.1', 'bus.kind': 'kafka', 'bus.kafka.brokers': ['127.0.0.1:9'], 'bus.kafka.closeTimeoutMs': closeTimeoutMs } }).settings;
+    const { logger } = recorder();
+    const fsBus = createFsBus({ root: path.join(home, 'bus') });
+    const closes: BusCloseOptions[] = [];
+    const bus: MessageBus = { ...fsBus, close: async (options = {}) => (closes.push(options), fsBus.close()) };
+    let roleStopBegan = Number.NaN;
+    // Its group's leave waits for a broker that is away: it never ends.
+    const registry = createRoleRegistry({ stuck: async () => ({ name: 'stuck', subscriptions: [], status: () => ({}), stop: () => ((roleStopBegan = performance.now()), new Promise<void>(() => {})) }) });
+    const daemon = await startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger, registry, roleStopGraceMs: 50 });
+    const stopBegan = performance.now();
+    await daemon.stop();
+    expect(closes).toHaveLength(1);
+    const leftAtRoleStop = closes[0].deadline!.atMs - roleStopBegan;
+    // The deadline was taken as the roles began leaving (not when the bus's close began, after their head start).
+    expect(closes[0].deadline!.atMs - closeTimeoutMs).toBeGreaterThanOrEqual(stopBegan);
+    expect(leftAtRoleStop).toBeLessThanOrEqual(closeTimeoutMs);
+  });
 
   it('refuses a bus.kafka.closeTimeoutMs its shutdown grace cannot hold, before it listens', async () => {
     const settings = resolveSettings({ flags: { home, 'daemon.roles': ['idle'], 'daemon.port': 0, 'daemon.host': '127.0.0.1', 'bus.kind': 'kafka', 'bus.kafka.brokers': ['127.0.0.1:9'], 'bus.kafka.closeTimeoutMs': DAEMON_SHUTDOWN_GRACE_MS } }).settings;

@@ -8,7 +8,7 @@ import { FltsError, toFltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { uniqueLeaseOwner } from '../registry/work-lease.js';
-import { retryWithBackoff, UNTIL_AVAILABLE, untilAborted, withTimeout, type RetryPolicy } from '../retry.js';
+import { deadlineIn, msLeft, retryWithBackoff, UNTIL_AVAILABLE, untilAborted, withTimeout, type RetryPolicy } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
 import { DAEMON_HEALTH_LISTENER, listenOrExplain } from '../serve/listen.js';
@@ -51,20 +51,24 @@ const BUS_CLOSE_END_MS = 1_000;
  * How long the roles' stops go before the bus's close begins beside them. Work a role finishes while it stops (a
  * promotion of a resync, say) still publishes its outcome through the bus's producer, which the close ends: with the
  * brokers there the roles are done well within this and the bus closes after them, as a handler's message is
- * committed after its effect; with the brokers away the roles' consumers wait on them until the bus's bounded
- * close ends their connections, which then begins this much later.
+ * committed after its effect; with the brokers away the roles' consumers wait on them until the bus's close ends
+ * their connections, at the deadline the roles' stop and the close share (bus.kafka.closeTimeoutMs), this head
+ * start within it.
  */
 export const ROLES_FIRST_MS = 2_000;
 
 /**
- * How long each role gets to stop, the roles side by side and the bus's bounded close (bus.kafka.closeTimeoutMs)
- * beside them after ROLES_FIRST_MS: the whole stop then lasts as long as its slowest part, within
+ * How long each role gets to stop, the roles side by side and the bus's close beside them after ROLES_FIRST_MS, both
+ * waiting for the brokers until one deadline (bus.kafka.closeTimeoutMs): the whole stop then lasts as long as its slowest part, within
  * DAEMON_SHUTDOWN_GRACE_MS.
  */
 export const ROLE_STOP_GRACE_MS = DAEMON_SHUTDOWN_GRACE_MS - BUS_CLOSE_END_MS;
 
-/** The longest bus.kafka.closeTimeoutMs whose close, begun after the roles' head start, given up and ended, still fits the daemon's shutdown grace. */
-export const DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS = DAEMON_SHUTDOWN_GRACE_MS - ROLES_FIRST_MS - BUS_CLOSE_END_MS;
+/**
+ * The longest bus.kafka.closeTimeoutMs whose wait for the brokers (the roles' head start within it), given up and
+ * ended, still fits the daemon's shutdown grace.
+ */
+export const DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS = DAEMON_SHUTDOWN_GRACE_MS - BUS_CLOSE_END_MS;
 
 /**
  * A bus close bound past the grace would have the daemon stop regardless while its bus still waits for the brokers,
@@ -133,8 +137,12 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       // bus does not close under a subscribe; for as long as leaves the bus its close within the grace: a subscribe
       // waiting for a broker that went away ends only once the bus closes.
       const busCloseMs = settings.bus.kind === 'kafka' ? settings.bus.kafka.closeTimeoutMs : 0;
-      const rolesFirstMs = deps.rolesFirstMs ?? ROLES_FIRST_MS;
-      await withTimeout(rolesStarting, DAEMON_SHUTDOWN_GRACE_MS - rolesFirstMs - busCloseMs - BUS_CLOSE_END_MS).catch(() => logger.warn({}, 'daemon_role_start_slow'));
+      await withTimeout(rolesStarting, DAEMON_SHUTDOWN_GRACE_MS - busCloseMs - BUS_CLOSE_END_MS).catch(() => logger.warn({}, 'daemon_role_start_slow'));
+      // From here the roles leave their groups and the bus leaves the brokers: one deadline for both, so that with
+      // the brokers away the stop waits for them bus.kafka.closeTimeoutMs once, the roles' head start within it.
+      // (The file bus waits for no broker: its close keeps its own pace.)
+      const leaving = settings.bus.kind === 'kafka' ? deadlineIn(busCloseMs) : undefined;
+      const rolesFirstMs = Math.min(deps.rolesFirstMs ?? ROLES_FIRST_MS, leaving ? msLeft(leaving) : Number.POSITIVE_INFINITY);
       const graceMs = deps.roleStopGraceMs ?? ROLE_STOP_GRACE_MS;
       const stopRole = async (handle: RoleHandle): Promise<void> => {
         const stopped = handle.stop().catch((error: unknown) => logger.error({ role: handle.name, err: error }, 'daemon_role_stop_failed'));
@@ -150,7 +158,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       const roles = handles.splice(0).reverse();
       const rolesStopped = Promise.all(roles.map(stopRole));
       await withTimeout(rolesStopped, rolesFirstMs).catch(() => undefined);
-      const busClosed = deps.bus.close().catch((error: unknown) => logger.warn({ err: error }, 'daemon_bus_close_failed'));
+      const busClosed = deps.bus.close(leaving && { deadline: leaving }).catch((error: unknown) => logger.warn({ err: error }, 'daemon_bus_close_failed'));
       await Promise.all([rolesStopped, busClosed]);
     })();
     // A broker that went away and came back can leave a client's disconnect pending forever; shutdown is bounded
