@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaBus } from '../../src/core/bus/kafka-bus.js';
+import { deadlineIn } from '../../src/core/retry.js';
 import { infraSkipReason } from './infra-env.js';
 import { recordingLogger, startPrivateKafka, type PrivateKafka } from './private-kafka.js';
 
@@ -43,6 +44,20 @@ if (skipReason) {
       expect(gaveUp).toMatchObject({ level: 'warn', fields: { code: 'FLTS_BUS_UNAVAILABLE', closeTimeoutMs: 1_000 } });
       // Expected failures of a stop with the broker away are said in a line each, with no error object (its stack).
       expect(lines.filter((line) => line.fields.err !== undefined)).toEqual([]);
+    }, 120_000);
+
+    it("gives up at the deadline of a stop begun before the close, not bus.kafka.closeTimeoutMs after it: a replica's follower already waited for the same broker", async () => {
+      await kafka!.restart();
+      const { logger, entries } = recordingLogger();
+      // Long enough that a close waiting its own timeout outlasts this test.
+      const bus = createKafkaBus({ brokers: [kafka!.brokers], clientId: 'it-close-deadline', logger, closeTimeoutMs: 600_000, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 });
+      const id = randomUUID().slice(0, 8);
+      await bus.subscribe({ group: `it-close-deadline-${id}`, topics: [`it-close-deadline-${id}`], ephemeral: true }, async () => {});
+      await kafka!.stop();
+      // The stop's deadline passed already (its follower waited it out): the close waits for nothing more.
+      await bus.close({ deadline: deadlineIn(0) });
+      const gaveUp = entries.find((line) => line.msg === 'bus_close_gave_up');
+      expect(gaveUp).toMatchObject({ level: 'warn', fields: { code: 'FLTS_BUS_UNAVAILABLE', closeTimeoutMs: 600_000, waitedMs: 0 } });
     }, 120_000);
   });
 }

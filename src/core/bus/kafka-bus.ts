@@ -388,6 +388,9 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         },
       });
     };
+    // kafkajs' run() itself waits for the join (and so for a dead member's session to time out), as does the race below.
+    joining.push(group);
+    const joinWaitOver = (): void => void joining.splice(joining.indexOf(group), 1);
     try {
       // A retriable failure while starting (topic metadata not yet served, coordinator still loading) gets a
       // fresh consumer and another try instead of failing the caller, e.g. a daemon starting with the broker.
@@ -403,6 +406,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       });
     } catch (error) {
       // No subscription to recover: a crash the failed consumer still reports must not start another.
+      joinWaitOver();
       controller.abort();
       await consumer.disconnect().catch(() => {});
       throw failed(`subscribing group ${group} to ${topics.join(',')}`, error);
@@ -411,10 +415,9 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     let timer: NodeJS.Timeout | undefined;
     // kafkajs reports a failed join only as a crash of the consumer it runs in the background: a refused one ends
     // the subscribe here, since no retry mends an ACL (a daemon's startup stops at once rather than waiting forever).
-    joining.push(group);
     const joinedInTime = await Promise.race([joinedOnce.then(() => true), refusedOnce, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), joinTimeout)))]);
     clearTimeout(timer);
-    joining.splice(joining.indexOf(group), 1);
+    joinWaitOver();
     subscribing = false;
     if (joinedInTime instanceof FltsError) {
       controller.abort();
