@@ -66,9 +66,9 @@ export const ROLE_STOP_GRACE_MS = DAEMON_SHUTDOWN_GRACE_MS - BUS_CLOSE_END_MS;
 
 /**
  * The longest bus.kafka.closeTimeoutMs whose wait for the brokers (the roles' head start within it), given up and
- * ended, still fits the daemon's shutdown grace.
+ * ended, still fits the daemon's shutdown grace after ROLES_FIRST_MS for a role still starting when the stop came.
  */
-export const DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS = DAEMON_SHUTDOWN_GRACE_MS - BUS_CLOSE_END_MS;
+export const DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS = DAEMON_SHUTDOWN_GRACE_MS - ROLES_FIRST_MS - BUS_CLOSE_END_MS;
 
 /**
  * A bus close bound past the grace would have the daemon stop regardless while its bus still waits for the brokers,
@@ -137,7 +137,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       // bus does not close under a subscribe; for as long as leaves the bus its close within the grace: a subscribe
       // waiting for a broker that went away ends only once the bus closes.
       const busCloseMs = settings.bus.kind === 'kafka' ? settings.bus.kafka.closeTimeoutMs : 0;
-      await withTimeout(rolesStarting, DAEMON_SHUTDOWN_GRACE_MS - busCloseMs - BUS_CLOSE_END_MS).catch(() => logger.warn({}, 'daemon_role_start_slow'));
+      await withTimeout(rolesStarting, DAEMON_SHUTDOWN_GRACE_MS - (deps.rolesFirstMs ?? ROLES_FIRST_MS) - busCloseMs - BUS_CLOSE_END_MS).catch(() => logger.warn({}, 'daemon_role_start_slow'));
       // From here the roles leave their groups and the bus leaves the brokers: one deadline for both, so that with
       // the brokers away the stop waits for them bus.kafka.closeTimeoutMs once, the roles' head start within it.
       // (The file bus waits for no broker: its close keeps its own pace.)
