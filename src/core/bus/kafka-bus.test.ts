@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import { createMessageBus } from './index.js';
-import { createKafkaBus, kafkajsRetries } from './kafka-bus.js';
+import { createKafkaBus, heartbeatIntervalFor, kafkajsRetries } from './kafka-bus.js';
 import { createKafkaLog } from './kafka-log.js';
 import { BUS_CLOSED_REASON } from './kafka-connections.js';
 
@@ -62,6 +62,16 @@ describe('core > bus > kafka-bus', () => {
     expect(failedTo.length).toBeGreaterThan(0);
     expect(new Set(failedTo)).toEqual(new Set([broker]));
   }, 30_000);
+
+  it('lets a member killed without leaving hold its groups 10 s by default, with heartbeats every third of the session, at most every 3 s', () => {
+    const { settings } = resolveSettings({ env: { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:9' } });
+    // A restarted daemon's groups let it in once its killed predecessor's session timed out: 30 s before.
+    expect(settings.bus.kafka.sessionTimeoutMs).toBe(10_000);
+    expect(heartbeatIntervalFor(10_000)).toBe(3_000);
+    // The brokers' least session (group.min.session.timeout.ms): two heartbeats may still be lost, not one.
+    expect(heartbeatIntervalFor(6_000)).toBe(2_000);
+    expect(heartbeatIntervalFor(45_000)).toBe(3_000);
+  });
 
   it('retries in kafkajs about as long as before with at most 1 s between tries: 8 retries still cover about 25 s', () => {
     expect(kafkajsRetries(0)).toBe(0);
