@@ -41,7 +41,7 @@ function namingTheFlag(error: unknown, parsed: Record<string, unknown>, fromFlag
   const same = (given: unknown): boolean => given === value || (typeof given === 'string' && typeof value === 'string' && given.toUpperCase() === value.toUpperCase());
   const names = Object.keys(parsed).filter((name) => value !== undefined && same(handedOver(parsed[name])));
   if (names.length !== 1) return error;
-  return new FltsError('FLTS_CONFIG_INVALID_VALUE', error.message.replace(`flag for ${setting}`, `--${names[0]} (setting ${setting})`), { details: { ...error.details, flag: names[0] }, hint: 'Run the command with --help to see its flags and accepted values.' });
+  return new FltsError('FLTS_CONFIG_INVALID_VALUE', error.message.replace(`flag for ${setting}`, `--${names[0]} (setting ${setting})`), { details: { ...error.details, flag: names[0] } });
 }
 
 /**

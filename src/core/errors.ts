@@ -19,7 +19,7 @@ interface CatalogueEntry {
 }
 
 export const ERROR_CATALOGUE = {
-  FLTS_CONFIG_INVALID_VALUE: { kind: 'usage', retriable: false, hint: 'Fix the setting named in the message; `--help` lists accepted values.' },
+  FLTS_CONFIG_INVALID_VALUE: { kind: 'usage', retriable: false, hint: 'Fix the flag, environment variable or config-file key the message names: `flts <command> --help` lists each flag\'s accepted values, docs/config.md every setting\'s.' },
   FLTS_CONFIG_UNKNOWN_KEY: { kind: 'usage', retriable: false, hint: 'Remove or correct the key; docs/config.md lists every setting.' },
   FLTS_CONFIG_FILE_UNREADABLE: { kind: 'usage', retriable: false, hint: 'Check the path given to --config and that the file is valid JSON.' },
   FLTS_USAGE_INVALID_FLAG: { kind: 'usage', retriable: false, hint: 'Run the command with --help to see its flags.' },
