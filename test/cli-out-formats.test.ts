@@ -105,23 +105,35 @@ describe.skipIf(!hasData)('cli > output files: the extension decides the format'
     expect(unwritable.json.error).toMatchObject({ code: 'FLTS_PATH_UNUSABLE' });
   });
 
-  it('refuses a backtest --plot-out not named .svg before backtesting', async () => {
+  it('refuses a backtest --plot not named .svg before backtesting', async () => {
     const file = path.join(home, 'errors.png');
-    const run = await runCli(['backtest', '--home', home, '--plot-out', file, '--json', '--log-level', 'silent'], { env });
+    const run = await runCli(['backtest', '--home', home, '--plot', file, '--json', '--log-level', 'silent'], { env });
     expect(run.exitCode).toBe(2);
-    expect(run.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'plot-out', accepted: ['.svg'] } });
+    expect(run.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'plot', accepted: ['.svg'] } });
     expect(existsSync(file)).toBe(false);
     expect(existsSync(path.join(home, 'store', 'runs', 'backtests'))).toBe(false);
   });
 
-  it('refuses a backtest --plot-out it could not write before backtesting, not after storing the backtest', async () => {
+  it('refuses a backtest --plot it could not write before backtesting, not after storing the backtest', async () => {
     const directory = path.join(home, 'a-directory.svg');
     mkdirSync(directory);
     for (const file of [path.join(home, 'no-such-dir', 'errors.svg'), directory]) {
-      const run = await runCli(['backtest', '--home', home, '--models', 'NAIVE', '--folds', '1', '--plot-out', file, '--json', '--log-level', 'silent'], { env });
+      const run = await runCli(['backtest', '--home', home, '--models', 'NAIVE', '--folds', '1', '--plot', file, '--json', '--log-level', 'silent'], { env });
       expect(run.json.error).toMatchObject({ code: 'FLTS_PATH_UNUSABLE' });
       expect(run.exitCode).toBe(2);
       expect(existsSync(path.join(home, 'store', 'runs', 'backtests'))).toBe(false);
     }
+  });
+
+  it('writes the backtest SVG with --plot, the name predict takes, and still with its former name --plot-out', async () => {
+    for (const flag of ['--plot', '--plot-out']) {
+      const file = path.join(home, `backtest${flag}.svg`);
+      const run = await runCli(['backtest', '--home', home, '--models', 'NAIVE', '--folds', '1', flag, file, '--json', '--log-level', 'silent'], { env });
+      expect(run.exitCode, run.stdout).toBe(0);
+      expect(readFileSync(file, 'utf8')).toMatch(/^<svg/);
+    }
+    const help = await runCli(['backtest', '--help']);
+    expect(help.stdout).toMatch(/--plot=<value>/);
+    expect(help.stdout).toMatch(/--plot-out.*still accepted/s);
   });
 });

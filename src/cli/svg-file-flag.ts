@@ -2,7 +2,7 @@ import { formatByExtension } from '../core/file-format.js';
 import { assertWritableFile } from '../core/write-file-whole.js';
 
 /**
- * A flag naming a local SVG file to write (`backtest --plot-out`, `predict --plot`): one that does not end in .svg,
+ * A flag naming a local SVG file to write (`backtest --plot`, `predict --plot`): one that does not end in .svg,
  * or a place it cannot be written, is refused before the command does its work and records it.
  */
 export async function checkSvgFileFlag(file: string | undefined, flag: string): Promise<void> {

@@ -10,7 +10,7 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
   static override summary = 'Rolling-origin backtest of every model type over the test period.';
   static override description =
     'Fold origins step through the processed test data (the last fold ends at its last row); each fold forecasts --horizon steps from the rows before its origin only. Every type but NAIVE (LSTM, GRU, PROPHET, SNAIVE, MSTL) uses its newest SUCCESS run of the config_hash and the configured targets (TARGETS or --targets, compared as a set: runs of other targets are left out, as promotion leaves them), refitted every --refit-every folds on the data before the origin when asked, or, without a run, a model fitted on the training rows; NAIVE is the persistence baseline. Metrics per fold and aggregated are stored in the runs bucket (backtests/<config_hash>/backtest.json and <run_id>/backtest.json) with an error-over-time SVG; `flts eval --rank-by backtest` ranks on them.';
-  static override examples = ['<%= config.bin %> <%= command.id %> --horizon 12 --folds 10', '<%= config.bin %> <%= command.id %> --models NAIVE,PROPHET,LSTM --horizon 12 --folds 20 --refit-every 5 --plot-out backtest.svg --json'];
+  static override examples = ['<%= config.bin %> <%= command.id %> --horizon 12 --folds 10', '<%= config.bin %> <%= command.id %> --models NAIVE,PROPHET,LSTM --horizon 12 --folds 20 --refit-every 5 --plot backtest.svg --json'];
 
   static override flags = {
     'config-hash': Flags.string({ description: 'Processed data version (default: the latest).' }),
@@ -20,7 +20,8 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
     stride: Flags.string({ description: 'Rows between fold origins (default: the horizon; env FLTS_BACKTEST_STRIDE).' }),
     folds: Flags.string({ description: 'Number of folds (default: as many as fit; env FLTS_BACKTEST_FOLDS).' }),
     'refit-every': Flags.string({ description: 'Refit every k folds (default 0 = use the trained models; env FLTS_BACKTEST_REFIT_EVERY).' }),
-    'plot-out': Flags.string({ description: 'Also write the error-over-time SVG to this local file (named .svg).' }),
+    // The same name and value as predict --plot; --plot-out, its first name, stays accepted for scripts that use it.
+    plot: Flags.string({ description: 'Also write the error-over-time SVG to this local file (named .svg), as predict --plot does (--plot-out, its former name, is still accepted).', aliases: ['plot-out'] }),
   };
 
   async run(): Promise<RunBacktestResult> {
@@ -33,10 +34,10 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
       'backtest.folds': flags.folds,
       'backtest.refitEvery': flags['refit-every'],
     });
-    await checkSvgFileFlag(flags['plot-out'], 'plot-out');
+    await checkSvgFileFlag(flags.plot, 'plot');
     const { store } = await this.dependencies(settings);
     const result = await runBacktest(settings, { store, onEvent: createBacktestProgress((line) => this.say(line)) }, { configHash: flags['config-hash'] });
-    if (flags['plot-out']) await writeFileWhole(flags['plot-out'], renderBacktestChart(result));
+    if (flags.plot) await writeFileWhole(flags.plot, renderBacktestChart(result));
     this.say(`config_hash ${result.config_hash}, targets ${result.targets?.join(',')}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, refit every ${result.refit_every || 'never'}`);
     for (const row of result.ranking) {
       const aggregate = result.models.find((m) => m.model_type === row.model_type)?.aggregate;

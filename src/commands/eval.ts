@@ -19,7 +19,7 @@ export default class Eval extends FltsCommand<EvalResult> {
 
   static override flags = {
     'config-hash': Flags.string({ description: 'Processed data version (default: the latest); not with --live, which ranks runs of any.' }),
-    plot: Flags.boolean({ description: 'Write forecast-vs-actual (the whole test and its last day) and residual SVG plots of every target for the top runs of the test ranking (<run>/plots/, further targets in <run>/plots/<target>/); not with --rank-by backtest, --live or --source mlflow.', default: false }),
+    plot: Flags.boolean({ description: 'Also draw plots, as predict --plot and backtest --plot do; being several per run, they are stored with each run rather than written to one local file: forecast-vs-actual (the whole test and its last day) and residual SVG plots of every target for the top runs of the test ranking (<run>/plots/, further targets in <run>/plots/<target>/); not with --rank-by backtest, --live or --source mlflow.', default: false }),
     'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over the best baseline (NAIVE, SNAIVE or MSTL) (env QUALITY_GATE_MIN_IMPROVEMENT_PCT); not with --live or --source mlflow, which show no gate.' }),
     'rank-by': Flags.string({ description: 'test = the held-out test split; backtest = the mean fold metrics of `flts backtest`.', options: ['test', 'backtest'], default: 'test' }),
     live: Flags.boolean({ description: 'Rank runs by their live error on served traffic (the figures serving replicas report), where they have it.', default: false }),
