@@ -51,7 +51,7 @@ for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$DAEMON_PORT/readyz" >/dev/
 
 echo "4. Preprocess: the claims it publishes start everything else"
 config_hash=$($FLTS preprocess --train examples/data/example.csv --test examples/data/example_test.csv --force --json |
-  node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).result.configHash))')
+  node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).result.config_hash))')
 echo "config_hash $config_hash"
 
 echo "5. Wait until the serving replica forecasts with a run trained on that config_hash"

@@ -1,9 +1,23 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ERROR_CATALOGUE } from '../src/core/errors.js';
-import { runCli } from './helpers/run-cli.js';
+import { REPO_ROOT, runCli } from './helpers/run-cli.js';
+
+const DATA = path.resolve(REPO_ROOT, '../shared/datasets');
+const TRAIN = path.join(DATA, 'PobleSec.csv');
+const TEST = path.join(DATA, 'PobleSec_test.csv');
+
+/** Every key of a JSON document that is camelCase, by its path, leaving out the keys of maps keyed by data names. */
+function camelCaseKeys(value: unknown, at = '', namedByData = false): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, index) => camelCaseKeys(item, `${at}[${index}]`));
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, item]) => [
+    ...(!namedByData && /^[a-z][a-z0-9]*[A-Z]/.test(key) ? [`${at}.${key}`] : []),
+    ...camelCaseKeys(item, `${at}.${key}`, ['targets', 'target_floors', 'coverage', 'intervals', 'params', 'tags'].includes(key)),
+  ]);
+}
 
 const homes: string[] = [];
 function tempHome(): string {
@@ -24,4 +38,24 @@ describe('cli > consistency across commands', () => {
     expect(byFlag.json.error.hint).toBe(ERROR_CATALOGUE.FLTS_CONFIG_INVALID_VALUE.hint);
     expect(byEnv.json.error.hint).toBe(byFlag.json.error.hint);
   });
+
+  it.skipIf(!existsSync(TRAIN))('names the fields of every --json result in snake_case, preprocess and train as eval and predict do', async () => {
+    const home = tempHome();
+    const results: Record<string, unknown> = {};
+    for (const args of [
+      ['preprocess', '--train', TRAIN, '--test', TEST, '--sample-train-rows', '400', '--sample-test-rows', '150'],
+      ['train', '--model', 'NAIVE'],
+      ['eval'],
+      ['promote', '--best'],
+      ['predict', '--data', TEST],
+      ['backtest', '--models', 'NAIVE', '--folds', '1'],
+    ]) {
+      const run = await runCli([...args, '--home', home, '--json', '--log-level', 'silent']);
+      expect(run.exitCode, run.stdout).toBe(0);
+      results[args[0]] = run.json.result;
+    }
+    expect(camelCaseKeys(results)).toEqual([]);
+    expect(results.preprocess).toMatchObject({ config_hash: expect.stringMatching(/^[0-9a-f]{64}$/), created_at: expect.any(String), timings: { total_ms: expect.any(Number) } });
+  }, 120_000);
 });
+

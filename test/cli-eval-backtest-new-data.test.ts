@@ -24,7 +24,7 @@ const backtest = (): Promise<{ models: Array<{ model_type: string; run_id: strin
 describe('cli > eval --rank-by backtest after new data under the same file names', () => {
   it('ranks only runs of the rows held now, says how many it left out, and backtests those runs alone', async () => {
     data.writeInputs(1000);
-    const { configHash } = await cli('preprocess');
+    const { config_hash: configHash } = await cli('preprocess');
     const old = (await cli('train', '--model', 'NAIVE,SNAIVE')).runs as Array<{ run_id: string; model_type: string }>;
     await backtest();
     const before = await cli('eval', '--rank-by', 'backtest');
@@ -32,7 +32,7 @@ describe('cli > eval --rank-by backtest after new data under the same file names
 
     // New rows under the same file name: the same config_hash, and the stored backtest scored runs of the rows they replaced.
     data.writeInputs(1100);
-    expect((await cli('preprocess')).configHash).toBe(configHash);
+    expect((await cli('preprocess')).config_hash).toBe(configHash);
     const [fresh] = (await cli('train', '--model', 'NAIVE')).runs as Array<{ run_id: string }>;
     const stale = await runCli(['eval', '--rank-by', 'backtest', '--json'], { env });
     expect(stale.exitCode, stale.stdout).toBe(4);
@@ -49,7 +49,7 @@ describe('cli > eval --rank-by backtest after new data under the same file names
 
   it('leaves out runs that record no rows when their backtest was made on rows new data replaced, until a backtest of the new rows', async () => {
     data.writeInputs(1000);
-    const { configHash } = await cli('preprocess');
+    const { config_hash: configHash } = await cli('preprocess');
     const runs = (await cli('train', '--model', 'NAIVE,SNAIVE')).runs as Array<{ run_id: string }>;
     // Runs of a flts that recorded no lineage of their rows: nothing tells which rows they were trained on.
     for (const { run_id } of runs) {
@@ -66,7 +66,7 @@ describe('cli > eval --rank-by backtest after new data under the same file names
 
     // The folds scored the rows new data under the same file name replaced: no ranking of these rows.
     data.writeInputs(1100);
-    expect((await cli('preprocess')).configHash).toBe(configHash);
+    expect((await cli('preprocess')).config_hash).toBe(configHash);
     const stale = await runCli(['eval', '--rank-by', 'backtest', '--json'], { env });
     expect(stale.exitCode, stale.stdout).toBe(4);
     expect(stale.json.error).toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', details: { configHash, runsOfReplacedRows: 2 } });

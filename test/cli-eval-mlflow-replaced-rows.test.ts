@@ -46,7 +46,7 @@ describe('cli > eval --source mlflow on a config_hash whose rows were replaced',
         const env = { MLFLOW_TRACKING_URI: uri, FLTS_MLFLOW_RETRIES: '0' };
         const json = await runCli(['eval', '--source', 'mlflow', '--config-hash', HASH, '--home', home, '--json'], { cwd: dir, env });
         expect(json.exitCode, json.stdout + json.stderr).toBe(0);
-        expect(json.json.result.rows.map((row: { mlflowRunId: string }) => row.mlflowRunId)).toEqual(['new']);
+        expect(json.json.result.rows.map((row: { mlflow_run_id: string }) => row.mlflow_run_id)).toEqual(['new']);
         expect(json.json.result.runs_of_replaced_rows).toBe(1);
         const human = await runCli(['eval', '--source', 'mlflow', '--config-hash', HASH, '--home', home], { cwd: dir, env });
         expect(human.stdout).toContain('left out: 1 finished MLflow run(s) trained on rows that new data under the same file names replaced');

@@ -29,7 +29,7 @@ describe.skipIf(!hasData)('cli > pipeline (preprocess, train, eval, promote on a
     for (const run of trained.runs) {
       const dir = `runs/${run.run_id}`;
       const record = json(`${dir}/run.json`);
-      expect(record).toMatchObject({ status: 'SUCCESS', config_hash: trained.configHash, window: { inputSeqLen: 10, outputSeqLen: 1, targets: ['down'] } });
+      expect(record).toMatchObject({ status: 'SUCCESS', config_hash: trained.config_hash, window: { inputSeqLen: 10, outputSeqLen: 1, targets: ['down'] } });
       // The networks leave out the calendar features a slice of a few days cannot teach (day of week, day of year).
       const recurrent = run.model_type === 'LSTM' || run.model_type === 'GRU';
       expect(record.window.features).toHaveLength(recurrent ? 13 : 17);
@@ -59,7 +59,7 @@ describe.skipIf(!hasData)('cli > pipeline (preprocess, train, eval, promote on a
     const result = await runCli(['eval', '--home', home, '--plot', '--json'], { env });
     expect(result.exitCode, result.stderr).toBe(0);
     const board = result.json.result;
-    expect(board.config_hash).toBe(trained.configHash);
+    expect(board.config_hash).toBe(trained.config_hash);
     expect(board.rows).toHaveLength(4);
     const scores = board.rows.map((r: any) => r.score);
     expect([...scores].sort((a, b) => a - b)).toEqual(scores);
@@ -78,8 +78,8 @@ describe.skipIf(!hasData)('cli > pipeline (preprocess, train, eval, promote on a
     // The outcome is the report; the structured log says only what went wrong, unless a level is asked for.
     expect(promoted.stderr).toBe('');
     const record = promoted.json.result.record;
-    expect(record).toMatchObject({ run_id: winner.run_id, config_hash: trained.configHash, model_uri: `runs:/${winner.run_id}/${winner.model_type}`, source: 'best' });
-    const historyFile = `model-promotion/global/${trained.configHash}/promotion-${record.timestamp.replace(/:/g, '-')}.json`;
+    expect(record).toMatchObject({ run_id: winner.run_id, config_hash: trained.config_hash, model_uri: `runs:/${winner.run_id}/${winner.model_type}`, source: 'best' });
+    const historyFile = `model-promotion/global/${trained.config_hash}/promotion-${record.timestamp.replace(/:/g, '-')}.json`;
     expect(json(historyFile)).toEqual(record);
     expect(json('model-promotion/global/current.json')).toEqual(record);
     expect(json('model-promotion/current.json')).toEqual(record);

@@ -79,17 +79,17 @@ describe.skipIf(!existsSync(TRAIN))('cli > preprocess (PobleSec)', () => {
       status: 'ok',
       result: {
         status: 'cached',
-        configHash: DEFAULT_HASH,
+        config_hash: DEFAULT_HASH,
         train: { rows: 15927, columns: 17 },
         test: { rows: 3982, columns: 17 },
         columns: COLUMNS,
         bucket: 'processed-data',
         fingerprints: { train: { file: 'PobleSec.csv', bytes: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } },
-        timings: { totalMs: expect.any(Number) },
+        timings: { total_ms: expect.any(Number) },
       },
     });
     const forced = await runCli([...args, '--json', '--force']);
-    expect(forced.json.result).toMatchObject({ status: 'processed', outputKeys: expect.arrayContaining(['processed_data.parquet', `${DEFAULT_HASH}/scaler.json`]) });
+    expect(forced.json.result).toMatchObject({ status: 'processed', output_keys: expect.arrayContaining(['processed_data.parquet', `${DEFAULT_HASH}/scaler.json`]) });
     expect(forced.json.result.inputs.train).toMatchObject({ rows: 15927, columns: 11 });
   });
 });
@@ -104,24 +104,24 @@ describe('cli > preprocess (back to a version processed before)', () => {
     };
     const bucket = path.join(home, 'store', 'processed-data');
     const first = await preprocess();
-    const kept = readFileSync(path.join(bucket, first.configHash, 'processed_data.meta.json'), 'utf8');
+    const kept = readFileSync(path.join(bucket, first.config_hash, 'processed_data.meta.json'), 'utf8');
     const other = await preprocess('--salt', 'other');
-    expect(other.configHash).not.toBe(first.configHash);
+    expect(other.config_hash).not.toBe(first.config_hash);
 
     // Before, the same inputs were recomputed and written again, dated now: newer than the version that replaced them.
     const back = await preprocess();
-    expect(back).toMatchObject({ status: 'reused', configHash: first.configHash, createdAt: first.createdAt, restoredKeys: expect.arrayContaining(['processed_data.parquet', 'processed_data.meta.json']) });
-    expect(readFileSync(path.join(bucket, first.configHash, 'processed_data.meta.json'), 'utf8')).toBe(kept);
-    expect(readFileSync(path.join(bucket, 'processed_data.parquet'))).toEqual(readFileSync(path.join(bucket, first.configHash, 'processed_data.parquet')));
+    expect(back).toMatchObject({ status: 'reused', config_hash: first.config_hash, created_at: first.created_at, restored_keys: expect.arrayContaining(['processed_data.parquet', 'processed_data.meta.json']) });
+    expect(readFileSync(path.join(bucket, first.config_hash, 'processed_data.meta.json'), 'utf8')).toBe(kept);
+    expect(readFileSync(path.join(bucket, 'processed_data.parquet'))).toEqual(readFileSync(path.join(bucket, first.config_hash, 'processed_data.parquet')));
     const latest = JSON.parse(readFileSync(path.join(bucket, 'processed_data.meta.json'), 'utf8'));
     expect(latest).toEqual({ ...JSON.parse(kept), output_object: 'processed_data.parquet' });
     const data = await loadProcessedData(createFsStore(path.join(home, 'store')), resolveSettings({ flags: { home } }).settings);
-    expect(data.configHash).toBe(first.configHash);
-    expect(data.sidecar.flts?.created_at).toBe(first.createdAt);
+    expect(data.configHash).toBe(first.config_hash);
+    expect(data.sidecar.flts?.created_at).toBe(first.created_at);
 
-    expect(await preprocess()).toMatchObject({ status: 'cached', createdAt: first.createdAt });
+    expect(await preprocess()).toMatchObject({ status: 'cached', created_at: first.created_at });
     const human = await runCli(['preprocess', '--home', home, '--dataset', 'example', '--sample-train-rows', '300', '--salt', 'other']);
-    expect(human.stdout).toContain(`reused (processed from these inputs at ${other.createdAt}, kept under its config_hash`);
+    expect(human.stdout).toContain(`reused (processed from these inputs at ${other.created_at}, kept under its config_hash`);
   });
 });
 
@@ -147,14 +147,14 @@ describe('cli > preprocess (the same rows in other bytes)', () => {
     // Saved again with Windows line endings: other bytes, the same rows. Before, written again under a new created_at.
     writeFileSync(path.join(data, 'train.csv'), train.replaceAll('\n', '\r\n'));
     const resaved = await preprocess();
-    expect(resaved).toMatchObject({ status: 'unchanged', configHash: first.configHash, createdAt: first.createdAt, inputs: { train: { rows: 5040 } } });
+    expect(resaved).toMatchObject({ status: 'unchanged', config_hash: first.config_hash, created_at: first.created_at, inputs: { train: { rows: 5040 } } });
     expect(resaved.fingerprints.train.sha256).not.toBe(first.fingerprints.train.sha256);
     expect(readFileSync(sidecar, 'utf8')).toBe(stored);
 
     writeFileSync(path.join(data, 'train.csv'), train.split('\n').slice(0, 4001).join('\n'));
     const fewer = await preprocess();
-    expect(fewer).toMatchObject({ status: 'processed', configHash: first.configHash, train: { rows: 4000 } });
-    expect(fewer.createdAt > first.createdAt).toBe(true);
+    expect(fewer).toMatchObject({ status: 'processed', config_hash: first.config_hash, train: { rows: 4000 } });
+    expect(fewer.created_at > first.created_at).toBe(true);
   });
 });
 

@@ -68,7 +68,7 @@ describe.skipIf(!existsSync(TRAIN))('cli > time input: epoch units and uneven st
         details: { file: 'train-gaps.csv', step_ms: 120_000, gaps: 2, short_steps: 0, largest_gap: largest },
       },
     ]);
-    expect(json.json.result.inputs.train.timeSteps).toEqual({ step_ms: 120_000, gaps: 2, short_steps: 0, largest_gap: largest });
+    expect(json.json.result.inputs.train.time_steps).toEqual({ step_ms: 120_000, gaps: 2, short_steps: 0, largest_gap: largest });
     const settings = resolveSettings({ flags: { home } }).settings;
     expect((await loadProcessedData(createFsStore(path.join(home, 'store')), settings)).sidecar.flts?.time_steps?.train?.gaps).toBe(2);
     // Cached: the warning is read back from the sidecar.

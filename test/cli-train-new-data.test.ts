@@ -12,15 +12,15 @@ beforeEach(() => {
 afterEach(() => data.remove());
 
 interface TrainJson {
-  configHash: string;
+  config_hash: string;
   runs: Array<{ run_id: string; data: { processed_sha256?: string } }>;
-  alreadyTrained: Array<{ run_id: string }>;
+  already_trained: Array<{ run_id: string }>;
 }
 
-async function preprocess(...flags: string[]): Promise<{ status: string; configHash: string }> {
+async function preprocess(...flags: string[]): Promise<{ status: string; config_hash: string }> {
   const run = await runCli(['preprocess', '--json', ...flags], { env });
   expect(run.exitCode, run.stderr).toBe(0);
-  return run.json.result as { status: string; configHash: string };
+  return run.json.result as { status: string; config_hash: string };
 }
 
 async function trainSkippingTrained(): Promise<TrainJson> {
@@ -40,9 +40,9 @@ describe('cli > train --skip-trained after new data under the same file names', 
     // New rows arrive under the same file name: the same settings, so the same config_hash, but other data.
     data.writeInputs(360);
     const grown = await preprocess();
-    expect(grown).toMatchObject({ status: 'processed', configHash: first.configHash });
+    expect(grown).toMatchObject({ status: 'processed', config_hash: first.config_hash });
     const retrained = await trainSkippingTrained();
-    expect(retrained.configHash).toBe(first.configHash);
+    expect(retrained.config_hash).toBe(first.config_hash);
     expect(retrained.runs).toHaveLength(1);
     expect(retrained.runs[0].data.processed_sha256).not.toBe(trained.runs[0].data.processed_sha256);
 
@@ -51,7 +51,7 @@ describe('cli > train --skip-trained after new data under the same file names', 
     expect((await preprocess('--force')).status).toBe('processed');
     const replay = await trainSkippingTrained();
     expect(replay.runs).toEqual([]);
-    expect(replay.alreadyTrained.map((run) => run.run_id)).toEqual([retrained.runs[0].run_id]);
+    expect(replay.already_trained.map((run) => run.run_id)).toEqual([retrained.runs[0].run_id]);
   }, 300_000);
 });
 

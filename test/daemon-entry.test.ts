@@ -84,7 +84,7 @@ describe('daemon/main.js, the daemon executable', () => {
   it('reads settings like `flts daemon`, trains the preprocess claim, reports healthy and stops on SIGTERM with exit 0', async () => {
     const preprocessed = await runCli(['preprocess', '--dataset', 'PobleSec', '--train', '../shared/datasets/PobleSec.csv', '--test', '../shared/datasets/PobleSec_test.csv', '--json'], { env, timeoutMs: 120_000 });
     expect(preprocessed.exitCode, preprocessed.stderr).toBe(0);
-    const configHash: string = preprocessed.json.result.configHash;
+    const configHash: string = preprocessed.json.result.config_hash;
 
     // The flags are the command's: --port beats FLTS_DAEMON_PORT, the roles and models come from the environment.
     const child = spawnEntry(['--port', '0'], env);
@@ -163,7 +163,7 @@ describe('daemon/main.js, the daemon executable', () => {
       output: `${daemon.stdout()}\n${daemon.stderr().slice(-3000)}`,
       messages,
       url: messages.find((line) => line.msg === 'daemon_listening')?.url,
-      document: () => JSON.parse(daemon.stdout()) as { status: string; result: { url: string; roles: string[]; stoppedBy: string } },
+      document: () => JSON.parse(daemon.stdout()) as { status: string; result: { url: string; roles: string[]; stopped_by: string } },
     };
   }
 
@@ -172,7 +172,7 @@ describe('daemon/main.js, the daemon executable', () => {
     const run = await sigintOnListening([], { FLTS_STORE: 's3', MINIO_ENDPOINT: `127.0.0.1:${await freePort()}` });
     expect(run.code, run.output).toBe(0);
     expect(run.url, run.output).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(run.document(), run.output).toEqual({ status: 'ok', result: { url: run.url, roles: [], stoppedBy: 'SIGINT' } });
+    expect(run.document(), run.output).toEqual({ status: 'ok', result: { url: run.url, roles: [], stopped_by: 'SIGINT' } });
     expect(run.messages.map((line) => line.msg)).not.toContain('daemon_role_started');
     expect(run.messages.at(-1)?.msg, run.output).toBe('daemon_stopped');
   }, 90_000);
@@ -183,7 +183,7 @@ describe('daemon/main.js, the daemon executable', () => {
     const run = await sigintOnListening(['--roles', 'trainer,promoter,serving,batch'], { FLTS_SERVE_PORT: '0' });
     expect(run.code, run.output).toBe(0);
     const { result } = run.document();
-    expect(result, run.output).toMatchObject({ url: run.url, stoppedBy: 'SIGINT' });
+    expect(result, run.output).toMatchObject({ url: run.url, stopped_by: 'SIGINT' });
     expect([[], ['trainer', 'promoter', 'serving', 'batch']]).toContainEqual(result.roles);
     // Nothing starts after the stop: every role started was stopped before it said so.
     expect(run.messages.at(-1)?.msg, run.output).toBe('daemon_stopped');
@@ -254,7 +254,7 @@ registerHooks({ resolve(specifier, context, next) {
   it('prints its --json document for a SIGINT then, as for a stop before its health server listened', async () => {
     const run = await signalledWhileLoading([ENTRY, '--json'], 'SIGINT');
     expect(run.ended, run.output).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({ status: 'ok', result: { url: '', roles: [], stoppedBy: 'SIGINT' } });
+    expect(JSON.parse(run.stdout)).toEqual({ status: 'ok', result: { url: '', roles: [], stopped_by: 'SIGINT' } });
     expect(run.left).toEqual([]);
   }, 60_000);
 });

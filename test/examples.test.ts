@@ -79,15 +79,15 @@ describe.concurrent('examples', () => {
       return JSON.parse(json).result;
     };
     const newer = await flts(['preprocess', '--train', 'examples/data/example.csv', '--test', 'examples/data/example_test.csv', '--salt', `${salt}-newer`]);
-    await flts(['train', '--model', 'NAIVE', '--config-hash', newer.configHash]);
-    await flts(['promote', '--best', '--config-hash', newer.configHash]);
+    await flts(['train', '--model', 'NAIVE', '--config-hash', newer.config_hash]);
+    await flts(['promote', '--best', '--config-hash', newer.config_hash]);
     const again = await runScript('examples/distributed.sh', { ...FAST, FLTS_HOME: home, EXTRA_HASH_SALT: salt, DAEMON_PORT: String(await freePort()), SERVE_PORT: String(await freePort()) }).then(
       () => undefined,
       (error: { code: number; stdout: string }) => error,
     );
     expect(again?.code).toBe(1);
     expect(again?.stdout).toContain('automatic promotion only moves forward');
-    expect(again?.stdout).toContain(`is older than ${newer.configHash}`);
+    expect(again?.stdout).toContain(`is older than ${newer.config_hash}`);
   }, 300_000);
 
   it('library-usage.ts runs the pipeline through the public API', async () => {

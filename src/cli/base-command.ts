@@ -6,6 +6,7 @@ import { clip, QUOTED_CHARS } from '../core/clip-text.js';
 import { createCliLogger } from './cli-logger.js';
 import { usageMessage } from './usage-message.js';
 import { reportError, stdoutFlushed } from './report-error.js';
+import { snakeCaseKeys } from './snake-case-keys.js';
 import { describeConfigFileError } from '../core/config/config-file-error.js';
 import { resolveSettings, type ResolvedSettings, type Settings } from '../core/config/settings.js';
 import { readRegularFile } from '../core/read-regular-file.js';
@@ -151,7 +152,8 @@ export abstract class FltsCommand<TResult> extends Command {
     this.exit(exitCode);
   }
 
+  /** Every command's result in the one field style of its `--json`, snake_case (see snakeCaseKeys). */
   protected override toSuccessJson(result: unknown): unknown {
-    return { status: 'ok', result };
+    return { status: 'ok', result: snakeCaseKeys(result) };
   }
 }

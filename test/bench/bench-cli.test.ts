@@ -51,7 +51,7 @@ describe.skipIf(!hasData)('commands > bench', () => {
     const result = await runCli(['bench', '--home', home, '--run', runId, '--engine', 'onnx,wasm', '--replicas', '1', ...SHORT, '--out', out, '--json'], { env, timeoutMs: 120_000 });
     expect(result.exitCode, result.stderr).toBe(0);
     const report = result.json.result;
-    expect(report).toMatchObject({ balancer: 'node-cluster', runId, modelType: 'LSTM', matrix: { variants: ['FLTS_SERVE_ENGINE=onnx', 'FLTS_SERVE_ENGINE=wasm'], replicas: [1], connections: [4] } });
+    expect(report).toMatchObject({ balancer: 'node-cluster', run_id: runId, model_type: 'LSTM', matrix: { variants: ['FLTS_SERVE_ENGINE=onnx', 'FLTS_SERVE_ENGINE=wasm'], replicas: [1], connections: [4] } });
     // Each group's engine is the one its replicas report on /readyz, not just the one asked for.
     expect(report.cells.map((cell: any) => [cell.variant, cell.engine, cell.phase])).toEqual([
       ['FLTS_SERVE_ENGINE=onnx', 'onnx', 'baseline'],
@@ -155,7 +155,7 @@ describe.skipIf(!hasData)('commands > bench', () => {
       const result = await runCli(['bench', '--home', home, '--target', url, ...SHORT, '--out', path.join(home, 'target-results'), '--json'], { env, timeoutMs: 120_000 });
       expect(result.exitCode, result.stderr).toBe(0);
       const report = result.json.result;
-      expect(report).toMatchObject({ balancer: 'external', target: url, runId });
+      expect(report).toMatchObject({ balancer: 'external', target: url, run_id: runId });
       const [baseline, predict] = report.cells;
       checkCell(baseline, 'baseline', null);
       checkCell(predict, 'predict', null);
@@ -254,7 +254,7 @@ describe('commands > bench > request rows', () => {
         run(['--target', 'http://127.0.0.1:9', ...short]),
       ]);
       expect(bench.exitCode, bench.stdout).toBe(0);
-      expect(bench.json.result).toMatchObject({ runId: promotedRunId, payload: { source: expect.stringMatching(/examples[/\\]data[/\\]example_test\.csv$/), origin: 'served-run' } });
+      expect(bench.json.result).toMatchObject({ run_id: promotedRunId, payload: { source: expect.stringMatching(/examples[/\\]data[/\\]example_test\.csv$/), origin: 'served-run' } });
       expect(unknownRun.json?.error, unknownRun.stdout).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'dataset', target: server.url, run_id: promotedRunId } });
       expect(unknownRun.json.error.message).toContain('--dataset NAME');
       expect(noRun.json?.error, noRun.stdout).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'dataset', target: other } });

@@ -52,7 +52,7 @@ describe('serve > --json with --port 0: the port comes from the log, the documen
     const run = await urlFromLog('serve', 'serve_listening');
     expect(run.stdoutWhileRunning).toBe('');
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'ok', result: { url: run.logged, stoppedBy: 'SIGINT' } });
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'ok', result: { url: run.logged, stopped_by: 'SIGINT' } });
     expect(Serve.description).toContain('serve_listening');
   });
 
@@ -60,7 +60,7 @@ describe('serve > --json with --port 0: the port comes from the log, the documen
     const run = await urlFromLog('daemon', 'daemon_listening', { FLTS_BUS: 'fs' }, '/readyz');
     expect(run.stdoutWhileRunning).toBe('');
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'ok', result: { url: run.logged, stoppedBy: 'SIGINT' } });
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'ok', result: { url: run.logged, stopped_by: 'SIGINT' } });
     expect(Daemon.description).toContain('daemon_listening');
   });
 });
