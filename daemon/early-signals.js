@@ -12,7 +12,7 @@ export function stopCleanlyUntilHandled(args) {
       // Once only: a second signal keeps its default action, as it has for the command.
       process.off(name, early);
       if (process.listenerCount(name) > 0) return; // the command's own listener has it
-      const result = { url: '', roles: [], stoppedBy: name };
+      const result = { url: '', roles: [], stopped_by: name };
       process.stdout.write(json ? `${JSON.stringify({ status: 'ok', result }, null, 2)}\n` : `${name}: stopped while loading\n`);
       process.exit(0);
     };
