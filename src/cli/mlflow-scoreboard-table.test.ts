@@ -30,7 +30,7 @@ describe('cli > mlflow-scoreboard-table', () => {
     expect(lines[0]).toContain('3 target sets, one board each');
     const sections = lines.filter((line) => line.startsWith('targets '));
     expect(sections).toEqual([
-      'targets down: 1 run(s), ranked among themselves; the configured targets',
+      'targets down: 1 run(s), ranked among themselves; the configured targets: promote --best and automatic promotion choose from these',
       'targets down,up: 1 run(s), ranked among themselves',
       "targets not logged (reference trainers' runs): 1 run(s), ranked among themselves",
     ]);

@@ -84,4 +84,27 @@ describe('cli > scoreboard-table', () => {
     expect(asOne).toHaveLength(5);
     expect(asOne[0]).not.toContain('targets');
   });
+
+  it('draws the boards of several target sets as the MLflow board does: one set of column widths, so they line up', () => {
+    const of = (targets: string[], base: ScoreboardRow): ScoreboardRow => ({ ...base, targets, target: targets[0] });
+    const board: Scoreboard = {
+      config_hash: 'c'.repeat(64),
+      rows: [of(['down'], row(1, 'run-a', 'GRU', {})), of(['up'], row(1, 'a-much-longer-run-id', 'PROPHET', {}))],
+      naive_run_id: null,
+      gate_min_improvement_pct: null,
+      targets: ['down'],
+      target_sets: [
+        { targets: ['down'], runs: 1, naive_run_id: null, baseline_run_id: null },
+        { targets: ['up'], runs: 1, naive_run_id: null, baseline_run_id: null },
+      ],
+    };
+    const lines = renderScoreboard(board);
+    const columnsAt = (line: string): number[] => [...line.matchAll(/(?<=\s{2})\S/g)].map((m) => m.index);
+    const [firstHeader, secondHeader] = lines.filter((line) => line.startsWith('#'));
+    expect(columnsAt(firstHeader)).toEqual(columnsAt(secondHeader));
+    // Each table still names its own target in the rmse column.
+    expect([firstHeader, secondHeader].map((line) => /rmse\((\w+)\)/.exec(line)?.[1])).toEqual(['down', 'up']);
+    expect(lines.find((line) => line.startsWith('targets down'))).toBe('targets down: 1 run(s), ranked among themselves against their own baselines; the configured targets: promote --best and automatic promotion choose from these');
+  });
 });
+
