@@ -31,7 +31,7 @@ export default class Train extends FltsCommand<TrainResult> {
     backend: Flags.string({ description: 'auto, node, wasm or cpu (env FLTS_BACKEND).' }),
     wait: Flags.boolean({ description: 'A model type another process is training on the same data: wait for its run to end, then train (default: refuse it, FLTS_TRAIN_IN_PROGRESS).', default: false, exclusive: ['allow-concurrent'] }),
     'allow-concurrent': Flags.boolean({ description: 'A model type another process is training on the same data: train a second run beside it.', default: false, exclusive: ['wait'] }),
-    'skip-trained': Flags.boolean({ description: 'Train only the model types with no SUCCESS run on this data (the same processed rows, not only the same config_hash), as the daemon\'s trainer decides; the others are listed under alreadyTrained.', default: false }),
+    'skip-trained': Flags.boolean({ description: 'Train only the model types with no SUCCESS run on this data (the same processed rows, not only the same config_hash), as the daemon\'s trainer decides; the others are listed under already_trained in --json.', default: false }),
   };
 
   async run(): Promise<TrainResult> {
