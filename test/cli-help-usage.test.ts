@@ -18,7 +18,7 @@ function section(help: string, title: string): string {
 }
 
 describe('cli > --help usage lines', () => {
-  it.each(commandIds())('%s: names every flag of its own, with no empty alternatives', async (id) => {
+  it.each(commandIds())('%s: names every flag of its own and the global ones, with no empty alternatives', async (id) => {
     const help = await runCli([...id.split(' '), '--help']);
     expect(help.exitCode, help.stderr).toBe(0);
     const usage = section(help.stdout, 'USAGE');
@@ -28,5 +28,10 @@ describe('cli > --help usage lines', () => {
     const own = [...section(help.stdout, 'FLAGS').matchAll(/^\s+(?:(-\w), )?(--[\w-]+)/gm)].map((m) => ({ short: m[1], long: m[2] }));
     const named = (name: string | undefined): boolean => name !== undefined && new RegExp(`[\\s[(]${name}(?![\\w-])`).test(usage);
     expect(own.filter((flag) => !named(flag.long) && !named(flag.short)).map((flag) => flag.long)).toEqual([]);
+    // And the global flags, in each of its usage lines (bench and promote write theirs by hand).
+    const globals = [...section(help.stdout, 'GLOBAL FLAGS').matchAll(/^\s+(--[\w-]+)/gm)].map((m) => m[1]);
+    expect(globals).toContain('--home');
+    const lines = usage.replace(/\n\s+(?!\$)/g, ' ').split('\n').filter((line) => line.includes('$ flts'));
+    for (const line of lines) expect(globals.filter((flag) => !new RegExp(`[\\s[(]${flag}(?![\\w-])`).test(line)), line).toEqual([]);
   }, 30_000);
 });

@@ -153,6 +153,15 @@ export abstract class FltsCommand<TResult> extends Command {
   }
 
   /** Every command's result in the one field style of its `--json`, snake_case (see snakeCaseKeys). */
+  /**
+   * A usage line written by hand (a command whose flags exclude each other, which oclif's generated line garbles)
+   * with the global flags after it, as oclif's own lines have them: `--home` or `--config` is as much part of a call.
+   */
+  static usageWithGlobalFlags(line: string): string {
+    const globals = Object.entries(FltsCommand.baseFlags).map(([name, flag]) => (flag.type === 'boolean' ? `[--${name}]` : `[--${name} <value>]`));
+    return `${line} ${globals.join(' ')}`;
+  }
+
   protected override toSuccessJson(result: unknown): unknown {
     return { status: 'ok', result: snakeCaseKeys(result) };
   }

@@ -24,10 +24,10 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
 
   // oclif's generated usage line renders these overlapping exclusive flags as '[... | ] [--pin |  | ]': one line per action reads.
   static override usage = [
-    '<%= command.id %> --run <value> [--pin] [--reason <value>] [--force] [--min-improvement <value>] [--identifier <value>] [--json]',
-    '<%= command.id %> --best [--config-hash <value>] [--pin] [--reason <value>] [--force] [--min-improvement <value>] [--identifier <value>] [--json]',
-    '<%= command.id %> --rollback [--reason <value>] [--force] [--identifier <value>] [--json]',
-    '<%= command.id %> --history [--identifier <value>] [--json]',
+    FltsCommand.usageWithGlobalFlags('<%= command.id %> --run <value> [--pin] [--reason <value>] [--force] [--min-improvement <value>] [--identifier <value>] [--json]'),
+    FltsCommand.usageWithGlobalFlags('<%= command.id %> --best [--config-hash <value>] [--pin] [--reason <value>] [--force] [--min-improvement <value>] [--identifier <value>] [--json]'),
+    FltsCommand.usageWithGlobalFlags('<%= command.id %> --rollback [--reason <value>] [--force] [--identifier <value>] [--json]'),
+    FltsCommand.usageWithGlobalFlags('<%= command.id %> --history [--identifier <value>] [--json]'),
   ];
 
   static override flags = {
