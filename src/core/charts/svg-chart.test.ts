@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bandShades, formatTick, logTicks, niceTicks, renderLineChart, timeTicks } from './svg-chart.js';
+import { bandShades, formatTick, logTicks, niceTicks, renderLineChart, timeTicks, wrapTitle } from './svg-chart.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -228,4 +228,21 @@ describe('core > charts > svg-chart', () => {
     expect(Math.min(...ys)).toBeGreaterThan(46 + 5);
     expect(Math.max(...ys)).toBeLessThan(360 - 5);
   });
+
+  it('wraps a title too long for the chart onto lines within its width, and moves the plot down below them', () => {
+    const series = [{ name: 'forecast', values: [1, 2, 3] }];
+    const title = `down forecast, run 0123456789abcdef0123456789abcdef (LSTM, config_hash ${'c'.repeat(64)}), last 500 rows and the horizon`;
+    const short = renderLineChart({ title: 'down forecast', xLabel: 'x', yLabel: 'y', series });
+    const long = renderLineChart({ title, xLabel: 'x', yLabel: 'y', series, width: 640 });
+    expect(short).toContain('<text class="title" x="400" y="20" text-anchor="middle" font-size="15">down forecast</text>');
+    const titleText = /<text class="title"[^>]*>(.*?)<\/text>/.exec(long)![1];
+    const lines = titleText.split(/<tspan[^>]*>|<\/tspan>/).filter((line) => line !== '');
+    expect(lines.length).toBeGreaterThan(1);
+    expect(lines.join(' ').replace(/(c{20,}) (c+)/, '$1$2')).toBe(title);
+    for (const line of lines) expect(line.length * 8.75).toBeLessThanOrEqual(600);
+    const plotTop = (svg: string): number => Number(/<line x1="80" y1="([\d.]+)" x2="80"/.exec(svg)![1]);
+    expect(plotTop(long)).toBe(plotTop(short) + 18 * (lines.length - 1));
+    expect(wrapTitle('a '.repeat(3).trim(), 600)).toEqual(['a a a']);
+  });
 });
+

@@ -226,11 +226,47 @@ const LEGEND_ROW_PX = 16;
 /** Rough width of 12 px sans-serif text: enough to keep legend entries from running into each other. */
 const textWidth = (text: string): number => text.length * 7;
 
+/** Line height of the 15 px title, and the rough width of its text (as textWidth, scaled to its size). */
+const TITLE_LINE_PX = 18;
+const titleWidth = (text: string): number => text.length * 8.75;
+
+/**
+ * The title's lines: words as many as fit `maxWidth` a line, so a long title (a run and a config_hash, a backtest's
+ * origins) wraps instead of running past the chart's edges; a word longer than a line is cut across lines.
+ */
+export function wrapTitle(title: string, maxWidth: number): string[] {
+  if (titleWidth(title) <= maxWidth) return [title];
+  const perLine = Math.max(1, Math.floor(maxWidth / titleWidth('x')));
+  const lines: string[] = [];
+  let line = '';
+  for (let word of title.split(/\s+/).filter((w) => w !== '')) {
+    while (word.length > perLine) {
+      if (line) lines.push(line);
+      lines.push(word.slice(0, perLine));
+      word = word.slice(perLine);
+      line = '';
+    }
+    if (!line) line = word;
+    else if (titleWidth(`${line} ${word}`) <= maxWidth) line = `${line} ${word}`;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  return line || lines.length === 0 ? [...lines, line] : lines;
+}
+
+/** The title, centred, on as many lines as it takes (one text element, a tspan a line past the first). */
+function titleSvg(lines: readonly string[], width: number): string {
+  const [first, ...rest] = lines.map(escapeXml);
+  return `<text class="title" x="${width / 2}" y="20" text-anchor="middle" font-size="15">${first}${rest.map((line) => `<tspan x="${width / 2}" dy="${TITLE_LINE_PX}">${line}</tspan>`).join('')}</text>`;
+}
+
 /**
  * Legend entries placed left to right across the plot's width, wrapping to a new row rather than past the
- * chart's edge; returns the SVG and the number of rows.
+ * chart's edge, from `top` down (below the title); returns the SVG and the number of rows.
  */
-function layoutLegend(entries: LegendEntry[], left: number, right: number): { svg: string[]; rows: number } {
+function layoutLegend(entries: LegendEntry[], left: number, right: number, top = 0): { svg: string[]; rows: number } {
   const svg: string[] = [];
   let row = 0;
   let at = left;
@@ -240,7 +276,7 @@ function layoutLegend(entries: LegendEntry[], left: number, right: number): { sv
       row += 1;
       at = left;
     }
-    const middle = 31 + row * LEGEND_ROW_PX;
+    const middle = 31 + top + row * LEGEND_ROW_PX;
     svg.push(entry.swatch(at, middle), `<text class="legend" x="${at + 14}" y="${middle + 4}">${escapeXml(entry.name)}</text>`);
     at += entryWidth + 24;
   }
@@ -255,6 +291,8 @@ export function renderLineChart(options: LineChartOptions): string {
   const seriesColor = (series: ChartSeries, index: number): string => series.color ?? PALETTE[index % PALETTE.length];
   const shades = bandShades(bands.length);
   const bandColor = (band: ChartBand, index: number): string => band.color ?? shades[index];
+  const title = wrapTitle(options.title, width - 40);
+  const titleBelow = (title.length - 1) * TITLE_LINE_PX;
   const legend = layoutLegend(
     [
       ...bands.map((band, index) => ({ name: band.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${bandColor(band, index)}"/>` })),
@@ -263,9 +301,10 @@ export function renderLineChart(options: LineChartOptions): string {
     ],
     90,
     width - 20,
+    titleBelow,
   );
-  // Each legend row past the first pushes the plot down rather than over the legend; the top tick label clears it.
-  const margin = { left: 80, right: 20, top: 46 + (legend.rows - 1) * LEGEND_ROW_PX, bottom: 60 };
+  // Each title line and legend row past the first pushes the plot down rather than over them; the top tick label clears it.
+  const margin = { left: 80, right: 20, top: 46 + titleBelow + (legend.rows - 1) * LEGEND_ROW_PX, bottom: 60 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const xStart = options.xStart ?? 1;
@@ -288,7 +327,7 @@ export function renderLineChart(options: LineChartOptions): string {
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text class="title" x="${width / 2}" y="20" text-anchor="middle" font-size="15">${escapeXml(options.title)}</text>`,
+    titleSvg(title, width),
   ];
   // Bands are opaque: drawn first, so that grid lines, axes and markers stay visible over them.
   bands.forEach((band, index) => {
