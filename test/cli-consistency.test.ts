@@ -39,6 +39,12 @@ describe('cli > consistency across commands', () => {
     expect(byEnv.json.error.hint).toBe(byFlag.json.error.hint);
   });
 
+  it('says that eval --plot is a switch when given a file, as predict --plot and backtest --plot take one', async () => {
+    const run = await runCli(['eval', '--plot', 'plots.svg', '--home', tempHome(), '--json']);
+    expect(run.exitCode).toBe(2);
+    expect(run.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: 'Unexpected argument: plots.svg; --plot is a switch and takes no value' });
+  });
+
   it.skipIf(!existsSync(TRAIN))('names the fields of every --json result in snake_case, preprocess and train as eval and predict do', async () => {
     const home = tempHome();
     const results: Record<string, unknown> = {};

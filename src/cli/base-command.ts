@@ -144,8 +144,9 @@ export abstract class FltsCommand<TResult> extends Command {
     // oclif's own parse errors (unknown flag, missing arg) become usage errors with exit code 2.
     const parseError = error.oclif !== undefined && !(error instanceof FltsError);
     const command = this.constructor as typeof FltsCommand;
-    const flagNames = Object.keys({ ...command.baseFlags, ...command.flags });
-    const flts = parseError ? new FltsError('FLTS_USAGE_INVALID_FLAG', usageMessage(error.message, flagNames)) : toFltsError(error);
+    const flags = { ...command.baseFlags, ...command.flags, json: { type: 'boolean' } };
+    const switches = Object.entries(flags).filter(([, flag]) => flag.type === 'boolean').map(([name]) => name);
+    const flts = parseError ? new FltsError('FLTS_USAGE_INVALID_FLAG', usageMessage(error.message, Object.keys(flags), { argv: this.argv, switches })) : toFltsError(error);
     const exitCode = reportError(flts, { json: this.jsonEnabled(), debug: this.debugErrors || process.argv.includes('--debug'), theme: this.config.theme?.json });
     process.exitCode = exitCode;
     await stdoutFlushed();

@@ -22,4 +22,11 @@ describe('usageMessage', () => {
     expect(usageMessage('Nonexistent flag: --modle\nSee more help with --help', ['model', 'epochs', 'json'])).toBe('Nonexistent flag: --modle; did you mean --model?');
     expect(usageMessage('Nonexistent flag: --frobnicate\nSee more help with --help', ['model', 'epochs', 'json'])).toBe('Nonexistent flag: --frobnicate');
   });
+
+  it('names a word after a switch as the value the switch does not take', () => {
+    const typed = { argv: ['--plot', 'plot.svg', '--json'], switches: ['plot', 'live', 'json'] };
+    expect(usageMessage('Unexpected argument: plot.svg\nSee more help with --help', ['plot'], typed)).toBe('Unexpected argument: plot.svg; --plot is a switch and takes no value');
+    expect(usageMessage('Unexpected argument: stray\nSee more help with --help', ['plot'], { argv: ['stray'], switches: ['plot'] })).toBe('Unexpected argument: stray');
+  });
 });
+

@@ -9,7 +9,8 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
   static override description =
     'Reads the train and test files, samples, cleans, adds time features and scales (scaler fitted on train only), then writes Parquet plus JSON sidecars to the processed-data bucket. The same settings and the same file contents give "cached", files that differ in bytes but make the same rows "unchanged" (the stored version kept, with its created_at); coming back to settings and file contents processed before, whose version is kept under its config_hash (or among the four earlier versions of its config_hash: other rows under the same file names processed in between), gives "reused": that version becomes the latest again as stored, with the created_at of its first processing. With a bus configured (FLTS_BUS), publishes the training-data and inference-data claims that the daemon trains and forecasts on, also when cached or reused.';
   static override examples = [
-    '<%= config.bin %> <%= command.id %> --train examples/data/example.csv --test examples/data/example_test.csv',
+    '<%= config.bin %> <%= command.id %> --dataset example',
+    '<%= config.bin %> <%= command.id %> --train /path/to/PobleSec.csv --test /path/to/PobleSec_test.csv',
     '<%= config.bin %> <%= command.id %> --dataset example --sample-train-rows 500 --sample-strategy random --json',
     'FLTS_DATA_DIR=/path/to/datasets <%= config.bin %> <%= command.id %> --dataset PobleSec',
   ];
