@@ -45,6 +45,18 @@ describe('cli > consistency across commands', () => {
     expect(run.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: 'Unexpected argument: plots.svg; --plot is a switch and takes no value' });
   });
 
+  it.skipIf(!existsSync(TRAIN))('takes the model types as --model or --models in train and backtest alike', async () => {
+    const home = tempHome();
+    const cli = (...args: string[]) => runCli([...args, '--home', home, '--json', '--log-level', 'silent']);
+    expect((await cli('preprocess', '--train', TRAIN, '--test', TEST, '--sample-train-rows', '400', '--sample-test-rows', '150')).exitCode).toBe(0);
+    const trained = await cli('train', '--models', 'NAIVE');
+    expect(trained.exitCode, trained.stdout).toBe(0);
+    expect(trained.json.result.runs.map((run: { model_type: string }) => run.model_type)).toEqual(['NAIVE']);
+    const backtest = await cli('backtest', '--model', 'NAIVE', '--folds', '1');
+    expect(backtest.exitCode, backtest.stdout).toBe(0);
+    expect(backtest.json.result.models.map((model: { model_type: string }) => model.model_type)).toEqual(['NAIVE']);
+  });
+
   it.skipIf(!existsSync(TRAIN))('names the fields of every --json result in snake_case, preprocess and train as eval and predict do', async () => {
     const home = tempHome();
     const results: Record<string, unknown> = {};
