@@ -73,6 +73,9 @@ describe('cli > consistency across commands', () => {
       results[args[0]] = run.json.result;
     }
     expect(camelCaseKeys(results)).toEqual([]);
+    // Its text says which scale its figures are on: eval's are scaled, predict's in the data's own units.
+    expect((await runCli(['predict', '--data', TEST, '--home', home])).stdout).toMatch(/vs actuals \(\d+ rows, original units/);
+    expect((await runCli(['backtest', '--models', 'NAIVE', '--folds', '1', '--home', home])).stdout).toMatch(/rmse and score on the scaled data/);
     expect(results.preprocess).toMatchObject({ config_hash: expect.stringMatching(/^[0-9a-f]{64}$/), created_at: expect.any(String), timings: { total_ms: expect.any(Number) } });
   }, 120_000);
 });

@@ -38,7 +38,7 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
     const { store } = await this.dependencies(settings);
     const result = await runBacktest(settings, { store, onEvent: createBacktestProgress((line) => this.say(line)) }, { configHash: flags['config-hash'] });
     if (flags.plot) await writeFileWhole(flags.plot, renderBacktestChart(result));
-    this.say(`config_hash ${result.config_hash}, targets ${result.targets?.join(',')}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, refit every ${result.refit_every || 'never'}`);
+    this.say(`config_hash ${result.config_hash}, targets ${result.targets?.join(',')}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, refit every ${result.refit_every || 'never'}; rmse and score on the scaled data`);
     for (const row of result.ranking) {
       const aggregate = result.models.find((m) => m.model_type === row.model_type)?.aggregate;
       // The first target's pooled coverage, like the rmse beside it.

@@ -31,7 +31,7 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
     // No logger for the workflow: its lines are the data's warnings, which the report below says (as preprocess does).
     const result = await runBatchInference(settings, { store, bus }, { data: inferenceDataRefOf(flags.data), runId: flags.run, outFile: flags.out, plotFile: flags.plot, scale: flags.scale as InputScale });
     this.say(`${result.status === 'duplicate' ? 'Duplicate of an earlier result' : 'Forecast'}: ${result.rows_predicted} rows from ${result.windows} windows, run ${result.run_id} (${result.model_type})`);
-    if (result.metrics.rmse !== undefined) this.say(`vs actuals (${result.metrics.overlap_rows} rows): rmse ${result.metrics.rmse.toPrecision(5)}, mae ${result.metrics.mae_mean?.toPrecision(5)}`);
+    if (result.metrics.rmse !== undefined) this.say(`vs actuals (${result.metrics.overlap_rows} rows, original units): rmse ${result.metrics.rmse.toPrecision(5)}, mae ${result.metrics.mae_mean?.toPrecision(5)}`);
     this.say(`record: ${result.log_bucket}/${result.log_object_key}; forecasts: ${result.forecast_bucket}/${result.forecast_key}${result.out_file ? ` and ${result.out_file}` : ''}`);
     if (result.plot_files) this.say(`plot: ${result.plot_files.join(', ')}`);
     for (const warning of result.warnings) this.say(`warning: ${warning.message}`);
