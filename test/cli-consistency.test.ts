@@ -45,6 +45,17 @@ describe('cli > consistency across commands', () => {
     expect(run.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: 'Unexpected argument: plots.svg; --plot is a switch and takes no value' });
   });
 
+  it('refuses a --config-hash that is not a whole config_hash as the flag it is, in every command that takes one', async () => {
+    const home = tempHome();
+    const prefix = 'a68dce291270';
+    for (const args of [['train'], ['eval'], ['backtest'], ['promote', '--best'], ['promote-manual', '--yes', '--run', 'r', '--reason', 'x']]) {
+      const run = await runCli([...args, '--config-hash', prefix, '--home', home, '--json']);
+      expect(run.exitCode, args[0]).toBe(2);
+      expect(run.json.error, args[0]).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'config-hash', value: prefix } });
+      expect(run.json.error.message).toContain('64 lower-case hex characters');
+    }
+  });
+
   it.skipIf(!existsSync(TRAIN))('takes the model types as --model or --models in train and backtest alike', async () => {
     const home = tempHome();
     const cli = (...args: string[]) => runCli([...args, '--home', home, '--json', '--log-level', 'silent']);

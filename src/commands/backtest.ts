@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
 import { createBacktestProgress } from '../cli/progress.js';
 import { checkSvgFileFlag } from '../cli/svg-file-flag.js';
 import { renderBacktestChart } from '../core/backtest/backtest-chart.js';
@@ -26,6 +27,7 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
 
   async run(): Promise<RunBacktestResult> {
     const { flags } = await this.parse(Backtest);
+    checkConfigHashFlag(flags['config-hash']);
     const { settings } = this.loadSettings(flags, {
       'training.targets': flags.targets,
       'backtest.models': flags.models,

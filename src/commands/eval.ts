@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
 import { FltsError } from '../core/errors.js';
 import { renderLiveRanking } from '../cli/live-ranking-lines.js';
 import { renderMlflowScoreboard } from '../cli/mlflow-scoreboard-table.js';
@@ -28,6 +29,7 @@ export default class Eval extends FltsCommand<EvalResult> {
 
   async run(): Promise<EvalResult> {
     const { flags } = await this.parse(Eval);
+    checkConfigHashFlag(flags['config-hash']);
     refuseIgnoredFlags(flags);
     const { settings } = this.loadSettings(flags, { 'eval.minImprovementPct': flags['min-improvement'] });
     const { store } = await this.dependencies(settings);

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
 import { PROMOTED_AND_PINNED_LINE, targetsChangedLine, runKeptLines } from '../cli/promotion-lines.js';
 import { FltsError } from '../core/errors.js';
 import { listPromotionCandidates, promoteManually, type ManualPromotionResult } from '../core/runbooks/index.js';
@@ -34,6 +35,7 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
 
   async run(): Promise<PromoteManualResult> {
     const { flags } = await this.parse(PromoteManual);
+    checkConfigHashFlag(flags['config-hash']);
     const { settings } = this.loadSettings(flags, { identifier: flags.identifier });
     const deps = await this.dependencies(settings);
     const operator = process.env.FLTS_OPERATOR || os.userInfo().username;

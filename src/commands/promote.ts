@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
 import { PROMOTED_AND_PINNED_LINE, targetsChangedLine, runKeptLines, scoreText } from '../cli/promotion-lines.js';
 import { singleLine } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
@@ -46,6 +47,7 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
 
   async run(): Promise<PromoteCommandResult> {
     const { flags } = await this.parse(Promote);
+    checkConfigHashFlag(flags['config-hash']);
     const { settings } = this.loadSettings(flags, { identifier: flags.identifier, 'eval.minImprovementPct': flags['min-improvement'] });
     const deps = await this.dependencies(settings);
     if (flags.history) {

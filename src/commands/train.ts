@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
 import { createTrainProgress } from '../cli/progress.js';
 import { trackingSyncLine } from '../cli/tracking-sync-lines.js';
 import { MODEL_TYPES } from '../core/model-types.js';
@@ -37,6 +38,7 @@ export default class Train extends FltsCommand<TrainResult> {
 
   async run(): Promise<TrainResult> {
     const { flags } = await this.parse(Train);
+    checkConfigHashFlag(flags['config-hash']);
     const { settings } = this.loadSettings(flags, {
       'training.models': flags.model?.join(',').toUpperCase(),
       'training.targets': flags.targets,
