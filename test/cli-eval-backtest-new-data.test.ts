@@ -36,7 +36,7 @@ describe('cli > eval --rank-by backtest after new data under the same file names
     const [fresh] = (await cli('train', '--model', 'NAIVE')).runs as Array<{ run_id: string }>;
     const stale = await runCli(['eval', '--rank-by', 'backtest', '--json'], { env });
     expect(stale.exitCode, stale.stdout).toBe(4);
-    expect(stale.json.error).toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', details: { configHash, runsOfReplacedRows: 2 } });
+    expect(stale.json.error).toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', details: { config_hash: configHash, runs_of_replaced_rows: 2 } });
     expect(stale.json.error.message).toContain('new data under the same file names replaced');
 
     // A new backtest takes the NAIVE run of the new rows, and SNAIVE, whose only run is of the old rows, as it would without one.
@@ -69,7 +69,7 @@ describe('cli > eval --rank-by backtest after new data under the same file names
     expect((await cli('preprocess')).config_hash).toBe(configHash);
     const stale = await runCli(['eval', '--rank-by', 'backtest', '--json'], { env });
     expect(stale.exitCode, stale.stdout).toBe(4);
-    expect(stale.json.error).toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', details: { configHash, runsOfReplacedRows: 2 } });
+    expect(stale.json.error).toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', details: { config_hash: configHash, runs_of_replaced_rows: 2 } });
     expect(stale.json.error.message).toContain('new data under the same file names replaced');
 
     // A backtest of the rows held now ranks them again: the runs still count as trained on any rows, as they always did.

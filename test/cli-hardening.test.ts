@@ -79,7 +79,7 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     const huge = 'x'.repeat(100_000);
     const home = path.join(dir, 'huge-home');
     const cases = [
-      { args: ['eval', '--config-hash', huge], code: 'FLTS_CONFIG_INVALID_VALUE' },
+      { args: ['eval', '--config-hash', huge], code: 'FLTS_USAGE_INVALID_FLAG' },
       { args: ['train', '--model', huge], code: 'FLTS_CONFIG_INVALID_VALUE' },
       { args: ['eval', '--config', huge], code: 'FLTS_CONFIG_FILE_UNREADABLE' },
       { args: [huge], code: 'FLTS_USAGE_UNKNOWN_COMMAND' },

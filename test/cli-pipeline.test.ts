@@ -102,7 +102,7 @@ describe.skipIf(!hasData)('cli > pipeline (preprocess, train, eval, promote on a
     const failed = await runCli(['train', '--home', home, '--model', 'LSTM', '--learning-rate', '1e300', '--json'], { env });
     expect(failed.exitCode).toBe(2);
     expect(failed.json.error.code).toBe('FLTS_TRAIN_DIVERGED');
-    const runId = failed.json.error.details.runId;
+    const runId = failed.json.error.details.run_id;
     expect(json(`runs/${runId}/run.json`)).toMatchObject({ status: 'FAILED', error: { code: 'FLTS_TRAIN_DIVERGED' } });
   });
 });

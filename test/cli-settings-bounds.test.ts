@@ -56,14 +56,14 @@ describe.skipIf(!existsSync(TRAIN))('cli > settings the data cannot carry', () =
 
     const backtest = await runCli(['backtest', '--home', home, '--models', 'MSTL', '--folds', '2', '--json']);
     expect(backtest.exitCode).toBe(exitCodeOf('FLTS_MODEL_TOO_FEW_ROWS'));
-    expect(backtest.json.error).toMatchObject({ code: 'FLTS_MODEL_TOO_FEW_ROWS', details: { modelType: 'MSTL', rows: 12, needed: 32 } });
+    expect(backtest.json.error).toMatchObject({ code: 'FLTS_MODEL_TOO_FEW_ROWS', details: { model_type: 'MSTL', rows: 12, needed: 32 } });
   });
 
   it('train refuses a horizon longer than the test data, which would leave nothing to score', async () => {
     const home = tempHome();
     expect((await runCli(['preprocess', '--home', home, '--train', TRAIN, '--test', TEST, '--sample-train-rows', '60', '--sample-test-rows', '5'])).exitCode).toBe(0);
     const train = await runCli(['train', '--home', home, '--model', 'NAIVE', '--json'], { env: { OUTPUT_SEQ_LEN: '6' } });
-    expect(train.json.error).toMatchObject({ code: 'FLTS_MODEL_TOO_FEW_ROWS', details: { testRows: 5, needed: 6, setting: 'data.sampleTestRows' } });
+    expect(train.json.error).toMatchObject({ code: 'FLTS_MODEL_TOO_FEW_ROWS', details: { test_rows: 5, needed: 6, setting: 'data.sampleTestRows' } });
     expect(runIds(home)).toEqual([]);
   });
 });

@@ -33,7 +33,7 @@ describe('cli > train while another process trains the same model', () => {
     const refused = await runCli(['train', '--model', 'NAIVE,LSTM', '--json'], { env, timeoutMs: 120_000 });
     expect(refused.exitCode).toBe(5);
     expect(refused.json.error).toMatchObject({ code: 'FLTS_TRAIN_IN_PROGRESS', message: expect.stringContaining(`NAIVE is already being trained on config_hash ${configHash.slice(0, 12)} by run daemonrun (pid 4242 on ${ELSEWHERE}`) });
-    expect(refused.json.error.details.inProgress).toEqual([expect.objectContaining({ run_id: 'daemonrun', model_type: 'NAIVE', owner })]);
+    expect(refused.json.error.details.in_progress).toEqual([expect.objectContaining({ run_id: 'daemonrun', model_type: 'NAIVE', owner })]);
     const afterRefusal = await listRunRecords(store, settings, { configHash });
     expect(afterRefusal.map((run) => `${run.run_id === 'daemonrun' ? 'daemon' : 'cli'} ${run.model_type} ${run.status}`).sort()).toEqual(['cli LSTM SUCCESS', 'daemon NAIVE RUNNING']);
     expect(refused.json.error.details.succeeded).toEqual([afterRefusal.find((run) => run.model_type === 'LSTM')!.run_id]);

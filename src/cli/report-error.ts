@@ -1,6 +1,7 @@
 import { ux, type Interfaces } from '@oclif/core';
 import { exitCodeFor, type FltsError } from '../core/errors.js';
 import { redactSecrets, redactValue } from '../core/redact.js';
+import { snakeCaseKeys } from './snake-case-keys.js';
 
 export interface ReportErrorOptions {
   json: boolean;
@@ -17,7 +18,8 @@ export function reportError(flts: FltsError, options: ReportErrorOptions): numbe
   // Messages can carry configured URLs (MLFLOW_TRACKING_URI with a password, a presigned query): masked on every path out.
   const shown = redactValue(flts.toJSON());
   if (options.json) {
-    ux.stdout(ux.colorizeJson({ status: 'error', error: shown }, { pretty: true, theme: options.theme }));
+    // In the one field style of every --json document (its details included), as a command's result is.
+    ux.stdout(ux.colorizeJson({ status: 'error', error: snakeCaseKeys(shown) }, { pretty: true, theme: options.theme }));
   } else {
     process.stderr.write(`Error ${shown.code}: ${shown.message}\n`);
     if (shown.hint) process.stderr.write(`Hint: ${shown.hint}\n`);

@@ -65,7 +65,7 @@ describe.skipIf(secure.skip)(`integration > kafka-acl${skipNote(secure)}`, () =>
     const stack = isolatedStack('it-acl');
     const run = await daemon(stack);
     expect(run.exitCode, run.stdout + run.stderr).toBe(2);
-    expect(run.json.error).toMatchObject({ code: 'FLTS_BUS_ACCESS_DENIED', kind: 'usage', details: { kafkaErrorType: 'TOPIC_AUTHORIZATION_FAILED' } });
+    expect(run.json.error).toMatchObject({ code: 'FLTS_BUS_ACCESS_DENIED', kind: 'usage', details: { kafka_error_type: 'TOPIC_AUTHORIZATION_FAILED' } });
     expect(run.json.error.message).toContain(`creating topics ${stack.prefix}-training-data`);
     expect(run.json.error.message).toContain('the user needs Describe and Create on the topics');
   });
@@ -76,14 +76,14 @@ describe.skipIf(secure.skip)(`integration > kafka-acl${skipNote(secure)}`, () =>
     const group = `${stack.prefix}-eval-promoter`;
     const lookup = await daemon(stack);
     expect(lookup.exitCode, lookup.stdout + lookup.stderr).toBe(2);
-    expect(lookup.json.error).toMatchObject({ code: 'FLTS_BUS_ACCESS_DENIED', details: { kafkaErrorType: 'GROUP_AUTHORIZATION_FAILED' } });
+    expect(lookup.json.error).toMatchObject({ code: 'FLTS_BUS_ACCESS_DENIED', details: { kafka_error_type: 'GROUP_AUTHORIZATION_FAILED' } });
     expect(lookup.json.error.message).toContain(`subscribing group ${group} to ${stack.prefix}-model-training failed`);
     expect(lookup.json.error.message).toContain('the user needs Read on the consumer group');
 
     await grant(stack, 'groups', 'DESCRIBE');
     const join = await daemon(stack);
     expect(join.exitCode, join.stdout + join.stderr).toBe(2);
-    expect(join.json.error).toMatchObject({ code: 'FLTS_BUS_ACCESS_DENIED', details: { kafkaErrorType: 'GROUP_AUTHORIZATION_FAILED' } });
+    expect(join.json.error).toMatchObject({ code: 'FLTS_BUS_ACCESS_DENIED', details: { kafka_error_type: 'GROUP_AUTHORIZATION_FAILED' } });
     expect(join.json.error.message).toContain(`subscribing group ${group}`);
   });
 

@@ -152,7 +152,7 @@ if (skipReason) {
       for (const args of [['eval', '--json'], ['serve', '--port', '0', '--json']]) {
         const run = await runCli(args, { env, timeoutMs: 30_000 });
         expect(run.exitCode, args.join(' ')).toBe(2);
-        expect(run.json.error).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED', kind: 'usage', details: { accessKey: infra.s3.accessKey } });
+        expect(run.json.error).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED', kind: 'usage', details: { access_key: infra.s3.accessKey } });
         expect(run.stdout + run.stderr).not.toContain(WRONG);
       }
     });
