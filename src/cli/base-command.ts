@@ -153,7 +153,6 @@ export abstract class FltsCommand<TResult> extends Command {
     this.exit(exitCode);
   }
 
-  /** Every command's result in the one field style of its `--json`, snake_case (see snakeCaseKeys). */
   /**
    * A usage line written by hand (a command whose flags exclude each other, which oclif's generated line garbles)
    * with the global flags after it, as oclif's own lines have them: `--home` or `--config` is as much part of a call.
@@ -163,6 +162,7 @@ export abstract class FltsCommand<TResult> extends Command {
     return `${line} ${globals.join(' ')}`;
   }
 
+  /** Every command's result in the one field style of its `--json`, snake_case (see snakeCaseKeys). */
   protected override toSuccessJson(result: unknown): unknown {
     return { status: 'ok', result: snakeCaseKeys(result) };
   }

@@ -6,8 +6,8 @@
 
 /**
  * Objects keyed by names from the data or the user rather than by fields: target and column names, interval levels,
- * model artifact files, ONNX metadata, MLflow params and tags. Their own keys stay as they are (a target column `cpuLoad` is not a
- * field); what lies inside them is converted again.
+ * model artifact files, ONNX metadata, MLflow params and tags. Their own keys stay as they are (a target column
+ * `cpuLoad` is not a field); what lies inside them is converted again.
  */
 const KEYED_BY_NAMES = new Set(['targets', 'targetFloors', 'target_floors', 'coverage', 'intervals', 'uncalibrated', 'artifact_sha256', 'params', 'tags', 'lowerBounds', 'lower_bounds', 'metadata']);
 
