@@ -39,6 +39,14 @@ describe('cli > consistency across commands', () => {
     expect(byEnv.json.error.hint).toBe(byFlag.json.error.hint);
   });
 
+  it('says in every --help what --json prints, and in which field style', async () => {
+    for (const id of ['preprocess', 'bench', 'promote']) {
+      const help = await runCli([id, '--help']);
+      expect(help.stdout.replace(/\s+/g, ' '), id).toMatch(/--json Print one JSON document on stdout: .*fields in snake_case/);
+      expect(help.stdout.match(/\[--json\]/g)?.length, id).toBe(id === 'promote' ? 4 : id === 'bench' ? 2 : 1);
+    }
+  });
+
   it('says that eval --plot is a switch when given a file, as predict --plot and backtest --plot take one', async () => {
     const run = await runCli(['eval', '--plot', 'plots.svg', '--home', tempHome(), '--json']);
     expect(run.exitCode).toBe(2);

@@ -6,7 +6,7 @@ import { clip, QUOTED_CHARS } from '../core/clip-text.js';
 import { createCliLogger } from './cli-logger.js';
 import { usageMessage } from './usage-message.js';
 import { reportError, stdoutFlushed } from './report-error.js';
-import { snakeCaseKeys } from './snake-case-keys.js';
+import { snakeCaseKeys } from '../core/snake-case-keys.js';
 import { describeConfigFileError } from '../core/config/config-file-error.js';
 import { resolveSettings, type ResolvedSettings, type Settings } from '../core/config/settings.js';
 import { readRegularFile } from '../core/read-regular-file.js';
@@ -58,6 +58,8 @@ export abstract class FltsCommand<TResult> extends Command {
     'log-level': Flags.string({ description: 'Log level: trace, debug, info, warn, error, silent.', helpGroup: 'GLOBAL' }),
     profile: Flags.string({ description: 'Defaults: default (measured) or reference (the reference deployment exactly) (env FLTS_PROFILE).', helpGroup: 'GLOBAL' }),
     debug: Flags.boolean({ description: 'Show stack traces on errors.', helpGroup: 'GLOBAL', default: false }),
+    // oclif's own --json ("Format output as json.") with what a script needs to know of the document.
+    json: Flags.boolean({ description: 'Print one JSON document on stdout: {"status":"ok","result":...} or {"status":"error","error":{code,message,hint,details}}, fields in snake_case.', helpGroup: 'GLOBAL' }),
   };
 
   protected debugErrors = false;
@@ -144,7 +146,7 @@ export abstract class FltsCommand<TResult> extends Command {
     // oclif's own parse errors (unknown flag, missing arg) become usage errors with exit code 2.
     const parseError = error.oclif !== undefined && !(error instanceof FltsError);
     const command = this.constructor as typeof FltsCommand;
-    const flags = { ...command.baseFlags, ...command.flags, json: { type: 'boolean' } };
+    const flags = { ...command.baseFlags, ...command.flags };
     const switches = Object.entries(flags).filter(([, flag]) => flag.type === 'boolean').map(([name]) => name);
     const flts = parseError ? new FltsError('FLTS_USAGE_INVALID_FLAG', usageMessage(error.message, Object.keys(flags), { argv: this.argv, switches })) : toFltsError(error);
     const exitCode = reportError(flts, { json: this.jsonEnabled(), debug: this.debugErrors || process.argv.includes('--debug'), theme: this.config.theme?.json });
@@ -158,7 +160,9 @@ export abstract class FltsCommand<TResult> extends Command {
    * with the global flags after it, as oclif's own lines have them: `--home` or `--config` is as much part of a call.
    */
   static usageWithGlobalFlags(line: string): string {
-    const globals = Object.entries(FltsCommand.baseFlags).map(([name, flag]) => (flag.type === 'boolean' ? `[--${name}]` : `[--${name} <value>]`));
+    const globals = Object.entries(FltsCommand.baseFlags)
+      .filter(([name]) => !line.includes(`[--${name}`))
+      .map(([name, flag]) => (flag.type === 'boolean' ? `[--${name}]` : `[--${name} <value>]`));
     return `${line} ${globals.join(' ')}`;
   }
 

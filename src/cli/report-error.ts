@@ -1,7 +1,7 @@
 import { ux, type Interfaces } from '@oclif/core';
 import { exitCodeFor, type FltsError } from '../core/errors.js';
 import { redactSecrets, redactValue } from '../core/redact.js';
-import { snakeCaseKeys } from './snake-case-keys.js';
+import { snakeCaseKeys } from '../core/snake-case-keys.js';
 
 export interface ReportErrorOptions {
   json: boolean;

@@ -26,7 +26,7 @@ function checkCell(cell: any, phase: string, replicas: number | null): void {
   expect(cell).toMatchObject({ phase, replicas, connections: 4 });
   expect(cell.requests).toBeGreaterThan(0);
   expect(cell.errors).toEqual({ non2xx: {}, timeouts: 0, connection: {}, total: 0 });
-  expect(cell.requestsPerSec).toBeGreaterThan(0);
+  expect(cell.requests_per_sec).toBeGreaterThan(0);
   const { p50, p90, p99, max } = cell.latency;
   expect(p50).toBeGreaterThan(0);
   expect(p50).toBeLessThanOrEqual(p90);
@@ -62,12 +62,12 @@ describe.skipIf(!hasData)('commands > bench', () => {
     for (const [k, cell] of report.cells.entries()) {
       checkCell(cell, k % 2 === 0 ? 'baseline' : 'predict', 1);
       expect(cell.route).toBe(k % 2 === 0 ? 'GET /healthz' : 'POST /predict');
-      expect(cell.serverRssMiB).toBeGreaterThan(0);
+      expect(cell.server_rss_mib).toBeGreaterThan(0);
     }
     const predict = report.cells[1];
-    expect(predict.fractionOfBaseline).toBeCloseTo(predict.requestsPerSec / report.cells[0].requestsPerSec, 2);
-    expect(predict.cpu.serversPercent).toBeGreaterThan(0);
-    expect(report.payload).toMatchObject({ rowsPerRequest: 12, distinctBodies: 64 });
+    expect(predict.fraction_of_baseline).toBeCloseTo(predict.requests_per_sec / report.cells[0].requests_per_sec, 2);
+    expect(predict.cpu.servers_percent).toBeGreaterThan(0);
+    expect(report.payload).toMatchObject({ rows_per_request: 12, distinct_bodies: 64 });
 
     const files = report.files;
     expect(JSON.parse(readFileSync(files.json, 'utf8')).cells).toEqual(report.cells);
@@ -77,7 +77,7 @@ describe.skipIf(!hasData)('commands > bench', () => {
     const row = Object.fromEntries(csv[2].split(',').map((value, i) => [header[i], value]));
     expect(row).toMatchObject({ phase: 'predict', engine: 'onnx', replicas: '1', connections: '4', route: 'POST /predict', variant: 'FLTS_SERVE_ENGINE=onnx' });
     expect(Number(row.server_rss_mib)).toBeGreaterThan(0);
-    expect(readFileSync(files.markdown, 'utf8')).toContain(`| FLTS_SERVE_ENGINE=onnx | onnx | 1 | 4 | POST /predict | ${predict.requestsPerSec.toFixed(0)} |`);
+    expect(readFileSync(files.markdown, 'utf8')).toContain(`| FLTS_SERVE_ENGINE=onnx | onnx | 1 | 4 | POST /predict | ${predict.requests_per_sec.toFixed(0)} |`);
     const svg = readFileSync(files.svg, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('FLTS_SERVE_ENGINE=onnx, 4 connections');
@@ -99,8 +99,8 @@ describe.skipIf(!hasData)('commands > bench', () => {
     ]);
     for (const cell of report.cells) checkCell(cell, cell.phase, 1);
     const [httpCeiling, grpcCeiling, , oipHttp, oipGrpc] = report.cells;
-    expect(oipHttp.fractionOfBaseline).toBeCloseTo(oipHttp.requestsPerSec / httpCeiling.requestsPerSec, 2);
-    expect(oipGrpc.fractionOfBaseline).toBeCloseTo(oipGrpc.requestsPerSec / grpcCeiling.requestsPerSec, 2);
+    expect(oipHttp.fraction_of_baseline).toBeCloseTo(oipHttp.requests_per_sec / httpCeiling.requests_per_sec, 2);
+    expect(oipGrpc.fraction_of_baseline).toBeCloseTo(oipGrpc.requests_per_sec / grpcCeiling.requests_per_sec, 2);
     const svg = readFileSync(report.files.svg, 'utf8');
     expect(svg).toContain('oip-grpc, 4 connections');
     expect(readFileSync(report.files.csv, 'utf8').trim().split('\n')[5].endsWith(',oip-grpc')).toBe(true);

@@ -6,6 +6,7 @@ import { renderBenchChart } from './bench-chart.js';
 import { benchCsv, benchMarkdown } from './bench-table.js';
 import type { BenchFiles, BenchReport } from './bench-types.js';
 import { makeDirectory } from '../make-directory.js';
+import { snakeCaseKeys } from '../snake-case-keys.js';
 import { writeFileWhole } from '../write-file-whole.js';
 
 /**
@@ -39,6 +40,7 @@ export async function writeBenchFiles(report: BenchReport, dir: string): Promise
   await writeFileWhole(files.csv, benchCsv(report));
   await writeFileWhole(files.markdown, benchMarkdown(report));
   await writeFileWhole(files.svg, renderBenchChart(report));
-  await writeFileWhole(files.json, `${JSON.stringify({ ...report, files }, null, 2)}\n`);
+  // The fields of `flts bench --json` and of bench.csv, snake_case: one report, one field style wherever it is read.
+  await writeFileWhole(files.json, `${JSON.stringify(snakeCaseKeys({ ...report, files }), null, 2)}\n`);
   return files;
 }

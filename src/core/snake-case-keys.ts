@@ -1,7 +1,8 @@
 /**
- * The `--json` result of every command in one field style, snake_case, the reference system's (`config_hash`,
- * `run_id`): the library hands out camelCase fields (`configHash`), the run and board records snake_case ones, and
- * a result built of both would otherwise mix them in one document.
+ * The `--json` result of every command (and the JSON files a command writes for people and scripts, such as
+ * bench.json) in one field style, snake_case, the reference system's (`config_hash`, `run_id`): the library hands out
+ * camelCase fields (`configHash`), the run and board records snake_case ones, and a result built of both would
+ * otherwise mix them in one document.
  */
 
 /**
@@ -11,10 +12,15 @@
  */
 const KEYED_BY_NAMES = new Set(['targets', 'targetFloors', 'target_floors', 'coverage', 'intervals', 'uncalibrated', 'artifact_sha256', 'params', 'tags', 'lowerBounds', 'lower_bounds', 'metadata']);
 
-const CAMEL_CASE = /^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+$/;
+const CAMEL_CASE = /^[a-z][a-zA-Z0-9]*[A-Z][a-zA-Z0-9]*$/;
 
+/** `configHash` -> `config_hash`; a unit is one word, as the CSV columns write it (`serverRssMiB` -> `server_rss_mib`). */
 export function snakeCaseKey(key: string): string {
-  return CAMEL_CASE.test(key) ? key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`) : key;
+  if (!CAMEL_CASE.test(key)) return key;
+  return key
+    .replace(/([KMGT])iB/g, '$1ib')
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase();
 }
 
 export function snakeCaseKeys(value: unknown, keepOwnKeys = false): unknown {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { snakeCaseKey, snakeCaseKeys } from './snake-case-keys.js';
 
-describe('cli > snake-case-keys', () => {
+describe('core > snake-case-keys', () => {
   it('turns camelCase fields into snake_case and leaves other keys as they are', () => {
-    expect(['configHash', 'mlflowRunId', 'rowsNotAfterTrain', 'config_hash', 'r2', 'p50', 'mlflow.runName', 'FLTS_BUS', 'down'].map(snakeCaseKey)).toEqual([
+    expect(['configHash', 'serverRssMiB', 'mlflowRunId', 'rowsNotAfterTrain', 'config_hash', 'r2', 'p50', 'mlflow.runName', 'FLTS_BUS', 'down'].map(snakeCaseKey)).toEqual([
       'config_hash',
+      'server_rss_mib',
       'mlflow_run_id',
       'rows_not_after_train',
       'config_hash',
