@@ -81,7 +81,7 @@ async function pipeline(side) {
   try {
     await stage('preprocess', async () => {
       const result = await flts(side, home, ['preprocess', '--train', path.join(datasets, 'PobleSec.csv'), '--test', path.join(datasets, 'PobleSec_test.csv')]);
-      return `config_hash ${result.configHash.slice(0, 12)}`;
+      return `config_hash ${(result.config_hash ?? result.configHash).slice(0, 12)}`;
     });
     await stage('train', async () => trainDetail(await flts(side, home, ['train', ...(side.models ? ['--model', side.models] : [])])));
     await stage('eval', async () => {
