@@ -47,6 +47,14 @@ describe('cli > consistency across commands', () => {
     }
   });
 
+  it('tells a new user with nothing stored yet which commands come before eval and promote --best', async () => {
+    const home = tempHome();
+    for (const args of [['eval'], ['promote', '--best']]) {
+      const run = await runCli([...args, '--home', home, '--json']);
+      expect(run.json.error, args.join(' ')).toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', hint: expect.stringContaining('`flts preprocess`, then `flts train`') });
+    }
+  });
+
   it('says that eval --plot is a switch when given a file, as predict --plot and backtest --plot take one', async () => {
     const run = await runCli(['eval', '--plot', 'plots.svg', '--home', tempHome(), '--json']);
     expect(run.exitCode).toBe(2);

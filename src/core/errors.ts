@@ -62,7 +62,7 @@ export const ERROR_CATALOGUE = {
   FLTS_RUN_CORRUPT: { kind: 'input', retriable: false, hint: "A file of the run in the store is damaged or was edited (not JSON, fields missing, another run's id, model weights cut short); retrain, or restore the run's files from a backup." },
   FLTS_RUN_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'List runs with `flts eval`; run ids are printed by `flts train`.' },
   FLTS_RUN_NOT_SUCCESSFUL: { kind: 'conflict', retriable: false, hint: 'Only runs with status SUCCESS and their model files can be promoted; train the model again, or promote another run (`flts eval` lists them).' },
-  FLTS_EVAL_NO_RUNS: { kind: 'not_found', retriable: false, hint: 'Train at least one model for this config_hash first.' },
+  FLTS_EVAL_NO_RUNS: { kind: 'not_found', retriable: false, hint: 'Train a model on the data first (`flts preprocess`, then `flts train`), or name data that has runs with --config-hash.' },
   FLTS_EVAL_GATE_FAILED: { kind: 'conflict', retriable: false, hint: 'The run does not pass the quality gate; use --force to promote anyway.' },
   FLTS_PROMOTE_NOTHING_TO_ROLLBACK: { kind: 'not_found', retriable: false, hint: 'A rollback returns to the run promoted before the current one. `flts promote --history` lists the scope\'s promotions (IDENTIFIER or --identifier names another scope); `flts promote --run <id>` promotes any run.' },
   FLTS_PROMOTE_CANDIDATE_INVALID: { kind: 'conflict', retriable: false, hint: 'The run forecasts non-finite values on its test windows (broken weights?); retrain it. --force does not override this.' },
