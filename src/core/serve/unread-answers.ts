@@ -200,7 +200,9 @@ export function resetUnreadAnswers(server: Server, options: UnreadAnswerOptions)
     void checkUnacknowledged().finally(() => (checking = false));
   }, options.checkEveryMs);
   timer.unref();
-  server.on('request', onRequest);
+  // Heard before the server's own handler: the one request too many resets its connection before its route runs
+  // (an async hook's body runs at once, so a check of the socket there passed, and the route asked the store once more).
+  server.prependListener('request', onRequest);
   server.on('connection', onConnection);
 
   function stop(): void {
