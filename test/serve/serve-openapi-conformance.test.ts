@@ -242,4 +242,15 @@ describe('serve > /openapi.json: every answer is one the published document decl
       }
     }
   });
+
+  it('answers 405 with Allow to the methods Node parses and fastify does not route (WebDAV and the rest), on a known path only', async () => {
+    for (const method of ['PROPFIND', 'MKCOL', 'SEARCH', 'LINK', 'M-SEARCH', 'PURGE']) {
+      for (const url of ['/healthz', '/predict', '/v2/models/flts/infer']) {
+        const answer = await ready.app.inject({ method: method as InjectOptions['method'] & string, url, headers: json, payload: '{"data":' });
+        expect({ method, url, status: answer.statusCode, code: answer.json().code, allow: answer.headers.allow }).toEqual({ method, url, status: 405, code: 'FLTS_REQUEST_METHOD_NOT_ALLOWED', allow: url === '/healthz' ? 'GET, HEAD' : 'POST' });
+      }
+      const elsewhere = await ready.app.inject({ method: method as InjectOptions['method'] & string, url: '/no-such-route' });
+      expect({ method, status: elsewhere.statusCode, code: elsewhere.json().code }).toEqual({ method, status: 404, code: 'FLTS_REQUEST_ROUTE_NOT_FOUND' });
+    }
+  });
 });

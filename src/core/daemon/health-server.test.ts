@@ -174,6 +174,24 @@ describe('core > daemon > health server', () => {
     }
   });
 
+  it('answers 405 with Allow to every other method on its paths, as the serve API does, and 404 elsewhere', async () => {
+    const bus = createFsBus({ root: path.join(root, 'bus-methods') });
+    const app = await buildHealthServer({ settings: defaultSettings(), store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });
+    try {
+      for (const method of ['POST', 'DELETE', 'TRACE', 'QUERY', 'PROPFIND', 'MKCOL']) {
+        for (const url of ['/healthz', '/readyz', '/metrics', '/status']) {
+          const answer = await app.inject({ method: method as 'POST', url });
+          expect({ method, url, status: answer.statusCode, code: answer.json().code, allow: answer.headers.allow }).toEqual({ method, url, status: 405, code: 'FLTS_REQUEST_METHOD_NOT_ALLOWED', allow: 'GET, HEAD' });
+        }
+      }
+      const elsewhere = await app.inject({ method: 'PROPFIND', url: '/nowhere' });
+      expect({ status: elsewhere.statusCode, code: elsewhere.json().code }).toEqual({ status: 404, code: 'FLTS_REQUEST_ROUTE_NOT_FOUND' });
+    } finally {
+      await app.close();
+      await bus.close();
+    }
+  });
+
   it('answers a CONNECT request (the daemon taken for a proxy) with a coded 405, as the serve API does', async () => {
     const bus = createFsBus({ root: path.join(root, 'bus-connect') });
     const app = await buildHealthServer({ settings: defaultSettings(), store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type RouteHandlerMethod } from 'fastify';
 import type { MessageBus } from '../bus/message-bus.js';
 import type { Settings } from '../config/settings.js';
 import type { FltsError } from '../errors.js';
@@ -8,6 +8,7 @@ import { withTimeout } from '../retry.js';
 import { installAccessControl } from '../serve/access-control.js';
 import { capConnections, checkingIntervalOf, connectionOptions } from '../serve/connection-limits.js';
 import { answerConnect, installErrorHandlers } from '../serve/error-handler.js';
+import { createRouteTable } from '../serve/route-table.js';
 import { resetUnreadAnswers } from '../serve/unread-answers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { DaemonMetrics } from './daemon-metrics.js';
@@ -97,8 +98,8 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   // without reading the answers held the event loop, and so the roles, for minutes.
   const unread = resetUnreadAnswers(app.server, { stallMs: deps.settings.serve.requestTimeoutMs, checkEveryMs: checkingIntervalOf(deps.settings.serve) });
   app.addHook('onClose', async () => unread.stop());
-  // The requests read after the one too many, in the same chunk, still reach a route: their connection is gone, so
-  // nothing is asked. (The one too many has begun its answer by then: fastify hears of a request first.)
+  // The one too many and the requests read after it, in the same chunk, still reach a route: their connection is
+  // gone (reset before fastify hears of the request), so nothing is asked.
   app.addHook('preHandler', async (request, reply) => {
     if (request.raw.socket.destroyed) reply.hijack();
   });
@@ -107,22 +108,26 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   app.server.on('connect', answerConnect);
   installAccessControl(app, { adminToken: deps.settings.serve.adminToken }, { '/status': 'admin' });
   const ms = deps.probeTimeoutMs ?? 3000;
-  app.get('/healthz', async () => ({ status: 'ok', service: 'flts-daemon', roles: deps.roles().map((role) => role.name) }));
-  app.get('/readyz', async (_request, reply) => {
+  // Other methods on these paths are 405 with Allow, as on the serve API's port, not 404.
+  const routes = createRouteTable(app);
+  const get = (url: string, handler: RouteHandlerMethod): void => routes.route({ method: 'GET', url, handler });
+  get('/healthz', async () => ({ status: 'ok', service: 'flts-daemon', roles: deps.roles().map((role) => role.name) }));
+  get('/readyz', async (_request, reply) => {
     const components = await checkReadiness(deps, ms);
     const ready = isReady(components);
     const waiting = deps.startupError?.();
     const startup = waiting && !components.roles ? { startup: { code: waiting.code, message: redactSecrets(waiting.message) } } : components.roles ? {} : joiningStartup(deps);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', components, ...startup });
   });
-  app.get('/metrics', async (_request, reply) => {
+  get('/metrics', async (_request, reply) => {
     const [, readiness] = await Promise.all([refreshLag(deps, ms), checkReadiness(deps, ms)]);
     deps.metrics.setReady(deps.configuredRoles ?? deps.roles().map((role) => role.name), isReady(readiness));
     return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
-  app.get('/status', async () => ({
+  get('/status', async () => ({
     roles: deps.roles().map((role) => ({ name: role.name, groups: role.subscriptions.map((s) => s.group), ...role.status() })),
     current_work: deps.metrics.currentWork(),
   }));
+  routes.addMethodNotAllowedRoutes();
   return app;
 }

@@ -1,9 +1,11 @@
+import { METHODS } from 'node:http';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { FltsError } from '../errors.js';
 
 /**
  * Records the routes it registers so that, once all are known, every other method on a known path answers
- * 405 with an Allow header (fastify alone answers 404 there): every method fastify routes, TRACE and QUERY included.
+ * 405 with an Allow header (fastify alone answers 404 there): every method Node parses, TRACE, QUERY and the WebDAV
+ * ones (PROPFIND, MKCOL, ...) included. Node hands CONNECT to no route (answerConnect answers it).
  */
 export interface RouteTable {
   route(options: RouteOptions): void;
@@ -11,6 +13,11 @@ export interface RouteTable {
 }
 
 export function createRouteTable(app: FastifyInstance): RouteTable {
+  // fastify routes nine methods and answers the others Node parses 404 on any path: a PROPFIND of /healthz
+  // said the route did not exist where a TRACE of it was told the methods it takes.
+  for (const method of METHODS) {
+    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
+  }
   const methodsByUrl = new Map<string, Set<string>>();
   return {
     route(options) {
