@@ -165,6 +165,9 @@ describe('serve > Open Inference Protocol over gRPC', () => {
     const cases: Array<[object, grpc.status, RegExp]> = [
       [rawRequest(data, 'other'), grpc.status.NOT_FOUND, /^FLTS_REQUEST_ROUTE_NOT_FOUND: No model named 'other'/],
       [{ ...rawRequest(data), model_version: 'run-old' }, grpc.status.NOT_FOUND, /^FLTS_REQUEST_ROUTE_NOT_FOUND: Model 'flts' has no version 'run-old' here; it serves version 'run-a'\.$/],
+      // The model and version before the message's contents, as over HTTP: an invalid request to a version gone is told it is gone.
+      [{ model_name: 'flts', model_version: 'run-old', inputs: [] }, grpc.status.NOT_FOUND, /^FLTS_REQUEST_ROUTE_NOT_FOUND: Model 'flts' has no version 'run-old'/],
+      [{ ...rawRequest(data, 'other'), raw_input_contents: [bytesTensor(data.ts)] }, grpc.status.NOT_FOUND, /^FLTS_REQUEST_ROUTE_NOT_FOUND: No model named 'other'/],
       [{ ...rawRequest(data), raw_input_contents: [bytesTensor(data.ts)] }, grpc.status.INVALID_ARGUMENT, /raw_input_contents has 1 entries for 3 inputs/],
       [{ ...rawRequest(data), raw_input_contents: [bytesTensor(data.ts), fp64(data.down).subarray(8), fp64(data.up)] }, grpc.status.INVALID_ARGUMENT, /'down' has shape \[6\] of FP64 \(48 bytes\) but 40 bytes/],
       [{ ...rawRequest(data), parameters: { inference_length: { int64_param: 0 } } }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Invalid request: parameters\/inference_length must be >= 1\.$/],

@@ -106,6 +106,16 @@ describe('serve > Open Inference Protocol over HTTP', () => {
     // Another model is refused for its name first, whatever version it names.
     const other = await readJsonResponse(await fetch(`${server.url}/v2/models/other/versions/run-a`));
     expect({ status: other.status, message: other.json.message }).toEqual({ status: 404, message: "No model named 'other' is served here; this server serves 'flts'." });
+    // The model and version are looked up before the body is read (as Triton does): a body that is invalid too, or
+    // not JSON at all, still gets the 404 that tells the client what to fix first.
+    for (const [url, body] of [
+      [`${server.url}/v2/models/flts/versions/run-old/infer`, '{"inputs":"none"}'],
+      [`${server.url}/v2/models/flts/versions/run-old/infer`, '{not json'],
+      [`${server.url}/v2/models/other/infer`, '{"inputs":[]}'],
+    ]) {
+      const answer = await readJsonResponse(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }));
+      expect({ url, body, status: answer.status, code: answer.json.code }).toEqual({ url, body, status: 404, code: 'FLTS_REQUEST_ROUTE_NOT_FOUND' });
+    }
     // A path naming no version is no version route.
     expect((await fetch(`${server.url}/v2/models/flts/versions/`)).status).toBe(404);
     expect((await fetch(`${server.url}/v2/models/flts/versions//ready`)).status).toBe(404);

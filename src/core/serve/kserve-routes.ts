@@ -61,6 +61,11 @@ export function registerKserveRoutes(context: ServeContext): void {
       // The schema's bounds are checked on the text first, whatever the content type: a body of the size limit over them
       // would hold the event loop in JSON.parse and validation before the schema refused it.
       config: { rawBody: true, jsonBounds: inferBodyBoundsProblem },
+      // The model and version the path names are looked up before the body is read, as Triton does: a client calling
+      // a version no longer served was told what was wrong with its body, and fixed that only to meet the 404.
+      onRequest: async (request) => {
+        servedModelNamed(context, modelName(request), modelVersion(request));
+      },
       // A body without a JSON content type is the JSON request, or its header and the binary tensor data.
       preValidation: async (request) => {
         if (!Buffer.isBuffer(request.body)) return;

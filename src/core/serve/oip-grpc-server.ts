@@ -408,6 +408,8 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     }),
     ModelInfer: unary('ModelInfer', async (call): Promise<GrpcModelInferResponse> => {
       const message = call.request as ReceivedModelInferRequest;
+      // The model and version first, as the HTTP route resolves its path before it reads the body.
+      servedModelNamed(context, message.model_name, message.model_version || undefined);
       const response = await runOipInference(context, message.model_name, await decodeGrpcInferRequest(message), { route: MODEL_INFER_PATH, signal: cancelledCall(call) });
       return {
         model_name: response.model_name,
