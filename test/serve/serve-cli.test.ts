@@ -28,4 +28,13 @@ describe('commands > serve', () => {
     expect(result.exitCode).toBe(4);
     expect(result.json).toMatchObject({ status: 'error', error: { code: 'FLTS_RUN_NOT_FOUND' } });
   });
+
+  it('refuses --grpc-port equal to --port before listening, naming both flags, exit 2 (the second listen said the port was in use)', async () => {
+    // A port nothing listens on: the refusal must not depend on which listener came first.
+    const result = await runCli(['serve', '--port', '19409', '--grpc-port', '19409', '--home', home, '--json', '--log-level', 'silent']);
+    expect(result.exitCode).toBe(2);
+    expect(result.json?.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'serve.grpcPort', port: 19409 } });
+    expect(result.json.error.message).toMatch(/^--grpc-port .* and --port .* are both 19409: /);
+    expect(result.json.error.message).not.toMatch(/in use/);
+  });
 });

@@ -100,12 +100,26 @@ async function unfinishedWithin(steps: Record<string, Promise<unknown> | undefin
 }
 
 /**
+ * gRPC and the HTTP API bind the same host, so one port for both can never work: the second listen failed with "the
+ * port is already in use", which sent the operator looking for another process. Refused before anything starts.
+ */
+export function assertDistinctPorts(serve: Pick<Settings['serve'], 'port' | 'grpcPort'>): void {
+  if (serve.grpcPort === null || serve.grpcPort === 0 || serve.grpcPort !== serve.port) return;
+  throw new FltsError(
+    'FLTS_CONFIG_INVALID_VALUE',
+    `--grpc-port (serve.grpcPort, FLTS_SERVE_GRPC_PORT) and --port (serve.port, FLTS_SERVE_PORT) are both ${serve.port}: gRPC and the HTTP API listen on the same host and cannot share a port; give --grpc-port another one (0 = any free port).`,
+    { details: { setting: 'serve.grpcPort', port: serve.port } },
+  );
+}
+
+/**
  * `flts serve` as a library call: listens at once (so liveness answers while the model loads), then loads
  * the pinned run or follows the promotion pointer. A pinned run that cannot be loaded is an error; a broken
  * pointer is not (the service waits, unready, and keeps polling).
  */
 export async function startInferenceService(settings: Settings, deps: InferenceServiceDeps): Promise<InferenceService> {
   deps.signal?.throwIfAborted();
+  assertDistinctPorts(settings.serve);
   // A step the start waits for, left (not stopped) once the start is aborted.
   const orAborted = <T>(step: Promise<T>): Promise<T> => (deps.signal ? untilAborted(step, deps.signal) : step);
   const logger = deps.logger ?? silentLogger;
