@@ -908,6 +908,29 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     }
   });
 
+  it('counts the calls Node\'s HTTP/2 layer reset before it ended their connection with GOAWAY apart from the connection', async () => {
+    const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port: 0, maxMessageBytes: 1024, logger: silentLogger });
+    const before = await http2Refusals(server);
+    const client = handWrittenClient(grpcServer.port);
+    const crowded = Array.from({ length: 200 }, (_, i): [string, string] => [`entry-${i}`, 'x']);
+    const closed = new Promise((resolve) => client.socket.once('close', resolve));
+    try {
+      client.open(1, 'ServerLive');
+      client.open(3, 'ServerLive', undefined, crowded);
+      client.open(5, 'ServerLive', undefined, [['connection', 'close']]);
+      // The last call read before the connection's end is counted with it: it may be the one whose frames ended it.
+      client.open(7, 'ServerLive', undefined, crowded);
+      await client.ping();
+      // DATA on stream 0 is a connection error (RFC 9113 section 6.1): GOAWAY PROTOCOL_ERROR, before any call after 1 arrived.
+      client.socket.write(http2Frame(0, 0, 0, Buffer.alloc(4)));
+      await closed;
+      await vi.waitFor(async () => expect(countsAdded(before, await http2Refusals(server))).toEqual({ stream: 2, connection: 1 }), { interval: 10 });
+    } finally {
+      client.socket.destroy();
+      await grpcServer.close(0);
+    }
+  });
+
   it('counts the calls Node\'s HTTP/2 layer resets on a connection none of whose calls reached grpc-js, as it closes', async () => {
     const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port: 0, maxMessageBytes: 1024, logger: silentLogger });
     const before = await http2Refusals(server);

@@ -44,8 +44,8 @@ export interface GrpcConnectionOptions {
   onAbandoned?: (path: string) => void;
   /**
    * Calls Node's HTTP/2 layer refused before grpc-js was handed them (no path nor status reaches JavaScript), `count`
-   * of them: reset alone (`stream`), counted when the next call on their connection arrives or the connection closes,
-   * or with their whole connection (`connection`, one a connection). They are logged here too, at most a line per 10 s.
+   * of them: reset alone (`stream`), counted when the next call on their connection arrives or the connection ends
+   * (also with GOAWAY for what its client sent), or with their whole connection (`connection`, one a connection). They are logged here too, at most a line per 10 s.
    */
   onRefusedByHttp2?: (what: Http2Refusal, count: number) => void;
 }
@@ -143,6 +143,26 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     const { lastProcStreamID } = session.state;
     if (lastProcStreamID !== undefined) refusedThrough(connection, lastProcStreamID);
   };
+  /**
+   * Takes `session` as the connection's, and reads the calls Node refused on it as it ends: Node destroys a session it
+   * ends for what its client sent (GOAWAY) before any listener of the socket hears why, and its state with it, so the
+   * calls reset just before were counted with nothing, as if the connection alone had been refused. The last call read
+   * before such an end is counted with the connection (a header block HPACK cannot decode is a call's, and ends it).
+   */
+  const knowSession = (connection: Connection, session: Http2Session): void => {
+    if (connection.session) return;
+    connection.session = session;
+    const destroy = session.destroy.bind(session);
+    session.destroy = (error?: Error, code?: number) => {
+      if (!session.destroyed) {
+        const { lastProcStreamID } = session.state;
+        // The last call read may be the one whose frames ended the connection: counted with it.
+        const withConnection = error && isHttp2Refusal(error) ? 2 : 0;
+        if (lastProcStreamID !== undefined) refusedThrough(connection, lastProcStreamID - withConnection);
+      }
+      return destroy(error, code);
+    };
+  };
   /** The connection of one of this port's streams; undefined for another server's (the channels are the process's). */
   const connectionOf = (stream: ServerHttp2Stream): Connection | undefined => {
     const socket = stream.session?.socket;
@@ -197,7 +217,7 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
    * its first call is not idle (the keep-alive timeout bounds it), as an HTTP connection not asking yet.
    */
   const followStream = (connection: Connection, stream: ServerHttp2Stream): void => {
-    connection.session ??= stream.session;
+    if (stream.session) knowSession(connection, stream.session);
     connection.streams++;
     idle.delete(connection);
     stream.once('close', () => {
@@ -318,7 +338,7 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
       http2Server?.on('session', (session: Http2Session) => {
         const socket = session.socket;
         const connection = connections.get(keyOf(socket?.remoteAddress, socket?.remotePort));
-        if (connection) connection.session ??= session;
+        if (connection) knowSession(connection, session);
       });
       // noDelay as Node's HTTP servers: a small answer is not held back waiting for the client's ACK.
       // net.Server's own maxConnections would refuse a newcomer even when every connection held is idle.
@@ -339,7 +359,6 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
         // Before Node's own listeners (added as grpc-js is handed the socket), which destroy the session.
         socket.on('error', (error) => {
           if (isHttp2Refusal(error)) refused(connection, 'connection', 1, error.message);
-          else refusedAtEnd(connection);
         });
         const preface = setTimeout(() => {
           if (socket.bytesRead >= HTTP2_PREFACE_BYTES) return;
