@@ -174,7 +174,7 @@ describe('core > daemon > health server', () => {
     }
   });
 
-  it('answers 405 with Allow to every other method on its paths, as the serve API does, and 404 elsewhere', async () => {
+  it('answers 405 with Allow to every other method on its paths, as the serve API does, and 404 elsewhere before any body is read', async () => {
     const bus = createFsBus({ root: path.join(root, 'bus-methods') });
     const app = await buildHealthServer({ settings: defaultSettings(), store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });
     try {
@@ -186,6 +186,14 @@ describe('core > daemon > health server', () => {
       }
       const elsewhere = await app.inject({ method: 'PROPFIND', url: '/nowhere' });
       expect({ status: elsewhere.statusCode, code: elsewhere.json().code }).toEqual({ status: 404, code: 'FLTS_REQUEST_ROUTE_NOT_FOUND' });
+      // No route reads a body: one sent anyway is never parsed (fastify's JSON parser answered 400 before the 404).
+      for (const payload of ['{not json', '['.repeat(100_000)]) {
+        const posted = await app.inject({ method: 'POST', url: '/nowhere', headers: { 'content-type': 'application/json' }, payload });
+        expect({ status: posted.statusCode, code: posted.json().code }).toEqual({ status: 404, code: 'FLTS_REQUEST_ROUTE_NOT_FOUND' });
+      }
+      // A path the router cannot decode is coded as every other refusal (fastify's own body was FST_ERR_BAD_URL).
+      const undecodable = await app.inject({ method: 'GET', url: '/%E0%A4%A' });
+      expect({ status: undecodable.statusCode, code: undecodable.json().code }).toEqual({ status: 400, code: 'FLTS_REQUEST_INVALID' });
     } finally {
       await app.close();
       await bus.close();

@@ -7,12 +7,15 @@ import { redactSecrets } from '../redact.js';
 import { withTimeout } from '../retry.js';
 import { installAccessControl } from '../serve/access-control.js';
 import { capConnections, checkingIntervalOf, connectionOptions } from '../serve/connection-limits.js';
-import { answerConnect, installErrorHandlers } from '../serve/error-handler.js';
+import { answerConnect, installErrorHandlers, replyWithError } from '../serve/error-handler.js';
 import { createRouteTable } from '../serve/route-table.js';
 import { resetUnreadAnswers } from '../serve/unread-answers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { DaemonMetrics } from './daemon-metrics.js';
 import type { RoleHandle } from './role-registry.js';
+
+/** No route of the health port reads a body: one sent anyway is refused (404, 405) before it is read. */
+const HEALTH_BODY_LIMIT = 1024 * 1024;
 
 export interface HealthServerDeps {
   settings: Settings;
@@ -92,7 +95,12 @@ const isReady = (readiness: Readiness): boolean => readiness.roles && readiness.
 export async function buildHealthServer(deps: HealthServerDeps): Promise<FastifyInstance> {
   // Probes and scrapes are small and quick; a client that opens many connections and stalls them is held to the
   // serve API's limits, so it cannot take every file descriptor the daemon's roles need.
-  const app = Fastify({ logger: false, ...connectionOptions(deps.settings.serve) });
+  const app = Fastify({
+    logger: false,
+    // What the router refuses before any route (a path that is not valid percent-encoding) is coded as the rest.
+    frameworkErrors: (error, request, reply) => replyWithError(error, request, reply, HEALTH_BODY_LIMIT, silentLogger),
+    ...connectionOptions(deps.settings.serve),
+  });
   capConnections(app, deps.settings.serve);
   // Each /metrics or /readyz asks the store and the broker: a client pipelining thousands of them on one connection
   // without reading the answers held the event loop, and so the roles, for minutes.
@@ -103,7 +111,7 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   app.addHook('preHandler', async (request, reply) => {
     if (request.raw.socket.destroyed) reply.hijack();
   });
-  installErrorHandlers(app, 1024 * 1024, silentLogger);
+  installErrorHandlers(app, HEALTH_BODY_LIMIT, silentLogger);
   // As the serve API does: unheard, Node would close a CONNECT's connection without a word.
   app.server.on('connect', answerConnect);
   installAccessControl(app, { adminToken: deps.settings.serve.adminToken }, { '/status': 'admin' });

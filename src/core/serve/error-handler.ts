@@ -183,9 +183,14 @@ function routeBodyLimit(request: FastifyRequest): number | undefined {
  */
 export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, logger: Logger): void {
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply, bodyLimit, logger));
+  const notFound = (request: FastifyRequest): string => `No route ${request.method} ${clip(request.url.split('?')[0])}; see GET /openapi.json.`;
+  // Answered before the body is read: a body to a path that does not exist was refused for its media type, its
+  // Content-Encoding or its size (or parsed, on the daemon's health port) before the client learned the path was wrong.
+  app.addHook('onRequest', async (request) => {
+    if (request.is404) throw new FltsError('FLTS_REQUEST_ROUTE_NOT_FOUND', notFound(request));
+  });
   app.setNotFoundHandler((request, reply) => {
-    const message = `No route ${request.method} ${clip(request.url.split('?')[0])}; see GET /openapi.json.`;
-    void reply.status(404).send(errorBodyFor(request, 404, 'FLTS_REQUEST_ROUTE_NOT_FOUND', message));
+    void reply.status(404).send(errorBodyFor(request, 404, 'FLTS_REQUEST_ROUTE_NOT_FOUND', notFound(request)));
   });
 }
 
