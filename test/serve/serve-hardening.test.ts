@@ -42,6 +42,13 @@ describe('serve > hardening: what Node refuses before routing', () => {
   // request; a whole second, so that a loaded machine still sends the other tests' headers (a /metrics fetch) in time.
   const server = useTestServer({ server: { limits: { requestTimeoutMs: 10_000, headersTimeoutMs: 1000 } }, load: false });
 
+  it('answers HTTP/2 with prior knowledge (a gRPC client sent to the HTTP port) with a coded 400 that names the protocol', async () => {
+    const { statusLine, body } = await answerTo(server.url, 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+    expect(statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(body).toMatchObject({ statusCode: 400, code: 'FLTS_REQUEST_INVALID' });
+    expect(body.message).toMatch(/^The request is HTTP\/2 with prior knowledge; this port speaks HTTP\/1\.1 /);
+  });
+
   it('answers a request that is not HTTP, or has a bad header line, with a coded 400', async () => {
     for (const bytes of ['GARBAGE\r\n\r\n', 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nNo colon here\r\n\r\n']) {
       const { statusLine, body } = await answerTo(server.url, bytes);

@@ -224,6 +224,9 @@ function clientErrorAnswer(nodeCode: string | undefined, limits: { headersTimeou
       return { status: 408, code: 'FLTS_REQUEST_INVALID', message: `The request did not arrive in time (its headers are given ${limits.headersTimeoutMs} ms, the whole request ${limits.requestTimeoutMs} ms).` };
     case 'HPE_HEADER_OVERFLOW':
       return { status: 431, code: 'FLTS_REQUEST_TOO_LARGE', message: `The request headers are larger than the limit of ${maxHeaderSize} bytes.` };
+    case 'HPE_PAUSED_H2_UPGRADE':
+      // A client speaking HTTP/2 without an upgrade (gRPC, curl --http2-prior-knowledge) to an HTTP/1.1 port.
+      return { status: 400, code: 'FLTS_REQUEST_INVALID', message: 'The request is HTTP/2 with prior knowledge; this port speaks HTTP/1.1 (the Open Inference Protocol over gRPC has a port of its own, serve.grpcPort).' };
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
       return { status: 413, code: 'FLTS_REQUEST_TOO_LARGE', message: 'The chunk extensions of the request body are larger than the server accepts.' };
     default:
