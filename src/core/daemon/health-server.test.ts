@@ -200,6 +200,31 @@ describe('core > daemon > health server', () => {
     }
   });
 
+  it('answers an Expect it cannot meet and an HTTP/1.1 request without a Host with coded refusals, as the serve API does', async () => {
+    const bus = createFsBus({ root: path.join(root, 'bus-expect') });
+    const app = await buildHealthServer({ settings: defaultSettings(), store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      const answerTo = (request: string): Promise<string> =>
+        new Promise((resolve, reject) => {
+          let received = '';
+          const socket = connect({ host: '127.0.0.1', port }, () => socket.write(request)).once('error', reject);
+          socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+          socket.once('close', () => resolve(received));
+        });
+      const expectation = await answerTo('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: the-moon\r\nConnection: close\r\n\r\n');
+      expect(expectation).toMatch(/^HTTP\/1.1 417 /);
+      expect(JSON.parse(expectation.split('\r\n\r\n')[1])).toMatchObject({ statusCode: 417, code: 'FLTS_REQUEST_INVALID' });
+      const hostless = await answerTo('GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n');
+      expect(hostless).toMatch(/^HTTP\/1.1 400 /);
+      expect(JSON.parse(hostless.split('\r\n\r\n')[1])).toMatchObject({ statusCode: 400, code: 'FLTS_REQUEST_INVALID', message: 'An HTTP/1.1 request must have a Host header.' });
+    } finally {
+      await app.close();
+      await bus.close();
+    }
+  });
+
   it('answers a CONNECT request (the daemon taken for a proxy) with a coded 405, as the serve API does', async () => {
     const bus = createFsBus({ root: path.join(root, 'bus-connect') });
     const app = await buildHealthServer({ settings: defaultSettings(), store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });

@@ -7,7 +7,7 @@ import { redactSecrets } from '../redact.js';
 import { withTimeout } from '../retry.js';
 import { installAccessControl } from '../serve/access-control.js';
 import { capConnections, checkingIntervalOf, connectionOptions } from '../serve/connection-limits.js';
-import { answerConnect, installErrorHandlers, replyWithError } from '../serve/error-handler.js';
+import { answerConnect, answerUnmetExpectation, installErrorHandlers, installHostCheck, replyWithError } from '../serve/error-handler.js';
 import { createRouteTable } from '../serve/route-table.js';
 import { resetUnreadAnswers } from '../serve/unread-answers.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -112,8 +112,11 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
     if (request.raw.socket.destroyed) reply.hijack();
   });
   installErrorHandlers(app, HEALTH_BODY_LIMIT, silentLogger);
-  // As the serve API does: unheard, Node would close a CONNECT's connection without a word.
+  // As the serve API does: unheard, Node would close a CONNECT's connection without a word, answer an Expect other
+  // than 100-continue with an empty 417, and (told not to check, by connectionOptions) take HTTP/1.1 without a Host.
   app.server.on('connect', answerConnect);
+  app.server.on('checkExpectation', answerUnmetExpectation);
+  installHostCheck(app);
   installAccessControl(app, { adminToken: deps.settings.serve.adminToken }, { '/status': 'admin' });
   const ms = deps.probeTimeoutMs ?? 3000;
   // Other methods on these paths are 405 with Allow, as on the serve API's port, not 404.
