@@ -186,6 +186,8 @@ describe('core > daemon > health server', () => {
       }
       const elsewhere = await app.inject({ method: 'PROPFIND', url: '/nowhere' });
       expect({ status: elsewhere.statusCode, code: elsewhere.json().code }).toEqual({ status: 404, code: 'FLTS_REQUEST_ROUTE_NOT_FOUND' });
+      // The daemon publishes no /openapi.json: its 404 names its routes.
+      expect(elsewhere.json().message).toBe('No route PROPFIND /nowhere; this port serves GET /healthz, /readyz, /metrics and /status.');
       // No route reads a body: one sent anyway is never parsed (fastify's JSON parser answered 400 before the 404).
       for (const payload of ['{not json', '['.repeat(100_000)]) {
         const posted = await app.inject({ method: 'POST', url: '/nowhere', headers: { 'content-type': 'application/json' }, payload });

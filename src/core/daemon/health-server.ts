@@ -111,7 +111,7 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   app.addHook('preHandler', async (request, reply) => {
     if (request.raw.socket.destroyed) reply.hijack();
   });
-  installErrorHandlers(app, HEALTH_BODY_LIMIT, silentLogger);
+  installErrorHandlers(app, HEALTH_BODY_LIMIT, silentLogger, 'this port serves GET /healthz, /readyz, /metrics and /status');
   // As the serve API does: unheard, Node would close a CONNECT's connection without a word, answer an Expect other
   // than 100-continue with an empty 417, and (told not to check, by connectionOptions) take HTTP/1.1 without a Host.
   app.server.on('connect', answerConnect);

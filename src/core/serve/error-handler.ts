@@ -178,12 +178,13 @@ function routeBodyLimit(request: FastifyRequest): number | undefined {
 }
 
 /**
- * One error handler and one not-found handler for the whole API. (Errors the router raises before any
- * route, such as an over-long path parameter, reach `replyWithError` through fastify's `frameworkErrors`.)
+ * One error handler and one not-found handler for the whole API; `routesListed` tells a 404 where the routes are.
+ * (Errors the router raises before any route, such as an over-long path parameter, reach `replyWithError` through
+ * fastify's `frameworkErrors`.)
  */
-export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, logger: Logger): void {
+export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, logger: Logger, routesListed = 'see GET /openapi.json'): void {
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply, bodyLimit, logger));
-  const notFound = (request: FastifyRequest): string => `No route ${request.method} ${clip(request.url.split('?')[0])}; see GET /openapi.json.`;
+  const notFound = (request: FastifyRequest): string => `No route ${request.method} ${clip(request.url.split('?')[0])}; ${routesListed}.`;
   // Answered before the body is read: a body to a path that does not exist was refused for its media type, its
   // Content-Encoding or its size (or parsed, on the daemon's health port) before the client learned the path was wrong.
   app.addHook('onRequest', async (request) => {
