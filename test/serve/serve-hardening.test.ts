@@ -4,6 +4,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import type { PredictionLog } from '../../src/core/serve/prediction-log.js';
 import { pollUntil } from '../../src/core/retry.js';
+import { buildServer } from '../../src/core/serve/build-server.js';
+import { createModelHolder } from '../../src/core/serve/model-holder.js';
+import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { MAX_PIPELINED_REQUESTS } from '../../src/core/serve/unread-answers.js';
 import { createMemorySource, naiveSource, postJson, promotedSource, requestData, useTestServer, withTestServer, type RunningServer } from './serve-fixtures.js';
 
@@ -544,6 +547,30 @@ describe('serve > hardening: clients that stall', () => {
       expect((await fetch(`${own.url}/healthz`)).status).toBe(200);
       client.destroy();
     });
+  });
+
+  it('runs no route for the requests read with the one that passed the pipelining bound, the connection being reset', async () => {
+    const metrics = createServeMetrics({ processMetrics: false });
+    const holder = createModelHolder({ source: naiveSource('run-a'), pollIntervalMs: 0, batching: { maxBatch: 16, maxWaitMs: 0 }, metrics, logger: silentLogger });
+    const app = await buildServer({ holder, metrics });
+    let routed = 0;
+    app.addHook('preHandler', async () => void routed++);
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as { port: number };
+      const accepted = new Promise<Socket>((resolve) => app.server.once('connection', resolve));
+      const client = connect({ host: '127.0.0.1', port }, () => client.write('GET /v2/models/flts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(1000)));
+      client.on('error', () => {});
+      client.pause();
+      const onServer = await accepted;
+      await new Promise((resolve) => (onServer.destroyed ? resolve(undefined) : onServer.once('close', resolve)));
+      client.destroy();
+      // Read in one chunk (49 KB), all 1,000 reached a route before: each built an answer for a connection already gone.
+      expect(routed).toBeLessThanOrEqual(MAX_PIPELINED_REQUESTS);
+    } finally {
+      await app.close();
+      await holder.stop();
+    }
   });
 
   it('counts the forecasts a connection reset for pipelining left unanswered as pipelining, not as overload or a client gone', async () => {
