@@ -114,12 +114,16 @@ describe('serve > hardening: what Node refuses before routing', () => {
     }
   });
 
-  it('answers an HTTP/1.1 request without a Host header with a coded 400 (Node\'s own is empty), and HTTP/1.0 without one as usual', async () => {
+  it('answers an HTTP/1.1 request without a Host header, or with two, with a coded 400 (Node\'s own is empty), and HTTP/1.0 without one as usual', async () => {
     const { statusLine, body } = await answerTo(server.url, 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n');
     expect(statusLine).toBe('HTTP/1.1 400 Bad Request');
     expect(body).toMatchObject({ statusCode: 400, code: 'FLTS_REQUEST_INVALID', message: 'An HTTP/1.1 request must have a Host header.' });
     const old = await answerTo(server.url, 'GET /healthz HTTP/1.0\r\n\r\n');
     expect(old.statusLine).toBe('HTTP/1.1 200 OK');
+    // Two are refused too (Node kept the first and served the request).
+    const twice = await answerTo(server.url, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nhost: elsewhere.example\r\nConnection: close\r\n\r\n');
+    expect(twice.statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(twice.body).toMatchObject({ statusCode: 400, code: 'FLTS_REQUEST_INVALID', message: 'A request must have one Host header, not several.' });
   });
 
   it('answers a CONNECT request (the server taken for a proxy) with a coded 405 and closes, counted as a client error', async () => {

@@ -236,15 +236,23 @@ function clientErrorAnswer(nodeCode: string | undefined, limits: { headersTimeou
 }
 
 /**
- * An HTTP/1.1 request without a Host header (RFC 9112 section 3.2): Node's own refusal of it is an empty 400, so Node is
- * told not to check (connection-limits.ts) and the refusal is made here, coded, before the body is read.
+ * An HTTP/1.1 request without a Host header, or with more than one (RFC 9112 section 3.2: both are answered 400): Node's
+ * own refusal of a missing one is an empty 400, so Node is told not to check (connection-limits.ts), and of two it keeps
+ * the first and says nothing. Refused here, coded, before the body is read.
  */
 export function installHostCheck(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       throw new FltsError('FLTS_REQUEST_INVALID', 'An HTTP/1.1 request must have a Host header.');
     }
+    if (hostLines(request.raw.rawHeaders) > 1) throw new FltsError('FLTS_REQUEST_INVALID', 'A request must have one Host header, not several.');
   });
+}
+
+function hostLines(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].length === 4 && rawHeaders[i].toLowerCase() === 'host') count++;
+  return count;
 }
 
 /**
