@@ -302,14 +302,28 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.ingress.prefixPaths': '{/stats/}' } })).toContain('serve.ingress.prefixPaths has /stats/, which would publish /stats');
   });
 
-  it('publishes the Open Inference Protocol paths of the model name the server answers for', () => {
-    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_MODEL_NAME': 'demand' } })).toContain('serve.ingress.paths has /v2/models/flts/infer, but the server answers for the model "demand"');
-    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'settings.FLTS_SERVE_MODEL_NAME': 'demand' } })).toContain('publish /v2/models/demand/infer');
-    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_MODEL_NAME': 'demand', 'serve.ingress.paths': '{/predict,/v2/models/demand/infer}' } })).toContain(
-      'serve.ingress.prefixPaths has /v2/models/flts/versions/, but the server answers for the model "demand" (FLTS_SERVE_MODEL_NAME): publish /v2/models/demand/versions/',
+  it('derives every path naming the model from serve.modelName, so a rename is one value', () => {
+    const renamed = helmTemplate({ values: ['values-prod.yaml'], set: { 'serve.modelName': 'demand' } });
+    const paths = byKind(renamed, 'Ingress')[0].spec.rules[0].http.paths.map((p: { path: string; pathType: string }) => [p.path, p.pathType]);
+    expect(paths.filter(([path]: string[]) => path.startsWith('/v2/models/'))).toEqual([['/v2/models/demand/infer', 'Exact'], ['/v2/models/demand/versions/', 'Prefix']]);
+    // The server answers for the name the Ingress publishes; nothing else in the release names the model.
+    const serve = podSpec(byKind(component(renamed, 'serve'), 'Deployment')[0]).containers[0];
+    expect(containerEnv(serve).FLTS_SERVE_MODEL_NAME).toBe('demand');
+    const text = JSON.stringify(renamed);
+    expect(text).not.toMatch(/\/v2\/models\/flts\b/);
+    for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) expect(serve[probe].httpGet.path).not.toContain('/v2/models/');
+    // Set elsewhere, the name would part from the Ingress's paths.
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_MODEL_NAME': 'demand' } })).toContain('serve.env.FLTS_SERVE_MODEL_NAME (setting serve.modelName) is one the chart sets itself: set serve.modelName');
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'settings.FLTS_SERVE_MODEL_NAME': 'demand' } })).toContain('set serve.modelName');
+    // A model path given by hand must name the same model; the one the chart derives itself is published once.
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.modelName': 'demand', 'serve.ingress.paths': '{/predict,/v2/models/flts/infer}' } })).toContain(
+      'serve.ingress.paths has /v2/models/flts/infer, but the server answers for the model "demand" (serve.modelName)',
     );
-    const renamed = helmTemplate({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_MODEL_NAME': 'demand', 'serve.ingress.paths': '{/predict,/v2/models/demand/infer}', 'serve.ingress.prefixPaths': '{/v2/models/demand/versions/}' } });
-    expect(byKind(renamed, 'Ingress')[0].spec.rules[0].http.paths.map((p: { path: string; pathType: string }) => [p.path, p.pathType])).toEqual([['/predict', 'Exact'], ['/v2/models/demand/infer', 'Exact'], ['/v2/models/demand/versions/', 'Prefix']]);
+    const repeated = helmTemplate({ values: ['values-prod.yaml'], set: { 'serve.ingress.paths': '{/predict,/v2/models/flts/infer}', 'serve.ingress.prefixPaths': '{/v2/models/flts/versions/}' } });
+    expect(byKind(repeated, 'Ingress')[0].spec.rules[0].http.paths.map((p: { path: string; pathType: string }) => [p.path, p.pathType])).toEqual([['/predict', 'Exact'], ['/v2/models/flts/infer', 'Exact'], ['/v2/models/flts/versions/', 'Prefix']]);
+    const without = helmTemplate({ values: ['values-prod.yaml'], set: { 'serve.ingress.modelPaths': 'false' } });
+    expect(byKind(without, 'Ingress')[0].spec.rules[0].http.paths.filter((p: { path: string }) => p.path.startsWith('/v2/models/'))).toEqual([]);
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.modelName': 'a/b' } })).toContain('serve.modelName "a/b" is not a model name');
   });
 
   it('spreads the serve pods of this release, whatever the chart is named', () => {

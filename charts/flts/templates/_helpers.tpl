@@ -172,6 +172,7 @@ bus.kafka.brokers: "set bus.bootstrapServers"
 serve.host: "it binds 0.0.0.0, so that the probes and the Service reach the server"
 serve.port: "set serve.port"
 serve.grpcPort: "set serve.grpc.enabled and serve.grpc.port"
+serve.modelName: "set serve.modelName, which the Ingress's model paths follow"
 serve.adminToken: "set auth.adminToken or auth.existingSecret"
 serve.apiToken: "set auth.apiToken or auth.existingSecret"
 daemon.roles: "each daemon Deployment runs one role (daemon.trainer, daemon.promoter, daemon.batch)"
@@ -296,4 +297,42 @@ securityContext:
 {{- define "flts.configChecksums" -}}
 checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
 checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
+{{- end }}
+
+{{/*
+The model name of the Open Inference Protocol paths (serve.modelName): one path element, which the server takes
+from FLTS_SERVE_MODEL_NAME and the Ingress publishes.
+*/}}
+{{- define "flts.modelName" -}}
+{{- $model := .Values.serve.modelName | toString | trim }}
+{{- if or (not $model) (contains "/" $model) (contains "?" $model) (contains "#" $model) }}
+{{- fail (printf "serve.modelName %q is not a model name: one path element of /v2/models/<modelName>, without / ? or #" $model) }}
+{{- end }}
+{{- $model }}
+{{- end }}
+
+{{/*
+The Ingress's paths as {exact: [...], prefix: [...]}: serve.ingress.paths and prefixPaths, with the model's Open
+Inference Protocol routes derived from serve.modelName (serve.ingress.modelPaths). A /v2/models/ path given by hand
+must name that model too: the server answers 404 for any other name.
+*/}}
+{{- define "flts.ingressPaths" -}}
+{{- $ing := .Values.serve.ingress }}
+{{- $model := include "flts.modelName" . }}
+{{- $own := printf "/v2/models/%s" $model }}
+{{- range $key, $list := dict "paths" $ing.paths "prefixPaths" $ing.prefixPaths }}
+{{- range $list }}
+{{- if and (hasPrefix "/v2/models/" .) (ne . $own) (not (hasPrefix (printf "%s/" $own) .)) }}
+{{- fail (printf "serve.ingress.%s has %s, but the server answers for the model %q (serve.modelName): leave the model's paths to serve.ingress.modelPaths, which follows serve.modelName" $key . $model) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $exact := $ing.paths | default list }}
+{{- $prefix := list }}
+{{- if $ing.modelPaths }}
+{{- $exact = append $exact (printf "%s/infer" $own) }}
+{{- $prefix = append $prefix (printf "%s/versions/" $own) }}
+{{- end }}
+{{- $prefix = concat $prefix ($ing.prefixPaths | default list) }}
+{{- dict "exact" (uniq $exact) "prefix" (uniq $prefix) | toYaml }}
 {{- end }}
