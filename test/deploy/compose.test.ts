@@ -238,10 +238,10 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
   });
 
   it('hands a serve replica the timeouts of its stop from .env, and a stop_grace_period that can be raised with them', async () => {
-    // Before, the replica read neither timeout from .env and waited a fixed 45 s: longer last writes were cut by the kill.
-    const longer = await renderCompose({ FLTS_SERVE_SHUTDOWN_WRITES_TIMEOUT_MS: '20000', FLTS_SERVE_REQUEST_TIMEOUT_MS: '40000', FLTS_SERVE_STOP_GRACE_PERIOD: '60s' });
+    // Before, the replica read neither timeout from .env and waited a fixed grace: longer last writes were cut by the kill.
+    const longer = await renderCompose({ FLTS_SERVE_SHUTDOWN_WRITES_TIMEOUT_MS: '20000', FLTS_SERVE_REQUEST_TIMEOUT_MS: '40000', FLTS_SERVE_STOP_GRACE_PERIOD: '75s' });
     expect(resolveSettings({ env: env(longer.serve) }).settings.serve).toMatchObject({ shutdownWritesTimeoutMs: 20_000, requestTimeoutMs: 40_000 });
-    expect(composeDurationSeconds(String(longer.serve.stop_grace_period))).toBe(60);
+    expect(composeDurationSeconds(String(longer.serve.stop_grace_period))).toBe(75);
     expect(resolveSettings({ env: env(services.serve) }).settings.serve).toMatchObject({ shutdownWritesTimeoutMs: 5000, requestTimeoutMs: 30_000 });
   });
 

@@ -7,6 +7,8 @@ import { resolveSettings } from '../../src/core/config/settings.js';
 import { EXAMPLE_DATA_DIR, resolveDataFiles } from '../../src/core/config/config-hash.js';
 import type { Settings } from '../../src/core/config/settings.js';
 import { DAEMON_SHUTDOWN_GRACE_MS } from '../../src/core/daemon/index.js';
+import { DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS } from '../../src/core/daemon/start-daemon.js';
+import { PROMOTION_FOLLOWER_STOP_GRACE_MS } from '../../src/core/daemon/serving-companion.js';
 import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { skipNote, useServers } from '../helpers/servers.js';
 import {
@@ -22,8 +24,15 @@ const SECRET_ENV = ALL_SPECS.filter((spec) => spec.secret).flatMap((spec) => spe
 const DOCKERFILE = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
 /** Names flts reads outside the settings: the image's HEALTHCHECK reads FLTS_HEALTH_URL. */
 const IMAGE_ENV = new Set(['FLTS_HEALTH_URL']);
-/** Seconds a stopping server takes at most once SIGTERM arrives: in-flight requests, then its last writes to the store. */
-const serveStopSeconds = (serve: Settings['serve']) => (serve.requestTimeoutMs + serve.shutdownWritesTimeoutMs) / 1000;
+/** Seconds the bus's close still takes once it gave up (a connect still retrying fails at its next try). */
+const BUS_CLOSE_END_S = 1;
+/**
+ * Seconds a stopping `flts serve` takes at most once SIGTERM arrives, one step after the other (src/commands/serve.ts):
+ * leaving its promotion group, in-flight requests, its last writes to the store, then the bus's close.
+ */
+const serveStopSeconds = (settings: Settings) =>
+  (PROMOTION_FOLLOWER_STOP_GRACE_MS + settings.serve.requestTimeoutMs + settings.serve.shutdownWritesTimeoutMs + (settings.bus.kind === 'kafka' ? settings.bus.kafka.closeTimeoutMs : 0)) / 1000
+  + (settings.bus.kind === 'kafka' ? BUS_CLOSE_END_S : 0);
 /** Seconds `flts daemon` waits after its bounded shutdown before it exits (src/commands/daemon.ts). */
 const DAEMON_EXIT_DELAY_S = 2;
 
@@ -51,6 +60,9 @@ function valuesEnvNames({ values = [], set = {} }: TemplateOptions): Set<string>
   }
   return names;
 }
+
+/** Seconds the serve container's preStop hook sleeps (0 without one). */
+const preStopOf = (container: any): number => Number(container.lifecycle?.preStop?.exec?.command?.[1] ?? 0);
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
@@ -130,7 +142,8 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
     for (const [profile, objects] of Object.entries(renders)) {
       const [deployment] = byKind(component(objects, 'serve'), 'Deployment');
       const container = podSpec(deployment).containers[0];
-      const settings = settingsFrom(containerStartEnv(objects, deployment, container)).serve;
+      const resolved = settingsFrom(containerStartEnv(objects, deployment, container));
+      const settings = resolved.serve;
       expect(isLoopback(settings.host), `${profile}: serve binds ${settings.host}, the kubelet and the Service cannot reach it`).toBe(false);
       expect(settings.port).toBe(portNamed(container, 'http'));
       expect(settings.grpcPort ?? undefined).toBe(portNamed(container, 'grpc'));
@@ -143,20 +156,29 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
       }
       const preStop = Number(container.lifecycle?.preStop?.exec?.command?.[1] ?? 0);
       expect(preStop, profile).toBeGreaterThan(0);
-      expect(podSpec(deployment).terminationGracePeriodSeconds, profile).toBeGreaterThanOrEqual(preStop + serveStopSeconds(settings));
+      expect(podSpec(deployment).terminationGracePeriodSeconds, profile).toBeGreaterThanOrEqual(preStop + serveStopSeconds(resolved));
     }
     // A longer request timeout needs a longer grace period; the chart refuses the combination that would cut drains.
-    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_REQUEST_TIMEOUT_MS': '60000' } })).toMatch(/terminationGracePeriodSeconds \(45\) is shorter .* 70 or more/);
-    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_REQUEST_TIMEOUT_MS': '60000', 'serve.terminationGracePeriodSeconds': '70' } })).toBe('');
-    // So do longer last writes, given where the container's environment takes them (serve.env, else settings).
-    for (const where of ['serve.env', 'settings']) {
-      const set = { [`${where}.FLTS_SERVE_SHUTDOWN_WRITES_TIMEOUT_MS`]: '20000' };
-      expect(helmTemplateError({ values: ['values-prod.yaml'], set }), where).toMatch(/terminationGracePeriodSeconds \(45\) is shorter .* last writes 20000ms .* 55 or more/);
-      const longer = helmTemplate({ values: ['values-prod.yaml'], set: { ...set, 'serve.terminationGracePeriodSeconds': '55' } });
-      const [deployment] = byKind(component(longer, 'serve'), 'Deployment');
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_REQUEST_TIMEOUT_MS': '60000' } })).toMatch(/terminationGracePeriodSeconds \(60\) is shorter .* 81 or more/);
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_REQUEST_TIMEOUT_MS': '60000', 'serve.terminationGracePeriodSeconds': '81' } })).toBe('');
+    // So do longer last writes and a longer bus close, given where the container's environment takes them (serve.env,
+    // else settings, where a daemon refuses more than 12000 ms): the grace the chart asks for is the bound the server
+    // resolves, plus the preStop sleep.
+    const cases: [string, string, string][] = [
+      ['serve.env.FLTS_SERVE_SHUTDOWN_WRITES_TIMEOUT_MS', '20000', 'last writes 20000ms'],
+      ['settings.FLTS_SERVE_SHUTDOWN_WRITES_TIMEOUT_MS', '20000', 'last writes 20000ms'],
+      ['serve.env.FLTS_KAFKA_CLOSE_TIMEOUT_MS', '20000', 'bus close 20000ms'],
+      ['settings.FLTS_KAFKA_CLOSE_TIMEOUT_MS', '12000', 'bus close 12000ms'],
+    ];
+    for (const [key, value, message] of cases) {
+      const fits = helmTemplate({ values: ['values-prod.yaml'], set: { [key]: value, 'serve.terminationGracePeriodSeconds': '600' } });
+      const [deployment] = byKind(component(fits, 'serve'), 'Deployment');
       const container = podSpec(deployment).containers[0];
-      expect(settingsFrom(containerStartEnv(longer, deployment, container)).serve.shutdownWritesTimeoutMs, where).toBe(20_000);
-      expect(podSpec(deployment).terminationGracePeriodSeconds, where).toBe(55);
+      const needed = preStopOf(container) + serveStopSeconds(settingsFrom(containerStartEnv(fits, deployment, container)));
+      expect(helmTemplateError({ values: ['values-prod.yaml'], set: { [key]: value, 'serve.terminationGracePeriodSeconds': String(needed - 1) } }), key).toMatch(
+        new RegExp(`terminationGracePeriodSeconds \\(${needed - 1}\\) is shorter .* ${message} .* set it to ${needed} or more`),
+      );
+      expect(helmTemplateError({ values: ['values-prod.yaml'], set: { [key]: value, 'serve.terminationGracePeriodSeconds': String(needed) } }), key).toBe('');
     }
   });
 
@@ -176,6 +198,18 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
         expect(service.spec.ports).toContainEqual(expect.objectContaining({ name: 'metrics', targetPort: 'metrics' }));
         expect(podSpec(deployment).terminationGracePeriodSeconds, where).toBeGreaterThanOrEqual(DAEMON_SHUTDOWN_GRACE_MS / 1000 + DAEMON_EXIT_DELAY_S);
       }
+    }
+    // A shorter grace kills a daemon before it has left its groups; a bus close past its bound stops it at startup.
+    const shortest = DAEMON_SHUTDOWN_GRACE_MS / 1000 + DAEMON_EXIT_DELAY_S;
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'daemon.terminationGracePeriodSeconds': String(shortest - 1) } })).toContain(`set it to ${shortest} or more`);
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'daemon.terminationGracePeriodSeconds': String(shortest) } })).toBe('');
+    // The daemon's own bound (it refuses a longer close at startup) is the chart's.
+    for (const key of ['settings.FLTS_KAFKA_CLOSE_TIMEOUT_MS', 'daemon.batch.env.FLTS_KAFKA_CLOSE_TIMEOUT_MS']) {
+      const set = (closeMs: number) => ({ [key]: String(closeMs), 'serve.terminationGracePeriodSeconds': '600' });
+      expect(helmTemplateError({ values: ['values-prod.yaml'], set: set(DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS + 1) }), key).toMatch(
+        new RegExp(`FLTS_KAFKA_CLOSE_TIMEOUT_MS is ${DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS + 1} for daemon\\.\\w+ .* above ${DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS}`),
+      );
+      expect(helmTemplateError({ values: ['values-prod.yaml'], set: set(DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS) }), key).toBe('');
     }
     const moved = helmTemplate({ values: ['values-prod.yaml'], set: { 'daemon.metricsPort': '9200' } });
     for (const deployment of byKind(component(moved, 'daemon'), 'Deployment')) {
@@ -296,7 +330,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
     expect(haproxy).toMatch(new RegExp(`server-template serve-grpc \\d+ serve:${serve.grpcPort} .*check port ${serve.port} `));
     expect(prometheus.scrape_configs.find((j: { job_name: string }) => j.job_name === 'flts-serve').dns_sd_configs[0].port).toBe(serve.port);
     expect(compose.serve.healthcheck.test.join(' ')).toContain(`:${serve.port}/healthz`);
-    expect(composeDurationSeconds(compose.serve.stop_grace_period ?? '10s')).toBeGreaterThanOrEqual(serveStopSeconds(serve));
+    expect(composeDurationSeconds(compose.serve.stop_grace_period ?? '10s')).toBeGreaterThanOrEqual(serveStopSeconds(settingsFrom(env('serve'))));
     expect(settingsFrom(env('preprocess')).data.dataDir).toBe('/datasets');
   });
 });
