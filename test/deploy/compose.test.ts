@@ -105,6 +105,25 @@ function healthWaitSeconds(services: Record<string, ComposeService>, name: strin
     healthWaitSeconds(services, dependency) + (condition === 'service_healthy' ? composeDurationSeconds(services[dependency].healthcheck?.interval ?? '30s') : 0)));
 }
 
+/**
+ * Whether `docker build` sends this path of the context to the builder under these .dockerignore rules: the last rule
+ * that matches the path or a directory above it decides ("!" keeps); "**" spans directories, "*" one name.
+ */
+function dockerContextKeeps(dockerignore: string, path: string): boolean {
+  const rules = dockerignore.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const toRegExp = (pattern: string) => new RegExp(`^${pattern.replace(/\/+$/, '').replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*\*\//g, '\u0000').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\u0000/g, '(?:.*/)?')}$`);
+  const parts = path.split('/');
+  const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+  let kept = true;
+  for (const rule of rules) {
+    const keep = rule.startsWith('!');
+    const pattern = toRegExp(keep ? rule.slice(1) : rule);
+    if (prefixes.some((prefix) => pattern.test(prefix))) kept = keep;
+  }
+  return kept;
+}
+
 /** Files under dir, leaving out compose/datasets (user data, whatever its line endings). */
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -472,6 +491,22 @@ describe('deploy > files', () => {
     const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
     expect(ignore[ignore.findIndex((l) => l && !l.startsWith('#'))]).toBe('*');
     for (const needed of ['!package.json', '!package-lock.json', '!src/', '!bin/', '!daemon/', '!proto/', '!scripts/', '!examples/', '!docs/']) expect(ignore).toContain(needed);
+  });
+
+  it('sends the builder every file the Dockerfile copies from the context', () => {
+    // Before, .dockerignore left out .npmrc, which the build stage copies: the build failed at that COPY.
+    const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    const copied = dockerfile.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim())
+      .filter((l) => /^(COPY|ADD) /.test(l) && !/--from=/.test(l))
+      .flatMap((l) => l.split(/\s+/).slice(1).filter((word) => !word.startsWith('--')).slice(0, -1));
+    expect(copied).toContain('.npmrc');
+    const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8');
+    const sent = copied.filter((source) => dockerContextKeeps(ignore, source));
+    expect(copied.filter((source) => !sent.includes(source))).toEqual([]);
+    for (const source of copied) expect(existsSync(join(REPO_ROOT, source)), source).toBe(true);
+    // The matcher itself: what the allow-list leaves out stays out.
+    for (const left of ['test/deploy/chart.test.ts', 'charts/flts/values.yaml', 'src/core/errors.test.ts', 'node_modules/yaml/package.json', '.git/HEAD']) expect(dockerContextKeeps(ignore, left), left).toBe(false);
+    for (const kept of ['src/core/errors.ts', 'package.json', 'proto/grpc_predict_v2.proto']) expect(dockerContextKeeps(ignore, kept), kept).toBe(true);
   });
 
   it('packs what the image runs: the CLI and daemon launchers, compiled commands and the oclif manifest, no sources', () => {
