@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Validates the deployment artifacts without a cluster or a Docker engine:
-#   1. helm lint --strict           charts/flts with values-dev.yaml and values-prod.yaml
-#   2. helm template                the same two profiles, rendered to $OUT_DIR/<profile>.yaml
+#   1. helm lint --strict           charts/flts with values-dev.yaml, values-prod.yaml and ci/platform-values.yaml
+#                                   (every option the other two leave out: IRSA, SASL over TLS, gRPC, network policies)
+#   2. helm template                the same three profiles, rendered to $OUT_DIR/<profile>-<version>.yaml
 #   3. kubeconform -strict          the rendered manifests against the Kubernetes JSON schemas of each
 #                                   version in K8S_SCHEMA_VERSIONS (schemas unpacked by install-tools.sh)
 #   4. docker-compose config        compose/docker-compose.yml
@@ -44,8 +45,15 @@ for tool in "$HELM" "$KUBECONFORM" "$PROMTOOL"; do
 done
 newest_k8s="${K8S_SCHEMA_VERSIONS##* }"
 
-for profile in dev prod; do
-  values="$CHART/values-$profile.yaml"
+profile_values() {
+  case "$1" in
+    platform) echo "$CHART/ci/platform-values.yaml" ;;
+    *) echo "$CHART/values-$1.yaml" ;;
+  esac
+}
+
+for profile in dev prod platform; do
+  values="$(profile_values "$profile")"
   if "$HELM" lint "$CHART" --strict -f "$values" --kube-version "$newest_k8s" >"$OUT_DIR/lint-$profile.log" 2>&1; then
     pass "helm lint --strict ($profile)"
   else

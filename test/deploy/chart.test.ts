@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { ALL_SPECS } from '../../src/core/config/specs/index.js';
 import { resolveSettings } from '../../src/core/config/settings.js';
 import { createS3Store } from '../../src/core/storage/s3-store.js';
 import {
@@ -20,6 +21,7 @@ const OPERATOR_KINDS = ['ServiceMonitor', 'PrometheusRule'];
 describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools)}`, () => {
   let dev: Manifest[];
   let prod: Manifest[];
+  let platform: Manifest[];
   let workDir: string;
   let validating: Promise<{ status: number; stdout: string; stderr: string }>;
 
@@ -32,6 +34,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     validating.catch(() => undefined);
     dev = helmTemplate({ values: ['values-dev.yaml'] });
     prod = helmTemplate({ values: ['values-prod.yaml'] });
+    platform = helmTemplate({ values: ['ci/platform-values.yaml'] });
   });
   afterAll(async () => {
     // Even when a filter skipped its tests: validate.sh writes into workDir, and nothing is left running.
@@ -324,6 +327,29 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     const without = helmTemplate({ values: ['values-prod.yaml'], set: { 'serve.ingress.modelPaths': 'false' } });
     expect(byKind(without, 'Ingress')[0].spec.rules[0].http.paths.filter((p: { path: string }) => p.path.startsWith('/v2/models/'))).toEqual([]);
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.modelName': 'a/b' } })).toContain('serve.modelName "a/b" is not a model name');
+  });
+
+  it('renders a platform team\'s EKS release (ci/platform-values.yaml) with every credential from where it belongs', () => {
+    // IRSA: no key anywhere, the role on the one service account every pod runs as.
+    expect(byKind(platform, 'Secret')).toEqual([]);
+    const [account] = byKind(platform, 'ServiceAccount');
+    expect(account.metadata.annotations['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::/);
+    const workloads = platform.filter((o) => podSpec(o));
+    expect(workloads.length).toBeGreaterThanOrEqual(7);
+    for (const workload of workloads) expect(podSpec(workload).serviceAccountName, workload.metadata.name).toBe(account.metadata.name);
+    // No secret setting in the ConfigMap or as an env literal; the SASL password and tokens come from Secret references.
+    const secretNames = new Set(ALL_SPECS.filter((spec) => spec.secret).flatMap((spec) => spec.env ?? []));
+    for (const map of byKind(platform, 'ConfigMap')) expect(Object.keys(map.data ?? {}).filter((name) => secretNames.has(name)), map.metadata.name).toEqual([]);
+    for (const workload of workloads) {
+      for (const container of podSpec(workload).containers) {
+        const literals = (container.env ?? []).filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string }) => e.name);
+        expect(literals.filter((name: string) => secretNames.has(name)), workload.metadata.name).toEqual([]);
+      }
+    }
+    const [serve] = byKind(component(platform, 'serve'), 'Deployment');
+    expect(containerEnv(podSpec(serve).containers[0])).toMatchObject({ FLTS_KAFKA_SASL_PASSWORD: 'secret:flts/password', FLTS_SERVE_MODEL_NAME: 'demand' });
+    const paths = byKind(platform, 'Ingress')[0].spec.rules[0].http.paths.map((p: { path: string }) => p.path);
+    expect(paths.filter((path: string) => path.startsWith('/v2/models/'))).toEqual(['/v2/models/demand/infer', '/v2/models/demand/versions/']);
   });
 
   it('spreads the serve pods of this release, whatever the chart is named', () => {
@@ -887,18 +913,18 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     it('passes every check (helm lint, helm template, kubeconform, docker-compose config, hadolint, haproxy -c, line endings)', () => {
       expect(validation.status, validation.stdout + validation.stderr).toBe(0);
       expect(validation.stdout).not.toMatch(/^FAIL/m);
-      for (const profile of ['dev', 'prod']) expect(validation.stdout).toContain(`PASS helm lint --strict (${profile})`);
+      for (const profile of ['dev', 'prod', 'platform']) expect(validation.stdout).toContain(`PASS helm lint --strict (${profile})`);
       expect(validation.stdout).toMatch(/^PASS docker-compose config/m);
       expect(validation.stdout).toMatch(/^PASS haproxy -c/m);
     });
 
-    for (const profile of ['dev', 'prod'] as const) {
+    for (const profile of ['dev', 'prod', 'platform'] as const) {
       for (const kubeVersion of KUBE_VERSIONS) {
         it(`finds every ${profile} object schema-valid for Kubernetes ${kubeVersion}, skipping only the ServiceMonitor and PrometheusRule CRDs`, () => {
           const line = validation.stdout.split('\n').find((l) => l.startsWith(`PASS kubeconform -strict (${profile}, Kubernetes ${kubeVersion})`));
           expect(line, validation.stdout).toBeDefined();
           const [, valid, invalid, errors, skipped] = /Valid: (\d+), Invalid: (\d+), Errors: (\d+), Skipped: (\d+)/.exec(line!)!.map(Number);
-          const objects = profile === 'dev' ? dev : prod;
+          const objects = { dev, prod, platform }[profile];
           const crds = objects.filter((o) => OPERATOR_KINDS.includes(o.kind)).length;
           expect({ valid, invalid, errors, skipped }).toEqual({ valid: objects.length - crds, invalid: 0, errors: 0, skipped: crds });
           // The file kubeconform checked is the same chart render the other tests inspect.
