@@ -10,6 +10,7 @@ import {
   byKind, CHART_DIR, component, containerEnv, containerStartEnv, helmTemplate, helmTemplateAsync, helmTemplateError, helmTemplateErrorAsync, KUBE_VERSIONS, type Manifest,
   parseManifests, podSpec, REPO_ROOT, run, runAsync, SCHEMA_DIR, tools,
 } from './deploy-tools.js';
+import { startServe } from '../helpers/serve-process.js';
 import { skipNote, useServers } from '../helpers/servers.js';
 import { readRuleGroups, RULE_FILES, selectors } from './flts-series.js';
 
@@ -568,6 +569,30 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(containerEnv(check).SERVE_URL).toBe(`http://${service.metadata.name}:${service.spec.ports[0].port}`);
     expect(check.args.join('\n')).toMatch(/\/healthz[\s\S]*\/readyz[\s\S]*\/metrics/);
   });
+
+  it('has `helm test` check that the server answers for the model the Ingress publishes', async () => {
+    const [testPod] = byKind(platform, 'Pod');
+    const check = testPod.spec.containers[0];
+    const env = containerEnv(check);
+    const [serveDeployment] = byKind(component(platform, 'serve'), 'Deployment');
+    expect(env.MODEL_NAME).toBe(containerEnv(podSpec(serveDeployment).containers[0]).FLTS_SERVE_MODEL_NAME);
+    // The pod's script, run as the kubelet would, against a server with no model yet.
+    const home = mkdtempSync(join(tmpdir(), 'flts-helm-test-'));
+    const serve = await startServe([], { FLTS_HOME: home, FLTS_SERVE_MODEL_NAME: env.MODEL_NAME, FLTS_STORE: 'fs', FLTS_BUS: 'none' });
+    const runCheck = (modelName: string) => runAsync(check.command[0], [...check.command.slice(1), ...check.args], REPO_ROOT, { SERVE_URL: serve.url, MODEL_NAME: modelName });
+    try {
+      const passed = await runCheck(env.MODEL_NAME);
+      expect(passed.status, passed.stdout + passed.stderr).toBe(0);
+      expect(passed.stdout).toContain(`/v2/models/${env.MODEL_NAME}/ready 503`);
+      // A server answering for another name fails the test, as an Ingress publishing the wrong paths would.
+      const failed = await runCheck('flts');
+      expect(failed.status).toBe(1);
+      expect(failed.stderr).toContain('/v2/models/flts/ready answered 404');
+    } finally {
+      await serve.stop();
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('refuses the mutable "latest" tag and pins a digest when given', () => {
     expect(helmTemplateError({ values: ['values-dev.yaml'], set: { 'image.tag': 'latest' } })).toMatch(/must not be "latest"/);
