@@ -353,6 +353,29 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(paths.filter((path: string) => path.startsWith('/v2/models/'))).toEqual(['/v2/models/demand/infer', '/v2/models/demand/versions/']);
   });
 
+  it('keeps Service and Job names within 63 characters under the longest release name, and every reference to them', () => {
+    // Helm takes release names of up to 53 characters; the full name adds "-flts". Before, the Services were named
+    // <full name>-serve and -daemon (64 and 65 characters here) and the Job <full name>-preprocess-<revision>, past
+    // the 63 of a DNS label: the API server refused the install.
+    const release = 'forecasting-demand-production-eu-central-1-blue-green';
+    expect(release.length).toBe(53);
+    for (const hook of ['true', 'false']) {
+      const objects = helmTemplate({ values: ['ci/platform-values.yaml'], release, set: { 'preprocess.hook': hook } });
+      const services = byKind(objects, 'Service').map((o) => o.metadata.name);
+      const jobs = byKind(objects, 'Job').map((o) => o.metadata.name);
+      expect(services.length).toBe(2);
+      expect(jobs.length).toBe(1);
+      for (const name of [...services, ...jobs]) expect(name.length, name).toBeLessThanOrEqual(63);
+      // What names a Service names one of these.
+      const backends = byKind(objects, 'Ingress')[0].spec.rules[0].http.paths.map((p: any) => p.backend.service.name);
+      const testUrl = new URL(containerEnv(byKind(objects, 'Pod')[0].spec.containers[0]).SERVE_URL);
+      const ruleJobs = JSON.stringify(byKind(objects, 'PrometheusRule')[0].spec).match(/job=\\"[^\\]+\\"/g)!.map((m) => m.slice(6, -2));
+      for (const name of [...backends, testUrl.hostname, ...ruleJobs]) expect(services, name).toContain(name);
+    }
+    // A name that fits is the same as before.
+    expect(byKind(platform, 'Service').map((o) => o.metadata.name).sort()).toEqual(['flts-daemon', 'flts-serve']);
+  });
+
   it('spreads the serve pods of this release, whatever the chart is named', () => {
     for (const set of [{}, { nameOverride: 'forecast' }] as Record<string, string>[]) {
       const objects = helmTemplate({ values: ['values-prod.yaml'], set });

@@ -83,10 +83,12 @@ export interface TemplateOptions {
   kubeVersion?: string;
   /** The release's namespace (helm's default when unset: "default"). */
   namespace?: string;
+  /** The release's name ("flts" when unset). */
+  release?: string;
 }
 
-function templateArgs({ values = [], set = {}, kubeVersion = KUBE_VERSIONS[1], namespace }: TemplateOptions): string[] {
-  const args = ['template', 'flts', CHART_DIR, '--kube-version', kubeVersion, ...(namespace ? ['--namespace', namespace] : [])];
+function templateArgs({ values = [], set = {}, kubeVersion = KUBE_VERSIONS[1], namespace, release = 'flts' }: TemplateOptions): string[] {
+  const args = ['template', release, CHART_DIR, '--kube-version', kubeVersion, ...(namespace ? ['--namespace', namespace] : [])];
   // Relative to the chart; an absolute path (a values file a test wrote) as it is.
   for (const file of values) args.push('-f', resolve(CHART_DIR, file));
   for (const [key, value] of Object.entries(set)) args.push('--set', `${key}=${value}`);

@@ -17,6 +17,16 @@
 {{- end }}
 {{- end }}
 
+{{/*
+The name of a Service or Job: the full name and a suffix, within the 63 characters of a DNS label (a Service's name,
+the job-name label of a Job's pods). The full name alone may take 63, so it gives up what the suffix needs; a name
+that fits already is the same as without this. Input: dict with "root" (the chart context) and "suffix".
+*/}}
+{{- define "flts.shortName" -}}
+{{- $suffix := .suffix | toString }}
+{{- printf "%s-%s" (include "flts.fullname" .root | trunc (int (sub 62 (len $suffix))) | trimSuffix "-") $suffix }}
+{{- end }}
+
 {{- define "flts.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
