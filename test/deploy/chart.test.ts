@@ -334,7 +334,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     // IRSA: no key anywhere, the role on the one service account every pod runs as.
     expect(byKind(platform, 'Secret')).toEqual([]);
     const [account] = byKind(platform, 'ServiceAccount');
-    expect(account.metadata.annotations['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::/);
+    expect(account.metadata.annotations?.['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::/);
     const workloads = platform.filter((o) => podSpec(o));
     expect(workloads.length).toBeGreaterThanOrEqual(7);
     for (const workload of workloads) expect(podSpec(workload).serviceAccountName, workload.metadata.name).toBe(account.metadata.name);

@@ -154,7 +154,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
         const infer = ingress.spec.rules[0].http.paths.map((p: { path: string }) => p.path).filter((p: string) => p.endsWith('/infer'));
         expect(infer).toEqual([`/v2/models/${settings.modelName}/infer`]);
       }
-      const preStop = Number(container.lifecycle?.preStop?.exec?.command?.[1] ?? 0);
+      const preStop = preStopOf(container);
       expect(preStop, profile).toBeGreaterThan(0);
       expect(podSpec(deployment).terminationGracePeriodSeconds, profile).toBeGreaterThanOrEqual(preStop + serveStopSeconds(resolved));
     }
