@@ -97,13 +97,15 @@ if (skipReason) {
         replicas.map((replica) =>
           waitUntil(async () => {
             const live = (await getJson(`${replica.url}/healthz`)).json.live;
-            return live.probation?.decision?.action === 'rolled-back' && live;
+            return live.previous_probation?.decision?.action === 'rolled-back' && live;
           }, `${replica.id} showing the final decision`, 30_000),
         ),
       );
       for (const live of health) {
-        expect(live.probation).toMatchObject({ run_id: runs.lstm, previous_run_id: runs.naive, active: false, decision: { verdict: 'rollback', action: 'rolled-back' } });
-        expect(live.probation.points).toBeGreaterThan(0);
+        // The run restored has no probation: the one rolled back is the previous one.
+        expect(live.probation).toBeNull();
+        expect(live.previous_probation).toMatchObject({ run_id: runs.lstm, previous_run_id: runs.naive, active: false, decision: { verdict: 'rollback', action: 'rolled-back' } });
+        expect(live.previous_probation.points).toBeGreaterThan(0);
         expect(live.runs.find((run: { run_id: string }) => run.run_id === runs.lstm).targets.down.rmse).toBeGreaterThan(0);
       }
       const reports = await listLiveReports(pipeline.store, settings);

@@ -139,7 +139,7 @@ describe('live > probation decider', () => {
     await monitor.tick();
     await monitor.stop();
     expect(requests).toHaveLength(1);
-    expect(monitor.status().probation?.decision).toMatchObject({ action: 'rolled-back' });
+    expect(monitor.status()).toMatchObject({ probation: null, previous_probation: { decision: { action: 'rolled-back' } } });
   });
 
   it('tries a shadow run that is gone once per probation, not on every look', async () => {
@@ -187,6 +187,37 @@ describe('live > probation decider', () => {
     expect(rollbacks).toEqual([]);
   });
 
+  it('after a rollback shows no probation on /healthz for the run restored, and the one rolled back as previous_probation', async () => {
+    const promotion = await history(record('old', null, 1), record('new', 'old', 2));
+    const ref = promotionRefOf(promotion)!;
+    let served = 'new';
+    const holder = { current: () => ({ run: { runId: served } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
+    // The rollback workflow's effect on the registry, and the served model following the pointer.
+    const rollbackAction: RollbackAction = async (request) => {
+      const restored = await history(record(request.toRunId, request.fromRunId, 3, 'rollback'));
+      served = request.toRunId;
+      return { run_id: restored.run_id, timestamp: restored.timestamp };
+    };
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')), store, replica: 'r1', rollback: rollbackAction, logger: silentLogger });
+    await monitor.tick();
+    expect(monitor.status()).toMatchObject({ probation: { run_id: 'new', active: true }, previous_probation: null });
+    // Another replica (or this one before a restart) paired the whole window: the new run is clearly worse.
+    const paired = { candidate_run_id: 'new', baseline_run_id: 'old', points: 10, terms: 10, candidate_sum_sq: 1000, baseline_sum_sq: 10 };
+    await writeLiveReport(store, settings, { replica: 'r2', updated_at: new Date().toISOString(), served_run_id: 'new', runs: [], probation: { promotion: ref, paired }, memory: { points: 0, forgotten: 0 } });
+    await monitor.tick();
+    const rolledBack = { run_id: 'new', previous_run_id: 'old', active: false, shadowing: false, decision: { verdict: 'rollback', action: 'rolled-back', points: 10, candidate_rmse: 10, baseline_rmse: 1 } };
+    expect(monitor.status()).toMatchObject({ probation: null, previous_probation: rolledBack });
+    // Later looks, with the pointer on the rollback record, say the same.
+    await monitor.tick();
+    expect(monitor.status()).toMatchObject({ probation: null, previous_probation: rolledBack });
+    // The next promotion's probation is the one in service; the rolled-back one stays previous until it ends.
+    await history(record('newer', 'old', 4));
+    served = 'newer';
+    await monitor.tick();
+    await monitor.stop();
+    expect(monitor.status()).toMatchObject({ probation: { run_id: 'newer', previous_run_id: 'old', active: true, decision: null }, previous_probation: rolledBack });
+  });
+
   it('shows a probation in /metrics of a reporting replica only while it runs: gone once the promoter decided it', async () => {
     const promotion = await history(record('old', null, 1), record('new', 'old', 2));
     const holder = { current: () => ({ run: { runId: 'new' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
@@ -210,7 +241,7 @@ describe('live > probation decider', () => {
     await writeProbationDecision(store, settings, { promotion: ref, verdict: 'rollback', candidate_rmse: 2, baseline_rmse: 1, points: 10, replicas: ['r1'], reason: 'worse', action: 'rolled-back', decided_by: 'promoter', decided_at: new Date().toISOString() });
     await monitor.tick();
     await monitor.stop();
-    expect(monitor.status().probation).toMatchObject({ run_id: 'new', points: 4, active: false, decision: { action: 'rolled-back' } });
+    expect(monitor.status()).toMatchObject({ probation: null, previous_probation: { run_id: 'new', points: 4, active: false, decision: { action: 'rolled-back' } } });
     expect(await probationSeries()).toEqual([]);
   });
 });

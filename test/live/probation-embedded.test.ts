@@ -89,9 +89,12 @@ describe('live > probation in an embedded flts serve', () => {
     expect(last).toMatchObject({ action: 'rollback', source: 'auto-rollback', run_id: runs.naive, previous_run_id: runs.lstm });
     expect(last.reason).toMatch(new RegExp(`live RMSE [\\d.e+]+ of run ${runs.lstm} vs [\\d.e+]+ of the previous run ${runs.naive} over 40 matched points`));
 
+    // The run restored has no probation; the one rolled back stays on show as previous_probation, with the pooled figures.
     const live = await healthLive();
-    expect(live.probation.decision).toMatchObject({ verdict: 'rollback', action: 'rolled-back' });
-    expect(live.probation.candidate_rmse).toBeGreaterThan(live.probation.baseline_rmse * 1.1);
+    expect(live.probation).toBeNull();
+    expect(live.previous_probation).toMatchObject({ run_id: runs.lstm, previous_run_id: runs.naive, active: false, decision: { verdict: 'rollback', action: 'rolled-back', points: 40 } });
+    expect(live.previous_probation.candidate_rmse).toBeGreaterThan(live.previous_probation.baseline_rmse * 1.1);
+    expect(live.previous_probation.decision.candidate_rmse).toBeGreaterThan(live.previous_probation.decision.baseline_rmse * 1.1);
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     expect(metrics).toContain('flts_live_rollbacks_total 1');
     // A finished probation leaves /metrics (its figures stay in /healthz with the decision): no stale one shown as running.

@@ -3,7 +3,7 @@ import { isServiceRefusal, toFltsError } from '../errors.js';
 import { rowsInTurns } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
 import { promotionRefOf, readProbationDecision, samePromotion, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
-import { createLiveScorer, type ErrorFiguresByTarget, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError } from '../live/live-scorer.js';
+import { createLiveScorer, type ErrorFiguresByTarget, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError, type PairedFigures } from '../live/live-scorer.js';
 import { decideProbation, type RollbackAction } from '../live/probation-decider.js';
 import { pairedRmse } from '../live/probation.js';
 import { readPromotionPointer } from '../registry/pointers.js';
@@ -40,28 +40,36 @@ export interface LiveRunStatus {
   targets: ErrorFiguresByTarget;
 }
 
+/** A probation as /healthz shows it: this replica's paired figures, and the decision once it is known. */
+export interface ProbationStatus {
+  run_id: string;
+  previous_run_id: string;
+  promoted_at: string;
+  /** True while the probation runs: until its decision is known (kept, rolled back, left in place) or its promotion is over. */
+  active: boolean;
+  /** Points this replica paired since it started (the decision pools every replica's, an earlier process's included). */
+  points: number;
+  needed: number;
+  candidate_rmse: number | null;
+  baseline_rmse: number | null;
+  shadowing: boolean;
+  /** With the figures it was taken on: every replica's paired points, pooled. */
+  decision: (Pick<ProbationDecision, 'verdict' | 'action' | 'reason' | 'decided_by' | 'decided_at' | 'kept_by' | 'points' | 'candidate_rmse' | 'baseline_rmse'>) | null;
+}
+
 /** The `live` block of /healthz. */
 export interface LiveStatus {
   enabled: boolean;
   window_points: number;
   memory: { points: number; forgotten: number };
   runs: LiveRunStatus[];
-  probation: {
-    run_id: string;
-    previous_run_id: string;
-    promoted_at: string;
-    /**
-     * True while the probation runs: until its decision is known (kept, rolled back, left in place) or its promotion
-     * is over (rolled back by a person, replaced, pinned). Its figures and decision stay on show until the next one.
-     */
-    active: boolean;
-    points: number;
-    needed: number;
-    candidate_rmse: number | null;
-    baseline_rmse: number | null;
-    shadowing: boolean;
-    decision: Pick<ProbationDecision, 'verdict' | 'action' | 'reason' | 'decided_by' | 'decided_at' | 'kept_by'> | null;
-  } | null;
+  /**
+   * The probation of the run in service: running, or decided while its promotion stands (kept, left in place). Null
+   * when the run in service has none: restored by a rollback, a first promotion, or a run this replica is pinned to.
+   */
+  probation: ProbationStatus | null;
+  /** The last probation whose promotion is over (rolled back, replaced, pinned away), with its decision: why it ended. */
+  previous_probation: ProbationStatus | null;
   shadow_skipped: number;
 }
 
@@ -99,15 +107,15 @@ interface Shadow {
 interface Probation {
   ref: PromotionRef;
   decision: ProbationDecision | null;
-  /** False once the pointer no longer names this promotion (a decided one stays current until then). */
-  current: boolean;
+  /** Its paired figures when its promotion ended: the scorer pairs the next probation's from then on. */
+  final?: PairedFigures;
 }
 
 /** Rows of actuals scored between two looks at the event loop's turn (`turnSpent`). */
 const SCORE_ROWS_PER_LOOK = 2048;
 
-/** A probation runs from its start until it is decided or its promotion is over (rolled back, replaced, pinned). */
-const isRunning = (probation: Probation | undefined): probation is Probation => probation !== undefined && probation.current && probation.decision === null;
+/** The probation of the run in service runs from its start until it is decided; an ended one (its promotion over) never runs. */
+const isRunning = (probation: Probation | undefined): probation is Probation => probation !== undefined && probation.decision === null;
 
 /** Serving's side of live accuracy: feeds the scorer from requests, keeps shadow runs loaded, reports figures. */
 export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
@@ -120,7 +128,10 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   const shadows = new Map<'baseline' | 'challenger', Shadow>();
   /** Runs whose shadow load was refused for good (gone, unservable): tried again only when a new probation starts. */
   const unloadable = new Set<string>();
+  /** The probation of the promotion in service on this replica, if any. */
   let probation: Probation | undefined;
+  /** The last probation whose promotion is over, kept for /healthz (why it ended) and the replica report. */
+  let previous: Probation | undefined;
   let shadowInFlight = 0;
   let shadowSkipped = 0;
   let shadowWork: Promise<void> = Promise.resolve();
@@ -210,32 +221,58 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       const candidate = pointer && promotionRefOf(pointer);
       if (candidate && candidate.run_id === served) ref = candidate;
     }
-    if (!ref || (probation && !samePromotion(probation.ref, ref) && probation.current)) {
-      // The promotion is over (rolled back, replaced, pinned): its figures and decision stay on show until the next one.
-      if (probation && (probation.current || probation.decision?.action === 'rollback-pending')) await refreshDecision(probation);
-      if (probation) probation.current = false;
+    if (probation && !samePromotion(probation.ref, ref)) {
+      // The promotion is over (rolled back, replaced, pinned): its figures and decision move to previous_probation.
+      await refreshDecision(probation);
+      endProbation();
+    } else if (previous?.decision?.action === 'rollback-pending') await refreshDecision(previous);
+    if (!ref) {
       setShadow('baseline', undefined);
-      if (!ref) return;
+      return;
     }
-    if (!probation || !samePromotion(probation.ref, ref)) {
-      probation = { ref, decision: null, current: true };
+    if (!probation && previous && samePromotion(previous.ref, ref) && previous.decision?.action !== 'rolled-back') {
+      // The same promotion back in service (the served run was briefly another): its probation goes on where it was.
+      [probation, previous] = [{ ref: previous.ref, decision: previous.decision }, undefined];
+    } else if (!probation) {
+      probation = { ref, decision: null };
       unloadable.clear();
       scorer.startPairing(ref.run_id, ref.previous_run_id, live.probationPoints);
       logger.info({ runId: ref.run_id, previousRunId: ref.previous_run_id, points: live.probationPoints }, 'live_probation_started');
     }
     await refreshDecision(probation);
+    if (probation.decision?.action === 'rolled-back') {
+      endProbation();
+      setShadow('baseline', undefined);
+      return;
+    }
     const complete = (scorer.paired()?.points ?? 0) >= live.probationPoints;
     setShadow('baseline', probation.decision || complete ? undefined : ref.previous_run_id);
   }
 
-  function report(): LiveReport {
+  /** The paired figures of `target`: the scorer's while it is the probation in service, its final ones once it ended. */
+  function pairedOf(target: Probation): PairedFigures | undefined {
+    if (target !== probation) return target.final;
     const paired = scorer.paired();
+    return paired && paired.candidate_run_id === target.ref.run_id && paired.baseline_run_id === target.ref.previous_run_id ? paired : undefined;
+  }
+
+  function endProbation(): void {
+    if (!probation) return;
+    probation.final = pairedOf(probation);
+    previous = probation;
+    probation = undefined;
+  }
+
+  function report(): LiveReport {
+    // The figures of an ended probation stay in the report, as they were when it ended: a decider may still sum them.
+    const reported = probation ?? previous;
+    const paired = reported && pairedOf(reported);
     return {
       replica: options.replica,
       updated_at: new Date().toISOString(),
       served_run_id: holder.current()?.run.runId ?? null,
       runs: scorer.figures(),
-      probation: probation && paired ? { promotion: probation.ref, paired } : null,
+      probation: reported && paired ? { promotion: reported.ref, paired } : null,
       memory: scorer.memory(),
     };
   }
@@ -246,9 +283,11 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     await upkeepProbation();
     await writeLiveReport(options.store, settings, report());
     // A rollback left pending (its rollback failed on an outage) is finished by a later look, as the decider promises.
-    if (options.rollback && probation?.current && (!probation.decision || probation.decision.action === 'rollback-pending')) {
+    if (options.rollback && probation && (!probation.decision || probation.decision.action === 'rollback-pending')) {
       const decision = await decideProbation({ store: options.store, settings, rollback: options.rollback, logger, decidedBy: options.replica, onRollback: options.onRollback });
       if (decision && probation && samePromotion(decision.promotion, probation.ref)) probation.decision = decision;
+      // Rolled back: the run restored is in service, and a rollback starts no probation.
+      if (probation?.decision?.action === 'rolled-back') endProbation();
     }
   }
 
@@ -263,9 +302,37 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   }
 
   function runningProbation(): ReturnType<LiveScorer['paired']> {
-    const paired = scorer.paired();
-    if (!isRunning(probation) || !paired) return undefined;
-    return paired.candidate_run_id === probation.ref.run_id && paired.baseline_run_id === probation.ref.previous_run_id ? paired : undefined;
+    return isRunning(probation) ? pairedOf(probation) : undefined;
+  }
+
+  function probationStatus(target: Probation): ProbationStatus {
+    const paired = pairedOf(target);
+    const rmse = paired && paired.points > 0 ? pairedRmse(paired) : undefined;
+    const decision = target.decision;
+    return {
+      run_id: target.ref.run_id,
+      previous_run_id: target.ref.previous_run_id,
+      promoted_at: target.ref.timestamp,
+      active: target === probation && isRunning(target),
+      points: paired?.points ?? 0,
+      needed: live.probationPoints,
+      candidate_rmse: rmse?.candidate ?? null,
+      baseline_rmse: rmse?.baseline ?? null,
+      shadowing: target === probation && shadows.get('baseline')?.model !== undefined,
+      decision: decision
+        ? {
+            verdict: decision.verdict,
+            action: decision.action,
+            reason: decision.reason,
+            points: decision.points,
+            candidate_rmse: decision.candidate_rmse,
+            baseline_rmse: decision.baseline_rmse,
+            decided_by: decision.decided_by,
+            decided_at: decision.decided_at,
+            ...(decision.kept_by ? { kept_by: decision.kept_by } : {}),
+          }
+        : null,
+    };
   }
 
   return {
@@ -297,28 +364,13 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
         for (const shadow of shadows.values()) if (shadow.runId === runId) return shadow.role;
         return 'earlier';
       };
-      const paired = scorer.paired();
-      const rmse = paired && paired.points > 0 ? pairedRmse(paired) : undefined;
-      const decision = probation?.decision;
       return {
         enabled: true,
         window_points: live.windowPoints,
         memory: scorer.memory(),
         runs: scorer.figures().map((run) => ({ run_id: run.run_id, role: roleOf(run.run_id), matched_total: run.matched_total, targets: run.targets })),
-        probation: probation
-          ? {
-              run_id: probation.ref.run_id,
-              previous_run_id: probation.ref.previous_run_id,
-              promoted_at: probation.ref.timestamp,
-              points: paired?.points ?? 0,
-              needed: live.probationPoints,
-              candidate_rmse: rmse?.candidate ?? null,
-              baseline_rmse: rmse?.baseline ?? null,
-              active: isRunning(probation),
-              shadowing: shadows.get('baseline')?.model !== undefined,
-              decision: decision ? { verdict: decision.verdict, action: decision.action, reason: decision.reason, decided_by: decision.decided_by, decided_at: decision.decided_at, ...(decision.kept_by ? { kept_by: decision.kept_by } : {}) } : null,
-            }
-          : null,
+        probation: probation ? probationStatus(probation) : null,
+        previous_probation: previous ? probationStatus(previous) : null,
         shadow_skipped: shadowSkipped,
       };
     },
