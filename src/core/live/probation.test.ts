@@ -37,6 +37,17 @@ describe('live > probation rule', () => {
     const reason = rollbackReason(total, verdict, 0.1);
     expect(reason).toContain('live RMSE 3.162 of run new');
     expect(reason).toContain('1.000 of the previous run old');
-    expect(reason).toContain('over 100 matched points');
+    expect(reason).toContain('over 100 matched points (216.2% worse; margin 10%)');
+  });
+
+  it('says a kept run is better or equal, never "-x% worse"', () => {
+    const better = paired(100, 100, 400);
+    const kept = probationVerdict(better, rule);
+    if (kept.verdict === 'pending') throw new Error('expected a decision');
+    expect(rollbackReason(better, kept, 0.1)).toContain('(50% better; margin 10%)');
+    const same = paired(100, 400, 400);
+    const equal = probationVerdict(same, rule);
+    if (equal.verdict === 'pending') throw new Error('expected a decision');
+    expect(rollbackReason(same, equal, 0.1)).toContain('(equal; margin 10%)');
   });
 });

@@ -44,11 +44,13 @@ export function probationVerdict(figures: PairedFigures | undefined, rule: Proba
 
 const figure = (value: number): string => value.toPrecision(4);
 
-/** The reason a rollback record carries: both figures, the window and the margin. */
+/** The reason a decision (and a rollback record) carries: both figures, how they compare, the window and the margin. */
 export function rollbackReason(figures: PairedFigures, verdict: Extract<ProbationVerdict, { verdict: 'rollback' | 'keep' }>, margin: number): string {
   const pct = Math.round((verdict.candidateRmse / Math.max(verdict.baselineRmse, Number.MIN_VALUE) - 1) * 1000) / 10;
+  // A better run reads "12.5% better", never "-12.5% worse".
+  const comparison = pct > 0 ? `${pct}% worse` : pct < 0 ? `${-pct}% better` : 'equal';
   return (
     `live RMSE ${figure(verdict.candidateRmse)} of run ${figures.candidate_run_id} vs ${figure(verdict.baselineRmse)} of the previous run ${figures.baseline_run_id} ` +
-    `over ${verdict.points} matched points (${pct}% worse; margin ${Math.round(margin * 1000) / 10}%)`
+    `over ${verdict.points} matched points (${comparison}; margin ${Math.round(margin * 1000) / 10}%)`
   );
 }
