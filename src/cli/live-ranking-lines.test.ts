@@ -6,8 +6,14 @@ const row = (rank: number, points: number) => ({ rank, run_id: `run-${rank}`, li
 describe('cli > live-ranking-lines', () => {
   it('counts one matched point as "1 point"', () => {
     // Before: "1 points (too few to judge)".
-    const [, one, many] = renderLiveRanking({ scope: 'global', rows: [row(1, 1), row(2, 600)] }, 500);
+    const [, one, many] = renderLiveRanking({ scope: 'global', rows: [row(1, 1), row(2, 600)] }, { probationPoints: 500, reportIntervalMs: 5000 });
     expect(one).toContain('  1 point (too few to judge)  replicas r1');
     expect(many).toContain('  600 points  replicas r1');
+  });
+
+  it('says how far behind serving the figures are: the report interval, the newest report, actuals still to come', () => {
+    const [header] = renderLiveRanking({ scope: 'global', rows: [row(1, 600), { ...row(2, 600), updated_at: '2026-01-01T00:00:05.000Z' }] }, { probationPoints: 500, reportIntervalMs: 5000 });
+    expect(header).toContain('as replicas last reported, every 5 s and at stop, newest 2026-01-01T00:00:05.000Z');
+    expect(header).toContain('a forecast counts once its actual arrives');
   });
 });

@@ -35,7 +35,7 @@ export default class Eval extends FltsCommand<EvalResult> {
     const { store } = await this.dependencies(settings);
     if (flags.live) {
       const ranking = await rankRunsByLiveError(store, settings);
-      for (const line of renderLiveRanking(ranking, settings.live.probationPoints)) this.say(line);
+      for (const line of renderLiveRanking(ranking, settings.live)) this.say(line);
       return ranking;
     }
     if (flags.source === 'mlflow') {

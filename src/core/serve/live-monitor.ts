@@ -94,6 +94,7 @@ export interface LiveMonitor {
   /** Probation upkeep, the replica report and (embedded) the decision; runs on a timer, callable from tests. */
   tick(): Promise<void>;
   start(): void;
+  /** Stops the timer and the shadows, and writes the replica report one last time. */
   stop(): Promise<void>;
 }
 
@@ -392,6 +393,9 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       await ticking;
       await shadowWork;
       for (const role of [...shadows.keys()]) setShadow(role, undefined);
+      // The points scored since the last tick: without this last report, `flts eval --live` and a decider never see
+      // them (up to live.reportIntervalMs of figures, all of them for a process stopped before its first tick).
+      if (options.store) await writeLiveReport(options.store, settings, report()).catch((error: unknown) => logger.warn({ err: toFltsError(error).message }, 'live_last_report_failed'));
     },
   };
 }

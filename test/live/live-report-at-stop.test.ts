@@ -1,0 +1,39 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
+import { FltsError } from '../../src/core/errors.js';
+import { rankRunsByLiveError } from '../../src/core/live/live-ranking.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { createLiveMonitor } from '../../src/core/serve/live-monitor.js';
+import type { ModelHolder } from '../../src/core/serve/model-holder.js';
+import { createFsStore } from '../../src/core/storage/fs-store.js';
+import type { ObjectStore } from '../../src/core/storage/object-store.js';
+
+describe('live > replica report at stop', () => {
+  let home: string;
+  let store: ObjectStore;
+  let settings: Settings;
+
+  beforeEach(() => {
+    home = mkdtempSync(path.join(os.tmpdir(), 'flts-live-stop-'));
+    store = createFsStore(path.join(home, 'store'));
+    // A report interval no test reaches: only the start's tick and the stop write reports.
+    settings = resolveSettings({ flags: { home, 'live.reportIntervalMs': 3_600_000 } }).settings;
+  });
+  afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+  it('writes the points scored since the last report when it stops, so flts eval --live ranks them', async () => {
+    const holder = { current: () => ({ run: { runId: 'served' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')), store, replica: 'r1', logger: silentLogger });
+    monitor.start();
+    await monitor.tick();
+    expect((await rankRunsByLiveError(store, settings)).rows).toEqual([]);
+    // Scored after the last report: 3 points, each 2 off.
+    monitor.scorer.remember({ identifier: 'default', runId: 'served', origin: 0, targets: ['down'], time: [60, 120, 180], values: [[12, 12, 12]] });
+    monitor.scorer.score({ identifier: 'default', time: [60, 120, 180], values: { down: [10, 10, 10] } });
+    await monitor.stop();
+    expect((await rankRunsByLiveError(store, settings)).rows).toMatchObject([{ run_id: 'served', live_rmse: 2, live_mae: 2, points: 3, replicas: ['r1'] }]);
+  });
+});
