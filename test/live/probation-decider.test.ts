@@ -218,6 +218,23 @@ describe('live > probation decider', () => {
     expect(monitor.status()).toMatchObject({ probation: { run_id: 'newer', previous_run_id: 'old', active: true, decision: null }, previous_probation: rolledBack });
   });
 
+  it('shows on /healthz the paired points a restarted replica pooled with its earlier process, which the decision counts', async () => {
+    const promotion = await history(record('old', null, 1), record('new', 'old', 2));
+    const ref = promotionRefOf(promotion)!;
+    // The process that served before the restart paired 6 of the 10 points (its last report stays in the store).
+    const paired = { candidate_run_id: 'new', baseline_run_id: 'old', points: 6, terms: 6, candidate_sum_sq: 6, baseline_sum_sq: 6 };
+    await writeLiveReport(store, settings, { replica: 'host-111', updated_at: new Date().toISOString(), served_run_id: 'new', runs: [], probation: { promotion: ref, paired }, memory: { points: 0, forgotten: 0 } });
+    const monitor = embeddedMonitor([]);
+    await monitor.tick();
+    expect(monitor.status().probation).toMatchObject({ run_id: 'new', active: true, points: 0, pooled_points: 6, needed: 10 });
+    // This process pairs 4 more: the window is full, over both processes, and the decision is taken.
+    for (const [runId, value] of [['new', 11], ['old', 11]] as const) monitor.scorer.remember({ identifier: '', runId, origin: 0, targets: ['down'], time: [60, 120, 180, 240], values: [[value, value, value, value]] });
+    monitor.scorer.score({ identifier: '', time: [60, 120, 180, 240], values: { down: [10, 10, 10, 10] } });
+    await monitor.tick();
+    await monitor.stop();
+    expect(monitor.status().probation).toMatchObject({ active: false, points: 4, pooled_points: null, decision: { verdict: 'keep', points: 10 } });
+  });
+
   it('shows a probation in /metrics of a reporting replica only while it runs: gone once the promoter decided it', async () => {
     const promotion = await history(record('old', null, 1), record('new', 'old', 2));
     const holder = { current: () => ({ run: { runId: 'new' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;

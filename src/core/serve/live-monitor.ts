@@ -2,10 +2,10 @@ import type { Settings } from '../config/settings.js';
 import { isServiceRefusal, toFltsError } from '../errors.js';
 import { rowsInTurns } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
-import { promotionRefOf, readProbationDecision, samePromotion, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
+import { listLiveReports, promotionRefOf, readProbationDecision, samePromotion, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
 import { createLiveScorer, type ErrorFiguresByTarget, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError, type PairedFigures } from '../live/live-scorer.js';
 import { decideProbation, type RollbackAction } from '../live/probation-decider.js';
-import { pairedRmse } from '../live/probation.js';
+import { combinePaired, pairedRmse } from '../live/probation.js';
 import { readPromotionPointer } from '../registry/pointers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ForecastAdmission } from './forecast-admission.js';
@@ -49,6 +49,11 @@ export interface ProbationStatus {
   active: boolean;
   /** Points this replica paired since it started (the decision pools every replica's, an earlier process's included). */
   points: number;
+  /**
+   * While it runs: the paired points of every replica's latest report, this one's and those of a process that ran
+   * before a restart included, which the decision waits to reach `needed`; null before the first report is read.
+   */
+  pooled_points: number | null;
   needed: number;
   candidate_rmse: number | null;
   baseline_rmse: number | null;
@@ -108,6 +113,8 @@ interface Shadow {
 interface Probation {
   ref: PromotionRef;
   decision: ProbationDecision | null;
+  /** Paired points of every replica's report for it, as last read. */
+  pooledPoints?: number;
   /** Its paired figures when its promotion ended: the scorer pairs the next probation's from then on. */
   final?: PairedFigures;
 }
@@ -283,6 +290,11 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     if (!options.store) return;
     await upkeepProbation();
     await writeLiveReport(options.store, settings, report());
+    if (isRunning(probation)) {
+      const running = probation;
+      const reports = (await listLiveReports(options.store, settings)).filter((entry) => samePromotion(entry.probation?.promotion, running.ref) && entry.probation?.paired.baseline_run_id === running.ref.previous_run_id);
+      running.pooledPoints = combinePaired(reports.map((entry) => entry.probation!.paired))?.points ?? 0;
+    }
     // A rollback left pending (its rollback failed on an outage) is finished by a later look, as the decider promises.
     if (options.rollback && probation && (!probation.decision || probation.decision.action === 'rollback-pending')) {
       const decision = await decideProbation({ store: options.store, settings, rollback: options.rollback, logger, decidedBy: options.replica, onRollback: options.onRollback });
@@ -316,6 +328,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       promoted_at: target.ref.timestamp,
       active: target === probation && isRunning(target),
       points: paired?.points ?? 0,
+      pooled_points: target === probation && isRunning(target) ? (target.pooledPoints ?? null) : null,
       needed: live.probationPoints,
       candidate_rmse: rmse?.candidate ?? null,
       baseline_rmse: rmse?.baseline ?? null,
