@@ -235,6 +235,25 @@ describe('live > probation decider', () => {
     expect(monitor.status().probation).toMatchObject({ active: false, points: 4, pooled_points: null, decision: { verdict: 'keep', points: 10 } });
   });
 
+  it('carries on the probation points its earlier process paired when the replica id outlives a restart (FLTS_REPLICA_ID)', async () => {
+    const promotion = await history(record('old', null, 1), record('new', 'old', 2));
+    const ref = promotionRefOf(promotion)!;
+    // The process before the restart, under the same replica id, paired 6 of the 10 points: the new one is worse.
+    const paired = { candidate_run_id: 'new', baseline_run_id: 'old', points: 6, terms: 6, candidate_sum_sq: 600, baseline_sum_sq: 6 };
+    await writeLiveReport(store, settings, { replica: 'r1', updated_at: new Date().toISOString(), served_run_id: 'new', runs: [], probation: { promotion: ref, paired }, memory: { points: 0, forgotten: 0 } });
+    const requests: RollbackRequest[] = [];
+    const monitor = embeddedMonitor(requests);
+    await monitor.tick();
+    expect(monitor.status().probation).toMatchObject({ run_id: 'new', active: true, points: 6, pooled_points: 6 });
+    // 4 more points complete the window: the decision counts all 10 and rolls back.
+    for (const [runId, value] of [['new', 20], ['old', 11]] as const) monitor.scorer.remember({ identifier: '', runId, origin: 0, targets: ['down'], time: [60, 120, 180, 240], values: [[value, value, value, value]] });
+    monitor.scorer.score({ identifier: '', time: [60, 120, 180, 240], values: { down: [10, 10, 10, 10] } });
+    await monitor.tick();
+    await monitor.stop();
+    expect(await readProbationDecision(store, settings, ref)).toMatchObject({ verdict: 'rollback', points: 10, action: 'rolled-back' });
+    expect(requests).toHaveLength(1);
+  });
+
   it('shows a probation in /metrics of a reporting replica only while it runs: gone once the promoter decided it', async () => {
     const promotion = await history(record('old', null, 1), record('new', 'old', 2));
     const holder = { current: () => ({ run: { runId: 'new' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;

@@ -84,9 +84,16 @@ const liveBucket = (settings: Settings): string => settings.store.buckets.runs;
 const reportPrefix = (settings: Settings): string => `live/${safe(promotionScope(settings))}/replicas/`;
 const decisionKey = (settings: Settings, ref: PromotionRef): string => `live/${safe(promotionScope(settings))}/decisions/${safe(`${ref.run_id}-${ref.timestamp}`)}.json`;
 
+const reportKey = (settings: Settings, replica: string): string => `${reportPrefix(settings)}${safe(replica)}.json`;
+
+/** The report `replica` last wrote, if any (unreadable: none). */
+export async function readLiveReport(store: ObjectStore, settings: Settings, replica: string): Promise<LiveReport | undefined> {
+  return getJsonIfExists<LiveReport>(store, liveBucket(settings), reportKey(settings, replica)).catch(orUnlessUnavailable(undefined));
+}
+
 export async function writeLiveReport(store: ObjectStore, settings: Settings, report: LiveReport): Promise<void> {
   await store.ensureBucket(liveBucket(settings));
-  await putJson(store, liveBucket(settings), `${reportPrefix(settings)}${safe(report.replica)}.json`, report);
+  await putJson(store, liveBucket(settings), reportKey(settings, report.replica), report);
 }
 
 /** A run's figures as a replica writes them; an entry cut or edited into something else is left out of its report. */

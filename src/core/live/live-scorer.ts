@@ -121,8 +121,11 @@ export interface LiveScorer {
    */
   startScoring(actuals: LiveActuals): ActualsScoring;
   figures(): RunFigures[];
-  /** Starts comparing `candidate` with `baseline` on shared points, up to `limit` points. */
-  startPairing(candidate: string, baseline: string, limit: number): void;
+  /**
+   * Starts comparing `candidate` with `baseline` on shared points, up to `limit` points; from the sums `from` when
+   * given (what this replica paired for the same two runs before a restart).
+   */
+  startPairing(candidate: string, baseline: string, limit: number, from?: PairedFigures): void;
   stopPairing(): void;
   paired(): PairedFigures | undefined;
   memory(): { points: number; forgotten: number };
@@ -314,8 +317,10 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
         targets: Object.fromEntries([...state.targets].map(([target, errors]) => [target, errors.figures()])),
       }));
     },
-    startPairing(candidate, baseline, limit) {
+    startPairing(candidate, baseline, limit, from) {
+      const carried = from && from.candidate_run_id === candidate && from.baseline_run_id === baseline ? from : undefined;
       pairing = { candidate_run_id: candidate, baseline_run_id: baseline, points: 0, terms: 0, candidate_sum_sq: 0, baseline_sum_sq: 0, limit };
+      if (carried) Object.assign(pairing, { points: carried.points, terms: carried.terms, candidate_sum_sq: carried.candidate_sum_sq, baseline_sum_sq: carried.baseline_sum_sq });
     },
     stopPairing() {
       pairing = undefined;

@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.js';
 import { isServiceRefusal, toFltsError } from '../errors.js';
 import { rowsInTurns } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
-import { listLiveReports, promotionRefOf, readProbationDecision, samePromotion, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
+import { listLiveReports, promotionRefOf, readLiveReport, readProbationDecision, samePromotion, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
 import { createLiveScorer, type ErrorFiguresByTarget, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError, type PairedFigures } from '../live/live-scorer.js';
 import { decideProbation, type RollbackAction } from '../live/probation-decider.js';
 import { combinePaired, pairedRmse } from '../live/probation.js';
@@ -242,10 +242,15 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       // The same promotion back in service (the served run was briefly another): its probation goes on where it was.
       [probation, previous] = [{ ref: previous.ref, decision: previous.decision }, undefined];
     } else if (!probation) {
-      probation = { ref, decision: null };
+      const started: Probation = { ref, decision: null };
+      // A replica id that outlives its process (FLTS_REPLICA_ID, a container restarted in place) finds its earlier
+      // process's report, which its own next report replaces: the points that process paired carry on, not lost.
+      const earlier = await readLiveReport(options.store!, settings, options.replica);
+      const carried = earlier?.probation && samePromotion(earlier.probation.promotion, ref) ? earlier.probation.paired : undefined;
+      probation = started;
       unloadable.clear();
-      scorer.startPairing(ref.run_id, ref.previous_run_id, live.probationPoints);
-      logger.info({ runId: ref.run_id, previousRunId: ref.previous_run_id, points: live.probationPoints }, 'live_probation_started');
+      scorer.startPairing(ref.run_id, ref.previous_run_id, live.probationPoints, carried);
+      logger.info({ runId: ref.run_id, previousRunId: ref.previous_run_id, points: live.probationPoints, carriedPoints: carried?.points ?? 0 }, 'live_probation_started');
     }
     await refreshDecision(probation);
     if (probation.decision?.action === 'rolled-back') {
