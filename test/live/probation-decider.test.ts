@@ -254,6 +254,23 @@ describe('live > probation decider', () => {
     expect(requests).toHaveLength(1);
   });
 
+  it('goes on with a probation when its promotion is back in service after the replica served another run for a look', async () => {
+    await history(record('old', null, 1), record('new', 'old', 2));
+    let served = 'new';
+    const holder = { current: () => ({ run: { runId: served } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')), store, replica: 'r1', logger: silentLogger });
+    await monitor.tick();
+    for (const [runId, value] of [['new', 12], ['old', 11]] as const) monitor.scorer.remember({ identifier: '', runId, origin: 0, targets: ['down'], time: [60, 120], values: [[value, value]] });
+    monitor.scorer.score({ identifier: '', time: [60, 120], values: { down: [10, 10] } });
+    served = 'old';
+    await monitor.tick();
+    expect(monitor.status()).toMatchObject({ probation: null, previous_probation: { run_id: 'new', active: false, points: 2 } });
+    served = 'new';
+    await monitor.tick();
+    await monitor.stop();
+    expect(monitor.status()).toMatchObject({ probation: { run_id: 'new', active: true, points: 2 }, previous_probation: null });
+  });
+
   it('shows a probation in /metrics of a reporting replica only while it runs: gone once the promoter decided it', async () => {
     const promotion = await history(record('old', null, 1), record('new', 'old', 2));
     const holder = { current: () => ({ run: { runId: 'new' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
