@@ -26,7 +26,7 @@ export const healthzSchema = {
         ...modelFields,
         live: {
           type: 'object',
-          description: 'Live accuracy: per run its matched points and rolling RMSE, MAE and interval coverage; the running probation and its decision.',
+          description: 'Live accuracy: per run its matched points and rolling RMSE, MAE and interval coverage; the probation of the run in service (null when it has none, as after a rollback) and its decision; previous_probation: the last one whose promotion is over, with its decision.',
           additionalProperties: true,
         },
       },
