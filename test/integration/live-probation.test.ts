@@ -151,7 +151,10 @@ if (skipReason) {
       expect(daemon.logs()).toContain('"msg":"live_probation_worse_kept"');
       expect((await readPromotionPointer(pipeline.store, settings))?.run_id).toBe(runs.lstm);
       expect((await pipeline.promotions()).filter((record) => record.source === 'auto-rollback')).toHaveLength(1);
-      expect(await (await fetch(`${daemonUrl}/metrics`)).text()).toContain('flts_live_rollbacks_total 0');
+      const daemonMetrics = await (await fetch(`${daemonUrl}/metrics`)).text();
+      expect(daemonMetrics).toContain('flts_live_rollbacks_total 0');
+      // The promoter that kept the worse run counts it, for FltsLiveWorseRunKept.
+      expect(daemonMetrics).toContain('flts_live_worse_kept_total 1');
       for (const replica of replicas) expect((await getJson(`${replica.url}/healthz`)).json.run_id).toBe(runs.lstm);
     });
   });

@@ -92,12 +92,16 @@ describe('live > probation decider', () => {
       attempts++;
       return rollbackAction(request);
     };
-    const decision = await decideProbation({ store, settings, rollback: counting, logger: silentLogger, decidedBy: 'test' });
+    const worseKept: string[] = [];
+    const decision = await decideProbation({ store, settings, rollback: counting, logger: silentLogger, decidedBy: 'test', onWorseKept: (kept) => worseKept.push(kept.promotion.run_id) });
     expect(decision).toMatchObject({ verdict: 'rollback', action: 'none' });
     expect(decision?.reason).toMatch(/not rolled back: .*FLTS_RUN_NOT_FOUND/);
+    // The worse run stays in service: counted (flts_live_worse_kept_total), once.
+    expect(worseKept).toEqual(['new']);
     expect(await readProbationDecision(store, settings, promotionRefOf(promotion)!)).toMatchObject({ action: 'none' });
-    await decideProbation({ store, settings, rollback: counting, logger: silentLogger, decidedBy: 'test' });
+    await decideProbation({ store, settings, rollback: counting, logger: silentLogger, decidedBy: 'test', onWorseKept: (kept) => worseKept.push(kept.promotion.run_id) });
     expect(attempts).toBe(1);
+    expect(worseKept).toEqual(['new']);
     expect((await listPromotionHistory(store, settings, 'global')).map((r) => r.run_id)).toEqual(['old', 'new']);
   });
 

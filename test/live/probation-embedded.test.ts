@@ -97,6 +97,7 @@ describe('live > probation in an embedded flts serve', () => {
     expect(live.previous_probation.decision.candidate_rmse).toBeGreaterThan(live.previous_probation.decision.baseline_rmse * 1.1);
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     expect(metrics).toContain('flts_live_rollbacks_total 1');
+    expect(metrics).toContain('flts_live_worse_kept_total 0');
     // A finished probation leaves /metrics (its figures stay in /healthz with the decision): no stale one shown as running.
     expect(metrics).not.toMatch(/^flts_live_probation_(rmse|points)\{/m);
     // The server that rolled back serves the restored run without waiting for its pointer poll.
@@ -126,7 +127,10 @@ describe('live > probation in an embedded flts serve', () => {
     const live = await healthLive();
     expect(live.probation).toMatchObject({ run_id: runs.lstm, previous_run_id: runs.naiveTwin, decision: { verdict: 'rollback', action: 'none' } });
     expect((await readPromotionPointer(store, settings))?.run_id).toBe(runs.lstm);
-    expect(await (await fetch(`${service.url}/metrics`)).text()).toContain('flts_live_rollbacks_total 1');
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toContain('flts_live_rollbacks_total 1');
+    // Worse and left in service: the one series an alert can see once the probation's own series are gone.
+    expect(metrics).toContain('flts_live_worse_kept_total 1');
   });
 
   it('decides the probation of a run pinned while the server runs, and keeps it in service however it does live', async () => {
@@ -147,7 +151,9 @@ describe('live > probation in an embedded flts serve', () => {
     expect((await readPromotionPointer(store, settings))?.run_id).toBe(runs.lstm);
     expect(service.holder.status().current?.runId).toBe(runs.lstm);
     expect((await listPromotionHistory(store, settings, 'global')).filter((record) => record.source === 'auto-rollback')).toHaveLength(1);
-    expect(await (await fetch(`${service.url}/metrics`)).text()).toContain('flts_live_rollbacks_total 1');
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toContain('flts_live_rollbacks_total 1');
+    expect(metrics).toContain('flts_live_worse_kept_total 2');
   });
 
   it('flts eval --live ranks the runs by the live error the server reported', async () => {

@@ -2,7 +2,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { createBusMetrics } from '../bus/bus-metrics.js';
 import type { BusMetrics } from '../bus/message-bus.js';
 import { isFltsError } from '../errors.js';
-import { createLiveRollbacksCounter } from '../serve/live-metrics.js';
+import { createLiveRollbacksCounter, createLiveWorseKeptCounter } from '../serve/live-metrics.js';
 
 /**
  * `failed`: the step's work failed (tried again, then dead-lettered); `invalid`: the message itself broke its topic's
@@ -59,6 +59,8 @@ export interface DaemonMetrics {
   setLag(group: string, topic: string, partition: number, lag: number): void;
   /** A promotion this daemon rolled back after its live probation. */
   countLiveRollback(): void;
+  /** A probation this daemon decided worse whose run stays in service (pinned, rollback off, previous run gone). */
+  countLiveWorseKept(): void;
   /**
    * An MLflow call a role gave up on (its work went on without it: tracking never fails a step), by the code it
    * was given up with; a call left because the daemon stopped is not one.
@@ -83,6 +85,7 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
   const lag = new Gauge({ name: 'flts_daemon_consumer_lag', help: 'Messages not yet committed, per consumer group and partition.', labelNames: ['group', 'topic', 'partition'], registers: [registry] });
   const working = new Gauge({ name: 'flts_daemon_current_work', help: '1 for each step in progress.', labelNames: ['role', 'step', 'config_hash', 'model_type'], registers: [registry] });
   const rollbacks = createLiveRollbacksCounter(registry);
+  const worseKept = createLiveWorseKeptCounter(registry);
   const trackingFailures = new Counter({ name: 'flts_daemon_tracking_failures_total', help: 'MLflow calls given up by role and error code (the step went on without them).', labelNames: ['role', 'code'], registers: [registry] });
   const ready = new Gauge({ name: 'flts_daemon_ready', help: '1 while the daemon is ready (its roles started, the broker and the store answer), per configured role.', labelNames: ['role'], registers: [registry] });
   const current = new Set<CurrentWork>();
@@ -100,6 +103,7 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
     },
     setLag: (group, topic, partition, value) => lag.set({ group, topic, partition: String(partition) }, value),
     countLiveRollback: () => rollbacks.inc(),
+    countLiveWorseKept: () => worseKept.inc(),
     countTrackingFailure: (role, code) => trackingFailures.inc({ role, code }),
     declareTrackingFailures(role) {
       for (const code of TRACKING_FAILURE_CODES) trackingFailures.inc({ role, code }, 0);

@@ -29,6 +29,8 @@ export interface ProbationDeciderDeps {
   /** Who decides, recorded in the decision (a replica id or the promoter). */
   decidedBy: string;
   onRollback?: (decision: ProbationDecision) => void;
+  /** A decision whose new run did worse than the margin allows and stays in service (pinned, rollback off, previous run gone). */
+  onWorseKept?: (decision: ProbationDecision) => void;
   now?: () => Date;
 }
 
@@ -43,7 +45,10 @@ async function keep(deps: ProbationDeciderDeps, decision: ProbationDecision, kee
   const reason = worse ? `${decision.reason}; not rolled back: run ${decision.promotion.run_id} was ${describeChoice(keeper)}, and a pin stands against automatic rollback` : decision.reason;
   const kept: ProbationDecision = { ...decision, action: 'none', reason, kept_by: keeper };
   await writeProbationDecision(store, settings, kept);
-  if (worse) logger.warn({ runId: decision.promotion.run_id, previousRunId: decision.promotion.previous_run_id, candidateRmse: decision.candidate_rmse, baselineRmse: decision.baseline_rmse, points: decision.points, keptBy: keeper, reason }, 'live_probation_worse_kept');
+  if (worse) {
+    logger.warn({ runId: decision.promotion.run_id, previousRunId: decision.promotion.previous_run_id, candidateRmse: decision.candidate_rmse, baselineRmse: decision.baseline_rmse, points: decision.points, keptBy: keeper, reason }, 'live_probation_worse_kept');
+    deps.onWorseKept?.(kept);
+  }
   return kept;
 }
 
@@ -84,6 +89,7 @@ async function finishRollback(deps: ProbationDeciderDeps, decision: ProbationDec
     const refused: ProbationDecision = { ...decision, action: 'none', reason: `${decision.reason}; not rolled back: ${flts.message} (${flts.code})` };
     await writeProbationDecision(store, settings, refused);
     logger.error({ runId: decision.promotion.run_id, previousRunId: decision.promotion.previous_run_id, code: flts.code, err: flts.message }, 'live_auto_rollback_refused');
+    deps.onWorseKept?.(refused);
     return refused;
   }
   const done: ProbationDecision = { ...decision, action: 'rolled-back', rollback_timestamp: record.timestamp };
@@ -139,5 +145,8 @@ export async function decideProbation(deps: ProbationDeciderDeps): Promise<Proba
   logger.info({ runId: ref.run_id, previousRunId: ref.previous_run_id, verdict: decision.verdict, action: decision.action, candidateRmse: decision.candidate_rmse, baselineRmse: decision.baseline_rmse, points: decision.points, keptBy: keeper }, 'live_probation_decided');
   if (keeper) return keep(deps, decision, keeper);
   await writeProbationDecision(store, settings, decision);
-  return act ? finishRollback(deps, decision) : decision;
+  if (act) return finishRollback(deps, decision);
+  // FLTS_LIVE_ROLLBACK=false: decided worse, left in place.
+  if (decision.verdict === 'rollback') deps.onWorseKept?.(decision);
+  return decision;
 }

@@ -11,6 +11,8 @@ export interface LiveMetricsSource {
 
 export interface LiveMetrics {
   countRollback(): void;
+  /** A probation this process decided whose new run did worse than the margin allows and stayed in service. */
+  countWorseKept(): void;
   /** Where the live series are read from at each scrape (none until attached). */
   attach(source: LiveMetricsSource | undefined): void;
 }
@@ -24,8 +26,21 @@ export function createLiveRollbacksCounter(registry: Registry): Counter {
   return new Counter({ name: 'flts_live_rollbacks_total', help: 'Promotions rolled back by this process because their live RMSE was worse than the previous run.', registers: [registry] });
 }
 
+/**
+ * Probations decided worse and left in service (a pin, FLTS_LIVE_ROLLBACK=false, a previous run that can no longer be
+ * served): nothing else says so once the decision is taken, and only a person can undo it.
+ */
+export function createLiveWorseKeptCounter(registry: Registry): Counter {
+  return new Counter({
+    name: 'flts_live_worse_kept_total',
+    help: 'Probations this process decided whose new run had a live RMSE worse than the previous run by more than FLTS_LIVE_ROLLBACK_MARGIN and stayed in service: pinned by a person, FLTS_LIVE_ROLLBACK=false, or the previous run no longer servable.',
+    registers: [registry],
+  });
+}
+
 export function createLiveMetrics(registry: Registry): LiveMetrics {
   const rollbacks = createLiveRollbacksCounter(registry);
+  const worseKept = createLiveWorseKeptCounter(registry);
   let attached: LiveMetricsSource | undefined;
   const empty: LiveMetricsSource = { figures: () => [], paired: () => undefined, ignored: () => ({ out_of_range: 0 }) };
   const source: LiveMetricsSource = { figures: () => (attached ?? empty).figures(), paired: () => (attached ?? empty).paired(), ignored: () => (attached ?? empty).ignored() };
@@ -106,6 +121,7 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
   });
   return {
     countRollback: () => rollbacks.inc(),
+    countWorseKept: () => worseKept.inc(),
     attach(next) {
       attached = next;
     },

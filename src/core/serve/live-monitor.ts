@@ -28,6 +28,8 @@ export interface LiveMonitorOptions {
   /** When set, this process decides its own probations and rolls back through this action (embedded serve). */
   rollback?: RollbackAction;
   onRollback?: (decision: ProbationDecision) => void;
+  /** A decision this process took whose new run did worse than the margin allows and stays in service. */
+  onWorseKept?: (decision: ProbationDecision) => void;
   /** The serving bound on forecast rows in flight: a shadow forecast runs only where it fits, else it is skipped. */
   admission?: ForecastAdmission;
   logger: Logger;
@@ -302,7 +304,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     }
     // A rollback left pending (its rollback failed on an outage) is finished by a later look, as the decider promises.
     if (options.rollback && probation && (!probation.decision || probation.decision.action === 'rollback-pending')) {
-      const decision = await decideProbation({ store: options.store, settings, rollback: options.rollback, logger, decidedBy: options.replica, onRollback: options.onRollback });
+      const decision = await decideProbation({ store: options.store, settings, rollback: options.rollback, logger, decidedBy: options.replica, onRollback: options.onRollback, onWorseKept: options.onWorseKept });
       if (decision && probation && samePromotion(decision.promotion, probation.ref)) probation.decision = decision;
       // Rolled back: the run restored is in service, and a rollback starts no probation.
       if (probation?.decision?.action === 'rolled-back') endProbation();

@@ -158,6 +158,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
         // The server that rolled back serves the restored run at once, without waiting for a poll (or with none).
         void holder.reloadFromPointer({ force: true }).catch((error: unknown) => logger.warn({ err: error }, 'live_rollback_reload_failed'));
       },
+      onWorseKept: () => metrics.live.countWorseKept(),
       logger,
     });
   }
