@@ -105,6 +105,19 @@ describe('live > probation decider', () => {
     expect((await listPromotionHistory(store, settings, 'global')).map((r) => r.run_id)).toEqual(['old', 'new']);
   });
 
+  it('says in the decision why a worse run stays when automatic rollback is off, and counts it', async () => {
+    settings.live.rollback = false;
+    const promotion = await history(record('old', null, 1), record('new', 'old', 2));
+    await failedProbation(promotion);
+    const requests: RollbackRequest[] = [];
+    const worseKept: string[] = [];
+    const decision = await decideProbation({ store, settings, rollback: async (request) => (requests.push(request), { run_id: request.toRunId, timestamp: 'later' }), logger: silentLogger, decidedBy: 'test', onWorseKept: (kept) => worseKept.push(kept.promotion.run_id) });
+    expect(decision).toMatchObject({ verdict: 'rollback', action: 'none' });
+    expect(decision?.reason).toMatch(/% worse; margin 10%\); not rolled back: automatic rollback is off \(FLTS_LIVE_ROLLBACK=false\)$/);
+    expect(requests).toEqual([]);
+    expect(worseKept).toEqual(['new']);
+  });
+
   it('keeps a rollback pending through an outage and finishes it on a later look', async () => {
     const promotion = await history(record('old', null, 1), record('new', 'old', 2));
     await failedProbation(promotion);

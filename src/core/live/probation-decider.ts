@@ -137,7 +137,8 @@ export async function decideProbation(deps: ProbationDeciderDeps): Promise<Proba
     baseline_rmse: verdict.baselineRmse,
     points: verdict.points,
     replicas: reports.map((report) => report.replica),
-    reason: rollbackReason(paired, verdict, settings.live.rollbackMargin),
+    // A worse run left in place says why, as a pinned one does (`keep` adds its own reason).
+    reason: `${rollbackReason(paired, verdict, settings.live.rollbackMargin)}${verdict.verdict === 'rollback' && !settings.live.rollback && !keeper ? '; not rolled back: automatic rollback is off (FLTS_LIVE_ROLLBACK=false)' : ''}`,
     action: act ? 'rollback-pending' : 'none',
     decided_by: deps.decidedBy,
     decided_at: (deps.now?.() ?? new Date()).toISOString(),
