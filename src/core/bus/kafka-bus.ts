@@ -44,6 +44,9 @@ export function heartbeatIntervalFor(sessionTimeoutMs: number): number {
   return Math.min(3_000, Math.floor(sessionTimeoutMs / 3));
 }
 
+/** Refusals of a commit by a member the group no longer counts in its current generation (a rebalance under way or done). */
+const GROUP_MEMBERSHIP_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID']);
+
 /** bus.kafka.closeTimeoutMs' default. */
 const CLOSE_TIMEOUT_MS = 5_000;
 
@@ -301,12 +304,16 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     };
     /** Starts sought at the latest join, committed as the fetch after it begins (kafkajs commits nothing before it runs). */
     let sought: Array<{ topic: string; partition: number; offset: string }> = [];
+    /** Offsets of handled messages whose commit the group refused while it rebalanced, by `topic:partition`. */
+    const unsettled = new Map<string, string>();
     /**
      * Called as the group is joined, before the first fetch: the assigned partitions still to start at fromTimestamp's
      * offsets are moved there (kafkajs applies a seek at the next fetch).
      */
     const startAssigned = (current: Consumer, assigned: Record<string, number[]>): void => {
-      const starts = Object.entries(assigned).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition, offset: startAt.get(`${topic}:${partition}`) })));
+      const starts = Object.entries(assigned).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition, offset: unsettled.get(`${topic}:${partition}`) ?? startAt.get(`${topic}:${partition}`) })));
+      // A partition not assigned now is its new owner's: an offset kept for it would move that owner's progress back later.
+      unsettled.clear();
       sought = starts.filter((start): start is { topic: string; partition: number; offset: string } => start.offset !== undefined);
       try {
         for (const start of sought) current.seek(start);
@@ -331,6 +338,66 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         (error: unknown) => logger.warn({ group, err: error }, 'bus_group_start_commit_failed'),
       );
     };
+    /**
+     * The message whose handler runs, if any. It runs outside kafkajs' eachMessage, the subscription's topics paused
+     * meanwhile: kafkajs rejoins a rebalance only between two eachMessage calls, so a handler running inside one (a
+     * training) kept the member from rejoining until the group dropped it, its commit failed and its consumer crashed.
+     * Paused, the member keeps fetching nothing, heartbeating and rejoining, and handles one message at a time as before.
+     */
+    let inFlight: { topic: string; partition: number; offset: string; done: Promise<void> } | undefined;
+    /** `topic:partition` of the current consumer's assignment at its latest join. */
+    let assignment = new Set<string>();
+    const pauseTopics = (current: Consumer): void => current.pause(topics.map((topic) => ({ topic })));
+    /**
+     * Commits a handled message's offset and moves the consumer past it. A partition that moved to another member
+     * meanwhile is not committed: its new owner commits it (the message is delivered there too, and the handler finds
+     * its effect done in durable state); a commit from here could move that owner's progress back. A commit refused as
+     * the group rebalances is made at the next join (startAssigned), if the partition is still this member's.
+     */
+    const settle = async (topic: string, partition: number, offset: string): Promise<void> => {
+      if (gaveUp) return;
+      if (!assignment.has(`${topic}:${partition}`)) {
+        logger.info({ group, topic, partition, offset }, 'bus_partition_moved_uncommitted');
+        return;
+      }
+      const current = consumer;
+      const next = (BigInt(offset) + 1n).toString();
+      try {
+        await current.commitOffsets([{ topic, partition, offset: next }]);
+        current.seek({ topic, partition, offset: next });
+      } catch (error) {
+        unsettled.set(`${topic}:${partition}`, next);
+        const rebalancing = GROUP_MEMBERSHIP_ERRORS.has((error as { type?: string }).type ?? '');
+        logger[rebalancing ? 'info' : 'warn']({ group, topic, partition, offset, reason: (error as Error).message }, 'bus_commit_deferred');
+      }
+    };
+    /** The consumer in use fetches again once no handler runs. */
+    const resumeTopics = (): void => {
+      if (controller.signal.aborted) return;
+      try {
+        consumer.resume(topics.map((topic) => ({ topic })));
+      } catch (error) {
+        // A fresh consumer still starting has nothing paused.
+        logger.debug({ group, err: error }, 'bus_resume_failed');
+      }
+    };
+    const handle = async (topic: string, partition: number, message: KafkaMessage): Promise<void> => {
+      const received = toReceived(topic, partition, message);
+      const result = await deliverWithRetries(received, handler, {
+        policy: retry,
+        signal: controller.signal,
+        logger,
+        dlqOperation: subscribeOptions.dlqOperation ?? `consume ${topic}`,
+        group,
+        dlq: subscribeOptions.dlq,
+        publishDlq: publish,
+        onRetry: () => metrics?.retried(group, topic),
+      });
+      options.onDelivery?.({ group, message: received, ...result });
+      metrics?.delivered(group, topic, result.outcome);
+      if (result.outcome === 'abandoned') return;
+      await settle(topic, partition, message.offset);
+    };
     const startConsumer = async (): Promise<void> => {
       const current = consumer;
       deniedBefore = groupLookupDenials;
@@ -339,6 +406,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       let fetchedSinceJoin = true;
       current.on(current.events.GROUP_JOIN, ({ payload }) => {
         if (current !== consumer) return;
+        assignment = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => `${topic}:${partition}`)));
         startAssigned(current, payload.memberAssignment);
         recovery.joined();
         joined();
@@ -360,31 +428,28 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       await current.subscribe({ topics, fromBeginning: subscribeOptions.fromBeginning ?? true });
       await current.run({
         autoCommit: false,
-        eachMessage: async ({ topic, partition, message, heartbeat }) => {
+        eachMessage: async ({ topic, partition, message }) => {
           if (controller.signal.aborted) return;
-          const received = toReceived(topic, partition, message);
-          // Long handlers (training) must not cost the partition: keep heartbeating while they run.
-          const beat = setInterval(() => heartbeat().catch(() => {}), heartbeatInterval);
-          let result;
-          try {
-            result = await deliverWithRetries(received, handler, {
-              policy: retry,
-              signal: controller.signal,
-              logger,
-              dlqOperation: subscribeOptions.dlqOperation ?? `consume ${topic}`,
-              group,
-              dlq: subscribeOptions.dlq,
-              publishDlq: publish,
-              onRetry: () => metrics?.retried(group, topic),
-            });
-          } finally {
-            clearInterval(beat);
+          pauseTopics(current);
+          if (inFlight) {
+            // The message in flight itself comes again to a fresh consumer (after a crash): its handler commits it.
+            // Any other waits for it: fetched again from its offset once the topics resume.
+            if (inFlight.topic !== topic || inFlight.partition !== partition || inFlight.offset !== message.offset) current.seek({ topic, partition, offset: message.offset });
+            return;
           }
-          options.onDelivery?.({ group, message: received, ...result });
-          metrics?.delivered(group, topic, result.outcome);
-          if (result.outcome === 'abandoned' || gaveUp) return;
-          // Throwing here (commit failed) restarts the consumer from the last commit: the message is redelivered.
-          await current.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+          const done = handle(topic, partition, message).then(
+            () => {
+              inFlight = undefined;
+              resumeTopics();
+            },
+            (error: unknown) => {
+              // Neither handled nor dead-lettered (the DLQ refused it): this consumer stays paused, and a fresh one
+              // starts again from the last commit, so that nothing after the message is committed past it.
+              inFlight = undefined;
+              crashed({ error, restart: false });
+            },
+          );
+          inFlight = { topic, partition, offset: message.offset, done };
         },
       });
     };
@@ -428,6 +493,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
 
     return subscriptions.add(group, topics, async () => {
       controller.abort();
+      // Its handler ends (aborted) and commits what it finished before the member leaves the group.
+      await inFlight?.done;
       // A crash episode ends with its subscription: the gauge must not stay up for a group nobody consumes.
       metrics?.crashing(group, false);
       const left = await consumer.disconnect().then(
