@@ -8,6 +8,7 @@ import type { MessageBus } from '../bus/message-bus.js';
 import { resolveSettings } from '../config/settings.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { listRunRecords } from '../registry/run-store.js';
+import { leaseKey, readLease } from '../registry/work-lease.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { withServer } from '../tracking/tracking-server.fixture.js';
 import { addProcessedData } from '../workflows/loadable-run.fixture.js';
@@ -71,6 +72,34 @@ describe('core > daemon > role tracking', () => {
         expect((await listRunRecords(store, settings, { configHash: HASH })).map((run) => run.status)).toEqual(['SUCCESS']);
         const counted = await trackingFailures(metrics);
         expect(counted.find((line) => line.startsWith('trainer FLTS_TRACKING_UNAVAILABLE '))).toMatch(/ [1-9]\d*$/);
+      },
+    );
+  });
+
+  it('mirrors a trained run with the model\'s lease released and the serial queue free: a hanging MLflow holds neither for the next training', async () => {
+    const held = new Set<ServerResponse>();
+    let hanging = true;
+    let mirroring!: () => void;
+    const mirrorStarted = new Promise<void>((resolve) => (mirroring = resolve));
+    await withServer(
+      (_request, response) => {
+        if (!hanging) return void response.writeHead(503).end();
+        held.add(response);
+        mirroring();
+      },
+      async (uri) => {
+        const { settings, store, metrics, context } = await trackedTrainer(uri);
+        const outcome = reconcileTraining(context, { configHash: HASH, modelType: 'NAIVE' }, context.signal);
+        await mirrorStarted;
+        // The run is trained and its lease gone while the mirror waits on the server; the queue takes the next task.
+        expect((await listRunRecords(store, settings, { configHash: HASH })).map((run) => run.status)).toEqual(['SUCCESS']);
+        expect(await readLease(store, settings, leaseKey('train', HASH, 'NAIVE'))).toBeUndefined();
+        expect(await context.queue.run(async () => 'the next training')).toBe('the next training');
+
+        hanging = false;
+        for (const response of held) response.writeHead(503).end();
+        expect((await outcome).result).toBe('trained');
+        expect((await trackingFailures(metrics)).filter((line) => !line.endsWith(' 0'))).toEqual(['trainer FLTS_TRACKING_UNAVAILABLE 1']);
       },
     );
   });

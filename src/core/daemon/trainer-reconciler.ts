@@ -1,5 +1,6 @@
 import { FltsError } from '../errors.js';
 import { processedDataSettings, trainModels, UNTRAINABLE } from '../workflows/train.js';
+import { syncRunsToTracking } from '../workflows/sync-runs-to-tracking.js';
 import { currentRun, trainedOnData } from '../registry/trained-data.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import type { TrainableModelType } from '../config/specs/training.js';
@@ -65,7 +66,7 @@ async function train(context: TrainerContext, target: TrainTarget, lease: HeldLe
   // The lease held is the training claim the workflow would take (train-claim.ts: the same key), and the RUNNING runs
   // of other processes were judged under it just before (markOrphansKilled), with the same rules; waiting for a live
   // one happens above, lease and queue released. So the workflow takes no claim and need not look again.
-  const result = await trainModels({ models: [target.modelType], configHash: target.configHash, processedBucket: target.processedBucket, inProgress: 'train' }, settings, {
+  const result = await trainModels({ models: [target.modelType], configHash: target.configHash, processedBucket: target.processedBucket, inProgress: 'train', deferMirror: true }, settings, {
     store,
     bus,
     logger,
@@ -76,7 +77,6 @@ async function train(context: TrainerContext, target: TrainTarget, lease: HeldLe
       context.onEvent?.(e);
     },
     onRunFinished: (modelType, status) => metrics.countTrainingRun(modelType, status),
-    tracking: roleTracking(context, 'trainer', signal),
     // Its SUCCESS records the claims it answers (training fails when that notice cannot go out), for whichever trainer
     // a claim reaches next.
     announce: (run) => announceAnsweringClaims(context, run),
@@ -91,9 +91,18 @@ async function train(context: TrainerContext, target: TrainTarget, lease: HeldLe
     logger.warn({ configHash: target.configHash, modelType: target.modelType, code: result.code, reason: result.message }, 'daemon_train_untrainable');
     return { result: 'gave-up', failedRuns: 0, reason: result.message };
   }
-  // A run the mirror could not write is reported in its result, not as a failed call: the mirror goes on with the next.
-  if (result.tracking.status === 'ok') for (const failure of result.tracking.value.failed) metrics.countTrackingFailure('trainer', failure.code);
   return { result: 'trained', runId: result.runs[0].run_id };
+}
+
+/**
+ * Mirrors a trained run to MLflow (and the backlog an outage left), with the model's lease released and the serial
+ * queue free: a hanging tracking server costs its call budget to this claim alone, not to the next training. The SUCCESS
+ * notice went out already; a mirror cut short by a stop is caught up by the next sync.
+ */
+async function mirrorTrainedRun(context: TrainerContext, runId: string, signal: AbortSignal): Promise<void> {
+  const tracking = await syncRunsToTracking(context.store, context.settings, { runIds: [runId] }, roleTracking(context, 'trainer', signal));
+  // A run the mirror could not write is reported in its result, not as a failed call: the mirror goes on with the next.
+  if (tracking.status === 'ok') for (const failure of tracking.value.failed) context.metrics.countTrackingFailure('trainer', failure.code);
 }
 
 /**
@@ -163,6 +172,7 @@ export async function reconcileTraining(context: TrainerContext, target: TrainTa
       const outcome = decision.outcome;
       metrics.countStep('trainer', 'train', outcome.result === 'trained' ? 'done' : 'skipped');
       logger.info({ configHash: target.configHash, modelType: target.modelType, ...outcome }, outcome.result === 'trained' ? 'daemon_trained' : 'daemon_train_skipped');
+      if (outcome.result === 'trained') await mirrorTrainedRun(context, outcome.runId, signal);
       return outcome;
     }
     metrics.countStep('trainer', 'train', 'waiting');

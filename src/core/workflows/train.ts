@@ -39,6 +39,12 @@ export interface TrainModelsRequest {
    * under each type's training claim, so two such trainings started at once train a type once.
    */
   skipTrained?: boolean;
+  /**
+   * The new runs are left for the caller to mirror to MLflow (syncRunsToTracking) and `tracking` comes back disabled:
+   * the daemon's trainer mirrors once it has released the model's lease and its serial queue, which a hanging
+   * tracking server would otherwise hold for a whole call budget.
+   */
+  deferMirror?: boolean;
 }
 
 export interface TrainModelsDeps extends TrainRunDeps {
@@ -227,7 +233,9 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   const failures = outcomes.flatMap((outcome) => (outcome && 'failure' in outcome ? [outcome.failure] : []));
   const refused = failures.filter((failure) => failure.code === 'FLTS_TRAIN_IN_PROGRESS');
   // Mirrors to MLflow when a tracking URI is set; never throws, a dead server is only reported.
-  const tracking = await syncRunsToTracking(deps.store, settings, { runIds: runs.map((run) => run.run_id) }, { logger: deps.logger, signal: deps.signal, ...deps.tracking });
+  const tracking: GuardedTracking<MirrorPendingResult> = request.deferMirror
+    ? { status: 'disabled' }
+    : await syncRunsToTracking(deps.store, settings, { runIds: runs.map((run) => run.run_id) }, { logger: deps.logger, signal: deps.signal, ...deps.tracking });
   if (failures.length > 0) {
     const first = failures[0];
     // Without it, a terminal showed the refusal alone, as if nothing had trained (the runs are in details.succeeded).
