@@ -16,10 +16,18 @@ export interface ServeProcess {
 }
 
 /**
- * Starts `flts serve` on a free port and resolves once it prints where it listens (with `untilServing`,
- * once it also prints that a model is loaded and warm). `nodeArgs` go to node before the script (e.g. `--import`).
+ * The line `flts serve` says as its start ends: a model loaded, or none promoted to load. "Listening on" comes before
+ * the first read of the promotion pointer, so a signal sent on it may still find the server starting ("stopped while
+ * starting", not "stopping"). Both lines are said within that start, with nothing left for it to wait for.
  */
-export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: { untilServing?: boolean; nodeArgs?: readonly string[] } = {}): Promise<ServeProcess> {
+const STARTED = /^(Serving run \S+|No run is promoted yet)/m;
+
+/**
+ * Starts `flts serve` on a free port and resolves once it prints where it listens (with `untilServing`,
+ * once it also prints that a model is loaded and warm; with `untilStarted`, once its start has ended, a model loaded
+ * or none promoted). `nodeArgs` go to node before the script (e.g. `--import`).
+ */
+export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: { untilServing?: boolean; untilStarted?: boolean; nodeArgs?: readonly string[] } = {}): Promise<ServeProcess> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, 'serve', '--port', '0', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   // 'close', not 'exit': stdout is read to its end by then.
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
@@ -34,7 +42,7 @@ export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {},
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /Listening on (http:\/\/127\.0\.0\.1:\d+)(?: \(Open Inference Protocol gRPC on grpc:\/\/([^)]+)\))?\n/.exec(out);
-      if (match && (!options.untilServing || /^Serving run \S+/m.test(out))) {
+      if (match && (!options.untilServing || /^Serving run \S+/m.test(out)) && (!options.untilStarted || STARTED.test(out))) {
         resolve({
           url: match[1],
           ...(match[2] ? { grpcAddress: match[2] } : {}),

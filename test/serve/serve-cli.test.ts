@@ -10,7 +10,8 @@ afterAll(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retr
 
 describe('commands > serve', () => {
   it('listens, answers liveness while waiting for a promotion, and exits 0 on SIGINT, saying so', async () => {
-    const server = await startServe(['--home', home, '--log-level', 'silent']);
+    // Started, not only listening: a SIGINT between the two ends the start instead ("SIGINT: stopped while starting").
+    const server = await startServe(['--home', home, '--log-level', 'silent'], {}, { untilStarted: true });
     let exitCode: number | null;
     try {
       const health = await (await fetch(`${server.url}/healthz`)).json();
