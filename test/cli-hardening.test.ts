@@ -59,6 +59,28 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     expect(serving.json.error.hint).toContain('FLTS_SERVE_PORT, which a daemon\'s serving role listens on too');
   });
 
+  it("refuses a serving role's port equal to the health server's, or its gRPC port equal to its HTTP one, before listening (the second listen said the port was in use)", async () => {
+    const env = { FLTS_BUS: 'fs', FLTS_HOME: path.join(dir, 'daemon-ports-home') };
+    // Ports nothing listens on: the refusal must not depend on which listener came first.
+    const daemon = (port: number, serveEnv: Record<string, string>) => runCli(['daemon', '--roles', 'serving', '--port', String(port), '--json', '--log-level', 'silent'], { env: { ...env, ...serveEnv } });
+    const [http, grpc, shared] = await Promise.all([
+      daemon(19151, { FLTS_SERVE_PORT: '19151' }),
+      daemon(19152, { FLTS_SERVE_PORT: '0', FLTS_SERVE_GRPC_PORT: '19152' }),
+      daemon(0, { FLTS_SERVE_PORT: '19153', FLTS_SERVE_GRPC_PORT: '19153' }),
+    ]);
+    for (const refused of [http, grpc, shared]) {
+      expect(refused.exitCode, refused.stdout + refused.stderr).toBe(2);
+      expect(refused.json.error.message).not.toMatch(/in use/);
+    }
+    expect(http.json.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'daemon.port', port: 19151, same_as: 'serve.port' } });
+    expect(http.json.error.message).toMatch(/^--port \(daemon\.port, FLTS_DAEMON_PORT\) and serve\.port \(FLTS_SERVE_PORT\) are both 19151: /);
+    expect(grpc.json.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'daemon.port', port: 19152, same_as: 'serve.grpcPort' } });
+    expect(grpc.json.error.message).toMatch(/^--port \(daemon\.port, FLTS_DAEMON_PORT\) and serve\.grpcPort \(FLTS_SERVE_GRPC_PORT\) are both 19152: /);
+    // The daemon has no --grpc-port, and its --port is the health server's: serve's ports are named by their settings.
+    expect(shared.json.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'serve.grpcPort', port: 19153, same_as: 'serve.port' } });
+    expect(shared.json.error.message).toMatch(/^serve\.grpcPort \(FLTS_SERVE_GRPC_PORT\) and serve\.port \(FLTS_SERVE_PORT\) are both 19153: /);
+  });
+
   it('names a refused flag as it was typed, and refuses an identifier that is not a plain name', async () => {
     const home = path.join(dir, 'flag-home');
     const identifiers = ['a/b', '../x'];

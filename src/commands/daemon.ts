@@ -24,7 +24,7 @@ export default class Daemon extends FltsCommand<DaemonResult> {
   static override flags = {
     roles: Flags.string({ description: 'Comma list of roles: trainer, promoter, serving, batch (env FLTS_DAEMON_ROLES, default trainer,promoter).' }),
     models: Flags.string({ description: 'Model types the trainer trains (env FLTS_TRAINER_MODELS, default LSTM,GRU,PROPHET).' }),
-    port: Flags.string({ char: 'p', description: 'Port of the health and metrics server (env FLTS_DAEMON_PORT, default 9100; 0 = any free port).' }),
+    port: Flags.string({ char: 'p', description: 'Port of the health and metrics server (env FLTS_DAEMON_PORT, default 9100; 0 = any free port); with the serving role, another than its serve.port and serve.grpcPort.' }),
   };
 
   async run(): Promise<DaemonResult> {

@@ -189,6 +189,15 @@ describe('core > daemon > start-daemon', () => {
     await bus.close();
   });
 
+  it("refuses a serving role whose port is the health server's before it listens", async () => {
+    const settings = resolveSettings({ flags: { home, 'daemon.roles': ['serving'], 'daemon.port': 19154, 'daemon.host': '127.0.0.1', 'serve.port': 19154, 'serve.host': '127.0.0.1' } }).settings;
+    const { seen, logger } = recorder();
+    const bus = createFsBus({ root: path.join(home, 'bus') });
+    await expect(startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger })).rejects.toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'daemon.port', port: 19154, sameAs: 'serve.port' } });
+    expect(seen).toEqual([]);
+    await bus.close();
+  });
+
   it('stopped before it listened: binds nothing and says nothing of listening', async () => {
     const settings = resolveSettings({ flags: { home, 'daemon.roles': ['idle'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } }).settings;
     const { seen, logger } = recorder();

@@ -43,3 +43,31 @@ export async function listenOrExplain(app: FastifyInstance, host: string, port: 
     throw explainListenFailure(host, port, (error as NodeJS.ErrnoException).code ?? '', error, listener) ?? error;
   }
 }
+
+/** A port a listener is configured with, and how an operator sets it: the words an error names it by. */
+export interface PortSetting {
+  /** Dot path of the setting, e.g. `serve.grpcPort`. */
+  setting: string;
+  /** The setting as an operator knows it, flag first when there is one: `--grpc-port (serve.grpcPort, FLTS_SERVE_GRPC_PORT)`. */
+  named: string;
+  /** null: that listener is off. */
+  port: number | null;
+  host: string;
+}
+
+/** Binding one of these takes the port on every address, so it clashes with a listener on any host. */
+const EVERY_ADDRESS = new Set(['', '0.0.0.0', '::']);
+
+/**
+ * Two listeners of one process configured with one port: the second listen failed with "the port is already in use",
+ * which sent the operator looking for another process. Refused before anything listens, naming both settings, and
+ * asking for another port for `moved`. Port 0 (any free one) never clashes, nor do two different specific hosts.
+ */
+export function assertDistinctPorts(moved: PortSetting, kept: PortSetting, why: string, move: string): void {
+  if (moved.port === null || moved.port === 0 || moved.port !== kept.port) return;
+  const [a, b] = [moved.host.toLowerCase(), kept.host.toLowerCase()];
+  if (a !== b && !EVERY_ADDRESS.has(a) && !EVERY_ADDRESS.has(b)) return;
+  throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `${moved.named} and ${kept.named} are both ${moved.port}: ${why}; ${move} (0 = any free port).`, {
+    details: { setting: moved.setting, port: moved.port, sameAs: kept.setting },
+  });
+}

@@ -8,7 +8,7 @@ import { untilAborted } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { buildServer } from './build-server.js';
 import { createMeteredAdmission } from './forecast-admission.js';
-import { listenOrExplain } from './listen.js';
+import { assertDistinctPorts, listenOrExplain } from './listen.js';
 import { createModelHolder, type ModelHolder } from './model-holder.js';
 import type { GrpcInferenceServer } from './oip-grpc-server.js';
 import type { ModelSource } from './model-source.js';
@@ -99,16 +99,13 @@ async function unfinishedWithin(steps: Record<string, Promise<unknown> | undefin
   return [...running];
 }
 
-/**
- * gRPC and the HTTP API bind the same host, so one port for both can never work: the second listen failed with "the
- * port is already in use", which sent the operator looking for another process. Refused before anything starts.
- */
-export function assertDistinctPorts(serve: Pick<Settings['serve'], 'port' | 'grpcPort'>): void {
-  if (serve.grpcPort === null || serve.grpcPort === 0 || serve.grpcPort !== serve.port) return;
-  throw new FltsError(
-    'FLTS_CONFIG_INVALID_VALUE',
-    `--grpc-port (serve.grpcPort, FLTS_SERVE_GRPC_PORT) and --port (serve.port, FLTS_SERVE_PORT) are both ${serve.port}: gRPC and the HTTP API listen on the same host and cannot share a port; give --grpc-port another one (0 = any free port).`,
-    { details: { setting: 'serve.grpcPort', port: serve.port } },
+/** serve.grpcPort equal to serve.port, refused before anything starts: gRPC and the HTTP API bind the same host. */
+export function assertServePortsDistinct(serve: Pick<Settings['serve'], 'host' | 'port' | 'grpcPort'>): void {
+  assertDistinctPorts(
+    { setting: 'serve.grpcPort', named: '--grpc-port (serve.grpcPort, FLTS_SERVE_GRPC_PORT)', port: serve.grpcPort, host: serve.host },
+    { setting: 'serve.port', named: '--port (serve.port, FLTS_SERVE_PORT)', port: serve.port, host: serve.host },
+    'gRPC and the HTTP API listen on the same host and cannot share a port',
+    'give --grpc-port another one',
   );
 }
 
@@ -119,7 +116,7 @@ export function assertDistinctPorts(serve: Pick<Settings['serve'], 'port' | 'grp
  */
 export async function startInferenceService(settings: Settings, deps: InferenceServiceDeps): Promise<InferenceService> {
   deps.signal?.throwIfAborted();
-  assertDistinctPorts(settings.serve);
+  assertServePortsDistinct(settings.serve);
   // A step the start waits for, left (not stopped) once the start is aborted.
   const orAborted = <T>(step: Promise<T>): Promise<T> => (deps.signal ? untilAborted(step, deps.signal) : step);
   const logger = deps.logger ?? silentLogger;
