@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `flts daemon` exits 0 on SIGTERM/SIGINT also while its modules still load (daemon/early-signals.js); every other
-// command keeps the default action of a signal until it takes one itself.
-if (process.argv[2] === 'daemon') (await import('../daemon/early-signals.js')).stopCleanlyUntilHandled(process.argv.slice(3));
+// `flts daemon` and `flts serve` exit 0 on SIGTERM/SIGINT also while their modules still load (bin/early-signals.js);
+// every other command keeps the default action of a signal until it takes one itself.
+const command = process.argv[2];
+if (command === 'daemon' || command === 'serve') (await import('./early-signals.js')).stopCleanlyUntilHandled(command, process.argv.slice(3));
 const { execute } = await import('@oclif/core');
 
 await execute({ dir: import.meta.url });

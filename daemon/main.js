@@ -3,9 +3,9 @@
 // `flts-daemon` once installed). Settings are layered exactly as for every command (defaults < config file <
 // environment < flags) and the runtime is src/core/daemon through src/commands/daemon.ts: there is no second
 // wiring to drift. Signals: SIGTERM/SIGINT stop it cleanly (exit 0), also while its modules still load.
-import { stopCleanlyUntilHandled } from './early-signals.js';
+import { stopCleanlyUntilHandled } from '../bin/early-signals.js';
 
-stopCleanlyUntilHandled(process.argv.slice(2));
+stopCleanlyUntilHandled('daemon', process.argv.slice(2));
 // Imported only now: loading oclif and the command is most of the time before the command listens for signals.
 const { execute } = await import('@oclif/core');
 await execute({ dir: import.meta.url, args: ['daemon', ...process.argv.slice(2)] });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -206,21 +206,9 @@ describe('daemon/main.js, the daemon executable', () => {
   }, 90_000);
 });
 
-describe('flts daemon, signalled while its modules still load', () => {
+describe('flts daemon and flts serve, signalled while their modules still load', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-daemon-early-'));
-  // Sends the process the signal in EARLY_SIGNAL as its entry asks for oclif: after the entry ran, long before the
-  // command's modules load and it listens for signals itself.
-  const hook = path.join(dir, 'signal-at-oclif.mjs');
-  writeFileSync(
-    hook,
-    `import { registerHooks } from 'node:module';
-let sent = false;
-registerHooks({ resolve(specifier, context, next) {
-  if (!sent && specifier === '@oclif/core') { sent = true; process.kill(process.pid, process.env.EARLY_SIGNAL); }
-  return next(specifier, context);
-} });
-`,
-  );
+  const hook = path.join(REPO_ROOT, 'test/helpers/signal-at-oclif.mjs');
   afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
   /** Runs an entry with the hook: its exit code (or the signal that ended it), its stdout and what it left in its home. */
@@ -244,6 +232,7 @@ registerHooks({ resolve(specifier, context, next) {
   it.each([
     ['daemon/main.js', [ENTRY]],
     ['flts daemon', [path.join(REPO_ROOT, 'bin/run.js'), 'daemon']],
+    ['flts serve', [path.join(REPO_ROOT, 'bin/run.js'), 'serve']],
   ])('%s stopped by SIGTERM then exits 0, says so and leaves nothing behind', async (_name, entry) => {
     const run = await signalledWhileLoading(entry, 'SIGTERM');
     expect(run.ended, run.output).toBe(0);
@@ -255,6 +244,13 @@ registerHooks({ resolve(specifier, context, next) {
     const run = await signalledWhileLoading([ENTRY, '--json'], 'SIGINT');
     expect(run.ended, run.output).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({ status: 'ok', result: { url: '', roles: [], stopped_by: 'SIGINT' } });
+    expect(run.left).toEqual([]);
+  }, 60_000);
+
+  it('flts serve prints its own --json document for a SIGINT then, as for a stop before it listened', async () => {
+    const run = await signalledWhileLoading([path.join(REPO_ROOT, 'bin/run.js'), 'serve', '--json'], 'SIGINT');
+    expect(run.ended, run.output).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ status: 'ok', result: { url: '', grpc_url: null, run_id: null, stopped_by: 'SIGINT' } });
     expect(run.left).toEqual([]);
   }, 60_000);
 });
