@@ -186,6 +186,33 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'daemon.batch.env.FLTS_DAEMON_ROLES': 'trainer' } })).toContain('daemon.batch.env.FLTS_DAEMON_ROLES (setting daemon.roles) is one the chart sets itself');
   });
 
+  it('annotates every serve and daemon pod with its prometheus.io scrape target, the port that serves /metrics', async () => {
+    const moved = await helmTemplateAsync({ values: ['values-dev.yaml'], set: { 'serve.port': '8080', 'daemon.metricsPort': '9300' } });
+    for (const objects of [dev, prod, platform, moved]) {
+      const workloads = byKind(objects, 'Deployment');
+      expect(workloads.map((d) => d.metadata.labels?.['app.kubernetes.io/component'])).toEqual(expect.arrayContaining(['serve', 'daemon']));
+      for (const workload of workloads) {
+        const container = podSpec(workload).containers[0];
+        const metricsPort = container.ports.find((port: { name: string }) => port.name === (container.name === 'serve' ? 'http' : 'metrics'));
+        expect(workload.spec.template.metadata.annotations, workload.metadata.name).toMatchObject({
+          'prometheus.io/scrape': 'true', 'prometheus.io/port': String(metricsPort.containerPort), 'prometheus.io/path': '/metrics',
+        });
+      }
+    }
+    expect(podSpec(byKind(moved, 'Deployment').find((d) => d.metadata.name === 'flts-serve')!).containers[0].ports[0].containerPort).toBe(8080);
+    // The path is the one the ServiceMonitors scrape.
+    for (const monitor of byKind(prod, 'ServiceMonitor')) expect(monitor.spec.endpoints.map((e: { path: string }) => e.path)).toEqual(['/metrics']);
+    // Off for a Prometheus that scrapes through the Operator only; the config checksums stay.
+    const off = await helmTemplateAsync({ values: ['values-dev.yaml'], set: { 'metrics.podAnnotations.enabled': 'false' } });
+    for (const workload of byKind(off, 'Deployment')) {
+      const annotations = workload.spec.template.metadata.annotations as Record<string, string>;
+      expect(Object.keys(annotations).filter((key) => key.startsWith('prometheus.io/'))).toEqual([]);
+      expect(annotations['checksum/config']).toMatch(/^[0-9a-f]{64}$/);
+    }
+    // Jobs and the test pod are not long-lived targets.
+    for (const kind of ['Job', 'Pod']) for (const o of byKind(dev, kind)) expect(o.spec.template?.metadata?.annotations?.['prometheus.io/scrape'] ?? o.metadata.annotations?.['prometheus.io/scrape']).toBeUndefined();
+  });
+
   it('keeps one of the two prod batch replicas through node drains, and never blocks a drain', () => {
     const [pdb] = byKind(prod, 'PodDisruptionBudget').filter((p) => p.metadata.name === 'flts-batch');
     expect(pdb.spec).toMatchObject({ maxUnavailable: 1 });

@@ -29,6 +29,7 @@ spec:
         flts.io/role: {{ $i.role }}
       annotations:
         {{- include "flts.configChecksums" $root | nindent 8 }}
+        {{- with include "flts.scrapeAnnotations" (dict "root" $root "port" $d.metricsPort) }}{{ . | trim | nindent 8 }}{{ end }}
     spec:
       {{- include "flts.podCommon" $root | nindent 6 }}
       # Lets the daemon abandon its current step (recorded KILLED) and leave its consumer group cleanly: its own

@@ -310,6 +310,19 @@ checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256
 {{- end }}
 
 {{/*
+The prometheus.io/* pod annotations a Prometheus without the Operator discovers scrape targets by (kubernetes_sd_configs
+role pod and the usual relabelling). Input: dict with "root" (the chart context) and "port" (the container port that
+serves /metrics).
+*/}}
+{{- define "flts.scrapeAnnotations" -}}
+{{- if .root.Values.metrics.podAnnotations.enabled }}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .port | quote }}
+prometheus.io/path: /metrics
+{{- end }}
+{{- end }}
+
+{{/*
 The model name of the Open Inference Protocol paths (serve.modelName): one path element, which the server takes
 from FLTS_SERVE_MODEL_NAME and the Ingress publishes.
 */}}
