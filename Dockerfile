@@ -47,8 +47,7 @@ ENV NODE_ENV=production \
     HOME=/data \
     FLTS_SERVE_HOST=0.0.0.0 \
     FLTS_SERVE_PORT=8000 \
-    FLTS_DAEMON_HOST=0.0.0.0 \
-    FLTS_HEALTH_URL=http://127.0.0.1:8000/healthz
+    FLTS_DAEMON_HOST=0.0.0.0
 COPY --from=build /out /app
 RUN ln -s /app/bin/run.js /usr/local/bin/flts \
  && ln -s /app/daemon/main.js /usr/local/bin/flts-daemon
@@ -56,9 +55,9 @@ USER 10001:10001
 VOLUME ["/data"]
 # 8000: `flts serve` HTTP; 9100: `flts daemon` health, readiness and metrics.
 EXPOSE 8000 9100
-# The slim base has no curl; Node's fetch checks whichever endpoint FLTS_HEALTH_URL names
-# (a daemon container sets it to http://127.0.0.1:9100/healthz).
+# The slim base has no curl. bin/healthcheck.js asks /healthz of the command the container runs, serve (serve.port) or
+# daemon (daemon.port), on the port its flags, environment and config file give it; FLTS_HEALTH_URL, when set, instead.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["node", "-e", "fetch(process.env.FLTS_HEALTH_URL).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "/app/bin/healthcheck.js"]
 ENTRYPOINT ["tini", "--", "flts"]
 CMD ["serve"]

@@ -22,7 +22,7 @@ const deployTools = await useServers('deploy-tools');
 const SETTING_ENV = new Set(ALL_SPECS.flatMap((spec) => spec.env ?? []));
 const SECRET_ENV = ALL_SPECS.filter((spec) => spec.secret).flatMap((spec) => spec.env ?? []);
 const DOCKERFILE = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
-/** Names flts reads outside the settings: the image's HEALTHCHECK reads FLTS_HEALTH_URL. */
+/** Names flts reads outside the settings: the image's HEALTHCHECK (bin/healthcheck.js) reads FLTS_HEALTH_URL. */
 const IMAGE_ENV = new Set(['FLTS_HEALTH_URL']);
 /** Seconds the bus's close still takes once it gave up (a connect still retrying fails at its next try). */
 const BUS_CLOSE_END_S = 1;
@@ -96,12 +96,14 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
   });
 
   it('uses only environment names flts reads: setting names from the specs, or what the image itself reads', () => {
-    for (const name of IMAGE_ENV) expect(DOCKERFILE).toContain(`process.env.${name}`);
+    for (const name of IMAGE_ENV) expect(readFileSync(join(REPO_ROOT, 'bin/healthcheck.js'), 'utf8')).toContain(`env.${name}`);
     const known = (name: string) => SETTING_ENV.has(name) || IMAGE_ENV.has(name);
     // The runtime image's own ENV (NODE_ENV and HOME are Node's and the shell's).
     const runtimeStage = DOCKERFILE.slice(DOCKERFILE.indexOf(' AS runtime'));
     const imageEnv = [...runtimeStage.replace(/\\\n/g, ' ').matchAll(/^ENV (.*)$/gm)].flatMap(([, pairs]) => [...pairs.matchAll(/(\w+)=/g)].map(([, name]) => name));
-    expect(imageEnv).toEqual(expect.arrayContaining(['FLTS_HOME', 'FLTS_SERVE_HOST', 'FLTS_DAEMON_HOST', 'FLTS_HEALTH_URL']));
+    expect(imageEnv).toEqual(expect.arrayContaining(['FLTS_HOME', 'FLTS_SERVE_HOST', 'FLTS_DAEMON_HOST']));
+    // A fixed health URL in the image would be serve's, and wrong for every daemon container.
+    expect(imageEnv).not.toContain('FLTS_HEALTH_URL');
     expect(imageEnv.filter((n) => !known(n) && n !== 'NODE_ENV' && n !== 'HOME')).toEqual([]);
     for (const [profile, objects] of Object.entries(renders)) {
       const names = new Set<string>();

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// The image's HEALTHCHECK: GET /healthz of the server the container runs, `flts serve` (serve.port) or `flts daemon`
+// (daemon.port), on the port that process was given. Which command, its flags and environment are read from the
+// container's main process (/proc/1: tini, whose command line and environment are the command's), and the port is
+// resolved from them as the command resolves it (defaults < config file < environment < flags), so `docker run ...
+// daemon`, `-e FLTS_DAEMON_PORT=9200` or `serve --port 8080` need no healthcheck of their own. FLTS_HEALTH_URL, when
+// set, is checked instead. Exit 0 = healthy, 1 = not (with the reason on stderr).
+//   node bin/healthcheck.js [pid]    (pid of the flts process to check; default 1, the container's main process)
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const TIMEOUT_MS = 4000;
+/** The config file a command reads from its working directory without --config (src/cli/base-command.ts). */
+const DEFAULT_CONFIG_FILE = 'flts.config.json';
+
+function fail(reason) {
+  process.stderr.write(`unhealthy: ${reason}\n`);
+  process.exit(1);
+}
+
+/** NUL-separated /proc file of the process, or undefined when it cannot be read. */
+function procList(pid, file) {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8').split('\0').filter((entry) => entry !== '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The flts command of a command line (`tini -- flts daemon -p 9200`, `node bin/run.js serve`, `flts-daemon`) and its arguments. */
+function fltsCommand(argv) {
+  for (let index = 0; index < argv.length; index += 1) {
+    const entry = argv[index];
+    const base = path.basename(entry);
+    if (base === 'flts-daemon' || entry.endsWith('daemon/main.js')) return { command: 'daemon', args: argv.slice(index + 1) };
+    if (base === 'flts' || entry.endsWith('bin/run.js')) return { command: argv[index + 1] ?? 'serve', args: argv.slice(index + 2) };
+  }
+  // The image's default command is serve.
+  return { command: 'serve', args: [] };
+}
+
+/** Value of a command's flag (`--port 1`, `--port=1`, `-p 1`, `-p1`), the last one given winning as with oclif. */
+function flagValue(args, long, short) {
+  let value;
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index];
+    if (arg === '--') break;
+    if (arg === `--${long}` || (short && arg === `-${short}`)) value = args[index + 1];
+    else if (arg.startsWith(`--${long}=`)) value = arg.slice(long.length + 3);
+    else if (short && arg.startsWith(`-${short}`) && !arg.startsWith('--')) value = arg.slice(2).replace(/^=/, '');
+  }
+  return value;
+}
+
+/** The address a client on the same host reaches a server bound to `host` at. */
+function localAddress(host) {
+  if (host === '' || host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+async function healthUrl(pid) {
+  const argv = procList(pid, 'cmdline') ?? [];
+  const environ = procList(pid, 'environ');
+  const env = environ ? Object.fromEntries(environ.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)])) : process.env;
+  const explicit = process.env.FLTS_HEALTH_URL || env.FLTS_HEALTH_URL;
+  if (explicit) return explicit;
+  const { command, args } = fltsCommand(argv);
+  const area = command === 'daemon' ? 'daemon' : 'serve';
+  // The process's working directory, through its /proc link: a relative --config is relative to it.
+  const cwd = environ ? `/proc/${pid}/cwd` : process.cwd();
+  const configPath = flagValue(args, 'config');
+  const candidate = configPath ? path.resolve(cwd, configPath) : path.join(cwd, DEFAULT_CONFIG_FILE);
+  const file = configPath || existsSync(candidate) ? JSON.parse(readFileSync(candidate, 'utf8')) : undefined;
+  const { resolveSettings } = await import('../dist/core/config/settings.js');
+  const { settings } = resolveSettings({
+    file,
+    env,
+    flags: { profile: flagValue(args, 'profile'), [`${area}.port`]: flagValue(args, 'port', 'p'), [`${area}.host`]: flagValue(args, 'host') },
+  });
+  const { port, host } = settings[area];
+  if (port === 0) fail(`flts ${command} listens on any free port (${area}.port 0), which this check cannot know: set FLTS_HEALTH_URL`);
+  return `http://${localAddress(host)}:${port}/healthz`;
+}
+
+const pid = process.argv[2] ?? '1';
+let url;
+try {
+  url = await healthUrl(pid);
+} catch (error) {
+  fail(`cannot tell where the server of process ${pid} listens: ${error instanceof Error ? error.message : String(error)}`);
+}
+try {
+  const response = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+  if (!response.ok) fail(`${url} answered HTTP ${response.status}`);
+} catch (error) {
+  fail(`${url}: ${error instanceof Error ? (error.cause?.message ?? error.message) : String(error)}`);
+}

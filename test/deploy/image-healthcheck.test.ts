@@ -1,0 +1,115 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startFltsProcess, type FltsProcess } from '../helpers/flts-process.js';
+import { freePort } from '../helpers/free-port.js';
+import { cleanEnvironment, REPO_ROOT } from '../helpers/run-cli.js';
+
+// The image's HEALTHCHECK, run as Docker runs it in the container (no Docker engine needed): the Dockerfile's command
+// with the runtime stage's ENV, /app being this checkout, against a real `flts serve` or `flts daemon`. In a container
+// the process checked is PID 1 (tini); here it is the one the test started, given as the check's argument.
+const DOCKERFILE = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+const runtimeStage = DOCKERFILE.slice(DOCKERFILE.indexOf(' AS runtime')).replace(/\\\n/g, ' ');
+const IMAGE_ENV = Object.fromEntries(
+  [...runtimeStage.matchAll(/^ENV (.*)$/gm)].flatMap(([, pairs]) => [...pairs.matchAll(/(\w+)=(\S+)/g)].map(([, name, value]) => [name, value])),
+);
+const HEALTHCHECK = JSON.parse(/^HEALTHCHECK .*?CMD (\[.*\])$/m.exec(runtimeStage)![1]) as string[];
+
+const handedOut = new Set<number>();
+/**
+ * A free port on 127.0.0.1 not handed out before (a server may not listen on it yet); within FLTS_TEST_PORTS
+ * ("first-last") when set, so parallel runs can keep to their own.
+ */
+async function port(): Promise<number> {
+  const range = /^(\d+)-(\d+)$/.exec(process.env.FLTS_TEST_PORTS ?? '');
+  if (!range) {
+    let candidate = await freePort();
+    while (handedOut.has(candidate)) candidate = await freePort();
+    handedOut.add(candidate);
+    return candidate;
+  }
+  for (let candidate = Number(range[1]); candidate <= Number(range[2]); candidate += 1) {
+    if (handedOut.has(candidate)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer().once('error', () => resolve(false));
+      server.listen(candidate, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) {
+      handedOut.add(candidate);
+      return candidate;
+    }
+  }
+  throw new Error(`no free port in FLTS_TEST_PORTS ${process.env.FLTS_TEST_PORTS}`);
+}
+
+describe('deploy > the image HEALTHCHECK', () => {
+  const home = mkdtempSync(join(tmpdir(), 'flts-healthcheck-'));
+  /** The container's environment: the image's ENV, a local store and bus, servers bound to loopback only. */
+  const containerEnv = (extra: Record<string, string>): Record<string, string> => ({
+    ...IMAGE_ENV, FLTS_HOME: home, HOME: home, FLTS_STORE: 'fs', FLTS_BUS: 'fs', FLTS_LOG_LEVEL: 'warn',
+    FLTS_SERVE_HOST: '127.0.0.1', FLTS_DAEMON_HOST: '127.0.0.1', FLTS_DAEMON_ROLES: 'trainer', FLTS_TRAINER_MODELS: 'NAIVE', ...extra,
+  });
+  const started: FltsProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((server) => server.stop()));
+  });
+  afterAll(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+  function start(args: string[], env: Record<string, string>): FltsProcess {
+    const server = startFltsProcess(args, containerEnv(env));
+    started.push(server);
+    return server;
+  }
+
+  /** The HEALTHCHECK command's exit code and stderr, checking process `pid`, with the container's environment. */
+  function healthcheck(pid: number, env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+    const [command, ...args] = HEALTHCHECK.map((arg) => (arg === 'node' ? process.execPath : arg.replace(/^\/app\//, `${REPO_ROOT}/`)));
+    return new Promise((resolve) => {
+      execFile(command, [...args, String(pid)], { env: cleanEnvironment(containerEnv(env)), timeout: 30_000 }, (error, _stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stderr });
+      });
+    });
+  }
+
+  it('runs a script the image ships (package.json "files", which npm pack puts in /app)', () => {
+    const script = HEALTHCHECK.find((arg) => arg.startsWith('/app/'))!;
+    const files = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { files: string[] }).files;
+    expect(files).toContain(script.split('/')[2]);
+  });
+
+  it('checks `flts serve` on the port of FLTS_SERVE_PORT, and fails once it stops', async () => {
+    const env = { FLTS_SERVE_PORT: String(await port()) };
+    const serve = start(['serve'], env);
+    await serve.waitForOutput(new RegExp(`Listening on http://127\\.0\\.0\\.1:${env.FLTS_SERVE_PORT}`));
+    expect(await healthcheck(serve.child.pid!, env)).toEqual({ code: 0, stderr: '' });
+    await serve.stop();
+    const after = await healthcheck(serve.child.pid!, env);
+    expect(after.code).toBe(1);
+    expect(after.stderr).toContain(`127.0.0.1:${env.FLTS_SERVE_PORT}/healthz`);
+  });
+
+  it('checks `flts daemon` on the port of FLTS_DAEMON_PORT, not serve\'s', async () => {
+    const env = { FLTS_DAEMON_PORT: String(await port()) };
+    const daemon = start(['daemon'], env);
+    await daemon.waitForOutput(new RegExp(`Daemon listening on http://127\\.0\\.0\\.1:${env.FLTS_DAEMON_PORT}`));
+    const result = await healthcheck(daemon.child.pid!, env);
+    expect(result, result.stderr).toEqual({ code: 0, stderr: '' });
+  });
+
+  it('follows a --port flag, which wins over the environment as in the command', async () => {
+    const env = { FLTS_DAEMON_PORT: String(await port()), FLTS_SERVE_PORT: String(await port()) };
+    const flagPort = String(await port());
+    const daemon = start(['daemon', '--port', flagPort], env);
+    await daemon.waitForOutput(new RegExp(`Daemon listening on http://127\\.0\\.0\\.1:${flagPort}`));
+    const serve = start(['serve', `--port=${await port()}`], env);
+    const [, servePort] = await serve.waitForOutput(/Listening on http:\/\/127\.0\.0\.1:(\d+)/);
+    expect(servePort).not.toBe(env.FLTS_SERVE_PORT);
+    for (const { child } of [daemon, serve]) {
+      const result = await healthcheck(child.pid!, env);
+      expect(result, result.stderr).toEqual({ code: 0, stderr: '' });
+    }
+  });
+});
