@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
+import { servedModelName } from './served-model-name.mjs';
 
 const [address = '127.0.0.1:8001', runsText = '3000', seedText] = process.argv.slice(2);
 const runs = Number(runsText);
@@ -25,7 +26,9 @@ const validInputs = names.map((name, c) =>
     ? { name, datatype: 'BYTES', shape: [ROWS], contents: { bytes_contents: columns[c].map((text) => Buffer.from(text)) } }
     : { name, datatype: 'FP64', shape: [ROWS], contents: { fp64_contents: columns[c].map(Number) } },
 );
-const valid = { model_name: 'flts', inputs: validInputs };
+// The model the server answers for (FLTS_SERVE_MODEL_NAME here as for the server, else the setting's default).
+const modelName = await servedModelName();
+const valid = { model_name: modelName, inputs: validInputs };
 
 const client = createInferenceClient(address);
 const CLIENT_CODES = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.NOT_FOUND, grpc.status.RESOURCE_EXHAUSTED, grpc.status.UNIMPLEMENTED, grpc.status.FAILED_PRECONDITION, grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED, grpc.status.UNAVAILABLE]);
@@ -62,7 +65,7 @@ const tensor = fc.record({
 /** A request close to valid: the valid inputs with some replaced by generated ones, raw contents or not. */
 const inferRequest = fc
   .record({
-    model_name: fc.oneof({ weight: 8, arbitrary: fc.constant('flts') }, { weight: 1, arbitrary: fc.constantFrom('', '__proto__', 'x'.repeat(300)) }),
+    model_name: fc.oneof({ weight: 8, arbitrary: fc.constant(modelName) }, { weight: 1, arbitrary: fc.constantFrom('', '__proto__', 'x'.repeat(300)) }),
     model_version: fc.constantFrom('', '1', 'x'),
     id: fc.string({ maxLength: 12 }),
     parameters,

@@ -6,7 +6,10 @@
 // writes (1e309, -0, 400 digits) put into the text; query strings and headers of every kind.
 import fc from 'fast-check';
 
-const ROUTES = ['/predict', '/actuals', '/v2/models/flts/infer', '/reload_latest', '/prune_logs', '/healthz', '/readyz', '/v2', '/v2/models/flts', '/metrics', '/stats'];
+// The Open Inference Protocol paths are generated for the model "flts" (MODEL_PATH); sendHostileRequest puts the
+// served model's name in its place.
+const MODEL_PATH = '/v2/models/flts';
+const ROUTES = ['/predict', '/actuals', `${MODEL_PATH}/infer`, '/reload_latest', '/prune_logs', '/healthz', '/readyz', '/v2', MODEL_PATH, '/metrics', '/stats'];
 const TIMESTAMP_COLUMNS = ['ts', 'timestamp', 'time', 'date'];
 
 const anyTimestamp = fc.oneof(
@@ -111,7 +114,7 @@ const binaryInfer = fc
   .map(([body, bytes, headerLength]) => {
     const header = Buffer.from(JSON.stringify(body));
     const length = headerLength === null ? String(header.length) : typeof headerLength === 'number' ? String(header.length + headerLength) : headerLength;
-    return { method: 'POST', path: '/v2/models/flts/infer', contentType: 'application/octet-stream', headers: { 'inference-header-content-length': length }, body: Buffer.concat([header, bytes]) };
+    return { method: 'POST', path: `${MODEL_PATH}/infer`, contentType: 'application/octet-stream', headers: { 'inference-header-content-length': length }, body: Buffer.concat([header, bytes]) };
   });
 
 /** Query strings a route reads (numbers of every kind, arrays, prototype keys), and junk ones it does not. */
@@ -157,16 +160,16 @@ const jsonText = fc.oneof(
 
 const path = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...ROUTES) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('/predict', '/v2/models/flts/infer'), fc.webQueryParameters()).map(([route, query]) => `${route}?${query}`) },
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('/predict', `${MODEL_PATH}/infer`), fc.webQueryParameters()).map(([route, query]) => `${route}?${query}`) },
   { weight: 1, arbitrary: fc.constantFrom('/predict?inference_length=abc', '/predict?inference_length=99999', '/predict?inference_length=-1', '/predict?inference_length[]=3') },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom('/predict', '/actuals', '/v2/models/flts/infer', '/prune_logs', '/healthz'), queryString).map(([route, query]) => `${route}?${query}`) },
+  { weight: 2, arbitrary: fc.tuple(fc.constantFrom('/predict', '/actuals', `${MODEL_PATH}/infer`, '/prune_logs', '/healthz'), queryString).map(([route, query]) => `${route}?${query}`) },
   { weight: 1, arbitrary: fc.webPath().map((p) => (p.startsWith('/') ? p : `/${p}`)) },
   // The model routes of a version: the served run's (the test server's), another, none, or any path segment.
   {
     weight: 2,
     arbitrary: fc
       .tuple(fc.oneof(fc.constantFrom('run-a', 'run-old', ''), fc.webSegment()), fc.constantFrom('', '/ready', '/infer'))
-      .map(([version, rest]) => `/v2/models/flts/versions/${version}${rest}`),
+      .map(([version, rest]) => `${MODEL_PATH}/versions/${version}${rest}`),
   },
 );
 
@@ -207,14 +210,21 @@ export const hostileRequest = fc.oneof(
   },
 );
 
+/** A generated path with the model of the Open Inference Protocol routes renamed to `modelName` (escaped). */
+export function forModel(requestPath, modelName) {
+  const rest = requestPath.slice(MODEL_PATH.length);
+  if (!requestPath.startsWith(MODEL_PATH) || !(rest === '' || rest.startsWith('/') || rest.startsWith('?'))) return requestPath;
+  return `/v2/models/${encodeURIComponent(modelName)}${rest}`;
+}
+
 /**
- * Sends one generated case with undici (any method, any body) and returns its status; throws when a refusal (4xx, 5xx)
- * is not a coded JSON error (FLTS_...) or shows a stack frame.
+ * Sends one generated case with undici (any method, any body) to a server whose model is `modelName`, and returns
+ * its status; throws when a refusal (4xx, 5xx) is not a coded JSON error (FLTS_...) or shows a stack frame.
  */
-export async function sendHostileRequest(request, baseUrl, undiciRequest) {
+export async function sendHostileRequest(request, baseUrl, undiciRequest, modelName = 'flts') {
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
   const headers = { ...request.headers, ...(request.contentType ? { 'content-type': request.contentType } : {}) };
-  const response = await undiciRequest(`${baseUrl}${request.path}`, { method: request.method, headers, body: hasBody ? request.body : undefined, headersTimeout: 30_000, bodyTimeout: 30_000 });
+  const response = await undiciRequest(`${baseUrl}${forModel(request.path, modelName)}`, { method: request.method, headers, body: hasBody ? request.body : undefined, headersTimeout: 30_000, bodyTimeout: 30_000 });
   const text = await response.body.text();
   if (response.statusCode >= 400 && request.method !== 'HEAD') {
     let code;

@@ -9,11 +9,15 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { request } from 'undici';
 import { hostileRequest, sendHostileRequest } from './fuzz-requests.mjs';
+import { servedModelName } from './served-model-name.mjs';
 
 const [url = 'http://127.0.0.1:8000', runsText = '5000', seedText] = process.argv.slice(2);
 const runs = Number(runsText);
 const seed = seedText === undefined ? Date.now() % 2 ** 31 : Number(seedText);
 const here = import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname);
+// The model the server answers for: the Open Inference Protocol cases call it by that name (FLTS_SERVE_MODEL_NAME here
+// as for the server, else the setting's default).
+const modelName = await servedModelName();
 const [header, ...lines] = readFileSync(path.resolve(here, '../../shared/datasets/PobleSec_test.csv'), 'utf8').trim().split('\n');
 const names = header.split(',');
 const data = Object.fromEntries(names.map((name, c) => [name, lines.slice(0, 16).map((line) => (c === 0 ? line.split(',')[c] : Number(line.split(',')[c])))]));
@@ -36,7 +40,7 @@ if (!(await validIsServed())) {
 
 await fc.assert(
   fc.asyncProperty(hostileRequest, async (generated) => {
-    const status = await sendHostileRequest(generated, url, request);
+    const status = await sendHostileRequest(generated, url, request, modelName);
     statuses.set(status, (statuses.get(status) ?? 0) + 1);
     if (status >= 500) throw new Error(`HTTP ${status} for ${generated.method} ${generated.path}: ${String(generated.body).slice(0, 300)}`);
     if (!(await validIsServed())) throw new Error(`a valid /predict was not served after ${generated.method} ${generated.path}`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A burst of big Open Inference Protocol calls against the bound on forecast rows (serve.maxQueuedRows), with clients
-// that honour Retry-After: `--calls` concurrent POST /v2/models/flts/infer, each asking for `--rows` forecast rows,
+// that honour Retry-After: `--calls` concurrent POST /v2/models/<served model>/infer, each asking for `--rows` forecast rows,
 // against `flts serve` on a PobleSec slice home (an LSTM trained here, one epoch on 2,000 rows, pinned with --run).
 // A refused client waits the Retry-After it was given and sends the same call again, until answered. Reported per
 // build: the server's peak RSS (VmRSS from /proc every 20 ms, threads included), the time until every call was
@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
+import { modelPath, servedModelName } from './served-model-name.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -30,10 +31,11 @@ const { values: flags } = parseArgs({
 });
 const here = import.meta.dirname;
 const datasets = path.resolve(here, '../../shared/datasets');
-const builds = (flags.build ?? [`current=${path.resolve(here, '..')}`]).map((spec) => {
+const builds = await Promise.all((flags.build ?? [`current=${path.resolve(here, '..')}`]).map(async (spec) => {
   const [label, dir] = spec.includes('=') ? spec.split(/=(.*)/s) : [path.basename(spec), spec];
-  return { label, bin: path.resolve(dir, 'bin/run.js') };
-});
+  // The model the build's server answers for with this environment (FLTS_SERVE_MODEL_NAME, else its default).
+  return { label, bin: path.resolve(dir, 'bin/run.js'), inferPath: `${modelPath(await servedModelName(process.env, dir))}/infer` };
+}));
 const calls = Number(flags.calls);
 const rows = Number(flags.rows);
 const maxQueuedRows = Number(flags['max-queued-rows']);
@@ -82,10 +84,10 @@ function rssMiB(pid) {
 }
 
 /** One client: sends the call until it is answered, waiting each Retry-After; records every refusal. */
-async function client(url, body, started, refusals) {
+async function client(url, inferPath, body, started, refusals) {
   for (let attempt = 1; ; attempt++) {
     const sentMs = performance.now() - started;
-    const response = await fetch(`${url}/v2/models/flts/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const response = await fetch(`${url}${inferPath}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const bytes = (await response.arrayBuffer()).byteLength;
     const at = performance.now() - started;
     if (response.status === 200) return { attempts: attempt, sentMs, answeredMs: at, bytes };
@@ -102,14 +104,14 @@ async function burst(build, home, runId, body) {
   const server = await startServe(build.bin, home, runId);
   try {
     // Warm: the first forecast compiles and allocates what every later one reuses.
-    const warm = await fetch(`${server.url}/v2/models/flts/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const warm = await fetch(`${server.url}${build.inferPath}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     if (warm.status !== 200) throw new Error(`warm-up call answered ${warm.status}: ${await warm.text()}`);
     const idleRss = rssMiB(server.child.pid);
     let peakRss = idleRss;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMiB(server.child.pid))), 20);
     const refusals = [];
     const started = performance.now();
-    const results = await Promise.all(Array.from({ length: calls }, () => client(server.url, body, started, refusals)));
+    const results = await Promise.all(Array.from({ length: calls }, () => client(server.url, build.inferPath, body, started, refusals)));
     clearInterval(sampler);
     peakRss = Math.max(peakRss, rssMiB(server.child.pid));
     const answered = results.filter((result) => result.answeredMs !== undefined);

@@ -17,17 +17,22 @@
 // `gtensor` and `graw` (not run by default) send a gRPC ModelInfer of rows up to the message limit, answered OK;
 // `gempty` and `gints` one of the message limit's worth of the typed contents elements dearest to decode, and `hempty`
 // the HTTP counterpart (the body limit's worth of empty strings), all refused once decoded.
+// The model is named as `flts serve` would name it (FLTS_SERVE_MODEL_NAME).
 // Usage: npm run build && node bench/serve-stalls.mjs [rounds=3] [cases=grpc,http,nested,tensor,actuals,columns,pnested,predict,reload,put|limit|gtensor,graw,gempty,gints,hempty] [name=<checkout> ...]
 import fs from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
+import { modelPath, servedModelName } from './served-model-name.mjs';
 
 const [roundsText = '3', casesText = 'grpc,http,nested,tensor,actuals,columns,pnested,predict,reload,put', ...buildSpecs] = process.argv.slice(2);
 const rounds = Number(roundsText);
 const cases = new Set(casesText.split(','));
 const specs = buildSpecs.length > 0 ? buildSpecs : [`this=${path.dirname(path.dirname(fileURLToPath(import.meta.url)))}`];
+// Every build serves the model under the name a server started with this environment would (FLTS_SERVE_MODEL_NAME, else
+// the setting's default), and the calls name it.
+const modelName = await servedModelName(process.env, specs[0].split('=')[1]);
 
 async function startBuild(spec) {
   const [name, root] = spec.split('=');
@@ -48,12 +53,12 @@ async function startBuild(spec) {
   const metrics = createServeMetrics({ processMetrics: false });
   const holder = createModelHolder({ source, pollIntervalMs: 0, batching, metrics, logger: silentLogger });
   const live = createLiveMonitor({ settings, holder, loadShadow: (runId) => openServedModel(source, runId, { batching }), replica: 'bench', logger: silentLogger });
-  const app = await buildServer({ holder, metrics, live });
+  const app = await buildServer({ holder, metrics, live, modelName });
   await app.listen({ port: 0, host: '127.0.0.1' });
   await holder.start();
   const recorder = createPredictionRecorder({ metrics, logger: silentLogger, identifier: '' });
   const grpcServer = await startGrpcInferenceServer(
-    { holder, metrics, modelName: 'flts', inferenceLength: 0, recorder, admission: createForecastAdmission({ maxRows: 0 }) },
+    { holder, metrics, modelName, inferenceLength: 0, recorder, admission: createForecastAdmission({ maxRows: 0 }) },
     { host: '127.0.0.1', port: 0, maxMessageBytes: settings.serve.bodyLimitBytes, logger: silentLogger },
   );
   return {
@@ -124,7 +129,7 @@ async function eachRound(send) {
   for (let round = 0; round < rounds; round++) for (const build of round % 2 ? [...builds].reverse() : builds) await send(build, round);
 }
 const infer = async (build, body) => {
-  const { status, json } = await post(`${build.url}/v2/models/flts/infer`, body);
+  const { status, json } = await post(`${build.url}${modelPath(modelName)}/infer`, body);
   return `${status} ${json.code ?? ''}${json.message ? ` ${json.message.slice(0, 70)}` : ''}`;
 };
 const inputs = (of) => [
@@ -135,7 +140,7 @@ const inputs = (of) => [
 if (cases.has('grpc')) {
   const method = builds[0].inferencePackage().GRPCInferenceService.service.ModelInfer;
   const message = method.requestSerialize({
-    model_name: 'flts',
+    model_name: modelName,
     inputs: [
       { name: 'ts', datatype: 'BYTES', shape: [16], contents: { bytes_contents: data.ts.map((text) => Buffer.from(text)) } },
       { name: 'down', datatype: 'FP64', shape: [16], contents: { fp64_contents: data.down } },
@@ -165,11 +170,11 @@ if (cases.has('gtensor') || cases.has('graw')) {
   const messages = [];
   if (cases.has('gtensor')) {
     const contents = [{ bytes_contents: big.ts.map((text) => Buffer.from(text)) }, { fp64_contents: big.down }, { fp64_contents: big.up }];
-    messages.push(['typed contents', method.requestSerialize({ model_name: 'flts', inputs: tensors.map((tensor, i) => ({ ...tensor, contents: contents[i] })) })]);
+    messages.push(['typed contents', method.requestSerialize({ model_name: modelName, inputs: tensors.map((tensor, i) => ({ ...tensor, contents: contents[i] })) })]);
   }
   if (cases.has('graw')) {
     const raw = [bytesTensor(big.ts), Buffer.from(Float64Array.from(big.down).buffer), Buffer.from(Float64Array.from(big.up).buffer)];
-    messages.push(['raw_input_contents', method.requestSerialize({ model_name: 'flts', inputs: tensors, raw_input_contents: raw })]);
+    messages.push(['raw_input_contents', method.requestSerialize({ model_name: modelName, inputs: tensors, raw_input_contents: raw })]);
   }
   const RawClient = grpc.makeGenericClientConstructor({ ModelInfer: { ...method, requestSerialize: (bytes) => bytes } });
   const clients = new Map(builds.map((build) => [build, new RawClient(`127.0.0.1:${build.grpcPort}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 })]));
@@ -189,11 +194,11 @@ if (cases.has('gempty') || cases.has('gints')) {
   const messages = [];
   if (cases.has('gempty')) {
     const count = Math.floor(limit / 2) - 64;
-    messages.push([`${(count / 1e6).toFixed(1)}M empty bytes_contents`, method.requestSerialize({ model_name: 'flts', inputs: [{ name: 'ts', datatype: 'BYTES', shape: [1], contents: { bytes_contents: Array(count).fill(Buffer.alloc(0)) } }] })]);
+    messages.push([`${(count / 1e6).toFixed(1)}M empty bytes_contents`, method.requestSerialize({ model_name: modelName, inputs: [{ name: 'ts', datatype: 'BYTES', shape: [1], contents: { bytes_contents: Array(count).fill(Buffer.alloc(0)) } }] })]);
   }
   if (cases.has('gints')) {
     const count = limit - 64;
-    messages.push([`${(count / 1e6).toFixed(1)}M packed int_contents`, method.requestSerialize({ model_name: 'flts', inputs: [{ name: 'up', datatype: 'INT32', shape: [1], contents: { int_contents: Array(count).fill(1) } }] })]);
+    messages.push([`${(count / 1e6).toFixed(1)}M packed int_contents`, method.requestSerialize({ model_name: modelName, inputs: [{ name: 'up', datatype: 'INT32', shape: [1], contents: { int_contents: Array(count).fill(1) } }] })]);
   }
   const RawClient = grpc.makeGenericClientConstructor({ ModelInfer: { ...method, requestSerialize: (bytes) => bytes } });
   const clients = new Map(builds.map((build) => [build, new RawClient(`127.0.0.1:${build.grpcPort}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 })]));
