@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Validates the deployment artifacts without a cluster or a Docker engine:
 #   1. helm lint --strict           charts/flts with values-dev.yaml, values-prod.yaml and ci/platform-values.yaml
-#                                   (every option the other two leave out: IRSA, SASL over TLS, gRPC, network policies)
+#                                   (every option the other two leave out: IRSA, SASL over TLS, gRPC, network policies),
+#                                   each checked against values.schema.json first, as helm install and template do
 #   2. helm template                the same three profiles, rendered to $OUT_DIR/<profile>-<version>.yaml
 #   3. kubeconform -strict          the rendered manifests against the Kubernetes JSON schemas of each
 #                                   version in K8S_SCHEMA_VERSIONS (schemas unpacked by install-tools.sh)
