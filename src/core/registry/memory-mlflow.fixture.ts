@@ -6,10 +6,11 @@ import { PROCESSED_SHA256_TAG } from './mirror-source.js';
 
 /**
  * MLflow in memory, as far as a sync asks it: experiments, runs with their tags and lifecycle, and the search filters
- * flts sends (tag equality, `IS NULL`, `attributes.run_id IN`, joined by AND). Counts the runs each search returns.
+ * flts sends (tag equality, `IS NULL`, `attributes.run_id IN`, `attributes.start_time >=`, joined by AND). Counts the runs
+ * each search returns.
  */
 export class MemoryMlflow {
-  /** `older`: a server that refuses `IS NULL` and `attributes.run_id IN`, as MLflow versions before them do. */
+  /** `older`: a server that refuses `IS NULL`, `attributes.run_id IN` and start_time filters, as MLflow versions before them do. */
   constructor(private readonly grammar: 'current' | 'older' = 'current') {}
 
   readonly runs: MlflowRun[] = [];
@@ -49,6 +50,8 @@ export class MemoryMlflow {
       if (unset) return tags[unset[1]] === undefined;
       const among = this.grammar === 'current' && /^attributes\.run_id IN \((.*)\)$/.exec(clause);
       if (among) return among[1].split(', ').includes(`'${run.info.run_id}'`);
+      const since = this.grammar === 'current' && /^attributes\.start_time >= (-?\d+)$/.exec(clause);
+      if (since) return run.info.start_time !== undefined && Number(run.info.start_time) >= Number(since[1]);
       throw new FltsError('FLTS_TRACKING_REJECTED', `filter not understood: ${clause}`);
     });
   }
@@ -74,10 +77,12 @@ export class MemoryMlflow {
       this.created.push(runId);
       return structuredClone(run);
     },
-    searchRunsPage: async (input: { filter?: string; pageToken?: string; maxResults?: number }) => {
+    searchRunsPage: async (input: { filter?: string; orderBy?: string[]; pageToken?: string; maxResults?: number }) => {
       const from = Number(input.pageToken ?? 0);
       const size = Math.min(this.pageSize, input.maxResults ?? this.pageSize);
       const found = this.runs.filter((run) => this.matches(run, input.filter) && run.info.lifecycle_stage === 'active');
+      // MLflow orders runs of one start time by run id.
+      if (input.orderBy?.[0] === 'attributes.start_time ASC') found.sort((a, b) => Number(a.info.start_time) - Number(b.info.start_time) || a.info.run_id.localeCompare(b.info.run_id));
       const returned = found.slice(from, from + size);
       this.searches.push({ filter: input.filter, returned: returned.length });
       return { runs: structuredClone(returned), nextPageToken: from + size < found.length ? String(from + size) : undefined };

@@ -78,18 +78,45 @@ export interface MirrorListing {
    * before it that it did not find had no complete mirror then. Absent when not known yet.
    */
   readonly startedAt?: number;
-  /** Runs asked for per page when fewer than MLflow's thousand: a page cut at a sync's deadline halves it. */
+  /** Runs asked for per page when fewer than LISTING_PAGE_RUNS: a page cut at a sync's deadline halves it, one read well within it doubles it. */
   readonly pageRuns?: number;
+  /**
+   * Where the next page begins, by key rather than by MLflow's page token (an offset, which a mirror deleted before it
+   * would move past one run): the mirrors started at `startTime` or later, less `runIds`, those of that start time read.
+   */
+  readonly after?: ListingPosition;
+  /**
+   * The next page is read with `next`, MLflow's page token, within the search from `after` (from the first mirror
+   * when there is none): a page whose every run shares one start time cannot move the position on.
+   */
+  readonly byToken?: boolean;
+  /** The server refused a position by key (a start_time filter): this listing reads on by page token alone. */
+  readonly unkeyed?: boolean;
+}
+
+export interface ListingPosition {
+  /** The start time (ms) of the last mirror read. */
+  readonly startTime: number;
+  /** The MLflow run ids read that started at `startTime`. */
+  readonly runIds: readonly string[];
+}
+
+function positionOf(value: unknown): ListingPosition | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const { startTime, runIds } = value as Record<string, unknown>;
+  if (!Number.isSafeInteger(startTime) || !Array.isArray(runIds) || !runIds.every((id) => typeof id === 'string' && id !== '')) return undefined;
+  return { startTime: startTime as number, runIds: runIds as string[] };
 }
 
 function listingOf(value: unknown): MirrorListing | undefined {
   if (value === null || typeof value !== 'object') return undefined;
-  const { next, experimentIds, pages, startedAt, pageRuns } = value as Record<string, unknown>;
+  const { next, experimentIds, pages, startedAt, pageRuns, after, byToken, unkeyed } = value as Record<string, unknown>;
   if (!Number.isInteger(pages) || (pages as number) < 0 || (next !== undefined && (typeof next !== 'string' || next === ''))) return undefined;
   if (!Array.isArray(experimentIds) || !experimentIds.every((id) => typeof id === 'string')) return undefined;
   const started = typeof startedAt === 'number' && Number.isFinite(startedAt) ? { startedAt } : {};
   const size = Number.isInteger(pageRuns) && (pageRuns as number) > 0 ? { pageRuns: pageRuns as number } : {};
-  return { ...(next === undefined ? {} : { next: next as string }), experimentIds: experimentIds as string[], pages: pages as number, ...started, ...size };
+  const position = positionOf(after);
+  return { ...(next === undefined ? {} : { next: next as string }), experimentIds: experimentIds as string[], pages: pages as number, ...started, ...size, ...(position ? { after: position } : {}), ...(byToken === true ? { byToken } : {}), ...(unkeyed === true ? { unkeyed } : {}) };
 }
 
 async function readRecord(store: ObjectStore, settings: Settings, writtenAt: number): Promise<{ unwritten: MirrorMarker[]; listing?: MirrorListing }> {

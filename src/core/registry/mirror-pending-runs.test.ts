@@ -12,7 +12,7 @@ import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
 import { MIRROR_TAGS } from '../tracking/tracking-deps.js';
 import { FltsError } from '../errors.js';
 import { DIGEST_TAG_READS_PER_SYNC, FULL_LISTING_FROM, LISTING_PAGE_RUNS, LISTING_PAGE_RUNS_MIN, MARKERS_AUDITED_PER_SYNC, mirrorPendingRuns, REMOVED_RUNS_CHECKED_PER_SYNC } from './mirror-pending-runs.js';
-import { listMirrorMarkers, readMirrorMarkers } from './mirror-markers.js';
+import { listMirrorMarkers, readMirrorMarkers, saveUnwrittenMarkers } from './mirror-markers.js';
 import { PROCESSED_SHA256_TAG } from './mirror-source.js';
 import { fakeRun } from './run-record.fixture.js';
 import type { RunRecord } from './run-record.js';
@@ -33,7 +33,10 @@ async function registryOf(dir: string, ids: readonly string[]) {
   return store;
 }
 
-const completeListing = (search: { filter?: string; viewType?: string }) => search.viewType !== 'DELETED_ONLY' && search.filter === `tags.\`${MIRROR_TAGS.complete}\` = 'true'`;
+const COMPLETE_FILTER = `tags.\`${MIRROR_TAGS.complete}\` = 'true'`;
+/** A search of every complete mirror: a listing's first page, or one from a position by start time. */
+const completeListing = (search: { filter?: string; viewType?: string }) =>
+  search.viewType !== 'DELETED_ONLY' && (search.filter === COMPLETE_FILTER || /^tags\.`[^`]+` = 'true' AND attributes\.start_time >= \d+$/.test(search.filter ?? '') && search.filter!.startsWith(COMPLETE_FILTER));
 
 describe('core > registry > mirrorPendingRuns', () => {
   it('looks up only the runs MLflow lacks, oldest first, without listing every object of the runs bucket', async () => {
@@ -83,6 +86,37 @@ describe('core > registry > mirrorPendingRuns', () => {
     expect(mlflow.searches.slice(from).filter(completeListing)).toEqual([]);
     expect(mlflow.runsReturnedSince(from)).toBe(MARKERS_AUDITED_PER_SYNC);
     expect(mlflow.created).toEqual([]);
+  });
+
+  it('on a server too slow for the sync, the check of the markers and the search for untagged mirrors end by the sync deadline, the markers kept', async () => {
+    const ids = ['d1', 'd2', 'd3'];
+    const store = await registryOf('audit-deadline-', ids);
+    const mlflow = new MemoryMlflow();
+    for (const id of ids) mlflow.addMirror(id);
+    await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+    const marked = await listMirrorMarkers(store, settings);
+    expect(marked).toHaveLength(ids.length);
+    const backlogBudgetMs = 50;
+    const searches: Array<{ filter?: string; deadline?: number }> = [];
+    // A server that answers searches long after the sync's budget: the client ends a search at the deadline it is given
+    // (reason `deadline`, as mlflow-client does); without one, the answer comes well after the budget.
+    const slowSearch = async (input: { filter?: string; deadline?: number }): Promise<never> => {
+      searches.push({ filter: input.filter, deadline: input.deadline });
+      await new Promise((resolve) => setTimeout(resolve, input.deadline === undefined ? backlogBudgetMs + 300 : Math.max(0, input.deadline - Date.now()) + 1));
+      throw new FltsError('FLTS_TRACKING_UNAVAILABLE', 'no answer within the time limit', { details: { reason: input.deadline === undefined ? undefined : 'deadline' } });
+    };
+    const started = Date.now();
+
+    const slow = await mirrorPendingRuns(store, settings, { backlogBudgetMs }, { client: { ...mlflow.client, searchRuns: slowSearch } as MlflowClient });
+
+    expect(slow).toMatchObject({ pending: [], mirrored: [], failed: [], tagged: [] });
+    expect(slow.interrupted).toBeUndefined();
+    // The deleted mirrors' search (the audit's first) and the untagged mirrors' search, each by its deadline.
+    expect(searches.map((search) => search.filter)).toEqual([`tags.\`${MIRROR_TAGS.complete}\` = 'true'`, `tags.\`${MIRROR_TAGS.complete}\` = 'true' AND tags.\`${PROCESSED_SHA256_TAG}\` IS NULL`]);
+    for (const search of searches) expect(search.deadline).toBeGreaterThanOrEqual(started);
+    expect(searches[0].deadline).toBeLessThanOrEqual(searches[1].deadline!);
+    expect(searches[1].deadline).toBeLessThanOrEqual(Date.now());
+    expect(await listMirrorMarkers(store, settings)).toEqual(marked);
   });
 
   /** `inner`, whose writes of marker objects past the `after`th go through `beforeWrite` first. */
@@ -185,7 +219,7 @@ describe('core > registry > mirrorPendingRuns', () => {
     const store = await registryOf(`listing-${how}-`, ids);
     const mlflow = new MemoryMlflow();
     mlflow.pageSize = 50;
-    for (const id of ids) mlflow.addMirror(id);
+    for (const [at, id] of ids.entries()) mlflow.addMirror(id, { start: Date.UTC(2026, 0, 1) + at * 1000 });
     const backlogBudgetMs = 1;
     const stop = new AbortController();
     let listings = 0;
@@ -204,8 +238,9 @@ describe('core > registry > mirrorPendingRuns', () => {
 
     const next = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
     expect(next).toMatchObject({ pending: [], mirrored: [], failed: [], deferred: [] });
-    // Each page of the listing read once over both syncs.
-    expect(listingRunsSince(mlflow)).toBe(ids.length);
+    // Each page of the listing read once over both syncs, a page from a position bringing the run it was taken at again.
+    expect(listingRunsSince(mlflow)).toBeGreaterThanOrEqual(ids.length);
+    expect(listingRunsSince(mlflow)).toBeLessThan(ids.length + mlflow.searches.filter(completeListing).length);
     expect(mlflow.created).toEqual([]);
     await expectMarkedOnce(store, mlflow, ids);
   });
@@ -253,7 +288,7 @@ describe('core > registry > mirrorPendingRuns', () => {
     await expectMarkedOnce(store, mlflow, ids);
   });
 
-  it('pages cut at every sync get smaller down to LISTING_PAGE_RUNS_MIN, and the listing moves on with pages of that size', async () => {
+  it('pages cut at every sync get smaller down to LISTING_PAGE_RUNS_MIN, and the listing moves on with pages of at least that size', async () => {
     const ids = Array.from({ length: FULL_LISTING_FROM + 20 }, (_, at) => `h${String(at).padStart(4, '0')}`);
     const store = await registryOf('listing-page-halved-', ids);
     const mlflow = new MemoryMlflow();
@@ -269,9 +304,28 @@ describe('core > registry > mirrorPendingRuns', () => {
     const client = { ...mlflow.client, searchRunsPage: slowLargePages } as MlflowClient;
     for (let sync = 0; sync < 6 && (await listMirrorMarkers(store, settings)).length < ids.length; sync += 1) await mirrorPendingRuns(store, settings, { backlogBudgetMs: 20 }, { client });
     expect(asked.slice(0, 4)).toEqual([LISTING_PAGE_RUNS, LISTING_PAGE_RUNS / 2, LISTING_PAGE_RUNS / 4, LISTING_PAGE_RUNS_MIN]);
-    expect(new Set(asked.slice(3))).toEqual(new Set([LISTING_PAGE_RUNS_MIN]));
+    expect(asked.filter((size) => size === undefined || size < LISTING_PAGE_RUNS_MIN)).toEqual([]);
     const next = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
     expect(next).toMatchObject({ pending: [], mirrored: [], found: [], failed: [], deferred: [] });
+    expect(mlflow.created).toEqual([]);
+    await expectMarkedOnce(store, mlflow, ids);
+  });
+
+  it('pages halved on a loaded server grow back, twice the size a page at a time, once pages come well within their time', { timeout: 60_000 }, async () => {
+    const ids = Array.from({ length: 800 }, (_, at) => `w${String(at).padStart(4, '0')}`);
+    const store = await registryOf('listing-page-grown-', ids);
+    const mlflow = new MemoryMlflow();
+    for (const [at, id] of ids.entries()) mlflow.addMirror(id, { start: Date.UTC(2026, 0, 1) + at * 1000 });
+    // Left by syncs whose pages were cut: the next listing asks for pages of the floor.
+    await saveUnwrittenMarkers(store, settings, [], { experimentIds: ['1'], pages: 0, pageRuns: LISTING_PAGE_RUNS_MIN });
+    const asked: Array<number | undefined> = [];
+    const client = { ...mlflow.client, searchRunsPage: (input: { maxResults?: number }) => (asked.push(input.maxResults), mlflow.client.searchRunsPage(input as never)) } as MlflowClient;
+
+    const synced = await mirrorPendingRuns(store, settings, { backlogBudgetMs: 60_000 }, { client });
+
+    expect(synced).toMatchObject({ pending: [], mirrored: [], failed: [], deferred: [] });
+    expect(asked).toEqual([LISTING_PAGE_RUNS_MIN, 2 * LISTING_PAGE_RUNS_MIN, 4 * LISTING_PAGE_RUNS_MIN, LISTING_PAGE_RUNS]);
+    expect((await readMirrorMarkers(store, settings)).listing?.pageRuns).toBeUndefined();
     expect(mlflow.created).toEqual([]);
     await expectMarkedOnce(store, mlflow, ids);
   });
@@ -465,6 +519,40 @@ describe('core > registry > mirrorPendingRuns', () => {
     tokens.length = 0;
     expect(await syncWith({})).toMatchObject({ pending: [], failed: [] });
     expect(tokens[0]).toBeUndefined();
+    expect(mlflow.created).toEqual([]);
+    await expectMarkedOnce(store, mlflow, ids);
+  });
+
+  it('a listing stopped part-way reads on after the mirror it stopped at, whatever MLflow deleted before it: none is skipped and asked about', async () => {
+    const ids = Array.from({ length: FULL_LISTING_FROM + 50 }, (_, at) => `k${String(at).padStart(4, '0')}`);
+    const store = await registryOf('listing-deleted-before-', ids);
+    const mlflow = new MemoryMlflow();
+    mlflow.pageSize = 50;
+    for (const [at, id] of ids.entries()) mlflow.addMirror(id, { start: Date.UTC(2026, 0, 1) + at * 1000 });
+    const stop = new AbortController();
+    const client = listingWatched(mlflow, async () => stop.abort());
+    await mirrorPendingRuns(store, settings, {}, { client, signal: stop.signal });
+    expect((await readMirrorMarkers(store, settings)).listing).toMatchObject({ pages: 1 });
+    // An operator deletes a mirror of the first page.
+    await mlflow.client.deleteRun(mlflow.mirrorOf(ids[10])!.info.run_id);
+
+    const next = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+
+    expect(next).toMatchObject({ found: [], failed: [], deferred: [] });
+    expect(next.mirrored.map((run) => run.runId)).toEqual([ids[10]]);
+    await expectMarkedOnce(store, mlflow, ids);
+  });
+
+  it('a server that refuses start_time filters has its listing read by page token', async () => {
+    const ids = Array.from({ length: FULL_LISTING_FROM + 50 }, (_, at) => `o${String(at).padStart(4, '0')}`);
+    const store = await registryOf('listing-unkeyed-', ids);
+    const mlflow = new MemoryMlflow('older');
+    mlflow.pageSize = 50;
+    for (const [at, id] of ids.entries()) mlflow.addMirror(id, { start: Date.UTC(2026, 0, 1) + at * 1000 });
+
+    const synced = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+
+    expect(synced).toMatchObject({ pending: [], mirrored: [], found: [], failed: [], deferred: [] });
     expect(mlflow.created).toEqual([]);
     await expectMarkedOnce(store, mlflow, ids);
   });

@@ -3,10 +3,10 @@ import { isFltsError, toFltsError, type FltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { RUN_FILES } from './run-record.js';
 import { findRunRecord, listRunIds, runKey, runsBucket } from './run-store.js';
-import { deleteMirrorMarkers, markerKey, readMirrorMarkers, saveUnwrittenMarkers, unwrittenRecord, unwrittenRecordTime, writeMirrorMarker, type MirrorListing, type MirrorMarker } from './mirror-markers.js';
+import { deleteMirrorMarkers, markerKey, readMirrorMarkers, saveUnwrittenMarkers, unwrittenRecord, unwrittenRecordTime, writeMirrorMarker, type ListingPosition, type MirrorListing, type MirrorMarker } from './mirror-markers.js';
 import { mapBounded } from '../bounded-map.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
+import { mlflowNumber, toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
 import { mirrorRun, type MirrorRunResult } from './mirror-run.js';
 import { PROCESSED_SHA256_TAG } from './mirror-source.js';
 import { trackingClientFor } from '../tracking/tracking-deps.js';
@@ -75,22 +75,37 @@ const startTime = (run: MlflowRun): number => Number(run.info.start_time ?? 0) |
  * MLflow is asked for the untagged ones alone (`IS NULL`, recent MLflow 3.x); a server that refuses the filter is asked
  * for its newest complete mirrors instead (older untagged ones stay so there), unless this sync listed them all (`listed`).
  */
-async function mirrorsWithoutDigestTag(client: Client, experimentIds: readonly string[], registered: ReadonlySet<string>, listed: CompleteMirror[] | undefined): Promise<CompleteMirror[]> {
+async function mirrorsWithoutDigestTag(client: Client, experimentIds: readonly string[], registered: ReadonlySet<string>, listed: CompleteMirror[] | undefined, deadline: number | undefined): Promise<CompleteMirror[]> {
   if (experimentIds.length === 0) return [];
   let mirrors = listed;
   if (!mirrors) {
-    const newest = { experimentIds, orderBy: ['attributes.start_time DESC'], maxResults: DIGEST_TAG_CANDIDATES };
+    const newest = { experimentIds, orderBy: ['attributes.start_time DESC'], maxResults: DIGEST_TAG_CANDIDATES, ...(deadline === undefined ? {} : { deadline }) };
     try {
       mirrors = asCompleteMirrors(await client.searchRuns({ ...newest, filter: `${COMPLETE_FILTER} AND tags.\`${PROCESSED_SHA256_TAG}\` IS NULL` }));
+      if (pastDeadline(deadline)) return [];
     } catch (error) {
+      // Past the backlog's deadline the tagging waits for a later sync.
+      if (cutAt(error, deadline)) return [];
       if (!isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
-      mirrors = asCompleteMirrors(await client.searchRuns({ ...newest, filter: COMPLETE_FILTER }));
+      try {
+        mirrors = asCompleteMirrors(await client.searchRuns({ ...newest, filter: COMPLETE_FILTER }));
+      } catch (fallbackError) {
+        if (cutAt(fallbackError, deadline)) return [];
+        throw fallbackError;
+      }
     }
   }
   return mirrors
     .filter((mirror) => mirror.tags[PROCESSED_SHA256_TAG] === undefined && registered.has(mirror.runId))
     .sort((a, b) => startTime(b.run) - startTime(a.run) || a.run.info.run_id.localeCompare(b.run.info.run_id))
     .slice(0, DIGEST_TAG_READS_PER_SYNC);
+}
+
+const pastDeadline = (deadline: number | undefined): boolean => deadline !== undefined && Date.now() >= deadline;
+
+/** A search ended by the sync's `deadline` (the client's reason `deadline`, or the clock): not a server's failure. */
+function cutAt(error: unknown, deadline: number | undefined): boolean {
+  return deadline !== undefined && ((isFltsError(error) && error.code === 'FLTS_TRACKING_UNAVAILABLE' && error.details.reason === 'deadline') || Date.now() >= deadline);
 }
 
 /**
@@ -123,10 +138,10 @@ function audited(markers: readonly MirrorMarker[], size: number): MirrorMarker[]
  * The MLflow run ids of `markers` whose run MLflow has active and complete: one search by id, or on a server that
  * refuses `attributes.run_id IN` (older than MLflow 2), one lookup per marker.
  */
-async function completeAmong(client: Client, experimentIds: readonly string[], markers: readonly MirrorMarker[]): Promise<Set<string>> {
+async function completeAmong(client: Client, experimentIds: readonly string[], markers: readonly MirrorMarker[], deadline: number | undefined): Promise<Set<string>> {
   try {
     const filter = `attributes.run_id IN (${markers.map((marker) => filterLiteral(marker.mlflowRunId)).join(', ')}) AND ${COMPLETE_FILTER}`;
-    return new Set((await client.searchRuns({ experimentIds, filter, maxResults: markers.length })).map((run) => run.info.run_id));
+    return new Set((await client.searchRuns({ experimentIds, filter, maxResults: markers.length, ...(deadline === undefined ? {} : { deadline }) })).map((run) => run.info.run_id));
   } catch (error) {
     if (!isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
     const runs = await Promise.all(markers.map((marker) => client.getRun(marker.mlflowRunId)));
@@ -144,24 +159,40 @@ async function completeAmong(client: Client, experimentIds: readonly string[], m
  * replaced and every marker is dropped, so the next listing of MLflow says again what is mirrored. Markers owed and not
  * written yet (`unwritten`) are checked alike, and have no object to delete.
  */
-async function liveMarkers(store: ObjectStore, settings: Settings, client: Client, experimentIds: readonly string[], markers: readonly MirrorMarker[], unwritten: ReadonlySet<MirrorMarker>): Promise<{ live: MirrorMarker[]; wiped: boolean }> {
+async function liveMarkers(
+  store: ObjectStore,
+  settings: Settings,
+  client: Client,
+  experimentIds: readonly string[],
+  markers: readonly MirrorMarker[],
+  unwritten: ReadonlySet<MirrorMarker>,
+  deadline: number | undefined,
+  logger: Logger,
+): Promise<{ live: MirrorMarker[]; wiped: boolean }> {
   if (markers.length === 0) return { live: [], wiped: false };
   let wiped = false;
   const active = new Set(experimentIds);
   const stale = new Set<MirrorMarker>(markers.filter((marker) => !active.has(marker.experimentId) || !MLFLOW_RUN_ID.test(marker.mlflowRunId)));
   if (experimentIds.length > 0) {
-    const deleted = await client.searchRuns({ experimentIds, filter: COMPLETE_FILTER, viewType: 'DELETED_ONLY', maxResults: DELETED_MIRRORS_LOOKED_UP });
-    const deletedIds = new Set(deleted.map((run) => run.info.run_id));
-    for (const marker of markers) if (deletedIds.has(marker.mlflowRunId)) stale.add(marker);
-    const checked = audited(
-      markers.filter((marker) => !stale.has(marker)),
-      MARKERS_AUDITED_PER_SYNC,
-    );
-    if (checked.length > 0) {
-      const found = await completeAmong(client, experimentIds, checked);
-      const missing = checked.filter((marker) => !found.has(marker.mlflowRunId));
-      wiped = missing.length === checked.length;
-      for (const marker of wiped ? markers : missing) stale.add(marker);
+    try {
+      const deleted = await client.searchRuns({ experimentIds, filter: COMPLETE_FILTER, viewType: 'DELETED_ONLY', maxResults: DELETED_MIRRORS_LOOKED_UP, ...(deadline === undefined ? {} : { deadline }) });
+      const deletedIds = new Set(deleted.map((run) => run.info.run_id));
+      for (const marker of markers) if (deletedIds.has(marker.mlflowRunId)) stale.add(marker);
+      const checked = audited(
+        markers.filter((marker) => !stale.has(marker)),
+        MARKERS_AUDITED_PER_SYNC,
+      );
+      if (checked.length > 0) {
+        const found = await completeAmong(client, experimentIds, checked, deadline);
+        const missing = checked.filter((marker) => !found.has(marker.mlflowRunId));
+        wiped = missing.length === checked.length;
+        for (const marker of wiped ? markers : missing) stale.add(marker);
+      }
+    } catch (error) {
+      if (!cutAt(error, deadline)) throw error;
+      // A server too slow to answer within the sync's budget: the markers are checked by a later sync, those found
+      // deleted so far dropped (a marker kept wrongly costs a mirror not rewritten until then, never a wrong one).
+      logger.info({ markers: markers.length }, 'mlflow check of the mirror markers cut at the sync deadline; a later sync checks them');
     }
   }
   await deleteMirrorMarkers(
@@ -221,7 +252,15 @@ async function saveRecord(store: ObjectStore, settings: Settings, record: OwedRe
  * mirrored again over many syncs, never bring the listing back; runs mirrored by other means since (an flts without
  * markers, another registry's runs brought in) do.
  */
-async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Client, experimentIds: readonly string[], registered: readonly string[]): Promise<{ runIds: string[]; record: OwedRecord; listingDue: boolean }> {
+async function unmarkedRunIds(
+  store: ObjectStore,
+  settings: Settings,
+  client: Client,
+  experimentIds: readonly string[],
+  registered: readonly string[],
+  auditDeadline: number | undefined,
+  logger: Logger,
+): Promise<{ runIds: string[]; record: OwedRecord; listingDue: boolean }> {
   const { written, unwritten, listing: recordedListing } = await readMirrorMarkers(store, settings);
   const writtenKeys = new Set(written.map((marker) => marker.key));
   const unwrittenYet = unwritten.filter((marker) => !writtenKeys.has(marker.key));
@@ -229,7 +268,7 @@ async function unmarkedRunIds(store: ObjectStore, settings: Settings, client: Cl
   const ofRemovedRun = (marker: MirrorMarker): boolean => removed.has(marker.runId);
   await deleteMirrorMarkers(store, settings, written.filter(ofRemovedRun));
   const recorded = new Set(unwrittenYet.filter((marker) => !ofRemovedRun(marker)));
-  const { live: markers, wiped } = await liveMarkers(store, settings, client, experimentIds, [...written.filter((marker) => !ofRemovedRun(marker)), ...recorded], recorded);
+  const { live: markers, wiped } = await liveMarkers(store, settings, client, experimentIds, [...written.filter((marker) => !ofRemovedRun(marker)), ...recorded], recorded, auditDeadline, logger);
   const marked = new Set(markers.map((marker) => marker.runId));
   const unmarked = await recordedRuns(
     store,
@@ -279,7 +318,7 @@ async function readListingOn(
   for (;;) {
     if (found.size === wanted.size || experimentIds.length === 0 || listing.pages >= LISTING_PAGES_MAX) {
       if (listing.pages >= LISTING_PAGES_MAX) logger.warn({ pages: listing.pages }, 'mlflow listing of complete mirrors ended at its most pages; runs it did not find are asked about while mirrored');
-      const { next: _, ...ended } = listing;
+      const { next: _, after: _after, byToken: _byToken, ...ended } = listing;
       record.listing = ended;
       await saveRecord(store, settings, record);
       return { found };
@@ -287,18 +326,33 @@ async function readListingOn(
     if (stop()) return { found };
     let page: { runs: MlflowRun[]; nextPageToken?: string };
     const pageDeadline = deadline();
+    const position = listing.after;
+    // A listing recorded before positions by key (a token, no position) reads on by its token, as the rest do that have one.
+    const byToken = listing.next !== undefined && (position === undefined || listing.byToken === true);
+    const asked = listing.pageRuns ?? LISTING_PAGE_RUNS;
+    const pageStarted = Date.now();
     try {
       // The page ends by the backlog's deadline too: a slow page (a thousand full runs may take seconds) is cut there,
-      // not waited for over its own call budget, and the next sync reads it again from the same token.
+      // not waited for over its own call budget, and the next sync reads it again from the same position.
       page = await client.searchRunsPage({
         experimentIds,
-        filter: COMPLETE_FILTER,
-        pageToken: listing.next,
-        maxResults: listing.pageRuns ?? LISTING_PAGE_RUNS,
+        filter: position ? `${COMPLETE_FILTER} AND attributes.start_time >= ${position.startTime}` : COMPLETE_FILTER,
+        orderBy: LISTING_ORDER,
+        ...(byToken ? { pageToken: listing.next } : {}),
+        maxResults: asked,
         ...(pageDeadline === undefined ? {} : { deadline: pageDeadline }),
       });
     } catch (error) {
-      const refused = listing.next !== undefined && isFltsError(error) && error.code === 'FLTS_TRACKING_REJECTED';
+      const rejected = isFltsError(error) && error.code === 'FLTS_TRACKING_REJECTED';
+      if (rejected && position) {
+        // A server without start_time filters (older than MLflow 2): this listing begins again, read by page token alone.
+        logger.warn({ pages: listing.pages, err: (error as Error).message }, 'mlflow refuses the start_time filter of the listing of complete mirrors; it is read by page token');
+        const { next: _, after: _after, byToken: _byToken, ...kept } = listing;
+        record.listing = listing = { ...kept, unkeyed: true };
+        await saveRecord(store, settings, record);
+        continue;
+      }
+      const refused = byToken && rejected;
       if (!refused) {
         const cutAtDeadline = pageDeadline !== undefined && ((isFltsError(error) && error.details.reason === 'deadline') || Date.now() >= pageDeadline);
         if (cutAtDeadline) {
@@ -319,10 +373,23 @@ async function readListingOn(
       await saveRecord(store, settings, record);
       return { found };
     }
-    const next = page.nextPageToken !== undefined && page.nextPageToken !== listing.next ? page.nextPageToken : undefined;
-    const { next: _, ...rest } = listing;
-    listing = { ...(next === undefined ? {} : { next }), ...rest, pages: listing.pages + 1 };
-    for (const mirror of asCompleteMirrors(page.runs)) {
+    // The mirrors of the position's start time read before come again at the head of its search's first page.
+    const runs = position && !byToken ? page.runs.filter((run) => !(startTime(run) === position.startTime && position.runIds.includes(run.info.run_id))) : page.runs;
+    const more = page.nextPageToken !== undefined && page.nextPageToken !== (byToken ? listing.next : undefined);
+    // The next page from a position after this one, which no deletion before it moves; else by token in this search.
+    const after = listing.unkeyed ? undefined : positionAfter(position, runs, byToken);
+    const pageRuns = grownPageRuns(asked, Date.now() - pageStarted, pageDeadline === undefined ? undefined : pageDeadline - pageStarted);
+    const { next: _, after: _after, byToken: _byToken, pageRuns: _pageRuns, ...rest } = listing;
+    listing = {
+      ...(more ? { next: page.nextPageToken } : {}),
+      ...rest,
+      pages: listing.pages + 1,
+      ...(pageRuns < LISTING_PAGE_RUNS ? { pageRuns } : {}),
+      ...(more && after ? { after } : {}),
+      ...(more && !after && position ? { after: position, byToken: true } : {}),
+    };
+    const { next } = listing;
+    for (const mirror of asCompleteMirrors(runs)) {
       if (fresh) listed.push(mirror);
       if (!wanted.has(mirror.runId) || found.has(mirror.runId)) continue;
       found.add(mirror.runId);
@@ -339,6 +406,40 @@ async function readListingOn(
     await writeOwed();
     if (next === undefined) return { found, ...(fresh ? { listed } : {}) };
   }
+}
+
+/**
+ * The listing's pages go by start time, oldest first, so that a position by key (ListingPosition) stays where it was
+ * whatever is deleted or written before it; MLflow orders runs of one start time by run id.
+ */
+const LISTING_ORDER = ['attributes.start_time ASC'];
+
+/**
+ * Where the listing reads on after `runs`, a page read from `position` (less the runs of it read before): the start
+ * time of its last run, with the ids of its runs of that time (and those of `position`'s, when the same). Undefined
+ * when the last run has no start time, or when the page brought no new run (a start time shared by a page or more of
+ * mirrors): the listing then reads on by page token, its ordering unchanged.
+ */
+function positionAfter(position: ListingPosition | undefined, runs: readonly MlflowRun[], byToken: boolean): ListingPosition | undefined {
+  if (runs.length === 0) return undefined;
+  const last = startTime(runs[runs.length - 1]);
+  if (!Number.isSafeInteger(last) || runs[runs.length - 1].info.start_time === undefined) return undefined;
+  // Read by token past the position's first page, the runs of its start time are not all known: read on by token.
+  if (byToken && position?.startTime === last) return undefined;
+  const ofLast = runs.filter((run) => startTime(run) === last).map((run) => run.info.run_id);
+  const before = position?.startTime === last ? position.runIds : [];
+  if (before.length + ofLast.length > LISTING_PAGE_RUNS_MIN) return undefined;
+  return { startTime: last, runIds: [...before, ...ofLast] };
+}
+
+/**
+ * The runs the next page asks for after a page of `asked` read in `tookMs`: twice as many (up to LISTING_PAGE_RUNS)
+ * when it took under a quarter of the time it had (`hadMs`, none without a deadline), so that pages halved on a
+ * server that was loaded grow back once it is not; the same otherwise.
+ */
+function grownPageRuns(asked: number, tookMs: number, hadMs: number | undefined): number {
+  if (asked >= LISTING_PAGE_RUNS) return LISTING_PAGE_RUNS;
+  return hadMs === undefined || tookMs * 4 < hadMs ? Math.min(LISTING_PAGE_RUNS, asked * 2) : asked;
 }
 
 /**
@@ -438,7 +539,10 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   const client = trackingClientFor(settings, deps);
   const [experiments, registered] = await Promise.all([client.searchExperiments(), listRunIds(store, settings)]);
   const experimentIds = experiments.map((experiment) => experiment.experiment_id);
-  const unmarked = await unmarkedRunIds(store, settings, client, experimentIds, registered);
+  // The check of the markers comes before the runs asked for, so it cannot share the backlog's budget, which begins
+  // after them: it has one of its own, as long, so that a slow server holds the sync for the budget twice at most.
+  const auditDeadline = options.backlogBudgetMs === undefined ? undefined : Date.now() + options.backlogBudgetMs;
+  const unmarked = await unmarkedRunIds(store, settings, client, experimentIds, registered, auditDeadline, logger);
   const { record } = unmarked;
   const first = new Set(options.runIds ?? []);
   const leading = unmarked.runIds.filter((id) => first.has(id));
@@ -517,7 +621,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   // Runs without a marker whose mirror MLflow had complete all along were never pending.
   const found = new Set(result.found.map((run) => run.runId));
   result.pending = [...leading, ...backlog].filter((runId) => !found.has(runId));
-  if (!stopped && !outOfTime()) await tagProcessedDigests(store, settings, await mirrorsWithoutDigestTag(client, experimentIds, new Set(registered), listed), result, () => (options.backlogBudgetMs !== undefined ? backlogDeps() : undefined), { ...deps, client });
+  if (!stopped && !outOfTime()) await tagProcessedDigests(store, settings, await mirrorsWithoutDigestTag(client, experimentIds, new Set(registered), listed, backlogEndsAt()), result, () => (options.backlogBudgetMs !== undefined ? backlogDeps() : undefined), { ...deps, client });
   if (result.deferred.length > 0) logger.info({ deferred: result.deferred.length, mirrored: result.mirrored.length }, 'mlflow catch-up continues on a later sync');
   return result;
 }

@@ -273,6 +273,24 @@ describe('core > tracking > mlflow-client', () => {
     expect(requests).toBe(1);
   });
 
+  it('ends a whole search at the deadline its caller gives when sooner than the listing\'s own, with reason deadline', async () => {
+    // The server never answers; the listing's own deadline (three budgets of two 5 s attempts) would hold the caller for 30 s.
+    let requests = 0;
+    const error = await withServer(
+      () => {
+        requests += 1;
+      },
+      (uri) => {
+        const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 1, 'tracking.backoffMs': 0 } }).settings;
+        return failure(createMlflowClient(settings.tracking).searchRuns({ experimentIds: ['1'], viewType: 'DELETED_ONLY', deadline: Date.now() + 50 }));
+      },
+    );
+    expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
+    expect(error.details).toMatchObject({ reason: 'deadline', pages: 0 });
+    expect(error.cause).toMatchObject({ details: { attempts: 1, reason: 'deadline' } });
+    expect(requests).toBe(1);
+  });
+
   it('reads answers up to tracking.maxResponseMb and no further, naming the setting', async () => {
     // About 1.5 MB: past a limit of 1 MB, within one of 2.
     const page = { runs: Array.from({ length: 1000 }, (_, i) => run(`r${i}`, { tags: [{ key: 'note', value: 'x'.repeat(1500) }] })) };

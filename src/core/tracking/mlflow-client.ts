@@ -144,26 +144,43 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
     );
   }
 
+  /** A listing that passed the deadline its caller set, sooner than its own: reason `deadline`, as a page call cut at one. */
+  function listingPastCallerDeadline(req: MlflowRequest, pages: number, elapsedMs: number, cause?: unknown): FltsError {
+    return new FltsError('FLTS_TRACKING_UNAVAILABLE', `MLflow tracking server ${uri} did not finish listing ${req.method} ${req.path} by the deadline its caller set: ${pages} page(s) read, the next one not.`, {
+      cause,
+      details: { uri, path: req.path, reason: 'deadline', pages, elapsedMs },
+    });
+  }
+
   /**
    * Every page of a search: a token seen before, or more than MAX_SEARCH_PAGES pages, is a listing that never
    * ends, reported rather than followed; all pages together end by the listing's deadline (LISTING_CALL_BUDGETS),
    * each page call cut short at it. Items are appended one by one, since spreading a page of
    * hundreds of thousands into push() overflows the stack.
    */
-  async function allPages<T>(req: MlflowRequest, limit: number, page: (token: string | undefined, taken: number, deadline: number) => Promise<{ items: readonly T[]; next?: string }>): Promise<T[]> {
+  async function allPages<T>(
+    req: MlflowRequest,
+    limit: number,
+    page: (token: string | undefined, taken: number, deadline: number) => Promise<{ items: readonly T[]; next?: string }>,
+    callerDeadline?: number,
+  ): Promise<T[]> {
     const out: T[] = [];
     const seen = new Set<string>();
     const started = now();
-    const deadline = started + listingBudgetMs;
+    const own = started + listingBudgetMs;
+    // The caller's deadline (a sync's budget) binds when it comes first, and is reported as its own (reason `deadline`).
+    const byCaller = callerDeadline !== undefined && callerDeadline < own;
+    const deadline = byCaller ? callerDeadline : own;
+    const tooSlow = byCaller ? listingPastCallerDeadline : listingTooSlow;
     let token: string | undefined;
     for (let pages = 1; ; pages += 1) {
-      if (now() >= deadline) throw listingTooSlow(req, pages - 1, now() - started);
+      if (now() >= deadline) throw tooSlow(req, pages - 1, now() - started);
       let answer: { items: readonly T[]; next?: string };
       try {
         answer = await page(token, out.length, deadline);
       } catch (error) {
         // A page call that gave up because the listing's deadline left it no more time, not its own budget.
-        if (isFltsError(error) && error.code === 'FLTS_TRACKING_UNAVAILABLE' && error.details.reason === 'deadline') throw listingTooSlow(req, pages - 1, now() - started, error);
+        if (isFltsError(error) && error.code === 'FLTS_TRACKING_UNAVAILABLE' && error.details.reason === 'deadline') throw tooSlow(req, pages - 1, now() - started, error);
         throw error;
       }
       const { items, next } = answer;
@@ -287,13 +304,22 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
     return { runs: page.runs ?? [], next: page.next_page_token };
   }
 
-  /** `viewType` DELETED_ONLY: the runs deleted (and not yet garbage-collected) in MLflow; ACTIVE_ONLY by default. */
-  async function searchRuns(input: RunSearch & { maxResults?: number }): Promise<MlflowRun[]> {
+  /**
+   * `viewType` DELETED_ONLY: the runs deleted (and not yet garbage-collected) in MLflow; ACTIVE_ONLY by default.
+   * `deadline` (on the client's clock) ends the search when it comes before the listing's own, with reason `deadline`.
+   */
+  async function searchRuns(input: RunSearch & { maxResults?: number; deadline?: number }): Promise<MlflowRun[]> {
     const limit = input.maxResults ?? Number.POSITIVE_INFINITY;
-    const runs = await allPages<MlflowRun>({ method: 'POST', path: '/api/2.0/mlflow/runs/search' }, limit, async (pageToken, taken, deadline) => {
-      const page = await runsPage(input, Math.min(SEARCH_PAGE, limit - taken), pageToken, deadline);
-      return { items: page.runs, next: page.next };
-    });
+    const search = { method: 'POST', path: '/api/2.0/mlflow/runs/search' } as const;
+    const runs = await allPages<MlflowRun>(
+      search,
+      limit,
+      async (pageToken, taken, deadline) => {
+        const page = await runsPage(input, Math.min(SEARCH_PAGE, limit - taken), pageToken, deadline);
+        return { items: page.runs, next: page.next };
+      },
+      input.deadline,
+    );
     return runs.map(withData);
   }
 

@@ -29,7 +29,8 @@ describe('core > workflows > syncRunsToTracking', () => {
     const mlflow = new MemoryMlflow();
     mlflow.pageSize = 50;
     // Mirrors written before markers existed: the first sync lists them.
-    for (const id of ids) mlflow.addMirror(id);
+    const started = Date.UTC(2026, 0, 1);
+    for (const [at, id] of ids.entries()) mlflow.addMirror(id, { start: started + at * 1000 });
     const pageTokens: Array<string | undefined> = [];
     const away = { ...mlflow.client } as MlflowClient;
     // The first page is answered; then the server is gone.
@@ -50,10 +51,13 @@ describe('core > workflows > syncRunsToTracking', () => {
     expect(outcome.value.deferred.length).toBeGreaterThan(0);
     const unavailable = (): FltsEvent[] => events.filter((event) => event.type === 'tracking.unavailable');
     expect(unavailable()).toMatchObject([{ code: 'FLTS_TRACKING_UNAVAILABLE' }]);
-    // The page read is kept: the listing goes on from the page that failed.
+    // The page read is kept: the listing goes on from the page that failed, after the last mirror read (the page opens
+    // with the mirror of the run just trained, which MLflow in memory starts at 0).
     const kept = await readMirrorMarkers(store, settings);
-    expect(kept.listing).toMatchObject({ pages: 1, next: pageTokens[1] });
-    expect(kept.written.length + kept.unwritten.length).toBe(1 + mlflow.pageSize);
+    const last = mlflow.pageSize - 2;
+    expect(kept.listing).toMatchObject({ pages: 1, after: { startTime: started + last * 1000, runIds: [mlflow.mirrorOf(ids[last])!.info.run_id] } });
+    expect(pageTokens).toEqual([undefined, undefined]);
+    expect(kept.written.length + kept.unwritten.length).toBe(mlflow.pageSize);
 
     const searchesBefore = mlflow.searches.length;
     const resumed = await syncRunsToTracking(store, settings, {}, { client: mlflow.client, onEvent: (event) => events.push(event) });
@@ -62,9 +66,9 @@ describe('core > workflows > syncRunsToTracking', () => {
     expect(resumed.value).toMatchObject({ pending: [], mirrored: [], failed: [], deferred: [] });
     expect(resumed.value.interrupted).toBeUndefined();
     expect(unavailable()).toHaveLength(1);
-    // Only the pages not read before are asked for, and no run gets a second mirror.
-    const listed = mlflow.searches.slice(searchesBefore).filter((search) => search.filter === COMPLETE_FILTER && search.viewType === undefined);
-    expect(listed.reduce((sum, search) => sum + search.returned, 0)).toBe(ids.length - mlflow.pageSize);
+    // Only the pages not read before are asked for (each from the last mirror of the one before), and no run gets a second mirror.
+    const listed = mlflow.searches.slice(searchesBefore).filter((search) => (search.filter === COMPLETE_FILTER || search.filter?.startsWith(`${COMPLETE_FILTER} AND attributes.start_time >= `)) && search.viewType === undefined);
+    expect(listed.reduce((sum, search) => sum + search.returned, 0)).toBe(ids.length - (mlflow.pageSize - 1) + listed.length);
     expect(mlflow.created).toEqual(['trained']);
     const { written, unwritten } = await readMirrorMarkers(store, settings);
     expect(unwritten).toEqual([]);
