@@ -17,7 +17,9 @@ import { sha256Hex } from '../../src/core/config/config-hash.js';
 import { createMlflowClient, listMlflowRunsByConfigHash, trackingCallBudgetMs } from '../../src/core/tracking/index.js';
 import { findMirroredRun, mirrorRun } from '../../src/core/registry/mirror-run.js';
 import { PROCESSED_SHA256_TAG } from '../../src/core/registry/mirror-source.js';
-import { listMirrorMarkers } from '../../src/core/registry/mirror-markers.js';
+import { listMirrorMarkers, readMirrorMarkers, saveUnwrittenMarkers } from '../../src/core/registry/mirror-markers.js';
+import { FULL_LISTING_FROM, LISTING_PAGE_RUNS_MIN } from '../../src/core/registry/mirror-pending-runs.js';
+import { MIRROR_TAGS } from '../../src/core/tracking/tracking-deps.js';
 import { rankMlflowRunsByConfigHash } from '../../src/core/eval/rank-mlflow-runs.js';
 import { markPromoted } from '../../src/core/workflows/mark-promoted.js';
 import { syncRunsToTracking } from '../../src/core/workflows/sync-runs-to-tracking.js';
@@ -357,6 +359,38 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
     const replaced = (await findMirroredRun(client, runs[1].run_id))!;
     expect(replaced.info.run_id).not.toBe(deleted.info.run_id);
     expect((await listMirrorMarkers(store, settings)).find((m) => m.runId === runs[1].run_id)?.mlflowRunId).toBe(replaced.info.run_id);
+  });
+
+  it('a listing of complete mirrors stopped part-way reads on by start time: a mirror deleted before its position makes it skip none', { timeout: 120_000 }, async () => {
+    const { store, settings } = await freshSetup();
+    const runs: RunRecord[] = [];
+    for (let i = 0; i < FULL_LISTING_FROM + 10; i++) runs.push(await writeRun(store, settings, { modelType: 'PROPHET', configHash: `hash-${suffix}-listing`, rmse: 0.1 }));
+    // Complete mirrors written before markers existed, one REST call each, started before any other mirror on the
+    // server (the suite's runs start in 2026; this test's of an earlier run on a server kept up, later than these):
+    // the listing's first page, oldest first, is of these.
+    const client = createMlflowClient(settings.tracking);
+    const experiment = await client.getOrCreateExperiment(settings.tracking.experiments.statistical);
+    const oldest = Date.UTC(2000, 0, 1) - (Date.now() - Date.UTC(2026, 0, 1)) * 20;
+    for (const [at, run] of runs.entries()) {
+      await client.createRun({ experimentId: experiment.experiment_id, runName: run.run_id, startTime: oldest + at * 1000, tags: [{ key: MIRROR_TAGS.runId, value: run.run_id }, { key: MIRROR_TAGS.complete, value: 'true' }] });
+    }
+    // Pages of the fewest runs, as syncs whose pages were cut leave them: the listing takes two pages at least.
+    await saveUnwrittenMarkers(store, settings, [], { experimentIds: [experiment.experiment_id], pages: 0, pageRuns: LISTING_PAGE_RUNS_MIN });
+    const stop = new AbortController();
+    const stopping = { ...client, searchRunsPage: async (input: Parameters<typeof client.searchRunsPage>[0]) => client.searchRunsPage(input).finally(() => stop.abort()) } as typeof client;
+    const cut = await syncRunsToTracking(store, settings, {}, { client: stopping, signal: stop.signal });
+    expect(cut.status).toBe('ok');
+    const afterFirstPage = await readMirrorMarkers(store, settings);
+    expect(afterFirstPage.listing).toMatchObject({ pages: 1, after: { startTime: oldest + (LISTING_PAGE_RUNS_MIN - 1) * 1000 } });
+    // An operator deletes a mirror the first page held.
+    const onFirstPage = [...afterFirstPage.written, ...afterFirstPage.unwritten][0];
+    await client.deleteRun(onFirstPage.mlflowRunId);
+
+    const next = await syncRunsToTracking(store, settings);
+    expect(next.status === 'ok' && next.value).toMatchObject({ found: [], failed: [], deferred: [] });
+    expect(next.status === 'ok' && next.value.mirrored.map((m) => m.runId)).toEqual([onFirstPage.runId]);
+    const marked = new Map((await listMirrorMarkers(store, settings)).map((m) => [m.runId, m.mlflowRunId]));
+    for (const run of runs) expect(marked.get(run.run_id)).toBe((await findMirroredRun(client, run.run_id))!.info.run_id);
   });
 
   it('finds and ranks runs of a config_hash logged by the reference trainers next to flts runs', async () => {
