@@ -6,6 +6,7 @@ import { defaultSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { processedKeys, type ProcessedSidecar } from '../preprocess/processed-layout.js';
 import { loadMirrorSource } from '../registry/mirror-source.js';
+import { writeMirrorMarker } from '../registry/mirror-markers.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import { saveRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
@@ -105,6 +106,24 @@ describe('core > eval > rankMlflowRunsByConfigHash', () => {
     const unfiltered = await rankMlflowRunsByConfigHash(settings, HASH, { client: serverWith(runs) });
     expect(unfiltered.rows[0].mlflowRunId).toBe('mlflow-replaced');
     expect(unfiltered.runs_of_replaced_rows).toBeUndefined();
+  });
+
+  it('ranks a run with two complete mirrors (one deleted, mirrored again, then restored in MLflow) once, as the mirror its marker names', async () => {
+    const store = createFsStore(path.join(root, 'restored'));
+    const restored = await mirrorOf(store, 'twice', 0.2, { rows: 'inputs-b' });
+    const again = structuredClone(restored);
+    again.info.run_id = 'mlflow-twice-again';
+    const other = await mirrorOf(store, 'other', 0.3, { rows: 'inputs-b' });
+    const runs = [restored, again, other];
+
+    // Without the store, the first MLflow lists.
+    const unmarked = await rankMlflowRunsByConfigHash(settings, HASH, { client: serverWith(runs) });
+    expect(unmarked.rows.map((row) => row.mlflowRunId)).toEqual(['mlflow-twice', 'mlflow-other']);
+
+    await writeMirrorMarker(store, settings, 'twice', '1', 'mlflow-twice-again');
+    const board = await rankMlflowRunsByConfigHash(settings, HASH, { client: serverWith(runs), store });
+    expect(board.rows.map((row) => [row.mlflowRunId, row.rank])).toEqual([['mlflow-twice-again', 1], ['mlflow-other', 2]]);
+    expect(board.target_sets).toEqual([{ targets: null, runs: 2 }]);
   });
 
   it('says so when every finished run is of replaced rows', async () => {

@@ -5,6 +5,7 @@ import { compareScored, compareTargetSets, referenceScore, sameTargetSet, target
 import { listMlflowRunsByConfigHash, type MlflowRunSummary } from '../tracking/list-mlflow-runs.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
 import { mirroredLineage } from '../registry/mirror-source.js';
+import { listMirrorMarkers } from '../registry/mirror-markers.js';
 import { currentDataOf, trainedOnLineage } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
@@ -60,6 +61,21 @@ export function rankMlflowRunsByTargetSet(runs: readonly MlflowRunSummary[], tar
   return { rows: groups.flatMap((group) => rankMlflowRuns(group.runs)), target_sets: groups.map((group) => ({ targets: group.targets, runs: group.runs.length })) };
 }
 
+/**
+ * `runs` with one mirror per flts run: a run can have two complete mirrors, when an operator restores in MLflow a
+ * mirror deleted after the sync wrote another. They are the same run, ranked once: as the mirror the store's marker
+ * names (`marked`, flts run id -> MLflow run id) when it is among them, else the first as MLflow listed them.
+ */
+function oneMirrorPerRun(runs: readonly MlflowRunSummary[], marked: ReadonlyMap<string, string>): MlflowRunSummary[] {
+  const kept = new Map<string, MlflowRunSummary>();
+  for (const run of runs) {
+    if (run.fltsRunId === undefined) continue;
+    const other = kept.get(run.fltsRunId);
+    if (!other || (marked.get(run.fltsRunId) === run.mlflowRunId && marked.get(run.fltsRunId) !== other.mlflowRunId)) kept.set(run.fltsRunId, run);
+  }
+  return runs.filter((run) => run.fltsRunId === undefined || kept.get(run.fltsRunId) === run);
+}
+
 export interface MlflowScoreboard {
   source: 'mlflow';
   uri: string;
@@ -87,7 +103,11 @@ export interface MlflowScoreboard {
 export async function rankMlflowRunsByConfigHash(settings: Settings, configHash: string, deps: TrackingDeps & { store?: ObjectStore } = {}): Promise<MlflowScoreboard> {
   const runs = await listMlflowRunsByConfigHash(settings, configHash, deps);
   const sidecar = deps.store ? await currentDataOf(deps.store, settings, configHash) : undefined;
-  const finished = runs.filter((run) => run.status === 'FINISHED');
+  const marked = deps.store ? new Map((await listMirrorMarkers(deps.store, settings)).map((marker) => [marker.runId, marker.mlflowRunId])) : new Map<string, string>();
+  const finished = oneMirrorPerRun(
+    runs.filter((run) => run.status === 'FINISHED'),
+    marked,
+  );
   const current = finished.filter((run) => trainedOnLineage(mirroredLineage(run.configHash, run.tags), sidecar));
   const replaced = finished.length - current.length;
   const uri = redactSecrets(settings.tracking.uri);
