@@ -64,8 +64,9 @@ export async function readMirrorMarkers(store: ObjectStore, settings: Settings):
 }
 
 /**
- * How far a listing of every complete mirror on the server has gone: `next` is the page token to read on from, absent
- * once the listing has ended (see mirror-pending-runs.ts for when another begins).
+ * How far a listing of every complete mirror on the server has gone: `next` is MLflow's token of the next page, absent
+ * once the listing has ended (see mirror-pending-runs.ts for when another begins). The next page is read from `after`
+ * when there is one, by the token only when `byToken` says so (or for a listing recorded without a position).
  */
 export interface MirrorListing {
   readonly next?: string;

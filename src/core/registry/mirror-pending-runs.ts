@@ -6,7 +6,7 @@ import { findRunRecord, listRunIds, runKey, runsBucket } from './run-store.js';
 import { deleteMirrorMarkers, markerKey, readMirrorMarkers, saveUnwrittenMarkers, unwrittenRecord, unwrittenRecordTime, writeMirrorMarker, type ListingPosition, type MirrorListing, type MirrorMarker } from './mirror-markers.js';
 import { mapBounded } from '../bounded-map.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { mlflowNumber, toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
+import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
 import { mirrorRun, type MirrorRunResult } from './mirror-run.js';
 import { PROCESSED_SHA256_TAG } from './mirror-source.js';
 import { trackingClientFor } from '../tracking/tracking-deps.js';
@@ -417,8 +417,9 @@ const LISTING_ORDER = ['attributes.start_time ASC'];
 /**
  * Where the listing reads on after `runs`, a page read from `position` (less the runs of it read before): the start
  * time of its last run, with the ids of its runs of that time (and those of `position`'s, when the same). Undefined
- * when the last run has no start time, or when the page brought no new run (a start time shared by a page or more of
- * mirrors): the listing then reads on by page token, its ordering unchanged.
+ * when the page brought no new run, when its last run has no start time, or when more than LISTING_PAGE_RUNS_MIN
+ * mirrors share that time (or, read by token, the position's): the listing then reads on by page token within the
+ * search it is in, its ordering unchanged.
  */
 function positionAfter(position: ListingPosition | undefined, runs: readonly MlflowRun[], byToken: boolean): ListingPosition | undefined {
   if (runs.length === 0) return undefined;
@@ -540,7 +541,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   const [experiments, registered] = await Promise.all([client.searchExperiments(), listRunIds(store, settings)]);
   const experimentIds = experiments.map((experiment) => experiment.experiment_id);
   // The check of the markers comes before the runs asked for, so it cannot share the backlog's budget, which begins
-  // after them: it has one of its own, as long, so that a slow server holds the sync for the budget twice at most.
+  // after them: it has one of its own, as long, rather than the three call budgets of each of its searches.
   const auditDeadline = options.backlogBudgetMs === undefined ? undefined : Date.now() + options.backlogBudgetMs;
   const unmarked = await unmarkedRunIds(store, settings, client, experimentIds, registered, auditDeadline, logger);
   const { record } = unmarked;
