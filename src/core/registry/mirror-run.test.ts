@@ -8,6 +8,8 @@ import { createFsStore } from '../storage/fs-store.js';
 import { withServer } from '../tracking/tracking-server.fixture.js';
 import type { MlflowKeyValue } from '../tracking/mlflow-types.js';
 import { mirrorRun } from './mirror-run.js';
+import { MemoryMlflow } from './memory-mlflow.fixture.js';
+import { listMirrorMarkers } from './mirror-markers.js';
 import { fakeRun } from './run-record.fixture.js';
 import { saveRunRecord } from './run-store.js';
 
@@ -54,6 +56,25 @@ describe('core > registry > mirrorRun', () => {
       expect((await mirrorRun(store, settings, 'r1')).created).toBe(true);
     });
     expect(Object.fromEntries(tags)).toMatchObject({ 'flts.run_id': 'r1', 'flts.data.train_sha256': 'a'.repeat(64), 'flts.data.train_file': 'train.csv', 'flts.data.processed_sha256': 'd'.repeat(64) });
+  });
+
+  it('marks the complete mirror its last check for duplicates keeps in place of its own, so that the next sync need not ask about it', async () => {
+    const settings = resolveSettings({ flags: { 'tracking.uri': 'http://127.0.0.1:19401' } }).settings;
+    const store = createFsStore(path.join(root, 'kept'));
+    await saveRunRecord(store, settings, fakeRun('r2', 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, '2026-12-01T00:00:00.000Z'));
+    const mlflow = new MemoryMlflow();
+    // Another writer completes its mirror of the run while this one writes its own.
+    const client = { ...mlflow.client, createRun: async (input: never) => {
+      const mine = await mlflow.client.createRun(input);
+      mlflow.addMirror('r2');
+      return mine;
+    } } as typeof mlflow.client;
+
+    const result = await mirrorRun(store, settings, 'r2', { client });
+
+    const keeper = mlflow.mirrorOf('r2')!;
+    expect(result).toMatchObject({ mlflowRunId: keeper.info.run_id, created: false });
+    expect((await listMirrorMarkers(store, settings)).map((marker) => [marker.runId, marker.mlflowRunId])).toEqual([['r2', keeper.info.run_id]]);
   });
 
   it('mirrors a new run in one lookup, one creation, one batch of params and tags and one of metrics, its artifacts, a last check for duplicates, its status and the complete tag', async () => {
