@@ -29,8 +29,13 @@ export interface JsonListLayout {
  * character is. A key written with escapes (`"\u0072uns"`) is not recognised: such an answer is read whole,
  * within the body size limit, parsed whole and its list counted then.
  */
-export function createJsonListCounter(key: string): JsonListCounter {
+export function createJsonListCounter(key: string, options: { fromFirstObject?: boolean } = {}): JsonListCounter {
   const wanted = Buffer.from(key, 'utf8');
+  /**
+   * With `fromFirstObject`, bytes before the first `{` are passed over, as parseLenientJson cuts them off (a proxy's
+   * `)]}'` before the answer), unless the text opens as an array or a string, which the `{` may be within.
+   */
+  let skipping = options.fromFirstObject === true;
   // The state between chunks; `feed` works on local copies, which the JIT keeps in registers.
   const state = {
     depth: 0,
@@ -59,6 +64,8 @@ export function createJsonListCounter(key: string): JsonListCounter {
     listClose: -1,
     /** A comma in the list with no entry before it: its commas are no longer kept, so they stay as few as its entries. */
     emptyEntry: false,
+    /** Where the text's first byte that is not whitespace is, while bytes before the first `{` are passed over; -1 before it. */
+    textStart: -1,
   };
   let separators: number[] = [];
 
@@ -67,7 +74,15 @@ export function createJsonListCounter(key: string): JsonListCounter {
       let { depth, inString, escaped, matched, mismatch, stringIsKey, memberIsKey, listDepth, expectEntry, entries, most, escapedString } = state;
       const { offset } = state;
       const length = chunk.length;
-      for (let i = 0; i < length; i += 1) {
+      let from = 0;
+      while (skipping && from < length) {
+        const byte = chunk[from];
+        if (state.textStart === -1 && !isWhitespace(byte)) state.textStart = offset + from;
+        const opensText = offset + from === state.textStart;
+        if (byte === OPEN_OBJECT || (opensText && (byte === OPEN_ARRAY || byte === QUOTE))) skipping = false;
+        else from += 1;
+      }
+      for (let i = from; i < length; i += 1) {
         if (inString) {
           if (escaped) {
             escaped = false;
@@ -123,7 +138,8 @@ export function createJsonListCounter(key: string): JsonListCounter {
             }
             break;
           case COMMA:
-            if (depth === listDepth) {
+            // Once the list closed (listDepth 0), a comma after the object (text around it) is none of its separators.
+            if (listDepth !== 0 && depth === listDepth) {
               if (expectEntry) state.emptyEntry = true;
               else separators.push(offset + i);
               expectEntry = true;

@@ -1,4 +1,4 @@
-import { isJsonWhitespace, JSON_BYTES } from '../json-bytes.js';
+import { JSON_BYTES } from '../json-bytes.js';
 import { nextTurn, turnSpent } from '../loop-turns.js';
 import { withNonFiniteAsNull } from '../storage/json-objects.js';
 import type { JsonListLayout } from './json-list-counter.js';
@@ -14,12 +14,12 @@ import type { JsonListLayout } from './json-list-counter.js';
  * the text is the object's own with an empty array filled in, so valid. The result is undefined when a piece is
  * not valid JSON, which is exactly when the whole text is not, for the caller to parse it whole.
  *
- * `lenient` reads the text as parseLenientJson does: strictly, else with bare NaN and Infinity read as null (the
- * rewrite decides each token by the characters up to the nearest one that is not whitespace, so it is applied to
- * each entry with the delimiters around it, as within the whole). Both readings go along in one pass, an entry
- * parsed twice only when it holds such a token. `value` is then undefined when neither reading holds, as
- * parseLenientJson would have thrown; the result is still undefined, for a whole parse, when parseLenientJson
- * would cut more than whitespace off the text (to its outer braces) before its second try.
+ * `lenient` reads the text as parseLenientJson does: strictly, else from its first `{` to its last `}` (text a proxy
+ * put around the object left out) with bare NaN and Infinity read as null (the rewrite decides each token by the
+ * characters up to the nearest one that is not whitespace, so it is applied to each entry with the delimiters around
+ * it, as within the whole). Both readings go along in one pass, an entry parsed twice only when it holds such a
+ * token. `value` is then undefined when neither reading holds, as parseLenientJson would have thrown; the result is
+ * still undefined, for a whole parse, when the list does not lie within those braces.
  */
 export async function parseJsonListInTurns(
   chunks: readonly Buffer[],
@@ -29,11 +29,14 @@ export async function parseJsonListInTurns(
 ): Promise<{ value: Record<string, unknown> | undefined } | undefined> {
   const { open, separators, close } = layout;
   const bytes = byteRanges(chunks);
-  const lenient = options.lenient === true && edgeByte(chunks, 'first') === OPEN_OBJECT && edgeByte(chunks, 'last') === CLOSE_OBJECT;
+  // parseLenientJson's second try reads the text from its first `{` to its last `}`: the list has to lie within.
+  const cut = options.lenient === true ? outerBraces(chunks) : undefined;
+  const lenient = cut !== undefined && cut.first < open && cut.last >= close;
   const refused = lenient ? { value: undefined } : undefined;
   const outside = bytes.text(0, open + 1) + bytes.text(close, bytes.size);
   const strictObject = objectWithEmptyList(parsedOrUndefined(outside), key);
-  const lenientOutside = lenient ? rewritten(outside, () => outside) : undefined;
+  const cutOutside = lenient ? bytes.text(cut.first, open + 1) + bytes.text(close, cut.last + 1) : undefined;
+  const lenientOutside = cutOutside === undefined ? undefined : rewritten(cutOutside, () => cutOutside);
   const lenientObject = lenientOutside === undefined ? undefined : lenientOutside === outside ? strictObject : objectWithEmptyList(parsedOrUndefined(lenientOutside), key);
   /** The entries of each reading so far; undefined once the reading failed. */
   let strictEntries: unknown[] | undefined = strictObject ? [] : undefined;
@@ -84,16 +87,21 @@ function objectWithEmptyList(value: unknown, key: string): Record<string, unknow
 
 const { OPEN_OBJECT, CLOSE_OBJECT } = JSON_BYTES;
 
-/** The first (or last) byte of the chunks that is not JSON whitespace; undefined when there is none. */
-function edgeByte(chunks: readonly Buffer[], which: 'first' | 'last'): number | undefined {
-  const order = which === 'first' ? chunks : [...chunks].reverse();
-  for (const chunk of order) {
-    for (let n = 0; n < chunk.length; n += 1) {
-      const byte = chunk[which === 'first' ? n : chunk.length - 1 - n];
-      if (!isJsonWhitespace(byte)) return byte;
+/** The offsets of the first `{` and the last `}` of the chunks, as parseLenientJson finds them; undefined without both in that order. */
+function outerBraces(chunks: readonly Buffer[]): { first: number; last: number } | undefined {
+  let first = -1;
+  let last = -1;
+  let offset = 0;
+  for (const chunk of chunks) {
+    if (first === -1) {
+      const at = chunk.indexOf(OPEN_OBJECT);
+      if (at !== -1) first = offset + at;
     }
+    const at = chunk.lastIndexOf(CLOSE_OBJECT);
+    if (at !== -1) last = offset + at;
+    offset += chunk.length;
   }
-  return undefined;
+  return first !== -1 && last > first ? { first, last } : undefined;
 }
 
 /** JSON.parse of `text`, or undefined when it is not JSON (no JSON text parses to undefined). */

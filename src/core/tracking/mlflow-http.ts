@@ -143,7 +143,7 @@ async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown },
     body.destroy();
     return { tooLarge: true };
   }
-  const counter = page ? createJsonListCounter(page.key) : undefined;
+  const counter = page ? createJsonListCounter(page.key, { fromFirstObject: true }) : undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   /** Chunks counted: none until the body passes COUNT_PAGES_FROM_BYTES. */
