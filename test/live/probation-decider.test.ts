@@ -83,6 +83,24 @@ describe('live > probation decider', () => {
     });
   }
 
+  it('ends a probation whose previous run a replica could not load, without waiting for points that never come', async () => {
+    const promotion = await history(record('old', null, 1), record('new', 'old', 2));
+    const ref = promotionRefOf(promotion)!;
+    const paired = { candidate_run_id: 'new', baseline_run_id: 'old', points: 0, terms: 0, candidate_sum_sq: 0, baseline_sum_sq: 0 };
+    await writeLiveReport(store, settings, { replica: 'r1', updated_at: new Date().toISOString(), served_run_id: 'new', runs: [], probation: { promotion: ref, paired, baseline_unloadable: { code: 'FLTS_MODEL_ARTIFACT_MISSING' } }, memory: { points: 0, forgotten: 0 } });
+    const requests: RollbackRequest[] = [];
+    const ended: string[] = [];
+    const decide = () => decideProbation({ store, settings, rollback: async (request) => (requests.push(request), { run_id: request.toRunId, timestamp: 'later' }), logger: silentLogger, decidedBy: 'promoter p1', onNoBaseline: (decision) => ended.push(decision.promotion.run_id) });
+    const decision = await decide();
+    expect(decision).toMatchObject({ verdict: 'no-baseline', action: 'none', points: 0, candidate_rmse: null, baseline_rmse: null, replicas: ['r1'], decided_by: 'promoter p1' });
+    expect(decision?.reason).toBe('no baseline to compare: the previous run old could not be loaded (FLTS_MODEL_ARTIFACT_MISSING); run new stays in service, there is no run to roll back to');
+    expect(await readProbationDecision(store, settings, ref)).toMatchObject({ verdict: 'no-baseline' });
+    // Taken once, counted once, and nothing rolled back.
+    await decide();
+    expect(ended).toEqual(['new']);
+    expect(requests).toEqual([]);
+  });
+
   it('records why a failed probation stands when the previous run is gone, and stops retrying', async () => {
     const promotion = await history(record('old', null, 1), record('new', 'old', 2));
     await failedProbation(promotion);

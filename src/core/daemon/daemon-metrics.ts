@@ -2,7 +2,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { createBusMetrics } from '../bus/bus-metrics.js';
 import type { BusMetrics } from '../bus/message-bus.js';
 import { isFltsError } from '../errors.js';
-import { createLiveRollbacksCounter, createLiveWorseKeptCounter } from '../serve/live-metrics.js';
+import { createLiveRollbacksCounter, createLiveWorseKeptCounter, createLiveNoBaselineCounter } from '../serve/live-metrics.js';
 
 /**
  * `failed`: the step's work failed (tried again, then dead-lettered); `invalid`: the message itself broke its topic's
@@ -61,6 +61,8 @@ export interface DaemonMetrics {
   countLiveRollback(): void;
   /** A probation this daemon decided worse whose run stays in service (pinned, rollback off, previous run gone). */
   countLiveWorseKept(): void;
+  /** A probation this daemon ended without a comparison: the previous run could not be loaded by the replicas. */
+  countLiveNoBaseline(): void;
   /**
    * An MLflow call a role gave up on (its work went on without it: tracking never fails a step), by the code it
    * was given up with; a call left because the daemon stopped is not one.
@@ -86,6 +88,7 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
   const working = new Gauge({ name: 'flts_daemon_current_work', help: '1 for each step in progress.', labelNames: ['role', 'step', 'config_hash', 'model_type'], registers: [registry] });
   const rollbacks = createLiveRollbacksCounter(registry);
   const worseKept = createLiveWorseKeptCounter(registry);
+  const noBaseline = createLiveNoBaselineCounter(registry);
   const trackingFailures = new Counter({ name: 'flts_daemon_tracking_failures_total', help: 'MLflow calls given up by role and error code (the step went on without them).', labelNames: ['role', 'code'], registers: [registry] });
   const ready = new Gauge({ name: 'flts_daemon_ready', help: '1 while the daemon is ready (its roles started, the broker and the store answer), per configured role.', labelNames: ['role'], registers: [registry] });
   const current = new Set<CurrentWork>();
@@ -104,6 +107,7 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
     setLag: (group, topic, partition, value) => lag.set({ group, topic, partition: String(partition) }, value),
     countLiveRollback: () => rollbacks.inc(),
     countLiveWorseKept: () => worseKept.inc(),
+    countLiveNoBaseline: () => noBaseline.inc(),
     countTrackingFailure: (role, code) => trackingFailures.inc({ role, code }),
     declareTrackingFailures(role) {
       for (const code of TRACKING_FAILURE_CODES) trackingFailures.inc({ role, code }, 0);

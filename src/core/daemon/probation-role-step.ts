@@ -22,7 +22,7 @@ export function startProbationDecisions(context: RoleContext): void {
     const lease = await acquireLease({ store, settings, owner: context.owner, logger, monotonic: context.monotonic }, { step: `probation-${promotionScope(settings)}`, configHash: ref.run_id, modelType: '' }, context.signal);
     if (!lease) return;
     try {
-      const decision = await decideProbation({ store, settings, rollback, logger, decidedBy: `promoter ${context.owner}`, onRollback: () => metrics.countLiveRollback(), onWorseKept: () => metrics.countLiveWorseKept() });
+      const decision = await decideProbation({ store, settings, rollback, logger, decidedBy: `promoter ${context.owner}`, onRollback: () => metrics.countLiveRollback(), onWorseKept: () => metrics.countLiveWorseKept(), onNoBaseline: () => metrics.countLiveNoBaseline() });
       if (decision) metrics.countStep('promoter', 'probation', 'done');
     } finally {
       await lease.release();

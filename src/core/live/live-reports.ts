@@ -19,8 +19,11 @@ export interface LiveReport {
   updated_at: string;
   served_run_id: string | null;
   runs: RunFigures[];
-  /** The probation this replica is pairing for, with its figures so far. */
-  probation: { promotion: PromotionRef; paired: PairedFigures } | null;
+  /**
+   * The probation this replica is pairing for, with its figures so far; `baseline_unloadable` when the previous run
+   * could not be loaded for good (gone, corrupt), so no point will ever pair: the code it was refused with.
+   */
+  probation: { promotion: PromotionRef; paired: PairedFigures; baseline_unloadable?: { code: string } } | null;
   memory: { points: number; forgotten: number };
 }
 
@@ -39,9 +42,11 @@ export interface ProbationKeeper {
 /** The one decision taken on a promotion's probation. */
 export interface ProbationDecision {
   promotion: PromotionRef;
-  verdict: Exclude<ProbationVerdict['verdict'], 'pending'>;
-  candidate_rmse: number;
-  baseline_rmse: number;
+  /** 'no-baseline': the previous run could not be loaded, so nothing was compared (and nothing can be rolled back to). */
+  verdict: Exclude<ProbationVerdict['verdict'], 'pending'> | 'no-baseline';
+  /** Null for 'no-baseline': no paired figures. */
+  candidate_rmse: number | null;
+  baseline_rmse: number | null;
   points: number;
   replicas: string[];
   reason: string;

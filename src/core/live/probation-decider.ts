@@ -31,6 +31,8 @@ export interface ProbationDeciderDeps {
   onRollback?: (decision: ProbationDecision) => void;
   /** A decision whose new run did worse than the margin allows and stays in service (pinned, rollback off, previous run gone). */
   onWorseKept?: (decision: ProbationDecision) => void;
+  /** A probation ended without a comparison: the previous run could not be loaded, and the new run stays in service. */
+  onNoBaseline?: (decision: ProbationDecision) => void;
   now?: () => Date;
 }
 
@@ -99,6 +101,26 @@ async function finishRollback(deps: ProbationDeciderDeps, decision: ProbationDec
   return done;
 }
 
+/** Ends a probation that has nothing to compare with: the new run stays, there being no servable run to roll back to. */
+async function decideWithoutBaseline(deps: ProbationDeciderDeps, ref: PromotionRef, replicas: string[], points: number, code: string): Promise<ProbationDecision> {
+  const decision: ProbationDecision = {
+    promotion: ref,
+    verdict: 'no-baseline',
+    candidate_rmse: null,
+    baseline_rmse: null,
+    points,
+    replicas,
+    reason: `no baseline to compare: the previous run ${ref.previous_run_id} could not be loaded (${code}); run ${ref.run_id} stays in service, there is no run to roll back to`,
+    action: 'none',
+    decided_by: deps.decidedBy,
+    decided_at: (deps.now?.() ?? new Date()).toISOString(),
+  };
+  await writeProbationDecision(deps.store, deps.settings, decision);
+  deps.logger.warn({ runId: ref.run_id, previousRunId: ref.previous_run_id, code, reason: decision.reason }, 'live_probation_no_baseline');
+  deps.onNoBaseline?.(decision);
+  return decision;
+}
+
 /** The promotion whose probation still needs a decision (or a recorded rollback finished), if any. */
 export async function probationAwaitingDecision(store: ObjectStore, settings: Settings): Promise<PromotionRef | undefined> {
   const pointer = await readPromotionPointer(store, settings);
@@ -126,7 +148,11 @@ export async function decideProbation(deps: ProbationDeciderDeps): Promise<Proba
   const reports = (await listLiveReports(store, settings)).filter((report) => samePromotion(report.probation?.promotion, ref) && report.probation?.paired.baseline_run_id === ref.previous_run_id);
   const paired = combinePaired(reports.map((report) => report.probation!.paired));
   const verdict = probationVerdict(paired, { points: settings.live.probationPoints, margin: settings.live.rollbackMargin });
-  if (verdict.verdict === 'pending' || !paired) return undefined;
+  if (verdict.verdict === 'pending' || !paired) {
+    // A previous run that cannot be loaded never pairs a point: waiting would leave the probation running for good.
+    const unloadable = reports.find((report) => report.probation?.baseline_unloadable)?.probation?.baseline_unloadable;
+    return unloadable ? decideWithoutBaseline(deps, ref, reports.map((report) => report.replica), paired?.points ?? 0, unloadable.code) : undefined;
+  }
   // A pinned run is decided like any other (the figures are what the operator needs), never undone.
   const keeper = keeperOf(pointer);
   const act = verdict.verdict === 'rollback' && settings.live.rollback && !keeper;

@@ -13,6 +13,8 @@ export interface LiveMetrics {
   countRollback(): void;
   /** A probation this process decided whose new run did worse than the margin allows and stayed in service. */
   countWorseKept(): void;
+  /** A probation this process ended without a comparison (the previous run could not be loaded). */
+  countNoBaseline(): void;
   /** Where the live series are read from at each scrape (none until attached). */
   attach(source: LiveMetricsSource | undefined): void;
 }
@@ -38,9 +40,19 @@ export function createLiveWorseKeptCounter(registry: Registry): Counter {
   });
 }
 
+/** Probations ended with nothing to compare: the new run stays in service unchecked, which only this series shows. */
+export function createLiveNoBaselineCounter(registry: Registry): Counter {
+  return new Counter({
+    name: 'flts_live_no_baseline_total',
+    help: 'Probations this process ended without a comparison because the previous run could not be loaded (deleted, corrupt); the new run stays in service, its live accuracy unchecked.',
+    registers: [registry],
+  });
+}
+
 export function createLiveMetrics(registry: Registry): LiveMetrics {
   const rollbacks = createLiveRollbacksCounter(registry);
   const worseKept = createLiveWorseKeptCounter(registry);
+  const noBaseline = createLiveNoBaselineCounter(registry);
   let attached: LiveMetricsSource | undefined;
   const empty: LiveMetricsSource = { figures: () => [], paired: () => undefined, ignored: () => ({ out_of_range: 0 }) };
   const source: LiveMetricsSource = { figures: () => (attached ?? empty).figures(), paired: () => (attached ?? empty).paired(), ignored: () => (attached ?? empty).ignored() };
@@ -122,6 +134,7 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
   return {
     countRollback: () => rollbacks.inc(),
     countWorseKept: () => worseKept.inc(),
+    countNoBaseline: () => noBaseline.inc(),
     attach(next) {
       attached = next;
     },

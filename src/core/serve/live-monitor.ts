@@ -30,6 +30,8 @@ export interface LiveMonitorOptions {
   onRollback?: (decision: ProbationDecision) => void;
   /** A decision this process took whose new run did worse than the margin allows and stays in service. */
   onWorseKept?: (decision: ProbationDecision) => void;
+  /** A probation this process ended without a comparison: the previous run could not be loaded. */
+  onNoBaseline?: (decision: ProbationDecision) => void;
   /** The serving bound on forecast rows in flight: a shadow forecast runs only where it fits, else it is skipped. */
   admission?: ForecastAdmission;
   logger: Logger;
@@ -119,6 +121,8 @@ interface Probation {
   pooledPoints?: number;
   /** Its paired figures when its promotion ended: the scorer pairs the next probation's from then on. */
   final?: PairedFigures;
+  /** The code the previous run's shadow load was refused with for good: it will never pair a point. */
+  baselineUnloadable?: string;
 }
 
 /** Rows of actuals scored between two looks at the event loop's turn (`turnSpent`). */
@@ -187,7 +191,11 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
         logger.warn({ shadow: role, runId, code: flts.code, err: flts.message }, 'live_shadow_load_failed');
         // A run that is gone stays gone: retried each tick it only filled the log (every 5 s, for good). A store that
         // refuses the credentials says nothing about the run.
-        if (!flts.retriable && flts.kind !== 'unavailable' && flts.kind !== 'internal' && !isServiceRefusal(flts)) unloadable.add(runId);
+        if (!flts.retriable && flts.kind !== 'unavailable' && flts.kind !== 'internal' && !isServiceRefusal(flts)) {
+          unloadable.add(runId);
+          // Reported, so that a decider ends the probation with a reason rather than waiting for points that never come.
+          if (role === 'baseline' && probation && probation.ref.previous_run_id === runId) probation.baselineUnloadable = flts.code;
+        }
         if (shadows.get(role) === shadow) shadows.delete(role);
       });
     shadows.set(role, shadow);
@@ -287,7 +295,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       updated_at: new Date().toISOString(),
       served_run_id: holder.current()?.run.runId ?? null,
       runs: scorer.figures(),
-      probation: reported && paired ? { promotion: reported.ref, paired } : null,
+      probation: reported && paired ? { promotion: reported.ref, paired, ...(reported.baselineUnloadable ? { baseline_unloadable: { code: reported.baselineUnloadable } } : {}) } : null,
       memory: scorer.memory(),
     };
   }
@@ -304,7 +312,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     }
     // A rollback left pending (its rollback failed on an outage) is finished by a later look, as the decider promises.
     if (options.rollback && probation && (!probation.decision || probation.decision.action === 'rollback-pending')) {
-      const decision = await decideProbation({ store: options.store, settings, rollback: options.rollback, logger, decidedBy: options.replica, onRollback: options.onRollback, onWorseKept: options.onWorseKept });
+      const decision = await decideProbation({ store: options.store, settings, rollback: options.rollback, logger, decidedBy: options.replica, onRollback: options.onRollback, onWorseKept: options.onWorseKept, onNoBaseline: options.onNoBaseline });
       if (decision && probation && samePromotion(decision.promotion, probation.ref)) probation.decision = decision;
       // Rolled back: the run restored is in service, and a rollback starts no probation.
       if (probation?.decision?.action === 'rolled-back') endProbation();

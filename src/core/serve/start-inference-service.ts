@@ -156,6 +156,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
         void holder.reloadFromPointer({ force: true }).catch((error: unknown) => logger.warn({ err: error }, 'live_rollback_reload_failed'));
       },
       onWorseKept: () => metrics.live.countWorseKept(),
+      onNoBaseline: () => metrics.live.countNoBaseline(),
       logger,
     });
   }
