@@ -1,6 +1,6 @@
 import { singleLine } from '../core/clip-text.js';
 import { describeChoice, type PromotionRecord } from '../core/registry/pointers.js';
-import type { TargetsChange } from '../core/workflows/promote.js';
+import type { LiveProbationStart, TargetsChange } from '../core/workflows/promote.js';
 
 const by = (record: PromotionRecord): string => `${record.source}${record.actor ? ` ${record.actor}` : ''}`;
 
@@ -40,6 +40,12 @@ export function scoreText(score: number | null | undefined): string {
 /** What they warn when the promoted run forecasts other columns than the run it replaced. */
 export function targetsChangedLine(change: TargetsChange): string {
   return singleLine(`warning: targets changed from ${change.from.join(',')} (run ${change.previous_run_id}) to ${change.to.join(',')}: /predict now returns ${change.to.join(',')}.`);
+}
+
+/** What they say when the promotion starts a live probation, and where to watch it. */
+export function liveProbationLine(start: LiveProbationStart): string {
+  const outcome = start.rollback ? `then kept, or rolled back if its RMSE is worse by more than ${Math.round(start.margin * 1000) / 10}%` : 'then decided and reported, never rolled back automatically';
+  return `live probation started: serving replicas compare run ${start.run_id} with run ${start.previous_run_id} forecasting in shadow over ${start.points} matched points, ${outcome}; watch it in /healthz live.probation or with \`flts eval --live\`.`;
 }
 
 export const PROMOTED_AND_PINNED_LINE = 'pinned: automatic promotion of the same data and automatic rollback leave it in service (its live probation is still decided and reported).';

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
-import { PROMOTED_AND_PINNED_LINE, targetsChangedLine, runKeptLines, scoreText } from '../cli/promotion-lines.js';
+import { liveProbationLine, PROMOTED_AND_PINNED_LINE, targetsChangedLine, runKeptLines, scoreText } from '../cli/promotion-lines.js';
 import { singleLine } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
 import type { PromotionRecord } from '../core/registry/pointers.js';
@@ -74,6 +74,7 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
       if (result.pinned) this.say(PROMOTED_AND_PINNED_LINE);
       if (result.targets_changed) this.say(targetsChangedLine(result.targets_changed));
     }
+    if (result.live_probation) this.say(liveProbationLine(result.live_probation));
     if (result.published?.ok) this.say(`published ${result.published.topic}: replicas following the bus reload now`);
     if (result.published && !result.published.ok) this.say(`warning: ${result.published.topic} not published (${result.published.error}); replicas still follow the pointers by polling.`);
     const marker = result.tracking.marker;

@@ -6,6 +6,7 @@ import { optionalBoolean, optionalText, requireChoice, requireObject, requireTex
 import { ignoreEvents, type EventSink } from '../events.js';
 import { buildScoreboard, rowsOfTargets, runsOfTargets, sameTargetSet, SCORE_WEIGHTS, targetSetOf, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
+import { promotionRefOf } from '../live/live-reports.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ensureCandidateList, saveCandidateList, sweepCandidateLists } from '../registry/candidate-lists.js';
 import { candidateFields, describeChoice, isAutomaticChoice, isPin, PROMOTION_SOURCES, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
@@ -82,6 +83,30 @@ export interface PromotionResult {
    * old ones are to be told. Sorted target names; absent when the sets are the same or the previous run is unknown.
    */
   targets_changed?: TargetsChange;
+  /**
+   * The live probation this call started (live accuracy on, a promotion that replaced another run): serving replicas
+   * compare the new run with the previous one forecasting in shadow, then keep it or roll it back. null otherwise
+   * (a rollback, a first promotion, nothing changed, a pin of the run in service whose probation goes on).
+   */
+  live_probation: LiveProbationStart | null;
+}
+
+export interface LiveProbationStart {
+  run_id: string;
+  previous_run_id: string;
+  /** Matched points the decision waits for (live.probationPoints). */
+  points: number;
+  /** Relative RMSE margin beyond which the new run is worse (live.rollbackMargin). */
+  margin: number;
+  /** Whether a worse run is rolled back automatically: false when pinned or with FLTS_LIVE_ROLLBACK=false. */
+  rollback: boolean;
+}
+
+/** The probation a newly written record starts, as the replicas will see it from the pointer. */
+function liveProbationOf(record: PromotionRecord, settings: Settings): LiveProbationStart | null {
+  const ref = settings.live.enabled && (record.action ?? 'promote') === 'promote' ? promotionRefOf(record) : undefined;
+  if (!ref) return null;
+  return { run_id: ref.run_id, previous_run_id: ref.previous_run_id, points: settings.live.probationPoints, margin: settings.live.rollbackMargin, rollback: settings.live.rollback && record.pinned !== true };
 }
 
 export interface TargetsChange {
@@ -192,6 +217,8 @@ async function alreadyInService(current: PromotionRecord, settings: Settings, de
     validation: null,
     published: caughtUp ? await publishPromotion(caughtUp, settings, deps) : null,
     tracking: { status: 'unchanged' },
+    // Pointers moved only now: replicas start the probation of that earlier promotion now.
+    live_probation: caughtUp ? liveProbationOf(caughtUp, settings) : null,
   };
 }
 
@@ -251,6 +278,8 @@ async function pinInService(current: PromotionRecord, decision: PromotionDecisio
     validation: null,
     published,
     tracking,
+    // The probation of the promotion pinned goes on (decided, never rolled back): none starts.
+    live_probation: null,
   };
 }
 
@@ -357,6 +386,7 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
     published,
     tracking: trackingOf(tracked),
     ...(targetsChanged ? { targets_changed: targetsChanged } : {}),
+    live_probation: liveProbationOf(written, settings),
   };
 }
 

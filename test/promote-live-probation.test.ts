@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runPreprocess } from '../src/core/preprocess/run-preprocess.js';
+import { trainModels } from '../src/core/workflows/train.js';
+import { createSliceHome } from './helpers/poblesec-slice.js';
+import { runCli } from './helpers/run-cli.js';
+
+describe('flts promote > says when a live probation starts', () => {
+  let home: string;
+  let remove: (() => void) | undefined;
+  let first: string;
+  let second: string;
+  const promote = (args: string[], env: Record<string, string> = {}) => runCli(['promote', ...args, '--force', '--home', home], { env: { FLTS_LIVE_PROBATION_POINTS: '40', ...env } });
+
+  beforeAll(async () => {
+    const slice = createSliceHome('flts-promote-probation-', { 'data.sampleTestRows': 60 });
+    ({ home, remove } = slice);
+    await runPreprocess(slice.settings, { store: slice.store });
+    first = (await trainModels({ models: ['NAIVE'] }, slice.settings, { store: slice.store })).runs[0].run_id;
+    second = (await trainModels({ models: ['NAIVE'] }, slice.settings, { store: slice.store })).runs[0].run_id;
+  }, 120_000);
+
+  afterAll(() => remove?.());
+
+  it('says so on a promotion that replaces a run, with where to watch it, and carries it in --json', async () => {
+    // A first promotion has nothing to compare with: no probation.
+    const initial = await promote(['--run', first, '--json']);
+    expect(initial.exitCode, initial.stderr).toBe(0);
+    expect(initial.json.result.live_probation).toBeNull();
+
+    const text = await promote(['--run', second]);
+    expect(text.exitCode, text.stderr).toBe(0);
+    const lines = text.stdout.split('\n').filter((line) => line.startsWith('live probation started:'));
+    expect(lines).toEqual([
+      `live probation started: serving replicas compare run ${second} with run ${first} forecasting in shadow over 40 matched points, then kept, or rolled back if its RMSE is worse by more than 10%; watch it in /healthz live.probation or with \`flts eval --live\`.`,
+    ]);
+
+    const json = await promote(['--run', first, '--json']);
+    expect(json.exitCode, json.stderr).toBe(0);
+    expect(json.json.result.live_probation).toEqual({ run_id: first, previous_run_id: second, points: 40, margin: 0.1, rollback: true });
+
+    // Pinned by the promotion, or with automatic rollback off: decided and reported, never rolled back.
+    const pinned = await promote(['--run', second, '--pin']);
+    expect(pinned.stdout).toContain(`live probation started: serving replicas compare run ${second} with run ${first} forecasting in shadow over 40 matched points, then decided and reported, never rolled back automatically;`);
+    const rollbackOff = await promote(['--run', first, '--json'], { FLTS_LIVE_ROLLBACK: 'false' });
+    expect(rollbackOff.json.result.live_probation).toMatchObject({ run_id: first, rollback: false });
+  });
+
+  it('says nothing of a probation on a rollback, on nothing changed, or with live scoring off', async () => {
+    expect((await promote(['--run', first])).exitCode).toBe(0);
+    expect((await promote(['--run', second])).exitCode).toBe(0);
+    const rollback = await promote(['--rollback']);
+    expect(rollback.exitCode, rollback.stderr).toBe(0);
+    expect(rollback.stdout).not.toContain('live probation');
+    const unchanged = await promote(['--run', first, '--json']);
+    expect(unchanged.json.result).toMatchObject({ changed: false, live_probation: null });
+    const off = await promote(['--run', second], { FLTS_LIVE_SCORING: 'false' });
+    expect(off.exitCode, off.stderr).toBe(0);
+    expect(off.stdout).not.toContain('live probation');
+  });
+});
