@@ -250,7 +250,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     }
     if (!probation && previous && samePromotion(previous.ref, ref) && previous.decision?.action !== 'rolled-back') {
       // The same promotion back in service (the served run was briefly another): its probation goes on where it was.
-      [probation, previous] = [{ ref: previous.ref, decision: previous.decision }, undefined];
+      [probation, previous] = [{ ref: previous.ref, decision: previous.decision, baselineUnloadable: previous.baselineUnloadable }, undefined];
     } else if (!probation) {
       const started: Probation = { ref, decision: null };
       // A replica id that outlives its process (FLTS_REPLICA_ID, a container restarted in place) finds its earlier
