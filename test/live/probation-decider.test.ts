@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
 import { FltsError } from '../../src/core/errors.js';
-import { promotionRefOf, readProbationDecision, writeLiveReport, writeProbationDecision, type ProbationDecision } from '../../src/core/live/live-reports.js';
+import { promotionRefOf, readLiveReport, readProbationDecision, writeLiveReport, writeProbationDecision, type ProbationDecision } from '../../src/core/live/live-reports.js';
 import { decideProbation, type RollbackAction, type RollbackRequest } from '../../src/core/live/probation-decider.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { PromotionRecord } from '../../src/core/registry/pointers.js';
@@ -99,6 +99,25 @@ describe('live > probation decider', () => {
     await decide();
     expect(ended).toEqual(['new']);
     expect(requests).toEqual([]);
+  });
+
+  it('a replica keeps reporting a previous run it could not load when the same promotion comes back in service', async () => {
+    const promotion = await history(record('old', null, 1), record('new', 'old', 2));
+    let served = 'new';
+    const holder = { current: () => ({ run: { runId: served } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
+    // A replica of a distributed deployment: it reports, the promoter decides.
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'gone')), store, replica: 'r1', logger: silentLogger });
+    await monitor.tick();
+    served = 'other';
+    await monitor.tick();
+    served = 'new';
+    await monitor.tick();
+    expect((await readLiveReport(store, settings, 'r1'))?.probation).toMatchObject({ promotion: promotionRefOf(promotion), baseline_unloadable: { code: 'FLTS_RUN_NOT_FOUND' } });
+    const decision = await decideProbation({ store, settings, rollback: async () => ({ run_id: 'old', timestamp: 'later' }), logger: silentLogger, decidedBy: 'promoter p1' });
+    expect(decision).toMatchObject({ verdict: 'no-baseline', action: 'none' });
+    await monitor.tick();
+    expect(monitor.status().probation).toMatchObject({ run_id: 'new', active: false, decision: { verdict: 'no-baseline' } });
+    await monitor.stop();
   });
 
   it('records why a failed probation stands when the previous run is gone, and stops retrying', async () => {
