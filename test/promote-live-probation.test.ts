@@ -21,6 +21,8 @@ describe('flts promote > says when a live probation starts', () => {
 
   afterAll(() => remove?.());
 
+  const manual = (args: string[]) => runCli(['promote-manual', '--yes', '--force', '--reason', 'by hand', ...args, '--home', home], { env: { FLTS_LIVE_PROBATION_POINTS: '40' } });
+
   it('says so on a promotion that replaces a run, with where to watch it, and carries it in --json', async () => {
     // A first promotion has nothing to compare with: no probation.
     const initial = await promote(['--run', first, '--json']);
@@ -56,5 +58,20 @@ describe('flts promote > says when a live probation starts', () => {
     const off = await promote(['--run', second], { FLTS_LIVE_SCORING: 'false' });
     expect(off.exitCode, off.stderr).toBe(0);
     expect(off.stdout).not.toContain('live probation');
+  });
+
+  it('says so on a promotion by promote-manual as well, in the same words as flts promote', async () => {
+    expect((await promote(['--run', first])).exitCode).toBe(0);
+    const text = await manual(['--run', second]);
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout.split('\n').filter((line) => line.startsWith('live probation started:'))).toEqual([
+      `live probation started: serving replicas compare run ${second} with run ${first} forecasting in shadow over 40 matched points, then kept, or rolled back if its RMSE is worse by more than 10%; watch it in /healthz live.probation or with \`flts eval --live\`.`,
+    ]);
+    const json = await manual(['--run', first, '--json']);
+    expect(json.exitCode, json.stderr).toBe(0);
+    expect(json.json.result.live_probation).toEqual({ run_id: first, previous_run_id: second, points: 40, margin: 0.1, rollback: true });
+    const unchanged = await manual(['--run', first]);
+    expect(unchanged.exitCode, unchanged.stderr).toBe(0);
+    expect(unchanged.stdout).not.toContain('live probation');
   });
 });

@@ -31,7 +31,6 @@ export function alreadyPinnedLine(record: PromotionRecord): string {
   );
 }
 
-/** What they add, after their own lines, for a run promoted and pinned by one request. */
 /** A record's score as the scoreboard shows it, six significant digits (the record keeps every digit). */
 export function scoreText(score: number | null | undefined): string {
   return typeof score === 'number' && Number.isFinite(score) ? score.toPrecision(6) : '-';
@@ -48,6 +47,7 @@ export function liveProbationLine(start: LiveProbationStart): string {
   return `live probation started: serving replicas compare run ${start.run_id} with run ${start.previous_run_id} forecasting in shadow over ${start.points} matched points, ${outcome}; watch it in /healthz live.probation or with \`flts eval --live\`.`;
 }
 
+/** What they add, after their own lines, for a run promoted and pinned by one request. */
 export const PROMOTED_AND_PINNED_LINE = 'pinned: automatic promotion of the same data and automatic rollback leave it in service (its live probation is still decided and reported).';
 
 /**

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
-import { PROMOTED_AND_PINNED_LINE, targetsChangedLine, runKeptLines } from '../cli/promotion-lines.js';
+import { liveProbationLine, PROMOTED_AND_PINNED_LINE, targetsChangedLine, runKeptLines } from '../cli/promotion-lines.js';
 import { FltsError } from '../core/errors.js';
 import { listPromotionCandidates, promoteManually, type ManualPromotionResult } from '../core/runbooks/index.js';
 
@@ -67,6 +67,7 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
           if (result.targets_changed) this.say(targetsChangedLine(result.targets_changed));
         }
       }
+      if (result.live_probation) this.say(liveProbationLine(result.live_probation));
       if (result.published && !result.published.ok) this.say(`warning: ${result.published.topic} not published (${result.published.error}); serving still follows the pointers.`);
       if (result.tracking.status === 'unavailable') this.say(`mlflow: promotion not marked (${result.tracking.message}).`);
       return result;
