@@ -218,6 +218,20 @@ const CASES: AlertCase[] = [
     input: [[`flts_live_worse_kept_total{${DAEMON},instance="promoter:9100"}`, '0x10 1x100'], [`flts_live_rollbacks_total{${DAEMON},instance="promoter:9100"}`, '0x110']],
     expect: { FltsLiveWorseRunKept: { 5: [], 20: [{ job: 'flts-daemon' }], 100: [] }, FltsLiveRollback: { 20: [] } },
   },
+  {
+    name: 'a probation a serve replica ended without a baseline, the previous run deleted, beside a probation the promoter decided',
+    input: [
+      [`flts_live_no_baseline_total{${SERVE},instance="serve-1:8000"}`, '0x10 1x100'],
+      [`flts_live_worse_kept_total{${SERVE},instance="serve-1:8000"}`, '0x110'],
+      [`flts_live_rollbacks_total{${DAEMON},instance="promoter:9100"}`, '0x50 1x60'],
+      [`flts_live_no_baseline_total{${DAEMON},instance="promoter:9100"}`, '0x110'],
+    ],
+    expect: {
+      FltsLiveProbationWithoutBaseline: { 5: [], 20: [{ job: 'flts-serve' }], 60: [{ job: 'flts-serve' }], 100: [] },
+      FltsLiveWorseRunKept: { 20: [] },
+      FltsLiveRollback: { 20: [], 60: [{ job: 'flts-daemon' }] },
+    },
+  },
 ];
 
 describe.skipIf(Boolean(deployTools.skip))(`deploy > alerting rules${skipNote(deployTools)}`, () => {
@@ -230,7 +244,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > alerting rules${skipNote(de
   it('pass promtool check rules (PromQL, durations, templates), as the compose Prometheus loads them', () => {
     const res = run(tools.promtool, ['check', 'rules', RULE_FILES.compose]);
     expect(res.status, res.stdout + res.stderr).toBe(0);
-    expect(res.stdout).toMatch(/SUCCESS: 18 rules found/);
+    expect(res.stdout).toMatch(/SUCCESS: 19 rules found/);
   });
 
   it('has a promtool check that rejects bad PromQL and bad durations', () => {
