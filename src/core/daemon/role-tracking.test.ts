@@ -13,8 +13,13 @@ import { createFsStore } from '../storage/fs-store.js';
 import { withServer } from '../tracking/tracking-server.fixture.js';
 import { addProcessedData } from '../workflows/loadable-run.fixture.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
+import { encodeTrainClaim } from '../bus/messages.js';
+import { MemoryMlflow } from '../registry/memory-mlflow.fixture.js';
+import { syncRunsToTracking } from '../workflows/sync-runs-to-tracking.js';
+import { createMirrorQueue } from './mirror-queue.js';
 import { createSerialQueue } from './serial-queue.js';
-import { reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
+import { mirrorTrainedRun, reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
+import { startTrainerRole } from './trainer-role.js';
 
 const HASH = 'f'.repeat(64);
 let root: string;
@@ -29,8 +34,8 @@ afterEach(async () => {
   rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 });
 
-/** Settings whose MLflow is `uri`, given up on quickly (one try of a second). */
-const trackedAt = (uri: string) => resolveSettings({ env: { INPUT_SEQ_LEN: '4', MLFLOW_TRACKING_URI: uri, FLTS_MLFLOW_TIMEOUT_MS: '1000', FLTS_MLFLOW_RETRIES: '0' } }).settings;
+/** Settings whose MLflow is `uri`, given up on quickly (one try of `timeoutMs`, a second unless given). */
+const trackedAt = (uri: string, timeoutMs = 1000) => resolveSettings({ env: { INPUT_SEQ_LEN: '4', MLFLOW_TRACKING_URI: uri, FLTS_MLFLOW_TIMEOUT_MS: String(timeoutMs), FLTS_MLFLOW_RETRIES: '0' } }).settings;
 
 /** A logger keeping each line's message and fields. */
 function recordingLogger(lines: Array<{ level: string; message: string; fields: Record<string, unknown> }>): Logger {
@@ -55,7 +60,9 @@ async function trackedTrainer(uri: string, options: { logger?: Logger; signal?: 
   await addProcessedData(store, settings, HASH);
   const metrics = createDaemonMetrics({ processMetrics: false });
   const signal = options.signal ?? new AbortController().signal;
-  const context: TrainerContext = { settings, store, bus, logger: options.logger ?? silentLogger, metrics, owner: 'daemon', signal, queue: createSerialQueue() };
+  const base = { settings, store, bus, logger: options.logger ?? silentLogger, metrics, owner: 'daemon', signal };
+  const mirrors = createMirrorQueue((runId, mirrorSignal) => mirrorTrainedRun(base, runId, mirrorSignal), { signal, onError: (_runId, error) => { throw error; } });
+  const context: TrainerContext = { ...base, queue: createSerialQueue(), mirrors };
   return { settings, store, metrics, context };
 }
 
@@ -70,13 +77,14 @@ describe('core > daemon > role tracking', () => {
         const { settings, store, metrics, context } = await trackedTrainer(uri);
         expect((await reconcileTraining(context, { configHash: HASH, modelType: 'NAIVE' }, context.signal)).result).toBe('trained');
         expect((await listRunRecords(store, settings, { configHash: HASH })).map((run) => run.status)).toEqual(['SUCCESS']);
+        await context.mirrors.idle();
         const counted = await trackingFailures(metrics);
         expect(counted.find((line) => line.startsWith('trainer FLTS_TRACKING_UNAVAILABLE '))).toMatch(/ [1-9]\d*$/);
       },
     );
   });
 
-  it('mirrors a trained run with the model\'s lease released and the serial queue free: a hanging MLflow holds neither for the next training', async () => {
+  it('mirrors a trained run after the training returned, lease released and serial queue free: a hanging MLflow holds neither the claim nor the next training', async () => {
     const held = new Set<ServerResponse>();
     let hanging = true;
     let mirroring!: () => void;
@@ -89,16 +97,17 @@ describe('core > daemon > role tracking', () => {
       },
       async (uri) => {
         const { settings, store, metrics, context } = await trackedTrainer(uri);
-        const outcome = reconcileTraining(context, { configHash: HASH, modelType: 'NAIVE' }, context.signal);
-        await mirrorStarted;
-        // The run is trained and its lease gone while the mirror waits on the server; the queue takes the next task.
+        expect((await reconcileTraining(context, { configHash: HASH, modelType: 'NAIVE' }, context.signal)).result).toBe('trained');
+        // Returned before the mirror gave up on the server (nothing counted yet), the run trained and its lease gone.
+        expect((await trackingFailures(metrics)).filter((line) => !line.endsWith(' 0'))).toEqual([]);
         expect((await listRunRecords(store, settings, { configHash: HASH })).map((run) => run.status)).toEqual(['SUCCESS']);
         expect(await readLease(store, settings, leaseKey('train', HASH, 'NAIVE'))).toBeUndefined();
+        await mirrorStarted;
         expect(await context.queue.run(async () => 'the next training')).toBe('the next training');
 
         hanging = false;
         for (const response of held) response.writeHead(503).end();
-        expect((await outcome).result).toBe('trained');
+        await context.mirrors.idle();
         expect((await trackingFailures(metrics)).filter((line) => !line.endsWith(' 0'))).toEqual(['trainer FLTS_TRACKING_UNAVAILABLE 1']);
       },
     );
@@ -115,6 +124,7 @@ describe('core > daemon > role tracking', () => {
       async (uri) => {
         const { metrics, context } = await trackedTrainer(uri);
         expect((await reconcileTraining(context, { configHash: HASH, modelType: 'NAIVE' }, context.signal)).result).toBe('trained');
+        await context.mirrors.idle();
         expect((await trackingFailures(metrics)).filter((line) => !line.endsWith(' 0'))).toEqual(['trainer FLTS_TRACKING_REJECTED 1']);
       },
     );
@@ -138,9 +148,57 @@ describe('core > daemon > role tracking', () => {
         const lines: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
         const { metrics, context } = await trackedTrainer(uri, { logger: recordingLogger(lines), signal: stop.signal });
         await reconcileTraining(context, { configHash: HASH, modelType: 'NAIVE' }, stop.signal).catch(() => undefined);
+        await context.mirrors.idle();
         expect(stalled.size).toBeGreaterThan(0);
         expect(lines.filter((line) => line.level !== 'info' && /mlflow/i.test(line.message))).toEqual([]);
         expect((await trackingFailures(metrics)).filter((line) => !line.endsWith(' 0'))).toEqual([]);
+      },
+    );
+  });
+  it('answers a claim while MLflow holds its run\'s mirror, stops with the mirror in flight, and leaves the run to the next sync', async () => {
+    const held = new Set<ServerResponse>();
+    let mirroring!: () => void;
+    const mirrorStarted = new Promise<void>((resolve) => (mirroring = resolve));
+    let handled!: (outcome: string) => void;
+    const claimHandled = new Promise<string>((resolve) => (handled = resolve));
+    const observed = createFsBus({ root: path.join(root, 'observed-bus'), pollIntervalMs: 10, onDelivery: (event) => handled(event.outcome) });
+    await withServer(
+      // MLflow that accepts every call and never answers.
+      (_request, response) => {
+        held.add(response);
+        mirroring();
+      },
+      async (uri) => {
+        // Five seconds a call: the mirror gives up on it only well after the claim's effect.
+        const settings = trackedAt(uri, 5000);
+        settings.daemon.trainerModels = ['NAIVE'];
+        settings.daemon.resyncIntervalMs = 86_400_000;
+        const store = createFsStore(path.join(root, 'store'));
+        const metrics = createDaemonMetrics({ processMetrics: false });
+        const role = await startTrainerRole({ settings, store, bus: observed, logger: silentLogger, metrics, owner: 'trainer-a', signal: new AbortController().signal });
+        try {
+          await addProcessedData(store, settings, HASH);
+          await observed.publish(settings.bus.topics.trainingData, encodeTrainClaim({ bucket: settings.store.buckets.processed, object: 'processed_data.parquet', size: 10, configHash: HASH, identifier: '' }));
+          // The claim is handled (and committed) with its run SUCCESS, before the mirror gave up on the server.
+          expect(await claimHandled).toBe('handled');
+          expect((await trackingFailures(metrics)).filter((line) => !line.endsWith(' 0'))).toEqual([]);
+          await mirrorStarted;
+        } finally {
+          // The role's own stop, the daemon's signal untouched: the mirror is aborted, not waited for.
+          await role.stop();
+          await observed.close();
+        }
+        expect(held.size).toBeGreaterThan(0);
+        expect([...held].every((response) => !response.headersSent)).toBe(true);
+        expect((await trackingFailures(metrics)).filter((line) => !line.endsWith(' 0'))).toEqual([]);
+
+        // The run is pending in the registry, and the next sync mirrors it.
+        const [run] = await listRunRecords(store, settings, { configHash: HASH });
+        expect(run.status).toBe('SUCCESS');
+        const mlflow = new MemoryMlflow();
+        const synced = await syncRunsToTracking(store, settings, {}, { client: mlflow.client });
+        expect(synced.status).toBe('ok');
+        expect(mlflow.created).toEqual([run.run_id]);
       },
     );
   });

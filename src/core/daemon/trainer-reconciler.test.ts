@@ -17,6 +17,7 @@ import { preprocess } from '../workflows/preprocess.js';
 import { trainModels } from '../workflows/train.js';
 import { FltsError } from '../errors.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
+import { createMirrorQueue } from './mirror-queue.js';
 import { createSerialQueue } from './serial-queue.js';
 import { reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
 
@@ -35,7 +36,7 @@ afterEach(async () => {
 });
 
 function trainer(owner: string, store: ObjectStore): TrainerContext {
-  return { settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics(), owner, signal: new AbortController().signal, queue: createSerialQueue() };
+  return { settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics(), owner, signal: new AbortController().signal, queue: createSerialQueue(), mirrors: createMirrorQueue(async () => undefined, { signal: new AbortController().signal, onError: () => undefined }) };
 }
 
 /** `store`, except that taking the training lease waits for `gate` (another trainer works meanwhile). */

@@ -9,6 +9,7 @@ import { listRunRecords, markRunKilled } from '../registry/run-store.js';
 import { runOfThisProcess, waitForRunEnd, whyRunDead } from '../registry/run-liveness.js';
 import { announceAnsweringClaims } from './answered-claims.js';
 import type { RoleContext } from './role-registry.js';
+import type { MirrorQueue } from './mirror-queue.js';
 import { roleTracking } from './role-tracking.js';
 import type { SerialQueue } from './serial-queue.js';
 import { acquireLease, leaseKey, readLease, waitForLeaseFree, type HeldLease } from '../registry/work-lease.js';
@@ -28,6 +29,8 @@ export type TrainingOutcome =
 export interface TrainerContext extends RoleContext {
   /** One model trains at a time per process. */
   queue: SerialQueue;
+  /** Trained runs to mirror to MLflow, beside the claims (mirrorTrainedRun). */
+  mirrors: MirrorQueue;
 }
 
 /** `wait` for the lease's holder, or for `runId`: a run another process trains without a lease (`--allow-concurrent`, an older flts). */
@@ -95,11 +98,12 @@ async function train(context: TrainerContext, target: TrainTarget, lease: HeldLe
 }
 
 /**
- * Mirrors a trained run to MLflow (and the backlog an outage left), with the model's lease released and the serial
- * queue free: a hanging tracking server costs its call budget to this claim alone, not to the next training. The SUCCESS
- * notice went out already; a mirror cut short by a stop is caught up by the next sync.
+ * Mirrors a trained run to MLflow (and the backlog an outage left), from the role's mirror queue: with the model's
+ * lease released, the serial queue free and the claim's handler returned, so a hanging tracking server costs its call
+ * budget to no training and no claim. The SUCCESS notice went out already; a mirror cut short by a stop is caught up
+ * by the next sync (the backlog of the next run's mirror).
  */
-async function mirrorTrainedRun(context: TrainerContext, runId: string, signal: AbortSignal): Promise<void> {
+export async function mirrorTrainedRun(context: RoleContext, runId: string, signal: AbortSignal): Promise<void> {
   const tracking = await syncRunsToTracking(context.store, context.settings, { runIds: [runId] }, roleTracking(context, 'trainer', signal));
   // A run the mirror could not write is reported in its result, not as a failed call: the mirror goes on with the next.
   if (tracking.status === 'ok') for (const failure of tracking.value.failed) context.metrics.countTrackingFailure('trainer', failure.code);
@@ -172,7 +176,7 @@ export async function reconcileTraining(context: TrainerContext, target: TrainTa
       const outcome = decision.outcome;
       metrics.countStep('trainer', 'train', outcome.result === 'trained' ? 'done' : 'skipped');
       logger.info({ configHash: target.configHash, modelType: target.modelType, ...outcome }, outcome.result === 'trained' ? 'daemon_trained' : 'daemon_train_skipped');
-      if (outcome.result === 'trained') await mirrorTrainedRun(context, outcome.runId, signal);
+      if (outcome.result === 'trained' && !context.mirrors.add(outcome.runId)) logger.info({ runId: outcome.runId }, 'daemon_mirror_left_to_sync');
       return outcome;
     }
     metrics.countStep('trainer', 'train', 'waiting');

@@ -8,9 +8,10 @@ import { announceAnsweringClaims, claimAnswered } from './answered-claims.js';
 import { decodeStepMessage, STEP_RESULTS } from './daemon-metrics.js';
 import { removeFinishedLeases } from './finished-leases.js';
 import { abandonedOnStop, type RoleContext, type RoleHandle } from './role-registry.js';
+import { createMirrorQueue, MIRROR_STOP_WAIT_MS } from './mirror-queue.js';
 import { declareRoleTracking } from './role-tracking.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
-import { reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
+import { mirrorTrainedRun, reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
 
 /**
  * Reconciles the latest processed data for every configured model type (startup and periodic resync), then removes
@@ -55,7 +56,11 @@ function trainableClaim(claim: DataClaim, topic: string): DataClaim {
  * claim), each claim reconciled from the run registry, plus the latest processed data at startup.
  */
 export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
-  const context: TrainerContext = { ...base, queue: createSerialQueue() };
+  const mirrors = createMirrorQueue((runId, signal) => mirrorTrainedRun(base, runId, signal), {
+    signal: base.signal,
+    onError: (runId, error) => base.logger.warn({ runId, err: error }, 'daemon_mirror_failed'),
+  });
+  const context: TrainerContext = { ...base, queue: createSerialQueue(), mirrors };
   const { settings, bus } = context;
   const topic = settings.bus.topics.trainingData;
   await bus.ensureTopics([settings.bus.topics.modelTraining]);
@@ -92,8 +97,8 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
     subscriptions,
     status: () => ({ models: settings.daemon.trainerModels }),
     async stop() {
-      await Promise.all(subscriptions.map((s) => s.stop()));
-      await startup;
+      // The mirror under way is aborted, not finished: what it leaves is pending in the registry for the next sync.
+      await Promise.all([...subscriptions.map((s) => s.stop()), startup, mirrors.stop(MIRROR_STOP_WAIT_MS)]);
     },
   };
 }
