@@ -155,6 +155,48 @@ describe('core > daemon > role tracking', () => {
       },
     );
   });
+  it('mirrors at its resync a run MLflow lacks, with no claim and nothing to train: the mirror an outage cut short is not left for the next training', async () => {
+    // Trained while MLflow answered with a proxy's page: SUCCESS in the registry, mirrored nowhere.
+    const { settings, store } = await withServer(
+      (_request, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<html>Welcome to nginx!</html>'),
+      async (uri) => {
+        const trainer = await trackedTrainer(uri);
+        expect((await reconcileTraining(trainer.context, { configHash: HASH, modelType: 'NAIVE' }, trainer.context.signal)).result).toBe('trained');
+        await trainer.context.mirrors.idle();
+        return trainer;
+      },
+    );
+    const [run] = await listRunRecords(store, settings, { configHash: HASH });
+    expect(run.status).toBe('SUCCESS');
+
+    let created!: (body: string) => void;
+    const runCreated = new Promise<string>((resolve) => (created = resolve));
+    await withServer(
+      (request, response) => {
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.on('end', () => {
+          const body = Buffer.concat(chunks).toString();
+          if (request.url?.includes('/runs/create') && body.includes(run.run_id)) created(body);
+          response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(plausible(request.url ?? '')));
+        });
+      },
+      async (uri) => {
+        const tracked = trackedAt(uri);
+        tracked.daemon.trainerModels = ['NAIVE'];
+        tracked.daemon.resyncIntervalMs = 86_400_000;
+        const role = await startTrainerRole({ settings: tracked, store, bus, logger: silentLogger, metrics: createDaemonMetrics({ processMetrics: false }), owner: 'trainer-b', signal: new AbortController().signal });
+        try {
+          // The startup resync finds the run trained (no training, no notice) and mirrors what MLflow lacks.
+          expect(await runCreated).toContain(run.run_id);
+        } finally {
+          await role.stop();
+        }
+        expect((await listRunRecords(store, settings, { configHash: HASH })).map((record) => record.run_id)).toEqual([run.run_id]);
+      },
+    );
+  });
+
   it('answers a claim while MLflow holds its run\'s mirror, stops with the mirror in flight, and leaves the run to the next sync', async () => {
     const held = new Set<ServerResponse>();
     let mirroring!: () => void;

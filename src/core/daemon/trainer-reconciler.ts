@@ -98,13 +98,20 @@ async function train(context: TrainerContext, target: TrainTarget, lease: HeldLe
 }
 
 /**
+ * The mirror queue's key of a sync of the backlog alone, with no run just trained (a run id is never empty): what an
+ * outage, a full queue or a stop left unmirrored is caught up at each resync, not only once some run is trained again.
+ */
+export const BACKLOG_MIRROR = '';
+
+/**
  * Mirrors a trained run to MLflow (and the backlog an outage left), from the role's mirror queue: with the model's
  * lease released, the serial queue free and the claim's handler returned, so a hanging tracking server costs its call
  * budget to no training and no claim. The SUCCESS notice went out already; a mirror cut short by a stop is caught up
- * by the next sync (the backlog of the next run's mirror).
+ * by the next sync (the next resync's BACKLOG_MIRROR, or the backlog of the next run's mirror).
  */
 export async function mirrorTrainedRun(context: RoleContext, runId: string, signal: AbortSignal): Promise<void> {
-  const tracking = await syncRunsToTracking(context.store, context.settings, { runIds: [runId] }, roleTracking(context, 'trainer', signal));
+  const runIds = runId === BACKLOG_MIRROR ? [] : [runId];
+  const tracking = await syncRunsToTracking(context.store, context.settings, { runIds }, roleTracking(context, 'trainer', signal));
   // A run the mirror could not write is reported in its result, not as a failed call: the mirror goes on with the next.
   if (tracking.status === 'ok') for (const failure of tracking.value.failed) context.metrics.countTrackingFailure('trainer', failure.code);
 }

@@ -11,14 +11,16 @@ import { abandonedOnStop, type RoleContext, type RoleHandle } from './role-regis
 import { createMirrorQueue, MIRROR_STOP_WAIT_MS } from './mirror-queue.js';
 import { declareRoleTracking } from './role-tracking.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
-import { mirrorTrainedRun, reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
+import { BACKLOG_MIRROR, mirrorTrainedRun, reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
 
 /**
- * Reconciles the latest processed data for every configured model type (startup and periodic resync), then removes
- * the leases of finished training that holders killed outright left behind.
+ * Reconciles the latest processed data for every configured model type (startup and periodic resync), queues a
+ * mirror of the runs MLflow still lacks, then removes the leases of finished training that holders killed outright
+ * left behind.
  */
 async function reconcileLatest(context: TrainerContext): Promise<void> {
   await reconcileLatestData(context);
+  if (context.settings.tracking.uri) context.mirrors.add(BACKLOG_MIRROR);
   await removeFinishedLeases(context).catch((error: unknown) => {
     if (!context.signal.aborted) context.logger.warn({ err: error }, 'daemon_finished_leases_failed');
   });
