@@ -78,6 +78,9 @@ describe('flts as a library (the built package, imported as `flts`)', () => {
       'autoPromote()': () => js.autoPromote(),
       'openForecaster(settings)': () => js.openForecaster(settings),
       'openForecaster(settings, { store }, { runId: 5 })': () => js.openForecaster(settings, { store }, { runId: 5 }),
+      'openForecaster(settings, { store }, { followPromotions: 1000 })': () => js.openForecaster(settings, { store }, { followPromotions: 1000 }),
+      'openForecaster(settings, { store }, { followPromotions: { pollIntervalMs: 0 } })': () => js.openForecaster(settings, { store }, { followPromotions: { pollIntervalMs: 0 } }),
+      'openForecaster(settings, { store }, { followPromotions: {} })': () => js.openForecaster(settings, { store }, { followPromotions: {} }),
       'startInferenceService(settings)': () => js.startInferenceService(settings),
       'startInferenceService(settings, {})': () => js.startInferenceService(settings, {}),
       'buildServer()': () => js.buildServer(),
@@ -281,4 +284,95 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
     }
     expect(await thrown(() => forecaster.forecast())).toBe('FLTS_USAGE_INVALID_ARGUMENT');
   }, 240_000);
+
+  it('a forecaster follows a promotion on reload() (or by polling, opted in) as `flts serve` does; forecasts under way finish on their run, a pinned run stays', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'flts-library-reload-'));
+    const { settings } = flts.resolveSettings({ flags: { home, ...DATA_FLAGS, 'serve.port': 0, 'serve.host': '127.0.0.1', 'serve.predictionLog.enabled': false } });
+    const store = await flts.createObjectStore(settings);
+    await flts.preprocess(settings, { store });
+    const { runs } = await flts.trainModels({ models: ['NAIVE', 'SNAIVE'] }, settings, { store });
+    const [a, b] = runs;
+    const promote = (runId: string) => flts.promote({ runId, source: 'manual', actor: 'test', reason: 'reload' }, settings, { store });
+    await promote(a.run_id);
+
+    // A store that holds the first read of a run's processed data once armed: a forecast after the stored test data
+    // waits there, its model already taken, for as long as the test wants it under way.
+    let gate: { entered: () => void; opened: Promise<void> } | undefined;
+    const gated: flts.ObjectStore = new Proxy(store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (name !== 'get') return typeof value === 'function' ? value.bind(target) : value;
+        return async (bucket: string, key: string) => {
+          const held = key.endsWith('processed_data.meta.json') ? gate : undefined;
+          if (held) {
+            gate = undefined;
+            held.entered();
+            await held.opened;
+          }
+          return target.get(bucket, key);
+        };
+      },
+    });
+    let open = (): void => undefined;
+
+    const events: flts.FltsEvent[] = [];
+    let onLoaded: ((runId: string) => void) | undefined;
+    const onEvent = (event: flts.FltsEvent) => {
+      events.push(event);
+      if (event.type === 'serve.model_loaded') onLoaded?.(event.runId);
+    };
+    const forecaster = await flts.openForecaster(settings, { store: gated, onEvent });
+    const pinned = await flts.openForecaster(settings, { store }, { runId: a.run_id });
+    const following = await flts.openForecaster(settings, { store, onEvent }, { followPromotions: { pollIntervalMs: 20 } });
+    let service: flts.InferenceService | undefined;
+    try {
+      expect(forecaster.run.runId).toBe(a.run_id);
+      expect(await forecaster.reload()).toEqual({ changed: false, run: forecaster.run, pinned: false });
+      const entered = new Promise<void>((resolve) => (gate = { entered: resolve, opened: new Promise<void>((release) => (open = release)) }));
+      const underWay = forecaster.forecast();
+      await entered;
+
+      // The polling forecaster swaps on its own: its serve.model_loaded event for B is awaited, nothing else.
+      const polled = new Promise<string>((resolve) => (onLoaded = (runId) => runId === b.run_id && resolve(runId)));
+      await promote(b.run_id);
+      const reloaded = await forecaster.reload();
+      expect(reloaded).toEqual({ changed: true, run: { runId: b.run_id, modelType: b.model_type, configHash: b.config_hash }, pinned: false });
+      expect(forecaster.run).toEqual(reloaded.run);
+      open();
+      const onA = await underWay;
+      expect(onA.run_id).toBe(a.run_id);
+      expect(await pinned.reload()).toEqual({ changed: false, run: { runId: a.run_id, modelType: a.model_type, configHash: a.config_hash }, pinned: true });
+      expect(pinned.run.runId).toBe(a.run_id);
+      expect(await polled).toBe(b.run_id);
+      expect(following.run.runId).toBe(b.run_id);
+
+      // What POST /predict answers for B, to the last digit, from the reloaded and the polling forecaster alike.
+      service = await flts.startInferenceService(settings, { store });
+      const [header, ...lines] = (await readFile(DATA_FLAGS['data.testFile'], 'utf8')).trim().split('\n');
+      const names = header.split(',');
+      const rows = lines.slice(0, 800);
+      const data = Object.fromEntries(names.map((name, c) => [name, rows.map((line) => (c === 0 ? line.split(',')[c] : Number(line.split(',')[c])))]));
+      for (const [http, library] of [[{}, {}], [{ data, index_col: 'time' }, { data, indexCol: 'time' }]] as const) {
+        const response = await service.app.inject({ method: 'POST', url: '/predict', payload: http });
+        expect(response.statusCode, response.body).toBe(200);
+        const { status, req_id, cached, ...served } = JSON.parse(response.body);
+        expect(served.run_id).toBe(b.run_id);
+        for (const inProcess of [forecaster, following]) {
+          const answer = await inProcess.forecast(library);
+          expect(JSON.stringify(keysSorted(answer))).toBe(JSON.stringify(keysSorted(served)));
+        }
+      }
+      // The forecast under way was A's, which answers otherwise than B.
+      expect(JSON.stringify(onA.predictions)).not.toBe(JSON.stringify((await forecaster.forecast()).predictions));
+      expect(events.filter((event) => event.type === 'serve.model_loaded').map((event) => (event as { runId: string }).runId)).toEqual([a.run_id, a.run_id, b.run_id, b.run_id]);
+    } finally {
+      open();
+      await forecaster.close();
+      await pinned.close();
+      await following.close();
+      await service?.close();
+    }
+    expect(await thrown(() => forecaster.reload())).toBe('FLTS_USAGE_INVALID_ARGUMENT');
+    expect(forecaster.run.runId).toBe(b.run_id);
+  }, 180_000);
 });

@@ -233,21 +233,33 @@ export async function startInferenceService(...args: Parameters<typeof Inference
 }
 export type { InferenceService, InferenceServiceDeps, ServiceStopReport } from './serve/start-inference-service.js';
 
+/** The bound `serve.pollIntervalMs` has, a day. */
+const MAX_POLL_INTERVAL_MS = 86_400_000;
+
 /**
- * A run loaded once from the store, forecasting in this process: the values and intervals POST /predict answers, with
- * no server. The run is `options.runId`, else `serve.runId`, else the promoted one; close() releases it.
+ * A run loaded from the store, forecasting in this process: the values and intervals POST /predict answers, with no
+ * server. The run is `options.runId`, else `serve.runId`, else the promoted one, which reload() (or
+ * `options.followPromotions`) follows; close() releases it.
  */
 export async function openForecaster(settings: Settings, deps: ForecasterModule.ForecasterDeps, options?: ForecasterModule.ForecasterOptions): Promise<ForecasterModule.Forecaster> {
   requireSettings('openForecaster', settings);
   requireDeps('openForecaster', deps);
   if (options !== undefined) {
-    requireObject('openForecaster', 'options', options, 'an object ({ runId }) or undefined');
+    requireObject('openForecaster', 'options', options, 'an object ({ runId, followPromotions }) or undefined');
     optionalText('openForecaster', 'options.runId', options.runId);
+    const { followPromotions } = options;
+    if (followPromotions !== undefined) {
+      requireObject('openForecaster', 'options.followPromotions', followPromotions, 'an object ({ pollIntervalMs }) or undefined');
+      const interval = followPromotions.pollIntervalMs;
+      if (!Number.isInteger(interval) || (interval as number) < 1 || (interval as number) > MAX_POLL_INTERVAL_MS) {
+        throw invalidArgument('openForecaster', 'options.followPromotions.pollIntervalMs', `a whole number of milliseconds from 1 to ${MAX_POLL_INTERVAL_MS}`, interval);
+      }
+    }
   }
   // The forecast code, and the model runtimes it loads, come with the first forecaster.
   return (await import('./serve/forecaster.js')).openForecaster(settings, deps, options);
 }
-export type { Forecaster, ForecasterDeps, ForecasterOptions, ForecastRequest, ForecastAnswer } from './serve/forecaster.js';
+export type { Forecaster, ForecasterDeps, ForecasterOptions, ForecasterReload, ForecastRequest, ForecastAnswer } from './serve/forecaster.js';
 export type { ServedRunInfo } from './serve/model-source.js';
 export type { PredictionRow, ResponseIntervals } from './serve/prediction-response.js';
 export type { DataWarning } from './data/time-steps.js';

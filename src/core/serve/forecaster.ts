@@ -7,6 +7,7 @@ import { untilAborted } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createModelHolder } from './model-holder.js';
 import type { ServedRunInfo } from './model-source.js';
+import type { ServedModel } from './served-model.js';
 import { buildPredictResponse, type PredictResponse } from './prediction-response.js';
 import { createRegistryModelSource } from './registry-model-source.js';
 import { runPrediction, type PredictionInput } from './run-prediction.js';
@@ -20,8 +21,26 @@ export interface ForecasterDeps {
 }
 
 export interface ForecasterOptions {
-  /** The run to forecast with; default: `serve.runId` (pinned), else the promoted run, as `flts serve` chooses. */
+  /** The run to forecast with; default: `serve.runId` (pinned), else the promoted run, as `flts serve` chooses. A pinned run never moves. */
   runId?: string;
+  /**
+   * Re-reads the promotion pointer every `pollIntervalMs`, as `flts serve` does with `serve.pollIntervalMs`, and swaps
+   * in a newly promoted run (each swap is a `serve.model_loaded` event to `deps.onEvent`). Default: the pointer is read
+   * when the forecaster opens and on reload() only.
+   */
+  followPromotions?: { pollIntervalMs: number };
+}
+
+/** What reload() found. */
+export interface ForecasterReload {
+  /** True when the forecaster now forecasts with another run than before. */
+  changed: boolean;
+  /** The run forecasts are made with from now on. */
+  run: ServedRunInfo;
+  /** The run is pinned (`options.runId` or `serve.runId`): the pointer is not read and the run never changes. */
+  pinned: boolean;
+  /** Why the run is not the promoted one (the promoted run cannot be loaded, the pointer cannot be read), if so. */
+  degraded?: string;
 }
 
 /** What POST /predict takes, by the names a TypeScript caller writes. */
@@ -37,11 +56,18 @@ export interface ForecastRequest {
 /** The body POST /predict answers, without what belongs to an HTTP request (`status`, `req_id`, `cached`). */
 export type ForecastAnswer = Omit<PredictResponse, 'status' | 'req_id' | 'cached'>;
 
-/** One run loaded once, forecasting in this process as the inference API does; close() releases the model. */
+/** A run loaded from the store, forecasting in this process as the inference API does; close() releases the model. */
 export interface Forecaster {
+  /** The run forecasts are made with now (it changes on reload() or with `followPromotions`). */
   readonly run: ServedRunInfo;
   /** Why the run is not the promoted one (a corrupt or unloadable pointer passed over, as `flts serve` would), if so. */
   readonly degraded?: string;
+  /**
+   * Reads the promotion pointer now and swaps in the promoted run if it changed, as `flts serve` reloads: forecasts
+   * already under way finish with the run they started on, which is released after them. A promoted run that cannot be
+   * loaded leaves the current one forecasting (`degraded` says why). A pinned run is kept.
+   */
+  reload(): Promise<ForecasterReload>;
   /** `signal`: a forecast still running when it is aborted rejects with the signal's reason before its next forward pass. */
   forecast(request?: ForecastRequest, options?: { signal?: AbortSignal }): Promise<ForecastAnswer>;
   /** Releases the model once the forecasts in flight are done; forecast() is refused afterwards. */
@@ -50,6 +76,8 @@ export interface Forecaster {
 
 /** The bound POST /predict's schema puts on inference_length. */
 const MAX_INFERENCE_LENGTH = 10_000;
+
+const runInfo = ({ run: { runId, modelType, configHash } }: ServedModel): ServedRunInfo => ({ runId, modelType, configHash });
 
 const isSignal = (value: unknown): boolean => value instanceof Object && typeof (value as { aborted?: unknown }).aborted === 'boolean' && typeof (value as { throwIfAborted?: unknown }).throwIfAborted === 'function';
 
@@ -71,7 +99,8 @@ function predictionInput(request: unknown): PredictionInput {
  * Loads the run `flts serve` would serve (or the one named) from the store, through the model holder serving uses, and
  * forecasts with it through runPrediction and buildPredictResponse, the functions POST /predict calls: the values and
  * intervals are the ones the API answers for the same rows. Nothing listens and nothing is recorded (no prediction
- * log, metrics or live scoring), and the promotion pointer is read once: open another forecaster to follow a promotion.
+ * log, metrics or live scoring). The promotion pointer is read again on reload(), and polled with `followPromotions`,
+ * by the holder's own reload and polling.
  */
 export async function openForecaster(settings: Settings, deps: ForecasterDeps, options: ForecasterOptions = {}): Promise<Forecaster> {
   deps.signal?.throwIfAborted();
@@ -79,7 +108,7 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
   const holder = createModelHolder({
     source: createRegistryModelSource(deps.store, settings),
     pinnedRunId: options.runId || serve.runId || undefined,
-    pollIntervalMs: 0,
+    pollIntervalMs: options.followPromotions?.pollIntervalMs ?? 0,
     batching: { maxBatch: serve.batchMaxSize, maxWaitMs: serve.batchMaxWaitMs },
     logger: deps.logger ?? silentLogger,
     onEvent: deps.onEvent,
@@ -96,14 +125,36 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
     void holder.stop();
     throw error;
   }
-  const { runId, modelType, configHash } = holder.current()!.run;
-  const degraded = holder.status().degraded?.reason;
+  holder.followPointer();
+  const pinned = Boolean(holder.status().pinnedRunId);
+  // close() empties the holder: the run last forecast with is still the one to name.
+  let lastRun = runInfo(holder.current()!);
+  const currentRun = (): ServedRunInfo => {
+    const served = holder.current();
+    if (served) lastRun = runInfo(served);
+    return lastRun;
+  };
   let closed = false;
+  const refuseClosed = (fn: string): void => {
+    if (closed) throw new FltsError('FLTS_USAGE_INVALID_ARGUMENT', `${fn}(): the forecaster was closed (close() released its model); open another with openForecaster().`, { details: { function: fn } });
+  };
   return {
-    run: { runId, modelType, configHash },
-    ...(degraded ? { degraded } : {}),
+    get run() {
+      return currentRun();
+    },
+    get degraded() {
+      return holder.status().degraded?.reason;
+    },
+    async reload() {
+      refuseClosed('forecaster.reload');
+      const before = currentRun();
+      if (!pinned) await holder.reloadFromPointer({ force: true });
+      const run = currentRun();
+      const degraded = holder.status().degraded?.reason;
+      return { changed: run.runId !== before.runId, run, pinned, ...(degraded ? { degraded } : {}) };
+    },
     async forecast(request, forecastOptions) {
-      if (closed) throw new FltsError('FLTS_USAGE_INVALID_ARGUMENT', 'forecaster.forecast(): the forecaster was closed (close() released its model); open another with openForecaster().', { details: { function: 'forecaster.forecast' } });
+      refuseClosed('forecaster.forecast');
       const input = predictionInput(request);
       if (forecastOptions !== undefined) requireObject('forecaster.forecast', 'options', forecastOptions, 'an object ({ signal }) or undefined');
       const signal: unknown = forecastOptions?.signal;

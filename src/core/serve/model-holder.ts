@@ -75,6 +75,11 @@ export interface ModelHolder {
    */
   start(): Promise<void>;
   /**
+   * Reads the pointer every `pollIntervalMs` from now on, as start() does after its first load: for an owner that made
+   * the first load itself (reloadFromPointer). Does nothing for a pinned holder, without an interval, or when polling.
+   */
+  followPointer(): void;
+  /**
    * Settles when the holder, serving nothing, meets a reason that waiting does not mend: the pinned run turned out
    * unloadable (its wait ends), or the store refuses the credentials, permissions or certificate. Settings are read
    * at startup, so its owner should stop and let a restart pick up corrected ones (`flts serve` exits). Polling the
@@ -98,6 +103,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
   const failures = new Map<string, { at: number; error: FltsError }>();
   let loading: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+  let polling = false;
   let stopped = false;
   let waiting: AbortController | undefined;
   let giveUp: ((error: FltsError) => void) | undefined;
@@ -255,6 +261,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
 
   function schedulePoll(): void {
     if (stopped || options.pinnedRunId || options.pollIntervalMs <= 0) return;
+    polling = true;
     timer = setTimeout(() => {
       void serialized(() => reloadOnce(false))
         .then((outcome) => {
@@ -302,7 +309,10 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
         logger.warn({}, 'serve_waiting_for_promotion');
         options.onEvent?.({ type: 'serve.waiting_for_promotion' });
       }
-      schedulePoll();
+      if (!polling) schedulePoll();
+    },
+    followPointer() {
+      if (!polling) schedulePoll();
     },
     gaveUp,
     async stop() {
