@@ -319,6 +319,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
       stopped = true;
       waiting?.abort();
       if (timer) clearTimeout(timer);
+      polling = false;
       await loading;
       served?.retire();
       served = undefined;
