@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultSettings, resolveSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -38,7 +38,38 @@ const COMPLETE_FILTER = `tags.\`${MIRROR_TAGS.complete}\` = 'true'`;
 const completeListing = (search: { filter?: string; viewType?: string }) =>
   search.viewType !== 'DELETED_ONLY' && (search.filter === COMPLETE_FILTER || /^tags\.`[^`]+` = 'true' AND attributes\.start_time >= \d+$/.test(search.filter ?? '') && search.filter!.startsWith(COMPLETE_FILTER));
 
+/**
+ * A backlog budget of `budgetMs` that runs out when the test says so (`spend`), not by the clock: Date stands still and
+ * the budget's timer (AbortSignal.timeout of `budgetMs`) is a signal the test aborts, so a loaded machine neither ends
+ * the budget before the step a test cuts (the listing's first page, say) nor lets it outlast the cut.
+ */
+function heldBudget(budgetMs: number): { spend: () => void } {
+  vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+  const timers: AbortController[] = [];
+  const timeout = AbortSignal.timeout.bind(AbortSignal);
+  vi.spyOn(AbortSignal, 'timeout').mockImplementation((ms) => {
+    if (ms !== budgetMs) return timeout(ms);
+    const timer = new AbortController();
+    timers.push(timer);
+    return timer.signal;
+  });
+  let spent = false;
+  return {
+    spend: () => {
+      if (spent) return;
+      spent = true;
+      vi.setSystemTime(Date.now() + budgetMs);
+      for (const timer of timers) timer.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    },
+  };
+}
+
 describe('core > registry > mirrorPendingRuns', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
   it('looks up only the runs MLflow lacks, oldest first, without listing every object of the runs bucket', async () => {
     const inner = createFsStore(root);
     const ids = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'];
@@ -151,9 +182,10 @@ describe('core > registry > mirrorPendingRuns', () => {
     const inner = await registryOf('owed-budget-', ids);
     const mlflow = new MemoryMlflow();
     for (const id of ids) mlflow.addMirror(id);
-    const backlogBudgetMs = 1;
-    // Marker writes past the tenth wait for a timer set after the budget's own, so the budget is spent when they go on.
-    const slow = interceptingMarkerWrites(inner, 10, () => new Promise((resolve) => setTimeout(resolve, backlogBudgetMs + 50)));
+    const backlogBudgetMs = 60_000;
+    const budget = heldBudget(backlogBudgetMs);
+    // The budget runs out at the eleventh marker write: the writes under way end, no other starts.
+    const slow = interceptingMarkerWrites(inner, 10, async () => budget.spend());
 
     const cut = await mirrorPendingRuns(slow, settings, { backlogBudgetMs }, { client: mlflow.client });
     expect(cut).toMatchObject({ pending: [], mirrored: [], failed: [] });
@@ -220,13 +252,14 @@ describe('core > registry > mirrorPendingRuns', () => {
     const mlflow = new MemoryMlflow();
     mlflow.pageSize = 50;
     for (const [at, id] of ids.entries()) mlflow.addMirror(id, { start: Date.UTC(2026, 0, 1) + at * 1000 });
-    const backlogBudgetMs = 1;
+    const backlogBudgetMs = 60_000;
+    const budget = how === 'budget' ? heldBudget(backlogBudgetMs) : undefined;
     const stop = new AbortController();
     let listings = 0;
-    // Each answer to the listing comes after the budget's timer; the stop comes with the second one.
+    // The budget runs out with the first answer to the listing; the stop comes with the second one.
     const client = listingWatched(mlflow, async () => {
       listings += 1;
-      if (how === 'budget') await new Promise((resolve) => setTimeout(resolve, backlogBudgetMs + 50));
+      if (budget) budget.spend();
       else if (listings === 2) stop.abort();
     });
 
@@ -250,19 +283,16 @@ describe('core > registry > mirrorPendingRuns', () => {
     const store = await registryOf('listing-page-cut-', ids);
     const mlflow = new MemoryMlflow();
     for (const id of ids) mlflow.addMirror(id);
-    const backlogBudgetMs = 20;
+    const backlogBudgetMs = 60_000;
+    const budget = heldBudget(backlogBudgetMs);
     const deadlines: Array<number | undefined> = [];
     let answered = false;
-    // A page MLflow is slow to send: the client ends its call at the deadline it is given (reason `deadline`, as
-    // mlflow-http does); without one, the page comes long after the budget.
+    // A page MLflow is slow to send: the budget runs out while it is under way, and the client ends its call at the
+    // deadline it is given (reason `deadline`, as mlflow-http does); without one, the page comes after the budget.
     const slowPage = async (input: { deadline?: number }): Promise<never> => {
       deadlines.push(input.deadline);
-      if (input.deadline === undefined) {
-        await new Promise((resolve) => setTimeout(resolve, backlogBudgetMs + 200));
-        answered = true;
-      } else {
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, input.deadline! - Date.now()) + 1));
-      }
+      budget.spend();
+      if (input.deadline === undefined) answered = true;
       throw new FltsError('FLTS_TRACKING_UNAVAILABLE', 'no answer within the time limit', { details: { reason: 'deadline' } });
     };
     const started = Date.now();
