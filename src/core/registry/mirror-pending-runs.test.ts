@@ -39,9 +39,10 @@ const completeListing = (search: { filter?: string; viewType?: string }) =>
   search.viewType !== 'DELETED_ONLY' && (search.filter === COMPLETE_FILTER || /^tags\.`[^`]+` = 'true' AND attributes\.start_time >= \d+$/.test(search.filter ?? '') && search.filter!.startsWith(COMPLETE_FILTER));
 
 /**
- * A backlog budget of `budgetMs` that runs out when the test says so (`spend`), not by the clock: Date stands still and
- * the budget's timer (AbortSignal.timeout of `budgetMs`) is a signal the test aborts, so a loaded machine neither ends
- * the budget before the step a test cuts (the listing's first page, say) nor lets it outlast the cut.
+ * Budgets of `budgetMs` (a sync's backlog, its audit) that run out when the test says so (`spend`: those begun so far),
+ * not by the clock: Date stands still but for `spend`, and a budget's timer (AbortSignal.timeout of `budgetMs`) is a
+ * signal the test aborts, so a loaded machine neither ends a budget before the step a test cuts (the listing's first
+ * page, say) nor lets it outlast the cut.
  */
 function heldBudget(budgetMs: number): { spend: () => void } {
   vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
@@ -53,13 +54,10 @@ function heldBudget(budgetMs: number): { spend: () => void } {
     timers.push(timer);
     return timer.signal;
   });
-  let spent = false;
   return {
     spend: () => {
-      if (spent) return;
-      spent = true;
       vi.setSystemTime(Date.now() + budgetMs);
-      for (const timer of timers) timer.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+      for (const timer of timers.splice(0)) timer.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
     },
   };
 }
@@ -127,13 +125,14 @@ describe('core > registry > mirrorPendingRuns', () => {
     await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
     const marked = await listMirrorMarkers(store, settings);
     expect(marked).toHaveLength(ids.length);
-    const backlogBudgetMs = 50;
+    const backlogBudgetMs = 60_000;
+    const budget = heldBudget(backlogBudgetMs);
     const searches: Array<{ filter?: string; deadline?: number }> = [];
     // A server that answers searches long after the sync's budget: the client ends a search at the deadline it is given
-    // (reason `deadline`, as mlflow-client does); without one, the answer comes well after the budget.
+    // (reason `deadline`, as mlflow-client does), once the budget runs out; without one, it fails as a server away.
     const slowSearch = async (input: { filter?: string; deadline?: number }): Promise<never> => {
       searches.push({ filter: input.filter, deadline: input.deadline });
-      await new Promise((resolve) => setTimeout(resolve, input.deadline === undefined ? backlogBudgetMs + 300 : Math.max(0, input.deadline - Date.now()) + 1));
+      if (input.deadline !== undefined) budget.spend();
       throw new FltsError('FLTS_TRACKING_UNAVAILABLE', 'no answer within the time limit', { details: { reason: input.deadline === undefined ? undefined : 'deadline' } });
     };
     const started = Date.now();
@@ -324,15 +323,17 @@ describe('core > registry > mirrorPendingRuns', () => {
     const mlflow = new MemoryMlflow();
     for (const id of ids) mlflow.addMirror(id);
     const asked: Array<number | undefined> = [];
-    // A server that sends no page larger than the floor before the deadline.
+    const backlogBudgetMs = 60_000;
+    const budget = heldBudget(backlogBudgetMs);
+    // A server that sends no page larger than the floor before the deadline: the sync's budget runs out while it is under way.
     const slowLargePages = async (input: { maxResults?: number; deadline?: number }) => {
       asked.push(input.maxResults);
       if ((input.maxResults ?? LISTING_PAGE_RUNS) <= LISTING_PAGE_RUNS_MIN) return mlflow.client.searchRunsPage(input as never);
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, (input.deadline ?? Date.now()) - Date.now()) + 1));
+      budget.spend();
       throw new FltsError('FLTS_TRACKING_UNAVAILABLE', 'no answer within the time limit', { details: { reason: 'deadline' } });
     };
     const client = { ...mlflow.client, searchRunsPage: slowLargePages } as MlflowClient;
-    for (let sync = 0; sync < 6 && (await listMirrorMarkers(store, settings)).length < ids.length; sync += 1) await mirrorPendingRuns(store, settings, { backlogBudgetMs: 20 }, { client });
+    for (let sync = 0; sync < 6 && (await listMirrorMarkers(store, settings)).length < ids.length; sync += 1) await mirrorPendingRuns(store, settings, { backlogBudgetMs }, { client });
     expect(asked.slice(0, 4)).toEqual([LISTING_PAGE_RUNS, LISTING_PAGE_RUNS / 2, LISTING_PAGE_RUNS / 4, LISTING_PAGE_RUNS_MIN]);
     expect(asked.filter((size) => size === undefined || size < LISTING_PAGE_RUNS_MIN)).toEqual([]);
     const next = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
