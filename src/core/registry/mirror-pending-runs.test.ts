@@ -10,6 +10,7 @@ import { MemoryMlflow } from './memory-mlflow.fixture.js';
 import type { MlflowClient } from '../tracking/mlflow-client.js';
 import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
 import { MIRROR_TAGS } from '../tracking/tracking-deps.js';
+import { withServer } from '../tracking/tracking-server.fixture.js';
 import { FltsError } from '../errors.js';
 import { DIGEST_TAG_READS_PER_SYNC, FULL_LISTING_FROM, LISTING_PAGE_RUNS, LISTING_PAGE_RUNS_MIN, MARKERS_AUDITED_PER_SYNC, mirrorPendingRuns, REMOVED_RUNS_CHECKED_PER_SYNC } from './mirror-pending-runs.js';
 import { listMirrorMarkers, readMirrorMarkers, saveUnwrittenMarkers } from './mirror-markers.js';
@@ -42,9 +43,10 @@ const completeListing = (search: { filter?: string; viewType?: string }) =>
  * Budgets of `budgetMs` (a sync's backlog, its audit) that run out when the test says so (`spend`: those begun so far),
  * not by the clock: Date stands still but for `spend`, and a budget's timer (AbortSignal.timeout of `budgetMs`) is a
  * signal the test aborts, so a loaded machine neither ends a budget before the step a test cuts (the listing's first
- * page, say) nor lets it outlast the cut.
+ * page, say) nor lets it outlast the cut. `overrun` moves the clock past the end of the budgets begun so far and fires
+ * none of their timers: a loaded host, whose timers fire late.
  */
-function heldBudget(budgetMs: number): { spend: () => void } {
+function heldBudget(budgetMs: number): { spend: () => void; overrun: () => void } {
   vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
   const timers: AbortController[] = [];
   const timeout = AbortSignal.timeout.bind(AbortSignal);
@@ -59,7 +61,25 @@ function heldBudget(budgetMs: number): { spend: () => void } {
       vi.setSystemTime(Date.now() + budgetMs);
       for (const timer of timers.splice(0)) timer.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
     },
+    overrun: () => vi.setSystemTime(Date.now() + budgetMs),
   };
+}
+
+/** A tracking server on 127.0.0.1 for the length of `body` that records the path of each request and answers `answer(path)`. */
+async function withRecordingServer<T>(answer: (path: string) => { status: number; body: unknown }, body: (uri: string, requests: string[]) => Promise<T>): Promise<T> {
+  const requests: string[] = [];
+  return withServer(
+    (request, response) => {
+      request.resume();
+      request.on('end', () => {
+        const path = (request.url ?? '').split('?')[0];
+        requests.push(path);
+        const { status, body: json } = answer(path);
+        response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
+      });
+    },
+    (uri) => body(uri, requests),
+  );
 }
 
 describe('core > registry > mirrorPendingRuns', () => {
@@ -315,6 +335,37 @@ describe('core > registry > mirrorPendingRuns', () => {
     expect(listingRunsSince(mlflow)).toBe(ids.length);
     expect(mlflow.created).toEqual([]);
     await expectMarkedOnce(store, mlflow, ids);
+  });
+
+  it('starts no run of the backlog once the clock is past its budget, though the timer has not fired yet (a loaded host)', async () => {
+    const ids = Array.from({ length: FULL_LISTING_FROM + 5 }, (_, at) => `o${String(at).padStart(4, '0')}`);
+    const unmirrored = ids.slice(FULL_LISTING_FROM);
+    const mlflow = new MemoryMlflow();
+    for (const id of ids.slice(0, FULL_LISTING_FROM)) mlflow.addMirror(id);
+    const backlogBudgetMs = 60_000;
+    const budget = heldBudget(backlogBudgetMs);
+    // The clock passes the budget's end with the listing's answer; the runs MLflow lacks are left for the backlog.
+    const client = listingWatched(mlflow, async () => budget.overrun());
+    // The backlog's calls go through a client of their own, to the configured server: any run started calls it.
+    await withRecordingServer(
+      () => ({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'not here' } }),
+      async (uri, requests) => {
+        const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.retries': 0 } }).settings;
+        const store = await registryOf('overrun-', ids);
+
+        const late = await mirrorPendingRuns(store, settings, { backlogBudgetMs }, { client });
+
+        expect(requests).toEqual([]);
+        expect(late).toMatchObject({ mirrored: [], found: [], failed: [], deferred: unmirrored });
+        expect(late.interrupted).toBeUndefined();
+        expect(mlflow.created).toEqual([]);
+
+        const next = await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+        expect(next.mirrored.map((run) => run.runId)).toEqual(unmirrored);
+        expect(next).toMatchObject({ failed: [], deferred: [] });
+        expect(requests).toEqual([]);
+      },
+    );
   });
 
   it('pages cut at every sync get smaller down to LISTING_PAGE_RUNS_MIN, and the listing moves on with pages of at least that size', async () => {
@@ -742,6 +793,36 @@ describe('core > registry > mirrorPendingRuns > mirrors written before the proce
     expect(third.tagged).toEqual([]);
     expect(server.setTags).toHaveLength(ids.length);
     expect(toRecord(mirrors[0].data.tags)[PROCESSED_SHA256_TAG]).toBeUndefined();
+  });
+
+  it('tags no more mirrors once the clock is past the backlog budget, though its timer has not fired yet (a loaded host)', async () => {
+    const ids = ['t1', 't2', 't3'];
+    const store = createFsStore(mkdtempSync(path.join(root, 'digests-overrun-')));
+    const records = ids.map((id) => fakeRun(id, 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, '2026-01-01T00:00:00.000Z'));
+    for (const record of records) await saveRunRecord(store, settings, record);
+    const server = serverOf(ids.map((id, at) => mirrorOf(id, at)));
+    const backlogBudgetMs = 60_000;
+    let budget: ReturnType<typeof heldBudget> | undefined;
+    // The tags go through the backlog's own client, to the configured server, whose first answer comes past the budget.
+    await withRecordingServer(
+      (path) => {
+        if (path.endsWith('/runs/set-tag')) budget?.overrun();
+        return { status: 200, body: {} };
+      },
+      async (uri, requests) => {
+        const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.retries': 0 } }).settings;
+        // Marked by a first sync, when their records had no digest yet; the records name it since.
+        await mirrorPendingRuns(store, settings, {}, { client: server.client });
+        for (const record of records) await saveRunRecord(store, settings, { ...record, data: { ...record.data, processed_sha256: digestOf(record.run_id) } });
+        budget = heldBudget(backlogBudgetMs);
+
+        const late = await mirrorPendingRuns(store, settings, { backlogBudgetMs }, { client: server.client });
+
+        expect(requests).toEqual(['/api/2.0/mlflow/runs/set-tag']);
+        expect(late.tagged.map((tag) => tag.runId)).toEqual(['t3']);
+        expect(late).toMatchObject({ pending: [], failed: [] });
+      },
+    );
   });
 
   it('stops at an unavailable server, reports it as a failed mirror write, and the next sync finishes', async () => {

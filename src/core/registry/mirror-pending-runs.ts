@@ -525,6 +525,28 @@ export interface MirrorPendingOptions {
 }
 
 /**
+ * The backlog's budget, begun when the backlog's first step asks for it: the calls of its client stop when its timer
+ * fires, and it is `spent` once the timer has fired or the clock is past `endsAt`, whichever comes first. Every step
+ * of the backlog asks `spent` before it starts: a timer fires late on a loaded host, and a call cut at `endsAt` by the
+ * clock may end before the timer has fired.
+ */
+interface BacklogBudget {
+  deps: TrackingDeps;
+  endsAt: number;
+  spent: () => boolean;
+}
+
+function startBacklogBudget(budgetMs: number, deps: TrackingDeps): BacklogBudget {
+  const timer = AbortSignal.timeout(budgetMs);
+  const endsAt = Date.now() + budgetMs;
+  return {
+    endsAt,
+    deps: { logger: deps.logger, onEvent: deps.onEvent, signal: deps.signal ? AbortSignal.any([timer, deps.signal]) : timer },
+    spent: () => timer.aborted || Date.now() >= endsAt,
+  };
+}
+
+/**
  * Mirrors every run of the registry that MLflow does not have completely, oldest first: what lets a
  * tracking server that was down (or wiped) catch up. A run is taken for mirrored when the store holds a marker of
  * its complete mirror (written after MLflow had it, see mirror-markers.ts) that this sync found no reason to doubt
@@ -552,17 +574,10 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   // A slow server answering each call just within its time limit is never reported down, and a backlog of
   // runs at a dozen calls or more each would hold the caller for minutes: past its budget the backlog waits for
   // the next sync. Its calls go through a client of their own, stopped when the budget runs out.
-  let budget: { deps: TrackingDeps; deadline: AbortSignal; endsAt: number } | undefined;
-  const backlogDeps = (): { deps: TrackingDeps; deadline: AbortSignal; endsAt: number } => {
-    if (!budget) {
-      const deadline = AbortSignal.timeout(options.backlogBudgetMs!);
-      budget = { deadline, endsAt: Date.now() + options.backlogBudgetMs!, deps: { logger: deps.logger, onEvent: deps.onEvent, signal: deps.signal ? AbortSignal.any([deadline, deps.signal]) : deadline } };
-    }
-    return budget;
-  };
-  // The clock as well as the timer: a call cut at the deadline by the clock may end before the timer has fired.
-  const outOfTime = (): boolean => deps.signal?.aborted === true || (options.backlogBudgetMs !== undefined && (backlogDeps().deadline.aborted || Date.now() >= backlogDeps().endsAt));
-  const backlogEndsAt = (): number | undefined => (options.backlogBudgetMs === undefined ? undefined : backlogDeps().endsAt);
+  let budget: BacklogBudget | undefined;
+  const backlogBudget = (): BacklogBudget | undefined => (options.backlogBudgetMs === undefined ? undefined : (budget ??= startBacklogBudget(options.backlogBudgetMs, deps)));
+  const outOfTime = (): boolean => deps.signal?.aborted === true || backlogBudget()?.spent() === true;
+  const backlogEndsAt = (): number | undefined => backlogBudget()?.endsAt;
   const interrupt = (step: NonNullable<MirrorPendingResult['interrupted']>['step'], error: { code: string; message: string }): void => {
     result.interrupted ??= { step, code: error.code, message: error.message };
   };
@@ -570,8 +585,8 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   /** Mirrors `runIds` in order, within the backlog's budget when `bounded`; true when it stopped (the rest deferred). */
   const mirrorEach = async (runIds: readonly string[], bounded: boolean): Promise<boolean> => {
     for (const [index, runId] of runIds.entries()) {
-      const limited = bounded && options.backlogBudgetMs !== undefined ? backlogDeps() : undefined;
-      if (deps.signal?.aborted || limited?.deadline.aborted) {
+      const limited = bounded ? backlogBudget() : undefined;
+      if (deps.signal?.aborted || limited?.spent()) {
         result.deferred.push(...runIds.slice(index));
         return true;
       }
@@ -582,7 +597,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
       } catch (error) {
         // Out of the backlog's budget, or stopped by the caller (a daemon's SIGTERM, Ctrl-C: the bare AbortError would
         // read as FLTS_INTERNAL): this run and the rest wait for the next sync, which finds them pending still.
-        if (deps.signal?.aborted || limited?.deadline.aborted) {
+        if (deps.signal?.aborted || limited?.spent()) {
           result.deferred.push(...runIds.slice(index));
           return true;
         }
@@ -622,7 +637,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   // Runs without a marker whose mirror MLflow had complete all along were never pending.
   const found = new Set(result.found.map((run) => run.runId));
   result.pending = [...leading, ...backlog].filter((runId) => !found.has(runId));
-  if (!stopped && !outOfTime()) await tagProcessedDigests(store, settings, await mirrorsWithoutDigestTag(client, experimentIds, new Set(registered), listed, backlogEndsAt()), result, () => (options.backlogBudgetMs !== undefined ? backlogDeps() : undefined), { ...deps, client });
+  if (!stopped && !outOfTime()) await tagProcessedDigests(store, settings, await mirrorsWithoutDigestTag(client, experimentIds, new Set(registered), listed, backlogEndsAt()), result, backlogBudget, { ...deps, client });
   if (result.deferred.length > 0) logger.info({ deferred: result.deferred.length, mirrored: result.mirrored.length }, 'mlflow catch-up continues on a later sync');
   return result;
 }
@@ -637,14 +652,14 @@ async function tagProcessedDigests(
   settings: Settings,
   mirrors: readonly CompleteMirror[],
   result: MirrorPendingResult,
-  backlog: () => { deps: TrackingDeps; deadline: AbortSignal } | undefined,
+  backlog: () => BacklogBudget | undefined,
   deps: TrackingDeps,
 ): Promise<void> {
   const logger = (deps.logger ?? silentLogger).child({ component: 'tracking' });
   let client: ReturnType<typeof trackingClientFor> | undefined;
   for (const { runId, run } of mirrors) {
     const bounded = backlog();
-    if (bounded?.deadline.aborted || deps.signal?.aborted) return;
+    if (bounded?.spent() || deps.signal?.aborted) return;
     try {
       const digest = (await findRunRecord(store, settings, runId))?.data?.processed_sha256;
       if (digest === undefined) continue;
@@ -652,7 +667,7 @@ async function tagProcessedDigests(
       await client.setTag(run.info.run_id, PROCESSED_SHA256_TAG, digest);
       result.tagged.push({ runId, mlflowRunId: run.info.run_id });
     } catch (error) {
-      if (deps.signal?.aborted || bounded?.deadline.aborted) return;
+      if (deps.signal?.aborted || bounded?.spent()) return;
       const flts = toFltsError(error);
       result.failed.push({ runId, code: flts.code, message: flts.message });
       if (flts.code === 'FLTS_TRACKING_UNAVAILABLE') {
