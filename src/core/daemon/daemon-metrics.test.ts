@@ -31,7 +31,8 @@ describe('core > daemon > step and run series', () => {
   afterAll(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
   async function start(roles: string[], name: string): Promise<{ daemon: Daemon; bus: MessageBus; metrics: () => Promise<string>; settings: ReturnType<typeof resolveSettings>['settings'] }> {
-    const root = path.join(home, name);
+    // A folder of its own each time: a test run again in the same run (--repeat, a retry) starts from nothing too.
+    const root = mkdtempSync(path.join(home, `${name}-`));
     const { settings } = resolveSettings({ flags: { home: root, 'daemon.roles': roles, 'daemon.trainerModels': ['LSTM', 'GRU'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } });
     // As flts daemon wires them: the bus reports to the daemon's registry.
     const registry = createDaemonMetrics({ processMetrics: false });

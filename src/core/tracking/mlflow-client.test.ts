@@ -139,10 +139,12 @@ describe('core > tracking > mlflow-client', () => {
 
   it('cuts the attempt in flight at the listing deadline and asks no retry of it', async () => {
     // The first page leaves 50 ms of the listing's clock; the second never answers. Its attempt is cut at those
-    // 50 ms (not its 100 ms time limit) and, the listing's time being up, not retried though a retry is allowed.
+    // 50 ms (not its 5 s time limit) and, the listing's time being up, not retried though a retry is allowed.
+    // Reason 'deadline' is given only to an attempt whose limit the deadline cut; attempts 1 says no retry was asked.
+    // The server may not see the cut attempt at all on a busy host (its 50 ms can pass before the request lands).
     let clock = 0;
     let requests = 0;
-    const budgetMs = 2 * 100;
+    const budgetMs = 2 * 5000;
     const error = await withServer(
       (req, res) => {
         requests += 1;
@@ -151,13 +153,14 @@ describe('core > tracking > mlflow-client', () => {
         req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ runs: [run('a')], next_page_token: 't' })));
       },
       (uri) => {
-        const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 100, 'tracking.retries': 1, 'tracking.backoffMs': 0 } }).settings;
+        const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 1, 'tracking.backoffMs': 0 } }).settings;
         return failure(createMlflowClient(settings.tracking, { now: () => clock }).searchRuns({ experimentIds: ['1'] }));
       },
     );
     expect(error.details).toMatchObject({ reason: 'listing_deadline', pages: 1 });
     expect(error.cause).toMatchObject({ details: { attempts: 1, reason: 'deadline' } });
-    expect(requests).toBe(2);
+    expect(requests).toBeGreaterThanOrEqual(1);
+    expect(requests).toBeLessThanOrEqual(2);
   });
 
   it('refuses a search page holding more entries than its max_results asked for as it arrives, leaving the rest unread', async () => {
@@ -257,7 +260,9 @@ describe('core > tracking > mlflow-client', () => {
   });
 
   it('ends a page of a listing read a page at a time at the deadline its caller gives, with one attempt, not at its own budget', async () => {
-    // The server never answers; the call's own budget (two attempts of 5 s) would hold the caller for 10 s.
+    // The server never answers; the call's own budget (two attempts of 5 s) would hold the caller for 10 s. The
+    // client's clock stands still, so the deadline leaves exactly 50 ms however late the call starts; the server may
+    // not see the request before they pass on a busy host, so what proves a single attempt is the client's count.
     let requests = 0;
     const error = await withServer(
       () => {
@@ -265,16 +270,17 @@ describe('core > tracking > mlflow-client', () => {
       },
       (uri) => {
         const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 1, 'tracking.backoffMs': 0 } }).settings;
-        return failure(createMlflowClient(settings.tracking).searchRunsPage({ experimentIds: ['1'], deadline: Date.now() + 50 }));
+        return failure(createMlflowClient(settings.tracking, { now: () => 0 }).searchRunsPage({ experimentIds: ['1'], deadline: 50 }));
       },
     );
     expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
     expect(error.details).toMatchObject({ reason: 'deadline', attempts: 1 });
-    expect(requests).toBe(1);
+    expect(requests).toBeLessThanOrEqual(1);
   });
 
   it('ends a whole search at the deadline its caller gives when sooner than the listing\'s own, with reason deadline', async () => {
     // The server never answers; the listing's own deadline (three budgets of two 5 s attempts) would hold the caller for 30 s.
+    // As above: a still clock, and the client's count of attempts, not the server's, proves there was one.
     let requests = 0;
     const error = await withServer(
       () => {
@@ -282,13 +288,13 @@ describe('core > tracking > mlflow-client', () => {
       },
       (uri) => {
         const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 1, 'tracking.backoffMs': 0 } }).settings;
-        return failure(createMlflowClient(settings.tracking).searchRuns({ experimentIds: ['1'], viewType: 'DELETED_ONLY', deadline: Date.now() + 50 }));
+        return failure(createMlflowClient(settings.tracking, { now: () => 0 }).searchRuns({ experimentIds: ['1'], viewType: 'DELETED_ONLY', deadline: 50 }));
       },
     );
     expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
     expect(error.details).toMatchObject({ reason: 'deadline', pages: 0 });
     expect(error.cause).toMatchObject({ details: { attempts: 1, reason: 'deadline' } });
-    expect(requests).toBe(1);
+    expect(requests).toBeLessThanOrEqual(1);
   });
 
   it('reads answers up to tracking.maxResponseMb and no further, naming the setting', async () => {
