@@ -36,6 +36,15 @@ afterEach(async () => {
   rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 });
 
+/**
+ * A monotonic clock that moves a whole `leaseStaleMs` with each reading: a lease nobody beats is fresh at its first
+ * sighting and stale at the next, however slowly the host runs the polls between them.
+ */
+function sightingsClock(staleMs: number): () => number {
+  let now = 0;
+  return () => (now += staleMs);
+}
+
 function promoter(store: ObjectStore): RoleContext {
   return { settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics(), owner: 'promoter-a', signal: new AbortController().signal };
 }
@@ -105,7 +114,7 @@ describe('core > daemon > promoter-reconciler', () => {
 
   it('announces again the promotion of a promoter that died after its pointers and before its notice, once its lease is seen abandoned', async () => {
     const store = createFsStore(path.join(root, 'store'));
-    const quick = { ...settings, daemon: { ...settings.daemon, heartbeatMs: 50, leaseStaleMs: 300 } };
+    const quick = { ...settings, daemon: { ...settings.daemon, heartbeatMs: 50 } };
     const run = fakeRun('naive-4', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
     await addLoadableRun(store, quick, { ...run, timings: { ...run.timings, finished_at: '2026-01-01T00:01:00.000Z' } });
     // The first promoter moves the pointers and is killed before its notice reaches the broker: its lease stays, unbeating.
@@ -120,9 +129,9 @@ describe('core > daemon > promoter-reconciler', () => {
     const selected: ReceivedMessage[] = [];
     const reader = await bus.subscribe({ group: 'replica', topics: [settings.bus.topics.modelSelected] }, async (message) => void selected.push(message));
     // The restarted promoter finds the promotion made (its redelivered SUCCESS, or its startup resync).
-    const outcome = await reconcilePromotion({ ...promoter(store), settings: quick }, HASH, new AbortController().signal);
+    const outcome = await reconcilePromotion({ ...promoter(store), settings: quick, monotonic: sightingsClock(quick.daemon.leaseStaleMs) }, HASH, new AbortController().signal);
     expect(outcome.result).toBe('already-promoted');
-    await expect.poll(() => selected.map((message) => decodePromotion(message).run_id)).toEqual(['naive-4']);
+    await expect.poll(() => selected.map((message) => decodePromotion(message).run_id), { timeout: 20_000 }).toEqual(['naive-4']);
     expect(await readLease(store, quick, leaseKey(work.step, HASH, ''))).toBeUndefined();
     expect(await listPromotionHistory(store, quick)).toHaveLength(1);
     await reader.stop();
@@ -159,13 +168,13 @@ describe('core > daemon > promoter-reconciler', () => {
 
   it('waits out the lease of a promoter that died instead of answering busy until the next resync, then promotes', async () => {
     const store = createFsStore(path.join(root, 'store'));
-    const quick = { ...settings, daemon: { ...settings.daemon, heartbeatMs: 50, leaseStaleMs: 300 } };
+    const quick = { ...settings, daemon: { ...settings.daemon, heartbeatMs: 50 } };
     const run = fakeRun('naive-3', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
     await addLoadableRun(store, quick, { ...run, timings: { ...run.timings, finished_at: '2026-01-01T00:01:00.000Z' } });
     // A promoter took the lease and died: it never heartbeats nor releases it.
     const dead = await acquireLease({ store, settings: { ...quick, daemon: { ...quick.daemon, heartbeatMs: 3_600_000 } }, owner: 'promoter-dead', logger: silentLogger }, { step: `promote-${promotionScope(quick)}`, configHash: HASH, modelType: '' }, new AbortController().signal);
     expect(dead).toBeDefined();
-    const outcome = await reconcilePromotion({ ...promoter(store), settings: quick }, HASH, new AbortController().signal);
+    const outcome = await reconcilePromotion({ ...promoter(store), settings: quick, monotonic: sightingsClock(quick.daemon.leaseStaleMs) }, HASH, new AbortController().signal);
     expect(outcome).toMatchObject({ result: 'promoted', record: { run_id: 'naive-3' } });
     await dead?.release();
   });
