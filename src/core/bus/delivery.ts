@@ -2,7 +2,7 @@ import { isFltsError, isServiceRefusal } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { backoffDelayMs, sleep } from '../retry.js';
 import { parseLenientJson } from '../storage/json-objects.js';
-import type { DeliveryOutcome, MessageHandler, OutgoingMessage, ReceivedMessage, RetryPolicy } from './message-bus.js';
+import type { BusMetrics, DeliveryListener, DeliveryOutcome, MessageHandler, OutgoingMessage, ReceivedMessage, RetryPolicy } from './message-bus.js';
 import { dlqTopic } from './topics.js';
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 3, initialBackoffMs: 500, maxBackoffMs: 10_000 };
@@ -124,4 +124,21 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
       await sleep(backoffMs(policy, failures), signal);
     }
   }
+}
+
+/**
+ * deliverWithRetries for a consumer group's message, its retries and its outcome told to the bus's listener and
+ * metrics: the one delivery path of every bus (Kafka, files), so what they hear does not depend on the transport.
+ */
+export async function deliverToGroup(
+  message: ReceivedMessage,
+  handler: MessageHandler,
+  deps: Omit<DeliveryDeps, 'onRetry' | 'group'> & { group: string },
+  observers: { onDelivery?: DeliveryListener; metrics?: BusMetrics },
+): Promise<{ outcome: DeliveryOutcome; attempts: number; error?: unknown }> {
+  const { group } = deps;
+  const result = await deliverWithRetries(message, handler, { ...deps, onRetry: () => observers.metrics?.retried(group, message.topic) });
+  observers.onDelivery?.({ group, message, ...result });
+  observers.metrics?.delivered(group, message.topic, result.outcome);
+  return result;
 }

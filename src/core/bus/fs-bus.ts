@@ -5,7 +5,7 @@ import { FltsError, toFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { sleep, type BackoffPolicy } from '../retry.js';
 import { createConsumerRecovery } from './consumer-recovery.js';
-import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
+import { DEFAULT_RETRY_POLICY, deliverToGroup } from './delivery.js';
 import type { BusMetrics, DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet, tellJoined } from './subscription-set.js';
 import { makeDirectory } from '../make-directory.js';
@@ -286,18 +286,12 @@ export function createFsBus(options: FsBusOptions): MessageBus {
       const value = typeof record.value === 'string' ? record.value : line;
       const headers = record.headers !== null && typeof record.headers === 'object' && !Array.isArray(record.headers) ? record.headers : {};
       const message: ReceivedMessage = { topic, partition: 0, offset: String(offset), key: typeof record.key === 'string' ? record.key : null, value, headers, timestamp: typeof record.timestamp === 'number' ? record.timestamp : 0 };
-      const result = await deliverWithRetries(message, handler, {
-        policy: retry,
-        signal: controller.signal,
-        logger,
-        dlqOperation: subscribeOptions.dlqOperation ?? `consume ${topic}`,
-        group,
-        dlq: subscribeOptions.dlq,
-        publishDlq: (dlq, dlqMessage) => bus.publish(dlq, dlqMessage),
-        onRetry: () => metrics?.retried(group, topic),
-      });
-      options.onDelivery?.({ group, message, ...result });
-      metrics?.delivered(group, topic, result.outcome);
+      const result = await deliverToGroup(
+        message,
+        handler,
+        { policy: retry, signal: controller.signal, logger, dlqOperation: subscribeOptions.dlqOperation ?? `consume ${topic}`, group, dlq: subscribeOptions.dlq, publishDlq: (dlq, dlqMessage) => bus.publish(dlq, dlqMessage) },
+        { onDelivery: options.onDelivery, metrics },
+      );
       if (result.outcome === 'abandoned') return false;
       await commit(group, topic, offset + 1);
       return true;

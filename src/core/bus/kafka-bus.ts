@@ -3,7 +3,7 @@ import { FltsError, isServiceRefusal } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { maxTotalBackoffMs, msLeft, retryWithBackoff, sleep, withTimeout, type RetryPolicy as BackoffRetryPolicy } from '../retry.js';
 import { createConsumerRecovery, type ConsumerCrash } from './consumer-recovery.js';
-import { DEFAULT_RETRY_POLICY, deliverWithRetries } from './delivery.js';
+import { DEFAULT_RETRY_POLICY, deliverToGroup } from './delivery.js';
 import { kafkaClientConfig, type KafkaConnectionOptions } from './kafka-client-config.js';
 import { groupLookupDenied } from './kafka-failure.js';
 import { createKafkaLog } from './kafka-log.js';
@@ -383,18 +383,12 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     };
     const handle = async (topic: string, partition: number, message: KafkaMessage): Promise<void> => {
       const received = toReceived(topic, partition, message);
-      const result = await deliverWithRetries(received, handler, {
-        policy: retry,
-        signal: controller.signal,
-        logger,
-        dlqOperation: subscribeOptions.dlqOperation ?? `consume ${topic}`,
-        group,
-        dlq: subscribeOptions.dlq,
-        publishDlq: publish,
-        onRetry: () => metrics?.retried(group, topic),
-      });
-      options.onDelivery?.({ group, message: received, ...result });
-      metrics?.delivered(group, topic, result.outcome);
+      const result = await deliverToGroup(
+        received,
+        handler,
+        { policy: retry, signal: controller.signal, logger, dlqOperation: subscribeOptions.dlqOperation ?? `consume ${topic}`, group, dlq: subscribeOptions.dlq, publishDlq: publish },
+        { onDelivery: options.onDelivery, metrics },
+      );
       if (result.outcome === 'abandoned') return;
       await settle(topic, partition, message.offset);
     };
