@@ -96,11 +96,14 @@ export async function writeRootPointer(store: ObjectStore, settings: Settings, r
   await putJson(store, settings.store.buckets.promotion, 'current.json', record);
 }
 
-/** The first `rows` rows of the raw PobleSec test file, column-oriented as a request sends them. */
-export function rawTestRows(rows: number): Record<string, Array<string | number>> {
-  const [header, ...lines] = readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').trim().split('\n');
+let rawTestLines: string[] | undefined;
+
+/** `rows` rows of the raw PobleSec test file from row `from`, column-oriented as a request sends them. */
+export function rawTestRows(rows: number, from = 0): Record<string, Array<string | number>> {
+  rawTestLines ??= readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').trim().split('\n');
+  const [header, ...lines] = rawTestLines;
   const names = header.split(',');
   const data: Record<string, Array<string | number>> = Object.fromEntries(names.map((name) => [name, []]));
-  for (const line of lines.slice(0, rows)) line.split(',').forEach((cell, c) => data[names[c]].push(c === 0 ? cell : Number(cell)));
+  for (const line of lines.slice(from, from + rows)) line.split(',').forEach((cell, c) => data[names[c]].push(c === 0 ? cell : Number(cell)));
   return data;
 }

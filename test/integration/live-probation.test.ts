@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encodePromotion } from '../../src/core/bus/messages.js';
 import type { MessageBus } from '../../src/core/bus/message-bus.js';
@@ -9,7 +7,7 @@ import { readPromotionPointer } from '../../src/core/registry/pointers.js';
 import { promote as promoteRun } from '../../src/core/workflows/promote.js';
 import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
 import { trainModels } from '../../src/core/workflows/train.js';
-import { DATASETS } from '../helpers/poblesec-slice.js';
+import { DATASETS, rawTestRows } from '../helpers/poblesec-slice.js';
 import { postJson } from '../serve/serve-fixtures.js';
 import { createPipeline, getJson, waitUntil, type FltsProcess } from './daemon-harness.js';
 import { infraSkipReason } from './infra-env.js';
@@ -17,14 +15,6 @@ import { infraSkipReason } from './infra-env.js';
 vi.setConfig({ testTimeout: 300_000 });
 
 const skipReason = infraSkipReason();
-const [header, ...lines] = readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').trim().split('\n');
-function testRows(from: number, count: number): Record<string, Array<string | number>> {
-  const names = header.split(',');
-  const data: Record<string, Array<string | number>> = Object.fromEntries(names.map((name) => [name, []]));
-  for (const line of lines.slice(from, from + count)) line.split(',').forEach((cell, c) => data[names[c]].push(c === 0 ? cell : Number(cell)));
-  return data;
-}
-
 if (skipReason) {
   describe('integration > live probation on Kafka + S3', () => {
     it.skip(`skipped: ${skipReason}`, () => {});
@@ -53,7 +43,7 @@ if (skipReason) {
     async function trafficUntil(done: () => Promise<boolean>, maxRounds: number): Promise<void> {
       for (let round = 0; round < maxRounds; round++) {
         for (const replica of replicas) {
-          const response = await postJson(`${replica.url}/predict`, { identifier: `series-${replica.id}`, data: testRows(next, 12) });
+          const response = await postJson(`${replica.url}/predict`, { identifier: `series-${replica.id}`, data: rawTestRows(12, next) });
           expect(response.status, JSON.stringify(response.json)).toBe(200);
         }
         next++;

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Settings } from '../../src/core/config/settings.js';
 import { createRollbackAction } from '../../src/core/workflows/auto-rollback.js';
@@ -10,18 +8,9 @@ import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
 import { startInferenceService, type InferenceService } from '../../src/core/serve/start-inference-service.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { trainModels } from '../../src/core/workflows/train.js';
-import { createSliceHome, DATASETS } from '../helpers/poblesec-slice.js';
+import { createSliceHome, rawTestRows } from '../helpers/poblesec-slice.js';
 import { runCli } from '../helpers/run-cli.js';
 import { postJson } from '../serve/serve-fixtures.js';
-
-/** Rows [from, from + count) of the raw PobleSec test file, column-oriented as a client sends its latest rows. */
-const [header, ...lines] = readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').trim().split('\n');
-function testRows(from: number, count: number): Record<string, Array<string | number>> {
-  const names = header.split(',');
-  const data: Record<string, Array<string | number>> = Object.fromEntries(names.map((name) => [name, []]));
-  for (const line of lines.slice(from, from + count)) line.split(',').forEach((cell, c) => data[names[c]].push(c === 0 ? cell : Number(cell)));
-  return data;
-}
 
 describe('live > probation in an embedded flts serve', () => {
   let store: ObjectStore;
@@ -35,7 +24,7 @@ describe('live > probation in an embedded flts serve', () => {
   /** Sends the next consecutive requests until `done()` holds (each one scores the previous one's forecast). */
   async function trafficUntil(done: () => Promise<boolean>, maxRequests: number): Promise<number> {
     for (let sent = 0; sent < maxRequests; sent++) {
-      const response = await postJson(`${service.url}/predict`, { data: testRows(next++, 12) });
+      const response = await postJson(`${service.url}/predict`, { data: rawTestRows(12, next++) });
       expect(response.status).toBe(200);
       if (sent % 10 === 9) {
         await service.live!.tick();

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Settings } from '../../src/core/config/settings.js';
 import { readProbationDecision } from '../../src/core/live/live-reports.js';
@@ -12,16 +10,8 @@ import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { createRollbackAction } from '../../src/core/workflows/auto-rollback.js';
 import { promote } from '../../src/core/workflows/promote.js';
 import { trainModels } from '../../src/core/workflows/train.js';
-import { createSliceHome, DATASETS } from '../helpers/poblesec-slice.js';
+import { createSliceHome, rawTestRows } from '../helpers/poblesec-slice.js';
 import { postJson } from '../serve/serve-fixtures.js';
-
-const [header, ...lines] = readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').trim().split('\n');
-function testRows(from: number, count: number): Record<string, Array<string | number>> {
-  const names = header.split(',');
-  const data: Record<string, Array<string | number>> = Object.fromEntries(names.map((name) => [name, []]));
-  for (const line of lines.slice(from, from + count)) line.split(',').forEach((cell, c) => data[names[c]].push(c === 0 ? cell : Number(cell)));
-  return data;
-}
 
 describe('live > probation whose previous run cannot be loaded', () => {
   let store: ObjectStore;
@@ -63,7 +53,7 @@ describe('live > probation whose previous run cannot be loaded', () => {
     // Traffic and looks until the shadow load has failed and been reported: a few ticks, never the probation window.
     await vi.waitFor(
       async () => {
-        await postJson(`${service.url}/predict`, { data: testRows(next++, 12) });
+        await postJson(`${service.url}/predict`, { data: rawTestRows(12, next++) });
         await service.live!.tick();
         expect((await healthLive()).probation?.decision).not.toBeNull();
       },
