@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
-import type { MessageBus, ReceivedMessage } from '../bus/message-bus.js';
+import type { MessageBus, ReceivedMessage, Subscription } from '../bus/message-bus.js';
 import { decodeDeadLetter, decodeTrainingEvent, encodeTrainClaim } from '../bus/messages.js';
 import { roleDlq, trainerGroupId } from '../bus/topics.js';
-import { defaultSettings, resolveSettings } from '../config/settings.js';
+import { defaultSettings, resolveSettings, type Settings } from '../config/settings.js';
 import { runPreprocess } from '../preprocess/run-preprocess.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { acquireLease, leaseKey, readLease } from '../registry/work-lease.js';
@@ -17,6 +17,7 @@ import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { pollUntil } from '../retry.js';
 import { createFsStore } from '../storage/fs-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { addLoadableRun, addProcessedData } from '../workflows/loadable-run.fixture.js';
 import type { FltsEvent } from '../events.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
@@ -48,6 +49,35 @@ async function caughtUp(bus: MessageBus, group: string, topic: string): Promise<
 
 let root: string;
 let bus: MessageBus;
+
+/** The runs of the SUCCESS notices `bus` carries on `modelTraining`, in order, and the reader to stop. */
+async function successNotices(modelTraining: string): Promise<{ notices: string[]; reader: Subscription }> {
+  const notices: string[] = [];
+  const reader = await bus.subscribe({ group: 'test-training', topics: [modelTraining] }, async (message) => {
+    const event = decodeTrainingEvent(message);
+    if (event.status === 'SUCCESS') notices.push(event.runId);
+  });
+  return { notices, reader };
+}
+
+/**
+ * Settings and a store for a NAIVE trainer on files under the test's root, and `preprocessRows`, which writes `rows`
+ * rows under the same training file name and preprocesses them on day `day` (its config_hash).
+ */
+function rowsHome(): { settings: Settings; store: ObjectStore; preprocessRows: (rows: number, day: number) => Promise<string> } {
+  const data = path.join(root, 'data');
+  const { settings } = resolveSettings({ flags: { 'data.dataDir': data, 'data.trainFile': 'train.csv', 'data.testFile': 'test.csv' } });
+  settings.daemon.trainerModels = ['NAIVE'];
+  settings.daemon.resyncIntervalMs = 86_400_000;
+  const store = createFsStore(path.join(root, 'store'));
+  mkdirSync(data, { recursive: true });
+  writeFileSync(path.join(data, 'test.csv'), trainCsv(30));
+  const preprocessRows = async (rows: number, day: number): Promise<string> => {
+    writeFileSync(path.join(data, 'train.csv'), trainCsv(rows));
+    return (await runPreprocess(settings, { store, now: () => new Date(Date.UTC(2025, 10, day)) })).configHash;
+  };
+  return { settings, store, preprocessRows };
+}
 
 beforeEach(() => {
   root = mkdtempSync(path.join(os.tmpdir(), 'flts-trainer-role-'));
@@ -211,11 +241,7 @@ describe('core > daemon > trainer-role', () => {
     const store = createFsStore(path.join(root, 'store'));
     await addProcessedData(store, settings, hash);
     await bus.ensureTopics([trainingData, modelTraining]);
-    const notices: string[] = [];
-    const reader = await bus.subscribe({ group: 'test-training', topics: [modelTraining] }, async (message) => {
-      const event = decodeTrainingEvent(message);
-      if (event.status === 'SUCCESS') notices.push(event.runId);
-    });
+    const { notices, reader } = await successNotices(modelTraining);
     const claim = encodeTrainClaim({ bucket: settings.store.buckets.processed, object: 'processed_data.parquet', size: 40, configHash: hash, identifier: '' });
     // The claim the killed trainer never committed comes back once the restarted one's resync trains its data.
     const onEvent = (event: FltsEvent): void => {
@@ -237,25 +263,11 @@ describe('core > daemon > trainer-role', () => {
   }, 60_000);
 
   it('answers a claim that takes the config_hash back to rows it trained before (A -> B -> A) with that run\'s SUCCESS, though this process trained it', async () => {
-    const data = path.join(root, 'data');
-    const { settings } = resolveSettings({ flags: { 'data.dataDir': data, 'data.trainFile': 'train.csv', 'data.testFile': 'test.csv' } });
-    settings.daemon.trainerModels = ['NAIVE'];
-    settings.daemon.resyncIntervalMs = 86_400_000;
+    const { settings, store, preprocessRows } = rowsHome();
     const { trainingData, modelTraining } = settings.bus.topics;
-    const store = createFsStore(path.join(root, 'store'));
-    const preprocessRows = async (rows: number, day: number): Promise<string> => {
-      writeFileSync(path.join(data, 'train.csv'), trainCsv(rows));
-      return (await runPreprocess(settings, { store, now: () => new Date(Date.UTC(2025, 10, day)) })).configHash;
-    };
-    mkdirSync(data, { recursive: true });
-    writeFileSync(path.join(data, 'test.csv'), trainCsv(30));
     const hash = await preprocessRows(80, 4);
     await bus.ensureTopics([trainingData, modelTraining]);
-    const notices: string[] = [];
-    const reader = await bus.subscribe({ group: 'test-training', topics: [modelTraining] }, async (message) => {
-      const event = decodeTrainingEvent(message);
-      if (event.status === 'SUCCESS') notices.push(event.runId);
-    });
+    const { notices, reader } = await successNotices(modelTraining);
     const claim = encodeTrainClaim({ bucket: settings.store.buckets.processed, object: 'processed_data.parquet', size: 80, configHash: hash, identifier: '' });
     const claimsHandled = async (count: number): Promise<boolean> =>
       (await bus.lag(trainerGroupId('NAIVE'), [trainingData])).some((partition) => partition.committedOffset === count) && (await caughtUp(bus, 'test-training', modelTraining));
@@ -281,25 +293,11 @@ describe('core > daemon > trainer-role', () => {
     }
   }, 60_000);
   it('answers a claim that takes the config_hash back to rows it trained (A -> B -> A) at once, though another trainer sharing its store trained B', async () => {
-    const data = path.join(root, 'data');
-    const { settings } = resolveSettings({ flags: { 'data.dataDir': data, 'data.trainFile': 'train.csv', 'data.testFile': 'test.csv' } });
-    settings.daemon.trainerModels = ['NAIVE'];
-    settings.daemon.resyncIntervalMs = 86_400_000;
+    const { settings, store, preprocessRows } = rowsHome();
     const { trainingData, modelTraining } = settings.bus.topics;
-    const store = createFsStore(path.join(root, 'store'));
-    const preprocessRows = async (rows: number, day: number): Promise<string> => {
-      writeFileSync(path.join(data, 'train.csv'), trainCsv(rows));
-      return (await runPreprocess(settings, { store, now: () => new Date(Date.UTC(2025, 10, day)) })).configHash;
-    };
-    mkdirSync(data, { recursive: true });
-    writeFileSync(path.join(data, 'test.csv'), trainCsv(30));
     const hash = await preprocessRows(80, 4);
     await bus.ensureTopics([trainingData, modelTraining]);
-    const notices: string[] = [];
-    const reader = await bus.subscribe({ group: 'test-training', topics: [modelTraining] }, async (message) => {
-      const event = decodeTrainingEvent(message);
-      if (event.status === 'SUCCESS') notices.push(event.runId);
-    });
+    const { notices, reader } = await successNotices(modelTraining);
     const within = (): AbortSignal => AbortSignal.timeout(30_000);
     const controller = new AbortController();
     const base = { settings, store, bus, logger: silentLogger, signal: controller.signal };
@@ -339,11 +337,7 @@ describe('core > daemon > trainer-role', () => {
     const store = createFsStore(path.join(root, 'store'));
     await addProcessedData(store, settings, hash);
     await bus.ensureTopics([trainingData, modelTraining]);
-    const notices: string[] = [];
-    const reader = await bus.subscribe({ group: 'test-training', topics: [modelTraining] }, async (message) => {
-      const event = decodeTrainingEvent(message);
-      if (event.status === 'SUCCESS') notices.push(event.runId);
-    });
+    const { notices, reader } = await successNotices(modelTraining);
     await bus.publish(trainingData, encodeTrainClaim({ bucket: settings.store.buckets.processed, object: 'processed_data.parquet', size: 40, configHash: hash, identifier: '' }));
     const within = (): AbortSignal => AbortSignal.timeout(30_000);
     // The first trainer trains the claimed data and announces it, then is killed before it commits the claim: here a
