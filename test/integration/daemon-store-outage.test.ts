@@ -36,7 +36,10 @@ if (skipReason) {
 
       proxy.cut();
       // The training cannot store its model or its end; the claim is retried as an outage, not dead-lettered.
-      await waitUntil(async () => daemon.logs().includes('"msg":"bus_handler_outage_retry"'), 'the trainer to retry the claim through the outage', 300_000);
+      // The trainer's own retry of its claim (training-data), not the promoter's of an earlier notice, which the cut
+      // can catch too: restored at that one, the training rides out the short outage and nothing is interrupted.
+      const claimRetried = /"topic":"[^"]*training-data"[^\n]*"msg":"bus_handler_outage_retry"/;
+      await waitUntil(async () => claimRetried.test(daemon.logs()), 'the trainer to retry the claim through the outage', 300_000);
       proxy.restore();
 
       const promotion = await waitUntil(async () => (await pipeline.promotions())[0], 'the automatic promotion after the outage', 300_000);
