@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMessageBus } from '../../src/core/bus/index.js';
 import { createKafkaBus } from '../../src/core/bus/kafka-bus.js';
@@ -8,6 +8,7 @@ import { describeMessageBusContract, waitFor } from '../../src/core/bus/message-
 import type { MessageBus, MessageHandler } from '../../src/core/bus/message-bus.js';
 import { decodeTrainClaim, decodeTrainingEvent, encodeTrainClaim, encodeTrainingEvent } from '../../src/core/bus/messages.js';
 import { resolveSettings } from '../../src/core/config/settings.js';
+import { rawKafka } from '../helpers/raw-kafka.js';
 import { INFRA_HINT, infraSkipReason, loadInfraEnv } from './infra-env.js';
 
 const skipReason = infraSkipReason();
@@ -33,7 +34,7 @@ if (skipReason) {
   describeMessageBusContract('integration > kafka-bus', reachableBus);
 
   describe('integration > kafka-bus topics and settings', () => {
-    const admin = new Kafka({ clientId: 'flts-it-admin', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+    const admin = rawKafka({ clientId: 'flts-it-admin', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
     afterAll(() => admin.disconnect());
 
     it('creates topics explicitly with the configured partition count, and keeps existing ones', async () => {
