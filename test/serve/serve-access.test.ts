@@ -33,6 +33,8 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
       expect(after.statusCode).toBe(429);
       expect(after.json()).toMatchObject({ code: 'FLTS_SERVE_RELOAD_RATE_LIMITED' });
       expect(Number(after.headers['retry-after'])).toBeGreaterThan(0);
+      // The error's details (retryAfterSec) reach the client as Retry-After, not as fields: the body is the one documented shape.
+      expect(Object.keys(after.json()).sort()).toEqual(['code', 'detail', 'error', 'message', 'statusCode']);
       expect(source.loaded.length - loadsBefore).toBeLessThanOrEqual(1);
     });
   });
