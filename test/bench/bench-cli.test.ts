@@ -201,6 +201,24 @@ describe('commands > bench > request rows', () => {
     }
   });
 
+  it('refuses, with no data named, a data directory with no file in it before asking the registry or the target anything', async () => {
+    // Before, the registry was read first: with no promoted run the user was told of the model, and a --target that
+    // does not answer was reported as such, though no test file could be found whatever run is served.
+    const empty = mkdtempSync(path.join(exampleHome, 'empty-'));
+    const missing = path.join(empty, 'nosuch');
+    const [emptyDir, missingDir, target] = await Promise.all([
+      runCli(['bench', '--home', exampleHome, '--replicas', '1', '--json'], { cwd: exampleHome, env: { FLTS_DATA_DIR: empty } }),
+      runCli(['bench', '--home', exampleHome, '--replicas', '1'], { cwd: exampleHome, env: { FLTS_DATA_DIR: missing } }),
+      runCli(['bench', '--home', exampleHome, '--target', 'http://127.0.0.1:9', '--json'], { cwd: exampleHome, env: { FLTS_DATA_DIR: empty } }),
+    ]);
+    for (const refused of [emptyDir, target]) {
+      expect(refused.json?.error, refused.stdout).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', message: `Request rows: no data file to cut them from: ${empty} holds no file.`, details: { searched: [empty] } });
+      expect(refused.exitCode).toBe(4);
+    }
+    expect(missingDir.exitCode).toBe(4);
+    expect(missingDir.stderr).toContain(`Error FLTS_DATA_FILE_NOT_FOUND: Request rows: no data file to cut them from: ${missing} does not exist.`);
+  });
+
   it('refuses a named file it cannot cut rows from as such, before the registry is read (none of it is made)', async () => {
     // Before, the file was only checked to exist: with no promoted run, each was reported as FLTS_SERVE_NO_MODEL.
     const fresh = mkdtempSync(path.join(exampleHome, 'fresh-'));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scratchFolders } from '../../../test/helpers/scratch-folders.js';
 import { defaultSettings, resolveSettings } from '../config/settings.js';
-import { benchPayloadFile, dataNamedBy } from './payload-file.js';
+import { assertDataToCutFrom, benchPayloadFile, dataNamedBy } from './payload-file.js';
 
 const mkdtemp = scratchFolders();
 const EXAMPLE_TEST = /examples[/\\]data[/\\]example_test\.csv$/;
@@ -40,6 +40,26 @@ describe('core > bench > payload file', () => {
     expect(chosen.hint).toContain('--dataset NAME');
     const unknown = benchPayloadFile({ ...defaultSettings().data, dataDir: dir });
     expect(unknown).toEqual({ path: path.join(dir, 'PobleSec_test.csv'), origin: 'default', why: expect.stringContaining('the served run\'s own test file is not known') });
+  });
+
+  it('refuses, with nothing named, a data directory that does not exist or holds no file, since no run\'s test file can be there', async () => {
+    const empty = await mkdtemp(path.join(os.tmpdir(), 'flts-payload-file-'));
+    const missing = path.join(empty, 'nosuch');
+    const refusal = (dataDir: string) => {
+      try {
+        assertDataToCutFrom({ ...defaultSettings().data, dataDir });
+      } catch (error) {
+        return error as { code: string; message: string; hint: string; details: Record<string, unknown> };
+      }
+    };
+    expect(refusal(missing)).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', message: `Request rows: no data file to cut them from: ${missing} does not exist.`, details: { searched: [missing] } });
+    expect(refusal(empty)).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', message: `Request rows: no data file to cut them from: ${empty} holds no file.` });
+    expect(refusal(empty)?.hint).toContain('--dataset NAME');
+    // Any file will do: the served run's test file may be named anything, and is judged once the registry names it.
+    await writeFile(path.join(empty, 'holdout.csv'), 'time,down\n');
+    expect(refusal(empty)).toBeUndefined();
+    // Without FLTS_DATA_DIR the example data is always there to look in.
+    expect(() => assertDataToCutFrom(defaultSettings().data)).not.toThrow();
   });
 
   it('refuses a missing test file naming where it looked, the run\'s own file too, and how to name the data', async () => {

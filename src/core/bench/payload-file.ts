@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, opendirSync } from 'node:fs';
 import path from 'node:path';
-import { resolveDataFiles } from '../config/config-hash.js';
+import { dataDirectories, resolveDataFiles } from '../config/config-hash.js';
 import type { DataSettings } from '../config/specs/data.js';
 import type { SettingSource } from '../config/specs/setting-spec.js';
 import type { TimeFrame } from '../data/time-frame.js';
@@ -55,6 +55,37 @@ export function dataNamedBy(resolved: { sources: Record<string, SettingSource>; 
 }
 
 /**
+ * With no data named, the rows come from the served run's own test file, whose name only the registry (or the
+ * --target service) knows; but where the directories looked in hold no file at all (a misspelt or empty
+ * FLTS_DATA_DIR), none is found whichever run is served: refused before the registry or the target is asked anything,
+ * rather than after a missing promotion or an unreachable target is reported.
+ */
+export function assertDataToCutFrom(data: DataSettings): void {
+  const searched = dataDirectories(data);
+  if (searched.some(holdsAFile)) return;
+  const why = searched.map((directory) => `${directory} ${existsSync(directory) ? 'holds no file' : 'does not exist'}`).join(', ');
+  throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Request rows: no data file to cut them from: ${why}.`, { details: { searched }, hint: REQUEST_DATA_HINT });
+}
+
+function holdsAFile(directory: string): boolean {
+  try {
+    const entries = opendirSync(directory);
+    try {
+      // A link may lead to the file; what it leads to is read, and judged, once a file is chosen.
+      for (let entry = entries.readSync(); entry !== null; entry = entries.readSync()) if (entry.isFile() || entry.isSymbolicLink()) return true;
+      return false;
+    } finally {
+      entries.closeSync();
+    }
+  } catch {
+    // Not there, not a directory, or not readable: no file of it can be read either.
+    return false;
+  }
+}
+
+const REQUEST_DATA_HINT = 'Request bodies are cut from a test file with the served run\'s columns: name its dataset as for `flts preprocess` (--dataset NAME or DATASET_NAME for NAME_test.csv, or TEST_FILE; FLTS_DATA_DIR for its directory).';
+
+/**
  * The test file request bodies are cut from: the data the settings name (`namedBy`) wins; else the test file the
  * served run was trained with (by name, looked for where the data settings look), since the default dataset
  * (PobleSec) rarely matches the data a served run was trained on; else, or when that file is not found, the default
@@ -84,6 +115,6 @@ export function benchPayloadFile(data: DataSettings, choice: PayloadFileChoice =
   const missingRunFile = runFile ? ` (nor the served run's own test file ${runFile})` : '';
   throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Request rows: data file ${given} not found${missingRunFile}${where}`, {
     details: { file: given, searched: files.searched, ...(runFile ? { run_test_file: runFile } : {}) },
-    hint: 'Request bodies are cut from a test file with the served run\'s columns: name its dataset as for `flts preprocess` (--dataset NAME or DATASET_NAME for NAME_test.csv, or TEST_FILE; FLTS_DATA_DIR for its directory).',
+    hint: REQUEST_DATA_HINT,
   });
 }
