@@ -1,12 +1,10 @@
 import { Flags } from '@oclif/core';
 import { listenForStop, unlessStopped } from '../cli/stop-signals.js';
 import { FltsCommand } from '../cli/base-command.js';
-import { followPromotions } from '../core/daemon/serving-companion.js';
+import { startServe } from '../core/daemon/start-serve.js';
 import type { FltsEvent } from '../core/events.js';
-import { createRollbackAction } from '../core/workflows/auto-rollback.js';
-import { deadlineIn } from '../core/retry.js';
 import { createServeMetrics } from '../core/serve/serve-metrics.js';
-import { startInferenceService, unwrittenAtStop } from '../core/serve/start-inference-service.js';
+import { unwrittenAtStop } from '../core/serve/start-inference-service.js';
 
 export interface ServeResult {
   url: string;
@@ -39,60 +37,43 @@ export default class Serve extends FltsCommand<ServeResult> {
     // sent after it must stop the server cleanly rather than kill the process.
     // One during start-up ends the start, which may wait long on a store that does not answer (as `flts daemon`'s does).
     const stop = listenForStop();
-    // With a bus, this replica also follows model-selected in a consumer group of its own (F11), and the
-    // promoter decides each probation from every replica's figures; alone, this server decides itself.
-    // Made before the bus, which reports the crashes of those consumers and its broker connections to this /metrics.
+    // Made before the bus, which reports the crashes of its consumers and its broker connections to this /metrics.
     const metrics = createServeMetrics();
     const { store, bus, logger } = await this.dependencies(settings, { service: 'inference-api', busMetrics: metrics.bus });
     // Known from the moment the server listens: a stop before the model loaded still reports where it was.
     let listeningUrl = '';
+    const poll = settings.serve.pollIntervalMs;
+    const meanwhile = poll > 0 ? `promotions still arrive by reading the pointer every ${poll / 1000} s.` : 'promotions are not followed until then (serve.pollIntervalMs is 0).';
     const onEvent = (event: FltsEvent): void => {
       if (event.type === 'serve.listening') listeningUrl = event.url;
       if (event.type === 'serve.listening') this.say(`Listening on ${event.url}${event.grpcUrl ? ` (Open Inference Protocol gRPC on ${event.grpcUrl})` : ''}`);
       if (event.type === 'serve.model_loaded') this.say(`Serving run ${event.runId} (${event.modelType}, config_hash ${event.configHash})`);
       if (event.type === 'serve.model_load_failed') this.say(`Run ${event.runId} could not be loaded: ${event.message}`);
-      const follows = bus !== undefined || settings.serve.pollIntervalMs > 0;
+      const follows = bus !== undefined || poll > 0;
       if (event.type === 'serve.waiting_for_promotion') this.say(`No run is promoted yet: predictions answer 503 (FLTS_SERVE_NO_MODEL) until one is (\`flts promote --best\`)${follows ? ', which this server then loads' : '; POST /reload_latest then loads it'}.`);
+      if (event.type === 'serve.promotions_unavailable') this.say(`Not following ${event.topic} yet (${event.code}: ${event.message}); ${meanwhile} Trying again in ${Math.round(event.retryInMs / 1000)} s.`);
+      if (event.type === 'serve.following_promotions') this.say(`Following ${event.topic} as group ${event.group}`);
       if (event.type === 'live.rolled_back') this.say(`Rolled back run ${event.runId} to ${event.restoredRunId}: ${event.reason}`);
     };
-    const rollback = bus ? undefined : createRollbackAction({ store, settings, logger, onEvent });
-    const service = await unlessStopped(startInferenceService(settings, { store, logger, onEvent, rollback, metrics, signal: stop.signal }), stop);
-    if (!service) {
+    const serve = await unlessStopped(startServe(settings, { store, bus, logger, onEvent, metrics, signal: stop.signal }), stop);
+    if (!serve) {
       const signal = await stop.stopped;
       this.say(`${signal}: stopped while starting`);
       if (process.connected) process.disconnect();
       return { url: listeningUrl, grpcUrl: null, runId: null, stoppedBy: signal };
     }
-    const topic = settings.bus.topics.modelSelected;
-    const poll = settings.serve.pollIntervalMs;
-    const meanwhile = poll > 0 ? `promotions still arrive by reading the pointer every ${poll / 1000} s.` : 'promotions are not followed until then (serve.pollIntervalMs is 0).';
-    const companion = bus
-      ? await followPromotions(
-          { settings, bus, holder: service.holder, logger, live: service.live, store },
-          { onUnavailable: (error, delayMs) => this.say(`Not following ${topic} yet (${error.code}: ${error.message}); ${meanwhile} Trying again in ${Math.round(delayMs / 1000)} s.`) },
-        ).catch(async (error: unknown) => {
-          await service.close();
-          throw error;
-        })
-      : undefined;
-    void companion?.joined.then((joined) => joined && this.say(`Following ${topic} as group ${companion.group}`));
     // A signal, or the holder giving up: nothing served and no wait can change that (a refused key, a pinned run
     // gone), so the process exits with that error and a restart reads the settings again.
-    const ended = await Promise.race([stop.stopped, service.holder.gaveUp]);
+    const ended = await Promise.race([stop.stopped, serve.gaveUp]);
     if (typeof ended === 'string') this.say(`${ended}: stopping (requests in flight are answered first)`);
-    const runId = service.holder.status().current?.runId ?? null;
-    // One deadline for leaving the brokers: the follower's unsubscribe and the bus's close wait for the same broker,
-    // so with it away they share bus.kafka.closeTimeoutMs instead of waiting it out one after the other.
-    const leaving = deadlineIn(settings.bus.kafka.closeTimeoutMs);
-    await companion?.stop(leaving);
-    const [stopped] = await Promise.all([service.close(), bus?.close({ deadline: leaving }).catch(() => undefined)]);
+    const runId = serve.runId();
+    const stopped = await serve.stop();
     if (typeof ended !== 'string') throw ended;
-    const signal = ended;
     this.say('Stopped');
     if (stopped.unwrittenRecords > 0 || stopped.unfinished.length > 0) throw unwrittenAtStop(stopped, settings.serve.shutdownWritesTimeoutMs, store.location);
     // Started with an IPC channel (a `flts bench` replica is a cluster worker), the open channel alone keeps the
     // process alive once the server has stopped, until its parent kills it.
     if (process.connected) process.disconnect();
-    return { url: service.url, grpcUrl: service.grpc?.url ?? null, runId, stoppedBy: signal };
+    return { url: serve.url, grpcUrl: serve.grpcUrl, runId, stoppedBy: ended };
   }
 }

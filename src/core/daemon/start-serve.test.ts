@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createFsBus } from '../bus/fs-bus.js';
+import type { BusCloseOptions, MessageBus } from '../bus/message-bus.js';
+import { resolveSettings } from '../config/settings.js';
+import type { FltsEvent } from '../events.js';
+import { msLeft } from '../retry.js';
+import { createFsStore } from '../storage/fs-store.js';
+import { startServe } from './start-serve.js';
+
+let home: string;
+beforeEach(() => {
+  home = mkdtempSync(path.join(os.tmpdir(), 'flts-start-serve-'));
+});
+afterEach(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+const settingsWith = (flags: Record<string, unknown> = {}) =>
+  resolveSettings({ flags: { home, 'serve.port': 0, 'serve.host': '127.0.0.1', 'serve.pollIntervalMs': 0, ...flags } }).settings;
+
+describe('core > daemon > start-serve', () => {
+  it('follows promotions with a bus, and leaves the brokers within one deadline: the bus closes at the one its follower waited out', async () => {
+    const settings = settingsWith({ 'bus.kafka.closeTimeoutMs': 200 });
+    const fsBus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
+    const closes: BusCloseOptions[] = [];
+    const deadlineLeftAtClose: number[] = [];
+    const bus: MessageBus = {
+      ...fsBus,
+      // A broker gone away: a subscription's stop (leaving its group) never answers.
+      subscribe: async (...args) => ({ ...(await fsBus.subscribe(...args)), stop: () => new Promise<void>(() => {}) }),
+      close: async (options) => {
+        closes.push(options ?? {});
+        if (options?.deadline) deadlineLeftAtClose.push(msLeft(options.deadline));
+        await fsBus.close();
+      },
+    };
+    const events: FltsEvent[] = [];
+    let following: () => void = () => {};
+    const followed = new Promise<void>((resolve) => (following = resolve));
+    const serve = await startServe(settings, {
+      store: createFsStore(path.join(home, 'store')),
+      bus,
+      onEvent: (event) => (events.push(event), event.type === 'serve.following_promotions' && following()),
+    });
+    await followed;
+    expect(serve.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(events.find((event) => event.type === 'serve.following_promotions')).toMatchObject({ topic: settings.bus.topics.modelSelected, group: serve.follower?.group });
+    expect((await fetch(`${serve.url}/healthz`)).status).toBe(200);
+
+    const [first, second] = await Promise.all([serve.stop(), serve.stop()]);
+    expect(first).toEqual({ unwrittenRecords: 0, unfinished: [] });
+    expect(second).toBe(first);
+    // Closed once, at the deadline the follower's unsubscribe already waited out, not with a bus.kafka.closeTimeoutMs of its own.
+    expect(closes).toHaveLength(1);
+    expect(deadlineLeftAtClose).toEqual([0]);
+    await expect(fetch(`${serve.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('serves alone without a bus: no follower, and a stop that reports nothing unwritten', async () => {
+    const events: FltsEvent[] = [];
+    const serve = await startServe(settingsWith(), { store: createFsStore(path.join(home, 'store')), onEvent: (event) => events.push(event) });
+    expect(serve.follower).toBeUndefined();
+    expect(serve.runId()).toBeNull();
+    expect(events.map((event) => event.type)).toContain('serve.listening');
+    expect(await serve.stop()).toEqual({ unwrittenRecords: 0, unfinished: [] });
+    expect(events.map((event) => event.type)).not.toContain('serve.following_promotions');
+  });
+});

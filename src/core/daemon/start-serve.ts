@@ -1,0 +1,88 @@
+import type { MessageBus } from '../bus/message-bus.js';
+import type { Settings } from '../config/settings.js';
+import type { FltsError } from '../errors.js';
+import type { EventSink } from '../events.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { deadlineIn, type RetryPolicy } from '../retry.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { ServeMetrics } from '../serve/serve-metrics.js';
+import { startInferenceService, type InferenceService, type ServiceStopReport } from '../serve/start-inference-service.js';
+import { createRollbackAction } from '../workflows/auto-rollback.js';
+import { followPromotions, type PromotionFollower } from './serving-companion.js';
+
+export interface ServeDeps {
+  store: ObjectStore;
+  /** With one, the replica follows `model-selected` and the promoter decides its probations; stop() closes it. */
+  bus?: MessageBus;
+  logger?: Logger;
+  onEvent?: EventSink;
+  /** Made before the bus, which then reports its consumers' crashes and broker connections to this /metrics. */
+  metrics?: ServeMetrics;
+  /** Aborting it ends the start, which may wait long on a store that does not answer. */
+  signal?: AbortSignal;
+  /** How the promotion follower retries a broker that does not answer; tests shorten it. */
+  promotionRetry?: RetryPolicy;
+}
+
+export interface Serve {
+  url: string;
+  grpcUrl: string | null;
+  service: InferenceService;
+  /** The replica's follower of `model-selected`, with a bus. */
+  follower?: PromotionFollower;
+  /** The error the model holder gave up with (a refused key, a pinned run gone): no wait can change it. */
+  gaveUp: Promise<FltsError>;
+  /** The run served now, if any. */
+  runId(): string | null;
+  /**
+   * Leaves the promotion group, answers the requests in flight, writes the last prediction records and live state,
+   * and closes the bus; says what the store did not take. Idempotent.
+   */
+  stop(): Promise<ServiceStopReport>;
+}
+
+/**
+ * `flts serve`: the inference API and, with a bus, the replica's follower of promotions. A broker that does not
+ * answer never keeps the server from serving: the follower joins in the background (reported as
+ * `serve.promotions_unavailable` until it does) while the pointer poll keeps the replica on the promoted model.
+ */
+export async function startServe(settings: Settings, deps: ServeDeps): Promise<Serve> {
+  const logger = deps.logger ?? silentLogger;
+  const { store, bus, onEvent } = deps;
+  // Alone, this server decides each probation itself; with a bus the promoter decides from every replica's figures (F11).
+  const rollback = bus ? undefined : createRollbackAction({ store, settings, logger, onEvent });
+  const service = await startInferenceService(settings, { store, logger, onEvent, rollback, metrics: deps.metrics, signal: deps.signal });
+  const topic = settings.bus.topics.modelSelected;
+  const follower = bus
+    ? await followPromotions(
+        { settings, bus, holder: service.holder, logger, live: service.live, store },
+        {
+          retry: deps.promotionRetry,
+          onUnavailable: (error, delayMs) => onEvent?.({ type: 'serve.promotions_unavailable', topic, code: error.code, message: error.message, retryInMs: delayMs }),
+        },
+      ).catch(async (error: unknown) => {
+        await service.close();
+        throw error;
+      })
+    : undefined;
+  void follower?.joined.then((joined) => joined && onEvent?.({ type: 'serve.following_promotions', topic, group: follower.group }));
+  let stopping: Promise<ServiceStopReport> | undefined;
+  const stop = (): Promise<ServiceStopReport> =>
+    (stopping ??= (async () => {
+      // One deadline for leaving the brokers: the follower's unsubscribe and the bus's close wait for the same broker,
+      // so with it away they share bus.kafka.closeTimeoutMs instead of waiting it out one after the other.
+      const leaving = deadlineIn(settings.bus.kafka.closeTimeoutMs);
+      await follower?.stop(leaving);
+      const [stopped] = await Promise.all([service.close(), bus?.close({ deadline: leaving }).catch(() => undefined)]);
+      return stopped;
+    })());
+  return {
+    url: service.url,
+    grpcUrl: service.grpc?.url ?? null,
+    service,
+    follower,
+    gaveUp: service.holder.gaveUp,
+    runId: () => service.holder.status().current?.runId ?? null,
+    stop,
+  };
+}
