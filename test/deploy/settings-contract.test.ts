@@ -8,7 +8,7 @@ import { EXAMPLE_DATA_DIR, resolveDataFiles } from '../../src/core/config/config
 import type { Settings } from '../../src/core/config/settings.js';
 import { DAEMON_SHUTDOWN_GRACE_MS } from '../../src/core/daemon/index.js';
 import { DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS } from '../../src/core/daemon/start-daemon.js';
-import { PROMOTION_FOLLOWER_STOP_GRACE_MS } from '../../src/core/daemon/serving-companion.js';
+import { serveStopBudgetMs } from '../../src/core/daemon/start-serve.js';
 import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { skipNote, useServers } from '../helpers/servers.js';
 import {
@@ -24,15 +24,8 @@ const SECRET_ENV = ALL_SPECS.filter((spec) => spec.secret).flatMap((spec) => spe
 const DOCKERFILE = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
 /** Names flts reads outside the settings: the image's HEALTHCHECK (bin/healthcheck.js) reads FLTS_HEALTH_URL. */
 const IMAGE_ENV = new Set(['FLTS_HEALTH_URL']);
-/** Seconds the bus's close still takes once it gave up (a connect still retrying fails at its next try). */
-const BUS_CLOSE_END_S = 1;
-/**
- * Seconds a stopping `flts serve` takes at most once SIGTERM arrives, one step after the other (src/commands/serve.ts):
- * leaving its promotion group, in-flight requests, its last writes to the store, then the bus's close.
- */
-const serveStopSeconds = (settings: Settings) =>
-  (PROMOTION_FOLLOWER_STOP_GRACE_MS + settings.serve.requestTimeoutMs + settings.serve.shutdownWritesTimeoutMs + (settings.bus.kind === 'kafka' ? settings.bus.kafka.closeTimeoutMs : 0)) / 1000
-  + (settings.bus.kind === 'kafka' ? BUS_CLOSE_END_S : 0);
+/** Seconds a stopping `flts serve` takes at most once SIGTERM arrives, as its runtime bounds it. */
+const serveStopSeconds = (settings: Settings) => Math.ceil(serveStopBudgetMs(settings) / 1000);
 /** Seconds `flts daemon` waits after its bounded shutdown before it exits (src/commands/daemon.ts). */
 const DAEMON_EXIT_DELAY_S = 2;
 
@@ -161,8 +154,10 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
       expect(podSpec(deployment).terminationGracePeriodSeconds, profile).toBeGreaterThanOrEqual(preStop + serveStopSeconds(resolved));
     }
     // A longer request timeout needs a longer grace period; the chart refuses the combination that would cut drains.
-    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_REQUEST_TIMEOUT_MS': '60000' } })).toMatch(/terminationGracePeriodSeconds \(60\) is shorter .* 81 or more/);
-    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_REQUEST_TIMEOUT_MS': '60000', 'serve.terminationGracePeriodSeconds': '81' } })).toBe('');
+    // 5 s preStop + 5 s to leave the promotion group and the brokers (bus.kafka.closeTimeoutMs, one deadline for both)
+    // + 60 s of requests + 5 s of last writes, the bus's close ending beside them.
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_REQUEST_TIMEOUT_MS': '60000' } })).toMatch(/terminationGracePeriodSeconds \(60\) is shorter .* 75 or more/);
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_REQUEST_TIMEOUT_MS': '60000', 'serve.terminationGracePeriodSeconds': '75' } })).toBe('');
     // So do longer last writes and a longer bus close, given where the container's environment takes them (serve.env,
     // else settings, where a daemon refuses more than 12000 ms): the grace the chart asks for is the bound the server
     // resolves, plus the preStop sleep.
@@ -182,6 +177,14 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
       );
       expect(helmTemplateError({ values: ['values-prod.yaml'], set: { [key]: value, 'serve.terminationGracePeriodSeconds': String(needed) } }), key).toBe('');
     }
+    // Requests and writes shorter than the second the bus's close takes to end its connections: that second is the bound.
+    const quick = { 'serve.env.FLTS_SERVE_REQUEST_TIMEOUT_MS': '100', 'serve.env.FLTS_SERVE_SHUTDOWN_WRITES_TIMEOUT_MS': '500' };
+    const fits = helmTemplate({ values: ['values-prod.yaml'], set: { ...quick, 'serve.terminationGracePeriodSeconds': '600' } });
+    const [deployment] = byKind(component(fits, 'serve'), 'Deployment');
+    const container = podSpec(deployment).containers[0];
+    const needed = preStopOf(container) + serveStopSeconds(settingsFrom(containerStartEnv(fits, deployment, container)));
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { ...quick, 'serve.terminationGracePeriodSeconds': String(needed - 1) } })).toContain(`set it to ${needed} or more`);
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { ...quick, 'serve.terminationGracePeriodSeconds': String(needed) } })).toBe('');
   });
 
   it('makes every daemon listen where its probes, Service and ServiceMonitor point, and stop within the grace period', () => {

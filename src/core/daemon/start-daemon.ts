@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createClaimReads } from '../batch/claim-reads.js';
-import type { MessageBus } from '../bus/message-bus.js';
+import { BUS_CLOSE_END_MS, type MessageBus } from '../bus/message-bus.js';
 import { pipelineTopics } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError, toFltsError } from '../errors.js';
@@ -43,9 +43,6 @@ export interface DaemonDeps {
   /** How long the roles stop before the bus closes beside them; see ROLES_FIRST_MS. Tests shorten it. */
   rolesFirstMs?: number;
 }
-
-/** What a bus's close still takes once it gave up: a connect still retrying fails at its next try, within 1 s. */
-const BUS_CLOSE_END_MS = 1_000;
 
 /**
  * How long the roles' stops go before the bus's close begins beside them. Work a role finishes while it stops (a
