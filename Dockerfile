@@ -47,7 +47,8 @@ ENV NODE_ENV=production \
     HOME=/data \
     FLTS_SERVE_HOST=0.0.0.0 \
     FLTS_SERVE_PORT=8000 \
-    FLTS_DAEMON_HOST=0.0.0.0
+    FLTS_DAEMON_HOST=0.0.0.0 \
+    FLTS_READY_FILE=/tmp/flts-ready.json
 COPY --from=build /out /app
 RUN ln -s /app/bin/run.js /usr/local/bin/flts \
  && ln -s /app/daemon/main.js /usr/local/bin/flts-daemon
@@ -55,8 +56,9 @@ USER 10001:10001
 VOLUME ["/data"]
 # 8000: `flts serve` HTTP; 9100: `flts daemon` health, readiness and metrics.
 EXPOSE 8000 9100
-# The slim base has no curl. bin/healthcheck.js asks /healthz of the command the container runs, serve (serve.port) or
-# daemon (daemon.port), on the port its flags, environment and config file give it; FLTS_HEALTH_URL, when set, instead.
+# The slim base has no curl. bin/healthcheck.js asks /healthz of the command the container runs, serve or daemon, where
+# it says it listens in FLTS_READY_FILE (--port 0 included); before it does, on the port its flags, environment and
+# config file give it (serve.port or daemon.port); FLTS_HEALTH_URL, when set, instead.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "/app/bin/healthcheck.js"]
 ENTRYPOINT ["tini", "--", "flts"]

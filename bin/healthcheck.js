@@ -3,8 +3,10 @@
 // (daemon.port), on the port that process was given. Which command, its flags and environment are read from the
 // container's main process (/proc/1: tini, whose command line and environment are the command's), and the port is
 // resolved from them as the command resolves it (defaults < config file < environment < flags), so `docker run ...
-// daemon`, `-e FLTS_DAEMON_PORT=9200` or `serve --port 8080` need no healthcheck of their own. FLTS_HEALTH_URL, when
-// set, is checked instead. Exit 0 = healthy, 1 = not (with the reason on stderr).
+// daemon`, `-e FLTS_DAEMON_PORT=9200` or `serve --port 8080` need no healthcheck of their own. A server given a ready file
+// (FLTS_READY_FILE, which the image sets) says in it where it listens, --port 0 included: its health_url is checked
+// then, and the port is worked out only while the file is not there. FLTS_HEALTH_URL, when set, is checked instead of
+// either. Exit 0 = healthy, 1 = not (with the reason on stderr).
 //   node bin/healthcheck.js [pid]    (pid of the flts process to check; default 1, the container's main process)
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -59,12 +61,30 @@ function localAddress(host) {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/** The health URL a server wrote to its ready file (src/core/ready-file.ts), undefined while there is none. */
+function readyFileUrl(file) {
+  let text;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const url = new URL(JSON.parse(text).health_url);
+  // Written as the server listens: a wildcard host is reached on loopback.
+  url.hostname = localAddress(url.hostname.replace(/^\[(.*)\]$/, '$1'));
+  return url.href;
+}
+
 async function healthUrl(pid) {
   const argv = procList(pid, 'cmdline') ?? [];
   const environ = procList(pid, 'environ');
   const env = environ ? Object.fromEntries(environ.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)])) : process.env;
   const explicit = process.env.FLTS_HEALTH_URL || env.FLTS_HEALTH_URL;
   if (explicit) return explicit;
+  const readyFile = (env.FLTS_READY_FILE ?? '').trim();
+  const ready = readyFile ? readyFileUrl(readyFile) : undefined;
+  if (ready) return ready;
   const { command, args } = fltsCommand(argv);
   const area = command === 'daemon' ? 'daemon' : 'serve';
   // The process's working directory, through its /proc link: a relative --config is relative to it.
@@ -79,7 +99,7 @@ async function healthUrl(pid) {
     flags: { profile: flagValue(args, 'profile'), [`${area}.port`]: flagValue(args, 'port', 'p'), [`${area}.host`]: flagValue(args, 'host') },
   });
   const { port, host } = settings[area];
-  if (port === 0) fail(`flts ${command} listens on any free port (${area}.port 0), which this check cannot know: set FLTS_HEALTH_URL`);
+  if (port === 0) fail(`flts ${command} listens on any free port (${area}.port 0), which this check cannot know: set FLTS_READY_FILE or FLTS_HEALTH_URL`);
   return `http://${localAddress(host)}:${port}/healthz`;
 }
 

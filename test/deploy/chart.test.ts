@@ -153,7 +153,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
         expect(container.env).toContainEqual({ name: 'FLTS_POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } });
         expect(container.env).toContainEqual({ name: 'FLTS_CONTAINER_NAME', value: container.name });
         const { settings } = resolveSettings({ env: containerStartEnv(objects, deployment, container, '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e') });
-        expect(settings.instance, deployment.metadata.name).toEqual({ podUid: '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e', container: container.name, idFile: '' });
+        expect(settings.instance, deployment.metadata.name).toMatchObject({ podUid: '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e', container: container.name, idFile: '' });
       }
     }
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'daemon.trainer.env.FLTS_POD_UID': 'fixed' } })).toContain('daemon.trainer.env.FLTS_POD_UID (setting instance.podUid) is one the chart sets itself');

@@ -243,7 +243,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     for (const name of FLTS_SERVICES) {
       const service = services[name];
       const idFile = env(service).FLTS_INSTANCE_ID_FILE;
-      expect(resolveSettings({ env: env(service) }).settings.instance, name).toEqual({ podUid: '', container: '', idFile: '/tmp/flts-instance-id' });
+      expect(resolveSettings({ env: env(service) }).settings.instance, name).toMatchObject({ podUid: '', container: '', idFile: '/tmp/flts-instance-id' });
       const mounts = [...volumes(service).map((v) => v.target), ...[service.tmpfs ?? []].flat()].map((target: string) => target.split(':')[0]);
       for (const target of mounts) expect(`${idFile}/`.startsWith(`${target.replace(/\/$/, '')}/`), `${name}: ${idFile} under ${target}`).toBe(false);
       expect(service.read_only, name).toBeFalsy();

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,9 +47,13 @@ async function port(): Promise<number> {
 
 describe('deploy > the image HEALTHCHECK', () => {
   const home = mkdtempSync(join(tmpdir(), 'flts-healthcheck-'));
-  /** The container's environment: the image's ENV, a local store and bus, servers bound to loopback only. */
+  /**
+   * The container's environment: the image's ENV, a local store and bus, servers bound to loopback only. The image's
+   * ready file is in /tmp, which every run on this host shares: a test that wants one names its own, the others
+   * check the port worked out without it.
+   */
   const containerEnv = (extra: Record<string, string>): Record<string, string> => ({
-    ...IMAGE_ENV, FLTS_HOME: home, HOME: home, FLTS_STORE: 'fs', FLTS_BUS: 'fs', FLTS_LOG_LEVEL: 'warn',
+    ...IMAGE_ENV, FLTS_HOME: home, HOME: home, FLTS_STORE: 'fs', FLTS_BUS: 'fs', FLTS_LOG_LEVEL: 'warn', FLTS_READY_FILE: '',
     FLTS_SERVE_HOST: '127.0.0.1', FLTS_DAEMON_HOST: '127.0.0.1', FLTS_DAEMON_ROLES: 'trainer', FLTS_TRAINER_MODELS: 'NAIVE', ...extra,
   });
   const started: FltsProcess[] = [];
@@ -89,6 +93,35 @@ describe('deploy > the image HEALTHCHECK', () => {
     const after = await healthcheck(serve.child.pid!, env);
     expect(after.code).toBe(1);
     expect(after.stderr).toContain(`127.0.0.1:${env.FLTS_SERVE_PORT}/healthz`);
+  });
+
+  it('has the image give its servers a ready file', () => {
+    expect(IMAGE_ENV.FLTS_READY_FILE).toMatch(/^\/tmp\/[\w.-]+\.json$/);
+  });
+
+  it('checks `flts serve` where its ready file says it listens (--port 0, which no flag or setting tells), and fails once it stops and removed the file', async () => {
+    const readyFile = join(home, 'serve-ready.json');
+    const env = { FLTS_READY_FILE: readyFile };
+    const serve = start(['serve', '--port', '0'], env);
+    const [, url] = await serve.waitForOutput(/Listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toEqual({ command: 'serve', url, health_url: `${url}/healthz` });
+    expect(await healthcheck(serve.child.pid!, env)).toEqual({ code: 0, stderr: '' });
+    expect(await serve.stop()).toBe(0);
+    expect(existsSync(readyFile)).toBe(false);
+    const after = await healthcheck(serve.child.pid!, env);
+    expect(after.code).toBe(1);
+  });
+
+  it('checks `flts daemon` where its ready file says its health server listens, and the file is gone once it stopped', async () => {
+    const readyFile = join(home, 'daemon-ready.json');
+    const env = { FLTS_READY_FILE: readyFile };
+    const daemon = start(['daemon', '--port', '0'], env);
+    const [, url] = await daemon.waitForOutput(/Daemon listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toEqual({ command: 'daemon', url, health_url: `${url}/healthz` });
+    const result = await healthcheck(daemon.child.pid!, env);
+    expect(result, result.stderr).toEqual({ code: 0, stderr: '' });
+    expect(await daemon.stop()).toBe(0);
+    expect(existsSync(readyFile)).toBe(false);
   });
 
   it('checks `flts daemon` on the port of FLTS_DAEMON_PORT, not serve\'s', async () => {

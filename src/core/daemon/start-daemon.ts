@@ -7,6 +7,7 @@ import type { Settings } from '../config/settings.js';
 import { FltsError, toFltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { writeReadyFile } from '../ready-file.js';
 import { uniqueLeaseOwner } from '../registry/work-lease.js';
 import { deadlineIn, msLeft, retryWithBackoff, UNTIL_AVAILABLE, untilAborted, withTimeout, type RetryPolicy } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -137,6 +138,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   const url = `http://${settings.daemon.host.includes(':') ? `[${settings.daemon.host}]` : settings.daemon.host}:${port}`;
   // Logged as soon as the health server listens, before the roles start (they may wait long for the store or the
   // broker): the port of --port 0 and the reason on /readyz are needed while they do.
+  const readyFile = writeReadyFile(settings.instance.readyFile, { command: 'daemon', url, health_url: `${url}/healthz` }, logger);
   logger.info({ url, roles: roleNames }, 'daemon_listening');
   deps.onEvent?.({ type: 'daemon.listening', url, roles: roleNames });
   /** The roles of a startup attempt still starting, settled once those it started are running or stopped again. */
@@ -181,6 +183,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     clearTimeout(timer);
     if (timedOut) logger.warn({ graceMs: DAEMON_SHUTDOWN_GRACE_MS }, 'daemon_shutdown_grace_exceeded');
     await app.close();
+    readyFile.remove();
     logger.info({}, 'daemon_stopped');
   };
 

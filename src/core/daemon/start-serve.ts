@@ -3,6 +3,7 @@ import type { Settings } from '../config/settings.js';
 import type { FltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { writeReadyFile, type ReadyFile } from '../ready-file.js';
 import { deadlineIn, type RetryPolicy } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ServeMetrics } from '../serve/serve-metrics.js';
@@ -36,7 +37,8 @@ export interface Serve {
   runId(): string | null;
   /**
    * Leaves the promotion group, answers the requests in flight, writes the last prediction records and live state,
-   * and closes the bus; says what the store did not take. Idempotent.
+   * and closes the bus; removes the ready file (instance.readyFile) once the server no longer listens; says what the
+   * store did not take. Idempotent.
    */
   stop(): Promise<ServiceStopReport>;
 }
@@ -61,10 +63,24 @@ export function serveStopBudgetMs(settings: Settings): number {
  */
 export async function startServe(settings: Settings, deps: ServeDeps): Promise<Serve> {
   const logger = deps.logger ?? silentLogger;
-  const { store, bus, onEvent } = deps;
+  const { store, bus } = deps;
+  // Written as soon as the server listens, before the model loads (which may wait long on the store): the health
+  // check asks liveness, which answers meanwhile.
+  let readyFile: ReadyFile | undefined;
+  const onEvent: EventSink = (event) => {
+    if (event.type === 'serve.listening') {
+      const contents = { command: 'serve' as const, url: event.url, health_url: `${event.url}/healthz`, ...(event.grpcUrl ? { grpc_url: event.grpcUrl } : {}) };
+      readyFile = writeReadyFile(settings.instance.readyFile, contents, logger);
+    }
+    deps.onEvent?.(event);
+  };
+  const removeReadyFile = (): void => readyFile?.remove();
   // Alone, this server decides each probation itself; with a bus the promoter decides from every replica's figures (F11).
   const rollback = bus ? undefined : createRollbackAction({ store, settings, logger, onEvent });
-  const service = await startInferenceService(settings, { store, logger, onEvent, rollback, metrics: deps.metrics, signal: deps.signal });
+  const service = await startInferenceService(settings, { store, logger, onEvent, rollback, metrics: deps.metrics, signal: deps.signal }).catch(async (error: unknown) => {
+    removeReadyFile();
+    throw error;
+  });
   const topic = settings.bus.topics.modelSelected;
   const follower = bus
     ? await followPromotions(
@@ -75,6 +91,7 @@ export async function startServe(settings: Settings, deps: ServeDeps): Promise<S
         },
       ).catch(async (error: unknown) => {
         await service.close();
+        removeReadyFile();
         throw error;
       })
     : undefined;
@@ -86,7 +103,7 @@ export async function startServe(settings: Settings, deps: ServeDeps): Promise<S
       // so with it away they share bus.kafka.closeTimeoutMs instead of waiting it out one after the other.
       const leaving = deadlineIn(settings.bus.kafka.closeTimeoutMs);
       await follower?.stop(leaving);
-      const [stopped] = await Promise.all([service.close(), bus?.close({ deadline: leaving }).catch(() => undefined)]);
+      const [stopped] = await Promise.all([service.close().finally(removeReadyFile), bus?.close({ deadline: leaving }).catch(() => undefined)]);
       return stopped;
     })());
   return {

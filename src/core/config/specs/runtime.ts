@@ -41,6 +41,15 @@ export const RUNTIME_SPECS: readonly SettingSpec[] = [
     pattern: { regex: /^\/[^\u0000-\u001f]*[^/\u0000-\u001f]$/, text: 'an absolute path of a file' },
     description: 'A file in this container\'s own filesystem (its writable layer: never a volume, bind mount or tmpfs) that names the container across its restarts: the first flts process of the container writes a random id there, and every process records it on its runs and leases. A container restarted in place by Docker (restart: unless-stopped, docker restart) keeps the file, while every other container, a replica or a recreated one, has its own; so a run or lease recorded under this id and host name, on this boot, from another pid namespace belongs to an earlier instance of this container and is taken over at once rather than after `daemon.leaseStaleMs`. The Compose file sets it; a file that is not on the root filesystem or cannot be written turns this off. "" = off.',
   },
+  {
+    path: 'instance.readyFile',
+    type: 'string',
+    default: '',
+    envCase: 'trim',
+    env: ['FLTS_READY_FILE'],
+    pattern: { regex: /^\/[^\u0000-\u001f]*[^/\u0000-\u001f]$/, text: 'an absolute path of a file' },
+    description: 'A file where `flts serve` and `flts daemon` write where they listen, as JSON (`command`, `url`, `health_url`, and `grpc_url` with serve\'s gRPC), once they listen; removed when they stop. The image sets it, and its HEALTHCHECK (bin/healthcheck.js) asks the `health_url` it finds there instead of working the port out from the command line, environment and config file ("" = no file).',
+  },
   { path: 'store.kind', type: 'string', emptyIsUnset: true, default: 'fs', choices: ['fs', 's3'], envCase: 'lower', env: ['FLTS_STORE'], description: 'fs = files under `home`; s3 = an S3-compatible server.' },
   { path: 'store.buckets.dataset', type: 'string', default: 'dataset', env: ['INPUT_BUCKET'], description: 'Bucket of raw datasets.' },
   { path: 'store.buckets.processed', type: 'string', default: 'processed-data', env: ['OUTPUT_BUCKET', 'PROCESSED_BUCKET'], description: 'Bucket of processed data and sidecars.' },
@@ -57,6 +66,8 @@ export interface InstanceSettings {
   container: string;
   /** Where this container's restart-surviving id is kept ("" = nowhere); see containerInstanceId. */
   idFile: string;
+  /** Where a server says where it listens while it does ("" = nowhere); see writeReadyFile. */
+  readyFile: string;
 }
 
 export interface StoreSettings {
