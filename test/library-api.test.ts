@@ -83,6 +83,8 @@ describe('flts as a library (the built package, imported as `flts`)', () => {
       'openForecaster(settings, { store }, { followPromotions: {} })': () => js.openForecaster(settings, { store }, { followPromotions: {} }),
       'startInferenceService(settings)': () => js.startInferenceService(settings),
       'startInferenceService(settings, {})': () => js.startInferenceService(settings, {}),
+      'startServe(settings)': () => js.startServe(settings),
+      'startServe(settings, { store, bus: {} })': () => js.startServe(settings, { store, bus: {} }),
       'buildServer()': () => js.buildServer(),
       // A holder that is not one failed each request as FLTS_INTERNAL (a TypeError inside the route).
       'buildServer({ holder: {} })': () => js.buildServer({ holder: {} }),
@@ -198,6 +200,37 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
     expect(result.served).toBe(result.promoted);
     expect(result.forecast).toBe(result.promoted);
   }, 180_000);
+
+  it('a server of startServe with a bus loads the run a promotion names, with no pointer poll, as `flts serve` does, and its stop closes the bus', async () => {
+    const { home, runs } = await trainedHome('flts-lib-serve-');
+    const flags = { home, ...DATA_FLAGS, 'bus.kind': 'fs', 'serve.pollIntervalMs': 0, 'serve.port': 0, 'serve.host': '127.0.0.1' } as const;
+    const { settings } = flts.resolveSettings({ flags });
+    const store = await flts.createObjectStore(settings);
+    const fsBus = flts.createMessageBus(settings)!;
+    let closes = 0;
+    const bus: flts.MessageBus = { ...fsBus, close: (options) => ((closes += 1), fsBus.close(options)) };
+    const events: flts.FltsEvent[] = [];
+    const waiters: Array<{ until: (event: flts.FltsEvent) => boolean; resolve: () => void }> = [];
+    const seen = (until: (event: flts.FltsEvent) => boolean): Promise<void> =>
+      events.some(until) ? Promise.resolve() : new Promise((resolve) => waiters.push({ until, resolve }));
+    const onEvent = (event: flts.FltsEvent): void => {
+      events.push(event);
+      for (const waiter of waiters.filter((w) => w.until(event))) waiter.resolve();
+    };
+    const serve = await flts.startServe(settings, { store, bus, onEvent });
+    try {
+      await seen((event) => event.type === 'serve.following_promotions');
+      expect(serve.runId()).toBeNull();
+      await flts.promote({ runId: runs[0].run_id, source: 'manual', actor: 'library-test', reason: 'a replica follows the bus' }, settings, { store, bus });
+      await seen((event) => event.type === 'serve.model_loaded' && event.runId === runs[0].run_id);
+      expect(serve.runId()).toBe(runs[0].run_id);
+      expect((await fetch(`${serve.url}/readyz`)).status).toBe(200);
+    } finally {
+      expect(await serve.stop()).toEqual({ unwrittenRecords: 0, unfinished: [] });
+    }
+    expect(closes).toBe(1);
+    await expect(fetch(`${serve.url}/healthz`)).rejects.toThrow();
+  });
 
   it('a forecaster answers in process what POST /predict answers for the same rows, to the last digit, and is released by close()', async () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'flts-library-forecaster-'));

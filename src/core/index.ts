@@ -6,6 +6,7 @@
 import type * as Backend from './tf/backend.js';
 import type * as BuildServer from './serve/build-server.js';
 import type * as InferenceService from './serve/start-inference-service.js';
+import type * as StartServe from './daemon/start-serve.js';
 import type * as ForecasterModule from './serve/forecaster.js';
 import { FltsError } from './errors.js';
 import { invalidArgument, optionalText, requireDeps, requireObject, requireSettings, requireStore, requireText } from './library-arguments.js';
@@ -232,6 +233,17 @@ export async function startInferenceService(...args: Parameters<typeof Inference
   return (await import('./serve/start-inference-service.js')).startInferenceService(...args);
 }
 export type { InferenceService, InferenceServiceDeps, ServiceStopReport } from './serve/start-inference-service.js';
+/**
+ * `flts serve` whole: startInferenceService and, given `deps.bus`, the replica's follower of `model-selected` (joined in
+ * the background while the broker does not answer), whose promotions it loads even with serve.pollIntervalMs 0.
+ * stop() leaves the brokers within bus.kafka.closeTimeoutMs and closes the bus.
+ */
+export async function startServe(...args: Parameters<typeof StartServe.startServe>): ReturnType<typeof StartServe.startServe> {
+  requireSettings('startServe', args[0]);
+  requireDeps('startServe', args[1]);
+  return (await import('./daemon/start-serve.js')).startServe(...args);
+}
+export type { Serve, ServeDeps } from './daemon/start-serve.js';
 
 /** The bound `serve.pollIntervalMs` has, a day. */
 const MAX_POLL_INTERVAL_MS = 86_400_000;
