@@ -48,8 +48,12 @@ describe.skipIf(!hasData)('commands > bench', () => {
 
   it('starts a replica per engine, measures the baseline and /predict on each, and writes csv, md, json and svg', async () => {
     const out = path.join(home, 'results');
-    const result = await runCli(['bench', '--home', home, '--run', runId, '--engine', 'onnx,wasm', '--replicas', '1', ...SHORT, '--out', out, '--json'], { env, timeoutMs: 120_000 });
+    // The ready file of a server beside the bench (the image sets FLTS_READY_FILE): its replicas leave it alone.
+    const readyFile = path.join(home, 'ready.json');
+    writeFileSync(readyFile, '{"command":"serve"}\n');
+    const result = await runCli(['bench', '--home', home, '--run', runId, '--engine', 'onnx,wasm', '--replicas', '1', ...SHORT, '--out', out, '--json'], { env: { ...env, FLTS_READY_FILE: readyFile }, timeoutMs: 120_000 });
     expect(result.exitCode, result.stderr).toBe(0);
+    expect(readFileSync(readyFile, 'utf8')).toBe('{"command":"serve"}\n');
     const report = result.json.result;
     expect(report).toMatchObject({ balancer: 'node-cluster', run_id: runId, model_type: 'LSTM', matrix: { variants: ['FLTS_SERVE_ENGINE=onnx', 'FLTS_SERVE_ENGINE=wasm'], replicas: [1], connections: [4] } });
     // Each group's engine is the one its replicas report on /readyz, not just the one asked for.

@@ -82,7 +82,9 @@ export async function startReplicas(count: number, command: ServerCommand, optio
   };
   try {
     const watched = Array.from({ length: count }, () => {
-      const worker = cluster.fork(command.env ?? {});
+      // A replica is not the process a ready file speaks for: inheriting FLTS_READY_FILE (bench run in a container
+      // beside its server), it would overwrite that server's file and then remove it at its stop.
+      const worker = cluster.fork({ FLTS_READY_FILE: '', ...command.env });
       workers.push(worker);
       return watchWorker(worker);
     });
