@@ -11,7 +11,7 @@ const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
 /**
  * `flts eval --live` as text: a first line naming the scope ranked, where the figures come from (as the other
  * eval boards name their config_hash and source) and how far behind serving they are, then one line per run.
- * The figures are the replicas' reports, rewritten every `reportIntervalMs` (and when a replica stops), and a
+ * The figures are the replicas' reports, rewritten every `reportIntervalMs` while they change (and when a replica stops), and a
  * forecast is scored only once its actual arrives: the newest forecast of each series is never in them yet.
  */
 export function renderLiveRanking(ranking: LiveRanking, terms: LiveRankingTerms): string[] {
@@ -19,7 +19,7 @@ export function renderLiveRanking(ranking: LiveRanking, terms: LiveRankingTerms)
   const newest = ranking.rows.reduce((latest, row) => (row.updated_at > latest ? row.updated_at : latest), '');
   const header =
     `scope ${ranking.scope} — live error on served traffic (RMSE and MAE over each replica's rolling window of matched points, pooled over targets and replicas; runs under ${terms.probationPoints} points ranked last; ` +
-    `as replicas last reported, every ${seconds(terms.reportIntervalMs)} and at stop, newest ${newest}; a forecast counts once its actual arrives in a later request, POST /actuals or a claim)`;
+    `as replicas last reported, every ${seconds(terms.reportIntervalMs)} while their figures change and at stop, newest ${newest}; a forecast counts once its actual arrives in a later request, POST /actuals or a claim)`;
   return [
     header,
     ...ranking.rows.map(

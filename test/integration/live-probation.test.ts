@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encodePromotion } from '../../src/core/bus/messages.js';
 import type { MessageBus } from '../../src/core/bus/message-bus.js';
 import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
-import { listLiveReports } from '../../src/core/live/live-reports.js';
+import { listLiveReports } from '../../src/core/live/live-report-reader.js';
 import { readPromotionPointer } from '../../src/core/registry/pointers.js';
 import { promote as promoteRun } from '../../src/core/workflows/promote.js';
 import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';

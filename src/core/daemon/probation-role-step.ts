@@ -1,3 +1,4 @@
+import { createLiveReportReader } from '../live/live-report-reader.js';
 import { decideProbation, probationAwaitingDecision } from '../live/probation-decider.js';
 import { createRollbackAction } from '../workflows/auto-rollback.js';
 import { promotionScope } from '../registry/pointers.js';
@@ -16,13 +17,15 @@ export function startProbationDecisions(context: RoleContext): void {
   if (!settings.live.enabled) return;
   metrics.declareSteps('promoter', 'probation', ['done']);
   const rollback = createRollbackAction({ store, settings, bus, logger, onEvent: context.onEvent, tracking: roleTracking(context, 'promoter', context.signal) });
+  // Kept across looks: each reads only the replica reports that changed since the last.
+  const reports = createLiveReportReader(store, settings);
   const step = async (): Promise<void> => {
     const ref = await probationAwaitingDecision(store, settings);
     if (!ref) return;
     const lease = await acquireLease({ store, settings, owner: context.owner, logger, monotonic: context.monotonic }, { step: `probation-${promotionScope(settings)}`, configHash: ref.run_id, modelType: '' }, context.signal);
     if (!lease) return;
     try {
-      const decision = await decideProbation({ store, settings, rollback, logger, decidedBy: `promoter ${context.owner}`, onRollback: () => metrics.countLiveRollback(), onWorseKept: () => metrics.countLiveWorseKept(), onNoBaseline: () => metrics.countLiveNoBaseline() });
+      const decision = await decideProbation({ store, settings, rollback, logger, decidedBy: `promoter ${context.owner}`, readReports: () => reports.read(), onRollback: () => metrics.countLiveRollback(), onWorseKept: () => metrics.countLiveWorseKept(), onNoBaseline: () => metrics.countLiveNoBaseline() });
       if (decision) metrics.countStep('promoter', 'probation', 'done');
     } finally {
       await lease.release();

@@ -1,7 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import { promotionScope } from '../registry/pointers.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { listLiveReports } from './live-reports.js';
+import { listLiveReports } from './live-report-reader.js';
 
 export interface LiveRankingRow {
   rank: number;

@@ -87,6 +87,8 @@ export function samePromotion(a: PromotionRef | undefined, b: PromotionRef | und
 
 const liveBucket = (settings: Settings): string => settings.store.buckets.runs;
 const reportPrefix = (settings: Settings): string => `live/${safe(promotionScope(settings))}/replicas/`;
+/** Where the replica reports of this scope live: one object per replica under `prefix`. */
+export const liveReportsPlace = (settings: Settings): { bucket: string; prefix: string } => ({ bucket: liveBucket(settings), prefix: reportPrefix(settings) });
 const decisionKey = (settings: Settings, ref: PromotionRef): string => `live/${safe(promotionScope(settings))}/decisions/${safe(`${ref.run_id}-${ref.timestamp}`)}.json`;
 
 const reportKey = (settings: Settings, replica: string): string => `${reportPrefix(settings)}${safe(replica)}.json`;
@@ -102,31 +104,18 @@ export async function writeLiveReport(store: ObjectStore, settings: Settings, re
 }
 
 /** A run's figures as a replica writes them; an entry cut or edited into something else is left out of its report. */
-function wellFormedRun(run: unknown): run is RunFigures {
+export function wellFormedRun(run: unknown): run is RunFigures {
   const figures = run as Partial<RunFigures> | null;
   return typeof figures?.run_id === 'string' && typeof figures.targets === 'object' && figures.targets !== null;
 }
 
 /**
- * Every replica's latest report in this scope (unreadable ones are skipped: a report is replaced, never appended).
- * A report not rewritten within `live.reportRetentionMs` is a replica that is gone (a replica id names a host
- * and a process, so every restart adds one): it is left out, and deleted so the scope does not grow for good.
+ * How long a replica whose figures did not change leaves its report as it is: it is rewritten only when they change
+ * (so that readers skip the reports that did not), and at least this often, well within `live.reportRetentionMs`,
+ * to show it still serves.
  */
-export async function listLiveReports(store: ObjectStore, settings: Settings, now: Date = new Date()): Promise<LiveReport[]> {
-  const keys = (await store.list(liveBucket(settings), reportPrefix(settings))).map((info) => info.key).filter((key) => key.endsWith('.json'));
-  const reports = await Promise.all(keys.map((key) => getJsonIfExists<LiveReport>(store, liveBucket(settings), key).catch(orUnlessUnavailable(undefined))));
-  const oldest = now.getTime() - settings.live.reportRetentionMs;
-  const current: LiveReport[] = [];
-  const stale: string[] = [];
-  reports.forEach((report, index) => {
-    if (report === undefined || typeof report.replica !== 'string' || !Array.isArray(report.runs)) return;
-    // An unreadable time is no proof of age: such a report is kept.
-    if (Date.parse(report.updated_at) < oldest) stale.push(keys[index]);
-    else current.push({ ...report, runs: report.runs.filter(wellFormedRun) });
-  });
-  // Best effort: a report left behind is deleted by the next listing.
-  await Promise.all(stale.map((key) => store.delete(liveBucket(settings), key).catch(() => undefined)));
-  return current;
+export function liveReportHeartbeatMs(settings: Settings): number {
+  return Math.min(Math.max(settings.live.reportIntervalMs, 60_000), Math.floor(settings.live.reportRetentionMs / 4));
 }
 
 export async function readProbationDecision(store: ObjectStore, settings: Settings, ref: PromotionRef): Promise<ProbationDecision | undefined> {

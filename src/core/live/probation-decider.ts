@@ -4,7 +4,8 @@ import type { Logger } from '../logger.js';
 import { describeChoice, promotionScope, readPromotionPointer } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { keeperOf, listLiveReports, promotionRefOf, readProbationDecision, samePromotion, writeProbationDecision, type ProbationDecision, type ProbationKeeper, type PromotionRef } from './live-reports.js';
+import { listLiveReports } from './live-report-reader.js';
+import { keeperOf, promotionRefOf, readProbationDecision, samePromotion, writeProbationDecision, type LiveReport, type ProbationDecision, type ProbationKeeper, type PromotionRef } from './live-reports.js';
 import { combinePaired, probationVerdict, rollbackReason } from './probation.js';
 
 export interface RollbackRequest {
@@ -28,6 +29,11 @@ export interface ProbationDeciderDeps {
   logger: Logger;
   /** Who decides, recorded in the decision (a replica id or the promoter). */
   decidedBy: string;
+  /**
+   * Every replica's report, when the caller keeps a reader across looks (see createLiveReportReader) or has read them
+   * for this look already; by default each look lists and reads them all.
+   */
+  readReports?: () => Promise<LiveReport[]>;
   onRollback?: (decision: ProbationDecision) => void;
   /** A decision whose new run did worse than the margin allows and stays in service (pinned, rollback off, previous run gone). */
   onWorseKept?: (decision: ProbationDecision) => void;
@@ -145,7 +151,7 @@ export async function decideProbation(deps: ProbationDeciderDeps): Promise<Proba
   const existing = await readProbationDecision(store, settings, ref);
   if (existing) return existing.action === 'rollback-pending' ? finishRollback(deps, existing) : existing;
 
-  const reports = (await listLiveReports(store, settings)).filter((report) => samePromotion(report.probation?.promotion, ref) && report.probation?.paired.baseline_run_id === ref.previous_run_id);
+  const reports = (await (deps.readReports?.() ?? listLiveReports(store, settings))).filter((report) => samePromotion(report.probation?.promotion, ref) && report.probation?.paired.baseline_run_id === ref.previous_run_id);
   const paired = combinePaired(reports.map((report) => report.probation!.paired));
   const verdict = probationVerdict(paired, { points: settings.live.probationPoints, margin: settings.live.rollbackMargin });
   if (verdict.verdict === 'pending' || !paired) {

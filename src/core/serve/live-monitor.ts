@@ -2,7 +2,8 @@ import type { Settings } from '../config/settings.js';
 import { isServiceRefusal, toFltsError } from '../errors.js';
 import { rowsInTurns } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
-import { listLiveReports, promotionRefOf, readLiveReport, readProbationDecision, samePromotion, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
+import { createLiveReportReader } from '../live/live-report-reader.js';
+import { liveReportHeartbeatMs, promotionRefOf, readLiveReport, readProbationDecision, samePromotion, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
 import { createLiveScorer, type ErrorFiguresByTarget, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError, type PairedFigures } from '../live/live-scorer.js';
 import { decideProbation, type RollbackAction } from '../live/probation-decider.js';
 import { combinePaired, pairedRmse } from '../live/probation.js';
@@ -35,6 +36,8 @@ export interface LiveMonitorOptions {
   /** The serving bound on forecast rows in flight: a shadow forecast runs only where it fits, else it is skipped. */
   admission?: ForecastAdmission;
   logger: Logger;
+  /** The time reports are written and read at (default the wall clock). */
+  now?: () => Date;
 }
 
 export interface LiveRunStatus {
@@ -152,6 +155,11 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
   let stopped = false;
+  const now = options.now ?? (() => new Date());
+  /** Kept across ticks, so that each look reads only the replica reports that changed since the last. */
+  const reportReader = options.store && createLiveReportReader(options.store, settings);
+  /** This replica's report as last written, without its time, and when: an unchanged one is not rewritten every tick. */
+  let written: { figures: string; at: number } | undefined;
 
   function rememberForecast(identifier: string, result: PredictionResult, scaler: ScalerParams | undefined): void {
     const series = result.series;
@@ -286,13 +294,13 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     probation = undefined;
   }
 
-  function report(): LiveReport {
+  function report(at: Date): LiveReport {
     // The figures of an ended probation stay in the report, as they were when it ended: a decider may still sum them.
     const reported = probation ?? previous;
     const paired = reported && pairedOf(reported);
     return {
       replica: options.replica,
-      updated_at: new Date().toISOString(),
+      updated_at: at.toISOString(),
       served_run_id: holder.current()?.run.runId ?? null,
       runs: scorer.figures(),
       probation: reported && paired ? { promotion: reported.ref, paired, ...(reported.baselineUnloadable ? { baseline_unloadable: { code: reported.baselineUnloadable } } : {}) } : null,
@@ -300,19 +308,34 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     };
   }
 
+  /** Writes this replica's report when its figures changed since the last write, or the heartbeat is due. */
+  async function writeReport(store: ObjectStore): Promise<void> {
+    const at = now();
+    const current = report(at);
+    const { updated_at: _time, ...rest } = current;
+    const figures = JSON.stringify(rest);
+    if (written && written.figures === figures && at.getTime() - written.at < liveReportHeartbeatMs(settings)) return;
+    await writeLiveReport(store, settings, current);
+    written = { figures, at: at.getTime() };
+  }
+
   async function tickOnce(): Promise<void> {
     setShadow('challenger', live.shadowRunId || undefined);
-    if (!options.store) return;
+    if (!options.store || !reportReader) return;
     await upkeepProbation();
-    await writeLiveReport(options.store, settings, report());
+    await writeReport(options.store);
+    // One read of the reports a tick, for the pooled points and the decision alike.
+    const lookAt = now();
+    let reading: Promise<LiveReport[]> | undefined;
+    const readReports = (): Promise<LiveReport[]> => (reading ??= reportReader.read(lookAt));
     if (isRunning(probation)) {
       const running = probation;
-      const reports = (await listLiveReports(options.store, settings)).filter((entry) => samePromotion(entry.probation?.promotion, running.ref) && entry.probation?.paired.baseline_run_id === running.ref.previous_run_id);
+      const reports = (await readReports()).filter((entry) => samePromotion(entry.probation?.promotion, running.ref) && entry.probation?.paired.baseline_run_id === running.ref.previous_run_id);
       running.pooledPoints = combinePaired(reports.map((entry) => entry.probation!.paired))?.points ?? 0;
     }
     // A rollback left pending (its rollback failed on an outage) is finished by a later look, as the decider promises.
     if (options.rollback && probation && (!probation.decision || probation.decision.action === 'rollback-pending')) {
-      const decision = await decideProbation({ store: options.store, settings, rollback: options.rollback, logger, decidedBy: options.replica, onRollback: options.onRollback, onWorseKept: options.onWorseKept, onNoBaseline: options.onNoBaseline });
+      const decision = await decideProbation({ store: options.store, settings, rollback: options.rollback, logger, decidedBy: options.replica, readReports, onRollback: options.onRollback, onWorseKept: options.onWorseKept, onNoBaseline: options.onNoBaseline });
       if (decision && probation && samePromotion(decision.promotion, probation.ref)) probation.decision = decision;
       // Rolled back: the run restored is in service, and a rollback starts no probation.
       if (probation?.decision?.action === 'rolled-back') endProbation();
@@ -423,7 +446,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       for (const role of [...shadows.keys()]) setShadow(role, undefined);
       // The points scored since the last tick: without this last report, `flts eval --live` and a decider never see
       // them (up to live.reportIntervalMs of figures, all of them for a process stopped before its first tick).
-      if (options.store) await writeLiveReport(options.store, settings, report()).catch((error: unknown) => logger.warn({ err: toFltsError(error).message }, 'live_last_report_failed'));
+      if (options.store) await writeReport(options.store).catch((error: unknown) => logger.warn({ err: toFltsError(error).message }, 'live_last_report_failed'));
     },
   };
 }
