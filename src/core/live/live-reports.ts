@@ -118,6 +118,16 @@ export function liveReportHeartbeatMs(settings: Settings): number {
   return Math.min(Math.max(settings.live.reportIntervalMs, 60_000), Math.floor(settings.live.reportRetentionMs / 4));
 }
 
+/**
+ * The runs a report names: this process's own figures, then those its replica id's earlier process reported for runs
+ * this one has not scored yet (a replica id that outlives its process: FLTS_REPLICA_ID, a StatefulSet pod name), so a
+ * restart does not wipe the windows that process filled. At most `maxRuns`, this process's first.
+ */
+export function withEarlierRuns(own: readonly RunFigures[], earlier: readonly RunFigures[], maxRuns: number): RunFigures[] {
+  const scored = new Set(own.map((run) => run.run_id));
+  return [...own, ...earlier.filter((run) => !scored.has(run.run_id))].slice(0, Math.max(maxRuns, own.length));
+}
+
 export async function readProbationDecision(store: ObjectStore, settings: Settings, ref: PromotionRef): Promise<ProbationDecision | undefined> {
   return getJsonIfExists<ProbationDecision>(store, liveBucket(settings), decisionKey(settings, ref));
 }

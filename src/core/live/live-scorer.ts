@@ -96,6 +96,9 @@ export function plausibleRange(values: ArrayLike<number>, seen?: { min: number; 
   return { min: min - PLAUSIBLE_SPANS * span, max: max + PLAUSIBLE_SPANS * span };
 }
 
+/** Runs whose figures a scorer keeps by default. */
+export const LIVE_SCORER_MAX_RUNS = 16;
+
 export interface LiveScorerOptions {
   windowPoints: number;
   memoryPoints: number;
@@ -149,7 +152,7 @@ const NONE_WAITING: readonly RememberedPrediction[] = [];
 export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
   const memory = createForecastMemory(options.memoryPoints);
   const runs = new Map<string, RunState>();
-  const maxRuns = options.maxRuns ?? 16;
+  const maxRuns = options.maxRuns ?? LIVE_SCORER_MAX_RUNS;
   let pairing: Pairing | undefined;
   const ignored: Record<IgnoredReason, number> = { out_of_range: 0 };
 

@@ -3,8 +3,8 @@ import { isServiceRefusal, toFltsError } from '../errors.js';
 import { rowsInTurns } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
 import { createLiveReportReader } from '../live/live-report-reader.js';
-import { liveReportHeartbeatMs, promotionRefOf, readLiveReport, readProbationDecision, samePromotion, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
-import { createLiveScorer, type ErrorFiguresByTarget, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError, type PairedFigures } from '../live/live-scorer.js';
+import { liveReportHeartbeatMs, promotionRefOf, readLiveReport, readProbationDecision, samePromotion, wellFormedRun, withEarlierRuns, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
+import { createLiveScorer, LIVE_SCORER_MAX_RUNS, type ErrorFiguresByTarget, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError, type PairedFigures } from '../live/live-scorer.js';
 import { decideProbation, type RollbackAction } from '../live/probation-decider.js';
 import { combinePaired, pairedRmse } from '../live/probation.js';
 import { readPromotionPointer } from '../registry/pointers.js';
@@ -160,6 +160,11 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   const reportReader = options.store && createLiveReportReader(options.store, settings);
   /** This replica's report as last written, without its time, and when: an unchanged one is not rewritten every tick. */
   let written: { figures: string; at: number } | undefined;
+  /**
+   * The report this replica id had before this process first wrote its own (once read): a replica id that outlives
+   * its process finds its earlier process's, whose probation points and per-run windows it carries on.
+   */
+  let earlier: { report: LiveReport | undefined } | undefined;
 
   function rememberForecast(identifier: string, result: PredictionResult, scaler: ScalerParams | undefined): void {
     const series = result.series;
@@ -263,8 +268,8 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       const started: Probation = { ref, decision: null };
       // A replica id that outlives its process (FLTS_REPLICA_ID, a container restarted in place) finds its earlier
       // process's report, which its own next report replaces: the points that process paired carry on, not lost.
-      const earlier = await readLiveReport(options.store!, settings, options.replica);
-      const carried = earlier?.probation && samePromotion(earlier.probation.promotion, ref) ? earlier.probation.paired : undefined;
+      const before = earlier?.report;
+      const carried = before?.probation && samePromotion(before.probation.promotion, ref) ? before.probation.paired : undefined;
       probation = started;
       unloadable.clear();
       scorer.startPairing(ref.run_id, ref.previous_run_id, live.probationPoints, carried);
@@ -294,6 +299,15 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     probation = undefined;
   }
 
+  /** Reads the report this replica id had, once, before this process writes its own over it. */
+  async function readEarlier(store: ObjectStore): Promise<void> {
+    if (earlier) return;
+    const report = await readLiveReport(store, settings, options.replica);
+    // A report the retention already gave up on names a replica gone long ago: nothing of it is carried.
+    const current = report && Array.isArray(report.runs) && !(Date.parse(report.updated_at) < now().getTime() - live.reportRetentionMs);
+    earlier = { report: current ? report : undefined };
+  }
+
   function report(at: Date): LiveReport {
     // The figures of an ended probation stay in the report, as they were when it ended: a decider may still sum them.
     const reported = probation ?? previous;
@@ -302,7 +316,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       replica: options.replica,
       updated_at: at.toISOString(),
       served_run_id: holder.current()?.run.runId ?? null,
-      runs: scorer.figures(),
+      runs: withEarlierRuns(scorer.figures(), earlier?.report?.runs.filter(wellFormedRun) ?? [], LIVE_SCORER_MAX_RUNS),
       probation: reported && paired ? { promotion: reported.ref, paired, ...(reported.baselineUnloadable ? { baseline_unloadable: { code: reported.baselineUnloadable } } : {}) } : null,
       memory: scorer.memory(),
     };
@@ -322,6 +336,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   async function tickOnce(): Promise<void> {
     setShadow('challenger', live.shadowRunId || undefined);
     if (!options.store || !reportReader) return;
+    await readEarlier(options.store);
     await upkeepProbation();
     await writeReport(options.store);
     // One read of the reports a tick, for the pooled points and the decision alike.
@@ -446,7 +461,8 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       for (const role of [...shadows.keys()]) setShadow(role, undefined);
       // The points scored since the last tick: without this last report, `flts eval --live` and a decider never see
       // them (up to live.reportIntervalMs of figures, all of them for a process stopped before its first tick).
-      if (options.store) await writeReport(options.store).catch((error: unknown) => logger.warn({ err: toFltsError(error).message }, 'live_last_report_failed'));
+      // A process stopped before its first tick read the earlier report: read now, or its windows would be written over.
+      if (options.store) await readEarlier(options.store).then(() => writeReport(options.store!)).catch((error: unknown) => logger.warn({ err: toFltsError(error).message }, 'live_last_report_failed'));
     },
   };
 }
