@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Settings } from '../src/core/config/settings.js';
+import { writeLiveReport, type LiveReport } from '../src/core/live/live-reports.js';
 import { runPreprocess } from '../src/core/preprocess/run-preprocess.js';
+import type { ObjectStore } from '../src/core/storage/object-store.js';
 import { trainModels } from '../src/core/workflows/train.js';
 import { createSliceHome } from './helpers/poblesec-slice.js';
 import { runCli } from './helpers/run-cli.js';
@@ -9,17 +12,23 @@ describe('flts promote > says when a live probation starts', () => {
   let remove: (() => void) | undefined;
   let first: string;
   let second: string;
+  let store: ObjectStore;
+  let settings: Settings;
   const promote = (args: string[], env: Record<string, string> = {}) => runCli(['promote', ...args, '--force', '--home', home], { env: { FLTS_LIVE_PROBATION_POINTS: '40', ...env } });
 
   beforeAll(async () => {
     const slice = createSliceHome('flts-promote-probation-', { 'data.sampleTestRows': 60 });
-    ({ home, remove } = slice);
+    ({ home, remove, store, settings } = slice);
     await runPreprocess(slice.settings, { store: slice.store });
     first = (await trainModels({ models: ['NAIVE'] }, slice.settings, { store: slice.store })).runs[0].run_id;
     second = (await trainModels({ models: ['NAIVE'] }, slice.settings, { store: slice.store })).runs[0].run_id;
   }, 120_000);
 
   afterAll(() => remove?.());
+
+  const NO_SERVER = 'live probation waits for a server: no server reports live scoring yet (a replica serving with FLTS_LIVE_SCORING on reports every FLTS_LIVE_REPORT_INTERVAL_MS); serving replicas will compare';
+  /** A serving replica's live report, as its monitor writes it. */
+  const liveReport = (replica: string, extra: Partial<LiveReport> = {}): LiveReport => ({ replica, updated_at: new Date().toISOString(), served_run_id: first, runs: [], probation: null, memory: { points: 0, forgotten: 0 }, ...extra });
 
   const manual = (args: string[]) => runCli(['promote-manual', '--yes', '--force', '--reason', 'by hand', ...args, '--home', home], { env: { FLTS_LIVE_PROBATION_POINTS: '40' } });
 
@@ -31,20 +40,37 @@ describe('flts promote > says when a live probation starts', () => {
 
     const text = await promote(['--run', second]);
     expect(text.exitCode, text.stderr).toBe(0);
-    const lines = text.stdout.split('\n').filter((line) => line.startsWith('live probation started:'));
+    // No server has reported live scoring: the probation waits for one (this command's settings cannot tell).
+    const lines = text.stdout.split('\n').filter((line) => line.startsWith('live probation'));
     expect(lines).toEqual([
-      `live probation started: serving replicas compare run ${second} with run ${first} forecasting in shadow over 40 matched points, then kept, or rolled back if its RMSE is worse by more than 10%; watch it in /healthz live.probation or with \`flts eval --live\`.`,
+      `${NO_SERVER} run ${second} with run ${first} forecasting in shadow over 40 matched points, then kept, or rolled back if its RMSE is worse by more than 10%; watch it in /healthz live.probation or with \`flts eval --live\`.`,
     ]);
 
     const json = await promote(['--run', first, '--json']);
     expect(json.exitCode, json.stderr).toBe(0);
-    expect(json.json.result.live_probation).toEqual({ run_id: first, previous_run_id: second, points: 40, margin: 0.1, rollback: true });
+    expect(json.json.result.live_probation).toEqual({ run_id: first, previous_run_id: second, points: 40, margin: 0.1, rollback: true, serving_replicas: [] });
 
     // Pinned by the promotion, or with automatic rollback off: decided and reported, never rolled back.
     const pinned = await promote(['--run', second, '--pin']);
-    expect(pinned.stdout).toContain(`live probation started: serving replicas compare run ${second} with run ${first} forecasting in shadow over 40 matched points, then decided and reported, never rolled back automatically;`);
+    expect(pinned.stdout).toContain(`${NO_SERVER} run ${second} with run ${first} forecasting in shadow over 40 matched points, then decided and reported, never rolled back automatically;`);
     const rollbackOff = await promote(['--run', first, '--json'], { FLTS_LIVE_ROLLBACK: 'false' });
     expect(rollbackOff.json.result.live_probation).toMatchObject({ run_id: first, rollback: false });
+  });
+
+  it('says how many serving replicas run the probation, from their live reports: a stopped one does not count', async () => {
+    await writeLiveReport(store, settings, liveReport('host-7'));
+    await writeLiveReport(store, settings, liveReport('host-8', { stopped_at: new Date().toISOString() }));
+    // Gone for longer than a heartbeat: no more serving.
+    await writeLiveReport(store, settings, liveReport('host-9', { updated_at: new Date(Date.now() - 3_600_000).toISOString() }));
+    expect((await promote(['--run', first])).exitCode).toBe(0);
+    const text = await promote(['--run', second]);
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout.split('\n').filter((line) => line.startsWith('live probation'))).toEqual([
+      `live probation starts on 1 serving replica: they compare run ${second} with run ${first} forecasting in shadow over 40 matched points, then kept, or rolled back if its RMSE is worse by more than 10%; watch it in /healthz live.probation or with \`flts eval --live\`.`,
+    ]);
+    const json = await promote(['--run', first, '--json']);
+    expect(json.json.result.live_probation).toMatchObject({ run_id: first, previous_run_id: second, serving_replicas: ['host-7'] });
+    for (const replica of ['host-7', 'host-8', 'host-9']) await store.delete(settings.store.buckets.runs, `live/global/replicas/${replica}.json`);
   });
 
   it('says nothing of a probation on a rollback, on nothing changed, or with live scoring off', async () => {
@@ -64,12 +90,12 @@ describe('flts promote > says when a live probation starts', () => {
     expect((await promote(['--run', first])).exitCode).toBe(0);
     const text = await manual(['--run', second]);
     expect(text.exitCode, text.stderr).toBe(0);
-    expect(text.stdout.split('\n').filter((line) => line.startsWith('live probation started:'))).toEqual([
-      `live probation started: serving replicas compare run ${second} with run ${first} forecasting in shadow over 40 matched points, then kept, or rolled back if its RMSE is worse by more than 10%; watch it in /healthz live.probation or with \`flts eval --live\`.`,
+    expect(text.stdout.split('\n').filter((line) => line.startsWith('live probation'))).toEqual([
+      `${NO_SERVER} run ${second} with run ${first} forecasting in shadow over 40 matched points, then kept, or rolled back if its RMSE is worse by more than 10%; watch it in /healthz live.probation or with \`flts eval --live\`.`,
     ]);
     const json = await manual(['--run', first, '--json']);
     expect(json.exitCode, json.stderr).toBe(0);
-    expect(json.json.result.live_probation).toEqual({ run_id: first, previous_run_id: second, points: 40, margin: 0.1, rollback: true });
+    expect(json.json.result.live_probation).toEqual({ run_id: first, previous_run_id: second, points: 40, margin: 0.1, rollback: true, serving_replicas: [] });
     const unchanged = await manual(['--run', first]);
     expect(unchanged.exitCode, unchanged.stderr).toBe(0);
     expect(unchanged.stdout).not.toContain('live probation');

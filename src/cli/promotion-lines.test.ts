@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scoreText, targetsChangedLine } from './promotion-lines.js';
+import { liveProbationLine, scoreText, targetsChangedLine } from './promotion-lines.js';
 
 describe('cli > promotion-lines', () => {
   it('shows a record\'s score to six significant digits, as the reason beside it does, and a dash for none', () => {
@@ -12,5 +12,17 @@ describe('cli > promotion-lines', () => {
 
   it('warns in one line which columns /predict returns after a promotion that changed the targets', () => {
     expect(targetsChangedLine({ previous_run_id: 'runBoth', from: ['down', 'up'], to: ['down'] })).toBe('warning: targets changed from down,up (run runBoth) to down: /predict now returns down.');
+  });
+
+  it('says who runs a live probation from the replicas\' live reports: how many score live, or that none does yet', () => {
+    const start = { run_id: 'runB', previous_run_id: 'runA', points: 500, margin: 0.1, rollback: true };
+    const comparison = 'run runB with run runA forecasting in shadow over 500 matched points, then kept, or rolled back if its RMSE is worse by more than 10%; watch it in /healthz live.probation or with `flts eval --live`.';
+    expect(liveProbationLine({ ...start, serving_replicas: ['host-1', 'host-2'] })).toBe(`live probation starts on 2 serving replicas: they compare ${comparison}`);
+    expect(liveProbationLine({ ...start, serving_replicas: ['host-1'] })).toBe(`live probation starts on 1 serving replica: they compare ${comparison}`);
+    expect(liveProbationLine({ ...start, serving_replicas: [] })).toBe(
+      `live probation waits for a server: no server reports live scoring yet (a replica serving with FLTS_LIVE_SCORING on reports every FLTS_LIVE_REPORT_INTERVAL_MS); serving replicas will compare ${comparison}`,
+    );
+    // The reports could not be read: who runs it is unknown.
+    expect(liveProbationLine({ ...start, serving_replicas: null })).toBe(`live probation started: serving replicas compare ${comparison}`);
   });
 });

@@ -41,10 +41,17 @@ export function targetsChangedLine(change: TargetsChange): string {
   return singleLine(`warning: targets changed from ${change.from.join(',')} (run ${change.previous_run_id}) to ${change.to.join(',')}: /predict now returns ${change.to.join(',')}.`);
 }
 
-/** What they say when the promotion starts a live probation, and where to watch it. */
+/**
+ * What they say when the promotion starts a live probation, who runs it (the replicas whose live reports say they
+ * score live, not this command's settings), and where to watch it.
+ */
 export function liveProbationLine(start: LiveProbationStart): string {
   const outcome = start.rollback ? `then kept, or rolled back if its RMSE is worse by more than ${Math.round(start.margin * 1000) / 10}%` : 'then decided and reported, never rolled back automatically';
-  return `live probation started: serving replicas compare run ${start.run_id} with run ${start.previous_run_id} forecasting in shadow over ${start.points} matched points, ${outcome}; watch it in /healthz live.probation or with \`flts eval --live\`.`;
+  const comparison = `run ${start.run_id} with run ${start.previous_run_id} forecasting in shadow over ${start.points} matched points, ${outcome}; watch it in /healthz live.probation or with \`flts eval --live\`.`;
+  const serving = start.serving_replicas;
+  if (serving === null) return `live probation started: serving replicas compare ${comparison}`;
+  if (serving.length === 0) return `live probation waits for a server: no server reports live scoring yet (a replica serving with FLTS_LIVE_SCORING on reports every FLTS_LIVE_REPORT_INTERVAL_MS); serving replicas will compare ${comparison}`;
+  return `live probation starts on ${serving.length} serving ${serving.length === 1 ? 'replica' : 'replicas'}: they compare ${comparison}`;
 }
 
 /** What they add, after their own lines, for a run promoted and pinned by one request. */

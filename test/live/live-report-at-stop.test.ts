@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
 import { FltsError } from '../../src/core/errors.js';
 import { rankRunsByLiveError } from '../../src/core/live/live-ranking.js';
+import { readLiveReport, replicasScoringLive } from '../../src/core/live/live-reports.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { createLiveMonitor } from '../../src/core/serve/live-monitor.js';
 import type { ModelHolder } from '../../src/core/serve/model-holder.js';
@@ -35,5 +36,9 @@ describe('live > replica report at stop', () => {
     monitor.scorer.score({ identifier: 'default', time: [60, 120, 180], values: { down: [10, 10, 10] } });
     await monitor.stop();
     expect((await rankRunsByLiveError(store, settings)).rows).toMatchObject([{ run_id: 'served', live_rmse: 2, live_mae: 2, points: 3, replicas: ['r1'] }]);
+    // And that it stopped: `flts promote` counts it no more among the replicas that score live.
+    const last = (await readLiveReport(store, settings, 'r1'))!;
+    expect(last.stopped_at).toBe(last.updated_at);
+    expect(replicasScoringLive([last], settings, new Date())).toEqual([]);
   });
 });

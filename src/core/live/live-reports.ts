@@ -25,6 +25,8 @@ export interface LiveReport {
    */
   probation: { promotion: PromotionRef; paired: PairedFigures; baseline_unloadable?: { code: string } } | null;
   memory: { points: number; forgotten: number };
+  /** Set on the last report of a replica that stopped: it scores no more (until a process with its id starts again). */
+  stopped_at?: string;
 }
 
 /**
@@ -126,6 +128,15 @@ export function liveReportHeartbeatMs(settings: Settings): number {
 export function withEarlierRuns(own: readonly RunFigures[], earlier: readonly RunFigures[], maxRuns: number): RunFigures[] {
   const scored = new Set(own.map((run) => run.run_id));
   return [...own, ...earlier.filter((run) => !scored.has(run.run_id))].slice(0, Math.max(maxRuns, own.length));
+}
+
+/**
+ * The replicas that score live now, by their reports: rewritten within a heartbeat and two report intervals (an idle
+ * replica rewrites its unchanged report every heartbeat) and not the last report of a replica that stopped. Sorted.
+ */
+export function replicasScoringLive(reports: readonly LiveReport[], settings: Settings, now: Date): string[] {
+  const since = now.getTime() - liveReportHeartbeatMs(settings) - 2 * settings.live.reportIntervalMs;
+  return reports.filter((report) => !report.stopped_at && Date.parse(report.updated_at) >= since).map((report) => report.replica).sort();
 }
 
 export async function readProbationDecision(store: ObjectStore, settings: Settings, ref: PromotionRef): Promise<ProbationDecision | undefined> {

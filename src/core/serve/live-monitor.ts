@@ -308,7 +308,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     earlier = { report: current ? report : undefined };
   }
 
-  function report(at: Date): LiveReport {
+  function report(at: Date, last: boolean): LiveReport {
     // The figures of an ended probation stay in the report, as they were when it ended: a decider may still sum them.
     const reported = probation ?? previous;
     const paired = reported && pairedOf(reported);
@@ -319,18 +319,22 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       runs: withEarlierRuns(scorer.figures(), earlier?.report?.runs.filter(wellFormedRun) ?? [], LIVE_SCORER_MAX_RUNS),
       probation: reported && paired ? { promotion: reported.ref, paired, ...(reported.baselineUnloadable ? { baseline_unloadable: { code: reported.baselineUnloadable } } : {}) } : null,
       memory: scorer.memory(),
+      ...(last ? { stopped_at: at.toISOString() } : {}),
     };
   }
 
-  /** Writes this replica's report when its figures changed since the last write, or the heartbeat is due. */
-  async function writeReport(store: ObjectStore): Promise<void> {
+  /**
+   * Writes this replica's report when its figures changed since the last write, or the heartbeat is due; `last`, at
+   * stop, always, saying it stopped (a start after it writes again at its first tick).
+   */
+  async function writeReport(store: ObjectStore, last = false): Promise<void> {
     const at = now();
-    const current = report(at);
-    const { updated_at: _time, ...rest } = current;
+    const current = report(at, last);
+    const { updated_at: _time, stopped_at: _stopped, ...rest } = current;
     const figures = JSON.stringify(rest);
-    if (written && written.figures === figures && at.getTime() - written.at < liveReportHeartbeatMs(settings)) return;
+    if (!last && written && written.figures === figures && at.getTime() - written.at < liveReportHeartbeatMs(settings)) return;
     await writeLiveReport(store, settings, current);
-    written = { figures, at: at.getTime() };
+    written = last ? undefined : { figures, at: at.getTime() };
   }
 
   async function tickOnce(): Promise<void> {
@@ -462,7 +466,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       // The points scored since the last tick: without this last report, `flts eval --live` and a decider never see
       // them (up to live.reportIntervalMs of figures, all of them for a process stopped before its first tick).
       // A process stopped before its first tick read the earlier report: read now, or its windows would be written over.
-      if (options.store) await readEarlier(options.store).then(() => writeReport(options.store!)).catch((error: unknown) => logger.warn({ err: toFltsError(error).message }, 'live_last_report_failed'));
+      if (options.store) await readEarlier(options.store).then(() => writeReport(options.store!, true)).catch((error: unknown) => logger.warn({ err: toFltsError(error).message }, 'live_last_report_failed'));
     },
   };
 }

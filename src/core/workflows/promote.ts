@@ -6,7 +6,6 @@ import { optionalBoolean, optionalText, requireChoice, requireObject, requireTex
 import { ignoreEvents, type EventSink } from '../events.js';
 import { buildScoreboard, rowsOfTargets, runsOfTargets, sameTargetSet, SCORE_WEIGHTS, targetSetOf, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
-import { promotionRefOf } from '../live/live-reports.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ensureCandidateList, saveCandidateList, sweepCandidateLists } from '../registry/candidate-lists.js';
 import { candidateFields, describeChoice, isAutomaticChoice, isPin, PROMOTION_SOURCES, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
@@ -17,11 +16,14 @@ import { runsOnCurrentData } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
 import { publishPromotion, type PublishedPromotion } from './announce-promotion.js';
+import { liveProbationOf, type LiveProbationStart } from './live-probation-start.js';
 import { gateProblem, runProblems, type PromotionProblem } from './promotion-checks.js';
 import type { PromotionMarker } from './mark-promoted.js';
 import type { GuardedTracking } from '../tracking/guard-tracking.js';
 import { trackPromotion } from './sync-runs-to-tracking.js';
 import { validateCandidate, type CandidateCheck } from './validate-candidate.js';
+
+export type { LiveProbationStart } from './live-probation-start.js';
 
 /** What to promote and on whose behalf. Every entry point (CLI, TUI, daemon, library) builds one of these. */
 export interface PromotionDecision {
@@ -89,24 +91,6 @@ export interface PromotionResult {
    * (a rollback, a first promotion, nothing changed, a pin of the run in service whose probation goes on).
    */
   live_probation: LiveProbationStart | null;
-}
-
-export interface LiveProbationStart {
-  run_id: string;
-  previous_run_id: string;
-  /** Matched points the decision waits for (live.probationPoints). */
-  points: number;
-  /** Relative RMSE margin beyond which the new run is worse (live.rollbackMargin). */
-  margin: number;
-  /** Whether a worse run is rolled back automatically: false when pinned or with FLTS_LIVE_ROLLBACK=false. */
-  rollback: boolean;
-}
-
-/** The probation a newly written record starts, as the replicas will see it from the pointer. */
-function liveProbationOf(record: PromotionRecord, settings: Settings): LiveProbationStart | null {
-  const ref = settings.live.enabled && (record.action ?? 'promote') === 'promote' ? promotionRefOf(record) : undefined;
-  if (!ref) return null;
-  return { run_id: ref.run_id, previous_run_id: ref.previous_run_id, points: settings.live.probationPoints, margin: settings.live.rollbackMargin, rollback: settings.live.rollback && record.pinned !== true };
 }
 
 export interface TargetsChange {
@@ -218,7 +202,7 @@ async function alreadyInService(current: PromotionRecord, settings: Settings, de
     published: caughtUp ? await publishPromotion(caughtUp, settings, deps) : null,
     tracking: { status: 'unchanged' },
     // Pointers moved only now: replicas start the probation of that earlier promotion now.
-    live_probation: caughtUp ? liveProbationOf(caughtUp, settings) : null,
+    live_probation: caughtUp ? await liveProbationOf(caughtUp, settings, deps.store, deps.now?.()) : null,
   };
 }
 
@@ -386,7 +370,7 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
     published,
     tracking: trackingOf(tracked),
     ...(targetsChanged ? { targets_changed: targetsChanged } : {}),
-    live_probation: liveProbationOf(written, settings),
+    live_probation: await liveProbationOf(written, settings, store, deps.now?.()),
   };
 }
 

@@ -1,0 +1,33 @@
+import type { Settings } from '../config/settings.js';
+import { listLiveReports } from '../live/live-report-reader.js';
+import { promotionRefOf, replicasScoringLive } from '../live/live-reports.js';
+import type { PromotionRecord } from '../registry/pointers.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+export interface LiveProbationStart {
+  run_id: string;
+  previous_run_id: string;
+  /** Matched points the decision waits for (live.probationPoints). */
+  points: number;
+  /** Relative RMSE margin beyond which the new run is worse (live.rollbackMargin). */
+  margin: number;
+  /** Whether a worse run is rolled back automatically: false when pinned or with FLTS_LIVE_ROLLBACK=false. */
+  rollback: boolean;
+  /**
+   * The replicas of this scope whose live reports say they score live now (see replicasScoringLive): those that run
+   * the probation. Empty when no server does yet (the probation waits for one); null when the reports could not be read.
+   */
+  serving_replicas: string[] | null;
+}
+
+/**
+ * The probation a newly written record starts, as the replicas will see it from the pointer, and who runs it: the
+ * promoting process's own settings say nothing of whether a server scores live, the replicas' reports do.
+ */
+export async function liveProbationOf(record: PromotionRecord, settings: Settings, store: ObjectStore, now: Date = new Date()): Promise<LiveProbationStart | null> {
+  const ref = settings.live.enabled && (record.action ?? 'promote') === 'promote' ? promotionRefOf(record) : undefined;
+  if (!ref) return null;
+  // The promotion is made: reports that cannot be read leave who runs its probation unknown, nothing more.
+  const serving = await listLiveReports(store, settings, now).then((reports) => replicasScoringLive(reports, settings, now), () => null);
+  return { run_id: ref.run_id, previous_run_id: ref.previous_run_id, points: settings.live.probationPoints, margin: settings.live.rollbackMargin, rollback: settings.live.rollback && record.pinned !== true, serving_replicas: serving };
+}
