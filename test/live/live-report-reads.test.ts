@@ -45,7 +45,7 @@ describe('live > replica report reads', () => {
 
   beforeEach(async () => {
     home = mkdtempSync(path.join(os.tmpdir(), 'flts-live-reads-'));
-    settings = resolveSettings({ flags: { home, 'live.probationPoints': 1000, 'live.reportIntervalMs': 5000 } }).settings;
+    settings = resolveSettings({ flags: { home, 'live.probationPoints': 1000, 'live.reportIntervalMs': 1000 } }).settings;
     const recorded = recordingStore(createFsStore(path.join(home, 'store')));
     calls = recorded.calls;
     await recorded.store.ensureBucket(settings.store.buckets.promotion);
@@ -60,7 +60,10 @@ describe('live > replica report reads', () => {
   });
   afterEach(() => rmSync(home, { recursive: true, force: true }));
 
-  /** One report interval: every replica ticks once. What each replica read of the others' reports meanwhile. */
+  /**
+   * One report interval (a second: a minute of them before the heartbeat rewrites the unchanged reports): every
+   * replica ticks once. What the replicas read of the reports meanwhile.
+   */
   async function round(): Promise<{ reportReads: number; listings: number }> {
     clock += settings.live.reportIntervalMs;
     const from = calls.length;
@@ -69,23 +72,44 @@ describe('live > replica report reads', () => {
     return { reportReads: made.filter((call) => call.method === 'get').length, listings: made.filter((call) => call.method === 'list').length };
   }
 
-  it('reads each tick only the reports that changed, not every replica\'s on every replica', async () => {
+  /** Replica `index` pairs one more point (its report changes). */
+  function pairPoint(index: number, at: number): void {
+    for (const [runId, value] of [['new', 12], ['old', 11]] as const) monitors[index].scorer.remember({ identifier: '', runId, origin: at - 60, targets: ['down'], time: [at], values: [[value]] });
+    monitors[index].scorer.score({ identifier: '', time: [at], values: { down: [10] } });
+  }
+
+  it('reads only the reports that changed, and each replica the pool once every R report intervals: about R reads an interval, not R x R', async () => {
     // The first looks read every report (and read again a report first seen within the store's listing resolution).
-    for (let i = 0; i < 3; i++) await round();
-    expect(monitors[0].status().probation).toMatchObject({ active: true, pooled_points: 0 });
+    for (let i = 0; i < 2 * REPLICAS; i++) await round();
+    expect(monitors.map((monitor) => monitor.status().probation?.pooled_points)).toEqual(Array(REPLICAS).fill(0));
 
-    // Nothing scored: the reports are unchanged, so no replica reads any (R x R reads before).
-    expect(await round()).toEqual({ reportReads: 0, listings: REPLICAS });
+    // Nothing scored: the reports are unchanged, so no replica reads any (R x R reads an interval before).
+    expect((await round()).reportReads).toBe(0);
 
-    // One replica pairs a point: its report changes, and each replica reads that one alone (twice at most: once more
-    // at its next look, in case the store's listing time is too coarse to tell two writes apart).
-    for (const [runId, value] of [['new', 12], ['old', 11]] as const) monitors[1].scorer.remember({ identifier: '', runId, origin: 0, targets: ['down'], time: [60], values: [[value]] });
-    monitors[1].scorer.score({ identifier: '', time: [60], values: { down: [10] } });
+    // One replica pairs a point: its report changes, and each replica reads that one alone at its next pooled read
+    // (twice at most: once more at a later look, in case the store's listing time is too coarse to tell two writes apart).
+    pairPoint(1, 60);
     let reads = 0;
-    for (let i = 0; i < 3; i++) reads += (await round()).reportReads;
+    for (let i = 0; i < 3 * REPLICAS; i++) reads += (await round()).reportReads;
     expect(reads).toBeLessThanOrEqual(2 * REPLICAS);
     expect(monitors.map((monitor) => monitor.status().probation?.pooled_points)).toEqual(Array(REPLICAS).fill(1));
-    expect(await round()).toEqual({ reportReads: 0, listings: REPLICAS });
+    expect((await round()).reportReads).toBe(0);
+
+    // Every replica pairs a point every interval, so every report changes: still about R reads an interval in all.
+    const rounds = 2 * REPLICAS;
+    reads = 0;
+    let listings = 0;
+    for (let i = 0; i < rounds; i++) {
+      for (let index = 0; index < REPLICAS; index++) pairPoint(index, 120 + 60 * i);
+      const made = await round();
+      reads += made.reportReads;
+      listings += made.listings;
+    }
+    expect(reads).toBeLessThanOrEqual(rounds * REPLICAS);
+    expect(listings).toBeLessThanOrEqual(rounds);
+    // The pooled points lag at most R intervals behind: every replica has read the pool within the last R rounds.
+    const paired = 1 + rounds * REPLICAS;
+    for (const monitor of monitors) expect(monitor.status().probation?.pooled_points).toBeGreaterThanOrEqual(paired - REPLICAS * REPLICAS);
     for (const monitor of monitors) await monitor.stop();
   });
 

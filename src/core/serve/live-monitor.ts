@@ -3,7 +3,7 @@ import { isServiceRefusal, toFltsError } from '../errors.js';
 import { rowsInTurns } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
 import { createLiveReportReader } from '../live/live-report-reader.js';
-import { liveReportHeartbeatMs, promotionRefOf, readLiveReport, readProbationDecision, samePromotion, wellFormedRun, withEarlierRuns, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
+import { liveReportHeartbeatMs, promotionRefOf, readLiveReport, readProbationDecision, replicasScoringLive, samePromotion, wellFormedRun, withEarlierRuns, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
 import { createLiveScorer, LIVE_SCORER_MAX_RUNS, type ErrorFiguresByTarget, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError, type PairedFigures } from '../live/live-scorer.js';
 import { decideProbation, type RollbackAction } from '../live/probation-decider.js';
 import { combinePaired, pairedRmse } from '../live/probation.js';
@@ -59,6 +59,8 @@ export interface ProbationStatus {
   /**
    * While it runs: the paired points of every replica's latest report, this one's and those of a process that ran
    * before a restart included, which the decision waits to reach `needed`; null before the first report is read.
+   * A replica that does not decide reads them every R report intervals for R replicas scoring live (at once when
+   * its probation starts), so that the replicas between them read about R reports an interval, not R x R.
    */
   pooled_points: number | null;
   needed: number;
@@ -165,6 +167,8 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
    * its process finds its earlier process's, whose probation points and per-run windows it carries on.
    */
   let earlier: { report: LiveReport | undefined } | undefined;
+  /** Ticks before this replica, when it does not decide, reads the reports again for its pooled points. */
+  let pooledReadIn = 0;
 
   function rememberForecast(identifier: string, result: PredictionResult, scaler: ScalerParams | undefined): void {
     const series = result.series;
@@ -347,9 +351,11 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     const lookAt = now();
     let reading: Promise<LiveReport[]> | undefined;
     const readReports = (): Promise<LiveReport[]> => (reading ??= reportReader.read(lookAt));
-    if (isRunning(probation)) {
+    if (isRunning(probation) && (options.rollback || probation.pooledPoints === undefined || --pooledReadIn <= 0)) {
       const running = probation;
-      const reports = (await readReports()).filter((entry) => samePromotion(entry.probation?.promotion, running.ref) && entry.probation?.paired.baseline_run_id === running.ref.previous_run_id);
+      const all = await readReports();
+      pooledReadIn = replicasScoringLive(all, settings, lookAt).length;
+      const reports = all.filter((entry) => samePromotion(entry.probation?.promotion, running.ref) && entry.probation?.paired.baseline_run_id === running.ref.previous_run_id);
       running.pooledPoints = combinePaired(reports.map((entry) => entry.probation!.paired))?.points ?? 0;
     }
     // A rollback left pending (its rollback failed on an outage) is finished by a later look, as the decider promises.
@@ -465,7 +471,8 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       for (const role of [...shadows.keys()]) setShadow(role, undefined);
       // The points scored since the last tick: without this last report, `flts eval --live` and a decider never see
       // them (up to live.reportIntervalMs of figures, all of them for a process stopped before its first tick).
-      // A process stopped before its first tick read the earlier report: read now, or its windows would be written over.
+      // A process stopped before its first tick has not read its replica id's earlier report yet: it does now, or the
+      // windows that report carries would be written over.
       if (options.store) await readEarlier(options.store).then(() => writeReport(options.store!, true)).catch((error: unknown) => logger.warn({ err: toFltsError(error).message }, 'live_last_report_failed'));
     },
   };
