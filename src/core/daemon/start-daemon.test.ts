@@ -198,6 +198,19 @@ describe('core > daemon > start-daemon', () => {
     await bus.close();
   });
 
+  it("refuses a serving role on the health server's port on a host written otherwise that shares its address", async () => {
+    const settings = resolveSettings({ flags: { home, 'daemon.roles': ['serving'], 'daemon.port': 19354, 'daemon.host': 'localhost', 'serve.port': 19354, 'serve.host': '127.0.0.1' } }).settings;
+    const { seen, logger } = recorder();
+    const bus = createFsBus({ root: path.join(home, 'bus') });
+    await expect(startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger })).rejects.toMatchObject({
+      code: 'FLTS_CONFIG_INVALID_VALUE',
+      message: expect.stringContaining('on hosts that share an address (localhost, 127.0.0.1)'),
+      details: { setting: 'daemon.port', port: 19354, sameAs: 'serve.port' },
+    });
+    expect(seen).toEqual([]);
+    await bus.close();
+  });
+
   it('stopped before it listened: binds nothing and says nothing of listening', async () => {
     const settings = resolveSettings({ flags: { home, 'daemon.roles': ['idle'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } }).settings;
     const { seen, logger } = recorder();

@@ -86,14 +86,14 @@ function assertBusCloseFitsGrace(settings: Settings): void {
  * failed only once that role started, after the health server listened, with "the port is already in use"; the
  * daemon has no flags for serve's ports, so they are named by their settings.
  */
-function assertServingPortsDistinct(settings: Settings, roleNames: readonly string[]): void {
+async function assertServingPortsDistinct(settings: Settings, roleNames: readonly string[]): Promise<void> {
   if (!roleNames.includes('serving')) return;
   const health = { setting: 'daemon.port', named: '--port (daemon.port, FLTS_DAEMON_PORT)', port: settings.daemon.port, host: settings.daemon.host };
   const http = { setting: 'serve.port', named: 'serve.port (FLTS_SERVE_PORT)', port: settings.serve.port, host: settings.serve.host };
   const grpc = { setting: 'serve.grpcPort', named: 'serve.grpcPort (FLTS_SERVE_GRPC_PORT)', port: settings.serve.grpcPort, host: settings.serve.host };
-  assertDistinctPorts(health, http, "the health server and the serving role's inference API cannot share a port", 'give one of them another port');
-  assertDistinctPorts(health, grpc, "the health server and the serving role's gRPC service cannot share a port", 'give one of them another port');
-  assertDistinctPorts(grpc, http, "the serving role's gRPC service and its HTTP API listen on the same host and cannot share a port", 'give serve.grpcPort another one');
+  await assertDistinctPorts(health, http, "the health server and the serving role's inference API cannot share a port", 'give one of them another port');
+  await assertDistinctPorts(health, grpc, "the health server and the serving role's gRPC service cannot share a port", 'give one of them another port');
+  await assertDistinctPorts(grpc, http, "the serving role's gRPC service and its HTTP API listen on the same host and cannot share a port", 'give serve.grpcPort another one');
 }
 
 export interface Daemon {
@@ -122,7 +122,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   assertBusCloseFitsGrace(settings);
   const roleNames = [...new Set(settings.daemon.roles.map((role) => role.toLowerCase()))];
   if (roleNames.length === 0) throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `daemon.roles is empty: expected one or more of ${registry.names().join(', ')}.`, { details: { setting: 'daemon.roles' } });
-  assertServingPortsDistinct(settings, roleNames);
+  await assertServingPortsDistinct(settings, roleNames);
   const factories = roleNames.map((name) => ({ name, factory: registry.get(name) }));
   const metrics = deps.metrics ?? createDaemonMetrics();
   const controller = new AbortController();

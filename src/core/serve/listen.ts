@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
+import { hostsOverlap, type HostLookup } from './listen-addresses.js';
 
 const LISTEN_REASONS: Readonly<Record<string, string>> = {
   EADDRINUSE: 'the port is already in use',
@@ -55,19 +56,17 @@ export interface PortSetting {
   host: string;
 }
 
-/** Binding one of these takes the port on every address, so it clashes with a listener on any host. */
-const EVERY_ADDRESS = new Set(['', '0.0.0.0', '::']);
-
 /**
  * Two listeners of one process configured with one port: the second listen failed with "the port is already in use",
  * which sent the operator looking for another process. Refused before anything listens, naming both settings, and
- * asking for another port for `moved`. Port 0 (any free one) never clashes, nor do two different specific hosts.
+ * asking for another port for `moved`. Hosts clash by the addresses they are bound to, not by how they are written
+ * (`localhost` and `127.0.0.1`, `::` and any host); port 0 (any free one) never clashes.
  */
-export function assertDistinctPorts(moved: PortSetting, kept: PortSetting, why: string, move: string): void {
+export async function assertDistinctPorts(moved: PortSetting, kept: PortSetting, why: string, move: string, lookupHost?: HostLookup): Promise<void> {
   if (moved.port === null || moved.port === 0 || moved.port !== kept.port) return;
-  const [a, b] = [moved.host.toLowerCase(), kept.host.toLowerCase()];
-  if (a !== b && !EVERY_ADDRESS.has(a) && !EVERY_ADDRESS.has(b)) return;
-  throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `${moved.named} and ${kept.named} are both ${moved.port}: ${why}; ${move} (0 = any free port).`, {
+  if (!(await hostsOverlap(moved.host, kept.host, lookupHost))) return;
+  const hosts = moved.host.toLowerCase() === kept.host.toLowerCase() ? '' : ` on hosts that share an address (${clip(moved.host)}, ${clip(kept.host)})`;
+  throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `${moved.named} and ${kept.named} are both ${moved.port}${hosts}: ${why}; ${move} (0 = any free port).`, {
     details: { setting: moved.setting, port: moved.port, sameAs: kept.setting },
   });
 }

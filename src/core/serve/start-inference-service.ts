@@ -100,8 +100,8 @@ async function unfinishedWithin(steps: Record<string, Promise<unknown> | undefin
 }
 
 /** serve.grpcPort equal to serve.port, refused before anything starts: gRPC and the HTTP API bind the same host. */
-export function assertServePortsDistinct(serve: Pick<Settings['serve'], 'host' | 'port' | 'grpcPort'>): void {
-  assertDistinctPorts(
+export async function assertServePortsDistinct(serve: Pick<Settings['serve'], 'host' | 'port' | 'grpcPort'>): Promise<void> {
+  await assertDistinctPorts(
     { setting: 'serve.grpcPort', named: '--grpc-port (serve.grpcPort, FLTS_SERVE_GRPC_PORT)', port: serve.grpcPort, host: serve.host },
     { setting: 'serve.port', named: '--port (serve.port, FLTS_SERVE_PORT)', port: serve.port, host: serve.host },
     'gRPC and the HTTP API listen on the same host and cannot share a port',
@@ -116,7 +116,7 @@ export function assertServePortsDistinct(serve: Pick<Settings['serve'], 'host' |
  */
 export async function startInferenceService(settings: Settings, deps: InferenceServiceDeps): Promise<InferenceService> {
   deps.signal?.throwIfAborted();
-  assertServePortsDistinct(settings.serve);
+  await assertServePortsDistinct(settings.serve);
   // A step the start waits for, left (not stopped) once the start is aborted.
   const orAborted = <T>(step: Promise<T>): Promise<T> => (deps.signal ? untilAborted(step, deps.signal) : step);
   const logger = deps.logger ?? silentLogger;
