@@ -963,7 +963,8 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
       stream.end(grpcFrame(Buffer.alloc(0)));
       expect(await goaway).toBe(http2.constants.NGHTTP2_COMPRESSION_ERROR);
       await vi.waitFor(async () => expect(countsAdded(before, await http2Refusals(server))).toEqual({ connection: 1 }), { interval: 10 });
-      notHttp2.socket.write('GET / HTTP/1.1\r\nHost: flts\r\n\r\n');
+      // A TLS ClientHello's first bytes: a client configured for TLS. (An HTTP/1.x request is answered by flts, below.)
+      notHttp2.socket.write(Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x03]), Buffer.alloc(32)]));
       await notHttp2.closed;
       await vi.waitFor(async () => expect(countsAdded(before, await http2Refusals(server))).toEqual({ connection: 2 }), { interval: 10 });
       // A client that ends its connection itself, and the server's own calls, are no refusals.
@@ -976,6 +977,44 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     } finally {
       session.destroy();
       notHttp2.socket.destroy();
+      client.close();
+      await grpcServer.close(0);
+    }
+  });
+
+  it('answers an HTTP/1.1 request with a coded 400 naming the HTTP port, as HTTP answers HTTP/2, and closes it; counted as a 400 of no route, not a refusal of Node\'s HTTP/2 layer', async () => {
+    const httpPort = Number(new URL(server.url).port);
+    const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port: 0, maxMessageBytes: 1024, logger: silentLogger, httpPort });
+    const [refusalsBefore, requestsBefore] = [await http2Refusals(server), await grpcRequestCounts(server)];
+    const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+    const answered = async (request: string): Promise<{ head: string; body: any }> => {
+      const socket = net.connect(grpcServer.port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const closed = new Promise((resolve) => socket.on('close', resolve));
+      socket.on('error', () => {});
+      socket.write(request);
+      await closed;
+      const [head, body] = Buffer.concat(chunks).toString('latin1').split('\r\n\r\n');
+      return { head, body: JSON.parse(body) };
+    };
+    try {
+      const get = await answered('GET /v2/health/ready HTTP/1.1\r\nHost: flts\r\n\r\n');
+      expect(get.head.split('\r\n')).toEqual(['HTTP/1.1 400 Bad Request', 'Connection: close', 'Content-Type: application/json; charset=utf-8', expect.stringMatching(/^Content-Length: \d+$/)]);
+      expect(get.body).toEqual({
+        error: 'Bad Request',
+        code: 'FLTS_REQUEST_INVALID',
+        statusCode: 400,
+        message: `The request is HTTP/1.x; this port speaks gRPC, over HTTP/2 only. The HTTP API, the Open Inference Protocol's REST binding included, is on port ${httpPort} (serve.port).`,
+        detail: expect.any(String),
+      });
+      // One with a body, the way curl posts to the wrong port.
+      const post = await answered('POST /v2/models/flts/infer HTTP/1.1\r\nHost: flts\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
+      expect(post.body).toMatchObject({ code: 'FLTS_REQUEST_INVALID', statusCode: 400 });
+      expect(countsAdded(requestsBefore, await grpcRequestCounts(server))).toEqual({ 'unmatched 400': 2 });
+      expect(countsAdded(refusalsBefore, await http2Refusals(server))).toEqual({});
+      expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+    } finally {
       client.close();
       await grpcServer.close(0);
     }

@@ -8,6 +8,7 @@ import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CapClose } from './connection-cap.js';
 import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
+import { answerHttp1OnGrpcPort, HTTP2_PREFACE, whenProtocolKnown } from './grpc-first-bytes.js';
 import { createHttp2RefusalLog, isHttp2Refusal, streamsRefused, type Http2Refusal } from './grpc-http2-refusals.js';
 import { grpcTimeoutHeader } from './grpc-timeout.js';
 
@@ -29,6 +30,10 @@ export interface GrpcConnectionOptions {
   prefaceTimeoutMs?: number;
   /** A connection closed for not sending the preface in time. */
   onPrefaceTimeout?: () => void;
+  /** The HTTP API's port, which an HTTP/1.x request on this one is answered a 400 naming. */
+  httpPort?: number;
+  /** An HTTP/1.x request answered that 400 (grpc-js would have sent it HTTP/2 frames it cannot read). */
+  onHttp1Refused?: () => void;
   logger: Logger;
   /**
    * A call grpc-js answered itself with `status` before any handler could (a message over the size limit, a malformed
@@ -105,11 +110,13 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
    */
   const handled = new WeakSet<ServerHttp2Stream>();
   /**
-   * The stream whose call grpc-js is being handed now. grpc-js builds a call's interceptors as its http2 server emits
-   * the stream, in the turn the stream is published here (a microtask later it is no longer arriving): the interceptor
-   * takes its call's stream from here, as grpc-js's interceptor API hands it none.
+   * The streams whose calls grpc-js is being handed now, oldest first. grpc-js builds a call's interceptors as its
+   * http2 server emits the stream, in the turn the stream is published here (a microtask later it is no longer
+   * arriving): the interceptor takes its call's stream from here, as grpc-js's interceptor API hands it none. Several
+   * are published before the first is emitted when Node reads a connection's first bytes from its socket's buffer (put
+   * back there once they told HTTP/2 from HTTP/1.x) rather than from the network: all the calls they hold at once.
    */
-  let arriving: ServerHttp2Stream | undefined;
+  const arriving: ServerHttp2Stream[] = [];
   /** Streams an interceptor took as its call's. */
   const claimed = new WeakSet<ServerHttp2Stream>();
   /**
@@ -181,9 +188,10 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
       refusedThrough(connection, stream.id - 2);
       connection.lastStreamId = stream.id;
     }
-    arriving = stream;
+    arriving.push(stream);
     queueMicrotask(() => {
-      if (arriving === stream) arriving = undefined;
+      const at = arriving.indexOf(stream);
+      if (at >= 0) arriving.splice(at, 1);
     });
     const path = String(headers[':path'] ?? '');
     requests.set(stream, { path, arrived: performance.now() });
@@ -264,11 +272,12 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
 
   /** The stream of the call whose interceptors grpc-js is building (see `arriving`), checked against the call's path and connection. */
   const streamOfCall = (path: string, connection: Connection | undefined): ServerHttp2Stream | undefined => {
-    const stream = arriving;
-    arriving = undefined;
-    if (stream && connection && !claimed.has(stream) && connectionOf(stream) === connection && requests.get(stream)?.path === path) {
-      claimed.add(stream);
-      return stream;
+    // Those before it were emitted before it and given no interceptors (grpc-js answered them itself): passed over.
+    for (let stream = arriving.shift(); stream !== undefined && connection; stream = arriving.shift()) {
+      if (!claimed.has(stream) && connectionOf(stream) === connection && requests.get(stream)?.path === path && !stream.headersSent) {
+        claimed.add(stream);
+        return stream;
+      }
     }
     if (streamsKnown) options.logger.warn({ path: clip(path, 100) }, 'grpc_call_stream_unknown');
     streamsKnown = false;
@@ -361,7 +370,7 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
           if (isHttp2Refusal(error)) refused(connection, 'connection', 1, error.message);
         });
         const preface = setTimeout(() => {
-          if (socket.bytesRead >= HTTP2_PREFACE_BYTES) return;
+          if (socket.bytesRead >= HTTP2_PREFACE.length) return;
           options.onPrefaceTimeout?.();
           socket.destroy();
         }, options.prefaceTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs);
@@ -374,7 +383,11 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
           held.delete(connection);
           idle.delete(connection);
         });
-        injector.injectConnection(socket);
+        whenProtocolKnown(socket, (protocol) => {
+          if (protocol === 'http2') return injector.injectConnection(socket);
+          options.onHttp1Refused?.();
+          answerHttp1OnGrpcPort(socket, options.httpPort);
+        });
       });
       subscribe('http2.server.stream.created', onStreamCreated);
       if (options.onAnsweredByGrpcJs) subscribe('http2.server.stream.finish', onStreamFinish);
@@ -419,9 +432,6 @@ function createInjector(server: grpc.Server): { injector: ReturnType<grpc.Server
 }
 
 const GRPC_TIMEOUT = 'grpc-timeout';
-
-/** The bytes of HTTP/2's connection preface, `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n` (RFC 9113 section 3.4), a client's first. */
-const HTTP2_PREFACE_BYTES = 24;
 
 /**
  * The call's grpc-timeout as grpc-js is to read it (read from these headers once it is handed the stream): dropped

@@ -39,6 +39,8 @@ export interface GrpcServerOptions {
   maxConnections?: number;
   /** Bearer token ModelInfer calls must carry in their `authorization` metadata, as POST /predict does ("" = open). */
   apiToken?: string;
+  /** The HTTP API's port, named to an HTTP/1.x request sent here. */
+  httpPort?: number;
   logger: Logger;
 }
 
@@ -300,6 +302,9 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     prefaceTimeoutMs: Math.min(options.headersTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs, requestTimeoutMs),
     // Counted as HTTP counts a connection silent past its headers timeout: a 408 of no route.
     onPrefaceTimeout: () => context.metrics.countRefusedRequest('GRPC', 408),
+    httpPort: options.httpPort,
+    // As the HTTP port counts its 400 to a client speaking HTTP/2 there: no route was asked of gRPC.
+    onHttp1Refused: () => context.metrics.countRefusedRequest('GRPC', 400),
     logger,
     onClosedAtCap: (what) => context.metrics.countGrpcConnectionCapClose(what),
     // As HTTP observes the answers fastify gives before a route's handler (404, 413, a body that does not parse): with

@@ -233,7 +233,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
       const { startGrpcInferenceServer } = await import('./oip-grpc-server.js');
       grpcServer = await startGrpcInferenceServer(
         { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength, live, identifier: settings.identifier, logger, recorder, admission },
-        { host: serve.host, port: serve.grpcPort, maxMessageBytes: serve.bodyLimitBytes, requestTimeoutMs: serve.requestTimeoutMs, headersTimeoutMs: serve.headersTimeoutMs, keepAliveTimeoutMs: serve.keepAliveTimeoutMs, maxConnections: serve.maxConnections, apiToken: serve.apiToken, logger },
+        { host: serve.host, port: serve.grpcPort, maxMessageBytes: serve.bodyLimitBytes, requestTimeoutMs: serve.requestTimeoutMs, headersTimeoutMs: serve.headersTimeoutMs, keepAliveTimeoutMs: serve.keepAliveTimeoutMs, maxConnections: serve.maxConnections, apiToken: serve.apiToken, httpPort: port, logger },
       );
     } catch (error) {
       await close();
