@@ -134,6 +134,25 @@ describe('serve > hardening: what Node refuses before routing', () => {
     expect(metrics).toMatch(/^flts_http_requests_total\{route="unmatched",method="CONNECT",status="405"\} 1$/m);
   });
 
+  it('answers OPTIONS * (a question about the server, RFC 9110 section 9.3.7) 204 with the methods its paths take in Allow, not a 404', async () => {
+    const socket = await openSocket(server.url);
+    const closed = readUntilClosed(socket);
+    socket.write('OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    const [head, body] = (await closed).split('\r\n\r\n');
+    const [statusLine, ...headerLines] = head.split('\r\n');
+    expect(statusLine).toBe('HTTP/1.1 204 No Content');
+    const allow = headerLines.find((line) => /^allow: /i.test(line))?.replace(/^allow: /i, '');
+    expect(allow).toBe('GET, HEAD, POST');
+    expect(body).toBe('');
+    // A path still answers 405 for OPTIONS, with its own Allow; * with another method is no path either.
+    const onPath = await server.app.inject({ method: 'OPTIONS', url: '/predict' });
+    expect({ status: onPath.statusCode, allow: onPath.headers.allow }).toEqual({ status: 405, allow: 'POST' });
+    const otherMethod = await answerTo(server.url, 'GET * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    expect(otherMethod).toMatchObject({ statusLine: 'HTTP/1.1 404 Not Found', body: { code: 'FLTS_REQUEST_ROUTE_NOT_FOUND' } });
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^flts_http_requests_total\{route="unmatched",method="OPTIONS",status="204"\} 1$/m);
+  });
+
   it('counts what it refuses as client errors of no route, by the method once a request line was read', async () => {
     await answerTo(server.url, 'GARBAGE\r\n\r\n');
     await answerTo(server.url, 'PUT /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: bogus\r\nConnection: close\r\n\r\n');

@@ -227,6 +227,28 @@ describe('core > daemon > health server', () => {
     }
   });
 
+  it('answers OPTIONS * 204 with the methods its paths take in Allow, as the serve API does, not a 404', async () => {
+    const bus = createFsBus({ root: path.join(root, 'bus-options') });
+    const app = await buildHealthServer({ settings: defaultSettings(), store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      const text = await new Promise<string>((resolve, reject) => {
+        let received = '';
+        const socket = connect({ host: '127.0.0.1', port }, () => socket.write('OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')).once('error', reject);
+        socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+        socket.once('close', () => resolve(received));
+      });
+      const [head, body] = text.split('\r\n\r\n');
+      expect(head.split('\r\n')[0]).toBe('HTTP/1.1 204 No Content');
+      expect(head).toMatch(/\r\nallow: GET, HEAD\r\n/i);
+      expect(body).toBe('');
+    } finally {
+      await app.close();
+      await bus.close();
+    }
+  });
+
   it('answers a CONNECT request (the daemon taken for a proxy) with a coded 405, as the serve API does', async () => {
     const bus = createFsBus({ root: path.join(root, 'bus-connect') });
     const app = await buildHealthServer({ settings: defaultSettings(), store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });

@@ -111,7 +111,9 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   app.addHook('preHandler', async (request, reply) => {
     if (request.raw.socket.destroyed) reply.hijack();
   });
-  installErrorHandlers(app, HEALTH_BODY_LIMIT, silentLogger, 'this port serves GET /healthz, /readyz, /metrics and /status');
+  // Other methods on these paths are 405 with Allow, as on the serve API's port, not 404.
+  const routes = createRouteTable(app);
+  installErrorHandlers(app, HEALTH_BODY_LIMIT, silentLogger, routes, 'this port serves GET /healthz, /readyz, /metrics and /status');
   // As the serve API does: unheard, Node would close a CONNECT's connection without a word, answer an Expect other
   // than 100-continue with an empty 417, and (told not to check, by connectionOptions) take HTTP/1.1 without a Host.
   app.server.on('connect', answerConnect);
@@ -119,8 +121,6 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   installHostCheck(app);
   installAccessControl(app, { adminToken: deps.settings.serve.adminToken }, { '/status': 'admin' });
   const ms = deps.probeTimeoutMs ?? 3000;
-  // Other methods on these paths are 405 with Allow, as on the serve API's port, not 404.
-  const routes = createRouteTable(app);
   const get = (url: string, handler: RouteHandlerMethod): void => routes.route({ method: 'GET', url, handler });
   get('/healthz', async () => ({ status: 'ok', service: 'flts-daemon', roles: deps.roles().map((role) => role.name) }));
   get('/readyz', async (_request, reply) => {

@@ -131,7 +131,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   installJsonParser(app, bodyLimit);
   installRequestValidators(app);
   installAccessControl(app, deps.access ?? {}, ROUTE_ACCESS);
-  installErrorHandlers(app, bodyLimit, logger);
+  installErrorHandlers(app, bodyLimit, logger, context.routes);
   app.addSchema(errorResponseSchema);
   await app.register(
     swagger,

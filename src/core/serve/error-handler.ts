@@ -6,6 +6,7 @@ import { clip } from '../clip-text.js';
 import { FltsError, httpStatusFor, isFltsError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { INFERENCE_HEADER } from './oip-http-binding.js';
+import type { RouteTable } from './route-table.js';
 
 /** fastify's error body plus our code, and the reference's (FastAPI) `detail`. Never a stack. */
 export interface ErrorBody {
@@ -182,13 +183,16 @@ function routeBodyLimit(request: FastifyRequest): number | undefined {
  * (Errors the router raises before any route, such as an over-long path parameter, reach `replyWithError` through
  * fastify's `frameworkErrors`.)
  */
-export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, logger: Logger, routesListed = 'see GET /openapi.json'): void {
+export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, logger: Logger, routes: Pick<RouteTable, 'methods'>, routesListed = 'see GET /openapi.json'): void {
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply, bodyLimit, logger));
   const notFound = (request: FastifyRequest): string => `No route ${request.method} ${clip(request.url.split('?')[0])}; ${routesListed}.`;
   // Answered before the body is read: a body to a path that does not exist was refused for its media type, its
   // Content-Encoding or its size (or parsed, on the daemon's health port) before the client learned the path was wrong.
-  app.addHook('onRequest', async (request) => {
-    if (request.is404) throw new FltsError('FLTS_REQUEST_ROUTE_NOT_FOUND', notFound(request));
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.is404) return;
+    // `OPTIONS *` asks about the server, not a path (RFC 9110 section 9.3.7): what its paths take, not a 404.
+    if (request.method === 'OPTIONS' && request.url === '*') return reply.code(204).header('allow', routes.methods().join(', ')).send();
+    throw new FltsError('FLTS_REQUEST_ROUTE_NOT_FOUND', notFound(request));
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send(errorBodyFor(request, 404, 'FLTS_REQUEST_ROUTE_NOT_FOUND', notFound(request)));

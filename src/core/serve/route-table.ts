@@ -10,6 +10,8 @@ import { FltsError } from '../errors.js';
 export interface RouteTable {
   route(options: RouteOptions): void;
   addMethodNotAllowedRoutes(): void;
+  /** The methods some path takes (HEAD beside GET), sorted: the server's, answered to `OPTIONS *`. */
+  methods(): string[];
 }
 
 export function createRouteTable(app: FastifyInstance): RouteTable {
@@ -45,6 +47,10 @@ export function createRouteTable(app: FastifyInstance): RouteTable {
           handler: async () => {},
         });
       }
+    },
+    methods() {
+      // Sorted: the order routes happen to be registered in says nothing to a client.
+      return [...new Set([...methodsByUrl.values()].flatMap((known) => [...known]))].sort();
     },
   };
 }
