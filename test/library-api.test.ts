@@ -318,6 +318,35 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
     expect(await thrown(() => forecaster.forecast())).toBe('FLTS_USAGE_INVALID_ARGUMENT');
   }, 240_000);
 
+  it('a forecaster admits the rows of its forecasts in flight up to serve.maxQueuedRows, as POST /predict does, and refuses past it with FLTS_SERVE_OVERLOADED', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'flts-library-bound-'));
+    const { settings } = flts.resolveSettings({ flags: { home, ...DATA_FLAGS, 'serve.maxQueuedRows': 30 } });
+    const store = await flts.createObjectStore(settings);
+    await flts.preprocess(settings, { store });
+    const { runs } = await flts.trainModels({ models: ['NAIVE'] }, settings, { store });
+    await flts.promote({ runId: runs[0].run_id, source: 'manual', actor: 'test', reason: 'bound' }, settings, { store });
+    const forecaster = await flts.openForecaster(settings, { store });
+    try {
+      // Asked together: the first holds its 20 rows until it is answered, so the second would bring 40 in flight.
+      const first = forecaster.forecast({ inferenceLength: 20 });
+      const second = forecaster.forecast({ inferenceLength: 20 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      const refusal = await second;
+      expect(flts.isFltsError(refusal) && { code: refusal.code, kind: refusal.kind, details: refusal.details }).toMatchObject({
+        code: 'FLTS_SERVE_OVERLOADED',
+        kind: 'unavailable',
+        details: { queuedRows: 20, requestedRows: 20, maxQueuedRows: 30 },
+      });
+      expect((await first).predictions).toHaveLength(20);
+      // The rows are given back once answered; a forecast larger than the bound alone is made when nothing else is in flight.
+      expect((await forecaster.forecast({ inferenceLength: 40 })).predictions).toHaveLength(40);
+    } finally {
+      await forecaster.close();
+    }
+  }, 120_000);
+
   it('a forecaster follows a promotion on reload() (or by polling, opted in) as `flts serve` does; forecasts under way finish on their run, a pinned run stays', async () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'flts-library-reload-'));
     const { settings } = flts.resolveSettings({ flags: { home, ...DATA_FLAGS, 'serve.port': 0, 'serve.host': '127.0.0.1', 'serve.predictionLog.enabled': false } });

@@ -5,12 +5,13 @@ import { invalidArgument, requireObject } from '../library-arguments.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { untilAborted } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { createForecastAdmission } from './forecast-admission.js';
 import { createModelHolder } from './model-holder.js';
 import type { ServedRunInfo } from './model-source.js';
 import type { ServedModel } from './served-model.js';
 import { buildPredictResponse, type PredictResponse } from './prediction-response.js';
 import { createRegistryModelSource } from './registry-model-source.js';
-import { runPrediction, type PredictionInput } from './run-prediction.js';
+import { requestedRows, runPrediction, type PredictionInput } from './run-prediction.js';
 
 export interface ForecasterDeps {
   store: ObjectStore;
@@ -68,7 +69,11 @@ export interface Forecaster {
    * loaded leaves the current one forecasting (`degraded` says why). A pinned run is kept.
    */
   reload(): Promise<ForecasterReload>;
-  /** `signal`: a forecast still running when it is aborted rejects with the signal's reason before its next forward pass. */
+  /**
+   * `signal`: a forecast still running when it is aborted rejects with the signal's reason before its next forward pass.
+   * Refused at once with FLTS_SERVE_OVERLOADED when the rows of the forecasts in flight and its own would pass
+   * `serve.maxQueuedRows`, as POST /predict is (details.retryAfterMs says when to try again).
+   */
   forecast(request?: ForecastRequest, options?: { signal?: AbortSignal }): Promise<ForecastAnswer>;
   /** Releases the model once the forecasts in flight are done; forecast() is refused afterwards. */
   close(): Promise<void>;
@@ -134,6 +139,8 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
     if (served) lastRun = runInfo(served);
     return lastRun;
   };
+  // The bound POST /predict puts on rows in flight, for the same reason: forecasts piled up hold their memory.
+  const admission = createForecastAdmission({ maxRows: serve.maxQueuedRows });
   let closed = false;
   const refuseClosed = (fn: string): void => {
     if (closed) throw new FltsError('FLTS_USAGE_INVALID_ARGUMENT', `${fn}(): the forecaster was closed (close() released its model); open another with openForecaster().`, { details: { function: fn } });
@@ -159,7 +166,8 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
       if (forecastOptions !== undefined) requireObject('forecaster.forecast', 'options', forecastOptions, 'an object ({ signal }) or undefined');
       const signal: unknown = forecastOptions?.signal;
       if (signal !== undefined && !isSignal(signal)) throw invalidArgument('forecaster.forecast', 'options.signal', 'an AbortSignal', signal);
-      const result = await runPrediction(holder, input, serve.inferenceLength, signal as AbortSignal | undefined);
+      const rows = requestedRows(holder, input, serve.inferenceLength);
+      const result = await admission.run('forecaster.forecast', rows, signal as AbortSignal | undefined, () => runPrediction(holder, input, serve.inferenceLength, signal as AbortSignal | undefined));
       const { status: _status, req_id: _reqId, cached: _cached, ...answer } = buildPredictResponse(result, settings.identifier, '');
       return answer;
     },
