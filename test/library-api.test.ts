@@ -347,6 +347,32 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
     }
   }, 120_000);
 
+  it('reload() of a run that cannot be loaded answers what POST /reload_latest answers, result failed with the coded error, and the run before goes on forecasting', async () => {
+    const { settings, store, runs } = await trainedHome('flts-library-reload-failed-');
+    const [a, b] = runs;
+    const promote = (runId: string) => flts.promote({ runId, source: 'manual', actor: 'test', reason: 'reload' }, settings, { store });
+    await promote(a.run_id);
+    const forecaster = await flts.openForecaster(settings, { store });
+    const service = await flts.startInferenceService({ ...settings, serve: { ...settings.serve, port: 0, host: '127.0.0.1', reloadMinIntervalMs: 0, predictionLog: { ...settings.serve.predictionLog, enabled: false } } }, { store });
+    try {
+      await promote(b.run_id);
+      // B's files are gone from the store (a bucket emptied by hand, a lifecycle rule): the pointer names a run that is not there.
+      const bucket = settings.store.buckets.runs;
+      for (const { key } of await store.list(bucket)) if (key.includes(b.run_id)) await store.delete(bucket, key);
+      const reloaded = await forecaster.reload();
+      const served = JSON.parse((await service.app.inject({ method: 'POST', url: '/reload_latest' })).body);
+      expect(served).toMatchObject({ status: 'not_loaded', result: 'failed', run_id: a.run_id });
+      expect(reloaded).toMatchObject({ result: served.result, changed: false, run: { runId: a.run_id }, pinned: false });
+      expect(flts.isFltsError(reloaded.error) && reloaded.error.message).toBe(served.message);
+      expect(reloaded.degraded).toBe(forecaster.degraded);
+      expect(reloaded.degraded).toContain(b.run_id);
+      expect((await forecaster.forecast()).run_id).toBe(a.run_id);
+    } finally {
+      await forecaster.close();
+      await service.close();
+    }
+  }, 120_000);
+
   it('a forecaster follows a promotion on reload() (or by polling, opted in) as `flts serve` does; forecasts under way finish on their run, a pinned run stays', async () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'flts-library-reload-'));
     const { settings } = flts.resolveSettings({ flags: { home, ...DATA_FLAGS, 'serve.port': 0, 'serve.host': '127.0.0.1', 'serve.predictionLog.enabled': false } });
@@ -391,7 +417,7 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
     let service: flts.InferenceService | undefined;
     try {
       expect(forecaster.run.runId).toBe(a.run_id);
-      expect(await forecaster.reload()).toEqual({ changed: false, run: forecaster.run, pinned: false });
+      expect(await forecaster.reload()).toEqual({ result: 'unchanged', changed: false, run: forecaster.run, pinned: false });
       const entered = new Promise<void>((resolve) => (gate = { entered: resolve, opened: new Promise<void>((release) => (open = release)) }));
       const underWay = forecaster.forecast();
       await entered;
@@ -400,12 +426,13 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
       const polled = new Promise<string>((resolve) => (polledRun = (runId) => runId === b.run_id && resolve(runId)));
       await promote(b.run_id);
       const reloaded = await forecaster.reload();
-      expect(reloaded).toEqual({ changed: true, run: { runId: b.run_id, modelType: b.model_type, configHash: b.config_hash }, pinned: false });
+      expect(reloaded).toEqual({ result: 'loaded', changed: true, run: { runId: b.run_id, modelType: b.model_type, configHash: b.config_hash }, pinned: false });
       expect(forecaster.run).toEqual(reloaded.run);
       open();
       const onA = await underWay;
       expect(onA.run_id).toBe(a.run_id);
-      expect(await pinned.reload()).toEqual({ changed: false, run: { runId: a.run_id, modelType: a.model_type, configHash: a.config_hash }, pinned: true });
+      // As POST /reload_latest does for a pinned replica, the pinned run is loaded again.
+      expect(await pinned.reload()).toEqual({ result: 'loaded', changed: false, run: { runId: a.run_id, modelType: a.model_type, configHash: a.config_hash }, pinned: true });
       expect(pinned.run.runId).toBe(a.run_id);
       expect(await polled).toBe(b.run_id);
       expect(following.run.runId).toBe(b.run_id);

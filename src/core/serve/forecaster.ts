@@ -32,16 +32,27 @@ export interface ForecasterOptions {
   followPromotions?: { pollIntervalMs: number };
 }
 
-/** What reload() found. */
+/**
+ * What reload() found, as POST /reload_latest answers it (its `result`, and its `message` as `error`): a run that cannot
+ * be loaded is an outcome, not a rejection, since the forecaster goes on forecasting with the run it had.
+ */
 export interface ForecasterReload {
+  /**
+   * `loaded`: a run was loaded (the promoted one, or the pinned one again); `unchanged`: the promoted run is the one
+   * forecasting; `failed`: the run to load (or the pointer) could not be read or loaded, `error` says why; `no_pointer`:
+   * nothing is promoted any more. In the last two the run forecasting before goes on.
+   */
+  result: 'loaded' | 'unchanged' | 'failed' | 'no_pointer';
   /** True when the forecaster now forecasts with another run than before. */
   changed: boolean;
   /** The run forecasts are made with from now on. */
   run: ServedRunInfo;
-  /** The run is pinned (`options.runId` or `serve.runId`): the pointer is not read and the run never changes. */
+  /** The run is pinned (`options.runId` or `serve.runId`): the pointer is not read, the run never changes and reload() loads it again. */
   pinned: boolean;
   /** Why the run is not the promoted one (the promoted run cannot be loaded, the pointer cannot be read), if so. */
   degraded?: string;
+  /** With `result: 'failed'`: the coded error of the load or of the pointer's read (FLTS_RUN_NOT_FOUND, FLTS_STORE_UNAVAILABLE, ...). */
+  error?: FltsError;
 }
 
 /** What POST /predict takes, by the names a TypeScript caller writes. */
@@ -64,9 +75,11 @@ export interface Forecaster {
   /** Why the run is not the promoted one (a corrupt or unloadable pointer passed over, as `flts serve` would), if so. */
   readonly degraded?: string;
   /**
-   * Reads the promotion pointer now and swaps in the promoted run if it changed, as `flts serve` reloads: forecasts
-   * already under way finish with the run they started on, which is released after them. A promoted run that cannot be
-   * loaded leaves the current one forecasting (`degraded` says why). A pinned run is kept.
+   * What POST /reload_latest does: reads the promotion pointer now and swaps in the promoted run if it changed (a
+   * pinned forecaster loads its run again). Forecasts already under way finish with the run they started on, which is
+   * released after them. Resolves with the outcome whether or not a run was loaded: a run that cannot be loaded is
+   * `result: 'failed'` with its coded `error`, and the current run goes on forecasting (`degraded` says why). Rejects
+   * only after close().
    */
   reload(): Promise<ForecasterReload>;
   /**
@@ -155,10 +168,10 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
     async reload() {
       refuseClosed('forecaster.reload');
       const before = currentRun();
-      if (!pinned) await holder.reloadFromPointer({ force: true });
+      const outcome = await holder.reloadFromPointer({ force: true });
       const run = currentRun();
       const degraded = holder.status().degraded?.reason;
-      return { changed: run.runId !== before.runId, run, pinned, ...(degraded ? { degraded } : {}) };
+      return { result: outcome.result, changed: run.runId !== before.runId, run, pinned, ...(degraded ? { degraded } : {}), ...(outcome.result === 'failed' ? { error: outcome.error } : {}) };
     },
     async forecast(request, forecastOptions) {
       refuseClosed('forecaster.forecast');
