@@ -78,6 +78,7 @@ describe('flts as a library (the built package, imported as `flts`)', () => {
       'autoPromote()': () => js.autoPromote(),
       'openForecaster(settings)': () => js.openForecaster(settings),
       'openForecaster(settings, { store }, { runId: 5 })': () => js.openForecaster(settings, { store }, { runId: 5 }),
+      'openForecaster(settings, { store, onForecast: true })': () => js.openForecaster(settings, { store, onForecast: true }),
       'openForecaster(settings, { store }, { followPromotions: 1000 })': () => js.openForecaster(settings, { store }, { followPromotions: 1000 }),
       'openForecaster(settings, { store }, { followPromotions: { pollIntervalMs: 0 } })': () => js.openForecaster(settings, { store }, { followPromotions: { pollIntervalMs: 0 } }),
       'openForecaster(settings, { store }, { followPromotions: {} })': () => js.openForecaster(settings, { store }, { followPromotions: {} }),
@@ -367,6 +368,43 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
       expect(reloaded.degraded).toBe(forecaster.degraded);
       expect(reloaded.degraded).toContain(b.run_id);
       expect((await forecaster.forecast()).run_id).toBe(a.run_id);
+    } finally {
+      await forecaster.close();
+      await service.close();
+    }
+  }, 120_000);
+
+  it('onForecast hears each forecast as the record POST /predict appends to the prediction log for the same request', async () => {
+    const { settings, store, runs } = await trainedHome('flts-library-records-');
+    await flts.promote({ runId: runs[0].run_id, source: 'manual', actor: 'test', reason: 'records' }, settings, { store });
+    const records: flts.PredictionLogRecord[] = [];
+    const forecaster = await flts.openForecaster(settings, { store, onForecast: (record) => void records.push(record) });
+    const serveSettings = { ...settings, serve: { ...settings.serve, port: 0, host: '127.0.0.1', predictionLog: { ...settings.serve.predictionLog, enabled: true, durability: 'sync' as const } } };
+    const service = await flts.startInferenceService(serveSettings, { store });
+    try {
+      const [header, ...lines] = (await readFile(DATA_FLAGS['data.testFile'], 'utf8')).trim().split('\n');
+      const names = header.split(',');
+      const rows = lines.slice(0, 120);
+      const data = Object.fromEntries(names.map((name, c) => [name, rows.map((line) => (c === 0 ? line.split(',')[c] : Number(line.split(',')[c])))]));
+      for (const [http, library] of [[{}, {}], [{ data, index_col: 'time', inference_length: 12 }, { data, indexCol: 'time', inferenceLength: 12 }]] as const) {
+        expect((await service.app.inject({ method: 'POST', url: '/predict', payload: http })).statusCode).toBe(200);
+        await forecaster.forecast(library);
+      }
+      // With a sync log, each 200 waited for its record to be written.
+      const bucket = settings.store.buckets.inferenceLogs;
+      const written: flts.PredictionLogRecord[] = [];
+      for (const { key } of (await store.list(bucket)).sort((x, y) => x.key.localeCompare(y.key))) {
+        for (const line of (await store.get(bucket, key)).toString('utf8').trim().split('\n')) written.push(JSON.parse(line));
+      }
+      expect(written).toHaveLength(2);
+      // Each its own request id and time; everything else the same, to the digit.
+      const unstamped = ({ req_id, timestamp, ...rest }: flts.PredictionLogRecord) => {
+        expect(req_id).toMatch(/\S/);
+        expect(Number.isNaN(Date.parse(timestamp))).toBe(false);
+        return rest;
+      };
+      expect(JSON.stringify(records.map(unstamped))).toBe(JSON.stringify(written.map(unstamped)));
+      expect(new Set(records.map((record) => record.req_id)).size).toBe(2);
     } finally {
       await forecaster.close();
       await service.close();

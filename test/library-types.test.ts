@@ -22,7 +22,8 @@ flts.resolveSettings({ flags: { 'training.epoch': 2 } });
 flts.resolveSettings({ flags: { 'training.epochs': true } });
 
 export async function forecastOnce(): Promise<number | null> {
-  const forecaster: flts.Forecaster = await flts.openForecaster(settings, { store }, { runId: 'abc' });
+  const hashes: string[] = [];
+  const forecaster: flts.Forecaster = await flts.openForecaster(settings, { store, onForecast: (record: flts.PredictionLogRecord) => void hashes.push(record.prediction_hash) }, { runId: 'abc' });
   try {
     const answer: flts.ForecastAnswer = await forecaster.forecast({ data: { time: ['2024-01-08T00:00:00'], down: [1] }, inferenceLength: 5 });
     const first: flts.PredictionRow | undefined = answer.predictions[0];

@@ -256,6 +256,8 @@ const MAX_POLL_INTERVAL_MS = 86_400_000;
 export async function openForecaster(settings: Settings, deps: ForecasterModule.ForecasterDeps, options?: ForecasterModule.ForecasterOptions): Promise<ForecasterModule.Forecaster> {
   requireSettings('openForecaster', settings);
   requireDeps('openForecaster', deps);
+  const { onForecast } = deps as { onForecast?: unknown };
+  if (onForecast !== undefined && typeof onForecast !== 'function') throw invalidArgument('openForecaster', 'deps.onForecast', 'a function of one prediction record, or undefined', onForecast);
   if (options !== undefined) {
     requireObject('openForecaster', 'options', options, 'an object ({ runId, followPromotions }) or undefined');
     optionalText('openForecaster', 'options.runId', options.runId);
@@ -272,6 +274,7 @@ export async function openForecaster(settings: Settings, deps: ForecasterModule.
   return (await import('./serve/forecaster.js')).openForecaster(settings, deps, options);
 }
 export type { Forecaster, ForecasterDeps, ForecasterOptions, ForecasterReload, ForecastRequest, ForecastAnswer } from './serve/forecaster.js';
+export type { PredictionLogRecord } from './serve/prediction-log.js';
 export type { ServedRunInfo } from './serve/model-source.js';
 export type { PredictionRow, ResponseIntervals } from './serve/prediction-response.js';
 export type { DataWarning } from './data/time-steps.js';

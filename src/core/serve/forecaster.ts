@@ -9,7 +9,9 @@ import { createForecastAdmission } from './forecast-admission.js';
 import { createModelHolder } from './model-holder.js';
 import type { ServedRunInfo } from './model-source.js';
 import type { ServedModel } from './served-model.js';
-import { buildPredictResponse, type PredictResponse } from './prediction-response.js';
+import type { PredictionLogRecord } from './prediction-log.js';
+import { createPredictionRecorder } from './prediction-recorder.js';
+import { buildPredictResponse, newRequestId, type PredictResponse } from './prediction-response.js';
 import { createRegistryModelSource } from './registry-model-source.js';
 import { requestedRows, runPrediction, type PredictionInput } from './run-prediction.js';
 
@@ -19,6 +21,13 @@ export interface ForecasterDeps {
   onEvent?: EventSink;
   /** Ends the load when aborted: what was loaded is released and the call rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Hears each forecast made as the record `flts serve` appends to its prediction log for the same request (its own
+   * req_id and timestamp, the run, prediction_hash, samples), through the recorder the server uses. Awaited before
+   * forecast() resolves, as a server's sync log is: a hook that rejects rejects the forecast with its error. Default:
+   * nothing is recorded.
+   */
+  onForecast?: (record: PredictionLogRecord) => void | Promise<void>;
 }
 
 export interface ForecasterOptions {
@@ -116,8 +125,8 @@ function predictionInput(request: unknown): PredictionInput {
 /**
  * Loads the run `flts serve` would serve (or the one named) from the store, through the model holder serving uses, and
  * forecasts with it through runPrediction and buildPredictResponse, the functions POST /predict calls: the values and
- * intervals are the ones the API answers for the same rows. Nothing listens and nothing is recorded (no prediction
- * log, metrics or live scoring). The promotion pointer is read again on reload(), and polled with `followPromotions`,
+ * intervals are the ones the API answers for the same rows. Nothing listens; a forecast is recorded only to
+ * `deps.onForecast` (no prediction log of its own, metrics or live scoring). The promotion pointer is read again on reload(), and polled with `followPromotions`,
  * by the holder's own reload and polling.
  */
 export async function openForecaster(settings: Settings, deps: ForecasterDeps, options: ForecasterOptions = {}): Promise<Forecaster> {
@@ -154,6 +163,8 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
   };
   // The bound POST /predict puts on rows in flight, for the same reason: forecasts piled up hold their memory.
   const admission = createForecastAdmission({ maxRows: serve.maxQueuedRows });
+  const { onForecast } = deps;
+  const recorder = onForecast && createPredictionRecorder({ predictionLog: { durability: 'sync', append: async (record) => onForecast(record) }, logger: deps.logger ?? silentLogger, identifier: settings.identifier });
   let closed = false;
   const refuseClosed = (fn: string): void => {
     if (closed) throw new FltsError('FLTS_USAGE_INVALID_ARGUMENT', `${fn}(): the forecaster was closed (close() released its model); open another with openForecaster().`, { details: { function: fn } });
@@ -180,8 +191,14 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
       const signal: unknown = forecastOptions?.signal;
       if (signal !== undefined && !isSignal(signal)) throw invalidArgument('forecaster.forecast', 'options.signal', 'an AbortSignal', signal);
       const rows = requestedRows(holder, input, serve.inferenceLength);
-      const result = await admission.run('forecaster.forecast', rows, signal as AbortSignal | undefined, () => runPrediction(holder, input, serve.inferenceLength, signal as AbortSignal | undefined));
-      const { status: _status, req_id: _reqId, cached: _cached, ...answer } = buildPredictResponse(result, settings.identifier, '');
+      // Recorded before the rows are given back, as POST /predict records.
+      const response = await admission.run('forecaster.forecast', rows, signal as AbortSignal | undefined, async () => {
+        const result = await runPrediction(holder, input, serve.inferenceLength, signal as AbortSignal | undefined);
+        const built = buildPredictResponse(result, settings.identifier, recorder ? newRequestId() : '');
+        await recorder?.record({ identifier: settings.identifier, input, result, response: built });
+        return built;
+      });
+      const { status: _status, req_id: _reqId, cached: _cached, ...answer } = response;
       return answer;
     },
     async close() {

@@ -38,8 +38,10 @@ export interface PredictionRecorder {
 }
 
 export interface PredictionRecorderDeps {
-  metrics: ServeMetrics;
-  predictionLog?: PredictionLog;
+  /** Absent: nothing is counted (the library's forecaster, which has no /metrics). */
+  metrics?: Pick<ServeMetrics, 'countPredictions'>;
+  /** Where the records go: the server's prediction log, or a library caller's sink of them. */
+  predictionLog?: Pick<PredictionLog, 'durability' | 'append'>;
   live?: LiveMonitor;
   logger: Logger;
   /** The deployment identifier of the log records ("" = "default"). */
@@ -66,7 +68,7 @@ export function createPredictionRecorder(deps: PredictionRecorderDeps): Predicti
       }
     },
     async record({ identifier, input, result, response: given, requestId }) {
-      metrics.countPredictions(result.forecast.time.length);
+      metrics?.countPredictions(result.forecast.time.length);
       const observe = (): Promise<MatchedError[]> => (live ? live.observePrediction(identifier, input, result) : Promise.resolve([]));
       if (!predictionLog) {
         // Scoring comes after the answer is sent: it neither delays nor fails a prediction.
