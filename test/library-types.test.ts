@@ -20,6 +20,16 @@ const store: flts.ObjectStore = flts.createFsStore(settings.home);
 flts.resolveSettings({ flags: { 'training.epoch': 2 } });
 // @ts-expect-error a value of another type than the setting's (text is parsed as the environment's is)
 flts.resolveSettings({ flags: { 'training.epochs': true } });
+// @ts-expect-error a path that names no setting, beside one that does
+flts.resolveSettings({ flags: { home: '/tmp/home', 'training.epoch': 2 } });
+// Flags keyed by any text (parsed arguments, a JSON file) are assignable to SettingFlags, whose paths are all optional.
+declare const parsed: Record<string, unknown>;
+// @ts-expect-error flags keyed by any string
+flts.resolveSettings({ flags: parsed });
+// @ts-expect-error flags keyed by any string, spread alone
+flts.resolveSettings({ flags: { ...parsed } });
+const typedFlags: flts.SettingFlags = { 'training.epochs': 2 };
+flts.resolveSettings({ env: {}, flags: { ...typedFlags, home: '/tmp/home' } });
 
 export async function forecastOnce(): Promise<number | null> {
   const hashes: string[] = [];

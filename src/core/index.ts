@@ -31,7 +31,7 @@ import * as Bus from './bus/index.js';
 import * as LogRetentionModule from './serve/prediction-log-retention.js';
 import type { Settings } from './config/settings.js';
 import type { ObjectStore } from './storage/index.js';
-import type { SettingFlags } from './config/setting-paths.js';
+import type { SettingFlags, SettingPath } from './config/setting-paths.js';
 
 // Every function below that takes settings, a store or a workflow's dependencies checks them first (library-arguments.ts):
 // a JavaScript caller's mistake is FLTS_USAGE_INVALID_ARGUMENT naming the argument, not a TypeError from deep inside.
@@ -48,11 +48,16 @@ export interface LibrarySettingsOptions extends Omit<SettingsModule.ResolveSetti
   flags?: SettingFlags;
 }
 /**
+ * Flags whose keys are any text (a `Record<string, unknown>`, spread in or given as it is) are assignable to SettingFlags,
+ * whose paths are all optional: such flags do not compile, so a path that names no setting cannot pass unseen.
+ */
+export type KnownSettingPaths<Flags> = string extends keyof Flags ? { 'flags are keyed by setting path (SettingFlags), not by any string': never } : { readonly [Path in Exclude<keyof Flags, SettingPath>]: never };
+/**
  * Settings from defaults < `file` < `env` < `flags`, as the CLI resolves them. Nothing is read from the process: a
  * caller that wants its environment layered passes it as `env`. A flag path that names no setting does not compile
  * (SettingPath), and from JavaScript is FLTS_CONFIG_UNKNOWN_KEY (docs/config.md lists them), as a config file's unknown key is.
  */
-export function resolveSettings(options: LibrarySettingsOptions = {}): SettingsModule.ResolvedSettings {
+export function resolveSettings<Flags extends SettingFlags = SettingFlags>(options: LibrarySettingsOptions & { flags?: Flags & KnownSettingPaths<Flags> } = {}): SettingsModule.ResolvedSettings {
   requireObject('resolveSettings', 'options', options);
   for (const layer of ['file', 'env', 'flags'] as const) if (options[layer] !== undefined) requireObject('resolveSettings', `options.${layer}`, options[layer]);
   const { flags, specs } = options as SettingsModule.ResolveSettingsOptions;
