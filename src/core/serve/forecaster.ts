@@ -126,8 +126,8 @@ function predictionInput(request: unknown): PredictionInput {
  * Loads the run `flts serve` would serve (or the one named) from the store, through the model holder serving uses, and
  * forecasts with it through runPrediction and buildPredictResponse, the functions POST /predict calls: the values and
  * intervals are the ones the API answers for the same rows. Nothing listens; a forecast is recorded only to
- * `deps.onForecast` (no prediction log of its own, metrics or live scoring). The promotion pointer is read again on reload(), and polled with `followPromotions`,
- * by the holder's own reload and polling.
+ * `deps.onForecast` (no prediction log of its own, metrics or live scoring). The promotion pointer is read again on
+ * reload(), and polled with `followPromotions`, by the holder's own reload and polling.
  */
 export async function openForecaster(settings: Settings, deps: ForecasterDeps, options: ForecasterOptions = {}): Promise<Forecaster> {
   deps.signal?.throwIfAborted();
