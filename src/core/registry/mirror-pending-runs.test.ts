@@ -169,6 +169,54 @@ describe('core > registry > mirrorPendingRuns', () => {
     expect(await listMirrorMarkers(store, settings)).toEqual(marked);
   });
 
+  it('on a server without `attributes.run_id IN`, the lookup of each audited marker ends by the sync deadline too, the markers kept', { timeout: 30_000 }, async () => {
+    const ids = ['k1', 'k2', 'k3'];
+    const store = await registryOf('audit-lookups-', ids);
+    const backlogBudgetMs = 60_000;
+    const lookups: string[] = [];
+    let budget: ReturnType<typeof heldBudget> | undefined;
+    // An MLflow older than `IN` that takes the lookups of runs by id and never answers them: the budget runs out once
+    // every audited marker is being looked up. Each lookup's own time limit is past the test's.
+    await withServer(
+      (request, response) => {
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.on('end', () => {
+          const path = (request.url ?? '').split('?')[0];
+          const answer = (status: number, body: unknown): void => void response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+          if (path.endsWith('/experiments/search')) return answer(200, { experiments: [{ experiment_id: '1', name: 'Default', lifecycle_stage: 'active' }] });
+          if (path.endsWith('/runs/search')) {
+            const { filter } = JSON.parse(Buffer.concat(chunks).toString() || '{}') as { filter?: string };
+            if (filter?.includes(' IN (')) return answer(400, { error_code: 'INVALID_PARAMETER_VALUE', message: `Invalid filter '${filter}'` });
+            return answer(200, { runs: [] });
+          }
+          if (path.endsWith('/runs/get')) {
+            lookups.push(new URL(request.url ?? '', 'http://x').searchParams.get('run_id') ?? '');
+            if (lookups.length === ids.length) budget?.spend();
+            return;
+          }
+          answer(404, { error_code: 'ENDPOINT_NOT_FOUND', message: path });
+        });
+      },
+      async (uri) => {
+        const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.retries': 0, 'tracking.timeoutMs': 600_000 } }).settings;
+        const mlflow = new MemoryMlflow('older');
+        for (const id of ids) mlflow.addMirror(id);
+        await mirrorPendingRuns(store, settings, {}, { client: mlflow.client });
+        const marked = await listMirrorMarkers(store, settings);
+        expect(marked).toHaveLength(ids.length);
+        budget = heldBudget(backlogBudgetMs);
+
+        const cut = await mirrorPendingRuns(store, settings, { backlogBudgetMs });
+
+        expect(lookups.sort()).toEqual(marked.map((marker) => marker.mlflowRunId).sort());
+        expect(cut).toMatchObject({ pending: [], mirrored: [], failed: [], deferred: [] });
+        expect(cut.interrupted).toBeUndefined();
+        expect(await listMirrorMarkers(store, settings)).toEqual(marked);
+      },
+    );
+  });
+
   /** `inner`, whose writes of marker objects past the `after`th go through `beforeWrite` first. */
   function interceptingMarkerWrites(inner: ObjectStore, after: number, beforeWrite: () => Promise<void>): ObjectStore {
     let writes = 0;

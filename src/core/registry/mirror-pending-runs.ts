@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.js';
-import { isFltsError, toFltsError, type FltsError } from '../errors.js';
+import { FltsError, isFltsError, toFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { RUN_FILES } from './run-record.js';
 import { findRunRecord, listRunIds, runKey, runsBucket } from './run-store.js';
@@ -135,16 +135,53 @@ function audited(markers: readonly MirrorMarker[], size: number): MirrorMarker[]
 }
 
 /**
- * The MLflow run ids of `markers` whose run MLflow has active and complete: one search by id, or on a server that
- * refuses `attributes.run_id IN` (older than MLflow 2), one lookup per marker.
+ * The audit's own budget (see mirrorPendingRuns): `endsAt` on the clock, for the searches, which end by a deadline, and
+ * `timer`, which fires at it, for the lookups of a run by id, which take none from a client a library caller passed.
  */
-async function completeAmong(client: Client, experimentIds: readonly string[], markers: readonly MirrorMarker[], deadline: number | undefined): Promise<Set<string>> {
+interface AuditBudget {
+  endsAt: number;
+  timer: AbortSignal;
+}
+
+function startAuditBudget(budgetMs: number): AuditBudget {
+  return { endsAt: Date.now() + budgetMs, timer: AbortSignal.timeout(budgetMs) };
+}
+
+/** A lookup ended by the audit's budget, as a search cut at its deadline is (reason `deadline`): see cutAt. */
+function auditCut(client: Client, looked: number): FltsError {
+  return new FltsError('FLTS_TRACKING_UNAVAILABLE', `MLflow tracking server ${client.uri} did not answer the lookups of the audited mirrors by the sync's deadline.`, {
+    details: { uri: client.uri, path: '/api/2.0/mlflow/runs/get', reason: 'deadline', lookups: looked },
+  });
+}
+
+/** `lookups`, or the audit's cut once its budget runs out, whichever comes first (a late answer is dropped). */
+async function withinAudit<T>(lookups: Promise<T>, client: Client, looked: number, audit: AuditBudget): Promise<T> {
+  if (audit.timer.aborted || Date.now() >= audit.endsAt) throw auditCut(client, looked);
+  let stop: (() => void) | undefined;
+  const cut = new Promise<never>((_, reject) => {
+    stop = () => reject(auditCut(client, looked));
+    audit.timer.addEventListener('abort', stop, { once: true });
+  });
+  try {
+    return await Promise.race([lookups, cut]);
+  } finally {
+    audit.timer.removeEventListener('abort', stop!);
+  }
+}
+
+/**
+ * The MLflow run ids of `markers` whose run MLflow has active and complete: one search by id, or on a server that
+ * refuses `attributes.run_id IN` (older than MLflow 2), one lookup per marker. Both end by the audit's budget: the
+ * lookups, each a call of its own budget, would otherwise hold the sync for as long as a slow server takes to answer.
+ */
+async function completeAmong(client: Client, experimentIds: readonly string[], markers: readonly MirrorMarker[], audit: AuditBudget | undefined): Promise<Set<string>> {
   try {
     const filter = `attributes.run_id IN (${markers.map((marker) => filterLiteral(marker.mlflowRunId)).join(', ')}) AND ${COMPLETE_FILTER}`;
-    return new Set((await client.searchRuns({ experimentIds, filter, maxResults: markers.length, ...(deadline === undefined ? {} : { deadline }) })).map((run) => run.info.run_id));
+    return new Set((await client.searchRuns({ experimentIds, filter, maxResults: markers.length, ...(audit === undefined ? {} : { deadline: audit.endsAt }) })).map((run) => run.info.run_id));
   } catch (error) {
     if (!isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
-    const runs = await Promise.all(markers.map((marker) => client.getRun(marker.mlflowRunId)));
+    const lookups = Promise.all(markers.map((marker) => client.getRun(marker.mlflowRunId, audit === undefined ? {} : { deadline: audit.endsAt })));
+    const runs = audit === undefined ? await lookups : await withinAudit(lookups, client, markers.length, audit);
     return new Set(runs.flatMap((run) => (run && run.info.lifecycle_stage !== 'deleted' && toRecord(run.data.tags)[MIRROR_TAGS.complete] === 'true' ? [run.info.run_id] : [])));
   }
 }
@@ -166,9 +203,10 @@ async function liveMarkers(
   experimentIds: readonly string[],
   markers: readonly MirrorMarker[],
   unwritten: ReadonlySet<MirrorMarker>,
-  deadline: number | undefined,
+  audit: AuditBudget | undefined,
   logger: Logger,
 ): Promise<{ live: MirrorMarker[]; wiped: boolean }> {
+  const deadline = audit?.endsAt;
   if (markers.length === 0) return { live: [], wiped: false };
   let wiped = false;
   const active = new Set(experimentIds);
@@ -183,7 +221,7 @@ async function liveMarkers(
         MARKERS_AUDITED_PER_SYNC,
       );
       if (checked.length > 0) {
-        const found = await completeAmong(client, experimentIds, checked, deadline);
+        const found = await completeAmong(client, experimentIds, checked, audit);
         const missing = checked.filter((marker) => !found.has(marker.mlflowRunId));
         wiped = missing.length === checked.length;
         for (const marker of wiped ? markers : missing) stale.add(marker);
@@ -258,7 +296,7 @@ async function unmarkedRunIds(
   client: Client,
   experimentIds: readonly string[],
   registered: readonly string[],
-  auditDeadline: number | undefined,
+  audit: AuditBudget | undefined,
   logger: Logger,
 ): Promise<{ runIds: string[]; record: OwedRecord; listingDue: boolean }> {
   const { written, unwritten, listing: recordedListing } = await readMirrorMarkers(store, settings);
@@ -268,7 +306,7 @@ async function unmarkedRunIds(
   const ofRemovedRun = (marker: MirrorMarker): boolean => removed.has(marker.runId);
   await deleteMirrorMarkers(store, settings, written.filter(ofRemovedRun));
   const recorded = new Set(unwrittenYet.filter((marker) => !ofRemovedRun(marker)));
-  const { live: markers, wiped } = await liveMarkers(store, settings, client, experimentIds, [...written.filter((marker) => !ofRemovedRun(marker)), ...recorded], recorded, auditDeadline, logger);
+  const { live: markers, wiped } = await liveMarkers(store, settings, client, experimentIds, [...written.filter((marker) => !ofRemovedRun(marker)), ...recorded], recorded, audit, logger);
   const marked = new Set(markers.map((marker) => marker.runId));
   const unmarked = await recordedRuns(
     store,
@@ -564,8 +602,8 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   const experimentIds = experiments.map((experiment) => experiment.experiment_id);
   // The check of the markers comes before the runs asked for, so it cannot share the backlog's budget, which begins
   // after them: it has one of its own, as long, rather than the three call budgets of each of its searches.
-  const auditDeadline = options.backlogBudgetMs === undefined ? undefined : Date.now() + options.backlogBudgetMs;
-  const unmarked = await unmarkedRunIds(store, settings, client, experimentIds, registered, auditDeadline, logger);
+  const audit = options.backlogBudgetMs === undefined ? undefined : startAuditBudget(options.backlogBudgetMs);
+  const unmarked = await unmarkedRunIds(store, settings, client, experimentIds, registered, audit, logger);
   const { record } = unmarked;
   const first = new Set(options.runIds ?? []);
   const leading = unmarked.runIds.filter((id) => first.has(id));

@@ -256,9 +256,10 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
     await http({ method: 'POST', path: '/api/2.0/mlflow/runs/delete', json: { run_id: runId } });
   }
 
-  async function getRun(runId: string): Promise<MlflowRun | undefined> {
+  /** `deadline` (on the client's clock) ends the call when it comes before the call's own budget, with reason `deadline`. */
+  async function getRun(runId: string, options: { deadline?: number } = {}): Promise<MlflowRun | undefined> {
     try {
-      const { run } = await checked<{ run: MlflowRun }>({ method: 'GET', path: '/api/2.0/mlflow/runs/get', query: { run_id: runId } }, (body) => runProblem(body.run));
+      const { run } = await checked<{ run: MlflowRun }>({ method: 'GET', path: '/api/2.0/mlflow/runs/get', query: { run_id: runId }, deadline: options.deadline }, (body) => runProblem(body.run));
       return withData(run);
     } catch (error) {
       if (isMlflowError(error, 'RESOURCE_DOES_NOT_EXIST') || isMlflowError(error, 'INVALID_PARAMETER_VALUE')) return undefined;
