@@ -394,7 +394,7 @@ describe('core > registry > mirrorPendingRuns', () => {
     const budget = heldBudget(backlogBudgetMs);
     // The clock passes the budget's end with the listing's answer; the runs MLflow lacks are left for the backlog.
     const client = listingWatched(mlflow, async () => budget.overrun());
-    // The backlog's calls go through a client of their own, to the configured server: any run started calls it.
+    // The backlog's calls go through the client passed; the configured server would hear of any other.
     await withRecordingServer(
       () => ({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'not here' } }),
       async (uri, requests) => {
@@ -412,6 +412,25 @@ describe('core > registry > mirrorPendingRuns', () => {
         expect(next.mirrored.map((run) => run.runId)).toEqual(unmirrored);
         expect(next).toMatchObject({ failed: [], deferred: [] });
         expect(requests).toEqual([]);
+      },
+    );
+  });
+
+  it("with a budget, the backlog's calls go through the client the caller passes, not one built from the settings", async () => {
+    const ids = ['c1', 'c2', 'c3'];
+    const mlflow = new MemoryMlflow();
+    await withRecordingServer(
+      () => ({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'not here' } }),
+      async (uri, requests) => {
+        const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.retries': 0 } }).settings;
+        const store = await registryOf('passed-client-', ids);
+
+        const synced = await mirrorPendingRuns(store, settings, { runIds: ['c3'], backlogBudgetMs: 60_000 }, { client: mlflow.client });
+
+        expect(requests).toEqual([]);
+        expect(mlflow.created).toEqual(['c3', 'c1', 'c2']);
+        expect(synced).toMatchObject({ failed: [], deferred: [] });
+        expect(synced.mirrored.map((run) => run.runId)).toEqual(['c3', 'c1', 'c2']);
       },
     );
   });
@@ -851,22 +870,27 @@ describe('core > registry > mirrorPendingRuns > mirrors written before the proce
     const server = serverOf(ids.map((id, at) => mirrorOf(id, at)));
     const backlogBudgetMs = 60_000;
     let budget: ReturnType<typeof heldBudget> | undefined;
-    // The tags go through the backlog's own client, to the configured server, whose first answer comes past the budget.
-    await withRecordingServer(
-      (path) => {
-        if (path.endsWith('/runs/set-tag')) budget?.overrun();
-        return { status: 200, body: {} };
+    // The tags go through the client passed, whose first answer comes past the budget; the configured server hears nothing.
+    const client = {
+      ...server.client,
+      setTag: async (...args: Parameters<MlflowClient['setTag']>) => {
+        await server.client.setTag(...args);
+        budget?.overrun();
       },
+    } as MlflowClient;
+    await withRecordingServer(
+      () => ({ status: 200, body: {} }),
       async (uri, requests) => {
         const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.retries': 0 } }).settings;
         // Marked by a first sync, when their records had no digest yet; the records name it since.
-        await mirrorPendingRuns(store, settings, {}, { client: server.client });
+        await mirrorPendingRuns(store, settings, {}, { client });
         for (const record of records) await saveRunRecord(store, settings, { ...record, data: { ...record.data, processed_sha256: digestOf(record.run_id) } });
         budget = heldBudget(backlogBudgetMs);
 
-        const late = await mirrorPendingRuns(store, settings, { backlogBudgetMs }, { client: server.client });
+        const late = await mirrorPendingRuns(store, settings, { backlogBudgetMs }, { client });
 
-        expect(requests).toEqual(['/api/2.0/mlflow/runs/set-tag']);
+        expect(requests).toEqual([]);
+        expect(server.setTags).toEqual(['mlflow-t3']);
         expect(late.tagged.map((tag) => tag.runId)).toEqual(['t3']);
         expect(late).toMatchObject({ pending: [], failed: [] });
       },

@@ -10,7 +10,7 @@ import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
 import { mirrorRun, type MirrorRunResult } from './mirror-run.js';
 import { PROCESSED_SHA256_TAG } from './mirror-source.js';
 import { trackingClientFor } from '../tracking/tracking-deps.js';
-import { filterLiteral, MIRROR_TAGS, type TrackingDeps } from '../tracking/tracking-deps.js';
+import { clientUntil, filterLiteral, MIRROR_TAGS, type TrackingDeps } from '../tracking/tracking-deps.js';
 
 export interface MirrorPendingResult {
   /**
@@ -566,7 +566,8 @@ export interface MirrorPendingOptions {
  * The backlog's budget, begun when the backlog's first step asks for it: the calls of its client stop when its timer
  * fires, and it is `spent` once the timer has fired or the clock is past `endsAt`, whichever comes first. Every step
  * of the backlog asks `spent` before it starts: a timer fires late on a loaded host, and a call cut at `endsAt` by the
- * clock may end before the timer has fired.
+ * clock may end before the timer has fired. Its client is the caller's (`deps.client`), its calls cut at the timer,
+ * else one built from the settings with the timer for its signal.
  */
 interface BacklogBudget {
   deps: TrackingDeps;
@@ -577,9 +578,10 @@ interface BacklogBudget {
 function startBacklogBudget(budgetMs: number, deps: TrackingDeps): BacklogBudget {
   const timer = AbortSignal.timeout(budgetMs);
   const endsAt = Date.now() + budgetMs;
+  const signal = deps.signal ? AbortSignal.any([timer, deps.signal]) : timer;
   return {
     endsAt,
-    deps: { logger: deps.logger, onEvent: deps.onEvent, signal: deps.signal ? AbortSignal.any([timer, deps.signal]) : timer },
+    deps: { logger: deps.logger, onEvent: deps.onEvent, signal, ...(deps.client ? { client: clientUntil(deps.client, signal) } : {}) },
     spent: () => timer.aborted || Date.now() >= endsAt,
   };
 }
@@ -611,7 +613,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   const result: MirrorPendingResult = { pending: [], mirrored: [], found: [], tagged: [], failed: [], deferred: [] };
   // A slow server answering each call just within its time limit is never reported down, and a backlog of
   // runs at a dozen calls or more each would hold the caller for minutes: past its budget the backlog waits for
-  // the next sync. Its calls go through a client of their own, stopped when the budget runs out.
+  // the next sync. Its calls stop when the budget runs out (startBacklogBudget).
   let budget: BacklogBudget | undefined;
   const backlogBudget = (): BacklogBudget | undefined => (options.backlogBudgetMs === undefined ? undefined : (budget ??= startBacklogBudget(options.backlogBudgetMs, deps)));
   const outOfTime = (): boolean => deps.signal?.aborted === true || backlogBudget()?.spent() === true;

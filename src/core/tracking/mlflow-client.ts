@@ -43,6 +43,11 @@ export function isMlflowError(error: unknown, mlflowErrorCode: string): boolean 
   return isFltsError(error) && error.code === 'FLTS_TRACKING_REJECTED' && error.details.mlflowErrorCode === mlflowErrorCode;
 }
 
+/** The time one call of a client built from `tracking` may take, its retries and their backoff included. */
+export function trackingBudgetMs(tracking: TrackingSettings): number {
+  return trackingCallBudgetMs({ timeoutMs: tracking.timeoutMs, retry: { retries: tracking.retries, baseDelayMs: tracking.backoffMs } });
+}
+
 export function createMlflowClient(tracking: TrackingSettings, deps: MlflowClientDeps = {}): MlflowClient {
   const options = {
     uri: tracking.uri,
@@ -58,7 +63,7 @@ export function createMlflowClient(tracking: TrackingSettings, deps: MlflowClien
   };
   const http = createMlflowHttp(options);
   const uri = redactSecrets(tracking.uri.replace(/\/+$/, ''));
-  const budgetMs = trackingCallBudgetMs(options);
+  const budgetMs = trackingBudgetMs(tracking);
   return { ...createMlflowClientFromHttp(http, uri, LISTING_CALL_BUDGETS * budgetMs, deps.now ?? Date.now), uri, budgetMs };
 }
 

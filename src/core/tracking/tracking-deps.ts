@@ -25,3 +25,30 @@ export const MIRROR_TAGS = {
 export function trackingClientFor(settings: Settings, deps: TrackingDeps): MlflowClient {
   return deps.client ?? createMlflowClient(settings.tracking, deps);
 }
+
+/**
+ * `client`, each of whose calls ends when `signal` aborts (with its reason, as a call of a client built with that
+ * signal does): for a client its caller built, whose own signal cannot be changed. A call cut short is not aborted
+ * underneath; it ends within its own time budget, and its answer is dropped.
+ */
+export function clientUntil(client: MlflowClient, signal: AbortSignal): MlflowClient {
+  return new Proxy(client, {
+    get(target, name, receiver) {
+      const value: unknown = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]): Promise<unknown> => {
+        signal.throwIfAborted();
+        let stop: (() => void) | undefined;
+        const cut = new Promise<never>((_, reject) => {
+          stop = () => reject(signal.reason);
+          signal.addEventListener('abort', stop, { once: true });
+        });
+        try {
+          return await Promise.race([(value as (...callArgs: unknown[]) => Promise<unknown>).apply(target, args), cut]);
+        } finally {
+          signal.removeEventListener('abort', stop!);
+        }
+      };
+    },
+  });
+}

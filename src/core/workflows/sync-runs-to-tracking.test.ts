@@ -75,6 +75,22 @@ describe('core > workflows > syncRunsToTracking', () => {
     expect(written.map((marker) => [marker.runId, marker.mlflowRunId]).sort()).toEqual([...ids, 'trained'].sort().map((id) => [id, mlflow.mirrorOf(id)!.info.run_id]));
   });
 
+  it("a library caller's client serves the whole sync, the backlog within its budget too: nothing goes to the configured URI", async () => {
+    const store = createFsStore(mkdtempSync(path.join(root, 'passed-client-')));
+    for (const [at, id] of ['b1', 'b2', 'trained'].entries()) await saveRunRecord(store, settings, fakeRun(id, 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, new Date(Date.UTC(2026, 0, 1) + at * 1000).toISOString()));
+    const mlflow = new MemoryMlflow();
+    // A client as createMlflowClient builds one, whose call budget becomes the backlog's.
+    const client = { ...mlflow.client, budgetMs: 60_000 } as MlflowClient;
+
+    const outcome = await syncRunsToTracking(store, settings, { runIds: ['trained'] }, { client });
+
+    expect(outcome.status).toBe('ok');
+    if (outcome.status !== 'ok') return;
+    expect(outcome.value).toMatchObject({ failed: [], deferred: [] });
+    expect(outcome.value.interrupted).toBeUndefined();
+    expect(mlflow.created).toEqual(['trained', 'b1', 'b2']);
+  });
+
   it('MLflow going away while mirroring the runs asked for is still reported unavailable', async () => {
     const store = createFsStore(mkdtempSync(path.join(root, 'given-outage-')));
     await saveRunRecord(store, settings, fakeRun('trained', 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, '2026-03-01T00:00:00.000Z'));

@@ -6,7 +6,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { guardTracking, type GuardedTracking } from '../tracking/guard-tracking.js';
 import { markPromoted, type PromotedRun, type PromotionMarker } from './mark-promoted.js';
 import { mirrorPendingRuns, type MirrorPendingOptions, type MirrorPendingResult } from '../registry/mirror-pending-runs.js';
-import { trackingClientFor } from '../tracking/tracking-deps.js';
+import { trackingBudgetMs } from '../tracking/mlflow-client.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
 
 /**
@@ -21,8 +21,10 @@ import type { TrackingDeps } from '../tracking/tracking-deps.js';
  */
 export async function syncRunsToTracking(store: ObjectStore, settings: Settings, options: MirrorPendingOptions = {}, deps: TrackingDeps = {}): Promise<GuardedTracking<MirrorPendingResult>> {
   return guardTracking(settings, deps, async () => {
-    const client = trackingClientFor(settings, deps);
-    const result = await mirrorPendingRuns(store, settings, { ...options, backlogBudgetMs: options.backlogBudgetMs ?? client.budgetMs }, { ...deps, client });
+    // The caller's client, if any, serves every call; without one, the sync builds its own from the settings, and
+    // the backlog one whose calls its budget aborts.
+    const backlogBudgetMs = options.backlogBudgetMs ?? deps.client?.budgetMs ?? trackingBudgetMs(settings.tracking);
+    const result = await mirrorPendingRuns(store, settings, { ...options, backlogBudgetMs }, deps);
     const given = new Set(options.runIds ?? []);
     // The runs asked for not mirrored for the outage: the sync failed at what it was called for.
     const outage = result.failed.find((failure) => failure.code === 'FLTS_TRACKING_UNAVAILABLE' && given.has(failure.runId));
