@@ -1,5 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolveSettings } from '../config/settings.js';
+import { MemoryMlflow } from '../registry/memory-mlflow.fixture.js';
+import { fakeRun } from '../registry/run-record.fixture.js';
+import { saveRunRecord } from '../registry/run-store.js';
+import { createFsStore } from '../storage/fs-store.js';
+import { syncRunsToTracking } from '../workflows/sync-runs-to-tracking.js';
 import { createMirrorQueue } from './mirror-queue.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'flts-mirror-queue-'));
+afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
 /** A mirror that waits until the test lets each run through, recording the runs it was called with. */
 function gatedMirror() {
@@ -50,6 +62,36 @@ describe('core > daemon > mirror queue', () => {
     }
     await queue.idle();
     expect(gated.calls).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a run the full queue refuses is mirrored with the backlog of the next mirror, as the trainer mirrors runs', async () => {
+    const settings = resolveSettings({ flags: { 'tracking.uri': 'http://127.0.0.1:19601' } }).settings;
+    const store = createFsStore(mkdtempSync(path.join(root, 'refused-')));
+    const mlflow = new MemoryMlflow();
+    const record = (runId: string, at: number) => saveRunRecord(store, settings, fakeRun(runId, 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, new Date(Date.UTC(2026, 0, 1) + at * 1000).toISOString()));
+    const gated = gatedMirror();
+    const queue = createMirrorQueue(
+      async (runId, signal) => {
+        await gated.mirror(runId, signal);
+        await syncRunsToTracking(store, settings, { runIds: [runId] }, { client: mlflow.client, signal });
+      },
+      { signal: new AbortController().signal, onError: () => undefined, capacity: 1 },
+    );
+    await record('a', 0);
+    queue.add('a');
+    await gated.started('a');
+    await record('b', 1);
+    expect(queue.add('b')).toBe(true);
+    // Trained while one mirror is under way and one waits: not queued, and recorded in the registry all the same.
+    await record('c', 2);
+    expect(queue.add('c')).toBe(false);
+    gated.release('a');
+    await gated.started('b');
+    gated.release('b');
+    await queue.idle();
+
+    expect(gated.calls).toEqual(['a', 'b']);
+    expect(mlflow.created.sort()).toEqual(['a', 'b', 'c']);
   });
 
   it('stops without waiting for a mirror that does not end at its abort, drops the runs queued, and takes no more', async () => {

@@ -19,7 +19,11 @@ export interface MirrorQueue {
   stop(waitMs: number): Promise<void>;
 }
 
-/** Runs queued beyond the one under way: each mirror also takes the backlog, so a longer queue would only repeat it. */
+/**
+ * Runs queued beyond the one under way: each mirror also takes the backlog, so a longer queue would only repeat it. A
+ * run refused when this many wait is in the registry already, unmarked: the backlog of the mirrors queued before it
+ * (or the next resync's, should their budgets run out first) mirrors it.
+ */
 export const MIRROR_QUEUE_CAPACITY = 16;
 
 /**

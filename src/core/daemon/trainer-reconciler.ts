@@ -183,7 +183,14 @@ export async function reconcileTraining(context: TrainerContext, target: TrainTa
       const outcome = decision.outcome;
       metrics.countStep('trainer', 'train', outcome.result === 'trained' ? 'done' : 'skipped');
       logger.info({ configHash: target.configHash, modelType: target.modelType, ...outcome }, outcome.result === 'trained' ? 'daemon_trained' : 'daemon_train_skipped');
-      if (outcome.result === 'trained' && !context.mirrors.add(outcome.runId)) logger.info({ runId: outcome.runId }, 'daemon_mirror_left_to_sync');
+      if (outcome.result === 'trained' && !context.mirrors.add(outcome.runId)) {
+        // Not lost: the run is in the registry without a mirror marker, which is what every sync's backlog mirrors.
+        const stopping = context.signal.aborted;
+        logger.info(
+          { runId: outcome.runId, reason: stopping ? 'stopping' : 'mirror queue full', mirroredBy: stopping ? 'the backlog of the next start' : 'the backlog of a queued mirror, at the latest of the next resync' },
+          'daemon_mirror_left_to_sync',
+        );
+      }
       return outcome;
     }
     metrics.countStep('trainer', 'train', 'waiting');
