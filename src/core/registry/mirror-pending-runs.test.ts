@@ -12,6 +12,7 @@ import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
 import { MIRROR_TAGS } from '../tracking/tracking-deps.js';
 import { withServer } from '../tracking/tracking-server.fixture.js';
 import { FltsError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { DIGEST_TAG_READS_PER_SYNC, FULL_LISTING_FROM, LISTING_PAGE_RUNS, LISTING_PAGE_RUNS_MIN, MARKERS_AUDITED_PER_SYNC, mirrorPendingRuns, REMOVED_RUNS_CHECKED_PER_SYNC } from './mirror-pending-runs.js';
 import { listMirrorMarkers, readMirrorMarkers, saveUnwrittenMarkers } from './mirror-markers.js';
 import { PROCESSED_SHA256_TAG } from './mirror-source.js';
@@ -785,6 +786,36 @@ describe('core > registry > mirrorPendingRuns', () => {
     expect(result).toMatchObject({ pending: ['x1', 'x2', 'x3'], found: [{ runId: 'found' }], failed: [] });
     expect(mlflow.created).toEqual(['x1', 'x2', 'x3']);
     expect(mlflow.experimentListings).toBe(1 + 3);
+  });
+
+  it('fails the runs of an experiment an operator deleted with one question to MLflow and one warning per sync, and mirrors the others', async () => {
+    const store = createFsStore(mkdtempSync(path.join(root, 'deleted-experiment-')));
+    for (const [at, [id, type]] of [['x1', 'NAIVE'], ['x2', 'LSTM'], ['x3', 'NAIVE']].entries()) await saveRunRecord(store, settings, fakeRun(id, type as 'NAIVE' | 'LSTM', { rmse: 1, mae: 1, mse: 1 }, new Date(Date.UTC(2026, 0, 1) + at * 1000).toISOString()));
+    const mlflow = new MemoryMlflow();
+    const asked: string[] = [];
+    const refusal = new FltsError('FLTS_TRACKING_REJECTED', 'MLflow experiment "NonML" (id 7) is deleted, and flts does not restore it.', { details: { reason: 'experiment_deleted', experimentId: '7', experimentName: 'NonML' } });
+    // The active experiments listed hold neither name: each is asked for, and NonML is the one an operator deleted.
+    const client = {
+      ...mlflow.client,
+      searchExperiments: async () => [],
+      getOrCreateExperiment: async (name: string) => {
+        asked.push(name);
+        if (name === 'NonML') throw refusal;
+        return { experiment_id: '1', name };
+      },
+    } as MlflowClient;
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (_fields: unknown, message: string) => void warnings.push(message), child: () => logger } as Logger;
+
+    const synced = await mirrorPendingRuns(store, settings, {}, { client, logger });
+
+    expect(synced.failed).toEqual([
+      { runId: 'x1', code: 'FLTS_TRACKING_REJECTED', message: refusal.message },
+      { runId: 'x3', code: 'FLTS_TRACKING_REJECTED', message: refusal.message },
+    ]);
+    expect(synced.mirrored.map((run) => run.runId)).toEqual(['x2']);
+    expect(asked).toEqual(['NonML', 'Default']);
+    expect(warnings.filter((message) => message.includes('mlflow'))).toEqual(['mlflow experiment deleted by an operator is not restored; its runs are not mirrored']);
   });
 
   it("leaves a reference trainer's runs (no flts tags) as they are", async () => {

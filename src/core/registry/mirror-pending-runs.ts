@@ -622,6 +622,11 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
     result.interrupted ??= { step, code: error.code, message: error.message };
   };
 
+  // An experiment an operator deleted is not restored (mlflow-client's getOrCreateExperiment): its runs fail, the first
+  // with one question to MLflow and one warning per sync, the others at once and without one.
+  const deletedExperiments = new Map<string, FltsError>();
+  const warnedDeleted = new Set<FltsError>();
+
   /** Mirrors `runIds` in order, within the backlog's budget when `bounded`; true when it stopped (the rest deferred). */
   const mirrorEach = async (runIds: readonly string[], bounded: boolean): Promise<boolean> => {
     for (const [index, runId] of runIds.entries()) {
@@ -631,7 +636,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
         return true;
       }
       try {
-        const mirrored = await mirrorRun(store, settings, runId, limited?.deps ?? { ...deps, client }, { experiments });
+        const mirrored = await mirrorRun(store, settings, runId, limited?.deps ?? { ...deps, client }, { experiments, deletedExperiments });
         if (mirrored.upToDate) result.found.push({ runId, mlflowRunId: mirrored.mlflowRunId });
         else result.mirrored.push(mirrored);
       } catch (error) {
@@ -647,6 +652,11 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
           interrupt('mirror', flts);
           result.deferred.push(...runIds.slice(index + 1));
           return true;
+        }
+        if (flts.details.reason === 'experiment_deleted') {
+          if (!warnedDeleted.has(flts)) logger.warn({ runId, code: flts.code, experimentId: flts.details.experimentId, err: flts.message }, 'mlflow experiment deleted by an operator is not restored; its runs are not mirrored');
+          warnedDeleted.add(flts);
+          continue;
         }
         logger.warn({ runId, code: flts.code, err: flts.message }, 'run could not be mirrored to mlflow');
       }

@@ -1,6 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import type { TrackingSettings } from '../config/specs/tracking.js';
-import { isFltsError } from '../errors.js';
+import { isFltsError, type FltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { MlflowClient } from '../tracking/mlflow-client.js';
@@ -66,9 +66,16 @@ async function settleDuplicates(client: MlflowClient, runId: string, mine: Mlflo
  * else looked up or created. Concurrent writers that each create one are settled once the mirror is written, before
  * either is marked complete (see mirrorRun).
  */
-async function createMirror(client: MlflowClient, source: MirrorSource, settings: Settings, experiments: readonly MlflowExperiment[], tags: Record<string, string>): Promise<MlflowRun> {
+async function createMirror(client: MlflowClient, source: MirrorSource, settings: Settings, experiments: readonly MlflowExperiment[], tags: Record<string, string>, deleted?: Map<string, FltsError>): Promise<MlflowRun> {
   const name = experimentNameFor(source.modelType, settings.tracking);
-  const experiment = experiments.find((candidate) => candidate.name === name && candidate.lifecycle_stage !== 'deleted') ?? (await client.getOrCreateExperiment(name));
+  const refused = deleted?.get(name);
+  if (refused) throw refused;
+  const experiment =
+    experiments.find((candidate) => candidate.name === name && candidate.lifecycle_stage !== 'deleted') ??
+    (await client.getOrCreateExperiment(name).catch((error: unknown) => {
+      if (isFltsError(error) && error.details.reason === 'experiment_deleted') deleted?.set(name, error);
+      throw error;
+    }));
   return client.createRun({ experimentId: experiment.experiment_id, runName: source.modelType, startTime: source.startTime, tags: pairs(tags) });
 }
 
@@ -135,6 +142,11 @@ export interface MirrorRunKnown {
    * for duplicates finds). Listed by the lookup when omitted.
    */
   readonly experiments?: readonly MlflowExperiment[];
+  /**
+   * The experiments an operator deleted that the caller's mirrors found so far, by name with MLflow's refusal: a run of
+   * one is refused at once rather than by one more question to MLflow per run. Filled by the mirrors that find one.
+   */
+  readonly deletedExperiments?: Map<string, FltsError>;
 }
 
 /**
@@ -158,7 +170,7 @@ export async function mirrorRun(store: ObjectStore, settings: Settings, runId: s
   }
 
   const tags = { ...source.tags, [MIRROR_TAGS.status]: source.status, 'mlflow.source.name': 'flts', 'mlflow.source.type': 'LOCAL' };
-  const run = existing ?? (await createMirror(client, source, settings, experiments, tags));
+  const run = existing ?? (await createMirror(client, source, settings, experiments, tags, known.deletedExperiments));
   const mlflowRunId = run.info.run_id;
 
   await logMissingParams(client, run, pairs(source.params), { tags: pairs(tags), metrics: metricPoints(source) }, logger);

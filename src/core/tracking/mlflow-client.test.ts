@@ -297,6 +297,22 @@ describe('core > tracking > mlflow-client', () => {
     expect(requests).toBeLessThanOrEqual(1);
   });
 
+  it('leaves an experiment an operator deleted deleted: refused with reason experiment_deleted, neither restored nor created again', async () => {
+    const paths: string[] = [];
+    const error = await withClient(
+      (path) => {
+        paths.push(path);
+        if (path.endsWith('/experiments/get-by-name')) return { experiment: { experiment_id: '7', name: 'NonML', lifecycle_stage: 'deleted' } };
+        return {};
+      },
+      (client) => failure(client.getOrCreateExperiment('NonML')),
+    );
+    expect(error.code).toBe('FLTS_TRACKING_REJECTED');
+    expect(error.details).toMatchObject({ reason: 'experiment_deleted', experimentId: '7', experimentName: 'NonML' });
+    expect(error.message).toContain('mlflow experiments restore --experiment-id 7');
+    expect(paths).toEqual(['/api/2.0/mlflow/experiments/get-by-name']);
+  });
+
   it('reads answers up to tracking.maxResponseMb and no further, naming the setting', async () => {
     // About 1.5 MB: past a limit of 1 MB, within one of 2.
     const page = { runs: Array.from({ length: 1000 }, (_, i) => run(`r${i}`, { tags: [{ key: 'note', value: 'x'.repeat(1500) }] })) };

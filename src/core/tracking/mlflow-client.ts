@@ -131,6 +131,16 @@ function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
 }
 
+function experimentDeleted(experiment: MlflowExperiment): FltsError {
+  const { experiment_id: experimentId, name } = experiment;
+  return new FltsError(
+    'FLTS_TRACKING_REJECTED',
+    `MLflow experiment ${JSON.stringify(name)} (id ${experimentId}) is deleted, and flts does not restore it: runs of its model types are not mirrored. ` +
+      `Restore it (\`mlflow experiments restore --experiment-id ${experimentId}\`) to mirror into it again, purge it (\`mlflow gc --experiment-ids ${experimentId}\`) to have flts create it anew, or name another experiment (tracking.experiments.*).`,
+    { details: { reason: 'experiment_deleted', experimentId, experimentName: name } },
+  );
+}
+
 function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudgetMs: number, now: () => number) {
   /** `http`, and the answer checked: `problem` names what no MLflow answer lacks. */
   async function checked<T>(req: MlflowRequest, problem: (body: Json) => string | undefined): Promise<T> {
@@ -208,12 +218,14 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
     }
   }
 
+  /**
+   * The active experiment `name`, created when MLflow has none of that name. One an operator deleted is not restored
+   * behind their back (MLflow's own clients refuse to log to it as well): FLTS_TRACKING_REJECTED, reason
+   * `experiment_deleted`, until they restore it or purge it (`mlflow gc`), which frees the name.
+   */
   async function getOrCreateExperiment(name: string): Promise<MlflowExperiment> {
     const existing = await getExperimentByName(name);
-    if (existing?.lifecycle_stage === 'deleted') {
-      await http({ method: 'POST', path: '/api/2.0/mlflow/experiments/restore', json: { experiment_id: existing.experiment_id } });
-      return { ...existing, lifecycle_stage: 'active' };
-    }
+    if (existing?.lifecycle_stage === 'deleted') throw experimentDeleted(existing);
     if (existing) return existing;
     try {
       const { experiment_id } = await checked<{ experiment_id: string }>({ method: 'POST', path: '/api/2.0/mlflow/experiments/create', json: { name } }, (body) =>
