@@ -220,7 +220,7 @@ describe('core > registry > run-store', () => {
     // owner it had been: same host name and boot, another pid namespace. Only staleness freed its work, 30 s later.
     const { settings: inPod } = resolveSettings({ env: { FLTS_POD_UID: '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e', FLTS_CONTAINER_NAME: 'daemon' } });
     const instance = inPod.instance;
-    expect(instance).toEqual({ podUid: '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e', container: 'daemon', idFile: '' });
+    expect(instance).toEqual({ podUid: '6c1f3a52-0d7e-4c3b-9d8e-1f2a3b4c5d6e', container: 'daemon', idFile: '', readyFile: '' });
     const me = currentRunOwner(instance);
     expect(me).toMatchObject({ host: os.hostname(), pid: process.pid, pod_uid: instance.podUid, container: 'daemon' });
     expect(currentRunOwner()).not.toHaveProperty('pod_uid');
@@ -262,7 +262,7 @@ describe('core > registry > run-store', () => {
     const dir = mkdtempSync(path.join(root, 'container-'));
     const file = path.join(dir, 'instance-id');
     const compose = inContainer(file);
-    expect(compose.instance).toEqual({ podUid: '', container: '', idFile: file });
+    expect(compose.instance).toEqual({ podUid: '', container: '', idFile: file, readyFile: '' });
     const me = currentRunOwner(compose.instance);
     const id = readFileSync(file, 'utf8').trim();
     expect(me).toMatchObject({ host: os.hostname(), pid: process.pid, instance_id: id });
