@@ -345,6 +345,13 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
      * Paused, the member keeps fetching nothing, heartbeating and rejoining, and handles one message at a time as before.
      */
     let inFlight: { topic: string; partition: number; offset: string; done: Promise<void> } | undefined;
+    /**
+     * `topic:partition` of a message neither handled nor dead-lettered (the DLQ refused it), until this member settles a
+     * message again or the partition is no longer its own. The fresh consumer's join is no recovery then: it is handed
+     * the same message, which fails the same way, and ending the episode at each join restarted the consumer every
+     * second, a rebalance of its group each time and two lines a second, for as long as the DLQ refused.
+     */
+    let failedDelivery: string | undefined;
     /** `topic:partition` of the current consumer's assignment at its latest join. */
     let assignment = new Set<string>();
     const pauseTopics = (current: Consumer): void => current.pause(topics.map((topic) => ({ topic })));
@@ -391,6 +398,11 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       );
       if (result.outcome === 'abandoned') return;
       await settle(topic, partition, message.offset);
+      if (failedDelivery !== undefined) {
+        // The failure is behind the consumer: the episode is over.
+        failedDelivery = undefined;
+        recovery.joined();
+      }
     };
     const startConsumer = async (): Promise<void> => {
       const current = consumer;
@@ -402,7 +414,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         if (current !== consumer) return;
         assignment = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => `${topic}:${partition}`)));
         startAssigned(current, payload.memberAssignment);
-        recovery.joined();
+        if (failedDelivery !== undefined && !assignment.has(failedDelivery)) failedDelivery = undefined;
+        if (failedDelivery === undefined) recovery.joined();
         joined();
         fetchedSinceJoin = false;
       });
@@ -440,6 +453,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
               // Neither handled nor dead-lettered (the DLQ refused it): this consumer stays paused, and a fresh one
               // starts again from the last commit, so that nothing after the message is committed past it.
               inFlight = undefined;
+              failedDelivery = `${topic}:${partition}`;
               crashed({ error, restart: false });
             },
           );

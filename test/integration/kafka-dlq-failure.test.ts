@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { FltsError } from '../../src/core/errors.js';
+import { createKafkaBus } from '../../src/core/bus/kafka-bus.js';
+import { waitFor } from '../../src/core/bus/message-bus.contract.js';
+import type { MessageBus } from '../../src/core/bus/message-bus.js';
+import { infraSkipReason, loadInfraEnv } from './infra-env.js';
+import { recordingLogger } from './private-kafka.js';
+
+const skipReason = infraSkipReason();
+const infra = loadInfraEnv();
+/** The bus runs a fresh consumer after a backoff of 1 s doubling (UNTIL_AVAILABLE), each joining the group anew. */
+const WITHIN_MS = 90_000;
+
+if (skipReason) {
+  describe('integration > kafka-bus > a DLQ that refuses the dead letter', () => {
+    it.skip(`skipped: ${skipReason}`, () => {});
+  });
+} else {
+  describe('integration > kafka-bus > a DLQ that refuses the dead letter', () => {
+    it('commits nothing while the dead letter cannot be published, the message nor the ones after it, and dead-letters it once the DLQ takes it', async () => {
+      const id = randomUUID().slice(0, 8);
+      const topic = `it-dlq-refused-${id}`;
+      const dlq = `DLQ-${topic}`;
+      const group = `it-dlq-refused-${id}`;
+      const { logger, lines, entries, text } = recordingLogger();
+      const bus: MessageBus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'it-dlq-refused', logger, retry: { maxAttempts: 1, initialBackoffMs: 1, maxBackoffMs: 1 }, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, joinTimeoutMs: 1_000 });
+      const admin = new Kafka({ clientId: 'it-dlq-refused-admin', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      try {
+        // A DLQ whose batches may not exceed 100 bytes: the broker refuses every dead letter (MESSAGE_TOO_LARGE,
+        // not retriable), as a DLQ whose ACL or quota refuses flts would, until the test raises the limit.
+        await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }, { topic: dlq, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '100' }] }] });
+        const handled: string[] = [];
+        await bus.subscribe({ group, topics: [topic], dlq: { topic: dlq, role: 'trainer' } }, async (message) => {
+          handled.push(message.value);
+          if (message.value === 'poison') throw new FltsError('FLTS_REQUEST_INVALID', 'not a claim');
+        });
+        await bus.publish(topic, { key: 'k', value: 'poison' });
+        await bus.publish(topic, { key: 'k', value: 'after' });
+
+        // Each fresh consumer gets the message again from the last commit; the one after it waits behind it.
+        await waitFor(() => handled.filter((value) => value === 'poison').length >= 3, 'the message handled again by two fresh consumers', WITHIN_MS).catch((error: Error) => {
+          throw new Error(`${error.message}; bus log:\n${text()}`);
+        });
+        expect(handled.filter((value) => value !== 'poison')).toEqual([]);
+        expect((await bus.lag(group, [topic]))[0]).toMatchObject({ committedOffset: -1, lag: 2 });
+        expect((await admin.fetchTopicOffsets(dlq))[0]).toMatchObject({ high: '0' });
+        // One episode, logged once and backing off, however many fresh consumers it takes: a join is no recovery
+        // while the message it fails on comes again.
+        expect(lines.filter((line) => line.includes('bus_consumer_crashed_recovering'))).toHaveLength(1);
+        expect(lines.filter((line) => line.includes('bus_consumer_recovered'))).toEqual([]);
+
+        await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: dlq, configEntries: [{ name: 'max.message.bytes', value: '1048588' }] }] });
+        await waitFor(async () => (await bus.lag(group, [topic]))[0]?.committedOffset === 2, 'both messages committed once the DLQ takes the dead letter', WITHIN_MS).catch((error: Error) => {
+          throw new Error(`${error.message}; bus log:\n${text()}`);
+        });
+        expect(handled.filter((value) => value !== 'poison')).toEqual(['after']);
+        // Dead-lettered once: only the publish that got through left a letter.
+        expect((await admin.fetchTopicOffsets(dlq))[0]).toMatchObject({ high: '1' });
+        await waitFor(() => lines.some((line) => line.includes('bus_consumer_recovered')), 'the end of the episode', WITHIN_MS);
+        const recovered = entries.filter((entry) => entry.msg === 'bus_consumer_recovered');
+        expect(recovered).toHaveLength(1);
+        expect(recovered[0].fields.crashes).toBeGreaterThanOrEqual(3);
+      } finally {
+        await bus.close();
+        await admin.deleteTopics({ topics: [topic, dlq] }).catch(() => {});
+        await admin.disconnect();
+      }
+    }, 3 * WITHIN_MS);
+  });
+}
