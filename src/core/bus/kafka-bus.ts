@@ -96,10 +96,14 @@ function toReceived(topic: string, partition: number, message: KafkaMessage): Re
   };
 }
 
+/** The broker's error code, as kafkajs names it: on the error itself, or on its cause once kafkajs gave up retrying. */
+function brokerErrorType(error: unknown): string | undefined {
+  return (error as { type?: string })?.type ?? (error as { cause?: { type?: string } })?.cause?.type;
+}
+
 /** The broker does not know the topic (any more): deleted since this bus created or saw it. */
 function isUnknownTopic(error: unknown): boolean {
-  const type = (error as { type?: string })?.type ?? (error as { cause?: { type?: string } })?.cause?.type;
-  return type === 'UNKNOWN_TOPIC_OR_PARTITION';
+  return brokerErrorType(error) === 'UNKNOWN_TOPIC_OR_PARTITION';
 }
 
 /**
@@ -354,28 +358,43 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     let failedDelivery: string | undefined;
     /** `topic:partition` of the current consumer's assignment at its latest join. */
     let assignment = new Set<string>();
+    /** Joins of this subscription's consumers so far: a commit refused across one is retried in the new generation. */
+    let joins = 0;
     const pauseTopics = (current: Consumer): void => current.pause(topics.map((topic) => ({ topic })));
     /**
      * Commits a handled message's offset and moves the consumer past it. A partition that moved to another member
      * meanwhile is not committed: its new owner commits it (the message is delivered there too, and the handler finds
      * its effect done in durable state); a commit from here could move that owner's progress back. A commit refused as
-     * the group rebalances is made at the next join (startAssigned), if the partition is still this member's.
+     * the group rebalances is made at the next join (startAssigned), if the partition is still this member's; when that
+     * join was told before the refusal came, at once.
      */
     const settle = async (topic: string, partition: number, offset: string): Promise<void> => {
       if (gaveUp) return;
-      if (!assignment.has(`${topic}:${partition}`)) {
+      const key = `${topic}:${partition}`;
+      if (!assignment.has(key)) {
         logger.info({ group, topic, partition, offset }, 'bus_partition_moved_uncommitted');
         return;
       }
       const current = consumer;
       const next = (BigInt(offset) + 1n).toString();
+      const joinsBefore = joins;
       try {
         await current.commitOffsets([{ topic, partition, offset: next }]);
         current.seek({ topic, partition, offset: next });
+        // Committed past any offset a refusal left for the next join: seeking there would move the member back.
+        unsettled.delete(key);
       } catch (error) {
-        unsettled.set(`${topic}:${partition}`, next);
-        const rebalancing = GROUP_MEMBERSHIP_ERRORS.has((error as { type?: string }).type ?? '');
-        logger[rebalancing ? 'info' : 'warn']({ group, topic, partition, offset, reason: (error as Error).message }, 'bus_commit_deferred');
+        // A commit sent while the member waited for its assignment is answered after it, refused as the old
+        // generation's, once the join it belonged to was told: that join resumed the partition at the last commit (the
+        // message would come again), and an offset kept for the next one would move the member back to it then.
+        const joinedSince = joins !== joinsBefore;
+        const then = !joinedSince ? 'next-join' : assignment.has(key) ? 'commit-again' : 'moved';
+        // kafkajs does not retry these: the refusal comes as the cause of a KafkaJSNonRetriableError.
+        const rebalancing = GROUP_MEMBERSHIP_ERRORS.has(brokerErrorType(error) ?? '');
+        logger[rebalancing ? 'info' : 'warn']({ group, topic, partition, offset, reason: (error as Error).message, then }, 'bus_commit_deferred');
+        if (then === 'next-join') unsettled.set(key, next);
+        // Committed in the generation just joined.
+        else if (then === 'commit-again') await settle(topic, partition, offset);
       }
     };
     /** The consumer in use fetches again once no handler runs. */
@@ -412,6 +431,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       let fetchedSinceJoin = true;
       current.on(current.events.GROUP_JOIN, ({ payload }) => {
         if (current !== consumer) return;
+        joins += 1;
         assignment = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => `${topic}:${partition}`)));
         startAssigned(current, payload.memberAssignment);
         if (failedDelivery !== undefined && !assignment.has(failedDelivery)) failedDelivery = undefined;
