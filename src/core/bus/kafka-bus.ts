@@ -508,8 +508,18 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     let timer: NodeJS.Timeout | undefined;
     // kafkajs reports a failed join only as a crash of the consumer it runs in the background: a refused one ends
     // the subscribe here, since no retry mends an ACL (a daemon's startup stops at once rather than waiting forever).
-    const joinedInTime = await Promise.race([joinedOnce.then(() => true), refusedOnce, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), joinTimeout)))]);
+    // A bus closed meanwhile (a process stopping while it starts) ends the wait too: the subscription would be added
+    // after the close stopped every other, its consumer left in the group and its timer holding the process for the
+    // rest of the join timeout (a minute behind a dead member's session of bus.kafka.sessionTimeoutMs).
+    let onClose: () => void = () => {};
+    const closedMeanwhile = new Promise<FltsError>((resolve) => {
+      onClose = () => resolve(connections.failure(`subscribing group ${group} to ${topics.join(',')}`, new Error(BUS_CLOSED_REASON)));
+      if (closing.signal.aborted) onClose();
+      else closing.signal.addEventListener('abort', onClose, { once: true });
+    });
+    const joinedInTime = await Promise.race([joinedOnce.then(() => true), refusedOnce, closedMeanwhile, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), joinTimeout)))]);
     clearTimeout(timer);
+    closing.signal.removeEventListener('abort', onClose);
     joinWaitOver();
     subscribing = false;
     if (joinedInTime instanceof FltsError) {

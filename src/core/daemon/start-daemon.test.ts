@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
 import type { BusCloseOptions, MessageBus } from '../bus/message-bus.js';
 import { resolveSettings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
 import type { FltsEvent } from '../events.js';
 import type { Logger } from '../logger.js';
 import { createFsStore } from '../storage/fs-store.js';
@@ -177,6 +178,44 @@ describe('core > daemon > start-daemon', () => {
     // The deadline was taken as the roles began leaving (not when the bus's close began, after their head start).
     expect(closes[0].deadline!.atMs - closeTimeoutMs).toBeGreaterThanOrEqual(stopBegan);
     expect(leftAtRoleStop).toBeLessThanOrEqual(closeTimeoutMs);
+  });
+
+  it('stopped while a role still starts, waits for it within the deadline the stop began with, not before it: the bus\'s close ends the start, whose started roles stop before the daemon says it stopped', async () => {
+    const closeTimeoutMs = 300;
+    const settings = resolveSettings({ flags: { home, 'daemon.roles': ['first', 'joining'], 'daemon.port': 0, 'daemon.host': '127.0.0.1', 'bus.kind': 'kafka', 'bus.kafka.brokers': ['127.0.0.1:9'], 'bus.kafka.closeTimeoutMs': closeTimeoutMs } }).settings;
+    const { seen, logger } = recorder();
+    const fsBus = createFsBus({ root: path.join(home, 'bus') });
+    const closes: BusCloseOptions[] = [];
+    let closing: () => void = () => {};
+    const busClosing = new Promise<void>((resolve) => (closing = resolve));
+    const bus: MessageBus = { ...fsBus, close: async (options = {}) => (seen.push('bus closing'), closes.push(options), closing(), fsBus.close()) };
+    const stepAt = new Map<string, number>();
+    const timed: Logger = { ...logger, warn: (fields: object, msg?: string) => (stepAt.set(`log:${msg}`, performance.now()), logger.warn(fields, msg)) } as Logger;
+    let entered: () => void = () => {};
+    const joiningStarts = new Promise<void>((resolve) => (entered = resolve));
+    const registry = createRoleRegistry({
+      first: async () => ({ name: 'first', subscriptions: [], status: () => ({}), stop: async () => void seen.push('first stopped') }),
+      // Stands for a subscribe whose broker does not answer (paused): it fails only once the bus's close ends its connections.
+      joining: async () => {
+        entered();
+        await busClosing;
+        throw new FltsError('FLTS_BUS_UNAVAILABLE', 'Kafka subscribing group g to t failed: the bus was closed.');
+      },
+    });
+    const controller = new AbortController();
+    const outcome = startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger: timed, registry, signal: controller.signal }).then(() => 'started', (error: unknown) => error);
+    await joiningStarts;
+    const stopBegan = performance.now();
+    controller.abort();
+    expect(await outcome).not.toBe('started');
+
+    expect(closes).toHaveLength(1);
+    // The deadline was taken as the stop began, before the wait for the start gave up; before, it was taken after
+    // that wait (15 s - 2 s - closeTimeoutMs - 1 s at most), and the close waited its own closeTimeoutMs on top.
+    const startWaitEnded = stepAt.get('log:daemon_role_start_slow')!;
+    expect(closes[0].deadline!.atMs - closeTimeoutMs).toBeGreaterThanOrEqual(stopBegan);
+    expect(closes[0].deadline!.atMs - closeTimeoutMs).toBeLessThan(startWaitEnded);
+    expect(seen.filter((step) => !['log:daemon_listening', 'log:daemon_role_started'].includes(step))).toEqual(['log:daemon_role_start_slow', 'bus closing', 'first stopped', 'log:daemon_stopped']);
   });
 
   it('refuses a bus.kafka.closeTimeoutMs its shutdown grace cannot hold, before it listens', async () => {

@@ -63,8 +63,8 @@ export const ROLES_FIRST_MS = 2_000;
 export const ROLE_STOP_GRACE_MS = DAEMON_SHUTDOWN_GRACE_MS - BUS_CLOSE_END_MS;
 
 /**
- * The longest bus.kafka.closeTimeoutMs whose wait for the brokers (the roles' head start within it), given up and
- * ended, still fits the daemon's shutdown grace after ROLES_FIRST_MS for a role still starting when the stop came.
+ * The longest bus.kafka.closeTimeoutMs whose wait for the brokers (a role still starting and the roles' head start
+ * within it), given up and ended, still fits the daemon's shutdown grace, ROLES_FIRST_MS of it kept as a margin.
  */
 export const DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS = DAEMON_SHUTDOWN_GRACE_MS - ROLES_FIRST_MS - BUS_CLOSE_END_MS;
 
@@ -147,17 +147,21 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   const stop = async (): Promise<void> => {
     started = false;
     controller.abort();
+    // One deadline for the whole stop, taken as it begins: the role still starting, the roles leaving their groups and
+    // the bus leaving the brokers, so that with the brokers away the stop waits for them bus.kafka.closeTimeoutMs once,
+    // and the roles' head start (ROLES_FIRST_MS), the starting one's included, runs within it from the stop's beginning.
+    // (The file bus waits for no broker: its close keeps its own pace.)
+    const busCloseMs = settings.bus.kind === 'kafka' ? settings.bus.kafka.closeTimeoutMs : 0;
+    const leaving = settings.bus.kind === 'kafka' ? deadlineIn(busCloseMs) : undefined;
+    const headStart = leaving ? deadlineIn(Math.min(deps.rolesFirstMs ?? ROLES_FIRST_MS, msLeft(leaving))) : undefined;
     const drain = (async () => {
       // A stop during role start-up waits for the role being started, so that every role started is stopped and the
-      // bus does not close under a subscribe; for as long as leaves the bus its close within the grace: a subscribe
-      // waiting for a broker that went away ends only once the bus closes.
-      const busCloseMs = settings.bus.kind === 'kafka' ? settings.bus.kafka.closeTimeoutMs : 0;
-      await withTimeout(rolesStarting, DAEMON_SHUTDOWN_GRACE_MS - (deps.rolesFirstMs ?? ROLES_FIRST_MS) - busCloseMs - BUS_CLOSE_END_MS).catch(() => logger.warn({}, 'daemon_role_start_slow'));
-      // From here the roles leave their groups and the bus leaves the brokers: one deadline for both, so that with
-      // the brokers away the stop waits for them bus.kafka.closeTimeoutMs once, the roles' head start within it.
-      // (The file bus waits for no broker: its close keeps its own pace.)
-      const leaving = settings.bus.kind === 'kafka' ? deadlineIn(busCloseMs) : undefined;
-      const rolesFirstMs = Math.min(deps.rolesFirstMs ?? ROLES_FIRST_MS, leaving ? msLeft(leaving) : Number.POSITIVE_INFINITY);
+      // bus does not close under a subscribe; on Kafka for the roles' head start only: a subscribe waiting for its
+      // join, or for a broker that went away or does not answer, ends only once the bus closes, and a longer wait
+      // for it only put off that close (the stop took up to 7 s more than bus.kafka.closeTimeoutMs).
+      const startWaitMs = headStart ? msLeft(headStart) : DAEMON_SHUTDOWN_GRACE_MS - (deps.rolesFirstMs ?? ROLES_FIRST_MS) - BUS_CLOSE_END_MS;
+      await withTimeout(rolesStarting, startWaitMs).catch(() => logger.warn({ waitedMs: Math.round(startWaitMs) }, 'daemon_role_start_slow'));
+      const rolesFirstMs = headStart ? msLeft(headStart) : deps.rolesFirstMs ?? ROLES_FIRST_MS;
       const graceMs = deps.roleStopGraceMs ?? ROLE_STOP_GRACE_MS;
       const stopRole = async (handle: RoleHandle): Promise<void> => {
         const stopped = handle.stop().catch((error: unknown) => logger.error({ role: handle.name, err: error }, 'daemon_role_stop_failed'));
@@ -175,6 +179,9 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       await withTimeout(rolesStopped, rolesFirstMs).catch(() => undefined);
       const busClosed = deps.bus.close(leaving && { deadline: leaving }).catch((error: unknown) => logger.warn({ err: error }, 'daemon_bus_close_failed'));
       await Promise.all([rolesStopped, busClosed]);
+      // A role start the bus's close ended (its subscribe fails once the connections are gone) stops the roles of its
+      // attempt: within the second a connect takes to fail, so that none outlives the stop.
+      await withTimeout(rolesStarting, BUS_CLOSE_END_MS).catch(() => undefined);
     })();
     // A broker that went away and came back can leave a client's disconnect pending forever; shutdown is bounded
     // so SIGTERM always ends the process (uncommitted work is redelivered and, being idempotent, redone once).
