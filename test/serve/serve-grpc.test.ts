@@ -6,6 +6,7 @@ import { createForecastAdmission, type ForecastAdmission } from '../../src/core/
 import { createGrpcConnections, type GrpcConnections } from '../../src/core/serve/grpc-connections.js';
 import { createInferenceClient, inferenceService } from '../../src/core/serve/oip-grpc-service.js';
 import { startGrpcInferenceServer, type GrpcInferenceServer } from '../../src/core/serve/oip-grpc-server.js';
+import type { HostLookup } from '../../src/core/serve/listen-addresses.js';
 import type { OipContext } from '../../src/core/serve/oip-inference.js';
 import { createPredictionRecorder } from '../../src/core/serve/prediction-recorder.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
@@ -1397,8 +1398,34 @@ describe('serve > Open Inference Protocol over gRPC > the calls that reached the
   });
 });
 
+/** Whether this machine has an IPv6 loopback to listen on (a container may have IPv6 off). */
+async function hasIpv6Loopback(): Promise<boolean> {
+  const probe = net.createServer();
+  const listening = await new Promise<boolean>((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.listen(0, '::1', () => resolve(true));
+  });
+  if (listening) await new Promise((resolve) => probe.close(resolve));
+  return listening;
+}
+
 describe('serve > Open Inference Protocol over gRPC > binding', () => {
   const server = useTestServer({ load: false });
+
+  it('listens on every address the HTTP API binds for localhost, 127.0.0.1 and ::1, on one port', async (test) => {
+    const ipv6 = await hasIpv6Loopback();
+    // As a resolver whose /etc/hosts lists both loopbacks answers (this machine's may list one): fastify binds both then.
+    const lookupHost: HostLookup = async () => [{ address: '127.0.0.1', family: 4 }, ...(ipv6 ? [{ address: '::1', family: 6 }] : [])];
+    const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: 'localhost', port: 0, maxMessageBytes: 1024, logger: silentLogger, lookupHost });
+    const clients = [`127.0.0.1:${grpcServer.port}`, ...(ipv6 ? [`[::1]:${grpcServer.port}`] : [])].map((target) => createInferenceClient(target));
+    try {
+      for (const client of clients) expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+    } finally {
+      for (const client of clients) client.close();
+      await grpcServer.close(0);
+    }
+    if (!ipv6) test.skip('no IPv6 loopback on this machine: only 127.0.0.1 was called');
+  });
 
   it('names a port in use FLTS_SERVE_LISTEN_FAILED, as on the HTTP port, rather than an internal error', async () => {
     const busy = net.createServer();

@@ -1,7 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, Http2Session, ServerHttp2Stream } from 'node:http2';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { clip } from '../clip-text.js';
 import type { ErrorCode } from '../errors.js';
@@ -11,6 +11,7 @@ import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import { answerHttp1OnGrpcPort, HTTP2_PREFACE, whenProtocolKnown } from './grpc-first-bytes.js';
 import { createHttp2RefusalLog, isHttp2Refusal, streamsRefused, type Http2Refusal } from './grpc-http2-refusals.js';
 import { grpcTimeoutHeader } from './grpc-timeout.js';
+import { addressesBeside, type HostLookup } from './listen-addresses.js';
 
 export interface GrpcConnectionOptions {
   /**
@@ -53,12 +54,17 @@ export interface GrpcConnectionOptions {
    * (also with GOAWAY for what its client sent), or with their whole connection (`connection`, one a connection). They are logged here too, at most a line per 10 s.
    */
   onRefusedByHttp2?: (what: Http2Refusal, count: number) => void;
+  /** How the other addresses of `localhost` are found (dns.lookup, every address). */
+  lookupHost?: HostLookup;
 }
 
 export interface GrpcConnections {
   /** Follows each call's answer until its client has taken it; put first among the server's interceptors, it sees every answer. */
   readonly interceptor: grpc.ServerInterceptor;
-  /** Listens on `host:port` (0 = any free port) and hands each connection to `server`; resolves with the port. */
+  /**
+   * Listens on `host:port` (0 = any free port), on every address the HTTP API binds for `host` (both loopbacks of
+   * `localhost`), and hands each connection to `server`; resolves with the port.
+   */
   listen(server: grpc.Server, host: string, port: number): Promise<number>;
   /** Stops accepting connections; those still open after `graceMs` are closed (grpc-js sends them GOAWAY at once). */
   close(graceMs: number): void;
@@ -349,9 +355,8 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
         const connection = connections.get(keyOf(socket?.remoteAddress, socket?.remotePort));
         if (connection) knowSession(connection, session);
       });
-      // noDelay as Node's HTTP servers: a small answer is not held back waiting for the client's ACK.
       // net.Server's own maxConnections would refuse a newcomer even when every connection held is idle.
-      const listener = createServer({ noDelay: true }, (socket) => {
+      const accept = (socket: Socket): void => {
         if (held.size >= options.maxConnections) {
           // The one sent GOAWAY leaves the count at once, as on the HTTP port: the next newcomer sees the room made.
           const madeRoom = closeOldestIdle();
@@ -388,25 +393,40 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
           options.onHttp1Refused?.();
           answerHttp1OnGrpcPort(socket, options.httpPort);
         });
-      });
+      };
+      const listeners: Server[] = [];
       subscribe('http2.server.stream.created', onStreamCreated);
       if (options.onAnsweredByGrpcJs) subscribe('http2.server.stream.finish', onStreamFinish);
       closeListener = () => {
-        listener.close();
+        for (const listener of listeners) listener.close();
         unsubscribe('http2.server.stream.created', onStreamCreated);
         unsubscribe('http2.server.stream.finish', onStreamFinish);
       };
       drain = (graceMs) => injector.drain(graceMs);
-      return new Promise<number>((resolve, reject) => {
-        listener.once('error', reject);
-        listener.listen({ host, port }, () => {
-          listener.off('error', reject);
-          // An accept that fails later (out of file descriptors) is logged; unheard, it would end the process.
-          listener.on('error', (error) => options.logger.warn({ err: error.message }, 'grpc_accept_failed'));
-          listeningPort = (listener.address() as AddressInfo).port;
-          resolve(listeningPort);
+      const listenOn = (address: string, onPort: number): Promise<AddressInfo> => {
+        // noDelay as Node's HTTP servers: a small answer is not held back waiting for the client's ACK.
+        const listener = createServer({ noDelay: true }, accept);
+        listeners.push(listener);
+        return new Promise<AddressInfo>((resolve, reject) => {
+          listener.once('error', reject);
+          listener.listen({ host: address, port: onPort }, () => {
+            listener.off('error', reject);
+            // An accept that fails later (out of file descriptors) is logged; unheard, it would end the process.
+            listener.on('error', (error) => options.logger.warn({ err: error.message }, 'grpc_accept_failed'));
+            resolve(listener.address() as AddressInfo);
+          });
         });
-      });
+      };
+      return (async () => {
+        const bound = await listenOn(host, port);
+        listeningPort = bound.port;
+        // The other addresses fastify binds for the host (both loopbacks of `localhost`), on the port the first took; one
+        // that cannot be bound (no IPv6 on the machine) is left out, as fastify leaves it out of the HTTP API.
+        for (const address of await addressesBeside(host, bound.address, options.lookupHost)) {
+          await listenOn(address, bound.port).catch((error: NodeJS.ErrnoException) => options.logger.warn({ address, port: bound.port, errno: error.code, err: error.message }, 'grpc_listen_address_skipped'));
+        }
+        return bound.port;
+      })();
     },
     close(graceMs) {
       closeListener?.();

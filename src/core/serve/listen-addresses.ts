@@ -20,6 +20,23 @@ export const lookupEveryAddress: HostLookup = (host) => lookup(host, { all: true
 /** How long a name is given to resolve before the check falls back to comparing the names as written. */
 export const HOST_LOOKUP_TIMEOUT_MS = 2_000;
 
+/**
+ * The addresses fastify's listen binds for `host` beside `bound`, the one Node's own listen took: every other address
+ * of `localhost` (127.0.0.1 and ::1 where both are in /etc/hosts), none for any other host, as fastify binds only
+ * `localhost` twice. Another listener that binds these too is reached by a client whichever family its resolver gives
+ * it first, as the HTTP API is. None when the name does not resolve in time: the one listen then stands alone, as
+ * fastify's does.
+ */
+export async function addressesBeside(host: string, bound: string, lookupHost: HostLookup = lookupEveryAddress, timeoutMs = HOST_LOOKUP_TIMEOUT_MS): Promise<string[]> {
+  if (host !== 'localhost') return [];
+  try {
+    const addresses = await withTimeout(lookupHost(host), timeoutMs);
+    return [...new Set(addresses.map(({ address }) => address))].filter((address) => address !== bound);
+  } catch {
+    return [];
+  }
+}
+
 const IPV6_ANY = '::';
 const IPV4_ANY = '0.0.0.0';
 

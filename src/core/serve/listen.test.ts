@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assertDistinctPorts, type PortSetting } from './listen.js';
-import { hostsOverlap, type HostLookup } from './listen-addresses.js';
+import { addressesBeside, hostsOverlap, type HostLookup } from './listen-addresses.js';
 
 const health = (port: number | null, host = '127.0.0.1'): PortSetting => ({ setting: 'daemon.port', named: '--port (daemon.port)', port, host });
 const api = (port: number | null, host = '127.0.0.1'): PortSetting => ({ setting: 'serve.port', named: 'serve.port', port, host });
@@ -75,5 +75,21 @@ describe('core > serve > listen > assertDistinctPorts', () => {
     const never: HostLookup = () => new Promise(() => {});
     expect(await hostsOverlap('localhost', '127.0.0.1', never, 1)).toBe(false);
     expect(await hostsOverlap('localhost', '::', never, 1)).toBe(true);
+  });
+});
+
+describe('core > serve > listen > addressesBeside', () => {
+  it('gives the other addresses of localhost, as fastify binds them beside the one Node took, and none for any other host', async () => {
+    expect(await addressesBeside('localhost', '127.0.0.1', knownNames)).toEqual(['::1']);
+    expect(await addressesBeside('localhost', '::1', knownNames)).toEqual(['127.0.0.1']);
+    // fastify binds a second address for `localhost` as written only.
+    expect(await addressesBeside('api.internal', '10.1.2.3', knownNames)).toEqual([]);
+    expect(await addressesBeside('ip6-localhost', '::1', knownNames)).toEqual([]);
+    expect(await addressesBeside('LOCALHOST', '::1', knownNames)).toEqual([]);
+  });
+
+  it('gives none when localhost does not resolve in time: the address Node took stands alone, as fastify\'s does', async () => {
+    expect(await addressesBeside('localhost', '127.0.0.1', () => new Promise(() => {}), 1)).toEqual([]);
+    expect(await addressesBeside('localhost', '127.0.0.1', async () => Promise.reject(new Error('EAI_AGAIN')))).toEqual([]);
   });
 });

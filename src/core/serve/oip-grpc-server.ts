@@ -9,6 +9,7 @@ import { clientGone } from './forecast-admission.js';
 import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import { createGrpcConnections, isUnaryMessageRefusal } from './grpc-connections.js';
 import { explainListenFailure, GRPC_LISTENER } from './listen.js';
+import type { HostLookup } from './listen-addresses.js';
 import { modelInferBoundsProblem } from './oip-grpc-bounds.js';
 import { contentsElements, decodeModelInferRequest, type ReceivedInputTensor, type ReceivedModelInferRequest } from './oip-grpc-contents.js';
 import { modelMetadata, OIP_SERVER_METADATA, runOipInference, servedModelNamed, type OipContext, type OipInferRequest } from './oip-inference.js';
@@ -41,6 +42,8 @@ export interface GrpcServerOptions {
   apiToken?: string;
   /** The HTTP API's port, named to an HTTP/1.x request sent here. */
   httpPort?: number;
+  /** How the addresses of `host` the HTTP API binds are found (dns.lookup, every address): both loopbacks of `localhost`. */
+  lookupHost?: HostLookup;
   logger: Logger;
 }
 
@@ -316,6 +319,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     // As HTTP counts a request whose client left before its answer: a 499 with no latency, for no answer finished.
     onAbandoned: (path) => context.metrics.countAbandonedRequest(routeOf(path), 'GRPC'),
     onRefusedByHttp2: (what, count) => context.metrics.countGrpcHttp2Refusals(what, count),
+    lookupHost: options.lookupHost,
   });
 
   /** The status a call that failed with `error` ends with: counted like an HTTP answer, logged with its stack when a 5xx. */
