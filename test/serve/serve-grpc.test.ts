@@ -983,6 +983,30 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     }
   });
 
+  it('codes a connection Node\'s HTTP/2 layer ends for a header block past what it takes FLTS_REQUEST_TOO_LARGE in its log line, as HTTP codes headers over its limit, and counts it', async () => {
+    const { logger, warnings } = warningsLogger();
+    const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port: 0, maxMessageBytes: 1024, logger });
+    const before = await http2Refusals(server);
+    const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`, { maxSendHeaderBlockLength: 1 << 30 });
+    session.on('error', () => {});
+    const goaway = new Promise((resolve) => session.once('goaway', resolve));
+    try {
+      // 1 MB of metadata in fields HPACK takes (10 kB each): more CONTINUATION frames than nghttp2 reads for one block.
+      const metadata = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`entry-${i}`, 'x'.repeat(10_000)]));
+      const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers', ...metadata });
+      stream.on('error', () => {});
+      stream.end(grpcFrame(Buffer.alloc(0)));
+      expect(await goaway).toBe(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      await vi.waitFor(async () => expect(countsAdded(before, await http2Refusals(server))).toEqual({ connection: 1 }), { interval: 10 });
+      expect(warnings.filter(({ msg }) => msg === 'grpc_http2_refused')).toEqual([
+        { msg: 'grpc_http2_refused', fields: expect.objectContaining({ code: 'FLTS_REQUEST_TOO_LARGE', what: 'connection', count: 1, reason: 'Too many CONTINUATION frames following a HEADER frame' }) },
+      ]);
+    } finally {
+      session.destroy();
+      await grpcServer.close(0);
+    }
+  });
+
   it('answers an HTTP/1.1 request with a coded 400 naming the HTTP port, as HTTP answers HTTP/2, and closes it; counted as a 400 of no route, not a refusal of Node\'s HTTP/2 layer', async () => {
     const httpPort = Number(new URL(server.url).port);
     const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port: 0, maxMessageBytes: 1024, logger: silentLogger, httpPort });

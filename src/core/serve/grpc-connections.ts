@@ -132,10 +132,10 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
    */
   let streamsKnown = true;
   const logRefusal = createHttp2RefusalLog(options.logger);
-  const refused = (connection: Connection, what: Http2Refusal, count: number, reason?: string): void => {
+  const refused = (connection: Connection, what: Http2Refusal, count: number, error?: { message: string; errno?: number }): void => {
     if (count === 0) return;
     options.onRefusedByHttp2?.(what, count);
-    logRefusal(what, count, { remote: connection.socket.remoteAddress, reason });
+    logRefusal(what, count, { remote: connection.socket.remoteAddress, reason: error?.message, errno: error?.errno });
   };
   /** Counts the calls Node refused on `connection` since the last one grpc-js was handed, through stream id `throughId`. */
   const refusedThrough = (connection: Connection, throughId: number): void => {
@@ -372,7 +372,7 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
         held.add(connection);
         // Before Node's own listeners (added as grpc-js is handed the socket), which destroy the session.
         socket.on('error', (error) => {
-          if (isHttp2Refusal(error)) refused(connection, 'connection', 1, error.message);
+          if (isHttp2Refusal(error)) refused(connection, 'connection', 1, error);
         });
         const preface = setTimeout(() => {
           if (socket.bytesRead >= HTTP2_PREFACE.length) return;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger, type Logger } from '../logger.js';
-import { createHttp2RefusalLog, isHttp2Refusal, streamsRefused } from './grpc-http2-refusals.js';
+import { createHttp2RefusalLog, http2RefusalCode, isHttp2Refusal, streamsRefused } from './grpc-http2-refusals.js';
 
 describe('serve > gRPC > refusals of Node\'s HTTP/2 layer', () => {
   it('counts the stream ids left out between two calls, at most one call per 10 bytes the client sent', () => {
@@ -38,5 +38,17 @@ describe('serve > gRPC > refusals of Node\'s HTTP/2 layer', () => {
     // A reason is nghttp2's, clipped; a stream's is the list of what Node resets a call for.
     expect(String(lines[1].reason).length).toBeLessThan(300);
     expect(lines[0].reason).toMatch(/^reset by Node's HTTP\/2 layer before grpc-js was handed it: more than 128 header entries/);
+  });
+
+  it('codes a header block past what a connection takes (nghttp2\'s too many CONTINUATION frames) FLTS_REQUEST_TOO_LARGE, every other refusal FLTS_REQUEST_INVALID', () => {
+    expect(http2RefusalCode(-905)).toBe('FLTS_REQUEST_TOO_LARGE');
+    // Protocol error: one field past HPACK's bounds, as DATA on stream 0 or a bad HPACK index.
+    expect(http2RefusalCode(-505)).toBe('FLTS_REQUEST_INVALID');
+    expect(http2RefusalCode(-903)).toBe('FLTS_REQUEST_INVALID');
+    expect(http2RefusalCode(undefined)).toBe('FLTS_REQUEST_INVALID');
+    const lines: Array<Record<string, unknown>> = [];
+    const logger: Logger = { ...silentLogger, warn: (fields) => void lines.push(fields as Record<string, unknown>), child: () => logger };
+    createHttp2RefusalLog(logger)('connection', 1, { reason: 'Too many CONTINUATION frames following a HEADER frame', errno: -905 });
+    expect(lines).toEqual([expect.objectContaining({ code: 'FLTS_REQUEST_TOO_LARGE', what: 'connection' })]);
   });
 });
