@@ -1,6 +1,7 @@
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import fastify from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createForecastAdmission, type ForecastAdmission } from '../../src/core/serve/forecast-admission.js';
 import { createGrpcConnections, type GrpcConnections } from '../../src/core/serve/grpc-connections.js';
@@ -1449,6 +1450,20 @@ describe('serve > Open Inference Protocol over gRPC > binding', () => {
       await grpcServer.close(0);
     }
     if (!ipv6) test.skip('no IPv6 loopback on this machine: only 127.0.0.1 was called');
+  });
+
+  it('answers on each address fastify binds for localhost on this machine, with the resolver it uses', async () => {
+    const http = fastify();
+    await http.listen({ host: 'localhost', port: 0 });
+    const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: 'localhost', port: 0, maxMessageBytes: 1024, logger: silentLogger });
+    const clients = (http.addresses() as net.AddressInfo[]).map(({ address, family }) => createInferenceClient(family === 'IPv6' ? `[${address}]:${grpcServer.port}` : `${address}:${grpcServer.port}`));
+    try {
+      expect(clients.length).toBeGreaterThan(0);
+      for (const client of clients) expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+    } finally {
+      for (const client of clients) client.close();
+      await Promise.all([grpcServer.close(0), http.close()]);
+    }
   });
 
   it('names a port in use FLTS_SERVE_LISTEN_FAILED, as on the HTTP port, rather than an internal error', async () => {
