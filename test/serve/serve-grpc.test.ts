@@ -1441,10 +1441,13 @@ describe('serve > Open Inference Protocol over gRPC > binding', () => {
     const ipv6 = await hasIpv6Loopback();
     // As a resolver whose /etc/hosts lists both loopbacks answers (this machine's may list one): fastify binds both then.
     const lookupHost: HostLookup = async () => [{ address: '127.0.0.1', family: 4 }, ...(ipv6 ? [{ address: '::1', family: 6 }] : [])];
-    const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: 'localhost', port: 0, maxMessageBytes: 1024, logger: silentLogger, lookupHost });
+    const { logger, warnings } = warningsLogger();
+    const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: 'localhost', port: 0, maxMessageBytes: 1024, logger, lookupHost });
     const clients = [`127.0.0.1:${grpcServer.port}`, ...(ipv6 ? [`[::1]:${grpcServer.port}`] : [])].map((target) => createInferenceClient(target));
     try {
       for (const client of clients) expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+      // A call on either address is followed as on one (its connection and stream known), none left out.
+      expect(warnings).toEqual([]);
     } finally {
       for (const client of clients) client.close();
       await grpcServer.close(0);
