@@ -5,34 +5,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
 import { liveReportHeartbeatMs } from '../../src/core/live/live-reports.js';
 import { silentLogger } from '../../src/core/logger.js';
-import type { PromotionRecord } from '../../src/core/registry/pointers.js';
+import { historyRecord as promotion } from '../helpers/promotion-record.js';
 import { appendHistory, syncPointers } from '../../src/core/registry/promotion-history.js';
 import { createLiveMonitor, type LiveMonitor } from '../../src/core/serve/live-monitor.js';
 import type { ModelHolder } from '../../src/core/serve/model-holder.js';
 import type { ServedModel } from '../../src/core/serve/served-model.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import { recordingStore, type StoreCall } from '../../src/core/storage/recording-store.fixture.js';
-
-function promotion(runId: string, previous: string | null, second: number): PromotionRecord {
-  return {
-    identifier: '',
-    config_hash: 'hash',
-    run_id: runId,
-    model_type: 'NAIVE',
-    experiment: 'flts',
-    model_uri: `runs:/${runId}/NAIVE`,
-    rmse: null,
-    mae: null,
-    mse: null,
-    score: null,
-    timestamp: `2026-01-01T00:00:${String(second).padStart(2, '0')}.000000Z`,
-    weights: { rmse: 1, mae: 0, mse: 0 },
-    source: 'auto',
-    previous_run_id: previous,
-    reason: 'test',
-    action: 'promote',
-  };
-}
 
 const REPLICAS = 4;
 

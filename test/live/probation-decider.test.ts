@@ -8,6 +8,7 @@ import { promotionRefOf, readLiveReport, readProbationDecision, writeLiveReport,
 import { decideProbation, type RollbackAction, type RollbackRequest } from '../../src/core/live/probation-decider.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { PromotionRecord } from '../../src/core/registry/pointers.js';
+import { historyRecord as record } from '../helpers/promotion-record.js';
 import { appendHistory, listPromotionHistory, syncPointers } from '../../src/core/registry/promotion-history.js';
 import { Registry } from 'prom-client';
 import { createLiveMetrics } from '../../src/core/serve/live-metrics.js';
@@ -17,28 +18,6 @@ import { createFsStore } from '../../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { createRollbackAction } from '../../src/core/workflows/auto-rollback.js';
 import { rollback } from '../../src/core/workflows/promote.js';
-
-/** A history record of a run that was never trained: the checks below all stop before a run is read. */
-function record(runId: string, previous: string | null, second: number, action: 'promote' | 'rollback' = 'promote'): PromotionRecord {
-  return {
-    identifier: '',
-    config_hash: 'hash',
-    run_id: runId,
-    model_type: 'NAIVE',
-    experiment: 'flts',
-    model_uri: `runs:/${runId}/NAIVE`,
-    rmse: null,
-    mae: null,
-    mse: null,
-    score: null,
-    timestamp: `2026-01-01T00:00:${String(second).padStart(2, '0')}.000000Z`,
-    weights: { rmse: 1, mae: 0, mse: 0 },
-    source: action === 'rollback' ? 'rollback' : 'auto',
-    previous_run_id: previous,
-    reason: 'test',
-    action,
-  };
-}
 
 describe('live > probation decider', () => {
   let home: string;

@@ -14,6 +14,16 @@ import type { RoleHandle } from './role-registry.js';
 const root = mkdtempSync(path.join(tmpdir(), 'flts-daemon-health-'));
 afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
+/** What the server at `port` answers a request written as raw bytes, read until it closes the connection. */
+function answerTo(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let received = '';
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(request)).once('error', reject);
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    socket.once('close', () => resolve(received));
+  });
+}
+
 describe('core > daemon > health server', () => {
   it("asks the broker for every subscription's lag at once, so one slow answer does not hold up the others", async () => {
     const groups = ['train-lstm', 'train-gru', 'nonml-prophet'];
@@ -208,17 +218,10 @@ describe('core > daemon > health server', () => {
     try {
       await app.listen({ host: '127.0.0.1', port: 0 });
       const { port } = app.server.address() as AddressInfo;
-      const answerTo = (request: string): Promise<string> =>
-        new Promise((resolve, reject) => {
-          let received = '';
-          const socket = connect({ host: '127.0.0.1', port }, () => socket.write(request)).once('error', reject);
-          socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
-          socket.once('close', () => resolve(received));
-        });
-      const expectation = await answerTo('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: the-moon\r\nConnection: close\r\n\r\n');
+      const expectation = await answerTo(port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: the-moon\r\nConnection: close\r\n\r\n');
       expect(expectation).toMatch(/^HTTP\/1.1 417 /);
       expect(JSON.parse(expectation.split('\r\n\r\n')[1])).toMatchObject({ statusCode: 417, code: 'FLTS_REQUEST_INVALID' });
-      const hostless = await answerTo('GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n');
+      const hostless = await answerTo(port, 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n');
       expect(hostless).toMatch(/^HTTP\/1.1 400 /);
       expect(JSON.parse(hostless.split('\r\n\r\n')[1])).toMatchObject({ statusCode: 400, code: 'FLTS_REQUEST_INVALID', message: 'An HTTP/1.1 request must have a Host header.' });
     } finally {
@@ -233,12 +236,7 @@ describe('core > daemon > health server', () => {
     try {
       await app.listen({ host: '127.0.0.1', port: 0 });
       const { port } = app.server.address() as AddressInfo;
-      const text = await new Promise<string>((resolve, reject) => {
-        let received = '';
-        const socket = connect({ host: '127.0.0.1', port }, () => socket.write('OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')).once('error', reject);
-        socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
-        socket.once('close', () => resolve(received));
-      });
+      const text = await answerTo(port, 'OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
       const [head, body] = text.split('\r\n\r\n');
       expect(head.split('\r\n')[0]).toBe('HTTP/1.1 204 No Content');
       expect(head).toMatch(/\r\nallow: GET, HEAD\r\n/i);
@@ -255,12 +253,7 @@ describe('core > daemon > health server', () => {
     try {
       await app.listen({ host: '127.0.0.1', port: 0 });
       const { port } = app.server.address() as AddressInfo;
-      const text = await new Promise<string>((resolve, reject) => {
-        let received = '';
-        const socket = connect({ host: '127.0.0.1', port }, () => socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')).once('error', reject);
-        socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
-        socket.once('close', () => resolve(received));
-      });
+      const text = await answerTo(port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
       expect(text).toMatch(/^HTTP\/1.1 405 Method Not Allowed\r\n/);
       expect(JSON.parse(text.split('\r\n\r\n')[1])).toMatchObject({ statusCode: 405, code: 'FLTS_REQUEST_METHOD_NOT_ALLOWED' });
     } finally {
