@@ -106,7 +106,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
   // The data named is looked for before the run: a mistyped path is not reported as a missing promotion.
   await assertInferenceDataPresent(store, settings, input.data);
   const runId = await resolveServedRunId(store, settings, input.runId);
-  const { run, model, scaler, intervals } = await loadRunForServing(store, settings, runId);
+  const { run, model, scaler, intervals } = await loadRunForServing(store, settings, runId, { logger });
   try {
     const plan = createFeaturePlan(model.window, scaler);
     const read = (): Promise<InferenceInput> => loadInferenceInput(store, settings, plan, input.data, input.scale, run.config_hash, deps.parseOffThread ? readTableBytesOffThread : undefined);

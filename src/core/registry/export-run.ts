@@ -4,7 +4,7 @@ import { FltsError } from '../errors.js';
 import { changeWeightOf } from '../models/forecast-model.js';
 import { extractRecurrentWeights, type RecurrentNetworkWeights } from '../models/recurrent-weights.js';
 import { readRunScalerOf } from './load-run.js';
-import { verifiedRunStore } from './run-digests.js';
+import { verifiedRunStore, verifyRunRecordSeal } from './run-digests.js';
 import { loadRunNetwork, readRunNetworkWeights } from './run-artifacts.js';
 import type { RunRecord } from './run-record.js';
 import { readRunRecord } from './run-store.js';
@@ -53,6 +53,7 @@ export async function exportRun(store: ObjectStore, settings: Settings, runId: s
   if (record.status !== 'SUCCESS') {
     throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has status ${record.status}; only SUCCESS runs have a model to export.`, { details: { runId, status: record.status } });
   }
+  verifyRunRecordSeal(settings, record);
   const verified = verifiedRunStore(store, settings, record);
   const scaler = await readRunScalerOf(verified, settings, record);
   const weights = (await readRunNetworkWeights(verified, settings, record)) ?? (await networkWeights(verified, settings, record));

@@ -7,6 +7,7 @@ import { defaultSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
 import { loadRunForServing } from './load-run.js';
+import { silentLogger } from '../logger.js';
 import type { MstlArtifact } from '../models/mstl-model.js';
 import { fitProphetModel } from '../models/prophet-model.js';
 import { buildRecurrentNetwork } from '../models/recurrent-model.js';
@@ -194,6 +195,63 @@ describe('core > registry > loadRunForServing checks the digests its run recorde
   ])('refuses a run.json whose artifact_sha256 is %s', async (_what, value, message) => {
     await editJson('naive/run.json', (v) => (v.artifact_sha256 = value));
     await expect(loadRunForServing(store, settings, 'naive')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(message) });
+  });
+});
+
+describe('core > registry > loadRunForServing checks the seal of its run.json', () => {
+  const sealedNaive = fakeRun('sealed', 'NAIVE', metrics, '2025-01-01T00:00:00.000Z');
+  const sealedLstm = fakeRun('sealed-lstm', 'LSTM', metrics, '2025-01-01T00:00:00.000Z');
+  const editedRecord = { code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('run.json does not have the SHA-256 its training sealed it with') };
+
+  beforeEach(async () => {
+    await addLoadableRun(store, settings, sealedNaive, { digests: true });
+    await addLoadableRun(store, settings, sealedLstm, { digests: true });
+  });
+
+  it('loads a sealed run as training wrote it, and as any writer indents it or orders its keys', async () => {
+    expect((await loadRunForServing(store, settings, 'sealed')).run.record_sha256).toMatch(/^[0-9a-f]{64}$/);
+    await editJson('sealed/run.json', (v) => {
+      const reordered = Object.fromEntries(Object.entries(v).reverse());
+      for (const key of Object.keys(v)) delete v[key];
+      Object.assign(v, reordered);
+    });
+    expect((await loadRunForServing(store, settings, 'sealed')).run.run_id).toBe('sealed');
+    expect((await exportRun(store, settings, 'sealed-lstm')).runId).toBe('sealed-lstm');
+  });
+
+  // Each of these loaded as it was edited, and forecast with it, before records were sealed.
+  it.each([
+    ['a scaler edited, with the digest of the scaler recorded anew', async () => {
+      await editJson('sealed/scaler.json', (v) => (v.scale = [2]));
+      const digest = createHash('sha256').update(await store.get('runs', 'sealed/scaler.json')).digest('hex');
+      await editJson('sealed/run.json', (v) => (v.artifact_sha256['scaler.json'] = digest));
+    }],
+    ['the digest of its scaler taken out, so that any scaler loads', () => editJson('sealed/run.json', (v) => delete v.artifact_sha256['scaler.json'])],
+    ['a floor on its scaled values added', () => editJson('sealed/run.json', (v) => (v.window.targetFloors = { down: 0 }))],
+    ['a recorded param edited', () => editJson('sealed/run.json', (v) => (v.params.seed = 8))],
+    ['its seal replaced by one of another content', () => editJson('sealed/run.json', (v) => (v.record_sha256 = 'a'.repeat(64)))],
+  ])('refuses a sealed run with %s as FLTS_RUN_CORRUPT', async (_edit, edit) => {
+    await edit();
+    await expect(loadRunForServing(store, settings, 'sealed')).rejects.toMatchObject(editedRecord);
+  });
+
+  it('refuses an edited record in an export too', async () => {
+    await editJson('sealed-lstm/run.json', (v) => (v.window.targetFloors = { down: 0 }));
+    await expect(exportRun(store, settings, 'sealed-lstm')).rejects.toMatchObject(editedRecord);
+  });
+
+  it('refuses a seal that is not a hex SHA-256 as a damaged record', async () => {
+    await editJson('sealed/run.json', (v) => (v.record_sha256 = 'abc'));
+    await expect(loadRunForServing(store, settings, 'sealed')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(/run\.json record_sha256 is not a hex SHA-256/) });
+  });
+
+  it('loads a run trained before records were sealed as before, said once in the log', async () => {
+    await editJson('sealed/run.json', (v) => delete v.record_sha256);
+    const said: Array<{ obj: object; msg?: string }> = [];
+    const logger = { ...silentLogger, info: (obj: object, msg?: string) => said.push({ obj, msg }) };
+    expect((await loadRunForServing(store, settings, 'sealed', { logger })).run.record_sha256).toBeUndefined();
+    expect((await loadRunForServing(store, settings, 'sealed', { logger })).run.run_id).toBe('sealed');
+    expect(said).toEqual([{ obj: { runId: 'sealed', key: 'runs/sealed/run.json' }, msg: 'run_record_unsealed' }]);
   });
 });
 

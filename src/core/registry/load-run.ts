@@ -1,6 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import type { ScalerParams } from '../data/scaler.js';
 import { FltsError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { ForecastModel, WindowSpec } from '../models/forecast-model.js';
 import { mstlArtifactProblem } from '../models/mstl-window.js';
 import { INTERVALS_FORMAT, type IntervalCalibration } from '../models/prediction-intervals.js';
@@ -9,7 +10,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { artifactFormatProblem } from './artifact-format.js';
 import type { LoadRunModelOptions } from '../models/inference-thread/serving-forward.js';
 import { loadRunModel } from './run-artifacts.js';
-import { verifiedRunStore } from './run-digests.js';
+import { verifiedRunStore, verifyRunRecordSeal } from './run-digests.js';
 import { RUN_FILES, type RunRecord } from './run-record.js';
 import { corruptRun, findRunJson, readRunRecord, runKey, runsBucket } from './run-store.js';
 
@@ -71,13 +72,20 @@ export interface LoadedRunForServing {
   intervals?: IntervalCalibration;
 }
 
+export interface LoadRunForServingOptions extends LoadRunModelOptions {
+  /** Where a run whose record training did not seal (trained before records were sealed) is said, once per run. */
+  logger?: Logger;
+}
+
 /**
  * Everything serving needs, read from the run alone: the record, the fitted model and the scaler the model
- * was trained with. Throws FLTS_RUN_NOT_FOUND for an unknown run and FLTS_MODEL_ARTIFACT_MISSING when the
- * run did not succeed or an artifact is gone.
+ * was trained with. Throws FLTS_RUN_NOT_FOUND for an unknown run, FLTS_MODEL_ARTIFACT_MISSING when the
+ * run did not succeed or an artifact is gone, and FLTS_RUN_CORRUPT when the record or a file differs from
+ * what training sealed and hashed.
  */
-export async function loadRunForServing(registryStore: ObjectStore, settings: Settings, runId: string, options: LoadRunModelOptions = {}): Promise<LoadedRunForServing> {
+export async function loadRunForServing(registryStore: ObjectStore, settings: Settings, runId: string, options: LoadRunForServingOptions = {}): Promise<LoadedRunForServing> {
   const run = await readRunRecord(registryStore, settings, runId);
+  verifyRunRecordSeal(settings, run, options.logger);
   if (run.status !== 'SUCCESS') {
     throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has status ${run.status}; only SUCCESS runs have a usable model.`, { details: { runId, status: run.status } });
   }

@@ -83,6 +83,12 @@ export interface RunRecord {
    * as training wrote them; checked wherever the run is loaded. Absent on runs trained before it was kept.
    */
   artifact_sha256?: Record<string, string>;
+  /**
+   * Hex SHA-256 of the record's own canonical JSON without this field (run-digests.ts runRecordDigest), sealed by
+   * training on the SUCCESS record and checked wherever the run is loaded: the artifact digests protect the files,
+   * this protects the record that lists them. Absent on runs trained before it was kept.
+   */
+  record_sha256?: string;
   flts_version: string;
   /** The process that trains the run (absent on runs recorded before it was kept): a RUNNING run whose process is gone is KILLED. */
   owner?: RunOwner;

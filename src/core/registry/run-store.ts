@@ -98,6 +98,7 @@ export function runRecordProblem(value: unknown, runId: string): string | undefi
     const unreadable = Object.entries(value.artifact_sha256).find(([, digest]) => typeof digest !== 'string' || !SHA256_HEX.test(digest));
     if (unreadable) return `artifact_sha256 of ${JSON.stringify(unreadable[0])} is not a hex SHA-256`;
   }
+  if (value.record_sha256 !== undefined && !(typeof value.record_sha256 === 'string' && SHA256_HEX.test(value.record_sha256))) return 'record_sha256 is not a hex SHA-256';
   return undefined;
 }
 

@@ -133,7 +133,7 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
   deps.signal?.throwIfAborted();
   const serve = settings.serve;
   const holder = createModelHolder({
-    source: createRegistryModelSource(deps.store, settings),
+    source: createRegistryModelSource(deps.store, settings, deps.logger),
     pinnedRunId: options.runId || serve.runId || undefined,
     pollIntervalMs: options.followPromotions?.pollIntervalMs ?? 0,
     batching: { maxBatch: serve.batchMaxSize, maxWaitMs: serve.batchMaxWaitMs },

@@ -1,4 +1,5 @@
 import type { Settings } from '../config/settings.js';
+import type { Logger } from '../logger.js';
 import { createIntervalSource } from '../forecast/forecast-intervals.js';
 import { parseIntervalLevels } from '../models/prediction-intervals.js';
 import { loadProcessedData } from '../preprocess/processed-data.js';
@@ -11,10 +12,10 @@ import type { ModelSource } from './model-source.js';
  * The run registry as a model source: runs (model, scaler, window) from the runs bucket, the promoted run
  * from the reference pointer cascade, test data from the processed-data bucket under the run's config_hash.
  */
-export function createRegistryModelSource(store: ObjectStore, settings: Settings): ModelSource {
+export function createRegistryModelSource(store: ObjectStore, settings: Settings, logger?: Logger): ModelSource {
   return {
     async loadRun(runId) {
-      const { run, model, scaler, intervals } = await loadRunForServing(store, settings, runId, { inferenceThread: settings.serve.inferenceThread, engine: settings.serve.engine });
+      const { run, model, scaler, intervals } = await loadRunForServing(store, settings, runId, { inferenceThread: settings.serve.inferenceThread, engine: settings.serve.engine, logger });
       const source = intervals ? await createIntervalSource(intervals, parseIntervalLevels(settings.eval.intervalLevels)) : undefined;
       return { run: { runId: run.run_id, modelType: run.model_type, configHash: run.config_hash }, model, scaler, ...(source ? { intervals: source } : {}) };
     },

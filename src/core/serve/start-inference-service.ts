@@ -122,7 +122,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   const logger = deps.logger ?? silentLogger;
   const serve = settings.serve;
   const metrics = deps.metrics ?? createServeMetrics();
-  const source = deps.source ?? createRegistryModelSource(deps.store, settings);
+  const source = deps.source ?? createRegistryModelSource(deps.store, settings, logger);
   const batching = { maxBatch: serve.batchMaxSize, maxWaitMs: serve.batchMaxWaitMs };
   // One bound for every protocol, which shadow forecasts also stay under.
   const admission = createMeteredAdmission(serve.maxQueuedRows, metrics);

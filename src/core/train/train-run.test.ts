@@ -8,6 +8,7 @@ import { defaultSettings, type Settings } from '../config/settings.js';
 import { inverseScaleColumn } from '../data/scaler.js';
 import { computeMetrics } from '../forecast/metrics.js';
 import { loadRunForServing } from '../registry/load-run.js';
+import { runRecordDigest } from '../registry/run-digests.js';
 import { readRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { getJson } from '../storage/json-objects.js';
@@ -97,6 +98,18 @@ describe('core > train > train-run', () => {
       await store.put('runs', key, bytes);
       await expect(loadRunForServing(store, settings(), record.run_id)).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining(`${key} does not have the SHA-256 its run recorded`) });
     }
+  });
+
+  it('seals the record it finishes with, so that an edit of run.json since training is refused at load', async () => {
+    const record = await trainRun('NAIVE', data, settings(), { store });
+    const stored = await readRunRecord(store, settings(), record.run_id);
+    expect(stored.record_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(runRecordDigest(stored)).toBe(stored.record_sha256);
+    expect((await loadRunForServing(store, settings(), record.run_id)).run.run_id).toBe(record.run_id);
+    const key = `${record.run_id}/run.json`;
+    // Without its digests, a swapped model or scaler would load unchecked.
+    await store.put('runs', key, JSON.stringify({ ...stored, artifact_sha256: undefined }));
+    await expect(loadRunForServing(store, settings(), record.run_id)).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining(`${key} does not have the SHA-256 its training sealed it with`) });
   });
 
   it('trains the SNAIVE and MSTL baselines like any other type, each with its own window and intervals', async () => {

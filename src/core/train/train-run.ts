@@ -13,7 +13,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES, runExperiment, type RunOwner, type RunRecord } from '../registry/run-record.js';
 import { currentRunOwner, runKey, runsBucket, saveRunRecord } from '../registry/run-store.js';
 import { startRunHeartbeat } from '../registry/run-heartbeat.js';
-import { digestingStore } from '../registry/run-digests.js';
+import { digestingStore, sealRunRecord } from '../registry/run-digests.js';
 import { fitModel, modelWindow, postFitProgress } from './fit-model.js';
 import { prepareWindows } from './prepare-windows.js';
 import { evaluateForecasts } from '../forecast/metrics.js';
@@ -132,7 +132,8 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
         artifacts.loss_curve = RUN_FILES.lossCurve;
       }
       const finished = now();
-      record = {
+      // Sealed last: the record serving loads, with the digests that check its files, is checked whole in turn.
+      record = sealRunRecord({
         ...record,
         status: 'SUCCESS',
         backend: fitted.backend,
@@ -142,7 +143,7 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
         timings: { ...record.timings, finished_at: finished.toISOString(), duration_ms: finished.getTime() - started.getTime(), fit_ms: Math.round(fitted.fitMs), ...(fitted.samplesPerSec ? { samples_per_sec: fitted.samplesPerSec } : {}) },
         artifacts,
         artifact_sha256: written.digests(),
-      };
+      });
       // SUCCESS is written last, only once every artifact exists and the heartbeat has stopped.
       await heartbeat.stop();
       await saveRunRecord(deps.store, settings, record);

@@ -6,7 +6,7 @@ import { buildRecurrentNetwork } from '../models/recurrent-model.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { writeProcessedOutputs } from '../preprocess/write-processed.js';
 import { MODEL_ARTIFACT_FILES, saveModelJson, saveNetwork } from '../registry/run-artifacts.js';
-import { digestingStore } from '../registry/run-digests.js';
+import { digestingStore, sealRunRecord } from '../registry/run-digests.js';
 import { RUN_FILES, type RunRecord } from '../registry/run-record.js';
 import { runKey, runsBucket, saveRunRecord } from '../registry/run-store.js';
 import { putJson } from '../storage/json-objects.js';
@@ -44,7 +44,7 @@ export async function addProcessedData(store: ObjectStore, settings: Settings, c
 export async function addLoadableRun(registry: ObjectStore, settings: Settings, run: RunRecord, options: { nanWeights?: boolean; digests?: boolean } = {}): Promise<void> {
   await addProcessedData(registry, settings, run.config_hash, run.data.processed_created_at ? new Date(run.data.processed_created_at) : undefined);
   await saveRunRecord(registry, settings, run);
-  // With `digests`, the record holds the SHA-256 of the files written, as training records them.
+  // With `digests`, the record holds the SHA-256 of the files written and is sealed, as training records them.
   const written = digestingStore(registry, settings, run.run_id);
   const store = written.store;
   await putJson(store, runsBucket(settings), runKey(run.run_id, RUN_FILES.scaler), SCALER);
@@ -56,5 +56,5 @@ export async function addLoadableRun(registry: ObjectStore, settings: Settings, 
   } else if (run.model_type === 'NAIVE') {
     await saveModelJson(store, settings, run.run_id, MODEL_ARTIFACT_FILES.NAIVE, { format: 'flts-naive-v1', window: run.window });
   }
-  if (options.digests) await saveRunRecord(registry, settings, { ...run, artifact_sha256: written.digests() });
+  if (options.digests) await saveRunRecord(registry, settings, sealRunRecord({ ...run, artifact_sha256: written.digests() }));
 }
