@@ -96,6 +96,21 @@ function fittedSizeProblem(params: FittedSizes, y: readonly (number | null)[], o
 }
 
 /**
+ * Where a fitted trend point is larger than the trend of the fit's own slope, offset and deltas reaches, or
+ * undefined. augurs' linear trend at a time t of the history (0 to 1) is (k + sum of the deltas of the changepoints
+ * before t) * t + m - sum of those deltas * their times (0 to 1 too), so no point of it is larger in size than
+ * |k| + |m| + 2 * sum |delta|; k, m and the deltas are bounded first (fittedSizeProblem). A forecast does not read
+ * these points (they are what the fit saw at its training times), so a damaged one forecasts as before: it is
+ * refused as every other value no fit writes is, since a file edited there may be edited elsewhere too.
+ */
+function fittedTrendProblem(params: FittedSizes & { trend: number[] }): string | undefined {
+  const limit = Math.abs(params.k) + Math.abs(params.m) + 2 * params.delta.reduce((sum, value) => sum + Math.abs(value), 0);
+  // The margin covers the rounding of the sums augurs made them with.
+  const past = params.trend.findIndex((value) => Math.abs(value) > limit * (1 + 1e-9) + 1e-12);
+  return past < 0 ? undefined : `has params.trend[${past}] ${params.trend[past]}, past the ${limit.toPrecision(3)} in size the trend of its params.k, params.m and params.delta reaches`;
+}
+
+/**
  * Whether an option differs from the value its run recorded. A record that does not name the option (or names it
  * as another type, as a record not written by flts may) and an artifact without it are not compared.
  */
@@ -144,7 +159,7 @@ export function prophetArtifactProblem(artifact: Record<string, unknown>, window
     if (!((params.sigmaObs as number) > 0)) return `has params.sigmaObs ${params.sigmaObs}, not above 0 as a fit's noise is, for target ${JSON.stringify(target)}`;
     // Training writes a shift of 1 (a series of zeros, fitted one unit up) or none; its forecasts are moved back by it.
     if (shift !== undefined && shift !== 0 && shift !== 1) return `has a shift of ${JSON.stringify(shift)?.slice(0, 40)} where training writes 1 or none for target ${JSON.stringify(target)}`;
-    const sizeProblem = fittedSizeProblem(params as unknown as FittedSizes, y as (number | null)[], options);
+    const sizeProblem = fittedSizeProblem(params as unknown as FittedSizes, y as (number | null)[], options) ?? fittedTrendProblem(params as unknown as FittedSizes & { trend: number[] });
     if (sizeProblem) return `${sizeProblem} for target ${JSON.stringify(target)}`;
     // augurs fits the times with a value only (a null is a NaN written out), and finds one trend point for each.
     const observed = y.filter((value) => value !== null).length;

@@ -373,6 +373,9 @@ describe('core > registry > loadRunForServing of a damaged Prophet artifact', ()
     ['a changepoint delta short', (v: any) => v.series[0].params.delta.pop(), /does not rebuild the model \(has params\.delta of 24 numbers where its series takes 25 for target "down"\)/],
     ['a changepoint delta extra', (v: any) => v.series[0].params.delta.push(0), /has params\.delta of 26 numbers where its series takes 25 for target "down"/],
     ['no seasonal betas', (v: any) => (v.series[0].params.beta = []), /has params\.beta of 0 numbers where its series takes 8 for target "down"/],
+    // These loaded (and forecast as before: a forecast does not read the trend the fit saw), though no fit writes them.
+    ['a trend point of 1e308', (v: any) => (v.series[0].params.trend[5] = 1e308), /has params\.trend\[5\] 1e\+308, past the [\d.e+-]+ in size the trend of its params\.k, params\.m and params\.delta reaches for target "down"/],
+    ['a trend point of -1e308', (v: any) => (v.series[0].params.trend[0] = -1e308), /has params\.trend\[0\] -1e\+308, past the/],
     ['a trend point short', (v: any) => v.series[0].params.trend.pop(), /has params\.trend of 71 numbers where its series takes 72 for target "down"/],
     // The load places each coefficient on its seasonal feature by these keys.
     ['featureKeys of text', (v: any) => (v.series[0].featureKeys = 'x'), /has featureKeys that are not strings for target "down"/],
