@@ -7,6 +7,7 @@ import { defaultSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
 import { loadRunForServing } from './load-run.js';
+import { canonicalJson } from './run-digests.js';
 import { silentLogger } from '../logger.js';
 import type { MstlArtifact } from '../models/mstl-model.js';
 import { fitProphetModel } from '../models/prophet-model.js';
@@ -384,5 +385,14 @@ describe('core > registry > loadRunForServing of a damaged Prophet artifact', ()
   ])('refuses one with %s as FLTS_RUN_CORRUPT', async (_damage, edit, message) => {
     await editJson('prophet/model/prophet.json', edit);
     await expect(loadRunForServing(store, settings, 'prophet')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(message) });
+  });
+});
+
+describe('core > registry > canonicalJson, which run records are sealed by', () => {
+  it('gives a value the text of its JSON read back, whatever its key order, indentation or values JSON has no form for', () => {
+    const record = { b: [1, undefined, Number.NaN, -0, Infinity], a: { d: 'x\u2028', c: new Date(0), skipped: undefined }, e: [, 2] };
+    const readBack = JSON.parse(JSON.stringify(record, null, 2));
+    expect(canonicalJson(record)).toBe(canonicalJson(readBack));
+    expect(canonicalJson(readBack)).toBe('{"a":{"c":"1970-01-01T00:00:00.000Z","d":"x\u2028"},"b":[1,null,null,0,null],"e":[null,2]}');
   });
 });

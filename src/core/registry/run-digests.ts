@@ -69,7 +69,9 @@ export function verifiedRunStore(store: ObjectStore, settings: Settings, record:
  * keys, and the same before it was written and after it was read back.
  */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined || typeof item === 'function' ? 'null' : canonicalJson(item))).join(',')}]`;
+  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((value as { toJSON: () => unknown }).toJSON());
+  // Array.from, not map: a hole of a sparse array is written as null, as JSON.stringify writes it.
+  if (Array.isArray(value)) return `[${Array.from(value, (item: unknown) => (item === undefined || typeof item === 'function' ? 'null' : canonicalJson(item))).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const object = value as Record<string, unknown>;
     const fields = Object.keys(object)
