@@ -85,10 +85,10 @@ export interface LoadRunForServingOptions extends LoadRunModelOptions {
  */
 export async function loadRunForServing(registryStore: ObjectStore, settings: Settings, runId: string, options: LoadRunForServingOptions = {}): Promise<LoadedRunForServing> {
   const run = await readRunRecord(registryStore, settings, runId);
-  verifyRunRecordSeal(settings, run, options.logger);
   if (run.status !== 'SUCCESS') {
     throw new FltsError('FLTS_MODEL_ARTIFACT_MISSING', `Run ${runId} has status ${run.status}; only SUCCESS runs have a usable model.`, { details: { runId, status: run.status } });
   }
+  verifyRunRecordSeal(settings, run, options.logger);
   const store = verifiedRunStore(registryStore, settings, run);
   const scaler = await readRunScalerOf(store, settings, run);
   const intervals = await findRunJson<IntervalCalibration>(store, settings, runId, RUN_FILES.intervals);
