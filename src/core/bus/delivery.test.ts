@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
-import { backoffMs, deliverWithRetries } from './delivery.js';
+import { backoffMs, deliverToGroup, deliverWithRetries } from './delivery.js';
 import type { OutgoingMessage, ReceivedMessage } from './message-bus.js';
 
 const message: ReceivedMessage = { topic: 'training-data', partition: 0, offset: '7', key: 'train-claim', value: '{"bucket": "b", "size": NaN}', headers: {}, timestamp: 0 };
@@ -82,5 +82,41 @@ describe('core > bus > delivery', () => {
   it('fails the delivery when the DLQ cannot be written, so the offset is not committed', async () => {
     const failingDeps = { ...deps([]), publishDlq: async () => Promise.reject(new FltsError('FLTS_BUS_UNAVAILABLE', 'broker down')) };
     await expect(deliverWithRetries(message, async () => Promise.reject(new FltsError('FLTS_BUS_MESSAGE_INVALID', 'bad')), failingDeps)).rejects.toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE' });
+  });
+
+  describe('the dead letter in the log', () => {
+    /** Log lines at error and the DLQ's publishes, in the order they came. */
+    function recording() {
+      const events: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
+      const logger = { ...silentLogger, error: (fields: Record<string, unknown>, msg: string) => void events.push({ msg, fields }) } as unknown as typeof silentLogger;
+      return { events, logger };
+    }
+    const poison = async (): Promise<never> => Promise.reject(new FltsError('FLTS_BUS_MESSAGE_INVALID', 'Message on training-data is invalid: bucket is missing.'));
+
+    it('is said once the DLQ stored it, naming the DLQ topic', async () => {
+      const { events, logger } = recording();
+      const result = await deliverToGroup(message, poison, { ...deps([]), logger, group: 'trainer', publishDlq: async (topic) => void events.push({ msg: `published to ${topic}` }) }, {});
+      expect(result.outcome).toBe('dead-lettered');
+      expect(events.map((event) => event.msg)).toEqual(['published to DLQ-training-data', 'bus_message_dead_lettered']);
+      expect(events[1].fields).toMatchObject({ topic: 'training-data', offset: '7', dlqTopic: 'DLQ-training-data', err: expect.objectContaining({ code: 'FLTS_BUS_MESSAGE_INVALID' }) });
+    });
+
+    it('is not said when the DLQ refuses it: a line of its own gives the refusal\'s code and reason, and the delivery fails uncommitted', async () => {
+      const { events, logger } = recording();
+      const delivered: string[] = [];
+      const refusal = new FltsError('FLTS_BUS_ACCESS_DENIED', 'Kafka broker 127.0.0.1:9092 denied publish to DLQ-training-data: TOPIC_AUTHORIZATION_FAILED.');
+      const failing = { ...deps([]), logger, group: 'trainer', publishDlq: async () => Promise.reject(refusal) };
+      await expect(deliverToGroup(message, poison, failing, { onDelivery: ({ outcome }) => void delivered.push(outcome) })).rejects.toBe(refusal);
+      expect(events.map((event) => event.msg)).toEqual(['bus_dead_letter_refused']);
+      expect(events[0].fields).toMatchObject({ topic: 'training-data', partition: 0, offset: '7', dlqTopic: 'DLQ-training-data', code: 'FLTS_BUS_ACCESS_DENIED', reason: refusal.message });
+      expect(delivered).toEqual([]);
+    });
+
+    it('codes a refusal thrown uncoded (a file the bus cannot append to) as toFltsError does', async () => {
+      const { events, logger } = recording();
+      const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', path: '/srv/flts/bus/DLQ-training-data.log', syscall: 'write' });
+      await expect(deliverToGroup(message, poison, { ...deps([]), logger, group: 'trainer', publishDlq: async () => Promise.reject(full) }, {})).rejects.toBe(full);
+      expect(events[0]).toMatchObject({ msg: 'bus_dead_letter_refused', fields: { code: 'FLTS_STORE_UNAVAILABLE', reason: 'No space left on the device while writing /srv/flts/bus/DLQ-training-data.log.' } });
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { isFltsError, isServiceRefusal } from '../errors.js';
+import { isFltsError, isServiceRefusal, toFltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { backoffDelayMs, sleep } from '../retry.js';
 import { parseLenientJson } from '../storage/json-objects.js';
@@ -114,9 +114,18 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
       }
       failures += 1;
       if (isPoison(error) || failures >= policy.maxAttempts) {
-        logger.error(where, 'bus_message_dead_lettered');
         const consumer = deps.group ? { group: deps.group, role: deps.dlq?.role } : undefined;
-        await deps.publishDlq(deps.dlq?.topic ?? dlqTopic(message.topic), dlqMessageFor(message, deps.dlqOperation, error, Date.now(), consumer));
+        const dlq = deps.dlq?.topic ?? dlqTopic(message.topic);
+        try {
+          await deps.publishDlq(dlq, dlqMessageFor(message, deps.dlqOperation, error, Date.now(), consumer));
+        } catch (refusal) {
+          // Not dead-lettered: the message stays uncommitted and comes again. The line says why the DLQ took nothing
+          // (its code and reason, without kafkajs' stack) beside the handler's failure that sent the message there.
+          const coded = toFltsError(refusal);
+          logger.error({ ...where, dlqTopic: dlq, code: coded.code, reason: coded.message }, 'bus_dead_letter_refused');
+          throw refusal;
+        }
+        logger.error({ ...where, dlqTopic: dlq }, 'bus_message_dead_lettered');
         return { outcome: 'dead-lettered', attempts, error };
       }
       logger.warn({ ...where, retryInMs: backoffMs(policy, failures) }, 'bus_handler_retry');
