@@ -69,5 +69,47 @@ if (skipReason) {
         await admin.disconnect();
       }
     }, 3 * WITHIN_MS);
+
+    it('keeps one episode while messages of another partition are handled: only one of the failed partition ends it', async () => {
+      const id = randomUUID().slice(0, 8);
+      const topic = `it-dlq-refused-parts-${id}`;
+      const dlq = `DLQ-${topic}`;
+      const group = `it-dlq-refused-parts-${id}`;
+      const { logger, lines, text } = recordingLogger();
+      const bus: MessageBus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'it-dlq-refused-parts', logger, retry: { maxAttempts: 1, initialBackoffMs: 1, maxBackoffMs: 1 }, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, joinTimeoutMs: 1_000 });
+      const kafka = new Kafka({ clientId: 'it-dlq-refused-parts-admin', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING });
+      const admin = kafka.admin();
+      const producer = kafka.producer();
+      await Promise.all([admin.connect(), producer.connect()]);
+      const explain = (error: Error): never => {
+        throw new Error(`${error.message}; bus log:\n${text()}`);
+      };
+      try {
+        await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2 }, { topic: dlq, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '100' }] }] });
+        const handled: string[] = [];
+        await bus.subscribe({ group, topics: [topic], dlq: { topic: dlq, role: 'trainer' } }, async (message) => {
+          handled.push(message.value);
+          if (message.value === 'poison') throw new FltsError('FLTS_REQUEST_INVALID', 'not a claim');
+        });
+        // The message the DLQ refuses on partition 1; once its episode began, one that is handled on partition 0, which
+        // kafkajs hands out first of a fetch (the assignment's order), ahead of the failed message that comes again.
+        await producer.send({ topic, messages: [{ value: 'poison', partition: 1 }] });
+        await waitFor(() => lines.some((line) => line.includes('bus_consumer_crashed_recovering')), 'the episode begun', WITHIN_MS).catch(explain);
+        await producer.send({ topic, messages: [{ value: 'handled', partition: 0 }] });
+        await waitFor(() => handled.includes('handled'), 'the message of the other partition handled', WITHIN_MS).catch(explain);
+        // Handed to a consumer started after the failure that followed the other partition's message.
+        const poisonedBefore = handled.filter((value) => value === 'poison').length;
+        await waitFor(() => handled.filter((value) => value === 'poison').length >= poisonedBefore + 2, 'the failed message failing again after it', WITHIN_MS).catch(explain);
+
+        expect((await bus.lag(group, [topic])).map(({ partition, committedOffset }) => ({ partition, committedOffset })).sort((a, b) => a.partition - b.partition)).toEqual([{ partition: 0, committedOffset: 1 }, { partition: 1, committedOffset: -1 }]);
+        expect(lines.filter((line) => line.includes('bus_consumer_crashed_recovering'))).toHaveLength(1);
+        expect(lines.filter((line) => line.includes('bus_consumer_recovered'))).toEqual([]);
+      } finally {
+        await bus.close();
+        await producer.disconnect();
+        await admin.deleteTopics({ topics: [topic, dlq] }).catch(() => {});
+        await admin.disconnect();
+      }
+    }, 4 * WITHIN_MS);
   });
 }

@@ -351,9 +351,10 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     let inFlight: { topic: string; partition: number; offset: string; done: Promise<void> } | undefined;
     /**
      * `topic:partition` of a message neither handled nor dead-lettered (the DLQ refused it), until this member settles a
-     * message again or the partition is no longer its own. The fresh consumer's join is no recovery then: it is handed
-     * the same message, which fails the same way, and ending the episode at each join restarted the consumer every
-     * second, a rebalance of its group each time and two lines a second, for as long as the DLQ refused.
+     * message of that partition or the partition is no longer its own. The fresh consumer's join is no recovery then: it
+     * is handed the same message, which fails the same way, and ending the episode at each join restarted the consumer
+     * every second, a rebalance of its group each time and two lines a second, for as long as the DLQ refused. Nor is a
+     * message settled on another of its partitions, which the fresh consumer may be handed first.
      */
     let failedDelivery: string | undefined;
     /** `topic:partition` of the current consumer's assignment at its latest join. */
@@ -417,8 +418,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       );
       if (result.outcome === 'abandoned') return;
       await settle(topic, partition, message.offset);
-      if (failedDelivery !== undefined) {
-        // The failure is behind the consumer: the episode is over.
+      // The failure is behind the consumer once a message of its partition is settled: the episode is over.
+      if (failedDelivery === `${topic}:${partition}`) {
         failedDelivery = undefined;
         recovery.joined();
       }
