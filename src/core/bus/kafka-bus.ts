@@ -482,7 +482,11 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         },
       });
     };
-    // kafkajs' run() itself waits for the join (and so for a dead member's session to time out), as does the race below.
+    // The group is joining from here until the race below ends. kafkajs' run() awaits its consumer's first join and
+    // sync (a join the broker holds until a dead member's session times out) and returns once joined, GROUP_JOIN told
+    // already. A join that fails (not retriable, or kafkajs' retries spent) it does not throw: it reports a CRASH and
+    // returns, the consumer restarted later by kafkajs or by the recovery (a refusal ends the subscribe instead). The
+    // wait for the join then runs on after run() in the race, whose timeout starts only once run() returned.
     joining.push(group);
     const joinWaitOver = (): void => void joining.splice(joining.indexOf(group), 1);
     try {
