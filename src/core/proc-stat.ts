@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ); 100 on every Linux this runs on. */
 export const CLOCK_TICKS_PER_SECOND = 100;
@@ -20,4 +20,42 @@ export function procStatFields(pid: number): string[] | undefined {
 /** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot. */
 export function procStartTicks(pid: number): string | undefined {
   return procStatFields(pid)?.[19] || undefined;
+}
+
+let bootId: string | null | undefined;
+
+/** This boot of this machine (Linux's boot id); undefined where the system does not say. */
+export function currentBootId(): string | undefined {
+  if (bootId === undefined) {
+    try {
+      bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    } catch {
+      bootId = null;
+    }
+  }
+  return bootId ?? undefined;
+}
+
+/**
+ * When process `pid` started, as `<boot id>:<start tick>`, from Linux's /proc; undefined where it cannot be read
+ * (another system, no such process).
+ */
+export function processStartOf(pid: number): string | undefined {
+  const boot = currentBootId();
+  const startTicks = boot === undefined ? undefined : procStartTicks(pid);
+  return startTicks ? `${boot}:${startTicks}` : undefined;
+}
+
+let pidNamespace: string | null | undefined;
+
+/** This process's pid namespace, the inode /proc/self/ns/pid names; undefined where the system does not say. */
+export function currentPidNamespace(): string | undefined {
+  if (pidNamespace === undefined) {
+    try {
+      pidNamespace = /\[(\d+)\]$/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? null;
+    } catch {
+      pidNamespace = null;
+    }
+  }
+  return pidNamespace ?? undefined;
 }

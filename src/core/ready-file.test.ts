@@ -1,9 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from './logger.js';
-import { writeReadyFile } from './ready-file.js';
+import { currentPidNamespace, processStartOf } from './proc-stat.js';
+import { writeReadyFile, type ReadyFileWriter } from './ready-file.js';
 
 let dir: string;
 beforeEach(() => {
@@ -17,12 +19,27 @@ function warnings(): { logger: Logger; seen: string[] } {
   return { logger, seen };
 }
 
+/** The writer fields of process `pid` as a ready file records them. */
+function writerFields(pid: number, token: string): ReadyFileWriter {
+  const started = processStartOf(pid);
+  const namespace = currentPidNamespace();
+  return { pid, ...(started ? { process_start: started } : {}), ...(namespace ? { pid_namespace: namespace } : {}), token };
+}
+
+function thisProcess(): Omit<ReadyFileWriter, 'token'> {
+  const { token: _token, ...fields } = writerFields(process.pid, '');
+  return fields;
+}
+
+const SERVE = { command: 'serve' as const, url: 'http://0.0.0.0:8000', health_url: 'http://0.0.0.0:8000/healthz' };
+const OTHER = { command: 'daemon' as const, url: 'http://0.0.0.0:9100', health_url: 'http://0.0.0.0:9100/healthz' };
+
 describe('core > ready-file', () => {
   it('writes where the server listens, leaves no temporary file beside it, and removes it', () => {
     const file = path.join(dir, 'ready.json');
     const { logger, seen } = warnings();
     const ready = writeReadyFile(file, { command: 'serve', url: 'http://0.0.0.0:8000', health_url: 'http://0.0.0.0:8000/healthz' }, logger);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ command: 'serve', url: 'http://0.0.0.0:8000', health_url: 'http://0.0.0.0:8000/healthz' });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ command: 'serve', url: 'http://0.0.0.0:8000', health_url: 'http://0.0.0.0:8000/healthz', ...thisProcess(), token: expect.any(String) });
     expect(readdirSync(dir)).toEqual(['ready.json']);
     ready.remove();
     expect(existsSync(file)).toBe(false);
@@ -35,5 +52,47 @@ describe('core > ready-file', () => {
     ready.remove();
     expect(seen).toEqual(['ready_file_unwritable']);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('removes only the file it wrote: one another process has written since stays', () => {
+    const file = path.join(dir, 'ready.json');
+    const { logger, seen } = warnings();
+    const ready = writeReadyFile(file, SERVE, logger);
+    const other = `${JSON.stringify({ ...OTHER, ...writerFields(process.ppid, 'other') })}\n`;
+    writeFileSync(file, other);
+    ready.remove();
+    expect(readFileSync(file, 'utf8')).toBe(other);
+    expect(seen).toEqual([]);
+  });
+
+  it('leaves the file of a live process alone, saying so, and its removal leaves it too', () => {
+    const file = path.join(dir, 'ready.json');
+    const live = `${JSON.stringify({ ...OTHER, ...writerFields(process.ppid, 'live') })}\n`;
+    writeFileSync(file, live);
+    const { logger, seen } = warnings();
+    const ready = writeReadyFile(file, SERVE, logger);
+    expect(readFileSync(file, 'utf8')).toBe(live);
+    expect(seen).toEqual(['ready_file_taken']);
+    ready.remove();
+    expect(readFileSync(file, 'utf8')).toBe(live);
+    expect(readdirSync(dir)).toEqual(['ready.json']);
+  });
+
+  it.each([
+    ['an ended process', () => writerFields(spawnSync(process.execPath, ['-e', '']).pid!, 'ended')],
+    ['an earlier process of its pid (pid 1 of a container restarted after a SIGKILL)', () => ({ ...writerFields(process.pid, 'earlier'), process_start: 'an-earlier-boot:1' })],
+    ['an earlier process of a live pid', () => ({ ...writerFields(process.ppid, 'reused'), process_start: 'an-earlier-boot:1' })],
+    ['another pid namespace (an earlier run of the container)', () => ({ ...writerFields(process.ppid, 'elsewhere'), pid_namespace: '1' })],
+    ['an older flts, which recorded no writer', () => ({})],
+  ])('replaces the file left by %s', (_case, holder) => {
+    const file = path.join(dir, 'ready.json');
+    writeFileSync(file, `${JSON.stringify({ ...OTHER, ...holder() })}\n`);
+    const { logger, seen } = warnings();
+    const ready = writeReadyFile(file, SERVE, logger);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ ...SERVE, ...thisProcess() });
+    expect(readdirSync(dir)).toEqual(['ready.json']);
+    ready.remove();
+    expect(existsSync(file)).toBe(false);
+    expect(seen).toEqual([]);
   });
 });

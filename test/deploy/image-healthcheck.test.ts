@@ -104,7 +104,7 @@ describe('deploy > the image HEALTHCHECK', () => {
     const env = { FLTS_READY_FILE: readyFile };
     const serve = start(['serve', '--port', '0'], env);
     const [, url] = await serve.waitForOutput(/Listening on (http:\/\/127\.0\.0\.1:\d+)/);
-    expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toEqual({ command: 'serve', url, health_url: `${url}/healthz` });
+    expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toMatchObject({ command: 'serve', url, health_url: `${url}/healthz`, pid: serve.child.pid });
     expect(await healthcheck(serve.child.pid!, env)).toEqual({ code: 0, stderr: '' });
     expect(await serve.stop()).toBe(0);
     expect(existsSync(readyFile)).toBe(false);
@@ -112,12 +112,28 @@ describe('deploy > the image HEALTHCHECK', () => {
     expect(after.code).toBe(1);
   });
 
+  it('keeps checking the container\'s `flts serve` while a second one (`docker exec`) given its ready file runs and stops', async () => {
+    const readyFile = join(home, 'shared-ready.json');
+    const env = { FLTS_READY_FILE: readyFile };
+    const serve = start(['serve', '--port', '0'], env);
+    const [, url] = await serve.waitForOutput(/Listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    const second = start(['serve', '--port', '0'], env);
+    await second.waitForOutput(/Listening on http:\/\/127\.0\.0\.1:\d+/);
+    expect(second.logs()).toContain('ready_file_taken');
+    expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toMatchObject({ url, pid: serve.child.pid });
+    expect(await second.stop()).toBe(0);
+    expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toMatchObject({ url, pid: serve.child.pid });
+    expect(await healthcheck(serve.child.pid!, env)).toEqual({ code: 0, stderr: '' });
+    expect(await serve.stop()).toBe(0);
+    expect(existsSync(readyFile)).toBe(false);
+  });
+
   it('checks `flts daemon` where its ready file says its health server listens, and the file is gone once it stopped', async () => {
     const readyFile = join(home, 'daemon-ready.json');
     const env = { FLTS_READY_FILE: readyFile };
     const daemon = start(['daemon', '--port', '0'], env);
     const [, url] = await daemon.waitForOutput(/Daemon listening on (http:\/\/127\.0\.0\.1:\d+)/);
-    expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toEqual({ command: 'daemon', url, health_url: `${url}/healthz` });
+    expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toMatchObject({ command: 'daemon', url, health_url: `${url}/healthz`, pid: daemon.child.pid });
     const result = await healthcheck(daemon.child.pid!, env);
     expect(result, result.stderr).toEqual({ code: 0, stderr: '' });
     expect(await daemon.stop()).toBe(0);

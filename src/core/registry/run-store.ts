@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { linkSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Settings } from '../config/settings.js';
@@ -8,11 +8,13 @@ import { mapBounded } from '../bounded-map.js';
 import { TRAINING_SPECS } from '../config/specs/training.js';
 import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
-import { CLOCK_TICKS_PER_SECOND, procStartTicks } from '../proc-stat.js';
+import { CLOCK_TICKS_PER_SECOND, currentBootId, currentPidNamespace, procStartTicks, processStartOf } from '../proc-stat.js';
 import { isConfigHash } from '../preprocess/processed-layout.js';
 import { getJsonIfExists, parseLenientJson, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES, type RunOwner, type RunRecord } from './run-record.js';
+
+export { processStartOf };
 
 const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
@@ -236,44 +238,6 @@ export async function scanRunRecords(store: ObjectStore, settings: Settings, fil
 /** Every usable run record (optionally of one config_hash), oldest first; damaged ones are left out (see scanRunRecords). */
 export async function listRunRecords(store: ObjectStore, settings: Settings, filter: { configHash?: string } = {}): Promise<RunRecord[]> {
   return (await scanRunRecords(store, settings, filter)).records;
-}
-
-let bootId: string | null | undefined;
-
-/** This boot of this machine (Linux's boot id); undefined where the system does not say. */
-function currentBootId(): string | undefined {
-  if (bootId === undefined) {
-    try {
-      bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    } catch {
-      bootId = null;
-    }
-  }
-  return bootId ?? undefined;
-}
-
-/**
- * When process `pid` started, as `<boot id>:<start tick>`, from Linux's /proc; undefined where it cannot be read
- * (another system, no such process).
- */
-export function processStartOf(pid: number): string | undefined {
-  const boot = currentBootId();
-  const startTicks = boot === undefined ? undefined : procStartTicks(pid);
-  return startTicks ? `${boot}:${startTicks}` : undefined;
-}
-
-let pidNamespace: string | null | undefined;
-
-/** This process's pid namespace, the inode /proc/self/ns/pid names; undefined where the system does not say. */
-function currentPidNamespace(): string | undefined {
-  if (pidNamespace === undefined) {
-    try {
-      pidNamespace = /\[(\d+)\]$/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? null;
-    } catch {
-      pidNamespace = null;
-    }
-  }
-  return pidNamespace ?? undefined;
 }
 
 /** The container slot named by `instance` (settings `instance.*`): both its pod uid and container name, or nothing. */

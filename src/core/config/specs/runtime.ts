@@ -48,7 +48,7 @@ export const RUNTIME_SPECS: readonly SettingSpec[] = [
     envCase: 'trim',
     env: ['FLTS_READY_FILE'],
     pattern: { regex: /^\/[^\u0000-\u001f]*[^/\u0000-\u001f]$/, text: 'an absolute path of a file' },
-    description: 'A file where `flts serve` and `flts daemon` write where they listen, as JSON (`command`, `url`, `health_url`, and `grpc_url` with serve\'s gRPC), once they listen; removed when they stop. The image sets it, and its HEALTHCHECK (bin/healthcheck.js) asks the `health_url` it finds there instead of working the port out from the command line, environment and config file ("" = no file).',
+    description: 'A file where `flts serve` and `flts daemon` write where they listen, as JSON (`command`, `url`, `health_url`, and `grpc_url` with serve\'s gRPC), once they listen, with the writing process (`pid`, its start, its pid namespace, a random `token`); removed when they stop, if it is still the one they wrote. While its writer runs, another server given the same file (a `flts serve` run with `docker exec` beside the container\'s own) logs `ready_file_taken` and writes none; a file whose writer is gone (a SIGKILL, a restarted container\'s earlier pid 1) is replaced. The image sets it, and its HEALTHCHECK (bin/healthcheck.js) asks the `health_url` it finds there instead of working the port out from the command line, environment and config file ("" = no file).',
   },
   { path: 'store.kind', type: 'string', emptyIsUnset: true, default: 'fs', choices: ['fs', 's3'], envCase: 'lower', env: ['FLTS_STORE'], description: 'fs = files under `home`; s3 = an S3-compatible server.' },
   { path: 'store.buckets.dataset', type: 'string', default: 'dataset', env: ['INPUT_BUCKET'], description: 'Bucket of raw datasets.' },
