@@ -185,6 +185,20 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
     const needed = preStopOf(container) + serveStopSeconds(settingsFrom(containerStartEnv(fits, deployment, container)));
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { ...quick, 'serve.terminationGracePeriodSeconds': String(needed - 1) } })).toContain(`set it to ${needed} or more`);
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { ...quick, 'serve.terminationGracePeriodSeconds': String(needed) } })).toBe('');
+    // A timeout of 0 (an integer, as --set and a values file give it) is 0, in serve.env over settings as in the
+    // container: no last writes, no wait on the brokers. The grace asked for is the smaller one the server resolves.
+    const none = { 'serve.env.FLTS_SERVE_SHUTDOWN_WRITES_TIMEOUT_MS': '0', 'settings.FLTS_SERVE_SHUTDOWN_WRITES_TIMEOUT_MS': '20000', 'serve.env.FLTS_KAFKA_CLOSE_TIMEOUT_MS': '0' };
+    const noneFits = helmTemplate({ values: ['values-prod.yaml'], set: { ...none, 'serve.terminationGracePeriodSeconds': '600' } });
+    const [noneDeployment] = byKind(component(noneFits, 'serve'), 'Deployment');
+    const noneContainer = podSpec(noneDeployment).containers[0];
+    const noneSettings = settingsFrom(containerStartEnv(noneFits, noneDeployment, noneContainer));
+    expect(noneSettings.serve.shutdownWritesTimeoutMs).toBe(0);
+    expect(noneSettings.bus.kafka.closeTimeoutMs).toBe(0);
+    const noneNeeded = preStopOf(noneContainer) + serveStopSeconds(noneSettings);
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { ...none, 'serve.terminationGracePeriodSeconds': String(noneNeeded - 1) } })).toMatch(
+      new RegExp(`bus close 0ms .* last writes 0ms .* set it to ${noneNeeded} or more`),
+    );
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { ...none, 'serve.terminationGracePeriodSeconds': String(noneNeeded) } })).toBe('');
   });
 
   it('makes every daemon listen where its probes, Service and ServiceMonitor point, and stop within the grace period', () => {
@@ -215,6 +229,14 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
         new RegExp(`FLTS_KAFKA_CLOSE_TIMEOUT_MS is ${DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS + 1} for daemon\\.\\w+ .* above ${DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS}`),
       );
       expect(helmTemplateError({ values: ['values-prod.yaml'], set: set(DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS) }), key).toBe('');
+    }
+    // A daemon's own 0 is its bus close, beside a longer one in settings that serve alone takes.
+    const ownZero = Object.fromEntries(['trainer', 'promoter', 'batch'].map((role) => [`daemon.${role}.env.FLTS_KAFKA_CLOSE_TIMEOUT_MS`, '0']));
+    const zeroSet = { ...ownZero, 'settings.FLTS_KAFKA_CLOSE_TIMEOUT_MS': String(DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS + 1), 'serve.terminationGracePeriodSeconds': '600' };
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: zeroSet })).toBe('');
+    const zeroObjects = helmTemplate({ values: ['values-prod.yaml'], set: zeroSet });
+    for (const deployment of byKind(component(zeroObjects, 'daemon'), 'Deployment')) {
+      expect(settingsFrom(containerStartEnv(zeroObjects, deployment, podSpec(deployment).containers[0])).bus.kafka.closeTimeoutMs, deployment.metadata.name).toBe(0);
     }
     const moved = helmTemplate({ values: ['values-prod.yaml'], set: { 'daemon.metricsPort': '9200' } });
     for (const deployment of byKind(component(moved, 'daemon'), 'Deployment')) {

@@ -233,6 +233,24 @@ itself (flts.ownedSettings).
 {{- end }}
 {{- end }}
 
+{{/*
+The integer a container's environment gives the setting read from variable "name": its value in the first of "envs"
+(maps in the order the container takes them, such as a component's env and then settings) that holds it, else
+"default". A value of 0 counts: `default` would take it for unset and read on. A key set to null is none, as Helm
+drops it. Rendered as a decimal (an integer of a values file comes to the chart as a float, 1e+06 as text).
+*/}}
+{{- define "flts.envInt" -}}
+{{- $value := .default }}
+{{- $found := false }}
+{{- range .envs }}
+{{- if and (not $found) (hasKey . $.name) (not (kindIs "invalid" (get . $.name))) }}
+{{- $value = get . $.name }}
+{{- $found = true }}
+{{- end }}
+{{- end }}
+{{- $value | int }}
+{{- end }}
+
 {{/* Render a map of environment variables as an env list, keys sorted, values as strings. */}}
 {{- define "flts.envList" -}}
 {{- range $key, $value := . }}
