@@ -4,5 +4,6 @@
 const command = process.argv[2];
 if (command === 'daemon' || command === 'serve') (await import('./early-signals.js')).stopCleanlyUntilHandled(command, process.argv.slice(3));
 const { execute } = await import('@oclif/core');
+const { cliLoadOptions } = await import('./load-options.js');
 
-await execute({ dir: import.meta.url });
+await execute({ loadOptions: cliLoadOptions(import.meta.url) });

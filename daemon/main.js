@@ -8,4 +8,5 @@ import { stopCleanlyUntilHandled } from '../bin/early-signals.js';
 stopCleanlyUntilHandled('daemon', process.argv.slice(2));
 // Imported only now: loading oclif and the command is most of the time before the command listens for signals.
 const { execute } = await import('@oclif/core');
-await execute({ dir: import.meta.url, args: ['daemon', ...process.argv.slice(2)] });
+const { cliLoadOptions } = await import('../bin/load-options.js');
+await execute({ loadOptions: cliLoadOptions(import.meta.url), args: ['daemon', ...process.argv.slice(2)] });
