@@ -53,6 +53,11 @@ describe('core > errors', () => {
     const missing = toFltsError(await writeFile(missingDirectory, 'x').catch((error: unknown) => error));
     expect(missing).toMatchObject({ code: 'FLTS_PATH_UNUSABLE', details: { path: missingDirectory, errno: 'ENOENT' } });
     expect(missing.message).toContain(`${missingDirectory}: it or a directory above it does not exist`);
+    // What failed, in words rather than the system call's name.
+    const unreadable = toFltsError(Object.assign(new Error("EACCES: permission denied, realpath '/data/store'"), { code: 'EACCES', syscall: 'realpath', path: '/data/store' }));
+    expect(unreadable.message).toBe('Cannot look up /data/store: permission denied (EACCES).');
+    const unlisted = toFltsError(Object.assign(new Error("EACCES: permission denied, scandir '/data/store/runs'"), { code: 'EACCES', syscall: 'scandir', path: '/data/store/runs' }));
+    expect(unlisted.message).toBe('Cannot list /data/store/runs: permission denied (EACCES).');
     const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC', syscall: 'write', path: '/data/x' });
     expect(toFltsError(full)).toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE', retriable: true, hint: expect.stringContaining('Free space'), details: { path: '/data/x', errno: 'ENOSPC' } });
     expect(toFltsError(full).hint).not.toContain('object store');

@@ -208,6 +208,30 @@ const PATH_ERRNO: Readonly<Record<string, string>> = {
   ENOENT: 'it or a directory above it does not exist',
 };
 
+/** What a system call was doing, in words: "Cannot realpath /data/store" names a function, not what failed. */
+const SYSCALL_ACTION: Readonly<Record<string, string>> = {
+  access: 'look up',
+  lstat: 'look up',
+  realpath: 'look up',
+  stat: 'look up',
+  open: 'open',
+  opendir: 'list',
+  readdir: 'list',
+  scandir: 'list',
+  read: 'read',
+  write: 'write',
+  mkdir: 'create the directory',
+  copyfile: 'copy to',
+  rename: 'move',
+  link: 'link',
+  symlink: 'link',
+  rmdir: 'remove',
+  rm: 'remove',
+  unlink: 'remove',
+};
+
+const actionOf = (syscall: string | undefined): string => (syscall !== undefined && Object.hasOwn(SYSCALL_ACTION, syscall) ? SYSCALL_ACTION[syscall]! : 'use');
+
 /** An operating-system error on a path (errno code, syscall and path set by Node) as a coded error. */
 function fromSystemError(value: unknown): FltsError | undefined {
   const error = value as NodeJS.ErrnoException;
@@ -223,7 +247,7 @@ function fromSystemError(value: unknown): FltsError | undefined {
   }
   const reason = PATH_ERRNO[error.code];
   if (!reason) return undefined;
-  return new FltsError('FLTS_PATH_UNUSABLE', `Cannot ${error.syscall ?? 'use'} ${error.path}: ${reason} (${error.code}).`, { cause: value, details: { path: error.path, errno: error.code } });
+  return new FltsError('FLTS_PATH_UNUSABLE', `Cannot ${actionOf(error.syscall)} ${error.path}: ${reason} (${error.code}).`, { cause: value, details: { path: error.path, errno: error.code } });
 }
 
 /** Wraps anything thrown into an FltsError, keeping FltsErrors as they are. */
