@@ -55,6 +55,19 @@ describe('cli > consistency across commands', () => {
     }
   });
 
+  it('names in the hint for want of a promoted run commands that run as written', async () => {
+    const home = tempHome();
+    const refused = await runCli(['predict', '--data', 'processed-data/test_processed_data.parquet', '--home', home, '--json']);
+    expect(refused.json.error.code).toBe('FLTS_SERVE_NO_MODEL');
+    const commands = [...(refused.json.error.hint as string).matchAll(/`flts ([^`]+)`/g)].map((match) => match[1]!.replaceAll('<id>', 'no-such-run').split(' '));
+    expect(commands.length).toBeGreaterThan(0);
+    for (const args of commands) {
+      const run = await runCli([...args, '--home', home, '--json']);
+      // Refused for what is stored (nothing yet), never for how the command is written.
+      expect(run.json.error.code, args.join(' ')).not.toMatch(/^FLTS_USAGE_/);
+    }
+  });
+
   it('says that eval --plot is a switch when given a file, as predict --plot and backtest --plot take one', async () => {
     const run = await runCli(['eval', '--plot', 'plots.svg', '--home', tempHome(), '--json']);
     expect(run.exitCode).toBe(2);

@@ -72,7 +72,7 @@ export const ERROR_CATALOGUE = {
   FLTS_PROMOTE_CURRENT_CHANGED: { kind: 'conflict', retriable: false, hint: 'Another promotion replaced the run in service after the choice was compared with it; nothing was changed. Look again (`flts promote --history`, or open `flts promote-manual` anew) and decide.' },
   FLTS_PROMOTE_CONFLICT: { kind: 'conflict', retriable: true, hint: 'Another promotion changed the pointer at the same time; retry.' },
   FLTS_SERVE_LISTEN_FAILED: { kind: 'usage', retriable: false, hint: 'Choose a free port (flts serve --port, or FLTS_SERVE_PORT, which a daemon\'s serving role listens on too; 0 = any free one) and an address of this machine (--host or FLTS_SERVE_HOST).' },
-  FLTS_SERVE_NO_MODEL: { kind: 'unavailable', retriable: true, hint: 'Promote a run (`flts promote`) or pass --run to serve a pinned run.' },
+  FLTS_SERVE_NO_MODEL: { kind: 'unavailable', retriable: true, hint: 'Promote a run (`flts promote --best`, or `flts promote --run <id>`), or pass --run <id> to use that run without promoting it.' },
   FLTS_SERVE_MODEL_INVALID: { kind: 'unavailable', retriable: false, hint: 'The run forecasts NaN or infinite values (broken weights?); promote another run or retrain it.' },
   FLTS_SERVE_INFERENCE_FAILED: { kind: 'unavailable', retriable: true, hint: 'The inference thread stopped and is being restarted; retry the request.' },
   FLTS_LIVE_DISABLED: { kind: 'conflict', retriable: false, hint: 'Live scoring is turned off on this server; set FLTS_LIVE_SCORING=true to score actuals.' },
