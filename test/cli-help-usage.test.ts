@@ -35,3 +35,12 @@ describe('cli > --help usage lines', () => {
     for (const line of lines) expect(globals.filter((flag) => !new RegExp(`[\\s[(]${flag}(?![\\w-])`).test(line)), line).toEqual([]);
   }, 30_000);
 });
+
+describe('cli > --help examples', () => {
+  it('daemon: every example names its bus, without which the daemon refuses to start', async () => {
+    const help = await runCli(['daemon', '--help']);
+    const examples = section(help.stdout, 'EXAMPLES').split('\n').filter((line) => /\bflts daemon\b/.test(line));
+    expect(examples.length).toBeGreaterThan(0);
+    for (const example of examples) expect(example, example).toMatch(/\bFLTS_BUS=(fs|kafka) /);
+  });
+});
