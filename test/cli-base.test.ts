@@ -129,6 +129,15 @@ describe('cli > base command', () => {
     expect(JSON.parse(typo.stdout).error).toMatchObject({ code: 'FLTS_USAGE_UNKNOWN_COMMAND', message: 'Unknown command "trian"; did you mean "train"?' });
   });
 
+  it('points `flts version` and `flts -v`, as other CLIs are asked, to --version', async () => {
+    for (const word of ['version', '-v', '-V']) {
+      const { code, stdout } = await flts([word, '--json'], os.tmpdir());
+      expect(code, word).toBe(2);
+      expect(JSON.parse(stdout).error, word).toMatchObject({ code: 'FLTS_USAGE_UNKNOWN_COMMAND', message: expect.stringContaining('`flts --version` prints the version.') });
+    }
+    expect((await flts(['versoin'], os.tmpdir())).stderr).not.toContain('--version');
+  });
+
   it('answers a topic without its command under --json with one JSON usage error naming the commands, and with help otherwise', async () => {
     // Before, `flts config --json` printed the topic's help text (oclif shows it before any hook or command runs).
     for (const [args, env] of [[['config', '--json'], {}], [['config'], { FLTS_CONTENT_TYPE: 'json' }]] as const) {

@@ -11,9 +11,10 @@ export function unknownCommandError(typed: string, config: Pick<Config, 'command
   const name = clip(typed.replaceAll(':', ' '));
   const commands = config.commands.filter((command) => !command.hidden).map((command) => command.id.replaceAll(':', ' ')).sort();
   const meant = typed.startsWith('-') ? undefined : closestName(name, commands);
-  return new FltsError(
-    'FLTS_USAGE_UNKNOWN_COMMAND',
-    typed.startsWith('-') ? `No command given before ${clip(typed)}: flts <command> [flags].` : meant ? `Unknown command "${name}"; did you mean "${meant}"?` : `Unknown command "${name}".`,
-    { details: { command: name, commands, ...(meant ? { suggestion: meant } : {}) } },
-  );
+  const missed = typed.startsWith('-') ? `No command given before ${clip(typed)}: flts <command> [flags].` : meant ? `Unknown command "${name}"; did you mean "${meant}"?` : `Unknown command "${name}".`;
+  // How other CLIs are asked for their version; flts answers only --version.
+  const version = VERSION_ASKED.has(typed) ? ' `flts --version` prints the version.' : '';
+  return new FltsError('FLTS_USAGE_UNKNOWN_COMMAND', `${missed}${version}`, { details: { command: name, commands, ...(meant ? { suggestion: meant } : {}) } });
 }
+
+const VERSION_ASKED: ReadonlySet<string> = new Set(['version', '-v', '-V']);
