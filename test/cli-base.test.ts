@@ -46,6 +46,14 @@ describe('cli > base command', () => {
     expect(body.error.message).toContain('bad.json');
   });
 
+  it('reads a config file that begins with a byte order mark, as Windows editors save it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-cli-'));
+    await writeFile(path.join(dir, 'bom.json'), `\uFEFF${JSON.stringify({ training: { epochs: 3 } })}`);
+    const { code, stdout } = await flts(['config', 'show', '--config', 'bom.json', '--json'], dir);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).result.settings.find((setting: { path: string }) => setting.path === 'training.epochs')).toMatchObject({ value: 3, source: 'file' });
+  });
+
   it('rejects an unknown key in flts.config.json, found in the working directory', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-cli-'));
     await writeFile(path.join(dir, 'flts.config.json'), JSON.stringify({ preprocess: { scalling: { method: 'x' } } }));

@@ -128,7 +128,8 @@ export abstract class FltsCommand<TResult> extends Command {
     if (!candidate) return undefined;
     let text: string | undefined;
     try {
-      text = readRegularFile(path.resolve(candidate));
+      // A byte order mark, which Windows editors and PowerShell's Out-File put first, is no part of the JSON.
+      text = readRegularFile(path.resolve(candidate)).replace(/^\uFEFF/, '');
       const parsed = JSON.parse(text) as unknown;
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the top level must be a JSON object');
       return parsed as Record<string, unknown>;
