@@ -38,7 +38,15 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
     });
     await checkSvgFileFlag(flags.plot, 'plot');
     const { store } = await this.dependencies(settings);
-    const result = await runBacktest(settings, { store, onEvent: createBacktestProgress((line) => this.say(line)) }, { configHash: flags['config-hash'] });
+    // Ctrl-C ends a backtest (minutes of refits) with its coded error rather than the signal's silent exit.
+    const abort = new AbortController();
+    const onSignal = (): void => abort.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const result = await runBacktest(settings, { store, signal: abort.signal, onEvent: createBacktestProgress((line) => this.say(line)) }, { configHash: flags['config-hash'] }).finally(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    });
     if (flags.plot) await writeFileWhole(flags.plot, renderBacktestChart(result));
     this.say(`config_hash ${result.config_hash}, targets ${result.targets?.join(',')}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, refit every ${result.refit_every || 'never'}; rmse and score on the scaled data`);
     for (const row of result.ranking) {

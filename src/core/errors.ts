@@ -102,6 +102,7 @@ export const ERROR_CATALOGUE = {
   FLTS_EXPORT_FAILED: { kind: 'internal', retriable: false, hint: 'The model could not be written as ONNX; see the message.' },
   FLTS_SERVE_ENGINE_UNAVAILABLE: { kind: 'unavailable', retriable: false, hint: 'ONNX Runtime (onnxruntime-node) could not be loaded on this platform; use FLTS_SERVE_ENGINE=auto or wasm.' },
   FLTS_BENCH_TARGET_UNAVAILABLE: { kind: 'unavailable', retriable: true, hint: 'The service under test did not become ready or did not answer; check --target (or the replicas\' log) and that a model is promoted.' },
+  FLTS_BACKTEST_ABORTED: { kind: 'conflict', retriable: false, hint: 'The backtest was stopped (Ctrl-C or SIGTERM) before it ended: nothing was stored, and the backtest stored before it, if any, stands; run it again.' },
   FLTS_BENCH_ABORTED: { kind: 'conflict', retriable: false, hint: 'The benchmark was interrupted (Ctrl-C): the replicas it started were stopped and no result files were written; run it again.' },
   FLTS_BENCH_FAILED: { kind: 'internal', retriable: false, hint: 'See the error; the servers under test may have failed to start.' },
   FLTS_INTERNAL: { kind: 'internal', retriable: false, hint: 'This is a bug in flts; please report it with the command and --debug output.' },

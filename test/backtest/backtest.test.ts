@@ -199,6 +199,20 @@ describe('backtest > rolling-origin backtest over a PobleSec slice', () => {
     }
   });
 
+  it('stops at its signal between folds with FLTS_BACKTEST_ABORTED, storing nothing, for a loaded model and a refitted one', async () => {
+    const key = `backtests/${data.configHash}/backtest.json`;
+    const before = await getJson<unknown>(store, settings.store.buckets.runs, key);
+    for (const [modelType, refitEvery] of [['NAIVE', 0], ['LSTM', 1]] as const) {
+      const abort = new AbortController();
+      const onEvent = (event: { type: string }): void => {
+        if (event.type === 'backtest.fold') abort.abort();
+      };
+      const stopped = await runBacktest(settings, { store, signal: abort.signal, onEvent }, { modelTypes: [modelType], horizon: HORIZON, stride: STRIDE, folds: FOLDS, refitEvery }).catch((error: unknown) => error);
+      expect(stopped, modelType).toMatchObject({ code: 'FLTS_BACKTEST_ABORTED', details: { modelType, done: 0, total: 1 } });
+    }
+    expect(await getJson<unknown>(store, settings.store.buckets.runs, key)).toEqual(before);
+  });
+
   it('records the backtest with the runs and ranks eval on it, with an error-over-time chart', async () => {
     const lstm = runs.find((r) => r.model_type === 'LSTM') as RunRecord;
     const stored = await getJson<any>(store, settings.store.buckets.runs, `backtests/${data.configHash}/backtest.json`);

@@ -69,6 +69,8 @@ export interface BacktestModelInput {
   scaler: ScalerParams;
   provider: FoldModelProvider;
   onEvent?: EventSink;
+  /** Checked before each fold: a stop ends the backtest between folds as well as inside a refit. */
+  signal?: AbortSignal;
 }
 
 /** Fold means in original units near 1e300 stay finite: summed as ratios to the largest (`magnitudes`). */
@@ -128,6 +130,7 @@ export async function backtestModel(input: BacktestModelInput): Promise<Backtest
   const allActual: number[] = [];
   const allPredicted: number[] = [];
   for (const [fold, originRow] of input.origins.entries()) {
+    input.signal?.throwIfAborted();
     const { model, fittedRows, intervals } = await provider.modelFor(fold, originRow, series);
     const seen: TimeFrame = { time: series.time.subarray(0, originRow), columns: series.columns, values: Object.fromEntries(series.columns.map((c) => [c, series.values[c].subarray(0, originRow)])) };
     const history = historyFromFrame(plan, seen, input.cadenceMs, true);

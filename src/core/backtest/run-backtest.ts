@@ -47,6 +47,11 @@ export interface RunBacktestResult extends BacktestRecord {
   store_location: string;
 }
 
+/** The stop of a backtest: it stores nothing, since its record ranks every model type it was asked for. */
+function backtestStopped(modelType: string, done: number, total: number, cause?: unknown): FltsError {
+  return new FltsError('FLTS_BACKTEST_ABORTED', `Backtest stopped at ${modelType}, with ${done} of ${total} model type(s) done; nothing was stored.`, { cause, details: { modelType, done, total } });
+}
+
 function newestRunByType(runs: readonly RunRecord[]): Map<string, RunRecord> {
   const byType = new Map<string, RunRecord>();
   for (const run of runs) if (run.status === 'SUCCESS') byType.set(run.model_type, run); // oldest first, so the newest wins
@@ -115,7 +120,7 @@ export async function runBacktest(settings: Settings, deps: RunBacktestDeps, inp
 
   const models: BacktestModelResult[] = [];
   for (const modelType of modelTypes) {
-    deps.signal?.throwIfAborted();
+    if (deps.signal?.aborted) throw backtestStopped(modelType, models.length, modelTypes.length);
     const run = runs.get(modelType);
     let runModel: ForecastModel | undefined;
     let runIntervals: IntervalCalibration | undefined;
@@ -123,7 +128,10 @@ export async function runBacktest(settings: Settings, deps: RunBacktestDeps, inp
     const window = windows.get(modelType) as WindowSpec;
     const provider = createFoldModelProvider({ modelType, window, run: run && runModel ? { runId: run.run_id, model: runModel, intervals: runIntervals } : undefined, scaler: data.scaler, trainRows, refitEvery, settings, signal: deps.signal });
     try {
-      const result = await backtestModel({ series, origins, horizon, cadenceMs, window, scaler: data.scaler, provider, onEvent: deps.onEvent });
+      const result = await backtestModel({ series, origins, horizon, cadenceMs, window, scaler: data.scaler, provider, onEvent: deps.onEvent, signal: deps.signal }).catch((error: unknown) => {
+        // A refit stopped by the signal says its training was stopped, which would tell of a run recorded KILLED.
+        throw deps.signal?.aborted ? backtestStopped(modelType, models.length, modelTypes.length, error) : error;
+      });
       // A refitted (or NAIVE) model is not loaded from the run, but it stands for the run's configuration.
       models.push(run ? { ...result, run_id: run.run_id } : result);
       logger.info({ modelType, runId: result.run_id, rmse: result.aggregate.rmse, folds: origins.length }, 'backtest_model_done');
