@@ -27,7 +27,7 @@ if (skipReason) {
       // gives up, and a group's deletion waits 5 s more; a close bounded at 1 s sees a few at most.
       let refusedWhileClosing = 0;
       let closing = false;
-      const metrics = { subscribed() {}, delivered() {}, retried() {}, consumerCrashed() {}, consumerRestarted() {}, crashing() {}, connectionFailed: () => void (closing && refusedWhileClosing++) };
+      const metrics = { subscribed() {}, delivered() {}, retried() {}, deadLetterRefused() {}, consumerCrashed() {}, consumerRestarted() {}, crashing() {}, connectionFailed: () => void (closing && refusedWhileClosing++) };
       const bus = createKafkaBus({ brokers: [kafka!.brokers], clientId: 'it-close-away', logger, metrics, closeTimeoutMs: 1_000, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 });
       const id = randomUUID().slice(0, 8);
       // Two per-replica groups, as flts serve has (its promotions and its actuals).

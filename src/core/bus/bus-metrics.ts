@@ -12,6 +12,7 @@ const DELIVERY_OUTCOMES: readonly DeliveryOutcome[] = ['handled', 'dead-lettered
 export function createBusMetrics(registry: Registry): BusMetrics {
   const messages = new Counter({ name: 'flts_bus_messages_total', help: 'Messages the bus is done with, by consumer group, topic and outcome (handled, dead-lettered, abandoned: left uncommitted by a stop, redelivered later).', labelNames: ['group', 'topic', 'outcome'], registers: [registry] });
   const retries = new Counter({ name: 'flts_bus_message_retries_total', help: 'Handler attempts that failed and were tried again (also while a store or broker outage is waited out), by consumer group and topic.', labelNames: ['group', 'topic'], registers: [registry] });
+  const refusals = new Counter({ name: 'flts_bus_dead_letter_refusals_total', help: 'Dead letters the DLQ refused to store, by consumer group and source topic: each message stays uncommitted and its consumer fails on it, to get it again (flts_bus_messages_total{outcome="dead-lettered"} counts those stored).', labelNames: ['group', 'topic'], registers: [registry] });
   const crashes = new Counter({ name: 'flts_bus_consumer_crashes_total', help: 'Crashes of a subscription\'s consumer, by consumer group and error code.', labelNames: ['group', 'code'], registers: [registry] });
   const restarts = new Counter({ name: 'flts_bus_consumer_restarts_total', help: 'Consumers the bus ran afresh in place of a crashed one that was not restarted otherwise, by consumer group.', labelNames: ['group'], registers: [registry] });
   const crashing = new Gauge({ name: 'flts_bus_consumer_crashing', help: '1 while a subscription\'s consumer is in a crash episode (from its first crash until it is back in its group), by consumer group.', labelNames: ['group'], registers: [registry] });
@@ -21,12 +22,14 @@ export function createBusMetrics(registry: Registry): BusMetrics {
       for (const topic of topics) {
         for (const outcome of DELIVERY_OUTCOMES) messages.inc({ group, topic, outcome }, 0);
         retries.inc({ group, topic }, 0);
+        refusals.inc({ group, topic }, 0);
       }
       restarts.inc({ group }, 0);
       crashing.set({ group }, 0);
     },
     delivered: (group, topic, outcome) => messages.inc({ group, topic, outcome }),
     retried: (group, topic) => retries.inc({ group, topic }),
+    deadLetterRefused: (group, topic) => refusals.inc({ group, topic }),
     consumerCrashed: (group, code) => crashes.inc({ group, code }),
     consumerRestarted: (group) => restarts.inc({ group }),
     crashing: (group, active) => crashing.set({ group }, active ? 1 : 0),

@@ -1,6 +1,8 @@
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
+import { createBusMetrics } from './bus-metrics.js';
 import { backoffMs, deliverToGroup, deliverWithRetries } from './delivery.js';
 import type { OutgoingMessage, ReceivedMessage } from './message-bus.js';
 
@@ -117,6 +119,40 @@ describe('core > bus > delivery', () => {
       const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', path: '/srv/flts/bus/DLQ-training-data.log', syscall: 'write' });
       await expect(deliverToGroup(message, poison, { ...deps([]), logger, group: 'trainer', publishDlq: async () => Promise.reject(full) }, {})).rejects.toBe(full);
       expect(events[0]).toMatchObject({ msg: 'bus_dead_letter_refused', fields: { code: 'FLTS_STORE_UNAVAILABLE', reason: 'No space left on the device while writing /srv/flts/bus/DLQ-training-data.log.' } });
+    });
+  });
+
+  describe('the dead letter on /metrics', () => {
+    const poison = async (): Promise<never> => Promise.reject(new FltsError('FLTS_BUS_MESSAGE_INVALID', 'Message on training-data is invalid: bucket is missing.'));
+
+    async function deadLetterSeries(registry: Registry): Promise<{ written: number; refused: number }> {
+      const text = await registry.metrics();
+      const value = (line: string): number => Number(text.split('\n').find((l) => l.startsWith(line))?.slice(line.length + 1));
+      return {
+        written: value('flts_bus_messages_total{group="trainer",topic="training-data",outcome="dead-lettered"}'),
+        refused: value('flts_bus_dead_letter_refusals_total{group="trainer",topic="training-data"}'),
+      };
+    }
+
+    it('counts a dead letter the DLQ stored under its group and source topic, and none refused', async () => {
+      const registry = new Registry();
+      const metrics = createBusMetrics(registry);
+      metrics.subscribed('trainer', ['training-data']);
+      const failing = async (): Promise<never> => Promise.reject(new Error('boom'));
+      const result = await deliverToGroup(message, failing, { ...deps([]), group: 'trainer' }, { metrics });
+      expect(result).toMatchObject({ outcome: 'dead-lettered', attempts: policy.maxAttempts });
+      expect(await deadLetterSeries(registry)).toEqual({ written: 1, refused: 0 });
+    });
+
+    it('counts a dead letter the DLQ refused under its group and source topic, and none written', async () => {
+      const registry = new Registry();
+      const metrics = createBusMetrics(registry);
+      metrics.subscribed('trainer', ['training-data']);
+      const refusal = new FltsError('FLTS_BUS_ACCESS_DENIED', 'Kafka broker 127.0.0.1:9092 denied publish to DLQ-training-data: TOPIC_AUTHORIZATION_FAILED.');
+      const refusing = { ...deps([]), group: 'trainer', publishDlq: async () => Promise.reject(refusal) };
+      await expect(deliverToGroup(message, poison, refusing, { metrics })).rejects.toBe(refusal);
+      await expect(deliverToGroup(message, poison, refusing, { metrics })).rejects.toBe(refusal);
+      expect(await deadLetterSeries(registry)).toEqual({ written: 0, refused: 2 });
     });
   });
 });

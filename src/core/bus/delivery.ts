@@ -82,6 +82,8 @@ export interface DeliveryDeps {
   dlq?: { topic: string; role: string };
   /** Hears of each failed attempt that is tried again, as the wait before it starts. */
   onRetry?: () => void;
+  /** Hears of a dead letter the DLQ refused, before the refusal is thrown. */
+  onDeadLetterRefused?: () => void;
   /** Writes the dead letter; must throw when the DLQ message could not be stored. */
   publishDlq: (topic: string, message: OutgoingMessage) => Promise<void>;
 }
@@ -123,6 +125,7 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
           // (its code and reason, without kafkajs' stack) beside the handler's failure that sent the message there.
           const coded = toFltsError(refusal);
           logger.error({ ...where, dlqTopic: dlq, code: coded.code, reason: coded.message }, 'bus_dead_letter_refused');
+          deps.onDeadLetterRefused?.();
           throw refusal;
         }
         logger.error({ ...where, dlqTopic: dlq }, 'bus_message_dead_lettered');
@@ -142,11 +145,15 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
 export async function deliverToGroup(
   message: ReceivedMessage,
   handler: MessageHandler,
-  deps: Omit<DeliveryDeps, 'onRetry' | 'group'> & { group: string },
+  deps: Omit<DeliveryDeps, 'onRetry' | 'onDeadLetterRefused' | 'group'> & { group: string },
   observers: { onDelivery?: DeliveryListener; metrics?: BusMetrics },
 ): Promise<{ outcome: DeliveryOutcome; attempts: number; error?: unknown }> {
   const { group } = deps;
-  const result = await deliverWithRetries(message, handler, { ...deps, onRetry: () => observers.metrics?.retried(group, message.topic) });
+  const result = await deliverWithRetries(message, handler, {
+    ...deps,
+    onRetry: () => observers.metrics?.retried(group, message.topic),
+    onDeadLetterRefused: () => observers.metrics?.deadLetterRefused(group, message.topic),
+  });
   observers.onDelivery?.({ group, message, ...result });
   observers.metrics?.delivered(group, message.topic, result.outcome);
   return result;

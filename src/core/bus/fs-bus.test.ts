@@ -121,7 +121,7 @@ describe('core > bus > fs-bus files', () => {
     const crashes: string[] = [];
     const crashing: boolean[] = [];
     let restarts = 0;
-    const metrics: BusMetrics = { subscribed() {}, delivered() {}, retried() {}, connectionFailed() {}, consumerCrashed: (_group, code) => void crashes.push(code), consumerRestarted: () => void (restarts += 1), crashing: (_group, active) => void crashing.push(active) };
+    const metrics: BusMetrics = { subscribed() {}, delivered() {}, retried() {}, deadLetterRefused() {}, connectionFailed() {}, consumerCrashed: (_group, code) => void crashes.push(code), consumerRestarted: () => void (restarts += 1), crashing: (_group, active) => void crashing.push(active) };
     const bus = createFsBus({ root, pollIntervalMs: 20, logger, metrics, restart: { random: () => 1, now: () => now, sleep } });
     buses.push(bus);
     const seen: string[] = [];
@@ -206,7 +206,7 @@ describe('core > bus > fs-bus files', () => {
     const { logger, shown } = recording();
     const { waits, sleep } = steppedWaits();
     const crashes: string[] = [];
-    const metrics: BusMetrics = { subscribed() {}, delivered() {}, retried() {}, connectionFailed() {}, consumerCrashed: (_group, code) => void crashes.push(code), consumerRestarted() {}, crashing() {} };
+    const metrics: BusMetrics = { subscribed() {}, delivered() {}, retried() {}, deadLetterRefused() {}, connectionFailed() {}, consumerCrashed: (_group, code) => void crashes.push(code), consumerRestarted() {}, crashing() {} };
     const bus = createFsBus({ root, pollIntervalMs: 20, logger, metrics, restart: { sleep } });
     buses.push(bus);
     await bus.subscribe({ group: 'train-gru', topics: ['training-data'] }, async () => {});

@@ -52,7 +52,7 @@ describe('core > bus > kafka-bus', () => {
     const logger: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error: () => refused(), child: () => logger };
     // Retries enough to outlast the test: only closing the bus can end them.
     const failedTo: string[] = [];
-    const metrics = { subscribed() {}, delivered() {}, retried() {}, consumerCrashed() {}, consumerRestarted() {}, crashing() {}, connectionFailed: (to: string) => void failedTo.push(to) };
+    const metrics = { subscribed() {}, delivered() {}, retried() {}, deadLetterRefused() {}, consumerCrashed() {}, consumerRestarted() {}, crashing() {}, connectionFailed: (to: string) => void failedTo.push(to) };
     const bus = createKafkaBus({ brokers: [broker], clientId: 'flts-test', logger, brokerRetries: 1_000, metrics });
     const publishing = bus.publish('model-training', { key: 'k', value: '{}' }).then(() => undefined, (error: unknown) => error);
     await firstRefusal;

@@ -114,6 +114,8 @@ export interface BusMetrics {
   delivered(group: string, topic: string, outcome: DeliveryOutcome): void;
   /** The handler failed on a message and is about to be tried again (also while a store or broker outage is waited out). */
   retried(group: string, topic: string): void;
+  /** The DLQ refused a message's dead letter: the message stays uncommitted and the consumer fails on it. */
+  deadLetterRefused(group: string, topic: string): void;
   /** A subscription's consumer crashed (Kafka's CRASH event, the file bus's poll failing), with the failure's code. */
   consumerCrashed(group: string, code: string): void;
   /** The bus ran a consumer afresh in place of one that crashed and was not restarted otherwise. */
