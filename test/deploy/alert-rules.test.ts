@@ -97,6 +97,44 @@ const CASES: AlertCase[] = [
     },
   },
   {
+    name: 'a trainer whose DLQ refuses its dead letters for 10 minutes, a serve replica refused once before its first scrape, and a batch daemon whose DLQ stores them',
+    input: [
+      // The message stays uncommitted and comes again, so a refusing DLQ refuses it at every delivery.
+      [`flts_bus_dead_letter_refusals_total{${DAEMON},instance="trainer:9100",group="train-lstm",topic="training-data"}`, '0x10 1+1x10 11x40'],
+      [`flts_bus_dead_letter_refusals_total{${SERVE},instance="serve-1:8000",group="serve-promotions",topic="model-selected"}`, '_x20 1x40'],
+      [`flts_bus_dead_letter_refusals_total{${DAEMON},instance="batch:9100",group="batch-inference",topic="inference-data"}`, '0x60'],
+      [`flts_bus_messages_total{${DAEMON},instance="batch:9100",group="batch-inference",topic="inference-data",outcome="dead-lettered"}`, '0x10 1x50'],
+    ],
+    expect: {
+      FltsBusDeadLetterRefused: {
+        5: [],
+        15: [{ job: 'flts-daemon', instance: 'trainer:9100', group: 'train-lstm', topic: 'training-data' }],
+        22: [{ job: 'flts-daemon', instance: 'trainer:9100', group: 'train-lstm', topic: 'training-data' }, { job: 'flts-serve', instance: 'serve-1:8000', group: 'serve-promotions', topic: 'model-selected' }],
+        40: [],
+      },
+    },
+  },
+  {
+    name: 'dead letters stored by a batch daemon, one stored by a new trainer before its first scrape, and messages handled',
+    input: [
+      [`flts_bus_messages_total{${DAEMON},instance="batch:9100",group="batch-inference",topic="inference-data",outcome="dead-lettered"}`, '_x5 0x25 1x100'],
+      [`flts_bus_messages_total{${DAEMON},instance="batch:9100",group="batch-inference",topic="inference-data",outcome="handled"}`, '_x5 0+2x125'],
+      [`flts_bus_dead_letter_refusals_total{${DAEMON},instance="batch:9100",group="batch-inference",topic="inference-data"}`, '_x5 0x125'],
+      [`flts_bus_messages_total{${DAEMON},instance="trainer:9100",group="train-lstm",topic="training-data",outcome="dead-lettered"}`, '_x70 1x80'],
+      [`flts_bus_messages_total{${SERVE},instance="serve-1:8000",group="serve-promotions",topic="model-selected",outcome="dead-lettered"}`, '0x130'],
+    ],
+    expect: {
+      FltsBusMessagesDeadLettered: {
+        10: [],
+        40: [{ job: 'flts-daemon', instance: 'batch:9100', group: 'batch-inference', topic: 'inference-data' }],
+        80: [{ job: 'flts-daemon', instance: 'batch:9100', group: 'batch-inference', topic: 'inference-data' }, { job: 'flts-daemon', instance: 'trainer:9100', group: 'train-lstm', topic: 'training-data' }],
+        100: [{ job: 'flts-daemon', instance: 'trainer:9100', group: 'train-lstm', topic: 'training-data' }],
+        140: [],
+      },
+      FltsBusDeadLetterRefused: { 40: [], 80: [] },
+    },
+  },
+  {
     name: 'a new trainer whose counters start at 0, then its first failed run, and that failure two hours old',
     input: [
       // The trainer creates the series of every type it trains at 0; the pod is new, so they did not exist an hour ago.
@@ -244,7 +282,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > alerting rules${skipNote(de
   it('pass promtool check rules (PromQL, durations, templates), as the compose Prometheus loads them', () => {
     const res = run(tools.promtool, ['check', 'rules', RULE_FILES.compose]);
     expect(res.status, res.stdout + res.stderr).toBe(0);
-    expect(res.stdout).toMatch(/SUCCESS: 19 rules found/);
+    expect(res.stdout).toMatch(/SUCCESS: 21 rules found/);
   });
 
   it('has a promtool check that rejects bad PromQL and bad durations', () => {

@@ -323,7 +323,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     const rules = groups.flatMap((group) => group.rules);
     expect(new Set(groups.map((group) => group.name)).size).toBe(groups.length);
     expect(rules.map((rule) => rule.alert).sort()).toEqual([
-      'FltsBatchInferenceFailed', 'FltsBusConsumerCrashing', 'FltsConsumerLagGrowing', 'FltsDaemonDown', 'FltsDaemonNotReady', 'FltsInvalidMessages', 'FltsLiveProbationWithoutBaseline', 'FltsLiveRollback', 'FltsLiveWorseRunKept',
+      'FltsBatchInferenceFailed', 'FltsBusConsumerCrashing', 'FltsBusDeadLetterRefused', 'FltsBusMessagesDeadLettered', 'FltsConsumerLagGrowing', 'FltsDaemonDown', 'FltsDaemonNotReady', 'FltsInvalidMessages', 'FltsLiveProbationWithoutBaseline', 'FltsLiveRollback', 'FltsLiveWorseRunKept',
       'FltsServeConnectionsRefusedAtCap', 'FltsServeErrorRatioHigh', 'FltsServeLatencyHigh', 'FltsServeModelDegraded', 'FltsServeNoModelReady', 'FltsServeNoReplicaReady',
       'FltsServeReplicaDown', 'FltsServingReloadFailed', 'FltsTrackingCallsFailing', 'FltsTrainingRunFailed',
     ]);
@@ -341,6 +341,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
       FltsTrainingRunFailed: 'flts_training_runs_total', FltsLiveRollback: 'flts_live_rollbacks_total', FltsLiveWorseRunKept: 'flts_live_worse_kept_total', FltsLiveProbationWithoutBaseline: 'flts_live_no_baseline_total', FltsDaemonNotReady: 'flts_daemon_ready',
       FltsBatchInferenceFailed: 'flts_daemon_steps_total', FltsServingReloadFailed: 'flts_daemon_steps_total', FltsInvalidMessages: 'flts_daemon_steps_total',
       FltsTrackingCallsFailing: 'flts_daemon_tracking_failures_total', FltsServeConnectionsRefusedAtCap: 'flts_http_connections_closed_at_cap_total',
+      FltsBusDeadLetterRefused: 'flts_bus_dead_letter_refusals_total', FltsBusMessagesDeadLettered: 'flts_bus_messages_total',
     };
     for (const [alert, series] of Object.entries(watches)) expect(selectors(byName.get(alert)!.expr).map((s) => s.name), alert).toContain(series);
     // Connections are refused at the cap on either port; closing idle ones to admit a newcomer is no trouble.
@@ -354,6 +355,14 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     for (const { matchers } of ratio) expect(matchers.find((m) => m.label === 'route')?.value.split('|'), 'route').toEqual(expect.arrayContaining(predictionRoutes));
     for (const { matchers } of selectors(byName.get('FltsServeLatencyHigh')!.expr)) expect(matchers.find((m) => m.label === 'route')?.value.split('|'), 'latency route').toEqual(expect.arrayContaining(predictionRoutes));
     expect(byName.get('FltsServeErrorRatioHigh')!.expr).not.toMatch(/readyz|healthz/);
+    // A refused dead letter leaves its message stuck uncommitted: it pages; one stored is a warning. Both count what a
+    // serve replica's subscriptions dead-letter too, not only the daemon's.
+    expect(byName.get('FltsBusDeadLetterRefused')!.labels?.severity).toBe('critical');
+    expect(byName.get('FltsBusMessagesDeadLettered')!.labels?.severity).toBe('warning');
+    for (const alert of ['FltsBusDeadLetterRefused', 'FltsBusMessagesDeadLettered']) {
+      expect(selectors(byName.get(alert)!.expr).map((s) => s.matchers.find((m) => m.label === 'job')?.value), alert).toEqual(expect.arrayContaining(Object.values(JOBS)));
+    }
+    for (const { matchers } of selectors(byName.get('FltsBusMessagesDeadLettered')!.expr)) expect(matchers.find((m) => m.label === 'outcome')?.value).toBe('dead-lettered');
   });
 
   it('provisions Grafana with the Prometheus datasource and a dashboard over the flts metrics', () => {
