@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RUN_FILES } from '../src/core/registry/run-record.js';
+import { runKey, runsBucket } from '../src/core/registry/run-store.js';
 import { createTrainedHome, DATASETS, type TrainedHome } from './helpers/poblesec-slice.js';
 import { runCli } from './helpers/run-cli.js';
 
@@ -26,5 +28,27 @@ describe('cli > predict over rows with a gap', () => {
 
     const json = await runCli(['predict', '--home', trained.home, '--run', trained.runs[0].run_id, '--data', data, '--json']);
     expect(json.json.result.warnings).toEqual([expect.objectContaining({ code: 'irregular_time_steps' })]);
+  });
+
+  it('logs the run\'s own lines on stderr at the level asked, the --json document alone on stdout', async () => {
+    // A run trained before records were sealed loads as before, said in the log.
+    const run = trained.runs[0];
+    const bucket = runsBucket(trained.settings);
+    const key = runKey(run.run_id, RUN_FILES.record);
+    const { record_sha256: _seal, ...unsealed } = JSON.parse((await trained.store.get(bucket, key)).toString('utf8'));
+    await trained.store.put(bucket, key, JSON.stringify(unsealed));
+
+    const json = await runCli(['predict', '--home', trained.home, '--run', run.run_id, '--data', data, '--json', '--log-level', 'info']);
+    expect(json.exitCode, json.stderr).toBe(0);
+    expect(json.json.result).toMatchObject({ run_id: run.run_id, warnings: [expect.objectContaining({ code: 'irregular_time_steps' })] });
+    const lines = json.stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg: string; runId?: string });
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'run_record_unsealed', runId: run.run_id }));
+    // The data's warning stays the report's (result.warnings), not a log line as well.
+    expect(json.stderr).not.toContain('irregular_time_steps');
+
+    // At the default level a command's info lines stay out of its output.
+    const quiet = await runCli(['predict', '--home', trained.home, '--run', run.run_id, '--data', data]);
+    expect(quiet.exitCode, quiet.stderr).toBe(0);
+    expect(quiet.stderr).not.toContain('run_record_unsealed');
   });
 });

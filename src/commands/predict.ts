@@ -27,9 +27,9 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
     const { settings } = this.loadSettings(flags);
     // Before the forecast is made and logged.
     await checkSvgFileFlag(flags.plot, 'plot');
-    const { store, bus } = await this.dependencies(settings);
-    // No logger for the workflow: its lines are the data's warnings, which the report below says (as preprocess does).
-    const result = await runBatchInference(settings, { store, bus }, { data: inferenceDataRefOf(flags.data), runId: flags.run, outFile: flags.out, plotFile: flags.plot, scale: flags.scale as InputScale });
+    const { store, bus, logger } = await this.dependencies(settings);
+    // The data's warnings are said by the report below, not logged as well; the log (stderr) keeps the run's own lines.
+    const result = await runBatchInference(settings, { store, bus, logger, saysDataWarnings: true }, { data: inferenceDataRefOf(flags.data), runId: flags.run, outFile: flags.out, plotFile: flags.plot, scale: flags.scale as InputScale });
     this.say(`${result.status === 'duplicate' ? 'Duplicate of an earlier result' : 'Forecast'}: ${result.rows_predicted} rows from ${result.windows} windows, run ${result.run_id} (${result.model_type})`);
     if (result.metrics.rmse !== undefined) this.say(`vs actuals (${result.metrics.overlap_rows} rows, original units): rmse ${result.metrics.rmse.toPrecision(5)}, mae ${result.metrics.mae_mean?.toPrecision(5)}`);
     this.say(`record: ${result.log_bucket}/${result.log_object_key}; forecasts: ${result.forecast_bucket}/${result.forecast_key}${result.out_file ? ` and ${result.out_file}` : ''}`);

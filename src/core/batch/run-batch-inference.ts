@@ -41,6 +41,11 @@ export interface BatchInferenceDeps {
    * does (the worker's start, about 250 ms, outweighs the 30-200 ms parse).
    */
   parseOffThread?: boolean;
+  /**
+   * The caller says the data's warnings itself, from the result's `warnings` (`flts predict`'s report): they are
+   * not logged as well. Default false: a daemon has no report but its log.
+   */
+  saysDataWarnings?: boolean;
 }
 
 export interface BatchInferenceInput {
@@ -138,7 +143,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
       ...(plotFiles ? { plot_files: plotFiles } : {}),
       warnings: data.warnings,
     };
-    for (const warning of data.warnings) logger.warn({ event: warning.code, source: data.source, ...warning.details }, warning.message);
+    if (!deps.saysDataWarnings) for (const warning of data.warnings) logger.warn({ event: warning.code, source: data.source, ...warning.details }, warning.message);
 
     const existing = await readResultMarker(store, settings, run.run_id, predictionHash);
     if (existing && existing.state !== 'pending') {
