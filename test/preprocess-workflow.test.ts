@@ -5,6 +5,7 @@ import type { MessageBus } from '../src/core/bus/message-bus.js';
 import { decodeDeadLetter, decodeInferenceClaim, decodeTrainClaim } from '../src/core/bus/messages.js';
 import { dlqTopic } from '../src/core/bus/topics.js';
 import { FltsError } from '../src/core/errors.js';
+import { silentLogger } from '../src/core/logger.js';
 import { createSliceHome, type SliceHome } from './helpers/poblesec-slice.js';
 import { preprocess } from '../src/core/workflows/preprocess.js';
 import { readTopics } from './helpers/read-topic.js';
@@ -71,5 +72,16 @@ describe('workflows > preprocess', () => {
     expect(decoded.operation).toBe('preprocess');
     expect(decoded.error).toContain((failure as FltsError).message);
     expect(decoded.payload).toHaveProperty('config_hash');
+  });
+
+  it('says a dead letter the bus refuses, and still fails with the preprocess\'s own error', async () => {
+    const settings = { ...slice.settings, data: { ...slice.settings.data, trainFile: 'no-such-file.csv' } };
+    const refusal = new FltsError('FLTS_BUS_ACCESS_DENIED', 'Kafka broker 127.0.0.1:9092 denied publish to DLQ-preprocess: TOPIC_AUTHORIZATION_FAILED.');
+    const refusing: MessageBus = { ...bus, publish: async () => Promise.reject(refusal) };
+    const lines: Array<{ msg?: string; fields: Record<string, unknown> }> = [];
+    const logger = { ...silentLogger, error: (fields: Record<string, unknown>, msg?: string) => void lines.push({ msg, fields }) };
+    const failure = await preprocess(settings, { store: slice.store, bus: refusing, logger }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND' });
+    expect(lines).toEqual([{ msg: 'bus_dead_letter_refused', fields: expect.objectContaining({ dlqTopic: 'DLQ-preprocess', code: 'FLTS_BUS_ACCESS_DENIED', reason: refusal.message }) }]);
   });
 });

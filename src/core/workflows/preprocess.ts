@@ -3,6 +3,8 @@ import type { MessageBus } from '../bus/message-bus.js';
 import { dlqTopic } from '../bus/topics.js';
 import { computeConfigHash } from '../config/config-hash.js';
 import type { Settings } from '../config/settings.js';
+import { toFltsError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { processedKeys } from '../preprocess/processed-layout.js';
 import { runPreprocess, type PreprocessDeps, type PreprocessResult } from '../preprocess/run-preprocess.js';
 import { MSTL_WINDOW_ROWS } from '../models/mstl-window.js';
@@ -38,15 +40,23 @@ export async function publishPreprocessClaims(bus: MessageBus, result: Preproces
   return claims;
 }
 
-/** Like the reference: a failed preprocess leaves `{config_hash}` in DLQ-preprocess (never throws). */
-export async function publishPreprocessFailure(bus: MessageBus, error: unknown, settings: Settings): Promise<void> {
+/**
+ * Like the reference: a failed preprocess leaves `{config_hash}` in DLQ-preprocess. Never throws: the preprocess's own
+ * failure is what its caller is told; a dead letter the bus refuses is said in `logger` (bus_dead_letter_refused),
+ * as a consumer's is.
+ */
+export async function publishPreprocessFailure(bus: MessageBus, error: unknown, settings: Settings, logger: Logger = silentLogger): Promise<void> {
   let configHash: string | null = null;
   try {
     configHash = computeConfigHash(settings.preprocess, settings.data).configHash;
   } catch {
     // Invalid settings have no hash; the envelope still records the error.
   }
-  await bus.publish(dlqTopic('preprocess'), encodeDeadLetter('preprocess', error, { config_hash: configHash })).catch(() => undefined);
+  const dlq = dlqTopic('preprocess');
+  await bus.publish(dlq, encodeDeadLetter('preprocess', error, { config_hash: configHash })).catch((refusal: unknown) => {
+    const coded = toFltsError(refusal);
+    logger.error({ dlqTopic: dlq, config_hash: configHash, code: coded.code, reason: coded.message }, 'bus_dead_letter_refused');
+  });
 }
 
 export interface PreprocessWorkflowDeps extends PreprocessDeps {
@@ -94,7 +104,7 @@ export async function preprocess(settings: Settings, deps: PreprocessWorkflowDep
   try {
     result = await runPreprocess(settings, deps);
   } catch (error) {
-    if (deps.bus) await publishPreprocessFailure(deps.bus, error, settings);
+    if (deps.bus) await publishPreprocessFailure(deps.bus, error, settings, deps.logger);
     throw error;
   }
   const claims = deps.bus ? await publishPreprocessClaims(deps.bus, result, settings, deps.store) : null;
