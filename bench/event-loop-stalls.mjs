@@ -4,7 +4,8 @@
 // and with default settings, the steps the daemon runs on its main thread on the full PobleSec data: a forced
 // preprocess, then each model type trained as the daemon's trainer trains it (trainModels, one type per call, no claim,
 // mirroring deferred, under an abort signal as the daemon's handlers are: work that yields to let a stop in yields only
-// then). During each step `perf_hooks.monitorEventLoopDelay` (10 ms resolution) and a 10 ms
+// then), then the promoter's check of each trained run (loaded as serving loads it, its last test windows forecast).
+// During each step `perf_hooks.monitorEventLoopDelay` (10 ms resolution) and a 10 ms
 // setInterval watch the loop; printed per step: wall time, the longest block and p99 of the loop delay, the longest
 // gap between two interval ticks, and the phase (last log line or event) the longest gap started in and ended in.
 // `--no-signal` trains without one, as a library caller may: the post-fit forecasts then run each stage in one turn.
@@ -17,6 +18,7 @@ import { resolveSettings } from '../dist/core/config/settings.js';
 import { runPreprocess } from '../dist/core/preprocess/run-preprocess.js';
 import { createFsStore } from '../dist/core/storage/fs-store.js';
 import { trainModels } from '../dist/core/workflows/train.js';
+import { validateCandidate } from '../dist/core/workflows/validate-candidate.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -92,11 +94,14 @@ try {
   rows.push(await measured('preprocess (forced)', async () => {
     configHash = (await runPreprocess(settings, { store, logger: phaseLogger, onEvent })).configHash;
   }));
+  const trained = [];
   for (const modelType of models) {
-    rows.push(await measured(`train ${modelType}`, () =>
-      trainModels({ models: [modelType], configHash, inProgress: 'train', deferMirror: true }, settings, { store, logger: phaseLogger, onEvent, ...(withSignal ? { signal: stop.signal } : {}) }),
-    ));
+    rows.push(await measured(`train ${modelType}`, async () => {
+      const { runs } = await trainModels({ models: [modelType], configHash, inProgress: 'train', deferMirror: true }, settings, { store, logger: phaseLogger, onEvent, ...(withSignal ? { signal: stop.signal } : {}) });
+      trained.push(...runs);
+    }));
   }
+  for (const run of trained) rows.push(await measured(`check ${run.model_type}`, () => validateCandidate(store, settings, run)));
   const cpus = os.cpus();
   console.log(`machine: ${os.platform()} ${cpus[0]?.model ?? '?'} x${cpus.length}, node ${process.version}, load ${os.loadavg()[0].toFixed(2)}`);
   console.log(`PobleSec train+test, default settings (training.engine ${settings.training.engine}, backend ${settings.training.backend}, epochs ${settings.training.epochs}), ${withSignal ? 'under an abort signal' : 'no abort signal'}; loop watched at ${INTERVAL_MS} ms:`);
