@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -28,6 +28,16 @@ describe('commands > serve', () => {
     const result = await runCli(['serve', '--run', 'no-such-run', '--port', '0', '--home', home, '--json', '--log-level', 'silent']);
     expect(result.exitCode).toBe(4);
     expect(result.json).toMatchObject({ status: 'error', error: { code: 'FLTS_RUN_NOT_FOUND' } });
+  });
+
+  it('refuses a pinned run the registry does not have before it listens: no "Listening on", no ready file', async () => {
+    const readyFile = path.join(home, 'serve-ready.json');
+    const result = await runCli(['serve', '--run', 'nope', '--port', '0', '--home', home, '--log-level', 'silent'], { env: { FLTS_READY_FILE: readyFile } });
+    expect(result.exitCode).toBe(4);
+    expect(result.stderr).toContain('FLTS_RUN_NOT_FOUND');
+    expect(result.stderr).toContain('Run nope not found');
+    expect(result.stdout).not.toContain('Listening');
+    expect(existsSync(readyFile)).toBe(false);
   });
 
   it('refuses --grpc-port equal to --port before listening, naming both flags, exit 2 (the second listen said the port was in use)', async () => {

@@ -75,6 +75,13 @@ export interface ModelHolder {
    */
   start(): Promise<void>;
   /**
+   * Reads the pinned run's record, before start(): throws when the store answers that it cannot be served (not found,
+   * or a reason no wait mends, as start() would a moment later), so that a wrong --run is refused before the server
+   * listens. A store that is unavailable is left to start(), which waits for it. Does nothing when following the
+   * pointer, or with a source that cannot read a record alone.
+   */
+  checkPinnedRun(): Promise<void>;
+  /**
    * Reads the pointer every `pollIntervalMs` from now on, as start() does after its first load: for an owner that made
    * the first load itself (reloadFromPointer). Does nothing for a pinned holder, without an interval, or when polling.
    */
@@ -310,6 +317,14 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
         options.onEvent?.({ type: 'serve.waiting_for_promotion' });
       }
       if (!polling) schedulePoll();
+    },
+    async checkPinnedRun() {
+      if (!options.pinnedRunId || !options.source.readRun) return;
+      try {
+        await options.source.readRun(options.pinnedRunId);
+      } catch (error) {
+        if (!toFltsError(error).retriable) throw error;
+      }
     },
     followPointer() {
       if (!polling) schedulePoll();

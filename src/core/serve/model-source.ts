@@ -37,6 +37,11 @@ export interface PointerTarget {
  */
 export interface ModelSource {
   loadRun(runId: string): Promise<LoadedRun>;
+  /**
+   * The run's record alone, without its model: FLTS_RUN_NOT_FOUND when the registry has none. Lets a pinned run that
+   * is not there be refused before the server listens; a source without it has its runs checked by loadRun only.
+   */
+  readRun?(runId: string): Promise<ServedRunInfo>;
   /** The promoted run, or undefined when no pointer exists. Throws when the store cannot be read. */
   readPointer(): Promise<PointerTarget | undefined>;
   /** Every pointer of the cascade that names a run, in cascade order (the first is the promoted run). */

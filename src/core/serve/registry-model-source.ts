@@ -5,6 +5,7 @@ import { parseIntervalLevels } from '../models/prediction-intervals.js';
 import { loadProcessedData } from '../preprocess/processed-data.js';
 import { loadRunForServing } from '../registry/load-run.js';
 import { readPromotionPointers, readPromotionPointerWithSource } from '../registry/pointers.js';
+import { readRunRecord } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ModelSource } from './model-source.js';
 
@@ -18,6 +19,10 @@ export function createRegistryModelSource(store: ObjectStore, settings: Settings
       const { run, model, scaler, intervals } = await loadRunForServing(store, settings, runId, { inferenceThread: settings.serve.inferenceThread, engine: settings.serve.engine, logger });
       const source = intervals ? await createIntervalSource(intervals, parseIntervalLevels(settings.eval.intervalLevels)) : undefined;
       return { run: { runId: run.run_id, modelType: run.model_type, configHash: run.config_hash }, model, scaler, ...(source ? { intervals: source } : {}) };
+    },
+    async readRun(runId) {
+      const run = await readRunRecord(store, settings, runId);
+      return { runId: run.run_id, modelType: run.model_type, configHash: run.config_hash };
     },
     async readPointer() {
       const found = await readPromotionPointerWithSource(store, settings);

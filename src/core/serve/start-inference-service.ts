@@ -111,8 +111,8 @@ export async function assertServePortsDistinct(serve: Pick<Settings['serve'], 'h
 
 /**
  * `flts serve` as a library call: listens at once (so liveness answers while the model loads), then loads
- * the pinned run or follows the promotion pointer. A pinned run that cannot be loaded is an error; a broken
- * pointer is not (the service waits, unready, and keeps polling).
+ * the pinned run or follows the promotion pointer. A pinned run that cannot be loaded is an error, one the registry
+ * does not have is refused before listening; a broken pointer is not (the service waits, unready, and keeps polling).
  */
 export async function startInferenceService(settings: Settings, deps: InferenceServiceDeps): Promise<InferenceService> {
   deps.signal?.throwIfAborted();
@@ -160,16 +160,18 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
       logger,
     });
   }
-  let predictionLog: PredictionLog | undefined;
-  if (serve.predictionLog.enabled) {
-    // A store not there yet is waited for like the promotion pointer (the first write creates the bucket);
-    // what waiting cannot fix (a bucket name S3 refuses) fails the start.
-    await orAborted(
-      deps.store.ensureBucket(settings.store.buckets.inferenceLogs).catch((error: unknown) => {
+  // A store not there yet is waited for like the promotion pointer (the first write creates the bucket);
+  // what waiting cannot fix (a bucket name S3 refuses, a pinned run the registry does not have) fails the start
+  // before anything listens. Both reads side by side: a store that does not answer holds each for its timeout.
+  const bucketReady = serve.predictionLog.enabled
+    ? deps.store.ensureBucket(settings.store.buckets.inferenceLogs).catch((error: unknown) => {
         if (!toFltsError(error).retriable) throw error;
         logger.warn({ err: toFltsError(error).message }, 'prediction_log_bucket_unavailable');
-      }),
-    );
+      })
+    : undefined;
+  await orAborted(Promise.all([bucketReady, holder.checkPinnedRun()]));
+  let predictionLog: PredictionLog | undefined;
+  if (serve.predictionLog.enabled) {
     const logOptions = {
       store: deps.store,
       bucket: settings.store.buckets.inferenceLogs,
