@@ -87,6 +87,23 @@ describe('core > bus > kafka-log', () => {
     ]);
   });
 
+  it('leaves a broker\'s error answer that kafkajs retries to debug (a fresh cluster\'s coordinator), and warns of any other', () => {
+    const log = recorded();
+    const answer = (request: string, error: string) => log.at('Connection', `Response ${request}`, { ...B1, error, correlationId: 6, size: 55 });
+    answer('GroupCoordinator(key: 10, version: 2)', 'The group coordinator is not available');
+    answer('Metadata(key: 3, version: 6)', 'There is no leader for this topic-partition as we are in the middle of a leadership election');
+    answer('CreateTopics(key: 19, version: 3)', 'Topic with this name already exists');
+    answer('GroupCoordinator(key: 10, version: 2)', 'Not authorized to access group: Group authorization failed');
+    expect(log.shown().map(([level, message, fields]) => [level, message, fields.error])).toEqual([
+      ['warn', 'Response CreateTopics(key: 19, version: 3)', 'Topic with this name already exists'],
+      ['warn', 'Response GroupCoordinator(key: 10, version: 2)', 'Not authorized to access group: Group authorization failed'],
+    ]);
+    expect(log.lines.filter(([level]) => level === 'debug').map(([, , fields]) => fields.error)).toEqual([
+      'The group coordinator is not available',
+      'There is no leader for this topic-partition as we are in the middle of a leadership election',
+    ]);
+  });
+
   it('leaves a consumer\'s crash and restart lines, stack and all, to debug: the bus logs each crash itself, once per episode', () => {
     const log = recorded();
     // A broker away for a minute: each of two consumers crashes every ~25 s (its retries run out) and is restarted.

@@ -3,6 +3,23 @@ import type { Logger } from '../logger.js';
 import { BUS_CLOSED_REASON } from './kafka-connections.js';
 import { isGroupLookupDenial } from './kafka-failure.js';
 import { kafkajs } from './kafkajs-module.js';
+import { lazyRequire } from '../lazy-require.js';
+
+/** One row of kafkajs' table of Kafka's error codes: the text it gives an error answer, and whether it retries it. */
+interface KafkaErrorCode {
+  message: string;
+  retriable: boolean;
+}
+
+/** kafkajs 2.2.4's own table (protocol/error.js), which its public API does not export: the one list of what it retries. */
+const kafkajsErrorCodes = lazyRequire<{ errorCodes: KafkaErrorCode[] }>('kafkajs/src/protocol/error');
+let retriedAnswers: Set<string> | undefined;
+
+/** An error answer kafkajs retries by itself (a coordinator or leader not there yet): its caller fails coded if the retries run out. */
+function retriedAnswer(error: unknown): boolean {
+  retriedAnswers ??= new Set(kafkajsErrorCodes().errorCodes.filter((entry) => entry.retriable).map((entry) => entry.message));
+  return typeof error === 'string' && retriedAnswers.has(error);
+}
 
 /**
  * How often a broker that stays away is logged again, with how many attempts failed meanwhile: as often as a consumer
@@ -66,9 +83,10 @@ function failedConnection(namespace: string, message: string, broker: unknown): 
  * kafkajs' own chatter goes to debug; its warnings and errors stay visible, without the stack it attaches to each
  * failed connection attempt: the reason is in the message, and flts reports the failure itself, coded. A broker's
  * error answer to one request ("Response GroupCoordinator", "Response CreateTopics") is thrown to its caller as
- * well, which retries it (a coordinator or leader still being elected, a topic another process created first) or
- * fails coded: a warning, not an error on every fresh start. The bus ending its own connections when it closes is
- * no failure at all: debug.
+ * well, which retries it or fails coded: one kafkajs retries by itself (a coordinator or leader still being elected,
+ * as on every fresh cluster: "The group coordinator is not available") goes to debug, any other (a topic another
+ * process created first, a denial) is a warning, not an error. The bus ending its own connections when it closes
+ * is no failure at all: debug.
  *
  * A broker away is tried again about once a second (kafkajs' retry wait is capped at 1 s, see kafkajsRetries in
  * kafka-bus.ts), and each attempt logs its connection error, then kafkajs' seed loop the same error again ("Failed
@@ -131,6 +149,7 @@ export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): K
       if (message.includes(BUS_CLOSED_REASON) || consumerCrashLine(namespace, message)) logger.debug(entry, message);
       else if (failed !== undefined) connectionFailed(failed, message, entry);
       else if (level === KafkaLogLevel.ERROR && !brokerAnswer) logger.error(entry, message);
+      else if (brokerAnswer && retriedAnswer(fields.error)) logger.debug(entry, message);
       else if (level === KafkaLogLevel.ERROR || level === KafkaLogLevel.WARN) logger.warn(entry, message);
       else logger.debug(entry, message);
     };
