@@ -122,6 +122,22 @@ describe('workflows > trainModels side by side', () => {
     expect(stopped).toMatchObject({ code: 'FLTS_TRAIN_ABORTED', details: { notStarted: ['SNAIVE', 'LSTM'], succeeded: [] } });
     expect((stopped as Error).message).toMatch(/KILLED.*SNAIVE, LSTM never started.*finished: none/);
   });
+
+  it('an abort of the one model in training: the outcome after the run\'s sentence begins a sentence of its own', async () => {
+    const { settings, store } = slice;
+    await preprocess(settings, { store });
+    const abort = new AbortController();
+    const stopped = await trainModels({ models: ['NAIVE'] }, atOnce(settings, 1), {
+      store,
+      signal: abort.signal,
+      onEvent: (event) => {
+        if (event.type === 'train.start') abort.abort();
+      },
+    }).catch((error: unknown) => error);
+
+    expect(stopped).toMatchObject({ code: 'FLTS_TRAIN_ABORTED', details: { notStarted: [], succeeded: [] } });
+    expect((stopped as Error).message).toMatch(/^Run \S+ was stopped and is recorded as KILLED\. Finished: none\.$/);
+  });
 });
 
 /** `text` without the run's id, whole or as the 8 characters a chart's title shows. */

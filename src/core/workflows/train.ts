@@ -225,7 +225,10 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
     const finished = runs.map((run) => `${run.model_type} run ${run.run_id}`).join(', ') || 'none';
     const unstarted = notStarted.length > 0 ? `${notStarted.join(', ')} never started (no run recorded for ${notStarted.length === 1 ? 'it' : 'them'}); ` : '';
     const killed = stopped.flatMap((error) => (typeof error.details.runId === 'string' ? [error.details.runId] : []));
-    throw new FltsError('FLTS_TRAIN_ABORTED', `${stopped.length > 0 ? `${stopped.map((error) => error.message).join(' ')} ` : 'Training was stopped: '}${unstarted}finished: ${finished}.`, {
+    const outcome = `${unstarted}finished: ${finished}.`;
+    // After the stopped runs' own sentences, the outcome is a sentence of its own.
+    const message = stopped.length > 0 ? `${stopped.map((error) => error.message).join(' ')} ${outcome[0].toUpperCase()}${outcome.slice(1)}` : `Training was stopped: ${outcome}`;
+    throw new FltsError('FLTS_TRAIN_ABORTED', message, {
       cause: stopped[0],
       details: { ...stopped[0]?.details, killed, notStarted, succeeded: runs.map((run) => run.run_id) },
     });
