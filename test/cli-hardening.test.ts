@@ -169,8 +169,16 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
       const run = runs[i];
       expect(run.json?.error, plan).toMatchObject({ code: 'FLTS_OFFSETS_PLAN_INVALID' });
       expect(run.json.error.message, plan).toMatch(/not a regular file|is a directory/);
+      expect(run.json.error.message.split(plan), `${plan} named once`).toHaveLength(2);
       expect(run.exitCode, plan).toBe(3);
     }
+  });
+
+  it('says a missing replay plan (--from-file) is not found, once, under a not-found code (exit 4)', async () => {
+    const plan = path.join(dir, 'no-such-plan.csv');
+    const run = await runCli(['replay-offsets', '--group', 'g', '--from-file', plan, '--json']);
+    expect(run.json?.error).toMatchObject({ code: 'FLTS_OFFSETS_PLAN_NOT_FOUND', message: `Plan file ${plan} not found.`, details: { file: plan } });
+    expect(run.exitCode).toBe(4);
   });
 
   it('refuses a directory as training data under the code whose documented hint covers directories', async () => {

@@ -95,6 +95,7 @@ export const ERROR_CATALOGUE = {
   FLTS_OFFSETS_GROUP_ACTIVE: { kind: 'conflict', retriable: true, hint: 'Stop the group members or pass --wait.' },
   FLTS_OFFSETS_TOPIC_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'Check the topic and partition numbers; --all-topics uses the topics the group has committed offsets for.' },
   FLTS_OFFSETS_NO_COMMITTED_OFFSET: { kind: 'not_found', retriable: false, hint: 'The group has committed nothing there; use an absolute target (--to-earliest, --to-offset, --to-datetime) or name the topics.' },
+  FLTS_OFFSETS_PLAN_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'Check the path given to --from-file; `flts replay-offsets ... --export <file>` writes a plan there.' },
   FLTS_OFFSETS_PLAN_INVALID: { kind: 'input', retriable: false, hint: 'A plan file has one topic,partition,offset (or group,topic,partition,offset) line per partition, as --export writes it.' },
   FLTS_TRACKING_UNAVAILABLE: { kind: 'unavailable', retriable: true, hint: 'Check MLFLOW_TRACKING_URI; local tracking continues meanwhile.' },
   FLTS_TRACKING_REJECTED: { kind: 'input', retriable: false, hint: 'The MLflow server refused the request (its error code is in details); check the credentials and the experiment or run named.' },

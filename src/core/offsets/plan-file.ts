@@ -13,7 +13,11 @@ export async function readPlanFile(file: string): Promise<string> {
   try {
     return (await readFileBytes(file, MAX_PLAN_BYTES)).toString('utf8');
   } catch (cause) {
+    const details = { file: clip(file) };
+    if (isFltsError(cause) && cause.code === 'FLTS_DATA_FILE_NOT_FOUND') throw new FltsError('FLTS_OFFSETS_PLAN_NOT_FOUND', `Plan file ${clip(file)} not found.`, { cause, details });
     const reason = isFltsError(cause) ? cause.message : (cause as Error).message;
-    throw new FltsError('FLTS_OFFSETS_PLAN_INVALID', `Cannot read plan file ${clip(file)}: ${reason}`, { cause, details: { file: clip(file) } });
+    // The data reader's reasons begin with the path ("<file> is a directory, ..."): it is said once.
+    const message = reason.startsWith(`${file} `) ? `Plan file ${clip(file)} ${reason.slice(file.length + 1)}` : `Cannot read plan file ${clip(file)}: ${reason}`;
+    throw new FltsError('FLTS_OFFSETS_PLAN_INVALID', message, { cause, details });
   }
 }
