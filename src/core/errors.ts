@@ -8,7 +8,7 @@
 import { clip } from './clip-text.js';
 import { MODEL_TYPES } from './model-types.js';
 
-export type ErrorKind = 'usage' | 'input' | 'not_found' | 'conflict' | 'unavailable' | 'not_implemented' | 'internal';
+export type ErrorKind = 'usage' | 'input' | 'not_found' | 'conflict' | 'unavailable' | 'internal';
 
 interface CatalogueEntry {
   readonly kind: ErrorKind;
@@ -25,7 +25,6 @@ export const ERROR_CATALOGUE = {
   FLTS_USAGE_INVALID_FLAG: { kind: 'usage', retriable: false, hint: 'Run the command with --help to see its flags.' },
   FLTS_USAGE_UNKNOWN_COMMAND: { kind: 'usage', retriable: false, hint: 'The command comes first (`flts <command> [flags]`); `flts --help` lists the commands.' },
   FLTS_USAGE_INVALID_ARGUMENT: { kind: 'usage', retriable: false, hint: 'A function of the flts library was given an argument it cannot use; the message names the function and the argument. Settings come from resolveSettings(), a store from createObjectStore() or createFsStore(); the types in the package (dist/core/index.d.ts) give every argument\'s shape.' },
-  FLTS_NOT_IMPLEMENTED: { kind: 'not_implemented', retriable: false, hint: 'This command is part of a later release.' },
   FLTS_STORE_KEY_INVALID: { kind: 'input', retriable: false, hint: 'Object keys are relative, use "/" separators and never contain "..".' },
   FLTS_STORE_KEY_OUTSIDE_ROOT: { kind: 'input', retriable: false, hint: 'Object keys must stay inside the store root.' },
   FLTS_STORE_PATH_OUTSIDE_ROOT: { kind: 'input', retriable: false, hint: 'A directory inside the store is a symbolic link that leads out of it; replace the link with a real directory, or point --home (FLTS_HOME) at the data.' },
@@ -117,7 +116,6 @@ export const EXIT_CODE_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   not_found: 4,
   conflict: 5,
   unavailable: 6,
-  not_implemented: 7,
   internal: 1,
 };
 
@@ -127,7 +125,6 @@ export const HTTP_STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   not_found: 404,
   conflict: 409,
   unavailable: 503,
-  not_implemented: 501,
   internal: 500,
 };
 

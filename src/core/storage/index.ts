@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Settings } from '../config/settings.js';
-import { FltsError } from '../errors.js';
+import { invalidArgument } from '../library-arguments.js';
 import type { Logger } from '../logger.js';
 import { createFsStore } from './fs-store.js';
 import type { ObjectStore } from './object-store.js';
@@ -33,6 +33,7 @@ export async function createObjectStore(settings: Settings, context: ObjectStore
       return createS3Store({ ...settings.store.s3, logger: context.logger, sessionTokenEnv: context.envNames?.['store.s3.sessionToken'] });
     }
     default:
-      throw new FltsError('FLTS_NOT_IMPLEMENTED', `Object store kind "${settings.store.kind}" is not available in this build.`);
+      // Settings refuse any other kind; hand-made ones reach this from the library.
+      throw invalidArgument('createObjectStore', 'settings.store.kind', '"fs" or "s3"', (settings.store as { kind: unknown }).kind);
   }
 }
