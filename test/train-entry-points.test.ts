@@ -7,9 +7,9 @@ import { runCli } from './helpers/run-cli.js';
 
 const MODELS = ['NAIVE', 'LSTM'];
 
-/** What a run says apart from its identity, its clock, the process that trained it and where and when its data was written. */
+/** What a run says apart from its identity, its clock, the process that trained it, where and when its data was written, and the seal over all of them. */
 function comparable(run: RunRecord): unknown {
-  const { run_id: _id, timings: _timings, owner: _owner, data, ...rest } = run;
+  const { run_id: _id, timings: _timings, owner: _owner, record_sha256: _seal, data, ...rest } = run;
   const { processed_bucket: _bucket, processed_created_at: _created, ...lineage } = data;
   return { ...rest, data: lineage };
 }

@@ -6,6 +6,7 @@ import { decodeTrainingEvent } from '../src/core/bus/messages.js';
 import type { Settings } from '../src/core/config/settings.js';
 import type { FltsEvent } from '../src/core/events.js';
 import type { RunRecord } from '../src/core/registry/run-record.js';
+import { runRecordDigest } from '../src/core/registry/run-digests.js';
 import { listRunRecords, runKey, runsBucket } from '../src/core/registry/run-store.js';
 import { preprocess } from '../src/core/workflows/preprocess.js';
 import { trainModels } from '../src/core/workflows/train.js';
@@ -38,7 +39,10 @@ async function artefacts(settings: Settings, run: RunRecord): Promise<Record<str
   for (const name of files.sort()) {
     const body = Buffer.from(await slice.store.get(bucket, runKey(run.run_id, name))).toString(name.endsWith('.json') || name.endsWith('.svg') ? 'utf8' : 'base64');
     if (name === 'run.json') {
-      const { run_id: _id, timings: _timings, ...rest } = JSON.parse(body) as RunRecord;
+      // The seal covers the run's id and timings too: checked here, then compared without them.
+      const record = JSON.parse(body) as RunRecord;
+      expect(record.record_sha256).toBe(runRecordDigest(record));
+      const { run_id: _id, timings: _timings, record_sha256: _seal, ...rest } = record;
       out[name] = JSON.stringify(rest);
     } else out[name] = name === 'metrics.json' ? JSON.stringify((JSON.parse(body) as { epochs: Array<Record<string, number>> }).epochs.map(({ epoch, loss, val_loss }) => ({ epoch, loss, val_loss }))) : withoutRunId(body, run.run_id);
   }
