@@ -46,6 +46,8 @@ describe('core > registry > run-store', () => {
       ['windowless', JSON.stringify(windowless), /window is missing/],
       ['untimed', JSON.stringify({ ...damaged, run_id: 'untimed', timings: {} }), /timings\.started_at/],
       ['negative', JSON.stringify({ ...damaged, run_id: 'negative', window: { ...damaged.window, inputSeqLen: -1 } }), /inputSeqLen/],
+      // Read by JSON.parse, but past the stack of whatever walks it next (the seal's canonical JSON, --json output).
+      ['nested', JSON.stringify({ ...damaged, run_id: 'nested', params: { x: '@' } }).replace('"@"', '['.repeat(100_000) + ']'.repeat(100_000)), /nests objects or arrays over 64 levels/],
     ];
     for (const [runId, body] of cases) await store.put('runs', `${runId}/run.json`, body);
     for (const [runId, , message] of cases) {

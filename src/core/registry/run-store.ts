@@ -76,12 +76,31 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 const isCount = (value: unknown): boolean => Number.isInteger(value) && (value as number) > 0;
 
 /**
+ * Deepest nesting of objects and arrays a run record may have. flts writes a few levels (params, metrics per target);
+ * the seal's canonical JSON, the --json output and the MLflow mirror walk a record recursively, and a run.json nested
+ * tens of thousands deep (JSON.parse reads it) ran them out of stack, an internal error instead of a damaged run.
+ */
+const MAX_RECORD_DEPTH = 64;
+
+/** Whether `value` nests objects or arrays deeper than `limit` levels, found without recursing. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const pending: Array<{ item: unknown; depth: number }> = [{ item: value, depth: 1 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (next.item === null || typeof next.item !== 'object') continue;
+    if (next.depth > limit) return true;
+    for (const child of Object.values(next.item)) if (child !== null && typeof child === 'object') pending.push({ item: child, depth: next.depth + 1 });
+  }
+  return false;
+}
+
+/**
  * What makes a stored run record unusable, or undefined when every field the registry, the scoreboard and the
  * loaders read is there. The record must name the run of its own directory: an edited or copied run.json that
  * names another run would otherwise make that run promoted under this one's id.
  */
 export function runRecordProblem(value: unknown, runId: string): string | undefined {
   if (!isObject(value)) return 'it is not a JSON object';
+  if (nestedDeeperThan(value, MAX_RECORD_DEPTH)) return `it nests objects or arrays over ${MAX_RECORD_DEPTH} levels deep`;
   if (value.run_id !== runId) return `it names run ${JSON.stringify(value.run_id)}, not ${runId}`;
   for (const field of ['model_type', 'status', 'config_hash'] as const) {
     if (typeof value[field] !== 'string' || value[field] === '') return `${field} is not a non-empty string`;
