@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -63,6 +63,20 @@ describe('core > ready-file', () => {
     ready.remove();
     expect(readFileSync(file, 'utf8')).toBe(other);
     expect(seen).toEqual([]);
+  });
+
+  it('replaces a symlink planted at the path, leaving the file it points to as it was', () => {
+    const file = path.join(dir, 'ready.json');
+    const target = path.join(dir, 'precious.txt');
+    writeFileSync(target, 'not for flts');
+    symlinkSync(target, file);
+    const ready = writeReadyFile(file, SERVE, warnings().logger);
+    expect(lstatSync(file).isFile()).toBe(true);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject(SERVE);
+    expect(readFileSync(target, 'utf8')).toBe('not for flts');
+    ready.remove();
+    expect(existsSync(file)).toBe(false);
+    expect(readFileSync(target, 'utf8')).toBe('not for flts');
   });
 
   it('leaves the file of a live process alone, saying so, and its removal leaves it too', () => {

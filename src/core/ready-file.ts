@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from './logger.js';
 import { currentPidNamespace, processStartOf } from './proc-stat.js';
@@ -98,11 +98,37 @@ function linkedInPlace(temp: string, file: string): boolean {
   return true;
 }
 
+/** Larger than any ready file written: a few hundred bytes. */
+const MAX_READY_FILE_BYTES = 64 * 1024;
+
+/**
+ * The text of `file` when it is a regular file of a ready file's size, undefined otherwise. Whatever else sits at the
+ * path is no server's ready file, and reading it could block the server before it listens: a FIFO's open waits for a
+ * writer (out of reach of SIGTERM, the event loop being blocked), and a symlink to /dev/zero reads without end. A
+ * symlink is not followed: the file put in its place is renamed over the link, never written through it.
+ */
+function readyFileText(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const stat = fstatSync(fd);
+    return stat.isFile() && stat.size <= MAX_READY_FILE_BYTES ? readFileSync(fd, 'utf8') : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The writer recorded in `file`; undefined when there is none, or the file is not one this version writes. */
 function writerOf(file: string): ReadyFileWriter | undefined {
+  const text = readyFileText(file);
+  if (text === undefined) return undefined;
   let recorded: Partial<ReadyFileWriter>;
   try {
-    recorded = JSON.parse(readFileSync(file, 'utf8')) as Partial<ReadyFileWriter>;
+    recorded = JSON.parse(text) as Partial<ReadyFileWriter>;
   } catch {
     return undefined;
   }

@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +110,24 @@ describe('deploy > the image HEALTHCHECK', () => {
     expect(existsSync(readyFile)).toBe(false);
     const after = await healthcheck(serve.child.pid!, env);
     expect(after.code).toBe(1);
+  });
+
+  it('puts its ready file in place of a FIFO planted at the path, rather than blocking on it before it listens', async () => {
+    const readyFile = join(home, 'fifo-ready.json');
+    execFileSync('mkfifo', [readyFile]);
+    const env = { FLTS_READY_FILE: readyFile };
+    const serve = start(['serve', '--port', '0'], env);
+    let url: string;
+    try {
+      [, url] = await serve.waitForOutput(/Listening on (http:\/\/127\.0\.0\.1:\d+)/, 20_000);
+    } catch (error) {
+      // Blocked in open(2), the event loop never runs the SIGTERM handler that stop() counts on.
+      serve.child.kill('SIGKILL');
+      throw error;
+    }
+    expect(lstatSync(readyFile).isFile()).toBe(true);
+    expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toMatchObject({ command: 'serve', health_url: `${url}/healthz` });
+    expect(await healthcheck(serve.child.pid!, env)).toEqual({ code: 0, stderr: '' });
   });
 
   it('keeps checking the container\'s `flts serve` while a second one (`docker exec`) given its ready file runs and stops', async () => {
