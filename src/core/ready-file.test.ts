@@ -65,6 +65,19 @@ describe('core > ready-file', () => {
     expect(seen).toEqual([]);
   });
 
+  it('replaces a file of other contents, JSON null or not JSON at all, as one no server holds', () => {
+    const file = path.join(dir, 'ready.json');
+    for (const contents of ['null', '[1]', '"ready"', '{"pid": 1', '\u0000\u0001garbage']) {
+      writeFileSync(file, contents);
+      const { logger, seen } = warnings();
+      const ready = writeReadyFile(file, SERVE, logger);
+      expect(seen).toEqual([]);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject(SERVE);
+      ready.remove();
+      expect(existsSync(file)).toBe(false);
+    }
+  });
+
   it('replaces a symlink planted at the path, leaving the file it points to as it was', () => {
     const file = path.join(dir, 'ready.json');
     const target = path.join(dir, 'precious.txt');

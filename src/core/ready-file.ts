@@ -126,13 +126,14 @@ function readyFileText(file: string): string | undefined {
 function writerOf(file: string): ReadyFileWriter | undefined {
   const text = readyFileText(file);
   if (text === undefined) return undefined;
-  let recorded: Partial<ReadyFileWriter>;
+  let recorded: Partial<ReadyFileWriter> | null;
   try {
-    recorded = JSON.parse(text) as Partial<ReadyFileWriter>;
+    recorded = JSON.parse(text) as Partial<ReadyFileWriter> | null;
   } catch {
     return undefined;
   }
-  if (!Number.isSafeInteger(recorded.pid) || typeof recorded.token !== 'string') return undefined;
+  // JSON null parses too: read as an object, it threw, and the server wrote no file of its own.
+  if (recorded === null || typeof recorded !== 'object' || !Number.isSafeInteger(recorded.pid) || typeof recorded.token !== 'string') return undefined;
   return recorded as ReadyFileWriter;
 }
 
