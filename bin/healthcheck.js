@@ -5,10 +5,14 @@
 // resolved from them as the command resolves it (defaults < config file < environment < flags), so `docker run ...
 // daemon`, `-e FLTS_DAEMON_PORT=9200` or `serve --port 8080` need no healthcheck of their own. A server given a ready file
 // (FLTS_READY_FILE, which the image sets) says in it where it listens, --port 0 included: its health_url is checked
-// then, and the port is worked out only while the file is not there. FLTS_HEALTH_URL, when set, is checked instead of
-// either. Exit 0 = healthy, 1 = not (with the reason on stderr).
+// then, and the port is worked out only while the file is not there. A file naming another host than this one is
+// refused, never asked: the file sits in a shared directory, and no server writes such a URL. FLTS_HEALTH_URL, when set,
+// is checked instead of either. Exit 0 = healthy, 1 = not (with the reason on stderr).
 //   node bin/healthcheck.js [pid]    (pid of the flts process to check; default 1, the container's main process)
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 
 const TIMEOUT_MS = 4000;
@@ -61,18 +65,59 @@ function localAddress(host) {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** The health URL a server wrote to its ready file (src/core/ready-file.ts), undefined while there is none. */
-function readyFileUrl(file) {
-  let text;
+/**
+ * The text of a ready file, undefined while there is none. Only a regular file is read, without following a symlink
+ * or blocking: a FIFO at the path would hold the check until Docker's timeout, a link to /dev/zero read without end.
+ */
+function readyFileText(file) {
+  let fd;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    if (error.code === 'ENOENT') return undefined;
+    if (error.code === 'ENOENT' || error.code === 'ELOOP') return undefined;
     throw error;
   }
+  try {
+    const stat = fstatSync(fd);
+    // A ready file is a few hundred bytes; none is this large.
+    return stat.isFile() && stat.size <= 64 * 1024 ? readFileSync(fd, 'utf8') : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether `address` (an IP) is a loopback one or one of this host's interfaces. */
+function isLocalAddress(address) {
+  const plain = address.replace(/^::ffff:(?=\d)/i, '');
+  if (isIP(plain) === 4 && plain.startsWith('127.')) return true;
+  if (plain === '::1') return true;
+  return Object.values(networkInterfaces()).some((entries) => (entries ?? []).some((entry) => entry.address === plain));
+}
+
+/**
+ * Whether `hostname` names this host: every address it resolves to is loopback or one of its interfaces. A server
+ * writes the host it listens on, so anything else was not written by one, and the check asks no other host.
+ */
+async function namesThisHost(hostname) {
+  if (hostname === 'localhost') return true;
+  if (isIP(hostname)) return isLocalAddress(hostname);
+  try {
+    const addresses = await lookup(hostname, { all: true });
+    return addresses.length > 0 && addresses.every(({ address }) => isLocalAddress(address));
+  } catch {
+    return false;
+  }
+}
+
+/** The health URL a server wrote to its ready file (src/core/ready-file.ts), undefined while there is none. */
+async function readyFileUrl(file) {
+  const text = readyFileText(file);
+  if (text === undefined) return undefined;
   const url = new URL(JSON.parse(text).health_url);
   // Written as the server listens: a wildcard host is reached on loopback.
   url.hostname = localAddress(url.hostname.replace(/^\[(.*)\]$/, '$1'));
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (url.protocol !== 'http:' || !(await namesThisHost(host))) fail(`the ready file ${file} names ${url.origin}, not an HTTP server of this host`);
   return url.href;
 }
 
@@ -83,7 +128,7 @@ async function healthUrl(pid) {
   const explicit = process.env.FLTS_HEALTH_URL || env.FLTS_HEALTH_URL;
   if (explicit) return explicit;
   const readyFile = (env.FLTS_READY_FILE ?? '').trim();
-  const ready = readyFile ? readyFileUrl(readyFile) : undefined;
+  const ready = readyFile ? await readyFileUrl(readyFile) : undefined;
   if (ready) return ready;
   const { command, args } = fltsCommand(argv);
   const area = command === 'daemon' ? 'daemon' : 'serve';

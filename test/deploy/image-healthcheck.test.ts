@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,6 +128,34 @@ describe('deploy > the image HEALTHCHECK', () => {
     expect(lstatSync(readyFile).isFile()).toBe(true);
     expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toMatchObject({ command: 'serve', health_url: `${url}/healthz` });
     expect(await healthcheck(serve.child.pid!, env)).toEqual({ code: 0, stderr: '' });
+  });
+
+  it('asks no other host than this one, whatever URL its ready file names, and waits on no FIFO there', async () => {
+    const readyFile = join(home, 'hostile-ready.json');
+    const env = { FLTS_READY_FILE: readyFile };
+    const serve = start(['serve', '--port', '0'], env);
+    await serve.waitForOutput(/Listening on http:\/\/127\.0\.0\.1:\d+/);
+    // fetch stubbed in the check's process: a request to another host is seen, and never sent.
+    const stub = join(home, 'fetch-stub.mjs');
+    writeFileSync(stub, 'globalThis.fetch = async (url) => { process.stderr.write(`fetched ${url}\\n`); return new Response("{}"); };\n');
+    const check = (): Promise<{ code: number; stderr: string }> =>
+      new Promise((resolve) => {
+        execFile(process.execPath, ['--import', stub, join(REPO_ROOT, 'bin/healthcheck.js'), String(serve.child.pid)], { env: cleanEnvironment(containerEnv(env)), timeout: 10_000 }, (error, _stdout, stderr) => {
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stderr });
+        });
+      });
+    const written = JSON.parse(readFileSync(readyFile, 'utf8')) as Record<string, unknown>;
+    for (const elsewhere of ['http://203.0.113.7:8000/healthz', 'http://[2001:db8::1]:8000/healthz', 'file:///etc/passwd']) {
+      writeFileSync(readyFile, JSON.stringify({ ...written, health_url: elsewhere }));
+      const result = await check();
+      expect(result.code).toBe(1);
+      expect(result.stderr).not.toContain('fetched');
+      expect(result.stderr).toContain('not an HTTP server of this host');
+    }
+    rmSync(readyFile);
+    execFileSync('mkfifo', [readyFile]);
+    // Without a file to read, the port is worked out (0 here, which the check cannot know): refused, not waited on.
+    expect(await check()).toMatchObject({ code: 1, stderr: expect.stringContaining('any free port') });
   });
 
   it('keeps checking the container\'s `flts serve` while a second one (`docker exec`) given its ready file runs and stops', async () => {
