@@ -224,6 +224,17 @@ describe('core > daemon > health server', () => {
       const hostless = await answerTo(port, 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n');
       expect(hostless).toMatch(/^HTTP\/1.1 400 /);
       expect(JSON.parse(hostless.split('\r\n\r\n')[1])).toMatchObject({ statusCode: 400, code: 'FLTS_REQUEST_INVALID', message: 'An HTTP/1.1 request must have a Host header.' });
+      // Whatever the target: one of no route, or `*`, is refused for its Host too, not answered 404 or 204.
+      for (const [target, hosts, message] of [
+        ['/nope', '', 'An HTTP/1.1 request must have a Host header.'],
+        ['*', '', 'An HTTP/1.1 request must have a Host header.'],
+        ['*', 'Host: a\r\nHost: b\r\n', 'A request must have one Host header, not several.'],
+      ]) {
+        const method = target === '*' ? 'OPTIONS' : 'GET';
+        const answer = await answerTo(port, `${method} ${target} HTTP/1.1\r\n${hosts}Connection: close\r\n\r\n`);
+        expect(answer).toMatch(/^HTTP\/1.1 400 /);
+        expect(JSON.parse(answer.split('\r\n\r\n')[1])).toMatchObject({ code: 'FLTS_REQUEST_INVALID', message });
+      }
     } finally {
       await app.close();
       await bus.close();

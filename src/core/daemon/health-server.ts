@@ -111,14 +111,16 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   app.addHook('preHandler', async (request, reply) => {
     if (request.raw.socket.destroyed) reply.hijack();
   });
-  // Other methods on these paths are 405 with Allow, as on the serve API's port, not 404.
-  const routes = createRouteTable(app);
-  installErrorHandlers(app, HEALTH_BODY_LIMIT, silentLogger, routes, 'this port serves GET /healthz, /readyz, /metrics and /status');
   // As the serve API does: unheard, Node would close a CONNECT's connection without a word, answer an Expect other
   // than 100-continue with an empty 417, and (told not to check, by connectionOptions) take HTTP/1.1 without a Host.
+  // The Host check's hook comes before the not-found one, as on the serve API: a request without a Host (or with two)
+  // is refused for that whatever its target, not answered 404, or 204 to `OPTIONS *`.
   app.server.on('connect', answerConnect);
   app.server.on('checkExpectation', answerUnmetExpectation);
   installHostCheck(app);
+  // Other methods on these paths are 405 with Allow, as on the serve API's port, not 404.
+  const routes = createRouteTable(app);
+  installErrorHandlers(app, HEALTH_BODY_LIMIT, silentLogger, routes, 'this port serves GET /healthz, /readyz, /metrics and /status');
   installAccessControl(app, { adminToken: deps.settings.serve.adminToken }, { '/status': 'admin' });
   const ms = deps.probeTimeoutMs ?? 3000;
   const get = (url: string, handler: RouteHandlerMethod): void => routes.route({ method: 'GET', url, handler });
