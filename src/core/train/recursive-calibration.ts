@@ -85,7 +85,8 @@ export async function withRecursiveSteps(
   // Serving's own forecast past the horizon (recursive, or from one fit for a model with predictSteps), one
   // history per window, the forward passes of every window's step gathered into one.
   // Long windows go through in several passes per step, like any prediction of them (`chunkWindows`). A step's
-  // passes would otherwise follow each other within one turn of the event loop; the turn before each lets a stop in.
+  // passes would otherwise follow each other within one turn of the event loop; the turn before each lets a stop
+  // in, and whatever else waits for the loop, with or without a signal (the batches gathered are then the same).
   const direct = model.predictSteps !== undefined;
   const passes = direct ? 1 : Math.ceil(steps / horizon);
   let passesDone = 0;
