@@ -28,11 +28,22 @@ export interface PredictProgress {
 }
 
 /**
- * Lets the event loop turn, with or without a signal (so where the turns fall, and what each forward pass
- * gathers, never depends on one), then throws FLTS_TRAIN_ABORTED if `progress.signal` was aborted meanwhile.
+ * Resolves once the event loop has gone round, its timers phase included. An immediate set outside the check
+ * phase runs in the same round, after the I/O waiting but before any timer (a Kafka client's heartbeat, a
+ * server's timeouts, a delay monitor): the second one, set from the check phase, runs after the next timers phase.
  */
-export async function yieldToAbort(progress: PredictProgress | undefined): Promise<void> {
+async function loopRound(): Promise<void> {
   await nextTurn();
+  await nextTurn();
+}
+
+/**
+ * Lets the event loop turn (with `timers`, go round, timers included), with or without a signal (so where the
+ * turns fall, and what each forward pass gathers, never depends on one), then throws FLTS_TRAIN_ABORTED if
+ * `progress.signal` was aborted meanwhile.
+ */
+export async function yieldToAbort(progress: PredictProgress | undefined, timers = false): Promise<void> {
+  await (timers ? loopRound() : nextTurn());
   if (progress?.signal?.aborted) throw new FltsError('FLTS_TRAIN_ABORTED', 'Stopped while forecasting windows after the fit.');
 }
 
@@ -54,8 +65,9 @@ export async function predictWindows(
   const chunk = chunkWindows(xWidth);
   const out = new Float32Array(set.size * yWidth);
   for (let from = 0; from < set.size; from += chunk) {
-    // No turn before the first chunk without a signal to check: a call of one chunk (a promoter's check) waits for nothing.
-    if (from > 0 || progress?.signal) await yieldToAbort(progress);
+    // No turn before the first chunk without a signal to check: a call of one chunk (a promoter's check) waits for
+    // nothing. A chunk holds the loop long enough that its timers are let in between any two.
+    if (from > 0 || progress?.signal) await yieldToAbort(progress, true);
     const to = Math.min(set.size, from + chunk);
     const windows = windowInputs(set, from, to, model.window);
     onInputs?.(from, windows, to - from);
