@@ -8,7 +8,8 @@
 // During each step `perf_hooks.monitorEventLoopDelay` (10 ms resolution) and a 10 ms
 // setInterval watch the loop; printed per step: wall time, the longest block and p99 of the loop delay, the longest
 // gap between two interval ticks, and the phase (last log line or event) the longest gap started in and ended in.
-// `--no-signal` trains without one, as a library caller may: the post-fit forecasts then run each stage in one turn.
+// `--no-signal` trains without one, as a library caller may: the post-fit forecasts then make no turn before a stage's
+// first chunk, only between chunks.
 // Usage: npm run build && node bench/event-loop-stalls.mjs [models=<training.models default>] [--no-signal] [--json]
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -31,8 +32,8 @@ const { settings } = resolveSettings({
 });
 const models = positional[0] ? positional[0].split(',') : [...settings.training.models];
 const store = createFsStore(path.join(home, 'store'));
-// The daemon trains under its handler's abort signal; the post-fit forecasts let the loop turn between chunks only
-// when there is a stop to let in.
+// The daemon trains under its handler's abort signal; the post-fit forecasts let the loop go round between chunks
+// with or without one, and before a stage's first chunk only with one.
 const stop = new AbortController();
 const INTERVAL_MS = 10;
 /** A third of the default session timeout: the heartbeat interval, past which one heartbeat is late. */
