@@ -1,13 +1,21 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from './logger.js';
 import { currentPidNamespace, processStartOf } from './proc-stat.js';
 import { writeReadyFile, type ReadyFileWriter } from './ready-file.js';
 
 let dir: string;
+/** The pid of a process that has ended. */
+let endedPid: number;
+beforeAll(async () => {
+  const child = spawn(process.execPath, ['-e', '']);
+  await once(child, 'exit');
+  endedPid = child.pid!;
+});
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'flts-ready-file-'));
 });
@@ -106,7 +114,7 @@ describe('core > ready-file', () => {
   });
 
   it.each([
-    ['an ended process', () => writerFields(spawnSync(process.execPath, ['-e', '']).pid!, 'ended')],
+    ['an ended process', () => writerFields(endedPid, 'ended')],
     ['an earlier process of its pid (pid 1 of a container restarted after a SIGKILL)', () => ({ ...writerFields(process.pid, 'earlier'), process_start: 'an-earlier-boot:1' })],
     ['an earlier process of a live pid', () => ({ ...writerFields(process.ppid, 'reused'), process_start: 'an-earlier-boot:1' })],
     ['another pid namespace (an earlier run of the container)', () => ({ ...writerFields(process.ppid, 'elsewhere'), pid_namespace: '1' })],

@@ -1,4 +1,5 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -114,7 +115,7 @@ describe('deploy > the image HEALTHCHECK', () => {
 
   it('puts its ready file in place of a FIFO planted at the path, rather than blocking on it before it listens', async () => {
     const readyFile = join(home, 'fifo-ready.json');
-    execFileSync('mkfifo', [readyFile]);
+    await promisify(execFile)('mkfifo', [readyFile]);
     const env = { FLTS_READY_FILE: readyFile };
     const serve = start(['serve', '--port', '0'], env);
     let url: string;
@@ -153,7 +154,7 @@ describe('deploy > the image HEALTHCHECK', () => {
       expect(result.stderr).toContain('not an HTTP server of this host');
     }
     rmSync(readyFile);
-    execFileSync('mkfifo', [readyFile]);
+    await promisify(execFile)('mkfifo', [readyFile]);
     // Without a file to read, the port is worked out (0 here, which the check cannot know): refused, not waited on.
     expect(await check()).toMatchObject({ code: 1, stderr: expect.stringContaining('any free port') });
   });
