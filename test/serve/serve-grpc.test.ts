@@ -1309,9 +1309,9 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
       );
       const refused = async (): Promise<number> => (await server.metrics.registry.getSingleMetric('flts_http_requests_total')?.get())?.values.find(({ labels }) => labels.route === 'unmatched' && labels.method === 'GRPC' && labels.status === '408')?.value ?? 0;
       const before = await refused();
-      // A client that sent its preface first, then connections that send nothing or part of it: the cap is full.
-      const spoke = handWrittenClient(grpcServer.port);
-      await spoke.ping();
+      // A client that made a call first, then connections that send nothing or part of it: the cap is full.
+      const spoke = h2Connection(grpcServer.port);
+      expect(await serverLive(spoke.session)).toBe(String(grpc.status.OK));
       const silent = rawConnection(grpcServer.port);
       const partial = rawConnection(grpcServer.port);
       partial.socket.write('PRI * HTTP/2.0\r\n');
@@ -1320,14 +1320,44 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
         const gone = (closed: Promise<void>): Promise<string> => Promise.race([closed.then(() => 'closed'), new Promise<string>((resolve) => setTimeout(() => resolve('still open after 10 s'), 10_000).unref())]);
         expect(await Promise.all([gone(silent.closed), gone(partial.closed)])).toEqual(['closed', 'closed']);
         expect((await refused()) - before).toBe(2);
-        // Its timer ran before theirs: the connection that sent the preface is kept, and the port takes a client again.
-        await spoke.ping();
+        // Its timer ran before theirs: the connection that made a call is kept, and the port takes a client again.
+        expect(await serverLive(spoke.session)).toBe(String(grpc.status.OK));
         expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
       } finally {
         client.close();
-        spoke.socket.destroy();
+        spoke.session.destroy();
         silent.socket.destroy();
         partial.socket.destroy();
+        await grpcServer.close(0);
+      }
+    });
+
+    it('closes a connection that sent HTTP/2\'s preface and settings but no call within the headers timeout, counted 408, and keeps one that made a call and idles', async () => {
+      const grpcServer = await startGrpcInferenceServer(
+        oipContext(server),
+        { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, maxConnections: 3, headersTimeoutMs: 200, requestTimeoutMs: 200, keepAliveTimeoutMs: 60_000, logger: silentLogger },
+      );
+      const refused = async (): Promise<number> => (await server.metrics.registry.getSingleMetric('flts_http_requests_total')?.get())?.values.find(({ labels }) => labels.route === 'unmatched' && labels.method === 'GRPC' && labels.status === '408')?.value ?? 0;
+      const before = await refused();
+      // Accepted before the silent one, so its timer runs first: answered, then idle.
+      const called = h2Connection(grpcServer.port);
+      let calledClosed = false;
+      void called.closed.then(() => (calledClosed = true));
+      const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+      const silent = rawConnection(grpcServer.port);
+      try {
+        expect(await serverLive(called.session)).toBe(String(grpc.status.OK));
+        // What a client sends before its first call: the preface and its SETTINGS (empty), then nothing.
+        silent.socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), http2Frame(4, 0, 0, Buffer.alloc(0))]));
+        await silent.closed;
+        expect((await refused()) - before).toBe(1);
+        expect(calledClosed).toBe(false);
+        expect(await serverLive(called.session)).toBe(String(grpc.status.OK));
+        expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+      } finally {
+        client.close();
+        called.session.destroy();
+        silent.socket.destroy();
         await grpcServer.close(0);
       }
     });

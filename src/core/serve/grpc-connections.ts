@@ -8,7 +8,7 @@ import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CapClose } from './connection-cap.js';
 import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
-import { answerHttp1OnGrpcPort, HTTP2_PREFACE, whenProtocolKnown } from './grpc-first-bytes.js';
+import { answerHttp1OnGrpcPort, whenProtocolKnown } from './grpc-first-bytes.js';
 import { createHttp2RefusalLog, isHttp2Refusal, streamsRefused, type Http2Refusal } from './grpc-http2-refusals.js';
 import { grpcTimeoutHeader } from './grpc-timeout.js';
 import { addressesBeside, type HostLookup } from './listen-addresses.js';
@@ -24,13 +24,15 @@ export interface GrpcConnectionOptions {
   /** Longest time answers may wait on a connection with none of them taken by the client; the connection is reset beyond it. */
   stallMs: number;
   /**
-   * Longest time a new connection has to send HTTP/2's connection preface, as an HTTP connection has to send its
-   * headers (default the headers timeout's default); one that has not is closed. grpc-js closes none that never sent a
-   * byte, and the cap counts such a connection as busy: a few of them held the port shut to every other client.
+   * Longest time a new connection has to open its first call (HTTP/2's preface, then a call's HEADERS), as an HTTP
+   * connection has to send its headers (default the headers timeout's default); one that has not is closed. grpc-js
+   * closes none that never sent a byte, and one that sent the preface alone only as its keepalive ends it (a minute),
+   * while the cap counts it busy: a few of them held the port shut to every other client. A connection that made a
+   * call keeps it open as long as it is not idle past grpc-js's limits.
    */
-  prefaceTimeoutMs?: number;
-  /** A connection closed for not sending the preface in time. */
-  onPrefaceTimeout?: () => void;
+  firstCallTimeoutMs?: number;
+  /** A connection closed for not opening its first call in time. */
+  onFirstCallTimeout?: () => void;
   /** The HTTP API's port, which an HTTP/1.x request on this one is answered a 400 naming. */
   httpPort?: number;
   /** An HTTP/1.x request answered that 400 (grpc-js would have sent it HTTP/2 frames it cannot read). */
@@ -84,6 +86,8 @@ interface Connection {
   lastStreamId: number;
   /** Its calls grpc-js was handed, and those Node refused, so far: together at most one per 10 bytes it sent. */
   calls: number;
+  /** Closes it unless a call opens before `firstCallTimeoutMs`. */
+  firstCall?: NodeJS.Timeout;
 }
 
 /**
@@ -187,6 +191,7 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     const { stream, headers } = message as { stream: ServerHttp2Stream; headers: IncomingHttpHeaders };
     const connection = connectionOf(stream);
     if (!connection) return;
+    clearTimeout(connection.firstCall);
     followStream(connection, stream);
     connection.calls++;
     // Its client's id, from its HEADERS frame (Node types it optional for a client stream not yet sent).
@@ -228,7 +233,7 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
    * frame is read, so a connection with a call arriving or unanswered is busy. The frames a client sends by itself
    * after an answer (WINDOW_UPDATE, a ping's ack) are not calls and leave it idle: counted, they would keep every
    * connection of a client that answers the server's keepalive pings busy for good. A connection that has not opened
-   * its first call is not idle (the keep-alive timeout bounds it), as an HTTP connection not asking yet.
+   * its first call is not idle (the first call's timeout bounds it), as an HTTP connection not asking yet.
    */
   const followStream = (connection: Connection, stream: ServerHttp2Stream): void => {
     if (stream.session) knowSession(connection, stream.session);
@@ -293,6 +298,8 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   const interceptor: grpc.ServerInterceptor = (method, call) => {
     const { remoteAddress, remotePort } = call.getConnectionInfo();
     const connection = connections.get(keyOf(remoteAddress, remotePort));
+    // Without Node's diagnostics channels (before Node 24) a call is first seen here.
+    if (connection) clearTimeout(connection.firstCall);
     const stream = streamOfCall(method.path, connection);
     let messages = 0;
     let waiting = false;
@@ -374,13 +381,14 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
         socket.on('error', (error) => {
           if (isHttp2Refusal(error)) refused(connection, 'connection', 1, error);
         });
-        const preface = setTimeout(() => {
-          if (socket.bytesRead >= HTTP2_PREFACE.length) return;
-          options.onPrefaceTimeout?.();
+        connection.firstCall = setTimeout(() => {
+          // A call's HEADERS Node read count even when it refused the call: the client asked, and is answered.
+          if (openedStream(connection.session)) return;
+          options.onFirstCallTimeout?.();
           socket.destroy();
-        }, options.prefaceTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs);
+        }, options.firstCallTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs);
         socket.once('close', () => {
-          clearTimeout(preface);
+          clearTimeout(connection.firstCall);
           refusedAtEnd(connection);
           connection.closed = true;
           clearTimeout(connection.stall);
@@ -390,6 +398,8 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
         });
         whenProtocolKnown(socket, (protocol) => {
           if (protocol === 'http2') return injector.injectConnection(socket);
+          // Counted with its 400, and closed once the answer is written.
+          clearTimeout(connection.firstCall);
           options.onHttp1Refused?.();
           answerHttp1OnGrpcPort(socket, options.httpPort);
         });
@@ -433,6 +443,12 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
       drain?.(graceMs);
     },
   };
+}
+
+/** Whether nghttp2 has read a stream's HEADERS on `session` (a call, refused by Node or not). */
+function openedStream(session: Http2Session | undefined): boolean {
+  if (!session || session.destroyed) return false;
+  return (session.state.lastProcStreamID ?? 0) > 0;
 }
 
 /**

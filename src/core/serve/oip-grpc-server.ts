@@ -34,7 +34,7 @@ export interface GrpcServerOptions {
   requestTimeoutMs?: number;
   /** How long a connection without calls stays open, like an idle HTTP keep-alive connection (default 72 s). */
   keepAliveTimeoutMs?: number;
-  /** Longest time a new connection has to send HTTP/2's preface, like the HTTP headers timeout (default 10 s, at most the request timeout). */
+  /** Longest time a new connection has to open its first call (HTTP/2's preface, then a call's HEADERS), like the HTTP headers timeout (default 10 s, at most the request timeout). */
   headersTimeoutMs?: number;
   /** Most connections open at once, like the HTTP port's cap (default 1024): an idle one makes room for a new one as there. */
   maxConnections?: number;
@@ -302,9 +302,9 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   const connections = createGrpcConnections({
     maxConnections: options.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
     stallMs: requestTimeoutMs,
-    prefaceTimeoutMs: Math.min(options.headersTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs, requestTimeoutMs),
+    firstCallTimeoutMs: Math.min(options.headersTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs, requestTimeoutMs),
     // Counted as HTTP counts a connection silent past its headers timeout: a 408 of no route.
-    onPrefaceTimeout: () => context.metrics.countRefusedRequest('GRPC', 408),
+    onFirstCallTimeout: () => context.metrics.countRefusedRequest('GRPC', 408),
     httpPort: options.httpPort,
     // As the HTTP port counts its 400 to a client speaking HTTP/2 there: no route was asked of gRPC.
     onHttp1Refused: () => context.metrics.countRefusedRequest('GRPC', 400),
@@ -374,8 +374,8 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
       countUnimplemented(implemented, (route, seconds) => context.metrics.observeRequest(route, 'GRPC', 501, seconds)),
     ],
     // grpc-js keeps every connection open for as long as its client likes, and runs as many calls on one as it
-    // opens. A connection with no call is closed after the keep-alive timeout (one that never sent HTTP/2's preface,
-    // which grpc-js never closes, after the headers timeout, by `connections`); one whose client stops reading the connection when it leaves a ping unanswered (one that reads it
+    // opens. A connection with no call open is closed after the keep-alive timeout (one that never opened a call, which
+    // grpc-js closes late or never, after the headers timeout, by `connections`); one whose client stops reading the connection when it leaves a ping unanswered (one that reads it
     // but takes no answer, by `connections`); a call stays open after its status until the client ends it, so
     // at most 100 such calls per connection.
     'grpc.max_connection_idle_ms': options.keepAliveTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs,
