@@ -8,8 +8,8 @@
 // During each step `perf_hooks.monitorEventLoopDelay` (10 ms resolution) and a 10 ms
 // setInterval watch the loop; printed per step: wall time, the longest block and p99 of the loop delay, the longest
 // gap between two interval ticks, and the phase (last log line or event) the longest gap started in and ended in.
-// `--no-signal` trains without one, as a library caller may: the post-fit forecasts then make no turn before a stage's
-// first chunk, only between chunks.
+// `--no-signal` trains without one, as a library caller may: the post-fit forecasts turn between chunks and before a
+// stage's first chunk all the same (training always reports its progress).
 // Usage: npm run build && node bench/event-loop-stalls.mjs [models=<training.models default>] [--no-signal] [--json]
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -33,7 +33,7 @@ const { settings } = resolveSettings({
 const models = positional[0] ? positional[0].split(',') : [...settings.training.models];
 const store = createFsStore(path.join(home, 'store'));
 // The daemon trains under its handler's abort signal; the post-fit forecasts let the loop go round between chunks
-// with or without one, and before a stage's first chunk only with one.
+// and before a stage's first chunk with or without one.
 const stop = new AbortController();
 const INTERVAL_MS = 10;
 /** A third of the default session timeout: the heartbeat interval, past which one heartbeat is late. */

@@ -32,13 +32,24 @@ describe('core > forecast > predict-windows', () => {
     expect(predicted[2 * chunk + 4]).toBe(2 * chunk + 4);
   });
 
-  it('makes no turn before the first chunk without a signal, so a call of one chunk waits for nothing', async () => {
+  it('makes no turn before the first chunk without progress, so a one-shot call of one chunk waits for nothing', async () => {
     let queuedRan = false;
     setImmediate(() => (queuedRan = true));
     const ranAtPass: boolean[] = [];
     const predicted = await predictWindows(watchedModel(() => ranAtPass.push(queuedRan)), windowSet(3));
     expect(ranAtPass).toEqual([false]);
     expect([...predicted]).toEqual([0, 1, 2]);
+  });
+
+  it('with progress but no signal (a stage of training), turns before the first chunk too', async () => {
+    let queuedRan = false;
+    setImmediate(() => (queuedRan = true));
+    const ranAtPass: boolean[] = [];
+    const reported: number[] = [];
+    const predicted = await predictWindows(watchedModel(() => ranAtPass.push(queuedRan)), windowSet(chunkWindows(2) + 3), undefined, { onChunk: (done) => reported.push(done) });
+    expect(ranAtPass).toEqual([true, true]);
+    expect(reported).toEqual([chunkWindows(2), chunkWindows(2) + 3]);
+    expect(predicted[chunkWindows(2) + 2]).toBe(chunkWindows(2) + 2);
   });
 
   it('with a signal, turns before the first chunk too and stops once it is aborted', async () => {

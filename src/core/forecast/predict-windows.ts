@@ -18,8 +18,9 @@ export function chunkWindows(width: number): number {
 /**
  * A long prediction run on the event loop's thread, which lets the loop turn between chunks whatever it is given
  * (a chunk holds the loop up to about a second, and a caller's server, heartbeats or SIGINT handler wait for
- * it): with `signal` it also turns before the first chunk and stops with FLTS_TRAIN_ABORTED once `signal` is
- * aborted, and it reports each chunk to `onChunk`.
+ * it): given at all, it also turns before the first chunk (a stage's first chunk does not follow the stage before
+ * it in the same turn); it stops with FLTS_TRAIN_ABORTED once `signal` is aborted, and reports each chunk to
+ * `onChunk`.
  */
 export interface PredictProgress {
   signal?: AbortSignal;
@@ -65,9 +66,10 @@ export async function predictWindows(
   const chunk = chunkWindows(xWidth);
   const out = new Float32Array(set.size * yWidth);
   for (let from = 0; from < set.size; from += chunk) {
-    // No turn before the first chunk without a signal to check: a call of one chunk (a promoter's check) waits for
-    // nothing. A chunk holds the loop long enough that its timers are let in between any two.
-    if (from > 0 || progress?.signal) await yieldToAbort(progress, true);
+    // No turn before the first chunk of a one-shot call (no progress: a promoter's check of one chunk waits for
+    // nothing); a stage of training, which always has progress, turns before it too. A chunk holds the loop long
+    // enough that its timers are let in between any two.
+    if (from > 0 || progress) await yieldToAbort(progress, true);
     const to = Math.min(set.size, from + chunk);
     const windows = windowInputs(set, from, to, model.window);
     onInputs?.(from, windows, to - from);
