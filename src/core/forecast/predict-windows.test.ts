@@ -52,6 +52,14 @@ describe('core > forecast > predict-windows', () => {
     expect(predicted[chunkWindows(2) + 2]).toBe(chunkWindows(2) + 2);
   });
 
+  it("predicts at most a model's maxChunkWindows windows per pass, with the same forecasts", async () => {
+    const sizes: number[] = [];
+    const model = { ...watchedModel((size) => sizes.push(size)), maxChunkWindows: 2 };
+    const predicted = await predictWindows(model, windowSet(5));
+    expect(sizes).toEqual([2, 2, 1]);
+    expect([...predicted]).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('with a signal, turns before the first chunk too and stops once it is aborted', async () => {
     const stop = new AbortController();
     let queuedRan = false;

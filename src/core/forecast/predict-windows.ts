@@ -10,9 +10,9 @@ const CHUNK = 1024;
  */
 const CHUNK_VALUES = 1 << 21;
 
-/** The windows per forward pass for windows of `width` input values. */
-export function chunkWindows(width: number): number {
-  return Math.max(1, Math.min(CHUNK, Math.floor(CHUNK_VALUES / Math.max(1, width))));
+/** The windows per forward pass for windows of `width` input values, at most `most` (a model's `maxChunkWindows`). */
+export function chunkWindows(width: number, most = CHUNK): number {
+  return Math.max(1, Math.min(CHUNK, most, Math.floor(CHUNK_VALUES / Math.max(1, width))));
 }
 
 /**
@@ -63,7 +63,7 @@ export async function predictWindows(
   const { inputSeqLen, outputSeqLen, features, targets } = model.window;
   const xWidth = inputSeqLen * features.length;
   const yWidth = outputSeqLen * targets.length;
-  const chunk = chunkWindows(xWidth);
+  const chunk = chunkWindows(xWidth, model.maxChunkWindows);
   const out = new Float32Array(set.size * yWidth);
   for (let from = 0; from < set.size; from += chunk) {
     // No turn before the first chunk of a one-shot call (no progress: a promoter's check of one chunk waits for

@@ -66,6 +66,12 @@ export interface ForecastModel {
   readonly window: WindowSpec;
   /** How many `predict` calls may usefully run at once (a model on its own thread queues them); default 1. */
   readonly concurrentPasses?: number;
+  /**
+   * At most this many windows per forward pass of a long run (`chunkWindows`), for a model whose windows cost
+   * much each and are forecast each on its own (MSTL fits every window): fewer per pass gives the same forecasts,
+   * and the event loop turns between passes sooner. Absent: the run's own bound.
+   */
+  readonly maxChunkWindows?: number;
   /** What computes the forward passes (`onnx`, `wasm`; undefined for models without a network). */
   readonly engine?: string;
   /** Why the configured engine was not the one used (auto fell back), for health output. */
@@ -95,12 +101,13 @@ export function targetColumns(window: WindowSpec): number[] {
   return window.targets.map((target) => window.features.indexOf(target));
 }
 
-/** The same model answering through `predict` instead (its engine, concurrency and disposal as they are). */
+/** The same model answering through `predict` instead (its engine, concurrency, chunk bound and disposal as they are). */
 export function withPredict(inner: ForecastModel, predict: ForecastModel['predict']): ForecastModel {
   return {
     modelType: inner.modelType,
     window: inner.window,
     concurrentPasses: inner.concurrentPasses,
+    ...(inner.maxChunkWindows ? { maxChunkWindows: inner.maxChunkWindows } : {}),
     ...(inner.engine ? { engine: inner.engine } : {}),
     ...(inner.engineNote ? { engineNote: inner.engineNote } : {}),
     predict,

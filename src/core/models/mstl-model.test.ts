@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createRandom, gaussian } from '../data/seeded-random.js';
 import { createFeaturePlan } from '../forecast/feature-plan.js';
 import { forecastFromHistory, type PredictWindows } from '../forecast/recursive-forecast.js';
-import { predictSteps, type WindowSpec } from './forecast-model.js';
+import { predictWindows } from '../forecast/predict-windows.js';
+import { predictSteps, withPredict, type WindowSpec } from './forecast-model.js';
 import { createMstlModel, smoothingScales } from './mstl-model.js';
 
 const STEP_MS = 120_000;
@@ -24,6 +25,28 @@ describe('core > models > mstl-model', () => {
     const firstTimes = Float64Array.from({ length: size }, (_, w) => forecastTimes[w * 3]);
     expect(spreads).toEqual(smoothingScales(season, WINDOW, windows, size, firstTimes));
     expect(Array.from(spreads).every((spread) => spread > 0)).toBe(true);
+  });
+
+  it('goes through a long run in short passes with the forecasts and spreads of one pass of every window', async () => {
+    const random = createRandom(23);
+    const season = { period: 720, cadenceMs: STEP_MS, profiles: { a: Array.from({ length: 720 }, (_, k) => Math.sin(k / 50)), b: new Array<number>(720).fill(0.5) } };
+    const model = createMstlModel({ format: 'flts-mstl-v1', ...season, window: WINDOW });
+    const most = model.maxChunkWindows!;
+    expect(most).toBeLessThan(1024);
+    const size = most + 5;
+    const x = new Float32Array(size * 30 * 2);
+    const levels = [0, 0];
+    for (let i = 0; i < x.length; i++) x[i] = levels[i % 2] += random() - 0.5;
+    const forecastTimes = Float64Array.from({ length: size * 3 }, (_, i) => Date.UTC(2024, 0, 1) + (Math.floor(i / 3) * 40 + (i % 3)) * STEP_MS);
+    const passes: number[] = [];
+    // As training wraps it (target floors, input scaling): the bound goes with the model.
+    const watched = withPredict(model, (batch) => (passes.push(batch.size), model.predict(batch)));
+    const spreads = new Float64Array(size * 2);
+    const chunked = await predictWindows(watched, { size, x, y: new Float32Array(size * 3 * 2), forecastTimes }, spreads);
+    expect(passes).toEqual([most, 5]);
+    const oneSpreads = new Float64Array(size * 2);
+    expect(chunked).toEqual(await model.predict({ windows: x, size, forecastTimes, spreads: oneSpreads }));
+    expect(spreads).toEqual(oneSpreads);
   });
 });
 

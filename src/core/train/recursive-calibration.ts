@@ -90,7 +90,7 @@ export async function withRecursiveSteps(
   const direct = model.predictSteps !== undefined;
   const passes = direct ? 1 : Math.ceil(steps / horizon);
   let passesDone = 0;
-  const batcher = createRequestBatcher(model, { maxBatch: Math.min(origins.length, chunkWindows(width)), maxWaitMs: 0 });
+  const batcher = createRequestBatcher(model, { maxBatch: Math.min(origins.length, chunkWindows(width, model.maxChunkWindows)), maxWaitMs: 0 });
   const forecasts = await Promise.all(
     origins.map((_, i) => {
       const history = { time: Float64Array.from({ length: seq }, (_, r) => firstTimes[i] - (seq - r) * cadence), rows: windows.subarray(i * width, (i + 1) * width), cadenceMs: cadence };
