@@ -24,3 +24,15 @@ export function unlessStopped<T>(starting: Promise<T>, stop: StopSignals): Promi
     return undefined;
   });
 }
+
+/**
+ * Aborts a command's work (a training, a backtest, a load test) on the first of `signals` while it runs, with
+ * `reason` when given, so that it ends with its own coded error rather than the signal's silent exit; `release()`
+ * stops listening once the work is done, leaving later signals their default.
+ */
+export function abortOnSignals(signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'], reason?: () => unknown): { signal: AbortSignal; release(): void } {
+  const aborter = new AbortController();
+  const onSignal = (): void => aborter.abort(reason?.());
+  for (const name of signals) process.once(name, onSignal);
+  return { signal: aborter.signal, release: () => signals.forEach((name) => process.off(name, onSignal)) };
+}

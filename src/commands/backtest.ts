@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { abortOnSignals } from '../cli/stop-signals.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
 import { createBacktestProgress } from '../cli/progress.js';
 import { checkSvgFileFlag } from '../cli/svg-file-flag.js';
@@ -39,14 +40,8 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
     await checkSvgFileFlag(flags.plot, 'plot');
     const { store } = await this.dependencies(settings);
     // Ctrl-C ends a backtest (minutes of refits) with its coded error rather than the signal's silent exit.
-    const abort = new AbortController();
-    const onSignal = (): void => abort.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    const result = await runBacktest(settings, { store, signal: abort.signal, onEvent: createBacktestProgress((line) => this.say(line)) }, { configHash: flags['config-hash'] }).finally(() => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    });
+    const abort = abortOnSignals();
+    const result = await runBacktest(settings, { store, signal: abort.signal, onEvent: createBacktestProgress((line) => this.say(line)) }, { configHash: flags['config-hash'] }).finally(abort.release);
     if (flags.plot) await writeFileWhole(flags.plot, renderBacktestChart(result));
     this.say(`config_hash ${result.config_hash}, targets ${result.targets?.join(',')}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, refit every ${result.refit_every || 'never'}; rmse and score on the scaled data`);
     for (const row of result.ranking) {

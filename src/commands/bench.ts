@@ -3,6 +3,7 @@ import { Flags } from '@oclif/core';
 import { createBenchProgress } from '../cli/bench-progress.js';
 import { renderBenchTable } from '../cli/bench-table.js';
 import { FltsCommand } from '../cli/base-command.js';
+import { abortOnSignals } from '../cli/stop-signals.js';
 import type { BenchReport } from '../core/bench/bench-types.js';
 import { assertDataToCutFrom, benchPayloadFile, dataNamedBy, readBenchPayloadFile } from '../core/bench/payload-file.js';
 import { servedRunWindow } from '../core/bench/payload-window.js';
@@ -61,8 +62,7 @@ export default class Bench extends FltsCommand<BenchReport> {
     const serveArgs = ['serve', '--port', '0', '--host', '127.0.0.1', '--home', settings.home, '--log-level', 'info', ...(flags.config ? ['--config', flags.config] : []), ...(flags.run ? ['--run', flags.run] : [])];
     const variants = flags.engine ? parseEngineList(flags.engine) : flags.compare ? parseCompareFlag(flags.compare) : undefined;
     const progress = createBenchProgress({ json: this.jsonEnabled(), tty: Boolean(process.stderr.isTTY), say: (line) => this.say(line) });
-    const abort = new AbortController();
-    process.once('SIGINT', () => abort.abort());
+    const abort = abortOnSignals(['SIGINT']);
     try {
       // Every flag is checked before the registry is read or the target asked anything: a wrong flag is named as such,
       // with or without a run, whether the target answers or not.
@@ -112,6 +112,7 @@ export default class Bench extends FltsCommand<BenchReport> {
       return report;
     } finally {
       progress.stop();
+      abort.release();
     }
   }
 }

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { abortOnSignals } from '../cli/stop-signals.js';
 import { renderOffsetPlan } from '../cli/screens/offset-plan-table.js';
 import { FltsError } from '../core/errors.js';
 import { createReplayOffsetsAdmin, encodeOffsetCsv, parseIsoDuration, readPlanFile, replayOffsets, resolveReplayRequest, ROLE_SYNTAX, type ReplayOffsetsResult } from '../core/offsets/index.js';
@@ -48,9 +49,7 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
       settings.bus,
     );
     const admin = createReplayOffsetsAdmin(settings, this.logger(settings));
-    const abort = new AbortController();
-    const onSigint = (): void => abort.abort(new FltsError('FLTS_USAGE_INVALID_FLAG', 'Interrupted while waiting for the group to empty; nothing was changed.'));
-    process.once('SIGINT', onSigint);
+    const abort = abortOnSignals(['SIGINT'], () => new FltsError('FLTS_USAGE_INVALID_FLAG', 'Interrupted while waiting for the group to empty; nothing was changed.'));
     try {
       const audit = f.execute ? { store: (await this.dependencies(settings)).store, bucket: settings.store.buckets.promotion } : undefined;
       const wait = f.wait ? { timeoutMs: parseIsoDuration(f['wait-timeout']) } : undefined;
@@ -64,7 +63,7 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
       if (f.export) this.say(`Plan written to ${f.export}.`);
       return result;
     } finally {
-      process.off('SIGINT', onSigint);
+      abort.release();
       await admin.close();
     }
   }

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { abortOnSignals } from '../cli/stop-signals.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
 import { createTrainProgress } from '../cli/progress.js';
 import { trackingSyncLine } from '../cli/tracking-sync-lines.js';
@@ -58,10 +59,7 @@ export default class Train extends FltsCommand<TrainResult> {
     // No logger for the runs themselves: the progress display reports them, on the same stderr.
     const { store, bus, tracking } = await this.dependencies(settings);
     const progress = createTrainProgress({ json: this.jsonEnabled(), tty: process.stderr.isTTY === true, say: (line) => this.say(line) });
-    const abort = new AbortController();
-    const onSignal = (): void => abort.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const abort = abortOnSignals();
     try {
       const inProgress = flags.wait ? 'wait' : flags['allow-concurrent'] ? 'train' : 'refuse';
       const result = await trainModels({ models: settings.training.models, configHash: flags['config-hash'], inProgress, skipTrained: flags['skip-trained'] }, settings, { store, bus, tracking, signal: abort.signal, onEvent: progress.onEvent });
@@ -75,8 +73,7 @@ export default class Train extends FltsCommand<TrainResult> {
       return result;
     } finally {
       progress.stop();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      abort.release();
     }
   }
 }
