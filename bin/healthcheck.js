@@ -9,7 +9,7 @@
 // refused, never asked: the file sits in a shared directory, and no server writes such a URL. FLTS_HEALTH_URL, when set,
 // is checked instead of either. Exit 0 = healthy, 1 = not (with the reason on stderr).
 //   node bin/healthcheck.js [pid]    (pid of the flts process to check; default 1, the container's main process)
-import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -67,22 +67,17 @@ function localAddress(host) {
 
 /**
  * The text of a ready file, undefined while there is none. Only a regular file is read, without following a symlink
- * or blocking: a FIFO at the path would hold the check until Docker's timeout, a link to /dev/zero read without end.
+ * or blocking (src/core/read-regular-file.ts): a FIFO at the path would hold the check until Docker's timeout, a link
+ * to /dev/zero read without end.
  */
-function readyFileText(file) {
-  let fd;
+async function readyFileText(file) {
+  const [{ readRegularFile }, { MAX_READY_FILE_BYTES }] = await Promise.all([import('../dist/core/read-regular-file.js'), import('../dist/core/ready-file.js')]);
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    return readRegularFile(file, { noFollow: true, maxBytes: MAX_READY_FILE_BYTES });
   } catch (error) {
-    if (error.code === 'ENOENT' || error.code === 'ELOOP') return undefined;
+    // Not there, a symlink, or no regular file of a ready file's size (a plain Error): no ready file.
+    if (error.code === undefined || error.code === 'ENOENT' || error.code === 'ELOOP') return undefined;
     throw error;
-  }
-  try {
-    const stat = fstatSync(fd);
-    // A ready file is a few hundred bytes; none is this large.
-    return stat.isFile() && stat.size <= 64 * 1024 ? readFileSync(fd, 'utf8') : undefined;
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -111,7 +106,7 @@ async function namesThisHost(hostname) {
 
 /** The health URL a server wrote to its ready file (src/core/ready-file.ts), undefined while there is none. */
 async function readyFileUrl(file) {
-  const text = readyFileText(file);
+  const text = await readyFileText(file);
   if (text === undefined) return undefined;
   const url = new URL(JSON.parse(text).health_url);
   // Written as the server listens: a wildcard host is reached on loopback.

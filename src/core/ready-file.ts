@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, constants, fstatSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from './logger.js';
 import { currentPidNamespace, processStartOf } from './proc-stat.js';
+import { readRegularFile } from './read-regular-file.js';
 import { TEMP_FILE_PREFIX } from './write-file-whole.js';
 
 /** What a listening server says of itself in its ready file (instance.readyFile). */
@@ -99,7 +100,7 @@ function linkedInPlace(temp: string, file: string): boolean {
 }
 
 /** Larger than any ready file written: a few hundred bytes. */
-const MAX_READY_FILE_BYTES = 64 * 1024;
+export const MAX_READY_FILE_BYTES = 64 * 1024;
 
 /**
  * The text of `file` when it is a regular file of a ready file's size, undefined otherwise. Whatever else sits at the
@@ -108,17 +109,10 @@ const MAX_READY_FILE_BYTES = 64 * 1024;
  * symlink is not followed: the file put in its place is renamed over the link, never written through it.
  */
 function readyFileText(file: string): string | undefined {
-  let fd: number;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    return readRegularFile(file, { noFollow: true, maxBytes: MAX_READY_FILE_BYTES });
   } catch {
     return undefined;
-  }
-  try {
-    const stat = fstatSync(fd);
-    return stat.isFile() && stat.size <= MAX_READY_FILE_BYTES ? readFileSync(fd, 'utf8') : undefined;
-  } finally {
-    closeSync(fd);
   }
 }
 
