@@ -259,10 +259,11 @@ describe('core > tracking > mlflow-client', () => {
     expect(pages.last.nextPageToken).toBeUndefined();
   });
 
-  it('ends a page of a listing read a page at a time at the deadline its caller gives, with one attempt, not at its own budget', async () => {
-    // The server never answers; the call's own budget (two attempts of 5 s) would hold the caller for 10 s. The
-    // client's clock stands still, so the deadline leaves exactly 50 ms however late the call starts; the server may
-    // not see the request before they pass on a busy host, so what proves a single attempt is the client's count.
+  /**
+   * How `call` fails against a server that never answers, through a client whose clock stands still (two 5 s attempts
+   * a call), and how many requests the server saw.
+   */
+  async function failureOfSilentServer(call: (client: MlflowClient) => Promise<unknown>): Promise<{ error: FltsError; requests: number }> {
     let requests = 0;
     const error = await withServer(
       () => {
@@ -270,9 +271,17 @@ describe('core > tracking > mlflow-client', () => {
       },
       (uri) => {
         const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 1, 'tracking.backoffMs': 0 } }).settings;
-        return failure(createMlflowClient(settings.tracking, { now: () => 0 }).searchRunsPage({ experimentIds: ['1'], deadline: 50 }));
+        return failure(call(createMlflowClient(settings.tracking, { now: () => 0 })));
       },
     );
+    return { error, requests };
+  }
+
+  it('ends a page of a listing read a page at a time at the deadline its caller gives, with one attempt, not at its own budget', async () => {
+    // The server never answers; the call's own budget (two attempts of 5 s) would hold the caller for 10 s. The
+    // client's clock stands still, so the deadline leaves exactly 50 ms however late the call starts; the server may
+    // not see the request before they pass on a busy host, so what proves a single attempt is the client's count.
+    const { error, requests } = await failureOfSilentServer((client) => client.searchRunsPage({ experimentIds: ['1'], deadline: 50 }));
     expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
     expect(error.details).toMatchObject({ reason: 'deadline', attempts: 1 });
     expect(requests).toBeLessThanOrEqual(1);
@@ -281,16 +290,7 @@ describe('core > tracking > mlflow-client', () => {
   it('ends a whole search at the deadline its caller gives when sooner than the listing\'s own, with reason deadline', async () => {
     // The server never answers; the listing's own deadline (three budgets of two 5 s attempts) would hold the caller for 30 s.
     // As above: a still clock, and the client's count of attempts, not the server's, proves there was one.
-    let requests = 0;
-    const error = await withServer(
-      () => {
-        requests += 1;
-      },
-      (uri) => {
-        const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 1, 'tracking.backoffMs': 0 } }).settings;
-        return failure(createMlflowClient(settings.tracking, { now: () => 0 }).searchRuns({ experimentIds: ['1'], viewType: 'DELETED_ONLY', deadline: 50 }));
-      },
-    );
+    const { error, requests } = await failureOfSilentServer((client) => client.searchRuns({ experimentIds: ['1'], viewType: 'DELETED_ONLY', deadline: 50 }));
     expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
     expect(error.details).toMatchObject({ reason: 'deadline', pages: 0 });
     expect(error.cause).toMatchObject({ details: { attempts: 1, reason: 'deadline' } });
