@@ -950,13 +950,22 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     }
   });
 
-  it('counts a connection Node\'s HTTP/2 layer ends for what its client sent (a header block past HPACK\'s bounds, bytes that are not HTTP/2) once', async () => {
+  /**
+   * A gRPC server logging its warnings, the HTTP/2 refusals counted before it took a connection, and a raw HTTP/2
+   * session to it that may send header blocks of any size, with the GOAWAY it is sent.
+   */
+  async function refusingServerAndSession() {
     const { logger, warnings } = warningsLogger();
     const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port: 0, maxMessageBytes: 1024, logger });
     const before = await http2Refusals(server);
     const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`, { maxSendHeaderBlockLength: 1 << 30 });
     session.on('error', () => {});
     const goaway = new Promise((resolve) => session.once('goaway', resolve));
+    return { warnings, grpcServer, before, session, goaway };
+  }
+
+  it('counts a connection Node\'s HTTP/2 layer ends for what its client sent (a header block past HPACK\'s bounds, bytes that are not HTTP/2) once', async () => {
+    const { warnings, grpcServer, before, session, goaway } = await refusingServerAndSession();
     const notHttp2 = rawConnection(grpcServer.port);
     const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
     try {
@@ -985,12 +994,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
   });
 
   it('codes a connection Node\'s HTTP/2 layer ends for a header block past what it takes FLTS_REQUEST_TOO_LARGE in its log line, as HTTP codes headers over its limit, and counts it', async () => {
-    const { logger, warnings } = warningsLogger();
-    const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port: 0, maxMessageBytes: 1024, logger });
-    const before = await http2Refusals(server);
-    const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`, { maxSendHeaderBlockLength: 1 << 30 });
-    session.on('error', () => {});
-    const goaway = new Promise((resolve) => session.once('goaway', resolve));
+    const { warnings, grpcServer, before, session, goaway } = await refusingServerAndSession();
     try {
       // 1 MB of metadata in fields HPACK takes (10 kB each): more CONTINUATION frames than nghttp2 reads for one block.
       const metadata = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`entry-${i}`, 'x'.repeat(10_000)]));
