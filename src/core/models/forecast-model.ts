@@ -101,8 +101,13 @@ export function targetColumns(window: WindowSpec): number[] {
   return window.targets.map((target) => window.features.indexOf(target));
 }
 
-/** The same model answering through `predict` instead (its engine, concurrency, chunk bound and disposal as they are). */
-export function withPredict(inner: ForecastModel, predict: ForecastModel['predict']): ForecastModel {
+/**
+ * The same model answering through `predict` instead (its engine, concurrency, chunk bound and disposal as they
+ * are). A model that forecasts past its horizon from one fit (`predictSteps`) must be given its wrapped
+ * `predictSteps` too: dropped, every step past the horizon would quietly turn recursive, a different forecast.
+ */
+export function withPredict(inner: ForecastModel, predict: ForecastModel['predict'], predictSteps?: ForecastModel['predictSteps']): ForecastModel {
+  if (inner.predictSteps && !predictSteps) throw new Error(`${inner.modelType} forecasts past its horizon from one fit: wrapping its predict alone would drop predictSteps.`);
   return {
     modelType: inner.modelType,
     window: inner.window,
@@ -111,6 +116,7 @@ export function withPredict(inner: ForecastModel, predict: ForecastModel['predic
     ...(inner.engine ? { engine: inner.engine } : {}),
     ...(inner.engineNote ? { engineNote: inner.engineNote } : {}),
     predict,
+    ...(predictSteps ? { predictSteps } : {}),
     dispose: () => inner.dispose(),
   };
 }

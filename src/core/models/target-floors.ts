@@ -49,7 +49,10 @@ export function withTargetFloors(model: ForecastModel): ForecastModel {
   const { window } = model;
   if (!window.targetFloors || Object.keys(window.targetFloors).length === 0) return model;
   const floors = window.targets.map((target) => window.targetFloors?.[target] ?? Number.NEGATIVE_INFINITY);
-  const floored = withPredict(model, async (batch: PredictBatch) => raiseToFloors(await model.predict(batch), floors));
   const { predictSteps } = model;
-  return predictSteps ? { ...floored, predictSteps: async (batch, steps) => raiseToFloors(await predictSteps.call(model, batch, steps), floors) } : floored;
+  return withPredict(
+    model,
+    async (batch: PredictBatch) => raiseToFloors(await model.predict(batch), floors),
+    predictSteps && (async (batch, steps) => raiseToFloors(await predictSteps.call(model, batch, steps), floors)),
+  );
 }
