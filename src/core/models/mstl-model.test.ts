@@ -40,7 +40,7 @@ describe('core > models > mstl-model', () => {
     const forecastTimes = Float64Array.from({ length: size * 3 }, (_, i) => Date.UTC(2024, 0, 1) + (Math.floor(i / 3) * 40 + (i % 3)) * STEP_MS);
     const passes: number[] = [];
     // As training wraps it (target floors, input scaling): the bound goes with the model.
-    const watched = withPredict(model, (batch) => (passes.push(batch.size), model.predict(batch)));
+    const watched = withPredict(model, (batch) => (passes.push(batch.size), model.predict(batch)), model.predictSteps);
     const spreads = new Float64Array(size * 2);
     const chunked = await predictWindows(watched, { size, x, y: new Float32Array(size * 3 * 2), forecastTimes }, spreads);
     expect(passes).toEqual([most, 5]);
