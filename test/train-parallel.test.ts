@@ -6,7 +6,7 @@ import { decodeTrainingEvent } from '../src/core/bus/messages.js';
 import type { Settings } from '../src/core/config/settings.js';
 import type { FltsEvent } from '../src/core/events.js';
 import type { RunRecord } from '../src/core/registry/run-record.js';
-import { runRecordDigest } from '../src/core/registry/run-digests.js';
+import { runRecordDigest } from '../src/core/registry/run-record-seal.js';
 import { listRunRecords, runKey, runsBucket } from '../src/core/registry/run-store.js';
 import { preprocess } from '../src/core/workflows/preprocess.js';
 import { trainModels } from '../src/core/workflows/train.js';

@@ -66,6 +66,7 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     else if (flags.rollback) result = await rollback({ source: 'rollback', actor, reason: flags.reason, force: flags.force }, settings, deps);
     else throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'Pass one of --run <id>, --best, --rollback or --history.');
     const r = result.record;
+    for (const run of result.corrupt_runs ?? []) this.say(`left out: ${run.message}`);
     const kept = runKeptLines(result, flags.pin);
     if (kept) for (const line of kept) this.say(line);
     else {

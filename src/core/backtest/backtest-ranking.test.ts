@@ -6,6 +6,7 @@ import { defaultSettings } from '../config/settings.js';
 import { processedKeys } from '../preprocess/processed-layout.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
+import { sealRunRecord } from '../registry/run-record-seal.js';
 import { saveRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { putJson } from '../storage/json-objects.js';
@@ -52,6 +53,24 @@ describe('core > backtest > evaluateRunsByBacktest > new rows under the same fil
     const back = await evaluateRunsByBacktest({ configHash: HASH }, settings, { store });
     expect(back.rows.map((row) => row.run_id)).toEqual([stale.run_id]);
     expect(back.runs_of_replaced_rows).toBe(1);
+  });
+
+  it('leaves off the board, and names, a covered run whose run.json was edited since training; an unsealed run still ranks', async () => {
+    const hash = 'e'.repeat(64);
+    const ofHash = (run: RunRecord): RunRecord => ({ ...run, config_hash: hash });
+    // Unsealed, as recorded before records were sealed: it ranks as it always did.
+    const naive = ofHash(runOf('naive', 'NAIVE', 0.3, 'rows'));
+    // Sealed, then edited: it claims the rows the data holds now, though it was trained on others.
+    const edited = sealRunRecord(ofHash(runOf('edited', 'LSTM', 0.1, 'old-rows')));
+    await saveRunRecord(store, settings, naive);
+    await saveRunRecord(store, settings, { ...edited, data: { ...edited.data, processed_sha256: 'rows' } });
+    await saveBacktestRecord(store, settings, { config_hash: hash, created_at: '2026-12-06T00:00:00Z', horizon: 3, stride: 3, refit_every: 0, origins: [], models: [backtested(naive, 0.3), backtested(edited, 0.1)], ranking: [] });
+    await putJson(store, settings.store.buckets.processed, processedKeys(settings, hash).trainSidecar, { config_hash: hash, created_at: '2026-12-05T00:00:00Z', flts: { data_sha256: 'rows' } });
+
+    const board = await evaluateRunsByBacktest({ configHash: hash }, settings, { store });
+
+    expect(board.rows.map((row) => row.run_id)).toEqual([naive.run_id]);
+    expect(board.corrupt_runs).toEqual([{ run_id: edited.run_id, code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('edited since training') }]);
   });
 
   it('ranks no run on a backtest of replaced rows, not even one that records no rows of its own', async () => {

@@ -94,8 +94,9 @@ export async function evaluateRunsByBacktest(input: { configHash?: string }, set
   }
   if (board.rows.length === 0) {
     const why = replaced > 0 ? ` trained on the rows it holds now: its ${replaced} SUCCESS run(s) are of rows that new data under the same file names replaced (\`flts train\` then \`flts backtest\` score the new rows)` : '';
-    throw new FltsError('FLTS_EVAL_NO_RUNS', `The backtest of config_hash ${configHash} covers no SUCCESS run${why}.`, {
-      details: { configHash, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}) },
+    const damaged = corrupt.length > 0 ? ` (left out, damaged: ${corrupt.map((run) => run.run_id).join(', ')})` : '';
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `The backtest of config_hash ${configHash} covers no SUCCESS run${why}${damaged}.`, {
+      details: { configHash, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}), corrupt_runs: corrupt },
     });
   }
   return {

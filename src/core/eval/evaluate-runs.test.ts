@@ -7,6 +7,7 @@ import { FltsError } from '../errors.js';
 import { loadProcessedData } from '../preprocess/processed-data.js';
 import { runPreprocess } from '../preprocess/run-preprocess.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
+import { sealRunRecord } from '../registry/run-record-seal.js';
 import { saveRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -49,6 +50,32 @@ describe('core > eval > evaluateRuns', () => {
     expect(result.rows.map((row) => row.run_id)).toEqual(['lstm', 'cut', 'naive']);
     expect(result.rows[1].rmse_original).toBeNaN();
     expect(result.corrupt_runs).toEqual([{ run_id: 'broken', code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('broken/run.json is not valid JSON') }]);
+  });
+
+  it('leaves off the board, and names, a run whose run.json was edited since training to rank first; unsealed runs still rank', async () => {
+    const own = createFsStore(mkdtempSync(path.join(root, 'sealed-')));
+    const hash = 'f'.repeat(64);
+    await saveRunRecord(own, settings, sealRunRecord(fakeRun('gru', 'GRU', { rmse: 0.1, mae: 0.05, mse: 0.01 }, '2025-01-01T00:00:00.000Z', 'SUCCESS', hash)));
+    const edited = sealRunRecord(fakeRun('edited', 'LSTM', { rmse: 0.3, mae: 0.2, mse: 0.09 }, '2025-01-02T00:00:00.000Z', 'SUCCESS', hash));
+    await saveRunRecord(own, settings, { ...edited, metrics: fakeRun('edited', 'LSTM', { rmse: 0.01, mae: 0.01, mse: 0.0001 }, '', 'SUCCESS', hash).metrics });
+    // Recorded before records were sealed: nothing to check it against, so it ranks as it always did.
+    await saveRunRecord(own, settings, fakeRun('naive', 'NAIVE', { rmse: 0.2, mae: 0.1, mse: 0.04 }, '2025-01-03T00:00:00.000Z', 'SUCCESS', hash));
+
+    const result = await evaluateRuns({ configHash: hash }, settings, { store: own });
+
+    expect(result.rows.map((row) => `${row.rank} ${row.run_id}`)).toEqual(['1 gru', '2 naive']);
+    expect(result.corrupt_runs).toEqual([{ run_id: 'edited', code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('edited/run.json does not have the SHA-256 its training sealed it with') }]);
+  });
+
+  it('says which runs it left out, damaged, when none is left to rank', async () => {
+    const own = createFsStore(mkdtempSync(path.join(root, 'only-edited-')));
+    const edited = sealRunRecord(fakeRun('edited', 'LSTM', { rmse: 0.3, mae: 0.2, mse: 0.09 }, '2025-01-02T00:00:00.000Z'));
+    await saveRunRecord(own, settings, { ...edited, metrics: fakeRun('edited', 'LSTM', { rmse: 0.01, mae: 0.01, mse: 0.0001 }, '').metrics });
+    await expect(evaluateRuns({ configHash: HASH }, settings, { store: own })).rejects.toMatchObject({
+      code: 'FLTS_EVAL_NO_RUNS',
+      message: expect.stringContaining('left out, damaged: edited'),
+      details: { corrupt_runs: [{ run_id: 'edited', code: 'FLTS_RUN_CORRUPT' }] },
+    });
   });
 
   it('shows one board per target set, the configured targets first, each cut at the scoreboard limit on its own', async () => {

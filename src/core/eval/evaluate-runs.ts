@@ -20,8 +20,9 @@ export interface EvaluateRunsResult extends Scoreboard {
   plots: { run_id: string; objects: string[] }[];
   store_location: string;
   /**
-   * Runs left out because their run.json is damaged, of those that could be of this config_hash: the runs bucket's
-   * index lists them under it or under none (a damaged record does not say which).
+   * Runs left out because their run.json is damaged (unreadable, or edited since training sealed it), of those that
+   * could be of this config_hash: the runs bucket's index lists them under it or under none (a damaged record does
+   * not say which).
    */
   corrupt_runs: RunRegistryScan['corrupt'];
   /** SUCCESS runs of the config_hash left off the board: trained on rows that new data under its file names replaced (absent when none). */
@@ -59,7 +60,8 @@ export async function evaluateRuns(input: EvaluateRunsInput, settings: Settings,
   if (scoreboard.rows.length === 0) {
     const replaced = buildScoreboard(configHash, recorded).rows.length;
     const why = replaced > 0 ? ` on the rows it holds now: its ${replaced} SUCCESS run(s) are of rows that new data under the same file names replaced (\`flts train\` trains the new rows)` : ` (${runs.length} run(s) in other states)`;
-    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${configHash}${why}.`, {
+    const damaged = corrupt.length > 0 ? `; left out, damaged: ${corrupt.map((run) => run.run_id).join(', ')}` : '';
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${configHash}${why}${damaged}.`, {
       details: { configHash, runs: runs.map((r) => ({ run_id: r.run_id, status: r.status })), corrupt_runs: corrupt, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}) },
     });
   }

@@ -7,7 +7,7 @@ import { defaultSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
 import { loadRunForServing } from './load-run.js';
-import { canonicalJson } from './run-digests.js';
+import { canonicalJson } from './run-record-seal.js';
 import { silentLogger } from '../logger.js';
 import type { MstlArtifact } from '../models/mstl-model.js';
 import { fitProphetModel } from '../models/prophet-model.js';

@@ -3,7 +3,7 @@ import type { Settings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import type { ObjectBody, ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES, type RunRecord } from './run-record.js';
-import { corruptRun, runKey, runsBucket } from './run-store.js';
+import { brokenRecordSeal, corruptRun, runKey, runsBucket } from './run-store.js';
 
 const sha256 = (body: ObjectBody | Buffer): string => createHash('sha256').update(body).digest('hex');
 
@@ -63,40 +63,6 @@ export function verifiedRunStore(store: ObjectStore, settings: Settings, record:
   });
 }
 
-/**
- * `value` as JSON with every object's keys sorted and no whitespace, read as JSON.stringify reads it (undefined
- * properties left out, NaN and Infinity as null): the text a record has whichever writer indented it or ordered its
- * keys, and the same before it was written and after it was read back.
- */
-export function canonicalJson(value: unknown): string {
-  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((value as { toJSON: () => unknown }).toJSON());
-  // Array.from, not map: a hole of a sparse array is written as null, as JSON.stringify writes it.
-  if (Array.isArray(value)) return `[${Array.from(value, (item: unknown) => (item === undefined || typeof item === 'function' ? 'null' : canonicalJson(item))).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const object = value as Record<string, unknown>;
-    const fields = Object.keys(object)
-      .filter((key) => object[key] !== undefined && typeof object[key] !== 'function')
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson(object[key])}`);
-    return `{${fields.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-/**
- * The SHA-256 of a run record's canonical JSON, its own `record_sha256` left out: what training seals a finished
- * record with and loading checks, one function for both so that the two can never hash differently.
- */
-export function runRecordDigest(record: RunRecord): string {
-  const { record_sha256: _seal, ...content } = record;
-  return sha256(Buffer.from(canonicalJson(content), 'utf8'));
-}
-
-/** `record` sealed with its runRecordDigest, as training writes a finished run. */
-export function sealRunRecord(record: RunRecord): RunRecord {
-  return { ...record, record_sha256: runRecordDigest(record) };
-}
-
 /** Runs this process has loaded without a sealed record, each said once. */
 const unsealedRunsSaid = new Set<string>();
 
@@ -104,7 +70,8 @@ const unsealedRunsSaid = new Set<string>();
  * Refuses with FLTS_RUN_CORRUPT a record whose content is not what training sealed: its window, targets, floors,
  * params and the artifact digests themselves are what serving builds its inputs and checks its files by, and an
  * edit of run.json would otherwise be served as is. A record without a seal (a run trained before records were
- * sealed, or written by another system) loads as before, said once per run in `logger`.
+ * sealed, or written by another system) loads as before, said once per run in `logger`. Listings of runs leave out
+ * such a record by the same check (scanRunRecords), so that no edited record is ranked or chosen either.
  */
 export function verifyRunRecordSeal(settings: Settings, record: RunRecord, logger?: Logger): void {
   const key = `${runsBucket(settings)}/${runKey(record.run_id, RUN_FILES.record)}`;
@@ -115,5 +82,6 @@ export function verifyRunRecordSeal(settings: Settings, record: RunRecord, logge
     }
     return;
   }
-  if (runRecordDigest(record) !== record.record_sha256) throw corruptRun(record.run_id, key, 'does not have the SHA-256 its training sealed it with (edited since training)');
+  const broken = brokenRecordSeal(settings, record);
+  if (broken) throw broken;
 }

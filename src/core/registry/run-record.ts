@@ -84,9 +84,10 @@ export interface RunRecord {
    */
   artifact_sha256?: Record<string, string>;
   /**
-   * Hex SHA-256 of the record's own canonical JSON without this field (run-digests.ts runRecordDigest), sealed by
-   * training on the SUCCESS record and checked wherever the run is loaded: the artifact digests protect the files,
-   * this protects the record that lists them. Absent on runs trained before it was kept.
+   * Hex SHA-256 of the record's own canonical JSON without this field (run-record-seal.ts runRecordDigest), sealed by
+   * training on the SUCCESS record and checked wherever the run is loaded or listed (a listing leaves it out, so it is
+   * never ranked nor chosen): the artifact digests protect the files, this protects the record that lists them and
+   * the metrics it is ranked by. Absent on runs trained before it was kept.
    */
   record_sha256?: string;
   flts_version: string;

@@ -7,6 +7,7 @@ import { defaultSettings, resolveSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { recordingStore } from '../storage/recording-store.fixture.js';
 import { fakeRun } from './run-record.fixture.js';
+import { sealRunRecord } from './run-record-seal.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { RunOwner, RunRecord } from './run-record.js';
 import { containerInstanceId, currentRunOwner, findRunRecord, indexUnlistedRuns, listRunRecords, markDeadRunsKilled, markRunKilled, ownerProcessGone, ownerSharesProcesses, readRunRecord, runOwnerGone, saveRunRecord, scanRunRecords } from './run-store.js';
@@ -58,6 +59,27 @@ describe('core > registry > run-store', () => {
     expect(scan.corrupt.map((r) => r.run_id)).toEqual(cases.map(([runId]) => runId).sort());
     expect((await listRunRecords(store, settings)).map((r) => r.run_id)).toEqual(['early', 'other', 'late']);
     for (const [runId] of cases) await store.delete('runs', `${runId}/run.json`);
+  });
+
+  it('leaves a sealed run.json edited since training out of listings as FLTS_RUN_CORRUPT, and lists an unsealed one as before', async () => {
+    const own = createFsStore(mkdtempSync(path.join(root, 'sealed-')));
+    const hash = 'c'.repeat(64);
+    const sealed = sealRunRecord(fakeRun('sealed', 'GRU', { rmse: 0.2, mae: 0.2, mse: 0.04 }, '2025-01-01T00:00:00.000Z'));
+    const edited = sealRunRecord(fakeRun('edited', 'LSTM', { rmse: 0.3, mae: 0.3, mse: 0.09 }, '2025-01-02T00:00:00.000Z'));
+    await saveRunRecord(own, settings, sealed);
+    // Its metrics edited by hand, its seal kept: it would now rank first.
+    await saveRunRecord(own, settings, { ...edited, metrics: fakeRun('edited', 'LSTM', { rmse: 0.01, mae: 0.01, mse: 0.0001 }, '').metrics });
+    // Recorded before records were sealed: nothing to check it against, so it counts as it always did.
+    await saveRunRecord(own, settings, fakeRun('legacy', 'NAIVE', { rmse: 0.4, mae: 0.4, mse: 0.16 }, '2025-01-03T00:00:00.000Z'));
+
+    for (const filter of [{}, { configHash: hash }]) {
+      const scan = await scanRunRecords(own, settings, filter);
+      expect(scan.records.map((r) => r.run_id)).toEqual(['sealed', 'legacy']);
+      expect(scan.corrupt).toEqual([{ run_id: 'edited', code: 'FLTS_RUN_CORRUPT', message: 'Run edited is damaged: runs/edited/run.json does not have the SHA-256 its training sealed it with (edited since training).' }]);
+    }
+    expect((await listRunRecords(own, settings)).map((r) => r.run_id)).toEqual(['sealed', 'legacy']);
+    // Read by name it is still there, for what reads one run on purpose (and refuses it there: loading, promotion).
+    expect((await readRunRecord(own, settings, 'edited')).metrics?.test_rmse).toBe(0.01);
   });
 
   it('scans a registry by reading each run\'s record, without listing (or reading) the artifacts kept beside it', async () => {

@@ -13,6 +13,7 @@ import { isConfigHash } from '../preprocess/processed-layout.js';
 import { getJsonIfExists, parseLenientJson, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES, type RunOwner, type RunRecord } from './run-record.js';
+import { runRecordSealProblem } from './run-record-seal.js';
 
 export { processStartOf };
 
@@ -128,6 +129,16 @@ export function corruptRun(runId: string, key: string, reason: string, cause?: u
 }
 
 /**
+ * FLTS_RUN_CORRUPT for a record whose content is not what training sealed (run.json edited since), or undefined: it
+ * matches its seal, or carries none (recorded before records were sealed). What loading refuses (verifyRunRecordSeal)
+ * and listings leave out (scanRunRecords), checked once here for both.
+ */
+export function brokenRecordSeal(settings: Settings, record: RunRecord): FltsError | undefined {
+  const problem = runRecordSealProblem(record);
+  return problem === undefined ? undefined : corruptRun(record.run_id, `${runsBucket(settings)}/${runKey(record.run_id, RUN_FILES.record)}`, problem);
+}
+
+/**
  * Largest JSON file of a run read: the largest flts writes (a Prophet artifact holds its training series) is a few
  * megabytes on the reference data, and one of hundreds would be a series no fit takes. A file past it was not
  * written by a trainer, and reading it whole could take the process's memory (a string this long is also past
@@ -175,9 +186,9 @@ export interface RunRegistryScan {
   /** Usable records (optionally of one config_hash), oldest first. */
   records: RunRecord[];
   /**
-   * Runs whose run.json is damaged: left out of every listing, so one bad file never hides the others. With a
-   * config_hash, those that could be of it: the index lists them under it, or under none (a damaged record does not
-   * say which).
+   * Runs whose run.json is damaged (unreadable, incomplete, or edited since training sealed it): left out of every
+   * listing, so one bad file never hides the others and no edited record is ranked or chosen. With a config_hash,
+   * those that could be of it: the index lists them under it, or under none (a damaged record does not say which).
    */
   corrupt: Array<{ run_id: string; code: string; message: string }>;
 }
@@ -239,13 +250,19 @@ export async function scanRunRecords(store: ObjectStore, settings: Settings, fil
   const corrupt: RunRegistryScan['corrupt'] = [];
   const runIds = filter.configHash ? await runIdsOfConfigHash(store, settings, filter.configHash) : await listRunIds(store, settings);
   // A folder without run.json (the live figures' and the leases' folders, a run's leftovers) is no run.
-  const records = await mapBounded(runIds, SCAN_WIDTH, (runId) =>
-    findRunRecord(store, settings, runId).catch((error: unknown) => {
+  const records = await mapBounded(runIds, SCAN_WIDTH, async (runId) => {
+    try {
+      const record = await findRunRecord(store, settings, runId);
+      // An edited record would otherwise still rank, be chosen by promote --best, and only then be refused by serving.
+      const broken = record && brokenRecordSeal(settings, record);
+      if (broken) throw broken;
+      return record;
+    } catch (error) {
       if (!(error instanceof FltsError && error.code === 'FLTS_RUN_CORRUPT')) throw error;
       corrupt.push({ run_id: runId, code: error.code, message: error.message });
       return undefined;
-    }),
-  );
+    }
+  });
   return {
     records: records
       .filter((record): record is RunRecord => record !== undefined && (!filter.configHash || record.config_hash === filter.configHash))

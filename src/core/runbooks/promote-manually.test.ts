@@ -10,6 +10,8 @@ import { readPromotionPointer } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import { promote } from '../workflows/promote.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
+import { readRunRecord, saveRunRecord } from '../registry/run-store.js';
+import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { getJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -109,6 +111,18 @@ describe('core > runbooks > promote-manually', () => {
     expect(result.record).toMatchObject({ forced: true, forced_over: [expect.stringMatching(/^quality gate: RMSE improvement over the best baseline \(NAIVE\) -19\.05% < 50%/)] });
     const [stored] = await listPromotionHistory(store, settings);
     expect(stored).toMatchObject({ run_id: 'runA', forced: true });
+  });
+
+  it('names, instead of listing or promoting, a run whose run.json was edited since training to rank first', async () => {
+    await addLoadableRun(store, settings, fakeRun('runEdited', 'NAIVE', { rmse: 0.06, mae: 0.05, mse: 0.0036 }, '2025-01-05T00:00:00.000Z'), { digests: true });
+    const sealed = await readRunRecord(store, settings, 'runEdited');
+    await saveRunRecord(store, settings, { ...sealed, metrics: fakeRun('runEdited', 'NAIVE', { rmse: 0.001, mae: 0.001, mse: 0.000001 }, '').metrics });
+
+    const listed = await listPromotionCandidates({ configHash: RUNBOOK_HASH }, settings, { store });
+    expect(listed.candidates.map((c) => c.run_id)).toEqual(['runB', 'runC', 'runA', 'runF']);
+    expect(listed.corrupt).toEqual([{ run_id: 'runEdited', code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('edited since training') }]);
+    await expect(promoteManually({ runId: 'runEdited', reason: 'x', force: true }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT' });
+    expect(await listPromotionHistory(store, settings)).toEqual([]);
   });
 
   it('lists candidates by score with problems, the current run marked and a diff even when the promoted run is gone', async () => {

@@ -8,7 +8,7 @@ import { defaultSettings, type Settings } from '../config/settings.js';
 import { inverseScaleColumn } from '../data/scaler.js';
 import { computeMetrics } from '../forecast/metrics.js';
 import { loadRunForServing } from '../registry/load-run.js';
-import { runRecordDigest } from '../registry/run-digests.js';
+import { runRecordDigest } from '../registry/run-record-seal.js';
 import { readRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { getJson } from '../storage/json-objects.js';

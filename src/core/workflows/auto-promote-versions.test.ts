@@ -6,6 +6,7 @@ import { resolveSettings, type Settings } from '../config/settings.js';
 import { loadProcessedData } from '../preprocess/processed-data.js';
 import { runPreprocess } from '../preprocess/run-preprocess.js';
 import { readPromotionPointer } from '../registry/pointers.js';
+import { sealRunRecord } from '../registry/run-record-seal.js';
 import { saveRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -55,8 +56,9 @@ describe('core > workflows > auto-promote > data versions', () => {
     const first = await runPreprocess(settings, { store, now: () => new Date(Date.UTC(2025, 10, 4, 12, 0, 0)) });
     const old = await trainRun('NAIVE', await loadProcessedData(store, settings, { configHash: first.configHash }), settings, { store });
     expect(await autoPromote(first.configHash, 'daemon:a', settings, { store })).toMatchObject({ result: 'promoted', record: { run_id: old.run_id } });
-    // The old run's score beats anything: only the data it was trained on may rule it out.
-    await saveRunRecord(store, settings, { ...old, metrics: { ...old.metrics!, test_rmse: 0, test_mae: 0, test_mse: 0 } });
+    // The old run's score beats anything: only the data it was trained on may rule it out. Sealed again, as a
+    // training that scored so would have sealed it (an edit alone leaves it out of every ranking).
+    await saveRunRecord(store, settings, sealRunRecord({ ...old, metrics: { ...old.metrics!, test_rmse: 0, test_mae: 0, test_mse: 0 } }));
 
     writeFileSync(path.join(dir, 'train.csv'), csv(100));
     const grown = await runPreprocess(settings, { store, now: () => new Date(Date.UTC(2025, 10, 5, 12, 0, 0)) });

@@ -14,7 +14,8 @@ import { waitFor } from '../bus/message-bus.contract.js';
 import { decodePromotion } from '../bus/messages.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
-import { saveRunRecord } from '../registry/run-store.js';
+import { readRunRecord, saveRunRecord } from '../registry/run-store.js';
+import type { Logger } from '../logger.js';
 import { addLoadableRun } from './loadable-run.fixture.js';
 import type { FltsEvent } from '../events.js';
 import { buildPromotionRecord, promote, promoteBest, rollback, type PromotionDeps } from './promote.js';
@@ -26,6 +27,17 @@ let settings: Settings;
 
 async function addRun(run: RunRecord, options: { nanWeights?: boolean } = {}): Promise<void> {
   await addLoadableRun(store, settings, run, options);
+}
+
+/**
+ * Saves a loadable run sealed as training seals it, then edits its stored test metrics to `metrics` as a hand edit of
+ * run.json would, the seal left as it was.
+ */
+async function addEditedRun(run: RunRecord, metrics: { rmse: number; mae: number; mse: number }): Promise<void> {
+  await addLoadableRun(store, settings, run, { digests: true });
+  const sealed = await readRunRecord(store, settings, run.run_id);
+  expect(sealed.record_sha256).toMatch(/^[0-9a-f]{64}$/);
+  await saveRunRecord(store, settings, { ...sealed, metrics: fakeRun(run.run_id, run.model_type, metrics, '').metrics });
 }
 
 const byHand = (runId: string, deps: Partial<PromotionDeps> = {}) => promote({ runId, source: 'manual', actor: 'ana', reason: `run ${runId} by hand` }, settings, { store, ...deps });
@@ -106,6 +118,48 @@ describe('core > workflows > promote', () => {
     const forced = await promote({ runId: 'runOrphan', source: 'manual', actor: 'ana', reason: 'data archived', force: true }, settings, { store });
     expect(forced.record).toMatchObject({ forced: true, forced_over: [expect.stringContaining('cannot be checked')] });
     expect(forced.validation).toBeNull();
+  });
+
+  it('refuses a run whose run.json was edited since training, even forced with its test data gone, before anything is written', async () => {
+    await byHand('runC');
+    const orphan = { ...fakeRun('runEdited', 'NAIVE', { rmse: 0.04, mae: 0.03, mse: 0.0016 }, '2025-01-05T00:00:00.000Z'), config_hash: 'd'.repeat(64) };
+    await addEditedRun(orphan, { rmse: 0.001, mae: 0.001, mse: 0.000001 });
+    // Without test windows nothing loads the run to check it: the seal alone can tell.
+    for (const { key } of await store.list('processed-data', `${'d'.repeat(64)}/`)) await store.delete('processed-data', key);
+    for (const force of [false, true]) {
+      await expect(promote({ runId: 'runEdited', source: 'manual', actor: 'ana', reason: 'by hand', force }, settings, { store })).rejects.toMatchObject({
+        code: 'FLTS_RUN_CORRUPT',
+        message: expect.stringContaining('runs/runEdited/run.json does not have the SHA-256 its training sealed it with'),
+      });
+    }
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runC');
+    expect(await listPromotionHistory(store, settings)).toHaveLength(1);
+  });
+
+  it('--best leaves out, and says so, a run whose run.json was edited since training to rank first; runs recorded unsealed still compete', async () => {
+    await addEditedRun(fakeRun('runEdited', 'LSTM', { rmse: 0.06, mae: 0.05, mse: 0.0036 }, '2025-01-05T00:00:00.000Z'), { rmse: 0.001, mae: 0.001, mse: 0.000001 });
+    const warnings: Array<{ fields: object; msg?: string }> = [];
+    const logger: Logger = { trace() {}, debug() {}, info() {}, error() {}, warn: (fields, msg) => void warnings.push({ fields, msg }), child: () => logger };
+
+    const best = await promoteBest({ configHash: HASH, source: 'best', actor: 'ana' }, settings, { store, logger });
+
+    // runA, runB and runC carry no seal (recorded before records were sealed): they rank as they always did.
+    expect(best.record).toMatchObject({ run_id: 'runB', candidate_runs: ['runA', 'runB', 'runC'] });
+    expect(best.corrupt_runs).toEqual([{ run_id: 'runEdited', code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('edited since training') }]);
+    expect(warnings).toContainEqual({ fields: { configHash: HASH, runs: [{ runId: 'runEdited', code: 'FLTS_RUN_CORRUPT' }] }, msg: 'promotion_runs_left_out' });
+    // Asked again with the winner in service, the answer still names the run left out.
+    expect((await promoteBest({ configHash: HASH, source: 'best', actor: 'ana' }, settings, { store })).corrupt_runs?.map((run) => run.run_id)).toEqual(['runEdited']);
+  });
+
+  it('--best with only edited runs left promotes nothing and names them', async () => {
+    const hash = 'e'.repeat(64);
+    await addEditedRun(fakeRun('runEdited', 'NAIVE', { rmse: 0.06, mae: 0.05, mse: 0.0036 }, '2025-01-05T00:00:00.000Z', 'SUCCESS', hash), { rmse: 0.001, mae: 0.001, mse: 0.000001 });
+    await expect(promoteBest({ configHash: hash, source: 'best', actor: 'ana' }, settings, { store })).rejects.toMatchObject({
+      code: 'FLTS_EVAL_NO_RUNS',
+      message: expect.stringContaining('(left out, damaged: runEdited)'),
+      details: { corrupt_runs: [{ run_id: 'runEdited', code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('edited since training') }] },
+    });
+    expect(await listPromotionHistory(store, settings)).toEqual([]);
   });
 
   it('promotes the scoreboard winner and respects the quality gate unless forced', async () => {

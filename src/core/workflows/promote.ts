@@ -11,7 +11,8 @@ import { ensureCandidateList, saveCandidateList, sweepCandidateLists } from '../
 import { candidateFields, describeChoice, isAutomaticChoice, isPin, PROMOTION_SOURCES, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
 import { appendHistory, catchUpPointers, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
-import { findRunRecord, listRunRecords, readRunRecord } from '../registry/run-store.js';
+import { verifyRunRecordSeal } from '../registry/run-digests.js';
+import { findRunRecord, readRunRecord, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
 import { runsOnCurrentData } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
@@ -91,6 +92,12 @@ export interface PromotionResult {
    * (a rollback, a first promotion, nothing changed, a pin of the run in service whose probation goes on).
    */
   live_probation: LiveProbationStart | null;
+  /**
+   * A best-score choice (`promoteBest`) only: the runs of the config_hash left out of the choice because their
+   * run.json is damaged (unreadable, or edited since training sealed it), with the code serving would refuse them
+   * with; empty when none was.
+   */
+  corrupt_runs?: RunRegistryScan['corrupt'];
 }
 
 export interface TargetsChange {
@@ -319,6 +326,9 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
     return pins ? pinInService(inService, decision, reason, settings, deps) : alreadyInService(inService, settings, deps);
   }
   const run = await readRunRecord(store, settings, decision.runId);
+  // A record edited since training is refused before any check reads it (its metrics decide the gate), whatever
+  // --force says: serving would refuse it, and the check of its forecasts may not run (processed data gone).
+  verifyRunRecordSeal(settings, run, deps.logger);
   // Serving loads SUCCESS runs with every artifact and nothing else: no force makes another run servable.
   const unservable = await runProblems(store, settings, run);
   if (unservable.length > 0) throw refusal(run, unservable, false);
@@ -408,7 +418,9 @@ export async function promoteBest(request: BestPromotionRequest, settings: Setti
   optionalText('promoteBest', 'request.configHash', request.configHash);
   optionalText('promoteBest', 'request.reason', request.reason);
   const hash = await resolveEvalConfigHash(deps.store, settings, request.configHash);
-  const recorded = await listRunRecords(deps.store, settings, { configHash: hash });
+  const { records: recorded, corrupt } = await scanRunRecords(deps.store, settings, { configHash: hash });
+  // A damaged record is no candidate, and never silently: an edited one would otherwise have ranked on its edit.
+  if (corrupt.length > 0) (deps.logger ?? silentLogger).warn({ configHash: hash, runs: corrupt.map(({ run_id, code }) => ({ runId: run_id, code })) }, 'promotion_runs_left_out');
   const runs = await runsOnCurrentData(deps.store, settings, hash, recorded);
   const targets = settings.training.targets;
   const board = buildScoreboard(hash, runs, settings.eval.minImprovementPct, targets);
@@ -423,15 +435,17 @@ export async function promoteBest(request: BestPromotionRequest, settings: Setti
         : others.length > 0
           ? ` (runs of other targets: ${others.map((set) => `${set.targets.join(',')} ${set.runs}`).join('; ')}; set TARGETS (training.targets) to choose among one of them, or promote a run by name)`
           : '';
-    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${hash} with targets ${targets.join(',')}${why} to promote.`, {
-      details: { configHash: hash, targets: [...targets], ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}), ...(others.length > 0 ? { otherTargetSets: others } : {}) },
+    const damaged = corrupt.length > 0 ? ` (left out, damaged: ${corrupt.map((run) => run.run_id).join(', ')})` : '';
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${hash} with targets ${targets.join(',')}${why} to promote${damaged}.`, {
+      details: { configHash: hash, targets: [...targets], ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}), ...(others.length > 0 ? { otherTargetSets: others } : {}), corrupt_runs: corrupt },
     });
   }
   const reason = request.reason ?? `best score ${winner.score.toPrecision(6)} of ${contenders.length} run(s) of targets ${winner.targets.join(',')} for config_hash ${hash}`;
   const candidateRuns = runsOfTargets(runs, targets)
     .filter((run) => run.status === 'SUCCESS')
     .map((run) => run.run_id);
-  return promote({ runId: winner.run_id, source: request.source, actor: request.actor, reason, force: request.force, candidateRuns, pin: request.pin }, settings, deps);
+  const result = await promote({ runId: winner.run_id, source: request.source, actor: request.actor, reason, force: request.force, candidateRuns, pin: request.pin }, settings, deps);
+  return { ...result, corrupt_runs: corrupt };
 }
 
 /**
