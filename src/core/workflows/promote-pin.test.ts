@@ -12,6 +12,7 @@ import { readPromotionPointer, type PromotionRecord } from '../registry/pointers
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
+import { readRunRecord, saveRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { getJson } from '../storage/json-objects.js';
 import { keeperOf, promotionRefOf } from '../live/live-reports.js';
@@ -91,6 +92,17 @@ describe('core > workflows > promote > pin', () => {
     await addLoadableRun(store, settings, trained('runZ', 0.01));
     expect(await daemon()).toMatchObject({ result: 'chosen-run-stands', current: { run_id: 'runX', action: 'pin' } });
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runX');
+  });
+
+  it('refuses to pin the run in service once its run.json was edited since training, writing nothing', async () => {
+    await addLoadableRun(store, settings, trained('runW', 0.1), { digests: true });
+    expect(await daemon()).toMatchObject({ result: 'promoted', record: { run_id: 'runW' } });
+    const sealed = await readRunRecord(store, settings, 'runW');
+    await saveRunRecord(store, settings, { ...sealed, params: { edited: true } });
+    for (const pin of [false, true]) {
+      await expect(promote({ runId: 'runW', source: 'manual', actor: 'ana', reason: 'keep runW', pin }, settings, { store, bus })).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT' });
+    }
+    expect((await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.source}:${r.action}`)).toEqual(['runW:auto:promote']);
   });
 
   it('tells no replica to reload, and a rollback from the pin returns to the run before the pinned promotion', async () => {

@@ -323,7 +323,12 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   const inService = (await listPromotionHistory(store, settings, promotionScope(settings))).at(-1);
   if (inService?.run_id === decision.runId) {
     const pins = decision.pin ? !isPin(inService) : isAutomaticChoice(inService) && decision.source !== 'auto';
-    return pins ? pinInService(inService, decision, reason, settings, deps) : alreadyInService(inService, settings, deps);
+    if (!pins) return alreadyInService(inService, settings, deps);
+    // A pin keeps the run against every automatic change: never one whose record was edited since training, which
+    // serving refuses at its next load. A record gone or unreadable is the run in service's own business, as before.
+    const pinned = await findRunRecord(store, settings, decision.runId).catch(orUnlessUnavailable(undefined));
+    if (pinned) verifyRunRecordSeal(settings, pinned, deps.logger);
+    return pinInService(inService, decision, reason, settings, deps);
   }
   const run = await readRunRecord(store, settings, decision.runId);
   // A record edited since training is refused before any check reads it (its metrics decide the gate), whatever
