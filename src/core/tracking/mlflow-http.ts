@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { clip, singleLine } from '../clip-text.js';
 import { redactSecrets } from '../redact.js';
 import { FltsError } from '../errors.js';
@@ -42,6 +43,27 @@ export interface MlflowRequest {
 }
 
 export type MlflowHttp = <T>(req: MlflowRequest) => Promise<T>;
+
+/** The signal that ends the calls made within `abortingCallsOn` (see there), beside each client's own. */
+const callSignal = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Runs `work` so that every MLflow call it makes, through any client, is aborted when `signal` aborts: the request in
+ * flight is cancelled and its socket released, no retry is begun. This is how a client built by a caller (whose own
+ * signal cannot be changed) keeps to a budget of someone else's, such as a sync's backlog: without it, a call cut at the
+ * budget would still hold its connection until its own time limit. Nested, a call ends at whichever signal aborts first.
+ */
+export function abortingCallsOn<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  const outer = callSignal.getStore();
+  return callSignal.run(outer ? AbortSignal.any([outer, signal]) : signal, work);
+}
+
+/** The client's own signal and the one of the calls' context (abortingCallsOn), whichever are there. */
+function signalOfCall(own: AbortSignal | undefined): AbortSignal | undefined {
+  const ambient = callSignal.getStore();
+  if (!ambient) return own;
+  return own ? AbortSignal.any([own, ambient]) : ambient;
+}
 
 /** A failure worth another attempt: the network, a timeout, 429, 5xx or a write that lost a race (`WRITE_RACE`). */
 class TransientFailure extends Error {
@@ -212,7 +234,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
   const now = options.now ?? Date.now;
   const maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
 
-  async function attempt<T>(req: MlflowRequest, limitMs: number): Promise<T> {
+  async function attempt<T>(req: MlflowRequest, limitMs: number, stop: AbortSignal | undefined): Promise<T> {
     const url = new URL(`${base}${req.path}`);
     for (const [key, value] of Object.entries(req.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -226,7 +248,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
       body = req.body;
     }
     const timeout = AbortSignal.timeout(limitMs);
-    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+    const signal = stop ? AbortSignal.any([timeout, stop]) : timeout;
     let status: number;
     let location: string | undefined;
     let retryAfter: string | string[] | undefined;
@@ -243,7 +265,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
       contentType = [response.headers['content-type']].flat()[0];
       read = await readBounded(response.body, response.headers['content-length'], maxResponseBytes, req.page);
     } catch (error) {
-      if (options.signal?.aborted) throw error;
+      if (stop?.aborted) throw error;
       throw new TransientFailure(describeCause(error), undefined, undefined, error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'));
     }
     if (status >= 300 && status < 400) {
@@ -257,7 +279,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     const { chunks, size, layout } = read;
     // A large page is parsed run by run over turns, its body never joined nor decoded whole, to what safeParse makes
     // of it; one that cannot be parsed so is parsed whole like any other answer.
-    const inTurns = req.page && layout && status < 300 ? await parseJsonListInTurns(chunks, req.page.key, layout, { signal: options.signal, lenient: true }) : undefined;
+    const inTurns = req.page && layout && status < 300 ? await parseJsonListInTurns(chunks, req.page.key, layout, { signal: stop, lenient: true }) : undefined;
     let decoded: string | undefined;
     const text = (): string => (decoded ??= Buffer.concat(chunks, size).toString('utf8'));
     const parsed = inTurns ? inTurns.value : text().trim() === '' ? {} : safeParse(text());
@@ -293,6 +315,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
    */
   return async function call<T>(req: MlflowRequest): Promise<T> {
     const started = now();
+    const stop = signalOfCall(options.signal);
     // The request's deadline binds when it comes before the call's own budget; the call then ends with reason
     // 'deadline' for its owner (a listing) to report in its own terms.
     const byRequest = req.deadline !== undefined && req.deadline < started + budgetMs;
@@ -326,12 +349,12 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
         () => {
           attempts += 1;
           limitMs = Math.max(1, Math.min(options.timeoutMs, deadline - now()));
-          return attempt<T>(req, limitMs);
+          return attempt<T>(req, limitMs, stop);
         },
         options.retry,
         {
           isRetriable: (error) => error instanceof TransientFailure && !(byRequest && cutShort(error)),
-          signal: options.signal,
+          signal: stop,
           // The server's Retry-After in place of the backoff; a wait that would end past the deadline is not slept.
           delayBeforeRetry: (error, backoffMs) => {
             const failure = error as TransientFailure;

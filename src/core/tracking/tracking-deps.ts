@@ -1,7 +1,9 @@
 import type { EventSink } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { Settings } from '../config/settings.js';
+import { untilAborted } from '../retry.js';
 import { createMlflowClient, type MlflowClient } from './mlflow-client.js';
+import { abortingCallsOn } from './mlflow-http.js';
 
 /** Collaborators of the tracking functions; all optional. Pass `client` to reuse one across calls. */
 export interface TrackingDeps {
@@ -28,8 +30,8 @@ export function trackingClientFor(settings: Settings, deps: TrackingDeps): Mlflo
 
 /**
  * `client`, each of whose calls ends when `signal` aborts (with its reason, as a call of a client built with that
- * signal does): for a client its caller built, whose own signal cannot be changed. A call cut short is not aborted
- * underneath; it ends within its own time budget, and its answer is dropped.
+ * signal does): for a client its caller built, whose own signal cannot be changed. The call's request in flight is
+ * aborted underneath (abortingCallsOn), so its connection is released at the abort, not at the end of its own budget.
  */
 export function clientUntil(client: MlflowClient, signal: AbortSignal): MlflowClient {
   return new Proxy(client, {
@@ -38,16 +40,9 @@ export function clientUntil(client: MlflowClient, signal: AbortSignal): MlflowCl
       if (typeof value !== 'function') return value;
       return async (...args: unknown[]): Promise<unknown> => {
         signal.throwIfAborted();
-        let stop: (() => void) | undefined;
-        const cut = new Promise<never>((_, reject) => {
-          stop = () => reject(signal.reason);
-          signal.addEventListener('abort', stop, { once: true });
-        });
-        try {
-          return await Promise.race([(value as (...callArgs: unknown[]) => Promise<unknown>).apply(target, args), cut]);
-        } finally {
-          signal.removeEventListener('abort', stop!);
-        }
+        const call = abortingCallsOn(signal, async () => (value as (...callArgs: unknown[]) => Promise<unknown>).apply(target, args));
+        // The abort's reason, at once, whatever the call (a library caller's own client, say) makes of its cancelled request.
+        return await untilAborted(call, signal);
       };
     },
   });
