@@ -112,9 +112,11 @@ async function writeRun(store: ObjectStore, settings: Settings, options: { model
   return record;
 }
 
-/** The live MLflow behind a proxy that answers every call `delayMs` late: a slow server that is never down. */
-async function slowMlflow(delayMs: number): Promise<{ uri: string; close: () => Promise<void> }> {
+/** The live MLflow behind a proxy that answers every call `delayMs` late: a slow server that is never down. `requests`: the paths asked for. */
+async function slowMlflow(delayMs: number): Promise<{ uri: string; close: () => Promise<void>; requests: string[] }> {
+  const requests: string[] = [];
   const server: Server = createServer((req, res) => {
+    requests.push((req.url ?? '').split('?')[0]);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk)).on('end', () => {
       setTimeout(() => {
@@ -131,6 +133,7 @@ async function slowMlflow(delayMs: number): Promise<{ uri: string; close: () => 
   return {
     uri: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+    requests,
   };
 }
 
@@ -359,6 +362,44 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
     const replaced = (await findMirroredRun(client, runs[1].run_id))!;
     expect(replaced.info.run_id).not.toBe(deleted.info.run_id);
     expect((await listMirrorMarkers(store, settings)).find((m) => m.runId === runs[1].run_id)?.mlflowRunId).toBe(replaced.info.run_id);
+  });
+
+  it('runs of an experiment an operator deleted are parked once, left alone by later syncs, and mirrored again once it is restored', async () => {
+    const proxy = await slowMlflow(0);
+    try {
+      const experimentName = `flts-it-${suffix}-deleted`;
+      const { store, settings } = await freshSetup(proxy.uri, { FLTS_MLFLOW_EXPERIMENT_STATISTICAL: experimentName });
+      const runs: RunRecord[] = [];
+      for (let i = 0; i < 3; i++) runs.push(await writeRun(store, settings, { modelType: 'PROPHET', configHash: `hash-${suffix}-parked`, rmse: 0.1 + i / 100 }));
+      const mirrored = await syncRunsToTracking(store, settings, { runIds: [runs[0].run_id] });
+      expect(mirrored.status === 'ok' && mirrored.value.mirrored.map((m) => m.runId)).toEqual([runs[0].run_id, runs[1].run_id, runs[2].run_id]);
+      const client = createMlflowClient(settings.tracking);
+      const experiment = (await client.getExperimentByName(experimentName))!;
+      const rest = (route: string) =>
+        fetch(`${MLFLOW_URI}/api/2.0/mlflow/experiments/${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ experiment_id: experiment.experiment_id }) });
+      expect((await rest('delete')).status).toBe(200);
+
+      const parked = await syncRunsToTracking(store, settings);
+      expect(parked.status === 'ok' && parked.value.parked?.map((run) => [run.runId, run.reason, run.experimentName])).toEqual(runs.map((run) => [run.run_id, 'experiment_deleted', experimentName]));
+      expect(parked.status === 'ok' && parked.value.failed.map((failure) => failure.code)).toEqual(runs.map(() => 'FLTS_TRACKING_REJECTED'));
+
+      // Left alone: the sync's listing of the experiments, one question about the deleted one and the search for mirrors
+      // to tag, whatever the runs it parks; no lookup of a run, and no failure. Before, each run failed again, one
+      // lookup of its mirror each.
+      proxy.requests.length = 0;
+      const idle = await syncRunsToTracking(store, settings);
+      expect(idle.status === 'ok' && idle.value).toMatchObject({ pending: [], failed: [], waiting: [{ experimentName, experimentId: experiment.experiment_id, runs: 3 }] });
+      expect(proxy.requests).toEqual(['/api/2.0/mlflow/experiments/search', '/api/2.0/mlflow/experiments/get-by-name', '/api/2.0/mlflow/runs/search']);
+
+      expect((await rest('restore')).status).toBe(200);
+      const restored = await syncRunsToTracking(store, settings);
+      expect(restored.status === 'ok' && restored.value.found.map((run) => run.runId).sort()).toEqual(runs.map((run) => run.run_id).sort());
+      expect(restored.status === 'ok' && restored.value.waiting).toBeUndefined();
+      expect((await readMirrorMarkers(store, settings)).parked).toEqual([]);
+      expect((await listMirrorMarkers(store, settings)).map((marker) => marker.runId).sort()).toEqual(runs.map((run) => run.run_id).sort());
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('a listing of complete mirrors stopped part-way reads on by start time: a mirror deleted before its position makes it skip none', { timeout: 120_000 }, async () => {

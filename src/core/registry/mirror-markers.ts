@@ -19,6 +19,12 @@ import { MIRROR_MARKERS, runKey, runsBucket } from './run-store.js';
  * with how far the listing has gone, and writes the markers within its budget: a later sync takes the record's entries
  * for markers (audited like them), writes the rest and reads the listing on from the page after the last one recorded.
  * Page and markers found on it are recorded in one write, so a sync stopped at any point loses neither.
+ *
+ * A run whose experiment an operator deleted in MLflow cannot be mirrored (flts does not restore the experiment) and is
+ * parked: one empty object, `<run_id>/~experiment-deleted/<experiment name>`, which the same listing shows. A sync leaves
+ * a parked run alone while the experiment stays deleted, and drops the object, mirroring the run again, once it is not
+ * (restored, purged, or another experiment named in its place): see mirror-pending-runs.ts. An older flts takes the
+ * object for a marker of an experiment that is not active, and drops it.
  */
 export interface MirrorMarker {
   runId: string;
@@ -29,6 +35,16 @@ export interface MirrorMarker {
   /** When the marker was written (ms since the epoch). */
   writtenAt: number;
 }
+
+/** A run parked because its MLflow experiment, `experimentName`, is deleted: the object `key` says so. */
+export interface ParkedRun {
+  runId: string;
+  experimentName: string;
+  key: string;
+}
+
+/** The middle part of a parked run's key: no MLflow experiment id, which are digits. */
+const PARKED = '~experiment-deleted';
 
 /** The folder of the markers of mirrors on the tracking server `settings` name. */
 function serverFolder(settings: Settings): string {
@@ -44,6 +60,15 @@ export async function writeMirrorMarker(store: ObjectStore, settings: Settings, 
   await store.put(runsBucket(settings), markerKey(settings, runId, experimentId, mlflowRunId), '');
 }
 
+export function parkedKey(settings: Settings, runId: string, experimentName: string): string {
+  return `${serverFolder(settings)}${runKey(runId, PARKED, encodeURIComponent(experimentName))}`;
+}
+
+/** Parks `runId` (see above): its experiment `experimentName` is deleted in MLflow. */
+export async function parkRun(store: ObjectStore, settings: Settings, runId: string, experimentName: string): Promise<void> {
+  await store.put(runsBucket(settings), parkedKey(settings, runId, experimentName), '');
+}
+
 /** The markers of mirrors on this store's tracking server; a key of another shape (written by hand) is none. */
 export async function listMirrorMarkers(store: ObjectStore, settings: Settings): Promise<MirrorMarker[]> {
   return (await readMirrorMarkers(store, settings)).written;
@@ -56,11 +81,11 @@ const unwrittenKey = (settings: Settings): string => `${serverFolder(settings)}u
  * record of unwritten ones is read only when the listing shows it). A record that cannot be read is taken for empty:
  * its runs are asked about again, never marked on its word.
  */
-export async function readMirrorMarkers(store: ObjectStore, settings: Settings): Promise<{ written: MirrorMarker[]; unwritten: MirrorMarker[]; listing?: MirrorListing }> {
+export async function readMirrorMarkers(store: ObjectStore, settings: Settings): Promise<{ written: MirrorMarker[]; unwritten: MirrorMarker[]; parked: ParkedRun[]; listing?: MirrorListing }> {
   const folder = serverFolder(settings);
   const objects = await store.list(runsBucket(settings), folder);
   const record = objects.find(({ key }) => key === unwrittenKey(settings));
-  return { written: markersOf(folder, objects), ...(record ? await readRecord(store, settings, record.lastModified.getTime()) : { unwritten: [] }) };
+  return { written: markersOf(folder, objects), parked: parkedOf(folder, objects), ...(record ? await readRecord(store, settings, record.lastModified.getTime()) : { unwritten: [] }) };
 }
 
 /**
@@ -168,6 +193,7 @@ function markersOf(folder: string, objects: ReadonlyArray<{ key: string; lastMod
     const parts = key.slice(folder.length).split('/');
     if (parts.length !== 3 || parts.some((part) => part === '')) return [];
     const [runId, experimentId, mlflowRunId] = parts;
+    if (experimentId === PARKED) return [];
     try {
       return [{ runId, experimentId: decodeURIComponent(experimentId), mlflowRunId: decodeURIComponent(mlflowRunId), key, writtenAt: lastModified.getTime() }];
     } catch {
@@ -176,7 +202,19 @@ function markersOf(folder: string, objects: ReadonlyArray<{ key: string; lastMod
   });
 }
 
-/** Drops markers whose mirror MLflow no longer has; a marker the store refuses to delete is found stale again. */
-export async function deleteMirrorMarkers(store: ObjectStore, settings: Settings, markers: readonly MirrorMarker[]): Promise<void> {
+function parkedOf(folder: string, objects: ReadonlyArray<{ key: string }>): ParkedRun[] {
+  return objects.flatMap(({ key }) => {
+    const parts = key.slice(folder.length).split('/');
+    if (parts.length !== 3 || parts[1] !== PARKED || parts[0] === '' || parts[2] === '') return [];
+    try {
+      return [{ runId: parts[0], experimentName: decodeURIComponent(parts[2]), key }];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Drops markers whose mirror MLflow no longer has (or parked runs' objects); a marker the store refuses to delete is found stale again. */
+export async function deleteMirrorMarkers(store: ObjectStore, settings: Settings, markers: ReadonlyArray<{ key: string }>): Promise<void> {
   if (markers.length > 0) await store.deleteMany(runsBucket(settings), markers.map((marker) => marker.key));
 }

@@ -7,7 +7,7 @@ import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { recordingStore } from '../storage/recording-store.fixture.js';
 import { MemoryMlflow } from './memory-mlflow.fixture.js';
-import type { MlflowClient } from '../tracking/mlflow-client.js';
+import { experimentDeleted, type MlflowClient } from '../tracking/mlflow-client.js';
 import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
 import { MIRROR_TAGS } from '../tracking/tracking-deps.js';
 import { withServer } from '../tracking/tracking-server.fixture.js';
@@ -788,34 +788,122 @@ describe('core > registry > mirrorPendingRuns', () => {
     expect(mlflow.experimentListings).toBe(1 + 3);
   });
 
-  it('fails the runs of an experiment an operator deleted with one question to MLflow and one warning per sync, and mirrors the others', async () => {
-    const store = createFsStore(mkdtempSync(path.join(root, 'deleted-experiment-')));
-    for (const [at, [id, type]] of [['x1', 'NAIVE'], ['x2', 'LSTM'], ['x3', 'NAIVE']].entries()) await saveRunRecord(store, settings, fakeRun(id, type as 'NAIVE' | 'LSTM', { rmse: 1, mae: 1, mse: 1 }, new Date(Date.UTC(2026, 0, 1) + at * 1000).toISOString()));
-    const mlflow = new MemoryMlflow();
-    const asked: string[] = [];
-    const refusal = new FltsError('FLTS_TRACKING_REJECTED', 'MLflow experiment "NonML" (id 7) is deleted, and flts does not restore it.', { details: { reason: 'experiment_deleted', experimentId: '7', experimentName: 'NonML' } });
-    // The active experiments listed hold neither name: each is asked for, and NonML is the one an operator deleted.
-    const client = {
+  /**
+   * A server whose experiments are `NonML` (id 7), deleted unless `stage` says otherwise, and `Default` (id 1), its runs
+   * kept by `mlflow`; the calls of each client method are counted (`calls`, reset by the test).
+   */
+  function withExperiments(mlflow: MemoryMlflow, stage: { nonMl: 'active' | 'deleted' | 'purged' }) {
+    const calls: string[] = [];
+    const nonMl = () => ({ experiment_id: '7', name: 'NonML', lifecycle_stage: stage.nonMl === 'active' ? 'active' : 'deleted' });
+    const experiments = () => [{ experiment_id: '1', name: 'Default', lifecycle_stage: 'active' }, ...(stage.nonMl === 'active' ? [nonMl()] : [])];
+    const served = {
       ...mlflow.client,
-      searchExperiments: async () => [],
+      searchExperiments: async () => experiments(),
+      getExperimentByName: async (name: string) => (name === 'NonML' ? (stage.nonMl === 'purged' ? undefined : nonMl()) : experiments().find((e) => e.name === name)),
       getOrCreateExperiment: async (name: string) => {
-        asked.push(name);
-        if (name === 'NonML') throw refusal;
-        return { experiment_id: '1', name };
+        if (name !== 'NonML') return { experiment_id: '1', name };
+        if (stage.nonMl === 'deleted') throw experimentDeleted(nonMl());
+        return { ...nonMl(), lifecycle_stage: 'active' };
       },
     } as MlflowClient;
-    const warnings: string[] = [];
-    const logger = { ...silentLogger, warn: (_fields: unknown, message: string) => void warnings.push(message), child: () => logger } as Logger;
+    const client = new Proxy(served, {
+      get: (target, name, receiver) => {
+        const value: unknown = Reflect.get(target, name, receiver);
+        return typeof value === 'function' ? (...args: unknown[]) => (calls.push(String(name)), (value as (...a: unknown[]) => unknown)(...args)) : value;
+      },
+    });
+    return { client, calls };
+  }
+
+  async function registryOfTypes(dir: string, runs: ReadonlyArray<[string, 'NAIVE' | 'LSTM']>) {
+    const store = createFsStore(mkdtempSync(path.join(root, dir)));
+    for (const [at, [id, type]] of runs.entries()) await saveRunRecord(store, settings, fakeRun(id, type, { rmse: 1, mae: 1, mse: 1 }, new Date(Date.UTC(2026, 0, 1) + at * 1000).toISOString()));
+    return store;
+  }
+
+  const warningsOf = () => {
+    const warnings: Array<{ fields: Record<string, unknown>; message: string }> = [];
+    const logger = { ...silentLogger, warn: (fields: Record<string, unknown>, message: string) => void warnings.push({ fields, message }), child: () => logger } as Logger;
+    return { logger, warnings };
+  };
+
+  it('parks the runs of an experiment an operator deleted once, with its reason and one warning naming it, and mirrors the others', async () => {
+    const store = await registryOfTypes('deleted-experiment-', [['x1', 'NAIVE'], ['x2', 'LSTM'], ['x3', 'NAIVE']]);
+    const { client, calls } = withExperiments(new MemoryMlflow(), { nonMl: 'deleted' });
+    const { logger, warnings } = warningsOf();
 
     const synced = await mirrorPendingRuns(store, settings, {}, { client, logger });
 
+    const refusal = experimentDeleted({ experiment_id: '7', name: 'NonML' });
     expect(synced.failed).toEqual([
       { runId: 'x1', code: 'FLTS_TRACKING_REJECTED', message: refusal.message },
       { runId: 'x3', code: 'FLTS_TRACKING_REJECTED', message: refusal.message },
     ]);
+    expect(synced.parked).toEqual([
+      { runId: 'x1', reason: 'experiment_deleted', experimentName: 'NonML', experimentId: '7' },
+      { runId: 'x3', reason: 'experiment_deleted', experimentName: 'NonML', experimentId: '7' },
+    ]);
     expect(synced.mirrored.map((run) => run.runId)).toEqual(['x2']);
-    expect(asked).toEqual(['NonML', 'Default']);
-    expect(warnings.filter((message) => message.includes('mlflow'))).toEqual(['mlflow experiment deleted by an operator is not restored; its runs are not mirrored']);
+    // The deleted experiment is asked about once, for the first of its runs (Default is among those listed).
+    expect(calls.filter((call) => call === 'getOrCreateExperiment')).toHaveLength(1);
+    const mlflowWarnings = warnings.filter(({ message }) => message.includes('mlflow'));
+    expect(mlflowWarnings).toHaveLength(1);
+    expect(mlflowWarnings[0].fields).toMatchObject({ reason: 'experiment_deleted', experimentName: 'NonML', experimentId: '7' });
+    expect(mlflowWarnings[0].message).toMatch(/restored in MLflow .*tracking\.experiments/);
+    expect(mlflowWarnings[0].fields.err).toContain('mlflow experiments restore --experiment-id 7');
+    expect((await readMirrorMarkers(store, settings)).parked.map((run) => [run.runId, run.experimentName])).toEqual([
+      ['x1', 'NonML'],
+      ['x3', 'NonML'],
+    ]);
+  });
+
+  it('leaves parked runs alone while their experiment stays deleted: one question per sync about the experiment, none per run, no failure, no warning', async () => {
+    const store = await registryOfTypes('deleted-experiment-idle-', [['x1', 'NAIVE'], ['x2', 'LSTM'], ['x3', 'NAIVE']]);
+    const mlflow = new MemoryMlflow();
+    const { client, calls } = withExperiments(mlflow, { nonMl: 'deleted' });
+    await mirrorPendingRuns(store, settings, {}, { client });
+    // A run trained since, of the deleted experiment: refused without asking MLflow about the experiment again.
+    await saveRunRecord(store, settings, fakeRun('x4', 'NAIVE', { rmse: 1, mae: 1, mse: 1 }, '2026-02-01T00:00:00.000Z'));
+    const { logger, warnings } = warningsOf();
+
+    for (const sync of [1, 2]) {
+      calls.length = 0;
+      const searchesFrom = mlflow.searches.length;
+      const synced = await mirrorPendingRuns(store, settings, {}, { client, logger });
+      const newRun = sync === 1 ? ['x4'] : [];
+      expect(synced.failed.map((failure) => failure.runId), `sync ${sync}`).toEqual(newRun);
+      expect(synced.parked?.map((run) => run.runId) ?? [], `sync ${sync}`).toEqual(newRun);
+      expect(synced.pending, `sync ${sync}`).toEqual(newRun);
+      expect(synced.waiting, `sync ${sync}`).toEqual([{ experimentName: 'NonML', experimentId: '7', runs: sync === 1 ? 2 : 3 }]);
+      expect(calls.filter((call) => call === 'getExperimentByName'), `sync ${sync}`).toHaveLength(1);
+      expect(calls.filter((call) => call === 'getOrCreateExperiment' || call === 'createRun'), `sync ${sync}`).toEqual([]);
+      // No lookup of a parked run's mirror: its flts.run_id is in no search.
+      expect(mlflow.searches.slice(searchesFrom).filter((search) => /x[13]/.test(search.filter ?? '')), `sync ${sync}`).toEqual([]);
+    }
+    expect(warnings.filter(({ message }) => message.includes('mlflow')).map(({ fields }) => fields.experimentName)).toEqual(['NonML']);
+  });
+
+  it('mirrors parked runs again once their experiment is restored, purged, or another one is named in its place', async () => {
+    for (const change of ['restored', 'purged', 'renamed'] as const) {
+      const store = await registryOfTypes(`deleted-experiment-${change}-`, [['x1', 'NAIVE'], ['x2', 'LSTM'], ['x3', 'NAIVE']]);
+      const mlflow = new MemoryMlflow();
+      const stage: { nonMl: 'active' | 'deleted' | 'purged' } = { nonMl: 'deleted' };
+      const { client } = withExperiments(mlflow, stage);
+      await mirrorPendingRuns(store, settings, {}, { client });
+      let synced = await mirrorPendingRuns(store, settings, {}, { client });
+      expect(synced.mirrored, change).toEqual([]);
+
+      let now = settings;
+      if (change === 'restored') stage.nonMl = 'active';
+      if (change === 'purged') stage.nonMl = 'purged';
+      if (change === 'renamed') now = resolveSettings({ flags: { 'tracking.experiments.statistical': 'Statistical' } }).settings;
+      synced = await mirrorPendingRuns(store, now, {}, { client });
+
+      expect(synced.mirrored.map((run) => run.runId).sort(), change).toEqual(['x1', 'x3']);
+      expect(synced.failed, change).toEqual([]);
+      expect(synced.waiting, change).toBeUndefined();
+      expect((await readMirrorMarkers(store, now)).parked, change).toEqual([]);
+    }
   });
 
   it("leaves a reference trainer's runs (no flts tags) as they are", async () => {

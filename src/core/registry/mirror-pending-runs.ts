@@ -3,10 +3,24 @@ import { FltsError, isFltsError, toFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { RUN_FILES } from './run-record.js';
 import { findRunRecord, listRunIds, runKey, runsBucket } from './run-store.js';
-import { deleteMirrorMarkers, markerKey, readMirrorMarkers, saveUnwrittenMarkers, unwrittenRecord, unwrittenRecordTime, writeMirrorMarker, type ListingPosition, type MirrorListing, type MirrorMarker } from './mirror-markers.js';
+import {
+  deleteMirrorMarkers,
+  markerKey,
+  parkRun,
+  readMirrorMarkers,
+  saveUnwrittenMarkers,
+  unwrittenRecord,
+  unwrittenRecordTime,
+  writeMirrorMarker,
+  type ListingPosition,
+  type MirrorListing,
+  type MirrorMarker,
+  type ParkedRun,
+} from './mirror-markers.js';
 import { mapBounded } from '../bounded-map.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
+import { toRecord, type MlflowExperiment, type MlflowRun } from '../tracking/mlflow-types.js';
+import { experimentDeleted } from '../tracking/mlflow-client.js';
 import { mirrorRun, type MirrorRunResult } from './mirror-run.js';
 import { PROCESSED_SHA256_TAG } from './mirror-source.js';
 import { trackingClientFor } from '../tracking/tracking-deps.js';
@@ -36,6 +50,14 @@ export interface MirrorPendingResult {
    * it stopped: mirroring a run (also in `failed`), reading the listing of complete mirrors, or tagging mirrors.
    */
   interrupted?: { step: 'mirror' | 'listing' | 'tagging'; code: string; message: string };
+  /**
+   * Runs this sync found to be of an experiment an operator deleted in MLflow (FLTS_TRACKING_REJECTED, reason
+   * `experiment_deleted`, in `failed` too): parked in the store (mirror-markers.ts), and not tried again until the
+   * experiment is restored, purged, or another one named in its place. Absent when none.
+   */
+  parked?: Array<{ runId: string; reason: 'experiment_deleted'; experimentName: string; experimentId: string }>;
+  /** Runs parked by earlier syncs whose experiment is still deleted, left alone by this one, by experiment. Absent when none. */
+  waiting?: Array<{ experimentName: string; experimentId: string; runs: number }>;
 }
 
 /** Records looked up (and markers written) at once: enough to keep a filesystem or an S3 endpoint busy, few enough to open. */
@@ -277,6 +299,38 @@ async function saveRecord(store: ObjectStore, settings: Settings, record: OwedRe
 }
 
 /**
+ * The experiments of `parked` runs that are still deleted in MLflow, by name, and the runs they hold; the objects of the
+ * other parked runs are deleted, and those runs are mirrored again. An experiment is still deleted while the settings
+ * name it and MLflow has it deleted: one question per experiment and sync (none when it is among the active ones just
+ * listed), never one per run. A run's experiment follows its model type, which the settings may point elsewhere since.
+ */
+async function stillParked(
+  store: ObjectStore,
+  settings: Settings,
+  client: Client,
+  experiments: readonly MlflowExperiment[],
+  parked: readonly ParkedRun[],
+  logger: Logger,
+): Promise<{ waiting: ParkedRun[]; deleted: Map<string, MlflowExperiment> }> {
+  const named = new Set([settings.tracking.experiments.neural, settings.tracking.experiments.statistical]);
+  const active = new Set(experiments.filter((experiment) => experiment.lifecycle_stage !== 'deleted').map((experiment) => experiment.name));
+  const deleted = new Map<string, MlflowExperiment>();
+  for (const name of new Set(parked.map((run) => run.experimentName))) {
+    if (!named.has(name) || active.has(name)) continue;
+    const experiment = await client.getExperimentByName(name);
+    if (experiment?.lifecycle_stage === 'deleted') deleted.set(name, experiment);
+  }
+  const released = parked.filter((run) => !deleted.has(run.experimentName));
+  if (released.length > 0) {
+    await deleteMirrorMarkers(store, settings, released);
+    for (const name of new Set(released.map((run) => run.experimentName))) {
+      logger.info({ experimentName: name, runs: released.filter((run) => run.experimentName === name).length }, 'mlflow experiment no longer deleted (or no longer named); its parked runs are mirrored again');
+    }
+  }
+  return { waiting: parked.filter((run) => deleted.has(run.experimentName)), deleted };
+}
+
+/**
  * The runs of the registry whose complete mirror MLflow is not known to have, oldest record first: those without a live
  * marker. `owed` are the markers of complete mirrors found by a listing (this sync's or an earlier one's) and not
  * written yet: their runs count as marked, and the store's record of them is brought up to date before any is
@@ -294,24 +348,34 @@ async function unmarkedRunIds(
   store: ObjectStore,
   settings: Settings,
   client: Client,
-  experimentIds: readonly string[],
+  experiments: readonly MlflowExperiment[],
   registered: readonly string[],
   audit: AuditBudget | undefined,
   logger: Logger,
-): Promise<{ runIds: string[]; record: OwedRecord; listingDue: boolean }> {
-  const { written, unwritten, listing: recordedListing } = await readMirrorMarkers(store, settings);
+): Promise<{ runIds: string[]; record: OwedRecord; listingDue: boolean; parked: { waiting: ParkedRun[]; deleted: Map<string, MlflowExperiment> } }> {
+  const experimentIds = experiments.map((experiment) => experiment.experiment_id);
+  const { written, unwritten, parked: parkedRuns, listing: recordedListing } = await readMirrorMarkers(store, settings);
   const writtenKeys = new Set(written.map((marker) => marker.key));
   const unwrittenYet = unwritten.filter((marker) => !writtenKeys.has(marker.key));
-  const removed = await removedRunIds(store, settings, [...written, ...unwrittenYet], new Set(registered));
-  const ofRemovedRun = (marker: MirrorMarker): boolean => removed.has(marker.runId);
-  await deleteMirrorMarkers(store, settings, written.filter(ofRemovedRun));
+  const removed = await removedRunIds(store, settings, [...written, ...unwrittenYet, ...parkedRuns], new Set(registered));
+  const ofRemovedRun = (marker: { runId: string }): boolean => removed.has(marker.runId);
+  await deleteMirrorMarkers(store, settings, [...written, ...parkedRuns].filter(ofRemovedRun));
+  const parked = await stillParked(
+    store,
+    settings,
+    client,
+    experiments,
+    parkedRuns.filter((run) => !ofRemovedRun(run)),
+    logger,
+  );
+  const waiting = new Set(parked.waiting.map((run) => run.runId));
   const recorded = new Set(unwrittenYet.filter((marker) => !ofRemovedRun(marker)));
   const { live: markers, wiped } = await liveMarkers(store, settings, client, experimentIds, [...written.filter((marker) => !ofRemovedRun(marker)), ...recorded], recorded, audit, logger);
   const marked = new Set(markers.map((marker) => marker.runId));
   const unmarked = await recordedRuns(
     store,
     settings,
-    registered.filter((runId) => !marked.has(runId)),
+    registered.filter((runId) => !marked.has(runId) && !waiting.has(runId)),
   );
   // A server taken for wiped has had every marker dropped: what it holds is listed again.
   const listing = wiped ? undefined : recordedListing;
@@ -319,7 +383,7 @@ async function unmarkedRunIds(
   await saveRecord(store, settings, record);
   const unlisted = listing?.startedAt === undefined ? unmarked : unmarked.filter((run) => run.modified >= listing.startedAt!);
   const listingDue = listing?.next !== undefined || (unlisted.length >= FULL_LISTING_FROM && unlisted.length >= marked.size);
-  return { runIds: unmarked.map((run) => run.runId), record, listingDue };
+  return { runIds: unmarked.map((run) => run.runId), record, listingDue, parked };
 }
 
 /**
@@ -507,7 +571,7 @@ export const REMOVED_RUNS_CHECKED_PER_SYNC = 100;
  * again. A marker is written after its run's record, so a run that appeared since the listing still has its run.json
  * when asked, and keeps its markers; a marker naming no possible run id names no run.
  */
-async function removedRunIds(store: ObjectStore, settings: Settings, markers: readonly MirrorMarker[], registered: ReadonlySet<string>): Promise<Set<string>> {
+async function removedRunIds(store: ObjectStore, settings: Settings, markers: ReadonlyArray<{ runId: string }>, registered: ReadonlySet<string>): Promise<Set<string>> {
   const candidates = [...new Set(markers.map((marker) => marker.runId).filter((runId) => !registered.has(runId)))].slice(0, REMOVED_RUNS_CHECKED_PER_SYNC);
   const records = await mapBounded(candidates, LOOKUP_WIDTH, async (runId) => {
     let key: string;
@@ -605,12 +669,16 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   // The check of the markers comes before the runs asked for, so it cannot share the backlog's budget, which begins
   // after them: it has one of its own, as long, rather than the three call budgets of each of its searches.
   const audit = options.backlogBudgetMs === undefined ? undefined : startAuditBudget(options.backlogBudgetMs);
-  const unmarked = await unmarkedRunIds(store, settings, client, experimentIds, registered, audit, logger);
+  const unmarked = await unmarkedRunIds(store, settings, client, experiments, registered, audit, logger);
   const { record } = unmarked;
   const first = new Set(options.runIds ?? []);
   const leading = unmarked.runIds.filter((id) => first.has(id));
   let backlog = unmarked.runIds.filter((id) => !first.has(id));
   const result: MirrorPendingResult = { pending: [], mirrored: [], found: [], tagged: [], failed: [], deferred: [] };
+  const waiting = unmarked.parked.waiting;
+  if (waiting.length > 0) {
+    result.waiting = [...unmarked.parked.deleted.values()].map(({ name, experiment_id: experimentId }) => ({ experimentName: name, experimentId, runs: waiting.filter((run) => run.experimentName === name).length }));
+  }
   // A slow server answering each call just within its time limit is never reported down, and a backlog of
   // runs at a dozen calls or more each would hold the caller for minutes: past its budget the backlog waits for
   // the next sync. Its calls stop when the budget runs out (startBacklogBudget).
@@ -622,10 +690,28 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
     result.interrupted ??= { step, code: error.code, message: error.message };
   };
 
-  // An experiment an operator deleted is not restored (mlflow-client's getOrCreateExperiment): its runs fail, the first
-  // with one question to MLflow and one warning per sync, the others at once and without one.
-  const deletedExperiments = new Map<string, FltsError>();
+  // An experiment an operator deleted is not restored (mlflow-client's getOrCreateExperiment): its runs are refused, the
+  // first with one question to MLflow (none when its parked runs' check found it deleted), the others at once, and
+  // parked with one warning per experiment, so that later syncs leave them alone until it is restored (stillParked).
+  const deletedExperiments = new Map<string, FltsError>([...unmarked.parked.deleted].map(([name, experiment]) => [name, experimentDeleted(experiment)]));
   const warnedDeleted = new Set<FltsError>();
+  const parkDeleted = async (runId: string, refusal: FltsError): Promise<void> => {
+    const experimentName = String(refusal.details.experimentName);
+    const experimentId = String(refusal.details.experimentId);
+    try {
+      await parkRun(store, settings, runId, experimentName);
+    } catch (error) {
+      logger.warn({ runId, err: error instanceof Error ? error.message : String(error) }, 'run of a deleted mlflow experiment could not be parked; the next sync tries it again');
+      return;
+    }
+    (result.parked ??= []).push({ runId, reason: 'experiment_deleted', experimentName, experimentId });
+    if (warnedDeleted.has(refusal)) return;
+    warnedDeleted.add(refusal);
+    logger.warn(
+      { code: refusal.code, reason: 'experiment_deleted', experimentName, experimentId, err: refusal.message },
+      'mlflow experiment deleted by an operator: its runs are parked, not mirrored, until it is restored in MLflow or the settings name another experiment (tracking.experiments.*)',
+    );
+  };
 
   /** Mirrors `runIds` in order, within the backlog's budget when `bounded`; true when it stopped (the rest deferred). */
   const mirrorEach = async (runIds: readonly string[], bounded: boolean): Promise<boolean> => {
@@ -653,9 +739,8 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
           result.deferred.push(...runIds.slice(index + 1));
           return true;
         }
-        if (flts.details.reason === 'experiment_deleted') {
-          if (!warnedDeleted.has(flts)) logger.warn({ runId, code: flts.code, experimentId: flts.details.experimentId, err: flts.message }, 'mlflow experiment deleted by an operator is not restored; its runs are not mirrored');
-          warnedDeleted.add(flts);
+        if (flts.details.reason === 'experiment_deleted' && typeof flts.details.experimentName === 'string') {
+          await parkDeleted(runId, flts);
           continue;
         }
         logger.warn({ runId, code: flts.code, err: flts.message }, 'run could not be mirrored to mlflow');

@@ -131,7 +131,8 @@ function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
 }
 
-function experimentDeleted(experiment: MlflowExperiment): FltsError {
+/** The refusal of a run of `experiment`, which an operator deleted: reason `experiment_deleted`. */
+export function experimentDeleted(experiment: MlflowExperiment): FltsError {
   const { experiment_id: experimentId, name } = experiment;
   return new FltsError(
     'FLTS_TRACKING_REJECTED',
