@@ -7,7 +7,7 @@ import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { recordingStore } from '../storage/recording-store.fixture.js';
 import { MemoryMlflow } from './memory-mlflow.fixture.js';
-import { experimentDeleted, type MlflowClient } from '../tracking/mlflow-client.js';
+import { createMlflowClient, experimentDeleted, type MlflowClient } from '../tracking/mlflow-client.js';
 import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
 import { MIRROR_TAGS } from '../tracking/tracking-deps.js';
 import { withServer } from '../tracking/tracking-server.fixture.js';
@@ -432,6 +432,33 @@ describe('core > registry > mirrorPendingRuns', () => {
         expect(mlflow.created).toEqual(['c3', 'c1', 'c2']);
         expect(synced).toMatchObject({ failed: [], deferred: [] });
         expect(synced.mirrored.map((run) => run.runId)).toEqual(['c3', 'c1', 'c2']);
+      },
+    );
+  });
+
+  it("with a budget, a call of the caller's client cut at it is aborted: its connection is closed at the budget, not at the call's own time limit", { timeout: 30_000 }, async () => {
+    // The server lists the experiments, then never answers the lookup of the backlog's run. The budget is 1 s; the
+    // call's own limit two minutes, four times the test's timeout: only the budget's abort can close the socket in time.
+    let closed: Promise<void> | undefined;
+    await withServer(
+      (request, response) => {
+        const path = (request.url ?? '').split('?')[0];
+        request.resume();
+        if (path.endsWith('/experiments/search')) return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ experiments: [{ experiment_id: '1', name: 'Default' }] }));
+        const socket = request.socket;
+        closed ??= new Promise((resolve) => socket.once('close', () => resolve()));
+      },
+      async (uri) => {
+        const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 120_000, 'tracking.retries': 0 } }).settings;
+        const store = await registryOf('aborted-call-', ['a1']);
+        const client = createMlflowClient(settings.tracking);
+
+        const synced = await mirrorPendingRuns(store, settings, { backlogBudgetMs: 1000 }, { client });
+
+        expect(synced).toMatchObject({ mirrored: [], failed: [], deferred: ['a1'] });
+        expect(closed).toBeDefined();
+        // Awaited while the server is up: closing it would close the socket itself.
+        await closed;
       },
     );
   });
