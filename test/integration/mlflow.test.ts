@@ -389,7 +389,7 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
       proxy.requests.length = 0;
       const idle = await syncRunsToTracking(store, settings);
       expect(idle.status === 'ok' && idle.value).toMatchObject({ pending: [], failed: [], waiting: [{ experimentName, experimentId: experiment.experiment_id, runs: 3 }] });
-      expect(proxy.requests).toEqual(['/api/2.0/mlflow/experiments/search', '/api/2.0/mlflow/experiments/get-by-name', '/api/2.0/mlflow/runs/search']);
+      expect(proxy.requests).toEqual(['/api/2.0/mlflow/experiments/search', '/api/2.0/mlflow/experiments/get', '/api/2.0/mlflow/runs/search']);
 
       expect((await rest('restore')).status).toBe(200);
       const restored = await syncRunsToTracking(store, settings);

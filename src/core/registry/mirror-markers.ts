@@ -21,7 +21,7 @@ import { MIRROR_MARKERS, runKey, runsBucket } from './run-store.js';
  * Page and markers found on it are recorded in one write, so a sync stopped at any point loses neither.
  *
  * A run whose experiment an operator deleted in MLflow cannot be mirrored (flts does not restore the experiment) and is
- * parked: one empty object, `<run_id>/~experiment-deleted/<experiment name>`, which the same listing shows. A sync leaves
+ * parked: one empty object, `<run_id>/~experiment-deleted/<experiment_id>`, which the same listing shows. A sync leaves
  * a parked run alone while the experiment stays deleted, and drops the object, mirroring the run again, once it is not
  * (restored, purged, or another experiment named in its place): see mirror-pending-runs.ts. An older flts takes the
  * object for a marker of an experiment that is not active, and drops it.
@@ -36,10 +36,10 @@ export interface MirrorMarker {
   writtenAt: number;
 }
 
-/** A run parked because its MLflow experiment, `experimentName`, is deleted: the object `key` says so. */
+/** A run parked because its MLflow experiment, `experimentId`, is deleted: the object `key` says so. */
 export interface ParkedRun {
   runId: string;
-  experimentName: string;
+  experimentId: string;
   key: string;
 }
 
@@ -60,13 +60,13 @@ export async function writeMirrorMarker(store: ObjectStore, settings: Settings, 
   await store.put(runsBucket(settings), markerKey(settings, runId, experimentId, mlflowRunId), '');
 }
 
-export function parkedKey(settings: Settings, runId: string, experimentName: string): string {
-  return `${serverFolder(settings)}${runKey(runId, PARKED, encodeURIComponent(experimentName))}`;
+export function parkedKey(settings: Settings, runId: string, experimentId: string): string {
+  return `${serverFolder(settings)}${runKey(runId, PARKED, encodeURIComponent(experimentId))}`;
 }
 
-/** Parks `runId` (see above): its experiment `experimentName` is deleted in MLflow. */
-export async function parkRun(store: ObjectStore, settings: Settings, runId: string, experimentName: string): Promise<void> {
-  await store.put(runsBucket(settings), parkedKey(settings, runId, experimentName), '');
+/** Parks `runId` (see above): its experiment `experimentId` is deleted in MLflow. */
+export async function parkRun(store: ObjectStore, settings: Settings, runId: string, experimentId: string): Promise<void> {
+  await store.put(runsBucket(settings), parkedKey(settings, runId, experimentId), '');
 }
 
 /** The markers of mirrors on this store's tracking server; a key of another shape (written by hand) is none. */
@@ -207,7 +207,7 @@ function parkedOf(folder: string, objects: ReadonlyArray<{ key: string }>): Park
     const parts = key.slice(folder.length).split('/');
     if (parts.length !== 3 || parts[1] !== PARKED || parts[0] === '' || parts[2] === '') return [];
     try {
-      return [{ runId: parts[0], experimentName: decodeURIComponent(parts[2]), key }];
+      return [{ runId: parts[0], experimentId: decodeURIComponent(parts[2]), key }];
     } catch {
       return [];
     }

@@ -826,7 +826,7 @@ describe('core > registry > mirrorPendingRuns', () => {
     const served = {
       ...mlflow.client,
       searchExperiments: async () => experiments(),
-      getExperimentByName: async (name: string) => (name === 'NonML' ? (stage.nonMl === 'purged' ? undefined : nonMl()) : experiments().find((e) => e.name === name)),
+      getExperiment: async (id: string) => (id === '7' ? (stage.nonMl === 'purged' ? undefined : nonMl()) : experiments().find((e) => e.experiment_id === id)),
       getOrCreateExperiment: async (name: string) => {
         if (name !== 'NonML') return { experiment_id: '1', name };
         if (stage.nonMl === 'deleted') throw experimentDeleted(nonMl());
@@ -878,9 +878,9 @@ describe('core > registry > mirrorPendingRuns', () => {
     expect(mlflowWarnings[0].fields).toMatchObject({ reason: 'experiment_deleted', experimentName: 'NonML', experimentId: '7' });
     expect(mlflowWarnings[0].message).toMatch(/restored in MLflow .*tracking\.experiments/);
     expect(mlflowWarnings[0].fields.err).toContain('mlflow experiments restore --experiment-id 7');
-    expect((await readMirrorMarkers(store, settings)).parked.map((run) => [run.runId, run.experimentName])).toEqual([
-      ['x1', 'NonML'],
-      ['x3', 'NonML'],
+    expect((await readMirrorMarkers(store, settings)).parked.map((run) => [run.runId, run.experimentId])).toEqual([
+      ['x1', '7'],
+      ['x3', '7'],
     ]);
   });
 
@@ -902,7 +902,7 @@ describe('core > registry > mirrorPendingRuns', () => {
       expect(synced.parked?.map((run) => run.runId) ?? [], `sync ${sync}`).toEqual(newRun);
       expect(synced.pending, `sync ${sync}`).toEqual(newRun);
       expect(synced.waiting, `sync ${sync}`).toEqual([{ experimentName: 'NonML', experimentId: '7', runs: sync === 1 ? 2 : 3 }]);
-      expect(calls.filter((call) => call === 'getExperimentByName'), `sync ${sync}`).toHaveLength(1);
+      expect(calls.filter((call) => call === 'getExperiment'), `sync ${sync}`).toHaveLength(1);
       expect(calls.filter((call) => call === 'getOrCreateExperiment' || call === 'createRun'), `sync ${sync}`).toEqual([]);
       // No lookup of a parked run's mirror: its flts.run_id is in no search.
       expect(mlflow.searches.slice(searchesFrom).filter((search) => /x[13]/.test(search.filter ?? '')), `sync ${sync}`).toEqual([]);

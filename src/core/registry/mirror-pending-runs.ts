@@ -299,10 +299,11 @@ async function saveRecord(store: ObjectStore, settings: Settings, record: OwedRe
 }
 
 /**
- * The experiments of `parked` runs that are still deleted in MLflow, by name, and the runs they hold; the objects of the
- * other parked runs are deleted, and those runs are mirrored again. An experiment is still deleted while the settings
- * name it and MLflow has it deleted: one question per experiment and sync (none when it is among the active ones just
- * listed), never one per run. A run's experiment follows its model type, which the settings may point elsewhere since.
+ * The experiments of `parked` runs that are still deleted in MLflow, by id, and the runs they hold; the objects of the
+ * other parked runs are deleted, and those runs are mirrored again. An experiment is still deleted while MLflow has it
+ * deleted and the settings name it: one question per experiment and sync (none when it is among the active ones just
+ * listed), never one per run. A run's experiment follows its model type, which the settings may point elsewhere since;
+ * an experiment purged (`mlflow gc`) is created anew by the next mirror.
  */
 async function stillParked(
   store: ObjectStore,
@@ -313,21 +314,21 @@ async function stillParked(
   logger: Logger,
 ): Promise<{ waiting: ParkedRun[]; deleted: Map<string, MlflowExperiment> }> {
   const named = new Set([settings.tracking.experiments.neural, settings.tracking.experiments.statistical]);
-  const active = new Set(experiments.filter((experiment) => experiment.lifecycle_stage !== 'deleted').map((experiment) => experiment.name));
+  const active = new Set(experiments.filter((experiment) => experiment.lifecycle_stage !== 'deleted').map((experiment) => experiment.experiment_id));
   const deleted = new Map<string, MlflowExperiment>();
-  for (const name of new Set(parked.map((run) => run.experimentName))) {
-    if (!named.has(name) || active.has(name)) continue;
-    const experiment = await client.getExperimentByName(name);
-    if (experiment?.lifecycle_stage === 'deleted') deleted.set(name, experiment);
+  for (const experimentId of new Set(parked.map((run) => run.experimentId))) {
+    if (active.has(experimentId)) continue;
+    const experiment = await client.getExperiment(experimentId);
+    if (experiment?.lifecycle_stage === 'deleted' && named.has(experiment.name)) deleted.set(experimentId, experiment);
   }
-  const released = parked.filter((run) => !deleted.has(run.experimentName));
+  const released = parked.filter((run) => !deleted.has(run.experimentId));
   if (released.length > 0) {
     await deleteMirrorMarkers(store, settings, released);
-    for (const name of new Set(released.map((run) => run.experimentName))) {
-      logger.info({ experimentName: name, runs: released.filter((run) => run.experimentName === name).length }, 'mlflow experiment no longer deleted (or no longer named); its parked runs are mirrored again');
+    for (const experimentId of new Set(released.map((run) => run.experimentId))) {
+      logger.info({ experimentId, runs: released.filter((run) => run.experimentId === experimentId).length }, 'mlflow experiment restored, purged or no longer named; its parked runs are mirrored again');
     }
   }
-  return { waiting: parked.filter((run) => deleted.has(run.experimentName)), deleted };
+  return { waiting: parked.filter((run) => deleted.has(run.experimentId)), deleted };
 }
 
 /**
@@ -677,7 +678,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   const result: MirrorPendingResult = { pending: [], mirrored: [], found: [], tagged: [], failed: [], deferred: [] };
   const waiting = unmarked.parked.waiting;
   if (waiting.length > 0) {
-    result.waiting = [...unmarked.parked.deleted.values()].map(({ name, experiment_id: experimentId }) => ({ experimentName: name, experimentId, runs: waiting.filter((run) => run.experimentName === name).length }));
+    result.waiting = [...unmarked.parked.deleted.values()].map(({ name, experiment_id: experimentId }) => ({ experimentName: name, experimentId, runs: waiting.filter((run) => run.experimentId === experimentId).length }));
   }
   // A slow server answering each call just within its time limit is never reported down, and a backlog of
   // runs at a dozen calls or more each would hold the caller for minutes: past its budget the backlog waits for
@@ -693,13 +694,13 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   // An experiment an operator deleted is not restored (mlflow-client's getOrCreateExperiment): its runs are refused, the
   // first with one question to MLflow (none when its parked runs' check found it deleted), the others at once, and
   // parked with one warning per experiment, so that later syncs leave them alone until it is restored (stillParked).
-  const deletedExperiments = new Map<string, FltsError>([...unmarked.parked.deleted].map(([name, experiment]) => [name, experimentDeleted(experiment)]));
+  const deletedExperiments = new Map<string, FltsError>([...unmarked.parked.deleted.values()].map((experiment) => [experiment.name, experimentDeleted(experiment)]));
   const warnedDeleted = new Set<FltsError>();
   const parkDeleted = async (runId: string, refusal: FltsError): Promise<void> => {
     const experimentName = String(refusal.details.experimentName);
     const experimentId = String(refusal.details.experimentId);
     try {
-      await parkRun(store, settings, runId, experimentName);
+      await parkRun(store, settings, runId, experimentId);
     } catch (error) {
       logger.warn({ runId, err: error instanceof Error ? error.message : String(error) }, 'run of a deleted mlflow experiment could not be parked; the next sync tries it again');
       return;
@@ -739,7 +740,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
           result.deferred.push(...runIds.slice(index + 1));
           return true;
         }
-        if (flts.details.reason === 'experiment_deleted' && typeof flts.details.experimentName === 'string') {
+        if (flts.details.reason === 'experiment_deleted' && typeof flts.details.experimentId === 'string') {
           await parkDeleted(runId, flts);
           continue;
         }

@@ -219,6 +219,17 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
     }
   }
 
+  /** Experiment `experimentId`, deleted or not; undefined when MLflow has none of that id (never created, or purged). */
+  async function getExperiment(experimentId: string): Promise<MlflowExperiment | undefined> {
+    try {
+      const { experiment } = await checked<{ experiment: MlflowExperiment }>({ method: 'GET', path: '/api/2.0/mlflow/experiments/get', query: { experiment_id: experimentId } }, (body) => experimentProblem(body.experiment));
+      return experiment;
+    } catch (error) {
+      if (isMlflowError(error, 'RESOURCE_DOES_NOT_EXIST') || isMlflowError(error, 'INVALID_PARAMETER_VALUE')) return undefined;
+      throw error;
+    }
+  }
+
   /**
    * The active experiment `name`, created when MLflow has none of that name. One an operator deleted is not restored
    * behind their back (MLflow's own clients refuse to log to it as well): FLTS_TRACKING_REJECTED, reason
@@ -422,6 +433,7 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
   }
 
   return {
+    getExperiment,
     getExperimentByName,
     getOrCreateExperiment,
     searchExperiments,
