@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -172,6 +172,22 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
       expect(run.json.error.message.split(plan), `${plan} named once`).toHaveLength(2);
       expect(run.exitCode, plan).toBe(3);
     }
+  });
+
+  it('refuses a replay plan (--from-file) over 16 MiB naming the plan\'s own fixed limit, not FLTS_DATA_MAX_INPUT_BYTES, which does not govern it', async () => {
+    const plan = path.join(dir, 'huge-plan.csv');
+    await writeFile(plan, '');
+    // Sparse: 17 MiB on paper, no blocks written.
+    await truncate(plan, 17 * 1024 ** 2);
+    // Data files may be larger here: the plan is refused all the same.
+    const run = await runCli(['replay-offsets', '--group', 'g', '--from-file', plan, '--json'], { env: { FLTS_DATA_MAX_INPUT_BYTES: '2147483647' } });
+    expect(run.exitCode).toBe(3);
+    expect(run.json?.error).toMatchObject({
+      code: 'FLTS_OFFSETS_PLAN_INVALID',
+      message: `Plan file ${plan} is ${17 * 1024 ** 2} bytes, more than a plan's fixed limit of 16 MiB (${16 * 1024 ** 2} bytes).`,
+      details: { file: plan, bytes: 17 * 1024 ** 2, limit: 16 * 1024 ** 2 },
+    });
+    expect(JSON.stringify(run.json.error)).not.toContain('FLTS_DATA_MAX_INPUT_BYTES');
   });
 
   it('says a missing replay plan (--from-file) is not found, once, under a not-found code (exit 4)', async () => {
