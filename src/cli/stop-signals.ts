@@ -30,9 +30,25 @@ export function unlessStopped<T>(starting: Promise<T>, stop: StopSignals): Promi
  * `reason` when given, so that it ends with its own coded error rather than the signal's silent exit; `release()`
  * stops listening once the work is done, leaving later signals their default.
  */
-export function abortOnSignals(signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'], reason?: () => unknown): { signal: AbortSignal; release(): void } {
+export function abortOnSignals(signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'], reason?: (signal: NodeJS.Signals) => unknown): { signal: AbortSignal; release(): void } {
   const aborter = new AbortController();
-  const onSignal = (): void => aborter.abort(reason?.());
+  const onSignal = (signal: NodeJS.Signals): void => aborter.abort(reason?.(signal));
   for (const name of signals) process.once(name, onSignal);
   return { signal: aborter.signal, release: () => signals.forEach((name) => process.off(name, onSignal)) };
+}
+
+/**
+ * `work`, ended by the first SIGINT or SIGTERM with `stopped(signal)`, the command's coded error, at once: work that
+ * takes the signal (a forecast between chunks) stops at its next turn, and a wait that does not (a store or an MLflow
+ * server that does not answer) is left behind, since the command's error ends the process. Without it such a command
+ * ended on Ctrl-C by the signal's default action: nothing said, no --json document, exit 130.
+ */
+export async function untilSignalled<T>(stopped: (signal: NodeJS.Signals) => Error, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = abortOnSignals(['SIGINT', 'SIGTERM'], stopped);
+  const aborted = new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true }));
+  try {
+    return await Promise.race([work(abort.signal), aborted]);
+  } finally {
+    abort.release();
+  }
 }

@@ -1,6 +1,8 @@
-import { Flags } from '@oclif/core';
+import { Flags, type Interfaces } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
+import { untilSignalled } from '../cli/stop-signals.js';
+import type { Settings } from '../core/config/settings.js';
 import { FltsError } from '../core/errors.js';
 import { renderLiveRanking } from '../cli/live-ranking-lines.js';
 import { renderMlflowScoreboard } from '../cli/mlflow-scoreboard-table.js';
@@ -32,6 +34,12 @@ export default class Eval extends FltsCommand<EvalResult> {
     checkConfigHashFlag(flags['config-hash']);
     refuseIgnoredFlags(flags);
     const { settings } = this.loadSettings(flags, { 'eval.minImprovementPct': flags['min-improvement'] });
+    // Ctrl-C ends a wait on a store or an MLflow server that does not answer with a coded error.
+    return untilSignalled(evalStopped, () => this.rankAndSay(flags, settings));
+  }
+
+  /** The ranking the flags ask for, said line by line. */
+  private async rankAndSay(flags: Interfaces.InferredFlags<typeof Eval.flags>, settings: Settings): Promise<EvalResult> {
     const { store } = await this.dependencies(settings);
     if (flags.live) {
       const ranking = await rankRunsByLiveError(store, settings);
@@ -69,4 +77,8 @@ function refuseIgnoredFlags(flags: { plot: boolean; live: boolean; source: strin
   if (ranking && flags['min-improvement'] !== undefined) throw new FltsError('FLTS_USAGE_INVALID_FLAG', `${ranking} shows no quality gate and takes no --min-improvement: the gate is judged on the test (or backtest) scoreboard.`, { details: { flag: 'min-improvement' } });
   const unplotted = ranking ?? (flags['rank-by'] === 'backtest' ? '--rank-by backtest' : undefined);
   if (flags.plot && unplotted) throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--plot draws the held-out test predictions of the test scoreboard's top runs and has nothing to draw with ${unplotted}: run \`flts eval --plot\` for them.`, { details: { flag: 'plot' } });
+}
+
+function evalStopped(signal: NodeJS.Signals): FltsError {
+  return new FltsError('FLTS_EVAL_ABORTED', `Eval was stopped by ${signal} before its ranking was ready.`, { details: { signal } });
 }

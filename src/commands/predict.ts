@@ -3,6 +3,8 @@ import { FltsCommand } from '../cli/base-command.js';
 import { inferenceDataRefOf, type InputScale } from '../core/batch/inference-input.js';
 import { runBatchInference, type BatchInferenceResult } from '../core/batch/run-batch-inference.js';
 import { checkSvgFileFlag } from '../cli/svg-file-flag.js';
+import { untilSignalled } from '../cli/stop-signals.js';
+import { FltsError } from '../core/errors.js';
 
 export default class Predict extends FltsCommand<BatchInferenceResult> {
   static override summary = 'Batch inference: forecast every window of a dataset with the promoted (or a pinned) run.';
@@ -27,9 +29,12 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
     const { settings } = this.loadSettings(flags);
     // Before the forecast is made and logged.
     await checkSvgFileFlag(flags.plot, 'plot');
-    const { store, bus, logger } = await this.dependencies(settings);
-    // The data's warnings are said by the report below, not logged as well; the log (stderr) keeps the run's own lines.
-    const result = await runBatchInference(settings, { store, bus, logger, saysDataWarnings: true }, { data: inferenceDataRefOf(flags.data), runId: flags.run, outFile: flags.out, plotFile: flags.plot, scale: flags.scale as InputScale });
+    // Ctrl-C ends a forecast of a long file, or a wait on a store that does not answer, with a coded error.
+    const result = await untilSignalled(predictStopped, async (signal) => {
+      const { store, bus, logger } = await this.dependencies(settings);
+      // The data's warnings are said by the report below, not logged as well; the log (stderr) keeps the run's own lines.
+      return runBatchInference(settings, { store, bus, logger, signal, saysDataWarnings: true }, { data: inferenceDataRefOf(flags.data), runId: flags.run, outFile: flags.out, plotFile: flags.plot, scale: flags.scale as InputScale });
+    });
     this.say(`${result.status === 'duplicate' ? 'Duplicate of an earlier result' : 'Forecast'}: ${result.rows_predicted} rows from ${result.windows} windows, run ${result.run_id} (${result.model_type})`);
     if (result.metrics.rmse !== undefined) this.say(`vs actuals (${result.metrics.overlap_rows} rows, original units): rmse ${result.metrics.rmse.toPrecision(5)}, mae ${result.metrics.mae_mean?.toPrecision(5)}`);
     this.say(`record: ${result.log_bucket}/${result.log_object_key}; forecasts: ${result.forecast_bucket}/${result.forecast_key}${result.out_file ? ` and ${result.out_file}` : ''}`);
@@ -37,4 +42,8 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
     for (const warning of result.warnings) this.say(`warning: ${warning.message}`);
     return result;
   }
+}
+
+function predictStopped(signal: NodeJS.Signals): FltsError {
+  return new FltsError('FLTS_PREDICT_ABORTED', `Predict was stopped by ${signal} before it ended.`, { details: { signal } });
 }
