@@ -31,7 +31,9 @@ describe('cli > --help usage lines', () => {
     // And the global flags, in each of its usage lines (bench and promote write theirs by hand).
     const globals = [...section(help.stdout, 'GLOBAL FLAGS').matchAll(/^\s+(--[\w-]+)/gm)].map((m) => m[1]);
     expect(globals).toContain('--home');
-    const lines = usage.replace(/\n\s+(?!\$)/g, ' ').split('\n').filter((line) => line.includes('$ flts'));
+    // Wrapped lines joined, each usage line on its own (a line starts with `$ flts`).
+    const lines = usage.replace(/\n(?!\s*\$)\s+/g, ' ').split('\n').filter((line) => line.includes('$ flts'));
+    expect(lines.length, usage).toBe((usage.match(/\$ flts/g) ?? []).length);
     for (const line of lines) expect(globals.filter((flag) => !new RegExp(`[\\s[(]${flag}(?![\\w-])`).test(line)), line).toEqual([]);
   }, 30_000);
 });

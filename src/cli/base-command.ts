@@ -162,7 +162,8 @@ export abstract class FltsCommand<TResult> extends Command {
    */
   static usageWithGlobalFlags(line: string): string {
     const globals = Object.entries(FltsCommand.baseFlags)
-      .filter(([name]) => !line.includes(`[--${name}`))
+      // Whole names: `[--config-hash <value>]` is not `[--config <value>]`.
+      .filter(([name]) => !line.includes(`[--${name} `) && !line.includes(`[--${name}]`))
       .map(([name, flag]) => (flag.type === 'boolean' ? `[--${name}]` : `[--${name} <value>]`));
     return `${line} ${globals.join(' ')}`;
   }
