@@ -160,6 +160,16 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     expect(run.exitCode).toBe(2);
   });
 
+  it('refuses replay-offsets --wait-timeout without --wait, as --wait without --execute, rather than ignore it', async () => {
+    const [timeoutAlone, waitAlone] = await Promise.all([
+      runCli(['replay-offsets', '--group', 'g', '--topic', 't', '--to-earliest', '--execute', '--wait-timeout', 'PT1M', '--json']),
+      runCli(['replay-offsets', '--group', 'g', '--topic', 't', '--to-earliest', '--wait', '--json']),
+    ]);
+    expect(timeoutAlone.json?.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: '--wait-timeout only applies with --wait (and --execute): without them nothing waits.', details: { flag: 'wait-timeout' } });
+    expect(timeoutAlone.exitCode).toBe(2);
+    expect(waitAlone.json?.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: '--wait only applies with --execute.', details: { flag: 'wait' } });
+  });
+
   it('refuses a named pipe, /dev/zero and a directory as a replay plan (--from-file) at once instead of waiting or reading for ever', async () => {
     const pipe = path.join(dir, 'plan.csv');
     await promisify(execFile)('mkfifo', [pipe]);

@@ -36,14 +36,16 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
     export: Flags.string({ description: 'Write the plan as CSV (Kafka\'s format) to this file.' }),
     execute: Flags.boolean({ description: 'Apply the plan (default: dry run).', default: false }),
     wait: Flags.boolean({ description: 'With --execute: wait until the group has no active members.', default: false }),
-    'wait-timeout': Flags.string({ description: 'How long --wait waits (ISO-8601 duration).', default: 'PT5M' }),
+    // No oclif default: one given without --wait is refused, not ignored.
+    'wait-timeout': Flags.string({ description: 'With --wait: how long it waits (ISO-8601 duration, default PT5M).' }),
     reason: Flags.string({ description: 'Why; stored in the audit entry.' }),
   };
 
   async run(): Promise<ReplayOffsetsCommandResult> {
     const { flags: f } = await this.parse(ReplayOffsets);
     const { settings } = this.loadSettings(f);
-    if (f.wait && !f.execute) throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--wait only applies with --execute.');
+    if (f.wait && !f.execute) throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--wait only applies with --execute.', { details: { flag: 'wait' } });
+    if (f['wait-timeout'] !== undefined && !f.wait) throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--wait-timeout only applies with --wait (and --execute): without them nothing waits.', { details: { flag: 'wait-timeout' } });
     const request = resolveReplayRequest(
       { group: f.group, role: f.role, topics: f.topic, allTopics: f['all-topics'], toEarliest: f['to-earliest'], toLatest: f['to-latest'], toCurrent: f['to-current'], toOffset: f['to-offset'], shiftBy: f['shift-by'], toDatetime: f['to-datetime'], byDuration: f['by-duration'], fromFile: f['from-file'] === undefined ? undefined : await readPlanFile(f['from-file']) },
       settings.bus,
@@ -52,7 +54,7 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
     const abort = abortOnSignals(['SIGINT'], () => new FltsError('FLTS_USAGE_INVALID_FLAG', 'Interrupted while waiting for the group to empty; nothing was changed.'));
     try {
       const audit = f.execute ? { store: (await this.dependencies(settings)).store, bucket: settings.store.buckets.promotion } : undefined;
-      const wait = f.wait ? { timeoutMs: parseIsoDuration(f['wait-timeout']) } : undefined;
+      const wait = f.wait ? { timeoutMs: parseIsoDuration(f['wait-timeout'] ?? 'PT5M') } : undefined;
       const operator = process.env.FLTS_OPERATOR || os.userInfo().username;
       const result: ReplayOffsetsCommandResult = await replayOffsets({ ...request, execute: f.execute, wait, operator, reason: f.reason }, { admin, audit, signal: abort.signal });
       if (f.export) {
