@@ -350,4 +350,22 @@ describe('commands > bench --target --protocol oip-grpc', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('refuses a --grpc-target nothing would use, without --target or without oip-grpc, before any replica starts or the target is asked', async () => {
+    // Before, it was accepted and ignored: the replicas were started (or the target measured) without it.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-bench-unused-grpc-target-'));
+    try {
+      const [noTarget, noGrpc] = await Promise.all([
+        runCli(['bench', '--home', dir, '--grpc-target', '127.0.0.1:1', '--protocol', 'http,oip-grpc', '--replicas', '1', ...SHORT, '--json'], { cwd: dir, timeoutMs: 20_000 }),
+        runCli(['bench', '--home', dir, '--target', 'http://127.0.0.1:9', '--grpc-target', '127.0.0.1:1', ...SHORT, '--json'], { cwd: dir, timeoutMs: 20_000 }),
+      ]);
+      for (const refused of [noTarget, noGrpc]) {
+        expect(refused.json?.error, refused.stdout + refused.stderr).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'grpc-target' } });
+        expect(refused.exitCode).toBe(2);
+      }
+      expect(noTarget.json.error.message).toContain('give --target too');
+      expect(noGrpc.json.error.message).toContain('add oip-grpc to --protocol');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
