@@ -27,7 +27,7 @@ export default class Bench extends FltsCommand<BenchReport> {
 
   // oclif's generated usage line renders the overlapping exclusive flags as '[--engine <value> | --compare <value> | ]'.
   static override usage = [
-    FltsCommand.usageWithGlobalFlags('<%= command.id %> [--replicas <value>] [--connections <value>] [--duration <value>] [--baseline-duration <value>] [--warmup <value>] [--run <value>] [--engine <value> | --compare <value>] [--protocol <value>] [--grpc-target <value>] [--payload-rows <value>] [--payload-layout spread|consecutive] [--out <value>] [--dataset <value>] [--json]'),
+    FltsCommand.usageWithGlobalFlags('<%= command.id %> [--replicas <value>] [--connections <value>] [--duration <value>] [--baseline-duration <value>] [--warmup <value>] [--run <value>] [--engine <value> | --compare <value>] [--protocol <value>] [--payload-rows <value>] [--payload-layout spread|consecutive] [--out <value>] [--dataset <value>] [--json]'),
     FltsCommand.usageWithGlobalFlags('<%= command.id %> --target <value> [--connections <value>] [--duration <value>] [--baseline-duration <value>] [--warmup <value>] [--protocol <value>] [--grpc-target <value>] [--payload-rows <value>] [--payload-layout spread|consecutive] [--out <value>] [--dataset <value>] [--json]'),
   ];
 
