@@ -47,6 +47,20 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     expect(longHost.exitCode).toBe(2);
   });
 
+  it('refuses daemon --models when no trainer is among the roles, from --roles or FLTS_DAEMON_ROLES, before it listens', async () => {
+    const env = { FLTS_BUS: 'fs', FLTS_HOME: path.join(dir, 'daemon-models-home') };
+    // Before, the daemon started its promoter and never used the models (timed out here, not refused).
+    const [byFlag, byEnv] = await Promise.all([
+      runCli(['daemon', '--roles', 'promoter', '--models', 'LSTM', '--port', '0', '--json', '--log-level', 'silent'], { env, timeoutMs: 20_000 }),
+      runCli(['daemon', '--models', 'GRU', '--port', '0', '--json', '--log-level', 'silent'], { env: { ...env, FLTS_DAEMON_ROLES: 'promoter,batch' }, timeoutMs: 20_000 }),
+    ]);
+    expect(byFlag.json?.error, byFlag.stdout + byFlag.stderr).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'models', roles: ['promoter'] } });
+    expect(byFlag.json.error.message).toContain('add trainer to --roles');
+    expect(byFlag.exitCode).toBe(2);
+    expect(byEnv.json?.error, byEnv.stdout + byEnv.stderr).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'models', roles: ['promoter', 'batch'] } });
+    expect(byEnv.exitCode).toBe(2);
+  }, 30_000);
+
   it('names the listener that failed and the settings that move it: the daemon\'s health server, or its serving role\'s API', async () => {
     const env = { FLTS_BUS: 'fs', FLTS_HOME: path.join(dir, 'daemon-home') };
     const health = await runCli(['daemon', '--roles', 'promoter', '--port', String(busyPort), '--json', '--log-level', 'silent'], { env });
