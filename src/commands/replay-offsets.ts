@@ -32,7 +32,7 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
     'shift-by': Flags.integer({ description: 'Target: the committed offset plus N (negative: --shift-by=-N).' }),
     'to-datetime': Flags.string({ description: 'Target: the first offset at or after this ISO-8601 time.' }),
     'by-duration': Flags.string({ description: 'Target: the first offset at or after now minus this ISO-8601 duration (PnDTnHnMnS).' }),
-    'from-file': Flags.string({ description: 'Target: a plan CSV (topic,partition,offset), as --export writes it.' }),
+    'from-file': Flags.string({ description: 'Target: a plan CSV (topic,partition,offset), as --export writes it; at most 16 MiB.' }),
     export: Flags.string({ description: 'Write the plan as CSV (Kafka\'s format) to this file.' }),
     execute: Flags.boolean({ description: 'Apply the plan (default: dry run).', default: false }),
     wait: Flags.boolean({ description: 'With --execute: wait until the group has no active members.', default: false }),
