@@ -8,6 +8,7 @@ import { describeMessageBusContract, waitFor } from '../../src/core/bus/message-
 import type { MessageBus, MessageHandler } from '../../src/core/bus/message-bus.js';
 import { decodeTrainClaim, decodeTrainingEvent, encodeTrainClaim, encodeTrainingEvent } from '../../src/core/bus/messages.js';
 import { resolveSettings } from '../../src/core/config/settings.js';
+import type { Logger } from '../../src/core/logger.js';
 import { rawKafka } from '../helpers/raw-kafka.js';
 import { INFRA_HINT, infraSkipReason, loadInfraEnv } from './infra-env.js';
 
@@ -49,6 +50,39 @@ if (skipReason) {
         expect(metadata.topics[0].partitions).toHaveLength(3);
       } finally {
         await bus.close();
+      }
+    });
+
+    it('lets several buses create the same topics at once: each proceeds, one says it created them and none warns; a creation the broker refuses still warns and fails coded, naming the topic and why', async () => {
+      const lines: Array<[string, string]> = [];
+      const record = (level: string) => (_fields: object, msg?: string) => void lines.push([level, msg ?? '']);
+      const logger: Logger = { trace: record('trace'), debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), child: () => logger };
+      const buses = Array.from({ length: 3 }, () => createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'flts-it', retry: FAST, logger }));
+      const suffix = randomUUID().slice(0, 8);
+      const topics = Array.from({ length: 4 }, (_, i) => `it-race-${suffix}-${i}`);
+      try {
+        // Connected first: each bus then lists the topics missing before the broker has created any of them, as
+        // daemons starting together on a fresh cluster do.
+        await Promise.all(buses.map((bus) => bus.ensureTopics(['flts-it-probe'])));
+        lines.length = 0;
+        await Promise.all(buses.map((bus) => bus.ensureTopics(topics, 2)));
+        expect(lines.filter(([level]) => level === 'warn' || level === 'error')).toEqual([]);
+        expect(lines.filter(([, message]) => message === 'bus_topics_created')).toHaveLength(1);
+        // The others were told the topics exist already: the race this is about took place.
+        expect(lines.filter(([, message]) => message === 'bus_topics_created_meanwhile').length).toBeGreaterThan(0);
+        await admin.connect();
+        const metadata = await admin.fetchTopicMetadata({ topics });
+        expect(metadata.topics.map((topic) => topic.partitions.length)).toEqual([2, 2, 2, 2]);
+
+        // More replicas than the one broker: refused for a reason of its own, which no other process can mend.
+        const unplaceable = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'flts-it', retry: FAST, logger, replicationFactor: 3 });
+        buses.push(unplaceable);
+        lines.length = 0;
+        const refused = `it-refused-${suffix}`;
+        await expect(unplaceable.ensureTopics([refused])).rejects.toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', message: expect.stringContaining(`${refused} (INVALID_REPLICATION_FACTOR: `) });
+        expect(lines.filter(([level]) => level === 'warn' || level === 'error')).toEqual([['warn', 'bus_topics_not_created']]);
+      } finally {
+        await Promise.all(buses.map((bus) => bus.close()));
       }
     });
 

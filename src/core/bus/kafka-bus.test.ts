@@ -80,7 +80,7 @@ describe('core > bus > kafka-bus', () => {
     expect(kafkajsRetries(8)).toBe(26);
   });
 
-  it('logs a broker\'s error answer to one request as a warning, a failed connection as an error, a consumer\'s crash (the bus logs it, coded) and the bus closing its own as debug', () => {
+  it('logs a broker\'s error answer to one request as a warning, a failed connection as an error, a consumer\'s crash (the bus logs it, coded), a topic creation\'s answer (the bus judges it per topic) and the bus closing its own as debug', () => {
     const seen: Array<[string, string]> = [];
     const record = (level: string) => (_entry: object, msg?: string) => void seen.push([level, msg ?? '']);
     const logger: Logger = { trace: record('trace'), debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), child: () => logger };
@@ -94,7 +94,7 @@ describe('core > bus > kafka-bus', () => {
     at('Connection', logLevel.ERROR, `Connection error: ${BUS_CLOSED_REASON}`);
     expect(seen).toEqual([
       ['warn', 'Response GroupCoordinator(key: 10, version: 2)'],
-      ['warn', 'Response CreateTopics(key: 19, version: 3)'],
+      ['debug', 'Response CreateTopics(key: 19, version: 3)'],
       ['error', 'bus_kafka_connection_lost'],
       ['debug', 'Crash: KafkaJSNumberOfRetriesExceeded'],
       ['debug', 'Starting'],

@@ -5,7 +5,7 @@ import { maxTotalBackoffMs, msLeft, retryWithBackoff, sleep, withTimeout, type R
 import { createConsumerRecovery, type ConsumerCrash } from './consumer-recovery.js';
 import { DEFAULT_RETRY_POLICY, deliverToGroup } from './delivery.js';
 import { kafkaClientConfig, type KafkaConnectionOptions } from './kafka-client-config.js';
-import { groupLookupDenied } from './kafka-failure.js';
+import { groupLookupDenied, topicRefusals } from './kafka-failure.js';
 import { createKafkaLog } from './kafka-log.js';
 import { kafkajs } from './kafkajs-module.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafkajs-warnings.js';
@@ -95,6 +95,9 @@ function toReceived(topic: string, partition: number, message: KafkaMessage): Re
     timestamp: Number(message.timestamp),
   };
 }
+
+/** The broker's answer to creating a topic another client created first: kafkajs does not retry it, and it is no failure. */
+const TOPIC_ALREADY_EXISTS = 'TOPIC_ALREADY_EXISTS';
 
 /** The broker's error code, as kafkajs names it: on the error itself, or on its cause once kafkajs gave up retrying. */
 function brokerErrorType(error: unknown): string | undefined {
@@ -209,12 +212,21 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         const existing = new Set(await client.listTopics());
         const missing = wanted.filter((name) => !existing.has(name));
         if (missing.length === 0) return;
-        await client.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: count, replicationFactor })) }).catch((error: unknown) => {
-          // Another client created it first.
-          const errors = (error as { errors?: Array<{ type?: string }> }).errors;
-          if (!errors?.every((e) => e.type === 'TOPIC_ALREADY_EXISTS')) throw error;
+        const created = await client.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: count, replicationFactor })) }).catch((error: unknown) => {
+          const refusals = topicRefusals(error);
+          if (refusals.length === 0) throw error;
+          // kafkajs answers false itself when another client created every topic refused; it throws when one of
+          // them was refused for another reason.
+          const refused = refusals.filter((refusal) => refusal.type !== TOPIC_ALREADY_EXISTS);
+          if (refused.length === 0) return false;
+          // kafkajs' own line of this answer says only "Topic creation errors" (kafka-log.ts leaves it to debug).
+          logger.warn({ refused, partitions: count, replicationFactor }, 'bus_topics_not_created');
+          throw new Error(`the broker refused to create ${refused.map(({ topic, type, reason }) => `${topic} (${type}: ${reason})`).join(', ')}`, { cause: error });
         });
-        logger.info({ topics: missing, partitions: count }, 'bus_topics_created');
+        // false: another client (another daemon starting beside this one) created them, or some of them, since they
+        // were listed; kafkajs does not say which. The topics exist either way, as wanted.
+        if (created) logger.info({ topics: missing, partitions: count }, 'bus_topics_created');
+        else logger.debug({ topics: missing }, 'bus_topics_created_meanwhile');
       });
       // A broker can answer "does not host this topic-partition" for a moment after creating a topic, even with
       // waitForLeaders; consumers subscribing then would fail, so wait until the metadata is served.

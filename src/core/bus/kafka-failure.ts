@@ -55,6 +55,24 @@ function chain(error: unknown): KafkaErrorLike[] {
   return seen;
 }
 
+/** A topic the broker refused to create, and why (kafkajs lists one KafkaJSCreateTopicError per topic). */
+export interface TopicRefusal {
+  topic: string;
+  /** The broker's error code as kafkajs names it (TOPIC_ALREADY_EXISTS, INVALID_REPLICATION_FACTOR, ...). */
+  type: string;
+  reason: string;
+}
+
+/** The per-topic refusals of a failed createTopics; none when the failure is not the broker's answer (an outage). */
+export function topicRefusals(error: unknown): TopicRefusal[] {
+  const errors = (error as KafkaErrorLike | undefined)?.errors;
+  if (!Array.isArray(errors)) return [];
+  return errors.map((e) => {
+    const refusal = e as KafkaErrorLike & { topic?: string };
+    return { topic: String(refusal.topic), type: String(refusal.type), reason: String(refusal.message) };
+  });
+}
+
 /**
  * A kafkajs failure as a coded error. A refused login (FLTS_BUS_AUTH_FAILED), a refused permission
  * (FLTS_BUS_ACCESS_DENIED), a refused certificate (FLTS_BUS_TLS_FAILED) and a listener that certainly speaks another

@@ -37,6 +37,8 @@ function retriableMessages(): string[] {
 const REPEAT_EVERY_MS = 300_000;
 /** kafkajs' line when its connect moves to the next bootstrap broker (BrokerPool.connect): it names none. */
 const SEED_FAILURE = 'Failed to connect to seed broker';
+/** kafkajs' line of a broker's error answer to creating topics, whatever the reason (one error answer lists them per topic). */
+const TOPIC_CREATION_ANSWER = 'Response CreateTopics';
 /** The distinct errors one outage keeps for its last line: the text of an error can vary (ports, addresses). */
 const ERRORS_KEPT = 5;
 
@@ -93,9 +95,11 @@ function failedConnection(namespace: string, message: string, broker: unknown): 
  * failed connection attempt: the reason is in the message, and flts reports the failure itself, coded. A broker's
  * error answer to one request ("Response GroupCoordinator", "Response CreateTopics") is thrown to its caller as
  * well, which retries it or fails coded: one kafkajs retries by itself (a coordinator or leader still being elected,
- * as on every fresh cluster: "The group coordinator is not available") goes to debug, any other (a topic another
- * process created first, a denial) is a warning, not an error. The bus ending its own connections when it closes
- * is no failure at all: debug.
+ * as on every fresh cluster: "The group coordinator is not available") goes to debug, and so does the answer to a
+ * topic creation, which says only "Topic creation errors": the bus judges the answer per topic (kafka-bus.ts'
+ * ensureTopics), a topic another process created first being no failure and any other refusal a warning that names
+ * the topic and the reason. Any other error answer (a denial) is a warning, not an error. The bus ending its own
+ * connections when it closes is no failure at all: debug.
  *
  * A broker away is tried again about once a second (kafkajs' retry wait is capped at 1 s, see kafkajsRetries in
  * kafka-bus.ts), and each attempt logs its connection error, then kafkajs' seed loop the same error again ("Failed
@@ -158,7 +162,7 @@ export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): K
       if (message.includes(BUS_CLOSED_REASON) || consumerCrashLine(namespace, message)) logger.debug(entry, message);
       else if (failed !== undefined) connectionFailed(failed, message, entry);
       else if (level === KafkaLogLevel.ERROR && !brokerAnswer) logger.error(entry, message);
-      else if (brokerAnswer && retriedAnswer(fields.error)) logger.debug(entry, message);
+      else if (brokerAnswer && (retriedAnswer(fields.error) || message.startsWith(TOPIC_CREATION_ANSWER))) logger.debug(entry, message);
       else if (level === KafkaLogLevel.ERROR || level === KafkaLogLevel.WARN) logger.warn(entry, message);
       else logger.debug(entry, message);
     };
