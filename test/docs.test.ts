@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { renderChartSettingNames, renderConfigDoc, renderErrorsDoc } from '../scripts/render-docs.js';
+import { renderChartSettingNames, renderChartStopBudget, renderConfigDoc, renderErrorsDoc } from '../scripts/render-docs.js';
 import { DLQ_PREFIX, pipelineTopics } from '../src/core/bus/topics.js';
 import { defaultSettings } from '../src/core/config/settings.js';
 
@@ -17,6 +17,10 @@ describe('docs', () => {
 
   it('the Helm chart checks its values against exactly the declared settings (run `npm run docs` after changing them)', () => {
     expect(readFileSync(new URL('../charts/flts/files/settings-env.yaml', import.meta.url), 'utf8')).toBe(renderChartSettingNames());
+  });
+
+  it('the Helm chart checks daemon values against exactly the daemon\'s stop bounds (run `npm run docs` after changing them)', () => {
+    expect(readFileSync(new URL('../charts/flts/files/stop-budget.yaml', import.meta.url), 'utf8')).toBe(renderChartStopBudget());
   });
 
   it('daemon/README.md lists exactly the dead-letter topics flts creates and writes', () => {

@@ -7,7 +7,7 @@ import { resolveSettings } from '../../src/core/config/settings.js';
 import { EXAMPLE_DATA_DIR, resolveDataFiles } from '../../src/core/config/config-hash.js';
 import type { Settings } from '../../src/core/config/settings.js';
 import { DAEMON_SHUTDOWN_GRACE_MS } from '../../src/core/daemon/index.js';
-import { DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS } from '../../src/core/daemon/start-daemon.js';
+import { DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS } from '../../src/core/stop-budget.js';
 import { serveStopBudgetMs } from '../../src/core/daemon/start-serve.js';
 import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { skipNote, useServers } from '../helpers/servers.js';
@@ -159,13 +159,13 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_REQUEST_TIMEOUT_MS': '60000' } })).toMatch(/terminationGracePeriodSeconds \(60\) is shorter .* 75 or more/);
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.env.FLTS_SERVE_REQUEST_TIMEOUT_MS': '60000', 'serve.terminationGracePeriodSeconds': '75' } })).toBe('');
     // So do longer last writes and a longer bus close, given where the container's environment takes them (serve.env,
-    // else settings, where a daemon refuses more than 12000 ms): the grace the chart asks for is the bound the server
+    // else settings, where a daemon refuses more than DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS): the grace the chart asks for is the bound the server
     // resolves, plus the preStop sleep.
     const cases: [string, string, string][] = [
       ['serve.env.FLTS_SERVE_SHUTDOWN_WRITES_TIMEOUT_MS', '20000', 'last writes 20000ms'],
       ['settings.FLTS_SERVE_SHUTDOWN_WRITES_TIMEOUT_MS', '20000', 'last writes 20000ms'],
       ['serve.env.FLTS_KAFKA_CLOSE_TIMEOUT_MS', '20000', 'bus close 20000ms'],
-      ['settings.FLTS_KAFKA_CLOSE_TIMEOUT_MS', '12000', 'bus close 12000ms'],
+      ['settings.FLTS_KAFKA_CLOSE_TIMEOUT_MS', String(DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS), `bus close ${DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS}ms`],
     ];
     for (const [key, value, message] of cases) {
       const fits = helmTemplate({ values: ['values-prod.yaml'], set: { [key]: value, 'serve.terminationGracePeriodSeconds': '600' } });

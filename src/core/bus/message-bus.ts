@@ -148,12 +148,6 @@ export interface MessageBus {
   joining?(): readonly string[];
 }
 
-/**
- * What a Kafka bus's close still takes once it gave up at its deadline: a connect still retrying fails at its next try,
- * within 1 s (kafkajs' retry time is capped there).
- */
-export const BUS_CLOSE_END_MS = 1_000;
-
 export interface BusCloseOptions {
   /**
    * The stop's deadline, when the stop began before the close (a daemon's roles, a replica's promotion follower,

@@ -1,4 +1,5 @@
-export { startDaemon, defaultRoleRegistry, DAEMON_SHUTDOWN_GRACE_MS, type Daemon, type DaemonDeps } from './start-daemon.js';
+export { startDaemon, defaultRoleRegistry, type Daemon, type DaemonDeps } from './start-daemon.js';
+export { DAEMON_SHUTDOWN_GRACE_MS } from '../stop-budget.js';
 export { createRoleRegistry, type RoleContext, type RoleFactory, type RoleHandle, type RoleRegistry } from './role-registry.js';
 export { createDaemonMetrics, type DaemonMetrics, type CurrentWork, type StepResult } from './daemon-metrics.js';
 export { reconcileTraining, type TrainTarget, type TrainingOutcome, type TrainerContext } from './trainer-reconciler.js';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
 import type { BusCloseOptions, MessageBus } from '../bus/message-bus.js';
 import { resolveSettings } from '../config/settings.js';
@@ -10,7 +10,9 @@ import type { FltsEvent } from '../events.js';
 import type { Logger } from '../logger.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { createRoleRegistry, type RoleHandle } from './role-registry.js';
-import { DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS, DAEMON_SHUTDOWN_GRACE_MS, startDaemon } from './start-daemon.js';
+import { msLeft } from '../retry.js';
+import { BUS_CLOSE_END_MS, DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS, DAEMON_SHUTDOWN_GRACE_MS } from '../stop-budget.js';
+import { startDaemon } from './start-daemon.js';
 
 let home: string;
 beforeEach(() => {
@@ -216,6 +218,51 @@ describe('core > daemon > start-daemon', () => {
     expect(closes[0].deadline!.atMs - closeTimeoutMs).toBeGreaterThanOrEqual(stopBegan);
     expect(closes[0].deadline!.atMs - closeTimeoutMs).toBeLessThan(startWaitEnded);
     expect(seen.filter((step) => !['log:daemon_listening', 'log:daemon_role_started'].includes(step))).toEqual(['log:daemon_role_start_slow', 'bus closing', 'first stopped', 'log:daemon_stopped']);
+  });
+
+  it('stops within its shutdown grace, using it whole, at the longest bus.kafka.closeTimeoutMs it accepts and the slowest stop that allows: the close ending a second past the deadline, a role start it ended taking a second more to stop its roles', async () => {
+    // On a fake clock: the stop's own timers, the bus's close and the role's start wait on it, and it moves at once.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const settings = resolveSettings({ flags: { home, 'daemon.roles': ['first', 'joining'], 'daemon.port': 0, 'daemon.host': '127.0.0.1', 'bus.kind': 'kafka', 'bus.kafka.brokers': ['127.0.0.1:9'], 'bus.kafka.closeTimeoutMs': DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS } }).settings;
+      const { seen, logger } = recorder();
+      const fsBus = createFsBus({ root: path.join(home, 'bus') });
+      const at = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+      let closed: () => void = () => {};
+      const busClosed = new Promise<void>((resolve) => (closed = resolve));
+      // Gives up at the deadline, then ends its connections as late as a Kafka bus may (a connect's last retry).
+      const bus: MessageBus = { ...fsBus, close: async (options = {}) => (await at(msLeft(options.deadline!) + BUS_CLOSE_END_MS), closed(), fsBus.close()) };
+      let entered: () => void = () => {};
+      const joiningStarts = new Promise<void>((resolve) => (entered = resolve));
+      let firstStoppedAt = Number.NaN;
+      const registry = createRoleRegistry({
+        first: async () => ({ name: 'first', subscriptions: [], status: () => ({}), stop: async () => ((firstStoppedAt = performance.now()), void seen.push('first stopped')) }),
+        // A subscribe waiting for a broker that does not answer, which fails once the bus's connections end: as late as that allows.
+        joining: async () => {
+          entered();
+          await busClosed;
+          await at(BUS_CLOSE_END_MS - 1);
+          throw new FltsError('FLTS_BUS_UNAVAILABLE', 'Kafka subscribing group g to t failed: the bus was closed.');
+        },
+      });
+      const controller = new AbortController();
+      let settled = false;
+      const outcome = startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, logger, registry, signal: controller.signal }).finally(() => (settled = true));
+      outcome.catch(() => {});
+      await joiningStarts;
+      const stopBegan = performance.now();
+      controller.abort();
+      while (!settled) await vi.advanceTimersByTimeAsync(10);
+      await expect(outcome).rejects.toBeDefined();
+
+      expect(seen).not.toContain('log:daemon_shutdown_grace_exceeded');
+      expect(seen.filter((step) => !['log:daemon_listening', 'log:daemon_role_started'].includes(step))).toEqual(['log:daemon_role_start_slow', 'first stopped', 'log:daemon_stopped']);
+      // The stop's last step ended with the grace, less the millisecond the start was quicker than its bound: a longer
+      // close would not fit, a shorter cap would leave part of the grace unused.
+      expect(firstStoppedAt - stopBegan).toBe(DAEMON_SHUTDOWN_GRACE_MS - 1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses a bus.kafka.closeTimeoutMs its shutdown grace cannot hold, before it listens', async () => {

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createClaimReads } from '../batch/claim-reads.js';
-import { BUS_CLOSE_END_MS, type MessageBus } from '../bus/message-bus.js';
+import type { MessageBus } from '../bus/message-bus.js';
 import { pipelineTopics } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError, toFltsError } from '../errors.js';
@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { writeReadyFile } from '../ready-file.js';
 import { uniqueLeaseOwner } from '../registry/work-lease.js';
 import { deadlineIn, msLeft, retryWithBackoff, UNTIL_AVAILABLE, untilAborted, withTimeout, type RetryPolicy } from '../retry.js';
+import { BUS_CLOSE_END_MS, DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS, DAEMON_SHUTDOWN_GRACE_MS } from '../stop-budget.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
 import { assertDistinctPorts, DAEMON_HEALTH_LISTENER, listenOrExplain } from '../serve/listen.js';
@@ -19,13 +20,6 @@ import { createRoleRegistry, type RoleContext, type RoleHandle, type RoleRegistr
 import { startServingRole } from './serving-role.js';
 import { startBatchInferenceRole } from './batch-role.js';
 import { startTrainerRole } from './trainer-role.js';
-
-/**
- * How long SIGTERM waits for roles and the bus to let go before the daemon stops regardless. Deployments give the
- * process longer than this before they kill it (the Helm chart's terminationGracePeriodSeconds, Compose's stop_grace_period).
- */
-export const DAEMON_SHUTDOWN_GRACE_MS = 15_000;
-
 
 export interface DaemonDeps {
   store: ObjectStore;
@@ -61,12 +55,6 @@ export const ROLES_FIRST_MS = 2_000;
  * DAEMON_SHUTDOWN_GRACE_MS.
  */
 export const ROLE_STOP_GRACE_MS = DAEMON_SHUTDOWN_GRACE_MS - BUS_CLOSE_END_MS;
-
-/**
- * The longest bus.kafka.closeTimeoutMs whose wait for the brokers (a role still starting and the roles' head start
- * within it), given up and ended, still fits the daemon's shutdown grace, ROLES_FIRST_MS of it kept as a margin.
- */
-export const DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS = DAEMON_SHUTDOWN_GRACE_MS - ROLES_FIRST_MS - BUS_CLOSE_END_MS;
 
 /**
  * A bus close bound past the grace would have the daemon stop regardless while its bus still waits for the brokers,

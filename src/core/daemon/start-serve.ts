@@ -1,4 +1,5 @@
-import { BUS_CLOSE_END_MS, type MessageBus } from '../bus/message-bus.js';
+import type { MessageBus } from '../bus/message-bus.js';
+import { BUS_CLOSE_END_MS } from '../stop-budget.js';
 import type { Settings } from '../config/settings.js';
 import type { FltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
