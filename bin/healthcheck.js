@@ -5,9 +5,9 @@
 // resolved from them as the command resolves it (defaults < config file < environment < flags), so `docker run ...
 // daemon`, `-e FLTS_DAEMON_PORT=9200` or `serve --port 8080` need no healthcheck of their own. A server given a ready file
 // (FLTS_READY_FILE, which the image sets) says in it where it listens, --port 0 included: its health_url is checked
-// then, and the port is worked out only while the file is not there. A file naming another host than this one is
-// refused, never asked: the file sits in a shared directory, and no server writes such a URL. FLTS_HEALTH_URL, when set,
-// is checked instead of either. Exit 0 = healthy, 1 = not (with the reason on stderr).
+// then, and the port is worked out only while there is no ready file (none yet, or a file of the user's at the path).
+// A file naming another host than this one is refused, never asked: the file sits in a shared directory, and no server writes such a URL.
+// FLTS_HEALTH_URL, when set, is checked instead of either. Exit 0 = healthy, 1 = not (with the reason on stderr).
 //   node bin/healthcheck.js [pid]    (pid of the flts process to check; default 1, the container's main process)
 import { existsSync, readFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
@@ -104,11 +104,18 @@ async function namesThisHost(hostname) {
   }
 }
 
-/** The health URL a server wrote to its ready file (src/core/ready-file.ts), undefined while there is none. */
+/**
+ * The health URL a server wrote to its ready file (src/core/ready-file.ts), undefined while there is none. A file that
+ * is no ready file (the setting pointed at a file of the user's, which servers leave alone and write no ready file
+ * over) is not one: the port is worked out instead.
+ */
 async function readyFileUrl(file) {
   const text = await readyFileText(file);
   if (text === undefined) return undefined;
-  const url = new URL(JSON.parse(text).health_url);
+  const { parseReadyFile } = await import('../dist/core/ready-file.js');
+  const ready = parseReadyFile(text);
+  if (ready === undefined) return undefined;
+  const url = new URL(ready.contents.health_url);
   // Written as the server listens: a wildcard host is reached on loopback.
   url.hostname = localAddress(url.hostname.replace(/^\[(.*)\]$/, '$1'));
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');

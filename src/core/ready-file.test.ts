@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -73,31 +73,50 @@ describe('core > ready-file', () => {
     expect(seen).toEqual([]);
   });
 
-  it('replaces a file of other contents, JSON null or not JSON at all, as one no server holds', () => {
+  it.each([
+    ['a config file', '{\n  "serve": { "port": 8000 }\n}\n'],
+    ['a CSV', 'timestamp,value\n2024-01-01T00:00:00Z,1.5\n'],
+    ['an empty file', ''],
+    ['a cut-off ready file', '{"command":"serve","url":"http://0.0.0.0:8000"'],
+    ['JSON null', 'null'],
+    ['a JSON array', '[1]'],
+    ['a JSON object of other fields', '{"command":"serve"}\n'],
+    ['bytes that are no text', '\u0000\u0001garbage'],
+  ])('leaves %s at the path byte for byte, writing no file of its own and saying why', (_case, contents) => {
     const file = path.join(dir, 'ready.json');
-    for (const contents of ['null', '[1]', '"ready"', '{"pid": 1', '\u0000\u0001garbage']) {
-      writeFileSync(file, contents);
-      const { logger, seen } = warnings();
-      const ready = writeReadyFile(file, SERVE, logger);
-      expect(seen).toEqual([]);
-      expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject(SERVE);
-      ready.remove();
-      expect(existsSync(file)).toBe(false);
-    }
+    writeFileSync(file, contents);
+    const { logger, seen } = warnings();
+    const ready = writeReadyFile(file, SERVE, logger);
+    expect(readFileSync(file, 'utf8')).toBe(contents);
+    ready.remove();
+    expect(readFileSync(file, 'utf8')).toBe(contents);
+    expect(seen).toEqual(['ready_file_foreign']);
+    expect(readdirSync(dir)).toEqual(['ready.json']);
   });
 
-  it('replaces a symlink planted at the path, leaving the file it points to as it was', () => {
-    const file = path.join(dir, 'ready.json');
+  it('leaves a symlink, a FIFO and a directory at the path as they were, and names what it found', () => {
     const target = path.join(dir, 'precious.txt');
     writeFileSync(target, 'not for flts');
-    symlinkSync(target, file);
-    const ready = writeReadyFile(file, SERVE, warnings().logger);
-    expect(lstatSync(file).isFile()).toBe(true);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject(SERVE);
+    const link = path.join(dir, 'link.json');
+    symlinkSync(target, link);
+    const fifo = path.join(dir, 'fifo.json');
+    execFileSync('mkfifo', [fifo]);
+    const folder = path.join(dir, 'folder.json');
+    mkdirSync(folder);
+    const reasons: unknown[] = [];
+    const logger = { warn: (fields: { reason?: string }, msg: string) => void reasons.push([msg, fields.reason]) } as unknown as Logger;
+    for (const file of [link, fifo, folder]) writeReadyFile(file, SERVE, logger).remove();
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(lstatSync(folder).isDirectory()).toBe(true);
+    expect(readdirSync(folder)).toEqual([]);
     expect(readFileSync(target, 'utf8')).toBe('not for flts');
-    ready.remove();
-    expect(existsSync(file)).toBe(false);
-    expect(readFileSync(target, 'utf8')).toBe('not for flts');
+    expect(readdirSync(dir).sort()).toEqual(['fifo.json', 'folder.json', 'link.json', 'precious.txt']);
+    expect(reasons).toEqual([
+      ['ready_file_foreign', 'a symbolic link'],
+      ['ready_file_foreign', expect.stringContaining('not a regular file')],
+      ['ready_file_foreign', expect.stringContaining('not a regular file')],
+    ]);
   });
 
   it('leaves the file of a live process alone, saying so, and its removal leaves it too', () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { linkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from './logger.js';
 import { currentPidNamespace, processStartOf } from './proc-stat.js';
@@ -46,6 +46,12 @@ const NO_FILE: ReadyFile = { remove: () => {} };
  * whose writer is gone (killed before it could remove it) is replaced, also when its pid is in use again: the
  * process then started at another time (a restarted container's new pid 1). And a server removes the file only
  * while it holds what it wrote, never one another process has written since.
+ *
+ * Only a ready file is ever replaced: a regular file holding the JSON of one. Anything else at the path (a config or
+ * a CSV the setting was pointed at by mistake, a symlink, a FIFO, a device, an empty or cut-off file) is no server's:
+ * it is left as it is, byte for byte, logged (`ready_file_foreign`, with the reason), and the server serves on without
+ * a file. An empty or cut-off file never comes from a server either: the file is written beside the path, synced,
+ * and only then put in place.
  */
 export function writeReadyFile(file: string, contents: ReadyFileContents, logger: Logger): ReadyFile {
   if (file === '') return NO_FILE;
@@ -53,12 +59,17 @@ export function writeReadyFile(file: string, contents: ReadyFileContents, logger
   const text = `${JSON.stringify({ ...contents, ...writer })}\n`;
   const temp = path.join(path.dirname(file), `${TEMP_FILE_PREFIX}${randomUUID()}`);
   try {
-    writeFileSync(temp, text);
+    writeSynced(temp, text);
     if (!linkedInPlace(temp, file)) {
-      const holder = writerOf(file);
-      if (holder && heldByAnotherLiveProcess(holder)) {
+      const found = foundAt(file);
+      if (found.kind === 'foreign') {
         rmSync(temp, { force: true });
-        logger.warn({ file, pid: holder.pid }, 'ready_file_taken');
+        logger.warn({ file, reason: found.reason }, 'ready_file_foreign');
+        return NO_FILE;
+      }
+      if (found.kind === 'ready' && found.writer && heldByAnotherLiveProcess(found.writer)) {
+        rmSync(temp, { force: true });
+        logger.warn({ file, pid: found.writer.pid }, 'ready_file_taken');
         return NO_FILE;
       }
       renameSync(temp, file);
@@ -71,12 +82,24 @@ export function writeReadyFile(file: string, contents: ReadyFileContents, logger
   return {
     remove: () => {
       try {
-        if (writerOf(file)?.token === writer.token) rmSync(file, { force: true });
+        const found = foundAt(file);
+        if (found.kind === 'ready' && found.writer?.token === writer.token) rmSync(file, { force: true });
       } catch (error) {
         logger.warn({ file, err: (error as Error).message }, 'ready_file_not_removed');
       }
     },
   };
+}
+
+/** `text` as the file `temp`, on the disk before it is linked in place: a power cut leaves it whole or not there. */
+function writeSynced(temp: string, text: string): void {
+  const fd = openSync(temp, 'wx');
+  try {
+    writeFileSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function thisWriter(): ReadyFileWriter {
@@ -102,40 +125,55 @@ function linkedInPlace(temp: string, file: string): boolean {
 /** Larger than any ready file written: a few hundred bytes. */
 export const MAX_READY_FILE_BYTES = 64 * 1024;
 
+/** What sits at a ready file's path: nothing, a ready file (its writer, unless an older flts recorded none), or else. */
+type FoundAtPath = { kind: 'none' } | { kind: 'ready'; writer?: ReadyFileWriter } | { kind: 'foreign'; reason: string };
+
 /**
- * The text of `file` when it is a regular file of a ready file's size, undefined otherwise. Whatever else sits at the
- * path is no server's ready file, and reading it could block the server before it listens: a FIFO's open waits for a
- * writer (out of reach of SIGTERM, the event loop being blocked), and a symlink to /dev/zero reads without end. A
- * symlink is not followed: the file put in its place is renamed over the link, never written through it.
+ * What is at `file`. Only a regular file of a ready file's size is read: whatever else sits at the path is no server's
+ * ready file, and reading it could block the server before it listens (a FIFO's open waits for a writer, out of reach
+ * of SIGTERM, the event loop being blocked; a symlink to /dev/zero reads without end). A symlink is not followed.
  */
-function readyFileText(file: string): string | undefined {
+function foundAt(file: string): FoundAtPath {
+  let text: string;
   try {
-    return readRegularFile(file, { noFollow: true, maxBytes: MAX_READY_FILE_BYTES });
-  } catch {
-    return undefined;
+    text = readRegularFile(file, { noFollow: true, maxBytes: MAX_READY_FILE_BYTES });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { kind: 'none' };
+    // O_NOFOLLOW fails a symlink with ELOOP (EMLINK on some BSDs).
+    if (code === 'ELOOP' || code === 'EMLINK') return { kind: 'foreign', reason: 'a symbolic link' };
+    return { kind: 'foreign', reason: (error as Error).message };
   }
+  if (text === '') return { kind: 'foreign', reason: 'an empty file' };
+  const ready = parseReadyFile(text);
+  return ready ? { kind: 'ready', writer: ready.writer } : { kind: 'foreign', reason: 'a file that is not a ready file (JSON with command, url and health_url)' };
 }
 
-/** The writer recorded in `file`; undefined when there is none, or the file is not one this version writes. */
-function writerOf(file: string): ReadyFileWriter | undefined {
-  const text = readyFileText(file);
-  if (text === undefined) return undefined;
-  let recorded: Partial<ReadyFileWriter> | null;
+/**
+ * The ready file `text` holds, with its writer (none from an older flts, which recorded none); undefined when it holds
+ * no ready file: not JSON, or JSON without the fields every ready file has had.
+ */
+export function parseReadyFile(text: string): { contents: ReadyFileContents; writer?: ReadyFileWriter } | undefined {
+  let recorded: unknown;
   try {
-    recorded = JSON.parse(text) as Partial<ReadyFileWriter> | null;
+    recorded = JSON.parse(text);
   } catch {
     return undefined;
   }
-  // JSON null parses too: read as an object, it threw, and the server wrote no file of its own.
-  if (recorded === null || typeof recorded !== 'object' || !Number.isSafeInteger(recorded.pid) || typeof recorded.token !== 'string') return undefined;
-  return recorded as ReadyFileWriter;
+  if (recorded === null || typeof recorded !== 'object' || Array.isArray(recorded)) return undefined;
+  const { command, url, health_url: healthUrl, pid, token } = recorded as Partial<ReadyFileContents & ReadyFileWriter>;
+  if ((command !== 'serve' && command !== 'daemon') || typeof url !== 'string' || typeof healthUrl !== 'string') return undefined;
+  const contents = recorded as ReadyFileContents;
+  return Number.isSafeInteger(pid) && typeof token === 'string' ? { contents, writer: recorded as ReadyFileWriter } : { contents };
 }
 
 /**
  * Whether `holder` is a process other than this one and still runs. Its pid alone does not tell: in a container
  * restarted after a SIGKILL, the file of the previous pid 1 names the pid of the new one. The time the process
  * started, on this boot, tells; so does the pid namespace, another container's or an earlier run's, in which the pid
- * names nothing here: such a holder counts as gone, and the worst is the old behaviour of the file being replaced.
+ * names nothing here and no process can be asked after: such a holder counts as gone. That is right for an earlier
+ * run of this container; two containers given one file on a shared volume each take it as they start, which is why
+ * the setting asks for a file per container (and why the image's health check reads no file of another namespace).
  */
 function heldByAnotherLiveProcess(holder: ReadyFileWriter): boolean {
   if (holder.pid === process.pid || holder.pid <= 0) return false;

@@ -113,22 +113,55 @@ describe('deploy > the image HEALTHCHECK', () => {
     expect(after.code).toBe(1);
   });
 
-  it('puts its ready file in place of a FIFO planted at the path, rather than blocking on it before it listens', async () => {
+  it.each([
+    ['a config file of the user\'s', '{\n  "serve": { "port": 8000 }\n}\n'],
+    ['an empty file', ''],
+  ])('leaves %s at the ready file\'s path byte for byte through a start and a stop, and checks the port worked out instead', async (_case, contents) => {
+    const readyFile = join(home, 'users-own.json');
+    writeFileSync(readyFile, contents);
+    const env = { FLTS_READY_FILE: readyFile, FLTS_SERVE_PORT: String(await port()) };
+    const serve = start(['serve'], env);
+    await serve.waitForOutput(new RegExp(`Listening on http://127\\.0\\.0\\.1:${env.FLTS_SERVE_PORT}`));
+    expect(serve.logs()).toContain('ready_file_foreign');
+    expect(serve.logs()).toContain(readyFile);
+    expect(await healthcheck(serve.child.pid!, env)).toEqual({ code: 0, stderr: '' });
+    expect(await serve.stop()).toBe(0);
+    expect(readFileSync(readyFile, 'utf8')).toBe(contents);
+    rmSync(readyFile);
+  });
+
+  it('replaces the ready file a killed server left, and removes its own at stop', async () => {
+    const readyFile = join(home, 'stale-ready.json');
+    const env = { FLTS_READY_FILE: readyFile };
+    const killed = start(['serve', '--port', '0'], env);
+    await killed.waitForOutput(/Listening on http:\/\/127\.0\.0\.1:\d+/);
+    expect(await killed.stop('SIGKILL')).toBe(-1);
+    expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toMatchObject({ pid: killed.child.pid });
+    const serve = start(['serve', '--port', '0'], env);
+    const [, url] = await serve.waitForOutput(/Listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toMatchObject({ url, pid: serve.child.pid });
+    expect(await healthcheck(serve.child.pid!, env)).toEqual({ code: 0, stderr: '' });
+    expect(await serve.stop()).toBe(0);
+    expect(existsSync(readyFile)).toBe(false);
+  });
+
+  it('leaves a FIFO planted at the path as it is, rather than blocking on it before it listens or putting a file in its place', async () => {
     const readyFile = join(home, 'fifo-ready.json');
     await promisify(execFile)('mkfifo', [readyFile]);
-    const env = { FLTS_READY_FILE: readyFile };
-    const serve = start(['serve', '--port', '0'], env);
-    let url: string;
+    const env = { FLTS_READY_FILE: readyFile, FLTS_SERVE_PORT: String(await port()) };
+    const serve = start(['serve'], env);
     try {
-      [, url] = await serve.waitForOutput(/Listening on (http:\/\/127\.0\.0\.1:\d+)/, 20_000);
+      await serve.waitForOutput(new RegExp(`Listening on http://127\\.0\\.0\\.1:${env.FLTS_SERVE_PORT}`), 20_000);
     } catch (error) {
       // Blocked in open(2), the event loop never runs the SIGTERM handler that stop() counts on.
       serve.child.kill('SIGKILL');
       throw error;
     }
-    expect(lstatSync(readyFile).isFile()).toBe(true);
-    expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toMatchObject({ command: 'serve', health_url: `${url}/healthz` });
+    expect(lstatSync(readyFile).isFIFO()).toBe(true);
+    expect(serve.logs()).toContain('ready_file_foreign');
     expect(await healthcheck(serve.child.pid!, env)).toEqual({ code: 0, stderr: '' });
+    expect(await serve.stop()).toBe(0);
+    expect(lstatSync(readyFile).isFIFO()).toBe(true);
   });
 
   it('asks no other host than this one, whatever URL its ready file names, and waits on no FIFO there', async () => {
