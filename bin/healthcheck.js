@@ -5,8 +5,9 @@
 // resolved from them as the command resolves it (defaults < config file < environment < flags), so `docker run ...
 // daemon`, `-e FLTS_DAEMON_PORT=9200` or `serve --port 8080` need no healthcheck of their own. A server given a ready file
 // (FLTS_READY_FILE, which the image sets) says in it where it listens, --port 0 included: its health_url is checked
-// then, and the port is worked out only while there is no ready file (none yet, or a file of the user's at the path).
-// A file naming another host than this one is refused, never asked: the file sits in a shared directory, and no server writes such a URL.
+// then, and the port is worked out only while there is no file that server wrote (none yet, a file of the user's at
+// the path, or one a `flts serve` run with `docker exec` took first, see readyFileUrl). A file naming another host than
+// this one is refused, never asked: the file sits in a shared directory, and no server writes such a URL.
 // FLTS_HEALTH_URL, when set, is checked instead of either. Exit 0 = healthy, 1 = not (with the reason on stderr).
 //   node bin/healthcheck.js [pid]    (pid of the flts process to check; default 1, the container's main process)
 import { existsSync, readFileSync } from 'node:fs';
@@ -104,17 +105,42 @@ async function namesThisHost(hostname) {
   }
 }
 
+/** Parents followed from a ready file's writer up to the process checked: far more than a container's tree is deep. */
+const MAX_ANCESTORS = 64;
+
 /**
- * The health URL a server wrote to its ready file (src/core/ready-file.ts), undefined while there is none. A file that
- * is no ready file (the setting pointed at a file of the user's, which servers leave alone and write no ready file
- * over) is not one: the port is worked out instead.
+ * Whether `writer` (a ready file's, src/core/ready-file.ts) is the server of process `pid`: that process or one it
+ * started (tini's flts), running now as the same process that wrote the file. A server run with `docker exec` is no
+ * child of the container's pid 1, and a writer of another pid namespace (another container given the same file on a
+ * shared volume) names no process here: their files are not this container's server's, which is then found by its port.
+ * Where there is no /proc to ask, the file is taken as it is.
  */
-async function readyFileUrl(file) {
+async function writtenByServerOf(writer, pid) {
+  const { currentPidNamespace, processStartOf, procStatFields } = await import('../dist/core/proc-stat.js');
+  if (procStatFields(process.pid) === undefined) return true;
+  if (writer.pid_namespace !== currentPidNamespace()) return false;
+  const started = processStartOf(writer.pid);
+  if ((started !== undefined || writer.process_start !== undefined) && started !== writer.process_start) return false;
+  let current = writer.pid;
+  for (let hop = 0; hop < MAX_ANCESTORS && current > 0; hop += 1) {
+    if (current === Number(pid)) return true;
+    // Field 4 of /proc/<pid>/stat, the parent; 0 for a process started from outside the namespace (docker exec).
+    current = Number(procStatFields(current)?.[1] ?? 0);
+  }
+  return false;
+}
+
+/**
+ * The health URL the server of process `pid` wrote to its ready file, undefined while there is none. A file that is no
+ * ready file (the setting pointed at a file of the user's, which servers leave alone and write no ready file over), or
+ * the ready file of another server, is not one: the port is worked out instead.
+ */
+async function readyFileUrl(file, pid) {
   const text = await readyFileText(file);
   if (text === undefined) return undefined;
   const { parseReadyFile } = await import('../dist/core/ready-file.js');
   const ready = parseReadyFile(text);
-  if (ready === undefined) return undefined;
+  if (ready === undefined || (ready.writer && !(await writtenByServerOf(ready.writer, pid)))) return undefined;
   const url = new URL(ready.contents.health_url);
   // Written as the server listens: a wildcard host is reached on loopback.
   url.hostname = localAddress(url.hostname.replace(/^\[(.*)\]$/, '$1'));
@@ -130,7 +156,7 @@ async function healthUrl(pid) {
   const explicit = process.env.FLTS_HEALTH_URL || env.FLTS_HEALTH_URL;
   if (explicit) return explicit;
   const readyFile = (env.FLTS_READY_FILE ?? '').trim();
-  const ready = readyFile ? await readyFileUrl(readyFile) : undefined;
+  const ready = readyFile ? await readyFileUrl(readyFile, pid) : undefined;
   if (ready) return ready;
   const { command, args } = fltsCommand(argv);
   const area = command === 'daemon' ? 'daemon' : 'serve';

@@ -1,10 +1,12 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { currentPidNamespace, processStartOf } from '../../src/core/proc-stat.js';
 import { startFltsProcess, type FltsProcess } from '../helpers/flts-process.js';
 import { freePort } from '../helpers/free-port.js';
 import { cleanEnvironment, REPO_ROOT } from '../helpers/run-cli.js';
@@ -206,6 +208,71 @@ describe('deploy > the image HEALTHCHECK', () => {
     expect(await healthcheck(serve.child.pid!, env)).toEqual({ code: 0, stderr: '' });
     expect(await serve.stop()).toBe(0);
     expect(existsSync(readyFile)).toBe(false);
+  });
+
+  describe('a ready file some other server wrote', () => {
+    // The container's main process (tini in the image, here a stand-in) and its child (tini's flts); the check's fetch
+    // is stubbed, so which URL it asks is seen and no server is needed.
+    const readyFile = join(home, 'whose-ready.json');
+    const env = { FLTS_READY_FILE: readyFile, FLTS_SERVE_PORT: '8000' };
+    const PORT_URL = 'http://127.0.0.1:8000/healthz';
+    const FILE_URL = 'http://127.0.0.1:8001/healthz';
+    let main: ChildProcess;
+    let childPid: number;
+    let endedPid: number;
+    beforeAll(async () => {
+      const keepAlive = 'setInterval(() => {}, 1e9)';
+      main = spawn(process.execPath, ['-e', `const c = require('node:child_process').spawn(process.execPath, ['-e', '${keepAlive}'], { stdio: 'ignore' }); console.log(c.pid); ${keepAlive}`], {
+        env: cleanEnvironment(containerEnv(env)),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const [line] = (await once(main.stdout!, 'data')) as [Buffer];
+      childPid = Number(line.toString().trim());
+      const ended = spawn(process.execPath, ['-e', '']);
+      await once(ended, 'exit');
+      endedPid = ended.pid!;
+    });
+    afterAll(() => {
+      process.kill(childPid);
+      main.kill();
+    });
+    const writer = (pid: number): Record<string, unknown> => ({ pid, process_start: processStartOf(pid), pid_namespace: currentPidNamespace(), token: 't' });
+    const stub = join(home, 'fetch-stub-ok.mjs');
+
+    it.each([
+      ['the container\'s main process', () => writer(main.pid!), FILE_URL],
+      ['a process the main process started (tini\'s flts)', () => writer(childPid), FILE_URL],
+      ['an older flts, which recorded no writer', () => ({}), FILE_URL],
+      ['a live process outside the main process\'s tree (a `flts serve` run with docker exec)', () => writer(process.pid), PORT_URL],
+      ['a process that has ended', () => writer(endedPid), PORT_URL],
+      ['a process of another pid namespace (another container sharing the file)', () => ({ ...writer(main.pid!), pid_namespace: '1' }), PORT_URL],
+      ['an earlier process of the main process\'s pid', () => ({ ...writer(main.pid!), process_start: 'an-earlier-boot:1' }), PORT_URL],
+    ])('written by %s', async (_case, holder, asked) => {
+      writeFileSync(stub, 'globalThis.fetch = async (url) => { process.stderr.write(`fetched ${url}\\n`); return new Response("{}"); };\n');
+      writeFileSync(readyFile, JSON.stringify({ command: 'serve', url: FILE_URL.replace('/healthz', ''), health_url: FILE_URL, ...holder() }));
+      const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile(process.execPath, ['--import', stub, join(REPO_ROOT, 'bin/healthcheck.js'), String(main.pid)], { env: cleanEnvironment(containerEnv(env)), timeout: 10_000 }, (error, _stdout, stderr) => {
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stderr });
+        });
+      });
+      expect(result).toEqual({ code: 0, stderr: `fetched ${asked}\n` });
+    });
+  });
+
+  it('checks the container\'s `flts serve` on its port while a `docker exec` one that started first holds the ready file', async () => {
+    const readyFile = join(home, 'first-ready.json');
+    const env = { FLTS_READY_FILE: readyFile, FLTS_SERVE_PORT: String(await port()) };
+    const exec = start(['serve', '--port', '0'], env);
+    await exec.waitForOutput(/Listening on http:\/\/127\.0\.0\.1:\d+/);
+    const serve = start(['serve'], env);
+    await serve.waitForOutput(new RegExp(`Listening on http://127\\.0\\.0\\.1:${env.FLTS_SERVE_PORT}`));
+    expect(serve.logs()).toContain('ready_file_taken');
+    expect(await healthcheck(serve.child.pid!, env)).toEqual({ code: 0, stderr: '' });
+    // The container's server down, the exec'd one still up: the container is unhealthy.
+    expect(await serve.stop()).toBe(0);
+    const after = await healthcheck(serve.child.pid!, env);
+    expect(after.code).toBe(1);
+    expect(after.stderr).toContain(`127.0.0.1:${env.FLTS_SERVE_PORT}/healthz`);
   });
 
   it('checks `flts daemon` where its ready file says its health server listens, and the file is gone once it stopped', async () => {
