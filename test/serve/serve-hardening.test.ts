@@ -494,6 +494,57 @@ describe('serve > hardening: clients that stall', () => {
     });
   });
 
+  it('closes the connection of an answer sent before the body its request promised arrives, instead of a 408 at the request timeout', async () => {
+    const limits = { requestTimeoutMs: 300, headersTimeoutMs: 300 };
+    await withTestServer(createMemorySource(), { server: { limits, access: { apiToken: 'secret' } }, load: false }, async (own) => {
+      const promising = [
+        ['OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n', '204'],
+        ['POST /no-such-route HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n', '404'],
+        // A client waiting for a 100 Continue that a refusal never sends: its body never comes.
+        ['POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n', '401'],
+        ['GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n', '200'],
+      ] as const;
+      for (const [head, status] of promising) {
+        const socket = await openSocket(own.url);
+        const closed = readUntilClosed(socket);
+        socket.write(head);
+        // The server ends its side after the answer; the client's end (net's default) then closes the connection.
+        const text = await closed;
+        expect({ head, statuses: [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map(([, code]) => code), close: /\r\nconnection: close\r\n/i.test(text) }).toEqual({ head, statuses: [status], close: true });
+      }
+      // A body that arrived with its headers keeps the connection for the next request.
+      const socket = await openSocket(own.url);
+      const closed = readUntilClosed(socket);
+      socket.write('POST /no-such-route HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+      expect([...(await closed).matchAll(/HTTP\/1\.1 (\d{3}) /g)].map(([, code]) => code)).toEqual(['404', '200']);
+
+      const metrics = await (await fetch(`${own.url}/metrics`)).text();
+      expect(metrics).not.toMatch(/^flts_http_requests_total\{[^}]*status="408"\}/m);
+      expect(metrics).toMatch(/^flts_http_requests_total\{route="unmatched",method="OPTIONS",status="204"\} 1$/m);
+    });
+  });
+
+  it('gives its answer to a client that sends its whole body before it reads, when the answer came first, and closes after the body', async () => {
+    // A keep-alive timeout of its own: a connection kept open after such an answer shows in a second, not 72.
+    await withTestServer(createMemorySource(), { server: { access: { apiToken: 'secret' }, limits: { keepAliveTimeoutMs: 1000 } }, load: false }, async (own) => {
+      for (const [path, status] of [['/predict', '401'], ['/no-such-route', '404']] as const) {
+        const socket = await openSocket(own.url);
+        // As Python's http.client does: nothing is read until the body is written. Had the server closed as soon as it
+        // answered, the body still arriving made its kernel reset the connection, and the reset dropped the answer.
+        socket.pause();
+        const body = Buffer.alloc(4 * 1024 * 1024, 'x');
+        socket.once('error', () => {});
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+        const written = new Promise<Error | undefined>((resolve) => socket.write(body, (error) => resolve(error ?? undefined)));
+        expect(await written).toBeUndefined();
+        const closed = readUntilClosed(socket);
+        socket.resume();
+        const text = await closed;
+        expect({ path, status: text.split('\r\n')[0], close: /\r\nconnection: close\r\n/i.test(text) }).toEqual({ path, status: expect.stringMatching(`^HTTP/1.1 ${status} `), close: true });
+      }
+    });
+  });
+
   // Linux only: the kernel's send queues are read from /proc/net/tcp (elsewhere the keep-alive timeout closes it).
   it.skipIf(process.platform !== 'linux')('resets a connection whose client does not take its answer within the request timeout, and keeps an idle one', async () => {
     const { logger, problems } = recordingLogger();

@@ -197,6 +197,48 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, lo
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send(errorBodyFor(request, 404, 'FLTS_REQUEST_ROUTE_NOT_FOUND', notFound(request)));
   });
+  closeAfterUnreadBody(app);
+}
+
+/**
+ * An answer sent before the request's body has arrived (a 404, OPTIONS *, a refusal in a hook, a GET route that reads
+ * none) closes its connection (RFC 9110 section 15: the server says whether it goes on reading). Kept alive, Node
+ * waited for the body the request promised: from a client that sent none (it was refused first, or waits for a 100
+ * Continue never sent) the connection was held until the request timeout and then answered a second time, with a 408
+ * counted as a client too slow; and a client that did go on had its next request read as the rest of the body. A body
+ * that had arrived whole with its headers leaves the connection open.
+ */
+function closeAfterUnreadBody(app: FastifyInstance): void {
+  app.addHook('onSend', async (request, reply) => {
+    if (request.raw.complete || !hasBody(request.headers)) return;
+    // Hooks run as soon as the headers are parsed, before Node parses the bytes read with them: a body sent with its
+    // headers is complete once this turn of the event loop is over.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (request.raw.complete) return;
+    void reply.header('connection', 'close');
+    lingerUntilBodyEnds(request.raw);
+  });
+}
+
+/**
+ * Closes the connection of an answer sent before its body was read only once the client has sent the rest of it, or
+ * closed its side, or the request timeout (Node's, which then answers nothing on a socket it can no longer write) has
+ * passed. Node destroys the socket as soon as a closing answer is written: a body still arriving then made the kernel
+ * reset the connection, and a client that writes its whole body before it reads (Python's http.client) lost the answer
+ * to a broken pipe. Here the server's side is ended at once (the client sees the answer and the close) and the rest of
+ * the body is read and dropped, as Node does for a kept-alive connection, until it ends.
+ */
+function lingerUntilBodyEnds(request: IncomingMessage): void {
+  const socket = request.socket as Socket & { destroySoon?: () => void };
+  // Node's http server ends a connection after its last answer with destroySoon where the socket has one.
+  socket.destroySoon = () => {
+    socket.end();
+    const destroyOnceWritten = (): void => void (socket.writableFinished ? socket.destroy() : socket.once('finish', () => socket.destroy()));
+    if (request.complete) return destroyOnceWritten();
+    request.once('end', destroyOnceWritten);
+    // Node drops a body no one reads; one a route began to read and left (fastify's over its limit) is dropped too.
+    request.resume();
+  };
 }
 
 /**
