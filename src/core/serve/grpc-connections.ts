@@ -250,7 +250,11 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
    * processed and may be sent again on another connection (grpc-js and grpc-core clients do so by themselves).
    */
   const closeOldestIdle = (): boolean => {
-    for (const connection of idle) {
+    // A connection all of whose calls Node's HTTP/2 layer refused (each answered with a reset) is idle too, but never
+    // had a stream to close: left out, it held its place as busy until grpc-js's idle limit (72 s), its first call's
+    // timeout passed by as it had opened one. Such connections come after those idle since an answer, oldest first.
+    const refusedOnly = [...held].filter((connection) => !idle.has(connection) && connection.streams === 0 && openedStream(connection.session));
+    for (const connection of [...idle, ...refusedOnly]) {
       idle.delete(connection);
       const session = connection.session;
       if (connection.closed || connection.streams > 0 || !session || session.closed || session.destroyed) continue;
