@@ -126,6 +126,13 @@ describe('serve > hardening: what Node refuses before routing', () => {
     expect(twice.body).toMatchObject({ statusCode: 400, code: 'FLTS_REQUEST_INVALID', message: 'A request must have one Host header, not several.' });
   });
 
+  it('answers a request line without an HTTP version (which Node reads as HTTP/0.9) with a coded 400, not as HTTP/1.0', async () => {
+    for (const bytes of ['GET /healthz\r\n\r\n', 'OPTIONS *\r\nHost: 127.0.0.1\r\n\r\n']) {
+      const { statusLine, body } = await answerTo(server.url, bytes);
+      expect({ bytes, statusLine, body }).toEqual({ bytes, statusLine: 'HTTP/1.1 400 Bad Request', body: expect.objectContaining({ code: 'FLTS_REQUEST_INVALID', message: 'The request line has no HTTP version; send METHOD target HTTP/1.1.' }) });
+    }
+  });
+
   it('answers a CONNECT request (the server taken for a proxy) with a coded 405 and closes, counted as a client error', async () => {
     const { statusLine, body } = await answerTo(server.url, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
     expect(statusLine).toBe('HTTP/1.1 405 Method Not Allowed');

@@ -40,7 +40,9 @@ const TOO_MANY_CONTINUATIONS = -905;
  * The code a connection's refusal is logged with, from nghttp2's error number: a header block past what a connection
  * takes (100 fields of 10 kB) is FLTS_REQUEST_TOO_LARGE, as HTTP codes headers over its limit (431); any other
  * refusal, FLTS_REQUEST_INVALID. nghttp2 gives one field past HPACK's 64 kB its generic protocol error, so that one
- * stays FLTS_REQUEST_INVALID, as do a stream's (nghttp2 tells JavaScript nothing of why it reset one).
+ * stays FLTS_REQUEST_INVALID, as do a stream's (nghttp2 tells JavaScript nothing of why it reset one). The GOAWAY it
+ * sends for that field says COMPRESSION_ERROR, but Node writes it below JavaScript, and a header block HPACK cannot
+ * decode (an index past its table) is sent the same code and errno (-505) as the oversized field.
  */
 export function http2RefusalCode(errno: number | undefined): ErrorCode {
   return errno === TOO_MANY_CONTINUATIONS ? 'FLTS_REQUEST_TOO_LARGE' : 'FLTS_REQUEST_INVALID';
