@@ -1366,19 +1366,21 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
       }
     });
 
-    it('keeps past the first call\'s timeout a connection all of whose calls Node\'s HTTP/2 layer refused (it asked, and was answered), not counted 408', async () => {
+    it('keeps past the first call\'s timeout a connection all of whose calls Node\'s HTTP/2 layer refused (it asked, and was answered), not counted 408, and takes it as idle at the cap', async () => {
       const grpcServer = await startGrpcInferenceServer(
         oipContext(server),
-        { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, maxConnections: 3, headersTimeoutMs: 200, keepAliveTimeoutMs: 60_000, logger: silentLogger },
+        { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, maxConnections: 2, headersTimeoutMs: 200, keepAliveTimeoutMs: 60_000, logger: silentLogger },
       );
       const timedOut = async (): Promise<number> => (await server.metrics.registry.getSingleMetric('flts_http_requests_total')?.get())?.values.find(({ labels }) => labels.route === 'unmatched' && labels.method === 'GRPC' && labels.status === '408')?.value ?? 0;
-      const [timedOutBefore, refusalsBefore] = [await timedOut(), await http2Refusals(server)];
+      const [timedOutBefore, refusalsBefore, capClosesBefore] = [await timedOut(), await http2Refusals(server), await capCloses()];
       // Accepted before the silent one, so its timer runs first: one call, reset for more header entries than Node takes.
       const refusedOnly = handWrittenClient(grpcServer.port);
       let refusedOnlyClosed = false;
       const closed = new Promise<void>((resolve) => refusedOnly.socket.once('close', () => resolve()));
       void closed.then(() => (refusedOnlyClosed = true));
       const silent = rawConnection(grpcServer.port);
+      let calling: ReturnType<typeof h2Connection> | undefined;
+      const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`, { 'grpc.use_local_subchannel_pool': 1 });
       try {
         refusedOnly.open(1, 'ServerLive', undefined, Array.from({ length: 200 }, (_, i): [string, string] => [`entry-${i}`, 'x']));
         await refusedOnly.ping();
@@ -1386,38 +1388,21 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
         await silent.closed;
         expect((await timedOut()) - timedOutBefore).toBe(1);
         expect(refusedOnlyClosed).toBe(false);
-        refusedOnly.socket.end();
-        await closed;
-        await vi.waitFor(async () => expect(countsAdded(refusalsBefore, await http2Refusals(server))).toEqual({ stream: 1 }), { interval: 10 });
-      } finally {
-        refusedOnly.socket.destroy();
-        silent.socket.destroy();
-        await grpcServer.close(0);
-      }
-    });
-
-    it('admits a client at the cap in place of a connection all of whose calls Node\'s HTTP/2 layer refused, idle as one whose calls were answered', async () => {
-      const grpcServer = await capped(2);
-      const before = await capCloses();
-      const refusedOnly = handWrittenClient(grpcServer.port);
-      const refusedOnlyClosed = new Promise<void>((resolve) => refusedOnly.socket.once('close', () => resolve()));
-      // Connected and not asking yet: busy.
-      const fresh = rawConnection(grpcServer.port);
-      const freshConnected = new Promise((resolve) => fresh.socket.once('connect', resolve));
-      const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`, { 'grpc.use_local_subchannel_pool': 1 });
-      try {
-        refusedOnly.open(1, 'ServerLive', undefined, Array.from({ length: 200 }, (_, i): [string, string] => [`entry-${i}`, 'x']));
-        await refusedOnly.ping();
-        await freshConnected;
+        // At the cap (a call open on the other connection), a newcomer takes the place of the one whose calls were refused.
+        calling = h2Connection(grpcServer.port);
+        const open = serverLive(calling.session, false);
+        void open.catch(() => {});
         expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
-        await refusedOnlyClosed;
-        expect(fresh.socket.destroyed).toBe(false);
-        const after = await capCloses();
-        expect({ idle: after.idle - before.idle, refused: after.refused - before.refused }).toEqual({ idle: 1, refused: 0 });
+        await closed;
+        expect(calling.session.closed || calling.session.destroyed).toBe(false);
+        const capClosesAfter = await capCloses();
+        expect({ idle: capClosesAfter.idle - (capClosesBefore.idle ?? 0), refused: (capClosesAfter.refused ?? 0) - (capClosesBefore.refused ?? 0) }).toEqual({ idle: 1, refused: 0 });
+        await vi.waitFor(async () => expect(countsAdded(refusalsBefore, await http2Refusals(server))).toEqual({ stream: 1 }), { interval: 10 });
       } finally {
         client.close();
         refusedOnly.socket.destroy();
-        fresh.socket.destroy();
+        silent.socket.destroy();
+        calling?.session.destroy();
         await grpcServer.close(0);
       }
     });

@@ -250,11 +250,7 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
    * processed and may be sent again on another connection (grpc-js and grpc-core clients do so by themselves).
    */
   const closeOldestIdle = (): boolean => {
-    // A connection all of whose calls Node's HTTP/2 layer refused (each answered with a reset) is idle too, but never
-    // had a stream to close: left out, it held its place as busy until grpc-js's idle limit (72 s), its first call's
-    // timeout passed by as it had opened one. Such connections come after those idle since an answer, oldest first.
-    const refusedOnly = [...held].filter((connection) => !idle.has(connection) && connection.streams === 0 && openedStream(connection.session));
-    for (const connection of [...idle, ...refusedOnly]) {
+    for (const connection of idle) {
       idle.delete(connection);
       const session = connection.session;
       if (connection.closed || connection.streams > 0 || !session || session.closed || session.destroyed) continue;
@@ -386,8 +382,13 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
           if (isHttp2Refusal(error)) refused(connection, 'connection', 1, error);
         });
         connection.firstCall = setTimeout(() => {
-          // A call's HEADERS Node read count even when it refused the call: the client asked, and is answered.
-          if (openedStream(connection.session)) return;
+          // A call's HEADERS Node read count even when it refused the call: the client asked, and is answered. Every
+          // call of such a connection was refused (one grpc-js was handed clears this timer), so it never had a stream
+          // to close: it is idle from now on, or it held its place at the cap as busy until grpc-js's idle timeout.
+          if (openedStream(connection.session)) {
+            if (held.has(connection) && connection.streams === 0) idle.add(connection);
+            return;
+          }
           options.onFirstCallTimeout?.();
           socket.destroy();
         }, options.firstCallTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs);
