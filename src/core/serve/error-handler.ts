@@ -210,7 +210,8 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, lo
  */
 function closeAfterUnreadBody(app: FastifyInstance): void {
   app.addHook('onSend', async (request, reply) => {
-    if (request.raw.complete || !hasBody(request.headers)) return;
+    // A request fastify's inject makes up has no `complete` (Node's parser sets it), and its whole body.
+    if (request.raw.complete !== false || !hasBody(request.headers)) return;
     // Hooks run as soon as the headers are parsed, before Node parses the bytes read with them: a body sent with its
     // headers is complete once this turn of the event loop is over.
     await new Promise<void>((resolve) => setImmediate(resolve));
