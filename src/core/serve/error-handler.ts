@@ -202,7 +202,7 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, lo
 
 /**
  * An answer sent before the request's body has arrived (a 404, OPTIONS *, a refusal in a hook, a GET route that reads
- * none) closes its connection (RFC 9110 section 15: the server says whether it goes on reading). Kept alive, Node
+ * none) closes its connection (RFC 9110: a server answering before the whole content says if it goes on reading). Kept alive, Node
  * waited for the body the request promised: from a client that sent none (it was refused first, or waits for a 100
  * Continue never sent) the connection was held until the request timeout and then answered a second time, with a 408
  * counted as a client too slow; and a client that did go on had its next request read as the rest of the body. A body
