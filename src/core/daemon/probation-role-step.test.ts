@@ -1,0 +1,156 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createFsBus } from '../bus/fs-bus.js';
+import type { MessageBus } from '../bus/message-bus.js';
+import { defaultSettings, type Settings } from '../config/settings.js';
+import { liveReportHeartbeatMs, liveReportsPlace, promotionRefOf, readProbationDecision, writeLiveReport, type LiveReport, type PromotionRef } from '../live/live-reports.js';
+import { silentLogger } from '../logger.js';
+import { readPromotionPointer } from '../registry/pointers.js';
+import { fakeRun } from '../registry/run-record.fixture.js';
+import type { RunRecord } from '../registry/run-record.js';
+import { createFsStore } from '../storage/fs-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { recordingStore, type StoreCall } from '../storage/recording-store.fixture.js';
+import { autoPromote } from '../workflows/auto-promote.js';
+import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
+import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
+import { createProbationLook, type ProbationLook } from './probation-role-step.js';
+
+const HASH = 'f'.repeat(64);
+let root: string;
+let fs: ObjectStore;
+let store: ObjectStore;
+let calls: StoreCall[];
+let bus: MessageBus;
+let settings: Settings;
+let metrics: DaemonMetrics;
+let clock: number;
+let ref: PromotionRef;
+
+/** A NAIVE SUCCESS of the one data version with test RMSE `rmse` (lower wins, so the daemon promotes it). */
+function trained(id: string, rmse: number): RunRecord {
+  const run = fakeRun(id, 'NAIVE', { rmse, mae: rmse, mse: rmse * rmse }, new Date().toISOString(), 'SUCCESS', HASH);
+  return { ...run, data: { ...run.data, processed_created_at: '2025-02-01T00:00:00.000Z' }, timings: { ...run.timings, finished_at: new Date().toISOString() } };
+}
+
+beforeEach(async () => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'flts-probation-step-'));
+  fs = createFsStore(path.join(root, 'store'));
+  ({ store, calls } = recordingStore(fs));
+  bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
+  settings = defaultSettings();
+  settings.daemon.expectedModelTypes = ['NAIVE'];
+  settings.live.probationPoints = 10;
+  settings.live.rollbackMargin = 0.1;
+  metrics = createDaemonMetrics();
+  clock = Date.parse('2026-03-01T12:00:00Z');
+  // The daemon promotes runW, then runX, a better run of the same data: runX is on probation against runW.
+  await addLoadableRun(fs, settings, trained('runW', 0.1));
+  await autoPromote(HASH, 'daemon:a', settings, { store: fs, bus });
+  await addLoadableRun(fs, settings, trained('runX', 0.05));
+  const outcome = await autoPromote(HASH, 'daemon:a', settings, { store: fs, bus });
+  if (outcome.result !== 'promoted') throw new Error(`runX was not promoted: ${outcome.result}`);
+  ref = promotionRefOf(outcome.record)!;
+  expect(ref).toMatchObject({ run_id: 'runX', previous_run_id: 'runW' });
+});
+afterEach(async () => {
+  await bus.close();
+  rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+});
+
+/** The promoter's look, on the recorded store and the test's clock. */
+function promoterLook(): ProbationLook {
+  return createProbationLook({ settings, store, bus, logger: silentLogger, metrics, owner: 'promoter-a', signal: new AbortController().signal }, () => new Date(clock));
+}
+
+/**
+ * Replica `replica`'s report of the probation: `points` paired points over which the candidate's squared errors sum
+ * to `ratio` squared times the baseline's (its live RMSE is `ratio` times the previous run's), written `ageMs` ago.
+ */
+async function report(replica: string, points: number, ratio: number, ageMs = 0, extra: Partial<LiveReport> = {}): Promise<void> {
+  const paired = { candidate_run_id: ref.run_id, baseline_run_id: ref.previous_run_id, points, terms: points, candidate_sum_sq: points * ratio * ratio, baseline_sum_sq: points };
+  const at = new Date(clock - ageMs).toISOString();
+  await writeLiveReport(fs, settings, { replica, updated_at: at, served_run_id: ref.run_id, runs: [], probation: { promotion: ref, paired }, memory: { points: 0, forgotten: 0 }, ...extra });
+}
+
+/** One report interval later, one look: what it decided, and which replica reports it read (store gets). */
+async function look(step: ProbationLook): Promise<{ decided: Awaited<ReturnType<ProbationLook>>; reads: string[] }> {
+  clock += settings.live.reportIntervalMs;
+  const from = calls.length;
+  const decided = await step();
+  const { prefix } = liveReportsPlace(settings);
+  const reads = calls.slice(from).filter((call) => call.method === 'get' && call.key?.startsWith(prefix));
+  return { decided, reads: reads.map((call) => path.basename(call.key!, '.json')).sort() };
+}
+
+describe('core > daemon > probation-role-step', () => {
+  it('sums the reports of every replica, reading only those that changed since its last look', async () => {
+    const step = promoterLook();
+    await report('r1', 4, 1);
+    await report('r2', 3, 1);
+    // Too few points in all (7 of 10): no decision. A report first seen is read once more a look later (a listing
+    // in whole seconds could hide a rewrite within that second), then no more while unchanged.
+    expect(await look(step)).toEqual({ decided: undefined, reads: ['r1', 'r2'] });
+    expect(await look(step)).toEqual({ decided: undefined, reads: ['r1', 'r2'] });
+    expect(await look(step)).toEqual({ decided: undefined, reads: [] });
+    expect(await look(step)).toEqual({ decided: undefined, reads: [] });
+
+    // r2 pairs two more points: only its report is read, and the sum (9) is still short.
+    await report('r2', 5, 1);
+    expect(await look(step)).toEqual({ decided: undefined, reads: ['r2'] });
+    expect(await look(step)).toEqual({ decided: undefined, reads: ['r2'] });
+    expect(await look(step)).toEqual({ decided: undefined, reads: [] });
+    expect(await readProbationDecision(fs, settings, ref)).toBeUndefined();
+
+    // A third replica brings the sum to 12: decided from the three, kept (equal figures), and nothing read twice.
+    await report('r3', 3, 1);
+    const { decided, reads } = await look(step);
+    expect(reads).toEqual(['r3']);
+    expect(decided).toMatchObject({ verdict: 'keep', action: 'none', points: 12, replicas: ['r1', 'r2', 'r3'], decided_by: 'promoter promoter-a' });
+    expect(await readProbationDecision(fs, settings, ref)).toMatchObject({ verdict: 'keep', points: 12 });
+    expect(await readPromotionPointer(fs, settings)).toMatchObject({ run_id: 'runX' });
+    // Decided: later looks read no report at all.
+    await report('r1', 40, 3);
+    expect(await look(step)).toEqual({ decided: undefined, reads: [] });
+  });
+
+  it('rolls back a run worse than the margin allows once enough matched points arrive, and counts it', async () => {
+    const step = promoterLook();
+    await report('r1', 6, 1.5);
+    expect((await look(step)).decided).toBeUndefined();
+    await report('r2', 6, 1.5);
+    const { decided } = await look(step);
+    expect(decided).toMatchObject({ verdict: 'rollback', action: 'rolled-back', points: 12, replicas: ['r1', 'r2'] });
+    expect(decided?.candidate_rmse).toBeCloseTo(1.5);
+    expect(decided?.baseline_rmse).toBeCloseTo(1);
+    expect(await readPromotionPointer(fs, settings)).toMatchObject({ run_id: 'runW', source: 'auto-rollback' });
+    expect((await metrics.registry.getSingleMetricAsString('flts_live_rollbacks_total')).match(/^flts_live_rollbacks_total (\d+)$/m)?.[1]).toBe('1');
+  });
+
+  it('keeps a run worse within the margin', async () => {
+    const step = promoterLook();
+    // 9 % worse, the margin being 10 %.
+    await report('r1', 12, 1.09);
+    const { decided } = await look(step);
+    expect(decided).toMatchObject({ verdict: 'keep', action: 'none', points: 12, replicas: ['r1'] });
+    expect(await readPromotionPointer(fs, settings)).toMatchObject({ run_id: 'runX' });
+  });
+
+  it('leaves out, and deletes, the report of a replica gone past the retention; a replica that stopped within it still counts', async () => {
+    const step = promoterLook();
+    const { bucket, prefix } = liveReportsPlace(settings);
+    // Past its heartbeat but within the retention, and stopped: the points it paired are real, and summed.
+    const stoppedAgo = liveReportHeartbeatMs(settings) * 3;
+    await report('stopped', 4, 3, stoppedAgo, { stopped_at: new Date(clock - stoppedAgo).toISOString() });
+    // Gone a day ago with enough points to decide alone, far worse: counted, it would roll runX back.
+    await report('gone', 40, 3, settings.live.reportRetentionMs + 60_000);
+    expect(await look(step)).toEqual({ decided: undefined, reads: ['gone', 'stopped'] });
+    expect((await fs.list(bucket, prefix)).map((info) => path.basename(info.key, '.json'))).toEqual(['stopped']);
+
+    // With r1's six points the sum reaches 10: decided on the two, the stopped replica's far worse figures included.
+    await report('r1', 6, 1);
+    expect((await look(step)).decided).toMatchObject({ verdict: 'rollback', action: 'rolled-back', points: 10, replicas: ['r1', 'stopped'] });
+  });
+});
