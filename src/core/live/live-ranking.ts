@@ -14,6 +14,10 @@ export interface LiveRankingRow {
   /** Fewer points than a probation needs to decide (`live.probationPoints`): ranked after the runs that have them. */
   few_points: boolean;
   replicas: string[];
+  /**
+   * The newest `updated_at` of the reports behind the figures: they were current then (a report is rewritten at
+   * least every heartbeat while unchanged), not necessarily changed then.
+   */
   updated_at: string;
 }
 

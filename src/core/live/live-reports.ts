@@ -16,6 +16,16 @@ export interface PromotionRef {
 /** What one serving replica knows right now, written to the store so a decider sees every replica. */
 export interface LiveReport {
   replica: string;
+  /**
+   * When the replica last wrote this report: its figures were as here then. A replica rewrites its report when its
+   * figures change and, unchanged, at least every heartbeat (liveReportHeartbeatMs), so this is "figures current as
+   * of", never "figures last changed": figures unchanged for an hour carry a time within the last heartbeat. Every
+   * reader takes it so: a replica scores live while it is within a heartbeat and two report intervals
+   * (replicasScoringLive), a replica is gone once it is older than `live.reportRetentionMs` (the report reader, a
+   * replica's earlier process), and `flts eval --live` shows the newest as how far its figures lag behind serving.
+   * The probation sums take a report of any age within the retention: a replica that stopped paired its points for real.
+   * The writer's clock: a reader compares it with its own, never with the store's listing time.
+   */
   updated_at: string;
   served_run_id: string | null;
   runs: RunFigures[];
