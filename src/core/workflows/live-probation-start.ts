@@ -27,7 +27,10 @@ export interface LiveProbationStart {
 export async function liveProbationOf(record: PromotionRecord, settings: Settings, store: ObjectStore, now: Date = new Date()): Promise<LiveProbationStart | null> {
   const ref = settings.live.enabled && (record.action ?? 'promote') === 'promote' ? promotionRefOf(record) : undefined;
   if (!ref) return null;
-  // The promotion is made: reports that cannot be read leave who runs its probation unknown, nothing more.
+  // The promotion is made: reports that cannot be read leave who runs its probation unknown, nothing more. Read
+  // afresh (one listing, a read per replica): a command promotes once per process, and the daemon's promotions come a
+  // training apart, longer than the heartbeat that rewrites every report, so a reader kept between them would read
+  // them all the same.
   const serving = await listLiveReports(store, settings, now).then((reports) => replicasScoringLive(reports, settings, now), () => null);
   return { run_id: ref.run_id, previous_run_id: ref.previous_run_id, points: settings.live.probationPoints, margin: settings.live.rollbackMargin, rollback: settings.live.rollback && record.pinned !== true, serving_replicas: serving };
 }
