@@ -17,6 +17,7 @@ import { autoPromote } from '../workflows/auto-promote.js';
 import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
 import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
 import { createProbationLook, type ProbationLook } from './probation-role-step.js';
+import { startPromoterRole } from './promoter-role.js';
 
 const HASH = 'f'.repeat(64);
 let root: string;
@@ -152,5 +153,20 @@ describe('core > daemon > probation-role-step', () => {
     // With r1's six points the sum reaches 10: decided on the two, the stopped replica's far worse figures included.
     await report('r1', 6, 1);
     expect((await look(step)).decided).toMatchObject({ verdict: 'rollback', action: 'rolled-back', points: 10, replicas: ['r1', 'stopped'] });
+  });
+
+  it('the promoter role looks every report interval on its own: a worse run is rolled back without a message', async () => {
+    settings.live.reportIntervalMs = 50;
+    const stopping = new AbortController();
+    const role = await startPromoterRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'promoter-a', signal: stopping.signal });
+    try {
+      clock = Date.now();
+      await report('r1', 12, 2);
+      await expect.poll(() => readPromotionPointer(fs, settings), { timeout: 30_000 }).toMatchObject({ run_id: 'runW', source: 'auto-rollback' });
+      expect(await readProbationDecision(fs, settings, ref)).toMatchObject({ verdict: 'rollback', action: 'rolled-back', replicas: ['r1'], decided_by: 'promoter promoter-a' });
+    } finally {
+      stopping.abort();
+      await role.stop();
+    }
   });
 });
