@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMessageBus } from '../../src/core/bus/index.js';
@@ -7,9 +10,11 @@ import { createKafkaBus } from '../../src/core/bus/kafka-bus.js';
 import { describeMessageBusContract, waitFor } from '../../src/core/bus/message-bus.contract.js';
 import type { MessageBus, MessageHandler } from '../../src/core/bus/message-bus.js';
 import { decodeTrainClaim, decodeTrainingEvent, encodeTrainClaim, encodeTrainingEvent } from '../../src/core/bus/messages.js';
+import { isolatedStack } from '../../src/core/config/isolated-stack.js';
 import { resolveSettings } from '../../src/core/config/settings.js';
 import type { Logger } from '../../src/core/logger.js';
 import { rawKafka } from '../helpers/raw-kafka.js';
+import { runCli } from '../helpers/run-cli.js';
 import { INFRA_HINT, infraSkipReason, loadInfraEnv } from './infra-env.js';
 
 const skipReason = infraSkipReason();
@@ -53,7 +58,7 @@ if (skipReason) {
       }
     });
 
-    it('lets several buses create the same topics at once: each proceeds, one says it created them and none warns; a creation the broker refuses still warns and fails coded, naming the topic and why', async () => {
+    it('lets several buses create the same topics at once: each proceeds, one says it created them and none warns; a creation the broker refuses still warns and fails coded, naming the topic, why and the setting', async () => {
       const lines: Array<[string, string]> = [];
       const record = (level: string) => (_fields: object, msg?: string) => void lines.push([level, msg ?? '']);
       const logger: Logger = { trace: record('trace'), debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), child: () => logger };
@@ -79,10 +84,27 @@ if (skipReason) {
         buses.push(unplaceable);
         lines.length = 0;
         const refused = `it-refused-${suffix}`;
-        await expect(unplaceable.ensureTopics([refused])).rejects.toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', message: expect.stringContaining(`${refused} (INVALID_REPLICATION_FACTOR: `) });
+        await expect(unplaceable.ensureTopics([refused])).rejects.toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', retriable: false, details: { setting: 'bus.replicationFactor', topics: [refused] }, message: expect.stringContaining(`${refused} (INVALID_REPLICATION_FACTOR: `) });
         expect(lines.filter(([level]) => level === 'warn' || level === 'error')).toEqual([['warn', 'bus_topics_not_created']]);
       } finally {
         await Promise.all(buses.map((bus) => bus.close()));
+      }
+    });
+
+    it('ends flts daemon at once with exit code 2 and FLTS_CONFIG_INVALID_VALUE when the brokers refuse its topics for a replication factor above their count, instead of retrying', async () => {
+      const stack = isolatedStack('it-replicas');
+      const home = await mkdtemp(path.join(os.tmpdir(), 'flts-it-replicas-'));
+      try {
+        const env = { ...stack.env, FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: infra.kafkaBrokers.join(','), FLTS_BUS_REPLICATION_FACTOR: '3', FLTS_HOME: home, FLTS_DAEMON_PORT: '0', FLTS_DAEMON_ROLES: 'promoter' };
+        // A daemon that retries instead is ended by the timeout (SIGTERM: it then exits 0).
+        const run = await runCli(['daemon', '--json'], { env, timeoutMs: 30_000 });
+        expect(run.exitCode, run.stdout + run.stderr).toBe(2);
+        expect(run.json.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', kind: 'usage', details: { setting: 'bus.replicationFactor', kafka_error_type: 'INVALID_REPLICATION_FACTOR' } });
+        expect(run.json.error.message).toContain(`${stack.prefix}-training-data (INVALID_REPLICATION_FACTOR: `);
+        expect(run.json.error.message).toContain('set FLTS_BUS_REPLICATION_FACTOR (setting bus.replicationFactor) to at most the number of brokers');
+        expect(run.stdout + run.stderr).not.toContain('daemon_startup_retrying');
+      } finally {
+        await rm(home, { recursive: true, force: true });
       }
     });
 

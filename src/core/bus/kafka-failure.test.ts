@@ -27,6 +27,26 @@ describe('core > bus > kafka-failure', () => {
     expect(error.message).toMatch(/the user needs Describe and Create on the topics/);
   });
 
+  it('makes a topic creation refused for what was asked FLTS_CONFIG_INVALID_VALUE naming the topics, the reason and the setting; a refusal of the moment stays retriable', () => {
+    const perTopic = (topic: string, type: string, code: number, retriable: boolean, message: string) => kafkajsError('KafkaJSCreateTopicError', kafkajsError('KafkaJSProtocolError', { message, type, code, retriable }), topic);
+    const refusal = (...errors: Error[]) => kafkajsError('KafkaJSAggregateError', 'Topic creation errors', errors);
+    const replication = 'Replication factor: 3 larger than available brokers: 1.';
+    // As ensureTopics throws it: its own sentence, the broker's answer as the cause.
+    const tooMany = kafkaFailure('creating topics claims,DLQ-claims', BROKERS, new Error('the broker refused to create claims', { cause: refusal(perTopic('claims', 'INVALID_REPLICATION_FACTOR', 38, false, replication), perTopic('DLQ-claims', 'INVALID_REPLICATION_FACTOR', 38, false, replication)) }));
+    expect(tooMany).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', kind: 'usage', retriable: false, details: { setting: 'bus.replicationFactor', topics: ['claims', 'DLQ-claims'], kafkaErrorType: 'INVALID_REPLICATION_FACTOR' } });
+    expect(tooMany.message).toBe(`Kafka creating topics claims,DLQ-claims failed (brokers b1:9093,b2:9093): the broker refused to create claims (INVALID_REPLICATION_FACTOR: ${replication}), DLQ-claims (INVALID_REPLICATION_FACTOR: ${replication}), and will refuse it again: set FLTS_BUS_REPLICATION_FACTOR (setting bus.replicationFactor) to at most the number of brokers, or -1 for the brokers' default.replication.factor`);
+    const policy = kafkaFailure('creating topics claims', BROKERS, refusal(perTopic('claims', 'POLICY_VIOLATION', 44, false, 'Topic replication factor must be 3')));
+    expect(policy).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', retriable: false, details: { kafkaErrorType: 'POLICY_VIOLATION' } });
+    expect(policy.message).toMatch(/claims \(POLICY_VIOLATION: Topic replication factor must be 3\).*FLTS_BUS_REPLICATION_FACTOR .*FLTS_BUS_PARTITIONS .*or create the topics beforehand/);
+    expect(kafkaFailure('creating topics claims', BROKERS, refusal(perTopic('claims', 'INVALID_PARTITIONS', 37, false, 'Number of partitions must be larger than 0.')))).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'bus.partitions' } });
+    expect(kafkaFailure('creating topics claims', BROKERS, refusal(perTopic('claims', 'INVALID_CONFIG', 40, false, 'Invalid value')))).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', retriable: false });
+    // A denial is still the user's permission to fix.
+    expect(kafkaFailure('creating topics claims', BROKERS, refusal(perTopic('claims', 'TOPIC_AUTHORIZATION_FAILED', 29, false, 'Not authorized')))).toMatchObject({ code: 'FLTS_BUS_ACCESS_DENIED', retriable: false });
+    for (const [type, code] of [['NOT_CONTROLLER', 41], ['REQUEST_TIMED_OUT', 7]] as const) {
+      expect(kafkaFailure('creating topics claims', BROKERS, refusal(perTopic('claims', type, code, true, 'not now')))).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true });
+    }
+  });
+
   it('makes the coordinator lookup failure that follows a refused FindCoordinator FLTS_BUS_ACCESS_DENIED naming the group', () => {
     // What kafkajs' connection logs for the answer it then drops, and the crash it reports instead.
     expect(isGroupLookupDenial('Response GroupCoordinator(key: 10, version: 2)', 'Not authorized to access group: Group authorization failed')).toBe(true);

@@ -1,3 +1,4 @@
+import { DISTRIBUTED_SPECS } from '../config/specs/distributed.js';
 import { FltsError, isFltsError } from '../errors.js';
 import { isTlsRefusal } from '../tls-files.js';
 import type { ListenerMismatch } from './kafka-listener-watch.js';
@@ -30,6 +31,30 @@ const ACL_NEEDED: Readonly<Record<string, string>> = {
   TOPIC_AUTHORIZATION_FAILED: 'the user needs Describe and Create on the topics (or them created beforehand), Read and Write on them',
   GROUP_AUTHORIZATION_FAILED: 'the user needs Read on the consumer group',
   CLUSTER_AUTHORIZATION_FAILED: 'the user needs a permission on the cluster itself for this request',
+};
+
+/** A setting as the user sets it: its environment name (its spec's first, the one the docs and the chart use) and path. */
+function named(path: string): string {
+  const env = DISTRIBUTED_SPECS.find((spec) => spec.path === path)?.env?.[0];
+  return env ? `${env} (setting ${path})` : path;
+}
+
+const REPLICATION = named('bus.replicationFactor');
+const PARTITIONS = named('bus.partitions');
+
+/**
+ * Refusals of a topic creation that answer the topic as asked (its replication factor, partitions, name), by the
+ * broker's error: the setting that decides it and what to change. The broker refuses the same request every time, so
+ * these are settings to fix, never outages to wait for (a daemon's startup would retry them forever). Refusals of
+ * the moment (NOT_CONTROLLER, REQUEST_TIMED_OUT, a broker away) are not here: retried as the outages they are.
+ */
+const TOPIC_SETTING_REFUSALS: Readonly<Record<string, { setting: string; fix: string }>> = {
+  INVALID_REPLICATION_FACTOR: { setting: 'bus.replicationFactor', fix: `set ${REPLICATION} to at most the number of brokers, or -1 for the brokers' default.replication.factor` },
+  INVALID_REPLICA_ASSIGNMENT: { setting: 'bus.replicationFactor', fix: `set ${REPLICATION} to at most the number of brokers, or -1 for the brokers' default.replication.factor` },
+  INVALID_PARTITIONS: { setting: 'bus.partitions', fix: `set ${PARTITIONS} to a count the brokers accept` },
+  INVALID_CONFIG: { setting: 'bus.replicationFactor', fix: `set ${REPLICATION} and ${PARTITIONS} to what the brokers' topic settings named in the reason allow, or create the topics beforehand` },
+  POLICY_VIOLATION: { setting: 'bus.replicationFactor', fix: `the brokers' topic creation policy (create.topic.policy.class.name) refuses them: set ${REPLICATION} and ${PARTITIONS} to what it allows, or create the topics beforehand` },
+  INVALID_TOPIC_EXCEPTION: { setting: 'bus.topics.*', fix: 'name a valid topic (at most 249 letters, digits, ".", "_" and "-") in the bus.topics.* or bus.dlq.* setting that gives it (docs/config.md)' },
 };
 
 /** Node's codes for a TLS handshake answered by something that is not TLS (a plain listener that wrote back). */
@@ -76,7 +101,8 @@ export function topicRefusals(error: unknown): TopicRefusal[] {
 /**
  * A kafkajs failure as a coded error. A refused login (FLTS_BUS_AUTH_FAILED), a refused permission
  * (FLTS_BUS_ACCESS_DENIED), a refused certificate (FLTS_BUS_TLS_FAILED) and a listener that certainly speaks another
- * protocol (FLTS_BUS_PROTOCOL_MISMATCH, from `evidence.listener`) are settings to fix, not
+ * protocol (FLTS_BUS_PROTOCOL_MISMATCH, from `evidence.listener`) and a topic creation refused for what was asked
+ * (FLTS_CONFIG_INVALID_VALUE: a replication factor above the brokers, partitions or a policy) are settings to fix, not
  * outages: they are not retriable, so a command fails at once and the daemon's startup stops instead of waiting
  * forever. Anything else is FLTS_BUS_UNAVAILABLE (retriable), saying when connections were closed as a listener of
  * another protocol would close them. `evidence`: what the bus's connections showed (kafka-connections.ts), the
@@ -103,6 +129,15 @@ export function kafkaFailure(action: string, brokers: string[], error: unknown, 
   if (denied) {
     const needed = ACL_NEEDED[denied.type!] ? `; ${ACL_NEEDED[denied.type!]}` : '';
     return new FltsError('FLTS_BUS_ACCESS_DENIED', `${where}: the broker denied it (${denied.type}): ${denied.message}${needed}`, { cause: error, details: { ...details, kafkaErrorType: denied.type } });
+  }
+  const settingRefusals = errors.filter((e): e is KafkaErrorLike & { topic: string } => e.name === 'KafkaJSCreateTopicError' && TOPIC_SETTING_REFUSALS[e.type ?? ''] !== undefined);
+  if (settingRefusals.length > 0) {
+    const answers = settingRefusals.map((e) => TOPIC_SETTING_REFUSALS[e.type!]);
+    const fix = [...new Set(answers.map((answer) => answer.fix))].join('; ');
+    const { setting } = answers[0];
+    const refused = settingRefusals.map((e) => `${e.topic} (${e.type}: ${e.message})`).join(', ');
+    const topics = settingRefusals.map((e) => e.topic);
+    return new FltsError('FLTS_CONFIG_INVALID_VALUE', `${where}: the broker refused to create ${refused}, and will refuse it again: ${fix}`, { cause: error, details: { ...details, setting, topics, kafkaErrorType: settingRefusals[0].type } });
   }
   const tls = errors.find((e) => typeof e.code === 'string' && isTlsRefusal(e.code));
   if (tls) return new FltsError('FLTS_BUS_TLS_FAILED', `${where}: TLS with the broker failed (${tls.code}): ${tls.message}${aside}`, { cause: error, details: { ...details, tlsCode: tls.code } });
