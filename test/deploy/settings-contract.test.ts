@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -7,7 +8,7 @@ import { resolveSettings } from '../../src/core/config/settings.js';
 import { EXAMPLE_DATA_DIR, resolveDataFiles } from '../../src/core/config/config-hash.js';
 import type { Settings } from '../../src/core/config/settings.js';
 import { DAEMON_SHUTDOWN_GRACE_MS } from '../../src/core/daemon/index.js';
-import { DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS } from '../../src/core/stop-budget.js';
+import { BUS_CLOSE_END_MS, DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS } from '../../src/core/stop-budget.js';
 import { serveStopBudgetMs } from '../../src/core/daemon/start-serve.js';
 import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { skipNote, useServers } from '../helpers/servers.js';
@@ -185,6 +186,19 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
     const needed = preStopOf(container) + serveStopSeconds(settingsFrom(containerStartEnv(fits, deployment, container)));
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { ...quick, 'serve.terminationGracePeriodSeconds': String(needed - 1) } })).toContain(`set it to ${needed} or more`);
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { ...quick, 'serve.terminationGracePeriodSeconds': String(needed) } })).toBe('');
+    // That second is the chart's files/stop-budget.yaml's (written from src/core/stop-budget.ts), as the daemon's bounds
+    // are: a chart whose file gives the bus's close 2 s more asks for 2 s more grace.
+    const chartCopy = mkdtempSync(join(tmpdir(), 'flts-chart-stop-budget-'));
+    try {
+      cpSync(CHART_DIR, chartCopy, { recursive: true });
+      const budgetFile = join(chartCopy, 'files/stop-budget.yaml');
+      writeFileSync(budgetFile, readFileSync(budgetFile, 'utf8').replace(`busCloseEndMs: ${BUS_CLOSE_END_MS}`, `busCloseEndMs: ${BUS_CLOSE_END_MS + 2_000}`));
+      const renderCopy = (grace: number) => run(tools.helm, ['template', 'flts', chartCopy, '-f', join(CHART_DIR, 'values-prod.yaml'), ...Object.entries({ ...quick, 'serve.terminationGracePeriodSeconds': String(grace) }).flatMap(([key, value]) => ['--set', `${key}=${value}`])]);
+      expect(renderCopy(needed + 1).stderr).toMatch(new RegExp(`the ${BUS_CLOSE_END_MS + 2_000}ms the bus's close takes .* set it to ${needed + 2} or more`));
+      expect(renderCopy(needed + 2).status).toBe(0);
+    } finally {
+      rmSync(chartCopy, { recursive: true, force: true });
+    }
     // A timeout of 0 (an integer, as --set and a values file give it) is 0, in serve.env over settings as in the
     // container: no last writes, no wait on the brokers. The grace asked for is the smaller one the server resolves.
     const none = { 'serve.env.FLTS_SERVE_SHUTDOWN_WRITES_TIMEOUT_MS': '0', 'settings.FLTS_SERVE_SHUTDOWN_WRITES_TIMEOUT_MS': '20000', 'serve.env.FLTS_KAFKA_CLOSE_TIMEOUT_MS': '0' };
