@@ -1,12 +1,12 @@
 /**
  * The bounds of a daemon's stop, in one place: the daemon checks its settings against them (start-daemon.ts), the
  * setting's description states them (config/specs/distributed.ts) and `npm run docs` writes them for the Helm chart's
- * checks (charts/flts/files/stop-budget.yaml).
+ * checks of the daemon's and serve's grace periods (charts/flts/files/stop-budget.yaml).
  */
 
 /**
  * What a Kafka bus's close still takes once it gave up at its deadline: a connect still retrying fails at its next try,
- * within 1 s (kafkajs' retry time is capped there).
+ * within 1 s (the Kafka bus caps kafkajs' retry time at this, KAFKAJS_RETRY in bus/kafka-bus.ts).
  */
 export const BUS_CLOSE_END_MS = 1_000;
 

@@ -2,9 +2,10 @@ import type { Admin, Consumer, IHeaders, KafkaMessage, Producer } from 'kafkajs'
 import { FltsError, isServiceRefusal } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { maxTotalBackoffMs, msLeft, retryWithBackoff, sleep, withTimeout, type RetryPolicy as BackoffRetryPolicy } from '../retry.js';
+import { BUS_CLOSE_END_MS } from '../stop-budget.js';
 import { createConsumerRecovery, type ConsumerCrash } from './consumer-recovery.js';
 import { DEFAULT_RETRY_POLICY, deliverToGroup } from './delivery.js';
-import { kafkaClientConfig, type KafkaConnectionOptions } from './kafka-client-config.js';
+import { kafkaClientConfig, kafkaSettingDefault, type KafkaConnectionOptions } from './kafka-client-config.js';
 import { groupLookupDenied, topicRefusals } from './kafka-failure.js';
 import { createKafkaLog } from './kafka-log.js';
 import { kafkajs } from './kafkajs-module.js';
@@ -16,8 +17,12 @@ import { dlqTopic } from './topics.js';
 
 /** Errors kafkajs marks retriable (leader elections, a broker still starting): five more tries, 200 ms doubling. */
 const BROKER_RETRY: BackoffRetryPolicy = { retries: 5, baseDelayMs: 200, maxDelayMs: 3_200, jitter: false };
-/** kafkajs' backoff between its own retries: 300 ms, doubling to at most 1 s. */
-const KAFKAJS_RETRY = { initialRetryTime: 300, maxRetryTime: 1_000 } as const;
+/**
+ * kafkajs' backoff between its own retries: 300 ms, doubling to at most BUS_CLOSE_END_MS (1 s). A connect retrying when
+ * the bus closes fails at its next try, so this cap is how long a close takes past its deadline, which a stop's budget
+ * counts (stop-budget.ts).
+ */
+const KAFKAJS_RETRY = { initialRetryTime: 300, maxRetryTime: BUS_CLOSE_END_MS } as const;
 
 /**
  * kafkajs' retries for as long as `retries` of a 300 ms backoff doubling to 5 s would take (8: about 25 s).
@@ -34,7 +39,7 @@ export function kafkajsRetries(retries: number): number {
 /** How long a stopping ephemeral subscription waits for the broker to delete its group. */
 const GROUP_DELETE_TIMEOUT_MS = 5_000;
 /** bus.kafka.sessionTimeoutMs' default. */
-export const SESSION_TIMEOUT_MS = 10_000;
+export const SESSION_TIMEOUT_MS = kafkaSettingDefault('sessionTimeoutMs');
 
 /**
  * Heartbeats go every third of the session timeout, at most every 3 s (Kafka's heartbeat.interval.ms default): two
@@ -48,7 +53,7 @@ export function heartbeatIntervalFor(sessionTimeoutMs: number): number {
 const GROUP_MEMBERSHIP_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID']);
 
 /** bus.kafka.closeTimeoutMs' default. */
-const CLOSE_TIMEOUT_MS = 5_000;
+const CLOSE_TIMEOUT_MS = kafkaSettingDefault('closeTimeoutMs');
 
 /** Brokers, timeouts and the security settings (TLS, SASL), as `kafkaClientConfig` turns them into kafkajs options. */
 export interface KafkaBusOptions extends KafkaConnectionOptions {

@@ -21,6 +21,16 @@ function setting(key: string): PemSetting {
   return { setting: path, env: DISTRIBUTED_SPECS.find((spec) => spec.path === path)?.env?.[0] ?? path };
 }
 
+/**
+ * The default of a numeric setting under bus.kafka (its spec's), for a bus made without settings (the library's
+ * createKafkaBus): the same value as one made from defaultSettings().
+ */
+export function kafkaSettingDefault(key: string): number {
+  const value = DISTRIBUTED_SPECS.find((spec) => spec.path === `bus.kafka.${key}`)?.default;
+  if (typeof value !== 'number') throw new Error(`bus.kafka.${key} has no numeric default`);
+  return value;
+}
+
 function invalid(key: string, message: string): FltsError {
   const { setting: path, env } = setting(key);
   return new FltsError('FLTS_CONFIG_INVALID_VALUE', `${env} (setting ${path}) ${message}`, { details: { setting: path } });
@@ -68,7 +78,7 @@ export function kafkaClientConfig(options: KafkaConnectionOptions): ClientConfig
   return {
     clientId: options.clientId,
     brokers: options.brokers,
-    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+    connectionTimeout: options.connectionTimeoutMs ?? kafkaSettingDefault('connectionTimeoutMs'),
     requestTimeout: options.requestTimeoutMs ?? 30_000,
     ...(usesTls ? { ssl: tlsOptions(ssl) } : {}),
     ...(usesSasl ? { sasl: saslOptions(protocol, sasl) } : {}),
