@@ -91,6 +91,7 @@ export const ERROR_CATALOGUE = {
   FLTS_BUS_ACCESS_DENIED: { kind: 'usage', retriable: false, hint: 'The login worked but the broker\'s ACLs do not allow the operation named: flts needs Describe and Create on its topics (or create them beforehand), Read and Write on them, and Read on its consumer groups.' },
   FLTS_BUS_TLS_FAILED: { kind: 'usage', retriable: false, hint: 'The broker\'s certificate is not trusted or names another host: set FLTS_KAFKA_SSL_CA_FILE to the CA that signed it, or connect by a name the certificate lists. A broker that asks for a client certificate needs FLTS_KAFKA_SSL_CERT_FILE and FLTS_KAFKA_SSL_KEY_FILE; a listener without TLS needs FLTS_KAFKA_SECURITY_PROTOCOL=PLAINTEXT or SASL_PLAINTEXT.' },
   FLTS_BUS_PROTOCOL_MISMATCH: { kind: 'usage', retriable: false, hint: 'The broker\'s listener speaks another protocol than FLTS_KAFKA_SECURITY_PROTOCOL says: a TLS listener needs SSL or SASL_SSL (and FLTS_KAFKA_SSL_CA_FILE when a private CA signed its certificate), a SASL listener SASL_PLAINTEXT or SASL_SSL with FLTS_KAFKA_SASL_MECHANISM, FLTS_KAFKA_SASL_USERNAME and FLTS_KAFKA_SASL_PASSWORD. Brokers often have one port per listener: check KAFKA_BOOTSTRAP_SERVERS names the one for that protocol. Settings are read at startup: restart after fixing them.' },
+  FLTS_BUS_TOPIC_REFUSED: { kind: 'usage', retriable: false, hint: 'The brokers refuse to create flts\'s topics as asked, and will refuse it again: the message names the topics, the broker\'s reason and the setting to change (FLTS_BUS_REPLICATION_FACTOR at most the number of brokers, or -1 for their default; FLTS_BUS_PARTITIONS; the name of a topic), unless the topics are created beforehand. Settings are read at startup: restart after fixing them.' },
   FLTS_BUS_MESSAGE_INVALID: { kind: 'input', retriable: false, hint: 'The message does not match the topic contract; it goes to the DLQ.' },
   FLTS_OFFSETS_GROUP_ACTIVE: { kind: 'conflict', retriable: true, hint: 'Stop the group members or pass --wait.' },
   FLTS_OFFSETS_TOPIC_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'Check the topic and partition numbers; --all-topics uses the topics the group has committed offsets for.' },
@@ -174,12 +175,12 @@ export function isFltsError(value: unknown): value is FltsError {
 }
 
 /**
- * A store or broker that answers but refuses flts: its credentials, its permissions, its certificate or its
- * listener's protocol. Like an
+ * A store or broker that answers but refuses flts: its credentials, its permissions, its certificate, its
+ * listener's protocol or the topics it asks for. Like an
  * outage, and unlike a bad message or a missing object, it fails every call alike whatever is asked; unlike an
  * outage, waiting does not mend it (these codes are not retriable): the settings must change.
  */
-const REFUSAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['FLTS_STORE_AUTH_FAILED', 'FLTS_STORE_ACCESS_DENIED', 'FLTS_STORE_TLS_FAILED', 'FLTS_BUS_AUTH_FAILED', 'FLTS_BUS_ACCESS_DENIED', 'FLTS_BUS_TLS_FAILED', 'FLTS_BUS_PROTOCOL_MISMATCH']);
+const REFUSAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['FLTS_STORE_AUTH_FAILED', 'FLTS_STORE_ACCESS_DENIED', 'FLTS_STORE_TLS_FAILED', 'FLTS_BUS_AUTH_FAILED', 'FLTS_BUS_ACCESS_DENIED', 'FLTS_BUS_TLS_FAILED', 'FLTS_BUS_PROTOCOL_MISMATCH', 'FLTS_BUS_TOPIC_REFUSED']);
 
 export function isServiceRefusal(value: unknown): boolean {
   return isFltsError(value) && REFUSAL_CODES.has(value.code);

@@ -84,14 +84,14 @@ if (skipReason) {
         buses.push(unplaceable);
         lines.length = 0;
         const refused = `it-refused-${suffix}`;
-        await expect(unplaceable.ensureTopics([refused])).rejects.toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', retriable: false, details: { setting: 'bus.replicationFactor', topics: [refused] }, message: expect.stringContaining(`${refused} (INVALID_REPLICATION_FACTOR: `) });
+        await expect(unplaceable.ensureTopics([refused])).rejects.toMatchObject({ code: 'FLTS_BUS_TOPIC_REFUSED', retriable: false, details: { setting: 'bus.replicationFactor', topics: [refused] }, message: expect.stringContaining(`${refused} (INVALID_REPLICATION_FACTOR: `) });
         expect(lines.filter(([level]) => level === 'warn' || level === 'error')).toEqual([['warn', 'bus_topics_not_created']]);
       } finally {
         await Promise.all(buses.map((bus) => bus.close()));
       }
     });
 
-    it('ends flts daemon at once with exit code 2 and FLTS_CONFIG_INVALID_VALUE when the brokers refuse its topics for a replication factor above their count, instead of retrying', async () => {
+    it('ends flts daemon at once with exit code 2 and FLTS_BUS_TOPIC_REFUSED when the brokers refuse its topics for a replication factor above their count, instead of retrying', async () => {
       const stack = isolatedStack('it-replicas');
       const home = await mkdtemp(path.join(os.tmpdir(), 'flts-it-replicas-'));
       try {
@@ -99,7 +99,7 @@ if (skipReason) {
         // A daemon that retries instead is ended by the timeout (SIGTERM: it then exits 0).
         const run = await runCli(['daemon', '--json'], { env, timeoutMs: 30_000 });
         expect(run.exitCode, run.stdout + run.stderr).toBe(2);
-        expect(run.json.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', kind: 'usage', details: { setting: 'bus.replicationFactor', kafka_error_type: 'INVALID_REPLICATION_FACTOR' } });
+        expect(run.json.error).toMatchObject({ code: 'FLTS_BUS_TOPIC_REFUSED', kind: 'usage', details: { setting: 'bus.replicationFactor', kafka_error_type: 'INVALID_REPLICATION_FACTOR' } });
         expect(run.json.error.message).toContain(`${stack.prefix}-training-data (INVALID_REPLICATION_FACTOR: `);
         expect(run.json.error.message).toContain('set FLTS_BUS_REPLICATION_FACTOR (setting bus.replicationFactor) to at most the number of brokers');
         expect(run.stdout + run.stderr).not.toContain('daemon_startup_retrying');

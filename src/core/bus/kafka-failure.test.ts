@@ -1,6 +1,7 @@
 import * as kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { FltsError } from '../errors.js';
+import { FltsError, isServiceRefusal } from '../errors.js';
+import { isOutage } from './delivery.js';
 import { groupLookupDenied, isGroupLookupDenial, kafkaFailure } from './kafka-failure.js';
 
 const BROKERS = ['b1:9093', 'b2:9093'];
@@ -27,19 +28,22 @@ describe('core > bus > kafka-failure', () => {
     expect(error.message).toMatch(/the user needs Describe and Create on the topics/);
   });
 
-  it('makes a topic creation refused for what was asked FLTS_CONFIG_INVALID_VALUE naming the topics, the reason and the setting; a refusal of the moment stays retriable', () => {
+  it('makes a topic creation refused for what was asked FLTS_BUS_TOPIC_REFUSED naming the topics, the reason and the setting; a refusal of the moment stays retriable', () => {
     const perTopic = (topic: string, type: string, code: number, retriable: boolean, message: string) => kafkajsError('KafkaJSCreateTopicError', kafkajsError('KafkaJSProtocolError', { message, type, code, retriable }), topic);
     const refusal = (...errors: Error[]) => kafkajsError('KafkaJSAggregateError', 'Topic creation errors', errors);
     const replication = 'Replication factor: 3 larger than available brokers: 1.';
     // As ensureTopics throws it: its own sentence, the broker's answer as the cause.
     const tooMany = kafkaFailure('creating topics claims,DLQ-claims', BROKERS, new Error('the broker refused to create claims', { cause: refusal(perTopic('claims', 'INVALID_REPLICATION_FACTOR', 38, false, replication), perTopic('DLQ-claims', 'INVALID_REPLICATION_FACTOR', 38, false, replication)) }));
-    expect(tooMany).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', kind: 'usage', retriable: false, details: { setting: 'bus.replicationFactor', topics: ['claims', 'DLQ-claims'], kafkaErrorType: 'INVALID_REPLICATION_FACTOR' } });
+    expect(tooMany).toMatchObject({ code: 'FLTS_BUS_TOPIC_REFUSED', kind: 'usage', retriable: false, details: { setting: 'bus.replicationFactor', topics: ['claims', 'DLQ-claims'], kafkaErrorType: 'INVALID_REPLICATION_FACTOR' } });
     expect(tooMany.message).toBe(`Kafka creating topics claims,DLQ-claims failed (brokers b1:9093,b2:9093): the broker refused to create claims (INVALID_REPLICATION_FACTOR: ${replication}), DLQ-claims (INVALID_REPLICATION_FACTOR: ${replication}), and will refuse it again: set FLTS_BUS_REPLICATION_FACTOR (setting bus.replicationFactor) to at most the number of brokers, or -1 for the brokers' default.replication.factor`);
+    // A handler whose publish meets it keeps its message (retried as an outage, never dead-lettered): the brokers'
+    // refusal is not the message's fault.
+    expect([isOutage(tooMany), isServiceRefusal(tooMany)]).toEqual([true, true]);
     const policy = kafkaFailure('creating topics claims', BROKERS, refusal(perTopic('claims', 'POLICY_VIOLATION', 44, false, 'Topic replication factor must be 3')));
-    expect(policy).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', retriable: false, details: { kafkaErrorType: 'POLICY_VIOLATION' } });
+    expect(policy).toMatchObject({ code: 'FLTS_BUS_TOPIC_REFUSED', retriable: false, details: { kafkaErrorType: 'POLICY_VIOLATION' } });
     expect(policy.message).toMatch(/claims \(POLICY_VIOLATION: Topic replication factor must be 3\).*FLTS_BUS_REPLICATION_FACTOR .*FLTS_BUS_PARTITIONS .*or create the topics beforehand/);
-    expect(kafkaFailure('creating topics claims', BROKERS, refusal(perTopic('claims', 'INVALID_PARTITIONS', 37, false, 'Number of partitions must be larger than 0.')))).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'bus.partitions' } });
-    expect(kafkaFailure('creating topics claims', BROKERS, refusal(perTopic('claims', 'INVALID_CONFIG', 40, false, 'Invalid value')))).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', retriable: false });
+    expect(kafkaFailure('creating topics claims', BROKERS, refusal(perTopic('claims', 'INVALID_PARTITIONS', 37, false, 'Number of partitions must be larger than 0.')))).toMatchObject({ code: 'FLTS_BUS_TOPIC_REFUSED', details: { setting: 'bus.partitions' } });
+    expect(kafkaFailure('creating topics claims', BROKERS, refusal(perTopic('claims', 'INVALID_CONFIG', 40, false, 'Invalid value')))).toMatchObject({ code: 'FLTS_BUS_TOPIC_REFUSED', retriable: false });
     // A denial is still the user's permission to fix.
     expect(kafkaFailure('creating topics claims', BROKERS, refusal(perTopic('claims', 'TOPIC_AUTHORIZATION_FAILED', 29, false, 'Not authorized')))).toMatchObject({ code: 'FLTS_BUS_ACCESS_DENIED', retriable: false });
     for (const [type, code] of [['NOT_CONTROLLER', 41], ['REQUEST_TIMED_OUT', 7]] as const) {
@@ -92,7 +96,7 @@ describe('core > bus > kafka-failure', () => {
     // A broker's error answer carries a numeric code (14: the coordinator is still loading after a restart).
     const loading = kafkajsError('KafkaJSProtocolError', { message: 'The coordinator is loading and hence can\'t process requests for this group', type: 'COORDINATOR_LOAD_IN_PROGRESS', code: 14, retriable: true });
     expect(kafkaFailure('consuming as group g', BROKERS, loading)).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true });
-    const coded = new FltsError('FLTS_CONFIG_INVALID_VALUE', 'x');
+    const coded = new FltsError('FLTS_BUS_TOPIC_REFUSED', 'x');
     expect(kafkaFailure('publish to t', BROKERS, coded)).toBe(coded);
   });
 });

@@ -102,7 +102,7 @@ export function topicRefusals(error: unknown): TopicRefusal[] {
  * A kafkajs failure as a coded error. A refused login (FLTS_BUS_AUTH_FAILED), a refused permission
  * (FLTS_BUS_ACCESS_DENIED), a refused certificate (FLTS_BUS_TLS_FAILED) and a listener that certainly speaks another
  * protocol (FLTS_BUS_PROTOCOL_MISMATCH, from `evidence.listener`) and a topic creation refused for what was asked
- * (FLTS_CONFIG_INVALID_VALUE: a replication factor above the brokers, partitions or a policy) are settings to fix, not
+ * (FLTS_BUS_TOPIC_REFUSED: a replication factor above the brokers, partitions or a policy) are settings to fix, not
  * outages: they are not retriable, so a command fails at once and the daemon's startup stops instead of waiting
  * forever. Anything else is FLTS_BUS_UNAVAILABLE (retriable), saying when connections were closed as a listener of
  * another protocol would close them. `evidence`: what the bus's connections showed (kafka-connections.ts), the
@@ -137,7 +137,7 @@ export function kafkaFailure(action: string, brokers: string[], error: unknown, 
     const { setting } = answers[0];
     const refused = settingRefusals.map((e) => `${e.topic} (${e.type}: ${e.message})`).join(', ');
     const topics = settingRefusals.map((e) => e.topic);
-    return new FltsError('FLTS_CONFIG_INVALID_VALUE', `${where}: the broker refused to create ${refused}, and will refuse it again: ${fix}`, { cause: error, details: { ...details, setting, topics, kafkaErrorType: settingRefusals[0].type } });
+    return new FltsError('FLTS_BUS_TOPIC_REFUSED', `${where}: the broker refused to create ${refused}, and will refuse it again: ${fix}`, { cause: error, details: { ...details, setting, topics, kafkaErrorType: settingRefusals[0].type } });
   }
   const tls = errors.find((e) => typeof e.code === 'string' && isTlsRefusal(e.code));
   if (tls) return new FltsError('FLTS_BUS_TLS_FAILED', `${where}: TLS with the broker failed (${tls.code}): ${tls.message}${aside}`, { cause: error, details: { ...details, tlsCode: tls.code } });
