@@ -7,7 +7,7 @@ import { redactSecrets } from '../redact.js';
 import { withTimeout } from '../retry.js';
 import { installAccessControl } from '../serve/access-control.js';
 import { capConnections, checkingIntervalOf, connectionOptions } from '../serve/connection-limits.js';
-import { answerConnect, answerUnmetExpectation, installErrorHandlers, installHostCheck, replyWithError } from '../serve/error-handler.js';
+import { answerConnect, answerUnmetExpectation, installErrorHandlers, installRequestHeadChecks, replyWithError } from '../serve/error-handler.js';
 import { createRouteTable } from '../serve/route-table.js';
 import { resetUnreadAnswers } from '../serve/unread-answers.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -117,7 +117,7 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   // is refused for that whatever its target, not answered 404, or 204 to `OPTIONS *`.
   app.server.on('connect', answerConnect);
   app.server.on('checkExpectation', answerUnmetExpectation);
-  installHostCheck(app);
+  installRequestHeadChecks(app);
   // Other methods on these paths are 405 with Allow, as on the serve API's port, not 404.
   const routes = createRouteTable(app);
   installErrorHandlers(app, HEALTH_BODY_LIMIT, silentLogger, routes, 'this port serves GET /healthz, /readyz, /metrics and /status');

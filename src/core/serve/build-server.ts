@@ -7,7 +7,7 @@ import { installAccessControl, type AccessTokens, type RouteAccess } from './acc
 import type { LiveMonitor } from './live-monitor.js';
 import { capConnections, checkingIntervalOf, connectionOptions, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
 import { createMeteredAdmission, DEFAULT_MAX_QUEUED_ROWS, type ForecastAdmission } from './forecast-admission.js';
-import { answerConnect, answerUnmetExpectation, deferContinue, installErrorHandlers, installHostCheck, installJsonParser, replyWithError } from './error-handler.js';
+import { answerConnect, answerUnmetExpectation, deferContinue, installErrorHandlers, installJsonParser, installRequestHeadChecks, replyWithError } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
 import { publishedDocumentOptions } from './openapi-document.js';
 import type { PredictionLog } from './prediction-log.js';
@@ -127,7 +127,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     retention: deps.retention,
   };
 
-  installHostCheck(app);
+  installRequestHeadChecks(app);
   installJsonParser(app, bodyLimit);
   installRequestValidators(app);
   installAccessControl(app, deps.access ?? {}, ROUTE_ACCESS);

@@ -39,7 +39,7 @@ export function connectionOptions(limits: ConnectionLimits, onRefused?: (status:
     requestTimeout: limits.requestTimeoutMs,
     connectionTimeout: limits.requestTimeoutMs + 2 * checkingInterval,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
-    // Node answers a missing Host with an empty 400 that no handler hears; installHostCheck refuses it coded.
+    // Node answers a missing Host with an empty 400 that no handler hears; installRequestHeadChecks refuses it coded.
     http: { headersTimeout, connectionsCheckingInterval: checkingInterval, requireHostHeader: false },
     clientErrorHandler: createClientErrorHandler({ headersTimeoutMs: headersTimeout, requestTimeoutMs: limits.requestTimeoutMs }, onRefused),
   };

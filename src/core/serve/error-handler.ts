@@ -283,14 +283,15 @@ function clientErrorAnswer(nodeCode: string | undefined, limits: { headersTimeou
 }
 
 /**
+ * Refuses, coded and before the body is read, a request head Node lets through or refuses without a word.
  * An HTTP/1.1 request without a Host header, or with more than one (RFC 9112 section 3.2: both are answered 400): Node's
  * own refusal of a missing one is an empty 400, so Node is told not to check (connection-limits.ts), and of two it keeps
- * the first and says nothing. Refused here, coded, before the body is read.
- * So is a request line without an HTTP version (`GET /healthz`, RFC 9112 section 3 requires one): Node reads it as
+ * the first and says nothing.
+ * A request line without an HTTP version (`GET /healthz`, RFC 9112 section 3 requires one): Node reads it as
  * HTTP/0.9, needing no Host, and it was served as HTTP/1.0. (Node keeps nothing of the request line as sent, so one
  * with two spaces between its parts, which it reads as one, is served: RFC 9112 section 3 allows that reading.)
  */
-export function installHostCheck(app: FastifyInstance): void {
+export function installRequestHeadChecks(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
     if (request.raw.httpVersionMajor === 0) throw new FltsError('FLTS_REQUEST_INVALID', 'The request line has no HTTP version; send METHOD target HTTP/1.1.');
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
