@@ -342,6 +342,8 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
         kind: 'unavailable',
         details: { queuedRows: 20, requestedRows: 20, maxQueuedRows: 30 },
       });
+      // A library caller has no server to be told about.
+      expect((refusal as flts.FltsError).message).toMatch(/^The forecaster is busy: 20 forecast rows are in flight and this forecast asks for 20, past the bound \(serve\.maxQueuedRows\) of 30; retry in \d+ s\.$/);
       expect((await first).predictions).toHaveLength(20);
       // The rows are given back once answered; a forecast larger than the bound alone is made when nothing else is in flight.
       expect((await forecaster.forecast({ inferenceLength: 40 })).predictions).toHaveLength(40);

@@ -31,6 +31,22 @@ describe('serve > forecast admission', () => {
     expect(admission.queuedRows).toBe(0);
   });
 
+  it('names who refuses: the server to its clients, the forecaster to a library caller, which has no server', async () => {
+    const refusal = async (subject?: 'server' | 'forecaster') => {
+      const admission = createForecastAdmission({ maxRows: 10, random: () => 0, ...(subject ? { subject } : {}) });
+      const held = gate();
+      const first = admission.run('/predict', 6, undefined, held.wait);
+      const refused = await admission.run('/predict', 5, undefined, async () => 'ran').catch((error: FltsError) => error.message);
+      held.open();
+      await first;
+      return refused;
+    };
+    const serverWords = 'The server is busy: 6 forecast rows are in flight and this request asks for 5, past the bound of 10; retry in 1 s.';
+    expect(await refusal()).toBe(serverWords);
+    expect(await refusal('server')).toBe(serverWords);
+    expect(await refusal('forecaster')).toBe('The forecaster is busy: 6 forecast rows are in flight and this forecast asks for 5, past the bound (serve.maxQueuedRows) of 10; retry in 1 s.');
+  });
+
   it('releases the rows of work that fails as of work that succeeds', async () => {
     const { admission, queued } = recorded(5);
     await expect(admission.run('/predict', 5, undefined, () => Promise.reject(new FltsError('FLTS_REQUEST_INVALID', 'bad')))).rejects.toMatchObject({ code: 'FLTS_REQUEST_INVALID' });

@@ -20,7 +20,20 @@ export interface ForecastAdmissionOptions {
   now?: () => number;
   /** A number in [0, 1), for the jitter of Retry-After (default `Math.random`). */
   random?: () => number;
+  /**
+   * Who refuses, as the refusal's message names it: the server to its clients (default), the forecaster to a library
+   * caller, who has no server to wait for.
+   */
+  subject?: AdmissionSubject;
 }
+
+export type AdmissionSubject = 'server' | 'forecaster';
+
+/** What a refusal calls the one refusing and the work refused, by subject. */
+const REFUSAL_WORDS: Record<AdmissionSubject, { busy: string; asking: string; bound: string }> = {
+  server: { busy: 'The server', asking: 'this request', bound: 'the bound' },
+  forecaster: { busy: 'The forecaster', asking: 'this forecast', bound: 'the bound (serve.maxQueuedRows)' },
+};
 
 /**
  * The bound on forecast work shared by every prediction entry point (POST /predict, the Open Inference Protocol over
@@ -71,6 +84,7 @@ export function createForecastAdmission(options: ForecastAdmissionOptions): Fore
   const { maxRows } = options;
   const now = options.now ?? (() => performance.now());
   const random = options.random ?? Math.random;
+  const words = REFUSAL_WORDS[options.subject ?? 'server'];
   let queued = 0;
   // Rows refused and told to come back, by the second (of `now`) they were told: those still to come take room
   // before a request refused later, so each refusal is told a later second than the ones before it.
@@ -166,7 +180,7 @@ export function createForecastAdmission(options: ForecastAdmissionOptions): Fore
       if (!fits(rows) && queued > 0) {
         countOverloaded(route, signal);
         const retry = retryAfter(rows);
-        throw new FltsError('FLTS_SERVE_OVERLOADED', `The server is busy: ${queued} forecast rows are in flight and this request asks for ${rows}, past the bound of ${maxRows}; retry in ${retry.sec} s.`, {
+        throw new FltsError('FLTS_SERVE_OVERLOADED', `${words.busy} is busy: ${queued} forecast rows are in flight and ${words.asking} asks for ${rows}, past ${words.bound} of ${maxRows}; retry in ${retry.sec} s.`, {
           details: { retryAfterSec: retry.sec, retryAfterMs: retry.ms, queuedRows: queued, requestedRows: rows, maxQueuedRows: maxRows },
         });
       }

@@ -162,7 +162,7 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
     return lastRun;
   };
   // The bound POST /predict puts on rows in flight, for the same reason: forecasts piled up hold their memory.
-  const admission = createForecastAdmission({ maxRows: serve.maxQueuedRows });
+  const admission = createForecastAdmission({ maxRows: serve.maxQueuedRows, subject: 'forecaster' });
   const { onForecast } = deps;
   const recorder = onForecast && createPredictionRecorder({ predictionLog: { durability: 'sync', append: async (record) => onForecast(record) }, logger: deps.logger ?? silentLogger, identifier: settings.identifier });
   let closed = false;
