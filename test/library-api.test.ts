@@ -382,7 +382,14 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
     const { settings, store, runs } = await trainedHome('flts-library-records-');
     await flts.promote({ runId: runs[0].run_id, source: 'manual', actor: 'test', reason: 'records' }, settings, { store });
     const records: flts.PredictionLogRecord[] = [];
-    const forecaster = await flts.openForecaster(settings, { store, onForecast: (record) => void records.push(record) });
+    const measured: flts.ForecastMeasures[] = [];
+    const forecaster = await flts.openForecaster(settings, {
+      store,
+      onForecast: (record, measures) => {
+        records.push(record);
+        measured.push(measures);
+      },
+    });
     const serveSettings = { ...settings, serve: { ...settings.serve, port: 0, host: '127.0.0.1', predictionLog: { ...settings.serve.predictionLog, enabled: true, durability: 'sync' as const } } };
     const service = await flts.startInferenceService(serveSettings, { store });
     try {
@@ -409,6 +416,19 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
       };
       expect(JSON.stringify(records.map(unstamped))).toBe(JSON.stringify(written.map(unstamped)));
       expect(new Set(records.map((record) => record.req_id)).size).toBe(2);
+      // Beside each record, what the forecast measured: its run, rows and time, as the server's metrics count them.
+      expect(measured.map(({ run, rowsPredicted, source }) => ({ run, rowsPredicted, source }))).toEqual(
+        records.map((record, i) => ({
+          run: { runId: record.run_id, modelType: record.model_type, configHash: record.config_hash },
+          rowsPredicted: record.metrics.rows_predicted,
+          source: i === 0 ? 'stored-test-data' : 'request',
+        })),
+      );
+      expect(measured[1].rowsPredicted).toBe(12);
+      for (const { durationMs, modelMs } of measured) {
+        expect(modelMs).toBeGreaterThan(0);
+        expect(durationMs).toBeGreaterThanOrEqual(modelMs);
+      }
     } finally {
       await forecaster.close();
       await service.close();

@@ -262,7 +262,7 @@ export async function openForecaster(settings: Settings, deps: ForecasterModule.
   requireSettings('openForecaster', settings);
   requireDeps('openForecaster', deps);
   const { onForecast } = deps as { onForecast?: unknown };
-  if (onForecast !== undefined && typeof onForecast !== 'function') throw invalidArgument('openForecaster', 'deps.onForecast', 'a function of one prediction record, or undefined', onForecast);
+  if (onForecast !== undefined && typeof onForecast !== 'function') throw invalidArgument('openForecaster', 'deps.onForecast', 'a function (record, measures) of each forecast, or undefined', onForecast);
   if (options !== undefined) {
     requireObject('openForecaster', 'options', options, 'an object ({ runId, followPromotions }) or undefined');
     optionalText('openForecaster', 'options.runId', options.runId);
@@ -278,7 +278,7 @@ export async function openForecaster(settings: Settings, deps: ForecasterModule.
   // The forecast code, and the model runtimes it loads, come with the first forecaster.
   return (await import('./serve/forecaster.js')).openForecaster(settings, deps, options);
 }
-export type { Forecaster, ForecasterDeps, ForecasterOptions, ForecasterReload, ForecastRequest, ForecastAnswer } from './serve/forecaster.js';
+export type { Forecaster, ForecasterDeps, ForecasterOptions, ForecasterReload, ForecastRequest, ForecastAnswer, ForecastMeasures } from './serve/forecaster.js';
 export type { PredictionLogRecord } from './serve/prediction-log.js';
 export type { ServedRunInfo } from './serve/model-source.js';
 export type { PredictionRow, ResponseIntervals } from './serve/prediction-response.js';

@@ -23,11 +23,26 @@ export interface ForecasterDeps {
   signal?: AbortSignal;
   /**
    * Hears each forecast made as the record `flts serve` appends to its prediction log for the same request (its own
-   * req_id and timestamp, the run, prediction_hash, samples), through the recorder the server uses. Awaited before
-   * forecast() resolves, as a server's sync log is: a hook that rejects rejects the forecast with its error. Default:
-   * nothing is recorded.
+   * req_id and timestamp, the run, prediction_hash, samples), through the recorder the server uses, and what the
+   * forecast measured (its time, its rows, its run: what the server's metrics count). Awaited before forecast()
+   * resolves, as a server's sync log is: a hook that rejects rejects the forecast with its error. Default: nothing is
+   * recorded.
    */
-  onForecast?: (record: PredictionLogRecord) => void | Promise<void>;
+  onForecast?: (record: PredictionLogRecord, measures: ForecastMeasures) => void | Promise<void>;
+}
+
+/** What a forecast measured, the figures `flts serve` counts a request by in /metrics and /stats: read off the forecast's own work, nothing more is computed for them. */
+export interface ForecastMeasures {
+  /** The run the forecast was made with (the record's run_id, model_type and config_hash). */
+  run: ServedRunInfo;
+  /** Milliseconds from the forecast's admission to its answer: reading the rows, the forward passes, the answer's rows; the hook's own time is not counted. */
+  durationMs: number;
+  /** Of `durationMs`, the milliseconds spent waiting for forward passes, queueing behind other forecasts' included. */
+  modelMs: number;
+  /** Forecast rows made (the record's metrics.rows_predicted). */
+  rowsPredicted: number;
+  /** `request`: made from the rows of request.data; `stored-test-data`: from the run's stored test data. */
+  source: 'request' | 'stored-test-data';
 }
 
 export interface ForecasterOptions {
@@ -164,7 +179,15 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
   // The bound POST /predict puts on rows in flight, for the same reason: forecasts piled up hold their memory.
   const admission = createForecastAdmission({ maxRows: serve.maxQueuedRows, subject: 'forecaster' });
   const { onForecast } = deps;
-  const recorder = onForecast && createPredictionRecorder({ predictionLog: { durability: 'sync', append: async (record) => onForecast(record) }, logger: deps.logger ?? silentLogger, identifier: settings.identifier });
+  // The recorder hands its sink the record alone: the measures of each forecast wait for it under its req_id.
+  const measuresOf = new Map<string, ForecastMeasures>();
+  const recorder =
+    onForecast &&
+    createPredictionRecorder({
+      predictionLog: { durability: 'sync', append: async (record) => onForecast(record, measuresOf.get(record.req_id) as ForecastMeasures) },
+      logger: deps.logger ?? silentLogger,
+      identifier: settings.identifier,
+    });
   let closed = false;
   const refuseClosed = (fn: string): void => {
     if (closed) throw new FltsError('FLTS_USAGE_INVALID_ARGUMENT', `${fn}(): the forecaster was closed (close() released its model); open another with openForecaster().`, { details: { function: fn } });
@@ -193,9 +216,18 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
       const rows = requestedRows(holder, input, serve.inferenceLength);
       // Recorded before the rows are given back, as POST /predict records.
       const response = await admission.run('forecaster.forecast', rows, signal as AbortSignal | undefined, async () => {
+        const started = recorder ? performance.now() : 0;
         const result = await runPrediction(holder, input, serve.inferenceLength, signal as AbortSignal | undefined);
         const built = buildPredictResponse(result, settings.identifier, recorder ? newRequestId() : '');
-        await recorder?.record({ identifier: settings.identifier, input, result, response: built });
+        if (!recorder) return built;
+        const { runId, modelType, configHash } = result.run;
+        const measures = { run: { runId, modelType, configHash }, durationMs: performance.now() - started, modelMs: result.modelMs, rowsPredicted: result.forecast.time.length, source: result.source };
+        measuresOf.set(built.req_id, measures);
+        try {
+          await recorder.record({ identifier: settings.identifier, input, result, response: built });
+        } finally {
+          measuresOf.delete(built.req_id);
+        }
         return built;
       });
       const { status: _status, req_id: _reqId, cached: _cached, ...answer } = response;
