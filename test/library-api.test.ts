@@ -299,6 +299,8 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
         'forecast({ inferenceLength: "5" })': () => js.forecast({ inferenceLength: '5' }),
         'forecast({ indexCol: "" })': () => js.forecast({ indexCol: '' }),
         'forecast({}, { signal: "x" })': () => js.forecast({}, { signal: 'x' }),
+        'reload(true)': () => js.reload(true),
+        'reload({ force: "yes" })': () => js.reload({ force: 'yes' }),
       };
       const outcomes: Record<string, string> = {};
       for (const [name, call] of Object.entries(usage)) outcomes[name] = await thrown(call);
@@ -435,6 +437,76 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
     }
   }, 120_000);
 
+  it('reload() in a loop loads no model again within serve.reloadMinIntervalMs, calls made meanwhile share one reload, and a promotion is still found at once', async () => {
+    const { settings: trained, store, runs } = await trainedHome('flts-library-reload-loop-');
+    const [a, b] = runs;
+    const promote = (runId: string) => flts.promote({ runId, source: 'manual', actor: 'test', reason: 'loop' }, trained, { store });
+    await promote(a.run_id);
+    // An hour: every call of this test falls within the interval of the forecaster's opening.
+    const settings = { ...trained, serve: { ...trained.serve, reloadMinIntervalMs: 3_600_000 } };
+    // Counts the reads of a pointer; once armed, holds the next one, already read, until the test opens the gate.
+    let pointerReads = 0;
+    let gate: { entered: () => void; opened: Promise<void> } | undefined;
+    const counting: flts.ObjectStore = new Proxy(store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (name !== 'get') return typeof value === 'function' ? value.bind(target) : value;
+        return async (bucket: string, key: string) => {
+          if (!key.endsWith('current.json')) return target.get(bucket, key);
+          pointerReads++;
+          const read = target.get(bucket, key);
+          const held = gate;
+          gate = undefined;
+          if (held) {
+            await read.catch(() => undefined);
+            held.entered();
+            await held.opened;
+          }
+          return read;
+        };
+      },
+    });
+    const loads = { pinned: 0, following: 0 };
+    const counted = (which: keyof typeof loads) => (event: flts.FltsEvent) => void (event.type === 'serve.model_loaded' && loads[which]++);
+    const pinned = await flts.openForecaster(settings, { store, onEvent: counted('pinned') }, { runId: a.run_id });
+    const forecaster = await flts.openForecaster(settings, { store: counting, onEvent: counted('following') });
+    try {
+      const unchanged = { result: 'unchanged', changed: false, run: pinned.run, pinned: true };
+      for (let i = 0; i < 3; i++) expect(await pinned.reload()).toEqual(unchanged);
+      expect(await Promise.all([pinned.reload(), pinned.reload(), pinned.reload()])).toEqual([unchanged, unchanged, unchanged]);
+      expect(loads.pinned).toBe(1);
+      // Forced, it is loaded again: once for all the calls made together.
+      const loaded = { ...unchanged, result: 'loaded' };
+      expect(await Promise.all([pinned.reload({ force: true }), pinned.reload(), pinned.reload({ force: true })])).toEqual([loaded, loaded, loaded]);
+      expect(loads.pinned).toBe(2);
+
+      // Following the pointer: one reload reads it so many times; five calls made together read it as often.
+      const readsBefore = pointerReads;
+      expect(await forecaster.reload()).toMatchObject({ result: 'unchanged', changed: false });
+      const readsOfOne = pointerReads - readsBefore;
+      expect(readsOfOne).toBeGreaterThan(0);
+      const together = await Promise.all(Array.from({ length: 5 }, () => forecaster.reload()));
+      expect(together.map((outcome) => outcome.result)).toEqual(Array(5).fill('unchanged'));
+      expect(pointerReads - readsBefore).toBe(2 * readsOfOne);
+      // A call made while a reload runs gets a reload that reads the pointer after it: a run promoted meanwhile is found,
+      // within the interval too.
+      let open = (): void => undefined;
+      const entered = new Promise<void>((resolve) => (gate = { entered: resolve, opened: new Promise<void>((release) => (open = release)) }));
+      const running = forecaster.reload();
+      await entered;
+      await promote(b.run_id);
+      const [second, third] = [forecaster.reload(), forecaster.reload()];
+      open();
+      expect(await running).toMatchObject({ result: 'unchanged', changed: false, run: { runId: a.run_id } });
+      expect(await second).toMatchObject({ result: 'loaded', changed: true, run: { runId: b.run_id } });
+      expect(await third).toEqual(await second);
+      expect(loads.following).toBe(2);
+    } finally {
+      await pinned.close();
+      await forecaster.close();
+    }
+  }, 120_000);
+
   it('a forecaster follows a promotion on reload() (or by polling, opted in) as `flts serve` does; forecasts under way finish on their run, a pinned run stays', async () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'flts-library-reload-'));
     const { settings } = flts.resolveSettings({ flags: { home, ...DATA_FLAGS, 'serve.port': 0, 'serve.host': '127.0.0.1', 'serve.predictionLog.enabled': false } });
@@ -493,8 +565,8 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
       open();
       const onA = await underWay;
       expect(onA.run_id).toBe(a.run_id);
-      // As POST /reload_latest does for a pinned replica, the pinned run is loaded again.
-      expect(await pinned.reload()).toEqual({ result: 'loaded', changed: false, run: { runId: a.run_id, modelType: a.model_type, configHash: a.config_hash }, pinned: true });
+      // As POST /reload_latest does for a pinned replica, the pinned run is loaded again (when forced, or past serve.reloadMinIntervalMs).
+      expect(await pinned.reload({ force: true })).toEqual({ result: 'loaded', changed: false, run: { runId: a.run_id, modelType: a.model_type, configHash: a.config_hash }, pinned: true });
       expect(pinned.run.runId).toBe(a.run_id);
       expect(await polled).toBe(b.run_id);
       expect(following.run.runId).toBe(b.run_id);

@@ -36,6 +36,7 @@ export async function forecastOnce(): Promise<number | null> {
   const forecaster: flts.Forecaster = await flts.openForecaster(settings, { store, onForecast: (record: flts.PredictionLogRecord) => void hashes.push(record.prediction_hash) }, { runId: 'abc' });
   const durations: number[] = [];
   const measured = await flts.openForecaster(settings, { store, onForecast: (_record, measures: flts.ForecastMeasures) => void durations.push(measures.durationMs, measures.modelMs, measures.rowsPredicted) });
+  await measured.reload({ force: true });
   await measured.close();
   try {
     const answer: flts.ForecastAnswer = await forecaster.forecast({ data: { time: ['2024-01-08T00:00:00'], down: [1] }, inferenceLength: 5 });

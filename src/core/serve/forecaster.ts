@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { untilAborted } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createForecastAdmission } from './forecast-admission.js';
-import { createModelHolder } from './model-holder.js';
+import { createModelHolder, type ReloadOutcome } from './model-holder.js';
 import type { ServedRunInfo } from './model-source.js';
 import type { ServedModel } from './served-model.js';
 import type { PredictionLogRecord } from './prediction-log.js';
@@ -71,7 +71,7 @@ export interface ForecasterReload {
   changed: boolean;
   /** The run forecasts are made with from now on. */
   run: ServedRunInfo;
-  /** The run is pinned (`options.runId` or `serve.runId`): the pointer is not read, the run never changes and reload() loads it again. */
+  /** The run is pinned (`options.runId` or `serve.runId`): the pointer is not read, the run never changes and reload() loads it again (once per `serve.reloadMinIntervalMs` unless forced). */
   pinned: boolean;
   /** Why the run is not the promoted one (the promoted run cannot be loaded, the pointer cannot be read), if so. */
   degraded?: string;
@@ -104,8 +104,14 @@ export interface Forecaster {
    * released after them. Resolves with the outcome whether or not a run was loaded: a run that cannot be loaded is
    * `result: 'failed'` with its coded `error`, and the current run goes on forecasting (`degraded` says why). Rejects
    * only after close().
+   *
+   * Calls in a loop cost no more than the pointer's reads: calls made while a reload runs share one reload started
+   * when it ends (each call's outcome is read after the call, so a run promoted just before it is found), and within
+   * `serve.reloadMinIntervalMs` (2 s by default) of the last reload that could load a model again, a reload loads only a
+   * newly promoted run: the pinned run is not loaded again (`unchanged`) nor is a run that failed retried (`failed`,
+   * with the error it failed with). The forecaster's opening counts as such a reload. `force: true` loads again anyway.
    */
-  reload(): Promise<ForecasterReload>;
+  reload(options?: { force?: boolean }): Promise<ForecasterReload>;
   /**
    * `signal`: a forecast still running when it is aborted rejects with the signal's reason before its next forward pass.
    * Refused at once with FLTS_SERVE_OVERLOADED when the rows of the forecasts in flight and its own would pass
@@ -155,8 +161,16 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
     logger: deps.logger ?? silentLogger,
     onEvent: deps.onEvent,
   });
+  // When a reload last could load the run it serves again, or retry one that failed (serve.reloadMinIntervalMs).
+  let lastForcedAt = Number.NEGATIVE_INFINITY;
+  const reloadHolder = async (force: boolean): Promise<ReloadOutcome> => {
+    const forced = force || performance.now() - lastForcedAt >= serve.reloadMinIntervalMs;
+    const outcome = await holder.reloadFromPointer({ force: forced });
+    if (forced) lastForcedAt = performance.now();
+    return outcome;
+  };
   try {
-    const loading = holder.reloadFromPointer({ force: true });
+    const loading = reloadHolder(true);
     const outcome = await (deps.signal ? untilAborted(loading, deps.signal) : loading);
     if (outcome.result === 'no_pointer') {
       throw new FltsError('FLTS_SERVE_NO_MODEL', 'No run given and no promotion pointer found (<identifier>/current.json, current.json, global/current.json): promote a run, or pass options.runId.');
@@ -188,6 +202,22 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
       logger: deps.logger ?? silentLogger,
       identifier: settings.identifier,
     });
+  // The reload waiting for the one running to end, which every call made meanwhile joins (forced if one of them asks).
+  let waiting: Promise<ReloadOutcome> | undefined;
+  let waitingForced = false;
+  let reloads: Promise<unknown> = Promise.resolve();
+  const sharedReload = (force: boolean): Promise<ReloadOutcome> => {
+    waitingForced ||= force;
+    if (waiting) return waiting;
+    waiting = reloads.then(() => {
+      const forced = waitingForced;
+      waiting = undefined;
+      waitingForced = false;
+      return reloadHolder(forced);
+    });
+    reloads = waiting.catch(() => undefined);
+    return waiting;
+  };
   let closed = false;
   const refuseClosed = (fn: string): void => {
     if (closed) throw new FltsError('FLTS_USAGE_INVALID_ARGUMENT', `${fn}(): the forecaster was closed (close() released its model); open another with openForecaster().`, { details: { function: fn } });
@@ -199,10 +229,13 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
     get degraded() {
       return holder.status().degraded?.reason;
     },
-    async reload() {
+    async reload(reloadOptions) {
       refuseClosed('forecaster.reload');
+      if (reloadOptions !== undefined) requireObject('forecaster.reload', 'options', reloadOptions, 'an object ({ force }) or undefined');
+      const force: unknown = reloadOptions?.force;
+      if (force !== undefined && typeof force !== 'boolean') throw invalidArgument('forecaster.reload', 'options.force', 'true, false or undefined', force);
       const before = currentRun();
-      const outcome = await holder.reloadFromPointer({ force: true });
+      const outcome = await sharedReload(force === true);
       const run = currentRun();
       const degraded = holder.status().degraded?.reason;
       return { result: outcome.result, changed: run.runId !== before.runId, run, pinned, ...(degraded ? { degraded } : {}), ...(outcome.result === 'failed' ? { error: outcome.error } : {}) };
