@@ -174,6 +174,23 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     expect(run.exitCode).toBe(2);
   });
 
+  it('refuses replay-offsets --role trainer:<type> of no known model type before it contacts a broker, naming the valid types', async () => {
+    // Before, --execute reset (and so created) a group "train-foo" that no trainer consumes with.
+    let connections = 0;
+    const broker = createServer((socket) => (connections++, socket.destroy()));
+    await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
+    try {
+      const env = { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: `127.0.0.1:${(broker.address() as { port: number }).port}`, FLTS_HOME: path.join(dir, 'replay-role-home') };
+      const run = await runCli(['replay-offsets', '--role', 'trainer:FOO', '--to-earliest', '--execute', '--json', '--log-level', 'silent'], { env, timeoutMs: 30_000 });
+      expect(run.json?.error, run.stdout + run.stderr).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { value: 'trainer:FOO', valid: ['LSTM', 'GRU', 'PROPHET', 'NAIVE', 'SNAIVE', 'MSTL'] } });
+      expect(run.json.error.message).toBe('--role "trainer:FOO" names no model type: expected trainer:<MODEL_TYPE> with one of LSTM, GRU, PROPHET, NAIVE, SNAIVE, MSTL.');
+      expect(run.exitCode).toBe(2);
+      expect(connections).toBe(0);
+    } finally {
+      await new Promise((resolve) => broker.close(resolve));
+    }
+  }, 40_000);
+
   it('refuses replay-offsets --wait-timeout without --wait, as --wait without --execute, rather than ignore it', async () => {
     const [timeoutAlone, waitAlone] = await Promise.all([
       runCli(['replay-offsets', '--group', 'g', '--topic', 't', '--to-earliest', '--execute', '--wait-timeout', 'PT1M', '--json']),

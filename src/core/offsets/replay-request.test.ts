@@ -17,6 +17,13 @@ describe('core > offsets > replay-request', () => {
     expect(() => resolveReplayRequest({ role: 'janitor', toEarliest: true }, bus)).toThrow(/trainer:<MODEL_TYPE>/);
   });
 
+  it('refuses a trainer role of no known model type, naming the valid ones, rather than address a group no trainer consumes with', () => {
+    expect(resolveReplayRequest({ role: 'trainer:lstm', toEarliest: true }, bus).group).toBe('train-lstm');
+    for (const role of ['trainer:FOO', 'trainer:LSTM2', 'trainer:*']) {
+      expect(() => resolveReplayRequest({ role, toEarliest: true }, bus), role).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', message: expect.stringContaining('LSTM, GRU, PROPHET, NAIVE, SNAIVE, MSTL') }));
+    }
+  });
+
   it('turns --by-duration into the instant now minus the duration', () => {
     const request = resolveReplayRequest({ group: 'g', topics: ['t'], byDuration: 'PT1H30M' }, bus, now);
     expect(request.target).toMatchObject({ kind: 'duration', timestampMs: Date.UTC(2025, 10, 4, 10, 30) });

@@ -2,6 +2,7 @@ import { BATCH_INFERENCE_GROUP, servingGroupId, trainerGroupId } from '../bus/to
 import { clip } from '../clip-text.js';
 import type { BusSettings } from '../config/specs/distributed.js';
 import { FltsError } from '../errors.js';
+import { MODEL_TYPES } from '../model-types.js';
 
 export interface RoleGroup {
   role: string;
@@ -17,7 +18,7 @@ export function resolveRoleGroup(role: string, bus: Pick<BusSettings, 'groups' |
   const [name, arg] = role.trim().split(/:(.*)/s, 2);
   switch (name.toLowerCase()) {
     case 'trainer':
-      if (arg) return { role, group: trainerGroupId(arg, bus.groups.trainerPrefix), topics: [bus.topics.trainingData] };
+      if (arg) return { role, group: trainerGroupId(trainerModelType(role, arg), bus.groups.trainerPrefix), topics: [bus.topics.trainingData] };
       break;
     case 'promoter':
     case 'eval':
@@ -32,4 +33,14 @@ export function resolveRoleGroup(role: string, bus: Pick<BusSettings, 'groups' |
       break;
   }
   throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--role ${JSON.stringify(clip(role))} is not a flts role: expected ${ROLE_SYNTAX}.`, { details: { value: clip(role) } });
+}
+
+/**
+ * The model type of `trainer:<type>`, as the daemon's trainer spells it (case aside): any other name would address a
+ * group no trainer consumes with, and --execute would create it with committed offsets.
+ */
+function trainerModelType(role: string, arg: string): string {
+  const type = MODEL_TYPES.find((known) => known === arg.trim().toUpperCase());
+  if (type) return type;
+  throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--role ${JSON.stringify(clip(role))} names no model type: expected trainer:<MODEL_TYPE> with one of ${MODEL_TYPES.join(', ')}.`, { details: { value: clip(role), valid: [...MODEL_TYPES] } });
 }
