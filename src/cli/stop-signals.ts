@@ -38,16 +38,48 @@ export function abortOnSignals(signals: readonly NodeJS.Signals[] = ['SIGINT', '
 }
 
 /**
- * `work`, ended by the first SIGINT or SIGTERM with `stopped(signal)`, the command's coded error, at once: work that
+ * Runs a write that a stop must not cut in two (a promotion's history record and pointers, an output file): refused
+ * with the stop's error when the command was stopped already, else run to its end, a stop meanwhile ending the command
+ * only once it is written.
+ */
+export type Uninterrupted = <W>(write: () => Promise<W>) => Promise<W>;
+
+/** Where a stop found the writes run through `uninterrupted`: none begun, one under way, or some done and none under way. */
+export type WritesAtStop = 'none' | 'writing' | 'written';
+
+/**
+ * `work`, ended by the first SIGINT or SIGTERM with `stopped(signal, writes)`, the command's coded error, at once: work that
  * takes the signal (a forecast between chunks) stops at its next turn, and a wait that does not (a store or an MLflow
  * server that does not answer) is left behind, since the command's error ends the process. Without it such a command
  * ended on Ctrl-C by the signal's default action: nothing said, no --json document, exit 130.
+ * A write that `work` runs through `uninterrupted` is the exception: a stop during it ends the command once the write
+ * is done, and a write that fails then ends it with the write's own error.
  */
-export async function untilSignalled<T>(stopped: (signal: NodeJS.Signals) => Error, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const abort = abortOnSignals(['SIGINT', 'SIGTERM'], stopped);
-  const aborted = new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true }));
+export async function untilSignalled<T>(stopped: (signal: NodeJS.Signals, writes: WritesAtStop) => Error, work: (signal: AbortSignal, uninterrupted: Uninterrupted) => Promise<T>): Promise<T> {
+  let writing = 0;
+  let written = false;
+  const abort = abortOnSignals(['SIGINT', 'SIGTERM'], (signal) => stopped(signal, writing > 0 ? 'writing' : written ? 'written' : 'none'));
+  let endNow: () => void = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    endNow = () => reject(abort.signal.reason);
+    abort.signal.addEventListener('abort', () => writing === 0 && endNow(), { once: true });
+  });
+  const uninterrupted: Uninterrupted = async (write) => {
+    // Checked and counted in one turn: a stop either comes first (nothing of this write done) or waits for it.
+    abort.signal.throwIfAborted();
+    writing++;
+    let succeeded = false;
+    try {
+      const result = await write();
+      succeeded = written = true;
+      return result;
+    } finally {
+      writing--;
+      if (succeeded && writing === 0 && abort.signal.aborted) endNow();
+    }
+  };
   try {
-    return await Promise.race([work(abort.signal), aborted]);
+    return await Promise.race([work(abort.signal, uninterrupted), aborted]);
   } finally {
     abort.release();
   }

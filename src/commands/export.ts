@@ -1,5 +1,7 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { untilSignalled, type WritesAtStop } from '../cli/stop-signals.js';
+import { FltsError } from '../core/errors.js';
 import { EXPORT_FORMATS, exportRun } from '../core/registry/export-run.js';
 import { formatByExtension } from '../core/file-format.js';
 import { assertWritableFile, writeFileWhole } from '../core/write-file-whole.js';
@@ -37,10 +39,15 @@ export default class Export extends FltsCommand<ExportCommandResult> {
       formatByExtension(flags.out, { [`.${format}`]: format }, 'out');
       await assertWritableFile(flags.out);
     }
-    const { store } = await this.dependencies(settings);
-    const exported = await exportRun(store, settings, flags.run, format);
-    const file = flags.out ?? `${exported.runId}.${exported.format}`;
-    await writeFileWhole(file, exported.bytes);
+    // Named by the run's recorded id once read; a stop says which file it did or did not write.
+    let file = flags.out ?? `${flags.run}.${format}`;
+    const exported = await untilSignalled(exportStopped(() => file), async (_signal, uninterrupted) => {
+      const { store } = await this.dependencies(settings);
+      const run = await exportRun(store, settings, flags.run, format);
+      file = flags.out ?? `${run.runId}.${run.format}`;
+      await uninterrupted(() => writeFileWhole(file, run.bytes));
+      return run;
+    });
     this.say(`exported ${exported.modelType} run ${exported.runId} to ${file} (${exported.bytes.length} bytes, ONNX IR ${exported.irVersion}, opset ${exported.opset})`);
     this.say(`inputs: ${exported.metadata.inputs}`);
     this.say(`outputs: ${exported.metadata.outputs}`);
@@ -57,4 +64,12 @@ export default class Export extends FltsCommand<ExportCommandResult> {
       metadata: exported.metadata,
     };
   }
+}
+
+function exportStopped(target: () => string): (signal: NodeJS.Signals, writes: WritesAtStop) => FltsError {
+  return (signal, writes) => {
+    const file = target();
+    const state = { none: `before it wrote ${file}: no file was written`, writing: `while it wrote ${file}: it finished writing the file whole first`, written: `after it wrote ${file}` }[writes];
+    return new FltsError('FLTS_EXPORT_ABORTED', `Export was stopped by ${signal} ${state}.`, { details: { signal, file, written: writes !== 'none' } });
+  };
 }

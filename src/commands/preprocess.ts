@@ -1,5 +1,7 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { untilSignalled } from '../cli/stop-signals.js';
+import { FltsError } from '../core/errors.js';
 import { preprocess, type PreprocessOutcome } from '../core/workflows/preprocess.js';
 
 export type PreprocessCommandResult = PreprocessOutcome;
@@ -40,8 +42,11 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
       'data.forceReprocess': flags.force ? true : undefined,
       'preprocess.hashSalt': flags.salt,
     });
-    const { store, bus } = await this.dependencies(settings);
-    const result = await preprocess(settings, { store, bus });
+    // Ctrl-C ends reading, transforming or writing with a coded error; what a stop leaves is the error's hint.
+    const result = await untilSignalled(preprocessStopped, async () => {
+      const { store, bus } = await this.dependencies(settings);
+      return preprocess(settings, { store, bus });
+    });
     this.render(result);
     if (result.claims) this.say(`published ${settings.bus.topics.trainingData} (${result.claims.train.object}, size ${result.claims.train.size}) and ${settings.bus.topics.inferenceData} (${result.claims.inference.object})`);
     return result;
@@ -70,4 +75,8 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
     const t = result.timings;
     this.say(`time ${t.totalMs.toFixed(0)} ms (read ${t.readMs.toFixed(0)}, transform ${t.transformMs.toFixed(0)}, write ${t.writeMs.toFixed(0)})`);
   }
+}
+
+function preprocessStopped(signal: NodeJS.Signals): FltsError {
+  return new FltsError('FLTS_PREPROCESS_ABORTED', `Preprocess was stopped by ${signal} before it ended.`, { details: { signal } });
 }

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
+import { untilSignalled, type WritesAtStop } from '../cli/stop-signals.js';
 import { liveProbationLine, PROMOTED_AND_PINNED_LINE, targetsChangedLine, runKeptLines, scoreText } from '../cli/promotion-lines.js';
 import { singleLine } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
@@ -49,22 +50,26 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     const { flags } = await this.parse(Promote);
     checkConfigHashFlag(flags['config-hash']);
     const { settings } = this.loadSettings(flags, { identifier: flags.identifier, 'eval.minImprovementPct': flags['min-improvement'] });
-    const deps = await this.dependencies(settings);
-    if (flags.history) {
-      const history = await listPromotionHistory(deps.store, settings, settings.identifier || 'global');
+    if (!flags.history && !flags.run && !flags.best && !flags.rollback) throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'Pass one of --run <id>, --best, --rollback or --history.');
+    const actor = process.env.FLTS_OPERATOR || os.userInfo().username;
+    // Ctrl-C before the promotion is written ends it with nothing promoted; one while it is written waits for it.
+    const outcome = await untilSignalled(promoteStopped, async (_signal, uninterrupted): Promise<PromoteCommandResult> => {
+      const deps = { ...(await this.dependencies(settings)), uninterrupted };
+      if (flags.history) return { history: await listPromotionHistory(deps.store, settings, settings.identifier || 'global') };
+      if (flags.run) return promote({ runId: flags.run, source: 'manual', actor, reason: flags.reason ?? `run ${flags.run} promoted by request`, force: flags.force, pin: flags.pin }, settings, deps);
+      if (flags.best) return promoteBest({ configHash: flags['config-hash'], source: 'best', actor, reason: flags.reason, force: flags.force, pin: flags.pin }, settings, deps);
+      return rollback({ source: 'rollback', actor, reason: flags.reason, force: flags.force }, settings, deps);
+    });
+    if ('history' in outcome) {
+      const { history } = outcome;
       if (history.length === 0) this.say(`No promotions in scope ${settings.identifier || 'global'} yet (\`flts promote --best\` or --run <id> makes one).`);
       for (const r of history) {
         // Records other writers left may hold line breaks or terminal escapes: each prints as one line of text.
         this.say(singleLine(`${r.timestamp}  ${`${r.action ?? 'promote'}${r.pinned === true ? '+pin' : ''}`.padEnd(11)} ${r.model_type.padEnd(7)} ${r.run_id}  config_hash ${r.config_hash.slice(0, 12)}  score ${scoreText(r.score)}  ${r.source ?? ''}${r.actor ? ` by ${r.actor}` : ''}  ${r.reason ?? ''}`));
       }
-      return { history };
+      return outcome;
     }
-    const actor = process.env.FLTS_OPERATOR || os.userInfo().username;
-    let result: PromotionResult;
-    if (flags.run) result = await promote({ runId: flags.run, source: 'manual', actor, reason: flags.reason ?? `run ${flags.run} promoted by request`, force: flags.force, pin: flags.pin }, settings, deps);
-    else if (flags.best) result = await promoteBest({ configHash: flags['config-hash'], source: 'best', actor, reason: flags.reason, force: flags.force, pin: flags.pin }, settings, deps);
-    else if (flags.rollback) result = await rollback({ source: 'rollback', actor, reason: flags.reason, force: flags.force }, settings, deps);
-    else throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'Pass one of --run <id>, --best, --rollback or --history.');
+    const result: PromotionResult = outcome;
     const r = result.record;
     for (const run of result.corrupt_runs ?? []) this.say(`left out: ${run.message}`);
     const kept = runKeptLines(result, flags.pin);
@@ -84,4 +89,13 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     if (result.tracking.status === 'unavailable') this.say(`mlflow: promotion not marked (${result.tracking.message}).`);
     return result;
   }
+}
+
+function promoteStopped(signal: NodeJS.Signals, writes: WritesAtStop): FltsError {
+  const state = {
+    none: 'before it wrote to the promotion history: nothing was promoted',
+    writing: 'while it wrote to the promotion history and pointers: it finished that write first, so they agree',
+    written: 'after it wrote to the promotion history and pointers, before it ended',
+  }[writes];
+  return new FltsError('FLTS_PROMOTE_ABORTED', `Promote was stopped by ${signal} ${state}.`, { details: { signal, written: writes !== 'none' } });
 }

@@ -70,8 +70,9 @@ const BUS_METHODS = ['publish', 'subscribe', 'close'] as const;
 export function requireDeps(fn: string, value: unknown): void {
   requireObject(fn, 'deps', value, 'an object with a store ({ store })');
   requireStore(fn, 'deps.store', value.store);
-  const { onEvent, logger, signal, bus } = value;
+  const { onEvent, logger, signal, bus, uninterrupted } = value;
   if (onEvent !== undefined && typeof onEvent !== 'function') throw invalidArgument(fn, 'deps.onEvent', 'a function of one event', onEvent);
+  if (uninterrupted !== undefined && typeof uninterrupted !== 'function') throw invalidArgument(fn, 'deps.uninterrupted', 'a function running the write it is given', uninterrupted);
   if (logger !== undefined && !hasMethods(logger, LOGGER_METHODS)) throw invalidArgument(fn, 'deps.logger', `a logger (${LOGGER_METHODS.join(', ')}; silentLogger for none)`, logger);
   // Duck-typed: a signal of another realm (a vm context, a polyfill) is one too.
   if (signal !== undefined && !(isObject(signal) && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) throw invalidArgument(fn, 'deps.signal', 'an AbortSignal', signal);

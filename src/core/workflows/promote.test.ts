@@ -74,6 +74,24 @@ describe('core > workflows > promote', () => {
     expect(await getJson(store, 'model-promotion', 'global/current.json')).toEqual(stored);
   });
 
+  it('runs the history record and its pointers as one write through deps.uninterrupted, which a stopped caller refuses', async () => {
+    const stop = new Error('stopped');
+    await expect(byHand('runA', { uninterrupted: () => Promise.reject(stop) })).rejects.toBe(stop);
+    expect(await listPromotionHistory(store, settings)).toEqual([]);
+    expect(await readPromotionPointer(store, settings)).toBeUndefined();
+    const seen: Array<string | undefined> = [];
+    const { record } = await byHand('runB', {
+      uninterrupted: async (write) => {
+        const written = await write();
+        // Inside the last write (a catch-up of the pointers comes first): the record and every pointer after it.
+        seen.push((await listPromotionHistory(store, settings)).at(-1)?.run_id, (await readPromotionPointer(store, settings))?.run_id);
+        return written;
+      },
+    });
+    expect(record.run_id).toBe('runB');
+    expect(seen.slice(-2)).toEqual(['runB', 'runB']);
+  });
+
   it('stores the reason and the actor as one line of text: line breaks, tabs and terminal escapes become spaces', async () => {
     const { record } = await promote({ runId: 'runA', source: 'manual', actor: 'ana\u001B[2J', reason: ' weekend\r\nregression\t\u001B[31mred\u0007 ' }, settings, { store });
     expect(record).toMatchObject({ reason: 'weekend regression [31mred', actor: 'ana [2J' });

@@ -54,6 +54,12 @@ export interface PromotionDeps {
   /** MLflow collaborators; marking is skipped without a tracking URI and never fails the promotion. */
   tracking?: TrackingDeps;
   now?: () => Date;
+  /**
+   * Runs each write to the promotion history and pointers (a record and the pointers after it, a catch-up of the
+   * pointers): a caller that can be stopped refuses to start one once stopped and lets one that started finish, so a
+   * stop leaves either nothing promoted or a history and pointers that agree.
+   */
+  uninterrupted?: <W>(write: () => Promise<W>) => Promise<W>;
 }
 
 export interface PromotionResult {
@@ -183,7 +189,7 @@ const pointerKeys = (settings: Settings): string[] => (settings.identifier ? [sc
 
 /** Finishes a promotion an earlier process left before its pointers (pointers moved), as `promote` does first. */
 async function catchUp(settings: Settings, deps: PromotionDeps): Promise<PromotionRecord | undefined> {
-  const caughtUp = await catchUpPointers(deps.store, settings);
+  const caughtUp = await writing(deps)(() => catchUpPointers(deps.store, settings));
   if (caughtUp) (deps.logger ?? silentLogger).warn({ runId: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
   return caughtUp;
 }
@@ -249,8 +255,7 @@ async function pinInService(current: PromotionRecord, decision: PromotionDecisio
   const { store } = deps;
   const caughtUp = await catchUp(settings, deps);
   await saveCandidateList(store, settings, decision.candidateRuns);
-  const written = await appendHistory(store, settings, pinRecord(current, decision, reason, deps.now ?? (() => new Date())));
-  await syncPointers(store, settings);
+  const written = await writing(deps)(() => appendHistoryAndPointers(store, settings, pinRecord(current, decision, reason, deps.now ?? (() => new Date()))));
   const history = await listPromotionHistory(store, settings, promotionScope(settings));
   const overtaken = history[history.findIndex((record) => record.timestamp === written.timestamp && record.run_id === written.run_id) - 1]?.timestamp !== current.timestamp;
   (deps.onEvent ?? ignoreEvents)({ type: 'promote.pinned', runId: written.run_id, configHash: written.config_hash, modelType: written.model_type, source: decision.source, pinnedTimestamp: current.timestamp });
@@ -287,6 +292,17 @@ async function tidyCandidateLists(store: ObjectStore, settings: Settings, runIds
   } catch (error) {
     logger.warn({ err: error }, 'candidate_lists_sweep_failed');
   }
+}
+
+function writing(deps: PromotionDeps): <W>(write: () => Promise<W>) => Promise<W> {
+  return deps.uninterrupted ?? ((write) => write());
+}
+
+/** The record first, as what happened, then the pointers that follow it: one write for `uninterrupted`. */
+async function appendHistoryAndPointers(store: ObjectStore, settings: Settings, record: PromotionRecord): Promise<PromotionRecord> {
+  const written = await appendHistory(store, settings, record);
+  await syncPointers(store, settings);
+  return written;
 }
 
 function trackingOf(tracked: GuardedTracking<PromotionMarker>): PromotionResult['tracking'] {
@@ -361,9 +377,8 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   });
   await store.ensureBucket(settings.store.buckets.promotion);
   await saveCandidateList(store, settings, decision.candidateRuns);
-  const written = await appendHistory(store, settings, record);
+  const written = await writing(deps)(() => appendHistoryAndPointers(store, settings, record));
   const pinned = isPin(written);
-  await syncPointers(store, settings);
   (deps.onEvent ?? ignoreEvents)({ type: 'promote.done', runId: run.run_id, configHash: run.config_hash, modelType: run.model_type, source: decision.source, previousRunId: record.previous_run_id });
   if (pinned) (deps.onEvent ?? ignoreEvents)({ type: 'promote.pinned', runId: run.run_id, configHash: run.config_hash, modelType: run.model_type, source: decision.source, pinnedTimestamp: written.timestamp });
   (deps.logger ?? silentLogger).info({ runId: run.run_id, configHash: run.config_hash, source: decision.source, actor: decision.actor, previousRunId: record.previous_run_id, pinned }, 'promotion_done');

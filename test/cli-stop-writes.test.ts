@@ -1,0 +1,110 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultSettings } from '../src/core/config/settings.js';
+import { readPromotionPointers } from '../src/core/registry/pointers.js';
+import { listPromotionHistory } from '../src/core/registry/promotion-history.js';
+import { seedRunbookRegistry } from '../src/core/runbooks/runbook-registry.fixture.js';
+import { createFsStore } from '../src/core/storage/fs-store.js';
+import { promote } from '../src/core/workflows/promote.js';
+import { DATASETS } from './helpers/poblesec-slice.js';
+import { startFltsProcess } from './helpers/flts-process.js';
+import { runCli } from './helpers/run-cli.js';
+
+const SIGNAL_AT_RENAME = path.resolve(__dirname, 'helpers/signal-at-rename.mjs');
+
+describe('cli > preprocess, promote and export stopped by Ctrl-C or SIGTERM', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-cli-stop-writes-'));
+  const sockets = new Set<net.Socket>();
+  const connected: Array<() => void> = [];
+  // An S3 endpoint that accepts connections and never answers: each command waits on it until it is stopped.
+  const silentStore = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {}).on('close', () => sockets.delete(socket)).resume();
+    connected.splice(0).forEach((resolve) => resolve());
+  });
+  let silentEnv: Record<string, string>;
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => silentStore.listen(0, '127.0.0.1', resolve));
+    const endpoint = `127.0.0.1:${(silentStore.address() as net.AddressInfo).port}`;
+    silentEnv = { FLTS_HOME: path.join(dir, 'silent-home'), FLTS_STORE: 's3', MINIO_ENDPOINT: endpoint, MINIO_ROOT_USER: 'user', MINIO_ROOT_PASSWORD: 'stop-test-secret' };
+  });
+
+  afterAll(async () => {
+    sockets.forEach((socket) => socket.destroy());
+    await new Promise<void>((resolve) => silentStore.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Starts `flts <args>` on the silent store, sends `signal` once it has asked the store something, and resolves with what it said. */
+  async function stopOnceAtWork(args: string[], signal: NodeJS.Signals, env: Record<string, string> = {}): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+    const asked = new Promise<void>((resolve) => connected.push(resolve));
+    const command = startFltsProcess(args, { ...silentEnv, ...env });
+    let stdout = '';
+    command.child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    await Promise.race([asked, command.exited.then(() => Promise.reject(new Error(`flts ${args[0]} ended before it asked the store: ${command.output()}`)))]);
+    command.child.kill(signal);
+    const exitCode = await command.exited;
+    return { exitCode, stdout, stderr: command.logs() };
+  }
+
+  it('preprocess --json ends on SIGINT with an FLTS_PREPROCESS_ABORTED document saying what a stop leaves, exit 5, not the signal\'s silent exit 130', async () => {
+    const data = { FLTS_DATA_DIR: DATASETS, TRAIN_FILE: 'PobleSec.csv', TEST_FILE: 'PobleSec_test.csv', SAMPLE_TRAIN_ROWS: '200', SAMPLE_TEST_ROWS: '50' };
+    const run = await stopOnceAtWork(['preprocess', '--json'], 'SIGINT', data);
+    expect(run.exitCode, run.stderr).toBe(5);
+    const { error } = JSON.parse(run.stdout);
+    expect(error).toMatchObject({ code: 'FLTS_PREPROCESS_ABORTED', kind: 'conflict', message: 'Preprocess was stopped by SIGINT before it ended.', details: { signal: 'SIGINT' } });
+    expect(error.hint).toContain('refuse that one as mixed');
+    expect(run.stdout + run.stderr).not.toContain('stop-test-secret');
+  }, 60_000);
+
+  it('promote ends on SIGTERM before it writes with FLTS_PROMOTE_ABORTED saying nothing was promoted', async () => {
+    const run = await stopOnceAtWork(['promote', '--run', 'runC', '--json'], 'SIGTERM');
+    expect(run.exitCode, run.stderr).toBe(5);
+    expect(JSON.parse(run.stdout).error).toMatchObject({ code: 'FLTS_PROMOTE_ABORTED', message: 'Promote was stopped by SIGTERM before it wrote to the promotion history: nothing was promoted.', details: { signal: 'SIGTERM', written: false } });
+  }, 60_000);
+
+  it('export ends on SIGINT before it writes with FLTS_EXPORT_ABORTED, and no file', async () => {
+    const out = path.join(dir, 'never.onnx');
+    const run = await stopOnceAtWork(['export', '--run', 'runA', '--out', out], 'SIGINT');
+    expect(run.exitCode, run.stderr).toBe(5);
+    expect(run.stderr).toContain(`Error FLTS_EXPORT_ABORTED: Export was stopped by SIGINT before it wrote ${out}: no file was written.\nHint: `);
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
+
+  it('lets a promotion whose history record is being written finish it and its pointers before it ends with FLTS_PROMOTE_ABORTED', async () => {
+    const home = path.join(dir, 'promote-home');
+    const store = createFsStore(path.join(home, 'store'));
+    const settings = defaultSettings();
+    await seedRunbookRegistry(store, settings);
+    await promote({ runId: 'runA', source: 'auto', actor: 'daemon:test', reason: 'initial' }, settings, { store });
+    // SIGINT comes as the record is renamed into place, between the record and the pointers that follow it.
+    const run = await runCli(['promote', '--run', 'runC', '--reason', 'stopped midway', '--json'], {
+      env: { FLTS_HOME: home, FLTS_OPERATOR: 'ana', SIGNAL_AT_RENAME: '/promotion-[^/]*\\.json$' },
+      nodeArgs: ['--import', SIGNAL_AT_RENAME],
+    });
+    expect(run.exitCode, run.stderr).toBe(5);
+    expect(run.json?.error).toMatchObject({
+      code: 'FLTS_PROMOTE_ABORTED',
+      message: 'Promote was stopped by SIGINT while it wrote to the promotion history and pointers: it finished that write first, so they agree.',
+      details: { signal: 'SIGINT', written: true },
+    });
+    expect((await listPromotionHistory(store, settings)).map((record) => record.run_id)).toEqual(['runA', 'runC']);
+    const pointers = await readPromotionPointers(store, settings);
+    expect(pointers.length).toBeGreaterThan(0);
+    for (const { key, record } of pointers) expect(record.run_id, key).toBe('runC');
+  }, 60_000);
+
+  it('lets an export whose file is being written finish it whole before it ends with FLTS_EXPORT_ABORTED', async () => {
+    const home = path.join(dir, 'export-home');
+    await seedRunbookRegistry(createFsStore(path.join(home, 'store')), defaultSettings());
+    const out = path.join(dir, 'runA.onnx');
+    const run = await runCli(['export', '--run', 'runA', '--out', out, '--json'], { env: { FLTS_HOME: home, SIGNAL_AT_RENAME: '\\.onnx$' }, nodeArgs: ['--import', SIGNAL_AT_RENAME] });
+    expect(run.exitCode, run.stderr).toBe(5);
+    expect(run.json?.error).toMatchObject({ code: 'FLTS_EXPORT_ABORTED', message: `Export was stopped by SIGINT while it wrote ${out}: it finished writing the file whole first.`, details: { file: out, written: true } });
+    expect(existsSync(out)).toBe(true);
+  }, 60_000);
+});
