@@ -258,6 +258,23 @@ describe('cli > promote-manual (non-interactive)', () => {
     const history = await runCli(['promote', '--history', '--json'], { env });
     expect(history.json.result.history.map((r: { run_id: string; source: string }) => `${r.run_id}:${r.source}`)).toEqual(['runA:auto', 'runC:manual']);
   });
+
+  it('refuses --limit and --config-hash where no list is shown (--yes, --json, no terminal) rather than ignore them', async () => {
+    const env = { FLTS_HOME: home, FLTS_OPERATOR: 'ci-bot' };
+    // They choose what the screen lists: without one they were accepted and ignored, and runC was promoted.
+    const [limited, hashed, both] = await Promise.all([
+      runCli(['promote-manual', '--yes', '--run', 'runC', '--reason', 'r', '--limit', '5', '--json'], { env }),
+      runCli(['promote-manual', '--run', 'runC', '--reason', 'r', '--config-hash', RUNBOOK_HASH], { env }),
+      runCli(['promote-manual', '--run', 'runC', '--reason', 'r', '--limit', '5', '--config-hash', RUNBOOK_HASH, '--json'], { env }),
+    ]);
+    expect(limited.exitCode).toBe(2);
+    expect(limited.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: 'With --yes there is no list of runs for --limit to choose from: --run names the run to promote; leave it out.', details: { flags: ['--limit'] } });
+    expect(hashed.exitCode).toBe(2);
+    expect(hashed.stderr).toContain('Without a terminal there is no list of runs for --config-hash to choose from');
+    expect(both.exitCode).toBe(2);
+    expect(both.json.error.code).toMatch(/^FLTS_USAGE_/);
+    expect((await listPromotionHistory(store, settings)).map((r) => r.run_id)).toEqual(['runA']);
+  });
 });
 
 describe('cli > promote (flags, history)', () => {

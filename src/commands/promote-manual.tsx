@@ -14,7 +14,7 @@ export type PromoteManualResult = ManualPromotionResult | { cancelled: true };
 export default class PromoteManual extends FltsCommand<PromoteManualResult> {
   static override summary = 'Promote a run by hand: pick it, see how it differs from the promoted run, give a reason, confirm.';
   static override description =
-    'Interactive in a terminal (arrows or j/k, enter; q or esc on the list, or Ctrl-C anywhere, leaves with exit code 130 and writes nothing; esc elsewhere steps back), starting on --run and --reason when given. Without a terminal, or with --yes, promotes --run directly with --reason. Runs that are not SUCCESS or miss artifacts are refused; a failed quality gate is refused unless --force, which the promotion record keeps. Writes history and pointers with source "manual" and publishes model-selected when a bus is configured; the run the daemon promoted automatically and still in service is pinned against automatic promotion and automatic rollback instead, with no reload. A run promoted here goes through live probation like any promotion; a pinned one is never rolled back automatically. --pin pins the run promoted (or the run in service, whoever promoted it: "changed": true, "pinned": true, no reload; "changed": false when it is pinned already), so that automatic promotion of the same data and automatic rollback leave it; a later promotion or rollback by a person still replaces it. Undo with `flts promote --rollback`; list with `flts promote --history`.';
+    'Interactive in a terminal (arrows or j/k, enter; q or esc on the list, or Ctrl-C anywhere, leaves with exit code 130 and writes nothing; esc elsewhere steps back), starting on --run and --reason when given. Without a terminal, or with --yes or --json, promotes --run directly with --reason, and refuses --config-hash and --limit, which only choose what the screen lists. Runs that are not SUCCESS or miss artifacts are refused; a failed quality gate is refused unless --force, which the promotion record keeps. Writes history and pointers with source "manual" and publishes model-selected when a bus is configured; the run the daemon promoted automatically and still in service is pinned against automatic promotion and automatic rollback instead, with no reload. A run promoted here goes through live probation like any promotion; a pinned one is never rolled back automatically. --pin pins the run promoted (or the run in service, whoever promoted it: "changed": true, "pinned": true, no reload; "changed": false when it is pinned already), so that automatic promotion of the same data and automatic rollback leave it; a later promotion or rollback by a person still replaces it. Undo with `flts promote --rollback`; list with `flts promote --history`.';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --config-hash <hash>',
@@ -24,7 +24,8 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
 
   static override flags = {
     'config-hash': Flags.string({ description: 'List the runs of this config_hash (default: the 50 most recent runs).' }),
-    limit: Flags.integer({ description: 'Recent runs to list without --config-hash.', default: 50, min: 1 }),
+    // No oclif default: one given where no list is shown is refused, not ignored.
+    limit: Flags.integer({ description: 'Recent runs to list without --config-hash (default 50).', min: 1, exclusive: ['config-hash'] }),
     run: Flags.string({ description: 'Run id to promote (non-interactive); on a terminal, the run the list starts on.' }),
     reason: Flags.string({ description: 'Why; stored in the promotion record (non-interactive); on a terminal, the reason to start from.' }),
     yes: Flags.boolean({ description: 'Do not ask: promote --run with --reason.', default: false }),
@@ -37,14 +38,15 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
     const { flags } = await this.parse(PromoteManual);
     checkConfigHashFlag(flags['config-hash']);
     const { settings } = this.loadSettings(flags, { identifier: flags.identifier });
+    const interactive = !flags.yes && !this.jsonEnabled() && Boolean(process.stdin.isTTY && process.stdout.isTTY);
+    const direct = interactive ? undefined : directRequest(flags, interactiveBlocker(flags.yes, this.jsonEnabled()));
     const deps = await this.dependencies(settings);
     const operator = process.env.FLTS_OPERATOR || os.userInfo().username;
     const promote = (runId: string, reason: string, current?: string | null) => promoteManually({ runId, reason, force: flags.force, pin: flags.pin, operator, expectedCurrentRunId: current }, settings, deps);
     {
-      const interactive = !flags.yes && !this.jsonEnabled() && Boolean(process.stdin.isTTY && process.stdout.isTTY);
       let result: ManualPromotionResult;
-      if (interactive) {
-        const candidates = await listPromotionCandidates({ configHash: flags['config-hash'], limit: flags.limit }, settings, { store: deps.store });
+      if (!direct) {
+        const candidates = await listPromotionCandidates({ configHash: flags['config-hash'], limit: flags.limit ?? 50 }, settings, { store: deps.store });
         // ink and react (~200 modules) load only for the screen, not for --yes, --json or a flag error.
         const { runPromoteManualScreen } = await import('../cli/screens/run-promote-manual-screen.js');
         const outcome = await runPromoteManualScreen({ candidates, force: flags.force, pin: flags.pin, onPromote: promote, initialRunId: flags.run, initialReason: flags.reason });
@@ -55,8 +57,7 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
         if (outcome.kind === 'failed') throw outcome.error;
         result = outcome.result;
       } else {
-        if (!flags.run || !flags.reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', `${interactiveBlocker(flags.yes, this.jsonEnabled())}, so there is no screen to pick on: pass --run <run_id> and --reason "...".`);
-        result = await promote(flags.run, flags.reason);
+        result = await promote(direct.run, direct.reason);
         const r = result.record;
         const kept = runKeptLines(result, flags.pin);
         if (kept) for (const line of kept) this.say(line);
@@ -73,4 +74,17 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
       return result;
     }
   }
+}
+
+/**
+ * The run and reason of a promotion without the screen. --config-hash and --limit choose what the screen lists, so
+ * without it they are refused rather than ignored: --run alone names the run.
+ */
+function directRequest(flags: { run?: string; reason?: string; 'config-hash'?: string; limit?: number }, blocker: string): { run: string; reason: string } {
+  if (!flags.run || !flags.reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', `${blocker}, so there is no screen to pick on: pass --run <run_id> and --reason "...".`);
+  const listing = (['config-hash', 'limit'] as const).filter((name) => flags[name] !== undefined).map((name) => `--${name}`);
+  if (listing.length > 0) {
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `${blocker} there is no list of runs for ${listing.join(' and ')} to choose from: --run names the run to promote; leave ${listing.length > 1 ? 'them' : 'it'} out.`, { details: { flags: listing } });
+  }
+  return { run: flags.run, reason: flags.reason };
 }
