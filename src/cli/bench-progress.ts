@@ -1,10 +1,13 @@
 import cliProgress from 'cli-progress';
 import type { EventSink, FltsEvent } from '../core/events.js';
+import type { Logger } from '../core/logger.js';
 
 export interface BenchProgressOptions {
   json: boolean;
   tty: boolean;
   say: (line: string) => void;
+  /** Under --json, where nothing is said while it runs, tells on stderr that the request rows are the default dataset's. */
+  logger?: Pick<Logger, 'warn'>;
   stream?: NodeJS.WriteStream;
 }
 
@@ -20,7 +23,7 @@ const label = (event: CellEvent): string => `${event.replicas === null ? 'target
 
 /** Draws bench events: a live bar per cell (elapsed seconds, requests, req/s) on a terminal, one line per cell otherwise. */
 export function createBenchProgress(options: BenchProgressOptions): { onEvent: EventSink; stop(): void } {
-  if (options.json) return { onEvent: () => {}, stop: () => {} };
+  if (options.json) return { onEvent: (event) => warnOfDefaultRows(event, options.logger), stop: () => {} };
   let bar: cliProgress.SingleBar | undefined;
   const stopBar = (): void => {
     bar?.stop();
@@ -58,4 +61,13 @@ export function createBenchProgress(options: BenchProgressOptions): { onEvent: E
     }
   };
   return { onEvent, stop: stopBar };
+}
+
+/**
+ * Rows of the default dataset rarely fit the served run: a --json run says so in its JSON document only at the end,
+ * so it is logged (stderr) as the run starts, for whoever pipes stdout.
+ */
+function warnOfDefaultRows(event: FltsEvent, logger: Pick<Logger, 'warn'> | undefined): void {
+  if (event.type !== 'bench.payload_file' || event.origin !== 'default') return;
+  logger?.warn({ event: 'bench_default_request_rows', file: event.file, why: event.why, ...(event.hint ? { hint: event.hint } : {}) }, `request rows from ${event.file}: ${event.why}`);
 }

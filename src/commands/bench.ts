@@ -62,7 +62,7 @@ export default class Bench extends FltsCommand<BenchReport> {
     const warmup = parseDurationSeconds(flags.warmup, 'warmup', { allowZero: true });
     const serveArgs = ['serve', '--port', '0', '--host', '127.0.0.1', '--home', settings.home, '--log-level', 'info', ...(flags.config ? ['--config', flags.config] : []), ...(flags.run ? ['--run', flags.run] : [])];
     const variants = flags.engine ? parseEngineList(flags.engine) : flags.compare ? parseCompareFlag(flags.compare) : undefined;
-    const progress = createBenchProgress({ json: this.jsonEnabled(), tty: Boolean(process.stderr.isTTY), say: (line) => this.say(line) });
+    const progress = createBenchProgress({ json: this.jsonEnabled(), tty: Boolean(process.stderr.isTTY), say: (line) => this.say(line), logger: this.logger(settings) });
     const abort = abortOnSignals(['SIGINT']);
     try {
       // Every flag is checked before the registry is read or the target asked anything: a wrong flag is named as such,

@@ -302,6 +302,25 @@ describe('commands > bench > request rows', () => {
     expect(lines[1]).toMatch(/^ {2}Hint: Put example_test\.csv where the data is looked for \(FLTS_DATA_DIR\), or name the request data: --dataset NAME/);
   }, 30_000);
 
+  it('logs on stderr under --json that the rows come from the default dataset, leaving stdout one JSON document', async () => {
+    const dataDir = mkdtempSync(path.join(exampleHome, 'data-'));
+    copyFileSync(path.join(REPO_ROOT, 'examples/data/example_test.csv'), path.join(dataDir, 'PobleSec_test.csv'));
+    const file = path.join(dataDir, 'PobleSec_test.csv');
+    // Before, only the final JSON document said it. --out naming a file ends the run before any replica starts.
+    const bench = await runCli(['bench', '--home', exampleHome, '--replicas', '1', '--out', file, '--json'], { cwd: exampleHome, env: { FLTS_DATA_DIR: dataDir } });
+    expect(bench.json?.error, bench.stdout + bench.stderr).toMatchObject({ code: 'FLTS_PATH_UNUSABLE' });
+    expect(bench.stdout).not.toContain('Request rows from');
+    const notices = bench.stderr.split('\n').filter((line) => line.includes('bench_default_request_rows'));
+    expect(notices, bench.stderr).toHaveLength(1);
+    expect(JSON.parse(notices[0])).toMatchObject({
+      level: expect.anything(),
+      event: 'bench_default_request_rows',
+      file,
+      msg: `request rows from ${file}: the default dataset's test file, because the served run's own test file example_test.csv was not found (looked in ${dataDir})`,
+      hint: expect.stringContaining('Put example_test.csv where the data is looked for'),
+    });
+  }, 30_000);
+
   it("refuses rows without the served run's columns before any replica starts: the default dataset's file, or one named", async () => {
     // Before, every replica started and answered the probe 400 (FLTS_BENCH_FAILED, 'the servers may have failed to start').
     const dataDir = mkdtempSync(path.join(exampleHome, 'data-'));
