@@ -75,27 +75,31 @@ describe('cli > preprocess, promote and export stopped by Ctrl-C or SIGTERM', ()
     expect(existsSync(out)).toBe(false);
   }, 60_000);
 
-  it('lets a promotion whose history record is being written finish it and its pointers before it ends with FLTS_PROMOTE_ABORTED', async () => {
+  it('lets a promotion whose history record is being written (promote, promote-manual --yes) finish it and its pointers before it ends with FLTS_PROMOTE_ABORTED', async () => {
     const home = path.join(dir, 'promote-home');
     const store = createFsStore(path.join(home, 'store'));
     const settings = defaultSettings();
     await seedRunbookRegistry(store, settings);
     await promote({ runId: 'runA', source: 'auto', actor: 'daemon:test', reason: 'initial' }, settings, { store });
-    // SIGINT comes as the record is renamed into place, between the record and the pointers that follow it.
-    const run = await runCli(['promote', '--run', 'runC', '--reason', 'stopped midway', '--json'], {
-      env: { FLTS_HOME: home, FLTS_OPERATOR: 'ana', SIGNAL_AT_RENAME: '/promotion-[^/]*\\.json$' },
-      nodeArgs: ['--import', SIGNAL_AT_RENAME],
-    });
-    expect(run.exitCode, run.stderr).toBe(5);
-    expect(run.json?.error).toMatchObject({
-      code: 'FLTS_PROMOTE_ABORTED',
-      message: 'Promote was stopped by SIGINT while it wrote to the promotion history and pointers: it finished that write first, so they agree.',
-      details: { signal: 'SIGINT', written: true },
-    });
-    expect((await listPromotionHistory(store, settings)).map((record) => record.run_id)).toEqual(['runA', 'runC']);
-    const pointers = await readPromotionPointers(store, settings);
-    expect(pointers.length).toBeGreaterThan(0);
-    for (const { key, record } of pointers) expect(record.run_id, key).toBe('runC');
+    // SIGINT comes as the record is renamed into place, between the record and the pointers that follow it;
+    // promote-manual --yes promotes through the same workflow.
+    for (const [args, runId] of [[['promote', '--run', 'runC'], 'runC'], [['promote-manual', '--yes', '--run', 'runB'], 'runB']] as const) {
+      const run = await runCli([...args, '--reason', 'stopped midway', '--json'], {
+        env: { FLTS_HOME: home, FLTS_OPERATOR: 'ana', SIGNAL_AT_RENAME: '/promotion-[^/]*\\.json$' },
+        nodeArgs: ['--import', SIGNAL_AT_RENAME],
+      });
+      expect(run.exitCode, run.stderr).toBe(5);
+      expect(run.json?.error).toMatchObject({
+        code: 'FLTS_PROMOTE_ABORTED',
+        message: 'Promote was stopped by SIGINT while it wrote to the promotion history and pointers: it finished that write first, so they agree.',
+        details: { signal: 'SIGINT', written: true },
+      });
+      expect((await listPromotionHistory(store, settings)).at(-1)?.run_id, args[0]).toBe(runId);
+      const pointers = await readPromotionPointers(store, settings);
+      expect(pointers.length).toBeGreaterThan(0);
+      for (const { key, record } of pointers) expect(record.run_id, key).toBe(runId);
+    }
+    expect((await listPromotionHistory(store, settings)).map((record) => record.run_id)).toEqual(['runA', 'runC', 'runB']);
   }, 60_000);
 
   it('lets an export whose file is being written finish it whole before it ends with FLTS_EXPORT_ABORTED', async () => {

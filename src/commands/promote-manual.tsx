@@ -2,6 +2,8 @@ import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
+import { promoteStopped } from '../cli/promote-stopped.js';
+import { untilSignalled, type Uninterrupted } from '../cli/stop-signals.js';
 import { liveProbationLine, PROMOTED_AND_PINNED_LINE, targetsChangedLine, runKeptLines } from '../cli/promotion-lines.js';
 import { FltsError } from '../core/errors.js';
 import { listPromotionCandidates, promoteManually, type ManualPromotionResult } from '../core/runbooks/index.js';
@@ -14,7 +16,7 @@ export type PromoteManualResult = ManualPromotionResult | { cancelled: true };
 export default class PromoteManual extends FltsCommand<PromoteManualResult> {
   static override summary = 'Promote a run by hand: pick it, see how it differs from the promoted run, give a reason, confirm.';
   static override description =
-    'Interactive in a terminal (arrows or j/k, enter; q or esc on the list, or Ctrl-C anywhere, leaves with exit code 130 and writes nothing; esc elsewhere steps back), starting on --run and --reason when given. Without a terminal, or with --yes or --json, promotes --run directly with --reason, and refuses --config-hash and --limit, which only choose what the screen lists. Runs that are not SUCCESS or miss artifacts are refused; a failed quality gate is refused unless --force, which the promotion record keeps. Writes history and pointers with source "manual" and publishes model-selected when a bus is configured; the run the daemon promoted automatically and still in service is pinned against automatic promotion and automatic rollback instead, with no reload. A run promoted here goes through live probation like any promotion; a pinned one is never rolled back automatically. --pin pins the run promoted (or the run in service, whoever promoted it: "changed": true, "pinned": true, no reload; "changed": false when it is pinned already), so that automatic promotion of the same data and automatic rollback leave it; a later promotion or rollback by a person still replaces it. Undo with `flts promote --rollback`; list with `flts promote --history`.';
+    'Interactive in a terminal (arrows or j/k, enter; q or esc on the list, or Ctrl-C anywhere, leaves with exit code 130 and writes nothing; esc elsewhere steps back), starting on --run and --reason when given. Without a terminal, or with --yes or --json, promotes --run directly with --reason, and refuses --config-hash and --limit, which only choose what the screen lists; Ctrl-C there ends with FLTS_PROMOTE_ABORTED (exit 5), as in `flts promote`. Runs that are not SUCCESS or miss artifacts are refused; a failed quality gate is refused unless --force, which the promotion record keeps. Writes history and pointers with source "manual" and publishes model-selected when a bus is configured; the run the daemon promoted automatically and still in service is pinned against automatic promotion and automatic rollback instead, with no reload. A run promoted here goes through live probation like any promotion; a pinned one is never rolled back automatically. --pin pins the run promoted (or the run in service, whoever promoted it: "changed": true, "pinned": true, no reload; "changed": false when it is pinned already), so that automatic promotion of the same data and automatic rollback leave it; a later promotion or rollback by a person still replaces it. Undo with `flts promote --rollback`; list with `flts promote --history`.';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --config-hash <hash>',
@@ -42,7 +44,7 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
     const direct = interactive ? undefined : directRequest(flags, interactiveBlocker(flags.yes, this.jsonEnabled()));
     const deps = await this.dependencies(settings);
     const operator = process.env.FLTS_OPERATOR || os.userInfo().username;
-    const promote = (runId: string, reason: string, current?: string | null) => promoteManually({ runId, reason, force: flags.force, pin: flags.pin, operator, expectedCurrentRunId: current }, settings, deps);
+    const promote = (runId: string, reason: string, current?: string | null, uninterrupted?: Uninterrupted) => promoteManually({ runId, reason, force: flags.force, pin: flags.pin, operator, expectedCurrentRunId: current }, settings, { ...deps, uninterrupted });
     {
       let result: ManualPromotionResult;
       if (!direct) {
@@ -57,7 +59,8 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
         if (outcome.kind === 'failed') throw outcome.error;
         result = outcome.result;
       } else {
-        result = await promote(direct.run, direct.reason);
+        // As `flts promote`: a stop before the promotion is written promotes nothing, one while it is written waits for it.
+        result = await untilSignalled(promoteStopped, (_signal, uninterrupted) => promote(direct.run, direct.reason, undefined, uninterrupted));
         const r = result.record;
         const kept = runKeptLines(result, flags.pin);
         if (kept) for (const line of kept) this.say(line);

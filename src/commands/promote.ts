@@ -2,7 +2,8 @@ import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
-import { untilSignalled, type WritesAtStop } from '../cli/stop-signals.js';
+import { promoteStopped } from '../cli/promote-stopped.js';
+import { untilSignalled } from '../cli/stop-signals.js';
 import { liveProbationLine, PROMOTED_AND_PINNED_LINE, targetsChangedLine, runKeptLines, scoreText } from '../cli/promotion-lines.js';
 import { singleLine } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
@@ -15,7 +16,7 @@ export type PromoteCommandResult = PromotionResult | { history: PromotionRecord[
 export default class Promote extends FltsCommand<PromoteCommandResult> {
   static override summary = 'Make a run the serving model (promotion history + current.json pointers).';
   static override description =
-    'Checks the run (status, artifacts, quality gate, finite forecasts on its test windows), writes model-promotion/<identifier|global>/<config_hash>/promotion-<timestamp>.json, then <identifier>/current.json (or global/current.json and current.json without an identifier), publishes model-selected when a bus is configured and marks the run in MLflow when tracking is configured. --best promotes the scoreboard winner among the runs of the configured targets (TARGETS; a run of other targets is promoted with --run, and the result then says targets_changed), --rollback returns to the previously promoted run, --history lists promotions. A promotion made here stands until newer data is promoted automatically, someone promotes again, or its live probation rolls it back. Promoting the run already in service changes nothing (exit 0, "changed": false), except when the daemon promoted it: then it is pinned against automatic promotion of the same data and automatic rollback (a history record with action "pin"; "changed": true, "pinned": true), with no reload of replicas. --pin pins any run promoted with --run or --best the same way (its promotion record says "pinned": true), and the run in service whoever promoted it ("changed": true, "pinned": true, no reload; "changed": false when it is pinned already); a later promotion or --rollback by a person still replaces a pinned run. "changed" says whether the call wrote a record or moved the pointers, "pinned" whether the run in service stands pinned.';
+    'Checks the run (status, artifacts, quality gate, finite forecasts on its test windows), writes model-promotion/<identifier|global>/<config_hash>/promotion-<timestamp>.json, then <identifier>/current.json (or global/current.json and current.json without an identifier), publishes model-selected when a bus is configured and marks the run in MLflow when tracking is configured. --best promotes the scoreboard winner among the runs of the configured targets (TARGETS; a run of other targets is promoted with --run, and the result then says targets_changed), --rollback returns to the previously promoted run, --history lists promotions. A promotion made here stands until newer data is promoted automatically, someone promotes again, or its live probation rolls it back. Promoting the run already in service changes nothing (exit 0, "changed": false), except when the daemon promoted it: then it is pinned against automatic promotion of the same data and automatic rollback (a history record with action "pin"; "changed": true, "pinned": true), with no reload of replicas. --pin pins any run promoted with --run or --best the same way (its promotion record says "pinned": true), and the run in service whoever promoted it ("changed": true, "pinned": true, no reload; "changed": false when it is pinned already); a later promotion or --rollback by a person still replaces a pinned run. "changed" says whether the call wrote a record or moved the pointers, "pinned" whether the run in service stands pinned. Ctrl-C or SIGTERM ends it with FLTS_PROMOTE_ABORTED (exit 5): before it writes to the promotion history, with nothing promoted; during that write (the record, then the pointers), once the write is done, so that the history and the pointers agree.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --best',
     '<%= config.bin %> <%= command.id %> --run <run_id> --reason "hotfix"',
@@ -89,13 +90,4 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     if (result.tracking.status === 'unavailable') this.say(`mlflow: promotion not marked (${result.tracking.message}).`);
     return result;
   }
-}
-
-function promoteStopped(signal: NodeJS.Signals, writes: WritesAtStop): FltsError {
-  const state = {
-    none: 'before it wrote to the promotion history: nothing was promoted',
-    writing: 'while it wrote to the promotion history and pointers: it finished that write first, so they agree',
-    written: 'after it wrote to the promotion history and pointers, before it ended',
-  }[writes];
-  return new FltsError('FLTS_PROMOTE_ABORTED', `Promote was stopped by ${signal} ${state}.`, { details: { signal, written: writes !== 'none' } });
 }
