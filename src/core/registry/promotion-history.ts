@@ -99,14 +99,15 @@ function pointerKeys(settings: Settings): string[] {
 
 /**
  * The newest history record when this scope's pointers lag behind it, which a promotion killed between its
- * history record and its pointers leaves; the pointers are then moved to it. Writes nothing when they agree.
+ * history record and its pointers leaves; the pointers are then moved to it, through `uninterrupted` (a caller's
+ * guard against a stop in the middle of it). Writes nothing when they agree.
  */
-export async function catchUpPointers(store: ObjectStore, settings: Settings): Promise<PromotionRecord | undefined> {
+export async function catchUpPointers(store: ObjectStore, settings: Settings, uninterrupted: <W>(write: () => Promise<W>) => Promise<W> = (write) => write()): Promise<PromotionRecord | undefined> {
   const newest = (await listPromotionHistory(store, settings, promotionScope(settings))).at(-1);
   if (!newest) return undefined;
   const pointers = await Promise.all(pointerKeys(settings).map((key) => readPointerAt(store, settings, key)));
   if (pointers.every((pointer) => same(pointer, newest))) return undefined;
-  return syncPointers(store, settings);
+  return uninterrupted(() => syncPointers(store, settings));
 }
 
 /**

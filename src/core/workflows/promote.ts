@@ -189,7 +189,7 @@ const pointerKeys = (settings: Settings): string[] => (settings.identifier ? [sc
 
 /** Finishes a promotion an earlier process left before its pointers (pointers moved), as `promote` does first. */
 async function catchUp(settings: Settings, deps: PromotionDeps): Promise<PromotionRecord | undefined> {
-  const caughtUp = await writing(deps)(() => catchUpPointers(deps.store, settings));
+  const caughtUp = await catchUpPointers(deps.store, settings, writing(deps));
   if (caughtUp) (deps.logger ?? silentLogger).warn({ runId: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
   return caughtUp;
 }
