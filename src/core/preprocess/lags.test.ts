@@ -37,6 +37,12 @@ describe('core > preprocess > lags', () => {
     expect(column(out, 'a_lag(-1)')).toEqual([0, 1, 4]);
   });
 
+  it('refuses a column already named as one of its lags, which the lag would overwrite and the table name twice', () => {
+    const frame = makeFrame({ a: [1, 2, 3, 4], 'a_lag(-2)': [7, 7, 7, 7] });
+    expect(() => addLags(frame, 2, 1)).toThrow(expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', message: expect.stringContaining('"a_lag(-2)", the name of the lag 2 of column "a"') }));
+    expect(addLags(frame, 1, 1).columns).toEqual(['a', 'a_lag(-2)', 'a_lag(-1)', 'a_lag(-2)_lag(-1)']);
+  });
+
   it('nLags = 0 changes nothing', () => {
     const frame = makeFrame({ a: [1, 2] });
     expect(addLags(frame, 0, 1)).toBe(frame);
