@@ -421,4 +421,16 @@ describe('core > data > read-table input limits', () => {
     const quoted = readTableBytes(csv('time,a,note\n2020-01-01 00:00:00,1,"say ""hi"",\nthen"\n2020-01-01 00:01:00,2,x\n'), 'x.csv');
     expect(Array.from(quoted.frame.values.a)).toEqual([1, 2]);
   });
+
+  it('refuses a NUL byte in the rows, naming its line: a binary file, or the zeros a write cut short leaves', () => {
+    const rows = 'time,a,b\n2020-01-01 00:00:00,1,2\n2020-01-01 00:01:00,3,4\n';
+    const refused = (bytes: Buffer, line: number) => expect(() => readTableBytes(bytes, 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', message: expect.stringContaining(`x.csv: CSV line ${line} holds a NUL byte`), details: expect.objectContaining({ line }) }));
+    // Zeros at the end (was: "line 4 has 1 fields"), in a value (was: column b dropped as not numeric), in a time
+    // (was: a time that is not a time), inside a quoted value, and binary bytes after a header (was: a quote inside a value).
+    refused(Buffer.concat([csv(rows), Buffer.alloc(64)]), 4);
+    refused(csv(rows.replace(',4', ',\u00004')), 3);
+    refused(csv(rows.replace('00:01', '00:\u000001')), 3);
+    refused(csv(rows.replace(',4', ',"4\u0000"')), 3);
+    refused(Buffer.concat([csv('time,a\n'), Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x22, 0x00, 0x00, 0x08])]), 2);
+  });
 });

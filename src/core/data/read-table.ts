@@ -149,6 +149,9 @@ function withTrimmedNames(df: pl.DataFrame): pl.DataFrame {
  * row would be read as if it were fine. One pass over the bytes, read as polars' parser reads them: a quote
  * opens a quoted field only as the field's first character, and inside such a field every quote toggles it.
  *
+ * A NUL byte is refused where it stands: no text export writes one, and read on, the zeros a write cut short
+ * leaves at the end of a file became a ragged row, a time that is not a time or a column dropped as not numeric.
+ *
  * A quote inside an unquoted value is text to that parser, but polars counts the rows of each chunk by the
  * parity of every quote; an odd number of such quotes on a line makes the two counts differ, and polars then
  * prints its own "CSV malformed" warning on stderr (or misreads the rows). Such a line is refused here.
@@ -168,6 +171,7 @@ function assertRectangular(bytes: Buffer, separator: string): void {
   let empty = true;
   for (let i = 0; i <= bytes.length; i++) {
     const byte = i < bytes.length ? bytes[i] : 0x0a;
+    if (byte === 0x00) throw nulByteError(line);
     if (byte === 0x22) {
       if (fieldStart) {
         quotedField = true;
@@ -212,6 +216,13 @@ function assertRectangular(bytes: Buffer, separator: string): void {
   if (quoted) {
     throw new FltsError('FLTS_DATA_UNREADABLE', `CSV line ${quoteLine} opens a quoted field that is never closed; every " needs its closing ".`, { details: { line: quoteLine } });
   }
+}
+
+function nulByteError(line: number): FltsError {
+  return new FltsError('FLTS_DATA_UNREADABLE', `CSV line ${line} holds a NUL byte: the file is binary, or was cut short while it was written (a crash or a full disk leaves zeros in place of the rest); a CSV is text.`, {
+    details: { line },
+    hint: 'Export the data again as a CSV in UTF-8 or as Parquet, or cut the zeros off the end of the file.',
+  });
 }
 
 /**
