@@ -233,6 +233,17 @@ describe('core > data > read-table', () => {
     );
   });
 
+  it('reads a separator inside a quoted name as part of the name, in comma and semicolon files', () => {
+    // Was: a semicolon file read as comma-separated (every row ragged), and "a,v,b" read as naming v twice.
+    const semicolon = readTableBytes(csv('time;"a,b"\n2018-01-01 00:00:00;1,5\n2018-01-01 00:02:00;2\n'), 'x.csv');
+    expect(semicolon.frame.columns).toEqual(['a,b']);
+    expect(Array.from(semicolon.frame.values['a,b'])).toEqual([1.5, 2]);
+    const comma = readTableBytes(csv('time,"a,v,b",v\n2018-01-01 00:00:00,1,2\n2018-01-01 00:02:00,4,5\n'), 'x.csv');
+    expect(comma.frame.columns).toEqual(['a,v,b', 'v']);
+    expect(Array.from(comma.frame.values.v)).toEqual([2, 5]);
+    expect(() => readTableBytes(csv('time,"v,w","v,w"\n2018-01-01 00:00:00,1,2\n'), 'x.csv')).toThrow(/names column "v,w" twice/);
+  });
+
   it("reads the separator from Excel's first line 'sep=;' and the header after it", () => {
     // Before, "sep=;" was taken for the header: every row was ragged (FLTS_DATA_UNREADABLE, line 2 has 3 fields).
     for (const text of ['sep=;\ntime;v;w\n2018-01-01 00:00:00;1,5;2\n', '\uFEFFsep=,\r\ntime,v,w\r\n2018-01-01 00:00:00,1.5,2\r\n', 'sep=|\ntime|v|w\n2018-01-01 00:00:00|1.5|2\n']) {

@@ -77,6 +77,8 @@ function assertUtf8Header(bytes: Buffer, line: Buffer): void {
  * (spreadsheets in locales whose decimal mark is a comma export with semicolons).
  */
 function detectSeparator(header: string): string {
+  // A separator inside a quoted name is part of the name (time;"a,b" is a semicolon header).
+  header = header.replace(/"[^"]*"/g, '');
   if (header.includes(',')) return ',';
   if (header.includes(';')) return ';';
   if (header.includes('\t')) return '\t';
@@ -101,7 +103,29 @@ function assertGuessedSeparator(header: string, names: readonly string[]): void 
 
 /** The header's names as the reader names its columns: a quoted name unquoted, spaces around it kept. */
 function rawHeaderNames(header: string, separator: string): string[] {
-  return header.split(separator).map((name) => name.replace(/^"(.*)"$/, '$1'));
+  return headerFields(header, separator).map((name) => name.replace(/^"(.*)"$/s, '$1'));
+}
+
+/**
+ * The header split at each separator outside quotes, as the reader splits it (a quote opens a quoted field only
+ * as the field's first character): split at every separator, a name "a,v" was two names, one of them v.
+ */
+function headerFields(header: string, separator: string): string[] {
+  const fields: string[] = [];
+  let from = 0;
+  let quotedField = false;
+  let quoted = false;
+  for (let i = 0; i <= header.length; i++) {
+    const char = header[i];
+    if (i === from && char === '"') quotedField = true;
+    if (char === '"' && quotedField) quoted = !quoted;
+    else if (!quoted && (char === separator || i === header.length)) {
+      fields.push(header.slice(from, i));
+      from = i + 1;
+      quotedField = false;
+    }
+  }
+  return fields;
 }
 
 /** A column's name without the spaces around it ("time, down, up" names time, down and up). */
