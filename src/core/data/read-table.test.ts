@@ -242,6 +242,7 @@ describe('core > data > read-table', () => {
     expect(comma.frame.columns).toEqual(['a,v,b', 'v']);
     expect(Array.from(comma.frame.values.v)).toEqual([2, 5]);
     expect(() => readTableBytes(csv('time,"v,w","v,w"\n2018-01-01 00:00:00,1,2\n'), 'x.csv')).toThrow(/names column "v,w" twice/);
+    expect(() => readTableBytes(csv('time,"v\n2018-01-01 00:00:00,1\n'), 'x.csv')).toThrow(/CSV line 1 opens a quoted field that is never closed/);
   });
 
   it("reads the separator from Excel's first line 'sep=;' and the header after it", () => {

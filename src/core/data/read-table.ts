@@ -119,7 +119,7 @@ function headerFields(header: string, separator: string): string[] {
     const char = header[i];
     if (i === from && char === '"') quotedField = true;
     if (char === '"' && quotedField) quoted = !quoted;
-    else if (!quoted && (char === separator || i === header.length)) {
+    else if (i === header.length || (!quoted && char === separator)) {
       fields.push(header.slice(from, i));
       from = i + 1;
       quotedField = false;
