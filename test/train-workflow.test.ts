@@ -106,7 +106,8 @@ describe('workflows > trainModels', () => {
     // A pid that was in use and is no more: a process that exited.
     const exited = spawn(process.execPath, ['-e', '']);
     const deadPid = await new Promise<number>((resolve) => exited.on('exit', () => resolve(exited.pid!)));
-    const running = (runId: string, owner: RunRecord['owner']): RunRecord => ({ ...template, run_id: runId, status: 'RUNNING', metrics: undefined, timings: { started_at: template.timings.started_at }, owner });
+    // Unsealed, as training leaves a record until it succeeds.
+    const running = (runId: string, owner: RunRecord['owner']): RunRecord => ({ ...template, run_id: runId, status: 'RUNNING', metrics: undefined, record_sha256: undefined, timings: { started_at: template.timings.started_at }, owner });
     await saveRunRecord(store, settings, running('killedbysigkill', { host: os.hostname(), pid: deadPid }));
     await saveRunRecord(store, settings, running('stillgoing', { host: os.hostname(), pid: process.ppid }));
     await saveRunRecord(store, settings, running('elsewhere', { host: `${os.hostname()}-other`, pid: deadPid }));
