@@ -13,7 +13,13 @@ describe('cli > live-ranking-lines', () => {
 
   it('says how far behind serving the figures are: the report interval, the newest report, actuals still to come', () => {
     const [header] = renderLiveRanking({ scope: 'global', rows: [row(1, 600), { ...row(2, 600), updated_at: '2026-01-01T00:00:05.000Z' }] }, { probationPoints: 500, reportIntervalMs: 5000 });
-    expect(header).toContain('as replicas last reported, every 5 s while their figures change and at stop, newest 2026-01-01T00:00:05.000Z');
+    expect(header).toContain('as replicas last reported, every 5 s while their figures change, unchanged at least every minute, and at stop, newest 2026-01-01T00:00:05.000Z');
     expect(header).toContain('a forecast counts once its actual arrives');
+  });
+
+  it('says unchanged figures are rewritten too: at least every minute, or every interval when that is longer', () => {
+    const rows = [row(1, 600)];
+    expect(renderLiveRanking({ scope: 'global', rows }, { probationPoints: 500, reportIntervalMs: 5000 })[0]).toContain('every 5 s while their figures change, unchanged at least every minute, and at stop');
+    expect(renderLiveRanking({ scope: 'global', rows }, { probationPoints: 500, reportIntervalMs: 120_000 })[0]).toContain('every 120 s, changed or not, and at stop');
   });
 });

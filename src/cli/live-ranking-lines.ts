@@ -11,15 +11,16 @@ const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
 /**
  * `flts eval --live` as text: a first line naming the scope ranked, where the figures come from (as the other
  * eval boards name their config_hash and source) and how far behind serving they are, then one line per run.
- * The figures are the replicas' reports, rewritten every `reportIntervalMs` while they change (and when a replica stops), and a
- * forecast is scored only once its actual arrives: the newest forecast of each series is never in them yet.
+ * The figures are the replicas' reports, rewritten every `reportIntervalMs` while they change, unchanged at least every minute (the heartbeat of
+ * liveReportHeartbeatMs, never shorter than the interval) and when a replica stops; a forecast is scored only once
+ * its actual arrives: the newest forecast of each series is never in them yet.
  */
 export function renderLiveRanking(ranking: LiveRanking, terms: LiveRankingTerms): string[] {
   if (ranking.rows.length === 0) return [`No live figures in scope ${ranking.scope} yet: serve a run and send /predict requests or POST /actuals (replicas report every ${seconds(terms.reportIntervalMs)}, FLTS_LIVE_REPORT_INTERVAL_MS).`];
   const newest = ranking.rows.reduce((latest, row) => (row.updated_at > latest ? row.updated_at : latest), '');
   const header =
     `scope ${ranking.scope} — live error on served traffic (RMSE and MAE over each replica's rolling window of matched points, pooled over targets and replicas; runs under ${terms.probationPoints} points ranked last; ` +
-    `as replicas last reported, every ${seconds(terms.reportIntervalMs)} while their figures change and at stop, newest ${newest}; a forecast counts once its actual arrives in a later request, POST /actuals or a claim)`;
+    `as replicas last reported, every ${seconds(terms.reportIntervalMs)}${terms.reportIntervalMs < 60_000 ? ' while their figures change, unchanged at least every minute,' : ', changed or not,'} and at stop, newest ${newest}; a forecast counts once its actual arrives in a later request, POST /actuals or a claim)`;
   return [
     header,
     ...ranking.rows.map(
