@@ -7,7 +7,7 @@ import { FltsError } from '../core/errors.js';
 import { abortOnSignals } from '../cli/stop-signals.js';
 import type { BenchReport } from '../core/bench/bench-types.js';
 import { assertDataToCutFrom, benchPayloadFile, dataNamedBy, readBenchPayloadFile } from '../core/bench/payload-file.js';
-import { servedRunWindow } from '../core/bench/payload-window.js';
+import { DEFAULT_PAYLOAD_ROWS, servedRunWindow } from '../core/bench/payload-window.js';
 import { checkGrpcTarget, parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseTargetUrl } from '../core/bench/parse-matrix.js';
 import { runBench } from '../core/bench/run-bench.js';
 import { targetRunWindow } from '../core/bench/target-run.js';
@@ -42,7 +42,7 @@ export default class Bench extends FltsCommand<BenchReport> {
     target: Flags.string({ description: 'Benchmark this running service instead of starting replicas (not with --run, --engine or --compare).', exclusive: ['run', 'engine', 'compare'] }),
     protocol: Flags.string({ description: 'Comma-separated: http (POST /predict), oip-http (Open Inference Protocol JSON), oip-grpc (Open Inference Protocol gRPC).', default: 'http' }),
     'grpc-target': Flags.string({ description: 'host:port of the --target service\'s gRPC port (for --protocol oip-grpc).' }),
-    'payload-rows': Flags.integer({ description: 'Raw rows per request body.', default: 16, min: 2 }),
+    'payload-rows': Flags.integer({ description: `Raw rows per request body [default: ${DEFAULT_PAYLOAD_ROWS}, or the served run's input window when longer].`, min: 2 }),
     engine: Flags.string({ description: 'Compare forward-pass engines in one run: onnx,wasm starts each replica group once per engine (FLTS_SERVE_ENGINE).', exclusive: ['compare', 'target'] }),
     'payload-layout': Flags.string({
       description: 'spread = bodies from offsets across the whole file; consecutive = one row apart, so later requests bring the actuals of earlier forecasts (live scoring matches them).',

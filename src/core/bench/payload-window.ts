@@ -39,6 +39,14 @@ export async function servedRunWindow(store: ObjectStore, settings: Settings, ru
   };
 }
 
+/** Raw rows per request body when none are asked for: a short body, as most forecast requests are. */
+export const DEFAULT_PAYLOAD_ROWS = 16;
+
+/** DEFAULT_PAYLOAD_ROWS, or as many rows as a request of the run to serve needs when that is more (a --target's run is known only once it answers). */
+export function defaultPayloadRows(window: ServedWindow | undefined): number {
+  return Math.max(DEFAULT_PAYLOAD_ROWS, window ? requestRowsNeeded(window.inputSeqLen) : 0);
+}
+
 /**
  * Every request body must hold the model's window: a shorter one is answered 400 by each replica, which would
  * end the run only after the servers started, as a failure of the benchmark instead of a wrong flag.

@@ -101,6 +101,26 @@ describe('core > bench > runBench requests', () => {
     }
   });
 
+  it("cuts bodies as long as the run's window when none are asked for and the window is longer than the default, and 16 rows otherwise", async () => {
+    const rowsSent = async (window: BenchInput['window']): Promise<number[]> => {
+      const rows: number[] = [];
+      const url = await serve((request, response) => {
+        if (request.method === 'GET') return void response.writeHead(200, { 'content-type': 'application/json' }).end(request.url === '/readyz' ? '{"run_id":"r1"}' : '{}');
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk)).on('end', () => {
+          rows.push((JSON.parse(Buffer.concat(chunks).toString()) as { data: { time: unknown[] } }).data.time.length);
+          response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        });
+      });
+      await runBench({ replicas: [1], connections: [1], durationSec: 0.1, baselineDurationSec: 0.1, warmupSec: 0, target: url, protocols: ['http'], modelName: 'flts', payloadFile: PAYLOAD_FILE, window });
+      return [...new Set(rows)];
+    };
+    // An MSTL run's window: before, the default of 16 rows refused every bench of it as a usage error.
+    expect(await rowsSent({ runId: 'r1', inputSeqLen: 30, requestColumns: ['down', 'up'] })).toEqual([30]);
+    expect(await rowsSent({ runId: 'r1', inputSeqLen: 10, requestColumns: ['down', 'up'] })).toEqual([16]);
+    expect(await rowsSent(undefined)).toEqual([16]);
+  });
+
   it('sends the load under the path of a --target behind a prefix, where the readiness check and the probe went', async () => {
     const { url, answered } = await tokenTarget('tok');
     const report = (await benchAgainst(`${url}/gw/`, { apiToken: 'tok' })) as BenchReport;

@@ -10,7 +10,7 @@ import { processRssMiB, startCpuWindow } from './process-cpu.js';
 import { benchAborted, startReplicas, type ServerCommand } from './replica-cluster.js';
 import { checkGrpcTarget, type BenchVariant } from './parse-matrix.js';
 import type { BenchPayloadFile } from './payload-file.js';
-import { assertPayloadCoversWindow, assertPayloadHasColumns, READY_CHECK_TIMEOUT_MS, windowAt, type ServedWindow } from './payload-window.js';
+import { assertPayloadCoversWindow, assertPayloadHasColumns, defaultPayloadRows, READY_CHECK_TIMEOUT_MS, windowAt, type ServedWindow } from './payload-window.js';
 import { buildRequestPayloads } from './request-payloads.js';
 
 /** @grpc/grpc-js and its protobuf loader (~110 modules) load with the first gRPC cell, not for HTTP-only runs. */
@@ -41,7 +41,11 @@ export interface BenchInput {
   payloadFile: BenchPayloadFile;
   /** The largest payload file read (FLTS_DATA_MAX_INPUT_BYTES); 1 GiB when not given. */
   payloadMaxBytes?: number;
-  payloadRows: number;
+  /**
+   * Raw rows per request body; by default DEFAULT_PAYLOAD_ROWS, or the window of the run to serve (`window`) when
+   * that is longer: a default no request of that run could be answered with would fail every bench of it.
+   */
+  payloadRows?: number;
   /**
    * `consecutive`: bodies start one row apart, so each request's rows bring the actual values of the forecasts
    * made for the bodies before it (what live scoring matches). Default `spread` over the whole file.
@@ -169,10 +173,11 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
   // Said first: which data the load is made of matters to every number that follows, and to a refusal.
   const { path: file, origin, why, hint } = input.payloadFile;
   deps.onEvent?.({ type: 'bench.payload_file', file, origin, why, ...(hint ? { hint } : {}) });
-  if (input.window) assertPayloadCoversWindow(input.payloadRows, input.window);
+  const payloadRows = input.payloadRows ?? defaultPayloadRows(input.window);
+  if (input.window) assertPayloadCoversWindow(payloadRows, input.window);
   const removeUnused = input.outDir ? await prepareBenchDir(input.outDir) : undefined;
   try {
-    return await measureMatrix(input, deps);
+    return await measureMatrix({ ...input, payloadRows }, deps);
   } catch (error) {
     await removeUnused?.();
     throw error;
@@ -180,7 +185,7 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
 }
 
 /** The matrix of runBench, once its input is checked and its output directory made. */
-async function measureMatrix(input: BenchInput, deps: BenchDeps): Promise<BenchReport> {
+async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: BenchDeps): Promise<BenchReport> {
   const emit = deps.onEvent ?? (() => {});
   const { path: payloadPath, origin, why, hint } = input.payloadFile;
   const window = input.window;
