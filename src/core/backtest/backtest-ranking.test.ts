@@ -1,3 +1,4 @@
+import type { FltsError } from '../errors.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -86,6 +87,21 @@ describe('core > backtest > evaluateRunsByBacktest > new rows under the same fil
 
     await putJson(store, settings.store.buckets.processed, sidecarKey, { config_hash: hash, created_at: '2026-12-07T00:00:00Z', flts: { data_sha256: 'new-rows' } });
     await expect(evaluateRunsByBacktest({ configHash: hash }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', details: { backtestOfReplacedRows: true, runsOfReplacedRows: 1 } });
+  });
+
+  it('asks for a backtest, not for training alone, when the runs of the data were never backtested or their backtest scored replaced rows', async () => {
+    const hash = '7'.repeat(64);
+    const run = fakeRun('trained', 'LSTM', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-12-01T00:00:00Z', 'SUCCESS', hash);
+    await saveRunRecord(store, settings, run);
+    const refusal = await evaluateRunsByBacktest({ configHash: hash }, settings, { store }).catch((error: unknown) => error as FltsError);
+    // Before, the message said to run `flts backtest` and the hint to train a model, which the data already had.
+    expect(refusal).toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', message: expect.stringContaining('No backtest recorded') });
+    expect(refusal.hint).toContain('`flts backtest`');
+    expect(refusal.hint).not.toMatch(/^Train a model/);
+
+    await saveBacktestRecord(store, settings, { config_hash: hash, data: { processed_sha256: 'old-rows' }, created_at: '2026-12-06T00:00:00Z', horizon: 3, stride: 3, refit_every: 0, origins: [], models: [backtested(run, 0.1)], ranking: [] });
+    await putJson(store, settings.store.buckets.processed, processedKeys(settings, hash).trainSidecar, { config_hash: hash, created_at: '2026-12-07T00:00:00Z', flts: { data_sha256: 'new-rows' } });
+    await expect(evaluateRunsByBacktest({ configHash: hash }, settings, { store })).rejects.toMatchObject({ details: { backtestOfReplacedRows: true }, hint: refusal.hint });
   });
 });
 

@@ -71,6 +71,9 @@ export function backtestOfData(record: BacktestRecord, sidecar: ProcessedSidecar
   return trainedOnLineage({ configHash: record.config_hash, processedSha256: record.data?.processed_sha256, inputs: record.data?.fingerprints }, sidecar);
 }
 
+/** What ranking by backtest needs, in place of FLTS_EVAL_NO_RUNS' own hint (which asks for training alone). */
+const NO_BACKTEST_HINT = 'Run `flts backtest` on this data (after `flts train`, when it has no runs of the rows it holds now), then rank again; `flts eval` alone ranks by the held-out test split.';
+
 /**
  * `flts eval --rank-by backtest`: the scoreboard from the stored backtest of a config_hash, of the runs it covers that
  * were trained on the rows the config_hash holds now, as `flts eval` ranks. A run of rows that new data under the same
@@ -80,7 +83,7 @@ export function backtestOfData(record: BacktestRecord, sidecar: ProcessedSidecar
 export async function evaluateRunsByBacktest(input: { configHash?: string }, settings: Settings, deps: { store: ObjectStore }): Promise<EvaluateRunsResult> {
   const configHash = await resolveEvalConfigHash(deps.store, settings, input.configHash);
   const record = await readBacktestRecord(deps.store, settings, configHash);
-  if (!record) throw new FltsError('FLTS_EVAL_NO_RUNS', `No backtest recorded for config_hash ${configHash}; run \`flts backtest\` first.`, { details: { configHash } });
+  if (!record) throw new FltsError('FLTS_EVAL_NO_RUNS', `No backtest recorded for config_hash ${configHash}; run \`flts backtest\` first.`, { details: { configHash }, hint: NO_BACKTEST_HINT });
   const { records, corrupt } = await scanRunRecords(deps.store, settings, { configHash });
   const sidecar = await currentDataOf(deps.store, settings, configHash);
   const ofRowsHeld = backtestOfData(record, sidecar);
@@ -90,6 +93,7 @@ export async function evaluateRunsByBacktest(input: { configHash?: string }, set
   if (!ofRowsHeld) {
     throw new FltsError('FLTS_EVAL_NO_RUNS', `The backtest of config_hash ${configHash} scored rows that new data under the same file names replaced: its ${replaced} SUCCESS run(s) are left out (\`flts backtest\` scores the rows held now).`, {
       details: { configHash, backtestOfReplacedRows: true, runsOfReplacedRows: replaced },
+      hint: NO_BACKTEST_HINT,
     });
   }
   if (board.rows.length === 0) {
@@ -97,6 +101,7 @@ export async function evaluateRunsByBacktest(input: { configHash?: string }, set
     const damaged = corrupt.length > 0 ? ` (left out, damaged: ${corrupt.map((run) => run.run_id).join(', ')})` : '';
     throw new FltsError('FLTS_EVAL_NO_RUNS', `The backtest of config_hash ${configHash} covers no SUCCESS run${why}${damaged}.`, {
       details: { configHash, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}), corrupt_runs: corrupt },
+      hint: NO_BACKTEST_HINT,
     });
   }
   return {
