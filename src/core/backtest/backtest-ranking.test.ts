@@ -93,7 +93,7 @@ describe('core > backtest > evaluateRunsByBacktest > new rows under the same fil
     const hash = '7'.repeat(64);
     const run = fakeRun('trained', 'LSTM', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-12-01T00:00:00Z', 'SUCCESS', hash);
     await saveRunRecord(store, settings, run);
-    const refusal = await evaluateRunsByBacktest({ configHash: hash }, settings, { store }).catch((error: unknown) => error as FltsError);
+    const refusal = (await evaluateRunsByBacktest({ configHash: hash }, settings, { store }).catch((error: unknown) => error)) as FltsError;
     // Before, the message said to run `flts backtest` and the hint to train a model, which the data already had.
     expect(refusal).toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', message: expect.stringContaining('No backtest recorded') });
     expect(refusal.hint).toContain('`flts backtest`');
