@@ -180,6 +180,44 @@ describe('core > workflows > promote', () => {
     expect(await listPromotionHistory(store, settings)).toEqual([]);
   });
 
+
+  describe('the quality gate over a config_hash with an edited run', () => {
+    const hash = 'e'.repeat(64);
+
+    it('refuses a run whose only baseline was edited since training, and says that run was left out of its scoreboard', async () => {
+      await addRun(fakeRun('runL', 'LSTM', { rmse: 0.05, mae: 0.04, mse: 0.0025 }, '2025-01-01T00:00:00.000Z', 'SUCCESS', hash));
+      await addEditedRun(fakeRun('naiveEdited', 'NAIVE', { rmse: 0.2, mae: 0.2, mse: 0.04 }, '2025-01-02T00:00:00.000Z', 'SUCCESS', hash), { rmse: 0.3, mae: 0.3, mse: 0.09 });
+      settings.eval.minImprovementPct = 10;
+      const refused = await byHand('runL').catch((error: unknown) => error);
+      expect(refused).toMatchObject({
+        code: 'FLTS_EVAL_GATE_FAILED',
+        message: expect.stringContaining('no baseline run (NAIVE, SNAIVE or MSTL) to compare with (judged without damaged run(s) left out of its scoreboard: naiveEdited)'),
+        details: { problems: [{ kind: 'gate', corrupt_runs: [{ run_id: 'naiveEdited', code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('edited since training') }] }] },
+      });
+      // Forced over, the record keeps the reason as it was given.
+      const forced = await promote({ runId: 'runL', source: 'manual', actor: 'ana', reason: 'by hand', force: true }, settings, { store });
+      expect(forced.record.forced_over).toEqual([expect.stringContaining('left out of its scoreboard: naiveEdited')]);
+      expect(forced.corrupt_runs?.map((run) => run.run_id)).toEqual(['naiveEdited']);
+    });
+
+    it('passes a run over the baseline left, and the result names the edited baseline its scoreboard was built without', async () => {
+      await addRun(fakeRun('runL', 'LSTM', { rmse: 0.05, mae: 0.04, mse: 0.0025 }, '2025-01-01T00:00:00.000Z', 'SUCCESS', hash));
+      await addRun(fakeRun('naiveOld', 'NAIVE', { rmse: 0.2, mae: 0.2, mse: 0.04 }, '2025-01-02T00:00:00.000Z', 'SUCCESS', hash));
+      // The newest NAIVE, which the gate compares with (runL beats its 0.051 by 2% only), edited since training.
+      await addEditedRun(fakeRun('naiveEdited', 'NAIVE', { rmse: 0.051, mae: 0.05, mse: 0.0026 }, '2025-01-03T00:00:00.000Z', 'SUCCESS', hash), { rmse: 0.3, mae: 0.3, mse: 0.09 });
+      settings.eval.minImprovementPct = 10;
+      const promoted = await byHand('runL');
+      expect(promoted.gate).toEqual({ passed: true, reason: 'passes the quality gate (judged without damaged run(s) left out of its scoreboard: naiveEdited)' });
+      expect(promoted.corrupt_runs).toEqual([{ run_id: 'naiveEdited', code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('edited since training') }]);
+    });
+
+    it('says nothing more of a gate over clean runs', async () => {
+      settings.eval.minImprovementPct = 1;
+      const promoted = await byHand('runB');
+      expect(promoted.gate).toEqual({ passed: true, reason: 'passes the quality gate' });
+      expect(promoted).not.toHaveProperty('corrupt_runs');
+    });
+  });
   it('promotes the scoreboard winner and respects the quality gate unless forced', async () => {
     const best = await promoteBest({ configHash: HASH, source: 'best', actor: 'ana' }, settings, { store });
     expect(best.record).toMatchObject({ run_id: 'runB', source: 'best', actor: 'ana' });

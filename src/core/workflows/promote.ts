@@ -18,7 +18,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
 import { publishPromotion, type PublishedPromotion } from './announce-promotion.js';
 import { liveProbationOf, type LiveProbationStart } from './live-probation-start.js';
-import { gateProblem, runProblems, type PromotionProblem } from './promotion-checks.js';
+import { checkGate, leftOutOfGate, runProblems, type PromotionProblem } from './promotion-checks.js';
 import type { PromotionMarker } from './mark-promoted.js';
 import type { GuardedTracking } from '../tracking/guard-tracking.js';
 import { trackPromotion } from './sync-runs-to-tracking.js';
@@ -99,9 +99,10 @@ export interface PromotionResult {
    */
   live_probation: LiveProbationStart | null;
   /**
-   * A best-score choice (`promoteBest`) only: the runs of the config_hash left out of the choice because their
-   * run.json is damaged (unreadable, or edited since training sealed it), with the code serving would refuse them
-   * with; empty when none was.
+   * The runs of the config_hash left out because their run.json is damaged (unreadable, or edited since training
+   * sealed it), with the code serving would refuse them with: of a best-score choice (`promoteBest`: always, empty
+   * when none was), or of the scoreboard the quality gate judged the run on (a promotion by name: present when one
+   * was, and named in `gate.reason` too). Absent otherwise.
    */
   corrupt_runs?: RunRegistryScan['corrupt'];
 }
@@ -354,7 +355,8 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   const unservable = await runProblems(store, settings, run);
   if (unservable.length > 0) throw refusal(run, unservable, false);
   const problems: PromotionProblem[] = [];
-  const gateIssue = isRollback(decision.source) ? undefined : await gateProblem(store, settings, run);
+  const gateCheck = isRollback(decision.source) ? undefined : await checkGate(store, settings, run);
+  const gateIssue = gateCheck?.problem;
   if (gateIssue) problems.push(gateIssue);
   const validation = await checkCandidate(store, settings, run, problems);
   if (problems.length > 0 && !decision.force) throw refusal(run, problems);
@@ -388,7 +390,8 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   const published = await publishPromotion(written, settings, deps);
   const tracked = await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking });
   await tidyCandidateLists(store, settings, decision.candidateRuns, deps.logger);
-  const gate = gateIssue ? { passed: false, reason: gateIssue.message } : settings.eval.minImprovementPct === null || isRollback(decision.source) ? null : { passed: true, reason: 'passes the quality gate' };
+  const leftOut = gateCheck?.corrupt_runs ?? [];
+  const gate = gateIssue ? { passed: false, reason: gateIssue.message } : settings.eval.minImprovementPct === null || isRollback(decision.source) ? null : { passed: true, reason: `passes the quality gate${leftOutOfGate(leftOut)}` };
   return {
     changed: true,
     pinned,
@@ -401,6 +404,7 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
     tracking: trackingOf(tracked),
     ...(targetsChanged ? { targets_changed: targetsChanged } : {}),
     live_probation: await liveProbationOf(written, settings, store, deps.now?.()),
+    ...(leftOut.length > 0 ? { corrupt_runs: leftOut } : {}),
   };
 }
 
