@@ -7,7 +7,10 @@ import type { MessageBus, ReceivedMessage } from '../bus/message-bus.js';
 import { decodePromotion, encodeTrainingEvent } from '../bus/messages.js';
 import { defaultSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
-import { silentLogger } from '../logger.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { sealRunRecord } from '../registry/run-record-seal.js';
+import type { RunRecord } from '../registry/run-record.js';
+import { saveRunRecord } from '../registry/run-store.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import { promotionScope, readPromotionPointer, scopedPointerKey } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
@@ -16,7 +19,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { autoPromote } from '../workflows/auto-promote.js';
 import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
-import { reconcilePromotion } from './promoter-reconciler.js';
+import { createDamagedRunReports, reconcilePromotion } from './promoter-reconciler.js';
 import { acquireLease, leaseKey, readLease } from '../registry/work-lease.js';
 import { startPromoterRole } from './promoter-role.js';
 import type { RoleContext } from './role-registry.js';
@@ -49,7 +52,72 @@ function promoter(store: ObjectStore): RoleContext {
   return { settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics(), owner: 'promoter-a', signal: new AbortController().signal };
 }
 
+/** Saves `run` sealed as training seals it, then its test RMSE edited by hand, the seal left as it was. */
+async function addEditedRun(store: ObjectStore, run: RunRecord): Promise<void> {
+  const sealed = sealRunRecord(run);
+  await saveRunRecord(store, settings, { ...sealed, metrics: { ...sealed.metrics!, test_rmse: 0.0001 } });
+}
+
+/** A logger keeping what is logged at warn and info. */
+function recordingLogger(): { logger: Logger; warnings: Array<{ fields: Record<string, unknown>; msg?: string }>; infos: Array<{ fields: Record<string, unknown>; msg?: string }> } {
+  const warnings: Array<{ fields: Record<string, unknown>; msg?: string }> = [];
+  const infos: Array<{ fields: Record<string, unknown>; msg?: string }> = [];
+  const logger: Logger = { trace() {}, debug() {}, error() {}, info: (fields, msg) => void infos.push({ fields: fields as Record<string, unknown>, msg }), warn: (fields, msg) => void warnings.push({ fields: fields as Record<string, unknown>, msg }), child: () => logger };
+  return { logger, warnings, infos };
+}
+
+const leftOutLogs = (warnings: Array<{ fields: Record<string, unknown>; msg?: string }>) =>
+  warnings.filter((warning) => warning.msg === 'daemon_promotion_runs_left_out').map((warning) => (warning.fields.runs as Array<{ runId: string }>).map((run) => run.runId));
+
 describe('core > daemon > promoter-reconciler', () => {
+  it('tells once of a damaged run of the data it waits on, not at every look', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    // The only NAIVE run of the data was edited since training: the promoter waits for a NAIVE run.
+    await addEditedRun(store, fakeRun('naive-edited', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH));
+    const { logger, warnings, infos } = recordingLogger();
+    const damaged = createDamagedRunReports();
+    for (let look = 0; look < 3; look++) {
+      expect(await reconcilePromotion({ ...promoter(store), logger }, HASH, new AbortController().signal, damaged)).toMatchObject({ result: 'waiting', missing: ['NAIVE'] });
+    }
+    expect(leftOutLogs(warnings)).toEqual([['naive-edited']]);
+    expect(warnings[0].fields).toMatchObject({ configHash: HASH, runs: [{ runId: 'naive-edited', code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('edited since training') }] });
+    // The step's own line stays what it was.
+    expect(infos.filter((info) => info.msg === 'daemon_promotion_waiting')).toHaveLength(3);
+    for (const info of infos) expect(info.fields).not.toHaveProperty('corrupt_runs');
+  });
+
+  it('tells once of a damaged run found after the data was promoted, and not again of one its promotion named', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    const run = fakeRun('naive-6', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
+    await addLoadableRun(store, settings, { ...run, timings: { ...run.timings, finished_at: '2026-01-01T00:01:00.000Z' } });
+    await addEditedRun(store, fakeRun('lstm-edited', 'LSTM', { rmse: 0.2, mae: 0.2, mse: 0.04 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH));
+    const { logger, warnings } = recordingLogger();
+    const damaged = createDamagedRunReports();
+    const look = () => reconcilePromotion({ ...promoter(store), logger }, HASH, new AbortController().signal, damaged);
+    expect(await look()).toMatchObject({ result: 'promoted', record: { run_id: 'naive-6' } });
+    // The promotion itself named the run it chose without.
+    expect(warnings.filter((warning) => warning.msg === 'promotion_runs_left_out')).toHaveLength(1);
+    expect(await look()).toMatchObject({ result: 'already-promoted', corrupt_runs: [{ run_id: 'lstm-edited' }] });
+    expect(leftOutLogs(warnings)).toEqual([]);
+    // Another run edited later is told of at the next look, once.
+    await addEditedRun(store, fakeRun('gru-edited', 'GRU', { rmse: 0.2, mae: 0.2, mse: 0.04 }, '2026-01-01T00:02:00.000Z', 'SUCCESS', HASH));
+    expect(await look()).toMatchObject({ result: 'already-promoted' });
+    expect(await look()).toMatchObject({ result: 'already-promoted' });
+    expect(leftOutLogs(warnings)).toEqual([['gru-edited']]);
+  });
+
+  it('remembers a bounded number of damaged runs told of, forgetting the oldest first', () => {
+    const { logger, warnings } = recordingLogger();
+    const damaged = createDamagedRunReports(2);
+    const corrupt = (...ids: string[]) => ids.map((run_id) => ({ run_id, code: 'FLTS_RUN_CORRUPT', message: `Run ${run_id} is damaged` }));
+    damaged.report(logger, HASH, corrupt('a', 'b'));
+    damaged.report(logger, HASH, corrupt('a', 'b', 'c'));
+    damaged.report(logger, HASH, corrupt('b', 'c'));
+    // a was forgotten when c came: told of again.
+    damaged.report(logger, HASH, corrupt('a', 'c'));
+    expect(leftOutLogs(warnings)).toEqual([['a', 'b'], ['c'], ['a']]);
+  });
+
   it('moves the pointers of a promotion stopped after its history record, and announces it, when the step runs again', async () => {
     const store = createFsStore(path.join(root, 'store'));
     const run = fakeRun('naive-1', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);

@@ -1,13 +1,54 @@
 import { FltsError, toFltsError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { promotionScope, readPointerAt, scopedPointerKey, type PromotionRecord } from '../registry/pointers.js';
 import { autoPromote, decideAutoPromotion, type AutoPromotionOutcome } from '../workflows/auto-promote.js';
 import { announcePromotion, completeInterruptedPromotion } from '../workflows/announce-promotion.js';
 import type { RoleContext } from './role-registry.js';
 import { roleTracking } from './role-tracking.js';
+import type { RunRegistryScan } from '../registry/run-store.js';
 import { acquireLease, leaseKey, readLease, waitForLeaseFree, type HeldLease } from '../registry/work-lease.js';
 
 /** `announced` on an `already-promoted` outcome: this step sent its `model-selected` notice (it had been owed). */
 export type PromotionOutcome = (AutoPromotionOutcome & { announced?: true }) | { result: 'busy'; reason: string };
+
+/** Damaged runs whose damage the promoter has logged, remembered past this many only for the newest. */
+export const REPORTED_DAMAGED_RUNS_LIMIT = 1024;
+
+/**
+ * The damaged runs (run.json unreadable, or edited since training sealed it) one promoter has told its operator of:
+ * every look at a config_hash leaves them out of its decision, and a promoter that looks at the latest data at each
+ * resync would otherwise log the same runs for ever, or (as a decision to wait or to keep the run in service did)
+ * never. Kept in this process, at most `limit` run ids (the oldest reported forgotten first, logged again if seen).
+ */
+export interface DamagedRunReports {
+  /** Logs the runs of `corrupt` not told of yet (`daemon_promotion_runs_left_out`), and remembers them. */
+  report(logger: Logger, configHash: string, corrupt: RunRegistryScan['corrupt']): void;
+  /** Remembers runs someone else told of (promoteBest logs those it leaves out, `promotion_runs_left_out`). */
+  told(corrupt: RunRegistryScan['corrupt']): void;
+}
+
+export function createDamagedRunReports(limit = REPORTED_DAMAGED_RUNS_LIMIT): DamagedRunReports {
+  const reported = new Set<string>();
+  const remember = (runId: string): void => {
+    reported.delete(runId);
+    reported.add(runId);
+    for (const oldest of reported) {
+      if (reported.size <= limit) break;
+      reported.delete(oldest);
+    }
+  };
+  return {
+    report(logger, configHash, corrupt) {
+      const fresh = corrupt.filter((run) => !reported.has(run.run_id));
+      if (fresh.length === 0) return;
+      logger.warn({ configHash, runs: fresh.map(({ run_id, code, message }) => ({ runId: run_id, code, message })) }, 'daemon_promotion_runs_left_out');
+      for (const run of fresh) remember(run.run_id);
+    },
+    told(corrupt) {
+      for (const run of corrupt) if (!reported.has(run.run_id)) remember(run.run_id);
+    },
+  };
+}
 
 type Step = (result: Parameters<RoleContext['metrics']['countStep']>[2], outcome: PromotionOutcome) => PromotionOutcome;
 
@@ -16,11 +57,14 @@ type Step = (result: Parameters<RoleContext['metrics']['countStep']>[2], outcome
  * run stands), under a lease so two promoters never promote the same data twice. The workflow publishes
  * `model-selected` and marks MLflow.
  */
-export async function reconcilePromotion(context: RoleContext, configHash: string, signal: AbortSignal): Promise<PromotionOutcome> {
+export async function reconcilePromotion(context: RoleContext, configHash: string, signal: AbortSignal, damaged: DamagedRunReports = createDamagedRunReports()): Promise<PromotionOutcome> {
   const { store, settings, bus, logger, metrics } = context;
   const step: Step = (result, outcome) => {
     metrics.countStep('promoter', 'promote', result);
-    logger.info({ configHash, ...outcome }, `daemon_promotion_${outcome.result.replace(/-/g, '_')}`);
+    // The runs left out are told of once (damaged.report), not at every step that looks at their config_hash.
+    const { corrupt_runs: corrupt, ...logged } = outcome as PromotionOutcome & { corrupt_runs?: RunRegistryScan['corrupt'] };
+    if (corrupt) damaged.report(logger, configHash, corrupt);
+    logger.info({ configHash, ...logged }, `daemon_promotion_${outcome.result.replace(/-/g, '_')}`);
     return outcome;
   };
   const leaseWork = promotionLeaseWork(settings, configHash);
@@ -28,7 +72,13 @@ export async function reconcilePromotion(context: RoleContext, configHash: strin
     const first = await decideAutoPromotion(store, settings, configHash);
     if (first.result !== 'promote') return settle(context, configHash, first, step, signal);
     const lease = await acquireLease({ store, settings, owner: context.owner, logger, monotonic: context.monotonic }, leaseWork, signal);
-    if (lease) return promoteUnder(context, configHash, lease, signal, step);
+    if (lease) {
+      const outcome = await promoteUnder(context, configHash, lease, signal, step);
+      // Decided again under the lease: either that decision's outcome named them (and the step told of them), or
+      // promoteBest chose without them and logged them itself.
+      damaged.told(first.corrupt_runs ?? []);
+      return outcome;
+    }
     // Another promoter holds it: wait until it finishes (then decide again: it may have promoted this data) or its
     // lease goes stale (a promoter that died), rather than until the next resync.
     logger.info({ configHash }, 'daemon_promotion_waiting_for_lease');

@@ -7,7 +7,7 @@ import { listPromotionHistory } from '../registry/promotion-history.js';
 import { listRunRecords } from '../registry/run-store.js';
 import { decodeStepMessage, STEP_RESULTS } from './daemon-metrics.js';
 import { startProbationDecisions } from './probation-role-step.js';
-import { reconcilePromotion } from './promoter-reconciler.js';
+import { createDamagedRunReports, reconcilePromotion } from './promoter-reconciler.js';
 import { abandonedOnStop, type RoleContext, type RoleHandle } from './role-registry.js';
 import { declareRoleTracking } from './role-tracking.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
@@ -33,12 +33,13 @@ export async function promotionCandidates(context: RoleContext): Promise<string[
 export async function startPromoterRole(context: RoleContext): Promise<RoleHandle> {
   const { settings, bus, logger } = context;
   const queue = createSerialQueue();
+  const damaged = createDamagedRunReports();
   await bus.ensureTopics([settings.bus.topics.modelSelected]);
   context.metrics.declareSteps('promoter', 'promote', STEP_RESULTS);
   declareRoleTracking(context, 'promoter');
   const resync = async (): Promise<void> => {
     for (const configHash of await promotionCandidates(context)) {
-      await queue.run(() => reconcilePromotion(context, configHash, context.signal)).catch((error: unknown) => {
+      await queue.run(() => reconcilePromotion(context, configHash, context.signal, damaged)).catch((error: unknown) => {
         if (!context.signal.aborted) logger.error({ configHash, err: error }, 'daemon_promoter_resync_failed');
       });
     }
@@ -46,7 +47,7 @@ export async function startPromoterRole(context: RoleContext): Promise<RoleHandl
   const subscription = await bus.subscribe({ group: settings.bus.groups.promoter, topics: [settings.bus.topics.modelTraining], dlqOperation: 'promotion', dlq: roleDlq(settings, 'promoter') }, abandonedOnStop(context.signal, async (message, { attempt, signal }) => {
     const event = decodeStepMessage(context.metrics, 'promoter', 'promote', () => decodeTrainingEvent(message));
     if (event.status !== 'SUCCESS') return;
-    const outcome = await queue.run(() => reconcilePromotion(context, event.configHash, AbortSignal.any([signal, context.signal])));
+    const outcome = await queue.run(() => reconcilePromotion(context, event.configHash, AbortSignal.any([signal, context.signal]), damaged));
     // A redelivery after a failed model-selected publish: the promotion exists but replicas may not know (unless the
     // step just told them, finding the notice owed).
     if (outcome.result === 'already-promoted' && attempt > 1 && !outcome.announced) await announcePromotion(outcome.record, settings, bus);

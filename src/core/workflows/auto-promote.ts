@@ -6,13 +6,23 @@ import { readCandidateList } from '../registry/candidate-lists.js';
 import { candidateSet, isAutomaticChoice, isCandidateSet, promotionScope, type CandidateSet, readPointerAt, scopedPointerKey, type PromotionRecord } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
-import { findRunRecord, listRunRecords } from '../registry/run-store.js';
+import { findRunRecord, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
 import { runsOnCurrentData } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { buildScoreboard, rowsOfTargets, runsOfTargets } from '../eval/scoreboard.js';
 import { promoteBest, type PromotionDeps, type PromotionResult } from './promote.js';
 
-export type AutoPromotionOutcome =
+/**
+ * Runs of the config_hash that a decision made without promoting left out because their run.json is damaged
+ * (unreadable, or edited since training sealed it; see scanRunRecords); absent when none was. A decision that went on
+ * to promoteBest (promoted, gated, refused) does not carry them: promoteBest logs them (`promotion_runs_left_out`) and
+ * its result names them.
+ */
+export interface RunsLeftOut {
+  corrupt_runs?: RunRegistryScan['corrupt'];
+}
+
+export type AutoPromotionOutcome = (
   /** `published`: whether `model-selected` was acknowledged (null without a bus). */
   | { result: 'promoted'; record: PromotionRecord; published?: PromotionResult['published'] }
   | { result: 'waiting'; missing: string[] }
@@ -23,7 +33,9 @@ export type AutoPromotionOutcome =
   | { result: 'chosen-run-stands'; current: PromotionRecord; reason: string }
   | { result: 'gated'; reason: string }
   /** The winner failed its check (it cannot be loaded or forecasts non-finite values). */
-  | { result: 'refused'; code: string; reason: string };
+  | { result: 'refused'; code: string; reason: string }
+) &
+  RunsLeftOut;
 
 /** Promotion timestamps carry microseconds; Date.parse wants at most milliseconds. */
 function timeOf(timestamp: string): number {
@@ -109,8 +121,15 @@ async function currentDataCreatedAt(store: ObjectStore, settings: Settings, curr
  * - for the data already served automatically, promote again only for a SUCCESS newer than that promotion, and
  *   only when the scoreboard winner is not the run in service already.
  */
-export async function decideAutoPromotion(store: ObjectStore, settings: Settings, configHash: string): Promise<AutoPromotionOutcome | { result: 'promote' }> {
-  const recorded = (await listRunRecords(store, settings, { configHash })).filter((run) => run.status === 'SUCCESS');
+export async function decideAutoPromotion(store: ObjectStore, settings: Settings, configHash: string): Promise<AutoPromotionOutcome | ({ result: 'promote' } & RunsLeftOut)> {
+  const { records, corrupt } = await scanRunRecords(store, settings, { configHash });
+  const outcome = await decideOn(store, settings, configHash, records.filter((run) => run.status === 'SUCCESS'));
+  // Every decision is made without them: one that promotes nothing is the only word of them the caller gets.
+  return corrupt.length > 0 ? { ...outcome, corrupt_runs: corrupt } : outcome;
+}
+
+/** decideAutoPromotion's decision over the SUCCESS records of the config_hash that could be read. */
+async function decideOn(store: ObjectStore, settings: Settings, configHash: string, recorded: readonly RunRecord[]): Promise<AutoPromotionOutcome | { result: 'promote' }> {
   // New rows under the same file names keep the config_hash: only runs of the rows it holds now are its candidates.
   const success = await runsOnCurrentData(store, settings, configHash, recorded);
   // The daemon trains the configured targets, and promotes among their runs only: a run of other targets (trained by
@@ -152,6 +171,7 @@ const REFUSALS = new Set<string>(['FLTS_PROMOTE_CANDIDATE_INVALID', 'FLTS_PROMOT
 export async function autoPromote(configHash: string, actor: string, settings: Settings, deps: PromotionDeps): Promise<AutoPromotionOutcome> {
   const decision = await decideAutoPromotion(deps.store, settings, configHash);
   if (decision.result !== 'promote') return decision;
+  // promoteBest reads the config_hash again, and logs and returns the runs it leaves out itself.
   try {
     const promoted = await promoteBest({ configHash, source: 'auto', actor }, settings, deps);
     if (!promoted.changed) return { result: 'already-promoted', record: promoted.record };
