@@ -189,6 +189,10 @@ export interface RunRegistryScan {
    * Runs whose run.json is damaged (unreadable, incomplete, or edited since training sealed it): left out of every
    * listing, so one bad file never hides the others and no edited record is ranked or chosen. With a config_hash,
    * those that could be of it: the index lists them under it, or under none (a damaged record does not say which).
+   * A run listed under none is named under every config_hash rather than under the one its record gives: an edited
+   * record's config_hash may be the edit, and no other file of a run (artifacts, heartbeat, answered claims, plots)
+   * names one. Training lists a run before writing its record: only a run copied in without its entry, or written by
+   * an flts older than the index (and damaged before training listed it), is listed under none.
    */
   corrupt: Array<{ run_id: string; code: string; message: string }>;
 }
