@@ -67,5 +67,17 @@ describe('cli > promote --best', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toContain('published model-selected: replicas following the bus reload now');
   });
+
+  it('a promotion by name says which damaged runs its quality gate was judged without', async () => {
+    const env = { FLTS_HOME: home, FLTS_OPERATOR: 'ci-bot' };
+    // runEdited, the newest NAIVE, is no baseline: runB is judged against runC.
+    const text = await runCli(['promote', '--run', 'runC', '--min-improvement', '5', '--force'], { env });
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout).toContain(EDITED_LEFT_OUT);
+    const named = await runCli(['promote', '--run', 'runB', '--min-improvement', '5', '--json'], { env });
+    expect(named.exitCode, named.stderr).toBe(0);
+    expect(named.json.result.gate).toEqual({ passed: true, reason: 'passes the quality gate (judged without damaged run(s) left out of its scoreboard: runEdited)' });
+    expect(named.json.result.corrupt_runs).toEqual([{ run_id: 'runEdited', code: 'FLTS_RUN_CORRUPT', message: EDITED_LEFT_OUT.slice('left out: '.length) }]);
+  });
 });
 

@@ -13,6 +13,8 @@ import { promote } from '../src/core/workflows/promote.js';
 import { listPromotionCandidates, promoteManually } from '../src/core/runbooks/index.js';
 import { addRunWithArtifacts, RUNBOOK_HASH, seedRunbookRegistry } from '../src/core/runbooks/runbook-registry.fixture.js';
 import { fakeRun } from '../src/core/registry/run-record.fixture.js';
+import { readRunRecord, saveRunRecord } from '../src/core/registry/run-store.js';
+import { addLoadableRun } from '../src/core/workflows/loadable-run.fixture.js';
 import { createFsStore } from '../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../src/core/storage/object-store.js';
 import { runCli } from './helpers/run-cli.js';
@@ -257,6 +259,17 @@ describe('cli > promote-manual (non-interactive)', () => {
     expect(done.json.result.record).toMatchObject({ run_id: 'runC', source: 'manual', reason: 'baseline for the demo', actor: 'ci-bot', previous_run_id: 'runA' });
     const history = await runCli(['promote', '--history', '--json'], { env });
     expect(history.json.result.history.map((r: { run_id: string; source: string }) => `${r.run_id}:${r.source}`)).toEqual(['runA:auto', 'runC:manual']);
+  });
+
+  it('says which damaged runs the quality gate of the run it promotes was judged without', async () => {
+    // A NAIVE newer than runC, sealed by its training and then edited: no baseline, so runB is judged against runC.
+    await addLoadableRun(store, settings, fakeRun('runEdited', 'NAIVE', { rmse: 0.039, mae: 0.03, mse: 0.0016 }, '2025-01-05T00:00:00.000Z'), { digests: true });
+    const sealed = await readRunRecord(store, settings, 'runEdited');
+    await saveRunRecord(store, settings, { ...sealed, metrics: fakeRun('runEdited', 'NAIVE', { rmse: 0.5, mae: 0.5, mse: 0.25 }, '').metrics });
+    const done = await runCli(['promote-manual', '--yes', '--run', 'runB', '--reason', 'beats the baseline'], { env: { FLTS_HOME: home, FLTS_OPERATOR: 'ci-bot', QUALITY_GATE_MIN_IMPROVEMENT_PCT: '1' } });
+    expect(done.exitCode, done.stderr).toBe(0);
+    expect(done.stdout).toContain('left out: Run runEdited is damaged: runs/runEdited/run.json does not have the SHA-256 its training sealed it with (edited since training).');
+    expect(done.stdout).toContain('promoted GRU run runB');
   });
 
   it('refuses --limit and --config-hash where no list is shown (--yes, --json, no terminal) rather than ignore them', async () => {

@@ -62,6 +62,7 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
         // As `flts promote`: a stop before the promotion is written promotes nothing, one while it is written waits for it.
         result = await untilSignalled(promoteStopped, (_signal, uninterrupted) => promote(direct.run, direct.reason, undefined, uninterrupted));
         const r = result.record;
+        for (const run of result.corrupt_runs ?? []) this.say(`left out: ${run.message}`);
         const kept = runKeptLines(result, flags.pin);
         if (kept) for (const line of kept) this.say(line);
         else {
