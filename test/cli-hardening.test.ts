@@ -246,6 +246,16 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     for (const [code] of documented) expect(code).toBe(run.json.error.code);
   });
 
+  it('refuses training data of more rows than FLTS_DATA_MAX_INPUT_ROWS, naming the count, the limit and the setting', async () => {
+    const run = await runCli(['preprocess', '--home', path.join(dir, 'rows-home'), '--json', '--log-level', 'silent'], { env: { ...data, FLTS_DATA_MAX_INPUT_ROWS: '10000' } });
+    expect(run.json?.error).toMatchObject({
+      code: 'FLTS_DATA_TOO_LARGE',
+      message: 'PobleSec.csv: The file has 15927 rows (blank lines included), more than the limit of 10000 (FLTS_DATA_MAX_INPUT_ROWS).',
+      details: { rows: 15927, limit: 10000 },
+    });
+    expect(run.exitCode).toBe(3);
+  });
+
   it("refuses --model '' and --learning-rate 0 as usage errors instead of training nothing", async () => {
     const home = path.join(dir, 'train-home');
     const runs = await Promise.all([['--model', ''], ['--learning-rate', '0']].map((args) => runCli(['train', ...args, '--home', home, '--json'], { env: data })));

@@ -37,7 +37,7 @@ export const ERROR_CATALOGUE = {
   FLTS_DATA_UNREADABLE: { kind: 'input', retriable: false, hint: 'The file must be a CSV with a header row or a Parquet file.' },
   FLTS_DATA_FILE_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'Check the path given to --train / --test (or TRAIN_FILE / TEST_FILE); --dataset NAME reads NAME.csv and NAME_test.csv from FLTS_DATA_DIR (unset: the working directory, then the example data shipped with flts).' },
   FLTS_DATA_NOT_A_FILE: { kind: 'input', retriable: false, hint: 'Give a regular CSV or Parquet file; devices, pipes, sockets and directories are not read.' },
-  FLTS_DATA_TOO_LARGE: { kind: 'input', retriable: false, hint: 'Sample the file down, or raise FLTS_DATA_MAX_INPUT_BYTES if the machine has the memory for it.' },
+  FLTS_DATA_TOO_LARGE: { kind: 'input', retriable: false, hint: 'Sample the file down, or raise FLTS_DATA_MAX_INPUT_BYTES (FLTS_DATA_MAX_INPUT_ROWS for rows) if the machine has the memory for it.' },
   FLTS_DATA_MISSING_TIME_COLUMN: { kind: 'input', retriable: false, hint: "The data needs a 'time' column with timestamps." },
   FLTS_DATA_INVALID_TIMESTAMPS: { kind: 'input', retriable: false, hint: 'Every time cell must be a date and time such as "2018-02-05 23:40:00" (read as UTC), ISO 8601 with an offset, an epoch number of 10, 13, 16 or 19 digits (seconds, milliseconds, microseconds or nanoseconds), or a digits-only date such as 20180205234000.' },
   FLTS_DATA_MISSING_COLUMNS: { kind: 'input', retriable: false, hint: 'The data file lacks columns it must carry (the training columns, or the columns the served run reads); name the file that has them.' },

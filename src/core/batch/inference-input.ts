@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { listNames } from '../clip-text.js';
 import type { Settings } from '../config/settings.js';
-import { readTable, readTableBytes, type ReadTableResult } from '../data/read-table.js';
+import { readTable, readTableBytes, type ReadTableLimits, type ReadTableResult } from '../data/read-table.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError, isFltsError } from '../errors.js';
 import type { FeaturePlan } from '../forecast/feature-plan.js';
@@ -92,7 +92,7 @@ export interface InferenceInput {
 }
 
 /** How the bytes of a store object are parsed: at once by default, on a worker thread by a caller that must not block. */
-export type TableParser = (bytes: Buffer, source: string) => ReadTableResult | Promise<ReadTableResult>;
+export type TableParser = (bytes: Buffer, source: string, limits: ReadTableLimits) => ReadTableResult | Promise<ReadTableResult>;
 
 export function describeDataRef(data: InferenceDataRef): string {
   return typeof data === 'string' ? data : `${data.bucket}/${data.key}`;
@@ -110,18 +110,19 @@ async function readData(store: ObjectStore, settings: Settings, data: InferenceD
 
 async function readDataAsNamed(store: ObjectStore, settings: Settings, data: InferenceDataRef, source: string, parse: TableParser): Promise<ReadData> {
   const maxBytes = settings.data.maxInputBytes;
+  const limits = { maxRows: settings.data.maxInputRows };
   let table;
   let version: ProcessedVersion | undefined;
   if (typeof data === 'string') {
-    table = await readTable(data, maxBytes);
+    table = await readTable(data, maxBytes, limits);
   } else if (data.bucket === settings.store.buckets.processed || data.configHash !== undefined) {
     const object = await resolveProcessedObject(store, settings, data.bucket, data.key, data.configHash);
     const bytes = await store.get(object.bucket, object.key);
     assertSameWrite(object, bytes);
-    table = await parse(bytes, source);
+    table = await parse(bytes, source, limits);
     version = object.version;
   } else {
-    table = await parse(await store.get(data.bucket, data.key), source);
+    table = await parse(await store.get(data.bucket, data.key), source, limits);
   }
   // Training data merges repeated timestamps; rows to forecast from are refused for them, as /predict refuses them.
   if (table.mergedRows > 0) {

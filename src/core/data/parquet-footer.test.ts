@@ -1,7 +1,7 @@
 import pl from 'nodejs-polars';
 import { describe, expect, it } from 'vitest';
 import { decodeFrameParquet, encodeFrameParquet } from './frame-parquet.js';
-import { addParquetKeyValueMetadata, readParquetKeyValueMetadata, readParquetSchemaSize } from './parquet-footer.js';
+import { addParquetKeyValueMetadata, readParquetKeyValueMetadata, readParquetRowCount, readParquetSchemaSize } from './parquet-footer.js';
 
 const frame = { time: Float64Array.of(Date.UTC(2018, 1, 5, 23, 40), Date.UTC(2018, 1, 5, 23, 42)), columns: ['down', 'up'], values: { down: Float64Array.of(0.25, 0.5), up: Float64Array.of(1, 0) } };
 
@@ -22,6 +22,13 @@ describe('core > data > parquet-footer', () => {
     expect(readParquetSchemaSize(encodeFrameParquet(frame))).toBe(3);
     expect(readParquetSchemaSize(Buffer.from('PAR1 not a footer PAR1'))).toBeUndefined();
     expect(readParquetSchemaSize(Buffer.from('time,down\n'))).toBeUndefined();
+  });
+
+  it('reads the row count the footer declares, and undefined for what is not a Parquet footer', () => {
+    expect(readParquetRowCount(encodeFrameParquet(frame))).toBe(2);
+    const tall = { time: Float64Array.from({ length: 70_000 }, (_, i) => i * 60_000), columns: ['v'], values: { v: new Float64Array(70_000) } };
+    expect(readParquetRowCount(encodeFrameParquet(tall))).toBe(70_000);
+    expect(readParquetRowCount(Buffer.from('PAR1 not a footer PAR1'))).toBeUndefined();
   });
 
   it("writes a value larger than a call's argument limit (the pandas entry of a wide table)", () => {

@@ -9,7 +9,9 @@ import { FltsError } from '../errors.js';
 
 const MAGIC = 'PAR1';
 const SCHEMA_FIELD = 2;
+const NUM_ROWS_FIELD = 3;
 const KEY_VALUE_FIELD = 5;
+const TYPE_I64 = 6;
 const TYPE_BINARY = 8;
 const TYPE_LIST = 9;
 const TYPE_STRUCT = 12;
@@ -192,6 +194,19 @@ export function readParquetSchemaSize(file: Uint8Array): number | undefined {
       }
       reader.skip(header & 0x0f);
     }
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The rows the file declares (FileMetaData field 3, `num_rows`), read from the footer alone; undefined when the
+ * footer cannot be read, which the Parquet reader then reports in its own words.
+ */
+export function readParquetRowCount(file: Uint8Array): number | undefined {
+  try {
+    const field = readTopLevelFields(file).fields.find((f) => f.id === NUM_ROWS_FIELD && f.type === TYPE_I64);
+    return field ? zigzag(new CompactReader(field.payload, 0).varint()) : undefined;
   } catch {
     return undefined;
   }

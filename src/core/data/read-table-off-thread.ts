@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { errorFromWorker, FltsError, type WorkerFailure } from '../errors.js';
 import { compiledWorkerScript } from '../worker-script.js';
-import { readTableBytes, type ReadTableResult } from './read-table.js';
+import { readTableBytes, type ReadTableLimits, type ReadTableResult } from './read-table.js';
 import type { ReadTableWorkerInit } from './read-table-worker.js';
 
 /**
@@ -9,12 +9,12 @@ import type { ReadTableWorkerInit } from './read-table-worker.js';
  * a serving thread would hold every request for its length. A refused table fails with the reader's code and
  * message. Where the worker script is not built, the table is parsed on this thread.
  */
-export async function readTableBytesOffThread(bytes: Buffer, source: string): Promise<ReadTableResult> {
+export async function readTableBytesOffThread(bytes: Buffer, source: string, limits: ReadTableLimits = {}): Promise<ReadTableResult> {
   const script = compiledWorkerScript(new URL('./read-table-worker.js', import.meta.url));
-  if (!script) return readTableBytes(bytes, source);
+  if (!script) return readTableBytes(bytes, source, limits);
   // A copy of its own to move: a store's Buffer may be a view of a pool shared with other reads.
   const own = new Uint8Array(bytes);
-  const worker = new Worker(script, { workerData: { bytes: own, source } satisfies ReadTableWorkerInit, transferList: [own.buffer] });
+  const worker = new Worker(script, { workerData: { bytes: own, source, limits } satisfies ReadTableWorkerInit, transferList: [own.buffer] });
   try {
     return await new Promise<ReadTableResult>((resolve, reject) => {
       worker.once('message', (reply: { result?: ReadTableResult; error?: WorkerFailure }) => {

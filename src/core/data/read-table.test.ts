@@ -8,6 +8,7 @@ import { scratchFolders } from '../../../test/helpers/scratch-folders.js';
 import { encodeFrameParquet } from './frame-parquet.js';
 import { MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS } from './timestamps.js';
 import { MAX_TABLE_COLUMNS, MAX_CSV_HEADER_BYTES, readFileBytes, readTable, readTableBytes } from './read-table.js';
+import { readTableBytesOffThread } from './read-table-off-thread.js';
 
 const mkdtemp = scratchFolders();
 const csv = (text: string): Buffer => Buffer.from(text);
@@ -76,9 +77,18 @@ describe('core > data > read-table', () => {
   });
 
   it('reads times with an offset or Z as UTC, and fractional seconds', () => {
-    const { frame } = readTableBytes(csv('time,v\n2018-03-25T01:58:00+01:00,1\n2018-03-25T04:00:00+02:00,2\n2018-03-25T02:02:00Z,3\n2018-03-25 02:04:00.5,4\n'), 'x.csv');
+    // Every time with its offset: one without beside them is refused (the next test).
+    const { frame } = readTableBytes(csv('time,v\n2018-03-25T01:58:00+01:00,1\n2018-03-25T04:00:00+02:00,2\n2018-03-25T02:02:00Z,3\n2018-03-25 02:04:00.5Z,4\n'), 'x.csv');
     expect(Array.from(frame.time)).toEqual([Date.UTC(2018, 2, 25, 0, 58), Date.UTC(2018, 2, 25, 2, 0), Date.UTC(2018, 2, 25, 2, 2), Date.UTC(2018, 2, 25, 2, 4, 0, 500)]);
     expect(Array.from(frame.values.v)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('refuses a time column mixing times with a UTC offset and times without, naming a row of each', () => {
+    const mixed = csv('time,v\n2024-03-01T10:00:00+01:00,1\n2024-03-01T10:01:00+01:00,2\n2024-03-01 10:02:00,3\n');
+    expect(() => readTableBytes(mixed, 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', details: expect.objectContaining({ row: 3, value: '2024-03-01 10:02:00' }) }));
+    expect(() => readTableBytes(mixed, 'x.csv')).toThrow('x.csv: row 3 has time "2024-03-01 10:02:00": text without a UTC offset, which would be read as UTC, but the column\'s first time, "2024-03-01T10:00:00+01:00" (position 0), has one');
+    const parquet = Buffer.from(pl.DataFrame({ time: ['2024-03-01 10:00:00', '2024-03-01T10:01:00Z'], v: [1, 2] }).writeParquet());
+    expect(() => readTableBytes(parquet, 'x.parquet')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', details: expect.objectContaining({ row: 2 }) }));
   });
 
   it('reads semicolon files with decimal commas and tab files as the same table as the comma file', () => {
@@ -106,6 +116,21 @@ describe('core > data > read-table', () => {
     expect(english.droppedColumns).toEqual([]);
     expect(Array.from(english.frame.values.v)).toEqual([1_234_567.89, 1234, 12.5]);
     expect(Array.from(english.frame.values.w)).toEqual([1234, 7, -12_000]);
+  });
+
+  it('reads a Parquet text column of grouped thousands as the same column of a comma CSV is read', () => {
+    // Before, the Parquet column was dropped as not numeric where the CSV one was read.
+    const times = ['2018-01-01 00:00:00', '2018-01-01 00:02:00', '2018-01-01 00:04:00'];
+    const columns = { v: ['1,234.5', '1,234,567', '-12'], w: ['1.234.567,89', '1.234', '7'], lone: ['1,5', '2', '3'] };
+    const parquet = readTableBytes(Buffer.from(pl.DataFrame({ time: times, ...columns }).writeParquet()), 'x.parquet');
+    const quoted = (cells: string[]) => cells.map((cell) => `"${cell}"`);
+    const comma = readTableBytes(csv(`time,v,w,lone\n${times.map((time, i) => [time, ...quoted([columns.v[i], columns.w[i], columns.lone[i]])].join(',')).join('\n')}\n`), 'x.csv');
+    expect(Array.from(parquet.frame.values.v)).toEqual([1234.5, 1_234_567, -12]);
+    expect(Array.from(parquet.frame.values.w)).toEqual([1_234_567.89, 1234, 7]);
+    // A lone comma is no grouping of thousands, and no decimal mark outside a semicolon file: not a number in either.
+    expect(parquet.droppedColumns).toEqual(['lone']);
+    expect(comma.droppedColumns).toEqual(parquet.droppedColumns);
+    for (const column of ['v', 'w']) expect(Array.from(comma.frame.values[column])).toEqual(Array.from(parquet.frame.values[column]));
   });
 
   it('reads thousands grouped by spaces (plain, no-break, thin) or apostrophes, with the decimal mark the column writes', () => {
@@ -394,6 +419,33 @@ describe('core > data > read-table input limits', () => {
     writeFileSync(file, 'time,x\n2018-01-01 00:00:00,1\n');
     await expect(readFileBytes(file, 10)).rejects.toMatchObject({ code: 'FLTS_DATA_TOO_LARGE' });
     expect((await readFileBytes(file, 1000)).length).toBeGreaterThan(10);
+  });
+
+  it('refuses a CSV of more rows than data.maxInputRows before building its table, blank lines counted, naming the count, limit and setting', async () => {
+    const rows = (count: number) => Array.from({ length: count }, (_, i) => `2018-02-05 23:${String(i).padStart(2, '0')}:00,${i}\n`).join('');
+    const refused = expect.objectContaining({ code: 'FLTS_DATA_TOO_LARGE', details: expect.objectContaining({ rows: 4, limit: 3 }) });
+    expect(readTableBytes(csv(`time,v\n${rows(3)}`), 'x.csv', { maxRows: 3 }).frame.time).toHaveLength(3);
+    expect(() => readTableBytes(csv(`time,v\n${rows(4)}`), 'x.csv', { maxRows: 3 })).toThrow(refused);
+    expect(() => readTableBytes(csv(`time,v\n${rows(4)}`), 'x.csv', { maxRows: 3 })).toThrow('x.csv: The file has 4 rows (blank lines included), more than the limit of 3 (FLTS_DATA_MAX_INPUT_ROWS).');
+    // Blank lines and rows of empty cells cost the reader a row each: counted, though they are left out once read.
+    expect(() => readTableBytes(csv(`time,v\n${rows(2)}\n\n`), 'x.csv', { maxRows: 3 })).toThrow(refused);
+    expect(() => readTableBytes(csv(`time,v\n${rows(3)},\n`), 'x.csv', { maxRows: 3 })).toThrow(refused);
+    // A last row without a line break is a row; a line break inside a quoted value is not; a semicolon file counts alike.
+    expect(() => readTableBytes(csv(`time,v\n${rows(3)}2018-02-06 00:00:00,9`), 'x.csv', { maxRows: 3 })).toThrow(refused);
+    expect(readTableBytes(csv(`time,v,note\n${rows(3).replaceAll('\n', ',"a\nb"\n')}`), 'x.csv', { maxRows: 3 }).frame.time).toHaveLength(3);
+    expect(() => readTableBytes(csv(`time;v\n${rows(4).replaceAll(',', ';')}`), 'x.csv', { maxRows: 3 })).toThrow(refused);
+    // Through readTable and the reading thread too.
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'flts-read-')), 'tall.csv');
+    writeFileSync(file, `time,v\n${rows(4)}`);
+    await expect(readTable(file, undefined, { maxRows: 3 })).rejects.toMatchObject({ code: 'FLTS_DATA_TOO_LARGE', details: { rows: 4, limit: 3 } });
+    await expect(readTableBytesOffThread(csv(`time,v\n${rows(4)}`), 'x.csv', { maxRows: 3 })).rejects.toMatchObject({ code: 'FLTS_DATA_TOO_LARGE', details: { rows: 4, limit: 3 } });
+  });
+
+  it('refuses a Parquet file whose footer declares more rows than data.maxInputRows, before polars reads it', () => {
+    const time = Float64Array.from({ length: 4 }, (_, i) => Date.UTC(2018, 1, 5, 23, 40 + 2 * i));
+    const parquet = encodeFrameParquet({ time, columns: ['v'], values: { v: Float64Array.of(1, 2, 3, 4) } });
+    expect(readTableBytes(parquet, 'x.parquet', { maxRows: 4 }).frame.time).toHaveLength(4);
+    expect(() => readTableBytes(parquet, 'x.parquet', { maxRows: 3 })).toThrow(expect.objectContaining({ code: 'FLTS_DATA_TOO_LARGE', message: 'x.parquet: The file has 4 rows (as its footer declares), more than the limit of 3 (FLTS_DATA_MAX_INPUT_ROWS).', details: expect.objectContaining({ rows: 4, limit: 3 }) }));
   });
 
   it('refuses a CSV with a ragged row, naming the line', () => {

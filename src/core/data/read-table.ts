@@ -6,13 +6,19 @@ import { polars } from './polars-module.js';
 import { clip, listNames } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { plainNumberText } from './number-text.js';
-import { readParquetColumns, readParquetSchemaSize } from './parquet-footer.js';
+import { readParquetColumns, readParquetRowCount, readParquetSchemaSize } from './parquet-footer.js';
 import { TIME_COLUMN, timeFrameFromPolars, type FromPolarsResult } from './polars-frame.js';
 
 export type TableFormat = 'csv' | 'parquet';
 
 export interface ReadTableResult extends FromPolarsResult {
   format: TableFormat;
+}
+
+/** Bounds a table is held to before the reader builds it. */
+export interface ReadTableLimits {
+  /** Most rows read, blank lines included (data.maxInputRows); DEFAULT_MAX_INPUT_ROWS when not given. */
+  maxRows?: number;
 }
 
 const PARQUET_MAGIC = 'PAR1';
@@ -179,9 +185,13 @@ function withTrimmedNames(df: pl.DataFrame): pl.DataFrame {
  * A quote inside an unquoted value is text to that parser, but polars counts the rows of each chunk by the
  * parity of every quote; an odd number of such quotes on a line makes the two counts differ, and polars then
  * prints its own "CSV malformed" warning on stderr (or misreads the rows). Such a line is refused here.
+ *
+ * Returns the rows under the header, blank lines included: polars keeps a row for each of them until the table is
+ * converted, so they cost memory as rows of values do (`assertRowCount`).
  */
-function assertRectangular(bytes: Buffer, separator: string): void {
+function assertRectangular(bytes: Buffer, separator: string): number {
   const separatorByte = separator.charCodeAt(0);
+  let records = 0;
   let expected = -1;
   let fields = 1;
   let line = 1;
@@ -220,6 +230,8 @@ function assertRectangular(bytes: Buffer, separator: string): void {
       if (strayQuotes % 2 === 1) {
         throw new FltsError('FLTS_DATA_UNREADABLE', `CSV line ${recordLine} has a quote (") inside the unquoted value of field ${strayField}; quote the whole value and double the quotes inside it ("a ""b"" c").`, { details: { line: recordLine, field: strayField } });
       }
+      // The line end added past the last byte closes a last line without one, and no line after a final break.
+      if (i < bytes.length || !empty) records++;
       if (!empty) {
         if (expected < 0) expected = fields;
         else if (fields !== expected) {
@@ -240,6 +252,7 @@ function assertRectangular(bytes: Buffer, separator: string): void {
   if (quoted) {
     throw new FltsError('FLTS_DATA_UNREADABLE', `CSV line ${quoteLine} opens a quoted field that is never closed; every " needs its closing ".`, { details: { line: quoteLine } });
   }
+  return Math.max(0, records - 1);
 }
 
 function nulByteError(line: number): FltsError {
@@ -275,7 +288,7 @@ function separatorLine(bytes: Buffer): { body: Buffer; declared?: string } {
   return match ? { body: bytes.subarray(Buffer.byteLength(match[0])), declared: match[1] } : { body: bytes };
 }
 
-function readCsv(file: Buffer): pl.DataFrame {
+function readCsv(file: Buffer, maxRows: number): pl.DataFrame {
   const { body: bytes, declared } = separatorLine(file);
   const header = headerLine(bytes);
   const sep = declared ?? detectSeparator(header);
@@ -284,7 +297,7 @@ function readCsv(file: Buffer): pl.DataFrame {
   if (declared === undefined) assertGuessedSeparator(header, names);
   assertColumnCount(names.length);
   assertUniqueNames(names);
-  assertRectangular(bytes, sep);
+  assertRowCount(assertRectangular(bytes, sep), maxRows, 'blank lines included');
   if (sep !== ',') {
     // Files separated otherwise may write a decimal comma: every value is read as text, made a plain number
     // where it is written as one, and cast later, where a column that is still not numeric is dropped.
@@ -308,6 +321,24 @@ function withPlainNumbers(df: pl.DataFrame, fileDecimal: '.' | ','): pl.DataFram
   return text.length > 0 ? df.withColumns(...text.map((name) => plainNumberText(df.getColumn(name), fileDecimal))) : df;
 }
 
+/** The default of FLTS_DATA_MAX_INPUT_ROWS (data.maxInputRows). */
+export const DEFAULT_MAX_INPUT_ROWS = 20_000_000;
+
+/**
+ * A tall table is refused before the reader builds it: reading costs memory per row whatever the row holds (about
+ * 46 bytes for a blank line, 160 for a time and one value; bench/read-rows.bench.mjs), so a file of short lines
+ * within the byte limit (a gigabyte of blank lines) could take tens of gigabytes and be killed by the system
+ * instead of refused. The default admits 20 million rows, about 3 GB for the narrowest real table, as much as the
+ * largest file of the reference's 12 columns that the byte limit admits (5 million rows).
+ */
+function assertRowCount(rows: number, maxRows: number, counted: string): void {
+  if (rows <= maxRows) return;
+  throw new FltsError('FLTS_DATA_TOO_LARGE', `The file has ${rows} rows (${counted}), more than the limit of ${maxRows} (FLTS_DATA_MAX_INPUT_ROWS).`, {
+    details: { rows, limit: maxRows },
+    hint: 'Give fewer rows (a shorter period, or rows resampled to a longer step), or raise data.maxInputRows (FLTS_DATA_MAX_INPUT_ROWS) where the memory allows it.',
+  });
+}
+
 function assertColumnCount(columns: number): void {
   if (columns <= MAX_TABLE_COLUMNS) return;
   throw new FltsError('FLTS_DATA_TOO_LARGE', `The file has ${columns} columns, more than the ${MAX_TABLE_COLUMNS} flts reads; keep the columns the models need.`, {
@@ -320,14 +351,16 @@ function assertColumnCount(columns: number): void {
  * The schema is counted from the footer first: polars would build every one of a wide file's columns before we
  * could refuse it. Names are checked there too (polars keeps the last of two columns of one name, silently),
  * and columns polars cannot convert (binary, nested) are left unread and dropped as not numeric: reading them
- * panicked inside polars.
+ * panicked inside polars. Text columns are read as a comma CSV's are (withPlainNumbers): "1,234.5" is a number in
+ * either file, and a lone "1,5" in neither.
  */
-function readParquet(bytes: Buffer): { df: pl.DataFrame; unreadable: string[] } {
+function readParquet(bytes: Buffer, maxRows: number): { df: pl.DataFrame; unreadable: string[] } {
   assertColumnCount(readParquetSchemaSize(bytes) ?? 0);
+  assertRowCount(readParquetRowCount(bytes) ?? 0, maxRows, 'as its footer declares');
   const columns = readParquetColumns(bytes);
   if (!columns || columns.every((column) => column.readable)) {
     if (columns) assertUniqueNames(columns.map((column) => column.name), 'Parquet schema');
-    return { df: polars().readParquet(bytes), unreadable: [] };
+    return { df: withPlainNumbers(polars().readParquet(bytes), '.'), unreadable: [] };
   }
   assertUniqueNames(columns.map((column) => column.name), 'Parquet schema');
   const names = columns.map((column) => column.name);
@@ -336,7 +369,7 @@ function readParquet(bytes: Buffer): { df: pl.DataFrame; unreadable: string[] } 
     throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `column '${TIME_COLUMN}' holds binary or nested values (a list or struct), not timestamps.`, { details: { column: TIME_COLUMN } });
   }
   const readable = columns.flatMap((column, i) => (column.readable ? [i] : []));
-  return { df: polars().readParquet(bytes, { columns: readable }), unreadable: columns.filter((column) => !column.readable).map((column) => column.name) };
+  return { df: withPlainNumbers(polars().readParquet(bytes, { columns: readable }), '.'), unreadable: columns.filter((column) => !column.readable).map((column) => column.name) };
 }
 
 /**
@@ -357,7 +390,8 @@ function isBlank(bytes: Uint8Array): boolean {
 }
 
 /** Parses CSV or Parquet bytes already in memory (so the bytes fingerprinted are exactly the bytes read). */
-export function readTableBytes(bytes: Buffer, source: string): ReadTableResult {
+export function readTableBytes(bytes: Buffer, source: string, limits: ReadTableLimits = {}): ReadTableResult {
+  const maxRows = limits.maxRows ?? DEFAULT_MAX_INPUT_ROWS;
   if (isBlank(bytes)) {
     throw new FltsError('FLTS_DATA_EMPTY', `${source}: the file ${bytes.length === 0 ? 'is empty (0 bytes)' : 'holds only blank lines'}: no header row, no data rows.`, {
       details: { source, bytes: bytes.length },
@@ -368,8 +402,8 @@ export function readTableBytes(bytes: Buffer, source: string): ReadTableResult {
   let df: pl.DataFrame;
   let unreadable: string[] = [];
   try {
-    if (format === 'parquet') ({ df, unreadable } = readParquet(bytes));
-    else df = readCsv(bytes);
+    if (format === 'parquet') ({ df, unreadable } = readParquet(bytes, maxRows));
+    else df = readCsv(bytes, maxRows);
   } catch (cause) {
     if (cause instanceof FltsError) throw new FltsError(cause.code, `${source}: ${cause.message}`, { cause, details: { source, ...cause.details }, hint: cause.hint });
     const reason = readerReason(cause);
@@ -416,6 +450,6 @@ export async function readFileBytes(filePath: string, maxBytes = DEFAULT_MAX_INP
 }
 
 /** Reads a CSV or Parquet file with a `time` column into a TimeFrame. */
-export async function readTable(filePath: string, maxBytes = DEFAULT_MAX_INPUT_BYTES): Promise<ReadTableResult> {
-  return readTableBytes(await readFileBytes(filePath, maxBytes), path.basename(filePath));
+export async function readTable(filePath: string, maxBytes = DEFAULT_MAX_INPUT_BYTES, limits: ReadTableLimits = {}): Promise<ReadTableResult> {
+  return readTableBytes(await readFileBytes(filePath, maxBytes), path.basename(filePath), limits);
 }

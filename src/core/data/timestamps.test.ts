@@ -146,6 +146,23 @@ describe('core > data > timestamps', () => {
     });
   });
 
+  it('refuses a column of text times mixing times with a UTC offset and times without, naming one of each', () => {
+    // Before, the time without an offset was read as UTC: an hour off its neighbours here, without a word.
+    expect(parseTimeColumn(['2024-03-01T10:00:00+01:00', '2024-03-01 10:01:00']).problem).toEqual({
+      index: 1,
+      value: '2024-03-01 10:01:00',
+      reason: 'text without a UTC offset, which would be read as UTC, but the column\'s first time, "2024-03-01T10:00:00+01:00" (position 0), has one; write every time with its offset (or Z), or none',
+    });
+    expect(parseTimeColumn(['2024-03-01 10:00', '2024-03-01 10:01', '2024-03-01T10:02Z']).problem).toMatchObject({
+      index: 2,
+      reason: expect.stringContaining('text with a UTC offset, but the column\'s first time, "2024-03-01 10:00" (position 0), has none and was read as UTC'),
+    });
+    // Offsets of their own (a DST change), Z beside an offset, and epoch numbers beside either kind of text are read.
+    expect(Array.from(parseTimeColumn(['2024-10-27T02:30:00+02:00', '2024-10-27T02:30:00+01:00', '2024-10-27T02:30:00Z']).time ?? [])).toEqual([0, 60, 120].map((minute) => Date.UTC(2024, 9, 27, 0, 30 + minute)));
+    expect(parseTimeColumn(['2024-03-01 10:00:00', 1_709_287_260]).problem).toBeUndefined();
+    expect(parseTimeColumn([1_709_287_200, '2024-03-01T10:01:00Z']).problem).toBeUndefined();
+  });
+
   it('refuses a column that mixes units, and reads ISO text and numbers of one unit side by side', () => {
     expect(parseTimeColumn([1_519_785_240, 1_519_785_360_000]).problem).toMatchObject({ index: 1, reason: expect.stringContaining("epoch milliseconds by its size, but the column's first number (position 0) is in epoch seconds") });
     expect(Array.from(parseTimeColumn(['2018-02-28 02:32:00', 1_519_785_240, '1519785360']).time ?? [])).toEqual([0, 2, 4].map((minute) => Date.UTC(2018, 1, 28, 2, 32 + minute)));

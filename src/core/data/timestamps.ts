@@ -1,3 +1,4 @@
+import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 
 // Year first, so a date is never ambiguous: ISO's dashes or the slashes of spreadsheet exports (one of the two
@@ -203,6 +204,7 @@ export interface TimeColumnReader {
 export function timeColumnReader(values: ArrayLike<unknown>): TimeColumnReader {
   const time = new Float64Array(values.length);
   let firstUnit: { unit: NumberForm; index: number } | undefined;
+  let firstText: { zoned: boolean; index: number; value: string } | undefined;
   let next = 0;
   return {
     time,
@@ -211,6 +213,14 @@ export function timeColumnReader(values: ArrayLike<unknown>): TimeColumnReader {
         const index = next;
         const value = values[index];
         const number = asEpochNumber(value);
+        if (number === undefined && typeof value === 'string') {
+          const { ms, zoned } = readTimeText(value);
+          if (Number.isNaN(ms)) return { index, value, reason: timeProblem(value) };
+          time[index] = ms;
+          firstText ??= { zoned, index, value };
+          if (zoned !== firstText.zoned) return { index, value, reason: mixedZonesReason(zoned, firstText) };
+          continue;
+        }
         const { ms, form } = number === undefined ? { ms: parseTimestamp(value), form: undefined } : readNumber(value, number);
         if (Number.isNaN(ms)) return { index, value, reason: timeProblem(value) };
         time[index] = ms;
@@ -227,6 +237,41 @@ export function timeColumnReader(values: ArrayLike<unknown>): TimeColumnReader {
 }
 
 /**
+ * A column whose times are text, some with a UTC offset and some without, is refused as pandas refuses it: the
+ * ones without would be read as UTC, hours off the others whenever the offset is not zero, and nothing would say so.
+ */
+function mixedZonesReason(zoned: boolean, first: { index: number; value: string }): string {
+  const firstTime = `the column's first time, ${JSON.stringify(clip(first.value, 40))} (position ${first.index}),`;
+  const fix = 'write every time with its offset (or Z), or none';
+  return zoned ? `text with a UTC offset, but ${firstTime} has none and was read as UTC; ${fix}` : `text without a UTC offset, which would be read as UTC, but ${firstTime} has one; ${fix}`;
+}
+
+/** Time text to epoch ms, and whether it carries its offset from UTC (a Z or ±hh:mm); ms is NaN for text that is not a time. */
+function readTimeText(value: string): { ms: number; zoned: boolean } {
+  // Text as the reference writes it first, on its path without a regular expression: the common case of every row.
+  const plain = parsePlainDateTime(value);
+  if (plain !== undefined) return { ms: plain, zoned: false };
+  const match = ISO_LIKE.exec(value.trim());
+  if (!match) return { ms: NUMERIC_TEXT.test(value) ? readNumber(value, Number(value)).ms : Number.NaN, zoned: false };
+  const [, y, , mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = match;
+  const ms = Number((frac + '000').slice(0, 3));
+  const utc = utcMs(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
+  const check = new Date(utc);
+  // Date.UTC silently rolls 2018-02-30 over to March; reject instead.
+  if (check.getUTCDate() !== Number(d) || check.getUTCMonth() !== Number(mo) - 1 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return { ms: Number.NaN, zoned: false };
+  if (!zone) return { ms: utc, zoned: false };
+  if (zone.toUpperCase() === 'Z') return { ms: utc, zoned: true };
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  const [offsetHours, offsetMins] = [Number(digits.slice(0, 2)), Number(digits.slice(2, 4))];
+  // The widest offsets in use are -12:00 and +14:00; +18:00 is where java.time stops too.
+  if (offsetHours > 18 || offsetMins > 59) return { ms: Number.NaN, zoned: true };
+  const offsetMinutes = offsetHours * 60 + offsetMins;
+  const shifted = utc - sign * offsetMinutes * 60_000;
+  return { ms: inRange(shifted) ? shifted : Number.NaN, zoned: true };
+}
+
+/**
  * Parses one timestamp to epoch ms. Naive wall-clock text is read as UTC (how flts stores time); text with an
  * offset is converted to UTC. Day-first or month-first dates (05/02/2018) are refused: which one a file means
  * cannot be told from one row. A digits-only date (`compactDateMs`) is that date; any other number (or text
@@ -235,26 +280,7 @@ export function timeColumnReader(values: ArrayLike<unknown>): TimeColumnReader {
 export function parseTimestamp(value: unknown): number {
   if (typeof value === 'number') return readNumber(value, value).ms;
   if (typeof value !== 'string') return Number.NaN;
-  // Text as the reference writes it first, on its path without a regular expression: the common case of every row.
-  const plain = parsePlainDateTime(value);
-  if (plain !== undefined) return plain;
-  const match = ISO_LIKE.exec(value.trim());
-  if (!match) return NUMERIC_TEXT.test(value) ? readNumber(value, Number(value)).ms : Number.NaN;
-  const [, y, , mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = match;
-  const ms = Number((frac + '000').slice(0, 3));
-  const utc = utcMs(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
-  const check = new Date(utc);
-  // Date.UTC silently rolls 2018-02-30 over to March; reject instead.
-  if (check.getUTCDate() !== Number(d) || check.getUTCMonth() !== Number(mo) - 1 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return Number.NaN;
-  if (!zone || zone.toUpperCase() === 'Z') return utc;
-  const sign = zone.startsWith('-') ? -1 : 1;
-  const digits = zone.slice(1).replace(':', '');
-  const [offsetHours, offsetMins] = [Number(digits.slice(0, 2)), Number(digits.slice(2, 4))];
-  // The widest offsets in use are -12:00 and +14:00; +18:00 is where java.time stops too.
-  if (offsetHours > 18 || offsetMins > 59) return Number.NaN;
-  const offsetMinutes = offsetHours * 60 + offsetMins;
-  const shifted = utc - sign * offsetMinutes * 60_000;
-  return inRange(shifted) ? shifted : Number.NaN;
+  return readTimeText(value).ms;
 }
 
 /**

@@ -243,7 +243,8 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     }
   }
 
-  const parsed = [readTableBytes(trainBytes, files.trainName), readTableBytes(testBytes, files.testName)] as const;
+  const limits = { maxRows: data.maxInputRows };
+  const parsed = [readTableBytes(trainBytes, files.trainName, limits), readTableBytes(testBytes, files.testName, limits)] as const;
   const describe = (input: PreprocessInput, table: ReadTableResult): PreprocessInput => ({
     ...input,
     rows: table.frame.time.length,

@@ -40,6 +40,11 @@ describe('core > serve > request frame', async () => {
     expect(message).toMatch(/invalid timestamp at row 0: 0, a number too small to tell its unit .*send ISO 8601 text, or an epoch number of at least 100000000/);
   });
 
+  it('refuses with a 400 timestamps mixing text with a UTC offset and text without, as files are refused', async () => {
+    const message = await invalidMessage(() => parseRequestSeriesInTurns({ ts: ['2018-02-05 23:40:00', '2018-02-05T23:42:00+01:00'], x: [1, 2] }, ['x'], 1));
+    expect(message).toBe('Column \'ts\' contains an invalid timestamp at row 1: "2018-02-05T23:42:00+01:00", text with a UTC offset, but the column\'s first time, "2018-02-05 23:40:00" (position 0), has none and was read as UTC; write every time with its offset (or Z), or none.');
+  });
+
   it('describes the steps of the rows the model reads: a gap in the window, none in older rows', async () => {
     const minutes = (list: number[]) => list.map((minute) => new Date(Date.UTC(2018, 1, 28, 0, minute)).toISOString());
     const data = (list: number[]) => ({ ts: minutes(list), x: list.map(() => 1) });
