@@ -10,6 +10,7 @@ import { FltsError } from '../errors.js';
 const MAGIC = 'PAR1';
 const SCHEMA_FIELD = 2;
 const NUM_ROWS_FIELD = 3;
+const ROW_GROUPS_FIELD = 4;
 const KEY_VALUE_FIELD = 5;
 const TYPE_I64 = 6;
 const TYPE_BINARY = 8;
@@ -200,16 +201,40 @@ export function readParquetSchemaSize(file: Uint8Array): number | undefined {
 }
 
 /**
- * The rows the file declares (FileMetaData field 3, `num_rows`), read from the footer alone; undefined when the
- * footer cannot be read, which the Parquet reader then reports in its own words.
+ * The rows the file declares, read from the footer alone: the larger of its total (FileMetaData field 3, `num_rows`)
+ * and the sum of its row groups' own counts (field 4, each RowGroup's field 3), for a reader builds each row group
+ * by its own count, whatever the total says. Undefined when the footer cannot be read, which the Parquet reader then
+ * reports in its own words.
  */
 export function readParquetRowCount(file: Uint8Array): number | undefined {
   try {
-    const field = readTopLevelFields(file).fields.find((f) => f.id === NUM_ROWS_FIELD && f.type === TYPE_I64);
-    return field ? zigzag(new CompactReader(field.payload, 0).varint()) : undefined;
+    const { fields } = readTopLevelFields(file);
+    const total = fields.find((f) => f.id === NUM_ROWS_FIELD && f.type === TYPE_I64);
+    const groups = fields.find((f) => f.id === ROW_GROUPS_FIELD && f.type === TYPE_LIST);
+    if (!total && !groups) return undefined;
+    return Math.max(total ? zigzag(new CompactReader(total.payload, 0).varint()) : 0, groups ? rowGroupRows(groups.payload) : 0);
   } catch {
     return undefined;
   }
+}
+
+/** The sum of the `num_rows` (field 3) of a list of RowGroup structs. */
+function rowGroupRows(payload: Uint8Array): number {
+  const reader = new CompactReader(payload, 0);
+  const header = reader.byte();
+  const size = header >> 4 === 15 ? Number(reader.varint()) : header >> 4;
+  let rows = 0;
+  for (let i = 0; i < size; i++) {
+    let fieldId = 0;
+    for (;;) {
+      const fieldHeader = reader.byte();
+      if (fieldHeader === 0) break;
+      fieldId = reader.fieldId(fieldHeader, fieldId);
+      if (fieldId === NUM_ROWS_FIELD && (fieldHeader & 0x0f) === TYPE_I64) rows += zigzag(reader.varint());
+      else reader.skip(fieldHeader & 0x0f);
+    }
+  }
+  return rows;
 }
 
 /** A column of the file's schema at the top level, as far as reading it into a series is concerned. */

@@ -446,6 +446,14 @@ describe('core > data > read-table input limits', () => {
     const parquet = encodeFrameParquet({ time, columns: ['v'], values: { v: Float64Array.of(1, 2, 3, 4) } });
     expect(readTableBytes(parquet, 'x.parquet', { maxRows: 4 }).frame.time).toHaveLength(4);
     expect(() => readTableBytes(parquet, 'x.parquet', { maxRows: 3 })).toThrow(expect.objectContaining({ code: 'FLTS_DATA_TOO_LARGE', message: 'x.parquet: The file has 4 rows (as its footer declares), more than the limit of 3 (FLTS_DATA_MAX_INPUT_ROWS).', details: expect.objectContaining({ rows: 4, limit: 3 }) }));
+    // A footer whose total (1 row) is smaller than its row groups' own counts (5 rows) is held to the row groups.
+    // FileMetaData: num_rows (field 3) = 1, row_groups (field 4) = [{ num_rows (field 3) = 5 }].
+    const footer = Buffer.from([0x36, 0x02, 0x19, 0x1c, 0x36, 0x0a, 0x00, 0x00]);
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(footer.length, 0);
+    trailer.write('PAR1', 4, 'latin1');
+    const understated = Buffer.concat([Buffer.from('PAR1'), footer, trailer]);
+    expect(() => readTableBytes(understated, 'x.parquet', { maxRows: 3 })).toThrow(expect.objectContaining({ code: 'FLTS_DATA_TOO_LARGE', details: expect.objectContaining({ rows: 5, limit: 3 }) }));
   });
 
   it('refuses a CSV with a ragged row, naming the line', () => {
