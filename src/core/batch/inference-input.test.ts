@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import { createFeaturePlan } from '../forecast/feature-plan.js';
+import { readTableBytesOffThread } from '../data/read-table-off-thread.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { inferenceDataRefOf, loadInferenceInput } from './inference-input.js';
 
@@ -56,6 +57,16 @@ describe('core > batch > inference input', () => {
       message: expect.stringContaining("column 'down' has a missing, NaN or infinite value at 2018-02-05T10:04:00 (row 2 in time order)"),
       hint: expect.stringContaining('--data processed-data/test_processed_data.parquet'),
     });
+  });
+
+  it('holds a file or store object to data.maxInputRows, parsed here or on a reading thread', async () => {
+    const bounded = { ...settings, data: { ...settings.data, maxInputRows: 3 } };
+    const tall = file('tall.csv', [0, 2, 4, 6]);
+    const refused = { code: 'FLTS_DATA_TOO_LARGE', details: expect.objectContaining({ rows: 4, limit: 3 }) };
+    await expect(loadInferenceInput(store, bounded, plan, tall, 'raw')).rejects.toMatchObject(refused);
+    await store.put('inputs', 'tall.csv', readFileSync(tall));
+    await expect(loadInferenceInput(store, bounded, plan, { bucket: 'inputs', key: 'tall.csv' }, 'raw', undefined, readTableBytesOffThread)).rejects.toMatchObject(refused);
+    await expect(loadInferenceInput(store, settings, plan, tall, 'raw')).resolves.toMatchObject({ scaled: false });
   });
 
   it('reads a data argument as a local file when it exists or cannot name a bucket, else as <bucket>/<key> in the store', () => {
