@@ -45,6 +45,16 @@ describe('serve > time input: epoch units and uneven steps', () => {
     expect(json.message).toMatch(/^Column 'ts' contains an invalid timestamp at row 0: 0, a number too small to tell its unit \(as epoch seconds 1970-01-01T00:00:00, as epoch milliseconds 1970-01-01T00:00:00\); send ISO 8601 text, or an epoch number of at least 100000000/);
   });
 
+  it('/predict refuses with a coded 400 times with a UTC offset beside times without, naming one of each', async () => {
+    // Before, the times without an offset were read as UTC: an hour after their neighbours here, and forecast all the same.
+    const data = requestData(8);
+    data.ts = data.ts.map((ts, i) => (i < 4 ? `${ts.replace(' ', 'T')}+01:00` : ts));
+    const { status, json } = await predict(data);
+    expect(status).toBe(400);
+    expect(json.code).toBe('FLTS_REQUEST_INVALID');
+    expect(json.message).toBe('Column \'ts\' contains an invalid timestamp at row 4: "2018-02-06 00:08:00", text without a UTC offset, which would be read as UTC, but the column\'s first time, "2018-02-06T00:00:00+01:00" (position 0), has one; write every time with its offset (or Z), or none.');
+  });
+
   it('/predict answers an input window with a gap, with a warning naming the gap, and a regular one without', async () => {
     // The model reads the last 4 rows; a gap of 5 steps opens before the last one.
     const gapped = await predict(gappedData(8, 7, 5));
