@@ -39,7 +39,7 @@ export const ERROR_CATALOGUE = {
   FLTS_DATA_NOT_A_FILE: { kind: 'input', retriable: false, hint: 'Give a regular CSV or Parquet file; devices, pipes, sockets and directories are not read.' },
   FLTS_DATA_TOO_LARGE: { kind: 'input', retriable: false, hint: 'Sample the file down, or raise FLTS_DATA_MAX_INPUT_BYTES (FLTS_DATA_MAX_INPUT_ROWS for rows) if the machine has the memory for it.' },
   FLTS_DATA_MISSING_TIME_COLUMN: { kind: 'input', retriable: false, hint: "The data needs a 'time' column with timestamps." },
-  FLTS_DATA_INVALID_TIMESTAMPS: { kind: 'input', retriable: false, hint: 'Every time cell must be a date and time such as "2018-02-05 23:40:00" (read as UTC), ISO 8601 with an offset, an epoch number of 10, 13, 16 or 19 digits (seconds, milliseconds, microseconds or nanoseconds), or a digits-only date such as 20180205234000.' },
+  FLTS_DATA_INVALID_TIMESTAMPS: { kind: 'input', retriable: false, hint: 'Every time cell must be a date and time such as "2018-02-05 23:40:00" (read as UTC), ISO 8601 with an offset (in every text cell of the column or in none), an epoch number of 10, 13, 16 or 19 digits (seconds, milliseconds, microseconds or nanoseconds), or a digits-only date such as 20180205234000.' },
   FLTS_DATA_MISSING_COLUMNS: { kind: 'input', retriable: false, hint: 'The data file lacks columns it must carry (the training columns, or the columns the served run reads); name the file that has them.' },
   FLTS_DATA_NO_NUMERIC_COLUMNS: { kind: 'input', retriable: false, hint: 'The data needs at least one numeric column besides time.' },
   FLTS_DATA_EMPTY: { kind: 'input', retriable: false, hint: 'The data has no rows left after sampling and cleaning.' },
