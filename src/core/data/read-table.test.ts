@@ -335,10 +335,11 @@ describe('core > data > read-table', () => {
   it('reads a dictionary-encoded (categorical) Parquet text column as the same text unencoded', () => {
     // Before, a categorical column of '1.5', 'NA', '3' was dropped as not numeric; the same strings were read.
     const time = pl.Series('time', [0, 60_000, 120_000], pl.Float64).cast(pl.Int64).cast(pl.Datetime('ms'));
-    const bytes = pl.DataFrame([time, pl.Series('a', ['1.5', 'NA', '3']).cast(pl.Categorical), pl.Series('site', ['x', 'y', 'x']).cast(pl.Categorical)]).writeParquet();
+    const bytes = pl.DataFrame([time, pl.Series('a', ['1.5', 'NA', '3']).cast(pl.Categorical), pl.Series('site', ['x', 'y', 'x']).cast(pl.Categorical), pl.Series('grouped', ['1,234.5', '7', '1,000']).cast(pl.Categorical)]).writeParquet();
     const table = readTableBytes(bytes, 'x.parquet');
     expect(table.droppedColumns).toEqual(['site']);
     expect(Array.from(table.frame.values.a)).toEqual([1.5, Number.NaN, 3]);
+    expect(Array.from(table.frame.values.grouped)).toEqual([1234.5, 7, 1000]);
   });
 
   it('reads a time column of epoch numbers by their size, as requests are read, and refuses other types whole', () => {

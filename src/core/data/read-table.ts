@@ -360,7 +360,7 @@ function readParquet(bytes: Buffer, maxRows: number): { df: pl.DataFrame; unread
   const columns = readParquetColumns(bytes);
   if (!columns || columns.every((column) => column.readable)) {
     if (columns) assertUniqueNames(columns.map((column) => column.name), 'Parquet schema');
-    return { df: withPlainNumbers(polars().readParquet(bytes), '.'), unreadable: [] };
+    return { df: parquetText(polars().readParquet(bytes)), unreadable: [] };
   }
   assertUniqueNames(columns.map((column) => column.name), 'Parquet schema');
   const names = columns.map((column) => column.name);
@@ -369,7 +369,20 @@ function readParquet(bytes: Buffer, maxRows: number): { df: pl.DataFrame; unread
     throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `column '${TIME_COLUMN}' holds binary or nested values (a list or struct), not timestamps.`, { details: { column: TIME_COLUMN } });
   }
   const readable = columns.flatMap((column, i) => (column.readable ? [i] : []));
-  return { df: withPlainNumbers(polars().readParquet(bytes, { columns: readable }), '.'), unreadable: columns.filter((column) => !column.readable).map((column) => column.name) };
+  return { df: parquetText(polars().readParquet(bytes, { columns: readable })), unreadable: columns.filter((column) => !column.readable).map((column) => column.name) };
+}
+
+/**
+ * A Parquet file's text columns read as a comma CSV's (withPlainNumbers), dictionary-encoded ones (pandas'
+ * categories) as the same text unencoded.
+ */
+const DICTIONARY_TEXT: ReadonlySet<string> = new Set(['Categorical', 'Enum']);
+
+function parquetText(df: pl.DataFrame): pl.DataFrame {
+  const types = df.dtypes;
+  const encoded = df.columns.filter((name, i) => name !== TIME_COLUMN && DICTIONARY_TEXT.has(types[i].variant));
+  const decoded = encoded.length > 0 ? df.withColumns(...encoded.map((name) => df.getColumn(name).cast(polars().Utf8))) : df;
+  return withPlainNumbers(decoded, '.');
 }
 
 /**
