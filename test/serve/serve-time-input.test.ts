@@ -48,7 +48,7 @@ describe('serve > time input: epoch units and uneven steps', () => {
   it('/predict refuses with a coded 400 times with a UTC offset beside times without, naming one of each', async () => {
     // Before, the times without an offset were read as UTC: an hour after their neighbours here, and forecast all the same.
     const data = requestData(8);
-    data.ts = data.ts.map((ts, i) => (i < 4 ? `${ts.replace(' ', 'T')}+01:00` : ts));
+    data.ts = (data.ts as string[]).map((ts, i) => (i < 4 ? `${ts.replace(' ', 'T')}+01:00` : ts));
     const { status, json } = await predict(data);
     expect(status).toBe(400);
     expect(json.code).toBe('FLTS_REQUEST_INVALID');
