@@ -1,4 +1,5 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -94,13 +95,13 @@ describe('core > ready-file', () => {
     expect(readdirSync(dir)).toEqual(['ready.json']);
   });
 
-  it('leaves a symlink, a FIFO and a directory at the path as they were, and names what it found', () => {
+  it('leaves a symlink, a FIFO and a directory at the path as they were, and names what it found', async () => {
     const target = path.join(dir, 'precious.txt');
     writeFileSync(target, 'not for flts');
     const link = path.join(dir, 'link.json');
     symlinkSync(target, link);
     const fifo = path.join(dir, 'fifo.json');
-    execFileSync('mkfifo', [fifo]);
+    await promisify(execFile)('mkfifo', [fifo]);
     const folder = path.join(dir, 'folder.json');
     mkdirSync(folder);
     const reasons: unknown[] = [];
