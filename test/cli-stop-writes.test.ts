@@ -1,5 +1,4 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,46 +9,26 @@ import { seedRunbookRegistry } from '../src/core/runbooks/runbook-registry.fixtu
 import { createFsStore } from '../src/core/storage/fs-store.js';
 import { promote } from '../src/core/workflows/promote.js';
 import { DATASETS } from './helpers/poblesec-slice.js';
-import { startFltsProcess } from './helpers/flts-process.js';
+import { startSilentStore, type StoppedRun } from './helpers/silent-store.js';
 import { runCli } from './helpers/run-cli.js';
 
 const SIGNAL_AT_RENAME = path.resolve(__dirname, 'helpers/signal-at-rename.mjs');
 
 describe('cli > preprocess, promote and export stopped by Ctrl-C or SIGTERM', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-cli-stop-writes-'));
-  const sockets = new Set<net.Socket>();
-  const connected: Array<() => void> = [];
   // An S3 endpoint that accepts connections and never answers: each command waits on it until it is stopped.
-  const silentStore = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {}).on('close', () => sockets.delete(socket)).resume();
-    connected.splice(0).forEach((resolve) => resolve());
-  });
-  let silentEnv: Record<string, string>;
+  let silent: Awaited<ReturnType<typeof startSilentStore>>;
+  const stopOnceAtWork = (args: string[], signal: NodeJS.Signals, env: Record<string, string> = {}): Promise<StoppedRun> =>
+    silent.stopOnceAtWork(args, signal, { FLTS_HOME: path.join(dir, 'silent-home'), ...env });
 
   beforeAll(async () => {
-    await new Promise<void>((resolve) => silentStore.listen(0, '127.0.0.1', resolve));
-    const endpoint = `127.0.0.1:${(silentStore.address() as net.AddressInfo).port}`;
-    silentEnv = { FLTS_HOME: path.join(dir, 'silent-home'), FLTS_STORE: 's3', MINIO_ENDPOINT: endpoint, MINIO_ROOT_USER: 'user', MINIO_ROOT_PASSWORD: 'stop-test-secret' };
+    silent = await startSilentStore('stop-test-secret');
   });
 
   afterAll(async () => {
-    sockets.forEach((socket) => socket.destroy());
-    await new Promise<void>((resolve) => silentStore.close(() => resolve()));
+    await silent.close();
     rmSync(dir, { recursive: true, force: true });
   });
-
-  /** Starts `flts <args>` on the silent store, sends `signal` once it has asked the store something, and resolves with what it said. */
-  async function stopOnceAtWork(args: string[], signal: NodeJS.Signals, env: Record<string, string> = {}): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
-    const asked = new Promise<void>((resolve) => connected.push(resolve));
-    const command = startFltsProcess(args, { ...silentEnv, ...env });
-    let stdout = '';
-    command.child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    await Promise.race([asked, command.exited.then(() => Promise.reject(new Error(`flts ${args[0]} ended before it asked the store: ${command.output()}`)))]);
-    command.child.kill(signal);
-    const exitCode = await command.exited;
-    return { exitCode, stdout, stderr: command.logs() };
-  }
 
   it('preprocess --json ends on SIGINT with an FLTS_PREPROCESS_ABORTED document saying what a stop leaves, exit 5, not the signal\'s silent exit 130', async () => {
     const data = { FLTS_DATA_DIR: DATASETS, TRAIN_FILE: 'PobleSec.csv', TEST_FILE: 'PobleSec_test.csv', SAMPLE_TRAIN_ROWS: '200', SAMPLE_TEST_ROWS: '50' };
