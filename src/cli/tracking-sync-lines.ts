@@ -1,19 +1,48 @@
 import { singleLine } from '../core/clip-text.js';
+import type { TrackingSettings } from '../core/config/specs/tracking.js';
 import { redactSecrets } from '../core/redact.js';
 import type { MirrorPendingResult } from '../core/registry/mirror-pending-runs.js';
 import type { GuardedTracking } from '../core/tracking/guard-tracking.js';
+import { experimentDeleted } from '../core/tracking/mlflow-client.js';
 
 /**
  * What `flts train` says of the MLflow mirror after its runs: nothing when it went through or is off; a line when
  * MLflow was not reached, or when it went away after the runs just trained were mirrored, while older runs were being
- * caught up (the sync is `ok`, with `interrupted`: the catch-up resumes at the next sync, nothing is lost).
+ * caught up (the sync is `ok`, with `interrupted`: the catch-up resumes at the next sync, nothing is lost); and a line
+ * per experiment an operator deleted in MLflow, whose runs are kept back until it is restored or another is named
+ * (deletedExperimentLines).
  * `trained`: how many runs this call trained (none when every model type was trained already).
  */
-export function trackingSyncLine(tracking: GuardedTracking<MirrorPendingResult>, trained: number): string | undefined {
-  if (tracking.status === 'unavailable') return `mlflow: not mirrored now (${tracking.message}); the next sync catches up.`;
-  if (tracking.status !== 'ok' || !tracking.value.interrupted) return undefined;
+export function trackingSyncLines(tracking: GuardedTracking<MirrorPendingResult>, trained: number, experiments: TrackingSettings['experiments']): string[] {
+  if (tracking.status === 'unavailable') return [`mlflow: not mirrored now (${tracking.message}); the next sync catches up.`];
+  if (tracking.status !== 'ok') return [];
+  const lines = deletedExperimentLines(tracking.value, experiments);
+  if (!tracking.value.interrupted) return lines;
   // The message of a failed call may quote the tracking URI, credentials included, or text the server sent.
   const why = singleLine(redactSecrets(tracking.value.interrupted.message));
   const mirrored = trained > 0 ? `the ${trained === 1 ? 'run' : `${trained} runs`} just trained ${trained === 1 ? 'was' : 'were'} mirrored, but ` : '';
-  return `mlflow: ${mirrored}catching up older runs stopped (${why}); it resumes at the next sync.`;
+  return [`mlflow: ${mirrored}catching up older runs stopped (${why}); it resumes at the next sync.`, ...lines];
+}
+
+/**
+ * One line per deleted experiment: the runs this sync parked in it and those parked before that still wait, counted
+ * together, the settings that name it, and what to do, in the words of the mirror's own refusal (experimentDeleted),
+ * so that the command and the log never tell two remedies. Without it a user sees runs that never reach MLflow and
+ * no reason why.
+ */
+function deletedExperimentLines(result: MirrorPendingResult, experiments: TrackingSettings['experiments']): string[] {
+  const byId = new Map<string, { name: string; runs: number }>();
+  const count = (experimentId: string, name: string, runs: number): void => {
+    const entry = byId.get(experimentId) ?? { name, runs: 0 };
+    entry.runs += runs;
+    byId.set(experimentId, entry);
+  };
+  for (const experiment of result.waiting ?? []) count(experiment.experimentId, experiment.experimentName, experiment.runs);
+  for (const run of result.parked ?? []) count(run.experimentId, run.experimentName, 1);
+  return [...byId].map(([experimentId, { name, runs }]) => {
+    const keys = Object.entries(experiments).filter(([, named]) => named === name).map(([kind]) => `tracking.experiments.${kind}`);
+    const settings = keys.length > 0 ? ` (${keys.join(', ')})` : '';
+    const why = singleLine(experimentDeleted({ experiment_id: experimentId, name }).message);
+    return `mlflow: ${runs === 1 ? '1 run' : `${runs} runs`} not mirrored${settings}: ${why}`;
+  });
 }

@@ -3,7 +3,7 @@ import { FltsCommand } from '../cli/base-command.js';
 import { abortOnSignals } from '../cli/stop-signals.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
 import { createTrainProgress } from '../cli/progress.js';
-import { trackingSyncLine } from '../cli/tracking-sync-lines.js';
+import { trackingSyncLines } from '../cli/tracking-sync-lines.js';
 import { MODEL_TYPES } from '../core/model-types.js';
 import { trainModels, type TrainModelsResult } from '../core/workflows/train.js';
 
@@ -68,8 +68,7 @@ export default class Train extends FltsCommand<TrainResult> {
         const m = run.metrics?.test.targets[run.window.targets[0]];
         this.say(`${run.model_type.padEnd(7)} ${run.run_id} ${run.status}: test rmse ${run.metrics?.test_rmse.toFixed(5)} (scaled), r2 ${m?.original.r2.toFixed(4)}, ${((run.timings.duration_ms ?? 0) / 1000).toFixed(1)} s`);
       }
-      const trackingLine = trackingSyncLine(result.tracking, result.runs.length);
-      if (trackingLine) this.say(trackingLine);
+      for (const line of trackingSyncLines(result.tracking, result.runs.length, settings.tracking.experiments)) this.say(line);
       return result;
     } finally {
       progress.stop();
