@@ -151,9 +151,9 @@ describe('core > daemon > startServingCompanion', () => {
     }
   });
 
-  it('keeps serving when the broker denies the claim actuals subscription, saying so, and stops the promotion one on any other failure', async () => {
-    const warnings: string[] = [];
-    const logger = { ...silentLogger, warn: (_fields: object, message?: string) => void warnings.push(message ?? ''), child: () => logger };
+  it('keeps serving when the brokers refuse the claim actuals subscription (its ACLs, or the inference-data topic they will not create), saying so, and stops the promotion one on any other failure', async () => {
+    const warnings: Array<{ message?: string; code?: string }> = [];
+    const logger = { ...silentLogger, warn: (fields: { code?: string }, message?: string) => void warnings.push({ message, code: fields.code }), child: () => logger };
     const live = {} as unknown as LiveMonitor;
     const store = createFsStore(mkdtempSync(path.join(root, 'store-')));
     const claimsRefusedWith = (error: FltsError) => {
@@ -164,14 +164,21 @@ describe('core > daemon > startServingCompanion', () => {
       };
       return { bus, fsBus };
     };
-    const denied = claimsRefusedWith(new FltsError('FLTS_BUS_ACCESS_DENIED', 'the broker denied it (GROUP_AUTHORIZATION_FAILED)'));
-    const companion = await startServingCompanion({ settings, bus: denied.bus, holder: countingHolder().holder, logger, live, store });
-    try {
-      expect(companion.actuals).toBeUndefined();
-      expect(warnings).toEqual(['live_claims_denied']);
-    } finally {
-      await companion.stop();
-      await denied.fsBus.close();
+    const refusals = [
+      new FltsError('FLTS_BUS_ACCESS_DENIED', 'the broker denied it (GROUP_AUTHORIZATION_FAILED)'),
+      new FltsError('FLTS_BUS_TOPIC_REFUSED', 'the broker refused to create inference-data (INVALID_REPLICATION_FACTOR: Replication factor: 3 larger than available brokers: 1.)'),
+    ];
+    for (const refusal of refusals) {
+      warnings.length = 0;
+      const refused = claimsRefusedWith(refusal);
+      const companion = await startServingCompanion({ settings, bus: refused.bus, holder: countingHolder().holder, logger, live, store });
+      try {
+        expect(companion.actuals).toBeUndefined();
+        expect(warnings).toEqual([{ message: 'live_claims_denied', code: refusal.code }]);
+      } finally {
+        await companion.stop();
+        await refused.fsBus.close();
+      }
     }
     const broken = claimsRefusedWith(new FltsError('FLTS_CONFIG_INVALID_VALUE', 'bus.kafka.brokers is empty.'));
     await expect(startServingCompanion({ settings, bus: broken.bus, holder: countingHolder().holder, logger, live, store })).rejects.toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE' });

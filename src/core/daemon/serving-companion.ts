@@ -4,7 +4,7 @@ import type { MessageBus, ReceivedMessage, Subscription } from '../bus/message-b
 import { isOutage } from '../bus/delivery.js';
 import { roleDlq, servingGroupId } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
-import { toFltsError, type FltsError } from '../errors.js';
+import { isServiceRefusal, toFltsError, type FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LiveMonitor } from '../serve/live-monitor.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -112,10 +112,13 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
   try {
     actuals = await followClaimActuals({ settings, bus, store, holder, live, logger: deps.logger, claimReads: deps.claimReads }, claimActualsGroup(group));
   } catch (error) {
-    // Scoring claims is an extra: a broker whose ACLs keep the serve principal off inference-data (or off the
-    // replica's actuals group) leaves the replica serving, scored by requests and POST /actuals only, and says so.
-    if (toFltsError(error).code === 'FLTS_BUS_ACCESS_DENIED') {
-      logger.warn({ topic: settings.bus.topics.inferenceData, group: claimActualsGroup(group), err: toFltsError(error).message }, 'live_claims_denied');
+    // Scoring claims is an extra: brokers that refuse the follower what the promotion subscription did not need
+    // (ACLs that keep the serve principal off inference-data or the replica's actuals group; an inference-data topic
+    // they refuse to create as asked) leave the replica serving, scored by requests and POST /actuals only, and it
+    // says so. Waiting would not mend a refusal, and the model it serves does not depend on it.
+    if (isServiceRefusal(error)) {
+      const refusal = toFltsError(error);
+      logger.warn({ topic: settings.bus.topics.inferenceData, group: claimActualsGroup(group), code: refusal.code, err: refusal.message }, 'live_claims_denied');
       return subscription;
     }
     await subscription.stop();
