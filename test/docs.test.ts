@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderChartSettingNames, renderChartStopBudget, renderConfigDoc, renderErrorsDoc } from '../scripts/render-docs.js';
 import { DLQ_PREFIX, pipelineTopics } from '../src/core/bus/topics.js';
+import Daemon from '../src/commands/daemon.js';
 import { defaultSettings } from '../src/core/config/settings.js';
+import { ERROR_CATALOGUE, FltsError, isServiceRefusal, type ErrorCode } from '../src/core/errors.js';
 
 const read = (name: string): string => readFileSync(new URL(`../docs/${name}`, import.meta.url), 'utf8');
 
@@ -30,5 +32,11 @@ describe('docs', () => {
     const created = pipelineTopics(defaultSettings()).filter((topic) => topic.startsWith(DLQ_PREFIX));
     // `flts preprocess` writes its own, by that name (test/preprocess-workflow.test.ts), and creates it with its first letter.
     expect(documented.sort()).toEqual([...created, `${DLQ_PREFIX}preprocess`].sort());
+  });
+
+  it('flts daemon --help names exactly the service refusals that end its startup at once (isServiceRefusal)', () => {
+    const listed = /\(((?:FLTS_[A-Z_]+, )+FLTS_[A-Z_]+)\) ends it at once/.exec(Daemon.description ?? '')?.[1].split(', ') ?? [];
+    const refusals = (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).filter((code) => isServiceRefusal(new FltsError(code, code)));
+    expect(listed.sort()).toEqual(refusals.sort());
   });
 });
