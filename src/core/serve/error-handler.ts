@@ -106,17 +106,18 @@ export function installJsonParser(app: FastifyInstance, bodyLimit: number): void
   // byte with that byte quoted, and a body named compressed that is not would be read as if it were not.
   // The same for a transfer coding before `chunked` ("gzip, chunked"): Node undoes the chunking only, and handed on the
   // rest as the body itself.
-  app.addHook('preParsing', async (request, _reply, payload) => {
+  // Synchronous, with `done`, as the request-head check: it runs on every request that reaches a route.
+  app.addHook('preParsing', (request, _reply, payload, done) => {
     const encoding = request.headers['content-encoding']?.trim().toLowerCase();
     if (encoding && encoding !== 'identity' && hasBody(request.headers)) {
-      throw new FltsError('FLTS_REQUEST_INVALID', `Content-Encoding '${clip(request.headers['content-encoding'] ?? '')}' is not supported; send the body uncompressed (no Content-Encoding).`);
+      return done(new FltsError('FLTS_REQUEST_INVALID', `Content-Encoding '${clip(request.headers['content-encoding'] ?? '')}' is not supported; send the body uncompressed (no Content-Encoding).`));
     }
     const transfer = request.headers['transfer-encoding'];
     if (transfer !== undefined && transfer.trim().toLowerCase() !== 'chunked') {
-      throw new FltsError('FLTS_REQUEST_INVALID', `Transfer-Encoding '${clip(transfer)}' is not supported; send the body uncompressed, chunked or with a Content-Length.`);
+      return done(new FltsError('FLTS_REQUEST_INVALID', `Transfer-Encoding '${clip(transfer)}' is not supported; send the body uncompressed, chunked or with a Content-Length.`));
     }
     if (bodyWillBeRead(request)) continueExpected.get(request.raw)?.writeContinue();
-    return payload;
+    done(null, payload);
   });
 }
 
@@ -188,11 +189,15 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, lo
   const notFound = (request: FastifyRequest): string => `No route ${request.method} ${clip(request.url.split('?')[0])}; ${routesListed}.`;
   // Answered before the body is read: a body to a path that does not exist was refused for its media type, its
   // Content-Encoding or its size (or parsed, on the daemon's health port) before the client learned the path was wrong.
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.is404) return;
+  // Synchronous, with `done`: it runs on every request. After the answer to `OPTIONS *`, `done` runs no further hook.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.is404) return done();
     // `OPTIONS *` asks about the server, not a path (RFC 9110 section 9.3.7): what its paths take, not a 404.
-    if (request.method === 'OPTIONS' && request.url === '*') return reply.code(204).header('allow', routes.methods().join(', ')).send();
-    throw new FltsError('FLTS_REQUEST_ROUTE_NOT_FOUND', notFound(request));
+    if (request.method === 'OPTIONS' && request.url === '*') {
+      void reply.code(204).header('allow', routes.methods().join(', ')).send();
+      return done();
+    }
+    done(new FltsError('FLTS_REQUEST_ROUTE_NOT_FOUND', notFound(request)));
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send(errorBodyFor(request, 404, 'FLTS_REQUEST_ROUTE_NOT_FOUND', notFound(request)));
