@@ -189,7 +189,7 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, lo
   const notFound = (request: FastifyRequest): string => `No route ${request.method} ${clip(request.url.split('?')[0])}; ${routesListed}.`;
   // Answered before the body is read: a body to a path that does not exist was refused for its media type, its
   // Content-Encoding or its size (or parsed, on the daemon's health port) before the client learned the path was wrong.
-  // Synchronous, with `done`: it runs on every request. After the answer to `OPTIONS *`, `done` runs no further hook.
+  // Synchronous, with `done`: it runs on every request. Once `OPTIONS *` is answered, fastify runs no further hook.
   app.addHook('onRequest', (request, reply, done) => {
     if (!request.is404) return done();
     // `OPTIONS *` asks about the server, not a path (RFC 9110 section 9.3.7): what its paths take, not a 404.
