@@ -3,7 +3,6 @@ import { Flags } from '@oclif/core';
 import { createBenchProgress } from '../cli/bench-progress.js';
 import { renderBenchTable } from '../cli/bench-table.js';
 import { FltsCommand } from '../cli/base-command.js';
-import { FltsError } from '../core/errors.js';
 import { abortOnSignals } from '../cli/stop-signals.js';
 import type { BenchReport } from '../core/bench/bench-types.js';
 import { assertDataToCutFrom, benchPayloadFile, dataNamedBy, readBenchPayloadFile } from '../core/bench/payload-file.js';
@@ -68,7 +67,6 @@ export default class Bench extends FltsCommand<BenchReport> {
       // Every flag is checked before the registry is read or the target asked anything: a wrong flag is named as such,
       // with or without a run, whether the target answers or not.
       const protocols = parseProtocolList(flags.protocol);
-      refuseUnusedGrpcTarget(flags['grpc-target'], flags.target, protocols);
       const target = flags.target === undefined ? undefined : parseTargetUrl(flags.target);
       const matrix = {
         replicas: parseCountList(flags.replicas, 'replicas', 64),
@@ -117,14 +115,4 @@ export default class Bench extends FltsCommand<BenchReport> {
       abort.release();
     }
   }
-}
-
-/**
- * --grpc-target names where a running service (--target) answers gRPC, for oip-grpc alone: given otherwise it was
- * accepted and never used, the replicas bench starts being asked on ports of their own.
- */
-function refuseUnusedGrpcTarget(grpcTarget: string | undefined, target: string | undefined, protocols: readonly string[]): void {
-  if (grpcTarget === undefined) return;
-  if (target === undefined) throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--grpc-target is the gRPC address of the --target service: the replicas bench starts are measured on their own ports; give --target too, or leave --grpc-target out.', { details: { flag: 'grpc-target' } });
-  if (!protocols.includes('oip-grpc')) throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--grpc-target is used by --protocol oip-grpc alone: add oip-grpc to --protocol, or leave --grpc-target out.', { details: { flag: 'grpc-target' } });
 }

@@ -4,7 +4,7 @@ import type { EvaluateRunsResult } from '../eval/evaluate-runs.js';
 import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import { compareTargetSets, isBaselineType, rankRows, sameTargetSet, scoreboardOfBoards, scoreboardRow, targetSetOf, type Scoreboard } from '../eval/scoreboard.js';
 import type { RunRecord } from '../registry/run-record.js';
-import { scanRunRecords } from '../registry/run-store.js';
+import { damagedRunsAside, scanRunRecords } from '../registry/run-store.js';
 import type { ProcessedSidecar } from '../preprocess/processed-layout.js';
 import { currentDataOf, runsOnData, trainedOnLineage } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -98,8 +98,7 @@ export async function evaluateRunsByBacktest(input: { configHash?: string }, set
   }
   if (board.rows.length === 0) {
     const why = replaced > 0 ? ` trained on the rows it holds now: its ${replaced} SUCCESS run(s) are of rows that new data under the same file names replaced (\`flts train\` then \`flts backtest\` score the new rows)` : '';
-    const damaged = corrupt.length > 0 ? ` (left out, damaged: ${corrupt.map((run) => run.run_id).join(', ')})` : '';
-    throw new FltsError('FLTS_EVAL_NO_RUNS', `The backtest of config_hash ${configHash} covers no SUCCESS run${why}${damaged}.`, {
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `The backtest of config_hash ${configHash} covers no SUCCESS run${why}${damagedRunsAside(corrupt)}.`, {
       details: { configHash, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}), corrupt_runs: corrupt },
       hint: NO_BACKTEST_HINT,
     });

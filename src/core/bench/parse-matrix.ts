@@ -107,8 +107,16 @@ export function parseProtocolList(text: string): BenchProtocol[] {
 /**
  * --grpc-target as given, checked against the protocols: a running service's gRPC port cannot be guessed from its
  * HTTP URL, so measuring oip-grpc against --target without it is a usage error, said before any call to the target.
+ * Given where nothing would use it (without --target the replicas bench starts are measured on ports of their own;
+ * without oip-grpc no gRPC is measured), it is refused too, rather than accepted and ignored.
  */
 export function checkGrpcTarget(grpcTarget: string | undefined, target: string | undefined, protocols: readonly BenchProtocol[]): string | undefined {
+  if (grpcTarget !== undefined && target === undefined) {
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--grpc-target is the gRPC address of the --target service: the replicas bench starts are measured on their own ports; give --target too, or leave --grpc-target out.', { details: { flag: 'grpc-target' } });
+  }
+  if (grpcTarget !== undefined && !protocols.includes('oip-grpc')) {
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--grpc-target is used by --protocol oip-grpc alone: add oip-grpc to --protocol, or leave --grpc-target out.', { details: { flag: 'grpc-target' } });
+  }
   if (protocols.includes('oip-grpc') && target && !grpcTarget) {
     throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'Measuring oip-grpc against --target needs the gRPC address as well (--grpc-target host:port).', { details: { flag: 'grpc-target' } });
   }

@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.js';
 import { FltsError, orUnlessUnavailable } from '../errors.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { assertConfigHash } from '../preprocess/processed-layout.js';
-import { listRunRecords, runsBucket, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
+import { damagedRunsAside, listRunRecords, runsBucket, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
 import { runsOnCurrentData } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { writeForecastPlots } from './forecast-plots.js';
@@ -60,8 +60,7 @@ export async function evaluateRuns(input: EvaluateRunsInput, settings: Settings,
   if (scoreboard.rows.length === 0) {
     const replaced = buildScoreboard(configHash, recorded).rows.length;
     const why = replaced > 0 ? ` on the rows it holds now: its ${replaced} SUCCESS run(s) are of rows that new data under the same file names replaced (\`flts train\` trains the new rows)` : ` (${runs.length} run(s) in other states)`;
-    const damaged = corrupt.length > 0 ? `; left out, damaged: ${corrupt.map((run) => run.run_id).join(', ')}` : '';
-    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${configHash}${why}${damaged}.`, {
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${configHash}${why}${damagedRunsAside(corrupt)}.`, {
       details: { configHash, runs: runs.map((r) => ({ run_id: r.run_id, status: r.status })), corrupt_runs: corrupt, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}) },
     });
   }

@@ -276,6 +276,11 @@ export async function scanRunRecords(store: ObjectStore, settings: Settings, fil
 }
 
 /** Every usable run record (optionally of one config_hash), oldest first; damaged ones are left out (see scanRunRecords). */
+/** The ids of runs a scan left out as damaged, as a refusal to rank ends its sentence with them; '' when none was. */
+export function damagedRunsAside(corrupt: RunRegistryScan['corrupt']): string {
+  return corrupt.length > 0 ? ` (left out, damaged: ${corrupt.map((run) => run.run_id).join(', ')})` : '';
+}
+
 export async function listRunRecords(store: ObjectStore, settings: Settings, filter: { configHash?: string } = {}): Promise<RunRecord[]> {
   return (await scanRunRecords(store, settings, filter)).records;
 }

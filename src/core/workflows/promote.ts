@@ -12,7 +12,7 @@ import { candidateFields, describeChoice, isAutomaticChoice, isPin, PROMOTION_SO
 import { appendHistory, catchUpPointers, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { verifyRunRecordSeal } from '../registry/run-digests.js';
-import { findRunRecord, readRunRecord, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
+import { damagedRunsAside, findRunRecord, readRunRecord, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
 import { runsOnCurrentData } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
@@ -459,8 +459,7 @@ export async function promoteBest(request: BestPromotionRequest, settings: Setti
         : others.length > 0
           ? ` (runs of other targets: ${others.map((set) => `${set.targets.join(',')} ${set.runs}`).join('; ')}; set TARGETS (training.targets) to choose among one of them, or promote a run by name)`
           : '';
-    const damaged = corrupt.length > 0 ? ` (left out, damaged: ${corrupt.map((run) => run.run_id).join(', ')})` : '';
-    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${hash} with targets ${targets.join(',')}${why} to promote${damaged}.`, {
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${hash} with targets ${targets.join(',')}${why} to promote${damagedRunsAside(corrupt)}.`, {
       details: { configHash: hash, targets: [...targets], ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}), ...(others.length > 0 ? { otherTargetSets: others } : {}), corrupt_runs: corrupt },
     });
   }
