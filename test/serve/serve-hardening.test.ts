@@ -501,6 +501,31 @@ describe('serve > hardening: clients that stall', () => {
     });
   });
 
+  it('answers a client that ends its side of the connection once its requests are sent (nc -N), then closes', async () => {
+    await withTestServer(promotedNaive(), { server: {} }, async (own) => {
+      // Rows enough that the forecast is still being made when the end of the connection arrives.
+      const body = JSON.stringify({ data: requestData(20_000) });
+      const predict = `POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      const socket = await openSocket(own.url);
+      const closed = readUntilClosed(socket);
+      // A forecast and a probe pipelined behind it, then the client's end: both answered before the server closes.
+      socket.end(`${predict}GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      const text = await closed;
+      expect([...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map(([, code]) => code)).toEqual(['200', '200']);
+      expect(text).toContain('"status":"SUCCESS"');
+
+      const metrics = await (await fetch(`${own.url}/metrics`)).text();
+      expect(metrics).toMatch(/^flts_http_requests_total\{route="\/predict",method="POST",status="200"\} 1$/m);
+      expect(metrics).not.toMatch(/^flts_http_requests_total\{[^}]*status="499"\}/m);
+
+      // Ended before its request is whole, it is still refused, coded.
+      const cut = await openSocket(own.url);
+      const refused = readUntilClosed(cut);
+      cut.end(predict.slice(0, -10));
+      expect(await refused).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*"code":"FLTS_REQUEST_INVALID"/);
+    });
+  });
+
   it('closes the connection of an answer sent before the body its request promised arrives, instead of a 408 at the request timeout', async () => {
     const limits = { requestTimeoutMs: 300, headersTimeoutMs: 300 };
     await withTestServer(createMemorySource(), { server: { limits, access: { apiToken: 'secret' } }, load: false }, async (own) => {

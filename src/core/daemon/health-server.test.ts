@@ -184,6 +184,33 @@ describe('core > daemon > health server', () => {
     }
   });
 
+  it('answers a probe whose client ends its side of the connection once the request is sent (nc -N), as the serve API does', async () => {
+    const bus = createFsBus({ root: path.join(root, 'bus-half-closed') });
+    const store = createFsStore(path.join(root, 'store'));
+    // The store answers the readiness probe only once the client's end has reached the server: the answer is still to
+    // be written then, and Node alone ended the connection as the end arrived, dropping it.
+    let clientEnded!: () => void;
+    const ended = new Promise<void>((resolve) => (clientEnded = resolve));
+    const waiting = { ...store, list: async (bucket: string, prefix?: string) => (await ended, store.list(bucket, prefix)) };
+    const app = await buildHealthServer({ settings: defaultSettings(), store: waiting, bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });
+    try {
+      app.server.on('connection', (socket: Socket) => socket.once('end', () => setImmediate(clientEnded)));
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      const answer = await new Promise<string>((resolve, reject) => {
+        let received = '';
+        const socket = connect({ host: '127.0.0.1', port }, () => socket.end('GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')).once('error', reject);
+        socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+        socket.once('close', () => resolve(received));
+      });
+      expect(answer).toMatch(/^HTTP\/1.1 200 OK\r\n/);
+      expect(JSON.parse(answer.split('\r\n\r\n')[1])).toMatchObject({ status: 'ready' });
+    } finally {
+      await app.close();
+      await bus.close();
+    }
+  });
+
   it('answers 405 with Allow to every other method on its paths, as the serve API does, and 404 elsewhere before any body is read', async () => {
     const bus = createFsBus({ root: path.join(root, 'bus-methods') });
     const app = await buildHealthServer({ settings: defaultSettings(), store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });

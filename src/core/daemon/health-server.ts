@@ -6,7 +6,7 @@ import { silentLogger } from '../logger.js';
 import { redactSecrets } from '../redact.js';
 import { withTimeout } from '../retry.js';
 import { installAccessControl } from '../serve/access-control.js';
-import { capConnections, checkingIntervalOf, connectionOptions } from '../serve/connection-limits.js';
+import { answerHalfClosedClients, capConnections, checkingIntervalOf, connectionOptions } from '../serve/connection-limits.js';
 import { answerConnect, answerUnmetExpectation, installErrorHandlers, installRequestHeadChecks, replyWithError } from '../serve/error-handler.js';
 import { createRouteTable } from '../serve/route-table.js';
 import { resetUnreadAnswers } from '../serve/unread-answers.js';
@@ -102,14 +102,17 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
     ...connectionOptions(deps.settings.serve),
   });
   capConnections(app, deps.settings.serve);
+  answerHalfClosedClients(app.server);
   // Each /metrics or /readyz asks the store and the broker: a client pipelining thousands of them on one connection
   // without reading the answers held the event loop, and so the roles, for minutes.
   const unread = resetUnreadAnswers(app.server, { stallMs: deps.settings.serve.requestTimeoutMs, checkEveryMs: checkingIntervalOf(deps.settings.serve) });
   app.addHook('onClose', async () => unread.stop());
-  // The one too many and the requests read after it, in the same chunk, still reach a route: their connection is
-  // gone (reset before fastify hears of the request), so nothing is asked.
-  app.addHook('preHandler', async (request, reply) => {
+  // The one too many and the requests read after it, in the same chunk, still reach fastify: their connection is gone
+  // (reset before fastify hears of the request), so no hook or route runs for them and nothing is asked. Synchronous,
+  // with `done`, as on the serve API: it runs on every request, and an async hook costs each a promise and a microtask turn.
+  app.addHook('onRequest', (request, reply, done) => {
     if (request.raw.socket.destroyed) reply.hijack();
+    done();
   });
   // As the serve API does: unheard, Node would close a CONNECT's connection without a word, answer an Expect other
   // than 100-continue with an empty 417, and (told not to check, by connectionOptions) take HTTP/1.1 without a Host.

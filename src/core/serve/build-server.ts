@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { silentLogger, type Logger } from '../logger.js';
 import { installAccessControl, type AccessTokens, type RouteAccess } from './access-control.js';
 import type { LiveMonitor } from './live-monitor.js';
-import { capConnections, checkingIntervalOf, connectionOptions, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
+import { answerHalfClosedClients, capConnections, checkingIntervalOf, connectionOptions, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
 import { createMeteredAdmission, DEFAULT_MAX_QUEUED_ROWS, type ForecastAdmission } from './forecast-admission.js';
 import { answerConnect, answerUnmetExpectation, deferContinue, installErrorHandlers, installJsonParser, installRequestHeadChecks, replyWithError } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
@@ -88,6 +88,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     ...connectionOptions(limits, (status, method) => metrics.countRefusedRequest(method, status)),
   });
   capConnections(app, limits, (what) => metrics.countConnectionCapClose(what));
+  answerHalfClosedClients(app.server);
   const unread = resetUnreadAnswers(app.server, {
     stallMs: limits.requestTimeoutMs,
     checkEveryMs: checkingIntervalOf(limits),

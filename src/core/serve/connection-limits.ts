@@ -46,6 +46,17 @@ export function connectionOptions(limits: ConnectionLimits, onRefused?: (status:
 }
 
 /**
+ * A client that ends its side of the connection once its request is sent (`nc -N`, `printf ... | nc`, a script that
+ * shuts its socket for writing) is answered, then the connection closes. Node ends the connection as the client's end
+ * arrives unless told otherwise: a request already read whole was handled (a forecast computed) and its answer
+ * dropped, the client hearing nothing but the close. A client that ends its side before its request is whole is still
+ * refused (400), and an idle connection ended by its client is closed at once.
+ */
+export function answerHalfClosedClients(server: Server): void {
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+}
+
+/**
  * A connection beyond the cap takes the place of an idle keep-alive one, and is closed as soon as it is accepted when
  * none is idle (connection-cap.ts); `onClose` hears of each connection closed for the cap.
  */
