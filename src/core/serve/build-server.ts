@@ -52,7 +52,7 @@ export interface BuildServerDeps {
   bodyLimitBytes?: number;
   /** Bearer tokens of the admin and prediction routes (none: admin routes answer loopback clients only). */
   access?: AccessTokens;
-  /** Least time between two forced reloads through POST /reload_latest (default 2 s). */
+  /** Least time from the end of one reload forced through POST /reload_latest to the start of the next (default 2 s). */
   reloadMinIntervalMs?: number;
   /** Connection timeouts and cap; each defaults to the setting's default (docs/config.md). */
   limits?: Partial<ConnectionLimits>;

@@ -1,9 +1,8 @@
-import { FltsError } from '../errors.js';
 import { adminBodyOptions } from './admin-json-bounds.js';
 import { nextTurn, turnSpent } from '../loop-turns.js';
-import type { ReloadOutcome } from './model-holder.js';
 import { buildPredictResponse, newRequestId } from './prediction-response.js';
 import { closedBeforeAnswer } from './forecast-admission.js';
+import { createReloadLimiter } from './reload-limiter.js';
 import { requestedRows, runPrediction } from './run-prediction.js';
 import { predictSchema, reloadSchema, type PredictBody, type PredictQuery } from './schemas/predict.js';
 import type { ServeContext } from './serve-context.js';
@@ -60,25 +59,4 @@ export function registerPredictRoutes(context: ServeContext): void {
       };
     },
   });
-}
-
-/**
- * Forced reloads at most once per `minIntervalMs`: a call while one runs shares its outcome, a call soon after
- * one finished is refused with 429 and Retry-After, so a client in a loop cannot make the server load models
- * back to back.
- */
-function createReloadLimiter(reload: () => Promise<ReloadOutcome>, minIntervalMs: number): () => Promise<ReloadOutcome> {
-  let inFlight: Promise<ReloadOutcome> | undefined;
-  let lastStarted = Number.NEGATIVE_INFINITY;
-  return () => {
-    if (inFlight) return inFlight;
-    const waitMs = lastStarted + minIntervalMs - performance.now();
-    if (waitMs > 0) {
-      const retryAfterSec = Math.ceil(waitMs / 1000);
-      throw new FltsError('FLTS_SERVE_RELOAD_RATE_LIMITED', `A reload was forced less than ${minIntervalMs} ms ago; retry in ${retryAfterSec} s.`, { details: { retryAfterSec } });
-    }
-    lastStarted = performance.now();
-    inFlight = reload().finally(() => (inFlight = undefined));
-    return inFlight;
-  };
 }

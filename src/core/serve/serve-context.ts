@@ -27,7 +27,7 @@ export interface ServeContext {
   readonly inferenceLength: number;
   /** The server's body limit in bytes, which a route's own (smaller) limit must not exceed. */
   readonly bodyLimit: number;
-  /** Least time between two reloads forced through POST /reload_latest. */
+  /** Least time from the end of one reload forced through POST /reload_latest to the start of the next. */
   readonly reloadMinIntervalMs: number;
   /** The prediction log's retention, which POST /prune_logs runs at once (no such route without it). */
   readonly retention?: LogRetention;
