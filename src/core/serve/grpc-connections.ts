@@ -41,9 +41,10 @@ export interface GrpcConnectionOptions {
   /**
    * A call grpc-js answered itself with `status` before any handler could (a message over the size limit, a malformed
    * grpc-timeout, a path outside the service, a unary call without exactly one message, a deadline that passed before
-   * the call reached its handler), with the path the client asked for and the time from the call's arrival to the answer.
+   * the call reached its handler), with the path the client asked for, the time from the call's arrival to the answer,
+   * and the flts code the answer carries (`flts-code`), if any.
    */
-  onAnsweredByGrpcJs?: (path: string, status: number, seconds: number) => void;
+  onAnsweredByGrpcJs?: (path: string, status: number, seconds: number, fltsCode: string | undefined) => void;
   /**
    * A call whose stream closed before any answer was sent and before it reached its handler: its client reset it (a
    * grpc-js client's cancel is RST_STREAM CANCEL) or closed the connection. No code of flts saw it, so no other count
@@ -224,7 +225,8 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     // A deadline's answer on a call whose handler may be running, which counts it itself.
     if (!streamsKnown && Number(headers['grpc-status']) === grpc.status.DEADLINE_EXCEEDED) return;
     // Published as respond() writes the answer: the time is the call's, as long as grpc-js took to refuse it.
-    options.onAnsweredByGrpcJs?.(request.path, Number(headers['grpc-status']), (performance.now() - request.arrived) / 1000);
+    const fltsCode = headers['flts-code'] === undefined ? undefined : String(headers['flts-code']);
+    options.onAnsweredByGrpcJs?.(request.path, Number(headers['grpc-status']), (performance.now() - request.arrived) / 1000, fltsCode);
   };
 
   /**

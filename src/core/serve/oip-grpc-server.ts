@@ -186,7 +186,8 @@ const MAX_CONCURRENT_CALLS = 100;
  * The statuses grpc-js sends itself for a call no handler ever sees, as the HTTP statuses they are counted under: a
  * message over the size limit, a malformed grpc-timeout or a message that does not decompress (INVALID_ARGUMENT as
  * `codedGrpcJsStatus` rewrites grpc-js's INTERNAL), a call that ends without a whole message or sends a second one
- * (INVALID_ARGUMENT for its UNIMPLEMENTED), a path outside the service or an unknown grpc-encoding, and a deadline
+ * (INVALID_ARGUMENT for its UNIMPLEMENTED), a path outside the service (an unknown grpc-encoding is a 400 all the same,
+ * `countedStatusOfGrpcJsRefusal`), and a deadline
  * that passed before the call reached its handler (FLTS_REQUEST_CANCELLED, 499 as a handler counts a cancelled call;
  * a handler already running sees the deadline as a cancel and counts the call itself, so `connections` leaves it out).
  */
@@ -196,6 +197,17 @@ const HTTP_STATUS_OF_GRPC_JS_REFUSAL: Partial<Record<number, number>> = {
   [grpc.status.UNIMPLEMENTED]: 501,
   [grpc.status.DEADLINE_EXCEEDED]: 499,
 };
+
+/**
+ * The HTTP status a refusal of grpc-js is counted under. A grpc-encoding it does not know travels as UNIMPLEMENTED, as
+ * the protocol has it, but is the client's mistake (FLTS_REQUEST_INVALID): a 400, as the HTTP port counts a
+ * Content-Encoding it does not take. Counted 501, it was a 5xx of ModelInfer that any client, before its token is
+ * checked, could add to the serve error ratio the alerts page on (FltsServeErrorRatioHigh).
+ */
+function countedStatusOfGrpcJsRefusal(code: number, fltsCode: string | undefined): number | undefined {
+  if (code === grpc.status.UNIMPLEMENTED && fltsCode === 'FLTS_REQUEST_INVALID') return 400;
+  return HTTP_STATUS_OF_GRPC_JS_REFUSAL[code];
+}
 
 /** Marks a request message protobuf could not decode, with protobuf's reason. */
 const MALFORMED = Symbol('malformed request');
@@ -312,8 +324,8 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     onClosedAtCap: (what) => context.metrics.countGrpcConnectionCapClose(what),
     // As HTTP observes the answers fastify gives before a route's handler (404, 413, a body that does not parse): with
     // the time from the call's arrival, which a deadline's answer spends waiting for it to pass.
-    onAnsweredByGrpcJs: (path, code, seconds) => {
-      const status = HTTP_STATUS_OF_GRPC_JS_REFUSAL[code];
+    onAnsweredByGrpcJs: (path, code, seconds, fltsCode) => {
+      const status = countedStatusOfGrpcJsRefusal(code, fltsCode);
       if (status !== undefined) context.metrics.observeRequest(routeOf(path), 'GRPC', status, seconds);
     },
     // As HTTP counts a request whose client left before its answer: a 499 with no latency, for no answer finished.
