@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { defaultSettings } from '../../src/core/config/settings.js';
 import { createDaemonMetrics } from '../../src/core/daemon/daemon-metrics.js';
@@ -48,6 +49,29 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
     expect(wrong.body).not.toContain('admin-secret');
     const right = await guarded.app.inject({ method: 'POST', url: '/reload_latest', headers: { authorization: 'Bearer admin-secret' }, ...REMOTE });
     expect(right.statusCode).toBe(200);
+  });
+
+  it('refuses a request to a guarded route with two Authorization headers, whichever comes first, with a coded 400', async () => {
+    const { hostname, port } = new URL(guarded.url);
+    const answerTo = (head: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        let text = '';
+        const socket = connect({ host: hostname, port: Number(port) }, () => socket.write(head)).once('error', reject);
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        socket.once('close', () => resolve(text));
+      });
+    for (const [path, good] of [['/predict', 'api-secret'], ['/reload_latest', 'admin-secret']]) {
+      for (const tokens of [[good, 'other'], ['other', good], [good, good]]) {
+        const authorization = tokens.map((token) => `Authorization: Bearer ${token}\r\n`).join('');
+        const text = await answerTo(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorization}Connection: close\r\n\r\n`);
+        expect({ path, tokens, status: text.split('\r\n')[0], body: JSON.parse(text.split('\r\n\r\n')[1]) }).toEqual({
+          path,
+          tokens,
+          status: 'HTTP/1.1 400 Bad Request',
+          body: expect.objectContaining({ code: 'FLTS_REQUEST_INVALID', message: 'A request must have one Authorization header, not several.' }),
+        });
+      }
+    }
   });
 
   it('with an API token, guards /predict, /actuals and the OIP infer route but never the health routes', async () => {

@@ -47,7 +47,17 @@ export function assertAccess(request: FastifyRequest, access: RouteAccess, token
     if (access === 'predict' || isLoopback(request.socket.remoteAddress)) return;
     throw new FltsError('FLTS_AUTH_FORBIDDEN', `${request.method} ${request.routeOptions.url} answers only local clients while no admin token is set (FLTS_SERVE_ADMIN_TOKEN).`);
   }
+  // Node keeps the first of several Authorization headers; a proxy in front may read the last: which token is checked
+  // would depend on who reads the request, so a request with more than one is refused (RFC 9110 section 11.6.2 gives
+  // the field one value).
+  if (headerLines(request.raw.rawHeaders, 'authorization') > 1) throw new FltsError('FLTS_REQUEST_INVALID', 'A request must have one Authorization header, not several.');
   assertBearerToken(request.headers.authorization, token, `${request.method} ${request.routeOptions.url}`);
+}
+
+function headerLines(rawHeaders: readonly string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].length === name.length && rawHeaders[i].toLowerCase() === name) count++;
+  return count;
 }
 
 /**
