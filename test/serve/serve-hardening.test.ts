@@ -497,6 +497,8 @@ describe('serve > hardening: clients that stall', () => {
       const metrics = await (await fetch(`${own.url}/metrics`)).text();
       expect(metrics).toMatch(/^flts_http_requests_total\{route="unmatched",method="POST",status="408"\} 1$/m);
       expect(metrics).not.toMatch(/^flts_http_requests_total\{[^}]*status="5\d\d"\}/m);
+      // Counted once: answered 408, not also as a request its client abandoned (499).
+      expect(metrics).not.toMatch(/^flts_http_requests_total\{[^}]*status="499"\}/m);
       expect(problems).toEqual([]);
     });
   });
@@ -523,6 +525,9 @@ describe('serve > hardening: clients that stall', () => {
       const refused = readUntilClosed(cut);
       cut.end(predict.slice(0, -10));
       expect(await refused).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*"code":"FLTS_REQUEST_INVALID"/);
+      // Counted once, as the 400 it was answered, not also as a request its client abandoned (499).
+      const counts = (await (await fetch(`${own.url}/metrics`)).text()).match(/^flts_http_requests_total\{[^}]*method="POST"[^}]*\} \d+$/gm);
+      expect(counts).toEqual(['flts_http_requests_total{route="/predict",method="POST",status="200"} 1', 'flts_http_requests_total{route="unmatched",method="POST",status="400"} 1']);
     });
   });
 

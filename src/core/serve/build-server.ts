@@ -79,13 +79,19 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   const logger = (deps.logger ?? silentLogger).child({ component: 'inference-api' });
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...deps.limits };
   const metrics = deps.metrics ?? createServeMetrics();
+  // The requests Node answered itself once handed on (a body cut short by the client's end, or too slow to arrive):
+  // counted as that refusal, not again as abandoned when their connection closes.
+  const answeredByNode = new WeakSet<ServerResponse>();
   const app = Fastify({
     logger: false,
     bodyLimit,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     frameworkErrors: (error, request, reply) => replyWithError(error, request, reply, bodyLimit, logger),
-    ...connectionOptions(limits, (status, method) => metrics.countRefusedRequest(method, status)),
+    ...connectionOptions(limits, (status, method, response) => {
+      if (response) answeredByNode.add(response);
+      metrics.countRefusedRequest(method, status);
+    }),
   });
   capConnections(app, limits, (what) => metrics.countConnectionCapClose(what));
   answerHalfClosedClients(app.server);
@@ -145,13 +151,14 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     if (request.method === 'POST' && request.body === undefined) request.body = {};
     done();
   });
-  // A request is counted once: when its answer is sent, or when its client closes the connection first. fastify runs
+  // A request is counted once: when its answer is sent, when Node answers it (408, or 400 for a body cut short), or when
+  // its client closes the connection first. fastify runs
   // no onResponse then, nor onRequestAbort once the body was read (Node has closed the request stream by then), so the
   // answer's own close tells; a write error after the close would run onResponse too.
   const counted = new WeakSet<object>();
   app.addHook('onRequest', (request, reply, done) => {
     reply.raw.once('close', () => {
-      if (reply.raw.writableFinished || counted.has(request)) return;
+      if (reply.raw.writableFinished || counted.has(request) || answeredByNode.has(reply.raw)) return;
       counted.add(request);
       metrics.countAbandonedRequest(request.routeOptions.url ?? 'unmatched', request.method);
     });

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { FastifyHttpOptions, FastifyInstance } from 'fastify';
 import { capHttpConnections, type CapClose } from './connection-cap.js';
 import { createClientErrorHandler } from './error-handler.js';
@@ -30,9 +30,10 @@ export function checkingIntervalOf(limits: ConnectionLimits): number {
  * The socket's inactivity timeout closes a connection silent that long while its request is handled (or its answer
  * is stuck in Node's buffers). It is set two checking intervals past the request timeout: a request body that stops
  * arriving leaves the socket silent too, and must meet the request timeout's 408 first, not a close without a word.
- * `onRefused` hears of each request Node refuses before any route (status, and the method once a request line was read).
+ * `onRefused` hears of each request Node refuses before any route (status, and the method once a request line was read;
+ * the answer object of a request already handed on, whose body did not arrive whole).
  */
-export function connectionOptions(limits: ConnectionLimits, onRefused?: (status: number, method: string | undefined) => void): FastifyHttpOptions<Server> {
+export function connectionOptions(limits: ConnectionLimits, onRefused?: (status: number, method: string | undefined, response: ServerResponse | undefined) => void): FastifyHttpOptions<Server> {
   const headersTimeout = headersTimeoutOf(limits);
   const checkingInterval = checkingIntervalOf(limits);
   return {

@@ -255,12 +255,13 @@ function lingerUntilBodyEnds(request: IncomingMessage): void {
 /**
  * Answers what Node refuses before any route sees a request (not HTTP, a bad header line, headers over the size
  * limit, headers or a body too slow to arrive) with a coded body like every other error, instead of fastify's
- * uncoded one, and tells `onAnswer` (the method is known once a request line was read). The connection is closed
+ * uncoded one, and tells `onAnswer` (the method is known once a request line was read, the answer object once Node
+ * had handed the request on: its body is what did not arrive). The connection is closed
  * after it, as Node does.
  */
 export function createClientErrorHandler(
   limits: { headersTimeoutMs: number; requestTimeoutMs: number },
-  onAnswer: (status: number, method: string | undefined) => void = () => {},
+  onAnswer: (status: number, method: string | undefined, response: ServerResponse | undefined) => void = () => {},
 ): (error: Error & { code?: string }, socket: Socket) => void {
   return (error, socket) => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
@@ -270,7 +271,7 @@ export function createClientErrorHandler(
     if (socket.writable && inFlight?.headersSent !== true) {
       const body = JSON.stringify(errorBody(status, code, message));
       socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-      onAnswer(status, inFlight?.req?.method);
+      onAnswer(status, inFlight?.req?.method, inFlight);
     }
     socket.destroy(error);
   };
