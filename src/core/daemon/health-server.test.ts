@@ -268,6 +268,26 @@ describe('core > daemon > health server', () => {
     }
   });
 
+  it('answers a request waiting for 100 Continue without one, since no route reads a body', async () => {
+    const bus = createFsBus({ root: path.join(root, 'bus-continue') });
+    const app = await buildHealthServer({ settings: defaultSettings(), store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      for (const [head, status] of [
+        ['POST /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n', '404'],
+        ['GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n', '200'],
+      ]) {
+        // The server closes after its answer, its body never read: the client's end (net's default) then closes the connection.
+        const answer = await answerTo(port, head);
+        expect({ head, statuses: [...answer.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map(([, code]) => code) }).toEqual({ head, statuses: [status] });
+      }
+    } finally {
+      await app.close();
+      await bus.close();
+    }
+  });
+
   it('answers OPTIONS * 204 with the methods its paths take in Allow, as the serve API does, not a 404', async () => {
     const bus = createFsBus({ root: path.join(root, 'bus-options') });
     const app = await buildHealthServer({ settings: defaultSettings(), store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });

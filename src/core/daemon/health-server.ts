@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type RouteHandlerMethod } from 'fastify';
 import type { MessageBus } from '../bus/message-bus.js';
 import type { Settings } from '../config/settings.js';
@@ -120,6 +121,10 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   // is refused for that whatever its target, not answered 404, or 204 to `OPTIONS *`.
   app.server.on('connect', answerConnect);
   app.server.on('checkExpectation', answerUnmetExpectation);
+  // No route reads a body: a client waiting for 100 Continue is answered without it, rather than told to send a body
+  // that is then dropped or refused (Node sends 100 Continue as the request arrives unless someone else handles it; the
+  // serve API defers it to the route's reading of the body).
+  app.server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => app.server.emit('request', request, response));
   installRequestHeadChecks(app);
   // Other methods on these paths are 405 with Allow, as on the serve API's port, not 404.
   const routes = createRouteTable(app);
