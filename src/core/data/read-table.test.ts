@@ -89,6 +89,10 @@ describe('core > data > read-table', () => {
     expect(() => readTableBytes(mixed, 'x.csv')).toThrow('x.csv: row 3 has time "2024-03-01 10:02:00": text without a UTC offset, which would be read as UTC, but the column\'s first time, "2024-03-01T10:00:00+01:00" (position 0), has one');
     const parquet = Buffer.from(pl.DataFrame({ time: ['2024-03-01 10:00:00', '2024-03-01T10:01:00Z'], v: [1, 2] }).writeParquet());
     expect(() => readTableBytes(parquet, 'x.parquet')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', details: expect.objectContaining({ row: 2 }) }));
+    // An epoch number is a UTC instant: beside text without an offset it is refused as Z text is.
+    const epochAndNaive = csv('time,v\n2024-03-01 10:00:00,1\n1709287260,2\n');
+    expect(() => readTableBytes(epochAndNaive, 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', details: expect.objectContaining({ row: 2, value: '1709287260' }) }));
+    expect(Array.from(readTableBytes(csv('time,v\n2024-03-01T11:00:00+01:00,1\n1709287260,2\n'), 'x.csv').frame.time)).toEqual([Date.UTC(2024, 2, 1, 10), Date.UTC(2024, 2, 1, 10, 1)]);
   });
 
   it('reads semicolon files with decimal commas and tab files as the same table as the comma file', () => {
@@ -190,6 +194,15 @@ describe('core > data > read-table', () => {
     }
     // A row whose time is empty but another cell is not, even a text one, is not blank: it is refused.
     expect(() => readTableBytes(csv('time,v,t\n2018-01-01 00:00:00,1,a\n,,b\n'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS' }));
+  });
+
+  it('refuses a file whose rows under the header are all rows of empty cells as having no data rows', () => {
+    // Before, such a file read as a table of no rows, which preprocess then refused as having every column empty.
+    for (const text of ['time,v\n,\n,\n', 'time;v;w\n;;\n\n;;\n', 'time,v,w\r\n,,\r\n']) {
+      expect(() => readTableBytes(csv(text), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_EMPTY', kind: 'input', message: expect.stringMatching(/^x\.csv: the file has no data rows: each of its \d+ rows under the header is a blank line or a row of empty cells\.$/) }));
+    }
+    const nulls = pl.DataFrame([pl.Series('time', [null, null], pl.Datetime('ms')), pl.Series('v', [null, null], pl.Float64)]);
+    expect(() => readTableBytes(Buffer.from(nulls.writeParquet()), 'x.parquet')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_EMPTY' }));
   });
 
   it('leaves out blank rows whatever the columns are named, a name polars would read as a pattern included', () => {

@@ -424,6 +424,14 @@ export function readTableBytes(bytes: Buffer, source: string, limits: ReadTableL
   }
   if (df.height === 0) throw new FltsError('FLTS_DATA_EMPTY', `${source}: the file has no data rows.`, { details: { source }, hint: 'The file has its header and nothing under it: give the file with the data rows (an export cut short, or the wrong file?).' });
   const converted = timeFrameFromPolars(df, source);
+  // Rows of empty cells are left out as blank lines are; a file of nothing else is as empty as a bare header, and
+  // read on it was a table of no rows that failed later, and elsewhere, for want of rows.
+  if (converted.frame.time.length === 0) {
+    throw new FltsError('FLTS_DATA_EMPTY', `${source}: the file has no data rows: each of its ${df.height} rows under the header is a blank line or a row of empty cells.`, {
+      details: { source, rows: df.height },
+      hint: 'Give the file with the data rows (an export of an empty sheet or range, or the wrong file?).',
+    });
+  }
   return { ...converted, droppedColumns: [...unreadable, ...converted.droppedColumns], format };
 }
 

@@ -157,14 +157,30 @@ describe('core > data > timestamps', () => {
       index: 2,
       reason: expect.stringContaining('text with a UTC offset, but the column\'s first time, "2024-03-01 10:00" (position 0), has none and was read as UTC'),
     });
-    // Offsets of their own (a DST change), Z beside an offset, and epoch numbers beside either kind of text are read.
+    // Offsets of their own (a DST change), Z beside an offset, and epoch numbers (UTC instants) beside text with an offset are read.
     expect(Array.from(parseTimeColumn(['2024-10-27T02:30:00+02:00', '2024-10-27T02:30:00+01:00', '2024-10-27T02:30:00Z']).time ?? [])).toEqual([0, 60, 120].map((minute) => Date.UTC(2024, 9, 27, 0, 30 + minute)));
-    expect(parseTimeColumn(['2024-03-01 10:00:00', 1_709_287_260]).problem).toBeUndefined();
-    expect(parseTimeColumn([1_709_287_200, '2024-03-01T10:01:00Z']).problem).toBeUndefined();
+    expect(Array.from(parseTimeColumn([1_709_287_200, '2024-03-01T11:01:00+01:00', '1709287320']).time ?? [])).toEqual([0, 1, 2].map((minute) => Date.UTC(2024, 2, 1, 10, minute)));
+    expect(Array.from(parseTimeColumn(['2024-03-01 10:00', 20_240_301_1001, '202403011002']).time ?? [])).toEqual([0, 1, 2].map((minute) => Date.UTC(2024, 2, 1, 10, minute)));
+  });
+
+  it('refuses a column mixing epoch numbers with text without an offset, and digits-only dates with text with one', () => {
+    // Before, an epoch number (a UTC instant, as text with a Z is) beside wall-clock text was read without a word,
+    // though Z text beside the same wall-clock text was refused; so was a digits-only date beside text with an offset.
+    expect(parseTimeColumn(['2024-03-01 10:00:00', 1_709_287_260]).problem).toEqual({
+      index: 1,
+      value: 1_709_287_260,
+      reason: 'an epoch number, a time in UTC, but the column\'s first time, "2024-03-01 10:00:00" (position 0), is text without a UTC offset, read as UTC; write every time in UTC (text with its offset or Z, or epoch numbers), or every time as text without an offset',
+    });
+    expect(parseTimeColumn(['1709287200', '2024-03-01 10:01:00']).problem).toMatchObject({
+      index: 1,
+      reason: expect.stringMatching(/^text without a UTC offset, which would be read as UTC, but the column's first time, "1709287200" \(position 0\), is an epoch number, a time in UTC;/),
+    });
+    expect(parseTimeColumn(['2024-03-01T10:00:00+01:00', '202403011001']).problem).toMatchObject({ index: 1, reason: expect.stringContaining('a digits-only date, a wall-clock time without an offset, which would be read as UTC') });
+    expect(parseTimeColumn([20_240_301, '2024-03-02T00:00Z']).problem).toMatchObject({ index: 1, reason: expect.stringContaining('text with a UTC offset, but the column\'s first time, "20240301" (position 0), is a digits-only date') });
   });
 
   it('refuses a column that mixes units, and reads ISO text and numbers of one unit side by side', () => {
     expect(parseTimeColumn([1_519_785_240, 1_519_785_360_000]).problem).toMatchObject({ index: 1, reason: expect.stringContaining("epoch milliseconds by its size, but the column's first number (position 0) is in epoch seconds") });
-    expect(Array.from(parseTimeColumn(['2018-02-28 02:32:00', 1_519_785_240, '1519785360']).time ?? [])).toEqual([0, 2, 4].map((minute) => Date.UTC(2018, 1, 28, 2, 32 + minute)));
+    expect(Array.from(parseTimeColumn(['2018-02-28T02:32:00Z', 1_519_785_240, '1519785360']).time ?? [])).toEqual([0, 2, 4].map((minute) => Date.UTC(2018, 1, 28, 2, 32 + minute)));
   });
 });

@@ -204,7 +204,7 @@ export interface TimeColumnReader {
 export function timeColumnReader(values: ArrayLike<unknown>): TimeColumnReader {
   const time = new Float64Array(values.length);
   let firstUnit: { unit: NumberForm; index: number } | undefined;
-  let firstText: { zoned: boolean; index: number; value: string } | undefined;
+  let firstClock: ClockedTime | undefined;
   let next = 0;
   return {
     time,
@@ -217,8 +217,9 @@ export function timeColumnReader(values: ArrayLike<unknown>): TimeColumnReader {
           const { ms, zoned } = readTimeText(value);
           if (Number.isNaN(ms)) return { index, value, reason: timeProblem(value) };
           time[index] = ms;
-          firstText ??= { zoned, index, value };
-          if (zoned !== firstText.zoned) return { index, value, reason: mixedZonesReason(zoned, firstText) };
+          const clocked: ClockedTime = { form: zoned ? 'offset' : 'naive', index, value };
+          firstClock ??= clocked;
+          if (isUtc(clocked.form) !== isUtc(firstClock.form)) return { index, value, reason: mixedClocksReason(clocked.form, firstClock) };
           continue;
         }
         const { ms, form } = number === undefined ? { ms: parseTimestamp(value), form: undefined } : readNumber(value, number);
@@ -230,6 +231,9 @@ export function timeColumnReader(values: ArrayLike<unknown>): TimeColumnReader {
         if (unit !== firstUnit.unit) {
           return { index, value, reason: `${UNIT_NAMES[unit]} by its size, but the column's first number (position ${firstUnit.index}) is in ${UNIT_NAMES[firstUnit.unit]}; write one column in one unit` };
         }
+        const clocked: ClockedTime = { form: unit === 'compact' ? 'compact' : 'epoch', index, value };
+        firstClock ??= clocked;
+        if (isUtc(clocked.form) !== isUtc(firstClock.form)) return { index, value, reason: mixedClocksReason(clocked.form, firstClock) };
       }
       return undefined;
     },
@@ -237,14 +241,41 @@ export function timeColumnReader(values: ArrayLike<unknown>): TimeColumnReader {
 }
 
 /**
- * A column whose times are text, some with a UTC offset and some without, is refused as pandas refuses it: the
- * ones without would be read as UTC, hours off the others whenever the offset is not zero, and nothing would say so.
+ * How a time is written, for the rule that a column is either all UTC instants (text with an offset or Z, epoch
+ * numbers) or all wall-clock times (text without an offset, digits-only dates), which are read as UTC.
  */
-function mixedZonesReason(zoned: boolean, first: { index: number; value: string }): string {
-  const firstTime = `the column's first time, ${JSON.stringify(clip(first.value, 40))} (position ${first.index}),`;
-  const fix = 'write every time with its offset (or Z), or none';
-  return zoned ? `text with a UTC offset, but ${firstTime} has none and was read as UTC; ${fix}` : `text without a UTC offset, which would be read as UTC, but ${firstTime} has one; ${fix}`;
+type ClockForm = 'offset' | 'epoch' | 'naive' | 'compact';
+interface ClockedTime {
+  form: ClockForm;
+  index: number;
+  value: unknown;
 }
+
+const isUtc = (form: ClockForm): boolean => form === 'offset' || form === 'epoch';
+
+const CLOCK_FORM_NAMES: Record<ClockForm, string> = {
+  offset: 'text with a UTC offset',
+  epoch: 'an epoch number, a time in UTC',
+  naive: 'text without a UTC offset',
+  compact: 'a digits-only date, a wall-clock time without an offset',
+};
+
+/**
+ * A column whose times are some with a UTC offset and some without is refused as pandas refuses it: the ones
+ * without would be read as UTC, hours off the others whenever the offset is not zero, and nothing would say so.
+ * An epoch number is a UTC instant as text with a Z is, and a digits-only date a wall-clock time as text without
+ * an offset is: beside each other they were read without a word too.
+ */
+function mixedClocksReason(form: ClockForm, first: ClockedTime): string {
+  const firstTime = `the column's first time, ${JSON.stringify(clip(String(first.value), 40))} (position ${first.index}),`;
+  if (form === 'naive' && first.form === 'offset') return `text without a UTC offset, which would be read as UTC, but ${firstTime} has one; ${MIXED_TEXT_FIX}`;
+  if (form === 'offset' && first.form === 'naive') return `text with a UTC offset, but ${firstTime} has none and was read as UTC; ${MIXED_TEXT_FIX}`;
+  const fix = 'write every time in UTC (text with its offset or Z, or epoch numbers), or every time as text without an offset';
+  if (isUtc(form)) return `${CLOCK_FORM_NAMES[form]}, but ${firstTime} is ${CLOCK_FORM_NAMES[first.form]}, read as UTC; ${fix}`;
+  return `${CLOCK_FORM_NAMES[form]}, which would be read as UTC, but ${firstTime} is ${CLOCK_FORM_NAMES[first.form]}; ${fix}`;
+}
+
+const MIXED_TEXT_FIX = 'write every time with its offset (or Z), or none';
 
 /** Time text to epoch ms, and whether it carries its offset from UTC (a Z or ±hh:mm); ms is NaN for text that is not a time. */
 function readTimeText(value: string): { ms: number; zoned: boolean } {

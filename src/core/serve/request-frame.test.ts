@@ -43,6 +43,9 @@ describe('core > serve > request frame', async () => {
   it('refuses with a 400 timestamps mixing text with a UTC offset and text without, as files are refused', async () => {
     const message = await invalidMessage(() => parseRequestSeriesInTurns({ ts: ['2018-02-05 23:40:00', '2018-02-05T23:42:00+01:00'], x: [1, 2] }, ['x'], 1));
     expect(message).toBe('Column \'ts\' contains an invalid timestamp at row 1: "2018-02-05T23:42:00+01:00", text with a UTC offset, but the column\'s first time, "2018-02-05 23:40:00" (position 0), has none and was read as UTC; write every time with its offset (or Z), or none.');
+    // An epoch number is a UTC instant, as text with a Z is: beside wall-clock text it is refused too.
+    const epoch = await invalidMessage(() => parseRequestSeriesInTurns({ ts: ['2018-02-05 23:40:00', 1_517_874_120], x: [1, 2] }, ['x'], 1));
+    expect(epoch).toMatch(/^Column 'ts' contains an invalid timestamp at row 1: 1517874120, an epoch number, a time in UTC, but the column's first time, "2018-02-05 23:40:00" \(position 0\), is text without a UTC offset/);
   });
 
   it('describes the steps of the rows the model reads: a gap in the window, none in older rows', async () => {
