@@ -328,6 +328,16 @@ describe('core > data > read-table', () => {
   // Written by pyarrow: polars cannot write a schema naming a column twice, nor binary columns.
   const parquetFixture = (name: string): Buffer => readFileSync(path.join(PARQUET_FIXTURES, name));
 
+  it('reads INT96 Parquet times (Spark, Hive, Impala) as the instants they are, beyond the years of 64-bit nanoseconds', () => {
+    // Written by test/fixtures/parquet/make-int96.py; a time of 1600 or 2300 read through int64 nanoseconds wraps around.
+    const table = readTableBytes(parquetFixture('int96-times.parquet'), 'x.parquet');
+    expect(Array.from(table.frame.time)).toEqual([Date.UTC(1600, 0, 1), Date.UTC(2018, 1, 5, 23, 40), Date.UTC(2300, 0, 1)]);
+    expect(table.frame.columns).toEqual(['v']);
+    expect(Array.from(table.frame.values.v)).toEqual([1, 2, 3]);
+    // A second INT96 column is a datetime as any other Parquet one: not a feature counted in microseconds since 1970.
+    expect(table.droppedColumns).toEqual(['logged']);
+  });
+
   it('refuses a Parquet schema naming a column twice, as a CSV header', () => {
     // Before, polars kept the second "a" (10, 20, 30) and the first was lost without a word.
     expect(() => readTableBytes(parquetFixture('duplicate-names.parquet'), 'dup.parquet')).toThrow(
