@@ -256,6 +256,16 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     expect(run.exitCode).toBe(3);
   });
 
+  it('refuses training data of more cells than FLTS_DATA_MAX_INPUT_CELLS, naming the rows, columns, limit and setting', async () => {
+    const run = await runCli(['preprocess', '--home', path.join(dir, 'cells-home'), '--json', '--log-level', 'silent'], { env: { ...data, FLTS_DATA_MAX_INPUT_CELLS: '100000' } });
+    expect(run.json?.error).toMatchObject({
+      code: 'FLTS_DATA_TOO_LARGE',
+      message: 'PobleSec.csv: The file has 15927 rows of 12 columns (191124 cells, blank lines included), more than the limit of 100000 cells (FLTS_DATA_MAX_INPUT_CELLS).',
+      details: { rows: 15927, columns: 12, cells: 191124, limit: 100000 },
+    });
+    expect(run.exitCode).toBe(3);
+  });
+
   it("refuses --model '' and --learning-rate 0 as usage errors instead of training nothing", async () => {
     const home = path.join(dir, 'train-home');
     const runs = await Promise.all([['--model', ''], ['--learning-rate', '0']].map((args) => runCli(['train', ...args, '--home', home, '--json'], { env: data })));

@@ -110,7 +110,7 @@ async function readData(store: ObjectStore, settings: Settings, data: InferenceD
 
 async function readDataAsNamed(store: ObjectStore, settings: Settings, data: InferenceDataRef, source: string, parse: TableParser): Promise<ReadData> {
   const maxBytes = settings.data.maxInputBytes;
-  const limits = { maxRows: settings.data.maxInputRows };
+  const limits = { maxRows: settings.data.maxInputRows, maxCells: settings.data.maxInputCells };
   let table;
   let version: ProcessedVersion | undefined;
   if (typeof data === 'string') {

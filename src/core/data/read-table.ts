@@ -19,6 +19,8 @@ export interface ReadTableResult extends FromPolarsResult {
 export interface ReadTableLimits {
   /** Most rows read, blank lines included (data.maxInputRows); DEFAULT_MAX_INPUT_ROWS when not given. */
   maxRows?: number;
+  /** Most cells, rows times columns (data.maxInputCells); DEFAULT_MAX_INPUT_CELLS when not given. */
+  maxCells?: number;
 }
 
 const PARQUET_MAGIC = 'PAR1';
@@ -288,7 +290,7 @@ function separatorLine(bytes: Buffer): { body: Buffer; declared?: string } {
   return match ? { body: bytes.subarray(Buffer.byteLength(match[0])), declared: match[1] } : { body: bytes };
 }
 
-function readCsv(file: Buffer, maxRows: number): pl.DataFrame {
+function readCsv(file: Buffer, limits: Required<ReadTableLimits>): pl.DataFrame {
   const { body: bytes, declared } = separatorLine(file);
   const header = headerLine(bytes);
   const sep = declared ?? detectSeparator(header);
@@ -297,7 +299,9 @@ function readCsv(file: Buffer, maxRows: number): pl.DataFrame {
   if (declared === undefined) assertGuessedSeparator(header, names);
   assertColumnCount(names.length);
   assertUniqueNames(names);
-  assertRowCount(assertRectangular(bytes, sep), maxRows, 'blank lines included');
+  const rows = assertRectangular(bytes, sep);
+  assertRowCount(rows, limits.maxRows, 'blank lines included');
+  assertCellCount(rows, names.length, limits.maxCells, 'blank lines included');
   if (sep !== ',') {
     // Files separated otherwise may write a decimal comma: every value is read as text, made a plain number
     // where it is written as one, and cast later, where a column that is still not numeric is dropped.
@@ -339,6 +343,23 @@ function assertRowCount(rows: number, maxRows: number, counted: string): void {
   });
 }
 
+/** The default of FLTS_DATA_MAX_INPUT_CELLS (data.maxInputCells): 20 million rows of the reference's 12 columns. */
+export const DEFAULT_MAX_INPUT_CELLS = 240_000_000;
+
+/**
+ * A table of many columns is refused at fewer rows than a narrow one: each cell costs about 16 bytes read (a float64
+ * in polars and another in the frame), so within the row bound a table of 1000 columns
+ * could take hundreds of gigabytes. A Parquet file reaches that in kilobytes: a column of one repeated value
+ * compresses to almost nothing, and a 160 kB file of 50 such columns and 4 million rows took 3.5 GB to read.
+ */
+function assertCellCount(rows: number, columns: number, maxCells: number, counted: string): void {
+  if (rows * columns <= maxCells) return;
+  throw new FltsError('FLTS_DATA_TOO_LARGE', `The file has ${rows} rows of ${columns} columns (${rows * columns} cells, ${counted}), more than the limit of ${maxCells} cells (FLTS_DATA_MAX_INPUT_CELLS).`, {
+    details: { rows, columns, cells: rows * columns, limit: maxCells },
+    hint: 'Give fewer rows or only the columns the models need, or raise data.maxInputCells (FLTS_DATA_MAX_INPUT_CELLS) where the memory allows it.',
+  });
+}
+
 function assertColumnCount(columns: number): void {
   if (columns <= MAX_TABLE_COLUMNS) return;
   throw new FltsError('FLTS_DATA_TOO_LARGE', `The file has ${columns} columns, more than the ${MAX_TABLE_COLUMNS} flts reads; keep the columns the models need.`, {
@@ -354,9 +375,12 @@ function assertColumnCount(columns: number): void {
  * panicked inside polars. Text columns are read as a comma CSV's are (withPlainNumbers): "1,234.5" is a number in
  * either file, and a lone "1,5" in neither.
  */
-function readParquet(bytes: Buffer, maxRows: number): { df: pl.DataFrame; unreadable: string[] } {
-  assertColumnCount(readParquetSchemaSize(bytes) ?? 0);
-  assertRowCount(readParquetRowCount(bytes) ?? 0, maxRows, 'as its footer declares');
+function readParquet(bytes: Buffer, limits: Required<ReadTableLimits>): { df: pl.DataFrame; unreadable: string[] } {
+  const columnCount = readParquetSchemaSize(bytes) ?? 0;
+  const rowCount = readParquetRowCount(bytes) ?? 0;
+  assertColumnCount(columnCount);
+  assertRowCount(rowCount, limits.maxRows, 'as its footer declares');
+  assertCellCount(rowCount, columnCount, limits.maxCells, 'as its footer declares');
   const columns = readParquetColumns(bytes);
   if (!columns || columns.every((column) => column.readable)) {
     if (columns) assertUniqueNames(columns.map((column) => column.name), 'Parquet schema');
@@ -404,7 +428,7 @@ function isBlank(bytes: Uint8Array): boolean {
 
 /** Parses CSV or Parquet bytes already in memory (so the bytes fingerprinted are exactly the bytes read). */
 export function readTableBytes(bytes: Buffer, source: string, limits: ReadTableLimits = {}): ReadTableResult {
-  const maxRows = limits.maxRows ?? DEFAULT_MAX_INPUT_ROWS;
+  const bounds = { maxRows: limits.maxRows ?? DEFAULT_MAX_INPUT_ROWS, maxCells: limits.maxCells ?? DEFAULT_MAX_INPUT_CELLS };
   if (isBlank(bytes)) {
     throw new FltsError('FLTS_DATA_EMPTY', `${source}: the file ${bytes.length === 0 ? 'is empty (0 bytes)' : 'holds only blank lines'}: no header row, no data rows.`, {
       details: { source, bytes: bytes.length },
@@ -415,8 +439,8 @@ export function readTableBytes(bytes: Buffer, source: string, limits: ReadTableL
   let df: pl.DataFrame;
   let unreadable: string[] = [];
   try {
-    if (format === 'parquet') ({ df, unreadable } = readParquet(bytes, maxRows));
-    else df = readCsv(bytes, maxRows);
+    if (format === 'parquet') ({ df, unreadable } = readParquet(bytes, bounds));
+    else df = readCsv(bytes, bounds);
   } catch (cause) {
     if (cause instanceof FltsError) throw new FltsError(cause.code, `${source}: ${cause.message}`, { cause, details: { source, ...cause.details }, hint: cause.hint });
     const reason = readerReason(cause);
