@@ -10,14 +10,14 @@ import { FltsError } from '../errors.js';
 const MAGIC = 'PAR1';
 const SCHEMA_FIELD = 2;
 const NUM_ROWS_FIELD = 3;
-const ROW_GROUPS_FIELD = 4;
+export const ROW_GROUPS_FIELD = 4;
 const KEY_VALUE_FIELD = 5;
 const TYPE_I64 = 6;
 const TYPE_BINARY = 8;
 const TYPE_LIST = 9;
 const TYPE_STRUCT = 12;
 
-class CompactReader {
+export class CompactReader {
   position: number;
   constructor(private readonly bytes: Uint8Array, start: number) {
     this.position = start;
@@ -132,7 +132,7 @@ function footerBounds(file: Uint8Array): { start: number; end: number } {
   return { start: file.length - 8 - length, end: file.length - 8 };
 }
 
-function readTopLevelFields(file: Uint8Array): { fields: RawField[]; footerStart: number } {
+export function readTopLevelFields(file: Uint8Array): { fields: RawField[]; footerStart: number } {
   const { start, end } = footerBounds(file);
   const reader = new CompactReader(file.subarray(0, end), start);
   const fields: RawField[] = [];
@@ -265,7 +265,7 @@ interface SchemaElement {
   logical?: number;
 }
 
-const zigzag = (value: bigint): number => {
+export const zigzag = (value: bigint): number => {
   const n = Number(value);
   return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
 };

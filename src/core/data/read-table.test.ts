@@ -494,6 +494,26 @@ describe('core > data > read-table input limits', () => {
     expect(() => readTableBytes(text, 'x.csv', { maxCells: 8 })).toThrow(expect.objectContaining({ code: 'FLTS_DATA_TOO_LARGE', details: expect.objectContaining({ rows: 3, columns: 3, cells: 9, limit: 8 }) }));
   });
 
+  it('refuses a Parquet file whose pages decompress to more than the bound, whatever rows its footer declares', () => {
+    // Before, only the footer's counts were checked: pages are decompressed whole, and a 50 kB file declaring 1000
+    // rows over a page of 64 million took 700 MB and most of a second to read (a gigabyte of them, hours).
+    const rows = 20_000;
+    const table = pl.DataFrame([pl.Series('time', Array.from({ length: rows }, (_, i) => i * 60_000 + 1.5e12), pl.Float64), pl.Series('v', new Float64Array(rows).fill(1), pl.Float64)]);
+    const bytes = Buffer.from(table.writeParquet({ compression: 'zstd' }));
+    expect(bytes.length).toBeLessThan(100_000);
+    expect(readTableBytes(bytes, 'x.parquet', { maxDecodedBytes: 2 * 8 * rows + 1000 }).frame.time).toHaveLength(rows);
+    const refused = expect.objectContaining({ code: 'FLTS_DATA_TOO_LARGE', message: expect.stringMatching(/^x\.parquet: The file's pages decompress to \d+ bytes, more than the 100000 flts reads from a Parquet file\.$/) });
+    expect(() => readTableBytes(bytes, 'x.parquet', { maxDecodedBytes: 100_000 })).toThrow(refused);
+    // The footer's counts (20000 rows: 3-byte varints) rewritten to 10 in as many bytes: polars would read 10 rows.
+    const footerLength = bytes.readUInt32LE(bytes.length - 8);
+    const footerStart = bytes.length - 8 - footerLength;
+    const understated = Buffer.from(bytes);
+    const count = Buffer.from([0xc0, 0xb8, 0x02]);
+    for (let at = understated.indexOf(count, footerStart); at >= 0; at = understated.indexOf(count, at + 3)) understated.set([0x94, 0x80, 0x00], at);
+    expect(readTableBytes(understated, 'x.parquet').frame.time).toHaveLength(10);
+    expect(() => readTableBytes(understated, 'x.parquet', { maxDecodedBytes: 100_000 })).toThrow(refused);
+  });
+
   it('refuses a CSV with a ragged row, naming the line', () => {
     expect(() => readTableBytes(csv('time,down,up\n2018-02-05 23:40:00,1,2\n2018-02-05 23:42:00,3\n'), 'x.csv')).toThrow(/line 3 has 2 fields, the header has 3/);
     expect(() => readTableBytes(csv('time,down,up\n2018-02-05 23:40:00,1,2,9\n'), 'x.csv')).toThrow(/line 2 has 4 fields/);

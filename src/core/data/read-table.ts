@@ -7,6 +7,7 @@ import { clip, listNames } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { plainNumberText } from './number-text.js';
 import { readParquetColumns, readParquetRowCount, readParquetSchemaSize } from './parquet-footer.js';
+import { readParquetDecodedBytes } from './parquet-pages.js';
 import { TIME_COLUMN, timeFrameFromPolars, type FromPolarsResult } from './polars-frame.js';
 
 export type TableFormat = 'csv' | 'parquet';
@@ -21,6 +22,8 @@ export interface ReadTableLimits {
   maxRows?: number;
   /** Most cells, rows times columns (data.maxInputCells); DEFAULT_MAX_INPUT_CELLS when not given. */
   maxCells?: number;
+  /** Most bytes a Parquet file's pages decompress to; MAX_PARQUET_DECODED_BYTES when not given. */
+  maxDecodedBytes?: number;
 }
 
 const PARQUET_MAGIC = 'PAR1';
@@ -360,6 +363,26 @@ function assertCellCount(rows: number, columns: number, maxCells: number, counte
   });
 }
 
+/**
+ * Most bytes a Parquet file's pages may decompress to: four times the largest file read by default (data.maxInputBytes),
+ * and twice what a numeric table at the cell bound decompresses to (240 million float64 cells, under 2 GB).
+ */
+export const MAX_PARQUET_DECODED_BYTES = 4 * 1024 ** 3;
+
+/**
+ * Pages are decompressed whole, whatever the footer says of the rows they hold: a page of one repeated value
+ * compresses ten thousand times, and a 50 kB file whose footer declared 1000 rows over a page of 64 million took
+ * 700 MB and most of a second to read; a gigabyte of such pages, hours. Text columns count too: a long text repeated
+ * on every row is read whole before the column is dropped as not numeric.
+ */
+function assertDecodedBytes(bytes: number, maxBytes: number): void {
+  if (bytes <= maxBytes) return;
+  throw new FltsError('FLTS_DATA_TOO_LARGE', `The file's pages decompress to ${bytes} bytes, more than the ${maxBytes} flts reads from a Parquet file.`, {
+    details: { decodedBytes: bytes, limit: maxBytes },
+    hint: 'Write the file with only the time column and the columns to forecast from (a long text column decompresses to gigabytes), or with fewer rows.',
+  });
+}
+
 function assertColumnCount(columns: number): void {
   if (columns <= MAX_TABLE_COLUMNS) return;
   throw new FltsError('FLTS_DATA_TOO_LARGE', `The file has ${columns} columns, more than the ${MAX_TABLE_COLUMNS} flts reads; keep the columns the models need.`, {
@@ -381,6 +404,7 @@ function readParquet(bytes: Buffer, limits: Required<ReadTableLimits>): { df: pl
   assertColumnCount(columnCount);
   assertRowCount(rowCount, limits.maxRows, 'as its footer declares');
   assertCellCount(rowCount, columnCount, limits.maxCells, 'as its footer declares');
+  assertDecodedBytes(readParquetDecodedBytes(bytes) ?? 0, limits.maxDecodedBytes);
   const columns = readParquetColumns(bytes);
   if (!columns || columns.every((column) => column.readable)) {
     if (columns) assertUniqueNames(columns.map((column) => column.name), 'Parquet schema');
@@ -428,7 +452,7 @@ function isBlank(bytes: Uint8Array): boolean {
 
 /** Parses CSV or Parquet bytes already in memory (so the bytes fingerprinted are exactly the bytes read). */
 export function readTableBytes(bytes: Buffer, source: string, limits: ReadTableLimits = {}): ReadTableResult {
-  const bounds = { maxRows: limits.maxRows ?? DEFAULT_MAX_INPUT_ROWS, maxCells: limits.maxCells ?? DEFAULT_MAX_INPUT_CELLS };
+  const bounds = { maxRows: limits.maxRows ?? DEFAULT_MAX_INPUT_ROWS, maxCells: limits.maxCells ?? DEFAULT_MAX_INPUT_CELLS, maxDecodedBytes: limits.maxDecodedBytes ?? MAX_PARQUET_DECODED_BYTES };
   if (isBlank(bytes)) {
     throw new FltsError('FLTS_DATA_EMPTY', `${source}: the file ${bytes.length === 0 ? 'is empty (0 bytes)' : 'holds only blank lines'}: no header row, no data rows.`, {
       details: { source, bytes: bytes.length },
