@@ -201,6 +201,13 @@ describe('core > data > read-table', () => {
     for (const text of ['time,v\n,\n,\n', 'time;v;w\n;;\n\n;;\n', 'time,v,w\r\n,,\r\n']) {
       expect(() => readTableBytes(csv(text), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_EMPTY', kind: 'input', message: expect.stringMatching(/^x\.csv: the file has no data rows: each of its \d+ rows under the header is a blank line or a row of empty cells\.$/) }));
     }
+    // A quoted empty cell is as empty as an unquoted one: before, "" was a time that is not one, and the row a row.
+    expect(() => readTableBytes(csv('time,v\n"",""\n'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_EMPTY' }));
+    const quoted = readTableBytes(csv('time,v,w\n2018-01-01 00:00:00,1,2\n"","",""\n2018-01-01 00:02:00,"",3\n'), 'x.csv');
+    expect(Array.from(quoted.frame.values.w)).toEqual([2, 3]);
+    expect(quoted.frame.values.v[1]).toBeNaN();
+    expect(Array.from(readTableBytes(csv('time;v\n2018-01-01 00:00:00;"1,5"\n"";""\n'), 'x.csv').frame.values.v)).toEqual([1.5]);
+    expect(() => readTableBytes(csv('time,v\n"",5\n'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS', message: 'x.csv: row 1 has no time (an empty cell).' }));
     const nulls = pl.DataFrame([pl.Series('time', [null, null], pl.Datetime('ms')), pl.Series('v', [null, null], pl.Float64)]);
     expect(() => readTableBytes(Buffer.from(nulls.writeParquet()), 'x.parquet')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_EMPTY' }));
   });

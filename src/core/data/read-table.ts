@@ -36,6 +36,11 @@ export const MAX_TABLE_COLUMNS = 10_000;
 /** Longest header line (10 000 names of 400 bytes); a file without a newline is all header. */
 export const MAX_CSV_HEADER_BYTES = 4 * 1024 * 1024;
 const FULL_SCHEMA_SCAN = 1_000_000_000;
+/**
+ * A quoted empty cell ("") is as empty as an unquoted one: polars read it as empty text, so a time written "" was
+ * refused as a time that is not one instead of an empty cell, and a row of "" cells as a row instead of a blank one.
+ */
+const EMPTY = [''];
 
 export function detectTableFormat(bytes: Uint8Array, name = ''): TableFormat {
   const head = Buffer.from(bytes.subarray(0, 4)).toString('latin1');
@@ -151,7 +156,7 @@ function withTextWhereNotFloat(bytes: Buffer, df: pl.DataFrame, sep: string): pl
   const floatNulls = nullCounts(df);
   const withNulls = df.columns.filter((name) => name !== TIME_COLUMN && floatNulls[name] > 0);
   if (withNulls.length === 0) return df;
-  const text = polars().readCSV(bytes, { columns: withNulls, inferSchemaLength: 0, sep });
+  const text = polars().readCSV(bytes, { columns: withNulls, inferSchemaLength: 0, sep, nullValues: EMPTY });
   const textNulls = nullCounts(text);
   // Every null came from an empty cell: the common case, decided without touching the values.
   const replaced = withNulls.filter((name) => textNulls[name] !== floatNulls[name]);
@@ -308,18 +313,18 @@ function readCsv(file: Buffer, limits: Required<ReadTableLimits>): pl.DataFrame 
   if (sep !== ',') {
     // Files separated otherwise may write a decimal comma: every value is read as text, made a plain number
     // where it is written as one, and cast later, where a column that is still not numeric is dropped.
-    return withPlainNumbers(withTrimmedNames(polars().readCSV(bytes, { sep, inferSchemaLength: 0 })), ',');
+    return withPlainNumbers(withTrimmedNames(polars().readCSV(bytes, { sep, inferSchemaLength: 0, nullValues: EMPTY })), ',');
   }
   const timeAt = names.indexOf(TIME_COLUMN);
   if (new Set(rawNames).size === rawNames.length && timeAt >= 0) {
     try {
-      const df = polars().readCSV(bytes, { sep, dtypes: Object.fromEntries(rawNames.map((name, i) => [name, i === timeAt ? polars().Utf8 : polars().Float64])) });
+      const df = polars().readCSV(bytes, { sep, nullValues: EMPTY, dtypes: Object.fromEntries(rawNames.map((name, i) => [name, i === timeAt ? polars().Utf8 : polars().Float64])) });
       return withPlainNumbers(withTrimmedNames(withTextWhereNotFloat(bytes, df, sep)), '.');
     } catch {
       // fall through to inference
     }
   }
-  return withPlainNumbers(withTrimmedNames(polars().readCSV(bytes, { sep, inferSchemaLength: FULL_SCHEMA_SCAN, dtypes: timeAt >= 0 ? { [rawNames[timeAt]]: polars().Utf8 } : {} })), '.');
+  return withPlainNumbers(withTrimmedNames(polars().readCSV(bytes, { sep, nullValues: EMPTY, inferSchemaLength: FULL_SCHEMA_SCAN, dtypes: timeAt >= 0 ? { [rawNames[timeAt]]: polars().Utf8 } : {} })), '.');
 }
 
 /** Text columns besides time with their grouped thousands and decimal commas made plain (plainNumberText). */
