@@ -217,9 +217,9 @@ export function timeColumnReader(values: ArrayLike<unknown>): TimeColumnReader {
           const { ms, zoned } = readTimeText(value);
           if (Number.isNaN(ms)) return { index, value, reason: timeProblem(value) };
           time[index] = ms;
-          const clocked: ClockedTime = { form: zoned ? 'offset' : 'naive', index, value };
-          firstClock ??= clocked;
-          if (isUtc(clocked.form) !== isUtc(firstClock.form)) return { index, value, reason: mixedClocksReason(clocked.form, firstClock) };
+          const form = zoned ? 'offset' : 'naive';
+          firstClock ??= { form, index, value };
+          if (isUtc(form) !== isUtc(firstClock.form)) return { index, value, reason: mixedClocksReason(form, firstClock) };
           continue;
         }
         const { ms, form } = number === undefined ? { ms: parseTimestamp(value), form: undefined } : readNumber(value, number);
@@ -231,9 +231,9 @@ export function timeColumnReader(values: ArrayLike<unknown>): TimeColumnReader {
         if (unit !== firstUnit.unit) {
           return { index, value, reason: `${UNIT_NAMES[unit]} by its size, but the column's first number (position ${firstUnit.index}) is in ${UNIT_NAMES[firstUnit.unit]}; write one column in one unit` };
         }
-        const clocked: ClockedTime = { form: unit === 'compact' ? 'compact' : 'epoch', index, value };
-        firstClock ??= clocked;
-        if (isUtc(clocked.form) !== isUtc(firstClock.form)) return { index, value, reason: mixedClocksReason(clocked.form, firstClock) };
+        const clock = unit === 'compact' ? 'compact' : 'epoch';
+        firstClock ??= { form: clock, index, value };
+        if (isUtc(clock) !== isUtc(firstClock.form)) return { index, value, reason: mixedClocksReason(clock, firstClock) };
       }
       return undefined;
     },
