@@ -15,6 +15,7 @@ import { createLiveMetrics } from '../../src/core/serve/live-metrics.js';
 import { createLiveMonitor } from '../../src/core/serve/live-monitor.js';
 import type { ModelHolder } from '../../src/core/serve/model-holder.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
+import { putJson } from '../../src/core/storage/json-objects.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { createRollbackAction } from '../../src/core/workflows/auto-rollback.js';
 import { rollback } from '../../src/core/workflows/promote.js';
@@ -61,6 +62,19 @@ describe('live > probation decider', () => {
       logger: silentLogger,
     });
   }
+
+  it('decides on the readable reports when another holds paired figures no replica writes (null, text, Infinity as null), never stopping at a TypeError or deciding on NaN', async () => {
+    const promotion = await history(record('old', null, 1), record('new', 'old', 2));
+    const ref = promotionRefOf(promotion)!;
+    await failedProbation(promotion);
+    const report = (replica: string, paired: unknown) => ({ replica, updated_at: new Date().toISOString(), served_run_id: 'new', runs: [], probation: { promotion: ref, paired }, memory: { points: 0, forgotten: 0 } });
+    const damaged = [report('r2', null), report('r3', { candidate_run_id: 'new', baseline_run_id: 'old', points: 10, terms: 10, candidate_sum_sq: 'x', baseline_sum_sq: 10 }), report('r4', { candidate_run_id: 'new', baseline_run_id: 'old', points: 10, terms: 10, candidate_sum_sq: null, baseline_sum_sq: 10 })];
+    for (const entry of damaged) await putJson(store, settings.store.buckets.runs, `live/global/replicas/${entry.replica}.json`, entry);
+    const requests: RollbackRequest[] = [];
+    const decision = await decideProbation({ store, settings, rollback: async (request) => (requests.push(request), { run_id: request.toRunId, timestamp: 'later' }), logger: silentLogger, decidedBy: 'promoter p1' });
+    expect(decision).toMatchObject({ verdict: 'rollback', action: 'rolled-back', points: 10, candidate_rmse: 10, baseline_rmse: 1, replicas: ['r1'] });
+    expect(requests).toHaveLength(1);
+  });
 
   it('ends a probation whose previous run a replica could not load, without waiting for points that never come', async () => {
     const promotion = await history(record('old', null, 1), record('new', 'old', 2));

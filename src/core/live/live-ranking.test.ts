@@ -32,6 +32,28 @@ describe('core > live > ranking by live error', () => {
     expect(ranking.rows).toEqual([{ rank: 1, run_id: 'good', live_rmse: 2, live_mae: 1, points: 5, few_points: true, replicas: ['host-1'], updated_at: updated }]);
   });
 
+  it('leaves out figures no scorer writes (Infinity points, a negative RMSE, a coverage share past 1) and pools huge errors without reading Infinity', async () => {
+    const store = createFsStore(path.join(root, 'bounds'));
+    const settings = defaultSettings();
+    const updated = new Date().toISOString();
+    const report = (replica: string, targets: Record<string, unknown>): LiveReport => ({
+      replica,
+      updated_at: updated,
+      served_run_id: 'run',
+      runs: [{ run_id: 'run', matched_total: 1, targets: targets as never }],
+      probation: null,
+      memory: { points: 0, forgotten: 0 },
+    });
+    await writeLiveReport(store, settings, report('host-1', { down: { rmse: 1e150, mae: 1e150, points: 1_000_000, coverage: {} }, up: { rmse: 1e150, mae: 1e150, points: 1_000_000, coverage: {} } }));
+    await writeLiveReport(store, settings, report('host-2', { down: { rmse: 1e150, mae: 1e150, points: 1_000_000, coverage: {} } }));
+    await putJson(store, settings.store.buckets.runs, 'live/global/replicas/host-3.json', report('host-3', { down: { rmse: 1, mae: 1, points: 1e308, coverage: {} }, up: { rmse: -5, mae: 1, points: 3, coverage: {} }, other: { rmse: 1, mae: 1, points: 3, coverage: { '0.8': 7 } } }));
+
+    const [row] = (await rankRunsByLiveError(store, settings)).rows;
+    expect(row).toMatchObject({ run_id: 'run', points: 3_000_000, replicas: ['host-1', 'host-2'] });
+    expect(row.live_rmse).toBeCloseTo(1e150, -140);
+    expect(row.live_mae).toBeCloseTo(1e150, -140);
+  });
+
   it('ranks a run with fewer points than a probation needs after the runs that have enough, however low its error', async () => {
     const store = createFsStore(path.join(root, 'few'));
     const settings = defaultSettings();

@@ -35,15 +35,14 @@ const isFigure = (value: unknown): value is number => typeof value === 'number' 
  * put a run above one measured on thousands.
  */
 export async function rankRunsByLiveError(store: ObjectStore, settings: Settings): Promise<LiveRanking> {
-  const byRun = new Map<string, { sq: number; abs: number; points: number; replicas: Set<string>; updated: string }>();
+  const byRun = new Map<string, { windows: Window[]; points: number; replicas: Set<string>; updated: string }>();
   for (const report of await listLiveReports(store, settings)) {
     for (const run of report.runs) {
       let entry = byRun.get(run.run_id);
-      if (!entry) byRun.set(run.run_id, (entry = { sq: 0, abs: 0, points: 0, replicas: new Set(), updated: '' }));
+      if (!entry) byRun.set(run.run_id, (entry = { windows: [], points: 0, replicas: new Set(), updated: '' }));
       for (const figures of Object.values(run.targets)) {
         if (!isFigure(figures?.rmse) || !isFigure(figures.mae) || !isFigure(figures.points) || figures.points <= 0) continue;
-        entry.sq += figures.rmse * figures.rmse * figures.points;
-        entry.abs += figures.mae * figures.points;
+        entry.windows.push({ rmse: figures.rmse, mae: figures.mae, points: figures.points });
         entry.points += figures.points;
         entry.replicas.add(report.replica);
         if (report.updated_at > entry.updated) entry.updated = report.updated_at;
@@ -54,8 +53,7 @@ export async function rankRunsByLiveError(store: ObjectStore, settings: Settings
     .filter(([, entry]) => entry.points > 0)
     .map(([runId, entry]) => ({
       run_id: runId,
-      live_rmse: Math.sqrt(entry.sq / entry.points),
-      live_mae: entry.abs / entry.points,
+      ...pooled(entry.windows, entry.points),
       points: entry.points,
       few_points: entry.points < settings.live.probationPoints,
       replicas: [...entry.replicas].sort(),
@@ -64,4 +62,27 @@ export async function rankRunsByLiveError(store: ObjectStore, settings: Settings
     .sort((a, b) => Number(a.few_points) - Number(b.few_points) || a.live_rmse - b.live_rmse)
     .map((row, index) => ({ rank: index + 1, ...row }));
   return { scope: promotionScope(settings), rows };
+}
+
+interface Window {
+  rmse: number;
+  mae: number;
+  points: number;
+}
+
+/**
+ * RMSE and MAE of windows pooled by their points, each figure scaled by the largest first: rmse² x points summed
+ * outright passes the largest double for errors near 1e150 over many windows, and the ranking read Infinity.
+ */
+function pooled(windows: readonly Window[], points: number): { live_rmse: number; live_mae: number } {
+  const rmseScale = Math.max(...windows.map((window) => window.rmse)) || 1;
+  const maeScale = Math.max(...windows.map((window) => window.mae)) || 1;
+  let sq = 0;
+  let abs = 0;
+  for (const window of windows) {
+    const share = window.points / points;
+    sq += (window.rmse / rmseScale) ** 2 * share;
+    abs += (window.mae / maeScale) * share;
+  }
+  return { live_rmse: rmseScale * Math.sqrt(sq), live_mae: maeScale * abs };
 }

@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.js';
 import { orUnlessUnavailable } from '../errors.js';
 import { getJsonIfExists } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { liveReportsPlace, wellFormedRun, type LiveReport } from './live-reports.js';
+import { liveReportsPlace, readableReport, type LiveReport } from './live-reports.js';
 
 /**
  * A store's listing may tell time to the second only (S3): a report rewritten within the second it was read, at the
@@ -37,7 +37,7 @@ export function createLiveReportReader(store: ObjectStore, settings: Settings): 
   async function look(key: string, signature: string, now: number): Promise<ReadReport> {
     const before = known.get(key);
     if (before?.settled && before.signature === signature) return before;
-    const report = await getJsonIfExists<LiveReport>(store, bucket, key).catch(orUnlessUnavailable(undefined));
+    const report = readableReport(await getJsonIfExists<unknown>(store, bucket, key).catch(orUnlessUnavailable(undefined)));
     const readAt = before?.signature === signature ? before.readAt : now;
     const entry: ReadReport = { signature, report, readAt, settled: now - readAt >= LISTING_TIME_RESOLUTION_MS };
     known.set(key, entry);
@@ -54,10 +54,10 @@ export function createLiveReportReader(store: ObjectStore, settings: Settings): 
       const current: LiveReport[] = [];
       const stale: string[] = [];
       entries.forEach(({ report }, index) => {
-        if (report === undefined || typeof report.replica !== 'string' || !Array.isArray(report.runs)) return;
+        if (report === undefined) return;
         // An unreadable time is no proof of age: such a report is kept.
         if (Date.parse(report.updated_at) < oldest) stale.push(listed[index].key);
-        else current.push({ ...report, runs: report.runs.filter(wellFormedRun) });
+        else current.push(report);
       });
       // Best effort: a report left behind is deleted by the next look.
       await Promise.all(stale.map((key) => store.delete(bucket, key).catch(() => undefined)));

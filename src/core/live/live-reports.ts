@@ -3,6 +3,7 @@ import { isPin, promotionScope, type PromotionRecord } from '../registry/pointer
 import { getJsonIfExists, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { PairedFigures, RunFigures } from './live-scorer.js';
+import type { ErrorFigures } from './rolling-errors.js';
 import type { ProbationVerdict } from './probation.js';
 import { orUnlessUnavailable } from '../errors.js';
 
@@ -107,7 +108,8 @@ const reportKey = (settings: Settings, replica: string): string => `${reportPref
 
 /** The report `replica` last wrote, if any (unreadable: none). */
 export async function readLiveReport(store: ObjectStore, settings: Settings, replica: string): Promise<LiveReport | undefined> {
-  return getJsonIfExists<LiveReport>(store, liveBucket(settings), reportKey(settings, replica)).catch(orUnlessUnavailable(undefined));
+  const raw = await getJsonIfExists<unknown>(store, liveBucket(settings), reportKey(settings, replica)).catch(orUnlessUnavailable(undefined));
+  return readableReport(raw);
 }
 
 export async function writeLiveReport(store: ObjectStore, settings: Settings, report: LiveReport): Promise<void> {
@@ -119,6 +121,59 @@ export async function writeLiveReport(store: ObjectStore, settings: Settings, re
 export function wellFormedRun(run: unknown): run is RunFigures {
   const figures = run as Partial<RunFigures> | null;
   return typeof figures?.run_id === 'string' && typeof figures.targets === 'object' && figures.targets !== null;
+}
+
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const isMeasure = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+const isRmseOrNone = (value: unknown): boolean => value === null || isMeasure(value);
+
+function wellFormedFigures(figures: unknown): figures is ErrorFigures {
+  const candidate = figures as Partial<ErrorFigures> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    isCount(candidate.points) &&
+    isRmseOrNone(candidate.rmse) &&
+    isRmseOrNone(candidate.mae) &&
+    (candidate.coverage === undefined || (typeof candidate.coverage === 'object' && candidate.coverage !== null && Object.values(candidate.coverage).every((share) => isMeasure(share) && share <= 1)))
+  );
+}
+
+function wellFormedPaired(paired: unknown): paired is PairedFigures {
+  const candidate = paired as Partial<PairedFigures> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.candidate_run_id === 'string' &&
+    typeof candidate.baseline_run_id === 'string' &&
+    isCount(candidate.points) &&
+    isCount(candidate.terms) &&
+    isMeasure(candidate.candidate_sum_sq) &&
+    isMeasure(candidate.baseline_sum_sq)
+  );
+}
+
+const wellFormedPromotion = (ref: unknown): ref is PromotionRef =>
+  typeof ref === 'object' && ref !== null && ['run_id', 'previous_run_id', 'timestamp'].every((key) => typeof (ref as Record<string, unknown>)[key] === 'string');
+
+/**
+ * A report as read from the store, keeping only what a replica could have written: another version's shape, or an
+ * object edited by hand, would otherwise reach the sums (a paired sum of null stopped every probation look with a
+ * TypeError; a string or Infinity made the decision and `flts eval --live` NaN or Infinity). A run's target whose
+ * figures are not counts and finite non-negative measures is left out; a probation whose paired figures are not, with
+ * it. Undefined when it is no report at all.
+ */
+export function readableReport(raw: unknown): LiveReport | undefined {
+  const report = raw as Partial<LiveReport> | null;
+  if (typeof report !== 'object' || report === null || typeof report.replica !== 'string' || !Array.isArray(report.runs)) return undefined;
+  const runs = report.runs.filter(wellFormedRun).map((run) => ({
+    ...run,
+    matched_total: isCount(run.matched_total) ? run.matched_total : 0,
+    targets: Object.fromEntries(Object.entries(run.targets).flatMap(([target, figures]) => (wellFormedFigures(figures) ? [[target, { ...figures, coverage: figures.coverage ?? {} }]] : []))),
+  }));
+  const probation = report.probation;
+  const readable = typeof probation === 'object' && probation !== null && wellFormedPromotion(probation.promotion) && wellFormedPaired(probation.paired);
+  return { ...(report as LiveReport), runs, probation: readable ? probation : null };
 }
 
 /**
