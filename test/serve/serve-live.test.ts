@@ -6,7 +6,8 @@ import { resolveSettings } from '../../src/core/config/settings.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { createLiveMonitor, type LiveMonitor } from '../../src/core/serve/live-monitor.js';
 import { createPredictionLog, type PredictionLog } from '../../src/core/serve/prediction-log.js';
-import { openServedModel } from '../../src/core/serve/served-model.js';
+import { openServedModel, type ServedModel } from '../../src/core/serve/served-model.js';
+import { forecastWith } from '../../src/core/serve/run-prediction.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { createForecastAdmission } from '../../src/core/serve/forecast-admission.js';
@@ -241,6 +242,33 @@ describe('serve > live accuracy', () => {
     } finally {
       await monitor.stop();
       await shadowed.close();
+    }
+  });
+  it('scores POST /actuals sent as soon as its forecast was answered for the shadow run too, leaving nothing waiting', async () => {
+    source.runs.set('run-shadow', () => createNaiveModel(WINDOW));
+    const settings = resolveSettings({ env: { FLTS_SERVE_SHADOW_RUN: 'run-shadow' } }).settings;
+    const batching = { maxBatch: 16, maxWaitMs: 0 };
+    const holder = createModelHolder({ source, pollIntervalMs: 0, batching, logger: silentLogger });
+    let loading: Promise<ServedModel> | undefined;
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: (runId) => (loading = openServedModel(source, runId, { batching })), replica: 'shadow-actuals', logger: silentLogger });
+    try {
+      await holder.start();
+      await monitor.tick();
+      await loading;
+      // The load's own continuation hands the model to the monitor.
+      await new Promise((resolve) => setImmediate(resolve));
+      const input = { data: rows(300, 6), inferenceLength: 2 };
+      const result = await forecastWith(holder.current()!, input, 0);
+      const observing = monitor.observePrediction('series-a', input, result);
+      // Actuals of both forecast rows arrive before the shadow's forecast of the same request is done.
+      const actuals = { identifier: 'series-a', time: Float64Array.from(result.forecast.time), values: { down: Float64Array.from([306, 307], downAt) } };
+      const scored = await monitor.observeActualsInTurns(actuals);
+      await observing;
+      expect(scored.runs.map((run) => [run.run_id, run.points]).sort()).toEqual([['run-a', 2], ['run-shadow', 2]]);
+      expect(monitor.scorer.memory().points).toBe(0);
+    } finally {
+      await monitor.stop();
+      await holder.stop();
     }
   });
 });

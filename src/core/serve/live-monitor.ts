@@ -430,6 +430,9 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       return matched;
     },
     async observeActualsInTurns(actuals, signal) {
+      // As for a request's rows: a POST /actuals sent right after its /predict answer would otherwise find the served
+      // run's point alone, score it unpaired, and leave the shadow's, remembered just after, waiting for good.
+      if (shadowInFlight > 0) await shadowWork;
       const scoring = scorer.startScoring(actuals);
       await rowsInTurns(actuals.time.length, SCORE_ROWS_PER_LOOK, (to) => scoring.scoreRows(to), signal);
       return scoring.result();
