@@ -257,14 +257,17 @@ describe('serve > live accuracy', () => {
       await loading;
       // The load's own continuation hands the model to the monitor.
       await new Promise((resolve) => setImmediate(resolve));
-      const input = { data: rows(300, 6), inferenceLength: 2 };
-      const result = await forecastWith(holder.current()!, input, 0);
-      const observing = monitor.observePrediction('series-a', input, result);
-      // Actuals of both forecast rows arrive before the shadow's forecast of the same request is done.
-      const actuals = { identifier: 'series-a', time: Float64Array.from(result.forecast.time), values: { down: Float64Array.from([306, 307], downAt) } };
+      const earlierInput = { data: rows(300, 6), inferenceLength: 2 };
+      const input = { data: rows(310, 6), inferenceLength: 2 };
+      const [earlier, result] = await Promise.all([forecastWith(holder.current()!, earlierInput, 0), forecastWith(holder.current()!, input, 0)]);
+      // The second request's observation waits on the shadow forecast of the first before it remembers its own.
+      const observing = [monitor.observePrediction('series-a', earlierInput, earlier), monitor.observePrediction('series-a', input, result)];
+      // Actuals of the second request's rows arrive before the shadow's forecast of it is done, or even started.
+      const actuals = { identifier: 'series-a', time: Float64Array.from(result.forecast.time), values: { down: Float64Array.from([316, 317], downAt) } };
       const scored = await monitor.observeActualsInTurns(actuals);
-      await observing;
+      await Promise.all(observing);
       expect(scored.runs.map((run) => [run.run_id, run.points]).sort()).toEqual([['run-a', 2], ['run-shadow', 2]]);
+      monitor.scorer.score({ identifier: 'series-a', time: Float64Array.from(earlier.forecast.time), values: { down: Float64Array.from([306, 307], downAt) } });
       expect(monitor.scorer.memory().points).toBe(0);
     } finally {
       await monitor.stop();

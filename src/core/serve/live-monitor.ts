@@ -431,8 +431,10 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     },
     async observeActualsInTurns(actuals, signal) {
       // As for a request's rows: a POST /actuals sent right after its /predict answer would otherwise find the served
-      // run's point alone, score it unpaired, and leave the shadow's, remembered just after, waiting for good.
-      if (shadowInFlight > 0) await shadowWork;
+      // run's point alone, score it unpaired, and leave the shadow's, remembered just after, waiting for good. Twice at
+      // most: a request whose observation waited on the same shadows starts its own shadow forecast just before this
+      // resumes, and a third wait would be on requests that came after these actuals (never ending under load).
+      for (let wait = 0; wait < 2 && shadowInFlight > 0; wait++) await shadowWork;
       const scoring = scorer.startScoring(actuals);
       await rowsInTurns(actuals.time.length, SCORE_ROWS_PER_LOOK, (to) => scoring.scoreRows(to), signal);
       return scoring.result();
