@@ -376,7 +376,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     const panels = dashboard.panels.filter((p: { type: string }) => p.type !== 'row');
     const exprs: string[] = panels.flatMap((p: { targets: { expr: string }[] }) => p.targets.map((t) => t.expr));
     const titles = panels.map((p: { title: string }) => p.title.toLowerCase()).join(' | ');
-    for (const topic of ['request rate', 'latency', 'error', 'model in service', 'older model (degraded)', 'training runs', 'failed training', 'consumer lag', 'not ready', 'live rmse', 'probation', 'coverage', 'rollbacks', 'worse runs kept', 'without a baseline', 'connection cap', 'mlflow calls given up', "out of their topic's contract", 'dead letters stored and refused', 'dead letters refused']) {
+    for (const topic of ['request rate', 'latency', 'error', 'model in service', 'older model (degraded)', 'training runs', 'failed training', 'consumer lag', 'not ready', 'live rmse', 'probation', 'coverage', 'rollbacks', 'worse runs kept', 'without a baseline', 'actuals ignored', 'connection cap', 'mlflow calls given up', "out of their topic's contract", 'dead letters stored and refused', 'dead letters refused']) {
       expect(titles).toContain(topic);
     }
     // Each probation outcome a decider counts (rolled back, worse and kept, ended without a baseline) has a panel: once
@@ -384,6 +384,8 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     const outcomes = [...exportedSeries().daemon.keys()].filter((name) => name.startsWith('flts_live_'));
     expect(outcomes).toEqual(expect.arrayContaining(['flts_live_rollbacks_total', 'flts_live_worse_kept_total', 'flts_live_no_baseline_total']));
     for (const name of outcomes) expect(exprs.filter((e) => selectors(e).some((selector) => selector.name === name)), name).not.toEqual([]);
+    // Actuals left unscored are answered 200 (with `ignored`): a client sending them in the wrong unit shows only here.
+    expect(exprs.filter((e) => selectors(e).some(({ name }) => name === 'flts_live_actuals_ignored_total'))).not.toEqual([]);
     // Dead letters stored and refused each have a query: a refusal leaves its message uncommitted, and shows otherwise
     // only as a consumer crash.
     expect(exprs.filter((e) => selectors(e).some(({ name }) => name === 'flts_bus_dead_letter_refusals_total'))).not.toEqual([]);
