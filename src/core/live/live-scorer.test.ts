@@ -252,6 +252,29 @@ describe('live > scorer', () => {
     expect(scorer.ignored()).toEqual({ out_of_range: 2 });
   });
 
+  it('keeps the targets whose column the actuals lack waiting, so actuals sent one target a body score every target once', () => {
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100 });
+    scorer.startPairing('new', 'old', 10);
+    const twoTargets = (runId: string, down: number, up: number): LiveForecast => ({ identifier: 'site', runId, origin: 0, targets: ['down', 'up'], time: [60], values: [[down], [up]] });
+    scorer.remember(twoTargets('new', 12, 3));
+    scorer.remember(twoTargets('old', 11, 2));
+    expect(scorer.score({ identifier: 'site', time: [60], values: { down: [10] } })).toEqual([
+      { run_id: 'new', points: 1, rmse: 2, mae: 2 },
+      { run_id: 'old', points: 1, rmse: 1, mae: 1 },
+    ]);
+    expect(scorer.memory().points).toBe(2);
+    // `down` sent again scores nothing more; `up`, in a body of its own, scores the rest of the same point.
+    expect(scorer.score({ identifier: 'site', time: [60], values: { down: [10] } })).toEqual([]);
+    expect(scorer.score({ identifier: 'site', time: [60], values: { up: [2] } })).toEqual([
+      { run_id: 'new', points: 1, rmse: 1, mae: 1 },
+      { run_id: 'old', points: 1, rmse: 0, mae: 0 },
+    ]);
+    expect(scorer.score({ identifier: 'site', time: [60], values: { down: [10], up: [2] } })).toEqual([]);
+    expect(scorer.paired()).toMatchObject({ points: 1, terms: 2, candidate_sum_sq: 4 + 1, baseline_sum_sq: 1 + 0 });
+    expect(scorer.figures().map((run) => [run.run_id, run.matched_total, run.targets.down.points, run.targets.up.points])).toEqual([['new', 1, 1, 1], ['old', 1, 1, 1]]);
+    expect(scorer.memory().points).toBe(0);
+  });
+
   it('scores an actual outside the forecast but within what the run was shown, and judges a point once for every run', () => {
     const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100 });
     // 500 is 49 spans of the forecast (10..20) away, but within ten spans of the training range 0..400 one run knows.

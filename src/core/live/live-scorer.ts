@@ -232,8 +232,24 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
   }
 
   /**
-   * The predictions of a point left waiting by refused actuals, remade with what is done: a corrected actual sent
-   * later is scored, on the targets still open; an absurd resend is refused again.
+   * The targets of a point left open by these actuals: those refused, and those they bring no column for (a POST
+   * /actuals of one target of a multi-target run), whose forecasts wait for a later body rather than leave unscored.
+   */
+  function openTargets(predictions: readonly RememberedPrediction[], actuals: LiveActuals, refused: Set<string> | undefined): ReadonlySet<string> | undefined {
+    let open = refused;
+    for (const prediction of predictions) {
+      for (const target of prediction.targets) {
+        if (actuals.values[target] !== undefined || open?.has(target)) continue;
+        if (open === refused) open = new Set(refused);
+        open!.add(target);
+      }
+    }
+    return open;
+  }
+
+  /**
+   * The predictions of a point left waiting on open targets, remade with what is done: a corrected actual (or the
+   * missing column) sent later is scored, on the targets still open; an absurd resend is refused again.
    */
   function waitingOn(refused: ReadonlySet<string>, predictions: readonly RememberedPrediction[], scored: ReadonlyArray<{ terms: number }>): RememberedPrediction[] {
     const waiting: RememberedPrediction[] = [];
@@ -282,7 +298,8 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
           const refused = refusedTargets(predictions, actuals, row);
           const scored = predictions.map((prediction) => scoreOne(prediction, actuals, row, refused, tally));
           pairUp(predictions, scored);
-          memory.settle(actuals.identifier, time, refused ? waitingOn(refused, predictions, scored) : NONE_WAITING);
+          const open = openTargets(predictions, actuals, refused);
+          memory.settle(actuals.identifier, time, open ? waitingOn(open, predictions, scored) : NONE_WAITING);
         }
         ignoredHere += ignored.out_of_range - ignoredBefore;
       },
