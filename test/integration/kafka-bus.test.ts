@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -91,6 +92,26 @@ if (skipReason) {
       }
     });
 
+    it('asks again for a topic the broker refused to create only for the moment (NOT_CONTROLLER while its controller moves), instead of failing the call', async () => {
+      const lines: Array<[string, string]> = [];
+      const record = (level: string) => (_fields: object, msg?: string) => void lines.push([level, msg ?? '']);
+      const logger: Logger = { trace: record('trace'), debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), child: () => logger };
+      const topic = `it-not-controller-${randomUUID().slice(0, 8)}`;
+      const answerAgain = refuseCreatingOnce(topic, 41);
+      const bus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'flts-it', retry: FAST, logger });
+      try {
+        await bus.ensureTopics([topic]);
+        expect(answerAgain.refused()).toBe(1);
+        expect(lines.filter(([level]) => level === 'warn' || level === 'error')).toEqual([]);
+        expect(lines).toContainEqual(['info', 'bus_topics_not_created']);
+        await admin.connect();
+        expect((await admin.fetchTopicMetadata({ topics: [topic] })).topics.map((t) => t.name)).toEqual([topic]);
+      } finally {
+        answerAgain.restore();
+        await bus.close();
+      }
+    });
+
     it('ends flts daemon at once with exit code 2 and FLTS_BUS_TOPIC_REFUSED when the brokers refuse its topics for a replication factor above their count, instead of retrying', async () => {
       const stack = isolatedStack('it-replicas');
       const home = await mkdtemp(path.join(os.tmpdir(), 'flts-it-replicas-'));
@@ -180,4 +201,28 @@ if (skipReason) {
       await bus.close();
     });
   });
+}
+
+/**
+ * The broker's answer to the next CreateTopics naming `topic`, as kafkajs reads it, turned into a refusal of that topic
+ * with the broker's error `code` (after the broker did create it, as a create answered late by a controller that just
+ * moved was): what a cluster whose controller moves answers, which a single broker of the suite never does.
+ */
+function refuseCreatingOnce(topic: string, code: number): { refused: () => number; restore: () => void } {
+  const require = createRequire(import.meta.url);
+  type Parser = { parse: (data: { topicErrors: Array<{ topic: string }> }) => Promise<unknown> };
+  const versions = [0, 1, 2, 3].map((version) => require(`kafkajs/src/protocol/requests/createTopics/v${version}/response.js`) as Parser);
+  const { KafkaJSAggregateError, KafkaJSCreateTopicError } = require('kafkajs/src/errors.js') as Record<string, new (...args: unknown[]) => Error>;
+  const { createErrorFromCode } = require('kafkajs/src/protocol/error.js') as { createErrorFromCode: (code: number) => unknown };
+  const originals = versions.map((version) => version.parse);
+  let refused = 0;
+  versions.forEach((version, i) => {
+    version.parse = async (data) => {
+      const parsed = await originals[i](data);
+      if (refused > 0 || !data.topicErrors.some((answer) => answer.topic === topic)) return parsed;
+      refused += 1;
+      throw new KafkaJSAggregateError('Topic creation errors', [new KafkaJSCreateTopicError(createErrorFromCode(code), topic)]);
+    };
+  });
+  return { refused: () => refused, restore: () => versions.forEach((version, i) => (version.parse = originals[i])) };
 }

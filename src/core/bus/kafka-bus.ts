@@ -6,7 +6,7 @@ import { BUS_CLOSE_END_MS } from '../stop-budget.js';
 import { createConsumerRecovery, type ConsumerCrash } from './consumer-recovery.js';
 import { DEFAULT_RETRY_POLICY, deliverToGroup } from './delivery.js';
 import { kafkaClientConfig, kafkaSettingDefault, type KafkaConnectionOptions } from './kafka-client-config.js';
-import { groupLookupDenied, topicRefusals } from './kafka-failure.js';
+import { groupLookupDenied, topicCreationRefused, topicRefusals } from './kafka-failure.js';
 import { createKafkaLog } from './kafka-log.js';
 import { kafkajs } from './kafkajs-module.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafkajs-warnings.js';
@@ -224,9 +224,12 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
           // them was refused for another reason.
           const refused = refusals.filter((refusal) => refusal.type !== TOPIC_ALREADY_EXISTS);
           if (refused.length === 0) return false;
-          // kafkajs' own line of this answer says only "Topic creation errors" (kafka-log.ts leaves it to debug).
-          logger.warn({ refused, partitions: count, replicationFactor }, 'bus_topics_not_created');
-          throw new Error(`the broker refused to create ${refused.map(({ topic, type, reason }) => `${topic} (${type}: ${reason})`).join(', ')}`, { cause: error });
+          // kafkajs' own line of this answer says only "Topic creation errors" (kafka-log.ts leaves it to debug). It
+          // bails on any per-topic refusal, even one of the moment (NOT_CONTROLLER while the controller moves): those
+          // are asked again here, within the broker retries, as the outages they are; the others end the call.
+          const refusedNow = topicCreationRefused(refused, error);
+          logger[refusedNow.retriable ? 'info' : 'warn']({ refused, partitions: count, replicationFactor, retrying: refusedNow.retriable }, 'bus_topics_not_created');
+          throw refusedNow;
         });
         // false: another client (another daemon starting beside this one) created them, or some of them, since they
         // were listed; kafkajs does not say which. The topics exist either way, as wanted.

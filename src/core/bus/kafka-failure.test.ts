@@ -2,7 +2,7 @@ import * as kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { FltsError, isServiceRefusal } from '../errors.js';
 import { isOutage } from './delivery.js';
-import { groupLookupDenied, isGroupLookupDenial, kafkaFailure } from './kafka-failure.js';
+import { groupLookupDenied, isGroupLookupDenial, kafkaFailure, topicCreationRefused, topicRefusals } from './kafka-failure.js';
 
 const BROKERS = ['b1:9093', 'b2:9093'];
 
@@ -48,6 +48,28 @@ describe('core > bus > kafka-failure', () => {
     expect(kafkaFailure('creating topics claims', BROKERS, refusal(perTopic('claims', 'TOPIC_AUTHORIZATION_FAILED', 29, false, 'Not authorized')))).toMatchObject({ code: 'FLTS_BUS_ACCESS_DENIED', retriable: false });
     for (const [type, code] of [['NOT_CONTROLLER', 41], ['REQUEST_TIMED_OUT', 7]] as const) {
       expect(kafkaFailure('creating topics claims', BROKERS, refusal(perTopic('claims', type, code, true, 'not now')))).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true });
+    }
+  });
+
+  it('asks again for a topic creation refused only for the moment, and never for one refused for what was asked, even beside one of the moment', () => {
+    const perTopic = (topic: string, type: string, code: number, retriable: boolean) => kafkajsError('KafkaJSCreateTopicError', kafkajsError('KafkaJSProtocolError', { message: `${type} now`, type, code, retriable }), topic);
+    const answer = (...errors: Error[]) => kafkajsError('KafkaJSAggregateError', 'Topic creation errors', errors);
+    // As kafkajs builds them from the broker's codes (its table says which are retriable).
+    const notController = kafkajsError('KafkaJSCreateTopicError', { type: 'NOT_CONTROLLER', code: 41, retriable: true, message: 'This is not the correct controller for this cluster' }, 'claims');
+    expect(topicRefusals(answer(notController))).toEqual([{ topic: 'claims', type: 'NOT_CONTROLLER', reason: 'This is not the correct controller for this cluster', temporary: true }]);
+    const ofTheMoment = answer(notController, perTopic('DLQ-claims', 'REQUEST_TIMED_OUT', 7, true));
+    const again = topicCreationRefused(topicRefusals(ofTheMoment), ofTheMoment);
+    expect(again).toMatchObject({ retriable: true, message: 'the broker refused to create claims (NOT_CONTROLLER: This is not the correct controller for this cluster), DLQ-claims (REQUEST_TIMED_OUT: REQUEST_TIMED_OUT now)' });
+    // Still refused once the retries are spent: an outage the daemon's startup waits out, not a setting to change.
+    expect(kafkaFailure('creating topics claims', BROKERS, again)).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true });
+    const mixed = answer(notController, perTopic('DLQ-claims', 'INVALID_REPLICATION_FACTOR', 38, false));
+    const final = topicCreationRefused(topicRefusals(mixed), mixed);
+    expect(final.retriable).toBe(false);
+    expect(kafkaFailure('creating topics claims,DLQ-claims', BROKERS, final)).toMatchObject({ code: 'FLTS_BUS_TOPIC_REFUSED', retriable: false, details: { topics: ['DLQ-claims'] } });
+    // Neither a denial nor a code kafkajs does not know is asked again.
+    for (const [type, code] of [['TOPIC_AUTHORIZATION_FAILED', 29], ['KAFKAJS_UNKNOWN_ERROR_CODE', -99]] as const) {
+      const refused = answer(perTopic('claims', type, code, false));
+      expect(topicCreationRefused(topicRefusals(refused), refused).retriable).toBe(false);
     }
   });
 

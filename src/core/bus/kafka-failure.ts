@@ -86,6 +86,11 @@ export interface TopicRefusal {
   /** The broker's error code as kafkajs names it (TOPIC_ALREADY_EXISTS, INVALID_REPLICATION_FACTOR, ...). */
   type: string;
   reason: string;
+  /**
+   * A refusal of the moment (NOT_CONTROLLER while the controller moves, REQUEST_TIMED_OUT, a leader not yet elected):
+   * the broker's code is one Kafka calls retriable. Asked again shortly, the broker may well create the topic.
+   */
+  temporary: boolean;
 }
 
 /** The per-topic refusals of a failed createTopics; none when the failure is not the broker's answer (an outage). */
@@ -93,9 +98,22 @@ export function topicRefusals(error: unknown): TopicRefusal[] {
   const errors = (error as KafkaErrorLike | undefined)?.errors;
   if (!Array.isArray(errors)) return [];
   return errors.map((e) => {
-    const refusal = e as KafkaErrorLike & { topic?: string };
-    return { topic: String(refusal.topic), type: String(refusal.type), reason: String(refusal.message) };
+    const refusal = e as KafkaErrorLike & { topic?: string; retriable?: boolean };
+    const type = String(refusal.type);
+    const temporary = refusal.retriable === true && TOPIC_SETTING_REFUSALS[type] === undefined && !type.endsWith('_AUTHORIZATION_FAILED');
+    return { topic: String(refusal.topic), type, reason: String(refusal.message), temporary };
   });
+}
+
+/**
+ * What `ensureTopics` throws for a creation the broker refused (TOPIC_ALREADY_EXISTS left out): its own sentence
+ * naming each topic and why, the broker's answer as the cause, and retriable only when every refusal is of the moment
+ * (TopicRefusal.temporary), so the bus asks again within its retries. One refusal for what was asked makes the whole
+ * answer final: kafkaFailure codes it FLTS_BUS_TOPIC_REFUSED, and asking again would only be refused again.
+ */
+export function topicCreationRefused(refused: readonly TopicRefusal[], cause: unknown): Error & { retriable: boolean } {
+  const error = new Error(`the broker refused to create ${refused.map(({ topic, type, reason }) => `${topic} (${type}: ${reason})`).join(', ')}`, { cause });
+  return Object.assign(error, { retriable: refused.length > 0 && refused.every((refusal) => refusal.temporary) });
 }
 
 /**
