@@ -127,5 +127,44 @@ if (skipReason) {
         await admin.disconnect();
       }
     }, 4 * WITHIN_MS);
+
+    it('dead-letters a message near the brokers\' largest, whose escaped text would not fit in the DLQ, with its start, and goes on to the message after it', async () => {
+      const id = randomUUID().slice(0, 8);
+      const topic = `it-dlq-large-${id}`;
+      const dlq = `DLQ-${topic}`;
+      const group = `it-dlq-large-${id}`;
+      const { logger, text } = recordingLogger();
+      const bus: MessageBus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'it-dlq-large', logger, retry: { maxAttempts: 1, initialBackoffMs: 1, maxBackoffMs: 1 }, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, joinTimeoutMs: 1_000 });
+      const admin = new Kafka({ clientId: 'it-dlq-large-admin', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      try {
+        const handled: string[] = [];
+        await bus.subscribe({ group, topics: [topic], dlq: { topic: dlq, role: 'trainer' } }, async (message) => {
+          handled.push(message.value.slice(0, 5));
+          if (message.value !== 'after') throw new FltsError('FLTS_BUS_MESSAGE_INVALID', 'Message is invalid: the value is not JSON.');
+        });
+        // Taken by the topic (under the brokers' default message.max.bytes of 1 MiB); twice that once escaped in an envelope.
+        await bus.publish(topic, { key: 'k', value: '"'.repeat(1_040_000) });
+        await bus.publish(topic, { key: 'k', value: 'after' });
+        await waitFor(async () => (await bus.lag(group, [topic]))[0]?.committedOffset === 2, 'both messages committed, the first dead-lettered', WITHIN_MS).catch((error: Error) => {
+          throw new Error(`${error.message}; bus log:\n${text()}`);
+        });
+        expect(handled).toEqual(['"""""', 'after']);
+        expect(text()).not.toContain('bus_dead_letter_refused');
+        const letters: string[] = [];
+        const reader = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'it-dlq-large-reader' });
+        try {
+          await reader.subscribe({ group: `${group}-reader`, topics: [dlq], ephemeral: true }, async (message) => void letters.push(message.value));
+          await waitFor(() => letters.length === 1, 'the dead letter read back', WITHIN_MS);
+        } finally {
+          await reader.close();
+        }
+        expect(JSON.parse(letters[0])).toMatchObject({ status: 'Failure', payload_bytes: 1_040_000, payload_clipped: true });
+      } finally {
+        await bus.close();
+        await admin.deleteTopics({ topics: [topic, dlq] }).catch(() => {});
+        await admin.disconnect();
+      }
+    }, 3 * WITHIN_MS);
   });
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { createBusMetrics } from './bus-metrics.js';
-import { backoffMs, deliverToGroup, deliverWithRetries } from './delivery.js';
+import { backoffMs, deliverToGroup, deliverWithRetries, DLQ_PAYLOAD_CLIP_CHARS, DLQ_VALUE_MAX_BYTES } from './delivery.js';
 import type { OutgoingMessage, ReceivedMessage } from './message-bus.js';
 
 const message: ReceivedMessage = { topic: 'training-data', partition: 0, offset: '7', key: 'train-claim', value: '{"bucket": "b", "size": NaN}', headers: {}, timestamp: 0 };
@@ -26,6 +26,27 @@ describe('core > bus > delivery', () => {
     }, deps(dead));
     expect(result.outcome).toBe('dead-lettered');
     expect(JSON.parse(dead[0].message.value)).toMatchObject({ status: 'Failure', payload: deep.value, error: expect.stringContaining('FLTS_BUS_MESSAGE_INVALID') });
+  });
+
+  it('dead-letters a message whose envelope would outgrow what a DLQ takes with the start of its text, its size and where the whole original is, so the DLQ never refuses it for its size', async () => {
+    const dead: Array<{ topic: string; message: OutgoingMessage }> = [];
+    // Under the brokers' 1 MiB as sent, twice that once each quote is escaped in the envelope.
+    const quotes = { ...message, offset: '9', value: '"'.repeat(1_040_000) };
+    const result = await deliverWithRetries(quotes, async () => {
+      throw new FltsError('FLTS_BUS_MESSAGE_INVALID', 'Message on training-data is invalid: the value is not JSON.');
+    }, deps(dead));
+    expect(result.outcome).toBe('dead-lettered');
+    const { value, headers } = dead[0].message;
+    expect(Buffer.byteLength(value)).toBeLessThanOrEqual(DLQ_VALUE_MAX_BYTES);
+    expect(JSON.parse(value)).toMatchObject({ status: 'Failure', payload: '"'.repeat(DLQ_PAYLOAD_CLIP_CHARS), payload_bytes: 1_040_000, payload_clipped: true, error: expect.stringContaining('FLTS_BUS_MESSAGE_INVALID') });
+    expect(headers).toEqual({ 'flts-source-topic': 'training-data', 'flts-source-partition': '0', 'flts-source-offset': '9' });
+    // A message that fits is carried whole, as the reference's envelopes carry it.
+    const fits = { ...message, value: JSON.stringify({ pad: 'x'.repeat(400_000) }) };
+    await deliverWithRetries(fits, async () => {
+      throw new FltsError('FLTS_BUS_MESSAGE_INVALID', 'Message on training-data is invalid: field "bucket" must be a non-empty string.');
+    }, deps(dead));
+    expect(JSON.parse(dead[1].message.value)).not.toHaveProperty('payload_clipped');
+    expect(JSON.parse(dead[1].message.value).payload).toEqual({ pad: 'x'.repeat(400_000) });
   });
 
   it('retries outages without using up attempts, then handles the message', async () => {

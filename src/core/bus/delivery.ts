@@ -19,7 +19,21 @@ export interface DlqEnvelope {
   timestamp: number;
   group?: string;
   role?: string;
+  /** The original's size in bytes, given only when `payload` is the start of its text (DLQ_VALUE_MAX_BYTES). */
+  payload_bytes?: number;
+  payload_clipped?: true;
 }
+
+/**
+ * The most a dead letter's value may take: half the brokers' default largest message (message.max.bytes, 1 MiB), as a
+ * message the topic took may not fit in the DLQ once its text is escaped inside the envelope (a quote takes two bytes,
+ * a control character six), or the source topic may allow larger messages than the DLQ. A dead letter the DLQ refuses
+ * leaves its message uncommitted and its partition stuck behind it for good, so one past this carries the start of
+ * the original's text instead (DLQ_PAYLOAD_CLIP_CHARS): the headers still say where the whole original is.
+ */
+export const DLQ_VALUE_MAX_BYTES = 512 * 1024;
+/** Characters of the original's text a clipped dead letter carries: at most 6 bytes each once escaped, well under DLQ_VALUE_MAX_BYTES. */
+export const DLQ_PAYLOAD_CLIP_CHARS = 64 * 1024;
 
 export function buildDlqEnvelope(operation: string, error: unknown, payload: unknown, nowMs = Date.now(), consumer?: { group: string; role?: string }): DlqEnvelope {
   const text = isFltsError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
@@ -44,6 +58,10 @@ export function dlqMessageFor(message: ReceivedMessage, operation: string, error
     // Nested deeper than JSON.stringify recurses, though JSON.parse read it: a dead letter that cannot be written
     // would fail the consumer, which would get the message again, forever. Its text is the payload instead.
     value = JSON.stringify({ ...envelope, payload: message.value });
+  }
+  if (Buffer.byteLength(value) > DLQ_VALUE_MAX_BYTES) {
+    const clipped: DlqEnvelope = { ...envelope, payload: message.value.slice(0, DLQ_PAYLOAD_CLIP_CHARS), payload_bytes: Buffer.byteLength(message.value), payload_clipped: true };
+    value = JSON.stringify(clipped);
   }
   return {
     key: null,
