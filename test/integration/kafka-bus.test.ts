@@ -169,6 +169,23 @@ if (skipReason) {
       }
     });
 
+    it('goes from one handled message to the next at once, not after a fetch\'s whole long poll each (bus.kafka.maxWaitTimeMs)', async () => {
+      // Each message waited out a whole long poll before: four of them at least three times 12 s, here a few milliseconds each.
+      const bus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'flts-it', retry: FAST, maxWaitTimeMs: 12_000 });
+      try {
+        const topic = `it-backlog-${randomUUID().slice(0, 8)}`;
+        for (const configHash of ['a', 'b', 'c', 'd']) await bus.publish(topic, encodeTrainClaim({ bucket: 'processed-data', object: 'o', size: 1, configHash, identifier: '' }));
+        const seen: string[] = [];
+        await bus.subscribe({ group: topic, topics: [topic] }, async (message) => void seen.push(decodeTrainClaim(message).configHash));
+        await waitFor(() => seen.length === 4, 'the four messages, within one long poll', 8_000);
+        expect(seen).toEqual(['a', 'b', 'c', 'd']);
+        // Each committed after its handler, the last one too.
+        await waitFor(async () => (await bus.lag(topic, [topic]))[0]?.committedOffset === 4, 'the last message committed', 8_000);
+      } finally {
+        await bus.close();
+      }
+    }, 60_000);
+
     it('tells a subscriber again when its group rejoins (a rebalance), after which nothing published is missed', async () => {
       const bus = await reachableBus();
       try {

@@ -49,6 +49,13 @@ export function heartbeatIntervalFor(sessionTimeoutMs: number): number {
   return Math.min(3_000, Math.floor(sessionTimeoutMs / 3));
 }
 
+/**
+ * How long a handler runs inside kafkajs' message callback before the subscription's topics are paused and it goes on
+ * outside it. Meanwhile the member neither heartbeats nor answers a rebalance: far less than a session (bus.kafka.
+ * sessionTimeoutMs, at least 6 s) and than a heartbeat interval's delay that a join tolerates.
+ */
+export const INLINE_HANDLER_MS = 500;
+
 /** Refusals of a commit by a member the group no longer counts in its current generation (a rebalance under way or done). */
 const GROUP_MEMBERSHIP_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID']);
 
@@ -478,8 +485,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         autoCommit: false,
         eachMessage: async ({ topic, partition, message }) => {
           if (controller.signal.aborted) return;
-          pauseTopics(current);
           if (inFlight) {
+            pauseTopics(current);
             // The message in flight itself comes again to a fresh consumer (after a crash): its handler commits it.
             // Any other waits for it: fetched again from its offset once the topics resume.
             if (inFlight.topic !== topic || inFlight.partition !== partition || inFlight.offset !== message.offset) current.seek({ topic, partition, offset: message.offset });
@@ -493,12 +500,24 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
             (error: unknown) => {
               // Neither handled nor dead-lettered (the DLQ refused it): this consumer stays paused, and a fresh one
               // starts again from the last commit, so that nothing after the message is committed past it.
+              try {
+                pauseTopics(current);
+              } catch (pauseError) {
+                // One that crashed or was stopped meanwhile fetches nothing more anyway.
+                logger.debug({ group, err: pauseError }, 'bus_pause_failed');
+              }
               inFlight = undefined;
               failedDelivery = `${topic}:${partition}`;
               crashed({ error, restart: false });
             },
           );
           inFlight = { topic, partition, offset: message.offset, done };
+          // A handler done within INLINE_HANDLER_MS never pauses the topics: kafkajs goes on at once from the offset
+          // its commit sought. Paused, the consumer's next fetch waits out a whole maxWaitTimeMs before it looks again
+          // (kafkajs sleeps when every partition is paused), which made one message a second the most any group took:
+          // a backlog, a flood of copies or of messages dead-lettered at once took as many seconds as messages.
+          const quick = await withTimeout(done, INLINE_HANDLER_MS).then(() => true, () => false);
+          if (!quick) pauseTopics(current);
         },
       });
     };
