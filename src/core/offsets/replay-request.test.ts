@@ -46,6 +46,10 @@ describe('core > offsets > replay-request', () => {
     expect(() => resolveReplayRequest({ group: 'g', topics: ['t'], allTopics: true, toEarliest: true }, bus)).toThrow(usage);
     expect(() => resolveReplayRequest({ group: 'g', topics: ['t:a'], toEarliest: true }, bus)).toThrow(usage);
     expect(() => resolveReplayRequest({ group: 'g', topics: ['t'], toOffset: -1 }, bus)).toThrow(usage);
+    // Past 2^53 the flag parser has rounded the number typed: the error names the bound instead of that rounding,
+    // which read as "9007199254740992 is not an integer" for a --shift-by of 9007199254740993.
+    expect(() => resolveReplayRequest({ group: 'g', topics: ['t'], toOffset: Number('99999999999999999999') }, bus)).toThrow('--to-offset is larger than 9007199254740991, the largest offset flts can name.');
+    expect(() => resolveReplayRequest({ group: 'g', topics: ['t'], shiftBy: Number('-9007199254740993') }, bus)).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', message: expect.stringContaining('--shift-by is beyond ±9007199254740991') }));
   });
 
   it('keeps only the plan-file lines of the group, and refuses a file without any', () => {

@@ -36,6 +36,14 @@ function usage(message: string, details: Record<string, unknown> = {}): FltsErro
   return new FltsError('FLTS_USAGE_INVALID_FLAG', message, { details });
 }
 
+/**
+ * An integer flag past what a number holds exactly: the flag parser has rounded it already (99999999999999999999 reads
+ * 100000000000000000000, 9007199254740993 reads ...992), so the error says the bound, not a value the user never typed.
+ */
+function beyondSafe(value: number): boolean {
+  return Number.isFinite(value) && Math.abs(value) > Number.MAX_SAFE_INTEGER;
+}
+
 function targetOf(options: ReplayRequestOptions, group: string, now: Date): ResetTarget {
   const given = [options.toEarliest, options.toLatest, options.toCurrent, options.toOffset !== undefined, options.shiftBy !== undefined, options.toDatetime !== undefined, options.byDuration !== undefined, options.fromFile !== undefined];
   const chosen = TARGET_FLAGS.filter((_, i) => given[i]);
@@ -44,10 +52,12 @@ function targetOf(options: ReplayRequestOptions, group: string, now: Date): Rese
   if (options.toLatest) return { kind: 'latest' };
   if (options.toCurrent) return { kind: 'current' };
   if (options.toOffset !== undefined) {
+    if (beyondSafe(options.toOffset)) throw usage(`--to-offset is larger than ${Number.MAX_SAFE_INTEGER}, the largest offset flts can name.`);
     if (!Number.isSafeInteger(options.toOffset) || options.toOffset < 0) throw usage(`--to-offset ${options.toOffset} is not a non-negative integer.`);
     return { kind: 'offset', offset: options.toOffset };
   }
   if (options.shiftBy !== undefined) {
+    if (beyondSafe(options.shiftBy)) throw usage(`--shift-by is beyond ±${Number.MAX_SAFE_INTEGER}, the largest shift flts can name.`);
     if (!Number.isSafeInteger(options.shiftBy)) throw usage(`--shift-by ${options.shiftBy} is not an integer.`);
     return { kind: 'shift', by: options.shiftBy };
   }
