@@ -35,6 +35,29 @@ describe('core > bus > kafka-connections', () => {
     }
   });
 
+  it('lets kafkajs unref a closed socket again and again without adding a listener each time (and a MaxListenersExceededWarning on stderr)', async () => {
+    const server = net.createServer((socket) => void socket.on('error', () => {}));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const connections = createKafkaConnections([`127.0.0.1:${port}`]);
+    try {
+      let connected!: () => void;
+      const onConnect = new Promise<void>((resolve) => (connected = resolve));
+      const socket = connections.socketFactory({ host: '127.0.0.1', port, ssl: null, onConnect: () => connected() });
+      await onConnect;
+      // As kafkajs' Connection.disconnect() leaves it, then is called again at each restart of its consumer.
+      socket.end();
+      socket.destroy();
+      await once(socket, 'close');
+      const before = socket.listenerCount('connect');
+      for (let restart = 0; restart < 20; restart += 1) socket.unref();
+      expect(socket.listenerCount('connect')).toBe(before);
+    } finally {
+      connections.closeAll();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('speaks TLS when kafkajs passes ssl options, naming a host (not an IP) for SNI, and ends those sockets too', async () => {
     const hellos: Buffer[] = [];
     const server = net.createServer((socket) => void socket.on('error', () => {}).once('data', (chunk: Buffer) => hellos.push(chunk)));

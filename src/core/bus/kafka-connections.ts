@@ -135,6 +135,13 @@ export function createKafkaConnections(bootstrap: readonly string[], options: Ka
         if (!answered && isTlsRefusal(error.code)) putAside({ broker, note: `broker ${broker} refused TLS (${error.code}): ${error.message}`, refusal: error });
       });
       socket.setKeepAlive(true, KEEP_ALIVE_DELAY_MS);
+      // kafkajs' Connection.disconnect() unrefs its socket at every call, also once it is closed; Node answers an unref
+      // of a socket without a handle by waiting for its 'connect', which a closed one never has. A consumer that
+      // kafkajs restarts over and over (a topic deleted under it) disconnects the same closed connection each time:
+      // one listener more on it per restart, and Node's MaxListenersExceededWarning, stack and all, on stderr among
+      // the JSON log lines. A closed socket holds nothing for an unref to let go of.
+      const unref = socket.unref.bind(socket);
+      socket.unref = () => (socket.destroyed ? socket : unref());
       open.add(socket);
       socket.once('close', () => open.delete(socket));
       return socket;
