@@ -186,6 +186,29 @@ if (skipReason) {
       }
     }, 60_000);
 
+    it('creates a subscribed topic again when it is deleted under its consumer, which then takes what is published there', async () => {
+      const bus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'flts-it', retry: FAST, brokerRetries: 1 });
+      const producer = rawKafka({ clientId: 'flts-it-producer', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING }).producer({ allowAutoTopicCreation: false });
+      try {
+        const topic = `it-deleted-consumed-${randomUUID().slice(0, 8)}`;
+        const seen: string[] = [];
+        await bus.subscribe({ group: topic, topics: [topic] }, async (message) => void seen.push(decodeTrainClaim(message).configHash));
+        await bus.publish(topic, encodeTrainClaim({ bucket: 'processed-data', object: 'o', size: 1, configHash: 'first', identifier: '' }));
+        await waitFor(() => seen.length === 1, 'the message published before the deletion');
+        await admin.connect();
+        await admin.deleteTopics({ topics: [topic] });
+        // Created again by the bus, not by a publisher: this producer may not create topics, as a reference service's.
+        await waitFor(async () => (await admin.listTopics()).includes(topic), 'the topic created again');
+        await producer.connect();
+        await producer.send({ topic, acks: -1, messages: [encodeTrainClaim({ bucket: 'processed-data', object: 'o', size: 1, configHash: 'second', identifier: '' })] });
+        await waitFor(() => seen.length === 2, 'the message published after the deletion');
+        expect(seen).toEqual(['first', 'second']);
+      } finally {
+        await producer.disconnect();
+        await bus.close();
+      }
+    }, 90_000);
+
     it('tells a subscriber again when its group rejoins (a rebalance), after which nothing published is missed', async () => {
       const bus = await reachableBus();
       try {

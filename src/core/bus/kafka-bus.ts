@@ -300,7 +300,18 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     let subscribing = true;
     let deniedBefore = groupLookupDenials;
     const recovery = createConsumerRecovery({ group, topics, brokers: options.brokers, logger, metrics, restartDelayMs: KAFKAJS_RETRY.initialRetryTime });
+    /** A re-creation of the subscription's topics under way, after its consumer found one of them gone. */
+    let recreating: Promise<void> | undefined;
     const crashed = (crash: ConsumerCrash): void => {
+      // A topic deleted under the consumer (an operator purging it) fails each of its restarts until something
+      // publishes there and so creates it again: created again here as publish does, the group resumes at once, and
+      // the daemon is ready again, instead of restarting its consumer a few times a second meanwhile.
+      if (isUnknownTopic(crash.error) && !controller.signal.aborted && !recreating) {
+        topics.forEach((topic) => knownTopics.delete(topic));
+        recreating = ensureTopics(topics)
+          .catch((error: unknown) => logger.debug({ group, topics, err: error }, 'bus_topics_recreate_failed'))
+          .finally(() => (recreating = undefined));
+      }
       if (groupLookupDenials > deniedBefore) crash = { ...crash, error: groupLookupDenied(`subscribing group ${group} to ${topics.join(',')}`, options.brokers, group, crash.error) };
       if (subscribing && !controller.signal.aborted) {
         const failure = connections.failure(`subscribing group ${group} to ${topics.join(',')}`, crash.error);
