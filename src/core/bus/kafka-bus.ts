@@ -528,7 +528,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
           // (kafkajs sleeps when every partition is paused), which made one message a second the most any group took:
           // a backlog, a flood of copies or of messages dead-lettered at once took as many seconds as messages.
           const quick = await withTimeout(done, INLINE_HANDLER_MS).then(() => true, () => false);
-          if (!quick) pauseTopics(current);
+          // Only while this message is still in flight: a handler that ended just after the wait has resumed already.
+          if (!quick && inFlight?.done === done) pauseTopics(current);
         },
       });
     };
