@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// `flts daemon` and `flts serve` exit 0 on SIGTERM/SIGINT also while their modules still load (bin/early-signals.js);
-// every other command keeps the default action of a signal until it takes one itself.
+// A stop while the command's modules still load is answered as the command answers it later (bin/early-signals.js):
+// `flts daemon` and `flts serve` exit 0, the commands with a coded stop end with it; the others (config, help,
+// replay-offsets) keep the default action of a signal.
 const command = process.argv[2];
-if (command === 'daemon' || command === 'serve') (await import('./early-signals.js')).stopCleanlyUntilHandled(command, process.argv.slice(3));
+const early = await import('./early-signals.js');
+if (early.answersEarlySignals(command)) early.stopCleanlyUntilHandled(command, process.argv.slice(3));
 const { execute } = await import('@oclif/core');
 const { cliLoadOptions } = await import('./load-options.js');
 
