@@ -56,8 +56,10 @@ export function stopCleanlyUntilHandled(command, args, env = process.env) {
     // (its work done, its output under way) is no longer one that came while it loaded.
     const handedOver = (event) => {
       if (event !== name) return;
-      process.off(name, early);
       process.off('newListener', handedOver);
+      // Once the command's listener is in: a signal with no listener left, even for a moment, is no longer watched
+      // (node stops its watcher), and the listener added then would never be called.
+      queueMicrotask(() => process.off(name, early));
     };
     process.on(name, early);
     process.on('newListener', handedOver);

@@ -54,19 +54,26 @@ export type WritesAtStop = 'none' | 'writing' | 'written';
  * ended on Ctrl-C by the signal's default action: nothing said, no --json document, exit 130.
  * A write that `work` runs through `uninterrupted` is the exception: a stop during it ends the command once the write
  * is done, and a write that fails then ends it with the write's own error.
+ * The signal handed to `work` is aborted once this returns, however it ends: what the work still waits on with it (a
+ * branch of a Promise.all another branch failed, a retry's sleep) ends then, not when the process does.
  */
 export async function untilSignalled<T>(stopped: (signal: NodeJS.Signals, writes: WritesAtStop) => Error, work: (signal: AbortSignal, uninterrupted: Uninterrupted) => Promise<T>): Promise<T> {
   let writing = 0;
   let written = false;
-  const abort = abortOnSignals(['SIGINT', 'SIGTERM'], (signal) => stopped(signal, writing > 0 ? 'writing' : written ? 'written' : 'none'));
+  const aborter = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => aborter.abort(stopped(signal, writing > 0 ? 'writing' : written ? 'written' : 'none'));
+  for (const name of STOP_SIGNALS) process.once(name, onSignal);
   let endNow: () => void = () => {};
+  const onAbort = (): void => {
+    if (writing === 0) endNow();
+  };
   const aborted = new Promise<never>((_, reject) => {
-    endNow = () => reject(abort.signal.reason);
-    abort.signal.addEventListener('abort', () => writing === 0 && endNow(), { once: true });
+    endNow = () => reject(aborter.signal.reason);
+    aborter.signal.addEventListener('abort', onAbort, { once: true });
   });
   const uninterrupted: Uninterrupted = async (write) => {
     // Checked and counted in one turn: a stop either comes first (nothing of this write done) or waits for it.
-    abort.signal.throwIfAborted();
+    aborter.signal.throwIfAborted();
     writing++;
     let succeeded = false;
     try {
@@ -75,12 +82,16 @@ export async function untilSignalled<T>(stopped: (signal: NodeJS.Signals, writes
       return result;
     } finally {
       writing--;
-      if (succeeded && writing === 0 && abort.signal.aborted) endNow();
+      if (succeeded && writing === 0 && aborter.signal.aborted) endNow();
     }
   };
   try {
-    return await Promise.race([work(abort.signal, uninterrupted), aborted]);
+    return await Promise.race([work(aborter.signal, uninterrupted), aborted]);
   } finally {
-    abort.release();
+    for (const name of STOP_SIGNALS) process.off(name, onSignal);
+    aborter.signal.removeEventListener('abort', onAbort);
+    if (!aborter.signal.aborted) aborter.abort(new DOMException('The command\'s work is over.', 'AbortError'));
   }
 }
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
