@@ -167,7 +167,7 @@ describe('cli > screens > promote-manual-screen', () => {
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runC');
   });
 
-  it('writes nothing when the operator leaves with escape, or with Ctrl-C at the confirmation', async () => {
+  it('writes nothing when the operator leaves with escape, or is stopped by Ctrl-C at the confirmation', async () => {
     const first = await openScreen();
     first.screen.stdin.write(KEYS.escape);
     await until(() => first.outcomes.length === 1, 'escape to leave');
@@ -181,11 +181,48 @@ describe('cli > screens > promote-manual-screen', () => {
     await second.press(KEYS.enter, '[y/N]');
     second.screen.stdin.write(KEYS.ctrlC);
     await until(() => second.outcomes.length === 1, 'Ctrl-C to leave');
-    expect(second.outcomes[0]).toEqual({ kind: 'cancelled' });
+    // Not a cancellation: the command's coded stop, as Ctrl-C anywhere in `flts promote`.
+    expect(second.outcomes[0]).toEqual({ kind: 'stopped', signal: 'SIGINT', writes: 'none' });
+    await until(() => second.frame().includes('Stopped by SIGINT; nothing was written.'), () => `the stop in the last frame:\n${second.frame()}`);
 
     const history = await listPromotionHistory(store, settings);
     expect(history.map((r) => r.run_id)).toEqual(['runA']);
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runA');
+  });
+
+  it('stopped by Ctrl-C while the promotion is written, writes it whole first and then ends as stopped, not as promoted', async () => {
+    const candidates = await listPromotionCandidates({ configHash: RUNBOOK_HASH }, settings, { store });
+    const outcomes: ScreenOutcome[] = [];
+    let proceed: () => void = () => {};
+    const screen = render(
+      createElement(PromoteManualScreen, {
+        candidates,
+        force: false,
+        onPromote: async (runId, reason, current) => {
+          await new Promise<void>((resolve) => (proceed = resolve));
+          return promoteManually({ runId, reason, operator: 'tester', expectedCurrentRunId: current }, settings, { store });
+        },
+        onExit: (outcome) => outcomes.push(outcome),
+      }),
+    );
+    const frame = (): string => screen.lastFrame() ?? '';
+    const press = async (key: string, expectInFrame: string): Promise<void> => {
+      screen.stdin.write(key);
+      await until(() => frame().includes(expectInFrame), () => `${JSON.stringify(expectInFrame)} after ${JSON.stringify(key)}; frame:\n${frame()}`);
+    };
+    await until(() => frame().includes('runB') && screen.stdin.listenerCount('readable') > 0, 'the run list, listening for keys');
+    await press(KEYS.enter, 'Reason: _');
+    await press('weekend drift', 'Reason: weekend drift_');
+    await press(KEYS.enter, '[y/N]');
+    await press('y', 'Promoting');
+    screen.stdin.write(KEYS.ctrlC);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(outcomes).toEqual([]);
+    proceed();
+    await until(() => outcomes.length === 1, 'the promotion to end');
+    expect(outcomes[0]).toEqual({ kind: 'stopped', signal: 'SIGINT', writes: 'writing' });
+    expect((await readPromotionPointer(store, settings))?.run_id).not.toBe('runA');
+    expect((await listPromotionHistory(store, settings)).map((r) => r.reason)).toContain('weekend drift');
   });
 
   it('pins the run the daemon promoted when it is selected, and only notes a run someone chose', async () => {

@@ -3,9 +3,18 @@ import { useEffect, useRef, useState } from 'react';
 import { singleLine } from '../../core/clip-text.js';
 import { isAutomaticChoice, isPin } from '../../core/registry/pointers.js';
 import type { ManualPromotionResult, PromotionCandidates } from '../../core/runbooks/index.js';
+import type { WritesAtStop } from '../stop-signals.js';
 import { CandidateDiff } from './candidate-diff.js';
 
-export type ScreenOutcome = { kind: 'promoted'; result: ManualPromotionResult } | { kind: 'cancelled' } | { kind: 'failed'; error: unknown };
+/**
+ * How the screen ended: `cancelled` is the operator leaving on purpose (q or escape); `stopped` is Ctrl-C (or a signal
+ * from outside), which ends the command with its coded stop as in `flts promote`, saying where it found the writes.
+ */
+export type ScreenOutcome =
+  | { kind: 'promoted'; result: ManualPromotionResult }
+  | { kind: 'cancelled' }
+  | { kind: 'stopped'; signal: NodeJS.Signals; writes: WritesAtStop }
+  | { kind: 'failed'; error: unknown };
 
 export interface PromoteManualScreenProps {
   candidates: PromotionCandidates;
@@ -38,8 +47,9 @@ const typedText = (input: string): string => singleLine(input.replace(KEY_SEQUEN
 
 /**
  * The manual promotion runbook: pick a run (arrows or j/k, enter), read its difference to the promoted run,
- * type a reason, confirm with y. q or escape leaves the list, escape steps back elsewhere, Ctrl-C cancels
- * anywhere before the confirmation; nothing is written until then. Plain text and keys only (works over SSH).
+ * type a reason, confirm with y. q or escape leaves the list, escape steps back elsewhere; nothing is written until
+ * the confirmation. Ctrl-C stops the command anywhere, as it stops `flts promote`: at once before the promotion is
+ * confirmed, once it is written after. Plain text and keys only (works over SSH).
  */
 export function PromoteManualScreen({ candidates, force, pin = false, onPromote, onExit, initialRunId, initialReason }: PromoteManualScreenProps) {
   const { exit } = useApp();
@@ -53,6 +63,8 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
     reason: typedText(initialReason ?? ''),
     notice: initialRunId !== undefined && named < 0 ? `Run ${initialRunId} is not in this list (--config-hash <its hash> lists it, --yes promotes it without the screen).` : '',
   });
+  /** Ctrl-C pressed while the promotion was being written: the command stops once it is. */
+  const stopAsked = useRef(false);
   const [, setVersion] = useState(0);
   const update = (patch: Partial<ViewState>): void => {
     state.current = { ...state.current, ...patch };
@@ -79,8 +91,9 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
   useInput((input, key) => {
     const { step, cursor, reason } = state.current;
     const selected = rows[cursor];
+    if (key.ctrl && input === 'c' && step === 'working') stopAsked.current = true;
     if (step === 'working' || step === 'done') return;
-    if (key.ctrl && input === 'c') return finish({ kind: 'cancelled' });
+    if (key.ctrl && input === 'c') return finish({ kind: 'stopped', signal: 'SIGINT', writes: 'none' });
     update({ notice: '' });
     if (step === 'list') {
       if (input === 'q' || key.escape) return finish({ kind: 'cancelled' });
@@ -100,7 +113,7 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
       if (input === 'y' || input === 'Y') {
         update({ step: 'working' });
         onPromote(selected.run_id, reason.trim(), candidates.current?.run_id ?? null).then(
-          (result) => finish({ kind: 'promoted', result }),
+          (result) => finish(stopAsked.current ? { kind: 'stopped', signal: 'SIGINT', writes: result.changed ? 'writing' : 'none' } : { kind: 'promoted', result }),
           (error: unknown) => finish({ kind: 'failed', error }),
         );
       } else if (input === 'n' || input === 'N' || key.escape) update({ step: 'reason' });
@@ -155,6 +168,7 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
       {outcome?.kind === 'promoted' && outcome.result.changed && !outcome.result.pinned ? <Text color="green">Promoted {outcome.result.record.run_id}; history {outcome.result.history_key}</Text> : null}
       {outcome?.kind === 'promoted' && !outcome.result.changed ? <Text>{outcome.result.record.run_id} is already in service; nothing was written.</Text> : null}
       {outcome?.kind === 'cancelled' ? <Text>Cancelled; nothing was written.</Text> : null}
+      {outcome?.kind === 'stopped' ? <Text>Stopped by {outcome.signal}; {outcome.writes === 'none' ? 'nothing was written.' : 'the promotion was written whole first.'}</Text> : null}
       {outcome?.kind === 'failed' ? <Text color="red">Promotion failed: {(outcome.error as Error)?.message ?? String(outcome.error)}</Text> : null}
       {notice ? <Text color="yellow">{notice}</Text> : null}
     </Box>
