@@ -381,7 +381,8 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
 
       const parked = await syncRunsToTracking(store, settings);
       expect(parked.status === 'ok' && parked.value.parked?.map((run) => [run.runId, run.reason, run.experimentName])).toEqual(runs.map((run) => [run.run_id, 'experiment_deleted', experimentName]));
-      expect(parked.status === 'ok' && parked.value.failed.map((failure) => failure.code)).toEqual(runs.map(() => 'FLTS_TRACKING_REJECTED'));
+      // Held back on purpose and warned about once, not failures (a daemon's trainer counts failures in its metric).
+      expect(parked.status === 'ok' && parked.value.failed).toEqual([]);
 
       // Left alone: the sync's listing of the experiments, one question about the deleted one and the search for mirrors
       // to tag, whatever the runs it parks; no lookup of a run, and no failure. Before, each run failed again, one

@@ -41,6 +41,7 @@ export interface MirrorPendingResult {
    * existed), so that `flts eval --source mlflow` tells their rows apart by content rather than by input files.
    */
   tagged: Array<{ runId: string; mlflowRunId: string }>;
+  /** Runs the mirror could not write, with the code it gave up on; a run parked now is in `parked` instead. */
   failed: Array<{ runId: string; code: string; message: string }>;
   /** Runs not mirrored now (the server became unavailable, or the backlog's budget ran out): the next catch-up takes them. */
   deferred: string[];
@@ -51,9 +52,10 @@ export interface MirrorPendingResult {
    */
   interrupted?: { step: 'mirror' | 'listing' | 'tagging'; code: string; message: string };
   /**
-   * Runs this sync found to be of an experiment an operator deleted in MLflow (FLTS_TRACKING_REJECTED, reason
-   * `experiment_deleted`, in `failed` too): parked in the store (mirror-markers.ts), and not tried again until the
-   * experiment is restored, purged, or another one named in its place. Absent when none.
+   * Runs this sync found to be of an experiment an operator deleted in MLflow (refused with FLTS_TRACKING_REJECTED,
+   * reason `experiment_deleted`): parked in the store (mirror-markers.ts), and not tried again until the experiment is
+   * restored, purged, or another one named in its place. Not in `failed`: held back on purpose, with a warning naming
+   * the experiment, as the runs parked before them are (`waiting`); a run that could not be parked is. Absent when none.
    */
   parked?: Array<{ runId: string; reason: 'experiment_deleted'; experimentName: string; experimentId: string }>;
   /** Runs parked by earlier syncs whose experiment is still deleted, left alone by this one, by experiment. Absent when none. */
@@ -696,22 +698,24 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   // parked with one warning per experiment, so that later syncs leave them alone until it is restored (stillParked).
   const deletedExperiments = new Map<string, FltsError>([...unmarked.parked.deleted.values()].map((experiment) => [experiment.name, experimentDeleted(experiment)]));
   const warnedDeleted = new Set<FltsError>();
-  const parkDeleted = async (runId: string, refusal: FltsError): Promise<void> => {
+  /** Parks `runId`, refused by `refusal`; false when its marker could not be written (a failure, tried again next sync). */
+  const parkDeleted = async (runId: string, refusal: FltsError): Promise<boolean> => {
     const experimentName = String(refusal.details.experimentName);
     const experimentId = String(refusal.details.experimentId);
     try {
       await parkRun(store, settings, runId, experimentId);
     } catch (error) {
       logger.warn({ runId, err: error instanceof Error ? error.message : String(error) }, 'run of a deleted mlflow experiment could not be parked; the next sync tries it again');
-      return;
+      return false;
     }
     (result.parked ??= []).push({ runId, reason: 'experiment_deleted', experimentName, experimentId });
-    if (warnedDeleted.has(refusal)) return;
+    if (warnedDeleted.has(refusal)) return true;
     warnedDeleted.add(refusal);
     logger.warn(
       { code: refusal.code, reason: 'experiment_deleted', experimentName, experimentId, err: refusal.message },
       'mlflow experiment deleted by an operator: its runs are parked, not mirrored, until it is restored in MLflow or the settings name another experiment (tracking.experiments.*)',
     );
+    return true;
   };
 
   /** Mirrors `runIds` in order, within the backlog's budget when `bounded`; true when it stopped (the rest deferred). */
@@ -734,16 +738,15 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
           return true;
         }
         const flts = toFltsError(error);
+        const ofDeletedExperiment = flts.details.reason === 'experiment_deleted' && typeof flts.details.experimentId === 'string';
+        if (ofDeletedExperiment && (await parkDeleted(runId, flts))) continue;
         result.failed.push({ runId, code: flts.code, message: flts.message });
         if (isFltsError(error) && error.code === 'FLTS_TRACKING_UNAVAILABLE') {
           interrupt('mirror', flts);
           result.deferred.push(...runIds.slice(index + 1));
           return true;
         }
-        if (flts.details.reason === 'experiment_deleted' && typeof flts.details.experimentId === 'string') {
-          await parkDeleted(runId, flts);
-          continue;
-        }
+        if (ofDeletedExperiment) continue;
         logger.warn({ runId, code: flts.code, err: flts.message }, 'run could not be mirrored to mlflow');
       }
     }
