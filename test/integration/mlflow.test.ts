@@ -22,7 +22,9 @@ import { FULL_LISTING_FROM, LISTING_PAGE_RUNS_MIN } from '../../src/core/registr
 import { MIRROR_TAGS } from '../../src/core/tracking/tracking-deps.js';
 import { rankMlflowRunsByConfigHash } from '../../src/core/eval/rank-mlflow-runs.js';
 import { markPromoted } from '../../src/core/workflows/mark-promoted.js';
-import { syncRunsToTracking } from '../../src/core/workflows/sync-runs-to-tracking.js';
+import { syncRunsToTracking, trackPromotion } from '../../src/core/workflows/sync-runs-to-tracking.js';
+import { scopedPointerKey } from '../../src/core/registry/pointers.js';
+import { historyRecord } from '../helpers/promotion-record.js';
 import { preprocess } from '../../src/core/workflows/preprocess.js';
 import { trainModels } from '../../src/core/workflows/train.js';
 import { DATASETS } from '../helpers/poblesec-slice.js';
@@ -265,6 +267,31 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
     expect(rollback.marker === 'alias' && firstMark.marker === 'alias' && rollback.version === firstMark.version).toBe(true);
     expect(secondMark.marker === 'alias' && rollback.marker === 'alias' && secondMark.version !== rollback.version).toBe(true);
     expect(await client.searchModelVersions(`name='${name}'`)).toHaveLength(2);
+  });
+
+  it('a sync writes the mark of the promotion in service that the promotion left out (stopped once its pointers moved), once', async () => {
+    const { store, settings } = await freshSetup();
+    const hash = `hash-${suffix}-left-out`;
+    const [gru, lstm] = [await writeRun(store, settings, { modelType: 'GRU', configHash: hash, rmse: 0.02 }), await writeRun(store, settings, { modelType: 'LSTM', configHash: hash, rmse: 0.03 })];
+    const client = createMlflowClient(settings.tracking);
+    const name = settings.tracking.registeredModel;
+    // The pointers name the GRU run; MLflow has no mark of it, as after a promote stopped before it marked the run.
+    await putJson(store, settings.store.buckets.promotion, scopedPointerKey(settings), { ...historyRecord(gru.run_id, null, 1), model_type: 'GRU', config_hash: hash });
+
+    const synced = await syncRunsToTracking(store, settings);
+    expect(synced.status === 'ok' && synced.value.promotionMarked).toMatchObject({ marker: 'alias', runId: gru.run_id, registeredModel: name, alias: 'champion' });
+    expect((await client.getModelVersionByAlias(name, 'champion'))?.run_id).toBe((await findMirroredRun(client, gru.run_id))?.info.run_id);
+    // Marked now: the syncs that follow leave it, asking MLflow nothing about it.
+    const again = await syncRunsToTracking(store, settings);
+    expect(again.status === 'ok' && again.value.promotionMarked).toBeUndefined();
+
+    // A promotion that marked its run itself is left alone as well.
+    const promoted = { ...historyRecord(lstm.run_id, gru.run_id, 2), model_type: 'LSTM', config_hash: hash };
+    await putJson(store, settings.store.buckets.promotion, scopedPointerKey(settings), promoted);
+    expect((await trackPromotion(store, settings, promoted)).status).toBe('ok');
+    const after = await syncRunsToTracking(store, settings);
+    expect(after.status === 'ok' && after.value.promotionMarked).toBeUndefined();
+    expect((await client.getModelVersionByAlias(name, 'champion'))?.run_id).toBe((await findMirroredRun(client, lstm.run_id))?.info.run_id);
   });
 
   it('promotion falls back to the run tag promoted=true when the registry refuses the model', async () => {

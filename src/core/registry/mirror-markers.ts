@@ -52,6 +52,14 @@ function serverFolder(settings: Settings): string {
   return `${MIRROR_MARKERS}/${createHash('sha256').update(uri).digest('hex').slice(0, 16)}/`;
 }
 
+/**
+ * The record of the promotion last marked in MLflow (mark-promoted.ts) for the pointer scope `scope` (an identifier or
+ * `global`), on the tracking server `settings` name: beside the server folders, not in one, which a sync lists whole.
+ */
+export function promotionMarkKey(settings: Settings, scope: string): string {
+  return `${MIRROR_MARKERS}/~promoted/${serverFolder(settings).slice(MIRROR_MARKERS.length + 1)}${encodeURIComponent(scope)}.json`;
+}
+
 export function markerKey(settings: Settings, runId: string, experimentId: string, mlflowRunId: string): string {
   return `${serverFolder(settings)}${runKey(runId, encodeURIComponent(experimentId), encodeURIComponent(mlflowRunId))}`;
 }

@@ -1,0 +1,63 @@
+import type { Settings } from '../config/settings.js';
+import { toFltsError } from '../errors.js';
+import { silentLogger } from '../logger.js';
+import { redactSecrets } from '../redact.js';
+import { promotionMarkKey } from '../registry/mirror-markers.js';
+import { promotionScope, readPromotionPointer, type PromotionRecord } from '../registry/pointers.js';
+import { runsBucket } from '../registry/run-store.js';
+import { getJsonIfExists, putJson } from '../storage/json-objects.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { TrackingDeps } from '../tracking/tracking-deps.js';
+import { markPromoted, type PromotionMarker } from './mark-promoted.js';
+
+/** The promotion whose MLflow mark was last written for a pointer scope, as the store keeps it. */
+interface MarkedPromotion {
+  run_id: string;
+  timestamp: string;
+}
+
+/** The mark a sync wrote for the promotion in service, which the promotion itself left out. */
+export type PromotionMarkRepair = PromotionMarker & { runId: string };
+
+/** Records that the MLflow mark of `promotion` (a promotion record) is written, so that syncs leave it. */
+export async function recordPromotionMarked(store: ObjectStore, settings: Settings, promotion: MarkedPromotion): Promise<void> {
+  const marked: MarkedPromotion = { run_id: promotion.run_id, timestamp: promotion.timestamp };
+  await putJson(store, runsBucket(settings), promotionMarkKey(settings, promotionScope(settings)), marked);
+}
+
+/**
+ * Writes the MLflow mark (alias or tag, markPromoted) of the promotion in service when no mark of it is recorded: a
+ * promotion stopped after its pointers moved, or made while MLflow was down, left it out, and nothing else writes it.
+ * Level-triggered, from the pointers: a sync with nothing to do reads one small object and asks MLflow nothing. Never
+ * throws: a mark that fails is logged and reported as a tracking failure, and the next sync tries again.
+ */
+export async function markPromotionLeftOut(store: ObjectStore, settings: Settings, deps: TrackingDeps): Promise<PromotionMarkRepair | undefined> {
+  const logger = (deps.logger ?? silentLogger).child({ component: 'tracking' });
+  const current = await inServiceUnmarked(store, settings).catch((error: unknown) => {
+    // The pointers' or the store's own trouble, which serving and the promoter report: no tracking failure.
+    logger.debug({ err: redactSecrets(toFltsError(error).message) }, 'promotion mark not checked');
+    return undefined;
+  });
+  if (!current) return undefined;
+  try {
+    const marker = await markPromoted(store, settings, current, deps);
+    await recordPromotionMarked(store, settings, current);
+    logger.info({ runId: current.run_id, timestamp: current.timestamp, marker: marker.marker }, 'mlflow promotion mark written for the run in service');
+    return { ...marker, runId: current.run_id };
+  } catch (error) {
+    if (deps.signal?.aborted) return undefined;
+    const flts = toFltsError(error);
+    const message = redactSecrets(flts.message);
+    logger.warn({ runId: current.run_id, code: flts.code, err: message }, 'mlflow promotion mark of the run in service not written; the next sync tries again');
+    deps.onEvent?.({ type: 'tracking.unavailable', runId: current.run_id, code: flts.code, message });
+    return undefined;
+  }
+}
+
+/** The promotion in service when the store records no MLflow mark of it. */
+async function inServiceUnmarked(store: ObjectStore, settings: Settings): Promise<PromotionRecord | undefined> {
+  const current = await readPromotionPointer(store, settings);
+  if (!current) return undefined;
+  const marked = await getJsonIfExists<MarkedPromotion>(store, runsBucket(settings), promotionMarkKey(settings, promotionScope(settings)));
+  return marked?.run_id === current.run_id && marked.timestamp === current.timestamp ? undefined : current;
+}
