@@ -60,6 +60,17 @@ describe('cli > secrets are masked in every output', () => {
     expectNoSecret(invalid.stdout + invalid.stderr);
   });
 
+  it('masks user:password@ in a broker address, in config show and in the error of a broker it cannot reach', async () => {
+    const env = { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: 'svc:hunter2@127.0.0.1:9', FLTS_KAFKA_CONNECTION_TIMEOUT_MS: '200' };
+    const home = path.join(dir, 'home-kafka');
+    const shown = await runCli(['config', 'show', '--home', home], { cwd: dir, env });
+    expect(shown.stdout).toContain('["***@127.0.0.1:9"]');
+    const refused = await runCli(['replay-offsets', '--group', 'g', '--to-earliest', '--topic', 'x', '--home', home, '--json'], { cwd: dir, env });
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.json.status).toBe('error');
+    expectNoSecret(shown.stdout + shown.stderr + refused.stdout + refused.stderr);
+  });
+
   it('does not quote a malformed config file, which may hold a secret, and gives the line and column of the mistake', async () => {
     const file = path.join(dir, 'broken.json');
     const cases: Array<[string, RegExp]> = [

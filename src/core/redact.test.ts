@@ -11,6 +11,14 @@ describe('core > redact', () => {
     expect(redactSecrets('rmse=0.5 at a@b.c')).toBe('rmse=0.5 at a@b.c');
   });
 
+  it('masks user:password@ before a bare host:port, as an address list takes it, and leaves mail addresses and other @', () => {
+    expect(redactSecrets('Kafka admin connect failed (brokers u:s3cr3t@127.0.0.1:9092): refused')).toBe('Kafka admin connect failed (brokers ***@127.0.0.1:9092): refused');
+    expect(redactSecrets('["kafka1:9092","u:p@kafka2:9092"]')).toBe('["kafka1:9092","***@kafka2:9092"]');
+    expect(redactSecrets('u:p@[::1]:9092, v:q@h:1')).toBe('***@[::1]:9092, ***@h:1');
+    expect(redactSecrets('http://u:p@h:5000')).toBe('http://***@h:5000');
+    for (const kept of ['mail bob@example.com', 'git@github.com:org/repo', 'runs:/abc/GRU', 'at 12:30 @ noon', 'model@2']) expect(redactSecrets(kept)).toBe(kept);
+  });
+
   it('masks the secret parts of AWS credentials as their sources write them, JSON and XML', () => {
     const json = '{"AccessKeyId":"ASIAEXAMPLE","SecretAccessKey":"wJalr/K7+x","Token":"IQoJb3\\"Jp","Expiration":"2030-01-01T00:00:00Z"}';
     expect(redactSecrets(json)).toBe('{"AccessKeyId":"ASIAEXAMPLE","SecretAccessKey":"***","Token":"***","Expiration":"2030-01-01T00:00:00Z"}');

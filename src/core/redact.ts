@@ -1,9 +1,15 @@
 /**
- * Masks credentials that travel inside text: the user:password part of a URL and the values of token-like
+ * Masks credentials that travel inside text: the user:password part of a URL (or of a bare host:port) and the values of token-like
  * query parameters (`?token=`, `access_token`, `X-Amz-Signature`, `password`, `api_key`, ...). Applied wherever
  * a configured URL or an error message can reach a terminal, a log line or a JSON result.
  */
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi;
+/**
+ * `user:password@host` without a scheme, as an address list takes it (KAFKA_BOOTSTRAP_SERVERS, a host:port endpoint):
+ * a word of its own (after a space, a quote, a comma, a bracket or `=`) with a colon before its `@`. A mail address
+ * (no colon) and `scheme://` (a slash) are not one.
+ */
+const BARE_USERINFO = /(^|[\s,;(\["'=])[^\s/?#@"'<>,;:()[\]=]+:[^\s/?#@"'<>,;()[\]]+@(?=[\w.[-])/g;
 const SECRET_QUERY_PARAM = /([?&;][a-z0-9_.-]*?(?:token|secret|password|passwd|pwd|key|signature|credential|auth|sig)=)[^&#\s"'<>]*/gi;
 
 /**
@@ -17,9 +23,10 @@ const SECRET_XML_ELEMENT = new RegExp(`(<(${CREDENTIAL_FIELDS})>)[^<]*(?=</\\2>)
 export const MASK = '***';
 
 export function redactSecrets(text: string): string {
-  if (!text.includes('://') && !text.includes('=') && !text.includes('"') && !text.includes('<')) return text;
+  if (!text.includes('://') && !text.includes('=') && !text.includes('"') && !text.includes('<') && !text.includes('@')) return text;
   return text
     .replace(URL_USERINFO, `$1${MASK}@`)
+    .replace(BARE_USERINFO, `$1${MASK}@`)
     .replace(SECRET_QUERY_PARAM, `$1${MASK}`)
     .replace(SECRET_JSON_FIELD, `$1${MASK}`)
     .replace(SECRET_XML_ELEMENT, `$1${MASK}`);
