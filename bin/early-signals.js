@@ -14,8 +14,8 @@ const NOTHING_STARTED = {
 };
 
 /**
- * The coded stop of each command that has one, as its error names the command, and the signals it takes: bench takes
- * SIGINT alone. Details as the command's own stop gives them (`written` where a stop may find a write done).
+ * The coded stop of each command that has one, as its error names the command. Details as the command's own stop gives
+ * them (`written` where a stop may find a write done).
  */
 const CODED_STOPS = {
   train: { code: 'FLTS_TRAIN_ABORTED', name: 'Train' },
@@ -26,7 +26,7 @@ const CODED_STOPS = {
   promote: { code: 'FLTS_PROMOTE_ABORTED', name: 'Promote', details: { written: false } },
   'promote-manual': { code: 'FLTS_PROMOTE_ABORTED', name: 'Promote', details: { written: false } },
   export: { code: 'FLTS_EXPORT_ABORTED', name: 'Export', details: { written: false } },
-  bench: { code: 'FLTS_BENCH_ABORTED', name: 'Bench', signals: ['SIGINT'] },
+  bench: { code: 'FLTS_BENCH_ABORTED', name: 'Bench' },
 };
 
 /** The commands whose stop while they load is answered here rather than by the signal's default action. */
@@ -43,7 +43,7 @@ export function stopCleanlyUntilHandled(command, args, env = process.env) {
   if (args.includes('--help') || args.includes('-h')) return;
   const json = args.includes('--json') || env.FLTS_CONTENT_TYPE?.toLowerCase() === 'json';
   const coded = CODED_STOPS[command];
-  for (const name of coded?.signals ?? ['SIGINT', 'SIGTERM']) {
+  for (const name of ['SIGINT', 'SIGTERM']) {
     const early = () => {
       // Once only: a second signal keeps its default action, as it has for the command.
       process.off(name, early);

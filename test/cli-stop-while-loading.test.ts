@@ -47,6 +47,12 @@ describe('cli > a command stopped while its modules still load', () => {
     expect(run.left).toEqual([]);
   }, 60_000);
 
+  it('ends bench on SIGTERM as on Ctrl-C, with FLTS_BENCH_ABORTED', async () => {
+    const run = await signalledWhileLoading(['bench'], 'SIGTERM');
+    expect(run.ended, run.stderr).toBe(5);
+    expect(run.stderr).toContain('Error FLTS_BENCH_ABORTED: Bench was stopped by SIGTERM while it started');
+  }, 60_000);
+
   it('prints the coded stop as the one --json error document on stdout, for --json and for FLTS_CONTENT_TYPE=json, on SIGTERM too', async () => {
     for (const [args, env] of [[['promote', '--run', 'r', '--json'], {}], [['promote', '--run', 'r'], { FLTS_CONTENT_TYPE: 'json' }]] as const) {
       const run = await signalledWhileLoading([...args], 'SIGTERM', env);
@@ -59,8 +65,8 @@ describe('cli > a command stopped while its modules still load', () => {
     }
   }, 60_000);
 
-  it('leaves a signal its default action where the command has no stop of its own: bench on SIGTERM, help, config', async () => {
-    for (const args of [['bench'], ['train', '--help'], ['config', 'show']]) {
+  it('leaves a signal its default action where the command has no stop of its own: help, config', async () => {
+    for (const args of [['train', '--help'], ['config', 'show']]) {
       const run = await signalledWhileLoading(args, 'SIGTERM');
       expect(run.ended, `${args.join(' ')}: ${run.stderr}`).toBe('SIGTERM');
     }

@@ -62,7 +62,8 @@ export default class Bench extends FltsCommand<BenchReport> {
     const serveArgs = ['serve', '--port', '0', '--host', '127.0.0.1', '--home', settings.home, '--log-level', 'info', ...(flags.config ? ['--config', flags.config] : []), ...(flags.run ? ['--run', flags.run] : [])];
     const variants = flags.engine ? parseEngineList(flags.engine) : flags.compare ? parseCompareFlag(flags.compare) : undefined;
     const progress = createBenchProgress({ json: this.jsonEnabled(), tty: Boolean(process.stderr.isTTY), say: (line) => this.say(line), logger: this.logger(settings) });
-    const abort = abortOnSignals(['SIGINT']);
+    // Ctrl-C, or SIGTERM (a CI job's timeout, docker stop): the replicas are stopped and the coded stop said either way.
+    const abort = abortOnSignals();
     try {
       // Every flag is checked before the registry is read or the target asked anything: a wrong flag is named as such,
       // with or without a run, whether the target answers or not.

@@ -109,7 +109,7 @@ export const ERROR_CATALOGUE = {
   FLTS_EXPORT_ABORTED: { kind: 'conflict', retriable: false, hint: 'The export was stopped (Ctrl-C or SIGTERM). Stopped before it wrote the output file, it wrote nothing and a file already there is as it was; a stop while it wrote the file waited for it to be written whole. Run it again for the file.' },
   FLTS_PREDICT_ABORTED: { kind: 'conflict', retriable: false, hint: 'Batch inference was stopped (Ctrl-C or SIGTERM) before it ended: run the same predict again; a result cut short is then completed, not recorded twice (same run, same data, one record).' },
   FLTS_BACKTEST_ABORTED: { kind: 'conflict', retriable: false, hint: 'The backtest was stopped (Ctrl-C or SIGTERM) before it ended: nothing was stored, and the backtest stored before it, if any, stands; run it again.' },
-  FLTS_BENCH_ABORTED: { kind: 'conflict', retriable: false, hint: 'The benchmark was interrupted (Ctrl-C): the replicas it started were stopped and no result files were written; run it again.' },
+  FLTS_BENCH_ABORTED: { kind: 'conflict', retriable: false, hint: 'The benchmark was interrupted (Ctrl-C or SIGTERM): the replicas it started were stopped and no result files were written; run it again.' },
   FLTS_BENCH_FAILED: { kind: 'internal', retriable: false, hint: 'See the error; the servers under test may have failed to start.' },
   FLTS_INTERNAL: { kind: 'internal', retriable: false, hint: 'This is a bug in flts; please report it with the command and --debug output.' },
 } as const satisfies Record<string, CatalogueEntry>;
