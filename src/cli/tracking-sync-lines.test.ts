@@ -23,6 +23,13 @@ describe('cli > tracking-sync-lines', () => {
     expect(trackingSyncLine({ status: 'ok', uri, value: synced({ interrupted }) }, 0)).toMatch(/^mlflow: catching up older runs stopped \(.*\); it resumes at the next sync\.$/);
   });
 
+  it('says when the sync wrote the promotion mark of the run in service that its promotion left out', () => {
+    const promotionMarked = { runId: 'r1', marker: 'alias' as const, mlflowRunId: 'm1', registeredModel: 'flts-global', version: '3', alias: 'champion' };
+    expect(trackingSyncLine({ status: 'ok', uri, value: { ...synced(), promotionMarked } }, 1)).toBe("mlflow: run r1, in service, marked as its promotion had not: flts-global version 3 is now 'champion'.");
+    const tagged = { runId: 'r1', marker: 'tag' as const, mlflowRunId: 'm1', tag: 'promoted', reason: 'no registry' };
+    expect(trackingSyncLine({ status: 'ok', uri, value: { ...synced(), promotionMarked: tagged } }, 1)).toBe("mlflow: run r1, in service, marked as its promotion had not: its MLflow run m1 is tagged 'promoted'.");
+  });
+
   it('says nothing of a sync that went through or is off, and keeps the line of an unreachable MLflow', () => {
     expect(trackingSyncLine({ status: 'ok', uri, value: synced({ deferred: ['old1'] }) }, 1)).toBeUndefined();
     expect(trackingSyncLine({ status: 'disabled' }, 1)).toBeUndefined();

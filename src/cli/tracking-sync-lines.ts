@@ -3,6 +3,7 @@ import type { TrackingSettings } from '../core/config/specs/tracking.js';
 import { redactSecrets } from '../core/redact.js';
 import type { MirrorPendingResult } from '../core/registry/mirror-pending-runs.js';
 import type { GuardedTracking } from '../core/tracking/guard-tracking.js';
+import type { TrackingSyncResult } from '../core/workflows/sync-runs-to-tracking.js';
 import { experimentDeleted } from '../core/tracking/mlflow-client.js';
 
 /**
@@ -10,13 +11,14 @@ import { experimentDeleted } from '../core/tracking/mlflow-client.js';
  * MLflow was not reached, or when it went away after the runs just trained were mirrored, while older runs were being
  * caught up (the sync is `ok`, with `interrupted`: the catch-up resumes at the next sync, nothing is lost); and a line
  * per experiment an operator deleted in MLflow, whose runs are kept back until it is restored or another is named
- * (deletedExperimentLines).
+ * (deletedExperimentLines); and a line when it wrote the promotion mark of the run in service, which its promotion
+ * had left out.
  * `trained`: how many runs this call trained (none when every model type was trained already).
  */
-export function trackingSyncLines(tracking: GuardedTracking<MirrorPendingResult>, trained: number, experiments: TrackingSettings['experiments']): string[] {
+export function trackingSyncLines(tracking: GuardedTracking<TrackingSyncResult>, trained: number, experiments: TrackingSettings['experiments']): string[] {
   if (tracking.status === 'unavailable') return [`mlflow: not mirrored now (${tracking.message}); the next sync catches up.`];
   if (tracking.status !== 'ok') return [];
-  const lines = deletedExperimentLines(tracking.value, experiments);
+  const lines = [...deletedExperimentLines(tracking.value, experiments), ...promotionMarkLines(tracking.value)];
   if (!tracking.value.interrupted) return lines;
   // The message of a failed call may quote the tracking URI, credentials included, or text the server sent.
   const why = singleLine(redactSecrets(tracking.value.interrupted.message));
@@ -45,4 +47,12 @@ function deletedExperimentLines(result: MirrorPendingResult, experiments: Tracki
     const why = singleLine(experimentDeleted({ experiment_id: experimentId, name }).message);
     return `mlflow: ${runs === 1 ? '1 run' : `${runs} runs`} not mirrored${settings}: ${why}`;
   });
+}
+
+/** The promotion mark the sync wrote for the run in service, which its promotion had left out (promotion-mark.ts). */
+function promotionMarkLines(result: TrackingSyncResult): string[] {
+  const marked = result.promotionMarked;
+  if (!marked) return [];
+  const mark = marked.marker === 'alias' ? `${marked.registeredModel} version ${marked.version} is now '${marked.alias}'` : `its MLflow run ${marked.mlflowRunId} is tagged '${marked.tag}'`;
+  return [`mlflow: run ${marked.runId}, in service, marked as its promotion had not: ${mark}.`];
 }

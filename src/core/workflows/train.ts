@@ -9,12 +9,11 @@ import { loadProcessedData } from '../preprocess/processed-data.js';
 import { runExperiment, type RunRecord } from '../registry/run-record.js';
 import type { GuardedTracking } from '../tracking/guard-tracking.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
-import type { MirrorPendingResult } from '../registry/mirror-pending-runs.js';
 import { indexUnlistedRuns, listRunRecords, markDeadRunsKilled } from '../registry/run-store.js';
 import { trainRun, type TrainRunDeps } from '../train/train-run.js';
 import { trainingRowsProblem } from '../train/training-rows.js';
 import type { MonotonicClock } from '../registry/run-liveness.js';
-import { syncRunsToTracking } from './sync-runs-to-tracking.js';
+import { syncRunsToTracking, type TrackingSyncResult } from './sync-runs-to-tracking.js';
 import type { HeldLease } from '../registry/work-lease.js';
 import type { EventSink } from '../events.js';
 import { claimTraining } from './train-claim.js';
@@ -69,7 +68,7 @@ export interface TrainModelsResult {
   /** With `skipTrained`: the SUCCESS runs already trained on this data, one per model type not trained again. */
   alreadyTrained: RunRecord[];
   /** The MLflow mirror of the new runs: disabled without a tracking URI, unavailable when the server is down. */
-  tracking: GuardedTracking<MirrorPendingResult>;
+  tracking: GuardedTracking<TrackingSyncResult>;
 }
 
 /** The settings that read processed data from `processedBucket`: the configured bucket unless another is named. */
@@ -236,7 +235,7 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   const failures = outcomes.flatMap((outcome) => (outcome && 'failure' in outcome ? [outcome.failure] : []));
   const refused = failures.filter((failure) => failure.code === 'FLTS_TRAIN_IN_PROGRESS');
   // Mirrors to MLflow when a tracking URI is set; never throws, a dead server is only reported.
-  const tracking: GuardedTracking<MirrorPendingResult> = request.deferMirror
+  const tracking: GuardedTracking<TrackingSyncResult> = request.deferMirror
     ? { status: 'disabled' }
     : await syncRunsToTracking(deps.store, settings, { runIds: runs.map((run) => run.run_id) }, { logger: deps.logger, signal: deps.signal, ...deps.tracking });
   if (failures.length > 0) {
