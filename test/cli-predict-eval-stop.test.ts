@@ -28,6 +28,16 @@ describe('cli > predict and eval stopped by Ctrl-C or SIGTERM', () => {
     expect(run.stdout).toBe('');
   }, 60_000);
 
+  it.each([
+    ['train', 'SIGINT', 'FLTS_TRAIN_ABORTED', 'Training was stopped: NAIVE never started (no run recorded for it); finished: none.'],
+    ['backtest', 'SIGTERM', 'FLTS_BACKTEST_ABORTED', 'Backtest stopped while it read the data and runs, before its first fold; nothing was stored.'],
+  ] as const)('%s ends on %s while it reads from a store that does not answer with its coded stop at once, not after the store\'s time limit as unavailable', async (command, signal, code, message) => {
+    const run = await stopOnceAtWork([command, ...(command === 'train' ? ['--model', 'NAIVE'] : []), '--json'], signal);
+    expect(run.exitCode, run.stderr).toBe(5);
+    expect(JSON.parse(run.stdout).error).toMatchObject({ code, message });
+    expect(run.stdout + run.stderr).not.toContain('stop-test-secret');
+  }, 60_000);
+
   it('eval --json ends on SIGTERM with an FLTS_EVAL_ABORTED error document and exit 5', async () => {
     const run = await stopOnceAtWork(['eval', '--json'], 'SIGTERM');
     expect(run.exitCode, run.stderr).toBe(5);

@@ -1,5 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
+import { untilAborted } from '../retry.js';
 import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-model.js';
@@ -52,6 +53,18 @@ function backtestStopped(modelType: string, done: number, total: number, cause?:
   return new FltsError('FLTS_BACKTEST_ABORTED', `Backtest stopped at ${modelType}, with ${done} of ${total} model type(s) done; nothing was stored.`, { cause, details: { modelType, done, total } });
 }
 
+/**
+ * A read of the data or the runs, ended at once by an abort: it stores nothing, and a store that does not answer held
+ * a stop until its time limit (store.s3.idleTimeoutMs), then ended it as unavailable rather than as stopped.
+ */
+function stoppable<T>(read: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return read;
+  return untilAborted(read, signal).catch((error: unknown) => {
+    if (!signal.aborted) throw error;
+    throw new FltsError('FLTS_BACKTEST_ABORTED', 'Backtest stopped while it read the data and runs, before its first fold; nothing was stored.', { details: { done: 0 } });
+  });
+}
+
 function newestRunByType(runs: readonly RunRecord[]): Map<string, RunRecord> {
   const byType = new Map<string, RunRecord>();
   for (const run of runs) if (run.status === 'SUCCESS') byType.set(run.model_type, run); // oldest first, so the newest wins
@@ -96,12 +109,12 @@ function assertFoldRows(modelType: ModelType, window: WindowSpec, rows: { firstO
  */
 export async function runBacktest(settings: Settings, deps: RunBacktestDeps, input: RunBacktestInput = {}): Promise<RunBacktestResult> {
   const logger = (deps.logger ?? silentLogger).child({ component: 'backtest' });
-  const data = await loadProcessedData(deps.store, settings, { configHash: input.configHash });
+  const data = await stoppable(loadProcessedData(deps.store, settings, { configHash: input.configHash }), deps.signal);
   // Runs of the sidecar the rows were read with, not one read again: a preprocess in between would pair runs of new rows with folds of the old.
   // Runs of the configured targets only: a type fitted here without a run forecasts those (modelWindow), and models
   // forecasting other columns pool other errors, so they are never scored against each other.
   const targets = targetSetOf(settings.training.targets);
-  const runs = newestRunByType(runsOfTargets(runsOnData(data.sidecar, data.configHash, await listRunRecords(deps.store, settings, { configHash: data.configHash })), targets));
+  const runs = newestRunByType(runsOfTargets(runsOnData(data.sidecar, data.configHash, await stoppable(listRunRecords(deps.store, settings, { configHash: data.configHash }), deps.signal)), targets));
   const configured = (input.modelTypes?.length ? input.modelTypes : settings.backtest.models) as ModelType[];
   const modelTypes: ModelType[] = configured.length > 0 ? [...new Set(configured)] : ['NAIVE', ...([...runs.keys()].filter((type) => type !== 'NAIVE') as ModelType[])];
   const t = settings.training;
