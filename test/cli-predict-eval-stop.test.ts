@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATASETS } from './helpers/poblesec-slice.js';
 import { startSilentStore, type StoppedRun } from './helpers/silent-store.js';
 
-describe('cli > predict and eval stopped by Ctrl-C or SIGTERM', () => {
+describe('cli > predict, eval, train, backtest and bench stopped by Ctrl-C or SIGTERM', () => {
   const home = mkdtempSync(path.join(os.tmpdir(), 'flts-cli-predict-eval-stop-'));
   // An S3 endpoint that accepts connections and never answers: each command waits on it until it is stopped.
   let silent: Awaited<ReturnType<typeof startSilentStore>>;
@@ -31,6 +31,7 @@ describe('cli > predict and eval stopped by Ctrl-C or SIGTERM', () => {
   it.each([
     ['train', 'SIGINT', 'FLTS_TRAIN_ABORTED', 'Training was stopped: NAIVE never started (no run recorded for it); finished: none.'],
     ['backtest', 'SIGTERM', 'FLTS_BACKTEST_ABORTED', 'Backtest stopped while it read the data and runs, before its first fold; nothing was stored.'],
+    ['bench', 'SIGTERM', 'FLTS_BENCH_ABORTED', 'Benchmark stopped before it started a replica or sent a request: nothing was run.'],
   ] as const)('%s ends on %s while it reads from a store that does not answer with its coded stop at once, not after the store\'s time limit as unavailable', async (command, signal, code, message) => {
     const run = await stopOnceAtWork([command, ...(command === 'train' ? ['--model', 'NAIVE'] : []), '--json'], signal);
     expect(run.exitCode, run.stderr).toBe(5);
