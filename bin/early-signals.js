@@ -27,6 +27,7 @@ const CODED_STOPS = {
   'promote-manual': { code: 'FLTS_PROMOTE_ABORTED', name: 'Promote', details: { written: false } },
   export: { code: 'FLTS_EXPORT_ABORTED', name: 'Export', details: { written: false } },
   bench: { code: 'FLTS_BENCH_ABORTED', name: 'Bench' },
+  'replay-offsets': { code: 'FLTS_OFFSETS_ABORTED', name: 'replay-offsets' },
 };
 
 /** The commands whose stop while they load is answered here rather than by the signal's default action. */

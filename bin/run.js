@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A stop while the command's modules still load is answered as the command answers it later (bin/early-signals.js):
-// `flts daemon` and `flts serve` exit 0, the commands with a coded stop end with it; the others (config, help,
-// replay-offsets) keep the default action of a signal.
+// `flts daemon` and `flts serve` exit 0, the commands with a coded stop end with it; the others (config, help) keep
+// the default action of a signal.
 const command = process.argv[2];
 const early = await import('./early-signals.js');
 if (early.answersEarlySignals(command)) early.stopCleanlyUntilHandled(command, process.argv.slice(3));

@@ -39,6 +39,7 @@ describe('cli > a command stopped while its modules still load', () => {
     [['promote-manual', '--yes', '--run', 'r', '--reason', 'x'], 'FLTS_PROMOTE_ABORTED', 'Promote'],
     [['export', '--run', 'r'], 'FLTS_EXPORT_ABORTED', 'Export'],
     [['bench'], 'FLTS_BENCH_ABORTED', 'Bench'],
+    [['replay-offsets', '--group', 'g', '--to-earliest', '--topic', 't'], 'FLTS_OFFSETS_ABORTED', 'replay-offsets'],
   ])('flts %j on SIGINT ends with its coded stop (%s, exit 5) and does nothing, not with the signal\'s silent exit 130', async (args, code, name) => {
     const run = await signalledWhileLoading(args, 'SIGINT');
     expect(run.ended, run.stderr).toBe(5);

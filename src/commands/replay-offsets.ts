@@ -12,7 +12,7 @@ export type ReplayOffsetsCommandResult = ReplayOffsetsResult & { exported_to?: s
 export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResult> {
   static override summary = 'Reset a consumer group\'s committed offsets like kafka-consumer-groups --reset-offsets (dry run by default).';
   static override description =
-    'Plans the new offset of every partition in scope (clamped to the partition\'s range) and prints it with the lag before and after. --execute applies it to an empty group with real offsets, reads them back and appends an audit entry to <promotion bucket>/audit/offset-resets/. Date-times without a zone are UTC. Kafka only (KAFKA_BOOTSTRAP_SERVERS): the fs bus (FLTS_BUS=fs) keeps a group\'s offsets in <home>/bus/groups/<group>/<topic>.offset, which this command does not change.';
+    'Plans the new offset of every partition in scope (clamped to the partition\'s range) and prints it with the lag before and after. --execute applies it to an empty group with real offsets, reads them back and appends an audit entry to <promotion bucket>/audit/offset-resets/. Date-times without a zone are UTC. Kafka only (KAFKA_BOOTSTRAP_SERVERS): the fs bus (FLTS_BUS=fs) keeps a group\'s offsets in <home>/bus/groups/<group>/<topic>.offset, which this command does not change. Ctrl-C or SIGTERM before the commit (while --wait waits for the group to empty) ends it with FLTS_OFFSETS_ABORTED (exit 5), no offset changed.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --role promoter --to-datetime 2025-11-04T09:00:00Z',
     '<%= config.bin %> <%= command.id %> --role trainer:LSTM --to-earliest --execute --reason "retrain after outage"',
@@ -51,7 +51,9 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
       settings.bus,
     );
     const admin = createReplayOffsetsAdmin(settings, this.logger(settings));
-    const abort = abortOnSignals(['SIGINT'], () => new FltsError('FLTS_USAGE_INVALID_FLAG', 'Interrupted while waiting for the group to empty; nothing was changed.'));
+    // A stop while it waits for the group to empty (--wait) ends the wait with nothing changed; the commit of the new
+    // offsets, once begun, is short and ends first.
+    const abort = abortOnSignals(['SIGINT', 'SIGTERM'], (signal) => new FltsError('FLTS_OFFSETS_ABORTED', `replay-offsets was stopped by ${signal} while it waited for the group to empty: no offset was changed.`, { details: { signal } }));
     try {
       const audit = f.execute ? { store: (await this.dependencies(settings)).store, bucket: settings.store.buckets.promotion } : undefined;
       const wait = f.wait ? { timeoutMs: parseIsoDuration(f['wait-timeout'] ?? 'PT5M') } : undefined;
