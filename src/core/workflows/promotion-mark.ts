@@ -29,7 +29,7 @@ export async function recordPromotionMarked(store: ObjectStore, settings: Settin
  * Writes the MLflow mark (alias or tag, markPromoted) of the promotion in service when no mark of it is recorded: a
  * promotion stopped after its pointers moved, or made while MLflow was down, left it out, and nothing else writes it.
  * Level-triggered, from the pointers: a sync with nothing to do reads one small object and asks MLflow nothing. Never
- * throws: a mark that fails is logged and reported as a tracking failure, and the next sync tries again.
+ * throws: a mark MLflow fails is logged and reported as a tracking failure, and the next sync tries again.
  */
 export async function markPromotionLeftOut(store: ObjectStore, settings: Settings, deps: TrackingDeps): Promise<PromotionMarkRepair | undefined> {
   const logger = (deps.logger ?? silentLogger).child({ component: 'tracking' });
@@ -48,6 +48,12 @@ export async function markPromotionLeftOut(store: ObjectStore, settings: Setting
     if (deps.signal?.aborted) return undefined;
     const flts = toFltsError(error);
     const message = redactSecrets(flts.message);
+    // A run neither in the registry nor in MLflow (a pointer to a deleted run) is the pointers' trouble, which serving
+    // and the promoter report: said at info, not counted as an MLflow failure at every sync.
+    if (!flts.code.startsWith('FLTS_TRACKING_')) {
+      logger.info({ runId: current.run_id, code: flts.code, err: message }, 'mlflow promotion mark of the run in service not written');
+      return undefined;
+    }
     logger.warn({ runId: current.run_id, code: flts.code, err: message }, 'mlflow promotion mark of the run in service not written; the next sync tries again');
     deps.onEvent?.({ type: 'tracking.unavailable', runId: current.run_id, code: flts.code, message });
     return undefined;
