@@ -6,6 +6,7 @@ import { historyFromFrame, type PredictWindows } from '../forecast/recursive-for
 import { createRequestBatcher } from '../forecast/request-batcher.js';
 import { forecastWithIntervals, type IntervalSource } from '../forecast/forecast-intervals.js';
 import { formatTimestamp } from '../data/timestamps.js';
+import { FltsError } from '../errors.js';
 import type { InferenceInput } from './inference-input.js';
 
 /**
@@ -47,6 +48,21 @@ function rowView(frame: TimeFrame, from: number, to: number): TimeFrame {
 }
 
 /**
+ * Finite inputs far outside the training range (1e300 bytes) overflow a model's float32 arithmetic. A table with
+ * such a forecast left blank would be logged as a SUCCESS whose metrics skip those rows (an rmse of 0 when every
+ * row is blank): it is refused, coded, as `/predict` refuses the same window, before anything is written.
+ */
+function assertFiniteForecast(values: readonly Float64Array[], targets: readonly string[], origin: number): void {
+  const t = values.findIndex((column) => !column.every(Number.isFinite));
+  if (t < 0) return;
+  throw new FltsError(
+    'FLTS_FORECAST_NOT_FINITE',
+    `The forecast of ${targets[t]} from the window ending ${formatTimestamp(origin)} is not a finite number: the input values are too far outside what the model was trained on.`,
+    { details: { target: targets[t], origin: formatTimestamp(origin) } },
+  );
+}
+
+/**
  * One forecast per input window (every run of `inputSeqLen` consecutive rows), computed with the serving
  * code itself: `historyFromFrame` builds the window exactly as `/predict` does and `forecastWithIntervals`
  * un-scales the output and adds the bands, while a request batcher gathers a chunk of windows into one `model.predict`.
@@ -85,6 +101,7 @@ export async function forecastEveryWindow(plan: FeaturePlan, model: ForecastMode
     forecasts.forEach(({ forecast, intervals }, i) => {
       const w = from + i;
       const last = frame.time[w + seq - 1];
+      assertFiniteForecast(forecast.values, targets, last);
       for (let h = 0; h < horizon; h++) {
         const r = w * horizon + h;
         origin[r] = last;
