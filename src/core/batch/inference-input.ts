@@ -202,7 +202,7 @@ export async function loadInferenceInput(
     }
   }
   if (frame.time.length < plan.window.inputSeqLen || frame.time.length < 2) {
-    throw new FltsError('FLTS_MODEL_TOO_FEW_ROWS', `${source} has ${frame.time.length} rows; the model needs at least ${Math.max(2, plan.window.inputSeqLen)} (its input window).`, {
+    throw new FltsError('FLTS_MODEL_TOO_FEW_ROWS', `${source} has ${frame.time.length} row${frame.time.length === 1 ? '' : 's'}; the model needs at least ${Math.max(2, plan.window.inputSeqLen)} (its input window).`, {
       details: { source, rows: frame.time.length, inputSeqLen: plan.window.inputSeqLen },
     });
   }

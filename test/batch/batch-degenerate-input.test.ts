@@ -13,11 +13,11 @@ function rawRowsWithDown(rows: number, from: number, value: string): string {
   return `${[header, ...body].join('\n')}\n`;
 }
 
-describe('batch > forecasts no number holds', () => {
+describe('batch > degenerate input data', () => {
   let trained: TrainedHome;
 
   beforeAll(async () => {
-    trained = await createTrainedHome('flts-batch-non-finite-', ['NAIVE']);
+    trained = await createTrainedHome('flts-batch-degenerate-', ['NAIVE']);
   }, 60_000);
   afterAll(() => trained?.remove());
 
@@ -38,4 +38,14 @@ describe('batch > forecasts no number holds', () => {
     expect(result.status).toBe('written');
     expect(result.metrics.rmse).toBeGreaterThan(0);
   }, 60_000);
+
+  it('refuses a file of one row in one line that counts it as one', async () => {
+    const { home, store, settings } = trained;
+    const data = path.join(home, 'one-row.csv');
+    writeFileSync(data, rawRowsWithDown(1, 1, ''));
+    await expect(runBatchInference(settings, { store }, { data })).rejects.toMatchObject({
+      code: 'FLTS_MODEL_TOO_FEW_ROWS',
+      message: `${data} has 1 row; the model needs at least 10 (its input window).`,
+    });
+  });
 });
