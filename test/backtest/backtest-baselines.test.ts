@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBacktest, type RunBacktestResult } from '../../src/core/backtest/run-backtest.js';
 import { inverseScaleColumn } from '../../src/core/data/scaler.js';
+import type { FltsError } from '../../src/core/errors.js';
 import { prependHistory } from '../../src/core/forecast/windows.js';
 import { dailyPeriod } from '../../src/core/models/seasonal-naive-model.js';
 import { loadProcessedData } from '../../src/core/preprocess/processed-data.js';
@@ -53,6 +54,23 @@ describe('backtest > a model whose window the history cannot fill', () => {
       await runPreprocess(home.settings, { store: home.store });
       const refused = runBacktest(home.settings, { store: home.store }, { modelTypes: ['NAIVE', 'SNAIVE'], horizon: 1, stride: 15, folds: 2 });
       await expect(refused).rejects.toMatchObject({ code: 'FLTS_MODEL_TOO_FEW_ROWS', message: expect.stringMatching(/^SNAIVE: /), details: { modelType: 'SNAIVE' } });
+    } finally {
+      home.remove();
+    }
+  }, 120_000);
+});
+
+describe('backtest > a model that cannot be fitted on the rows', () => {
+  // Prophet's optimiser gives up on the first 400 rows of PobleSec; the refusal sent the reader to a run.json that
+  // the backtest, which records no run of its fits, never wrote.
+  it('is refused naming the model and the backtest, with a hint that does not send to a run it never recorded', async () => {
+    const home = createSliceHome('flts-backtest-unfitted-', { 'data.sampleTrainRows': 400, 'data.sampleTestRows': 20 });
+    try {
+      await runPreprocess(home.settings, { store: home.store });
+      const refused = await runBacktest(home.settings, { store: home.store }, { modelTypes: ['NAIVE', 'PROPHET'], horizon: 1, stride: 10, folds: 2 }).catch((error: FltsError) => error);
+      expect(refused).toMatchObject({ code: 'FLTS_TRAIN_FAILED', message: expect.stringMatching(/^PROPHET could not be fitted for the backtest on the first 400 rows \(.*\): Prophet fit failed: /), details: { modelType: 'PROPHET', rows: 400 } });
+      expect((refused as FltsError).hint).toMatch(/--models/);
+      expect((refused as FltsError).hint).not.toMatch(/run\.json/);
     } finally {
       home.remove();
     }

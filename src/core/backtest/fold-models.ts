@@ -7,6 +7,7 @@ import type { ScalerParams } from '../data/scaler.js';
 import { createIntervalSource, type IntervalSource } from '../forecast/forecast-intervals.js';
 import { parseIntervalLevels, type IntervalCalibration } from '../models/prediction-intervals.js';
 import { fittedCalibration } from '../train/run-intervals.js';
+import { FltsError } from '../errors.js';
 
 /** The model a fold forecasts with, and the last row its fitting saw (null: nothing was fitted on the series). */
 export interface FoldModel {
@@ -55,13 +56,31 @@ interface FoldFit {
 async function fitOn(modelType: ModelType, series: TimeFrame, endRow: number, window: WindowSpec, settings: Settings, scaler: ScalerParams, signal?: AbortSignal): Promise<FoldFit> {
   const prefix = selectRows(series, 0, endRow);
   const windows = fitAndValidationWindows(prefix, window, settings.training.validationSplit);
-  const fitted = await fitForecastModel(modelType, prefix, windows, window, settings, { runId: `backtest-${modelType.toLowerCase()}`, epochs: settings.backtest.refitEpochs, scaler, signal });
+  const fitted = await fitForecastModel(modelType, prefix, windows, window, settings, { runId: `backtest-${modelType.toLowerCase()}`, epochs: settings.backtest.refitEpochs, scaler, signal }).catch(
+    (error: unknown) => {
+      throw asBacktestFitFailure(error, modelType, endRow);
+    },
+  );
   try {
     return { model: fitted.model, intervals: await fittedCalibration(fitted, prefix, windows.validation, window, scaler, settings.eval.intervalSteps) };
   } catch (error) {
     fitted.model.dispose();
-    throw error;
+    throw asBacktestFitFailure(error, modelType, endRow);
   }
+}
+
+/**
+ * A fit that failed for the backtest, said as one: FLTS_TRAIN_FAILED's hint sends the reader to the run's
+ * run.json, and a backtest's fits record no run. Other codes (a diverged fit, Prophet's changepoints) keep their
+ * own hint, which names the settings to change.
+ */
+function asBacktestFitFailure(error: unknown, modelType: ModelType, endRow: number): unknown {
+  if (!(error instanceof FltsError) || error.code !== 'FLTS_TRAIN_FAILED') return error;
+  return new FltsError('FLTS_TRAIN_FAILED', `${modelType} could not be fitted for the backtest on the first ${endRow} rows (it has no run to use, or --refit-every is set): ${error.message}`, {
+    cause: error,
+    details: { ...error.details, modelType, rows: endRow },
+    hint: 'The backtest records no run of its own fits: leave this model type out (--models), or backtest the run a `flts train` of it leaves, without --refit-every.',
+  });
 }
 
 /**
