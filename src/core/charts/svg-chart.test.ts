@@ -155,6 +155,27 @@ describe('core > charts > svg-chart', () => {
     expect(constant).not.toContain('no finite values');
   });
 
+  // Prophet on a constant series of 5e7 forecast it off by 1e-8, with bands as narrow: eval --plot wrote
+  // y="Infinity" for every point, as it did for a constant series of 1e300.
+  it('draws values whose range is below twelve digits of their size flat, at finite coordinates', () => {
+    const yCoordinates = (svg: string): number[] => [...svg.matchAll(/points="([^"]*)"/g)].flatMap((m) => m[1].split(' ').map((pair) => Number(pair.split(',')[1])));
+    for (const level of [5e7, 1e300, -3e15]) {
+      const actual = [level, level, level];
+      const forecast = actual.map((v, i) => v + i * Math.abs(level) * 1e-16);
+      const svg = renderLineChart({
+        title: 't',
+        xLabel: 'x',
+        yLabel: 'y',
+        bands: [{ name: '80 % interval', lower: forecast.map((v) => v - Math.abs(level) * 1e-16), upper: forecast.map((v) => v + Math.abs(level) * 1e-16) }],
+        series: [{ name: 'actual', values: actual }, { name: 'forecast', values: forecast }],
+      });
+      expect(svg).not.toMatch(/NaN|Infinity/);
+      expect(yCoordinates(svg).length).toBeGreaterThan(0);
+      expect(yCoordinates(svg).every(Number.isFinite)).toBe(true);
+      expect(yLabels(svg).length).toBeGreaterThan(1);
+    }
+  });
+
   it('gives each of three or more nested interval bands its own shade, palest outside, named in the legend in that shade', () => {
     const levels = [['99 % interval', 40], ['95 % interval', 28], ['90 % interval', 22], ['80 % interval', 16]] as const;
     const svg = renderLineChart({

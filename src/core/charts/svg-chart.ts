@@ -314,7 +314,14 @@ export function renderLineChart(options: LineChartOptions): string {
   let [min, max] = finite.length ? reduceMinMax(finite) : [0, 1];
   const log = options.yLog === true && min > 0;
   if (min === max) [min, max] = log ? [min / 2, max * 2] : [min - 1, max + 1];
-  const linearAxis = log ? undefined : niceAxis(min, max);
+  let linearAxis = log ? undefined : niceAxis(min, max);
+  // Ticks are rounded to twelve digits: a range below them (a constant 5e7 and a forecast off it by float noise,
+  // or a constant 1e300, which the +-1 above leaves equal) collapsed the axis to one value and every y to Infinity.
+  // It is drawn as flat, about a margin its values' size can hold.
+  if (linearAxis && !(linearAxis.max > linearAxis.min)) {
+    const margin = Math.max(1, Math.abs(min) * 1e-6, Math.abs(max) * 1e-6);
+    linearAxis = niceAxis(min - margin, max + margin);
+  }
   if (linearAxis) [min, max] = [linearAxis.min, linearAxis.max];
   const scale = log ? Math.log10 : (v: number): number => v;
   // A log axis ends between its ticks: a margin of 4 % each side keeps the first epoch's loss off the plot's top edge.
