@@ -57,6 +57,20 @@ describe('workflows > trainModels', () => {
     expect(['LSTM', 'SNAIVE'].flatMap((type) => ofModel(type).map(({ event }) => ('runId' in event ? event.runId : undefined)))).toEqual([undefined, lstm.run_id, undefined, snaive.run_id]);
   });
 
+  // Prophet's optimiser gives up on the first 400 rows of PobleSec at the default settings: the failure came as
+  // FLTS_TRAIN_FAILED, kind internal (exit 1, a fault of flts), with a hint to read the run.json.
+  it("fails a Prophet fit the series defeats with the data's and the settings' code, and keeps the run of the type that trained", async () => {
+    const { store } = slice;
+    const settings = { ...slice.settings, data: { ...slice.settings.data, sampleTrainRows: 400 } };
+    const { configHash } = await preprocess(settings, { store });
+    const failure = await trainModels({ models: ['PROPHET', 'NAIVE'] }, settings, { store }).catch((error: unknown) => error);
+
+    expect(failure).toMatchObject({ code: 'FLTS_TRAIN_OPTIMIZER_FAILED', kind: 'usage' });
+    expect((failure as FltsError).message).toMatch(/^Prophet's optimiser found no fit for target "down" over \d+ training rows \(.*\)\. Train the other model types without PROPHET/);
+    const runs = await listRunRecords(store, settings, { configHash });
+    expect(runs.map((run) => `${run.model_type} ${run.status}`).sort()).toEqual(['NAIVE SUCCESS', 'PROPHET FAILED']);
+  });
+
   it('refuses a model type the training rows cannot carry before recording a run of it, and trains the others', async () => {
     const { store } = slice;
     // A window longer than the 1,500 sampled rows: LSTM can make no window; SNAIVE reads one day and trains.

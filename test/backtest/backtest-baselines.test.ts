@@ -68,7 +68,7 @@ describe('backtest > a model that cannot be fitted on the rows', () => {
     try {
       await runPreprocess(home.settings, { store: home.store });
       const refused = await runBacktest(home.settings, { store: home.store }, { modelTypes: ['NAIVE', 'PROPHET'], horizon: 1, stride: 10, folds: 2 }).catch((error: FltsError) => error);
-      expect(refused).toMatchObject({ code: 'FLTS_TRAIN_FAILED', message: expect.stringMatching(/^PROPHET could not be fitted for the backtest on the first 400 rows \(.*\): Prophet fit failed: /), details: { modelType: 'PROPHET', rows: 400 } });
+      expect(refused).toMatchObject({ code: 'FLTS_TRAIN_OPTIMIZER_FAILED', message: expect.stringMatching(/^PROPHET could not be fitted for the backtest on the first 400 rows \(.*\): Prophet's optimiser found no fit for target "down" over \d+ training rows/), details: { modelType: 'PROPHET', rows: 400 } });
       expect((refused as FltsError).hint).toMatch(/--models/);
       expect((refused as FltsError).hint).not.toMatch(/run\.json/);
     } finally {

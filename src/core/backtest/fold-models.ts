@@ -71,12 +71,12 @@ async function fitOn(modelType: ModelType, series: TimeFrame, endRow: number, wi
 
 /**
  * A fit that failed for the backtest, said as one: FLTS_TRAIN_FAILED's hint sends the reader to the run's
- * run.json, and a backtest's fits record no run. Other codes (a diverged fit, Prophet's changepoints) keep their
- * own hint, which names the settings to change.
+ * run.json, which a backtest's fits never write, and Prophet's optimiser failure to MODEL_TYPE where the backtest
+ * takes --models (the message still names the settings that would let it fit). A diverged fit keeps its own hint.
  */
 function asBacktestFitFailure(error: unknown, modelType: ModelType, endRow: number): unknown {
-  if (!(error instanceof FltsError) || error.code !== 'FLTS_TRAIN_FAILED') return error;
-  return new FltsError('FLTS_TRAIN_FAILED', `${modelType} could not be fitted for the backtest on the first ${endRow} rows (it has no run to use, or --refit-every is set): ${error.message}`, {
+  if (!(error instanceof FltsError) || (error.code !== 'FLTS_TRAIN_FAILED' && error.code !== 'FLTS_TRAIN_OPTIMIZER_FAILED')) return error;
+  return new FltsError(error.code, `${modelType} could not be fitted for the backtest on the first ${endRow} rows (it has no run to use, or --refit-every is set): ${error.message}`, {
     cause: error,
     details: { ...error.details, modelType, rows: endRow },
     hint: 'The backtest records no run of its own fits: leave this model type out (--models), or backtest the run a `flts train` of it leaves, without --refit-every.',

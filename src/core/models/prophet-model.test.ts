@@ -77,10 +77,17 @@ describe('core > models > prophet-model', () => {
     expect(fitProphetModel({ time, columns: ['down'], values: { down } }, window, defaultSettings().training.prophet, 42).artifact.series).toHaveLength(1);
   });
 
-  it("fails a fit its optimiser gives up on with the optimiser's reason, which runs over a line", () => {
+  // A series the optimiser gives up on with changepoints enough failed as FLTS_TRAIN_FAILED, kind internal: exit 1
+  // and a hint to read the run.json, for what the series and the settings do.
+  it("fails, coded as the settings' and the data's, a fit its optimiser gives up on, with the optimiser's reason, which runs over a line", () => {
     const twoRows = { time: time.slice(0, 2), columns: ['down'], values: { down: down.slice(0, 2) } };
     expect(() => fitProphetModel(twoRows, window, defaultSettings().training.prophet, 42)).toThrow(
-      expect.objectContaining({ code: 'FLTS_TRAIN_FAILED', message: expect.stringMatching(/Optimization terminated with error: Line search failed/) }),
+      expect.objectContaining({
+        code: 'FLTS_TRAIN_OPTIMIZER_FAILED',
+        kind: 'usage',
+        message: expect.stringMatching(/^Prophet's optimiser found no fit for target "down" over 2 training rows \(.*Optimization terminated with error: Line search failed.*\)\. Train the other model types without PROPHET/),
+        details: { modelType: 'PROPHET', target: 'down', rows: 2 },
+      }),
     );
   });
 
@@ -117,7 +124,7 @@ describe('core > models > prophet-model', () => {
       return true;
     });
     try {
-      expect(() => fitProphetModel(twoRows, window, defaultSettings().training.prophet, 42)).toThrow(expect.objectContaining({ code: 'FLTS_TRAIN_FAILED' }));
+      expect(() => fitProphetModel(twoRows, window, defaultSettings().training.prophet, 42)).toThrow(expect.objectContaining({ code: 'FLTS_TRAIN_OPTIMIZER_FAILED' }));
       process.stderr.write('after the fit\n');
     } finally {
       write.mockRestore();

@@ -185,7 +185,7 @@ function replayOptimizer(params: ProphetFittedParams, featureKeys: readonly stri
  * Runs `optimize` with what is written to the process's stderr meanwhile dropped. augurs' optimiser (a WASI
  * component) writes why an optimisation failed ("optimization failed: 70") through process.stderr.write, beside
  * the logger: a CLI user saw a stray line before the coded error, and a consumer of JSON-lines logs a line that is
- * not JSON. The error it then throws says why, and becomes FLTS_TRAIN_FAILED. The call is synchronous, so
+ * not JSON. The error it then throws says why, and becomes FLTS_TRAIN_OPTIMIZER_FAILED. The call is synchronous, so
  * nothing else on this thread writes in between.
  */
 function withStderrHeld<T>(optimize: () => T): T {
@@ -253,6 +253,20 @@ function fewChangepointsFailure(cause: unknown, target: string, rows: number, se
       cause,
       details: { modelType: 'PROPHET', target, rows, changepointRange: settings.changepointRange, nChangepoints: settings.nChangepoints, changepoints, ...(historyRows <= CHANGEPOINTS_TO_ASK ? { leastChangepointRange: least } : {}), setting: historyRows <= CHANGEPOINTS_TO_ASK ? 'training.prophet.changepointRange' : 'training.prophet.nChangepoints' },
     },
+  );
+}
+
+/**
+ * The coded error for an optimisation that failed with changepoints enough: the series defeats the optimiser as it
+ * is (the first 400 rows of PobleSec do, at the default settings). That is the data's and the settings' doing, not a
+ * fault of flts, so it is not FLTS_TRAIN_FAILED (kind internal, exit 1, a hint to read the run.json): it says what
+ * the caller can do instead.
+ */
+function noFitFailure(cause: unknown, target: string, rows: number): FltsError {
+  return new FltsError(
+    'FLTS_TRAIN_OPTIMIZER_FAILED',
+    `Prophet's optimiser found no fit for target ${JSON.stringify(target)} over ${rows} training rows (${whatFailed(cause)}). Train the other model types without PROPHET (MODEL_TYPE, --model), or fit it on other rows or with other Prophet settings (CHANGEPOINT_PRIOR_SCALE, SEASONALITY_MODE).`,
+    { cause, details: { modelType: 'PROPHET', target, rows } },
   );
 }
 
@@ -348,7 +362,8 @@ export function fitProphetModel(train: TimeFrame, window: WindowSpec, settings: 
         prophet = fitOne(prophetOptions(settings, recording), ds, y, seed);
       } catch (error) {
         const cause = error instanceof FltsError && error.cause !== undefined ? error.cause : error;
-        throw (optimiserFailed && fewChangepointsFailure(cause, target, ds.length, settings)) || error;
+        if (!optimiserFailed) throw error;
+        throw fewChangepointsFailure(cause, target, ds.length, settings) ?? noFitFailure(cause, target, ds.length);
       }
       fitted.push(prophet);
       if (!captured) throw new FltsError('FLTS_TRAIN_FAILED', `Prophet fit for ${target} produced no parameters.`);
