@@ -77,6 +77,23 @@ describe('backtest > a model that cannot be fitted on the rows', () => {
   }, 120_000);
 });
 
+describe('backtest > targets no processed column holds', () => {
+  it('are refused as training refuses them, naming the processed columns, not the features of a run there is none of', async () => {
+    const home = createSliceHome('flts-backtest-no-target-', { 'data.sampleTrainRows': 300, 'data.sampleTestRows': 40 });
+    try {
+      await runPreprocess(home.settings, { store: home.store });
+      const settings = { ...home.settings, training: { ...home.settings.training, targets: ['down', 'nosuch'] } };
+      await expect(runBacktest(settings, { store: home.store }, { modelTypes: ['NAIVE'], horizon: 1, stride: 10, folds: 2 })).rejects.toMatchObject({
+        code: 'FLTS_MODEL_TARGET_MISSING',
+        message: expect.stringMatching(/^Target\(s\) nosuch not among the processed columns \(down, /),
+        details: { missing: ['nosuch'] },
+      });
+    } finally {
+      home.remove();
+    }
+  }, 120_000);
+});
+
 describe('backtest > runs of other targets', () => {
   it('takes each type\'s newest run of the configured targets, leaves types with runs of other targets only, and records the targets', async () => {
     const home = createSliceHome('flts-backtest-targets-', { 'data.sampleTrainRows': 300, 'data.sampleTestRows': 40 });

@@ -20,6 +20,7 @@ import { backtestKeys, saveBacktestRecord, type BacktestRecord } from './backtes
 import { createFoldModelProvider } from './fold-models.js';
 import { modelWindow } from '../train/fit-model.js';
 import { trainingRowsNeeded } from '../train/training-rows.js';
+import { missingTargets } from '../train/prepare-windows.js';
 import { planFoldOrigins } from './fold-plan.js';
 
 export interface RunBacktestInput {
@@ -114,6 +115,10 @@ export async function runBacktest(settings: Settings, deps: RunBacktestDeps, inp
   // Runs of the configured targets only: a type fitted here without a run forecasts those (modelWindow), and models
   // forecasting other columns pool other errors, so they are never scored against each other.
   const targets = targetSetOf(settings.training.targets);
+  // As training refuses them: a target no column holds was refused by the first model's window as "not among the
+  // run's features", for a backtest that may have no run.
+  const missing = missingTargets(data, targets);
+  if (missing) throw missing;
   const runs = newestRunByType(runsOfTargets(runsOnData(data.sidecar, data.configHash, await stoppable(listRunRecords(deps.store, settings, { configHash: data.configHash }), deps.signal)), targets));
   const configured = (input.modelTypes?.length ? input.modelTypes : settings.backtest.models) as ModelType[];
   const modelTypes: ModelType[] = configured.length > 0 ? [...new Set(configured)] : ['NAIVE', ...([...runs.keys()].filter((type) => type !== 'NAIVE') as ModelType[])];
