@@ -70,6 +70,12 @@ export interface DaemonMetrics {
   countTrackingFailure(role: string, code: string): void;
   /** flts_daemon_tracking_failures_total at 0 for a role that talks to MLflow, with the codes a call ends with. */
   declareTrackingFailures(role: string): void;
+  /**
+   * A request the health port answered, by route, method and status: route `unmatched` for one refused before any
+   * route (not HTTP, too slow, headers too large, a CONNECT, an Expect other than 100-continue, no such path), whose
+   * method is unknown until a request line was read.
+   */
+  countHttpRequest(route: string, method: string | undefined, status: number): void;
   /** What /readyz would answer now, per configured role: set at scrape time so alerts see a daemon that is up but not ready. */
   setReady(roles: readonly string[], ready: boolean): void;
   /** Marks a step as in progress until the returned function is called. */
@@ -90,6 +96,12 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
   const worseKept = createLiveWorseKeptCounter(registry);
   const noBaseline = createLiveNoBaselineCounter(registry);
   const trackingFailures = new Counter({ name: 'flts_daemon_tracking_failures_total', help: 'MLflow calls given up by role and error code (the step went on without them).', labelNames: ['role', 'code'], registers: [registry] });
+  const httpRequests = new Counter({
+    name: 'flts_daemon_http_requests_total',
+    help: 'Requests on the health port by route, method and status; route "unmatched" for those refused before any route (not HTTP, too slow, headers too large, CONNECT, an Expect other than 100-continue, no such path).',
+    labelNames: ['route', 'method', 'status'],
+    registers: [registry],
+  });
   const ready = new Gauge({ name: 'flts_daemon_ready', help: '1 while the daemon is ready (its roles started, the broker and the store answer), per configured role.', labelNames: ['role'], registers: [registry] });
   const current = new Set<CurrentWork>();
   const bus = createBusMetrics(registry);
@@ -112,6 +124,7 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
     declareTrackingFailures(role) {
       for (const code of TRACKING_FAILURE_CODES) trackingFailures.inc({ role, code }, 0);
     },
+    countHttpRequest: (route, method, status) => httpRequests.inc({ route, method: method ?? 'unknown', status: String(status) }),
     setReady(roles, isReady) {
       for (const role of roles) ready.set({ role }, isReady ? 1 : 0);
     },

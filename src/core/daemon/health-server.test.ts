@@ -319,4 +319,61 @@ describe('core > daemon > health server', () => {
       await bus.close();
     }
   });
+  it('counts every request it answers in flts_daemon_http_requests_total, those Node or its head checks refuse before any route too, as the serve API does', async () => {
+    const defaults = defaultSettings();
+    const settings = { ...defaults, serve: { ...defaults.serve, headersTimeoutMs: 500 } };
+    const bus = createFsBus({ root: path.join(root, 'bus-counted') });
+    const metrics = createDaemonMetrics({ processMetrics: false });
+    const app = await buildHealthServer({ settings, store: createFsStore(path.join(root, 'store')), bus, metrics, roles: () => [], started: () => true });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      const refusals: Array<[string, string]> = [
+        ['not HTTP', 'hello there\r\n\r\n'],
+        ['headers over the size limit', `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`],
+        ['headers that never finish', 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n'],
+        ['chunk extensions over the limit', `POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n1;${'a'.repeat(20_000)}`],
+        ['a CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'],
+        ['an Expect it cannot meet', 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: the-moon\r\nConnection: close\r\n\r\n'],
+        ['no HTTP version (HTTP/0.9)', 'GET /healthz\r\n\r\n'],
+        ['no Host', 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n'],
+        ['no such path', 'GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'],
+        ['a probe', 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'],
+      ];
+      const statuses = [];
+      for (const [what, request] of refusals) statuses.push([what, (await answerTo(port, request)).slice(9, 12)]);
+      expect(statuses).toEqual([
+        ['not HTTP', '400'],
+        ['headers over the size limit', '431'],
+        ['headers that never finish', '408'],
+        ['chunk extensions over the limit', '413'],
+        ['a CONNECT', '405'],
+        ['an Expect it cannot meet', '417'],
+        ['no HTTP version (HTTP/0.9)', '400'],
+        ['no Host', '400'],
+        ['no such path', '404'],
+        ['a probe', '200'],
+      ]);
+      const counted = (await metrics.registry.getSingleMetric('flts_daemon_http_requests_total')?.get())?.values.map(({ labels, value }) => `${labels.route} ${labels.method} ${labels.status} ${value}`);
+      expect(counted?.sort()).toEqual(
+        [
+          'unmatched unknown 400 1',
+          'unmatched unknown 431 1',
+          // Node hands on no request before its headers are whole: its method is not known.
+          'unmatched unknown 408 1',
+          // Refused by Node as its body arrived, after the route was matched: counted once, as that refusal.
+          'unmatched POST 413 1',
+          'unmatched CONNECT 405 1',
+          'unmatched GET 417 1',
+          // Both head-check refusals and the probe are of the route /healthz.
+          '/healthz GET 400 2',
+          'unmatched GET 404 1',
+          '/healthz GET 200 1',
+        ].sort(),
+      );
+    } finally {
+      await app.close();
+      await bus.close();
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type RouteHandlerMethod } from 'fastify';
 import type { MessageBus } from '../bus/message-bus.js';
 import type { Settings } from '../config/settings.js';
@@ -90,7 +91,9 @@ const isReady = (readiness: Readiness): boolean => readiness.roles && readiness.
  * same readiness as flts_daemon_ready, since a scraper never sees /readyz) and /status (roles and current work), an admin
  * route: the bearer token FLTS_SERVE_ADMIN_TOKEN, or loopback clients only without one. Connections are bounded by
  * the serve API's settings (request, headers and keep-alive timeouts, the connection cap), and a client that pipelines
- * more than 100 requests or does not take its answers is reset, as on the serve API's port.
+ * more than 100 requests or does not take its answers is reset, as on the serve API's port. Every request answered is
+ * counted in flts_daemon_http_requests_total, those refused before any route under route "unmatched", as the serve API
+ * counts its own in flts_http_requests_total.
  * Built, not listening: the caller listens.
  */
 export async function buildHealthServer(deps: HealthServerDeps): Promise<FastifyInstance> {
@@ -100,7 +103,8 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
     logger: false,
     // What the router refuses before any route (a path that is not valid percent-encoding) is coded as the rest.
     frameworkErrors: (error, request, reply) => replyWithError(error, request, reply, HEALTH_BODY_LIMIT, silentLogger),
-    ...connectionOptions(deps.settings.serve),
+    // What Node refuses before any route is counted as the serve API counts it (route "unmatched").
+    ...connectionOptions(deps.settings.serve, (status, method) => deps.metrics.countHttpRequest('unmatched', method, status)),
   });
   capConnections(app, deps.settings.serve);
   answerHalfClosedClients(app.server);
@@ -119,13 +123,24 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   // than 100-continue with an empty 417, and (told not to check, by connectionOptions) take HTTP/1.1 without a Host.
   // The Host check's hook comes before the not-found one, as on the serve API: a request without a Host (or with two)
   // is refused for that whatever its target, not answered 404, or 204 to `OPTIONS *`.
-  app.server.on('connect', answerConnect);
-  app.server.on('checkExpectation', answerUnmetExpectation);
+  app.server.on('connect', (request: IncomingMessage, socket: Socket) => {
+    answerConnect(request, socket);
+    deps.metrics.countHttpRequest('unmatched', request.method, 405);
+  });
+  app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    answerUnmetExpectation(request, response);
+    deps.metrics.countHttpRequest('unmatched', request.method, 417);
+  });
   // No route reads a body: a client waiting for 100 Continue is answered without it, rather than told to send a body
   // that is then dropped or refused (Node sends 100 Continue as the request arrives unless someone else handles it; the
   // serve API defers it to the route's reading of the body).
   app.server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => app.server.emit('request', request, response));
   installRequestHeadChecks(app);
+  // Synchronous, with `done`: it runs on every answer. A refusal of the head checks or of no route is counted here.
+  app.addHook('onResponse', (request, reply, done) => {
+    deps.metrics.countHttpRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode);
+    done();
+  });
   // Other methods on these paths are 405 with Allow, as on the serve API's port, not 404.
   const routes = createRouteTable(app);
   installErrorHandlers(app, HEALTH_BODY_LIMIT, silentLogger, routes, 'this port serves GET /healthz, /readyz, /metrics and /status');
