@@ -15,7 +15,7 @@ afterAll(() => homes.forEach((home) => rmSync(home, { recursive: true, force: tr
  * Starts `flts <command> --port 0 --json` as a script would, takes the bound url from the stderr log line `msg`
  * names, checks something answers there while it runs, then stops it with SIGINT and returns its stdout.
  */
-async function urlFromLog(command: 'serve' | 'daemon', msg: string, env: Record<string, string> = {}, ready?: string): Promise<{ logged: string; stdoutWhileRunning: string; stdout: string; code: number | null }> {
+async function urlFromLog(command: 'serve' | 'daemon', msg: string, env: Record<string, string> = {}, ready?: string): Promise<{ logged: string; stdoutWhileRunning: string; stdout: string; logs: Array<Record<string, unknown>>; code: number | null }> {
   const home = mkdtempSync(path.join(tmpdir(), `flts-${command}-json-port-`));
   homes.push(home);
   const child = spawn(process.execPath, [BIN, command, '--home', home, '--port', '0', '--json'], { cwd: REPO_ROOT, env: cleanEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -40,7 +40,8 @@ async function urlFromLog(command: 'serve' | 'daemon', msg: string, env: Record<
     const stdoutWhileRunning = stdout;
     child.kill('SIGINT');
     const code = await closed;
-    return { logged, stdoutWhileRunning, stdout, code };
+    const logs = stderr.split('\n').flatMap((line) => (line.startsWith('{') ? [JSON.parse(line) as Record<string, unknown>] : []));
+    return { logged, stdoutWhileRunning, stdout, logs, code };
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
     await closed;
@@ -48,11 +49,13 @@ async function urlFromLog(command: 'serve' | 'daemon', msg: string, env: Record<
 }
 
 describe('serve > --json with --port 0: the port comes from the log, the document at exit', () => {
-  it('flts serve logs serve_listening with the bound url, which the JSON document printed at exit repeats', async () => {
+  it('flts serve logs serve_listening with the bound url, which the JSON document printed at exit repeats, and serve_stopped with the signal last', async () => {
     const run = await urlFromLog('serve', 'serve_listening');
     expect(run.stdoutWhileRunning).toBe('');
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ status: 'ok', result: { url: run.logged, stopped_by: 'SIGINT' } });
+    // As the daemon's daemon_stopped (below): under --json the log alone says the server is gone, and why.
+    expect(run.logs.at(-1)).toMatchObject({ msg: 'serve_stopped', stopped_by: 'SIGINT', connections: 'drained' });
     expect(Serve.description).toContain('serve_listening');
   });
 
@@ -61,6 +64,7 @@ describe('serve > --json with --port 0: the port comes from the log, the documen
     expect(run.stdoutWhileRunning).toBe('');
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ status: 'ok', result: { url: run.logged, stopped_by: 'SIGINT' } });
+    expect(run.logs.at(-1)).toMatchObject({ msg: 'daemon_stopped' });
     expect(Daemon.description).toContain('daemon_listening');
   });
 });
