@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { createBusMetrics } from '../bus/bus-metrics.js';
 import type { BusMetrics } from '../bus/message-bus.js';
 import { isFltsError } from '../errors.js';
+import type { CapClose } from '../serve/connection-cap.js';
 import { createLiveRollbacksCounter, createLiveWorseKeptCounter, createLiveNoBaselineCounter } from '../serve/live-metrics.js';
 
 /**
@@ -76,6 +77,8 @@ export interface DaemonMetrics {
    * method is unknown until a request line was read.
    */
   countHttpRequest(route: string, method: string | undefined, status: number): void;
+  /** A connection the health port closed for serve.maxConnections: an idle keep-alive one to make room, or a new one refused (all held were busy). */
+  countConnectionCapClose(what: CapClose): void;
   /** What /readyz would answer now, per configured role: set at scrape time so alerts see a daemon that is up but not ready. */
   setReady(roles: readonly string[], ready: boolean): void;
   /** Marks a step as in progress until the returned function is called. */
@@ -102,6 +105,13 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
     labelNames: ['route', 'method', 'status'],
     registers: [registry],
   });
+  const capCloses = new Counter({
+    name: 'flts_daemon_http_connections_closed_at_cap_total',
+    help: 'Health port connections closed for serve.maxConnections, by what: idle (a keep-alive connection with no request in flight, the longest idle, closed to admit a new one) or refused (a new one closed at once, every connection held being busy).',
+    labelNames: ['what'],
+    registers: [registry],
+  });
+  for (const what of ['idle', 'refused']) capCloses.inc({ what }, 0);
   const ready = new Gauge({ name: 'flts_daemon_ready', help: '1 while the daemon is ready (its roles started, the broker and the store answer), per configured role.', labelNames: ['role'], registers: [registry] });
   const current = new Set<CurrentWork>();
   const bus = createBusMetrics(registry);
@@ -125,6 +135,7 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
       for (const code of TRACKING_FAILURE_CODES) trackingFailures.inc({ role, code }, 0);
     },
     countHttpRequest: (route, method, status) => httpRequests.inc({ route, method: method ?? 'unknown', status: String(status) }),
+    countConnectionCapClose: (what) => capCloses.inc({ what }),
     setReady(roles, isReady) {
       for (const role of roles) ready.set({ role }, isReady ? 1 : 0);
     },

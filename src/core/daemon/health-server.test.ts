@@ -98,7 +98,8 @@ describe('core > daemon > health server', () => {
     const defaults = defaultSettings();
     const settings = { ...defaults, serve: { ...defaults.serve, maxConnections: 2, headersTimeoutMs: 2_000 } };
     const bus = createFsBus({ root: path.join(root, 'bus-limits') });
-    const app = await buildHealthServer({ settings, store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });
+    const metrics = createDaemonMetrics({ processMetrics: false });
+    const app = await buildHealthServer({ settings, store: createFsStore(path.join(root, 'store')), bus, metrics, roles: () => [], started: () => true });
     const held: Socket[] = [];
     try {
       await app.listen({ host: '127.0.0.1', port: 0 });
@@ -122,6 +123,9 @@ describe('core > daemon > health server', () => {
         expect(text).toMatch(/^HTTP\/1.1 408 Request Timeout\r\n/);
         expect(text).toContain('"code":"FLTS_REQUEST_INVALID"');
       }
+      // Counted as the serve API counts its own: a refusal at the cap is a connection, no request was read.
+      const capCloses = (await metrics.registry.getSingleMetric('flts_daemon_http_connections_closed_at_cap_total')?.get())?.values.map(({ labels, value }) => `${labels.what} ${value}`);
+      expect(capCloses?.sort()).toEqual(['idle 0', 'refused 1']);
     } finally {
       held.forEach((socket) => socket.destroy());
       await app.close();

@@ -106,7 +106,7 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
     // What Node refuses before any route is counted as the serve API counts it (route "unmatched").
     ...connectionOptions(deps.settings.serve, (status, method) => deps.metrics.countHttpRequest('unmatched', method, status)),
   });
-  capConnections(app, deps.settings.serve);
+  capConnections(app, deps.settings.serve, (what) => deps.metrics.countConnectionCapClose(what));
   answerHalfClosedClients(app.server);
   // Each /metrics or /readyz asks the store and the broker: a client pipelining thousands of them on one connection
   // without reading the answers held the event loop, and so the roles, for minutes.
