@@ -74,7 +74,7 @@ export interface DaemonMetrics {
   /**
    * A request the health port answered, by route, method and status: route `unmatched` for one refused before any
    * route (not HTTP, too slow, headers too large, a CONNECT, an Expect other than 100-continue, no such path), whose
-   * method is unknown until a request line was read.
+   * method is unknown until a request line was read; status 499 for one whose client left before its answer.
    */
   countHttpRequest(route: string, method: string | undefined, status: number): void;
   /** A connection the health port closed for serve.maxConnections: an idle keep-alive one to make room, or a new one refused (all held were busy). */
@@ -101,7 +101,7 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
   const trackingFailures = new Counter({ name: 'flts_daemon_tracking_failures_total', help: 'MLflow calls given up by role and error code (the step went on without them).', labelNames: ['role', 'code'], registers: [registry] });
   const httpRequests = new Counter({
     name: 'flts_daemon_http_requests_total',
-    help: 'Requests on the health port by route, method and status; route "unmatched" for those refused before any route (not HTTP, too slow, headers too large, CONNECT, an Expect other than 100-continue, no such path).',
+    help: 'Requests on the health port by route, method and status; route "unmatched" for those refused before any route (not HTTP, too slow, headers too large, CONNECT, an Expect other than 100-continue, no such path), status 499 for those whose client left before the answer.',
     labelNames: ['route', 'method', 'status'],
     registers: [registry],
   });

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus, PartitionLag } from '../bus/message-bus.js';
 import { defaultSettings } from '../config/settings.js';
+import { pollUntil } from '../retry.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
 import { buildHealthServer } from './health-server.js';
@@ -376,6 +377,40 @@ describe('core > daemon > health server', () => {
         ].sort(),
       );
     } finally {
+      await app.close();
+      await bus.close();
+    }
+  });
+  it('counts a request once: one whose client left before its answer as 499, one Node answered 408 (its body too slow) as that alone', async () => {
+    const defaults = defaultSettings();
+    const settings = { ...defaults, serve: { ...defaults.serve, requestTimeoutMs: 500, headersTimeoutMs: 500 } };
+    const bus = createFsBus({ root: path.join(root, 'bus-abandoned') });
+    const store = createFsStore(path.join(root, 'store'));
+    // The store answers the readiness probe only once the test lets it, after the client left or Node answered.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const held = { ...store, list: async (bucket: string, prefix?: string) => (await released, store.list(bucket, prefix)) };
+    const metrics = createDaemonMetrics({ processMetrics: false });
+    const app = await buildHealthServer({ settings, store: held, bus, metrics, roles: () => [], started: () => true });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      const handedOn = (): Promise<void> => new Promise((resolve) => app.server.once('request', () => setImmediate(resolve)));
+      // A client that gives up on its probe and resets its connection (one that only ends its side is answered, as nc -N is).
+      const gone = connect({ host: '127.0.0.1', port }, () => gone.write('GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+      await handedOn();
+      await new Promise((resolve) => gone.once('close', resolve).resetAndDestroy());
+      // A probe promising a body it never sends: Node answers 408 at the request timeout, the route still waiting.
+      expect((await answerTo(port, 'GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n')).slice(0, 12)).toBe('HTTP/1.1 408');
+      const counted = async (): Promise<string[] | undefined> =>
+        (await metrics.registry.getSingleMetric('flts_daemon_http_requests_total')?.get())?.values.map(({ labels, value }) => `${labels.route} ${labels.method} ${labels.status} ${value}`).sort();
+      await pollUntil(10, AbortSignal.timeout(5_000), async () => (await counted())?.length === 2);
+      // The routes still waiting finish with nothing more counted: their answers go nowhere.
+      release();
+      await app.close();
+      expect(await counted()).toEqual(['/readyz GET 499 1', 'unmatched GET 408 1']);
+    } finally {
+      release();
       await app.close();
       await bus.close();
     }
