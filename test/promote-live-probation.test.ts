@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Settings } from '../src/core/config/settings.js';
 import { writeLiveReport, type LiveReport } from '../src/core/live/live-reports.js';
 import { runPreprocess } from '../src/core/preprocess/run-preprocess.js';
+import { appendHistory } from '../src/core/registry/promotion-history.js';
+import { readRunRecord } from '../src/core/registry/run-store.js';
+import { buildPromotionRecord } from '../src/core/workflows/promote.js';
 import type { ObjectStore } from '../src/core/storage/object-store.js';
 import { trainModels } from '../src/core/workflows/train.js';
 import { createSliceHome } from './helpers/poblesec-slice.js';
@@ -84,6 +87,23 @@ describe('flts promote > says when a live probation starts', () => {
     const off = await promote(['--run', second], { FLTS_LIVE_SCORING: 'false' });
     expect(off.exitCode, off.stderr).toBe(0);
     expect(off.stdout).not.toContain('live probation');
+  });
+
+  it("names the probation's own size and margin, saved in the record, not this command's settings", async () => {
+    expect((await promote(['--run', first])).exitCode).toBe(0);
+    // Another process, with other settings, promoted and stopped before its pointers: this command finishes that
+    // promotion, and its probation runs under the terms that process fixed (every replica pairs up to 25 points).
+    const elsewhere = { ...settings, live: { ...settings.live, probationPoints: 25, rollbackMargin: 0.2 } };
+    await appendHistory(store, settings, buildPromotionRecord(await readRunRecord(store, settings, second), elsewhere, { source: 'manual', actor: 'ops', reason: 'from another host', action: 'promote', previousRunId: first }));
+    const text = await promote(['--run', second]);
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout.split('\n').filter((line) => line.startsWith('live probation'))).toEqual([
+      `${NO_SERVER} run ${second} with run ${first} forecasting in shadow over 25 matched points, then kept, or rolled back if its RMSE is worse by more than 20%; watch it in /healthz live.probation or with \`flts eval --live\`.`,
+    ]);
+    // This command's own promotion fixes its settings' terms.
+    const own = await promote(['--run', first, '--json']);
+    expect(own.json.result.record.probation).toEqual({ points: 40, margin: 0.1 });
+    expect(own.json.result.live_probation).toMatchObject({ points: 40, margin: 0.1 });
   });
 
   it('says so on a promotion by promote-manual as well, in the same words as flts promote', async () => {

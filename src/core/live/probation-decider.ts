@@ -6,7 +6,7 @@ import { listPromotionHistory } from '../registry/promotion-history.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { listLiveReports } from './live-report-reader.js';
 import { keeperOf, promotionRefOf, readProbationDecision, samePromotion, writeProbationDecision, type LiveReport, type ProbationDecision, type ProbationKeeper, type PromotionRef } from './live-reports.js';
-import { combinePaired, probationVerdict, rollbackReason } from './probation.js';
+import { combinePaired, probationTermsOf, probationVerdict, rollbackReason } from './probation.js';
 
 export interface RollbackRequest {
   source: 'auto-rollback';
@@ -153,7 +153,9 @@ export async function decideProbation(deps: ProbationDeciderDeps): Promise<Proba
 
   const reports = (await (deps.readReports?.() ?? listLiveReports(store, settings))).filter((report) => samePromotion(report.probation?.promotion, ref) && report.probation?.paired.baseline_run_id === ref.previous_run_id);
   const paired = combinePaired(reports.map((report) => report.probation!.paired));
-  const verdict = probationVerdict(paired, { points: settings.live.probationPoints, margin: settings.live.rollbackMargin });
+  // The promotion's own terms, which its replicas pair up to: a decider that waited for more would wait for good.
+  const terms = probationTermsOf(pointer, settings);
+  const verdict = probationVerdict(paired, terms);
   if (verdict.verdict === 'pending' || !paired) {
     // A previous run that cannot be loaded never pairs a point: waiting would leave the probation running for good.
     const unloadable = reports.find((report) => report.probation?.baseline_unloadable)?.probation?.baseline_unloadable;
@@ -170,7 +172,7 @@ export async function decideProbation(deps: ProbationDeciderDeps): Promise<Proba
     points: verdict.points,
     replicas: reports.map((report) => report.replica),
     // A worse run left in place says why, as a pinned one does (`keep` adds its own reason).
-    reason: `${rollbackReason(paired, verdict, settings.live.rollbackMargin)}${verdict.verdict === 'rollback' && !settings.live.rollback && !keeper ? '; not rolled back: automatic rollback is off (FLTS_LIVE_ROLLBACK=false)' : ''}`,
+    reason: `${rollbackReason(paired, verdict, terms.margin)}${verdict.verdict === 'rollback' && !settings.live.rollback && !keeper ? '; not rolled back: automatic rollback is off (FLTS_LIVE_ROLLBACK=false)' : ''}`,
     action: act ? 'rollback-pending' : 'none',
     decided_by: deps.decidedBy,
     decided_at: (deps.now?.() ?? new Date()).toISOString(),

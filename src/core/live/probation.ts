@@ -1,10 +1,27 @@
+import type { Settings } from '../config/settings.js';
+import type { PromotionRecord, ProbationTerms } from '../registry/pointers.js';
 import type { PairedFigures } from './live-scorer.js';
 
-export interface ProbationRule {
-  /** Paired points the decision needs. */
-  points: number;
-  /** Relative margin: the candidate fails when its RMSE exceeds the baseline's by more than this fraction. */
-  margin: number;
+/** Paired points the decision needs, and the relative margin by which the candidate's RMSE may exceed the baseline's. */
+export type ProbationRule = ProbationTerms;
+
+/** The terms a promotion written now fixes for its probation: this process's settings. */
+export function probationTermsFrom(settings: Settings): ProbationTerms {
+  return { points: settings.live.probationPoints, margin: settings.live.rollbackMargin };
+}
+
+const wellFormedTerms = (terms: unknown): terms is ProbationTerms => {
+  const candidate = terms as Partial<ProbationTerms> | null;
+  return typeof candidate === 'object' && candidate !== null && Number.isSafeInteger(candidate.points) && candidate.points! >= 1 && Number.isFinite(candidate.margin) && candidate.margin! >= 0;
+};
+
+/**
+ * The terms of the probation `record` puts in service: its own (the promoting process fixed them, so replicas and
+ * the decider agree whatever their settings), or this process's settings for a record written before records carried
+ * them (or edited into something no promotion writes).
+ */
+export function probationTermsOf(record: Pick<PromotionRecord, 'probation'>, settings: Settings): ProbationTerms {
+  return wellFormedTerms(record.probation) ? { points: record.probation.points, margin: record.probation.margin } : probationTermsFrom(settings);
 }
 
 export type ProbationVerdict =

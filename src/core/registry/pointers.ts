@@ -95,6 +95,19 @@ export interface PromotionRecord {
    * promotion unpinned. Absent otherwise; a reference reader sees a promotion.
    */
   pinned?: boolean;
+  /**
+   * The terms of the live probation this promotion starts, fixed by the process that promoted: every replica pairs
+   * up to `points` and whoever decides waits for as many and judges with `margin`, whatever their own settings say.
+   * A pin carries those of the promotion it pins. Absent on a rollback, a first promotion and records of flts before
+   * it, whose probation each process sizes by its own settings.
+   */
+  probation?: ProbationTerms;
+}
+
+/** What a probation compares by: the paired points it needs, and the relative RMSE margin beyond which the new run is worse. */
+export interface ProbationTerms {
+  points: number;
+  margin: number;
 }
 
 export interface CandidateSet {

@@ -6,7 +6,7 @@ import { createLiveReportReader } from '../live/live-report-reader.js';
 import { liveReportHeartbeatMs, promotionRefOf, readLiveReport, readProbationDecision, replicasScoringLive, samePromotion, wellFormedRun, withEarlierRuns, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
 import { createLiveScorer, LIVE_SCORER_MAX_RUNS, type ErrorFiguresByTarget, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError, type PairedFigures } from '../live/live-scorer.js';
 import { decideProbation, type RollbackAction } from '../live/probation-decider.js';
-import { combinePaired, pairedRmse } from '../live/probation.js';
+import { combinePaired, pairedRmse, probationTermsOf, type ProbationRule } from '../live/probation.js';
 import { readPromotionPointer } from '../registry/pointers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ForecastAdmission } from './forecast-admission.js';
@@ -121,6 +121,8 @@ interface Shadow {
 
 interface Probation {
   ref: PromotionRef;
+  /** Its promotion's terms: this replica pairs up to their points, as many as the decider waits for. */
+  terms: ProbationRule;
   decision: ProbationDecision | null;
   /** Paired points of every replica's report for it, as last read. */
   pooledPoints?: number;
@@ -251,33 +253,34 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     const served = holder.current()?.run.runId;
     const pinned = holder.status().pinnedRunId !== undefined;
     let ref: PromotionRef | undefined;
+    let terms: ProbationRule | undefined;
     if (options.store && served && !pinned) {
       const pointer = await readPromotionPointer(options.store, settings);
       const candidate = pointer && promotionRefOf(pointer);
-      if (candidate && candidate.run_id === served) ref = candidate;
+      if (candidate && candidate.run_id === served) [ref, terms] = [candidate, probationTermsOf(pointer, settings)];
     }
     if (probation && !samePromotion(probation.ref, ref)) {
       // The promotion is over (rolled back, replaced, pinned): its figures and decision move to previous_probation.
       await refreshDecision(probation);
       endProbation();
     } else if (previous?.decision?.action === 'rollback-pending') await refreshDecision(previous);
-    if (!ref) {
+    if (!ref || !terms) {
       setShadow('baseline', undefined);
       return;
     }
     if (!probation && previous && samePromotion(previous.ref, ref) && previous.decision?.action !== 'rolled-back') {
       // The same promotion back in service (the served run was briefly another): its probation goes on where it was.
-      [probation, previous] = [{ ref: previous.ref, decision: previous.decision, baselineUnloadable: previous.baselineUnloadable }, undefined];
+      [probation, previous] = [{ ref: previous.ref, terms: previous.terms, decision: previous.decision, baselineUnloadable: previous.baselineUnloadable }, undefined];
     } else if (!probation) {
-      const started: Probation = { ref, decision: null };
+      const started: Probation = { ref, terms, decision: null };
       // A replica id that outlives its process (FLTS_REPLICA_ID, a container restarted in place) finds its earlier
       // process's report, which its own next report replaces: the points that process paired carry on, not lost.
       const before = earlier?.report;
       const carried = before?.probation && samePromotion(before.probation.promotion, ref) ? before.probation.paired : undefined;
       probation = started;
       unloadable.clear();
-      scorer.startPairing(ref.run_id, ref.previous_run_id, live.probationPoints, carried);
-      logger.info({ runId: ref.run_id, previousRunId: ref.previous_run_id, points: live.probationPoints, carriedPoints: carried?.points ?? 0 }, 'live_probation_started');
+      scorer.startPairing(ref.run_id, ref.previous_run_id, terms.points, carried);
+      logger.info({ runId: ref.run_id, previousRunId: ref.previous_run_id, points: terms.points, carriedPoints: carried?.points ?? 0 }, 'live_probation_started');
     }
     await refreshDecision(probation);
     if (probation.decision?.action === 'rolled-back') {
@@ -285,7 +288,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       setShadow('baseline', undefined);
       return;
     }
-    const complete = (scorer.paired()?.points ?? 0) >= live.probationPoints;
+    const complete = (scorer.paired()?.points ?? 0) >= probation.terms.points;
     setShadow('baseline', probation.decision || complete ? undefined : ref.previous_run_id);
   }
 
@@ -392,7 +395,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       active: target === probation && isRunning(target),
       points: paired?.points ?? 0,
       pooled_points: target === probation && isRunning(target) ? (target.pooledPoints ?? null) : null,
-      needed: live.probationPoints,
+      needed: target.terms.points,
       candidate_rmse: rmse?.candidate ?? null,
       baseline_rmse: rmse?.baseline ?? null,
       shadowing: target === probation && shadows.get('baseline')?.model !== undefined,

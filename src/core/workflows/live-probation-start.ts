@@ -1,15 +1,16 @@
 import type { Settings } from '../config/settings.js';
 import { listLiveReports } from '../live/live-report-reader.js';
 import { promotionRefOf, replicasScoringLive } from '../live/live-reports.js';
+import { probationTermsOf } from '../live/probation.js';
 import type { PromotionRecord } from '../registry/pointers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 export interface LiveProbationStart {
   run_id: string;
   previous_run_id: string;
-  /** Matched points the decision waits for (live.probationPoints). */
+  /** Matched points the decision waits for: the record's own (`probation.points`), which every replica and decider uses. */
   points: number;
-  /** Relative RMSE margin beyond which the new run is worse (live.rollbackMargin). */
+  /** Relative RMSE margin beyond which the new run is worse: the record's own (`probation.margin`). */
   margin: number;
   /** Whether a worse run is rolled back automatically: false when pinned or with FLTS_LIVE_ROLLBACK=false. */
   rollback: boolean;
@@ -32,5 +33,7 @@ export async function liveProbationOf(record: PromotionRecord, settings: Setting
   // training apart, longer than the heartbeat that rewrites every report, so a reader kept between them would read
   // them all the same.
   const serving = await listLiveReports(store, settings, now).then((reports) => replicasScoringLive(reports, settings, now), () => null);
-  return { run_id: ref.run_id, previous_run_id: ref.previous_run_id, points: settings.live.probationPoints, margin: settings.live.rollbackMargin, rollback: settings.live.rollback && record.pinned !== true, serving_replicas: serving };
+  // The record's terms, not this process's settings: a promotion another process wrote (caught up here) has its own.
+  const { points, margin } = probationTermsOf(record, settings);
+  return { run_id: ref.run_id, previous_run_id: ref.previous_run_id, points, margin, rollback: settings.live.rollback && record.pinned !== true, serving_replicas: serving };
 }

@@ -235,6 +235,24 @@ describe('core > workflows > promote > pin (asked for)', () => {
     expect(forced.record).toMatchObject({ run_id: 'runW', action: 'promote', pinned: true, forced: true, forced_over: [expect.stringContaining('cannot be checked')] });
   });
 
+  it('fixes the terms of the probation a promotion starts in its record, and a pin carries those of the promotion it pins', async () => {
+    settings.live.probationPoints = 40;
+    const auto = await daemonPromotedRunX();
+    expect(auto.probation).toEqual({ points: 40, margin: 0.1 });
+    const first = (await listPromotionHistory(store, settings))[0];
+    expect(first).toMatchObject({ run_id: 'runW' });
+    // A first promotion compares with nothing: no probation, no terms.
+    expect(first.probation).toBeUndefined();
+    // Pinned from a process set otherwise: the probation goes on under the terms it started with.
+    settings.live.probationPoints = 900;
+    settings.live.rollbackMargin = 0.3;
+    const pin = await byHand('runX');
+    expect(pin.record).toMatchObject({ action: 'pin', pinned_timestamp: auto.timestamp, probation: { points: 40, margin: 0.1 } });
+    const back = await rollback({ source: 'rollback', actor: 'ana' }, settings, { store });
+    expect(back.record.action).toBe('rollback');
+    expect(back.record.probation).toBeUndefined();
+  });
+
   it('pins a run a rollback restored without starting a probation, and leaves the pin to a person\'s promotion or rollback', async () => {
     await addLoadableRun(store, settings, trained('runW', 0.1));
     await addLoadableRun(store, settings, trained('runX', 0.05));

@@ -18,6 +18,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
 import { publishPromotion, type PublishedPromotion } from './announce-promotion.js';
 import { liveProbationOf, type LiveProbationStart } from './live-probation-start.js';
+import { probationTermsFrom } from '../live/probation.js';
 import { checkGate, leftOutOfGate, runProblems, type PromotionProblem } from './promotion-checks.js';
 import type { PromotionMarker } from './mark-promoted.js';
 import type { GuardedTracking } from '../tracking/guard-tracking.js';
@@ -159,6 +160,8 @@ export function buildPromotionRecord(run: RunRecord, settings: Settings, fields:
     forced: (fields.forcedOver?.length ?? 0) > 0,
     forced_over: fields.forcedOver ?? [],
     ...(fields.pinned ? { pinned: true } : {}),
+    // A promotion that replaces a run starts a probation: its terms are fixed here, once, for every replica and decider.
+    ...(fields.action === 'promote' && fields.previousRunId !== null && fields.previousRunId !== run.run_id ? { probation: probationTermsFrom(settings) } : {}),
   };
 }
 
@@ -239,7 +242,8 @@ function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason
     forced: false,
     forced_over: [],
     // A rollback starts no probation: a pin naming it would have replicas start one with the run it rolled back from.
-    ...(current.action === 'rollback' ? {} : { pinned_timestamp: current.timestamp }),
+    // Its probation goes on under the terms it started with.
+    ...(current.action === 'rollback' ? {} : { pinned_timestamp: current.timestamp, ...(current.probation ? { probation: current.probation } : {}) }),
   };
 }
 
