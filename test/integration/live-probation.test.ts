@@ -24,6 +24,11 @@ if (skipReason) {
     // The promoter waits for a GRU that is never trained, so it never promotes on its own: promotions here are manual,
     // but for the one a person pins, which the test makes as the promoter would (source auto).
     const pipeline = createPipeline('live', { FLTS_LIVE_PROBATION_POINTS: '40', FLTS_LIVE_REPORT_INTERVAL_MS: '200', EXPECTED_MODEL_TYPES: 'GRU' });
+    /**
+     * The promoter set to a probation ten times the size the replicas pair up to (40 each): it decides by the size
+     * each promotion fixed (the promoting process's 40), or it would wait for points that never come.
+     */
+    const PROMOTER = { FLTS_DAEMON_ROLES: 'promoter', FLTS_LIVE_PROBATION_POINTS: '400' };
     let settings: Settings;
     let bus: MessageBus;
     let daemon: FltsProcess;
@@ -61,7 +66,7 @@ if (skipReason) {
       runs = { naive: trained.runs[0].run_id, lstm: trained.runs[1].run_id, naiveTwin: twin.runs[0].run_id };
       await promoteRun({ runId: runs.naive, source: 'manual', actor: 'test', reason: 'promoted by the test', force: true }, settings, { store: pipeline.store });
 
-      daemon = pipeline.start(['daemon', '--port', '0'], { FLTS_DAEMON_ROLES: 'promoter' });
+      daemon = pipeline.start(['daemon', '--port', '0'], PROMOTER);
       daemonUrl = (await daemon.waitForOutput(/Daemon listening on (http:\/\/\S+)[^]*Roles started: /))[1];
       for (const id of ['a', 'b']) {
         const proc = pipeline.start(['serve', '--port', '0'], { FLTS_REPLICA_ID: id });
@@ -129,7 +134,7 @@ if (skipReason) {
       expect(pin).toMatchObject({ changed: true, pinned: true });
       // The pin lives in the history and the pointers only: a restarted promoter knows it from there.
       expect(await daemon.stop('SIGTERM')).toBe(0);
-      daemon = pipeline.start(['daemon', '--port', '0'], { FLTS_DAEMON_ROLES: 'promoter' });
+      daemon = pipeline.start(['daemon', '--port', '0'], PROMOTER);
       daemonUrl = (await daemon.waitForOutput(/Daemon listening on (http:\/\/\S+)[^]*Roles started: /))[1];
 
       const decided = async (): Promise<boolean> => (await getJson(`${replicas[0].url}/healthz`)).json.live.probation?.decision?.kept_by !== undefined;
