@@ -58,6 +58,30 @@ describe('core > config > settings', () => {
     expect(error.message).toContain(accepted);
   });
 
+  // Before, the empty item was dropped: 0.8,,0.95 ran with two levels, LSTM,,GRU with two models, without a word.
+  it.each([
+    [{ FLTS_INTERVAL_LEVELS: '0.8,,0.95' }, 'FLTS_INTERVAL_LEVELS (setting eval.intervalLevels)', 'item 2 of 3 is empty'],
+    [{ TARGETS: 'down,' }, 'TARGETS (setting training.targets)', 'item 2 of 2 is empty'],
+    [{ MODEL_TYPE: ',LSTM' }, 'MODEL_TYPE (setting training.models)', 'item 1 of 2 is empty'],
+    [{ FLTS_BACKTEST_MODELS: 'NAIVE,,MSTL' }, 'FLTS_BACKTEST_MODELS', 'item 2 of 3 is empty'],
+    [{ FLTS_DAEMON_ROLES: 'trainer, ,promoter' }, 'FLTS_DAEMON_ROLES', 'item 2 of 3 is empty'],
+    [{ FLTS_TRAINER_MODELS: 'GRU,,LSTM' }, 'FLTS_TRAINER_MODELS', 'item 2 of 3 is empty'],
+    [{ EXPECTED_MODEL_TYPES: 'GRU,,LSTM' }, 'EXPECTED_MODEL_TYPES', 'item 2 of 3 is empty'],
+    [{ KAFKA_BOOTSTRAP_SERVERS: 'a:9092,,b:9092' }, 'KAFKA_BOOTSTRAP_SERVERS', 'item 2 of 3 is empty'],
+  ])('refuses an empty item in the comma list %o, naming the setting', (env, name, why) => {
+    const error = errorOf(() => resolveSettings({ env }));
+    expect(error.code).toBe('FLTS_CONFIG_INVALID_VALUE');
+    expect(error.message).toContain(name);
+    expect(error.message).toContain(why);
+  });
+
+  it('refuses an empty item in a list from a flag or the config file, and still reads an empty value as the empty list', () => {
+    expect(errorOf(() => resolveSettings({ flags: { 'training.models': 'LSTM,,GRU' } })).message).toContain('flag for training.models');
+    expect(errorOf(() => resolveSettings({ file: { eval: { intervalLevels: ['0.8', '', '0.95'] } } })).message).toContain('eval.intervalLevels in the config file');
+    expect(errorOf(() => resolveSettings({ file: { eval: { intervalLevels: '0.8,,0.95' } } })).message).toContain('item 2 of 3 is empty');
+    expect(resolveSettings({ env: { FLTS_BACKTEST_MODELS: '', KAFKA_BOOTSTRAP_SERVERS: ' ' } }).settings).toMatchObject({ backtest: { models: [] }, bus: { kafka: { brokers: [] } } });
+  });
+
   it.each(['Poble Sec', '_edge', 'cell:7', 'site.1', 'x'.repeat(128)])('keeps IDENTIFIER %j, a scope earlier releases made and upgraded homes hold', (identifier) => {
     expect(resolveSettings({ env: { IDENTIFIER: identifier } }).settings.identifier).toBe(identifier);
   });

@@ -92,6 +92,20 @@ function acceptedText(spec: SettingSpec): string {
   }
 }
 
+/** The items of a comma list, trimmed; an empty (or blank) text is the empty list. */
+function listItems(text: string): string[] {
+  return text.trim() === '' ? [] : text.split(',').map((item) => item.trim());
+}
+
+/**
+ * An empty item (`0.8,,0.95`, a trailing comma) is refused rather than dropped: it is most often a value that a
+ * template or a shell variable left out, and dropping it would quietly run with one item fewer than meant.
+ */
+function refuseEmptyItems(spec: SettingSpec, source: SettingSource, raw: unknown, items: string[], envName?: string): void {
+  const empty = items.findIndex((item) => item.trim() === '');
+  if (empty >= 0) reject(spec, source, raw, `${acceptedText(spec)} (item ${empty + 1} of ${items.length} is empty)`, envName);
+}
+
 function checkItems(spec: SettingSpec, source: SettingSource, raw: unknown, items: string[], envName?: string): string[] {
   if (spec.minItems !== undefined && items.length < spec.minItems) reject(spec, source, raw, acceptedText(spec), envName);
   if (spec.maxItems !== undefined && items.length > spec.maxItems) reject(spec, source, raw, `${acceptedText(spec)} (${items.length} given)`, envName);
@@ -144,10 +158,8 @@ export function parseSettingText(spec: SettingSpec, text: string, source: Settin
       return checkRange(spec, source, text, value, envName);
     }
     case 'list': {
-      const items = text
-        .split(',')
-        .map((item) => applyCase(spec, item.trim()))
-        .filter((item) => item !== '');
+      const items = listItems(text).map((item) => applyCase(spec, item));
+      refuseEmptyItems(spec, source, text, items, envName);
       items.forEach((item) => checkChoice(spec, source, text, item, envName));
       return checkItems(spec, source, text, items, envName);
     }
@@ -170,8 +182,9 @@ export function validateSettingValue(spec: SettingSpec, value: unknown, source: 
       if (typeof value !== 'number' || !Number.isFinite(value)) reject(spec, source, value, acceptedText(spec));
       return checkRange(spec, source, value, value as number);
     case 'list': {
-      const items = typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter(Boolean) : value;
+      const items = typeof value === 'string' ? listItems(value) : value;
       if (!Array.isArray(items) || items.some((item) => typeof item !== 'string')) reject(spec, source, value, acceptedText(spec));
+      refuseEmptyItems(spec, source, value, items as string[]);
       (items as string[]).forEach((item) => checkChoice(spec, source, value, item));
       return checkItems(spec, source, value, items as string[]);
     }
